@@ -1,0 +1,129 @@
+/*
+ * config.h: loading and validating conf/halyard.conf (libconfig syntax).
+ *
+ * Every key is declared once, in the table config_keys[] in config.c: its
+ * path, type, default, bounds and description. The loader walks the file
+ * against that table, so an unknown key, a wrong type or a value out of
+ * bounds is an error naming the file, the line and the key. `make check`
+ * verifies that the sample config and the halyard.conf(5) man page mention
+ * every key of the table (tools/check-config-keys).
+ *
+ * A loaded struct config is immutable and reference counted: the running
+ * one is published by an atomic pointer swap (SIGHUP reload builds a new
+ * one), and each session holds a reference for its whole life.
+ */
+#ifndef HALYARD_CONFIG_H
+#define HALYARD_CONFIG_H
+
+#include <stdatomic.h>
+#include <stdio.h>
+
+#include "halyard/core.h"
+#include "halyard/mysql_proto.h"
+
+enum backend_role {
+    ROLE_PRIMARY = 0,
+    ROLE_REPLICA = 1,
+};
+
+const char *backend_role_to_str(enum backend_role role);
+
+struct config_listener {
+    char *name;
+    char *address; /* IPv4 or IPv6 literal, or a host name resolved at start */
+    int port;
+    int backlog;
+};
+
+struct config_user {
+    char *name;
+    uint8_t h2[MYSQL_SHA1_LEN]; /* SHA1(SHA1(password)) */
+    bool no_password;           /* password_hash = "" */
+};
+
+struct config_backend {
+    char *name;
+    char *address;
+    int port;
+    enum backend_role role;
+    int weight;
+    int max_connections; /* 0 = no limit */
+};
+
+enum log_level {
+    LOG_LEVEL_ERROR = 0,
+    LOG_LEVEL_WARN,
+    LOG_LEVEL_INFO,
+    LOG_LEVEL_DEBUG,
+};
+
+struct config {
+    atomic_int refs;
+    char *path;
+
+    int workers; /* resolved: 0 in the file means one per online core */
+    enum log_level log_level;
+    char *server_version;     /* sent in the greeting */
+    int connect_timeout_ms;   /* backend TCP connect + login */
+    int login_timeout_ms;     /* client handshake must finish within this */
+    int shutdown_timeout_ms;  /* SIGTERM: in-flight statements get this long */
+    int buffer_size;          /* bytes per direction per session while busy */
+    int max_client_connections; /* 0 = no limit */
+
+    struct config_listener *listeners;
+    size_t n_listeners;
+    struct config_user *users;
+    size_t n_users;
+    struct config_backend *backends;
+    size_t n_backends;
+};
+
+/* Load and validate `path`. On success *out holds a config with one
+ * reference. On failure returns HY_ERROR and writes one line to `err`:
+ * "FILE:LINE: KEY: why" (LINE and KEY left out only when they do not
+ * apply, e.g. the file cannot be opened). Never aborts. */
+hy_status_t config_load(const char *path, struct config **out, char *err, size_t errlen) HY_MUSTCHECK;
+
+/* Same, from a string (tests, fuzzing); `name` stands for the file name in
+ * messages. */
+hy_status_t config_load_string(const char *text, const char *name, struct config **out, char *err,
+                               size_t errlen) HY_MUSTCHECK;
+
+struct config *config_get(struct config *cfg); /* +1 reference, returns cfg */
+void config_put(struct config *cfg);           /* -1 reference; frees at 0; NULL is fine */
+
+const struct config_user *config_find_user(const struct config *cfg, const char *name, size_t len);
+/* The backend configured as primary (validation guarantees exactly one). */
+const struct config_backend *config_primary(const struct config *cfg);
+
+/* The key table. `path` uses "[]" for list elements: "backends.[].port". */
+enum config_type {
+    CONFIG_INT,
+    CONFIG_STRING,
+    CONFIG_BOOL,
+    CONFIG_LIST,  /* a list of groups */
+    CONFIG_GROUP,
+};
+
+struct config_key {
+    const char *path;
+    enum config_type type;
+    const char *def; /* default as text; NULL = required */
+    /* Bounds: the value of a CONFIG_INT, the length in bytes of a
+     * CONFIG_STRING, the number of elements of a CONFIG_LIST. max == 0 means
+     * unbounded (strings checked otherwise, e.g. by `choices`). */
+    long long min, max;
+    const char *desc;
+    const char *choices; /* CONFIG_STRING: the allowed values, "a|b|c"; NULL = any */
+};
+
+extern const struct config_key config_keys[];
+extern const size_t config_n_keys;
+
+/* Print the key table, one key a line: "path<TAB>type<TAB>default<TAB>bounds<TAB>description".
+ * type is int|string|bool|list|group; default is "(required)" when there is
+ * none; bounds is "MIN..MAX", "length MIN..MAX", "MIN..MAX elements", the
+ * choices "a|b|c", or "-". tools/check-config-keys reads the first column. */
+void config_dump_keys(FILE *out);
+
+#endif /* HALYARD_CONFIG_H */

@@ -1,0 +1,45 @@
+/*
+ * log.h: levelled logging to stderr (one line per call, written with a
+ * single write(2) so lines of different threads never interleave).
+ *
+ * hy_log_debug() compiles out unless built with -DHY_DEBUG_LOG. Session
+ * scoped lines use slog_*() in session.h, which prefix the session id, user
+ * and peer address.
+ */
+#ifndef HALYARD_LOG_H
+#define HALYARD_LOG_H
+
+#include "halyard/core.h"
+#include "halyard/config.h"
+
+extern enum log_level log_level_current;
+
+void log_set_level(enum log_level level);
+/* "error", "warn", "info", "debug" -> level; -1 when unknown. */
+int log_level_parse(const char *s);
+void log_write(enum log_level level, const char *fmt, ...) HY_PRINTF(2, 3);
+
+#define hy_log_error(...) log_write(LOG_LEVEL_ERROR, __VA_ARGS__)
+#define hy_log_warn(...)                                                                          \
+    do {                                                                                          \
+        if (log_level_current >= LOG_LEVEL_WARN)                                                  \
+            log_write(LOG_LEVEL_WARN, __VA_ARGS__);                                               \
+    } while (0)
+#define hy_log_info(...)                                                                          \
+    do {                                                                                          \
+        if (log_level_current >= LOG_LEVEL_INFO)                                                  \
+            log_write(LOG_LEVEL_INFO, __VA_ARGS__);                                               \
+    } while (0)
+#ifdef HY_DEBUG_LOG
+#define hy_log_debug(...)                                                                         \
+    do {                                                                                          \
+        if (log_level_current >= LOG_LEVEL_DEBUG)                                                 \
+            log_write(LOG_LEVEL_DEBUG, __VA_ARGS__);                                              \
+    } while (0)
+#else
+#define hy_log_debug(...)                                                                         \
+    do {                                                                                          \
+    } while (0)
+#endif
+
+#endif /* HALYARD_LOG_H */

@@ -1,0 +1,377 @@
+/*
+ * mysql_proto.h: pure encode/decode of MySQL/MariaDB wire packets.
+ *
+ * No I/O and no allocation: decoders take a payload (the bytes after the
+ * 4-byte packet header) and fill a struct whose pointers point INTO that
+ * payload, so the caller must keep the payload alive while it uses them.
+ * Encoders write a payload into a caller-supplied buffer and return its
+ * length, or 0 when it does not fit. Framing (the 4-byte header) is separate:
+ * mysql_hdr_*().
+ *
+ * The response tracker (struct mysql_resp) is the piece of the data path that
+ * knows where a server's answer to one command ends, looking only at the
+ * first bytes of each packet; see mysql_resp_feed().
+ */
+#ifndef HALYARD_MYSQL_PROTO_H
+#define HALYARD_MYSQL_PROTO_H
+
+#include "halyard/core.h"
+
+#define MYSQL_HEADER_SIZE 4
+#define MYSQL_MAX_PAYLOAD 0xFFFFFFu /* a payload this long continues in the next packet */
+#define MYSQL_SCRAMBLE_LEN 20
+#define MYSQL_SHA1_LEN 20
+
+/* Capability flags (Protocol::CapabilityFlags). */
+#define CLIENT_LONG_PASSWORD 0x00000001u /* MariaDB: CLIENT_MYSQL */
+#define CLIENT_FOUND_ROWS 0x00000002u
+#define CLIENT_LONG_FLAG 0x00000004u
+#define CLIENT_CONNECT_WITH_DB 0x00000008u
+#define CLIENT_NO_SCHEMA 0x00000010u
+#define CLIENT_COMPRESS 0x00000020u
+#define CLIENT_ODBC 0x00000040u
+#define CLIENT_LOCAL_FILES 0x00000080u
+#define CLIENT_IGNORE_SPACE 0x00000100u
+#define CLIENT_PROTOCOL_41 0x00000200u
+#define CLIENT_INTERACTIVE 0x00000400u
+#define CLIENT_SSL 0x00000800u
+#define CLIENT_IGNORE_SIGPIPE 0x00001000u
+#define CLIENT_TRANSACTIONS 0x00002000u
+#define CLIENT_RESERVED 0x00004000u
+#define CLIENT_SECURE_CONNECTION 0x00008000u
+#define CLIENT_MULTI_STATEMENTS 0x00010000u
+#define CLIENT_MULTI_RESULTS 0x00020000u
+#define CLIENT_PS_MULTI_RESULTS 0x00040000u
+#define CLIENT_PLUGIN_AUTH 0x00080000u
+#define CLIENT_CONNECT_ATTRS 0x00100000u
+#define CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA 0x00200000u
+#define CLIENT_CAN_HANDLE_EXPIRED_PASSWORDS 0x00400000u
+#define CLIENT_SESSION_TRACK 0x00800000u
+#define CLIENT_DEPRECATE_EOF 0x01000000u
+
+/* Server status flags (Protocol::StatusFlags). */
+#define SERVER_STATUS_IN_TRANS 0x0001u
+#define SERVER_STATUS_AUTOCOMMIT 0x0002u
+#define SERVER_MORE_RESULTS_EXISTS 0x0008u
+#define SERVER_QUERY_NO_GOOD_INDEX_USED 0x0010u
+#define SERVER_QUERY_NO_INDEX_USED 0x0020u
+#define SERVER_STATUS_CURSOR_EXISTS 0x0040u
+#define SERVER_STATUS_LAST_ROW_SENT 0x0080u
+#define SERVER_STATUS_DB_DROPPED 0x0100u
+#define SERVER_STATUS_NO_BACKSLASH_ESCAPES 0x0200u
+#define SERVER_STATUS_METADATA_CHANGED 0x0400u
+#define SERVER_QUERY_WAS_SLOW 0x0800u
+#define SERVER_PS_OUT_PARAMS 0x1000u
+#define SERVER_STATUS_IN_TRANS_READONLY 0x2000u
+#define SERVER_SESSION_STATE_CHANGED 0x4000u
+
+/* Command bytes (first payload byte of a client request). */
+enum mysql_com {
+    COM_SLEEP = 0x00,
+    COM_QUIT = 0x01,
+    COM_INIT_DB = 0x02,
+    COM_QUERY = 0x03,
+    COM_FIELD_LIST = 0x04,
+    COM_CREATE_DB = 0x05,
+    COM_DROP_DB = 0x06,
+    COM_REFRESH = 0x07,
+    COM_SHUTDOWN = 0x08,
+    COM_STATISTICS = 0x09,
+    COM_PROCESS_INFO = 0x0a,
+    COM_CONNECT = 0x0b,
+    COM_PROCESS_KILL = 0x0c,
+    COM_DEBUG = 0x0d,
+    COM_PING = 0x0e,
+    COM_TIME = 0x0f,
+    COM_DELAYED_INSERT = 0x10,
+    COM_CHANGE_USER = 0x11,
+    COM_BINLOG_DUMP = 0x12,
+    COM_TABLE_DUMP = 0x13,
+    COM_CONNECT_OUT = 0x14,
+    COM_REGISTER_SLAVE = 0x15,
+    COM_STMT_PREPARE = 0x16,
+    COM_STMT_EXECUTE = 0x17,
+    COM_STMT_SEND_LONG_DATA = 0x18,
+    COM_STMT_CLOSE = 0x19,
+    COM_STMT_RESET = 0x1a,
+    COM_SET_OPTION = 0x1b,
+    COM_STMT_FETCH = 0x1c,
+    COM_DAEMON = 0x1d,
+    COM_BINLOG_DUMP_GTID = 0x1e,
+    COM_RESET_CONNECTION = 0x1f,
+};
+
+/* First payload byte of server packets. */
+#define MYSQL_OK 0x00
+#define MYSQL_EOF 0xfe
+#define MYSQL_ERR 0xff
+#define MYSQL_LOCAL_INFILE 0xfb
+#define MYSQL_AUTH_SWITCH 0xfe
+#define MYSQL_AUTH_MORE_DATA 0x01
+
+/* COM_STMT_EXECUTE flags byte. */
+#define CURSOR_TYPE_READ_ONLY 0x01
+
+/* ---- framing ------------------------------------------------------------ */
+
+static inline uint32_t mysql_hdr_len(const uint8_t *h)
+{
+    return (uint32_t)h[0] | ((uint32_t)h[1] << 8) | ((uint32_t)h[2] << 16);
+}
+
+static inline uint8_t mysql_hdr_seq(const uint8_t *h)
+{
+    return h[3];
+}
+
+static inline void mysql_hdr_write(uint8_t *h, uint32_t len, uint8_t seq)
+{
+    h[0] = (uint8_t)len;
+    h[1] = (uint8_t)(len >> 8);
+    h[2] = (uint8_t)(len >> 16);
+    h[3] = seq;
+}
+
+/* ---- primitive readers ---------------------------------------------------
+ * A cursor over a payload. Every read past the end sets `bad` and returns 0
+ * / NULL, so a decoder may read a whole structure and check `bad` once.
+ */
+struct mysql_rd {
+    const uint8_t *p;
+    const uint8_t *end;
+    bool bad;
+};
+
+void mysql_rd_init(struct mysql_rd *rd, const uint8_t *payload, size_t len);
+size_t mysql_rd_left(const struct mysql_rd *rd);
+uint8_t mysql_rd_u8(struct mysql_rd *rd);
+uint16_t mysql_rd_u16(struct mysql_rd *rd);
+uint32_t mysql_rd_u24(struct mysql_rd *rd);
+uint32_t mysql_rd_u32(struct mysql_rd *rd);
+uint64_t mysql_rd_u64(struct mysql_rd *rd);
+/* Length-encoded integer; a 0xfb (NULL) or 0xff prefix sets `bad`. */
+uint64_t mysql_rd_lenenc(struct mysql_rd *rd);
+/* `n` raw bytes; returns a pointer into the payload. */
+const uint8_t *mysql_rd_bytes(struct mysql_rd *rd, size_t n);
+/* NUL-terminated string (the NUL is consumed, not counted in *len). */
+const char *mysql_rd_cstr(struct mysql_rd *rd, size_t *len);
+/* Length-encoded string. */
+const uint8_t *mysql_rd_lenenc_str(struct mysql_rd *rd, size_t *len);
+
+/* ---- primitive writers ---------------------------------------------------
+ * Same idea: writes past `end` set `bad` and write nothing.
+ */
+struct mysql_wr {
+    uint8_t *p;
+    uint8_t *start;
+    uint8_t *end;
+    bool bad;
+};
+
+void mysql_wr_init(struct mysql_wr *wr, uint8_t *out, size_t cap);
+size_t mysql_wr_len(const struct mysql_wr *wr); /* 0 if bad */
+void mysql_wr_u8(struct mysql_wr *wr, uint8_t v);
+void mysql_wr_u16(struct mysql_wr *wr, uint16_t v);
+void mysql_wr_u24(struct mysql_wr *wr, uint32_t v);
+void mysql_wr_u32(struct mysql_wr *wr, uint32_t v);
+void mysql_wr_lenenc(struct mysql_wr *wr, uint64_t v);
+void mysql_wr_bytes(struct mysql_wr *wr, const void *b, size_t n);
+void mysql_wr_cstr(struct mysql_wr *wr, const char *s, size_t n); /* n bytes then NUL */
+void mysql_wr_lenenc_str(struct mysql_wr *wr, const void *s, size_t n);
+void mysql_wr_zero(struct mysql_wr *wr, size_t n);
+
+/* ---- handshake v10 (server greeting) ------------------------------------ */
+struct mysql_handshake {
+    uint8_t protocol;          /* 10 */
+    const char *server_version; /* NUL-terminated on decode (points into payload) */
+    size_t server_version_len;
+    uint32_t conn_id;
+    uint8_t scramble[MYSQL_SCRAMBLE_LEN]; /* 8 + 12 bytes of auth-plugin-data */
+    uint32_t caps;
+    uint8_t charset;
+    uint16_t status;
+    const char *plugin; /* auth plugin name, may be NULL on decode */
+    size_t plugin_len;
+};
+
+/* Encode a greeting. Always writes 20 scramble bytes followed by a NUL and
+ * the plugin name (CLIENT_PLUGIN_AUTH must be in caps). */
+size_t mysql_handshake_encode(const struct mysql_handshake *hs, uint8_t *out, size_t cap);
+/* Decode a backend's greeting; HY_ERROR on an ERR packet, protocol != 10,
+ * a scramble shorter than 20 bytes, or truncation. */
+hy_status_t mysql_handshake_decode(const uint8_t *payload, size_t len,
+                                   struct mysql_handshake *hs) HY_MUSTCHECK;
+
+/* ---- handshake response (client login) ---------------------------------- */
+struct mysql_login {
+    uint32_t caps;
+    uint32_t max_packet;
+    uint8_t charset;
+    bool ssl_request; /* the 32-byte SSLRequest: only caps/max_packet/charset are set */
+    const char *user;
+    size_t user_len;
+    const uint8_t *auth;
+    size_t auth_len;
+    const char *db; /* NULL unless CLIENT_CONNECT_WITH_DB and present */
+    size_t db_len;
+    const char *plugin; /* NULL unless CLIENT_PLUGIN_AUTH and present */
+    size_t plugin_len;
+    const uint8_t *attrs; /* the raw key/value block, without its lenenc length */
+    size_t attrs_len;
+};
+
+/* Decode a HandshakeResponse41 (CLIENT_PROTOCOL_41 required: an older client
+ * is HY_ERROR). The auth data is read as lenenc when
+ * CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA is set, else as 1-byte length when
+ * CLIENT_SECURE_CONNECTION is set, else NUL-terminated. Fields absent at the
+ * end of the packet are left NULL/0 (clients differ), but a field that is cut
+ * short is HY_ERROR. */
+hy_status_t mysql_login_decode(const uint8_t *payload, size_t len,
+                               struct mysql_login *lg) HY_MUSTCHECK;
+/* Encode a HandshakeResponse41 for logging into a backend. Writes the auth
+ * data as lenenc if caps has CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA, else with
+ * a 1-byte length; db only with CLIENT_CONNECT_WITH_DB; plugin only with
+ * CLIENT_PLUGIN_AUTH; attrs (raw block) only with CLIENT_CONNECT_ATTRS. */
+size_t mysql_login_encode(const struct mysql_login *lg, uint8_t *out, size_t cap);
+
+/* ---- COM_CHANGE_USER ------------------------------------------------------ */
+struct mysql_change_user {
+    const char *user;
+    size_t user_len;
+    const uint8_t *auth;
+    size_t auth_len;
+    const char *db;
+    size_t db_len;
+    uint16_t charset; /* 0 if absent */
+    const char *plugin;
+    size_t plugin_len;
+    const uint8_t *attrs;
+    size_t attrs_len;
+};
+
+/* Decode a COM_CHANGE_USER payload (first byte 0x11 included), given the
+ * session's negotiated caps. */
+hy_status_t mysql_change_user_decode(const uint8_t *payload, size_t len, uint32_t caps,
+                                     struct mysql_change_user *cu) HY_MUSTCHECK;
+
+/* ---- auth switch ---------------------------------------------------------- */
+/* 0xfe, plugin name NUL, data (for native password: 20 scramble bytes + NUL). */
+size_t mysql_auth_switch_encode(const char *plugin, const uint8_t *data, size_t data_len,
+                                uint8_t *out, size_t cap);
+/* Decode an AuthSwitchRequest; *data points to the plugin data with any
+ * trailing NUL removed. */
+hy_status_t mysql_auth_switch_decode(const uint8_t *payload, size_t len, const char **plugin,
+                                     size_t *plugin_len, const uint8_t **data,
+                                     size_t *data_len) HY_MUSTCHECK;
+
+/* ---- OK / ERR / EOF -------------------------------------------------------- */
+struct mysql_ok {
+    uint64_t affected_rows;
+    uint64_t last_insert_id;
+    uint16_t status;
+    uint16_t warnings;
+    const uint8_t *info; /* human-readable info, may be NULL */
+    size_t info_len;
+    const uint8_t *session_state; /* raw session-state-change block, may be NULL */
+    size_t session_state_len;
+};
+
+/* Decode an OK packet (header 0x00, or 0xfe when it ends a result set under
+ * CLIENT_DEPRECATE_EOF). Follows caps for the status/warnings and the
+ * CLIENT_SESSION_TRACK layout. */
+hy_status_t mysql_ok_decode(const uint8_t *payload, size_t len, uint32_t caps,
+                            struct mysql_ok *ok) HY_MUSTCHECK;
+/* Encode an OK packet with header 0x00 (no info, no session state). */
+size_t mysql_ok_encode(uint8_t *out, size_t cap, uint64_t affected, uint64_t insert_id,
+                       uint16_t status, uint16_t warnings);
+
+struct mysql_err {
+    uint16_t code;
+    char sqlstate[6]; /* NUL-terminated; "HY000" when the packet has no marker */
+    const char *msg;
+    size_t msg_len;
+};
+
+hy_status_t mysql_err_decode(const uint8_t *payload, size_t len, struct mysql_err *err) HY_MUSTCHECK;
+/* Encode an ERR packet with a '#' SQLSTATE marker (CLIENT_PROTOCOL_41). */
+size_t mysql_err_encode(uint8_t *out, size_t cap, uint16_t code, const char *sqlstate,
+                        const char *msg, size_t msg_len);
+
+/* EOF packet: 0xfe, warnings(2), status(2); payload length < 9. */
+hy_status_t mysql_eof_decode(const uint8_t *payload, size_t len, uint16_t *warnings,
+                             uint16_t *status) HY_MUSTCHECK;
+
+/* True when a packet of payload length `len` starting with `first` ends a
+ * result set (an EOF, or an OK with header 0xfe under DEPRECATE_EOF): 0xfe
+ * and len < MYSQL_MAX_PAYLOAD (a row whose first column is >= 16 MiB also
+ * starts with 0xfe but then the packet is full length). With
+ * deprecate_eof == false the classic rule len < 9 applies. */
+bool mysql_is_eof(uint8_t first, uint32_t len, bool deprecate_eof);
+
+/* ---- response tracking ---------------------------------------------------
+ * Feed the tracker the start of every logical packet the server sends in
+ * answer to one command, in order; it says when the answer is complete.
+ *
+ * "Logical packet": a payload of exactly MYSQL_MAX_PAYLOAD bytes continues in
+ * the next packet; the caller feeds only the first packet of such a chain and
+ * skips its continuations.
+ *
+ * `p` holds the first min(len, MYSQL_RESP_PEEK) payload bytes (more is fine).
+ * The tracker must never need more than that.
+ *
+ * Framing per command (caps decides EOF vs OK-0xfe terminators):
+ *  - COM_QUERY, COM_STMT_EXECUTE: a result = OK | ERR | LOCAL_INFILE request
+ *    | column count N, N column definitions, [EOF unless DEPRECATE_EOF],
+ *    rows, terminator (EOF, or OK-0xfe under DEPRECATE_EOF) | ERR.
+ *    After column definitions: if an EOF/terminator comes whose status has
+ *    SERVER_STATUS_CURSOR_EXISTS, the result ends there (cursor opened by
+ *    COM_STMT_EXECUTE); under DEPRECATE_EOF a terminator straight after the
+ *    column definitions is an empty result. An OK or terminator with
+ *    SERVER_MORE_RESULTS_EXISTS starts the next result; ERR always ends.
+ *    LOCAL_INFILE (0xfb): return MYSQL_RESP_INFILE; the client then sends
+ *    file packets ending with an empty one, and the caller calls
+ *    mysql_resp_infile_done() before feeding the server's OK/ERR.
+ *  - COM_STMT_FETCH: rows, then terminator | ERR.
+ *  - COM_STMT_PREPARE: ERR | OK(stmt_id u32, num_columns u16, num_params
+ *    u16, filler, warnings u16) then num_params definitions [+EOF if
+ *    num_params > 0 and not DEPRECATE_EOF] then num_columns definitions [+EOF
+ *    if num_columns > 0 and not DEPRECATE_EOF].
+ *  - COM_FIELD_LIST: column definitions then terminator | ERR.
+ *  - COM_STATISTICS: one packet (a plain string).
+ *  - COM_STMT_CLOSE, COM_STMT_SEND_LONG_DATA, COM_QUIT: no answer at all
+ *    (mysql_resp_expects_reply() says so; never feed them).
+ *  - everything else (PING, INIT_DB, SET_OPTION, RESET_CONNECTION,
+ *    STMT_RESET, PROCESS_KILL, REFRESH, DEBUG...): one packet, OK/EOF/ERR.
+ */
+#define MYSQL_RESP_PEEK 32
+
+enum mysql_resp_rc {
+    MYSQL_RESP_MORE = 0,   /* this packet is part of the answer; more follow */
+    MYSQL_RESP_DONE,       /* this packet ends the answer */
+    MYSQL_RESP_INFILE,     /* server asked for a local file (see above) */
+    MYSQL_RESP_BAD,        /* the server broke the protocol */
+};
+
+struct mysql_resp {
+    uint32_t caps;
+    uint8_t cmd;
+    uint8_t state;       /* private to mysql_proto.c */
+    uint16_t status;     /* status flags of the last OK/EOF seen */
+    uint16_t err_code;   /* nonzero when the answer ended in ERR */
+    uint64_t left;       /* private: definitions left in this phase */
+    uint16_t params_left; /* private: COM_STMT_PREPARE parameters */
+    uint64_t rows;       /* rows seen (all results) */
+    uint64_t affected;   /* affected rows of the last OK */
+    uint32_t stmt_id;    /* COM_STMT_PREPARE: the statement id in the OK */
+};
+
+bool mysql_resp_expects_reply(uint8_t cmd);
+/* `exec_flags` is the COM_STMT_EXECUTE flags byte (else 0). */
+void mysql_resp_start(struct mysql_resp *r, uint8_t cmd, uint32_t caps, uint8_t exec_flags);
+enum mysql_resp_rc mysql_resp_feed(struct mysql_resp *r, const uint8_t *p, uint32_t len);
+void mysql_resp_infile_done(struct mysql_resp *r);
+
+/* Human name of a command byte ("COM_QUERY"), "COM_UNKNOWN" otherwise. */
+const char *mysql_com_name(uint8_t cmd);
+
+#endif /* HALYARD_MYSQL_PROTO_H */
