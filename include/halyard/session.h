@@ -1,0 +1,162 @@
+/*
+ * session.h: one client session and the backend connection it uses.
+ *
+ * A session is born when a worker accepts a client and lives on that worker
+ * until it closes. Its state (enum session_state) changes in ONE function,
+ * session_set_state(), which refuses impossible transitions. The backend
+ * connection has its own state machine (enum bconn_state, bconn_set_state()).
+ *
+ * Bytes flow through two streams (buf.h): `up` (client -> backend) and
+ * `down` (backend -> client). Only packet headers and the first bytes of the
+ * packets that decide something are parsed (mysql_resp_feed); everything
+ * else is forwarded from the buffer it was read into.
+ *
+ * Event handlers never free the session: they mark it closing and
+ * session_close() runs once the handler unwinds (see session_reap()).
+ */
+#ifndef HALYARD_SESSION_H
+#define HALYARD_SESSION_H
+
+#include <ev.h>
+#include <stdatomic.h>
+
+#include "halyard/buf.h"
+#include "halyard/config.h"
+#include "halyard/conn.h"
+#include "halyard/core.h"
+#include "halyard/log.h"
+#include "halyard/mysql_proto.h"
+
+enum session_state {
+    SS_HANDSHAKE = 0, /* greeting sent; waiting for the login packet */
+    SS_AUTH_SWITCH,   /* AuthSwitchRequest sent; waiting for the client's answer */
+    SS_LOGIN_BACKEND, /* authenticated; opening the backend to check the schema */
+    SS_IDLE,          /* waiting for a command */
+    SS_WAIT_BACKEND,  /* a command waits for its backend connection */
+    SS_COMMAND,       /* a command is in flight: request and/or answer moving */
+    SS_CLOSING,       /* marked; closed when the current handler returns */
+    SS__COUNT
+};
+
+const char *session_state_to_str(enum session_state st);
+
+/* Why a session ended: logged, and mapped to the client's ERR in one switch. */
+enum session_end {
+    END_NONE = 0,
+    END_CLIENT_QUIT,      /* COM_QUIT */
+    END_CLIENT_CLOSED,    /* the client hung up */
+    END_CLIENT_ERROR,     /* socket error on the client side */
+    END_BAD_HANDSHAKE,    /* malformed login packet */
+    END_AUTH_FAILED,      /* wrong user or password */
+    END_LOGIN_TIMEOUT,    /* the client did not finish its login in time */
+    END_PROTOCOL,         /* malformed or out-of-order packet from the client */
+    END_BACKEND_LOST,     /* the backend connection broke */
+    END_BACKEND_LOGIN,    /* the backend refused the login (its ERR is forwarded) */
+    END_BACKEND_PROTOCOL, /* the backend broke the protocol */
+    END_KILLED,           /* KILL from another session */
+    END_SHUTDOWN,         /* halyard is stopping */
+    END_TOO_MANY,         /* max_client_connections reached */
+    END_NOMEM,
+};
+
+const char *session_end_to_str(enum session_end why);
+
+enum bconn_state {
+    BCONN_NONE = 0,   /* no connection */
+    BCONN_CONNECTING, /* TCP connect in progress */
+    BCONN_GREETING,   /* waiting for the server's handshake */
+    BCONN_AUTH,       /* login sent; waiting for OK / auth switch / ERR */
+    BCONN_READY,      /* logged in */
+};
+
+struct bconn {
+    struct conn c;
+    enum bconn_state state;
+    const struct config_backend *be;
+    uint32_t caps;      /* capabilities in force on this connection */
+    uint32_t thread_id; /* the server's connection id */
+    uint8_t seq;        /* last sequence id seen during login */
+};
+
+struct session {
+    struct session *next, *prev; /* the worker's list */
+    struct worker *w;
+    struct config *cfg; /* reference held for the session's life */
+    const struct config_listener *listener;
+    uint32_t id; /* also the connection id the client sees */
+    enum session_state state;
+    enum session_end end;
+
+    struct conn client;
+    struct bconn backend;
+    ev_timer timer; /* login timeout, then backend connect timeout */
+
+    struct stream up;   /* client -> backend */
+    struct stream down; /* backend -> client */
+
+    /* up direction: the request being forwarded */
+    uint32_t up_left;  /* payload bytes of the current packet still to pass */
+    bool up_cont;      /* the current packet is full length: another follows */
+    bool req_open;     /* the request's packets are still coming */
+    bool infile;       /* forwarding LOAD DATA LOCAL file packets */
+    uint8_t last_seq;  /* sequence id of the client's last packet */
+
+    /* down direction: the answer being forwarded */
+    struct mysql_resp resp;
+    uint32_t down_left;
+    bool down_cont;
+    bool resp_ending; /* the packet being passed ends the answer */
+    bool resp_done;   /* the whole answer has been parsed */
+    bool infile_next; /* the packet being passed asks for a local file */
+    uint8_t down_seq; /* sequence id of the last answer packet seen */
+    uint8_t cmd;      /* the command in flight */
+
+    /* login */
+    uint8_t scramble[MYSQL_SCRAMBLE_LEN];
+    uint8_t h1[MYSQL_SHA1_LEN]; /* SHA1(password): lets us log into backends */
+    uint8_t h2[MYSQL_SHA1_LEN];
+    bool no_password;
+    uint32_t caps; /* negotiated with the client */
+    uint8_t charset;
+    bool changing_user; /* the AuthSwitch belongs to a COM_CHANGE_USER */
+    char *user;
+    char *db; /* schema requested at login or by COM_CHANGE_USER */
+    uint8_t *attrs;
+    size_t attrs_len;
+    /* COM_CHANGE_USER waiting for its auth switch answer */
+    char *pend_user;
+    char *pend_db;
+    uint8_t *pend_attrs;
+    size_t pend_attrs_len;
+    uint16_t pend_charset;
+
+    char peer[64]; /* "host:port" of the client */
+
+    /* registry (KILL across sessions) */
+    struct session *reg_next;
+    atomic_uint backend_tid; /* thread id of the backend connection, 0 = none */
+    atomic_bool kill_req;
+    char reg_user[96];
+};
+
+/* Accept: takes ownership of fd. Sends the greeting. */
+void session_create(struct worker *w, int fd, const struct config_listener *listener);
+/* Close at once (from the worker, not from inside a session handler). */
+void session_close(struct session *s, enum session_end why);
+/* Graceful stop: close if idle, else at the end of the command in flight. */
+void session_shutdown(struct session *s);
+
+/* Total client sessions across all workers (for max_client_connections). */
+extern atomic_uint session_count;
+
+#define slog_warn(s, fmt, ...)                                                                    \
+    hy_log_warn("session %u %s@%s: " fmt, (s)->id, (s)->user ? (s)->user : "-", (s)->peer,       \
+                ##__VA_ARGS__)
+#define slog_info(s, fmt, ...)                                                                    \
+    hy_log_info("session %u %s@%s: " fmt, (s)->id, (s)->user ? (s)->user : "-", (s)->peer,       \
+                ##__VA_ARGS__)
+#define slog_debug(s, fmt, ...)                                                                   \
+    hy_log_debug("session %u %s@%s: " fmt, (s)->id, (s)->user ? (s)->user : "-", (s)->peer,      \
+                 ##__VA_ARGS__)
+
+#endif /* HALYARD_SESSION_H */

@@ -1,0 +1,73 @@
+/*
+ * worker.h: a worker thread, its libev loop, its listening sockets.
+ *
+ * Each worker listens with its own SO_REUSEPORT socket per listener and owns
+ * every session it accepts, with every backend connection of that session,
+ * for their whole life: the data path takes no locks. The main thread talks
+ * to a worker only through `wakeup` (an ev_async) and atomic flags.
+ */
+#ifndef HALYARD_WORKER_H
+#define HALYARD_WORKER_H
+
+#include <ev.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "halyard/buf.h"
+#include "halyard/config.h"
+#include "halyard/core.h"
+
+struct listener_sock {
+    int fd;
+    ev_io io;
+    const struct config_listener *cfg;
+    struct worker *w;
+};
+
+struct worker_stats {
+    uint64_t sessions_accepted;
+    uint64_t commands;
+    uint64_t auth_failures;
+    uint64_t backend_connect_failures;
+};
+
+struct worker {
+    int id;
+    pthread_t thread;
+    struct ev_loop *loop;
+    ev_async wakeup;
+    struct buf_pool pool;
+    struct config *cfg;         /* the config this worker's listeners came from */
+    struct config *session_cfg; /* the config new sessions take (reloads replace it) */
+    _Atomic(struct config *) pending_cfg; /* published by the main thread */
+    ev_timer accept_pause;      /* accepts pause while out of descriptors */
+    bool started;
+    struct listener_sock *ls;
+    size_t n_ls;
+    struct session *sessions; /* doubly linked through session.next/prev */
+    uint32_t n_sessions;
+    atomic_bool stopping;   /* SIGTERM: accept nothing, finish what is in flight */
+    atomic_bool force_stop; /* shutdown timeout: close everything now */
+    atomic_bool kill_pending; /* a session of this worker was asked to close */
+    atomic_bool done;
+    struct worker_stats stats;
+    void (*on_done)(struct worker *w); /* called from the worker thread at exit */
+    void *on_done_arg;
+};
+
+/* Create the loop and the listening sockets (so bind errors come out before
+ * any thread starts). */
+hy_status_t worker_init(struct worker *w, int id, struct config *cfg, char *err,
+                        size_t errlen) HY_MUSTCHECK;
+hy_status_t worker_start(struct worker *w) HY_MUSTCHECK;
+/* From another thread: begin a graceful stop, or a forced one. */
+void worker_request_stop(struct worker *w, bool force);
+/* From the main thread: new sessions of this worker will use `cfg`. */
+void worker_publish_config(struct worker *w, struct config *cfg);
+void worker_join(struct worker *w);
+void worker_destroy(struct worker *w);
+
+/* Called by session.c when the last session goes while stopping. */
+void worker_session_gone(struct worker *w);
+
+#endif /* HALYARD_WORKER_H */

@@ -1,0 +1,273 @@
+/*
+ * main.c: command line, config, signals, and the worker threads' life.
+ *
+ * The main thread runs its own libev loop for signals only:
+ *   SIGTERM / SIGINT  graceful stop: listeners close, statements in flight
+ *                     finish (bounded by shutdown_timeout_ms), exit 0;
+ *                     a second signal stops at once
+ *   SIGHUP            reload the config file: on any error keep the running
+ *                     config and log why; on success new sessions use it
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "halyard/config.h"
+#include "halyard/log.h"
+#include "halyard/worker.h"
+
+struct app {
+    struct config *cfg;
+    const char *config_path;
+    struct worker *workers;
+    int n_workers;
+    struct ev_loop *loop;
+    ev_signal sig_term, sig_int, sig_hup;
+    ev_async workers_done;
+    ev_timer shutdown_timer;
+    bool stopping;
+};
+
+static struct app app;
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: halyard [-c FILE] [-t] [-d] [-p PIDFILE] [--dump-keys] [-V]\n"
+            "  -c, --config FILE   config file (default conf/halyard.conf)\n"
+            "  -t, --test          check the config file and exit (0 = valid)\n"
+            "  -d, --daemon        run in the background\n"
+            "  -p, --pidfile FILE  write the process id to FILE\n"
+            "      --dump-keys     print every config key with type, default and bounds\n"
+            "  -V, --version       print the version\n");
+}
+
+static void on_worker_done(struct worker *w)
+{
+    (void)w;
+    ev_async_send(app.loop, &app.workers_done);
+}
+
+static void workers_done_cb(struct ev_loop *loop, ev_async *a, int revents)
+{
+    (void)a;
+    (void)revents;
+    for (int i = 0; i < app.n_workers; i++) {
+        if (!atomic_load(&app.workers[i].done))
+            return;
+    }
+    ev_break(loop, EVBREAK_ALL);
+}
+
+static void shutdown_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)loop;
+    (void)t;
+    (void)revents;
+    hy_log_warn("shutdown: statements still running after %d ms; closing them",
+                app.cfg->shutdown_timeout_ms);
+    for (int i = 0; i < app.n_workers; i++)
+        worker_request_stop(&app.workers[i], true);
+}
+
+static void stop_cb(struct ev_loop *loop, ev_signal *sig, int revents)
+{
+    (void)revents;
+    if (app.stopping) {
+        hy_log_warn("signal %d again: stopping now", sig->signum);
+        for (int i = 0; i < app.n_workers; i++)
+            worker_request_stop(&app.workers[i], true);
+        return;
+    }
+    app.stopping = true;
+    hy_log_info("signal %d: stopping; statements in flight get %d ms", sig->signum,
+                app.cfg->shutdown_timeout_ms);
+    for (int i = 0; i < app.n_workers; i++)
+        worker_request_stop(&app.workers[i], false);
+    ev_timer_set(&app.shutdown_timer, app.cfg->shutdown_timeout_ms / 1000.0, 0.);
+    ev_timer_start(loop, &app.shutdown_timer);
+}
+
+static void reload_cb(struct ev_loop *loop, ev_signal *sig, int revents)
+{
+    (void)loop;
+    (void)sig;
+    (void)revents;
+    char err[1024];
+    struct config *fresh = NULL;
+    if (config_load(app.config_path, &fresh, err, sizeof(err)) != HY_OK) {
+        hy_log_error("reload failed, keeping the running config: %s", err);
+        return;
+    }
+    for (int i = 0; i < app.n_workers; i++)
+        worker_publish_config(&app.workers[i], fresh);
+    log_set_level(fresh->log_level);
+    config_put(app.cfg);
+    app.cfg = fresh;
+    hy_log_info("reloaded %s (listeners, workers and buffer_size apply at the next restart)",
+                app.config_path);
+}
+
+static int daemonize(void)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid > 0)
+        _exit(0);
+    if (setsid() < 0)
+        return -1;
+    pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid > 0)
+        _exit(0);
+    int fd = open("/dev/null", O_RDWR);
+    if (fd >= 0) {
+        dup2(fd, STDIN_FILENO);
+        dup2(fd, STDOUT_FILENO);
+        if (fd > STDERR_FILENO)
+            close(fd);
+    }
+    return 0;
+}
+
+static int write_pidfile(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (f == NULL)
+        return -1;
+    fprintf(f, "%d\n", (int)getpid());
+    return fclose(f);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'}, {"test", no_argument, NULL, 't'},
+        {"daemon", no_argument, NULL, 'd'},       {"pidfile", required_argument, NULL, 'p'},
+        {"dump-keys", no_argument, NULL, 'K'},    {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+    };
+    const char *path = "conf/halyard.conf";
+    const char *pidfile = NULL;
+    bool test_only = false, daemon_mode = false;
+    int c;
+    while ((c = getopt_long(argc, argv, "c:tdp:Vh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': path = optarg; break;
+        case 't': test_only = true; break;
+        case 'd': daemon_mode = true; break;
+        case 'p': pidfile = optarg; break;
+        case 'K': config_dump_keys(stdout); return 0;
+        case 'V': printf("halyard %s\n", HALYARD_VERSION); return 0;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "halyard: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+
+    char err[1024];
+    if (config_load(path, &app.cfg, err, sizeof(err)) != HY_OK) {
+        fprintf(stderr, "halyard: %s\n", err);
+        return 1;
+    }
+    if (test_only) {
+        printf("halyard: configuration file %s is valid\n", path);
+        config_put(app.cfg);
+        return 0;
+    }
+    app.config_path = path;
+    log_set_level(app.cfg->log_level);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (daemon_mode && daemonize() != 0) {
+        fprintf(stderr, "halyard: cannot daemonize: %s\n", strerror(errno));
+        return 1;
+    }
+    if (pidfile != NULL && write_pidfile(pidfile) != 0) {
+        hy_log_error("cannot write pid file %s: %s", pidfile, strerror(errno));
+        return 1;
+    }
+
+    /* Workers never take signals: block them before the threads exist. */
+    sigset_t all, old;
+    sigemptyset(&all);
+    sigaddset(&all, SIGTERM);
+    sigaddset(&all, SIGINT);
+    sigaddset(&all, SIGHUP);
+    sigaddset(&all, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+
+    app.loop = ev_default_loop(EVFLAG_AUTO);
+    app.n_workers = app.cfg->workers;
+    app.workers = calloc((size_t)app.n_workers, sizeof(*app.workers));
+    if (app.workers == NULL) {
+        hy_log_error("out of memory");
+        return 1;
+    }
+    int rc = 0;
+    for (int i = 0; i < app.n_workers; i++) {
+        if (worker_init(&app.workers[i], i, app.cfg, err, sizeof(err)) != HY_OK) {
+            hy_log_error("%s", err);
+            rc = 1;
+            app.n_workers = i + 1;
+            goto out;
+        }
+        app.workers[i].on_done = on_worker_done;
+    }
+    ev_async_init(&app.workers_done, workers_done_cb);
+    ev_async_start(app.loop, &app.workers_done);
+    for (int i = 0; i < app.n_workers; i++) {
+        if (worker_start(&app.workers[i]) != HY_OK) {
+            hy_log_error("cannot start worker %d", i);
+            rc = 1;
+            for (int j = 0; j < i; j++)
+                worker_request_stop(&app.workers[j], true);
+            app.n_workers = i;
+            goto out_join;
+        }
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+
+    ev_signal_init(&app.sig_term, stop_cb, SIGTERM);
+    ev_signal_init(&app.sig_int, stop_cb, SIGINT);
+    ev_signal_init(&app.sig_hup, reload_cb, SIGHUP);
+    ev_signal_start(app.loop, &app.sig_term);
+    ev_signal_start(app.loop, &app.sig_int);
+    ev_signal_start(app.loop, &app.sig_hup);
+    ev_timer_init(&app.shutdown_timer, shutdown_timer_cb, 0., 0.);
+
+    for (size_t i = 0; i < app.cfg->n_listeners; i++)
+        hy_log_info("listening on %s:%d (%s), %d workers, primary %s:%d",
+                    app.cfg->listeners[i].address, app.cfg->listeners[i].port,
+                    app.cfg->listeners[i].name, app.n_workers, config_primary(app.cfg)->address,
+                    config_primary(app.cfg)->port);
+
+    ev_run(app.loop, 0);
+    ev_timer_stop(app.loop, &app.shutdown_timer);
+
+out_join:
+    for (int i = 0; i < app.n_workers; i++)
+        worker_join(&app.workers[i]);
+out:
+    for (int i = 0; i < app.n_workers; i++)
+        worker_destroy(&app.workers[i]);
+    free(app.workers);
+    if (pidfile != NULL)
+        unlink(pidfile);
+    if (rc == 0)
+        hy_log_info("stopped");
+    config_put(app.cfg);
+    return rc;
+}

@@ -1,0 +1,1610 @@
+/*
+ * session.c: the client side of halyard.
+ *
+ * Design
+ * ------
+ * A session speaks the server half of the MySQL protocol to its client and
+ * the client half to its backend. After login it moves through
+ *
+ *   IDLE -> [WAIT_BACKEND ->] COMMAND -> IDLE
+ *
+ * once per command. While a command is in flight the client's request is
+ * passed through the `up` stream and the server's answer through the `down`
+ * stream, each read into a pooled buffer and written on from that same
+ * buffer: no copy, no allocation per packet. Only packet headers are parsed,
+ * plus the first bytes of each answer packet, which the response tracker
+ * (mysql_resp_feed) needs to tell where the answer ends. Packets of 16 MiB
+ * and more, result sets larger than memory and LOAD DATA LOCAL streams all
+ * pass through the same fixed buffers; a slow reader on either side stops
+ * the reads on the other side (back-pressure), so memory per session is
+ * bounded by two buffers whatever the traffic.
+ *
+ * Commands are handled one at a time: bytes a client pipelines behind a
+ * command wait in `up` until the answer is complete.
+ *
+ * The backend connection is opened lazily, at the first command that needs
+ * it, except when the client names a schema at login: then halyard opens it
+ * during the login so that an unknown schema fails the login as MariaDB
+ * would. Idle sessions therefore hold no backend connection and no buffer.
+ *
+ * Login: the client's mysql_native_password answer is checked against the
+ * double-SHA1 hash in the config, which also yields SHA1(password); with it
+ * the session answers the backend's own scramble (auth.h). Clients that open
+ * with another plugin (caching_sha2_password...) get an AuthSwitchRequest.
+ *
+ * Ownership: the session owns its sockets, its buffers (returned to the
+ * worker's pool as soon as they are empty) and its copies of user, schema and
+ * connection attributes. Handlers never free the session: they set
+ * SS_CLOSING and session_reap() frees it when the event callback returns.
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <strings.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "halyard/auth.h"
+#include "halyard/session.h"
+#include "halyard/worker.h"
+
+/* MariaDB error codes and SQLSTATEs we send ourselves. */
+#define ER_CON_COUNT_ERROR 1040           /* 08004 Too many connections */
+#define ER_HANDSHAKE_ERROR 1043           /* 08S01 Bad handshake */
+#define ER_ACCESS_DENIED_ERROR 1045       /* 28000 */
+#define ER_UNKNOWN_COM_ERROR 1047         /* 08S01 Unknown command */
+#define ER_NO_SUCH_THREAD 1094            /* HY000 Unknown thread id */
+#define ER_KILL_DENIED_ERROR 1095         /* HY000 You are not owner of thread */
+#define ER_NET_PACKETS_OUT_OF_ORDER 1156  /* 08S01 */
+#define ER_NOT_SUPPORTED_YET 1235         /* 42000 */
+#define ER_SERVER_SHUTDOWN 1053           /* 08S01 */
+#define ER_OUT_OF_RESOURCES 1041          /* HY000 */
+#define CR_CONN_HOST_ERROR 2003           /* HY000 Can't connect */
+#define CR_SERVER_LOST 2013               /* HY000 Lost connection */
+
+#define NATIVE_PLUGIN "mysql_native_password"
+
+/* What halyard offers clients. No SSL and no compression yet; no MariaDB
+ * extended capabilities (CLIENT_MYSQL, bit 0, stays set, so MariaDB
+ * clients and servers read none). */
+#define SERVER_CAPS                                                                               \
+    (CLIENT_LONG_PASSWORD | CLIENT_FOUND_ROWS | CLIENT_LONG_FLAG | CLIENT_CONNECT_WITH_DB |        \
+     CLIENT_NO_SCHEMA | CLIENT_ODBC | CLIENT_LOCAL_FILES | CLIENT_IGNORE_SPACE |                  \
+     CLIENT_PROTOCOL_41 | CLIENT_INTERACTIVE | CLIENT_IGNORE_SIGPIPE | CLIENT_TRANSACTIONS |      \
+     CLIENT_SECURE_CONNECTION | CLIENT_MULTI_STATEMENTS | CLIENT_MULTI_RESULTS |                 \
+     CLIENT_PS_MULTI_RESULTS | CLIENT_PLUGIN_AUTH | CLIENT_CONNECT_ATTRS |                       \
+     CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA | CLIENT_SESSION_TRACK | CLIENT_DEPRECATE_EOF)
+
+/* Capabilities that change how packets are framed or laid out: a backend
+ * must agree with the client on all of them, since halyard forwards bytes. */
+#define FRAMING_CAPS                                                                              \
+    (CLIENT_PROTOCOL_41 | CLIENT_DEPRECATE_EOF | CLIENT_SESSION_TRACK | CLIENT_MULTI_RESULTS |    \
+     CLIENT_PS_MULTI_RESULTS | CLIENT_MULTI_STATEMENTS | CLIENT_LOCAL_FILES |                    \
+     CLIENT_FOUND_ROWS)
+
+atomic_uint session_count;
+static atomic_uint next_session_id = 1;
+
+/* ---- registry: session id -> session, for KILL across workers ----------
+ * Touched at session start and end and by KILL, never per packet. */
+#define REG_BUCKETS 4096
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct session *reg_table[REG_BUCKETS];
+
+static void registry_add(struct session *s)
+{
+    pthread_mutex_lock(&reg_lock);
+    struct session **b = &reg_table[s->id % REG_BUCKETS];
+    s->reg_next = *b;
+    *b = s;
+    pthread_mutex_unlock(&reg_lock);
+}
+
+static void registry_remove(struct session *s)
+{
+    pthread_mutex_lock(&reg_lock);
+    struct session **pp = &reg_table[s->id % REG_BUCKETS];
+    while (*pp != NULL && *pp != s)
+        pp = &(*pp)->reg_next;
+    if (*pp == s)
+        *pp = s->reg_next;
+    pthread_mutex_unlock(&reg_lock);
+}
+
+static void registry_set_user(struct session *s, const char *user)
+{
+    pthread_mutex_lock(&reg_lock);
+    snprintf(s->reg_user, sizeof(s->reg_user), "%s", user);
+    pthread_mutex_unlock(&reg_lock);
+}
+
+enum kill_lookup {
+    KILL_UNKNOWN,    /* no such session */
+    KILL_NOT_OWNER,  /* another user's session, and it has no backend to ask */
+    KILL_MARKED,     /* no backend connection: marked to close, nothing to send */
+    KILL_BACKEND,    /* *tid is the backend thread id to kill */
+};
+
+/* Look up session `id` for a KILL issued by `by`. */
+static enum kill_lookup registry_kill(const struct session *by, uint32_t id, bool connection,
+                                      uint32_t *tid)
+{
+    enum kill_lookup rc = KILL_UNKNOWN;
+    struct worker *target_w = NULL;
+    pthread_mutex_lock(&reg_lock);
+    for (struct session *t = reg_table[id % REG_BUCKETS]; t != NULL; t = t->reg_next) {
+        if (t->id != id)
+            continue;
+        *tid = atomic_load(&t->backend_tid);
+        if (*tid != 0) {
+            rc = KILL_BACKEND; /* the backend checks the privileges */
+        } else if (strcmp(t->reg_user, by->reg_user) != 0) {
+            rc = KILL_NOT_OWNER;
+        } else {
+            rc = KILL_MARKED;
+            if (connection) {
+                atomic_store(&t->kill_req, true);
+                atomic_store(&t->w->kill_pending, true);
+                target_w = t->w;
+            }
+        }
+        break;
+    }
+    if (target_w != NULL)
+        ev_async_send(target_w->loop, &target_w->wakeup);
+    pthread_mutex_unlock(&reg_lock);
+    return rc;
+}
+
+/* ---- names ------------------------------------------------------------- */
+
+const char *session_state_to_str(enum session_state st)
+{
+    static const char *const names[SS__COUNT] = {
+        [SS_HANDSHAKE] = "handshake", [SS_AUTH_SWITCH] = "auth_switch",
+        [SS_LOGIN_BACKEND] = "login_backend", [SS_IDLE] = "idle",
+        [SS_WAIT_BACKEND] = "wait_backend",   [SS_COMMAND] = "command",
+        [SS_CLOSING] = "closing",
+    };
+    return st < SS__COUNT ? names[st] : "?";
+}
+
+const char *session_end_to_str(enum session_end why)
+{
+    switch (why) {
+    case END_NONE: return "none";
+    case END_CLIENT_QUIT: return "client quit";
+    case END_CLIENT_CLOSED: return "client closed the connection";
+    case END_CLIENT_ERROR: return "client socket error";
+    case END_BAD_HANDSHAKE: return "bad handshake";
+    case END_AUTH_FAILED: return "authentication failed";
+    case END_LOGIN_TIMEOUT: return "login timeout";
+    case END_PROTOCOL: return "protocol error from client";
+    case END_BACKEND_LOST: return "backend connection lost";
+    case END_BACKEND_LOGIN: return "backend refused the login";
+    case END_BACKEND_PROTOCOL: return "protocol error from backend";
+    case END_KILLED: return "killed";
+    case END_SHUTDOWN: return "shutdown";
+    case END_TOO_MANY: return "too many connections";
+    case END_NOMEM: return "out of memory";
+    }
+    return "?";
+}
+
+/* ---- state ------------------------------------------------------------- */
+
+/* The one place a session changes state. */
+static void session_set_state(struct session *s, enum session_state to)
+{
+    static const uint16_t allowed[SS__COUNT] = {
+        [SS_HANDSHAKE] = 1u << SS_AUTH_SWITCH | 1u << SS_LOGIN_BACKEND | 1u << SS_IDLE,
+        [SS_AUTH_SWITCH] = 1u << SS_LOGIN_BACKEND | 1u << SS_IDLE,
+        [SS_LOGIN_BACKEND] = 1u << SS_IDLE,
+        [SS_IDLE] = 1u << SS_WAIT_BACKEND | 1u << SS_COMMAND | 1u << SS_AUTH_SWITCH |
+                    1u << SS_LOGIN_BACKEND,
+        [SS_WAIT_BACKEND] = 1u << SS_COMMAND | 1u << SS_IDLE,
+        [SS_COMMAND] = 1u << SS_IDLE,
+        [SS_CLOSING] = 0,
+    };
+    if (s->state == to)
+        return;
+    if (to != SS_CLOSING && !(allowed[s->state] & (1u << to))) {
+        hy_log_error("session %u: impossible state change %s -> %s", s->id,
+                     session_state_to_str(s->state), session_state_to_str(to));
+        s->end = END_PROTOCOL;
+        to = SS_CLOSING;
+    }
+    s->state = to;
+}
+
+static void session_mark_closing(struct session *s, enum session_end why)
+{
+    if (s->state == SS_CLOSING)
+        return;
+    s->end = why;
+    session_set_state(s, SS_CLOSING);
+}
+
+/* ---- packets we generate ----------------------------------------------- */
+
+static void send_local(struct session *s, const uint8_t *pkt, size_t len)
+{
+    hy_status_t rc = conn_send_local(&s->client, s->w->loop, &s->w->pool, pkt, len);
+    if (rc != HY_OK)
+        session_mark_closing(s, rc == HY_NOMEM ? END_NOMEM : END_CLIENT_ERROR);
+}
+
+static void send_err(struct session *s, uint8_t seq, uint16_t code, const char *sqlstate,
+                     const char *fmt, ...) HY_PRINTF(5, 6);
+
+static void send_err(struct session *s, uint8_t seq, uint16_t code, const char *sqlstate,
+                     const char *fmt, ...)
+{
+    char msg[512];
+    uint8_t pkt[MYSQL_HEADER_SIZE + 600];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    size_t mlen = n < 0 ? 0 : HY_MIN((size_t)n, sizeof(msg) - 1);
+    size_t len = mysql_err_encode(pkt + MYSQL_HEADER_SIZE, sizeof(pkt) - MYSQL_HEADER_SIZE, code,
+                                  sqlstate, msg, mlen);
+    mysql_hdr_write(pkt, (uint32_t)len, seq);
+    send_local(s, pkt, MYSQL_HEADER_SIZE + len);
+}
+
+/* Forward a backend's ERR payload to the client under our sequence id. */
+static void send_err_payload(struct session *s, uint8_t seq, const uint8_t *payload, size_t len)
+{
+    uint8_t pkt[MYSQL_HEADER_SIZE + 1024];
+    len = HY_MIN(len, sizeof(pkt) - MYSQL_HEADER_SIZE);
+    memcpy(pkt + MYSQL_HEADER_SIZE, payload, len);
+    mysql_hdr_write(pkt, (uint32_t)len, seq);
+    send_local(s, pkt, MYSQL_HEADER_SIZE + len);
+}
+
+static void send_ok(struct session *s, uint8_t seq)
+{
+    uint8_t pkt[MYSQL_HEADER_SIZE + 32];
+    size_t len = mysql_ok_encode(pkt + MYSQL_HEADER_SIZE, sizeof(pkt) - MYSQL_HEADER_SIZE, 0, 0,
+                                 SERVER_STATUS_AUTOCOMMIT, 0);
+    mysql_hdr_write(pkt, (uint32_t)len, seq);
+    send_local(s, pkt, MYSQL_HEADER_SIZE + len);
+}
+
+static void client_host(const struct session *s, char *out, size_t len)
+{
+    /* "127.0.0.1:5555" -> "127.0.0.1", "[::1]:5555" -> "::1" */
+    const char *p = s->peer;
+    size_t n = strlen(p);
+    const char *colon = strrchr(p, ':');
+    if (colon != NULL)
+        n = (size_t)(colon - p);
+    if (n >= 2 && p[0] == '[') {
+        p++;
+        n -= 2;
+    }
+    snprintf(out, len, "%.*s", (int)n, p);
+}
+
+static void send_access_denied(struct session *s, uint8_t seq, const char *user, size_t user_len,
+                               bool used_password)
+{
+    char host[64];
+    client_host(s, host, sizeof(host));
+    send_err(s, seq, ER_ACCESS_DENIED_ERROR, "28000",
+             "Access denied for user '%.*s'@'%s' (using password: %s)", (int)HY_MIN(user_len, 80),
+             user, host, used_password ? "YES" : "NO");
+    s->w->stats.auth_failures++;
+}
+
+/* ---- timers ------------------------------------------------------------ */
+
+static void session_timer_start(struct session *s, int ms)
+{
+    ev_timer_stop(s->w->loop, &s->timer);
+    ev_timer_set(&s->timer, ms / 1000.0, 0.);
+    ev_timer_start(s->w->loop, &s->timer);
+}
+
+static void session_timer_stop(struct session *s)
+{
+    ev_timer_stop(s->w->loop, &s->timer);
+}
+
+/* ---- backend connection ------------------------------------------------ */
+
+static void bconn_set_state(struct session *s, enum bconn_state to)
+{
+    static const uint8_t allowed[] = {
+        [BCONN_NONE] = 1u << BCONN_CONNECTING,
+        [BCONN_CONNECTING] = 1u << BCONN_GREETING | 1u << BCONN_NONE,
+        [BCONN_GREETING] = 1u << BCONN_AUTH | 1u << BCONN_NONE,
+        [BCONN_AUTH] = 1u << BCONN_READY | 1u << BCONN_NONE,
+        [BCONN_READY] = 1u << BCONN_NONE,
+    };
+    struct bconn *bc = &s->backend;
+    if (!(allowed[bc->state] & (1u << to))) {
+        hy_log_error("session %u: impossible backend state change %d -> %d", s->id, bc->state,
+                     to);
+        to = BCONN_NONE;
+    }
+    bc->state = to;
+    atomic_store(&s->backend_tid, to == BCONN_READY ? bc->thread_id : 0);
+}
+
+static void bconn_close(struct session *s)
+{
+    struct bconn *bc = &s->backend;
+    if (bc->state == BCONN_NONE)
+        return;
+    conn_close(&bc->c, s->w->loop, &s->w->pool);
+    bconn_set_state(s, BCONN_NONE);
+}
+
+static void session_backend_ready(struct session *s);
+static void session_backend_failed(struct session *s, const uint8_t *err_payload, size_t err_len,
+                                   const char *why);
+static void backend_read_cb(struct ev_loop *loop, ev_io *w, int revents);
+static void backend_write_cb(struct ev_loop *loop, ev_io *w, int revents);
+static void session_reap(struct session *s);
+
+static void bconn_open(struct session *s, const struct config_backend *be)
+{
+    struct bconn *bc = &s->backend;
+    bc->be = be;
+    int fd = net_connect(be->address, be->port);
+    if (fd < 0) {
+        char why[160];
+        snprintf(why, sizeof(why), "%s", strerror(errno));
+        session_backend_failed(s, NULL, 0, why);
+        return;
+    }
+    conn_init(&bc->c, fd);
+    ev_io_init(&bc->c.rio, backend_read_cb, fd, EV_READ);
+    ev_io_init(&bc->c.wio, backend_write_cb, fd, EV_WRITE);
+    bconn_set_state(s, BCONN_CONNECTING);
+    ev_io_start(s->w->loop, &bc->c.wio);
+    session_timer_start(s, s->cfg->connect_timeout_ms);
+}
+
+/* Build and send our login for the backend's greeting in `payload`. */
+static hy_status_t bconn_login(struct session *s, const uint8_t *payload, size_t len)
+{
+    struct bconn *bc = &s->backend;
+    struct mysql_handshake hs;
+    if (mysql_handshake_decode(payload, len, &hs) != HY_OK)
+        return HY_ERROR;
+    if ((hs.caps & (s->caps & FRAMING_CAPS)) != (s->caps & FRAMING_CAPS) ||
+        !(hs.caps & CLIENT_SECURE_CONNECTION)) {
+        hy_log_warn("session %u: backend %s lacks capabilities 0x%08x the client uses", s->id,
+                    bc->be->name, (s->caps & FRAMING_CAPS) & ~hs.caps);
+        return HY_ERROR;
+    }
+    bc->thread_id = hs.conn_id;
+    bc->caps = (s->caps & hs.caps) | CLIENT_PROTOCOL_41 | CLIENT_SECURE_CONNECTION;
+    bc->caps &= ~(uint32_t)(CLIENT_SSL | CLIENT_COMPRESS | CLIENT_CONNECT_WITH_DB |
+                            CLIENT_CONNECT_ATTRS | CLIENT_PLUGIN_AUTH |
+                            CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA);
+    bc->caps |= CLIENT_LONG_PASSWORD; /* CLIENT_MYSQL: no MariaDB extended caps */
+    if (hs.caps & CLIENT_PLUGIN_AUTH)
+        bc->caps |= CLIENT_PLUGIN_AUTH;
+    if (s->db != NULL)
+        bc->caps |= CLIENT_CONNECT_WITH_DB;
+    if (s->attrs != NULL && (hs.caps & CLIENT_CONNECT_ATTRS))
+        bc->caps |= CLIENT_CONNECT_ATTRS;
+
+    uint8_t token[MYSQL_SCRAMBLE_LEN];
+    struct mysql_login lg = {0};
+    lg.caps = bc->caps;
+    lg.max_packet = 0x40000000u;
+    lg.charset = s->charset;
+    lg.user = s->user;
+    lg.user_len = strlen(s->user);
+    if (!s->no_password) {
+        auth_native_token(hs.scramble, s->h1, s->h2, token);
+        lg.auth = token;
+        lg.auth_len = sizeof(token);
+    }
+    if (s->db != NULL) {
+        lg.db = s->db;
+        lg.db_len = strlen(s->db);
+    }
+    lg.plugin = NATIVE_PLUGIN;
+    lg.plugin_len = strlen(NATIVE_PLUGIN);
+    lg.attrs = s->attrs;
+    lg.attrs_len = s->attrs_len;
+
+    uint8_t pkt[MYSQL_HEADER_SIZE + 2048];
+    size_t n = mysql_login_encode(&lg, pkt + MYSQL_HEADER_SIZE, sizeof(pkt) - MYSQL_HEADER_SIZE);
+    if (n == 0) {
+        lg.attrs = NULL; /* attributes too large to pass on: log in without them */
+        lg.attrs_len = 0;
+        lg.caps &= ~(uint32_t)CLIENT_CONNECT_ATTRS;
+        bc->caps = lg.caps;
+        n = mysql_login_encode(&lg, pkt + MYSQL_HEADER_SIZE, sizeof(pkt) - MYSQL_HEADER_SIZE);
+        if (n == 0)
+            return HY_ERROR;
+    }
+    bc->seq++;
+    mysql_hdr_write(pkt, (uint32_t)n, bc->seq);
+    return conn_send_local(&bc->c, s->w->loop, &s->w->pool, pkt, MYSQL_HEADER_SIZE + n);
+}
+
+/* Answer a backend's AuthSwitchRequest to mysql_native_password. */
+static hy_status_t bconn_auth_switch(struct session *s, const uint8_t *payload, size_t len)
+{
+    struct bconn *bc = &s->backend;
+    const char *plugin;
+    size_t plugin_len;
+    const uint8_t *data;
+    size_t data_len;
+    if (mysql_auth_switch_decode(payload, len, &plugin, &plugin_len, &data, &data_len) != HY_OK)
+        return HY_ERROR;
+    if (plugin_len != strlen(NATIVE_PLUGIN) || memcmp(plugin, NATIVE_PLUGIN, plugin_len) != 0 ||
+        data_len < MYSQL_SCRAMBLE_LEN) {
+        hy_log_warn("session %u: backend %s asks for auth plugin '%.*s'; only %s is supported",
+                    s->id, bc->be->name, (int)HY_MIN(plugin_len, 64), plugin, NATIVE_PLUGIN);
+        return HY_ERROR;
+    }
+    uint8_t pkt[MYSQL_HEADER_SIZE + MYSQL_SCRAMBLE_LEN];
+    uint32_t n = 0;
+    if (!s->no_password) {
+        auth_native_token(data, s->h1, s->h2, pkt + MYSQL_HEADER_SIZE);
+        n = MYSQL_SCRAMBLE_LEN;
+    }
+    bc->seq++;
+    mysql_hdr_write(pkt, n, bc->seq);
+    return conn_send_local(&bc->c, s->w->loop, &s->w->pool, pkt, MYSQL_HEADER_SIZE + n);
+}
+
+/* Process whole login-phase packets the backend sent into `down`. */
+static void bconn_login_progress(struct session *s)
+{
+    struct bconn *bc = &s->backend;
+    struct stream *st = &s->down;
+    while (bc->state == BCONN_GREETING || bc->state == BCONN_AUTH) {
+        if (stream_unparsed(st) < MYSQL_HEADER_SIZE)
+            return;
+        const uint8_t *h = st->b->data + st->scan;
+        uint32_t len = mysql_hdr_len(h);
+        if (len + MYSQL_HEADER_SIZE > st->b->cap) {
+            session_backend_failed(s, NULL, 0, "login packet too large");
+            return;
+        }
+        if (stream_unparsed(st) < MYSQL_HEADER_SIZE + len)
+            return;
+        const uint8_t *p = h + MYSQL_HEADER_SIZE;
+        bc->seq = mysql_hdr_seq(h);
+        st->scan += MYSQL_HEADER_SIZE + len;
+        st->head = st->scan;
+        if (len > 0 && p[0] == MYSQL_ERR) {
+            session_backend_failed(s, p, len, "backend refused the login");
+            return;
+        }
+        if (bc->state == BCONN_GREETING) {
+            if (bconn_login(s, p, len) != HY_OK) {
+                session_backend_failed(s, NULL, 0, "bad greeting or capabilities");
+                return;
+            }
+            bconn_set_state(s, BCONN_AUTH);
+        } else if (len > 0 && p[0] == MYSQL_OK) {
+            bconn_set_state(s, BCONN_READY);
+            stream_release_if_empty(st, &s->w->pool);
+            session_backend_ready(s);
+            return;
+        } else if (len > 0 && p[0] == MYSQL_AUTH_SWITCH) {
+            if (bconn_auth_switch(s, p, len) != HY_OK) {
+                session_backend_failed(s, NULL, 0, "unsupported authentication method");
+                return;
+            }
+        } else {
+            session_backend_failed(s, NULL, 0, "unexpected packet during login");
+            return;
+        }
+    }
+}
+
+/* ---- streams ----------------------------------------------------------- */
+
+/* Read once from `c` into `st`. Returns bytes read, 0 when the peer closed,
+ * -1 on error, -2 when it would block or there is no room. */
+static ssize_t stream_read(struct session *s, struct stream *st, struct conn *c)
+{
+    if (stream_reserve(st, &s->w->pool) != HY_OK)
+        return -1;
+    uint32_t room = stream_room(st);
+    if (room == 0)
+        return -2;
+    ssize_t n = c->ops->recv(c, st->b->data + st->tail, room);
+    if (n > 0) {
+        st->tail += (uint32_t)n;
+        return n;
+    }
+    if (n == 0)
+        return 0;
+    stream_release_if_empty(st, &s->w->pool);
+    return (errno == EAGAIN || errno == EWOULDBLOCK) ? -2 : -1;
+}
+
+/* Write [head, scan) of `st` to `c`. HY_OK when all went out (the write
+ * watcher is stopped), HY_AGAIN when the socket is full (watcher started). */
+static hy_status_t stream_flush(struct session *s, struct stream *st, struct conn *c)
+{
+    while (st->head < st->scan) {
+        ssize_t n = c->ops->send(c, st->b->data + st->head, st->scan - st->head);
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                ev_io_start(s->w->loop, &c->wio);
+                return HY_AGAIN;
+            }
+            return HY_ERROR;
+        }
+        st->head += (uint32_t)n;
+    }
+    ev_io_stop(s->w->loop, &c->wio);
+    return HY_OK;
+}
+
+/* Reads stop while a stream is full and resume once it drains. */
+static void update_reads(struct session *s)
+{
+    struct ev_loop *loop = s->w->loop;
+    bool up_full = s->up.b != NULL && s->up.tail == s->up.b->cap && s->up.head == 0;
+    bool up_blocked = s->up.b != NULL && s->up.head < s->up.scan; /* waiting for the backend */
+    if (s->client.fd >= 0) {
+        if (up_full || up_blocked)
+            ev_io_stop(loop, &s->client.rio);
+        else
+            ev_io_start(loop, &s->client.rio);
+    }
+    if (s->backend.state == BCONN_READY) {
+        bool down_full = s->down.b != NULL && s->down.tail == s->down.b->cap && s->down.head == 0;
+        bool down_blocked = s->down.b != NULL && s->down.head < s->down.scan;
+        if (down_full || down_blocked)
+            ev_io_stop(loop, &s->backend.c.rio);
+        else
+            ev_io_start(loop, &s->backend.c.rio);
+    }
+}
+
+/* ---- commands ---------------------------------------------------------- */
+
+static void session_next_command(struct session *s);
+
+static void command_done(struct session *s)
+{
+    session_set_state(s, SS_IDLE);
+    stream_release_if_empty(&s->down, &s->w->pool);
+    if (atomic_load(&s->w->stopping)) {
+        session_mark_closing(s, END_SHUTDOWN);
+        return;
+    }
+    session_next_command(s);
+}
+
+/* Pass request (or LOAD DATA file) packets from `up` on to the backend. */
+static void up_forward(struct session *s)
+{
+    struct stream *st = &s->up;
+    if (st->b == NULL)
+        return;
+    bool ended = false;
+    while (!ended) {
+        if (s->up_left > 0) {
+            uint32_t n = HY_MIN(s->up_left, stream_unparsed(st));
+            if (n == 0)
+                break;
+            st->scan += n;
+            s->up_left -= n;
+            continue;
+        }
+        if (!s->up_cont && !s->infile) {
+            ended = true; /* the request's last packet has been passed */
+            break;
+        }
+        if (stream_unparsed(st) < MYSQL_HEADER_SIZE)
+            break;
+        const uint8_t *h = st->b->data + st->scan;
+        uint32_t len = mysql_hdr_len(h);
+        s->last_seq = mysql_hdr_seq(h);
+        st->scan += MYSQL_HEADER_SIZE;
+        s->up_left = len;
+        bool was_cont = s->up_cont;
+        s->up_cont = len == MYSQL_MAX_PAYLOAD;
+        if (s->infile && len == 0 && !was_cont) {
+            ended = true; /* the empty packet that ends the file */
+            break;
+        }
+    }
+    hy_status_t rc = stream_flush(s, st, &s->backend.c);
+    if (rc == HY_ERROR) {
+        session_mark_closing(s, END_BACKEND_LOST);
+        return;
+    }
+    if (ended) {
+        if (s->infile) {
+            s->infile = false;
+            mysql_resp_infile_done(&s->resp);
+        }
+        s->req_open = false;
+    }
+    if (rc == HY_OK)
+        stream_release_if_empty(st, &s->w->pool);
+    update_reads(s);
+    if (!s->req_open && !mysql_resp_expects_reply(s->cmd) && rc == HY_OK)
+        command_done(s);
+}
+
+/* Parse the answer in `down` as far as it has arrived, then send it on. */
+static void down_forward(struct session *s)
+{
+    struct stream *st = &s->down;
+    if (st->b == NULL)
+        return;
+    const uint8_t *d = st->b->data;
+    for (;;) {
+        if (s->down_left == 0 && !s->down_cont) {
+            if (s->infile_next) {
+                s->infile_next = false;
+                s->infile = true;
+                s->req_open = true;
+            }
+            if (s->resp_ending) {
+                s->resp_ending = false;
+                s->resp_done = true;
+            }
+        }
+        if (s->resp_done || s->infile)
+            break;
+        if (s->down_left > 0) {
+            uint32_t n = HY_MIN(s->down_left, stream_unparsed(st));
+            if (n == 0)
+                break;
+            st->scan += n;
+            s->down_left -= n;
+            continue;
+        }
+        if (stream_unparsed(st) < MYSQL_HEADER_SIZE)
+            break;
+        uint32_t len = mysql_hdr_len(d + st->scan);
+        s->down_seq = mysql_hdr_seq(d + st->scan);
+        if (s->down_cont) {
+            s->down_cont = len == MYSQL_MAX_PAYLOAD;
+            st->scan += MYSQL_HEADER_SIZE;
+            s->down_left = len;
+            continue;
+        }
+        uint32_t peek = HY_MIN(len, (uint32_t)MYSQL_RESP_PEEK);
+        if (stream_unparsed(st) < MYSQL_HEADER_SIZE + peek)
+            break;
+        enum mysql_resp_rc rc = mysql_resp_feed(&s->resp, d + st->scan + MYSQL_HEADER_SIZE, len);
+        if (rc == MYSQL_RESP_BAD) {
+            slog_warn(s, "backend %s broke the protocol answering %s", s->backend.be->name,
+                      mysql_com_name(s->cmd));
+            session_mark_closing(s, END_BACKEND_PROTOCOL);
+            return;
+        }
+        st->scan += MYSQL_HEADER_SIZE;
+        s->down_left = len;
+        s->down_cont = len == MYSQL_MAX_PAYLOAD;
+        if (rc == MYSQL_RESP_DONE)
+            s->resp_ending = true;
+        else if (rc == MYSQL_RESP_INFILE)
+            s->infile_next = true;
+    }
+    hy_status_t rc = stream_flush(s, st, &s->client);
+    if (rc == HY_ERROR) {
+        session_mark_closing(s, END_CLIENT_ERROR);
+        return;
+    }
+    if (rc == HY_OK)
+        stream_release_if_empty(st, &s->w->pool);
+    update_reads(s);
+    if (s->infile)
+        up_forward(s); /* file packets may already be waiting */
+    if (s->state == SS_COMMAND && s->resp_done && !s->req_open && rc == HY_OK &&
+        !conn_has_local(&s->client)) {
+        if (stream_unparsed(st) > 0) {
+            slog_warn(s, "backend %s sent %u bytes after its answer", s->backend.be->name,
+                      stream_unparsed(st));
+            session_mark_closing(s, END_BACKEND_PROTOCOL);
+            return;
+        }
+        command_done(s);
+    }
+}
+
+/* Start forwarding the command whose header is at up.scan. */
+static void command_forward(struct session *s, uint8_t cmd, uint32_t len, uint8_t exec_flags)
+{
+    s->cmd = cmd;
+    s->w->stats.commands++;
+    session_set_state(s, SS_COMMAND);
+    s->req_open = true;
+    s->infile = false;
+    s->infile_next = false;
+    s->resp_done = false;
+    s->resp_ending = false;
+    s->down_left = 0;
+    s->down_cont = false;
+    s->down_seq = 0;
+    if (mysql_resp_expects_reply(cmd))
+        mysql_resp_start(&s->resp, cmd, s->caps, exec_flags);
+    s->up.scan += MYSQL_HEADER_SIZE;
+    s->up_left = len;
+    s->up_cont = len == MYSQL_MAX_PAYLOAD;
+    up_forward(s);
+}
+
+/* Send a packet we built to the backend in place of the client's command
+ * (which the caller has consumed) and track its answer. */
+static void command_send_own(struct session *s, uint8_t cmd, const uint8_t *pkt, size_t len)
+{
+    s->cmd = cmd;
+    s->w->stats.commands++;
+    session_set_state(s, SS_COMMAND);
+    s->req_open = false;
+    s->infile = s->infile_next = s->resp_done = s->resp_ending = false;
+    s->down_left = 0;
+    s->down_cont = false;
+    s->down_seq = 0;
+    mysql_resp_start(&s->resp, cmd, s->caps, 0);
+    if (conn_send_local(&s->backend.c, s->w->loop, &s->w->pool, pkt, len) != HY_OK)
+        session_mark_closing(s, END_BACKEND_LOST);
+}
+
+/* Skip the client's whole packet at up.scan (the caller checked it is all
+ * there). */
+static void consume_packet(struct session *s, uint32_t len)
+{
+    s->up.scan += MYSQL_HEADER_SIZE + len;
+    s->up.head = s->up.scan;
+}
+
+static bool ensure_backend(struct session *s)
+{
+    if (s->backend.state == BCONN_READY)
+        return true;
+    if (s->backend.state == BCONN_NONE) {
+        session_set_state(s, SS_WAIT_BACKEND);
+        ev_io_stop(s->w->loop, &s->client.rio);
+        bconn_open(s, config_primary(s->cfg));
+    }
+    return false;
+}
+
+/* KILL [HARD|SOFT] [CONNECTION|QUERY] <id>: the id is one halyard gave out.
+ * Returns true and fills *id / *query / *rest when the text is of that form.
+ * Other forms (KILL QUERY ID <query id>, KILL USER <name>) are not
+ * translated. */
+static const char *skip_space_comments(const char *p, const char *end)
+{
+    for (;;) {
+        while (p < end && isspace((unsigned char)*p))
+            p++;
+        if (end - p >= 2 && p[0] == '/' && p[1] == '*' && (end - p < 3 || p[2] != '!')) {
+            const char *q = p + 2;
+            while (end - q >= 2 && !(q[0] == '*' && q[1] == '/'))
+                q++;
+            if (end - q < 2)
+                return end;
+            p = q + 2;
+            continue;
+        }
+        if (p < end && (*p == '#' || (end - p >= 3 && p[0] == '-' && p[1] == '-' &&
+                                      isspace((unsigned char)p[2])))) {
+            while (p < end && *p != '\n')
+                p++;
+            continue;
+        }
+        return p;
+    }
+}
+
+static bool match_word(const char **pp, const char *end, const char *word)
+{
+    size_t n = strlen(word);
+    const char *p = *pp;
+    if ((size_t)(end - p) < n || strncasecmp(p, word, n) != 0)
+        return false;
+    if (p + n < end && (isalnum((unsigned char)p[n]) || p[n] == '_'))
+        return false;
+    *pp = skip_space_comments(p + n, end);
+    return true;
+}
+
+static bool parse_kill(const char *sql, size_t len, uint32_t *id, const char **modifier,
+                       bool *query)
+{
+    const char *p = sql, *end = sql + len;
+    p = skip_space_comments(p, end);
+    if (!match_word(&p, end, "KILL"))
+        return false;
+    *modifier = "";
+    if (match_word(&p, end, "HARD"))
+        *modifier = "HARD ";
+    else if (match_word(&p, end, "SOFT"))
+        *modifier = "SOFT ";
+    *query = false;
+    if (match_word(&p, end, "QUERY")) {
+        *query = true;
+        if (match_word(&p, end, "ID"))
+            return false; /* a query id, not a connection id */
+    } else {
+        (void)match_word(&p, end, "CONNECTION");
+    }
+    if (p >= end || !isdigit((unsigned char)*p))
+        return false;
+    uint64_t v = 0;
+    while (p < end && isdigit((unsigned char)*p)) {
+        v = v * 10 + (uint64_t)(*p - '0');
+        if (v > UINT32_MAX)
+            return false;
+        p++;
+    }
+    p = skip_space_comments(p, end);
+    if (p < end && *p == ';')
+        p = skip_space_comments(p + 1, end);
+    if (p != end)
+        return false;
+    *id = (uint32_t)v;
+    return true;
+}
+
+/* A KILL naming a halyard session id: find the backend thread behind it. */
+static void command_kill(struct session *s, uint32_t len, uint32_t id, bool query,
+                         const char *modifier, bool as_com_process_kill)
+{
+    uint32_t tid = 0;
+    enum kill_lookup k = registry_kill(s, id, !query, &tid);
+    switch (k) {
+    case KILL_UNKNOWN:
+        consume_packet(s, len);
+        send_err(s, 1, ER_NO_SUCH_THREAD, "HY000", "Unknown thread id: %u", id);
+        session_next_command(s);
+        return;
+    case KILL_NOT_OWNER:
+        consume_packet(s, len);
+        send_err(s, 1, ER_KILL_DENIED_ERROR, "HY000", "You are not owner of thread %u", id);
+        session_next_command(s);
+        return;
+    case KILL_MARKED:
+        consume_packet(s, len);
+        send_ok(s, 1);
+        session_next_command(s);
+        return;
+    case KILL_BACKEND:
+        break;
+    }
+    if (!ensure_backend(s))
+        return; /* runs again once the backend is ready */
+    consume_packet(s, len);
+    uint8_t pkt[MYSQL_HEADER_SIZE + 64];
+    size_t n;
+    if (as_com_process_kill) {
+        pkt[MYSQL_HEADER_SIZE] = COM_PROCESS_KILL;
+        pkt[MYSQL_HEADER_SIZE + 1] = (uint8_t)tid;
+        pkt[MYSQL_HEADER_SIZE + 2] = (uint8_t)(tid >> 8);
+        pkt[MYSQL_HEADER_SIZE + 3] = (uint8_t)(tid >> 16);
+        pkt[MYSQL_HEADER_SIZE + 4] = (uint8_t)(tid >> 24);
+        n = 5;
+    } else {
+        pkt[MYSQL_HEADER_SIZE] = COM_QUERY;
+        int m = snprintf((char *)pkt + MYSQL_HEADER_SIZE + 1, sizeof(pkt) - MYSQL_HEADER_SIZE - 1,
+                         "KILL %s%s %u", modifier, query ? "QUERY" : "CONNECTION", tid);
+        n = 1 + (size_t)m;
+    }
+    mysql_hdr_write(pkt, (uint32_t)n, 0);
+    slog_info(s, "KILL %s %u -> backend %s thread %u", query ? "QUERY" : "CONNECTION", id,
+              s->backend.be->name, tid);
+    command_send_own(s, as_com_process_kill ? COM_PROCESS_KILL : COM_QUERY, pkt,
+                     MYSQL_HEADER_SIZE + n);
+}
+
+static void session_login_ok(struct session *s, uint8_t seq);
+static void auth_check(struct session *s, const char *user, size_t user_len, const uint8_t *auth,
+                       size_t auth_len, uint8_t seq);
+
+static char *dup_bytes(const void *p, size_t n)
+{
+    char *d = malloc(n + 1);
+    if (d != NULL) {
+        memcpy(d, p, n);
+        d[n] = '\0';
+    }
+    return d;
+}
+
+static void change_user_clear_pending(struct session *s)
+{
+    free(s->pend_user);
+    free(s->pend_db);
+    free(s->pend_attrs);
+    s->pend_user = s->pend_db = NULL;
+    s->pend_attrs = NULL;
+    s->pend_attrs_len = 0;
+}
+
+static void send_auth_switch(struct session *s, uint8_t seq)
+{
+    uint8_t data[MYSQL_SCRAMBLE_LEN + 1];
+    memcpy(data, s->scramble, MYSQL_SCRAMBLE_LEN);
+    data[MYSQL_SCRAMBLE_LEN] = 0;
+    uint8_t pkt[MYSQL_HEADER_SIZE + 64];
+    size_t n = mysql_auth_switch_encode(NATIVE_PLUGIN, data, sizeof(data), pkt + MYSQL_HEADER_SIZE,
+                                        sizeof(pkt) - MYSQL_HEADER_SIZE);
+    mysql_hdr_write(pkt, (uint32_t)n, seq);
+    send_local(s, pkt, MYSQL_HEADER_SIZE + n);
+    session_set_state(s, SS_AUTH_SWITCH);
+    s->last_seq = seq;
+    session_timer_start(s, s->cfg->login_timeout_ms);
+}
+
+static bool plugin_is_native(const char *plugin, size_t len)
+{
+    return plugin == NULL ||
+           (len == strlen(NATIVE_PLUGIN) && memcmp(plugin, NATIVE_PLUGIN, len) == 0);
+}
+
+static void command_change_user(struct session *s, uint32_t len)
+{
+    const uint8_t *p = s->up.b->data + s->up.scan + MYSQL_HEADER_SIZE;
+    struct mysql_change_user cu;
+    if (mysql_change_user_decode(p, len, s->caps, &cu) != HY_OK) {
+        consume_packet(s, len);
+        send_err(s, 1, ER_UNKNOWN_COM_ERROR, "08S01", "Malformed COM_CHANGE_USER packet");
+        session_mark_closing(s, END_PROTOCOL);
+        return;
+    }
+    change_user_clear_pending(s);
+    s->pend_user = dup_bytes(cu.user, cu.user_len);
+    s->pend_db = cu.db != NULL && cu.db_len > 0 ? dup_bytes(cu.db, cu.db_len) : NULL;
+    if (cu.attrs != NULL && cu.attrs_len > 0) {
+        s->pend_attrs = (uint8_t *)dup_bytes(cu.attrs, cu.attrs_len);
+        s->pend_attrs_len = cu.attrs_len;
+    }
+    s->pend_charset = cu.charset;
+    s->changing_user = true;
+    s->w->stats.commands++;
+    bool switch_needed = !plugin_is_native(cu.plugin, cu.plugin_len) ||
+                         (cu.auth_len != 0 && cu.auth_len != MYSQL_SCRAMBLE_LEN);
+    if (s->pend_user == NULL) {
+        consume_packet(s, len);
+        session_mark_closing(s, END_NOMEM);
+        return;
+    }
+    /* The client answered the scramble of our greeting; keep it. */
+    uint8_t auth[MYSQL_SCRAMBLE_LEN];
+    size_t auth_len = HY_MIN(cu.auth_len, sizeof(auth));
+    memcpy(auth, cu.auth, auth_len);
+    consume_packet(s, len);
+    if (switch_needed) {
+        send_auth_switch(s, 1);
+        return;
+    }
+    auth_check(s, s->pend_user, strlen(s->pend_user), auth, auth_len, 0);
+}
+
+/* Take the next command from `up`, if a whole one is there. */
+static void session_next_command(struct session *s)
+{
+    struct stream *st = &s->up;
+    for (;;) {
+        if (s->state != SS_IDLE && s->state != SS_WAIT_BACKEND)
+            return;
+        if (st->b == NULL || stream_unparsed(st) < MYSQL_HEADER_SIZE) {
+            if (st->b != NULL && st->head == st->scan)
+                stream_release_if_empty(st, &s->w->pool);
+            update_reads(s);
+            return;
+        }
+        const uint8_t *h = st->b->data + st->scan;
+        uint32_t len = mysql_hdr_len(h);
+        uint8_t seq = mysql_hdr_seq(h);
+        /* Commands we look into must be whole in the buffer; larger ones
+         * (a 20 MiB INSERT) are passed through as they arrive. */
+        bool fits = len + MYSQL_HEADER_SIZE <= st->b->cap;
+        uint32_t need = fits ? len : HY_MIN(len, 8u);
+        if (stream_unparsed(st) < MYSQL_HEADER_SIZE + need) {
+            update_reads(s);
+            return;
+        }
+        const uint8_t *p = h + MYSQL_HEADER_SIZE;
+        if (seq != 0) {
+            send_err(s, seq + 1, ER_NET_PACKETS_OUT_OF_ORDER, "08S01", "Got packets out of order");
+            session_mark_closing(s, END_PROTOCOL);
+            return;
+        }
+        if (len == 0) {
+            consume_packet(s, len);
+            send_err(s, 1, ER_UNKNOWN_COM_ERROR, "08S01", "Unknown command");
+            continue;
+        }
+        s->last_seq = seq;
+        uint8_t cmd = p[0];
+        switch (cmd) {
+        case COM_QUIT:
+            consume_packet(s, len);
+            session_mark_closing(s, END_CLIENT_QUIT);
+            return;
+        case COM_CHANGE_USER:
+            if (!fits) {
+                send_err(s, 1, ER_UNKNOWN_COM_ERROR, "08S01", "COM_CHANGE_USER packet too large");
+                session_mark_closing(s, END_PROTOCOL);
+                return;
+            }
+            if (s->state == SS_WAIT_BACKEND) {
+                /* a backend we connected for nothing */
+                bconn_close(s);
+                session_set_state(s, SS_IDLE);
+            }
+            command_change_user(s, len);
+            return;
+        case COM_PING:
+        case COM_RESET_CONNECTION:
+            if (s->backend.state == BCONN_NONE) {
+                /* No backend session yet: nothing to ping or to reset. */
+                consume_packet(s, len);
+                s->w->stats.commands++;
+                send_ok(s, 1);
+                continue;
+            }
+            break;
+        case COM_PROCESS_KILL:
+            if (len >= 5) {
+                uint32_t id = (uint32_t)p[1] | (uint32_t)p[2] << 8 | (uint32_t)p[3] << 16 |
+                              (uint32_t)p[4] << 24;
+                command_kill(s, len, id, false, "", true);
+                return;
+            }
+            break;
+        case COM_QUERY:
+            if (fits && len >= 5 && (p[1] == 'K' || p[1] == 'k' || !isalpha(p[1]))) {
+                uint32_t id;
+                const char *mod;
+                bool query;
+                if (parse_kill((const char *)p + 1, len - 1, &id, &mod, &query)) {
+                    command_kill(s, len, id, query, mod, false);
+                    return;
+                }
+            }
+            break;
+        case COM_BINLOG_DUMP:
+        case COM_BINLOG_DUMP_GTID:
+        case COM_REGISTER_SLAVE:
+        case COM_TABLE_DUMP:
+        case COM_CONNECT_OUT:
+        case COM_DAEMON:
+        case COM_CONNECT:
+        case COM_DELAYED_INSERT:
+        case COM_TIME:
+        case COM_SLEEP:
+            if (!fits) {
+                session_mark_closing(s, END_PROTOCOL);
+                return;
+            }
+            consume_packet(s, len);
+            send_err(s, 1, ER_NOT_SUPPORTED_YET, "42000",
+                     "halyard does not forward %s: connect to the server directly",
+                     mysql_com_name(cmd));
+            continue;
+        default:
+            break;
+        }
+        if (!ensure_backend(s))
+            return;
+        uint8_t exec_flags = (cmd == COM_STMT_EXECUTE && len >= 6) ? p[5] : 0;
+        command_forward(s, cmd, len, exec_flags);
+        return;
+    }
+}
+
+/* ---- backend events ---------------------------------------------------- */
+
+static void session_backend_ready(struct session *s)
+{
+    session_timer_stop(s);
+    ev_io_start(s->w->loop, &s->backend.c.rio);
+    slog_debug(s, "backend %s ready, thread %u", s->backend.be->name, s->backend.thread_id);
+    if (s->state == SS_LOGIN_BACKEND) {
+        session_login_ok(s, (uint8_t)(s->last_seq + 1));
+        return;
+    }
+    if (s->state == SS_WAIT_BACKEND) {
+        session_set_state(s, SS_IDLE);
+        session_next_command(s);
+    }
+}
+
+/* The backend could not be opened or refused our login. `err_payload` is
+ * the backend's ERR (forwarded as is) or NULL (we answer 2003). */
+static void session_backend_failed(struct session *s, const uint8_t *err_payload, size_t err_len,
+                                   const char *why)
+{
+    const struct config_backend *be = s->backend.be;
+    session_timer_stop(s);
+    bconn_close(s);
+    stream_release(&s->down, &s->w->pool);
+    if (err_payload == NULL)
+        s->w->stats.backend_connect_failures++;
+    slog_warn(s, "backend %s (%s:%d): %s", be->name, be->address, be->port, why);
+    uint8_t seq = (uint8_t)(s->last_seq + 1);
+    if (s->state == SS_LOGIN_BACKEND) {
+        if (err_payload != NULL)
+            send_err_payload(s, seq, err_payload, err_len);
+        else
+            send_err(s, seq, CR_CONN_HOST_ERROR, "HY000",
+                     "Can't connect to backend '%s' (%s:%d): %s", be->name, be->address, be->port,
+                     why);
+        session_mark_closing(s, err_payload != NULL ? END_BACKEND_LOGIN : END_BACKEND_LOST);
+        return;
+    }
+    if (s->state != SS_WAIT_BACKEND)
+        return;
+    /* Answer the waiting command with an error and drop it. */
+    session_set_state(s, SS_IDLE);
+    struct stream *st = &s->up;
+    uint32_t len = mysql_hdr_len(st->b->data + st->scan);
+    if (len + MYSQL_HEADER_SIZE > stream_unparsed(st)) {
+        /* the rest of a huge command is still coming: give up the session */
+        session_mark_closing(s, END_BACKEND_LOST);
+    } else {
+        consume_packet(s, len);
+    }
+    if (err_payload != NULL)
+        send_err_payload(s, 1, err_payload, err_len);
+    else
+        send_err(s, 1, CR_CONN_HOST_ERROR, "HY000", "Can't connect to backend '%s' (%s:%d): %s",
+                 be->name, be->address, be->port, why);
+    if (s->state == SS_IDLE)
+        session_next_command(s);
+}
+
+/* The backend connection broke or closed. */
+static void session_backend_lost(struct session *s, const char *why)
+{
+    const struct config_backend *be = s->backend.be;
+    slog_warn(s, "backend %s: %s (%s)", be->name, why, session_state_to_str(s->state));
+    if (s->state == SS_COMMAND && !s->resp_done && !s->req_open && s->down_left == 0 &&
+        !s->down_cont && (s->down.b == NULL || stream_unparsed(&s->down) == 0)) {
+        /* At a packet boundary the client can still be told why; the ERR
+         * takes the sequence id after the last packet it was sent. */
+        send_err(s, (uint8_t)(s->down_seq + 1), CR_SERVER_LOST, "HY000",
+                 "Lost connection to backend '%s' during query", be->name);
+    }
+    bconn_close(s);
+    session_mark_closing(s, END_BACKEND_LOST);
+}
+
+static void backend_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct bconn *bc = container_of(w, struct bconn, c.rio);
+    struct session *s = container_of(bc, struct session, backend);
+    ssize_t n = stream_read(s, &s->down, &bc->c);
+    if (n == -2) {
+        update_reads(s);
+        goto out;
+    }
+    if (n <= 0) {
+        if (bc->state != BCONN_READY)
+            session_backend_failed(s, NULL, 0,
+                                   n == 0 ? "closed the connection during login"
+                                          : strerror(errno));
+        else
+            session_backend_lost(s, n == 0 ? "closed the connection" : strerror(errno));
+        goto out;
+    }
+    if (bc->state != BCONN_READY) {
+        bconn_login_progress(s);
+        goto out;
+    }
+    if (s->state != SS_COMMAND || s->resp_done) {
+        /* Nothing was asked: an ERR before a close (KILL, shutdown, timeout). */
+        session_backend_lost(s, "sent data while idle");
+        goto out;
+    }
+    down_forward(s);
+out:
+    session_reap(s);
+}
+
+static void backend_write_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)revents;
+    struct bconn *bc = container_of(w, struct bconn, c.wio);
+    struct session *s = container_of(bc, struct session, backend);
+    if (bc->state == BCONN_CONNECTING) {
+        int err = 0;
+        socklen_t elen = sizeof(err);
+        if (getsockopt(bc->c.fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
+            err = errno;
+        ev_io_stop(loop, &bc->c.wio);
+        if (err != 0) {
+            session_backend_failed(s, NULL, 0, strerror(err));
+            goto out;
+        }
+        bc->seq = 0;
+        bconn_set_state(s, BCONN_GREETING);
+        ev_io_start(loop, &bc->c.rio);
+        goto out;
+    }
+    hy_status_t rc = conn_flush_local(&bc->c, &s->w->pool);
+    if (rc == HY_ERROR) {
+        session_backend_lost(s, strerror(errno));
+        goto out;
+    }
+    if (rc == HY_AGAIN)
+        goto out;
+    if (s->up.b != NULL && s->up.head < s->up.scan) {
+        up_forward(s);
+    } else {
+        ev_io_stop(loop, &bc->c.wio);
+        update_reads(s);
+    }
+out:
+    session_reap(s);
+}
+
+/* ---- client events ----------------------------------------------------- */
+
+static void session_login_ok(struct session *s, uint8_t seq)
+{
+    session_timer_stop(s);
+    send_ok(s, seq);
+    session_set_state(s, SS_IDLE);
+    slog_debug(s, "logged in%s%s", s->db ? ", schema " : "", s->db ? s->db : "");
+    session_next_command(s);
+}
+
+/* Finish a login (or COM_CHANGE_USER) once we know whether the password
+ * is right. `seq` is the sequence id of the client's auth packet. */
+static void auth_check(struct session *s, const char *user, size_t user_len, const uint8_t *auth,
+                       size_t auth_len, uint8_t seq)
+{
+    const struct config_user *u = config_find_user(s->cfg, user, user_len);
+    uint8_t h1[MYSQL_SHA1_LEN];
+    bool ok = false;
+    if (u != NULL) {
+        if (u->no_password)
+            ok = auth_len == 0;
+        else
+            ok = auth_native_verify(s->scramble, auth, auth_len, u->h2, h1);
+    }
+    uint8_t reply_seq = (uint8_t)(seq + 1);
+    if (!ok) {
+        slog_info(s, "access denied for user '%.*s'", (int)HY_MIN(user_len, 80), user);
+        send_access_denied(s, reply_seq, user, user_len, auth_len > 0);
+        if (s->changing_user) {
+            /* as MariaDB: a failed COM_CHANGE_USER keeps the old user */
+            s->changing_user = false;
+            change_user_clear_pending(s);
+            session_set_state(s, SS_IDLE);
+            session_timer_stop(s);
+            session_next_command(s);
+        } else {
+            session_mark_closing(s, END_AUTH_FAILED);
+        }
+        return;
+    }
+    if (s->changing_user) {
+        /* A new user is a new session on the backend too. */
+        s->changing_user = false;
+        bconn_close(s);
+        free(s->user);
+        free(s->db);
+        free(s->attrs);
+        s->user = s->pend_user;
+        s->db = s->pend_db;
+        s->attrs = s->pend_attrs;
+        s->attrs_len = s->pend_attrs_len;
+        if (s->pend_charset != 0 && s->pend_charset < 256)
+            s->charset = (uint8_t)s->pend_charset;
+        s->pend_user = s->pend_db = NULL;
+        s->pend_attrs = NULL;
+        s->pend_attrs_len = 0;
+    }
+    registry_set_user(s, s->user);
+    s->no_password = u->no_password;
+    memcpy(s->h2, u->h2, MYSQL_SHA1_LEN);
+    if (!u->no_password)
+        memcpy(s->h1, h1, MYSQL_SHA1_LEN);
+    s->last_seq = seq;
+    if (s->db != NULL) {
+        /* Open the backend now so an unknown schema fails here, as it would
+         * on the server. */
+        session_set_state(s, SS_LOGIN_BACKEND);
+        bconn_open(s, config_primary(s->cfg));
+        return;
+    }
+    session_login_ok(s, reply_seq);
+}
+
+static void session_handle_login(struct session *s)
+{
+    struct stream *st = &s->up;
+    if (stream_unparsed(st) < MYSQL_HEADER_SIZE)
+        return;
+    const uint8_t *h = st->b->data + st->scan;
+    uint32_t len = mysql_hdr_len(h);
+    uint8_t seq = mysql_hdr_seq(h);
+    if (len + MYSQL_HEADER_SIZE > st->b->cap || (len == 0 && s->state == SS_HANDSHAKE)) {
+        slog_info(s, "bad handshake: login packet of %u bytes", len);
+        send_err(s, (uint8_t)(seq + 1), ER_HANDSHAKE_ERROR, "08S01", "Bad handshake");
+        session_mark_closing(s, END_BAD_HANDSHAKE);
+        return;
+    }
+    if (stream_unparsed(st) < MYSQL_HEADER_SIZE + len)
+        return;
+    const uint8_t *p = h + MYSQL_HEADER_SIZE;
+    if (s->state == SS_AUTH_SWITCH) {
+        /* The client's answer to our AuthSwitchRequest: the raw token. */
+        uint8_t auth[MYSQL_SCRAMBLE_LEN];
+        size_t auth_len = HY_MIN((size_t)len, sizeof(auth));
+        bool bad = len != 0 && len != MYSQL_SCRAMBLE_LEN;
+        memcpy(auth, p, auth_len);
+        consume_packet(s, len);
+        if (bad)
+            auth_len = 1; /* can never verify */
+        if (s->changing_user) {
+            auth_check(s, s->pend_user, strlen(s->pend_user), auth, auth_len, seq);
+        } else {
+            auth_check(s, s->user, strlen(s->user), auth, auth_len, seq);
+        }
+        return;
+    }
+    struct mysql_login lg;
+    memset(&lg, 0, sizeof(lg));
+    if (seq != 1 || mysql_login_decode(p, len, &lg) != HY_OK || lg.ssl_request ||
+        lg.user == NULL) {
+        slog_info(s, "bad handshake%s", lg.ssl_request ? ": TLS requested but not enabled" : "");
+        send_err(s, (uint8_t)(seq + 1), ER_HANDSHAKE_ERROR, "08S01", "Bad handshake");
+        session_mark_closing(s, END_BAD_HANDSHAKE);
+        return;
+    }
+    s->caps = lg.caps & SERVER_CAPS;
+    s->charset = lg.charset;
+    s->user = dup_bytes(lg.user, lg.user_len);
+    if (lg.db != NULL && lg.db_len > 0 && (s->caps & CLIENT_CONNECT_WITH_DB))
+        s->db = dup_bytes(lg.db, lg.db_len);
+    if (lg.attrs != NULL && lg.attrs_len > 0 && (s->caps & CLIENT_CONNECT_ATTRS)) {
+        s->attrs = (uint8_t *)dup_bytes(lg.attrs, lg.attrs_len);
+        s->attrs_len = lg.attrs_len;
+    }
+    if (s->user == NULL) {
+        session_mark_closing(s, END_NOMEM);
+        return;
+    }
+    bool native = !(lg.caps & CLIENT_PLUGIN_AUTH) || plugin_is_native(lg.plugin, lg.plugin_len);
+    uint8_t auth[MYSQL_SCRAMBLE_LEN];
+    size_t auth_len = HY_MIN(lg.auth_len, sizeof(auth));
+    bool auth_ok_len = lg.auth_len == 0 || lg.auth_len == MYSQL_SCRAMBLE_LEN;
+    memcpy(auth, lg.auth, auth_len);
+    consume_packet(s, len);
+    if (!native || !auth_ok_len) {
+        send_auth_switch(s, (uint8_t)(seq + 1));
+        return;
+    }
+    auth_check(s, s->user, strlen(s->user), auth, auth_len, seq);
+}
+
+static void client_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct session *s = container_of(w, struct session, client.rio);
+    ssize_t n = stream_read(s, &s->up, &s->client);
+    if (n == -2) {
+        update_reads(s);
+        goto out;
+    }
+    if (n <= 0) {
+        session_mark_closing(s, n == 0 ? END_CLIENT_CLOSED : END_CLIENT_ERROR);
+        goto out;
+    }
+    switch (s->state) {
+    case SS_HANDSHAKE:
+    case SS_AUTH_SWITCH:
+        session_handle_login(s);
+        break;
+    case SS_IDLE:
+        session_next_command(s);
+        break;
+    case SS_COMMAND:
+        if (s->req_open)
+            up_forward(s);
+        else
+            update_reads(s); /* pipelined: kept for later */
+        break;
+    default:
+        update_reads(s);
+        break;
+    }
+out:
+    session_reap(s);
+}
+
+static void client_write_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)revents;
+    struct session *s = container_of(w, struct session, client.wio);
+    hy_status_t rc = conn_flush_local(&s->client, &s->w->pool);
+    if (rc == HY_ERROR) {
+        session_mark_closing(s, END_CLIENT_ERROR);
+        goto out;
+    }
+    if (rc == HY_AGAIN)
+        goto out;
+    if (s->state == SS_COMMAND && s->down.b != NULL) {
+        down_forward(s);
+    } else {
+        ev_io_stop(loop, &s->client.wio);
+    }
+out:
+    session_reap(s);
+}
+
+static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct session *s = container_of(w, struct session, timer);
+    switch (s->state) {
+    case SS_HANDSHAKE:
+    case SS_AUTH_SWITCH:
+        if (s->changing_user) {
+            session_mark_closing(s, END_LOGIN_TIMEOUT);
+            break;
+        }
+        slog_info(s, "login not finished within %d ms", s->cfg->login_timeout_ms);
+        session_mark_closing(s, END_LOGIN_TIMEOUT);
+        break;
+    case SS_LOGIN_BACKEND:
+    case SS_WAIT_BACKEND:
+        session_backend_failed(s, NULL, 0, "connect timed out");
+        break;
+    default:
+        break;
+    }
+    session_reap(s);
+}
+
+/* ---- life cycle -------------------------------------------------------- */
+
+static void session_free(struct session *s)
+{
+    struct worker *w = s->w;
+    registry_remove(s);
+    ev_timer_stop(w->loop, &s->timer);
+    bconn_close(s);
+    conn_close(&s->client, w->loop, &w->pool);
+    stream_release(&s->up, &w->pool);
+    stream_release(&s->down, &w->pool);
+    if (s->prev != NULL)
+        s->prev->next = s->next;
+    else
+        w->sessions = s->next;
+    if (s->next != NULL)
+        s->next->prev = s->prev;
+    w->n_sessions--;
+    atomic_fetch_sub(&session_count, 1);
+    config_put(s->cfg);
+    change_user_clear_pending(s);
+    free(s->user);
+    free(s->db);
+    free(s->attrs);
+    explicit_bzero(s->h1, sizeof(s->h1));
+    free(s);
+    worker_session_gone(w);
+}
+
+/* Free a session marked closing; called last in every event handler. */
+static void session_reap(struct session *s)
+{
+    if (s->state != SS_CLOSING)
+        return;
+    switch (s->end) {
+    case END_CLIENT_QUIT:
+    case END_CLIENT_CLOSED:
+        slog_debug(s, "closed: %s", session_end_to_str(s->end));
+        break;
+    default:
+        slog_info(s, "closed: %s", session_end_to_str(s->end));
+        break;
+    }
+    /* Try to push out a last ERR already queued; never wait for it. */
+    if (conn_has_local(&s->client))
+        (void)conn_flush_local(&s->client, &s->w->pool);
+    session_free(s);
+}
+
+void session_close(struct session *s, enum session_end why)
+{
+    session_mark_closing(s, why);
+    session_reap(s);
+}
+
+void session_shutdown(struct session *s)
+{
+    if (atomic_load(&s->kill_req)) {
+        session_close(s, END_KILLED);
+        return;
+    }
+    switch (s->state) {
+    case SS_IDLE:
+    case SS_HANDSHAKE:
+    case SS_AUTH_SWITCH:
+        session_close(s, END_SHUTDOWN);
+        break;
+    default:
+        break; /* closes when its command ends (command_done) */
+    }
+}
+
+void session_create(struct worker *w, int fd, const struct config_listener *listener)
+{
+    struct config *cfg = w->session_cfg;
+    unsigned int count = atomic_fetch_add(&session_count, 1) + 1;
+    struct session *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        atomic_fetch_sub(&session_count, 1);
+        close(fd);
+        return;
+    }
+    net_set_nodelay(fd);
+    s->w = w;
+    s->cfg = config_get(cfg);
+    s->listener = listener;
+    s->id = atomic_fetch_add(&next_session_id, 1);
+    if (s->id == 0)
+        s->id = atomic_fetch_add(&next_session_id, 1);
+    s->state = SS_HANDSHAKE;
+    conn_init(&s->client, fd);
+    s->backend.c.fd = -1;
+    ev_io_init(&s->client.rio, client_read_cb, fd, EV_READ);
+    ev_io_init(&s->client.wio, client_write_cb, fd, EV_WRITE);
+    ev_timer_init(&s->timer, timer_cb, 0., 0.);
+    net_peer_name(fd, s->peer, sizeof(s->peer));
+    s->next = w->sessions;
+    if (w->sessions != NULL)
+        w->sessions->prev = s;
+    w->sessions = s;
+    w->n_sessions++;
+    w->stats.sessions_accepted++;
+    registry_add(s);
+
+    if (cfg->max_client_connections > 0 && count > (unsigned)cfg->max_client_connections) {
+        send_err(s, 0, ER_CON_COUNT_ERROR, "08004", "Too many connections");
+        session_close(s, END_TOO_MANY);
+        return;
+    }
+    if (auth_random_scramble(s->scramble, sizeof(s->scramble)) != HY_OK) {
+        session_close(s, END_NOMEM);
+        return;
+    }
+    struct mysql_handshake hs = {0};
+    hs.protocol = 10;
+    hs.server_version = cfg->server_version;
+    hs.server_version_len = strlen(cfg->server_version);
+    hs.conn_id = s->id;
+    memcpy(hs.scramble, s->scramble, sizeof(hs.scramble));
+    hs.caps = SERVER_CAPS;
+    hs.charset = 45; /* utf8mb4_general_ci */
+    hs.status = SERVER_STATUS_AUTOCOMMIT;
+    hs.plugin = NATIVE_PLUGIN;
+    hs.plugin_len = strlen(NATIVE_PLUGIN);
+    uint8_t pkt[MYSQL_HEADER_SIZE + 256];
+    size_t n = mysql_handshake_encode(&hs, pkt + MYSQL_HEADER_SIZE, sizeof(pkt) - MYSQL_HEADER_SIZE);
+    mysql_hdr_write(pkt, (uint32_t)n, 0);
+    send_local(s, pkt, MYSQL_HEADER_SIZE + n);
+    ev_io_start(w->loop, &s->client.rio);
+    session_timer_start(s, cfg->login_timeout_ms);
+    session_reap(s);
+}
