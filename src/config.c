@@ -1,0 +1,817 @@
+/*
+ * config.c: load and validate halyard.conf against the key table.
+ *
+ * config_keys[] below declares every key once. Loading has three steps:
+ *
+ *  1. libconfig parses the text into a tree; a syntax error stops here with
+ *     libconfig's own line and message. Before parsing, integer literals
+ *     that do not fit in 32 bits get an "L" suffix (widen_int_literals):
+ *     libconfig 1.5 reads a plain literal with atoi(), so "port = 4294970602"
+ *     would silently become 3306 instead of an out-of-range error.
+ *  2. check_group() walks every group of the tree (the root, then each
+ *     element of each list) against the keys the table declares under that
+ *     group's path: unknown keys, wrong types, values out of bounds, strings
+ *     not among the allowed words, missing required keys. The table alone
+ *     drives this step.
+ *  3. The fill_*() functions copy the now known-good values, or the table's
+ *     defaults, into struct config, and check the rules that span several
+ *     keys: unique names, exactly one primary, password hashes that parse.
+ *
+ * Every failure writes one "FILE:LINE: KEY: why" line to the caller's buffer
+ * and unwinds; nothing aborts, and a half-built config is freed.
+ */
+#include <errno.h>
+#include <libconfig.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "halyard/auth.h"
+#include "halyard/config.h"
+#include "halyard/log.h"
+
+/* clang-format off */
+const struct config_key config_keys[] = {
+    {"workers", CONFIG_INT, "0", 0, 256,
+     "worker threads, each running its own event loop; 0 = one per online CPU core", NULL},
+    {"log_level", CONFIG_STRING, "info", 0, 0,
+     "least severe level written to stderr", "error|warn|info|debug"},
+    {"server_version", CONFIG_STRING, "10.11.99-MariaDB-halyard", 1, 60,
+     "server version string sent to clients in the handshake greeting", NULL},
+    {"connect_timeout_ms", CONFIG_INT, "2000", 10, 600000,
+     "milliseconds allowed for a backend TCP connect plus its login", NULL},
+    {"login_timeout_ms", CONFIG_INT, "5000", 10, 600000,
+     "milliseconds a client has to finish the handshake and login", NULL},
+    {"shutdown_timeout_ms", CONFIG_INT, "10000", 0, 3600000,
+     "on SIGTERM, milliseconds in-flight statements get to finish", NULL},
+    {"buffer_size", CONFIG_INT, "16384", 4096, 1048576,
+     "bytes of buffer per direction per session while a statement is in flight", NULL},
+    {"max_client_connections", CONFIG_INT, "0", 0, 1000000,
+     "client connections open at once; 0 = no limit", NULL},
+
+    {"listeners", CONFIG_LIST, NULL, 1, 64,
+     "addresses where halyard accepts client connections", NULL},
+    {"listeners.[].name", CONFIG_STRING, NULL, 1, 64,
+     "unique name of the listener, used in logs", NULL},
+    {"listeners.[].address", CONFIG_STRING, NULL, 1, 255,
+     "IPv4 or IPv6 literal, or host name resolved at start, to bind", NULL},
+    {"listeners.[].port", CONFIG_INT, NULL, 1, 65535,
+     "TCP port to bind", NULL},
+    {"listeners.[].backlog", CONFIG_INT, "1024", 1, 65535,
+     "listen(2) backlog: connections the kernel queues before halyard accepts them", NULL},
+
+    {"users", CONFIG_LIST, NULL, 1, 10000,
+     "accounts clients may log in as; halyard logs in to backends as the same account", NULL},
+    {"users.[].name", CONFIG_STRING, NULL, 1, 80,
+     "unique user name, compared case-sensitively", NULL},
+    {"users.[].password_hash", CONFIG_STRING, NULL, 0, 0,
+     "mysql_native_password hash: \"*\" and 40 hex digits, as in mysql.user; \"\" = no password",
+     NULL},
+
+    {"backends", CONFIG_LIST, NULL, 1, 256,
+     "MariaDB/MySQL servers behind halyard", NULL},
+    {"backends.[].name", CONFIG_STRING, NULL, 1, 64,
+     "unique name of the backend, used in logs", NULL},
+    {"backends.[].address", CONFIG_STRING, NULL, 1, 255,
+     "IPv4 or IPv6 literal, or host name, of the server", NULL},
+    {"backends.[].port", CONFIG_INT, NULL, 1, 65535,
+     "TCP port of the server", NULL},
+    {"backends.[].role", CONFIG_STRING, NULL, 0, 0,
+     "exactly one backend is the primary; replicas take reads once read/write splitting exists",
+     "primary|replica"},
+    {"backends.[].weight", CONFIG_INT, "1", 0, 1000,
+     "share of reads among replicas; 0 = never chosen for reads", NULL},
+    {"backends.[].max_connections", CONFIG_INT, "0", 0, 1000000,
+     "connections halyard opens to this server at most; 0 = no limit", NULL},
+};
+/* clang-format on */
+
+const size_t config_n_keys = HY_ARRAY_SIZE(config_keys);
+
+/* Longer texts than this are refused before parsing (a config is a few KiB). */
+#define CONFIG_MAX_TEXT (16u << 20)
+/* A key as shown in messages, e.g. "backends.[12].max_connections". */
+#define KEYNAME_MAX 160
+
+struct loader {
+    const char *name; /* file name for messages */
+    char *err;
+    size_t errlen;
+};
+
+/* ---- messages ---------------------------------------------------------- */
+
+/* Write "FILE:LINE: KEY: why" to the caller's buffer, leaving out LINE
+ * when it is 0 and KEY when it is NULL. Always returns HY_ERROR. */
+static hy_status_t vfail(struct loader *ld, const char *file, unsigned line, const char *key,
+                         const char *fmt, va_list ap)
+{
+    if (ld->err == NULL || ld->errlen == 0)
+        return HY_ERROR;
+    if (file == NULL)
+        file = ld->name;
+    int n;
+    if (line > 0)
+        n = snprintf(ld->err, ld->errlen, "%s:%u: ", file, line);
+    else
+        n = snprintf(ld->err, ld->errlen, "%s: ", file);
+    if (n >= 0 && (size_t)n < ld->errlen && key != NULL)
+        n += snprintf(ld->err + n, ld->errlen - (size_t)n, "%s: ", key);
+    if (n >= 0 && (size_t)n < ld->errlen)
+        vsnprintf(ld->err + n, ld->errlen - (size_t)n, fmt, ap);
+    return HY_ERROR;
+}
+
+/* An error about setting `s` (NULL: about the whole file). The file named is
+ * the one libconfig recorded for `s` (an @include'd file) or the loader's;
+ * the root group has no line, so a missing top-level key gets none. */
+static hy_status_t fail(struct loader *ld, const config_setting_t *s, const char *key,
+                        const char *fmt, ...) HY_PRINTF(4, 5);
+
+static hy_status_t fail(struct loader *ld, const config_setting_t *s, const char *key,
+                        const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfail(ld, s != NULL ? config_setting_source_file(s) : NULL,
+          s != NULL ? config_setting_source_line(s) : 0, key, fmt, ap);
+    va_end(ap);
+    return HY_ERROR;
+}
+
+/* A libconfig parse error, with libconfig's own file, line and text. */
+static hy_status_t fail_parse(struct loader *ld, const config_t *lc, const char *fmt, ...)
+    HY_PRINTF(3, 4);
+
+static hy_status_t fail_parse(struct loader *ld, const config_t *lc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int line = config_error_line(lc);
+    vfail(ld, config_error_file(lc), line > 0 ? (unsigned)line : 0, NULL, fmt, ap);
+    va_end(ap);
+    return HY_ERROR;
+}
+
+/* A user-supplied string made safe to echo in a one-line message: at most
+ * 40 bytes, non-printable bytes shown as '?'. */
+static const char *printable(const char *s, char out[48])
+{
+    size_t i = 0;
+    for (; s[i] != '\0' && i < 40; i++)
+        out[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+    if (s[i] != '\0') {
+        memcpy(out + i, "...", 3);
+        i += 3;
+    }
+    out[i] = '\0';
+    return out;
+}
+
+static const char *setting_type_name(int type)
+{
+    switch (type) {
+    case CONFIG_TYPE_GROUP:
+        return "a group { ... }";
+    case CONFIG_TYPE_INT:
+    case CONFIG_TYPE_INT64:
+        return "an integer";
+    case CONFIG_TYPE_FLOAT:
+        return "a float";
+    case CONFIG_TYPE_STRING:
+        return "a string";
+    case CONFIG_TYPE_BOOL:
+        return "a boolean";
+    case CONFIG_TYPE_ARRAY:
+        return "an array [ ... ]";
+    case CONFIG_TYPE_LIST:
+        return "a list ( ... )";
+    }
+    return "nothing";
+}
+
+static const char *key_type_expected(enum config_type type)
+{
+    switch (type) {
+    case CONFIG_INT:
+        return "an integer";
+    case CONFIG_STRING:
+        return "a string";
+    case CONFIG_BOOL:
+        return "a boolean (true or false)";
+    case CONFIG_LIST:
+        return "a list of groups ( { ... }, ... )";
+    case CONFIG_GROUP:
+        return "a group { ... }";
+    }
+    return "?";
+}
+
+static bool type_matches(enum config_type want, int have)
+{
+    switch (want) {
+    case CONFIG_INT:
+        return have == CONFIG_TYPE_INT || have == CONFIG_TYPE_INT64;
+    case CONFIG_STRING:
+        return have == CONFIG_TYPE_STRING;
+    case CONFIG_BOOL:
+        return have == CONFIG_TYPE_BOOL;
+    case CONFIG_LIST:
+        return have == CONFIG_TYPE_LIST;
+    case CONFIG_GROUP:
+        return have == CONFIG_TYPE_GROUP;
+    }
+    return false;
+}
+
+/* ---- the table --------------------------------------------------------- */
+
+/* The leaf of a path: "port" for "backends.[].port". */
+static const char *key_leaf(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    return dot != NULL ? dot + 1 : path;
+}
+
+/* Is `path` a direct child of the group whose table path is `prefix` ("" for
+ * the root)? */
+static bool key_is_child(const char *path, const char *prefix)
+{
+    size_t plen = strlen(prefix);
+    if (plen == 0)
+        return strchr(path, '.') == NULL;
+    return strncmp(path, prefix, plen) == 0 && path[plen] == '.' &&
+           strchr(path + plen + 1, '.') == NULL;
+}
+
+static const struct config_key *key_by_path(const char *path)
+{
+    for (size_t i = 0; i < config_n_keys; i++) {
+        if (strcmp(config_keys[i].path, path) == 0)
+            return &config_keys[i];
+    }
+    return NULL;
+}
+
+static const struct config_key *key_find(const char *prefix, const char *leaf)
+{
+    for (size_t i = 0; i < config_n_keys; i++) {
+        const struct config_key *k = &config_keys[i];
+        if (key_is_child(k->path, prefix) && strcmp(key_leaf(k->path), leaf) == 0)
+            return k;
+    }
+    return NULL;
+}
+
+static bool choice_ok(const char *choices, const char *value)
+{
+    size_t vlen = strlen(value);
+    for (const char *p = choices;;) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar != NULL ? (size_t)(bar - p) : strlen(p);
+        if (len == vlen && strncmp(p, value, len) == 0)
+            return true;
+        if (bar == NULL)
+            return false;
+        p = bar + 1;
+    }
+}
+
+/* ---- step 1: the libconfig parse --------------------------------------- */
+
+/* Copy `text`, giving every integer literal outside strings and comments that
+ * does not fit in 32 bits an "L" suffix, so libconfig reads it as 64 bits and
+ * the bounds check sees the real value. Only characters are added within a
+ * line, so line numbers stay true. Returns NULL when out of memory. */
+static char *widen_int_literals(const char *text)
+{
+    size_t len = strlen(text);
+    /* An oversized literal has at least 10 characters and gains one. */
+    char *out = malloc(len + len / 10 + 2);
+    if (out == NULL)
+        return NULL;
+    const char *p = text;
+    char *o = out;
+    while (*p != '\0') {
+        if (*p == '"') { /* string: copy through the closing quote */
+            *o++ = *p++;
+            while (*p != '\0' && *p != '"') {
+                if (*p == '\\' && p[1] != '\0')
+                    *o++ = *p++;
+                *o++ = *p++;
+            }
+            if (*p == '"')
+                *o++ = *p++;
+        } else if (*p == '#' || (p[0] == '/' && p[1] == '/')) {
+            while (*p != '\0' && *p != '\n')
+                *o++ = *p++;
+        } else if (p[0] == '/' && p[1] == '*') {
+            *o++ = *p++;
+            *o++ = *p++;
+            while (*p != '\0' && !(p[0] == '*' && p[1] == '/'))
+                *o++ = *p++;
+        } else if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || *p == '*') {
+            /* a setting name (may contain digits) or true/false */
+            while ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+                   (*p >= '0' && *p <= '9') || *p == '*' || *p == '-' || *p == '_')
+                *o++ = *p++;
+        } else if ((*p >= '0' && *p <= '9') || (*p == '.' && p[1] >= '0' && p[1] <= '9')) {
+            /* a number token: digits, letters, dots, and a sign after an exponent */
+            const char *start = p;
+            bool hex = p[0] == '0' && (p[1] == 'x' || p[1] == 'X');
+            while ((*p >= '0' && *p <= '9') || (*p >= 'A' && *p <= 'Z') ||
+                   (*p >= 'a' && *p <= 'z') || *p == '.' || *p == '_' ||
+                   ((*p == '+' || *p == '-') && !hex && (p[-1] == 'e' || p[-1] == 'E')))
+                p++;
+            size_t tlen = (size_t)(p - start);
+            memcpy(o, start, tlen);
+            o += tlen;
+            size_t digits = hex ? tlen - 2 : tlen;
+            const char *d = hex ? start + 2 : start;
+            bool plain = digits > 0;
+            for (size_t i = 0; i < digits && plain; i++) {
+                char c = d[i];
+                plain = (c >= '0' && c <= '9') ||
+                        (hex && ((c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')));
+            }
+            if (plain) {
+                errno = 0;
+                unsigned long long v = strtoull(start, NULL, hex ? 16 : 10);
+                if (errno == ERANGE || v > 0x7fffffffULL)
+                    *o++ = 'L';
+            }
+        } else {
+            *o++ = *p++;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+/* ---- step 2: check the tree against the table -------------------------- */
+
+static hy_status_t check_value(struct loader *ld, const struct config_key *k, config_setting_t *s,
+                               const char *kname)
+{
+    int type = config_setting_type(s);
+    if (!type_matches(k->type, type))
+        return fail(ld, s, kname, "expected %s, got %s", key_type_expected(k->type),
+                    setting_type_name(type));
+
+    switch (k->type) {
+    case CONFIG_INT: {
+        long long v = config_setting_get_int64(s);
+        if (k->max > 0 && (v < k->min || v > k->max))
+            return fail(ld, s, kname, "%lld is out of range %lld..%lld", v, k->min, k->max);
+        break;
+    }
+    case CONFIG_STRING: {
+        const char *v = config_setting_get_string(s);
+        size_t len = strlen(v);
+        char shown[48];
+        if (k->max > 0 && (len < (size_t)k->min || len > (size_t)k->max))
+            return fail(ld, s, kname, "length %zu is out of range %lld..%lld", len, k->min, k->max);
+        if (k->choices != NULL && !choice_ok(k->choices, v))
+            return fail(ld, s, kname, "\"%s\" is not one of %s", printable(v, shown), k->choices);
+        break;
+    }
+    case CONFIG_LIST: {
+        int n = config_setting_length(s);
+        if (k->max > 0 && n < k->min)
+            return fail(ld, s, kname, "has %d element%s, at least %lld required", n,
+                        n == 1 ? "" : "s", k->min);
+        if (k->max > 0 && n > k->max)
+            return fail(ld, s, kname, "has %d elements, at most %lld allowed", n, k->max);
+        break;
+    }
+    case CONFIG_BOOL:
+    case CONFIG_GROUP:
+        break;
+    }
+    return HY_OK;
+}
+
+/* Check the members of group `g` against the keys under table path `tpath`
+ * ("" for the root, "backends.[]" for an element); `dpath` is the same path
+ * as messages show it ("backends.[1]"). Recurses into lists and groups, at
+ * most as deep as the table goes. */
+static hy_status_t check_group(struct loader *ld, config_setting_t *g, const char *tpath,
+                               const char *dpath)
+{
+    char kname[KEYNAME_MAX];
+    int n = config_setting_length(g);
+    for (int i = 0; i < n; i++) {
+        config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+        const char *leaf = config_setting_name(s);
+        snprintf(kname, sizeof(kname), "%s%s%s", dpath, *dpath ? "." : "", leaf);
+        const struct config_key *k = key_find(tpath, leaf);
+        if (k == NULL)
+            return fail(ld, s, kname, "unknown key");
+        if (check_value(ld, k, s, kname) != HY_OK)
+            return HY_ERROR;
+
+        if (k->type == CONFIG_GROUP && check_group(ld, s, k->path, kname) != HY_OK)
+            return HY_ERROR;
+        if (k->type == CONFIG_LIST) {
+            char etpath[KEYNAME_MAX], edpath[KEYNAME_MAX + 16];
+            snprintf(etpath, sizeof(etpath), "%s.[]", k->path);
+            int m = config_setting_length(s);
+            for (int j = 0; j < m; j++) {
+                config_setting_t *e = config_setting_get_elem(s, (unsigned)j);
+                snprintf(edpath, sizeof(edpath), "%s.[%d]", kname, j);
+                if (config_setting_type(e) != CONFIG_TYPE_GROUP)
+                    return fail(ld, e, edpath, "expected a group { ... }, got %s",
+                                setting_type_name(config_setting_type(e)));
+                if (check_group(ld, e, etpath, edpath) != HY_OK)
+                    return HY_ERROR;
+            }
+        }
+    }
+
+    for (size_t i = 0; i < config_n_keys; i++) {
+        const struct config_key *k = &config_keys[i];
+        if (k->def != NULL || !key_is_child(k->path, tpath))
+            continue;
+        const char *leaf = key_leaf(k->path);
+        if (config_setting_get_member(g, leaf) == NULL) {
+            snprintf(kname, sizeof(kname), "%s%s%s", dpath, *dpath ? "." : "", leaf);
+            return fail(ld, g, kname, "required key is missing");
+        }
+    }
+    return HY_OK;
+}
+
+/* ---- step 3: fill struct config ---------------------------------------- */
+
+/* The value of key `path` in a group that check_group() accepted, or the
+ * table's default when the group leaves it out. check_group() guarantees a
+ * required key is present, so the default is only read for keys that have
+ * one; `path` must be in the table (unit tests load every key). */
+static long long get_int(config_setting_t *g, const char *path)
+{
+    config_setting_t *s = config_setting_get_member(g, key_leaf(path));
+    if (s != NULL)
+        return config_setting_get_int64(s);
+    return strtoll(key_by_path(path)->def, NULL, 0);
+}
+
+static const char *get_str(config_setting_t *g, const char *path)
+{
+    config_setting_t *s = config_setting_get_member(g, key_leaf(path));
+    if (s != NULL)
+        return config_setting_get_string(s);
+    return key_by_path(path)->def;
+}
+
+static hy_status_t dup_str(struct loader *ld, char **dst, config_setting_t *g, const char *path)
+{
+    *dst = strdup(get_str(g, path));
+    if (*dst == NULL)
+        return fail(ld, NULL, NULL, "out of memory");
+    return HY_OK;
+}
+
+/* Element `i` of `list` must not reuse the name of an earlier one: the
+ * message points at the second and names the line of the first. */
+static hy_status_t check_unique_name(struct loader *ld, config_setting_t *list, int i,
+                                     const char *what, const char *lname)
+{
+    config_setting_t *s =
+        config_setting_get_member(config_setting_get_elem(list, (unsigned)i), "name");
+    const char *name = config_setting_get_string(s);
+    for (int j = 0; j < i; j++) {
+        config_setting_t *t =
+            config_setting_get_member(config_setting_get_elem(list, (unsigned)j), "name");
+        if (strcmp(config_setting_get_string(t), name) == 0) {
+            char kname[KEYNAME_MAX], shown[48];
+            snprintf(kname, sizeof(kname), "%s.[%d].name", lname, i);
+            return fail(ld, s, kname, "duplicate %s name \"%s\" (first defined at line %u)", what,
+                        printable(name, shown), config_setting_source_line(t));
+        }
+    }
+    return HY_OK;
+}
+
+static hy_status_t fill_listeners(struct loader *ld, struct config *cfg, config_setting_t *list)
+{
+    int n = config_setting_length(list);
+    cfg->listeners = calloc((size_t)n, sizeof(*cfg->listeners));
+    if (cfg->listeners == NULL)
+        return fail(ld, NULL, NULL, "out of memory");
+    for (int i = 0; i < n; i++) {
+        config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+        struct config_listener *l = &cfg->listeners[i];
+        cfg->n_listeners++;
+        if (check_unique_name(ld, list, i, "listener", "listeners") != HY_OK ||
+            dup_str(ld, &l->name, g, "listeners.[].name") != HY_OK ||
+            dup_str(ld, &l->address, g, "listeners.[].address") != HY_OK)
+            return HY_ERROR;
+        l->port = (int)get_int(g, "listeners.[].port");
+        l->backlog = (int)get_int(g, "listeners.[].backlog");
+    }
+    return HY_OK;
+}
+
+static hy_status_t fill_users(struct loader *ld, struct config *cfg, config_setting_t *list)
+{
+    int n = config_setting_length(list);
+    cfg->users = calloc((size_t)n, sizeof(*cfg->users));
+    if (cfg->users == NULL)
+        return fail(ld, NULL, NULL, "out of memory");
+    for (int i = 0; i < n; i++) {
+        config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+        struct config_user *u = &cfg->users[i];
+        cfg->n_users++;
+        if (check_unique_name(ld, list, i, "user", "users") != HY_OK ||
+            dup_str(ld, &u->name, g, "users.[].name") != HY_OK)
+            return HY_ERROR;
+        /* The hash is not echoed: it is as good as the password for anyone
+         * who also sees one login exchange. */
+        if (auth_hash_parse(get_str(g, "users.[].password_hash"), u->h2, &u->no_password) !=
+            HY_OK) {
+            char kname[KEYNAME_MAX];
+            snprintf(kname, sizeof(kname), "users.[%d].password_hash", i);
+            return fail(ld, config_setting_get_member(g, "password_hash"), kname,
+                        "not a password hash: expected \"*\" and 40 hex digits (as "
+                        "PASSWORD() returns), or \"\" for no password");
+        }
+    }
+    return HY_OK;
+}
+
+static hy_status_t fill_backends(struct loader *ld, struct config *cfg, config_setting_t *list)
+{
+    int n = config_setting_length(list);
+    int primary = -1;
+    cfg->backends = calloc((size_t)n, sizeof(*cfg->backends));
+    if (cfg->backends == NULL)
+        return fail(ld, NULL, NULL, "out of memory");
+    for (int i = 0; i < n; i++) {
+        config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+        struct config_backend *b = &cfg->backends[i];
+        cfg->n_backends++;
+        if (check_unique_name(ld, list, i, "backend", "backends") != HY_OK ||
+            dup_str(ld, &b->name, g, "backends.[].name") != HY_OK ||
+            dup_str(ld, &b->address, g, "backends.[].address") != HY_OK)
+            return HY_ERROR;
+        b->port = (int)get_int(g, "backends.[].port");
+        b->weight = (int)get_int(g, "backends.[].weight");
+        b->max_connections = (int)get_int(g, "backends.[].max_connections");
+        b->role =
+            strcmp(get_str(g, "backends.[].role"), "primary") == 0 ? ROLE_PRIMARY : ROLE_REPLICA;
+        if (b->role != ROLE_PRIMARY)
+            continue;
+        if (primary >= 0) {
+            char kname[KEYNAME_MAX], shown[48];
+            snprintf(kname, sizeof(kname), "backends.[%d].role", i);
+            config_setting_t *first =
+                config_setting_get_member(config_setting_get_elem(list, (unsigned)primary), "role");
+            return fail(ld, config_setting_get_member(g, "role"), kname,
+                        "second primary; \"%s\" (line %u) is already the primary, exactly "
+                        "one backend must have role \"primary\"",
+                        printable(cfg->backends[primary].name, shown),
+                        config_setting_source_line(first));
+        }
+        primary = i;
+    }
+    if (primary < 0)
+        return fail(ld, list, "backends",
+                    "no backend has role \"primary\", exactly one backend must have it");
+    return HY_OK;
+}
+
+static hy_status_t fill_config(struct loader *ld, struct config *cfg, config_setting_t *root)
+{
+    long long workers = get_int(root, "workers");
+    if (workers == 0) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        workers = cores < 1 ? 1 : HY_MIN(cores, 256);
+    }
+    cfg->workers = (int)workers;
+    cfg->log_level = (enum log_level)log_level_parse(get_str(root, "log_level"));
+    cfg->connect_timeout_ms = (int)get_int(root, "connect_timeout_ms");
+    cfg->login_timeout_ms = (int)get_int(root, "login_timeout_ms");
+    cfg->shutdown_timeout_ms = (int)get_int(root, "shutdown_timeout_ms");
+    cfg->buffer_size = (int)get_int(root, "buffer_size");
+    cfg->max_client_connections = (int)get_int(root, "max_client_connections");
+    if (dup_str(ld, &cfg->server_version, root, "server_version") != HY_OK ||
+        fill_listeners(ld, cfg, config_setting_get_member(root, "listeners")) != HY_OK ||
+        fill_users(ld, cfg, config_setting_get_member(root, "users")) != HY_OK ||
+        fill_backends(ld, cfg, config_setting_get_member(root, "backends")) != HY_OK)
+        return HY_ERROR;
+    return HY_OK;
+}
+
+/* ---- public ------------------------------------------------------------ */
+
+static void config_free(struct config *cfg)
+{
+    for (size_t i = 0; i < cfg->n_listeners; i++) {
+        free(cfg->listeners[i].name);
+        free(cfg->listeners[i].address);
+    }
+    for (size_t i = 0; i < cfg->n_users; i++)
+        free(cfg->users[i].name);
+    for (size_t i = 0; i < cfg->n_backends; i++) {
+        free(cfg->backends[i].name);
+        free(cfg->backends[i].address);
+    }
+    free(cfg->listeners);
+    free(cfg->users);
+    free(cfg->backends);
+    free(cfg->server_version);
+    free(cfg->path);
+    free(cfg);
+}
+
+/* Parse `text` (owned by the caller) and build the config. `dir`, when not
+ * NULL, is where @include looks for relative paths. */
+static hy_status_t load(struct loader *ld, const char *text, const char *dir, struct config **out)
+{
+    if (strlen(text) > CONFIG_MAX_TEXT)
+        return fail(ld, NULL, NULL, "larger than %u bytes", CONFIG_MAX_TEXT);
+    char *widened = widen_int_literals(text);
+    struct config *cfg = calloc(1, sizeof(*cfg));
+    if (widened == NULL || cfg == NULL || (cfg->path = strdup(ld->name)) == NULL) {
+        free(widened);
+        free(cfg);
+        return fail(ld, NULL, NULL, "out of memory");
+    }
+    atomic_init(&cfg->refs, 1);
+
+    config_t lc;
+    config_init(&lc);
+    if (dir != NULL)
+        config_set_include_dir(&lc, dir);
+    hy_status_t rc = HY_ERROR;
+    if (config_read_string(&lc, widened) != CONFIG_TRUE) {
+        fail_parse(ld, &lc, "%s", config_error_text(&lc));
+    } else {
+        config_setting_t *root = config_root_setting(&lc);
+        if (check_group(ld, root, "", "") == HY_OK && fill_config(ld, cfg, root) == HY_OK)
+            rc = HY_OK;
+    }
+    config_destroy(&lc);
+    free(widened);
+
+    if (rc != HY_OK) {
+        config_free(cfg);
+        return rc;
+    }
+    *out = cfg;
+    return HY_OK;
+}
+
+hy_status_t config_load_string(const char *text, const char *name, struct config **out, char *err,
+                               size_t errlen)
+{
+    struct loader ld = {.name = name != NULL ? name : "<string>", .err = err, .errlen = errlen};
+    if (err != NULL && errlen > 0)
+        err[0] = '\0';
+    if (text == NULL || out == NULL)
+        return fail(&ld, NULL, NULL, "no configuration text");
+    return load(&ld, text, NULL, out);
+}
+
+/* Read all of `fp` into a NUL-terminated *text (the caller frees it). */
+static hy_status_t read_text(struct loader *ld, FILE *fp, char **text)
+{
+    char ebuf[128];
+    size_t cap = 0, len = 0;
+    char *buf = NULL;
+    for (;;) {
+        if (cap - len < 2) {
+            char *bigger = cap > CONFIG_MAX_TEXT ? NULL : realloc(buf, cap ? cap * 2 : 8192);
+            if (bigger == NULL) {
+                free(buf);
+                if (cap > CONFIG_MAX_TEXT)
+                    return fail(ld, NULL, NULL, "larger than %u bytes", CONFIG_MAX_TEXT);
+                return fail(ld, NULL, NULL, "out of memory");
+            }
+            buf = bigger;
+            cap = cap ? cap * 2 : 8192;
+        }
+        size_t got = fread(buf + len, 1, cap - 1 - len, fp);
+        len += got;
+        if (got == 0)
+            break;
+    }
+    if (ferror(fp)) {
+        int e = errno;
+        free(buf);
+        return fail(ld, NULL, NULL, "cannot read: %s", strerror_r(e, ebuf, sizeof(ebuf)));
+    }
+    buf[len] = '\0';
+    if (memchr(buf, '\0', len) != NULL) {
+        free(buf);
+        return fail(ld, NULL, NULL, "contains a NUL byte; not a text file");
+    }
+    *text = buf;
+    return HY_OK;
+}
+
+hy_status_t config_load(const char *path, struct config **out, char *err, size_t errlen)
+{
+    struct loader ld = {.name = path != NULL ? path : "<null>", .err = err, .errlen = errlen};
+    if (err != NULL && errlen > 0)
+        err[0] = '\0';
+    if (path == NULL || out == NULL)
+        return fail(&ld, NULL, NULL, "no configuration file given");
+
+    char ebuf[128];
+    FILE *fp = fopen(path, "r");
+    if (fp == NULL)
+        return fail(&ld, NULL, NULL, "cannot open: %s", strerror_r(errno, ebuf, sizeof(ebuf)));
+    char *text = NULL;
+    hy_status_t rc = read_text(&ld, fp, &text);
+    fclose(fp);
+    if (rc != HY_OK)
+        return rc;
+
+    /* @include "x.conf" is relative to the main file's directory. */
+    size_t plen = strlen(path);
+    char *dir = malloc(plen + 2);
+    if (dir == NULL) {
+        free(text);
+        return fail(&ld, NULL, NULL, "out of memory");
+    }
+    memcpy(dir, path, plen + 1);
+    char *slash = strrchr(dir, '/');
+    if (slash == NULL)
+        strcpy(dir, ".");
+    else if (slash == dir)
+        slash[1] = '\0';
+    else
+        *slash = '\0';
+    rc = load(&ld, text, dir, out);
+    free(dir);
+    free(text);
+    return rc;
+}
+
+struct config *config_get(struct config *cfg)
+{
+    atomic_fetch_add_explicit(&cfg->refs, 1, memory_order_relaxed);
+    return cfg;
+}
+
+void config_put(struct config *cfg)
+{
+    if (cfg == NULL)
+        return;
+    if (atomic_fetch_sub_explicit(&cfg->refs, 1, memory_order_acq_rel) == 1)
+        config_free(cfg);
+}
+
+const struct config_user *config_find_user(const struct config *cfg, const char *name, size_t len)
+{
+    for (size_t i = 0; i < cfg->n_users; i++) {
+        const struct config_user *u = &cfg->users[i];
+        if (strlen(u->name) == len && memcmp(u->name, name, len) == 0)
+            return u;
+    }
+    return NULL;
+}
+
+const struct config_backend *config_primary(const struct config *cfg)
+{
+    for (size_t i = 0; i < cfg->n_backends; i++) {
+        if (cfg->backends[i].role == ROLE_PRIMARY)
+            return &cfg->backends[i];
+    }
+    return NULL;
+}
+
+const char *backend_role_to_str(enum backend_role role)
+{
+    switch (role) {
+    case ROLE_PRIMARY:
+        return "primary";
+    case ROLE_REPLICA:
+        return "replica";
+    }
+    return "unknown";
+}
+
+void config_dump_keys(FILE *out)
+{
+    static const char *const type_names[] = {
+        [CONFIG_INT] = "int",   [CONFIG_STRING] = "string", [CONFIG_BOOL] = "bool",
+        [CONFIG_LIST] = "list", [CONFIG_GROUP] = "group",
+    };
+    for (size_t i = 0; i < config_n_keys; i++) {
+        const struct config_key *k = &config_keys[i];
+        char bounds[64] = "-";
+        if (k->choices != NULL)
+            snprintf(bounds, sizeof(bounds), "%s", k->choices);
+        else if (k->max > 0 && k->type == CONFIG_INT)
+            snprintf(bounds, sizeof(bounds), "%lld..%lld", k->min, k->max);
+        else if (k->max > 0 && k->type == CONFIG_STRING)
+            snprintf(bounds, sizeof(bounds), "length %lld..%lld", k->min, k->max);
+        else if (k->max > 0 && k->type == CONFIG_LIST)
+            snprintf(bounds, sizeof(bounds), "%lld..%lld elements", k->min, k->max);
+        fprintf(out, "%s\t%s\t%s\t%s\t%s\n", k->path, type_names[k->type],
+                k->def != NULL ? k->def : "(required)", bounds, k->desc);
+    }
+}

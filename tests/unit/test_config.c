@@ -1,0 +1,805 @@
+/*
+ * test_config.c: config loading, table-driven.
+ *
+ * Each row of `cases` is a config text and either NULL (it loads) or the
+ * error it must produce, as a substring of the message; the rows spell out
+ * the whole "FILE:LINE: KEY: why" so a wrong line or key fails. Texts are
+ * loaded with config_load_string(name "t.conf"); the file cases write temp
+ * files. Run under ASan/LSan: every error path must free what it built.
+ */
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "halyard/config.h"
+
+#define HASH "*5BCB3E6AC345B435C7C2E6B7949A04CE6F6563D3" /* password "app" */
+
+/* One element of each list; the arguments are raw libconfig values. */
+#define LST(name, addr, port, extra)                                                               \
+    "{ name = " name "; address = " addr "; port = " port "; " extra "}"
+#define USR(name, hash, extra) "{ name = " name "; password_hash = " hash "; " extra "}"
+#define BKD(name, addr, port, role, extra)                                                         \
+    "{ name = " name "; address = " addr "; port = " port "; role = " role "; " extra "}"
+
+#define L_OK LST("\"main\"", "\"127.0.0.1\"", "6033", "")
+#define U_OK USR("\"app\"", "\"" HASH "\"", "")
+#define B_OK BKD("\"db1\"", "\"127.0.0.1\"", "3310", "\"primary\"", "")
+
+/* Each list on one line. */
+#define LISTENERS "listeners = ( " L_OK " );\n"
+#define USERS     "users = ( " U_OK " );\n"
+#define BACKENDS  "backends = ( " B_OK " );\n"
+#define BASE      LISTENERS USERS BACKENDS
+
+/* A text whose line 1 is a listener, user or backend list with one element
+ * built from `elem`; the other two lists follow. */
+#define WITH_L(elem) "listeners = ( " elem " );\n" USERS BACKENDS
+#define WITH_U(elem) LISTENERS "users = ( " elem " );\n" BACKENDS
+#define WITH_B(elem) "backends = ( " elem " );\n" LISTENERS USERS
+
+struct config_case {
+    const char *name;
+    const char *text;
+    const char *expect; /* NULL = loads; else a substring of the error */
+};
+
+static const struct config_case cases[] = {
+    /* ---- valid ---- */
+    {"minimal", BASE, NULL},
+    {"minimal, lists first in another order", BACKENDS USERS LISTENERS, NULL},
+    {"every key",
+     "workers = 4; log_level = \"debug\"; server_version = \"8.0.99-halyard\";\n"
+     "connect_timeout_ms = 10; login_timeout_ms = 600000; shutdown_timeout_ms = 0;\n"
+     "buffer_size = 1048576; max_client_connections = 1000000;\n"
+     "listeners = ( " LST("\"a\"", "\"::1\"", "1", "backlog = 65535;") ", " LST(
+         "\"b\"", "\"0.0.0.0\"", "65535",
+         "backlog = 1;") " );\n" USERS
+                         "backends = ( " BKD(
+                             "\"p\"", "\"db.example\"", "65535", "\"primary\"",
+                             "weight = 0; max_connections = 1000000;") ", " BKD("\"r\"", "\"h\"",
+                                                                                "1", "\"replica\"",
+                                                                                "weight = "
+                                                                                "1000;") " );\n",
+     NULL},
+    {"bounds inclusive at the low end",
+     "workers = 0; connect_timeout_ms = 10; login_timeout_ms = 10; shutdown_timeout_ms = 0;\n"
+     "buffer_size = 4096; max_client_connections = 0;\n" BASE,
+     NULL},
+    {"bounds inclusive at the high end",
+     "workers = 256; connect_timeout_ms = 600000; login_timeout_ms = 600000;\n"
+     "shutdown_timeout_ms = 3600000; buffer_size = 1048576; max_client_connections = 1000000;\n"
+     "server_version = \"123456789012345678901234567890123456789012345678901234567890\";\n" BASE,
+     NULL},
+    {"64-bit literal in range", "workers = 8L;\n" BASE, NULL},
+    {"hex literal", "buffer_size = 0x4000;\n" BASE, NULL},
+    {"digits in strings and comments are left alone",
+     "server_version = \"99999999999\"; # 99999999999\n// 4294970602\n/* 0xFFFFFFFFFF */\n" BASE,
+     NULL},
+    {"no password", WITH_U(USR("\"app\"", "\"\"", "")), NULL},
+    {"lower-case hash", WITH_U(USR("\"app\"", "\"*5bcb3e6ac345b435c7c2e6b7949a04ce6f6563d3\"", "")),
+     NULL},
+    {"comments and blank lines", "# halyard\n\n// c++ style\n/* block\n comment */\n" BASE, NULL},
+
+    /* ---- syntax ---- */
+    {"syntax error", "workers = 4;\nlog_level = ;\n" BASE, "t.conf:2: syntax error"},
+    {"unclosed list", BASE "tls = ( { name = \"x\"; }\n\nworkers = 1;\n", "t.conf:6: syntax error"},
+    {"duplicate setting", "workers = 4;\n" BASE "workers = 5;\n",
+     "t.conf:5: duplicate setting name"},
+    {"empty text", "", "t.conf: listeners: required key is missing"},
+    {"float where an integer goes", "workers = 1e3;\n" BASE,
+     "t.conf:1: workers: expected an integer, got a float"},
+
+    /* ---- unknown keys ---- */
+    {"unknown top-level key", "workers = 1;\nlistners = 1;\n" BASE,
+     "t.conf:2: listners: unknown key"},
+    {"unknown top-level group", BASE "tls = { cert = \"x\"; };\n", "t.conf:4: tls: unknown key"},
+    {"unknown key in a listener", WITH_L(LST("\"m\"", "\"h\"", "1", "nme = \"x\";")),
+     "t.conf:1: listeners.[0].nme: unknown key"},
+    {"unknown key in a user", WITH_U(USR("\"u\"", "\"\"", "password = \"app\";")),
+     "t.conf:2: users.[0].password: unknown key"},
+    {"unknown key in a backend",
+     "backends = (\n  " B_OK
+     ",\n  " BKD("\"db2\"", "\"h\"", "1", "\"replica\"", "hostgroup = 2;") "\n);\n" LISTENERS USERS,
+     "t.conf:3: backends.[1].hostgroup: unknown key"},
+    {"keys are case-sensitive", "Workers = 1;\n" BASE, "t.conf:1: Workers: unknown key"},
+
+    /* ---- out of bounds: every int key below and above ---- */
+    {"workers < 0", "workers = -1;\n" BASE, "t.conf:1: workers: -1 is out of range 0..256"},
+    {"workers > 256", "workers = 257;\n" BASE, "t.conf:1: workers: 257 is out of range 0..256"},
+    {"connect_timeout_ms low", "connect_timeout_ms = 9;\n" BASE,
+     "t.conf:1: connect_timeout_ms: 9 is out of range 10..600000"},
+    {"connect_timeout_ms high", "connect_timeout_ms = 600001;\n" BASE,
+     "t.conf:1: connect_timeout_ms: 600001 is out of range 10..600000"},
+    {"login_timeout_ms low", "login_timeout_ms = 9;\n" BASE,
+     "t.conf:1: login_timeout_ms: 9 is out of range 10..600000"},
+    {"login_timeout_ms high", "login_timeout_ms = 600001;\n" BASE,
+     "t.conf:1: login_timeout_ms: 600001 is out of range 10..600000"},
+    {"shutdown_timeout_ms low", "shutdown_timeout_ms = -1;\n" BASE,
+     "t.conf:1: shutdown_timeout_ms: -1 is out of range 0..3600000"},
+    {"shutdown_timeout_ms high", "shutdown_timeout_ms = 3600001;\n" BASE,
+     "t.conf:1: shutdown_timeout_ms: 3600001 is out of range 0..3600000"},
+    {"buffer_size low", "buffer_size = 4095;\n" BASE,
+     "t.conf:1: buffer_size: 4095 is out of range 4096..1048576"},
+    {"buffer_size high", "buffer_size = 1048577;\n" BASE,
+     "t.conf:1: buffer_size: 1048577 is out of range 4096..1048576"},
+    {"max_client_connections low", "max_client_connections = -1;\n" BASE,
+     "t.conf:1: max_client_connections: -1 is out of range 0..1000000"},
+    {"max_client_connections high", "max_client_connections = 1000001;\n" BASE,
+     "t.conf:1: max_client_connections: 1000001 is out of range 0..1000000"},
+    {"listener port 0", WITH_L(LST("\"m\"", "\"h\"", "0", "")),
+     "t.conf:1: listeners.[0].port: 0 is out of range 1..65535"},
+    {"listener port 65536", WITH_L(LST("\"m\"", "\"h\"", "65536", "")),
+     "t.conf:1: listeners.[0].port: 65536 is out of range 1..65535"},
+    {"listener backlog 0", WITH_L(LST("\"m\"", "\"h\"", "1", "backlog = 0;")),
+     "t.conf:1: listeners.[0].backlog: 0 is out of range 1..65535"},
+    {"listener backlog 65536", WITH_L(LST("\"m\"", "\"h\"", "1", "backlog = 65536;")),
+     "t.conf:1: listeners.[0].backlog: 65536 is out of range 1..65535"},
+    {"backend port 0", WITH_B(BKD("\"b\"", "\"h\"", "0", "\"primary\"", "")),
+     "t.conf:1: backends.[0].port: 0 is out of range 1..65535"},
+    {"backend port 70000, second element, own line",
+     "\nbackends = (\n  " B_OK
+     ",\n  " BKD("\"db2\"", "\"h\"", "70000", "\"replica\"", "") "\n);\n" LISTENERS USERS,
+     "t.conf:4: backends.[1].port: 70000 is out of range 1..65535"},
+    {"backend weight -1", WITH_B(BKD("\"b\"", "\"h\"", "1", "\"primary\"", "weight = -1;")),
+     "t.conf:1: backends.[0].weight: -1 is out of range 0..1000"},
+    {"backend weight 1001", WITH_B(BKD("\"b\"", "\"h\"", "1", "\"primary\"", "weight = 1001;")),
+     "t.conf:1: backends.[0].weight: 1001 is out of range 0..1000"},
+    {"backend max_connections -1",
+     WITH_B(BKD("\"b\"", "\"h\"", "1", "\"primary\"", "max_connections = -1;")),
+     "t.conf:1: backends.[0].max_connections: -1 is out of range 0..1000000"},
+    {"backend max_connections 1000001",
+     WITH_B(BKD("\"b\"", "\"h\"", "1", "\"primary\"", "max_connections = 1000001;")),
+     "t.conf:1: backends.[0].max_connections: 1000001 is out of range 0..1000000"},
+    /* libconfig 1.5 would read these modulo 2^32: 4294970602 as 3306. */
+    {"port past 32 bits", WITH_B(BKD("\"b\"", "\"h\"", "4294970602", "\"primary\"", "")),
+     "t.conf:1: backends.[0].port: 4294970602 is out of range 1..65535"},
+    {"hex past 32 bits", "workers = 0x100000004;\n" BASE,
+     "t.conf:1: workers: 4294967300 is out of range 0..256"},
+    {"negative past 32 bits", "workers = -4294967295;\n" BASE,
+     "t.conf:1: workers: -4294967295 is out of range 0..256"},
+    {"past 64 bits", "workers = 99999999999999999999999;\n" BASE,
+     "t.conf:1: workers: 9223372036854775807 is out of range 0..256"},
+    {"64-bit literal out of range", "workers = 300L;\n" BASE,
+     "t.conf:1: workers: 300 is out of range 0..256"},
+
+    /* ---- string lengths and choices ---- */
+    {"server_version empty", "server_version = \"\";\n" BASE,
+     "t.conf:1: server_version: length 0 is out of range 1..60"},
+    {"server_version 61 characters",
+     "server_version = \"1234567890123456789012345678901234567890123456789012345678901\";\n" BASE,
+     "t.conf:1: server_version: length 61 is out of range 1..60"},
+    {"listener name empty", WITH_L(LST("\"\"", "\"h\"", "1", "")),
+     "t.conf:1: listeners.[0].name: length 0 is out of range 1..64"},
+    {"listener address empty", WITH_L(LST("\"m\"", "\"\"", "1", "")),
+     "t.conf:1: listeners.[0].address: length 0 is out of range 1..255"},
+    {"user name empty", WITH_U(USR("\"\"", "\"\"", "")),
+     "t.conf:2: users.[0].name: length 0 is out of range 1..80"},
+    {"user name 81 characters",
+     WITH_U(USR("\"1234567890123456789012345678901234567890123456789012345678901234567890"
+                "12345678901\"",
+                "\"\"", "")),
+     "t.conf:2: users.[0].name: length 81 is out of range 1..80"},
+    {"backend name 65 characters",
+     WITH_B(BKD("\"12345678901234567890123456789012345678901234567890123456789012345\"", "\"h\"",
+                "1", "\"primary\"", "")),
+     "t.conf:1: backends.[0].name: length 65 is out of range 1..64"},
+    {"backend address empty", WITH_B(BKD("\"b\"", "\"\"", "1", "\"primary\"", "")),
+     "t.conf:1: backends.[0].address: length 0 is out of range 1..255"},
+    {"bad log level", "log_level = \"verbose\";\n" BASE,
+     "t.conf:1: log_level: \"verbose\" is not one of error|warn|info|debug"},
+    {"log level is case-sensitive", "log_level = \"INFO\";\n" BASE,
+     "t.conf:1: log_level: \"INFO\" is not one of error|warn|info|debug"},
+    {"log level with a control byte", "log_level = \"in\\nfo\";\n" BASE,
+     "t.conf:1: log_level: \"in?fo\" is not one of error|warn|info|debug"},
+    {"bad role", WITH_B(BKD("\"b\"", "\"h\"", "1", "\"master\"", "")),
+     "t.conf:1: backends.[0].role: \"master\" is not one of primary|replica"},
+
+    /* ---- wrong types: every key ---- */
+    {"workers string", "workers = \"4\";\n" BASE,
+     "t.conf:1: workers: expected an integer, got a string"},
+    {"workers bool", "workers = true;\n" BASE,
+     "t.conf:1: workers: expected an integer, got a boolean"},
+    {"log_level int", "log_level = 3;\n" BASE,
+     "t.conf:1: log_level: expected a string, got an integer"},
+    {"server_version int", "server_version = 10;\n" BASE,
+     "t.conf:1: server_version: expected a string, got an integer"},
+    {"connect_timeout_ms float", "connect_timeout_ms = 2.5;\n" BASE,
+     "t.conf:1: connect_timeout_ms: expected an integer, got a float"},
+    {"login_timeout_ms string", "login_timeout_ms = \"5s\";\n" BASE,
+     "t.conf:1: login_timeout_ms: expected an integer, got a string"},
+    {"shutdown_timeout_ms array", "shutdown_timeout_ms = [1];\n" BASE,
+     "t.conf:1: shutdown_timeout_ms: expected an integer, got an array [ ... ]"},
+    {"buffer_size group", "buffer_size = { size = 1; };\n" BASE,
+     "t.conf:1: buffer_size: expected an integer, got a group { ... }"},
+    {"max_client_connections list", "max_client_connections = (1);\n" BASE,
+     "t.conf:1: max_client_connections: expected an integer, got a list ( ... )"},
+    {"listeners group", "listeners = " L_OK ";\n" USERS BACKENDS,
+     "t.conf:1: listeners: expected a list of groups ( { ... }, ... ), got a group { ... }"},
+    {"listeners array", "listeners = [ 1, 2 ];\n" USERS BACKENDS,
+     "t.conf:1: listeners: expected a list of groups ( { ... }, ... ), got an array [ ... ]"},
+    {"users string", LISTENERS "users = \"app\";\n" BACKENDS,
+     "t.conf:2: users: expected a list of groups ( { ... }, ... ), got a string"},
+    {"backends int", "backends = 1;\n" LISTENERS USERS,
+     "t.conf:1: backends: expected a list of groups ( { ... }, ... ), got an integer"},
+    {"listener element int", "listeners = ( " L_OK ", 1 );\n" USERS BACKENDS,
+     "t.conf:1: listeners.[1]: expected a group { ... }, got an integer"},
+    {"user element list", LISTENERS "users = ( ( \"app\" ) );\n" BACKENDS,
+     "t.conf:2: users.[0]: expected a group { ... }, got a list ( ... )"},
+    {"backend element string", "backends = ( \"db1\" );\n" LISTENERS USERS,
+     "t.conf:1: backends.[0]: expected a group { ... }, got a string"},
+    {"listener name int", WITH_L(LST("1", "\"h\"", "1", "")),
+     "t.conf:1: listeners.[0].name: expected a string, got an integer"},
+    {"listener address int", WITH_L(LST("\"m\"", "127", "1", "")),
+     "t.conf:1: listeners.[0].address: expected a string, got an integer"},
+    {"listener port string", WITH_L(LST("\"m\"", "\"h\"", "\"6033\"", "")),
+     "t.conf:1: listeners.[0].port: expected an integer, got a string"},
+    {"listener backlog float", WITH_L(LST("\"m\"", "\"h\"", "1", "backlog = 1.0;")),
+     "t.conf:1: listeners.[0].backlog: expected an integer, got a float"},
+    {"user name bool", WITH_U(USR("false", "\"\"", "")),
+     "t.conf:2: users.[0].name: expected a string, got a boolean"},
+    {"user password_hash int", WITH_U(USR("\"u\"", "0", "")),
+     "t.conf:2: users.[0].password_hash: expected a string, got an integer"},
+    {"backend name int", WITH_B(BKD("7", "\"h\"", "1", "\"primary\"", "")),
+     "t.conf:1: backends.[0].name: expected a string, got an integer"},
+    {"backend address list", WITH_B(BKD("\"b\"", "( \"h\" )", "1", "\"primary\"", "")),
+     "t.conf:1: backends.[0].address: expected a string, got a list ( ... )"},
+    {"backend port float", WITH_B(BKD("\"b\"", "\"h\"", "3306.0", "\"primary\"", "")),
+     "t.conf:1: backends.[0].port: expected an integer, got a float"},
+    {"backend role int", WITH_B(BKD("\"b\"", "\"h\"", "1", "0", "")),
+     "t.conf:1: backends.[0].role: expected a string, got an integer"},
+    {"backend weight string", WITH_B(BKD("\"b\"", "\"h\"", "1", "\"primary\"", "weight = \"1\";")),
+     "t.conf:1: backends.[0].weight: expected an integer, got a string"},
+    {"backend max_connections bool",
+     WITH_B(BKD("\"b\"", "\"h\"", "1", "\"primary\"", "max_connections = true;")),
+     "t.conf:1: backends.[0].max_connections: expected an integer, got a boolean"},
+
+    /* ---- required keys ---- */
+    {"no listeners", USERS BACKENDS, "t.conf: listeners: required key is missing"},
+    {"no users", LISTENERS BACKENDS, "t.conf: users: required key is missing"},
+    {"no backends", LISTENERS USERS, "t.conf: backends: required key is missing"},
+    {"empty listeners", "listeners = ();\n" USERS BACKENDS,
+     "t.conf:1: listeners: has 0 elements, at least 1 required"},
+    {"empty users", LISTENERS "users = ();\n" BACKENDS,
+     "t.conf:2: users: has 0 elements, at least 1 required"},
+    {"empty backends", LISTENERS USERS "backends = ();\n",
+     "t.conf:3: backends: has 0 elements, at least 1 required"},
+    {"listener without name", WITH_L("{ address = \"h\"; port = 1; }"),
+     "t.conf:1: listeners.[0].name: required key is missing"},
+    {"listener without address", WITH_L("{ name = \"m\"; port = 1; }"),
+     "t.conf:1: listeners.[0].address: required key is missing"},
+    {"listener without port, second, own line",
+     "listeners = (\n  " L_OK ",\n  { name = \"m2\";\n    address = \"h\"; }\n);\n" USERS BACKENDS,
+     "t.conf:3: listeners.[1].port: required key is missing"},
+    {"user without name", WITH_U("{ password_hash = \"\"; }"),
+     "t.conf:2: users.[0].name: required key is missing"},
+    {"user without password_hash", WITH_U("{ name = \"u\"; }"),
+     "t.conf:2: users.[0].password_hash: required key is missing"},
+    {"backend without name", WITH_B("{ address = \"h\"; port = 1; role = \"primary\"; }"),
+     "t.conf:1: backends.[0].name: required key is missing"},
+    {"backend without address", WITH_B("{ name = \"b\"; port = 1; role = \"primary\"; }"),
+     "t.conf:1: backends.[0].address: required key is missing"},
+    {"backend without port", WITH_B("{ name = \"b\"; address = \"h\"; role = \"primary\"; }"),
+     "t.conf:1: backends.[0].port: required key is missing"},
+    {"backend without role", WITH_B("{ name = \"b\"; address = \"h\"; port = 1; }"),
+     "t.conf:1: backends.[0].role: required key is missing"},
+
+    /* ---- rules across keys ---- */
+    {"duplicate listener",
+     "listeners = (\n  " L_OK ",\n  " LST("\"main\"", "\"h\"", "2", "") "\n);\n" USERS BACKENDS,
+     "t.conf:3: listeners.[1].name: duplicate listener name \"main\" (first defined at line 2)"},
+    {"duplicate user",
+     LISTENERS "users = (\n  " U_OK ",\n  " USR("\"other\"", "\"\"", "") ",\n  " USR(
+         "\"app\"", "\"\"", "") "\n);\n" BACKENDS,
+     "t.conf:5: users.[2].name: duplicate user name \"app\" (first defined at line 3)"},
+    {"duplicate backend",
+     "backends = (\n  " B_OK
+     ",\n  " BKD("\"db1\"", "\"h\"", "2", "\"replica\"", "") "\n);\n" LISTENERS USERS,
+     "t.conf:3: backends.[1].name: duplicate backend name \"db1\" (first defined at line 2)"},
+    {"user names are case-sensitive", WITH_U(U_OK ", " USR("\"APP\"", "\"\"", "")), NULL},
+    {"no primary",
+     "\nbackends = ( " BKD("\"r1\"", "\"h\"", "1", "\"replica\"", "") " );\n" LISTENERS USERS,
+     "t.conf:2: backends: no backend has role \"primary\", exactly one backend must have it"},
+    {"two primaries",
+     "backends = (\n  " B_OK ",\n  " BKD("\"db2\"", "\"h\"", "2", "\"replica\"", "") ",\n  " BKD(
+         "\"db3\"", "\"h\"", "3", "\"primary\"", "") "\n);\n" LISTENERS USERS,
+     "t.conf:4: backends.[2].role: second primary; \"db1\" (line 2) is already the primary"},
+
+    /* ---- password hashes ---- */
+    {"hash without star", WITH_U(USR("\"u\"", "\"5BCB3E6AC345B435C7C2E6B7949A04CE6F6563D3\"", "")),
+     "t.conf:2: users.[0].password_hash: not a password hash"},
+    {"hash too short", WITH_U(USR("\"u\"", "\"*5BCB3E6AC345B435C7C2E6B7949A04CE6F6563D\"", "")),
+     "t.conf:2: users.[0].password_hash: not a password hash"},
+    {"hash too long", WITH_U(USR("\"u\"", "\"" HASH "0\"", "")),
+     "t.conf:2: users.[0].password_hash: not a password hash"},
+    {"hash not hex", WITH_U(USR("\"u\"", "\"*5BCB3E6AC345B435C7C2E6B7949A04CE6F6563DZ\"", "")),
+     "t.conf:2: users.[0].password_hash: not a password hash"},
+    {"plaintext password", WITH_U(USR("\"u\"", "\"app\"", "")),
+     "t.conf:2: users.[0].password_hash: not a password hash"},
+    {"bad hash in the second user, own line",
+     LISTENERS "users = (\n  " U_OK ",\n  " USR("\"b\"", "\"*\"", "") "\n);\n" BACKENDS,
+     "t.conf:4: users.[1].password_hash: not a password hash"},
+};
+
+static void run_case(void **state)
+{
+    const struct config_case *c = *state;
+    struct config *cfg = NULL;
+    char err[512] = "";
+    hy_status_t rc = config_load_string(c->text, "t.conf", &cfg, err, sizeof(err));
+    if (c->expect == NULL) {
+        if (rc != HY_OK)
+            print_error("unexpected error: %s\n", err);
+        assert_int_equal(rc, HY_OK);
+        assert_non_null(cfg);
+        config_put(cfg);
+        return;
+    }
+    if (rc == HY_OK)
+        print_error("loaded, expected: %s\n", c->expect);
+    assert_int_equal(rc, HY_ERROR);
+    assert_null(cfg);
+    if (strstr(err, c->expect) == NULL)
+        print_error("error:    %s\nexpected: %s\n", err, c->expect);
+    assert_non_null(strstr(err, c->expect));
+    assert_null(strchr(err, '\n')); /* one line */
+}
+
+/* ---- values, defaults, helpers ---- */
+
+static struct config *load_ok(const char *text)
+{
+    struct config *cfg = NULL;
+    char err[512] = "";
+    hy_status_t rc = config_load_string(text, "t.conf", &cfg, err, sizeof(err));
+    if (rc != HY_OK)
+        print_error("%s\n", err);
+    assert_int_equal(rc, HY_OK);
+    return cfg;
+}
+
+static void test_defaults(void **state)
+{
+    (void)state;
+    struct config *cfg = load_ok(BASE);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    assert_int_equal(cfg->workers, cores < 1 ? 1 : (cores > 256 ? 256 : cores));
+    assert_int_equal(cfg->log_level, LOG_LEVEL_INFO);
+    assert_string_equal(cfg->server_version, "10.11.99-MariaDB-halyard");
+    assert_int_equal(cfg->connect_timeout_ms, 2000);
+    assert_int_equal(cfg->login_timeout_ms, 5000);
+    assert_int_equal(cfg->shutdown_timeout_ms, 10000);
+    assert_int_equal(cfg->buffer_size, 16384);
+    assert_int_equal(cfg->max_client_connections, 0);
+    assert_string_equal(cfg->path, "t.conf");
+
+    assert_int_equal(cfg->n_listeners, 1);
+    assert_string_equal(cfg->listeners[0].name, "main");
+    assert_string_equal(cfg->listeners[0].address, "127.0.0.1");
+    assert_int_equal(cfg->listeners[0].port, 6033);
+    assert_int_equal(cfg->listeners[0].backlog, 1024);
+
+    assert_int_equal(cfg->n_users, 1);
+    assert_string_equal(cfg->users[0].name, "app");
+    assert_false(cfg->users[0].no_password);
+    static const uint8_t h2[MYSQL_SHA1_LEN] = {0x5B, 0xCB, 0x3E, 0x6A, 0xC3, 0x45, 0xB4,
+                                               0x35, 0xC7, 0xC2, 0xE6, 0xB7, 0x94, 0x9A,
+                                               0x04, 0xCE, 0x6F, 0x65, 0x63, 0xD3};
+    assert_memory_equal(cfg->users[0].h2, h2, sizeof(h2));
+
+    assert_int_equal(cfg->n_backends, 1);
+    assert_string_equal(cfg->backends[0].name, "db1");
+    assert_string_equal(cfg->backends[0].address, "127.0.0.1");
+    assert_int_equal(cfg->backends[0].port, 3310);
+    assert_int_equal(cfg->backends[0].role, ROLE_PRIMARY);
+    assert_int_equal(cfg->backends[0].weight, 1);
+    assert_int_equal(cfg->backends[0].max_connections, 0);
+    config_put(cfg);
+}
+
+static void test_every_value(void **state)
+{
+    (void)state;
+    struct config *cfg = load_ok(
+        "workers = 3; log_level = \"warn\"; server_version = \"5.7.99-x\";\n"
+        "connect_timeout_ms = 11; login_timeout_ms = 12; shutdown_timeout_ms = 13;\n"
+        "buffer_size = 8192; max_client_connections = 14;\n"
+        "listeners = ( " LST("\"a\"", "\"::1\"", "7001", "backlog = 15;") ", " LST(
+            "\"b\"", "\"0.0.0.0\"", "7002",
+            "") " );\n"
+                "users = ( " U_OK ", " USR(
+                    "\"nopw\"", "\"\"",
+                    "") " );\n"
+                        "backends = ( " BKD(
+                            "\"r\"", "\"10.0.0.2\"", "3307", "\"replica\"",
+                            "weight = 0; max_connections = 16;") ", " BKD("\"p\"", "\"10.0.0.1\"",
+                                                                          "3306", "\"primary\"",
+                                                                          "") " );\n");
+    assert_int_equal(cfg->workers, 3);
+    assert_int_equal(cfg->log_level, LOG_LEVEL_WARN);
+    assert_string_equal(cfg->server_version, "5.7.99-x");
+    assert_int_equal(cfg->connect_timeout_ms, 11);
+    assert_int_equal(cfg->login_timeout_ms, 12);
+    assert_int_equal(cfg->shutdown_timeout_ms, 13);
+    assert_int_equal(cfg->buffer_size, 8192);
+    assert_int_equal(cfg->max_client_connections, 14);
+    assert_int_equal(cfg->n_listeners, 2);
+    assert_string_equal(cfg->listeners[0].address, "::1");
+    assert_int_equal(cfg->listeners[0].backlog, 15);
+    assert_int_equal(cfg->listeners[1].port, 7002);
+    assert_int_equal(cfg->listeners[1].backlog, 1024);
+    assert_int_equal(cfg->n_users, 2);
+    assert_true(cfg->users[1].no_password);
+    assert_int_equal(cfg->n_backends, 2);
+    assert_int_equal(cfg->backends[0].role, ROLE_REPLICA);
+    assert_int_equal(cfg->backends[0].weight, 0);
+    assert_int_equal(cfg->backends[0].max_connections, 16);
+    assert_int_equal(cfg->backends[1].role, ROLE_PRIMARY);
+    assert_int_equal(cfg->backends[1].weight, 1);
+
+    const struct config_backend *p = config_primary(cfg);
+    assert_non_null(p);
+    assert_string_equal(p->name, "p");
+    assert_string_equal(backend_role_to_str(ROLE_PRIMARY), "primary");
+    assert_string_equal(backend_role_to_str(ROLE_REPLICA), "replica");
+
+    /* Names are not NUL-terminated on the wire. */
+    const char wire[] = "nopwXYZ";
+    const struct config_user *u = config_find_user(cfg, wire, 4);
+    assert_non_null(u);
+    assert_string_equal(u->name, "nopw");
+    assert_null(config_find_user(cfg, "ap", 2));
+    assert_null(config_find_user(cfg, "apps", 4));
+    assert_null(config_find_user(cfg, "APP", 3));
+    assert_non_null(config_find_user(cfg, "app", 3));
+    config_put(cfg);
+}
+
+static void test_refcount(void **state)
+{
+    (void)state;
+    struct config *cfg = load_ok(BASE);
+    assert_ptr_equal(config_get(cfg), cfg);
+    assert_ptr_equal(config_get(cfg), cfg);
+    assert_int_equal(atomic_load(&cfg->refs), 3);
+    config_put(cfg);
+    config_put(cfg);
+    assert_int_equal(atomic_load(&cfg->refs), 1);
+    config_put(cfg); /* frees; LSan reports a leak otherwise */
+    config_put(NULL);
+}
+
+/* The error buffer may be absent or tiny; nothing may overflow. */
+static void test_error_buffer(void **state)
+{
+    (void)state;
+    struct config *cfg = NULL;
+    assert_int_equal(config_load_string("workers = 999;\n" BASE, "t.conf", &cfg, NULL, 0),
+                     HY_ERROR);
+    char tiny[6];
+    memset(tiny, 'x', sizeof(tiny));
+    assert_int_equal(config_load_string("workers = 999;\n" BASE, "t.conf", &cfg, tiny, 6),
+                     HY_ERROR);
+    assert_string_equal(tiny, "t.con");
+    assert_int_equal(config_load_string("workers = ;", "t.conf", &cfg, tiny, 6), HY_ERROR);
+    assert_string_equal(tiny, "t.con");
+    char err[256];
+    assert_int_equal(config_load_string(NULL, "t.conf", &cfg, err, sizeof(err)), HY_ERROR);
+    assert_int_equal(config_load(NULL, &cfg, err, sizeof(err)), HY_ERROR);
+    assert_null(cfg);
+    /* With no name the messages still say where. */
+    assert_int_equal(config_load_string("workers = 999;\n" BASE, NULL, &cfg, err, sizeof(err)),
+                     HY_ERROR);
+    assert_string_equal(err, "<string>:1: workers: 999 is out of range 0..256");
+}
+
+/* A key name longer than any buffer is cut, not overflowed. */
+static void test_long_names(void **state)
+{
+    (void)state;
+    char text[2048], err[256];
+    char name[600];
+    memset(name, 'k', sizeof(name) - 1);
+    name[sizeof(name) - 1] = '\0';
+    snprintf(text, sizeof(text), "%s = 1;\n" BASE, name);
+    struct config *cfg = NULL;
+    assert_int_equal(config_load_string(text, "t.conf", &cfg, err, sizeof(err)), HY_ERROR);
+    assert_int_equal(strncmp(err, "t.conf:1: kkkk", 14), 0);
+    snprintf(text, sizeof(text), "listeners = ( { %s = 1; } );\n" USERS BACKENDS, name);
+    assert_int_equal(config_load_string(text, "t.conf", &cfg, err, sizeof(err)), HY_ERROR);
+    assert_int_equal(strncmp(err, "t.conf:1: listeners.[0].kkkk", 28), 0);
+    assert_null(cfg);
+}
+
+static void test_list_limits(void **state)
+{
+    (void)state;
+    size_t cap = 64 * 1024;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    size_t n = (size_t)snprintf(text, cap, USERS BACKENDS "listeners = (");
+    for (int i = 0; i < 65; i++)
+        n +=
+            (size_t)snprintf(text + n, cap - n, "%s{ name = \"l%d\"; address = \"h\"; port = %d; }",
+                             i ? ", " : "", i, 1000 + i);
+    snprintf(text + n, cap - n, ");\n");
+    struct config *cfg = NULL;
+    char err[256];
+    assert_int_equal(config_load_string(text, "t.conf", &cfg, err, sizeof(err)), HY_ERROR);
+    assert_string_equal(err, "t.conf:3: listeners: has 65 elements, at most 64 allowed");
+
+    /* 64 is fine, and the 64th lands where it should. */
+    char *last = strrchr(text, '{');
+    last[-2] = ')';
+    last[-1] = ';';
+    last[0] = '\0';
+    cfg = load_ok(text);
+    assert_int_equal(cfg->n_listeners, 64);
+    assert_string_equal(cfg->listeners[63].name, "l63");
+    assert_int_equal(cfg->listeners[63].port, 1063);
+    config_put(cfg);
+    free(text);
+}
+
+/* ---- the table itself ---- */
+
+static const struct config_key *find_key(const char *path)
+{
+    for (size_t i = 0; i < config_n_keys; i++) {
+        if (strcmp(config_keys[i].path, path) == 0)
+            return &config_keys[i];
+    }
+    return NULL;
+}
+
+static void test_table(void **state)
+{
+    (void)state;
+    assert_true(config_n_keys > 0);
+    for (size_t i = 0; i < config_n_keys; i++) {
+        const struct config_key *k = &config_keys[i];
+        assert_non_null(k->desc);
+        assert_null(strchr(k->desc, '\t'));
+        assert_ptr_equal(find_key(k->path), k); /* unique */
+        /* An element key's list is declared. */
+        const char *el = strstr(k->path, ".[].");
+        if (el != NULL) {
+            char parent[128];
+            snprintf(parent, sizeof(parent), "%.*s", (int)(el - k->path), k->path);
+            const struct config_key *p = find_key(parent);
+            assert_non_null(p);
+            assert_int_equal(p->type, CONFIG_LIST);
+        }
+        if (k->def == NULL)
+            continue;
+        /* A default is valid under the key's own rules. */
+        if (k->type == CONFIG_INT) {
+            char *end;
+            long long v = strtoll(k->def, &end, 0);
+            assert_int_equal(*end, '\0');
+            assert_true(v >= k->min && v <= k->max);
+        }
+        if (k->type == CONFIG_STRING && k->max > 0) {
+            assert_true(strlen(k->def) >= (size_t)k->min);
+            assert_true(strlen(k->def) <= (size_t)k->max);
+        }
+        if (k->choices != NULL) {
+            char padded[128], def[64];
+            snprintf(padded, sizeof(padded), "|%s|", k->choices);
+            snprintf(def, sizeof(def), "|%s|", k->def);
+            assert_non_null(strstr(padded, def));
+        }
+    }
+}
+
+static void test_dump_keys(void **state)
+{
+    (void)state;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    config_dump_keys(f);
+    fclose(f);
+
+    size_t lines = 0;
+    char *save = NULL;
+    for (char *line = strtok_r(buf, "\n", &save); line != NULL;
+         line = strtok_r(NULL, "\n", &save)) {
+        assert_true(lines < config_n_keys);
+        int tabs = 0;
+        for (char *p = line; *p; p++)
+            tabs += *p == '\t';
+        assert_int_equal(tabs, 4);
+        size_t plen = strlen(config_keys[lines].path);
+        assert_int_equal(strncmp(line, config_keys[lines].path, plen), 0);
+        assert_int_equal(line[plen], '\t');
+        lines++;
+    }
+    assert_int_equal(lines, config_n_keys);
+    free(buf);
+
+    /* Spot checks of the columns. */
+    f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    config_dump_keys(f);
+    fclose(f);
+    assert_non_null(strstr(buf, "workers\tint\t0\t0..256\t"));
+    assert_non_null(strstr(buf, "log_level\tstring\tinfo\terror|warn|info|debug\t"));
+    assert_non_null(
+        strstr(buf, "server_version\tstring\t10.11.99-MariaDB-halyard\tlength 1..60\t"));
+    assert_non_null(strstr(buf, "listeners\tlist\t(required)\t1..64 elements\t"));
+    assert_non_null(strstr(buf, "backends.[].port\tint\t(required)\t1..65535\t"));
+    assert_non_null(strstr(buf, "users.[].password_hash\tstring\t(required)\t-\t"));
+    free(buf);
+}
+
+/* ---- files ---- */
+
+struct tmpdir {
+    char path[64];
+};
+
+static void tmp_write(const char *dir, const char *name, const char *text, char *out, size_t len)
+{
+    snprintf(out, len, "%s/%s", dir, name);
+    FILE *f = fopen(out, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static int tmpdir_setup(void **state)
+{
+    struct tmpdir *t = calloc(1, sizeof(*t));
+    if (t == NULL)
+        return -1;
+    snprintf(t->path, sizeof(t->path), "/tmp/halyard-test-config.XXXXXX");
+    if (mkdtemp(t->path) == NULL) {
+        free(t);
+        return -1;
+    }
+    *state = t;
+    return 0;
+}
+
+static int tmpdir_teardown(void **state)
+{
+    struct tmpdir *t = *state;
+    DIR *d = opendir(t->path);
+    if (d != NULL) {
+        struct dirent *e;
+        char path[320];
+        while ((e = readdir(d)) != NULL) {
+            if (e->d_name[0] == '.')
+                continue;
+            snprintf(path, sizeof(path), "%s/%s", t->path, e->d_name);
+            unlink(path);
+        }
+        closedir(d);
+    }
+    int rc = rmdir(t->path);
+    free(t);
+    return rc;
+}
+
+static void test_files(void **state)
+{
+    struct tmpdir *t = *state;
+    char path[256], want[512], err[512];
+    struct config *cfg = NULL;
+
+    tmp_write(t->path, "ok.conf", "# sample\n" BASE, path, sizeof(path));
+    assert_int_equal(config_load(path, &cfg, err, sizeof(err)), HY_OK);
+    assert_string_equal(cfg->path, path);
+    config_put(cfg);
+    cfg = NULL;
+
+    tmp_write(t->path, "range.conf", BASE "\nworkers = 999;\n", path, sizeof(path));
+    assert_int_equal(config_load(path, &cfg, err, sizeof(err)), HY_ERROR);
+    snprintf(want, sizeof(want), "%s:5: workers: 999 is out of range 0..256", path);
+    assert_string_equal(err, want);
+
+    tmp_write(t->path, "syntax.conf", BASE "workers = = 1;\n", path, sizeof(path));
+    assert_int_equal(config_load(path, &cfg, err, sizeof(err)), HY_ERROR);
+    snprintf(want, sizeof(want), "%s:4: syntax error", path);
+    assert_string_equal(err, want);
+
+    snprintf(path, sizeof(path), "%s/nonexistent.conf", t->path);
+    assert_int_equal(config_load(path, &cfg, err, sizeof(err)), HY_ERROR);
+    snprintf(want, sizeof(want), "%s: cannot open: No such file or directory", path);
+    assert_string_equal(err, want);
+
+    assert_int_equal(config_load(t->path, &cfg, err, sizeof(err)), HY_ERROR);
+    snprintf(want, sizeof(want), "%s: cannot read: Is a directory", t->path);
+    assert_string_equal(err, want);
+
+    /* @include is relative to the including file; errors name the included file. */
+    char inc[256];
+    tmp_write(t->path, "inc.conf", "\nworkers = 999;\n", inc, sizeof(inc));
+    tmp_write(t->path, "main.conf", BASE "@include \"inc.conf\"\n", path, sizeof(path));
+    assert_int_equal(config_load(path, &cfg, err, sizeof(err)), HY_ERROR);
+    assert_non_null(strstr(err, "inc.conf:2: workers: 999 is out of range 0..256"));
+
+    /* 64 KiB of comments: the reader grows its buffer. */
+    size_t big = 64 * 1024;
+    char *text = malloc(big + sizeof(BASE));
+    assert_non_null(text);
+    memset(text, '.', big);
+    for (size_t i = 0; i < big; i += 64) {
+        text[i] = '#';
+        text[i + 63] = '\n';
+    }
+    memcpy(text + big, BASE, sizeof(BASE));
+    tmp_write(t->path, "big.conf", text, path, sizeof(path));
+    free(text);
+    assert_int_equal(config_load(path, &cfg, err, sizeof(err)), HY_OK);
+    config_put(cfg);
+    cfg = NULL;
+
+    /* A binary file is refused, not half-read. */
+    snprintf(path, sizeof(path), "%s/nul.conf", t->path);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fwrite("workers = 1;\0", 1, 13, f);
+    fclose(f);
+    assert_int_equal(config_load(path, &cfg, err, sizeof(err)), HY_ERROR);
+    assert_non_null(strstr(err, "contains a NUL byte"));
+    assert_null(cfg);
+}
+
+/* The shipped sample config loads (tests run from the repository root). */
+static void test_sample_config(void **state)
+{
+    (void)state;
+    struct stat st;
+    if (stat("conf/halyard.conf", &st) != 0)
+        skip();
+    struct config *cfg = NULL;
+    char err[512];
+    if (config_load("conf/halyard.conf", &cfg, err, sizeof(err)) != HY_OK)
+        print_error("%s\n", err);
+    assert_non_null(cfg);
+    assert_int_equal(cfg->n_backends, 3);
+    assert_string_equal(config_primary(cfg)->name, "db1");
+    assert_non_null(config_find_user(cfg, "app", 3));
+    config_put(cfg);
+}
+
+int main(void)
+{
+    struct CMUnitTest tests[HY_ARRAY_SIZE(cases) + 10];
+    size_t n = 0;
+    for (size_t i = 0; i < HY_ARRAY_SIZE(cases); i++) {
+        tests[n++] = (struct CMUnitTest){.name = cases[i].name,
+                                         .test_func = run_case,
+                                         .setup_func = NULL,
+                                         .teardown_func = NULL,
+                                         .initial_state = (void *)&cases[i]};
+    }
+    const struct CMUnitTest more[] = {
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_every_value),
+        cmocka_unit_test(test_refcount),
+        cmocka_unit_test(test_error_buffer),
+        cmocka_unit_test(test_long_names),
+        cmocka_unit_test(test_list_limits),
+        cmocka_unit_test(test_table),
+        cmocka_unit_test(test_dump_keys),
+        cmocka_unit_test_setup_teardown(test_files, tmpdir_setup, tmpdir_teardown),
+        cmocka_unit_test(test_sample_config),
+    };
+    _Static_assert(HY_ARRAY_SIZE(more) == 10, "tests[] is sized for 10 more");
+    for (size_t i = 0; i < HY_ARRAY_SIZE(more); i++)
+        tests[n++] = more[i];
+    return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}
