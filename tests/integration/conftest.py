@@ -1,0 +1,110 @@
+"""pytest fixtures for halyard's integration tests.
+
+    cluster        a real MariaDB primary + 2 replicas (tools/cluster), started
+                   once per session on test ports and healed before each test
+                   (stopped nodes started again, replica delays cleared)
+    start_halyard  factory: start_halyard(conf=None, **overrides) -> Halyard,
+                   a real halyard process on a free port in front of `cluster`
+    halyard        start_halyard() with the default config
+
+Environment:
+    HALYARD_BIN          halyard binary (default: build/halyard in the repo)
+    HALYARD_TEST_PORT    the test cluster's first port (default 23310; node i
+                         listens on PORT+i), away from the demo's 3310
+    HALYARD_TEST_BASE    the test cluster's base directory (default
+                         /tmp/halyard-test-UID-PORT)
+    HALYARD_KEEP_CLUSTER set to 1 to leave the cluster's datadirs in place
+"""
+
+import fcntl
+import os
+import shutil
+
+import pytest
+
+from util import REPO, Cluster, Halyard, free_port, render_conf
+
+TEST_PORT = int(os.environ.get("HALYARD_TEST_PORT", "23310"))
+
+
+def halyard_bin():
+    return os.path.abspath(os.environ.get("HALYARD_BIN") or os.path.join(REPO, "build", "halyard"))
+
+
+@pytest.fixture(scope="session")
+def cluster_session():
+    """The session's cluster. Tests use `cluster`, which heals it first.
+
+    The base directory is fixed per port, not a fresh pytest tmp dir, so a
+    run that was killed before its teardown leaves processes that the next
+    run finds (through the pid files) and stops before starting anew. A lock
+    keeps two concurrent sessions off the same ports.
+    """
+    base = os.environ.get("HALYARD_TEST_BASE") or f"/tmp/halyard-test-{os.geteuid()}-{TEST_PORT}"
+    lock = open(f"{base}.lock", "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        pytest.fail(f"another test session holds {base}.lock; set HALYARD_TEST_PORT to run beside it")
+
+    c = Cluster(base, TEST_PORT)
+    c.destroy()  # whatever a killed earlier run left behind
+    try:
+        c.start()
+        yield c
+    finally:
+        c.stop()
+        if os.environ.get("HALYARD_KEEP_CLUSTER") != "1" and c.layout:
+            # Error logs stay for post-mortems; the datadirs are 66 MB each.
+            for n in c.layout["nodes"]:
+                shutil.rmtree(n["datadir"], ignore_errors=True)
+        lock.close()
+
+
+@pytest.fixture
+def cluster(cluster_session):
+    cluster_session.heal()
+    return cluster_session
+
+
+@pytest.fixture
+def start_halyard(cluster, tmp_path):
+    """Factory: start_halyard(conf=None, *, args=(), wait=True, **overrides).
+
+    conf: None for the default config, a dict merged over it, or raw libconfig
+    text with $listen_port, $node0_port, $primary_port, $app_hash ...
+    substituted. Keyword overrides are merged over the defaults too
+    (start_halyard(workers=1)). With wait=False the process is started but
+    not waited for (for configs meant to fail: use .wait() then). Each
+    process is stopped at teardown, and the test fails if one crashed, exited
+    unasked, or left a sanitizer report in its log.
+    """
+    binary = halyard_bin()
+    if not os.access(binary, os.X_OK):
+        pytest.fail(f"halyard binary {binary} is missing or not executable (run `make`, or set HALYARD_BIN)")
+    started = []
+
+    def start(conf=None, *, args=(), wait=True, port=None, **overrides):
+        n = len(started)
+        port = port or free_port()
+        conf_path = tmp_path / f"halyard{n}.conf"
+        conf_path.write_text(render_conf(cluster, port, conf, overrides))
+        h = Halyard(binary, str(conf_path), str(tmp_path / f"halyard{n}.log"), port, args)
+        started.append(h)
+        h.start()
+        if wait:
+            h.wait_ready()
+        return h
+
+    yield start
+
+    problems = []
+    for h in started:
+        problems += [f"{p}; log {h.log_path}:\n{h.log_tail()}" for p in h.teardown()]
+    if problems:
+        pytest.fail("\n\n".join(problems), pytrace=False)
+
+
+@pytest.fixture
+def halyard(start_halyard):
+    return start_halyard()

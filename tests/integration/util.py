@@ -1,0 +1,533 @@
+"""Helpers for halyard's integration tests: a real MariaDB cluster and a real
+halyard process, both driven from pytest (see conftest.py for the fixtures).
+
+Cluster wraps tools/cluster (which owns the processes and their layout) and
+adds what tests need: direct pymysql connections, SQL as root over the unix
+socket, fault injection and waits. Halyard wraps one halyard process started
+with a generated config file: its port, its log, clients connected through it,
+signals, and a check at teardown that it did not crash or trip a sanitizer.
+"""
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import signal
+import socket
+import string
+import subprocess
+import time
+
+import pymysql
+import pymysql.cursors
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+CLUSTER_TOOL = os.path.join(REPO, "tools", "cluster")
+
+APP_USER, APP_PASSWORD = "app", "app"
+MONITOR_USER, MONITOR_PASSWORD = "monitor", "monitor"
+REPL_USER, REPL_PASSWORD = "repl", "repl"
+
+# MariaDB's error for writes refused by read_only.
+ER_OPTION_PREVENTS_STATEMENT = 1290
+
+
+def mysql_native_hash(password):
+    """The hash MariaDB stores for mysql_native_password: *HEX(SHA1(SHA1(pw)))."""
+    if password == "":
+        return ""
+    inner = hashlib.sha1(password.encode()).digest()
+    return "*" + hashlib.sha1(inner).hexdigest().upper()
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_accepts(port, host="127.0.0.1"):
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def wait_until(predicate, timeout=10.0, interval=0.02, what=None):
+    """Poll predicate() until it returns something truthy; return that.
+
+    Raises AssertionError naming `what` (or the predicate) after timeout, with
+    the last exception predicate raised, if any.
+    """
+    deadline = time.monotonic() + timeout
+    last_exc = None
+    while True:
+        try:
+            result = predicate()
+            if result:
+                return result
+        except Exception as e:  # noqa: BLE001 - reported below
+            last_exc = e
+        if time.monotonic() > deadline:
+            desc = what or getattr(predicate, "__name__", "condition")
+            msg = f"timed out after {timeout:.1f}s waiting for {desc}"
+            if last_exc is not None:
+                msg += f" (last error: {last_exc!r})"
+            raise AssertionError(msg)
+        time.sleep(interval)
+
+
+def tail(path, lines=40):
+    try:
+        with open(path, errors="replace") as f:
+            return "".join(f.readlines()[-lines:])
+    except OSError as e:
+        return f"(cannot read {path}: {e})"
+
+
+# ---------------------------------------------------------------------------
+# The MariaDB cluster
+
+
+class Cluster:
+    """A cluster started by tools/cluster in `base`.
+
+    Nodes are referred to by index (0 is the primary), by name ("node1") or
+    as "primary".
+    """
+
+    def __init__(self, base, port, replicas=2, semisync=False):
+        self.base = base
+        self.base_port = port
+        self.n_replicas = replicas
+        self.semisync = semisync
+        self.layout = None
+
+    # -- tools/cluster ----------------------------------------------------
+
+    def tool(self, *args, check=True, timeout=120):
+        """Run tools/cluster with --base; return the CompletedProcess."""
+        cmd = ["/usr/bin/python3", CLUSTER_TOOL, "--base", self.base, *map(str, args)]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        if check and r.returncode != 0:
+            raise AssertionError(
+                f"{' '.join(cmd)} exited {r.returncode}\nstdout:\n{r.stdout}\nstderr:\n{r.stderr}")
+        return r
+
+    def start(self):
+        args = ["--port", self.base_port, "--replicas", self.n_replicas]
+        if self.semisync:
+            args.append("--semisync")
+        self.tool(*args, "start")
+        with open(os.path.join(self.base, "cluster.json")) as f:
+            self.layout = json.load(f)
+
+    def stop(self):
+        self.tool("stop", check=False)
+
+    def destroy(self):
+        self.tool("destroy", check=False)
+
+    def status(self):
+        """tools/cluster status --json: one dict per node."""
+        return json.loads(self.tool("status", "--json", check=False).stdout)
+
+    # -- layout -----------------------------------------------------------
+
+    @property
+    def nodes(self):
+        return self.layout["nodes"]
+
+    def node(self, ref):
+        if isinstance(ref, dict):
+            return ref
+        s = str(ref)
+        if s == "primary":
+            s = "0"
+        if s.startswith("node"):
+            s = s[4:]
+        return self.nodes[int(s)]
+
+    def port(self, ref):
+        return self.node(ref)["port"]
+
+    def socket_path(self, ref):
+        return self.node(ref)["socket"]
+
+    def error_log(self, ref):
+        return self.node(ref)["error_log"]
+
+    @property
+    def primary_port(self):
+        return self.port(0)
+
+    @property
+    def replicas(self):
+        """Indexes of the replica nodes."""
+        return [n["index"] for n in self.nodes if n["role"] == "replica"]
+
+    @property
+    def replica_ports(self):
+        return [self.port(i) for i in self.replicas]
+
+    @property
+    def ports(self):
+        return [n["port"] for n in self.nodes]
+
+    # -- connections ------------------------------------------------------
+
+    def conn_params(self, ref, user=APP_USER, password=None, **kw):
+        """pymysql.connect() keyword arguments for a TCP login to one node."""
+        if password is None:
+            password = {APP_USER: APP_PASSWORD, MONITOR_USER: MONITOR_PASSWORD,
+                        REPL_USER: REPL_PASSWORD}.get(user, "")
+        params = dict(host="127.0.0.1", port=self.port(ref), user=user, password=password,
+                      connect_timeout=5, read_timeout=30, write_timeout=30, autocommit=True)
+        params.update(kw)
+        return params
+
+    def connect(self, ref, user=APP_USER, password=None, **kw):
+        """A direct pymysql connection to one node (as app by default)."""
+        return pymysql.connect(**self.conn_params(ref, user, password, **kw))
+
+    def root_connect(self, ref, **kw):
+        """A pymysql connection as the database root account, over the socket."""
+        params = dict(unix_socket=self.socket_path(ref), user=self.layout["admin_user"],
+                      connect_timeout=5, read_timeout=60, autocommit=True)
+        params.update(kw)
+        return pymysql.connect(**params)
+
+    def sql(self, ref, query, args=None):
+        """Run one statement as root on a node; return its rows as tuples."""
+        conn = self.root_connect(ref)
+        try:
+            with conn.cursor() as cur:
+                cur.execute(query, args)
+                return list(cur.fetchall())
+        finally:
+            conn.close()
+
+    def value(self, ref, query, args=None):
+        """The first column of the first row of query, or None."""
+        rows = self.sql(ref, query, args)
+        return rows[0][0] if rows else None
+
+    def server_id(self, ref):
+        return int(self.value(ref, "SELECT @@server_id"))
+
+    def slave_status(self, ref):
+        """SHOW SLAVE STATUS as a dict ({} when the node is no replica)."""
+        conn = self.root_connect(ref)
+        try:
+            with conn.cursor(pymysql.cursors.DictCursor) as cur:
+                cur.execute("SHOW SLAVE STATUS")
+                return cur.fetchone() or {}
+        finally:
+            conn.close()
+
+    # -- faults -----------------------------------------------------------
+
+    def kill(self, ref):
+        """SIGKILL a node's mariadbd."""
+        self.tool("kill", self.node(ref)["name"])
+
+    def stop_node(self, ref):
+        """Shut a node down cleanly."""
+        self.tool("stop-node", self.node(ref)["name"])
+
+    def start_node(self, ref):
+        """Start a node; a replica resumes replicating by itself."""
+        self.tool("start-node", self.node(ref)["name"])
+
+    def delay(self, ref, seconds):
+        """Make a replica apply the primary's events `seconds` late (0 undoes it)."""
+        self.tool("delay", self.node(ref)["name"], int(seconds))
+
+    def is_running(self, ref):
+        return self.status()[self.node(ref)["index"]]["running"]
+
+    # -- waits ------------------------------------------------------------
+
+    def sync(self, timeout=10.0, nodes=None):
+        """Wait until each running replica has applied the primary's binlog."""
+        pos = self.value(0, "SELECT @@gtid_binlog_pos")
+        for i in (self.replicas if nodes is None else [self.node(n)["index"] for n in nodes]):
+            got = self.value(i, "SELECT MASTER_GTID_WAIT(%s, %s)", (pos, timeout))
+            assert got == 0, f"node{i} did not reach GTID {pos} within {timeout}s: {self.slave_status(i)}"
+
+    def heal(self):
+        """Undo what tests inject: start stopped nodes, clear replica delays.
+
+        Cheap when nothing needs doing (one tools/cluster call and a query a
+        replica), so the function-scoped `cluster` fixture runs it before
+        every test.
+        """
+        self.tool("start")
+        for i in self.replicas:
+            st = self.slave_status(i)
+            if st and int(st.get("SQL_Delay") or 0) != 0:
+                self.delay(i, 0)
+
+
+# ---------------------------------------------------------------------------
+# libconfig rendering for halyard's config
+
+
+def _libconfig_value(value, indent):
+    pad = "    " * indent
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    if isinstance(value, dict):
+        inner = "".join(f"{pad}    {k} = {_libconfig_value(v, indent + 1)};\n"
+                        for k, v in value.items() if v is not None)
+        return "{\n" + inner + pad + "}"
+    if isinstance(value, (list, tuple)):
+        if value and all(isinstance(v, dict) for v in value):
+            items = ",\n".join(pad + "    " + _libconfig_value(v, indent + 1) for v in value)
+            return "(\n" + items + "\n" + pad + ")"
+        return "[" + ", ".join(_libconfig_value(v, indent) for v in value) + "]"
+    raise TypeError(f"cannot render {value!r} as libconfig")
+
+
+def render_libconfig(settings):
+    """Settings (a dict) as libconfig text. Keys whose value is None are left out;
+    lists of dicts become lists of groups, other lists arrays."""
+    return "".join(f"{k} = {_libconfig_value(v, 0)};\n" for k, v in settings.items() if v is not None)
+
+
+def default_halyard_settings(cluster, port):
+    """The config every test starts from: one listener, user app, the cluster's nodes."""
+    backends = []
+    for n in cluster.nodes:
+        backends.append({"name": n["name"], "address": "127.0.0.1", "port": n["port"],
+                         "role": n["role"]})
+    return {
+        "workers": 2,
+        "log_level": "debug",
+        "listeners": [{"name": "main", "address": "127.0.0.1", "port": port}],
+        "users": [{"name": APP_USER, "password_hash": mysql_native_hash(APP_PASSWORD)}],
+        "backends": backends,
+    }
+
+
+def template_vars(cluster, port):
+    """Variables a raw config text may use as $name (string.Template)."""
+    v = {
+        "listen_port": port,
+        "primary_port": cluster.primary_port,
+        "app_user": APP_USER,
+        "app_hash": mysql_native_hash(APP_PASSWORD),
+        "monitor_user": MONITOR_USER,
+        "monitor_password": MONITOR_PASSWORD,
+        "monitor_hash": mysql_native_hash(MONITOR_PASSWORD),
+    }
+    for n in cluster.nodes:
+        v[f"{n['name']}_port"] = n["port"]
+    return {k: str(x) for k, x in v.items()}
+
+
+# ---------------------------------------------------------------------------
+# A halyard process
+
+SANITIZER_RE = re.compile(r"ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error:|SUMMARY: \w+Sanitizer")
+CRASH_SIGNALS = {signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS, signal.SIGILL, signal.SIGFPE}
+
+
+class Halyard:
+    """One halyard process. Created by the start_halyard fixture."""
+
+    def __init__(self, binary, conf_path, log_path, port, extra_args=()):
+        self.binary = binary
+        self.conf_path = conf_path
+        self.log_path = log_path
+        self.port = port
+        self.host = "127.0.0.1"
+        self.args = [binary, "-c", conf_path, *extra_args]
+        self.proc = None
+        self.expected_exit = False
+        self._reported = False
+        self._conns = []
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def start(self):
+        logf = open(self.log_path, "ab")
+        env = dict(os.environ)
+        # Sanitizer reports go to the log, where teardown looks for them.
+        env.setdefault("ASAN_OPTIONS", "abort_on_error=0:detect_leaks=1")
+        env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
+        try:
+            self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL, stdout=logf,
+                                         stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        finally:
+            logf.close()
+
+    def wait_ready(self, timeout=10.0):
+        """Wait until the listener accepts TCP; fail with the log tail if it
+        exits or does not within timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                self._reported = True  # the failure is reported here, not again at teardown
+                raise AssertionError(
+                    f"halyard exited with {self.proc.returncode} before listening on "
+                    f"{self.port}; log {self.log_path}:\n{self.log_tail()}")
+            if port_accepts(self.port, self.host):
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"halyard not listening on {self.port} after {timeout:.0f}s; "
+                    f"log {self.log_path}:\n{self.log_tail()}")
+            time.sleep(0.01)
+
+    # -- observing --------------------------------------------------------
+
+    def log_text(self):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def log_tail(self, lines=40):
+        return tail(self.log_path, lines)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def wait_log(self, pattern, timeout=5.0):
+        """Wait until the log matches regex pattern; return the match."""
+        rx = re.compile(pattern)
+        return wait_until(lambda: rx.search(self.log_text()), timeout,
+                          what=f"log line matching {pattern!r} in {self.log_path}")
+
+    @contextlib.contextmanager
+    def log_contains(self, pattern, times=None, timeout=2.0):
+        """Assert that log lines written while the block runs match pattern
+        (at least once, or exactly `times` times)."""
+        rx = re.compile(pattern)
+        start = len(self.log_text())
+
+        def count():
+            return len(rx.findall(self.log_text()[start:]))
+        yield
+        if times is None:
+            wait_until(count, timeout, what=f"{pattern!r} in halyard's log")
+        else:
+            try:
+                wait_until(lambda: count() >= times, timeout)
+            except AssertionError:
+                pass
+            got = count()
+            assert got == times, (f"expected {times} log lines matching {pattern!r}, got {got}:\n"
+                                  f"{self.log_text()[start:][-4000:]}")
+
+    # -- clients ----------------------------------------------------------
+
+    def conn_params(self, user=APP_USER, password=APP_PASSWORD, **kw):
+        params = dict(host=self.host, port=self.port, user=user, password=password,
+                      connect_timeout=5, read_timeout=30, write_timeout=30, autocommit=True)
+        params.update(kw)
+        return params
+
+    def connect(self, user=APP_USER, password=APP_PASSWORD, **kw):
+        """A pymysql connection through halyard (as app/app by default); closed at teardown."""
+        conn = pymysql.connect(**self.conn_params(user, password, **kw))
+        self._conns.append(conn)
+        return conn
+
+    def sql(self, query, args=None, **kw):
+        """Run one statement on a fresh connection through halyard; return rows."""
+        conn = pymysql.connect(**self.conn_params(**kw))
+        try:
+            with conn.cursor() as cur:
+                cur.execute(query, args)
+                return list(cur.fetchall())
+        finally:
+            conn.close()
+
+    # -- signals ----------------------------------------------------------
+
+    def send_signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def reload(self, conf_text=None):
+        """Optionally rewrite the config file, then send SIGHUP."""
+        if conf_text is not None:
+            with open(self.conf_path, "w") as f:
+                f.write(conf_text)
+        self.send_signal(signal.SIGHUP)
+
+    def wait(self, timeout=10.0):
+        """Wait for the process to exit by itself; return its exit status."""
+        self.expected_exit = True
+        return self.proc.wait(timeout=timeout)
+
+    def stop(self, sig=signal.SIGTERM, timeout=10.0):
+        """Send sig, wait for the exit (SIGKILL after timeout); return the status."""
+        self.expected_exit = True
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+    def teardown(self):
+        """Close clients, stop the process; return a list of problems found."""
+        for c in self._conns:
+            with contextlib.suppress(Exception):
+                c.close()
+        problems = []
+        if self.proc is None:
+            return problems
+        rc = self.proc.poll()
+        if self._reported:
+            return problems
+        if rc is not None and not self.expected_exit:
+            problems.append(f"halyard (pid {self.pid}) exited on its own with status {rc}")
+        if rc is None:
+            self.expected_exit = True
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                rc = self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                problems.append(f"halyard (pid {self.pid}) ignored SIGTERM for 10s; killed")
+                self.proc.kill()
+                rc = self.proc.wait()
+        if rc is not None and rc < 0 and -rc in CRASH_SIGNALS:
+            problems.append(f"halyard (pid {self.pid}) died of {signal.Signals(-rc).name}")
+        m = SANITIZER_RE.search(self.log_text())
+        if m:
+            problems.append(f"sanitizer report in {self.log_path}: {m.group(0)}")
+        return problems
+
+
+def render_conf(cluster, port, conf=None, overrides=None):
+    """Build halyard's config text.
+
+    conf is None (the defaults), a dict merged over the defaults (a value of
+    None removes a key), or raw text in which $listen_port, $node0_port,
+    $primary_port, $app_hash ... are substituted (string.Template; $$ is $).
+    """
+    if isinstance(conf, str):
+        if overrides:
+            raise ValueError("overrides apply to the default settings, not to raw config text")
+        return string.Template(conf).substitute(template_vars(cluster, port))
+    settings = default_halyard_settings(cluster, port)
+    for extra in (conf or {}), (overrides or {}):
+        settings.update(extra)
+    return render_libconfig(settings)
