@@ -88,7 +88,13 @@
      CLIENT_FOUND_ROWS)
 
 atomic_uint session_count;
-static atomic_uint next_session_id = 1;
+
+/* Session ids, which clients see as their connection id, start at 2^30: far
+ * above the thread ids MariaDB hands out, so KILL <id> can tell a halyard
+ * session (translated to its backend thread) from a backend thread id a
+ * client read with CONNECTION_ID() (passed through as it is). */
+#define SESSION_ID_BASE 0x40000000u
+static atomic_uint next_session_id = SESSION_ID_BASE;
 
 /* ---- registry: session id -> session, for KILL across workers ----------
  * Touched at session start and end and by KILL, never per packet. */
@@ -865,6 +871,13 @@ static void command_kill(struct session *s, uint32_t len, uint32_t id, bool quer
     enum kill_lookup k = registry_kill(s, id, !query, &tid);
     switch (k) {
     case KILL_UNKNOWN:
+        if (id < SESSION_ID_BASE) {
+            /* a backend thread id (from CONNECTION_ID()): the server decides */
+            if (!ensure_backend(s))
+                return;
+            command_forward(s, as_com_process_kill ? COM_PROCESS_KILL : COM_QUERY, len, 0);
+            return;
+        }
         consume_packet(s, len);
         send_err(s, 1, ER_NO_SUCH_THREAD, "HY000", "Unknown thread id: %u", id);
         session_next_command(s);
@@ -1520,8 +1533,9 @@ static void session_reap(struct session *s)
         break;
     }
     /* Try to push out a last ERR already queued; never wait for it. */
-    if (conn_has_local(&s->client))
-        (void)conn_flush_local(&s->client, &s->w->pool);
+    if (conn_has_local(&s->client)) {
+        hy_status_t rc HY_UNUSED = conn_flush_local(&s->client, &s->w->pool);
+    }
     session_free(s);
 }
 
@@ -1563,8 +1577,10 @@ void session_create(struct worker *w, int fd, const struct config_listener *list
     s->cfg = config_get(cfg);
     s->listener = listener;
     s->id = atomic_fetch_add(&next_session_id, 1);
-    if (s->id == 0)
-        s->id = atomic_fetch_add(&next_session_id, 1);
+    if (s->id < SESSION_ID_BASE) { /* wrapped after 3 billion sessions */
+        atomic_store(&next_session_id, SESSION_ID_BASE + 1);
+        s->id = SESSION_ID_BASE;
+    }
     s->state = SS_HANDSHAKE;
     conn_init(&s->client, fd);
     s->backend.c.fd = -1;
