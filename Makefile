@@ -24,6 +24,9 @@ LIB_OBJ  = $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
 HDRS     = $(wildcard include/halyard/*.h)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# Real client programs (libmariadb) the integration tests drive.
+CLIENT_SRC = $(wildcard tests/clients/*.c)
+CLIENT_BIN = $(CLIENT_SRC:tests/clients/%.c=$(BUILD)/clients/%)
 
 .PHONY: all check unit integration demo stop deps asan format format-check clean check-config-keys bench
 
@@ -40,6 +43,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ) $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS) -lcmocka
 
+$(BUILD)/clients/%: tests/clients/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) $$(pkg-config --cflags libmariadb) \
+	  $(ALL_LDFLAGS) -o $@ $< $$(pkg-config --libs libmariadb)
+
 deps:
 	tools/deps
 
@@ -49,8 +57,8 @@ unit: $(UNIT_BIN)
 check-config-keys: $(BUILD)/halyard
 	tools/check-config-keys $(BUILD)/halyard
 
-integration: $(BUILD)/halyard
-	HALYARD_BIN=$(abspath $(BUILD)/halyard) $(PYTHON) -m pytest -q tests/integration $(PYTEST_ARGS)
+integration: $(BUILD)/halyard $(CLIENT_BIN)
+	HALYARD_BIN=$(abspath $(BUILD)/halyard) HALYARD_CLIENTS=$(abspath $(BUILD)/clients) $(PYTHON) -m pytest -q tests/integration $(PYTEST_ARGS)
 
 check: deps
 	$(MAKE) all unit
