@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -138,6 +139,21 @@ static int daemonize(void)
     return 0;
 }
 
+/* Every client takes a descriptor and so does its backend connection: raise
+ * the soft limit to the hard one (HAProxy and nginx do the same), so ten
+ * thousand clients need no ulimit in the service manager. */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == rl.rlim_max)
+        return;
+    rlim_t old = rl.rlim_cur;
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+        hy_log_info("descriptor limit raised from %llu to %llu", (unsigned long long)old,
+                    (unsigned long long)rl.rlim_max);
+}
+
 static int write_pidfile(const char *path)
 {
     FILE *f = fopen(path, "w");
@@ -190,6 +206,7 @@ int main(int argc, char **argv)
     app.config_path = path;
     log_set_level(app.cfg->log_level);
     signal(SIGPIPE, SIG_IGN);
+    raise_fd_limit();
 
     if (daemon_mode && daemonize() != 0) {
         fprintf(stderr, "halyard: cannot daemonize: %s\n", strerror(errno));
