@@ -19,12 +19,24 @@ Environment:
 import fcntl
 import os
 import shutil
+import signal
 
 import pytest
 
 from util import REPO, Cluster, Halyard, free_port, render_conf
 
 TEST_PORT = int(os.environ.get("HALYARD_TEST_PORT", "23310"))
+
+
+def _sigterm_as_interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def pytest_configure(config):
+    # A CI timeout or `kill` sends SIGTERM: unwind like ^C so the fixtures'
+    # teardown stops halyard and the cluster instead of orphaning them.
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
 
 
 def halyard_bin():
