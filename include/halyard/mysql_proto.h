@@ -194,8 +194,9 @@ struct mysql_handshake {
     size_t plugin_len;
 };
 
-/* Encode a greeting. Always writes 20 scramble bytes followed by a NUL and
- * the plugin name (CLIENT_PLUGIN_AUTH must be in caps). */
+/* Encode a greeting. Always writes 20 scramble bytes followed by a NUL; the
+ * plugin name only when caps has CLIENT_PLUGIN_AUTH (then the
+ * auth-plugin-data length is 21, else 0). */
 size_t mysql_handshake_encode(const struct mysql_handshake *hs, uint8_t *out, size_t cap);
 /* Decode a backend's greeting; HY_ERROR on an ERR packet, protocol != 10,
  * a scramble shorter than 20 bytes, or truncation. */
@@ -230,8 +231,10 @@ hy_status_t mysql_login_decode(const uint8_t *payload, size_t len,
                                struct mysql_login *lg) HY_MUSTCHECK;
 /* Encode a HandshakeResponse41 for logging into a backend. Writes the auth
  * data as lenenc if caps has CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA, else with
- * a 1-byte length; db only with CLIENT_CONNECT_WITH_DB; plugin only with
- * CLIENT_PLUGIN_AUTH; attrs (raw block) only with CLIENT_CONNECT_ATTRS. */
+ * a 1-byte length (0 if auth_len > 255); db only with CLIENT_CONNECT_WITH_DB;
+ * plugin only with CLIENT_PLUGIN_AUTH; attrs (raw block) only with
+ * CLIENT_CONNECT_ATTRS. With ssl_request set, writes just the 32-byte
+ * SSLRequest (caps must then include CLIENT_SSL). */
 size_t mysql_login_encode(const struct mysql_login *lg, uint8_t *out, size_t cap);
 
 /* ---- COM_CHANGE_USER ------------------------------------------------------ */
@@ -255,11 +258,14 @@ hy_status_t mysql_change_user_decode(const uint8_t *payload, size_t len, uint32_
                                      struct mysql_change_user *cu) HY_MUSTCHECK;
 
 /* ---- auth switch ---------------------------------------------------------- */
-/* 0xfe, plugin name NUL, data (for native password: 20 scramble bytes + NUL). */
+/* 0xfe, plugin name NUL, data written exactly as given: for native password
+ * pass the 20 scramble bytes AND a trailing NUL (data_len 21); MySQL's client
+ * rejects a switch whose data is not 21 bytes. */
 size_t mysql_auth_switch_encode(const char *plugin, const uint8_t *data, size_t data_len,
                                 uint8_t *out, size_t cap);
 /* Decode an AuthSwitchRequest; *data points to the plugin data with any
- * trailing NUL removed. */
+ * trailing NUL removed. A bare 0xfe (the pre-4.1 "old password" switch) is
+ * HY_ERROR. */
 hy_status_t mysql_auth_switch_decode(const uint8_t *payload, size_t len, const char **plugin,
                                      size_t *plugin_len, const uint8_t **data,
                                      size_t *data_len) HY_MUSTCHECK;
