@@ -17,53 +17,53 @@
 
 #include "halyard/core.h"
 
-#define MYSQL_HEADER_SIZE 4
-#define MYSQL_MAX_PAYLOAD 0xFFFFFFu /* a payload this long continues in the next packet */
+#define MYSQL_HEADER_SIZE  4
+#define MYSQL_MAX_PAYLOAD  0xFFFFFFu /* a payload this long continues in the next packet */
 #define MYSQL_SCRAMBLE_LEN 20
-#define MYSQL_SHA1_LEN 20
+#define MYSQL_SHA1_LEN     20
 
 /* Capability flags (Protocol::CapabilityFlags). */
-#define CLIENT_LONG_PASSWORD 0x00000001u /* MariaDB: CLIENT_MYSQL */
-#define CLIENT_FOUND_ROWS 0x00000002u
-#define CLIENT_LONG_FLAG 0x00000004u
-#define CLIENT_CONNECT_WITH_DB 0x00000008u
-#define CLIENT_NO_SCHEMA 0x00000010u
-#define CLIENT_COMPRESS 0x00000020u
-#define CLIENT_ODBC 0x00000040u
-#define CLIENT_LOCAL_FILES 0x00000080u
-#define CLIENT_IGNORE_SPACE 0x00000100u
-#define CLIENT_PROTOCOL_41 0x00000200u
-#define CLIENT_INTERACTIVE 0x00000400u
-#define CLIENT_SSL 0x00000800u
-#define CLIENT_IGNORE_SIGPIPE 0x00001000u
-#define CLIENT_TRANSACTIONS 0x00002000u
-#define CLIENT_RESERVED 0x00004000u
-#define CLIENT_SECURE_CONNECTION 0x00008000u
-#define CLIENT_MULTI_STATEMENTS 0x00010000u
-#define CLIENT_MULTI_RESULTS 0x00020000u
-#define CLIENT_PS_MULTI_RESULTS 0x00040000u
-#define CLIENT_PLUGIN_AUTH 0x00080000u
-#define CLIENT_CONNECT_ATTRS 0x00100000u
+#define CLIENT_LONG_PASSWORD                  0x00000001u /* MariaDB: CLIENT_MYSQL */
+#define CLIENT_FOUND_ROWS                     0x00000002u
+#define CLIENT_LONG_FLAG                      0x00000004u
+#define CLIENT_CONNECT_WITH_DB                0x00000008u
+#define CLIENT_NO_SCHEMA                      0x00000010u
+#define CLIENT_COMPRESS                       0x00000020u
+#define CLIENT_ODBC                           0x00000040u
+#define CLIENT_LOCAL_FILES                    0x00000080u
+#define CLIENT_IGNORE_SPACE                   0x00000100u
+#define CLIENT_PROTOCOL_41                    0x00000200u
+#define CLIENT_INTERACTIVE                    0x00000400u
+#define CLIENT_SSL                            0x00000800u
+#define CLIENT_IGNORE_SIGPIPE                 0x00001000u
+#define CLIENT_TRANSACTIONS                   0x00002000u
+#define CLIENT_RESERVED                       0x00004000u
+#define CLIENT_SECURE_CONNECTION              0x00008000u
+#define CLIENT_MULTI_STATEMENTS               0x00010000u
+#define CLIENT_MULTI_RESULTS                  0x00020000u
+#define CLIENT_PS_MULTI_RESULTS               0x00040000u
+#define CLIENT_PLUGIN_AUTH                    0x00080000u
+#define CLIENT_CONNECT_ATTRS                  0x00100000u
 #define CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA 0x00200000u
-#define CLIENT_CAN_HANDLE_EXPIRED_PASSWORDS 0x00400000u
-#define CLIENT_SESSION_TRACK 0x00800000u
-#define CLIENT_DEPRECATE_EOF 0x01000000u
+#define CLIENT_CAN_HANDLE_EXPIRED_PASSWORDS   0x00400000u
+#define CLIENT_SESSION_TRACK                  0x00800000u
+#define CLIENT_DEPRECATE_EOF                  0x01000000u
 
 /* Server status flags (Protocol::StatusFlags). */
-#define SERVER_STATUS_IN_TRANS 0x0001u
-#define SERVER_STATUS_AUTOCOMMIT 0x0002u
-#define SERVER_MORE_RESULTS_EXISTS 0x0008u
-#define SERVER_QUERY_NO_GOOD_INDEX_USED 0x0010u
-#define SERVER_QUERY_NO_INDEX_USED 0x0020u
-#define SERVER_STATUS_CURSOR_EXISTS 0x0040u
-#define SERVER_STATUS_LAST_ROW_SENT 0x0080u
-#define SERVER_STATUS_DB_DROPPED 0x0100u
+#define SERVER_STATUS_IN_TRANS             0x0001u
+#define SERVER_STATUS_AUTOCOMMIT           0x0002u
+#define SERVER_MORE_RESULTS_EXISTS         0x0008u
+#define SERVER_QUERY_NO_GOOD_INDEX_USED    0x0010u
+#define SERVER_QUERY_NO_INDEX_USED         0x0020u
+#define SERVER_STATUS_CURSOR_EXISTS        0x0040u
+#define SERVER_STATUS_LAST_ROW_SENT        0x0080u
+#define SERVER_STATUS_DB_DROPPED           0x0100u
 #define SERVER_STATUS_NO_BACKSLASH_ESCAPES 0x0200u
-#define SERVER_STATUS_METADATA_CHANGED 0x0400u
-#define SERVER_QUERY_WAS_SLOW 0x0800u
-#define SERVER_PS_OUT_PARAMS 0x1000u
-#define SERVER_STATUS_IN_TRANS_READONLY 0x2000u
-#define SERVER_SESSION_STATE_CHANGED 0x4000u
+#define SERVER_STATUS_METADATA_CHANGED     0x0400u
+#define SERVER_QUERY_WAS_SLOW              0x0800u
+#define SERVER_PS_OUT_PARAMS               0x1000u
+#define SERVER_STATUS_IN_TRANS_READONLY    0x2000u
+#define SERVER_SESSION_STATE_CHANGED       0x4000u
 
 /* Command bytes (first payload byte of a client request). */
 enum mysql_com {
@@ -102,11 +102,11 @@ enum mysql_com {
 };
 
 /* First payload byte of server packets. */
-#define MYSQL_OK 0x00
-#define MYSQL_EOF 0xfe
-#define MYSQL_ERR 0xff
-#define MYSQL_LOCAL_INFILE 0xfb
-#define MYSQL_AUTH_SWITCH 0xfe
+#define MYSQL_OK             0x00
+#define MYSQL_EOF            0xfe
+#define MYSQL_ERR            0xff
+#define MYSQL_LOCAL_INFILE   0xfb
+#define MYSQL_AUTH_SWITCH    0xfe
 #define MYSQL_AUTH_MORE_DATA 0x01
 
 /* COM_STMT_EXECUTE flags byte. */
@@ -182,7 +182,7 @@ void mysql_wr_zero(struct mysql_wr *wr, size_t n);
 
 /* ---- handshake v10 (server greeting) ------------------------------------ */
 struct mysql_handshake {
-    uint8_t protocol;          /* 10 */
+    uint8_t protocol;           /* 10 */
     const char *server_version; /* NUL-terminated on decode (points into payload) */
     size_t server_version_len;
     uint32_t conn_id;
@@ -298,7 +298,8 @@ struct mysql_err {
     size_t msg_len;
 };
 
-hy_status_t mysql_err_decode(const uint8_t *payload, size_t len, struct mysql_err *err) HY_MUSTCHECK;
+hy_status_t mysql_err_decode(const uint8_t *payload, size_t len,
+                             struct mysql_err *err) HY_MUSTCHECK;
 /* Encode an ERR packet with a '#' SQLSTATE marker (CLIENT_PROTOCOL_41). */
 size_t mysql_err_encode(uint8_t *out, size_t cap, uint16_t code, const char *sqlstate,
                         const char *msg, size_t msg_len);
@@ -352,23 +353,23 @@ bool mysql_is_eof(uint8_t first, uint32_t len, bool deprecate_eof);
 #define MYSQL_RESP_PEEK 32
 
 enum mysql_resp_rc {
-    MYSQL_RESP_MORE = 0,   /* this packet is part of the answer; more follow */
-    MYSQL_RESP_DONE,       /* this packet ends the answer */
-    MYSQL_RESP_INFILE,     /* server asked for a local file (see above) */
-    MYSQL_RESP_BAD,        /* the server broke the protocol */
+    MYSQL_RESP_MORE = 0, /* this packet is part of the answer; more follow */
+    MYSQL_RESP_DONE,     /* this packet ends the answer */
+    MYSQL_RESP_INFILE,   /* server asked for a local file (see above) */
+    MYSQL_RESP_BAD,      /* the server broke the protocol */
 };
 
 struct mysql_resp {
     uint32_t caps;
     uint8_t cmd;
-    uint8_t state;       /* private to mysql_proto.c */
-    uint16_t status;     /* status flags of the last OK/EOF seen */
-    uint16_t err_code;   /* nonzero when the answer ended in ERR */
-    uint64_t left;       /* private: definitions left in this phase */
+    uint8_t state;        /* private to mysql_proto.c */
+    uint16_t status;      /* status flags of the last OK/EOF seen */
+    uint16_t err_code;    /* nonzero when the answer ended in ERR */
+    uint64_t left;        /* private: definitions left in this phase */
     uint16_t params_left; /* private: COM_STMT_PREPARE parameters */
-    uint64_t rows;       /* rows seen (all results) */
-    uint64_t affected;   /* affected rows of the last OK */
-    uint32_t stmt_id;    /* COM_STMT_PREPARE: the statement id in the OK */
+    uint64_t rows;        /* rows seen (all results) */
+    uint64_t affected;    /* affected rows of the last OK */
+    uint32_t stmt_id;     /* COM_STMT_PREPARE: the statement id in the OK */
 };
 
 bool mysql_resp_expects_reply(uint8_t cmd);
