@@ -1,0 +1,1074 @@
+/*
+ * ps_client.c: a real libmariadb client that exercises the binary protocol
+ * (prepared statements, cursors, long data, multiple result sets) for the
+ * integration tests, which run it through halyard and directly against the
+ * primary and compare the two outputs.
+ *
+ *   ps_client HOST PORT USER PASSWORD DB SCENARIO
+ *
+ * Scenarios: prepare-execute, cursor, long-data, reset, close, multi-result,
+ * errors (see `scenarios` at the bottom). Each works on its own tables in DB
+ * (created afresh), so runs against halyard and against the server give the
+ * same output when the proxy is transparent.
+ *
+ * Output is plain text meant to be compared, one item per line, fields
+ * separated by tabs:
+ *   col   <name> <org_name> <table> <org_table> <db> type=<n> length=<n> flags=<n> decimals=<n> charset=<n>
+ *   row   <v1> <v2> ...            (NULL for SQL NULL; long values as len:<n>,crc:<hex>)
+ *   error <code> <sqlstate> <message>   (an error the scenario expects)
+ *   plus scenario-specific lines ("rows=", "affected=", "status", ...).
+ * Nothing that legitimately differs between connections (thread ids,
+ * timestamps) is printed.
+ *
+ * Exit status 0 when the scenario ran as expected; otherwise 1 with
+ * "ps_client: <where>: <code> (<sqlstate>) <message>" on stderr.
+ */
+#ifndef _GNU_SOURCE
+#define _POSIX_C_SOURCE 200809L /* strdup */
+#endif
+#include <inttypes.h>
+#include <mysql.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static MYSQL *conn;
+
+/* ---- failure reporting ------------------------------------------------- */
+
+static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+
+static void die(const char *fmt, ...)
+{
+    va_list ap;
+    fflush(stdout);
+    fputs("ps_client: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    exit(1);
+}
+
+static void die_conn(const char *where)
+{
+    die("%s: %u (%s) %s", where, mysql_errno(conn), mysql_sqlstate(conn), mysql_error(conn));
+}
+
+static void die_stmt(MYSQL_STMT *stmt, const char *where)
+{
+    die("%s: %u (%s) %s", where, mysql_stmt_errno(stmt), mysql_stmt_sqlstate(stmt),
+        mysql_stmt_error(stmt));
+}
+
+/* ---- helpers ----------------------------------------------------------- */
+
+static void query(const char *sql)
+{
+    if (mysql_query(conn, sql) != 0)
+        die("query \"%s\": %u (%s) %s", sql, mysql_errno(conn), mysql_sqlstate(conn),
+            mysql_error(conn));
+    /* Drain whatever it returned (all result sets). */
+    do {
+        MYSQL_RES *res = mysql_store_result(conn);
+        if (res != NULL)
+            mysql_free_result(res);
+        else if (mysql_field_count(conn) != 0)
+            die_conn("store result");
+    } while (mysql_next_result(conn) == 0);
+    if (mysql_errno(conn) != 0)
+        die_conn(sql);
+}
+
+/* The first column of the first row of a text-protocol query. */
+static char *query_value(const char *sql)
+{
+    if (mysql_query(conn, sql) != 0)
+        die_conn(sql);
+    MYSQL_RES *res = mysql_store_result(conn);
+    if (res == NULL)
+        die_conn(sql);
+    MYSQL_ROW row = mysql_fetch_row(res);
+    char *v = strdup(row != NULL && row[0] != NULL ? row[0] : "NULL");
+    mysql_free_result(res);
+    if (v == NULL)
+        die("out of memory");
+    return v;
+}
+
+static MYSQL_STMT *prepare(const char *sql)
+{
+    MYSQL_STMT *stmt = mysql_stmt_init(conn);
+    if (stmt == NULL)
+        die_conn("mysql_stmt_init");
+    if (mysql_stmt_prepare(stmt, sql, strlen(sql)) != 0)
+        die("prepare \"%s\": %u (%s) %s", sql, mysql_stmt_errno(stmt), mysql_stmt_sqlstate(stmt),
+            mysql_stmt_error(stmt));
+    return stmt;
+}
+
+static void stmt_close(MYSQL_STMT *stmt)
+{
+    if (mysql_stmt_close(stmt) != 0)
+        die_conn("mysql_stmt_close");
+}
+
+static void set_cursor(MYSQL_STMT *stmt, unsigned long prefetch)
+{
+    unsigned long type = CURSOR_TYPE_READ_ONLY;
+    if (mysql_stmt_attr_set(stmt, STMT_ATTR_CURSOR_TYPE, &type) != 0)
+        die_stmt(stmt, "STMT_ATTR_CURSOR_TYPE");
+    if (mysql_stmt_attr_set(stmt, STMT_ATTR_PREFETCH_ROWS, &prefetch) != 0)
+        die_stmt(stmt, "STMT_ATTR_PREFETCH_ROWS");
+}
+
+/* CRC-32 (IEEE, reflected, polynomial 0xEDB88320), as MariaDB's CRC32(). */
+static uint32_t crc32_update(uint32_t crc, const unsigned char *p, size_t n)
+{
+    crc = ~crc;
+    for (size_t i = 0; i < n; i++) {
+        crc ^= p[i];
+        for (int k = 0; k < 8; k++)
+            crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+    }
+    return ~crc;
+}
+
+/* Deterministic filler: byte i of stream `seed`. */
+static unsigned char fill_byte(uint32_t seed, size_t i)
+{
+    uint32_t x = (uint32_t)i * 2654435761u + seed * 40503u;
+    x ^= x >> 13;
+    x *= 0x5bd1e995u;
+    x ^= x >> 15;
+    return (unsigned char)x;
+}
+
+/* Print a value as text, escaping what would break the line format. Values
+ * longer than 64 bytes are printed as their length and CRC-32. */
+static void print_bytes(const char *p, unsigned long len)
+{
+    if (len > 64) {
+        printf("len:%lu,crc:%08" PRIx32, len, crc32_update(0, (const unsigned char *)p, len));
+        return;
+    }
+    for (unsigned long i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c == '\\')
+            fputs("\\\\", stdout);
+        else if (c == '\t')
+            fputs("\\t", stdout);
+        else if (c == '\n')
+            fputs("\\n", stdout);
+        else if (c < 0x20 || c >= 0x7f)
+            printf("\\x%02x", c);
+        else
+            putchar(c);
+    }
+}
+
+static void print_fields(MYSQL_RES *meta)
+{
+    unsigned int n = mysql_num_fields(meta);
+    MYSQL_FIELD *f = mysql_fetch_fields(meta);
+    for (unsigned int i = 0; i < n; i++) {
+        printf("col\t%s\t%s\t%s\t%s\t%s\ttype=%d\tlength=%lu\tflags=%u\tdecimals=%u\tcharset=%u\n",
+               f[i].name, f[i].org_name ? f[i].org_name : "", f[i].table ? f[i].table : "",
+               f[i].org_table ? f[i].org_table : "", f[i].db ? f[i].db : "", (int)f[i].type,
+               f[i].length, f[i].flags, f[i].decimals, f[i].charsetnr);
+    }
+}
+
+/* Result binding chosen from the column types: integers as integers,
+ * floating point as double, temporal types as MYSQL_TIME, everything else
+ * as bytes (refetched whole with mysql_stmt_fetch_column when truncated). */
+#define SMALL_BUF 256
+
+struct outcol {
+    enum enum_field_types type;
+    bool is_unsigned;
+    long long ll;
+    double dbl;
+    MYSQL_TIME tm;
+    char small[SMALL_BUF];
+    unsigned long length;
+    my_bool is_null;
+    my_bool error;
+};
+
+struct outrow {
+    unsigned int n;
+    struct outcol *cols;
+    MYSQL_BIND *bind;
+};
+
+static void outrow_bind(struct outrow *o, MYSQL_STMT *stmt, MYSQL_RES *meta)
+{
+    o->n = mysql_num_fields(meta);
+    MYSQL_FIELD *f = mysql_fetch_fields(meta);
+    o->cols = calloc(o->n, sizeof(*o->cols));
+    o->bind = calloc(o->n, sizeof(*o->bind));
+    if (o->n > 0 && (o->cols == NULL || o->bind == NULL))
+        die("out of memory");
+    for (unsigned int i = 0; i < o->n; i++) {
+        struct outcol *c = &o->cols[i];
+        MYSQL_BIND *b = &o->bind[i];
+        c->is_unsigned = (f[i].flags & UNSIGNED_FLAG) != 0;
+        switch (f[i].type) {
+        case MYSQL_TYPE_TINY:
+        case MYSQL_TYPE_SHORT:
+        case MYSQL_TYPE_INT24:
+        case MYSQL_TYPE_LONG:
+        case MYSQL_TYPE_LONGLONG:
+        case MYSQL_TYPE_YEAR:
+            c->type = MYSQL_TYPE_LONGLONG;
+            b->buffer = &c->ll;
+            b->is_unsigned = c->is_unsigned;
+            break;
+        case MYSQL_TYPE_FLOAT:
+        case MYSQL_TYPE_DOUBLE:
+            c->type = MYSQL_TYPE_DOUBLE;
+            b->buffer = &c->dbl;
+            break;
+        case MYSQL_TYPE_DATE:
+        case MYSQL_TYPE_TIME:
+        case MYSQL_TYPE_DATETIME:
+        case MYSQL_TYPE_TIMESTAMP:
+            c->type = f[i].type;
+            b->buffer = &c->tm;
+            break;
+        default:
+            c->type = MYSQL_TYPE_STRING;
+            b->buffer = c->small;
+            b->buffer_length = sizeof(c->small);
+            break;
+        }
+        b->buffer_type = c->type;
+        b->length = &c->length;
+        b->is_null = &c->is_null;
+        b->error = &c->error;
+    }
+    if (mysql_stmt_bind_result(stmt, o->bind) != 0)
+        die_stmt(stmt, "mysql_stmt_bind_result");
+}
+
+static void outrow_free(struct outrow *o)
+{
+    free(o->cols);
+    free(o->bind);
+    o->cols = NULL;
+    o->bind = NULL;
+}
+
+static void print_time(const MYSQL_TIME *t, enum enum_field_types type)
+{
+    if (t->neg)
+        putchar('-');
+    if (type == MYSQL_TYPE_TIME)
+        printf("%02u:%02u:%02u", t->hour, t->minute, t->second);
+    else if (type == MYSQL_TYPE_DATE)
+        printf("%04u-%02u-%02u", t->year, t->month, t->day);
+    else
+        printf("%04u-%02u-%02u %02u:%02u:%02u", t->year, t->month, t->day, t->hour, t->minute,
+               t->second);
+    if (type != MYSQL_TYPE_DATE && t->second_part != 0)
+        printf(".%06lu", t->second_part);
+}
+
+/* Print the row just fetched (rc is mysql_stmt_fetch's result). */
+static void outrow_print(struct outrow *o, MYSQL_STMT *stmt)
+{
+    fputs("row", stdout);
+    for (unsigned int i = 0; i < o->n; i++) {
+        struct outcol *c = &o->cols[i];
+        putchar('\t');
+        if (c->is_null) {
+            fputs("NULL", stdout);
+            continue;
+        }
+        switch (c->type) {
+        case MYSQL_TYPE_LONGLONG:
+            if (c->is_unsigned)
+                printf("%llu", (unsigned long long)c->ll);
+            else
+                printf("%lld", c->ll);
+            break;
+        case MYSQL_TYPE_DOUBLE:
+            printf("%.17g", c->dbl);
+            break;
+        case MYSQL_TYPE_DATE:
+        case MYSQL_TYPE_TIME:
+        case MYSQL_TYPE_DATETIME:
+        case MYSQL_TYPE_TIMESTAMP:
+            print_time(&c->tm, c->type);
+            break;
+        default:
+            if (c->length <= sizeof(c->small)) {
+                print_bytes(c->small, c->length);
+            } else {
+                char *big = malloc(c->length);
+                if (big == NULL)
+                    die("out of memory");
+                MYSQL_BIND b;
+                memset(&b, 0, sizeof(b));
+                b.buffer_type = MYSQL_TYPE_STRING;
+                b.buffer = big;
+                b.buffer_length = c->length;
+                if (mysql_stmt_fetch_column(stmt, &b, i, 0) != 0)
+                    die_stmt(stmt, "mysql_stmt_fetch_column");
+                print_bytes(big, c->length);
+                free(big);
+            }
+            break;
+        }
+    }
+    putchar('\n');
+}
+
+/* Fetch and print every row of the current result of `stmt`; print at
+ * most `print_max` rows, count all. Returns the row count. */
+static unsigned long fetch_all(MYSQL_STMT *stmt, unsigned long print_max)
+{
+    MYSQL_RES *meta = mysql_stmt_result_metadata(stmt);
+    if (meta == NULL)
+        die_stmt(stmt, "mysql_stmt_result_metadata");
+    print_fields(meta);
+    struct outrow o;
+    outrow_bind(&o, stmt, meta);
+    unsigned long rows = 0;
+    for (;;) {
+        int rc = mysql_stmt_fetch(stmt);
+        if (rc == MYSQL_NO_DATA)
+            break;
+        if (rc == 1)
+            die_stmt(stmt, "mysql_stmt_fetch");
+        /* MYSQL_DATA_TRUNCATED: long values are refetched in outrow_print */
+        if (rows < print_max)
+            outrow_print(&o, stmt);
+        rows++;
+    }
+    printf("rows=%lu\n", rows);
+    outrow_free(&o);
+    mysql_free_result(meta);
+    return rows;
+}
+
+static void execute(MYSQL_STMT *stmt, const char *what)
+{
+    if (mysql_stmt_execute(stmt) != 0)
+        die_stmt(stmt, what);
+}
+
+/* Expect the last statement call to have failed with `code`; print it. */
+static void expect_stmt_error(MYSQL_STMT *stmt, int rc, unsigned int code, const char *what)
+{
+    if (rc == 0)
+        die("%s: succeeded, expected error %u", what, code);
+    if (mysql_stmt_errno(stmt) != code)
+        die("%s: expected error %u, got %u (%s) %s", what, code, mysql_stmt_errno(stmt),
+            mysql_stmt_sqlstate(stmt), mysql_stmt_error(stmt));
+    printf("error\t%u\t%s\t%s\n", mysql_stmt_errno(stmt), mysql_stmt_sqlstate(stmt),
+           mysql_stmt_error(stmt));
+}
+
+static void print_session_status(const char *name)
+{
+    char sql[128];
+    snprintf(sql, sizeof(sql), "SHOW SESSION STATUS LIKE '%s'", name);
+    if (mysql_query(conn, sql) != 0)
+        die_conn(sql);
+    MYSQL_RES *res = mysql_store_result(conn);
+    if (res == NULL)
+        die_conn(sql);
+    MYSQL_ROW row = mysql_fetch_row(res);
+    if (row == NULL)
+        die("%s: no row", sql);
+    printf("status\t%s\t%s\n", row[0], row[1]);
+    mysql_free_result(res);
+}
+
+/* ---- scenarios --------------------------------------------------------- */
+
+/* Parameters of several types, one INSERT executed several times, a SELECT
+ * executed with different parameters, parameters echoed back. */
+static void scenario_prepare_execute(void)
+{
+    query("DROP TABLE IF EXISTS ps_types");
+    query("CREATE TABLE ps_types (id INT NOT NULL PRIMARY KEY, bi BIGINT, ubi BIGINT UNSIGNED,"
+          " d DOUBLE, s VARCHAR(200), b BLOB, n INT, dt DATETIME(6), dec1 DECIMAL(12,3),"
+          " t TINYINT) CHARACTER SET utf8mb4");
+
+    MYSQL_STMT *ins = prepare("INSERT INTO ps_types VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    printf("param_count=%lu\n", mysql_stmt_param_count(ins));
+
+    int id;
+    long long bi;
+    unsigned long long ubi;
+    double d;
+    char s[200], b[600], dec[32];
+    unsigned long s_len, b_len, dec_len;
+    int n;
+    my_bool n_null, s_null;
+    MYSQL_TIME dt;
+    signed char t;
+    MYSQL_BIND p[10];
+    memset(p, 0, sizeof(p));
+    p[0].buffer_type = MYSQL_TYPE_LONG;
+    p[0].buffer = &id;
+    p[1].buffer_type = MYSQL_TYPE_LONGLONG;
+    p[1].buffer = &bi;
+    p[2].buffer_type = MYSQL_TYPE_LONGLONG;
+    p[2].buffer = &ubi;
+    p[2].is_unsigned = 1;
+    p[3].buffer_type = MYSQL_TYPE_DOUBLE;
+    p[3].buffer = &d;
+    p[4].buffer_type = MYSQL_TYPE_STRING;
+    p[4].buffer = s;
+    p[4].length = &s_len;
+    p[4].is_null = &s_null;
+    p[5].buffer_type = MYSQL_TYPE_BLOB;
+    p[5].buffer = b;
+    p[5].length = &b_len;
+    p[6].buffer_type = MYSQL_TYPE_LONG;
+    p[6].buffer = &n;
+    p[6].is_null = &n_null;
+    p[7].buffer_type = MYSQL_TYPE_DATETIME;
+    p[7].buffer = &dt;
+    p[8].buffer_type = MYSQL_TYPE_NEWDECIMAL;
+    p[8].buffer = dec;
+    p[8].length = &dec_len;
+    p[9].buffer_type = MYSQL_TYPE_TINY;
+    p[9].buffer = &t;
+    if (mysql_stmt_bind_param(ins, p) != 0)
+        die_stmt(ins, "bind insert params");
+
+    static const char *const strs[] = {"plain", "tab\there", "ünïcødé ✓", ""};
+    for (int i = 0; i < 4; i++) {
+        id = i + 1;
+        bi = i == 0 ? INT64_MAX : (i == 1 ? INT64_MIN : (long long)i * -1234567890123LL);
+        ubi = i == 0 ? UINT64_MAX : (unsigned long long)i * 10000000000000000000ULL / 7;
+        d = i == 0 ? 3.141592653589793 : (i == 1 ? -1e-300 : (double)i / 3.0);
+        snprintf(s, sizeof(s), "%s", strs[i]);
+        s_len = strlen(s);
+        s_null = i == 3;
+        b_len = (unsigned long)(i * 150 + 1);
+        for (unsigned long k = 0; k < b_len; k++)
+            b[k] = (char)fill_byte((uint32_t)i, k);
+        n = i * 7;
+        n_null = (i % 2) == 1;
+        memset(&dt, 0, sizeof(dt));
+        dt.time_type = MYSQL_TIMESTAMP_DATETIME;
+        dt.year = 1999u + (unsigned)i * 11u;
+        dt.month = 12u - (unsigned)i;
+        dt.day = 31u - (unsigned)i;
+        dt.hour = 23u - (unsigned)i;
+        dt.minute = 59u;
+        dt.second = 58u - (unsigned)i;
+        dt.second_part = i == 0 ? 0 : 123456ul * (unsigned long)i % 1000000ul;
+        snprintf(dec, sizeof(dec), "%d.%03d", -i * 1000 + 7, i * 111);
+        dec_len = strlen(dec);
+        t = (signed char)(i == 0 ? -128 : 127 - i);
+        execute(ins, "execute insert");
+        printf("insert\tid=%d\taffected=%llu\n", id, (unsigned long long)mysql_stmt_affected_rows(ins));
+    }
+    stmt_close(ins);
+
+    MYSQL_STMT *sel = prepare("SELECT * FROM ps_types WHERE id >= ? ORDER BY id");
+    printf("param_count=%lu field_count=%u\n", mysql_stmt_param_count(sel),
+           mysql_stmt_field_count(sel));
+    int from;
+    MYSQL_BIND sp;
+    memset(&sp, 0, sizeof(sp));
+    sp.buffer_type = MYSQL_TYPE_LONG;
+    sp.buffer = &from;
+    if (mysql_stmt_bind_param(sel, &sp) != 0)
+        die_stmt(sel, "bind select param");
+    static const int froms[] = {1, 3, 99, 2};
+    for (size_t i = 0; i < sizeof(froms) / sizeof(froms[0]); i++) {
+        from = froms[i];
+        printf("execute\tfrom=%d\n", from);
+        execute(sel, "execute select");
+        fetch_all(sel, 100);
+        mysql_stmt_free_result(sel);
+    }
+    stmt_close(sel);
+
+    /* Parameters echoed back: the server types the result from them. */
+    MYSQL_STMT *echo = prepare("SELECT ? AS i, ? AS bi, ? AS d, ? AS s, ? AS nul, ? AS dt");
+    long long e_i = -42, e_bi = 1LL << 40;
+    double e_d = 2.5e10;
+    char e_s[] = "echo";
+    unsigned long e_s_len = 4;
+    my_bool e_null = 1;
+    MYSQL_TIME e_dt;
+    memset(&e_dt, 0, sizeof(e_dt));
+    e_dt.time_type = MYSQL_TIMESTAMP_DATETIME;
+    e_dt.year = 2024;
+    e_dt.month = 2;
+    e_dt.day = 29;
+    e_dt.hour = 12;
+    e_dt.second_part = 500000;
+    MYSQL_BIND ep[6];
+    memset(ep, 0, sizeof(ep));
+    ep[0].buffer_type = MYSQL_TYPE_LONGLONG;
+    ep[0].buffer = &e_i;
+    ep[1].buffer_type = MYSQL_TYPE_LONGLONG;
+    ep[1].buffer = &e_bi;
+    ep[2].buffer_type = MYSQL_TYPE_DOUBLE;
+    ep[2].buffer = &e_d;
+    ep[3].buffer_type = MYSQL_TYPE_STRING;
+    ep[3].buffer = e_s;
+    ep[3].length = &e_s_len;
+    ep[4].buffer_type = MYSQL_TYPE_NULL;
+    ep[4].is_null = &e_null;
+    ep[5].buffer_type = MYSQL_TYPE_DATETIME;
+    ep[5].buffer = &e_dt;
+    if (mysql_stmt_bind_param(echo, ep) != 0)
+        die_stmt(echo, "bind echo params");
+    for (int i = 0; i < 3; i++) {
+        e_i += i;
+        execute(echo, "execute echo");
+        fetch_all(echo, 10);
+        mysql_stmt_free_result(echo);
+    }
+    stmt_close(echo);
+}
+
+/* Read-only cursors fetched a few rows at a time (COM_STMT_FETCH), two open
+ * at once, and one on an empty result. */
+static void scenario_cursor(void)
+{
+    query("DROP TABLE IF EXISTS ps_cursor");
+    query("CREATE TABLE ps_cursor (id INT NOT NULL PRIMARY KEY, name VARCHAR(40), x DOUBLE)");
+    query("INSERT INTO ps_cursor SELECT seq, CONCAT('row-', seq), seq / 8 FROM seq_1_to_1000");
+
+    MYSQL_STMT *a = prepare("SELECT id, name, x FROM ps_cursor WHERE id > ? ORDER BY id");
+    set_cursor(a, 7);
+    int from = 0;
+    MYSQL_BIND p;
+    memset(&p, 0, sizeof(p));
+    p.buffer_type = MYSQL_TYPE_LONG;
+    p.buffer = &from;
+    if (mysql_stmt_bind_param(a, &p) != 0)
+        die_stmt(a, "bind cursor param");
+    execute(a, "execute cursor");
+    printf("cursor_open=%d\n", (a->upsert_status.server_status & SERVER_STATUS_CURSOR_EXISTS) != 0);
+    fetch_all(a, 1000);
+    mysql_stmt_free_result(a);
+
+    /* Two cursors open on one connection, fetched in turns. */
+    MYSQL_STMT *b = prepare("SELECT seq, seq * seq FROM seq_1_to_300 ORDER BY seq DESC");
+    set_cursor(b, 3);
+    from = 950;
+    execute(a, "execute cursor a again");
+    execute(b, "execute cursor b");
+    MYSQL_RES *ma = mysql_stmt_result_metadata(a);
+    MYSQL_RES *mb = mysql_stmt_result_metadata(b);
+    if (ma == NULL || mb == NULL)
+        die("result metadata missing");
+    struct outrow oa, ob;
+    outrow_bind(&oa, a, ma);
+    outrow_bind(&ob, b, mb);
+    unsigned long na = 0, nb = 0;
+    bool a_done = false, b_done = false;
+    while (!a_done || !b_done) {
+        if (!a_done) {
+            int rc = mysql_stmt_fetch(a);
+            if (rc == MYSQL_NO_DATA)
+                a_done = true;
+            else if (rc == 1)
+                die_stmt(a, "fetch a");
+            else {
+                fputs("a:", stdout);
+                outrow_print(&oa, a);
+                na++;
+            }
+        }
+        for (int k = 0; k < 2 && !b_done; k++) {
+            int rc = mysql_stmt_fetch(b);
+            if (rc == MYSQL_NO_DATA)
+                b_done = true;
+            else if (rc == 1)
+                die_stmt(b, "fetch b");
+            else {
+                if (nb % 25 == 0) {
+                    fputs("b:", stdout);
+                    outrow_print(&ob, b);
+                }
+                nb++;
+            }
+        }
+    }
+    printf("interleaved rows a=%lu b=%lu\n", na, nb);
+    outrow_free(&oa);
+    outrow_free(&ob);
+    mysql_free_result(ma);
+    mysql_free_result(mb);
+    mysql_stmt_free_result(a);
+    mysql_stmt_free_result(b);
+    stmt_close(b);
+
+    /* A cursor on an empty result. */
+    from = 5000;
+    execute(a, "execute empty cursor");
+    fetch_all(a, 10);
+    mysql_stmt_free_result(a);
+    stmt_close(a);
+
+    MYSQL_STMT *e = prepare("SELECT id FROM ps_cursor WHERE id < 0");
+    set_cursor(e, 1);
+    execute(e, "execute empty cursor 2");
+    fetch_all(e, 10);
+    stmt_close(e);
+
+    /* The session is still in order for plain queries. */
+    char *v = query_value("SELECT COUNT(*) FROM ps_cursor");
+    printf("count=%s\n", v);
+    free(v);
+    print_session_status("Com_stmt_fetch");
+}
+
+/* A few MB sent with mysql_stmt_send_long_data in chunks, then INSERT and
+ * read back the length and CRC-32. */
+static void send_long(MYSQL_STMT *stmt, unsigned int param, uint32_t seed, size_t total,
+                      size_t chunk, bool text, uint32_t *crc)
+{
+    unsigned char *buf = malloc(chunk);
+    if (buf == NULL)
+        die("out of memory");
+    *crc = 0;
+    for (size_t off = 0; off < total; off += chunk) {
+        size_t n = total - off < chunk ? total - off : chunk;
+        for (size_t k = 0; k < n; k++) {
+            buf[k] = fill_byte(seed, off + k);
+            if (text) /* valid in any character set */
+                buf[k] = (unsigned char)('a' + buf[k] % 26);
+        }
+        *crc = crc32_update(*crc, buf, n);
+        if (mysql_stmt_send_long_data(stmt, param, (const char *)buf, n) != 0)
+            die_stmt(stmt, "mysql_stmt_send_long_data");
+    }
+    free(buf);
+}
+
+static void scenario_long_data(void)
+{
+    query("DROP TABLE IF EXISTS ps_long");
+    query("CREATE TABLE ps_long (id INT NOT NULL PRIMARY KEY, b LONGBLOB, t LONGTEXT)");
+    MYSQL_STMT *ins = prepare("INSERT INTO ps_long VALUES (?, ?, ?)");
+    int id;
+    MYSQL_BIND p[3];
+    memset(p, 0, sizeof(p));
+    p[0].buffer_type = MYSQL_TYPE_LONG;
+    p[0].buffer = &id;
+    p[1].buffer_type = MYSQL_TYPE_LONG_BLOB;
+    p[2].buffer_type = MYSQL_TYPE_LONG_BLOB;
+    if (mysql_stmt_bind_param(ins, p) != 0)
+        die_stmt(ins, "bind long params");
+
+    static const struct {
+        size_t blob, blob_chunk, text, text_chunk;
+    } rows[] = {
+        {3u << 20, 100000, 1000, 1000},
+        {5u << 20, 1u << 20, 2u << 20, 65536},
+        {1, 1, 100, 7},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        uint32_t crc_b, crc_t;
+        id = (int)i + 1;
+        send_long(ins, 1, (uint32_t)(100 + i), rows[i].blob, rows[i].blob_chunk, false, &crc_b);
+        send_long(ins, 2, (uint32_t)(200 + i), rows[i].text, rows[i].text_chunk, true, &crc_t);
+        execute(ins, "execute long insert");
+        printf("insert\tid=%d\taffected=%llu\tsent_b=%zu:%08" PRIx32 "\tsent_t=%zu:%08" PRIx32 "\n",
+               id, (unsigned long long)mysql_stmt_affected_rows(ins), rows[i].blob, crc_b,
+               rows[i].text, crc_t);
+        char sql[160];
+        snprintf(sql, sizeof(sql),
+                 "SELECT CONCAT(LENGTH(b), ':', LPAD(HEX(CRC32(b)), 8, '0'), ' ', LENGTH(t), ':', "
+                 "LPAD(HEX(CRC32(t)), 8, '0')) FROM ps_long WHERE id = %d",
+                 id);
+        char *got = query_value(sql);
+        char want[80];
+        snprintf(want, sizeof(want), "%zu:%08" PRIX32 " %zu:%08" PRIX32, rows[i].blob, crc_b,
+                 rows[i].text, crc_t);
+        printf("stored\tid=%d\t%s\n", id, got);
+        if (strcmp(got, want) != 0)
+            die("row %d: stored %s, sent %s", id, got, want);
+        free(got);
+    }
+    stmt_close(ins);
+
+    /* Read the big values back through the binary protocol too. */
+    MYSQL_STMT *sel = prepare("SELECT id, b, t FROM ps_long ORDER BY id");
+    execute(sel, "execute long select");
+    fetch_all(sel, 10);
+    stmt_close(sel);
+}
+
+/* mysql_stmt_reset between executions: closes an open cursor and discards
+ * long data already sent. */
+static void scenario_reset(void)
+{
+    query("DROP TABLE IF EXISTS ps_reset");
+    query("CREATE TABLE ps_reset (id INT NOT NULL PRIMARY KEY, v VARCHAR(100))");
+    query("INSERT INTO ps_reset SELECT seq, CONCAT('v', seq) FROM seq_1_to_50");
+
+    MYSQL_STMT *sel = prepare("SELECT id, v FROM ps_reset WHERE id > ? ORDER BY id");
+    set_cursor(sel, 2);
+    int from = 0;
+    MYSQL_BIND p;
+    memset(&p, 0, sizeof(p));
+    p.buffer_type = MYSQL_TYPE_LONG;
+    p.buffer = &from;
+    if (mysql_stmt_bind_param(sel, &p) != 0)
+        die_stmt(sel, "bind reset param");
+    for (int round = 0; round < 5; round++) {
+        from = round * 10;
+        execute(sel, "execute before reset");
+        MYSQL_RES *meta = mysql_stmt_result_metadata(sel);
+        struct outrow o;
+        outrow_bind(&o, sel, meta);
+        for (int k = 0; k < 3 + round; k++) {
+            int rc = mysql_stmt_fetch(sel);
+            if (rc == 1)
+                die_stmt(sel, "fetch before reset");
+            if (rc == MYSQL_NO_DATA)
+                break;
+            outrow_print(&o, sel);
+        }
+        outrow_free(&o);
+        mysql_free_result(meta);
+        if (mysql_stmt_reset(sel) != 0)
+            die_stmt(sel, "mysql_stmt_reset");
+        printf("reset\tround=%d\n", round);
+    }
+    /* After the last reset a complete execution still works. */
+    from = 45;
+    execute(sel, "execute after reset");
+    fetch_all(sel, 100);
+    stmt_close(sel);
+
+    /* Long data sent, then reset: the next execution uses the bound value. */
+    MYSQL_STMT *ins = prepare("INSERT INTO ps_reset VALUES (?, ?)");
+    int id = 100;
+    char v[] = "bound value";
+    unsigned long v_len = sizeof(v) - 1;
+    MYSQL_BIND ip[2];
+    memset(ip, 0, sizeof(ip));
+    ip[0].buffer_type = MYSQL_TYPE_LONG;
+    ip[0].buffer = &id;
+    ip[1].buffer_type = MYSQL_TYPE_STRING;
+    ip[1].buffer = v;
+    ip[1].length = &v_len;
+    if (mysql_stmt_bind_param(ins, ip) != 0)
+        die_stmt(ins, "bind reset insert");
+    if (mysql_stmt_send_long_data(ins, 1, "discarded", 9) != 0)
+        die_stmt(ins, "send_long_data before reset");
+    if (mysql_stmt_reset(ins) != 0)
+        die_stmt(ins, "mysql_stmt_reset after long data");
+    if (mysql_stmt_bind_param(ins, ip) != 0)
+        die_stmt(ins, "bind again after reset");
+    execute(ins, "execute after long data reset");
+    stmt_close(ins);
+    char *got = query_value("SELECT v FROM ps_reset WHERE id = 100");
+    printf("after_reset\t%s\n", got);
+    free(got);
+}
+
+/* Statements closed and prepared again, many times, and many open at once. */
+static void scenario_close(void)
+{
+    for (int i = 0; i < 500; i++) {
+        char sql[64];
+        snprintf(sql, sizeof(sql), "SELECT %d AS n, ? AS p", i);
+        MYSQL_STMT *stmt = prepare(sql);
+        int pv = i * 3;
+        MYSQL_BIND p;
+        memset(&p, 0, sizeof(p));
+        p.buffer_type = MYSQL_TYPE_LONG;
+        p.buffer = &pv;
+        if (mysql_stmt_bind_param(stmt, &p) != 0)
+            die_stmt(stmt, "bind close param");
+        execute(stmt, "execute in cycle");
+        long long n = -1, got = -1;
+        MYSQL_BIND r[2];
+        memset(r, 0, sizeof(r));
+        r[0].buffer_type = MYSQL_TYPE_LONGLONG;
+        r[0].buffer = &n;
+        r[1].buffer_type = MYSQL_TYPE_LONGLONG;
+        r[1].buffer = &got;
+        if (mysql_stmt_bind_result(stmt, r) != 0)
+            die_stmt(stmt, "bind close result");
+        if (mysql_stmt_fetch(stmt) != 0)
+            die_stmt(stmt, "fetch in cycle");
+        if (n != i || got != pv)
+            die("cycle %d: got n=%lld p=%lld", i, n, got);
+        if (mysql_stmt_fetch(stmt) != MYSQL_NO_DATA)
+            die("cycle %d: more than one row", i);
+        stmt_close(stmt);
+    }
+    printf("cycles=500\n");
+
+    enum { OPEN = 100 };
+    MYSQL_STMT *open[OPEN];
+    for (int i = 0; i < OPEN; i++) {
+        char sql[64];
+        snprintf(sql, sizeof(sql), "SELECT %d * 2 AS v", i);
+        open[i] = prepare(sql);
+    }
+    /* Close every other one, then run the rest in reverse order. */
+    for (int i = 0; i < OPEN; i += 2)
+        stmt_close(open[i]);
+    long long sum = 0;
+    for (int i = OPEN - 1; i >= 1; i -= 2) {
+        execute(open[i], "execute open");
+        long long v = 0;
+        MYSQL_BIND r;
+        memset(&r, 0, sizeof(r));
+        r.buffer_type = MYSQL_TYPE_LONGLONG;
+        r.buffer = &v;
+        if (mysql_stmt_bind_result(open[i], &r) != 0 || mysql_stmt_fetch(open[i]) != 0)
+            die_stmt(open[i], "fetch open");
+        sum += v;
+        stmt_close(open[i]);
+    }
+    printf("open=%d\tsum=%lld\n", OPEN, sum);
+    char *cnt = query_value("SELECT 'still usable'");
+    printf("after\t%s\n", cnt);
+    free(cnt);
+    print_session_status("Com_stmt_close");
+    print_session_status("Com_stmt_prepare");
+}
+
+/* CALL of procedures through a prepared statement: two result sets, then
+ * an OUT parameter. */
+static void scenario_multi_result(void)
+{
+    query("DROP PROCEDURE IF EXISTS ps_two");
+    query("CREATE PROCEDURE ps_two(IN x INT) BEGIN"
+          " SELECT x AS a, 'first' AS which;"
+          " SELECT seq AS b, seq * x AS c FROM seq_1_to_5;"
+          " END");
+    query("DROP PROCEDURE IF EXISTS ps_out");
+    query("CREATE PROCEDURE ps_out(IN x INT, OUT y INT, INOUT z VARCHAR(20)) BEGIN"
+          " SELECT x AS only;"
+          " SET y = x * 10; SET z = CONCAT(z, '+', x);"
+          " END");
+
+    MYSQL_STMT *call = prepare("CALL ps_two(?)");
+    int x;
+    MYSQL_BIND p;
+    memset(&p, 0, sizeof(p));
+    p.buffer_type = MYSQL_TYPE_LONG;
+    p.buffer = &x;
+    if (mysql_stmt_bind_param(call, &p) != 0)
+        die_stmt(call, "bind call param");
+    for (x = 2; x <= 3; x++) {
+        printf("call\tx=%d\n", x);
+        execute(call, "execute call");
+        int set = 0;
+        for (;;) {
+            if (mysql_stmt_field_count(call) > 0) {
+                printf("result\t%d\n", set);
+                fetch_all(call, 100);
+            } else {
+                printf("status\t%d\taffected=%lld\n", set,
+                       (long long)mysql_stmt_affected_rows(call));
+            }
+            set++;
+            int rc = mysql_stmt_next_result(call);
+            if (rc == -1)
+                break;
+            if (rc > 0)
+                die_stmt(call, "mysql_stmt_next_result");
+        }
+        printf("sets=%d\n", set);
+    }
+    stmt_close(call);
+
+    MYSQL_STMT *out = prepare("CALL ps_out(?, ?, ?)");
+    int in = 7, y = 0;
+    char z[20] = "start";
+    unsigned long z_len = 5;
+    MYSQL_BIND op[3];
+    memset(op, 0, sizeof(op));
+    op[0].buffer_type = MYSQL_TYPE_LONG;
+    op[0].buffer = &in;
+    op[1].buffer_type = MYSQL_TYPE_LONG;
+    op[1].buffer = &y;
+    op[2].buffer_type = MYSQL_TYPE_STRING;
+    op[2].buffer = z;
+    op[2].buffer_length = sizeof(z);
+    op[2].length = &z_len;
+    if (mysql_stmt_bind_param(out, op) != 0)
+        die_stmt(out, "bind out params");
+    execute(out, "execute call out");
+    int set = 0;
+    for (;;) {
+        if (mysql_stmt_field_count(out) > 0) {
+            printf("result\t%d\tout_params=%d\n", set,
+                   (conn->server_status & SERVER_PS_OUT_PARAMS) != 0);
+            fetch_all(out, 100);
+        } else {
+            printf("status\t%d\n", set);
+        }
+        set++;
+        int rc = mysql_stmt_next_result(out);
+        if (rc == -1)
+            break;
+        if (rc > 0)
+            die_stmt(out, "mysql_stmt_next_result out");
+    }
+    printf("sets=%d\n", set);
+    stmt_close(out);
+    char *v = query_value("SELECT 'after calls'");
+    printf("after\t%s\n", v);
+    free(v);
+}
+
+/* Errors the server reports for prepared statements; the connection stays
+ * usable after each. */
+static void scenario_errors(void)
+{
+    MYSQL_STMT *bad = mysql_stmt_init(conn);
+    if (bad == NULL)
+        die_conn("mysql_stmt_init");
+    const char *sql = "SELEC 1 FROM nowhere";
+    expect_stmt_error(bad, mysql_stmt_prepare(bad, sql, strlen(sql)), 1064, "prepare bad SQL");
+    sql = "SELECT * FROM ps_no_such_table WHERE id = ?";
+    expect_stmt_error(bad, mysql_stmt_prepare(bad, sql, strlen(sql)), 1146,
+                      "prepare unknown table");
+    stmt_close(bad);
+
+    query("DROP TABLE IF EXISTS ps_errors");
+    query("CREATE TABLE ps_errors (id INT NOT NULL PRIMARY KEY, v VARCHAR(10) NOT NULL)");
+    MYSQL_STMT *ins = prepare("INSERT INTO ps_errors VALUES (?, ?)");
+    int id;
+    char v[32];
+    unsigned long v_len;
+    my_bool v_null = 0;
+    MYSQL_BIND p[2];
+    memset(p, 0, sizeof(p));
+    p[0].buffer_type = MYSQL_TYPE_LONG;
+    p[0].buffer = &id;
+    p[1].buffer_type = MYSQL_TYPE_STRING;
+    p[1].buffer = v;
+    p[1].length = &v_len;
+    p[1].is_null = &v_null;
+    if (mysql_stmt_bind_param(ins, p) != 0)
+        die_stmt(ins, "bind error params");
+
+    id = 1;
+    snprintf(v, sizeof(v), "one");
+    v_len = strlen(v);
+    execute(ins, "first insert");
+    printf("insert\tid=1\taffected=%llu\n", (unsigned long long)mysql_stmt_affected_rows(ins));
+    expect_stmt_error(ins, mysql_stmt_execute(ins), 1062, "duplicate key");
+    id = 2;
+    v_null = 1;
+    expect_stmt_error(ins, mysql_stmt_execute(ins), 1048, "NULL into NOT NULL");
+    v_null = 0;
+    snprintf(v, sizeof(v), "two");
+    v_len = strlen(v);
+    execute(ins, "insert after errors");
+    printf("insert\tid=2\taffected=%llu\n", (unsigned long long)mysql_stmt_affected_rows(ins));
+    stmt_close(ins);
+
+    /* A runtime error while rows are produced: the ERR comes in place of
+     * a row, after the column definitions. */
+    MYSQL_STMT *sub = prepare("SELECT id, (SELECT id FROM ps_errors) FROM ps_errors");
+    int rc = mysql_stmt_execute(sub);
+    if (rc == 0) {
+        while ((rc = mysql_stmt_fetch(sub)) == 0 || rc == MYSQL_DATA_TRUNCATED)
+            ;
+        if (rc == MYSQL_NO_DATA)
+            die("subquery returning 2 rows: no error");
+        /* libmariadb leaves an error read in place of a row on the
+         * connection, not on the statement */
+        if (mysql_errno(conn) != 1242)
+            die("subquery returning 2 rows: expected 1242, got %u (%s) %s", mysql_errno(conn),
+                mysql_sqlstate(conn), mysql_error(conn));
+        printf("error\t%u\t%s\t%s\n", mysql_errno(conn), mysql_sqlstate(conn), mysql_error(conn));
+    } else {
+        expect_stmt_error(sub, rc, 1242, "subquery returns more than 1 row");
+    }
+    stmt_close(sub);
+
+    if (mysql_query(conn, "SELEC 2") == 0)
+        die("text protocol syntax error: succeeded");
+    printf("error\t%u\t%s\t%s\n", mysql_errno(conn), mysql_sqlstate(conn), mysql_error(conn));
+
+    MYSQL_STMT *sel = prepare("SELECT id, v FROM ps_errors ORDER BY id");
+    execute(sel, "select after errors");
+    fetch_all(sel, 10);
+    stmt_close(sel);
+    if (mysql_ping(conn) != 0)
+        die_conn("ping after errors");
+    printf("ping\tok\n");
+}
+
+static const struct {
+    const char *name;
+    void (*run)(void);
+} scenarios[] = {
+    {"prepare-execute", scenario_prepare_execute},
+    {"cursor", scenario_cursor},
+    {"long-data", scenario_long_data},
+    {"reset", scenario_reset},
+    {"close", scenario_close},
+    {"multi-result", scenario_multi_result},
+    {"errors", scenario_errors},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: ps_client HOST PORT USER PASSWORD DB SCENARIO\nscenarios:");
+    for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
+        fprintf(out, " %s", scenarios[i].name);
+    fputc('\n', out);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 7) {
+        usage(stderr);
+        return 2;
+    }
+    const char *host = argv[1], *user = argv[3], *password = argv[4], *db = argv[5];
+    char *end;
+    long port = strtol(argv[2], &end, 10);
+    if (*end != '\0' || port <= 0 || port > 65535) {
+        usage(stderr);
+        return 2;
+    }
+    void (*run)(void) = NULL;
+    for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {
+        if (strcmp(argv[6], scenarios[i].name) == 0)
+            run = scenarios[i].run;
+    }
+    if (run == NULL) {
+        usage(stderr);
+        return 2;
+    }
+
+    conn = mysql_init(NULL);
+    if (conn == NULL)
+        die("mysql_init failed");
+    unsigned int timeout = 30;
+    mysql_options(conn, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+    mysql_options(conn, MYSQL_OPT_READ_TIMEOUT, &timeout);
+    mysql_options(conn, MYSQL_OPT_WRITE_TIMEOUT, &timeout);
+    unsigned long max_packet = 64ul << 20;
+    mysql_options(conn, MYSQL_OPT_MAX_ALLOWED_PACKET, &max_packet);
+    if (mysql_real_connect(conn, host, user, password, db, (unsigned int)port, NULL,
+                           CLIENT_MULTI_RESULTS) == NULL)
+        die_conn("connect");
+    setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+    run();
+    mysql_close(conn);
+    fflush(stdout);
+    return 0;
+}
