@@ -4,10 +4,16 @@
  * config_keys[] below declares every key once. Loading has three steps:
  *
  *  1. libconfig parses the text into a tree; a syntax error stops here with
- *     libconfig's own line and message. Before parsing, integer literals
- *     that do not fit in 32 bits get an "L" suffix (widen_int_literals):
- *     libconfig 1.5 reads a plain literal with atoi(), so "port = 4294970602"
- *     would silently become 3306 instead of an out-of-range error.
+ *     libconfig's own line and message. Before that, prescan() works around
+ *     two faults of libconfig 1.5 (Debian 12): it reads a plain integer
+ *     literal with atoi(), so "port = 4294970602" would silently become 3306
+ *     (prescan gives literals past 32 bits an "L" suffix, and the bounds check
+ *     then sees the real value); and an @include of a directory makes its
+ *     scanner call exit(), which a SIGHUP reload must never do (prescan
+ *     refuses @include: the configuration is one file).
+ *     libconfig 1.5 also leaks a string token on some syntax errors (fixed
+ *     upstream in 1.7.3); nothing here can free it, it is a few bytes per
+ *     failed load.
  *  2. check_group() walks every group of the tree (the root, then each
  *     element of each list) against the keys the table declares under that
  *     group's path: unknown keys, wrong types, values out of bounds, strings
@@ -104,18 +110,16 @@ struct loader {
 
 /* Write "FILE:LINE: KEY: why" to the caller's buffer, leaving out LINE
  * when it is 0 and KEY when it is NULL. Always returns HY_ERROR. */
-static hy_status_t vfail(struct loader *ld, const char *file, unsigned line, const char *key,
-                         const char *fmt, va_list ap)
+static hy_status_t vfail(struct loader *ld, unsigned line, const char *key, const char *fmt,
+                         va_list ap)
 {
     if (ld->err == NULL || ld->errlen == 0)
         return HY_ERROR;
-    if (file == NULL)
-        file = ld->name;
     int n;
     if (line > 0)
-        n = snprintf(ld->err, ld->errlen, "%s:%u: ", file, line);
+        n = snprintf(ld->err, ld->errlen, "%s:%u: ", ld->name, line);
     else
-        n = snprintf(ld->err, ld->errlen, "%s: ", file);
+        n = snprintf(ld->err, ld->errlen, "%s: ", ld->name);
     if (n >= 0 && (size_t)n < ld->errlen && key != NULL)
         n += snprintf(ld->err + n, ld->errlen - (size_t)n, "%s: ", key);
     if (n >= 0 && (size_t)n < ld->errlen)
@@ -123,9 +127,8 @@ static hy_status_t vfail(struct loader *ld, const char *file, unsigned line, con
     return HY_ERROR;
 }
 
-/* An error about setting `s` (NULL: about the whole file). The file named is
- * the one libconfig recorded for `s` (an @include'd file) or the loader's;
- * the root group has no line, so a missing top-level key gets none. */
+/* An error about setting `s` (NULL: about the whole file). The root group
+ * has no line, so a missing top-level key gets none. */
 static hy_status_t fail(struct loader *ld, const config_setting_t *s, const char *key,
                         const char *fmt, ...) HY_PRINTF(4, 5);
 
@@ -134,22 +137,19 @@ static hy_status_t fail(struct loader *ld, const config_setting_t *s, const char
 {
     va_list ap;
     va_start(ap, fmt);
-    vfail(ld, s != NULL ? config_setting_source_file(s) : NULL,
-          s != NULL ? config_setting_source_line(s) : 0, key, fmt, ap);
+    vfail(ld, s != NULL ? config_setting_source_line(s) : 0, key, fmt, ap);
     va_end(ap);
     return HY_ERROR;
 }
 
-/* A libconfig parse error, with libconfig's own file, line and text. */
-static hy_status_t fail_parse(struct loader *ld, const config_t *lc, const char *fmt, ...)
-    HY_PRINTF(3, 4);
+/* An error at a line of the text, about no particular key. */
+static hy_status_t fail_line(struct loader *ld, int line, const char *fmt, ...) HY_PRINTF(3, 4);
 
-static hy_status_t fail_parse(struct loader *ld, const config_t *lc, const char *fmt, ...)
+static hy_status_t fail_line(struct loader *ld, int line, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    int line = config_error_line(lc);
-    vfail(ld, config_error_file(lc), line > 0 ? (unsigned)line : 0, NULL, fmt, ap);
+    vfail(ld, line > 0 ? (unsigned)line : 0, NULL, fmt, ap);
     va_end(ap);
     return HY_ERROR;
 }
@@ -280,25 +280,34 @@ static bool choice_ok(const char *choices, const char *value)
 
 /* ---- step 1: the libconfig parse --------------------------------------- */
 
-/* Copy `text`, giving every integer literal outside strings and comments that
- * does not fit in 32 bits an "L" suffix, so libconfig reads it as 64 bits and
- * the bounds check sees the real value. Only characters are added within a
- * line, so line numbers stay true. Returns NULL when out of memory. */
-static char *widen_int_literals(const char *text)
+/* Copy `text` to *out (the caller frees it) for libconfig, giving every
+ * integer literal outside strings and comments that does not fit in 32 bits
+ * an "L" suffix so libconfig reads it as 64 bits. Characters are only added
+ * within a line, so line numbers stay true. Refuses @include. */
+static hy_status_t prescan(struct loader *ld, const char *text, char **out)
 {
     size_t len = strlen(text);
     /* An oversized literal has at least 10 characters and gains one. */
-    char *out = malloc(len + len / 10 + 2);
-    if (out == NULL)
-        return NULL;
+    char *buf = malloc(len + len / 10 + 2);
+    if (buf == NULL)
+        return fail(ld, NULL, NULL, "out of memory");
     const char *p = text;
-    char *o = out;
+    char *o = buf;
+    int line = 1;
     while (*p != '\0') {
-        if (*p == '"') { /* string: copy through the closing quote */
+        if (*p == '\n')
+            line++;
+        if (strncmp(p, "@include", 8) == 0) {
+            free(buf);
+            return fail_line(ld, line,
+                             "@include is not supported; keep the configuration in "
+                             "one file");
+        } else if (*p == '"') { /* string: copy through the closing quote */
             *o++ = *p++;
             while (*p != '\0' && *p != '"') {
                 if (*p == '\\' && p[1] != '\0')
                     *o++ = *p++;
+                line += *p == '\n';
                 *o++ = *p++;
             }
             if (*p == '"')
@@ -309,8 +318,10 @@ static char *widen_int_literals(const char *text)
         } else if (p[0] == '/' && p[1] == '*') {
             *o++ = *p++;
             *o++ = *p++;
-            while (*p != '\0' && !(p[0] == '*' && p[1] == '/'))
+            while (*p != '\0' && !(p[0] == '*' && p[1] == '/')) {
+                line += *p == '\n';
                 *o++ = *p++;
+            }
         } else if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || *p == '*') {
             /* a setting name (may contain digits) or true/false */
             while ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
@@ -346,7 +357,8 @@ static char *widen_int_literals(const char *text)
         }
     }
     *o = '\0';
-    return out;
+    *out = buf;
+    return HY_OK;
 }
 
 /* ---- step 2: check the tree against the table -------------------------- */
@@ -625,15 +637,16 @@ static void config_free(struct config *cfg)
     free(cfg);
 }
 
-/* Parse `text` (owned by the caller) and build the config. `dir`, when not
- * NULL, is where @include looks for relative paths. */
-static hy_status_t load(struct loader *ld, const char *text, const char *dir, struct config **out)
+/* Parse `text` (owned by the caller) and build the config. */
+static hy_status_t load(struct loader *ld, const char *text, struct config **out)
 {
     if (strlen(text) > CONFIG_MAX_TEXT)
         return fail(ld, NULL, NULL, "larger than %u bytes", CONFIG_MAX_TEXT);
-    char *widened = widen_int_literals(text);
+    char *widened;
+    if (prescan(ld, text, &widened) != HY_OK)
+        return HY_ERROR;
     struct config *cfg = calloc(1, sizeof(*cfg));
-    if (widened == NULL || cfg == NULL || (cfg->path = strdup(ld->name)) == NULL) {
+    if (cfg == NULL || (cfg->path = strdup(ld->name)) == NULL) {
         free(widened);
         free(cfg);
         return fail(ld, NULL, NULL, "out of memory");
@@ -642,11 +655,9 @@ static hy_status_t load(struct loader *ld, const char *text, const char *dir, st
 
     config_t lc;
     config_init(&lc);
-    if (dir != NULL)
-        config_set_include_dir(&lc, dir);
     hy_status_t rc = HY_ERROR;
     if (config_read_string(&lc, widened) != CONFIG_TRUE) {
-        fail_parse(ld, &lc, "%s", config_error_text(&lc));
+        fail_line(ld, config_error_line(&lc), "%s", config_error_text(&lc));
     } else {
         config_setting_t *root = config_root_setting(&lc);
         if (check_group(ld, root, "", "") == HY_OK && fill_config(ld, cfg, root) == HY_OK)
@@ -671,7 +682,7 @@ hy_status_t config_load_string(const char *text, const char *name, struct config
         err[0] = '\0';
     if (text == NULL || out == NULL)
         return fail(&ld, NULL, NULL, "no configuration text");
-    return load(&ld, text, NULL, out);
+    return load(&ld, text, out);
 }
 
 /* Read all of `fp` into a NUL-terminated *text (the caller frees it). */
@@ -729,23 +740,7 @@ hy_status_t config_load(const char *path, struct config **out, char *err, size_t
     if (rc != HY_OK)
         return rc;
 
-    /* @include "x.conf" is relative to the main file's directory. */
-    size_t plen = strlen(path);
-    char *dir = malloc(plen + 2);
-    if (dir == NULL) {
-        free(text);
-        return fail(&ld, NULL, NULL, "out of memory");
-    }
-    memcpy(dir, path, plen + 1);
-    char *slash = strrchr(dir, '/');
-    if (slash == NULL)
-        strcpy(dir, ".");
-    else if (slash == dir)
-        slash[1] = '\0';
-    else
-        *slash = '\0';
-    rc = load(&ld, text, dir, out);
-    free(dir);
+    rc = load(&ld, text, out);
     free(text);
     return rc;
 }
