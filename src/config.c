@@ -642,7 +642,7 @@ static hy_status_t load(struct loader *ld, const char *text, struct config **out
 {
     if (strlen(text) > CONFIG_MAX_TEXT)
         return fail(ld, NULL, NULL, "larger than %u bytes", CONFIG_MAX_TEXT);
-    char *widened;
+    char *widened = NULL;
     if (prescan(ld, text, &widened) != HY_OK)
         return HY_ERROR;
     struct config *cfg = calloc(1, sizeof(*cfg));
