@@ -39,14 +39,13 @@ static struct app app;
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: halyard [-c FILE] [-t] [-d] [-p PIDFILE] [--dump-keys] [-V]\n"
-            "  -c, --config FILE   config file (default conf/halyard.conf)\n"
-            "  -t, --test          check the config file and exit (0 = valid)\n"
-            "  -d, --daemon        run in the background\n"
-            "  -p, --pidfile FILE  write the process id to FILE\n"
-            "      --dump-keys     print every config key with type, default and bounds\n"
-            "  -V, --version       print the version\n");
+    fprintf(out, "usage: halyard [-c FILE] [-t] [-d] [-p PIDFILE] [--dump-keys] [-V]\n"
+                 "  -c, --config FILE   config file (default conf/halyard.conf)\n"
+                 "  -t, --test          check the config file and exit (0 = valid)\n"
+                 "  -d, --daemon        run in the background\n"
+                 "  -p, --pidfile FILE  write the process id to FILE\n"
+                 "      --dump-keys     print every config key with type, default and bounds\n"
+                 "  -V, --version       print the version\n");
 }
 
 static void on_worker_done(struct worker *w)
@@ -177,14 +176,30 @@ int main(int argc, char **argv)
     int c;
     while ((c = getopt_long(argc, argv, "c:tdp:Vh", opts, NULL)) != -1) {
         switch (c) {
-        case 'c': path = optarg; break;
-        case 't': test_only = true; break;
-        case 'd': daemon_mode = true; break;
-        case 'p': pidfile = optarg; break;
-        case 'K': config_dump_keys(stdout); return 0;
-        case 'V': printf("halyard %s\n", HALYARD_VERSION); return 0;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'c':
+            path = optarg;
+            break;
+        case 't':
+            test_only = true;
+            break;
+        case 'd':
+            daemon_mode = true;
+            break;
+        case 'p':
+            pidfile = optarg;
+            break;
+        case 'K':
+            config_dump_keys(stdout);
+            return 0;
+        case 'V':
+            printf("halyard %s\n", HALYARD_VERSION);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (optind < argc) {

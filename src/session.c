@@ -54,38 +54,37 @@
 #include "halyard/worker.h"
 
 /* MariaDB error codes and SQLSTATEs we send ourselves. */
-#define ER_CON_COUNT_ERROR 1040           /* 08004 Too many connections */
-#define ER_HANDSHAKE_ERROR 1043           /* 08S01 Bad handshake */
-#define ER_ACCESS_DENIED_ERROR 1045       /* 28000 */
-#define ER_UNKNOWN_COM_ERROR 1047         /* 08S01 Unknown command */
-#define ER_NO_SUCH_THREAD 1094            /* HY000 Unknown thread id */
-#define ER_KILL_DENIED_ERROR 1095         /* HY000 You are not owner of thread */
-#define ER_NET_PACKETS_OUT_OF_ORDER 1156  /* 08S01 */
-#define ER_NOT_SUPPORTED_YET 1235         /* 42000 */
-#define ER_SERVER_SHUTDOWN 1053           /* 08S01 */
-#define ER_OUT_OF_RESOURCES 1041          /* HY000 */
-#define CR_CONN_HOST_ERROR 2003           /* HY000 Can't connect */
-#define CR_SERVER_LOST 2013               /* HY000 Lost connection */
+#define ER_CON_COUNT_ERROR          1040 /* 08004 Too many connections */
+#define ER_HANDSHAKE_ERROR          1043 /* 08S01 Bad handshake */
+#define ER_ACCESS_DENIED_ERROR      1045 /* 28000 */
+#define ER_UNKNOWN_COM_ERROR        1047 /* 08S01 Unknown command */
+#define ER_NO_SUCH_THREAD           1094 /* HY000 Unknown thread id */
+#define ER_KILL_DENIED_ERROR        1095 /* HY000 You are not owner of thread */
+#define ER_NET_PACKETS_OUT_OF_ORDER 1156 /* 08S01 */
+#define ER_NOT_SUPPORTED_YET        1235 /* 42000 */
+#define ER_SERVER_SHUTDOWN          1053 /* 08S01 */
+#define ER_OUT_OF_RESOURCES         1041 /* HY000 */
+#define CR_CONN_HOST_ERROR          2003 /* HY000 Can't connect */
+#define CR_SERVER_LOST              2013 /* HY000 Lost connection */
 
 #define NATIVE_PLUGIN "mysql_native_password"
 
 /* What halyard offers clients. No SSL and no compression yet; no MariaDB
  * extended capabilities (CLIENT_MYSQL, bit 0, stays set, so MariaDB
  * clients and servers read none). */
-#define SERVER_CAPS                                                                               \
+#define SERVER_CAPS                                                                                \
     (CLIENT_LONG_PASSWORD | CLIENT_FOUND_ROWS | CLIENT_LONG_FLAG | CLIENT_CONNECT_WITH_DB |        \
-     CLIENT_NO_SCHEMA | CLIENT_ODBC | CLIENT_LOCAL_FILES | CLIENT_IGNORE_SPACE |                  \
-     CLIENT_PROTOCOL_41 | CLIENT_INTERACTIVE | CLIENT_IGNORE_SIGPIPE | CLIENT_TRANSACTIONS |      \
-     CLIENT_SECURE_CONNECTION | CLIENT_MULTI_STATEMENTS | CLIENT_MULTI_RESULTS |                 \
-     CLIENT_PS_MULTI_RESULTS | CLIENT_PLUGIN_AUTH | CLIENT_CONNECT_ATTRS |                       \
+     CLIENT_NO_SCHEMA | CLIENT_ODBC | CLIENT_LOCAL_FILES | CLIENT_IGNORE_SPACE |                   \
+     CLIENT_PROTOCOL_41 | CLIENT_INTERACTIVE | CLIENT_IGNORE_SIGPIPE | CLIENT_TRANSACTIONS |       \
+     CLIENT_SECURE_CONNECTION | CLIENT_MULTI_STATEMENTS | CLIENT_MULTI_RESULTS |                   \
+     CLIENT_PS_MULTI_RESULTS | CLIENT_PLUGIN_AUTH | CLIENT_CONNECT_ATTRS |                         \
      CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA | CLIENT_SESSION_TRACK | CLIENT_DEPRECATE_EOF)
 
 /* Capabilities that change how packets are framed or laid out: a backend
  * must agree with the client on all of them, since halyard forwards bytes. */
-#define FRAMING_CAPS                                                                              \
-    (CLIENT_PROTOCOL_41 | CLIENT_DEPRECATE_EOF | CLIENT_SESSION_TRACK | CLIENT_MULTI_RESULTS |    \
-     CLIENT_PS_MULTI_RESULTS | CLIENT_MULTI_STATEMENTS | CLIENT_LOCAL_FILES |                    \
-     CLIENT_FOUND_ROWS)
+#define FRAMING_CAPS                                                                               \
+    (CLIENT_PROTOCOL_41 | CLIENT_DEPRECATE_EOF | CLIENT_SESSION_TRACK | CLIENT_MULTI_RESULTS |     \
+     CLIENT_PS_MULTI_RESULTS | CLIENT_MULTI_STATEMENTS | CLIENT_LOCAL_FILES | CLIENT_FOUND_ROWS)
 
 atomic_uint session_count;
 
@@ -130,10 +129,10 @@ static void registry_set_user(struct session *s, const char *user)
 }
 
 enum kill_lookup {
-    KILL_UNKNOWN,    /* no such session */
-    KILL_NOT_OWNER,  /* another user's session, and it has no backend to ask */
-    KILL_MARKED,     /* no backend connection: marked to close, nothing to send */
-    KILL_BACKEND,    /* *tid is the backend thread id to kill */
+    KILL_UNKNOWN,   /* no such session */
+    KILL_NOT_OWNER, /* another user's session, and it has no backend to ask */
+    KILL_MARKED,    /* no backend connection: marked to close, nothing to send */
+    KILL_BACKEND,   /* *tid is the backend thread id to kill */
 };
 
 /* Look up session `id` for a KILL issued by `by`. */
@@ -172,9 +171,12 @@ static enum kill_lookup registry_kill(const struct session *by, uint32_t id, boo
 const char *session_state_to_str(enum session_state st)
 {
     static const char *const names[SS__COUNT] = {
-        [SS_HANDSHAKE] = "handshake", [SS_AUTH_SWITCH] = "auth_switch",
-        [SS_LOGIN_BACKEND] = "login_backend", [SS_IDLE] = "idle",
-        [SS_WAIT_BACKEND] = "wait_backend",   [SS_COMMAND] = "command",
+        [SS_HANDSHAKE] = "handshake",
+        [SS_AUTH_SWITCH] = "auth_switch",
+        [SS_LOGIN_BACKEND] = "login_backend",
+        [SS_IDLE] = "idle",
+        [SS_WAIT_BACKEND] = "wait_backend",
+        [SS_COMMAND] = "command",
         [SS_CLOSING] = "closing",
     };
     return st < SS__COUNT ? names[st] : "?";
@@ -183,21 +185,36 @@ const char *session_state_to_str(enum session_state st)
 const char *session_end_to_str(enum session_end why)
 {
     switch (why) {
-    case END_NONE: return "none";
-    case END_CLIENT_QUIT: return "client quit";
-    case END_CLIENT_CLOSED: return "client closed the connection";
-    case END_CLIENT_ERROR: return "client socket error";
-    case END_BAD_HANDSHAKE: return "bad handshake";
-    case END_AUTH_FAILED: return "authentication failed";
-    case END_LOGIN_TIMEOUT: return "login timeout";
-    case END_PROTOCOL: return "protocol error from client";
-    case END_BACKEND_LOST: return "backend connection lost";
-    case END_BACKEND_LOGIN: return "backend refused the login";
-    case END_BACKEND_PROTOCOL: return "protocol error from backend";
-    case END_KILLED: return "killed";
-    case END_SHUTDOWN: return "shutdown";
-    case END_TOO_MANY: return "too many connections";
-    case END_NOMEM: return "out of memory";
+    case END_NONE:
+        return "none";
+    case END_CLIENT_QUIT:
+        return "client quit";
+    case END_CLIENT_CLOSED:
+        return "client closed the connection";
+    case END_CLIENT_ERROR:
+        return "client socket error";
+    case END_BAD_HANDSHAKE:
+        return "bad handshake";
+    case END_AUTH_FAILED:
+        return "authentication failed";
+    case END_LOGIN_TIMEOUT:
+        return "login timeout";
+    case END_PROTOCOL:
+        return "protocol error from client";
+    case END_BACKEND_LOST:
+        return "backend connection lost";
+    case END_BACKEND_LOGIN:
+        return "backend refused the login";
+    case END_BACKEND_PROTOCOL:
+        return "protocol error from backend";
+    case END_KILLED:
+        return "killed";
+    case END_SHUTDOWN:
+        return "shutdown";
+    case END_TOO_MANY:
+        return "too many connections";
+    case END_NOMEM:
+        return "out of memory";
     }
     return "?";
 }
@@ -336,8 +353,7 @@ static void bconn_set_state(struct session *s, enum bconn_state to)
     };
     struct bconn *bc = &s->backend;
     if (!(allowed[bc->state] & (1u << to))) {
-        hy_log_error("session %u: impossible backend state change %d -> %d", s->id, bc->state,
-                     to);
+        hy_log_error("session %u: impossible backend state change %d -> %d", s->id, bc->state, to);
         to = BCONN_NONE;
     }
     bc->state = to;
@@ -394,9 +410,9 @@ static hy_status_t bconn_login(struct session *s, const uint8_t *payload, size_t
     }
     bc->thread_id = hs.conn_id;
     bc->caps = (s->caps & hs.caps) | CLIENT_PROTOCOL_41 | CLIENT_SECURE_CONNECTION;
-    bc->caps &= ~(uint32_t)(CLIENT_SSL | CLIENT_COMPRESS | CLIENT_CONNECT_WITH_DB |
-                            CLIENT_CONNECT_ATTRS | CLIENT_PLUGIN_AUTH |
-                            CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA);
+    bc->caps &=
+        ~(uint32_t)(CLIENT_SSL | CLIENT_COMPRESS | CLIENT_CONNECT_WITH_DB | CLIENT_CONNECT_ATTRS |
+                    CLIENT_PLUGIN_AUTH | CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA);
     bc->caps |= CLIENT_LONG_PASSWORD; /* CLIENT_MYSQL: no MariaDB extended caps */
     if (hs.caps & CLIENT_PLUGIN_AUTH)
         bc->caps |= CLIENT_PLUGIN_AUTH;
@@ -1209,8 +1225,7 @@ static void backend_read_cb(struct ev_loop *loop, ev_io *w, int revents)
     if (n <= 0) {
         if (bc->state != BCONN_READY)
             session_backend_failed(s, NULL, 0,
-                                   n == 0 ? "closed the connection during login"
-                                          : strerror(errno));
+                                   n == 0 ? "closed the connection during login" : strerror(errno));
         else
             session_backend_lost(s, n == 0 ? "closed the connection" : strerror(errno));
         goto out;
@@ -1375,8 +1390,7 @@ static void session_handle_login(struct session *s)
     }
     struct mysql_login lg;
     memset(&lg, 0, sizeof(lg));
-    if (seq != 1 || mysql_login_decode(p, len, &lg) != HY_OK || lg.ssl_request ||
-        lg.user == NULL) {
+    if (seq != 1 || mysql_login_decode(p, len, &lg) != HY_OK || lg.ssl_request || lg.user == NULL) {
         slog_info(s, "bad handshake%s", lg.ssl_request ? ": TLS requested but not enabled" : "");
         send_err(s, (uint8_t)(seq + 1), ER_HANDSHAKE_ERROR, "08S01", "Bad handshake");
         session_mark_closing(s, END_BAD_HANDSHAKE);
@@ -1617,7 +1631,8 @@ void session_create(struct worker *w, int fd, const struct config_listener *list
     hs.plugin = NATIVE_PLUGIN;
     hs.plugin_len = strlen(NATIVE_PLUGIN);
     uint8_t pkt[MYSQL_HEADER_SIZE + 256];
-    size_t n = mysql_handshake_encode(&hs, pkt + MYSQL_HEADER_SIZE, sizeof(pkt) - MYSQL_HEADER_SIZE);
+    size_t n =
+        mysql_handshake_encode(&hs, pkt + MYSQL_HEADER_SIZE, sizeof(pkt) - MYSQL_HEADER_SIZE);
     mysql_hdr_write(pkt, (uint32_t)n, 0);
     send_local(s, pkt, MYSQL_HEADER_SIZE + n);
     ev_io_start(w->loop, &s->client.rio);

@@ -19,7 +19,7 @@ struct buf {
 
 struct buf_pool {
     struct buf *free;
-    uint32_t size;     /* capacity of every buffer */
+    uint32_t size; /* capacity of every buffer */
     uint32_t n_free;
     uint32_t max_free; /* keep at most this many pooled, free the rest */
     uint64_t n_alloc;  /* buffers currently handed out (gauge) */

@@ -63,11 +63,11 @@ struct config {
 
     int workers; /* resolved: 0 in the file means one per online core */
     enum log_level log_level;
-    char *server_version;     /* sent in the greeting */
-    int connect_timeout_ms;   /* backend TCP connect + login */
-    int login_timeout_ms;     /* client handshake must finish within this */
-    int shutdown_timeout_ms;  /* SIGTERM: in-flight statements get this long */
-    int buffer_size;          /* bytes per direction per session while busy */
+    char *server_version;       /* sent in the greeting */
+    int connect_timeout_ms;     /* backend TCP connect + login */
+    int login_timeout_ms;       /* client handshake must finish within this */
+    int shutdown_timeout_ms;    /* SIGTERM: in-flight statements get this long */
+    int buffer_size;            /* bytes per direction per session while busy */
     int max_client_connections; /* 0 = no limit */
 
     struct config_listener *listeners;
@@ -82,7 +82,8 @@ struct config {
  * reference. On failure returns HY_ERROR and writes one line to `err`:
  * "FILE:LINE: KEY: why" (LINE and KEY left out only when they do not
  * apply, e.g. the file cannot be opened). Never aborts. */
-hy_status_t config_load(const char *path, struct config **out, char *err, size_t errlen) HY_MUSTCHECK;
+hy_status_t config_load(const char *path, struct config **out, char *err,
+                        size_t errlen) HY_MUSTCHECK;
 
 /* Same, from a string (tests, fuzzing); `name` stands for the file name in
  * messages. */
@@ -101,7 +102,7 @@ enum config_type {
     CONFIG_INT,
     CONFIG_STRING,
     CONFIG_BOOL,
-    CONFIG_LIST,  /* a list of groups */
+    CONFIG_LIST, /* a list of groups */
     CONFIG_GROUP,
 };
 

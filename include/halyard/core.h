@@ -19,19 +19,19 @@ typedef enum hy_status {
     HY_NOMEM = -3, /* an allocation failed */
 } hy_status_t;
 
-#define HY_MUSTCHECK __attribute__((warn_unused_result))
+#define HY_MUSTCHECK    __attribute__((warn_unused_result))
 #define HY_PRINTF(f, a) __attribute__((format(printf, f, a)))
-#define HY_UNUSED __attribute__((unused))
+#define HY_UNUSED       __attribute__((unused))
 
-#define hy_likely(x) __builtin_expect(!!(x), 1)
+#define hy_likely(x)   __builtin_expect(!!(x), 1)
 #define hy_unlikely(x) __builtin_expect(!!(x), 0)
 
 #define HY_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define HY_MIN(a, b) ((a) < (b) ? (a) : (b))
-#define HY_MAX(a, b) ((a) > (b) ? (a) : (b))
+#define HY_MIN(a, b)     ((a) < (b) ? (a) : (b))
+#define HY_MAX(a, b)     ((a) > (b) ? (a) : (b))
 
 /* The struct that embeds `member` at address `ptr` (libev watchers, list links). */
-#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
 #define HALYARD_VERSION "0.1.0"
 

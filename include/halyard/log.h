@@ -20,25 +20,25 @@ int log_level_parse(const char *s);
 void log_write(enum log_level level, const char *fmt, ...) HY_PRINTF(2, 3);
 
 #define hy_log_error(...) log_write(LOG_LEVEL_ERROR, __VA_ARGS__)
-#define hy_log_warn(...)                                                                          \
-    do {                                                                                          \
-        if (log_level_current >= LOG_LEVEL_WARN)                                                  \
-            log_write(LOG_LEVEL_WARN, __VA_ARGS__);                                               \
+#define hy_log_warn(...)                                                                           \
+    do {                                                                                           \
+        if (log_level_current >= LOG_LEVEL_WARN)                                                   \
+            log_write(LOG_LEVEL_WARN, __VA_ARGS__);                                                \
     } while (0)
-#define hy_log_info(...)                                                                          \
-    do {                                                                                          \
-        if (log_level_current >= LOG_LEVEL_INFO)                                                  \
-            log_write(LOG_LEVEL_INFO, __VA_ARGS__);                                               \
+#define hy_log_info(...)                                                                           \
+    do {                                                                                           \
+        if (log_level_current >= LOG_LEVEL_INFO)                                                   \
+            log_write(LOG_LEVEL_INFO, __VA_ARGS__);                                                \
     } while (0)
 #ifdef HY_DEBUG_LOG
-#define hy_log_debug(...)                                                                         \
-    do {                                                                                          \
-        if (log_level_current >= LOG_LEVEL_DEBUG)                                                 \
-            log_write(LOG_LEVEL_DEBUG, __VA_ARGS__);                                              \
+#define hy_log_debug(...)                                                                          \
+    do {                                                                                           \
+        if (log_level_current >= LOG_LEVEL_DEBUG)                                                  \
+            log_write(LOG_LEVEL_DEBUG, __VA_ARGS__);                                               \
     } while (0)
 #else
-#define hy_log_debug(...)                                                                         \
-    do {                                                                                          \
+#define hy_log_debug(...)                                                                          \
+    do {                                                                                           \
     } while (0)
 #endif
 

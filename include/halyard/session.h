@@ -95,11 +95,11 @@ struct session {
     struct stream down; /* backend -> client */
 
     /* up direction: the request being forwarded */
-    uint32_t up_left;  /* payload bytes of the current packet still to pass */
-    bool up_cont;      /* the current packet is full length: another follows */
-    bool req_open;     /* the request's packets are still coming */
-    bool infile;       /* forwarding LOAD DATA LOCAL file packets */
-    uint8_t last_seq;  /* sequence id of the client's last packet */
+    uint32_t up_left; /* payload bytes of the current packet still to pass */
+    bool up_cont;     /* the current packet is full length: another follows */
+    bool req_open;    /* the request's packets are still coming */
+    bool infile;      /* forwarding LOAD DATA LOCAL file packets */
+    uint8_t last_seq; /* sequence id of the client's last packet */
 
     /* down direction: the answer being forwarded */
     struct mysql_resp resp;
@@ -149,14 +149,14 @@ void session_shutdown(struct session *s);
 /* Total client sessions across all workers (for max_client_connections). */
 extern atomic_uint session_count;
 
-#define slog_warn(s, fmt, ...)                                                                    \
-    hy_log_warn("session %u %s@%s: " fmt, (s)->id, (s)->user ? (s)->user : "-", (s)->peer,       \
+#define slog_warn(s, fmt, ...)                                                                     \
+    hy_log_warn("session %u %s@%s: " fmt, (s)->id, (s)->user ? (s)->user : "-", (s)->peer,         \
                 ##__VA_ARGS__)
-#define slog_info(s, fmt, ...)                                                                    \
-    hy_log_info("session %u %s@%s: " fmt, (s)->id, (s)->user ? (s)->user : "-", (s)->peer,       \
+#define slog_info(s, fmt, ...)                                                                     \
+    hy_log_info("session %u %s@%s: " fmt, (s)->id, (s)->user ? (s)->user : "-", (s)->peer,         \
                 ##__VA_ARGS__)
-#define slog_debug(s, fmt, ...)                                                                   \
-    hy_log_debug("session %u %s@%s: " fmt, (s)->id, (s)->user ? (s)->user : "-", (s)->peer,      \
+#define slog_debug(s, fmt, ...)                                                                    \
+    hy_log_debug("session %u %s@%s: " fmt, (s)->id, (s)->user ? (s)->user : "-", (s)->peer,        \
                  ##__VA_ARGS__)
 
 #endif /* HALYARD_SESSION_H */

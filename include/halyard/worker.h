@@ -37,17 +37,17 @@ struct worker {
     struct ev_loop *loop;
     ev_async wakeup;
     struct buf_pool pool;
-    struct config *cfg;         /* the config this worker's listeners came from */
-    struct config *session_cfg; /* the config new sessions take (reloads replace it) */
+    struct config *cfg;                   /* the config this worker's listeners came from */
+    struct config *session_cfg;           /* the config new sessions take (reloads replace it) */
     _Atomic(struct config *) pending_cfg; /* published by the main thread */
-    ev_timer accept_pause;      /* accepts pause while out of descriptors */
+    ev_timer accept_pause;                /* accepts pause while out of descriptors */
     bool started;
     struct listener_sock *ls;
     size_t n_ls;
     struct session *sessions; /* doubly linked through session.next/prev */
     uint32_t n_sessions;
-    atomic_bool stopping;   /* SIGTERM: accept nothing, finish what is in flight */
-    atomic_bool force_stop; /* shutdown timeout: close everything now */
+    atomic_bool stopping;     /* SIGTERM: accept nothing, finish what is in flight */
+    atomic_bool force_stop;   /* shutdown timeout: close everything now */
     atomic_bool kill_pending; /* a session of this worker was asked to close */
     atomic_bool done;
     struct worker_stats stats;
