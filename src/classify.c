@@ -38,6 +38,7 @@ enum {
     CC_IDENT = 0x08, /* may appear in an unquoted name: letters, digits, _ $ and non-ASCII */
     CC_KW = 0x10,    /* may appear in a keyword: ASCII letters, digits, _ */
     CC_LOWER = 0x20, /* a-z; equal to the bit that upper-cases them */
+    CC_CMT = 0x40,   /* may open or close a comment: # - / * */
 };
 
 #define SP   CC_SPACE
@@ -47,13 +48,14 @@ enum {
 #define LX   (CC_HEX | CC_IDENT | CC_KW | CC_LOWER) /* a-f */
 #define LO   (CC_IDENT | CC_KW | CC_LOWER)          /* g-z */
 #define ID   CC_IDENT                               /* $, non-ASCII */
+#define CM   CC_CMT                                 /* # - / * */
 #define ID16 ID, ID, ID, ID, ID, ID, ID, ID, ID, ID, ID, ID, ID, ID, ID, ID
 
 // clang-format off
 static const uint8_t cclass[256] = {
     /* 0x00 */ 0, 0, 0, 0, 0, 0, 0, 0, 0, SP, SP, SP, SP, SP, 0, 0,
     /* 0x10 */ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    /* 0x20 */ SP, 0, 0, 0, ID, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,          /*  !"#$%&'()*+,-./ */
+    /* 0x20 */ SP, 0, 0, CM, ID, 0, 0, 0, 0, 0, CM, 0, 0, CM, 0, CM,      /*  !"#$%&'()*+,-./ */
     /* 0x30 */ DG, DG, DG, DG, DG, DG, DG, DG, DG, DG, 0, 0, 0, 0, 0, 0,  /* 0-9 :;<=>? */
     /* 0x40 */ 0, UX, UX, UX, UX, UX, UX, UP, UP, UP, UP, UP, UP, UP, UP, UP, /* @A-O */
     /* 0x50 */ UP, UP, UP, UP, UP, UP, UP, UP, UP, UP, UP, 0, 0, 0, 0, UP,  /* P-Z [\]^_ */
@@ -70,6 +72,7 @@ static const uint8_t cclass[256] = {
 #undef LX
 #undef LO
 #undef ID
+#undef CM
 #undef ID16
 
 static inline bool is_space(unsigned char c)
@@ -713,26 +716,31 @@ static const struct keyword keywords[] = {
 /*
  * Hash index over keywords[]: slot -> index + 1, 0 = empty; linear probing.
  * 2048 slots for ~470 words keep most misses (identifiers) at one probe.
- * Built once, before the first lookup, by kw_index_build(); read-only after.
+ * The hash looks at the length and the first two and last two bytes, so
+ * the lexer computes it in constant time per word; kw_find() compares the
+ * whole word. Built once, before the first lookup; read-only after.
  */
-#define KW_SLOTS     2048u
-#define KW_HASH_INIT 2166136261u
+#define KW_SLOTS 2048u
 
 static uint16_t kw_index[KW_SLOTS];
 static pthread_once_t kw_index_once = PTHREAD_ONCE_INIT;
 
-static inline uint32_t kw_hash_step(uint32_t h, unsigned char upper)
+/*
+ * w: n >= 2 bytes that may be in a keyword (CC_KW), any case. `& 0xDF`
+ * folds the case of letters (and maps digits elsewhere, consistently).
+ */
+static inline uint32_t kw_hash(const unsigned char *w, size_t n)
 {
-    return (h ^ upper) * 16777619u; /* FNV-1a, 32 bits */
+    uint32_t x = (uint32_t)(w[0] & 0xDF) << 24 ^ (uint32_t)(w[1] & 0xDF) << 16 ^
+                 (uint32_t)(w[n - 2] & 0xDF) << 8 ^ (uint32_t)(w[n - 1] & 0xDF) ^ (uint32_t)n << 11;
+    return (x * 2654435761u) >> 21; /* 11 bits: a slot */
 }
 
 static void kw_index_build(void)
 {
     for (size_t i = 0; i < HY_ARRAY_SIZE(keywords); i++) {
-        uint32_t h = KW_HASH_INIT;
-        for (size_t j = 0; j < keywords[i].len; j++)
-            h = kw_hash_step(h, (unsigned char)keywords[i].name[j]);
-        uint32_t slot = h & (KW_SLOTS - 1);
+        const struct keyword *k = &keywords[i];
+        uint32_t slot = kw_hash((const unsigned char *)k->name, k->len);
         while (kw_index[slot] != 0)
             slot = (slot + 1) & (KW_SLOTS - 1);
         kw_index[slot] = (uint16_t)(i + 1);
@@ -745,19 +753,18 @@ static inline void kw_ready(void)
 }
 
 /*
- * The keyword spelled by the n bytes at w (any case), or NULL. h is
- * kw_hash_step() folded over the upper-cased bytes from KW_HASH_INIT; the
- * caller computes it while scanning the word. kw_ready() first.
+ * The keyword spelled by the n bytes at w (any case), or NULL. The caller
+ * has checked 2 <= n <= KW_MAXLEN and that every byte is CC_KW; kw_ready() first.
  */
-static const struct keyword *kw_find(const unsigned char *w, size_t n, uint32_t h)
+static inline const struct keyword *kw_find(const unsigned char *w, size_t n)
 {
-    for (uint32_t slot = h & (KW_SLOTS - 1); kw_index[slot] != 0;
-         slot = (slot + 1) & (KW_SLOTS - 1)) {
+    for (uint32_t slot = kw_hash(w, n); kw_index[slot] != 0; slot = (slot + 1) & (KW_SLOTS - 1)) {
         const struct keyword *k = &keywords[kw_index[slot] - 1];
         if (k->len != n)
             continue;
+        /* Both sides are letters, digits or _: they differ at most in the case bit. */
         size_t i = 0;
-        while (i < n && to_upper(w[i]) == (unsigned char)k->name[i])
+        while (i < n && ((w[i] ^ (unsigned char)k->name[i]) & 0xDF) == 0)
             i++;
         if (i == n)
             return k;
@@ -765,27 +772,22 @@ static const struct keyword *kw_find(const unsigned char *w, size_t n, uint32_t 
     return NULL;
 }
 
-/* Whether the n bytes at w can be a keyword; sets *h for kw_find(). */
-static bool kw_candidate(const unsigned char *w, size_t n, uint32_t *h)
+/* Whether the n bytes at w can be a keyword at all. */
+static bool kw_candidate(const unsigned char *w, size_t n)
 {
-    uint32_t x = KW_HASH_INIT;
     if (n < 2 || n > KW_MAXLEN)
         return false;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++)
         if (!(cclass[w[i]] & CC_KW))
             return false;
-        x = kw_hash_step(x, to_upper(w[i]));
-    }
-    *h = x;
     return true;
 }
 
 bool classify_is_keyword(const char *word, size_t len)
 {
-    uint32_t h;
     kw_ready();
-    return word != NULL && kw_candidate((const unsigned char *)word, len, &h) &&
-           kw_find((const unsigned char *)word, len, h) != NULL;
+    return word != NULL && kw_candidate((const unsigned char *)word, len) &&
+           kw_find((const unsigned char *)word, len) != NULL;
 }
 
 /* ---- lexer ---- */
@@ -813,10 +815,11 @@ enum { VS_NONE, VS_GLOBAL, VS_SESSION }; /* scope prefix of a T_SVAR */
 
 struct token {
     enum tok_type type;
-    uint8_t kw;    /* T_WORD: enum kw */
-    uint8_t kwf;   /* T_WORD: KWF_* */
-    uint8_t scope; /* T_SVAR: VS_* */
-    size_t off;    /* the whole token */
+    uint8_t kw;        /* T_WORD: enum kw */
+    uint8_t kwf;       /* T_WORD: KWF_* */
+    uint8_t scope;     /* T_SVAR: VS_* */
+    const char *upper; /* a keyword's upper-case spelling, for the digest */
+    size_t off;        /* the whole token */
     size_t len;
     size_t in_off; /* the name or content: inside quotes, after @ or @@scope. */
     size_t in_len;
@@ -1054,21 +1057,17 @@ static void lex_quoted(struct lexer *lx, struct token *t, size_t q, enum tok_typ
     t->len = lx->pos - q;
 }
 
-static void lex_word(struct lexer *lx, struct token *t)
+static inline __attribute__((always_inline)) void lex_word(struct lexer *lx, struct token *t)
 {
     const unsigned char *s = lx->s;
-    size_t p = lx->pos, e = p;
-    uint32_t h = KW_HASH_INIT;
+    size_t p = lx->pos, e = p, len = lx->len;
     unsigned kw = CC_KW; /* stays set while every byte may be in a keyword */
 
-    /* One pass: find the end and hash the upper-cased bytes for kw_find(). */
-    while (e < lx->len) {
-        unsigned char c = s[e];
-        unsigned cls = cclass[c];
+    while (e < len) {
+        unsigned cls = cclass[s[e]];
         if (!(cls & CC_IDENT))
             break;
         kw &= cls;
-        h = kw_hash_step(h, c & (unsigned char)~(cls & CC_LOWER));
         e++;
     }
     /* x'1F', b'01', N'text', _charset'text' */
@@ -1091,10 +1090,11 @@ static void lex_word(struct lexer *lx, struct token *t)
     t->off = t->in_off = p;
     t->len = t->in_len = e - p;
     if (kw && e - p >= 2 && e - p <= KW_MAXLEN) {
-        const struct keyword *k = kw_find(s + p, e - p, h);
+        const struct keyword *k = kw_find(s + p, e - p);
         if (k != NULL) {
             t->kw = k->id;
             t->kwf = k->flags;
+            t->upper = k->name;
         }
     }
     lx->pos = e;
@@ -1214,14 +1214,24 @@ static void lex_var(struct lexer *lx, struct token *t)
     lx->pos = e;
 }
 
-static void lex_next(struct lexer *lx, struct token *t)
+/*
+ * The next token. Inlined into classify()'s loop, the data path, where a
+ * call per token costs more than the token; lex_next() is the out-of-line
+ * copy for everyone else.
+ */
+static inline __attribute__((always_inline)) void lex_token(struct lexer *lx, struct token *t)
 {
-    skip_blank(lx);
+    /* Plain whitespace here; comments (rarer) in skip_blank(). */
+    while (lx->pos < lx->len && is_space(lx->s[lx->pos]))
+        lx->pos++;
+    if (lx->pos < lx->len && (cclass[lx->s[lx->pos]] & CC_CMT))
+        skip_blank(lx);
 
     const unsigned char *s = lx->s;
     size_t p = lx->pos;
     t->kw = KW_NONE;
     t->kwf = 0;
+    t->upper = NULL;
     t->scope = VS_NONE;
     t->off = t->in_off = p;
     t->in_len = 0;
@@ -1234,6 +1244,10 @@ static void lex_next(struct lexer *lx, struct token *t)
     unsigned char c = s[p];
     enum tok_type type = T_OP;
     size_t n = 1;
+    if ((cclass[c] & (CC_IDENT | CC_DIGIT)) == CC_IDENT) { /* most tokens are words */
+        lex_word(lx, t);
+        goto out;
+    }
     switch (c) {
     case '\'':
         lex_quoted(lx, t, p, T_STRING);
@@ -1328,6 +1342,11 @@ out:
     lx->last = t->type;
     lx->last_kw = t->kw != KW_NONE;
     lx->last_end = lx->pos;
+}
+
+static void lex_next(struct lexer *lx, struct token *t)
+{
+    lex_token(lx, t);
 }
 
 /* ---- statement classifier ---- */
@@ -2160,8 +2179,21 @@ static void stmt_end(struct ctx *c)
 
 /* ---- digest ---- */
 
-#define FNV_OFFSET 0xcbf29ce484222325ull
-#define FNV_PRIME  0x100000001b3ull
+/*
+ * The digest's hash: its bytes taken 8 at a time (first byte lowest, the
+ * last word zero-padded), each word mixed in with a multiply and an
+ * xor-shift, the length mixed in last.
+ * Byte-at-a-time FNV-1a is a chain of one multiply per byte; this is one
+ * per 8 bytes. Not cryptographic: it names digests in statistics and rules.
+ */
+#define HASH_SEED 0xcbf29ce484222325ull
+#define HASH_MUL  0x9e3779b97f4a7c15ull
+
+static inline uint64_t hash_mix(uint64_t h, uint64_t w)
+{
+    h = (h ^ w) * HASH_MUL;
+    return h ^ (h >> 32);
+}
 
 /* What the digest printed last, for spacing and for telling unary from binary minus. */
 enum dlast {
@@ -2173,10 +2205,20 @@ enum dlast {
     D_OPER,    /* an operator, comma, ; or clause keyword: a sign after it is unary */
 };
 
+#define DIGEST_CHUNK 256 /* a multiple of 8 */
+
+/*
+ * Bytes are printed into `chunk`; a full chunk (or the last, at the end) is
+ * hashed 8 bytes per load and copied into the caller's buffer as far as it
+ * fits. Every byte is written twice, but tokens are short and a byte-wise
+ * hash or a bounds check per byte cost more.
+ */
 struct digest {
     char *buf;
     size_t cap;
-    size_t n; /* bytes produced, also past cap */
+    size_t room;    /* bytes buf holds before its NUL */
+    size_t n;       /* bytes printed, also past room */
+    size_t flushed; /* bytes already hashed and copied out; chunk holds [flushed, n) */
     uint64_t hash;
     enum dlast last;
     bool last_string;   /* the last ? was a string: an adjacent string continues it */
@@ -2184,14 +2226,17 @@ struct digest {
     unsigned char sign; /* a unary - or + held back: dropped if a number follows */
     bool sign_space;
     size_t skip_to; /* tokens before this offset were folded into (...) */
+    unsigned char chunk[DIGEST_CHUNK];
 };
 
 static void digest_init(struct digest *d, char *buf, size_t cap)
 {
     d->buf = buf;
     d->cap = buf != NULL ? cap : 0;
+    d->room = d->cap > 0 ? d->cap - 1 : 0;
     d->n = 0;
-    d->hash = FNV_OFFSET;
+    d->flushed = 0;
+    d->hash = HASH_SEED;
     d->last = D_NONE;
     d->last_string = false;
     d->semi = false;
@@ -2200,18 +2245,55 @@ static void digest_init(struct digest *d, char *buf, size_t cap)
     d->skip_to = 0;
 }
 
-static inline void d_byte(struct digest *d, unsigned char b)
+/* 8 bytes as a little-endian word, whatever the host's byte order. */
+static inline uint64_t load_le64(const unsigned char *p)
 {
-    if (d->n + 1 < d->cap)
-        d->buf[d->n] = (char)b;
-    d->n++;
-    d->hash = (d->hash ^ b) * FNV_PRIME;
+    uint64_t w;
+    memcpy(&w, p, sizeof(w));
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    w = __builtin_bswap64(w);
+#endif
+    return w;
 }
 
-static void d_bytes(struct digest *d, const unsigned char *p, size_t n, bool upper)
+/* Hash and copy out what chunk holds; the last word of the digest is zero-padded. */
+static void d_flush(struct digest *d)
 {
-    for (size_t i = 0; i < n; i++)
-        d_byte(d, upper ? to_upper(p[i]) : p[i]);
+    size_t k = d->n - d->flushed;
+    uint64_t h = d->hash;
+    size_t i = 0;
+    for (; i + 8 <= k; i += 8)
+        h = hash_mix(h, load_le64(d->chunk + i));
+    if (i < k) {
+        unsigned char last[8] = {0};
+        memcpy(last, d->chunk + i, k - i);
+        h = hash_mix(h, load_le64(last));
+    }
+    d->hash = h;
+    if (d->flushed < d->room)
+        memcpy(d->buf + d->flushed, d->chunk, HY_MIN(k, d->room - d->flushed));
+    d->flushed = d->n;
+}
+
+static inline void d_byte(struct digest *d, unsigned char b)
+{
+    if (d->n - d->flushed == DIGEST_CHUNK)
+        d_flush(d);
+    d->chunk[d->n++ - d->flushed] = b;
+}
+
+/* Print n bytes. */
+static void d_bytes(struct digest *d, const unsigned char *p, size_t n)
+{
+    while (n > 0) {
+        if (d->n - d->flushed == DIGEST_CHUNK)
+            d_flush(d);
+        size_t k = HY_MIN(n, DIGEST_CHUNK - (d->n - d->flushed));
+        memcpy(d->chunk + (d->n - d->flushed), p, k);
+        d->n += k;
+        p += k;
+        n -= k;
+    }
 }
 
 /* Whether a token of this type is printed after a space. */
@@ -2382,14 +2464,14 @@ static void digest_token(struct digest *d, const struct lexer *lx, const struct 
     case T_WORD:
         if (space)
             d_byte(d, ' ');
-        d_bytes(d, s + t->off, t->len, t->kw != KW_NONE);
+        d_bytes(d, t->kw != KW_NONE ? (const unsigned char *)t->upper : s + t->off, t->len);
         d->last = (t->kw == KW_NONE || (t->kwf & KWF_FUNC)) ? D_IDENT : D_OPER;
         d->last_string = false;
         if (t->kw == KW_IN || t->kw == KW_VALUES || t->kw == KW_VALUE) {
             size_t end = fold_end(lx, t->kw != KW_IN);
             if (end > 0) {
                 d_byte(d, ' ');
-                d_bytes(d, (const unsigned char *)"(...)", 5, false);
+                d_bytes(d, (const unsigned char *)"(...)", 5);
                 d->last = D_OPERAND;
                 d->skip_to = end;
             }
@@ -2401,15 +2483,17 @@ static void digest_token(struct digest *d, const struct lexer *lx, const struct 
     }
     if (space)
         d_byte(d, ' ');
-    d_bytes(d, s + t->off, t->len, false);
+    d_bytes(d, s + t->off, t->len);
     d->last_string = false;
 }
 
 static void digest_finish(struct digest *d)
 {
     d_sign_flush(d);
+    d_flush(d);
     if (d->cap > 0)
-        d->buf[HY_MIN(d->n, d->cap - 1)] = '\0';
+        d->buf[HY_MIN(d->n, d->room)] = '\0';
+    d->hash = hash_mix(d->hash, d->n);
 }
 
 /* ---- entry points ---- */
@@ -2453,7 +2537,7 @@ void classify(const char *sql, size_t len, unsigned opts, struct classify_result
     c.last = CL_EMPTY;
     stmt_begin(&c.st);
     for (;;) {
-        lex_next(&lx, &t);
+        lex_token(&lx, &t);
         if (dg != NULL)
             digest_token(&d, &lx, &t);
         if (t.type == T_SEMI || t.type == T_END) {
@@ -2496,7 +2580,7 @@ uint64_t classify_digest(const char *sql, size_t len, unsigned opts, char *out, 
     digest_init(&d, out, cap);
     lex_init(&lx, sql, len > CLASSIFY_MAX_LEN ? 0 : len, opts, NULL);
     do {
-        lex_next(&lx, &t);
+        lex_token(&lx, &t);
         digest_token(&d, &lx, &t);
     } while (t.type != T_END);
     digest_finish(&d);

@@ -98,8 +98,9 @@
  * after a function name or identifier (`count(*)`, `t(a, b)`) while clause
  * keywords keep it (`IN (...)`, `AS (`). A trailing `;` is dropped. A column
  * named like a non-reserved keyword (status, level...) is upper-cased too:
- * the digest is consistent, not a parse. The hash is 64-bit FNV-1a of the
- * whole digest, also when the text written is truncated.
+ * the digest is consistent, not a parse. The hash is a 64-bit hash of the
+ * whole digest, also when the text written is truncated (our own: FNV-like,
+ * 8 bytes per multiply; not cryptographic).
  */
 #ifndef HALYARD_CLASSIFY_H
 #define HALYARD_CLASSIFY_H
@@ -216,7 +217,7 @@ struct classify_digest {
     char *buf;     /* in: destination, NUL-terminated when cap > 0; may be NULL if cap is 0 */
     size_t cap;    /* in: bytes available at buf */
     size_t len;    /* out: length of the whole digest; >= cap means buf holds a prefix */
-    uint64_t hash; /* out: FNV-1a 64 of the whole digest */
+    uint64_t hash; /* out: 64-bit hash of the whole digest */
 };
 
 /*

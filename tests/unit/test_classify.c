@@ -1096,6 +1096,44 @@ static void test_digest(void **state)
         assert_int_equal(dg.len, out_len);
         assert_true(dg.hash == h);
         free(copy);
+
+        /* A digest is its own digest. */
+        char again[256];
+        assert_true(classify_digest(out, out_len, 0, again, sizeof(again), NULL) == h);
+        assert_string_equal(again, out);
+    }
+}
+
+/* Long digests (several internal chunks), and digest(digest(x)) == digest(x). */
+static void test_digest_long(void **state)
+{
+    (void)state;
+    static char sql[8192], want[8192], out[8192], again[8192];
+    size_t n = 0, w = 0;
+    n += (size_t)snprintf(sql + n, sizeof(sql) - n, "select");
+    w += (size_t)snprintf(want + w, sizeof(want) - w, "SELECT");
+    for (int i = 0; i < 300; i++) {
+        n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%s col_%d+%d", i ? "," : "", i, i * 7);
+        w += (size_t)snprintf(want + w, sizeof(want) - w, "%s col_%d + ?", i ? "," : "", i);
+    }
+    n += (size_t)snprintf(sql + n, sizeof(sql) - n, " from t where a in (1,2,3)");
+    w += (size_t)snprintf(want + w, sizeof(want) - w, " FROM t WHERE a IN (...)");
+
+    size_t out_len, again_len;
+    uint64_t h = classify_digest(sql, n, 0, out, sizeof(out), &out_len);
+    assert_string_equal(out, want);
+    assert_int_equal(out_len, w);
+    uint64_t h2 = classify_digest(out, out_len, 0, again, sizeof(again), &again_len);
+    assert_string_equal(again, want);
+    assert_true(h2 == h);
+
+    /* Truncated at every length around a chunk boundary: same hash, a prefix. */
+    for (size_t cap = 250; cap < 270; cap++) {
+        size_t len;
+        assert_true(classify_digest(sql, n, 0, again, cap, &len) == h);
+        assert_int_equal(len, w);
+        assert_int_equal(strlen(again), cap - 1);
+        assert_memory_equal(again, want, cap - 1);
     }
 }
 
@@ -1169,9 +1207,16 @@ static void test_digest_truncation(void **state)
     assert_int_equal(dg.len, full_len);
     assert_true(dg.hash == h1);
 
-    /* The hash of the empty digest is FNV-1a's offset basis. */
-    assert_true(classify_digest("", 0, 0, NULL, 0, NULL) == 0xcbf29ce484222325ull);
-    assert_true(classify_digest(NULL, 0, 0, NULL, 0, NULL) == 0xcbf29ce484222325ull);
+    /* Empty digests hash alike; a digest and its prefixes do not. */
+    uint64_t empty = classify_digest("", 0, 0, NULL, 0, NULL);
+    assert_true(classify_digest(NULL, 0, 0, NULL, 0, NULL) == empty);
+    assert_true(classify_digest("/* c */;", 8, 0, NULL, 0, NULL) == empty);
+    uint64_t prev = empty;
+    for (size_t i = 1; i <= 9; i++) { /* 8-byte words: every length up to a word and one */
+        uint64_t h = classify_digest("abcdefghij", i, 0, NULL, 0, NULL);
+        assert_true(h != prev);
+        prev = h;
+    }
 }
 
 /* ---- robustness ---- */
@@ -1365,6 +1410,7 @@ int main(void)
         cmocka_unit_test(test_autocommit),
         cmocka_unit_test(test_options),
         cmocka_unit_test(test_digest),
+        cmocka_unit_test(test_digest_long),
         cmocka_unit_test(test_digest_groups),
         cmocka_unit_test(test_digest_truncation),
         cmocka_unit_test(test_random_bytes),
