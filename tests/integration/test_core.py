@@ -631,7 +631,9 @@ def test_pipelined_commands(halyard):
 
 def test_max_client_connections(start_halyard):
     h = start_halyard(max_client_connections=2)
-    a, b = h.connect(), h.connect()
+    # wait_ready()'s probe connection counts until halyard has seen it close.
+    a = wait_until(lambda: h.connect(), timeout=3, what="a first connection")
+    b = wait_until(lambda: h.connect(), timeout=3, what="a second connection")
     with pytest.raises(pymysql.err.OperationalError) as e:
         h.connect()
     assert err_args(e) == (1040, "Too many connections")
