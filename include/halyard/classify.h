@@ -7,8 +7,9 @@
  * no allocation. It says where the text may run (`kind`), what side effects
  * the caller has to track (`flags`, `vars`, `schema`, `temp_table`,
  * `autocommit`) and which hint a comment carries. It can produce the query's
- * digest in the same pass. It is pure: no I/O, no globals, safe on any bytes
- * (it is fuzzed), work linear in the text's length.
+ * digest in the same pass. It is pure (no I/O; the only shared state is a
+ * keyword index built once, under pthread_once, then read-only), safe on
+ * any bytes (it is fuzzed), and its work is linear in the text's length.
  *
  * `kind` is only the routing decision. Effects are in flags and vars
  * whatever the kind: `SET @x = 1, autocommit = 0` is CL_PIN_PRIMARY (a user
@@ -74,7 +75,8 @@
  *    CLF_TABLE_DROPPED: it may drop a temporary table. To learn whether a
  *    statement mentions one of the session's temporary tables, call
  *    classify_find_ident() with the session's set; it is a second pass the
- *    caller makes only when the session has temporary tables.
+ *    caller makes only when the session has temporary tables. ALTER TABLE
+ *    ... RENAME and RENAME TABLE of a temporary table are not tracked.
  *  - Hints are comments whose text is `halyard: primary`, `halyard:
  *    replica` or `halyard: backend=NAME` (case-insensitive, any spacing), in
  *    any comment style. The first valid hint wins; a comment that starts
