@@ -601,6 +601,14 @@ static void session_next_command(struct session *s);
 
 static void command_done(struct session *s)
 {
+    if (s->cmd == COM_SET_OPTION && s->set_option >= 0 && s->resp.err_code == 0) {
+        /* Keep it for backend connections opened later (after COM_CHANGE_USER). */
+        if (s->set_option == 0)
+            s->caps |= CLIENT_MULTI_STATEMENTS;
+        else
+            s->caps &= ~(uint32_t)CLIENT_MULTI_STATEMENTS;
+        s->set_option = -1;
+    }
     session_set_state(s, SS_IDLE);
     stream_release_if_empty(&s->down, &s->w->pool);
     if (atomic_load(&s->w->stopping)) {
@@ -664,11 +672,36 @@ static void up_forward(struct session *s)
 }
 
 /* Parse the answer in `down` as far as it has arrived, then send it on. */
-static void down_forward(struct session *s)
+/* Our own KILL (command_kill) is answered by the backend in terms of its
+ * thread id; when it refuses, the client must read the id it gave. Returns
+ * false while the whole answer packet is not there yet. */
+static bool own_kill_answer(struct session *s, uint32_t len)
 {
     struct stream *st = &s->down;
-    if (st->b == NULL)
-        return;
+    if (len + MYSQL_HEADER_SIZE <= st->b->cap && stream_unparsed(st) < MYSQL_HEADER_SIZE + len)
+        return false;
+    uint32_t id = s->kill_id;
+    s->kill_id = 0;
+    const uint8_t *p = st->b->data + st->scan + MYSQL_HEADER_SIZE;
+    struct mysql_err e;
+    if (len == 0 || p[0] != MYSQL_ERR || mysql_err_decode(p, len, &e) != HY_OK ||
+        (e.code != ER_NO_SUCH_THREAD && e.code != ER_KILL_DENIED_ERROR))
+        return true; /* passed on as it is */
+    st->scan += MYSQL_HEADER_SIZE + len;
+    st->head = st->scan;
+    send_err(s, s->down_seq, e.code, e.sqlstate,
+             e.code == ER_NO_SUCH_THREAD ? "Unknown thread id: %u"
+                                         : "You are not owner of thread %u",
+             id);
+    s->resp_done = true;
+    return true;
+}
+
+/* Parse the answer in `down` as far as it has arrived. False when the
+ * session must close. */
+static bool down_parse(struct session *s)
+{
+    struct stream *st = &s->down;
     const uint8_t *d = st->b->data;
     for (;;) {
         if (s->down_left == 0 && !s->down_cont) {
@@ -683,17 +716,17 @@ static void down_forward(struct session *s)
             }
         }
         if (s->resp_done || s->infile)
-            break;
+            return true;
         if (s->down_left > 0) {
             uint32_t n = HY_MIN(s->down_left, stream_unparsed(st));
             if (n == 0)
-                break;
+                return true;
             st->scan += n;
             s->down_left -= n;
             continue;
         }
         if (stream_unparsed(st) < MYSQL_HEADER_SIZE)
-            break;
+            return true;
         uint32_t len = mysql_hdr_len(d + st->scan);
         s->down_seq = mysql_hdr_seq(d + st->scan);
         if (s->down_cont) {
@@ -702,15 +735,21 @@ static void down_forward(struct session *s)
             s->down_left = len;
             continue;
         }
+        if (s->kill_id != 0) {
+            if (!own_kill_answer(s, len))
+                return true;
+            if (s->resp_done)
+                continue;
+        }
         uint32_t peek = HY_MIN(len, (uint32_t)MYSQL_RESP_PEEK);
         if (stream_unparsed(st) < MYSQL_HEADER_SIZE + peek)
-            break;
+            return true;
         enum mysql_resp_rc rc = mysql_resp_feed(&s->resp, d + st->scan + MYSQL_HEADER_SIZE, len);
         if (rc == MYSQL_RESP_BAD) {
             slog_warn(s, "backend %s broke the protocol answering %s", s->backend.be->name,
                       mysql_com_name(s->cmd));
             session_mark_closing(s, END_BACKEND_PROTOCOL);
-            return;
+            return false;
         }
         st->scan += MYSQL_HEADER_SIZE;
         s->down_left = len;
@@ -720,13 +759,25 @@ static void down_forward(struct session *s)
         else if (rc == MYSQL_RESP_INFILE)
             s->infile_next = true;
     }
-    hy_status_t rc = stream_flush(s, st, &s->client);
-    if (rc == HY_ERROR) {
-        session_mark_closing(s, END_CLIENT_ERROR);
-        return;
+}
+
+/* Move the answer on to the client; finish the command once all of it,
+ * and anything we generated, is out. */
+static void down_forward(struct session *s)
+{
+    struct stream *st = &s->down;
+    hy_status_t rc = HY_OK;
+    if (st->b != NULL) {
+        if (!down_parse(s))
+            return;
+        rc = stream_flush(s, st, &s->client);
+        if (rc == HY_ERROR) {
+            session_mark_closing(s, END_CLIENT_ERROR);
+            return;
+        }
+        if (rc == HY_OK)
+            stream_release_if_empty(st, &s->w->pool);
     }
-    if (rc == HY_OK)
-        stream_release_if_empty(st, &s->w->pool);
     update_reads(s);
     if (s->infile)
         up_forward(s); /* file packets may already be waiting */
@@ -746,6 +797,7 @@ static void down_forward(struct session *s)
 static void command_forward(struct session *s, uint8_t cmd, uint32_t len, uint8_t exec_flags)
 {
     s->cmd = cmd;
+    s->kill_id = 0;
     s->w->stats.commands++;
     session_set_state(s, SS_COMMAND);
     s->req_open = true;
@@ -930,10 +982,11 @@ static void command_kill(struct session *s, uint32_t len, uint32_t id, bool quer
         n = 1 + (size_t)m;
     }
     mysql_hdr_write(pkt, (uint32_t)n, 0);
-    slog_info(s, "KILL %s %u -> backend %s thread %u", query ? "QUERY" : "CONNECTION", id,
-              s->backend.be->name, tid);
+    slog_info(s, "KILL %s %u: asking backend %s to kill its thread %u",
+              query ? "QUERY" : "CONNECTION", id, s->backend.be->name, tid);
     command_send_own(s, as_com_process_kill ? COM_PROCESS_KILL : COM_QUERY, pkt,
                      MYSQL_HEADER_SIZE + n);
+    s->kill_id = id;
 }
 
 static void session_login_ok(struct session *s, uint8_t seq);
@@ -1046,12 +1099,14 @@ static void session_next_command(struct session *s)
         }
         const uint8_t *p = h + MYSQL_HEADER_SIZE;
         if (seq != 0) {
+            slog_info(s, "command packet with sequence id %u", seq);
             send_err(s, seq + 1, ER_NET_PACKETS_OUT_OF_ORDER, "08S01", "Got packets out of order");
             session_mark_closing(s, END_PROTOCOL);
             return;
         }
         if (len == 0) {
             consume_packet(s, len);
+            slog_info(s, "empty command packet");
             send_err(s, 1, ER_UNKNOWN_COM_ERROR, "08S01", "Unknown command");
             continue;
         }
@@ -1108,17 +1163,14 @@ static void session_next_command(struct session *s)
         case COM_BINLOG_DUMP_GTID:
         case COM_REGISTER_SLAVE:
         case COM_TABLE_DUMP:
-        case COM_CONNECT_OUT:
-        case COM_DAEMON:
-        case COM_CONNECT:
-        case COM_DELAYED_INSERT:
-        case COM_TIME:
-        case COM_SLEEP:
+            /* A replica must talk to its source itself. (Obsolete commands
+             * such as COM_TIME are forwarded: the server answers them.) */
             if (!fits) {
                 session_mark_closing(s, END_PROTOCOL);
                 return;
             }
             consume_packet(s, len);
+            slog_info(s, "refused %s: replication is not proxied", mysql_com_name(cmd));
             send_err(s, 1, ER_NOT_SUPPORTED_YET, "42000",
                      "halyard does not forward %s: connect to the server directly",
                      mysql_com_name(cmd));
@@ -1129,6 +1181,7 @@ static void session_next_command(struct session *s)
         if (!ensure_backend(s))
             return;
         uint8_t exec_flags = (cmd == COM_STMT_EXECUTE && len >= 6) ? p[5] : 0;
+        s->set_option = (cmd == COM_SET_OPTION && len >= 3) ? (int)(p[1] | p[2] << 8) : -1;
         command_forward(s, cmd, len, exec_flags);
         return;
     }
@@ -1469,7 +1522,7 @@ static void client_write_cb(struct ev_loop *loop, ev_io *w, int revents)
     }
     if (rc == HY_AGAIN)
         goto out;
-    if (s->state == SS_COMMAND && s->down.b != NULL) {
+    if (s->state == SS_COMMAND) {
         down_forward(s);
     } else {
         ev_io_stop(loop, &s->client.wio);

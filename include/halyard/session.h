@@ -110,6 +110,8 @@ struct session {
     bool infile_next; /* the packet being passed asks for a local file */
     uint8_t down_seq; /* sequence id of the last answer packet seen */
     uint8_t cmd;      /* the command in flight */
+    uint32_t kill_id; /* our KILL in flight: the halyard id the client named */
+    int set_option;   /* COM_SET_OPTION in flight: its option, else -1 */
 
     /* login */
     uint8_t scramble[MYSQL_SCRAMBLE_LEN];

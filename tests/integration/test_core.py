@@ -481,7 +481,7 @@ def test_kill_query_by_halyard_id(halyard, cluster):
     job = InThread(sleeper(victim, 10, "hy-kq"))
     wait_until(lambda: backend_running(cluster, tid, "hy-kq"), timeout=5, what="SLEEP on the backend")
     t0 = time.monotonic()
-    with halyard.log_contains(rf"KILL QUERY {victim.thread_id()} -> backend node0 thread {tid}"):
+    with halyard.log_contains(rf"KILL QUERY {victim.thread_id()}: asking backend node0 to kill its thread {tid}"):
         one(killer, f"KILL QUERY {victim.thread_id()}")
     job.join(5)
     assert isinstance(job.error, pymysql.err.OperationalError), job.result
