@@ -24,12 +24,31 @@ struct listener_sock {
     struct worker *w;
 };
 
+/* Counters of one worker. Only that worker writes them, with stat_inc();
+ * any thread may read them with stat_get() and sum the workers' values
+ * (status_sum_stats). Relaxed atomics: one writer per counter, so an
+ * increment is a plain load and store (no locked instruction), and a reader
+ * never sees a torn value. Readers get each counter's recent value, not a
+ * snapshot consistent across counters. */
 struct worker_stats {
-    uint64_t sessions_accepted;
-    uint64_t commands;
-    uint64_t auth_failures;
-    uint64_t backend_connect_failures;
+    _Atomic uint64_t sessions_accepted;
+    _Atomic uint64_t commands;
+    _Atomic uint64_t auth_failures;
+    _Atomic uint64_t backend_connect_failures;
 };
+
+/* From the owning worker's thread only. */
+static inline void stat_inc(_Atomic uint64_t *counter)
+{
+    atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
+
+/* From any thread. */
+static inline uint64_t stat_get(_Atomic uint64_t *counter)
+{
+    return atomic_load_explicit(counter, memory_order_relaxed);
+}
 
 struct worker {
     int id;
