@@ -734,6 +734,7 @@ static bool resp_ok(struct mysql_resp *r, const uint8_t *p, uint32_t len)
     if (rd.bad)
         return false;
     r->status = ok.status;
+    r->status_seen = true;
     if (p[0] == MYSQL_OK)
         r->affected = ok.affected_rows; /* a result set's terminator does not count */
     return true;
@@ -747,7 +748,10 @@ static bool resp_term(struct mysql_resp *r, const uint8_t *p, uint32_t len)
 
     if (r->caps & CLIENT_DEPRECATE_EOF)
         return resp_ok(r, p, len);
-    return mysql_eof_decode(p, len, &warnings, &r->status) == HY_OK;
+    if (mysql_eof_decode(p, len, &warnings, &r->status) != HY_OK)
+        return false;
+    r->status_seen = true;
+    return true;
 }
 
 /* A result ended on a packet whose status resp_ok/resp_term recorded:

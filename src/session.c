@@ -50,6 +50,7 @@
 #include <unistd.h>
 
 #include "halyard/auth.h"
+#include "halyard/classify.h"
 #include "halyard/session.h"
 #include "halyard/worker.h"
 
@@ -137,7 +138,7 @@ enum kill_lookup {
 
 /* Look up session `id` for a KILL issued by `by`. */
 static enum kill_lookup registry_kill(const struct session *by, uint32_t id, bool connection,
-                                      uint32_t *tid)
+                                      uint32_t *tid, uint32_t *idx)
 {
     enum kill_lookup rc = KILL_UNKNOWN;
     struct worker *target_w = NULL;
@@ -146,6 +147,7 @@ static enum kill_lookup registry_kill(const struct session *by, uint32_t id, boo
         if (t->id != id)
             continue;
         *tid = atomic_load(&t->backend_tid);
+        *idx = atomic_load(&t->backend_idx);
         if (*tid != 0) {
             rc = KILL_BACKEND; /* the backend checks the privileges */
         } else if (strcmp(t->reg_user, by->reg_user) != 0) {
@@ -340,9 +342,15 @@ static void session_timer_stop(struct session *s)
     ev_timer_stop(s->w->loop, &s->timer);
 }
 
-/* ---- backend connection ------------------------------------------------ */
+/* ---- backend connections -----------------------------------------------
+ * A session opens at most one connection per configured backend, when a
+ * command first needs it (s->bc[idx]). `s->cur` is the one the command in
+ * flight uses, or the one being opened or brought up to date for it. The
+ * others sit idle, logged in, with their read watcher armed so a close is
+ * noticed.
+ */
 
-static void bconn_set_state(struct session *s, enum bconn_state to)
+static void bconn_set_state(struct bconn *bc, enum bconn_state to)
 {
     static const uint8_t allowed[] = {
         [BCONN_NONE] = 1u << BCONN_CONNECTING,
@@ -351,22 +359,41 @@ static void bconn_set_state(struct session *s, enum bconn_state to)
         [BCONN_AUTH] = 1u << BCONN_READY | 1u << BCONN_NONE,
         [BCONN_READY] = 1u << BCONN_NONE,
     };
-    struct bconn *bc = &s->backend;
     if (!(allowed[bc->state] & (1u << to))) {
-        hy_log_error("session %u: impossible backend state change %d -> %d", s->id, bc->state, to);
+        hy_log_error("session %u: impossible backend state change %d -> %d", bc->s->id, bc->state,
+                     to);
         to = BCONN_NONE;
     }
     bc->state = to;
-    atomic_store(&s->backend_tid, to == BCONN_READY ? bc->thread_id : 0);
 }
 
-static void bconn_close(struct session *s)
+/* The KILL registry follows the backend the session's commands run on. */
+static void session_publish_backend(struct session *s)
 {
-    struct bconn *bc = &s->backend;
-    if (bc->state == BCONN_NONE)
-        return;
+    struct bconn *bc = s->cur;
+    bool ready = bc != NULL && bc->state == BCONN_READY;
+    atomic_store(&s->backend_idx, ready ? bc->idx : 0);
+    atomic_store(&s->backend_tid, ready ? bc->thread_id : 0);
+}
+
+static void bconn_close(struct bconn *bc)
+{
+    struct session *s = bc->s;
     conn_close(&bc->c, s->w->loop, &s->w->pool);
-    bconn_set_state(s, BCONN_NONE);
+    s->bc[bc->idx] = NULL;
+    if (s->cur == bc) {
+        s->cur = NULL;
+        session_publish_backend(s);
+    }
+    free(bc);
+}
+
+static void bconn_close_all(struct session *s)
+{
+    for (uint32_t i = 0; i < s->n_bc; i++) {
+        if (s->bc[i] != NULL)
+            bconn_close(s->bc[i]);
+    }
 }
 
 static void session_backend_ready(struct session *s);
@@ -376,10 +403,21 @@ static void backend_read_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void backend_write_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void session_reap(struct session *s);
 
-static void bconn_open(struct session *s, const struct config_backend *be)
+/* Start connecting to backend `idx`; it becomes s->cur. */
+static void bconn_open(struct session *s, uint32_t idx)
 {
-    struct bconn *bc = &s->backend;
+    const struct config_backend *be = &s->cfg->backends[idx];
+    struct bconn *bc = calloc(1, sizeof(*bc));
+    if (bc == NULL) {
+        session_mark_closing(s, END_NOMEM);
+        return;
+    }
+    bc->s = s;
+    bc->idx = (uint16_t)idx;
     bc->be = be;
+    bc->c.fd = -1;
+    s->bc[idx] = bc;
+    s->cur = bc;
     int fd = net_connect(be->address, be->port);
     if (fd < 0) {
         char why[160];
@@ -390,15 +428,15 @@ static void bconn_open(struct session *s, const struct config_backend *be)
     conn_init(&bc->c, fd);
     ev_io_init(&bc->c.rio, backend_read_cb, fd, EV_READ);
     ev_io_init(&bc->c.wio, backend_write_cb, fd, EV_WRITE);
-    bconn_set_state(s, BCONN_CONNECTING);
+    bconn_set_state(bc, BCONN_CONNECTING);
     ev_io_start(s->w->loop, &bc->c.wio);
     session_timer_start(s, s->cfg->connect_timeout_ms);
 }
 
 /* Build and send our login for the backend's greeting in `payload`. */
-static hy_status_t bconn_login(struct session *s, const uint8_t *payload, size_t len)
+static hy_status_t bconn_login(struct bconn *bc, const uint8_t *payload, size_t len)
 {
-    struct bconn *bc = &s->backend;
+    struct session *s = bc->s;
     struct mysql_handshake hs;
     if (mysql_handshake_decode(payload, len, &hs) != HY_OK)
         return HY_ERROR;
@@ -459,9 +497,9 @@ static hy_status_t bconn_login(struct session *s, const uint8_t *payload, size_t
 }
 
 /* Answer a backend's AuthSwitchRequest to mysql_native_password. */
-static hy_status_t bconn_auth_switch(struct session *s, const uint8_t *payload, size_t len)
+static hy_status_t bconn_auth_switch(struct bconn *bc, const uint8_t *payload, size_t len)
 {
-    struct bconn *bc = &s->backend;
+    struct session *s = bc->s;
     const char *plugin;
     size_t plugin_len;
     const uint8_t *data;
@@ -485,10 +523,10 @@ static hy_status_t bconn_auth_switch(struct session *s, const uint8_t *payload, 
     return conn_send_local(&bc->c, s->w->loop, &s->w->pool, pkt, MYSQL_HEADER_SIZE + n);
 }
 
-/* Process whole login-phase packets the backend sent into `down`. */
+/* Process whole login-phase packets s->cur sent into `down`. */
 static void bconn_login_progress(struct session *s)
 {
-    struct bconn *bc = &s->backend;
+    struct bconn *bc = s->cur;
     struct stream *st = &s->down;
     while (bc->state == BCONN_GREETING || bc->state == BCONN_AUTH) {
         if (stream_unparsed(st) < MYSQL_HEADER_SIZE)
@@ -510,18 +548,18 @@ static void bconn_login_progress(struct session *s)
             return;
         }
         if (bc->state == BCONN_GREETING) {
-            if (bconn_login(s, p, len) != HY_OK) {
+            if (bconn_login(bc, p, len) != HY_OK) {
                 session_backend_failed(s, NULL, 0, "bad greeting or capabilities");
                 return;
             }
-            bconn_set_state(s, BCONN_AUTH);
+            bconn_set_state(bc, BCONN_AUTH);
         } else if (len > 0 && p[0] == MYSQL_OK) {
-            bconn_set_state(s, BCONN_READY);
+            bconn_set_state(bc, BCONN_READY);
             stream_release_if_empty(st, &s->w->pool);
             session_backend_ready(s);
             return;
         } else if (len > 0 && p[0] == MYSQL_AUTH_SWITCH) {
-            if (bconn_auth_switch(s, p, len) != HY_OK) {
+            if (bconn_auth_switch(bc, p, len) != HY_OK) {
                 session_backend_failed(s, NULL, 0, "unsupported authentication method");
                 return;
             }
@@ -585,19 +623,214 @@ static void update_reads(struct session *s)
         else
             ev_io_start(loop, &s->client.rio);
     }
-    if (s->backend.state == BCONN_READY) {
+    if (s->cur != NULL && s->cur->state == BCONN_READY) {
         bool down_full = s->down.b != NULL && s->down.tail == s->down.b->cap && s->down.head == 0;
         bool down_blocked = s->down.b != NULL && s->down.head < s->down.scan;
         if (down_full || down_blocked)
-            ev_io_stop(loop, &s->backend.c.rio);
+            ev_io_stop(loop, &s->cur->c.rio);
         else
-            ev_io_start(loop, &s->backend.c.rio);
+            ev_io_start(loop, &s->cur->c.rio);
     }
 }
 
 /* ---- commands ---------------------------------------------------------- */
 
 static void session_next_command(struct session *s);
+
+/* ---- session state log --------------------------------------------------
+ * Commands that change session state (SET, USE, SET NAMES, COM_INIT_DB,
+ * COM_SET_OPTION...) run on the primary and, once they succeed there, are
+ * appended to the session's log. Before another backend connection runs a
+ * command it replays the entries it has not seen (bconn.applied), so every
+ * backend sees exactly the state the client set. State that cannot be
+ * replayed faithfully (temporary tables, LOCK TABLES, user variables set by
+ * a SELECT, several statements at once, a log past its bounds) pins the
+ * session to the primary instead, until COM_RESET_CONNECTION or
+ * COM_CHANGE_USER.
+ */
+#define STATE_LOG_MAX_ENTRIES 256
+#define STATE_LOG_MAX_BYTES   (64u * 1024u)
+
+static void state_log_clear(struct session *s)
+{
+    for (uint32_t i = 0; i < s->log_len; i++)
+        free(s->log[i].pkt);
+    free(s->log);
+    s->log = NULL;
+    s->log_len = s->log_cap = s->log_bytes = 0;
+    free(s->pend);
+    s->pend = NULL;
+    s->pend_len = 0;
+    s->record = false;
+    for (uint32_t i = 0; i < s->n_bc; i++) {
+        if (s->bc[i] != NULL)
+            s->bc[i]->applied = 0;
+    }
+}
+
+/* Close the connections of a pinned session that only the primary serves. */
+static void session_pin(struct session *s, const char *why)
+{
+    if (!s->pinned)
+        slog_debug(s, "pinned to the primary: %s", why);
+    (void)why;
+    s->pinned = true;
+    state_log_clear(s);
+    for (uint32_t i = 0; i < s->n_bc; i++) {
+        if (s->bc[i] != NULL && i != s->primary && s->bc[i] != s->cur)
+            bconn_close(s->bc[i]);
+    }
+}
+
+/* Remember the command at up.scan, to be logged if it succeeds. */
+static void state_log_prepare(struct session *s, const uint8_t *payload, uint32_t len)
+{
+    free(s->pend);
+    s->pend = NULL;
+    s->record = false;
+    if (s->pinned)
+        return;
+    if (s->log_len >= STATE_LOG_MAX_ENTRIES || s->log_bytes + len > STATE_LOG_MAX_BYTES) {
+        session_pin(s, "session state log full");
+        return;
+    }
+    s->pend = malloc(len);
+    if (s->pend == NULL) {
+        session_pin(s, "out of memory for the session state log");
+        return;
+    }
+    memcpy(s->pend, payload, len);
+    s->pend_len = len;
+    s->record = true;
+}
+
+static void state_log_commit(struct session *s, bool ok)
+{
+    s->record = false;
+    if (!ok || s->pend == NULL) {
+        free(s->pend);
+        s->pend = NULL;
+        return;
+    }
+    if (s->log_len == s->log_cap) {
+        uint32_t cap = s->log_cap ? s->log_cap * 2 : 8;
+        struct state_entry *log = realloc(s->log, cap * sizeof(*log));
+        if (log == NULL) {
+            session_pin(s, "out of memory for the session state log");
+            return;
+        }
+        s->log = log;
+        s->log_cap = cap;
+    }
+    s->log[s->log_len].pkt = s->pend;
+    s->log[s->log_len].len = s->pend_len;
+    s->log_len++;
+    s->log_bytes += s->pend_len;
+    s->pend = NULL;
+    if (s->cur != NULL)
+        s->cur->applied = s->log_len; /* it ran there */
+}
+
+/* Send s->cur the next log entry it has not run. */
+static void state_sync_next(struct session *s)
+{
+    struct bconn *bc = s->cur;
+    const struct state_entry *e = &s->log[bc->applied];
+    uint8_t hdr[MYSQL_HEADER_SIZE];
+    mysql_hdr_write(hdr, e->len, 0);
+    s->syncing = true;
+    s->resp_done = s->resp_ending = s->infile = s->infile_next = false;
+    s->down_left = 0;
+    s->down_cont = false;
+    mysql_resp_start(&s->resp, e->pkt[0], s->caps, 0);
+    if (conn_send_local(&bc->c, s->w->loop, &s->w->pool, hdr, sizeof(hdr)) != HY_OK ||
+        conn_send_local(&bc->c, s->w->loop, &s->w->pool, e->pkt, e->len) != HY_OK) {
+        session_backend_failed(s, NULL, 0, "cannot send session state");
+        return;
+    }
+    session_timer_start(s, s->cfg->connect_timeout_ms);
+}
+
+/* ---- routing ------------------------------------------------------------ */
+
+static _Thread_local uint32_t replica_rr; /* per worker: spreads sessions too */
+
+/* A replica by weighted round robin, or the primary when none can serve. */
+static uint32_t pick_replica(struct session *s)
+{
+    const struct config *cfg = s->cfg;
+    uint32_t total = 0;
+    for (size_t i = 0; i < cfg->n_backends; i++) {
+        if (cfg->backends[i].role == ROLE_REPLICA)
+            total += (uint32_t)cfg->backends[i].weight;
+    }
+    if (total == 0)
+        return s->primary;
+    uint32_t r = replica_rr++ % total;
+    for (size_t i = 0; i < cfg->n_backends; i++) {
+        if (cfg->backends[i].role != ROLE_REPLICA)
+            continue;
+        if (r < (uint32_t)cfg->backends[i].weight)
+            return (uint32_t)i;
+        r -= (uint32_t)cfg->backends[i].weight;
+    }
+    return s->primary;
+}
+
+static bool session_in_trans(const struct session *s)
+{
+    return (s->status & SERVER_STATUS_IN_TRANS) || !(s->status & SERVER_STATUS_AUTOCOMMIT);
+}
+
+/* Which backend runs the command at up.scan (`avail` of its `len` payload
+ * bytes are in the buffer). Everything goes to the primary but reads a
+ * hint sends elsewhere, outside transactions; commands that change session
+ * state are prepared for the log on the way. */
+static uint32_t route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len,
+                      uint32_t avail)
+{
+    bool fits = avail == len;
+    if (s->n_bc == 1)
+        return s->primary;
+    if (cmd == COM_INIT_DB || cmd == COM_SET_OPTION) {
+        if (fits)
+            state_log_prepare(s, p, len);
+        else
+            session_pin(s, "oversized session command");
+        return s->primary;
+    }
+    if (cmd != COM_QUERY)
+        return s->primary; /* prepared statements stay where they were prepared */
+    struct classify_result r;
+    classify((const char *)p + 1, avail - 1, 0, &r, NULL);
+    /* A plain SET of session and user variables replays as it is. */
+    bool plain_set = r.nvars > 0 && r.nstmt == 1 &&
+                     !(r.flags & (CLF_SET_GLOBAL | CLF_VARS_TRUNCATED)) &&
+                     (r.kind == CL_SESSION || r.kind == CL_PIN_PRIMARY);
+    if (plain_set || r.kind == CL_SESSION ||
+        (r.flags & (CLF_USE | CLF_AUTOCOMMIT | CLF_SET_NAMES | CLF_TXN_SESSION))) {
+        if (!fits || (r.flags & CLF_MULTI) || (!plain_set && r.kind != CL_SESSION))
+            session_pin(s, "session state set in a way that cannot be replayed");
+        else
+            state_log_prepare(s, p, len);
+        return s->primary;
+    }
+    if (r.flags & (CLF_TEMP_TABLE_CREATED | CLF_LOCK_TABLES))
+        session_pin(s, "temporary table or LOCK TABLES");
+    else if (r.flags & CLF_USER_VAR_SET)
+        session_pin(s, "user variable set by a query");
+    if (s->pinned || session_in_trans(s) || r.kind != CL_READ)
+        return s->primary;
+    if (r.hint == CLH_REPLICA)
+        return pick_replica(s);
+    if (r.hint == CLH_BACKEND) {
+        for (size_t i = 0; i < s->cfg->n_backends; i++) {
+            if (strcmp(s->cfg->backends[i].name, r.hint_backend) == 0)
+                return (uint32_t)i;
+        }
+    }
+    return s->primary;
+}
 
 static void command_done(struct session *s)
 {
@@ -609,6 +842,10 @@ static void command_done(struct session *s)
             s->caps &= ~(uint32_t)CLIENT_MULTI_STATEMENTS;
         s->set_option = -1;
     }
+    if (s->cur != NULL && s->cur->idx == s->primary && s->resp.status_seen)
+        s->status = s->resp.status; /* transactions live on the primary */
+    if (s->record)
+        state_log_commit(s, s->resp.err_code == 0);
     session_set_state(s, SS_IDLE);
     stream_release_if_empty(&s->down, &s->w->pool);
     if (atomic_load(&s->w->stopping)) {
@@ -652,7 +889,7 @@ static void up_forward(struct session *s)
             break;
         }
     }
-    hy_status_t rc = stream_flush(s, st, &s->backend.c);
+    hy_status_t rc = stream_flush(s, st, &s->cur->c);
     if (rc == HY_ERROR) {
         session_mark_closing(s, END_BACKEND_LOST);
         return;
@@ -746,7 +983,7 @@ static bool down_parse(struct session *s)
             return true;
         enum mysql_resp_rc rc = mysql_resp_feed(&s->resp, d + st->scan + MYSQL_HEADER_SIZE, len);
         if (rc == MYSQL_RESP_BAD) {
-            slog_warn(s, "backend %s broke the protocol answering %s", s->backend.be->name,
+            slog_warn(s, "backend %s broke the protocol answering %s", s->cur->be->name,
                       mysql_com_name(s->cmd));
             session_mark_closing(s, END_BACKEND_PROTOCOL);
             return false;
@@ -784,7 +1021,7 @@ static void down_forward(struct session *s)
     if (s->state == SS_COMMAND && s->resp_done && !s->req_open && rc == HY_OK &&
         !conn_has_local(&s->client)) {
         if (stream_unparsed(st) > 0) {
-            slog_warn(s, "backend %s sent %u bytes after its answer", s->backend.be->name,
+            slog_warn(s, "backend %s sent %u bytes after its answer", s->cur->be->name,
                       stream_unparsed(st));
             session_mark_closing(s, END_BACKEND_PROTOCOL);
             return;
@@ -829,7 +1066,7 @@ static void command_send_own(struct session *s, uint8_t cmd, const uint8_t *pkt,
     s->down_cont = false;
     s->down_seq = 0;
     mysql_resp_start(&s->resp, cmd, s->caps, 0);
-    if (conn_send_local(&s->backend.c, s->w->loop, &s->w->pool, pkt, len) != HY_OK)
+    if (conn_send_local(&s->cur->c, s->w->loop, &s->w->pool, pkt, len) != HY_OK)
         session_mark_closing(s, END_BACKEND_LOST);
 }
 
@@ -841,15 +1078,28 @@ static void consume_packet(struct session *s, uint32_t len)
     s->up.head = s->up.scan;
 }
 
-static bool ensure_backend(struct session *s)
+/* Make backend `idx` ready for a command. True when it is (it is s->cur);
+ * otherwise the command waits in `up` (SS_WAIT_BACKEND) while the backend
+ * is opened or brought up to date, and session_next_command runs again. */
+static bool ensure_backend(struct session *s, uint32_t idx)
 {
-    if (s->backend.state == BCONN_READY)
+    struct bconn *bc = s->bc[idx];
+    if (bc != NULL && bc->state == BCONN_READY && bc->applied == s->log_len) {
+        s->cur = bc;
+        s->wait_idx = -1;
+        session_publish_backend(s);
         return true;
-    if (s->backend.state == BCONN_NONE) {
-        session_set_state(s, SS_WAIT_BACKEND);
-        ev_io_stop(s->w->loop, &s->client.rio);
-        bconn_open(s, config_primary(s->cfg));
     }
+    s->wait_idx = (int)idx;
+    session_set_state(s, SS_WAIT_BACKEND);
+    ev_io_stop(s->w->loop, &s->client.rio);
+    if (bc == NULL) {
+        bconn_open(s, idx);
+        return false;
+    }
+    s->cur = bc;
+    if (bc->state == BCONN_READY)
+        state_sync_next(s);
     return false;
 }
 
@@ -935,13 +1185,16 @@ static bool parse_kill(const char *sql, size_t len, uint32_t *id, const char **m
 static void command_kill(struct session *s, uint32_t len, uint32_t id, bool query,
                          const char *modifier, bool as_com_process_kill)
 {
-    uint32_t tid = 0;
-    enum kill_lookup k = registry_kill(s, id, !query, &tid);
+    uint32_t tid = 0, idx = s->primary;
+    enum kill_lookup k = registry_kill(s, id, !query, &tid, &idx);
+    if (idx >= s->n_bc)
+        idx = s->primary; /* the target runs under another config */
     switch (k) {
     case KILL_UNKNOWN:
         if (id < SESSION_ID_BASE) {
-            /* a backend thread id (from CONNECTION_ID()): the server decides */
-            if (!ensure_backend(s))
+            /* a backend thread id (from CONNECTION_ID(), which runs on the
+             * primary): the server decides */
+            if (!ensure_backend(s, s->primary))
                 return;
             command_forward(s, as_com_process_kill ? COM_PROCESS_KILL : COM_QUERY, len, 0);
             return;
@@ -963,7 +1216,7 @@ static void command_kill(struct session *s, uint32_t len, uint32_t id, bool quer
     case KILL_BACKEND:
         break;
     }
-    if (!ensure_backend(s))
+    if (!ensure_backend(s, idx))
         return; /* runs again once the backend is ready */
     consume_packet(s, len);
     uint8_t pkt[MYSQL_HEADER_SIZE + 64];
@@ -983,7 +1236,7 @@ static void command_kill(struct session *s, uint32_t len, uint32_t id, bool quer
     }
     mysql_hdr_write(pkt, (uint32_t)n, 0);
     slog_info(s, "KILL %s %u: asking backend %s to kill its thread %u",
-              query ? "QUERY" : "CONNECTION", id, s->backend.be->name, tid);
+              query ? "QUERY" : "CONNECTION", id, s->cur->be->name, tid);
     command_send_own(s, as_com_process_kill ? COM_PROCESS_KILL : COM_QUERY, pkt,
                      MYSQL_HEADER_SIZE + n);
     s->kill_id = id;
@@ -1123,16 +1376,20 @@ static void session_next_command(struct session *s)
                 session_mark_closing(s, END_PROTOCOL);
                 return;
             }
-            if (s->state == SS_WAIT_BACKEND) {
-                /* a backend we connected for nothing */
-                bconn_close(s);
-                session_set_state(s, SS_IDLE);
-            }
             command_change_user(s, len);
             return;
-        case COM_PING:
         case COM_RESET_CONNECTION:
-            if (s->backend.state == BCONN_NONE) {
+            /* A fresh session everywhere: other backends reconnect when needed. */
+            state_log_clear(s);
+            s->pinned = false;
+            for (uint32_t i = 0; i < s->n_bc; i++) {
+                if (s->bc[i] != NULL && i != s->primary)
+                    bconn_close(s->bc[i]);
+            }
+            s->status = SERVER_STATUS_AUTOCOMMIT;
+            /* fall through */
+        case COM_PING:
+            if (s->bc[s->primary] == NULL) {
                 /* No backend session yet: nothing to ping or to reset. */
                 consume_packet(s, len);
                 s->w->stats.commands++;
@@ -1178,7 +1435,13 @@ static void session_next_command(struct session *s)
         default:
             break;
         }
-        if (!ensure_backend(s))
+        uint32_t idx =
+            s->wait_idx >= 0
+                ? (uint32_t)s->wait_idx
+                : route(s, cmd, p, len, HY_MIN(len, stream_unparsed(st) - MYSQL_HEADER_SIZE));
+        if (s->state == SS_CLOSING)
+            return;
+        if (!ensure_backend(s, idx))
             return;
         uint8_t exec_flags = (cmd == COM_STMT_EXECUTE && len >= 6) ? p[5] : 0;
         s->set_option = (cmd == COM_SET_OPTION && len >= 3) ? (int)(p[1] | p[2] << 8) : -1;
@@ -1191,27 +1454,48 @@ static void session_next_command(struct session *s)
 
 static void session_backend_ready(struct session *s)
 {
+    struct bconn *bc = s->cur;
     session_timer_stop(s);
-    ev_io_start(s->w->loop, &s->backend.c.rio);
-    slog_debug(s, "backend %s ready, thread %u", s->backend.be->name, s->backend.thread_id);
+    ev_io_start(s->w->loop, &bc->c.rio);
+    slog_debug(s, "backend %s ready, thread %u", bc->be->name, bc->thread_id);
     if (s->state == SS_LOGIN_BACKEND) {
+        session_publish_backend(s);
         session_login_ok(s, (uint8_t)(s->last_seq + 1));
         return;
     }
-    if (s->state == SS_WAIT_BACKEND) {
-        session_set_state(s, SS_IDLE);
-        session_next_command(s);
+    if (s->state != SS_WAIT_BACKEND)
+        return;
+    if (bc->applied < s->log_len) {
+        state_sync_next(s);
+        return;
     }
+    session_set_state(s, SS_IDLE);
+    session_next_command(s);
 }
 
-/* The backend could not be opened or refused our login. `err_payload` is
- * the backend's ERR (forwarded as is) or NULL (we answer 2003). */
+/* Where a command waiting for backend `be` goes when that backend fails:
+ * a replica's work falls back to the primary (true); the primary's fails. */
+static bool session_fall_back(struct session *s, const struct config_backend *be)
+{
+    if (s->wait_idx < 0 || (uint32_t)s->wait_idx == s->primary || s->state != SS_WAIT_BACKEND)
+        return false;
+    slog_warn(s, "sending the statement meant for %s to the primary instead", be->name);
+    s->wait_idx = (int)s->primary;
+    session_set_state(s, SS_IDLE);
+    session_next_command(s);
+    return true;
+}
+
+/* s->cur could not be opened, refused our login, or refused the session
+ * state. `err_payload` is the backend's ERR (forwarded as is) or NULL (we
+ * answer 2003). */
 static void session_backend_failed(struct session *s, const uint8_t *err_payload, size_t err_len,
                                    const char *why)
 {
-    const struct config_backend *be = s->backend.be;
+    const struct config_backend *be = s->cur->be;
     session_timer_stop(s);
-    bconn_close(s);
+    s->syncing = false;
+    bconn_close(s->cur);
     stream_release(&s->down, &s->w->pool);
     if (err_payload == NULL)
         s->w->stats.backend_connect_failures++;
@@ -1229,7 +1513,11 @@ static void session_backend_failed(struct session *s, const uint8_t *err_payload
     }
     if (s->state != SS_WAIT_BACKEND)
         return;
+    if (session_fall_back(s, be))
+        return;
     /* Answer the waiting command with an error and drop it. */
+    s->wait_idx = -1;
+    state_log_commit(s, false);
     session_set_state(s, SS_IDLE);
     struct stream *st = &s->up;
     uint32_t len = mysql_hdr_len(st->b->data + st->scan);
@@ -1248,20 +1536,63 @@ static void session_backend_failed(struct session *s, const uint8_t *err_payload
         session_next_command(s);
 }
 
-/* The backend connection broke or closed. */
-static void session_backend_lost(struct session *s, const char *why)
+/* Backend connection `bc` broke or closed. The primary holds what cannot be
+ * rebuilt elsewhere (transactions, temporary tables, locks): losing it ends
+ * the session, as a direct connection would end. Another backend only
+ * costs the statement running there, if any. */
+static void session_backend_lost(struct session *s, struct bconn *bc, const char *why)
 {
-    const struct config_backend *be = s->backend.be;
+    const struct config_backend *be = bc->be;
+    bool in_flight = bc == s->cur && s->state == SS_COMMAND;
     slog_warn(s, "backend %s: %s (%s)", be->name, why, session_state_to_str(s->state));
-    if (s->state == SS_COMMAND && !s->resp_done && !s->req_open && s->down_left == 0 &&
-        !s->down_cont && (s->down.b == NULL || stream_unparsed(&s->down) == 0)) {
+    if (in_flight && !s->resp_done && !s->req_open && s->down_left == 0 && !s->down_cont &&
+        (s->down.b == NULL || stream_empty(&s->down))) {
         /* At a packet boundary the client can still be told why; the ERR
          * takes the sequence id after the last packet it was sent. */
         send_err(s, (uint8_t)(s->down_seq + 1), CR_SERVER_LOST, "HY000",
                  "Lost connection to backend '%s' during query", be->name);
+        if (bc->idx != s->primary) {
+            bconn_close(bc);
+            s->resp_done = true;
+            down_forward(s); /* finishes the command once the ERR is out */
+            return;
+        }
+    } else if (!in_flight && bc->idx != s->primary && !(s->syncing && bc == s->cur)) {
+        bconn_close(bc);
+        return;
     }
-    bconn_close(s);
+    bconn_close(bc);
     session_mark_closing(s, END_BACKEND_LOST);
+}
+
+/* The answer to a replayed session command, read into `down`: nothing of
+ * it goes to the client. */
+static void state_sync_progress(struct session *s)
+{
+    if (!down_parse(s))
+        return;
+    s->down.head = s->down.scan;
+    stream_release_if_empty(&s->down, &s->w->pool);
+    if (!s->resp_done)
+        return;
+    struct bconn *bc = s->cur;
+    s->syncing = false;
+    s->resp_done = false;
+    if (s->resp.err_code != 0) {
+        char why[96];
+        snprintf(why, sizeof(why), "replaying session state failed with error %u",
+                 s->resp.err_code);
+        session_backend_failed(s, NULL, 0, why);
+        return;
+    }
+    bc->applied++;
+    if (bc->applied < s->log_len) {
+        state_sync_next(s);
+        return;
+    }
+    session_timer_stop(s);
+    session_set_state(s, SS_IDLE);
+    session_next_command(s);
 }
 
 static void backend_read_cb(struct ev_loop *loop, ev_io *w, int revents)
@@ -1269,7 +1600,13 @@ static void backend_read_cb(struct ev_loop *loop, ev_io *w, int revents)
     (void)loop;
     (void)revents;
     struct bconn *bc = container_of(w, struct bconn, c.rio);
-    struct session *s = container_of(bc, struct session, backend);
+    struct session *s = bc->s;
+    if (bc != s->cur) {
+        /* An idle connection spoke: an ERR before a close (wait_timeout,
+         * KILL, shutdown) or the close itself. */
+        session_backend_lost(s, bc, "closed the connection");
+        goto out;
+    }
     ssize_t n = stream_read(s, &s->down, &bc->c);
     if (n == -2) {
         update_reads(s);
@@ -1279,17 +1616,23 @@ static void backend_read_cb(struct ev_loop *loop, ev_io *w, int revents)
         if (bc->state != BCONN_READY)
             session_backend_failed(s, NULL, 0,
                                    n == 0 ? "closed the connection during login" : strerror(errno));
+        else if (s->syncing)
+            session_backend_failed(s, NULL, 0, "closed the connection while replaying state");
         else
-            session_backend_lost(s, n == 0 ? "closed the connection" : strerror(errno));
+            session_backend_lost(s, bc, n == 0 ? "closed the connection" : strerror(errno));
         goto out;
     }
     if (bc->state != BCONN_READY) {
         bconn_login_progress(s);
         goto out;
     }
+    if (s->syncing) {
+        state_sync_progress(s);
+        goto out;
+    }
     if (s->state != SS_COMMAND || s->resp_done) {
         /* Nothing was asked: an ERR before a close (KILL, shutdown, timeout). */
-        session_backend_lost(s, "sent data while idle");
+        session_backend_lost(s, bc, "sent data while idle");
         goto out;
     }
     down_forward(s);
@@ -1301,7 +1644,7 @@ static void backend_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
     (void)revents;
     struct bconn *bc = container_of(w, struct bconn, c.wio);
-    struct session *s = container_of(bc, struct session, backend);
+    struct session *s = bc->s;
     if (bc->state == BCONN_CONNECTING) {
         int err = 0;
         socklen_t elen = sizeof(err);
@@ -1313,18 +1656,21 @@ static void backend_write_cb(struct ev_loop *loop, ev_io *w, int revents)
             goto out;
         }
         bc->seq = 0;
-        bconn_set_state(s, BCONN_GREETING);
+        bconn_set_state(bc, BCONN_GREETING);
         ev_io_start(loop, &bc->c.rio);
         goto out;
     }
     hy_status_t rc = conn_flush_local(&bc->c, &s->w->pool);
     if (rc == HY_ERROR) {
-        session_backend_lost(s, strerror(errno));
+        if (s->syncing && bc == s->cur)
+            session_backend_failed(s, NULL, 0, strerror(errno));
+        else
+            session_backend_lost(s, bc, strerror(errno));
         goto out;
     }
     if (rc == HY_AGAIN)
         goto out;
-    if (s->up.b != NULL && s->up.head < s->up.scan) {
+    if (bc == s->cur && s->up.b != NULL && s->up.head < s->up.scan) {
         up_forward(s);
     } else {
         ev_io_stop(loop, &bc->c.wio);
@@ -1378,7 +1724,10 @@ static void auth_check(struct session *s, const char *user, size_t user_len, con
     if (s->changing_user) {
         /* A new user is a new session on the backend too. */
         s->changing_user = false;
-        bconn_close(s);
+        bconn_close_all(s);
+        state_log_clear(s);
+        s->pinned = false;
+        s->status = SERVER_STATUS_AUTOCOMMIT;
         free(s->user);
         free(s->db);
         free(s->attrs);
@@ -1402,7 +1751,7 @@ static void auth_check(struct session *s, const char *user, size_t user_len, con
         /* Open the backend now so an unknown schema fails here, as it would
          * on the server. */
         session_set_state(s, SS_LOGIN_BACKEND);
-        bconn_open(s, config_primary(s->cfg));
+        bconn_open(s, s->primary);
         return;
     }
     session_login_ok(s, reply_seq);
@@ -1563,7 +1912,9 @@ static void session_free(struct session *s)
     struct worker *w = s->w;
     registry_remove(s);
     ev_timer_stop(w->loop, &s->timer);
-    bconn_close(s);
+    bconn_close_all(s);
+    state_log_clear(s);
+    free(s->bc);
     conn_close(&s->client, w->loop, &w->pool);
     stream_release(&s->up, &w->pool);
     stream_release(&s->down, &w->pool);
@@ -1650,7 +2001,14 @@ void session_create(struct worker *w, int fd, const struct config_listener *list
     }
     s->state = SS_HANDSHAKE;
     conn_init(&s->client, fd);
-    s->backend.c.fd = -1;
+    s->n_bc = (uint16_t)cfg->n_backends;
+    s->primary = (uint16_t)(config_primary(cfg) - cfg->backends);
+    s->wait_idx = -1;
+    s->set_option = -1;
+    s->status = SERVER_STATUS_AUTOCOMMIT;
+    s->bc = calloc(cfg->n_backends, sizeof(*s->bc));
+    if (s->bc == NULL)
+        s->n_bc = 0;
     ev_io_init(&s->client.rio, client_read_cb, fd, EV_READ);
     ev_io_init(&s->client.wio, client_write_cb, fd, EV_WRITE);
     ev_timer_init(&s->timer, timer_cb, 0., 0.);
@@ -1663,6 +2021,10 @@ void session_create(struct worker *w, int fd, const struct config_listener *list
     w->stats.sessions_accepted++;
     registry_add(s);
 
+    if (s->bc == NULL) {
+        session_close(s, END_NOMEM);
+        return;
+    }
     if (cfg->max_client_connections > 0 && count > (unsigned)cfg->max_client_connections) {
         send_err(s, 0, ER_CON_COUNT_ERROR, "08004", "Too many connections");
         session_close(s, END_TOO_MANY);

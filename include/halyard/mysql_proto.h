@@ -364,6 +364,7 @@ struct mysql_resp {
     uint8_t cmd;
     uint8_t state;        /* private to mysql_proto.c */
     uint16_t status;      /* status flags of the last OK/EOF seen */
+    bool status_seen;     /* an OK or EOF was seen: `status` is meaningful */
     uint16_t err_code;    /* nonzero when the answer ended in ERR */
     uint64_t left;        /* private: definitions left in this phase */
     uint16_t params_left; /* private: COM_STMT_PREPARE parameters */

@@ -71,11 +71,20 @@ enum bconn_state {
 
 struct bconn {
     struct conn c;
+    struct session *s;
     enum bconn_state state;
     const struct config_backend *be;
+    uint16_t idx;       /* index of `be` in the session's config */
+    uint32_t applied;   /* entries of the session state log this connection ran */
     uint32_t caps;      /* capabilities in force on this connection */
     uint32_t thread_id; /* the server's connection id */
     uint8_t seq;        /* last sequence id seen during login */
+};
+
+/* A command that changed session state, replayed on other backends. */
+struct state_entry {
+    uint8_t *pkt; /* the command payload, command byte first */
+    uint32_t len;
 };
 
 struct session {
@@ -88,7 +97,21 @@ struct session {
     enum session_end end;
 
     struct conn client;
-    struct bconn backend;
+    struct bconn **bc; /* one slot per configured backend, NULL until used */
+    struct bconn *cur; /* the connection the command in flight uses (or waits for) */
+    uint16_t n_bc;
+    uint16_t primary; /* index of the primary in cfg->backends */
+    int wait_idx;     /* backend a waiting command was routed to, else -1 */
+    uint16_t status;  /* server status flags of the primary's last answer */
+    bool pinned;      /* session state only the primary has: everything goes there */
+    bool syncing;     /* cur is replaying the session state log */
+
+    /* session state log (see "session state log" in session.c) */
+    struct state_entry *log;
+    uint32_t log_len, log_cap, log_bytes;
+    uint8_t *pend; /* the command in flight, logged if it succeeds */
+    uint32_t pend_len;
+    bool record;
     ev_timer timer; /* login timeout, then backend connect timeout */
 
     struct stream up;   /* client -> backend */
@@ -136,7 +159,8 @@ struct session {
 
     /* registry (KILL across sessions) */
     struct session *reg_next;
-    atomic_uint backend_tid; /* thread id of the backend connection, 0 = none */
+    atomic_uint backend_tid; /* thread id of the backend connection in use, 0 = none */
+    atomic_uint backend_idx; /* and its backend */
     atomic_bool kill_req;
     char reg_user[96];
 };
