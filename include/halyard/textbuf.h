@@ -1,0 +1,52 @@
+/*
+ * textbuf.h: a growable text buffer with a hard size limit, for the answers
+ * of the admin socket and the metrics endpoint (main thread only, never on
+ * the data path).
+ *
+ * Appending never fails visibly: past `limit` bytes, or when memory runs
+ * out, the buffer stops growing and `overflow` is set, and the caller
+ * decides once, at the end, what to answer instead. The text is always
+ * NUL-terminated when `data` is not NULL.
+ *
+ * (Not "strbuf": libconfig exports strbuf_append() and strbuf_release(),
+ * and a function of ours by that name would replace its own.)
+ */
+#ifndef HALYARD_TEXTBUF_H
+#define HALYARD_TEXTBUF_H
+
+#include "halyard/core.h"
+
+struct textbuf {
+    char *data;
+    size_t len;
+    size_t cap;
+    size_t limit;  /* len never exceeds this */
+    bool overflow; /* something was dropped: limit reached or out of memory */
+};
+
+void textbuf_init(struct textbuf *sb, size_t limit);
+void textbuf_free(struct textbuf *sb);
+/* Empty it, keeping the memory. */
+void textbuf_reset(struct textbuf *sb);
+
+void textbuf_append(struct textbuf *sb, const void *p, size_t n);
+void textbuf_puts(struct textbuf *sb, const char *s);
+void textbuf_putc(struct textbuf *sb, char c);
+void textbuf_printf(struct textbuf *sb, const char *fmt, ...) HY_PRINTF(2, 3);
+/* n spaces */
+void textbuf_pad(struct textbuf *sb, size_t n);
+
+/* `s` as a JSON string, quotes included: ", \ and control bytes escaped,
+ * bytes that are not valid UTF-8 replaced by U+FFFD, so the output is
+ * always valid JSON whatever a client put in a user or schema name. NULL
+ * becomes null. */
+void textbuf_json_str(struct textbuf *sb, const char *s);
+/* `s` for one cell of a text table: printable ASCII and valid UTF-8 as
+ * they are, anything else (newlines, other control bytes, invalid UTF-8)
+ * as \xHH, so a value can never break a line or forge one. NULL becomes
+ * "-". Returns the number of columns written (UTF-8 sequences count one). */
+size_t textbuf_cell(struct textbuf *sb, const char *s);
+/* Columns textbuf_cell() would write for `s`. */
+size_t textbuf_cell_width(const char *s);
+
+#endif /* HALYARD_TEXTBUF_H */

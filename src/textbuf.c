@@ -1,0 +1,237 @@
+/*
+ * textbuf.c: see textbuf.h.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "halyard/textbuf.h"
+
+void textbuf_init(struct textbuf *sb, size_t limit)
+{
+    memset(sb, 0, sizeof(*sb));
+    sb->limit = limit;
+}
+
+void textbuf_free(struct textbuf *sb)
+{
+    free(sb->data);
+    sb->data = NULL;
+    sb->len = sb->cap = 0;
+    sb->overflow = false;
+}
+
+void textbuf_reset(struct textbuf *sb)
+{
+    sb->len = 0;
+    sb->overflow = false;
+    if (sb->data != NULL)
+        sb->data[0] = '\0';
+}
+
+/* Room for n more bytes and the NUL; false (and overflow set) if not. */
+static bool reserve(struct textbuf *sb, size_t n)
+{
+    if (sb->overflow)
+        return false;
+    if (n > sb->limit - sb->len) {
+        sb->overflow = true;
+        return false;
+    }
+    if (sb->len + n + 1 <= sb->cap)
+        return true;
+    size_t cap = sb->cap ? sb->cap : 256;
+    while (cap < sb->len + n + 1)
+        cap *= 2;
+    if (cap > sb->limit + 1)
+        cap = sb->limit + 1;
+    char *p = realloc(sb->data, cap);
+    if (p == NULL) {
+        sb->overflow = true;
+        return false;
+    }
+    sb->data = p;
+    sb->cap = cap;
+    return true;
+}
+
+void textbuf_append(struct textbuf *sb, const void *p, size_t n)
+{
+    if (!reserve(sb, n))
+        return;
+    memcpy(sb->data + sb->len, p, n);
+    sb->len += n;
+    sb->data[sb->len] = '\0';
+}
+
+void textbuf_puts(struct textbuf *sb, const char *s)
+{
+    textbuf_append(sb, s, strlen(s));
+}
+
+void textbuf_putc(struct textbuf *sb, char c)
+{
+    textbuf_append(sb, &c, 1);
+}
+
+void textbuf_printf(struct textbuf *sb, const char *fmt, ...)
+{
+    char small[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(small, sizeof(small), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n < sizeof(small)) {
+        textbuf_append(sb, small, (size_t)n);
+        return;
+    }
+    if (!reserve(sb, (size_t)n))
+        return;
+    va_start(ap, fmt);
+    vsnprintf(sb->data + sb->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    sb->len += (size_t)n;
+}
+
+void textbuf_pad(struct textbuf *sb, size_t n)
+{
+    static const char spaces[] = "                                ";
+    while (n > 0) {
+        size_t k = HY_MIN(n, sizeof(spaces) - 1);
+        textbuf_append(sb, spaces, k);
+        n -= k;
+    }
+}
+
+/* Length of the valid UTF-8 sequence of 2..4 bytes at p (NUL-terminated),
+ * or 0: no overlong forms, no surrogates, nothing above U+10FFFF. */
+static size_t utf8_seq(const unsigned char *p)
+{
+    unsigned char c = p[0];
+    size_t n;
+    unsigned lo = 0x80, hi = 0xbf; /* bounds of the second byte */
+    if (c >= 0xc2 && c <= 0xdf) {
+        n = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        if (c == 0xe0)
+            lo = 0xa0; /* overlong */
+        else if (c == 0xed)
+            hi = 0x9f; /* surrogates */
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        if (c == 0xf0)
+            lo = 0x90; /* overlong */
+        else if (c == 0xf4)
+            hi = 0x8f; /* above U+10FFFF */
+    } else {
+        return 0;
+    }
+    if (p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++) {
+        if (p[i] < 0x80 || p[i] > 0xbf)
+            return 0;
+    }
+    return n;
+}
+
+void textbuf_json_str(struct textbuf *sb, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (s == NULL) {
+        textbuf_puts(sb, "null");
+        return;
+    }
+    textbuf_putc(sb, '"');
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p != '\0') {
+        const unsigned char *run = p;
+        while (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\')
+            p++;
+        textbuf_append(sb, run, (size_t)(p - run));
+        if (*p == '\0')
+            break;
+        unsigned char c = *p;
+        if (c == '"' || c == '\\') {
+            char esc[2] = {'\\', (char)c};
+            textbuf_append(sb, esc, 2);
+            p++;
+        } else if (c == '\n') {
+            textbuf_puts(sb, "\\n");
+            p++;
+        } else if (c == '\r') {
+            textbuf_puts(sb, "\\r");
+            p++;
+        } else if (c == '\t') {
+            textbuf_puts(sb, "\\t");
+            p++;
+        } else if (c < 0x20 || c == 0x7f) {
+            char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            textbuf_append(sb, esc, 6);
+            p++;
+        } else {
+            size_t n = utf8_seq(p);
+            if (n > 0) {
+                textbuf_append(sb, p, n);
+                p += n;
+            } else {
+                textbuf_puts(sb, "\\ufffd");
+                p++;
+            }
+        }
+    }
+    textbuf_putc(sb, '"');
+}
+
+/* Writes `s` as a table cell into sb, or only counts when sb is NULL. */
+static size_t cell(struct textbuf *sb, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (s == NULL)
+        s = "-";
+    size_t cols = 0;
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p != '\0') {
+        if (*p >= 0x20 && *p < 0x7f && *p != '\\') {
+            if (sb != NULL)
+                textbuf_putc(sb, (char)*p);
+            p++;
+            cols++;
+            continue;
+        }
+        size_t n = *p >= 0x80 ? utf8_seq(p) : 0;
+        if (n > 0) {
+            if (sb != NULL)
+                textbuf_append(sb, p, n);
+            p += n;
+            cols++;
+        } else if (*p == '\\') {
+            if (sb != NULL)
+                textbuf_puts(sb, "\\\\");
+            p++;
+            cols += 2;
+        } else {
+            if (sb != NULL) {
+                char esc[4] = {'\\', 'x', hex[*p >> 4], hex[*p & 15]};
+                textbuf_append(sb, esc, 4);
+            }
+            p++;
+            cols += 4;
+        }
+    }
+    return cols;
+}
+
+size_t textbuf_cell(struct textbuf *sb, const char *s)
+{
+    return cell(sb, s);
+}
+
+size_t textbuf_cell_width(const char *s)
+{
+    return cell(NULL, s);
+}
