@@ -55,6 +55,17 @@ const struct config_key config_keys[] = {
      "bytes of buffer per direction per session while a statement is in flight", NULL},
     {"max_client_connections", CONFIG_INT, "0", 0, 1000000,
      "client connections open at once; 0 = no limit", NULL},
+    {"admin_socket", CONFIG_STRING, "/tmp/halyard-{port}.sock", 0, 107,
+     "Unix socket of the admin interface, mode 0600; {port} stands for the first listener's "
+     "port; \"\" = no admin socket", NULL},
+    {"metrics_address", CONFIG_STRING, "127.0.0.1", 1, 255,
+     "address of the Prometheus metrics HTTP listener", NULL},
+    {"metrics_port", CONFIG_INT, "0", 0, 65535,
+     "TCP port of the Prometheus metrics HTTP listener (GET /metrics); 0 = no listener", NULL},
+    {"log_file", CONFIG_STRING, "", 0, 4095,
+     "file the log is appended to, reopened on SIGUSR1; \"\" = standard error", NULL},
+    {"log_syslog", CONFIG_BOOL, "false", 0, 0,
+     "also send every log line to the local syslog (/dev/log), never waiting for it", NULL},
 
     {"listeners", CONFIG_LIST, NULL, 1, 64,
      "addresses where halyard accepts client connections", NULL},
@@ -476,6 +487,14 @@ static const char *get_str(config_setting_t *g, const char *path)
     return key_by_path(path)->def;
 }
 
+static bool get_bool(config_setting_t *g, const char *path)
+{
+    config_setting_t *s = config_setting_get_member(g, key_leaf(path));
+    if (s != NULL)
+        return config_setting_get_bool(s) != 0;
+    return strcmp(key_by_path(path)->def, "true") == 0;
+}
+
 static hy_status_t dup_str(struct loader *ld, char **dst, config_setting_t *g, const char *path)
 {
     *dst = strdup(get_str(g, path));
@@ -593,6 +612,25 @@ static hy_status_t fill_backends(struct loader *ld, struct config *cfg, config_s
     return HY_OK;
 }
 
+/* admin_socket with its first "{port}" replaced by the first listener's
+ * port. A port has at most 5 digits, so the path only gets shorter and the
+ * length bound of the key (a sockaddr_un path) still holds. */
+static hy_status_t fill_admin_socket(struct loader *ld, struct config *cfg, config_setting_t *root)
+{
+    const char *v = get_str(root, "admin_socket");
+    const char *mark = strstr(v, "{port}");
+    char path[128];
+    if (mark != NULL)
+        snprintf(path, sizeof(path), "%.*s%d%s", (int)(mark - v), v, cfg->listeners[0].port,
+                 mark + 6);
+    else
+        snprintf(path, sizeof(path), "%s", v);
+    cfg->admin_socket = strdup(path);
+    if (cfg->admin_socket == NULL)
+        return fail(ld, NULL, NULL, "out of memory");
+    return HY_OK;
+}
+
 static hy_status_t fill_config(struct loader *ld, struct config *cfg, config_setting_t *root)
 {
     long long workers = get_int(root, "workers");
@@ -607,8 +645,13 @@ static hy_status_t fill_config(struct loader *ld, struct config *cfg, config_set
     cfg->shutdown_timeout_ms = (int)get_int(root, "shutdown_timeout_ms");
     cfg->buffer_size = (int)get_int(root, "buffer_size");
     cfg->max_client_connections = (int)get_int(root, "max_client_connections");
+    cfg->metrics_port = (int)get_int(root, "metrics_port");
+    cfg->log_syslog = get_bool(root, "log_syslog");
     if (dup_str(ld, &cfg->server_version, root, "server_version") != HY_OK ||
+        dup_str(ld, &cfg->metrics_address, root, "metrics_address") != HY_OK ||
+        dup_str(ld, &cfg->log_file, root, "log_file") != HY_OK ||
         fill_listeners(ld, cfg, config_setting_get_member(root, "listeners")) != HY_OK ||
+        fill_admin_socket(ld, cfg, root) != HY_OK ||
         fill_users(ld, cfg, config_setting_get_member(root, "users")) != HY_OK ||
         fill_backends(ld, cfg, config_setting_get_member(root, "backends")) != HY_OK)
         return HY_ERROR;
@@ -633,6 +676,9 @@ static void config_free(struct config *cfg)
     free(cfg->users);
     free(cfg->backends);
     free(cfg->server_version);
+    free(cfg->admin_socket);
+    free(cfg->metrics_address);
+    free(cfg->log_file);
     free(cfg->path);
     free(cfg);
 }

@@ -69,6 +69,11 @@ struct config {
     int shutdown_timeout_ms;    /* SIGTERM: in-flight statements get this long */
     int buffer_size;            /* bytes per direction per session while busy */
     int max_client_connections; /* 0 = no limit */
+    char *admin_socket;         /* resolved ({port} replaced); "" = none */
+    char *metrics_address;
+    int metrics_port; /* 0 = no metrics listener */
+    char *log_file;   /* "" = standard error */
+    bool log_syslog;
 
     struct config_listener *listeners;
     size_t n_listeners;
