@@ -9,6 +9,8 @@
 #ifndef HALYARD_LOG_H
 #define HALYARD_LOG_H
 
+#include <time.h>
+
 #include "halyard/core.h"
 #include "halyard/config.h"
 
@@ -18,6 +20,24 @@ void log_set_level(enum log_level level);
 /* "error", "warn", "info", "debug" -> level; -1 when unknown. */
 int log_level_parse(const char *s);
 void log_write(enum log_level level, const char *fmt, ...) HY_PRINTF(2, 3);
+/* An audit line (admin commands, reloads): written whatever the level. */
+void log_audit(const char *fmt, ...) HY_PRINTF(1, 2);
+
+/* Main thread. Send the log to file `path` ("" = the standard error halyard
+ * started with) and, with `use_syslog`, to /dev/log as well. The file is
+ * opened before anything changes: on failure the log stays where it was
+ * and `err` says why. An unreachable /dev/log is only a warning. */
+hy_status_t log_open(const char *path, bool use_syslog, char *err, size_t errlen) HY_MUSTCHECK;
+/* Main thread, SIGUSR1: open the log file again under the same name (after
+ * logrotate renamed it) and reconnect to syslog. */
+hy_status_t log_reopen(bool use_syslog, char *err, size_t errlen) HY_MUSTCHECK;
+/* The log file in use, "" for standard error. */
+const char *log_current_path(void);
+/* Syslog lines dropped because syslog did not take them. */
+unsigned long log_syslog_dropped(void);
+/* A syslog datagram (RFC 3164, facility daemon) for `msg`; returns its
+ * length. Exposed for the unit tests. */
+size_t log_format_syslog(char *out, size_t len, int severity, const char *msg, time_t now);
 
 #define hy_log_error(...) log_write(LOG_LEVEL_ERROR, __VA_ARGS__)
 #define hy_log_warn(...)                                                                           \
