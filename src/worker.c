@@ -67,10 +67,29 @@ static void close_listeners(struct worker *w)
     ev_timer_stop(w->loop, &w->accept_pause);
 }
 
+/* Run the calls the main thread posted, oldest first. */
+static void run_calls(struct worker *w)
+{
+    struct worker_call *c = atomic_exchange(&w->calls, NULL), *fifo = NULL;
+    while (c != NULL) {
+        struct worker_call *next = c->next;
+        c->next = fifo;
+        fifo = c;
+        c = next;
+    }
+    while (fifo != NULL) {
+        struct worker_call *next = fifo->next;
+        fifo->fn(w, fifo);
+        fifo->done(fifo);
+        fifo = next;
+    }
+}
+
 static void wakeup_cb(struct ev_loop *loop, ev_async *a, int revents)
 {
     (void)revents;
     struct worker *w = container_of(a, struct worker, wakeup);
+    run_calls(w);
     struct config *fresh = atomic_exchange(&w->pending_cfg, NULL);
     if (fresh != NULL) {
         /* New sessions use the new config; running ones keep theirs. */
@@ -170,6 +189,15 @@ void worker_publish_config(struct worker *w, struct config *cfg)
 {
     struct config *old = atomic_exchange(&w->pending_cfg, config_get(cfg));
     config_put(old);
+    ev_async_send(w->loop, &w->wakeup);
+}
+
+void worker_call(struct worker *w, struct worker_call *call)
+{
+    struct worker_call *head = atomic_load(&w->calls);
+    do {
+        call->next = head;
+    } while (!atomic_compare_exchange_weak(&w->calls, &head, call));
     ev_async_send(w->loop, &w->wakeup);
 }
 

@@ -50,6 +50,17 @@ static inline uint64_t stat_get(_Atomic uint64_t *counter)
     return atomic_load_explicit(counter, memory_order_relaxed);
 }
 
+/* A function the main thread has a worker run in the worker's own thread,
+ * so it may look at that worker's sessions (admin: list or kill sessions).
+ * The caller owns the struct and must not touch it between worker_call()
+ * and `done`; after `done` the worker no longer touches it. A worker that
+ * has stopped never runs it: the caller bounds its wait with a timer. */
+struct worker_call {
+    struct worker_call *next; /* the worker's inbox */
+    void (*fn)(struct worker *w, struct worker_call *call);
+    void (*done)(struct worker_call *call); /* in the worker thread, right after fn */
+};
+
 struct worker {
     int id;
     pthread_t thread;
@@ -69,6 +80,7 @@ struct worker {
     atomic_bool force_stop;   /* shutdown timeout: close everything now */
     atomic_bool kill_pending; /* a session of this worker was asked to close */
     atomic_bool done;
+    _Atomic(struct worker_call *) calls; /* posted by the main thread, newest first */
     struct worker_stats stats;
     void (*on_done)(struct worker *w); /* called from the worker thread at exit */
     void *on_done_arg;
@@ -83,6 +95,8 @@ hy_status_t worker_start(struct worker *w) HY_MUSTCHECK;
 void worker_request_stop(struct worker *w, bool force);
 /* From the main thread: new sessions of this worker will use `cfg`. */
 void worker_publish_config(struct worker *w, struct config *cfg);
+/* From the main thread: run call->fn in w's thread at its next wakeup. */
+void worker_call(struct worker *w, struct worker_call *call);
 void worker_join(struct worker *w);
 void worker_destroy(struct worker *w);
 
