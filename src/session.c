@@ -325,7 +325,7 @@ static void send_access_denied(struct session *s, uint8_t seq, const char *user,
     send_err(s, seq, ER_ACCESS_DENIED_ERROR, "28000",
              "Access denied for user '%.*s'@'%s' (using password: %s)", (int)HY_MIN(user_len, 80),
              user, host, used_password ? "YES" : "NO");
-    s->w->stats.auth_failures++;
+    stat_inc(&s->w->stats.auth_failures);
 }
 
 /* ---- timers ------------------------------------------------------------ */
@@ -1035,7 +1035,7 @@ static void command_forward(struct session *s, uint8_t cmd, uint32_t len, uint8_
 {
     s->cmd = cmd;
     s->kill_id = 0;
-    s->w->stats.commands++;
+    stat_inc(&s->w->stats.commands);
     session_set_state(s, SS_COMMAND);
     s->req_open = true;
     s->infile = false;
@@ -1058,7 +1058,7 @@ static void command_forward(struct session *s, uint8_t cmd, uint32_t len, uint8_
 static void command_send_own(struct session *s, uint8_t cmd, const uint8_t *pkt, size_t len)
 {
     s->cmd = cmd;
-    s->w->stats.commands++;
+    stat_inc(&s->w->stats.commands);
     session_set_state(s, SS_COMMAND);
     s->req_open = false;
     s->infile = s->infile_next = s->resp_done = s->resp_ending = false;
@@ -1306,7 +1306,7 @@ static void command_change_user(struct session *s, uint32_t len)
     }
     s->pend_charset = cu.charset;
     s->changing_user = true;
-    s->w->stats.commands++;
+    stat_inc(&s->w->stats.commands);
     bool switch_needed = !plugin_is_native(cu.plugin, cu.plugin_len) ||
                          (cu.auth_len != 0 && cu.auth_len != MYSQL_SCRAMBLE_LEN);
     if (s->pend_user == NULL) {
@@ -1392,7 +1392,7 @@ static void session_next_command(struct session *s)
             if (s->bc[s->primary] == NULL) {
                 /* No backend session yet: nothing to ping or to reset. */
                 consume_packet(s, len);
-                s->w->stats.commands++;
+                stat_inc(&s->w->stats.commands);
                 send_ok(s, 1);
                 continue;
             }
@@ -1498,7 +1498,7 @@ static void session_backend_failed(struct session *s, const uint8_t *err_payload
     bconn_close(s->cur);
     stream_release(&s->down, &s->w->pool);
     if (err_payload == NULL)
-        s->w->stats.backend_connect_failures++;
+        stat_inc(&s->w->stats.backend_connect_failures);
     slog_warn(s, "backend %s (%s:%d): %s", be->name, be->address, be->port, why);
     uint8_t seq = (uint8_t)(s->last_seq + 1);
     if (s->state == SS_LOGIN_BACKEND) {
@@ -2018,7 +2018,7 @@ void session_create(struct worker *w, int fd, const struct config_listener *list
         w->sessions->prev = s;
     w->sessions = s;
     w->n_sessions++;
-    w->stats.sessions_accepted++;
+    stat_inc(&w->stats.sessions_accepted);
     registry_add(s);
 
     if (s->bc == NULL) {
