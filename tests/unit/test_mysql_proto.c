@@ -1788,6 +1788,28 @@ static void test_resp_infile_order(void **state)
     assert_int_equal(mysql_resp_feed(&r, (const uint8_t *)OK_AC, LIT_LEN(OK_AC)), DONE);
 }
 
+/* status_seen tells "no OK/EOF yet" from "an OK whose flags are all clear",
+ * as after SET autocommit = 0 outside a transaction: the session's idea of
+ * whether a transaction is open depends on it. */
+static void test_resp_status_seen(void **state)
+{
+    (void)state;
+    static const uint8_t ok_no_flags[] = {0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00};
+    static const uint8_t err[] = {0xff, 0x7a, 0x04, '#', '4', '2', 'S', '0', '2', 'x'};
+    struct mysql_resp r;
+
+    mysql_resp_start(&r, COM_QUERY, CAPS_EOF, 0);
+    assert_false(r.status_seen);
+    assert_int_equal(mysql_resp_feed(&r, ok_no_flags, sizeof(ok_no_flags)), DONE);
+    assert_true(r.status_seen);
+    assert_int_equal(r.status, 0);
+
+    mysql_resp_start(&r, COM_QUERY, CAPS_EOF, 0);
+    assert_int_equal(mysql_resp_feed(&r, err, sizeof(err)), DONE);
+    assert_false(r.status_seen); /* an ERR carries no status flags */
+    assert_int_equal(r.err_code, 1146);
+}
+
 static void test_resp_expects_reply(void **state)
 {
     (void)state;
@@ -1869,6 +1891,7 @@ int main(void)
         cmocka_unit_test(test_is_eof),
         cmocka_unit_test(test_com_name),
         cmocka_unit_test(test_resp_infile_order),
+        cmocka_unit_test(test_resp_status_seen),
         cmocka_unit_test(test_resp_expects_reply),
         cmocka_unit_test(test_resp_garbage),
     };
