@@ -7,6 +7,11 @@
  *                     a second signal stops at once
  *   SIGHUP            reload the config file: on any error keep the running
  *                     config and log why; on success new sessions use it
+ *   SIGUSR1           reopen the log file (after logrotate renamed it)
+ *
+ * and, when configured, the admin socket (admin.c) and the metrics endpoint
+ * (metrics.c). `reload` on the admin socket and SIGHUP run the same
+ * app_reload().
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,8 +24,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "halyard/admin.h"
 #include "halyard/config.h"
 #include "halyard/log.h"
+#include "halyard/metrics.h"
+#include "halyard/status.h"
 #include "halyard/worker.h"
 
 struct app {
@@ -29,10 +37,13 @@ struct app {
     struct worker *workers;
     int n_workers;
     struct ev_loop *loop;
-    ev_signal sig_term, sig_int, sig_hup;
+    ev_signal sig_term, sig_int, sig_hup, sig_usr1;
     ev_async workers_done;
     ev_timer shutdown_timer;
     bool stopping;
+    struct status st; /* what the admin socket and the metrics show */
+    struct admin *admin;
+    struct metrics *metrics;
 };
 
 static struct app app;
@@ -94,24 +105,66 @@ static void stop_cb(struct ev_loop *loop, ev_signal *sig, int revents)
     ev_timer_start(loop, &app.shutdown_timer);
 }
 
-static void reload_cb(struct ev_loop *loop, ev_signal *sig, int revents)
+/* Re-read the config file; on any error keep the running config. SIGHUP
+ * and the admin socket's `reload` both come here; `by` names who asked. The
+ * result is kept in app.st for `show status` and the metrics. */
+static hy_status_t app_reload(struct status *st, const char *by)
 {
-    (void)loop;
-    (void)sig;
-    (void)revents;
     char err[1024];
     struct config *fresh = NULL;
-    if (config_load(app.config_path, &fresh, err, sizeof(err)) != HY_OK) {
-        hy_log_error("reload failed, keeping the running config: %s", err);
-        return;
+    hy_status_t rc = config_load(app.config_path, &fresh, err, sizeof(err));
+    if (rc == HY_OK) { /* a new log_file, or syslog turned on, off, or retried */
+        char why[512];
+        rc = log_open(fresh->log_file, fresh->log_syslog, why, sizeof(why));
+        if (rc != HY_OK) {
+            snprintf(err, sizeof(err), "%s: log_file: %s", app.config_path, why);
+            config_put(fresh);
+        }
     }
+    st->last_reload = time(NULL);
+    st->last_reload_ok = rc == HY_OK;
+    snprintf(st->last_reload_by, sizeof(st->last_reload_by), "%s", by);
+    if (rc != HY_OK) {
+        st->reloads_failed++;
+        snprintf(st->last_reload_error, sizeof(st->last_reload_error), "%s", err);
+        hy_log_error("reload failed, keeping the running config: %s", err);
+        log_audit("reload by %s: failed: %s", by, err);
+        return HY_ERROR;
+    }
+    st->reloads_ok++;
+    st->last_reload_error[0] = '\0';
     for (int i = 0; i < app.n_workers; i++)
         worker_publish_config(&app.workers[i], fresh);
     log_set_level(fresh->log_level);
     config_put(app.cfg);
     app.cfg = fresh;
-    hy_log_info("reloaded %s (listeners, workers and buffer_size apply at the next restart)",
+    st->cfg = fresh;
+    hy_log_info("reloaded %s (listeners, workers, buffer_size, admin_socket and metrics_* apply "
+                "at the next restart)",
                 app.config_path);
+    log_audit("reload by %s: ok", by);
+    return HY_OK;
+}
+
+static void reload_cb(struct ev_loop *loop, ev_signal *sig, int revents)
+{
+    (void)loop;
+    (void)sig;
+    (void)revents;
+    hy_status_t rc HY_UNUSED = app_reload(&app.st, "SIGHUP");
+}
+
+static void reopen_cb(struct ev_loop *loop, ev_signal *sig, int revents)
+{
+    (void)loop;
+    (void)sig;
+    (void)revents;
+    char err[1024];
+    if (log_reopen(app.cfg->log_syslog, err, sizeof(err)) != HY_OK)
+        hy_log_error("SIGUSR1: %s; logging on to the old file", err);
+    else
+        hy_log_info("SIGUSR1: log reopened%s%s", log_current_path()[0] ? ": " : "",
+                    log_current_path());
 }
 
 static int daemonize(void)
@@ -220,6 +273,11 @@ int main(int argc, char **argv)
     }
     app.config_path = path;
     log_set_level(app.cfg->log_level);
+    if (log_open(app.cfg->log_file, app.cfg->log_syslog, err, sizeof(err)) != HY_OK) {
+        fprintf(stderr, "halyard: %s\n", err);
+        config_put(app.cfg);
+        return 1;
+    }
     signal(SIGPIPE, SIG_IGN);
     raise_fd_limit();
 
@@ -249,6 +307,35 @@ int main(int argc, char **argv)
         return 1;
     }
     int rc = 0;
+
+    /* The admin socket and the metrics come up before the listeners, so a
+     * client that can connect to halyard can also ask about it. */
+    app.st.pid = getpid();
+    app.st.started = time(NULL);
+    app.st.started_mono = ev_now(app.loop);
+    app.st.loop = app.loop;
+    app.st.config_path = app.config_path;
+    app.st.cfg = app.cfg;
+    app.st.workers = app.workers;
+    app.st.n_workers = app.n_workers;
+    app.st.reload = app_reload;
+    snprintf(app.st.admin_socket, sizeof(app.st.admin_socket), "%s", app.cfg->admin_socket);
+    if (app.cfg->metrics_port > 0)
+        snprintf(app.st.metrics, sizeof(app.st.metrics), "%.250s:%d", app.cfg->metrics_address,
+                 app.cfg->metrics_port);
+    if (app.cfg->admin_socket[0] != '\0' &&
+        (app.admin = admin_create(&app.st, app.cfg->admin_socket, err, sizeof(err))) == NULL) {
+        hy_log_error("%s", err);
+        rc = 1;
+        goto out;
+    }
+    if (app.cfg->metrics_port > 0 &&
+        (app.metrics = metrics_create(&app.st, app.cfg->metrics_address, app.cfg->metrics_port, err,
+                                      sizeof(err))) == NULL) {
+        hy_log_error("%s", err);
+        rc = 1;
+        goto out;
+    }
     for (int i = 0; i < app.n_workers; i++) {
         if (worker_init(&app.workers[i], i, app.cfg, err, sizeof(err)) != HY_OK) {
             hy_log_error("%s", err);
@@ -270,14 +357,18 @@ int main(int argc, char **argv)
             goto out_join;
         }
     }
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-
+    /* Handlers first, then unblock: a signal that came in the meantime
+     * (right after the listeners opened) is pending and reaches them, instead
+     * of the default action killing the process. */
     ev_signal_init(&app.sig_term, stop_cb, SIGTERM);
     ev_signal_init(&app.sig_int, stop_cb, SIGINT);
     ev_signal_init(&app.sig_hup, reload_cb, SIGHUP);
+    ev_signal_init(&app.sig_usr1, reopen_cb, SIGUSR1);
     ev_signal_start(app.loop, &app.sig_term);
     ev_signal_start(app.loop, &app.sig_int);
     ev_signal_start(app.loop, &app.sig_hup);
+    ev_signal_start(app.loop, &app.sig_usr1);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     ev_timer_init(&app.shutdown_timer, shutdown_timer_cb, 0., 0.);
 
     for (size_t i = 0; i < app.cfg->n_listeners; i++)
@@ -293,6 +384,9 @@ out_join:
     for (int i = 0; i < app.n_workers; i++)
         worker_join(&app.workers[i]);
 out:
+    /* After the joins: no worker holds a part of an admin answer any more. */
+    admin_destroy(app.admin);
+    metrics_destroy(app.metrics);
     for (int i = 0; i < app.n_workers; i++)
         worker_destroy(&app.workers[i]);
     free(app.workers);

@@ -1,0 +1,108 @@
+/*
+ * admin.h: the admin socket, a Unix stream socket served by the main
+ * thread's event loop.
+ *
+ * Protocol: the client sends one command per line ("\n"-terminated, at most
+ * ADMIN_LINE_MAX bytes); halyard answers each command, in order, with lines
+ * of text followed by one empty line, so an answer ends with "\n\n". No
+ * line of an answer is empty, since values are escaped (textbuf_cell). An
+ * answer that starts with "ERR " is a failure and is that one line; "OK "
+ * starts the answer of a command that changed something. A trailing
+ * "--json" asks for the answer as one line of JSON instead of a table
+ * (failures stay "ERR ..."). Empty command lines get no answer.
+ *
+ *   help                    the commands
+ *   show status             version, pid, uptime, config file, last reload, workers
+ *   show config             the running config, password hashes hidden
+ *   show stats              counters summed over the workers, and per worker
+ *   show sessions           client sessions of every worker
+ *   kill session ID         close a client session now
+ *   reload                  re-read the config file, as SIGHUP does
+ *
+ * `show sessions` and `kill session` are answered by the workers
+ * themselves: the main thread posts a worker_call to each worker, each
+ * fills its part in its own thread and wakes the main loop, and the answer
+ * goes out when every part is in or ADMIN_GATHER_TIMEOUT has passed (then
+ * it names the workers that did not answer). The main thread never reads
+ * a worker's sessions.
+ *
+ * Every connection's input is bounded by ADMIN_LINE_MAX and its output by
+ * ADMIN_OUT_MAX; a connection does not read its next command while an
+ * answer is being written, so a client that sends without reading only
+ * stalls itself. At most ADMIN_MAX_CONNS connections are open at once.
+ */
+#ifndef HALYARD_ADMIN_H
+#define HALYARD_ADMIN_H
+
+#include "halyard/core.h"
+#include "halyard/status.h"
+#include "halyard/textbuf.h"
+
+#define ADMIN_LINE_MAX       4096
+#define ADMIN_OUT_MAX        (16u << 20)
+#define ADMIN_MAX_CONNS      16
+#define ADMIN_GATHER_TIMEOUT 1.0  /* seconds */
+#define ADMIN_IDLE_TIMEOUT   300. /* seconds without a command */
+
+struct admin;
+
+/* Create the socket at `path` (mode 0600) and serve it on st->loop. Refuses
+ * a path that is a symbolic link, is owned by another user, is not a socket,
+ * or is a socket another process still serves; removes a stale socket file
+ * of our own. NULL with `err` on failure. */
+struct admin *admin_create(struct status *st, const char *path, char *err, size_t errlen);
+/* Close every connection and remove the socket file. Call after the
+ * workers have been joined (answers still being gathered are freed). */
+void admin_destroy(struct admin *a);
+
+/* ---- pure parts, unit-tested ---- */
+
+enum admin_verb {
+    ADMIN_HELP,
+    ADMIN_SHOW_STATUS,
+    ADMIN_SHOW_CONFIG,
+    ADMIN_SHOW_STATS,
+    ADMIN_SHOW_SESSIONS,
+    ADMIN_KILL_SESSION,
+    ADMIN_RELOAD,
+};
+
+struct admin_cmd {
+    enum admin_verb verb;
+    bool json;
+    uint32_t session_id; /* ADMIN_KILL_SESSION */
+};
+
+/* Parse one command line (without its "\n"; a trailing "\r" is ignored).
+ * HY_OK: *cmd is filled. HY_AGAIN: the line is blank, answer nothing.
+ * HY_ERROR: `err` holds the whole answer line, "ERR ...". */
+hy_status_t admin_parse(const char *line, size_t len, struct admin_cmd *cmd, char *err,
+                        size_t errlen);
+
+/* One client session as a worker describes it for `show sessions`. */
+struct admin_session_row {
+    uint32_t id;
+    int worker;
+    char user[96];    /* "" = not logged in yet */
+    char client[64];  /* host:port */
+    char schema[256]; /* "" = none */
+    const char *state;
+    const char *command;    /* NULL when no command is in flight */
+    int64_t command_age_ms; /* -1 = not known */
+};
+
+/* The renderers write the lines of an answer, each ending in "\n", without
+ * the empty line that closes it. */
+void admin_render_help(struct textbuf *sb, bool json);
+void admin_render_status(struct textbuf *sb, const struct status *st, double uptime,
+                         uint64_t client_sessions, bool json);
+void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json);
+/* per_worker: n_workers values; total: their sum. */
+void admin_render_stats(struct textbuf *sb, const struct stat_values *total,
+                        const struct stat_values *per_worker, int n_workers,
+                        uint64_t client_sessions, bool json);
+/* rows sorted by id; `missing`: the workers that did not answer in time. */
+void admin_render_sessions(struct textbuf *sb, const struct admin_session_row *rows, size_t n,
+                           const int *missing, size_t n_missing, bool json);
+
+#endif /* HALYARD_ADMIN_H */

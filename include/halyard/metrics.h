@@ -1,0 +1,52 @@
+/*
+ * metrics.h: the Prometheus endpoint, a tiny HTTP/1.x server on the main
+ * thread's event loop (metrics_address:metrics_port, off by default).
+ *
+ * `GET /metrics` (or HEAD) answers the text exposition format 0.0.4; any
+ * other path is 404, any other method 405, a malformed or oversized request
+ * 400. Every connection gets one answer and is closed. Requests are bounded
+ * (METRICS_REQUEST_MAX bytes, METRICS_TIMEOUT seconds, METRICS_MAX_CONNS at
+ * once) and nothing blocks.
+ */
+#ifndef HALYARD_METRICS_H
+#define HALYARD_METRICS_H
+
+#include "halyard/core.h"
+#include "halyard/status.h"
+#include "halyard/textbuf.h"
+
+#define METRICS_REQUEST_MAX 8192
+#define METRICS_TIMEOUT     10.0 /* seconds for a request to arrive and its answer to leave */
+#define METRICS_MAX_CONNS   32
+
+struct metrics;
+
+/* Listen on address:port and serve on st->loop. NULL with `err` on failure. */
+struct metrics *metrics_create(struct status *st, const char *address, int port, char *err,
+                               size_t errlen);
+void metrics_destroy(struct metrics *m);
+
+/* ---- pure parts, unit-tested ---- */
+
+/* The values one scrape shows, read in the main thread. Per-backend values
+ * (health, connections) join here as an array once health checks exist;
+ * metrics_render() then adds their families with a backend="..." label. */
+struct metrics_snapshot {
+    double uptime;
+    uint64_t client_sessions;
+    struct stat_values stats;
+    uint64_t reloads_ok;
+    uint64_t reloads_failed;
+    bool last_reload_ok; /* true when no reload has failed since the last good one */
+};
+
+void metrics_render(struct textbuf *sb, const struct metrics_snapshot *m);
+
+/* The request line of an HTTP request in buf[0..len). HY_AGAIN: the
+ * headers are not complete yet. HY_OK: method and path (the target without
+ * its query string) are copied, truncated to their sizes. HY_ERROR: not an
+ * HTTP/1.x request. */
+hy_status_t metrics_parse_request(const char *buf, size_t len, char *method, size_t method_len,
+                                  char *path, size_t path_len);
+
+#endif /* HALYARD_METRICS_H */

@@ -1,0 +1,1295 @@
+/*
+ * admin.c: the admin socket. See admin.h for the protocol.
+ *
+ * Design
+ * ------
+ * Everything here runs in the main thread's event loop except the two
+ * worker_call functions (collect_sessions, kill_session), which run in a
+ * worker's thread and touch only that worker's sessions and their own part
+ * of the job.
+ *
+ * A connection reads into a fixed line buffer and answers one command at a
+ * time: while an answer is being gathered from the workers or written, its
+ * read watcher is stopped, so the kernel's socket buffer is the only queue
+ * and a client that never reads holds one answer at most.
+ *
+ * A job (show sessions, kill session) has one part per worker. Each part is
+ * handed to its worker with worker_call(); when the worker has filled it, it
+ * sets `finished` and wakes the main loop through `parts_async`. The job is
+ * answered when every part is finished or its timer fires, and freed only
+ * when every part is finished (a worker may still hold a part after a
+ * timeout), or at admin_destroy(), after the workers have been joined.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "halyard/admin.h"
+#include "halyard/config.h"
+#include "halyard/log.h"
+#include "halyard/mysql_proto.h"
+#include "halyard/session.h"
+#include "halyard/worker.h"
+
+/* ---- tables ------------------------------------------------------------ */
+
+/* A text table: the first row is the header; columns are left-aligned and
+ * separated by two spaces; the last column is not padded. */
+struct table {
+    size_t ncols;
+    char **cells; /* row-major; a NULL cell (out of memory) shows as "?" */
+    size_t n;
+    size_t cap;
+};
+
+static void table_init(struct table *t, size_t ncols)
+{
+    memset(t, 0, sizeof(*t));
+    t->ncols = ncols;
+}
+
+static void table_add(struct table *t, char *owned)
+{
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 64;
+        char **p = realloc(t->cells, cap * sizeof(*p));
+        if (p == NULL) {
+            free(owned);
+            return; /* the row comes out short; the renderer stops there */
+        }
+        t->cells = p;
+        t->cap = cap;
+    }
+    t->cells[t->n++] = owned;
+}
+
+static void table_cell(struct table *t, const char *s)
+{
+    table_add(t, strdup(s != NULL ? s : "-"));
+}
+
+static void table_cellf(struct table *t, const char *fmt, ...) HY_PRINTF(2, 3);
+
+static void table_cellf(struct table *t, const char *fmt, ...)
+{
+    char *s = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(&s, fmt, ap) < 0)
+        s = NULL;
+    va_end(ap);
+    table_add(t, s);
+}
+
+static void table_render(const struct table *t, struct textbuf *sb)
+{
+    size_t rows = t->n / t->ncols;
+    size_t *width = calloc(t->ncols, sizeof(*width));
+    if (width == NULL) {
+        sb->overflow = true;
+        return;
+    }
+    for (size_t i = 0; i < rows * t->ncols; i++) {
+        const char *c = t->cells[i] != NULL ? t->cells[i] : "?";
+        width[i % t->ncols] = HY_MAX(width[i % t->ncols], textbuf_cell_width(c));
+    }
+    for (size_t r = 0; r < rows; r++) {
+        for (size_t col = 0; col < t->ncols; col++) {
+            const char *c = t->cells[r * t->ncols + col];
+            size_t w = textbuf_cell(sb, c != NULL ? c : "?");
+            if (col + 1 < t->ncols)
+                textbuf_pad(sb, width[col] - w + 2);
+        }
+        textbuf_putc(sb, '\n');
+    }
+    free(width);
+}
+
+static void table_free(struct table *t)
+{
+    for (size_t i = 0; i < t->n; i++)
+        free(t->cells[i]);
+    free(t->cells);
+    t->cells = NULL;
+    t->n = t->cap = 0;
+}
+
+/* ---- parsing ----------------------------------------------------------- */
+
+static const struct {
+    const char *usage;
+    const char *desc;
+} commands[] = {
+    {"help", "this list"},
+    {"show status", "version, pid, uptime, config file, last reload, workers"},
+    {"show config", "the running configuration, password hashes hidden"},
+    {"show stats", "counters summed over the workers, and per worker"},
+    {"show sessions", "client sessions of every worker"},
+    {"kill session ID", "close client session ID now"},
+    {"reload", "re-read the configuration file, as SIGHUP does"},
+};
+
+/* The line as an error message may quote it: at most 64 columns, escaped. */
+static void quote_line(char *out, size_t len, const char *line, size_t n)
+{
+    char tmp[80];
+    size_t k = HY_MIN(n, 64);
+    memcpy(tmp, line, k);
+    tmp[k] = '\0';
+    struct textbuf sb;
+    textbuf_init(&sb, len > 4 ? len - 4 : 0);
+    textbuf_cell(&sb, tmp);
+    snprintf(out, len, "%s%s", sb.data != NULL ? sb.data : "", n > 64 ? "..." : "");
+    textbuf_free(&sb);
+}
+
+hy_status_t admin_parse(const char *line, size_t len, struct admin_cmd *cmd, char *err,
+                        size_t errlen)
+{
+    char quoted[300];
+    const char *tok[5];
+    size_t tlen[5];
+    size_t n = 0;
+    while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' ' || line[len - 1] == '\t'))
+        len--;
+    size_t start = 0;
+    while (start < len && (line[start] == ' ' || line[start] == '\t'))
+        start++;
+    line += start;
+    len -= start;
+    if (len == 0)
+        return HY_AGAIN;
+    for (size_t i = 0; i < len;) {
+        while (i < len && (line[i] == ' ' || line[i] == '\t'))
+            i++;
+        if (i == len)
+            break;
+        size_t j = i;
+        while (j < len && line[j] != ' ' && line[j] != '\t')
+            j++;
+        if (n == HY_ARRAY_SIZE(tok))
+            goto unknown;
+        tok[n] = line + i;
+        tlen[n++] = j - i;
+        i = j;
+    }
+#define TOK_IS(k, word) (tlen[k] == strlen(word) && strncasecmp(tok[k], word, tlen[k]) == 0)
+    memset(cmd, 0, sizeof(*cmd));
+    if (n > 1 && TOK_IS(n - 1, "--json")) {
+        cmd->json = true;
+        n--;
+    }
+    if (n == 1 && TOK_IS(0, "help")) {
+        cmd->verb = ADMIN_HELP;
+    } else if (n == 1 && TOK_IS(0, "reload")) {
+        cmd->verb = ADMIN_RELOAD;
+    } else if (n == 2 && TOK_IS(0, "show") && TOK_IS(1, "status")) {
+        cmd->verb = ADMIN_SHOW_STATUS;
+    } else if (n == 2 && TOK_IS(0, "show") && TOK_IS(1, "config")) {
+        cmd->verb = ADMIN_SHOW_CONFIG;
+    } else if (n == 2 && TOK_IS(0, "show") && TOK_IS(1, "stats")) {
+        cmd->verb = ADMIN_SHOW_STATS;
+    } else if (n == 2 && TOK_IS(0, "show") && TOK_IS(1, "sessions")) {
+        cmd->verb = ADMIN_SHOW_SESSIONS;
+    } else if (n >= 2 && TOK_IS(0, "kill") && TOK_IS(1, "session")) {
+        if (n != 3) {
+            snprintf(err, errlen, "ERR usage: kill session ID");
+            return HY_ERROR;
+        }
+        uint64_t id = 0;
+        bool ok = tlen[2] <= 10;
+        for (size_t i = 0; ok && i < tlen[2]; i++) {
+            ok = tok[2][i] >= '0' && tok[2][i] <= '9';
+            id = id * 10 + (uint64_t)(tok[2][i] - '0');
+        }
+        if (!ok || id == 0 || id > UINT32_MAX) {
+            quote_line(quoted, sizeof(quoted), tok[2], tlen[2]);
+            snprintf(err, errlen, "ERR kill session: '%s' is not a session id", quoted);
+            return HY_ERROR;
+        }
+        cmd->verb = ADMIN_KILL_SESSION;
+        cmd->session_id = (uint32_t)id;
+    } else {
+        goto unknown;
+    }
+#undef TOK_IS
+    return HY_OK;
+
+unknown:
+    quote_line(quoted, sizeof(quoted), line, len);
+    snprintf(err, errlen, "ERR unknown command '%s'; try help", quoted);
+    return HY_ERROR;
+}
+
+/* ---- renderers --------------------------------------------------------- */
+
+void admin_render_help(struct textbuf *sb, bool json)
+{
+    if (json) {
+        textbuf_puts(sb, "{\"commands\":[");
+        for (size_t i = 0; i < HY_ARRAY_SIZE(commands); i++) {
+            textbuf_puts(sb, i ? ",{\"command\":" : "{\"command\":");
+            textbuf_json_str(sb, commands[i].usage);
+            textbuf_puts(sb, ",\"description\":");
+            textbuf_json_str(sb, commands[i].desc);
+            textbuf_putc(sb, '}');
+        }
+        textbuf_puts(sb, "],\"json\":\"append --json to a command for JSON\"}\n");
+        return;
+    }
+    struct table t;
+    table_init(&t, 2);
+    table_cell(&t, "command");
+    table_cell(&t, "description");
+    for (size_t i = 0; i < HY_ARRAY_SIZE(commands); i++) {
+        table_cell(&t, commands[i].usage);
+        table_cell(&t, commands[i].desc);
+    }
+    table_cell(&t, "... --json");
+    table_cell(&t, "the answer as one line of JSON");
+    table_render(&t, sb);
+    table_free(&t);
+}
+
+/* Name/value output: rows of a two-column table, or members of one JSON
+ * object. */
+struct kv {
+    struct textbuf *sb;
+    struct table t;
+    bool json;
+    bool first;
+};
+
+static void kv_begin(struct kv *kv, struct textbuf *sb, bool json, const char *keyname)
+{
+    kv->sb = sb;
+    kv->json = json;
+    kv->first = true;
+    if (json) {
+        textbuf_putc(sb, '{');
+    } else {
+        table_init(&kv->t, 2);
+        table_cell(&kv->t, keyname);
+        table_cell(&kv->t, "value");
+    }
+}
+
+static void kv_key(struct kv *kv, const char *key)
+{
+    if (!kv->first)
+        textbuf_putc(kv->sb, ',');
+    kv->first = false;
+    textbuf_json_str(kv->sb, key);
+    textbuf_putc(kv->sb, ':');
+}
+
+static void kv_str(struct kv *kv, const char *key, const char *v)
+{
+    if (kv->json) {
+        kv_key(kv, key);
+        textbuf_json_str(kv->sb, v);
+    } else {
+        table_cell(&kv->t, key);
+        table_cell(&kv->t, v == NULL ? "-" : v[0] == '\0' ? "\"\"" : v);
+    }
+}
+
+static void kv_u64(struct kv *kv, const char *key, uint64_t v)
+{
+    if (kv->json) {
+        kv_key(kv, key);
+        textbuf_printf(kv->sb, "%" PRIu64, v);
+    } else {
+        table_cell(&kv->t, key);
+        table_cellf(&kv->t, "%" PRIu64, v);
+    }
+}
+
+static void kv_int(struct kv *kv, const char *key, long long v)
+{
+    if (kv->json) {
+        kv_key(kv, key);
+        textbuf_printf(kv->sb, "%lld", v);
+    } else {
+        table_cell(&kv->t, key);
+        table_cellf(&kv->t, "%lld", v);
+    }
+}
+
+static void kv_bool(struct kv *kv, const char *key, bool v)
+{
+    if (kv->json) {
+        kv_key(kv, key);
+        textbuf_puts(kv->sb, v ? "true" : "false");
+    } else {
+        table_cell(&kv->t, key);
+        table_cell(&kv->t, v ? "true" : "false");
+    }
+}
+
+static void kv_end(struct kv *kv)
+{
+    if (kv->json) {
+        textbuf_puts(kv->sb, "}\n");
+    } else {
+        table_render(&kv->t, kv->sb);
+        table_free(&kv->t);
+    }
+}
+
+void admin_render_status(struct textbuf *sb, const struct status *st, double uptime,
+                         uint64_t client_sessions, bool json)
+{
+    char when[32];
+    struct kv kv;
+    kv_begin(&kv, sb, json, "name");
+    kv_str(&kv, "version", HALYARD_VERSION);
+    kv_int(&kv, "pid", (long long)st->pid);
+    status_format_time(st->started, when, sizeof(when));
+    kv_str(&kv, "started", when);
+    kv_u64(&kv, "uptime_seconds", (uint64_t)uptime);
+    kv_str(&kv, "config_file", st->config_path);
+    kv_int(&kv, "workers", st->n_workers);
+    kv_u64(&kv, "client_sessions", client_sessions);
+    kv_str(&kv, "admin_socket", st->admin_socket[0] ? st->admin_socket : "off");
+    kv_str(&kv, "metrics", st->metrics[0] ? st->metrics : "off");
+    if (st->cfg != NULL) {
+        kv_str(&kv, "log_file", st->cfg->log_file[0] ? st->cfg->log_file : "(standard error)");
+        kv_bool(&kv, "log_syslog", st->cfg->log_syslog);
+    }
+    if (st->last_reload != 0) {
+        status_format_time(st->last_reload, when, sizeof(when));
+        kv_str(&kv, "last_reload", when);
+        kv_str(&kv, "last_reload_by", st->last_reload_by);
+        kv_str(&kv, "last_reload_result", st->last_reload_ok ? "ok" : "error");
+        kv_str(&kv, "last_reload_error", st->last_reload_ok ? NULL : st->last_reload_error);
+    } else if (json) {
+        kv_str(&kv, "last_reload", NULL);
+        kv_str(&kv, "last_reload_by", NULL);
+        kv_str(&kv, "last_reload_result", NULL);
+        kv_str(&kv, "last_reload_error", NULL);
+    } else {
+        kv_str(&kv, "last_reload", "never");
+    }
+    kv_u64(&kv, "reloads_ok", st->reloads_ok);
+    kv_u64(&kv, "reloads_failed", st->reloads_failed);
+    kv_end(&kv);
+}
+
+static const char *log_level_name(enum log_level l)
+{
+    static const char *const names[] = {"error", "warn", "info", "debug"};
+    return (size_t)l < HY_ARRAY_SIZE(names) ? names[l] : "?";
+}
+
+/* A list of groups: in JSON an array of objects, in a table rows named
+ * "list.[i].key". */
+struct kv_list {
+    struct kv *kv;
+    const char *name;
+    size_t i;
+    char prefix[128];
+};
+
+static void list_begin(struct kv_list *l, struct kv *kv, const char *name)
+{
+    l->kv = kv;
+    l->name = name;
+    l->i = 0;
+    if (kv->json) {
+        kv_key(kv, name);
+        textbuf_putc(kv->sb, '[');
+    }
+}
+
+static void elem_begin(struct kv_list *l)
+{
+    snprintf(l->prefix, sizeof(l->prefix), "%s.[%zu].", l->name, l->i);
+    if (l->kv->json) {
+        textbuf_puts(l->kv->sb, l->i ? ",{" : "{");
+        l->kv->first = true;
+    }
+}
+
+/* Key of a member: plain in JSON, prefixed in a table. */
+static const char *elem_key(struct kv_list *l, const char *key, char *buf, size_t len)
+{
+    if (l->kv->json)
+        return key;
+    snprintf(buf, len, "%s%s", l->prefix, key);
+    return buf;
+}
+
+static void elem_end(struct kv_list *l)
+{
+    if (l->kv->json)
+        textbuf_putc(l->kv->sb, '}');
+    l->i++;
+}
+
+static void list_end(struct kv_list *l)
+{
+    if (l->kv->json) {
+        textbuf_putc(l->kv->sb, ']');
+        l->kv->first = false;
+    }
+}
+
+/* Every key of config_keys[] must be shown here, in the table's order;
+ * test_admin and test_ops check it. */
+void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json)
+{
+    char k[192];
+    struct kv kv;
+    struct kv_list l;
+    kv_begin(&kv, sb, json, "key");
+    kv_int(&kv, "workers", cfg->workers);
+    kv_str(&kv, "log_level", log_level_name(cfg->log_level));
+    kv_str(&kv, "server_version", cfg->server_version);
+    kv_int(&kv, "connect_timeout_ms", cfg->connect_timeout_ms);
+    kv_int(&kv, "login_timeout_ms", cfg->login_timeout_ms);
+    kv_int(&kv, "shutdown_timeout_ms", cfg->shutdown_timeout_ms);
+    kv_int(&kv, "buffer_size", cfg->buffer_size);
+    kv_int(&kv, "max_client_connections", cfg->max_client_connections);
+    kv_str(&kv, "admin_socket", cfg->admin_socket);
+    kv_str(&kv, "metrics_address", cfg->metrics_address);
+    kv_int(&kv, "metrics_port", cfg->metrics_port);
+    kv_str(&kv, "log_file", cfg->log_file);
+    kv_bool(&kv, "log_syslog", cfg->log_syslog);
+
+    list_begin(&l, &kv, "listeners");
+    for (size_t i = 0; i < cfg->n_listeners; i++) {
+        const struct config_listener *x = &cfg->listeners[i];
+        elem_begin(&l);
+        kv_str(&kv, elem_key(&l, "name", k, sizeof(k)), x->name);
+        kv_str(&kv, elem_key(&l, "address", k, sizeof(k)), x->address);
+        kv_int(&kv, elem_key(&l, "port", k, sizeof(k)), x->port);
+        kv_int(&kv, elem_key(&l, "backlog", k, sizeof(k)), x->backlog);
+        elem_end(&l);
+    }
+    list_end(&l);
+
+    /* The hash is as good as the password to whoever also sees one login:
+     * it only shows whether there is a password at all. */
+    list_begin(&l, &kv, "users");
+    for (size_t i = 0; i < cfg->n_users; i++) {
+        const struct config_user *x = &cfg->users[i];
+        elem_begin(&l);
+        kv_str(&kv, elem_key(&l, "name", k, sizeof(k)), x->name);
+        kv_str(&kv, elem_key(&l, "password_hash", k, sizeof(k)), x->no_password ? "" : "(hidden)");
+        elem_end(&l);
+    }
+    list_end(&l);
+
+    list_begin(&l, &kv, "backends");
+    for (size_t i = 0; i < cfg->n_backends; i++) {
+        const struct config_backend *x = &cfg->backends[i];
+        elem_begin(&l);
+        kv_str(&kv, elem_key(&l, "name", k, sizeof(k)), x->name);
+        kv_str(&kv, elem_key(&l, "address", k, sizeof(k)), x->address);
+        kv_int(&kv, elem_key(&l, "port", k, sizeof(k)), x->port);
+        kv_str(&kv, elem_key(&l, "role", k, sizeof(k)), backend_role_to_str(x->role));
+        kv_int(&kv, elem_key(&l, "weight", k, sizeof(k)), x->weight);
+        kv_int(&kv, elem_key(&l, "max_connections", k, sizeof(k)), x->max_connections);
+        elem_end(&l);
+    }
+    list_end(&l);
+    kv_end(&kv);
+}
+
+static void stats_json(struct textbuf *sb, const struct stat_values *v)
+{
+    for (size_t i = 0; i < STAT_FIELDS; i++) {
+        textbuf_putc(sb, ',');
+        textbuf_json_str(sb, stat_fields[i].name);
+        textbuf_printf(sb, ":%" PRIu64, v->v[i]);
+    }
+}
+
+void admin_render_stats(struct textbuf *sb, const struct stat_values *total,
+                        const struct stat_values *per_worker, int n_workers,
+                        uint64_t client_sessions, bool json)
+{
+    if (json) {
+        textbuf_printf(sb, "{\"client_sessions\":%" PRIu64, client_sessions);
+        stats_json(sb, total);
+        textbuf_puts(sb, ",\"workers\":[");
+        for (int w = 0; w < n_workers; w++) {
+            textbuf_printf(sb, "%s{\"worker\":%d", w ? "," : "", w);
+            stats_json(sb, &per_worker[w]);
+            textbuf_putc(sb, '}');
+        }
+        textbuf_puts(sb, "]}\n");
+        return;
+    }
+    struct table t;
+    table_init(&t, 2 + (size_t)n_workers);
+    table_cell(&t, "name");
+    table_cell(&t, "total");
+    for (int w = 0; w < n_workers; w++)
+        table_cellf(&t, "worker%d", w);
+    table_cell(&t, "client_sessions");
+    table_cellf(&t, "%" PRIu64, client_sessions);
+    for (int w = 0; w < n_workers; w++)
+        table_cell(&t, "-");
+    for (size_t i = 0; i < STAT_FIELDS; i++) {
+        table_cell(&t, stat_fields[i].name);
+        table_cellf(&t, "%" PRIu64, total->v[i]);
+        for (int w = 0; w < n_workers; w++)
+            table_cellf(&t, "%" PRIu64, per_worker[w].v[i]);
+    }
+    table_render(&t, sb);
+    table_free(&t);
+}
+
+void admin_render_sessions(struct textbuf *sb, const struct admin_session_row *rows, size_t n,
+                           const int *missing, size_t n_missing, bool json)
+{
+    if (json) {
+        textbuf_puts(sb, "{\"sessions\":[");
+        for (size_t i = 0; i < n; i++) {
+            const struct admin_session_row *r = &rows[i];
+            textbuf_printf(sb, "%s{\"id\":%" PRIu32 ",\"worker\":%d,\"user\":", i ? "," : "", r->id,
+                           r->worker);
+            textbuf_json_str(sb, r->user[0] ? r->user : NULL);
+            textbuf_puts(sb, ",\"client\":");
+            textbuf_json_str(sb, r->client);
+            textbuf_puts(sb, ",\"schema\":");
+            textbuf_json_str(sb, r->schema[0] ? r->schema : NULL);
+            textbuf_puts(sb, ",\"state\":");
+            textbuf_json_str(sb, r->state);
+            textbuf_puts(sb, ",\"command\":");
+            textbuf_json_str(sb, r->command);
+            if (r->command_age_ms >= 0)
+                textbuf_printf(sb, ",\"command_age_ms\":%" PRId64 "}", r->command_age_ms);
+            else
+                textbuf_puts(sb, ",\"command_age_ms\":null}");
+        }
+        textbuf_puts(sb, "],\"missing_workers\":[");
+        for (size_t i = 0; i < n_missing; i++)
+            textbuf_printf(sb, "%s%d", i ? "," : "", missing[i]);
+        textbuf_puts(sb, "]}\n");
+        return;
+    }
+    struct table t;
+    table_init(&t, 8);
+    static const char *const head[] = {"id",     "worker", "user",    "client",
+                                       "schema", "state",  "command", "command_age_ms"};
+    for (size_t i = 0; i < HY_ARRAY_SIZE(head); i++)
+        table_cell(&t, head[i]);
+    for (size_t i = 0; i < n; i++) {
+        const struct admin_session_row *r = &rows[i];
+        table_cellf(&t, "%" PRIu32, r->id);
+        table_cellf(&t, "%d", r->worker);
+        table_cell(&t, r->user[0] ? r->user : NULL);
+        table_cell(&t, r->client);
+        table_cell(&t, r->schema[0] ? r->schema : NULL);
+        table_cell(&t, r->state);
+        table_cell(&t, r->command);
+        if (r->command_age_ms >= 0)
+            table_cellf(&t, "%" PRId64, r->command_age_ms);
+        else
+            table_cell(&t, NULL);
+    }
+    table_render(&t, sb);
+    table_free(&t);
+    for (size_t i = 0; i < n_missing; i++)
+        textbuf_printf(sb, "# worker %d did not answer within %.1f s; its sessions are missing\n",
+                       missing[i], ADMIN_GATHER_TIMEOUT);
+}
+
+/* ---- the socket -------------------------------------------------------- */
+
+struct admin_conn;
+
+struct admin {
+    struct status *st;
+    struct ev_loop *loop;
+    int fd;
+    char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    dev_t dev; /* of the socket file we created, to remove only ours */
+    ino_t ino;
+    ev_io accept_io;
+    ev_async parts_async; /* a worker finished a part */
+    struct admin_conn *conns;
+    int n_conns;
+    struct admin_job *jobs; /* gathering, or answered and waiting for late parts */
+};
+
+struct admin_conn {
+    struct admin_conn *next, *prev;
+    struct admin *a;
+    int fd;
+    ev_io rio, wio;
+    ev_timer idle;
+    unsigned uid;
+    int pid;
+    char in[ADMIN_LINE_MAX];
+    size_t in_len;
+    struct textbuf out;
+    size_t out_off;
+    struct admin_job *job; /* the answer being gathered */
+    bool eof;              /* the client has shut down its side */
+    bool close_after;      /* close once `out` is written */
+};
+
+struct admin_part {
+    struct worker_call call;
+    struct admin_job *job;
+    int worker;
+    atomic_bool finished;
+    /* filled in the worker thread */
+    struct admin_session_row *rows;
+    size_t n_rows;
+    bool found; /* kill: the session was this worker's */
+};
+
+struct admin_job {
+    struct admin_job *next;
+    struct admin *a;
+    struct admin_conn *conn; /* NULL once the connection is gone */
+    struct admin_cmd cmd;
+    char line[128]; /* for the audit line */
+    bool answered;
+    ev_timer timer;
+    int n_parts;
+    struct admin_part parts[];
+};
+
+static void aconn_close(struct admin_conn *c);
+
+/* ---- worker side: these two run in the worker's thread ---- */
+
+/* What `show sessions` says about one session. This is the only place
+ * admin.c reads struct session. */
+static void describe_session(const struct session *s, int worker, struct admin_session_row *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->id = s->id;
+    r->worker = worker;
+    snprintf(r->user, sizeof(r->user), "%s", s->user != NULL ? s->user : "");
+    snprintf(r->client, sizeof(r->client), "%s", s->peer);
+    snprintf(r->schema, sizeof(r->schema), "%s", s->db != NULL ? s->db : "");
+    r->state = session_state_to_str(s->state);
+    r->command = s->state == SS_COMMAND ? mysql_com_name(s->cmd) : NULL;
+    /* session.c does not record when a command started yet. */
+    r->command_age_ms = -1;
+}
+
+static void collect_sessions(struct worker *w, struct worker_call *call)
+{
+    struct admin_part *p = container_of(call, struct admin_part, call);
+    size_t n = 0;
+    for (struct session *s = w->sessions; s != NULL; s = s->next)
+        n++;
+    p->rows = n > 0 ? calloc(n, sizeof(*p->rows)) : NULL;
+    if (p->rows == NULL)
+        return;
+    for (struct session *s = w->sessions; s != NULL; s = s->next)
+        describe_session(s, w->id, &p->rows[p->n_rows++]);
+}
+
+static void kill_session(struct worker *w, struct worker_call *call)
+{
+    struct admin_part *p = container_of(call, struct admin_part, call);
+    for (struct session *s = w->sessions; s != NULL; s = s->next) {
+        if (s->id == p->job->cmd.session_id) {
+            p->found = true;
+            /* Called from the worker's wakeup, not from a session handler:
+             * closing at once is allowed (worker.h). */
+            session_close(s, END_KILLED);
+            return;
+        }
+    }
+}
+
+static void part_done(struct worker_call *call)
+{
+    struct admin_part *p = container_of(call, struct admin_part, call);
+    struct admin *a = p->job->a; /* read before `finished`: then the part is no longer ours */
+    atomic_store_explicit(&p->finished, true, memory_order_release);
+    ev_async_send(a->loop, &a->parts_async);
+}
+
+/* ---- main thread: jobs ---- */
+
+static bool part_finished(struct admin_part *p)
+{
+    return atomic_load_explicit(&p->finished, memory_order_acquire);
+}
+
+static void job_free(struct admin_job *j)
+{
+    for (int i = 0; i < j->n_parts; i++)
+        free(j->parts[i].rows);
+    free(j);
+}
+
+static int row_cmp(const void *x, const void *y)
+{
+    const struct admin_session_row *a = x, *b = y;
+    return a->id < b->id ? -1 : a->id > b->id;
+}
+
+static bool aconn_send_answer(struct admin_conn *c);
+static void aconn_process(struct admin_conn *c);
+
+/* Render the job's answer from the parts that are in. */
+static void job_answer(struct admin_job *j)
+{
+    struct admin *a = j->a;
+    ev_timer_stop(a->loop, &j->timer);
+    j->answered = true;
+    struct admin_conn *c = j->conn;
+    j->conn = NULL;
+    if (c == NULL)
+        return;
+    c->job = NULL;
+
+    int missing[256];
+    size_t n_missing = 0, n_rows = 0;
+    for (int i = 0; i < j->n_parts; i++) {
+        if (!part_finished(&j->parts[i])) {
+            if (n_missing < HY_ARRAY_SIZE(missing))
+                missing[n_missing++] = j->parts[i].worker;
+        } else {
+            n_rows += j->parts[i].n_rows;
+        }
+    }
+
+    if (j->cmd.verb == ADMIN_KILL_SESSION) {
+        bool found = false;
+        for (int i = 0; i < j->n_parts; i++)
+            found |= part_finished(&j->parts[i]) && j->parts[i].found;
+        if (found)
+            textbuf_printf(&c->out, "OK session %" PRIu32 " killed\n", j->cmd.session_id);
+        else if (n_missing > 0)
+            textbuf_printf(&c->out,
+                           "ERR session %" PRIu32 " not found; worker %d did not answer within "
+                           "%.1f s\n",
+                           j->cmd.session_id, missing[0], ADMIN_GATHER_TIMEOUT);
+        else
+            textbuf_printf(&c->out, "ERR no session %" PRIu32 "\n", j->cmd.session_id);
+        log_audit("admin uid=%u pid=%d: %s: %s", c->uid, c->pid, j->line,
+                  found ? "killed" : "not found");
+    } else {
+        struct admin_session_row *rows = calloc(n_rows ? n_rows : 1, sizeof(*rows));
+        if (rows == NULL) {
+            textbuf_puts(&c->out, "ERR out of memory\n");
+        } else {
+            size_t k = 0;
+            for (int i = 0; i < j->n_parts; i++) {
+                if (!part_finished(&j->parts[i]) || j->parts[i].n_rows == 0)
+                    continue;
+                memcpy(rows + k, j->parts[i].rows, j->parts[i].n_rows * sizeof(*rows));
+                k += j->parts[i].n_rows;
+            }
+            qsort(rows, k, sizeof(*rows), row_cmp);
+            admin_render_sessions(&c->out, rows, k, missing, n_missing, j->cmd.json);
+            free(rows);
+        }
+    }
+    if (aconn_send_answer(c))
+        aconn_process(c);
+}
+
+/* Answer the jobs whose parts are all in and free them; a job answered on
+ * its timer stays until its late parts are in. Answering may start a new
+ * job (the connection's next command), so the list is scanned again after
+ * each one. */
+static void jobs_check(struct admin *a)
+{
+    for (;;) {
+        struct admin_job **pp = &a->jobs, *j = NULL;
+        for (; *pp != NULL; pp = &(*pp)->next) {
+            bool all = true;
+            for (int i = 0; i < (*pp)->n_parts && all; i++)
+                all = part_finished(&(*pp)->parts[i]);
+            if (all) {
+                j = *pp;
+                *pp = j->next;
+                break;
+            }
+        }
+        if (j == NULL)
+            return;
+        if (!j->answered)
+            job_answer(j);
+        job_free(j);
+    }
+}
+
+static void parts_async_cb(struct ev_loop *loop, ev_async *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    jobs_check(container_of(w, struct admin, parts_async));
+}
+
+static void job_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct admin_job *j = container_of(w, struct admin_job, timer);
+    if (!j->answered)
+        job_answer(j);
+}
+
+static void job_start(struct admin_conn *c, const struct admin_cmd *cmd, const char *line)
+{
+    struct admin *a = c->a;
+    int n = a->st->n_workers;
+    struct admin_job *j = calloc(1, sizeof(*j) + (size_t)n * sizeof(j->parts[0]));
+    if (j == NULL) {
+        textbuf_puts(&c->out, "ERR out of memory\n");
+        if (aconn_send_answer(c))
+            aconn_process(c);
+        return;
+    }
+    j->a = a;
+    j->conn = c;
+    j->cmd = *cmd;
+    snprintf(j->line, sizeof(j->line), "%s", line);
+    j->n_parts = n;
+    c->job = j;
+    j->next = a->jobs;
+    a->jobs = j;
+    ev_timer_init(&j->timer, job_timer_cb, ADMIN_GATHER_TIMEOUT, 0.);
+    ev_timer_start(a->loop, &j->timer);
+    for (int i = 0; i < n; i++) {
+        struct admin_part *p = &j->parts[i];
+        p->job = j;
+        p->worker = i;
+        atomic_init(&p->finished, false);
+        p->call.fn = cmd->verb == ADMIN_KILL_SESSION ? kill_session : collect_sessions;
+        p->call.done = part_done;
+        struct worker *w = &a->st->workers[i];
+        if (atomic_load(&w->done)) {
+            /* Stopped: it has no sessions and will run nothing. */
+            atomic_store(&p->finished, true);
+            continue;
+        }
+        worker_call(w, &p->call);
+    }
+    /* Every worker may have stopped already: check from the loop, not from
+     * inside this command's handling. */
+    ev_async_send(a->loop, &a->parts_async);
+}
+
+/* ---- main thread: commands ---- */
+
+static bool aconn_send_answer(struct admin_conn *c);
+
+/* Answer one command line. false when the connection was closed. */
+static bool run_command(struct admin_conn *c, const char *line, size_t len)
+{
+    struct admin *a = c->a;
+    struct status *st = a->st;
+    struct admin_cmd cmd;
+    char err[512], shown[128];
+    quote_line(shown, sizeof(shown), line, len);
+    hy_status_t rc = admin_parse(line, len, &cmd, err, sizeof(err));
+    if (rc == HY_AGAIN)
+        return true;
+    if (rc != HY_OK) {
+        hy_log_info("admin uid=%u pid=%d: %s: refused", c->uid, c->pid, shown);
+        textbuf_printf(&c->out, "%s\n", err);
+        return aconn_send_answer(c);
+    }
+    if (cmd.verb != ADMIN_RELOAD && cmd.verb != ADMIN_KILL_SESSION)
+        hy_log_info("admin uid=%u pid=%d: %s", c->uid, c->pid, shown);
+    switch (cmd.verb) {
+    case ADMIN_HELP:
+        admin_render_help(&c->out, cmd.json);
+        break;
+    case ADMIN_SHOW_STATUS:
+        admin_render_status(&c->out, st, status_uptime(st), status_client_sessions(), cmd.json);
+        break;
+    case ADMIN_SHOW_CONFIG:
+        admin_render_config(&c->out, st->cfg, cmd.json);
+        break;
+    case ADMIN_SHOW_STATS: {
+        struct stat_values total, *per = calloc((size_t)st->n_workers, sizeof(*per));
+        if (per == NULL) {
+            textbuf_puts(&c->out, "ERR out of memory\n");
+            break;
+        }
+        status_sum_stats(st, &total);
+        for (int i = 0; i < st->n_workers; i++)
+            status_worker_stats(&st->workers[i], &per[i]);
+        admin_render_stats(&c->out, &total, per, st->n_workers, status_client_sessions(), cmd.json);
+        free(per);
+        break;
+    }
+    case ADMIN_SHOW_SESSIONS:
+    case ADMIN_KILL_SESSION: /* audited when answered */
+        job_start(c, &cmd, shown);
+        return true;
+    case ADMIN_RELOAD: {
+        char by[64];
+        snprintf(by, sizeof(by), "admin uid=%u pid=%d", c->uid, c->pid);
+        if (st->reload(st, by) != HY_OK) {
+            textbuf_puts(&c->out, "ERR reload failed, keeping the running config: ");
+            textbuf_cell(&c->out, st->last_reload_error);
+            textbuf_putc(&c->out, '\n');
+        } else if (cmd.json) {
+            textbuf_puts(&c->out, "{\"result\":\"ok\",\"config_file\":");
+            textbuf_json_str(&c->out, st->config_path);
+            textbuf_puts(&c->out, "}\n");
+        } else {
+            textbuf_puts(&c->out, "OK reloaded ");
+            textbuf_cell(&c->out, st->config_path);
+            textbuf_putc(&c->out, '\n');
+        }
+        break;
+    }
+    }
+    return aconn_send_answer(c);
+}
+
+/* ---- main thread: connections ---- */
+
+/* Close a socket whose peer may have sent more than we read. Closing a Unix
+ * socket with unread input resets the peer, which may then lose the answer
+ * still waiting in its receive queue: read what is there first (bounded). */
+static void close_drained(int fd)
+{
+    char sink[4096];
+    for (int i = 0; i < 16 && recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; i++)
+        ;
+    close(fd);
+}
+
+static void aconn_close(struct admin_conn *c)
+{
+    struct admin *a = c->a;
+    if (c->job != NULL)
+        c->job->conn = NULL; /* the job finishes without us */
+    ev_io_stop(a->loop, &c->rio);
+    ev_io_stop(a->loop, &c->wio);
+    ev_timer_stop(a->loop, &c->idle);
+    close_drained(c->fd);
+    textbuf_free(&c->out);
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        a->conns = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    a->n_conns--;
+    free(c);
+}
+
+static bool aconn_busy(const struct admin_conn *c)
+{
+    return c->job != NULL || c->out.len > 0;
+}
+
+/* Try to write what is pending. false when the connection was closed. */
+static bool aconn_flush(struct admin_conn *c)
+{
+    while (c->out_off < c->out.len) {
+        ssize_t n = send(c->fd, c->out.data + c->out_off, c->out.len - c->out_off,
+                         MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            ev_io_start(c->a->loop, &c->wio);
+            return true;
+        }
+        if (n <= 0) {
+            aconn_close(c);
+            return false;
+        }
+        c->out_off += (size_t)n;
+    }
+    ev_io_stop(c->a->loop, &c->wio);
+    textbuf_reset(&c->out);
+    c->out_off = 0;
+    if (c->close_after) {
+        aconn_close(c);
+        return false;
+    }
+    return true;
+}
+
+/* An answer is complete in `out`: close it with the empty line and start
+ * sending. false when the connection was closed. */
+static bool aconn_send_answer(struct admin_conn *c)
+{
+    if (c->out.overflow) {
+        textbuf_reset(&c->out);
+        textbuf_printf(&c->out, "ERR the answer is larger than %u bytes\n", ADMIN_OUT_MAX);
+    }
+    textbuf_putc(&c->out, '\n');
+    return aconn_flush(c);
+}
+
+/* Read only when idle (no answer pending); close once the client has shut
+ * down its side and nothing is left to answer. */
+static void aconn_update(struct admin_conn *c)
+{
+    struct admin *a = c->a;
+    bool busy = aconn_busy(c);
+    if (c->eof && !busy) {
+        aconn_close(c);
+        return;
+    }
+    if (busy || c->eof)
+        ev_io_stop(a->loop, &c->rio);
+    else
+        ev_io_start(a->loop, &c->rio);
+}
+
+/* Answer the complete lines received, one at a time. */
+static void aconn_process(struct admin_conn *c)
+{
+    while (!aconn_busy(c)) {
+        char *nl = memchr(c->in, '\n', c->in_len);
+        if (nl == NULL)
+            break;
+        char line[ADMIN_LINE_MAX];
+        size_t len = (size_t)(nl - c->in);
+        memcpy(line, c->in, len);
+        c->in_len -= len + 1;
+        memmove(c->in, nl + 1, c->in_len);
+        if (!run_command(c, line, len))
+            return;
+    }
+    aconn_update(c);
+}
+
+static void aconn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct admin_conn *c = container_of(w, struct admin_conn, rio);
+    ssize_t n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return;
+    if (n < 0) {
+        aconn_close(c);
+        return;
+    }
+    ev_timer_again(c->a->loop, &c->idle);
+    if (n == 0) {
+        c->eof = true;
+    } else {
+        c->in_len += (size_t)n;
+        if (c->in_len == sizeof(c->in) && memchr(c->in, '\n', c->in_len) == NULL) {
+            hy_log_warn("admin uid=%u pid=%d: command line longer than %d bytes; closing", c->uid,
+                        c->pid, ADMIN_LINE_MAX);
+            c->in_len = 0;
+            c->close_after = true;
+            textbuf_printf(&c->out, "ERR command line longer than %d bytes\n", ADMIN_LINE_MAX);
+            aconn_send_answer(c);
+            return;
+        }
+    }
+    aconn_process(c);
+}
+
+static void aconn_write_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct admin_conn *c = container_of(w, struct admin_conn, wio);
+    if (aconn_flush(c))
+        aconn_process(c);
+}
+
+static void aconn_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct admin_conn *c = container_of(w, struct admin_conn, idle);
+    if (c->job != NULL || c->out.len > 0) {
+        ev_timer_again(c->a->loop, &c->idle); /* busy: not idle */
+        return;
+    }
+    hy_log_info("admin uid=%u pid=%d: idle for %.0f s; closing", c->uid, c->pid,
+                ADMIN_IDLE_TIMEOUT);
+    aconn_close(c);
+}
+
+static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)revents;
+    struct admin *a = container_of(w, struct admin, accept_io);
+    for (;;) {
+        int fd = accept4(a->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                hy_log_warn("admin socket: accept: %s", strerror(errno));
+            return;
+        }
+        struct ucred cred = {.pid = 0, .uid = (uid_t)-1};
+        socklen_t clen = sizeof(cred);
+        getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen);
+        struct admin_conn *c = a->n_conns < ADMIN_MAX_CONNS ? calloc(1, sizeof(*c)) : NULL;
+        if (c == NULL) {
+            static const char msg[] = "ERR too many admin connections\n\n";
+            ssize_t n HY_UNUSED = send(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+            hy_log_warn("admin socket: refused a connection from uid %u pid %d: %d open",
+                        (unsigned)cred.uid, (int)cred.pid, a->n_conns);
+            close_drained(fd);
+            continue;
+        }
+        c->a = a;
+        c->fd = fd;
+        c->uid = (unsigned)cred.uid;
+        c->pid = (int)cred.pid;
+        textbuf_init(&c->out, ADMIN_OUT_MAX);
+        ev_io_init(&c->rio, aconn_read_cb, fd, EV_READ);
+        ev_io_init(&c->wio, aconn_write_cb, fd, EV_WRITE);
+        ev_init(&c->idle, aconn_idle_cb);
+        c->idle.repeat = ADMIN_IDLE_TIMEOUT;
+        ev_timer_again(loop, &c->idle);
+        c->next = a->conns;
+        if (a->conns != NULL)
+            a->conns->prev = c;
+        a->conns = c;
+        a->n_conns++;
+        ev_io_start(loop, &c->rio);
+    }
+}
+
+/* Is a process serving the socket at `path`? */
+static bool socket_alive(const char *path)
+{
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return false;
+    /* A full backlog (EAGAIN) means someone listens too. */
+    bool alive = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0 || errno == EAGAIN;
+    close(fd);
+    return alive;
+}
+
+/* Check what is at `path` now and remove it if it is a stale socket of
+ * ours; HY_ERROR with `err` if halyard must not take the path. */
+static hy_status_t clear_path(const char *path, char *err, size_t errlen)
+{
+    struct stat sb;
+    if (lstat(path, &sb) != 0) {
+        if (errno == ENOENT)
+            return HY_OK;
+        snprintf(err, errlen, "admin_socket %s: %s", path, strerror(errno));
+        return HY_ERROR;
+    }
+    if (S_ISLNK(sb.st_mode)) {
+        snprintf(err, errlen, "admin_socket %s is a symbolic link; refusing to use it", path);
+        return HY_ERROR;
+    }
+    if (sb.st_uid != geteuid()) {
+        snprintf(err, errlen,
+                 "admin_socket %s is owned by uid %u, not by halyard's uid %u; refusing to "
+                 "replace it",
+                 path, (unsigned)sb.st_uid, (unsigned)geteuid());
+        return HY_ERROR;
+    }
+    if (!S_ISSOCK(sb.st_mode)) {
+        snprintf(err, errlen, "admin_socket %s exists and is not a socket; refusing to replace it",
+                 path);
+        return HY_ERROR;
+    }
+    if (socket_alive(path)) {
+        snprintf(err, errlen,
+                 "admin_socket %s is in use by another process (another halyard?); stop it or "
+                 "choose another path",
+                 path);
+        return HY_ERROR;
+    }
+    if (unlink(path) != 0) {
+        snprintf(err, errlen, "admin_socket %s: cannot remove the stale socket: %s", path,
+                 strerror(errno));
+        return HY_ERROR;
+    }
+    hy_log_info("admin socket: removed the stale socket file %s", path);
+    return HY_OK;
+}
+
+struct admin *admin_create(struct status *st, const char *path, char *err, size_t errlen)
+{
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(sun.sun_path)) {
+        snprintf(err, errlen, "admin_socket %s: longer than %zu bytes", path,
+                 sizeof(sun.sun_path) - 1);
+        return NULL;
+    }
+    if (clear_path(path, err, errlen) != HY_OK)
+        return NULL;
+    struct admin *a = calloc(1, sizeof(*a));
+    if (a == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    a->st = st;
+    a->loop = st->loop;
+    snprintf(a->path, sizeof(a->path), "%s", path);
+    snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+    a->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (a->fd < 0) {
+        snprintf(err, errlen, "admin_socket %s: socket: %s", path, strerror(errno));
+        free(a);
+        return NULL;
+    }
+    /* Created 0600 from the start: no window where others may connect. */
+    mode_t old = umask(0177);
+    int rc = bind(a->fd, (struct sockaddr *)&sun, sizeof(sun));
+    int e = errno;
+    umask(old);
+    struct stat sb;
+    if (rc != 0 || listen(a->fd, ADMIN_MAX_CONNS) != 0 || lstat(path, &sb) != 0) {
+        if (rc == 0)
+            e = errno;
+        snprintf(err, errlen, "admin_socket %s: cannot listen: %s", path, strerror(e));
+        if (rc == 0)
+            unlink(path);
+        close(a->fd);
+        free(a);
+        return NULL;
+    }
+    a->dev = sb.st_dev;
+    a->ino = sb.st_ino;
+    ev_io_init(&a->accept_io, accept_cb, a->fd, EV_READ);
+    ev_io_start(a->loop, &a->accept_io);
+    ev_async_init(&a->parts_async, parts_async_cb);
+    ev_async_start(a->loop, &a->parts_async);
+    hy_log_info("admin socket: %s", path);
+    return a;
+}
+
+void admin_destroy(struct admin *a)
+{
+    if (a == NULL)
+        return;
+    while (a->conns != NULL)
+        aconn_close(a->conns);
+    while (a->jobs != NULL) {
+        struct admin_job *j = a->jobs;
+        a->jobs = j->next;
+        ev_timer_stop(a->loop, &j->timer);
+        job_free(j);
+    }
+    ev_io_stop(a->loop, &a->accept_io);
+    ev_async_stop(a->loop, &a->parts_async);
+    close(a->fd);
+    /* Remove the file only if it is still the one we created. */
+    struct stat sb;
+    if (lstat(a->path, &sb) == 0 && sb.st_dev == a->dev && sb.st_ino == a->ino)
+        unlink(a->path);
+    free(a);
+}

@@ -1,0 +1,384 @@
+/*
+ * metrics.c: the Prometheus endpoint. See metrics.h.
+ *
+ * A scrape reads the worker counters (relaxed atomics, no lock) and the
+ * main thread's own status, renders the whole answer into one buffer and
+ * writes it without blocking. metrics_render() is the only place that knows
+ * metric names; it writes family by family, HELP and TYPE first, so a new
+ * family (per-backend health later) is one more call there.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "halyard/log.h"
+#include "halyard/metrics.h"
+
+/* ---- rendering --------------------------------------------------------- */
+
+/* "# HELP" and "# TYPE" of a family. HELP text escapes \ and newline. */
+static void family(struct textbuf *sb, const char *name, const char *type, const char *help)
+{
+    textbuf_printf(sb, "# HELP %s ", name);
+    for (const char *p = help; *p != '\0'; p++) {
+        if (*p == '\\')
+            textbuf_puts(sb, "\\\\");
+        else if (*p == '\n')
+            textbuf_puts(sb, "\\n");
+        else
+            textbuf_putc(sb, *p);
+    }
+    textbuf_printf(sb, "\n# TYPE %s %s\n", name, type);
+}
+
+/* A label value: \, " and newline escaped. */
+static void label_value(struct textbuf *sb, const char *v)
+{
+    textbuf_putc(sb, '"');
+    for (const char *p = v; *p != '\0'; p++) {
+        if (*p == '\\' || *p == '"')
+            textbuf_putc(sb, '\\');
+        if (*p == '\n')
+            textbuf_puts(sb, "\\n");
+        else
+            textbuf_putc(sb, *p);
+    }
+    textbuf_putc(sb, '"');
+}
+
+/* name{label="value"} v; `label` NULL for none. */
+static void sample_u64(struct textbuf *sb, const char *name, const char *label, const char *value,
+                       uint64_t v)
+{
+    textbuf_puts(sb, name);
+    if (label != NULL) {
+        textbuf_printf(sb, "{%s=", label);
+        label_value(sb, value);
+        textbuf_putc(sb, '}');
+    }
+    textbuf_printf(sb, " %" PRIu64 "\n", v);
+}
+
+static void gauge_u64(struct textbuf *sb, const char *name, const char *help, uint64_t v)
+{
+    family(sb, name, "gauge", help);
+    sample_u64(sb, name, NULL, NULL, v);
+}
+
+void metrics_render(struct textbuf *sb, const struct metrics_snapshot *m)
+{
+    /* process */
+    gauge_u64(sb, "halyard_up", "1 while halyard is running.", 1);
+    family(sb, "halyard_build_info", "gauge",
+           "Build of halyard: always 1, the version as a label.");
+    sample_u64(sb, "halyard_build_info", "version", HALYARD_VERSION, 1);
+    family(sb, "halyard_uptime_seconds", "gauge", "Seconds since halyard started.");
+    textbuf_printf(sb, "halyard_uptime_seconds %.3f\n", m->uptime);
+
+    /* sessions and worker counters */
+    gauge_u64(sb, "halyard_client_sessions", "Client sessions open now.", m->client_sessions);
+    for (size_t i = 0; i < STAT_FIELDS; i++) {
+        family(sb, stat_fields[i].metric, "counter", stat_fields[i].help);
+        sample_u64(sb, stat_fields[i].metric, NULL, NULL, m->stats.v[i]);
+    }
+
+    /* configuration */
+    family(sb, "halyard_reloads_total", "counter",
+           "Configuration reloads (SIGHUP or admin socket), by result.");
+    sample_u64(sb, "halyard_reloads_total", "result", "ok", m->reloads_ok);
+    sample_u64(sb, "halyard_reloads_total", "result", "error", m->reloads_failed);
+    gauge_u64(sb, "halyard_config_last_reload_success",
+              "1 if the last reload succeeded or none was tried, 0 if it failed.",
+              m->last_reload_ok ? 1 : 0);
+
+    /* Per-backend families go here, with a backend="name" label, once the
+     * health checks give them values. */
+}
+
+hy_status_t metrics_parse_request(const char *buf, size_t len, char *method, size_t method_len,
+                                  char *path, size_t path_len)
+{
+    /* The headers end with an empty line; "\n\n" is tolerated. */
+    bool complete = false;
+    for (size_t i = 0; i + 1 < len && !complete; i++)
+        complete = (buf[i] == '\n' && buf[i + 1] == '\n') ||
+                   (i + 3 < len && memcmp(buf + i, "\r\n\r\n", 4) == 0);
+    if (!complete)
+        return HY_AGAIN;
+    const char *eol = memchr(buf, '\n', len);
+    size_t line_len = (size_t)(eol - buf);
+    if (line_len > 0 && buf[line_len - 1] == '\r')
+        line_len--;
+    /* METHOD SP TARGET SP HTTP/1.x */
+    const char *sp1 = memchr(buf, ' ', line_len);
+    if (sp1 == NULL || sp1 == buf)
+        return HY_ERROR;
+    const char *target = sp1 + 1;
+    const char *sp2 = memchr(target, ' ', line_len - (size_t)(target - buf));
+    if (sp2 == NULL || sp2 == target || *target != '/')
+        return HY_ERROR;
+    const char *version = sp2 + 1;
+    size_t vlen = line_len - (size_t)(version - buf);
+    if (vlen != 8 || memcmp(version, "HTTP/1.", 7) != 0 || (version[7] != '0' && version[7] != '1'))
+        return HY_ERROR;
+    for (const char *p = buf; p < sp1; p++) {
+        if (*p < 'A' || *p > 'Z')
+            return HY_ERROR;
+    }
+    const char *q = memchr(target, '?', (size_t)(sp2 - target));
+    size_t tlen = (size_t)((q != NULL ? q : sp2) - target);
+    snprintf(method, method_len, "%.*s", (int)(sp1 - buf), buf);
+    snprintf(path, path_len, "%.*s", (int)tlen, target);
+    return HY_OK;
+}
+
+/* ---- the listener ------------------------------------------------------ */
+
+struct metrics_conn {
+    struct metrics_conn *next, *prev;
+    struct metrics *m;
+    int fd;
+    ev_io rio, wio;
+    ev_timer timer;
+    char in[METRICS_REQUEST_MAX];
+    size_t in_len;
+    struct textbuf out;
+    size_t out_off;
+};
+
+struct metrics {
+    struct status *st;
+    struct ev_loop *loop;
+    int fd;
+    ev_io accept_io;
+    struct metrics_conn *conns;
+    int n_conns;
+};
+
+static void mconn_close(struct metrics_conn *c)
+{
+    struct metrics *m = c->m;
+    ev_io_stop(m->loop, &c->rio);
+    ev_io_stop(m->loop, &c->wio);
+    ev_timer_stop(m->loop, &c->timer);
+    close(c->fd);
+    textbuf_free(&c->out);
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        m->conns = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    m->n_conns--;
+    free(c);
+}
+
+static void mconn_flush(struct metrics_conn *c)
+{
+    while (c->out_off < c->out.len) {
+        ssize_t n = send(c->fd, c->out.data + c->out_off, c->out.len - c->out_off,
+                         MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            ev_io_start(c->m->loop, &c->wio);
+            return;
+        }
+        if (n <= 0)
+            break;
+        c->out_off += (size_t)n;
+    }
+    mconn_close(c);
+}
+
+static void snapshot(const struct status *st, struct metrics_snapshot *s)
+{
+    s->uptime = status_uptime(st);
+    s->client_sessions = status_client_sessions();
+    status_sum_stats(st, &s->stats);
+    s->reloads_ok = st->reloads_ok;
+    s->reloads_failed = st->reloads_failed;
+    s->last_reload_ok = st->last_reload == 0 || st->last_reload_ok;
+}
+
+static void respond(struct metrics_conn *c, int code, const char *reason, const char *extra,
+                    const struct textbuf *body, bool head)
+{
+    textbuf_printf(&c->out,
+                   "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s"
+                   "Connection: close\r\n\r\n",
+                   code, reason,
+                   code == 200 ? "text/plain; version=0.0.4; charset=utf-8"
+                               : "text/plain; charset=utf-8",
+                   body->len, extra != NULL ? extra : "");
+    if (!head && body->len > 0)
+        textbuf_append(&c->out, body->data, body->len);
+}
+
+static void answer(struct metrics_conn *c)
+{
+    char method[16], path[256];
+    struct textbuf body;
+    textbuf_init(&body, 16u << 20);
+    ev_io_stop(c->m->loop, &c->rio);
+    hy_status_t rc =
+        metrics_parse_request(c->in, c->in_len, method, sizeof(method), path, sizeof(path));
+    bool head = rc == HY_OK && strcmp(method, "HEAD") == 0;
+    if (rc != HY_OK) {
+        textbuf_puts(&body, "bad request\n");
+        respond(c, 400, "Bad Request", NULL, &body, false);
+    } else if (strcmp(method, "GET") != 0 && !head) {
+        textbuf_puts(&body, "method not allowed\n");
+        respond(c, 405, "Method Not Allowed", "Allow: GET, HEAD\r\n", &body, false);
+    } else if (strcmp(path, "/metrics") != 0) {
+        textbuf_puts(&body, "not found; try /metrics\n");
+        respond(c, 404, "Not Found", NULL, &body, head);
+    } else {
+        struct metrics_snapshot s;
+        snapshot(c->m->st, &s);
+        metrics_render(&body, &s);
+        if (body.overflow) {
+            textbuf_reset(&body);
+            textbuf_puts(&body, "out of memory\n");
+            respond(c, 500, "Internal Server Error", NULL, &body, head);
+        } else {
+            respond(c, 200, "OK", NULL, &body, head);
+        }
+    }
+    textbuf_free(&body);
+    mconn_flush(c);
+}
+
+static void mconn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct metrics_conn *c = container_of(w, struct metrics_conn, rio);
+    ssize_t n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return;
+    if (n <= 0) {
+        mconn_close(c);
+        return;
+    }
+    c->in_len += (size_t)n;
+    char method[16], path[256];
+    hy_status_t rc =
+        metrics_parse_request(c->in, c->in_len, method, sizeof(method), path, sizeof(path));
+    /* A full buffer without the end of the headers is answered 400. */
+    if (rc != HY_AGAIN || c->in_len == sizeof(c->in))
+        answer(c);
+}
+
+static void mconn_write_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    mconn_flush(container_of(w, struct metrics_conn, wio));
+}
+
+static void mconn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    mconn_close(container_of(w, struct metrics_conn, timer));
+}
+
+static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)revents;
+    struct metrics *m = container_of(w, struct metrics, accept_io);
+    for (;;) {
+        int fd = accept4(m->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                hy_log_warn("metrics: accept: %s", strerror(errno));
+            return;
+        }
+        struct metrics_conn *c = m->n_conns < METRICS_MAX_CONNS ? calloc(1, sizeof(*c)) : NULL;
+        if (c == NULL) {
+            close(fd);
+            continue;
+        }
+        c->m = m;
+        c->fd = fd;
+        textbuf_init(&c->out, 17u << 20);
+        ev_io_init(&c->rio, mconn_read_cb, fd, EV_READ);
+        ev_io_init(&c->wio, mconn_write_cb, fd, EV_WRITE);
+        ev_timer_init(&c->timer, mconn_timer_cb, METRICS_TIMEOUT, 0.);
+        ev_timer_start(loop, &c->timer);
+        ev_io_start(loop, &c->rio);
+        c->next = m->conns;
+        if (m->conns != NULL)
+            m->conns->prev = c;
+        m->conns = c;
+        m->n_conns++;
+    }
+}
+
+/* A plain listening socket: unlike the workers' listeners, no SO_REUSEPORT,
+ * so a second halyard on the same metrics port fails instead of sharing it. */
+static int listen_on(const char *address, int port, char *err, size_t errlen)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV | AI_PASSIVE};
+    struct addrinfo *res = NULL;
+    char portstr[16];
+    snprintf(portstr, sizeof(portstr), "%d", port);
+    int rc = getaddrinfo(address, portstr, &hints, &res);
+    if (rc != 0 || res == NULL) {
+        snprintf(err, errlen, "metrics_address %s: %s", address,
+                 rc != 0 ? gai_strerror(rc) : "no address");
+        return -1;
+    }
+    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+        bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 64) != 0) {
+        snprintf(err, errlen, "metrics: cannot listen on %s:%d: %s", address, port,
+                 strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    return fd;
+}
+
+struct metrics *metrics_create(struct status *st, const char *address, int port, char *err,
+                               size_t errlen)
+{
+    int fd = listen_on(address, port, err, errlen);
+    if (fd < 0)
+        return NULL;
+    struct metrics *m = calloc(1, sizeof(*m));
+    if (m == NULL) {
+        close(fd);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    m->st = st;
+    m->loop = st->loop;
+    m->fd = fd;
+    ev_io_init(&m->accept_io, accept_cb, fd, EV_READ);
+    ev_io_start(m->loop, &m->accept_io);
+    hy_log_info("metrics: http://%s:%d/metrics", address, port);
+    return m;
+}
+
+void metrics_destroy(struct metrics *m)
+{
+    if (m == NULL)
+        return;
+    while (m->conns != NULL)
+        mconn_close(m->conns);
+    ev_io_stop(m->loop, &m->accept_io);
+    close(m->fd);
+    free(m);
+}

@@ -1,0 +1,57 @@
+/*
+ * status.c: see status.h.
+ */
+#include <stdatomic.h>
+#include <stdio.h>
+
+#include "halyard/session.h"
+#include "halyard/status.h"
+#include "halyard/worker.h"
+
+const struct stat_field stat_fields[STAT_FIELDS] = {
+    {"sessions_accepted", "halyard_sessions_accepted_total", "Client connections accepted.",
+     offsetof(struct worker_stats, sessions_accepted)},
+    {"commands", "halyard_commands_total", "Client commands forwarded or answered.",
+     offsetof(struct worker_stats, commands)},
+    {"auth_failures", "halyard_auth_failures_total",
+     "Client logins refused for a wrong user or password.",
+     offsetof(struct worker_stats, auth_failures)},
+    {"backend_connect_failures", "halyard_backend_connect_failures_total",
+     "Backend connections that could not be opened or logged into.",
+     offsetof(struct worker_stats, backend_connect_failures)},
+};
+
+void status_worker_stats(struct worker *w, struct stat_values *out)
+{
+    for (size_t i = 0; i < STAT_FIELDS; i++)
+        out->v[i] = stat_get((_Atomic uint64_t *)((char *)&w->stats + stat_fields[i].offset));
+}
+
+void status_sum_stats(const struct status *st, struct stat_values *out)
+{
+    *out = (struct stat_values){0};
+    for (int i = 0; i < st->n_workers; i++) {
+        struct stat_values one;
+        status_worker_stats(&st->workers[i], &one);
+        for (size_t j = 0; j < STAT_FIELDS; j++)
+            out->v[j] += one.v[j];
+    }
+}
+
+uint64_t status_client_sessions(void)
+{
+    return atomic_load_explicit(&session_count, memory_order_relaxed);
+}
+
+double status_uptime(const struct status *st)
+{
+    double up = ev_now(st->loop) - st->started_mono;
+    return up < 0 ? 0 : up;
+}
+
+void status_format_time(time_t t, char *out, size_t len)
+{
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
