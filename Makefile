@@ -1,5 +1,7 @@
 # halyard: plain GNU Makefile.
-#   make            build build/halyard
+#   make            build build/halyard and build/halyardctl
+#   make install    install binaries, man pages, sample config and systemd unit
+#                   (PREFIX=/usr/local, DESTDIR= for staging)
 #   make check      install what is missing, build, run unit and integration tests
 #   make demo       install, build, start a local MariaDB cluster and halyard
 #   make stop       stop what `make demo` started
@@ -28,9 +30,16 @@ UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 CLIENT_SRC = $(wildcard tests/clients/*.c)
 CLIENT_BIN = $(CLIENT_SRC:tests/clients/%.c=$(BUILD)/clients/%)
 
-.PHONY: all check unit integration demo stop deps asan format format-check clean check-config-keys bench
+PREFIX     ?= /usr/local
+SYSCONFDIR ?= /etc
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+DESTDIR    ?=
 
-all: $(BUILD)/halyard
+.PHONY: all check unit integration demo stop deps asan format format-check clean check-config-keys bench \
+        install uninstall
+
+all: $(BUILD)/halyard $(BUILD)/halyardctl
 
 $(BUILD)/obj/%.o: src/%.c $(HDRS)
 	@mkdir -p $(dir $@)
@@ -38,6 +47,10 @@ $(BUILD)/obj/%.o: src/%.c $(HDRS)
 
 $(BUILD)/halyard: $(BUILD)/obj/main.o $(LIB_OBJ)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The admin socket's client needs only the config loader (-c CONFIG).
+$(BUILD)/halyardctl: $(BUILD)/obj/halyardctl.o $(BUILD)/obj/config.o $(BUILD)/obj/auth.o $(BUILD)/obj/log.o
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ -lconfig -lcrypto -pthread
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ) $(HDRS)
 	@mkdir -p $(dir $@)
@@ -57,8 +70,8 @@ unit: $(UNIT_BIN)
 check-config-keys: $(BUILD)/halyard
 	tools/check-config-keys $(BUILD)/halyard
 
-integration: $(BUILD)/halyard $(CLIENT_BIN)
-	HALYARD_BIN=$(abspath $(BUILD)/halyard) HALYARD_CLIENTS=$(abspath $(BUILD)/clients) $(PYTHON) -m pytest -q tests/integration $(PYTEST_ARGS)
+integration: $(BUILD)/halyard $(BUILD)/halyardctl $(CLIENT_BIN)
+	HALYARD_BIN=$(abspath $(BUILD)/halyard) HALYARDCTL_BIN=$(abspath $(BUILD)/halyardctl) HALYARD_CLIENTS=$(abspath $(BUILD)/clients) $(PYTHON) -m pytest -q tests/integration $(PYTEST_ARGS)
 
 check: deps
 	$(MAKE) all unit
@@ -87,6 +100,37 @@ format:
 
 format-check:
 	clang-format --dry-run --Werror src/*.c include/halyard/*.h tests/unit/*.c
+
+# The unit's ExecStart names the installed binary; the sample config goes to
+# $(SYSCONFDIR)/halyard/halyard.conf unless one is there already. systemd
+# reads $(PREFIX)/lib/systemd/system and $(PREFIX)/lib/sysusers.d for
+# PREFIX=/usr/local and /usr; then: systemd-sysusers, chgrp halyard on the
+# config, systemctl daemon-reload, systemctl enable --now halyard.
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \
+	  $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
+	  $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/doc/halyard \
+	  $(DESTDIR)$(SYSCONFDIR)/halyard $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR)
+	install -m 0755 $(BUILD)/halyard $(DESTDIR)$(PREFIX)/sbin/halyard
+	install -m 0755 $(BUILD)/halyardctl $(DESTDIR)$(PREFIX)/bin/halyardctl
+	install -m 0644 docs/halyard.8 $(DESTDIR)$(PREFIX)/share/man/man8/halyard.8
+	install -m 0644 docs/halyardctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/halyardctl.1
+	install -m 0644 docs/halyard.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/halyard.conf.5
+	install -m 0644 conf/halyard.conf $(DESTDIR)$(PREFIX)/share/doc/halyard/halyard.conf.sample
+	test -e $(DESTDIR)$(SYSCONFDIR)/halyard/halyard.conf || \
+	  install -m 0640 conf/halyard.conf $(DESTDIR)$(SYSCONFDIR)/halyard/halyard.conf
+	sed 's|@SBINDIR@|$(PREFIX)/sbin|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' conf/halyard.service \
+	  > $(DESTDIR)$(UNITDIR)/halyard.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/halyard.service
+	install -m 0644 conf/halyard.sysusers $(DESTDIR)$(SYSUSERSDIR)/halyard.conf
+
+# Leaves $(SYSCONFDIR)/halyard/halyard.conf: it is the operator's.
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/sbin/halyard $(DESTDIR)$(PREFIX)/bin/halyardctl \
+	  $(DESTDIR)$(PREFIX)/share/man/man8/halyard.8 $(DESTDIR)$(PREFIX)/share/man/man1/halyardctl.1 \
+	  $(DESTDIR)$(PREFIX)/share/man/man5/halyard.conf.5 \
+	  $(DESTDIR)$(PREFIX)/share/doc/halyard/halyard.conf.sample $(DESTDIR)$(UNITDIR)/halyard.service \
+	  $(DESTDIR)$(SYSUSERSDIR)/halyard.conf
 
 clean:
 	rm -rf build build-asan

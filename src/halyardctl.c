@@ -1,0 +1,226 @@
+/*
+ * halyardctl.c: the command-line client of the admin socket (admin.h).
+ *
+ *   halyardctl [-s SOCKET | -c CONFIG] [-j] [-t SECONDS] COMMAND...
+ *
+ * Sends the words of COMMAND as one line, prints the answer without the
+ * empty line that ends it, and exits with
+ *   0  the command succeeded
+ *   1  it failed: the answer starts with "ERR"
+ *   2  usage error, or the config given with -c does not load
+ *   3  no answer: cannot connect, timed out, or the connection broke
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "halyard/admin.h"
+#include "halyard/config.h"
+
+/* The socket of an instance whose first listener is on 6033, as in the
+ * sample config, with the default admin_socket. */
+#define DEFAULT_SOCKET "/tmp/halyard-6033.sock"
+
+enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_NO_ANSWER = 3 };
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: halyardctl [-s SOCKET | -c CONFIG] [-j] [-t SECONDS] COMMAND...\n"
+                 "  -s, --socket PATH    admin socket (default " DEFAULT_SOCKET ")\n"
+                 "  -c, --config FILE    take the socket from FILE's admin_socket\n"
+                 "  -j, --json           append --json to the command\n"
+                 "  -t, --timeout SECS   give up after SECS seconds (default 10)\n"
+                 "commands: help, show status|config|stats|sessions, kill session ID, reload\n"
+                 "exit status: 0 ok, 1 the command failed (ERR), 2 usage, 3 no answer\n");
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Wait until fd is ready for `events` or the deadline passes. */
+static int wait_fd(int fd, short events, double deadline)
+{
+    for (;;) {
+        double left = deadline - now();
+        if (left <= 0)
+            return 0;
+        struct pollfd p = {.fd = fd, .events = events};
+        int n = poll(&p, 1, (int)(left * 1000) + 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        return n;
+    }
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"socket", required_argument, NULL, 's'}, {"config", required_argument, NULL, 'c'},
+        {"json", no_argument, NULL, 'j'},         {"timeout", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+    };
+    const char *sock_path = NULL, *conf_path = NULL;
+    bool json = false;
+    double timeout = 10;
+    int c;
+    /* "+": stop at the first word, so "show stats --json" stays the command's. */
+    while ((c = getopt_long(argc, argv, "+s:c:jt:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            sock_path = optarg;
+            break;
+        case 'c':
+            conf_path = optarg;
+            break;
+        case 'j':
+            json = true;
+            break;
+        case 't': {
+            char *end;
+            timeout = strtod(optarg, &end);
+            if (*end != '\0' || !(timeout > 0 && timeout <= 3600)) {
+                fprintf(stderr, "halyardctl: -t wants seconds, 0 < SECS <= 3600\n");
+                return EXIT_USAGE;
+            }
+            break;
+        }
+        case 'h':
+            usage(stdout);
+            return EXIT_OK;
+        default:
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (sock_path != NULL && conf_path != NULL) {
+        fprintf(stderr, "halyardctl: -s and -c name the socket twice; give one\n");
+        return EXIT_USAGE;
+    }
+
+    char line[ADMIN_LINE_MAX];
+    size_t len = 0;
+    for (int i = optind; i < argc; i++) {
+        int n = snprintf(line + len, sizeof(line) - len, "%s%s", i > optind ? " " : "", argv[i]);
+        if (n < 0 || (size_t)n >= sizeof(line) - len) {
+            fprintf(stderr, "halyardctl: the command is longer than %d bytes\n", ADMIN_LINE_MAX);
+            return EXIT_USAGE;
+        }
+        len += (size_t)n;
+    }
+    if (memchr(line, '\n', len) != NULL) {
+        fprintf(stderr, "halyardctl: the command contains a newline\n");
+        return EXIT_USAGE;
+    }
+    if (json && len + 8 < sizeof(line)) {
+        memcpy(line + len, " --json", 7);
+        len += 7;
+    }
+    line[len++] = '\n';
+
+    struct config *cfg = NULL;
+    char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    if (conf_path != NULL) {
+        char err[1024];
+        if (config_load(conf_path, &cfg, err, sizeof(err)) != HY_OK) {
+            fprintf(stderr, "halyardctl: %s\n", err);
+            return EXIT_USAGE;
+        }
+        if (cfg->admin_socket[0] == '\0') {
+            fprintf(stderr, "halyardctl: %s sets admin_socket = \"\": no admin socket\n",
+                    conf_path);
+            config_put(cfg);
+            return EXIT_USAGE;
+        }
+        snprintf(path, sizeof(path), "%s", cfg->admin_socket);
+        config_put(cfg);
+    } else {
+        const char *p = sock_path != NULL ? sock_path : DEFAULT_SOCKET;
+        if (strlen(p) >= sizeof(path)) {
+            fprintf(stderr, "halyardctl: socket path longer than %zu bytes\n", sizeof(path) - 1);
+            return EXIT_USAGE;
+        }
+        snprintf(path, sizeof(path), "%s", p);
+    }
+
+    double deadline = now() + timeout;
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+        fprintf(stderr, "halyardctl: cannot connect to %s: %s\n", path, strerror(errno));
+        return EXIT_NO_ANSWER;
+    }
+    for (size_t off = 0; off < len;) {
+        if (wait_fd(fd, POLLOUT, deadline) <= 0) {
+            fprintf(stderr, "halyardctl: %s: timed out sending the command\n", path);
+            return EXIT_NO_ANSWER;
+        }
+        ssize_t n = send(fd, line + off, len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            continue;
+        if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
+            break; /* halyard refused us; its reason may be waiting to be read */
+        if (n < 0) {
+            fprintf(stderr, "halyardctl: %s: %s\n", path, strerror(errno));
+            return EXIT_NO_ANSWER;
+        }
+        off += (size_t)n;
+    }
+
+    /* Read to the empty line; answers have no other. */
+    size_t cap = 65536, got = 0;
+    char *ans = malloc(cap);
+    int rc = EXIT_NO_ANSWER;
+    for (;;) {
+        if (ans == NULL) {
+            fprintf(stderr, "halyardctl: out of memory\n");
+            goto out;
+        }
+        if (got >= 2 && ans[got - 1] == '\n' && ans[got - 2] == '\n')
+            break;
+        if (wait_fd(fd, POLLIN, deadline) <= 0) {
+            fprintf(stderr, "halyardctl: %s: no complete answer within %g s\n", path, timeout);
+            goto out;
+        }
+        if (got == cap) {
+            char *bigger = realloc(ans, cap * 2);
+            if (bigger == NULL)
+                free(ans);
+            ans = bigger;
+            cap *= 2;
+            continue;
+        }
+        ssize_t n = recv(fd, ans + got, cap - got, MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            continue;
+        if (n <= 0) {
+            fprintf(stderr, "halyardctl: %s: the connection closed before the answer ended\n",
+                    path);
+            goto out;
+        }
+        got += (size_t)n;
+    }
+    fwrite(ans, 1, got - 1, stdout);
+    rc = got >= 3 && memcmp(ans, "ERR", 3) == 0 ? EXIT_FAILED : EXIT_OK;
+    if (fflush(stdout) != 0)
+        rc = EXIT_NO_ANSWER;
+out:
+    free(ans);
+    close(fd);
+    return rc;
+}
