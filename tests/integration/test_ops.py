@@ -1,0 +1,699 @@
+"""Integration tests of the operations side: the admin socket (every command,
+tables and JSON), halyardctl and its exit codes, reloads by SIGHUP and by the
+admin socket (good and broken), the Prometheus endpoint, log files and
+SIGUSR1, and `halyard -t`.
+
+The admin socket is spoken to directly (admin()) and through the real
+halyardctl binary (ctl()); the metrics are scraped over HTTP and checked
+line by line against the text exposition format, and parsed with the
+prometheus_client parser as a second opinion.
+"""
+
+import json
+import os
+import re
+import signal
+import socket
+import stat
+import subprocess
+import threading
+import time
+
+import pymysql
+import pytest
+
+from util import APP_USER, REPO, free_port, wait_until
+
+HALYARDCTL = os.path.abspath(os.environ.get("HALYARDCTL_BIN") or os.path.join(REPO, "build", "halyardctl"))
+
+
+# ---------------------------------------------------------------------------
+# helpers
+
+
+def default_socket(h):
+    """The admin socket of a halyard started with the default admin_socket."""
+    return f"/tmp/halyard-{h.port}.sock"
+
+
+def admin_raw(path, data, timeout=10.0):
+    """Send bytes to the admin socket, shut down our side, return all bytes read."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.connect(path)
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+        out = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                return out
+            out += chunk
+
+
+def admin(path, command):
+    """One command; its answer without the closing empty line."""
+    out = admin_raw(path, command.encode() + b"\n").decode()
+    assert out.endswith("\n\n"), repr(out)
+    body = out[:-1]
+    assert "\n\n" not in body, f"an answer has exactly one empty line, at its end: {out!r}"
+    return body
+
+
+def admin_json(path, command):
+    body = admin(path, command + " --json")
+    assert body.count("\n") == 1, body
+    return json.loads(body)
+
+
+def table(text):
+    """A text table as (header, rows), rows as dicts; '#' lines left out."""
+    lines = [l for l in text.splitlines() if not l.startswith("#")]
+    head = lines[0]
+    # Columns start where the header's words start.
+    starts = [m.start() for m in re.finditer(r"\S+", head)]
+    names = head.split()
+    rows = []
+    for line in lines[1:]:
+        cells = []
+        for i, st in enumerate(starts):
+            end = starts[i + 1] if i + 1 < len(starts) else None
+            cells.append(line[st:end].strip())
+        rows.append(dict(zip(names, cells)))
+    return names, rows
+
+
+def kv_table(text):
+    names, rows = table(text)
+    assert names[1] == "value", names
+    return {r[names[0]]: r["value"] for r in rows}
+
+
+def ctl(*args, timeout=20):
+    return subprocess.run([HALYARDCTL, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def wait_sessions(path, pred, what, timeout=10.0):
+    return wait_until(lambda: pred(admin_json(path, "show sessions")["sessions"]), timeout, what=what)
+
+
+def scrape(port, path="/metrics", method="GET"):
+    """(status, headers, body) of one HTTP request to the metrics port."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(f"{method} {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = dict(l.split(": ", 1) for l in lines[1:])
+    assert int(headers["Content-Length"]) == (len(body) if method != "HEAD" else int(headers["Content-Length"]))
+    return status, headers, body.decode()
+
+
+METRIC_NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
+LABEL = rf'[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*"'
+SAMPLE_RE = re.compile(rf"^({METRIC_NAME})(?:\{{{LABEL}(?:,{LABEL})*\}})? (\S+)$")
+HELP_RE = re.compile(rf"^# HELP ({METRIC_NAME}) .+$")
+TYPE_RE = re.compile(rf"^# TYPE ({METRIC_NAME}) (counter|gauge|histogram|summary|untyped)$")
+
+
+def parse_exposition(text):
+    """Check every line of a text exposition 0.0.4; return {sample line key: value}."""
+    assert text.endswith("\n")
+    values, typed, helped, seen_families = {}, {}, set(), []
+    current = None
+    for line in text.splitlines():
+        if m := HELP_RE.match(line):
+            assert m.group(1) not in helped, f"second HELP for {m.group(1)}"
+            helped.add(m.group(1))
+            current = m.group(1)
+            seen_families.append(current)
+        elif m := TYPE_RE.match(line):
+            assert m.group(1) == current and m.group(1) not in typed, line
+            typed[m.group(1)] = m.group(2)
+        else:
+            m = SAMPLE_RE.match(line)
+            assert m, f"not a valid sample line: {line!r}"
+            assert m.group(1) == current and current in typed, f"sample before its TYPE: {line!r}"
+            float(m.group(2))
+            key = line.rsplit(" ", 1)[0]
+            assert key not in values, f"duplicate sample {key}"
+            values[key] = float(m.group(2))
+    for name, kind in typed.items():
+        if kind == "counter":
+            assert name.endswith("_total"), name
+    return values
+
+
+def query(h, n=1):
+    conn = h.connect()
+    with conn.cursor() as cur:
+        for _ in range(n):
+            cur.execute("SELECT 1")
+            cur.fetchall()
+    conn.close()
+
+
+# ---------------------------------------------------------------------------
+# the socket file
+
+
+def test_socket_mode_owner_and_cleanup(start_halyard):
+    h = start_halyard()
+    path = default_socket(h)
+    st = os.lstat(path)
+    assert stat.S_ISSOCK(st.st_mode)
+    assert stat.S_IMODE(st.st_mode) == 0o600
+    assert st.st_uid == os.geteuid()
+    assert h.stop() == 0
+    assert not os.path.lexists(path), "the socket file is removed at exit"
+
+
+def test_socket_in_chosen_path_and_off(start_halyard, tmp_path):
+    path = str(tmp_path / "admin.sock")
+    h = start_halyard(admin_socket=path)
+    assert admin(path, "show status").startswith("name ")
+    assert not os.path.lexists(default_socket(h))
+    h2 = start_halyard(admin_socket="")
+    assert not os.path.lexists(default_socket(h2))
+    assert kv_table(admin(path, "show status"))["admin_socket"] == path
+
+
+def test_refuses_symlinked_path(start_halyard, tmp_path):
+    target = tmp_path / "target"
+    target.write_text("keep me\n")
+    link = tmp_path / "admin.sock"
+    os.symlink(target, link)
+    h = start_halyard(admin_socket=str(link), wait=False)
+    assert h.wait(timeout=10) == 1
+    assert f"admin_socket {link} is a symbolic link; refusing to use it" in h.log_text()
+    assert os.path.islink(link) and target.read_text() == "keep me\n"
+
+
+def test_refuses_other_files_and_live_socket(start_halyard, tmp_path):
+    path = tmp_path / "admin.sock"
+    path.write_text("")
+    h = start_halyard(admin_socket=str(path), wait=False)
+    assert h.wait(timeout=10) == 1
+    assert "exists and is not a socket; refusing to replace it" in h.log_text()
+    path.unlink()
+
+    if os.geteuid() == 0:
+        srv = socket.socket(socket.AF_UNIX)
+        srv.bind(str(path))
+        os.chown(path, 65534, 65534)
+        h = start_halyard(admin_socket=str(path), wait=False)
+        assert h.wait(timeout=10) == 1
+        assert "is owned by uid 65534, not by halyard's uid 0; refusing to replace it" in h.log_text()
+        srv.close()
+        path.unlink()
+
+    h1 = start_halyard(admin_socket=str(path))
+    h2 = start_halyard(admin_socket=str(path), wait=False)
+    assert h2.wait(timeout=10) == 1
+    assert "is in use by another process" in h2.log_text()
+    assert admin(str(path), "show status").startswith("name "), "the first one still serves it"
+    assert h1.alive()
+
+
+def test_stale_socket_of_our_own_is_replaced(start_halyard, tmp_path):
+    path = tmp_path / "admin.sock"
+    stale = socket.socket(socket.AF_UNIX)
+    stale.bind(str(path))
+    stale.close()  # bound, never listened: nobody serves it
+    h = start_halyard(admin_socket=str(path))
+    h.wait_log("removed the stale socket file")
+    assert kv_table(admin(str(path), "show status"))["pid"] == str(h.pid)
+
+
+# ---------------------------------------------------------------------------
+# commands
+
+
+def test_help(halyard):
+    path = default_socket(halyard)
+    names, rows = table(admin(path, "help"))
+    assert names == ["command", "description"]
+    commands = [r["command"] for r in rows]
+    for c in ("help", "show status", "show config", "show stats", "show sessions",
+              "kill session ID", "reload"):
+        assert c in commands
+    j = admin_json(path, "help")
+    assert [c["command"] for c in j["commands"]] == commands[:-1]
+
+
+def test_unknown_command(halyard):
+    path = default_socket(halyard)
+    assert admin(path, "show backends") == "ERR unknown command 'show backends'; try help\n"
+    assert admin(path, "frob --json") == "ERR unknown command 'frob --json'; try help\n"
+    assert admin(path, "kill session x") == "ERR kill session: 'x' is not a session id\n"
+    assert admin(path, "kill session") == "ERR usage: kill session ID\n"
+
+
+def test_show_status(start_halyard):
+    h = start_halyard(workers=2)
+    path = default_socket(h)
+    kv = kv_table(admin(path, "show status"))
+    assert kv["version"] == re.search(r"halyard (\S+)", subprocess.run(
+        [h.binary, "-V"], capture_output=True, text=True).stdout).group(1)
+    assert kv["pid"] == str(h.pid)
+    assert kv["config_file"] == h.conf_path
+    assert kv["workers"] == "2"
+    assert kv["admin_socket"] == path
+    assert kv["metrics"] == "off"
+    assert kv["last_reload"] == "never"
+    assert kv["reloads_ok"] == "0" and kv["reloads_failed"] == "0"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", kv["started"])
+    j = admin_json(path, "show status")
+    assert j["pid"] == h.pid and j["workers"] == 2 and j["config_file"] == h.conf_path
+    assert j["last_reload"] is None and j["last_reload_result"] is None
+    assert isinstance(j["uptime_seconds"], int) and j["uptime_seconds"] >= 0
+    time.sleep(1.1)
+    assert admin_json(path, "show status")["uptime_seconds"] >= 1
+
+
+def test_show_config(start_halyard, cluster):
+    h = start_halyard(connect_timeout_ms=1234, max_client_connections=77)
+    path = default_socket(h)
+    kv = kv_table(admin(path, "show config"))
+    assert kv["connect_timeout_ms"] == "1234"
+    assert kv["max_client_connections"] == "77"
+    assert kv["workers"] == "2"
+    assert kv["log_level"] == "debug"
+    assert kv["listeners.[0].port"] == str(h.port)
+    assert kv["users.[0].name"] == APP_USER
+    assert kv["users.[0].password_hash"] == "(hidden)"
+    assert kv["backends.[0].port"] == str(cluster.primary_port)
+    assert kv["backends.[0].role"] == "primary"
+    assert kv["admin_socket"] == path
+    text = admin(path, "show config") + admin(path, "show config --json")
+    assert "*" not in text.replace("(hidden)", ""), "no password hash is shown"
+    j = admin_json(path, "show config")
+    assert j["connect_timeout_ms"] == 1234 and j["log_syslog"] is False
+    assert j["users"] == [{"name": APP_USER, "password_hash": "(hidden)"}]
+    assert [b["port"] for b in j["backends"]] == cluster.ports
+    # Every key halyard knows is shown.
+    keys = subprocess.run([h.binary, "--dump-keys"], capture_output=True, text=True).stdout
+    for line in keys.splitlines():
+        key, typ = line.split("\t")[:2]
+        if typ != "list":
+            assert key.replace("[]", "[0]") in kv, key
+
+
+def test_show_stats_counts(start_halyard):
+    h = start_halyard(workers=2)
+    path = default_socket(h)
+    before = admin_json(path, "show stats")
+    query(h, 5)
+    with pytest.raises(pymysql.err.OperationalError):
+        h.connect(password="wrong")
+    # A worker may count just after its answer left, so poll.
+    after = wait_until(lambda: (lambda j: j if j["commands"] >= before["commands"] + 5
+                                and j["auth_failures"] > before["auth_failures"] else None)(
+        admin_json(path, "show stats")), what="commands and the auth failure counted")
+    assert after["sessions_accepted"] >= before["sessions_accepted"] + 2
+    assert after["auth_failures"] == before["auth_failures"] + 1
+    assert after["backend_connect_failures"] == 0
+    assert len(after["workers"]) == 2
+    for k in ("sessions_accepted", "commands", "auth_failures", "backend_connect_failures"):
+        assert sum(w[k] for w in after["workers"]) == after[k]
+    names, rows = table(admin(path, "show stats"))
+    assert names == ["name", "total", "worker0", "worker1"]
+    by = {r["name"]: r for r in rows}
+    assert set(by) == {"client_sessions", "sessions_accepted", "commands", "auth_failures",
+                       "backend_connect_failures"}
+    assert int(by["commands"]["total"]) >= after["commands"]
+    assert int(by["commands"]["total"]) == int(by["commands"]["worker0"]) + int(by["commands"]["worker1"])
+    conn = h.connect()
+    assert wait_until(lambda: admin_json(path, "show stats")["client_sessions"] >= 1)
+    conn.close()
+
+
+def test_show_sessions_on_every_worker(start_halyard, cluster):
+    cluster.sql(0, "CREATE DATABASE IF NOT EXISTS hyops")
+    h = start_halyard(workers=2)
+    path = default_socket(h)
+    conns = []
+    # The kernel spreads connections over the workers' SO_REUSEPORT sockets:
+    # open clients until both workers have some (bounded).
+    for i in range(40):
+        conns.append(h.connect(database="hyops" if i % 2 else None))
+        if i >= 5 and len({s["worker"] for s in admin_json(path, "show sessions")["sessions"]
+                           if s["user"] == APP_USER}) == 2:
+            break
+    sessions = [s for s in admin_json(path, "show sessions")["sessions"] if s["user"] == APP_USER]
+    assert {s["worker"] for s in sessions} == {0, 1}, sessions
+    by_id = {s["id"]: s for s in sessions}
+    for i, c in enumerate(conns):
+        s = by_id[c.thread_id()]
+        local = c._sock.getsockname()
+        assert s["client"] == f"{local[0]}:{local[1]}"
+        assert s["schema"] == ("hyops" if i % 2 else None)
+        assert s["state"] == "idle" and s["command"] is None
+    assert [s["id"] for s in sessions] == sorted(s["id"] for s in sessions)
+    assert admin_json(path, "show sessions")["missing_workers"] == []
+
+    names, rows = table(admin(path, "show sessions"))
+    assert names == ["id", "worker", "user", "client", "schema", "state", "command", "command_age_ms"]
+    row = next(r for r in rows if r["id"] == str(conns[1].thread_id()))
+    assert row["user"] == APP_USER and row["schema"] == "hyops" and row["state"] == "idle"
+
+    # A statement in flight shows as a command.
+    busy = conns[0]
+    t = threading.Thread(target=lambda: busy.cursor().execute("SELECT SLEEP(2)"))
+    t.start()
+    s = wait_sessions(path, lambda ss: next((x for x in ss if x["id"] == busy.thread_id()
+                                             and x["state"] == "command"), None),
+                      "the sleeping session in state command")
+    assert s["command"] == "COM_QUERY"
+    t.join()
+
+
+def test_kill_session(start_halyard):
+    h = start_halyard(workers=2)
+    path = default_socket(h)
+    victim, other = h.connect(), h.connect()
+    vid = victim.thread_id()
+    assert admin(path, f"kill session {vid}") == f"OK session {vid} killed\n"
+    with pytest.raises(pymysql.err.OperationalError):
+        with victim.cursor() as cur:
+            cur.execute("SELECT 1")
+    ids = {s["id"] for s in admin_json(path, "show sessions")["sessions"]}
+    assert vid not in ids and other.thread_id() in ids
+    with other.cursor() as cur:
+        cur.execute("SELECT 1")
+    assert admin(path, f"kill session {vid}") == f"ERR no session {vid}\n"
+    # A statement in flight is cut too.
+    busy = h.connect()
+    errors = []
+
+    def run():
+        try:
+            busy.cursor().execute("SELECT SLEEP(20)")
+        except pymysql.err.OperationalError as e:
+            errors.append(e)
+    t = threading.Thread(target=run)
+    t0 = time.monotonic()
+    t.start()
+    wait_sessions(path, lambda ss: any(x["id"] == busy.thread_id() and x["state"] == "command" for x in ss),
+                  "the busy session")
+    assert admin(path, f"kill session {busy.thread_id()} --json").startswith("OK session")
+    t.join(15)
+    assert errors and time.monotonic() - t0 < 10
+    h.wait_log(rf"AUDIT admin uid={os.geteuid()} pid=\d+: kill session {vid}: killed")
+
+
+def test_reload_good_and_broken(start_halyard):
+    h = start_halyard(connect_timeout_ms=1111)
+    path = default_socket(h)
+    original = open(h.conf_path).read()
+
+    with open(h.conf_path, "w") as f:
+        f.write(original.replace("connect_timeout_ms = 1111;", "connect_timeout_ms = 2222;"))
+    assert admin(path, "reload") == f"OK reloaded {h.conf_path}\n"
+    assert admin_json(path, "show config")["connect_timeout_ms"] == 2222
+    st = admin_json(path, "show status")
+    assert st["last_reload_result"] == "ok" and st["reloads_ok"] == 1
+    assert st["last_reload_by"].startswith(f"admin uid={os.geteuid()} pid=")
+    h.wait_log(r"AUDIT reload by admin uid=\d+ pid=\d+: ok")
+
+    # Broken: a value out of range, on the line of "workers".
+    lines = original.replace("connect_timeout_ms = 1111;", "connect_timeout_ms = 2222;").splitlines()
+    at = next(i for i, l in enumerate(lines) if l.startswith("workers = "))
+    lines[at] = "workers = 999;"
+    with open(h.conf_path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    want = f"{h.conf_path}:{at + 1}: workers: 999 is out of range 0..256"
+    assert admin(path, "reload") == f"ERR reload failed, keeping the running config: {want}\n"
+    r = ctl("-s", path, "reload")
+    assert r.returncode == 1 and want in r.stdout
+    st = admin_json(path, "show status")
+    assert st["last_reload_result"] == "error" and st["last_reload_error"] == want
+    assert st["reloads_failed"] == 2 and st["reloads_ok"] == 1
+    kv = kv_table(admin(path, "show status"))
+    assert kv["last_reload_result"] == "error" and kv["last_reload_error"] == want
+    # The old config keeps serving.
+    assert admin_json(path, "show config")["connect_timeout_ms"] == 2222
+    assert admin_json(path, "show config")["workers"] == 2
+    assert h.sql("SELECT 42") == [(42,)]
+    h.wait_log(r"AUDIT reload by admin uid=\d+ pid=\d+: failed: " + re.escape(want))
+
+    # Repaired, by SIGHUP this time.
+    with open(h.conf_path, "w") as f:
+        f.write(original)
+    h.send_signal(signal.SIGHUP)
+    st = wait_until(lambda: (lambda j: j if j["reloads_ok"] == 2 else None)(admin_json(path, "show status")),
+                    what="the SIGHUP reload")
+    assert st["last_reload_by"] == "SIGHUP" and st["last_reload_result"] == "ok"
+    assert st["last_reload_error"] is None
+    assert admin_json(path, "show config")["connect_timeout_ms"] == 1111
+    h.wait_log(r"AUDIT reload by SIGHUP: ok")
+
+
+def test_sighup_broken_shows_in_status(start_halyard):
+    h = start_halyard()
+    path = default_socket(h)
+    with open(h.conf_path, "a") as f:
+        f.write("bogus_key = 1;\n")
+    n = len(open(h.conf_path).read().splitlines())
+    h.send_signal(signal.SIGHUP)
+    st = wait_until(lambda: (lambda j: j if j["reloads_failed"] == 1 else None)(admin_json(path, "show status")),
+                    what="the failed SIGHUP reload")
+    assert st["last_reload_by"] == "SIGHUP"
+    assert st["last_reload_error"] == f"{h.conf_path}:{n}: bogus_key: unknown key"
+    assert h.sql("SELECT 1") == [(1,)]
+
+
+# ---------------------------------------------------------------------------
+# the protocol itself
+
+
+def test_pipelined_commands_answer_in_order(halyard):
+    out = admin_raw(default_socket(halyard), b"help\n\nshow stats --json\r\nnope\nshow status\n").decode()
+    answers = out.split("\n\n")
+    assert answers[-1] == "" and len(answers) == 5, out
+    assert answers[0].startswith("command ")
+    assert json.loads(answers[1])["workers"]
+    assert answers[2] == "ERR unknown command 'nope'; try help"
+    assert answers[3].startswith("name ")
+
+
+def test_long_line_is_refused_and_closed(halyard):
+    out = admin_raw(default_socket(halyard), b"x" * 5000 + b"\nhelp\n")
+    assert out == b"ERR command line longer than 4096 bytes\n\n"
+    assert admin(default_socket(halyard), "help").startswith("command ")
+
+
+def test_client_that_does_not_read_stalls_only_itself(halyard):
+    path = default_socket(halyard)
+    hog = socket.socket(socket.AF_UNIX)
+    hog.connect(path)
+    hog.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    hog.sendall(b"show config\n" * 300)  # answers it never reads
+    time.sleep(0.3)
+    t0 = time.monotonic()
+    for _ in range(20):
+        assert admin(path, "show stats").startswith("name ")
+    assert time.monotonic() - t0 < 5
+    assert halyard.sql("SELECT 1") == [(1,)]
+    hog.close()
+
+
+def test_connection_limit(halyard):
+    path = default_socket(halyard)
+    held = []
+    for _ in range(16):
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(path)
+        held.append(s)
+    time.sleep(0.2)
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(10)
+        s.connect(path)
+        assert s.recv(100) == b"ERR too many admin connections\n\n"
+        assert s.recv(100) == b""
+    r = ctl("-s", path, "help")
+    assert r.returncode == 1 and r.stdout == "ERR too many admin connections\n", r
+    held.pop().close()
+    wait_until(lambda: admin(path, "help").startswith("command "), what="a free admin slot")
+    for s in held:
+        s.close()
+
+
+# ---------------------------------------------------------------------------
+# halyardctl
+
+
+def test_halyardctl_exit_codes(start_halyard, tmp_path):
+    h = start_halyard()
+    path = default_socket(h)
+    r = ctl("-s", path, "show", "status")
+    assert r.returncode == 0, r
+    assert r.stdout.startswith("name ") and not r.stdout.endswith("\n\n")
+    assert kv_table(r.stdout)["pid"] == str(h.pid)
+    r = ctl("-s", path, "show", "stats", "--json")
+    assert r.returncode == 0 and "workers" in json.loads(r.stdout)
+    r = ctl("-s", path, "-j", "show", "sessions")
+    assert r.returncode == 0 and "sessions" in json.loads(r.stdout)
+    # -c takes the socket from the config file.
+    r = ctl("-c", h.conf_path, "show", "config")
+    assert r.returncode == 0 and kv_table(r.stdout)["admin_socket"] == path
+    # 1: the command failed
+    r = ctl("-s", path, "frobnicate")
+    assert r.returncode == 1 and r.stdout == "ERR unknown command 'frobnicate'; try help\n"
+    r = ctl("-s", path, "kill", "session", "12345")
+    assert r.returncode == 1 and r.stdout == "ERR no session 12345\n"
+    # 2: usage
+    assert ctl().returncode == 2
+    assert ctl("-x", "help").returncode == 2
+    assert ctl("-s", path, "-c", h.conf_path, "help").returncode == 2
+    assert ctl("-t", "0", "help").returncode == 2
+    bad = tmp_path / "bad.conf"
+    bad.write_text("workers = ;\n")
+    r = ctl("-c", str(bad), "help")
+    assert r.returncode == 2 and f"{bad}:1: syntax error" in r.stderr
+    # 3: no answer
+    r = ctl("-s", str(tmp_path / "nothing.sock"), "help")
+    assert r.returncode == 3 and "cannot connect" in r.stderr
+    assert ctl("--help").returncode == 0
+
+
+def test_halyardctl_timeout(tmp_path):
+    path = str(tmp_path / "mute.sock")
+    srv = socket.socket(socket.AF_UNIX)
+    srv.bind(path)
+    srv.listen(1)
+    t0 = time.monotonic()
+    r = ctl("-s", path, "-t", "0.5", "help")
+    assert r.returncode == 3 and "no complete answer" in r.stderr
+    assert time.monotonic() - t0 < 5
+    srv.close()
+
+
+# ---------------------------------------------------------------------------
+# metrics
+
+
+def test_metrics(start_halyard):
+    mport = free_port()
+    h = start_halyard(metrics_port=mport)
+    status, headers, body = scrape(mport)
+    assert status == 200
+    assert headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
+    assert headers["Connection"] == "close"
+    v1 = parse_exposition(body)
+    assert v1["halyard_up"] == 1
+    assert any(k.startswith("halyard_build_info{version=") for k in v1)
+    for name in ("halyard_uptime_seconds", "halyard_client_sessions", "halyard_sessions_accepted_total",
+                 "halyard_commands_total", "halyard_auth_failures_total",
+                 "halyard_backend_connect_failures_total", "halyard_config_last_reload_success"):
+        assert name in v1, name
+    assert v1['halyard_reloads_total{result="ok"}'] == 0
+    assert v1['halyard_reloads_total{result="error"}'] == 0
+    assert v1["halyard_config_last_reload_success"] == 1
+
+    from prometheus_client.parser import text_string_to_metric_families
+    fams = {f.name: f for f in text_string_to_metric_families(body)}
+    assert fams["halyard_commands"].type == "counter"
+    assert fams["halyard_client_sessions"].type == "gauge"
+
+    query(h, 10)
+    with pytest.raises(pymysql.err.OperationalError):
+        h.connect(password="wrong")
+    conn = h.connect()
+
+    def grown():
+        v = parse_exposition(scrape(mport)[2])
+        return v if v["halyard_commands_total"] >= v1["halyard_commands_total"] + 10 else None
+    v2 = wait_until(grown, what="commands_total to grow")
+    v2 = wait_until(lambda: (lambda v: v if v["halyard_auth_failures_total"] > v1["halyard_auth_failures_total"]
+                             else None)(parse_exposition(scrape(mport)[2])), what="the auth failure")
+    assert v2["halyard_sessions_accepted_total"] >= v1["halyard_sessions_accepted_total"] + 3
+    assert v2["halyard_auth_failures_total"] == v1["halyard_auth_failures_total"] + 1
+    assert v2["halyard_client_sessions"] >= 1
+    assert v2["halyard_uptime_seconds"] >= v1["halyard_uptime_seconds"]
+    conn.close()
+
+    # A failed reload shows.
+    with open(h.conf_path, "a") as f:
+        f.write("bogus = 1;\n")
+    h.send_signal(signal.SIGHUP)
+    v3 = wait_until(lambda: (lambda v: v if v['halyard_reloads_total{result="error"}'] == 1 else None)(
+        parse_exposition(scrape(mport)[2])), what="the failed reload in the metrics")
+    assert v3["halyard_config_last_reload_success"] == 0
+
+    assert scrape(mport, "/")[0] == 404
+    assert scrape(mport, "/metricsx")[0] == 404
+    assert scrape(mport, "/metrics?name=x")[0] == 200
+    assert scrape(mport, method="POST")[0] == 405
+    status, headers, body = scrape(mport, method="HEAD")
+    assert status == 200 and body == "" and int(headers["Content-Length"]) > 100
+    # Garbage and oversized requests get 400; the endpoint stays up.
+    with socket.create_connection(("127.0.0.1", mport), timeout=10) as s:
+        s.sendall(b"\x16\x03\x01 not http\r\n\r\n")
+        assert s.recv(100).startswith(b"HTTP/1.1 400 ")
+    with socket.create_connection(("127.0.0.1", mport), timeout=10) as s:
+        s.sendall(b"GET /metrics HTTP/1.1\r\n" + b"X: " + b"y" * 9000)
+        assert s.recv(100).startswith(b"HTTP/1.1 400 ")
+    assert scrape(mport)[0] == 200
+    assert kv_table(admin(default_socket(h), "show status"))["metrics"] == f"127.0.0.1:{mport}"
+
+
+def test_metrics_port_in_use_stops_start(start_halyard):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        h = start_halyard(metrics_port=busy.getsockname()[1], wait=False)
+        assert h.wait(timeout=10) == 1
+        assert "metrics: cannot listen on 127.0.0.1:" in h.log_text()
+
+
+# ---------------------------------------------------------------------------
+# logs
+
+
+def test_log_file_and_sigusr1_reopen(start_halyard, tmp_path):
+    log = tmp_path / "halyard.log"
+    h = start_halyard(log_file=str(log))
+    wait_until(lambda: "listening on" in log.read_text(), what="the start in the log file")
+    assert "listening on" not in h.log_text(), "lines go to log_file, not to stderr"
+    rotated = tmp_path / "halyard.log.1"
+    os.rename(log, rotated)
+    h.sql("SELECT 1")  # still written to the renamed file
+    h.send_signal(signal.SIGUSR1)
+    wait_until(lambda: log.exists() and "SIGUSR1: log reopened" in log.read_text(),
+               what="the reopened log file")
+    admin(default_socket(h), "show stats")
+    wait_until(lambda: "admin uid=" in log.read_text(), what="new lines in the new file")
+    assert "admin uid=" not in rotated.read_text()
+    assert "listening on" in rotated.read_text()
+    assert stat.S_IMODE(os.stat(log).st_mode) == 0o640
+
+
+def test_log_file_unwritable(start_halyard, tmp_path):
+    h = start_halyard(log_file=str(tmp_path / "no" / "such" / "dir.log"), wait=False)
+    assert h.wait(timeout=10) == 1
+    assert "cannot open log file" in h.log_text()
+
+
+# ---------------------------------------------------------------------------
+# halyard -t and the command line
+
+
+def test_config_test_exit_codes(start_halyard):
+    h = start_halyard(args=("-t",), wait=False, metrics_port=9999, log_syslog=True)
+    assert h.wait(timeout=10) == 0
+    h = start_halyard(args=("-t",), wait=False, metrics_port=70000)
+    assert h.wait(timeout=10) == 1
+    assert re.search(rf"{re.escape(h.conf_path)}:\d+: metrics_port: 70000 is out of range 0..65535",
+                     h.log_text())
+    h = start_halyard(args=("-t",), wait=False, log_syslog="yes")
+    assert h.wait(timeout=10) == 1
+    assert "log_syslog: expected a boolean (true or false), got a string" in h.log_text()
+    h = start_halyard(args=("-t", "--no-such-option"), wait=False)
+    assert h.wait(timeout=10) == 2

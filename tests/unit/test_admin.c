@@ -1,0 +1,701 @@
+/*
+ * test_admin.c: the pure parts of the operations side, table-driven.
+ *
+ *   - admin_parse: command lines in, verb / flags / exact ERR answer out
+ *   - textbuf: JSON string escaping, table cells, the size limit
+ *   - admin_render_*: the tables and the JSON of the admin answers
+ *   - metrics_render: every line valid text exposition format 0.0.4
+ *   - metrics_parse_request: HTTP request lines
+ *   - log_format_syslog, and the config keys of the operations side
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "halyard/admin.h"
+#include "halyard/config.h"
+#include "halyard/log.h"
+#include "halyard/metrics.h"
+#include "halyard/textbuf.h"
+
+#define HASH "*5BCB3E6AC345B435C7C2E6B7949A04CE6F6563D3"
+#define BASE                                                                                       \
+    "listeners = ( { name = \"main\"; address = \"127.0.0.1\"; port = 6033; } );\n"                \
+    "users = ( { name = \"app\"; password_hash = \"" HASH "\"; },\n"                               \
+    "          { name = \"nopw\"; password_hash = \"\"; } );\n"                                    \
+    "backends = ( { name = \"db1\"; address = \"127.0.0.1\"; port = 3310; role = \"primary\"; "    \
+    "},\n"                                                                                         \
+    "             { name = \"db2\"; address = \"127.0.0.1\"; port = 3311; role = \"replica\"; } "  \
+    ");\n"
+
+/* ---- admin_parse ------------------------------------------------------- */
+
+struct parse_case {
+    const char *line;
+    hy_status_t rc;
+    enum admin_verb verb;
+    bool json;
+    uint32_t id;
+    const char *err; /* the exact answer when rc == HY_ERROR */
+};
+
+static const struct parse_case parse_cases[] = {
+    {"help", HY_OK, ADMIN_HELP, false, 0, NULL},
+    {"help --json", HY_OK, ADMIN_HELP, true, 0, NULL},
+    {"show status", HY_OK, ADMIN_SHOW_STATUS, false, 0, NULL},
+    {"show config", HY_OK, ADMIN_SHOW_CONFIG, false, 0, NULL},
+    {"show stats", HY_OK, ADMIN_SHOW_STATS, false, 0, NULL},
+    {"show sessions", HY_OK, ADMIN_SHOW_SESSIONS, false, 0, NULL},
+    {"show sessions --json", HY_OK, ADMIN_SHOW_SESSIONS, true, 0, NULL},
+    {"reload", HY_OK, ADMIN_RELOAD, false, 0, NULL},
+    {"kill session 1073741824", HY_OK, ADMIN_KILL_SESSION, false, 1073741824u, NULL},
+    {"kill session 4294967295 --json", HY_OK, ADMIN_KILL_SESSION, true, 4294967295u, NULL},
+    {"  SHOW\tStats  ", HY_OK, ADMIN_SHOW_STATS, false, 0, NULL},
+    {"show status\r", HY_OK, ADMIN_SHOW_STATUS, false, 0, NULL},
+    {"show status --JSON", HY_OK, ADMIN_SHOW_STATUS, true, 0, NULL},
+    /* blank lines get no answer */
+    {"", HY_AGAIN, 0, false, 0, NULL},
+    {" \t \r", HY_AGAIN, 0, false, 0, NULL},
+    /* errors */
+    {"x", HY_ERROR, 0, false, 0, "ERR unknown command 'x'; try help"},
+    {"show", HY_ERROR, 0, false, 0, "ERR unknown command 'show'; try help"},
+    {"show backends", HY_ERROR, 0, false, 0, "ERR unknown command 'show backends'; try help"},
+    {"show stats extra", HY_ERROR, 0, false, 0, "ERR unknown command 'show stats extra'; try help"},
+    {"reload now", HY_ERROR, 0, false, 0, "ERR unknown command 'reload now'; try help"},
+    {"--json", HY_ERROR, 0, false, 0, "ERR unknown command '--json'; try help"},
+    {"--json show stats", HY_ERROR, 0, false, 0,
+     "ERR unknown command '--json show stats'; try help"},
+    {"  help   me  ", HY_ERROR, 0, false, 0, "ERR unknown command 'help   me'; try help"},
+    {"a b c d e f", HY_ERROR, 0, false, 0, "ERR unknown command 'a b c d e f'; try help"},
+    {"bad\x01\x7f\xff", HY_ERROR, 0, false, 0,
+     "ERR unknown command 'bad\\x01\\x7f\\xff'; try help"},
+    {"kill session", HY_ERROR, 0, false, 0, "ERR usage: kill session ID"},
+    {"kill session 1 2", HY_ERROR, 0, false, 0, "ERR usage: kill session ID"},
+    {"kill session abc", HY_ERROR, 0, false, 0, "ERR kill session: 'abc' is not a session id"},
+    {"kill session 0", HY_ERROR, 0, false, 0, "ERR kill session: '0' is not a session id"},
+    {"kill session -1", HY_ERROR, 0, false, 0, "ERR kill session: '-1' is not a session id"},
+    {"kill session 4294967296", HY_ERROR, 0, false, 0,
+     "ERR kill session: '4294967296' is not a session id"},
+    {"kill session 99999999999", HY_ERROR, 0, false, 0,
+     "ERR kill session: '99999999999' is not a session id"},
+    {"kill session 12x", HY_ERROR, 0, false, 0, "ERR kill session: '12x' is not a session id"},
+    {"kill sessions 1", HY_ERROR, 0, false, 0, "ERR unknown command 'kill sessions 1'; try help"},
+};
+
+static void test_parse(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(parse_cases) / sizeof(parse_cases[0]); i++) {
+        const struct parse_case *c = &parse_cases[i];
+        struct admin_cmd cmd;
+        char err[512] = "";
+        memset(&cmd, 0xa5, sizeof(cmd));
+        hy_status_t rc = admin_parse(c->line, strlen(c->line), &cmd, err, sizeof(err));
+        if (rc != c->rc)
+            fail_msg("'%s': rc %d, want %d (%s)", c->line, rc, c->rc, err);
+        if (rc == HY_OK) {
+            assert_int_equal(cmd.verb, c->verb);
+            assert_int_equal(cmd.json, c->json);
+            if (c->verb == ADMIN_KILL_SESSION)
+                assert_int_equal(cmd.session_id, c->id);
+        } else if (rc == HY_ERROR) {
+            assert_string_equal(err, c->err);
+        }
+    }
+}
+
+static void test_parse_long_line(void **state)
+{
+    (void)state;
+    char line[ADMIN_LINE_MAX], err[512];
+    memset(line, 'z', sizeof(line));
+    struct admin_cmd cmd;
+    assert_int_equal(admin_parse(line, sizeof(line), &cmd, err, sizeof(err)), HY_ERROR);
+    /* The line is quoted, cut to 64 characters. */
+    char want[128];
+    snprintf(want, sizeof(want), "ERR unknown command '%.64s...'; try help", line);
+    assert_string_equal(err, want);
+    /* Not NUL-terminated input is read to len only. */
+    assert_int_equal(admin_parse("helpXYZ", 4, &cmd, err, sizeof(err)), HY_OK);
+    assert_int_equal(cmd.verb, ADMIN_HELP);
+}
+
+/* ---- textbuf ----------------------------------------------------------- */
+
+struct json_case {
+    const char *in;
+    const char *out;
+};
+
+static const struct json_case json_cases[] = {
+    {"", "\"\""},
+    {"plain", "\"plain\""},
+    {"a\"b\\c", "\"a\\\"b\\\\c\""},
+    {"\n\r\t", "\"\\n\\r\\t\""},
+    {"\x01\x1f\x7f", "\"\\u0001\\u001f\\u007f\""},
+    {"/slash", "\"/slash\""},
+    {"caf\xc3\xa9", "\"caf\xc3\xa9\""},                       /* U+00E9 */
+    {"\xe2\x82\xac", "\"\xe2\x82\xac\""},                     /* U+20AC */
+    {"\xf0\x9f\x98\x80", "\"\xf0\x9f\x98\x80\""},             /* U+1F600 */
+    {"\xff", "\"\\ufffd\""},                                  /* never valid */
+    {"\xc3", "\"\\ufffd\""},                                  /* truncated */
+    {"\xc3(", "\"\\ufffd(\""},                                /* bad continuation */
+    {"\xc0\xaf", "\"\\ufffd\\ufffd\""},                       /* overlong '/' */
+    {"\xe0\x80\xaf", "\"\\ufffd\\ufffd\\ufffd\""},            /* overlong */
+    {"\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\""},            /* surrogate */
+    {"\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\""}, /* > U+10FFFF */
+    {"\x80x", "\"\\ufffdx\""},                                /* lone continuation */
+};
+
+static void test_json_str(void **state)
+{
+    (void)state;
+    struct textbuf sb;
+    textbuf_init(&sb, 1 << 20);
+    for (size_t i = 0; i < sizeof(json_cases) / sizeof(json_cases[0]); i++) {
+        textbuf_reset(&sb);
+        textbuf_json_str(&sb, json_cases[i].in);
+        assert_false(sb.overflow);
+        assert_string_equal(sb.data, json_cases[i].out);
+    }
+    textbuf_reset(&sb);
+    textbuf_json_str(&sb, NULL);
+    assert_string_equal(sb.data, "null");
+    textbuf_free(&sb);
+}
+
+static void test_cell(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *out;
+        size_t width;
+    } cases[] = {
+        {"abc", "abc", 3},
+        {NULL, "-", 1},
+        {"a\nb", "a\\x0ab", 6},
+        {"\n\nERR forged", "\\x0a\\x0aERR forged", 18},
+        {"back\\slash", "back\\\\slash", 11},
+        {"caf\xc3\xa9", "caf\xc3\xa9", 4},
+        {"\xff", "\\xff", 4},
+    };
+    struct textbuf sb;
+    textbuf_init(&sb, 1024);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        textbuf_reset(&sb);
+        size_t w = textbuf_cell(&sb, cases[i].in);
+        assert_string_equal(sb.data, cases[i].out);
+        assert_int_equal(w, cases[i].width);
+        assert_int_equal(textbuf_cell_width(cases[i].in), cases[i].width);
+    }
+    textbuf_free(&sb);
+}
+
+static void test_textbuf_limit(void **state)
+{
+    (void)state;
+    struct textbuf sb;
+    textbuf_init(&sb, 10);
+    textbuf_puts(&sb, "0123456789");
+    assert_false(sb.overflow);
+    assert_int_equal(sb.len, 10);
+    textbuf_putc(&sb, 'x');
+    assert_true(sb.overflow);
+    assert_int_equal(sb.len, 10);
+    assert_string_equal(sb.data, "0123456789");
+    textbuf_reset(&sb);
+    assert_false(sb.overflow);
+    textbuf_printf(&sb, "%s", "a long string that does not fit");
+    assert_true(sb.overflow);
+    assert_int_equal(sb.len, 0);
+    textbuf_free(&sb);
+
+    /* printf longer than its stack buffer */
+    textbuf_init(&sb, 1 << 20);
+    char big[1000];
+    memset(big, 'q', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    textbuf_printf(&sb, "<%s>", big);
+    assert_int_equal(sb.len, 1001);
+    assert_int_equal(sb.data[1000], '>');
+    textbuf_pad(&sb, 70);
+    assert_int_equal(sb.len, 1071);
+    textbuf_free(&sb);
+}
+
+/* ---- admin renderers --------------------------------------------------- */
+
+static void test_render_stats(void **state)
+{
+    (void)state;
+    struct stat_values per[2] = {{{1, 10, 0, 2}}, {{3, 5, 1, 0}}};
+    struct stat_values total = {{4, 15, 1, 2}};
+    struct textbuf sb;
+    textbuf_init(&sb, 1 << 20);
+    admin_render_stats(&sb, &total, per, 2, 7, false);
+    assert_string_equal(sb.data, "name                      total  worker0  worker1\n"
+                                 "client_sessions           7      -        -\n"
+                                 "sessions_accepted         4      1        3\n"
+                                 "commands                  15     10       5\n"
+                                 "auth_failures             1      0        1\n"
+                                 "backend_connect_failures  2      2        0\n");
+    textbuf_reset(&sb);
+    admin_render_stats(&sb, &total, per, 2, 7, true);
+    assert_string_equal(
+        sb.data,
+        "{\"client_sessions\":7,\"sessions_accepted\":4,\"commands\":15,\"auth_failures\":1,"
+        "\"backend_connect_failures\":2,\"workers\":[{\"worker\":0,\"sessions_accepted\":1,"
+        "\"commands\":10,\"auth_failures\":0,\"backend_connect_failures\":2},{\"worker\":1,"
+        "\"sessions_accepted\":3,\"commands\":5,\"auth_failures\":1,"
+        "\"backend_connect_failures\":0}]}\n");
+    textbuf_free(&sb);
+}
+
+static void test_render_sessions(void **state)
+{
+    (void)state;
+    struct admin_session_row rows[2] = {
+        {.id = 1073741824,
+         .worker = 0,
+         .user = "app",
+         .client = "127.0.0.1:5000",
+         .schema = "",
+         .state = "idle",
+         .command = NULL,
+         .command_age_ms = -1},
+        {.id = 1073741830,
+         .worker = 1,
+         .user = "a\"b",
+         .client = "[::1]:6000",
+         .schema = "s\nx",
+         .state = "command",
+         .command = "COM_QUERY",
+         .command_age_ms = 1500},
+    };
+    int missing[1] = {3};
+    struct textbuf sb;
+    textbuf_init(&sb, 1 << 20);
+    admin_render_sessions(&sb, rows, 2, missing, 1, false);
+    assert_string_equal(
+        sb.data,
+        "id          worker  user  client          schema  state    command    command_age_ms\n"
+        "1073741824  0       app   127.0.0.1:5000  -       idle     -          -\n"
+        "1073741830  1       a\"b   [::1]:6000      s\\x0ax  command  COM_QUERY  1500\n"
+        "# worker 3 did not answer within 1.0 s; its sessions are missing\n");
+    textbuf_reset(&sb);
+    admin_render_sessions(&sb, rows, 2, missing, 1, true);
+    assert_string_equal(sb.data,
+                        "{\"sessions\":[{\"id\":1073741824,\"worker\":0,\"user\":\"app\","
+                        "\"client\":\"127.0.0.1:5000\",\"schema\":null,\"state\":\"idle\","
+                        "\"command\":null,\"command_age_ms\":null},{\"id\":1073741830,"
+                        "\"worker\":1,\"user\":\"a\\\"b\",\"client\":\"[::1]:6000\","
+                        "\"schema\":\"s\\nx\",\"state\":\"command\",\"command\":\"COM_QUERY\","
+                        "\"command_age_ms\":1500}],\"missing_workers\":[3]}\n");
+    textbuf_reset(&sb);
+    admin_render_sessions(&sb, NULL, 0, NULL, 0, true);
+    assert_string_equal(sb.data, "{\"sessions\":[],\"missing_workers\":[]}\n");
+    textbuf_free(&sb);
+}
+
+static void test_render_help(void **state)
+{
+    (void)state;
+    struct textbuf sb;
+    textbuf_init(&sb, 1 << 20);
+    admin_render_help(&sb, false);
+    assert_non_null(strstr(sb.data, "command          description\n"));
+    assert_non_null(strstr(sb.data, "\nkill session ID  close client session ID now\n"));
+    /* Every command the help names parses. */
+    char *save = NULL;
+    char *text = strdup(sb.data);
+    int parsed = 0;
+    for (char *l = strtok_r(text, "\n", &save); l != NULL; l = strtok_r(NULL, "\n", &save)) {
+        char cmdline[64], err[256];
+        struct admin_cmd cmd;
+        char *gap = strstr(l, "  ");
+        if (gap == NULL || strncmp(l, "command ", 8) == 0 || strncmp(l, "...", 3) == 0)
+            continue;
+        snprintf(cmdline, sizeof(cmdline), "%.*s", (int)(gap - l), l);
+        char *id = strstr(cmdline, "ID");
+        if (id != NULL)
+            strcpy(id, "1073741824");
+        assert_int_equal(admin_parse(cmdline, strlen(cmdline), &cmd, err, sizeof(err)), HY_OK);
+        parsed++;
+    }
+    assert_int_equal(parsed, 7);
+    free(text);
+    textbuf_reset(&sb);
+    admin_render_help(&sb, true);
+    assert_non_null(strstr(sb.data, "{\"command\":\"show sessions\",\"description\":"));
+    textbuf_free(&sb);
+}
+
+/* The value of row `key` of a two-column table (static buffer). */
+static const char *table_value(const char *text, const char *key)
+{
+    static char value[256];
+    char head[170];
+    snprintf(head, sizeof(head), "\n%s ", key);
+    const char *p = strstr(text, head);
+    if (p == NULL)
+        return "(no such row)";
+    p += strlen(head);
+    while (*p == ' ')
+        p++;
+    size_t n = strcspn(p, "\n");
+    snprintf(value, sizeof(value), "%.*s", (int)n, p);
+    return value;
+}
+
+static void test_render_config(void **state)
+{
+    (void)state;
+    struct config *cfg = NULL;
+    char err[512];
+    assert_int_equal(config_load_string(BASE, "t.conf", &cfg, err, sizeof(err)), HY_OK);
+    struct textbuf sb;
+    textbuf_init(&sb, 1 << 20);
+    admin_render_config(&sb, cfg, false);
+    /* Every key of the table is shown, element keys with index 0. */
+    for (size_t i = 0; i < config_n_keys; i++) {
+        const char *path = config_keys[i].path;
+        if (config_keys[i].type == CONFIG_LIST)
+            continue;
+        char key[160], line[170];
+        const char *br = strstr(path, "[]");
+        if (br != NULL)
+            snprintf(key, sizeof(key), "%.*s[0]%s", (int)(br - path), path, br + 2);
+        else
+            snprintf(key, sizeof(key), "%s", path);
+        snprintf(line, sizeof(line), "\n%s ", key);
+        if (strstr(sb.data, line) == NULL)
+            fail_msg("show config lacks %s: add it to admin_render_config() (src/admin.c)", key);
+    }
+    assert_string_equal(table_value(sb.data, "users.[0].password_hash"), "(hidden)");
+    assert_string_equal(table_value(sb.data, "users.[1].password_hash"), "\"\"");
+    assert_string_equal(table_value(sb.data, "admin_socket"), "/tmp/halyard-6033.sock");
+    assert_string_equal(table_value(sb.data, "backends.[1].role"), "replica");
+    assert_string_equal(table_value(sb.data, "log_file"), "\"\"");
+    /* The value column starts two spaces after the longest key. */
+    assert_non_null(strstr(sb.data, "\nbackends.[0].max_connections  0\n"));
+    assert_null(strstr(sb.data, "5BCB3E6A"));
+
+    textbuf_reset(&sb);
+    admin_render_config(&sb, cfg, true);
+    assert_null(strstr(sb.data, "5BCB3E6A"));
+    assert_non_null(strstr(sb.data, "\"users\":[{\"name\":\"app\",\"password_hash\":\"(hidden)\"},"
+                                    "{\"name\":\"nopw\",\"password_hash\":\"\"}]"));
+    assert_non_null(strstr(sb.data, "\"log_syslog\":false,"));
+    assert_non_null(strstr(sb.data, "\"metrics_port\":0,"));
+    assert_int_equal(sb.data[0], '{');
+    assert_string_equal(sb.data + sb.len - 3, "]}\n");
+    textbuf_free(&sb);
+    config_put(cfg);
+}
+
+static void test_render_status(void **state)
+{
+    (void)state;
+    struct config *cfg = NULL;
+    char err[512];
+    assert_int_equal(config_load_string(BASE, "t.conf", &cfg, err, sizeof(err)), HY_OK);
+    struct status st = {.pid = 42,
+                        .started = 0,
+                        .config_path = "/etc/h.conf",
+                        .cfg = cfg,
+                        .n_workers = 2,
+                        .admin_socket = "/tmp/x.sock"};
+    struct textbuf sb;
+    textbuf_init(&sb, 1 << 20);
+    admin_render_status(&sb, &st, 12.7, 3, false);
+    assert_non_null(strstr(sb.data, "name             value\nversion          " HALYARD_VERSION
+                                    "\npid              42\n"
+                                    "started          1970-01-01T00:00:00Z\n"
+                                    "uptime_seconds   12\n"));
+    assert_non_null(strstr(sb.data, "\nmetrics          off\n"));
+    assert_non_null(strstr(sb.data, "\nlast_reload      never\n"));
+
+    st.last_reload = 86400;
+    st.last_reload_ok = false;
+    st.reloads_failed = 1;
+    snprintf(st.last_reload_by, sizeof(st.last_reload_by), "SIGHUP");
+    snprintf(st.last_reload_error, sizeof(st.last_reload_error),
+             "/etc/h.conf:3: workers: 999 is out of range 0..256");
+    textbuf_reset(&sb);
+    admin_render_status(&sb, &st, 1, 0, false);
+    assert_non_null(strstr(sb.data, "\nlast_reload         1970-01-02T00:00:00Z\n"
+                                    "last_reload_by      SIGHUP\n"
+                                    "last_reload_result  error\n"
+                                    "last_reload_error   /etc/h.conf:3: workers: 999 is out of "
+                                    "range 0..256\n"
+                                    "reloads_ok          0\n"
+                                    "reloads_failed      1\n"));
+    textbuf_reset(&sb);
+    admin_render_status(&sb, &st, 1, 0, true);
+    assert_non_null(strstr(sb.data, "\"last_reload_result\":\"error\",\"last_reload_error\":"
+                                    "\"/etc/h.conf:3: workers: 999 is out of range 0..256\""));
+    textbuf_free(&sb);
+    config_put(cfg);
+}
+
+/* ---- metrics ----------------------------------------------------------- */
+
+static bool is_name_char(char c, bool first)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' ||
+           (!first && c >= '0' && c <= '9');
+}
+
+/* Length of a metric name at p, 0 if none. */
+static size_t name_len(const char *p)
+{
+    size_t n = 0;
+    while (is_name_char(p[n], n == 0))
+        n++;
+    return n;
+}
+
+/* Check one sample line: name{l="v",...} value; returns the name length. */
+static size_t check_sample(const char *line)
+{
+    size_t n = name_len(line);
+    assert_true(n > 0);
+    const char *p = line + n;
+    if (*p == '{') {
+        p++;
+        while (*p != '}') {
+            size_t ln = name_len(p);
+            assert_true(ln > 0);
+            p += ln;
+            assert_int_equal(*p++, '=');
+            assert_int_equal(*p++, '"');
+            while (*p != '"') {
+                assert_true(*p != '\0' && *p != '\n');
+                if (*p == '\\') {
+                    p++;
+                    assert_true(*p == '\\' || *p == '"' || *p == 'n');
+                }
+                p++;
+            }
+            p++;
+            if (*p == ',')
+                p++;
+        }
+        p++;
+    }
+    assert_int_equal(*p++, ' ');
+    char *end;
+    strtod(p, &end);
+    assert_true(end > p);
+    assert_int_equal(*end, '\0');
+    return n;
+}
+
+static void test_metrics_render(void **state)
+{
+    (void)state;
+    struct metrics_snapshot m = {.uptime = 12.5,
+                                 .client_sessions = 3,
+                                 .stats = {{10, 200, 1, 2}},
+                                 .reloads_ok = 4,
+                                 .reloads_failed = 1,
+                                 .last_reload_ok = false};
+    struct textbuf sb;
+    textbuf_init(&sb, 1 << 20);
+    metrics_render(&sb, &m);
+    assert_false(sb.overflow);
+    assert_int_equal(sb.data[sb.len - 1], '\n');
+
+    /* Every line is a HELP, a TYPE or a sample; each family has HELP then
+     * TYPE, once, before its samples, and its samples are contiguous. */
+    char families[32][64];
+    size_t n_fam = 0;
+    char cur[64] = "";
+    bool typed = false;
+    char *text = strdup(sb.data), *save = NULL;
+    int samples = 0;
+    for (char *l = strtok_r(text, "\n", &save); l != NULL; l = strtok_r(NULL, "\n", &save)) {
+        if (strncmp(l, "# HELP ", 7) == 0) {
+            size_t n = name_len(l + 7);
+            assert_true(n > 0 && n < 64);
+            assert_int_equal(l[7 + n], ' ');
+            snprintf(cur, sizeof(cur), "%.*s", (int)n, l + 7);
+            for (size_t i = 0; i < n_fam; i++)
+                assert_string_not_equal(families[i], cur);
+            snprintf(families[n_fam++], 64, "%s", cur);
+            typed = false;
+        } else if (strncmp(l, "# TYPE ", 7) == 0) {
+            size_t n = strlen(cur);
+            assert_true(n > 0 && !typed);
+            assert_int_equal(strncmp(l + 7, cur, n), 0);
+            const char *type = l + 7 + n;
+            assert_true(strcmp(type, " counter") == 0 || strcmp(type, " gauge") == 0);
+            if (strcmp(type, " counter") == 0)
+                assert_string_equal(cur + strlen(cur) - 6, "_total");
+            typed = true;
+        } else {
+            assert_int_not_equal(l[0], '#');
+            assert_true(typed);
+            size_t n = check_sample(l);
+            assert_int_equal(n, strlen(cur));
+            assert_int_equal(strncmp(l, cur, n), 0);
+            samples++;
+        }
+    }
+    free(text);
+    assert_int_equal(n_fam, 10);
+    assert_int_equal(samples, 11);
+
+    static const char *const want[] = {
+        "\nhalyard_up 1\n",
+        "\nhalyard_build_info{version=\"" HALYARD_VERSION "\"} 1\n",
+        "\nhalyard_uptime_seconds 12.500\n",
+        "\nhalyard_client_sessions 3\n",
+        "\nhalyard_sessions_accepted_total 10\n",
+        "\nhalyard_commands_total 200\n",
+        "\nhalyard_auth_failures_total 1\n",
+        "\nhalyard_backend_connect_failures_total 2\n",
+        "\nhalyard_reloads_total{result=\"ok\"} 4\n",
+        "\nhalyard_reloads_total{result=\"error\"} 1\n",
+        "\nhalyard_config_last_reload_success 0\n",
+        "\n# TYPE halyard_commands_total counter\n",
+        "\n# TYPE halyard_client_sessions gauge\n",
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        if (strstr(sb.data, want[i]) == NULL)
+            fail_msg("metrics lack %s in:\n%s", want[i], sb.data);
+    }
+    assert_int_equal(strncmp(sb.data, "# HELP halyard_up ", 18), 0);
+    textbuf_free(&sb);
+}
+
+static void test_metrics_request(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *req;
+        hy_status_t rc;
+        const char *method, *path;
+    } cases[] = {
+        {"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", HY_OK, "GET", "/metrics"},
+        {"GET /metrics HTTP/1.0\r\n\r\n", HY_OK, "GET", "/metrics"},
+        {"HEAD /metrics?x=1 HTTP/1.1\r\n\r\n", HY_OK, "HEAD", "/metrics"},
+        {"GET / HTTP/1.1\n\n", HY_OK, "GET", "/"},
+        {"POST /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n", HY_OK, "POST", "/metrics"},
+        {"GET /metrics HTTP/1.1\r\nHost: x\r\n", HY_AGAIN, NULL, NULL},
+        {"GET /met", HY_AGAIN, NULL, NULL},
+        {"", HY_AGAIN, NULL, NULL},
+        {"GET /metrics HTTP/2.0\r\n\r\n", HY_ERROR, NULL, NULL},
+        {"GET /metrics\r\n\r\n", HY_ERROR, NULL, NULL},
+        {"get /metrics HTTP/1.1\r\n\r\n", HY_ERROR, NULL, NULL},
+        {"GET metrics HTTP/1.1\r\n\r\n", HY_ERROR, NULL, NULL},
+        {" /metrics HTTP/1.1\r\n\r\n", HY_ERROR, NULL, NULL},
+        {"\x16\x03\x01\x02\x01\r\n\r\n", HY_ERROR, NULL, NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char method[16] = "", path[256] = "";
+        hy_status_t rc = metrics_parse_request(cases[i].req, strlen(cases[i].req), method,
+                                               sizeof(method), path, sizeof(path));
+        if (rc != cases[i].rc)
+            fail_msg("case %zu: rc %d, want %d", i, rc, cases[i].rc);
+        if (rc == HY_OK) {
+            assert_string_equal(method, cases[i].method);
+            assert_string_equal(path, cases[i].path);
+        }
+    }
+}
+
+/* ---- log and config ---------------------------------------------------- */
+
+static void test_syslog_format(void **state)
+{
+    (void)state;
+    char buf[256], want[64];
+    size_t n = log_format_syslog(buf, sizeof(buf), 6, "INFO hello", 0);
+    assert_int_equal(n, strlen(buf));
+    assert_int_equal(strncmp(buf, "<30>", 4), 0); /* daemon.info */
+    snprintf(want, sizeof(want), " halyard[%d]: INFO hello", (int)getpid());
+    assert_string_equal(buf + n - strlen(want), want);
+    n = log_format_syslog(buf, sizeof(buf), 3, "ERROR x", 0);
+    assert_int_equal(strncmp(buf, "<27>", 4), 0); /* daemon.err */
+    /* Truncated, never overrun. */
+    n = log_format_syslog(buf, 16, 6, "INFO a long message", 0);
+    assert_int_equal(n, 15);
+    assert_int_equal(strlen(buf), 15);
+}
+
+static void test_config_keys(void **state)
+{
+    (void)state;
+    struct config *cfg = NULL;
+    char err[512];
+    assert_int_equal(config_load_string(BASE, "t.conf", &cfg, err, sizeof(err)), HY_OK);
+    assert_string_equal(cfg->admin_socket, "/tmp/halyard-6033.sock");
+    assert_string_equal(cfg->metrics_address, "127.0.0.1");
+    assert_int_equal(cfg->metrics_port, 0);
+    assert_string_equal(cfg->log_file, "");
+    assert_false(cfg->log_syslog);
+    config_put(cfg);
+
+    assert_int_equal(config_load_string("admin_socket = \"/run/{port}/a{port}\";\n"
+                                        "metrics_address = \"::1\"; metrics_port = 9104;\n"
+                                        "log_file = \"/var/log/h.log\"; log_syslog = true;\n" BASE,
+                                        "t.conf", &cfg, err, sizeof(err)),
+                     HY_OK);
+    /* Only the first {port} is replaced. */
+    assert_string_equal(cfg->admin_socket, "/run/6033/a{port}");
+    assert_string_equal(cfg->metrics_address, "::1");
+    assert_int_equal(cfg->metrics_port, 9104);
+    assert_string_equal(cfg->log_file, "/var/log/h.log");
+    assert_true(cfg->log_syslog);
+    config_put(cfg);
+
+    assert_int_equal(
+        config_load_string("admin_socket = \"\";\n" BASE, "t.conf", &cfg, err, sizeof(err)), HY_OK);
+    assert_string_equal(cfg->admin_socket, "");
+    config_put(cfg);
+
+    static const struct {
+        const char *text, *err;
+    } bad[] = {
+        {"metrics_port = 65536;\n" BASE, "t.conf:1: metrics_port: 65536 is out of range 0..65535"},
+        {"metrics_port = -1;\n" BASE, "t.conf:1: metrics_port: -1 is out of range 0..65535"},
+        {"metrics_address = \"\";\n" BASE,
+         "t.conf:1: metrics_address: length 0 is out of range 1..255"},
+        {"log_syslog = 1;\n" BASE,
+         "t.conf:1: log_syslog: expected a boolean (true or false), got an integer"},
+        {"log_file = true;\n" BASE, "t.conf:1: log_file: expected a string, got a boolean"},
+        {"admin_socket = "
+         "\"/12345678901234567890123456789012345678901234567890123456789012345678901234567890"
+         "123456789012345678901234567\";\n" BASE,
+         "t.conf:1: admin_socket: length 108 is out of range 0..107"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cfg = NULL;
+        assert_int_equal(config_load_string(bad[i].text, "t.conf", &cfg, err, sizeof(err)),
+                         HY_ERROR);
+        if (strstr(err, bad[i].err) == NULL)
+            fail_msg("case %zu: got \"%s\", want \"%s\"", i, err, bad[i].err);
+        assert_null(cfg);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse),           cmocka_unit_test(test_parse_long_line),
+        cmocka_unit_test(test_json_str),        cmocka_unit_test(test_cell),
+        cmocka_unit_test(test_textbuf_limit),   cmocka_unit_test(test_render_stats),
+        cmocka_unit_test(test_render_sessions), cmocka_unit_test(test_render_help),
+        cmocka_unit_test(test_render_config),   cmocka_unit_test(test_render_status),
+        cmocka_unit_test(test_metrics_render),  cmocka_unit_test(test_metrics_request),
+        cmocka_unit_test(test_syslog_format),   cmocka_unit_test(test_config_keys),
+    };
+    return cmocka_run_group_tests_name("admin", tests, NULL, NULL);
+}
