@@ -362,7 +362,9 @@ void admin_render_status(struct textbuf *sb, const struct status *st, double upt
     kv_str(&kv, "admin_socket", st->admin_socket[0] ? st->admin_socket : "off");
     kv_str(&kv, "metrics", st->metrics[0] ? st->metrics : "off");
     if (st->cfg != NULL) {
-        kv_str(&kv, "log_file", st->cfg->log_file[0] ? st->cfg->log_file : "(standard error)");
+        /* JSON says "" for standard error, as the config does. */
+        kv_str(&kv, "log_file",
+               st->cfg->log_file[0] || json ? st->cfg->log_file : "(standard error)");
         kv_bool(&kv, "log_syslog", st->cfg->log_syslog);
     }
     if (st->last_reload != 0) {

@@ -420,6 +420,11 @@ static void test_render_status(void **state)
                                     "uptime_seconds   12\n"));
     assert_non_null(strstr(sb.data, "\nmetrics          off\n"));
     assert_non_null(strstr(sb.data, "\nlast_reload      never\n"));
+    assert_non_null(strstr(sb.data, "\nlog_file         (standard error)\n"));
+    textbuf_reset(&sb);
+    admin_render_status(&sb, &st, 12.7, 3, true);
+    assert_non_null(strstr(sb.data, ",\"log_file\":\"\",\"log_syslog\":false,"));
+    assert_non_null(strstr(sb.data, ",\"last_reload\":null,"));
 
     st.last_reload = 86400;
     st.last_reload_ok = false;
