@@ -466,6 +466,11 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
     kv_int(&kv, "metrics_port", cfg->metrics_port);
     kv_str(&kv, "log_file", cfg->log_file);
     kv_bool(&kv, "log_syslog", cfg->log_syslog);
+    kv_bool(&kv, "read_write_split", cfg->read_write_split);
+    kv_str(&kv, "consistency", consistency_to_str(cfg->consistency));
+    kv_int(&kv, "causal_timeout_ms", cfg->causal_timeout_ms);
+    kv_int(&kv, "strong_window_ms", cfg->strong_window_ms);
+    kv_str(&kv, "replica_fallback", cfg->replica_fallback_error ? "error" : "primary");
 
     list_begin(&l, &kv, "listeners");
     for (size_t i = 0; i < cfg->n_listeners; i++) {
@@ -475,6 +480,7 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
         kv_str(&kv, elem_key(&l, "address", k, sizeof(k)), x->address);
         kv_int(&kv, elem_key(&l, "port", k, sizeof(k)), x->port);
         kv_int(&kv, elem_key(&l, "backlog", k, sizeof(k)), x->backlog);
+        kv_str(&kv, elem_key(&l, "consistency", k, sizeof(k)), consistency_to_str(x->consistency));
         elem_end(&l);
     }
     list_end(&l);
@@ -487,6 +493,7 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
         elem_begin(&l);
         kv_str(&kv, elem_key(&l, "name", k, sizeof(k)), x->name);
         kv_str(&kv, elem_key(&l, "password_hash", k, sizeof(k)), x->no_password ? "" : "(hidden)");
+        kv_str(&kv, elem_key(&l, "consistency", k, sizeof(k)), consistency_to_str(x->consistency));
         elem_end(&l);
     }
     list_end(&l);

@@ -66,6 +66,22 @@ const struct config_key config_keys[] = {
      "file the log is appended to, reopened on SIGUSR1; \"\" = standard error", NULL},
     {"log_syslog", CONFIG_BOOL, "false", 0, 0,
      "also send every log line to the local syslog (/dev/log), never waiting for it", NULL},
+    {"read_write_split", CONFIG_BOOL, "true", 0, 0,
+     "send reads outside transactions to replicas, as `consistency` allows; false = every "
+     "statement to the primary unless a hint says otherwise", NULL},
+    {"consistency", CONFIG_STRING, "causal", 0, 0,
+     "what a session's reads see after its own writes: eventual (any replica), causal (a "
+     "replica that has applied the session's last write, else the primary), strong (the "
+     "primary for strong_window_ms after a write)", "eventual|causal|strong"},
+    {"causal_timeout_ms", CONFIG_INT, "250", 0, 60000,
+     "consistency = causal: milliseconds a replica may take to apply the session's last write "
+     "before the read goes to the primary instead", NULL},
+    {"strong_window_ms", CONFIG_INT, "1000", 0, 3600000,
+     "consistency = strong: milliseconds after a write during which the session reads from the "
+     "primary", NULL},
+    {"replica_fallback", CONFIG_STRING, "primary", 0, 0,
+     "where a read goes when no replica can serve it: the primary, or an error to the client",
+     "primary|error"},
 
     {"listeners", CONFIG_LIST, NULL, 1, 64,
      "addresses where halyard accepts client connections", NULL},
@@ -77,6 +93,9 @@ const struct config_key config_keys[] = {
      "TCP port to bind", NULL},
     {"listeners.[].backlog", CONFIG_INT, "1024", 1, 65535,
      "listen(2) backlog: connections the kernel queues before halyard accepts them", NULL},
+    {"listeners.[].consistency", CONFIG_STRING, "default", 0, 0,
+     "consistency for sessions of this listener; default = the top-level consistency",
+     "default|eventual|causal|strong"},
 
     {"users", CONFIG_LIST, NULL, 1, 10000,
      "accounts clients may log in as; halyard logs in to backends as the same account", NULL},
@@ -85,6 +104,9 @@ const struct config_key config_keys[] = {
     {"users.[].password_hash", CONFIG_STRING, NULL, 0, 0,
      "mysql_native_password hash: \"*\" and 40 hex digits, as in mysql.user; \"\" = no password",
      NULL},
+    {"users.[].consistency", CONFIG_STRING, "default", 0, 0,
+     "consistency for this user's sessions, over the listener's; default = the listener's",
+     "default|eventual|causal|strong"},
 
     {"backends", CONFIG_LIST, NULL, 1, 256,
      "MariaDB/MySQL servers behind halyard", NULL},
@@ -95,7 +117,7 @@ const struct config_key config_keys[] = {
     {"backends.[].port", CONFIG_INT, NULL, 1, 65535,
      "TCP port of the server", NULL},
     {"backends.[].role", CONFIG_STRING, NULL, 0, 0,
-     "exactly one backend is the primary; replicas take reads once read/write splitting exists",
+     "exactly one backend is the primary; replicas take reads (see read_write_split)",
      "primary|replica"},
     {"backends.[].weight", CONFIG_INT, "1", 0, 1000,
      "share of reads among replicas; 0 = never chosen for reads", NULL},
@@ -467,6 +489,33 @@ static hy_status_t check_group(struct loader *ld, config_setting_t *g, const cha
 
 /* ---- step 3: fill struct config ---------------------------------------- */
 
+/* check_value() has already held the text to the key's choices. */
+static enum consistency consistency_parse(const char *v)
+{
+    if (strcmp(v, "eventual") == 0)
+        return CONSISTENCY_EVENTUAL;
+    if (strcmp(v, "causal") == 0)
+        return CONSISTENCY_CAUSAL;
+    if (strcmp(v, "strong") == 0)
+        return CONSISTENCY_STRONG;
+    return CONSISTENCY_DEFAULT;
+}
+
+const char *consistency_to_str(enum consistency c)
+{
+    switch (c) {
+    case CONSISTENCY_EVENTUAL:
+        return "eventual";
+    case CONSISTENCY_CAUSAL:
+        return "causal";
+    case CONSISTENCY_STRONG:
+        return "strong";
+    case CONSISTENCY_DEFAULT:
+        break;
+    }
+    return "default";
+}
+
 /* The value of key `path` in a group that check_group() accepted, or the
  * table's default when the group leaves it out. check_group() guarantees a
  * required key is present, so the default is only read for keys that have
@@ -540,6 +589,7 @@ static hy_status_t fill_listeners(struct loader *ld, struct config *cfg, config_
             return HY_ERROR;
         l->port = (int)get_int(g, "listeners.[].port");
         l->backlog = (int)get_int(g, "listeners.[].backlog");
+        l->consistency = consistency_parse(get_str(g, "listeners.[].consistency"));
     }
     return HY_OK;
 }
@@ -557,6 +607,7 @@ static hy_status_t fill_users(struct loader *ld, struct config *cfg, config_sett
         if (check_unique_name(ld, list, i, "user", "users") != HY_OK ||
             dup_str(ld, &u->name, g, "users.[].name") != HY_OK)
             return HY_ERROR;
+        u->consistency = consistency_parse(get_str(g, "users.[].consistency"));
         /* The hash is not echoed: it is as good as the password for anyone
          * who also sees one login exchange. */
         if (auth_hash_parse(get_str(g, "users.[].password_hash"), u->h2, &u->no_password) !=
@@ -647,6 +698,11 @@ static hy_status_t fill_config(struct loader *ld, struct config *cfg, config_set
     cfg->max_client_connections = (int)get_int(root, "max_client_connections");
     cfg->metrics_port = (int)get_int(root, "metrics_port");
     cfg->log_syslog = get_bool(root, "log_syslog");
+    cfg->read_write_split = get_bool(root, "read_write_split");
+    cfg->consistency = consistency_parse(get_str(root, "consistency"));
+    cfg->causal_timeout_ms = (int)get_int(root, "causal_timeout_ms");
+    cfg->strong_window_ms = (int)get_int(root, "strong_window_ms");
+    cfg->replica_fallback_error = strcmp(get_str(root, "replica_fallback"), "error") == 0;
     if (dup_str(ld, &cfg->server_version, root, "server_version") != HY_OK ||
         dup_str(ld, &cfg->metrics_address, root, "metrics_address") != HY_OK ||
         dup_str(ld, &cfg->log_file, root, "log_file") != HY_OK ||

@@ -637,6 +637,11 @@ static void update_reads(struct session *s)
 
 static void session_next_command(struct session *s);
 
+static bool ensure_backend(struct session *s, uint32_t idx);
+static void capture_value(struct session *s, const uint8_t *p, uint32_t len);
+static const char *skip_space_comments(const char *p, const char *end);
+static bool match_word(const char **pp, const char *end, const char *word);
+
 /* ---- session state log --------------------------------------------------
  * Commands that change session state (SET, USE, SET NAMES, COM_INIT_DB,
  * COM_SET_OPTION...) run on the primary and, once they succeed there, are
@@ -738,7 +743,7 @@ static void state_sync_next(struct session *s)
     const struct state_entry *e = &s->log[bc->applied];
     uint8_t hdr[MYSQL_HEADER_SIZE];
     mysql_hdr_write(hdr, e->len, 0);
-    s->syncing = true;
+    s->internal = INT_SYNC;
     s->resp_done = s->resp_ending = s->infile = s->infile_next = false;
     s->down_left = 0;
     s->down_cont = false;
@@ -751,9 +756,40 @@ static void state_sync_next(struct session *s)
     session_timer_start(s, s->cfg->connect_timeout_ms);
 }
 
+/* Run `sql` on s->cur for halyard itself; internal_progress() gets the
+ * answer. The waiting command stays in `up` meanwhile. */
+static void internal_query(struct session *s, enum internal_op op, const char *sql, int timeout_ms)
+{
+    struct bconn *bc = s->cur;
+    size_t n = strlen(sql);
+    uint8_t pkt[MYSQL_HEADER_SIZE + 256];
+    if (n + 1 > sizeof(pkt) - MYSQL_HEADER_SIZE) {
+        session_backend_failed(s, NULL, 0, "internal query too long");
+        return;
+    }
+    pkt[MYSQL_HEADER_SIZE] = COM_QUERY;
+    memcpy(pkt + MYSQL_HEADER_SIZE + 1, sql, n);
+    mysql_hdr_write(pkt, (uint32_t)(n + 1), 0);
+    session_set_state(s, SS_WAIT_BACKEND);
+    ev_io_stop(s->w->loop, &s->client.rio);
+    s->internal = op;
+    s->captured = false;
+    s->resp_done = s->resp_ending = s->infile = s->infile_next = false;
+    s->down_left = 0;
+    s->down_cont = false;
+    mysql_resp_start(&s->resp, COM_QUERY, s->caps, 0);
+    if (conn_send_local(&bc->c, s->w->loop, &s->w->pool, pkt, MYSQL_HEADER_SIZE + n + 1) != HY_OK) {
+        session_backend_failed(s, NULL, 0, "cannot send an internal query");
+        return;
+    }
+    session_timer_start(s, timeout_ms);
+}
+
 /* ---- routing ------------------------------------------------------------ */
 
 static _Thread_local uint32_t replica_rr; /* per worker: spreads sessions too */
+
+#define ROUTE_REFUSE UINT32_MAX /* no backend may run it (replica_fallback = error) */
 
 /* A replica by weighted round robin, or the primary when none can serve. */
 static uint32_t pick_replica(struct session *s)
@@ -782,6 +818,20 @@ static bool session_in_trans(const struct session *s)
     return (s->status & SERVER_STATUS_IN_TRANS) || !(s->status & SERVER_STATUS_AUTOCOMMIT);
 }
 
+/* SHOW [SESSION|GLOBAL] STATUS / SHOW PROFILE(S): counters of the session's
+ * own connection, and prepared statements and transactions run on the
+ * primary's, so that is where they are read. */
+static bool show_status(const char *sql, size_t len)
+{
+    const char *p = skip_space_comments(sql, sql + len), *end = sql + len;
+    if (!match_word(&p, end, "SHOW"))
+        return false;
+    (void)(match_word(&p, end, "SESSION") || match_word(&p, end, "GLOBAL") ||
+           match_word(&p, end, "LOCAL"));
+    return match_word(&p, end, "STATUS") || match_word(&p, end, "PROFILE") ||
+           match_word(&p, end, "PROFILES");
+}
+
 /* Which backend runs the command at up.scan (`avail` of its `len` payload
  * bytes are in the buffer). Everything goes to the primary but reads a
  * hint sends elsewhere, outside transactions; commands that change session
@@ -790,6 +840,8 @@ static uint32_t route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t
                       uint32_t avail)
 {
     bool fits = avail == len;
+    s->cmd_writes = cmd == COM_STMT_EXECUTE || (cmd == COM_QUERY && !fits);
+    s->causal_check = false;
     if (s->n_bc == 1)
         return s->primary;
     if (cmd == COM_INIT_DB || cmd == COM_SET_OPTION) {
@@ -803,6 +855,7 @@ static uint32_t route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t
         return s->primary; /* prepared statements stay where they were prepared */
     struct classify_result r;
     classify((const char *)p + 1, avail - 1, 0, &r, NULL);
+    s->cmd_writes = r.kind == CL_WRITE || r.kind == CL_TXN_END || (r.flags & CLF_SEQUENCE) || !fits;
     /* A plain SET of session and user variables replays as it is. */
     bool plain_set = r.nvars > 0 && r.nstmt == 1 &&
                      !(r.flags & (CLF_SET_GLOBAL | CLF_VARS_TRUNCATED)) &&
@@ -829,7 +882,59 @@ static uint32_t route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t
                 return (uint32_t)i;
         }
     }
-    return s->primary;
+    if (r.hint != CLH_NONE || !s->cfg->read_write_split)
+        return s->primary;
+    if (r.flags & CLF_PREV_STMT) /* SHOW WARNINGS and the like: where the last one ran */
+        return s->bc[s->last_idx] != NULL ? s->last_idx : s->primary;
+    if (show_status((const char *)p + 1, avail - 1))
+        return s->primary;
+    switch (s->consistency) {
+    case CONSISTENCY_STRONG:
+        if (s->last_write > 0 &&
+            ev_now(s->w->loop) - s->last_write < s->cfg->strong_window_ms / 1e3)
+            return s->primary;
+        break;
+    case CONSISTENCY_CAUSAL:
+        s->causal_check = true;
+        break;
+    default:
+        break;
+    }
+    uint32_t idx = pick_replica(s);
+    if (idx == s->primary && s->cfg->replica_fallback_error)
+        return ROUTE_REFUSE;
+    return idx;
+}
+
+/* consistency = causal: true when the read may run on replica `idx` now;
+ * false when an internal step started (learning the primary's binlog
+ * position after the session's writes, or waiting for it on the replica):
+ * the read runs again when it ends.
+ *
+ * The position is @@gtid_binlog_pos, read after the session wrote, not the
+ * session's @@last_gtid: MariaDB empties last_gtid after any statement that
+ * wrote nothing to the binlog (a no-op UPDATE), which would hide an earlier
+ * write; the binlog position covers every write the primary has committed,
+ * the session's and those it has seen. */
+static bool causal_ready(struct session *s, uint32_t idx)
+{
+    if (s->need_gtid) {
+        if (!ensure_backend(s, s->primary))
+            return false;
+        internal_query(s, INT_GTID_FETCH, "SELECT @@GLOBAL.gtid_binlog_pos",
+                       s->cfg->connect_timeout_ms);
+        return false;
+    }
+    struct bconn *bc = s->bc[idx];
+    if (s->gtid[0] == '\0' || (bc != NULL && bc->gtid_epoch == s->gtid_epoch))
+        return true;
+    if (!ensure_backend(s, idx))
+        return false;
+    char sql[224];
+    snprintf(sql, sizeof(sql), "SELECT MASTER_GTID_WAIT('%s', %.3f)", s->gtid,
+             s->cfg->causal_timeout_ms / 1e3);
+    internal_query(s, INT_GTID_WAIT, sql, s->cfg->causal_timeout_ms + s->cfg->connect_timeout_ms);
+    return false;
 }
 
 static void command_done(struct session *s)
@@ -842,8 +947,15 @@ static void command_done(struct session *s)
             s->caps &= ~(uint32_t)CLIENT_MULTI_STATEMENTS;
         s->set_option = -1;
     }
-    if (s->cur != NULL && s->cur->idx == s->primary && s->resp.status_seen)
-        s->status = s->resp.status; /* transactions live on the primary */
+    if (s->cur != NULL && s->cur->idx == s->primary) {
+        if (s->resp.status_seen)
+            s->status = s->resp.status; /* transactions live on the primary */
+        if (s->cmd_writes) {
+            s->need_gtid = true;
+            s->last_write = ev_now(s->w->loop);
+        }
+    }
+    s->cmd_writes = false;
     if (s->record)
         state_log_commit(s, s->resp.err_code == 0);
     session_set_state(s, SS_IDLE);
@@ -979,9 +1091,14 @@ static bool down_parse(struct session *s)
                 continue;
         }
         uint32_t peek = HY_MIN(len, (uint32_t)MYSQL_RESP_PEEK);
+        bool capture = s->internal >= INT_GTID_FETCH && s->resp.rows == 0;
+        if (capture && len + MYSQL_HEADER_SIZE <= st->b->cap)
+            peek = len; /* the whole first row, to read its value */
         if (stream_unparsed(st) < MYSQL_HEADER_SIZE + peek)
             return true;
         enum mysql_resp_rc rc = mysql_resp_feed(&s->resp, d + st->scan + MYSQL_HEADER_SIZE, len);
+        if (capture && s->resp.rows == 1 && peek == len)
+            capture_value(s, d + st->scan + MYSQL_HEADER_SIZE, len);
         if (rc == MYSQL_RESP_BAD) {
             slog_warn(s, "backend %s broke the protocol answering %s", s->cur->be->name,
                       mysql_com_name(s->cmd));
@@ -1035,6 +1152,8 @@ static void command_forward(struct session *s, uint8_t cmd, uint32_t len, uint8_
 {
     s->cmd = cmd;
     s->kill_id = 0;
+    s->wait_idx = -1;
+    s->last_idx = s->cur->idx;
     stat_inc(&s->w->stats.commands);
     session_set_state(s, SS_COMMAND);
     s->req_open = true;
@@ -1058,6 +1177,8 @@ static void command_forward(struct session *s, uint8_t cmd, uint32_t len, uint8_
 static void command_send_own(struct session *s, uint8_t cmd, const uint8_t *pkt, size_t len)
 {
     s->cmd = cmd;
+    s->wait_idx = -1;
+    s->cmd_writes = false;
     stat_inc(&s->w->stats.commands);
     session_set_state(s, SS_COMMAND);
     s->req_open = false;
@@ -1086,11 +1207,9 @@ static bool ensure_backend(struct session *s, uint32_t idx)
     struct bconn *bc = s->bc[idx];
     if (bc != NULL && bc->state == BCONN_READY && bc->applied == s->log_len) {
         s->cur = bc;
-        s->wait_idx = -1;
         session_publish_backend(s);
         return true;
     }
-    s->wait_idx = (int)idx;
     session_set_state(s, SS_WAIT_BACKEND);
     ev_io_stop(s->w->loop, &s->client.rio);
     if (bc == NULL) {
@@ -1441,6 +1560,21 @@ static void session_next_command(struct session *s)
                 : route(s, cmd, p, len, HY_MIN(len, stream_unparsed(st) - MYSQL_HEADER_SIZE));
         if (s->state == SS_CLOSING)
             return;
+        if (idx == ROUTE_REFUSE) {
+            if (!fits) {
+                session_mark_closing(s, END_PROTOCOL);
+                return;
+            }
+            consume_packet(s, len);
+            state_log_commit(s, false);
+            send_err(s, 1, CR_CONN_HOST_ERROR, "HY000",
+                     "No replica can serve this read (replica_fallback = error)");
+            continue;
+        }
+        s->wait_idx = (int)idx;
+        if (s->causal_check && idx != s->primary && !causal_ready(s, idx))
+            return;
+        s->causal_check = false;
         if (!ensure_backend(s, idx))
             return;
         uint8_t exec_flags = (cmd == COM_STMT_EXECUTE && len >= 6) ? p[5] : 0;
@@ -1477,10 +1611,12 @@ static void session_backend_ready(struct session *s)
  * a replica's work falls back to the primary (true); the primary's fails. */
 static bool session_fall_back(struct session *s, const struct config_backend *be)
 {
-    if (s->wait_idx < 0 || (uint32_t)s->wait_idx == s->primary || s->state != SS_WAIT_BACKEND)
+    if (s->wait_idx < 0 || (uint32_t)s->wait_idx == s->primary || s->state != SS_WAIT_BACKEND ||
+        s->cfg->replica_fallback_error)
         return false;
     slog_warn(s, "sending the statement meant for %s to the primary instead", be->name);
     s->wait_idx = (int)s->primary;
+    s->causal_check = false;
     session_set_state(s, SS_IDLE);
     session_next_command(s);
     return true;
@@ -1494,7 +1630,7 @@ static void session_backend_failed(struct session *s, const uint8_t *err_payload
 {
     const struct config_backend *be = s->cur->be;
     session_timer_stop(s);
-    s->syncing = false;
+    s->internal = INT_NONE;
     bconn_close(s->cur);
     stream_release(&s->down, &s->w->pool);
     if (err_payload == NULL)
@@ -1557,7 +1693,7 @@ static void session_backend_lost(struct session *s, struct bconn *bc, const char
             down_forward(s); /* finishes the command once the ERR is out */
             return;
         }
-    } else if (!in_flight && bc->idx != s->primary && !(s->syncing && bc == s->cur)) {
+    } else if (!in_flight && bc->idx != s->primary && !(s->internal != INT_NONE && bc == s->cur)) {
         bconn_close(bc);
         return;
     }
@@ -1565,9 +1701,36 @@ static void session_backend_lost(struct session *s, struct bconn *bc, const char
     session_mark_closing(s, END_BACKEND_LOST);
 }
 
-/* The answer to a replayed session command, read into `down`: nothing of
- * it goes to the client. */
-static void state_sync_progress(struct session *s)
+/* The first column of the first row of an internal query's answer. */
+static void capture_value(struct session *s, const uint8_t *p, uint32_t len)
+{
+    struct mysql_rd rd;
+    mysql_rd_init(&rd, p, len);
+    if (len > 0 && p[0] == 0xfb)
+        return; /* NULL */
+    size_t n = 0;
+    const uint8_t *v = mysql_rd_lenenc_str(&rd, &n);
+    if (rd.bad || n >= sizeof(s->capture))
+        return;
+    memcpy(s->capture, v, n);
+    s->capture[n] = '\0';
+    s->captured = true;
+}
+
+/* A GTID list as MariaDB prints it: digits, '-' and ','. Anything else is
+ * not put into a query. */
+static bool gtid_valid(const char *g)
+{
+    for (; *g != '\0'; g++) {
+        if (!isdigit((unsigned char)*g) && *g != '-' && *g != ',')
+            return false;
+    }
+    return true;
+}
+
+/* The answer to a command halyard ran itself (internal_query,
+ * state_sync_next), read into `down`: nothing of it goes to the client. */
+static void internal_progress(struct session *s)
 {
     if (!down_parse(s))
         return;
@@ -1576,19 +1739,52 @@ static void state_sync_progress(struct session *s)
     if (!s->resp_done)
         return;
     struct bconn *bc = s->cur;
-    s->syncing = false;
+    enum internal_op op = s->internal;
+    s->internal = INT_NONE;
     s->resp_done = false;
-    if (s->resp.err_code != 0) {
-        char why[96];
-        snprintf(why, sizeof(why), "replaying session state failed with error %u",
-                 s->resp.err_code);
-        session_backend_failed(s, NULL, 0, why);
-        return;
-    }
-    bc->applied++;
-    if (bc->applied < s->log_len) {
-        state_sync_next(s);
-        return;
+    switch (op) {
+    case INT_SYNC:
+        if (s->resp.err_code != 0) {
+            char why[96];
+            snprintf(why, sizeof(why), "replaying session state failed with error %u",
+                     s->resp.err_code);
+            session_backend_failed(s, NULL, 0, why);
+            return;
+        }
+        bc->applied++;
+        if (bc->applied < s->log_len) {
+            state_sync_next(s);
+            return;
+        }
+        break;
+    case INT_GTID_FETCH:
+        s->need_gtid = false;
+        s->gtid_epoch++;
+        s->gtid[0] = '\0';
+        if (s->resp.err_code == 0 && s->captured && strlen(s->capture) < sizeof(s->gtid) &&
+            gtid_valid(s->capture)) {
+            memcpy(s->gtid, s->capture, strlen(s->capture) + 1);
+            slog_debug(s, "primary GTID position: '%s'", s->gtid);
+        } else {
+            /* Without the position, only the primary is sure to have the write. */
+            slog_warn(s, "cannot read @@gtid_binlog_pos (error %u): reading from the primary",
+                      s->resp.err_code);
+            s->wait_idx = (int)s->primary;
+            s->causal_check = false;
+        }
+        break;
+    case INT_GTID_WAIT:
+        if (s->resp.err_code == 0 && s->captured && strcmp(s->capture, "0") == 0) {
+            bc->gtid_epoch = s->gtid_epoch;
+        } else {
+            slog_debug(s, "replica %s has not applied %s within %d ms: reading from the primary",
+                       bc->be->name, s->gtid, s->cfg->causal_timeout_ms);
+            s->wait_idx = (int)s->primary;
+            s->causal_check = false;
+        }
+        break;
+    case INT_NONE:
+        break;
     }
     session_timer_stop(s);
     session_set_state(s, SS_IDLE);
@@ -1616,8 +1812,8 @@ static void backend_read_cb(struct ev_loop *loop, ev_io *w, int revents)
         if (bc->state != BCONN_READY)
             session_backend_failed(s, NULL, 0,
                                    n == 0 ? "closed the connection during login" : strerror(errno));
-        else if (s->syncing)
-            session_backend_failed(s, NULL, 0, "closed the connection while replaying state");
+        else if (s->internal != INT_NONE)
+            session_backend_failed(s, NULL, 0, "closed the connection during an internal query");
         else
             session_backend_lost(s, bc, n == 0 ? "closed the connection" : strerror(errno));
         goto out;
@@ -1626,8 +1822,8 @@ static void backend_read_cb(struct ev_loop *loop, ev_io *w, int revents)
         bconn_login_progress(s);
         goto out;
     }
-    if (s->syncing) {
-        state_sync_progress(s);
+    if (s->internal != INT_NONE) {
+        internal_progress(s);
         goto out;
     }
     if (s->state != SS_COMMAND || s->resp_done) {
@@ -1662,7 +1858,7 @@ static void backend_write_cb(struct ev_loop *loop, ev_io *w, int revents)
     }
     hy_status_t rc = conn_flush_local(&bc->c, &s->w->pool);
     if (rc == HY_ERROR) {
-        if (s->syncing && bc == s->cur)
+        if (s->internal != INT_NONE && bc == s->cur)
             session_backend_failed(s, NULL, 0, strerror(errno));
         else
             session_backend_lost(s, bc, strerror(errno));
@@ -1742,6 +1938,9 @@ static void auth_check(struct session *s, const char *user, size_t user_len, con
         s->pend_attrs_len = 0;
     }
     registry_set_user(s, s->user);
+    s->consistency = u->consistency != CONSISTENCY_DEFAULT             ? u->consistency
+                     : s->listener->consistency != CONSISTENCY_DEFAULT ? s->listener->consistency
+                                                                       : s->cfg->consistency;
     s->no_password = u->no_password;
     memcpy(s->h2, u->h2, MYSQL_SHA1_LEN);
     if (!u->no_password)

@@ -28,17 +28,29 @@ enum backend_role {
 
 const char *backend_role_to_str(enum backend_role role);
 
+/* What a session's reads may see after its own writes (read/write split). */
+enum consistency {
+    CONSISTENCY_DEFAULT = 0, /* inherit: user -> listener -> top level */
+    CONSISTENCY_EVENTUAL,
+    CONSISTENCY_CAUSAL,
+    CONSISTENCY_STRONG,
+};
+
+const char *consistency_to_str(enum consistency c);
+
 struct config_listener {
     char *name;
     char *address; /* IPv4 or IPv6 literal, or a host name resolved at start */
     int port;
     int backlog;
+    enum consistency consistency; /* CONSISTENCY_DEFAULT: the top level's */
 };
 
 struct config_user {
     char *name;
-    uint8_t h2[MYSQL_SHA1_LEN]; /* SHA1(SHA1(password)) */
-    bool no_password;           /* password_hash = "" */
+    uint8_t h2[MYSQL_SHA1_LEN];   /* SHA1(SHA1(password)) */
+    bool no_password;             /* password_hash = "" */
+    enum consistency consistency; /* CONSISTENCY_DEFAULT: the listener's */
 };
 
 struct config_backend {
@@ -74,6 +86,13 @@ struct config {
     int metrics_port; /* 0 = no metrics listener */
     char *log_file;   /* "" = standard error */
     bool log_syslog;
+
+    /* read/write split */
+    bool read_write_split;
+    enum consistency consistency; /* never CONSISTENCY_DEFAULT */
+    int causal_timeout_ms;
+    int strong_window_ms;
+    bool replica_fallback_error; /* replica_fallback = "error" */
 
     struct config_listener *listeners;
     size_t n_listeners;

@@ -74,11 +74,20 @@ struct bconn {
     struct session *s;
     enum bconn_state state;
     const struct config_backend *be;
-    uint16_t idx;       /* index of `be` in the session's config */
-    uint32_t applied;   /* entries of the session state log this connection ran */
-    uint32_t caps;      /* capabilities in force on this connection */
-    uint32_t thread_id; /* the server's connection id */
-    uint8_t seq;        /* last sequence id seen during login */
+    uint16_t idx;        /* index of `be` in the session's config */
+    uint32_t applied;    /* entries of the session state log this connection ran */
+    uint32_t gtid_epoch; /* the session's GTID (s->gtid_epoch) is known applied here */
+    uint32_t caps;       /* capabilities in force on this connection */
+    uint32_t thread_id;  /* the server's connection id */
+    uint8_t seq;         /* last sequence id seen during login */
+};
+
+/* Commands halyard runs on a backend for itself. */
+enum internal_op {
+    INT_NONE = 0,
+    INT_SYNC,       /* replaying the session state log */
+    INT_GTID_FETCH, /* SELECT @@last_gtid on the primary */
+    INT_GTID_WAIT,  /* SELECT MASTER_GTID_WAIT(...) on a replica */
 };
 
 /* A command that changed session state, replayed on other backends. */
@@ -100,11 +109,23 @@ struct session {
     struct bconn **bc; /* one slot per configured backend, NULL until used */
     struct bconn *cur; /* the connection the command in flight uses (or waits for) */
     uint16_t n_bc;
-    uint16_t primary; /* index of the primary in cfg->backends */
-    int wait_idx;     /* backend a waiting command was routed to, else -1 */
-    uint16_t status;  /* server status flags of the primary's last answer */
-    bool pinned;      /* session state only the primary has: everything goes there */
-    bool syncing;     /* cur is replaying the session state log */
+    uint16_t primary;          /* index of the primary in cfg->backends */
+    int wait_idx;              /* backend a waiting command was routed to, else -1 */
+    uint16_t status;           /* server status flags of the primary's last answer */
+    bool pinned;               /* session state only the primary has: everything goes there */
+    enum internal_op internal; /* a command halyard runs itself on cur, answer not forwarded */
+    char capture[136];         /* first column of the first row of its answer */
+    bool captured;
+
+    /* read/write split (see "routing" in session.c) */
+    enum consistency consistency;
+    uint16_t last_idx;   /* backend of the previous statement (SHOW WARNINGS...) */
+    bool cmd_writes;     /* the command in flight may write on the primary */
+    bool need_gtid;      /* written since @@last_gtid was last read */
+    bool causal_check;   /* the waiting read must find the session's GTID on its replica */
+    uint32_t gtid_epoch; /* bumped each time gtid is read */
+    char gtid[128];      /* primary's GTID position after the session's last write */
+    double last_write;   /* ev_now() of the last write, for consistency = strong */
 
     /* session state log (see "session state log" in session.c) */
     struct state_entry *log;

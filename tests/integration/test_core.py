@@ -142,7 +142,9 @@ def sleeper(conn, seconds, marker):
     """fn for InThread: SELECT SLEEP on conn, tagged with marker."""
     def run():
         with conn.cursor() as cur:
-            cur.execute(f"SELECT SLEEP({seconds}) /* {marker} */")
+            # On the primary, where the tests watch for it (a plain read
+            # would go to a replica: see test_routing.py).
+            cur.execute(f"/* halyard: primary */ SELECT SLEEP({seconds}) /* {marker} */")
             return cur.fetchall()
     return run
 
@@ -968,7 +970,7 @@ def test_primary_killed(start_halyard, cluster, db):
     h = start_halyard(connect_timeout_ms=int(CONNECT_TIMEOUT * 1000))
     idle = h.connect()                       # logged in, never needed the backend
     with_backend = h.connect()
-    assert one(with_backend, "SELECT 1") == (1,)
+    assert one(with_backend, "/* halyard: primary */ SELECT 1") == (1,)
     victim = h.connect()
     tid = one(victim, "SELECT CONNECTION_ID()")[0]
     job = InThread(sleeper(victim, 30, "hy-primary-kill"))
@@ -986,7 +988,7 @@ def test_primary_killed(start_halyard, cluster, db):
     t1 = time.monotonic()
     with pytest.raises(pymysql.err.OperationalError) as e:
         c = h.connect()
-        one(c, "SELECT 1")
+        one(c, "/* halyard: primary */ SELECT 1")
     assert time.monotonic() - t1 <= CONNECT_TIMEOUT + 0.5
     assert e.value.args[0] == 2003 and "node0" in e.value.args[1], e.value.args
     t1 = time.monotonic()
@@ -994,6 +996,10 @@ def test_primary_killed(start_halyard, cluster, db):
         h.connect(database=db)
     assert time.monotonic() - t1 <= CONNECT_TIMEOUT + 0.5
     assert e.value.args[0] == 2003 and "node0" in e.value.args[1], e.value.args
+
+    # Reads still work: the replicas serve them while the primary is down.
+    replicas = {cluster.server_id(1), cluster.server_id(2)}
+    assert one(h.connect(), "SELECT @@server_id")[0] in replicas
 
     # A session that needs no backend is unaffected; one whose backend died
     # is told so, promptly.

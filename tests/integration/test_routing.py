@@ -1,12 +1,13 @@
-"""Several backends per session: hint routing and session state that follows
-the session onto every backend it uses.
+"""Read/write splitting: reads outside transactions go to replicas as the
+session's consistency allows, everything else to the primary; comment hints
+route one statement; session state follows the session onto every backend it
+uses.
 
-halyard routes a statement away from the primary only when a comment hint
-asks for it (/* halyard: replica */, /* halyard: backend=NAME */), only for
-reads, and never inside a transaction. Whichever backend runs a statement
-must see exactly the session state the client set (schema, SET SESSION
-variables, user variables, SET NAMES): halyard replays it there first. The
-answering server is told apart by @@server_id.
+Whichever backend runs a statement must see exactly the session state the
+client set (schema, SET SESSION variables, user variables, SET NAMES):
+halyard replays it there first. With replicas delayed by MASTER_DELAY, a
+causal session never reads its own write stale while an eventual one does.
+The answering server is told apart by @@server_id.
 """
 
 import threading
@@ -46,10 +47,119 @@ def schema(cluster):
     return "routing"
 
 
-def test_unhinted_statements_go_to_the_primary(halyard, ids):
-    primary, _ = ids
-    c = halyard.connect(autocommit=True)
+PRIMARY = "/* halyard: primary */ "
+
+
+def test_reads_go_to_replicas_writes_to_the_primary(halyard, cluster, schema, ids):
+    primary, replicas = ids
+    c = halyard.connect(database=schema, autocommit=True)
+    assert {sid(c, hint="") for _ in range(6)} == replicas
+    q(c, "REPLACE INTO t VALUES (10, 'split')")
+    assert cluster.sql(0, "SELECT v FROM routing.t WHERE id = 10") == [("split",)]
+    assert sid(c, hint=PRIMARY) == primary
+    # Session-scoped counters are the primary connection's.
+    assert q(c, "SHOW SESSION STATUS LIKE 'Com_replace'")[0][1] == "1"
+
+
+def test_split_off_sends_everything_to_the_primary(start_halyard, ids):
+    primary, replicas = ids
+    c = start_halyard(read_write_split=False).connect(autocommit=True)
     assert {sid(c, hint="") for _ in range(6)} == {primary}
+    assert sid(c) in replicas  # hints still route
+
+
+def test_show_warnings_follows_the_previous_statement(halyard, ids):
+    c = halyard.connect(autocommit=True)
+    for _ in range(4):
+        row = q(c, "SELECT @@server_id, CAST('12abc' AS INTEGER)")[0]
+        assert row[0] in ids[1]
+        warnings = q(c, "SHOW WARNINGS")
+        assert len(warnings) == 1 and "12abc" in warnings[0][2], warnings
+
+
+def delay_replicas(cluster, seconds):
+    cluster.delay(1, seconds)
+    cluster.delay(2, seconds)
+
+
+@pytest.mark.parametrize("noop_after", [False, True])
+def test_causal_never_reads_its_own_write_stale(start_halyard, cluster, schema, ids, noop_after):
+    primary, replicas = ids
+    h = start_halyard(consistency="causal", causal_timeout_ms=200)
+    c = h.connect(database=schema, autocommit=True)
+    delay_replicas(cluster, 2)
+    for i in range(6):
+        q(c, f"REPLACE INTO t VALUES (20, 'c{i}')")
+        if noop_after:  # MariaDB empties @@last_gtid after a statement it did not binlog
+            q(c, f"UPDATE t SET v = 'c{i}' WHERE id = 20")
+        row = q(c, "SELECT @@server_id, v FROM t WHERE id = 20")[0]
+        assert row[1] == f"c{i}", row
+    # Once the replicas have the write, the same reads go back to them.
+    delay_replicas(cluster, 0)
+    cluster.sync()
+    assert {q(c, "SELECT @@server_id, v FROM t WHERE id = 20")[0] for _ in range(4)} == \
+        {(r, "c5") for r in replicas}
+
+
+def test_causal_uses_a_replica_that_caught_up(start_halyard, cluster, schema, ids):
+    h = start_halyard(consistency="causal", causal_timeout_ms=2000)
+    c = h.connect(database=schema, autocommit=True)
+    cluster.delay(1, 3)
+    seen = set()
+    for i in range(6):
+        q(c, f"REPLACE INTO t VALUES (21, 'u{i}')")
+        row = q(c, "SELECT @@server_id, v FROM t WHERE id = 21")[0]
+        assert row[1] == f"u{i}", row
+        seen.add(row[0])
+    # node2 is not delayed: some reads went to it, none stale.
+    assert cluster.server_id(2) in seen
+
+
+def test_eventual_reads_replicas_even_when_stale(start_halyard, cluster, schema, ids):
+    h = start_halyard(consistency="eventual")
+    c = h.connect(database=schema, autocommit=True)
+    q(c, "REPLACE INTO t VALUES (22, 'old')")
+    cluster.sync()
+    delay_replicas(cluster, 3)
+    q(c, "REPLACE INTO t VALUES (22, 'new')")
+    row = q(c, "SELECT @@server_id, v FROM t WHERE id = 22")[0]
+    assert row == (row[0], "old") and row[0] in ids[1], row
+
+
+def test_strong_reads_the_primary_for_a_window_after_a_write(start_halyard, cluster, schema, ids):
+    primary, replicas = ids
+    h = start_halyard(consistency="strong", strong_window_ms=600)
+    c = h.connect(database=schema, autocommit=True)
+    delay_replicas(cluster, 3)
+    q(c, "REPLACE INTO t VALUES (23, 'w')")
+    assert q(c, "SELECT @@server_id, v FROM t WHERE id = 23")[0] == (primary, "w")
+    time.sleep(0.8)
+    assert q(c, "SELECT @@server_id")[0][0] in replicas
+
+
+def test_user_consistency_overrides_the_default(start_halyard, cluster, schema, ids):
+    users = [{"name": APP_USER, "password_hash": "*5BCB3E6AC345B435C7C2E6B7949A04CE6F6563D3",
+              "consistency": "strong"}]
+    h = start_halyard(consistency="eventual", users=users)
+    c = h.connect(database=schema, autocommit=True)
+    delay_replicas(cluster, 3)
+    q(c, "REPLACE INTO t VALUES (24, 'x')")
+    assert q(c, "SELECT @@server_id, v FROM t WHERE id = 24")[0] == (ids[0], "x")
+
+
+def test_replica_fallback_error(start_halyard, cluster, schema, ids):
+    backends = [{"name": n["name"], "address": "127.0.0.1", "port": n["port"], "role": n["role"],
+                 "weight": 0} for n in cluster.nodes]
+    h = start_halyard(replica_fallback="error", backends=backends)
+    c = h.connect(database=schema, autocommit=True)
+    with pytest.raises(pymysql.err.OperationalError) as e:
+        q(c, "SELECT 1")
+    assert e.value.args == (2003, "No replica can serve this read (replica_fallback = error)")
+    q(c, "REPLACE INTO t VALUES (25, 'w')")  # writes are unaffected
+    assert q(c, PRIMARY + "SELECT v FROM t WHERE id = 25") == (("w",),)
+    # With the default fallback, the same reads go to the primary.
+    c2 = start_halyard(backends=backends).connect(autocommit=True)
+    assert sid(c2, hint="") == ids[0]
 
 
 def test_replica_hint_spreads_reads_over_the_replicas(halyard, ids):
@@ -201,7 +311,7 @@ def test_replica_lost_while_idle_keeps_the_session(start_halyard, cluster, ids):
     wait_until(lambda: h.log_text().count("backend node1: closed the connection") >= 1,
                timeout=5, what="halyard noticing node1 close")
     # The session is intact: the primary still serves it with its state.
-    assert q(c, "SELECT @@server_id, @keep")[0] == (primary, "yes")
+    assert q(c, PRIMARY + "SELECT @@server_id, @keep")[0] == (primary, "yes")
     assert {q(c, REPLICA + "SELECT @@server_id, @keep")[0] for _ in range(4)} <= \
         {(cluster.server_id(2), "yes"), (primary, "yes")}
 
@@ -231,7 +341,7 @@ def test_replica_lost_mid_query_errors_and_keeps_the_session(start_halyard, clus
     t.join(10)
     assert "e" in err and err["e"].args[0] == 2013, err
     assert time.monotonic() - t0 < 3
-    assert q(c, "SELECT @@server_id, @keep")[0] == (primary, "yes")
+    assert q(c, PRIMARY + "SELECT @@server_id, @keep")[0] == (primary, "yes")
 
 
 def test_kill_query_reaches_the_replica_running_it(halyard, cluster):

@@ -389,8 +389,9 @@ static void test_render_config(void **state)
     textbuf_reset(&sb);
     admin_render_config(&sb, cfg, true);
     assert_null(strstr(sb.data, "5BCB3E6A"));
-    assert_non_null(strstr(sb.data, "\"users\":[{\"name\":\"app\",\"password_hash\":\"(hidden)\"},"
-                                    "{\"name\":\"nopw\",\"password_hash\":\"\"}]"));
+    assert_non_null(strstr(sb.data, "\"users\":[{\"name\":\"app\",\"password_hash\":\"(hidden)\","
+                                    "\"consistency\":\"default\"},{\"name\":\"nopw\","
+                                    "\"password_hash\":\"\",\"consistency\":\"default\"}]"));
     assert_non_null(strstr(sb.data, "\"log_syslog\":false,"));
     assert_non_null(strstr(sb.data, "\"metrics_port\":0,"));
     assert_int_equal(sb.data[0], '{');
