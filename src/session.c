@@ -842,6 +842,9 @@ static uint32_t route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t
     bool fits = avail == len;
     s->cmd_writes = cmd == COM_STMT_EXECUTE || (cmd == COM_QUERY && !fits);
     s->causal_check = false;
+    s->cmd_ro_begin = false;
+    if (cmd == COM_STMT_PREPARE)
+        s->used_ps = true;
     if (s->n_bc == 1)
         return s->primary;
     if (cmd == COM_INIT_DB || cmd == COM_SET_OPTION) {
@@ -868,11 +871,17 @@ static uint32_t route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t
             state_log_prepare(s, p, len);
         return s->primary;
     }
+    if (s->ro_idx >= 0)
+        return (uint32_t)s->ro_idx; /* the whole read-only transaction runs there */
     if (r.flags & (CLF_TEMP_TABLE_CREATED | CLF_LOCK_TABLES))
         session_pin(s, "temporary table or LOCK TABLES");
     else if (r.flags & CLF_USER_VAR_SET)
         session_pin(s, "user variable set by a query");
-    if (s->pinned || session_in_trans(s) || r.kind != CL_READ)
+    /* START TRANSACTION READ ONLY is a read too: the whole transaction runs
+     * on one replica. Not once prepared statements were used: they run on
+     * the primary and would miss the transaction's snapshot. */
+    bool ro_begin = r.kind == CL_TXN_BEGIN_RO && !(r.flags & CLF_MULTI) && !s->used_ps;
+    if (s->pinned || session_in_trans(s) || (r.kind != CL_READ && !ro_begin))
         return s->primary;
     if (r.hint == CLH_REPLICA)
         return pick_replica(s);
@@ -903,6 +912,10 @@ static uint32_t route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t
     uint32_t idx = pick_replica(s);
     if (idx == s->primary && s->cfg->replica_fallback_error)
         return ROUTE_REFUSE;
+    if (ro_begin && idx != s->primary) {
+        s->ro_idx = (int)idx;
+        s->cmd_ro_begin = true;
+    }
     return idx;
 }
 
@@ -947,6 +960,11 @@ static void command_done(struct session *s)
             s->caps &= ~(uint32_t)CLIENT_MULTI_STATEMENTS;
         s->set_option = -1;
     }
+    if (s->ro_idx >= 0 && s->cur != NULL && s->cur->idx == s->ro_idx &&
+        ((s->cmd_ro_begin && s->resp.err_code != 0) ||
+         (s->resp.status_seen && !(s->resp.status & SERVER_STATUS_IN_TRANS))))
+        s->ro_idx = -1; /* the read-only transaction ended, or never began */
+    s->cmd_ro_begin = false;
     if (s->cur != NULL && s->cur->idx == s->primary) {
         if (s->resp.status_seen)
             s->status = s->resp.status; /* transactions live on the primary */
@@ -1151,6 +1169,7 @@ static void down_forward(struct session *s)
 static void command_forward(struct session *s, uint8_t cmd, uint32_t len, uint8_t exec_flags)
 {
     s->cmd = cmd;
+    s->cmd_started = ev_now(s->w->loop);
     s->kill_id = 0;
     s->wait_idx = -1;
     s->last_idx = s->cur->idx;
@@ -1177,6 +1196,7 @@ static void command_forward(struct session *s, uint8_t cmd, uint32_t len, uint8_
 static void command_send_own(struct session *s, uint8_t cmd, const uint8_t *pkt, size_t len)
 {
     s->cmd = cmd;
+    s->cmd_started = ev_now(s->w->loop);
     s->wait_idx = -1;
     s->cmd_writes = false;
     stat_inc(&s->w->stats.commands);
@@ -1506,6 +1526,8 @@ static void session_next_command(struct session *s)
                     bconn_close(s->bc[i]);
             }
             s->status = SERVER_STATUS_AUTOCOMMIT;
+            s->ro_idx = -1;
+            s->used_ps = false;
             /* fall through */
         case COM_PING:
             if (s->bc[s->primary] == NULL) {
@@ -1617,6 +1639,7 @@ static bool session_fall_back(struct session *s, const struct config_backend *be
     slog_warn(s, "sending the statement meant for %s to the primary instead", be->name);
     s->wait_idx = (int)s->primary;
     s->causal_check = false;
+    s->ro_idx = -1;
     session_set_state(s, SS_IDLE);
     session_next_command(s);
     return true;
@@ -1679,6 +1702,8 @@ static void session_backend_failed(struct session *s, const uint8_t *err_payload
 static void session_backend_lost(struct session *s, struct bconn *bc, const char *why)
 {
     const struct config_backend *be = bc->be;
+    if (s->ro_idx == (int)bc->idx)
+        s->ro_idx = -1; /* its read-only transaction is gone with it */
     bool in_flight = bc == s->cur && s->state == SS_COMMAND;
     slog_warn(s, "backend %s: %s (%s)", be->name, why, session_state_to_str(s->state));
     if (in_flight && !s->resp_done && !s->req_open && s->down_left == 0 && !s->down_cont &&
@@ -1924,6 +1949,8 @@ static void auth_check(struct session *s, const char *user, size_t user_len, con
         state_log_clear(s);
         s->pinned = false;
         s->status = SERVER_STATUS_AUTOCOMMIT;
+        s->ro_idx = -1;
+        s->used_ps = false;
         free(s->user);
         free(s->db);
         free(s->attrs);
@@ -2203,6 +2230,7 @@ void session_create(struct worker *w, int fd, const struct config_listener *list
     s->n_bc = (uint16_t)cfg->n_backends;
     s->primary = (uint16_t)(config_primary(cfg) - cfg->backends);
     s->wait_idx = -1;
+    s->ro_idx = -1;
     s->set_option = -1;
     s->status = SERVER_STATUS_AUTOCOMMIT;
     s->bc = calloc(cfg->n_backends, sizeof(*s->bc));

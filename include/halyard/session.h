@@ -126,6 +126,9 @@ struct session {
     uint32_t gtid_epoch; /* bumped each time gtid is read */
     char gtid[128];      /* primary's GTID position after the session's last write */
     double last_write;   /* ev_now() of the last write, for consistency = strong */
+    int ro_idx;          /* START TRANSACTION READ ONLY running on this replica, else -1 */
+    bool cmd_ro_begin;   /* the command in flight starts such a transaction */
+    bool used_ps;        /* prepared statements (on the primary) were used */
 
     /* session state log (see "session state log" in session.c) */
     struct state_entry *log;
@@ -149,13 +152,14 @@ struct session {
     struct mysql_resp resp;
     uint32_t down_left;
     bool down_cont;
-    bool resp_ending; /* the packet being passed ends the answer */
-    bool resp_done;   /* the whole answer has been parsed */
-    bool infile_next; /* the packet being passed asks for a local file */
-    uint8_t down_seq; /* sequence id of the last answer packet seen */
-    uint8_t cmd;      /* the command in flight */
-    uint32_t kill_id; /* our KILL in flight: the halyard id the client named */
-    int set_option;   /* COM_SET_OPTION in flight: its option, else -1 */
+    bool resp_ending;   /* the packet being passed ends the answer */
+    bool resp_done;     /* the whole answer has been parsed */
+    bool infile_next;   /* the packet being passed asks for a local file */
+    uint8_t down_seq;   /* sequence id of the last answer packet seen */
+    uint8_t cmd;        /* the command in flight */
+    double cmd_started; /* ev_now() when it started (show sessions) */
+    uint32_t kill_id;   /* our KILL in flight: the halyard id the client named */
+    int set_option;     /* COM_SET_OPTION in flight: its option, else -1 */
 
     /* login */
     uint8_t scramble[MYSQL_SCRAMBLE_LEN];

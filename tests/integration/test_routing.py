@@ -246,10 +246,6 @@ def test_transactions_keep_every_statement_on_the_primary(halyard, schema, ids):
     assert sid(c) == primary
     q(c, "SET autocommit = 1")
     assert sid(c) in replicas
-    # START TRANSACTION READ ONLY is a transaction too (on the primary, for now).
-    q(c, "START TRANSACTION READ ONLY")
-    assert sid(c) == primary
-    q(c, "COMMIT")
 
 
 @pytest.mark.parametrize("pin", [
@@ -404,3 +400,36 @@ def test_sysbench_read_write_through_the_split(halyard, cluster):
     assert counts == [1000, 1000, 1000], counts  # oltp_read_write deletes and re-inserts
     sums = {n: cluster.sql(n, "CHECKSUM TABLE sbsplit.sbtest1, sbsplit.sbtest2") for n in (0, 1, 2)}
     assert sums[0] == sums[1] == sums[2], sums
+
+
+def test_read_only_transaction_runs_on_one_replica(halyard, cluster, schema, ids):
+    primary, replicas = ids
+    c = halyard.connect(database=schema, autocommit=True)
+    for _ in range(2):
+        q(c, "START TRANSACTION READ ONLY")
+        where = {q(c, "SELECT @@server_id")[0][0] for _ in range(4)}
+        assert len(where) == 1 and where <= replicas, where  # one replica, all along
+        with pytest.raises(pymysql.err.OperationalError) as e:
+            q(c, "INSERT INTO t VALUES (30, 'no')")
+        # The server's own refusal: the replica's read_only (1290) comes
+        # before the transaction's (1792, what the primary would say).
+        assert e.value.args[0] in (1290, 1792), e.value.args
+        q(c, "COMMIT")
+    # After it, writes and their reads behave as before.
+    q(c, "REPLACE INTO t VALUES (31, 'after')")
+    assert q(c, "SELECT v FROM t WHERE id = 31") == (("after",),)
+    assert sid(c, hint=PRIMARY) == primary
+
+
+def test_read_only_transaction_stays_on_the_primary_after_prepared_statements(halyard, schema,
+                                                                            ids):
+    r = RawConn("127.0.0.1", halyard.port)
+    r.login(APP_USER, APP_PASSWORD, db=schema)
+    r.send_packet(b"\x16SELECT 1", seq=0)  # COM_STMT_PREPARE: OK, 1 column, EOF
+    ok = r.read_packet()
+    assert ok[0] == 0 and int.from_bytes(ok[5:7], "little") == 1, ok
+    r.read_packet()
+    r.read_packet()
+    r.query("START TRANSACTION READ ONLY")
+    assert int(r.value("SELECT @@server_id")) == ids[0]
+    r.query("COMMIT")
