@@ -637,6 +637,17 @@ static void update_reads(struct session *s)
 
 static void session_next_command(struct session *s);
 
+/* Get ready to parse a fresh answer to `cmd` from s->cur in `down`. */
+static void answer_expect(struct session *s, uint8_t cmd, uint8_t exec_flags)
+{
+    s->resp_done = s->resp_ending = false;
+    s->infile = s->infile_next = false;
+    s->down_left = 0;
+    s->down_cont = false;
+    s->down_seq = 0;
+    mysql_resp_start(&s->resp, cmd, s->caps, exec_flags);
+}
+
 static bool ensure_backend(struct session *s, uint32_t idx);
 static void capture_value(struct session *s, const uint8_t *p, uint32_t len);
 static const char *skip_space_comments(const char *p, const char *end);
@@ -744,10 +755,7 @@ static void state_sync_next(struct session *s)
     uint8_t hdr[MYSQL_HEADER_SIZE];
     mysql_hdr_write(hdr, e->len, 0);
     s->internal = INT_SYNC;
-    s->resp_done = s->resp_ending = s->infile = s->infile_next = false;
-    s->down_left = 0;
-    s->down_cont = false;
-    mysql_resp_start(&s->resp, e->pkt[0], s->caps, 0);
+    answer_expect(s, e->pkt[0], 0);
     if (conn_send_local(&bc->c, s->w->loop, &s->w->pool, hdr, sizeof(hdr)) != HY_OK ||
         conn_send_local(&bc->c, s->w->loop, &s->w->pool, e->pkt, e->len) != HY_OK) {
         session_backend_failed(s, NULL, 0, "cannot send session state");
@@ -774,10 +782,7 @@ static void internal_query(struct session *s, enum internal_op op, const char *s
     ev_io_stop(s->w->loop, &s->client.rio);
     s->internal = op;
     s->captured = false;
-    s->resp_done = s->resp_ending = s->infile = s->infile_next = false;
-    s->down_left = 0;
-    s->down_cont = false;
-    mysql_resp_start(&s->resp, COM_QUERY, s->caps, 0);
+    answer_expect(s, COM_QUERY, 0);
     if (conn_send_local(&bc->c, s->w->loop, &s->w->pool, pkt, MYSQL_HEADER_SIZE + n + 1) != HY_OK) {
         session_backend_failed(s, NULL, 0, "cannot send an internal query");
         return;
@@ -1166,7 +1171,8 @@ static void down_forward(struct session *s)
 }
 
 /* Start forwarding the command whose header is at up.scan. */
-static void command_forward(struct session *s, uint8_t cmd, uint32_t len, uint8_t exec_flags)
+/* A command starts on s->cur. */
+static void command_begin(struct session *s, uint8_t cmd, uint8_t exec_flags)
 {
     s->cmd = cmd;
     s->cmd_started = ev_now(s->w->loop);
@@ -1175,16 +1181,13 @@ static void command_forward(struct session *s, uint8_t cmd, uint32_t len, uint8_
     s->last_idx = s->cur->idx;
     stat_inc(&s->w->stats.commands);
     session_set_state(s, SS_COMMAND);
+    answer_expect(s, cmd, exec_flags);
+}
+
+static void command_forward(struct session *s, uint8_t cmd, uint32_t len, uint8_t exec_flags)
+{
+    command_begin(s, cmd, exec_flags);
     s->req_open = true;
-    s->infile = false;
-    s->infile_next = false;
-    s->resp_done = false;
-    s->resp_ending = false;
-    s->down_left = 0;
-    s->down_cont = false;
-    s->down_seq = 0;
-    if (mysql_resp_expects_reply(cmd))
-        mysql_resp_start(&s->resp, cmd, s->caps, exec_flags);
     s->up.scan += MYSQL_HEADER_SIZE;
     s->up_left = len;
     s->up_cont = len == MYSQL_MAX_PAYLOAD;
@@ -1195,18 +1198,9 @@ static void command_forward(struct session *s, uint8_t cmd, uint32_t len, uint8_
  * (which the caller has consumed) and track its answer. */
 static void command_send_own(struct session *s, uint8_t cmd, const uint8_t *pkt, size_t len)
 {
-    s->cmd = cmd;
-    s->cmd_started = ev_now(s->w->loop);
-    s->wait_idx = -1;
+    command_begin(s, cmd, 0);
     s->cmd_writes = false;
-    stat_inc(&s->w->stats.commands);
-    session_set_state(s, SS_COMMAND);
     s->req_open = false;
-    s->infile = s->infile_next = s->resp_done = s->resp_ending = false;
-    s->down_left = 0;
-    s->down_cont = false;
-    s->down_seq = 0;
-    mysql_resp_start(&s->resp, cmd, s->caps, 0);
     if (conn_send_local(&s->cur->c, s->w->loop, &s->w->pool, pkt, len) != HY_OK)
         session_mark_closing(s, END_BACKEND_LOST);
 }
