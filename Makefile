@@ -48,9 +48,11 @@ $(BUILD)/obj/%.o: src/%.c $(HDRS)
 $(BUILD)/halyard: $(BUILD)/obj/main.o $(LIB_OBJ)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# The admin socket's client needs only the config loader (-c CONFIG).
-$(BUILD)/halyardctl: $(BUILD)/obj/halyardctl.o $(BUILD)/obj/config.o $(BUILD)/obj/auth.o $(BUILD)/obj/log.o
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ -lconfig -lcrypto -pthread
+# The admin socket's client needs only the config loader (-c CONFIG), which
+# compiles the query rules.
+$(BUILD)/halyardctl: $(BUILD)/obj/halyardctl.o $(BUILD)/obj/config.o $(BUILD)/obj/auth.o $(BUILD)/obj/log.o \
+                     $(BUILD)/obj/rules.o
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ -lconfig -lcrypto -lpcre2-8 -pthread
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ) $(HDRS)
 	@mkdir -p $(dir $@)

@@ -445,6 +445,12 @@ static void list_end(struct kv_list *l)
     }
 }
 
+/* An unset rule condition (NULL) as the config wrote it. */
+static const char *opt_str(const char *s)
+{
+    return s != NULL ? s : "";
+}
+
 /* Every key of config_keys[] must be shown here, in the table's order;
  * test_admin and test_ops check it. */
 void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json)
@@ -471,6 +477,7 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
     kv_int(&kv, "causal_timeout_ms", cfg->causal_timeout_ms);
     kv_int(&kv, "strong_window_ms", cfg->strong_window_ms);
     kv_str(&kv, "replica_fallback", cfg->replica_fallback_error ? "error" : "primary");
+    kv_int(&kv, "digest_max_entries", cfg->digest_max_entries);
 
     list_begin(&l, &kv, "listeners");
     for (size_t i = 0; i < cfg->n_listeners; i++) {
@@ -508,6 +515,30 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
         kv_str(&kv, elem_key(&l, "role", k, sizeof(k)), backend_role_to_str(x->role));
         kv_int(&kv, elem_key(&l, "weight", k, sizeof(k)), x->weight);
         kv_int(&kv, elem_key(&l, "max_connections", k, sizeof(k)), x->max_connections);
+        elem_end(&l);
+    }
+    list_end(&l);
+
+    /* Keys that do not apply to a rule's action show as null ("-"). */
+    list_begin(&l, &kv, "rules");
+    for (size_t i = 0; i < cfg->n_rules; i++) {
+        const struct config_rule *x = &cfg->rules[i];
+        bool block = x->action == RULE_ACTION_BLOCK;
+        elem_begin(&l);
+        kv_str(&kv, elem_key(&l, "name", k, sizeof(k)), x->name);
+        kv_str(&kv, elem_key(&l, "match_digest", k, sizeof(k)), opt_str(x->match_digest));
+        kv_str(&kv, elem_key(&l, "match_text", k, sizeof(k)), opt_str(x->match_text));
+        kv_str(&kv, elem_key(&l, "user", k, sizeof(k)), opt_str(x->user));
+        kv_str(&kv, elem_key(&l, "schema", k, sizeof(k)), opt_str(x->schema));
+        kv_str(&kv, elem_key(&l, "client", k, sizeof(k)), opt_str(x->client));
+        kv_str(&kv, elem_key(&l, "action", k, sizeof(k)), block ? "block" : "route");
+        kv_str(&kv, elem_key(&l, "route", k, sizeof(k)), x->route_name);
+        if (block)
+            kv_int(&kv, elem_key(&l, "error_code", k, sizeof(k)), x->error_code);
+        else
+            kv_str(&kv, elem_key(&l, "error_code", k, sizeof(k)), NULL);
+        kv_str(&kv, elem_key(&l, "error_sqlstate", k, sizeof(k)), block ? x->error_sqlstate : NULL);
+        kv_str(&kv, elem_key(&l, "error_message", k, sizeof(k)), x->error_message);
         elem_end(&l);
     }
     list_end(&l);

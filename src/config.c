@@ -36,6 +36,7 @@
 #include "halyard/auth.h"
 #include "halyard/config.h"
 #include "halyard/log.h"
+#include "halyard/rules.h"
 
 /* clang-format off */
 const struct config_key config_keys[] = {
@@ -82,6 +83,10 @@ const struct config_key config_keys[] = {
     {"replica_fallback", CONFIG_STRING, "primary", 0, 0,
      "where a read goes when no replica can serve it: the primary, or an error to the client",
      "primary|error"},
+    {"digest_max_entries", CONFIG_INT, "4096", 0, 1000000,
+     "statement digests each worker keeps statistics for (show digests); when full, the one "
+     "with the least total time among a sample of 8 is evicted; 0 = no digests; applies at the "
+     "next restart", NULL},
 
     {"listeners", CONFIG_LIST, NULL, 1, 64,
      "addresses where halyard accepts client connections", NULL},
@@ -123,6 +128,34 @@ const struct config_key config_keys[] = {
      "share of reads among replicas; 0 = never chosen for reads", NULL},
     {"backends.[].max_connections", CONFIG_INT, "0", 0, 1000000,
      "connections halyard opens to this server at most; 0 = no limit", NULL},
+
+    {"rules", CONFIG_LIST, "()", 0, 1000,
+     "query rules, tried in order: the first whose every condition matches a statement routes "
+     "or blocks it", NULL},
+    {"rules.[].name", CONFIG_STRING, NULL, 1, 64,
+     "unique name of the rule, shown by show rules and in the default error_message", NULL},
+    {"rules.[].match_digest", CONFIG_STRING, "", 0, 4096,
+     "condition: PCRE2 regex the statement's digest must match; \"\" = none", NULL},
+    {"rules.[].match_text", CONFIG_STRING, "", 0, 4096,
+     "condition: PCRE2 regex the statement's text must match; \"\" = none", NULL},
+    {"rules.[].user", CONFIG_STRING, "", 0, 80,
+     "condition: the session's user, one of users; \"\" = any", NULL},
+    {"rules.[].schema", CONFIG_STRING, "", 0, 256,
+     "condition: the session's default schema, compared exactly; \"\" = any", NULL},
+    {"rules.[].client", CONFIG_STRING, "", 0, 64,
+     "condition: the client's network, IPv4 or IPv6 ADDRESS/BITS or one address; \"\" = any",
+     NULL},
+    {"rules.[].action", CONFIG_STRING, "route", 0, 0,
+     "route the statement to `route`, or block it with the error_* error", "route|block"},
+    {"rules.[].route", CONFIG_STRING, "", 0, 64,
+     "action = route: primary, replica, or a backend's name; required there, refused with "
+     "block", NULL},
+    {"rules.[].error_code", CONFIG_INT, "1142", 1, 65535,
+     "action = block: error number the client gets", NULL},
+    {"rules.[].error_sqlstate", CONFIG_STRING, "42000", 5, 5,
+     "action = block: SQLSTATE the client gets, 5 characters 0-9 A-Z", NULL},
+    {"rules.[].error_message", CONFIG_STRING, "statement blocked by halyard rule {name}", 1, 400,
+     "action = block: error message the client gets; {name} stands for the rule's name", NULL},
 };
 /* clang-format on */
 
@@ -663,6 +696,177 @@ static hy_status_t fill_backends(struct loader *ld, struct config *cfg, config_s
     return HY_OK;
 }
 
+/* An optional string of a rule: NULL when left out or "". */
+static hy_status_t dup_opt(struct loader *ld, char **dst, config_setting_t *g, const char *path)
+{
+    const char *v = get_str(g, path);
+    *dst = NULL;
+    if (v[0] == '\0')
+        return HY_OK;
+    *dst = strdup(v);
+    if (*dst == NULL)
+        return fail(ld, NULL, NULL, "out of memory");
+    return HY_OK;
+}
+
+/* Where a message about key `leaf` of group `g` points: the setting, or
+ * the group when the key is left out. */
+static config_setting_t *member_or_group(config_setting_t *g, const char *leaf)
+{
+    config_setting_t *s = config_setting_get_member(g, leaf);
+    return s != NULL ? s : g;
+}
+
+static hy_status_t compile_pattern(struct loader *ld, config_setting_t *g, int i, const char *leaf,
+                                   const char *pattern, struct rule_regex **out)
+{
+    char why[320], kname[KEYNAME_MAX];
+    if (pattern == NULL)
+        return HY_OK;
+    hy_status_t rc = rules_regex_compile(pattern, out, why, sizeof(why));
+    if (rc == HY_NOMEM)
+        return fail(ld, NULL, NULL, "out of memory");
+    if (rc == HY_OK)
+        return HY_OK;
+    snprintf(kname, sizeof(kname), "rules.[%d].%s", i, leaf);
+    return fail(ld, config_setting_get_member(g, leaf), kname, "%s", why);
+}
+
+/* action = route: where to. */
+static hy_status_t fill_rule_route(struct loader *ld, struct config *cfg, config_setting_t *g,
+                                   int i, struct config_rule *r)
+{
+    static const char *const block_only[] = {"error_code", "error_sqlstate", "error_message"};
+    char kname[KEYNAME_MAX], shown[48];
+    for (size_t k = 0; k < HY_ARRAY_SIZE(block_only); k++) {
+        config_setting_t *s = config_setting_get_member(g, block_only[k]);
+        if (s != NULL) {
+            snprintf(kname, sizeof(kname), "rules.[%d].%s", i, block_only[k]);
+            return fail(ld, s, kname, "only used with action = \"block\"");
+        }
+    }
+    const char *route = get_str(g, "rules.[].route");
+    snprintf(kname, sizeof(kname), "rules.[%d].route", i);
+    if (route[0] == '\0')
+        return fail(ld, member_or_group(g, "route"), kname, "required when action = \"route\"");
+    /* The words win over a backend of that name. */
+    if (strcmp(route, "primary") == 0) {
+        r->route = RULE_ROUTE_PRIMARY;
+    } else if (strcmp(route, "replica") == 0) {
+        r->route = RULE_ROUTE_REPLICA;
+    } else {
+        size_t b = 0;
+        while (b < cfg->n_backends && strcmp(cfg->backends[b].name, route) != 0)
+            b++;
+        if (b == cfg->n_backends)
+            return fail(ld, config_setting_get_member(g, "route"), kname,
+                        "\"%s\" is not primary, replica or the name of a backend",
+                        printable(route, shown));
+        r->route = RULE_ROUTE_BACKEND;
+        r->backend = (uint16_t)b;
+    }
+    r->route_name = strdup(route);
+    if (r->route_name == NULL)
+        return fail(ld, NULL, NULL, "out of memory");
+    return HY_OK;
+}
+
+/* action = block: the error. */
+static hy_status_t fill_rule_block(struct loader *ld, config_setting_t *g, int i,
+                                   struct config_rule *r)
+{
+    char kname[KEYNAME_MAX], shown[48];
+    config_setting_t *route = config_setting_get_member(g, "route");
+    if (route != NULL) {
+        snprintf(kname, sizeof(kname), "rules.[%d].route", i);
+        return fail(ld, route, kname, "only used with action = \"route\"");
+    }
+    r->error_code = (int)get_int(g, "rules.[].error_code");
+    const char *state = get_str(g, "rules.[].error_sqlstate"); /* 5 bytes: the table says so */
+    for (size_t k = 0; k < 5; k++) {
+        char c = state[k];
+        if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z'))) {
+            snprintf(kname, sizeof(kname), "rules.[%d].error_sqlstate", i);
+            return fail(ld, config_setting_get_member(g, "error_sqlstate"), kname,
+                        "\"%s\" is not an SQLSTATE: 5 characters 0-9 or A-Z",
+                        printable(state, shown));
+        }
+    }
+    memcpy(r->error_sqlstate, state, 6);
+    const char *msg = get_str(g, "rules.[].error_message");
+    const char *mark = strstr(msg, "{name}");
+    size_t len = strlen(msg) + (mark != NULL ? strlen(r->name) : 0) + 1;
+    r->error_message = malloc(len);
+    if (r->error_message == NULL)
+        return fail(ld, NULL, NULL, "out of memory");
+    if (mark != NULL)
+        snprintf(r->error_message, len, "%.*s%s%s", (int)(mark - msg), msg, r->name, mark + 6);
+    else
+        memcpy(r->error_message, msg, len);
+    return HY_OK;
+}
+
+static hy_status_t fill_rule(struct loader *ld, struct config *cfg, config_setting_t *list, int i)
+{
+    config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+    struct config_rule *r = &cfg->rules[i];
+    char kname[KEYNAME_MAX], why[256], shown[48];
+    cfg->n_rules++;
+    if (check_unique_name(ld, list, i, "rule", "rules") != HY_OK ||
+        dup_str(ld, &r->name, g, "rules.[].name") != HY_OK ||
+        dup_opt(ld, &r->match_digest, g, "rules.[].match_digest") != HY_OK ||
+        dup_opt(ld, &r->match_text, g, "rules.[].match_text") != HY_OK ||
+        dup_opt(ld, &r->user, g, "rules.[].user") != HY_OK ||
+        dup_opt(ld, &r->schema, g, "rules.[].schema") != HY_OK ||
+        dup_opt(ld, &r->client, g, "rules.[].client") != HY_OK)
+        return HY_ERROR;
+    if (r->match_digest == NULL && r->match_text == NULL && r->user == NULL && r->schema == NULL &&
+        r->client == NULL) {
+        snprintf(kname, sizeof(kname), "rules.[%d]", i);
+        return fail(ld, g, kname,
+                    "no condition; give at least one of match_digest, match_text, user, schema, "
+                    "client");
+    }
+    if (r->user != NULL && config_find_user(cfg, r->user, strlen(r->user)) == NULL) {
+        snprintf(kname, sizeof(kname), "rules.[%d].user", i);
+        return fail(ld, config_setting_get_member(g, "user"), kname, "no user \"%s\" in users",
+                    printable(r->user, shown));
+    }
+    if (r->client != NULL && rules_cidr_parse(r->client, &r->cidr, why, sizeof(why)) != HY_OK) {
+        snprintf(kname, sizeof(kname), "rules.[%d].client", i);
+        return fail(ld, config_setting_get_member(g, "client"), kname, "\"%s\": %s",
+                    printable(r->client, shown), why);
+    }
+    if (compile_pattern(ld, g, i, "match_digest", r->match_digest, &r->digest_re) != HY_OK ||
+        compile_pattern(ld, g, i, "match_text", r->match_text, &r->text_re) != HY_OK)
+        return HY_ERROR;
+    cfg->rules_need_digest |= r->digest_re != NULL;
+    if (strcmp(get_str(g, "rules.[].action"), "block") == 0) {
+        r->action = RULE_ACTION_BLOCK;
+        return fill_rule_block(ld, g, i, r);
+    }
+    r->action = RULE_ACTION_ROUTE;
+    return fill_rule_route(ld, cfg, g, i, r);
+}
+
+/* After users and backends: rules name them. */
+static hy_status_t fill_rules(struct loader *ld, struct config *cfg, config_setting_t *list)
+{
+    int n = list != NULL ? config_setting_length(list) : 0;
+    if (n > 0) {
+        cfg->rules = calloc((size_t)n, sizeof(*cfg->rules));
+        if (cfg->rules == NULL)
+            return fail(ld, NULL, NULL, "out of memory");
+    }
+    for (int i = 0; i < n; i++) {
+        if (fill_rule(ld, cfg, list, i) != HY_OK)
+            return HY_ERROR;
+    }
+    if (rules_hits_init(cfg) != HY_OK)
+        return fail(ld, NULL, NULL, "out of memory");
+    return HY_OK;
+}
+
 /* admin_socket with its first "{port}" replaced by the first listener's
  * port. A port has at most 5 digits, so the path only gets shorter and the
  * length bound of the key (a sockaddr_un path) still holds. */
@@ -703,13 +907,15 @@ static hy_status_t fill_config(struct loader *ld, struct config *cfg, config_set
     cfg->causal_timeout_ms = (int)get_int(root, "causal_timeout_ms");
     cfg->strong_window_ms = (int)get_int(root, "strong_window_ms");
     cfg->replica_fallback_error = strcmp(get_str(root, "replica_fallback"), "error") == 0;
+    cfg->digest_max_entries = (int)get_int(root, "digest_max_entries");
     if (dup_str(ld, &cfg->server_version, root, "server_version") != HY_OK ||
         dup_str(ld, &cfg->metrics_address, root, "metrics_address") != HY_OK ||
         dup_str(ld, &cfg->log_file, root, "log_file") != HY_OK ||
         fill_listeners(ld, cfg, config_setting_get_member(root, "listeners")) != HY_OK ||
         fill_admin_socket(ld, cfg, root) != HY_OK ||
         fill_users(ld, cfg, config_setting_get_member(root, "users")) != HY_OK ||
-        fill_backends(ld, cfg, config_setting_get_member(root, "backends")) != HY_OK)
+        fill_backends(ld, cfg, config_setting_get_member(root, "backends")) != HY_OK ||
+        fill_rules(ld, cfg, config_setting_get_member(root, "rules")) != HY_OK)
         return HY_ERROR;
     return HY_OK;
 }
@@ -728,9 +934,24 @@ static void config_free(struct config *cfg)
         free(cfg->backends[i].name);
         free(cfg->backends[i].address);
     }
+    for (size_t i = 0; i < cfg->n_rules; i++) {
+        struct config_rule *r = &cfg->rules[i];
+        free(r->name);
+        free(r->match_digest);
+        free(r->match_text);
+        rules_regex_free(r->digest_re);
+        rules_regex_free(r->text_re);
+        free(r->user);
+        free(r->schema);
+        free(r->client);
+        free(r->route_name);
+        free(r->error_message);
+    }
     free(cfg->listeners);
     free(cfg->users);
     free(cfg->backends);
+    free(cfg->rules);
+    free(cfg->rule_hits);
     free(cfg->server_version);
     free(cfg->admin_socket);
     free(cfg->metrics_address);

@@ -62,6 +62,50 @@ struct config_backend {
     int max_connections; /* 0 = no limit */
 };
 
+/* Query rules: rules.h matches them, config.c builds them. */
+enum rule_action {
+    RULE_ACTION_ROUTE = 0, /* send the statement to `route` */
+    RULE_ACTION_BLOCK,     /* answer it with error_code/error_sqlstate/error_message */
+};
+
+enum rule_route {
+    RULE_ROUTE_PRIMARY = 0, /* route = "primary" */
+    RULE_ROUTE_REPLICA,     /* route = "replica": any replica, as the splitter picks one */
+    RULE_ROUTE_BACKEND,     /* route = a backend's name: that backend */
+};
+
+/* An IPv4 or IPv6 network: the first `bits` bits of `addr`, in network
+ * byte order (an IPv4 address in the first 4 bytes). */
+struct config_cidr {
+    int family; /* AF_INET or AF_INET6 */
+    uint8_t addr[16];
+    uint8_t bits;
+};
+
+struct rule_regex; /* a compiled pattern (rules.c) */
+
+/* One element of `rules`. An unset condition is NULL and matches anything. */
+struct config_rule {
+    char *name;
+    char *match_digest; /* patterns as written */
+    char *match_text;
+    struct rule_regex *digest_re; /* compiled; NULL with the pattern */
+    struct rule_regex *text_re;
+    char *user;
+    char *schema;
+    char *client; /* as written; parsed in `cidr` */
+    struct config_cidr cidr;
+    enum rule_action action;
+    /* RULE_ACTION_ROUTE */
+    enum rule_route route;
+    char *route_name; /* as written; NULL for block */
+    uint16_t backend; /* RULE_ROUTE_BACKEND: index in cfg->backends */
+    /* RULE_ACTION_BLOCK: the ERR packet ({name} already replaced) */
+    int error_code;
+    char error_sqlstate[6];
+    char *error_message; /* NULL for route */
+};
+
 enum log_level {
     LOG_LEVEL_ERROR = 0,
     LOG_LEVEL_WARN,
@@ -93,6 +137,7 @@ struct config {
     int causal_timeout_ms;
     int strong_window_ms;
     bool replica_fallback_error; /* replica_fallback = "error" */
+    int digest_max_entries;      /* per worker; 0 = no digests (digest.h) */
 
     struct config_listener *listeners;
     size_t n_listeners;
@@ -100,6 +145,18 @@ struct config {
     size_t n_users;
     struct config_backend *backends;
     size_t n_backends;
+
+    /* query rules, in the file's order (rules.h) */
+    struct config_rule *rules;
+    size_t n_rules;
+    bool rules_need_digest; /* some rule has match_digest */
+    /* Hit counters: rule_hit_rows + 1 rows of rule_hit_stride counters,
+     * each row on its own cache lines. Row w is written by worker w alone;
+     * the last row is shared by workers past rule_hit_rows (a reload that
+     * changed `workers`, which applies at restart). See rules_match(). */
+    _Atomic uint64_t *rule_hits;
+    size_t rule_hit_rows;
+    size_t rule_hit_stride;
 };
 
 /* Load and validate `path`. On success *out holds a config with one

@@ -278,7 +278,9 @@ def test_show_status(start_halyard):
 
 
 def test_show_config(start_halyard, cluster):
-    h = start_halyard(connect_timeout_ms=1234, max_client_connections=77)
+    # One rule, so that the rules.[0].* keys have an element to show.
+    h = start_halyard(connect_timeout_ms=1234, max_client_connections=77,
+                      rules=[{"name": "never", "match_digest": "^SELECT 'never'$", "route": "primary"}])
     path = default_socket(h)
     kv = kv_table(admin(path, "show config"))
     assert kv["connect_timeout_ms"] == "1234"

@@ -32,7 +32,10 @@
     "backends = ( { name = \"db1\"; address = \"127.0.0.1\"; port = 3310; role = \"primary\"; "    \
     "},\n"                                                                                         \
     "             { name = \"db2\"; address = \"127.0.0.1\"; port = 3311; role = \"replica\"; } "  \
-    ");\n"
+    ");\n"                                                                                         \
+    "rules = ( { name = \"reads\"; match_digest = \"^SELECT\"; route = \"replica\"; },\n"          \
+    "          { name = \"nodrop\"; match_digest = \"^DROP\"; user = \"app\";\n"                   \
+    "            action = \"block\"; } );\n"
 
 /* ---- admin_parse ------------------------------------------------------- */
 
@@ -382,6 +385,15 @@ static void test_render_config(void **state)
     assert_string_equal(table_value(sb.data, "admin_socket"), "/tmp/halyard-6033.sock");
     assert_string_equal(table_value(sb.data, "backends.[1].role"), "replica");
     assert_string_equal(table_value(sb.data, "log_file"), "\"\"");
+    assert_string_equal(table_value(sb.data, "digest_max_entries"), "4096");
+    assert_string_equal(table_value(sb.data, "rules.[0].route"), "replica");
+    assert_string_equal(table_value(sb.data, "rules.[0].user"), "\"\"");
+    assert_string_equal(table_value(sb.data, "rules.[0].error_code"), "-");
+    assert_string_equal(table_value(sb.data, "rules.[1].action"), "block");
+    assert_string_equal(table_value(sb.data, "rules.[1].route"), "-");
+    assert_string_equal(table_value(sb.data, "rules.[1].error_code"), "1142");
+    assert_string_equal(table_value(sb.data, "rules.[1].error_message"),
+                        "statement blocked by halyard rule nodrop");
     /* The value column starts two spaces after the longest key. */
     assert_non_null(strstr(sb.data, "\nbackends.[0].max_connections  0\n"));
     assert_null(strstr(sb.data, "5BCB3E6A"));
@@ -394,6 +406,11 @@ static void test_render_config(void **state)
                                     "\"password_hash\":\"\",\"consistency\":\"default\"}]"));
     assert_non_null(strstr(sb.data, "\"log_syslog\":false,"));
     assert_non_null(strstr(sb.data, "\"metrics_port\":0,"));
+    assert_non_null(strstr(sb.data,
+                           "\"rules\":[{\"name\":\"reads\",\"match_digest\":\"^SELECT\","
+                           "\"match_text\":\"\",\"user\":\"\",\"schema\":\"\",\"client\":\"\","
+                           "\"action\":\"route\",\"route\":\"replica\",\"error_code\":null,"
+                           "\"error_sqlstate\":null,\"error_message\":null},"));
     assert_int_equal(sb.data[0], '{');
     assert_string_equal(sb.data + sb.len - 3, "]}\n");
     textbuf_free(&sb);
