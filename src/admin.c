@@ -3,22 +3,23 @@
  *
  * Design
  * ------
- * Everything here runs in the main thread's event loop except the two
- * worker_call functions (collect_sessions, kill_session), which run in a
- * worker's thread and touch only that worker's sessions and their own part
- * of the job.
+ * Everything here runs in the main thread's event loop except the three
+ * worker_call functions (collect_sessions, collect_digests, kill_session),
+ * which run in a worker's thread and touch only that worker's sessions or
+ * digest table and their own part of the job.
  *
  * A connection reads into a fixed line buffer and answers one command at a
  * time: while an answer is being gathered from the workers or written, its
  * read watcher is stopped, so the kernel's socket buffer is the only queue
  * and a client that never reads holds one answer at most.
  *
- * A job (show sessions, kill session) has one part per worker. Each part is
- * handed to its worker with worker_call(); when the worker has filled it, it
- * sets `finished` and wakes the main loop through `parts_async`. The job is
- * answered when every part is finished or its timer fires, and freed only
- * when every part is finished (a worker may still hold a part after a
- * timeout), or at admin_destroy(), after the workers have been joined.
+ * A job (show sessions, show digests, kill session) has one part per
+ * worker. Each part is handed to its worker with worker_call(); when the
+ * worker has filled it, it sets `finished` and wakes the main loop through
+ * `parts_async`. The job is answered when every part is finished or its
+ * timer fires, and freed only when every part is finished (a worker may
+ * still hold a part after a timeout), or at admin_destroy(), after the
+ * workers have been joined.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -36,6 +37,7 @@
 #include "halyard/config.h"
 #include "halyard/log.h"
 #include "halyard/mysql_proto.h"
+#include "halyard/rules.h"
 #include "halyard/session.h"
 #include "halyard/worker.h"
 
@@ -133,6 +135,8 @@ static const struct {
     {"show config", "the running configuration, password hashes hidden"},
     {"show stats", "counters summed over the workers, and per worker"},
     {"show sessions", "client sessions of every worker"},
+    {"show rules", "query rules in order, with their hits"},
+    {"show digests [top N]", "the N statement digests (default 20) with the most total time"},
     {"kill session ID", "close client session ID now"},
     {"reload", "re-read the configuration file, as SIGHUP does"},
 };
@@ -199,6 +203,30 @@ hy_status_t admin_parse(const char *line, size_t len, struct admin_cmd *cmd, cha
         cmd->verb = ADMIN_SHOW_STATS;
     } else if (n == 2 && TOK_IS(0, "show") && TOK_IS(1, "sessions")) {
         cmd->verb = ADMIN_SHOW_SESSIONS;
+    } else if (n == 2 && TOK_IS(0, "show") && TOK_IS(1, "rules")) {
+        cmd->verb = ADMIN_SHOW_RULES;
+    } else if (n >= 2 && TOK_IS(0, "show") && TOK_IS(1, "digests")) {
+        cmd->verb = ADMIN_SHOW_DIGESTS;
+        cmd->top = ADMIN_DIGESTS_TOP;
+        if (n == 2)
+            return HY_OK;
+        if (n != 4 || !TOK_IS(2, "top")) {
+            snprintf(err, errlen, "ERR usage: show digests [top N]");
+            return HY_ERROR;
+        }
+        uint32_t top = 0;
+        bool ok = tlen[3] <= 6;
+        for (size_t i = 0; ok && i < tlen[3]; i++) {
+            ok = tok[3][i] >= '0' && tok[3][i] <= '9';
+            top = top * 10 + (uint32_t)(tok[3][i] - '0');
+        }
+        if (!ok || top == 0 || top > ADMIN_DIGESTS_MAX) {
+            quote_line(quoted, sizeof(quoted), tok[3], tlen[3]);
+            snprintf(err, errlen, "ERR show digests: '%s' is not a number from 1 to %u", quoted,
+                     ADMIN_DIGESTS_MAX);
+            return HY_ERROR;
+        }
+        cmd->top = top;
     } else if (n >= 2 && TOK_IS(0, "kill") && TOK_IS(1, "session")) {
         if (n != 3) {
             snprintf(err, errlen, "ERR usage: kill session ID");
@@ -646,6 +674,150 @@ void admin_render_sessions(struct textbuf *sb, const struct admin_session_row *r
                        missing[i], ADMIN_GATHER_TIMEOUT);
 }
 
+/* A rule's conditions for one table cell: key="value" pairs. The values
+ * are as written (the cell escapes backslashes and control bytes, as
+ * `show config` does); --json gives each one on its own. */
+static void rule_conditions(struct textbuf *tb, const struct config_rule *r)
+{
+    const char *const keys[] = {"match_digest", "match_text", "user", "schema", "client"};
+    const char *const vals[] = {r->match_digest, r->match_text, r->user, r->schema, r->client};
+    for (size_t i = 0; i < HY_ARRAY_SIZE(keys); i++) {
+        if (vals[i] == NULL)
+            continue;
+        if (tb->len > 0)
+            textbuf_putc(tb, ' ');
+        textbuf_printf(tb, "%s=\"%s\"", keys[i], vals[i]);
+    }
+}
+
+void admin_render_rules(struct textbuf *sb, const struct config *cfg, const uint64_t *hits,
+                        uint64_t match_errors, bool json)
+{
+    if (json) {
+        textbuf_puts(sb, "{\"rules\":[");
+        for (size_t i = 0; i < cfg->n_rules; i++) {
+            const struct config_rule *r = &cfg->rules[i];
+            bool block = r->action == RULE_ACTION_BLOCK;
+            textbuf_puts(sb, i ? ",{\"name\":" : "{\"name\":");
+            textbuf_json_str(sb, r->name);
+            textbuf_puts(sb, ",\"action\":");
+            textbuf_json_str(sb, block ? "block" : "route");
+            textbuf_puts(sb, ",\"route\":");
+            textbuf_json_str(sb, r->route_name);
+            if (block)
+                textbuf_printf(sb, ",\"error_code\":%d", r->error_code);
+            else
+                textbuf_puts(sb, ",\"error_code\":null");
+            textbuf_puts(sb, ",\"error_sqlstate\":");
+            textbuf_json_str(sb, block ? r->error_sqlstate : NULL);
+            textbuf_puts(sb, ",\"error_message\":");
+            textbuf_json_str(sb, r->error_message);
+            textbuf_puts(sb, ",\"match_digest\":");
+            textbuf_json_str(sb, r->match_digest);
+            textbuf_puts(sb, ",\"match_text\":");
+            textbuf_json_str(sb, r->match_text);
+            textbuf_puts(sb, ",\"user\":");
+            textbuf_json_str(sb, r->user);
+            textbuf_puts(sb, ",\"schema\":");
+            textbuf_json_str(sb, r->schema);
+            textbuf_puts(sb, ",\"client\":");
+            textbuf_json_str(sb, r->client);
+            textbuf_printf(sb, ",\"hits\":%" PRIu64 "}", hits[i]);
+        }
+        textbuf_printf(sb, "],\"match_errors\":%" PRIu64 "}\n", match_errors);
+        return;
+    }
+    struct table t;
+    struct textbuf cell;
+    table_init(&t, 5);
+    static const char *const head[] = {"name", "action", "target", "conditions", "hits"};
+    for (size_t i = 0; i < HY_ARRAY_SIZE(head); i++)
+        table_cell(&t, head[i]);
+    textbuf_init(&cell, 64 * 1024);
+    for (size_t i = 0; i < cfg->n_rules; i++) {
+        const struct config_rule *r = &cfg->rules[i];
+        table_cell(&t, r->name);
+        if (r->action == RULE_ACTION_BLOCK) {
+            table_cell(&t, "block");
+            table_cellf(&t, "ERR %d (%s): %s", r->error_code, r->error_sqlstate, r->error_message);
+        } else {
+            table_cell(&t, "route");
+            table_cell(&t, r->route_name);
+        }
+        textbuf_reset(&cell);
+        rule_conditions(&cell, r);
+        table_cell(&t, cell.data != NULL ? cell.data : "");
+        table_cellf(&t, "%" PRIu64, hits[i]);
+    }
+    textbuf_free(&cell);
+    table_render(&t, sb);
+    table_free(&t);
+    if (match_errors > 0)
+        textbuf_printf(sb,
+                       "# %" PRIu64 " pattern matches failed (match limit or JIT stack) and "
+                       "counted as not matching\n",
+                       match_errors);
+}
+
+void admin_render_digests(struct textbuf *sb, const struct digest_row *rows, size_t n,
+                          const struct admin_digest_summary *sum, const int *missing,
+                          size_t n_missing, bool json)
+{
+    if (json) {
+        textbuf_puts(sb, "{\"digests\":[");
+        for (size_t i = 0; i < n; i++) {
+            const struct digest_row *r = &rows[i];
+            textbuf_printf(sb,
+                           "%s{\"hash\":\"%016" PRIx64 "\",\"calls\":%" PRIu64
+                           ",\"errors\":%" PRIu64 ",\"rows\":%" PRIu64 ",\"total_usec\":%" PRIu64
+                           ",\"avg_usec\":%" PRIu64 ",\"max_usec\":%" PRIu64 ",\"primary\":%" PRIu64
+                           ",\"replica\":%" PRIu64 ",\"text\":",
+                           i ? "," : "", r->hash, r->calls, r->errors, r->rows, r->total_usec,
+                           r->calls ? r->total_usec / r->calls : 0, r->max_usec,
+                           r->served[ROLE_PRIMARY], r->served[ROLE_REPLICA]);
+            textbuf_json_str(sb, r->text);
+            textbuf_printf(sb, ",\"text_truncated\":%s}", r->text_truncated ? "true" : "false");
+        }
+        textbuf_printf(sb,
+                       "],\"distinct\":%zu,\"evictions\":%" PRIu64 ",\"capacity\":%" PRIu64
+                       ",\"missing_workers\":[",
+                       sum->distinct, sum->evictions, sum->capacity);
+        for (size_t i = 0; i < n_missing; i++)
+            textbuf_printf(sb, "%s%d", i ? "," : "", missing[i]);
+        textbuf_puts(sb, "]}\n");
+        return;
+    }
+    struct table t;
+    table_init(&t, 10);
+    static const char *const head[] = {"hash",   "calls",  "errors",  "rows",    "total_us",
+                                       "avg_us", "max_us", "primary", "replica", "digest"};
+    for (size_t i = 0; i < HY_ARRAY_SIZE(head); i++)
+        table_cell(&t, head[i]);
+    for (size_t i = 0; i < n; i++) {
+        const struct digest_row *r = &rows[i];
+        table_cellf(&t, "%016" PRIx64, r->hash);
+        table_cellf(&t, "%" PRIu64, r->calls);
+        table_cellf(&t, "%" PRIu64, r->errors);
+        table_cellf(&t, "%" PRIu64, r->rows);
+        table_cellf(&t, "%" PRIu64, r->total_usec);
+        table_cellf(&t, "%" PRIu64, r->calls ? r->total_usec / r->calls : 0);
+        table_cellf(&t, "%" PRIu64, r->max_usec);
+        table_cellf(&t, "%" PRIu64, r->served[ROLE_PRIMARY]);
+        table_cellf(&t, "%" PRIu64, r->served[ROLE_REPLICA]);
+        table_cellf(&t, "%s%s", r->text, r->text_truncated ? "..." : "");
+    }
+    table_render(&t, sb);
+    table_free(&t);
+    if (sum->capacity == 0 && n_missing == 0)
+        textbuf_puts(sb, "# digests are off (digest_max_entries = 0)\n");
+    else
+        textbuf_printf(sb, "# %zu of %zu digests, by total time; %" PRIu64 " evicted\n", n,
+                       sum->distinct, sum->evictions);
+    for (size_t i = 0; i < n_missing; i++)
+        textbuf_printf(sb, "# worker %d did not answer within %.1f s; its digests are missing\n",
+                       missing[i], ADMIN_GATHER_TIMEOUT);
+}
+
 /* ---- the socket -------------------------------------------------------- */
 
 struct admin_conn;
@@ -689,7 +861,9 @@ struct admin_part {
     /* filled in the worker thread */
     struct admin_session_row *rows;
     size_t n_rows;
-    bool found; /* kill: the session was this worker's */
+    bool found;                     /* kill: the session was this worker's */
+    struct digest_snapshot digests; /* show digests */
+    bool nomem;                     /* the worker could not copy its part */
 };
 
 struct admin_job {
@@ -706,7 +880,7 @@ struct admin_job {
 
 static void aconn_close(struct admin_conn *c);
 
-/* ---- worker side: these two run in the worker's thread ---- */
+/* ---- worker side: these three run in the worker's thread ---- */
 
 /* What `show sessions` says about one session. This is the only place
  * admin.c reads struct session. */
@@ -737,6 +911,12 @@ static void collect_sessions(struct worker *w, struct worker_call *call)
         return;
     for (struct session *s = w->sessions; s != NULL; s = s->next)
         describe_session(s, w->id, &p->rows[p->n_rows++]);
+}
+
+static void collect_digests(struct worker *w, struct worker_call *call)
+{
+    struct admin_part *p = container_of(call, struct admin_part, call);
+    p->nomem = digest_snapshot(w->digests, &p->digests) != HY_OK;
 }
 
 static void kill_session(struct worker *w, struct worker_call *call)
@@ -770,8 +950,10 @@ static bool part_finished(struct admin_part *p)
 
 static void job_free(struct admin_job *j)
 {
-    for (int i = 0; i < j->n_parts; i++)
+    for (int i = 0; i < j->n_parts; i++) {
         free(j->parts[i].rows);
+        digest_snapshot_free(&j->parts[i].digests);
+    }
     free(j);
 }
 
@@ -783,6 +965,43 @@ static int row_cmp(const void *x, const void *y)
 
 static bool aconn_send_answer(struct admin_conn *c);
 static void aconn_process(struct admin_conn *c);
+
+/* show digests: merge the workers' copies, keep the top N. */
+static void answer_digests(struct admin_job *j, struct textbuf *out, const int *missing,
+                           size_t n_missing)
+{
+    struct admin_digest_summary sum = {0};
+    size_t n = 0;
+    for (int i = 0; i < j->n_parts; i++) {
+        const struct admin_part *p = &j->parts[i];
+        if (!part_finished(&j->parts[i]))
+            continue;
+        if (p->nomem) {
+            textbuf_puts(out, "ERR out of memory\n");
+            return;
+        }
+        n += p->digests.n;
+        sum.evictions += p->digests.evictions;
+        sum.capacity += p->digests.capacity;
+    }
+    struct digest_row *rows = malloc((n ? n : 1) * sizeof(*rows));
+    if (rows == NULL) {
+        textbuf_puts(out, "ERR out of memory\n");
+        return;
+    }
+    size_t k = 0;
+    for (int i = 0; i < j->n_parts; i++) {
+        const struct admin_part *p = &j->parts[i];
+        if (!part_finished(&j->parts[i]) || p->digests.n == 0)
+            continue;
+        memcpy(rows + k, p->digests.rows, p->digests.n * sizeof(*rows));
+        k += p->digests.n;
+    }
+    sum.distinct = digest_merge(rows, k);
+    admin_render_digests(out, rows, HY_MIN(sum.distinct, (size_t)j->cmd.top), &sum, missing,
+                         n_missing, j->cmd.json);
+    free(rows);
+}
 
 /* Render the job's answer from the parts that are in. */
 static void job_answer(struct admin_job *j)
@@ -822,6 +1041,8 @@ static void job_answer(struct admin_job *j)
             textbuf_printf(&c->out, "ERR no session %" PRIu32 "\n", j->cmd.session_id);
         log_audit("admin uid=%u pid=%d: %s: %s", c->uid, c->pid, j->line,
                   found ? "killed" : "not found");
+    } else if (j->cmd.verb == ADMIN_SHOW_DIGESTS) {
+        answer_digests(j, &c->out, missing, n_missing);
     } else {
         struct admin_session_row *rows = calloc(n_rows ? n_rows : 1, sizeof(*rows));
         if (rows == NULL) {
@@ -911,7 +1132,17 @@ static void job_start(struct admin_conn *c, const struct admin_cmd *cmd, const c
         p->job = j;
         p->worker = i;
         atomic_init(&p->finished, false);
-        p->call.fn = cmd->verb == ADMIN_KILL_SESSION ? kill_session : collect_sessions;
+        switch (cmd->verb) {
+        case ADMIN_KILL_SESSION:
+            p->call.fn = kill_session;
+            break;
+        case ADMIN_SHOW_DIGESTS:
+            p->call.fn = collect_digests;
+            break;
+        default:
+            p->call.fn = collect_sessions;
+            break;
+        }
         p->call.done = part_done;
         struct worker *w = &a->st->workers[i];
         if (atomic_load(&w->done)) {
@@ -971,7 +1202,25 @@ static bool run_command(struct admin_conn *c, const char *line, size_t len)
         free(per);
         break;
     }
+    case ADMIN_SHOW_RULES: {
+        const struct config *cfg = st->cfg;
+        uint64_t *hits = calloc(cfg->n_rules ? cfg->n_rules : 1, sizeof(*hits));
+        if (hits == NULL) {
+            textbuf_puts(&c->out, "ERR out of memory\n");
+            break;
+        }
+        for (size_t i = 0; i < cfg->n_rules; i++)
+            hits[i] = rules_hits(cfg, i);
+        uint64_t errors = 0;
+        for (int i = 0; i < st->n_workers; i++)
+            errors +=
+                atomic_load_explicit(&st->workers[i].rules.match_errors, memory_order_relaxed);
+        admin_render_rules(&c->out, cfg, hits, errors, cmd.json);
+        free(hits);
+        break;
+    }
     case ADMIN_SHOW_SESSIONS:
+    case ADMIN_SHOW_DIGESTS:
     case ADMIN_KILL_SESSION: /* audited when answered */
         job_start(c, &cmd, shown);
         return true;

@@ -139,8 +139,8 @@ static hy_status_t app_reload(struct status *st, const char *by)
     config_put(app.cfg);
     app.cfg = fresh;
     st->cfg = fresh;
-    hy_log_info("reloaded %s (listeners, workers, buffer_size, admin_socket and metrics_* apply "
-                "at the next restart)",
+    hy_log_info("reloaded %s (listeners, workers, buffer_size, digest_max_entries, admin_socket "
+                "and metrics_* apply at the next restart)",
                 app.config_path);
     log_audit("reload by %s: ok", by);
     return HY_OK;

@@ -139,6 +139,12 @@ hy_status_t worker_init(struct worker *w, int id, struct config *cfg, char *err,
     w->cfg = config_get(cfg);
     w->session_cfg = config_get(cfg);
     buf_pool_init(&w->pool, (uint32_t)cfg->buffer_size, 256);
+    /* Sized once, at start: a reload does not resize them. */
+    if (rules_ctx_init(&w->rules, id) != HY_OK ||
+        digest_create((uint32_t)cfg->digest_max_entries, &w->digests) != HY_OK) {
+        snprintf(err, errlen, "out of memory");
+        return HY_ERROR;
+    }
     ev_async_init(&w->wakeup, wakeup_cb);
     ev_async_start(w->loop, &w->wakeup);
     ev_timer_init(&w->accept_pause, accept_resume_cb, 0., 0.);
@@ -226,6 +232,9 @@ void worker_destroy(struct worker *w)
     free(w->ls);
     w->ls = NULL;
     buf_pool_destroy(&w->pool);
+    rules_ctx_destroy(&w->rules);
+    digest_destroy(w->digests);
+    w->digests = NULL;
     ev_async_stop(w->loop, &w->wakeup);
     ev_loop_destroy(w->loop);
     w->loop = NULL;

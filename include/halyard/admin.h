@@ -16,15 +16,18 @@
  *   show config             the running config, password hashes hidden
  *   show stats              counters summed over the workers, and per worker
  *   show sessions           client sessions of every worker
+ *   show rules              query rules in order, with their hits summed over the workers
+ *   show digests [top N]    the N statement digests (default 20) with the most total time
  *   kill session ID         close a client session now
  *   reload                  re-read the config file, as SIGHUP does
  *
- * `show sessions` and `kill session` are answered by the workers
- * themselves: the main thread posts a worker_call to each worker, each
+ * `show sessions`, `show digests` and `kill session` are answered by the
+ * workers themselves: the main thread posts a worker_call to each worker, each
  * fills its part in its own thread and wakes the main loop, and the answer
  * goes out when every part is in or ADMIN_GATHER_TIMEOUT has passed (then
  * it names the workers that did not answer). The main thread never reads
- * a worker's sessions.
+ * a worker's sessions or digest table. `show rules` reads the rules' hit
+ * counters directly: they are relaxed atomics (rules.h).
  *
  * Every connection's input is bounded by ADMIN_LINE_MAX and its output by
  * ADMIN_OUT_MAX; a connection does not read its next command while an
@@ -35,6 +38,7 @@
 #define HALYARD_ADMIN_H
 
 #include "halyard/core.h"
+#include "halyard/digest.h"
 #include "halyard/status.h"
 #include "halyard/textbuf.h"
 
@@ -43,6 +47,8 @@
 #define ADMIN_MAX_CONNS      16
 #define ADMIN_GATHER_TIMEOUT 1.0  /* seconds */
 #define ADMIN_IDLE_TIMEOUT   300. /* seconds without a command */
+#define ADMIN_DIGESTS_TOP    20   /* show digests without top N */
+#define ADMIN_DIGESTS_MAX    100000
 
 struct admin;
 
@@ -63,6 +69,8 @@ enum admin_verb {
     ADMIN_SHOW_CONFIG,
     ADMIN_SHOW_STATS,
     ADMIN_SHOW_SESSIONS,
+    ADMIN_SHOW_RULES,
+    ADMIN_SHOW_DIGESTS,
     ADMIN_KILL_SESSION,
     ADMIN_RELOAD,
 };
@@ -71,6 +79,7 @@ struct admin_cmd {
     enum admin_verb verb;
     bool json;
     uint32_t session_id; /* ADMIN_KILL_SESSION */
+    uint32_t top;        /* ADMIN_SHOW_DIGESTS: 1..ADMIN_DIGESTS_MAX */
 };
 
 /* Parse one command line (without its "\n"; a trailing "\r" is ignored).
@@ -104,5 +113,22 @@ void admin_render_stats(struct textbuf *sb, const struct stat_values *total,
 /* rows sorted by id; `missing`: the workers that did not answer in time. */
 void admin_render_sessions(struct textbuf *sb, const struct admin_session_row *rows, size_t n,
                            const int *missing, size_t n_missing, bool json);
+/* cfg's rules in order; hits[i] for cfg->rules[i]; match_errors summed
+ * over the workers' rules_ctx. */
+void admin_render_rules(struct textbuf *sb, const struct config *cfg, const uint64_t *hits,
+                        uint64_t match_errors, bool json);
+
+/* What `show digests` says about the tables it merged. */
+struct admin_digest_summary {
+    size_t distinct;    /* digests after merging the workers' tables */
+    uint64_t evictions; /* summed over the workers */
+    uint64_t capacity;  /* entries, summed over the workers; 0 = digests off */
+};
+
+/* rows: the first n of the merged table (digest_merge), largest total
+ * time first. */
+void admin_render_digests(struct textbuf *sb, const struct digest_row *rows, size_t n,
+                          const struct admin_digest_summary *sum, const int *missing,
+                          size_t n_missing, bool json);
 
 #endif /* HALYARD_ADMIN_H */

@@ -16,6 +16,8 @@
 #include "halyard/buf.h"
 #include "halyard/config.h"
 #include "halyard/core.h"
+#include "halyard/digest.h"
+#include "halyard/rules.h"
 
 struct listener_sock {
     int fd;
@@ -82,6 +84,8 @@ struct worker {
     atomic_bool done;
     _Atomic(struct worker_call *) calls; /* posted by the main thread, newest first */
     struct worker_stats stats;
+    struct rules_ctx rules;            /* PCRE2 state for matching query rules in this thread */
+    struct digest_table *digests;      /* NULL when digest_max_entries = 0 (at start) */
     void (*on_done)(struct worker *w); /* called from the worker thread at exit */
     void *on_done_arg;
 };

@@ -44,7 +44,7 @@ struct parse_case {
     hy_status_t rc;
     enum admin_verb verb;
     bool json;
-    uint32_t id;
+    uint32_t id;     /* session id, or show digests' top */
     const char *err; /* the exact answer when rc == HY_ERROR */
 };
 
@@ -56,6 +56,11 @@ static const struct parse_case parse_cases[] = {
     {"show stats", HY_OK, ADMIN_SHOW_STATS, false, 0, NULL},
     {"show sessions", HY_OK, ADMIN_SHOW_SESSIONS, false, 0, NULL},
     {"show sessions --json", HY_OK, ADMIN_SHOW_SESSIONS, true, 0, NULL},
+    {"show rules", HY_OK, ADMIN_SHOW_RULES, false, 0, NULL},
+    {"show rules --json", HY_OK, ADMIN_SHOW_RULES, true, 0, NULL},
+    {"show digests", HY_OK, ADMIN_SHOW_DIGESTS, false, 20, NULL},
+    {"show digests top 5 --json", HY_OK, ADMIN_SHOW_DIGESTS, true, 5, NULL},
+    {"show digests TOP 100000", HY_OK, ADMIN_SHOW_DIGESTS, false, 100000, NULL},
     {"reload", HY_OK, ADMIN_RELOAD, false, 0, NULL},
     {"kill session 1073741824", HY_OK, ADMIN_KILL_SESSION, false, 1073741824u, NULL},
     {"kill session 4294967295 --json", HY_OK, ADMIN_KILL_SESSION, true, 4294967295u, NULL},
@@ -81,6 +86,16 @@ static const struct parse_case parse_cases[] = {
     {"kill session", HY_ERROR, 0, false, 0, "ERR usage: kill session ID"},
     {"kill session 1 2", HY_ERROR, 0, false, 0, "ERR usage: kill session ID"},
     {"kill session abc", HY_ERROR, 0, false, 0, "ERR kill session: 'abc' is not a session id"},
+    {"show rules all", HY_ERROR, 0, false, 0, "ERR unknown command 'show rules all'; try help"},
+    {"show digests 5", HY_ERROR, 0, false, 0, "ERR usage: show digests [top N]"},
+    {"show digests top", HY_ERROR, 0, false, 0, "ERR usage: show digests [top N]"},
+    {"show digests top 5 6", HY_ERROR, 0, false, 0, "ERR usage: show digests [top N]"},
+    {"show digests top 0", HY_ERROR, 0, false, 0,
+     "ERR show digests: '0' is not a number from 1 to 100000"},
+    {"show digests top 100001", HY_ERROR, 0, false, 0,
+     "ERR show digests: '100001' is not a number from 1 to 100000"},
+    {"show digests top -1", HY_ERROR, 0, false, 0,
+     "ERR show digests: '-1' is not a number from 1 to 100000"},
     {"kill session 0", HY_ERROR, 0, false, 0, "ERR kill session: '0' is not a session id"},
     {"kill session -1", HY_ERROR, 0, false, 0, "ERR kill session: '-1' is not a session id"},
     {"kill session 4294967296", HY_ERROR, 0, false, 0,
@@ -107,6 +122,8 @@ static void test_parse(void **state)
             assert_int_equal(cmd.json, c->json);
             if (c->verb == ADMIN_KILL_SESSION)
                 assert_int_equal(cmd.session_id, c->id);
+            if (c->verb == ADMIN_SHOW_DIGESTS)
+                assert_int_equal(cmd.top, c->id);
         } else if (rc == HY_ERROR) {
             assert_string_equal(err, c->err);
         }
@@ -306,14 +323,142 @@ static void test_render_sessions(void **state)
     textbuf_free(&sb);
 }
 
+static void test_render_rules(void **state)
+{
+    (void)state;
+    struct config *cfg = NULL;
+    char err[512];
+    assert_int_equal(
+        config_load_string(
+            "listeners = ( { name = \"m\"; address = \"h\"; port = 1; } );\n"
+            "users = ( { name = \"app\"; password_hash = \"\"; } );\n"
+            "backends = ( { name = \"db1\"; address = \"h\"; port = 1; role = \"primary\"; },\n"
+            "             { name = \"db2\"; address = \"h\"; port = 2; role = \"replica\"; } );\n"
+            "rules = ( { name = \"reads\"; match_digest = \"^SELECT\"; client = \"10.0.0.0/8\"; "
+            "route = \"db2\"; },\n"
+            "          { name = \"no\\\"drop\"; match_text = \"(?i)^drop\\\\s\"; user = \"app\"; "
+            "schema = \"s\"; action = \"block\"; error_code = 1045; error_message = \"no: "
+            "{name}\"; } );\n",
+            "t.conf", &cfg, err, sizeof(err)),
+        HY_OK);
+    uint64_t hits[2] = {12, 0};
+    struct textbuf sb;
+    textbuf_init(&sb, 1 << 20);
+    admin_render_rules(&sb, cfg, hits, 0, false);
+    assert_string_equal(
+        sb.data,
+        "name     action  target                         conditions                              "
+        "         hits\n"
+        "reads    route   db2                            match_digest=\"^SELECT\" "
+        "client=\"10.0.0.0/8\"       12\n"
+        "no\"drop  block   ERR 1045 (42000): no: no\"drop  match_text=\"(?i)^drop\\\\s\" "
+        "user=\"app\" schema=\"s\"  0\n");
+    textbuf_reset(&sb);
+    admin_render_rules(&sb, cfg, hits, 3, false);
+    assert_non_null(strstr(sb.data, "  0\n# 3 pattern matches failed (match limit or JIT stack) "
+                                    "and counted as not matching\n"));
+    textbuf_reset(&sb);
+    admin_render_rules(&sb, cfg, hits, 3, true);
+    assert_string_equal(
+        sb.data,
+        "{\"rules\":[{\"name\":\"reads\",\"action\":\"route\",\"route\":\"db2\","
+        "\"error_code\":null,\"error_sqlstate\":null,\"error_message\":null,\"match_digest\":\"^"
+        "SELECT\","
+        "\"match_text\":null,\"user\":null,\"schema\":null,\"client\":\"10.0.0.0/8\",\"hits\":12},"
+        "{\"name\":\"no\\\"drop\",\"action\":\"block\",\"route\":null,\"error_code\":1045,"
+        "\"error_sqlstate\":\"42000\",\"error_message\":\"no: no\\\"drop\",\"match_digest\":null,"
+        "\"match_text\":\"(?i)^drop\\\\s\",\"user\":\"app\",\"schema\":\"s\",\"client\":null,"
+        "\"hits\":0}],\"match_errors\":3}\n");
+    config_put(cfg);
+
+    /* No rules: a header, an empty list. */
+    assert_int_equal(
+        config_load_string("listeners = ( { name = \"m\"; address = \"h\"; port = 1; } );\n"
+                           "users = ( { name = \"app\"; password_hash = \"\"; } );\n"
+                           "backends = ( { name = \"p\"; address = \"h\"; port = 1; role = "
+                           "\"primary\"; } );\n",
+                           "t.conf", &cfg, err, sizeof(err)),
+        HY_OK);
+    textbuf_reset(&sb);
+    admin_render_rules(&sb, cfg, NULL, 0, false);
+    assert_string_equal(sb.data, "name  action  target  conditions  hits\n");
+    textbuf_reset(&sb);
+    admin_render_rules(&sb, cfg, NULL, 0, true);
+    assert_string_equal(sb.data, "{\"rules\":[],\"match_errors\":0}\n");
+    config_put(cfg);
+    textbuf_free(&sb);
+}
+
+static void test_render_digests(void **state)
+{
+    (void)state;
+    struct digest_row rows[2] = {
+        {.hash = 0xabcdef,
+         .calls = 4,
+         .errors = 1,
+         .rows = 40,
+         .total_usec = 1000,
+         .max_usec = 700,
+         .served = {1, 3},
+         .text = "SELECT * FROM t WHERE id = ?",
+         .text_len = 28},
+        {.hash = 0xffffffffffffffffull,
+         .calls = 1,
+         .total_usec = 10,
+         .max_usec = 10,
+         .served = {1, 0},
+         .text = "UPDATE t SET\n\"a\" = ?",
+         .text_len = 20,
+         .text_truncated = true},
+    };
+    struct admin_digest_summary sum = {.distinct = 5, .evictions = 7, .capacity = 8192};
+    int missing[1] = {1};
+    struct textbuf sb;
+    textbuf_init(&sb, 1 << 20);
+    admin_render_digests(&sb, rows, 2, &sum, missing, 1, false);
+    assert_string_equal(
+        sb.data,
+        "hash              calls  errors  rows  total_us  avg_us  max_us  primary  replica  "
+        "digest\n"
+        "0000000000abcdef  4      1       40    1000      250     700     1        3        "
+        "SELECT * FROM t WHERE id = ?\n"
+        "ffffffffffffffff  1      0       0     10        10      10      1        0        "
+        "UPDATE t SET\\x0a\"a\" = ?...\n"
+        "# 2 of 5 digests, by total time; 7 evicted\n"
+        "# worker 1 did not answer within 1.0 s; its digests are missing\n");
+    textbuf_reset(&sb);
+    admin_render_digests(&sb, rows, 2, &sum, missing, 1, true);
+    assert_string_equal(
+        sb.data,
+        "{\"digests\":[{\"hash\":\"0000000000abcdef\",\"calls\":4,\"errors\":1,\"rows\":40,"
+        "\"total_usec\":1000,\"avg_usec\":250,\"max_usec\":700,\"primary\":1,\"replica\":3,"
+        "\"text\":\"SELECT * FROM t WHERE id = ?\",\"text_truncated\":false},"
+        "{\"hash\":\"ffffffffffffffff\",\"calls\":1,\"errors\":0,\"rows\":0,\"total_usec\":10,"
+        "\"avg_usec\":10,\"max_usec\":10,\"primary\":1,\"replica\":0,"
+        "\"text\":\"UPDATE t SET\\n\\\"a\\\" = ?\",\"text_truncated\":true}],\"distinct\":5,"
+        "\"evictions\":7,\"capacity\":8192,\"missing_workers\":[1]}\n");
+    /* Digests off. */
+    struct admin_digest_summary off = {0};
+    textbuf_reset(&sb);
+    admin_render_digests(&sb, NULL, 0, &off, NULL, 0, false);
+    assert_string_equal(sb.data, "hash  calls  errors  rows  total_us  avg_us  max_us  primary  "
+                                 "replica  digest\n# digests are off (digest_max_entries = 0)\n");
+    textbuf_reset(&sb);
+    admin_render_digests(&sb, NULL, 0, &off, NULL, 0, true);
+    assert_string_equal(sb.data, "{\"digests\":[],\"distinct\":0,\"evictions\":0,\"capacity\":0,"
+                                 "\"missing_workers\":[]}\n");
+    textbuf_free(&sb);
+}
+
 static void test_render_help(void **state)
 {
     (void)state;
     struct textbuf sb;
     textbuf_init(&sb, 1 << 20);
     admin_render_help(&sb, false);
-    assert_non_null(strstr(sb.data, "command          description\n"));
-    assert_non_null(strstr(sb.data, "\nkill session ID  close client session ID now\n"));
+    assert_non_null(strstr(sb.data, "command               description\n"));
+    assert_non_null(strstr(sb.data, "\nkill session ID       close client session ID now\n"));
+    assert_non_null(strstr(sb.data, "\nshow digests [top N]  the N statement digests"));
     /* Every command the help names parses. */
     char *save = NULL;
     char *text = strdup(sb.data);
@@ -328,10 +473,13 @@ static void test_render_help(void **state)
         char *id = strstr(cmdline, "ID");
         if (id != NULL)
             strcpy(id, "1073741824");
+        char *opt = strstr(cmdline, "[top N]");
+        if (opt != NULL)
+            strcpy(opt, "top 7");
         assert_int_equal(admin_parse(cmdline, strlen(cmdline), &cmd, err, sizeof(err)), HY_OK);
         parsed++;
     }
-    assert_int_equal(parsed, 7);
+    assert_int_equal(parsed, 9);
     free(text);
     textbuf_reset(&sb);
     admin_render_help(&sb, true);
@@ -716,6 +864,7 @@ int main(void)
         cmocka_unit_test(test_json_str),        cmocka_unit_test(test_cell),
         cmocka_unit_test(test_textbuf_limit),   cmocka_unit_test(test_render_stats),
         cmocka_unit_test(test_render_sessions), cmocka_unit_test(test_render_help),
+        cmocka_unit_test(test_render_rules),    cmocka_unit_test(test_render_digests),
         cmocka_unit_test(test_render_config),   cmocka_unit_test(test_render_status),
         cmocka_unit_test(test_metrics_render),  cmocka_unit_test(test_metrics_request),
         cmocka_unit_test(test_syslog_format),   cmocka_unit_test(test_config_keys),
