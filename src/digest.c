@@ -128,11 +128,10 @@ static size_t cut_utf8(const char *text, size_t len, size_t max)
     return n;
 }
 
-void digest_record(struct digest_table *t, uint64_t hash, const char *text, size_t len, bool error,
-                   uint64_t rows, uint64_t usec, enum backend_role role)
+/* The entry of `hash`, created (with `text`) when there is none. */
+static struct digest_slot *slot_get(struct digest_table *t, uint64_t hash, const char *text,
+                                    size_t len)
 {
-    if (t == NULL)
-        return;
     uint32_t *head = bucket_of(t, hash);
     uint32_t i = *head;
     while (i != NO_SLOT && t->slots[i].hash != hash)
@@ -150,7 +149,21 @@ void digest_record(struct digest_table *t, uint64_t hash, const char *text, size
         s->next = *head; /* read after evict(), which may have changed this chain */
         *head = i;
     }
-    struct digest_slot *s = &t->slots[i];
+    return &t->slots[i];
+}
+
+void digest_note(struct digest_table *t, uint64_t hash, const char *text, size_t len)
+{
+    if (t != NULL)
+        slot_get(t, hash, text, len);
+}
+
+void digest_record(struct digest_table *t, uint64_t hash, const char *text, size_t len, bool error,
+                   uint64_t rows, uint64_t usec, enum backend_role role)
+{
+    if (t == NULL)
+        return;
+    struct digest_slot *s = slot_get(t, hash, text, len);
     s->calls++;
     s->errors += error;
     s->rows += rows;
@@ -185,7 +198,7 @@ hy_status_t digest_snapshot(const struct digest_table *t, struct digest_snapshot
     }
     size_t text_bytes = 0;
     for (uint32_t i = 0; i < t->used; i++)
-        text_bytes += t->slots[i].text_len + 1;
+        text_bytes += t->slots[i].text_len + 1; /* also for the skipped: an upper bound */
     struct digest_row *rows = calloc(t->used, sizeof(*rows));
     char *text = malloc(text_bytes);
     if (rows == NULL || text == NULL) {
@@ -194,9 +207,12 @@ hy_status_t digest_snapshot(const struct digest_table *t, struct digest_snapshot
         return HY_NOMEM;
     }
     char *p = text;
+    size_t n = 0;
     for (uint32_t i = 0; i < t->used; i++) {
         const struct digest_slot *s = &t->slots[i];
-        struct digest_row *r = &rows[i];
+        if (s->calls == 0) /* noted, not recorded yet */
+            continue;
+        struct digest_row *r = &rows[n++];
         r->hash = s->hash;
         r->calls = s->calls;
         r->errors = s->errors;
@@ -213,7 +229,7 @@ hy_status_t digest_snapshot(const struct digest_table *t, struct digest_snapshot
         p += s->text_len + 1;
     }
     out->rows = rows;
-    out->n = t->used;
+    out->n = n;
     out->text = text;
     out->capacity = t->cap;
     out->evictions = t->evictions;

@@ -19,6 +19,10 @@
  * table of N entries, survives about N / DIGEST_SAMPLE evictions before it
  * is first sampled. Evictions are counted.
  *
+ * A session notes a statement's digest when it routes it (digest_note,
+ * the text is at hand) and records its outcome when it ends (digest_record
+ * with the hash alone), so it keeps no text in between.
+ *
  * Only the owning worker touches its table (no lock, no atomics). The
  * admin side asks each worker to copy its entries out (digest_snapshot,
  * in the worker's thread through worker_call), then merges the copies in
@@ -65,13 +69,24 @@ void digest_destroy(struct digest_table *t); /* NULL is fine */
 
 /*
  * Count one statement of digest `hash`: `text`/`len` is its digest text
- * (bytes available at text; kept only when this creates the entry), `error`
- * whether it failed, `rows` rows sent or affected, `usec` its duration in
- * microseconds, `role` the backend role that served it. A NULL table does
- * nothing. Allocates nothing.
+ * (bytes available at text; kept only when this creates the entry; NULL
+ * is fine), `error` whether it failed, `rows` rows sent or affected, `usec`
+ * its duration in microseconds, `role` the backend role that served it. A
+ * NULL table does nothing. Allocates nothing.
  */
 void digest_record(struct digest_table *t, uint64_t hash, const char *text, size_t len, bool error,
                    uint64_t rows, uint64_t usec, enum backend_role role);
+
+/*
+ * When a statement starts (its digest text is at hand, its outcome is
+ * not): make sure `hash` has an entry holding its text, counting nothing,
+ * so that digest_record() at the statement's end needs no text and the
+ * caller keeps only the hash meanwhile. An entry noted but not recorded yet
+ * has no time, so it is the first a full table evicts; if that happens,
+ * digest_record() creates it again without text (shown empty). Snapshots
+ * leave out entries with no calls. A NULL table does nothing.
+ */
+void digest_note(struct digest_table *t, uint64_t hash, const char *text, size_t len);
 
 /* Entries in use, capacity, evictions so far (owner thread). */
 uint32_t digest_count(const struct digest_table *t);

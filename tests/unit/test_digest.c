@@ -9,6 +9,8 @@
  *     stay consistent (every entry is found again)
  *   - snapshot and merge: several workers' copies merged by hash, ordered
  *     by total time (ties: calls, then hash), top N
+ *   - note then record: the text noted at a statement's start, the counts
+ *     recorded at its end without text; noted-only entries are not shown
  *   - with classify_digest(): statements that differ only in literals
  *     share an entry
  */
@@ -298,6 +300,46 @@ static void test_merge_top(void **state)
     digest_destroy(w2);
 }
 
+static void test_note(void **state)
+{
+    (void)state;
+    struct digest_table *t = table(2);
+    digest_note(t, 1, "SELECT ?", 8);
+    digest_note(t, 1, "not kept", 8); /* already there */
+    assert_int_equal(digest_count(t), 1);
+    struct digest_snapshot s;
+    assert_int_equal(digest_snapshot(t, &s), HY_OK);
+    assert_int_equal(s.n, 0); /* noted, no call yet */
+    digest_snapshot_free(&s);
+    digest_record(t, 1, NULL, 0, false, 2, 30, ROLE_REPLICA);
+    digest_record(t, 1, NULL, 0, true, 0, 10, ROLE_PRIMARY);
+    assert_int_equal(digest_snapshot(t, &s), HY_OK);
+    assert_int_equal(s.n, 1);
+    assert_string_equal(s.rows[0].text, "SELECT ?");
+    assert_int_equal(s.rows[0].calls, 2);
+    assert_int_equal(s.rows[0].errors, 1);
+    assert_int_equal(s.rows[0].total_usec, 40);
+    digest_snapshot_free(&s);
+
+    digest_destroy(t);
+
+    /* A noted entry evicted before its statement ends comes back without
+     * text when the statement is recorded. */
+    t = table(1);
+    digest_note(t, 3, "C", 1);
+    digest_note(t, 4, "D", 1);                               /* evicts 3 */
+    digest_record(t, 3, NULL, 0, false, 0, 1, ROLE_PRIMARY); /* evicts 4 */
+    assert_int_equal(digest_evictions(t), 2);
+    assert_int_equal(digest_snapshot(t, &s), HY_OK);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.rows[0].hash, 3);
+    assert_string_equal(s.rows[0].text, "");
+    assert_false(s.rows[0].text_truncated);
+    digest_snapshot_free(&s);
+    digest_destroy(t);
+    digest_note(NULL, 1, "x", 1); /* digests off */
+}
+
 static void test_with_classify(void **state)
 {
     (void)state;
@@ -331,9 +373,13 @@ static void test_with_classify(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_record),          cmocka_unit_test(test_off),
-        cmocka_unit_test(test_text_truncation), cmocka_unit_test(test_bounded),
-        cmocka_unit_test(test_chains),          cmocka_unit_test(test_merge_top),
+        cmocka_unit_test(test_record),
+        cmocka_unit_test(test_off),
+        cmocka_unit_test(test_text_truncation),
+        cmocka_unit_test(test_bounded),
+        cmocka_unit_test(test_chains),
+        cmocka_unit_test(test_merge_top),
+        cmocka_unit_test(test_note),
         cmocka_unit_test(test_with_classify),
     };
     return cmocka_run_group_tests_name("digest", tests, NULL, NULL);
