@@ -51,6 +51,7 @@
 
 #include "halyard/auth.h"
 #include "halyard/classify.h"
+#include "halyard/digest.h"
 #include "halyard/session.h"
 #include "halyard/worker.h"
 
@@ -649,6 +650,7 @@ static void answer_expect(struct session *s, uint8_t cmd, uint8_t exec_flags)
 }
 
 static bool ensure_backend(struct session *s, uint32_t idx);
+static char *dup_bytes(const void *p, size_t n);
 static void capture_value(struct session *s, const uint8_t *p, uint32_t len);
 static const char *skip_space_comments(const char *p, const char *end);
 static bool match_word(const char **pp, const char *end, const char *word);
@@ -794,7 +796,8 @@ static void internal_query(struct session *s, enum internal_op op, const char *s
 
 static _Thread_local uint32_t replica_rr; /* per worker: spreads sessions too */
 
-#define ROUTE_REFUSE UINT32_MAX /* no backend may run it (replica_fallback = error) */
+#define ROUTE_REFUSE UINT32_MAX       /* no backend may run it (replica_fallback = error) */
+#define ROUTE_BLOCK  (UINT32_MAX - 1) /* a query rule blocks it: s->block_rule says how */
 
 /* A replica by weighted round robin, or the primary when none can serve. */
 static uint32_t pick_replica(struct session *s)
@@ -850,9 +853,14 @@ static uint32_t route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t
     s->cmd_ro_begin = false;
     if (cmd == COM_STMT_PREPARE)
         s->used_ps = true;
-    if (s->n_bc == 1)
+    /* One backend: nothing to route, but rules and digests still apply. */
+    if (s->n_bc == 1 && (cmd != COM_QUERY || (s->cfg->n_rules == 0 && s->w->digests == NULL)))
         return s->primary;
     if (cmd == COM_INIT_DB || cmd == COM_SET_OPTION) {
+        if (cmd == COM_INIT_DB && fits) {
+            free(s->pend_schema);
+            s->pend_schema = dup_bytes(p + 1, len - 1);
+        }
         if (fits)
             state_log_prepare(s, p, len);
         else
@@ -862,7 +870,50 @@ static uint32_t route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t
     if (cmd != COM_QUERY)
         return s->primary; /* prepared statements stay where they were prepared */
     struct classify_result r;
-    classify((const char *)p + 1, avail - 1, 0, &r, NULL);
+    char dtext[DIGEST_TEXT_MAX];
+    struct classify_digest dg = {.buf = dtext, .cap = sizeof(dtext)};
+    bool want_digest = s->w->digests != NULL || s->cfg->rules_need_digest;
+    classify((const char *)p + 1, avail - 1, 0, &r, want_digest ? &dg : NULL);
+    if (want_digest) {
+        size_t dlen = HY_MIN(dg.len, sizeof(dtext) - 1);
+        if (s->w->digests != NULL) {
+            digest_note(s->w->digests, dg.hash, dtext, dlen);
+            s->digest_hash = dg.hash;
+            s->digest_pending = true;
+        }
+    }
+    if (s->n_bc == 1)
+        return s->primary;
+    if (r.flags & CLF_USE) {
+        free(s->pend_schema);
+        s->pend_schema = r.schema[0] != '\0' ? strdup(r.schema) : NULL;
+    }
+    if (s->cfg->n_rules > 0) {
+        struct rules_input in = {
+            .text = (const char *)p + 1,
+            .text_len = avail - 1,
+            .digest = want_digest ? dtext : NULL,
+            .digest_len = want_digest ? HY_MIN(dg.len, sizeof(dtext) - 1) : 0,
+            .user = s->user,
+            .schema = s->schema != NULL ? s->schema : s->db,
+            .client = &s->client_addr,
+        };
+        const struct config_rule *rule = rules_match(&s->w->rules, s->cfg, &in);
+        if (rule != NULL && rule->action == RULE_ACTION_BLOCK) {
+            s->block_rule = rule;
+            return ROUTE_BLOCK;
+        }
+        if (rule != NULL && r.hint == CLH_NONE) {
+            /* A rule routes as a hint does (reads, outside transactions);
+             * a hint in the statement itself wins. */
+            r.hint = rule->route == RULE_ROUTE_PRIMARY   ? CLH_PRIMARY
+                     : rule->route == RULE_ROUTE_REPLICA ? CLH_REPLICA
+                                                         : CLH_BACKEND;
+            if (r.hint == CLH_BACKEND)
+                snprintf(r.hint_backend, sizeof(r.hint_backend), "%s",
+                         s->cfg->backends[rule->backend].name);
+        }
+    }
     s->cmd_writes = r.kind == CL_WRITE || r.kind == CL_TXN_END || (r.flags & CLF_SEQUENCE) || !fits;
     /* A plain SET of session and user variables replays as it is. */
     bool plain_set = r.nvars > 0 && r.nstmt == 1 &&
@@ -970,6 +1021,23 @@ static void command_done(struct session *s)
          (s->resp.status_seen && !(s->resp.status & SERVER_STATUS_IN_TRANS))))
         s->ro_idx = -1; /* the read-only transaction ended, or never began */
     s->cmd_ro_begin = false;
+    if (s->digest_pending) {
+        double usec = (ev_now(s->w->loop) - s->cmd_started) * 1e6;
+        digest_record(s->w->digests, s->digest_hash, NULL, 0, s->resp.err_code != 0,
+                      s->resp.rows != 0 ? s->resp.rows : s->resp.affected,
+                      usec > 0 ? (uint64_t)usec : 0,
+                      s->cur != NULL && s->cur->idx != s->primary ? ROLE_REPLICA : ROLE_PRIMARY);
+        s->digest_pending = false;
+    }
+    if (s->pend_schema != NULL) {
+        if (s->resp.err_code == 0) {
+            free(s->schema);
+            s->schema = s->pend_schema;
+        } else {
+            free(s->pend_schema);
+        }
+        s->pend_schema = NULL;
+    }
     if (s->cur != NULL && s->cur->idx == s->primary) {
         if (s->resp.status_seen)
             s->status = s->resp.status; /* transactions live on the primary */
@@ -1576,6 +1644,23 @@ static void session_next_command(struct session *s)
                 : route(s, cmd, p, len, HY_MIN(len, stream_unparsed(st) - MYSQL_HEADER_SIZE));
         if (s->state == SS_CLOSING)
             return;
+        if (idx == ROUTE_BLOCK) {
+            const struct config_rule *rule = s->block_rule;
+            if (!fits) {
+                session_mark_closing(s, END_PROTOCOL);
+                return;
+            }
+            consume_packet(s, len);
+            state_log_commit(s, false);
+            free(s->pend_schema);
+            s->pend_schema = NULL;
+            s->digest_pending = false;
+            hy_log_info("AUDIT session %u %s@%s: statement blocked by rule '%s'", s->id, s->user,
+                        s->peer, rule->name);
+            send_err(s, 1, (uint16_t)rule->error_code, rule->error_sqlstate, "%s",
+                     rule->error_message);
+            continue;
+        }
         if (idx == ROUTE_REFUSE) {
             if (!fits) {
                 session_mark_closing(s, END_PROTOCOL);
@@ -1950,6 +2035,8 @@ static void auth_check(struct session *s, const char *user, size_t user_len, con
         free(s->attrs);
         s->user = s->pend_user;
         s->db = s->pend_db;
+        free(s->schema); /* the new session starts in its login schema */
+        s->schema = NULL;
         s->attrs = s->pend_attrs;
         s->attrs_len = s->pend_attrs_len;
         if (s->pend_charset != 0 && s->pend_charset < 256)
@@ -2151,6 +2238,8 @@ static void session_free(struct session *s)
     free(s->user);
     free(s->db);
     free(s->attrs);
+    free(s->schema);
+    free(s->pend_schema);
     explicit_bzero(s->h1, sizeof(s->h1));
     free(s);
     worker_session_gone(w);
@@ -2234,6 +2323,10 @@ void session_create(struct worker *w, int fd, const struct config_listener *list
     ev_io_init(&s->client.wio, client_write_cb, fd, EV_WRITE);
     ev_timer_init(&s->timer, timer_cb, 0., 0.);
     net_peer_name(fd, s->peer, sizeof(s->peer));
+    struct sockaddr_storage ss;
+    socklen_t sslen = sizeof(ss);
+    if (getpeername(fd, (struct sockaddr *)&ss, &sslen) == 0)
+        rules_addr_from_sockaddr((struct sockaddr *)&ss, &s->client_addr);
     s->next = w->sessions;
     if (w->sessions != NULL)
         w->sessions->prev = s;

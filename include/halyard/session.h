@@ -26,6 +26,7 @@
 #include "halyard/core.h"
 #include "halyard/log.h"
 #include "halyard/mysql_proto.h"
+#include "halyard/rules.h"
 
 enum session_state {
     SS_HANDSHAKE = 0, /* greeting sent; waiting for the login packet */
@@ -129,6 +130,14 @@ struct session {
     int ro_idx;          /* START TRANSACTION READ ONLY running on this replica, else -1 */
     bool cmd_ro_begin;   /* the command in flight starts such a transaction */
     bool used_ps;        /* prepared statements (on the primary) were used */
+
+    /* query rules and digests */
+    struct rules_addr client_addr; /* for rules' `client` CIDR */
+    char *schema;                  /* current default schema (USE, COM_INIT_DB), for rules */
+    char *pend_schema;             /* the schema the command in flight selects, if it succeeds */
+    uint64_t digest_hash;          /* digest of the statement in flight ... */
+    bool digest_pending;           /* ... to record when it ends */
+    const struct config_rule *block_rule; /* the rule that blocked the statement */
 
     /* session state log (see "session state log" in session.c) */
     struct state_entry *log;

@@ -1,0 +1,109 @@
+"""Query rules and statement digests, applied by real sessions.
+
+A `block` rule answers the statements it matches with its configured ERR
+(and an AUDIT log line); a `route` rule routes reads as a hint does; rules
+match on the statement's text or digest, the user, the schema and the
+client's address. Digests count every statement per normalized form, and
+`show digests` reports them with the role that served them.
+"""
+
+import json
+import socket
+
+import pymysql
+import pytest
+
+from util import APP_PASSWORD, APP_USER, mysql_native_hash
+
+
+def q(conn, sql):
+    with conn.cursor() as cur:
+        cur.execute(sql)
+        return cur.fetchall()
+
+
+def admin_json(path, command):
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(10)
+        s.connect(path)
+        s.sendall((command + " --json\n").encode())
+        s.shutdown(socket.SHUT_WR)
+        out = b""
+        while chunk := s.recv(65536):
+            out += chunk
+    return json.loads(out.decode().strip())
+
+
+@pytest.fixture
+def schema(cluster):
+    cluster.sql(0, "CREATE DATABASE IF NOT EXISTS rules")
+    cluster.sql(0, "CREATE TABLE IF NOT EXISTS rules.t (id INT PRIMARY KEY, v INT)")
+    cluster.sql(0, "REPLACE INTO rules.t VALUES (1, 1), (2, 2)")
+    cluster.sync()
+    return "rules"
+
+
+def test_block_rule_answers_with_its_error(start_halyard, cluster, schema):
+    rules = [{"name": "no_drop", "match_text": r"(?i)^\s*DROP\s", "action": "block",
+              "error_code": 1142, "error_sqlstate": "42000",
+              "error_message": "DROP is not allowed through halyard ({name})"}]
+    h = start_halyard(rules=rules)
+    c = h.connect(database=schema, autocommit=True)
+    with pytest.raises(pymysql.err.OperationalError) as e:
+        q(c, "DROP TABLE t")
+    assert e.value.args == (1142, "DROP is not allowed through halyard (no_drop)")
+    assert cluster.sql(0, "SELECT COUNT(*) FROM rules.t")[0][0] == 2  # never reached the server
+    # Anything else passes, and the session goes on.
+    assert q(c, "SELECT v FROM t WHERE id = 2") == ((2,),)
+    h.wait_log(r"AUDIT session \d+ app@127\.0\.0\.1:\d+: statement blocked by rule 'no_drop'")
+
+
+def test_route_rule_by_digest(start_halyard, cluster, schema):
+    rules = [{"name": "reports", "match_digest": r"^SELECT v FROM t WHERE id = \?$",
+              "action": "route", "route": "node2"}]
+    h = start_halyard(rules=rules, read_write_split=False)
+    c = h.connect(database=schema, autocommit=True)
+    # Different literals, one digest: the rule sends both to node2 (the
+    # split is off, so nothing else would).
+    assert {q(c, f"SELECT v FROM t WHERE id = {i}") for i in (1, 2)} == {((1,),), ((2,),)}
+    assert q(c, "SELECT @@server_id")[0][0] == cluster.server_id(0)  # not matched: primary
+    rows = {r["text"]: r for r in admin_json(f"/tmp/halyard-{h.port}.sock", "show digests")
+            ["digests"]}
+    hit = rows["SELECT v FROM t WHERE id = ?"]
+    assert hit["calls"] == 2 and hit["replica"] == 2 and hit["primary"] == 0, hit
+    rules_out = admin_json(f"/tmp/halyard-{h.port}.sock", "show rules")
+    assert [r["hits"] for r in rules_out["rules"]] == [2], rules_out
+
+
+def test_rule_conditions_on_user_and_client(start_halyard, cluster, schema):
+    users = [{"name": APP_USER, "password_hash": mysql_native_hash(APP_PASSWORD)},
+             {"name": "monitor", "password_hash": mysql_native_hash("monitor")}]
+    rules = [{"name": "monitor_only", "match_text": "(?i)^SELECT", "user": "monitor",
+              "action": "block"},
+             {"name": "remote_only", "match_text": "(?i)^SELECT", "client": "10.0.0.0/8",
+              "action": "block"}]
+    h = start_halyard(rules=rules, users=users)
+    app = h.connect(database=schema, autocommit=True)
+    assert q(app, "SELECT 1") == ((1,),)  # neither rule matches app from 127.0.0.1
+    mon = h.connect(user="monitor", password="monitor", autocommit=True)
+    with pytest.raises(pymysql.err.OperationalError) as e:
+        q(mon, "SELECT 1")
+    assert e.value.args[0] == 1142 and "monitor_only" in e.value.args[1], e.value.args
+
+
+def test_digests_count_statements_and_roles(halyard, cluster, schema):
+    c = halyard.connect(database=schema, autocommit=True)
+    for i in range(5):
+        q(c, f"SELECT v FROM t WHERE id IN ({i}, {i + 1}, {i + 2})")
+    q(c, "UPDATE t SET v = v WHERE id = 1")
+    with pytest.raises(pymysql.err.MySQLError) as e:
+        q(c, "SELECT nosuchcolumn FROM t")
+    assert e.value.args[0] == 1054
+    rows = {r["text"]: r for r in admin_json(f"/tmp/halyard-{halyard.port}.sock",
+                                             "show digests")["digests"]}
+    sel = rows["SELECT v FROM t WHERE id IN (...)"]
+    assert sel["calls"] == 5 and sel["replica"] == 5 and sel["errors"] == 0, sel
+    upd = rows["UPDATE t SET v = v WHERE id = ?"]
+    assert upd["calls"] == 1 and upd["primary"] == 1, upd
+    bad = rows["SELECT nosuchcolumn FROM t"]
+    assert bad["errors"] == 1, bad
