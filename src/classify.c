@@ -2199,11 +2199,15 @@ static inline uint64_t hash_mix(uint64_t h, uint64_t w)
 /* What the digest printed last, for spacing and for telling unary from binary minus. */
 enum dlast {
     D_NONE,
-    D_OPEN,    /* ( */
-    D_DOT,     /* . */
-    D_IDENT,   /* a name, or a function/type keyword: `f(` takes no space */
-    D_OPERAND, /* a literal, variable or ) */
-    D_OPER,    /* an operator, comma, ; or clause keyword: a sign after it is unary */
+    D_OPEN,     /* ( */
+    D_DOT,      /* . after a word or quoted name: `t.1x` reads back as t . 1x */
+    D_DOT_BARE, /* . after anything else: `?.1x` would read back as ? .1 x */
+    D_IDENT,    /* a name, or a function/type keyword: `f(` takes no space */
+    D_OPERAND,  /* a literal or ) */
+    D_VAR,      /* a variable: `@x.y` would read back as one variable */
+    D_OPER,     /* an operator, comma or ;: a sign after it is unary */
+    D_AT,       /* a lone @, an operator that `.y` would join as for D_VAR */
+    D_KEYWORD,  /* a clause keyword: a sign after it is unary too */
 };
 
 #define DIGEST_CHUNK 256 /* a multiple of 8 */
@@ -2297,16 +2301,21 @@ static void d_bytes(struct digest *d, const unsigned char *p, size_t n)
     }
 }
 
-/* Whether a token of this type is printed after a space. */
-static bool d_space(const struct digest *d, enum tok_type type)
+/* Whether token t is printed after a space. Where the rules leave none, the
+ * digest must still lex back into the same tokens (a digest is its own
+ * digest), hence the two exceptions around a `.`. */
+static bool d_space(const struct digest *d, const struct token *t, const unsigned char *s)
 {
+    if (d->last == D_DOT_BARE)
+        return t->type == T_WORD && is_digit(s[t->off]);
     if (d->last == D_NONE || d->last == D_OPEN || d->last == D_DOT)
         return false;
-    switch (type) {
+    switch (t->type) {
     case T_RPAREN:
     case T_COMMA:
-    case T_DOT:
         return false;
+    case T_DOT:
+        return d->last == D_VAR || d->last == D_AT;
     case T_LPAREN:
         return d->last != D_IDENT;
     default:
@@ -2422,7 +2431,7 @@ static void digest_token(struct digest *d, const struct lexer *lx, const struct 
     if (t->type == T_STRING && d->last_string)
         return;
 
-    space = d_space(d, t->type);
+    space = d_space(d, t, s);
     switch (t->type) {
     case T_STRING:
     case T_NUMBER:
@@ -2435,13 +2444,14 @@ static void digest_token(struct digest *d, const struct lexer *lx, const struct 
         return;
     case T_OP:
         if (t->len == 1 && (s[t->off] == '-' || s[t->off] == '+') &&
-            (d->last == D_NONE || d->last == D_OPEN || d->last == D_OPER)) {
+            (d->last == D_NONE || d->last == D_OPEN || d->last == D_OPER || d->last == D_AT ||
+             d->last == D_KEYWORD)) {
             d->sign = s[t->off];
             d->sign_space = space;
             d->last_string = false;
             return;
         }
-        d->last = D_OPER;
+        d->last = t->len == 1 && s[t->off] == '@' ? D_AT : D_OPER;
         break;
     case T_EQ:
     case T_ASSIGN:
@@ -2452,12 +2462,14 @@ static void digest_token(struct digest *d, const struct lexer *lx, const struct 
         d->last = D_OPEN;
         break;
     case T_RPAREN:
-    case T_UVAR:
-    case T_SVAR:
         d->last = D_OPERAND;
         break;
+    case T_UVAR:
+    case T_SVAR:
+        d->last = D_VAR;
+        break;
     case T_DOT:
-        d->last = D_DOT;
+        d->last = d->last == D_IDENT || d->last == D_KEYWORD ? D_DOT : D_DOT_BARE;
         break;
     case T_QIDENT:
         d->last = D_IDENT;
@@ -2466,7 +2478,7 @@ static void digest_token(struct digest *d, const struct lexer *lx, const struct 
         if (space)
             d_byte(d, ' ');
         d_bytes(d, t->kw != KW_NONE ? (const unsigned char *)t->upper : s + t->off, t->len);
-        d->last = (t->kw == KW_NONE || (t->kwf & KWF_FUNC)) ? D_IDENT : D_OPER;
+        d->last = (t->kw == KW_NONE || (t->kwf & KWF_FUNC)) ? D_IDENT : D_KEYWORD;
         d->last_string = false;
         if (t->kw == KW_IN || t->kw == KW_VALUES || t->kw == KW_VALUE) {
             size_t end = fold_end(lx, t->kw != KW_IN);
