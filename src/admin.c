@@ -895,9 +895,8 @@ static void describe_session(const struct session *s, int worker, struct admin_s
     r->state = session_state_to_str(s->state);
     r->command = s->state == SS_COMMAND ? mysql_com_name(s->cmd) : NULL;
     /* Runs in the session's worker (worker_call): its loop's cached time. */
-    r->command_age_ms = s->state == SS_COMMAND
-                            ? (int64_t)((ev_now(s->w->loop) - s->cmd_started) * 1000.0)
-                            : -1;
+    r->command_age_ms =
+        s->state == SS_COMMAND ? (int64_t)((ev_now(s->w->loop) - s->cmd_started) * 1000.0) : -1;
 }
 
 static void collect_sessions(struct worker *w, struct worker_call *call)
