@@ -1006,6 +1006,22 @@ static bool causal_ready(struct session *s, uint32_t idx)
     return false;
 }
 
+/* The routed command at up.scan will not run (a rule blocked it, no
+ * backend can take it): undo what route() prepared for it. */
+static void command_abandon(struct session *s)
+{
+    state_log_commit(s, false);
+    free(s->pend_schema);
+    s->pend_schema = NULL;
+    s->digest_pending = false;
+    if (s->cmd_ro_begin)
+        s->ro_idx = -1; /* the read-only transaction never began */
+    s->cmd_ro_begin = false;
+    s->cmd_writes = false;
+    s->causal_check = false;
+    s->wait_idx = -1;
+}
+
 static void command_done(struct session *s)
 {
     if (s->cmd == COM_SET_OPTION && s->set_option >= 0 && s->resp.err_code == 0) {
@@ -1651,10 +1667,7 @@ static void session_next_command(struct session *s)
                 return;
             }
             consume_packet(s, len);
-            state_log_commit(s, false);
-            free(s->pend_schema);
-            s->pend_schema = NULL;
-            s->digest_pending = false;
+            command_abandon(s);
             hy_log_info("AUDIT session %u %s@%s: statement blocked by rule '%s'", s->id, s->user,
                         s->peer, rule->name);
             send_err(s, 1, (uint16_t)rule->error_code, rule->error_sqlstate, "%s",
@@ -1667,7 +1680,7 @@ static void session_next_command(struct session *s)
                 return;
             }
             consume_packet(s, len);
-            state_log_commit(s, false);
+            command_abandon(s);
             send_err(s, 1, CR_CONN_HOST_ERROR, "HY000",
                      "No replica can serve this read (replica_fallback = error)");
             continue;
@@ -1754,8 +1767,7 @@ static void session_backend_failed(struct session *s, const uint8_t *err_payload
     if (session_fall_back(s, be))
         return;
     /* Answer the waiting command with an error and drop it. */
-    s->wait_idx = -1;
-    state_log_commit(s, false);
+    command_abandon(s);
     session_set_state(s, SS_IDLE);
     struct stream *st = &s->up;
     uint32_t len = mysql_hdr_len(st->b->data + st->scan);

@@ -433,3 +433,18 @@ def test_read_only_transaction_stays_on_the_primary_after_prepared_statements(ha
     r.query("START TRANSACTION READ ONLY")
     assert int(r.value("SELECT @@server_id")) == ids[0]
     r.query("COMMIT")
+
+
+def test_refused_read_only_transaction_leaves_no_routing_behind(start_halyard, cluster, schema,
+                                                               ids):
+    h = start_halyard(replica_fallback="error", connect_timeout_ms=500)
+    c = h.connect(database=schema, autocommit=True)
+    cluster.kill(1)
+    cluster.kill(2)
+    with pytest.raises(pymysql.err.OperationalError) as e:
+        q(c, "START TRANSACTION READ ONLY")
+    assert e.value.args[0] == 2003, e.value.args
+    # The transaction never began: writes still go to the primary.
+    q(c, "REPLACE INTO t VALUES (40, 'ro-refused')")
+    assert q(c, PRIMARY + "SELECT @@server_id, v FROM t WHERE id = 40") == \
+        ((ids[0], "ro-refused"),)
