@@ -874,16 +874,12 @@ static uint32_t route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t
     struct classify_digest dg = {.buf = dtext, .cap = sizeof(dtext)};
     bool want_digest = s->w->digests != NULL || s->cfg->rules_need_digest;
     classify((const char *)p + 1, avail - 1, 0, &r, want_digest ? &dg : NULL);
-    if (want_digest) {
-        size_t dlen = HY_MIN(dg.len, sizeof(dtext) - 1);
-        if (s->w->digests != NULL) {
-            digest_note(s->w->digests, dg.hash, dtext, dlen);
-            s->digest_hash = dg.hash;
-            s->digest_pending = true;
-        }
+    size_t dlen = want_digest ? HY_MIN(dg.len, sizeof(dtext) - 1) : 0;
+    if (s->w->digests != NULL) {
+        digest_note(s->w->digests, dg.hash, dtext, dlen);
+        s->digest_hash = dg.hash;
+        s->digest_pending = true;
     }
-    if (s->n_bc == 1)
-        return s->primary;
     if (r.flags & CLF_USE) {
         free(s->pend_schema);
         s->pend_schema = r.schema[0] != '\0' ? strdup(r.schema) : NULL;
@@ -893,7 +889,7 @@ static uint32_t route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t
             .text = (const char *)p + 1,
             .text_len = avail - 1,
             .digest = want_digest ? dtext : NULL,
-            .digest_len = want_digest ? HY_MIN(dg.len, sizeof(dtext) - 1) : 0,
+            .digest_len = dlen,
             .user = s->user,
             .schema = s->schema != NULL ? s->schema : s->db,
             .client = &s->client_addr,
@@ -914,6 +910,8 @@ static uint32_t route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t
                          s->cfg->backends[rule->backend].name);
         }
     }
+    if (s->n_bc == 1)
+        return s->primary;
     s->cmd_writes = r.kind == CL_WRITE || r.kind == CL_TXN_END || (r.flags & CLF_SEQUENCE) || !fits;
     /* A plain SET of session and user variables replays as it is. */
     bool plain_set = r.nvars > 0 && r.nstmt == 1 &&

@@ -107,3 +107,16 @@ def test_digests_count_statements_and_roles(halyard, cluster, schema):
     assert upd["calls"] == 1 and upd["primary"] == 1, upd
     bad = rows["SELECT nosuchcolumn FROM t"]
     assert bad["errors"] == 1, bad
+
+
+def test_block_rule_with_a_single_backend(start_halyard, cluster, schema):
+    """With nothing to route, rules still apply."""
+    n = cluster.nodes[0]
+    backends = [{"name": n["name"], "address": "127.0.0.1", "port": n["port"], "role": "primary"}]
+    rules = [{"name": "no_drop", "match_text": r"(?i)^\s*DROP\s", "action": "block"}]
+    h = start_halyard(rules=rules, backends=backends)
+    c = h.connect(database=schema, autocommit=True)
+    with pytest.raises(pymysql.err.OperationalError) as e:
+        q(c, "DROP TABLE t")
+    assert e.value.args[0] == 1142 and "no_drop" in e.value.args[1], e.value.args
+    assert cluster.sql(0, "SELECT COUNT(*) FROM rules.t")[0][0] == 2
