@@ -1,0 +1,103 @@
+/*
+ * gtid.h: MariaDB GTID positions, parsed and compared.
+ *
+ * A MariaDB GTID is DOMAIN-SERVER_ID-SEQUENCE ("0-1-100"). Within one
+ * replication domain the sequence number only grows (halyard's clusters
+ * run with gtid_strict_mode), so how far a server has got in a domain is
+ * its sequence number there, whoever wrote the transaction.
+ *
+ *   - a *position* (@@gtid_current_pos, @@gtid_binlog_pos, @@gtid_slave_pos,
+ *     Gtid_IO_Pos) lists the last GTID of each domain: at most one entry per
+ *     domain ("0-1-100,1-2-5");
+ *   - a *state* (@@gtid_binlog_state) lists the last GTID of each
+ *     (domain, server_id) pair the binary log holds: a domain may appear
+ *     once per server that wrote in it.
+ *
+ * Parsing is strict: digits only, no overflow (domain and server_id are 32
+ * bits, the sequence 64 bits), entries separated by ',' with optional
+ * blanks or newlines around them, at most GTID_MAX entries. The empty
+ * string is the empty position. Anything else is rejected with HY_ERROR,
+ * and the output is left empty. Entries are kept sorted by domain (then
+ * server_id), so positions compare in one pass.
+ *
+ * No allocation, no I/O: a position is a plain value the monitor keeps in
+ * its snapshots and the failover logic compares.
+ */
+#ifndef HALYARD_GTID_H
+#define HALYARD_GTID_H
+
+#include "halyard/core.h"
+
+#define GTID_MAX     32   /* entries in a position or a state */
+#define GTID_STR_MAX 1400 /* bytes a formatted list needs at most (32 x 43 + NUL) */
+
+struct gtid {
+    uint32_t domain;
+    uint32_t server_id;
+    uint64_t seq;
+};
+
+struct gtid_pos {
+    uint32_t n;
+    struct gtid g[GTID_MAX]; /* sorted by (domain, server_id) */
+};
+
+/* How position a relates to position b (gtid_pos_compare). */
+enum gtid_order {
+    GTID_EQUAL = 0, /* the same sequence number in every domain */
+    GTID_AHEAD,     /* a has all of b and more */
+    GTID_BEHIND,    /* b has all of a and more */
+    GTID_DIVERGED,  /* each has something the other lacks (several domains) */
+};
+
+const char *gtid_order_to_str(enum gtid_order o);
+
+/* Parse a position: at most one GTID per domain. `len` bytes of `s`
+ * (need not be NUL-terminated). HY_ERROR on malformed input, a repeated
+ * domain or more than GTID_MAX entries; *out is then empty. */
+hy_status_t gtid_pos_parse(const char *s, size_t len, struct gtid_pos *out) HY_MUSTCHECK;
+
+/* Parse a state (@@gtid_binlog_state): at most one GTID per
+ * (domain, server_id). Same rules otherwise. */
+hy_status_t gtid_state_parse(const char *s, size_t len, struct gtid_pos *out) HY_MUSTCHECK;
+
+/* Sequence number of `domain` in position p; 0 when p has no such domain
+ * (nothing applied there yet). */
+uint64_t gtid_pos_seq(const struct gtid_pos *p, uint32_t domain);
+
+/* True when a has reached b: for every domain of b, a's sequence number
+ * there is at least b's. Every position covers the empty one. */
+bool gtid_pos_covers(const struct gtid_pos *a, const struct gtid_pos *b);
+
+enum gtid_order gtid_pos_compare(const struct gtid_pos *a, const struct gtid_pos *b);
+
+/* The per-domain maximum of a and b (a server's applied and received
+ * positions together give how far it will be once its relay log is
+ * applied). a and b are positions (one entry per domain); the GTID kept
+ * for a domain is the one with the larger sequence number. */
+void gtid_pos_merge(const struct gtid_pos *a, const struct gtid_pos *b, struct gtid_pos *out);
+
+/* Sum of the sequence numbers over the domains: a tie-breaker for
+ * positions that diverged, not a measure of anything exact. */
+uint64_t gtid_pos_weight(const struct gtid_pos *p);
+
+/* Errant transactions: true when `pos` (a server's @@gtid_binlog_pos) holds
+ * a transaction the server whose @@gtid_binlog_state is `state` never had:
+ * some GTID d-s-n of pos with no entry d-s-m, m >= n, in state. A server
+ * with errant transactions cannot replicate from that other server without
+ * losing them or breaking (gtid_strict_mode). */
+bool gtid_has_errant(const struct gtid_pos *pos, const struct gtid_pos *state);
+
+/* Index of the most advanced of n positions (NULL entries are skipped):
+ * the first, in the given order, that is at least as far as every other
+ * one. When some positions diverged so that none covers all the others,
+ * the first with the largest gtid_pos_weight(). -1 when every entry is
+ * NULL or n is 0. */
+int gtid_pick_most_advanced(const struct gtid_pos *const *cands, size_t n);
+
+/* Write p as MariaDB prints it ("0-1-100,1-2-5") into buf; returns the
+ * length written (truncated to len - 1 bytes, always NUL-terminated when
+ * len > 0). GTID_STR_MAX bytes always suffice. */
+size_t gtid_pos_format(const struct gtid_pos *p, char *buf, size_t len);
+
+#endif /* HALYARD_GTID_H */
