@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "halyard/admin.h"
+#include "halyard/backend.h"
 #include "halyard/config.h"
 #include "halyard/log.h"
 #include "halyard/metrics.h"
@@ -113,6 +114,11 @@ static hy_status_t app_reload(struct status *st, const char *by)
     char err[1024];
     struct config *fresh = NULL;
     hy_status_t rc = config_load(app.config_path, &fresh, err, sizeof(err));
+    if (rc == HY_OK && backend_rt_attach(fresh) != HY_OK) {
+        snprintf(err, sizeof(err), "out of memory");
+        config_put(fresh);
+        rc = HY_ERROR;
+    }
     if (rc == HY_OK) { /* a new log_file, or syslog turned on, off, or retried */
         char why[512];
         rc = log_open(fresh->log_file, fresh->log_syslog, why, sizeof(why));
@@ -272,6 +278,11 @@ int main(int argc, char **argv)
         return 0;
     }
     app.config_path = path;
+    if (backend_rt_attach(app.cfg) != HY_OK) {
+        fprintf(stderr, "halyard: out of memory\n");
+        config_put(app.cfg);
+        return 1;
+    }
     log_set_level(app.cfg->log_level);
     if (log_open(app.cfg->log_file, app.cfg->log_syslog, err, sizeof(err)) != HY_OK) {
         fprintf(stderr, "halyard: %s\n", err);
@@ -395,5 +406,6 @@ out:
     if (rc == 0)
         hy_log_info("stopped");
     config_put(app.cfg);
+    backend_rt_free_all();
     return rc;
 }

@@ -60,6 +60,10 @@ struct config_backend {
     enum backend_role role;
     int weight;
     int max_connections; /* 0 = no limit */
+    /* Run-time state of the backend of this name (backend.h), shared by
+     * every config that names it; set by backend_rt_attach() before the
+     * config is published, NULL in a config only loaded to be checked. */
+    struct backend_rt *rt;
 };
 
 /* Query rules: rules.h matches them, config.c builds them. */

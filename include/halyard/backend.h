@@ -1,0 +1,284 @@
+/*
+ * backend.h: what halyard knows about each backend at run time.
+ *
+ * A config (config.h) says which servers exist; this module holds what
+ * happens to them: their health state, the role the servers report, the
+ * replication lag, the admin override, and the traffic counters. One
+ * struct backend_rt exists per backend NAME for the life of the process,
+ * so a SIGHUP reload that keeps a backend keeps its state and counters
+ * (a reload that removes one leaves its entry, unused). backend_rt_attach()
+ * points each struct config_backend's `rt` at its entry when a config is
+ * loaded for running (main.c does it before publishing the config).
+ *
+ * Who writes what:
+ *   - the monitor thread (monitor.c): state, health, role, lag, the locked
+ *     `info` part (GTID positions, replication source, last check);
+ *   - the admin socket (main thread): the admin override (backend_set_admin);
+ *   - the workers: the traffic counters and the passive failure reports
+ *     (backend_report_failure).
+ * Everything a worker reads on its data path (state, role, outstanding,
+ * open connections) is an atomic read lock-free; the `info` part is behind
+ * a mutex and is for the monitor, the admin socket, metrics and failover.
+ *
+ * States (enum backend_state), as `show backends` shows them:
+ *   ONLINE    healthy: takes new statements
+ *   DOWN      failed `fall` checks in a row (or a failure a worker saw,
+ *             confirmed by a check); back after `rise` good checks
+ *   LAGGING   a replica whose lag is over max_replication_lag, or whose
+ *             replication is broken; back after `rise` checks under it
+ *   DRAINING  admin `backend NAME drain`: no new statements, open
+ *             transactions finish
+ *   MAINT     admin `backend NAME maint`: no statements at all
+ * The admin override wins over health: a drained backend shows DRAINING
+ * whatever its health, and `backend NAME online` gives it back its health
+ * state (`health`, which the monitor keeps tracking meanwhile).
+ *
+ * Only ONLINE backends take new statements (backend_usable()).
+ */
+#ifndef HALYARD_BACKEND_H
+#define HALYARD_BACKEND_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
+
+#include "halyard/config.h"
+#include "halyard/core.h"
+
+enum backend_state {
+    BACKEND_ONLINE = 0,
+    BACKEND_DOWN,
+    BACKEND_LAGGING,
+    BACKEND_DRAINING,
+    BACKEND_MAINT,
+    BACKEND__STATES
+};
+
+/* "ONLINE", "DOWN", ... */
+const char *backend_state_to_str(enum backend_state st);
+
+enum backend_admin {
+    BACKEND_ADMIN_NONE = 0, /* health decides */
+    BACKEND_ADMIN_DRAIN,
+    BACKEND_ADMIN_MAINT,
+};
+
+/* "none", "drain", "maint" */
+const char *backend_admin_to_str(enum backend_admin mode);
+
+/* Latency histogram: upper bounds in microseconds (1-2.5-5 steps from
+ * 100 us to 10 s), plus a last bucket for everything slower (+Inf). The
+ * same buckets feed p50/p99 (backend_latency_quantile) and the Prometheus
+ * histogram. */
+#define BACKEND_LAT_BOUNDS  16
+#define BACKEND_LAT_BUCKETS (BACKEND_LAT_BOUNDS + 1)
+extern const uint64_t backend_lat_bounds_us[BACKEND_LAT_BOUNDS];
+
+/* Counters are striped: a worker writes the slot of its id modulo
+ * BACKEND_STAT_SLOTS with relaxed atomic adds, readers sum the slots. */
+#define BACKEND_STAT_SLOTS 8
+
+struct backend_stat_slot {
+    _Atomic uint64_t queries;          /* statements that completed (answered or failed) */
+    _Atomic uint64_t errors;           /* statements answered with ERR or lost */
+    _Atomic uint64_t connect_failures; /* connections that could not be opened or logged into */
+    _Atomic uint64_t lat_sum_us;       /* sum of the latencies of `queries` */
+    _Atomic uint64_t lat[BACKEND_LAT_BUCKETS];
+} __attribute__((aligned(64)));
+
+/* The part behind the mutex: written by the monitor, read by whoever
+ * reports (copy it out with backend_info_get). Strings are always
+ * NUL-terminated, "" when unknown. */
+struct backend_info {
+    char gtid_current[256]; /* @@gtid_current_pos */
+    char gtid_binlog[256];  /* @@gtid_binlog_pos */
+    uint32_t server_id;     /* @@server_id; 0 = not seen yet */
+    bool read_only;         /* @@read_only */
+    bool replicating;       /* SHOW ALL SLAVES STATUS had a row */
+    char source_host[256];  /* its Master_Host ... */
+    int source_port;        /* ... and Master_Port */
+    bool io_running;        /* Slave_IO_Running = Yes */
+    bool sql_running;       /* Slave_SQL_Running = Yes */
+    char last_check[160];   /* "ok", "connect: Connection refused", ... */
+    time_t last_check_time; /* wall clock; 0 = never checked */
+    char why[200];          /* reason of the last state or role change */
+    time_t why_time;        /* when it changed; 0 = never */
+    char last_failure[160]; /* the last passive failure a worker reported */
+};
+
+struct backend_rt {
+    struct backend_rt *next; /* the registry */
+    char *name;
+
+    /* Lock-free part. Written with atomic stores; read with backend_*()
+     * below or atomic loads. */
+    _Atomic int state;        /* enum backend_state: effective, admin override applied */
+    _Atomic int health;       /* enum backend_state: ONLINE, DOWN or LAGGING, from the checks */
+    _Atomic int role;         /* enum backend_role: observed, else the config's */
+    _Atomic bool role_seen;   /* the monitor has seen the server (role is observed) */
+    _Atomic int config_role;  /* enum backend_role of the running config */
+    _Atomic int admin;        /* enum backend_admin */
+    _Atomic int64_t lag_ms;   /* replica lag, -1 = unknown (or not a replica) */
+    _Atomic bool repl_broken; /* a replica whose IO or SQL thread stopped */
+    _Atomic bool check_now;   /* a worker reported a failure: check it at once */
+    _Atomic uint64_t passive_failures; /* backend_report_failure() calls */
+    _Atomic uint64_t outstanding;      /* statements in flight now, over every worker */
+    _Atomic uint64_t conns;            /* connections open now (connecting included) */
+    struct backend_stat_slot slot[BACKEND_STAT_SLOTS];
+
+    pthread_mutex_t lock; /* protects `info` */
+    struct backend_info info;
+};
+
+/* ---- registry ---------------------------------------------------------- */
+
+/* The entry of backend `name`, created (ONLINE, role replica, lag unknown)
+ * the first time it is asked for. Any thread. NULL only when out of memory.
+ * Entries live until backend_rt_free_all() at exit. */
+struct backend_rt *backend_rt_get(const char *name);
+/* The entry of `name` if it exists, else NULL. Any thread. */
+struct backend_rt *backend_rt_find(const char *name);
+/* Set cfg->backends[i].rt for every backend of `cfg`, creating entries as
+ * needed, and give each entry its config role (the role used until the
+ * monitor has seen the server). Call before publishing the config; on
+ * HY_NOMEM the config must not be used. */
+hy_status_t backend_rt_attach(struct config *cfg) HY_MUSTCHECK;
+/* At exit, after every thread that may use an entry has stopped. */
+void backend_rt_free_all(void);
+
+/* Bumped on every change of a backend's state or role. Workers compare it
+ * with the value they saw last to know cheaply whether to look again (e.g.
+ * which backend is the primary). */
+uint64_t backend_generation(void);
+void backend_generation_bump(void);
+
+/* ---- reading (any thread, lock-free) ----------------------------------- */
+
+static inline enum backend_state backend_state(const struct backend_rt *rt)
+{
+    return (enum backend_state)atomic_load_explicit(&rt->state, memory_order_relaxed);
+}
+
+static inline enum backend_role backend_role(const struct backend_rt *rt)
+{
+    return (enum backend_role)atomic_load_explicit(&rt->role, memory_order_relaxed);
+}
+
+/* May a NEW statement (autocommit, or a transaction's first) go there?
+ * ONLINE only. */
+static inline bool backend_usable(const struct backend_rt *rt)
+{
+    return backend_state(rt) == BACKEND_ONLINE;
+}
+
+/* May a statement of a transaction already open there go on? ONLINE or
+ * DRAINING (drain lets open transactions finish; MAINT does not). */
+static inline bool backend_usable_in_trx(const struct backend_rt *rt)
+{
+    enum backend_state st = backend_state(rt);
+    return st == BACKEND_ONLINE || st == BACKEND_DRAINING;
+}
+
+/* Index in cfg->backends of the current primary: the backend whose role is
+ * primary (observed, or the config's until the monitor has seen it) and
+ * that is usable. -1 when there is none (primary down, drained, or a
+ * failover in progress). When several report primary, the first usable one
+ * in config order wins. */
+int backend_primary_index(const struct config *cfg);
+/* Same, whatever its state: the backend that holds the primary role, -1 if
+ * none. For messages ("primary db1 is DOWN") and failover. */
+int backend_primary_any_index(const struct config *cfg);
+
+/* Copy the locked part out. Any thread. */
+void backend_info_get(struct backend_rt *rt, struct backend_info *out);
+
+/* Summed counters of one backend. */
+struct backend_stats {
+    uint64_t queries, errors, connect_failures, lat_sum_us;
+    uint64_t lat[BACKEND_LAT_BUCKETS]; /* per bucket, not cumulative */
+    uint64_t outstanding, conns;       /* now */
+};
+void backend_stats_get(const struct backend_rt *rt, struct backend_stats *out);
+
+/* The latency (microseconds) under which fraction `q` (0..1) of the
+ * counted statements fell, interpolated inside its bucket as Prometheus'
+ * histogram_quantile does; 0 when nothing was counted. A quantile in the
+ * +Inf bucket gives the last bound. */
+double backend_latency_quantile(const struct backend_stats *st, double q);
+
+/* ---- workers (data path) ----------------------------------------------- */
+
+/* Open a connection to the backend if its max_connections (0 = no limit)
+ * allows one more, counting it; false when it is at its limit. Pair every
+ * true with backend_conn_release() when that connection closes. */
+bool backend_conn_acquire(struct backend_rt *rt, int max_connections);
+void backend_conn_release(struct backend_rt *rt);
+
+/* A statement starts on / ends on the backend. `worker` picks the counter
+ * slot; `usec` is its latency; `error` an ERR answer or a lost connection. */
+void backend_query_begin(struct backend_rt *rt);
+void backend_query_end(struct backend_rt *rt, int worker, uint64_t usec, bool error);
+void backend_count_connect_failure(struct backend_rt *rt, int worker);
+
+/* Passive check: a worker could not connect to the backend, or lost a
+ * connection to it. Counted as a failed check and the monitor is woken to
+ * check the backend at once, so a dead server is ejected within one
+ * interval. `why` (e.g. "connect: Connection refused") is kept for
+ * `show backends`. Any thread; cheap (no allocation; one short lock). */
+void backend_report_failure(struct backend_rt *rt, const char *why);
+
+/* The monitor registers the function backend_report_failure() calls
+ * (typically an ev_async_send to its loop). NULL to remove. */
+void backend_set_report_hook(void (*fn)(struct backend_rt *rt, void *arg), void *arg);
+
+/* ---- admin ------------------------------------------------------------- */
+
+/* `backend NAME drain|maint|online`: set the override of the backend named
+ * `name` in `cfg` (the running config) and apply it to its state at once.
+ * HY_ERROR with a one-line reason in `err` when the config has no backend
+ * of that name. Logged (INFO) and counted as a state change. */
+hy_status_t backend_set_admin(const struct config *cfg, const char *name, enum backend_admin mode,
+                              char *err, size_t errlen) HY_MUSTCHECK;
+
+/* ---- monitor ----------------------------------------------------------- */
+
+/* The outcome of one health check of one backend. */
+struct backend_check {
+    bool ok;          /* connected, logged in, answered every check query */
+    bool is_replica;  /* the server replicates from a source (SHOW ALL SLAVES STATUS) */
+    bool repl_broken; /* ... with its IO or SQL thread stopped */
+    int64_t lag_ms;   /* Seconds_Behind_Master in ms; -1 = NULL/unknown */
+};
+
+/* Health tracking of one backend: the monitor's own, one per backend. */
+struct backend_track {
+    enum backend_state health; /* ONLINE, DOWN or LAGGING */
+    int good;                  /* consecutive good checks (ok and, if limited, lag under it) */
+    int bad;                   /* consecutive failed checks */
+    int lag_good;              /* consecutive ok checks with the lag under the limit */
+};
+
+struct backend_policy {
+    int rise;           /* good checks to come back */
+    int fall;           /* failed checks to go DOWN */
+    int64_t max_lag_ms; /* 0 = no limit */
+};
+
+/* The pure state transition: fold check `chk` into `t` and return the new
+ * health (also stored in t->health). When it changes, `why` gets one line
+ * saying why ("3 failed checks: connect: Connection refused" is for the
+ * caller to compose; this gives "3 failed checks", "lag 12 s over
+ * max_replication_lag 10 s", "replication broken", "2 good checks").
+ * A failed check while DOWN stays DOWN; LAGGING needs `ok` checks, so a
+ * lagging replica that stops answering goes DOWN after `fall`. */
+enum backend_state backend_track_feed(struct backend_track *t, const struct backend_policy *p,
+                                      const struct backend_check *chk, char *why, size_t whylen);
+
+/* Monitor thread: set the health (and so the effective state unless an
+ * admin override holds), and the role. Each logs one line with `why` when
+ * something changed (INFO for recoveries, WARN otherwise), stores `why` in
+ * info.why and bumps the generation. */
+void backend_set_health(struct backend_rt *rt, enum backend_state health, const char *why);
+void backend_set_role(struct backend_rt *rt, enum backend_role role, const char *why);
+
+#endif /* HALYARD_BACKEND_H */

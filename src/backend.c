@@ -1,0 +1,450 @@
+/*
+ * backend.c: run-time state of the backends (see backend.h).
+ *
+ * The registry is a list of entries by name behind one mutex; it is only
+ * walked when a config is attached or an entry is looked up by name (admin
+ * commands), never on the data path, which reaches its entries through
+ * config_backend.rt. Entries are never freed while the process runs, so a
+ * pointer to one stays valid across reloads without reference counting.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "halyard/backend.h"
+#include "halyard/log.h"
+
+const uint64_t backend_lat_bounds_us[BACKEND_LAT_BOUNDS] = {
+    100,   250,    500,    1000,   2500,    5000,    10000,   25000,
+    50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000,
+};
+
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct backend_rt *registry;
+static _Atomic uint64_t generation = 1;
+
+static _Atomic(void (*)(struct backend_rt *, void *)) report_hook;
+static _Atomic(void *) report_hook_arg;
+
+const char *backend_state_to_str(enum backend_state st)
+{
+    switch (st) {
+    case BACKEND_ONLINE:
+        return "ONLINE";
+    case BACKEND_DOWN:
+        return "DOWN";
+    case BACKEND_LAGGING:
+        return "LAGGING";
+    case BACKEND_DRAINING:
+        return "DRAINING";
+    case BACKEND_MAINT:
+        return "MAINT";
+    case BACKEND__STATES:
+        break;
+    }
+    return "?";
+}
+
+const char *backend_admin_to_str(enum backend_admin mode)
+{
+    switch (mode) {
+    case BACKEND_ADMIN_NONE:
+        return "none";
+    case BACKEND_ADMIN_DRAIN:
+        return "drain";
+    case BACKEND_ADMIN_MAINT:
+        return "maint";
+    }
+    return "?";
+}
+
+uint64_t backend_generation(void)
+{
+    return atomic_load_explicit(&generation, memory_order_acquire);
+}
+
+void backend_generation_bump(void)
+{
+    atomic_fetch_add_explicit(&generation, 1, memory_order_acq_rel);
+}
+
+static struct backend_rt *find_locked(const char *name)
+{
+    for (struct backend_rt *rt = registry; rt != NULL; rt = rt->next) {
+        if (strcmp(rt->name, name) == 0)
+            return rt;
+    }
+    return NULL;
+}
+
+struct backend_rt *backend_rt_find(const char *name)
+{
+    pthread_mutex_lock(&registry_lock);
+    struct backend_rt *rt = find_locked(name);
+    pthread_mutex_unlock(&registry_lock);
+    return rt;
+}
+
+struct backend_rt *backend_rt_get(const char *name)
+{
+    pthread_mutex_lock(&registry_lock);
+    struct backend_rt *rt = find_locked(name);
+    if (rt == NULL && (rt = aligned_alloc(64, (sizeof(*rt) + 63) & ~(size_t)63)) != NULL) {
+        memset(rt, 0, sizeof(*rt));
+        rt->name = strdup(name);
+        if (rt->name == NULL) {
+            free(rt);
+            rt = NULL;
+        } else {
+            atomic_init(&rt->state, BACKEND_ONLINE);
+            atomic_init(&rt->health, BACKEND_ONLINE);
+            atomic_init(&rt->role, ROLE_REPLICA);
+            atomic_init(&rt->config_role, ROLE_REPLICA);
+            atomic_init(&rt->admin, BACKEND_ADMIN_NONE);
+            atomic_init(&rt->lag_ms, -1);
+            pthread_mutex_init(&rt->lock, NULL);
+            rt->next = registry;
+            registry = rt;
+        }
+    }
+    pthread_mutex_unlock(&registry_lock);
+    return rt;
+}
+
+hy_status_t backend_rt_attach(struct config *cfg)
+{
+    for (size_t i = 0; i < cfg->n_backends; i++) {
+        struct config_backend *b = &cfg->backends[i];
+        b->rt = backend_rt_get(b->name);
+        if (b->rt == NULL)
+            return HY_NOMEM;
+        atomic_store(&b->rt->config_role, (int)b->role);
+        /* Until the monitor has seen the server, the config says. */
+        if (!atomic_load(&b->rt->role_seen) && backend_role(b->rt) != b->role) {
+            atomic_store(&b->rt->role, (int)b->role);
+            backend_generation_bump();
+        }
+    }
+    return HY_OK;
+}
+
+void backend_rt_free_all(void)
+{
+    pthread_mutex_lock(&registry_lock);
+    while (registry != NULL) {
+        struct backend_rt *rt = registry;
+        registry = rt->next;
+        pthread_mutex_destroy(&rt->lock);
+        free(rt->name);
+        free(rt);
+    }
+    pthread_mutex_unlock(&registry_lock);
+}
+
+static int primary_index(const struct config *cfg, bool usable_only)
+{
+    for (size_t i = 0; i < cfg->n_backends; i++) {
+        const struct backend_rt *rt = cfg->backends[i].rt;
+        if (rt == NULL) { /* a config not attached: the config decides */
+            if (cfg->backends[i].role == ROLE_PRIMARY)
+                return (int)i;
+            continue;
+        }
+        if (backend_role(rt) == ROLE_PRIMARY && (!usable_only || backend_usable(rt)))
+            return (int)i;
+    }
+    return -1;
+}
+
+int backend_primary_index(const struct config *cfg)
+{
+    return primary_index(cfg, true);
+}
+
+int backend_primary_any_index(const struct config *cfg)
+{
+    return primary_index(cfg, false);
+}
+
+void backend_info_get(struct backend_rt *rt, struct backend_info *out)
+{
+    pthread_mutex_lock(&rt->lock);
+    *out = rt->info;
+    pthread_mutex_unlock(&rt->lock);
+}
+
+static uint64_t relaxed(const _Atomic uint64_t *a)
+{
+    return atomic_load_explicit(a, memory_order_relaxed);
+}
+
+void backend_stats_get(const struct backend_rt *rt, struct backend_stats *out)
+{
+    *out = (struct backend_stats){0};
+    for (int i = 0; i < BACKEND_STAT_SLOTS; i++) {
+        const struct backend_stat_slot *s = &rt->slot[i];
+        out->queries += relaxed(&s->queries);
+        out->errors += relaxed(&s->errors);
+        out->connect_failures += relaxed(&s->connect_failures);
+        out->lat_sum_us += relaxed(&s->lat_sum_us);
+        for (int b = 0; b < BACKEND_LAT_BUCKETS; b++)
+            out->lat[b] += relaxed(&s->lat[b]);
+    }
+    out->outstanding = relaxed(&rt->outstanding);
+    out->conns = relaxed(&rt->conns);
+}
+
+double backend_latency_quantile(const struct backend_stats *st, double q)
+{
+    uint64_t total = 0;
+    for (int b = 0; b < BACKEND_LAT_BUCKETS; b++)
+        total += st->lat[b];
+    if (total == 0)
+        return 0;
+    if (q < 0)
+        q = 0;
+    if (q > 1)
+        q = 1;
+    double rank = q * (double)total;
+    uint64_t below = 0;
+    for (int b = 0; b < BACKEND_LAT_BOUNDS; b++) {
+        if (st->lat[b] > 0 && (double)(below + st->lat[b]) >= rank) {
+            double lo = b == 0 ? 0 : (double)backend_lat_bounds_us[b - 1];
+            double hi = (double)backend_lat_bounds_us[b];
+            return lo + (hi - lo) * ((rank - (double)below) / (double)st->lat[b]);
+        }
+        below += st->lat[b];
+    }
+    return (double)backend_lat_bounds_us[BACKEND_LAT_BOUNDS - 1];
+}
+
+bool backend_conn_acquire(struct backend_rt *rt, int max_connections)
+{
+    if (max_connections <= 0) {
+        atomic_fetch_add_explicit(&rt->conns, 1, memory_order_relaxed);
+        return true;
+    }
+    uint64_t n = atomic_load_explicit(&rt->conns, memory_order_relaxed);
+    do {
+        if (n >= (uint64_t)max_connections)
+            return false;
+    } while (!atomic_compare_exchange_weak_explicit(&rt->conns, &n, n + 1, memory_order_relaxed,
+                                                    memory_order_relaxed));
+    return true;
+}
+
+void backend_conn_release(struct backend_rt *rt)
+{
+    atomic_fetch_sub_explicit(&rt->conns, 1, memory_order_relaxed);
+}
+
+void backend_query_begin(struct backend_rt *rt)
+{
+    atomic_fetch_add_explicit(&rt->outstanding, 1, memory_order_relaxed);
+}
+
+static int lat_bucket(uint64_t usec)
+{
+    int b = 0;
+    while (b < BACKEND_LAT_BOUNDS && usec > backend_lat_bounds_us[b])
+        b++;
+    return b;
+}
+
+void backend_query_end(struct backend_rt *rt, int worker, uint64_t usec, bool error)
+{
+    struct backend_stat_slot *s = &rt->slot[(unsigned)worker % BACKEND_STAT_SLOTS];
+    atomic_fetch_sub_explicit(&rt->outstanding, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->queries, 1, memory_order_relaxed);
+    if (error)
+        atomic_fetch_add_explicit(&s->errors, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->lat_sum_us, usec, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->lat[lat_bucket(usec)], 1, memory_order_relaxed);
+}
+
+void backend_count_connect_failure(struct backend_rt *rt, int worker)
+{
+    struct backend_stat_slot *s = &rt->slot[(unsigned)worker % BACKEND_STAT_SLOTS];
+    atomic_fetch_add_explicit(&s->connect_failures, 1, memory_order_relaxed);
+}
+
+void backend_set_report_hook(void (*fn)(struct backend_rt *rt, void *arg), void *arg)
+{
+    atomic_store(&report_hook_arg, arg);
+    atomic_store(&report_hook, fn);
+}
+
+void backend_report_failure(struct backend_rt *rt, const char *why)
+{
+    atomic_fetch_add_explicit(&rt->passive_failures, 1, memory_order_relaxed);
+    pthread_mutex_lock(&rt->lock);
+    snprintf(rt->info.last_failure, sizeof(rt->info.last_failure), "%s", why);
+    pthread_mutex_unlock(&rt->lock);
+    atomic_store(&rt->check_now, true);
+    void (*fn)(struct backend_rt *, void *) = atomic_load(&report_hook);
+    if (fn != NULL)
+        fn(rt, atomic_load(&report_hook_arg));
+}
+
+/* The state the backend shows: the admin override, else its health. */
+static enum backend_state effective(enum backend_admin admin, enum backend_state health)
+{
+    switch (admin) {
+    case BACKEND_ADMIN_DRAIN:
+        return BACKEND_DRAINING;
+    case BACKEND_ADMIN_MAINT:
+        return BACKEND_MAINT;
+    case BACKEND_ADMIN_NONE:
+        break;
+    }
+    return health;
+}
+
+static void set_why(struct backend_rt *rt, const char *why)
+{
+    pthread_mutex_lock(&rt->lock);
+    snprintf(rt->info.why, sizeof(rt->info.why), "%s", why);
+    rt->info.why_time = time(NULL);
+    pthread_mutex_unlock(&rt->lock);
+}
+
+/* Recompute the effective state; log and bump when it changed, and say
+ * whether it did. What an operator asked for, and recoveries, are INFO;
+ * the rest WARN. */
+static bool apply_state(struct backend_rt *rt, const char *why, bool by_admin)
+{
+    enum backend_state health = (enum backend_state)atomic_load(&rt->health);
+    enum backend_admin admin = (enum backend_admin)atomic_load(&rt->admin);
+    enum backend_state st = effective(admin, health);
+    enum backend_state old = (enum backend_state)atomic_exchange(&rt->state, (int)st);
+    if (old == st)
+        return false;
+    set_why(rt, why);
+    backend_generation_bump();
+    if (st == BACKEND_ONLINE || by_admin)
+        hy_log_info("backend %s: %s -> %s: %s", rt->name, backend_state_to_str(old),
+                    backend_state_to_str(st), why);
+    else
+        hy_log_warn("backend %s: %s -> %s: %s", rt->name, backend_state_to_str(old),
+                    backend_state_to_str(st), why);
+    return true;
+}
+
+void backend_set_health(struct backend_rt *rt, enum backend_state health, const char *why)
+{
+    enum backend_state old = (enum backend_state)atomic_exchange(&rt->health, (int)health);
+    if (old == health)
+        return;
+    if (backend_state(rt) != effective((enum backend_admin)atomic_load(&rt->admin), health)) {
+        apply_state(rt, why, false);
+        return;
+    }
+    /* Hidden by an admin override: remember it, the override still shows. */
+    hy_log_info("backend %s: health %s -> %s (%s holds it %s): %s", rt->name,
+                backend_state_to_str(old), backend_state_to_str(health),
+                backend_admin_to_str((enum backend_admin)atomic_load(&rt->admin)),
+                backend_state_to_str(backend_state(rt)), why);
+}
+
+void backend_set_role(struct backend_rt *rt, enum backend_role role, const char *why)
+{
+    atomic_store(&rt->role_seen, true);
+    enum backend_role old = (enum backend_role)atomic_exchange(&rt->role, (int)role);
+    if (old == role)
+        return;
+    set_why(rt, why);
+    backend_generation_bump();
+    hy_log_warn("backend %s: role %s -> %s: %s", rt->name, backend_role_to_str(old),
+                backend_role_to_str(role), why);
+}
+
+hy_status_t backend_set_admin(const struct config *cfg, const char *name, enum backend_admin mode,
+                              char *err, size_t errlen)
+{
+    struct backend_rt *rt = NULL;
+    for (size_t i = 0; i < cfg->n_backends && rt == NULL; i++) {
+        if (strcmp(cfg->backends[i].name, name) == 0)
+            rt = cfg->backends[i].rt;
+    }
+    if (rt == NULL) {
+        snprintf(err, errlen, "no backend named '%s' in the running config", name);
+        return HY_ERROR;
+    }
+    enum backend_admin old = (enum backend_admin)atomic_exchange(&rt->admin, (int)mode);
+    char why[96];
+    if (mode == BACKEND_ADMIN_NONE)
+        snprintf(why, sizeof(why), "admin: online (was %s)", backend_admin_to_str(old));
+    else
+        snprintf(why, sizeof(why), "admin: %s", backend_admin_to_str(mode));
+    if (!apply_state(rt, why, true))
+        hy_log_info("backend %s: %s (state stays %s)", rt->name, why,
+                    backend_state_to_str(backend_state(rt)));
+    return HY_OK;
+}
+
+enum backend_state backend_track_feed(struct backend_track *t, const struct backend_policy *p,
+                                      const struct backend_check *chk, char *why, size_t whylen)
+{
+    enum backend_state old = t->health;
+    int rise = p->rise > 0 ? p->rise : 1;
+    int fall = p->fall > 0 ? p->fall : 1;
+    if (!chk->ok) {
+        t->good = 0;
+        t->lag_good = 0;
+        t->bad++;
+        if (old != BACKEND_DOWN && t->bad >= fall) {
+            t->health = BACKEND_DOWN;
+            snprintf(why, whylen, "%d failed check%s", t->bad, t->bad == 1 ? "" : "s");
+        }
+        return t->health;
+    }
+    t->bad = 0;
+    t->good++;
+    /* Lag counts only for a replica and only with a limit. A broken
+     * replication is lag without bound. */
+    bool limited = chk->is_replica && p->max_lag_ms > 0;
+    bool lag_over = limited && (chk->repl_broken || chk->lag_ms < 0 || chk->lag_ms > p->max_lag_ms);
+    if (lag_over)
+        t->lag_good = 0;
+    else
+        t->lag_good++;
+    switch (old) {
+    case BACKEND_ONLINE:
+        if (lag_over) {
+            t->health = BACKEND_LAGGING;
+            if (chk->repl_broken)
+                snprintf(why, whylen, "replication broken");
+            else if (chk->lag_ms < 0)
+                snprintf(why, whylen, "lag unknown with max_replication_lag %lld s",
+                         (long long)(p->max_lag_ms / 1000));
+            else
+                snprintf(why, whylen, "lag %.1f s over max_replication_lag %lld s",
+                         (double)chk->lag_ms / 1000.0, (long long)(p->max_lag_ms / 1000));
+        }
+        break;
+    case BACKEND_DOWN:
+        if (t->good >= rise) {
+            t->health = lag_over ? BACKEND_LAGGING : BACKEND_ONLINE;
+            if (lag_over)
+                snprintf(why, whylen, "%d good checks, but %s", t->good,
+                         chk->repl_broken ? "replication broken" : "lag over max_replication_lag");
+            else
+                snprintf(why, whylen, "%d good checks", t->good);
+        }
+        break;
+    case BACKEND_LAGGING:
+        if (t->lag_good >= rise) {
+            t->health = BACKEND_ONLINE;
+            if (chk->lag_ms >= 0 && limited)
+                snprintf(why, whylen, "%d checks with lag under max_replication_lag (%.1f s)",
+                         t->lag_good, (double)chk->lag_ms / 1000.0);
+            else
+                snprintf(why, whylen, "%d checks with lag under max_replication_lag", t->lag_good);
+        }
+        break;
+    default:
+        t->health = BACKEND_ONLINE;
+        break;
+    }
+    return t->health;
+}

@@ -1,0 +1,379 @@
+/*
+ * test_backend.c: run-time backend state (backend.h).
+ *
+ *   - registry: one entry per name, kept across configs (reloads), config
+ *     role as the fallback until the monitor has seen the server
+ *   - the state transition function (backend_track_feed): rise/fall,
+ *     lag over and under max_replication_lag, broken replication, a
+ *     lagging replica that stops answering, no limit means no LAGGING
+ *   - admin override: drain/maint hide the health, online gives it back;
+ *     unknown name is an error
+ *   - primary choice: observed role, usable only, config order on ties
+ *   - max_connections: acquire up to the limit, release
+ *   - counters and latency quantiles from the histogram buckets
+ *   - passive failure reports call the monitor's hook
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "halyard/backend.h"
+#include "halyard/config.h"
+
+static struct config *load(const char *text)
+{
+    struct config *cfg = NULL;
+    char err[512];
+    if (config_load_string(text, "test.conf", &cfg, err, sizeof(err)) != HY_OK)
+        fail_msg("config: %s", err);
+    assert_int_equal(backend_rt_attach(cfg), HY_OK);
+    return cfg;
+}
+
+#define USERS "users = ( { name = \"app\"; password_hash = \"\"; } );\n"
+
+static struct config *three(const char *prefix)
+{
+    char text[1024];
+    snprintf(text, sizeof(text),
+             "listeners = ( { name = \"main\"; address = \"127.0.0.1\"; port = 3306; } );\n" USERS
+             "backends = (\n"
+             "  { name = \"%s1\"; address = \"127.0.0.1\"; port = 3307; role = \"primary\"; },\n"
+             "  { name = \"%s2\"; address = \"127.0.0.1\"; port = 3308; role = \"replica\"; },\n"
+             "  { name = \"%s3\"; address = \"127.0.0.1\"; port = 3309; role = \"replica\"; }\n"
+             ");\n",
+             prefix, prefix, prefix);
+    return load(text);
+}
+
+static void test_registry(void **state)
+{
+    (void)state;
+    struct backend_rt *a = backend_rt_get("reg-a");
+    assert_non_null(a);
+    assert_ptr_equal(backend_rt_get("reg-a"), a);
+    assert_ptr_equal(backend_rt_find("reg-a"), a);
+    assert_null(backend_rt_find("reg-none"));
+    assert_int_equal(backend_state(a), BACKEND_ONLINE);
+    assert_true(backend_usable(a));
+    assert_int_equal(atomic_load(&a->lag_ms), -1);
+
+    /* Two configs naming the same backends share their entries. */
+    struct config *c1 = three("reg");
+    struct config *c2 = three("reg");
+    for (size_t i = 0; i < 3; i++) {
+        assert_non_null(c1->backends[i].rt);
+        assert_ptr_equal(c1->backends[i].rt, c2->backends[i].rt);
+    }
+    assert_int_equal(backend_role(c1->backends[0].rt), ROLE_PRIMARY);
+    assert_int_equal(backend_role(c1->backends[1].rt), ROLE_REPLICA);
+    assert_int_equal(backend_primary_index(c1), 0);
+
+    /* The monitor saw reg2 as primary: a config that still says reg1 does
+     * not take it back. */
+    backend_set_role(c1->backends[0].rt, ROLE_REPLICA, "read_only on");
+    backend_set_role(c1->backends[1].rt, ROLE_PRIMARY, "read_only off, not replicating");
+    struct config *c3 = three("reg");
+    assert_int_equal(backend_primary_index(c3), 1);
+    assert_int_equal(atomic_load(&c3->backends[0].rt->config_role), ROLE_PRIMARY);
+    config_put(c1);
+    config_put(c2);
+    config_put(c3);
+}
+
+static void test_role_fallback_until_seen(void **state)
+{
+    (void)state;
+    struct config *c1 = three("fb");
+    assert_int_equal(backend_primary_index(c1), 0);
+    /* A reload moving the primary role in the config is followed as long as
+     * the monitor has not seen the servers. */
+    struct config *c2 =
+        load("listeners = ( { name = \"main\"; address = \"127.0.0.1\"; port = 3306; } );\n" USERS
+             "backends = (\n"
+             "  { name = \"fb1\"; address = \"127.0.0.1\"; port = 3307; role = \"replica\"; },\n"
+             "  { name = \"fb2\"; address = \"127.0.0.1\"; port = 3308; role = \"primary\"; }\n"
+             ");\n");
+    assert_int_equal(backend_primary_index(c2), 1);
+    assert_int_equal(backend_primary_index(c1), 1);
+    config_put(c1);
+    config_put(c2);
+}
+
+static struct backend_check ok_check(int64_t lag_ms)
+{
+    return (struct backend_check){.ok = true, .is_replica = true, .lag_ms = lag_ms};
+}
+
+static const struct backend_check failed = {.ok = false};
+
+/* A table of checks fed in order, each with the health expected after it. */
+struct step {
+    struct backend_check chk;
+    enum backend_state expect;
+    const char *why; /* substring of the reason when the health changes, or NULL */
+};
+
+static void run_steps(const struct backend_policy *p, const struct step *steps, size_t n)
+{
+    struct backend_track t = {.health = BACKEND_ONLINE};
+    for (size_t i = 0; i < n; i++) {
+        char why[200] = "";
+        enum backend_state before = t.health;
+        enum backend_state got = backend_track_feed(&t, p, &steps[i].chk, why, sizeof(why));
+        if (got != steps[i].expect)
+            fail_msg("step %zu: got %s, expected %s", i, backend_state_to_str(got),
+                     backend_state_to_str(steps[i].expect));
+        assert_int_equal(t.health, got);
+        if (got != before) {
+            assert_true(why[0] != '\0');
+            if (steps[i].why != NULL && strstr(why, steps[i].why) == NULL)
+                fail_msg("step %zu: why '%s' lacks '%s'", i, why, steps[i].why);
+        }
+    }
+}
+
+static void test_rise_fall(void **state)
+{
+    (void)state;
+    struct backend_policy p = {.rise = 2, .fall = 3, .max_lag_ms = 0};
+    const struct step steps[] = {
+        {failed, BACKEND_ONLINE, NULL},
+        {failed, BACKEND_ONLINE, NULL},
+        {ok_check(0), BACKEND_ONLINE, NULL}, /* a success resets the count */
+        {failed, BACKEND_ONLINE, NULL},
+        {failed, BACKEND_ONLINE, NULL},
+        {failed, BACKEND_DOWN, "3 failed checks"},
+        {failed, BACKEND_DOWN, NULL},
+        {ok_check(0), BACKEND_DOWN, NULL},
+        {failed, BACKEND_DOWN, NULL}, /* resets the good count */
+        {ok_check(0), BACKEND_DOWN, NULL},
+        {ok_check(0), BACKEND_ONLINE, "2 good checks"},
+    };
+    run_steps(&p, steps, HY_ARRAY_SIZE(steps));
+
+    /* rise = fall = 1: every check decides. */
+    struct backend_policy one = {.rise = 1, .fall = 1};
+    const struct step quick[] = {
+        {failed, BACKEND_DOWN, "1 failed check"},
+        {ok_check(0), BACKEND_ONLINE, "1 good check"},
+    };
+    run_steps(&one, quick, HY_ARRAY_SIZE(quick));
+}
+
+static void test_lag(void **state)
+{
+    (void)state;
+    struct backend_policy p = {.rise = 2, .fall = 3, .max_lag_ms = 10000};
+    struct backend_check broken = ok_check(-1);
+    broken.repl_broken = true;
+    const struct step steps[] = {
+        {ok_check(0), BACKEND_ONLINE, NULL},
+        {ok_check(10000), BACKEND_ONLINE, NULL}, /* at the limit is fine */
+        {ok_check(12000), BACKEND_LAGGING, "lag 12.0 s over max_replication_lag 10 s"},
+        {ok_check(3000), BACKEND_LAGGING, NULL}, /* rise checks under it */
+        {ok_check(15000), BACKEND_LAGGING, NULL},
+        {ok_check(3000), BACKEND_LAGGING, NULL},
+        {ok_check(0), BACKEND_ONLINE, "2 checks with lag under"},
+        {broken, BACKEND_LAGGING, "replication broken"},
+        {ok_check(-1), BACKEND_LAGGING, NULL}, /* unknown lag counts as over */
+        /* A lagging replica that stops answering goes DOWN after fall. */
+        {failed, BACKEND_LAGGING, NULL},
+        {failed, BACKEND_LAGGING, NULL},
+        {failed, BACKEND_DOWN, "3 failed checks"},
+        /* Back up but still behind: LAGGING, not ONLINE. */
+        {ok_check(20000), BACKEND_DOWN, NULL},
+        {ok_check(20000), BACKEND_LAGGING, "lag over"},
+        {ok_check(1000), BACKEND_LAGGING, NULL},
+        {ok_check(1000), BACKEND_ONLINE, NULL},
+    };
+    run_steps(&p, steps, HY_ARRAY_SIZE(steps));
+
+    /* No limit: lag and broken replication never make it LAGGING. */
+    struct backend_policy nolimit = {.rise = 2, .fall = 3, .max_lag_ms = 0};
+    const struct step free_steps[] = {
+        {ok_check(999000), BACKEND_ONLINE, NULL},
+        {broken, BACKEND_ONLINE, NULL},
+    };
+    run_steps(&nolimit, free_steps, HY_ARRAY_SIZE(free_steps));
+
+    /* The primary (not a replica) never lags. */
+    struct backend_check primary = {.ok = true, .is_replica = false, .lag_ms = -1};
+    const struct step prim[] = {{primary, BACKEND_ONLINE, NULL}};
+    run_steps(&p, prim, HY_ARRAY_SIZE(prim));
+}
+
+static void test_admin_override(void **state)
+{
+    (void)state;
+    struct config *cfg = three("adm");
+    struct backend_rt *rt = cfg->backends[1].rt;
+    char err[200];
+    uint64_t gen = backend_generation();
+    assert_int_equal(backend_set_admin(cfg, "adm2", BACKEND_ADMIN_DRAIN, err, sizeof(err)), HY_OK);
+    assert_int_equal(backend_state(rt), BACKEND_DRAINING);
+    assert_false(backend_usable(rt));
+    assert_true(backend_usable_in_trx(rt));
+    assert_true(backend_generation() > gen);
+    struct backend_info info;
+    backend_info_get(rt, &info);
+    assert_non_null(strstr(info.why, "drain"));
+
+    /* Health changes under the override stay hidden until online. */
+    backend_set_health(rt, BACKEND_DOWN, "3 failed checks");
+    assert_int_equal(backend_state(rt), BACKEND_DRAINING);
+    assert_int_equal(backend_set_admin(cfg, "adm2", BACKEND_ADMIN_MAINT, err, sizeof(err)), HY_OK);
+    assert_int_equal(backend_state(rt), BACKEND_MAINT);
+    assert_false(backend_usable_in_trx(rt));
+    assert_int_equal(backend_set_admin(cfg, "adm2", BACKEND_ADMIN_NONE, err, sizeof(err)), HY_OK);
+    assert_int_equal(backend_state(rt), BACKEND_DOWN);
+    backend_set_health(rt, BACKEND_ONLINE, "2 good checks");
+    assert_int_equal(backend_state(rt), BACKEND_ONLINE);
+
+    assert_int_equal(backend_set_admin(cfg, "nope", BACKEND_ADMIN_DRAIN, err, sizeof(err)),
+                     HY_ERROR);
+    assert_string_equal(err, "no backend named 'nope' in the running config");
+
+    /* Draining the primary leaves no usable primary. */
+    assert_int_equal(backend_set_admin(cfg, "adm1", BACKEND_ADMIN_DRAIN, err, sizeof(err)), HY_OK);
+    assert_int_equal(backend_primary_index(cfg), -1);
+    assert_int_equal(backend_primary_any_index(cfg), 0);
+    assert_int_equal(backend_set_admin(cfg, "adm1", BACKEND_ADMIN_NONE, err, sizeof(err)), HY_OK);
+    assert_int_equal(backend_primary_index(cfg), 0);
+    config_put(cfg);
+}
+
+static void test_primary_choice(void **state)
+{
+    (void)state;
+    struct config *cfg = three("pc");
+    struct backend_rt *r1 = cfg->backends[0].rt, *r2 = cfg->backends[1].rt;
+    assert_int_equal(backend_primary_index(cfg), 0);
+    backend_set_health(r1, BACKEND_DOWN, "3 failed checks");
+    assert_int_equal(backend_primary_index(cfg), -1);
+    /* Promoted elsewhere: followed without a config change. */
+    backend_set_role(r2, ROLE_PRIMARY, "read_only off");
+    assert_int_equal(backend_primary_index(cfg), 1);
+    /* Two primaries (split brain): the first usable in config order. */
+    backend_set_health(r1, BACKEND_ONLINE, "2 good checks");
+    assert_int_equal(backend_primary_index(cfg), 0);
+    backend_set_role(r1, ROLE_REPLICA, "read_only on");
+    assert_int_equal(backend_primary_index(cfg), 1);
+    config_put(cfg);
+}
+
+static void test_max_connections(void **state)
+{
+    (void)state;
+    struct backend_rt *rt = backend_rt_get("conns");
+    assert_true(backend_conn_acquire(rt, 2));
+    assert_true(backend_conn_acquire(rt, 2));
+    assert_false(backend_conn_acquire(rt, 2));
+    backend_conn_release(rt);
+    assert_true(backend_conn_acquire(rt, 2));
+    assert_true(backend_conn_acquire(rt, 0)); /* no limit */
+    struct backend_stats st;
+    backend_stats_get(rt, &st);
+    assert_int_equal(st.conns, 3);
+    backend_conn_release(rt);
+    backend_conn_release(rt);
+    backend_conn_release(rt);
+    backend_stats_get(rt, &st);
+    assert_int_equal(st.conns, 0);
+}
+
+static void test_counters(void **state)
+{
+    (void)state;
+    struct backend_rt *rt = backend_rt_get("counters");
+    /* 100 statements over two workers (slots): 98 of 400 us, 2 of 2 s. */
+    for (int i = 0; i < 100; i++) {
+        backend_query_begin(rt);
+        backend_query_end(rt, i % 2 ? 1 : 9, i < 98 ? 400 : 2000000, i == 0);
+    }
+    backend_query_begin(rt); /* one still running */
+    backend_count_connect_failure(rt, 3);
+    struct backend_stats st;
+    backend_stats_get(rt, &st);
+    assert_int_equal(st.queries, 100);
+    assert_int_equal(st.errors, 1);
+    assert_int_equal(st.outstanding, 1);
+    assert_int_equal(st.connect_failures, 1);
+    assert_int_equal(st.lat_sum_us, 98 * 400 + 2 * 2000000);
+    assert_int_equal(st.lat[2], 98); /* (250, 500] */
+    assert_int_equal(st.lat[13], 2); /* (1 s, 2.5 s] */
+    double p50 = backend_latency_quantile(&st, 0.5);
+    assert_true(p50 > 250 && p50 <= 500);
+    double p99 = backend_latency_quantile(&st, 0.99);
+    assert_true(p99 > 1000000 && p99 <= 2500000);
+    struct backend_stats none = {0};
+    assert_true(backend_latency_quantile(&none, 0.5) == 0);
+    /* Slower than the last bound: the last bound. */
+    struct backend_stats slow = {0};
+    slow.lat[BACKEND_LAT_BUCKETS - 1] = 5;
+    assert_true(backend_latency_quantile(&slow, 0.99) ==
+                (double)backend_lat_bounds_us[BACKEND_LAT_BOUNDS - 1]);
+}
+
+static int hook_calls;
+static struct backend_rt *hook_rt;
+
+static void hook(struct backend_rt *rt, void *arg)
+{
+    assert_ptr_equal(arg, &hook_calls);
+    hook_calls++;
+    hook_rt = rt;
+}
+
+static void test_report_failure(void **state)
+{
+    (void)state;
+    struct backend_rt *rt = backend_rt_get("passive");
+    backend_report_failure(rt, "no hook yet");
+    backend_set_report_hook(hook, &hook_calls);
+    backend_report_failure(rt, "connect: Connection refused");
+    assert_int_equal(hook_calls, 1);
+    assert_ptr_equal(hook_rt, rt);
+    assert_true(atomic_load(&rt->check_now));
+    assert_int_equal(atomic_load(&rt->passive_failures), 2);
+    struct backend_info info;
+    backend_info_get(rt, &info);
+    assert_string_equal(info.last_failure, "connect: Connection refused");
+    backend_set_report_hook(NULL, NULL);
+}
+
+static void test_names(void **state)
+{
+    (void)state;
+    assert_string_equal(backend_state_to_str(BACKEND_ONLINE), "ONLINE");
+    assert_string_equal(backend_state_to_str(BACKEND_DOWN), "DOWN");
+    assert_string_equal(backend_state_to_str(BACKEND_LAGGING), "LAGGING");
+    assert_string_equal(backend_state_to_str(BACKEND_DRAINING), "DRAINING");
+    assert_string_equal(backend_state_to_str(BACKEND_MAINT), "MAINT");
+    assert_string_equal(backend_admin_to_str(BACKEND_ADMIN_DRAIN), "drain");
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    backend_rt_free_all();
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_registry),        cmocka_unit_test(test_role_fallback_until_seen),
+        cmocka_unit_test(test_rise_fall),       cmocka_unit_test(test_lag),
+        cmocka_unit_test(test_admin_override),  cmocka_unit_test(test_primary_choice),
+        cmocka_unit_test(test_max_connections), cmocka_unit_test(test_counters),
+        cmocka_unit_test(test_report_failure),  cmocka_unit_test(test_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, teardown);
+}
