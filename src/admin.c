@@ -506,6 +506,14 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
     kv_int(&kv, "strong_window_ms", cfg->strong_window_ms);
     kv_str(&kv, "replica_fallback", cfg->replica_fallback_error ? "error" : "primary");
     kv_int(&kv, "digest_max_entries", cfg->digest_max_entries);
+    kv_str(&kv, "failover", cfg->failover_auto ? "auto" : "off");
+    kv_int(&kv, "failover_delay_ms", cfg->failover_delay_ms);
+    kv_int(&kv, "failover_write_wait_ms", cfg->failover_write_wait_ms);
+    kv_int(&kv, "switchover_timeout_ms", cfg->switchover_timeout_ms);
+    kv_bool(&kv, "auto_rejoin", cfg->auto_rejoin);
+    kv_str(&kv, "replication_user", cfg->replication_user);
+    kv_str(&kv, "replication_password_file", cfg->replication_password_file);
+    kv_str(&kv, "replication_password_env", cfg->replication_password_env);
 
     list_begin(&l, &kv, "listeners");
     for (size_t i = 0; i < cfg->n_listeners; i++) {

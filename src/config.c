@@ -88,6 +88,31 @@ const struct config_key config_keys[] = {
      "with the least total time among a sample of 8 is evicted; 0 = no digests; applies at the "
      "next restart", NULL},
 
+    {"failover", CONFIG_STRING, "off", 0, 0,
+     "auto = promote the most advanced replica when the primary is down for failover_delay_ms "
+     "and a majority of the replicas lost it too; off = never (switchover still works)",
+     "off|auto"},
+    {"failover_delay_ms", CONFIG_INT, "1000", 0, 3600000,
+     "milliseconds the primary must have been unreachable before an automatic failover", NULL},
+    {"failover_write_wait_ms", CONFIG_INT, "5000", 0, 600000,
+     "milliseconds a write waits for a usable primary (during a failover or switchover) before "
+     "it fails; 0 = fail at once", NULL},
+    {"switchover_timeout_ms", CONFIG_INT, "10000", 100, 3600000,
+     "switchover: milliseconds the chosen replica gets to catch up with the read_only primary "
+     "before the switchover is rolled back", NULL},
+    {"auto_rejoin", CONFIG_BOOL, "false", 0, 0,
+     "make a server that comes back outside replication (the old primary) a replica of the "
+     "primary, unless it has transactions the primary lacks", NULL},
+    {"replication_user", CONFIG_STRING, "", 0, 80,
+     "account replicas log in to the primary with, set by CHANGE MASTER when a server that "
+     "never replicated (the old primary) rejoins; \"\" = keep each replica's own credentials",
+     NULL},
+    {"replication_password_file", CONFIG_STRING, "", 0, 4095,
+     "file whose first line is replication_user's password, read at load; \"\" = none", NULL},
+    {"replication_password_env", CONFIG_STRING, "", 0, 255,
+     "environment variable holding replication_user's password, read at load; \"\" = none",
+     NULL},
+
     {"listeners", CONFIG_LIST, NULL, 1, 64,
      "addresses where halyard accepts client connections", NULL},
     {"listeners.[].name", CONFIG_STRING, NULL, 1, 64,
@@ -886,6 +911,56 @@ static hy_status_t fill_admin_socket(struct loader *ld, struct config *cfg, conf
     return HY_OK;
 }
 
+/* replication_user and its password, from a file or the environment, so
+ * the config itself never holds it. */
+static hy_status_t fill_replication(struct loader *ld, struct config *cfg, config_setting_t *root)
+{
+    if (dup_str(ld, &cfg->replication_user, root, "replication_user") != HY_OK ||
+        dup_str(ld, &cfg->replication_password_file, root, "replication_password_file") != HY_OK ||
+        dup_str(ld, &cfg->replication_password_env, root, "replication_password_env") != HY_OK)
+        return HY_ERROR;
+    const char *file = cfg->replication_password_file;
+    const char *env = cfg->replication_password_env;
+    config_setting_t *fs = config_setting_get_member(root, "replication_password_file");
+    config_setting_t *es = config_setting_get_member(root, "replication_password_env");
+    char pw[256] = "";
+    if (file[0] != '\0' && env[0] != '\0')
+        return fail(ld, es, "replication_password_env",
+                    "give replication_password_file or replication_password_env, not both");
+    if (file[0] != '\0') {
+        FILE *f = fopen(file, "r");
+        if (f == NULL)
+            return fail(ld, fs, "replication_password_file", "cannot read %s: %s", file,
+                        strerror(errno));
+        if (fgets(pw, sizeof(pw), f) == NULL && ferror(f)) {
+            int e = errno;
+            fclose(f);
+            return fail(ld, fs, "replication_password_file", "cannot read %s: %s", file,
+                        strerror(e));
+        }
+        fclose(f);
+        pw[strcspn(pw, "\r\n")] = '\0';
+    } else if (env[0] != '\0') {
+        const char *v = getenv(env);
+        if (v == NULL)
+            return fail(ld, es, "replication_password_env", "environment variable %s is not set",
+                        env);
+        if (strlen(v) >= sizeof(pw))
+            return fail(ld, es, "replication_password_env", "the password is longer than %zu bytes",
+                        sizeof(pw) - 1);
+        snprintf(pw, sizeof(pw), "%s", v);
+    }
+    if ((file[0] != '\0' || env[0] != '\0') && cfg->replication_user[0] == '\0')
+        return fail(ld, fs != NULL ? fs : es,
+                    fs != NULL ? "replication_password_file" : "replication_password_env",
+                    "a replication password needs replication_user");
+    cfg->replication_password = strdup(pw);
+    explicit_bzero(pw, sizeof(pw));
+    if (cfg->replication_password == NULL)
+        return fail(ld, NULL, NULL, "out of memory");
+    return HY_OK;
+}
+
 static hy_status_t fill_config(struct loader *ld, struct config *cfg, config_setting_t *root)
 {
     long long workers = get_int(root, "workers");
@@ -908,6 +983,11 @@ static hy_status_t fill_config(struct loader *ld, struct config *cfg, config_set
     cfg->strong_window_ms = (int)get_int(root, "strong_window_ms");
     cfg->replica_fallback_error = strcmp(get_str(root, "replica_fallback"), "error") == 0;
     cfg->digest_max_entries = (int)get_int(root, "digest_max_entries");
+    cfg->failover_auto = strcmp(get_str(root, "failover"), "auto") == 0;
+    cfg->failover_delay_ms = (int)get_int(root, "failover_delay_ms");
+    cfg->failover_write_wait_ms = (int)get_int(root, "failover_write_wait_ms");
+    cfg->switchover_timeout_ms = (int)get_int(root, "switchover_timeout_ms");
+    cfg->auto_rejoin = get_bool(root, "auto_rejoin");
     if (dup_str(ld, &cfg->server_version, root, "server_version") != HY_OK ||
         dup_str(ld, &cfg->metrics_address, root, "metrics_address") != HY_OK ||
         dup_str(ld, &cfg->log_file, root, "log_file") != HY_OK ||
@@ -915,7 +995,8 @@ static hy_status_t fill_config(struct loader *ld, struct config *cfg, config_set
         fill_admin_socket(ld, cfg, root) != HY_OK ||
         fill_users(ld, cfg, config_setting_get_member(root, "users")) != HY_OK ||
         fill_backends(ld, cfg, config_setting_get_member(root, "backends")) != HY_OK ||
-        fill_rules(ld, cfg, config_setting_get_member(root, "rules")) != HY_OK)
+        fill_rules(ld, cfg, config_setting_get_member(root, "rules")) != HY_OK ||
+        fill_replication(ld, cfg, root) != HY_OK)
         return HY_ERROR;
     return HY_OK;
 }
@@ -956,6 +1037,13 @@ static void config_free(struct config *cfg)
     free(cfg->admin_socket);
     free(cfg->metrics_address);
     free(cfg->log_file);
+    free(cfg->replication_user);
+    free(cfg->replication_password_file);
+    free(cfg->replication_password_env);
+    if (cfg->replication_password != NULL) {
+        explicit_bzero(cfg->replication_password, strlen(cfg->replication_password));
+        free(cfg->replication_password);
+    }
     free(cfg->path);
     free(cfg);
 }

@@ -143,6 +143,17 @@ struct config {
     bool replica_fallback_error; /* replica_fallback = "error" */
     int digest_max_entries;      /* per worker; 0 = no digests (digest.h) */
 
+    /* failover (failover.h) */
+    bool failover_auto; /* failover = auto */
+    int failover_delay_ms;
+    int failover_write_wait_ms;
+    int switchover_timeout_ms;
+    bool auto_rejoin;
+    char *replication_user; /* "" = keep the replicas' own */
+    char *replication_password_file;
+    char *replication_password_env;
+    char *replication_password; /* read from one of the two above at load; "" = none */
+
     struct config_listener *listeners;
     size_t n_listeners;
     struct config_user *users;

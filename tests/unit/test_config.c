@@ -321,6 +321,29 @@ static const struct config_case cases[] = {
          "\"db3\"", "\"h\"", "3", "\"primary\"", "") "\n);\n" LISTENERS USERS,
      "t.conf:4: backends.[2].role: second primary; \"db1\" (line 2) is already the primary"},
 
+    /* ---- failover and the replication password ---- */
+    {"failover auto", BASE "failover = \"auto\"; failover_delay_ms = 0; auto_rejoin = true;\n",
+     NULL},
+    {"failover bad word", BASE "failover = \"on\";\n", "t.conf:4: failover: "},
+    {"switchover timeout too small", BASE "switchover_timeout_ms = 99;\n",
+     "t.conf:4: switchover_timeout_ms: 99 is out of range 100..3600000"},
+    {"replication password file and env",
+     BASE "replication_user = \"repl\";\nreplication_password_file = \"/dev/null\";\n"
+          "replication_password_env = \"HOME\";\n",
+     "t.conf:6: replication_password_env: give replication_password_file or "
+     "replication_password_env, not both"},
+    {"replication password file missing",
+     BASE "replication_user = \"repl\";\nreplication_password_file = \"/nonexistent/pw\";\n",
+     "t.conf:5: replication_password_file: cannot read /nonexistent/pw: No such file or "
+     "directory"},
+    {"replication password env unset",
+     BASE "replication_user = \"repl\";\n"
+          "replication_password_env = \"HALYARD_TEST_SURELY_UNSET_VARIABLE\";\n",
+     "t.conf:5: replication_password_env: environment variable "
+     "HALYARD_TEST_SURELY_UNSET_VARIABLE is not set"},
+    {"replication password without user", BASE "replication_password_file = \"/dev/null\";\n",
+     "t.conf:4: replication_password_file: a replication password needs replication_user"},
+
     /* ---- password hashes ---- */
     {"hash without star", WITH_U(USR("\"u\"", "\"5BCB3E6AC345B435C7C2E6B7949A04CE6F6563D3\"", "")),
      "t.conf:2: users.[0].password_hash: not a password hash"},
@@ -388,6 +411,13 @@ static void test_defaults(void **state)
     assert_int_equal(cfg->buffer_size, 16384);
     assert_int_equal(cfg->max_client_connections, 0);
     assert_string_equal(cfg->path, "t.conf");
+    assert_false(cfg->failover_auto);
+    assert_int_equal(cfg->failover_delay_ms, 1000);
+    assert_int_equal(cfg->failover_write_wait_ms, 5000);
+    assert_int_equal(cfg->switchover_timeout_ms, 10000);
+    assert_false(cfg->auto_rejoin);
+    assert_string_equal(cfg->replication_user, "");
+    assert_string_equal(cfg->replication_password, "");
 
     assert_int_equal(cfg->n_listeners, 1);
     assert_string_equal(cfg->listeners[0].name, "main");
@@ -751,6 +781,23 @@ static void test_files(void **state)
     free(text);
     assert_int_equal(config_load(path, &cfg, err, sizeof(err)), HY_OK);
     config_put(cfg);
+    cfg = NULL;
+
+    /* The replication password: first line of a file, or the environment. */
+    char pwfile[256], text2[1024];
+    tmp_write(t->path, "repl.pw", "s3cret\nignored\n", pwfile, sizeof(pwfile));
+    snprintf(text2, sizeof(text2),
+             BASE "replication_user = \"repl\";\nreplication_password_file = \"%s\";\n", pwfile);
+    cfg = load_ok(text2);
+    assert_string_equal(cfg->replication_user, "repl");
+    assert_string_equal(cfg->replication_password, "s3cret");
+    config_put(cfg);
+    setenv("HALYARD_TEST_REPL_PW", "from-env", 1);
+    cfg = load_ok(BASE "replication_user = \"repl\";\n"
+                       "replication_password_env = \"HALYARD_TEST_REPL_PW\";\n");
+    assert_string_equal(cfg->replication_password, "from-env");
+    config_put(cfg);
+    unsetenv("HALYARD_TEST_REPL_PW");
     cfg = NULL;
 
     /* A binary file is refused, not half-read. */
