@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "halyard/admin.h"
+#include "halyard/audit.h"
 #include "halyard/config.h"
 #include "halyard/log.h"
 #include "halyard/mysql_proto.h"
@@ -500,6 +501,9 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
     kv_int(&kv, "metrics_port", cfg->metrics_port);
     kv_str(&kv, "log_file", cfg->log_file);
     kv_bool(&kv, "log_syslog", cfg->log_syslog);
+    kv_str(&kv, "audit_log", cfg->audit_log);
+    kv_str(&kv, "query_log", cfg->query_log);
+    kv_int(&kv, "query_log_min_duration_ms", cfg->query_log_min_duration_ms);
     kv_bool(&kv, "read_write_split", cfg->read_write_split);
     kv_str(&kv, "consistency", consistency_to_str(cfg->consistency));
     kv_int(&kv, "causal_timeout_ms", cfg->causal_timeout_ms);
@@ -858,6 +862,7 @@ struct admin_conn {
     size_t out_off;
     struct admin_job *job; /* the answer being gathered */
     bool eof;              /* the client has shut down its side */
+    char audit_cmd[128];   /* the command whose answer goes to the audit log, "" = none */
     bool close_after;      /* close once `out` is written */
 };
 
@@ -1179,6 +1184,10 @@ static bool run_command(struct admin_conn *c, const char *line, size_t len)
     hy_status_t rc = admin_parse(line, len, &cmd, err, sizeof(err));
     if (rc == HY_AGAIN)
         return true;
+    /* Commands that change something (and refused ones) go to the audit log with their
+     * answer's first line; `show` and `help` do not. */
+    if (strncasecmp(shown, "show", 4) != 0 && strncasecmp(shown, "help", 4) != 0)
+        snprintf(c->audit_cmd, sizeof(c->audit_cmd), "%s", shown);
     if (rc != HY_OK) {
         hy_log_info("admin uid=%u pid=%d: %s: refused", c->uid, c->pid, shown);
         textbuf_printf(&c->out, "%s\n", err);
@@ -1326,6 +1335,16 @@ static bool aconn_send_answer(struct admin_conn *c)
     if (c->out.overflow) {
         textbuf_reset(&c->out);
         textbuf_printf(&c->out, "ERR the answer is larger than %u bytes\n", ADMIN_OUT_MAX);
+    }
+    if (c->audit_cmd[0] != '\0') {
+        char who[48], result[256];
+        const char *nl = c->out.data != NULL ? memchr(c->out.data, '\n', c->out.len) : NULL;
+        snprintf(who, sizeof(who), "uid=%u pid=%d", c->uid, c->pid);
+        snprintf(result, sizeof(result), "%.*s", nl != NULL ? (int)(nl - c->out.data) : 0,
+                 c->out.data != NULL ? c->out.data : "");
+        /* A JSON answer of a command that succeeded says so in its own terms. */
+        audit_admin(who, c->audit_cmd, result[0] == '{' ? "OK" : result);
+        c->audit_cmd[0] = '\0';
     }
     textbuf_putc(&c->out, '\n');
     return aconn_flush(c);

@@ -67,6 +67,14 @@ const struct config_key config_keys[] = {
      "file the log is appended to, reopened on SIGUSR1; \"\" = standard error", NULL},
     {"log_syslog", CONFIG_BOOL, "false", 0, 0,
      "also send every log line to the local syslog (/dev/log), never waiting for it", NULL},
+    {"audit_log", CONFIG_STRING, "", 0, 4095,
+     "file of the audit log (logins, failed logins, admin commands, reloads, backend state "
+     "changes), JSON lines, reopened on SIGUSR1; \"\" = no audit log", NULL},
+    {"query_log", CONFIG_STRING, "", 0, 4095,
+     "file of the query log (one JSON line per statement), reopened on SIGUSR1; \"\" = no "
+     "query log", NULL},
+    {"query_log_min_duration_ms", CONFIG_INT, "0", 0, 3600000,
+     "only statements that took at least this many milliseconds go to the query log", NULL},
     {"read_write_split", CONFIG_BOOL, "true", 0, 0,
      "send reads outside transactions to replicas, as `consistency` allows; false = every "
      "statement to the primary unless a hint says otherwise", NULL},
@@ -977,6 +985,7 @@ static hy_status_t fill_config(struct loader *ld, struct config *cfg, config_set
     cfg->max_client_connections = (int)get_int(root, "max_client_connections");
     cfg->metrics_port = (int)get_int(root, "metrics_port");
     cfg->log_syslog = get_bool(root, "log_syslog");
+    cfg->query_log_min_duration_ms = (int)get_int(root, "query_log_min_duration_ms");
     cfg->read_write_split = get_bool(root, "read_write_split");
     cfg->consistency = consistency_parse(get_str(root, "consistency"));
     cfg->causal_timeout_ms = (int)get_int(root, "causal_timeout_ms");
@@ -991,6 +1000,8 @@ static hy_status_t fill_config(struct loader *ld, struct config *cfg, config_set
     if (dup_str(ld, &cfg->server_version, root, "server_version") != HY_OK ||
         dup_str(ld, &cfg->metrics_address, root, "metrics_address") != HY_OK ||
         dup_str(ld, &cfg->log_file, root, "log_file") != HY_OK ||
+        dup_str(ld, &cfg->audit_log, root, "audit_log") != HY_OK ||
+        dup_str(ld, &cfg->query_log, root, "query_log") != HY_OK ||
         fill_listeners(ld, cfg, config_setting_get_member(root, "listeners")) != HY_OK ||
         fill_admin_socket(ld, cfg, root) != HY_OK ||
         fill_users(ld, cfg, config_setting_get_member(root, "users")) != HY_OK ||
@@ -1037,6 +1048,8 @@ static void config_free(struct config *cfg)
     free(cfg->admin_socket);
     free(cfg->metrics_address);
     free(cfg->log_file);
+    free(cfg->audit_log);
+    free(cfg->query_log);
     free(cfg->replication_user);
     free(cfg->replication_password_file);
     free(cfg->replication_password_env);

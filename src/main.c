@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "halyard/admin.h"
+#include "halyard/audit.h"
 #include "halyard/backend.h"
 #include "halyard/config.h"
 #include "halyard/log.h"
@@ -125,6 +126,10 @@ static hy_status_t app_reload(struct status *st, const char *by)
         if (rc != HY_OK) {
             snprintf(err, sizeof(err), "%s: log_file: %s", app.config_path, why);
             config_put(fresh);
+        } else if ((rc = audit_open(fresh->audit_log, fresh->query_log,
+                                    fresh->query_log_min_duration_ms, why, sizeof(why))) != HY_OK) {
+            snprintf(err, sizeof(err), "%s: %s", app.config_path, why);
+            config_put(fresh);
         }
     }
     st->last_reload = time(NULL);
@@ -135,6 +140,7 @@ static hy_status_t app_reload(struct status *st, const char *by)
         snprintf(st->last_reload_error, sizeof(st->last_reload_error), "%s", err);
         hy_log_error("reload failed, keeping the running config: %s", err);
         log_audit("reload by %s: failed: %s", by, err);
+        audit_reload(false, by, err);
         return HY_ERROR;
     }
     st->reloads_ok++;
@@ -149,6 +155,7 @@ static hy_status_t app_reload(struct status *st, const char *by)
                 "and metrics_* apply at the next restart)",
                 app.config_path);
     log_audit("reload by %s: ok", by);
+    audit_reload(true, by, NULL);
     return HY_OK;
 }
 
@@ -171,6 +178,8 @@ static void reopen_cb(struct ev_loop *loop, ev_signal *sig, int revents)
     else
         hy_log_info("SIGUSR1: log reopened%s%s", log_current_path()[0] ? ": " : "",
                     log_current_path());
+    if (audit_reopen(err, sizeof(err)) != HY_OK)
+        hy_log_error("SIGUSR1: %s; writing on to the old file", err);
 }
 
 static int daemonize(void)
@@ -296,6 +305,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "halyard: cannot daemonize: %s\n", strerror(errno));
         return 1;
     }
+    /* After daemonize(): the writer thread must live in the final process. */
+    if (audit_open(app.cfg->audit_log, app.cfg->query_log, app.cfg->query_log_min_duration_ms, err,
+                   sizeof(err)) != HY_OK) {
+        hy_log_error("%s: %s", path, err);
+        config_put(app.cfg);
+        return 1;
+    }
     if (pidfile != NULL && write_pidfile(pidfile) != 0) {
         hy_log_error("cannot write pid file %s: %s", pidfile, strerror(errno));
         return 1;
@@ -405,6 +421,7 @@ out:
         unlink(pidfile);
     if (rc == 0)
         hy_log_info("stopped");
+    audit_shutdown();
     config_put(app.cfg);
     backend_rt_free_all();
     return rc;

@@ -49,6 +49,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "halyard/audit.h"
 #include "halyard/auth.h"
 #include "halyard/classify.h"
 #include "halyard/digest.h"
@@ -840,6 +841,18 @@ static bool show_status(const char *sql, size_t len)
            match_word(&p, end, "PROFILES");
 }
 
+/* The query log is on: keep the statement's text (its first
+ * QUERY_LOG_TEXT_MAX bytes) for the line command_done writes. */
+static void qlog_note(struct session *s, const char *text, size_t len, uint64_t digest)
+{
+    if (s->qlog_text == NULL && (s->qlog_text = malloc(QUERY_LOG_TEXT_MAX)) == NULL)
+        return;
+    s->qlog_len = HY_MIN(len, (size_t)QUERY_LOG_TEXT_MAX);
+    memcpy(s->qlog_text, text, s->qlog_len);
+    s->qlog_digest = digest;
+    s->qlog_pending = true;
+}
+
 /* Which backend runs the command at up.scan (`avail` of its `len` payload
  * bytes are in the buffer). Everything goes to the primary but reads a
  * hint sends elsewhere, outside transactions; commands that change session
@@ -851,10 +864,12 @@ static uint32_t route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t
     s->cmd_writes = cmd == COM_STMT_EXECUTE || (cmd == COM_QUERY && !fits);
     s->causal_check = false;
     s->cmd_ro_begin = false;
+    s->qlog_pending = false;
     if (cmd == COM_STMT_PREPARE)
         s->used_ps = true;
     /* One backend: nothing to route, but rules and digests still apply. */
-    if (s->n_bc == 1 && (cmd != COM_QUERY || (s->cfg->n_rules == 0 && s->w->digests == NULL)))
+    if (s->n_bc == 1 && (cmd != COM_QUERY ||
+                         (s->cfg->n_rules == 0 && s->w->digests == NULL && !query_log_enabled())))
         return s->primary;
     if (cmd == COM_INIT_DB || cmd == COM_SET_OPTION) {
         if (cmd == COM_INIT_DB && fits) {
@@ -880,6 +895,8 @@ static uint32_t route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t
         s->digest_hash = dg.hash;
         s->digest_pending = true;
     }
+    if (query_log_enabled())
+        qlog_note(s, (const char *)p + 1, avail - 1, want_digest ? dg.hash : 0);
     if (r.flags & CLF_USE) {
         free(s->pend_schema);
         s->pend_schema = r.schema[0] != '\0' ? strdup(r.schema) : NULL;
@@ -1012,6 +1029,7 @@ static void command_abandon(struct session *s)
     free(s->pend_schema);
     s->pend_schema = NULL;
     s->digest_pending = false;
+    s->qlog_pending = false;
     if (s->cmd_ro_begin)
         s->ro_idx = -1; /* the read-only transaction never began */
     s->cmd_ro_begin = false;
@@ -1035,6 +1053,25 @@ static void command_done(struct session *s)
          (s->resp.status_seen && !(s->resp.status & SERVER_STATUS_IN_TRANS))))
         s->ro_idx = -1; /* the read-only transaction ended, or never began */
     s->cmd_ro_begin = false;
+    if (s->qlog_pending) {
+        double usec = (ev_now(s->w->loop) - s->cmd_started) * 1e6;
+        struct query_log_entry e = {
+            .session = s->id,
+            .user = s->user,
+            .client = s->peer,
+            .schema = s->schema != NULL ? s->schema : s->db,
+            .backend = s->cur != NULL ? s->cur->be->name : NULL,
+            .digest = s->qlog_digest,
+            .text = s->qlog_text,
+            .text_len = s->qlog_len,
+            .duration_us = usec > 0 ? (uint64_t)usec : 0,
+            .rows = s->resp.rows,
+            .affected = s->resp.affected,
+            .error = s->resp.err_code,
+        };
+        query_log_write(&e);
+        s->qlog_pending = false;
+    }
     if (s->digest_pending) {
         double usec = (ev_now(s->w->loop) - s->cmd_started) * 1e6;
         digest_record(s->w->digests, s->digest_hash, NULL, 0, s->resp.err_code != 0,
@@ -1998,6 +2035,7 @@ static void session_login_ok(struct session *s, uint8_t seq)
     send_ok(s, seq);
     session_set_state(s, SS_IDLE);
     slog_debug(s, "logged in%s%s", s->db ? ", schema " : "", s->db ? s->db : "");
+    audit_login(true, s->id, s->user, s->peer, s->listener->name, NULL);
     session_next_command(s);
 }
 
@@ -2018,6 +2056,10 @@ static void auth_check(struct session *s, const char *user, size_t user_len, con
     uint8_t reply_seq = (uint8_t)(seq + 1);
     if (!ok) {
         slog_info(s, "access denied for user '%.*s'", (int)HY_MIN(user_len, 80), user);
+        char who[100];
+        snprintf(who, sizeof(who), "%.*s", (int)HY_MIN(user_len, 96), user);
+        audit_login(false, s->id, who, s->peer, s->listener->name,
+                    u == NULL ? "unknown user" : "wrong password");
         send_access_denied(s, reply_seq, user, user_len, auth_len > 0);
         if (s->changing_user) {
             /* as MariaDB: a failed COM_CHANGE_USER keeps the old user */
@@ -2250,6 +2292,7 @@ static void session_free(struct session *s)
     free(s->attrs);
     free(s->schema);
     free(s->pend_schema);
+    free(s->qlog_text);
     explicit_bzero(s->h1, sizeof(s->h1));
     free(s);
     worker_session_gone(w);

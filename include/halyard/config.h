@@ -134,6 +134,9 @@ struct config {
     int metrics_port; /* 0 = no metrics listener */
     char *log_file;   /* "" = standard error */
     bool log_syslog;
+    char *audit_log; /* "" = off (audit.h) */
+    char *query_log; /* "" = off */
+    int query_log_min_duration_ms;
 
     /* read/write split */
     bool read_write_split;

@@ -138,6 +138,10 @@ struct session {
     uint64_t digest_hash;          /* digest of the statement in flight ... */
     bool digest_pending;           /* ... to record when it ends */
     const struct config_rule *block_rule; /* the rule that blocked the statement */
+    char *qlog_text;                      /* query log: the statement in flight (audit.h) */
+    size_t qlog_len;
+    uint64_t qlog_digest;
+    bool qlog_pending;
 
     /* session state log (see "session state log" in session.c) */
     struct state_entry *log;

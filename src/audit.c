@@ -1,0 +1,613 @@
+/*
+ * audit.c: the audit log and the query log. See audit.h.
+ *
+ * Design
+ * ------
+ * Each log is a `struct alog`: a descriptor, an on/off flag, and a
+ * lock-free list of formatted lines (newest first, pushed with a CAS loop
+ * as worker_call does). Producers (any thread) format a line into one heap
+ * node, reserve its bytes in `queued` (over AUDIT_QUEUE_MAX: drop and
+ * count), and push it. The writer thread wakes every WRITER_PERIOD or when
+ * poked through an eventfd (an audit line, or a query log past
+ * WAKE_BYTES), takes each list whole with one atomic exchange, restores
+ * its order and writes it with writev.
+ *
+ * The descriptors never change number while the writer runs: a new file
+ * (reload with another path, SIGUSR1 after logrotate) is opened by the main
+ * thread and dup2()'d onto the old descriptor, as log.c does for the log
+ * file, so the writer writes to the old file or the new one, never to a
+ * closed or reused descriptor.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/time.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "halyard/audit.h"
+
+#define WRITER_PERIOD_MS 100
+#define WAKE_BYTES       (256u << 10)
+#define WRITE_BATCH      64 /* lines per writev */
+
+struct aline {
+    struct aline *next;
+    size_t len, cap;
+    bool oom;
+    char data[];
+};
+
+struct alog {
+    const char *key; /* config key, for messages */
+    _Atomic(struct aline *) head;
+    atomic_size_t queued; /* bytes pushed and not yet written */
+    atomic_int fd;        /* -1 until first opened; fixed afterwards (dup2) */
+    atomic_bool on;
+    _Atomic uint64_t lines, dropped;
+    char path[4096]; /* main thread */
+};
+
+static struct alog audit_log = {.key = "audit_log", .fd = -1};
+static struct alog query_log = {.key = "query_log", .fd = -1};
+static atomic_int_fast64_t query_min_us;
+static int wake_fd = -1;
+static pthread_t writer;
+static bool writer_running;
+static atomic_bool writer_stop;
+
+/* ---- escaping ---------------------------------------------------------- */
+
+/* Length of the valid UTF-8 sequence at p (n bytes left), 0 if invalid. */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+    unsigned char c = p[0];
+    size_t len;
+    uint32_t cp;
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+        cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p[i] & 0x3f);
+    }
+    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+        (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+        return 0;
+    return len;
+}
+
+bool audit_json_escape(char *out, size_t cap, size_t *pos, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)s;
+    size_t o = *pos;
+    for (size_t i = 0; i < len;) {
+        unsigned char c = p[i];
+        if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+            if (o + 1 > cap)
+                return false;
+            out[o++] = (char)c;
+            i++;
+            continue;
+        }
+        if (c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t') {
+            if (o + 2 > cap)
+                return false;
+            out[o++] = '\\';
+            out[o++] = c == '\n' ? 'n' : c == '\r' ? 'r' : c == '\t' ? 't' : (char)c;
+            i++;
+            continue;
+        }
+        size_t n = c >= 0x80 ? utf8_len(p + i, len - i) : 0;
+        if (n > 0) {
+            if (o + n > cap)
+                return false;
+            memcpy(out + o, p + i, n);
+            o += n;
+            i += n;
+            continue;
+        }
+        /* control byte, DEL, or a byte that is not valid UTF-8 */
+        if (o + 6 > cap)
+            return false;
+        memcpy(out + o, "\\u00", 4);
+        out[o + 4] = hex[c >> 4];
+        out[o + 5] = hex[c & 15];
+        o += 6;
+        i++;
+    }
+    *pos = o;
+    return true;
+}
+
+/* ---- building a line --------------------------------------------------- */
+
+static bool line_reserve(struct aline **lp, size_t more)
+{
+    struct aline *l = *lp;
+    if (l->len + more <= l->cap)
+        return true;
+    size_t cap = l->cap * 2;
+    while (cap < l->len + more)
+        cap *= 2;
+    struct aline *n = realloc(l, sizeof(*n) + cap);
+    if (n == NULL) {
+        l->oom = true;
+        return false;
+    }
+    n->cap = cap;
+    *lp = n;
+    return true;
+}
+
+static void line_raw(struct aline **lp, const char *s, size_t n)
+{
+    if ((*lp)->oom || !line_reserve(lp, n))
+        return;
+    memcpy((*lp)->data + (*lp)->len, s, n);
+    (*lp)->len += n;
+}
+
+static void line_puts(struct aline **lp, const char *s)
+{
+    line_raw(lp, s, strlen(s));
+}
+
+/* ,"key": */
+static void line_key(struct aline **lp, const char *key)
+{
+    line_raw(lp, ",\"", 2);
+    line_puts(lp, key);
+    line_raw(lp, "\":", 2);
+}
+
+static void line_strn(struct aline **lp, const char *key, const char *s, size_t n)
+{
+    line_key(lp, key);
+    if (s == NULL) {
+        line_raw(lp, "null", 4);
+        return;
+    }
+    line_raw(lp, "\"", 1);
+    while (!(*lp)->oom) {
+        size_t pos = (*lp)->len;
+        if (audit_json_escape((*lp)->data, (*lp)->cap, &pos, s, n)) {
+            (*lp)->len = pos;
+            break;
+        }
+        if (!line_reserve(lp, (*lp)->cap)) /* at most 6 bytes per input byte: doubling ends */
+            return;
+    }
+    line_raw(lp, "\"", 1);
+}
+
+static void line_str(struct aline **lp, const char *key, const char *s)
+{
+    line_strn(lp, key, s, s != NULL ? strlen(s) : 0);
+}
+
+static void line_u64(struct aline **lp, const char *key, uint64_t v)
+{
+    char num[24];
+    int n = snprintf(num, sizeof(num), "%" PRIu64, v);
+    line_key(lp, key);
+    line_raw(lp, num, (size_t)n);
+}
+
+static void line_bool(struct aline **lp, const char *key, bool v)
+{
+    line_key(lp, key);
+    line_puts(lp, v ? "true" : "false");
+}
+
+/* {"time":"...","event":"..." ; NULL when out of memory. */
+static struct aline *line_begin(const char *event)
+{
+    struct aline *l = malloc(sizeof(*l) + 512);
+    if (l == NULL)
+        return NULL;
+    l->next = NULL;
+    l->cap = 512;
+    l->oom = false;
+    struct timeval tv;
+    struct tm tm;
+    gettimeofday(&tv, NULL);
+    gmtime_r(&tv.tv_sec, &tm);
+    int n = snprintf(l->data, l->cap,
+                     "{\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\",\"event\":\"%s\"",
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                     (int)(tv.tv_usec / 1000), event);
+    l->len = (size_t)n;
+    return l;
+}
+
+/* Close the line and queue it; `wake`: poke the writer now. */
+static void line_push(struct alog *log, struct aline *l, bool wake)
+{
+    if (l == NULL) {
+        atomic_fetch_add_explicit(&log->dropped, 1, memory_order_relaxed);
+        return;
+    }
+    line_raw(&l, "}\n", 2);
+    if (l->oom) {
+        free(l);
+        atomic_fetch_add_explicit(&log->dropped, 1, memory_order_relaxed);
+        return;
+    }
+    size_t before = atomic_fetch_add_explicit(&log->queued, l->len, memory_order_relaxed);
+    if (before + l->len > AUDIT_QUEUE_MAX) {
+        atomic_fetch_sub_explicit(&log->queued, l->len, memory_order_relaxed);
+        atomic_fetch_add_explicit(&log->dropped, 1, memory_order_relaxed);
+        free(l);
+        return;
+    }
+    struct aline *head = atomic_load_explicit(&log->head, memory_order_relaxed);
+    do {
+        l->next = head;
+    } while (!atomic_compare_exchange_weak_explicit(&log->head, &head, l, memory_order_release,
+                                                    memory_order_relaxed));
+    if (wake || before + l->len >= WAKE_BYTES) {
+        uint64_t one = 1;
+        ssize_t w HY_UNUSED = write(wake_fd, &one, sizeof(one)); /* non-blocking eventfd */
+    }
+}
+
+static bool log_on(struct alog *log)
+{
+    return atomic_load_explicit(&log->on, memory_order_relaxed);
+}
+
+/* ---- the audit events -------------------------------------------------- */
+
+void audit_login(bool ok, uint32_t session, const char *user, const char *client,
+                 const char *listener, const char *reason)
+{
+    if (!log_on(&audit_log))
+        return;
+    struct aline *l = line_begin(ok ? "login" : "login_failed");
+    if (l != NULL) {
+        line_u64(&l, "session", session);
+        line_str(&l, "user", user);
+        line_str(&l, "client", client);
+        line_str(&l, "listener", listener);
+        if (!ok)
+            line_str(&l, "reason", reason);
+    }
+    line_push(&audit_log, l, true);
+}
+
+void audit_admin(const char *who, const char *command, const char *result)
+{
+    if (!log_on(&audit_log))
+        return;
+    struct aline *l = line_begin("admin");
+    if (l != NULL) {
+        line_str(&l, "by", who);
+        line_str(&l, "command", command);
+        line_str(&l, "result", result);
+    }
+    line_push(&audit_log, l, true);
+}
+
+void audit_reload(bool ok, const char *by, const char *message)
+{
+    if (!log_on(&audit_log))
+        return;
+    struct aline *l = line_begin("reload");
+    if (l != NULL) {
+        line_str(&l, "by", by);
+        line_str(&l, "result", ok ? "ok" : "error");
+        line_str(&l, "message", message);
+    }
+    line_push(&audit_log, l, true);
+}
+
+void audit_state(const char *backend, const char *from, const char *to, const char *reason)
+{
+    if (!log_on(&audit_log))
+        return;
+    struct aline *l = line_begin("backend_state");
+    if (l != NULL) {
+        line_str(&l, "backend", backend);
+        line_str(&l, "from", from);
+        line_str(&l, "to", to);
+        line_str(&l, "reason", reason);
+    }
+    line_push(&audit_log, l, true);
+}
+
+void audit_block(uint32_t session, const char *user, const char *client, const char *rule,
+                 const char *digest)
+{
+    if (!log_on(&audit_log))
+        return;
+    struct aline *l = line_begin("blocked");
+    if (l != NULL) {
+        line_u64(&l, "session", session);
+        line_str(&l, "user", user);
+        line_str(&l, "client", client);
+        line_str(&l, "rule", rule);
+        line_str(&l, "digest", digest);
+    }
+    line_push(&audit_log, l, true);
+}
+
+void audit_failover(const char *kind, const char *from, const char *to, bool ok,
+                    const char *message)
+{
+    if (!log_on(&audit_log))
+        return;
+    struct aline *l = line_begin(kind);
+    if (l != NULL) {
+        line_str(&l, "from", from);
+        line_str(&l, "to", to);
+        line_bool(&l, "ok", ok);
+        line_str(&l, "message", message);
+    }
+    line_push(&audit_log, l, true);
+}
+
+/* ---- the query log ----------------------------------------------------- */
+
+bool query_log_enabled(void)
+{
+    return log_on(&query_log);
+}
+
+bool query_log_wants(uint64_t duration_us)
+{
+    return log_on(&query_log) &&
+           (int64_t)duration_us >= atomic_load_explicit(&query_min_us, memory_order_relaxed);
+}
+
+void query_log_write(const struct query_log_entry *e)
+{
+    if (!query_log_wants(e->duration_us))
+        return;
+    struct aline *l = line_begin("query");
+    if (l != NULL) {
+        char hash[20];
+        line_u64(&l, "session", e->session);
+        line_str(&l, "user", e->user);
+        line_str(&l, "client", e->client);
+        line_str(&l, "schema", e->schema);
+        line_str(&l, "backend", e->backend);
+        if (e->digest != 0) {
+            snprintf(hash, sizeof(hash), "%016" PRIx64, e->digest);
+            line_str(&l, "digest", hash);
+        } else {
+            line_str(&l, "digest", NULL);
+        }
+        line_u64(&l, "duration_us", e->duration_us);
+        line_u64(&l, "rows", e->rows);
+        line_u64(&l, "affected", e->affected);
+        line_u64(&l, "error", e->error);
+        size_t n = HY_MIN(e->text_len, (size_t)QUERY_LOG_TEXT_MAX);
+        line_strn(&l, "query", e->text, n);
+        if (n < e->text_len)
+            line_bool(&l, "query_truncated", true);
+    }
+    line_push(&query_log, l, false);
+}
+
+void audit_get_stats(struct audit_stats *out)
+{
+    out->audit_lines = atomic_load_explicit(&audit_log.lines, memory_order_relaxed);
+    out->audit_dropped = atomic_load_explicit(&audit_log.dropped, memory_order_relaxed);
+    out->query_lines = atomic_load_explicit(&query_log.lines, memory_order_relaxed);
+    out->query_dropped = atomic_load_explicit(&query_log.dropped, memory_order_relaxed);
+}
+
+/* ---- the writer thread ------------------------------------------------- */
+
+/* Write the lines in order; a line that cannot be written is dropped. */
+static void write_lines(struct alog *log, struct aline *fifo)
+{
+    int fd = atomic_load(&log->fd);
+    while (fifo != NULL) {
+        struct iovec iov[WRITE_BATCH];
+        struct aline *batch[WRITE_BATCH];
+        int n = 0;
+        size_t total = 0;
+        for (; fifo != NULL && n < WRITE_BATCH; fifo = fifo->next, n++) {
+            batch[n] = fifo;
+            iov[n] = (struct iovec){fifo->data, fifo->len};
+            total += fifo->len;
+        }
+        /* Write the batch whole, resuming after short writes. */
+        int first = 0;
+        size_t written = 0;
+        while (first < n && fd >= 0) {
+            ssize_t w = writev(fd, iov + first, n - first);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0)
+                break;
+            written += (size_t)w;
+            while (first < n && (size_t)w >= iov[first].iov_len) {
+                w -= (ssize_t)iov[first].iov_len;
+                first++;
+            }
+            if (first < n) {
+                iov[first].iov_base = (char *)iov[first].iov_base + w;
+                iov[first].iov_len -= (size_t)w;
+            }
+        }
+        atomic_fetch_add_explicit(&log->lines, (uint64_t)first, memory_order_relaxed);
+        atomic_fetch_add_explicit(&log->dropped, (uint64_t)(n - first), memory_order_relaxed);
+        atomic_fetch_sub_explicit(&log->queued, total, memory_order_relaxed);
+        (void)written;
+        for (int i = 0; i < n; i++)
+            free(batch[i]);
+    }
+}
+
+static void drain(struct alog *log)
+{
+    struct aline *l = atomic_exchange_explicit(&log->head, NULL, memory_order_acquire),
+                 *fifo = NULL;
+    while (l != NULL) {
+        struct aline *next = l->next;
+        l->next = fifo;
+        fifo = l;
+        l = next;
+    }
+    write_lines(log, fifo);
+}
+
+static void *writer_main(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        struct pollfd pfd = {.fd = wake_fd, .events = POLLIN};
+        if (poll(&pfd, 1, WRITER_PERIOD_MS) > 0) {
+            uint64_t v;
+            ssize_t r HY_UNUSED = read(wake_fd, &v, sizeof(v));
+        }
+        bool stop = atomic_load(&writer_stop);
+        drain(&audit_log);
+        drain(&query_log);
+        if (stop)
+            return NULL;
+    }
+}
+
+/* ---- opening ----------------------------------------------------------- */
+
+static int open_file(const char *key, const char *path, char *err, size_t errlen)
+{
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+    if (fd < 0)
+        snprintf(err, errlen, "%s: cannot open %s: %s", key, path, strerror(errno));
+    return fd;
+}
+
+/* Put the freshly opened `fd` under the log's descriptor number. */
+static void install(struct alog *log, int fd, const char *path)
+{
+    int cur = atomic_load(&log->fd);
+    if (cur < 0) {
+        atomic_store(&log->fd, fd);
+    } else {
+        dup2(fd, cur);
+        close(fd);
+    }
+    snprintf(log->path, sizeof(log->path), "%s", path);
+}
+
+hy_status_t audit_open(const char *audit_path, const char *query_path, int query_min_duration_ms,
+                       char *err, size_t errlen)
+{
+    struct alog *logs[2] = {&audit_log, &query_log};
+    const char *paths[2] = {audit_path, query_path};
+    int fds[2] = {-1, -1};
+    for (int i = 0; i < 2; i++) {
+        bool again = paths[i][0] != '\0' &&
+                     (strcmp(paths[i], logs[i]->path) != 0 || !atomic_load(&logs[i]->on));
+        if (again && (fds[i] = open_file(logs[i]->key, paths[i], err, errlen)) < 0) {
+            if (i == 1 && fds[0] >= 0)
+                close(fds[0]);
+            return HY_ERROR;
+        }
+    }
+    if (!writer_running) {
+        atomic_store(&writer_stop, false);
+        wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (wake_fd < 0 || pthread_create(&writer, NULL, writer_main, NULL) != 0) {
+            snprintf(err, errlen, "audit: cannot start the log writer: %s", strerror(errno));
+            for (int i = 0; i < 2; i++)
+                if (fds[i] >= 0)
+                    close(fds[i]);
+            if (wake_fd >= 0)
+                close(wake_fd);
+            wake_fd = -1;
+            return HY_ERROR;
+        }
+        writer_running = true;
+    }
+    atomic_store(&query_min_us, (int_fast64_t)query_min_duration_ms * 1000);
+    for (int i = 0; i < 2; i++) {
+        if (fds[i] >= 0)
+            install(logs[i], fds[i], paths[i]);
+        if (paths[i][0] == '\0')
+            logs[i]->path[0] = '\0';
+        atomic_store(&logs[i]->on, paths[i][0] != '\0');
+    }
+    return HY_OK;
+}
+
+hy_status_t audit_reopen(char *err, size_t errlen)
+{
+    struct alog *logs[2] = {&audit_log, &query_log};
+    int fds[2] = {-1, -1};
+    for (int i = 0; i < 2; i++) {
+        if (!atomic_load(&logs[i]->on))
+            continue;
+        if ((fds[i] = open_file(logs[i]->key, logs[i]->path, err, errlen)) < 0) {
+            if (i == 1 && fds[0] >= 0)
+                close(fds[0]);
+            return HY_ERROR;
+        }
+    }
+    for (int i = 0; i < 2; i++) {
+        if (fds[i] >= 0)
+            install(logs[i], fds[i], logs[i]->path);
+    }
+    return HY_OK;
+}
+
+void audit_flush(void)
+{
+    if (!writer_running)
+        return;
+    uint64_t one = 1;
+    ssize_t w HY_UNUSED = write(wake_fd, &one, sizeof(one));
+    for (int i = 0; i < 1000; i++) {
+        if (atomic_load(&audit_log.queued) == 0 && atomic_load(&query_log.queued) == 0)
+            return;
+        usleep(1000);
+    }
+}
+
+void audit_shutdown(void)
+{
+    if (writer_running) {
+        atomic_store(&writer_stop, true);
+        uint64_t one = 1;
+        ssize_t w HY_UNUSED = write(wake_fd, &one, sizeof(one));
+        pthread_join(writer, NULL);
+        writer_running = false;
+        close(wake_fd);
+        wake_fd = -1;
+    }
+    struct alog *logs[2] = {&audit_log, &query_log};
+    for (int i = 0; i < 2; i++) {
+        atomic_store(&logs[i]->on, false);
+        drain(logs[i]); /* lines pushed after the writer's last look */
+        int fd = atomic_exchange(&logs[i]->fd, -1);
+        if (fd >= 0)
+            close(fd);
+        logs[i]->path[0] = '\0';
+    }
+}
