@@ -259,17 +259,53 @@ class Cluster:
             assert got == 0, f"node{i} did not reach GTID {pos} within {timeout}s: {self.slave_status(i)}"
 
     def heal(self):
-        """Undo what tests inject: start stopped nodes, clear replica delays.
+        """Undo what tests inject: start stopped nodes, clear replica delays,
+        and bring back the original topology after a failover or switchover.
 
         Cheap when nothing needs doing (one tools/cluster call and a query a
         replica), so the function-scoped `cluster` fixture runs it before
-        every test.
+        every test. A cluster whose primary is no longer node0 (or whose
+        replicas replicate from elsewhere, or not at all) is rebuilt from
+        scratch: fresh datadirs, original roles, about a second.
         """
+        if not self.topology_ok(running_only=True):
+            self.rebuild()
+            return
         self.tool("start")
+        if not self.topology_ok():
+            self.rebuild()
+            return
         for i in self.replicas:
             st = self.slave_status(i)
             if st and int(st.get("SQL_Delay") or 0) != 0:
                 self.delay(i, 0)
+
+    def topology_ok(self, running_only=False):
+        """node0 writable and replicating from nobody, every replica
+        read_only and replicating from node0 with both threads running (a
+        stopped node is fine with running_only)."""
+        for n in self.nodes:
+            i = n["index"]
+            try:
+                ro = self.value(i, "SELECT @@read_only")
+                st = self.slave_status(i)
+            except pymysql.MySQLError:
+                if running_only:
+                    continue
+                return False
+            if n["role"] == "primary":
+                if ro or st:
+                    return False
+            elif (not ro or not st or st.get("Master_Port") != self.primary_port
+                  or (not running_only and (st.get("Slave_IO_Running") != "Yes"
+                                            or st.get("Slave_SQL_Running") != "Yes"))):
+                return False
+        return True
+
+    def rebuild(self):
+        """Destroy the cluster and start it anew with its original layout."""
+        self.destroy()
+        self.start()
 
 
 # ---------------------------------------------------------------------------
