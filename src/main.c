@@ -28,6 +28,7 @@
 #include "halyard/audit.h"
 #include "halyard/backend.h"
 #include "halyard/config.h"
+#include "halyard/conn.h"
 #include "halyard/log.h"
 #include "halyard/metrics.h"
 #include "halyard/status.h"
@@ -107,6 +108,75 @@ static void stop_cb(struct ev_loop *loop, ev_signal *sig, int revents)
     ev_timer_start(loop, &app.shutdown_timer);
 }
 
+/* A listening socket the main thread opened (or inherited) for a worker. */
+struct new_socket {
+    int worker;
+    struct worker_listen wl;
+};
+
+static void sockets_close(struct new_socket *ns, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        close(ns[i].wl.fd);
+    free(ns);
+}
+
+static bool listener_in(const struct config *cfg, const struct config_listener *l)
+{
+    for (size_t i = 0; cfg != NULL && i < cfg->n_listeners; i++) {
+        if (cfg->listeners[i].port == l->port && strcmp(cfg->listeners[i].address, l->address) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Open one socket per worker for every listener of `cfg` that `old` has
+ * not (same address and port; every listener when `old` is NULL), after
+ * the `n_have` sockets already in *out (handed over: see takeover.c).
+ * HY_ERROR with "FILE: listeners: 'NAME': why" in `err`, every socket
+ * closed. */
+static hy_status_t listeners_open(const struct config *cfg, const struct config *old, int n_workers,
+                                  struct new_socket **out, size_t *n_out, char *err, size_t errlen)
+{
+    size_t n = *n_out, cap = n + cfg->n_listeners * (size_t)n_workers;
+    struct new_socket *ns = realloc(*out, (cap ? cap : 1) * sizeof(*ns));
+    if (ns == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return HY_ERROR;
+    }
+    *out = ns;
+    for (size_t i = 0; i < cfg->n_listeners; i++) {
+        const struct config_listener *l = &cfg->listeners[i];
+        if (listener_in(old, l))
+            continue;
+        for (int w = 0; w < n_workers; w++) {
+            char why[256];
+            int fd = net_listen(l->address, l->port, l->backlog, why, sizeof(why));
+            if (fd < 0) {
+                snprintf(err, errlen, "%s: listeners: '%s': %s", cfg->path, l->name, why);
+                sockets_close(ns, n);
+                *out = NULL;
+                *n_out = 0;
+                return HY_ERROR;
+            }
+            ns[n++] = (struct new_socket){w, {fd, i}};
+        }
+    }
+    *n_out = n;
+    return HY_OK;
+}
+
+/* Hand worker `w` its sockets of `ns` (they are its from then on). */
+static size_t sockets_of(const struct new_socket *ns, size_t n, int w, struct worker_listen *out)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (ns[i].worker == w)
+            out[k++] = ns[i].wl;
+    }
+    return k;
+}
+
 /* Re-read the config file; on any error keep the running config. SIGHUP
  * and the admin socket's `reload` both come here; `by` names who asked. The
  * result is kept in app.st for `show status` and the metrics. */
@@ -120,6 +190,13 @@ static hy_status_t app_reload(struct status *st, const char *by)
         config_put(fresh);
         rc = HY_ERROR;
     }
+    /* Listeners the running config does not have: open their sockets now,
+     * so a port that cannot be bound fails the reload. */
+    struct new_socket *ns = NULL;
+    size_t n_ns = 0;
+    if (rc == HY_OK && !app.stopping &&
+        (rc = listeners_open(fresh, app.cfg, app.n_workers, &ns, &n_ns, err, sizeof(err))) != HY_OK)
+        config_put(fresh);
     if (rc == HY_OK) { /* a new log_file, or syslog turned on, off, or retried */
         char why[512];
         rc = log_open(fresh->log_file, fresh->log_syslog, why, sizeof(why));
@@ -130,6 +207,11 @@ static hy_status_t app_reload(struct status *st, const char *by)
                                     fresh->query_log_min_duration_ms, why, sizeof(why))) != HY_OK) {
             snprintf(err, sizeof(err), "%s: %s", app.config_path, why);
             config_put(fresh);
+        }
+        if (rc != HY_OK) {
+            sockets_close(ns, n_ns);
+            ns = NULL;
+            n_ns = 0;
         }
     }
     st->last_reload = time(NULL);
@@ -145,14 +227,33 @@ static hy_status_t app_reload(struct status *st, const char *by)
     }
     st->reloads_ok++;
     st->last_reload_error[0] = '\0';
-    for (int i = 0; i < app.n_workers; i++)
-        worker_publish_config(&app.workers[i], fresh);
+    struct worker_listen *mine = calloc(n_ns + 1, sizeof(*mine));
+    for (int i = 0; i < app.n_workers; i++) {
+        size_t k = mine != NULL ? sockets_of(ns, n_ns, i, mine) : 0;
+        if (mine == NULL || worker_publish_config(&app.workers[i], fresh, mine, k) != HY_OK) {
+            hy_log_error("worker %d: out of memory: it keeps the old config", i);
+            for (size_t j = 0; j < k; j++)
+                close(mine[j].fd);
+        }
+    }
+    free(mine);
+    free(ns);
+    for (size_t i = 0; i < fresh->n_listeners; i++) {
+        if (!listener_in(app.cfg, &fresh->listeners[i]))
+            hy_log_info("reload: listening on %s:%d (%s)", fresh->listeners[i].address,
+                        fresh->listeners[i].port, fresh->listeners[i].name);
+    }
+    for (size_t i = 0; i < app.cfg->n_listeners; i++) {
+        if (!listener_in(fresh, &app.cfg->listeners[i]))
+            hy_log_info("reload: no longer listening on %s:%d (%s)", app.cfg->listeners[i].address,
+                        app.cfg->listeners[i].port, app.cfg->listeners[i].name);
+    }
     log_set_level(fresh->log_level);
     config_put(app.cfg);
     app.cfg = fresh;
     st->cfg = fresh;
-    hy_log_info("reloaded %s (listeners, workers, buffer_size, digest_max_entries, admin_socket "
-                "and metrics_* apply at the next restart)",
+    hy_log_info("reloaded %s (workers, buffer_size, digest_max_entries, admin_socket and "
+                "metrics_* apply at the next restart)",
                 app.config_path);
     log_audit("reload by %s: ok", by);
     audit_reload(true, by, NULL);
@@ -363,15 +464,33 @@ int main(int argc, char **argv)
         rc = 1;
         goto out;
     }
+    struct new_socket *ns = NULL;
+    size_t n_ns = 0;
+    if (listeners_open(app.cfg, NULL, app.n_workers, &ns, &n_ns, err, sizeof(err)) != HY_OK) {
+        hy_log_error("%s", err);
+        rc = 1;
+        goto out;
+    }
+    struct worker_listen *mine = calloc(n_ns + 1, sizeof(*mine));
     for (int i = 0; i < app.n_workers; i++) {
-        if (worker_init(&app.workers[i], i, app.cfg, err, sizeof(err)) != HY_OK) {
-            hy_log_error("%s", err);
+        size_t k = mine != NULL ? sockets_of(ns, n_ns, i, mine) : 0;
+        if (mine == NULL ||
+            worker_init(&app.workers[i], i, app.cfg, mine, k, err, sizeof(err)) != HY_OK) {
+            hy_log_error("%s", mine == NULL ? "out of memory" : err);
             rc = 1;
             app.n_workers = i + 1;
+            for (size_t j = 0; j < n_ns; j++) {
+                if (ns[j].worker > i)
+                    close(ns[j].wl.fd);
+            }
+            free(ns);
+            free(mine);
             goto out;
         }
         app.workers[i].on_done = on_worker_done;
     }
+    free(ns);
+    free(mine);
     ev_async_init(&app.workers_done, workers_done_cb);
     ev_async_start(app.loop, &app.workers_done);
     for (int i = 0; i < app.n_workers; i++) {

@@ -1579,12 +1579,109 @@ static void command_change_user(struct session *s, uint32_t len)
 }
 
 /* Take the next command from `up`, if a whole one is there. */
+/* ---- reload --------------------------------------------------------------
+ * A reload gives the worker a new config (w->session_cfg). A session moves
+ * to it between statements, when nothing it holds depends on the old one:
+ * idle, no transaction open (on the primary or a read-only one on a
+ * replica), and, when it has state only the primary holds (pinned, prepared
+ * statements), the same primary server in both. Its backend connections
+ * are carried over by backend name (same address and port); connections to
+ * backends the new config no longer has (or has elsewhere) are closed, and
+ * a connection opened later replays the session state log as usual. Until
+ * it can move, a session keeps its config, and so its connections to
+ * removed backends: they drain as its transaction ends.
+ */
+
+/* Index in `cfg` of the backend that is the same server as `be`, or -1. */
+static int backend_match(const struct config *cfg, const struct config_backend *be)
+{
+    for (size_t i = 0; i < cfg->n_backends; i++) {
+        const struct config_backend *x = &cfg->backends[i];
+        if (strcmp(x->name, be->name) == 0 && strcmp(x->address, be->address) == 0 &&
+            x->port == be->port)
+            return (int)i;
+    }
+    return -1;
+}
+
+static bool session_may_switch(const struct session *s, const struct config *to)
+{
+    if ((s->status & SERVER_STATUS_IN_TRANS) || s->ro_idx >= 0 || s->internal != INT_NONE ||
+        s->changing_user)
+        return false;
+    if (s->pinned || s->used_ps) {
+        int j = backend_match(to, &s->cfg->backends[s->primary]);
+        if (j < 0 || to->backends[j].role != ROLE_PRIMARY)
+            return false;
+    }
+    return true;
+}
+
+static void session_config_switch(struct session *s)
+{
+    struct config *to = s->w->session_cfg;
+    if (!session_may_switch(s, to))
+        return;
+    struct bconn **nbc = calloc(to->n_backends, sizeof(*nbc));
+    if (nbc == NULL)
+        return; /* try again at the next statement */
+    int last = backend_match(to, &s->cfg->backends[s->last_idx]);
+    for (uint32_t i = 0; i < s->n_bc; i++) {
+        struct bconn *bc = s->bc[i];
+        if (bc == NULL)
+            continue;
+        int j = backend_match(to, bc->be);
+        if (j < 0) {
+            slog_debug(s, "reload: closing the connection to %s", bc->be->name);
+            bconn_close(bc);
+            continue;
+        }
+        nbc[j] = bc;
+        bc->idx = (uint16_t)j;
+        bc->be = &to->backends[j];
+    }
+    free(s->bc);
+    s->bc = nbc;
+    s->n_bc = (uint16_t)to->n_backends;
+    s->primary = (uint16_t)(config_primary(to) - to->backends);
+    s->last_idx = last >= 0 ? (uint16_t)last : s->primary;
+    s->block_rule = NULL;
+    /* The listener may be gone from the new config: then keep the old one. */
+    for (size_t i = 0; i < to->n_listeners; i++) {
+        if (strcmp(to->listeners[i].name, s->listener->name) == 0) {
+            s->listener = &to->listeners[i];
+            config_put(s->lcfg);
+            s->lcfg = config_get(to);
+            break;
+        }
+    }
+    if (s->user != NULL) {
+        const struct config_user *u = config_find_user(to, s->user, strlen(s->user));
+        if (u != NULL)
+            s->consistency = u->consistency != CONSISTENCY_DEFAULT ? u->consistency
+                             : s->listener->consistency != CONSISTENCY_DEFAULT
+                                 ? s->listener->consistency
+                                 : to->consistency;
+    }
+    config_put(s->cfg);
+    s->cfg = config_get(to);
+    session_publish_backend(s);
+}
+
+void session_config_changed(struct session *s)
+{
+    if (s->cfg != s->w->session_cfg && s->state == SS_IDLE && s->wait_idx < 0)
+        session_config_switch(s);
+}
+
 static void session_next_command(struct session *s)
 {
     struct stream *st = &s->up;
     for (;;) {
         if (s->state != SS_IDLE && s->state != SS_WAIT_BACKEND)
             return;
+        if (s->cfg != s->w->session_cfg && s->state == SS_IDLE && s->wait_idx < 0)
+            session_config_switch(s);
         if (st->b == NULL || stream_unparsed(st) < MYSQL_HEADER_SIZE) {
             if (st->b != NULL && st->head == st->scan)
                 stream_release_if_empty(st, &s->w->pool);
@@ -2285,6 +2382,7 @@ static void session_free(struct session *s)
         s->next->prev = s->prev;
     w->n_sessions--;
     atomic_fetch_sub(&session_count, 1);
+    config_put(s->lcfg);
     config_put(s->cfg);
     change_user_clear_pending(s);
     free(s->user);
@@ -2355,6 +2453,7 @@ void session_create(struct worker *w, int fd, const struct config_listener *list
     net_set_nodelay(fd);
     s->w = w;
     s->cfg = config_get(cfg);
+    s->lcfg = config_get(w->cfg);
     s->listener = listener;
     s->id = atomic_fetch_add(&next_session_id, 1);
     if (s->id < SESSION_ID_BASE) { /* wrapped after 3 billion sessions */

@@ -67,6 +67,100 @@ static void close_listeners(struct worker *w)
     ev_timer_stop(w->loop, &w->accept_pause);
 }
 
+/* Index of the listener of `cfg` on address:port, or -1. */
+static int listener_find(const struct config *cfg, const char *address, int port)
+{
+    for (size_t i = 0; i < cfg->n_listeners; i++) {
+        if (cfg->listeners[i].port == port && strcmp(cfg->listeners[i].address, address) == 0)
+            return (int)i;
+    }
+    return -1;
+}
+
+struct worker_update {
+    struct worker_call call;
+    struct config *cfg;
+    size_t n_add;
+    struct worker_listen add[];
+};
+
+/* Start watching l (its fd and cfg set) unless accepts are paused. */
+static void listener_watch(struct worker *w, struct listener_sock *l)
+{
+    l->w = w;
+    ev_io_init(&l->io, accept_cb, l->fd, EV_READ);
+    if (!ev_is_active(&w->accept_pause))
+        ev_io_start(w->loop, &l->io);
+}
+
+/* The worker's thread: move to u->cfg. Listening sockets of listeners the
+ * new config keeps (same address and port) stay open, so no connection in
+ * their accept queue is lost; a removed listener's queue is accepted one
+ * last time and its socket closed; new listeners' sockets (opened by the
+ * main thread) are added. Then every idle session is offered the new
+ * config. */
+static void apply_update(struct worker *w, struct worker_call *call)
+{
+    struct worker_update *u = container_of(call, struct worker_update, call);
+    struct config *cfg = u->cfg;
+    bool stopping = atomic_load(&w->stopping);
+    struct listener_sock *nls = calloc(w->n_ls + u->n_add + 1, sizeof(*nls));
+    if (nls == NULL) {
+        hy_log_error("worker %d: out of memory applying a reload; keeping its listeners", w->id);
+        for (size_t i = 0; i < u->n_add; i++)
+            close(u->add[i].fd);
+    } else {
+        size_t n = 0;
+        for (size_t i = 0; i < w->n_ls; i++) {
+            struct listener_sock *l = &w->ls[i];
+            if (l->fd < 0)
+                continue;
+            int li = stopping ? -1 : listener_find(cfg, l->cfg->address, l->cfg->port);
+            ev_io_stop(w->loop, &l->io);
+            if (li < 0) {
+                for (int k = 0; k < 16; k++) /* what is queued already (64 a call) */
+                    accept_cb(w->loop, &l->io, EV_READ);
+                close(l->fd);
+                l->fd = -1;
+                continue;
+            }
+            nls[n].fd = l->fd;
+            nls[n].cfg = &cfg->listeners[li];
+            if (nls[n].cfg->backlog != l->cfg->backlog && listen(l->fd, nls[n].cfg->backlog) != 0)
+                hy_log_warn("worker %d: listener '%s': cannot change the backlog: %s", w->id,
+                            nls[n].cfg->name, strerror(errno));
+            listener_watch(w, &nls[n++]);
+        }
+        for (size_t i = 0; i < u->n_add; i++) {
+            if (stopping) {
+                close(u->add[i].fd);
+                continue;
+            }
+            nls[n].fd = u->add[i].fd;
+            nls[n].cfg = &cfg->listeners[u->add[i].listener];
+            listener_watch(w, &nls[n++]);
+        }
+        free(w->ls);
+        w->ls = nls;
+        w->n_ls = n;
+        config_put(w->cfg);
+        w->cfg = config_get(cfg);
+    }
+    config_put(w->session_cfg);
+    w->session_cfg = config_get(cfg);
+    for (struct session *s = w->sessions, *next; s != NULL; s = next) {
+        next = s->next;
+        session_config_changed(s);
+    }
+}
+
+static void update_done(struct worker_call *call)
+{
+    struct worker_update *u = container_of(call, struct worker_update, call);
+    config_put(u->cfg);
+    free(u);
+}
+
 /* Run the calls the main thread posted, oldest first. */
 static void run_calls(struct worker *w)
 {
@@ -90,12 +184,6 @@ static void wakeup_cb(struct ev_loop *loop, ev_async *a, int revents)
     (void)revents;
     struct worker *w = container_of(a, struct worker, wakeup);
     run_calls(w);
-    struct config *fresh = atomic_exchange(&w->pending_cfg, NULL);
-    if (fresh != NULL) {
-        /* New sessions use the new config; running ones keep theirs. */
-        config_put(w->session_cfg);
-        w->session_cfg = fresh;
-    }
     if (atomic_exchange(&w->kill_pending, false)) {
         for (struct session *s = w->sessions, *next; s != NULL; s = next) {
             next = s->next;
@@ -127,7 +215,8 @@ void worker_session_gone(struct worker *w)
         ev_break(w->loop, EVBREAK_ALL);
 }
 
-hy_status_t worker_init(struct worker *w, int id, struct config *cfg, char *err, size_t errlen)
+hy_status_t worker_init(struct worker *w, int id, struct config *cfg,
+                        const struct worker_listen *ls, size_t n_ls, char *err, size_t errlen)
 {
     memset(w, 0, sizeof(*w));
     w->id = id;
@@ -148,27 +237,18 @@ hy_status_t worker_init(struct worker *w, int id, struct config *cfg, char *err,
     ev_async_init(&w->wakeup, wakeup_cb);
     ev_async_start(w->loop, &w->wakeup);
     ev_timer_init(&w->accept_pause, accept_resume_cb, 0., 0.);
-    w->ls = calloc(cfg->n_listeners, sizeof(*w->ls));
+    w->ls = calloc(n_ls + 1, sizeof(*w->ls));
     if (w->ls == NULL) {
         snprintf(err, errlen, "out of memory");
+        for (size_t i = 0; i < n_ls; i++)
+            close(ls[i].fd);
         return HY_ERROR;
     }
-    w->n_ls = cfg->n_listeners;
-    for (size_t i = 0; i < cfg->n_listeners; i++)
-        w->ls[i].fd = -1;
-    for (size_t i = 0; i < cfg->n_listeners; i++) {
-        const struct config_listener *lc = &cfg->listeners[i];
-        char why[256];
-        int fd = net_listen(lc->address, lc->port, lc->backlog, why, sizeof(why));
-        if (fd < 0) {
-            snprintf(err, errlen, "listener '%s': %s", lc->name, why);
-            return HY_ERROR;
-        }
-        w->ls[i].fd = fd;
-        w->ls[i].cfg = lc;
-        w->ls[i].w = w;
-        ev_io_init(&w->ls[i].io, accept_cb, fd, EV_READ);
-        ev_io_start(w->loop, &w->ls[i].io);
+    w->n_ls = n_ls;
+    for (size_t i = 0; i < n_ls; i++) {
+        w->ls[i].fd = ls[i].fd;
+        w->ls[i].cfg = &cfg->listeners[ls[i].listener];
+        listener_watch(w, &w->ls[i]);
     }
     return HY_OK;
 }
@@ -191,11 +271,20 @@ hy_status_t worker_start(struct worker *w)
     return HY_OK;
 }
 
-void worker_publish_config(struct worker *w, struct config *cfg)
+hy_status_t worker_publish_config(struct worker *w, struct config *cfg,
+                                  const struct worker_listen *add, size_t n_add)
 {
-    struct config *old = atomic_exchange(&w->pending_cfg, config_get(cfg));
-    config_put(old);
-    ev_async_send(w->loop, &w->wakeup);
+    struct worker_update *u = calloc(1, sizeof(*u) + n_add * sizeof(u->add[0]));
+    if (u == NULL)
+        return HY_NOMEM;
+    u->cfg = config_get(cfg);
+    u->n_add = n_add;
+    if (n_add > 0)
+        memcpy(u->add, add, n_add * sizeof(*add));
+    u->call.fn = apply_update;
+    u->call.done = update_done;
+    worker_call(w, &u->call);
+    return HY_OK;
 }
 
 void worker_call(struct worker *w, struct worker_call *call)
@@ -238,7 +327,6 @@ void worker_destroy(struct worker *w)
     ev_async_stop(w->loop, &w->wakeup);
     ev_loop_destroy(w->loop);
     w->loop = NULL;
-    config_put(atomic_exchange(&w->pending_cfg, NULL));
     config_put(w->session_cfg);
     config_put(w->cfg);
 }

@@ -100,7 +100,8 @@ struct state_entry {
 struct session {
     struct session *next, *prev; /* the worker's list */
     struct worker *w;
-    struct config *cfg; /* reference held for the session's life */
+    struct config *cfg;  /* reference; a reload replaces it between statements */
+    struct config *lcfg; /* reference to the config `listener` belongs to */
     const struct config_listener *listener;
     uint32_t id; /* also the connection id the client sees */
     enum session_state state;
@@ -207,6 +208,10 @@ struct session {
 void session_create(struct worker *w, int fd, const struct config_listener *listener);
 /* Close at once (from the worker, not from inside a session handler). */
 void session_close(struct session *s, enum session_end why);
+/* The worker has a new config (w->session_cfg): an idle session moves to
+ * it now if it safely can, others at a later statement. From the worker,
+ * not from inside a session handler. */
+void session_config_changed(struct session *s);
 /* Graceful stop: close if idle, else at the end of the command in flight. */
 void session_shutdown(struct session *s);
 

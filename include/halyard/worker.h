@@ -69,10 +69,9 @@ struct worker {
     struct ev_loop *loop;
     ev_async wakeup;
     struct buf_pool pool;
-    struct config *cfg;                   /* the config this worker's listeners came from */
-    struct config *session_cfg;           /* the config new sessions take (reloads replace it) */
-    _Atomic(struct config *) pending_cfg; /* published by the main thread */
-    ev_timer accept_pause;                /* accepts pause while out of descriptors */
+    struct config *cfg;         /* the config this worker's listeners belong to */
+    struct config *session_cfg; /* the config new sessions take (reloads replace it) */
+    ev_timer accept_pause;      /* accepts pause while out of descriptors */
     bool started;
     struct listener_sock *ls;
     size_t n_ls;
@@ -90,15 +89,31 @@ struct worker {
     void *on_done_arg;
 };
 
-/* Create the loop and the listening sockets (so bind errors come out before
- * any thread starts). */
-hy_status_t worker_init(struct worker *w, int id, struct config *cfg, char *err,
+/* A listening socket handed to a worker: listener number `listener` of
+ * the config it comes with. The worker owns the descriptor from then on. */
+struct worker_listen {
+    int fd;
+    size_t listener;
+};
+
+/* Create the loop; the worker takes the listening sockets `ls` (opened by
+ * the main thread, so bind errors come out before any thread starts; a
+ * worker may have several sockets for one listener after a hand-over). */
+hy_status_t worker_init(struct worker *w, int id, struct config *cfg,
+                        const struct worker_listen *ls, size_t n_ls, char *err,
                         size_t errlen) HY_MUSTCHECK;
 hy_status_t worker_start(struct worker *w) HY_MUSTCHECK;
 /* From another thread: begin a graceful stop, or a forced one. */
 void worker_request_stop(struct worker *w, bool force);
-/* From the main thread: new sessions of this worker will use `cfg`. */
-void worker_publish_config(struct worker *w, struct config *cfg);
+/* From the main thread, in reload order: the worker moves to `cfg` at its
+ * next wake-up. New sessions use it; running ones move to it between
+ * statements (session_config_changed). Its listening sockets of listeners
+ * `cfg` keeps (same address and port) stay open, those of listeners it
+ * dropped are closed after a last accept, and it takes the new sockets
+ * `add` (their `listener` indexes `cfg`). HY_NOMEM: nothing was posted and
+ * `add` is still the caller's. */
+hy_status_t worker_publish_config(struct worker *w, struct config *cfg,
+                                  const struct worker_listen *add, size_t n_add) HY_MUSTCHECK;
 /* From the main thread: run call->fn in w's thread at its next wakeup. */
 void worker_call(struct worker *w, struct worker_call *call);
 void worker_join(struct worker *w);
