@@ -496,6 +496,7 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
     kv_int(&kv, "shutdown_timeout_ms", cfg->shutdown_timeout_ms);
     kv_int(&kv, "buffer_size", cfg->buffer_size);
     kv_int(&kv, "max_client_connections", cfg->max_client_connections);
+    kv_int(&kv, "max_prepared_statements", cfg->max_prepared_statements);
     kv_str(&kv, "admin_socket", cfg->admin_socket);
     kv_str(&kv, "metrics_address", cfg->metrics_address);
     kv_int(&kv, "metrics_port", cfg->metrics_port);

@@ -56,6 +56,9 @@ const struct config_key config_keys[] = {
      "bytes of buffer per direction per session while a statement is in flight", NULL},
     {"max_client_connections", CONFIG_INT, "0", 0, 1000000,
      "client connections open at once; 0 = no limit", NULL},
+    {"max_prepared_statements", CONFIG_INT, "16382", 0, 1048576,
+     "prepared statements one client session may hold open; past it PREPARE fails with "
+     "error 1461", NULL},
     {"admin_socket", CONFIG_STRING, "/tmp/halyard-{port}.sock", 0, 107,
      "Unix socket of the admin interface, mode 0600; {port} stands for the first listener's "
      "port; \"\" = no admin socket", NULL},
@@ -983,6 +986,7 @@ static hy_status_t fill_config(struct loader *ld, struct config *cfg, config_set
     cfg->shutdown_timeout_ms = (int)get_int(root, "shutdown_timeout_ms");
     cfg->buffer_size = (int)get_int(root, "buffer_size");
     cfg->max_client_connections = (int)get_int(root, "max_client_connections");
+    cfg->max_prepared_statements = (int)get_int(root, "max_prepared_statements");
     cfg->metrics_port = (int)get_int(root, "metrics_port");
     cfg->log_syslog = get_bool(root, "log_syslog");
     cfg->query_log_min_duration_ms = (int)get_int(root, "query_log_min_duration_ms");

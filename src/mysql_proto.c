@@ -953,6 +953,74 @@ enum mysql_resp_rc mysql_resp_feed(struct mysql_resp *r, const uint8_t *p, uint3
 
 /* ---- names -------------------------------------------------------------- */
 
+/* ---- prepared statements -------------------------------------------------- */
+
+hy_status_t mysql_prepare_ok_decode(const uint8_t *payload, size_t len, struct mysql_prepare_ok *ok)
+{
+    struct mysql_rd rd;
+    mysql_rd_init(&rd, payload, len);
+    memset(ok, 0, sizeof(*ok));
+    if (mysql_rd_u8(&rd) != MYSQL_OK)
+        return HY_ERROR;
+    ok->stmt_id = mysql_rd_u32(&rd);
+    ok->n_cols = mysql_rd_u16(&rd);
+    ok->n_params = mysql_rd_u16(&rd);
+    if (rd.bad)
+        return HY_ERROR;
+    if (mysql_rd_left(&rd) >= 3) {
+        (void)mysql_rd_u8(&rd); /* filler */
+        ok->warnings = mysql_rd_u16(&rd);
+    }
+    return HY_OK;
+}
+
+hy_status_t mysql_stmt_exec_decode(const uint8_t *payload, size_t len, uint16_t n_params,
+                                   struct mysql_stmt_exec *ex)
+{
+    struct mysql_rd rd;
+    mysql_rd_init(&rd, payload, len);
+    memset(ex, 0, sizeof(*ex));
+    if (mysql_rd_u8(&rd) != COM_STMT_EXECUTE)
+        return HY_ERROR;
+    ex->stmt_id = mysql_rd_u32(&rd);
+    ex->flags = mysql_rd_u8(&rd);
+    ex->iterations = mysql_rd_u32(&rd);
+    if (rd.bad)
+        return HY_ERROR;
+    if (n_params > 0) {
+        ex->null_len = ((size_t)n_params + 7) / 8;
+        ex->null_bitmap = mysql_rd_bytes(&rd, ex->null_len);
+        ex->bound_off = (size_t)(rd.p - payload);
+        uint8_t bound = mysql_rd_u8(&rd);
+        if (rd.bad || bound > 1)
+            return HY_ERROR;
+        ex->new_params_bound = bound == 1;
+        if (ex->new_params_bound)
+            ex->types = mysql_rd_bytes(&rd, 2 * (size_t)n_params);
+        if (rd.bad)
+            return HY_ERROR;
+    }
+    ex->head_len = (size_t)(rd.p - payload);
+    return HY_OK;
+}
+
+size_t mysql_stmt_exec_bind_types(const uint8_t *payload, const struct mysql_stmt_exec *ex,
+                                  uint16_t n_params, const uint8_t *types, uint32_t stmt_id,
+                                  uint8_t *out, size_t cap)
+{
+    if (n_params == 0 || ex->new_params_bound || ex->bound_off == 0)
+        return 0;
+    struct mysql_wr wr;
+    mysql_wr_init(&wr, out, cap);
+    mysql_wr_bytes(&wr, payload, ex->bound_off);
+    mysql_wr_u8(&wr, 1);
+    mysql_wr_bytes(&wr, types, 2 * (size_t)n_params);
+    size_t n = mysql_wr_len(&wr);
+    if (n != 0)
+        mysql_stmt_id_set(out, stmt_id);
+    return n;
+}
+
 const char *mysql_com_name(uint8_t cmd)
 {
     static const char *const names[] = {
@@ -991,5 +1059,7 @@ const char *mysql_com_name(uint8_t cmd)
     };
     if (cmd < HY_ARRAY_SIZE(names) && names[cmd])
         return names[cmd];
+    if (cmd == COM_STMT_BULK_EXECUTE)
+        return "COM_STMT_BULK_EXECUTE";
     return "COM_UNKNOWN";
 }

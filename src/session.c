@@ -378,9 +378,12 @@ static void session_publish_backend(struct session *s)
     atomic_store(&s->backend_tid, ready ? bc->thread_id : 0);
 }
 
+static void ps_backend_gone(struct session *s, uint32_t idx);
+
 static void bconn_close(struct bconn *bc)
 {
     struct session *s = bc->s;
+    ps_backend_gone(s, bc->idx);
     conn_close(&bc->c, s->w->loop, &s->w->pool);
     s->bc[bc->idx] = NULL;
     if (s->cur == bc) {
@@ -767,30 +770,32 @@ static void state_sync_next(struct session *s)
     session_timer_start(s, s->cfg->connect_timeout_ms);
 }
 
-/* Run `sql` on s->cur for halyard itself; internal_progress() gets the
- * answer. The waiting command stays in `up` meanwhile. */
-static void internal_query(struct session *s, enum internal_op op, const char *sql, int timeout_ms)
+/* Run command `cmd` with `body` (at most a buffer's size) on s->cur for
+ * halyard itself; internal_progress() gets the answer. The waiting command
+ * stays in `up` meanwhile. */
+static void internal_send(struct session *s, enum internal_op op, uint8_t cmd, const void *body,
+                          size_t n, int timeout_ms)
 {
     struct bconn *bc = s->cur;
-    size_t n = strlen(sql);
-    uint8_t pkt[MYSQL_HEADER_SIZE + 256];
-    if (n + 1 > sizeof(pkt) - MYSQL_HEADER_SIZE) {
-        session_backend_failed(s, NULL, 0, "internal query too long");
-        return;
-    }
-    pkt[MYSQL_HEADER_SIZE] = COM_QUERY;
-    memcpy(pkt + MYSQL_HEADER_SIZE + 1, sql, n);
-    mysql_hdr_write(pkt, (uint32_t)(n + 1), 0);
+    uint8_t hdr[MYSQL_HEADER_SIZE + 1];
+    mysql_hdr_write(hdr, (uint32_t)(n + 1), 0);
+    hdr[MYSQL_HEADER_SIZE] = cmd;
     session_set_state(s, SS_WAIT_BACKEND);
     ev_io_stop(s->w->loop, &s->client.rio);
     s->internal = op;
     s->captured = false;
-    answer_expect(s, COM_QUERY, 0);
-    if (conn_send_local(&bc->c, s->w->loop, &s->w->pool, pkt, MYSQL_HEADER_SIZE + n + 1) != HY_OK) {
-        session_backend_failed(s, NULL, 0, "cannot send an internal query");
+    answer_expect(s, cmd, 0);
+    if (conn_send_local(&bc->c, s->w->loop, &s->w->pool, hdr, sizeof(hdr)) != HY_OK ||
+        (n > 0 && conn_send_local(&bc->c, s->w->loop, &s->w->pool, body, n) != HY_OK)) {
+        session_backend_failed(s, NULL, 0, "cannot send an internal command");
         return;
     }
     session_timer_start(s, timeout_ms);
+}
+
+static void internal_query(struct session *s, enum internal_op op, const char *sql, int timeout_ms)
+{
+    internal_send(s, op, COM_QUERY, sql, strlen(sql), timeout_ms);
 }
 
 /* ---- routing ------------------------------------------------------------ */
@@ -853,24 +858,71 @@ static void qlog_note(struct session *s, const char *text, size_t len, uint64_t 
     s->qlog_pending = true;
 }
 
+/* Where a read runs outside a transaction: where a hint says, the primary
+ * when the split is off or the session's consistency wants it, else a
+ * replica (with s->causal_check set when the replica must first be seen to
+ * have the session's writes). ROUTE_REFUSE when no replica can serve and
+ * replica_fallback = error. */
+static uint32_t route_read(struct session *s, enum classify_hint hint, const char *hint_backend,
+                           bool prev_stmt, bool show_status_stmt, bool ro_begin)
+{
+    if (hint == CLH_REPLICA)
+        return pick_replica(s);
+    if (hint == CLH_BACKEND && hint_backend != NULL) {
+        for (size_t i = 0; i < s->cfg->n_backends; i++) {
+            if (strcmp(s->cfg->backends[i].name, hint_backend) == 0)
+                return (uint32_t)i;
+        }
+    }
+    if (hint != CLH_NONE || !s->cfg->read_write_split)
+        return s->primary;
+    if (prev_stmt) /* SHOW WARNINGS and the like: where the last one ran */
+        return s->bc[s->last_idx] != NULL ? s->last_idx : s->primary;
+    if (show_status_stmt)
+        return s->primary;
+    switch (s->consistency) {
+    case CONSISTENCY_STRONG:
+        if (s->last_write > 0 &&
+            ev_now(s->w->loop) - s->last_write < s->cfg->strong_window_ms / 1e3)
+            return s->primary;
+        break;
+    case CONSISTENCY_CAUSAL:
+        s->causal_check = true;
+        break;
+    default:
+        break;
+    }
+    uint32_t idx = pick_replica(s);
+    if (idx == s->primary && s->cfg->replica_fallback_error)
+        return ROUTE_REFUSE;
+    if (ro_begin && idx != s->primary) {
+        s->ro_idx = (int)idx;
+        s->cmd_ro_begin = true;
+    }
+    return idx;
+}
+
+static uint32_t ps_route_prepare(struct session *s, const uint8_t *p, uint32_t len, bool fits,
+                                 const struct classify_result *r);
+
 /* Which backend runs the command at up.scan (`avail` of its `len` payload
  * bytes are in the buffer). Everything goes to the primary but reads a
  * hint sends elsewhere, outside transactions; commands that change session
- * state are prepared for the log on the way. */
+ * state are prepared for the log on the way. COM_STMT_PREPARE is
+ * classified and matched against the rules like a COM_QUERY of its text. */
 static uint32_t route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len,
                       uint32_t avail)
 {
     bool fits = avail == len;
-    s->cmd_writes = cmd == COM_STMT_EXECUTE || (cmd == COM_QUERY && !fits);
+    bool text = cmd == COM_QUERY || cmd == COM_STMT_PREPARE;
+    s->cmd_writes = cmd == COM_QUERY && !fits;
     s->causal_check = false;
     s->cmd_ro_begin = false;
     s->qlog_pending = false;
-    if (cmd == COM_STMT_PREPARE)
-        s->used_ps = true;
     /* One backend: nothing to route, but rules and digests still apply. */
-    if (s->n_bc == 1 && (cmd != COM_QUERY ||
-                         (s->cfg->n_rules == 0 && s->w->digests == NULL && !query_log_enabled())))
-        return s->primary;
+    if (s->n_bc == 1 &&
+        (!text || (s->cfg->n_rules == 0 && s->w->digests == NULL && !query_log_enabled())))
+        return cmd == COM_STMT_PREPARE ? ps_route_prepare(s, p, len, fits, NULL) : s->primary;
     if (cmd == COM_INIT_DB || cmd == COM_SET_OPTION) {
         if (cmd == COM_INIT_DB && fits) {
             free(s->pend_schema);
@@ -882,8 +934,8 @@ static uint32_t route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t
             session_pin(s, "oversized session command");
         return s->primary;
     }
-    if (cmd != COM_QUERY)
-        return s->primary; /* prepared statements stay where they were prepared */
+    if (!text)
+        return s->primary;
     struct classify_result r;
     char dtext[DIGEST_TEXT_MAX];
     struct classify_digest dg = {.buf = dtext, .cap = sizeof(dtext)};
@@ -927,6 +979,8 @@ static uint32_t route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t
                          s->cfg->backends[rule->backend].name);
         }
     }
+    if (cmd == COM_STMT_PREPARE)
+        return ps_route_prepare(s, p, len, fits, &r);
     if (s->n_bc == 1)
         return s->primary;
     s->cmd_writes = r.kind == CL_WRITE || r.kind == CL_TXN_END || (r.flags & CLF_SEQUENCE) || !fits;
@@ -949,45 +1003,12 @@ static uint32_t route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t
     else if (r.flags & CLF_USER_VAR_SET)
         session_pin(s, "user variable set by a query");
     /* START TRANSACTION READ ONLY is a read too: the whole transaction runs
-     * on one replica. Not once prepared statements were used: they run on
-     * the primary and would miss the transaction's snapshot. */
-    bool ro_begin = r.kind == CL_TXN_BEGIN_RO && !(r.flags & CLF_MULTI) && !s->used_ps;
+     * on one replica (prepared statements executed in it too). */
+    bool ro_begin = r.kind == CL_TXN_BEGIN_RO && !(r.flags & CLF_MULTI);
     if (s->pinned || session_in_trans(s) || (r.kind != CL_READ && !ro_begin))
         return s->primary;
-    if (r.hint == CLH_REPLICA)
-        return pick_replica(s);
-    if (r.hint == CLH_BACKEND) {
-        for (size_t i = 0; i < s->cfg->n_backends; i++) {
-            if (strcmp(s->cfg->backends[i].name, r.hint_backend) == 0)
-                return (uint32_t)i;
-        }
-    }
-    if (r.hint != CLH_NONE || !s->cfg->read_write_split)
-        return s->primary;
-    if (r.flags & CLF_PREV_STMT) /* SHOW WARNINGS and the like: where the last one ran */
-        return s->bc[s->last_idx] != NULL ? s->last_idx : s->primary;
-    if (show_status((const char *)p + 1, avail - 1))
-        return s->primary;
-    switch (s->consistency) {
-    case CONSISTENCY_STRONG:
-        if (s->last_write > 0 &&
-            ev_now(s->w->loop) - s->last_write < s->cfg->strong_window_ms / 1e3)
-            return s->primary;
-        break;
-    case CONSISTENCY_CAUSAL:
-        s->causal_check = true;
-        break;
-    default:
-        break;
-    }
-    uint32_t idx = pick_replica(s);
-    if (idx == s->primary && s->cfg->replica_fallback_error)
-        return ROUTE_REFUSE;
-    if (ro_begin && idx != s->primary) {
-        s->ro_idx = (int)idx;
-        s->cmd_ro_begin = true;
-    }
-    return idx;
+    return route_read(s, r.hint, r.hint_backend, r.flags & CLF_PREV_STMT,
+                      show_status((const char *)p + 1, avail - 1), ro_begin);
 }
 
 /* consistency = causal: true when the read may run on replica `idx` now;
@@ -1021,11 +1042,16 @@ static bool causal_ready(struct session *s, uint32_t idx)
     return false;
 }
 
+static void ps_free(struct pstmt *st);
+
 /* The routed command at up.scan will not run (a rule blocked it, no
  * backend can take it): undo what route() prepared for it. */
 static void command_abandon(struct session *s)
 {
     state_log_commit(s, false);
+    ps_free(s->ps_new);
+    s->ps_new = NULL;
+    s->ps_step = -1;
     free(s->pend_schema);
     s->pend_schema = NULL;
     s->digest_pending = false;
@@ -1071,6 +1097,11 @@ static void command_done(struct session *s)
         };
         query_log_write(&e);
         s->qlog_pending = false;
+    }
+    if (s->cmd == COM_STMT_PREPARE && s->ps_new != NULL) {
+        ps_free(s->ps_new); /* it failed: MariaDB's id -1 now names nothing */
+        s->ps_new = NULL;
+        s->ps_last = 0;
     }
     if (s->digest_pending) {
         double usec = (ev_now(s->w->loop) - s->cmd_started) * 1e6;
@@ -1143,7 +1174,9 @@ static void up_forward(struct session *s)
             break;
         }
     }
-    hy_status_t rc = stream_flush(s, st, &s->cur->c);
+    /* Bytes halyard put before them (a rewritten head) leave first;
+     * backend_write_cb comes back here once they are out. */
+    hy_status_t rc = conn_has_local(&s->cur->c) ? HY_AGAIN : stream_flush(s, st, &s->cur->c);
     if (rc == HY_ERROR) {
         session_mark_closing(s, END_BACKEND_LOST);
         return;
@@ -1187,6 +1220,8 @@ static bool own_kill_answer(struct session *s, uint32_t len)
     s->resp_done = true;
     return true;
 }
+
+static void ps_prepare_ok(struct session *s, uint8_t *p, uint32_t len);
 
 /* Parse the answer in `down` as far as it has arrived. False when the
  * session must close. */
@@ -1233,14 +1268,24 @@ static bool down_parse(struct session *s)
                 continue;
         }
         uint32_t peek = HY_MIN(len, (uint32_t)MYSQL_RESP_PEEK);
-        bool capture = s->internal >= INT_GTID_FETCH && s->resp.rows == 0;
-        if (capture && len + MYSQL_HEADER_SIZE <= st->b->cap)
-            peek = len; /* the whole first row, to read its value */
+        bool capture =
+            (s->internal == INT_GTID_FETCH || s->internal == INT_GTID_WAIT) && s->resp.rows == 0;
+        if ((capture || s->internal == INT_PS_PREPARE) && len + MYSQL_HEADER_SIZE <= st->b->cap)
+            peek = len; /* the whole first row, to read its value; a whole ERR */
         if (stream_unparsed(st) < MYSQL_HEADER_SIZE + peek)
             return true;
-        enum mysql_resp_rc rc = mysql_resp_feed(&s->resp, d + st->scan + MYSQL_HEADER_SIZE, len);
+        uint8_t *pl = st->b->data + st->scan + MYSQL_HEADER_SIZE;
+        if (s->ps_new != NULL && s->cmd == COM_STMT_PREPARE && s->internal == INT_NONE && len > 0 &&
+            pl[0] == MYSQL_OK && s->down_seq == 1)
+            ps_prepare_ok(s, pl, peek); /* before the tracker: it must not see our id */
+        enum mysql_resp_rc rc = mysql_resp_feed(&s->resp, pl, len);
         if (capture && s->resp.rows == 1 && peek == len)
-            capture_value(s, d + st->scan + MYSQL_HEADER_SIZE, len);
+            capture_value(s, pl, len);
+        if (s->internal == INT_PS_PREPARE && len > 0 && pl[0] == MYSQL_ERR && peek == len &&
+            s->resp.err_code != 0) {
+            s->ps_err_len = (uint16_t)HY_MIN(len, sizeof(s->ps_err));
+            memcpy(s->ps_err, pl, s->ps_err_len);
+        }
         if (rc == MYSQL_RESP_BAD) {
             slog_warn(s, "backend %s broke the protocol answering %s", s->cur->be->name,
                       mysql_com_name(s->cmd));
@@ -1578,16 +1623,744 @@ static void command_change_user(struct session *s, uint32_t len)
     auth_check(s, s->pend_user, strlen(s->pend_user), auth, auth_len, 0);
 }
 
+/* ---- prepared statements ------------------------------------------------
+ * halyard hands the client its own statement ids (per session, from 1) and
+ * keeps for each statement its text, its class, its parameter and column
+ * counts, and for every backend that backend's own id (0: not prepared
+ * there). The client's COM_STMT_PREPARE is classified like a COM_QUERY of
+ * its text (rules included) and runs where a read or a write would; its
+ * answer is forwarded with the id in the OK rewritten to halyard's.
+ *
+ * A COM_STMT_EXECUTE is routed like its text (reads to a replica outside
+ * read-write transactions, as the consistency allows; the rest to the
+ * primary). Where it lands and the statement is not prepared yet, halyard
+ * first brings the connection's session state up to date, then prepares it
+ * there itself (INT_PS_PREPARE, answer read and dropped; if a replica
+ * refuses, the EXECUTE runs on the primary instead). The EXECUTE goes on
+ * with the backend's id written over the client's, in place. A client that
+ * does not send the parameter types again (new_params_bound_flag = 0) means
+ * "the types of my previous EXECUTE": halyard keeps the last types the
+ * client sent and, for a backend that has not received those, rewrites the
+ * head of the packet with the flag set and the types.
+ *
+ * COM_STMT_SEND_LONG_DATA has no answer and is not buffered: it is
+ * forwarded at once to the primary (to the replica running the session's
+ * READ ONLY transaction, if one is open), prepared there first if need be,
+ * and the next EXECUTE of that statement runs there. Memory stays bounded
+ * and the server enforces its own max_allowed_packet on the data.
+ * COM_STMT_FETCH goes to the backend whose EXECUTE opened the cursor.
+ * COM_STMT_RESET is run on every backend that has the statement (the last
+ * one's answer goes to the client). COM_STMT_CLOSE is sent to every backend
+ * that has the statement and frees it.
+ *
+ * Losing a backend forgets its ids; the statements are prepared again
+ * where they are needed next.
+ */
+#define ER_UNKNOWN_STMT_HANDLER    1243 /* HY000 */
+#define ER_UNSUPPORTED_PS          1295 /* HY000 */
+#define ER_STMT_HAS_NO_OPEN_CURSOR 1421 /* HY000 */
+#define ER_MAX_PREPARED_STMT_COUNT 1461 /* 42000 */
+
+static struct pstmt *ps_find(const struct session *s, uint32_t id)
+{
+    if (id == MYSQL_STMT_ID_LAST)
+        id = s->ps_last;
+    if (id == 0 || s->ps_tab == NULL)
+        return NULL;
+    for (struct pstmt *st = s->ps_tab[id & (s->ps_cap - 1)]; st != NULL; st = st->next) {
+        if (st->id == id)
+            return st;
+    }
+    return NULL;
+}
+
+static void ps_free(struct pstmt *st)
+{
+    if (st == NULL)
+        return;
+    free(st->sql);
+    free(st->types);
+    free(st->hint_backend);
+    free(st->be);
+    free(st);
+}
+
+static hy_status_t ps_insert(struct session *s, struct pstmt *st)
+{
+    if (s->ps_count >= s->ps_cap) {
+        uint32_t cap = s->ps_cap ? s->ps_cap * 2 : 16;
+        struct pstmt **tab = calloc(cap, sizeof(*tab));
+        if (tab == NULL)
+            return HY_NOMEM;
+        for (uint32_t i = 0; i < s->ps_cap; i++) {
+            struct pstmt *e = s->ps_tab[i];
+            while (e != NULL) {
+                struct pstmt *next = e->next;
+                e->next = tab[e->id & (cap - 1)];
+                tab[e->id & (cap - 1)] = e;
+                e = next;
+            }
+        }
+        free(s->ps_tab);
+        s->ps_tab = tab;
+        s->ps_cap = cap;
+    }
+    struct pstmt **b = &s->ps_tab[st->id & (s->ps_cap - 1)];
+    st->next = *b;
+    *b = st;
+    s->ps_count++;
+    return HY_OK;
+}
+
+static void ps_remove(struct session *s, struct pstmt *st)
+{
+    struct pstmt **pp = &s->ps_tab[st->id & (s->ps_cap - 1)];
+    while (*pp != NULL && *pp != st)
+        pp = &(*pp)->next;
+    if (*pp == st) {
+        *pp = st->next;
+        s->ps_count--;
+    }
+    if (s->ps_last == st->id)
+        s->ps_last = 0;
+    ps_free(st);
+}
+
+/* Forget every statement (COM_RESET_CONNECTION, COM_CHANGE_USER, the end). */
+static void ps_clear(struct session *s)
+{
+    for (uint32_t i = 0; i < s->ps_cap; i++) {
+        struct pstmt *e = s->ps_tab[i];
+        while (e != NULL) {
+            struct pstmt *next = e->next;
+            ps_free(e);
+            e = next;
+        }
+    }
+    free(s->ps_tab);
+    s->ps_tab = NULL;
+    s->ps_cap = s->ps_count = 0;
+    s->ps_last = 0;
+    ps_free(s->ps_new);
+    s->ps_new = NULL;
+}
+
+/* Backend `idx`'s connection is gone, and the statements it held with it. */
+static void ps_backend_gone(struct session *s, uint32_t idx)
+{
+    for (uint32_t i = 0; i < s->ps_cap; i++) {
+        for (struct pstmt *st = s->ps_tab[i]; st != NULL; st = st->next) {
+            if (st->be[idx].id == 0)
+                continue;
+            st->be[idx].id = 0;
+            st->be[idx].types_gen = 0;
+            if (st->cursor_idx == (int)idx)
+                st->cursor_idx = -1;
+            if (st->ld_idx == (int)idx) {
+                st->ld_idx = -1;
+                st->ld_lost = true;
+            }
+        }
+    }
+}
+
+static int backend_match(const struct config *cfg, const struct config_backend *be);
+
+/* Reload (session_config_switch): the statements' per-backend arrays for
+ * the new config's `n` backends, allocated before anything changes so that
+ * a failure leaves the session as it was; NULL without statements. */
+static struct ps_backend **ps_remap_alloc(struct session *s, size_t n)
+{
+    if (s->ps_count == 0)
+        return NULL;
+    struct ps_backend **nbe = calloc(s->ps_count, sizeof(*nbe));
+    if (nbe == NULL)
+        return NULL;
+    for (uint32_t k = 0; k < s->ps_count; k++) {
+        if ((nbe[k] = calloc(n, sizeof(**nbe))) == NULL) {
+            while (k-- > 0)
+                free(nbe[k]);
+            free(nbe);
+            return NULL;
+        }
+    }
+    return nbe;
+}
+
+/* ... then, once the connections have moved (those closed have forgotten
+ * their ids), carry each statement's ids over to the new indexes. */
+static void ps_remap_apply(struct session *s, struct ps_backend **nbe, const struct config *to)
+{
+    if (nbe == NULL)
+        return;
+    const struct config *from = s->cfg;
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < s->ps_cap; i++) {
+        for (struct pstmt *st = s->ps_tab[i]; st != NULL; st = st->next, k++) {
+            struct ps_backend *be = nbe[k];
+            for (size_t b = 0; b < from->n_backends; b++) {
+                int j = backend_match(to, &from->backends[b]);
+                if (j >= 0)
+                    be[j] = st->be[b];
+            }
+            int home = backend_match(to, &from->backends[st->home]);
+            int cursor =
+                st->cursor_idx >= 0 ? backend_match(to, &from->backends[st->cursor_idx]) : -1;
+            int ld = st->ld_idx >= 0 ? backend_match(to, &from->backends[st->ld_idx]) : -1;
+            if (st->ld_idx >= 0 && ld < 0)
+                st->ld_lost = true;
+            st->home = home >= 0 ? (uint16_t)home : s->primary; /* gone: ps_gone() says so */
+            st->cursor_idx = (int16_t)cursor;
+            st->ld_idx = (int16_t)ld;
+            free(st->be);
+            st->be = be;
+        }
+    }
+    free(nbe);
+}
+
+/* True when the statement lived only on a backend that is gone. */
+static bool ps_gone(const struct pstmt *st)
+{
+    return st->home_only && st->be[st->home].id == 0;
+}
+
+/* Drop the client's request at up.scan, all of it, even the part that has
+ * not arrived yet (request_skip_progress drops the rest as it comes). */
+static void request_skip(struct session *s, uint32_t len)
+{
+    struct stream *st = &s->up;
+    uint32_t have = HY_MIN(len, stream_unparsed(st) - MYSQL_HEADER_SIZE);
+    st->scan += MYSQL_HEADER_SIZE + have;
+    st->head = st->scan;
+    s->skip_left = len - have;
+    s->skip_cont = len == MYSQL_MAX_PAYLOAD;
+}
+
+/* False while part of a dropped request has still to come. */
+static bool request_skip_progress(struct session *s)
+{
+    struct stream *st = &s->up;
+    while (s->skip_left > 0 || s->skip_cont) {
+        if (st->b == NULL)
+            return false;
+        if (s->skip_left > 0) {
+            uint32_t n = HY_MIN(s->skip_left, stream_unparsed(st));
+            if (n == 0)
+                return false;
+            st->scan += n;
+            st->head = st->scan;
+            s->skip_left -= n;
+            continue;
+        }
+        if (stream_unparsed(st) < MYSQL_HEADER_SIZE)
+            return false;
+        uint32_t len = mysql_hdr_len(st->b->data + st->scan);
+        st->scan += MYSQL_HEADER_SIZE;
+        st->head = st->scan;
+        s->skip_left = len;
+        s->skip_cont = len == MYSQL_MAX_PAYLOAD;
+    }
+    return true;
+}
+
+/* The PS command at up.scan will not run: drop it (no answer). */
+static void ps_drop(struct session *s, uint32_t len)
+{
+    command_abandon(s);
+    s->ps_step = -1;
+    if (s->state == SS_WAIT_BACKEND)
+        session_set_state(s, SS_IDLE);
+    request_skip(s, len);
+    stat_inc(&s->w->stats.commands);
+}
+
+/* ... and answer it with an ERR. */
+static void ps_refuse(struct session *s, uint32_t len, uint16_t code, const char *sqlstate,
+                      const char *fmt, ...) HY_PRINTF(5, 6);
+
+static void ps_refuse(struct session *s, uint32_t len, uint16_t code, const char *sqlstate,
+                      const char *fmt, ...)
+{
+    ps_drop(s, len);
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    send_err(s, 1, code, sqlstate, "%s", msg);
+}
+
+static void send_ok_status(struct session *s, uint8_t seq)
+{
+    uint8_t pkt[MYSQL_HEADER_SIZE + 32];
+    size_t len = mysql_ok_encode(pkt + MYSQL_HEADER_SIZE, sizeof(pkt) - MYSQL_HEADER_SIZE, 0, 0,
+                                 s->status, 0);
+    mysql_hdr_write(pkt, (uint32_t)len, seq);
+    send_local(s, pkt, MYSQL_HEADER_SIZE + len);
+}
+
+/* route() for a COM_STMT_PREPARE: the statement to be is s->ps_new, its
+ * PREPARE runs where its EXECUTE would now. `r` is NULL when there is only
+ * one backend and nothing was classified. */
+static uint32_t ps_route_prepare(struct session *s, const uint8_t *p, uint32_t len, bool fits,
+                                 const struct classify_result *r)
+{
+    ps_free(s->ps_new);
+    struct pstmt *st = calloc(1, sizeof(*st));
+    s->ps_new = st;
+    if (st != NULL && (st->be = calloc(s->n_bc, sizeof(st->be[0]))) == NULL) {
+        ps_free(st);
+        s->ps_new = st = NULL;
+    }
+    if (st == NULL) {
+        session_mark_closing(s, END_NOMEM);
+        return s->primary;
+    }
+    st->cursor_idx = st->ld_idx = -1;
+    st->home = s->primary;
+    st->digest = s->digest_hash;
+    s->digest_pending = false; /* executions are counted, not the PREPARE */
+    st->writes = true;
+    if (!fits) {
+        st->home_only = true; /* too large to keep: it stays on the primary */
+        return s->primary;
+    }
+    st->sql = dup_bytes(p + 1, len - 1);
+    st->sql_len = len - 1;
+    if (st->sql == NULL) {
+        session_mark_closing(s, END_NOMEM);
+        return s->primary;
+    }
+    if (r == NULL)
+        return s->primary;
+    st->pin = r->kind == CL_SESSION || (r->nvars > 0 && !(r->flags & CLF_SET_STATEMENT)) ||
+              (r->flags & (CLF_USE | CLF_AUTOCOMMIT | CLF_SET_NAMES | CLF_TXN_SESSION |
+                           CLF_TEMP_TABLE_CREATED | CLF_LOCK_TABLES | CLF_USER_VAR_SET));
+    st->writes = r->kind != CL_READ || st->pin;
+    st->hint = (uint8_t)r->hint;
+    if (r->hint == CLH_BACKEND) {
+        st->hint_backend = strdup(r->hint_backend);
+        if (st->hint_backend == NULL) {
+            session_mark_closing(s, END_NOMEM);
+            return s->primary;
+        }
+    }
+    st->prev_stmt = (r->flags & CLF_PREV_STMT) != 0;
+    st->show_status = show_status(st->sql, st->sql_len);
+    if (s->n_bc == 1 || st->writes)
+        return s->primary;
+    if (s->ro_idx >= 0)
+        return (uint32_t)s->ro_idx;
+    if (s->pinned || session_in_trans(s))
+        return s->primary;
+    uint32_t idx = route_read(s, r->hint, st->hint_backend, st->prev_stmt, st->show_status, false);
+    if (idx == ROUTE_REFUSE) {
+        s->causal_check = false;
+        idx = s->primary; /* preparing reads no data */
+    }
+    return idx;
+}
+
+/* The OK of the client's COM_STMT_PREPARE (its first bytes at `p`) came
+ * from s->cur: register the statement and give the client halyard's id. */
+static void ps_prepare_ok(struct session *s, uint8_t *p, uint32_t len)
+{
+    struct pstmt *st = s->ps_new;
+    struct mysql_prepare_ok ok;
+    if (mysql_prepare_ok_decode(p, len, &ok) != HY_OK)
+        return; /* the tracker calls it broken */
+    s->ps_new = NULL;
+    if (++s->ps_next_id == MYSQL_STMT_ID_LAST)
+        s->ps_next_id = 1;
+    st->id = s->ps_next_id;
+    st->n_params = ok.n_params;
+    st->n_cols = ok.n_cols;
+    st->home = s->cur->idx;
+    st->be[st->home].id = ok.stmt_id;
+    /* An EXECUTE's head (types included) must fit a buffer for halyard to
+     * read the types and move the statement. */
+    if (MYSQL_HEADER_SIZE + mysql_stmt_exec_head_max(ok.n_params) > s->w->pool.size ||
+        st->sql == NULL)
+        st->home_only = true;
+    mysql_stmt_id_set(p, st->id);
+    if (ps_insert(s, st) != HY_OK) {
+        ps_free(st);
+        session_mark_closing(s, END_NOMEM);
+        return;
+    }
+    s->ps_last = st->id;
+}
+
+/* The client sent parameter types with an EXECUTE: keep them. */
+static hy_status_t ps_types_remember(struct pstmt *st, const uint8_t *types)
+{
+    size_t n = 2 * (size_t)st->n_params;
+    if (st->types != NULL && memcmp(st->types, types, n) == 0)
+        return HY_OK;
+    if (st->types == NULL) {
+        st->types = malloc(n);
+        if (st->types == NULL)
+            return HY_NOMEM;
+    }
+    memcpy(st->types, types, n);
+    if (++st->types_gen == 0)
+        st->types_gen = 1;
+    return HY_OK;
+}
+
+/* Prepare statement `st` on s->cur for a command waiting in `up`. */
+static void ps_prepare_here(struct session *s, struct pstmt *st)
+{
+    slog_debug(s, "preparing statement %u on %s", st->id, s->cur->be->name);
+    s->ps_int_id = st->id;
+    s->ps_err_len = 0;
+    internal_send(s, INT_PS_PREPARE, COM_STMT_PREPARE, st->sql, st->sql_len,
+                  s->cfg->connect_timeout_ms);
+}
+
+/* Where an EXECUTE of `st` runs (`ex` NULL when its head was not read). */
+static uint32_t ps_route_execute(struct session *s, struct pstmt *st,
+                                 const struct mysql_stmt_exec *ex, uint32_t len)
+{
+    s->cmd_writes = st->writes;
+    if (st->ld_idx >= 0)
+        return (uint32_t)st->ld_idx; /* its long data is there */
+    if (st->home_only)
+        return st->home;
+    if (st->pin) {
+        session_pin(s, "session state changed by a prepared statement");
+        return s->primary;
+    }
+    if (s->n_bc == 1)
+        return s->primary;
+    if (ex != NULL && !ex->new_params_bound && st->n_params > 0 && st->types != NULL &&
+        (len >= MYSQL_MAX_PAYLOAD - 2u * st->n_params)) {
+        /* too large to add the types to: where the types are known */
+        for (uint32_t i = 0; i < s->n_bc; i++) {
+            if (st->be[i].id != 0 && st->be[i].types_gen == st->types_gen)
+                return i;
+        }
+    }
+    if (s->ro_idx >= 0)
+        return (uint32_t)s->ro_idx;
+    if (st->writes || s->pinned || session_in_trans(s))
+        return s->primary;
+    return route_read(s, (enum classify_hint)st->hint, st->hint_backend, st->prev_stmt,
+                      st->show_status, false);
+}
+
+/* EXECUTE of `st` on s->cur, where it is prepared: rewrite the head with
+ * the types it lacks and send it, the values following from `up`. */
+static void ps_forward_with_types(struct session *s, struct pstmt *st, const uint8_t *p,
+                                  const struct mysql_stmt_exec *ex, uint32_t len)
+{
+    size_t cap = MYSQL_HEADER_SIZE + ex->head_len + 2 * (size_t)st->n_params;
+    uint8_t *pkt = malloc(cap);
+    if (pkt == NULL) {
+        session_mark_closing(s, END_NOMEM);
+        return;
+    }
+    uint32_t id = st->be[s->cur->idx].id;
+    size_t n = mysql_stmt_exec_bind_types(p, ex, st->n_params, st->types, id,
+                                          pkt + MYSQL_HEADER_SIZE, cap - MYSQL_HEADER_SIZE);
+    mysql_hdr_write(pkt, len + 2u * st->n_params, 0);
+    command_begin(s, COM_STMT_EXECUTE, ex->flags);
+    s->req_open = true;
+    s->up.scan += MYSQL_HEADER_SIZE + (uint32_t)ex->head_len;
+    s->up.head = s->up.scan; /* the client's header and head are replaced */
+    s->up_left = len - (uint32_t)ex->head_len;
+    s->up_cont = false;
+    hy_status_t rc =
+        conn_send_local(&s->cur->c, s->w->loop, &s->w->pool, pkt, MYSQL_HEADER_SIZE + n);
+    free(pkt);
+    if (rc != HY_OK) {
+        session_mark_closing(s, END_BACKEND_LOST);
+        return;
+    }
+    up_forward(s);
+}
+
+/* Each ps_* command handler below works on the packet at up.scan (`p`, of
+ * which `avail` bytes are there) and returns true when it is done with it
+ * (answered or dropped: take the next command), false when the command
+ * runs or waits (a backend being opened, synchronized, or preparing). */
+
+static bool ps_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t avail)
+{
+    uint32_t cid = len >= 5 ? mysql_stmt_id_get(p) : 0;
+    struct pstmt *st = len >= 5 ? ps_find(s, cid) : NULL;
+    if (st == NULL) {
+        ps_refuse(s, len, ER_UNKNOWN_STMT_HANDLER, "HY000",
+                  "Unknown prepared statement handler (%u) given to mysqld_stmt_execute", cid);
+        return true;
+    }
+    size_t need = st->home_only ? 10 : mysql_stmt_exec_head_max(st->n_params);
+    if (avail < HY_MIN(len, need)) {
+        update_reads(s); /* the head is still coming */
+        return false;
+    }
+    struct mysql_stmt_exec ex;
+    bool head_ok = !st->home_only && mysql_stmt_exec_decode(p, avail, st->n_params, &ex) == HY_OK;
+    uint32_t idx;
+    if (s->wait_idx >= 0) {
+        idx = (uint32_t)s->wait_idx;
+    } else {
+        s->causal_check = false;
+        s->cmd_ro_begin = false;
+        if (st->ld_lost || ps_gone(st)) {
+            const char *what = st->ld_lost ? "the long data of" : "";
+            st->ld_lost = false;
+            ps_refuse(s, len, CR_SERVER_LOST, "HY000",
+                      "Lost connection to the backend holding %s prepared statement %u", what,
+                      st->id);
+            return true;
+        }
+        idx = ps_route_execute(s, st, head_ok ? &ex : NULL, len);
+        if (s->state == SS_CLOSING)
+            return false;
+        if (idx == ROUTE_REFUSE) {
+            ps_refuse(s, len, CR_CONN_HOST_ERROR, "HY000",
+                      "No replica can serve this read (replica_fallback = error)");
+            return true;
+        }
+        s->wait_idx = (int)idx;
+        if (s->w->digests != NULL) {
+            s->digest_hash = st->digest;
+            s->digest_pending = true;
+        }
+        if (query_log_enabled() && st->sql != NULL)
+            qlog_note(s, st->sql, st->sql_len, st->digest);
+    }
+    if (s->causal_check && idx != s->primary && !causal_ready(s, idx))
+        return false;
+    s->causal_check = false;
+    if (!ensure_backend(s, idx))
+        return false;
+    if (st->be[idx].id == 0) {
+        if (st->sql == NULL) {
+            ps_refuse(s, len, CR_SERVER_LOST, "HY000",
+                      "Lost connection to the backend holding prepared statement %u", st->id);
+            return true;
+        }
+        ps_prepare_here(s, st);
+        return false;
+    }
+    struct ps_backend *pb = &st->be[idx];
+    uint8_t flags = len >= 6 ? p[5] : 0;
+    st->cursor_idx = (flags & CURSOR_TYPE_READ_ONLY) ? (int16_t)idx : -1;
+    st->ld_idx = -1; /* the server forgets long data once it executed */
+    if (head_ok && ex.new_params_bound) {
+        if (ps_types_remember(st, ex.types) != HY_OK) {
+            session_mark_closing(s, END_NOMEM);
+            return false;
+        }
+        pb->types_gen = st->types_gen;
+    } else if (head_ok && st->n_params > 0 && st->types != NULL && pb->types_gen != st->types_gen &&
+               len < MYSQL_MAX_PAYLOAD - 2u * st->n_params) {
+        pb->types_gen = st->types_gen;
+        ps_forward_with_types(s, st, p, &ex, len);
+        return false;
+    }
+    mysql_stmt_id_set(p, pb->id);
+    command_forward(s, COM_STMT_EXECUTE, len, flags);
+    return false;
+}
+
+static bool ps_long_data(struct session *s, uint8_t *p, uint32_t len)
+{
+    struct pstmt *st = len >= 7 ? ps_find(s, mysql_stmt_id_get(p)) : NULL;
+    if (st == NULL) {
+        ps_drop(s, len); /* MariaDB ignores it too; no answer */
+        return true;
+    }
+    uint32_t idx;
+    if (s->wait_idx >= 0) {
+        idx = (uint32_t)s->wait_idx;
+    } else {
+        s->cmd_writes = false;
+        s->causal_check = false;
+        s->cmd_ro_begin = false;
+        if (ps_gone(st)) {
+            ps_drop(s, len);
+            return true;
+        }
+        idx = st->ld_idx >= 0  ? (uint32_t)st->ld_idx
+              : st->home_only  ? st->home
+              : s->ro_idx >= 0 ? (uint32_t)s->ro_idx
+                               : s->primary;
+        s->wait_idx = (int)idx;
+    }
+    if (!ensure_backend(s, idx))
+        return false;
+    if (st->be[idx].id == 0) {
+        if (st->sql == NULL) {
+            st->ld_lost = true;
+            ps_drop(s, len);
+            return true;
+        }
+        ps_prepare_here(s, st);
+        return false;
+    }
+    st->ld_idx = (int16_t)idx;
+    mysql_stmt_id_set(p, st->be[idx].id);
+    command_forward(s, COM_STMT_SEND_LONG_DATA, len, 0);
+    return false;
+}
+
+static bool ps_fetch(struct session *s, uint8_t *p, uint32_t len)
+{
+    uint32_t cid = len >= 5 ? mysql_stmt_id_get(p) : 0;
+    struct pstmt *st = len >= 5 ? ps_find(s, cid) : NULL;
+    if (st == NULL) {
+        ps_refuse(s, len, ER_UNKNOWN_STMT_HANDLER, "HY000",
+                  "Unknown prepared statement handler (%u) given to mysqld_stmt_fetch", cid);
+        return true;
+    }
+    if (s->wait_idx < 0) {
+        s->cmd_writes = false;
+        s->causal_check = false;
+        s->cmd_ro_begin = false;
+        if (st->cursor_idx < 0) {
+            ps_refuse(s, len, ER_STMT_HAS_NO_OPEN_CURSOR, "HY000",
+                      "The statement (%u) has no open cursor", st->id);
+            return true;
+        }
+        s->wait_idx = st->cursor_idx;
+    }
+    uint32_t idx = (uint32_t)s->wait_idx;
+    if (!ensure_backend(s, idx))
+        return false;
+    if (st->be[idx].id == 0 || st->cursor_idx != (int)idx) {
+        ps_refuse(s, len, ER_STMT_HAS_NO_OPEN_CURSOR, "HY000",
+                  "The statement (%u) has no open cursor", st->id);
+        return true;
+    }
+    mysql_stmt_id_set(p, st->be[idx].id);
+    command_forward(s, COM_STMT_FETCH, len, 0);
+    return false;
+}
+
+static bool ps_reset(struct session *s, uint8_t *p, uint32_t len)
+{
+    uint32_t cid = len >= 5 ? mysql_stmt_id_get(p) : 0;
+    struct pstmt *st = len >= 5 ? ps_find(s, cid) : NULL;
+    if (st == NULL) {
+        ps_refuse(s, len, ER_UNKNOWN_STMT_HANDLER, "HY000",
+                  "Unknown prepared statement handler (%u) given to mysqld_stmt_reset", cid);
+        return true;
+    }
+    if (s->wait_idx < 0) {
+        /* The answer comes from where a cursor or long data is, if any. */
+        int fin = st->cursor_idx >= 0 ? st->cursor_idx : st->ld_idx;
+        for (uint32_t i = 0; fin < 0 && i < s->n_bc; i++) {
+            if (st->be[i].id != 0)
+                fin = (int)i;
+        }
+        st->cursor_idx = st->ld_idx = -1;
+        st->ld_lost = false;
+        s->cmd_writes = false;
+        s->causal_check = false;
+        s->cmd_ro_begin = false;
+        if (fin < 0) { /* prepared nowhere now: nothing to reset */
+            ps_drop(s, len);
+            send_ok_status(s, 1);
+            return true;
+        }
+        s->wait_idx = fin;
+        s->ps_step = 0;
+    }
+    /* The others first, one at a time, their answers dropped. */
+    while (s->ps_step >= 0 && (uint32_t)s->ps_step < s->n_bc) {
+        uint32_t b = (uint32_t)s->ps_step++;
+        struct bconn *bc = s->bc[b];
+        if ((int)b == s->wait_idx || st->be[b].id == 0 || bc == NULL || bc->state != BCONN_READY)
+            continue;
+        s->cur = bc;
+        session_publish_backend(s);
+        uint8_t body[4] = {(uint8_t)st->be[b].id, (uint8_t)(st->be[b].id >> 8),
+                           (uint8_t)(st->be[b].id >> 16), (uint8_t)(st->be[b].id >> 24)};
+        s->ps_int_id = st->id;
+        internal_send(s, INT_PS_RESET, COM_STMT_RESET, body, sizeof(body),
+                      s->cfg->connect_timeout_ms);
+        return false;
+    }
+    uint32_t idx = (uint32_t)s->wait_idx;
+    if (!ensure_backend(s, idx))
+        return false;
+    s->ps_step = -1;
+    if (st->be[idx].id == 0) {
+        ps_drop(s, len);
+        send_ok_status(s, 1);
+        return true;
+    }
+    mysql_stmt_id_set(p, st->be[idx].id);
+    command_forward(s, COM_STMT_RESET, len, 0);
+    return false;
+}
+
+static void ps_close(struct session *s, const uint8_t *p, uint32_t len)
+{
+    struct pstmt *st = len >= 5 ? ps_find(s, mysql_stmt_id_get(p)) : NULL;
+    ps_drop(s, len); /* no answer, whatever happens */
+    if (st == NULL)
+        return;
+    for (uint32_t i = 0; i < s->n_bc; i++) {
+        struct bconn *bc = s->bc[i];
+        if (st->be[i].id == 0 || bc == NULL || bc->state != BCONN_READY)
+            continue;
+        uint8_t pkt[MYSQL_HEADER_SIZE + 5];
+        mysql_hdr_write(pkt, 5, 0);
+        pkt[MYSQL_HEADER_SIZE] = COM_STMT_CLOSE;
+        mysql_stmt_id_set(pkt + MYSQL_HEADER_SIZE, st->be[i].id);
+        if (conn_send_local(&bc->c, s->w->loop, &s->w->pool, pkt, sizeof(pkt)) != HY_OK)
+            slog_warn(s, "cannot close statement %u on %s", st->id, bc->be->name);
+    }
+    ps_remove(s, st);
+}
+
+/* An internal prepare failed on s->cur: try the primary instead, or give
+ * its ERR to the waiting command. */
+static void ps_prepare_failed(struct session *s)
+{
+    struct bconn *bc = s->cur;
+    struct stream *st = &s->up;
+    struct pstmt *ps = ps_find(s, s->ps_int_id);
+    uint8_t cmd = st->b->data[st->scan + MYSQL_HEADER_SIZE];
+    slog_info(s, "preparing statement %u on %s failed with error %u", s->ps_int_id, bc->be->name,
+              s->resp.err_code);
+    if (bc->idx != s->primary && !s->cfg->replica_fallback_error && ps != NULL && !ps->home_only &&
+        s->ro_idx < 0 && cmd == COM_STMT_EXECUTE) {
+        s->wait_idx = (int)s->primary; /* a replica behind on the schema */
+        s->causal_check = false;
+        return;
+    }
+    uint32_t len = mysql_hdr_len(st->b->data + st->scan);
+    if (cmd != COM_STMT_EXECUTE) { /* long data: the EXECUTE will say */
+        if (ps != NULL)
+            ps->ld_lost = true;
+        ps_drop(s, len);
+        return;
+    }
+    ps_drop(s, len);
+    if (s->ps_err_len > 0)
+        send_err_payload(s, 1, s->ps_err, s->ps_err_len);
+    else
+        send_err(s, 1, s->resp.err_code, "HY000", "Preparing the statement on %s failed",
+                 bc->be->name);
+}
+
 /* Take the next command from `up`, if a whole one is there. */
 /* ---- reload --------------------------------------------------------------
  * A reload gives the worker a new config (w->session_cfg). A session moves
  * to it between statements, when nothing it holds depends on the old one:
  * idle, no transaction open (on the primary or a read-only one on a
- * replica), and, when it has state only the primary holds (pinned, prepared
- * statements), the same primary server in both. Its backend connections
- * are carried over by backend name (same address and port); connections to
- * backends the new config no longer has (or has elsewhere) are closed, and
- * a connection opened later replays the session state log as usual. Until
+ * replica), and, when it has state only the primary holds (pinned), the
+ * same primary server in both. Its backend connections are carried over by
+ * backend name (same address and port), with the prepared statements they
+ * hold (ps_remap_*); connections to backends the new config no longer has
+ * (or has elsewhere) are closed, and a connection opened later replays the
+ * session state log and prepares statements as usual. Until
  * it can move, a session keeps its config, and so its connections to
  * removed backends: they drain as its transaction ends.
  */
@@ -1609,7 +2382,7 @@ static bool session_may_switch(const struct session *s, const struct config *to)
     if ((s->status & SERVER_STATUS_IN_TRANS) || s->ro_idx >= 0 || s->internal != INT_NONE ||
         s->changing_user)
         return false;
-    if (s->pinned || s->used_ps) {
+    if (s->pinned) {
         int j = backend_match(to, &s->cfg->backends[s->primary]);
         if (j < 0 || to->backends[j].role != ROLE_PRIMARY)
             return false;
@@ -1623,8 +2396,12 @@ static void session_config_switch(struct session *s)
     if (!session_may_switch(s, to))
         return;
     struct bconn **nbc = calloc(to->n_backends, sizeof(*nbc));
-    if (nbc == NULL)
+    struct ps_backend **nbe = ps_remap_alloc(s, to->n_backends);
+    if (nbc == NULL || (nbe == NULL && s->ps_count > 0)) {
+        free(nbc);
+        free(nbe);
         return; /* try again at the next statement */
+    }
     int last = backend_match(to, &s->cfg->backends[s->last_idx]);
     for (uint32_t i = 0; i < s->n_bc; i++) {
         struct bconn *bc = s->bc[i];
@@ -1644,6 +2421,7 @@ static void session_config_switch(struct session *s)
     s->bc = nbc;
     s->n_bc = (uint16_t)to->n_backends;
     s->primary = (uint16_t)(config_primary(to) - to->backends);
+    ps_remap_apply(s, nbe, to);
     s->last_idx = last >= 0 ? (uint16_t)last : s->primary;
     s->block_rule = NULL;
     /* The listener may be gone from the new config: then keep the old one. */
@@ -1680,6 +2458,10 @@ static void session_next_command(struct session *s)
     for (;;) {
         if (s->state != SS_IDLE && s->state != SS_WAIT_BACKEND)
             return;
+        if (!request_skip_progress(s)) {
+            update_reads(s);
+            return;
+        }
         if (s->cfg != s->w->session_cfg && s->state == SS_IDLE && s->wait_idx < 0)
             session_config_switch(s);
         if (st->b == NULL || stream_unparsed(st) < MYSQL_HEADER_SIZE) {
@@ -1737,7 +2519,7 @@ static void session_next_command(struct session *s)
             }
             s->status = SERVER_STATUS_AUTOCOMMIT;
             s->ro_idx = -1;
-            s->used_ps = false;
+            ps_clear(s); /* the server drops them all */
             /* fall through */
         case COM_PING:
             if (s->bc[s->primary] == NULL) {
@@ -1767,6 +2549,41 @@ static void session_next_command(struct session *s)
                 }
             }
             break;
+        case COM_STMT_PREPARE:
+            if (s->wait_idx < 0 && s->ps_count >= (uint32_t)s->cfg->max_prepared_statements) {
+                ps_refuse(s, len, ER_MAX_PREPARED_STMT_COUNT, "42000",
+                          "Can't create more than max_prepared_stmt_count statements "
+                          "(current value: %d)",
+                          s->cfg->max_prepared_statements);
+                continue;
+            }
+            break;
+        case COM_STMT_EXECUTE:
+            if (!ps_execute(s, st->b->data + st->scan + MYSQL_HEADER_SIZE, len,
+                            HY_MIN(len, stream_unparsed(st) - MYSQL_HEADER_SIZE)))
+                return;
+            continue;
+        case COM_STMT_SEND_LONG_DATA:
+            if (!ps_long_data(s, st->b->data + st->scan + MYSQL_HEADER_SIZE, len))
+                return;
+            continue;
+        case COM_STMT_FETCH:
+            if (!ps_fetch(s, st->b->data + st->scan + MYSQL_HEADER_SIZE, len))
+                return;
+            continue;
+        case COM_STMT_RESET:
+            if (!ps_reset(s, st->b->data + st->scan + MYSQL_HEADER_SIZE, len))
+                return;
+            continue;
+        case COM_STMT_CLOSE:
+            ps_close(s, p, len);
+            continue;
+        case COM_STMT_BULK_EXECUTE:
+            /* halyard does not offer MARIADB_CLIENT_STMT_BULK_OPERATIONS;
+             * MariaDB answers a client without it the same way */
+            ps_refuse(s, len, ER_UNSUPPORTED_PS, "HY000",
+                      "This command is not supported in the prepared statement protocol yet");
+            continue;
         case COM_BINLOG_DUMP:
         case COM_BINLOG_DUMP_GTID:
         case COM_REGISTER_SLAVE:
@@ -2031,6 +2848,18 @@ static void internal_progress(struct session *s)
             s->causal_check = false;
         }
         break;
+    case INT_PS_PREPARE:
+        if (s->resp.err_code != 0) {
+            ps_prepare_failed(s);
+        } else {
+            struct pstmt *ps = ps_find(s, s->ps_int_id);
+            if (ps != NULL) {
+                ps->be[bc->idx].id = s->resp.stmt_id;
+                ps->be[bc->idx].types_gen = 0;
+            }
+        }
+        break;
+    case INT_PS_RESET: /* its answer does not matter: the last backend's goes to the client */
     case INT_NONE:
         break;
     }
@@ -2178,7 +3007,7 @@ static void auth_check(struct session *s, const char *user, size_t user_len, con
         s->pinned = false;
         s->status = SERVER_STATUS_AUTOCOMMIT;
         s->ro_idx = -1;
-        s->used_ps = false;
+        ps_clear(s);
         free(s->user);
         free(s->db);
         free(s->attrs);
@@ -2370,6 +3199,7 @@ static void session_free(struct session *s)
     ev_timer_stop(w->loop, &s->timer);
     bconn_close_all(s);
     state_log_clear(s);
+    ps_clear(s);
     free(s->bc);
     conn_close(&s->client, w->loop, &w->pool);
     stream_release(&s->up, &w->pool);
@@ -2466,6 +3296,7 @@ void session_create(struct worker *w, int fd, const struct config_listener *list
     s->primary = (uint16_t)(config_primary(cfg) - cfg->backends);
     s->wait_idx = -1;
     s->ro_idx = -1;
+    s->ps_step = -1;
     s->set_option = -1;
     s->status = SERVER_STATUS_AUTOCOMMIT;
     s->bc = calloc(cfg->n_backends, sizeof(*s->bc));

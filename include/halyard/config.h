@@ -137,6 +137,7 @@ struct config {
     char *audit_log; /* "" = off (audit.h) */
     char *query_log; /* "" = off */
     int query_log_min_duration_ms;
+    int max_prepared_statements; /* per session */
 
     /* read/write split */
     bool read_write_split;

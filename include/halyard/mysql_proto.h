@@ -99,6 +99,7 @@ enum mysql_com {
     COM_DAEMON = 0x1d,
     COM_BINLOG_DUMP_GTID = 0x1e,
     COM_RESET_CONNECTION = 0x1f,
+    COM_STMT_BULK_EXECUTE = 0xfa, /* MariaDB, with MARIADB_CLIENT_STMT_BULK_OPERATIONS */
 };
 
 /* First payload byte of server packets. */
@@ -111,6 +112,9 @@ enum mysql_com {
 
 /* COM_STMT_EXECUTE flags byte. */
 #define CURSOR_TYPE_READ_ONLY 0x01
+
+/* MariaDB: a statement id meaning "the last one this connection prepared". */
+#define MYSQL_STMT_ID_LAST 0xffffffffu
 
 /* ---- framing ------------------------------------------------------------ */
 
@@ -314,6 +318,76 @@ hy_status_t mysql_eof_decode(const uint8_t *payload, size_t len, uint16_t *warni
  * starts with 0xfe but then the packet is full length). With
  * deprecate_eof == false the classic rule len < 9 applies. */
 bool mysql_is_eof(uint8_t first, uint32_t len, bool deprecate_eof);
+
+/* ---- prepared statements ----------------------------------------------
+ * COM_STMT_PREPARE's OK and every COM_STMT_* request but PREPARE carry the
+ * statement id at payload offset 1; a proxy that hands out its own ids
+ * rewrites it there, in place.
+ */
+static inline uint32_t mysql_stmt_id_get(const uint8_t *payload)
+{
+    return (uint32_t)payload[1] | (uint32_t)payload[2] << 8 | (uint32_t)payload[3] << 16 |
+           (uint32_t)payload[4] << 24;
+}
+
+static inline void mysql_stmt_id_set(uint8_t *payload, uint32_t id)
+{
+    payload[1] = (uint8_t)id;
+    payload[2] = (uint8_t)(id >> 8);
+    payload[3] = (uint8_t)(id >> 16);
+    payload[4] = (uint8_t)(id >> 24);
+}
+
+struct mysql_prepare_ok {
+    uint32_t stmt_id;
+    uint16_t n_cols;
+    uint16_t n_params;
+    uint16_t warnings;
+};
+
+/* COM_STMT_PREPARE's OK: 0x00, stmt_id u32, columns u16, params u16, a
+ * filler byte, warnings u16 (absent in some old servers: 0). */
+hy_status_t mysql_prepare_ok_decode(const uint8_t *payload, size_t len,
+                                    struct mysql_prepare_ok *ok) HY_MUSTCHECK;
+
+/* The head of a COM_STMT_EXECUTE: everything before the parameter values.
+ *   0x17, stmt_id u32, flags u8, iterations u32,
+ *   and when the statement has parameters: NULL bitmap ((n + 7) / 8 bytes),
+ *   new_params_bound_flag u8, [types: 2 bytes per parameter if the flag is 1]
+ */
+struct mysql_stmt_exec {
+    uint32_t stmt_id;
+    uint8_t flags;
+    uint32_t iterations;
+    const uint8_t *null_bitmap; /* NULL when the statement has no parameters */
+    size_t null_len;
+    bool new_params_bound;
+    const uint8_t *types; /* 2 * n_params bytes, or NULL */
+    size_t bound_off;     /* offset of new_params_bound_flag (0 without parameters) */
+    size_t head_len;      /* offset of the first parameter value */
+};
+
+/* Bytes of payload the head of an EXECUTE of a statement with `n_params`
+ * parameters takes at most (types included). */
+static inline size_t mysql_stmt_exec_head_max(uint16_t n_params)
+{
+    return n_params == 0 ? 10 : 10 + ((size_t)n_params + 7) / 8 + 1 + 2 * (size_t)n_params;
+}
+
+/* Decode the head of a COM_STMT_EXECUTE payload (command byte included)
+ * for a statement of `n_params` parameters. `len` is how much of the
+ * payload is at hand (the values may be missing). HY_ERROR when the head is
+ * not all there or the flag byte is neither 0 nor 1. */
+hy_status_t mysql_stmt_exec_decode(const uint8_t *payload, size_t len, uint16_t n_params,
+                                   struct mysql_stmt_exec *ex) HY_MUSTCHECK;
+
+/* Write the head of `ex` (decoded from `payload`, with new_params_bound 0)
+ * again with the flag set and the 2 * n_params bytes of `types` after it,
+ * and `stmt_id` in place of the client's. Returns the bytes written into
+ * `out` (the new head: ex->head_len + 2 * n_params), 0 if it does not fit. */
+size_t mysql_stmt_exec_bind_types(const uint8_t *payload, const struct mysql_stmt_exec *ex,
+                                  uint16_t n_params, const uint8_t *types, uint32_t stmt_id,
+                                  uint8_t *out, size_t cap);
 
 /* ---- response tracking ---------------------------------------------------
  * Feed the tracker the start of every logical packet the server sends in

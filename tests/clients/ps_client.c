@@ -9,7 +9,9 @@
  * Scenarios: prepare-execute, cursor, long-data, reset, close, multi-result,
  * errors (see `scenarios` at the bottom). Each works on its own tables in DB
  * (created afresh), so runs against halyard and against the server give the
- * same output when the proxy is transparent.
+ * same output when the proxy is transparent. The routing scenarios (split,
+ * causal, types, long-split, ro-trx, metadata, cursor-split) print which
+ * server ran each execution, for tests of halyard's read/write split.
  *
  * Output is plain text meant to be compared, one item per line, fields
  * separated by tabs:
@@ -1010,6 +1012,294 @@ static void scenario_errors(void)
     printf("ping\tok\n");
 }
 
+/* ---- routing scenarios (halyard with read/write split) -------------------
+ * These print which server ran each execution (@@server_id) for the
+ * integration tests to check; they make no sense to compare with a direct
+ * connection. */
+
+/* Execute `stmt` (parameters bound already) and fetch its one row into
+ * `n` LONGLONG columns of `out`. */
+static void exec_ints(MYSQL_STMT *stmt, long long *out, unsigned n, const char *what)
+{
+    execute(stmt, what);
+    MYSQL_BIND r[8];
+    memset(r, 0, sizeof(r));
+    for (unsigned i = 0; i < n; i++) {
+        r[i].buffer_type = MYSQL_TYPE_LONGLONG;
+        r[i].buffer = &out[i];
+    }
+    if (mysql_stmt_bind_result(stmt, r) != 0)
+        die_stmt(stmt, "bind int results");
+    if (mysql_stmt_fetch(stmt) != 0)
+        die_stmt(stmt, what);
+    if (mysql_stmt_fetch(stmt) != MYSQL_NO_DATA)
+        die("%s: more than one row", what);
+}
+
+static long long text_int(const char *sql)
+{
+    char *v = query_value(sql);
+    long long n = strtoll(v, NULL, 10);
+    free(v);
+    return n;
+}
+
+/* A prepared SELECT and a prepared INSERT in one session: where each ran. */
+static void scenario_split(void)
+{
+    query("DROP TABLE IF EXISTS ps_split");
+    query("CREATE TABLE ps_split (id INT NOT NULL PRIMARY KEY, sid INT)");
+    MYSQL_STMT *sel = prepare("SELECT @@server_id");
+    MYSQL_STMT *ins = prepare("INSERT INTO ps_split VALUES (?, @@server_id)");
+    int id;
+    MYSQL_BIND p;
+    memset(&p, 0, sizeof(p));
+    p.buffer_type = MYSQL_TYPE_LONG;
+    p.buffer = &id;
+    if (mysql_stmt_bind_param(ins, &p) != 0)
+        die_stmt(ins, "bind split insert");
+    for (id = 1; id <= 6; id++) {
+        long long sid;
+        exec_ints(sel, &sid, 1, "execute split select");
+        printf("select\t%lld\n", sid);
+        execute(ins, "execute split insert");
+        printf("insert\t%d\t%llu\n", id, (unsigned long long)mysql_stmt_affected_rows(ins));
+    }
+    stmt_close(sel);
+    stmt_close(ins);
+}
+
+/* A SELECT prepared and run (on a replica) before the session writes, then
+ * run after each write: it must see the write. The table ps_causal (id INT
+ * PRIMARY KEY, v INT) with the row (1, 0) must exist on every server. */
+static void scenario_causal(void)
+{
+    MYSQL_STMT *sel = prepare("SELECT @@server_id, v FROM ps_causal WHERE id = ?");
+    MYSQL_STMT *upd = prepare("UPDATE ps_causal SET v = ? WHERE id = 1");
+    int one = 1, v;
+    MYSQL_BIND sp, up;
+    memset(&sp, 0, sizeof(sp));
+    sp.buffer_type = MYSQL_TYPE_LONG;
+    sp.buffer = &one;
+    memset(&up, 0, sizeof(up));
+    up.buffer_type = MYSQL_TYPE_LONG;
+    up.buffer = &v;
+    if (mysql_stmt_bind_param(sel, &sp) != 0 || mysql_stmt_bind_param(upd, &up) != 0)
+        die_stmt(sel, "bind causal");
+    long long row[2];
+    exec_ints(sel, row, 2, "execute causal select before writes");
+    printf("read\t%lld\t%lld\n", row[0], row[1]);
+    for (v = 1; v <= 6; v++) {
+        execute(upd, "execute causal update");
+        exec_ints(sel, row, 2, "execute causal select");
+        printf("read\t%lld\t%lld\n", row[0], row[1]);
+        if (row[1] != v)
+            die("stale read: wrote %d, read %lld on server %lld", v, row[1], row[0]);
+    }
+    stmt_close(sel);
+    stmt_close(upd);
+}
+
+/* Parameters bound once, executed again and again with new values and no
+ * new binding (new_params_bound_flag = 0), landing on different servers;
+ * then bound again with another type. */
+static void scenario_types(void)
+{
+    MYSQL_STMT *sel = prepare("SELECT CONCAT(?, '/', ?), ? * 2, @@server_id");
+    char s[32];
+    unsigned long s_len;
+    long long n;
+    double d;
+    MYSQL_BIND p[3];
+    memset(p, 0, sizeof(p));
+    p[0].buffer_type = MYSQL_TYPE_STRING;
+    p[0].buffer = s;
+    p[0].length = &s_len;
+    p[1].buffer_type = MYSQL_TYPE_LONGLONG;
+    p[1].buffer = &n;
+    p[2].buffer_type = MYSQL_TYPE_DOUBLE;
+    p[2].buffer = &d;
+    if (mysql_stmt_bind_param(sel, p) != 0)
+        die_stmt(sel, "bind types");
+    char got[64];
+    unsigned long got_len;
+    double twice;
+    long long sid;
+    MYSQL_BIND r[3];
+    memset(r, 0, sizeof(r));
+    r[0].buffer_type = MYSQL_TYPE_STRING;
+    r[0].buffer = got;
+    r[0].buffer_length = sizeof(got) - 1;
+    r[0].length = &got_len;
+    r[1].buffer_type = MYSQL_TYPE_DOUBLE;
+    r[1].buffer = &twice;
+    r[2].buffer_type = MYSQL_TYPE_LONGLONG;
+    r[2].buffer = &sid;
+    for (int round = 0; round < 10; round++) {
+        if (round == 5) {
+            /* bound again: the second parameter is now a string */
+            p[1].buffer_type = MYSQL_TYPE_STRING;
+            p[1].buffer = got; /* reused below as text */
+            p[1].length = &got_len;
+            if (mysql_stmt_bind_param(sel, p) != 0)
+                die_stmt(sel, "rebind types");
+        }
+        snprintf(s, sizeof(s), "r%d", round);
+        s_len = strlen(s);
+        n = 1000000000000LL * round + 7;
+        d = round + 0.25;
+        if (round >= 5) {
+            snprintf(got, sizeof(got), "t%d", round);
+            got_len = strlen(got);
+        }
+        execute(sel, "execute types");
+        if (mysql_stmt_bind_result(sel, r) != 0)
+            die_stmt(sel, "bind types result");
+        if (mysql_stmt_fetch(sel) != 0)
+            die_stmt(sel, "fetch types");
+        mysql_stmt_free_result(sel);
+        got[got_len] = '\0';
+        printf("types\t%s\t%.2f\t%lld\n", got, twice, sid);
+    }
+    stmt_close(sel);
+}
+
+/* Long data through the split: an INSERT and a SELECT whose parameters
+ * come by mysql_stmt_send_long_data, outside and inside a READ ONLY
+ * transaction. */
+static void scenario_long_split(void)
+{
+    query("DROP TABLE IF EXISTS ps_lsplit");
+    query("CREATE TABLE ps_lsplit (id INT NOT NULL PRIMARY KEY, b LONGBLOB, sid INT)");
+    MYSQL_STMT *ins = prepare("INSERT INTO ps_lsplit VALUES (?, ?, @@server_id)");
+    MYSQL_STMT *sel = prepare("SELECT @@server_id, LENGTH(?), CRC32(?)");
+    int id = 1;
+    MYSQL_BIND ip[2], sp[2];
+    memset(ip, 0, sizeof(ip));
+    ip[0].buffer_type = MYSQL_TYPE_LONG;
+    ip[0].buffer = &id;
+    ip[1].buffer_type = MYSQL_TYPE_LONG_BLOB;
+    memset(sp, 0, sizeof(sp));
+    sp[0].buffer_type = MYSQL_TYPE_LONG_BLOB;
+    sp[1].buffer_type = MYSQL_TYPE_LONG_BLOB;
+    if (mysql_stmt_bind_param(ins, ip) != 0 || mysql_stmt_bind_param(sel, sp) != 0)
+        die_stmt(ins, "bind long split");
+    uint32_t crc;
+    send_long(ins, 1, 7, 300000, 65536, false, &crc);
+    execute(ins, "execute long split insert");
+    printf("insert\t%d\t300000:%08" PRIx32 "\n", id, crc);
+    for (int round = 0; round < 2; round++) {
+        if (round == 1)
+            query("START TRANSACTION READ ONLY");
+        uint32_t c0, c1;
+        send_long(sel, 0, 9, 200000, 50000, false, &c0);
+        send_long(sel, 1, 9, 200000, 70000, false, &c1);
+        long long row[3];
+        exec_ints(sel, row, 3, "execute long split select");
+        if (row[1] != 200000 || (uint32_t)row[2] != c0 || c0 != c1)
+            die("long data select: got %lld %lld, sent 200000 %u", row[1], row[2], c0);
+        printf("select\t%s\t%lld\t%lld:%08llx\n", round ? "ro" : "auto", row[0], row[1],
+               (unsigned long long)row[2]);
+        if (round == 1) {
+            printf("ro_text\t%lld\n", text_int("SELECT @@server_id"));
+            query("COMMIT");
+        }
+    }
+    stmt_close(ins);
+    stmt_close(sel);
+}
+
+/* A prepared SELECT inside START TRANSACTION READ ONLY runs on the
+ * transaction's replica; inside a read-write transaction on the primary. */
+static void scenario_ro_trx(void)
+{
+    MYSQL_STMT *sel = prepare("SELECT @@server_id");
+    long long sid;
+    exec_ints(sel, &sid, 1, "execute before transactions");
+    printf("auto\t%lld\n", sid);
+    query("START TRANSACTION READ ONLY");
+    printf("ro_text\t%lld\n", text_int("SELECT @@server_id"));
+    for (int i = 0; i < 3; i++) {
+        exec_ints(sel, &sid, 1, "execute in read only transaction");
+        printf("ro\t%lld\n", sid);
+    }
+    query("COMMIT");
+    query("BEGIN");
+    exec_ints(sel, &sid, 1, "execute in read write transaction");
+    printf("rw\t%lld\n", sid);
+    query("COMMIT");
+    stmt_close(sel);
+}
+
+/* One SELECT executed on several servers: the column metadata the client
+ * sees, and the rows, are the same (but for the first column, @@server_id).
+ * Executions outside a transaction go to replicas, the one inside BEGIN to
+ * the primary. */
+static void scenario_metadata(void)
+{
+    query("DROP TABLE IF EXISTS ps_meta");
+    query("CREATE TABLE ps_meta (id INT UNSIGNED NOT NULL PRIMARY KEY, d DECIMAL(12,3),"
+          " s VARCHAR(40) CHARACTER SET utf8mb4, t DATETIME(6), f DOUBLE, b BLOB)");
+    query("INSERT INTO ps_meta VALUES (1, 123456.789, 'ünï', '2026-01-02 03:04:05.678901',"
+          " 2.5, 'bytes'), (2, -1.5, NULL, NULL, NULL, NULL)");
+    MYSQL_STMT *sel = prepare("SELECT @@server_id AS sid, id, d, s, t, f, b, d * 2 AS d2,"
+                              " CONCAT(s, ?) AS s2 FROM ps_meta WHERE id >= ? ORDER BY id");
+    char suffix[] = "!";
+    unsigned long suffix_len = 1;
+    int from = 1;
+    MYSQL_BIND p[2];
+    memset(p, 0, sizeof(p));
+    p[0].buffer_type = MYSQL_TYPE_STRING;
+    p[0].buffer = suffix;
+    p[0].length = &suffix_len;
+    p[1].buffer_type = MYSQL_TYPE_LONG;
+    p[1].buffer = &from;
+    if (mysql_stmt_bind_param(sel, p) != 0)
+        die_stmt(sel, "bind metadata");
+    for (int i = 0; i < 3; i++) {
+        if (i == 2)
+            query("BEGIN");
+        printf("run\t%d\n", i);
+        execute(sel, "execute metadata");
+        fetch_all(sel, 10);
+        if (i == 2)
+            query("COMMIT");
+    }
+    stmt_close(sel);
+}
+
+/* A cursor opened by an EXECUTE on a replica is fetched from there. */
+static void scenario_cursor_split(void)
+{
+    MYSQL_STMT *sel = prepare("SELECT @@server_id, seq FROM seq_1_to_20 ORDER BY seq");
+    set_cursor(sel, 3);
+    for (int round = 0; round < 2; round++) {
+        execute(sel, "execute cursor split");
+        long long row[2];
+        MYSQL_BIND r[2];
+        memset(r, 0, sizeof(r));
+        r[0].buffer_type = MYSQL_TYPE_LONGLONG;
+        r[0].buffer = &row[0];
+        r[1].buffer_type = MYSQL_TYPE_LONGLONG;
+        r[1].buffer = &row[1];
+        if (mysql_stmt_bind_result(sel, r) != 0)
+            die_stmt(sel, "bind cursor split");
+        long long sid = -1, sum = 0;
+        int rows = 0, rc;
+        while ((rc = mysql_stmt_fetch(sel)) == 0) {
+            if (sid >= 0 && row[0] != sid)
+                die("cursor rows from servers %lld and %lld", sid, row[0]);
+            sid = row[0];
+            sum += row[1];
+            rows++;
+        }
+        if (rc != MYSQL_NO_DATA)
+            die_stmt(sel, "fetch cursor split");
+        printf("cursor\t%lld\trows=%d\tsum=%lld\n", sid, rows, sum);
+    }
+    stmt_close(sel);
+}
+
 static const struct {
     const char *name;
     void (*run)(void);
@@ -1021,6 +1311,13 @@ static const struct {
     {"close", scenario_close},
     {"multi-result", scenario_multi_result},
     {"errors", scenario_errors},
+    {"split", scenario_split},
+    {"causal", scenario_causal},
+    {"types", scenario_types},
+    {"long-split", scenario_long_split},
+    {"ro-trx", scenario_ro_trx},
+    {"metadata", scenario_metadata},
+    {"cursor-split", scenario_cursor_split},
 };
 
 static void usage(FILE *out)

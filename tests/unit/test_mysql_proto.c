@@ -1859,6 +1859,129 @@ static void test_resp_garbage(void **state)
     }
 }
 
+/* ---- prepared statements --------------------------------------------------- */
+
+static void test_stmt_id(void **state)
+{
+    (void)state;
+    uint8_t p[] = {COM_STMT_EXECUTE, 0x78, 0x56, 0x34, 0x12, 0x00};
+    assert_int_equal(mysql_stmt_id_get(p), 0x12345678u);
+    mysql_stmt_id_set(p, 0xfffffffeu);
+    assert_int_equal(mysql_stmt_id_get(p), 0xfffffffeu);
+    assert_int_equal(p[0], COM_STMT_EXECUTE);
+    assert_int_equal(p[5], 0x00);
+}
+
+static void test_prepare_ok(void **state)
+{
+    (void)state;
+    struct mysql_prepare_ok ok;
+    /* stmt 7, 3 columns, 2 params, filler, 1 warning */
+    static const uint8_t full[] = {0x00, 7, 0, 0, 0, 3, 0, 2, 0, 0, 1, 0};
+    assert_int_equal(mysql_prepare_ok_decode(full, sizeof(full), &ok), HY_OK);
+    assert_int_equal(ok.stmt_id, 7);
+    assert_int_equal(ok.n_cols, 3);
+    assert_int_equal(ok.n_params, 2);
+    assert_int_equal(ok.warnings, 1);
+    /* without the filler and warnings (old servers) */
+    assert_int_equal(mysql_prepare_ok_decode(full, 9, &ok), HY_OK);
+    assert_int_equal(ok.n_params, 2);
+    assert_int_equal(ok.warnings, 0);
+    /* truncated, or an ERR */
+    assert_int_equal(mysql_prepare_ok_decode(full, 8, &ok), HY_ERROR);
+    static const uint8_t err[] = {0xff, 0x28, 0x04, '#', '4', '2', '0', '0', '0', 'x'};
+    assert_int_equal(mysql_prepare_ok_decode(err, sizeof(err), &ok), HY_ERROR);
+}
+
+static const struct exec_case {
+    const char *name;
+    uint16_t n_params;
+    const uint8_t *p;
+    size_t len;
+    hy_status_t rc;
+    uint8_t flags;
+    bool bound;
+    size_t null_len, bound_off, head_len;
+} exec_cases[] = {
+#define EXEC(name, n, rc, flags, bound, nl, bo, hl, ...)                                           \
+    {                                                                                              \
+        name, n, (const uint8_t[]){__VA_ARGS__}, sizeof((const uint8_t[]){__VA_ARGS__}), rc,       \
+            flags, bound, nl, bo, hl                                                               \
+    }
+    EXEC("no params", 0, HY_OK, 0, false, 0, 0, 10, 0x17, 1, 0, 0, 0, 0, 1, 0, 0, 0),
+    EXEC("no params, cursor", 0, HY_OK, 1, false, 0, 0, 10, 0x17, 1, 0, 0, 0, 1, 1, 0, 0, 0),
+    EXEC("1 param, types", 1, HY_OK, 0, true, 1, 11, 14, 0x17, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0x00, 1,
+         0x03, 0x00, 42, 0, 0, 0),
+    EXEC("1 param, no types", 1, HY_OK, 0, false, 1, 11, 12, 0x17, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0x00,
+         0, 42, 0, 0, 0),
+    EXEC("8 params: 1 bitmap byte", 8, HY_OK, 0, false, 1, 11, 12, 0x17, 2, 0, 0, 0, 0, 1, 0, 0, 0,
+         0xff, 0),
+    EXEC("9 params: 2 bitmap bytes", 9, HY_OK, 0, false, 2, 12, 13, 0x17, 2, 0, 0, 0, 0, 1, 0, 0, 0,
+         0xff, 0x01, 0),
+    EXEC("head cut in the types", 2, HY_ERROR, 0, true, 1, 11, 0, 0x17, 1, 0, 0, 0, 0, 1, 0, 0, 0,
+         0x00, 1, 0x03, 0x00, 0x03),
+    EXEC("no bound flag", 1, HY_ERROR, 0, false, 1, 11, 0, 0x17, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0x00),
+    EXEC("bad bound flag", 1, HY_ERROR, 0, false, 1, 11, 0, 0x17, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0x00,
+         2),
+    EXEC("short", 0, HY_ERROR, 0, false, 0, 0, 0, 0x17, 1, 0, 0, 0, 0, 1, 0, 0),
+    EXEC("not an execute", 0, HY_ERROR, 0, false, 0, 0, 0, 0x16, 1, 0, 0, 0, 0, 1, 0, 0, 0),
+#undef EXEC
+};
+
+static void test_exec_case(void **state)
+{
+    const struct exec_case *c = *state;
+    struct mysql_stmt_exec ex;
+    assert_int_equal(mysql_stmt_exec_decode(c->p, c->len, c->n_params, &ex), c->rc);
+    if (c->rc != HY_OK)
+        return;
+    assert_int_equal(ex.stmt_id, c->p[1]);
+    assert_int_equal(ex.flags, c->flags);
+    assert_int_equal(ex.iterations, 1);
+    assert_int_equal(ex.new_params_bound, c->bound);
+    assert_int_equal(ex.null_len, c->null_len);
+    assert_int_equal(ex.bound_off, c->bound_off);
+    assert_int_equal(ex.head_len, c->head_len);
+    assert_true((ex.types != NULL) == c->bound);
+    assert_true((ex.null_bitmap != NULL) == (c->n_params > 0));
+}
+
+static void test_exec_bind_types(void **state)
+{
+    (void)state;
+    /* 2 params, second NULL, no types: values 42 (LONG) */
+    static const uint8_t p[] = {0x17, 5, 0, 0, 0, 0, 1, 0, 0, 0, 0x02, 0x00, 42, 0, 0, 0};
+    static const uint8_t types[] = {0x03, 0x00, 0x0f, 0x00};
+    struct mysql_stmt_exec ex;
+    assert_int_equal(mysql_stmt_exec_decode(p, sizeof(p), 2, &ex), HY_OK);
+    assert_false(ex.new_params_bound);
+    uint8_t out[64];
+    size_t n = mysql_stmt_exec_bind_types(p, &ex, 2, types, 0x01020304, out, sizeof(out));
+    assert_int_equal(n, ex.head_len + 4);
+    static const uint8_t want[] = {0x17, 4, 3,    2,    1,    0,    1,    0,
+                                   0,    0, 0x02, 0x01, 0x03, 0x00, 0x0f, 0x00};
+    assert_int_equal(n, sizeof(want));
+    assert_memory_equal(out, want, sizeof(want));
+    /* the rewritten head decodes as bound, and its values follow as before */
+    uint8_t whole[64];
+    memcpy(whole, out, n);
+    memcpy(whole + n, p + ex.head_len, sizeof(p) - ex.head_len);
+    struct mysql_stmt_exec ex2;
+    assert_int_equal(mysql_stmt_exec_decode(whole, n + sizeof(p) - ex.head_len, 2, &ex2), HY_OK);
+    assert_true(ex2.new_params_bound);
+    assert_memory_equal(ex2.types, types, sizeof(types));
+    assert_int_equal(ex2.head_len, n);
+    /* does not fit; already bound; no parameters */
+    assert_int_equal(mysql_stmt_exec_bind_types(p, &ex, 2, types, 1, out, n - 1), 0);
+    assert_int_equal(mysql_stmt_exec_bind_types(whole, &ex2, 2, types, 1, out, sizeof(out)), 0);
+    static const uint8_t p0[] = {0x17, 5, 0, 0, 0, 0, 1, 0, 0, 0};
+    assert_int_equal(mysql_stmt_exec_decode(p0, sizeof(p0), 0, &ex), HY_OK);
+    assert_int_equal(mysql_stmt_exec_bind_types(p0, &ex, 0, types, 1, out, sizeof(out)), 0);
+    assert_int_equal(mysql_stmt_exec_head_max(0), 10);
+    assert_int_equal(mysql_stmt_exec_head_max(2), 10 + 1 + 1 + 4);
+    assert_int_equal(mysql_stmt_exec_head_max(9), 10 + 2 + 1 + 18);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1894,6 +2017,9 @@ int main(void)
         cmocka_unit_test(test_resp_status_seen),
         cmocka_unit_test(test_resp_expects_reply),
         cmocka_unit_test(test_resp_garbage),
+        cmocka_unit_test(test_stmt_id),
+        cmocka_unit_test(test_prepare_ok),
+        cmocka_unit_test(test_exec_bind_types),
     };
     /* One named test per response-tracker case, so a failure names it. */
     static struct CMUnitTest resp_tests[HY_ARRAY_SIZE(resp_cases)];
@@ -1902,7 +2028,14 @@ int main(void)
             (struct CMUnitTest)cmocka_unit_test_prestate(test_resp_case, &resp_cases[i]);
         resp_tests[i].name = resp_cases[i].name;
     }
+    static struct CMUnitTest exec_tests[HY_ARRAY_SIZE(exec_cases)];
+    for (size_t i = 0; i < HY_ARRAY_SIZE(exec_cases); i++) {
+        exec_tests[i] =
+            (struct CMUnitTest)cmocka_unit_test_prestate(test_exec_case, (void *)&exec_cases[i]);
+        exec_tests[i].name = exec_cases[i].name;
+    }
     int failed = cmocka_run_group_tests_name("mysql_proto", tests, NULL, NULL);
+    failed += cmocka_run_group_tests_name("mysql_stmt_exec", exec_tests, NULL, NULL);
     failed += cmocka_run_group_tests_name("mysql_resp", resp_tests, NULL, NULL);
     return failed;
 }

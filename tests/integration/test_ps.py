@@ -1,0 +1,319 @@
+"""Prepared statements across backends (binary protocol, read/write split).
+
+halyard hands clients its own statement ids and prepares each statement
+lazily on the backend an execution lands on: reads run on replicas, writes
+on the primary, in one session. ps_client (libmariadb) runs the scenarios
+and prints @@server_id of each execution; raw packets check the errors
+against what MariaDB itself answers. pymysql does not use server-side
+prepared statements, hence the C client.
+"""
+
+import re
+import struct
+import subprocess
+
+import pytest
+
+from rawmysql import MySQLError, RawConn, parse_err
+from test_core import db, ps_client_bin  # noqa: F401 (fixtures)
+from util import APP_PASSWORD, APP_USER
+
+
+@pytest.fixture
+def ids(cluster):
+    return cluster.server_id(0), {cluster.server_id(1), cluster.server_id(2)}
+
+
+def run_ps(h, db, ps_client_bin, scenario):
+    r = subprocess.run([ps_client_bin, "127.0.0.1", str(h.port), APP_USER, APP_PASSWORD, db, scenario],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, f"ps_client {scenario} failed: {r.stderr}\n{r.stdout[-2000:]}"
+    return [line.split("\t") for line in r.stdout.splitlines()]
+
+
+def test_select_on_replicas_insert_on_primary(start_halyard, cluster, db, ps_client_bin, ids):
+    primary, replicas = ids
+    h = start_halyard(consistency="eventual")
+    out = run_ps(h, db, ps_client_bin, "split")
+    selects = [int(f[1]) for f in out if f[0] == "select"]
+    assert len(selects) == 6 and set(selects) == replicas, out
+    assert [f for f in out if f[0] == "insert"] == [["insert", str(i), "1"] for i in range(1, 7)]
+    assert cluster.sql(0, f"SELECT DISTINCT sid FROM {db}.ps_split") == [(primary,)]
+    assert cluster.sql(0, f"SELECT COUNT(*) FROM {db}.ps_split") == [(6,)]
+
+
+def causal_table(cluster, db):
+    cluster.sql(0, f"DROP TABLE IF EXISTS {db}.ps_causal")
+    cluster.sql(0, f"CREATE TABLE {db}.ps_causal (id INT NOT NULL PRIMARY KEY, v INT)")
+    cluster.sql(0, f"INSERT INTO {db}.ps_causal VALUES (1, 0)")
+    cluster.sync()
+
+
+def test_prepared_on_a_replica_reads_its_writes(start_halyard, cluster, db, ps_client_bin, ids):
+    """consistency = causal: a SELECT prepared and run on a replica, then
+    run after each of the session's writes, never reads stale, with both
+    replicas applying events 2 s late."""
+    primary, replicas = ids
+    h = start_halyard(consistency="causal", causal_timeout_ms=200)
+    causal_table(cluster, db)
+    cluster.delay(1, 2)
+    cluster.delay(2, 2)
+    out = run_ps(h, db, ps_client_bin, "causal")
+    reads = [(int(f[1]), int(f[2])) for f in out if f[0] == "read"]
+    # ps_client fails itself on a stale read; the first read, before any
+    # write, ran on a replica (the table exists there: it waited for it).
+    assert [v for _, v in reads] == list(range(7)), reads
+    assert reads[0][0] in replicas, reads
+    assert all(sid == primary for sid, _ in reads[1:]), reads  # replicas 2 s behind
+
+
+def test_causal_prepared_reads_use_caught_up_replicas(start_halyard, cluster, db, ps_client_bin,
+                                                      ids):
+    primary, replicas = ids
+    h = start_halyard(consistency="causal", causal_timeout_ms=5000)
+    causal_table(cluster, db)
+    out = run_ps(h, db, ps_client_bin, "causal")
+    reads = [(int(f[1]), int(f[2])) for f in out if f[0] == "read"]
+    assert [v for _, v in reads] == list(range(7)), reads
+    assert {sid for sid, _ in reads} == replicas, reads
+
+
+def test_parameter_types_reused_on_other_backends(start_halyard, db, ps_client_bin, ids):
+    """libmariadb sends the parameter types with the first execution after
+    a bind only; the next ones land on the other replica, which must get
+    them from halyard."""
+    primary, replicas = ids
+    h = start_halyard(consistency="eventual")
+    out = run_ps(h, db, ps_client_bin, "types")
+    rows = [f[1:] for f in out if f[0] == "types"]
+    want = [[f"r{i}/{1000000000000 * i + 7}", f"{(i + 0.25) * 2:.2f}"] for i in range(5)] + \
+           [[f"r{i}/t{i}", f"{(i + 0.25) * 2:.2f}"] for i in range(5, 10)]
+    assert [r[:2] for r in rows] == want, rows
+    sids = [int(r[2]) for r in rows]
+    assert set(sids[:5]) == replicas and set(sids[5:]) == replicas, sids
+    # consecutive executions alternate between the replicas
+    assert all(a != b for a, b in zip(sids, sids[1:])), sids
+
+
+def test_long_data_runs_where_it_was_sent(start_halyard, cluster, db, ps_client_bin, ids):
+    primary, replicas = ids
+    h = start_halyard(consistency="eventual")
+    out = run_ps(h, db, ps_client_bin, "long-split")
+    ins = [f for f in out if f[0] == "insert"]
+    assert len(ins) == 1
+    length, crc = ins[0][2].split(":")
+    assert cluster.sql(0, f"SELECT LENGTH(b), LPAD(LOWER(HEX(CRC32(b))), 8, '0'), sid FROM "
+                          f"{db}.ps_lsplit WHERE id = 1") == [(int(length), crc, primary)]
+    sel = {f[1]: (int(f[2]), f[3]) for f in out if f[0] == "select"}
+    # Outside a transaction long data goes to the primary and the execution
+    # follows it; inside READ ONLY, to the transaction's replica.
+    assert sel["auto"][0] == primary, out
+    ro_text = int([f for f in out if f[0] == "ro_text"][0][1])
+    assert ro_text in replicas and sel["ro"][0] == ro_text, out
+    assert sel["auto"][1] == sel["ro"][1] and sel["auto"][1].startswith("200000:"), out
+
+
+def test_read_only_transaction_runs_prepared_statements_on_its_replica(start_halyard, db,
+                                                                       ps_client_bin, ids):
+    primary, replicas = ids
+    h = start_halyard(consistency="eventual")
+    out = run_ps(h, db, ps_client_bin, "ro-trx")
+    got = {}
+    for f in out:
+        got.setdefault(f[0], []).append(int(f[1]))
+    assert got["auto"][0] in replicas
+    assert got["ro_text"][0] in replicas and got["ro"] == got["ro_text"] * 3, got
+    assert got["rw"] == [primary], got
+
+
+def test_column_metadata_same_on_every_backend(start_halyard, db, ps_client_bin, ids):
+    primary, replicas = ids
+    h = start_halyard(consistency="causal", causal_timeout_ms=5000)
+    out = run_ps(h, db, ps_client_bin, "metadata")
+    runs = []
+    for f in out:
+        if f[0] == "run":
+            runs.append([])
+        elif f[0] == "row":
+            runs[-1].append(f[:1] + f[2:])  # without @@server_id
+            runs[-1].append(("server", int(f[1])))
+        else:
+            runs[-1].append(f)
+    assert len(runs) == 3
+    servers = [{x[1] for x in run if x[0] == "server"} for run in runs]
+    assert servers[0] | servers[1] == replicas and servers[2] == {primary}, servers
+    same = [[x for x in run if x[0] != "server"] for run in runs]
+    assert same[0] == same[1] == same[2]
+    cols = [f for f in same[0] if f[0] == "col"]
+    assert [c[1] for c in cols] == ["sid", "id", "d", "s", "t", "f", "b", "d2", "s2"]
+    assert "decimals=3" in cols[2] and "decimals=6" in cols[4]
+    assert ["rows=2"] in same[0]
+
+
+def test_cursor_fetches_from_the_replica_that_opened_it(start_halyard, db, ps_client_bin, ids):
+    primary, replicas = ids
+    h = start_halyard(consistency="eventual")
+    out = run_ps(h, db, ps_client_bin, "cursor-split")
+    cursors = [f for f in out if f[0] == "cursor"]
+    assert len(cursors) == 2
+    assert {int(c[1]) for c in cursors} == replicas, cursors
+    assert all(c[2:] == ["rows=20", "sum=210"] for c in cursors), cursors
+
+
+# ---- raw protocol: what MariaDB answers, halyard answers ---------------------
+
+def prepare(c, sql):
+    """COM_STMT_PREPARE: (statement id, params, columns); MySQLError on ERR."""
+    c.send_packet(b"\x16" + sql.encode(), seq=0)
+    p = c.read_payload()
+    if p[:1] == b"\xff":
+        raise parse_err(p)
+    stmt, ncols, nparams = struct.unpack_from("<IHH", p, 1)
+    for n in (nparams, ncols):
+        for _ in range(n):
+            c.read_payload()
+        if n:
+            assert c.read_payload()[:1] == b"\xfe"  # EOF (no DEPRECATE_EOF)
+    return stmt, nparams, ncols
+
+
+def execute(c, stmt, flags=0, params=b""):
+    """COM_STMT_EXECUTE; the raw answer packets up to its end (no cursor)."""
+    c.send_packet(b"\x17" + struct.pack("<IBI", stmt, flags, 1) + params, seq=0)
+    first = c.read_payload()
+    if first[:1] == b"\xff":
+        raise parse_err(first)
+    if first[:1] == b"\x00":
+        return [first]
+    got, eofs = [first], 0
+    while eofs < 2:
+        p = c.read_payload()
+        got.append(p)
+        if p[:1] == b"\xfe" and len(p) < 9:
+            eofs += 1
+            if eofs == 1 and struct.unpack_from("<H", p, 3)[0] & 0x40:  # cursor opened
+                break
+        elif p[:1] == b"\xff":
+            raise parse_err(p)
+    return got
+
+
+def err_of(fn, *args):
+    try:
+        fn(*args)
+    except MySQLError as e:
+        return (e.code, e.sqlstate, e.message)
+    return "no error"
+
+
+UNKNOWN = 4_000_000_000
+
+
+def transcript(port, db):
+    """Prepared statement errors on a fresh connection: closed and unknown
+    ids, cursor fetch without cursor, resets, long data for nobody, and
+    MariaDB's id -1 (the last statement prepared)."""
+    out = []
+    c = RawConn("127.0.0.1", port)
+    c.login(APP_USER, APP_PASSWORD, db=db)
+    s1, _, _ = prepare(c, "SELECT 1 AS one")
+    s2, _, _ = prepare(c, "SELECT ? AS p, @@version_comment IS NOT NULL AS v")
+    out.append(("ids", s1, s2))
+    out.append(("exec", len(execute(c, s1))))
+    c.send_packet(b"\x19" + struct.pack("<I", s1), seq=0)  # COM_STMT_CLOSE: no answer
+    out.append(("closed", err_of(execute, c, s1)))
+    out.append(("unknown", err_of(execute, c, UNKNOWN)))
+    c.send_packet(b"\x18" + struct.pack("<IH", UNKNOWN, 0) + b"data", seq=0)  # no answer either
+    out.append(("ping", c.command(0x0E)[:1]))
+    out.append(("reset unknown", err_of(c.command, 0x1A, struct.pack("<I", UNKNOWN))))
+    out.append(("reset", c.command(0x1A, struct.pack("<I", s2))[:1]))
+    out.append(("fetch no cursor", err_of(c.command, 0x1C, struct.pack("<II", s2, 1))))
+    out.append(("fetch unknown", err_of(c.command, 0x1C, struct.pack("<II", UNKNOWN, 1))))
+    # id -1: the last statement prepared (s2), one LONGLONG parameter 5
+    res = execute(c, 0xFFFFFFFF, 0, b"\x00\x01\x08\x00" + struct.pack("<q", 5))
+    out.append(("last", len(res), res[-2][-9:]))
+    out.append(("bulk", err_of(c.command, 0xFA, struct.pack("<IH", s2, 0))))
+    out.append(("after", c.value("SELECT 'usable'")))
+    c.close()
+    # MariaDB numbers statements server-wide, halyard per session.
+    names = {str(s1): "S1", str(s2): "S2"}
+
+    def norm(v):
+        if isinstance(v, tuple):
+            return tuple(norm(x) for x in v)
+        if isinstance(v, str):
+            return re.sub(r"\((\d+)\)", lambda m: f"({names.get(m[1], m[1])})", v)
+        return v
+    return [norm(item) for item in out[1:]]
+
+
+def test_errors_answered_as_mariadb(start_halyard, cluster, db):
+    h = start_halyard()
+    got = transcript(h.port, db)
+    assert ("closed", (1243, "HY000",
+                       "Unknown prepared statement handler (S1) given to mysqld_stmt_execute")) in got
+    assert got == transcript(cluster.primary_port, db)
+
+
+def test_max_prepared_statements(start_halyard, db):
+    h = start_halyard(max_prepared_statements=3)
+    c = RawConn("127.0.0.1", h.port)
+    c.login(APP_USER, APP_PASSWORD, db=db)
+    stmts = [prepare(c, f"SELECT {i}")[0] for i in range(3)]
+    with pytest.raises(MySQLError) as e:
+        prepare(c, "SELECT 4")
+    assert (e.value.code, e.value.sqlstate, e.value.message) == (
+        1461, "42000", "Can't create more than max_prepared_stmt_count statements (current value: 3)")
+    c.send_packet(b"\x19" + struct.pack("<I", stmts[0]), seq=0)
+    s4, _, _ = prepare(c, "SELECT 4")
+    assert s4 not in stmts and len(execute(c, s4)) > 1
+    c.close()
+
+
+def test_rules_see_prepared_text(start_halyard, cluster, db, ids):
+    primary, replicas = ids
+    rules = [{"name": "no_drop", "match_text": r"(?i)^\s*DROP\s", "action": "block",
+              "error_code": 1142, "error_message": "DROP is not allowed here"},
+             {"name": "sid_primary", "match_text": r"^SELECT @@server_id, 1$", "action": "route",
+              "route": "primary"}]
+    h = start_halyard(rules=rules, consistency="eventual")
+    c = RawConn("127.0.0.1", h.port)
+    c.login(APP_USER, APP_PASSWORD, db=db)
+    with h.log_contains(r"AUDIT .*statement blocked by rule 'no_drop'"):
+        with pytest.raises(MySQLError) as e:
+            prepare(c, "DROP TABLE ps_never")
+    assert (e.value.code, e.value.message) == (1142, "DROP is not allowed here")
+    routed, _, _ = prepare(c, "SELECT @@server_id, 1")
+    plain, _, _ = prepare(c, "SELECT @@server_id")
+
+    def sid(stmt):
+        rows = execute(c, stmt)
+        return struct.unpack_from("<Q", [r for r in rows if r[:1] == b"\x00"][0], 2)[0]
+    assert {sid(routed) for _ in range(4)} == {primary}
+    assert {sid(plain) for _ in range(4)} == replicas
+    c.close()
+
+
+def test_replica_lost_statements_prepared_again(start_halyard, cluster, db, ps_client_bin, ids):
+    """A replica dies while the session's statements are prepared on it:
+    the next executions prepare them elsewhere."""
+    primary, replicas = ids
+    h = start_halyard(consistency="eventual", connect_timeout_ms=500)
+    c = RawConn("127.0.0.1", h.port)
+    c.login(APP_USER, APP_PASSWORD, db=db)
+    stmt, _, _ = prepare(c, "SELECT @@server_id")
+
+    def sid():
+        rows = execute(c, stmt)
+        return struct.unpack_from("<Q", [r for r in rows if r[:1] == b"\x00"][0], 2)[0]
+    assert {sid() for _ in range(4)} == replicas
+    dead, alive = cluster.server_id(1), cluster.server_id(2)
+    cluster.kill(1)
+    seen = set()
+    for _ in range(6):
+        try:
+            seen.add(sid())
+        except MySQLError as e:
+            assert e.code == 2013, e  # the statement running there when it died
+    assert dead not in seen and alive in seen, seen
+    c.close()
