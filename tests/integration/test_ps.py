@@ -317,3 +317,32 @@ def test_replica_lost_statements_prepared_again(start_halyard, cluster, db, ps_c
             assert e.code == 2013, e  # the statement running there when it died
     assert dead not in seen and alive in seen, seen
     c.close()
+
+
+def test_statements_follow_a_reload(start_halyard, cluster, db, ids):
+    """A reload that reorders the backends and adds one: an open session's
+    statements keep their ids on the backends it still uses (no new
+    PREPARE there) and are prepared on the new one when they land there."""
+    from test_reload import base, reload_ok
+    primary, replicas = ids
+    h = start_halyard(consistency="eventual")
+    settings = base(cluster, h.port, nodes=(0, 1))
+    reload_ok(h, settings)
+    c = RawConn("127.0.0.1", h.port)
+    c.login(APP_USER, APP_PASSWORD, db=db)
+    stmt, _, _ = prepare(c, "SELECT @@server_id")
+
+    def sid():
+        rows = execute(c, stmt)
+        return struct.unpack_from("<Q", [r for r in rows if r[:1] == b"\x00"][0], 2)[0]
+
+    def prepares(node):
+        return int(cluster.sql(node, "SHOW GLOBAL STATUS LIKE 'Com_stmt_prepare'")[0][1])
+    assert {sid() for _ in range(3)} == {cluster.server_id(1)}
+    before = {n: prepares(n) for n in (1, 2)}
+    settings["backends"] = list(reversed(base(cluster, h.port)["backends"]))
+    reload_ok(h, settings)
+    assert {sid() for _ in range(6)} == replicas
+    assert prepares(1) == before[1]  # still the id it had
+    assert prepares(2) == before[2] + 1  # prepared once, on first use
+    c.close()
