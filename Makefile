@@ -37,6 +37,7 @@ SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 DESTDIR    ?=
 
 .PHONY: all check unit integration demo stop deps asan format format-check clean check-config-keys bench \
+        check-alerts \
         install uninstall
 
 all: $(BUILD)/halyard $(BUILD)/halyardctl
@@ -72,6 +73,10 @@ unit: $(UNIT_BIN)
 check-config-keys: $(BUILD)/halyard
 	tools/check-config-keys $(BUILD)/halyard
 
+# The example alert rules: valid, and each alert fires on the series meant to fire it.
+check-alerts:
+	cd conf && promtool check rules halyard-alerts.yml && promtool test rules halyard-alerts.test.yml
+
 integration: $(BUILD)/halyard $(BUILD)/halyardctl $(CLIENT_BIN)
 	HALYARD_BIN=$(abspath $(BUILD)/halyard) HALYARDCTL_BIN=$(abspath $(BUILD)/halyardctl) HALYARD_CLIENTS=$(abspath $(BUILD)/clients) $(PYTHON) -m pytest -q tests/integration $(PYTEST_ARGS)
 
@@ -79,6 +84,7 @@ check: deps
 	$(MAKE) all unit
 	$(MAKE) fuzz-smoke
 	$(MAKE) check-config-keys
+	$(MAKE) check-alerts
 	$(MAKE) integration
 
 demo: deps all
@@ -120,6 +126,7 @@ install: all
 	install -m 0644 docs/halyardctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/halyardctl.1
 	install -m 0644 docs/halyard.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/halyard.conf.5
 	install -m 0644 conf/halyard.conf $(DESTDIR)$(PREFIX)/share/doc/halyard/halyard.conf.sample
+	install -m 0644 conf/halyard-alerts.yml $(DESTDIR)$(PREFIX)/share/doc/halyard/halyard-alerts.yml
 	test -e $(DESTDIR)$(SYSCONFDIR)/halyard/halyard.conf || \
 	  install -m 0640 conf/halyard.conf $(DESTDIR)$(SYSCONFDIR)/halyard/halyard.conf
 	sed 's|@SBINDIR@|$(PREFIX)/sbin|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' conf/halyard.service \
@@ -132,7 +139,8 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/sbin/halyard $(DESTDIR)$(PREFIX)/bin/halyardctl \
 	  $(DESTDIR)$(PREFIX)/share/man/man8/halyard.8 $(DESTDIR)$(PREFIX)/share/man/man1/halyardctl.1 \
 	  $(DESTDIR)$(PREFIX)/share/man/man5/halyard.conf.5 \
-	  $(DESTDIR)$(PREFIX)/share/doc/halyard/halyard.conf.sample $(DESTDIR)$(UNITDIR)/halyard.service \
+	  $(DESTDIR)$(PREFIX)/share/doc/halyard/halyard.conf.sample \
+	  $(DESTDIR)$(PREFIX)/share/doc/halyard/halyard-alerts.yml $(DESTDIR)$(UNITDIR)/halyard.service \
 	  $(DESTDIR)$(SYSUSERSDIR)/halyard.conf
 
 clean:

@@ -185,7 +185,8 @@ static hy_status_t app_reload(struct status *st, const char *by)
     char err[1024];
     struct config *fresh = NULL;
     hy_status_t rc = config_load(app.config_path, &fresh, err, sizeof(err));
-    if (rc == HY_OK && backend_rt_attach(fresh) != HY_OK) {
+    if (rc == HY_OK &&
+        (backend_rt_attach(fresh) != HY_OK || status_listeners_add(fresh) != HY_OK)) {
         snprintf(err, sizeof(err), "out of memory");
         config_put(fresh);
         rc = HY_ERROR;
@@ -388,7 +389,7 @@ int main(int argc, char **argv)
         return 0;
     }
     app.config_path = path;
-    if (backend_rt_attach(app.cfg) != HY_OK) {
+    if (backend_rt_attach(app.cfg) != HY_OK || status_listeners_add(app.cfg) != HY_OK) {
         fprintf(stderr, "halyard: out of memory\n");
         config_put(app.cfg);
         return 1;
@@ -543,5 +544,6 @@ out:
     audit_shutdown();
     config_put(app.cfg);
     backend_rt_free_all();
+    status_listeners_free();
     return rc;
 }

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,6 +96,56 @@ void metrics_render(struct textbuf *sb, const struct metrics_snapshot *m)
     gauge_u64(sb, "halyard_config_last_reload_success",
               "1 if the last reload succeeded or none was tried, 0 if it failed.",
               m->last_reload_ok ? 1 : 0);
+
+    if (m->last_reload != 0) {
+        family(sb, "halyard_config_last_reload_timestamp_seconds", "gauge",
+               "Unix time of the last reload, good or not.");
+        textbuf_printf(sb, "halyard_config_last_reload_timestamp_seconds %lld\n",
+                       (long long)m->last_reload);
+    }
+
+    /* listeners */
+    static const struct {
+        const char *name, *type, *help;
+        size_t offset;
+    } lfam[] = {
+        {"halyard_listener_connections_total", "counter",
+         "Client connections accepted, by listener.", offsetof(struct listener_stats, accepted)},
+        {"halyard_listener_client_sessions", "gauge", "Client sessions open now, by listener.",
+         offsetof(struct listener_stats, open)},
+        {"halyard_listener_auth_failures_total", "counter",
+         "Client logins refused (wrong user or password), by listener.",
+         offsetof(struct listener_stats, auth_failures)},
+    };
+    for (size_t f = 0; f < HY_ARRAY_SIZE(lfam); f++) {
+        family(sb, lfam[f].name, lfam[f].type, lfam[f].help);
+        for (const struct listener_stats *l = m->listeners; l != NULL; l = l->next)
+            sample_u64(sb, lfam[f].name, "listener", l->name,
+                       atomic_load_explicit((_Atomic uint64_t *)((char *)l + lfam[f].offset),
+                                            memory_order_relaxed));
+    }
+
+    /* failovers */
+    family(sb, "halyard_failovers_total", "counter",
+           "Primary changes halyard ran, by kind (failover: automatic; switchover: asked for) "
+           "and result.");
+    for (int sw = 0; sw < 2; sw++) {
+        for (int ok = 1; ok >= 0; ok--)
+            textbuf_printf(sb, "halyard_failovers_total{kind=\"%s\",result=\"%s\"} %" PRIu64 "\n",
+                           sw ? "switchover" : "failover", ok ? "ok" : "error",
+                           m->failovers[sw][ok]);
+    }
+
+    /* audit and query logs */
+    family(sb, "halyard_log_lines_total", "counter",
+           "Lines written to the audit log and the query log.");
+    sample_u64(sb, "halyard_log_lines_total", "log", "audit", m->logs.audit_lines);
+    sample_u64(sb, "halyard_log_lines_total", "log", "query", m->logs.query_lines);
+    family(sb, "halyard_log_lines_dropped_total", "counter",
+           "Lines of the audit log and the query log dropped: the writer did not keep up (more "
+           "than 8 MiB waiting) or the file could not be written.");
+    sample_u64(sb, "halyard_log_lines_dropped_total", "log", "audit", m->logs.audit_dropped);
+    sample_u64(sb, "halyard_log_lines_dropped_total", "log", "query", m->logs.query_dropped);
 
     /* Per-backend families go here, with a backend="name" label, once the
      * health checks give them values. */
@@ -204,6 +255,12 @@ static void snapshot(const struct status *st, struct metrics_snapshot *s)
     s->reloads_ok = st->reloads_ok;
     s->reloads_failed = st->reloads_failed;
     s->last_reload_ok = st->last_reload == 0 || st->last_reload_ok;
+    s->last_reload = st->last_reload;
+    s->listeners = status_listeners();
+    for (int sw = 0; sw < 2; sw++)
+        for (int ok = 0; ok < 2; ok++)
+            s->failovers[sw][ok] = status_failovers(sw, ok);
+    audit_get_stats(&s->logs);
 }
 
 static void respond(struct metrics_conn *c, int code, const char *reason, const char *extra,

@@ -54,6 +54,7 @@
 #include "halyard/classify.h"
 #include "halyard/digest.h"
 #include "halyard/session.h"
+#include "halyard/status.h"
 #include "halyard/worker.h"
 
 /* MariaDB error codes and SQLSTATEs we send ourselves. */
@@ -2429,6 +2430,8 @@ static void session_config_switch(struct session *s)
         if (strcmp(to->listeners[i].name, s->listener->name) == 0) {
             s->listener = &to->listeners[i];
             config_put(s->lcfg);
+            if (s->lstats != NULL)
+                atomic_fetch_sub_explicit(&s->lstats->open, 1, memory_order_relaxed);
             s->lcfg = config_get(to);
             break;
         }
@@ -2986,6 +2989,8 @@ static void auth_check(struct session *s, const char *user, size_t user_len, con
         snprintf(who, sizeof(who), "%.*s", (int)HY_MIN(user_len, 96), user);
         audit_login(false, s->id, who, s->peer, s->listener->name,
                     u == NULL ? "unknown user" : "wrong password");
+        if (s->lstats != NULL)
+            atomic_fetch_add_explicit(&s->lstats->auth_failures, 1, memory_order_relaxed);
         send_access_denied(s, reply_seq, user, user_len, auth_len > 0);
         if (s->changing_user) {
             /* as MariaDB: a failed COM_CHANGE_USER keeps the old user */
@@ -3285,6 +3290,10 @@ void session_create(struct worker *w, int fd, const struct config_listener *list
     s->cfg = config_get(cfg);
     s->lcfg = config_get(w->cfg);
     s->listener = listener;
+    if ((s->lstats = status_listener(listener->name)) != NULL) {
+        atomic_fetch_add_explicit(&s->lstats->accepted, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&s->lstats->open, 1, memory_order_relaxed);
+    }
     s->id = atomic_fetch_add(&next_session_id, 1);
     if (s->id < SESSION_ID_BASE) { /* wrapped after 3 billion sessions */
         atomic_store(&next_session_id, SESSION_ID_BASE + 1);

@@ -3,7 +3,10 @@
  */
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "halyard/config.h"
 #include "halyard/session.h"
 #include "halyard/status.h"
 #include "halyard/worker.h"
@@ -20,6 +23,61 @@ const struct stat_field stat_fields[STAT_FIELDS] = {
      "Backend connections that could not be opened or logged into.",
      offsetof(struct worker_stats, backend_connect_failures)},
 };
+
+static _Atomic(struct listener_stats *) listeners;
+static _Atomic uint64_t failovers[2][2];
+
+struct listener_stats *status_listeners(void)
+{
+    return atomic_load_explicit(&listeners, memory_order_acquire);
+}
+
+struct listener_stats *status_listener(const char *name)
+{
+    for (struct listener_stats *l = status_listeners(); l != NULL; l = l->next) {
+        if (strcmp(l->name, name) == 0)
+            return l;
+    }
+    return NULL;
+}
+
+hy_status_t status_listeners_add(const struct config *cfg)
+{
+    for (size_t i = 0; i < cfg->n_listeners; i++) {
+        if (status_listener(cfg->listeners[i].name) != NULL)
+            continue;
+        struct listener_stats *l = calloc(1, sizeof(*l));
+        if (l == NULL || (l->name = strdup(cfg->listeners[i].name)) == NULL) {
+            free(l);
+            return HY_NOMEM;
+        }
+        /* Only the main thread adds: a plain publish is enough. */
+        l->next = status_listeners();
+        atomic_store_explicit(&listeners, l, memory_order_release);
+    }
+    return HY_OK;
+}
+
+void status_listeners_free(void)
+{
+    struct listener_stats *l = atomic_exchange(&listeners, NULL);
+    while (l != NULL) {
+        struct listener_stats *next = l->next;
+        free(l->name);
+        free(l);
+        l = next;
+    }
+}
+
+void status_count_failover(bool switchover, bool ok)
+{
+    atomic_fetch_add_explicit(&failovers[switchover][ok], 1, memory_order_relaxed);
+}
+
+uint64_t status_failovers(bool switchover, bool ok)
+{
+    return atomic_load_explicit(&failovers[switchover][ok], memory_order_relaxed);
+}
 
 void status_worker_stats(struct worker *w, struct stat_values *out)
 {

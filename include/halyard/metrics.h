@@ -11,6 +11,7 @@
 #ifndef HALYARD_METRICS_H
 #define HALYARD_METRICS_H
 
+#include "halyard/audit.h"
 #include "halyard/core.h"
 #include "halyard/status.h"
 #include "halyard/textbuf.h"
@@ -38,6 +39,10 @@ struct metrics_snapshot {
     uint64_t reloads_ok;
     uint64_t reloads_failed;
     bool last_reload_ok; /* true when no reload has failed since the last good one */
+    time_t last_reload;  /* 0 = none yet */
+    const struct listener_stats *listeners; /* list (status.h); counters read as rendered */
+    uint64_t failovers[2][2];               /* [switchover][ok] */
+    struct audit_stats logs;
 };
 
 void metrics_render(struct textbuf *sb, const struct metrics_snapshot *m);

@@ -133,8 +133,9 @@ struct state_entry {
 struct session {
     struct session *next, *prev; /* the worker's list */
     struct worker *w;
-    struct config *cfg;  /* reference; a reload replaces it between statements */
-    struct config *lcfg; /* reference to the config `listener` belongs to */
+    struct config *cfg;            /* reference; a reload replaces it between statements */
+    struct config *lcfg;           /* reference to the config `listener` belongs to */
+    struct listener_stats *lstats; /* its listener's counters (status.h); NULL if out of memory */
     const struct config_listener *listener;
     uint32_t id; /* also the connection id the client sees */
     enum session_state state;

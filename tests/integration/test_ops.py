@@ -619,6 +619,18 @@ def test_metrics(start_halyard):
     assert v2["halyard_auth_failures_total"] == v1["halyard_auth_failures_total"] + 1
     assert v2["halyard_client_sessions"] >= 1
     assert v2["halyard_uptime_seconds"] >= v1["halyard_uptime_seconds"]
+    # Per listener: connections, open sessions, auth failures.
+    assert v2['halyard_listener_auth_failures_total{listener="main"}'] == 1
+    assert v2['halyard_listener_connections_total{listener="main"}'] == v2["halyard_sessions_accepted_total"]
+    assert v2['halyard_listener_client_sessions{listener="main"}'] >= 1
+    for kind in ("failover", "switchover"):
+        for result in ("ok", "error"):
+            assert v2[f'halyard_failovers_total{{kind="{kind}",result="{result}"}}'] == 0
+    assert v2['halyard_log_lines_dropped_total{log="audit"}'] == 0
+    fams = {f.name: f for f in text_string_to_metric_families(scrape(mport)[2])}
+    assert fams["halyard_listener_client_sessions"].type == "gauge"
+    assert fams["halyard_failovers"].type == "counter"
+    assert {s.labels["listener"] for s in fams["halyard_listener_connections"].samples} == {"main"}
     conn.close()
 
     # A failed reload shows.
@@ -628,6 +640,7 @@ def test_metrics(start_halyard):
     v3 = wait_until(lambda: (lambda v: v if v['halyard_reloads_total{result="error"}'] == 1 else None)(
         parse_exposition(scrape(mport)[2])), what="the failed reload in the metrics")
     assert v3["halyard_config_last_reload_success"] == 0
+    assert abs(v3["halyard_config_last_reload_timestamp_seconds"] - time.time()) < 60
 
     assert scrape(mport, "/")[0] == 404
     assert scrape(mport, "/metricsx")[0] == 404
@@ -699,3 +712,100 @@ def test_config_test_exit_codes(start_halyard):
     assert "log_syslog: expected a boolean (true or false), got a string" in h.log_text()
     h = start_halyard(args=("-t", "--no-such-option"), wait=False)
     assert h.wait(timeout=10) == 2
+
+
+# ---------------------------------------------------------------------------
+# audit log and query log
+
+
+def read_json_lines(path):
+    lines = path.read_text().splitlines()
+    out = [json.loads(l) for l in lines]  # every line is one JSON object
+    for o in out:
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", o["time"]), o
+    return out
+
+
+def test_audit_and_query_log(start_halyard, tmp_path):
+    audit, qlog = tmp_path / "audit.log", tmp_path / "query.log"
+    h = start_halyard(audit_log=str(audit), query_log=str(qlog))
+    path = default_socket(h)
+    with pytest.raises(pymysql.err.OperationalError):
+        h.connect(password="wrong")
+    with pytest.raises(pymysql.err.OperationalError):
+        h.connect(user="nobody")
+    c = h.connect()
+    with c.cursor() as cur:
+        # Quotes, control bytes, invalid UTF-8: the line stays valid JSON.
+        cur.execute("SELECT 'a\"b\\\\c\x01\n' AS x")
+        cur.fetchall()
+        with pytest.raises(pymysql.err.ProgrammingError):
+            cur.execute("SELECT * FROM mysql.no_such_table_here")
+    # Invalid UTF-8 in a statement, sent raw (pymysql would encode it).
+    c._execute_command(3, b"SELECT LENGTH('\xff\xfe') AS raw")
+    c._read_query_result()
+    assert admin(path, "kill session 4000000000") == "ERR no session 4000000000\n"
+    admin(path, "show status")  # `show` is not audited
+    assert admin(path, "reload").startswith("OK reloaded")
+    assert admin(path, "frobnicate").startswith("ERR unknown command")
+
+    def events():
+        return read_json_lines(audit) if audit.exists() else []
+    ev = wait_until(lambda: (lambda e: e if sum(x["event"] == "admin" for x in e) >= 3 and
+                             any(x["event"] == "reload" for x in e) else None)(events()),
+                    what="the audit lines")
+    fails = [e for e in ev if e["event"] == "login_failed"]
+    assert [f["reason"] for f in fails] == ["wrong password", "unknown user"], fails
+    assert fails[0]["user"] == "app" and fails[1]["user"] == "nobody"
+    assert fails[0]["listener"] == "main" and fails[0]["client"].startswith("127.0.0.1:")
+    ok = [e for e in ev if e["event"] == "login"]
+    assert ok and ok[0]["user"] == "app" and isinstance(ok[0]["session"], int)
+    admins = [e for e in ev if e["event"] == "admin"]
+    assert [a["command"] for a in admins] == ["kill session 4000000000", "reload", "frobnicate"], admins
+    assert admins[0]["result"] == "ERR no session 4000000000"
+    assert admins[1]["result"].startswith("OK reloaded")
+    assert admins[2]["result"].startswith("ERR unknown command")
+    assert admins[0]["by"] == f"uid={os.geteuid()} pid={os.getpid()}"
+    rl = [e for e in ev if e["event"] == "reload"]
+    assert rl[0]["by"].startswith("admin uid=") and rl[0]["result"] == "ok" and rl[0]["message"] is None
+
+    def queries():
+        return read_json_lines(qlog) if qlog.exists() else []
+    qs = wait_until(lambda: (lambda q: q if any("raw" in (x["query"] or "") for x in q) else None)(queries()),
+                    what="the query log lines")
+    by_text = {q["query"]: q for q in qs}
+    q1 = by_text["SELECT 'a\"b\\\\c\x01\n' AS x"]
+    assert q1["user"] == "app" and q1["rows"] == 1 and q1["error"] == 0 and q1["backend"]
+    assert re.fullmatch(r"[0-9a-f]{16}", q1["digest"]) and q1["duration_us"] >= 0
+    assert by_text["SELECT * FROM mysql.no_such_table_here"]["error"] == 1146
+    assert by_text["SELECT LENGTH('\u00ff\u00fe') AS raw"]["rows"] == 1  # \u00XX for the invalid bytes
+    raw = qlog.read_bytes()
+    assert b"\\u00ff\\u00fe" in raw and b"\xff" not in raw
+
+    # SIGUSR1 reopens both after logrotate renamed them.
+    audit.rename(tmp_path / "audit.log.1")
+    qlog.rename(tmp_path / "query.log.1")
+    h.send_signal(signal.SIGUSR1)
+    h.wait_log(r"SIGUSR1: log reopened")
+    h.sql("SELECT 'after rotation'")
+    assert admin(path, "reload").startswith("OK reloaded")
+    wait_until(lambda: audit.exists() and any(e["event"] == "reload" for e in read_json_lines(audit)),
+               what="a new audit file")
+    wait_until(lambda: qlog.exists() and any(q["query"] == "SELECT 'after rotation'" for q in read_json_lines(qlog)),
+               what="a new query log file")
+    assert "after rotation" not in (tmp_path / "query.log.1").read_text()
+
+
+def test_query_log_min_duration(start_halyard, tmp_path):
+    qlog = tmp_path / "query.log"
+    h = start_halyard(query_log=str(qlog), query_log_min_duration_ms=200)
+    c = h.connect()
+    with c.cursor() as cur:
+        cur.execute("SELECT 1 AS fast")
+        cur.execute("SELECT SLEEP(0.3) AS slow")
+        cur.execute("SELECT 2 AS fast")
+        cur.execute("SELECT SLEEP(0.25) AS slow2")
+    qs = wait_until(lambda: (lambda q: q if len(q) >= 2 else None)(
+        read_json_lines(qlog) if qlog.exists() else []), what="the slow statements")
+    assert [q["query"] for q in qs] == ["SELECT SLEEP(0.3) AS slow", "SELECT SLEEP(0.25) AS slow2"]
+    assert all(q["duration_us"] >= 200000 for q in qs)

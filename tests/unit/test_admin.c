@@ -671,12 +671,19 @@ static size_t check_sample(const char *line)
 static void test_metrics_render(void **state)
 {
     (void)state;
+    struct listener_stats l2 = {.name = (char *)"we\"ird", .accepted = 7, .open = 1};
+    struct listener_stats l1 = {
+        .next = &l2, .name = (char *)"main", .accepted = 12, .open = 3, .auth_failures = 5};
     struct metrics_snapshot m = {.uptime = 12.5,
                                  .client_sessions = 3,
                                  .stats = {{10, 200, 1, 2}},
                                  .reloads_ok = 4,
                                  .reloads_failed = 1,
-                                 .last_reload_ok = false};
+                                 .last_reload_ok = false,
+                                 .last_reload = 1700000000,
+                                 .listeners = &l1,
+                                 .failovers = {{0, 2}, {1, 3}},
+                                 .logs = {.audit_lines = 9, .query_dropped = 4}};
     struct textbuf sb;
     textbuf_init(&sb, 1 << 20);
     metrics_render(&sb, &m);
@@ -720,8 +727,8 @@ static void test_metrics_render(void **state)
         }
     }
     free(text);
-    assert_int_equal(n_fam, 10);
-    assert_int_equal(samples, 11);
+    assert_int_equal(n_fam, 17);
+    assert_int_equal(samples, 26);
 
     static const char *const want[] = {
         "\nhalyard_up 1\n",
@@ -735,6 +742,18 @@ static void test_metrics_render(void **state)
         "\nhalyard_reloads_total{result=\"ok\"} 4\n",
         "\nhalyard_reloads_total{result=\"error\"} 1\n",
         "\nhalyard_config_last_reload_success 0\n",
+        "\nhalyard_config_last_reload_timestamp_seconds 1700000000\n",
+        "\nhalyard_listener_connections_total{listener=\"main\"} 12\n",
+        "\nhalyard_listener_connections_total{listener=\"we\\\"ird\"} 7\n",
+        "\nhalyard_listener_client_sessions{listener=\"main\"} 3\n",
+        "\nhalyard_listener_auth_failures_total{listener=\"main\"} 5\n",
+        "\nhalyard_listener_auth_failures_total{listener=\"we\\\"ird\"} 0\n",
+        "\nhalyard_failovers_total{kind=\"failover\",result=\"ok\"} 2\n",
+        "\nhalyard_failovers_total{kind=\"failover\",result=\"error\"} 0\n",
+        "\nhalyard_failovers_total{kind=\"switchover\",result=\"ok\"} 3\n",
+        "\nhalyard_failovers_total{kind=\"switchover\",result=\"error\"} 1\n",
+        "\nhalyard_log_lines_total{log=\"audit\"} 9\n",
+        "\nhalyard_log_lines_dropped_total{log=\"query\"} 4\n",
         "\n# TYPE halyard_commands_total counter\n",
         "\n# TYPE halyard_client_sessions gauge\n",
     };
