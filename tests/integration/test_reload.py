@@ -66,6 +66,7 @@ def test_listener_added_and_removed_by_reload(start_halyard, cluster):
     settings["listeners"] = settings["listeners"] + [{"name": "extra", "address": "127.0.0.1", "port": port2}]
     reload_ok(h, settings)
     h.wait_log(rf"reload: listening on 127\.0\.0\.1:{port2} \(extra\)")
+    wait_until(lambda: port_accepts(port2), what="the new listener")
     for _ in range(8):  # several connections, so both workers' sockets take some
         c = pymysql.connect(**h.conn_params(port=port2))
         assert server_id(c) > 0
@@ -76,7 +77,8 @@ def test_listener_added_and_removed_by_reload(start_halyard, cluster):
     settings["listeners"] = [l for l in settings["listeners"] if l["name"] == "extra"]
     reload_ok(h, settings)
     h.wait_log(rf"reload: no longer listening on 127\.0\.0\.1:{h.port} \(main\)")
-    assert not port_accepts(h.port)
+    # Workers apply a reload at their next wake-up, just after it is logged.
+    wait_until(lambda: not port_accepts(h.port), what="the removed listener to stop accepting")
     assert server_id(old) > 0
     assert server_id(kept) > 0
     with old.cursor() as cur:
