@@ -346,3 +346,105 @@ def test_statements_follow_a_reload(start_halyard, cluster, db, ids):
     assert prepares(1) == before[1]  # still the id it had
     assert prepares(2) == before[2] + 1  # prepared once, on first use
     c.close()
+
+
+# ---- large and malformed packets -------------------------------------------
+
+def binary_rows(packets, ncols):
+    """The binary rows of an execute's answer (column definitions skipped)."""
+    rows = []
+    for p in packets[1 + ncols:]:
+        if p[:1] == b"\x00":
+            rows.append(p[1 + (ncols + 7 + 2) // 8:])
+    return rows
+
+
+def lenenc(n):
+    if n < 251:
+        return bytes([n])
+    if n < 1 << 16:
+        return b"\xfc" + struct.pack("<H", n)
+    return b"\xfd" + struct.pack("<I", n)[:3]
+
+
+def test_types_added_to_a_large_execution(start_halyard, db, ids):
+    """The execution that needs the types added is larger than a buffer:
+    the rewritten head goes first, the values stream after it."""
+    primary, replicas = ids
+    h = start_halyard(consistency="eventual")
+    c = RawConn("127.0.0.1", h.port)
+    c.login(APP_USER, APP_PASSWORD, db=db)
+    stmt, nparams, _ = prepare(c, "SELECT CONCAT(LENGTH(?), ' ', CAST(? AS SIGNED) + 1, ' ', "
+                                  "@@server_id)")
+    assert nparams == 2
+    seen = set()
+    for i, size in enumerate([100_000, 200_000, 150_000, 50]):
+        value = bytes([65 + i]) * size
+        head = struct.pack("<IBI", stmt, 0, 1) + b"\x00"
+        types = b"\xfe\x00\x08\x00"  # STRING, LONGLONG
+        params = (b"\x01" + types if i == 0 else b"\x00") + lenenc(size) + value + struct.pack("<q", i)
+        c.send_packet(b"\x17" + head + params, seq=0)
+        got = [c.read_payload()]
+        while not (got[-1][:1] == b"\xfe" and len(got[-1]) < 9 and
+                   sum(1 for p in got if p[:1] == b"\xfe" and len(p) < 9) == 2):
+            assert got[-1][:1] != b"\xff", parse_err(got[-1])
+            got.append(c.read_payload())
+        (row,) = binary_rows(got, 1)
+        length, plus1, sid = map(int, row[1:1 + row[0]].split())
+        assert (length, plus1) == (size, i + 1)
+        seen.add(sid)
+    assert seen == replicas
+    assert c.value("SELECT 'usable'") == "usable"
+    c.close()
+
+
+def test_statement_too_large_for_a_buffer(start_halyard, db, ids):
+    """A PREPARE longer than a buffer is not kept: it runs on the primary
+    only. A statement with so many parameters that an execution's head does
+    not fit a buffer stays where it was prepared."""
+    primary, replicas = ids
+    h = start_halyard(consistency="eventual")
+    c = RawConn("127.0.0.1", h.port)
+    c.login(APP_USER, APP_PASSWORD, db=db)
+    big, _, _ = prepare(c, "SELECT '" + "x" * 20000 + "' AS big, @@server_id")
+    for _ in range(3):
+        rows = binary_rows(execute(c, big), 2)
+        assert struct.unpack_from("<Q", rows[0], 3 + 20000)[0] == primary
+    n = 8000
+    many, nparams, _ = prepare(c, "SELECT CONCAT(" + ",".join("?" * n) + ")")
+    assert nparams == n
+    for i in range(3):
+        head = struct.pack("<IBI", many, 0, 1) + bytes((n + 7) // 8)
+        bound = b"\x01" + b"\xfe\x00" * n if i == 0 else b"\x00"
+        value = chr(97 + i).encode()
+        c.send_packet(b"\x17" + head + bound + (b"\x01" + value) * n, seq=0)
+        got = [c.read_payload()]
+        while not (got[-1][:1] == b"\xfe" and len(got[-1]) < 9 and
+                   sum(1 for p in got if p[:1] == b"\xfe" and len(p) < 9) == 2):
+            assert got[-1][:1] != b"\xff", parse_err(got[-1])
+            got.append(c.read_payload())
+        (row,) = binary_rows(got, 1)
+        assert row[:3] == b"\xfc" + struct.pack("<H", n) and row[3:] == value * n
+    assert c.value("SELECT 'usable'") == "usable"
+    c.close()
+
+
+def test_refused_executions_dropped_whole(start_halyard, db):
+    """An execution of an unknown statement larger than a buffer, and a
+    short one, get their ERR and the session goes on."""
+    h = start_halyard()
+    c = RawConn("127.0.0.1", h.port)
+    c.login(APP_USER, APP_PASSWORD, db=db)
+    c.send_packet(b"\x17" + struct.pack("<IBI", UNKNOWN, 0, 1) + b"\x00" * 300_000, seq=0)
+    e = parse_err(c.read_payload())
+    assert (e.code, e.message) == (1243, f"Unknown prepared statement handler ({UNKNOWN}) given to "
+                                         "mysqld_stmt_execute")
+    c.send_packet(b"\x17\x01", seq=0)
+    assert parse_err(c.read_payload()).code == 1243
+    stmt, _, _ = prepare(c, "SELECT ? AS p")
+    # a head the statement cannot have (bad new_params_bound_flag): the
+    # server's own answer
+    c.send_packet(b"\x17" + struct.pack("<IBI", stmt, 0, 1) + b"\x00\x07", seq=0)
+    assert c.read_payload()[:1] == b"\xff"
+    assert c.value("SELECT 'usable'") == "usable"
+    c.close()
