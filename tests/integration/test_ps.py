@@ -40,6 +40,12 @@ def test_select_on_replicas_insert_on_primary(start_halyard, cluster, db, ps_cli
     assert [f for f in out if f[0] == "insert"] == [["insert", str(i), "1"] for i in range(1, 7)]
     assert cluster.sql(0, f"SELECT DISTINCT sid FROM {db}.ps_split") == [(primary,)]
     assert cluster.sql(0, f"SELECT COUNT(*) FROM {db}.ps_split") == [(6,)]
+    # Executions count in their text's digest, with the role that ran them.
+    from test_reload import admin_json
+    dig = {d["text"]: d for d in admin_json(h, "show digests")["digests"]}
+    assert (dig["SELECT @@server_id"]["calls"], dig["SELECT @@server_id"]["replica"]) == (6, 6)
+    ins = dig["INSERT INTO ps_split VALUES (?, @@server_id)"]
+    assert (ins["calls"], ins["primary"], ins["rows"]) == (6, 6, 6)
 
 
 def causal_table(cluster, db):
@@ -447,4 +453,29 @@ def test_refused_executions_dropped_whole(start_halyard, db):
     c.send_packet(b"\x17" + struct.pack("<IBI", stmt, 0, 1) + b"\x00\x07", seq=0)
     assert c.read_payload()[:1] == b"\xff"
     assert c.value("SELECT 'usable'") == "usable"
+    c.close()
+
+
+def test_lazy_prepare_sees_the_session_state(start_halyard, cluster, db, ids):
+    """A backend that gets a statement prepared lazily has the session's
+    state replayed first: the schema chosen by USE, session variables."""
+    primary, replicas = ids
+    cluster.sql(0, "CREATE DATABASE IF NOT EXISTS ps_other")
+    cluster.sql(0, "CREATE TABLE IF NOT EXISTS ps_other.t2 (v INT)")
+    cluster.sql(0, "DELETE FROM ps_other.t2")
+    cluster.sql(0, "INSERT INTO ps_other.t2 VALUES (42)")
+    cluster.sync()
+    h = start_halyard(consistency="eventual")
+    c = RawConn("127.0.0.1", h.port)
+    c.login(APP_USER, APP_PASSWORD, db=db)
+    c.query("USE ps_other")
+    c.query("SET SESSION div_precision_increment = 9")
+    stmt, _, _ = prepare(c, "SELECT CONCAT(v, ' ', v / 7, ' ', @@server_id) FROM t2")
+    seen = set()
+    for _ in range(4):
+        (row,) = binary_rows(execute(c, stmt), 1)
+        v, q, sid = row[1:1 + row[0]].decode().split()
+        assert (v, q) == ("42", "6.000000000")
+        seen.add(int(sid))
+    assert seen == replicas
     c.close()
