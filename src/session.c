@@ -1284,8 +1284,10 @@ static bool down_parse(struct session *s)
             capture_value(s, pl, len);
         if (s->internal == INT_PS_PREPARE && len > 0 && pl[0] == MYSQL_ERR && peek == len &&
             s->resp.err_code != 0) {
-            s->ps_err_len = (uint16_t)HY_MIN(len, sizeof(s->ps_err));
-            memcpy(s->ps_err, pl, s->ps_err_len);
+            free(s->ps_err);
+            s->ps_err_len = (uint16_t)HY_MIN(len, 1024u);
+            if ((s->ps_err = malloc(s->ps_err_len)) != NULL)
+                memcpy(s->ps_err, pl, s->ps_err_len);
         }
         if (rc == MYSQL_RESP_BAD) {
             slog_warn(s, "backend %s broke the protocol answering %s", s->cur->be->name,
@@ -1744,6 +1746,8 @@ static void ps_clear(struct session *s)
     s->ps_last = 0;
     ps_free(s->ps_new);
     s->ps_new = NULL;
+    free(s->ps_err);
+    s->ps_err = NULL;
 }
 
 /* Backend `idx`'s connection is gone, and the statements it held with it. */
@@ -2015,7 +2019,8 @@ static void ps_prepare_here(struct session *s, struct pstmt *st)
 {
     slog_debug(s, "preparing statement %u on %s", st->id, s->cur->be->name);
     s->ps_int_id = st->id;
-    s->ps_err_len = 0;
+    free(s->ps_err);
+    s->ps_err = NULL;
     internal_send(s, INT_PS_PREPARE, COM_STMT_PREPARE, st->sql, st->sql_len,
                   s->cfg->connect_timeout_ms);
 }
@@ -2344,7 +2349,7 @@ static void ps_prepare_failed(struct session *s)
         return;
     }
     ps_drop(s, len);
-    if (s->ps_err_len > 0)
+    if (s->ps_err != NULL)
         send_err_payload(s, 1, s->ps_err, s->ps_err_len);
     else
         send_err(s, 1, s->resp.err_code, "HY000", "Preparing the statement on %s failed",

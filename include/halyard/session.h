@@ -174,8 +174,8 @@ struct session {
     struct pstmt *ps_new; /* the client's PREPARE in flight, registered at its OK */
     uint32_t ps_int_id;   /* statement of an internal prepare or reset */
     int ps_step;          /* COM_STMT_RESET: next backend to reset, -1 = not started */
-    uint16_t ps_err_len;  /* ERR of a failed internal prepare, given to the EXECUTE */
-    uint8_t ps_err[512];
+    uint8_t *ps_err;      /* ERR of a failed internal prepare, given to the EXECUTE */
+    uint16_t ps_err_len;
     uint32_t skip_left; /* bytes of a refused request still to drop */
     bool skip_cont;     /* ... and a continuation packet follows */
 

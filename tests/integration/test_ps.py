@@ -479,3 +479,45 @@ def test_lazy_prepare_sees_the_session_state(start_halyard, cluster, db, ids):
         seen.add(int(sid))
     assert seen == replicas
     c.close()
+
+
+@pytest.mark.parametrize("fallback", ["primary", "error"])
+def test_lazy_prepare_refused_by_a_replica(start_halyard, cluster, db, ids, fallback):
+    """A replica that cannot prepare the statement (its table is missing
+    there): the execution runs on the primary, or with replica_fallback =
+    error gets the replica's ERR."""
+    primary, replicas = ids
+    cluster.sql(0, f"DROP TABLE IF EXISTS {db}.ps_fb")
+    cluster.sql(0, f"CREATE TABLE {db}.ps_fb (v INT)")
+    cluster.sync()
+    h = start_halyard(consistency="eventual", replica_fallback=fallback)
+    c = RawConn("127.0.0.1", h.port)
+    c.login(APP_USER, APP_PASSWORD, db=db)
+    c.query("BEGIN")  # prepared on the primary, inside the transaction
+    stmt, _, _ = prepare(c, "SELECT @@server_id FROM DUAL WHERE (SELECT COUNT(*) FROM ps_fb) = 0")
+    c.query("COMMIT")
+    broken = cluster.server_id(2)
+    root = cluster.root_connect(2)  # on node2 alone, out of its binlog (GTID strict mode)
+    with root.cursor() as cur:
+        cur.execute("SET SESSION sql_log_bin = 0")
+        cur.execute(f"DROP TABLE {db}.ps_fb")
+    root.close()
+    try:
+        seen, errors = set(), []
+        for _ in range(4):
+            try:
+                (row,) = binary_rows(execute(c, stmt), 1)
+                seen.add(struct.unpack_from("<Q", row)[0])
+            except MySQLError as e:
+                errors.append((e.code, e.message))
+        if fallback == "primary":
+            assert errors == [] and seen == {primary, cluster.server_id(1)}, (seen, errors)
+        else:
+            assert seen == {cluster.server_id(1)}, seen
+            assert errors == [(1146, f"Table '{db}.ps_fb' doesn't exist")] * 2, errors
+        assert broken not in seen
+        assert c.value("SELECT 'usable'") == "usable"
+    finally:
+        c.close()
+        cluster.sql(0, f"DROP TABLE IF EXISTS {db}.ps_fb")
+        cluster.sync()
