@@ -33,6 +33,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "halyard/tls.h"
 #include "halyard/admin.h"
 #include "halyard/audit.h"
 #include "halyard/config.h"
@@ -497,6 +498,16 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
     kv_int(&kv, "buffer_size", cfg->buffer_size);
     kv_int(&kv, "max_client_connections", cfg->max_client_connections);
     kv_int(&kv, "max_prepared_statements", cfg->max_prepared_statements);
+    kv_str(&kv, "tls_cert", cfg->tls_cert);
+    kv_str(&kv, "tls_key", cfg->tls_key);
+    kv_str(&kv, "tls_ca", cfg->tls_ca);
+    kv_str(&kv, "tls_ciphers", cfg->tls_ciphers);
+    kv_str(&kv, "tls_ciphersuites", cfg->tls_ciphersuites);
+    kv_str(&kv, "tls_min_version", tls_version_to_str(cfg->tls_min_version));
+    kv_str(&kv, "backend_tls", tls_mode_to_str(cfg->backend_tls));
+    kv_str(&kv, "backend_tls_ca", cfg->backend_tls_ca);
+    kv_str(&kv, "backend_tls_cert", cfg->backend_tls_cert);
+    kv_str(&kv, "backend_tls_key", cfg->backend_tls_key);
     kv_str(&kv, "admin_socket", cfg->admin_socket);
     kv_str(&kv, "metrics_address", cfg->metrics_address);
     kv_int(&kv, "metrics_port", cfg->metrics_port);
@@ -529,6 +540,7 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
         kv_int(&kv, elem_key(&l, "port", k, sizeof(k)), x->port);
         kv_int(&kv, elem_key(&l, "backlog", k, sizeof(k)), x->backlog);
         kv_str(&kv, elem_key(&l, "consistency", k, sizeof(k)), consistency_to_str(x->consistency));
+        kv_bool(&kv, elem_key(&l, "require_tls", k, sizeof(k)), x->require_tls);
         elem_end(&l);
     }
     list_end(&l);
@@ -542,6 +554,8 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
         kv_str(&kv, elem_key(&l, "name", k, sizeof(k)), x->name);
         kv_str(&kv, elem_key(&l, "password_hash", k, sizeof(k)), x->no_password ? "" : "(hidden)");
         kv_str(&kv, elem_key(&l, "consistency", k, sizeof(k)), consistency_to_str(x->consistency));
+        kv_bool(&kv, elem_key(&l, "require_tls", k, sizeof(k)), x->require_tls);
+        kv_str(&kv, elem_key(&l, "tls_subject", k, sizeof(k)), opt_str(x->tls_subject));
         elem_end(&l);
     }
     list_end(&l);
@@ -556,6 +570,10 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
         kv_str(&kv, elem_key(&l, "role", k, sizeof(k)), backend_role_to_str(x->role));
         kv_int(&kv, elem_key(&l, "weight", k, sizeof(k)), x->weight);
         kv_int(&kv, elem_key(&l, "max_connections", k, sizeof(k)), x->max_connections);
+        kv_str(&kv, elem_key(&l, "tls", k, sizeof(k)), tls_mode_to_str(x->tls));
+        kv_str(&kv, elem_key(&l, "tls_ca", k, sizeof(k)), x->tls_ca);
+        kv_str(&kv, elem_key(&l, "tls_cert", k, sizeof(k)), x->tls_cert);
+        kv_str(&kv, elem_key(&l, "tls_key", k, sizeof(k)), x->tls_key);
         elem_end(&l);
     }
     list_end(&l);

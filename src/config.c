@@ -37,6 +37,7 @@
 #include "halyard/config.h"
 #include "halyard/log.h"
 #include "halyard/rules.h"
+#include "halyard/tls.h"
 
 /* clang-format off */
 const struct config_key config_keys[] = {
@@ -59,6 +60,35 @@ const struct config_key config_keys[] = {
     {"max_prepared_statements", CONFIG_INT, "16382", 0, 1048576,
      "prepared statements one client session may hold open; past it PREPARE fails with "
      "error 1461", NULL},
+    {"tls_cert", CONFIG_STRING, "", 0, 4095,
+     "PEM certificate (chain) halyard shows clients; set with tls_key to offer TLS to clients; "
+     "\"\" = no TLS for clients; read again on reload", NULL},
+    {"tls_key", CONFIG_STRING, "", 0, 4095,
+     "PEM private key of tls_cert", NULL},
+    {"tls_ca", CONFIG_STRING, "", 0, 4095,
+     "PEM CA certificates client certificates are verified against; clients may then present "
+     "one (users with tls_subject must); \"\" = client certificates are not asked for", NULL},
+    {"tls_ciphers", CONFIG_STRING,
+     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+     "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+     "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384", 1, 4095,
+     "OpenSSL cipher list for TLS 1.2, towards clients and backends", NULL},
+    {"tls_ciphersuites", CONFIG_STRING,
+     "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256", 1, 4095,
+     "OpenSSL cipher suites for TLS 1.3, towards clients and backends", NULL},
+    {"tls_min_version", CONFIG_STRING, "TLSv1.2", 0, 0,
+     "oldest TLS version accepted, towards clients and backends", "TLSv1.2|TLSv1.3"},
+    {"backend_tls", CONFIG_STRING, "off", 0, 0,
+     "TLS towards backends whose tls is default: off, on (encrypted, certificate not checked), "
+     "verify-ca (signed by backend_tls_ca), verify-full (also names the backend's address); "
+     "never a fall back to plaintext", "off|on|verify-ca|verify-full"},
+    {"backend_tls_ca", CONFIG_STRING, "", 0, 4095,
+     "PEM CA certificates backend certificates are verified against (verify-ca, verify-full)",
+     NULL},
+    {"backend_tls_cert", CONFIG_STRING, "", 0, 4095,
+     "PEM client certificate halyard presents to backends; \"\" = none", NULL},
+    {"backend_tls_key", CONFIG_STRING, "", 0, 4095,
+     "PEM private key of backend_tls_cert", NULL},
     {"admin_socket", CONFIG_STRING, "/tmp/halyard-{port}.sock", 0, 107,
      "Unix socket of the admin interface, mode 0600; {port} stands for the first listener's "
      "port; \"\" = no admin socket", NULL},
@@ -137,6 +167,9 @@ const struct config_key config_keys[] = {
     {"listeners.[].consistency", CONFIG_STRING, "default", 0, 0,
      "consistency for sessions of this listener; default = the top-level consistency",
      "default|eventual|causal|strong"},
+    {"listeners.[].require_tls", CONFIG_BOOL, "false", 0, 0,
+     "refuse logins that did not start TLS (error 1045, as MariaDB 10.11 with "
+     "require_secure_transport); needs tls_cert", NULL},
 
     {"users", CONFIG_LIST, NULL, 1, 10000,
      "accounts clients may log in as; halyard logs in to backends as the same account", NULL},
@@ -148,6 +181,13 @@ const struct config_key config_keys[] = {
     {"users.[].consistency", CONFIG_STRING, "default", 0, 0,
      "consistency for this user's sessions, over the listener's; default = the listener's",
      "default|eventual|causal|strong"},
+    {"users.[].require_tls", CONFIG_BOOL, "false", 0, 0,
+     "refuse this user's logins that did not start TLS (error 1045, as REQUIRE SSL); needs "
+     "tls_cert", NULL},
+    {"users.[].tls_subject", CONFIG_STRING, "", 0, 1024,
+     "the exact subject of the client certificate this user must present, one-line form "
+     "(\"/C=FI/O=Acme/CN=app\", as REQUIRE SUBJECT); needs tls_ca; \"\" = none required",
+     NULL},
 
     {"backends", CONFIG_LIST, NULL, 1, 256,
      "MariaDB/MySQL servers behind halyard", NULL},
@@ -164,6 +204,15 @@ const struct config_key config_keys[] = {
      "share of reads among replicas; 0 = never chosen for reads", NULL},
     {"backends.[].max_connections", CONFIG_INT, "0", 0, 1000000,
      "connections halyard opens to this server at most; 0 = no limit", NULL},
+    {"backends.[].tls", CONFIG_STRING, "default", 0, 0,
+     "TLS towards this backend, as backend_tls; default = backend_tls",
+     "default|off|on|verify-ca|verify-full"},
+    {"backends.[].tls_ca", CONFIG_STRING, "", 0, 4095,
+     "CA certificates for this backend; \"\" = backend_tls_ca", NULL},
+    {"backends.[].tls_cert", CONFIG_STRING, "", 0, 4095,
+     "client certificate for this backend; \"\" = backend_tls_cert", NULL},
+    {"backends.[].tls_key", CONFIG_STRING, "", 0, 4095,
+     "private key of this backend's tls_cert; \"\" = backend_tls_key", NULL},
 
     {"rules", CONFIG_LIST, "()", 0, 1000,
      "query rules, tried in order: the first whose every condition matches a statement routes "
@@ -642,6 +691,19 @@ static hy_status_t check_unique_name(struct loader *ld, config_setting_t *list, 
     return HY_OK;
 }
 
+/* An optional string of a rule: NULL when left out or "". */
+static hy_status_t dup_opt(struct loader *ld, char **dst, config_setting_t *g, const char *path)
+{
+    const char *v = get_str(g, path);
+    *dst = NULL;
+    if (v[0] == '\0')
+        return HY_OK;
+    *dst = strdup(v);
+    if (*dst == NULL)
+        return fail(ld, NULL, NULL, "out of memory");
+    return HY_OK;
+}
+
 static hy_status_t fill_listeners(struct loader *ld, struct config *cfg, config_setting_t *list)
 {
     int n = config_setting_length(list);
@@ -659,6 +721,7 @@ static hy_status_t fill_listeners(struct loader *ld, struct config *cfg, config_
         l->port = (int)get_int(g, "listeners.[].port");
         l->backlog = (int)get_int(g, "listeners.[].backlog");
         l->consistency = consistency_parse(get_str(g, "listeners.[].consistency"));
+        l->require_tls = get_bool(g, "listeners.[].require_tls");
     }
     return HY_OK;
 }
@@ -677,6 +740,9 @@ static hy_status_t fill_users(struct loader *ld, struct config *cfg, config_sett
             dup_str(ld, &u->name, g, "users.[].name") != HY_OK)
             return HY_ERROR;
         u->consistency = consistency_parse(get_str(g, "users.[].consistency"));
+        u->require_tls = get_bool(g, "users.[].require_tls");
+        if (dup_opt(ld, &u->tls_subject, g, "users.[].tls_subject") != HY_OK)
+            return HY_ERROR;
         /* The hash is not echoed: it is as good as the password for anyone
          * who also sees one login exchange. */
         if (auth_hash_parse(get_str(g, "users.[].password_hash"), u->h2, &u->no_password) !=
@@ -729,19 +795,6 @@ static hy_status_t fill_backends(struct loader *ld, struct config *cfg, config_s
     if (primary < 0)
         return fail(ld, list, "backends",
                     "no backend has role \"primary\", exactly one backend must have it");
-    return HY_OK;
-}
-
-/* An optional string of a rule: NULL when left out or "". */
-static hy_status_t dup_opt(struct loader *ld, char **dst, config_setting_t *g, const char *path)
-{
-    const char *v = get_str(g, path);
-    *dst = NULL;
-    if (v[0] == '\0')
-        return HY_OK;
-    *dst = strdup(v);
-    if (*dst == NULL)
-        return fail(ld, NULL, NULL, "out of memory");
     return HY_OK;
 }
 
@@ -885,6 +938,206 @@ static hy_status_t fill_rule(struct loader *ld, struct config *cfg, config_setti
     return fill_rule_route(ld, cfg, g, i, r);
 }
 
+/* ---- TLS ----------------------------------------------------------------- */
+
+static enum tls_mode tls_mode_parse(const char *v)
+{
+    if (strcmp(v, "off") == 0)
+        return TLS_OFF;
+    if (strcmp(v, "on") == 0)
+        return TLS_ON;
+    if (strcmp(v, "verify-ca") == 0)
+        return TLS_VERIFY_CA;
+    if (strcmp(v, "verify-full") == 0)
+        return TLS_VERIFY_FULL;
+    return TLS_DEFAULT;
+}
+
+const char *tls_mode_to_str(enum tls_mode m)
+{
+    switch (m) {
+    case TLS_OFF:
+        return "off";
+    case TLS_ON:
+        return "on";
+    case TLS_VERIFY_CA:
+        return "verify-ca";
+    case TLS_VERIFY_FULL:
+        return "verify-full";
+    case TLS_DEFAULT:
+        break;
+    }
+    return "default";
+}
+
+/* One TLS file setting as it applies to a group: its value, the setting
+ * that gave it (for the message's line) and that setting's name. */
+struct tls_file {
+    const char *value;
+    config_setting_t *where;
+    char key[KEYNAME_MAX];
+};
+
+/* backends.[i].LEAF, or the top-level backend_LEAF when that is "". */
+static void tls_file_pick(struct tls_file *f, config_setting_t *root, config_setting_t *g, int i,
+                          const char *leaf)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "backends.[].%s", leaf);
+    f->value = get_str(g, path);
+    if (f->value[0] != '\0') {
+        f->where = config_setting_get_member(g, leaf);
+        snprintf(f->key, sizeof(f->key), "backends.[%d].%s", i, leaf);
+        return;
+    }
+    snprintf(path, sizeof(path), "backend_%s", leaf);
+    f->value = get_str(root, path);
+    f->where = member_or_group(root, path);
+    snprintf(f->key, sizeof(f->key), "%s", path);
+}
+
+/* Clients: the server context, and the keys that need it. */
+static hy_status_t fill_tls_server(struct loader *ld, struct config *cfg, config_setting_t *root)
+{
+    if (dup_str(ld, &cfg->tls_cert, root, "tls_cert") != HY_OK ||
+        dup_str(ld, &cfg->tls_key, root, "tls_key") != HY_OK ||
+        dup_str(ld, &cfg->tls_ca, root, "tls_ca") != HY_OK ||
+        dup_str(ld, &cfg->tls_ciphers, root, "tls_ciphers") != HY_OK ||
+        dup_str(ld, &cfg->tls_ciphersuites, root, "tls_ciphersuites") != HY_OK)
+        return HY_ERROR;
+    cfg->tls_min_version = tls_version_parse(get_str(root, "tls_min_version"));
+    const char *cert = get_str(root, "tls_cert");
+    const char *key = get_str(root, "tls_key");
+    const char *ca = get_str(root, "tls_ca");
+    char kname[KEYNAME_MAX];
+    if ((cert[0] == '\0') != (key[0] == '\0')) {
+        const char *set = cert[0] != '\0' ? "tls_cert" : "tls_key";
+        return fail(ld, config_setting_get_member(root, set), set,
+                    "tls_cert and tls_key go together: set both or neither");
+    }
+    if (cert[0] == '\0') {
+        if (ca[0] != '\0')
+            return fail(ld, config_setting_get_member(root, "tls_ca"), "tls_ca",
+                        "client certificates need TLS: set tls_cert and tls_key too");
+        for (size_t i = 0; i < cfg->n_listeners; i++) {
+            if (cfg->listeners[i].require_tls) {
+                snprintf(kname, sizeof(kname), "listeners.[%zu].require_tls", i);
+                return fail(ld, NULL, kname, "needs TLS: set tls_cert and tls_key");
+            }
+        }
+        for (size_t i = 0; i < cfg->n_users; i++) {
+            if (cfg->users[i].require_tls) {
+                snprintf(kname, sizeof(kname), "users.[%zu].require_tls", i);
+                return fail(ld, NULL, kname, "needs TLS: set tls_cert and tls_key");
+            }
+        }
+    }
+    for (size_t i = 0; i < cfg->n_users; i++) {
+        if (cfg->users[i].tls_subject != NULL && ca[0] == '\0') {
+            snprintf(kname, sizeof(kname), "users.[%zu].tls_subject", i);
+            return fail(ld, NULL, kname,
+                        "needs tls_ca (client certificates are asked for only with tls_ca)");
+        }
+    }
+    if (cert[0] == '\0')
+        return HY_OK;
+    static const char *const leaf[] = {
+        [TLS_SET_CERT] = "tls_cert",
+        [TLS_SET_KEY] = "tls_key",
+        [TLS_SET_CA] = "tls_ca",
+        [TLS_SET_CIPHERS] = "tls_ciphers",
+        [TLS_SET_CIPHERSUITES] = "tls_ciphersuites",
+        [TLS_SET_OTHER] = "tls_cert",
+    };
+    struct tls_options o = {
+        .cert = cert,
+        .key = key,
+        .ca = ca,
+        .ciphers = get_str(root, "tls_ciphers"),
+        .ciphersuites = get_str(root, "tls_ciphersuites"),
+        .min_version = tls_version_parse(get_str(root, "tls_min_version")),
+    };
+    enum tls_setting what = TLS_SET_OTHER;
+    char why[512];
+    cfg->tls_server = tls_server_ctx_create(&o, &what, why, sizeof(why));
+    if (cfg->tls_server == NULL)
+        return fail(ld, member_or_group(root, leaf[what]), leaf[what], "%s", why);
+    cfg->tls_verify_clients = ca[0] != '\0';
+    return HY_OK;
+}
+
+/* Backends: each with TLS gets its own client context. */
+static hy_status_t fill_tls_backends(struct loader *ld, struct config *cfg, config_setting_t *root,
+                                     config_setting_t *list)
+{
+    enum tls_mode def = tls_mode_parse(get_str(root, "backend_tls"));
+    cfg->backend_tls = def;
+    if (dup_str(ld, &cfg->backend_tls_ca, root, "backend_tls_ca") != HY_OK ||
+        dup_str(ld, &cfg->backend_tls_cert, root, "backend_tls_cert") != HY_OK ||
+        dup_str(ld, &cfg->backend_tls_key, root, "backend_tls_key") != HY_OK)
+        return HY_ERROR;
+    for (size_t i = 0; i < cfg->n_backends; i++) {
+        config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+        struct config_backend *b = &cfg->backends[i];
+        if (dup_str(ld, &b->tls_ca, g, "backends.[].tls_ca") != HY_OK ||
+            dup_str(ld, &b->tls_cert, g, "backends.[].tls_cert") != HY_OK ||
+            dup_str(ld, &b->tls_key, g, "backends.[].tls_key") != HY_OK)
+            return HY_ERROR;
+        enum tls_mode m = tls_mode_parse(get_str(g, "backends.[].tls"));
+        b->tls = m == TLS_DEFAULT ? def : m;
+        if (b->tls == TLS_OFF)
+            continue;
+        struct tls_file ca, cert, key;
+        tls_file_pick(&ca, root, g, (int)i, "tls_ca");
+        tls_file_pick(&cert, root, g, (int)i, "tls_cert");
+        tls_file_pick(&key, root, g, (int)i, "tls_key");
+        char kname[KEYNAME_MAX];
+        if ((b->tls == TLS_VERIFY_CA || b->tls == TLS_VERIFY_FULL) && ca.value[0] == '\0') {
+            config_setting_t *t = config_setting_get_member(g, "tls");
+            snprintf(kname, sizeof(kname), "backends.[%zu].tls", i);
+            return fail(ld, t != NULL ? t : member_or_group(root, "backend_tls"),
+                        t != NULL ? kname : "backend_tls",
+                        "%s for backend \"%s\" needs the CA that signed its certificate: set "
+                        "backend_tls_ca or backends.[%zu].tls_ca",
+                        tls_mode_to_str(b->tls), b->name, i);
+        }
+        if ((cert.value[0] == '\0') != (key.value[0] == '\0')) {
+            struct tls_file *set = cert.value[0] != '\0' ? &cert : &key;
+            return fail(ld, set->where, set->key,
+                        "a client certificate and its key go together: set both or neither");
+        }
+        struct tls_options o = {
+            .cert = cert.value,
+            .key = key.value,
+            .ca = ca.value,
+            .ciphers = get_str(root, "tls_ciphers"),
+            .ciphersuites = get_str(root, "tls_ciphersuites"),
+            .min_version = tls_version_parse(get_str(root, "tls_min_version")),
+        };
+        enum tls_setting what = TLS_SET_OTHER;
+        char why[512];
+        b->tls_ctx = tls_client_ctx_create(&o, b->tls, &what, why, sizeof(why));
+        if (b->tls_ctx == NULL) {
+            switch (what) {
+            case TLS_SET_CA:
+                return fail(ld, ca.where, ca.key, "%s", why);
+            case TLS_SET_KEY:
+                return fail(ld, key.where, key.key, "%s", why);
+            case TLS_SET_CIPHERS:
+                return fail(ld, member_or_group(root, "tls_ciphers"), "tls_ciphers", "%s", why);
+            case TLS_SET_CIPHERSUITES:
+                return fail(ld, member_or_group(root, "tls_ciphersuites"), "tls_ciphersuites", "%s",
+                            why);
+            case TLS_SET_CERT:
+            case TLS_SET_OTHER:
+                break;
+            }
+            return fail(ld, cert.where, cert.key, "%s", why);
+        }
+    }
+    return HY_OK;
+}
+
 /* After users and backends: rules name them. */
 static hy_status_t fill_rules(struct loader *ld, struct config *cfg, config_setting_t *list)
 {
@@ -1010,6 +1263,8 @@ static hy_status_t fill_config(struct loader *ld, struct config *cfg, config_set
         fill_admin_socket(ld, cfg, root) != HY_OK ||
         fill_users(ld, cfg, config_setting_get_member(root, "users")) != HY_OK ||
         fill_backends(ld, cfg, config_setting_get_member(root, "backends")) != HY_OK ||
+        fill_tls_server(ld, cfg, root) != HY_OK ||
+        fill_tls_backends(ld, cfg, root, config_setting_get_member(root, "backends")) != HY_OK ||
         fill_rules(ld, cfg, config_setting_get_member(root, "rules")) != HY_OK ||
         fill_replication(ld, cfg, root) != HY_OK)
         return HY_ERROR;
@@ -1024,12 +1279,27 @@ static void config_free(struct config *cfg)
         free(cfg->listeners[i].name);
         free(cfg->listeners[i].address);
     }
-    for (size_t i = 0; i < cfg->n_users; i++)
+    for (size_t i = 0; i < cfg->n_users; i++) {
         free(cfg->users[i].name);
+        free(cfg->users[i].tls_subject);
+    }
     for (size_t i = 0; i < cfg->n_backends; i++) {
         free(cfg->backends[i].name);
         free(cfg->backends[i].address);
+        free(cfg->backends[i].tls_ca);
+        free(cfg->backends[i].tls_cert);
+        free(cfg->backends[i].tls_key);
+        tls_ctx_free(cfg->backends[i].tls_ctx);
     }
+    tls_ctx_free(cfg->tls_server);
+    free(cfg->tls_cert);
+    free(cfg->tls_key);
+    free(cfg->tls_ca);
+    free(cfg->tls_ciphers);
+    free(cfg->tls_ciphersuites);
+    free(cfg->backend_tls_ca);
+    free(cfg->backend_tls_cert);
+    free(cfg->backend_tls_key);
     for (size_t i = 0; i < cfg->n_rules; i++) {
         struct config_rule *r = &cfg->rules[i];
         free(r->name);

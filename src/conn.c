@@ -42,6 +42,7 @@ void conn_init(struct conn *c, int fd)
 {
     c->fd = fd;
     c->ops = &transport_plain;
+    c->tls = NULL;
     c->out = NULL;
     c->out_head = c->out_tail = 0;
 }
@@ -52,6 +53,9 @@ void conn_close(struct conn *c, struct ev_loop *loop, struct buf_pool *pool)
         return;
     ev_io_stop(loop, &c->rio);
     ev_io_stop(loop, &c->wio);
+    if (c->ops->close != NULL)
+        c->ops->close(c);
+    c->ops = &transport_plain;
     close(c->fd);
     c->fd = -1;
     if (c->out != NULL) {

@@ -55,6 +55,7 @@
 #include "halyard/digest.h"
 #include "halyard/session.h"
 #include "halyard/status.h"
+#include "halyard/tls.h"
 #include "halyard/worker.h"
 
 /* MariaDB error codes and SQLSTATEs we send ourselves. */
@@ -73,9 +74,9 @@
 
 #define NATIVE_PLUGIN "mysql_native_password"
 
-/* What halyard offers clients. No SSL and no compression yet; no MariaDB
- * extended capabilities (CLIENT_MYSQL, bit 0, stays set, so MariaDB
- * clients and servers read none). */
+/* What halyard offers clients, plus CLIENT_SSL when tls_cert is set. No
+ * compression; no MariaDB extended capabilities (CLIENT_MYSQL, bit 0,
+ * stays set, so MariaDB clients and servers read none). */
 #define SERVER_CAPS                                                                                \
     (CLIENT_LONG_PASSWORD | CLIENT_FOUND_ROWS | CLIENT_LONG_FLAG | CLIENT_CONNECT_WITH_DB |        \
      CLIENT_NO_SCHEMA | CLIENT_ODBC | CLIENT_LOCAL_FILES | CLIENT_IGNORE_SPACE |                   \
@@ -200,6 +201,8 @@ const char *session_end_to_str(enum session_end why)
         return "client socket error";
     case END_BAD_HANDSHAKE:
         return "bad handshake";
+    case END_TLS_FAILED:
+        return "TLS handshake failed";
     case END_AUTH_FAILED:
         return "authentication failed";
     case END_LOGIN_TIMEOUT:
@@ -358,7 +361,8 @@ static void bconn_set_state(struct bconn *bc, enum bconn_state to)
     static const uint8_t allowed[] = {
         [BCONN_NONE] = 1u << BCONN_CONNECTING,
         [BCONN_CONNECTING] = 1u << BCONN_GREETING | 1u << BCONN_NONE,
-        [BCONN_GREETING] = 1u << BCONN_AUTH | 1u << BCONN_NONE,
+        [BCONN_GREETING] = 1u << BCONN_TLS | 1u << BCONN_AUTH | 1u << BCONN_NONE,
+        [BCONN_TLS] = 1u << BCONN_AUTH | 1u << BCONN_NONE,
         [BCONN_AUTH] = 1u << BCONN_READY | 1u << BCONN_NONE,
         [BCONN_READY] = 1u << BCONN_NONE,
     };
@@ -405,6 +409,7 @@ static void bconn_close_all(struct session *s)
 static void session_backend_ready(struct session *s);
 static void session_backend_failed(struct session *s, const uint8_t *err_payload, size_t err_len,
                                    const char *why);
+static void session_backend_lost(struct session *s, struct bconn *bc, const char *why);
 static void backend_read_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void backend_write_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void session_reap(struct session *s);
@@ -439,19 +444,29 @@ static void bconn_open(struct session *s, uint32_t idx)
     session_timer_start(s, s->cfg->connect_timeout_ms);
 }
 
-/* Build and send our login for the backend's greeting in `payload`. */
-static hy_status_t bconn_login(struct bconn *bc, const uint8_t *payload, size_t len)
+/* Read the backend's greeting in `payload`: the capabilities and scramble
+ * our login will use. NULL, or why the backend cannot be used. */
+static const char *bconn_greeting(struct bconn *bc, const uint8_t *payload, size_t len)
 {
     struct session *s = bc->s;
     struct mysql_handshake hs;
     if (mysql_handshake_decode(payload, len, &hs) != HY_OK)
-        return HY_ERROR;
+        return "bad greeting";
     if ((hs.caps & (s->caps & FRAMING_CAPS)) != (s->caps & FRAMING_CAPS) ||
         !(hs.caps & CLIENT_SECURE_CONNECTION)) {
         hy_log_warn("session %u: backend %s lacks capabilities 0x%08x the client uses", s->id,
                     bc->be->name, (s->caps & FRAMING_CAPS) & ~hs.caps);
-        return HY_ERROR;
+        return "bad greeting or capabilities";
     }
+    /* Never a silent plaintext login when TLS was asked for. */
+    if (bc->be->tls != TLS_OFF && !(hs.caps & CLIENT_SSL))
+        return bc->be->tls == TLS_ON ? "server does not offer TLS (tls = on); not logging in "
+                                       "in plaintext"
+               : bc->be->tls == TLS_VERIFY_CA ? "server does not offer TLS (tls = verify-ca); "
+                                                "not logging in in plaintext"
+                                              : "server does not offer TLS (tls = verify-full); "
+                                                "not logging in in plaintext";
+    memcpy(bc->scramble, hs.scramble, sizeof(bc->scramble));
     bc->thread_id = hs.conn_id;
     bc->caps = (s->caps & hs.caps) | CLIENT_PROTOCOL_41 | CLIENT_SECURE_CONNECTION;
     bc->caps &=
@@ -464,7 +479,43 @@ static hy_status_t bconn_login(struct bconn *bc, const uint8_t *payload, size_t 
         bc->caps |= CLIENT_CONNECT_WITH_DB;
     if (s->attrs != NULL && (hs.caps & CLIENT_CONNECT_ATTRS))
         bc->caps |= CLIENT_CONNECT_ATTRS;
+    if (bc->be->tls != TLS_OFF)
+        bc->caps |= CLIENT_SSL;
+    return NULL;
+}
 
+static void bconn_tls_done(struct conn *c, bool ok, const char *why);
+
+/* tls != off: send the SSLRequest and start the TLS handshake. NULL, or
+ * why it could not start. */
+static const char *bconn_start_tls(struct bconn *bc)
+{
+    struct session *s = bc->s;
+    struct mysql_login lg = {0};
+    lg.caps = bc->caps;
+    lg.max_packet = 0x40000000u;
+    lg.charset = s->charset;
+    lg.ssl_request = true;
+    uint8_t pkt[MYSQL_HEADER_SIZE + 64];
+    size_t n = mysql_login_encode(&lg, pkt + MYSQL_HEADER_SIZE, sizeof(pkt) - MYSQL_HEADER_SIZE);
+    if (n == 0)
+        return "cannot encode the SSLRequest";
+    bc->seq++;
+    mysql_hdr_write(pkt, (uint32_t)n, bc->seq);
+    if (conn_send_local(&bc->c, s->w->loop, &s->w->pool, pkt, MYSQL_HEADER_SIZE + n) != HY_OK)
+        return strerror(errno);
+    if (tls_connect(&bc->c, s->w->loop, bc->be->tls_ctx, bc->be->tls, bc->be->address,
+                    bconn_tls_done) != HY_OK)
+        return "cannot start TLS";
+    bconn_set_state(bc, BCONN_TLS);
+    stream_release_if_empty(&s->down, &s->w->pool);
+    return NULL;
+}
+
+/* Build and send our login, answering the greeting's scramble. */
+static hy_status_t bconn_login(struct bconn *bc)
+{
+    struct session *s = bc->s;
     uint8_t token[MYSQL_SCRAMBLE_LEN];
     struct mysql_login lg = {0};
     lg.caps = bc->caps;
@@ -473,7 +524,7 @@ static hy_status_t bconn_login(struct bconn *bc, const uint8_t *payload, size_t 
     lg.user = s->user;
     lg.user_len = strlen(s->user);
     if (!s->no_password) {
-        auth_native_token(hs.scramble, s->h1, s->h2, token);
+        auth_native_token(bc->scramble, s->h1, s->h2, token);
         lg.auth = token;
         lg.auth_len = sizeof(token);
     }
@@ -554,8 +605,16 @@ static void bconn_login_progress(struct session *s)
             return;
         }
         if (bc->state == BCONN_GREETING) {
-            if (bconn_login(bc, p, len) != HY_OK) {
-                session_backend_failed(s, NULL, 0, "bad greeting or capabilities");
+            const char *why = bconn_greeting(bc, p, len);
+            if (why == NULL && bc->be->tls != TLS_OFF) {
+                why = bconn_start_tls(bc);
+                if (why == NULL)
+                    return; /* the login follows in bconn_tls_done */
+            }
+            if (why == NULL && bconn_login(bc) != HY_OK)
+                why = "cannot send the login";
+            if (why != NULL) {
+                session_backend_failed(s, NULL, 0, why);
                 return;
             }
             bconn_set_state(bc, BCONN_AUTH);
@@ -574,6 +633,31 @@ static void bconn_login_progress(struct session *s)
             return;
         }
     }
+}
+
+static void bconn_tls_done(struct conn *c, bool ok, const char *why)
+{
+    struct bconn *bc = container_of(c, struct bconn, c);
+    struct session *s = bc->s;
+    char reason[320];
+    if (ok && bconn_login(bc) != HY_OK) {
+        ok = false;
+        why = "cannot send the login";
+    }
+    if (!ok) {
+        snprintf(reason, sizeof(reason), "TLS (tls = %s): %s", tls_mode_to_str(bc->be->tls), why);
+        if (bc == s->cur)
+            session_backend_failed(s, NULL, 0, reason);
+        else
+            session_backend_lost(s, bc, reason);
+    } else {
+        char desc[96];
+        tls_describe(c, desc, sizeof(desc));
+        slog_debug(s, "backend %s: TLS established: %s", bc->be->name, desc);
+        bconn_set_state(bc, BCONN_AUTH);
+        ev_io_start(s->w->loop, &c->rio);
+    }
+    session_reap(s);
 }
 
 /* ---- streams ----------------------------------------------------------- */
@@ -2973,6 +3057,51 @@ static void session_login_ok(struct session *s, uint8_t seq)
     session_next_command(s);
 }
 
+/* The listener's settings as the session's config has them: a reload
+ * changes require_tls for new sessions even though the listening sockets
+ * stay those of the config halyard started with. */
+static const struct config_listener *session_listener(const struct session *s)
+{
+    for (size_t i = 0; i < s->cfg->n_listeners; i++) {
+        if (strcmp(s->cfg->listeners[i].name, s->listener->name) == 0)
+            return &s->cfg->listeners[i];
+    }
+    return s->listener;
+}
+
+/* A plaintext login to a listener with require_tls, or by a user with
+ * require_tls or tls_subject, is refused as MariaDB 10.11 refuses one with
+ * require_secure_transport or to a REQUIRE SSL / REQUIRE SUBJECT account:
+ * access denied (1045) after the password check; the log says why. */
+static bool user_tls_ok(struct session *s, const struct config_user *u)
+{
+    const struct config_listener *l = session_listener(s);
+    if (!conn_is_tls(&s->client) && l->require_tls) {
+        slog_info(s, "listener %s requires TLS; plaintext login refused", l->name);
+        return false;
+    }
+    if (!u->require_tls && u->tls_subject == NULL)
+        return true;
+    if (!conn_is_tls(&s->client)) {
+        slog_info(s, "user '%s' requires TLS; plaintext login refused", u->name);
+        return false;
+    }
+    char subject[512];
+    if (u->tls_subject == NULL)
+        return true;
+    if (!tls_peer_subject(&s->client, subject, sizeof(subject))) {
+        slog_info(s, "user '%s' requires a certificate with subject '%s'; none presented", u->name,
+                  u->tls_subject);
+        return false;
+    }
+    if (strcmp(subject, u->tls_subject) != 0) {
+        slog_info(s, "user '%s' requires a certificate with subject '%s', got '%s'", u->name,
+                  u->tls_subject, subject);
+        return false;
+    }
+    return true;
+}
+
 /* Finish a login (or COM_CHANGE_USER) once we know whether the password
  * is right. `seq` is the sequence id of the client's auth packet. */
 static void auth_check(struct session *s, const char *user, size_t user_len, const uint8_t *auth,
@@ -2987,6 +3116,8 @@ static void auth_check(struct session *s, const char *user, size_t user_len, con
         else
             ok = auth_native_verify(s->scramble, auth, auth_len, u->h2, h1);
     }
+    if (ok && !user_tls_ok(s, u))
+        ok = false;
     uint8_t reply_seq = (uint8_t)(seq + 1);
     if (!ok) {
         slog_info(s, "access denied for user '%.*s'", (int)HY_MIN(user_len, 80), user);
@@ -3052,6 +3183,36 @@ static void auth_check(struct session *s, const char *user, size_t user_len, con
     session_login_ok(s, reply_seq);
 }
 
+static void client_tls_done(struct conn *c, bool ok, const char *why)
+{
+    struct session *s = container_of(c, struct session, client);
+    if (!ok) {
+        slog_info(s, "TLS handshake failed: %s", why);
+        session_mark_closing(s, END_TLS_FAILED);
+    } else {
+        char desc[96];
+        tls_describe(c, desc, sizeof(desc));
+        slog_debug(s, "TLS established: %s", desc);
+        ev_io_start(s->w->loop, &c->rio); /* the login follows, encrypted */
+    }
+    session_reap(s);
+}
+
+/* The client sent an SSLRequest (`len` bytes at up.scan): the TLS handshake
+ * takes the socket; bytes already read past the SSLRequest are the start
+ * of the ClientHello and go to the TLS transport. */
+static void client_start_tls(struct session *s, uint32_t len)
+{
+    struct stream *st = &s->up;
+    consume_packet(s, len);
+    hy_status_t rc = tls_accept(&s->client, s->w->loop, s->cfg->tls_server, st->b->data + st->scan,
+                                stream_unparsed(st), client_tls_done);
+    st->head = st->scan = st->tail;
+    stream_release_if_empty(st, &s->w->pool);
+    if (rc != HY_OK)
+        session_mark_closing(s, rc == HY_NOMEM ? END_NOMEM : END_TLS_FAILED);
+}
+
 static void session_handle_login(struct session *s)
 {
     struct stream *st = &s->up;
@@ -3087,7 +3248,14 @@ static void session_handle_login(struct session *s)
     }
     struct mysql_login lg;
     memset(&lg, 0, sizeof(lg));
-    if (seq != 1 || mysql_login_decode(p, len, &lg) != HY_OK || lg.ssl_request || lg.user == NULL) {
+    bool tls = conn_is_tls(&s->client);
+    hy_status_t dec = mysql_login_decode(p, len, &lg);
+    if (dec == HY_OK && lg.ssl_request && seq == 1 && !tls && s->cfg->tls_server != NULL) {
+        client_start_tls(s, len);
+        return;
+    }
+    /* After TLS the login continues the sequence: SSLRequest 1, login 2. */
+    if (seq != (tls ? 2 : 1) || dec != HY_OK || lg.ssl_request || lg.user == NULL) {
         slog_info(s, "bad handshake%s", lg.ssl_request ? ": TLS requested but not enabled" : "");
         send_err(s, (uint8_t)(seq + 1), ER_HANDSHAKE_ERROR, "08S01", "Bad handshake");
         session_mark_closing(s, END_BAD_HANDSHAKE);
@@ -3351,7 +3519,7 @@ void session_create(struct worker *w, int fd, const struct config_listener *list
     hs.server_version_len = strlen(cfg->server_version);
     hs.conn_id = s->id;
     memcpy(hs.scramble, s->scramble, sizeof(hs.scramble));
-    hs.caps = SERVER_CAPS;
+    hs.caps = SERVER_CAPS | (cfg->tls_server != NULL ? CLIENT_SSL : 0);
     hs.charset = 45; /* utf8mb4_general_ci */
     hs.status = SERVER_STATUS_AUTOCOMMIT;
     hs.plugin = NATIVE_PLUGIN;

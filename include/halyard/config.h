@@ -38,12 +38,26 @@ enum consistency {
 
 const char *consistency_to_str(enum consistency c);
 
+/* TLS towards a backend (tls.h). */
+enum tls_mode {
+    TLS_DEFAULT = 0, /* inherit backend_tls (backends.[].tls only) */
+    TLS_OFF,
+    TLS_ON,          /* encrypt, accept any certificate */
+    TLS_VERIFY_CA,   /* the certificate must chain to tls_ca */
+    TLS_VERIFY_FULL, /* ... and name the backend's address */
+};
+
+const char *tls_mode_to_str(enum tls_mode m);
+
+struct ssl_ctx_st; /* OpenSSL's SSL_CTX, built by tls.c */
+
 struct config_listener {
     char *name;
     char *address; /* IPv4 or IPv6 literal, or a host name resolved at start */
     int port;
     int backlog;
     enum consistency consistency; /* CONSISTENCY_DEFAULT: the top level's */
+    bool require_tls;             /* plaintext logins refused (3159) */
 };
 
 struct config_user {
@@ -51,6 +65,8 @@ struct config_user {
     uint8_t h2[MYSQL_SHA1_LEN];   /* SHA1(SHA1(password)) */
     bool no_password;             /* password_hash = "" */
     enum consistency consistency; /* CONSISTENCY_DEFAULT: the listener's */
+    bool require_tls;             /* plaintext logins refused (1045, as REQUIRE SSL) */
+    char *tls_subject;            /* NULL, or the exact subject of the client certificate */
 };
 
 struct config_backend {
@@ -59,7 +75,10 @@ struct config_backend {
     int port;
     enum backend_role role;
     int weight;
-    int max_connections; /* 0 = no limit */
+    int max_connections;               /* 0 = no limit */
+    enum tls_mode tls;                 /* resolved: never TLS_DEFAULT */
+    char *tls_ca, *tls_cert, *tls_key; /* as written: "" = backend_tls_* */
+    struct ssl_ctx_st *tls_ctx;        /* NULL when tls = off */
     /* Run-time state of the backend of this name (backend.h), shared by
      * every config that names it; set by backend_rt_attach() before the
      * config is published, NULL in a config only loaded to be checked. */
@@ -138,6 +157,15 @@ struct config {
     char *query_log; /* "" = off */
     int query_log_min_duration_ms;
     int max_prepared_statements; /* per session */
+
+    /* TLS (tls.h): file names as written; tls_server is NULL when
+     * tls_cert is "" */
+    char *tls_cert, *tls_key, *tls_ca, *tls_ciphers, *tls_ciphersuites;
+    int tls_min_version; /* TLS1_2_VERSION or TLS1_3_VERSION */
+    struct ssl_ctx_st *tls_server;
+    bool tls_verify_clients; /* tls_ca set: client certificates are checked */
+    enum tls_mode backend_tls;
+    char *backend_tls_ca, *backend_tls_cert, *backend_tls_key;
 
     /* read/write split */
     bool read_write_split;

@@ -1,10 +1,12 @@
 /*
  * conn.h: one socket with its libev watchers and its transport.
  *
- * The transport is a small ops table (plain TCP now, TLS later) so session
- * code never branches on how bytes move (pgbouncer SBufIO, redis
+ * The transport is a small ops table (plain TCP, or TLS from tls.c) so
+ * session code never branches on how bytes move (pgbouncer SBufIO, redis
  * ConnectionType). Watchers are embedded; the owner is recovered with
- * container_of().
+ * container_of(). A TLS transport calls the owner's `rio`/`wio` callbacks
+ * itself when OpenSSL needs the other direction or holds decrypted bytes
+ * (tls.h), so owners only ever arm the direction they mean.
  *
  * `out` carries bytes the proxy itself generated for this socket (a
  * greeting, an ERR, a backend login packet): they are tried at once with one
@@ -20,6 +22,7 @@
 #include "halyard/core.h"
 
 struct conn;
+struct tls_conn;
 
 struct transport_ops {
     const char *name;
@@ -27,6 +30,11 @@ struct transport_ops {
      * EAGAIN meaning "would block". */
     ssize_t (*recv)(struct conn *c, void *buf, size_t len);
     ssize_t (*send)(struct conn *c, const void *buf, size_t len);
+    /* Release the transport's state (NULL: nothing to release); the socket
+     * is still open. */
+    void (*close)(struct conn *c);
+    /* Why the last call failed, beyond errno (NULL: nothing more to say). */
+    const char *(*error)(const struct conn *c);
 };
 
 extern const struct transport_ops transport_plain;
@@ -34,6 +42,7 @@ extern const struct transport_ops transport_plain;
 struct conn {
     int fd;
     const struct transport_ops *ops;
+    struct tls_conn *tls; /* the TLS transport's state, NULL for plain */
     ev_io rio;
     ev_io wio;
     struct buf *out;
@@ -56,6 +65,12 @@ hy_status_t conn_flush_local(struct conn *c, struct buf_pool *pool) HY_MUSTCHECK
 static inline bool conn_has_local(const struct conn *c)
 {
     return c->out != NULL;
+}
+
+/* The transport's reason for the last failure, or NULL. */
+static inline const char *conn_error(const struct conn *c)
+{
+    return c->ops->error != NULL ? c->ops->error(c) : NULL;
 }
 
 /* Socket helpers. */

@@ -48,6 +48,7 @@ enum session_end {
     END_CLIENT_CLOSED,    /* the client hung up */
     END_CLIENT_ERROR,     /* socket error on the client side */
     END_BAD_HANDSHAKE,    /* malformed login packet */
+    END_TLS_FAILED,       /* the client's TLS handshake failed */
     END_AUTH_FAILED,      /* wrong user or password */
     END_LOGIN_TIMEOUT,    /* the client did not finish its login in time */
     END_PROTOCOL,         /* malformed or out-of-order packet from the client */
@@ -66,6 +67,7 @@ enum bconn_state {
     BCONN_NONE = 0,   /* no connection */
     BCONN_CONNECTING, /* TCP connect in progress */
     BCONN_GREETING,   /* waiting for the server's handshake */
+    BCONN_TLS,        /* SSLRequest sent; TLS handshake running (tls.h) */
     BCONN_AUTH,       /* login sent; waiting for OK / auth switch / ERR */
     BCONN_READY,      /* logged in */
 };
@@ -81,6 +83,7 @@ struct bconn {
     uint32_t caps;       /* capabilities in force on this connection */
     uint32_t thread_id;  /* the server's connection id */
     uint8_t seq;         /* last sequence id seen during login */
+    uint8_t scramble[MYSQL_SCRAMBLE_LEN]; /* the greeting's, kept across the TLS handshake */
 };
 
 /* Commands halyard runs on a backend for itself. */

@@ -99,11 +99,12 @@ class Cluster:
     as "primary".
     """
 
-    def __init__(self, base, port, replicas=2, semisync=False):
+    def __init__(self, base, port, replicas=2, semisync=False, tls=True):
         self.base = base
         self.base_port = port
         self.n_replicas = replicas
         self.semisync = semisync
+        self.tls = tls
         self.layout = None
 
     # -- tools/cluster ----------------------------------------------------
@@ -121,6 +122,8 @@ class Cluster:
         args = ["--port", self.base_port, "--replicas", self.n_replicas]
         if self.semisync:
             args.append("--semisync")
+        if self.tls:
+            args.append("--tls")
         self.tool(*args, "start")
         with open(os.path.join(self.base, "cluster.json")) as f:
             self.layout = json.load(f)
@@ -159,6 +162,11 @@ class Cluster:
 
     def error_log(self, ref):
         return self.node(ref)["error_log"]
+
+    @property
+    def tls_dir(self):
+        """Directory of the cluster's CA and certificates (tools/cluster --tls)."""
+        return self.layout["tls"]
 
     @property
     def primary_port(self):

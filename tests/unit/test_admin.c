@@ -550,8 +550,10 @@ static void test_render_config(void **state)
     admin_render_config(&sb, cfg, true);
     assert_null(strstr(sb.data, "5BCB3E6A"));
     assert_non_null(strstr(sb.data, "\"users\":[{\"name\":\"app\",\"password_hash\":\"(hidden)\","
-                                    "\"consistency\":\"default\"},{\"name\":\"nopw\","
-                                    "\"password_hash\":\"\",\"consistency\":\"default\"}]"));
+                                    "\"consistency\":\"default\",\"require_tls\":false,"
+                                    "\"tls_subject\":\"\"},{\"name\":\"nopw\","
+                                    "\"password_hash\":\"\",\"consistency\":\"default\","
+                                    "\"require_tls\":false,\"tls_subject\":\"\"}]"));
     assert_non_null(strstr(sb.data, "\"log_syslog\":false,"));
     assert_non_null(strstr(sb.data, "\"metrics_port\":0,"));
     assert_non_null(strstr(sb.data,

@@ -829,9 +829,159 @@ static void test_sample_config(void **state)
     config_put(cfg);
 }
 
+/* ---- TLS keys: certificates made with the openssl CLI in a temp dir ---- */
+
+static void tls_make(const char *dir)
+{
+    char cmd[1024];
+    /* a CA, a certificate it signed (key "key.pem"), and a stranger's key */
+    snprintf(cmd, sizeof(cmd),
+             "cd %s && openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
+             "-nodes -keyout ca-key.pem -out ca.pem -days 2 -subj /CN=ca 2>/dev/null && "
+             "openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+             "-keyout key.pem -out c.csr -subj /CN=127.0.0.1 2>/dev/null && "
+             "openssl x509 -req -in c.csr -CA ca.pem -CAkey ca-key.pem -set_serial 2 -days 2 "
+             "-out cert.pem 2>/dev/null && "
+             "openssl genpkey -algorithm ec -pkeyopt ec_paramgen_curve:prime256v1 "
+             "-out other-key.pem 2>/dev/null && echo junk > junk.pem && rm c.csr",
+             dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void tls_expect(const char *text, const char *expect)
+{
+    struct config *cfg = NULL;
+    char err[768] = "";
+    hy_status_t rc = config_load_string(text, "t.conf", &cfg, err, sizeof(err));
+    if (expect == NULL) {
+        if (rc != HY_OK)
+            print_error("unexpected error: %s\n", err);
+        assert_int_equal(rc, HY_OK);
+        config_put(cfg);
+        return;
+    }
+    if (rc == HY_OK || strstr(err, expect) == NULL)
+        print_error("error:    %s\nexpected: %s\n", err, expect);
+    assert_int_equal(rc, HY_ERROR);
+    assert_non_null(strstr(err, expect));
+    assert_null(strchr(err, '\n'));
+}
+
+static void test_tls_keys(void **state)
+{
+    struct tmpdir *t = *state;
+    const char *d = t->path;
+    char text[4096], want[1024];
+    tls_make(d);
+
+#define TLS_TEXT(...) snprintf(text, sizeof(text), __VA_ARGS__)
+    /* client side: a full setup loads and builds a context */
+    TLS_TEXT(
+        "tls_cert = \"%s/cert.pem\";\ntls_key = \"%s/key.pem\";\ntls_ca = \"%s/ca.pem\";\n"
+        "listeners = ( " LST(
+            "\"main\"", "\"127.0.0.1\"", "6033",
+            "require_tls = true;") " );\n"
+                                   "users = ( " USR("\"app\"", "\"" HASH "\"",
+                                                    "tls_subject = \"/CN=app\";") " );\n" BACKENDS,
+        d, d, d);
+    struct config *cfg = load_ok(text);
+    assert_non_null(cfg->tls_server);
+    assert_true(cfg->tls_verify_clients);
+    assert_true(cfg->listeners[0].require_tls);
+    assert_string_equal(cfg->users[0].tls_subject, "/CN=app");
+    assert_int_equal(cfg->backends[0].tls, TLS_OFF);
+    assert_null(cfg->backends[0].tls_ctx);
+    config_put(cfg);
+
+    TLS_TEXT("tls_cert = \"%s/cert.pem\";\n" BASE, d);
+    tls_expect(text, "t.conf:1: tls_cert: tls_cert and tls_key go together");
+    TLS_TEXT("\n\ntls_key = \"%s/key.pem\";\n" BASE, d);
+    tls_expect(text, "t.conf:3: tls_key: tls_cert and tls_key go together");
+    TLS_TEXT("tls_cert = \"%s/missing.pem\";\ntls_key = \"%s/key.pem\";\n" BASE, d, d);
+    snprintf(want, sizeof(want), "t.conf:1: tls_cert: cannot load certificate \"%s/missing.pem\"",
+             d);
+    tls_expect(text, want);
+    TLS_TEXT("tls_cert = \"%s/junk.pem\";\ntls_key = \"%s/key.pem\";\n" BASE, d, d);
+    snprintf(want, sizeof(want), "t.conf:1: tls_cert: cannot load certificate \"%s/junk.pem\"", d);
+    tls_expect(text, want);
+    TLS_TEXT("tls_cert = \"%s/cert.pem\";\ntls_key = \"%s/other-key.pem\";\n" BASE, d, d);
+    snprintf(want, sizeof(want),
+             "t.conf:2: tls_key: private key \"%s/other-key.pem\" does not match the certificate",
+             d);
+    tls_expect(text, want);
+    TLS_TEXT(
+        "tls_cert = \"%s/cert.pem\";\ntls_key = \"%s/key.pem\";\ntls_ca = \"%s/junk.pem\";\n" BASE,
+        d, d, d);
+    snprintf(want, sizeof(want), "t.conf:3: tls_ca: cannot load CA certificates \"%s/junk.pem\"",
+             d);
+    tls_expect(text, want);
+    TLS_TEXT(
+        "tls_cert = \"%s/cert.pem\";\ntls_key = \"%s/key.pem\";\ntls_ciphers = \"NOPE\";\n" BASE, d,
+        d);
+    tls_expect(text, "t.conf:3: tls_ciphers: no usable cipher in the list");
+    tls_expect("tls_min_version = \"TLSv1.1\";\n" BASE,
+               "t.conf:1: tls_min_version: \"TLSv1.1\" is not one of TLSv1.2|TLSv1.3");
+    TLS_TEXT("tls_ca = \"%s/ca.pem\";\n" BASE, d);
+    tls_expect(text,
+               "t.conf:1: tls_ca: client certificates need TLS: set tls_cert and tls_key too");
+    tls_expect(WITH_L(LST("\"main\"", "\"127.0.0.1\"", "6033", "require_tls = true;")),
+               "t.conf: listeners.[0].require_tls: needs TLS: set tls_cert and tls_key");
+    tls_expect(WITH_U(USR("\"app\"", "\"" HASH "\"", "require_tls = true;")),
+               "t.conf: users.[0].require_tls: needs TLS: set tls_cert and tls_key");
+    TLS_TEXT("tls_cert = \"%s/cert.pem\";\ntls_key = \"%s/key.pem\";\n" LISTENERS "users = ( " USR(
+                 "\"app\"", "\"" HASH "\"", "tls_subject = \"/CN=app\";") " );\n" BACKENDS,
+             d, d);
+    tls_expect(text, "t.conf: users.[0].tls_subject: needs tls_ca");
+
+    /* backend side */
+    TLS_TEXT("backend_tls = \"verify-full\";\nbackend_tls_ca = \"%s/ca.pem\";\n"
+             "backends = ( " B_OK
+             ", " BKD("\"db2\"", "\"h\"", "2", "\"replica\"", "tls = \"off\";") ", " BKD(
+                 "\"db3\"", "\"h\"", "3", "\"replica\"",
+                 "tls = \"on\"; tls_ca = \"\";") " );\n" LISTENERS USERS,
+             d);
+    cfg = load_ok(text);
+    assert_int_equal(cfg->backends[0].tls, TLS_VERIFY_FULL);
+    assert_non_null(cfg->backends[0].tls_ctx);
+    assert_int_equal(cfg->backends[1].tls, TLS_OFF);
+    assert_null(cfg->backends[1].tls_ctx);
+    assert_int_equal(cfg->backends[2].tls, TLS_ON);
+    assert_non_null(cfg->backends[2].tls_ctx);
+    config_put(cfg);
+
+    tls_expect("backend_tls = \"verify-ca\";\n" BASE,
+               "t.conf:1: backend_tls: verify-ca for backend \"db1\" needs the CA that signed its "
+               "certificate");
+    tls_expect(WITH_B(BKD("\"db1\"", "\"h\"", "1", "\"primary\"", "tls = \"verify-full\";")),
+               "t.conf:1: backends.[0].tls: verify-full for backend \"db1\" needs the CA");
+    tls_expect("backend_tls = \"sometimes\";\n" BASE,
+               "t.conf:1: backend_tls: \"sometimes\" is not one of off|on|verify-ca|verify-full");
+    TLS_TEXT("backend_tls = \"on\";\n\nbackend_tls_ca = \"%s/missing.pem\";\n" BASE, d);
+    snprintf(want, sizeof(want),
+             "t.conf:3: backend_tls_ca: cannot load CA certificates \"%s/missing.pem\"", d);
+    tls_expect(text, want);
+    TLS_TEXT("backends = ( " BKD(
+                 "\"db1\"", "\"h\"", "1", "\"primary\"",
+                 "tls = \"verify-ca\"; tls_ca = \"%s/junk.pem\";") " );\n" LISTENERS USERS,
+             d);
+    snprintf(want, sizeof(want),
+             "t.conf:1: backends.[0].tls_ca: cannot load CA certificates \"%s/junk.pem\"", d);
+    tls_expect(text, want);
+    TLS_TEXT("backend_tls = \"on\";\nbackend_tls_cert = \"%s/cert.pem\";\n" BASE, d);
+    tls_expect(text, "t.conf:2: backend_tls_cert: a client certificate and its key go together");
+    TLS_TEXT("backend_tls = \"on\";\nbackend_tls_cert = \"%s/cert.pem\";\n"
+             "backend_tls_key = \"%s/other-key.pem\";\n" BASE,
+             d, d);
+    tls_expect(text, "t.conf:3: backend_tls_key: private key");
+    /* files are not read for backends without TLS */
+    TLS_TEXT("backend_tls_ca = \"%s/missing.pem\";\n" BASE, d);
+    tls_expect(text, NULL);
+#undef TLS_TEXT
+}
+
 int main(void)
 {
-    struct CMUnitTest tests[HY_ARRAY_SIZE(cases) + 10];
+    struct CMUnitTest tests[HY_ARRAY_SIZE(cases) + 11];
     size_t n = 0;
     for (size_t i = 0; i < HY_ARRAY_SIZE(cases); i++) {
         tests[n++] = (struct CMUnitTest){.name = cases[i].name,
@@ -850,9 +1000,10 @@ int main(void)
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_dump_keys),
         cmocka_unit_test_setup_teardown(test_files, tmpdir_setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_tls_keys, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test(test_sample_config),
     };
-    _Static_assert(HY_ARRAY_SIZE(more) == 10, "tests[] is sized for 10 more");
+    _Static_assert(HY_ARRAY_SIZE(more) == 11, "tests[] is sized for 11 more");
     for (size_t i = 0; i < HY_ARRAY_SIZE(more); i++)
         tests[n++] = more[i];
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
