@@ -2498,7 +2498,9 @@ static void session_config_switch(struct session *s)
         if (bc == NULL)
             continue;
         int j = backend_match(to, bc->be);
-        if (j < 0) {
+        /* A connection made under another TLS mode is made again, unless
+         * it holds state only the primary has. */
+        if (j < 0 || (to->backends[j].tls != bc->be->tls && !(s->pinned && i == s->primary))) {
             slog_debug(s, "reload: closing the connection to %s", bc->be->name);
             bconn_close(bc);
             continue;
