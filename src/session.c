@@ -1741,7 +1741,10 @@ static void command_change_user(struct session *s, uint32_t len)
  * that has the statement and frees it.
  *
  * Losing a backend forgets its ids; the statements are prepared again
- * where they are needed next.
+ * where they are needed next. A statement whose text does not fit a buffer
+ * is not kept, and one with so many parameters that an EXECUTE's head
+ * might not fit a buffer cannot have its types read or added: both are
+ * prepared on the primary and never move (home_only).
  */
 #define ER_UNKNOWN_STMT_HANDLER    1243 /* HY000 */
 #define ER_UNSUPPORTED_PS          1295 /* HY000 */
@@ -1989,6 +1992,25 @@ static void send_ok_status(struct session *s, uint8_t seq)
     send_local(s, pkt, MYSQL_HEADER_SIZE + len);
 }
 
+/* At most how many parameters `sql` can have: its '?' characters. */
+static uint32_t ps_max_params(const char *sql, uint32_t len)
+{
+    uint32_t n = 0;
+    for (const char *q = sql, *end = sql + len; (q = memchr(q, '?', (size_t)(end - q))) != NULL;
+         q++)
+        n++;
+    return n;
+}
+
+/* True when the head of an EXECUTE with `n_params` parameters, types
+ * included, may not fit a buffer: halyard could not read or add the types,
+ * so such a statement never moves from the backend that prepared it. */
+static bool ps_head_too_large(const struct session *s, uint32_t n_params)
+{
+    return MYSQL_HEADER_SIZE + mysql_stmt_exec_head_max((uint16_t)HY_MIN(n_params, 65535u)) >
+           s->w->pool.size;
+}
+
 /* route() for a COM_STMT_PREPARE: the statement to be is s->ps_new, its
  * PREPARE runs where its EXECUTE would now. `r` is NULL when there is only
  * one backend and nothing was classified. */
@@ -2019,6 +2041,10 @@ static uint32_t ps_route_prepare(struct session *s, const uint8_t *p, uint32_t l
     st->sql_len = len - 1;
     if (st->sql == NULL) {
         session_mark_closing(s, END_NOMEM);
+        return s->primary;
+    }
+    if (ps_head_too_large(s, ps_max_params(st->sql, st->sql_len))) {
+        st->home_only = true; /* so many parameters it cannot move: the primary keeps it */
         return s->primary;
     }
     if (r == NULL)
@@ -2069,8 +2095,7 @@ static void ps_prepare_ok(struct session *s, uint8_t *p, uint32_t len)
     st->be[st->home].id = ok.stmt_id;
     /* An EXECUTE's head (types included) must fit a buffer for halyard to
      * read the types and move the statement. */
-    if (MYSQL_HEADER_SIZE + mysql_stmt_exec_head_max(ok.n_params) > s->w->pool.size ||
-        st->sql == NULL)
+    if (ps_head_too_large(s, ok.n_params) || st->sql == NULL)
         st->home_only = true;
     mysql_stmt_id_set(p, st->id);
     if (ps_insert(s, st) != HY_OK) {
@@ -2199,11 +2224,10 @@ static bool ps_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t ava
         s->causal_check = false;
         s->cmd_ro_begin = false;
         if (st->ld_lost || ps_gone(st)) {
-            const char *what = st->ld_lost ? "the long data of" : "";
-            st->ld_lost = false;
             ps_refuse(s, len, CR_SERVER_LOST, "HY000",
-                      "Lost connection to the backend holding %s prepared statement %u", what,
-                      st->id);
+                      "Lost connection to the backend holding %sprepared statement %u",
+                      st->ld_lost ? "the long data of " : "", st->id);
+            st->ld_lost = false;
             return true;
         }
         idx = ps_route_execute(s, st, head_ok ? &ex : NULL, len);

@@ -10,8 +10,9 @@
  * errors (see `scenarios` at the bottom). Each works on its own tables in DB
  * (created afresh), so runs against halyard and against the server give the
  * same output when the proxy is transparent. The routing scenarios (split,
- * causal, types, long-split, ro-trx, metadata, cursor-split) print which
- * server ran each execution, for tests of halyard's read/write split.
+ * causal, types, long-split, ro-trx, metadata, cursor-split, reset-close)
+ * print which server ran each execution, for tests of halyard's read/write
+ * split.
  *
  * Output is plain text meant to be compared, one item per line, fields
  * separated by tabs:
@@ -1300,6 +1301,88 @@ static void scenario_cursor_split(void)
     stmt_close(sel);
 }
 
+/* A cursor opened on a replica, reset half-way, executed again; long data
+ * sent then discarded by a reset; then the statement closed: executing its
+ * id again fails with 1243 (libmariadb frees a closed MYSQL_STMT, so another
+ * statement is made to carry the old id). */
+static void scenario_reset_close(void)
+{
+    MYSQL_STMT *sel = prepare("SELECT @@server_id, seq FROM seq_1_to_10 WHERE seq > ? ORDER BY seq");
+    set_cursor(sel, 2);
+    int from = 0;
+    MYSQL_BIND p;
+    memset(&p, 0, sizeof(p));
+    p.buffer_type = MYSQL_TYPE_LONG;
+    p.buffer = &from;
+    if (mysql_stmt_bind_param(sel, &p) != 0)
+        die_stmt(sel, "bind reset-close");
+    long long row[2];
+    MYSQL_BIND r[2];
+    memset(r, 0, sizeof(r));
+    r[0].buffer_type = MYSQL_TYPE_LONGLONG;
+    r[0].buffer = &row[0];
+    r[1].buffer_type = MYSQL_TYPE_LONGLONG;
+    r[1].buffer = &row[1];
+    for (int round = 0; round < 3; round++) {
+        from = round * 2;
+        execute(sel, "execute reset-close");
+        if (mysql_stmt_bind_result(sel, r) != 0)
+            die_stmt(sel, "bind reset-close result");
+        for (int k = 0; k < 3; k++) {
+            if (mysql_stmt_fetch(sel) != 0)
+                die_stmt(sel, "fetch reset-close");
+            printf("row\t%d\t%lld\t%lld\n", round, row[0], row[1]);
+        }
+        if (mysql_stmt_reset(sel) != 0)
+            die_stmt(sel, "mysql_stmt_reset");
+        printf("reset\t%d\n", round);
+    }
+
+    MYSQL_STMT *ins = prepare("SELECT CONCAT('[', ?, ']'), @@server_id");
+    char v[] = "bound";
+    unsigned long v_len = 5;
+    MYSQL_BIND ip;
+    memset(&ip, 0, sizeof(ip));
+    ip.buffer_type = MYSQL_TYPE_STRING;
+    ip.buffer = v;
+    ip.length = &v_len;
+    if (mysql_stmt_bind_param(ins, &ip) != 0)
+        die_stmt(ins, "bind long reset");
+    if (mysql_stmt_send_long_data(ins, 0, "discarded", 9) != 0)
+        die_stmt(ins, "send_long_data");
+    if (mysql_stmt_reset(ins) != 0)
+        die_stmt(ins, "reset after long data");
+    if (mysql_stmt_bind_param(ins, &ip) != 0)
+        die_stmt(ins, "bind again");
+    execute(ins, "execute after long data reset");
+    char got[64];
+    unsigned long got_len;
+    long long sid;
+    MYSQL_BIND ir[2];
+    memset(ir, 0, sizeof(ir));
+    ir[0].buffer_type = MYSQL_TYPE_STRING;
+    ir[0].buffer = got;
+    ir[0].buffer_length = sizeof(got) - 1;
+    ir[0].length = &got_len;
+    ir[1].buffer_type = MYSQL_TYPE_LONGLONG;
+    ir[1].buffer = &sid;
+    if (mysql_stmt_bind_result(ins, ir) != 0 || mysql_stmt_fetch(ins) != 0)
+        die_stmt(ins, "fetch after long data reset");
+    got[got_len] = '\0';
+    printf("after_reset\t%s\t%lld\n", got, sid);
+    stmt_close(ins);
+
+    unsigned long closed = sel->stmt_id;
+    stmt_close(sel);
+    MYSQL_STMT *other = prepare("SELECT 1");
+    unsigned long mine = other->stmt_id;
+    other->stmt_id = closed;
+    expect_stmt_error(other, mysql_stmt_execute(other), 1243, "execute a closed statement");
+    other->stmt_id = mine;
+    stmt_close(other);
+    printf("after\t%lld\n", text_int("SELECT 7"));
+}
+
 static const struct {
     const char *name;
     void (*run)(void);
@@ -1318,6 +1401,7 @@ static const struct {
     {"ro-trx", scenario_ro_trx},
     {"metadata", scenario_metadata},
     {"cursor-split", scenario_cursor_split},
+    {"reset-close", scenario_reset_close},
 };
 
 static void usage(FILE *out)

@@ -405,9 +405,9 @@ def test_types_added_to_a_large_execution(start_halyard, db, ids):
 
 
 def test_statement_too_large_for_a_buffer(start_halyard, db, ids):
-    """A PREPARE longer than a buffer is not kept: it runs on the primary
-    only. A statement with so many parameters that an execution's head does
-    not fit a buffer stays where it was prepared."""
+    """A PREPARE longer than a buffer is not kept, and a statement with so
+    many parameters that an execution's head (types included) may not fit
+    a buffer cannot be moved: both run on the primary only."""
     primary, replicas = ids
     h = start_halyard(consistency="eventual")
     c = RawConn("127.0.0.1", h.port)
@@ -417,7 +417,7 @@ def test_statement_too_large_for_a_buffer(start_halyard, db, ids):
         rows = binary_rows(execute(c, big), 2)
         assert struct.unpack_from("<Q", rows[0], 3 + 20000)[0] == primary
     n = 8000
-    many, nparams, _ = prepare(c, "SELECT CONCAT(" + ",".join("?" * n) + ")")
+    many, nparams, _ = prepare(c, "SELECT CONCAT(" + ",".join("?" * n) + "), @@server_id")
     assert nparams == n
     for i in range(3):
         head = struct.pack("<IBI", many, 0, 1) + bytes((n + 7) // 8)
@@ -429,8 +429,9 @@ def test_statement_too_large_for_a_buffer(start_halyard, db, ids):
                    sum(1 for p in got if p[:1] == b"\xfe" and len(p) < 9) == 2):
             assert got[-1][:1] != b"\xff", parse_err(got[-1])
             got.append(c.read_payload())
-        (row,) = binary_rows(got, 1)
-        assert row[:3] == b"\xfc" + struct.pack("<H", n) and row[3:] == value * n
+        (row,) = binary_rows(got, 2)
+        assert row[:3] == b"\xfc" + struct.pack("<H", n) and row[3:3 + n] == value * n
+        assert struct.unpack_from("<Q", row, 3 + n)[0] == primary
     assert c.value("SELECT 'usable'") == "usable"
     c.close()
 
@@ -521,3 +522,25 @@ def test_lazy_prepare_refused_by_a_replica(start_halyard, cluster, db, ids, fall
         c.close()
         cluster.sql(0, f"DROP TABLE IF EXISTS {db}.ps_fb")
         cluster.sync()
+
+
+def test_reset_and_close_across_backends(start_halyard, db, ps_client_bin, ids):
+    """libmariadb: a cursor on a replica reset half-way and executed again,
+    long data discarded by a reset, then the closed statement's id is
+    unknown (1243)."""
+    primary, replicas = ids
+    h = start_halyard(consistency="eventual")
+    out = run_ps(h, db, ps_client_bin, "reset-close")
+    rows = [f for f in out if f[0] == "row"]
+    assert [(int(f[1]), int(f[3])) for f in rows] == \
+        [(r, r * 2 + k) for r in range(3) for k in range(1, 4)]
+    for r in range(3):  # each round's rows from one replica
+        assert len({f[2] for f in rows if f[1] == str(r)}) == 1
+    assert {int(f[2]) for f in rows} == replicas
+    after = [f for f in out if f[0] == "after_reset"][0]
+    # the reset discarded the long data: the execution is free to go to a replica
+    assert after[1] == "[bound]" and int(after[2]) in replicas
+    (err,) = [f for f in out if f[0] == "error"]
+    assert err[1:3] == ["1243", "HY000"]
+    assert re.fullmatch(r"Unknown prepared statement handler \(\d+\) given to mysqld_stmt_execute", err[3])
+    assert ["after", "7"] in out
