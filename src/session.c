@@ -640,6 +640,11 @@ static void bconn_tls_done(struct conn *c, bool ok, const char *why)
     struct bconn *bc = container_of(c, struct bconn, c);
     struct session *s = bc->s;
     char reason[320];
+    /* The SSLRequest's buffer, drained by the handshake, goes back. */
+    if (ok && conn_has_local(c) && conn_flush_local(c, &s->w->pool) != HY_OK) {
+        ok = false;
+        why = strerror(errno);
+    }
     if (ok && bconn_login(bc) != HY_OK) {
         ok = false;
         why = "cannot send the login";

@@ -545,8 +545,10 @@ hy_status_t tls_connect(struct conn *c, struct ev_loop *loop, struct ssl_ctx_st 
 static ssize_t tls_recv(struct conn *c, void *buf, size_t len)
 {
     struct tls_conn *t = c->tls;
-    if (len == 0)
+    if (len == 0) {
+        errno = EAGAIN; /* no room: as a plain recv of 0 bytes must not read as EOF */
         return -1;
+    }
     ERR_clear_error();
     errno = 0;
     int n = SSL_read(t->ssl, buf, (int)HY_MIN(len, (size_t)INT_MAX));
