@@ -22,6 +22,7 @@
  * workers have been joined.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -41,6 +42,7 @@
 #include "halyard/mysql_proto.h"
 #include "halyard/rules.h"
 #include "halyard/session.h"
+#include "halyard/takeover.h"
 #include "halyard/worker.h"
 
 /* ---- tables ------------------------------------------------------------ */
@@ -141,6 +143,7 @@ static const struct {
     {"show digests [top N]", "the N statement digests (default 20) with the most total time"},
     {"kill session ID", "close client session ID now"},
     {"reload", "re-read the configuration file, as SIGHUP does"},
+    {"takeover", "(halyard --takeover) hand the listening sockets over to a new halyard"},
 };
 
 /* The line as an error message may quote it: at most 64 columns, escaped. */
@@ -197,6 +200,10 @@ hy_status_t admin_parse(const char *line, size_t len, struct admin_cmd *cmd, cha
         cmd->verb = ADMIN_HELP;
     } else if (n == 1 && TOK_IS(0, "reload")) {
         cmd->verb = ADMIN_RELOAD;
+    } else if (n == 1 && TOK_IS(0, "takeover")) {
+        cmd->verb = ADMIN_TAKEOVER;
+    } else if (n == 2 && TOK_IS(0, "takeover") && TOK_IS(1, "finish")) {
+        cmd->verb = ADMIN_TAKEOVER_FINISH;
     } else if (n == 2 && TOK_IS(0, "show") && TOK_IS(1, "status")) {
         cmd->verb = ADMIN_SHOW_STATUS;
     } else if (n == 2 && TOK_IS(0, "show") && TOK_IS(1, "config")) {
@@ -895,7 +902,9 @@ struct admin_part {
     size_t n_rows;
     bool found;                     /* kill: the session was this worker's */
     struct digest_snapshot digests; /* show digests */
-    bool nomem;                     /* the worker could not copy its part */
+    struct takeover_sock *socks;    /* takeover: duplicates of the worker's listening sockets */
+    size_t n_socks;
+    bool nomem; /* the worker could not copy its part */
 };
 
 struct admin_job {
@@ -964,6 +973,32 @@ static void kill_session(struct worker *w, struct worker_call *call)
     }
 }
 
+/* takeover: duplicate every listening socket of the worker (the copies
+ * are sent to the new halyard, then closed here). */
+static void collect_listeners(struct worker *w, struct worker_call *call)
+{
+    struct admin_part *p = container_of(call, struct admin_part, call);
+    p->socks = calloc(w->n_ls + 1, sizeof(*p->socks));
+    if (p->socks == NULL) {
+        p->nomem = true;
+        return;
+    }
+    for (size_t i = 0; i < w->n_ls; i++) {
+        const struct listener_sock *l = &w->ls[i];
+        if (l->fd < 0)
+            continue;
+        struct takeover_sock *t = &p->socks[p->n_socks];
+        if ((t->fd = fcntl(l->fd, F_DUPFD_CLOEXEC, 3)) < 0) {
+            p->nomem = true;
+            return;
+        }
+        snprintf(t->name, sizeof(t->name), "%s", l->cfg->name);
+        snprintf(t->address, sizeof(t->address), "%s", l->cfg->address);
+        t->port = l->cfg->port;
+        p->n_socks++;
+    }
+}
+
 static void part_done(struct worker_call *call)
 {
     struct admin_part *p = container_of(call, struct admin_part, call);
@@ -984,6 +1019,9 @@ static void job_free(struct admin_job *j)
     for (int i = 0; i < j->n_parts; i++) {
         free(j->parts[i].rows);
         digest_snapshot_free(&j->parts[i].digests);
+        for (size_t k = 0; k < j->parts[i].n_socks; k++)
+            close(j->parts[i].socks[k].fd);
+        free(j->parts[i].socks);
     }
     free(j);
 }
@@ -1034,6 +1072,48 @@ static void answer_digests(struct admin_job *j, struct textbuf *out, const int *
     free(rows);
 }
 
+/* takeover: every worker's sockets, or none. The answer and the
+ * descriptors go out at once (takeover_send, bounded by its timeout); the
+ * copies are closed when the job is freed. */
+static void answer_takeover(struct admin_job *j, struct admin_conn *c, size_t n_missing)
+{
+    char who[48], err[256];
+    snprintf(who, sizeof(who), "uid=%u pid=%d", c->uid, c->pid);
+    c->audit_cmd[0] = '\0';
+    size_t n = 0;
+    bool nomem = false;
+    for (int i = 0; i < j->n_parts; i++) {
+        n += j->parts[i].n_socks;
+        nomem |= j->parts[i].nomem;
+    }
+    struct takeover_sock *all = n_missing == 0 && !nomem ? calloc(n + 1, sizeof(*all)) : NULL;
+    if (all == NULL) {
+        textbuf_printf(&c->out, "ERR takeover: %s\n",
+                       n_missing > 0 ? "a worker did not answer" : "out of memory");
+        audit_admin(who, "takeover", "ERR");
+        if (aconn_send_answer(c))
+            aconn_process(c);
+        return;
+    }
+    size_t k = 0;
+    for (int i = 0; i < j->n_parts; i++) {
+        memcpy(all + k, j->parts[i].socks, j->parts[i].n_socks * sizeof(*all));
+        k += j->parts[i].n_socks;
+    }
+    hy_status_t rc = takeover_send(c->fd, all, n, err, sizeof(err));
+    free(all);
+    if (rc != HY_OK) {
+        hy_log_error("admin uid=%u pid=%d: %s", c->uid, c->pid, err);
+        audit_admin(who, "takeover", err);
+        aconn_close(c);
+        return;
+    }
+    hy_log_info("admin uid=%u pid=%d: takeover: handed %zu listening sockets over", c->uid, c->pid,
+                n);
+    audit_admin(who, "takeover", "OK");
+    aconn_process(c);
+}
+
 /* Render the job's answer from the parts that are in. */
 static void job_answer(struct admin_job *j)
 {
@@ -1057,6 +1137,10 @@ static void job_answer(struct admin_job *j)
         }
     }
 
+    if (j->cmd.verb == ADMIN_TAKEOVER) {
+        answer_takeover(j, c, n_missing);
+        return;
+    }
     if (j->cmd.verb == ADMIN_KILL_SESSION) {
         bool found = false;
         for (int i = 0; i < j->n_parts; i++)
@@ -1170,6 +1254,9 @@ static void job_start(struct admin_conn *c, const struct admin_cmd *cmd, const c
         case ADMIN_SHOW_DIGESTS:
             p->call.fn = collect_digests;
             break;
+        case ADMIN_TAKEOVER:
+            p->call.fn = collect_listeners;
+            break;
         default:
             p->call.fn = collect_sessions;
             break;
@@ -1257,8 +1344,19 @@ static bool run_command(struct admin_conn *c, const char *line, size_t len)
     case ADMIN_SHOW_SESSIONS:
     case ADMIN_SHOW_DIGESTS:
     case ADMIN_KILL_SESSION: /* audited when answered */
+    case ADMIN_TAKEOVER:
         job_start(c, &cmd, shown);
         return true;
+    case ADMIN_TAKEOVER_FINISH:
+        if (st->takeover_done == NULL) {
+            textbuf_puts(&c->out, "ERR takeover: not supported here\n");
+            break;
+        }
+        textbuf_printf(&c->out,
+                       "OK stopping: the new halyard accepts; sessions here get %d ms to finish\n",
+                       st->cfg->shutdown_timeout_ms);
+        st->takeover_done(st);
+        break;
     case ADMIN_RELOAD: {
         char by[64];
         snprintf(by, sizeof(by), "admin uid=%u pid=%d", c->uid, c->pid);

@@ -23,6 +23,7 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -534,7 +535,14 @@ hy_status_t audit_open(const char *audit_path, const char *query_path, int query
     if (!writer_running) {
         atomic_store(&writer_stop, false);
         wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-        if (wake_fd < 0 || pthread_create(&writer, NULL, writer_main, NULL) != 0) {
+        /* The writer takes no signal (SIGHUP, SIGTERM... are the main
+         * loop's): it starts with every signal blocked. */
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, &old);
+        int prc = wake_fd < 0 ? -1 : pthread_create(&writer, NULL, writer_main, NULL);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (prc != 0) {
             snprintf(err, errlen, "audit: cannot start the log writer: %s", strerror(errno));
             for (int i = 0; i < 2; i++)
                 if (fds[i] >= 0)

@@ -32,6 +32,7 @@
 #include "halyard/log.h"
 #include "halyard/metrics.h"
 #include "halyard/status.h"
+#include "halyard/takeover.h"
 #include "halyard/worker.h"
 
 struct app {
@@ -47,17 +48,20 @@ struct app {
     struct status st; /* what the admin socket and the metrics show */
     struct admin *admin;
     struct metrics *metrics;
+    bool handed_over; /* a new halyard took our listening sockets over */
 };
 
 static struct app app;
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: halyard [-c FILE] [-t] [-d] [-p PIDFILE] [--dump-keys] [-V]\n"
+    fprintf(out, "usage: halyard [-c FILE] [-t] [-d] [-p PIDFILE] [--takeover] [--dump-keys] [-V]\n"
                  "  -c, --config FILE   config file (default conf/halyard.conf)\n"
                  "  -t, --test          check the config file and exit (0 = valid)\n"
                  "  -d, --daemon        run in the background\n"
                  "  -p, --pidfile FILE  write the process id to FILE\n"
+                 "      --takeover      take the listening sockets over from the halyard serving\n"
+                 "                      admin_socket, then have it drain and exit (upgrades)\n"
                  "      --dump-keys     print every config key with type, default and bounds\n"
                  "  -V, --version       print the version\n");
 }
@@ -90,8 +94,21 @@ static void shutdown_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
         worker_request_stop(&app.workers[i], true);
 }
 
+/* Graceful stop: listeners close, statements in flight finish (at most
+ * shutdown_timeout_ms). */
+static void app_stop(const char *why)
+{
+    app.stopping = true;
+    hy_log_info("%s: stopping; statements in flight get %d ms", why, app.cfg->shutdown_timeout_ms);
+    for (int i = 0; i < app.n_workers; i++)
+        worker_request_stop(&app.workers[i], false);
+    ev_timer_set(&app.shutdown_timer, app.cfg->shutdown_timeout_ms / 1000.0, 0.);
+    ev_timer_start(app.loop, &app.shutdown_timer);
+}
+
 static void stop_cb(struct ev_loop *loop, ev_signal *sig, int revents)
 {
+    (void)loop;
     (void)revents;
     if (app.stopping) {
         hy_log_warn("signal %d again: stopping now", sig->signum);
@@ -99,13 +116,21 @@ static void stop_cb(struct ev_loop *loop, ev_signal *sig, int revents)
             worker_request_stop(&app.workers[i], true);
         return;
     }
-    app.stopping = true;
-    hy_log_info("signal %d: stopping; statements in flight get %d ms", sig->signum,
-                app.cfg->shutdown_timeout_ms);
-    for (int i = 0; i < app.n_workers; i++)
-        worker_request_stop(&app.workers[i], false);
-    ev_timer_set(&app.shutdown_timer, app.cfg->shutdown_timeout_ms / 1000.0, 0.);
-    ev_timer_start(loop, &app.shutdown_timer);
+    char why[32];
+    snprintf(why, sizeof(why), "signal %d", sig->signum);
+    app_stop(why);
+}
+
+/* admin `takeover finish`: a new halyard accepts on our listening sockets.
+ * Free the metrics port for it and drain as SIGTERM does. */
+static void app_takeover_done(struct status *st)
+{
+    app.handed_over = true;
+    metrics_destroy(app.metrics);
+    app.metrics = NULL;
+    st->metrics[0] = '\0';
+    if (!app.stopping)
+        app_stop("takeover: a new halyard has the listeners");
 }
 
 /* A listening socket the main thread opened (or inherited) for a worker. */
@@ -150,6 +175,11 @@ static hy_status_t listeners_open(const struct config *cfg, const struct config 
         if (listener_in(old, l))
             continue;
         for (int w = 0; w < n_workers; w++) {
+            bool have = false;
+            for (size_t k = 0; k < *n_out && !have; k++)
+                have = ns[k].worker == w && ns[k].wl.listener == i;
+            if (have)
+                continue; /* handed over */
             char why[256];
             int fd = net_listen(l->address, l->port, l->backlog, why, sizeof(why));
             if (fd < 0) {
@@ -175,6 +205,75 @@ static size_t sockets_of(const struct new_socket *ns, size_t n, int w, struct wo
             out[k++] = ns[i].wl;
     }
     return k;
+}
+
+/* --takeover: ask the halyard serving our admin socket for its listening
+ * sockets and spread them over our workers (round robin per listener).
+ * HY_AGAIN: nobody to take over from. */
+static hy_status_t takeover_begin(int *conn, struct new_socket **out, size_t *n_out, char *err,
+                                  size_t errlen)
+{
+    struct takeover_sock *socks;
+    size_t n;
+    hy_status_t rc = takeover_fetch(app.cfg->admin_socket, &socks, &n, conn, err, errlen);
+    if (rc != HY_OK)
+        return rc;
+    struct new_socket *ns = calloc(n + 1, sizeof(*ns));
+    size_t *per = calloc(app.cfg->n_listeners + 1, sizeof(*per));
+    if (ns == NULL || per == NULL) {
+        snprintf(err, errlen, "out of memory");
+        for (size_t i = 0; i < n; i++)
+            close(socks[i].fd);
+        free(socks);
+        free(ns);
+        free(per);
+        close(*conn);
+        return HY_ERROR;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        int li = -1;
+        for (size_t j = 0; j < app.cfg->n_listeners && li < 0; j++) {
+            const struct config_listener *l = &app.cfg->listeners[j];
+            if (l->port == socks[i].port && strcmp(l->address, socks[i].address) == 0)
+                li = (int)j;
+        }
+        if (li < 0) {
+            hy_log_warn("takeover: listener '%s' (%s:%d) is not in %s: its socket is closed",
+                        socks[i].name, socks[i].address, socks[i].port, app.config_path);
+            close(socks[i].fd);
+            continue;
+        }
+        ns[k++] = (struct new_socket){(int)(per[li]++ % (size_t)app.n_workers),
+                                      {socks[i].fd, (size_t)li}};
+    }
+    hy_log_info("takeover: received %zu listening sockets from the halyard on %s", n,
+                app.cfg->admin_socket);
+    free(socks);
+    free(per);
+    *out = ns;
+    *n_out = k;
+    return HY_OK;
+}
+
+/* The admin socket and the metrics listener. */
+static hy_status_t open_admin_metrics(bool replace_socket, char *err, size_t errlen)
+{
+    if (app.cfg->admin_socket[0] != '\0') {
+        struct stat sb;
+        /* After a takeover the old halyard still holds its socket (it is
+         * draining): put ours at the path. */
+        if (replace_socket && lstat(app.cfg->admin_socket, &sb) == 0 && S_ISSOCK(sb.st_mode) &&
+            sb.st_uid == geteuid())
+            unlink(app.cfg->admin_socket);
+        if ((app.admin = admin_create(&app.st, app.cfg->admin_socket, err, errlen)) == NULL)
+            return HY_ERROR;
+    }
+    if (app.cfg->metrics_port > 0 &&
+        (app.metrics = metrics_create(&app.st, app.cfg->metrics_address, app.cfg->metrics_port, err,
+                                      errlen)) == NULL)
+        return HY_ERROR;
+    return HY_OK;
 }
 
 /* Re-read the config file; on any error keep the running config. SIGHUP
@@ -323,6 +422,19 @@ static void raise_fd_limit(void)
                     (unsigned long long)rl.rlim_max);
 }
 
+/* After a takeover the new halyard may have written its pid to the same
+ * file: remove it only if it still names us. */
+static bool pidfile_is_ours(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    int pid = 0;
+    if (f == NULL)
+        return false;
+    bool ours = fscanf(f, "%d", &pid) == 1 && pid == (int)getpid();
+    fclose(f);
+    return ours;
+}
+
 static int write_pidfile(const char *path)
 {
     FILE *f = fopen(path, "w");
@@ -335,14 +447,19 @@ static int write_pidfile(const char *path)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'}, {"test", no_argument, NULL, 't'},
-        {"daemon", no_argument, NULL, 'd'},       {"pidfile", required_argument, NULL, 'p'},
-        {"dump-keys", no_argument, NULL, 'K'},    {"version", no_argument, NULL, 'V'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"config", required_argument, NULL, 'c'},
+        {"test", no_argument, NULL, 't'},
+        {"daemon", no_argument, NULL, 'd'},
+        {"pidfile", required_argument, NULL, 'p'},
+        {"dump-keys", no_argument, NULL, 'K'},
+        {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},
+        {"takeover", no_argument, NULL, 'T'},
+        {NULL, 0, NULL, 0},
     };
     const char *path = "conf/halyard.conf";
     const char *pidfile = NULL;
-    bool test_only = false, daemon_mode = false;
+    bool test_only = false, daemon_mode = false, takeover = false;
     int c;
     while ((c = getopt_long(argc, argv, "c:tdp:Vh", opts, NULL)) != -1) {
         switch (c) {
@@ -361,6 +478,9 @@ int main(int argc, char **argv)
         case 'K':
             config_dump_keys(stdout);
             return 0;
+        case 'T':
+            takeover = true;
+            break;
         case 'V':
             printf("halyard %s\n", HALYARD_VERSION);
             return 0;
@@ -452,21 +572,26 @@ int main(int argc, char **argv)
     if (app.cfg->metrics_port > 0)
         snprintf(app.st.metrics, sizeof(app.st.metrics), "%.250s:%d", app.cfg->metrics_address,
                  app.cfg->metrics_port);
-    if (app.cfg->admin_socket[0] != '\0' &&
-        (app.admin = admin_create(&app.st, app.cfg->admin_socket, err, sizeof(err))) == NULL) {
-        hy_log_error("%s", err);
-        rc = 1;
-        goto out;
-    }
-    if (app.cfg->metrics_port > 0 &&
-        (app.metrics = metrics_create(&app.st, app.cfg->metrics_address, app.cfg->metrics_port, err,
-                                      sizeof(err))) == NULL) {
-        hy_log_error("%s", err);
-        rc = 1;
-        goto out;
-    }
+    app.st.takeover_done = app_takeover_done;
     struct new_socket *ns = NULL;
     size_t n_ns = 0;
+    int takeover_conn = -1;
+    if (takeover) {
+        hy_status_t trc = takeover_begin(&takeover_conn, &ns, &n_ns, err, sizeof(err));
+        if (trc == HY_AGAIN) {
+            hy_log_info("%s; starting without a takeover", err);
+            takeover = false;
+        } else if (trc != HY_OK) {
+            hy_log_error("%s", err);
+            rc = 1;
+            goto out;
+        }
+    }
+    if (!takeover && open_admin_metrics(false, err, sizeof(err)) != HY_OK) {
+        hy_log_error("%s", err);
+        rc = 1;
+        goto out;
+    }
     if (listeners_open(app.cfg, NULL, app.n_workers, &ns, &n_ns, err, sizeof(err)) != HY_OK) {
         hy_log_error("%s", err);
         rc = 1;
@@ -504,6 +629,16 @@ int main(int argc, char **argv)
             goto out_join;
         }
     }
+    if (takeover) {
+        /* Our workers accept on the sockets: the old halyard may stop. From
+         * here on a failure must not stop us, or no one would accept. */
+        if (takeover_finish(takeover_conn, err, sizeof(err)) != HY_OK)
+            hy_log_error("%s; the old halyard may still be accepting too", err);
+        else
+            hy_log_info("takeover: the old halyard stops accepting and drains its sessions");
+        if (open_admin_metrics(true, err, sizeof(err)) != HY_OK)
+            hy_log_error("%s; running without it", err);
+    }
     /* Handlers first, then unblock: a signal that came in the meantime
      * (right after the listeners opened) is pending and reaches them, instead
      * of the default action killing the process. */
@@ -537,7 +672,7 @@ out:
     for (int i = 0; i < app.n_workers; i++)
         worker_destroy(&app.workers[i]);
     free(app.workers);
-    if (pidfile != NULL)
+    if (pidfile != NULL && (!app.handed_over || pidfile_is_ours(pidfile)))
         unlink(pidfile);
     if (rc == 0)
         hy_log_info("stopped");

@@ -20,6 +20,7 @@
  *   show digests [top N]    the N statement digests (default 20) with the most total time
  *   kill session ID         close a client session now
  *   reload                  re-read the config file, as SIGHUP does
+ *   takeover [finish]       the socket hand-over to a new halyard (takeover.h)
  *
  * `show sessions`, `show digests` and `kill session` are answered by the
  * workers themselves: the main thread posts a worker_call to each worker, each
@@ -73,6 +74,8 @@ enum admin_verb {
     ADMIN_SHOW_DIGESTS,
     ADMIN_KILL_SESSION,
     ADMIN_RELOAD,
+    ADMIN_TAKEOVER,        /* a new halyard asks for the listening sockets (takeover.h) */
+    ADMIN_TAKEOVER_FINISH, /* ... and has them: stop accepting, drain, exit */
 };
 
 struct admin_cmd {

@@ -58,6 +58,9 @@ struct status {
     /* Reload the config file as SIGHUP does; `by` says who asked (logged and
      * kept). Fills the fields above. Set by main.c. */
     hy_status_t (*reload)(struct status *st, const char *by);
+    /* A new halyard has taken over the listening sockets: stop accepting,
+     * free the metrics port, drain as SIGTERM does. Set by main.c. */
+    void (*takeover_done)(struct status *st);
 };
 
 /* Client connections per listener name, for the metrics. One entry per
