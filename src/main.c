@@ -95,13 +95,19 @@ static void shutdown_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 }
 
 /* Graceful stop: listeners close, statements in flight finish (at most
- * shutdown_timeout_ms). */
-static void app_stop(const char *why)
+ * shutdown_timeout_ms). `drain` (after a takeover): every session, idle or
+ * logging in, goes on until its client leaves, within the same bound. */
+static void app_stop(const char *why, bool drain)
 {
     app.stopping = true;
-    hy_log_info("%s: stopping; statements in flight get %d ms", why, app.cfg->shutdown_timeout_ms);
-    for (int i = 0; i < app.n_workers; i++)
-        worker_request_stop(&app.workers[i], false);
+    hy_log_info("%s: stopping; %s get %d ms", why, drain ? "sessions" : "statements in flight",
+                app.cfg->shutdown_timeout_ms);
+    for (int i = 0; i < app.n_workers; i++) {
+        if (drain)
+            worker_request_drain(&app.workers[i]);
+        else
+            worker_request_stop(&app.workers[i], false);
+    }
     ev_timer_set(&app.shutdown_timer, app.cfg->shutdown_timeout_ms / 1000.0, 0.);
     ev_timer_start(app.loop, &app.shutdown_timer);
 }
@@ -118,7 +124,7 @@ static void stop_cb(struct ev_loop *loop, ev_signal *sig, int revents)
     }
     char why[32];
     snprintf(why, sizeof(why), "signal %d", sig->signum);
-    app_stop(why);
+    app_stop(why, false);
 }
 
 /* admin `takeover finish`: a new halyard accepts on our listening sockets.
@@ -130,7 +136,7 @@ static void app_takeover_done(struct status *st)
     app.metrics = NULL;
     st->metrics[0] = '\0';
     if (!app.stopping)
-        app_stop("takeover: a new halyard has the listeners");
+        app_stop("takeover: a new halyard has the listeners", true);
 }
 
 /* A listening socket the main thread opened (or inherited) for a worker. */

@@ -1223,7 +1223,9 @@ static void command_done(struct session *s)
         state_log_commit(s, s->resp.err_code == 0);
     session_set_state(s, SS_IDLE);
     stream_release_if_empty(&s->down, &s->w->pool);
-    if (atomic_load(&s->w->stopping)) {
+    /* Stopping: close between statements, unless draining after a takeover
+     * (then the client decides when it leaves). */
+    if (atomic_load(&s->w->stopping) && !atomic_load(&s->w->draining)) {
         session_mark_closing(s, END_SHUTDOWN);
         return;
     }

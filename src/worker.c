@@ -200,7 +200,8 @@ static void wakeup_cb(struct ev_loop *loop, ev_async *a, int revents)
     }
     if (atomic_load(&w->stopping)) {
         close_listeners(w);
-        for (struct session *s = w->sessions, *next; s != NULL; s = next) {
+        for (struct session *s = w->sessions, *next; s != NULL && !atomic_load(&w->draining);
+             s = next) {
             next = s->next;
             session_shutdown(s);
         }
@@ -294,6 +295,12 @@ void worker_call(struct worker *w, struct worker_call *call)
         call->next = head;
     } while (!atomic_compare_exchange_weak(&w->calls, &head, call));
     ev_async_send(w->loop, &w->wakeup);
+}
+
+void worker_request_drain(struct worker *w)
+{
+    atomic_store(&w->draining, true);
+    worker_request_stop(w, false);
 }
 
 void worker_request_stop(struct worker *w, bool force)

@@ -79,6 +79,7 @@ struct worker {
     uint32_t n_sessions;
     atomic_bool stopping;     /* SIGTERM: accept nothing, finish what is in flight */
     atomic_bool force_stop;   /* shutdown timeout: close everything now */
+    atomic_bool draining;     /* after a takeover: sessions end when their clients leave */
     atomic_bool kill_pending; /* a session of this worker was asked to close */
     atomic_bool done;
     _Atomic(struct worker_call *) calls; /* posted by the main thread, newest first */
@@ -105,6 +106,11 @@ hy_status_t worker_init(struct worker *w, int id, struct config *cfg,
 hy_status_t worker_start(struct worker *w) HY_MUSTCHECK;
 /* From another thread: begin a graceful stop, or a forced one. */
 void worker_request_stop(struct worker *w, bool force);
+/* From another thread, after a takeover: stop accepting, and let every
+ * session (idle ones too, and logins in progress, which the new process
+ * cannot take) go on until its client leaves; worker_request_stop(w, true)
+ * ends the rest. */
+void worker_request_drain(struct worker *w);
 /* From the main thread, in reload order: the worker moves to `cfg` at its
  * next wake-up. New sessions use it; running ones move to it between
  * statements (session_config_changed). Its listening sockets of listeners

@@ -92,10 +92,15 @@ def test_takeover_under_connect_load(start_halyard, tmp_path):
         new.wait_log(r"takeover: received 2 listening sockets", timeout=15)
         new.wait_log(r"takeover: the old halyard stops accepting", timeout=15)
         old.wait_log(r"takeover: handed 2 listening sockets over", timeout=15)
-        old.wait_log(r"takeover: a new halyard has the listeners: stopping", timeout=15)
+        old.wait_log(r"takeover: a new halyard has the listeners: stopping; sessions get 3000 ms", timeout=15)
         before = load.ok
         t.join(timeout=30)
         assert slow.get("row") == (0, 7)
+        # The old process keeps its sessions until their clients leave.
+        with long_lived.cursor() as cur:
+            cur.execute("SELECT 8")
+            assert cur.fetchone() == (8,)
+        long_lived.close()
         assert old.wait(timeout=20) == 0
         # ... and the new one takes every connection, its admin socket too.
         wait_until(lambda: load.ok >= before + 300, timeout=60, what="the load to go on")
