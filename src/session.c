@@ -2740,10 +2740,14 @@ static void session_next_command(struct session *s)
                 session_mark_closing(s, END_PROTOCOL);
                 return;
             }
+            char digest[20];
+            snprintf(digest, sizeof(digest), "%016" PRIx64, s->digest_hash);
+            bool have_digest = s->digest_pending;
             consume_packet(s, len);
             command_abandon(s);
             hy_log_info("AUDIT session %u %s@%s: statement blocked by rule '%s'", s->id, s->user,
                         s->peer, rule->name);
+            audit_block(s->id, s->user, s->peer, rule->name, have_digest ? digest : NULL);
             send_err(s, 1, (uint16_t)rule->error_code, rule->error_sqlstate, "%s",
                      rule->error_message);
             continue;

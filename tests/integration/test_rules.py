@@ -13,7 +13,7 @@ import socket
 import pymysql
 import pytest
 
-from util import APP_PASSWORD, APP_USER, mysql_native_hash
+from util import APP_PASSWORD, APP_USER, mysql_native_hash, wait_until
 
 
 def q(conn, sql):
@@ -43,11 +43,12 @@ def schema(cluster):
     return "rules"
 
 
-def test_block_rule_answers_with_its_error(start_halyard, cluster, schema):
+def test_block_rule_answers_with_its_error(start_halyard, cluster, schema, tmp_path):
     rules = [{"name": "no_drop", "match_text": r"(?i)^\s*DROP\s", "action": "block",
               "error_code": 1142, "error_sqlstate": "42000",
               "error_message": "DROP is not allowed through halyard ({name})"}]
-    h = start_halyard(rules=rules)
+    audit = tmp_path / "audit.log"
+    h = start_halyard(rules=rules, audit_log=str(audit))
     c = h.connect(database=schema, autocommit=True)
     with pytest.raises(pymysql.err.OperationalError) as e:
         q(c, "DROP TABLE t")
@@ -56,6 +57,13 @@ def test_block_rule_answers_with_its_error(start_halyard, cluster, schema):
     # Anything else passes, and the session goes on.
     assert q(c, "SELECT v FROM t WHERE id = 2") == ((2,),)
     h.wait_log(r"AUDIT session \d+ app@127\.0\.0\.1:\d+: statement blocked by rule 'no_drop'")
+    # ... and a "blocked" line in the audit log, with the statement's digest.
+    def blocked():
+        lines = [json.loads(l) for l in audit.read_text().splitlines()] if audit.exists() else []
+        return [l for l in lines if l["event"] == "blocked"]
+    b = wait_until(blocked, what="the audit line")[0]
+    assert b["rule"] == "no_drop" and b["user"] == "app" and b["session"] == c.thread_id()
+    assert b["client"].startswith("127.0.0.1:") and len(b["digest"]) == 16
 
 
 def test_route_rule_by_digest(start_halyard, cluster, schema):
