@@ -2552,8 +2552,6 @@ static void session_config_switch(struct session *s)
         if (strcmp(to->listeners[i].name, s->listener->name) == 0) {
             s->listener = &to->listeners[i];
             config_put(s->lcfg);
-            if (s->lstats != NULL)
-                atomic_fetch_sub_explicit(&s->lstats->open, 1, memory_order_relaxed);
             s->lcfg = config_get(to);
             break;
         }
@@ -3428,6 +3426,8 @@ static void session_free(struct session *s)
     w->n_sessions--;
     atomic_fetch_sub(&session_count, 1);
     config_put(s->lcfg);
+    if (s->lstats != NULL)
+        atomic_fetch_sub_explicit(&s->lstats->open, 1, memory_order_relaxed);
     config_put(s->cfg);
     change_user_clear_pending(s);
     free(s->user);

@@ -632,7 +632,17 @@ def test_metrics(start_halyard):
     assert fams["halyard_listener_client_sessions"].type == "gauge"
     assert fams["halyard_failovers"].type == "counter"
     assert {s.labels["listener"] for s in fams["halyard_listener_connections"].samples} == {"main"}
+    # The per-listener gauge goes back down with the sessions, also for a
+    # session that moved to a reloaded config.
+    h.send_signal(signal.SIGHUP)
+    wait_until(lambda: parse_exposition(scrape(mport)[2])['halyard_reloads_total{result="ok"}'] == 1,
+               what="the reload")
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1")
     conn.close()
+    wait_until(lambda: (lambda v: v["halyard_client_sessions"] == 0 and
+                        v['halyard_listener_client_sessions{listener="main"}'] == 0)(
+        parse_exposition(scrape(mport)[2])), what="no session open, per listener too")
 
     # A failed reload shows.
     with open(h.conf_path, "a") as f:
