@@ -17,9 +17,12 @@
  *    and SSL_write to read; the call returns EAGAIN, `io` waits for the
  *    direction OpenSSL wants and then invokes the owner's read (write)
  *    callback, which simply tries again;
- *  - decrypted bytes held inside OpenSSL: a TLS record is up to 16 KiB and
- *    the owner's buffer may have less room, so the rest stays in OpenSSL
- *    where no socket event will announce it. While there is such a rest,
+ *  - bytes held inside OpenSSL: a TLS record is up to 16 KiB and the
+ *    owner's buffer may have less room, so the rest stays in OpenSSL; and
+ *    OpenSSL reads ahead (one recv for a burst of records instead of two
+ *    per record), so whole records may wait in its buffer. No socket event
+ *    will announce either. While a read returned data and OpenSSL still
+ *    holds bytes,
  *    `pending` (an ev_prepare) feeds the owner's read watcher an event
  *    before the loop sleeps whenever that watcher is started, and `spin`
  *    (an ev_idle) keeps the loop from sleeping meanwhile. A stopped read
@@ -60,6 +63,7 @@ struct tls_conn {
     tls_done_fn done;   /* non-NULL while the handshake runs */
     uint8_t *early;     /* bytes read before TLS started, served first */
     size_t early_len, early_off;
+    bool more; /* OpenSSL may hold bytes it can decrypt without the socket */
     bool read_wants_write;
     bool write_wants_read;
     char err[200];
@@ -106,6 +110,8 @@ static SSL_CTX *ctx_common(const SSL_METHOD *method, const struct tls_options *o
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                               SSL_MODE_RELEASE_BUFFERS);
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    /* One recv per burst of records, not two per record (header, body). */
+    SSL_CTX_set_read_ahead(ctx, 1);
     if (o->ciphers != NULL && o->ciphers[0] != '\0' && !SSL_CTX_set_cipher_list(ctx, o->ciphers)) {
         *what = TLS_SET_CIPHERS;
         snprintf(err, errlen, "no usable cipher in the list");
@@ -354,11 +360,15 @@ static int tls_inverted_events(const struct tls_conn *t)
     return (t->read_wants_write ? EV_WRITE : 0) | (t->write_wants_read ? EV_READ : 0);
 }
 
-/* Decrypted bytes still inside OpenSSL (or early bytes not yet handed to
- * it) are announced by tls_pending_cb. */
-static void tls_pending_update(struct tls_conn *t)
+/* Bytes OpenSSL holds (read ahead, or decrypted past the owner's room),
+ * or early bytes not yet handed to it, are announced by tls_pending_cb.
+ * `got_data`: the last read returned data. After a read that wanted more
+ * from the socket, whatever is held is a partial record: the socket will
+ * say when the rest arrives, so nothing is announced (no spinning). */
+static void tls_pending_update(struct tls_conn *t, bool got_data)
 {
-    if (SSL_pending(t->ssl) > 0 || t->early != NULL) {
+    t->more = (got_data && SSL_has_pending(t->ssl)) || t->early != NULL;
+    if (t->more) {
         ev_prepare_start(t->loop, &t->pending);
     } else {
         ev_prepare_stop(t->loop, &t->pending);
@@ -370,7 +380,7 @@ static void tls_pending_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 {
     (void)revents;
     struct tls_conn *t = container_of(w, struct tls_conn, pending);
-    if (SSL_pending(t->ssl) == 0 && t->early == NULL) {
+    if (!t->more) {
         ev_prepare_stop(loop, &t->pending);
         ev_idle_stop(loop, &t->spin);
         return;
@@ -422,7 +432,7 @@ static bool tls_handshake_step(struct tls_conn *t)
         tls_io_update(t, 0);
         tls_done_fn done = t->done;
         t->done = NULL;
-        tls_pending_update(t);
+        tls_pending_update(t, true);
         done(c, true, NULL);
         return true;
     }
@@ -553,7 +563,7 @@ static ssize_t tls_recv(struct conn *c, void *buf, size_t len)
     errno = 0;
     int n = SSL_read(t->ssl, buf, (int)HY_MIN(len, (size_t)INT_MAX));
     if (n > 0) {
-        tls_pending_update(t);
+        tls_pending_update(t, true);
         return n;
     }
     int e = SSL_get_error(t->ssl, n);
@@ -562,7 +572,7 @@ static ssize_t tls_recv(struct conn *c, void *buf, size_t len)
     case SSL_ERROR_ZERO_RETURN:
         return 0;
     case SSL_ERROR_WANT_READ:
-        tls_pending_update(t);
+        tls_pending_update(t, false);
         errno = EAGAIN;
         return -1;
     case SSL_ERROR_WANT_WRITE:

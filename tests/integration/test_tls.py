@@ -16,8 +16,10 @@ import re
 import socket
 import subprocess
 import threading
+import time
 
 import pymysql
+import pymysql.cursors
 import pytest
 
 from util import APP_PASSWORD, APP_USER, free_port, mysql_native_hash, render_conf
@@ -157,6 +159,35 @@ def test_pymysql_tls_and_large_results(start_halyard, cluster):
         cur.execute("SELECT LENGTH(%s)", (big,))  # a large request through TLS
         assert cur.fetchone()[0] == 2000000
     conn.close()
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def test_tls_client_that_stops_reading_stays_bounded(start_halyard, cluster):
+    """A TLS client that asks for a 200 MB result and reads none of it:
+    halyard's memory stays bounded (back-pressure works through TLS both
+    ways), and the session can still be killed cleanly."""
+    f = tls_files(cluster)
+    h = start_halyard(client_tls_settings(cluster, backend_tls="on"), read_write_split=False)
+    before = rss_kib(h.pid)
+    conn = tls_connect(h, f["ca"], cursorclass=pymysql.cursors.SSCursor, read_timeout=60)
+    cur = conn.cursor()
+    cur.execute("SELECT REPEAT('x', 1000000) FROM mysql.seq_1_to_200")  # rows stay unread
+    peak = before
+    for _ in range(20):  # 2 s of a stalled reader
+        peak = max(peak, rss_kib(h.pid))
+        time.sleep(0.1)
+    assert peak - before < 16 * 1024, (before, peak)
+    # Hang up mid-result, as a killed client would (pymysql would drain it).
+    cur._result.unbuffered_active = False
+    conn._force_close()
+    assert value(tls_connect(h, f["ca"]), "SELECT 10") == 10
 
 
 def test_sysbench_over_tls(start_halyard, cluster, tmp_path):
