@@ -3108,33 +3108,33 @@ static const struct config_listener *session_listener(const struct session *s)
  * require_tls or tls_subject, is refused as MariaDB 10.11 refuses one with
  * require_secure_transport or to a REQUIRE SSL / REQUIRE SUBJECT account:
  * access denied (1045) after the password check; the log says why. */
-static bool user_tls_ok(struct session *s, const struct config_user *u)
+static const char *user_tls_refusal(struct session *s, const struct config_user *u)
 {
     const struct config_listener *l = session_listener(s);
     if (!conn_is_tls(&s->client) && l->require_tls) {
         slog_info(s, "listener %s requires TLS; plaintext login refused", l->name);
-        return false;
+        return "listener requires TLS";
     }
     if (!u->require_tls && u->tls_subject == NULL)
-        return true;
+        return NULL;
     if (!conn_is_tls(&s->client)) {
         slog_info(s, "user '%s' requires TLS; plaintext login refused", u->name);
-        return false;
+        return "user requires TLS";
     }
     char subject[512];
     if (u->tls_subject == NULL)
-        return true;
+        return NULL;
     if (!tls_peer_subject(&s->client, subject, sizeof(subject))) {
         slog_info(s, "user '%s' requires a certificate with subject '%s'; none presented", u->name,
                   u->tls_subject);
-        return false;
+        return "no client certificate";
     }
     if (strcmp(subject, u->tls_subject) != 0) {
         slog_info(s, "user '%s' requires a certificate with subject '%s', got '%s'", u->name,
                   u->tls_subject, subject);
-        return false;
+        return "client certificate subject mismatch";
     }
-    return true;
+    return NULL;
 }
 
 /* Finish a login (or COM_CHANGE_USER) once we know whether the password
@@ -3151,7 +3151,8 @@ static void auth_check(struct session *s, const char *user, size_t user_len, con
         else
             ok = auth_native_verify(s->scramble, auth, auth_len, u->h2, h1);
     }
-    if (ok && !user_tls_ok(s, u))
+    const char *tls_refused = ok ? user_tls_refusal(s, u) : NULL;
+    if (tls_refused != NULL)
         ok = false;
     uint8_t reply_seq = (uint8_t)(seq + 1);
     if (!ok) {
@@ -3159,7 +3160,9 @@ static void auth_check(struct session *s, const char *user, size_t user_len, con
         char who[100];
         snprintf(who, sizeof(who), "%.*s", (int)HY_MIN(user_len, 96), user);
         audit_login(false, s->id, who, s->peer, s->listener->name,
-                    u == NULL ? "unknown user" : "wrong password");
+                    u == NULL             ? "unknown user"
+                    : tls_refused != NULL ? tls_refused
+                                          : "wrong password");
         if (s->lstats != NULL)
             atomic_fetch_add_explicit(&s->lstats->auth_failures, 1, memory_order_relaxed);
         send_access_denied(s, reply_seq, user, user_len, auth_len > 0);

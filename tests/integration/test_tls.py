@@ -11,6 +11,7 @@ so "no plaintext fallback" is checked on the server, not taken from
 halyard's word.
 """
 
+import json
 import os
 import re
 import socket
@@ -22,7 +23,7 @@ import pymysql
 import pymysql.cursors
 import pytest
 
-from util import APP_PASSWORD, APP_USER, free_port, mysql_native_hash, render_conf
+from util import APP_PASSWORD, APP_USER, free_port, mysql_native_hash, render_conf, wait_until
 
 ER_ACCESS_DENIED = 1045
 CR_CONN_HOST_ERROR = 2003
@@ -235,12 +236,13 @@ def test_require_tls_on_listener(start_halyard, cluster):
     assert value(conn, "SELECT 1") == 1
 
 
-def test_require_tls_per_user(start_halyard, cluster):
+def test_require_tls_per_user(start_halyard, cluster, tmp_path):
     """A user with require_tls: plaintext refused with 1045 (as REQUIRE
     SSL), TLS accepted; another user on the same listener is unaffected."""
     cluster.sql(0, "CREATE USER IF NOT EXISTS 'plainok'@'%' IDENTIFIED BY 'p'")
     cluster.sync()
-    h = start_halyard(client_tls_settings(cluster, users=[
+    audit = tmp_path / "audit.log"
+    h = start_halyard(client_tls_settings(cluster, audit_log=str(audit), users=[
         {"name": APP_USER, "password_hash": mysql_native_hash(APP_PASSWORD), "require_tls": True},
         {"name": "plainok", "password_hash": mysql_native_hash("p")}]))
     with h.log_contains(r"user 'app' requires TLS; plaintext login refused"):
@@ -251,6 +253,12 @@ def test_require_tls_per_user(start_halyard, cluster):
     assert value(tls_connect(h, tls_files(cluster)["ca"]), "SELECT 2") == 2
     assert value(h.connect("plainok", "p"), "SELECT 3") == 3
     cluster.sql(0, "DROP USER 'plainok'@'%'")
+
+    def refusals():
+        lines = audit.read_text().splitlines() if audit.exists() else []
+        return [e for e in map(json.loads, lines) if e["event"] == "login_failed"]
+    fails = wait_until(refusals, what="the refusal in the audit log")
+    assert [(f["user"], f["reason"]) for f in fails] == [("app", "user requires TLS")], fails
 
 
 def test_client_certificate_subject(start_halyard, cluster):
