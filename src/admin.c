@@ -529,6 +529,15 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
     kv_int(&kv, "strong_window_ms", cfg->strong_window_ms);
     kv_str(&kv, "replica_fallback", cfg->replica_fallback_error ? "error" : "primary");
     kv_int(&kv, "digest_max_entries", cfg->digest_max_entries);
+    kv_int(&kv, "max_replication_lag", cfg->max_replication_lag);
+    kv_str(&kv, "monitor.user", cfg->monitor.user);
+    kv_str(&kv, "monitor.password", cfg->monitor.password_clear ? "(hidden)" : "");
+    kv_str(&kv, "monitor.password_file", cfg->monitor.password_file);
+    kv_str(&kv, "monitor.password_env", cfg->monitor.password_env);
+    kv_int(&kv, "monitor.interval_ms", cfg->monitor.interval_ms);
+    kv_int(&kv, "monitor.timeout_ms", cfg->monitor.timeout_ms);
+    kv_int(&kv, "monitor.rise", cfg->monitor.rise);
+    kv_int(&kv, "monitor.fall", cfg->monitor.fall);
     kv_str(&kv, "failover", cfg->failover_auto ? "auto" : "off");
     kv_int(&kv, "failover_delay_ms", cfg->failover_delay_ms);
     kv_int(&kv, "failover_write_wait_ms", cfg->failover_write_wait_ms);
@@ -581,6 +590,7 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
         kv_str(&kv, elem_key(&l, "tls_ca", k, sizeof(k)), x->tls_ca);
         kv_str(&kv, elem_key(&l, "tls_cert", k, sizeof(k)), x->tls_cert);
         kv_str(&kv, elem_key(&l, "tls_key", k, sizeof(k)), x->tls_key);
+        kv_int(&kv, elem_key(&l, "max_replication_lag", k, sizeof(k)), x->max_replication_lag);
         elem_end(&l);
     }
     list_end(&l);

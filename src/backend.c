@@ -403,7 +403,9 @@ enum backend_state backend_track_feed(struct backend_track *t, const struct back
     /* Lag counts only for a replica and only with a limit. A broken
      * replication is lag without bound. */
     bool limited = chk->is_replica && p->max_lag_ms > 0;
-    bool lag_over = limited && (chk->repl_broken || chk->lag_ms < 0 || chk->lag_ms > p->max_lag_ms);
+    bool lag_over =
+        chk->stale ||
+        (limited && (chk->repl_broken || chk->lag_ms < 0 || chk->lag_ms > p->max_lag_ms));
     if (lag_over)
         t->lag_good = 0;
     else
@@ -412,7 +414,9 @@ enum backend_state backend_track_feed(struct backend_track *t, const struct back
     case BACKEND_ONLINE:
         if (lag_over) {
             t->health = BACKEND_LAGGING;
-            if (chk->repl_broken)
+            if (chk->stale)
+                snprintf(why, whylen, "not replicating from the cluster");
+            else if (chk->repl_broken)
                 snprintf(why, whylen, "replication broken");
             else if (chk->lag_ms < 0)
                 snprintf(why, whylen, "lag unknown with max_replication_lag %lld s",
@@ -427,7 +431,9 @@ enum backend_state backend_track_feed(struct backend_track *t, const struct back
             t->health = lag_over ? BACKEND_LAGGING : BACKEND_ONLINE;
             if (lag_over)
                 snprintf(why, whylen, "%d good checks, but %s", t->good,
-                         chk->repl_broken ? "replication broken" : "lag over max_replication_lag");
+                         chk->stale         ? "not replicating from the cluster"
+                         : chk->repl_broken ? "replication broken"
+                                            : "lag over max_replication_lag");
             else
                 snprintf(why, whylen, "%d good checks", t->good);
         }

@@ -124,10 +124,38 @@ const struct config_key config_keys[] = {
     {"replica_fallback", CONFIG_STRING, "primary", 0, 0,
      "where a read goes when no replica can serve it: the primary, or an error to the client",
      "primary|error"},
+    {"max_replication_lag", CONFIG_INT, "0", 0, 86400,
+     "seconds a replica may lag behind its source (Seconds_Behind_Master) and still take reads; "
+     "over it, or with its replication broken, it is LAGGING until rise checks under it; "
+     "0 = no limit", NULL},
     {"digest_max_entries", CONFIG_INT, "4096", 0, 1000000,
      "statement digests each worker keeps statistics for (show digests); when full, the one "
      "with the least total time among a sample of 8 is evicted; 0 = no digests; applies at the "
      "next restart", NULL},
+
+    {"monitor", CONFIG_GROUP, "{}", 0, 0,
+     "health checks: one thread logs into every backend as monitor.user every interval_ms and "
+     "reads its read_only, GTID positions and replication status", NULL},
+    {"monitor.user", CONFIG_STRING, "", 0, 80,
+     "account the monitor logs in as (SLAVE MONITOR, BINLOG MONITOR); \"\" = no health "
+     "checks: every backend counts as ONLINE with its config role", NULL},
+    {"monitor.password", CONFIG_STRING, "", 0, 255,
+     "monitor.user's password in clear text; prefer password_file or password_env", NULL},
+    {"monitor.password_file", CONFIG_STRING, "", 0, 4095,
+     "file whose first line is monitor.user's password, read at load; \"\" = none", NULL},
+    {"monitor.password_env", CONFIG_STRING, "", 0, 255,
+     "environment variable holding monitor.user's password, read at load; \"\" = none", NULL},
+    {"monitor.interval_ms", CONFIG_INT, "1000", 50, 3600000,
+     "milliseconds between two checks of a backend; a backend failing its checks is checked "
+     "again every interval_ms / 10 until it is DOWN", NULL},
+    {"monitor.timeout_ms", CONFIG_INT, "1000", 50, 600000,
+     "milliseconds a check (connect, login and its queries) may take before it counts as failed",
+     NULL},
+    {"monitor.rise", CONFIG_INT, "2", 1, 100,
+     "consecutive good checks that bring a DOWN or LAGGING backend back ONLINE", NULL},
+    {"monitor.fall", CONFIG_INT, "3", 1, 100,
+     "consecutive failed checks that make a backend DOWN (a connection failure seen by a worker "
+     "counts as one and triggers the next check at once)", NULL},
 
     {"failover", CONFIG_STRING, "off", 0, 0,
      "auto = promote the most advanced replica when the primary is down for failover_delay_ms "
@@ -213,6 +241,8 @@ const struct config_key config_keys[] = {
      "client certificate for this backend; \"\" = backend_tls_cert", NULL},
     {"backends.[].tls_key", CONFIG_STRING, "", 0, 4095,
      "private key of this backend's tls_cert; \"\" = backend_tls_key", NULL},
+    {"backends.[].max_replication_lag", CONFIG_INT, "-1", -1, 86400,
+     "max_replication_lag for this backend; -1 = the top-level max_replication_lag", NULL},
 
     {"rules", CONFIG_LIST, "()", 0, 1000,
      "query rules, tried in order: the first whose every condition matches a statement routes "
@@ -640,7 +670,7 @@ const char *consistency_to_str(enum consistency c)
  * one; `path` must be in the table (unit tests load every key). */
 static long long get_int(config_setting_t *g, const char *path)
 {
-    config_setting_t *s = config_setting_get_member(g, key_leaf(path));
+    config_setting_t *s = g != NULL ? config_setting_get_member(g, key_leaf(path)) : NULL;
     if (s != NULL)
         return config_setting_get_int64(s);
     return strtoll(key_by_path(path)->def, NULL, 0);
@@ -648,7 +678,7 @@ static long long get_int(config_setting_t *g, const char *path)
 
 static const char *get_str(config_setting_t *g, const char *path)
 {
-    config_setting_t *s = config_setting_get_member(g, key_leaf(path));
+    config_setting_t *s = g != NULL ? config_setting_get_member(g, key_leaf(path)) : NULL;
     if (s != NULL)
         return config_setting_get_string(s);
     return key_by_path(path)->def;
@@ -656,7 +686,7 @@ static const char *get_str(config_setting_t *g, const char *path)
 
 static bool get_bool(config_setting_t *g, const char *path)
 {
-    config_setting_t *s = config_setting_get_member(g, key_leaf(path));
+    config_setting_t *s = g != NULL ? config_setting_get_member(g, key_leaf(path)) : NULL;
     if (s != NULL)
         return config_setting_get_bool(s) != 0;
     return strcmp(key_by_path(path)->def, "true") == 0;
@@ -775,6 +805,8 @@ static hy_status_t fill_backends(struct loader *ld, struct config *cfg, config_s
         b->port = (int)get_int(g, "backends.[].port");
         b->weight = (int)get_int(g, "backends.[].weight");
         b->max_connections = (int)get_int(g, "backends.[].max_connections");
+        long long lag = get_int(g, "backends.[].max_replication_lag");
+        b->max_replication_lag = lag < 0 ? cfg->max_replication_lag : (int)lag;
         b->role =
             strcmp(get_str(g, "backends.[].role"), "primary") == 0 ? ROLE_PRIMARY : ROLE_REPLICA;
         if (b->role != ROLE_PRIMARY)
@@ -1175,53 +1207,91 @@ static hy_status_t fill_admin_socket(struct loader *ld, struct config *cfg, conf
     return HY_OK;
 }
 
-/* replication_user and its password, from a file or the environment, so
- * the config itself never holds it. */
-static hy_status_t fill_replication(struct loader *ld, struct config *cfg, config_setting_t *root)
+/* A password from a file (its first line) or an environment variable,
+ * named by keys `fkey` and `ekey` of group `g` (at most one of them set),
+ * so the config itself never holds it. `*out` is the password, "" when
+ * neither is set, and `*given` says whether one was. */
+static hy_status_t read_secret(struct loader *ld, config_setting_t *g, const char *fkey,
+                               const char *ekey, char **out, bool *given)
 {
-    if (dup_str(ld, &cfg->replication_user, root, "replication_user") != HY_OK ||
-        dup_str(ld, &cfg->replication_password_file, root, "replication_password_file") != HY_OK ||
-        dup_str(ld, &cfg->replication_password_env, root, "replication_password_env") != HY_OK)
-        return HY_ERROR;
-    const char *file = cfg->replication_password_file;
-    const char *env = cfg->replication_password_env;
-    config_setting_t *fs = config_setting_get_member(root, "replication_password_file");
-    config_setting_t *es = config_setting_get_member(root, "replication_password_env");
+    const char *file = get_str(g, fkey);
+    const char *env = get_str(g, ekey);
+    config_setting_t *fs = g != NULL ? config_setting_get_member(g, key_leaf(fkey)) : NULL;
+    config_setting_t *es = g != NULL ? config_setting_get_member(g, key_leaf(ekey)) : NULL;
     char pw[256] = "";
+    *given = file[0] != '\0' || env[0] != '\0';
     if (file[0] != '\0' && env[0] != '\0')
-        return fail(ld, es, "replication_password_env",
-                    "give replication_password_file or replication_password_env, not both");
+        return fail(ld, es, ekey, "give %s or %s, not both", key_leaf(fkey), key_leaf(ekey));
     if (file[0] != '\0') {
         FILE *f = fopen(file, "r");
         if (f == NULL)
-            return fail(ld, fs, "replication_password_file", "cannot read %s: %s", file,
-                        strerror(errno));
+            return fail(ld, fs, fkey, "cannot read %s: %s", file, strerror(errno));
         if (fgets(pw, sizeof(pw), f) == NULL && ferror(f)) {
             int e = errno;
             fclose(f);
-            return fail(ld, fs, "replication_password_file", "cannot read %s: %s", file,
-                        strerror(e));
+            return fail(ld, fs, fkey, "cannot read %s: %s", file, strerror(e));
         }
         fclose(f);
         pw[strcspn(pw, "\r\n")] = '\0';
     } else if (env[0] != '\0') {
         const char *v = getenv(env);
         if (v == NULL)
-            return fail(ld, es, "replication_password_env", "environment variable %s is not set",
-                        env);
+            return fail(ld, es, ekey, "environment variable %s is not set", env);
         if (strlen(v) >= sizeof(pw))
-            return fail(ld, es, "replication_password_env", "the password is longer than %zu bytes",
-                        sizeof(pw) - 1);
+            return fail(ld, es, ekey, "the password is longer than %zu bytes", sizeof(pw) - 1);
         snprintf(pw, sizeof(pw), "%s", v);
     }
-    if ((file[0] != '\0' || env[0] != '\0') && cfg->replication_user[0] == '\0')
+    *out = strdup(pw);
+    explicit_bzero(pw, sizeof(pw));
+    if (*out == NULL)
+        return fail(ld, NULL, NULL, "out of memory");
+    return HY_OK;
+}
+
+/* replication_user and its password, from a file or the environment. */
+static hy_status_t fill_replication(struct loader *ld, struct config *cfg, config_setting_t *root)
+{
+    bool given;
+    if (dup_str(ld, &cfg->replication_user, root, "replication_user") != HY_OK ||
+        dup_str(ld, &cfg->replication_password_file, root, "replication_password_file") != HY_OK ||
+        dup_str(ld, &cfg->replication_password_env, root, "replication_password_env") != HY_OK ||
+        read_secret(ld, root, "replication_password_file", "replication_password_env",
+                    &cfg->replication_password, &given) != HY_OK)
+        return HY_ERROR;
+    if (given && cfg->replication_user[0] == '\0') {
+        config_setting_t *fs = config_setting_get_member(root, "replication_password_file");
+        config_setting_t *es = config_setting_get_member(root, "replication_password_env");
         return fail(ld, fs != NULL ? fs : es,
                     fs != NULL ? "replication_password_file" : "replication_password_env",
                     "a replication password needs replication_user");
-    cfg->replication_password = strdup(pw);
-    explicit_bzero(pw, sizeof(pw));
-    if (cfg->replication_password == NULL)
-        return fail(ld, NULL, NULL, "out of memory");
+    }
+    return HY_OK;
+}
+
+/* The monitor group: its account and password (in clear, from a file or
+ * from the environment: at most one), intervals and counts. */
+static hy_status_t fill_monitor(struct loader *ld, struct config *cfg, config_setting_t *g)
+{
+    struct config_monitor *m = &cfg->monitor;
+    bool given;
+    m->interval_ms = (int)get_int(g, "monitor.interval_ms");
+    m->timeout_ms = (int)get_int(g, "monitor.timeout_ms");
+    m->rise = (int)get_int(g, "monitor.rise");
+    m->fall = (int)get_int(g, "monitor.fall");
+    if (dup_str(ld, &m->user, g, "monitor.user") != HY_OK ||
+        dup_str(ld, &m->password_file, g, "monitor.password_file") != HY_OK ||
+        dup_str(ld, &m->password_env, g, "monitor.password_env") != HY_OK)
+        return HY_ERROR;
+    m->password_clear = get_str(g, "monitor.password")[0] != '\0';
+    if (m->password_clear) {
+        if (m->password_file[0] != '\0' || m->password_env[0] != '\0')
+            return fail(ld, config_setting_get_member(g, "password"), "monitor.password",
+                        "give one of password, password_file and password_env");
+        return dup_str(ld, &m->password, g, "monitor.password");
+    }
+    if (read_secret(ld, g, "monitor.password_file", "monitor.password_env", &m->password, &given) !=
+        HY_OK)
+        return HY_ERROR;
     return HY_OK;
 }
 
@@ -1249,6 +1319,7 @@ static hy_status_t fill_config(struct loader *ld, struct config *cfg, config_set
     cfg->strong_window_ms = (int)get_int(root, "strong_window_ms");
     cfg->replica_fallback_error = strcmp(get_str(root, "replica_fallback"), "error") == 0;
     cfg->digest_max_entries = (int)get_int(root, "digest_max_entries");
+    cfg->max_replication_lag = (int)get_int(root, "max_replication_lag");
     cfg->failover_auto = strcmp(get_str(root, "failover"), "auto") == 0;
     cfg->failover_delay_ms = (int)get_int(root, "failover_delay_ms");
     cfg->failover_write_wait_ms = (int)get_int(root, "failover_write_wait_ms");
@@ -1266,7 +1337,8 @@ static hy_status_t fill_config(struct loader *ld, struct config *cfg, config_set
         fill_tls_server(ld, cfg, root) != HY_OK ||
         fill_tls_backends(ld, cfg, root, config_setting_get_member(root, "backends")) != HY_OK ||
         fill_rules(ld, cfg, config_setting_get_member(root, "rules")) != HY_OK ||
-        fill_replication(ld, cfg, root) != HY_OK)
+        fill_replication(ld, cfg, root) != HY_OK ||
+        fill_monitor(ld, cfg, config_setting_get_member(root, "monitor")) != HY_OK)
         return HY_ERROR;
     return HY_OK;
 }
@@ -1324,6 +1396,13 @@ static void config_free(struct config *cfg)
     free(cfg->log_file);
     free(cfg->audit_log);
     free(cfg->query_log);
+    free(cfg->monitor.user);
+    free(cfg->monitor.password_file);
+    free(cfg->monitor.password_env);
+    if (cfg->monitor.password != NULL) {
+        explicit_bzero(cfg->monitor.password, strlen(cfg->monitor.password));
+        free(cfg->monitor.password);
+    }
     free(cfg->replication_user);
     free(cfg->replication_password_file);
     free(cfg->replication_password_env);

@@ -31,6 +31,7 @@
 #include "halyard/conn.h"
 #include "halyard/log.h"
 #include "halyard/metrics.h"
+#include "halyard/monitor.h"
 #include "halyard/status.h"
 #include "halyard/takeover.h"
 #include "halyard/worker.h"
@@ -49,6 +50,7 @@ struct app {
     struct admin *admin;
     struct metrics *metrics;
     bool handed_over; /* a new halyard took our listening sockets over */
+    struct monitor *monitor;
 };
 
 static struct app app;
@@ -354,6 +356,8 @@ static hy_status_t app_reload(struct status *st, const char *by)
             hy_log_info("reload: no longer listening on %s:%d (%s)", app.cfg->listeners[i].address,
                         app.cfg->listeners[i].port, app.cfg->listeners[i].name);
     }
+    if (app.monitor != NULL)
+        monitor_publish_config(app.monitor, fresh);
     log_set_level(fresh->log_level);
     config_put(app.cfg);
     app.cfg = fresh;
@@ -625,6 +629,14 @@ int main(int argc, char **argv)
     free(mine);
     ev_async_init(&app.workers_done, workers_done_cb);
     ev_async_start(app.loop, &app.workers_done);
+    /* The monitor first: its first round starts at once, so backends that
+     * are down at start are known within one check. */
+    if ((app.monitor = monitor_create(app.cfg)) == NULL || monitor_start(app.monitor) != HY_OK) {
+        hy_log_error("cannot start the monitor thread");
+        rc = 1;
+        goto out;
+    }
+    app.st.monitor = app.monitor;
     for (int i = 0; i < app.n_workers; i++) {
         if (worker_start(&app.workers[i]) != HY_OK) {
             hy_log_error("cannot start worker %d", i);
@@ -672,6 +684,9 @@ out_join:
     for (int i = 0; i < app.n_workers; i++)
         worker_join(&app.workers[i]);
 out:
+    /* After the joins: no worker reports to the monitor any more. */
+    monitor_destroy(app.monitor);
+    app.st.monitor = NULL;
     /* After the joins: no worker holds a part of an admin answer any more. */
     admin_destroy(app.admin);
     metrics_destroy(app.metrics);

@@ -79,6 +79,7 @@ struct config_backend {
     enum tls_mode tls;                 /* resolved: never TLS_DEFAULT */
     char *tls_ca, *tls_cert, *tls_key; /* as written: "" = backend_tls_* */
     struct ssl_ctx_st *tls_ctx;        /* NULL when tls = off */
+    int max_replication_lag; /* seconds, resolved (the top level's if unset); 0 = no limit */
     /* Run-time state of the backend of this name (backend.h), shared by
      * every config that names it; set by backend_rt_attach() before the
      * config is published, NULL in a config only loaded to be checked. */
@@ -129,6 +130,19 @@ struct config_rule {
     char *error_message; /* NULL for route */
 };
 
+/* Health checks (monitor.h). */
+struct config_monitor {
+    char *user;          /* "" = no checks: every backend ONLINE with its config role */
+    char *password;      /* resolved: in clear, from password_file or password_env; "" = none */
+    bool password_clear; /* `password` was given in the file itself */
+    char *password_file; /* as written, "" = none */
+    char *password_env;
+    int interval_ms;
+    int timeout_ms;
+    int rise;
+    int fall;
+};
+
 enum log_level {
     LOG_LEVEL_ERROR = 0,
     LOG_LEVEL_WARN,
@@ -174,6 +188,8 @@ struct config {
     int strong_window_ms;
     bool replica_fallback_error; /* replica_fallback = "error" */
     int digest_max_entries;      /* per worker; 0 = no digests (digest.h) */
+    int max_replication_lag;     /* seconds; 0 = no limit (backends may override) */
+    struct config_monitor monitor;
 
     /* failover (failover.h) */
     bool failover_auto; /* failover = auto */

@@ -38,6 +38,7 @@ typedef enum hy_status {
 struct config;
 struct config_backend;
 struct backend_rt;
+struct monitor;
 struct config_user;
 struct config_listener;
 struct worker;

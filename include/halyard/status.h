@@ -44,8 +44,9 @@ struct status {
     struct config *cfg; /* the running config (main replaces it on reload) */
     struct worker *workers;
     int n_workers;
-    char admin_socket[108]; /* in use since the start; "" = none */
-    char metrics[300];      /* "address:port" in use since the start; "" = none */
+    struct monitor *monitor; /* the health-check thread (monitor.h) */
+    char admin_socket[108];  /* in use since the start; "" = none */
+    char metrics[300];       /* "address:port" in use since the start; "" = none */
 
     /* reloads, by SIGHUP or by the admin socket */
     uint64_t reloads_ok;

@@ -360,6 +360,7 @@ def default_halyard_settings(cluster, port):
         "listeners": [{"name": "main", "address": "127.0.0.1", "port": port}],
         "users": [{"name": APP_USER, "password_hash": mysql_native_hash(APP_PASSWORD)}],
         "backends": backends,
+        "monitor": {"user": MONITOR_USER, "password": MONITOR_PASSWORD},
     }
 
 

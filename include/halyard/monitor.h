@@ -1,0 +1,164 @@
+/*
+ * monitor.h: the health-check thread.
+ *
+ * One thread with its own libev loop checks every backend of the running
+ * config through non-blocking connections (sqlclient.h), logged in as
+ * monitor.user. A check is:
+ *
+ *   connect + login (or COM_PING on the connection kept from last time)
+ *   SELECT @@read_only, @@gtid_current_pos, @@gtid_binlog_pos, @@server_id,
+ *          @@gtid_binlog_state, Rpl_semi_sync_slave_status
+ *   SHOW ALL SLAVES STATUS
+ *
+ * bounded as a whole by monitor.timeout_ms. Every backend is checked every
+ * monitor.interval_ms (a "round": all checks start together and run side
+ * by side; a slow or dead server delays nobody). While a backend fails its
+ * checks and is not DOWN yet, it is checked again every interval_ms / 10,
+ * and a failure a worker reports (backend_report_failure) counts as one
+ * failed check and triggers a check at once: a dead server is DOWN well
+ * within one interval.
+ *
+ * After each check the monitor folds the result into the backend's health
+ * (backend_track_feed: rise/fall, max_replication_lag) and derives roles
+ * from what the servers say: a server that is writable (read_only off) and
+ * does not replicate from a backend of the config is a primary. The
+ * primary role is sticky: while the current primary is not DOWN, another
+ * server that also looks like one is not taken as primary (it is kept out
+ * of reads as "writable outside replication" until failover fences it or
+ * an operator steps in). When the primary becomes read-only or replicates,
+ * or is DOWN and another server looks like a primary, the role moves. A
+ * replica that replicates from a DOWN primary with its SQL thread running
+ * keeps serving reads (what it has is the best there is until a new
+ * primary exists); with its SQL thread stopped it is "replication broken".
+ *
+ * Without monitor.user, no check runs: every backend is ONLINE with its
+ * config role.
+ *
+ * Hook for failover (failover.c runs in this thread): the function set with
+ * monitor_set_round_hook() is called in the monitor thread
+ *   - after each round, once every check of it has completed, and
+ *   - after any check that changed a backend's health or role.
+ * It reads the snapshots (monitor_backend_at), may run its own SQL on the
+ * monitor's loop (monitor_loop, monitor_target + sqlclient), may change
+ * roles (backend_set_role) and ask for an early round
+ * (monitor_check_soon). It must not block.
+ */
+#ifndef HALYARD_MONITOR_H
+#define HALYARD_MONITOR_H
+
+#include <ev.h>
+
+#include "halyard/backend.h"
+#include "halyard/config.h"
+#include "halyard/core.h"
+#include "halyard/sqlclient.h"
+
+/* One row of SHOW ALL SLAVES STATUS, the fields halyard uses. */
+struct monitor_repl {
+    bool replicating;      /* a row exists: the server has a source */
+    int n_sources;         /* rows (multi-source replication) */
+    char source_host[256]; /* Master_Host of the first row */
+    int source_port;       /* Master_Port */
+    bool io_running;       /* Slave_IO_Running = Yes */
+    bool io_connecting;    /* Slave_IO_Running = Connecting */
+    bool sql_running;      /* Slave_SQL_Running = Yes */
+    int64_t lag_s;         /* Seconds_Behind_Master (max over rows); -1 = NULL */
+    unsigned last_io_errno, last_sql_errno;
+    char last_io_error[256], last_sql_error[256];
+    char gtid_io_pos[1400]; /* Gtid_IO_Pos: received */
+    bool using_gtid;        /* Using_Gtid is not "No" */
+};
+
+/* Fill `out` from the answer to SHOW ALL SLAVES STATUS. HY_ERROR (with
+ * `why`) when a column halyard needs is missing. Pure: unit-tested. */
+hy_status_t monitor_parse_replication(const struct sqlresult *res, struct monitor_repl *out,
+                                      char *why, size_t whylen) HY_MUSTCHECK;
+
+/* Who is the primary: one entry per backend, in config order. */
+struct monitor_role_in {
+    bool seen_ok;        /* its last check succeeded */
+    bool candidate;      /* ... and it is writable and not replicating from the cluster */
+    bool down;           /* its health is DOWN */
+    bool config_primary; /* the config names it primary */
+};
+
+/* The index that holds the primary role after this round, -1 for none;
+ * `cur` is the one holding it now (-1 = none). Sticky: `cur` keeps it while
+ * it is a candidate, and while it is neither seen nor DOWN (not checked yet,
+ * or failing but not DOWN yet). Otherwise the config's primary if it is a
+ * candidate, else the first candidate; with no candidate, a DOWN or unseen
+ * `cur` keeps it (writes wait for it or for failover) and a `cur` seen
+ * read-only or replicating loses it. Pure: unit-tested. */
+int monitor_pick_primary(const struct monitor_role_in *in, size_t n, int cur);
+
+/* What the monitor last saw of one backend. Read it in the monitor thread
+ * only (the hook); other threads read backend_rt (backend.h). */
+struct monitor_backend {
+    const struct config_backend *be; /* in monitor_config() */
+    struct backend_rt *rt;
+    int index; /* in monitor_config()->backends */
+
+    bool seen;         /* a check has completed */
+    bool ok;           /* the last check succeeded */
+    char error[200];   /* why it failed */
+    double checked_at; /* ev_now() of the monitor loop when the last check ended */
+    double down_since; /* ev_now() of the first failed check of the current streak; 0 = none */
+    double last_ok;    /* ev_now() of the last good check; 0 = none */
+
+    /* from the last good check */
+    bool read_only;
+    uint32_t server_id;
+    char gtid_current[1400];
+    char gtid_binlog[1400];
+    char gtid_binlog_state[1400];
+    bool semisync_replica; /* Rpl_semi_sync_slave_status = ON */
+    struct monitor_repl repl;
+    int source;            /* index of the backend it replicates from; -1 = none of ours */
+    bool writable_outside; /* writable and not replicating from the cluster, not the primary */
+
+    /* internal: the check in flight and the health count */
+    struct backend_track track;
+    struct sqlclient *sc;
+    struct monitor *m;
+    int step;
+    bool fresh;           /* the connection was opened by this check */
+    bool checking;        /* a check is in flight */
+    bool in_round;        /* ... and it belongs to the current round */
+    bool passive_counted; /* a worker's report was counted since the last check */
+    double deadline;
+    ev_timer recheck;
+};
+
+struct monitor;
+
+/* Create the monitor for `cfg` (takes a reference) with its loop; the
+ * thread starts with monitor_start. NULL when out of memory. */
+struct monitor *monitor_create(struct config *cfg);
+hy_status_t monitor_start(struct monitor *m) HY_MUSTCHECK;
+/* From the main thread: the monitor switches to `cfg` at its next wake-up
+ * (backends matched by name keep their health and connection). */
+void monitor_publish_config(struct monitor *m, struct config *cfg);
+/* From the main thread: stop the thread and wait for it. */
+void monitor_stop(struct monitor *m);
+void monitor_destroy(struct monitor *m);
+
+/* Before monitor_start: called in the monitor thread as described at the
+ * top. */
+typedef void (*monitor_hook_fn)(struct monitor *m, void *arg);
+void monitor_set_round_hook(struct monitor *m, monitor_hook_fn fn, void *arg);
+
+/* ---- for the hook (monitor thread only) ---------------------------------- */
+
+struct ev_loop *monitor_loop(struct monitor *m);
+struct config *monitor_config(struct monitor *m);
+size_t monitor_n_backends(const struct monitor *m);
+struct monitor_backend *monitor_backend_at(struct monitor *m, size_t i);
+/* Where and as whom the monitor logs into backend i (pointers valid until
+ * the next config switch). */
+void monitor_target(struct monitor *m, size_t i, struct sqlclient_target *out);
+/* Start a round now (e.g. right after a promotion), unless one runs. */
+void monitor_check_soon(struct monitor *m);
+/* Rounds completed since the start. */
+uint64_t monitor_rounds(const struct monitor *m);
+
+#endif /* HALYARD_MONITOR_H */

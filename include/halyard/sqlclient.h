@@ -1,0 +1,127 @@
+/*
+ * sqlclient.h: a small non-blocking MySQL/MariaDB client on a libev loop.
+ *
+ * For the SQL halyard runs for itself, outside any client session: the
+ * monitor's health checks, and failover's STOP SLAVE / CHANGE MASTER /
+ * SET GLOBAL read_only. It uses the packet codec of the data path
+ * (mysql_proto.c) and mysql_native_password (auth.c). It is not on the data
+ * path and favours simplicity: its own growable buffers, whole packets,
+ * result sets copied into strings.
+ *
+ * One struct sqlclient is one connection, used by one thread (the one
+ * running `loop`). Every operation is asynchronous: it starts, returns at
+ * once, and its callback runs later from the loop with the outcome, exactly
+ * once, unless sqlclient_close() or sqlclient_destroy() cancels it first
+ * (then the callback never runs). One operation at a time: starting a
+ * second while one runs is refused (HY_ERROR, no callback).
+ *
+ *   sqlclient_connect  TCP connect, greeting, login (native password)
+ *   sqlclient_query    COM_QUERY; a result set comes back as rows of
+ *                      NUL-terminated strings (NULL for SQL NULL); with
+ *                      several results (CALL, multi-statements) the first
+ *                      result set is kept and the rest read and dropped
+ *   sqlclient_ping     COM_PING
+ *
+ * Each operation must finish within the client's timeout (ms, set at
+ * create); on timeout the connection is closed and the callback gets
+ * `res->ok == false` with err_code 0 and "timeout after N ms". A callback
+ * may start the next operation, close, or destroy the client.
+ *
+ * A result is owned by the client and valid during the callback only.
+ * Sizes are bounded (SQLCLIENT_MAX_RESULT bytes of result, packets of at
+ * most 16 MiB - 1): a larger answer fails the operation and closes the
+ * connection.
+ *
+ * Host names are resolved with getaddrinfo(), which may block: backends
+ * named by IP literal never do.
+ */
+#ifndef HALYARD_SQLCLIENT_H
+#define HALYARD_SQLCLIENT_H
+
+#include <ev.h>
+
+#include "halyard/core.h"
+
+#define SQLCLIENT_MAX_RESULT (4u << 20)
+
+struct sqlresult {
+    bool ok;           /* the operation succeeded (OK, or a whole result set) */
+    uint16_t err_code; /* ok == false: the server's error number, 0 for a local failure */
+    char sqlstate[6];  /* ok == false and err_code != 0 */
+    char err_msg[256]; /* ok == false: the server's message, or what failed locally */
+    uint64_t affected; /* an OK answer */
+    uint16_t status;   /* server status flags of the last OK/EOF */
+    uint16_t warnings;
+    size_t n_cols;    /* 0 for an OK answer */
+    char **col_names; /* n_cols names */
+    size_t n_rows;
+    char ***rows; /* rows[r][c]: NUL-terminated text, NULL for SQL NULL */
+};
+
+/* Index of column `name` (compared case-insensitively), or -1. */
+int sqlresult_col(const struct sqlresult *res, const char *name);
+/* Cell (row, col): NULL for SQL NULL or when out of range. */
+const char *sqlresult_get(const struct sqlresult *res, size_t row, int col);
+
+struct sqlclient;
+
+typedef void (*sqlclient_cb)(struct sqlclient *c, const struct sqlresult *res, void *arg);
+
+/* Where and as whom to connect. The strings are copied. An empty password
+ * logs in with none. `name` labels messages ("db1"). */
+struct sqlclient_target {
+    const char *name;
+    const char *address;
+    int port;
+    const char *user;
+    const char *password;
+};
+
+/* A client for `loop` (not connected). NULL when out of memory. */
+struct sqlclient *sqlclient_create(struct ev_loop *loop, const struct sqlclient_target *t,
+                                   int timeout_ms);
+/* Close the connection (cancelling an operation in flight; its callback
+ * does not run) and free the client. NULL is fine. Safe inside a callback. */
+void sqlclient_destroy(struct sqlclient *c);
+/* Close the connection, cancelling an operation in flight; the client can
+ * connect again. */
+void sqlclient_close(struct sqlclient *c);
+
+hy_status_t sqlclient_connect(struct sqlclient *c, sqlclient_cb cb, void *arg) HY_MUSTCHECK;
+hy_status_t sqlclient_query(struct sqlclient *c, const char *sql, sqlclient_cb cb,
+                            void *arg) HY_MUSTCHECK;
+hy_status_t sqlclient_ping(struct sqlclient *c, sqlclient_cb cb, void *arg) HY_MUSTCHECK;
+
+/* Logged in and no operation running. */
+bool sqlclient_ready(const struct sqlclient *c);
+/* The server's connection id, 0 before login. */
+uint32_t sqlclient_thread_id(const struct sqlclient *c);
+/* The server's version string from its greeting, "" before it. */
+const char *sqlclient_server_version(const struct sqlclient *c);
+/* Set the timeout of the next operations. */
+void sqlclient_set_timeout(struct sqlclient *c, int timeout_ms);
+
+/* ---- the text result parser, exposed for the unit tests ------------------ */
+
+/* Reads the answer to one COM_QUERY, packet by packet (payloads, headers
+ * removed), into a struct sqlresult. Client capabilities are fixed:
+ * PROTOCOL_41, no DEPRECATE_EOF, MULTI_RESULTS. */
+struct sqlresult_parser {
+    struct sqlresult res;
+    int phase;        /* internal */
+    size_t cols_seen; /* column definitions read */
+    size_t skip_cols; /* columns of a result after the first (dropped) */
+    size_t rows_cap;  /* room in res.rows */
+    size_t bytes;     /* bytes held by res */
+    bool first_done;  /* the first result is complete: later ones are dropped */
+};
+
+void sqlresult_parser_init(struct sqlresult_parser *p);
+/* HY_AGAIN: more packets needed; HY_OK: the answer is complete (res.ok may
+ * be false for an ERR answer); HY_ERROR: malformed or too large (err_msg
+ * says why). */
+hy_status_t sqlresult_parser_feed(struct sqlresult_parser *p, const uint8_t *payload, size_t len);
+/* Free what the result holds and make it empty. */
+void sqlresult_clear(struct sqlresult *res);
+
+#endif /* HALYARD_SQLCLIENT_H */

@@ -1,0 +1,841 @@
+/*
+ * monitor.c: the health-check thread (see monitor.h for what it does).
+ *
+ * Everything here runs in the monitor thread except monitor_create/start/
+ * publish_config/stop/destroy (main thread) and report_hook (any worker,
+ * which only wakes the loop). Each backend has a struct monitor_backend,
+ * allocated on its own so the pointer an sqlclient callback holds stays
+ * valid when a reload rebuilds the list.
+ *
+ * A check is a little chain of sqlclient operations (step_*), each bounded
+ * by what is left of monitor.timeout_ms; check_done() folds the result in:
+ * snapshot and backend_info, roles (pick_primary), health
+ * (backend_track_feed), then the hook.
+ */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "halyard/log.h"
+#include "halyard/monitor.h"
+
+#define VARS_SQL                                                                                   \
+    "SELECT @@read_only, @@gtid_current_pos, @@gtid_binlog_pos, @@server_id, "                     \
+    "@@gtid_binlog_state, (SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS "           \
+    "WHERE VARIABLE_NAME = 'RPL_SEMI_SYNC_SLAVE_STATUS')"
+#define SLAVES_SQL "SHOW ALL SLAVES STATUS"
+
+enum step {
+    STEP_CONNECT = 0,
+    STEP_PING,
+    STEP_VARS,
+    STEP_SLAVES,
+};
+
+static const char *const step_names[] = {"connect", "ping", "SELECT @@read_only...",
+                                         "SHOW ALL SLAVES STATUS"};
+
+struct monitor {
+    pthread_t thread;
+    bool started;
+    struct ev_loop *loop;
+    ev_async wake;
+    ev_timer round_timer;
+    struct config *cfg;
+    _Atomic(struct config *) pending; /* published by the main thread */
+    atomic_bool stop;
+
+    struct monitor_backend **mb;
+    size_t n;
+    uint64_t round_id;
+    int round_pending; /* checks of the current round still running */
+    uint64_t rounds;   /* rounds completed */
+
+    monitor_hook_fn hook;
+    void *hook_arg;
+};
+
+/* ---- pure parts ------------------------------------------------------- */
+
+/* Copy `v` (NULL = "") into dst[len], cut if it must be. */
+static void copy_cell(char *dst, size_t len, const char *v)
+{
+    size_t n = v != NULL ? strnlen(v, len - 1) : 0;
+    memcpy(dst, v != NULL ? v : "", n);
+    dst[n] = '\0';
+}
+
+hy_status_t monitor_parse_replication(const struct sqlresult *res, struct monitor_repl *out,
+                                      char *why, size_t whylen)
+{
+    memset(out, 0, sizeof(*out));
+    out->lag_s = -1;
+    if (res->n_rows == 0)
+        return HY_OK;
+    int host = sqlresult_col(res, "Master_Host");
+    int port = sqlresult_col(res, "Master_Port");
+    int io = sqlresult_col(res, "Slave_IO_Running");
+    int sql = sqlresult_col(res, "Slave_SQL_Running");
+    int lag = sqlresult_col(res, "Seconds_Behind_Master");
+    if (host < 0 || port < 0 || io < 0 || sql < 0 || lag < 0) {
+        snprintf(why, whylen, "SHOW ALL SLAVES STATUS lacks %s",
+                 host < 0   ? "Master_Host"
+                 : port < 0 ? "Master_Port"
+                 : io < 0   ? "Slave_IO_Running"
+                 : sql < 0  ? "Slave_SQL_Running"
+                            : "Seconds_Behind_Master");
+        return HY_ERROR;
+    }
+    int io_errno = sqlresult_col(res, "Last_IO_Errno");
+    int io_error = sqlresult_col(res, "Last_IO_Error");
+    int sql_errno = sqlresult_col(res, "Last_SQL_Errno");
+    int sql_error = sqlresult_col(res, "Last_SQL_Error");
+    int io_pos = sqlresult_col(res, "Gtid_IO_Pos");
+    int using_gtid = sqlresult_col(res, "Using_Gtid");
+
+    out->replicating = true;
+    out->n_sources = (int)res->n_rows;
+    out->io_running = true;
+    out->sql_running = true;
+    /* The first row names the source; the threads must run on every row,
+     * and the lag is the worst one. */
+    copy_cell(out->source_host, sizeof(out->source_host), sqlresult_get(res, 0, host));
+    const char *p = sqlresult_get(res, 0, port);
+    out->source_port = p != NULL ? atoi(p) : 0;
+    copy_cell(out->gtid_io_pos, sizeof(out->gtid_io_pos), sqlresult_get(res, 0, io_pos));
+    const char *ug = sqlresult_get(res, 0, using_gtid);
+    out->using_gtid = ug != NULL && strcasecmp(ug, "No") != 0;
+    bool lag_null = false;
+    for (size_t r = 0; r < res->n_rows; r++) {
+        const char *v = sqlresult_get(res, r, io);
+        if (v == NULL || strcasecmp(v, "Yes") != 0) {
+            out->io_running = false;
+            if (v != NULL && strcasecmp(v, "Connecting") == 0)
+                out->io_connecting = true;
+        }
+        v = sqlresult_get(res, r, sql);
+        if (v == NULL || strcasecmp(v, "Yes") != 0)
+            out->sql_running = false;
+        v = sqlresult_get(res, r, lag);
+        if (v == NULL)
+            lag_null = true;
+        else if (atoll(v) > out->lag_s)
+            out->lag_s = atoll(v);
+        v = sqlresult_get(res, r, io_errno);
+        if (v != NULL && atoi(v) != 0 && out->last_io_errno == 0) {
+            out->last_io_errno = (unsigned)atoi(v);
+            copy_cell(out->last_io_error, sizeof(out->last_io_error),
+                      sqlresult_get(res, r, io_error));
+        }
+        v = sqlresult_get(res, r, sql_errno);
+        if (v != NULL && atoi(v) != 0 && out->last_sql_errno == 0) {
+            out->last_sql_errno = (unsigned)atoi(v);
+            copy_cell(out->last_sql_error, sizeof(out->last_sql_error),
+                      sqlresult_get(res, r, sql_error));
+        }
+    }
+    if (lag_null)
+        out->lag_s = -1; /* one source of unknown lag: the whole is unknown */
+    return HY_OK;
+}
+
+int monitor_pick_primary(const struct monitor_role_in *in, size_t n, int cur)
+{
+    if (cur >= 0 && (size_t)cur < n) {
+        if (in[cur].candidate)
+            return cur; /* sticky */
+        if (!in[cur].down && !in[cur].seen_ok)
+            return cur; /* not seen yet, or only a failed check or two: keep it */
+    }
+    /* The current one is gone (DOWN, read-only or replicating): the
+     * config's primary if it qualifies, else the first in config order. */
+    for (size_t i = 0; i < n; i++) {
+        if (in[i].candidate && in[i].config_primary)
+            return (int)i;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (in[i].candidate)
+            return (int)i;
+    }
+    return cur >= 0 && (size_t)cur < n && !in[cur].seen_ok ? cur : -1;
+}
+
+/* ---- backends of the running config ------------------------------------ */
+
+static bool monitoring(const struct monitor *m)
+{
+    return m->cfg->monitor.user[0] != '\0';
+}
+
+static void recheck_cb(struct ev_loop *loop, ev_timer *t, int revents);
+static void start_check(struct monitor_backend *mb, bool in_round);
+
+static struct monitor_backend *mb_create(struct monitor *m, const struct config_backend *be,
+                                         int index)
+{
+    struct monitor_backend *mb = calloc(1, sizeof(*mb));
+    if (mb == NULL)
+        return NULL;
+    mb->m = m;
+    mb->be = be;
+    mb->rt = be->rt;
+    mb->index = index;
+    mb->source = -1;
+    mb->track.health = (enum backend_state)atomic_load(&be->rt->health);
+    /* Never checked: the first failed check is enough to say DOWN (a
+     * server dead at start is not given fall intervals of traffic). */
+    mb->track.bad = m->cfg->monitor.fall - 1;
+    ev_timer_init(&mb->recheck, recheck_cb, 0., 0.);
+    mb->recheck.data = mb;
+    return mb;
+}
+
+/* Cancel the check in flight, if any (its round no longer waits for it). */
+static void mb_cancel(struct monitor_backend *mb)
+{
+    struct monitor *m = mb->m;
+    if (mb->checking && mb->in_round && m->round_pending > 0)
+        m->round_pending--;
+    mb->checking = false;
+    mb->in_round = false;
+    if (mb->sc != NULL)
+        sqlclient_close(mb->sc);
+}
+
+static void mb_destroy(struct monitor_backend *mb)
+{
+    mb_cancel(mb);
+    ev_timer_stop(mb->m->loop, &mb->recheck);
+    sqlclient_destroy(mb->sc);
+    free(mb);
+}
+
+void monitor_target(struct monitor *m, size_t i, struct sqlclient_target *out)
+{
+    const struct config_backend *be = m->mb[i]->be;
+    out->name = be->name;
+    out->address = be->address;
+    out->port = be->port;
+    out->user = m->cfg->monitor.user;
+    out->password = m->cfg->monitor.password;
+}
+
+static bool same_target(const struct config *a, const struct config_backend *ba,
+                        const struct config *b, const struct config_backend *bb)
+{
+    return strcmp(ba->address, bb->address) == 0 && ba->port == bb->port &&
+           strcmp(a->monitor.user, b->monitor.user) == 0 &&
+           strcmp(a->monitor.password, b->monitor.password) == 0;
+}
+
+/* Switch to `cfg` (the monitor takes over the caller's reference). */
+static void apply_config(struct monitor *m, struct config *cfg)
+{
+    struct monitor_backend **list = calloc(cfg->n_backends ? cfg->n_backends : 1, sizeof(*list));
+    if (list == NULL) {
+        hy_log_error("monitor: out of memory switching to the new config; keeping the old one");
+        config_put(cfg);
+        return;
+    }
+    for (size_t i = 0; i < cfg->n_backends; i++) {
+        const struct config_backend *be = &cfg->backends[i];
+        for (size_t j = 0; j < m->n; j++) {
+            if (m->mb[j] != NULL && strcmp(m->mb[j]->be->name, be->name) == 0) {
+                list[i] = m->mb[j];
+                m->mb[j] = NULL;
+                break;
+            }
+        }
+        if (list[i] != NULL) {
+            if (!same_target(m->cfg, list[i]->be, cfg, be)) {
+                mb_cancel(list[i]);
+                sqlclient_destroy(list[i]->sc);
+                list[i]->sc = NULL;
+            }
+            list[i]->be = be;
+            list[i]->rt = be->rt;
+            list[i]->index = (int)i;
+        } else if ((list[i] = mb_create(m, be, (int)i)) == NULL) {
+            hy_log_error("monitor: out of memory; backend %s is not checked", be->name);
+        }
+    }
+    for (size_t j = 0; j < m->n; j++) {
+        if (m->mb[j] != NULL)
+            mb_destroy(m->mb[j]);
+    }
+    free(m->mb);
+    m->mb = list;
+    m->n = cfg->n_backends;
+    struct config *old = m->cfg;
+    m->cfg = cfg;
+    config_put(old);
+
+    if (!monitoring(m)) {
+        for (size_t i = 0; i < m->n; i++) {
+            if (m->mb[i] == NULL)
+                continue;
+            mb_cancel(m->mb[i]);
+            m->mb[i]->track = (struct backend_track){.health = BACKEND_ONLINE};
+            backend_set_health(m->mb[i]->rt, BACKEND_ONLINE, "health checks are off");
+        }
+    }
+    m->round_timer.repeat = cfg->monitor.interval_ms / 1000.0;
+    ev_timer_again(m->loop, &m->round_timer);
+}
+
+/* ---- checks --------------------------------------------------------------- */
+
+static double fast_interval(const struct monitor *m)
+{
+    double s = m->cfg->monitor.interval_ms / 10000.0;
+    return s < 0.01 ? 0.01 : s;
+}
+
+static void run_hook(struct monitor *m)
+{
+    if (m->hook != NULL)
+        m->hook(m, m->hook_arg);
+}
+
+/* Keep the locked part of backend_rt up to date for the admin socket. */
+static void publish_info(struct monitor_backend *mb)
+{
+    struct backend_rt *rt = mb->rt;
+    pthread_mutex_lock(&rt->lock);
+    struct backend_info *in = &rt->info;
+    if (mb->ok) {
+        copy_cell(in->gtid_current, sizeof(in->gtid_current), mb->gtid_current);
+        copy_cell(in->gtid_binlog, sizeof(in->gtid_binlog), mb->gtid_binlog);
+        in->server_id = mb->server_id;
+        in->read_only = mb->read_only;
+        in->replicating = mb->repl.replicating;
+        copy_cell(in->source_host, sizeof(in->source_host), mb->repl.source_host);
+        in->source_port = mb->repl.source_port;
+        in->io_running = mb->repl.io_running;
+        in->sql_running = mb->repl.sql_running;
+        copy_cell(in->last_check, sizeof(in->last_check), "ok");
+    } else {
+        copy_cell(in->last_check, sizeof(in->last_check), mb->error);
+    }
+    in->last_check_time = time(NULL);
+    pthread_mutex_unlock(&rt->lock);
+}
+
+/* Which backend of the config a replica's source is: Master_Host and
+ * Master_Port against the backends' address and port. */
+static int find_source(const struct monitor *m, const struct monitor_repl *r)
+{
+    if (!r->replicating)
+        return -1;
+    for (size_t i = 0; i < m->n; i++) {
+        const struct config_backend *be = m->mb[i] != NULL ? m->mb[i]->be : NULL;
+        if (be == NULL || be->port != r->source_port)
+            continue;
+        if (strcasecmp(be->address, r->source_host) == 0)
+            return (int)i;
+        bool a_local = strcmp(be->address, "127.0.0.1") == 0 ||
+                       strcasecmp(be->address, "localhost") == 0 || strcmp(be->address, "::1") == 0;
+        bool b_local = strcmp(r->source_host, "127.0.0.1") == 0 ||
+                       strcasecmp(r->source_host, "localhost") == 0 ||
+                       strcmp(r->source_host, "::1") == 0;
+        if (a_local && b_local)
+            return (int)i;
+    }
+    return -1;
+}
+
+/* Roles from what the servers said (see "roles" in monitor.h). Returns
+ * true when a role changed. */
+static bool update_roles(struct monitor *m)
+{
+    struct monitor_role_in in[256];
+    size_t n = HY_MIN(m->n, HY_ARRAY_SIZE(in));
+    int cur = -1;
+    for (size_t i = 0; i < n; i++) {
+        struct monitor_backend *mb = m->mb[i];
+        in[i] = (struct monitor_role_in){0};
+        if (mb == NULL)
+            continue;
+        in[i].seen_ok = mb->seen && mb->ok;
+        in[i].candidate = in[i].seen_ok && !mb->read_only && mb->source < 0;
+        in[i].down = mb->track.health == BACKEND_DOWN;
+        in[i].config_primary = mb->be->role == ROLE_PRIMARY;
+        if (cur < 0 && backend_role(mb->rt) == ROLE_PRIMARY)
+            cur = (int)i;
+    }
+    int pick = monitor_pick_primary(in, n, cur);
+    bool changed = false;
+    for (size_t i = 0; i < n; i++) {
+        struct monitor_backend *mb = m->mb[i];
+        if (mb == NULL)
+            continue;
+        mb->writable_outside = in[i].candidate && (int)i != pick;
+        enum backend_role old = backend_role(mb->rt);
+        char why[240];
+        if ((int)i == pick) {
+            if (old != ROLE_PRIMARY) {
+                snprintf(why, sizeof(why), "read_only off and not replicating from the cluster%s%s",
+                         cur >= 0 && cur != pick ? "; it replaces " : "",
+                         cur >= 0 && cur != pick ? m->mb[cur]->be->name : "");
+                backend_set_role(mb->rt, ROLE_PRIMARY, why);
+                changed = true;
+            } else if (in[i].seen_ok) {
+                backend_set_role(mb->rt, ROLE_PRIMARY, "confirmed"); /* marks it seen */
+            }
+        } else if (in[i].seen_ok || (old == ROLE_PRIMARY && pick >= 0)) {
+            if (old != ROLE_REPLICA) {
+                if (!in[i].seen_ok)
+                    snprintf(why, sizeof(why), "%s is the primary now", m->mb[pick]->be->name);
+                else if (mb->read_only && mb->source < 0)
+                    snprintf(why, sizeof(why), "read_only on");
+                else if (mb->source >= 0)
+                    snprintf(why, sizeof(why), "replicates from %s", m->mb[mb->source]->be->name);
+                else
+                    snprintf(why, sizeof(why),
+                             "writable outside replication while %s is the "
+                             "primary",
+                             pick >= 0 ? m->mb[pick]->be->name : "another backend");
+                changed = true;
+            } else {
+                snprintf(why, sizeof(why), "confirmed");
+            }
+            backend_set_role(mb->rt, ROLE_REPLICA, why);
+        }
+    }
+    return changed;
+}
+
+/* Fold a check (or a worker's report) into the backend's health. */
+static bool feed(struct monitor_backend *mb, bool ok, const char *error)
+{
+    struct monitor *m = mb->m;
+    struct backend_check chk = {.ok = ok, .lag_ms = -1};
+    if (ok && backend_role(mb->rt) == ROLE_REPLICA) {
+        const struct monitor_repl *r = &mb->repl;
+        chk.is_replica = true;
+        if (mb->writable_outside || !r->replicating) {
+            chk.stale = true;
+        } else {
+            chk.lag_ms = r->lag_s >= 0 ? r->lag_s * 1000 : -1;
+            chk.repl_broken = !r->sql_running || !r->io_running;
+            /* The source is unreachable for us too: the replica keeps what
+             * it has, the best there is until a new primary exists. */
+            const struct monitor_backend *src = mb->source >= 0 ? m->mb[mb->source] : NULL;
+            if (r->sql_running && !r->io_running && r->io_connecting && src != NULL &&
+                (!src->ok || src->track.health == BACKEND_DOWN)) {
+                chk.repl_broken = false;
+                chk.lag_ms = 0;
+            }
+        }
+        atomic_store(&mb->rt->lag_ms, chk.lag_ms);
+        atomic_store(&mb->rt->repl_broken, chk.repl_broken);
+    } else if (ok) {
+        atomic_store(&mb->rt->lag_ms, (int64_t)-1);
+        atomic_store(&mb->rt->repl_broken, false);
+    }
+    int64_t max_lag = (int64_t)mb->be->max_replication_lag * 1000;
+    struct backend_policy p = {
+        .rise = m->cfg->monitor.rise, .fall = m->cfg->monitor.fall, .max_lag_ms = max_lag};
+    enum backend_state before = mb->track.health;
+    char why[200] = "";
+    enum backend_state now = backend_track_feed(&mb->track, &p, &chk, why, sizeof(why));
+    if (now == before)
+        return false;
+    char full[400];
+    if (now == BACKEND_DOWN && error != NULL)
+        snprintf(full, sizeof(full), "%s; last: %s", why, error);
+    else
+        snprintf(full, sizeof(full), "%s", why);
+    backend_set_health(mb->rt, now, full);
+    return true;
+}
+
+static void check_done(struct monitor_backend *mb, bool ok, const char *fmt, ...) HY_PRINTF(3, 4);
+
+static void check_done(struct monitor_backend *mb, bool ok, const char *fmt, ...)
+{
+    struct monitor *m = mb->m;
+    double now = ev_now(m->loop);
+    bool counted = mb->in_round && mb->checking;
+    uint64_t round = m->round_id;
+    mb->checking = false;
+    mb->in_round = false;
+    mb->seen = true;
+    mb->ok = ok;
+    mb->checked_at = now;
+    mb->error[0] = '\0';
+    if (!ok) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(mb->error, sizeof(mb->error), fmt, ap);
+        va_end(ap);
+        if (mb->down_since == 0)
+            mb->down_since = now;
+    } else {
+        mb->last_ok = now;
+        mb->down_since = 0;
+        mb->source = find_source(m, &mb->repl);
+    }
+    publish_info(mb);
+    bool changed = update_roles(m);
+    if (feed(mb, ok, ok ? NULL : mb->error)) {
+        changed = true;
+        update_roles(m); /* a primary that went DOWN may hand its role over */
+    }
+    mb->passive_counted = false;
+
+    /* A failing backend is checked again soon, until it is DOWN. */
+    if (!ok && mb->track.health != BACKEND_DOWN && monitoring(m)) {
+        ev_timer_stop(m->loop, &mb->recheck);
+        ev_timer_set(&mb->recheck, fast_interval(m), 0.);
+        ev_timer_start(m->loop, &mb->recheck);
+    }
+    bool round_over = false;
+    if (counted && round == m->round_id && m->round_pending > 0 && --m->round_pending == 0) {
+        m->rounds++;
+        round_over = true;
+    }
+    if (changed || round_over)
+        run_hook(m);
+}
+
+static void check_cb(struct sqlclient *c, const struct sqlresult *res, void *arg);
+
+/* Milliseconds left of the check's budget, at least 1. */
+static int budget_ms(const struct monitor_backend *mb)
+{
+    double left = mb->deadline - ev_now(mb->m->loop);
+    int ms = (int)(left * 1000.0);
+    return ms < 1 ? 1 : ms;
+}
+
+static void run_step(struct monitor_backend *mb, enum step step)
+{
+    mb->step = step;
+    sqlclient_set_timeout(mb->sc, budget_ms(mb));
+    hy_status_t rc = HY_ERROR;
+    switch (step) {
+    case STEP_CONNECT:
+        sqlclient_close(mb->sc);
+        mb->fresh = true;
+        rc = sqlclient_connect(mb->sc, check_cb, mb);
+        break;
+    case STEP_PING:
+        rc = sqlclient_ping(mb->sc, check_cb, mb);
+        break;
+    case STEP_VARS:
+        rc = sqlclient_query(mb->sc, VARS_SQL, check_cb, mb);
+        break;
+    case STEP_SLAVES:
+        rc = sqlclient_query(mb->sc, SLAVES_SQL, check_cb, mb);
+        break;
+    }
+    if (rc != HY_OK)
+        check_done(mb, false, "%s: cannot start", step_names[step]);
+}
+
+static void parse_vars(struct monitor_backend *mb, const struct sqlresult *res)
+{
+    const char *ro = sqlresult_get(res, 0, 0);
+    mb->read_only = ro != NULL && strcmp(ro, "0") != 0;
+    copy_cell(mb->gtid_current, sizeof(mb->gtid_current), sqlresult_get(res, 0, 1));
+    copy_cell(mb->gtid_binlog, sizeof(mb->gtid_binlog), sqlresult_get(res, 0, 2));
+    const char *sid = sqlresult_get(res, 0, 3);
+    mb->server_id = sid != NULL ? (uint32_t)strtoul(sid, NULL, 10) : 0;
+    copy_cell(mb->gtid_binlog_state, sizeof(mb->gtid_binlog_state), sqlresult_get(res, 0, 4));
+    const char *ss = sqlresult_get(res, 0, 5);
+    mb->semisync_replica = ss != NULL && strcasecmp(ss, "ON") == 0;
+}
+
+static void check_cb(struct sqlclient *c, const struct sqlresult *res, void *arg)
+{
+    (void)c;
+    struct monitor_backend *mb = arg;
+    if (!res->ok) {
+        /* A connection kept from the last check may have died in between
+         * (the server restarted): one fresh try before it counts. */
+        if (!mb->fresh && res->err_code == 0) {
+            run_step(mb, STEP_CONNECT);
+            return;
+        }
+        if (res->err_code != 0)
+            check_done(mb, false, "%s: ERROR %u (%s): %s", step_names[mb->step], res->err_code,
+                       res->sqlstate, res->err_msg);
+        else
+            check_done(mb, false, "%s: %s", step_names[mb->step], res->err_msg);
+        return;
+    }
+    switch ((enum step)mb->step) {
+    case STEP_CONNECT:
+    case STEP_PING:
+        run_step(mb, STEP_VARS);
+        return;
+    case STEP_VARS:
+        if (res->n_rows != 1 || res->n_cols < 6) {
+            check_done(mb, false, "%s: unexpected answer", step_names[mb->step]);
+            return;
+        }
+        parse_vars(mb, res);
+        run_step(mb, STEP_SLAVES);
+        return;
+    case STEP_SLAVES: {
+        char why[160];
+        if (monitor_parse_replication(res, &mb->repl, why, sizeof(why)) != HY_OK) {
+            check_done(mb, false, "%s", why);
+            return;
+        }
+        check_done(mb, true, "ok");
+        return;
+    }
+    }
+}
+
+static void start_check(struct monitor_backend *mb, bool in_round)
+{
+    struct monitor *m = mb->m;
+    if (!monitoring(m))
+        return;
+    ev_timer_stop(m->loop, &mb->recheck);
+    if (mb->checking) {
+        if (in_round && !mb->in_round) {
+            mb->in_round = true; /* the round waits for the one already running */
+            m->round_pending++;
+        }
+        return;
+    }
+    if (mb->sc == NULL) {
+        struct sqlclient_target t;
+        monitor_target(m, (size_t)mb->index, &t);
+        mb->sc = sqlclient_create(m->loop, &t, m->cfg->monitor.timeout_ms);
+        if (mb->sc == NULL) {
+            hy_log_error("monitor: out of memory checking %s", mb->be->name);
+            return;
+        }
+    }
+    mb->checking = true;
+    mb->in_round = in_round;
+    if (in_round)
+        m->round_pending++;
+    mb->deadline = ev_now(m->loop) + m->cfg->monitor.timeout_ms / 1000.0;
+    if (sqlclient_ready(mb->sc)) {
+        mb->fresh = false;
+        run_step(mb, STEP_PING);
+    } else {
+        run_step(mb, STEP_CONNECT);
+    }
+}
+
+static void recheck_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)loop;
+    (void)revents;
+    start_check(t->data, false);
+}
+
+static void round_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct monitor *m = container_of(t, struct monitor, round_timer);
+    if (!monitoring(m))
+        return;
+    /* A round still waiting for a slow check is left behind. */
+    m->round_id++;
+    m->round_pending = 0;
+    for (size_t i = 0; i < m->n; i++) {
+        if (m->mb[i] != NULL)
+            m->mb[i]->in_round = false;
+    }
+    for (size_t i = 0; i < m->n; i++) {
+        if (m->mb[i] != NULL)
+            start_check(m->mb[i], true);
+    }
+}
+
+void monitor_check_soon(struct monitor *m)
+{
+    ev_timer_stop(m->loop, &m->round_timer);
+    ev_timer_set(&m->round_timer, 0., m->cfg->monitor.interval_ms / 1000.0);
+    ev_timer_start(m->loop, &m->round_timer);
+}
+
+/* ---- wake-ups from other threads ------------------------------------- */
+
+static void report_hook(struct backend_rt *rt, void *arg)
+{
+    (void)rt;
+    struct monitor *m = arg;
+    ev_async_send(m->loop, &m->wake);
+}
+
+static void wake_cb(struct ev_loop *loop, ev_async *a, int revents)
+{
+    (void)revents;
+    struct monitor *m = container_of(a, struct monitor, wake);
+    if (atomic_load(&m->stop)) {
+        for (size_t i = 0; i < m->n; i++) {
+            if (m->mb[i] != NULL)
+                mb_cancel(m->mb[i]);
+        }
+        ev_break(loop, EVBREAK_ALL);
+        return;
+    }
+    struct config *cfg = atomic_exchange(&m->pending, NULL);
+    if (cfg != NULL)
+        apply_config(m, cfg);
+    if (!monitoring(m))
+        return;
+    bool changed = false;
+    for (size_t i = 0; i < m->n; i++) {
+        struct monitor_backend *mb = m->mb[i];
+        if (mb == NULL || !atomic_exchange(&mb->rt->check_now, false))
+            continue;
+        /* One worker report counts as one failed check, however many
+         * sessions saw the same failure; the checks confirm it. */
+        if (!mb->passive_counted) {
+            mb->passive_counted = true;
+            struct backend_info info;
+            backend_info_get(mb->rt, &info);
+            char why[200];
+            snprintf(why, sizeof(why), "worker: %s", info.last_failure);
+            if (feed(mb, false, why)) {
+                changed = true;
+                update_roles(m);
+            }
+        }
+        start_check(mb, false);
+    }
+    if (changed)
+        run_hook(m);
+}
+
+/* ---- life ------------------------------------------------------------- */
+
+static void *monitor_main(void *arg)
+{
+    struct monitor *m = arg;
+    ev_run(m->loop, 0);
+    return NULL;
+}
+
+struct monitor *monitor_create(struct config *cfg)
+{
+    struct monitor *m = calloc(1, sizeof(*m));
+    if (m == NULL)
+        return NULL;
+    m->loop = ev_loop_new(EVFLAG_AUTO);
+    if (m->loop == NULL) {
+        free(m);
+        return NULL;
+    }
+    m->cfg = config_get(cfg);
+    ev_async_init(&m->wake, wake_cb);
+    ev_async_start(m->loop, &m->wake);
+    ev_init(&m->round_timer, round_cb);
+    m->n = cfg->n_backends;
+    m->mb = calloc(m->n ? m->n : 1, sizeof(*m->mb));
+    if (m->mb == NULL) {
+        monitor_destroy(m);
+        return NULL;
+    }
+    for (size_t i = 0; i < m->n; i++) {
+        if ((m->mb[i] = mb_create(m, &cfg->backends[i], (int)i)) == NULL) {
+            monitor_destroy(m);
+            return NULL;
+        }
+    }
+    /* The first round at once, then every interval. */
+    ev_timer_set(&m->round_timer, 0., cfg->monitor.interval_ms / 1000.0);
+    ev_timer_start(m->loop, &m->round_timer);
+    return m;
+}
+
+hy_status_t monitor_start(struct monitor *m)
+{
+    backend_set_report_hook(report_hook, m);
+    if (pthread_create(&m->thread, NULL, monitor_main, m) != 0) {
+        backend_set_report_hook(NULL, NULL);
+        return HY_ERROR;
+    }
+    m->started = true;
+    if (monitoring(m))
+        hy_log_info("monitor: checking %zu backends as %s every %d ms (timeout %d ms, rise %d, "
+                    "fall %d)",
+                    m->n, m->cfg->monitor.user, m->cfg->monitor.interval_ms,
+                    m->cfg->monitor.timeout_ms, m->cfg->monitor.rise, m->cfg->monitor.fall);
+    else
+        hy_log_info("monitor: no monitor.user: no health checks, every backend is ONLINE with its "
+                    "config role");
+    return HY_OK;
+}
+
+void monitor_publish_config(struct monitor *m, struct config *cfg)
+{
+    struct config *old = atomic_exchange(&m->pending, config_get(cfg));
+    config_put(old);
+    ev_async_send(m->loop, &m->wake);
+}
+
+void monitor_stop(struct monitor *m)
+{
+    if (m == NULL || !m->started)
+        return;
+    backend_set_report_hook(NULL, NULL);
+    atomic_store(&m->stop, true);
+    ev_async_send(m->loop, &m->wake);
+    pthread_join(m->thread, NULL);
+    m->started = false;
+}
+
+void monitor_destroy(struct monitor *m)
+{
+    if (m == NULL)
+        return;
+    monitor_stop(m);
+    for (size_t i = 0; i < m->n; i++) {
+        if (m->mb != NULL && m->mb[i] != NULL)
+            mb_destroy(m->mb[i]);
+    }
+    free(m->mb);
+    config_put(atomic_exchange(&m->pending, NULL));
+    config_put(m->cfg);
+    ev_timer_stop(m->loop, &m->round_timer);
+    ev_async_stop(m->loop, &m->wake);
+    ev_loop_destroy(m->loop);
+    free(m);
+}
+
+void monitor_set_round_hook(struct monitor *m, monitor_hook_fn fn, void *arg)
+{
+    m->hook = fn;
+    m->hook_arg = arg;
+}
+
+struct ev_loop *monitor_loop(struct monitor *m)
+{
+    return m->loop;
+}
+
+struct config *monitor_config(struct monitor *m)
+{
+    return m->cfg;
+}
+
+size_t monitor_n_backends(const struct monitor *m)
+{
+    return m->n;
+}
+
+struct monitor_backend *monitor_backend_at(struct monitor *m, size_t i)
+{
+    return i < m->n ? m->mb[i] : NULL;
+}
+
+uint64_t monitor_rounds(const struct monitor *m)
+{
+    return m->rounds;
+}

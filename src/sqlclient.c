@@ -1,0 +1,789 @@
+/*
+ * sqlclient.c: see sqlclient.h.
+ *
+ * One connection is a small state machine driven by its socket's read and
+ * write watchers and one timer bounding the operation in flight:
+ *
+ *   CLOSED -> CONNECTING -> GREETING -> AUTH -> READY <-> QUERY | PING
+ *      ^------------------- any failure or timeout --------------'
+ *
+ * Packets are read whole into `in` (growing up to one maximal packet) and
+ * handled one by one; what we send is built whole in `out`. The callback of
+ * an operation runs once, last thing before the handler returns, so a
+ * callback may start the next operation or destroy the client (`in_cb`
+ * defers the free until the handler has unwound).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "halyard/auth.h"
+#include "halyard/conn.h"
+#include "halyard/mysql_proto.h"
+#include "halyard/sqlclient.h"
+
+#define NATIVE_PLUGIN              "mysql_native_password"
+#define CHARSET_UTF8MB4_GENERAL_CI 45
+#define CLIENT_CAPS                                                                                \
+    (CLIENT_LONG_PASSWORD | CLIENT_LONG_FLAG | CLIENT_PROTOCOL_41 | CLIENT_SECURE_CONNECTION |     \
+     CLIENT_TRANSACTIONS | CLIENT_MULTI_RESULTS | CLIENT_PS_MULTI_RESULTS)
+
+enum sc_state {
+    SC_CLOSED = 0,
+    SC_CONNECTING,
+    SC_GREETING,
+    SC_AUTH,
+    SC_READY,
+    SC_QUERY,
+    SC_PING,
+};
+
+struct sqlclient {
+    struct ev_loop *loop;
+    char *name, *address, *user, *password;
+    int port;
+    int timeout_ms;
+    int fd;
+    ev_io rio, wio;
+    ev_timer timer;
+    enum sc_state state;
+    uint8_t seq; /* sequence id of the last packet seen or sent */
+    uint32_t caps;
+
+    uint8_t *in;
+    size_t in_len, in_cap, in_off; /* [in_off, in_len) not handled yet */
+    uint8_t *out;
+    size_t out_len, out_off, out_cap;
+
+    sqlclient_cb cb;
+    void *arg;
+    struct sqlresult_parser parser;
+    char deferred[200]; /* a failure found while starting, reported from the loop */
+    bool has_deferred;
+
+    uint32_t thread_id;
+    char version[64];
+    int in_cb;
+    bool doomed;
+};
+
+/* ---- results ------------------------------------------------------------ */
+
+int sqlresult_col(const struct sqlresult *res, const char *name)
+{
+    for (size_t i = 0; i < res->n_cols; i++) {
+        if (res->col_names[i] != NULL && strcasecmp(res->col_names[i], name) == 0)
+            return (int)i;
+    }
+    return -1;
+}
+
+const char *sqlresult_get(const struct sqlresult *res, size_t row, int col)
+{
+    if (row >= res->n_rows || col < 0 || (size_t)col >= res->n_cols)
+        return NULL;
+    return res->rows[row][col];
+}
+
+void sqlresult_clear(struct sqlresult *res)
+{
+    for (size_t i = 0; i < res->n_cols; i++)
+        free(res->col_names[i]);
+    free(res->col_names);
+    for (size_t r = 0; r < res->n_rows; r++)
+        free(res->rows[r]);
+    free(res->rows);
+    memset(res, 0, sizeof(*res));
+}
+
+/* ---- the result parser ---------------------------------------------------- */
+
+enum {
+    P_FIRST = 0, /* the first packet of a result */
+    P_COLS,      /* column definitions */
+    P_COLS_EOF,  /* the EOF after them */
+    P_ROWS,      /* rows until EOF */
+};
+
+void sqlresult_parser_init(struct sqlresult_parser *p)
+{
+    memset(p, 0, sizeof(*p));
+}
+
+static hy_status_t parse_fail(struct sqlresult_parser *p, const char *why)
+{
+    p->res.ok = false;
+    p->res.err_code = 0;
+    snprintf(p->res.err_msg, sizeof(p->res.err_msg), "%s", why);
+    return HY_ERROR;
+}
+
+static void set_err(struct sqlresult *res, const uint8_t *payload, size_t len)
+{
+    struct mysql_err e;
+    res->ok = false;
+    if (mysql_err_decode(payload, len, &e) != HY_OK) {
+        res->err_code = 0;
+        snprintf(res->err_msg, sizeof(res->err_msg), "malformed ERR packet");
+        return;
+    }
+    res->err_code = e.code;
+    memcpy(res->sqlstate, e.sqlstate, sizeof(res->sqlstate));
+    snprintf(res->err_msg, sizeof(res->err_msg), "%.*s", (int)HY_MIN(e.msg_len, 255), e.msg);
+}
+
+static bool account(struct sqlresult_parser *p, size_t n)
+{
+    p->bytes += n;
+    return p->bytes <= SQLCLIENT_MAX_RESULT;
+}
+
+/* The end of one result (an OK, or the EOF after rows) with `status`:
+ * HY_OK when it was the last, HY_AGAIN when another follows. */
+static hy_status_t result_end(struct sqlresult_parser *p, uint16_t status, uint16_t warnings)
+{
+    if (!p->first_done) {
+        p->res.ok = true;
+        p->res.status = status;
+        p->res.warnings = warnings;
+        p->first_done = true;
+    }
+    p->phase = P_FIRST;
+    return (status & SERVER_MORE_RESULTS_EXISTS) ? HY_AGAIN : HY_OK;
+}
+
+hy_status_t sqlresult_parser_feed(struct sqlresult_parser *p, const uint8_t *payload, size_t len)
+{
+    struct sqlresult *res = &p->res;
+    if (len == 0)
+        return parse_fail(p, "empty packet in a result");
+    uint8_t first = payload[0];
+    bool keep = !p->first_done;
+    switch (p->phase) {
+    case P_FIRST:
+        if (first == MYSQL_OK) {
+            struct mysql_ok ok;
+            if (mysql_ok_decode(payload, len, CLIENT_CAPS, &ok) != HY_OK)
+                return parse_fail(p, "malformed OK packet");
+            if (keep)
+                res->affected = ok.affected_rows;
+            return result_end(p, ok.status, ok.warnings);
+        }
+        if (first == MYSQL_ERR) {
+            set_err(res, payload, len);
+            return HY_OK; /* an ERR ends the whole answer */
+        }
+        if (first == MYSQL_LOCAL_INFILE)
+            return parse_fail(p, "LOAD DATA LOCAL is not supported");
+        {
+            struct mysql_rd rd;
+            mysql_rd_init(&rd, payload, len);
+            uint64_t n = mysql_rd_lenenc(&rd);
+            if (rd.bad || n == 0 || n > 4096)
+                return parse_fail(p, "malformed column count");
+            p->cols_seen = 0;
+            p->phase = P_COLS;
+            if (keep) {
+                res->n_cols = (size_t)n;
+                res->col_names = calloc((size_t)n, sizeof(char *));
+                if (res->col_names == NULL)
+                    return parse_fail(p, "out of memory");
+            } else {
+                p->skip_cols = (size_t)n;
+            }
+        }
+        return HY_AGAIN;
+    case P_COLS: {
+        struct mysql_rd rd;
+        mysql_rd_init(&rd, payload, len);
+        size_t nlen = 0;
+        for (int i = 0; i < 4; i++) /* catalog, schema, table, org_table */
+            mysql_rd_lenenc_str(&rd, &nlen);
+        const uint8_t *name = mysql_rd_lenenc_str(&rd, &nlen);
+        if (rd.bad)
+            return parse_fail(p, "malformed column definition");
+        if (keep) {
+            if (!account(p, nlen + 1))
+                return parse_fail(p, "result too large");
+            char *s = malloc(nlen + 1);
+            if (s == NULL)
+                return parse_fail(p, "out of memory");
+            memcpy(s, name, nlen);
+            s[nlen] = '\0';
+            res->col_names[p->cols_seen] = s;
+        }
+        p->cols_seen++;
+        if (p->cols_seen == (keep ? res->n_cols : p->skip_cols))
+            p->phase = P_COLS_EOF;
+        return HY_AGAIN;
+    }
+    case P_COLS_EOF:
+        if (!mysql_is_eof(first, (uint32_t)len, false))
+            return parse_fail(p, "missing EOF after the column definitions");
+        p->phase = P_ROWS;
+        return HY_AGAIN;
+    case P_ROWS: {
+        if (mysql_is_eof(first, (uint32_t)len, false)) {
+            uint16_t warnings = 0, status = 0;
+            if (mysql_eof_decode(payload, len, &warnings, &status) != HY_OK)
+                return parse_fail(p, "malformed EOF packet");
+            return result_end(p, status, warnings);
+        }
+        if (first == MYSQL_ERR) {
+            set_err(res, payload, len);
+            return HY_OK;
+        }
+        if (!keep)
+            return HY_AGAIN;
+        size_t ncols = res->n_cols;
+        /* One block: the cell pointers, then the strings. */
+        size_t need = ncols * sizeof(char *) + len + ncols;
+        if (!account(p, need))
+            return parse_fail(p, "result too large");
+        char **row = malloc(need);
+        if (row == NULL)
+            return parse_fail(p, "out of memory");
+        char *text = (char *)(row + ncols);
+        struct mysql_rd rd;
+        mysql_rd_init(&rd, payload, len);
+        for (size_t c = 0; c < ncols; c++) {
+            if (mysql_rd_left(&rd) > 0 && *rd.p == 0xfb) {
+                mysql_rd_u8(&rd);
+                row[c] = NULL;
+                continue;
+            }
+            size_t n = 0;
+            const uint8_t *v = mysql_rd_lenenc_str(&rd, &n);
+            if (rd.bad)
+                break;
+            memcpy(text, v, n);
+            text[n] = '\0';
+            row[c] = text;
+            text += n + 1;
+        }
+        if (rd.bad || mysql_rd_left(&rd) != 0) {
+            free(row);
+            return parse_fail(p, "malformed row");
+        }
+        if (res->n_rows == p->rows_cap) {
+            size_t cap = p->rows_cap == 0 ? 8 : p->rows_cap * 2;
+            char ***rows = realloc(res->rows, cap * sizeof(*rows));
+            if (rows == NULL) {
+                free(row);
+                return parse_fail(p, "out of memory");
+            }
+            res->rows = rows;
+            p->rows_cap = cap;
+        }
+        res->rows[res->n_rows++] = row;
+        return HY_AGAIN;
+    }
+    }
+    return parse_fail(p, "parser in an impossible phase");
+}
+
+/* ---- the connection ------------------------------------------------------- */
+
+static void io_cb(struct ev_loop *loop, ev_io *w, int revents);
+static void timer_cb(struct ev_loop *loop, ev_timer *t, int revents);
+
+static char *dup_or_empty(const char *s)
+{
+    return strdup(s != NULL ? s : "");
+}
+
+struct sqlclient *sqlclient_create(struct ev_loop *loop, const struct sqlclient_target *t,
+                                   int timeout_ms)
+{
+    struct sqlclient *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return NULL;
+    c->loop = loop;
+    c->fd = -1;
+    c->port = t->port;
+    c->timeout_ms = timeout_ms > 0 ? timeout_ms : 1000;
+    c->name = dup_or_empty(t->name);
+    c->address = dup_or_empty(t->address);
+    c->user = dup_or_empty(t->user);
+    c->password = dup_or_empty(t->password);
+    if (c->name == NULL || c->address == NULL || c->user == NULL || c->password == NULL) {
+        sqlclient_destroy(c);
+        return NULL;
+    }
+    ev_init(&c->rio, io_cb);
+    ev_init(&c->wio, io_cb);
+    ev_init(&c->timer, timer_cb);
+    c->rio.data = c;
+    c->wio.data = c;
+    c->timer.data = c;
+    return c;
+}
+
+static void close_socket(struct sqlclient *c)
+{
+    ev_io_stop(c->loop, &c->rio);
+    ev_io_stop(c->loop, &c->wio);
+    ev_timer_stop(c->loop, &c->timer);
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
+    c->state = SC_CLOSED;
+    c->in_len = c->in_off = 0;
+    c->out_len = c->out_off = 0;
+    c->thread_id = 0;
+    c->has_deferred = false;
+    sqlresult_clear(&c->parser.res);
+}
+
+void sqlclient_close(struct sqlclient *c)
+{
+    if (c == NULL)
+        return;
+    c->cb = NULL;
+    close_socket(c);
+}
+
+static void really_free(struct sqlclient *c)
+{
+    free(c->in);
+    free(c->out);
+    free(c->name);
+    free(c->address);
+    free(c->user);
+    if (c->password != NULL) {
+        explicit_bzero(c->password, strlen(c->password));
+        free(c->password);
+    }
+    free(c);
+}
+
+void sqlclient_destroy(struct sqlclient *c)
+{
+    if (c == NULL)
+        return;
+    sqlclient_close(c);
+    if (c->in_cb > 0) {
+        c->doomed = true; /* freed when the callback returns */
+        return;
+    }
+    really_free(c);
+}
+
+bool sqlclient_ready(const struct sqlclient *c)
+{
+    return c->state == SC_READY;
+}
+
+uint32_t sqlclient_thread_id(const struct sqlclient *c)
+{
+    return c->thread_id;
+}
+
+const char *sqlclient_server_version(const struct sqlclient *c)
+{
+    return c->version;
+}
+
+void sqlclient_set_timeout(struct sqlclient *c, int timeout_ms)
+{
+    c->timeout_ms = timeout_ms > 0 ? timeout_ms : c->timeout_ms;
+}
+
+/* Run the operation's callback with `res`; the client may be gone after. */
+static void complete(struct sqlclient *c, const struct sqlresult *res)
+{
+    ev_timer_stop(c->loop, &c->timer);
+    sqlclient_cb cb = c->cb;
+    void *arg = c->arg;
+    c->cb = NULL;
+    if (cb == NULL)
+        return;
+    c->in_cb++;
+    cb(c, res, arg);
+    c->in_cb--;
+    if (c->doomed && c->in_cb == 0)
+        really_free(c);
+}
+
+/* The operation failed: close, then report. err_code 0 = local failure. */
+static void fail(struct sqlclient *c, uint16_t code, const char *sqlstate, const char *fmt, ...)
+    HY_PRINTF(4, 5);
+
+static void fail(struct sqlclient *c, uint16_t code, const char *sqlstate, const char *fmt, ...)
+{
+    struct sqlresult res = {0};
+    res.err_code = code;
+    snprintf(res.sqlstate, sizeof(res.sqlstate), "%s", sqlstate != NULL ? sqlstate : "HY000");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(res.err_msg, sizeof(res.err_msg), fmt, ap);
+    va_end(ap);
+    close_socket(c);
+    complete(c, &res);
+}
+
+static void fail_server(struct sqlclient *c, const uint8_t *payload, size_t len)
+{
+    struct sqlresult res = {0};
+    set_err(&res, payload, len);
+    close_socket(c);
+    complete(c, &res);
+}
+
+static hy_status_t reserve(uint8_t **buf, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return HY_OK;
+    size_t n = *cap ? *cap : 4096;
+    while (n < need)
+        n *= 2;
+    uint8_t *b = realloc(*buf, n);
+    if (b == NULL)
+        return HY_NOMEM;
+    *buf = b;
+    *cap = n;
+    return HY_OK;
+}
+
+/* Push `out` to the socket; the write watcher runs while some is left. */
+static hy_status_t flush_out(struct sqlclient *c)
+{
+    while (c->out_off < c->out_len) {
+        ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                ev_io_start(c->loop, &c->wio);
+                return HY_AGAIN;
+            }
+            return HY_ERROR;
+        }
+        c->out_off += (size_t)n;
+    }
+    c->out_len = c->out_off = 0;
+    ev_io_stop(c->loop, &c->wio);
+    return HY_OK;
+}
+
+/* Queue one packet of `len` payload bytes with sequence id `seq`. */
+static hy_status_t send_packet(struct sqlclient *c, const void *payload, size_t len, uint8_t seq)
+{
+    if (len >= MYSQL_MAX_PAYLOAD)
+        return HY_ERROR;
+    if (reserve(&c->out, &c->out_cap, c->out_len + MYSQL_HEADER_SIZE + len) != HY_OK)
+        return HY_NOMEM;
+    mysql_hdr_write(c->out + c->out_len, (uint32_t)len, seq);
+    memcpy(c->out + c->out_len + MYSQL_HEADER_SIZE, payload, len);
+    c->out_len += MYSQL_HEADER_SIZE + len;
+    c->seq = seq;
+    hy_status_t rc = flush_out(c);
+    return rc == HY_AGAIN ? HY_OK : rc;
+}
+
+static void start_timer(struct sqlclient *c)
+{
+    ev_timer_stop(c->loop, &c->timer);
+    ev_timer_set(&c->timer, c->timeout_ms / 1000.0, 0.);
+    ev_timer_start(c->loop, &c->timer);
+}
+
+/* A failure found while starting an operation is reported from the loop,
+ * never from inside the call that started it. */
+static void defer_fail(struct sqlclient *c, const char *fmt, ...) HY_PRINTF(2, 3);
+
+static void defer_fail(struct sqlclient *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->deferred, sizeof(c->deferred), fmt, ap);
+    va_end(ap);
+    c->has_deferred = true;
+    ev_timer_stop(c->loop, &c->timer);
+    ev_timer_set(&c->timer, 0., 0.);
+    ev_timer_start(c->loop, &c->timer);
+}
+
+hy_status_t sqlclient_connect(struct sqlclient *c, sqlclient_cb cb, void *arg)
+{
+    if (c->cb != NULL || c->state != SC_CLOSED)
+        return HY_ERROR;
+    c->cb = cb;
+    c->arg = arg;
+    c->seq = 0;
+    c->version[0] = '\0';
+    int fd = net_connect(c->address, c->port);
+    if (fd < 0) {
+        defer_fail(c, "connect to %s:%d: %s", c->address, c->port, strerror(errno));
+        return HY_OK;
+    }
+    c->fd = fd;
+    c->state = SC_CONNECTING;
+    ev_io_set(&c->rio, fd, EV_READ);
+    ev_io_set(&c->wio, fd, EV_WRITE);
+    ev_io_start(c->loop, &c->wio);
+    start_timer(c);
+    return HY_OK;
+}
+
+static hy_status_t start_command(struct sqlclient *c, enum sc_state st, uint8_t cmd,
+                                 const char *text, size_t len, sqlclient_cb cb, void *arg)
+{
+    if (c->cb != NULL || c->state != SC_READY)
+        return HY_ERROR;
+    if (len + 1 >= MYSQL_MAX_PAYLOAD)
+        return HY_ERROR;
+    c->cb = cb;
+    c->arg = arg;
+    c->state = st;
+    sqlresult_clear(&c->parser.res);
+    sqlresult_parser_init(&c->parser);
+    start_timer(c);
+    if (reserve(&c->out, &c->out_cap, c->out_len + MYSQL_HEADER_SIZE + 1 + len) != HY_OK) {
+        defer_fail(c, "out of memory");
+        return HY_OK;
+    }
+    mysql_hdr_write(c->out + c->out_len, (uint32_t)(1 + len), 0);
+    c->out[c->out_len + MYSQL_HEADER_SIZE] = cmd;
+    if (len > 0)
+        memcpy(c->out + c->out_len + MYSQL_HEADER_SIZE + 1, text, len);
+    c->out_len += MYSQL_HEADER_SIZE + 1 + len;
+    c->seq = 0;
+    if (flush_out(c) == HY_ERROR)
+        defer_fail(c, "send: %s", strerror(errno));
+    return HY_OK;
+}
+
+hy_status_t sqlclient_query(struct sqlclient *c, const char *sql, sqlclient_cb cb, void *arg)
+{
+    return start_command(c, SC_QUERY, COM_QUERY, sql, strlen(sql), cb, arg);
+}
+
+hy_status_t sqlclient_ping(struct sqlclient *c, sqlclient_cb cb, void *arg)
+{
+    return start_command(c, SC_PING, COM_PING, NULL, 0, cb, arg);
+}
+
+static void timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct sqlclient *c = t->data;
+    if (c->has_deferred) {
+        c->has_deferred = false;
+        char why[sizeof(c->deferred)];
+        memcpy(why, c->deferred, sizeof(why));
+        fail(c, 0, NULL, "%s", why);
+        return;
+    }
+    fail(c, 0, NULL, "timeout after %d ms", c->timeout_ms);
+}
+
+/* Our login for the greeting in `payload`. */
+static hy_status_t login(struct sqlclient *c, const uint8_t *payload, size_t len)
+{
+    struct mysql_handshake hs;
+    if (mysql_handshake_decode(payload, len, &hs) != HY_OK)
+        return HY_ERROR;
+    if (!(hs.caps & CLIENT_PROTOCOL_41) || !(hs.caps & CLIENT_SECURE_CONNECTION))
+        return HY_ERROR;
+    c->thread_id = hs.conn_id;
+    snprintf(c->version, sizeof(c->version), "%.*s", (int)HY_MIN(hs.server_version_len, 63),
+             hs.server_version);
+    c->caps = CLIENT_CAPS | (hs.caps & CLIENT_PLUGIN_AUTH);
+    uint8_t token[MYSQL_SCRAMBLE_LEN];
+    struct mysql_login lg = {0};
+    lg.caps = c->caps;
+    lg.max_packet = 0x1000000u;
+    lg.charset = CHARSET_UTF8MB4_GENERAL_CI;
+    lg.user = c->user;
+    lg.user_len = strlen(c->user);
+    if (c->password[0] != '\0') {
+        auth_native_scramble(hs.scramble, c->password, strlen(c->password), token);
+        lg.auth = token;
+        lg.auth_len = sizeof(token);
+    }
+    lg.plugin = NATIVE_PLUGIN;
+    lg.plugin_len = strlen(NATIVE_PLUGIN);
+    uint8_t pkt[1024];
+    size_t n = mysql_login_encode(&lg, pkt, sizeof(pkt));
+    explicit_bzero(token, sizeof(token));
+    if (n == 0)
+        return HY_ERROR;
+    return send_packet(c, pkt, n, (uint8_t)(c->seq + 1));
+}
+
+static hy_status_t auth_switch(struct sqlclient *c, const uint8_t *payload, size_t len)
+{
+    const char *plugin;
+    size_t plugin_len;
+    const uint8_t *data;
+    size_t data_len;
+    if (mysql_auth_switch_decode(payload, len, &plugin, &plugin_len, &data, &data_len) != HY_OK)
+        return HY_ERROR;
+    if (plugin_len != strlen(NATIVE_PLUGIN) || memcmp(plugin, NATIVE_PLUGIN, plugin_len) != 0 ||
+        data_len < MYSQL_SCRAMBLE_LEN)
+        return HY_ERROR;
+    uint8_t token[MYSQL_SCRAMBLE_LEN];
+    size_t n = 0;
+    if (c->password[0] != '\0') {
+        auth_native_scramble(data, c->password, strlen(c->password), token);
+        n = sizeof(token);
+    }
+    hy_status_t rc = send_packet(c, token, n, (uint8_t)(c->seq + 1));
+    explicit_bzero(token, sizeof(token));
+    return rc;
+}
+
+/* Handle one whole packet. Returns false when the operation completed or
+ * failed (the client may be gone: touch nothing). */
+static bool on_packet(struct sqlclient *c, const uint8_t *p, size_t len)
+{
+    switch (c->state) {
+    case SC_GREETING:
+        if (len > 0 && p[0] == MYSQL_ERR) {
+            fail_server(c, p, len);
+            return false;
+        }
+        if (login(c, p, len) != HY_OK) {
+            fail(c, 0, NULL, "%s:%d: bad greeting or capabilities", c->address, c->port);
+            return false;
+        }
+        c->state = SC_AUTH;
+        return true;
+    case SC_AUTH:
+        if (len > 0 && p[0] == MYSQL_OK) {
+            c->state = SC_READY;
+            struct sqlresult res = {.ok = true};
+            complete(c, &res);
+            return false;
+        }
+        if (len > 0 && p[0] == MYSQL_ERR) {
+            fail_server(c, p, len);
+            return false;
+        }
+        if (len > 0 && p[0] == MYSQL_AUTH_SWITCH) {
+            if (auth_switch(c, p, len) != HY_OK) {
+                fail(c, 0, NULL, "the server asks for an authentication method other than %s",
+                     NATIVE_PLUGIN);
+                return false;
+            }
+            return true;
+        }
+        fail(c, 0, NULL, "unexpected packet during login");
+        return false;
+    case SC_PING:
+        c->state = SC_READY;
+        if (len > 0 && p[0] == MYSQL_OK) {
+            struct sqlresult res = {.ok = true};
+            complete(c, &res);
+        } else {
+            struct sqlresult res = {0};
+            set_err(&res, p, len);
+            complete(c, &res);
+        }
+        return false;
+    case SC_QUERY: {
+        hy_status_t rc = sqlresult_parser_feed(&c->parser, p, len);
+        if (rc == HY_AGAIN)
+            return true;
+        if (rc == HY_ERROR) {
+            fail(c, 0, NULL, "%s", c->parser.res.err_msg);
+            return false;
+        }
+        c->state = SC_READY;
+        complete(c, &c->parser.res);
+        return false;
+    }
+    default:
+        fail(c, 0, NULL, "unexpected data from the server");
+        return false;
+    }
+}
+
+static void on_readable(struct sqlclient *c)
+{
+    if (c->in_off > 0) { /* packets handled last time */
+        memmove(c->in, c->in + c->in_off, c->in_len - c->in_off);
+        c->in_len -= c->in_off;
+        c->in_off = 0;
+    }
+    for (;;) {
+        if (reserve(&c->in, &c->in_cap, c->in_len + 4096) != HY_OK) {
+            fail(c, 0, NULL, "out of memory");
+            return;
+        }
+        ssize_t n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+        if (n == 0) {
+            fail(c, 0, NULL, "connection closed by the server");
+            return;
+        }
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                break;
+            fail(c, 0, NULL, "recv: %s", strerror(errno));
+            return;
+        }
+        c->in_len += (size_t)n;
+        if ((size_t)n < 4096)
+            break;
+    }
+    while (c->in_len - c->in_off >= MYSQL_HEADER_SIZE) {
+        const uint8_t *h = c->in + c->in_off;
+        uint32_t len = mysql_hdr_len(h);
+        if (len == MYSQL_MAX_PAYLOAD) {
+            fail(c, 0, NULL, "packet of 16 MiB or more");
+            return;
+        }
+        if (c->in_len - c->in_off < MYSQL_HEADER_SIZE + len) {
+            if (reserve(&c->in, &c->in_cap, c->in_len - c->in_off + MYSQL_HEADER_SIZE + len) !=
+                HY_OK)
+                fail(c, 0, NULL, "out of memory");
+            return;
+        }
+        if (c->state == SC_READY || c->cb == NULL) {
+            /* Nothing was asked: the server is closing on us (an ERR
+             * before it hangs up, e.g. the connection was killed). */
+            close_socket(c);
+            return;
+        }
+        c->seq = mysql_hdr_seq(h);
+        c->in_off += MYSQL_HEADER_SIZE + len;
+        /* The packet stays in place while it is handled. Once an
+         * operation completes, its callback may have closed, destroyed or
+         * reused the client: touch nothing. */
+        if (!on_packet(c, h + MYSQL_HEADER_SIZE, len))
+            return;
+    }
+}
+
+static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    struct sqlclient *c = w->data;
+    if (c->state == SC_CONNECTING) {
+        int err = 0;
+        socklen_t elen = sizeof(err);
+        if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
+            err = errno;
+        if (err != 0) {
+            fail(c, 0, NULL, "connect to %s:%d: %s", c->address, c->port, strerror(err));
+            return;
+        }
+        ev_io_stop(c->loop, &c->wio);
+        ev_io_start(c->loop, &c->rio);
+        c->state = SC_GREETING;
+        return;
+    }
+    if (revents & EV_WRITE) {
+        if (flush_out(c) == HY_ERROR) {
+            fail(c, 0, NULL, "send: %s", strerror(errno));
+            return;
+        }
+    }
+    if (revents & EV_READ)
+        on_readable(c);
+}
