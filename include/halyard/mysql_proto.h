@@ -384,7 +384,8 @@ hy_status_t mysql_stmt_exec_decode(const uint8_t *payload, size_t len, uint16_t 
 /* Write the head of `ex` (decoded from `payload`, with new_params_bound 0)
  * again with the flag set and the 2 * n_params bytes of `types` after it,
  * and `stmt_id` in place of the client's. Returns the bytes written into
- * `out` (the new head: ex->head_len + 2 * n_params), 0 if it does not fit. */
+ * `out` (the new head: ex->head_len + 2 * n_params), 0 if it does not fit
+ * (`out` then holds garbage). */
 size_t mysql_stmt_exec_bind_types(const uint8_t *payload, const struct mysql_stmt_exec *ex,
                                   uint16_t n_params, const uint8_t *types, uint32_t stmt_id,
                                   uint8_t *out, size_t cap);

@@ -3,7 +3,8 @@
  *
  * The whole input goes, as one payload, through every decoder: greeting,
  * login, COM_CHANGE_USER (under several capability sets), auth switch, OK
- * (with and without CLIENT_SESSION_TRACK), ERR, EOF, and a little program of
+ * (with and without CLIENT_SESSION_TRACK), ERR, EOF, COM_STMT_PREPARE's OK,
+ * COM_STMT_EXECUTE heads (types added back), and a little program of
  * primitive reads (the input's bytes pick the reader). Checked for each:
  *  - every pointer and length a decoder returns lies within the payload,
  *    and NUL-terminated fields end in their NUL;
@@ -245,6 +246,50 @@ static void check_eof(const uint8_t *d, size_t n)
 }
 
 /* Primitive reads, each chosen by the next input byte, to the end. */
+/* COM_STMT_PREPARE's OK and the head of a COM_STMT_EXECUTE, for statements
+ * of a few parameter counts: what is decoded lies within the payload, and
+ * a head given its types back decodes as bound with those types and the
+ * new statement id, the rest unchanged. */
+static void check_stmt(const uint8_t *d, size_t n)
+{
+    struct mysql_prepare_ok ok;
+    if (mysql_prepare_ok_decode(d, n, &ok) == HY_OK)
+        FUZZ_CHECK(n >= 9 && d[0] == MYSQL_OK && ok.stmt_id == mysql_stmt_id_get(d));
+
+    static const uint16_t counts[] = {0, 1, 7, 8, 9, 300};
+    for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+        uint16_t np = counts[i];
+        struct mysql_stmt_exec ex, again;
+        if (mysql_stmt_exec_decode(d, n, np, &ex) != HY_OK)
+            continue;
+        FUZZ_CHECK(ex.head_len <= n && ex.head_len <= mysql_stmt_exec_head_max(np));
+        FUZZ_CHECK(fuzz_within(ex.null_bitmap, ex.null_len, d, n));
+        FUZZ_CHECK(ex.types == NULL || fuzz_within(ex.types, 2 * (size_t)np, d, n));
+        FUZZ_CHECK(ex.new_params_bound == (ex.types != NULL));
+        FUZZ_CHECK(np > 0 || (ex.head_len == 10 && ex.null_bitmap == NULL));
+        if (np == 0 || ex.new_params_bound)
+            continue;
+        uint8_t types[600];
+        for (size_t k = 0; k < 2 * (size_t)np; k++)
+            types[k] = (uint8_t)(k * 7);
+        size_t cap = ex.head_len + 2 * (size_t)np;
+        uint8_t *out = malloc(cap);
+        FUZZ_CHECK(out != NULL);
+        size_t len = mysql_stmt_exec_bind_types(d, &ex, np, types, 0x01020304u, out, cap);
+        FUZZ_CHECK(len == cap);
+        uint8_t *enc = fuzz_dup(out, len);
+        FUZZ_CHECK(mysql_stmt_exec_bind_types(d, &ex, np, types, 1, out, cap - 1) == 0);
+        FUZZ_CHECK(mysql_stmt_exec_decode(enc, len, np, &again) == HY_OK);
+        FUZZ_CHECK(again.new_params_bound && again.head_len == len);
+        FUZZ_CHECK(again.stmt_id == 0x01020304u && again.flags == ex.flags &&
+                   again.iterations == ex.iterations);
+        FUZZ_CHECK(memcmp(again.types, types, 2 * (size_t)np) == 0);
+        FUZZ_CHECK(memcmp(again.null_bitmap, ex.null_bitmap, ex.null_len) == 0);
+        free(enc);
+        free(out);
+    }
+}
+
 static void check_readers(const uint8_t *d, size_t n)
 {
     struct mysql_rd rd;
@@ -387,6 +432,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_err(data, size);
     check_eof(data, size);
     check_readers(data, size);
+    check_stmt(data, size);
     check_tracker(data, size);
     return 0;
 }
