@@ -50,9 +50,10 @@ $(BUILD)/halyard: $(BUILD)/obj/main.o $(LIB_OBJ)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The admin socket's client needs only the config loader (-c CONFIG), which
-# compiles the query rules and loads the TLS certificates.
+# compiles the query rules, loads the TLS certificates and hashes firewall digests.
 $(BUILD)/halyardctl: $(BUILD)/obj/halyardctl.o $(BUILD)/obj/config.o $(BUILD)/obj/auth.o $(BUILD)/obj/log.o \
-                     $(BUILD)/obj/rules.o $(BUILD)/obj/tls.o $(BUILD)/obj/conn.o $(BUILD)/obj/buf.o
+                     $(BUILD)/obj/rules.o $(BUILD)/obj/tls.o $(BUILD)/obj/conn.o $(BUILD)/obj/buf.o \
+                     $(BUILD)/obj/classify.o
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ -lconfig -lssl -lcrypto -lpcre2-8 -lev -pthread
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ) $(HDRS)

@@ -38,6 +38,8 @@
 #include "halyard/admin.h"
 #include "halyard/audit.h"
 #include "halyard/config.h"
+#include "halyard/firewall.h"
+#include "halyard/guard.h"
 #include "halyard/log.h"
 #include "halyard/mysql_proto.h"
 #include "halyard/rules.h"
@@ -142,6 +144,10 @@ static const struct {
     {"show rules", "query rules in order, with their hits"},
     {"show digests [top N]", "the N statement digests (default 20) with the most total time"},
     {"kill session ID", "close client session ID now"},
+    {"show blocked", "client addresses with failed logins, slowed down or blocked"},
+    {"unblock ADDRESS|all", "forget an address's failed logins and its block"},
+    {"show firewall [USER]", "the digests the firewall learned (users with firewall = learn)"},
+    {"dump firewall USER", "USER's learned digests as a firewall_allow line for the config"},
     {"reload", "re-read the configuration file, as SIGHUP does"},
     {"takeover", "(halyard --takeover) hand the listening sockets over to a new halyard"},
 };
@@ -236,6 +242,25 @@ hy_status_t admin_parse(const char *line, size_t len, struct admin_cmd *cmd, cha
             return HY_ERROR;
         }
         cmd->top = top;
+    } else if (n == 2 && TOK_IS(0, "show") && TOK_IS(1, "blocked")) {
+        cmd->verb = ADMIN_SHOW_BLOCKED;
+    } else if (n >= 1 && TOK_IS(0, "unblock")) {
+        if (n != 2 || tlen[1] >= sizeof(cmd->arg)) {
+            snprintf(err, errlen, "ERR usage: unblock ADDRESS|all");
+            return HY_ERROR;
+        }
+        cmd->verb = ADMIN_UNBLOCK;
+        memcpy(cmd->arg, tok[1], tlen[1]);
+    } else if (n >= 2 && (TOK_IS(0, "show") || TOK_IS(0, "dump")) && TOK_IS(1, "firewall")) {
+        bool dump = TOK_IS(0, "dump");
+        if (n > 3 || (dump && n != 3) || (n == 3 && tlen[2] >= sizeof(cmd->arg))) {
+            snprintf(err, errlen,
+                     dump ? "ERR usage: dump firewall USER" : "ERR usage: show firewall [USER]");
+            return HY_ERROR;
+        }
+        cmd->verb = dump ? ADMIN_DUMP_FIREWALL : ADMIN_SHOW_FIREWALL;
+        if (n == 3)
+            memcpy(cmd->arg, tok[2], tlen[2]);
     } else if (n >= 2 && TOK_IS(0, "kill") && TOK_IS(1, "session")) {
         if (n != 3) {
             snprintf(err, errlen, "ERR usage: kill session ID");
@@ -482,6 +507,33 @@ static void list_end(struct kv_list *l)
     }
 }
 
+/* An array of strings: a JSON array, or in a table the same text. */
+static void kv_strings(struct kv *kv, const char *key, const struct config_strings *ss)
+{
+    struct textbuf tb;
+    textbuf_init(&tb, ADMIN_OUT_MAX);
+    textbuf_putc(&tb, '[');
+    for (size_t i = 0; i < ss->n; i++) {
+        if (i > 0)
+            textbuf_puts(&tb, kv->json ? "," : ", ");
+        textbuf_json_str(&tb, ss->v[i]);
+    }
+    textbuf_putc(&tb, ']');
+    if (kv->json) {
+        kv_key(kv, key);
+        textbuf_puts(kv->sb, tb.data != NULL ? tb.data : "[]");
+    } else {
+        table_cell(&kv->t, key);
+        table_cell(&kv->t, tb.data != NULL ? tb.data : "[]");
+    }
+    textbuf_free(&tb);
+}
+
+static const char *firewall_mode_name(enum firewall_mode m)
+{
+    return m == FIREWALL_LEARN ? "learn" : m == FIREWALL_ENFORCE ? "enforce" : "off";
+}
+
 /* An unset rule condition (NULL) as the config wrote it. */
 static const char *opt_str(const char *s)
 {
@@ -515,6 +567,18 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
     kv_str(&kv, "backend_tls_ca", cfg->backend_tls_ca);
     kv_str(&kv, "backend_tls_cert", cfg->backend_tls_cert);
     kv_str(&kv, "backend_tls_key", cfg->backend_tls_key);
+    kv_int(&kv, "max_packet_size", cfg->max_packet_size);
+    kv_int(&kv, "client_idle_timeout_ms", cfg->client_idle_timeout_ms);
+    kv_str(&kv, "default_auth_plugin",
+           cfg->default_sha2 ? "caching_sha2_password" : "mysql_native_password");
+    kv_str(&kv, "auth_rsa_private_key", cfg->auth_rsa_private_key);
+    kv_str(&kv, "auth_rsa_public_key", cfg->auth_rsa_public_key);
+    kv_int(&kv, "auth_fail_limit", cfg->auth_fail_limit);
+    kv_int(&kv, "auth_fail_window_ms", cfg->auth_fail_window_ms);
+    kv_int(&kv, "auth_delay_ms", cfg->auth_delay_ms);
+    kv_int(&kv, "auth_block_ms", cfg->auth_block_ms);
+    kv_int(&kv, "auth_block_table_size", cfg->auth_block_table_size);
+    kv_int(&kv, "firewall_learn_max", cfg->firewall_learn_max);
     kv_str(&kv, "admin_socket", cfg->admin_socket);
     kv_str(&kv, "metrics_address", cfg->metrics_address);
     kv_int(&kv, "metrics_port", cfg->metrics_port);
@@ -557,6 +621,7 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
         kv_int(&kv, elem_key(&l, "backlog", k, sizeof(k)), x->backlog);
         kv_str(&kv, elem_key(&l, "consistency", k, sizeof(k)), consistency_to_str(x->consistency));
         kv_bool(&kv, elem_key(&l, "require_tls", k, sizeof(k)), x->require_tls);
+        kv_strings(&kv, elem_key(&l, "users", k, sizeof(k)), &x->users);
         elem_end(&l);
     }
     list_end(&l);
@@ -569,9 +634,14 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
         elem_begin(&l);
         kv_str(&kv, elem_key(&l, "name", k, sizeof(k)), x->name);
         kv_str(&kv, elem_key(&l, "password_hash", k, sizeof(k)), x->no_password ? "" : "(hidden)");
+        kv_str(&kv, elem_key(&l, "sha2_hash", k, sizeof(k)), x->has_s2 ? "(hidden)" : "");
         kv_str(&kv, elem_key(&l, "consistency", k, sizeof(k)), consistency_to_str(x->consistency));
         kv_bool(&kv, elem_key(&l, "require_tls", k, sizeof(k)), x->require_tls);
         kv_str(&kv, elem_key(&l, "tls_subject", k, sizeof(k)), opt_str(x->tls_subject));
+        kv_strings(&kv, elem_key(&l, "allow", k, sizeof(k)), &x->allow);
+        kv_int(&kv, elem_key(&l, "max_connections", k, sizeof(k)), x->max_connections);
+        kv_str(&kv, elem_key(&l, "firewall", k, sizeof(k)), firewall_mode_name(x->firewall));
+        kv_strings(&kv, elem_key(&l, "firewall_allow", k, sizeof(k)), &x->firewall_allow);
         elem_end(&l);
     }
     list_end(&l);
@@ -605,8 +675,10 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
         kv_str(&kv, elem_key(&l, "match_digest", k, sizeof(k)), opt_str(x->match_digest));
         kv_str(&kv, elem_key(&l, "match_text", k, sizeof(k)), opt_str(x->match_text));
         kv_str(&kv, elem_key(&l, "user", k, sizeof(k)), opt_str(x->user));
+        kv_strings(&kv, elem_key(&l, "users", k, sizeof(k)), &x->users);
         kv_str(&kv, elem_key(&l, "schema", k, sizeof(k)), opt_str(x->schema));
         kv_str(&kv, elem_key(&l, "client", k, sizeof(k)), opt_str(x->client));
+        kv_strings(&kv, elem_key(&l, "no_where", k, sizeof(k)), &x->no_where);
         kv_str(&kv, elem_key(&l, "action", k, sizeof(k)), block ? "block" : "route");
         kv_str(&kv, elem_key(&l, "route", k, sizeof(k)), x->route_name);
         if (block)
@@ -1285,6 +1357,122 @@ static void job_start(struct admin_conn *c, const struct admin_cmd *cmd, const c
     ev_async_send(a->loop, &a->parts_async);
 }
 
+/* ---- blocked addresses and the firewall's learned digests ---- */
+
+void admin_render_blocked(struct textbuf *sb, const struct guard_row *rows, size_t n, bool json)
+{
+    if (json) {
+        textbuf_puts(sb, "{\"addresses\":[");
+        for (size_t i = 0; i < n; i++) {
+            const struct guard_row *r = &rows[i];
+            textbuf_puts(sb, i ? ",{\"address\":" : "{\"address\":");
+            textbuf_json_str(sb, r->address);
+            textbuf_printf(sb,
+                           ",\"failures\":%" PRIu32 ",\"blocked\":%s,\"blocked_ms\":%" PRId64
+                           ",\"window_ms\":%" PRId64 ",\"last_failure_ms_ago\":%" PRId64 "}",
+                           r->failures, r->blocked ? "true" : "false", r->blocked_ms, r->window_ms,
+                           r->last_fail_ms);
+        }
+        textbuf_puts(sb, "]}\n");
+        return;
+    }
+    struct table t;
+    table_init(&t, 5);
+    static const char *const head[] = {"address", "failures", "state", "blocked_ms",
+                                       "last_failure_ms_ago"};
+    for (size_t i = 0; i < HY_ARRAY_SIZE(head); i++)
+        table_cell(&t, head[i]);
+    for (size_t i = 0; i < n; i++) {
+        const struct guard_row *r = &rows[i];
+        table_cell(&t, r->address);
+        table_cellf(&t, "%" PRIu32, r->failures);
+        table_cell(&t, r->blocked ? "blocked" : "counting");
+        if (r->blocked)
+            table_cellf(&t, "%" PRId64, r->blocked_ms);
+        else
+            table_cell(&t, NULL);
+        table_cellf(&t, "%" PRId64, r->last_fail_ms);
+    }
+    table_render(&t, sb);
+    table_free(&t);
+}
+
+void admin_render_firewall(struct textbuf *sb, const struct firewall_row *rows, size_t n,
+                           uint64_t dropped, bool json)
+{
+    char first[32], last[32];
+    if (json) {
+        textbuf_puts(sb, "{\"digests\":[");
+        for (size_t i = 0; i < n; i++) {
+            const struct firewall_row *r = &rows[i];
+            status_format_time(r->first, first, sizeof(first));
+            status_format_time(r->last, last, sizeof(last));
+            textbuf_puts(sb, i ? ",{\"user\":" : "{\"user\":");
+            textbuf_json_str(sb, r->user);
+            textbuf_printf(sb,
+                           ",\"hash\":\"%016" PRIx64 "\",\"count\":%" PRIu64 ",\"first\":\"%s\""
+                           ",\"last\":\"%s\",\"digest\":",
+                           r->hash, r->count, first, last);
+            textbuf_json_str(sb, r->text);
+            textbuf_putc(sb, '}');
+        }
+        textbuf_printf(sb, "],\"dropped\":%" PRIu64 "}\n", dropped);
+        return;
+    }
+    struct table t;
+    table_init(&t, 5);
+    static const char *const head[] = {"user", "hash", "count", "last", "digest"};
+    for (size_t i = 0; i < HY_ARRAY_SIZE(head); i++)
+        table_cell(&t, head[i]);
+    for (size_t i = 0; i < n; i++) {
+        const struct firewall_row *r = &rows[i];
+        status_format_time(r->last, last, sizeof(last));
+        table_cell(&t, r->user);
+        table_cellf(&t, "%016" PRIx64, r->hash);
+        table_cellf(&t, "%" PRIu64, r->count);
+        table_cell(&t, last);
+        table_cell(&t, r->text);
+    }
+    table_render(&t, sb);
+    table_free(&t);
+    if (dropped > 0)
+        textbuf_printf(sb,
+                       "# %" PRIu64 " digests not recorded: the table is full "
+                       "(firewall_learn_max)\n",
+                       dropped);
+}
+
+void admin_render_firewall_dump(struct textbuf *sb, const char *user,
+                                const struct firewall_row *rows, size_t n, bool json)
+{
+    if (json) {
+        textbuf_puts(sb, "{\"user\":");
+        textbuf_json_str(sb, user);
+        textbuf_puts(sb, ",\"firewall_allow\":[");
+        for (size_t i = 0; i < n; i++) {
+            if (i > 0)
+                textbuf_putc(sb, ',');
+            textbuf_json_str(sb, rows[i].text);
+        }
+        textbuf_puts(sb, "]}\n");
+        return;
+    }
+    /* libconfig strings take the same escapes as JSON for what a digest
+     * holds (quotes, backslashes, control bytes as \n \t \\ ...); a digest
+     * cut at DIGEST_TEXT_MAX would hash differently, so it goes in as its
+     * hash. */
+    textbuf_printf(sb, "# users.[name = \"%s\"]: %zu digests learned\n", user, n);
+    textbuf_puts(sb, "firewall_allow = [");
+    for (size_t i = 0; i < n; i++) {
+        textbuf_puts(sb, i ? ",\n    " : "\n    ");
+        if (strlen(rows[i].text) >= DIGEST_TEXT_MAX)
+            textbuf_printf(sb, "\"%016" PRIx64 "\"", rows[i].hash);
+        else
+            textbuf_json_str(sb, rows[i].text);
+    }
+    textbuf_puts(sb, n ? "\n];\n" : "];\n");
+}
+
 /* ---- main thread: commands ---- */
 
 static bool aconn_send_answer(struct admin_conn *c);
@@ -1309,7 +1497,7 @@ static bool run_command(struct admin_conn *c, const char *line, size_t len)
         textbuf_printf(&c->out, "%s\n", err);
         return aconn_send_answer(c);
     }
-    if (cmd.verb != ADMIN_RELOAD && cmd.verb != ADMIN_KILL_SESSION)
+    if (cmd.verb != ADMIN_RELOAD && cmd.verb != ADMIN_KILL_SESSION && cmd.verb != ADMIN_UNBLOCK)
         hy_log_info("admin uid=%u pid=%d: %s", c->uid, c->pid, shown);
     switch (cmd.verb) {
     case ADMIN_HELP:
@@ -1349,6 +1537,49 @@ static bool run_command(struct admin_conn *c, const char *line, size_t len)
                 atomic_load_explicit(&st->workers[i].rules.match_errors, memory_order_relaxed);
         admin_render_rules(&c->out, cfg, hits, errors, cmd.json);
         free(hits);
+        break;
+    }
+    case ADMIN_SHOW_BLOCKED: {
+        size_t max = (size_t)st->cfg->auth_block_table_size;
+        struct guard_row *rows = calloc(max ? max : 1, sizeof(*rows));
+        if (rows == NULL) {
+            textbuf_puts(&c->out, "ERR out of memory\n");
+            break;
+        }
+        size_t n = guard_list(st->cfg, rows, max);
+        admin_render_blocked(&c->out, rows, n, cmd.json);
+        free(rows);
+        break;
+    }
+    case ADMIN_UNBLOCK: {
+        int n = guard_unblock(cmd.arg);
+        log_audit("admin uid=%u pid=%d: %s: %d address%s forgotten", c->uid, c->pid, shown,
+                  n < 0 ? 0 : n, n == 1 ? "" : "es");
+        if (n < 0) {
+            textbuf_puts(&c->out, "ERR unblock: '");
+            textbuf_cell(&c->out, cmd.arg);
+            textbuf_puts(&c->out, "' is not an IP address or all\n");
+        } else if (cmd.json) {
+            textbuf_printf(&c->out, "{\"unblocked\":%d}\n", n);
+        } else {
+            textbuf_printf(&c->out, "OK %d address%s unblocked\n", n, n == 1 ? "" : "es");
+        }
+        break;
+    }
+    case ADMIN_SHOW_FIREWALL:
+    case ADMIN_DUMP_FIREWALL: {
+        struct firewall_row *rows;
+        uint64_t dropped;
+        size_t n = firewall_list(cmd.arg[0] ? cmd.arg : NULL, &rows, &dropped);
+        if (n == (size_t)-1) {
+            textbuf_puts(&c->out, "ERR out of memory\n");
+            break;
+        }
+        if (cmd.verb == ADMIN_SHOW_FIREWALL)
+            admin_render_firewall(&c->out, rows, n, dropped, cmd.json);
+        else
+            admin_render_firewall_dump(&c->out, cmd.arg, rows, n, cmd.json);
+        free(rows);
         break;
     }
     case ADMIN_SHOW_SESSIONS:

@@ -7,8 +7,17 @@
  */
 #include <string.h>
 
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <openssl/bio.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/rsa.h>
 #include <openssl/sha.h>
 
 #include "halyard/auth.h"
@@ -162,4 +171,247 @@ hy_status_t auth_random_scramble(uint8_t *out, size_t n)
     }
     OPENSSL_cleanse(pool, sizeof(pool));
     return HY_OK;
+}
+
+/* ---- caching_sha2_password --------------------------------------------- */
+
+hy_status_t auth_sha2_hash_parse(const char *text, uint8_t s2[MYSQL_SHA256_LEN], bool *present)
+{
+    memset(s2, 0, MYSQL_SHA256_LEN);
+    *present = false;
+    if (text[0] == '\0')
+        return HY_OK;
+    if (strnlen(text, 2 * MYSQL_SHA256_LEN + 1) != 2 * MYSQL_SHA256_LEN)
+        return HY_ERROR;
+    for (size_t i = 0; i < MYSQL_SHA256_LEN; i++) {
+        int hi = hex_value(text[2 * i]);
+        int lo = hex_value(text[2 * i + 1]);
+        if (hi < 0 || lo < 0) {
+            memset(s2, 0, MYSQL_SHA256_LEN);
+            return HY_ERROR;
+        }
+        s2[i] = (uint8_t)(hi << 4 | lo);
+    }
+    *present = true;
+    return HY_OK;
+}
+
+void auth_sha2_hash_password(const char *password, size_t len, uint8_t s2[MYSQL_SHA256_LEN])
+{
+    uint8_t s1[MYSQL_SHA256_LEN];
+
+    SHA256((const unsigned char *)password, len, s1);
+    SHA256(s1, sizeof(s1), s2);
+    OPENSSL_cleanse(s1, sizeof(s1));
+}
+
+/* SHA256(s2 + scramble): the mask that hides SHA256(password). */
+static void sha2_mask(const uint8_t scramble[MYSQL_SCRAMBLE_LEN],
+                      const uint8_t s2[MYSQL_SHA256_LEN], uint8_t mask[MYSQL_SHA256_LEN])
+{
+    uint8_t buf[MYSQL_SHA256_LEN + MYSQL_SCRAMBLE_LEN];
+
+    memcpy(buf, s2, MYSQL_SHA256_LEN);
+    memcpy(buf + MYSQL_SHA256_LEN, scramble, MYSQL_SCRAMBLE_LEN);
+    SHA256(buf, sizeof(buf), mask);
+}
+
+bool auth_sha2_verify(const uint8_t scramble[MYSQL_SCRAMBLE_LEN], const uint8_t *reply,
+                      size_t reply_len, const uint8_t s2[MYSQL_SHA256_LEN])
+{
+    uint8_t mask[MYSQL_SHA256_LEN];
+    uint8_t s1[MYSQL_SHA256_LEN];
+    uint8_t check[MYSQL_SHA256_LEN];
+
+    if (reply_len != MYSQL_SHA256_LEN)
+        return false;
+    sha2_mask(scramble, s2, mask);
+    for (size_t i = 0; i < MYSQL_SHA256_LEN; i++)
+        s1[i] = reply[i] ^ mask[i];
+    SHA256(s1, sizeof(s1), check);
+    bool ok = CRYPTO_memcmp(check, s2, MYSQL_SHA256_LEN) == 0;
+    OPENSSL_cleanse(mask, sizeof(mask));
+    OPENSSL_cleanse(s1, sizeof(s1));
+    return ok;
+}
+
+void auth_sha2_scramble(const uint8_t scramble[MYSQL_SCRAMBLE_LEN], const char *password,
+                        size_t len, uint8_t reply[MYSQL_SHA256_LEN])
+{
+    uint8_t s1[MYSQL_SHA256_LEN];
+    uint8_t s2[MYSQL_SHA256_LEN];
+    uint8_t mask[MYSQL_SHA256_LEN];
+
+    SHA256((const unsigned char *)password, len, s1);
+    SHA256(s1, sizeof(s1), s2);
+    sha2_mask(scramble, s2, mask);
+    for (size_t i = 0; i < MYSQL_SHA256_LEN; i++)
+        reply[i] = s1[i] ^ mask[i];
+    OPENSSL_cleanse(s1, sizeof(s1));
+}
+
+bool auth_plain_verify(const char *password, size_t len, const uint8_t h2[MYSQL_SHA1_LEN],
+                       bool no_password, const uint8_t *s2, uint8_t h1_out[MYSQL_SHA1_LEN],
+                       uint8_t s2_out[MYSQL_SHA256_LEN])
+{
+    uint8_t h1[MYSQL_SHA1_LEN];
+    uint8_t check[MYSQL_SHA1_LEN];
+    uint8_t my_s2[MYSQL_SHA256_LEN];
+    bool ok;
+
+    SHA1((const unsigned char *)password, len, h1);
+    SHA1(h1, sizeof(h1), check);
+    auth_sha2_hash_password(password, len, my_s2);
+    if (no_password)
+        ok = len == 0;
+    else
+        ok = CRYPTO_memcmp(check, h2, MYSQL_SHA1_LEN) == 0;
+    if (s2 != NULL && CRYPTO_memcmp(my_s2, s2, MYSQL_SHA256_LEN) != 0)
+        ok = false;
+    if (ok) {
+        memcpy(h1_out, h1, MYSQL_SHA1_LEN);
+        memcpy(s2_out, my_s2, MYSQL_SHA256_LEN);
+    }
+    OPENSSL_cleanse(h1, sizeof(h1));
+    OPENSSL_cleanse(my_s2, sizeof(my_s2));
+    return ok;
+}
+
+struct auth_rsa {
+    EVP_PKEY *key;
+    char *pem; /* the public key, PEM */
+    size_t pem_len;
+};
+
+void auth_rsa_free(struct auth_rsa *rsa)
+{
+    if (rsa == NULL)
+        return;
+    EVP_PKEY_free(rsa->key);
+    free(rsa->pem);
+    free(rsa);
+}
+
+/* OpenSSL's last error as text, or errno's when OpenSSL has none. */
+static void ssl_why(char *why, size_t whylen, const char *what, const char *path, int err)
+{
+    unsigned long e = ERR_get_error();
+    char buf[256];
+    if (e != 0)
+        ERR_error_string_n(e, buf, sizeof(buf));
+    else
+        snprintf(buf, sizeof(buf), "%s", err != 0 ? strerror(err) : "no PEM key found");
+    ERR_clear_error();
+    snprintf(why, whylen, "%s: %s: %s", what, path, buf);
+}
+
+hy_status_t auth_rsa_load(const char *priv_path, const char *pub_path, struct auth_rsa **out,
+                          char *why, size_t whylen)
+{
+    *out = NULL;
+    struct auth_rsa *rsa = calloc(1, sizeof(*rsa));
+    if (rsa == NULL)
+        return HY_NOMEM;
+    ERR_clear_error();
+    errno = 0;
+    FILE *fp = fopen(priv_path, "r");
+    if (fp == NULL) {
+        ssl_why(why, whylen, "private key", priv_path, errno);
+        goto fail;
+    }
+    rsa->key = PEM_read_PrivateKey(fp, NULL, NULL, NULL);
+    fclose(fp);
+    if (rsa->key == NULL) {
+        ssl_why(why, whylen, "private key", priv_path, 0);
+        goto fail;
+    }
+    if (EVP_PKEY_get_base_id(rsa->key) != EVP_PKEY_RSA || EVP_PKEY_get_bits(rsa->key) < 2048) {
+        snprintf(why, whylen, "private key: %s: not an RSA key of 2048 bits or more", priv_path);
+        goto fail;
+    }
+    if (pub_path[0] != '\0') {
+        errno = 0;
+        fp = fopen(pub_path, "r");
+        if (fp == NULL) {
+            ssl_why(why, whylen, "public key", pub_path, errno);
+            goto fail;
+        }
+        EVP_PKEY *pub = PEM_read_PUBKEY(fp, NULL, NULL, NULL);
+        fclose(fp);
+        if (pub == NULL) {
+            ssl_why(why, whylen, "public key", pub_path, 0);
+            goto fail;
+        }
+        int same = EVP_PKEY_eq(rsa->key, pub);
+        EVP_PKEY_free(pub);
+        if (same != 1) {
+            snprintf(why, whylen, "public key: %s: not the public half of auth_rsa_private_key",
+                     pub_path);
+            goto fail;
+        }
+    }
+    /* Send the public key as the PEM OpenSSL writes, whatever the file had
+     * around it. */
+    BIO *bio = BIO_new(BIO_s_mem());
+    if (bio == NULL || PEM_write_bio_PUBKEY(bio, rsa->key) != 1) {
+        BIO_free(bio);
+        auth_rsa_free(rsa);
+        return HY_NOMEM;
+    }
+    char *data;
+    long n = BIO_get_mem_data(bio, &data);
+    rsa->pem = n > 0 ? malloc((size_t)n + 1) : NULL;
+    if (rsa->pem == NULL) {
+        BIO_free(bio);
+        auth_rsa_free(rsa);
+        return HY_NOMEM;
+    }
+    memcpy(rsa->pem, data, (size_t)n);
+    rsa->pem[n] = '\0';
+    rsa->pem_len = (size_t)n;
+    BIO_free(bio);
+    *out = rsa;
+    return HY_OK;
+fail:
+    auth_rsa_free(rsa);
+    return HY_ERROR;
+}
+
+const char *auth_rsa_public_pem(const struct auth_rsa *rsa, size_t *len)
+{
+    *len = rsa->pem_len;
+    return rsa->pem;
+}
+
+size_t auth_rsa_size(const struct auth_rsa *rsa)
+{
+    return (size_t)EVP_PKEY_get_size(rsa->key);
+}
+
+int auth_rsa_decrypt_password(const struct auth_rsa *rsa, const uint8_t *data, size_t len,
+                              const uint8_t scramble[MYSQL_SCRAMBLE_LEN], char *out, size_t cap)
+{
+    uint8_t plain[1024];
+    size_t n = sizeof(plain);
+    int rc = -1;
+    if (len != auth_rsa_size(rsa) || len > sizeof(plain))
+        return -1;
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(rsa->key, NULL);
+    if (ctx == NULL)
+        return -1;
+    if (EVP_PKEY_decrypt_init(ctx) == 1 &&
+        EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) == 1 &&
+        EVP_PKEY_decrypt(ctx, plain, &n, data, len) == 1 && n > 0) {
+        for (size_t i = 0; i < n; i++)
+            plain[i] ^= scramble[i % MYSQL_SCRAMBLE_LEN];
+        /* the password and its NUL, nothing after it */
+        if (plain[n - 1] == '\0' && memchr(plain, '\0', n - 1) == NULL && n - 1 <= cap) {
+            memcpy(out, plain, n - 1);
+            rc = (int)(n - 1);
+        }
+    }
+    ERR_clear_error();
+    EVP_PKEY_CTX_free(ctx);
+    OPENSSL_cleanse(plain, sizeof(plain));
+    return rc;
 }

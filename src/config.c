@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "halyard/auth.h"
+#include "halyard/classify.h"
 #include "halyard/config.h"
 #include "halyard/log.h"
 #include "halyard/rules.h"
@@ -89,6 +90,38 @@ const struct config_key config_keys[] = {
      "PEM client certificate halyard presents to backends; \"\" = none", NULL},
     {"backend_tls_key", CONFIG_STRING, "", 0, 4095,
      "PEM private key of backend_tls_cert", NULL},
+    {"max_packet_size", CONFIG_INT, "67108864", 1024, 1073741824,
+     "bytes of one client request (a logical packet, as max_allowed_packet counts it); a larger "
+     "one gets error 1153 and the connection is closed", NULL},
+    {"client_idle_timeout_ms", CONFIG_INT, "0", 0, 2147483647,
+     "milliseconds a logged-in client may stay idle between commands before halyard closes it "
+     "with error 4031, as wait_timeout does; 0 = never", NULL},
+    {"default_auth_plugin", CONFIG_STRING, "mysql_native_password", 0, 0,
+     "the authentication method the greeting offers clients",
+     "mysql_native_password|caching_sha2_password"},
+    {"auth_rsa_private_key", CONFIG_STRING, "", 0, 4095,
+     "PEM file of the RSA private key caching_sha2_password clients encrypt their password with "
+     "on connections without TLS; \"\" = no RSA key exchange", NULL},
+    {"auth_rsa_public_key", CONFIG_STRING, "", 0, 4095,
+     "PEM file of the matching public key sent to clients that ask for it; \"\" = derived from "
+     "the private key", NULL},
+    {"auth_fail_limit", CONFIG_INT, "10", 0, 1000000,
+     "failed logins from one address within auth_fail_window_ms after which its logins are "
+     "answered late, and twice as many after which it is blocked for auth_block_ms; 0 = off",
+     NULL},
+    {"auth_fail_window_ms", CONFIG_INT, "60000", 1000, 86400000,
+     "milliseconds over which an address's failed logins are counted", NULL},
+    {"auth_delay_ms", CONFIG_INT, "500", 0, 60000,
+     "the delay added to a slowed address's login answer, times the failures past "
+     "auth_fail_limit", NULL},
+    {"auth_block_ms", CONFIG_INT, "300000", 1000, 86400000,
+     "milliseconds a blocked address gets error 1129 instead of a greeting", NULL},
+    {"auth_block_table_size", CONFIG_INT, "10000", 16, 10000000,
+     "client addresses whose failed logins are tracked; when full, the stalest is forgotten; "
+     "applies at the next restart", NULL},
+    {"firewall_learn_max", CONFIG_INT, "10000", 16, 10000000,
+     "digests the firewall's learn mode keeps over all users (show firewall); applies at the "
+     "next restart", NULL},
     {"admin_socket", CONFIG_STRING, "/tmp/halyard-{port}.sock", 0, 107,
      "Unix socket of the admin interface, mode 0600; {port} stands for the first listener's "
      "port; \"\" = no admin socket", NULL},
@@ -198,6 +231,8 @@ const struct config_key config_keys[] = {
     {"listeners.[].require_tls", CONFIG_BOOL, "false", 0, 0,
      "refuse logins that did not start TLS (error 1045, as MariaDB 10.11 with "
      "require_secure_transport); needs tls_cert", NULL},
+    {"listeners.[].users", CONFIG_STRINGS, "[]", 0, 10000,
+     "the users that may log in through this listener; [] = every user", NULL},
 
     {"users", CONFIG_LIST, NULL, 1, 10000,
      "accounts clients may log in as; halyard logs in to backends as the same account", NULL},
@@ -206,6 +241,9 @@ const struct config_key config_keys[] = {
     {"users.[].password_hash", CONFIG_STRING, NULL, 0, 0,
      "mysql_native_password hash: \"*\" and 40 hex digits, as in mysql.user; \"\" = no password",
      NULL},
+    {"users.[].sha2_hash", CONFIG_STRING, "", 0, 64,
+     "caching_sha2_password: 64 hex digits of SHA256(SHA256(password)), so the fast path can "
+     "check the password; \"\" = learned from the first full authentication", NULL},
     {"users.[].consistency", CONFIG_STRING, "default", 0, 0,
      "consistency for this user's sessions, over the listener's; default = the listener's",
      "default|eventual|causal|strong"},
@@ -216,6 +254,17 @@ const struct config_key config_keys[] = {
      "the exact subject of the client certificate this user must present, one-line form "
      "(\"/C=FI/O=Acme/CN=app\", as REQUIRE SUBJECT); needs tls_ca; \"\" = none required",
      NULL},
+    {"users.[].allow", CONFIG_STRINGS, "[]", 0, 1000,
+     "client networks the user may log in from, IPv4 or IPv6 ADDRESS/BITS or one address; "
+     "[] = any", NULL},
+    {"users.[].max_connections", CONFIG_INT, "0", 0, 1000000,
+     "sessions of this user open at once; over it a login gets error 1226; 0 = no limit", NULL},
+    {"users.[].firewall", CONFIG_STRING, "off", 0, 0,
+     "statement firewall: learn records the digests the user sends, enforce refuses those not "
+     "in firewall_allow", "off|learn|enforce"},
+    {"users.[].firewall_allow", CONFIG_STRINGS, "[]", 0, 100000,
+     "firewall = enforce: the statements allowed, each a digest (as show digests prints it) or "
+     "its 16-hex-digit hash", NULL},
 
     {"backends", CONFIG_LIST, NULL, 1, 256,
      "MariaDB/MySQL servers behind halyard", NULL},
@@ -255,11 +304,16 @@ const struct config_key config_keys[] = {
      "condition: PCRE2 regex the statement's text must match; \"\" = none", NULL},
     {"rules.[].user", CONFIG_STRING, "", 0, 80,
      "condition: the session's user, one of users; \"\" = any", NULL},
+    {"rules.[].users", CONFIG_STRINGS, "[]", 0, 10000,
+     "condition: the session's user is one of these (each one of users); [] = any", NULL},
     {"rules.[].schema", CONFIG_STRING, "", 0, 256,
      "condition: the session's default schema, compared exactly; \"\" = any", NULL},
     {"rules.[].client", CONFIG_STRING, "", 0, 64,
      "condition: the client's network, IPv4 or IPv6 ADDRESS/BITS or one address; \"\" = any",
      NULL},
+    {"rules.[].no_where", CONFIG_STRINGS, "[]", 0, 1000,
+     "condition: an UPDATE or DELETE without WHERE on one of these tables (NAME or SCHEMA.NAME; "
+     "\"*\" = any table); [] = none", NULL},
     {"rules.[].action", CONFIG_STRING, "route", 0, 0,
      "route the statement to `route`, or block it with the error_* error", "route|block"},
     {"rules.[].route", CONFIG_STRING, "", 0, 64,
@@ -280,6 +334,8 @@ const size_t config_n_keys = HY_ARRAY_SIZE(config_keys);
 #define CONFIG_MAX_TEXT (16u << 20)
 /* A key as shown in messages, e.g. "backends.[12].max_connections". */
 #define KEYNAME_MAX 160
+/* Longest element of an array of strings (a digest in firewall_allow). */
+#define CONFIG_STRING_ELEM_MAX 4096u
 
 struct loader {
     const char *name; /* file name for messages */
@@ -385,6 +441,8 @@ static const char *key_type_expected(enum config_type type)
         return "a list of groups ( { ... }, ... )";
     case CONFIG_GROUP:
         return "a group { ... }";
+    case CONFIG_STRINGS:
+        return "an array of strings [ \"...\", ... ]";
     }
     return "?";
 }
@@ -402,6 +460,8 @@ static bool type_matches(enum config_type want, int have)
         return have == CONFIG_TYPE_LIST;
     case CONFIG_GROUP:
         return have == CONFIG_TYPE_GROUP;
+    case CONFIG_STRINGS:
+        return have == CONFIG_TYPE_ARRAY;
     }
     return false;
 }
@@ -578,6 +638,23 @@ static hy_status_t check_value(struct loader *ld, const struct config_key *k, co
             return fail(ld, s, kname, "has %d elements, at most %lld allowed", n, k->max);
         break;
     }
+    case CONFIG_STRINGS: {
+        int n = config_setting_length(s);
+        if (k->max > 0 && (n < k->min || n > k->max))
+            return fail(ld, s, kname, "has %d element%s, %lld..%lld allowed", n, n == 1 ? "" : "s",
+                        k->min, k->max);
+        for (int i = 0; i < n; i++) {
+            config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+            if (config_setting_type(e) != CONFIG_TYPE_STRING)
+                return fail(ld, e, kname, "element %d: expected a string, got %s", i,
+                            setting_type_name(config_setting_type(e)));
+            size_t len = strlen(config_setting_get_string(e));
+            if (len < 1 || len > CONFIG_STRING_ELEM_MAX)
+                return fail(ld, e, kname, "element %d: length %zu is out of range 1..%u", i, len,
+                            CONFIG_STRING_ELEM_MAX);
+        }
+        break;
+    }
     case CONFIG_BOOL:
     case CONFIG_GROUP:
         break;
@@ -692,6 +769,38 @@ static bool get_bool(config_setting_t *g, const char *path)
     return strcmp(key_by_path(path)->def, "true") == 0;
 }
 
+/* An array of strings (check_value() held it to its bounds); left out is
+ * empty. */
+static hy_status_t dup_strings(struct loader *ld, struct config_strings *dst, config_setting_t *g,
+                               const char *path)
+{
+    config_setting_t *s = config_setting_get_member(g, key_leaf(path));
+    dst->v = NULL;
+    dst->n = 0;
+    int n = s != NULL ? config_setting_length(s) : 0;
+    if (n == 0)
+        return HY_OK;
+    dst->v = calloc((size_t)n, sizeof(*dst->v));
+    if (dst->v == NULL)
+        return fail(ld, NULL, NULL, "out of memory");
+    for (int i = 0; i < n; i++) {
+        dst->v[i] = strdup(config_setting_get_string(config_setting_get_elem(s, (unsigned)i)));
+        if (dst->v[i] == NULL)
+            return fail(ld, NULL, NULL, "out of memory");
+        dst->n++;
+    }
+    return HY_OK;
+}
+
+static void strings_free(struct config_strings *ss)
+{
+    for (size_t i = 0; i < ss->n; i++)
+        free(ss->v[i]);
+    free(ss->v);
+    ss->v = NULL;
+    ss->n = 0;
+}
+
 static hy_status_t dup_str(struct loader *ld, char **dst, config_setting_t *g, const char *path)
 {
     *dst = strdup(get_str(g, path));
@@ -752,7 +861,95 @@ static hy_status_t fill_listeners(struct loader *ld, struct config *cfg, config_
         l->backlog = (int)get_int(g, "listeners.[].backlog");
         l->consistency = consistency_parse(get_str(g, "listeners.[].consistency"));
         l->require_tls = get_bool(g, "listeners.[].require_tls");
+        if (dup_strings(ld, &l->users, g, "listeners.[].users") != HY_OK)
+            return HY_ERROR;
     }
+    return HY_OK;
+}
+
+/* After users: a listener's users must be among them. */
+static hy_status_t check_listener_users(struct loader *ld, struct config *cfg,
+                                        config_setting_t *list)
+{
+    for (size_t i = 0; i < cfg->n_listeners; i++) {
+        const struct config_strings *us = &cfg->listeners[i].users;
+        for (size_t j = 0; j < us->n; j++) {
+            if (config_find_user(cfg, us->v[j], strlen(us->v[j])) != NULL)
+                continue;
+            char kname[KEYNAME_MAX], shown[48];
+            config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+            snprintf(kname, sizeof(kname), "listeners.[%zu].users", i);
+            return fail(ld, config_setting_get_member(g, "users"), kname, "no user \"%s\" in users",
+                        printable(us->v[j], shown));
+        }
+    }
+    return HY_OK;
+}
+
+static int hash_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* "0123456789abcdef": a digest hash as show digests prints it. */
+static bool parse_digest_hash(const char *s, uint64_t *out)
+{
+    uint64_t v = 0;
+    if (strlen(s) != 16)
+        return false;
+    for (size_t i = 0; i < 16; i++) {
+        int d = s[i] >= '0' && s[i] <= '9'   ? s[i] - '0'
+                : s[i] >= 'a' && s[i] <= 'f' ? s[i] - 'a' + 10
+                : s[i] >= 'A' && s[i] <= 'F' ? s[i] - 'A' + 10
+                                             : -1;
+        if (d < 0)
+            return false;
+        v = v << 4 | (uint64_t)d;
+    }
+    *out = v;
+    return true;
+}
+
+/* A user's access control and firewall keys. */
+static hy_status_t fill_user_access(struct loader *ld, config_setting_t *g, int i,
+                                    struct config_user *u)
+{
+    char kname[KEYNAME_MAX], why[256], shown[48];
+    if (dup_strings(ld, &u->allow, g, "users.[].allow") != HY_OK ||
+        dup_strings(ld, &u->firewall_allow, g, "users.[].firewall_allow") != HY_OK)
+        return HY_ERROR;
+    u->max_connections = (int)get_int(g, "users.[].max_connections");
+    if (u->allow.n > 0) {
+        u->allow_net = calloc(u->allow.n, sizeof(*u->allow_net));
+        if (u->allow_net == NULL)
+            return fail(ld, NULL, NULL, "out of memory");
+    }
+    for (size_t j = 0; j < u->allow.n; j++) {
+        if (rules_cidr_parse(u->allow.v[j], &u->allow_net[j], why, sizeof(why)) != HY_OK) {
+            snprintf(kname, sizeof(kname), "users.[%d].allow", i);
+            return fail(ld, config_setting_get_member(g, "allow"), kname, "\"%s\": %s",
+                        printable(u->allow.v[j], shown), why);
+        }
+    }
+    const char *fw = get_str(g, "users.[].firewall");
+    u->firewall = strcmp(fw, "learn") == 0     ? FIREWALL_LEARN
+                  : strcmp(fw, "enforce") == 0 ? FIREWALL_ENFORCE
+                                               : FIREWALL_OFF;
+    if (u->firewall_allow.n > 0) {
+        u->fw_hashes = calloc(u->firewall_allow.n, sizeof(*u->fw_hashes));
+        if (u->fw_hashes == NULL)
+            return fail(ld, NULL, NULL, "out of memory");
+    }
+    for (size_t j = 0; j < u->firewall_allow.n; j++) {
+        const char *e = u->firewall_allow.v[j];
+        uint64_t h;
+        if (!parse_digest_hash(e, &h)) /* a digest: hash it as the sessions will */
+            h = classify_digest(e, strlen(e), 0, NULL, 0, NULL);
+        u->fw_hashes[u->n_fw_hashes++] = h;
+    }
+    if (u->n_fw_hashes > 1)
+        qsort(u->fw_hashes, u->n_fw_hashes, sizeof(*u->fw_hashes), hash_cmp);
     return HY_OK;
 }
 
@@ -773,6 +970,15 @@ static hy_status_t fill_users(struct loader *ld, struct config *cfg, config_sett
         u->require_tls = get_bool(g, "users.[].require_tls");
         if (dup_opt(ld, &u->tls_subject, g, "users.[].tls_subject") != HY_OK)
             return HY_ERROR;
+        if (fill_user_access(ld, g, i, u) != HY_OK)
+            return HY_ERROR;
+        if (auth_sha2_hash_parse(get_str(g, "users.[].sha2_hash"), u->s2, &u->has_s2) != HY_OK) {
+            char kname[KEYNAME_MAX];
+            snprintf(kname, sizeof(kname), "users.[%d].sha2_hash", i);
+            return fail(ld, config_setting_get_member(g, "sha2_hash"), kname,
+                        "not a caching_sha2_password hash: expected 64 hex digits, "
+                        "SHA256(SHA256(password)), or \"\"");
+        }
         /* The hash is not echoed: it is as good as the password for anyone
          * who also sees one login exchange. */
         if (auth_hash_parse(get_str(g, "users.[].password_hash"), u->h2, &u->no_password) !=
@@ -939,20 +1145,35 @@ static hy_status_t fill_rule(struct loader *ld, struct config *cfg, config_setti
         dup_opt(ld, &r->match_text, g, "rules.[].match_text") != HY_OK ||
         dup_opt(ld, &r->user, g, "rules.[].user") != HY_OK ||
         dup_opt(ld, &r->schema, g, "rules.[].schema") != HY_OK ||
-        dup_opt(ld, &r->client, g, "rules.[].client") != HY_OK)
+        dup_opt(ld, &r->client, g, "rules.[].client") != HY_OK ||
+        dup_strings(ld, &r->users, g, "rules.[].users") != HY_OK ||
+        dup_strings(ld, &r->no_where, g, "rules.[].no_where") != HY_OK)
         return HY_ERROR;
     if (r->match_digest == NULL && r->match_text == NULL && r->user == NULL && r->schema == NULL &&
-        r->client == NULL) {
+        r->client == NULL && r->users.n == 0 && r->no_where.n == 0) {
         snprintf(kname, sizeof(kname), "rules.[%d]", i);
         return fail(ld, g, kname,
-                    "no condition; give at least one of match_digest, match_text, user, schema, "
-                    "client");
+                    "no condition; give at least one of match_digest, match_text, user, users, "
+                    "schema, client, no_where");
+    }
+    if (r->user != NULL && r->users.n > 0) {
+        snprintf(kname, sizeof(kname), "rules.[%d].users", i);
+        return fail(ld, config_setting_get_member(g, "users"), kname,
+                    "give user or users, not both");
     }
     if (r->user != NULL && config_find_user(cfg, r->user, strlen(r->user)) == NULL) {
         snprintf(kname, sizeof(kname), "rules.[%d].user", i);
         return fail(ld, config_setting_get_member(g, "user"), kname, "no user \"%s\" in users",
                     printable(r->user, shown));
     }
+    for (size_t j = 0; j < r->users.n; j++) {
+        if (config_find_user(cfg, r->users.v[j], strlen(r->users.v[j])) != NULL)
+            continue;
+        snprintf(kname, sizeof(kname), "rules.[%d].users", i);
+        return fail(ld, config_setting_get_member(g, "users"), kname, "no user \"%s\" in users",
+                    printable(r->users.v[j], shown));
+    }
+    cfg->rules_need_digest |= r->no_where.n > 0;
     if (r->client != NULL && rules_cidr_parse(r->client, &r->cidr, why, sizeof(why)) != HY_OK) {
         snprintf(kname, sizeof(kname), "rules.[%d].client", i);
         return fail(ld, config_setting_get_member(g, "client"), kname, "\"%s\": %s",
@@ -1188,6 +1409,31 @@ static hy_status_t fill_rules(struct loader *ld, struct config *cfg, config_sett
     return HY_OK;
 }
 
+/* The RSA key pair for caching_sha2_password's key exchange. */
+static hy_status_t fill_rsa(struct loader *ld, struct config *cfg, config_setting_t *root)
+{
+    char why[320];
+    if (dup_str(ld, &cfg->auth_rsa_private_key, root, "auth_rsa_private_key") != HY_OK ||
+        dup_str(ld, &cfg->auth_rsa_public_key, root, "auth_rsa_public_key") != HY_OK)
+        return HY_ERROR;
+    if (cfg->auth_rsa_private_key[0] == '\0') {
+        if (cfg->auth_rsa_public_key[0] != '\0')
+            return fail(ld, config_setting_get_member(root, "auth_rsa_public_key"),
+                        "auth_rsa_public_key", "needs auth_rsa_private_key");
+        return HY_OK;
+    }
+    hy_status_t rc = auth_rsa_load(cfg->auth_rsa_private_key, cfg->auth_rsa_public_key, &cfg->rsa,
+                                   why, sizeof(why));
+    if (rc == HY_NOMEM)
+        return fail(ld, NULL, NULL, "out of memory");
+    if (rc != HY_OK) {
+        bool pub = strncmp(why, "public", 6) == 0;
+        const char *key = pub ? "auth_rsa_public_key" : "auth_rsa_private_key";
+        return fail(ld, config_setting_get_member(root, key), key, "%s", why);
+    }
+    return HY_OK;
+}
+
 /* admin_socket with its first "{port}" replaced by the first listener's
  * port. A port has at most 5 digits, so the path only gets shorter and the
  * length bound of the key (a sockaddr_un path) still holds. */
@@ -1310,6 +1556,15 @@ static hy_status_t fill_config(struct loader *ld, struct config *cfg, config_set
     cfg->buffer_size = (int)get_int(root, "buffer_size");
     cfg->max_client_connections = (int)get_int(root, "max_client_connections");
     cfg->max_prepared_statements = (int)get_int(root, "max_prepared_statements");
+    cfg->max_packet_size = (int)get_int(root, "max_packet_size");
+    cfg->client_idle_timeout_ms = (int)get_int(root, "client_idle_timeout_ms");
+    cfg->default_sha2 = strcmp(get_str(root, "default_auth_plugin"), "caching_sha2_password") == 0;
+    cfg->auth_fail_limit = (int)get_int(root, "auth_fail_limit");
+    cfg->auth_fail_window_ms = (int)get_int(root, "auth_fail_window_ms");
+    cfg->auth_delay_ms = (int)get_int(root, "auth_delay_ms");
+    cfg->auth_block_ms = (int)get_int(root, "auth_block_ms");
+    cfg->auth_block_table_size = (int)get_int(root, "auth_block_table_size");
+    cfg->firewall_learn_max = (int)get_int(root, "firewall_learn_max");
     cfg->metrics_port = (int)get_int(root, "metrics_port");
     cfg->log_syslog = get_bool(root, "log_syslog");
     cfg->query_log_min_duration_ms = (int)get_int(root, "query_log_min_duration_ms");
@@ -1333,6 +1588,8 @@ static hy_status_t fill_config(struct loader *ld, struct config *cfg, config_set
         fill_listeners(ld, cfg, config_setting_get_member(root, "listeners")) != HY_OK ||
         fill_admin_socket(ld, cfg, root) != HY_OK ||
         fill_users(ld, cfg, config_setting_get_member(root, "users")) != HY_OK ||
+        check_listener_users(ld, cfg, config_setting_get_member(root, "listeners")) != HY_OK ||
+        fill_rsa(ld, cfg, root) != HY_OK ||
         fill_backends(ld, cfg, config_setting_get_member(root, "backends")) != HY_OK ||
         fill_tls_server(ld, cfg, root) != HY_OK ||
         fill_tls_backends(ld, cfg, root, config_setting_get_member(root, "backends")) != HY_OK ||
@@ -1350,10 +1607,16 @@ static void config_free(struct config *cfg)
     for (size_t i = 0; i < cfg->n_listeners; i++) {
         free(cfg->listeners[i].name);
         free(cfg->listeners[i].address);
+        strings_free(&cfg->listeners[i].users);
     }
     for (size_t i = 0; i < cfg->n_users; i++) {
-        free(cfg->users[i].name);
-        free(cfg->users[i].tls_subject);
+        struct config_user *u = &cfg->users[i];
+        free(u->name);
+        strings_free(&u->allow);
+        free(u->allow_net);
+        strings_free(&u->firewall_allow);
+        free(u->fw_hashes);
+        free(u->tls_subject);
     }
     for (size_t i = 0; i < cfg->n_backends; i++) {
         free(cfg->backends[i].name);
@@ -1380,6 +1643,8 @@ static void config_free(struct config *cfg)
         rules_regex_free(r->digest_re);
         rules_regex_free(r->text_re);
         free(r->user);
+        strings_free(&r->users);
+        strings_free(&r->no_where);
         free(r->schema);
         free(r->client);
         free(r->route_name);
@@ -1410,6 +1675,9 @@ static void config_free(struct config *cfg)
         explicit_bzero(cfg->replication_password, strlen(cfg->replication_password));
         free(cfg->replication_password);
     }
+    free(cfg->auth_rsa_private_key);
+    free(cfg->auth_rsa_public_key);
+    auth_rsa_free(cfg->rsa);
     free(cfg->path);
     free(cfg);
 }
@@ -1570,7 +1838,7 @@ void config_dump_keys(FILE *out)
 {
     static const char *const type_names[] = {
         [CONFIG_INT] = "int",   [CONFIG_STRING] = "string", [CONFIG_BOOL] = "bool",
-        [CONFIG_LIST] = "list", [CONFIG_GROUP] = "group",
+        [CONFIG_LIST] = "list", [CONFIG_GROUP] = "group",   [CONFIG_STRINGS] = "strings",
     };
     for (size_t i = 0; i < config_n_keys; i++) {
         const struct config_key *k = &config_keys[i];
@@ -1581,7 +1849,7 @@ void config_dump_keys(FILE *out)
             snprintf(bounds, sizeof(bounds), "%lld..%lld", k->min, k->max);
         else if (k->max > 0 && k->type == CONFIG_STRING)
             snprintf(bounds, sizeof(bounds), "length %lld..%lld", k->min, k->max);
-        else if (k->max > 0 && k->type == CONFIG_LIST)
+        else if (k->max > 0 && (k->type == CONFIG_LIST || k->type == CONFIG_STRINGS))
             snprintf(bounds, sizeof(bounds), "%lld..%lld elements", k->min, k->max);
         fprintf(out, "%s\t%s\t%s\t%s\t%s\n", k->path, type_names[k->type],
                 k->def != NULL ? k->def : "(required)", bounds, k->desc);

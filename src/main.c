@@ -29,6 +29,8 @@
 #include "halyard/backend.h"
 #include "halyard/config.h"
 #include "halyard/conn.h"
+#include "halyard/firewall.h"
+#include "halyard/guard.h"
 #include "halyard/log.h"
 #include "halyard/metrics.h"
 #include "halyard/monitor.h"
@@ -566,6 +568,11 @@ int main(int argc, char **argv)
         return 1;
     }
     int rc = 0;
+    if (guard_init((size_t)app.cfg->auth_block_table_size) != HY_OK ||
+        firewall_init((size_t)app.cfg->firewall_learn_max) != HY_OK) {
+        hy_log_error("out of memory");
+        return 1;
+    }
 
     /* The admin socket and the metrics come up before the listeners, so a
      * client that can connect to halyard can also ask about it. */
@@ -693,6 +700,8 @@ out:
     for (int i = 0; i < app.n_workers; i++)
         worker_destroy(&app.workers[i]);
     free(app.workers);
+    guard_destroy();
+    firewall_destroy();
     if (pidfile != NULL && (!app.handed_over || pidfile_is_ours(pidfile)))
         unlink(pidfile);
     if (rc == 0)

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "halyard/rules.h"
 
@@ -262,6 +263,165 @@ static bool str_eq(const char *want, const char *have)
     return have != NULL && strcmp(want, have) == 0;
 }
 
+static bool in_list(const struct config_strings *list, const char *have)
+{
+    for (size_t i = 0; have != NULL && i < list->n; i++) {
+        if (strcmp(list->v[i], have) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* ---- no_where ------------------------------------------------------------
+ * A small scanner over the digest (classify.h): comments are gone, literals
+ * are `?`, keywords are upper case and tokens are separated by at most one
+ * space, so a WHERE token outside parentheses is the statement's WHERE
+ * clause, not a string or a column named `where` (which stays quoted). */
+
+struct dtok {
+    const char *p;
+    size_t len;
+    bool quoted; /* `name` */
+};
+
+/* The next token at *pp, or false at the end. */
+static bool dtok_next(const char **pp, const char *end, struct dtok *t)
+{
+    const char *p = *pp;
+    while (p < end && *p == ' ')
+        p++;
+    if (p >= end)
+        return false;
+    t->quoted = false;
+    if (*p == '`') {
+        const char *q = p + 1;
+        while (q < end && !(*q == '`' && (q + 1 >= end || q[1] != '`')))
+            q += *q == '`' ? 2 : 1;
+        t->p = p + 1;
+        t->len = (size_t)(HY_MIN(q, end) - (p + 1));
+        t->quoted = true;
+        *pp = q < end ? q + 1 : end;
+        return true;
+    }
+    const char *q = p;
+    while (q < end && ((*q >= 'A' && *q <= 'Z') || (*q >= 'a' && *q <= 'z') ||
+                       (*q >= '0' && *q <= '9') || *q == '_' || *q == '$' || (*q & 0x80)))
+        q++;
+    if (q == p)
+        q = p + 1; /* one punctuation character */
+    t->p = p;
+    t->len = (size_t)(q - p);
+    *pp = q;
+    return true;
+}
+
+static bool dtok_is(const struct dtok *t, const char *word)
+{
+    return !t->quoted && t->len == strlen(word) && strncasecmp(t->p, word, t->len) == 0;
+}
+
+static bool dtok_word(const struct dtok *t)
+{
+    return t->quoted || (t->len > 0 && ((t->p[0] >= 'A' && t->p[0] <= 'Z') ||
+                                        (t->p[0] >= 'a' && t->p[0] <= 'z') || t->p[0] == '_' ||
+                                        t->p[0] == '$' || (t->p[0] & 0x80)));
+}
+
+static bool name_eq(const char *a, size_t alen, const char *b, size_t blen)
+{
+    return alen == blen && strncasecmp(a, b, alen) == 0;
+}
+
+/* Does the table name [schema.]name match one of `tables`? */
+static bool table_listed(const struct config_strings *tables, const struct dtok *schema,
+                         const struct dtok *name, const char *cur_schema)
+{
+    for (size_t i = 0; i < tables->n; i++) {
+        const char *e = tables->v[i];
+        if (strcmp(e, "*") == 0)
+            return true;
+        const char *dot = strchr(e, '.');
+        if (dot == NULL) {
+            if (name_eq(e, strlen(e), name->p, name->len))
+                return true;
+            continue;
+        }
+        if (!name_eq(dot + 1, strlen(dot + 1), name->p, name->len))
+            continue;
+        size_t slen = (size_t)(dot - e);
+        if (schema != NULL ? name_eq(e, slen, schema->p, schema->len)
+                           : cur_schema != NULL && name_eq(e, slen, cur_schema, strlen(cur_schema)))
+            return true;
+    }
+    return false;
+}
+
+/* One statement [p, end) of a digest. */
+static bool stmt_no_where(const char *p, const char *end, const struct config_strings *tables,
+                          const char *cur_schema)
+{
+    struct dtok t, prev = {0}, prev2 = {0};
+    if (!dtok_next(&p, end, &t))
+        return false;
+    bool update = dtok_is(&t, "UPDATE");
+    if (!update && !dtok_is(&t, "DELETE"))
+        return false;
+    int depth = 0;
+    bool in_tables = true, listed = false;
+    /* a name is a word not followed by '.'; the word before a '.' is its schema */
+    while (dtok_next(&p, end, &t)) {
+        if (t.len == 1 && !t.quoted && t.p[0] == '(')
+            depth++;
+        else if (t.len == 1 && !t.quoted && t.p[0] == ')')
+            depth--;
+        if (depth == 0 && (dtok_is(&t, "WHERE")))
+            return false;
+        if (depth == 0 && (dtok_is(&t, "SET") || dtok_is(&t, "ORDER") || dtok_is(&t, "LIMIT") ||
+                           dtok_is(&t, "RETURNING")))
+            in_tables = false;
+        if (in_tables && depth == 0 && dtok_word(&t)) {
+            bool qualified = prev.len == 1 && !prev.quoted && prev.p[0] == '.' && dtok_word(&prev2);
+            const char *save = p;
+            struct dtok next;
+            bool dotted =
+                dtok_next(&save, end, &next) && next.len == 1 && !next.quoted && next.p[0] == '.';
+            if (!dotted && table_listed(tables, qualified ? &prev2 : NULL, &t, cur_schema))
+                listed = true;
+        }
+        prev2 = prev;
+        prev = t;
+    }
+    return listed;
+}
+
+bool rules_no_where(const char *digest, size_t len, const struct config_strings *tables,
+                    const char *schema)
+{
+    const char *p = digest, *end = digest + len;
+    while (p < end) {
+        /* statements end at a ';' outside parentheses */
+        const char *q = p;
+        int depth = 0;
+        while (q < end && !(*q == ';' && depth == 0)) {
+            if (*q == '`') {
+                q++;
+                while (q < end && *q != '`')
+                    q++;
+            } else if (*q == '(') {
+                depth++;
+            } else if (*q == ')') {
+                depth--;
+            }
+            if (q < end)
+                q++;
+        }
+        if (stmt_no_where(p, q, tables, schema))
+            return true;
+        p = q < end ? q + 1 : end;
+    }
+    return false;
+}
+
 static void count_hit(struct rules_ctx *ctx, const struct config *cfg, size_t i)
 {
     size_t row = cfg->rule_hit_rows;
@@ -282,9 +442,14 @@ const struct config_rule *rules_match(struct rules_ctx *ctx, const struct config
         const struct config_rule *r = &cfg->rules[i];
         if (r->user != NULL && !str_eq(r->user, in->user))
             continue;
+        if (r->users.n > 0 && !in_list(&r->users, in->user))
+            continue;
         if (r->schema != NULL && !str_eq(r->schema, in->schema))
             continue;
         if (r->client != NULL && (in->client == NULL || !rules_cidr_match(&r->cidr, in->client)))
+            continue;
+        if (r->no_where.n > 0 && (in->digest == NULL || !rules_no_where(in->digest, in->digest_len,
+                                                                        &r->no_where, in->schema)))
             continue;
         if (r->digest_re != NULL &&
             (in->digest == NULL || !regex_match(ctx, r->digest_re, in->digest, in->digest_len)))

@@ -53,26 +53,40 @@
 #include "halyard/auth.h"
 #include "halyard/classify.h"
 #include "halyard/digest.h"
+#include "halyard/firewall.h"
+#include "halyard/guard.h"
 #include "halyard/session.h"
 #include "halyard/status.h"
 #include "halyard/tls.h"
 #include "halyard/worker.h"
 
 /* MariaDB error codes and SQLSTATEs we send ourselves. */
-#define ER_CON_COUNT_ERROR          1040 /* 08004 Too many connections */
-#define ER_HANDSHAKE_ERROR          1043 /* 08S01 Bad handshake */
-#define ER_ACCESS_DENIED_ERROR      1045 /* 28000 */
-#define ER_UNKNOWN_COM_ERROR        1047 /* 08S01 Unknown command */
-#define ER_NO_SUCH_THREAD           1094 /* HY000 Unknown thread id */
-#define ER_KILL_DENIED_ERROR        1095 /* HY000 You are not owner of thread */
-#define ER_NET_PACKETS_OUT_OF_ORDER 1156 /* 08S01 */
-#define ER_NOT_SUPPORTED_YET        1235 /* 42000 */
-#define ER_SERVER_SHUTDOWN          1053 /* 08S01 */
-#define ER_OUT_OF_RESOURCES         1041 /* HY000 */
-#define CR_CONN_HOST_ERROR          2003 /* HY000 Can't connect */
-#define CR_SERVER_LOST              2013 /* HY000 Lost connection */
+#define ER_CON_COUNT_ERROR            1040 /* 08004 Too many connections */
+#define ER_HANDSHAKE_ERROR            1043 /* 08S01 Bad handshake */
+#define ER_ACCESS_DENIED_ERROR        1045 /* 28000 */
+#define ER_UNKNOWN_COM_ERROR          1047 /* 08S01 Unknown command */
+#define ER_NO_SUCH_THREAD             1094 /* HY000 Unknown thread id */
+#define ER_KILL_DENIED_ERROR          1095 /* HY000 You are not owner of thread */
+#define ER_NET_PACKETS_OUT_OF_ORDER   1156 /* 08S01 */
+#define ER_NET_PACKET_TOO_LARGE       1153 /* 08S01 */
+#define ER_HOST_IS_BLOCKED            1129 /* HY000 */
+#define ER_TABLEACCESS_DENIED_ERROR   1142 /* 42000 */
+#define ER_USER_LIMIT_REACHED         1226 /* 42000 */
+#define ER_CLIENT_INTERACTION_TIMEOUT 4031 /* HY000, MySQL 8's idle disconnect */
+#define ER_NOT_SUPPORTED_YET          1235 /* 42000 */
+#define ER_SERVER_SHUTDOWN            1053 /* 08S01 */
+#define ER_OUT_OF_RESOURCES           1041 /* HY000 */
+#define CR_CONN_HOST_ERROR            2003 /* HY000 Can't connect */
+#define CR_SERVER_LOST                2013 /* HY000 Lost connection */
 
 #define NATIVE_PLUGIN "mysql_native_password"
+#define SHA2_PLUGIN   "caching_sha2_password"
+
+/* caching_sha2_password's "more data" packets */
+#define SHA2_MORE_DATA      0x01
+#define SHA2_REQUEST_PUBKEY 0x02
+#define SHA2_FAST_AUTH_OK   0x03
+#define SHA2_PERFORM_FULL   0x04
 
 /* What halyard offers clients, plus CLIENT_SSL when tls_cert is set. No
  * compression; no MariaDB extended capabilities (CLIENT_MYSQL, bit 0,
@@ -221,6 +235,14 @@ const char *session_end_to_str(enum session_end why)
         return "shutdown";
     case END_TOO_MANY:
         return "too many connections";
+    case END_USER_LIMIT:
+        return "user's max_connections reached";
+    case END_BLOCKED:
+        return "address blocked after failed logins";
+    case END_IDLE_TIMEOUT:
+        return "idle timeout";
+    case END_PACKET_TOO_LARGE:
+        return "packet larger than max_packet_size";
     case END_NOMEM:
         return "out of memory";
     }
@@ -731,6 +753,7 @@ static void update_reads(struct session *s)
 /* ---- commands ---------------------------------------------------------- */
 
 static void session_next_command(struct session *s);
+static void packet_too_large(struct session *s, uint8_t seq);
 
 /* Get ready to parse a fresh answer to `cmd` from s->cur in `down`. */
 static void answer_expect(struct session *s, uint8_t cmd, uint8_t exec_flags)
@@ -892,8 +915,9 @@ static void internal_query(struct session *s, enum internal_op op, const char *s
 
 static _Thread_local uint32_t replica_rr; /* per worker: spreads sessions too */
 
-#define ROUTE_REFUSE UINT32_MAX       /* no backend may run it (replica_fallback = error) */
-#define ROUTE_BLOCK  (UINT32_MAX - 1) /* a query rule blocks it: s->block_rule says how */
+#define ROUTE_REFUSE   UINT32_MAX       /* no backend may run it (replica_fallback = error) */
+#define ROUTE_BLOCK    (UINT32_MAX - 1) /* a query rule blocks it: s->block_rule says how */
+#define ROUTE_FIREWALL (UINT32_MAX - 2) /* the user's firewall refuses it */
 
 /* A replica by weighted round robin, or the primary when none can serve. */
 static uint32_t pick_replica(struct session *s)
@@ -938,10 +962,46 @@ static bool show_status(const char *sql, size_t len)
 
 /* The query log is on: keep the statement's text (its first
  * QUERY_LOG_TEXT_MAX bytes) for the line command_done writes. */
+/* classify_find_ident() callback: a word that introduces a password. */
+static bool secret_word(void *ctx, const char *name, size_t len)
+{
+    (void)ctx;
+    static const char *const words[] = {"PASSWORD", "IDENTIFIED", "MASTER_PASSWORD",
+                                        "OLD_PASSWORD"};
+    for (size_t i = 0; i < HY_ARRAY_SIZE(words); i++) {
+        if (len == strlen(words[i]) && strncasecmp(name, words[i], len) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Whether a statement may carry a password in a literal (IDENTIFIED BY,
+ * PASSWORD(), SET PASSWORD, MASTER_PASSWORD): a cheap scan for the letters
+ * first, the lexer only then. */
+static bool may_hold_secret(const char *text, size_t len)
+{
+    bool seen = false;
+    for (size_t i = 0; i + 5 <= len && !seen; i++) {
+        char c = (char)(text[i] | 0x20);
+        seen = (c == 'p' && strncasecmp(text + i, "passw", 5) == 0) ||
+               (c == 'i' && strncasecmp(text + i, "ident", 5) == 0);
+    }
+    return seen && classify_find_ident(text, len, 0, secret_word, NULL);
+}
+
 static void qlog_note(struct session *s, const char *text, size_t len, uint64_t digest)
 {
     if (s->qlog_text == NULL && (s->qlog_text = malloc(QUERY_LOG_TEXT_MAX)) == NULL)
         return;
+    if (may_hold_secret(text, len)) {
+        /* No password in the log: the digest, literals as ?, stands for it. */
+        size_t dlen = 0;
+        (void)classify_digest(text, len, 0, s->qlog_text, QUERY_LOG_TEXT_MAX, &dlen);
+        s->qlog_len = HY_MIN(dlen, (size_t)QUERY_LOG_TEXT_MAX - 1);
+        s->qlog_digest = digest;
+        s->qlog_pending = true;
+        return;
+    }
     s->qlog_len = HY_MIN(len, (size_t)QUERY_LOG_TEXT_MAX);
     memcpy(s->qlog_text, text, s->qlog_len);
     s->qlog_digest = digest;
@@ -1009,9 +1069,11 @@ static uint32_t route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t
     s->causal_check = false;
     s->cmd_ro_begin = false;
     s->qlog_pending = false;
-    /* One backend: nothing to route, but rules and digests still apply. */
+    bool fw = s->cu != NULL && s->cu->firewall != FIREWALL_OFF;
+    /* One backend: nothing to route, but rules, digests and the firewall
+     * still apply. */
     if (s->n_bc == 1 &&
-        (!text || (s->cfg->n_rules == 0 && s->w->digests == NULL && !query_log_enabled())))
+        (!text || (s->cfg->n_rules == 0 && s->w->digests == NULL && !query_log_enabled() && !fw)))
         return cmd == COM_STMT_PREPARE ? ps_route_prepare(s, p, len, fits, NULL) : s->primary;
     if (cmd == COM_INIT_DB || cmd == COM_SET_OPTION) {
         if (cmd == COM_INIT_DB && fits) {
@@ -1029,7 +1091,7 @@ static uint32_t route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t
     struct classify_result r;
     char dtext[DIGEST_TEXT_MAX];
     struct classify_digest dg = {.buf = dtext, .cap = sizeof(dtext)};
-    bool want_digest = s->w->digests != NULL || s->cfg->rules_need_digest;
+    bool want_digest = s->w->digests != NULL || s->cfg->rules_need_digest || fw;
     classify((const char *)p + 1, avail - 1, 0, &r, want_digest ? &dg : NULL);
     size_t dlen = want_digest ? HY_MIN(dg.len, sizeof(dtext) - 1) : 0;
     if (s->w->digests != NULL) {
@@ -1042,6 +1104,10 @@ static uint32_t route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t
     if (r.flags & CLF_USE) {
         free(s->pend_schema);
         s->pend_schema = r.schema[0] != '\0' ? strdup(r.schema) : NULL;
+    }
+    if (fw && !firewall_allows(s->cu, dg.hash, dtext, dlen)) {
+        s->fw_hash = dg.hash;
+        return ROUTE_FIREWALL;
     }
     if (s->cfg->n_rules > 0) {
         struct rules_input in = {
@@ -1221,6 +1287,7 @@ static void command_done(struct session *s)
     s->cmd_writes = false;
     if (s->record)
         state_log_commit(s, s->resp.err_code == 0);
+    s->last_active = ev_now(s->w->loop);
     session_set_state(s, SS_IDLE);
     stream_release_if_empty(&s->down, &s->w->pool);
     /* Stopping: close between statements, unless draining after a takeover
@@ -1261,6 +1328,11 @@ static void up_forward(struct session *s)
         s->up_left = len;
         bool was_cont = s->up_cont;
         s->up_cont = len == MYSQL_MAX_PAYLOAD;
+        s->req_bytes = was_cont ? s->req_bytes + len : len;
+        if (s->req_bytes > (uint64_t)s->cfg->max_packet_size) {
+            packet_too_large(s, s->last_seq);
+            return;
+        }
         if (s->infile && len == 0 && !was_cont) {
             ended = true; /* the empty packet that ends the file */
             break;
@@ -1435,6 +1507,7 @@ static void command_begin(struct session *s, uint8_t cmd, uint8_t exec_flags)
     s->cmd = cmd;
     s->cmd_started = ev_now(s->w->loop);
     s->kill_id = 0;
+    s->req_bytes = 0; /* command_forward() counts the request it passes on */
     s->wait_idx = -1;
     s->last_idx = s->cur->idx;
     stat_inc(&s->w->stats.commands);
@@ -1449,6 +1522,7 @@ static void command_forward(struct session *s, uint8_t cmd, uint32_t len, uint8_
     s->up.scan += MYSQL_HEADER_SIZE;
     s->up_left = len;
     s->up_cont = len == MYSQL_MAX_PAYLOAD;
+    s->req_bytes = len;
     up_forward(s);
 }
 
@@ -1667,6 +1741,7 @@ static void send_auth_switch(struct session *s, uint8_t seq)
                                         sizeof(pkt) - MYSQL_HEADER_SIZE);
     mysql_hdr_write(pkt, (uint32_t)n, seq);
     send_local(s, pkt, MYSQL_HEADER_SIZE + n);
+    s->auth_step = AUTH_STEP_NATIVE;
     session_set_state(s, SS_AUTH_SWITCH);
     s->last_seq = seq;
     session_timer_start(s, s->cfg->login_timeout_ms);
@@ -2471,6 +2546,17 @@ static void ps_prepare_failed(struct session *s)
                  bc->be->name);
 }
 
+/* A request over max_packet_size: answered as the server answers one over
+ * max_allowed_packet, and the connection closed (what follows of the
+ * packet cannot be told from a command). */
+static void packet_too_large(struct session *s, uint8_t seq)
+{
+    slog_info(s, "request larger than max_packet_size (%d bytes)", s->cfg->max_packet_size);
+    send_err(s, (uint8_t)(seq + 1), ER_NET_PACKET_TOO_LARGE, "08S01",
+             "Got a packet bigger than 'max_allowed_packet' bytes");
+    session_mark_closing(s, END_PACKET_TOO_LARGE);
+}
+
 /* Take the next command from `up`, if a whole one is there. */
 /* ---- reload --------------------------------------------------------------
  * A reload gives the worker a new config (w->session_cfg). A session moves
@@ -2558,6 +2644,7 @@ static void session_config_switch(struct session *s)
     }
     if (s->user != NULL) {
         const struct config_user *u = config_find_user(to, s->user, strlen(s->user));
+        s->cu = u; /* a user gone from the config keeps its session, unchecked */
         if (u != NULL)
             s->consistency = u->consistency != CONSISTENCY_DEFAULT ? u->consistency
                              : s->listener->consistency != CONSISTENCY_DEFAULT
@@ -2579,7 +2666,7 @@ static void session_next_command(struct session *s)
 {
     struct stream *st = &s->up;
     for (;;) {
-        if (s->state != SS_IDLE && s->state != SS_WAIT_BACKEND)
+        if ((s->state != SS_IDLE && s->state != SS_WAIT_BACKEND) || s->login_delayed)
             return;
         if (!request_skip_progress(s)) {
             update_reads(s);
@@ -2596,6 +2683,10 @@ static void session_next_command(struct session *s)
         const uint8_t *h = st->b->data + st->scan;
         uint32_t len = mysql_hdr_len(h);
         uint8_t seq = mysql_hdr_seq(h);
+        if (len > (uint32_t)s->cfg->max_packet_size) {
+            packet_too_large(s, seq);
+            return;
+        }
         /* Commands we look into must be whole in the buffer; larger ones
          * (a 20 MiB INSERT) are passed through as they arrive. */
         bool fits = len + MYSQL_HEADER_SIZE <= st->b->cap;
@@ -2743,11 +2834,29 @@ static void session_next_command(struct session *s)
             bool have_digest = s->digest_pending;
             consume_packet(s, len);
             command_abandon(s);
-            hy_log_info("AUDIT session %u %s@%s: statement blocked by rule '%s'", s->id, s->user,
-                        s->peer, rule->name);
+            log_audit("session %u %s@%s: statement blocked by rule '%s'", s->id, s->user, s->peer,
+                      rule->name);
             audit_block(s->id, s->user, s->peer, rule->name, have_digest ? digest : NULL);
             send_err(s, 1, (uint16_t)rule->error_code, rule->error_sqlstate, "%s",
                      rule->error_message);
+            continue;
+        }
+        if (idx == ROUTE_FIREWALL) {
+            if (!fits) {
+                session_mark_closing(s, END_PROTOCOL);
+                return;
+            }
+            consume_packet(s, len);
+            command_abandon(s);
+            char digest[20];
+            snprintf(digest, sizeof(digest), "%016" PRIx64, s->fw_hash);
+            log_audit("session %u %s@%s: %s blocked by the firewall: digest %s not in the user's "
+                      "firewall_allow",
+                      s->id, s->user, s->peer, mysql_com_name(cmd), digest);
+            audit_block(s->id, s->user, s->peer, "firewall", digest);
+            send_err(s, 1, ER_TABLEACCESS_DENIED_ERROR, "42000",
+                     "statement blocked by halyard firewall: not in the allow-list of user '%s'",
+                     s->user);
             continue;
         }
         if (idx == ROUTE_REFUSE) {
@@ -3089,6 +3198,11 @@ static void session_login_ok(struct session *s, uint8_t seq)
     session_set_state(s, SS_IDLE);
     slog_debug(s, "logged in%s%s", s->db ? ", schema " : "", s->db ? s->db : "");
     audit_login(true, s->id, s->user, s->peer, s->listener->name, NULL);
+    if (s->cfg->client_idle_timeout_ms > 0 && !ev_is_active(&s->idle)) {
+        s->last_active = ev_now(s->w->loop);
+        s->idle.repeat = s->cfg->client_idle_timeout_ms / 1e3;
+        ev_timer_again(s->w->loop, &s->idle);
+    }
     session_next_command(s);
 }
 
@@ -3137,47 +3251,129 @@ static const char *user_tls_refusal(struct session *s, const struct config_user 
     return NULL;
 }
 
-/* Finish a login (or COM_CHANGE_USER) once we know whether the password
- * is right. `seq` is the sequence id of the client's auth packet. */
-static void auth_check(struct session *s, const char *user, size_t user_len, const uint8_t *auth,
-                       size_t auth_len, uint8_t seq)
+/* The user name the login in progress is for. */
+static const char *login_user(const struct session *s)
 {
-    const struct config_user *u = config_find_user(s->cfg, user, user_len);
-    uint8_t h1[MYSQL_SHA1_LEN];
-    bool ok = false;
-    if (u != NULL) {
-        if (u->no_password)
-            ok = auth_len == 0;
-        else
-            ok = auth_native_verify(s->scramble, auth, auth_len, u->h2, h1);
-    }
-    const char *tls_refused = ok ? user_tls_refusal(s, u) : NULL;
+    return s->changing_user ? s->pend_user : s->user;
+}
+
+/* Whether `u` may log in from this client through this listener: NULL if
+ * so, else why not (for the audit log; the client only gets 1045, as from
+ * a server whose account does not match the host). */
+static const char *access_refusal(struct session *s, const struct config_user *u)
+{
+    const char *tls_refused = user_tls_refusal(s, u);
     if (tls_refused != NULL)
+        return tls_refused;
+    const struct config_strings *lu = &session_listener(s)->users;
+    if (lu->n > 0) {
+        size_t i = 0;
+        while (i < lu->n && strcmp(lu->v[i], u->name) != 0)
+            i++;
+        if (i == lu->n)
+            return "not a user of this listener";
+    }
+    if (u->allow.n == 0)
+        return NULL;
+    for (size_t i = 0; i < u->allow.n; i++) {
+        if (rules_cidr_match(&u->allow_net[i], &s->client_addr))
+            return NULL;
+    }
+    return "client address not in the user's allow list";
+}
+
+static void login_finish(struct session *s);
+
+/* A login's password check is over: `ok` with H1 (NULL for no password)
+ * and, when the password itself was seen, S2. Access rules apply, the
+ * guard records the outcome and may hold the answer back; `reply_seq` is
+ * the sequence id of our answer. */
+static void login_decided(struct session *s, const struct config_user *u, bool ok,
+                          const uint8_t *h1, const uint8_t *s2, bool used_pw, uint8_t reply_seq)
+{
+    const char *why = NULL;
+    if (ok)
+        why = access_refusal(s, u);
+    else
+        why = u == NULL ? "unknown user" : "wrong password";
+    if (why != NULL)
         ok = false;
-    uint8_t reply_seq = (uint8_t)(seq + 1);
-    if (!ok) {
-        slog_info(s, "access denied for user '%.*s'", (int)HY_MIN(user_len, 80), user);
-        char who[100];
-        snprintf(who, sizeof(who), "%.*s", (int)HY_MIN(user_len, 96), user);
-        audit_login(false, s->id, who, s->peer, s->listener->name,
-                    u == NULL             ? "unknown user"
-                    : tls_refused != NULL ? tls_refused
-                                          : "wrong password");
-        if (s->lstats != NULL)
-            atomic_fetch_add_explicit(&s->lstats->auth_failures, 1, memory_order_relaxed);
-        send_access_denied(s, reply_seq, user, user_len, auth_len > 0);
-        if (s->changing_user) {
-            /* as MariaDB: a failed COM_CHANGE_USER keeps the old user */
-            s->changing_user = false;
-            change_user_clear_pending(s);
-            session_set_state(s, SS_IDLE);
-            session_timer_stop(s);
-            session_next_command(s);
-        } else {
-            session_mark_closing(s, END_AUTH_FAILED);
-        }
+    if (ok && h1 != NULL && !u->no_password)
+        guard_cache_put(u->name, h1, s2);
+    s->pend_ok = ok;
+    s->pend_u = u;
+    s->pend_used_pw = used_pw;
+    s->pend_seq = reply_seq;
+    s->deny_why = why;
+    s->pend_has_h1 = ok && h1 != NULL;
+    if (s->pend_has_h1)
+        memcpy(s->pend_h1, h1, MYSQL_SHA1_LEN);
+    int delay = guard_login_result(s->cfg, &s->client_addr, ok);
+    if (delay > 0) {
+        slog_info(s, "login answer held back %d ms: too many failed logins from this address",
+                  delay);
+        s->login_delayed = true;
+        ev_io_stop(s->w->loop, &s->client.rio);
+        session_timer_start(s, delay);
         return;
     }
+    login_finish(s);
+}
+
+/* A failed login or COM_CHANGE_USER: the ERR is out. */
+static void login_failed(struct session *s, enum session_end why)
+{
+    explicit_bzero(s->pend_h1, sizeof(s->pend_h1));
+    if (s->changing_user) {
+        /* as MariaDB: a failed COM_CHANGE_USER keeps the old user */
+        s->changing_user = false;
+        change_user_clear_pending(s);
+        session_set_state(s, SS_IDLE);
+        session_timer_stop(s);
+        session_next_command(s);
+    } else {
+        session_mark_closing(s, why);
+    }
+}
+
+/* Answer the login login_decided() judged. */
+static void login_finish(struct session *s)
+{
+    const struct config_user *u = s->pend_u;
+    const char *user = login_user(s);
+    uint8_t reply_seq = s->pend_seq;
+    char host[64];
+    s->login_delayed = false;
+    if (!s->pend_ok) {
+        client_host(s, host, sizeof(host));
+        log_audit("session %u %s@%s: access denied for user '%.80s' from %s: %s", s->id,
+                  s->user != NULL ? s->user : "-", s->peer, user, host, s->deny_why);
+        audit_login(false, s->id, user, s->peer, s->listener->name, s->deny_why);
+        if (s->lstats != NULL)
+            atomic_fetch_add_explicit(&s->lstats->auth_failures, 1, memory_order_relaxed);
+        send_access_denied(s, reply_seq, user, strlen(user), s->pend_used_pw);
+        login_failed(s, END_AUTH_FAILED);
+        return;
+    }
+    int current;
+    if (!guard_user_enter(u->name, u->max_connections, &current)) {
+        client_host(s, host, sizeof(host));
+        log_audit("session %u %s@%s: login refused for user '%.80s' from %s: %d sessions open, "
+                  "max_connections %d",
+                  s->id, s->user != NULL ? s->user : "-", s->peer, user, host, current,
+                  u->max_connections);
+        audit_login(false, s->id, user, s->peer, s->listener->name,
+                    "max_connections of the user reached");
+        send_err(s, reply_seq, ER_USER_LIMIT_REACHED, "42000",
+                 "User '%.80s' has exceeded the 'max_user_connections' resource (current value: "
+                 "%d)",
+                 user, u->max_connections);
+        login_failed(s, END_USER_LIMIT);
+        return;
+    }
+    if (s->user_counted)
+        guard_user_leave(s->user); /* COM_CHANGE_USER: the old user's session ends */
+    s->user_counted = true;
     if (s->changing_user) {
         /* A new user is a new session on the backend too. */
         s->changing_user = false;
@@ -3202,6 +3398,7 @@ static void auth_check(struct session *s, const char *user, size_t user_len, con
         s->pend_attrs = NULL;
         s->pend_attrs_len = 0;
     }
+    s->cu = u;
     registry_set_user(s, s->user);
     s->consistency = u->consistency != CONSISTENCY_DEFAULT             ? u->consistency
                      : s->listener->consistency != CONSISTENCY_DEFAULT ? s->listener->consistency
@@ -3209,8 +3406,9 @@ static void auth_check(struct session *s, const char *user, size_t user_len, con
     s->no_password = u->no_password;
     memcpy(s->h2, u->h2, MYSQL_SHA1_LEN);
     if (!u->no_password)
-        memcpy(s->h1, h1, MYSQL_SHA1_LEN);
-    s->last_seq = seq;
+        memcpy(s->h1, s->pend_h1, MYSQL_SHA1_LEN);
+    explicit_bzero(s->pend_h1, sizeof(s->pend_h1));
+    s->last_seq = (uint8_t)(reply_seq - 1);
     if (s->db != NULL) {
         /* Open the backend now so an unknown schema fails here, as it would
          * on the server. */
@@ -3251,6 +3449,149 @@ static void client_start_tls(struct session *s, uint32_t len)
         session_mark_closing(s, rc == HY_NOMEM ? END_NOMEM : END_TLS_FAILED);
 }
 
+/* Finish a mysql_native_password login (or COM_CHANGE_USER) once we know
+ * whether the password is right. `seq` is the sequence id of the client's
+ * auth packet. */
+static void auth_check(struct session *s, const char *user, size_t user_len, const uint8_t *auth,
+                       size_t auth_len, uint8_t seq)
+{
+    const struct config_user *u = config_find_user(s->cfg, user, user_len);
+    uint8_t h1[MYSQL_SHA1_LEN];
+    bool ok = false;
+    if (u != NULL) {
+        if (u->no_password)
+            ok = auth_len == 0;
+        else
+            ok = auth_native_verify(s->scramble, auth, auth_len, u->h2, h1);
+    }
+    login_decided(s, u, ok, ok && !u->no_password ? h1 : NULL, NULL, auth_len > 0,
+                  (uint8_t)(seq + 1));
+    explicit_bzero(h1, sizeof(h1));
+}
+
+/* ---- caching_sha2_password ----------------------------------------------
+ * The greeting's 20-byte scramble is the nonce. See auth.h for the math and
+ * guard.h for the cache of verified logins. */
+
+/* A packet of caching_sha2_password's "more data" kind: 0x01 + bytes. */
+static void send_more_data(struct session *s, uint8_t seq, const void *data, size_t len)
+{
+    uint8_t small[MYSQL_HEADER_SIZE + 8];
+    uint8_t *pkt =
+        len + 1 <= sizeof(small) - MYSQL_HEADER_SIZE ? small : malloc(MYSQL_HEADER_SIZE + 1 + len);
+    if (pkt == NULL) {
+        session_mark_closing(s, END_NOMEM);
+        return;
+    }
+    pkt[MYSQL_HEADER_SIZE] = SHA2_MORE_DATA;
+    memcpy(pkt + MYSQL_HEADER_SIZE + 1, data, len);
+    mysql_hdr_write(pkt, (uint32_t)(len + 1), seq);
+    send_local(s, pkt, MYSQL_HEADER_SIZE + 1 + len);
+    if (pkt != small)
+        free(pkt);
+}
+
+/* Whether the client's connection is encrypted (TLS transport). */
+static bool client_secure(const struct session *s)
+{
+    return conn_is_tls(&s->client);
+}
+
+static void send_auth_switch(struct session *s, uint8_t seq);
+
+/* The client logged in with caching_sha2_password; `auth` is its fast-path
+ * reply to our scramble, `seq` the sequence id of its packet. */
+static void sha2_login(struct session *s, const uint8_t *auth, size_t auth_len, uint8_t seq)
+{
+    const struct config_user *u = config_find_user(s->cfg, s->user, strlen(s->user));
+    uint8_t h1[MYSQL_SHA1_LEN], s2[MYSQL_SHA256_LEN];
+    bool have_h1 = false, have_s2 = false;
+    if (u != NULL && u->no_password) {
+        login_decided(s, u, auth_len == 0, NULL, NULL, auth_len > 0, (uint8_t)(seq + 1));
+        return;
+    }
+    if (u != NULL) {
+        have_h1 = guard_cache_get(u->name, u->h2, h1, s2, &have_s2);
+        if (u->has_s2) {
+            memcpy(s2, u->s2, sizeof(s2));
+            have_s2 = true;
+        }
+    }
+    if (auth_len == 0 || (auth_len != MYSQL_SHA256_LEN)) {
+        login_decided(s, u, false, NULL, NULL, auth_len > 0, (uint8_t)(seq + 1));
+    } else if (have_s2 && !auth_sha2_verify(s->scramble, auth, auth_len, s2)) {
+        login_decided(s, u, false, NULL, NULL, true, (uint8_t)(seq + 1));
+    } else if (have_s2 && have_h1) {
+        uint8_t fast = SHA2_FAST_AUTH_OK;
+        send_more_data(s, (uint8_t)(seq + 1), &fast, 1);
+        login_decided(s, u, true, h1, NULL, true, (uint8_t)(seq + 2));
+    } else if (client_secure(s) || s->cfg->rsa != NULL) {
+        /* The password is right (or cannot be checked yet), but only the
+         * password itself gives H1: ask for it. */
+        uint8_t full = SHA2_PERFORM_FULL;
+        send_more_data(s, (uint8_t)(seq + 1), &full, 1);
+        s->auth_step = AUTH_STEP_SHA2_FULL;
+        s->pubkey_sent = false;
+        session_set_state(s, SS_AUTH_SWITCH);
+        s->last_seq = (uint8_t)(seq + 1);
+        session_timer_start(s, s->cfg->login_timeout_ms);
+    } else {
+        /* Neither TLS nor an RSA key to send the password safely with. */
+        send_auth_switch(s, (uint8_t)(seq + 1));
+    }
+    explicit_bzero(h1, sizeof(h1));
+    explicit_bzero(s2, sizeof(s2));
+}
+
+/* The client's packet of a full authentication: the password in clear
+ * (over TLS), a request for our public key, or the password encrypted with
+ * it. */
+static void sha2_full(struct session *s, const uint8_t *p, uint32_t len, uint8_t seq)
+{
+    const struct config *cfg = s->cfg;
+    if (len == 1 && p[0] == SHA2_REQUEST_PUBKEY && cfg->rsa != NULL && !s->pubkey_sent &&
+        !client_secure(s)) {
+        size_t pem_len;
+        const char *pem = auth_rsa_public_pem(cfg->rsa, &pem_len);
+        send_more_data(s, (uint8_t)(seq + 1), pem, pem_len);
+        s->pubkey_sent = true;
+        s->last_seq = (uint8_t)(seq + 1);
+        return;
+    }
+    char pw[512];
+    int n = -1;
+    if (client_secure(s)) {
+        if (len > 0 && len <= sizeof(pw) && p[len - 1] == '\0' &&
+            memchr(p, '\0', len - 1) == NULL) {
+            memcpy(pw, p, len - 1);
+            n = (int)len - 1;
+        }
+    } else if (cfg->rsa != NULL) {
+        n = auth_rsa_decrypt_password(cfg->rsa, p, len, s->scramble, pw, sizeof(pw));
+    }
+    const struct config_user *u = config_find_user(cfg, s->user, strlen(s->user));
+    uint8_t h1[MYSQL_SHA1_LEN], s2[MYSQL_SHA256_LEN];
+    bool ok =
+        n >= 0 && u != NULL &&
+        auth_plain_verify(pw, (size_t)n, u->h2, u->no_password, u->has_s2 ? u->s2 : NULL, h1, s2);
+    if (n < 0 && client_secure(s))
+        slog_info(s, "caching_sha2_password: malformed cleartext password packet");
+    else if (n < 0 && cfg->rsa != NULL && len == auth_rsa_size(cfg->rsa))
+        slog_info(s, "caching_sha2_password: the password does not decrypt with our RSA key");
+    else if (n < 0 && len > 0 && p[len - 1] == '\0')
+        slog_warn(s, "caching_sha2_password: the client sent its password unencrypted on a "
+                     "connection without TLS (libmariadb does when it has no server public key); "
+                     "refused");
+    else if (n < 0)
+        slog_info(s, "caching_sha2_password: unexpected full authentication packet of %u bytes",
+                  len);
+    login_decided(s, u, ok, ok && !u->no_password ? h1 : NULL, ok ? s2 : NULL, true,
+                  (uint8_t)(seq + 1));
+    explicit_bzero(pw, sizeof(pw));
+    explicit_bzero(h1, sizeof(h1));
+    explicit_bzero(s2, sizeof(s2));
+}
+
 static void session_handle_login(struct session *s)
 {
     struct stream *st = &s->up;
@@ -3268,6 +3609,15 @@ static void session_handle_login(struct session *s)
     if (stream_unparsed(st) < MYSQL_HEADER_SIZE + len)
         return;
     const uint8_t *p = h + MYSQL_HEADER_SIZE;
+    if (s->state == SS_AUTH_SWITCH && s->auth_step == AUTH_STEP_SHA2_FULL) {
+        uint8_t data[1024];
+        uint32_t n = HY_MIN(len, (uint32_t)sizeof(data));
+        memcpy(data, p, n);
+        consume_packet(s, len);
+        sha2_full(s, data, len > sizeof(data) ? 0 : n, seq);
+        explicit_bzero(data, n);
+        return;
+    }
     if (s->state == SS_AUTH_SWITCH) {
         /* The client's answer to our AuthSwitchRequest: the raw token. */
         uint8_t auth[MYSQL_SCRAMBLE_LEN];
@@ -3277,11 +3627,7 @@ static void session_handle_login(struct session *s)
         consume_packet(s, len);
         if (bad)
             auth_len = 1; /* can never verify */
-        if (s->changing_user) {
-            auth_check(s, s->pend_user, strlen(s->pend_user), auth, auth_len, seq);
-        } else {
-            auth_check(s, s->user, strlen(s->user), auth, auth_len, seq);
-        }
+        auth_check(s, login_user(s), strlen(login_user(s)), auth, auth_len, seq);
         return;
     }
     struct mysql_login lg;
@@ -3312,12 +3658,21 @@ static void session_handle_login(struct session *s)
         session_mark_closing(s, END_NOMEM);
         return;
     }
-    bool native = !(lg.caps & CLIENT_PLUGIN_AUTH) || plugin_is_native(lg.plugin, lg.plugin_len);
-    uint8_t auth[MYSQL_SCRAMBLE_LEN];
+    bool plugin_auth = (lg.caps & CLIENT_PLUGIN_AUTH) != 0;
+    bool native = !plugin_auth || plugin_is_native(lg.plugin, lg.plugin_len);
+    bool sha2 = plugin_auth && lg.plugin != NULL && lg.plugin_len == strlen(SHA2_PLUGIN) &&
+                memcmp(lg.plugin, SHA2_PLUGIN, lg.plugin_len) == 0;
+    uint8_t auth[MYSQL_SHA256_LEN];
     size_t auth_len = HY_MIN(lg.auth_len, sizeof(auth));
     bool auth_ok_len = lg.auth_len == 0 || lg.auth_len == MYSQL_SCRAMBLE_LEN;
     memcpy(auth, lg.auth, auth_len);
     consume_packet(s, len);
+    /* A caching_sha2_password client that sent no scramble answer (it did
+     * not take ours for its nonce) gets the AuthSwitchRequest below. */
+    if (sha2 && lg.auth_len == MYSQL_SHA256_LEN) {
+        sha2_login(s, auth, auth_len, seq);
+        return;
+    }
     if (!native || !auth_ok_len) {
         send_auth_switch(s, (uint8_t)(seq + 1));
         return;
@@ -3327,10 +3682,11 @@ static void session_handle_login(struct session *s)
 
 static void client_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
-    (void)loop;
     (void)revents;
     struct session *s = container_of(w, struct session, client.rio);
     ssize_t n = stream_read(s, &s->up, &s->client);
+    if (n > 0)
+        s->last_active = ev_now(loop);
     if (n == -2) {
         update_reads(s);
         goto out;
@@ -3386,6 +3742,11 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
     (void)loop;
     (void)revents;
     struct session *s = container_of(w, struct session, timer);
+    if (s->login_delayed) {
+        login_finish(s);
+        session_reap(s);
+        return;
+    }
     switch (s->state) {
     case SS_HANDSHAKE:
     case SS_AUTH_SWITCH:
@@ -3406,6 +3767,38 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
     session_reap(s);
 }
 
+/* client_idle_timeout_ms: the timer runs from login on and is pushed back
+ * lazily: it fires at most once per timeout, and only then looks at when
+ * the client last sent something (libev's "lazy" idle timer). */
+static void idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)revents;
+    struct session *s = container_of(w, struct session, idle);
+    double timeout = s->cfg->client_idle_timeout_ms / 1e3;
+    double now = ev_now(loop);
+    if (timeout <= 0)
+        return; /* a reload turned it off */
+    bool idle = s->state == SS_IDLE && !s->login_delayed && !conn_has_local(&s->client) &&
+                (s->up.b == NULL || stream_empty(&s->up));
+    if (!idle)
+        s->last_active = now; /* a command in flight is not idleness */
+    double left = s->last_active + timeout - now;
+    if (left > 0) {
+        w->repeat = left;
+        ev_timer_again(loop, w);
+        return;
+    }
+    slog_info(s, "idle for %d ms: closing (client_idle_timeout_ms)",
+              s->cfg->client_idle_timeout_ms);
+    /* What MySQL 8 sends on wait_timeout (MariaDB 10.11 closes silently): a
+     * client reads it as the answer to its next command. */
+    send_err(s, 1, ER_CLIENT_INTERACTION_TIMEOUT, "HY000",
+             "The client was disconnected by the server because of inactivity. See wait_timeout "
+             "and interactive_timeout for configuring this behavior.");
+    session_mark_closing(s, END_IDLE_TIMEOUT);
+    session_reap(s);
+}
+
 /* ---- life cycle -------------------------------------------------------- */
 
 static void session_free(struct session *s)
@@ -3413,6 +3806,9 @@ static void session_free(struct session *s)
     struct worker *w = s->w;
     registry_remove(s);
     ev_timer_stop(w->loop, &s->timer);
+    ev_timer_stop(w->loop, &s->idle);
+    if (s->user_counted)
+        guard_user_leave(s->user);
     bconn_close_all(s);
     state_log_clear(s);
     ps_clear(s);
@@ -3440,6 +3836,7 @@ static void session_free(struct session *s)
     free(s->pend_schema);
     free(s->qlog_text);
     explicit_bzero(s->h1, sizeof(s->h1));
+    explicit_bzero(s->pend_h1, sizeof(s->pend_h1));
     free(s);
     worker_session_gone(w);
 }
@@ -3527,6 +3924,7 @@ void session_create(struct worker *w, int fd, const struct config_listener *list
     ev_io_init(&s->client.rio, client_read_cb, fd, EV_READ);
     ev_io_init(&s->client.wio, client_write_cb, fd, EV_WRITE);
     ev_timer_init(&s->timer, timer_cb, 0., 0.);
+    ev_timer_init(&s->idle, idle_cb, 0., 0.);
     net_peer_name(fd, s->peer, sizeof(s->peer));
     struct sockaddr_storage ss;
     socklen_t sslen = sizeof(ss);
@@ -3549,6 +3947,22 @@ void session_create(struct worker *w, int fd, const struct config_listener *list
         session_close(s, END_TOO_MANY);
         return;
     }
+    int64_t blocked_ms;
+    if (guard_blocked(cfg, &s->client_addr, &blocked_ms)) {
+        char host[64];
+        client_host(s, host, sizeof(host));
+        log_audit("session %u -@%s: connection refused: address blocked for %" PRId64
+                  " ms more after failed logins",
+                  s->id, s->peer, blocked_ms);
+        audit_login(false, s->id, "", s->peer, listener->name,
+                    "address blocked after failed logins");
+        send_err(s, 0, ER_HOST_IS_BLOCKED, "HY000",
+                 "Host '%s' is blocked because of many connection errors; unblock with "
+                 "'halyardctl unblock %s'",
+                 host, host);
+        session_close(s, END_BLOCKED);
+        return;
+    }
     if (auth_random_scramble(s->scramble, sizeof(s->scramble)) != HY_OK) {
         session_close(s, END_NOMEM);
         return;
@@ -3562,8 +3976,8 @@ void session_create(struct worker *w, int fd, const struct config_listener *list
     hs.caps = SERVER_CAPS | (cfg->tls_server != NULL ? CLIENT_SSL : 0);
     hs.charset = 45; /* utf8mb4_general_ci */
     hs.status = SERVER_STATUS_AUTOCOMMIT;
-    hs.plugin = NATIVE_PLUGIN;
-    hs.plugin_len = strlen(NATIVE_PLUGIN);
+    hs.plugin = cfg->default_sha2 ? SHA2_PLUGIN : NATIVE_PLUGIN;
+    hs.plugin_len = strlen(hs.plugin);
     uint8_t pkt[MYSQL_HEADER_SIZE + 256];
     size_t n =
         mysql_handshake_encode(&hs, pkt + MYSQL_HEADER_SIZE, sizeof(pkt) - MYSQL_HEADER_SIZE);

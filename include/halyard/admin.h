@@ -19,6 +19,10 @@
  *   show rules              query rules in order, with their hits summed over the workers
  *   show digests [top N]    the N statement digests (default 20) with the most total time
  *   kill session ID         close a client session now
+ *   show blocked            client addresses with failed logins: slowed down or blocked
+ *   unblock ADDRESS|all     forget an address's failed logins (and its block)
+ *   show firewall [USER]    the digests the firewall learned (users in learn mode)
+ *   dump firewall USER      the same as a firewall_allow line for the config
  *   reload                  re-read the config file, as SIGHUP does
  *   takeover [finish]       the socket hand-over to a new halyard (takeover.h)
  *
@@ -76,6 +80,10 @@ enum admin_verb {
     ADMIN_RELOAD,
     ADMIN_TAKEOVER,        /* a new halyard asks for the listening sockets (takeover.h) */
     ADMIN_TAKEOVER_FINISH, /* ... and has them: stop accepting, drain, exit */
+    ADMIN_SHOW_BLOCKED,
+    ADMIN_UNBLOCK,
+    ADMIN_SHOW_FIREWALL,
+    ADMIN_DUMP_FIREWALL,
 };
 
 struct admin_cmd {
@@ -83,6 +91,7 @@ struct admin_cmd {
     bool json;
     uint32_t session_id; /* ADMIN_KILL_SESSION */
     uint32_t top;        /* ADMIN_SHOW_DIGESTS: 1..ADMIN_DIGESTS_MAX */
+    char arg[100];       /* ADMIN_UNBLOCK: address or "all"; *_FIREWALL: user ("" = all) */
 };
 
 /* Parse one command line (without its "\n"; a trailing "\r" is ignored).
@@ -133,5 +142,15 @@ struct admin_digest_summary {
 void admin_render_digests(struct textbuf *sb, const struct digest_row *rows, size_t n,
                           const struct admin_digest_summary *sum, const int *missing,
                           size_t n_missing, bool json);
+
+struct guard_row;
+struct firewall_row;
+void admin_render_blocked(struct textbuf *sb, const struct guard_row *rows, size_t n, bool json);
+/* dropped: digests the learn table had no room for. */
+void admin_render_firewall(struct textbuf *sb, const struct firewall_row *rows, size_t n,
+                           uint64_t dropped, bool json);
+/* `firewall_allow = [ ... ];` for `user`, one digest a line. */
+void admin_render_firewall_dump(struct textbuf *sb, const char *user,
+                                const struct firewall_row *rows, size_t n, bool json);
 
 #endif /* HALYARD_ADMIN_H */

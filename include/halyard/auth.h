@@ -46,4 +46,53 @@ void auth_native_scramble(const uint8_t scramble[MYSQL_SCRAMBLE_LEN], const char
  * (as MariaDB does), from OpenSSL's RAND_bytes. */
 hy_status_t auth_random_scramble(uint8_t *out, size_t n) HY_MUSTCHECK;
 
+/* ---- caching_sha2_password ---- */
+
+/* Parse 64 hex digits (either case) into S2; "" means none (*present =
+ * false). */
+hy_status_t auth_sha2_hash_parse(const char *text, uint8_t s2[MYSQL_SHA256_LEN],
+                                 bool *present) HY_MUSTCHECK;
+
+/* S2 = SHA256(SHA256(password)). */
+void auth_sha2_hash_password(const char *password, size_t len, uint8_t s2[MYSQL_SHA256_LEN]);
+
+/* Verify a client's fast-path reply to nonce `scramble` against S2.
+ * Constant time in the comparison; a reply whose length is not 32 is
+ * false. */
+bool auth_sha2_verify(const uint8_t scramble[MYSQL_SCRAMBLE_LEN], const uint8_t *reply,
+                      size_t reply_len, const uint8_t s2[MYSQL_SHA256_LEN]);
+
+/* The client-side computation (tests). */
+void auth_sha2_scramble(const uint8_t scramble[MYSQL_SCRAMBLE_LEN], const char *password,
+                        size_t len, uint8_t reply[MYSQL_SHA256_LEN]);
+
+/* Check a plaintext password against a user's hashes: SHA1(SHA1(pw)) must
+ * be h2 (or the password empty when no_password), and SHA256(SHA256(pw))
+ * must be s2 when s2 is not NULL. On success writes H1 = SHA1(pw) and
+ * S2 = SHA256(SHA256(pw)). */
+bool auth_plain_verify(const char *password, size_t len, const uint8_t h2[MYSQL_SHA1_LEN],
+                       bool no_password, const uint8_t *s2, uint8_t h1_out[MYSQL_SHA1_LEN],
+                       uint8_t s2_out[MYSQL_SHA256_LEN]);
+
+/* An RSA key pair loaded from PEM files (immutable, shared by threads). */
+struct auth_rsa;
+
+/* Load the private key from `priv_path` and the public key from
+ * `pub_path` ("" = derive it). HY_ERROR with why = "private key: ..." or
+ * "public key: ..." (a file that cannot be read, not PEM, not RSA, not the
+ * same pair); HY_NOMEM. */
+hy_status_t auth_rsa_load(const char *priv_path, const char *pub_path, struct auth_rsa **out,
+                          char *why, size_t whylen) HY_MUSTCHECK;
+void auth_rsa_free(struct auth_rsa *rsa); /* NULL is fine */
+/* The public key as PEM text (what a client asking with 0x02 receives). */
+const char *auth_rsa_public_pem(const struct auth_rsa *rsa, size_t *len);
+/* Bytes of an encrypted password (the key's modulus). */
+size_t auth_rsa_size(const struct auth_rsa *rsa);
+/* Decrypt a client's encrypted password (RSA OAEP), undo the XOR with the
+ * nonce, and write the password without its terminating NUL to `out`
+ * (`cap` bytes). Returns its length, or -1 when the data does not decrypt
+ * or is not a NUL-terminated password. */
+int auth_rsa_decrypt_password(const struct auth_rsa *rsa, const uint8_t *data, size_t len,
+                              const uint8_t scramble[MYSQL_SCRAMBLE_LEN], char *out, size_t cap);
+
 #endif /* HALYARD_AUTH_H */

@@ -51,6 +51,12 @@ const char *tls_mode_to_str(enum tls_mode m);
 
 struct ssl_ctx_st; /* OpenSSL's SSL_CTX, built by tls.c */
 
+/* An array of strings as written (`allow = ["10.0.0.0/8", "::1"]`). */
+struct config_strings {
+    char **v;
+    size_t n;
+};
+
 struct config_listener {
     char *name;
     char *address; /* IPv4 or IPv6 literal, or a host name resolved at start */
@@ -58,15 +64,40 @@ struct config_listener {
     int backlog;
     enum consistency consistency; /* CONSISTENCY_DEFAULT: the top level's */
     bool require_tls;             /* plaintext logins refused (3159) */
+    struct config_strings users;  /* the users that may log in here; none = all */
+};
+
+/* An IPv4 or IPv6 network: the first `bits` bits of `addr`, in network
+ * byte order (an IPv4 address in the first 4 bytes). */
+struct config_cidr {
+    int family; /* AF_INET or AF_INET6 */
+    uint8_t addr[16];
+    uint8_t bits;
+};
+
+/* Per-user statement firewall (firewall.h). */
+enum firewall_mode {
+    FIREWALL_OFF = 0,
+    FIREWALL_LEARN,   /* record the digests the user sends */
+    FIREWALL_ENFORCE, /* refuse digests not in firewall_allow */
 };
 
 struct config_user {
     char *name;
-    uint8_t h2[MYSQL_SHA1_LEN];   /* SHA1(SHA1(password)) */
-    bool no_password;             /* password_hash = "" */
-    enum consistency consistency; /* CONSISTENCY_DEFAULT: the listener's */
-    bool require_tls;             /* plaintext logins refused (1045, as REQUIRE SSL) */
-    char *tls_subject;            /* NULL, or the exact subject of the client certificate */
+    uint8_t h2[MYSQL_SHA1_LEN];    /* SHA1(SHA1(password)) */
+    bool no_password;              /* password_hash = "" */
+    bool has_s2;                   /* sha2_hash given */
+    uint8_t s2[MYSQL_SHA256_LEN];  /* SHA256(SHA256(password)), for caching_sha2_password */
+    enum consistency consistency;  /* CONSISTENCY_DEFAULT: the listener's */
+    bool require_tls;              /* plaintext logins refused (1045, as REQUIRE SSL) */
+    char *tls_subject;             /* NULL, or the exact subject of the client certificate */
+    struct config_strings allow;   /* client networks as written; none = any */
+    struct config_cidr *allow_net; /* parsed, allow.n of them */
+    int max_connections;           /* sessions at once; 0 = no limit */
+    enum firewall_mode firewall;
+    struct config_strings firewall_allow; /* as written */
+    uint64_t *fw_hashes;                  /* their digest hashes, sorted */
+    size_t n_fw_hashes;
 };
 
 struct config_backend {
@@ -98,15 +129,8 @@ enum rule_route {
     RULE_ROUTE_BACKEND,     /* route = a backend's name: that backend */
 };
 
-/* An IPv4 or IPv6 network: the first `bits` bits of `addr`, in network
- * byte order (an IPv4 address in the first 4 bytes). */
-struct config_cidr {
-    int family; /* AF_INET or AF_INET6 */
-    uint8_t addr[16];
-    uint8_t bits;
-};
-
 struct rule_regex; /* a compiled pattern (rules.c) */
+struct auth_rsa;   /* an RSA key pair (auth.c) */
 
 /* One element of `rules`. An unset condition is NULL and matches anything. */
 struct config_rule {
@@ -116,6 +140,8 @@ struct config_rule {
     struct rule_regex *digest_re; /* compiled; NULL with the pattern */
     struct rule_regex *text_re;
     char *user;
+    struct config_strings users;    /* condition: the session's user is one of these */
+    struct config_strings no_where; /* condition: UPDATE/DELETE without WHERE on these tables */
     char *schema;
     char *client; /* as written; parsed in `cidr` */
     struct config_cidr cidr;
@@ -162,7 +188,24 @@ struct config {
     int shutdown_timeout_ms;    /* SIGTERM: in-flight statements get this long */
     int buffer_size;            /* bytes per direction per session while busy */
     int max_client_connections; /* 0 = no limit */
-    char *admin_socket;         /* resolved ({port} replaced); "" = none */
+    int max_packet_size;        /* bytes of one client request (logical packet) */
+    int client_idle_timeout_ms; /* 0 = never */
+
+    /* login protection (guard.h) */
+    int auth_fail_limit; /* failures in the window before logins are slowed; 0 = off */
+    int auth_fail_window_ms;
+    int auth_delay_ms;
+    int auth_block_ms;
+    int auth_block_table_size; /* addresses tracked; sized at start */
+
+    /* caching_sha2_password (auth.h) */
+    bool default_sha2;          /* default_auth_plugin = "caching_sha2_password" */
+    char *auth_rsa_private_key; /* PEM file as written; "" = no RSA key exchange */
+    char *auth_rsa_public_key;  /* PEM file as written; "" = derived from the private key */
+    struct auth_rsa *rsa;       /* the loaded pair; NULL without one */
+
+    int firewall_learn_max; /* digests the firewall's learn mode keeps; sized at start */
+    char *admin_socket;     /* resolved ({port} replaced); "" = none */
     char *metrics_address;
     int metrics_port; /* 0 = no metrics listener */
     char *log_file;   /* "" = standard error */
@@ -248,6 +291,7 @@ enum config_type {
     CONFIG_BOOL,
     CONFIG_LIST, /* a list of groups */
     CONFIG_GROUP,
+    CONFIG_STRINGS, /* an array of strings: [ "a", "b" ]; bounds: elements */
 };
 
 struct config_key {

@@ -21,6 +21,7 @@
 #define MYSQL_MAX_PAYLOAD  0xFFFFFFu /* a payload this long continues in the next packet */
 #define MYSQL_SCRAMBLE_LEN 20
 #define MYSQL_SHA1_LEN     20
+#define MYSQL_SHA256_LEN   32
 
 /* Capability flags (Protocol::CapabilityFlags). */
 #define CLIENT_LONG_PASSWORD                  0x00000001u /* MariaDB: CLIENT_MYSQL */

@@ -105,6 +105,14 @@ uint64_t rules_hits(const struct config *cfg, size_t i);
  * it), anything else AF_UNSPEC. */
 void rules_addr_from_sockaddr(const struct sockaddr *sa, struct rules_addr *out);
 
+/* Whether a statement's digest (several statements: any of them) is an
+ * UPDATE or DELETE without a WHERE clause on one of `tables` ("name",
+ * "schema.name", "*" for any; names compared case-insensitively; an
+ * unqualified table in the statement is in `schema`, the session's
+ * default schema, NULL if none). Syntactic: `WHERE 1` counts as a WHERE. */
+bool rules_no_where(const char *digest, size_t len, const struct config_strings *tables,
+                    const char *schema);
+
 /* Whether network `net` contains address `a`. */
 bool rules_cidr_match(const struct config_cidr *net, const struct rules_addr *a);
 

@@ -30,7 +30,7 @@
 
 enum session_state {
     SS_HANDSHAKE = 0, /* greeting sent; waiting for the login packet */
-    SS_AUTH_SWITCH,   /* AuthSwitchRequest sent; waiting for the client's answer */
+    SS_AUTH_SWITCH,   /* more login data asked for (auth_step says what); waiting for it */
     SS_LOGIN_BACKEND, /* authenticated; opening the backend to check the schema */
     SS_IDLE,          /* waiting for a command */
     SS_WAIT_BACKEND,  /* a command waits for its backend connection */
@@ -58,6 +58,10 @@ enum session_end {
     END_KILLED,           /* KILL from another session */
     END_SHUTDOWN,         /* halyard is stopping */
     END_TOO_MANY,         /* max_client_connections reached */
+    END_USER_LIMIT,       /* the user's max_connections reached */
+    END_BLOCKED,          /* the client's address is blocked (guard.h) */
+    END_IDLE_TIMEOUT,     /* client_idle_timeout_ms passed without a command */
+    END_PACKET_TOO_LARGE, /* a request over max_packet_size */
     END_NOMEM,
 };
 
@@ -125,6 +129,12 @@ struct pstmt {
     uint32_t sql_len;
     uint64_t digest;       /* digest hash of the text, for executions */
     struct ps_backend *be; /* one per backend of the session's config */
+};
+
+/* What the client's next packet during login answers (SS_AUTH_SWITCH). */
+enum auth_step {
+    AUTH_STEP_NATIVE = 0, /* our AuthSwitchRequest to mysql_native_password */
+    AUTH_STEP_SHA2_FULL,  /* caching_sha2_password "perform full authentication" */
 };
 
 /* A command that changed session state, replayed on other backends. */
@@ -200,7 +210,10 @@ struct session {
     uint8_t *pend; /* the command in flight, logged if it succeeds */
     uint32_t pend_len;
     bool record;
-    ev_timer timer; /* login timeout, then backend connect timeout */
+    ev_timer timer;     /* login timeout, then backend connect timeout */
+    ev_timer idle;      /* client_idle_timeout_ms */
+    double last_active; /* ev_now() of the client's last bytes or command end */
+    uint64_t req_bytes; /* of the logical packet being forwarded (max_packet_size) */
 
     struct stream up;   /* client -> backend */
     struct stream down; /* backend -> client */
@@ -233,6 +246,20 @@ struct session {
     uint32_t caps; /* negotiated with the client */
     uint8_t charset;
     bool changing_user; /* the AuthSwitch belongs to a COM_CHANGE_USER */
+    enum auth_step auth_step;
+    bool pubkey_sent; /* caching_sha2_password: the RSA public key went out */
+    /* A login decided but not answered yet: guard.h may hold it back. */
+    bool login_delayed; /* the answer waits on `timer` */
+    bool pend_ok;
+    bool pend_used_pw;
+    bool pend_has_h1;
+    uint8_t pend_seq;
+    uint8_t pend_h1[MYSQL_SHA1_LEN];
+    const struct config_user *pend_u; /* in cfg; NULL for an unknown user */
+    const char *deny_why;             /* why pend_ok is false, for the audit line */
+    const struct config_user *cu;     /* the logged-in user, in cfg */
+    uint64_t fw_hash;                 /* the digest the firewall refused */
+    bool user_counted;                /* counted in guard's sessions of `user` */
     char *user;
     char *db; /* schema requested at login or by COM_CHANGE_USER */
     uint8_t *attrs;

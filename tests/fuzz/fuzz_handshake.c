@@ -17,6 +17,11 @@
  *    hash of "secret" accepts exactly the right 20-byte reply (which one seed
  *    carries); when it accepts, the H1 it recovers answers another scramble
  *    as the client with the password would.
+ *  - caching_sha2_password: auth_sha2_verify() of the auth data against the
+ *    same scramble and SHA256(SHA256("secret")) accepts exactly the right
+ *    32-byte reply (one seed carries it, with plugin caching_sha2_password);
+ *    the same bytes, as a full authentication's cleartext password,
+ *    auth_plain_verify() accepts only when they are "secret".
  * The input, NUL-terminated, is also a password hash for auth_hash_parse():
  * accepted only as "" or "*" + 40 hex digits, and formatted back to the same
  * text up to case.
@@ -125,6 +130,28 @@ static void check_verify(const struct mysql_login *lg)
     FUZZ_CHECK(memcmp(token, want, sizeof(want)) == 0);
 }
 
+static void check_sha2(const struct mysql_login *lg)
+{
+    static uint8_t s2[MYSQL_SHA256_LEN], h2[MYSQL_SHA1_LEN], right[MYSQL_SHA256_LEN];
+    static int ready;
+
+    if (!ready) {
+        auth_sha2_hash_password(PASSWORD, strlen(PASSWORD), s2);
+        auth_hash_password(PASSWORD, strlen(PASSWORD), h2);
+        auth_sha2_scramble(scramble, PASSWORD, strlen(PASSWORD), right);
+        ready = 1;
+    }
+    bool ok = auth_sha2_verify(scramble, lg->auth, lg->auth_len, s2);
+    FUZZ_CHECK(ok == (lg->auth_len == MYSQL_SHA256_LEN &&
+                      memcmp(lg->auth, right, MYSQL_SHA256_LEN) == 0));
+    uint8_t h1[MYSQL_SHA1_LEN], got_s2[MYSQL_SHA256_LEN];
+    bool plain = auth_plain_verify((const char *)lg->auth, lg->auth_len, h2, false, s2, h1, got_s2);
+    FUZZ_CHECK(plain == (lg->auth_len == strlen(PASSWORD) &&
+                         memcmp(lg->auth, PASSWORD, strlen(PASSWORD)) == 0));
+    if (plain)
+        FUZZ_CHECK(memcmp(got_s2, s2, sizeof(s2)) == 0);
+}
+
 static void check_hash_text(const uint8_t *d, size_t n)
 {
     char *text = malloc(n + 1);
@@ -154,7 +181,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     check_fields(&lg, data, size);
     check_round_trip(&lg, size);
-    if (!lg.ssl_request)
+    if (!lg.ssl_request) {
         check_verify(&lg);
+        check_sha2(&lg);
+    }
     return 0;
 }

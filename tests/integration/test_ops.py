@@ -297,8 +297,10 @@ def test_show_config(start_halyard, cluster):
     assert "*" not in text.replace("(hidden)", ""), "no password hash is shown"
     j = admin_json(path, "show config")
     assert j["connect_timeout_ms"] == 1234 and j["log_syslog"] is False
-    assert j["users"] == [{"name": APP_USER, "password_hash": "(hidden)", "consistency": "default",
-                           "require_tls": False, "tls_subject": ""}]
+    assert j["users"] == [{"name": APP_USER, "password_hash": "(hidden)", "sha2_hash": "",
+                           "consistency": "default", "require_tls": False, "tls_subject": "",
+                           "allow": [], "max_connections": 0, "firewall": "off",
+                           "firewall_allow": []}]
     assert [b["port"] for b in j["backends"]] == cluster.ports
     # Every key halyard knows is shown.
     keys = subprocess.run([h.binary, "--dump-keys"], capture_output=True, text=True).stdout

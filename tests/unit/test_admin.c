@@ -479,7 +479,7 @@ static void test_render_help(void **state)
         assert_int_equal(admin_parse(cmdline, strlen(cmdline), &cmd, err, sizeof(err)), HY_OK);
         parsed++;
     }
-    assert_int_equal(parsed, 10);
+    assert_int_equal(parsed, 14);
     free(text);
     textbuf_reset(&sb);
     admin_render_help(&sb, true);
@@ -552,15 +552,21 @@ static void test_render_config(void **state)
     admin_render_config(&sb, cfg, true);
     assert_null(strstr(sb.data, "5BCB3E6A"));
     assert_non_null(strstr(sb.data, "\"users\":[{\"name\":\"app\",\"password_hash\":\"(hidden)\","
+                                    "\"sha2_hash\":\"\",\"consistency\":\"default\","
+                                    "\"require_tls\":false,\"tls_subject\":\"\",\"allow\":[],"
+                                    "\"max_connections\":0,\"firewall\":\"off\","
+                                    "\"firewall_allow\":[]},{\"name\":\"nopw\","
+                                    "\"password_hash\":\"\",\"sha2_hash\":\"\","
                                     "\"consistency\":\"default\",\"require_tls\":false,"
-                                    "\"tls_subject\":\"\"},{\"name\":\"nopw\","
-                                    "\"password_hash\":\"\",\"consistency\":\"default\","
-                                    "\"require_tls\":false,\"tls_subject\":\"\"}]"));
+                                    "\"tls_subject\":\"\",\"allow\":[],"
+                                    "\"max_connections\":0,\"firewall\":\"off\","
+                                    "\"firewall_allow\":[]}]"));
     assert_non_null(strstr(sb.data, "\"log_syslog\":false,"));
     assert_non_null(strstr(sb.data, "\"metrics_port\":0,"));
     assert_non_null(strstr(sb.data,
                            "\"rules\":[{\"name\":\"reads\",\"match_digest\":\"^SELECT\","
-                           "\"match_text\":\"\",\"user\":\"\",\"schema\":\"\",\"client\":\"\","
+                           "\"match_text\":\"\",\"user\":\"\",\"users\":[],\"schema\":\"\","
+                           "\"client\":\"\",\"no_where\":[],"
                            "\"action\":\"route\",\"route\":\"replica\",\"error_code\":null,"
                            "\"error_sqlstate\":null,\"error_message\":null},"));
     assert_int_equal(sb.data[0], '{');

@@ -10,7 +10,13 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include "halyard/auth.h"
 
@@ -248,6 +254,158 @@ static void test_random_scramble_uniform(void **state)
         fail_msg("scramble bytes are skewed: min %u, max %u", lo, hi);
 }
 
+/* ---- caching_sha2_password ---- */
+
+/* Python: p2 = sha256(sha256(b"secret")), reply = sha256(b"secret") XOR
+ * sha256(p2 + nonce), nonce = b"0123456789abcdefghij" (pymysql's formula). */
+static const char secret_s2_hex[] =
+    "3881219d087dd9c634373fd33dfa33a2cb6bfc6c520b64b8bb60ef2ceb534ae7";
+static const uint8_t sha2_nonce[MYSQL_SCRAMBLE_LEN] = "0123456789abcdefghij";
+static const uint8_t secret_sha2_reply[MYSQL_SHA256_LEN] = {
+    0x7e, 0x4a, 0xdd, 0xa2, 0xf2, 0xd5, 0xef, 0x09, 0xb4, 0x14, 0x75, 0x18, 0xbe, 0xcb, 0x0c, 0xee,
+    0x29, 0x39, 0x37, 0x62, 0x03, 0x65, 0x0a, 0x8c, 0x2b, 0xb2, 0x81, 0x59, 0x59, 0x36, 0x4b, 0xd0};
+
+static void test_sha2_vectors(void **state)
+{
+    (void)state;
+    uint8_t s2[MYSQL_SHA256_LEN], mine[MYSQL_SHA256_LEN], reply[MYSQL_SHA256_LEN];
+    bool present;
+    assert_int_equal(auth_sha2_hash_parse(secret_s2_hex, s2, &present), HY_OK);
+    assert_true(present);
+    auth_sha2_hash_password("secret", 6, mine);
+    assert_memory_equal(s2, mine, sizeof(s2));
+    auth_sha2_scramble(sha2_nonce, "secret", 6, reply);
+    assert_memory_equal(reply, secret_sha2_reply, sizeof(reply));
+    assert_true(auth_sha2_verify(sha2_nonce, secret_sha2_reply, MYSQL_SHA256_LEN, s2));
+    /* one bit off, a short reply, another nonce, another hash: no */
+    uint8_t bad[MYSQL_SHA256_LEN];
+    memcpy(bad, secret_sha2_reply, sizeof(bad));
+    bad[31] ^= 1;
+    assert_false(auth_sha2_verify(sha2_nonce, bad, sizeof(bad), s2));
+    assert_false(auth_sha2_verify(sha2_nonce, secret_sha2_reply, 31, s2));
+    assert_false(auth_sha2_verify(scramble_a, secret_sha2_reply, MYSQL_SHA256_LEN, s2));
+    auth_sha2_hash_password("Secret", 6, mine);
+    assert_false(auth_sha2_verify(sha2_nonce, secret_sha2_reply, MYSQL_SHA256_LEN, mine));
+    /* parsing */
+    assert_int_equal(auth_sha2_hash_parse("", s2, &present), HY_OK);
+    assert_false(present);
+    assert_int_equal(auth_sha2_hash_parse("3881219d", s2, &present), HY_ERROR);
+    assert_int_equal(
+        auth_sha2_hash_parse("3881219d087dd9c634373fd33dfa33a2cb6bfc6c520b64b8bb60ef2ceb534aeg", s2,
+                             &present),
+        HY_ERROR);
+    assert_int_equal(
+        auth_sha2_hash_parse("3881219D087DD9C634373FD33DFA33A2CB6BFC6C520B64B8BB60EF2CEB534AE7", s2,
+                             &present),
+        HY_OK);
+}
+
+static void test_plain_verify(void **state)
+{
+    (void)state;
+    uint8_t h2[MYSQL_SHA1_LEN], h1[MYSQL_SHA1_LEN], s2[MYSQL_SHA256_LEN], want_s2[MYSQL_SHA256_LEN];
+    bool empty;
+    assert_int_equal(auth_hash_parse(APP_H2_TEXT, h2, &empty), HY_OK);
+    assert_true(auth_plain_verify("app", 3, h2, false, NULL, h1, s2));
+    assert_memory_equal(h1, app_h1, sizeof(h1));
+    auth_sha2_hash_password("app", 3, want_s2);
+    assert_memory_equal(s2, want_s2, sizeof(s2));
+    assert_true(auth_plain_verify("app", 3, h2, false, want_s2, h1, s2));
+    assert_false(auth_plain_verify("apP", 3, h2, false, NULL, h1, s2));
+    /* the SHA-256 hash disagrees with the password: refused */
+    want_s2[0] ^= 1;
+    assert_false(auth_plain_verify("app", 3, h2, false, want_s2, h1, s2));
+    assert_true(auth_plain_verify("", 0, h2, true, NULL, h1, s2));
+    assert_false(auth_plain_verify("x", 1, h2, true, NULL, h1, s2));
+}
+
+static char *write_pem(EVP_PKEY *key, bool pub)
+{
+    char *path = strdup("/tmp/halyard-test-rsa-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *fp = fdopen(fd, "w");
+    assert_non_null(fp);
+    if (pub)
+        assert_int_equal(PEM_write_PUBKEY(fp, key), 1);
+    else
+        assert_int_equal(PEM_write_PrivateKey(fp, key, NULL, NULL, 0, NULL, NULL), 1);
+    fclose(fp);
+    return path;
+}
+
+static size_t encrypt_password(EVP_PKEY *key, const char *pw, const uint8_t nonce[20], uint8_t *out,
+                               size_t cap)
+{
+    uint8_t x[256];
+    size_t n = strlen(pw) + 1;
+    for (size_t i = 0; i < n; i++)
+        x[i] = (uint8_t)pw[i] ^ nonce[i % 20];
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(key, NULL);
+    assert_non_null(ctx);
+    assert_int_equal(EVP_PKEY_encrypt_init(ctx), 1);
+    assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING), 1);
+    size_t len = cap;
+    assert_int_equal(EVP_PKEY_encrypt(ctx, out, &len, x, n), 1);
+    EVP_PKEY_CTX_free(ctx);
+    return len;
+}
+
+static void test_rsa_exchange(void **state)
+{
+    (void)state;
+    EVP_PKEY *key = EVP_RSA_gen(2048), *other = EVP_RSA_gen(2048);
+    assert_non_null(key);
+    assert_non_null(other);
+    char *priv = write_pem(key, false), *pub = write_pem(key, true);
+    char *other_pub = write_pem(other, true);
+    struct auth_rsa *rsa = NULL;
+    char why[320];
+    assert_int_equal(auth_rsa_load(priv, "", &rsa, why, sizeof(why)), HY_OK);
+    size_t pem_len;
+    const char *pem = auth_rsa_public_pem(rsa, &pem_len);
+    assert_int_equal(strncmp(pem, "-----BEGIN PUBLIC KEY-----\n", 27), 0);
+    assert_int_equal(strlen(pem), pem_len);
+    assert_int_equal(auth_rsa_size(rsa), 256);
+
+    uint8_t ct[512];
+    size_t n = encrypt_password(key, "s3cret!", sha2_nonce, ct, sizeof(ct));
+    char pw[64];
+    assert_int_equal(auth_rsa_decrypt_password(rsa, ct, n, sha2_nonce, pw, sizeof(pw)), 7);
+    assert_memory_equal(pw, "s3cret!", 7);
+    /* the wrong nonce leaves garbage without a NUL at the end */
+    assert_int_equal(auth_rsa_decrypt_password(rsa, ct, n, scramble_a, pw, sizeof(pw)), -1);
+    /* tampered, short, or encrypted for another key */
+    ct[10] ^= 0x40;
+    assert_int_equal(auth_rsa_decrypt_password(rsa, ct, n, sha2_nonce, pw, sizeof(pw)), -1);
+    assert_int_equal(auth_rsa_decrypt_password(rsa, ct, 100, sha2_nonce, pw, sizeof(pw)), -1);
+    n = encrypt_password(other, "s3cret!", sha2_nonce, ct, sizeof(ct));
+    assert_int_equal(auth_rsa_decrypt_password(rsa, ct, n, sha2_nonce, pw, sizeof(pw)), -1);
+    auth_rsa_free(rsa);
+
+    /* the public key given must be the private key's */
+    rsa = NULL;
+    assert_int_equal(auth_rsa_load(priv, pub, &rsa, why, sizeof(why)), HY_OK);
+    auth_rsa_free(rsa);
+    assert_int_equal(auth_rsa_load(priv, other_pub, &rsa, why, sizeof(why)), HY_ERROR);
+    assert_non_null(strstr(why, "public key: "));
+    assert_non_null(strstr(why, "not the public half of auth_rsa_private_key"));
+    assert_int_equal(auth_rsa_load("/nonexistent/k.pem", "", &rsa, why, sizeof(why)), HY_ERROR);
+    assert_string_equal(why, "private key: /nonexistent/k.pem: No such file or directory");
+    assert_int_equal(auth_rsa_load(pub, "", &rsa, why, sizeof(why)), HY_ERROR); /* not private */
+    assert_int_equal(strncmp(why, "private key: ", 13), 0);
+    assert_null(rsa);
+
+    unlink(priv);
+    unlink(pub);
+    unlink(other_pub);
+    free(priv);
+    free(pub);
+    free(other_pub);
+    EVP_PKEY_free(key);
+    EVP_PKEY_free(other);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -259,6 +417,9 @@ int main(void)
         cmocka_unit_test(test_native_token_second_scramble),
         cmocka_unit_test(test_random_scramble),
         cmocka_unit_test(test_random_scramble_uniform),
+        cmocka_unit_test(test_sha2_vectors),
+        cmocka_unit_test(test_plain_verify),
+        cmocka_unit_test(test_rsa_exchange),
     };
     return cmocka_run_group_tests_name("auth", tests, NULL, NULL);
 }

@@ -358,6 +358,45 @@ static const struct config_case cases[] = {
     {"bad hash in the second user, own line",
      LISTENERS "users = (\n  " U_OK ",\n  " USR("\"b\"", "\"*\"", "") "\n);\n" BACKENDS,
      "t.conf:4: users.[1].password_hash: not a password hash"},
+
+    /* ---- security keys ---- */
+    {"user access keys",
+     WITH_U(USR("\"u\"", "\"" HASH "\"",
+                "sha2_hash = \"3881219d087dd9c634373fd33dfa33a2cb6bfc6c520b64b8bb60ef2ceb534ae7\"; "
+                "allow = [\"10.0.0.0/8\", \"::1\"]; max_connections = 5; firewall = \"enforce\"; "
+                "firewall_allow = [\"SELECT ?\", \"00000000000000ff\"];")),
+     NULL},
+    {"sha2_hash short", WITH_U(USR("\"u\"", "\"" HASH "\"", "sha2_hash = \"3881\";")),
+     "t.conf:2: users.[0].sha2_hash: not a caching_sha2_password hash: expected 64 hex digits, "
+     "SHA256(SHA256(password)), or \"\""},
+    {"sha2_hash not hex",
+     WITH_U(
+         USR("\"u\"", "\"" HASH "\"",
+             "sha2_hash = \"3881219d087dd9c634373fd33dfa33a2cb6bfc6c520b64b8bb60ef2ceb534aeZ\";")),
+     "t.conf:2: users.[0].sha2_hash: not a caching_sha2_password hash: expected 64 hex digits"},
+    {"allow not a network", WITH_U(USR("\"u\"", "\"" HASH "\"", "allow = [\"10.0.0.0/33\"];")),
+     "t.conf:2: users.[0].allow: \"10.0.0.0/33\": the prefix length after / must be a number "
+     "from 0 to 32 for an IPv4 address"},
+    {"allow bits past the prefix",
+     WITH_U(USR("\"u\"", "\"" HASH "\"", "allow = [\"::1\", \"10.1.2.3/8\"];")),
+     "t.conf:2: users.[0].allow: \"10.1.2.3/8\": address bits are set past the /8 prefix"},
+    {"allow a string", WITH_U(USR("\"u\"", "\"" HASH "\"", "allow = \"10.0.0.0/8\";")),
+     "t.conf:2: users.[0].allow: expected an array of strings"},
+    {"firewall mode", WITH_U(USR("\"u\"", "\"" HASH "\"", "firewall = \"on\";")),
+     "t.conf:2: users.[0].firewall: \"on\" is not one of off|learn|enforce"},
+    {"listener users unknown",
+     WITH_L(LST("\"main\"", "\"127.0.0.1\"", "6033", "users = [\"app\", \"bob\"];")),
+     "t.conf:1: listeners.[0].users: no user \"bob\" in users"},
+    {"rsa key missing", "auth_rsa_private_key = \"/nonexistent/key.pem\";\n" BASE,
+     "t.conf:1: auth_rsa_private_key: private key: /nonexistent/key.pem: No such file or "
+     "directory"},
+    {"rsa public key alone", "auth_rsa_public_key = \"/k.pem\";\n" BASE,
+     "t.conf:1: auth_rsa_public_key: needs auth_rsa_private_key"},
+    {"default_auth_plugin", "default_auth_plugin = \"sha256_password\";\n" BASE,
+     "t.conf:1: default_auth_plugin: \"sha256_password\" is not one of "
+     "mysql_native_password|caching_sha2_password"},
+    {"max_packet_size too small", "max_packet_size = 100;\n" BASE,
+     "t.conf:1: max_packet_size: 100 is out of range 1024..1073741824"},
 };
 
 static void run_case(void **state)

@@ -25,6 +25,7 @@
 
 #include <cmocka.h>
 
+#include "halyard/classify.h"
 #include "halyard/config.h"
 #include "halyard/rules.h"
 
@@ -75,10 +76,20 @@ static const struct bad_case bad_cases[] = {
     /* conditions */
     {RULES("{ name = \"a\"; route = \"replica\"; }"),
      "t.conf:4: rules.[0]: no condition; give at least one of match_digest, match_text, user, "
-     "schema, client"},
+     "users, schema, client, no_where"},
     {RULES("{ name = \"a\"; match_digest = \"\"; user = \"\"; route = \"replica\"; }"),
      "t.conf:4: rules.[0]: no condition; give at least one of match_digest, match_text, user, "
-     "schema, client"},
+     "users, schema, client, no_where"},
+    {RULES("{ name = \"a\"; user = \"app\"; users = [\"app\"]; route = \"replica\"; }"),
+     "t.conf:4: rules.[0].users: give user or users, not both"},
+    {RULES("{ name = \"a\"; users = [\"app\", \"bob\"]; route = \"replica\"; }"),
+     "t.conf:4: rules.[0].users: no user \"bob\" in users"},
+    {RULES("{ name = \"a\"; users = [3]; route = \"replica\"; }"),
+     "t.conf:4: rules.[0].users: element 0: expected a string, got an integer"},
+    {RULES("{ name = \"a\"; no_where = [\"\"]; action = \"block\"; }"),
+     "t.conf:4: rules.[0].no_where: element 0: length 0 is out of range 1..4096"},
+    {RULES("{ name = \"a\"; no_where = \"orders\"; action = \"block\"; }"),
+     "t.conf:4: rules.[0].no_where: expected an array of strings [ \"...\", ... ], got a string"},
     {RULES("{ name = \"a\"; user = \"App\"; route = \"replica\"; }"),
      "t.conf:4: rules.[0].user: no user \"App\" in users"},
     {RULES("{ name = \"a\"; client = \"10.0.0.0/33\"; route = \"replica\"; }"),
@@ -641,6 +652,94 @@ static void test_hits(void **state)
     config_put(cfg);
 }
 
+/* ---- no_where and users ---- */
+
+struct no_where_case {
+    const char *sql; /* run through classify_digest() first, as sessions do */
+    const char *schema;
+    bool match;
+};
+
+static const struct no_where_case no_where_cases[] = {
+    {"UPDATE orders SET v = 1", NULL, true},
+    {"update `orders` set v = 1", NULL, true},
+    {"UPDATE Orders SET v = 1", NULL, true}, /* case-insensitive */
+    {"UPDATE orders SET v = 1 WHERE id = 2", NULL, false},
+    {"UPDATE orders SET v = 1 where 1", NULL, false}, /* syntactic */
+    {"DELETE FROM orders", NULL, true},
+    {"DELETE FROM orders LIMIT 10", NULL, true},
+    {"DELETE FROM orders ORDER BY id LIMIT 1", NULL, true},
+    {"DELETE FROM orders WHERE id IN (1, 2)", NULL, false},
+    {"DELETE LOW_PRIORITY QUICK IGNORE FROM orders", NULL, true},
+    {"DELETE o FROM orders o JOIN x ON o.id = x.id", NULL, true},
+    {"DELETE FROM notes", NULL, false},    /* not listed */
+    {"SELECT * FROM orders", NULL, false}, /* not an UPDATE or DELETE */
+    {"UPDATE orders SET v = (SELECT MAX(v) FROM x WHERE x.id = 1)", NULL, true},
+    {"UPDATE orders SET note = 'where'", NULL, true}, /* a string is not a WHERE */
+    {"UPDATE orders SET `where` = 1", NULL, true},    /* nor a quoted column */
+    {"/* WHERE */ DELETE FROM orders", NULL, true},
+    {"SELECT 1; DELETE FROM orders", NULL, true},
+    {"DELETE FROM orders WHERE id = 1; SELECT 1", NULL, false},
+    {"DELETE FROM shop.customers", NULL, true},
+    {"DELETE FROM other.customers", NULL, false},
+    {"DELETE FROM customers", "shop", true},
+    {"DELETE FROM customers", "other", false},
+    {"DELETE FROM customers", NULL, false},
+    {"UPDATE shop . customers SET a = 1", NULL, true},
+};
+
+static void test_no_where(void **state)
+{
+    (void)state;
+    char *tables[] = {"orders", "shop.customers"};
+    struct config_strings list = {.v = tables, .n = 2};
+    for (size_t i = 0; i < HY_ARRAY_SIZE(no_where_cases); i++) {
+        const struct no_where_case *c = &no_where_cases[i];
+        char digest[1024];
+        size_t len;
+        (void)classify_digest(c->sql, strlen(c->sql), 0, digest, sizeof(digest), &len);
+        if (rules_no_where(digest, len, &list, c->schema) != c->match)
+            fail_msg("case %zu: \"%s\" (digest \"%s\"): want %s", i, c->sql, digest,
+                     c->match ? "match" : "no match");
+    }
+    char *any[] = {"*"};
+    struct config_strings all = {.v = any, .n = 1};
+    assert_true(rules_no_where("DELETE FROM t", 13, &all, NULL));
+    assert_false(rules_no_where("DELETE FROM t WHERE a = ?", 25, &all, NULL));
+    assert_false(rules_no_where("", 0, &all, NULL));
+    assert_false(rules_no_where("UPDATE", 6, &list, NULL));
+    assert_true(rules_no_where("DELETE FROM `orders", 19, &all, NULL)); /* cut short: still */
+}
+
+static void test_users_and_no_where_rules(void **state)
+{
+    (void)state;
+    struct config *cfg = load_ok(RULES(
+        "{ name = \"nw\"; users = [\"app\"]; no_where = [\"orders\"]; action = \"block\"; },\n"
+        "{ name = \"admin-reads\"; users = [\"admin\"]; match_digest = \"^SELECT\"; "
+        "route = \"replica\"; }"));
+    assert_true(cfg->rules_need_digest);
+    struct rules_ctx ctx;
+    assert_int_equal(rules_ctx_init(&ctx, 0), HY_OK);
+    struct rules_input in = {.text = "x", .text_len = 1, .user = "app"};
+    in.digest = "DELETE FROM orders";
+    in.digest_len = strlen(in.digest);
+    const struct config_rule *r = rules_match(&ctx, cfg, &in);
+    assert_non_null(r);
+    assert_string_equal(r->name, "nw");
+    in.user = "admin"; /* not one of the rule's users */
+    assert_null(rules_match(&ctx, cfg, &in));
+    in.digest = "SELECT 1";
+    in.digest_len = 8;
+    r = rules_match(&ctx, cfg, &in);
+    assert_non_null(r);
+    assert_string_equal(r->name, "admin-reads");
+    in.user = NULL;
+    assert_null(rules_match(&ctx, cfg, &in));
+    rules_ctx_destroy(&ctx);
+    config_put(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -655,6 +754,8 @@ int main(void)
         cmocka_unit_test(test_no_rules),
         cmocka_unit_test(test_match_allocates_nothing),
         cmocka_unit_test(test_hits),
+        cmocka_unit_test(test_no_where),
+        cmocka_unit_test(test_users_and_no_where_rules),
     };
     return cmocka_run_group_tests_name("rules", tests, NULL, NULL);
 }
