@@ -544,3 +544,29 @@ def test_reset_and_close_across_backends(start_halyard, db, ps_client_bin, ids):
     assert err[1:3] == ["1243", "HY000"]
     assert re.fullmatch(r"Unknown prepared statement handler \(\d+\) given to mysqld_stmt_execute", err[3])
     assert ["after", "7"] in out
+
+
+def test_long_data_past_max_allowed_packet(start_halyard, cluster, db):
+    """Long data is not buffered by halyard: the server that gets it
+    refuses more than its max_allowed_packet, at the execution, as it does
+    for a direct client."""
+    limit = int(cluster.sql(0, "SELECT @@GLOBAL.max_allowed_packet")[0][0])
+
+    def transcript(port):
+        c = RawConn("127.0.0.1", port)
+        c.login(APP_USER, APP_PASSWORD, db=db)
+        stmt, _, _ = prepare(c, "SELECT LENGTH(?)")
+        chunk = b"z" * (1 << 20)
+        for _ in range(limit // len(chunk) + 1):
+            c.send_packet(b"\x18" + struct.pack("<IH", stmt, 0) + chunk, seq=0)
+        params = b"\x00\x01\xfc\x00"  # not NULL; bound: MYSQL_TYPE_BLOB
+        got = err_of(execute, c, stmt, 0, params)
+        after = c.value("SELECT 'usable'")
+        c.close()
+        return got, after
+
+    h = start_halyard()
+    got = transcript(h.port)
+    assert got == ((1105, "HY000", "Parameter of prepared statement which is set through "
+                    "mysql_send_long_data() is longer than 'max_allowed_packet' bytes"), "usable")
+    assert got == transcript(cluster.primary_port)
