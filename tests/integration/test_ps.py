@@ -570,3 +570,34 @@ def test_long_data_past_max_allowed_packet(start_halyard, cluster, db):
     assert got == ((1105, "HY000", "Parameter of prepared statement which is set through "
                     "mysql_send_long_data() is longer than 'max_allowed_packet' bytes"), "usable")
     assert got == transcript(cluster.primary_port)
+
+
+def test_executions_follow_hints_strong_consistency_and_pinning(start_halyard, cluster, db, ids):
+    primary, replicas = ids
+    h = start_halyard(consistency="strong", strong_window_ms=60000)
+    c = RawConn("127.0.0.1", h.port)
+    c.login(APP_USER, APP_PASSWORD, db=db)
+    node2 = cluster.nodes[2]["name"]
+    plain, _, _ = prepare(c, "SELECT @@server_id")
+    hinted, _, _ = prepare(c, f"SELECT /* halyard: backend={node2} */ @@server_id")
+    to_primary, _, _ = prepare(c, "SELECT /* halyard: primary */ @@server_id")
+
+    def sid(stmt):
+        (row,) = binary_rows(execute(c, stmt), 1)
+        return struct.unpack_from("<Q", row)[0]
+    assert {sid(plain) for _ in range(4)} == replicas
+    assert {sid(hinted) for _ in range(3)} == {cluster.server_id(2)}
+    assert {sid(to_primary) for _ in range(3)} == {primary}
+    # strong: after a write, reads go to the primary for strong_window_ms
+    c.query("CREATE TABLE IF NOT EXISTS ps_strong (id INT PRIMARY KEY)")
+    assert {sid(plain) for _ in range(3)} == {primary}
+    c.close()
+    # a temporary table pins the session to the primary: executions too
+    h2 = start_halyard(consistency="eventual")
+    c = RawConn("127.0.0.1", h2.port)
+    c.login(APP_USER, APP_PASSWORD, db=db)
+    plain, _, _ = prepare(c, "SELECT @@server_id")
+    assert {sid(plain) for _ in range(4)} == replicas
+    c.query("CREATE TEMPORARY TABLE ps_tmp (id INT)")
+    assert {sid(plain) for _ in range(4)} == {primary}
+    c.close()
