@@ -217,8 +217,9 @@ UNKNOWN = 4_000_000_000
 
 def transcript(port, db):
     """Prepared statement errors on a fresh connection: closed and unknown
-    ids, cursor fetch without cursor, resets, long data for nobody, and
-    MariaDB's id -1 (the last statement prepared)."""
+    ids, cursor fetch without cursor, resets, long data for nobody,
+    MariaDB's id -1 (the last statement prepared), COM_STMT_BULK_EXECUTE,
+    and statements gone after COM_RESET_CONNECTION."""
     out = []
     c = RawConn("127.0.0.1", port)
     c.login(APP_USER, APP_PASSWORD, db=db)
@@ -240,6 +241,8 @@ def transcript(port, db):
     out.append(("last", len(res), res[-2][-9:]))
     out.append(("bulk", err_of(c.command, 0xFA, struct.pack("<IH", s2, 0))))
     out.append(("after", c.value("SELECT 'usable'")))
+    out.append(("reset connection", c.command(0x1F)[:1]))  # drops every statement
+    out.append(("after reset connection", err_of(execute, c, s2)))
     c.close()
     # MariaDB numbers statements server-wide, halyard per session.
     names = {str(s1): "S1", str(s2): "S2"}
