@@ -858,6 +858,8 @@ static hy_status_t fill_listeners(struct loader *ld, struct config *cfg, config_
             dup_str(ld, &l->address, g, "listeners.[].address") != HY_OK)
             return HY_ERROR;
         l->port = (int)get_int(g, "listeners.[].port");
+        config_setting_t *ps = config_setting_get_member(g, "port");
+        l->line = (int)config_setting_source_line(ps != NULL ? ps : g);
         l->backlog = (int)get_int(g, "listeners.[].backlog");
         l->consistency = consistency_parse(get_str(g, "listeners.[].consistency"));
         l->require_tls = get_bool(g, "listeners.[].require_tls");

@@ -168,7 +168,7 @@ static bool listener_in(const struct config *cfg, const struct config_listener *
 /* Open one socket per worker for every listener of `cfg` that `old` has
  * not (same address and port; every listener when `old` is NULL), after
  * the `n_have` sockets already in *out (handed over: see takeover.c).
- * HY_ERROR with "FILE: listeners: 'NAME': why" in `err`, every socket
+ * HY_ERROR with "FILE:LINE: listeners.[i].port: why" in `err`, every socket
  * closed. */
 static hy_status_t listeners_open(const struct config *cfg, const struct config *old, int n_workers,
                                   struct new_socket **out, size_t *n_out, char *err, size_t errlen)
@@ -193,7 +193,8 @@ static hy_status_t listeners_open(const struct config *cfg, const struct config 
             char why[256];
             int fd = net_listen(l->address, l->port, l->backlog, why, sizeof(why));
             if (fd < 0) {
-                snprintf(err, errlen, "%s: listeners: '%s': %s", cfg->path, l->name, why);
+                snprintf(err, errlen, "%s:%d: listeners.[%zu].port: %s", cfg->path, l->line, i,
+                         why);
                 sockets_close(ns, n);
                 *out = NULL;
                 *n_out = 0;

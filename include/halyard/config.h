@@ -61,6 +61,7 @@ struct config_listener {
     char *name;
     char *address; /* IPv4 or IPv6 literal, or a host name resolved at start */
     int port;
+    int line; /* of its port in the file, for messages (a port a reload cannot bind) */
     int backlog;
     enum consistency consistency; /* CONSISTENCY_DEFAULT: the top level's */
     bool require_tls;             /* plaintext logins refused (3159) */

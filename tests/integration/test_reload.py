@@ -95,7 +95,8 @@ def test_listener_added_and_removed_by_reload(start_halyard, cluster):
     h.send_signal(signal.SIGHUP)
     st = wait_until(lambda: (lambda j: j if j["reloads_failed"] > n else None)(admin_json(h, "show status")),
                     what="the failed reload")
-    assert st["last_reload_error"] == (f"{h.conf_path}: listeners: 'busy': cannot listen on "
+    line = open(h.conf_path).read().splitlines().index(f"        port = {busy};") + 1
+    assert st["last_reload_error"] == (f"{h.conf_path}:{line}: listeners.[1].port: cannot listen on "
                                        f"127.0.0.1:{busy}: Address already in use"), st
     blocker.close()
     # Still serving on the listener it had.
