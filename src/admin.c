@@ -1461,7 +1461,8 @@ void admin_render_firewall_dump(struct textbuf *sb, const char *user,
      * holds (quotes, backslashes, control bytes as \n \t \\ ...); a digest
      * cut at DIGEST_TEXT_MAX would hash differently, so it goes in as its
      * hash. */
-    textbuf_printf(sb, "# users.[name = \"%s\"]: %zu digests learned\n", user, n);
+    textbuf_printf(sb, "# %zu digests learned for user \"%s\"; paste into its users entry\n", n,
+                   user);
     textbuf_puts(sb, "firewall_allow = [");
     for (size_t i = 0; i < n; i++) {
         textbuf_puts(sb, i ? ",\n    " : "\n    ");

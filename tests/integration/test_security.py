@@ -483,6 +483,8 @@ def test_client_that_never_reads_a_huge_result(start_halyard, fwschema):
         other.close()
     time.sleep(1)
     rss = vm_kb(h.pid, "VmRSS")
+    print(f"halyard RSS: {base} kB before, {rss} kB with the unread result")
+    assert rss - base < 8 * 1024, f"halyard grew by {rss - base} kB"
     assert rss < 40 * 1024, f"halyard's RSS {rss} kB with an unread 500 MB result (was {base} kB)"
     # It really is stuck in that result: the session shows a command in flight.
     sessions = admin_json(admin_path(h), "show sessions")["sessions"]
