@@ -3356,7 +3356,9 @@ static void login_finish(struct session *s)
         return;
     }
     int current;
-    if (!guard_user_enter(u->name, u->max_connections, &current)) {
+    /* COM_CHANGE_USER to the same user keeps its place in the count. */
+    bool same = s->user_counted && strcmp(s->user, u->name) == 0;
+    if (!same && !guard_user_enter(u->name, u->max_connections, &current)) {
         client_host(s, host, sizeof(host));
         log_audit("session %u %s@%s: login refused for user '%.80s' from %s: %d sessions open, "
                   "max_connections %d",
@@ -3371,7 +3373,7 @@ static void login_finish(struct session *s)
         login_failed(s, END_USER_LIMIT);
         return;
     }
-    if (s->user_counted)
+    if (!same && s->user_counted)
         guard_user_leave(s->user); /* COM_CHANGE_USER: the old user's session ends */
     s->user_counted = true;
     if (s->changing_user) {

@@ -297,6 +297,26 @@ def test_max_connections_per_user_and_global(start_halyard):
     b.close()
 
 
+def test_max_connections_and_change_user(start_halyard):
+    """COM_CHANGE_USER to the same user keeps the session's place in the
+    count; to another user it moves it."""
+    h = start_halyard(users=[app_user(max_connections=1),
+                             {"name": "nopw", "password_hash": "", "max_connections": 1}])
+    c = RawConn("127.0.0.1", h.port)
+    c.login(APP_USER, APP_PASSWORD)
+    c.change_user(APP_USER, APP_PASSWORD)
+    with pytest.raises(pymysql.err.OperationalError) as e:
+        h.connect()
+    assert e.value.args[0] == 1226
+    c.change_user("nopw", "")  # app's place is free again, nopw's taken
+    h.connect().close()
+    with pytest.raises(pymysql.err.OperationalError) as e:
+        h.connect(user="nopw", password="")
+    assert e.value.args[0] == 1226
+    c.close()
+    wait_until(lambda: h.connect(user="nopw", password=""), timeout=5, what="nopw's place back")
+
+
 # ---------------------------------------------------------------------------
 # brute force
 
