@@ -757,9 +757,10 @@ void admin_render_sessions(struct textbuf *sb, const struct admin_session_row *r
             textbuf_puts(sb, ",\"command\":");
             textbuf_json_str(sb, r->command);
             if (r->command_age_ms >= 0)
-                textbuf_printf(sb, ",\"command_age_ms\":%" PRId64 "}", r->command_age_ms);
+                textbuf_printf(sb, ",\"command_age_ms\":%" PRId64, r->command_age_ms);
             else
-                textbuf_puts(sb, ",\"command_age_ms\":null}");
+                textbuf_puts(sb, ",\"command_age_ms\":null");
+            textbuf_printf(sb, ",\"statements\":%" PRIu32 "}", r->statements);
         }
         textbuf_puts(sb, "],\"missing_workers\":[");
         for (size_t i = 0; i < n_missing; i++)
@@ -768,9 +769,9 @@ void admin_render_sessions(struct textbuf *sb, const struct admin_session_row *r
         return;
     }
     struct table t;
-    table_init(&t, 8);
-    static const char *const head[] = {"id",     "worker", "user",    "client",
-                                       "schema", "state",  "command", "command_age_ms"};
+    table_init(&t, 9);
+    static const char *const head[] = {"id",    "worker",  "user",           "client",    "schema",
+                                       "state", "command", "command_age_ms", "statements"};
     for (size_t i = 0; i < HY_ARRAY_SIZE(head); i++)
         table_cell(&t, head[i]);
     for (size_t i = 0; i < n; i++) {
@@ -786,6 +787,7 @@ void admin_render_sessions(struct textbuf *sb, const struct admin_session_row *r
             table_cellf(&t, "%" PRId64, r->command_age_ms);
         else
             table_cell(&t, NULL);
+        table_cellf(&t, "%" PRIu32, r->statements);
     }
     table_render(&t, sb);
     table_free(&t);
@@ -1020,6 +1022,7 @@ static void describe_session(const struct session *s, int worker, struct admin_s
     /* Runs in the session's worker (worker_call): its loop's cached time. */
     r->command_age_ms =
         s->state == SS_COMMAND ? (int64_t)((ev_now(s->w->loop) - s->cmd_started) * 1000.0) : -1;
+    r->statements = s->ps_count;
 }
 
 static void collect_sessions(struct worker *w, struct worker_call *call)

@@ -110,6 +110,7 @@ struct admin_session_row {
     const char *state;
     const char *command;    /* NULL when no command is in flight */
     int64_t command_age_ms; /* -1 = not known */
+    uint32_t statements;    /* prepared statements it holds */
 };
 
 /* The renderers write the lines of an answer, each ending in "\n", without

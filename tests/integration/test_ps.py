@@ -269,6 +269,9 @@ def test_max_prepared_statements(start_halyard, db):
     c = RawConn("127.0.0.1", h.port)
     c.login(APP_USER, APP_PASSWORD, db=db)
     stmts = [prepare(c, f"SELECT {i}")[0] for i in range(3)]
+    from test_reload import admin_json
+    (row,) = admin_json(h, "show sessions")["sessions"]
+    assert row["statements"] == 3
     with pytest.raises(MySQLError) as e:
         prepare(c, "SELECT 4")
     assert (e.value.code, e.value.sqlstate, e.value.message) == (

@@ -291,7 +291,8 @@ static void test_render_sessions(void **state)
          .schema = "",
          .state = "idle",
          .command = NULL,
-         .command_age_ms = -1},
+         .command_age_ms = -1,
+         .statements = 0},
         {.id = 1073741830,
          .worker = 1,
          .user = "a\"b",
@@ -299,7 +300,8 @@ static void test_render_sessions(void **state)
          .schema = "s\nx",
          .state = "command",
          .command = "COM_QUERY",
-         .command_age_ms = 1500},
+         .command_age_ms = 1500,
+         .statements = 12},
     };
     int missing[1] = {3};
     struct textbuf sb;
@@ -307,19 +309,22 @@ static void test_render_sessions(void **state)
     admin_render_sessions(&sb, rows, 2, missing, 1, false);
     assert_string_equal(
         sb.data,
-        "id          worker  user  client          schema  state    command    command_age_ms\n"
-        "1073741824  0       app   127.0.0.1:5000  -       idle     -          -\n"
-        "1073741830  1       a\"b   [::1]:6000      s\\x0ax  command  COM_QUERY  1500\n"
+        "id          worker  user  client          schema  state    command    command_age_ms  "
+        "statements\n"
+        "1073741824  0       app   127.0.0.1:5000  -       idle     -          -               0\n"
+        "1073741830  1       a\"b   [::1]:6000      s\\x0ax  command  COM_QUERY  1500            "
+        "12\n"
         "# worker 3 did not answer within 1.0 s; its sessions are missing\n");
     textbuf_reset(&sb);
     admin_render_sessions(&sb, rows, 2, missing, 1, true);
     assert_string_equal(sb.data,
                         "{\"sessions\":[{\"id\":1073741824,\"worker\":0,\"user\":\"app\","
                         "\"client\":\"127.0.0.1:5000\",\"schema\":null,\"state\":\"idle\","
-                        "\"command\":null,\"command_age_ms\":null},{\"id\":1073741830,"
+                        "\"command\":null,\"command_age_ms\":null,\"statements\":0},"
+                        "{\"id\":1073741830,"
                         "\"worker\":1,\"user\":\"a\\\"b\",\"client\":\"[::1]:6000\","
                         "\"schema\":\"s\\nx\",\"state\":\"command\",\"command\":\"COM_QUERY\","
-                        "\"command_age_ms\":1500}],\"missing_workers\":[3]}\n");
+                        "\"command_age_ms\":1500,\"statements\":12}],\"missing_workers\":[3]}\n");
     textbuf_reset(&sb);
     admin_render_sessions(&sb, NULL, 0, NULL, 0, true);
     assert_string_equal(sb.data, "{\"sessions\":[],\"missing_workers\":[]}\n");
