@@ -222,12 +222,14 @@ void monitor_target(struct monitor *m, size_t i, struct sqlclient_target *out)
     out->port = be->port;
     out->user = m->cfg->monitor.user;
     out->password = m->cfg->monitor.password;
+    out->tls = be->tls; /* the data path's TLS towards this backend */
+    out->tls_ctx = be->tls_ctx;
 }
 
 static bool same_target(const struct config *a, const struct config_backend *ba,
                         const struct config *b, const struct config_backend *bb)
 {
-    return strcmp(ba->address, bb->address) == 0 && ba->port == bb->port &&
+    return strcmp(ba->address, bb->address) == 0 && ba->port == bb->port && ba->tls == bb->tls &&
            strcmp(a->monitor.user, b->monitor.user) == 0 &&
            strcmp(a->monitor.password, b->monitor.password) == 0;
 }

@@ -4,7 +4,7 @@
  * One connection is a small state machine driven by its socket's read and
  * write watchers and one timer bounding the operation in flight:
  *
- *   CLOSED -> CONNECTING -> GREETING -> AUTH -> READY <-> QUERY | PING
+ *   CLOSED -> CONNECTING -> GREETING -> [TLS ->] AUTH -> READY <-> QUERY | PING
  *      ^------------------- any failure or timeout --------------'
  *
  * Packets are read whole into `in` (growing up to one maximal packet) and
@@ -26,6 +26,7 @@
 #include "halyard/conn.h"
 #include "halyard/mysql_proto.h"
 #include "halyard/sqlclient.h"
+#include "halyard/tls.h"
 
 #define NATIVE_PLUGIN              "mysql_native_password"
 #define CHARSET_UTF8MB4_GENERAL_CI 45
@@ -37,6 +38,7 @@ enum sc_state {
     SC_CLOSED = 0,
     SC_CONNECTING,
     SC_GREETING,
+    SC_TLS, /* SSLRequest sent, TLS handshake running */
     SC_AUTH,
     SC_READY,
     SC_QUERY,
@@ -48,8 +50,10 @@ struct sqlclient {
     char *name, *address, *user, *password;
     int port;
     int timeout_ms;
-    int fd;
-    ev_io rio, wio;
+    struct conn conn; /* socket, watchers, transport (plain or TLS) */
+    enum tls_mode tls;
+    struct ssl_ctx_st *tls_ctx; /* a reference, NULL without TLS */
+    uint8_t scramble[MYSQL_SCRAMBLE_LEN];
     ev_timer timer;
     enum sc_state state;
     uint8_t seq; /* sequence id of the last packet seen or sent */
@@ -304,8 +308,16 @@ struct sqlclient *sqlclient_create(struct ev_loop *loop, const struct sqlclient_
     if (c == NULL)
         return NULL;
     c->loop = loop;
-    c->fd = -1;
+    conn_init(&c->conn, -1);
     c->port = t->port;
+    c->tls = t->tls == TLS_DEFAULT ? TLS_OFF : (enum tls_mode)t->tls;
+    if (c->tls != TLS_OFF) {
+        if (t->tls_ctx == NULL) {
+            free(c);
+            return NULL;
+        }
+        c->tls_ctx = tls_ctx_ref(t->tls_ctx);
+    }
     c->timeout_ms = timeout_ms > 0 ? timeout_ms : 1000;
     c->name = dup_or_empty(t->name);
     c->address = dup_or_empty(t->address);
@@ -315,23 +327,19 @@ struct sqlclient *sqlclient_create(struct ev_loop *loop, const struct sqlclient_
         sqlclient_destroy(c);
         return NULL;
     }
-    ev_init(&c->rio, io_cb);
-    ev_init(&c->wio, io_cb);
+    ev_init(&c->conn.rio, io_cb);
+    ev_init(&c->conn.wio, io_cb);
     ev_init(&c->timer, timer_cb);
-    c->rio.data = c;
-    c->wio.data = c;
+    c->conn.rio.data = c;
+    c->conn.wio.data = c;
     c->timer.data = c;
     return c;
 }
 
 static void close_socket(struct sqlclient *c)
 {
-    ev_io_stop(c->loop, &c->rio);
-    ev_io_stop(c->loop, &c->wio);
     ev_timer_stop(c->loop, &c->timer);
-    if (c->fd >= 0)
-        close(c->fd);
-    c->fd = -1;
+    conn_close(&c->conn, c->loop, NULL); /* stops the watchers; `conn.out` is never used */
     c->state = SC_CLOSED;
     c->in_len = c->in_off = 0;
     c->out_len = c->out_off = 0;
@@ -355,6 +363,7 @@ static void really_free(struct sqlclient *c)
     free(c->name);
     free(c->address);
     free(c->user);
+    tls_ctx_free(c->tls_ctx);
     if (c->password != NULL) {
         explicit_bzero(c->password, strlen(c->password));
         free(c->password);
@@ -454,10 +463,10 @@ static hy_status_t reserve(uint8_t **buf, size_t *cap, size_t need)
 static hy_status_t flush_out(struct sqlclient *c)
 {
     while (c->out_off < c->out_len) {
-        ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+        ssize_t n = c->conn.ops->send(&c->conn, c->out + c->out_off, c->out_len - c->out_off);
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                ev_io_start(c->loop, &c->wio);
+                ev_io_start(c->loop, &c->conn.wio);
                 return HY_AGAIN;
             }
             return HY_ERROR;
@@ -465,7 +474,7 @@ static hy_status_t flush_out(struct sqlclient *c)
         c->out_off += (size_t)n;
     }
     c->out_len = c->out_off = 0;
-    ev_io_stop(c->loop, &c->wio);
+    ev_io_stop(c->loop, &c->conn.wio);
     return HY_OK;
 }
 
@@ -520,11 +529,11 @@ hy_status_t sqlclient_connect(struct sqlclient *c, sqlclient_cb cb, void *arg)
         defer_fail(c, "connect to %s:%d: %s", c->address, c->port, strerror(errno));
         return HY_OK;
     }
-    c->fd = fd;
+    conn_init(&c->conn, fd);
     c->state = SC_CONNECTING;
-    ev_io_set(&c->rio, fd, EV_READ);
-    ev_io_set(&c->wio, fd, EV_WRITE);
-    ev_io_start(c->loop, &c->wio);
+    ev_io_set(&c->conn.rio, fd, EV_READ);
+    ev_io_set(&c->conn.wio, fd, EV_WRITE);
+    ev_io_start(c->loop, &c->conn.wio);
     start_timer(c);
     return HY_OK;
 }
@@ -582,18 +591,49 @@ static void timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
     fail(c, 0, NULL, "timeout after %d ms", c->timeout_ms);
 }
 
-/* Our login for the greeting in `payload`. */
-static hy_status_t login(struct sqlclient *c, const uint8_t *payload, size_t len)
+/* Read the greeting in `payload`: NULL, or why we cannot log in. */
+static const char *greeting(struct sqlclient *c, const uint8_t *payload, size_t len)
 {
     struct mysql_handshake hs;
     if (mysql_handshake_decode(payload, len, &hs) != HY_OK)
-        return HY_ERROR;
+        return "bad greeting";
     if (!(hs.caps & CLIENT_PROTOCOL_41) || !(hs.caps & CLIENT_SECURE_CONNECTION))
-        return HY_ERROR;
+        return "bad greeting or capabilities";
+    if (c->tls != TLS_OFF && !(hs.caps & CLIENT_SSL))
+        return "server does not offer TLS; not logging in in plaintext";
     c->thread_id = hs.conn_id;
     snprintf(c->version, sizeof(c->version), "%.*s", (int)HY_MIN(hs.server_version_len, 63),
              hs.server_version);
-    c->caps = CLIENT_CAPS | (hs.caps & CLIENT_PLUGIN_AUTH);
+    memcpy(c->scramble, hs.scramble, sizeof(c->scramble));
+    c->caps = CLIENT_CAPS | (hs.caps & CLIENT_PLUGIN_AUTH) | (c->tls != TLS_OFF ? CLIENT_SSL : 0);
+    return NULL;
+}
+
+static void tls_done(struct conn *conn, bool ok, const char *why);
+
+/* tls != off: the SSLRequest, then the handshake. NULL, or why not. */
+static const char *start_tls(struct sqlclient *c)
+{
+    struct mysql_login lg = {0};
+    lg.caps = c->caps;
+    lg.max_packet = 0x1000000u;
+    lg.charset = CHARSET_UTF8MB4_GENERAL_CI;
+    lg.ssl_request = true;
+    uint8_t pkt[64];
+    size_t n = mysql_login_encode(&lg, pkt, sizeof(pkt));
+    if (n == 0 || send_packet(c, pkt, n, (uint8_t)(c->seq + 1)) != HY_OK)
+        return "cannot send the SSLRequest";
+    if (c->out_len > 0) /* 36 bytes on a fresh socket: never short in practice */
+        return "cannot send the SSLRequest at once";
+    if (tls_connect(&c->conn, c->loop, c->tls_ctx, c->tls, c->address, tls_done) != HY_OK)
+        return "cannot start TLS";
+    c->state = SC_TLS;
+    return NULL;
+}
+
+/* Our login, answering the greeting's scramble. */
+static hy_status_t login(struct sqlclient *c)
+{
     uint8_t token[MYSQL_SCRAMBLE_LEN];
     struct mysql_login lg = {0};
     lg.caps = c->caps;
@@ -602,7 +642,7 @@ static hy_status_t login(struct sqlclient *c, const uint8_t *payload, size_t len
     lg.user = c->user;
     lg.user_len = strlen(c->user);
     if (c->password[0] != '\0') {
-        auth_native_scramble(hs.scramble, c->password, strlen(c->password), token);
+        auth_native_scramble(c->scramble, c->password, strlen(c->password), token);
         lg.auth = token;
         lg.auth_len = sizeof(token);
     }
@@ -638,22 +678,47 @@ static hy_status_t auth_switch(struct sqlclient *c, const uint8_t *payload, size
     return rc;
 }
 
+static void tls_done(struct conn *conn, bool ok, const char *why)
+{
+    struct sqlclient *c = container_of(conn, struct sqlclient, conn);
+    if (ok && login(c) != HY_OK) {
+        ok = false;
+        why = "cannot send the login";
+    }
+    if (!ok) {
+        fail(c, 0, NULL, "%s:%d: TLS (tls = %s): %s", c->address, c->port, tls_mode_to_str(c->tls),
+             why);
+        return;
+    }
+    c->state = SC_AUTH;
+    ev_io_start(c->loop, &c->conn.rio);
+}
+
 /* Handle one whole packet. Returns false when the operation completed or
  * failed (the client may be gone: touch nothing). */
 static bool on_packet(struct sqlclient *c, const uint8_t *p, size_t len)
 {
     switch (c->state) {
-    case SC_GREETING:
+    case SC_GREETING: {
         if (len > 0 && p[0] == MYSQL_ERR) {
             fail_server(c, p, len);
             return false;
         }
-        if (login(c, p, len) != HY_OK) {
-            fail(c, 0, NULL, "%s:%d: bad greeting or capabilities", c->address, c->port);
+        const char *why = greeting(c, p, len);
+        if (why == NULL && c->tls != TLS_OFF) {
+            why = start_tls(c);
+            if (why == NULL)
+                return false; /* the login follows in tls_done */
+        }
+        if (why == NULL && login(c) != HY_OK)
+            why = "cannot send the login";
+        if (why != NULL) {
+            fail(c, 0, NULL, "%s:%d: %s", c->address, c->port, why);
             return false;
         }
         c->state = SC_AUTH;
         return true;
+    }
     case SC_AUTH:
         if (len > 0 && p[0] == MYSQL_OK) {
             c->state = SC_READY;
@@ -716,7 +781,7 @@ static void on_readable(struct sqlclient *c)
             fail(c, 0, NULL, "out of memory");
             return;
         }
-        ssize_t n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+        ssize_t n = c->conn.ops->recv(&c->conn, c->in + c->in_len, c->in_cap - c->in_len);
         if (n == 0) {
             fail(c, 0, NULL, "connection closed by the server");
             return;
@@ -767,14 +832,14 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
     if (c->state == SC_CONNECTING) {
         int err = 0;
         socklen_t elen = sizeof(err);
-        if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
+        if (getsockopt(c->conn.fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
             err = errno;
         if (err != 0) {
             fail(c, 0, NULL, "connect to %s:%d: %s", c->address, c->port, strerror(err));
             return;
         }
-        ev_io_stop(c->loop, &c->wio);
-        ev_io_start(c->loop, &c->rio);
+        ev_io_stop(c->loop, &c->conn.wio);
+        ev_io_start(c->loop, &c->conn.rio);
         c->state = SC_GREETING;
         return;
     }

@@ -202,6 +202,12 @@ struct ssl_ctx_st *tls_client_ctx_create(const struct tls_options *o, enum tls_m
     return ctx;
 }
 
+struct ssl_ctx_st *tls_ctx_ref(struct ssl_ctx_st *ctx)
+{
+    SSL_CTX_up_ref(ctx);
+    return ctx;
+}
+
 void tls_ctx_free(struct ssl_ctx_st *ctx)
 {
     SSL_CTX_free(ctx);
@@ -450,7 +456,9 @@ failed:
     tls_io_update(t, 0);
     tls_done_fn done = t->done;
     t->done = NULL;
-    done(c, false, t->err);
+    char why[sizeof(t->err)]; /* `done` may free `t` */
+    memcpy(why, t->err, sizeof(why));
+    done(c, false, why);
     return true;
 }
 

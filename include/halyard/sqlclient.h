@@ -15,7 +15,9 @@
  * (then the callback never runs). One operation at a time: starting a
  * second while one runs is refused (HY_ERROR, no callback).
  *
- *   sqlclient_connect  TCP connect, greeting, login (native password)
+ *   sqlclient_connect  TCP connect, greeting, TLS when the target asks for
+ *                      it (never a plaintext fallback), login (native
+ *                      password)
  *   sqlclient_query    COM_QUERY; a result set comes back as rows of
  *                      NUL-terminated strings (NULL for SQL NULL); with
  *                      several results (CALL, multi-statements) the first
@@ -41,6 +43,8 @@
 #include <ev.h>
 
 #include "halyard/core.h"
+
+struct ssl_ctx_st;
 
 #define SQLCLIENT_MAX_RESULT (4u << 20)
 
@@ -75,6 +79,11 @@ struct sqlclient_target {
     int port;
     const char *user;
     const char *password;
+    /* TLS as for the data path (tls.h): TLS_OFF (or TLS_DEFAULT) for none;
+     * otherwise `tls_ctx` (the backend's, referenced by the client) and no
+     * plaintext login if the server does not offer TLS. */
+    int tls; /* enum tls_mode */
+    struct ssl_ctx_st *tls_ctx;
 };
 
 /* A client for `loop` (not connected). NULL when out of memory. */

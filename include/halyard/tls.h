@@ -63,6 +63,9 @@ struct ssl_ctx_st *tls_server_ctx_create(const struct tls_options *o, enum tls_s
  * TLS_VERIFY_CA or TLS_VERIFY_FULL (CA required); cert and key optional. */
 struct ssl_ctx_st *tls_client_ctx_create(const struct tls_options *o, enum tls_mode mode,
                                          enum tls_setting *what, char *err, size_t errlen);
+/* Another reference to `ctx` (freed by tls_ctx_free). */
+struct ssl_ctx_st *tls_ctx_ref(struct ssl_ctx_st *ctx);
+/* Drop a reference; NULL is fine. */
 void tls_ctx_free(struct ssl_ctx_st *ctx);
 
 /* "TLSv1.2" -> TLS1_2_VERSION; 0 when unknown. */

@@ -404,15 +404,17 @@ def test_backend_verify_full_and_verify_ca(start_halyard, cluster, userstat):
 
 def test_backend_without_tls_is_refused(start_halyard, cluster):
     """A server that does not offer TLS while tls = on: halyard hangs up
-    after the greeting without sending a byte (no plaintext login), and the
-    client gets 2003 naming the backend and why."""
+    after the greeting without sending a byte (no plaintext login), from
+    the data path and from the monitor alike, and the client gets 2003
+    naming the backend and why."""
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))
-    srv.listen(1)
-    got = []
+    srv.listen(16)
+    srv.settimeout(0.2)
+    got = []  # bytes each connection sent after our greeting
+    stop = threading.Event()
 
-    def serve():
-        c, _ = srv.accept()
+    def handle(c):
         caps = 0x01FFFFFF & ~0x800 & ~0x20  # everything but CLIENT_SSL and compression
         p = (b"\x0a5.5.5-10.11.0-fake\x00" + (7).to_bytes(4, "little") + b"abcdefgh\x00"
              + (caps & 0xFFFF).to_bytes(2, "little") + bytes([45]) + (2).to_bytes(2, "little")
@@ -432,19 +434,35 @@ def test_backend_without_tls_is_refused(start_halyard, cluster):
         got.append(data)
         c.close()
 
+    def serve():
+        while not stop.is_set():
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                continue
+            threading.Thread(target=handle, args=(c,), daemon=True).start()
+
     t = threading.Thread(target=serve, daemon=True)
     t.start()
     port = srv.getsockname()[1]
-    h = start_halyard(read_write_split=False, backends=[
-        {"name": "fake", "address": "127.0.0.1", "port": port, "role": "primary", "tls": "on"}])
-    conn = h.connect()  # no schema: the backend is opened by the first statement
-    with pytest.raises(pymysql.err.OperationalError) as e:
-        value(conn, "SELECT 1")
-    assert e.value.args == (CR_CONN_HOST_ERROR, f"Can't connect to backend 'fake' (127.0.0.1:{port}): "
-                            "server does not offer TLS (tls = on); not logging in in plaintext")
-    t.join(10)
-    srv.close()
-    assert got == [b""], got
+    try:
+        h = start_halyard(read_write_split=False, backends=[
+            {"name": "fake", "address": "127.0.0.1", "port": port, "role": "primary",
+             "tls": "on"}])
+        h.wait_log(r"backend fake: ONLINE -> DOWN: .*server does not offer TLS; not logging in "
+                   r"in plaintext")
+        conn = h.connect()  # no schema: the backend is opened by the first statement
+        with pytest.raises(pymysql.err.OperationalError) as e:
+            value(conn, "SELECT 1")
+        assert e.value.args == (CR_CONN_HOST_ERROR,
+                                f"Can't connect to backend 'fake' (127.0.0.1:{port}): server does "
+                                "not offer TLS (tls = on); not logging in in plaintext")
+        wait_until(lambda: len(got) >= 2, what="the fake server's connections to end")
+    finally:
+        stop.set()
+        t.join(5)
+        srv.close()
+    assert all(g == b"" for g in got), got
 
 
 def test_tls_both_ways_through_the_split(start_halyard, cluster):
@@ -470,3 +488,20 @@ def test_tls_both_ways_through_the_split(start_halyard, cluster):
             ports.add(port)
         cur.execute("DROP DATABASE tlsboth")
     assert ports, ports
+
+
+def test_monitor_checks_over_tls(start_halyard, cluster, userstat):
+    """The monitor logs in with the backends' TLS settings: with
+    verify-full, node2 (certificate for another host) is marked DOWN with
+    the TLS reason and never sees a login from the monitor; the others are
+    checked over TLS only."""
+    ca = tls_files(cluster)["ca"]
+    h = start_halyard(backend_tls="verify-full", backend_tls_ca=ca, monitor={
+        "user": "monitor", "password": "monitor", "interval_ms": 100, "rise": 1, "fall": 1})
+    h.wait_log(r"backend node2: ONLINE -> DOWN: .*TLS \(tls = verify-full\): certificate verify "
+               r"failed: IP address mismatch")
+    total, tls = wait_until(lambda: (lambda st: st if st[0] >= 1 else None)(userstat(0, "monitor")),
+                            what="a monitor login on node0")
+    assert tls == total, (total, tls)
+    assert userstat(2, "monitor") == (0, 0)
+    assert "backend node0: ONLINE -> DOWN" not in h.log_text()
