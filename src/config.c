@@ -280,7 +280,8 @@ const struct config_key config_keys[] = {
     {"backends.[].weight", CONFIG_INT, "1", 0, 1000,
      "share of reads among replicas; 0 = never chosen for reads", NULL},
     {"backends.[].max_connections", CONFIG_INT, "0", 0, 1000000,
-     "connections halyard opens to this server at most; 0 = no limit", NULL},
+     "connections halyard opens to this server at most, over every worker; at the limit a read "
+     "goes elsewhere and a statement that must run here fails with 1040; 0 = no limit", NULL},
     {"backends.[].tls", CONFIG_STRING, "default", 0, 0,
      "TLS towards this backend, as backend_tls; default = backend_tls",
      "default|off|on|verify-ca|verify-full"},

@@ -51,6 +51,7 @@
 
 #include "halyard/audit.h"
 #include "halyard/auth.h"
+#include "halyard/backend.h"
 #include "halyard/classify.h"
 #include "halyard/digest.h"
 #include "halyard/firewall.h"
@@ -62,6 +63,7 @@
 
 /* MariaDB error codes and SQLSTATEs we send ourselves. */
 #define ER_CON_COUNT_ERROR            1040 /* 08004 Too many connections */
+#define ER_CONNECTION_KILLED          1927 /* 70100 Connection was killed */
 #define ER_HANDSHAKE_ERROR            1043 /* 08S01 Bad handshake */
 #define ER_ACCESS_DENIED_ERROR        1045 /* 28000 */
 #define ER_UNKNOWN_COM_ERROR          1047 /* 08S01 Unknown command */
@@ -168,6 +170,10 @@ static enum kill_lookup registry_kill(const struct session *by, uint32_t id, boo
         *idx = atomic_load(&t->backend_idx);
         if (*tid != 0) {
             rc = KILL_BACKEND; /* the backend checks the privileges */
+            /* The backend connection it kills must take the session with
+             * it (a lost connection alone no longer ends a session). */
+            if (connection)
+                atomic_store(&t->kill_req, true);
         } else if (strcmp(t->reg_user, by->reg_user) != 0) {
             rc = KILL_NOT_OWNER;
         } else {
@@ -411,6 +417,8 @@ static void bconn_close(struct bconn *bc)
 {
     struct session *s = bc->s;
     ps_backend_gone(s, bc->idx);
+    if (bc->counted)
+        backend_conn_release(bc->be->rt);
     conn_close(&bc->c, s->w->loop, &s->w->pool);
     s->bc[bc->idx] = NULL;
     if (s->cur == bc) {
@@ -451,6 +459,18 @@ static void bconn_open(struct session *s, uint32_t idx)
     bc->c.fd = -1;
     s->bc[idx] = bc;
     s->cur = bc;
+    if (be->rt != NULL && !backend_conn_acquire(be->rt, be->max_connections)) {
+        uint8_t err[200];
+        char msg[160];
+        int n =
+            snprintf(msg, sizeof(msg), "Too many connections to backend '%s' (max_connections %d)",
+                     be->name, be->max_connections);
+        size_t elen = mysql_err_encode(err, sizeof(err), ER_CON_COUNT_ERROR, "08004", msg,
+                                       (size_t)HY_MIN(n, (int)sizeof(msg) - 1));
+        session_backend_failed(s, err, elen, "max_connections reached");
+        return;
+    }
+    bc->counted = be->rt != NULL;
     int fd = net_connect(be->address, be->port);
     if (fd < 0) {
         char why[160];
@@ -919,26 +939,74 @@ static _Thread_local uint32_t replica_rr; /* per worker: spreads sessions too */
 #define ROUTE_BLOCK    (UINT32_MAX - 1) /* a query rule blocks it: s->block_rule says how */
 #define ROUTE_FIREWALL (UINT32_MAX - 2) /* the user's firewall refuses it */
 
-/* A replica by weighted round robin, or the primary when none can serve. */
-static uint32_t pick_replica(struct session *s)
+#define ROUTE_NOBODY (UINT32_MAX - 2) /* no usable backend: s->route_err says why */
+
+/* May a replica take a new read? Its role (as the monitor sees it), its
+ * state, its weight, and its connection limit when the session has no
+ * connection there yet. */
+static bool replica_open(const struct session *s, uint32_t i)
+{
+    const struct config_backend *be = &s->cfg->backends[i];
+    const struct backend_rt *rt = be->rt;
+    if (be->weight == 0)
+        return false;
+    if (rt == NULL)
+        return be->role == ROLE_REPLICA;
+    if (backend_role(rt) != ROLE_REPLICA || !backend_usable(rt))
+        return false;
+    return s->bc[i] != NULL || be->max_connections == 0 ||
+           atomic_load_explicit(&rt->conns, memory_order_relaxed) < (uint64_t)be->max_connections;
+}
+
+/* The replica with the fewest statements in flight per unit of weight
+ * (over every worker), ties shared by weighted round robin; `exclude`
+ * (-1 = none) is never picked. The primary when no replica can serve. */
+static uint32_t pick_replica(struct session *s, int exclude)
 {
     const struct config *cfg = s->cfg;
+    uint64_t best_out = 0, best_w = 0; /* best load: (best_out + 1) / best_w */
     uint32_t total = 0;
-    for (size_t i = 0; i < cfg->n_backends; i++) {
-        if (cfg->backends[i].role == ROLE_REPLICA)
-            total += (uint32_t)cfg->backends[i].weight;
+    for (uint32_t i = 0; i < cfg->n_backends; i++) {
+        if ((int)i == exclude || !replica_open(s, i))
+            continue;
+        const struct backend_rt *rt = cfg->backends[i].rt;
+        uint64_t out =
+            rt != NULL ? atomic_load_explicit(&rt->outstanding, memory_order_relaxed) : 0;
+        uint64_t w = (uint64_t)cfg->backends[i].weight;
+        if (best_w == 0 || (out + 1) * best_w < (best_out + 1) * w) {
+            best_out = out;
+            best_w = w;
+            total = (uint32_t)w;
+        } else if ((out + 1) * best_w == (best_out + 1) * w) {
+            total += (uint32_t)w;
+        }
     }
     if (total == 0)
         return s->primary;
     uint32_t r = replica_rr++ % total;
-    for (size_t i = 0; i < cfg->n_backends; i++) {
-        if (cfg->backends[i].role != ROLE_REPLICA)
+    for (uint32_t i = 0; i < cfg->n_backends; i++) {
+        if ((int)i == exclude || !replica_open(s, i))
             continue;
-        if (r < (uint32_t)cfg->backends[i].weight)
-            return (uint32_t)i;
-        r -= (uint32_t)cfg->backends[i].weight;
+        const struct backend_rt *rt = cfg->backends[i].rt;
+        uint64_t out =
+            rt != NULL ? atomic_load_explicit(&rt->outstanding, memory_order_relaxed) : 0;
+        uint64_t w = (uint64_t)cfg->backends[i].weight;
+        if ((out + 1) * best_w != (best_out + 1) * w)
+            continue;
+        if (r < w)
+            return i;
+        r -= (uint32_t)w;
     }
-    return s->primary;
+    return s->primary; /* the loads moved between the two passes */
+}
+
+/* Index of the primary for `cfg` now: the monitor's, else the config's. */
+static uint16_t primary_now(const struct config *cfg)
+{
+    int p = backend_primary_index(cfg);
+    if (p < 0)
+        p = backend_primary_any_index(cfg);
+    return p >= 0 ? (uint16_t)p : (uint16_t)(config_primary(cfg) - cfg->backends);
 }
 
 static bool session_in_trans(const struct session *s)
@@ -1016,18 +1084,21 @@ static void qlog_note(struct session *s, const char *text, size_t len, uint64_t 
 static uint32_t route_read(struct session *s, enum classify_hint hint, const char *hint_backend,
                            bool prev_stmt, bool show_status_stmt, bool ro_begin)
 {
+    int exclude = s->retried ? s->retry_exclude : -1;
     if (hint == CLH_REPLICA)
-        return pick_replica(s);
+        return pick_replica(s, exclude);
     if (hint == CLH_BACKEND && hint_backend != NULL) {
         for (size_t i = 0; i < s->cfg->n_backends; i++) {
-            if (strcmp(s->cfg->backends[i].name, hint_backend) == 0)
+            if (strcmp(s->cfg->backends[i].name, hint_backend) == 0 && (int)i != exclude)
                 return (uint32_t)i;
         }
     }
     if (hint != CLH_NONE || !s->cfg->read_write_split)
         return s->primary;
-    if (prev_stmt) /* SHOW WARNINGS and the like: where the last one ran */
-        return s->bc[s->last_idx] != NULL ? s->last_idx : s->primary;
+    if (prev_stmt) { /* SHOW WARNINGS and the like: where the last one ran */
+        s->route_sticky = s->bc[s->last_idx] != NULL;
+        return s->route_sticky ? s->last_idx : s->primary;
+    }
     if (show_status_stmt)
         return s->primary;
     switch (s->consistency) {
@@ -1042,7 +1113,7 @@ static uint32_t route_read(struct session *s, enum classify_hint hint, const cha
     default:
         break;
     }
-    uint32_t idx = pick_replica(s);
+    uint32_t idx = pick_replica(s, exclude);
     if (idx == s->primary && s->cfg->replica_fallback_error)
         return ROUTE_REFUSE;
     if (ro_begin && idx != s->primary) {
@@ -1054,6 +1125,106 @@ static uint32_t route_read(struct session *s, enum classify_hint hint, const cha
 
 static uint32_t ps_route_prepare(struct session *s, const uint8_t *p, uint32_t len, bool fits,
                                  const struct classify_result *r);
+
+/* ---- health (backend.h) --------------------------------------------------- */
+
+/* The monitor moved the primary role: follow it. The connection to the old
+ * primary is closed, so nothing of this session is written there again; a
+ * transaction open on it is lost (the next statement says so), and a
+ * session whose state only the old primary had (temporary tables, locks...)
+ * cannot go on. */
+static void session_follow_primary(struct session *s)
+{
+    uint64_t gen = backend_generation();
+    if (gen == s->topo_gen)
+        return;
+    s->topo_gen = gen;
+    uint16_t p = primary_now(s->cfg);
+    if (p == s->primary)
+        return;
+    const struct config_backend *old = &s->cfg->backends[s->primary];
+    slog_info(s, "primary %s -> %s", old->name, s->cfg->backends[p].name);
+    struct bconn *bc = s->bc[s->primary];
+    if (bc != NULL) {
+        if (s->pinned) {
+            slog_warn(s, "its session state is on the old primary %s: closing", old->name);
+            session_mark_closing(s, END_BACKEND_LOST);
+            return;
+        }
+        if (session_in_trans(s) && s->ro_idx < 0)
+            snprintf(s->trx_lost, sizeof(s->trx_lost), "%s", old->name);
+        bconn_close(bc);
+    }
+    s->status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
+    s->primary = p;
+}
+
+/* Health gate for a routed backend: `idx` if it may take the statement,
+ * else another one, or ROUTE_NOBODY with the reason in `why`. New
+ * statements go only to ONLINE backends; a transaction already open on a
+ * DRAINING one (and SHOW WARNINGS after its statement) goes on there. */
+static uint32_t route_health(struct session *s, uint32_t idx, char *why, size_t whylen)
+{
+    const struct config_backend *be = &s->cfg->backends[idx];
+    if (be->rt == NULL || backend_usable(be->rt))
+        return idx;
+    bool here = s->bc[idx] != NULL && ((idx == s->primary && session_in_trans(s)) ||
+                                       (int)idx == s->ro_idx || s->route_sticky);
+    if (here && backend_usable_in_trx(be->rt))
+        return idx;
+    enum backend_state st = backend_state(be->rt);
+    if ((int)idx == s->ro_idx || (idx == s->primary && session_in_trans(s))) {
+        /* Its transaction cannot go on (the backend is DOWN or MAINT). */
+        if (s->bc[idx] != NULL)
+            bconn_close(s->bc[idx]);
+        s->ro_idx = -1;
+        s->status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
+        snprintf(why, whylen, "Lost connection to backend '%s' (%s) during the transaction",
+                 be->name, backend_state_to_str(st));
+        return ROUTE_NOBODY;
+    }
+    if (idx != s->primary) {
+        /* A hint or the previous statement named a replica that is out:
+         * any other replica, or the primary. */
+        uint32_t j = pick_replica(s, (int)idx);
+        if (j != s->primary || s->cfg->backends[j].rt == NULL ||
+            backend_usable(s->cfg->backends[j].rt))
+            return j;
+        idx = j;
+        be = &s->cfg->backends[idx];
+        st = backend_state(be->rt);
+    }
+    snprintf(why, whylen, "No primary available: backend '%s' is %s", be->name,
+             backend_state_to_str(st));
+    return ROUTE_NOBODY;
+}
+
+/* Keep an autocommit read bound for a replica (whole in `up` at scan), to
+ * run it once more elsewhere if the replica dies before it answers. */
+static void retry_keep(struct session *s, const uint8_t *pkt, uint32_t n)
+{
+    s->retry_ok = false;
+    if (n > s->retry_cap) {
+        uint8_t *b = realloc(s->retry_pkt, n);
+        if (b == NULL)
+            return;
+        s->retry_pkt = b;
+        s->retry_cap = n;
+    }
+    memcpy(s->retry_pkt, pkt, n);
+    s->retry_len = n;
+    s->retry_ok = true;
+}
+
+/* The statement in flight on q_rt ended (answered, failed or lost). */
+static void query_end(struct session *s, bool error)
+{
+    if (s->q_rt == NULL)
+        return;
+    double usec = (ev_now(s->w->loop) - s->cmd_started) * 1e6;
+    backend_query_end(s->q_rt, s->w->id, usec > 0 ? (uint64_t)usec : 0, error);
+    s->q_rt = NULL;
+}
 
 /* Which backend runs the command at up.scan (`avail` of its `len` payload
  * bytes are in the buffer). Everything goes to the primary but reads a
@@ -1069,6 +1240,7 @@ static uint32_t route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t
     s->causal_check = false;
     s->cmd_ro_begin = false;
     s->qlog_pending = false;
+    s->route_sticky = false;
     bool fw = s->cu != NULL && s->cu->firewall != FIREWALL_OFF;
     /* One backend: nothing to route, but rules, digests and the firewall
      * still apply. */
@@ -1222,6 +1394,10 @@ static void command_abandon(struct session *s)
 
 static void command_done(struct session *s)
 {
+    query_end(s, s->resp.err_code != 0);
+    s->retry_ok = false;
+    s->retried = false;
+    s->retry_exclude = -1;
     if (s->cmd == COM_SET_OPTION && s->set_option >= 0 && s->resp.err_code == 0) {
         /* Keep it for backend connections opened later (after COM_CHANGE_USER). */
         if (s->set_option == 0)
@@ -1290,6 +1466,12 @@ static void command_done(struct session *s)
     s->last_active = ev_now(s->w->loop);
     session_set_state(s, SS_IDLE);
     stream_release_if_empty(&s->down, &s->w->pool);
+    if (s->resp.err_code == ER_CONNECTION_KILLED) {
+        /* KILL CONNECTION (through halyard or on the server): the client
+         * asked for this session to end, as a direct connection would. */
+        session_mark_closing(s, END_KILLED);
+        return;
+    }
     /* Stopping: close between statements, unless draining after a takeover
      * (then the client decides when it leaves). */
     if (atomic_load(&s->w->stopping) && !atomic_load(&s->w->draining)) {
@@ -1477,6 +1659,8 @@ static void down_forward(struct session *s)
     if (st->b != NULL) {
         if (!down_parse(s))
             return;
+        if (st->head < st->scan)
+            s->down_sent = true;
         rc = stream_flush(s, st, &s->client);
         if (rc == HY_ERROR) {
             session_mark_closing(s, END_CLIENT_ERROR);
@@ -1510,6 +1694,11 @@ static void command_begin(struct session *s, uint8_t cmd, uint8_t exec_flags)
     s->req_bytes = 0; /* command_forward() counts the request it passes on */
     s->wait_idx = -1;
     s->last_idx = s->cur->idx;
+    s->down_sent = false;
+    query_end(s, true); /* never two at once; a leftover would be a lost one */
+    s->q_rt = s->cur->be->rt;
+    if (s->q_rt != NULL)
+        backend_query_begin(s->q_rt);
     stat_inc(&s->w->stats.commands);
     session_set_state(s, SS_COMMAND);
     answer_expect(s, cmd, exec_flags);
@@ -2629,7 +2818,8 @@ static void session_config_switch(struct session *s)
     free(s->bc);
     s->bc = nbc;
     s->n_bc = (uint16_t)to->n_backends;
-    s->primary = (uint16_t)(config_primary(to) - to->backends);
+    s->topo_gen = backend_generation();
+    s->primary = primary_now(to);
     ps_remap_apply(s, nbe, to);
     s->last_idx = last >= 0 ? (uint16_t)last : s->primary;
     s->block_rule = NULL;
@@ -2817,12 +3007,53 @@ static void session_next_command(struct session *s)
         default:
             break;
         }
-        uint32_t idx =
-            s->wait_idx >= 0
-                ? (uint32_t)s->wait_idx
-                : route(s, cmd, p, len, HY_MIN(len, stream_unparsed(st) - MYSQL_HEADER_SIZE));
-        if (s->state == SS_CLOSING)
-            return;
+        uint32_t idx;
+        char why[160] = "";
+        if (s->wait_idx >= 0) {
+            idx = (uint32_t)s->wait_idx;
+        } else {
+            session_follow_primary(s);
+            if (s->state == SS_CLOSING)
+                return;
+            if (s->trx_lost[0] != '\0' && fits &&
+                (cmd == COM_QUERY || cmd == COM_STMT_EXECUTE || cmd == COM_STMT_PREPARE)) {
+                /* The transaction died with its backend while the client was
+                 * away: tell it now; a ROLLBACK is what it would have done. */
+                const char *q = (const char *)p + 1, *qend = (const char *)p + len;
+                q = skip_space_comments(q, qend);
+                bool rollback = cmd == COM_QUERY && match_word(&q, qend, "ROLLBACK");
+                consume_packet(s, len);
+                if (rollback)
+                    send_ok(s, 1);
+                else
+                    send_err(s, 1, CR_SERVER_LOST, "HY000",
+                             "Lost connection to backend '%s' during the transaction; it was "
+                             "rolled back",
+                             s->trx_lost);
+                s->trx_lost[0] = '\0';
+                continue;
+            }
+            idx = route(s, cmd, p, len, HY_MIN(len, stream_unparsed(st) - MYSQL_HEADER_SIZE));
+            if (s->state == SS_CLOSING)
+                return;
+            if (idx < s->n_bc)
+                idx = route_health(s, idx, why, sizeof(why));
+            if (idx < s->n_bc && idx != s->primary && cmd == COM_QUERY && fits &&
+                !session_in_trans(s) && s->ro_idx < 0 && !s->retried)
+                retry_keep(s, h, MYSQL_HEADER_SIZE + len);
+            else if (!s->retried)
+                s->retry_ok = false;
+        }
+        if (idx == ROUTE_NOBODY) {
+            if (!fits) {
+                session_mark_closing(s, END_PROTOCOL);
+                return;
+            }
+            consume_packet(s, len);
+            command_abandon(s);
+            send_err(s, 1, CR_CONN_HOST_ERROR, "HY000", "%s", why);
+            continue;
+        }
         if (idx == ROUTE_BLOCK) {
             const struct config_rule *rule = s->block_rule;
             if (!fits) {
@@ -2911,10 +3142,16 @@ static void session_backend_ready(struct session *s)
 static bool session_fall_back(struct session *s, const struct config_backend *be)
 {
     if (s->wait_idx < 0 || (uint32_t)s->wait_idx == s->primary || s->state != SS_WAIT_BACKEND ||
-        s->cfg->replica_fallback_error)
+        s->ro_idx == s->wait_idx)
         return false;
-    slog_warn(s, "sending the statement meant for %s to the primary instead", be->name);
-    s->wait_idx = (int)s->primary;
+    uint32_t j = pick_replica(s, s->wait_idx);
+    if (j == s->primary &&
+        (s->cfg->replica_fallback_error ||
+         (s->cfg->backends[j].rt != NULL && !backend_usable(s->cfg->backends[j].rt))))
+        return false;
+    slog_warn(s, "sending the statement meant for %s to %s instead", be->name,
+              s->cfg->backends[j].name);
+    s->wait_idx = (int)j;
     s->causal_check = false;
     s->ro_idx = -1;
     session_set_state(s, SS_IDLE);
@@ -2933,8 +3170,15 @@ static void session_backend_failed(struct session *s, const uint8_t *err_payload
     s->internal = INT_NONE;
     bconn_close(s->cur);
     stream_release(&s->down, &s->w->pool);
-    if (err_payload == NULL)
+    if (err_payload == NULL) {
         stat_inc(&s->w->stats.backend_connect_failures);
+        if (be->rt != NULL) {
+            char what[200];
+            snprintf(what, sizeof(what), "session %u: %s", s->id, why);
+            backend_count_connect_failure(be->rt, s->w->id);
+            backend_report_failure(be->rt, what);
+        }
+    }
     slog_warn(s, "backend %s (%s:%d): %s", be->name, be->address, be->port, why);
     uint8_t seq = (uint8_t)(s->last_seq + 1);
     if (s->state == SS_LOGIN_BACKEND) {
@@ -2971,30 +3215,97 @@ static void session_backend_failed(struct session *s, const uint8_t *err_payload
         session_next_command(s);
 }
 
-/* Backend connection `bc` broke or closed. The primary holds what cannot be
- * rebuilt elsewhere (transactions, temporary tables, locks): losing it ends
- * the session, as a direct connection would end. Another backend only
- * costs the statement running there, if any. */
+/* Put the command kept by retry_keep back in front of `up`, to be routed
+ * again. False when there is no room for it. */
+static bool retry_unread(struct session *s)
+{
+    struct stream *st = &s->up;
+    if (st->b != NULL && st->head != st->scan)
+        return false; /* request bytes not flushed yet: cannot happen once answered */
+    if (stream_reserve(st, &s->w->pool) != HY_OK)
+        return false;
+    stream_compact(st);
+    if (st->tail + s->retry_len > st->b->cap)
+        return false;
+    memmove(st->b->data + s->retry_len, st->b->data, st->tail);
+    memcpy(st->b->data, s->retry_pkt, s->retry_len);
+    st->tail += s->retry_len;
+    st->scan = st->head = 0;
+    return true;
+}
+
+/* An autocommit read whose replica died before answering anything runs
+ * again, once, on another replica or the primary: the client never knows. */
+static bool session_retry(struct session *s, struct bconn *bc)
+{
+    if (!s->retry_ok || s->retried || s->down_sent || s->req_open || s->resp_done ||
+        s->internal != INT_NONE || bc->idx == s->primary || !retry_unread(s))
+        return false;
+    slog_info(s, "backend %s died before answering: running the read again elsewhere",
+              bc->be->name);
+    query_end(s, true);
+    s->retried = true;
+    s->retry_exclude = bc->idx;
+    bconn_close(bc);
+    stream_release(&s->down, &s->w->pool);
+    s->digest_pending = false;
+    s->qlog_pending = false;
+    session_set_state(s, SS_IDLE);
+    session_next_command(s);
+    return true;
+}
+
+/* Backend connection `bc` broke or closed. The statement in flight there,
+ * if any, fails (an autocommit read is retried elsewhere first). The
+ * session goes on with a new connection at its next statement, unless the
+ * primary held state that cannot be rebuilt elsewhere (pinned: temporary
+ * tables, locks...): then it ends, as a direct connection would. A
+ * transaction open there is lost: the client is told with this statement's
+ * ERR, or at its next statement. */
 static void session_backend_lost(struct session *s, struct bconn *bc, const char *why)
 {
     const struct config_backend *be = bc->be;
+    bool in_flight = bc == s->cur && s->state == SS_COMMAND;
+    bool trx = (bc->idx == s->primary && session_in_trans(s)) || s->ro_idx == (int)bc->idx;
+    slog_warn(s, "backend %s: %s (%s)", be->name, why, session_state_to_str(s->state));
+    if (be->rt != NULL) {
+        char what[200];
+        snprintf(what, sizeof(what), "session %u: %s", s->id, why);
+        backend_report_failure(be->rt, what);
+    }
+    if (atomic_load(&s->kill_req)) {
+        /* KILL CONNECTION through halyard: the session ends with it. */
+        bconn_close(bc);
+        if (in_flight)
+            send_err(s, (uint8_t)(s->down_seq + 1), ER_CONNECTION_KILLED, "70100",
+                     "Connection was killed");
+        session_mark_closing(s, END_KILLED);
+        return;
+    }
+    if (in_flight && session_retry(s, bc))
+        return;
     if (s->ro_idx == (int)bc->idx)
         s->ro_idx = -1; /* its read-only transaction is gone with it */
-    bool in_flight = bc == s->cur && s->state == SS_COMMAND;
-    slog_warn(s, "backend %s: %s (%s)", be->name, why, session_state_to_str(s->state));
+    bool keep = !(bc->idx == s->primary && s->pinned) && !(s->internal != INT_NONE && bc == s->cur);
+    if (bc->idx == s->primary && keep)
+        s->status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
     if (in_flight && !s->resp_done && !s->req_open && s->down_left == 0 && !s->down_cont &&
         (s->down.b == NULL || stream_empty(&s->down))) {
         /* At a packet boundary the client can still be told why; the ERR
          * takes the sequence id after the last packet it was sent. */
+        query_end(s, true);
         send_err(s, (uint8_t)(s->down_seq + 1), CR_SERVER_LOST, "HY000",
-                 "Lost connection to backend '%s' during query", be->name);
-        if (bc->idx != s->primary) {
+                 "Lost connection to backend '%s' during %s", be->name,
+                 trx ? "the transaction; it was rolled back" : "query");
+        if (keep) {
             bconn_close(bc);
             s->resp_done = true;
             down_forward(s); /* finishes the command once the ERR is out */
             return;
         }
-    } else if (!in_flight && bc->idx != s->primary && !(s->internal != INT_NONE && bc == s->cur)) {
+    } else if (!in_flight && keep) {
+        if (trx)
+            snprintf(s->trx_lost, sizeof(s->trx_lost), "%s", be->name);
         bconn_close(bc);
         return;
     }
@@ -3811,6 +4122,7 @@ static void session_free(struct session *s)
     ev_timer_stop(w->loop, &s->idle);
     if (s->user_counted)
         guard_user_leave(s->user);
+    query_end(s, true);
     bconn_close_all(s);
     state_log_clear(s);
     ps_clear(s);
@@ -3837,6 +4149,7 @@ static void session_free(struct session *s)
     free(s->schema);
     free(s->pend_schema);
     free(s->qlog_text);
+    free(s->retry_pkt);
     explicit_bzero(s->h1, sizeof(s->h1));
     explicit_bzero(s->pend_h1, sizeof(s->pend_h1));
     free(s);
@@ -3914,7 +4227,9 @@ void session_create(struct worker *w, int fd, const struct config_listener *list
     s->state = SS_HANDSHAKE;
     conn_init(&s->client, fd);
     s->n_bc = (uint16_t)cfg->n_backends;
-    s->primary = (uint16_t)(config_primary(cfg) - cfg->backends);
+    s->topo_gen = backend_generation();
+    s->primary = primary_now(cfg);
+    s->retry_exclude = -1;
     s->wait_idx = -1;
     s->ro_idx = -1;
     s->ps_step = -1;

@@ -87,6 +87,7 @@ struct bconn {
     uint32_t caps;       /* capabilities in force on this connection */
     uint32_t thread_id;  /* the server's connection id */
     uint8_t seq;         /* last sequence id seen during login */
+    bool counted;        /* counted in its backend's open connections (max_connections) */
     uint8_t scramble[MYSQL_SCRAMBLE_LEN]; /* the greeting's, kept across the TLS handshake */
 };
 
@@ -158,7 +159,8 @@ struct session {
     struct bconn **bc; /* one slot per configured backend, NULL until used */
     struct bconn *cur; /* the connection the command in flight uses (or waits for) */
     uint16_t n_bc;
-    uint16_t primary;          /* index of the primary in cfg->backends */
+    uint16_t primary;          /* index of the primary in cfg->backends (follows the monitor) */
+    uint64_t topo_gen;         /* backend_generation() when `primary` was last looked up */
     int wait_idx;              /* backend a waiting command was routed to, else -1 */
     uint16_t status;           /* server status flags of the primary's last answer */
     bool pinned;               /* session state only the primary has: everything goes there */
@@ -176,7 +178,19 @@ struct session {
     char gtid[128];      /* primary's GTID position after the session's last write */
     double last_write;   /* ev_now() of the last write, for consistency = strong */
     int ro_idx;          /* START TRANSACTION READ ONLY running on this replica, else -1 */
-    bool cmd_ro_begin;   /* the command in flight starts such a transaction */
+    /* health (backend.h): the statement in flight counts on q_rt; an
+     * autocommit read on a replica keeps its packet to run it once more
+     * elsewhere if the replica dies before answering */
+    struct backend_rt *q_rt;
+    bool down_sent;     /* some of the answer went to the client */
+    bool route_sticky;  /* route() sent the statement where the previous one ran */
+    bool retry_ok;      /* the command in flight may be retried (retry_pkt holds it) */
+    bool retried;       /* ... and it is the retry */
+    int retry_exclude;  /* the backend the retry must avoid, else -1 */
+    uint8_t *retry_pkt; /* header + payload of that command */
+    uint32_t retry_len, retry_cap;
+    char trx_lost[72]; /* a transaction died with this backend: the next statement says so */
+    bool cmd_ro_begin; /* the command in flight starts such a transaction */
 
     /* prepared statements (see "prepared statements" in session.c) */
     struct pstmt **ps_tab; /* hash of halyard statement id -> statement */

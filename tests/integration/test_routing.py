@@ -294,7 +294,9 @@ def test_replica_down_reads_fall_back_to_the_primary(start_halyard, cluster, ids
     cluster.kill(2)
     for _ in range(3):
         assert q(c, REPLICA + "SELECT @@server_id, @keep")[0] == (primary, "yes")
-    h.wait_log(r"sending the statement meant for node[12] to the primary instead")
+    # Either the connect failed (a worker saw it first) or the monitor had
+    # already taken the replicas out.
+    h.wait_log(r"sending the statement meant for node[12] to node0 instead|backend node[12]: ONLINE -> DOWN")
 
 
 def test_replica_lost_while_idle_keeps_the_session(start_halyard, cluster, ids):
@@ -313,31 +315,32 @@ def test_replica_lost_while_idle_keeps_the_session(start_halyard, cluster, ids):
         {(cluster.server_id(2), "yes"), (primary, "yes")}
 
 
-def test_replica_lost_mid_query_errors_and_keeps_the_session(start_halyard, cluster, ids):
+def test_replica_lost_mid_query_runs_it_again_and_keeps_the_session(start_halyard, cluster, ids):
     primary, replicas = ids
     h = start_halyard(connect_timeout_ms=500)
     c = h.connect(autocommit=True, read_timeout=20)
     q(c, "SET @keep = 'yes'")
     target = q(c, "/* halyard: backend=node1 */ SELECT @@server_id")[0][0]
     assert target == cluster.server_id(1)
-    err = {}
+    out = {}
 
     def slow():
         try:
-            q(c, "/* halyard: backend=node1 */ SELECT SLEEP(15)")
+            out["row"] = q(c, "/* halyard: backend=node1 */ SELECT SLEEP(2), @@server_id, @keep")[0]
         except pymysql.err.OperationalError as e:
-            err["e"] = e
+            out["e"] = e
 
     t = threading.Thread(target=slow)
     t.start()
     wait_until(lambda: cluster.sql(1, "SELECT COUNT(*) FROM information_schema.processlist "
-                                      "WHERE id <> CONNECTION_ID() AND info LIKE '%SLEEP(15)%'")[0][0] == 1,
+                                      "WHERE id <> CONNECTION_ID() AND info LIKE '%SLEEP(2)%'")[0][0] == 1,
                timeout=5, what="the sleep running on node1")
-    t0 = time.monotonic()
     cluster.kill(1)
     t.join(10)
-    assert "e" in err and err["e"].args[0] == 2013, err
-    assert time.monotonic() - t0 < 3
+    # An autocommit read whose replica died before answering runs again
+    # elsewhere (issue 4), with the session's state.
+    assert "e" not in out, out
+    assert out["row"][0] == 0 and out["row"][1] != target and out["row"][2] == "yes", out
     assert q(c, PRIMARY + "SELECT @@server_id, @keep")[0] == (primary, "yes")
 
 

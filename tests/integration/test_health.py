@@ -1,0 +1,275 @@
+"""Health checks, ejection and recovery (issue 4, points 1-4).
+
+The monitor checks every backend (monitor.interval_ms); a backend that fails
+`fall` checks, or whose connection a worker sees fail, is DOWN and takes no
+new statement; a replica lagging past max_replication_lag is LAGGING. Reads
+keep succeeding while a replica dies: the ones in flight there run again on
+another backend. A transaction on a dead backend gets an ERR and the
+session's next transaction works. State changes are read from halyard's log
+("backend NAME: FROM -> TO: why").
+"""
+
+import re
+import threading
+import time
+
+import pymysql
+import pytest
+
+from util import wait_until
+
+
+def q(conn, sql, args=None):
+    with conn.cursor() as cur:
+        cur.execute(sql, args)
+        return cur.fetchall()
+
+
+def sid(conn):
+    return q(conn, "SELECT @@server_id")[0][0]
+
+
+def state_change(h, name, to, timeout):
+    """Wait for the log line of backend `name` going to state `to`; return
+    the monotonic time it was seen."""
+    h.wait_log(rf"backend {name}: \w+ -> {to}", timeout=timeout)
+    return time.monotonic()
+
+
+class Readers:
+    """`n` connections reading @@server_id in a loop until stopped; every
+    error is kept."""
+
+    def __init__(self, h, n=4):
+        self.conns = [h.connect(autocommit=True) for _ in range(n)]
+        self.errors = []
+        self.seen = []  # (monotonic time, server_id)
+        self.stop = threading.Event()
+        self.threads = [threading.Thread(target=self.run, args=(c,), daemon=True) for c in self.conns]
+
+    def run(self, c):
+        while not self.stop.is_set():
+            try:
+                self.seen.append((time.monotonic(), sid(c)))
+            except pymysql.MySQLError as e:
+                self.errors.append(repr(e))
+                return
+            time.sleep(0.005)
+
+    def __enter__(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        for t in self.threads:
+            t.join(10)
+        for c in self.conns:
+            c.close()
+
+    def since(self, t0):
+        return {s for t, s in self.seen if t >= t0}
+
+
+def test_killed_replica_out_within_an_interval_and_back(start_halyard, cluster):
+    interval = 2.0
+    h = start_halyard(monitor={"user": "monitor", "password": "monitor",
+                               "interval_ms": int(interval * 1000)})
+    r1, r2 = cluster.server_id(1), cluster.server_id(2)
+    with Readers(h) as rd:
+        wait_until(lambda: rd.since(0) >= {r1, r2}, what="reads on both replicas")
+        t_kill = time.monotonic()
+        cluster.kill(1)
+        t_down = state_change(h, "node1", "DOWN", timeout=3 * interval)
+        assert t_down - t_kill < interval, f"DOWN {t_down - t_kill:.2f} s after the kill"
+        time.sleep(0.5)
+        t_check = time.monotonic()
+        time.sleep(0.5)
+        assert rd.since(t_check) == {r2}, "reads go to the replica left"
+        cluster.start_node(1)
+        state_change(h, "node1", "ONLINE", timeout=5 * interval)
+        t_back = time.monotonic()
+        wait_until(lambda: r1 in rd.since(t_back), what="reads back on node1")
+        assert not rd.errors, rd.errors
+    assert re.search(r"backend node1: ONLINE -> DOWN: \d+ failed checks?; last: ", h.log_text())
+
+
+def test_passive_check_ejects_faster_than_fall_intervals(start_halyard, cluster):
+    # fall * interval = 15 s: only a worker's report makes it fast.
+    h = start_halyard(monitor={"user": "monitor", "password": "monitor",
+                               "interval_ms": 5000, "fall": 3})
+    h.wait_log(r"monitor: checking 3 backends")
+    time.sleep(0.3)  # past the first round
+    with Readers(h, n=3) as rd:
+        wait_until(lambda: len(rd.seen) > 20, what="reads running")
+        t_kill = time.monotonic()
+        cluster.kill(2)
+        t_down = state_change(h, "node2", "DOWN", timeout=15)
+        assert t_down - t_kill < 2.5, f"DOWN {t_down - t_kill:.2f} s after the kill"
+        assert not rd.errors, rd.errors
+    assert re.search(r"last: worker: session|last: connect", h.log_text())
+
+
+def test_replica_past_max_replication_lag_and_back(start_halyard, cluster):
+    cluster.sql(0, "CREATE DATABASE IF NOT EXISTS health")
+    cluster.sql(0, "CREATE TABLE IF NOT EXISTS health.t (id INT AUTO_INCREMENT PRIMARY KEY, v INT)")
+    cluster.sync()
+    h = start_halyard(max_replication_lag=2,
+                      monitor={"user": "monitor", "password": "monitor", "interval_ms": 500})
+    r1, r2 = cluster.server_id(1), cluster.server_id(2)
+    cluster.delay(1, 8)
+    stop = threading.Event()
+
+    def writer():
+        w = cluster.connect(0, autocommit=True)
+        while not stop.is_set():
+            q(w, "INSERT INTO health.t (v) VALUES (1)")
+            time.sleep(0.2)
+        w.close()
+
+    t = threading.Thread(target=writer, daemon=True)
+    t.start()
+    try:
+        state_change(h, "node1", "LAGGING", timeout=15)
+        assert re.search(r"backend node1: ONLINE -> LAGGING: lag [\d.]+ s over max_replication_lag 2 s", h.log_text())
+        c = h.connect(autocommit=True)
+        assert {sid(c) for _ in range(10)} == {r2}, "no reads on the lagging replica"
+        cluster.delay(1, 0)
+        state_change(h, "node1", "ONLINE", timeout=20)
+        wait_until(lambda: sid(c) == r1, what="reads back on node1")
+    finally:
+        stop.set()
+        t.join(5)
+
+
+def test_broken_replication_is_lagging_not_zero_lag(start_halyard, cluster):
+    h = start_halyard(max_replication_lag=30,
+                      monitor={"user": "monitor", "password": "monitor", "interval_ms": 500})
+    r2 = cluster.server_id(2)
+    cluster.sql(1, "STOP SLAVE SQL_THREAD")
+    try:
+        state_change(h, "node1", "LAGGING", timeout=5)
+        assert re.search(r"backend node1: ONLINE -> LAGGING: replication broken", h.log_text())
+        c = h.connect(autocommit=True)
+        assert {sid(c) for _ in range(8)} == {r2}
+    finally:
+        cluster.sql(1, "START SLAVE SQL_THREAD")
+    state_change(h, "node1", "ONLINE", timeout=5)
+
+
+def test_read_retried_when_its_replica_dies_mid_query(start_halyard, cluster):
+    h = start_halyard()
+    r1 = cluster.server_id(1)
+    c = h.connect(autocommit=True)
+    out = {}
+
+    def slow():
+        t0 = time.monotonic()
+        try:
+            out["row"] = q(c, "/* halyard: backend=node1 */ SELECT SLEEP(2), @@server_id")[0]
+        except pymysql.MySQLError as e:
+            out["error"] = e
+        out["took"] = time.monotonic() - t0
+
+    t = threading.Thread(target=slow)
+    t.start()
+    # The statement is running on node1 once node1's processlist shows it.
+    wait_until(lambda: any("SLEEP(2)" in (r[7] or "") for r in cluster.sql(1, "SHOW PROCESSLIST")),
+               what="the read running on node1")
+    cluster.kill(1)
+    t.join(15)
+    assert "error" not in out, out
+    assert out["row"][0] == 0 and out["row"][1] != r1, out
+    assert out["took"] > 2.0  # it ran again from the start elsewhere
+    assert re.search(r"backend node1 died before answering: running the read again elsewhere", h.log_text())
+    # The session goes on.
+    assert sid(c) != r1
+
+
+def test_transaction_on_a_killed_primary_then_the_next_one_works(start_halyard, cluster):
+    cluster.sql(0, "CREATE DATABASE IF NOT EXISTS health")
+    cluster.sql(0, "CREATE TABLE IF NOT EXISTS health.t (id INT AUTO_INCREMENT PRIMARY KEY, v INT)")
+    h = start_halyard(monitor={"user": "monitor", "password": "monitor", "interval_ms": 500})
+    c = h.connect(database="health")
+    q(c, "BEGIN")
+    q(c, "INSERT INTO t (v) VALUES (42)")
+    cluster.kill(0)
+    state_change(h, "node0", "DOWN", timeout=5)
+    with pytest.raises(pymysql.MySQLError) as e:
+        q(c, "COMMIT")
+    assert e.value.args[0] == 2013 and "during the transaction" in e.value.args[1], e.value.args
+    # No primary: writes fail at once with a clear error, the session stays.
+    with pytest.raises(pymysql.MySQLError) as e:
+        q(c, "INSERT INTO t (v) VALUES (43)")
+    assert e.value.args[0] == 2003 and "No primary available: backend 'node0' is DOWN" in e.value.args[1]
+    cluster.start_node(0)
+    state_change(h, "node0", "ONLINE", timeout=10)
+    q(c, "BEGIN")
+    q(c, "INSERT INTO t (v) VALUES (44)")
+    q(c, "COMMIT")
+    assert q(c, "/* halyard: primary */ SELECT COUNT(*) FROM t WHERE v = 44")[0][0] == 1
+    assert q(c, "/* halyard: primary */ SELECT COUNT(*) FROM t WHERE v = 42")[0][0] == 0
+
+
+def test_in_flight_statement_of_a_transaction_gets_an_error(start_halyard, cluster):
+    h = start_halyard()
+    c = h.connect(autocommit=True)
+    q(c, "START TRANSACTION READ ONLY")
+    where = sid(c)
+    node = next(i for i in cluster.replicas if cluster.server_id(i) == where)
+    out = {}
+
+    def slow():
+        try:
+            q(c, "SELECT SLEEP(3)")
+        except pymysql.MySQLError as e:
+            out["error"] = e.args
+
+    t = threading.Thread(target=slow)
+    t.start()
+    wait_until(lambda: any("SLEEP(3)" in (r[7] or "") for r in cluster.sql(node, "SHOW PROCESSLIST")),
+               what="the read running")
+    cluster.kill(node)
+    t.join(10)
+    assert out["error"][0] == 2013 and "during the transaction" in out["error"][1], out
+    # The next transaction runs on the other replica.
+    q(c, "START TRANSACTION READ ONLY")
+    assert sid(c) != where
+    q(c, "COMMIT")
+
+
+def test_role_follows_a_switchover_done_by_hand(start_halyard, cluster):
+    h = start_halyard(monitor={"user": "monitor", "password": "monitor", "interval_ms": 300})
+    c = h.connect(autocommit=True)
+    p0, p1 = cluster.server_id(0), cluster.server_id(1)
+    assert q(c, "/* halyard: primary */ SELECT @@server_id")[0][0] == p0
+    cluster.sql(0, "SET GLOBAL read_only = 1")
+    cluster.sync()
+    for stmt in ("STOP SLAVE", "RESET SLAVE ALL", "SET GLOBAL read_only = 0"):
+        cluster.sql(1, stmt)
+    h.wait_log(r"backend node1: role replica -> primary", timeout=5)
+    wait_until(lambda: q(c, "/* halyard: primary */ SELECT @@server_id")[0][0] == p1,
+               what="writes on node1")
+    assert re.search(r"backend node0: role primary -> replica: read_only on", h.log_text())
+
+
+def test_max_connections_over_every_worker(start_halyard, cluster):
+    from util import default_halyard_settings
+    backends = default_halyard_settings(cluster, 0)["backends"]
+    for b in backends:
+        b["max_connections"] = 1
+    h = start_halyard(backends=backends, workers=2)
+    p0, r1, r2 = cluster.server_id(0), cluster.server_id(1), cluster.server_id(2)
+    a = h.connect(autocommit=True)
+    assert q(a, "/* halyard: primary */ SELECT @@server_id")[0][0] == p0
+    assert {sid(a) for _ in range(6)} == {r1, r2}  # a holds every backend's only connection
+    b = h.connect(autocommit=True)
+    # Replicas at their limit: the read goes to the primary, at its limit
+    # too: ERR 1040, and the session stays.
+    with pytest.raises(pymysql.MySQLError) as e:
+        sid(b)
+    assert e.value.args[0] == 1040 and "max_connections 1" in e.value.args[1], e.value.args
+    a.close()
+    wait_until(lambda: sid(b) in {r1, r2}, what="b reading once a's connections are gone")
+    assert q(b, "/* halyard: primary */ SELECT @@server_id")[0][0] == p0
