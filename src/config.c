@@ -112,8 +112,8 @@ const struct config_key config_keys[] = {
     {"auth_fail_window_ms", CONFIG_INT, "60000", 1000, 86400000,
      "milliseconds over which an address's failed logins are counted", NULL},
     {"auth_delay_ms", CONFIG_INT, "500", 0, 60000,
-     "the delay added to a slowed address's login answer, times the failures past "
-     "auth_fail_limit", NULL},
+     "a slowed address's login answers wait auth_delay_ms x (failures - auth_fail_limit + 1)",
+     NULL},
     {"auth_block_ms", CONFIG_INT, "300000", 1000, 86400000,
      "milliseconds a blocked address gets error 1129 instead of a greeting", NULL},
     {"auth_block_table_size", CONFIG_INT, "10000", 16, 10000000,

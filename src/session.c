@@ -4261,6 +4261,9 @@ void session_create(struct worker *w, int fd, const struct config_listener *list
     }
     if (cfg->max_client_connections > 0 && count > (unsigned)cfg->max_client_connections) {
         send_err(s, 0, ER_CON_COUNT_ERROR, "08004", "Too many connections");
+        log_audit("session %u -@%s: connection refused: max_client_connections (%d) reached", s->id,
+                  s->peer, cfg->max_client_connections);
+        audit_login(false, s->id, "", s->peer, listener->name, "max_client_connections reached");
         session_close(s, END_TOO_MANY);
         return;
     }

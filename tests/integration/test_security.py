@@ -293,6 +293,8 @@ def test_max_connections_per_user_and_global(start_halyard):
     with pytest.raises(pymysql.err.OperationalError) as e:
         pymysql.connect(**h.conn_params())
     assert e.value.args == (1040, "Too many connections")
+    h.wait_log(r"AUDIT session \d+ -@127\.0\.0\.1:\d+: connection refused: "
+               r"max_client_connections \(3\) reached")
     c.close()
     b.close()
 
