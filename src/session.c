@@ -937,9 +937,8 @@ static _Thread_local uint32_t replica_rr; /* per worker: spreads sessions too */
 
 #define ROUTE_REFUSE   UINT32_MAX       /* no backend may run it (replica_fallback = error) */
 #define ROUTE_BLOCK    (UINT32_MAX - 1) /* a query rule blocks it: s->block_rule says how */
-#define ROUTE_FIREWALL (UINT32_MAX - 2) /* the user's firewall refuses it */
-
-#define ROUTE_NOBODY (UINT32_MAX - 2) /* no usable backend: s->route_err says why */
+#define ROUTE_NOBODY   (UINT32_MAX - 2) /* no usable backend: s->route_err says why */
+#define ROUTE_FIREWALL (UINT32_MAX - 3) /* the user's firewall refuses it */
 
 /* May a replica take a new read? Its role (as the monitor sees it), its
  * state, its weight, and its connection limit when the session has no
