@@ -36,6 +36,7 @@
 
 #include "halyard/tls.h"
 #include "halyard/admin.h"
+#include "halyard/backend.h"
 #include "halyard/audit.h"
 #include "halyard/config.h"
 #include "halyard/firewall.h"
@@ -142,6 +143,11 @@ static const struct {
     {"show stats", "counters summed over the workers, and per worker"},
     {"show sessions", "client sessions of every worker"},
     {"show rules", "query rules in order, with their hits"},
+    {"show backends", "backends: role, state and why, lag, GTID, connections, queries, errors, "
+                      "latency, last check"},
+    {"backend NAME drain|maint|online",
+     "drain: no new statements, open transactions finish; maint: no statements at all; "
+     "online: back to what the health checks say"},
     {"show digests [top N]", "the N statement digests (default 20) with the most total time"},
     {"kill session ID", "close client session ID now"},
     {"show blocked", "client addresses with failed logins, slowed down or blocked"},
@@ -242,6 +248,19 @@ hy_status_t admin_parse(const char *line, size_t len, struct admin_cmd *cmd, cha
             return HY_ERROR;
         }
         cmd->top = top;
+    } else if (n == 2 && TOK_IS(0, "show") && TOK_IS(1, "backends")) {
+        cmd->verb = ADMIN_SHOW_BACKENDS;
+    } else if (n >= 1 && TOK_IS(0, "backend")) {
+        if (n != 3 || tlen[1] >= sizeof(cmd->arg) ||
+            !(TOK_IS(2, "drain") || TOK_IS(2, "maint") || TOK_IS(2, "online"))) {
+            snprintf(err, errlen, "ERR usage: backend NAME drain|maint|online");
+            return HY_ERROR;
+        }
+        cmd->verb = ADMIN_BACKEND_SET;
+        memcpy(cmd->arg, tok[1], tlen[1]);
+        cmd->mode = TOK_IS(2, "drain")   ? BACKEND_ADMIN_DRAIN
+                    : TOK_IS(2, "maint") ? BACKEND_ADMIN_MAINT
+                                         : BACKEND_ADMIN_NONE;
     } else if (n == 2 && TOK_IS(0, "show") && TOK_IS(1, "blocked")) {
         cmd->verb = ADMIN_SHOW_BLOCKED;
     } else if (n >= 1 && TOK_IS(0, "unblock")) {
@@ -810,6 +829,124 @@ static void rule_conditions(struct textbuf *tb, const struct config_rule *r)
             textbuf_putc(tb, ' ');
         textbuf_printf(tb, "%s=\"%s\"", keys[i], vals[i]);
     }
+}
+
+void admin_render_backends(struct textbuf *sb, const struct admin_backend_row *rows, size_t n,
+                           bool json)
+{
+    if (json) {
+        textbuf_puts(sb, "{\"backends\":[");
+        for (size_t i = 0; i < n; i++) {
+            const struct admin_backend_row *r = &rows[i];
+            textbuf_puts(sb, i ? ",{\"name\":" : "{\"name\":");
+            textbuf_json_str(sb, r->name);
+            textbuf_puts(sb, ",\"address\":");
+            textbuf_json_str(sb, r->address);
+            textbuf_puts(sb, ",\"role\":");
+            textbuf_json_str(sb, r->role);
+            textbuf_printf(sb, ",\"role_seen\":%s,\"state\":", r->role_seen ? "true" : "false");
+            textbuf_json_str(sb, r->state);
+            textbuf_puts(sb, ",\"why\":");
+            textbuf_json_str(sb, r->why);
+            if (r->lag_ms >= 0)
+                textbuf_printf(sb, ",\"lag_seconds\":%.3f", r->lag_ms / 1000.0);
+            else
+                textbuf_puts(sb, ",\"lag_seconds\":null");
+            textbuf_printf(
+                sb, ",\"replication_broken\":%s,\"gtid\":", r->repl_broken ? "true" : "false");
+            textbuf_json_str(sb, r->gtid);
+            textbuf_printf(sb,
+                           ",\"connections_in_use\":%" PRIu64 ",\"connections_idle\":%" PRIu64
+                           ",\"queries\":%" PRIu64 ",\"errors\":%" PRIu64
+                           ",\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"last_check\":",
+                           r->conns_in_use, r->conns_idle, r->queries, r->errors, r->p50_ms,
+                           r->p99_ms);
+            textbuf_json_str(sb, r->last_check);
+            if (r->check_age_s >= 0)
+                textbuf_printf(sb, ",\"last_check_age_seconds\":%.1f}", r->check_age_s);
+            else
+                textbuf_puts(sb, ",\"last_check_age_seconds\":null}");
+        }
+        textbuf_puts(sb, "]}\n");
+        return;
+    }
+    struct table t;
+    static const char *const head[] = {"name",   "address", "role",   "state", "why",
+                                       "lag",    "gtid",    "in use", "idle",  "queries",
+                                       "errors", "p50 ms",  "p99 ms", "check", "check age"};
+    table_init(&t, HY_ARRAY_SIZE(head));
+    for (size_t i = 0; i < HY_ARRAY_SIZE(head); i++)
+        table_cell(&t, head[i]);
+    for (size_t i = 0; i < n; i++) {
+        const struct admin_backend_row *r = &rows[i];
+        table_cell(&t, r->name);
+        table_cell(&t, r->address);
+        table_cellf(&t, "%s%s", r->role, r->role_seen ? "" : " (config)");
+        table_cell(&t, r->state);
+        table_cell(&t, r->why[0] ? r->why : "-");
+        if (r->lag_ms >= 0)
+            table_cellf(&t, "%.0f s%s", r->lag_ms / 1000.0, r->repl_broken ? " (broken)" : "");
+        else
+            table_cell(&t, r->repl_broken ? "broken" : "-");
+        table_cell(&t, r->gtid[0] ? r->gtid : "-");
+        table_cellf(&t, "%" PRIu64, r->conns_in_use);
+        table_cellf(&t, "%" PRIu64, r->conns_idle);
+        table_cellf(&t, "%" PRIu64, r->queries);
+        table_cellf(&t, "%" PRIu64, r->errors);
+        table_cellf(&t, "%.2f", r->p50_ms);
+        table_cellf(&t, "%.2f", r->p99_ms);
+        table_cell(&t, r->last_check[0] ? r->last_check : "-");
+        if (r->check_age_s >= 0)
+            table_cellf(&t, "%.1f s", r->check_age_s);
+        else
+            table_cell(&t, "-");
+    }
+    table_render(&t, sb);
+    table_free(&t);
+}
+
+/* The rows of `show backends` for the running config. */
+static struct admin_backend_row *backend_rows(const struct config *cfg)
+{
+    struct admin_backend_row *rows = calloc(cfg->n_backends ? cfg->n_backends : 1, sizeof(*rows));
+    if (rows == NULL)
+        return NULL;
+    time_t now = time(NULL);
+    for (size_t i = 0; i < cfg->n_backends; i++) {
+        const struct config_backend *be = &cfg->backends[i];
+        struct admin_backend_row *r = &rows[i];
+        struct backend_rt *rt = be->rt;
+        r->name = be->name;
+        snprintf(r->address, sizeof(r->address), "%s:%d", be->address, be->port);
+        r->lag_ms = -1;
+        r->check_age_s = -1;
+        if (rt == NULL) {
+            r->role = backend_role_to_str(be->role);
+            r->state = backend_state_to_str(BACKEND_ONLINE);
+            continue;
+        }
+        struct backend_info info;
+        struct backend_stats bs;
+        backend_info_get(rt, &info);
+        backend_stats_get(rt, &bs);
+        r->role = backend_role_to_str(backend_role(rt));
+        r->role_seen = atomic_load(&rt->role_seen);
+        r->state = backend_state_to_str(backend_state(rt));
+        snprintf(r->why, sizeof(r->why), "%s", info.why);
+        r->lag_ms = atomic_load(&rt->lag_ms);
+        r->repl_broken = atomic_load(&rt->repl_broken);
+        snprintf(r->gtid, sizeof(r->gtid), "%s", info.gtid_current);
+        r->conns_in_use = HY_MIN(bs.outstanding, bs.conns);
+        r->conns_idle = bs.conns - r->conns_in_use;
+        r->queries = bs.queries;
+        r->errors = bs.errors;
+        r->p50_ms = backend_latency_quantile(&bs, 0.50) / 1000.0;
+        r->p99_ms = backend_latency_quantile(&bs, 0.99) / 1000.0;
+        snprintf(r->last_check, sizeof(r->last_check), "%s", info.last_check);
+        if (info.last_check_time != 0)
+            r->check_age_s = difftime(now, info.last_check_time);
+    }
+    return rows;
 }
 
 void admin_render_rules(struct textbuf *sb, const struct config *cfg, const uint64_t *hits,
@@ -1501,7 +1638,8 @@ static bool run_command(struct admin_conn *c, const char *line, size_t len)
         textbuf_printf(&c->out, "%s\n", err);
         return aconn_send_answer(c);
     }
-    if (cmd.verb != ADMIN_RELOAD && cmd.verb != ADMIN_KILL_SESSION && cmd.verb != ADMIN_UNBLOCK)
+    if (cmd.verb != ADMIN_RELOAD && cmd.verb != ADMIN_KILL_SESSION && cmd.verb != ADMIN_UNBLOCK &&
+        cmd.verb != ADMIN_BACKEND_SET)
         hy_log_info("admin uid=%u pid=%d: %s", c->uid, c->pid, shown);
     switch (cmd.verb) {
     case ADMIN_HELP:
@@ -1541,6 +1679,39 @@ static bool run_command(struct admin_conn *c, const char *line, size_t len)
                 atomic_load_explicit(&st->workers[i].rules.match_errors, memory_order_relaxed);
         admin_render_rules(&c->out, cfg, hits, errors, cmd.json);
         free(hits);
+        break;
+    }
+    case ADMIN_SHOW_BACKENDS: {
+        struct admin_backend_row *rows = backend_rows(st->cfg);
+        if (rows == NULL) {
+            textbuf_puts(&c->out, "ERR out of memory\n");
+            break;
+        }
+        admin_render_backends(&c->out, rows, st->cfg->n_backends, cmd.json);
+        free(rows);
+        break;
+    }
+    case ADMIN_BACKEND_SET: {
+        char why[200];
+        hy_status_t set =
+            backend_set_admin(st->cfg, cmd.arg, (enum backend_admin)cmd.mode, why, sizeof(why));
+        struct backend_rt *rt = set == HY_OK ? backend_rt_find(cmd.arg) : NULL;
+        log_audit("admin uid=%u pid=%d: %s: %s", c->uid, c->pid, shown, set == HY_OK ? "ok" : why);
+        if (set != HY_OK) {
+            textbuf_puts(&c->out, "ERR backend: ");
+            textbuf_cell(&c->out, why);
+            textbuf_putc(&c->out, '\n');
+        } else if (cmd.json) {
+            textbuf_puts(&c->out, "{\"backend\":");
+            textbuf_json_str(&c->out, cmd.arg);
+            textbuf_puts(&c->out, ",\"state\":");
+            textbuf_json_str(&c->out, backend_state_to_str(backend_state(rt)));
+            textbuf_puts(&c->out, "}\n");
+        } else {
+            textbuf_puts(&c->out, "OK backend ");
+            textbuf_cell(&c->out, cmd.arg);
+            textbuf_printf(&c->out, " is %s\n", backend_state_to_str(backend_state(rt)));
+        }
         break;
     }
     case ADMIN_SHOW_BLOCKED: {

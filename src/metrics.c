@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "halyard/backend.h"
 #include "halyard/log.h"
 #include "halyard/metrics.h"
 
@@ -69,6 +70,117 @@ static void gauge_u64(struct textbuf *sb, const char *name, const char *help, ui
 {
     family(sb, name, "gauge", help);
     sample_u64(sb, name, NULL, NULL, v);
+}
+
+/* One sample with a backend label and a second label. */
+static void sample2(struct textbuf *sb, const char *name, const char *backend, const char *label,
+                    const char *value, const char *v)
+{
+    textbuf_printf(sb, "%s{backend=", name);
+    label_value(sb, backend);
+    if (label != NULL) {
+        textbuf_printf(sb, ",%s=", label);
+        label_value(sb, value);
+    }
+    textbuf_printf(sb, "} %s\n", v);
+}
+
+/* Per-backend families: state, role, lag, connections, statements, errors
+ * and the latency histogram, all with a backend="name" label. */
+static void render_backends(struct textbuf *sb, const struct config *cfg)
+{
+    family(sb, "halyard_backend_state", "gauge",
+           "1 for the backend's state (ONLINE, DOWN, LAGGING, DRAINING, MAINT), 0 for the others.");
+    for (size_t i = 0; i < cfg->n_backends; i++) {
+        const struct backend_rt *rt = cfg->backends[i].rt;
+        enum backend_state now = rt != NULL ? backend_state(rt) : BACKEND_ONLINE;
+        for (int st = 0; st < BACKEND__STATES; st++)
+            sample2(sb, "halyard_backend_state", cfg->backends[i].name, "state",
+                    backend_state_to_str((enum backend_state)st), st == (int)now ? "1" : "0");
+    }
+    family(sb, "halyard_backend_role", "gauge",
+           "1 for the backend's role (primary, replica) as the servers report it, 0 for the "
+           "other.");
+    for (size_t i = 0; i < cfg->n_backends; i++) {
+        const struct backend_rt *rt = cfg->backends[i].rt;
+        enum backend_role now = rt != NULL ? backend_role(rt) : cfg->backends[i].role;
+        for (int r = ROLE_PRIMARY; r <= ROLE_REPLICA; r++)
+            sample2(sb, "halyard_backend_role", cfg->backends[i].name, "role",
+                    backend_role_to_str((enum backend_role)r), r == (int)now ? "1" : "0");
+    }
+    family(sb, "halyard_backend_lag_seconds", "gauge",
+           "Replication lag of a replica (Seconds_Behind_Master); absent when unknown.");
+    for (size_t i = 0; i < cfg->n_backends; i++) {
+        const struct backend_rt *rt = cfg->backends[i].rt;
+        int64_t lag = rt != NULL ? atomic_load(&rt->lag_ms) : -1;
+        char v[32];
+        if (lag < 0)
+            continue;
+        snprintf(v, sizeof(v), "%.3f", lag / 1000.0);
+        sample2(sb, "halyard_backend_lag_seconds", cfg->backends[i].name, NULL, NULL, v);
+    }
+    struct backend_stats *bs = calloc(cfg->n_backends ? cfg->n_backends : 1, sizeof(*bs));
+    if (bs == NULL)
+        return;
+    for (size_t i = 0; i < cfg->n_backends; i++) {
+        if (cfg->backends[i].rt != NULL)
+            backend_stats_get(cfg->backends[i].rt, &bs[i]);
+    }
+    char v[64];
+    family(sb, "halyard_backend_connections", "gauge",
+           "Connections open to the backend over every worker, in use (a statement in flight) "
+           "or idle.");
+    for (size_t i = 0; i < cfg->n_backends; i++) {
+        uint64_t in_use = HY_MIN(bs[i].outstanding, bs[i].conns);
+        snprintf(v, sizeof(v), "%" PRIu64, in_use);
+        sample2(sb, "halyard_backend_connections", cfg->backends[i].name, "state", "in_use", v);
+        snprintf(v, sizeof(v), "%" PRIu64, bs[i].conns - in_use);
+        sample2(sb, "halyard_backend_connections", cfg->backends[i].name, "state", "idle", v);
+    }
+    static const struct {
+        const char *name, *help;
+        size_t offset;
+    } counters[] = {
+        {"halyard_backend_queries_total",
+         "Statements the backend ran to the end (answered, "
+         "failed or lost).",
+         offsetof(struct backend_stats, queries)},
+        {"halyard_backend_errors_total",
+         "Statements answered with an error, or lost with the "
+         "connection.",
+         offsetof(struct backend_stats, errors)},
+    };
+    for (size_t f = 0; f < HY_ARRAY_SIZE(counters); f++) {
+        family(sb, counters[f].name, "counter", counters[f].help);
+        for (size_t i = 0; i < cfg->n_backends; i++) {
+            snprintf(v, sizeof(v), "%" PRIu64,
+                     *(const uint64_t *)((const char *)&bs[i] + counters[f].offset));
+            sample2(sb, counters[f].name, cfg->backends[i].name, NULL, NULL, v);
+        }
+    }
+    family(sb, "halyard_backend_query_duration_seconds", "histogram",
+           "Time from a statement's start to the end of its answer, by backend.");
+    for (size_t i = 0; i < cfg->n_backends; i++) {
+        uint64_t cum = 0;
+        for (int b = 0; b < BACKEND_LAT_BUCKETS; b++) {
+            cum += bs[i].lat[b];
+            char le[32];
+            if (b < BACKEND_LAT_BOUNDS)
+                snprintf(le, sizeof(le), "%g", backend_lat_bounds_us[b] / 1e6);
+            else
+                snprintf(le, sizeof(le), "+Inf");
+            snprintf(v, sizeof(v), "%" PRIu64, cum);
+            sample2(sb, "halyard_backend_query_duration_seconds_bucket", cfg->backends[i].name,
+                    "le", le, v);
+        }
+        snprintf(v, sizeof(v), "%.6f", bs[i].lat_sum_us / 1e6);
+        sample2(sb, "halyard_backend_query_duration_seconds_sum", cfg->backends[i].name, NULL, NULL,
+                v);
+        snprintf(v, sizeof(v), "%" PRIu64, cum);
+        sample2(sb, "halyard_backend_query_duration_seconds_count", cfg->backends[i].name, NULL,
+                NULL, v);
+    }
+    free(bs);
 }
 
 void metrics_render(struct textbuf *sb, const struct metrics_snapshot *m)
@@ -147,8 +259,8 @@ void metrics_render(struct textbuf *sb, const struct metrics_snapshot *m)
     sample_u64(sb, "halyard_log_lines_dropped_total", "log", "audit", m->logs.audit_dropped);
     sample_u64(sb, "halyard_log_lines_dropped_total", "log", "query", m->logs.query_dropped);
 
-    /* Per-backend families go here, with a backend="name" label, once the
-     * health checks give them values. */
+    if (m->cfg != NULL)
+        render_backends(sb, m->cfg);
 }
 
 hy_status_t metrics_parse_request(const char *buf, size_t len, char *method, size_t method_len,
@@ -261,6 +373,7 @@ static void snapshot(const struct status *st, struct metrics_snapshot *s)
         for (int ok = 0; ok < 2; ok++)
             s->failovers[sw][ok] = status_failovers(sw, ok);
     audit_get_stats(&s->logs);
+    s->cfg = st->cfg;
 }
 
 static void respond(struct metrics_conn *c, int code, const char *reason, const char *extra,

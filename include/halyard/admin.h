@@ -84,6 +84,8 @@ enum admin_verb {
     ADMIN_UNBLOCK,
     ADMIN_SHOW_FIREWALL,
     ADMIN_DUMP_FIREWALL,
+    ADMIN_SHOW_BACKENDS,
+    ADMIN_BACKEND_SET, /* backend NAME drain|maint|online */
 };
 
 struct admin_cmd {
@@ -91,7 +93,9 @@ struct admin_cmd {
     bool json;
     uint32_t session_id; /* ADMIN_KILL_SESSION */
     uint32_t top;        /* ADMIN_SHOW_DIGESTS: 1..ADMIN_DIGESTS_MAX */
-    char arg[100];       /* ADMIN_UNBLOCK: address or "all"; *_FIREWALL: user ("" = all) */
+    char arg[100];       /* ADMIN_UNBLOCK: address or "all"; *_FIREWALL: user ("" = all);
+                          * ADMIN_BACKEND_SET: the backend's name */
+    int mode;            /* ADMIN_BACKEND_SET: enum backend_admin */
 };
 
 /* Parse one command line (without its "\n"; a trailing "\r" is ignored).
@@ -143,6 +147,27 @@ struct admin_digest_summary {
 void admin_render_digests(struct textbuf *sb, const struct digest_row *rows, size_t n,
                           const struct admin_digest_summary *sum, const int *missing,
                           size_t n_missing, bool json);
+
+/* One backend as `show backends` shows it (read from backend.h). */
+struct admin_backend_row {
+    const char *name;
+    char address[300]; /* host:port */
+    const char *role;  /* "primary", "replica" */
+    bool role_seen;    /* the role is the servers' (false: the config's, not checked yet) */
+    const char *state;
+    char why[200];  /* reason of the last state or role change, "" = none */
+    int64_t lag_ms; /* -1 = unknown or not a replica */
+    bool repl_broken;
+    char gtid[256]; /* @@gtid_current_pos */
+    uint64_t conns_in_use, conns_idle;
+    uint64_t queries, errors;
+    double p50_ms, p99_ms; /* 0 = no statement yet */
+    char last_check[160];  /* "ok" or why it failed; "" = never checked */
+    double check_age_s;    /* seconds since the last check, -1 = never */
+};
+
+void admin_render_backends(struct textbuf *sb, const struct admin_backend_row *rows, size_t n,
+                           bool json);
 
 struct guard_row;
 struct firewall_row;

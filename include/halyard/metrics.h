@@ -43,6 +43,8 @@ struct metrics_snapshot {
     const struct listener_stats *listeners; /* list (status.h); counters read as rendered */
     uint64_t failovers[2][2];               /* [switchover][ok] */
     struct audit_stats logs;
+    const struct config *cfg; /* its backends' run-time state (backend.h), read as rendered;
+                               * NULL = no backend families */
 };
 
 void metrics_render(struct textbuf *sb, const struct metrics_snapshot *m);

@@ -273,3 +273,109 @@ def test_max_connections_over_every_worker(start_halyard, cluster):
     a.close()
     wait_until(lambda: sid(b) in {r1, r2}, what="b reading once a's connections are gone")
     assert q(b, "/* halyard: primary */ SELECT @@server_id")[0][0] == p0
+
+
+# ---------------------------------------------------------------------------
+# admin: show backends, backend NAME drain|maint|online; metrics
+
+
+def admin_cmd(h, command):
+    from test_ops import admin, default_socket
+    return admin(default_socket(h), command)
+
+
+def admin_json_cmd(h, command):
+    from test_ops import admin_json, default_socket
+    return admin_json(default_socket(h), command)
+
+
+def test_show_backends_both_formats(start_halyard, cluster):
+    h = start_halyard(monitor={"user": "monitor", "password": "monitor", "interval_ms": 300})
+    c = h.connect(autocommit=True)
+    for _ in range(10):
+        sid(c)
+    q(c, "/* halyard: primary */ SELECT 1")
+    wait_until(lambda: all(b["last_check"] == "ok" for b in admin_json_cmd(h, "show backends")["backends"]),
+               what="every backend checked")
+    j = admin_json_cmd(h, "show backends")["backends"]
+    assert [b["name"] for b in j] == ["node0", "node1", "node2"]
+    assert [b["role"] for b in j] == ["primary", "replica", "replica"]
+    assert all(b["state"] == "ONLINE" and b["role_seen"] for b in j)
+    assert j[0]["address"] == f"127.0.0.1:{cluster.primary_port}"
+    assert j[0]["lag_seconds"] is None and j[1]["lag_seconds"] == 0.0
+    assert j[0]["gtid"] == cluster.value(0, "SELECT @@gtid_current_pos")
+    assert sum(b["queries"] for b in j[1:]) >= 10 and j[0]["queries"] >= 1
+    assert all(b["errors"] == 0 for b in j)
+    assert j[0]["connections_idle"] + j[0]["connections_in_use"] >= 1
+    assert 0 < j[1]["p50_ms"] <= j[1]["p99_ms"] or j[1]["queries"] == 0
+    assert 0 <= j[0]["last_check_age_seconds"] < 5
+    text = admin_cmd(h, "show backends")
+    lines = text.splitlines()
+    assert lines[0].split()[:4] == ["name", "address", "role", "state"]
+    assert lines[1].split()[0] == "node0" and " primary " in lines[1] and " ONLINE " in lines[1]
+    assert len(lines) == 4
+
+
+def test_drain_maint_online(start_halyard, cluster):
+    h = start_halyard()
+    r1, r2 = cluster.server_id(1), cluster.server_id(2)
+    c = h.connect(autocommit=True)
+    assert admin_cmd(h, "backend node1 drain") == "OK backend node1 is DRAINING\n"
+    assert {sid(c) for _ in range(8)} == {r2}
+    assert admin_json_cmd(h, "backend node2 maint") == {"backend": "node2", "state": "MAINT"}
+    # No replica left: reads go to the primary.
+    assert {sid(c) for _ in range(4)} == {cluster.server_id(0)}
+    states = {b["name"]: (b["state"], b["why"]) for b in admin_json_cmd(h, "show backends")["backends"]}
+    assert states["node1"] == ("DRAINING", "admin: drain")
+    assert states["node2"] == ("MAINT", "admin: maint")
+    assert admin_cmd(h, "backend node1 online") == "OK backend node1 is ONLINE\n"
+    assert admin_cmd(h, "backend node2 online") == "OK backend node2 is ONLINE\n"
+    assert {sid(c) for _ in range(10)} == {r1, r2}
+    # A transaction open on a drained primary finishes there; new writes fail.
+    cluster.sql(0, "CREATE DATABASE IF NOT EXISTS health")
+    cluster.sql(0, "CREATE TABLE IF NOT EXISTS health.t (id INT AUTO_INCREMENT PRIMARY KEY, v INT)")
+    q(c, "BEGIN")
+    q(c, "INSERT INTO health.t (v) VALUES (7)")
+    assert admin_cmd(h, "backend node0 drain") == "OK backend node0 is DRAINING\n"
+    q(c, "INSERT INTO health.t (v) VALUES (8)")
+    q(c, "COMMIT")
+    with pytest.raises(pymysql.MySQLError) as e:
+        q(c, "INSERT INTO health.t (v) VALUES (9)")
+    assert e.value.args[0] == 2003 and "backend 'node0' is DRAINING" in e.value.args[1]
+    assert admin_cmd(h, "backend node0 online") == "OK backend node0 is ONLINE\n"
+    q(c, "INSERT INTO health.t (v) VALUES (10)")
+    # Bad input: one line each.
+    assert admin_cmd(h, "backend nope drain") == "ERR backend: no backend named 'nope' in the running config\n"
+    assert admin_cmd(h, "backend node1 sleep") == "ERR usage: backend NAME drain|maint|online\n"
+    assert re.search(r"AUDIT admin uid=\d+ pid=\d+: backend node0 drain: ok", h.log_text())
+
+
+def test_backend_metrics(start_halyard, cluster):
+    from test_ops import parse_exposition, scrape
+    from util import free_port
+    port = free_port()
+    h = start_halyard(metrics_port=port, max_replication_lag=30,
+                      monitor={"user": "monitor", "password": "monitor", "interval_ms": 300})
+    c = h.connect(autocommit=True)
+    for _ in range(6):
+        sid(c)
+    wait_until(lambda: all(b["last_check"] == "ok" for b in admin_json_cmd(h, "show backends")["backends"]),
+               what="every backend checked")
+    admin_cmd(h, "backend node2 maint")
+    status, _, body = scrape(port)
+    assert status == 200
+    samples = parse_exposition(body)
+    text = body if isinstance(body, str) else body.decode()
+    assert 'halyard_backend_state{backend="node2",state="MAINT"} 1' in text
+    assert 'halyard_backend_state{backend="node2",state="ONLINE"} 0' in text
+    assert 'halyard_backend_role{backend="node0",role="primary"} 1' in text
+    assert 'halyard_backend_role{backend="node1",role="replica"} 1' in text
+    assert 'halyard_backend_lag_seconds{backend="node1"} 0.000' in text
+    assert "# TYPE halyard_backend_query_duration_seconds histogram" in text
+    m = re.search(r'halyard_backend_queries_total\{backend="node1"\} (\d+)', text)
+    n = re.search(r'halyard_backend_query_duration_seconds_count\{backend="node1"\} (\d+)', text)
+    inf = re.search(r'halyard_backend_query_duration_seconds_bucket\{backend="node1",le="\+Inf"\} (\d+)', text)
+    assert m and n and inf and m.group(1) == n.group(1) == inf.group(1)
+    assert int(m.group(1)) + int(re.search(r'halyard_backend_queries_total\{backend="node2"\} (\d+)', text).group(1)) >= 6
+    assert re.search(r'halyard_backend_connections\{backend="node0",state="idle"\} \d+', text)
+    assert samples is not None

@@ -139,7 +139,15 @@ def parse_exposition(text):
         else:
             m = SAMPLE_RE.match(line)
             assert m, f"not a valid sample line: {line!r}"
-            assert m.group(1) == current and current in typed, f"sample before its TYPE: {line!r}"
+            name = m.group(1)
+            if typed.get(current) == "histogram":  # name_bucket{...,le=...}, name_sum, name_count
+                for suffix in ("_bucket", "_sum", "_count"):
+                    if name == current + suffix:
+                        name = current
+                assert m.group(1) != current, f"histogram sample without a suffix: {line!r}"
+                if m.group(1).endswith("_bucket"):
+                    assert 'le="' in line, line
+            assert name == current and current in typed, f"sample before its TYPE: {line!r}"
             float(m.group(2))
             key = line.rsplit(" ", 1)[0]
             assert key not in values, f"duplicate sample {key}"
@@ -249,7 +257,7 @@ def test_help(halyard):
 
 def test_unknown_command(halyard):
     path = default_socket(halyard)
-    assert admin(path, "show backends") == "ERR unknown command 'show backends'; try help\n"
+    assert admin(path, "show nothing") == "ERR unknown command 'show nothing'; try help\n"
     assert admin(path, "frob --json") == "ERR unknown command 'frob --json'; try help\n"
     assert admin(path, "kill session x") == "ERR kill session: 'x' is not a session id\n"
     assert admin(path, "kill session") == "ERR usage: kill session ID\n"

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "halyard/admin.h"
+#include "halyard/backend.h"
 #include "halyard/config.h"
 #include "halyard/log.h"
 #include "halyard/metrics.h"
@@ -76,7 +77,7 @@ static const struct parse_case parse_cases[] = {
     /* errors */
     {"x", HY_ERROR, 0, false, 0, "ERR unknown command 'x'; try help"},
     {"show", HY_ERROR, 0, false, 0, "ERR unknown command 'show'; try help"},
-    {"show backends", HY_ERROR, 0, false, 0, "ERR unknown command 'show backends'; try help"},
+    {"show nothing", HY_ERROR, 0, false, 0, "ERR unknown command 'show nothing'; try help"},
     {"show stats extra", HY_ERROR, 0, false, 0, "ERR unknown command 'show stats extra'; try help"},
     {"reload now", HY_ERROR, 0, false, 0, "ERR unknown command 'reload now'; try help"},
     {"--json", HY_ERROR, 0, false, 0, "ERR unknown command '--json'; try help"},
@@ -464,9 +465,10 @@ static void test_render_help(void **state)
     struct textbuf sb;
     textbuf_init(&sb, 1 << 20);
     admin_render_help(&sb, false);
-    assert_non_null(strstr(sb.data, "command               description\n"));
-    assert_non_null(strstr(sb.data, "\nkill session ID       close client session ID now\n"));
-    assert_non_null(strstr(sb.data, "\nshow digests [top N]  the N statement digests"));
+    assert_non_null(strstr(sb.data, "command                          description\n"));
+    assert_non_null(
+        strstr(sb.data, "\nkill session ID                  close client session ID now\n"));
+    assert_non_null(strstr(sb.data, "\nshow digests [top N]             the N statement digests"));
     /* Every command the help names parses. */
     char *save = NULL;
     char *text = strdup(sb.data);
@@ -484,10 +486,13 @@ static void test_render_help(void **state)
         char *opt = strstr(cmdline, "[top N]");
         if (opt != NULL)
             strcpy(opt, "top 7");
+        char *modes = strstr(cmdline, "drain|maint|online");
+        if (modes != NULL)
+            strcpy(modes, "drain");
         assert_int_equal(admin_parse(cmdline, strlen(cmdline), &cmd, err, sizeof(err)), HY_OK);
         parsed++;
     }
-    assert_int_equal(parsed, 14);
+    assert_int_equal(parsed, 16);
     free(text);
     textbuf_reset(&sb);
     admin_render_help(&sb, true);
@@ -894,6 +899,118 @@ static void test_config_keys(void **state)
     }
 }
 
+/* show backends and backend NAME drain|maint|online: parsing and both
+ * renderings; the per-backend metrics families. */
+static void test_backends(void **state)
+{
+    (void)state;
+    struct admin_cmd cmd;
+    char err[200];
+    assert_int_equal(admin_parse("show backends --json", 20, &cmd, err, sizeof(err)), HY_OK);
+    assert_int_equal(cmd.verb, ADMIN_SHOW_BACKENDS);
+    assert_true(cmd.json);
+    assert_int_equal(admin_parse("backend db2 drain", 17, &cmd, err, sizeof(err)), HY_OK);
+    assert_int_equal(cmd.verb, ADMIN_BACKEND_SET);
+    assert_string_equal(cmd.arg, "db2");
+    assert_int_equal(cmd.mode, BACKEND_ADMIN_DRAIN);
+    assert_int_equal(admin_parse("BACKEND db2 ONLINE", 18, &cmd, err, sizeof(err)), HY_OK);
+    assert_int_equal(cmd.mode, BACKEND_ADMIN_NONE);
+    assert_int_equal(admin_parse("backend db2 maint", 17, &cmd, err, sizeof(err)), HY_OK);
+    assert_int_equal(cmd.mode, BACKEND_ADMIN_MAINT);
+    assert_int_equal(admin_parse("backend db2", 11, &cmd, err, sizeof(err)), HY_ERROR);
+    assert_string_equal(err, "ERR usage: backend NAME drain|maint|online");
+    assert_int_equal(admin_parse("backend db2 off", 15, &cmd, err, sizeof(err)), HY_ERROR);
+
+    struct admin_backend_row rows[2] = {
+        {.name = "db1",
+         .address = "127.0.0.1:3310",
+         .role = "primary",
+         .role_seen = true,
+         .state = "ONLINE",
+         .lag_ms = -1,
+         .gtid = "0-1-42",
+         .conns_in_use = 1,
+         .conns_idle = 3,
+         .queries = 1000,
+         .errors = 2,
+         .p50_ms = 0.41,
+         .p99_ms = 12.5,
+         .last_check = "ok",
+         .check_age_s = 0.4},
+        {.name = "db2",
+         .address = "127.0.0.1:3311",
+         .role = "replica",
+         .state = "LAGGING",
+         .why = "replication broken",
+         .lag_ms = -1,
+         .repl_broken = true,
+         .last_check = "connect: \"refused\"",
+         .check_age_s = -1},
+    };
+    struct textbuf sb;
+    textbuf_init(&sb, 1 << 20);
+    admin_render_backends(&sb, rows, 2, false);
+    assert_non_null(strstr(sb.data, "name  address"));
+    assert_non_null(strstr(sb.data, "\ndb1   127.0.0.1:3310  primary           ONLINE   -"));
+    assert_non_null(strstr(sb.data, "replica (config)"));
+    assert_non_null(strstr(sb.data, "broken"));
+    assert_non_null(strstr(sb.data, "0.41"));
+    assert_non_null(strstr(sb.data, "12.50"));
+    textbuf_reset(&sb);
+    admin_render_backends(&sb, rows, 2, true);
+    assert_string_equal(
+        sb.data,
+        "{\"backends\":[{\"name\":\"db1\",\"address\":\"127.0.0.1:3310\",\"role\":\"primary\","
+        "\"role_seen\":true,\"state\":\"ONLINE\",\"why\":\"\",\"lag_seconds\":null,"
+        "\"replication_broken\":false,\"gtid\":\"0-1-42\",\"connections_in_use\":1,"
+        "\"connections_idle\":3,\"queries\":1000,\"errors\":2,\"p50_ms\":0.410,\"p99_ms\":12.500,"
+        "\"last_check\":\"ok\",\"last_check_age_seconds\":0.4},"
+        "{\"name\":\"db2\",\"address\":\"127.0.0.1:3311\",\"role\":\"replica\","
+        "\"role_seen\":false,\"state\":\"LAGGING\",\"why\":\"replication broken\","
+        "\"lag_seconds\":null,\"replication_broken\":true,\"gtid\":\"\",\"connections_in_use\":0,"
+        "\"connections_idle\":0,\"queries\":0,\"errors\":0,\"p50_ms\":0.000,\"p99_ms\":0.000,"
+        "\"last_check\":\"connect: \\\"refused\\\"\",\"last_check_age_seconds\":null}]}\n");
+
+    /* Metrics: the backend families from backend_rt. */
+    struct config *cfg = NULL;
+    assert_int_equal(config_load_string(BASE, "t.conf", &cfg, err, sizeof(err)), HY_OK);
+    assert_int_equal(backend_rt_attach(cfg), HY_OK);
+    struct backend_rt *rt = cfg->backends[1].rt;
+    backend_query_begin(rt);
+    backend_query_end(rt, 0, 300, false);
+    backend_query_begin(rt);
+    backend_query_end(rt, 1, 20000, true);
+    atomic_store(&rt->lag_ms, 1500);
+    textbuf_reset(&sb);
+    struct metrics_snapshot m = {.cfg = cfg};
+    metrics_render(&sb, &m);
+    char line[200];
+    snprintf(line, sizeof(line), "halyard_backend_state{backend=\"%s\",state=\"ONLINE\"} 1\n",
+             cfg->backends[1].name);
+    assert_non_null(strstr(sb.data, line));
+    snprintf(line, sizeof(line), "halyard_backend_lag_seconds{backend=\"%s\"} 1.500\n",
+             cfg->backends[1].name);
+    assert_non_null(strstr(sb.data, line));
+    snprintf(line, sizeof(line), "halyard_backend_errors_total{backend=\"%s\"} 1\n",
+             cfg->backends[1].name);
+    assert_non_null(strstr(sb.data, line));
+    snprintf(line, sizeof(line),
+             "halyard_backend_query_duration_seconds_bucket{backend=\"%s\",le=\"0.0005\"} 1\n",
+             cfg->backends[1].name);
+    assert_non_null(strstr(sb.data, line));
+    snprintf(line, sizeof(line),
+             "halyard_backend_query_duration_seconds_bucket{backend=\"%s\",le=\"+Inf\"} 2\n",
+             cfg->backends[1].name);
+    assert_non_null(strstr(sb.data, line));
+    snprintf(line, sizeof(line),
+             "halyard_backend_query_duration_seconds_sum{backend=\"%s\"} 0.020300\n",
+             cfg->backends[1].name);
+    assert_non_null(strstr(sb.data, line));
+    assert_non_null(strstr(sb.data, "# TYPE halyard_backend_query_duration_seconds histogram\n"));
+    textbuf_free(&sb);
+    config_put(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -904,7 +1021,8 @@ int main(void)
         cmocka_unit_test(test_render_rules),    cmocka_unit_test(test_render_digests),
         cmocka_unit_test(test_render_config),   cmocka_unit_test(test_render_status),
         cmocka_unit_test(test_metrics_render),  cmocka_unit_test(test_metrics_request),
-        cmocka_unit_test(test_syslog_format),   cmocka_unit_test(test_config_keys),
+        cmocka_unit_test(test_backends),        cmocka_unit_test(test_syslog_format),
+        cmocka_unit_test(test_config_keys),
     };
     return cmocka_run_group_tests_name("admin", tests, NULL, NULL);
 }
