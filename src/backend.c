@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <ev.h>
+
 #include "halyard/backend.h"
 #include "halyard/log.h"
 
@@ -150,7 +152,8 @@ static int primary_index(const struct config *cfg, bool usable_only)
                 return (int)i;
             continue;
         }
-        if (backend_role(rt) == ROLE_PRIMARY && (!usable_only || backend_usable(rt)))
+        if (backend_role(rt) == ROLE_PRIMARY && !atomic_load(&rt->fenced) &&
+            (!usable_only || backend_usable(rt)))
             return (int)i;
     }
     return -1;
@@ -344,6 +347,21 @@ void backend_set_health(struct backend_rt *rt, enum backend_state health, const 
                 backend_state_to_str(old), backend_state_to_str(health),
                 backend_admin_to_str((enum backend_admin)atomic_load(&rt->admin)),
                 backend_state_to_str(backend_state(rt)), why);
+}
+
+void backend_mark_failover(struct backend_rt *rt)
+{
+    atomic_store(&rt->failover_at_us, (int64_t)(ev_time() * 1e6));
+}
+
+void backend_set_fenced(struct backend_rt *rt, bool fenced)
+{
+    if (atomic_exchange(&rt->fenced, fenced) == fenced)
+        return;
+    backend_generation_bump();
+    hy_log_warn("backend %s: %s", rt->name,
+                fenced ? "fenced: never the primary until it replicates again"
+                       : "no longer fenced");
 }
 
 void backend_set_role(struct backend_rt *rt, enum backend_role role, const char *why)

@@ -350,6 +350,14 @@ static int find_source(const struct monitor *m, const struct monitor_repl *r)
     return -1;
 }
 
+/* The last check of mb started before failover last set its role. */
+static bool failover_stale(const struct monitor *m, const struct monitor_backend *mb)
+{
+    (void)m;
+    int64_t at = atomic_load(&mb->rt->failover_at_us);
+    return at != 0 && mb->seen && mb->check_started * 1e6 < (double)at;
+}
+
 /* Roles from what the servers said (see "roles" in monitor.h). Returns
  * true when a role changed. */
 static bool update_roles(struct monitor *m)
@@ -363,10 +371,18 @@ static bool update_roles(struct monitor *m)
         if (mb == NULL)
             continue;
         in[i].seen_ok = mb->seen && mb->ok;
-        in[i].candidate = in[i].seen_ok && !mb->read_only && mb->source < 0;
+        /* A fenced backend (failover_exec.h) is never taken for the primary. */
+        in[i].candidate =
+            in[i].seen_ok && !mb->read_only && mb->source < 0 && !atomic_load(&mb->rt->fenced);
+        /* A check that started before failover changed this backend's role
+         * saw the server as it was: the role failover gave stands. */
+        if (failover_stale(m, mb)) {
+            in[i].candidate = backend_role(mb->rt) == ROLE_PRIMARY && !atomic_load(&mb->rt->fenced);
+            in[i].down = false;
+        }
         in[i].down = mb->track.health == BACKEND_DOWN;
         in[i].config_primary = mb->be->role == ROLE_PRIMARY;
-        if (cur < 0 && backend_role(mb->rt) == ROLE_PRIMARY)
+        if (cur < 0 && backend_role(mb->rt) == ROLE_PRIMARY && !atomic_load(&mb->rt->fenced))
             cur = (int)i;
     }
     int pick = monitor_pick_primary(in, n, cur);
@@ -376,6 +392,8 @@ static bool update_roles(struct monitor *m)
         if (mb == NULL)
             continue;
         mb->writable_outside = in[i].candidate && (int)i != pick;
+        if (failover_stale(m, mb))
+            continue;
         enum backend_role old = backend_role(mb->rt);
         char why[240];
         if ((int)i == pick) {
@@ -469,6 +487,7 @@ static void check_done(struct monitor_backend *mb, bool ok, const char *fmt, ...
     mb->seen = true;
     mb->ok = ok;
     mb->checked_at = now;
+    mb->check_started = mb->deadline - m->cfg->monitor.timeout_ms / 1000.0;
     mb->error[0] = '\0';
     if (!ok) {
         va_list ap;

@@ -121,6 +121,8 @@ struct backend_rt {
     _Atomic int64_t lag_ms;   /* replica lag, -1 = unknown (or not a replica) */
     _Atomic bool repl_broken; /* a replica whose IO or SQL thread stopped */
     _Atomic bool check_now;   /* a worker reported a failure: check it at once */
+    _Atomic bool fenced; /* failover: never the primary, whatever it reports (failover_exec.h) */
+    _Atomic int64_t failover_at_us; /* ev_time() in us when failover last set its role; 0 = never */
     _Atomic uint64_t passive_failures; /* backend_report_failure() calls */
     _Atomic uint64_t outstanding;      /* statements in flight now, over every worker */
     _Atomic uint64_t conns;            /* connections open now (connecting included) */
@@ -188,6 +190,16 @@ int backend_primary_index(const struct config *cfg);
 /* Same, whatever its state: the backend that holds the primary role, -1 if
  * none. For messages ("primary db1 is DOWN") and failover. */
 int backend_primary_any_index(const struct config *cfg);
+
+/* Failover: a fenced backend is never taken for the primary (by
+ * backend_primary_index and backend_primary_any_index), whatever its role:
+ * the old primary after a failover, until it replicates again, and the
+ * primary being demoted during a switchover. Logged and counted as a
+ * change. Any thread. */
+void backend_set_fenced(struct backend_rt *rt, bool fenced);
+/* Failover changed the role of rt itself: the monitor keeps that role
+ * against checks that started before (they saw the server as it was). */
+void backend_mark_failover(struct backend_rt *rt);
 
 /* Copy the locked part out. Any thread. */
 void backend_info_get(struct backend_rt *rt, struct backend_info *out);

@@ -98,12 +98,13 @@ struct monitor_backend {
     struct backend_rt *rt;
     int index; /* in monitor_config()->backends */
 
-    bool seen;         /* a check has completed */
-    bool ok;           /* the last check succeeded */
-    char error[200];   /* why it failed */
-    double checked_at; /* ev_now() of the monitor loop when the last check ended */
-    double down_since; /* ev_now() of the first failed check of the current streak; 0 = none */
-    double last_ok;    /* ev_now() of the last good check; 0 = none */
+    bool seen;            /* a check has completed */
+    bool ok;              /* the last check succeeded */
+    char error[200];      /* why it failed */
+    double checked_at;    /* ev_now() of the monitor loop when the last check ended */
+    double check_started; /* ... and when it started (failover: is it older than a promotion?) */
+    double down_since;    /* ev_now() of the first failed check of the current streak; 0 = none */
+    double last_ok;       /* ev_now() of the last good check; 0 = none */
 
     /* from the last good check */
     bool read_only;

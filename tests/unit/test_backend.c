@@ -265,6 +265,19 @@ static void test_primary_choice(void **state)
     assert_int_equal(backend_primary_index(cfg), 0);
     backend_set_role(r1, ROLE_REPLICA, "read_only on");
     assert_int_equal(backend_primary_index(cfg), 1);
+    /* Fenced by failover: never the primary, whatever it reports. */
+    backend_set_role(r1, ROLE_PRIMARY, "read_only off");
+    backend_set_fenced(r1, true);
+    uint64_t gen = backend_generation();
+    assert_int_equal(backend_primary_index(cfg), 1);
+    assert_int_equal(backend_primary_any_index(cfg), 1);
+    backend_set_fenced(r1, true); /* no change, no new generation */
+    assert_int_equal(backend_generation(), gen);
+    backend_set_fenced(r1, false);
+    assert_true(backend_generation() != gen);
+    assert_int_equal(backend_primary_index(cfg), 0);
+    backend_mark_failover(r1);
+    assert_true(atomic_load(&r1->failover_at_us) > 0);
     config_put(cfg);
 }
 
