@@ -33,6 +33,7 @@
 #include "halyard/guard.h"
 #include "halyard/log.h"
 #include "halyard/metrics.h"
+#include "halyard/failover_exec.h"
 #include "halyard/monitor.h"
 #include "halyard/status.h"
 #include "halyard/takeover.h"
@@ -361,6 +362,7 @@ static hy_status_t app_reload(struct status *st, const char *by)
     }
     if (app.monitor != NULL)
         monitor_publish_config(app.monitor, fresh);
+    failover_exec_set_config(fresh);
     log_set_level(fresh->log_level);
     config_put(app.cfg);
     app.cfg = fresh;
@@ -455,6 +457,13 @@ static int write_pidfile(const char *path)
         return -1;
     fprintf(f, "%d\n", (int)getpid());
     return fclose(f);
+}
+
+static void monitor_round_done(struct monitor *m, void *arg)
+{
+    (void)m;
+    (void)arg;
+    failover_exec_notify();
 }
 
 int main(int argc, char **argv)
@@ -639,7 +648,19 @@ int main(int argc, char **argv)
     ev_async_start(app.loop, &app.workers_done);
     /* The monitor first: its first round starts at once, so backends that
      * are down at start are known within one check. */
-    if ((app.monitor = monitor_create(app.cfg)) == NULL || monitor_start(app.monitor) != HY_OK) {
+    if (failover_exec_start(app.cfg, err, sizeof(err)) != HY_OK) {
+        hy_log_error("%s", err);
+        rc = 1;
+        goto out;
+    }
+    if ((app.monitor = monitor_create(app.cfg)) == NULL) {
+        hy_log_error("cannot start the monitor thread");
+        rc = 1;
+        goto out;
+    }
+    /* After each round of checks the failover thread looks at the cluster. */
+    monitor_set_round_hook(app.monitor, monitor_round_done, NULL);
+    if (monitor_start(app.monitor) != HY_OK) {
         hy_log_error("cannot start the monitor thread");
         rc = 1;
         goto out;
@@ -692,6 +713,8 @@ out_join:
     for (int i = 0; i < app.n_workers; i++)
         worker_join(&app.workers[i]);
 out:
+    /* Before the admin socket goes: it may wait for a switchover's answer. */
+    failover_exec_stop();
     /* After the joins: no worker reports to the monitor any more. */
     monitor_destroy(app.monitor);
     app.st.monitor = NULL;

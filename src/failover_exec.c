@@ -1,0 +1,1000 @@
+/*
+ * failover_exec.c: the failover thread (failover_exec.h).
+ *
+ * Procedures are written as sequences of steps over `struct link`s, one
+ * sqlclient connection per backend. A step starts a query on each link it
+ * concerns (link_query), then fx_wait() runs the thread's private loop until
+ * every one has answered; the answer is copied into the link (cells by row
+ * and column) so the next step can read it. Nothing else runs on that loop,
+ * so running it from inside a procedure is safe and keeps the code in the
+ * order a DBA would type the statements.
+ *
+ * Every procedure opens its own links and closes them at its end; closing
+ * also releases GET_LOCK('halyard_failover'), which is session-scoped.
+ *
+ * Shared with other threads: the request slot and the config (under
+ * fx.mu), `busy` (atomic), and the backends' run-time state (backend.h),
+ * which is lock-free or behind its own mutex.
+ */
+#include <errno.h>
+#include <ev.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "halyard/backend.h"
+#include "halyard/config.h"
+#include "halyard/failover.h"
+#include "halyard/failover_exec.h"
+#include "halyard/gtid.h"
+#include "halyard/log.h"
+#include "halyard/sqlclient.h"
+
+#define REPORT_MAX 16384
+
+struct fx;
+
+/* One connection of the failover thread to one backend, and the last
+ * answer it got. */
+struct link {
+    struct fx *fx;
+    size_t idx; /* in cfg->backends */
+    struct sqlclient *c;
+    bool connected;
+    bool busy; /* an operation is in flight */
+    /* the last answer */
+    bool ok;
+    uint16_t err_code;
+    char err[256];
+    size_t n_rows, n_cols;
+    char **cols;  /* n_cols */
+    char **cells; /* n_rows * n_cols; NULL for SQL NULL */
+};
+
+struct fx {
+    pthread_t thread;
+    bool running;
+    struct ev_loop *loop;
+
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stop;
+    bool notified;
+    struct config *cfg_new; /* handed over by failover_exec_set_config */
+    bool req_pending;
+    enum failover_request req_kind;
+    char req_target[128];
+    failover_done_fn req_done;
+    void *req_arg;
+
+    atomic_bool busy;
+
+    /* the thread's own */
+    struct config *cfg;
+    struct link *links; /* cfg->n_backends, during a procedure */
+    size_t n_links;
+    int down_idx;            /* the primary we saw unreachable; -1 = none */
+    uint64_t down_since_ms;  /* since when */
+    uint64_t *last_fence_ms; /* per backend: rate limits */
+    uint64_t *last_rejoin_ms;
+    size_t n_rate;
+    char report[REPORT_MAX]; /* the steps of the procedure, for an admin request */
+    size_t report_len;
+    uint64_t t0_ms; /* the procedure's start */
+};
+
+static struct fx FX = {
+    .mu = PTHREAD_MUTEX_INITIALIZER,
+    .cv = PTHREAD_COND_INITIALIZER,
+    .down_idx = -1,
+};
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* One line of the procedure: logged, and kept for the admin answer. */
+static void step(struct fx *fx, enum log_level lvl, const char *fmt, ...) HY_PRINTF(3, 4);
+
+static void step(struct fx *fx, enum log_level lvl, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    uint64_t t = now_ms() - fx->t0_ms;
+    if (lvl <= log_level_current)
+        log_write(lvl, "failover: [+%llu ms] %s", (unsigned long long)t, line);
+    int n = snprintf(fx->report + fx->report_len, sizeof(fx->report) - fx->report_len,
+                     "[+%llu ms] %s\n", (unsigned long long)t, line);
+    if (n > 0)
+        fx->report_len = HY_MIN(fx->report_len + (size_t)n, sizeof(fx->report) - 1);
+}
+
+/* ---- links ---------------------------------------------------------------- */
+
+static void link_clear(struct link *l)
+{
+    for (size_t i = 0; i < l->n_rows * l->n_cols; i++)
+        free(l->cells[i]);
+    for (size_t i = 0; i < l->n_cols; i++)
+        free(l->cols[i]);
+    free(l->cells);
+    free(l->cols);
+    l->cells = NULL;
+    l->cols = NULL;
+    l->n_rows = l->n_cols = 0;
+}
+
+static void link_cb(struct sqlclient *c, const struct sqlresult *res, void *arg)
+{
+    (void)c;
+    struct link *l = arg;
+    l->busy = false;
+    link_clear(l);
+    l->ok = res->ok;
+    l->err_code = res->err_code;
+    snprintf(l->err, sizeof(l->err), "%s", res->ok ? "" : res->err_msg);
+    if (!res->ok || res->n_cols == 0)
+        return;
+    l->cols = calloc(res->n_cols, sizeof(char *));
+    l->cells = calloc(res->n_rows * res->n_cols + 1, sizeof(char *));
+    if (l->cols == NULL || l->cells == NULL) {
+        free(l->cols);
+        free(l->cells);
+        l->cols = NULL;
+        l->cells = NULL;
+        l->ok = false;
+        snprintf(l->err, sizeof(l->err), "out of memory");
+        return;
+    }
+    l->n_cols = res->n_cols;
+    l->n_rows = res->n_rows;
+    for (size_t i = 0; i < res->n_cols; i++)
+        l->cols[i] = strdup(res->col_names[i] != NULL ? res->col_names[i] : "");
+    for (size_t r = 0; r < res->n_rows; r++) {
+        for (size_t i = 0; i < res->n_cols; i++) {
+            const char *v = res->rows[r][i];
+            l->cells[r * res->n_cols + i] = v != NULL ? strdup(v) : NULL;
+        }
+    }
+}
+
+static void connect_cb(struct sqlclient *c, const struct sqlresult *res, void *arg)
+{
+    struct link *l = arg;
+    link_cb(c, res, arg);
+    l->connected = res->ok;
+}
+
+/* The cell of column `name` in row `row` of the last answer; NULL when
+ * absent or SQL NULL. */
+static const char *link_get(const struct link *l, size_t row, const char *name)
+{
+    if (row >= l->n_rows)
+        return NULL;
+    for (size_t i = 0; i < l->n_cols; i++) {
+        if (l->cols[i] != NULL && strcasecmp(l->cols[i], name) == 0)
+            return l->cells[row * l->n_cols + i];
+    }
+    return NULL;
+}
+
+/* Column i of row 0. */
+static const char *link_cell(const struct link *l, size_t i)
+{
+    if (l->n_rows == 0 || i >= l->n_cols)
+        return NULL;
+    return l->cells[i];
+}
+
+static void link_query(struct link *l, const char *sql, int timeout_ms)
+{
+    if (!l->connected)
+        return;
+    /* The loop sleeps between procedures: its clock must be fresh before a
+     * timeout is armed against it. */
+    ev_now_update(l->fx->loop);
+    sqlclient_set_timeout(l->c, timeout_ms);
+    link_clear(l);
+    if (sqlclient_query(l->c, sql, link_cb, l) != HY_OK) {
+        l->ok = false;
+        snprintf(l->err, sizeof(l->err), "cannot send the query");
+        return;
+    }
+    l->busy = true;
+}
+
+/* Run the loop until no link has an operation in flight. Links that lost
+ * their connection are marked so. */
+static void fx_wait(struct fx *fx)
+{
+    for (;;) {
+        bool busy = false;
+        for (size_t i = 0; i < fx->n_links; i++)
+            busy |= fx->links[i].busy;
+        if (!busy)
+            break;
+        ev_run(fx->loop, EVRUN_ONCE);
+    }
+    for (size_t i = 0; i < fx->n_links; i++) {
+        struct link *l = &fx->links[i];
+        if (l->connected && !l->ok && l->err_code == 0)
+            l->connected = false; /* a local failure (timeout, lost connection) */
+    }
+}
+
+/* Run `sql` on one link and wait; true when it succeeded. */
+static bool link_run(struct fx *fx, struct link *l, const char *sql, int timeout_ms)
+{
+    if (!l->connected) {
+        snprintf(l->err, sizeof(l->err), "not connected");
+        return false;
+    }
+    link_query(l, sql, timeout_ms);
+    fx_wait(fx);
+    return l->ok;
+}
+
+static void links_close(struct fx *fx)
+{
+    for (size_t i = 0; i < fx->n_links; i++) {
+        link_clear(&fx->links[i]);
+        sqlclient_destroy(fx->links[i].c);
+    }
+    free(fx->links);
+    fx->links = NULL;
+    fx->n_links = 0;
+}
+
+/* Open a link to every backend in parallel; false when out of memory. */
+static bool links_open(struct fx *fx)
+{
+    const struct config *cfg = fx->cfg;
+    fx->links = calloc(cfg->n_backends, sizeof(struct link));
+    if (fx->links == NULL)
+        return false;
+    fx->n_links = cfg->n_backends;
+    ev_now_update(fx->loop);
+    for (size_t i = 0; i < cfg->n_backends; i++) {
+        struct link *l = &fx->links[i];
+        l->fx = fx;
+        l->idx = i;
+        const struct config_backend *b = &cfg->backends[i];
+        struct sqlclient_target t = {
+            .name = b->name,
+            .address = b->address,
+            .port = b->port,
+            .user = cfg->monitor.user,
+            .password = cfg->monitor.password,
+        };
+        l->c = sqlclient_create(fx->loop, &t, cfg->connect_timeout_ms);
+        if (l->c == NULL) {
+            links_close(fx);
+            return false;
+        }
+        if (sqlclient_connect(l->c, connect_cb, l) == HY_OK)
+            l->busy = true;
+    }
+    fx_wait(fx);
+    return true;
+}
+
+/* ---- reading the topology from the servers -------------------------------- */
+
+static int backend_by_addr(const struct config *cfg, const char *host, int port)
+{
+    for (size_t i = 0; i < cfg->n_backends; i++) {
+        if (cfg->backends[i].port == port && host != NULL &&
+            strcmp(cfg->backends[i].address, host) == 0)
+            return (int)i;
+    }
+    return -1;
+}
+
+static bool parse_pos(const char *s, struct gtid_pos *out)
+{
+    return gtid_pos_parse(s != NULL ? s : "", s != NULL ? strlen(s) : 0, out) == HY_OK;
+}
+
+/* Ask every connected server what it is; fill nodes[] (cfg order) and, for
+ * each, its @@gtid_binlog_state in states[]. */
+static void probe(struct fx *fx, struct failover_node *nodes, struct gtid_pos *states)
+{
+    const struct config *cfg = fx->cfg;
+    int t = cfg->connect_timeout_ms;
+    for (size_t i = 0; i < fx->n_links; i++) {
+        struct failover_node *n = &nodes[i];
+        *n = (struct failover_node){.name = cfg->backends[i].name, .source = -1};
+        states[i].n = 0;
+        n->maint = backend_state(cfg->backends[i].rt) == BACKEND_MAINT ||
+                   backend_state(cfg->backends[i].rt) == BACKEND_DRAINING;
+        link_query(&fx->links[i],
+                   "SELECT @@read_only, @@gtid_current_pos, @@gtid_binlog_pos, "
+                   "@@gtid_binlog_state",
+                   t);
+    }
+    fx_wait(fx);
+    for (size_t i = 0; i < fx->n_links; i++) {
+        struct link *l = &fx->links[i];
+        struct failover_node *n = &nodes[i];
+        if (!l->connected || !l->ok || l->n_rows != 1)
+            continue;
+        n->reachable = true;
+        const char *ro = link_cell(l, 0);
+        n->read_only = ro != NULL && strcmp(ro, "0") != 0;
+        n->has_gtid =
+            parse_pos(link_cell(l, 1), &n->current_pos) &&
+            parse_pos(link_cell(l, 2), &n->binlog_pos) &&
+            gtid_state_parse(link_cell(l, 3) ? link_cell(l, 3) : "",
+                             link_cell(l, 3) ? strlen(link_cell(l, 3)) : 0, &states[i]) == HY_OK;
+    }
+    for (size_t i = 0; i < fx->n_links; i++) {
+        if (nodes[i].reachable)
+            link_query(&fx->links[i], "SHOW ALL SLAVES STATUS", t);
+    }
+    fx_wait(fx);
+    for (size_t i = 0; i < fx->n_links; i++) {
+        struct link *l = &fx->links[i];
+        struct failover_node *n = &nodes[i];
+        if (!n->reachable)
+            continue;
+        if (!l->ok) {
+            n->reachable = false;
+            continue;
+        }
+        if (l->n_rows == 0)
+            continue;
+        /* The first connection (multi-source clusters are not ours to manage). */
+        n->replicating = true;
+        const char *host = link_get(l, 0, "Master_Host");
+        const char *port = link_get(l, 0, "Master_Port");
+        n->source = backend_by_addr(cfg, host, port != NULL ? atoi(port) : 0);
+        const char *io = link_get(l, 0, "Slave_IO_Running");
+        n->io_running = io != NULL && strcmp(io, "Yes") == 0;
+        const char *sqlerr = link_get(l, 0, "Last_SQL_Errno");
+        n->sql_error = sqlerr != NULL && strcmp(sqlerr, "0") != 0;
+        if (!parse_pos(link_get(l, 0, "Gtid_IO_Pos"), &n->io_pos))
+            n->has_gtid = false;
+    }
+    for (size_t i = 0; i < fx->n_links; i++) {
+        if (nodes[i].reachable)
+            link_query(&fx->links[i], "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_slave_status'", t);
+    }
+    fx_wait(fx);
+    for (size_t i = 0; i < fx->n_links; i++) {
+        const char *v = link_cell(&fx->links[i], 1);
+        nodes[i].semisync_replica = nodes[i].reachable && v != NULL && strcmp(v, "ON") == 0;
+    }
+}
+
+/* What the monitor last saw, without asking the servers: enough to decide
+ * whether to start (the procedure then reads the servers themselves). */
+static void view_from_monitor(const struct config *cfg, struct failover_node *nodes)
+{
+    for (size_t i = 0; i < cfg->n_backends; i++) {
+        struct backend_rt *rt = cfg->backends[i].rt;
+        struct failover_node *n = &nodes[i];
+        *n = (struct failover_node){.name = cfg->backends[i].name, .source = -1};
+        if (rt == NULL)
+            continue;
+        struct backend_info info;
+        backend_info_get(rt, &info);
+        enum backend_state health =
+            (enum backend_state)atomic_load_explicit(&rt->health, memory_order_relaxed);
+        n->reachable = health != BACKEND_DOWN && info.last_check_time != 0;
+        enum backend_state st = backend_state(rt);
+        n->maint = st == BACKEND_MAINT || st == BACKEND_DRAINING;
+        n->read_only = info.read_only;
+        n->replicating = info.replicating;
+        n->source = backend_by_addr(cfg, info.source_host, info.source_port);
+        n->io_running = info.io_running;
+        n->sql_error = info.replicating && !info.sql_running;
+        n->has_gtid = parse_pos(info.gtid_current, &n->current_pos) &&
+                      parse_pos(info.gtid_binlog, &n->binlog_pos);
+    }
+}
+
+/* The primary halyard routes to, whatever its state; a fenced one is not. */
+static int current_primary(const struct config *cfg)
+{
+    return backend_primary_any_index(cfg);
+}
+
+/* ---- steps ------------------------------------------------------------------ */
+
+/* Append `s` to `out` as a quoted SQL string literal. */
+static void sql_quote(char *out, size_t len, const char *s)
+{
+    size_t o = 0;
+    if (len < 3) {
+        if (len > 0)
+            out[0] = '\0';
+        return;
+    }
+    out[o++] = '\'';
+    for (; *s != '\0' && o + 3 < len; s++) {
+        if (*s == '\'' || *s == '\\')
+            out[o++] = '\\';
+        out[o++] = *s;
+    }
+    out[o++] = '\'';
+    out[o] = '\0';
+}
+
+/* GET_LOCK on every reachable server; true when a strict majority of them
+ * granted it. */
+static bool take_lock(struct fx *fx, const struct failover_node *nodes)
+{
+    size_t reachable = 0, got = 0;
+    for (size_t i = 0; i < fx->n_links; i++) {
+        if (nodes[i].reachable) {
+            reachable++;
+            link_query(&fx->links[i], "SELECT GET_LOCK('" FAILOVER_LOCK_NAME "', 0)",
+                       fx->cfg->connect_timeout_ms);
+        }
+    }
+    fx_wait(fx);
+    for (size_t i = 0; i < fx->n_links; i++) {
+        const char *v = nodes[i].reachable && fx->links[i].ok ? link_cell(&fx->links[i], 0) : NULL;
+        if (v != NULL && strcmp(v, "1") == 0)
+            got++;
+    }
+    bool ok = reachable > 0 && got * 2 > reachable;
+    step(fx, ok ? LOG_LEVEL_INFO : LOG_LEVEL_WARN,
+         "lock %s: granted by %zu of %zu reachable servers%s", FAILOVER_LOCK_NAME, got, reachable,
+         ok ? "" : ": another halyard holds it, not promoting");
+    return ok;
+}
+
+/* CHANGE MASTER on link l to replicate from backend `to`. */
+static bool repoint(struct fx *fx, struct link *l, size_t to, const char *use_gtid,
+                    bool with_credentials)
+{
+    const struct config *cfg = fx->cfg;
+    const struct config_backend *b = &cfg->backends[to];
+    char host[600], user[200], pw[600], sql[2048];
+    sql_quote(host, sizeof(host), b->address);
+    int n = snprintf(sql, sizeof(sql), "CHANGE MASTER TO MASTER_HOST = %s, MASTER_PORT = %d", host,
+                     b->port);
+    if (with_credentials && cfg->replication_user[0] != '\0') {
+        sql_quote(user, sizeof(user), cfg->replication_user);
+        sql_quote(pw, sizeof(pw), cfg->replication_password);
+        n += snprintf(sql + n, sizeof(sql) - (size_t)n, ", MASTER_USER = %s, MASTER_PASSWORD = %s",
+                      user, pw);
+        explicit_bzero(pw, sizeof(pw));
+    }
+    snprintf(sql + n, sizeof(sql) - (size_t)n, ", MASTER_USE_GTID = %s", use_gtid);
+    int t = cfg->connect_timeout_ms;
+    bool ok = link_run(fx, l, "STOP SLAVE", t) && link_run(fx, l, sql, t) &&
+              link_run(fx, l, "START SLAVE", t);
+    explicit_bzero(sql, sizeof(sql));
+    return ok;
+}
+
+/* Point every reachable replica but `skip1`/`skip2` at `to`. */
+static void repoint_others(struct fx *fx, const struct failover_node *nodes, size_t to, int skip1,
+                           int skip2)
+{
+    for (size_t i = 0; i < fx->n_links; i++) {
+        if ((int)i == skip1 || (int)i == skip2 || i == to || !nodes[i].reachable ||
+            !nodes[i].replicating)
+            continue;
+        uint64_t t = now_ms();
+        if (repoint(fx, &fx->links[i], to, "slave_pos", false))
+            step(fx, LOG_LEVEL_INFO, "%s now replicates from %s (%llu ms)", nodes[i].name,
+                 nodes[to].name, (unsigned long long)(now_ms() - t));
+        else
+            step(fx, LOG_LEVEL_ERROR, "%s: repointing to %s failed: %s", nodes[i].name,
+                 nodes[to].name, fx->links[i].err);
+    }
+}
+
+/* Make candidate c a primary: apply what it received, leave replication,
+ * writable. */
+static bool make_primary(struct fx *fx, const struct failover_node *nodes, size_t c,
+                         const char *wait_pos, int wait_ms)
+{
+    struct link *l = &fx->links[c];
+    int t = fx->cfg->connect_timeout_ms;
+    uint64_t t0 = now_ms();
+    if (wait_pos != NULL && wait_pos[0] != '\0') {
+        char sql[GTID_STR_MAX + 128], q[GTID_STR_MAX + 8];
+        sql_quote(q, sizeof(q), wait_pos);
+        snprintf(sql, sizeof(sql), "SELECT MASTER_GTID_WAIT(%s, %.3f)", q, wait_ms / 1000.0);
+        if (!link_run(fx, l, sql, wait_ms + t)) {
+            step(fx, LOG_LEVEL_ERROR, "%s: waiting for %s failed: %s", nodes[c].name, wait_pos,
+                 l->err);
+            return false;
+        }
+        const char *v = link_cell(l, 0);
+        if (v == NULL || strcmp(v, "0") != 0) {
+            step(fx, LOG_LEVEL_ERROR, "%s did not reach %s within %d ms", nodes[c].name, wait_pos,
+                 wait_ms);
+            return false;
+        }
+        step(fx, LOG_LEVEL_INFO, "%s has applied %s (%llu ms)", nodes[c].name, wait_pos,
+             (unsigned long long)(now_ms() - t0));
+    }
+    t0 = now_ms();
+    if (!link_run(fx, l, "STOP ALL SLAVES", t) || !link_run(fx, l, "RESET SLAVE ALL", t) ||
+        !link_run(fx, l, "SET GLOBAL read_only = 0", t)) {
+        step(fx, LOG_LEVEL_ERROR, "%s: promotion failed: %s", nodes[c].name, l->err);
+        return false;
+    }
+    step(fx, LOG_LEVEL_INFO,
+         "%s promoted: STOP ALL SLAVES, RESET SLAVE ALL, SET GLOBAL read_only = 0 (%llu ms)",
+         nodes[c].name, (unsigned long long)(now_ms() - t0));
+    return true;
+}
+
+static void publish_primary(struct fx *fx, size_t c, int old, const char *why)
+{
+    const struct config *cfg = fx->cfg;
+    struct backend_rt *rt = cfg->backends[c].rt;
+    backend_mark_failover(rt);
+    backend_set_fenced(rt, false);
+    backend_set_role(rt, ROLE_PRIMARY, why);
+    if (old >= 0 && (size_t)old != c) {
+        backend_mark_failover(cfg->backends[old].rt);
+        backend_set_fenced(cfg->backends[old].rt, true);
+        backend_set_role(cfg->backends[old].rt, ROLE_REPLICA, why);
+    }
+    step(fx, LOG_LEVEL_INFO, "routing: writes go to %s", cfg->backends[c].name);
+}
+
+/* ---- procedures ------------------------------------------------------------- */
+
+/* Failover: the primary is gone. `manual`: asked by the admin socket. */
+static bool run_failover(struct fx *fx, bool manual, uint64_t down_ms)
+{
+    const struct config *cfg = fx->cfg;
+    size_t nb = cfg->n_backends;
+    struct failover_node *nodes = calloc(nb, sizeof(*nodes));
+    struct gtid_pos *states = calloc(nb, sizeof(*states));
+    bool ok = false;
+    if (nodes == NULL || states == NULL || !links_open(fx)) {
+        step(fx, LOG_LEVEL_ERROR, "out of memory");
+        goto out;
+    }
+    /* The lock first, on the servers that took the connection; then the
+     * topology, read under the lock: another halyard may have just
+     * finished a promotion. */
+    for (size_t i = 0; i < nb; i++)
+        nodes[i].reachable = fx->links[i].connected;
+    if (!take_lock(fx, nodes))
+        goto out;
+    probe(fx, nodes, states);
+    int old = current_primary(cfg);
+    struct failover_view v = {.nodes = nodes, .n = nb, .primary = old, .primary_down_ms = down_ms};
+    struct failover_settings set = {
+        .mode = FAILOVER_AUTO, .delay_ms = 0, .auto_rejoin = cfg->auto_rejoin};
+    struct failover_verdict vd;
+    failover_decide(&v, &set, &vd);
+    step(fx, LOG_LEVEL_INFO, "topology under the lock: %s: %s", failover_action_to_str(vd.action),
+         vd.reason);
+    if (vd.action == FAILOVER_FOLLOW) {
+        publish_primary(fx, (size_t)vd.candidate, old, "promoted elsewhere: following it");
+        ok = true;
+        goto out;
+    }
+    if (vd.action != FAILOVER_PROMOTE) {
+        if (manual && vd.action == FAILOVER_NONE && old >= 0 && nodes[old].reachable)
+            step(fx, LOG_LEVEL_WARN, "the primary is reachable: use switchover");
+        goto out;
+    }
+    size_t c = (size_t)vd.candidate;
+    struct gtid_pos target;
+    char pos[GTID_STR_MAX];
+    gtid_pos_merge(&nodes[c].current_pos, &nodes[c].io_pos, &target);
+    gtid_pos_format(&target, pos, sizeof(pos));
+    atomic_store(&fx->busy, true);
+    if (!make_primary(fx, nodes, c, pos, cfg->switchover_timeout_ms))
+        goto out;
+    repoint_others(fx, nodes, c, old, -1);
+    char why[200];
+    snprintf(why, sizeof(why), "failover: %s replaces %s", nodes[c].name,
+             old >= 0 ? nodes[old].name : "(none)");
+    publish_primary(fx, c, old, why);
+    step(fx, LOG_LEVEL_WARN, "failover done: %s is the primary (%llu ms since the decision)",
+         nodes[c].name, (unsigned long long)(now_ms() - fx->t0_ms));
+    ok = true;
+out:
+    atomic_store(&fx->busy, false);
+    links_close(fx);
+    free(nodes);
+    free(states);
+    return ok;
+}
+
+/* Wait until no statement runs on backend i (in-flight writes finish
+ * before read_only is set), at most ms. */
+static void wait_quiet(const struct config *cfg, size_t i, int ms)
+{
+    uint64_t until = now_ms() + (uint64_t)ms;
+    while (atomic_load_explicit(&cfg->backends[i].rt->outstanding, memory_order_relaxed) > 0 &&
+           now_ms() < until) {
+        struct timespec ts = {0, 2 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static bool run_switchover(struct fx *fx, const char *target)
+{
+    const struct config *cfg = fx->cfg;
+    size_t nb = cfg->n_backends;
+    struct failover_node *nodes = calloc(nb, sizeof(*nodes));
+    struct gtid_pos *states = calloc(nb, sizeof(*states));
+    bool ok = false;
+    if (nodes == NULL || states == NULL || !links_open(fx)) {
+        step(fx, LOG_LEVEL_ERROR, "out of memory");
+        goto out;
+    }
+    probe(fx, nodes, states);
+    int old = current_primary(cfg);
+    struct failover_view v = {.nodes = nodes, .n = nb, .primary = old};
+    struct failover_verdict vd;
+    failover_switchover_check(&v, target, &vd);
+    if (vd.action != FAILOVER_PROMOTE) {
+        step(fx, LOG_LEVEL_ERROR, "switchover refused: %s", vd.reason);
+        goto out;
+    }
+    size_t c = (size_t)vd.candidate;
+    step(fx, LOG_LEVEL_INFO, "%s", vd.reason);
+    if (!take_lock(fx, nodes))
+        goto out;
+    int t = cfg->connect_timeout_ms;
+    struct link *ol = &fx->links[old];
+    struct backend_rt *ort = cfg->backends[old].rt;
+
+    /* New writes wait (sessions look for a primary and find none). */
+    atomic_store(&fx->busy, true);
+    backend_mark_failover(ort);
+    backend_set_fenced(ort, true);
+    backend_set_role(ort, ROLE_REPLICA, "switchover: writes paused");
+    uint64_t t0 = now_ms();
+    wait_quiet(cfg, (size_t)old, HY_MIN(2000, cfg->switchover_timeout_ms));
+    step(fx, LOG_LEVEL_INFO, "writes paused; statements in flight on %s done (%llu ms)",
+         nodes[old].name, (unsigned long long)(now_ms() - t0));
+    t0 = now_ms();
+    if (!link_run(fx, ol, "SET GLOBAL read_only = 1", cfg->switchover_timeout_ms + t) ||
+        !link_run(fx, ol, "SELECT @@gtid_binlog_pos", t)) {
+        step(fx, LOG_LEVEL_ERROR, "%s: SET GLOBAL read_only = 1 failed: %s", nodes[old].name,
+             ol->err);
+        goto rollback;
+    }
+    char pos[GTID_STR_MAX];
+    snprintf(pos, sizeof(pos), "%s", link_cell(ol, 0) != NULL ? link_cell(ol, 0) : "");
+    step(fx, LOG_LEVEL_INFO, "%s is read_only at %s (%llu ms)", nodes[old].name, pos,
+         (unsigned long long)(now_ms() - t0));
+    if (!make_primary(fx, nodes, c, pos, cfg->switchover_timeout_ms))
+        goto rollback;
+    repoint_others(fx, nodes, c, old, -1);
+    t0 = now_ms();
+    if (cfg->replication_user[0] == '\0') {
+        step(fx, LOG_LEVEL_WARN,
+             "%s stays read_only outside replication: set replication_user to make it a replica",
+             nodes[old].name);
+    } else if (repoint(fx, ol, c, "current_pos", true)) {
+        step(fx, LOG_LEVEL_INFO, "%s now replicates from %s (%llu ms)", nodes[old].name,
+             nodes[c].name, (unsigned long long)(now_ms() - t0));
+    } else {
+        step(fx, LOG_LEVEL_ERROR, "%s: making it a replica of %s failed: %s", nodes[old].name,
+             nodes[c].name, ol->err);
+    }
+    char why[200];
+    snprintf(why, sizeof(why), "switchover: %s replaces %s", nodes[c].name, nodes[old].name);
+    publish_primary(fx, c, old, why);
+    step(fx, LOG_LEVEL_WARN, "switchover done: %s is the primary (%llu ms)", nodes[c].name,
+         (unsigned long long)(now_ms() - fx->t0_ms));
+    ok = true;
+    goto out;
+
+rollback:
+    if (link_run(fx, ol, "SET GLOBAL read_only = 0", t))
+        step(fx, LOG_LEVEL_WARN, "rolled back: %s is writable again", nodes[old].name);
+    else
+        step(fx, LOG_LEVEL_ERROR, "rollback: SET GLOBAL read_only = 0 on %s failed: %s",
+             nodes[old].name, ol->err);
+    backend_mark_failover(ort);
+    backend_set_fenced(ort, false);
+    backend_set_role(ort, ROLE_PRIMARY, "switchover rolled back");
+out:
+    atomic_store(&fx->busy, false);
+    links_close(fx);
+    free(nodes);
+    free(states);
+    return ok;
+}
+
+/* A reachable backend outside replication beside the primary: fence it,
+ * and with auto_rejoin make it a replica. */
+static void run_rejoin(struct fx *fx, size_t i, int primary, bool fence)
+{
+    const struct config *cfg = fx->cfg;
+    size_t nb = cfg->n_backends;
+    struct failover_node *nodes = calloc(nb, sizeof(*nodes));
+    struct gtid_pos *states = calloc(nb, sizeof(*states));
+    if (nodes == NULL || states == NULL || !links_open(fx))
+        goto out;
+    probe(fx, nodes, states);
+    struct failover_view v = {.nodes = nodes, .n = nb, .primary = primary};
+    struct failover_settings set = {.mode = cfg->failover_auto ? FAILOVER_AUTO : FAILOVER_OFF,
+                                    .auto_rejoin = cfg->auto_rejoin};
+    char why[1024];
+    enum rejoin_action a =
+        failover_rejoin_decide(&v, (int)i, &set, &states[primary], why, sizeof(why));
+    int t = cfg->connect_timeout_ms;
+    if (a == REJOIN_FENCE) {
+        if (link_run(fx, &fx->links[i], "SET GLOBAL read_only = 1", t))
+            step(fx, LOG_LEVEL_WARN, "%s", why);
+        else
+            step(fx, LOG_LEVEL_ERROR, "%s: SET GLOBAL read_only = 1 failed: %s", nodes[i].name,
+                 fx->links[i].err);
+        goto out;
+    }
+    if (fence)
+        goto out; /* only fencing was due */
+    if (a == REJOIN_REPLICATE) {
+        if (cfg->replication_user[0] == '\0') {
+            step(fx, LOG_LEVEL_WARN, "%s cannot rejoin: replication_user is not set",
+                 nodes[i].name);
+        } else if (repoint(fx, &fx->links[i], (size_t)primary, "current_pos", true)) {
+            step(fx, LOG_LEVEL_WARN, "%s", why);
+        } else {
+            step(fx, LOG_LEVEL_ERROR, "%s: rejoin failed: %s", nodes[i].name, fx->links[i].err);
+        }
+    } else {
+        step(fx, LOG_LEVEL_WARN, "%s", why);
+    }
+out:
+    links_close(fx);
+    free(nodes);
+    free(states);
+}
+
+/* ---- the thread --------------------------------------------------------------- */
+
+static void tick(struct fx *fx)
+{
+    const struct config *cfg = fx->cfg;
+    size_t nb = cfg->n_backends;
+    struct failover_node *nodes = calloc(nb, sizeof(*nodes));
+    if (nodes == NULL)
+        return;
+    view_from_monitor(cfg, nodes);
+    int p = current_primary(cfg);
+    uint64_t now = now_ms();
+
+    /* A fenced server that replicates again is an ordinary replica. */
+    for (size_t i = 0; i < nb; i++) {
+        struct backend_rt *rt = cfg->backends[i].rt;
+        if (rt != NULL && atomic_load(&rt->fenced) && nodes[i].reachable && nodes[i].replicating)
+            backend_set_fenced(rt, false);
+    }
+
+    if (p >= 0 && !nodes[p].reachable) {
+        if (fx->down_idx != p) {
+            fx->down_idx = p;
+            fx->down_since_ms = now;
+        }
+    } else {
+        fx->down_idx = -1;
+    }
+    struct failover_view v = {.nodes = nodes,
+                              .n = nb,
+                              .primary = p,
+                              .primary_down_ms = fx->down_idx >= 0 ? now - fx->down_since_ms : 0};
+    struct failover_settings set = {.mode = cfg->failover_auto ? FAILOVER_AUTO : FAILOVER_OFF,
+                                    .delay_ms = cfg->failover_delay_ms,
+                                    .auto_rejoin = cfg->auto_rejoin};
+    struct failover_verdict vd;
+    failover_decide(&v, &set, &vd);
+    if (vd.action == FAILOVER_PROMOTE || vd.action == FAILOVER_FOLLOW) {
+        fx->t0_ms = now;
+        fx->report_len = 0;
+        step(fx, LOG_LEVEL_WARN, "%s: %s", failover_action_to_str(vd.action), vd.reason);
+        if (!run_failover(fx, false, v.primary_down_ms))
+            step(fx, LOG_LEVEL_WARN, "failover not done; trying again at the next check");
+        fx->down_idx = -1;
+        free(nodes);
+        return;
+    }
+    /* Servers outside replication beside a usable primary. */
+    if (p >= 0 && nodes[p].reachable && !nodes[p].read_only) {
+        for (size_t i = 0; i < nb && i < fx->n_rate; i++) {
+            const struct failover_node *n = &nodes[i];
+            if ((int)i == p || !n->reachable || n->replicating || n->maint)
+                continue;
+            bool fence = !n->read_only;
+            uint64_t *last = fence ? &fx->last_fence_ms[i] : &fx->last_rejoin_ms[i];
+            uint64_t every = fence ? 1000 : 10000;
+            if (!fence && !cfg->auto_rejoin)
+                continue;
+            if (*last != 0 && now - *last < every)
+                continue;
+            *last = now;
+            fx->t0_ms = now;
+            fx->report_len = 0;
+            run_rejoin(fx, i, p, fence);
+        }
+    }
+    free(nodes);
+}
+
+static void take_new_config(struct fx *fx)
+{
+    struct config *fresh = NULL;
+    pthread_mutex_lock(&fx->mu);
+    fresh = fx->cfg_new;
+    fx->cfg_new = NULL;
+    pthread_mutex_unlock(&fx->mu);
+    if (fresh == NULL)
+        return;
+    config_put(fx->cfg);
+    fx->cfg = fresh;
+    size_t nb = fresh->n_backends;
+    if (nb != fx->n_rate) {
+        free(fx->last_fence_ms);
+        free(fx->last_rejoin_ms);
+        fx->last_fence_ms = calloc(nb, sizeof(uint64_t));
+        fx->last_rejoin_ms = calloc(nb, sizeof(uint64_t));
+        fx->n_rate = fx->last_fence_ms != NULL && fx->last_rejoin_ms != NULL ? nb : 0;
+    }
+}
+
+static void *fx_main(void *arg)
+{
+    struct fx *fx = arg;
+    for (;;) {
+        pthread_mutex_lock(&fx->mu);
+        if (!fx->stop && !fx->notified && !fx->req_pending) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += FAILOVER_EXEC_TICK_MS * 1000000L;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&fx->cv, &fx->mu, &ts);
+        }
+        bool stop = fx->stop;
+        fx->notified = false;
+        bool req = fx->req_pending;
+        enum failover_request kind = fx->req_kind;
+        char target[128];
+        snprintf(target, sizeof(target), "%s", fx->req_target);
+        failover_done_fn done = fx->req_done;
+        void *done_arg = fx->req_arg;
+        pthread_mutex_unlock(&fx->mu);
+        if (stop)
+            break;
+        take_new_config(fx);
+        if (req) {
+            fx->t0_ms = now_ms();
+            fx->report_len = 0;
+            fx->report[0] = '\0';
+            bool ok;
+            if (kind == FAILOVER_REQ_SWITCHOVER) {
+                step(fx, LOG_LEVEL_WARN, "switchover requested%s%s", target[0] ? " to " : "",
+                     target);
+                ok = run_switchover(fx, target);
+            } else {
+                step(fx, LOG_LEVEL_WARN, "failover requested");
+                ok = run_failover(fx, true, 0);
+            }
+            pthread_mutex_lock(&fx->mu);
+            fx->req_pending = false;
+            pthread_mutex_unlock(&fx->mu);
+            if (done != NULL)
+                done(done_arg, ok, fx->report);
+            continue;
+        }
+        tick(fx);
+    }
+    return NULL;
+}
+
+hy_status_t failover_exec_start(struct config *cfg, char *err, size_t errlen)
+{
+    struct fx *fx = &FX;
+    fx->loop = ev_loop_new(EVFLAG_AUTO);
+    if (fx->loop == NULL) {
+        snprintf(err, errlen, "failover: cannot create an event loop");
+        return HY_ERROR;
+    }
+    fx->cfg_new = config_get(cfg);
+    fx->stop = false;
+    int rc = pthread_create(&fx->thread, NULL, fx_main, fx);
+    if (rc != 0) {
+        config_put(fx->cfg_new);
+        fx->cfg_new = NULL;
+        ev_loop_destroy(fx->loop);
+        fx->loop = NULL;
+        snprintf(err, errlen, "failover: cannot start its thread: %s", strerror(rc));
+        return HY_ERROR;
+    }
+    fx->running = true;
+    return HY_OK;
+}
+
+void failover_exec_stop(void)
+{
+    struct fx *fx = &FX;
+    if (!fx->running)
+        return;
+    pthread_mutex_lock(&fx->mu);
+    fx->stop = true;
+    pthread_cond_signal(&fx->cv);
+    pthread_mutex_unlock(&fx->mu);
+    pthread_join(fx->thread, NULL);
+    fx->running = false;
+    links_close(fx);
+    ev_loop_destroy(fx->loop);
+    fx->loop = NULL;
+    config_put(fx->cfg);
+    config_put(fx->cfg_new);
+    fx->cfg = fx->cfg_new = NULL;
+    free(fx->last_fence_ms);
+    free(fx->last_rejoin_ms);
+    fx->last_fence_ms = fx->last_rejoin_ms = NULL;
+    fx->n_rate = 0;
+}
+
+void failover_exec_set_config(struct config *cfg)
+{
+    struct fx *fx = &FX;
+    if (!fx->running)
+        return;
+    pthread_mutex_lock(&fx->mu);
+    config_put(fx->cfg_new);
+    fx->cfg_new = config_get(cfg);
+    pthread_cond_signal(&fx->cv);
+    pthread_mutex_unlock(&fx->mu);
+}
+
+void failover_exec_notify(void)
+{
+    struct fx *fx = &FX;
+    pthread_mutex_lock(&fx->mu);
+    fx->notified = true;
+    pthread_cond_signal(&fx->cv);
+    pthread_mutex_unlock(&fx->mu);
+}
+
+hy_status_t failover_exec_request(enum failover_request kind, const char *target,
+                                  failover_done_fn done, void *arg, char *err, size_t errlen)
+{
+    struct fx *fx = &FX;
+    hy_status_t rc = HY_OK;
+    pthread_mutex_lock(&fx->mu);
+    if (!fx->running) {
+        snprintf(err, errlen, "the failover thread is not running");
+        rc = HY_ERROR;
+    } else if (fx->req_pending) {
+        snprintf(err, errlen, "a switchover or failover is already under way");
+        rc = HY_ERROR;
+    } else {
+        fx->req_pending = true;
+        fx->req_kind = kind;
+        snprintf(fx->req_target, sizeof(fx->req_target), "%s", target != NULL ? target : "");
+        fx->req_done = done;
+        fx->req_arg = arg;
+        pthread_cond_signal(&fx->cv);
+    }
+    pthread_mutex_unlock(&fx->mu);
+    return rc;
+}
+
+bool failover_exec_busy(void)
+{
+    return atomic_load(&FX.busy);
+}
