@@ -41,6 +41,7 @@
 #include "halyard/config.h"
 #include "halyard/firewall.h"
 #include "halyard/guard.h"
+#include "halyard/failover_exec.h"
 #include "halyard/log.h"
 #include "halyard/mysql_proto.h"
 #include "halyard/rules.h"
@@ -156,6 +157,9 @@ static const struct {
     {"dump firewall USER", "USER's learned digests as a firewall_allow line for the config"},
     {"reload", "re-read the configuration file, as SIGHUP does"},
     {"takeover", "(halyard --takeover) hand the listening sockets over to a new halyard"},
+    {"switchover [to NAME]",
+     "make backend NAME (default: the most advanced replica) the primary; writes pause"},
+    {"failover", "promote the most advanced replica now that the primary is unreachable"},
 };
 
 /* The line as an error message may quote it: at most 64 columns, escaped. */
@@ -280,6 +284,18 @@ hy_status_t admin_parse(const char *line, size_t len, struct admin_cmd *cmd, cha
         cmd->verb = dump ? ADMIN_DUMP_FIREWALL : ADMIN_SHOW_FIREWALL;
         if (n == 3)
             memcpy(cmd->arg, tok[2], tlen[2]);
+    } else if (n >= 1 && TOK_IS(0, "switchover")) {
+        cmd->verb = ADMIN_SWITCHOVER;
+        if (n == 1)
+            return HY_OK;
+        if (n != 3 || !TOK_IS(1, "to") || tlen[2] >= sizeof(cmd->target)) {
+            snprintf(err, errlen, "ERR usage: switchover [to NAME]");
+            return HY_ERROR;
+        }
+        memcpy(cmd->target, tok[2], tlen[2]);
+        cmd->target[tlen[2]] = '\0';
+    } else if (n == 1 && TOK_IS(0, "failover")) {
+        cmd->verb = ADMIN_FAILOVER;
     } else if (n >= 2 && TOK_IS(0, "kill") && TOK_IS(1, "session")) {
         if (n != 3) {
             snprintf(err, errlen, "ERR usage: kill session ID");
@@ -1093,6 +1109,8 @@ struct admin {
     struct admin_conn *conns;
     int n_conns;
     struct admin_job *jobs; /* gathering, or answered and waiting for late parts */
+    ev_async fo_async;      /* the failover thread finished a request */
+    struct admin_fo *fo;    /* the switchover or failover under way, NULL = none */
 };
 
 struct admin_conn {
@@ -1108,6 +1126,7 @@ struct admin_conn {
     struct textbuf out;
     size_t out_off;
     struct admin_job *job; /* the answer being gathered */
+    bool fo_wait;          /* waiting for the failover thread (a->fo) */
     bool eof;              /* the client has shut down its side */
     char audit_cmd[128];   /* the command whose answer goes to the audit log, "" = none */
     bool close_after;      /* close once `out` is written */
@@ -1614,6 +1633,155 @@ void admin_render_firewall_dump(struct textbuf *sb, const char *user,
     textbuf_puts(sb, n ? "\n];\n" : "];\n");
 }
 
+/* ---- main thread: switchover and failover ---- */
+
+/* A request the failover thread runs (failover_exec.h). It answers from
+ * its own thread through `done`, which hands the text over and wakes the
+ * main loop; the connection may be gone by then. */
+struct admin_fo {
+    struct admin *a;
+    struct admin_conn *conn; /* NULL once the connection is gone */
+    struct admin_cmd cmd;
+    atomic_bool finished;
+    bool ok;
+    char *text; /* the steps, one a line */
+};
+
+static void fo_done(void *arg, bool ok, const char *text)
+{
+    struct admin_fo *fo = arg;
+    struct admin *a = fo->a;
+    fo->ok = ok;
+    fo->text = strdup(text != NULL ? text : "");
+    atomic_store_explicit(&fo->finished, true, memory_order_release);
+    ev_async_send(a->loop, &a->fo_async);
+}
+
+/* The step that says why it failed: the last line at ERROR or refused, else the last line. */
+static void fo_reason(const char *text, char *out, size_t len)
+{
+    const char *best = NULL, *last = NULL;
+    for (const char *p = text; p != NULL && *p != '\0';) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl != NULL ? (size_t)(nl - p) : strlen(p);
+        if (n > 0)
+            last = p;
+        if (n > 0 && (memmem(p, n, "failed", 6) != NULL || memmem(p, n, "refused", 7) != NULL ||
+                      memmem(p, n, "did not", 7) != NULL || memmem(p, n, "lock", 4) != NULL))
+            best = p;
+        p = nl != NULL ? nl + 1 : NULL;
+    }
+    const char *p = best != NULL ? best : last;
+    if (p == NULL) {
+        snprintf(out, len, "no step ran");
+        return;
+    }
+    const char *nl = strchr(p, '\n');
+    const char *body = p;
+    if (*body == '[') { /* drop the "[+N ms] " prefix */
+        const char *e = strstr(body, "] ");
+        if (e != NULL && (nl == NULL || e < nl))
+            body = e + 2;
+    }
+    snprintf(out, len, "%.*s", (int)(nl != NULL ? nl - body : (ptrdiff_t)strlen(body)), body);
+}
+
+static void fo_answer(struct admin_fo *fo)
+{
+    struct admin_conn *c = fo->conn;
+    if (c == NULL)
+        return;
+    c->fo_wait = false;
+    const char *what = fo->cmd.verb == ADMIN_SWITCHOVER ? "switchover" : "failover";
+    const char *text = fo->text != NULL ? fo->text : "";
+    if (!fo->ok) {
+        char why[512];
+        fo_reason(text, why, sizeof(why));
+        textbuf_printf(&c->out, "ERR %s failed: ", what);
+        textbuf_cell(&c->out, why);
+        textbuf_putc(&c->out, '\n');
+    } else if (fo->cmd.json) {
+        textbuf_printf(&c->out, "{\"result\":\"ok\",\"command\":\"%s\",\"steps\":[", what);
+        bool first = true;
+        for (const char *p = text; *p != '\0';) {
+            const char *nl = strchr(p, '\n');
+            size_t n = nl != NULL ? (size_t)(nl - p) : strlen(p);
+            char line[1100];
+            snprintf(line, sizeof(line), "%.*s", (int)HY_MIN(n, sizeof(line) - 1), p);
+            if (!first)
+                textbuf_putc(&c->out, ',');
+            textbuf_json_str(&c->out, line);
+            first = false;
+            p = nl != NULL ? nl + 1 : p + n;
+        }
+        textbuf_puts(&c->out, "]}\n");
+    } else {
+        textbuf_printf(&c->out, "OK %s done\n", what);
+        for (const char *p = text; *p != '\0';) {
+            const char *nl = strchr(p, '\n');
+            size_t n = nl != NULL ? (size_t)(nl - p) : strlen(p);
+            char line[1100];
+            snprintf(line, sizeof(line), "%.*s", (int)HY_MIN(n, sizeof(line) - 1), p);
+            textbuf_cell(&c->out, line);
+            textbuf_putc(&c->out, '\n');
+            p = nl != NULL ? nl + 1 : p + n;
+        }
+    }
+    if (aconn_send_answer(c))
+        aconn_process(c);
+}
+
+static void fo_free(struct admin_fo *fo)
+{
+    if (fo == NULL)
+        return;
+    free(fo->text);
+    free(fo);
+}
+
+static void fo_async_cb(struct ev_loop *loop, ev_async *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct admin *a = container_of(w, struct admin, fo_async);
+    struct admin_fo *fo = a->fo;
+    if (fo == NULL || !atomic_load_explicit(&fo->finished, memory_order_acquire))
+        return;
+    a->fo = NULL;
+    fo_answer(fo);
+    fo_free(fo);
+}
+
+static void fo_start(struct admin_conn *c, const struct admin_cmd *cmd)
+{
+    struct admin *a = c->a;
+    char err[256];
+    struct admin_fo *fo = calloc(1, sizeof(*fo));
+    if (fo == NULL) {
+        textbuf_puts(&c->out, "ERR out of memory\n");
+    } else if (a->fo != NULL) {
+        textbuf_puts(&c->out, "ERR a switchover or failover is already under way\n");
+        free(fo);
+    } else {
+        fo->a = a;
+        fo->conn = c;
+        fo->cmd = *cmd;
+        atomic_init(&fo->finished, false);
+        enum failover_request kind =
+            cmd->verb == ADMIN_SWITCHOVER ? FAILOVER_REQ_SWITCHOVER : FAILOVER_REQ_FAILOVER;
+        if (failover_exec_request(kind, cmd->target, fo_done, fo, err, sizeof(err)) != HY_OK) {
+            textbuf_printf(&c->out, "ERR %s\n", err);
+            free(fo);
+        } else {
+            a->fo = fo;
+            c->fo_wait = true;
+            return;
+        }
+    }
+    if (aconn_send_answer(c))
+        aconn_process(c);
+}
+
 /* ---- main thread: commands ---- */
 
 static bool aconn_send_answer(struct admin_conn *c);
@@ -1773,6 +1941,10 @@ static bool run_command(struct admin_conn *c, const char *line, size_t len)
                        st->cfg->shutdown_timeout_ms);
         st->takeover_done(st);
         break;
+    case ADMIN_SWITCHOVER:
+    case ADMIN_FAILOVER: /* answered when the failover thread is done */
+        fo_start(c, &cmd);
+        return true;
     case ADMIN_RELOAD: {
         char by[64];
         snprintf(by, sizeof(by), "admin uid=%u pid=%d", c->uid, c->pid);
@@ -1813,6 +1985,8 @@ static void aconn_close(struct admin_conn *c)
     struct admin *a = c->a;
     if (c->job != NULL)
         c->job->conn = NULL; /* the job finishes without us */
+    if (c->fo_wait && a->fo != NULL)
+        a->fo->conn = NULL; /* the switchover goes on without us */
     ev_io_stop(a->loop, &c->rio);
     ev_io_stop(a->loop, &c->wio);
     ev_timer_stop(a->loop, &c->idle);
@@ -1830,7 +2004,7 @@ static void aconn_close(struct admin_conn *c)
 
 static bool aconn_busy(const struct admin_conn *c)
 {
-    return c->job != NULL || c->out.len > 0;
+    return c->job != NULL || c->fo_wait || c->out.len > 0;
 }
 
 /* Try to write what is pending. false when the connection was closed. */
@@ -2118,6 +2292,8 @@ struct admin *admin_create(struct status *st, const char *path, char *err, size_
     ev_io_start(a->loop, &a->accept_io);
     ev_async_init(&a->parts_async, parts_async_cb);
     ev_async_start(a->loop, &a->parts_async);
+    ev_async_init(&a->fo_async, fo_async_cb);
+    ev_async_start(a->loop, &a->fo_async);
     hy_log_info("admin socket: %s", path);
     return a;
 }
@@ -2136,6 +2312,9 @@ void admin_destroy(struct admin *a)
     }
     ev_io_stop(a->loop, &a->accept_io);
     ev_async_stop(a->loop, &a->parts_async);
+    ev_async_stop(a->loop, &a->fo_async);
+    /* The failover thread has been stopped: a request it did not answer is ours to free. */
+    fo_free(a->fo);
     close(a->fd);
     /* Remove the file only if it is still the one we created. */
     struct stat sb;

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -36,8 +37,10 @@ static void usage(FILE *out)
                  "  -s, --socket PATH    admin socket (default " DEFAULT_SOCKET ")\n"
                  "  -c, --config FILE    take the socket from FILE's admin_socket\n"
                  "  -j, --json           append --json to the command\n"
-                 "  -t, --timeout SECS   give up after SECS seconds (default 10)\n"
-                 "commands: help, show status|config|stats|sessions, kill session ID, reload\n"
+                 "  -t, --timeout SECS   give up after SECS seconds (default 10; 120 for "
+                 "switchover and failover)\n"
+                 "commands: help, show status|config|stats|sessions, kill session ID, reload,\n"
+                 "          switchover [to NAME], failover\n"
                  "exit status: 0 ok, 1 the command failed (ERR), 2 usage, 3 no answer\n");
 }
 
@@ -73,6 +76,7 @@ int main(int argc, char **argv)
     const char *sock_path = NULL, *conf_path = NULL;
     bool json = false;
     double timeout = 10;
+    bool timeout_given = false;
     int c;
     /* "+": stop at the first word, so "show stats --json" stays the command's. */
     while ((c = getopt_long(argc, argv, "+s:c:jt:h", opts, NULL)) != -1) {
@@ -89,6 +93,7 @@ int main(int argc, char **argv)
         case 't': {
             char *end;
             timeout = strtod(optarg, &end);
+            timeout_given = true;
             if (*end != '\0' || !(timeout > 0 && timeout <= 3600)) {
                 fprintf(stderr, "halyardctl: -t wants seconds, 0 < SECS <= 3600\n");
                 return EXIT_USAGE;
@@ -107,6 +112,11 @@ int main(int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
+    /* A switchover or failover waits on the servers (switchover_timeout_ms
+     * and more): give it longer than a query of halyard's own state. */
+    if (!timeout_given &&
+        (strcasecmp(argv[optind], "switchover") == 0 || strcasecmp(argv[optind], "failover") == 0))
+        timeout = 120;
     if (sock_path != NULL && conf_path != NULL) {
         fprintf(stderr, "halyardctl: -s and -c name the socket twice; give one\n");
         return EXIT_USAGE;

@@ -25,6 +25,8 @@
  *   dump firewall USER      the same as a firewall_allow line for the config
  *   reload                  re-read the config file, as SIGHUP does
  *   takeover [finish]       the socket hand-over to a new halyard (takeover.h)
+ *   switchover [to NAME]    make NAME (default: the most advanced replica) the primary
+ *   failover                promote a replica now that the primary is gone
  *
  * `show sessions`, `show digests` and `kill session` are answered by the
  * workers themselves: the main thread posts a worker_call to each worker, each
@@ -86,6 +88,8 @@ enum admin_verb {
     ADMIN_DUMP_FIREWALL,
     ADMIN_SHOW_BACKENDS,
     ADMIN_BACKEND_SET, /* backend NAME drain|maint|online */
+    ADMIN_SWITCHOVER,
+    ADMIN_FAILOVER,
 };
 
 struct admin_cmd {
@@ -96,6 +100,7 @@ struct admin_cmd {
     char arg[100];       /* ADMIN_UNBLOCK: address or "all"; *_FIREWALL: user ("" = all);
                           * ADMIN_BACKEND_SET: the backend's name */
     int mode;            /* ADMIN_BACKEND_SET: enum backend_admin */
+    char target[65];     /* ADMIN_SWITCHOVER: a backend name, "" = the most advanced replica */
 };
 
 /* Parse one command line (without its "\n"; a trailing "\r" is ignored).

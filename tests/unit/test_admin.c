@@ -68,6 +68,10 @@ static const struct parse_case parse_cases[] = {
     {"takeover now", HY_ERROR, 0, false, 0, "ERR unknown command 'takeover now'; try help"},
     {"kill session 1073741824", HY_OK, ADMIN_KILL_SESSION, false, 1073741824u, NULL},
     {"kill session 4294967295 --json", HY_OK, ADMIN_KILL_SESSION, true, 4294967295u, NULL},
+    {"switchover", HY_OK, ADMIN_SWITCHOVER, false, 0, NULL},
+    {"switchover to node2", HY_OK, ADMIN_SWITCHOVER, false, 0, NULL},
+    {"SWITCHOVER TO db-2 --json", HY_OK, ADMIN_SWITCHOVER, true, 0, NULL},
+    {"failover", HY_OK, ADMIN_FAILOVER, false, 0, NULL},
     {"  SHOW\tStats  ", HY_OK, ADMIN_SHOW_STATS, false, 0, NULL},
     {"show status\r", HY_OK, ADMIN_SHOW_STATUS, false, 0, NULL},
     {"show status --JSON", HY_OK, ADMIN_SHOW_STATUS, true, 0, NULL},
@@ -108,6 +112,13 @@ static const struct parse_case parse_cases[] = {
      "ERR kill session: '99999999999' is not a session id"},
     {"kill session 12x", HY_ERROR, 0, false, 0, "ERR kill session: '12x' is not a session id"},
     {"kill sessions 1", HY_ERROR, 0, false, 0, "ERR unknown command 'kill sessions 1'; try help"},
+    {"switchover node2", HY_ERROR, 0, false, 0, "ERR usage: switchover [to NAME]"},
+    {"switchover to", HY_ERROR, 0, false, 0, "ERR usage: switchover [to NAME]"},
+    {"switchover to a b", HY_ERROR, 0, false, 0, "ERR usage: switchover [to NAME]"},
+    {"switchover to "
+     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+     HY_ERROR, 0, false, 0, "ERR usage: switchover [to NAME]"},
+    {"failover now", HY_ERROR, 0, false, 0, "ERR unknown command 'failover now'; try help"},
 };
 
 static void test_parse(void **state)
@@ -128,6 +139,13 @@ static void test_parse(void **state)
                 assert_int_equal(cmd.session_id, c->id);
             if (c->verb == ADMIN_SHOW_DIGESTS)
                 assert_int_equal(cmd.top, c->id);
+            if (c->verb == ADMIN_SWITCHOVER) {
+                const char *to = strcasestr(c->line, " to ");
+                char want[80] = "";
+                if (to != NULL)
+                    sscanf(to + 4, "%79s", want);
+                assert_string_equal(cmd.target, want);
+            }
         } else if (rc == HY_ERROR) {
             assert_string_equal(err, c->err);
         }
