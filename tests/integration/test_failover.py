@@ -1,0 +1,313 @@
+"""Failover, switchover, fencing and rejoin against the real cluster.
+
+Each test changes the topology; the `cluster` fixture rebuilds the cluster
+before the next test when node0 is no longer the primary (util.heal).
+
+    kill -9 of the primary under an insert load: a new primary and writes
+    through halyard again within 5 s with the default settings (the time is
+    printed; tools/failover-bench measures the median of several runs)
+    semi-sync: every insert acknowledged to a client is on the new primary
+    switchover under load: no client statement fails
+    two halyards, one cluster: exactly one server is promoted and both route
+    writes to it
+    the old primary restarted: read_only at once, a replica with auto_rejoin
+"""
+
+import os
+import signal
+import subprocess
+import threading
+import time
+
+import pymysql
+import pytest
+
+from conftest import TEST_PORT
+from util import REPO, Cluster, wait_until
+
+HALYARDCTL = os.path.abspath(os.environ.get("HALYARDCTL_BIN") or os.path.join(REPO, "build", "halyardctl"))
+REPL_ENV = "HALYARD_TEST_REPL_PASSWORD"
+os.environ.setdefault(REPL_ENV, "repl")
+
+
+def failover_settings(tmp_path, **extra):
+    s = {
+        "failover": "auto",
+        "monitor": {"user": "monitor", "password": "monitor"},
+        "replication_user": "repl",
+        "replication_password_env": REPL_ENV,
+        "admin_socket": str(tmp_path / f"admin-{len(os.listdir(tmp_path))}.sock"),
+    }
+    s.update(extra)
+    return s
+
+
+def ctl(h_socket, *args, timeout=150):
+    return subprocess.run([HALYARDCTL, "-s", h_socket, *args], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+class Load:
+    """Writers inserting through halyard, one row at a time, each id kept
+    once the server acknowledged it. Failed statements are kept with their
+    time; a broken connection is opened again."""
+
+    def __init__(self, h, table, writers=4):
+        self.h, self.table = h, table
+        self.stop_ev = threading.Event()
+        self.acked = []  # (id, sent, answered)
+        self.errors = []  # (time, message)
+        self.lock = threading.Lock()
+        self.threads = [threading.Thread(target=self.run, args=(w,), daemon=True)
+                        for w in range(1, writers + 1)]
+
+    def __enter__(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def stop(self):
+        self.stop_ev.set()
+        for t in self.threads:
+            t.join(timeout=60)
+
+    def run(self, w):
+        conn, n = None, 0
+        while not self.stop_ev.is_set():
+            if conn is None:
+                try:
+                    conn = pymysql.connect(**self.h.conn_params(read_timeout=30))
+                except pymysql.MySQLError as e:
+                    with self.lock:
+                        self.errors.append((time.monotonic(), f"connect: {e}"))
+                    time.sleep(0.05)
+                    continue
+            n += 1
+            row = w * 1_000_000 + n
+            sent = time.monotonic()
+            try:
+                with conn.cursor() as cur:
+                    cur.execute(f"INSERT INTO {self.table} (id, w) VALUES (%s, %s)", (row, w))
+                with self.lock:
+                    self.acked.append((row, sent, time.monotonic()))
+            except pymysql.MySQLError as e:
+                with self.lock:
+                    self.errors.append((time.monotonic(), str(e)))
+                try:
+                    conn.close()
+                except Exception:  # noqa: BLE001 - it is broken already
+                    pass
+                conn = None
+                time.sleep(0.01)
+        if conn is not None:
+            conn.close()
+
+    def count(self):
+        with self.lock:
+            return len(self.acked)
+
+    def first_ack_sent_after(self, t):
+        with self.lock:
+            done = [a[2] for a in self.acked if a[1] > t]
+        return min(done) if done else None
+
+    def ids(self):
+        with self.lock:
+            return {a[0] for a in self.acked}
+
+
+def writable_nodes(cluster):
+    out = []
+    for n in cluster.nodes:
+        try:
+            ro = cluster.value(n["index"], "SELECT @@read_only")
+            st = cluster.slave_status(n["index"])
+        except pymysql.MySQLError:
+            continue
+        if not ro and not st:
+            out.append(n["index"])
+    return out
+
+
+def make_table(cluster, name="t"):
+    cluster.sql(0, "CREATE DATABASE IF NOT EXISTS fo")
+    cluster.sql(0, f"DROP TABLE IF EXISTS fo.{name}")
+    cluster.sql(0, f"CREATE TABLE fo.{name} (id BIGINT PRIMARY KEY, w INT NOT NULL)")
+    cluster.sync()
+    return f"fo.{name}"
+
+
+def ids_on(cluster, node, table):
+    return {r[0] for r in cluster.sql(node, f"SELECT id FROM {table}")}
+
+
+def kill_now(cluster, ref):
+    """SIGKILL a node's mariadbd from this process; return the monotonic
+    time of the kill (tools/cluster kill adds its own start-up time)."""
+    n = cluster.node(ref)
+    with open(n["pid_file"]) as f:
+        pid = int(f.read().strip())
+    with open(f"/proc/{pid}/cmdline", "rb") as f:
+        assert f"--datadir={n['datadir']}".encode() in f.read().split(b"\0")
+    t = time.monotonic()
+    os.kill(pid, signal.SIGKILL)
+    wait_until(lambda: not os.path.exists(f"/proc/{pid}") or
+               open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] == "Z", 10)
+    return t
+
+
+def kill_under_load(cluster, h, table):
+    """Kill node0 under load; return (seconds to the first write after the
+    kill, the load) once writes flow again and the load has stopped."""
+    with Load(h, table) as load:
+        wait_until(lambda: load.count() >= 50, 10, what="the load to get going")
+        t_kill = kill_now(cluster, 0)
+        first = wait_until(lambda: load.first_ack_sent_after(t_kill), 30,
+                           what="a write through halyard after the kill")
+        elapsed = first - t_kill
+        # Some more load on the new primary.
+        n = load.count()
+        wait_until(lambda: load.count() >= n + 50, 10, what="writes to go on")
+    print(f"\nfailover: first write through halyard {elapsed:.3f} s after kill -9 of the primary")
+    return elapsed, load
+
+
+def test_kill_primary_under_load(cluster, start_halyard, tmp_path):
+    table = make_table(cluster)
+    h = start_halyard(failover_settings(tmp_path))
+    elapsed, load = kill_under_load(cluster, h, table)
+    assert elapsed < 5.0, f"writes resumed {elapsed:.2f} s after the kill; the budget is 5 s"
+    new = writable_nodes(cluster)
+    assert len(new) == 1 and new[0] != 0, f"writable servers: {new}"
+    # The other replica follows the new primary.
+    other = ({1, 2} - set(new)).pop()
+    st = cluster.slave_status(other)
+    assert st["Master_Port"] == cluster.port(new[0]), st
+    wait_until(lambda: cluster.slave_status(other)["Slave_IO_Running"] == "Yes", 10,
+               what=f"node{other} to replicate from node{new[0]}")
+    # Writes through halyard land on the new primary.
+    h.sql(f"INSERT INTO {table} (id, w) VALUES (1, 0)")
+    assert 1 in ids_on(cluster, new[0], table)
+    log = h.log_text()
+    assert "lock halyard_failover: granted" in log
+    assert "failover done" in log
+
+
+def test_semisync_no_acknowledged_write_lost(start_halyard, tmp_path, request):
+    """A cluster of its own (semi-synchronous, AFTER_SYNC) on other ports."""
+    base = f"/tmp/halyard-test-{os.geteuid()}-{TEST_PORT}-semisync"
+    ss = Cluster(base, TEST_PORT + 5, semisync=True)
+    ss.destroy()
+    ss.start()
+    request.addfinalizer(ss.destroy)
+    assert ss.value(0, "SELECT @@rpl_semi_sync_master_wait_point") == "AFTER_SYNC"
+    wait_until(lambda: ss.value(0, "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_master_clients'") is not None,
+               5)
+    table = make_table(ss)
+    conf = failover_settings(tmp_path)
+    conf["backends"] = [{"name": n["name"], "address": "127.0.0.1", "port": n["port"],
+                         "role": n["role"]} for n in ss.nodes]
+    h = start_halyard(conf)
+    elapsed, load = kill_under_load(ss, h, table)
+    new = writable_nodes(ss)
+    assert len(new) == 1 and new[0] != 0, f"writable servers: {new}"
+    lost = load.ids() - ids_on(ss, new[0], table)
+    assert not lost, f"{len(lost)} acknowledged inserts are not on node{new[0]}: {sorted(lost)[:10]}"
+    print(f"semi-sync: {len(load.ids())} acknowledged inserts, none lost; failover {elapsed:.3f} s")
+
+
+def test_switchover_under_load(cluster, start_halyard, tmp_path):
+    table = make_table(cluster)
+    conf = failover_settings(tmp_path)
+    h = start_halyard(conf)
+    with Load(h, table) as load:
+        wait_until(lambda: load.count() >= 50, 10, what="the load to get going")
+        r = ctl(conf["admin_socket"], "switchover", "to", "node2")
+        n = load.count()
+        wait_until(lambda: load.count() >= n + 50, 10, what="writes to go on after the switchover")
+    assert r.returncode == 0, f"halyardctl switchover: {r.returncode}\n{r.stdout}\n{r.stderr}"
+    assert r.stdout.startswith("OK switchover done"), r.stdout
+    assert "node2 promoted" in r.stdout, r.stdout
+    assert load.errors == [], f"{len(load.errors)} failed statements: {load.errors[:5]}"
+    assert writable_nodes(cluster) == [2]
+    # The old primary is a replica of the new one, and so is node1.
+    for i in (0, 1):
+        st = cluster.slave_status(i)
+        assert st and st["Master_Port"] == cluster.port(2), (i, st)
+        assert cluster.value(i, "SELECT @@read_only") == 1
+    pos = cluster.value(2, "SELECT @@gtid_binlog_pos")
+    for i in (0, 1):
+        assert cluster.value(i, "SELECT MASTER_GTID_WAIT(%s, 10)", (pos,)) == 0
+        assert ids_on(cluster, i, table) == ids_on(cluster, 2, table)
+    assert load.ids() <= ids_on(cluster, 2, table)
+
+    # A switchover that cannot be done fails with the reason and exit status 1.
+    r = ctl(conf["admin_socket"], "switchover", "to", "nosuch")
+    assert r.returncode == 1 and "no backend named 'nosuch'" in r.stdout, r.stdout
+
+
+def test_two_halyards_promote_one_server(cluster, start_halyard, tmp_path):
+    table = make_table(cluster)
+    h1 = start_halyard(failover_settings(tmp_path))
+    h2 = start_halyard(failover_settings(tmp_path))
+    cluster.kill(0)
+    for h in (h1, h2):
+        wait_until(lambda h=h: h.sql("SELECT 1") is not None, 10)
+
+    def write_ok(h, row):
+        try:
+            h.sql(f"INSERT INTO {table} (id, w) VALUES (%s, 0)", (row,))
+            return True
+        except pymysql.MySQLError:
+            return False
+    wait_until(lambda: write_ok(h1, 1), 15, what="a write through the first halyard")
+    wait_until(lambda: write_ok(h2, 2), 15, what="a write through the second halyard")
+    new = writable_nodes(cluster)
+    assert len(new) == 1, f"writable servers: {new}"
+    assert {1, 2} <= ids_on(cluster, new[0], table)
+    promoted = [h for h in (h1, h2) if "failover done" in h.log_text()]
+    assert len(promoted) == 1, "exactly one halyard must have promoted a server"
+    # Still one primary a little later (the other did not promote afterwards).
+    time.sleep(1.5)
+    assert writable_nodes(cluster) == new
+
+
+def test_old_primary_fenced_then_rejoins(cluster, start_halyard, tmp_path):
+    table = make_table(cluster)
+    h = start_halyard(failover_settings(tmp_path, auto_rejoin=True))
+    cluster.kill(0)
+    wait_until(lambda: len(writable_nodes(cluster)) == 1, 15, what="a new primary")
+    new = writable_nodes(cluster)[0]
+    wait_until(lambda: h.sql(f"INSERT INTO {table} (id, w) VALUES (7, 0)") is not None, 10)
+    # node0 comes back as it was: writable (tools/cluster starts it without --read-only).
+    cluster.start_node(0)
+    wait_until(lambda: cluster.value(0, "SELECT @@read_only") == 1, 10,
+               what="the old primary to be set read_only")
+    wait_until(lambda: cluster.slave_status(0).get("Slave_IO_Running") == "Yes", 15,
+               what="the old primary to replicate from the new one")
+    assert cluster.slave_status(0)["Master_Port"] == cluster.port(new)
+    h.sql(f"INSERT INTO {table} (id, w) VALUES (8, 0)")
+    pos = cluster.value(new, "SELECT @@gtid_binlog_pos")
+    assert cluster.value(0, "SELECT MASTER_GTID_WAIT(%s, 10)", (pos,)) == 0
+    assert {7, 8} <= ids_on(cluster, 0, table)
+    assert writable_nodes(cluster) == [new]
+
+
+def test_old_primary_fenced_without_rejoin(cluster, start_halyard, tmp_path):
+    table = make_table(cluster)
+    h = start_halyard(failover_settings(tmp_path))
+    cluster.kill(0)
+    wait_until(lambda: len(writable_nodes(cluster)) == 1, 15, what="a new primary")
+    new = writable_nodes(cluster)[0]
+    cluster.start_node(0)
+    wait_until(lambda: cluster.value(0, "SELECT @@read_only") == 1, 10,
+               what="the old primary to be set read_only")
+    # Never written to: writes through halyard keep going to the new primary.
+    for i in range(20):
+        h.sql(f"INSERT INTO {table} (id, w) VALUES (%s, 0)", (100 + i,))
+    assert not ids_on(cluster, 0, table) & set(range(100, 120))
+    assert set(range(100, 120)) <= ids_on(cluster, new, table)
+    assert cluster.slave_status(0) == {}
