@@ -54,6 +54,7 @@
 #include "halyard/backend.h"
 #include "halyard/classify.h"
 #include "halyard/digest.h"
+#include "halyard/failover_exec.h"
 #include "halyard/firewall.h"
 #include "halyard/guard.h"
 #include "halyard/session.h"
@@ -2851,6 +2852,101 @@ void session_config_changed(struct session *s)
         session_config_switch(s);
 }
 
+/* ---- waiting for a primary ---------------------------------------------------
+ * A write (a statement for the primary, outside a transaction) that finds
+ * no usable primary waits for one instead of failing, when one can be
+ * expected soon: failover = auto (the primary is DOWN and being replaced),
+ * or a switchover or failover command under way (failover_exec_busy). So
+ * does one whose connection to the primary is refused before the monitor
+ * has marked it DOWN. It polls every PRIMARY_WAIT_POLL seconds, at most
+ * failover_write_wait_ms from the statement's arrival, then goes to the
+ * primary the monitor publishes (session_follow_primary), or fails as
+ * before. The statement stays in `up`, routed once (s->wait_idx). */
+#define PRIMARY_WAIT_POLL 0.02
+
+static bool primary_wait_start(struct session *s)
+{
+    if (s->cfg->failover_write_wait_ms <= 0 || ev_is_active(&s->primary_wait) ||
+        s->state != SS_IDLE || session_in_trans(s) || s->ro_idx >= 0)
+        return false;
+    if (!s->cfg->failover_auto && !failover_exec_busy())
+        return false;
+    double now = ev_now(s->w->loop);
+    if (s->primary_wait_until == 0)
+        s->primary_wait_until = now + s->cfg->failover_write_wait_ms / 1000.0;
+    else if (now >= s->primary_wait_until)
+        return false;
+    slog_info(s, "no usable primary: the statement waits up to %d ms for one",
+              s->cfg->failover_write_wait_ms);
+    s->wait_idx = (int)s->primary;
+    session_set_state(s, SS_WAIT_BACKEND);
+    ev_io_stop(s->w->loop, &s->client.rio);
+    ev_timer_set(&s->primary_wait, PRIMARY_WAIT_POLL, PRIMARY_WAIT_POLL);
+    ev_timer_start(s->w->loop, &s->primary_wait);
+    return true;
+}
+
+static void primary_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)revents;
+    struct session *s = container_of(w, struct session, primary_wait);
+    if (s->state != SS_WAIT_BACKEND) {
+        ev_timer_stop(loop, w);
+        return;
+    }
+    /* After a refused connect, the same primary is tried again only once
+     * something changed (it went DOWN, another one was promoted). */
+    uint64_t gen = backend_generation();
+    bool ready = gen != s->primary_fail_gen && backend_primary_index(s->cfg) >= 0;
+    if (!ready && ev_now(loop) < s->primary_wait_until)
+        return; /* the timer repeats */
+    ev_timer_stop(loop, w);
+    s->primary_fail_gen = UINT64_MAX;
+    session_set_state(s, SS_IDLE);
+    if (ready) {
+        session_follow_primary(s);
+        if (s->state == SS_CLOSING) {
+            session_reap(s);
+            return;
+        }
+        slog_info(s, "primary %s usable: the statement goes on", s->cfg->backends[s->primary].name);
+        s->wait_idx = (int)s->primary;
+    } else {
+        slog_warn(s, "no usable primary within failover_write_wait_ms (%d ms)",
+                  s->cfg->failover_write_wait_ms);
+        struct stream *st = &s->up;
+        uint32_t len = mysql_hdr_len(st->b->data + st->scan);
+        command_abandon(s);
+        if (len + MYSQL_HEADER_SIZE > stream_unparsed(st))
+            session_mark_closing(s, END_BACKEND_LOST);
+        else
+            consume_packet(s, len);
+        send_err(s, 1, CR_CONN_HOST_ERROR, "HY000",
+                 "No primary available within failover_write_wait_ms (%d ms)",
+                 s->cfg->failover_write_wait_ms);
+    }
+    if (s->state == SS_IDLE)
+        session_next_command(s);
+    session_reap(s);
+}
+
+/* Connecting to the primary failed for a statement routed there outside a
+ * transaction: wait for the primary to be usable again or replaced (true),
+ * or fail it as before (false). */
+static bool primary_retry(struct session *s, const struct config_backend *be)
+{
+    if (s->state != SS_WAIT_BACKEND || s->wait_idx != (int)s->primary || s->cur != NULL ||
+        be != &s->cfg->backends[s->primary])
+        return false;
+    session_set_state(s, SS_IDLE);
+    if (primary_wait_start(s)) {
+        s->primary_fail_gen = backend_generation();
+        return true;
+    }
+    session_set_state(s, SS_WAIT_BACKEND);
+    return false;
+}
+
 static void session_next_command(struct session *s)
 {
     struct stream *st = &s->up;
@@ -3008,6 +3104,7 @@ static void session_next_command(struct session *s)
         }
         uint32_t idx;
         char why[160] = "";
+        bool primary_write = false;
         if (s->wait_idx >= 0) {
             idx = (uint32_t)s->wait_idx;
         } else {
@@ -3032,9 +3129,11 @@ static void session_next_command(struct session *s)
                 s->trx_lost[0] = '\0';
                 continue;
             }
+            s->primary_wait_until = 0; /* a new statement gets the whole wait */
             idx = route(s, cmd, p, len, HY_MIN(len, stream_unparsed(st) - MYSQL_HEADER_SIZE));
             if (s->state == SS_CLOSING)
                 return;
+            primary_write = idx == s->primary && !session_in_trans(s) && s->ro_idx < 0;
             if (idx < s->n_bc)
                 idx = route_health(s, idx, why, sizeof(why));
             if (idx < s->n_bc && idx != s->primary && cmd == COM_QUERY && fits &&
@@ -3044,6 +3143,8 @@ static void session_next_command(struct session *s)
                 s->retry_ok = false;
         }
         if (idx == ROUTE_NOBODY) {
+            if (primary_write && fits && primary_wait_start(s))
+                return;
             if (!fits) {
                 session_mark_closing(s, END_PROTOCOL);
                 return;
@@ -3193,6 +3294,8 @@ static void session_backend_failed(struct session *s, const uint8_t *err_payload
     if (s->state != SS_WAIT_BACKEND)
         return;
     if (session_fall_back(s, be))
+        return;
+    if (err_payload == NULL && primary_retry(s, be))
         return;
     /* Answer the waiting command with an error and drop it. */
     command_abandon(s);
@@ -4119,6 +4222,7 @@ static void session_free(struct session *s)
     registry_remove(s);
     ev_timer_stop(w->loop, &s->timer);
     ev_timer_stop(w->loop, &s->idle);
+    ev_timer_stop(w->loop, &s->primary_wait);
     if (s->user_counted)
         guard_user_leave(s->user);
     query_end(s, true);
@@ -4228,6 +4332,7 @@ void session_create(struct worker *w, int fd, const struct config_listener *list
     s->n_bc = (uint16_t)cfg->n_backends;
     s->topo_gen = backend_generation();
     s->primary = primary_now(cfg);
+    s->primary_fail_gen = UINT64_MAX;
     s->retry_exclude = -1;
     s->wait_idx = -1;
     s->ro_idx = -1;
@@ -4241,6 +4346,7 @@ void session_create(struct worker *w, int fd, const struct config_listener *list
     ev_io_init(&s->client.wio, client_write_cb, fd, EV_WRITE);
     ev_timer_init(&s->timer, timer_cb, 0., 0.);
     ev_timer_init(&s->idle, idle_cb, 0., 0.);
+    ev_timer_init(&s->primary_wait, primary_wait_cb, 0., 0.);
     net_peer_name(fd, s->peer, sizeof(s->peer));
     struct sockaddr_storage ss;
     socklen_t sslen = sizeof(ss);

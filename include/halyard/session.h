@@ -228,6 +228,11 @@ struct session {
     ev_timer idle;      /* client_idle_timeout_ms */
     double last_active; /* ev_now() of the client's last bytes or command end */
     uint64_t req_bytes; /* of the logical packet being forwarded (max_packet_size) */
+    /* A write waiting for a usable primary (session.c, "waiting for a primary"). */
+    ev_timer primary_wait;
+    double primary_wait_until; /* ev_now() past which it fails; 0 = not waiting yet */
+    uint64_t
+        primary_fail_gen; /* backend_generation() when connecting to it failed, or UINT64_MAX */
 
     struct stream up;   /* client -> backend */
     struct stream down; /* backend -> client */

@@ -507,10 +507,13 @@ static void test_render_help(void **state)
         char *modes = strstr(cmdline, "drain|maint|online");
         if (modes != NULL)
             strcpy(modes, "drain");
+        char *to = strstr(cmdline, "[to NAME]");
+        if (to != NULL)
+            strcpy(to, "to node1");
         assert_int_equal(admin_parse(cmdline, strlen(cmdline), &cmd, err, sizeof(err)), HY_OK);
         parsed++;
     }
-    assert_int_equal(parsed, 16);
+    assert_int_equal(parsed, 18);
     free(text);
     textbuf_reset(&sb);
     admin_render_help(&sb, true);
