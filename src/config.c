@@ -1600,6 +1600,9 @@ static hy_status_t fill_config(struct loader *ld, struct config *cfg, config_set
         fill_replication(ld, cfg, root) != HY_OK ||
         fill_monitor(ld, cfg, config_setting_get_member(root, "monitor")) != HY_OK)
         return HY_ERROR;
+    if (cfg->failover_auto && cfg->monitor.user[0] == '\0')
+        return fail(ld, config_setting_get_member(root, "failover"), "failover",
+                    "failover = \"auto\" needs the health checks: set monitor.user");
     return HY_OK;
 }
 

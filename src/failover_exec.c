@@ -816,7 +816,7 @@ static void tick(struct fx *fx)
                 continue;
             bool fence = !n->read_only;
             uint64_t *last = fence ? &fx->last_fence_ms[i] : &fx->last_rejoin_ms[i];
-            uint64_t every = fence ? 1000 : 10000;
+            uint64_t every = fence ? 1000 : 30000; /* an errant server is logged twice a minute */
             if (!fence && !cfg->auto_rejoin)
                 continue;
             if (*last != 0 && now - *last < every)

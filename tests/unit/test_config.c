@@ -322,8 +322,12 @@ static const struct config_case cases[] = {
      "t.conf:4: backends.[2].role: second primary; \"db1\" (line 2) is already the primary"},
 
     /* ---- failover and the replication password ---- */
-    {"failover auto", BASE "failover = \"auto\"; failover_delay_ms = 0; auto_rejoin = true;\n",
+    {"failover auto",
+     BASE "failover = \"auto\"; failover_delay_ms = 0; auto_rejoin = true;\n"
+          "monitor = { user = \"monitor\"; };\n",
      NULL},
+    {"failover auto without monitor", BASE "failover = \"auto\";\n",
+     "t.conf:4: failover: failover = \"auto\" needs the health checks: set monitor.user"},
     {"failover bad word", BASE "failover = \"on\";\n", "t.conf:4: failover: "},
     {"switchover timeout too small", BASE "switchover_timeout_ms = 99;\n",
      "t.conf:4: switchover_timeout_ms: 99 is out of range 100..3600000"},
