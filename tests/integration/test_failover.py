@@ -10,7 +10,8 @@ before the next test when node0 is no longer the primary (util.heal).
     switchover under load: no client statement fails
     two halyards, one cluster: exactly one server is promoted and both route
     writes to it
-    the old primary restarted: read_only at once, a replica with auto_rejoin
+    the old primary restarted: read_only at once, a replica with auto_rejoin,
+    left out (read_only, not replicating) when it holds errant transactions
 """
 
 import os
@@ -311,3 +312,24 @@ def test_old_primary_fenced_without_rejoin(cluster, start_halyard, tmp_path):
     assert not ids_on(cluster, 0, table) & set(range(100, 120))
     assert set(range(100, 120)) <= ids_on(cluster, new, table)
     assert cluster.slave_status(0) == {}
+
+
+def test_old_primary_with_errant_transactions_stays_out(cluster, start_halyard, tmp_path):
+    """A write the replicas never received (asynchronous replication) is an
+    errant transaction on the old primary: auto_rejoin leaves it read_only
+    outside replication and says why, instead of breaking replication."""
+    table = make_table(cluster)
+    h = start_halyard(failover_settings(tmp_path, auto_rejoin=True))
+    for i in cluster.replicas:
+        cluster.sql(i, "STOP SLAVE IO_THREAD")
+    cluster.sql(0, f"INSERT INTO {table} (id, w) VALUES (666, 0)")  # never leaves node0
+    cluster.kill(0)
+    wait_until(lambda: len(writable_nodes(cluster)) == 1, 15, what="a new primary")
+    new = writable_nodes(cluster)[0]
+    cluster.start_node(0)
+    wait_until(lambda: cluster.value(0, "SELECT @@read_only") == 1, 10,
+               what="the old primary to be set read_only")
+    h.wait_log(r"node0 has transactions primary node\d never had", timeout=15)
+    assert cluster.slave_status(0) == {}
+    assert 666 not in ids_on(cluster, new, table)
+    assert writable_nodes(cluster) == [new]
