@@ -204,10 +204,19 @@ def test_semisync_no_acknowledged_write_lost(start_halyard, tmp_path, request):
     ss.destroy()
     ss.start()
     request.addfinalizer(ss.destroy)
+    def status(node, name):
+        return ss.sql(node, "SHOW GLOBAL STATUS LIKE %s", (name,))[0][1]
+    # tools/cluster --semisync: acknowledged means in a replica's relay log.
     assert ss.value(0, "SELECT @@rpl_semi_sync_master_wait_point") == "AFTER_SYNC"
-    wait_until(lambda: ss.value(0, "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_master_clients'") is not None,
-               5)
+    wait_until(lambda: status(0, "Rpl_semi_sync_master_clients") == "2", 10,
+               what="both replicas to be semi-sync replicas")
+    assert status(0, "Rpl_semi_sync_master_status") == "ON"
+    for i in ss.replicas:
+        assert status(i, "Rpl_semi_sync_slave_status") == "ON"
     table = make_table(ss)
+    acked = int(status(0, "Rpl_semi_sync_master_yes_tx"))
+    ss.sql(0, f"INSERT INTO {table} (id, w) VALUES (0, 0)")
+    assert int(status(0, "Rpl_semi_sync_master_yes_tx")) == acked + 1
     conf = failover_settings(tmp_path)
     conf["backends"] = [{"name": n["name"], "address": "127.0.0.1", "port": n["port"],
                          "role": n["role"]} for n in ss.nodes]
