@@ -275,6 +275,8 @@ static bool links_open(struct fx *fx)
             .port = b->port,
             .user = cfg->monitor.user,
             .password = cfg->monitor.password,
+            .tls = b->tls, /* as the monitor: the data path's TLS towards this backend */
+            .tls_ctx = b->tls_ctx,
         };
         l->c = sqlclient_create(fx->loop, &t, cfg->connect_timeout_ms);
         if (l->c == NULL) {
