@@ -1166,7 +1166,9 @@ static void session_follow_primary(struct session *s)
 static uint32_t route_health(struct session *s, uint32_t idx, char *why, size_t whylen)
 {
     const struct config_backend *be = &s->cfg->backends[idx];
-    if (be->rt == NULL || backend_usable(be->rt))
+    /* A primary failover fenced (being demoted) takes no new statement. */
+    bool fenced = be->rt != NULL && idx == s->primary && atomic_load(&be->rt->fenced);
+    if (be->rt == NULL || (backend_usable(be->rt) && !fenced))
         return idx;
     bool here = s->bc[idx] != NULL && ((idx == s->primary && session_in_trans(s)) ||
                                        (int)idx == s->ro_idx || s->route_sticky);
@@ -1194,8 +1196,11 @@ static uint32_t route_health(struct session *s, uint32_t idx, char *why, size_t 
         be = &s->cfg->backends[idx];
         st = backend_state(be->rt);
     }
-    snprintf(why, whylen, "No primary available: backend '%s' is %s", be->name,
-             backend_state_to_str(st));
+    if (fenced && backend_usable(be->rt))
+        snprintf(why, whylen, "No primary available: backend '%s' is being demoted", be->name);
+    else
+        snprintf(why, whylen, "No primary available: backend '%s' is %s", be->name,
+                 backend_state_to_str(st));
     return ROUTE_NOBODY;
 }
 
