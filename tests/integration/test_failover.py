@@ -12,6 +12,8 @@ before the next test when node0 is no longer the primary (util.heal).
     writes to it
     the old primary restarted: read_only at once, a replica with auto_rejoin,
     left out (read_only, not replicating) when it holds errant transactions
+    `halyardctl failover` with failover = off; a switchover whose replica
+    cannot catch up in time rolls back
 """
 
 import os
@@ -342,3 +344,45 @@ def test_old_primary_with_errant_transactions_stays_out(cluster, start_halyard, 
     assert cluster.slave_status(0) == {}
     assert 666 not in ids_on(cluster, new, table)
     assert writable_nodes(cluster) == [new]
+
+
+def test_failover_command(cluster, start_halyard, tmp_path):
+    """failover = off: nothing is promoted on its own; `halyardctl failover`
+    does it, and refuses while the primary is up."""
+    table = make_table(cluster)
+    conf = failover_settings(tmp_path, failover="off")
+    h = start_halyard(conf)
+    r = ctl(conf["admin_socket"], "failover")
+    assert r.returncode == 1 and r.stdout.startswith("ERR failover failed"), r.stdout
+    cluster.kill(0)
+    h.wait_log(r"backend node0: ONLINE -> DOWN", timeout=10)
+    with pytest.raises(pymysql.MySQLError):  # off: no wait, no promotion
+        h.sql(f"INSERT INTO {table} (id, w) VALUES (1, 0)")
+    assert writable_nodes(cluster) == []
+    r = ctl(conf["admin_socket"], "failover")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.startswith("OK failover done") and "promoted" in r.stdout, r.stdout
+    new = writable_nodes(cluster)
+    assert len(new) == 1
+    wait_until(lambda: h.sql(f"INSERT INTO {table} (id, w) VALUES (2, 0)") is not None, 10,
+               what="a write through halyard")
+    assert 2 in ids_on(cluster, new[0], table)
+
+
+def test_switchover_rolls_back(cluster, start_halyard, tmp_path):
+    """A replica that cannot catch up within switchover_timeout_ms: the
+    primary is made writable again, the command fails, writes go on."""
+    table = make_table(cluster)
+    conf = failover_settings(tmp_path, switchover_timeout_ms=500)
+    h = start_halyard(conf)
+    cluster.delay(2, 30)
+    h.sql(f"INSERT INTO {table} (id, w) VALUES (1, 0)")  # node2 applies it 30 s late
+    r = ctl(conf["admin_socket"], "switchover", "to", "node2")
+    assert r.returncode == 1, r.stdout
+    assert "did not reach" in r.stdout, r.stdout
+    assert writable_nodes(cluster) == [0]
+    assert cluster.value(2, "SELECT @@read_only") == 1
+    assert cluster.slave_status(2)["Master_Port"] == cluster.primary_port
+    h.sql(f"INSERT INTO {table} (id, w) VALUES (2, 0)")
+    assert {1, 2} <= ids_on(cluster, 0, table)
+    assert "rolled back: node0 is writable again" in h.log_text()
