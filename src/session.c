@@ -1196,11 +1196,17 @@ static uint32_t route_health(struct session *s, uint32_t idx, char *why, size_t 
         be = &s->cfg->backends[idx];
         st = backend_state(be->rt);
     }
-    if (fenced && backend_usable(be->rt))
+    if (fenced && backend_usable(be->rt)) {
         snprintf(why, whylen, "No primary available: backend '%s' is being demoted", be->name);
-    else
-        snprintf(why, whylen, "No primary available: backend '%s' is %s", be->name,
-                 backend_state_to_str(st));
+    } else {
+        /* Say why, as the monitor or the operator saw it. */
+        struct backend_info info;
+        backend_info_get(be->rt, &info);
+        snprintf(why, whylen, "No primary available: backend '%s' is %s%s%.120s", be->name,
+                 backend_state_to_str(st), info.why[0] ? " (" : "", info.why);
+        if (info.why[0] && strlen(why) + 1 < whylen)
+            strcat(why, ")");
+    }
     return ROUTE_NOBODY;
 }
 
@@ -3375,19 +3381,20 @@ static void session_backend_lost(struct session *s, struct bconn *bc, const char
     bool in_flight = bc == s->cur && s->state == SS_COMMAND;
     bool trx = (bc->idx == s->primary && session_in_trans(s)) || s->ro_idx == (int)bc->idx;
     slog_warn(s, "backend %s: %s (%s)", be->name, why, session_state_to_str(s->state));
-    if (be->rt != NULL) {
-        char what[200];
-        snprintf(what, sizeof(what), "session %u: %s", s->id, why);
-        backend_report_failure(be->rt, what);
-    }
     if (atomic_load(&s->kill_req)) {
-        /* KILL CONNECTION through halyard: the session ends with it. */
+        /* KILL CONNECTION through halyard: the session ends with it (and
+         * the backend is not to blame). */
         bconn_close(bc);
         if (in_flight)
             send_err(s, (uint8_t)(s->down_seq + 1), ER_CONNECTION_KILLED, "70100",
                      "Connection was killed");
         session_mark_closing(s, END_KILLED);
         return;
+    }
+    if (be->rt != NULL) {
+        char what[200];
+        snprintf(what, sizeof(what), "session %u: %s", s->id, why);
+        backend_report_failure(be->rt, what);
     }
     if (in_flight && session_retry(s, bc))
         return;

@@ -381,7 +381,10 @@ def test_backend_verify_full_and_verify_ca(start_halyard, cluster, userstat):
     h = start_halyard(read_write_split=False, backend_tls="verify-full", backend_tls_ca=ca)
     assert value(h.connect(), "SHOW SESSION STATUS LIKE 'Ssl_cipher'")
 
+    # No health checks here: this is the data path's own verification (with
+    # them, node2 is DOWN before the statement and is not even tried).
     wrong = start_halyard(read_write_split=False, backend_tls="verify-full", backend_tls_ca=ca,
+                          monitor=None,
                           backends=[{"name": "node2", "address": "127.0.0.1",
                                      "port": cluster.port(2), "role": "primary"}])
     with wrong.log_contains(r"backend node2 \(127\.0\.0\.1:\d+\): TLS \(tls = verify-full\): "
@@ -446,12 +449,21 @@ def test_backend_without_tls_is_refused(start_halyard, cluster):
     t.start()
     port = srv.getsockname()[1]
     try:
-        h = start_halyard(read_write_split=False, backends=[
-            {"name": "fake", "address": "127.0.0.1", "port": port, "role": "primary",
-             "tls": "on"}])
+        backends = [{"name": "fake", "address": "127.0.0.1", "port": port, "role": "primary",
+                     "tls": "on"}]
+        # The monitor: the backend is DOWN with the reason, and statements
+        # are refused at once with it.
+        h = start_halyard(read_write_split=False, backends=backends)
         h.wait_log(r"backend fake: ONLINE -> DOWN: .*server does not offer TLS; not logging in "
                    r"in plaintext")
-        conn = h.connect()  # no schema: the backend is opened by the first statement
+        with pytest.raises(pymysql.err.OperationalError) as e:
+            value(h.connect(), "SELECT 1")
+        assert e.value.args[0] == CR_CONN_HOST_ERROR
+        assert e.value.args[1].startswith("No primary available: backend 'fake' is DOWN (")
+        assert "server does not offer TLS" in e.value.args[1], e.value.args
+        # The data path (no health checks: the statement tries the backend).
+        d = start_halyard(read_write_split=False, backends=backends, monitor=None)
+        conn = d.connect()  # no schema: the backend is opened by the first statement
         with pytest.raises(pymysql.err.OperationalError) as e:
             value(conn, "SELECT 1")
         assert e.value.args == (CR_CONN_HOST_ERROR,
