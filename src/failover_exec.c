@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "halyard/backend.h"
 #include "halyard/config.h"
@@ -84,7 +85,9 @@ struct fx {
     size_t n_rate;
     char report[REPORT_MAX]; /* the steps of the procedure, for an admin request */
     size_t report_len;
-    uint64_t t0_ms; /* the procedure's start */
+    uint64_t t0_ms;       /* the procedure's start */
+    uint64_t next_try_ms; /* after a failed attempt, no new one before this */
+    unsigned seed;        /* for the jitter of next_try_ms */
 };
 
 static struct fx FX = {
@@ -800,13 +803,21 @@ static void tick(struct fx *fx)
                                     .auto_rejoin = cfg->auto_rejoin};
     struct failover_verdict vd;
     failover_decide(&v, &set, &vd);
-    if (vd.action == FAILOVER_PROMOTE || vd.action == FAILOVER_FOLLOW) {
+    if ((vd.action == FAILOVER_PROMOTE || vd.action == FAILOVER_FOLLOW) && now >= fx->next_try_ms) {
         fx->t0_ms = now;
         fx->report_len = 0;
         step(fx, LOG_LEVEL_WARN, "%s: %s", failover_action_to_str(vd.action), vd.reason);
-        if (!run_failover(fx, false, v.primary_down_ms))
-            step(fx, LOG_LEVEL_WARN, "failover not done; trying again at the next check");
-        fx->down_idx = -1;
+        if (run_failover(fx, false, v.primary_down_ms)) {
+            fx->down_idx = -1;
+        } else {
+            /* Two halyards that each got the lock on half of the servers
+             * would meet again at every tick: try again after a random
+             * 100-500 ms. */
+            uint64_t wait = 100 + (uint64_t)(rand_r(&fx->seed) % 400);
+            fx->next_try_ms = now_ms() + wait;
+            step(fx, LOG_LEVEL_WARN, "failover not done; trying again in %llu ms",
+                 (unsigned long long)wait);
+        }
         free(nodes);
         return;
     }
@@ -915,6 +926,7 @@ hy_status_t failover_exec_start(struct config *cfg, char *err, size_t errlen)
     }
     fx->cfg_new = config_get(cfg);
     fx->stop = false;
+    fx->seed = (unsigned)getpid() ^ (unsigned)now_ms();
     int rc = pthread_create(&fx->thread, NULL, fx_main, fx);
     if (rc != 0) {
         config_put(fx->cfg_new);
