@@ -860,7 +860,8 @@ void admin_render_backends(struct textbuf *sb, const struct admin_backend_row *r
             textbuf_json_str(sb, r->address);
             textbuf_puts(sb, ",\"role\":");
             textbuf_json_str(sb, r->role);
-            textbuf_printf(sb, ",\"role_seen\":%s,\"state\":", r->role_seen ? "true" : "false");
+            textbuf_printf(sb, ",\"role_seen\":%s,\"fenced\":%s,\"state\":",
+                           r->role_seen ? "true" : "false", r->fenced ? "true" : "false");
             textbuf_json_str(sb, r->state);
             textbuf_puts(sb, ",\"why\":");
             textbuf_json_str(sb, r->why);
@@ -897,7 +898,8 @@ void admin_render_backends(struct textbuf *sb, const struct admin_backend_row *r
         const struct admin_backend_row *r = &rows[i];
         table_cell(&t, r->name);
         table_cell(&t, r->address);
-        table_cellf(&t, "%s%s", r->role, r->role_seen ? "" : " (config)");
+        table_cellf(&t, "%s%s%s", r->role, r->role_seen ? "" : " (config)",
+                    r->fenced ? " (fenced)" : "");
         table_cell(&t, r->state);
         table_cell(&t, r->why[0] ? r->why : "-");
         if (r->lag_ms >= 0)
@@ -947,6 +949,7 @@ static struct admin_backend_row *backend_rows(const struct config *cfg)
         backend_stats_get(rt, &bs);
         r->role = backend_role_to_str(backend_role(rt));
         r->role_seen = atomic_load(&rt->role_seen);
+        r->fenced = atomic_load(&rt->fenced);
         r->state = backend_state_to_str(backend_state(rt));
         snprintf(r->why, sizeof(r->why), "%s", info.why);
         r->lag_ms = atomic_load(&rt->lag_ms);

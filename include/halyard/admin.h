@@ -159,6 +159,7 @@ struct admin_backend_row {
     char address[300]; /* host:port */
     const char *role;  /* "primary", "replica" */
     bool role_seen;    /* the role is the servers' (false: the config's, not checked yet) */
+    bool fenced;       /* failover: never taken for the primary (backend_set_fenced) */
     const char *state;
     char why[200];  /* reason of the last state or role change, "" = none */
     int64_t lag_ms; /* -1 = unknown or not a replica */

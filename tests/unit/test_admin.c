@@ -961,6 +961,7 @@ static void test_backends(void **state)
         {.name = "db2",
          .address = "127.0.0.1:3311",
          .role = "replica",
+         .fenced = true,
          .state = "LAGGING",
          .why = "replication broken",
          .lag_ms = -1,
@@ -972,8 +973,9 @@ static void test_backends(void **state)
     textbuf_init(&sb, 1 << 20);
     admin_render_backends(&sb, rows, 2, false);
     assert_non_null(strstr(sb.data, "name  address"));
-    assert_non_null(strstr(sb.data, "\ndb1   127.0.0.1:3310  primary           ONLINE   -"));
-    assert_non_null(strstr(sb.data, "replica (config)"));
+    assert_non_null(
+        strstr(sb.data, "\ndb1   127.0.0.1:3310  primary                    ONLINE   -"));
+    assert_non_null(strstr(sb.data, "replica (config) (fenced)"));
     assert_non_null(strstr(sb.data, "broken"));
     assert_non_null(strstr(sb.data, "0.41"));
     assert_non_null(strstr(sb.data, "12.50"));
@@ -982,12 +984,13 @@ static void test_backends(void **state)
     assert_string_equal(
         sb.data,
         "{\"backends\":[{\"name\":\"db1\",\"address\":\"127.0.0.1:3310\",\"role\":\"primary\","
-        "\"role_seen\":true,\"state\":\"ONLINE\",\"why\":\"\",\"lag_seconds\":null,"
+        "\"role_seen\":true,\"fenced\":false,\"state\":\"ONLINE\",\"why\":\"\",\"lag_seconds\":"
+        "null,"
         "\"replication_broken\":false,\"gtid\":\"0-1-42\",\"connections_in_use\":1,"
         "\"connections_idle\":3,\"queries\":1000,\"errors\":2,\"p50_ms\":0.410,\"p99_ms\":12.500,"
         "\"last_check\":\"ok\",\"last_check_age_seconds\":0.4},"
         "{\"name\":\"db2\",\"address\":\"127.0.0.1:3311\",\"role\":\"replica\","
-        "\"role_seen\":false,\"state\":\"LAGGING\",\"why\":\"replication broken\","
+        "\"role_seen\":false,\"fenced\":true,\"state\":\"LAGGING\",\"why\":\"replication broken\","
         "\"lag_seconds\":null,\"replication_broken\":true,\"gtid\":\"\",\"connections_in_use\":0,"
         "\"connections_idle\":0,\"queries\":0,\"errors\":0,\"p50_ms\":0.000,\"p99_ms\":0.000,"
         "\"last_check\":\"connect: \\\"refused\\\"\",\"last_check_age_seconds\":null}]}\n");
