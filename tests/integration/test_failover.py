@@ -16,6 +16,7 @@ before the next test when node0 is no longer the primary (util.heal).
     cannot catch up in time rolls back
 """
 
+import json
 import os
 import signal
 import subprocess
@@ -310,10 +311,14 @@ def test_old_primary_fenced_then_rejoins(cluster, start_halyard, tmp_path):
 
 def test_old_primary_fenced_without_rejoin(cluster, start_halyard, tmp_path):
     table = make_table(cluster)
-    h = start_halyard(failover_settings(tmp_path))
+    conf = failover_settings(tmp_path)
+    h = start_halyard(conf)
     cluster.kill(0)
     wait_until(lambda: len(writable_nodes(cluster)) == 1, 15, what="a new primary")
     new = writable_nodes(cluster)[0]
+    r = ctl(conf["admin_socket"], "-j", "show", "backends")
+    fenced = {b["name"]: b["fenced"] for b in json.loads(r.stdout)["backends"]}
+    assert fenced == {"node0": True, "node1": False, "node2": False}, r.stdout
     cluster.start_node(0)
     wait_until(lambda: cluster.value(0, "SELECT @@read_only") == 1, 10,
                what="the old primary to be set read_only")
