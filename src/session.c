@@ -79,8 +79,12 @@
 #define ER_NOT_SUPPORTED_YET          1235 /* 42000 */
 #define ER_SERVER_SHUTDOWN            1053 /* 08S01 */
 #define ER_OUT_OF_RESOURCES           1041 /* HY000 */
-#define CR_CONN_HOST_ERROR            2003 /* HY000 Can't connect */
-#define CR_SERVER_LOST                2013 /* HY000 Lost connection */
+/* Backend failures. Not the client library's own 2003/2013: libmariadb
+ * turns any code of its 2000-2999 range sent by a server into 2027
+ * "Received malformed packet", so the mariadb CLI, sysbench and every
+ * connector built on it would never see why. */
+#define ER_CONNECT_TO_FOREIGN_DATA_SOURCE 1429 /* HY000 a backend cannot be reached */
+#define ER_CONNECTION_KILLED              1927 /* 70100 a backend connection died */
 
 #define NATIVE_PLUGIN "mysql_native_password"
 #define SHA2_PLUGIN   "caching_sha2_password"
@@ -2506,7 +2510,7 @@ static bool ps_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t ava
         s->causal_check = false;
         s->cmd_ro_begin = false;
         if (st->ld_lost || ps_gone(st)) {
-            ps_refuse(s, len, CR_SERVER_LOST, "HY000",
+            ps_refuse(s, len, ER_CONNECTION_KILLED, "70100",
                       "Lost connection to the backend holding %sprepared statement %u",
                       st->ld_lost ? "the long data of " : "", st->id);
             st->ld_lost = false;
@@ -2516,7 +2520,7 @@ static bool ps_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t ava
         if (s->state == SS_CLOSING)
             return false;
         if (idx == ROUTE_REFUSE) {
-            ps_refuse(s, len, CR_CONN_HOST_ERROR, "HY000",
+            ps_refuse(s, len, ER_CONNECT_TO_FOREIGN_DATA_SOURCE, "HY000",
                       "No replica can serve this read (replica_fallback = error)");
             return true;
         }
@@ -2535,7 +2539,7 @@ static bool ps_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t ava
         return false;
     if (st->be[idx].id == 0) {
         if (st->sql == NULL) {
-            ps_refuse(s, len, CR_SERVER_LOST, "HY000",
+            ps_refuse(s, len, ER_CONNECTION_KILLED, "70100",
                       "Lost connection to the backend holding prepared statement %u", st->id);
             return true;
         }
@@ -2932,7 +2936,7 @@ static void primary_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
             session_mark_closing(s, END_BACKEND_LOST);
         else
             consume_packet(s, len);
-        send_err(s, 1, CR_CONN_HOST_ERROR, "HY000",
+        send_err(s, 1, ER_CONNECT_TO_FOREIGN_DATA_SOURCE, "HY000",
                  "No primary available within failover_write_wait_ms (%d ms)",
                  s->cfg->failover_write_wait_ms);
     }
@@ -3133,7 +3137,7 @@ static void session_next_command(struct session *s)
                 if (rollback)
                     send_ok(s, 1);
                 else
-                    send_err(s, 1, CR_SERVER_LOST, "HY000",
+                    send_err(s, 1, ER_CONNECTION_KILLED, "70100",
                              "Lost connection to backend '%s' during the transaction; it was "
                              "rolled back",
                              s->trx_lost);
@@ -3162,7 +3166,7 @@ static void session_next_command(struct session *s)
             }
             consume_packet(s, len);
             command_abandon(s);
-            send_err(s, 1, CR_CONN_HOST_ERROR, "HY000", "%s", why);
+            send_err(s, 1, ER_CONNECT_TO_FOREIGN_DATA_SOURCE, "HY000", "%s", why);
             continue;
         }
         if (idx == ROUTE_BLOCK) {
@@ -3208,7 +3212,7 @@ static void session_next_command(struct session *s)
             }
             consume_packet(s, len);
             command_abandon(s);
-            send_err(s, 1, CR_CONN_HOST_ERROR, "HY000",
+            send_err(s, 1, ER_CONNECT_TO_FOREIGN_DATA_SOURCE, "HY000",
                      "No replica can serve this read (replica_fallback = error)");
             continue;
         }
@@ -3272,7 +3276,7 @@ static bool session_fall_back(struct session *s, const struct config_backend *be
 
 /* s->cur could not be opened, refused our login, or refused the session
  * state. `err_payload` is the backend's ERR (forwarded as is) or NULL (we
- * answer 2003). */
+ * answer 1429). */
 static void session_backend_failed(struct session *s, const uint8_t *err_payload, size_t err_len,
                                    const char *why)
 {
@@ -3296,7 +3300,7 @@ static void session_backend_failed(struct session *s, const uint8_t *err_payload
         if (err_payload != NULL)
             send_err_payload(s, seq, err_payload, err_len);
         else
-            send_err(s, seq, CR_CONN_HOST_ERROR, "HY000",
+            send_err(s, seq, ER_CONNECT_TO_FOREIGN_DATA_SOURCE, "HY000",
                      "Can't connect to backend '%s' (%s:%d): %s", be->name, be->address, be->port,
                      why);
         session_mark_closing(s, err_payload != NULL ? END_BACKEND_LOGIN : END_BACKEND_LOST);
@@ -3322,8 +3326,8 @@ static void session_backend_failed(struct session *s, const uint8_t *err_payload
     if (err_payload != NULL)
         send_err_payload(s, 1, err_payload, err_len);
     else
-        send_err(s, 1, CR_CONN_HOST_ERROR, "HY000", "Can't connect to backend '%s' (%s:%d): %s",
-                 be->name, be->address, be->port, why);
+        send_err(s, 1, ER_CONNECT_TO_FOREIGN_DATA_SOURCE, "HY000",
+                 "Can't connect to backend '%s' (%s:%d): %s", be->name, be->address, be->port, why);
     if (s->state == SS_IDLE)
         session_next_command(s);
 }
@@ -3408,7 +3412,7 @@ static void session_backend_lost(struct session *s, struct bconn *bc, const char
         /* At a packet boundary the client can still be told why; the ERR
          * takes the sequence id after the last packet it was sent. */
         query_end(s, true);
-        send_err(s, (uint8_t)(s->down_seq + 1), CR_SERVER_LOST, "HY000",
+        send_err(s, (uint8_t)(s->down_seq + 1), ER_CONNECTION_KILLED, "70100",
                  "Lost connection to backend '%s' during %s", be->name,
                  trx ? "the transaction; it was rolled back" : "query");
         if (keep) {

@@ -198,11 +198,11 @@ def test_transaction_on_a_killed_primary_then_the_next_one_works(start_halyard, 
     state_change(h, "node0", "DOWN", timeout=5)
     with pytest.raises(pymysql.MySQLError) as e:
         q(c, "COMMIT")
-    assert e.value.args[0] == 2013 and "during the transaction" in e.value.args[1], e.value.args
+    assert e.value.args[0] == 1927 and "during the transaction" in e.value.args[1], e.value.args
     # No primary: writes fail at once with a clear error, the session stays.
     with pytest.raises(pymysql.MySQLError) as e:
         q(c, "INSERT INTO t (v) VALUES (43)")
-    assert e.value.args[0] == 2003 and "No primary available: backend 'node0' is DOWN" in e.value.args[1]
+    assert e.value.args[0] == 1429 and "No primary available: backend 'node0' is DOWN" in e.value.args[1]
     cluster.start_node(0)
     state_change(h, "node0", "ONLINE", timeout=10)
     q(c, "BEGIN")
@@ -232,7 +232,7 @@ def test_in_flight_statement_of_a_transaction_gets_an_error(start_halyard, clust
                what="the read running")
     cluster.kill(node)
     t.join(10)
-    assert out["error"][0] == 2013 and "during the transaction" in out["error"][1], out
+    assert out["error"][0] == 1927 and "during the transaction" in out["error"][1], out
     # The next transaction runs on the other replica.
     q(c, "START TRANSACTION READ ONLY")
     assert sid(c) != where
@@ -341,7 +341,7 @@ def test_drain_maint_online(start_halyard, cluster):
     q(c, "COMMIT")
     with pytest.raises(pymysql.MySQLError) as e:
         q(c, "INSERT INTO health.t (v) VALUES (9)")
-    assert e.value.args[0] == 2003 and "backend 'node0' is DRAINING" in e.value.args[1]
+    assert e.value.args[0] == 1429 and "backend 'node0' is DRAINING" in e.value.args[1]
     assert admin_cmd(h, "backend node0 online") == "OK backend node0 is ONLINE\n"
     q(c, "INSERT INTO health.t (v) VALUES (10)")
     # Bad input: one line each.

@@ -326,7 +326,7 @@ def test_replica_lost_statements_prepared_again(start_halyard, cluster, db, ps_c
         try:
             seen.add(sid())
         except MySQLError as e:
-            assert e.code == 2013, e  # the statement running there when it died
+            assert e.code == 1927, e  # the statement running there when it died
     assert dead not in seen and alive in seen, seen
     c.close()
 

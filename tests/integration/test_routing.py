@@ -155,7 +155,7 @@ def test_replica_fallback_error(start_halyard, cluster, schema, ids):
     c = h.connect(database=schema, autocommit=True)
     with pytest.raises(pymysql.err.OperationalError) as e:
         q(c, "SELECT 1")
-    assert e.value.args == (2003, "No replica can serve this read (replica_fallback = error)")
+    assert e.value.args == (1429, "No replica can serve this read (replica_fallback = error)")
     q(c, "REPLACE INTO t VALUES (25, 'w')")  # writes are unaffected
     assert q(c, PRIMARY + "SELECT v FROM t WHERE id = 25") == (("w",),)
     # With the default fallback, the same reads go to the primary.
@@ -448,7 +448,7 @@ def test_refused_read_only_transaction_leaves_no_routing_behind(start_halyard, c
     cluster.kill(2)
     with pytest.raises(pymysql.err.OperationalError) as e:
         q(c, "START TRANSACTION READ ONLY")
-    assert e.value.args[0] == 2003, e.value.args
+    assert e.value.args[0] == 1429, e.value.args
     # The transaction never began: writes still go to the primary.
     q(c, "REPLACE INTO t VALUES (40, 'ro-refused')")
     assert q(c, PRIMARY + "SELECT @@server_id, v FROM t WHERE id = 40") == \

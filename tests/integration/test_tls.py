@@ -26,7 +26,7 @@ import pytest
 from util import APP_PASSWORD, APP_USER, free_port, mysql_native_hash, render_conf, wait_until
 
 ER_ACCESS_DENIED = 1045
-CR_CONN_HOST_ERROR = 2003
+ER_CONNECT_TO_FOREIGN_DATA_SOURCE = 1429  # not 2003: libmariadb shows a server-sent 2xxx as 2027
 
 
 def tls_files(cluster):
@@ -375,7 +375,7 @@ def test_backend_tls_on(start_halyard, cluster, userstat):
 def test_backend_verify_full_and_verify_ca(start_halyard, cluster, userstat):
     """verify-full against node0 (certificate for 127.0.0.1) works; against
     node2, whose certificate names another host, the login fails with a
-    clear 2003 naming the backend and the reason, and node2 never saw a
+    clear 1429 naming the backend and the reason, and node2 never saw a
     login from app (no plaintext fallback). verify-ca accepts node2."""
     ca = tls_files(cluster)["ca"]
     h = start_halyard(read_write_split=False, backend_tls="verify-full", backend_tls_ca=ca)
@@ -391,7 +391,7 @@ def test_backend_verify_full_and_verify_ca(start_halyard, cluster, userstat):
                             r"certificate verify failed: IP address mismatch"):
         with pytest.raises(pymysql.err.OperationalError) as e:
             value(wrong.connect(), "SELECT 1")
-    assert e.value.args[0] == CR_CONN_HOST_ERROR
+    assert e.value.args[0] == ER_CONNECT_TO_FOREIGN_DATA_SOURCE
     assert e.value.args[1] == (f"Can't connect to backend 'node2' (127.0.0.1:{cluster.port(2)}): "
                                "TLS (tls = verify-full): certificate verify failed: IP address "
                                "mismatch")
@@ -408,7 +408,7 @@ def test_backend_verify_full_and_verify_ca(start_halyard, cluster, userstat):
 def test_backend_without_tls_is_refused(start_halyard, cluster):
     """A server that does not offer TLS while tls = on: halyard hangs up
     after the greeting without sending a byte (no plaintext login), from
-    the data path and from the monitor alike, and the client gets 2003
+    the data path and from the monitor alike, and the client gets 1429
     naming the backend and why."""
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))
@@ -458,7 +458,7 @@ def test_backend_without_tls_is_refused(start_halyard, cluster):
                    r"in plaintext")
         with pytest.raises(pymysql.err.OperationalError) as e:
             value(h.connect(), "SELECT 1")
-        assert e.value.args[0] == CR_CONN_HOST_ERROR
+        assert e.value.args[0] == ER_CONNECT_TO_FOREIGN_DATA_SOURCE
         assert e.value.args[1].startswith("No primary available: backend 'fake' is DOWN (")
         assert "server does not offer TLS" in e.value.args[1], e.value.args
         # The data path (no health checks: the statement tries the backend).
@@ -466,7 +466,7 @@ def test_backend_without_tls_is_refused(start_halyard, cluster):
         conn = d.connect()  # no schema: the backend is opened by the first statement
         with pytest.raises(pymysql.err.OperationalError) as e:
             value(conn, "SELECT 1")
-        assert e.value.args == (CR_CONN_HOST_ERROR,
+        assert e.value.args == (ER_CONNECT_TO_FOREIGN_DATA_SOURCE,
                                 f"Can't connect to backend 'fake' (127.0.0.1:{port}): server does "
                                 "not offer TLS (tls = on); not logging in in plaintext")
         wait_until(lambda: len(got) >= 2, what="the fake server's connections to end")
