@@ -34,6 +34,7 @@
 #include "halyard/gtid.h"
 #include "halyard/log.h"
 #include "halyard/sqlclient.h"
+#include "halyard/status.h"
 
 #define REPORT_MAX 16384
 
@@ -565,7 +566,7 @@ static bool run_failover(struct fx *fx, bool manual, uint64_t down_ms)
     size_t nb = cfg->n_backends;
     struct failover_node *nodes = calloc(nb, sizeof(*nodes));
     struct gtid_pos *states = calloc(nb, sizeof(*states));
-    bool ok = false;
+    bool ok = false, attempted = false;
     if (nodes == NULL || states == NULL || !links_open(fx)) {
         step(fx, LOG_LEVEL_ERROR, "out of memory");
         goto out;
@@ -597,6 +598,7 @@ static bool run_failover(struct fx *fx, bool manual, uint64_t down_ms)
         goto out;
     }
     size_t c = (size_t)vd.candidate;
+    attempted = true; /* counted in halyard_failovers_total from here on */
     struct gtid_pos target;
     char pos[GTID_STR_MAX];
     gtid_pos_merge(&nodes[c].current_pos, &nodes[c].io_pos, &target);
@@ -613,6 +615,8 @@ static bool run_failover(struct fx *fx, bool manual, uint64_t down_ms)
          nodes[c].name, (unsigned long long)(now_ms() - fx->t0_ms));
     ok = true;
 out:
+    if (attempted)
+        status_count_failover(false, ok);
     atomic_store(&fx->busy, false);
     links_close(fx);
     free(nodes);
@@ -638,7 +642,7 @@ static bool run_switchover(struct fx *fx, const char *target)
     size_t nb = cfg->n_backends;
     struct failover_node *nodes = calloc(nb, sizeof(*nodes));
     struct gtid_pos *states = calloc(nb, sizeof(*states));
-    bool ok = false;
+    bool ok = false, attempted = false;
     if (nodes == NULL || states == NULL || !links_open(fx)) {
         step(fx, LOG_LEVEL_ERROR, "out of memory");
         goto out;
@@ -656,6 +660,7 @@ static bool run_switchover(struct fx *fx, const char *target)
     step(fx, LOG_LEVEL_INFO, "%s", vd.reason);
     if (!take_lock(fx, nodes))
         goto out;
+    attempted = true; /* counted in halyard_failovers_total from here on */
     int t = cfg->connect_timeout_ms;
     struct link *ol = &fx->links[old];
     struct backend_rt *ort = cfg->backends[old].rt;
@@ -713,6 +718,8 @@ rollback:
     backend_set_fenced(ort, false);
     backend_set_role(ort, ROLE_PRIMARY, "switchover rolled back");
 out:
+    if (attempted)
+        status_count_failover(true, ok);
     atomic_store(&fx->busy, false);
     links_close(fx);
     free(nodes);

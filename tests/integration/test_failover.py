@@ -22,12 +22,13 @@ import signal
 import subprocess
 import threading
 import time
+import urllib.request
 
 import pymysql
 import pytest
 
 from conftest import TEST_PORT
-from util import REPO, Cluster, wait_until
+from util import REPO, Cluster, free_port, wait_until
 
 HALYARDCTL = os.path.abspath(os.environ.get("HALYARDCTL_BIN") or os.path.join(REPO, "build", "halyardctl"))
 REPL_ENV = "HALYARD_TEST_REPL_PASSWORD"
@@ -179,9 +180,19 @@ def kill_under_load(cluster, h, table):
     return elapsed, load
 
 
+def metric(port, line_start):
+    """The value of the first /metrics line starting with line_start."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith(line_start):
+                return float(line.rsplit(" ", 1)[1])
+    return None
+
+
 def test_kill_primary_under_load(cluster, start_halyard, tmp_path):
     table = make_table(cluster)
-    h = start_halyard(failover_settings(tmp_path))
+    mport = free_port()
+    h = start_halyard(failover_settings(tmp_path, metrics_port=mport))
     elapsed, load = kill_under_load(cluster, h, table)
     assert elapsed < 5.0, f"writes resumed {elapsed:.2f} s after the kill; the budget is 5 s"
     new = writable_nodes(cluster)
@@ -198,6 +209,8 @@ def test_kill_primary_under_load(cluster, start_halyard, tmp_path):
     log = h.log_text()
     assert "lock halyard_failover: granted" in log
     assert "failover done" in log
+    assert metric(mport, 'halyard_failovers_total{kind="failover",result="ok"}') == 1
+    assert metric(mport, 'halyard_failovers_total{kind="switchover",result="ok"}') == 0
 
 
 def test_semisync_no_acknowledged_write_lost(start_halyard, tmp_path, request):
