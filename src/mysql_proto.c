@@ -504,6 +504,20 @@ hy_status_t mysql_auth_switch_decode(const uint8_t *payload, size_t len, const c
     return HY_OK;
 }
 
+hy_status_t mysql_auth_switch_native(const uint8_t *payload, size_t len, const char **plugin,
+                                     size_t *plugin_len, const uint8_t **scramble)
+{
+    static const char native[] = "mysql_native_password";
+    size_t data_len;
+
+    if (mysql_auth_switch_decode(payload, len, plugin, plugin_len, scramble, &data_len) != HY_OK)
+        return HY_ERROR;
+    if (*plugin_len != sizeof(native) - 1 || memcmp(*plugin, native, *plugin_len) != 0 ||
+        data_len < MYSQL_SCRAMBLE_LEN)
+        return HY_ERROR;
+    return HY_OK;
+}
+
 /* ---- OK / ERR / EOF ----------------------------------------------------- */
 
 /* The fixed part of an OK (header, affected rows, insert id, status,

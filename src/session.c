@@ -607,13 +607,10 @@ static hy_status_t bconn_auth_switch(struct bconn *bc, const uint8_t *payload, s
     const char *plugin;
     size_t plugin_len;
     const uint8_t *data;
-    size_t data_len;
-    if (mysql_auth_switch_decode(payload, len, &plugin, &plugin_len, &data, &data_len) != HY_OK)
-        return HY_ERROR;
-    if (plugin_len != strlen(NATIVE_PLUGIN) || memcmp(plugin, NATIVE_PLUGIN, plugin_len) != 0 ||
-        data_len < MYSQL_SCRAMBLE_LEN) {
-        hy_log_warn("session %u: backend %s asks for auth plugin '%.*s'; only %s is supported",
-                    s->id, bc->be->name, (int)HY_MIN(plugin_len, 64), plugin, NATIVE_PLUGIN);
+    if (mysql_auth_switch_native(payload, len, &plugin, &plugin_len, &data) != HY_OK) {
+        if (plugin != NULL)
+            hy_log_warn("session %u: backend %s asks for auth plugin '%.*s'; only %s is supported",
+                        s->id, bc->be->name, (int)HY_MIN(plugin_len, 64), plugin, NATIVE_PLUGIN);
         return HY_ERROR;
     }
     uint8_t pkt[MYSQL_HEADER_SIZE + MYSQL_SCRAMBLE_LEN];

@@ -661,11 +661,7 @@ static hy_status_t auth_switch(struct sqlclient *c, const uint8_t *payload, size
     const char *plugin;
     size_t plugin_len;
     const uint8_t *data;
-    size_t data_len;
-    if (mysql_auth_switch_decode(payload, len, &plugin, &plugin_len, &data, &data_len) != HY_OK)
-        return HY_ERROR;
-    if (plugin_len != strlen(NATIVE_PLUGIN) || memcmp(plugin, NATIVE_PLUGIN, plugin_len) != 0 ||
-        data_len < MYSQL_SCRAMBLE_LEN)
+    if (mysql_auth_switch_native(payload, len, &plugin, &plugin_len, &data) != HY_OK)
         return HY_ERROR;
     uint8_t token[MYSQL_SCRAMBLE_LEN];
     size_t n = 0;

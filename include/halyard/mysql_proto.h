@@ -274,6 +274,13 @@ size_t mysql_auth_switch_encode(const char *plugin, const uint8_t *data, size_t 
 hy_status_t mysql_auth_switch_decode(const uint8_t *payload, size_t len, const char **plugin,
                                      size_t *plugin_len, const uint8_t **data,
                                      size_t *data_len) HY_MUSTCHECK;
+/* An AuthSwitchRequest that must ask for mysql_native_password with a
+ * whole scramble (halyard's logins to backends and its SQL client support
+ * nothing else): HY_OK with *scramble at its MYSQL_SCRAMBLE_LEN bytes.
+ * HY_ERROR otherwise; *plugin (NULL when the packet is malformed) and
+ * *plugin_len then say which plugin was asked for. */
+hy_status_t mysql_auth_switch_native(const uint8_t *payload, size_t len, const char **plugin,
+                                     size_t *plugin_len, const uint8_t **scramble) HY_MUSTCHECK;
 
 /* ---- OK / ERR / EOF -------------------------------------------------------- */
 struct mysql_ok {

@@ -861,6 +861,35 @@ static void test_auth_switch(void **state)
     free(b);
 }
 
+static void test_auth_switch_native(void **state)
+{
+    (void)state;
+    const char *plugin;
+    const uint8_t *scramble;
+    size_t plugin_len;
+    uint8_t *b = dup_exact(LIT(auth_switch));
+    assert_int_equal(
+        mysql_auth_switch_native(b, LIT_LEN(auth_switch), &plugin, &plugin_len, &scramble), HY_OK);
+    assert_memory_equal(scramble, "abcdefghijklmnopqrst", MYSQL_SCRAMBLE_LEN);
+    /* A short scramble: the plugin is still named. */
+    assert_int_equal(mysql_auth_switch_native(b, 30, &plugin, &plugin_len, &scramble), HY_ERROR);
+    assert_str_eq(plugin, plugin_len, "mysql_native_password");
+    /* Malformed: no plugin. */
+    assert_int_equal(mysql_auth_switch_native(b, 2, &plugin, &plugin_len, &scramble), HY_ERROR);
+    assert_null(plugin);
+    free(b);
+
+    static const char sha2[] = "\xfe"
+                               "caching_sha2_password"
+                               "\0"
+                               "abcdefghijklmnopqrst";
+    b = dup_exact(LIT(sha2));
+    assert_int_equal(mysql_auth_switch_native(b, LIT_LEN(sha2), &plugin, &plugin_len, &scramble),
+                     HY_ERROR);
+    assert_str_eq(plugin, plugin_len, "caching_sha2_password");
+    free(b);
+}
+
 /* ---- OK ----------------------------------------------------------------- */
 
 struct ok_case {
@@ -2007,6 +2036,7 @@ int main(void)
         cmocka_unit_test(test_change_user_long_auth),
         cmocka_unit_test(test_change_user_old),
         cmocka_unit_test(test_auth_switch),
+        cmocka_unit_test(test_auth_switch_native),
         cmocka_unit_test(test_ok_decode),
         cmocka_unit_test(test_ok_encode),
         cmocka_unit_test(test_err),
