@@ -2266,6 +2266,28 @@ static void ps_refuse(struct session *s, uint32_t len, uint16_t code, const char
     send_err(s, 1, code, sqlstate, "%s", msg);
 }
 
+/* A FETCH, RESET or SEND_LONG_DATA goes where its statement is: it writes
+ * nothing, waits for no GTID and begins no read-only transaction. */
+static void ps_plain_command(struct session *s)
+{
+    s->cmd_writes = false;
+    s->causal_check = false;
+    s->cmd_ro_begin = false;
+}
+
+/* The statement a COM_STMT_EXECUTE/FETCH/RESET names, or NULL after
+ * refusing the command as the server does; `what` names the command in
+ * the message ("mysqld_stmt_execute"). */
+static struct pstmt *ps_lookup(struct session *s, const uint8_t *p, uint32_t len, const char *what)
+{
+    uint32_t cid = len >= 5 ? mysql_stmt_id_get(p) : 0;
+    struct pstmt *st = len >= 5 ? ps_find(s, cid) : NULL;
+    if (st == NULL)
+        ps_refuse(s, len, ER_UNKNOWN_STMT_HANDLER, "HY000",
+                  "Unknown prepared statement handler (%u) given to %s", cid, what);
+    return st;
+}
+
 static void send_ok_status(struct session *s, uint8_t seq)
 {
     uint8_t pkt[MYSQL_HEADER_SIZE + 32];
@@ -2486,13 +2508,9 @@ static void ps_forward_with_types(struct session *s, struct pstmt *st, const uin
 
 static bool ps_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t avail)
 {
-    uint32_t cid = len >= 5 ? mysql_stmt_id_get(p) : 0;
-    struct pstmt *st = len >= 5 ? ps_find(s, cid) : NULL;
-    if (st == NULL) {
-        ps_refuse(s, len, ER_UNKNOWN_STMT_HANDLER, "HY000",
-                  "Unknown prepared statement handler (%u) given to mysqld_stmt_execute", cid);
+    struct pstmt *st = ps_lookup(s, p, len, "mysqld_stmt_execute");
+    if (st == NULL)
         return true;
-    }
     size_t need = st->home_only ? 10 : mysql_stmt_exec_head_max(st->n_params);
     if (avail < HY_MIN(len, need)) {
         update_reads(s); /* the head is still coming */
@@ -2575,9 +2593,7 @@ static bool ps_long_data(struct session *s, uint8_t *p, uint32_t len)
     if (s->wait_idx >= 0) {
         idx = (uint32_t)s->wait_idx;
     } else {
-        s->cmd_writes = false;
-        s->causal_check = false;
-        s->cmd_ro_begin = false;
+        ps_plain_command(s);
         if (ps_gone(st)) {
             ps_drop(s, len);
             return true;
@@ -2607,17 +2623,11 @@ static bool ps_long_data(struct session *s, uint8_t *p, uint32_t len)
 
 static bool ps_fetch(struct session *s, uint8_t *p, uint32_t len)
 {
-    uint32_t cid = len >= 5 ? mysql_stmt_id_get(p) : 0;
-    struct pstmt *st = len >= 5 ? ps_find(s, cid) : NULL;
-    if (st == NULL) {
-        ps_refuse(s, len, ER_UNKNOWN_STMT_HANDLER, "HY000",
-                  "Unknown prepared statement handler (%u) given to mysqld_stmt_fetch", cid);
+    struct pstmt *st = ps_lookup(s, p, len, "mysqld_stmt_fetch");
+    if (st == NULL)
         return true;
-    }
     if (s->wait_idx < 0) {
-        s->cmd_writes = false;
-        s->causal_check = false;
-        s->cmd_ro_begin = false;
+        ps_plain_command(s);
         if (st->cursor_idx < 0) {
             ps_refuse(s, len, ER_STMT_HAS_NO_OPEN_CURSOR, "HY000",
                       "The statement (%u) has no open cursor", st->id);
@@ -2640,13 +2650,9 @@ static bool ps_fetch(struct session *s, uint8_t *p, uint32_t len)
 
 static bool ps_reset(struct session *s, uint8_t *p, uint32_t len)
 {
-    uint32_t cid = len >= 5 ? mysql_stmt_id_get(p) : 0;
-    struct pstmt *st = len >= 5 ? ps_find(s, cid) : NULL;
-    if (st == NULL) {
-        ps_refuse(s, len, ER_UNKNOWN_STMT_HANDLER, "HY000",
-                  "Unknown prepared statement handler (%u) given to mysqld_stmt_reset", cid);
+    struct pstmt *st = ps_lookup(s, p, len, "mysqld_stmt_reset");
+    if (st == NULL)
         return true;
-    }
     if (s->wait_idx < 0) {
         /* The answer comes from where a cursor or long data is, if any. */
         int fin = st->cursor_idx >= 0 ? st->cursor_idx : st->ld_idx;
@@ -2656,9 +2662,7 @@ static bool ps_reset(struct session *s, uint8_t *p, uint32_t len)
         }
         st->cursor_idx = st->ld_idx = -1;
         st->ld_lost = false;
-        s->cmd_writes = false;
-        s->causal_check = false;
-        s->cmd_ro_begin = false;
+        ps_plain_command(s);
         if (fin < 0) { /* prepared nowhere now: nothing to reset */
             ps_drop(s, len);
             send_ok_status(s, 1);
