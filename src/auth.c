@@ -69,12 +69,42 @@ void auth_hash_format(const uint8_t h2[MYSQL_SHA1_LEN], char out[42])
     out[HASH_TEXT_LEN] = '\0';
 }
 
+/* OpenSSL's one-shot digests, SHA1() and SHA256(): both plugins do the
+ * same algebra, each with its own digest. */
+typedef unsigned char *(*digest_fn)(const unsigned char *d, size_t n, unsigned char *md);
+
+/* x1 = H(password) and x2 = H(x1), `n` bytes each: H1/H2 for native
+ * password, S1/S2 for caching_sha2_password. */
+static void hash_stages(digest_fn h, size_t n, const char *password, size_t len, uint8_t *x1,
+                        uint8_t *x2)
+{
+    h((const unsigned char *)password, len, x1);
+    h(x1, n, x2);
+}
+
+/* H(a + b): the masks that hide x1 in a client's reply. */
+static void hash_concat(digest_fn h, const uint8_t *a, size_t alen, const uint8_t *b, size_t blen,
+                        uint8_t *out)
+{
+    uint8_t buf[MYSQL_SHA256_LEN + MYSQL_SCRAMBLE_LEN];
+
+    memcpy(buf, a, alen);
+    memcpy(buf + alen, b, blen);
+    h(buf, alen + blen, out);
+    OPENSSL_cleanse(buf, sizeof(buf));
+}
+
+static void xor_bytes(uint8_t *out, const uint8_t *a, const uint8_t *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = a[i] ^ b[i];
+}
+
 void auth_hash_password(const char *password, size_t len, uint8_t h2[MYSQL_SHA1_LEN])
 {
     uint8_t h1[MYSQL_SHA1_LEN];
 
-    SHA1((const unsigned char *)password, len, h1);
-    SHA1(h1, sizeof(h1), h2);
+    hash_stages(SHA1, MYSQL_SHA1_LEN, password, len, h1, h2);
     OPENSSL_cleanse(h1, sizeof(h1));
 }
 
@@ -82,17 +112,7 @@ void auth_hash_password(const char *password, size_t len, uint8_t h2[MYSQL_SHA1_
 static void native_mask(const uint8_t scramble[MYSQL_SCRAMBLE_LEN],
                         const uint8_t h2[MYSQL_SHA1_LEN], uint8_t mask[MYSQL_SHA1_LEN])
 {
-    uint8_t buf[MYSQL_SCRAMBLE_LEN + MYSQL_SHA1_LEN];
-
-    memcpy(buf, scramble, MYSQL_SCRAMBLE_LEN);
-    memcpy(buf + MYSQL_SCRAMBLE_LEN, h2, MYSQL_SHA1_LEN);
-    SHA1(buf, sizeof(buf), mask);
-}
-
-static void xor20(uint8_t *out, const uint8_t *a, const uint8_t *b)
-{
-    for (size_t i = 0; i < MYSQL_SHA1_LEN; i++)
-        out[i] = a[i] ^ b[i];
+    hash_concat(SHA1, scramble, MYSQL_SCRAMBLE_LEN, h2, MYSQL_SHA1_LEN, mask);
 }
 
 bool auth_native_verify(const uint8_t scramble[MYSQL_SCRAMBLE_LEN], const uint8_t *reply,
@@ -106,7 +126,7 @@ bool auth_native_verify(const uint8_t scramble[MYSQL_SCRAMBLE_LEN], const uint8_
     if (reply_len != MYSQL_SCRAMBLE_LEN)
         return false;
     native_mask(scramble, h2, mask);
-    xor20(cand, reply, mask);
+    xor_bytes(cand, reply, mask, MYSQL_SHA1_LEN);
     SHA1(cand, sizeof(cand), check);
     bool ok = CRYPTO_memcmp(check, h2, MYSQL_SHA1_LEN) == 0;
     if (ok)
@@ -122,7 +142,7 @@ void auth_native_token(const uint8_t scramble[MYSQL_SCRAMBLE_LEN], const uint8_t
     uint8_t mask[MYSQL_SHA1_LEN];
 
     native_mask(scramble, h2, mask);
-    xor20(token, h1, mask);
+    xor_bytes(token, h1, mask, MYSQL_SHA1_LEN);
     OPENSSL_cleanse(mask, sizeof(mask));
 }
 
@@ -132,8 +152,7 @@ void auth_native_scramble(const uint8_t scramble[MYSQL_SCRAMBLE_LEN], const char
     uint8_t h1[MYSQL_SHA1_LEN];
     uint8_t h2[MYSQL_SHA1_LEN];
 
-    SHA1((const unsigned char *)password, len, h1);
-    SHA1(h1, sizeof(h1), h2);
+    hash_stages(SHA1, MYSQL_SHA1_LEN, password, len, h1, h2);
     auth_native_token(scramble, h1, h2, reply);
     OPENSSL_cleanse(h1, sizeof(h1));
 }
@@ -200,8 +219,7 @@ void auth_sha2_hash_password(const char *password, size_t len, uint8_t s2[MYSQL_
 {
     uint8_t s1[MYSQL_SHA256_LEN];
 
-    SHA256((const unsigned char *)password, len, s1);
-    SHA256(s1, sizeof(s1), s2);
+    hash_stages(SHA256, MYSQL_SHA256_LEN, password, len, s1, s2);
     OPENSSL_cleanse(s1, sizeof(s1));
 }
 
@@ -209,11 +227,7 @@ void auth_sha2_hash_password(const char *password, size_t len, uint8_t s2[MYSQL_
 static void sha2_mask(const uint8_t scramble[MYSQL_SCRAMBLE_LEN],
                       const uint8_t s2[MYSQL_SHA256_LEN], uint8_t mask[MYSQL_SHA256_LEN])
 {
-    uint8_t buf[MYSQL_SHA256_LEN + MYSQL_SCRAMBLE_LEN];
-
-    memcpy(buf, s2, MYSQL_SHA256_LEN);
-    memcpy(buf + MYSQL_SHA256_LEN, scramble, MYSQL_SCRAMBLE_LEN);
-    SHA256(buf, sizeof(buf), mask);
+    hash_concat(SHA256, s2, MYSQL_SHA256_LEN, scramble, MYSQL_SCRAMBLE_LEN, mask);
 }
 
 bool auth_sha2_verify(const uint8_t scramble[MYSQL_SCRAMBLE_LEN], const uint8_t *reply,
@@ -226,8 +240,7 @@ bool auth_sha2_verify(const uint8_t scramble[MYSQL_SCRAMBLE_LEN], const uint8_t 
     if (reply_len != MYSQL_SHA256_LEN)
         return false;
     sha2_mask(scramble, s2, mask);
-    for (size_t i = 0; i < MYSQL_SHA256_LEN; i++)
-        s1[i] = reply[i] ^ mask[i];
+    xor_bytes(s1, reply, mask, MYSQL_SHA256_LEN);
     SHA256(s1, sizeof(s1), check);
     bool ok = CRYPTO_memcmp(check, s2, MYSQL_SHA256_LEN) == 0;
     OPENSSL_cleanse(mask, sizeof(mask));
@@ -242,11 +255,9 @@ void auth_sha2_scramble(const uint8_t scramble[MYSQL_SCRAMBLE_LEN], const char *
     uint8_t s2[MYSQL_SHA256_LEN];
     uint8_t mask[MYSQL_SHA256_LEN];
 
-    SHA256((const unsigned char *)password, len, s1);
-    SHA256(s1, sizeof(s1), s2);
+    hash_stages(SHA256, MYSQL_SHA256_LEN, password, len, s1, s2);
     sha2_mask(scramble, s2, mask);
-    for (size_t i = 0; i < MYSQL_SHA256_LEN; i++)
-        reply[i] = s1[i] ^ mask[i];
+    xor_bytes(reply, s1, mask, MYSQL_SHA256_LEN);
     OPENSSL_cleanse(s1, sizeof(s1));
 }
 
@@ -259,8 +270,7 @@ bool auth_plain_verify(const char *password, size_t len, const uint8_t h2[MYSQL_
     uint8_t my_s2[MYSQL_SHA256_LEN];
     bool ok;
 
-    SHA1((const unsigned char *)password, len, h1);
-    SHA1(h1, sizeof(h1), check);
+    hash_stages(SHA1, MYSQL_SHA1_LEN, password, len, h1, check);
     auth_sha2_hash_password(password, len, my_s2);
     if (no_password)
         ok = len == 0;
