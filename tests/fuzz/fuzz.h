@@ -40,6 +40,21 @@ static inline int fuzz_within(const void *p, size_t n, const void *base, size_t 
     return a >= b && a - b <= size && n <= size - (a - b);
 }
 
+/* Whether two byte strings are equal, lengths included. */
+static inline int fuzz_same_bytes(const void *a, size_t alen, const void *b, size_t blen)
+{
+    return alen == blen && (alen == 0 || memcmp(a, b, alen) == 0);
+}
+
+/* A NUL-terminated field of a payload: within it, NUL included, and no
+ * other NUL; a NULL s must come with len == 0. */
+static inline int fuzz_cstr_within(const char *s, size_t len, const uint8_t *d, size_t n)
+{
+    if (s == NULL)
+        return len == 0;
+    return fuzz_within(s, len + 1, d, n) && s[len] == '\0' && memchr(s, 0, len) == NULL;
+}
+
 /* A heap copy of exactly n bytes (no terminator), so that ASan reports any
  * read past n; malloc(0) under ASan gives a block that may not be read. */
 static inline uint8_t *fuzz_dup(const void *data, size_t n)

@@ -38,18 +38,6 @@
 static const uint8_t scramble[MYSQL_SCRAMBLE_LEN] = "0123456789abcdefghij";
 static const uint8_t scramble2[MYSQL_SCRAMBLE_LEN] = "ABCDEFGHIJ9876543210";
 
-static int same_bytes(const void *a, size_t alen, const void *b, size_t blen)
-{
-    return alen == blen && (alen == 0 || memcmp(a, b, alen) == 0);
-}
-
-static int cstr_within(const char *s, size_t len, const uint8_t *d, size_t n)
-{
-    if (s == NULL)
-        return len == 0;
-    return fuzz_within(s, len + 1, d, n) && s[len] == '\0' && memchr(s, 0, len) == NULL;
-}
-
 static void check_fields(const struct mysql_login *lg, const uint8_t *d, size_t n)
 {
     FUZZ_CHECK(lg->caps & CLIENT_PROTOCOL_41);
@@ -57,10 +45,10 @@ static void check_fields(const struct mysql_login *lg, const uint8_t *d, size_t 
         FUZZ_CHECK(n == 32 && (lg->caps & CLIENT_SSL) && lg->user == NULL);
         return;
     }
-    FUZZ_CHECK(lg->user != NULL && cstr_within(lg->user, lg->user_len, d, n));
+    FUZZ_CHECK(lg->user != NULL && fuzz_cstr_within(lg->user, lg->user_len, d, n));
     FUZZ_CHECK(fuzz_within(lg->auth, lg->auth_len, d, n));
-    FUZZ_CHECK(cstr_within(lg->db, lg->db_len, d, n));
-    FUZZ_CHECK(cstr_within(lg->plugin, lg->plugin_len, d, n));
+    FUZZ_CHECK(fuzz_cstr_within(lg->db, lg->db_len, d, n));
+    FUZZ_CHECK(fuzz_cstr_within(lg->plugin, lg->plugin_len, d, n));
     FUZZ_CHECK(fuzz_within(lg->attrs, lg->attrs_len, d, n));
     FUZZ_CHECK(lg->db == NULL || (lg->caps & CLIENT_CONNECT_WITH_DB));
     FUZZ_CHECK(lg->plugin == NULL || (lg->caps & CLIENT_PLUGIN_AUTH));
@@ -89,14 +77,14 @@ static void check_round_trip(const struct mysql_login *lg, size_t n)
     check_fields(&again, enc, len);
     FUZZ_CHECK(again.caps == in.caps && again.max_packet == in.max_packet);
     FUZZ_CHECK(again.charset == in.charset && again.ssl_request == in.ssl_request);
-    FUZZ_CHECK(same_bytes(again.user, again.user_len, in.user, in.user_len));
-    FUZZ_CHECK(same_bytes(again.auth, again.auth_len, in.auth, in.auth_len));
+    FUZZ_CHECK(fuzz_same_bytes(again.user, again.user_len, in.user, in.user_len));
+    FUZZ_CHECK(fuzz_same_bytes(again.auth, again.auth_len, in.auth, in.auth_len));
     if (in.caps & CLIENT_CONNECT_WITH_DB)
-        FUZZ_CHECK(same_bytes(again.db, again.db_len, in.db, in.db_len));
+        FUZZ_CHECK(fuzz_same_bytes(again.db, again.db_len, in.db, in.db_len));
     if (in.caps & CLIENT_PLUGIN_AUTH)
-        FUZZ_CHECK(same_bytes(again.plugin, again.plugin_len, in.plugin, in.plugin_len));
+        FUZZ_CHECK(fuzz_same_bytes(again.plugin, again.plugin_len, in.plugin, in.plugin_len));
     if (in.caps & CLIENT_CONNECT_ATTRS)
-        FUZZ_CHECK(same_bytes(again.attrs, again.attrs_len, in.attrs, in.attrs_len));
+        FUZZ_CHECK(fuzz_same_bytes(again.attrs, again.attrs_len, in.attrs, in.attrs_len));
 
     /* Encoding is a fixed point after one round. */
     uint8_t *out2 = malloc(cap);

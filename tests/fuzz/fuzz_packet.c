@@ -31,19 +31,6 @@
 
 /* ---- decoders ----------------------------------------------------------- */
 
-static int same_bytes(const void *a, size_t alen, const void *b, size_t blen)
-{
-    return alen == blen && (alen == 0 || memcmp(a, b, alen) == 0);
-}
-
-/* A NUL-terminated field of a payload: within it, NUL included. */
-static int cstr_within(const char *s, size_t len, const uint8_t *d, size_t n)
-{
-    if (s == NULL)
-        return len == 0;
-    return fuzz_within(s, len + 1, d, n) && s[len] == '\0' && memchr(s, 0, len) == NULL;
-}
-
 static void check_handshake(const uint8_t *d, size_t n)
 {
     struct mysql_handshake hs, again;
@@ -53,7 +40,7 @@ static void check_handshake(const uint8_t *d, size_t n)
     FUZZ_CHECK(hs.protocol == 10);
     FUZZ_CHECK(hs.caps & CLIENT_SECURE_CONNECTION);
     FUZZ_CHECK(hs.server_version != NULL);
-    FUZZ_CHECK(cstr_within(hs.server_version, hs.server_version_len, d, n));
+    FUZZ_CHECK(fuzz_cstr_within(hs.server_version, hs.server_version_len, d, n));
     FUZZ_CHECK(fuzz_within(hs.plugin, hs.plugin_len, d, n));
 
     /* Re-encode: the fixed part is 47 bytes besides the two strings. */
@@ -67,11 +54,11 @@ static void check_handshake(const uint8_t *d, size_t n)
     FUZZ_CHECK(again.caps == hs.caps && again.conn_id == hs.conn_id);
     FUZZ_CHECK(again.charset == hs.charset && again.status == hs.status);
     FUZZ_CHECK(memcmp(again.scramble, hs.scramble, MYSQL_SCRAMBLE_LEN) == 0);
-    FUZZ_CHECK(same_bytes(again.server_version, again.server_version_len, hs.server_version,
+    FUZZ_CHECK(fuzz_same_bytes(again.server_version, again.server_version_len, hs.server_version,
                           hs.server_version_len));
     /* A plugin name absent at the end comes back empty. */
     if (hs.caps & CLIENT_PLUGIN_AUTH)
-        FUZZ_CHECK(same_bytes(again.plugin, again.plugin_len, hs.plugin, hs.plugin_len));
+        FUZZ_CHECK(fuzz_same_bytes(again.plugin, again.plugin_len, hs.plugin, hs.plugin_len));
     else
         FUZZ_CHECK(again.plugin == NULL && hs.plugin == NULL);
     free(enc);
@@ -89,10 +76,10 @@ static void check_login(const uint8_t *d, size_t n)
         FUZZ_CHECK(n == 32 && (lg.caps & CLIENT_SSL) && lg.user == NULL);
         return;
     }
-    FUZZ_CHECK(lg.user != NULL && cstr_within(lg.user, lg.user_len, d, n));
+    FUZZ_CHECK(lg.user != NULL && fuzz_cstr_within(lg.user, lg.user_len, d, n));
     FUZZ_CHECK(fuzz_within(lg.auth, lg.auth_len, d, n));
-    FUZZ_CHECK(cstr_within(lg.db, lg.db_len, d, n));
-    FUZZ_CHECK(cstr_within(lg.plugin, lg.plugin_len, d, n));
+    FUZZ_CHECK(fuzz_cstr_within(lg.db, lg.db_len, d, n));
+    FUZZ_CHECK(fuzz_cstr_within(lg.plugin, lg.plugin_len, d, n));
     FUZZ_CHECK(fuzz_within(lg.attrs, lg.attrs_len, d, n));
     FUZZ_CHECK(lg.db == NULL || (lg.caps & CLIENT_CONNECT_WITH_DB));
     FUZZ_CHECK(lg.plugin == NULL || (lg.caps & CLIENT_PLUGIN_AUTH));
@@ -126,10 +113,10 @@ static void check_change_user(const uint8_t *d, size_t n)
             continue;
         FUZZ_CHECK(change_user_equal(&cu, &lenenc));
         FUZZ_CHECK(n > 0 && d[0] == COM_CHANGE_USER);
-        FUZZ_CHECK(cu.user != NULL && cstr_within(cu.user, cu.user_len, d, n));
+        FUZZ_CHECK(cu.user != NULL && fuzz_cstr_within(cu.user, cu.user_len, d, n));
         FUZZ_CHECK(fuzz_within(cu.auth, cu.auth_len, d, n));
-        FUZZ_CHECK(cstr_within(cu.db, cu.db_len, d, n));
-        FUZZ_CHECK(cstr_within(cu.plugin, cu.plugin_len, d, n));
+        FUZZ_CHECK(fuzz_cstr_within(cu.db, cu.db_len, d, n));
+        FUZZ_CHECK(fuzz_cstr_within(cu.plugin, cu.plugin_len, d, n));
         FUZZ_CHECK(fuzz_within(cu.attrs, cu.attrs_len, d, n));
         FUZZ_CHECK(cu.plugin == NULL || (caps_sets[i] & CLIENT_PLUGIN_AUTH));
         FUZZ_CHECK(cu.attrs == NULL || (caps_sets[i] & CLIENT_CONNECT_ATTRS));
@@ -145,7 +132,7 @@ static void check_auth_switch(const uint8_t *d, size_t n)
     if (mysql_auth_switch_decode(d, n, &plugin, &plugin_len, &data, &data_len) != HY_OK)
         return;
     FUZZ_CHECK(n > 0 && d[0] == MYSQL_AUTH_SWITCH);
-    FUZZ_CHECK(plugin != NULL && cstr_within(plugin, plugin_len, d, n));
+    FUZZ_CHECK(plugin != NULL && fuzz_cstr_within(plugin, plugin_len, d, n));
     FUZZ_CHECK(fuzz_within(data, data_len, d, n));
     /* The data runs to the end of the payload, less one trailing NUL. */
     size_t tail = n - (size_t)(data - d) - data_len;
@@ -159,10 +146,10 @@ static void check_auth_switch(const uint8_t *d, size_t n)
     uint8_t *enc = fuzz_dup(out, len);
     FUZZ_CHECK(mysql_auth_switch_decode(enc, len, &plugin2, &plugin2_len, &data2, &data2_len) ==
                HY_OK);
-    FUZZ_CHECK(same_bytes(plugin2, plugin2_len, plugin, plugin_len));
+    FUZZ_CHECK(fuzz_same_bytes(plugin2, plugin2_len, plugin, plugin_len));
     /* Data that itself ends in a NUL loses it once more. */
     if (data_len == 0 || data[data_len - 1] != 0)
-        FUZZ_CHECK(same_bytes(data2, data2_len, data, data_len));
+        FUZZ_CHECK(fuzz_same_bytes(data2, data2_len, data, data_len));
     free(enc);
     free(out);
 }
@@ -228,7 +215,7 @@ static void check_err(const uint8_t *d, size_t n)
     uint8_t *enc = fuzz_dup(out, len);
     FUZZ_CHECK(mysql_err_decode(enc, len, &again) == HY_OK);
     FUZZ_CHECK(again.code == err.code && strcmp(again.sqlstate, err.sqlstate) == 0);
-    FUZZ_CHECK(same_bytes(again.msg, again.msg_len, err.msg, err.msg_len));
+    FUZZ_CHECK(fuzz_same_bytes(again.msg, again.msg_len, err.msg, err.msg_len));
     free(enc);
     free(out);
 }
@@ -337,7 +324,7 @@ static void check_readers(const uint8_t *d, size_t n)
             break;
         case 6:
             got = mysql_rd_cstr(&rd, &len);
-            FUZZ_CHECK(got == NULL || cstr_within(got, len, d, n));
+            FUZZ_CHECK(got == NULL || fuzz_cstr_within(got, len, d, n));
             break;
         case 7:
             got = mysql_rd_lenenc_str(&rd, &len);
