@@ -119,6 +119,30 @@ static void stmt_close(MYSQL_STMT *stmt)
         die_conn("mysql_stmt_close");
 }
 
+/* One INT parameter, read from *v at every execute. */
+static void bind_int_param(MYSQL_STMT *stmt, int *v, const char *what)
+{
+    MYSQL_BIND p;
+    memset(&p, 0, sizeof(p));
+    p.buffer_type = MYSQL_TYPE_LONG;
+    p.buffer = v;
+    if (mysql_stmt_bind_param(stmt, &p) != 0)
+        die_stmt(stmt, what);
+}
+
+/* `n` (at most 8) BIGINT result columns, fetched into out[0..n-1]. */
+static void bind_int_results(MYSQL_STMT *stmt, long long *out, unsigned n, const char *what)
+{
+    MYSQL_BIND r[8];
+    memset(r, 0, sizeof(r));
+    for (unsigned i = 0; i < n; i++) {
+        r[i].buffer_type = MYSQL_TYPE_LONGLONG;
+        r[i].buffer = &out[i];
+    }
+    if (mysql_stmt_bind_result(stmt, r) != 0)
+        die_stmt(stmt, what);
+}
+
 static void set_cursor(MYSQL_STMT *stmt, unsigned long prefetch)
 {
     unsigned long type = CURSOR_TYPE_READ_ONLY;
@@ -483,12 +507,7 @@ static void scenario_prepare_execute(void)
     printf("param_count=%lu field_count=%u\n", mysql_stmt_param_count(sel),
            mysql_stmt_field_count(sel));
     int from;
-    MYSQL_BIND sp;
-    memset(&sp, 0, sizeof(sp));
-    sp.buffer_type = MYSQL_TYPE_LONG;
-    sp.buffer = &from;
-    if (mysql_stmt_bind_param(sel, &sp) != 0)
-        die_stmt(sel, "bind select param");
+    bind_int_param(sel, &from, "bind select param");
     static const int froms[] = {1, 3, 99, 2};
     for (size_t i = 0; i < sizeof(froms) / sizeof(froms[0]); i++) {
         from = froms[i];
@@ -551,12 +570,7 @@ static void scenario_cursor(void)
     MYSQL_STMT *a = prepare("SELECT id, name, x FROM ps_cursor WHERE id > ? ORDER BY id");
     set_cursor(a, 7);
     int from = 0;
-    MYSQL_BIND p;
-    memset(&p, 0, sizeof(p));
-    p.buffer_type = MYSQL_TYPE_LONG;
-    p.buffer = &from;
-    if (mysql_stmt_bind_param(a, &p) != 0)
-        die_stmt(a, "bind cursor param");
+    bind_int_param(a, &from, "bind cursor param");
     execute(a, "execute cursor");
     printf("cursor_open=%d\n", (a->upsert_status.server_status & SERVER_STATUS_CURSOR_EXISTS) != 0);
     fetch_all(a, 1000);
@@ -722,12 +736,7 @@ static void scenario_reset(void)
     MYSQL_STMT *sel = prepare("SELECT id, v FROM ps_reset WHERE id > ? ORDER BY id");
     set_cursor(sel, 2);
     int from = 0;
-    MYSQL_BIND p;
-    memset(&p, 0, sizeof(p));
-    p.buffer_type = MYSQL_TYPE_LONG;
-    p.buffer = &from;
-    if (mysql_stmt_bind_param(sel, &p) != 0)
-        die_stmt(sel, "bind reset param");
+    bind_int_param(sel, &from, "bind reset param");
     for (int round = 0; round < 5; round++) {
         from = round * 10;
         execute(sel, "execute before reset");
@@ -789,26 +798,14 @@ static void scenario_close(void)
         snprintf(sql, sizeof(sql), "SELECT %d AS n, ? AS p", i);
         MYSQL_STMT *stmt = prepare(sql);
         int pv = i * 3;
-        MYSQL_BIND p;
-        memset(&p, 0, sizeof(p));
-        p.buffer_type = MYSQL_TYPE_LONG;
-        p.buffer = &pv;
-        if (mysql_stmt_bind_param(stmt, &p) != 0)
-            die_stmt(stmt, "bind close param");
+        bind_int_param(stmt, &pv, "bind close param");
         execute(stmt, "execute in cycle");
-        long long n = -1, got = -1;
-        MYSQL_BIND r[2];
-        memset(r, 0, sizeof(r));
-        r[0].buffer_type = MYSQL_TYPE_LONGLONG;
-        r[0].buffer = &n;
-        r[1].buffer_type = MYSQL_TYPE_LONGLONG;
-        r[1].buffer = &got;
-        if (mysql_stmt_bind_result(stmt, r) != 0)
-            die_stmt(stmt, "bind close result");
+        long long row[2] = {-1, -1}; /* n, p */
+        bind_int_results(stmt, row, 2, "bind close result");
         if (mysql_stmt_fetch(stmt) != 0)
             die_stmt(stmt, "fetch in cycle");
-        if (n != i || got != pv)
-            die("cycle %d: got n=%lld p=%lld", i, n, got);
+        if (row[0] != i || row[1] != pv)
+            die("cycle %d: got n=%lld p=%lld", i, row[0], row[1]);
         if (mysql_stmt_fetch(stmt) != MYSQL_NO_DATA)
             die("cycle %d: more than one row", i);
         stmt_close(stmt);
@@ -863,12 +860,7 @@ static void scenario_multi_result(void)
 
     MYSQL_STMT *call = prepare("CALL ps_two(?)");
     int x;
-    MYSQL_BIND p;
-    memset(&p, 0, sizeof(p));
-    p.buffer_type = MYSQL_TYPE_LONG;
-    p.buffer = &x;
-    if (mysql_stmt_bind_param(call, &p) != 0)
-        die_stmt(call, "bind call param");
+    bind_int_param(call, &x, "bind call param");
     for (x = 2; x <= 3; x++) {
         printf("call\tx=%d\n", x);
         execute(call, "execute call");
@@ -1023,14 +1015,7 @@ static void scenario_errors(void)
 static void exec_ints(MYSQL_STMT *stmt, long long *out, unsigned n, const char *what)
 {
     execute(stmt, what);
-    MYSQL_BIND r[8];
-    memset(r, 0, sizeof(r));
-    for (unsigned i = 0; i < n; i++) {
-        r[i].buffer_type = MYSQL_TYPE_LONGLONG;
-        r[i].buffer = &out[i];
-    }
-    if (mysql_stmt_bind_result(stmt, r) != 0)
-        die_stmt(stmt, "bind int results");
+    bind_int_results(stmt, out, n, "bind int results");
     if (mysql_stmt_fetch(stmt) != 0)
         die_stmt(stmt, what);
     if (mysql_stmt_fetch(stmt) != MYSQL_NO_DATA)
@@ -1053,12 +1038,7 @@ static void scenario_split(void)
     MYSQL_STMT *sel = prepare("SELECT @@server_id");
     MYSQL_STMT *ins = prepare("INSERT INTO ps_split VALUES (?, @@server_id)");
     int id;
-    MYSQL_BIND p;
-    memset(&p, 0, sizeof(p));
-    p.buffer_type = MYSQL_TYPE_LONG;
-    p.buffer = &id;
-    if (mysql_stmt_bind_param(ins, &p) != 0)
-        die_stmt(ins, "bind split insert");
+    bind_int_param(ins, &id, "bind split insert");
     for (id = 1; id <= 6; id++) {
         long long sid;
         exec_ints(sel, &sid, 1, "execute split select");
@@ -1078,15 +1058,8 @@ static void scenario_causal(void)
     MYSQL_STMT *sel = prepare("SELECT @@server_id, v FROM ps_causal WHERE id = ?");
     MYSQL_STMT *upd = prepare("UPDATE ps_causal SET v = ? WHERE id = 1");
     int one = 1, v;
-    MYSQL_BIND sp, up;
-    memset(&sp, 0, sizeof(sp));
-    sp.buffer_type = MYSQL_TYPE_LONG;
-    sp.buffer = &one;
-    memset(&up, 0, sizeof(up));
-    up.buffer_type = MYSQL_TYPE_LONG;
-    up.buffer = &v;
-    if (mysql_stmt_bind_param(sel, &sp) != 0 || mysql_stmt_bind_param(upd, &up) != 0)
-        die_stmt(sel, "bind causal");
+    bind_int_param(sel, &one, "bind causal");
+    bind_int_param(upd, &v, "bind causal");
     long long row[2];
     exec_ints(sel, row, 2, "execute causal select before writes");
     printf("read\t%lld\t%lld\n", row[0], row[1]);
@@ -1277,14 +1250,7 @@ static void scenario_cursor_split(void)
     for (int round = 0; round < 2; round++) {
         execute(sel, "execute cursor split");
         long long row[2];
-        MYSQL_BIND r[2];
-        memset(r, 0, sizeof(r));
-        r[0].buffer_type = MYSQL_TYPE_LONGLONG;
-        r[0].buffer = &row[0];
-        r[1].buffer_type = MYSQL_TYPE_LONGLONG;
-        r[1].buffer = &row[1];
-        if (mysql_stmt_bind_result(sel, r) != 0)
-            die_stmt(sel, "bind cursor split");
+        bind_int_results(sel, row, 2, "bind cursor split");
         long long sid = -1, sum = 0;
         int rows = 0, rc;
         while ((rc = mysql_stmt_fetch(sel)) == 0) {
@@ -1310,24 +1276,12 @@ static void scenario_reset_close(void)
     MYSQL_STMT *sel = prepare("SELECT @@server_id, seq FROM seq_1_to_10 WHERE seq > ? ORDER BY seq");
     set_cursor(sel, 2);
     int from = 0;
-    MYSQL_BIND p;
-    memset(&p, 0, sizeof(p));
-    p.buffer_type = MYSQL_TYPE_LONG;
-    p.buffer = &from;
-    if (mysql_stmt_bind_param(sel, &p) != 0)
-        die_stmt(sel, "bind reset-close");
+    bind_int_param(sel, &from, "bind reset-close");
     long long row[2];
-    MYSQL_BIND r[2];
-    memset(r, 0, sizeof(r));
-    r[0].buffer_type = MYSQL_TYPE_LONGLONG;
-    r[0].buffer = &row[0];
-    r[1].buffer_type = MYSQL_TYPE_LONGLONG;
-    r[1].buffer = &row[1];
     for (int round = 0; round < 3; round++) {
         from = round * 2;
         execute(sel, "execute reset-close");
-        if (mysql_stmt_bind_result(sel, r) != 0)
-            die_stmt(sel, "bind reset-close result");
+        bind_int_results(sel, row, 2, "bind reset-close result");
         for (int k = 0; k < 3; k++) {
             if (mysql_stmt_fetch(sel) != 0)
                 die_stmt(sel, "fetch reset-close");
