@@ -27,7 +27,7 @@ from pymysql.constants import CLIENT
 import rawmysql
 from rawmysql import MySQLError, RawConn
 from util import (APP_PASSWORD, APP_USER, MONITOR_PASSWORD, MONITOR_USER, REPO,
-                  mysql_native_hash, port_accepts, wait_until)
+                  mysql_native_hash, port_accepts, vm_kb, wait_until)
 
 DB = "hytest"
 SESSION_ID_BASE = 1 << 30  # halyard's session ids (the client's thread id) start here
@@ -667,14 +667,6 @@ def test_client_gone_mid_result(halyard, cluster, db):
 
 # ---------------------------------------------------------------------------
 # big results and packets
-
-
-def vm_kb(pid, field):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise AssertionError(f"{field} not in /proc/{pid}/status")
 
 
 def test_big_result_streams_in_bounded_memory(halyard, db, tmp_path):

@@ -16,7 +16,7 @@ import time
 import pymysql
 import pytest
 
-from util import wait_until
+from util import Background, wait_until
 
 
 def q(conn, sql, args=None):
@@ -36,7 +36,7 @@ def state_change(h, name, to, timeout):
     return time.monotonic()
 
 
-class Readers:
+class Readers(Background):
     """`n` connections reading @@server_id in a loop until stopped; every
     error is kept."""
 
@@ -56,15 +56,10 @@ class Readers:
                 return
             time.sleep(0.005)
 
-    def __enter__(self):
-        for t in self.threads:
-            t.start()
-        return self
+    join_timeout = 10
 
     def __exit__(self, *exc):
-        self.stop.set()
-        for t in self.threads:
-            t.join(10)
+        super().__exit__(*exc)
         for c in self.conns:
             c.close()
 

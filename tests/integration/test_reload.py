@@ -5,7 +5,6 @@ inside a transaction); and a steady sysbench load sees no failed statement
 across reloads that add a backend, remove one and change a rule.
 """
 
-import json
 import signal
 import socket
 import subprocess
@@ -15,19 +14,12 @@ import time
 import pymysql
 import pytest
 
+import util
 from util import default_halyard_settings, free_port, port_accepts, render_libconfig, wait_until
 
 
 def admin_json(h, command):
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(10)
-        s.connect(f"/tmp/halyard-{h.port}.sock")
-        s.sendall(command.encode() + b" --json\n")
-        s.shutdown(socket.SHUT_WR)
-        out = b""
-        while chunk := s.recv(65536):
-            out += chunk
-    return json.loads(out.decode())
+    return util.admin_json(f"/tmp/halyard-{h.port}.sock", command)
 
 
 def reload_ok(h, settings):

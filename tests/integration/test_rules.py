@@ -8,30 +8,17 @@ client's address. Digests count every statement per normalized form, and
 """
 
 import json
-import socket
 
 import pymysql
 import pytest
 
-from util import APP_PASSWORD, APP_USER, mysql_native_hash, wait_until
+from util import APP_PASSWORD, APP_USER, admin_json, mysql_native_hash, wait_until
 
 
 def q(conn, sql):
     with conn.cursor() as cur:
         cur.execute(sql)
         return cur.fetchall()
-
-
-def admin_json(path, command):
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(10)
-        s.connect(path)
-        s.sendall((command + " --json\n").encode())
-        s.shutdown(socket.SHUT_WR)
-        out = b""
-        while chunk := s.recv(65536):
-            out += chunk
-    return json.loads(out.decode().strip())
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ import pytest
 import rawmysql
 from rawmysql import RawConn
 from test_ops import admin, admin_json
-from util import APP_PASSWORD, APP_USER, mysql_native_hash, wait_until
+from util import APP_PASSWORD, APP_USER, mysql_native_hash, vm_kb, wait_until
 
 SHA2 = "caching_sha2_password"
 
@@ -478,14 +478,6 @@ def test_firewall_learn_then_enforce(start_halyard, cluster, fwschema):
 
 # ---------------------------------------------------------------------------
 # hostile clients
-
-
-def vm_kb(pid, field):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise AssertionError(f"{field} not in /proc/{pid}/status")
 
 
 def test_client_that_never_reads_a_huge_result(start_halyard, fwschema):

@@ -4,31 +4,17 @@ listening sockets over from the running one through its admin socket
 (many short connections, each running SELECT 1) not one connection fails.
 """
 
-import json
 import os
 import signal
-import socket
 import threading
 import time
 
 import pymysql
 
-from util import wait_until
+from util import Background, admin_json, wait_until
 
 
-def admin_json(path, command):
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(10)
-        s.connect(path)
-        s.sendall(command.encode() + b" --json\n")
-        s.shutdown(socket.SHUT_WR)
-        out = b""
-        while chunk := s.recv(65536):
-            out += chunk
-    return json.loads(out.decode())
-
-
-class ConnectLoad:
+class ConnectLoad(Background):
     """Threads that connect, run SELECT 1 and disconnect, in a loop."""
 
     def __init__(self, h, threads=6):
@@ -52,16 +38,6 @@ class ConnectLoad:
             except Exception as e:  # every failure counts, whatever it is
                 with self.lock:
                     self.failures.append(repr(e))
-
-    def __enter__(self):
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        for t in self.threads:
-            t.join(timeout=30)
 
 
 def test_takeover_under_connect_load(start_halyard, tmp_path):

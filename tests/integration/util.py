@@ -56,6 +56,56 @@ def port_accepts(port, host="127.0.0.1"):
         return False
 
 
+def vm_kb(pid, field):
+    """A /proc/PID/status memory field (VmRSS, VmHWM...) in kB."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise AssertionError(f"{field} not in /proc/{pid}/status")
+
+
+def admin_json(path, command):
+    """One command on the admin socket at `path`, answered in JSON (as
+    `COMMAND --json`), decoded."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(10)
+        s.connect(path)
+        s.sendall((command + " --json\n").encode())
+        s.shutdown(socket.SHUT_WR)
+        out = b""
+        while chunk := s.recv(65536):
+            out += chunk
+    return json.loads(out.decode())
+
+
+def query_rows(conn, query, args=None):
+    """Run one statement on `conn`, close it, and return the rows as a list."""
+    try:
+        with conn.cursor() as cur:
+            cur.execute(query, args)
+            return list(cur.fetchall())
+    finally:
+        conn.close()
+
+
+class Background:
+    """Threads (self.threads) that run while a `with` block does; self.stop
+    tells them to end, and leaving the block waits `join_timeout` s for each."""
+
+    join_timeout = 30
+
+    def __enter__(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        for t in self.threads:
+            t.join(self.join_timeout)
+
+
 def wait_until(predicate, timeout=10.0, interval=0.02, what=None):
     """Poll predicate() until it returns something truthy; return that.
 
@@ -210,13 +260,7 @@ class Cluster:
 
     def sql(self, ref, query, args=None):
         """Run one statement as root on a node; return its rows as tuples."""
-        conn = self.root_connect(ref)
-        try:
-            with conn.cursor() as cur:
-                cur.execute(query, args)
-                return list(cur.fetchall())
-        finally:
-            conn.close()
+        return query_rows(self.root_connect(ref), query, args)
 
     def value(self, ref, query, args=None):
         """The first column of the first row of query, or None."""
@@ -494,13 +538,7 @@ class Halyard:
 
     def sql(self, query, args=None, **kw):
         """Run one statement on a fresh connection through halyard; return rows."""
-        conn = pymysql.connect(**self.conn_params(**kw))
-        try:
-            with conn.cursor() as cur:
-                cur.execute(query, args)
-                return list(cur.fetchall())
-        finally:
-            conn.close()
+        return query_rows(pymysql.connect(**self.conn_params(**kw)), query, args)
 
     # -- signals ----------------------------------------------------------
 
