@@ -2013,20 +2013,15 @@ static bool aconn_busy(const struct admin_conn *c)
 /* Try to write what is pending. false when the connection was closed. */
 static bool aconn_flush(struct admin_conn *c)
 {
-    while (c->out_off < c->out.len) {
-        ssize_t n = send(c->fd, c->out.data + c->out_off, c->out.len - c->out_off,
-                         MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            ev_io_start(c->a->loop, &c->wio);
-            return true;
-        }
-        if (n <= 0) {
-            aconn_close(c);
-            return false;
-        }
-        c->out_off += (size_t)n;
+    switch (textbuf_send(&c->out, &c->out_off, c->fd)) {
+    case HY_AGAIN:
+        ev_io_start(c->a->loop, &c->wio);
+        return true;
+    case HY_OK:
+        break;
+    default:
+        aconn_close(c);
+        return false;
     }
     ev_io_stop(c->a->loop, &c->wio);
     textbuf_reset(&c->out);

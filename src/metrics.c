@@ -343,20 +343,11 @@ static void mconn_close(struct metrics_conn *c)
 
 static void mconn_flush(struct metrics_conn *c)
 {
-    while (c->out_off < c->out.len) {
-        ssize_t n = send(c->fd, c->out.data + c->out_off, c->out.len - c->out_off,
-                         MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            ev_io_start(c->m->loop, &c->wio);
-            return;
-        }
-        if (n <= 0)
-            break;
-        c->out_off += (size_t)n;
+    if (textbuf_send(&c->out, &c->out_off, c->fd) == HY_AGAIN) {
+        ev_io_start(c->m->loop, &c->wio);
+        return;
     }
-    mconn_close(c);
+    mconn_close(c); /* all sent, or the client is gone */
 }
 
 static void snapshot(const struct status *st, struct metrics_snapshot *s)

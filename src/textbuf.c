@@ -1,12 +1,29 @@
 /*
  * textbuf.c: see textbuf.h.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "halyard/textbuf.h"
+
+hy_status_t textbuf_send(const struct textbuf *sb, size_t *off, int fd)
+{
+    while (*off < sb->len) {
+        ssize_t n = send(fd, sb->data + *off, sb->len - *off, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return HY_AGAIN;
+        if (n <= 0)
+            return HY_ERROR;
+        *off += (size_t)n;
+    }
+    return HY_OK;
+}
 
 void textbuf_init(struct textbuf *sb, size_t limit)
 {

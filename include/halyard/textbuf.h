@@ -49,4 +49,9 @@ size_t textbuf_cell(struct textbuf *sb, const char *s);
 /* Columns textbuf_cell() would write for `s`. */
 size_t textbuf_cell_width(const char *s);
 
+/* Send what is left of `sb` from *off to the non-blocking socket `fd`,
+ * advancing *off: HY_OK when all of it is sent, HY_AGAIN when the socket
+ * is full (wait for EV_WRITE), HY_ERROR when the peer is gone. */
+hy_status_t textbuf_send(const struct textbuf *sb, size_t *off, int fd) HY_MUSTCHECK;
+
 #endif /* HALYARD_TEXTBUF_H */
