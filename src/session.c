@@ -2628,17 +2628,13 @@ static bool ps_fetch(struct session *s, uint8_t *p, uint32_t len)
         return true;
     if (s->wait_idx < 0) {
         ps_plain_command(s);
-        if (st->cursor_idx < 0) {
-            ps_refuse(s, len, ER_STMT_HAS_NO_OPEN_CURSOR, "HY000",
-                      "The statement (%u) has no open cursor", st->id);
-            return true;
-        }
-        s->wait_idx = st->cursor_idx;
+        s->wait_idx = st->cursor_idx; /* -1: no cursor */
     }
+    bool open = s->wait_idx >= 0;
     uint32_t idx = (uint32_t)s->wait_idx;
-    if (!ensure_backend(s, idx))
+    if (open && !ensure_backend(s, idx))
         return false;
-    if (st->be[idx].id == 0 || st->cursor_idx != (int)idx) {
+    if (!open || st->be[idx].id == 0 || st->cursor_idx != (int)idx) {
         ps_refuse(s, len, ER_STMT_HAS_NO_OPEN_CURSOR, "HY000",
                   "The statement (%u) has no open cursor", st->id);
         return true;
