@@ -100,6 +100,18 @@ static void xor_bytes(uint8_t *out, const uint8_t *a, const uint8_t *b, size_t n
         out[i] = a[i] ^ b[i];
 }
 
+/* x1 = reply ^ mask, `n` bytes: true when H(x1) is x2, i.e. the reply
+ * proves the client knows x1. The caller wipes x1. */
+static bool unmask_check(digest_fn h, size_t n, const uint8_t *reply, const uint8_t *mask,
+                         const uint8_t *x2, uint8_t *x1)
+{
+    uint8_t check[MYSQL_SHA256_LEN];
+
+    xor_bytes(x1, reply, mask, n);
+    h(x1, n, check);
+    return CRYPTO_memcmp(check, x2, n) == 0;
+}
+
 void auth_hash_password(const char *password, size_t len, uint8_t h2[MYSQL_SHA1_LEN])
 {
     uint8_t h1[MYSQL_SHA1_LEN];
@@ -121,14 +133,11 @@ bool auth_native_verify(const uint8_t scramble[MYSQL_SCRAMBLE_LEN], const uint8_
 {
     uint8_t mask[MYSQL_SHA1_LEN];
     uint8_t cand[MYSQL_SHA1_LEN];
-    uint8_t check[MYSQL_SHA1_LEN];
 
     if (reply_len != MYSQL_SCRAMBLE_LEN)
         return false;
     native_mask(scramble, h2, mask);
-    xor_bytes(cand, reply, mask, MYSQL_SHA1_LEN);
-    SHA1(cand, sizeof(cand), check);
-    bool ok = CRYPTO_memcmp(check, h2, MYSQL_SHA1_LEN) == 0;
+    bool ok = unmask_check(SHA1, MYSQL_SHA1_LEN, reply, mask, h2, cand);
     if (ok)
         memcpy(h1, cand, MYSQL_SHA1_LEN);
     OPENSSL_cleanse(mask, sizeof(mask));
@@ -235,14 +244,11 @@ bool auth_sha2_verify(const uint8_t scramble[MYSQL_SCRAMBLE_LEN], const uint8_t 
 {
     uint8_t mask[MYSQL_SHA256_LEN];
     uint8_t s1[MYSQL_SHA256_LEN];
-    uint8_t check[MYSQL_SHA256_LEN];
 
     if (reply_len != MYSQL_SHA256_LEN)
         return false;
     sha2_mask(scramble, s2, mask);
-    xor_bytes(s1, reply, mask, MYSQL_SHA256_LEN);
-    SHA256(s1, sizeof(s1), check);
-    bool ok = CRYPTO_memcmp(check, s2, MYSQL_SHA256_LEN) == 0;
+    bool ok = unmask_check(SHA256, MYSQL_SHA256_LEN, reply, mask, s2, s1);
     OPENSSL_cleanse(mask, sizeof(mask));
     OPENSSL_cleanse(s1, sizeof(s1));
     return ok;
