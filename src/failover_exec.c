@@ -311,6 +311,28 @@ static bool parse_pos(const char *s, struct gtid_pos *out)
     return gtid_pos_parse(s != NULL ? s : "", s != NULL ? strlen(s) : 0, out) == HY_OK;
 }
 
+/* What a procedure reads the servers into (cfg order), with the links it
+ * reads them over. survey_end() undoes survey_begin(), whatever it returned. */
+struct survey {
+    struct failover_node *nodes;
+    struct gtid_pos *states;
+};
+
+static bool survey_begin(struct fx *fx, struct survey *sv)
+{
+    size_t nb = fx->cfg->n_backends;
+    sv->nodes = calloc(nb, sizeof(*sv->nodes));
+    sv->states = calloc(nb, sizeof(*sv->states));
+    return sv->nodes != NULL && sv->states != NULL && links_open(fx);
+}
+
+static void survey_end(struct fx *fx, struct survey *sv)
+{
+    links_close(fx);
+    free(sv->nodes);
+    free(sv->states);
+}
+
 /* Ask every connected server what it is; fill nodes[] (cfg order) and, for
  * each, its @@gtid_binlog_state in states[]. */
 static void probe(struct fx *fx, struct failover_node *nodes, struct gtid_pos *states)
@@ -564,10 +586,12 @@ static bool run_failover(struct fx *fx, bool manual, uint64_t down_ms)
 {
     const struct config *cfg = fx->cfg;
     size_t nb = cfg->n_backends;
-    struct failover_node *nodes = calloc(nb, sizeof(*nodes));
-    struct gtid_pos *states = calloc(nb, sizeof(*states));
+    struct survey sv;
+    bool have = survey_begin(fx, &sv);
+    struct failover_node *nodes = sv.nodes;
+    struct gtid_pos *states = sv.states;
     bool ok = false, attempted = false;
-    if (nodes == NULL || states == NULL || !links_open(fx)) {
+    if (!have) {
         step(fx, LOG_LEVEL_ERROR, "out of memory");
         goto out;
     }
@@ -618,9 +642,7 @@ out:
     if (attempted)
         status_count_failover(false, ok);
     atomic_store(&fx->busy, false);
-    links_close(fx);
-    free(nodes);
-    free(states);
+    survey_end(fx, &sv);
     return ok;
 }
 
@@ -640,10 +662,12 @@ static bool run_switchover(struct fx *fx, const char *target)
 {
     const struct config *cfg = fx->cfg;
     size_t nb = cfg->n_backends;
-    struct failover_node *nodes = calloc(nb, sizeof(*nodes));
-    struct gtid_pos *states = calloc(nb, sizeof(*states));
+    struct survey sv;
+    bool have = survey_begin(fx, &sv);
+    struct failover_node *nodes = sv.nodes;
+    struct gtid_pos *states = sv.states;
     bool ok = false, attempted = false;
-    if (nodes == NULL || states == NULL || !links_open(fx)) {
+    if (!have) {
         step(fx, LOG_LEVEL_ERROR, "out of memory");
         goto out;
     }
@@ -721,9 +745,7 @@ out:
     if (attempted)
         status_count_failover(true, ok);
     atomic_store(&fx->busy, false);
-    links_close(fx);
-    free(nodes);
-    free(states);
+    survey_end(fx, &sv);
     return ok;
 }
 
@@ -733,9 +755,11 @@ static void run_rejoin(struct fx *fx, size_t i, int primary, bool fence)
 {
     const struct config *cfg = fx->cfg;
     size_t nb = cfg->n_backends;
-    struct failover_node *nodes = calloc(nb, sizeof(*nodes));
-    struct gtid_pos *states = calloc(nb, sizeof(*states));
-    if (nodes == NULL || states == NULL || !links_open(fx))
+    struct survey sv;
+    bool have = survey_begin(fx, &sv);
+    struct failover_node *nodes = sv.nodes;
+    struct gtid_pos *states = sv.states;
+    if (!have)
         goto out;
     probe(fx, nodes, states);
     struct failover_view v = {.nodes = nodes, .n = nb, .primary = primary};
@@ -768,9 +792,7 @@ static void run_rejoin(struct fx *fx, size_t i, int primary, bool fence)
         step(fx, LOG_LEVEL_WARN, "%s", why);
     }
 out:
-    links_close(fx);
-    free(nodes);
-    free(states);
+    survey_end(fx, &sv);
 }
 
 /* ---- the thread --------------------------------------------------------------- */
