@@ -682,15 +682,15 @@ bool mysql_resp_expects_reply(uint8_t cmd)
 
 void mysql_resp_start(struct mysql_resp *r, uint8_t cmd, uint32_t caps, uint8_t exec_flags)
 {
-    /* exec_flags is not needed: a cursor shows in the server's
-     * SERVER_STATUS_CURSOR_EXISTS flag, and trusting that rather than our
-     * reading of the request cannot leave us waiting for rows that the
-     * server will never send. */
-    (void)exec_flags;
-
     memset(r, 0, sizeof(*r));
     r->caps = caps;
     r->cmd = cmd;
+    /* SERVER_STATUS_CURSOR_EXISTS alone does not say that this result's
+     * rows come by COM_STMT_FETCH: inside a stored routine with a cursor
+     * of its own open, the server sets it on the results the routine's
+     * SELECTs send, rows and all. Only an execute that asked for a cursor
+     * can get one. */
+    r->cursor_asked = cmd == COM_STMT_EXECUTE && (exec_flags & CURSOR_TYPE_READ_ONLY);
     switch (cmd) {
     case COM_QUERY:
     case COM_STMT_EXECUTE:
@@ -808,6 +808,23 @@ static enum mysql_resp_rc resp_prep_ok(struct mysql_resp *r, const uint8_t *p, u
     return resp_prep_cols(r);
 }
 
+/* A column (or parameter) definition starts with its catalog, which is
+ * always "def": checking it catches a tracker that lost count at once,
+ * where counting on would wait for packets that never come. */
+static bool resp_is_coldef(const uint8_t *p, uint32_t len)
+{
+    return len >= 4 && p[0] == 3 && p[1] == 'd' && p[2] == 'e' && p[3] == 'f';
+}
+
+/* Whether a terminator straight after the column definitions means that
+ * a cursor was opened: asked for, flagged, and the last result (a routine's
+ * results, which come with rows, are followed by its final OK). */
+static bool resp_cursor_opened(const struct mysql_resp *r)
+{
+    return r->cursor_asked && (r->status & SERVER_STATUS_CURSOR_EXISTS) &&
+           !(r->status & SERVER_MORE_RESULTS_EXISTS);
+}
+
 /* The first packet of a result. A column count is a lenenc integer >= 1;
  * 0x00 is an OK, 0xfb the LOCAL INFILE request, 0xff an ERR, and 0xfe is
  * never a first packet. */
@@ -887,6 +904,8 @@ enum mysql_resp_rc mysql_resp_feed(struct mysql_resp *r, const uint8_t *p, uint3
         return resp_first(r, p, len);
 
     case RS_COLDEFS:
+        if (!resp_is_coldef(p, len))
+            return MYSQL_RESP_BAD;
         if (--r->left == 0)
             r->state = deprecate_eof ? RS_ROWS : RS_COLDEFS_EOF;
         return MYSQL_RESP_MORE;
@@ -894,13 +913,15 @@ enum mysql_resp_rc mysql_resp_feed(struct mysql_resp *r, const uint8_t *p, uint3
     case RS_COLDEFS_EOF:
         if (!mysql_is_eof(p[0], len, false) || !resp_term(r, p, len))
             return MYSQL_RESP_BAD;
-        if (r->status & SERVER_STATUS_CURSOR_EXISTS)
-            return resp_result_end(r); /* a cursor was opened: rows come by FETCH */
+        if (resp_cursor_opened(r))
+            return resp_result_end(r); /* rows come by COM_STMT_FETCH */
         r->state = RS_ROWS;
         return MYSQL_RESP_MORE;
 
     case RS_ROWS:
         if (!mysql_is_eof(p[0], len, deprecate_eof)) {
+            if (r->cmd != COM_QUERY && r->cmd != COM_PROCESS_INFO && p[0] != 0x00)
+                return MYSQL_RESP_BAD; /* a binary row starts with 0x00 */
             r->rows++;
             return MYSQL_RESP_MORE;
         }
@@ -921,7 +942,7 @@ enum mysql_resp_rc mysql_resp_feed(struct mysql_resp *r, const uint8_t *p, uint3
 
     case RS_FIELDS:
         if (!mysql_is_eof(p[0], len, deprecate_eof))
-            return MYSQL_RESP_MORE;
+            return resp_is_coldef(p, len) ? MYSQL_RESP_MORE : MYSQL_RESP_BAD;
         r->state = RS_DONE;
         return resp_term(r, p, len) ? MYSQL_RESP_DONE : MYSQL_RESP_BAD;
 
@@ -931,6 +952,8 @@ enum mysql_resp_rc mysql_resp_feed(struct mysql_resp *r, const uint8_t *p, uint3
         return resp_prep_ok(r, p, len);
 
     case RS_PREP_PARAMS:
+        if (!resp_is_coldef(p, len))
+            return MYSQL_RESP_BAD;
         if (--r->params_left > 0)
             return MYSQL_RESP_MORE;
         if (!deprecate_eof) {
@@ -945,6 +968,8 @@ enum mysql_resp_rc mysql_resp_feed(struct mysql_resp *r, const uint8_t *p, uint3
         return resp_prep_cols(r);
 
     case RS_PREP_COLS:
+        if (!resp_is_coldef(p, len))
+            return MYSQL_RESP_BAD;
         if (--r->left > 0)
             return MYSQL_RESP_MORE;
         if (!deprecate_eof) {

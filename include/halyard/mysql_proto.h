@@ -414,9 +414,13 @@ size_t mysql_stmt_exec_bind_types(const uint8_t *payload, const struct mysql_stm
  *    | column count N, N column definitions, [EOF unless DEPRECATE_EOF],
  *    rows, terminator (EOF, or OK-0xfe under DEPRECATE_EOF) | ERR.
  *    After column definitions: if an EOF/terminator comes whose status has
- *    SERVER_STATUS_CURSOR_EXISTS, the result ends there (cursor opened by
- *    COM_STMT_EXECUTE); under DEPRECATE_EOF a terminator straight after the
- *    column definitions is an empty result. An OK or terminator with
+ *    SERVER_STATUS_CURSOR_EXISTS and not SERVER_MORE_RESULTS_EXISTS, and
+ *    the command is a COM_STMT_EXECUTE that asked for a cursor
+ *    (CURSOR_TYPE_READ_ONLY), the result ends there: rows come by
+ *    COM_STMT_FETCH. Anywhere else the flag only says that a stored
+ *    routine has a cursor of its own open, and the rows follow. Under
+ *    DEPRECATE_EOF a terminator straight after the column definitions is
+ *    an empty result (or the opened cursor). An OK or terminator with
  *    SERVER_MORE_RESULTS_EXISTS starts the next result; ERR always ends.
  *    LOCAL_INFILE (0xfb): return MYSQL_RESP_INFILE; the client then sends
  *    file packets ending with an empty one, and the caller calls
@@ -432,6 +436,11 @@ size_t mysql_stmt_exec_bind_types(const uint8_t *payload, const struct mysql_stm
  *    (mysql_resp_expects_reply() says so; never feed them).
  *  - everything else (PING, INIT_DB, SET_OPTION, RESET_CONNECTION,
  *    STMT_RESET, PROCESS_KILL, REFRESH, DEBUG...): one packet, OK/EOF/ERR.
+ *
+ * Strict where it is cheap, so that a tracker that lost its place says BAD
+ * at once instead of waiting for packets that never come: a column or
+ * parameter definition must start with its catalog "def", and a binary row
+ * (COM_STMT_EXECUTE, COM_STMT_FETCH) with 0x00.
  */
 #define MYSQL_RESP_PEEK 32
 
@@ -454,6 +463,7 @@ struct mysql_resp {
     uint64_t rows;        /* rows seen (all results) */
     uint64_t affected;    /* affected rows of the last OK */
     uint32_t stmt_id;     /* COM_STMT_PREPARE: the statement id in the OK */
+    bool cursor_asked;    /* private: COM_STMT_EXECUTE with CURSOR_TYPE_READ_ONLY */
 };
 
 bool mysql_resp_expects_reply(uint8_t cmd);
