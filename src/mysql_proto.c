@@ -854,6 +854,21 @@ static enum mysql_resp_rc resp_first(struct mysql_resp *r, const uint8_t *p, uin
     }
 }
 
+bool mysql_resp_err_fits(const struct mysql_resp *r)
+{
+    switch (r->state) {
+    case RS_SIMPLE:
+    case RS_STATS:
+    case RS_FIRST:
+    case RS_ROWS:
+    case RS_INFILE_REPLY:
+    case RS_PREP_OK:
+        return true;
+    default:
+        return false;
+    }
+}
+
 enum mysql_resp_rc mysql_resp_feed(struct mysql_resp *r, const uint8_t *p, uint32_t len)
 {
     bool deprecate_eof = r->caps & CLIENT_DEPRECATE_EOF;

@@ -780,7 +780,7 @@ static void packet_too_large(struct session *s, uint8_t seq);
 /* Get ready to parse a fresh answer to `cmd` from s->cur in `down`. */
 static void answer_expect(struct session *s, uint8_t cmd, uint8_t exec_flags)
 {
-    s->resp_done = s->resp_ending = false;
+    s->resp_done = s->resp_ending = s->resp_broken = false;
     s->infile = s->infile_next = false;
     s->down_left = 0;
     s->down_cont = false;
@@ -1553,6 +1553,47 @@ static void up_forward(struct session *s)
         command_done(s);
 }
 
+/* The backend's packet at down.scan broke the protocol (the tracker cannot
+ * follow it): the packets before it still go to the client, then an ERR in
+ * its place, and that backend connection is closed, since nobody knows
+ * where its answer ends. The session goes on, as after a lost backend
+ * (session_backend_lost), unless the connection held state that cannot be
+ * rebuilt, or the client is among column definitions, where it would not
+ * take an ERR. Returns false when the session must close instead. */
+static bool answer_broken(struct session *s)
+{
+    struct bconn *bc = s->cur;
+    slog_warn(s, "backend %s broke the protocol answering %s: closing that connection",
+              bc->be->name, mysql_com_name(s->cmd));
+    if (s->internal != INT_NONE || s->req_open || s->infile || s->kill_id != 0 ||
+        !mysql_resp_err_fits(&s->resp) || (bc->idx == s->primary && s->pinned)) {
+        session_mark_closing(s, END_BACKEND_PROTOCOL);
+        return false;
+    }
+    bool trx = (bc->idx == s->primary && session_in_trans(s)) || s->ro_idx == (int)bc->idx;
+    if (bc->idx == s->primary)
+        s->status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
+    if (s->ro_idx == (int)bc->idx)
+        s->ro_idx = -1;
+    snprintf(s->broken_msg, sizeof(s->broken_msg), "Backend '%s' broke the protocol answering %s%s",
+             bc->be->name, mysql_com_name(s->cmd), trx ? "; the transaction was rolled back" : "");
+    s->down.tail = s->down.scan; /* that packet and whatever came after it */
+    s->down_seq--;               /* the last packet passed on */
+    s->resp_broken = true;
+    bconn_close(bc);
+    return true;
+}
+
+/* The client has everything the broken answer had before the packet that
+ * broke it: the ERR ends the command. */
+static void answer_broken_end(struct session *s)
+{
+    s->resp_broken = false;
+    query_end(s, true);
+    send_err(s, (uint8_t)(s->down_seq + 1), ER_CONNECTION_KILLED, "70100", "%s", s->broken_msg);
+    s->resp_done = true;
+}
+
 /* Parse the answer in `down` as far as it has arrived, then send it on. */
 /* Our own KILL (command_kill) is answered by the backend in terms of its
  * thread id; when it refuses, the client must read the id it gave. Returns
@@ -1599,7 +1640,7 @@ static bool down_parse(struct session *s)
                 s->resp_done = true;
             }
         }
-        if (s->resp_done || s->infile)
+        if (s->resp_done || s->infile || s->resp_broken)
             return true;
         if (s->down_left > 0) {
             uint32_t n = HY_MIN(s->down_left, stream_unparsed(st));
@@ -1646,12 +1687,8 @@ static bool down_parse(struct session *s)
             if ((s->ps_err = malloc(s->ps_err_len)) != NULL)
                 memcpy(s->ps_err, pl, s->ps_err_len);
         }
-        if (rc == MYSQL_RESP_BAD) {
-            slog_warn(s, "backend %s broke the protocol answering %s", s->cur->be->name,
-                      mysql_com_name(s->cmd));
-            session_mark_closing(s, END_BACKEND_PROTOCOL);
-            return false;
-        }
+        if (rc == MYSQL_RESP_BAD)
+            return answer_broken(s);
         st->scan += MYSQL_HEADER_SIZE;
         s->down_left = len;
         s->down_cont = len == MYSQL_MAX_PAYLOAD;
@@ -1681,6 +1718,8 @@ static void down_forward(struct session *s)
         if (rc == HY_OK)
             stream_release_if_empty(st, &s->w->pool);
     }
+    if (s->resp_broken && rc == HY_OK && (st->b == NULL || stream_empty(st)))
+        answer_broken_end(s);
     update_reads(s);
     if (s->infile)
         up_forward(s); /* file packets may already be waiting */

@@ -471,6 +471,11 @@ bool mysql_resp_expects_reply(uint8_t cmd);
 void mysql_resp_start(struct mysql_resp *r, uint8_t cmd, uint32_t caps, uint8_t exec_flags);
 enum mysql_resp_rc mysql_resp_feed(struct mysql_resp *r, const uint8_t *p, uint32_t len);
 void mysql_resp_infile_done(struct mysql_resp *r);
+/* Whether clients take an ERR in place of the next packet: at the start of
+ * an answer or of a result, or among rows (a killed query), but not among
+ * column or parameter definitions, which client libraries read without
+ * looking for one (pymysql does not). */
+bool mysql_resp_err_fits(const struct mysql_resp *r);
 
 /* Human name of a command byte ("COM_QUERY"), "COM_UNKNOWN" otherwise. */
 const char *mysql_com_name(uint8_t cmd);

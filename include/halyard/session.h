@@ -189,8 +189,9 @@ struct session {
     int retry_exclude;  /* the backend the retry must avoid, else -1 */
     uint8_t *retry_pkt; /* header + payload of that command */
     uint32_t retry_len, retry_cap;
-    char trx_lost[72]; /* a transaction died with this backend: the next statement says so */
-    bool cmd_ro_begin; /* the command in flight starts such a transaction */
+    char trx_lost[72];    /* a transaction died with this backend: the next statement says so */
+    char broken_msg[160]; /* answer_broken(): the ERR the client gets once the rest is out */
+    bool cmd_ro_begin;    /* the command in flight starts such a transaction */
 
     /* prepared statements (see "prepared statements" in session.c) */
     struct pstmt **ps_tab; /* hash of halyard statement id -> statement */
@@ -250,6 +251,7 @@ struct session {
     bool down_cont;
     bool resp_ending;   /* the packet being passed ends the answer */
     bool resp_done;     /* the whole answer has been parsed */
+    bool resp_broken;   /* the backend broke the protocol: ERR once the rest is out */
     bool infile_next;   /* the packet being passed asks for a local file */
     uint8_t down_seq;   /* sequence id of the last answer packet seen */
     uint8_t cmd;        /* the command in flight */

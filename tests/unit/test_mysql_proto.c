@@ -1974,6 +1974,31 @@ static void test_resp_status_seen(void **state)
     assert_int_equal(r.err_code, 1146);
 }
 
+/* Where a client takes an ERR in place of the next packet. */
+static void test_resp_err_fits(void **state)
+{
+    (void)state;
+    struct mysql_resp r;
+
+    mysql_resp_start(&r, COM_QUERY, CAPS_EOF, 0);
+    assert_true(mysql_resp_err_fits(&r)); /* the first packet */
+    assert_int_equal(mysql_resp_feed(&r, (const uint8_t *)COLS1, LIT_LEN(COLS1)), MORE);
+    assert_false(mysql_resp_err_fits(&r)); /* among definitions */
+    assert_int_equal(mysql_resp_feed(&r, (const uint8_t *)COLDEF, LIT_LEN(COLDEF)), MORE);
+    assert_false(mysql_resp_err_fits(&r)); /* the EOF after them */
+    assert_int_equal(mysql_resp_feed(&r, (const uint8_t *)EOF_AC, LIT_LEN(EOF_AC)), MORE);
+    assert_true(mysql_resp_err_fits(&r)); /* among rows */
+    assert_int_equal(mysql_resp_feed(&r, (const uint8_t *)EOF_MORE, LIT_LEN(EOF_MORE)), MORE);
+    assert_true(mysql_resp_err_fits(&r)); /* the next result's first packet */
+
+    mysql_resp_start(&r, COM_STMT_PREPARE, CAPS_DEP, 0);
+    assert_true(mysql_resp_err_fits(&r));
+    assert_int_equal(mysql_resp_feed(&r, (const uint8_t *)PREP_OK("\x01\x00", "\x01\x00"),
+                                     LIT_LEN(PREP_OK("\x01\x00", "\x01\x00"))),
+                     MORE);
+    assert_false(mysql_resp_err_fits(&r));
+}
+
 static void test_resp_expects_reply(void **state)
 {
     (void)state;
@@ -2181,6 +2206,7 @@ int main(void)
         cmocka_unit_test(test_resp_infile_order),
         cmocka_unit_test(test_resp_status_seen),
         cmocka_unit_test(test_resp_expects_reply),
+        cmocka_unit_test(test_resp_err_fits),
         cmocka_unit_test(test_resp_garbage),
         cmocka_unit_test(test_stmt_id),
         cmocka_unit_test(test_prepare_ok),
