@@ -2540,6 +2540,24 @@ static void ps_forward_with_types(struct session *s, struct pstmt *st, const uin
     up_forward(s);
 }
 
+/* An EXECUTE of `st` bound for `idx` (its whole packet, `p`, is in `up`):
+ * an autocommit read on a replica is kept to run once more elsewhere if
+ * the replica dies before it answers, as a text read is (retry_keep); the
+ * statement is prepared there on the way. Not when its long data went to
+ * that backend: the data dies with it. Kept before the statement id in the
+ * packet is rewritten for the backend. */
+static void ps_retry_keep(struct session *s, const struct pstmt *st, uint32_t idx, const uint8_t *p,
+                          uint32_t len, uint32_t avail)
+{
+    if (s->retried)
+        return;
+    if (idx < s->n_bc && idx != s->primary && avail == len && st->ld_idx < 0 && !st->writes &&
+        !session_in_trans(s) && s->ro_idx < 0)
+        retry_keep(s, p - MYSQL_HEADER_SIZE, MYSQL_HEADER_SIZE + len);
+    else
+        s->retry_ok = false;
+}
+
 /* Each ps_* command handler below works on the packet at up.scan (`p`, of
  * which `avail` bytes are there) and returns true when it is done with it
  * (answered or dropped: take the next command), false when the command
@@ -2579,6 +2597,7 @@ static bool ps_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t ava
             return true;
         }
         s->wait_idx = (int)idx;
+        ps_retry_keep(s, st, idx, p, len, avail);
         if (s->w->digests != NULL) {
             s->digest_hash = st->digest;
             s->digest_pending = true;
