@@ -115,3 +115,34 @@ def test_block_rule_with_a_single_backend(start_halyard, cluster, schema):
         q(c, "DROP TABLE t")
     assert e.value.args[0] == 1142 and "no_drop" in e.value.args[1], e.value.args
     assert cluster.sql(0, "SELECT COUNT(*) FROM rules.t")[0][0] == 2
+
+
+def test_sample_config_lets_the_app_do_what_the_server_does(start_halyard, cluster):
+    """conf/halyard.conf, the config `make demo` runs, with its ports moved
+    to the test cluster's: the app account makes and drops its own schema
+    and writes without WHERE as on the server (issue 17: a client suite
+    failed through the demo), while the sample's block rule stays there for
+    the network it names."""
+    import os
+    import re
+    from util import REPO
+    text = open(os.path.join(REPO, "conf", "halyard.conf")).read().replace("$", "$$")
+    assert re.search(r'(?m)^\s+action = "block";', text)  # the example is still active
+    text = text.replace("port = 6033;", "port = $listen_port;")
+    for i, demo_port in enumerate((3310, 3311, 3312)):
+        assert f"port = {demo_port};" in text
+        text = text.replace(f"port = {demo_port};", f"port = $node{i}_port;")
+    h = start_halyard(text)
+    c = h.connect()
+    q(c, "DROP DATABASE IF EXISTS sample_suite")
+    q(c, "CREATE DATABASE sample_suite")
+    q(c, "CREATE TABLE sample_suite.orders (id INT PRIMARY KEY, v INT)")
+    q(c, "INSERT INTO sample_suite.orders VALUES (1, 1), (2, 2)")
+    q(c, "UPDATE sample_suite.orders SET v = 0")
+    q(c, "DELETE FROM sample_suite.orders")
+    q(c, "DROP DATABASE sample_suite")
+    assert cluster.sql(0, "SHOW DATABASES LIKE 'sample_suite'") == []
+    rules = admin_json(f"/tmp/halyard-{h.port}.sock", "show rules")["rules"]
+    blocks = [r for r in rules if r["action"] == "block"]
+    assert [r["name"] for r in blocks] == ["batch-network-read-only"], rules
+    assert blocks[0]["hits"] == 0, rules
