@@ -604,6 +604,7 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
     kv_str(&kv, "backend_tls_key", cfg->backend_tls_key);
     kv_int(&kv, "max_packet_size", cfg->max_packet_size);
     kv_int(&kv, "client_idle_timeout_ms", cfg->client_idle_timeout_ms);
+    kv_int(&kv, "backend_read_timeout_ms", cfg->backend_read_timeout_ms);
     kv_str(&kv, "default_auth_plugin",
            cfg->default_sha2 ? "caching_sha2_password" : "mysql_native_password");
     kv_str(&kv, "auth_rsa_private_key", cfg->auth_rsa_private_key);

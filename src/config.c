@@ -96,6 +96,11 @@ const struct config_key config_keys[] = {
     {"client_idle_timeout_ms", CONFIG_INT, "0", 0, 2147483647,
      "milliseconds a logged-in client may stay idle between commands before halyard closes it "
      "with error 4031, as wait_timeout does; 0 = never", NULL},
+    {"backend_read_timeout_ms", CONFIG_INT, "0", 0, 2147483647,
+     "milliseconds a command waits for its backend to send anything (the answer's first byte, or "
+     "the next one); then the client gets error 1927 and that backend connection is closed; 0 = "
+     "as long as it takes",
+     NULL},
     {"default_auth_plugin", CONFIG_STRING, "mysql_native_password", 0, 0,
      "the authentication method the greeting offers clients",
      "mysql_native_password|caching_sha2_password"},
@@ -1561,6 +1566,7 @@ static hy_status_t fill_config(struct loader *ld, struct config *cfg, config_set
     cfg->max_prepared_statements = (int)get_int(root, "max_prepared_statements");
     cfg->max_packet_size = (int)get_int(root, "max_packet_size");
     cfg->client_idle_timeout_ms = (int)get_int(root, "client_idle_timeout_ms");
+    cfg->backend_read_timeout_ms = (int)get_int(root, "backend_read_timeout_ms");
     cfg->default_sha2 = strcmp(get_str(root, "default_auth_plugin"), "caching_sha2_password") == 0;
     cfg->auth_fail_limit = (int)get_int(root, "auth_fail_limit");
     cfg->auth_fail_window_ms = (int)get_int(root, "auth_fail_window_ms");

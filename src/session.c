@@ -1406,6 +1406,8 @@ static void command_abandon(struct session *s)
 
 static void command_done(struct session *s)
 {
+    if (s->cfg->backend_read_timeout_ms > 0)
+        session_timer_stop(s);
     query_end(s, s->resp.err_code != 0);
     s->retry_ok = false;
     s->retried = false;
@@ -1553,21 +1555,20 @@ static void up_forward(struct session *s)
         command_done(s);
 }
 
-/* The backend's packet at down.scan broke the protocol (the tracker cannot
- * follow it): the packets before it still go to the client, then an ERR in
- * its place, and that backend connection is closed, since nobody knows
- * where its answer ends. The session goes on, as after a lost backend
- * (session_backend_lost), unless the connection held state that cannot be
- * rebuilt, or the client is among column definitions, where it would not
- * take an ERR. Returns false when the session must close instead. */
-static bool answer_broken(struct session *s)
+/* Give up on the answer s->cur is sending, at a packet boundary: once
+ * what came before is out, the client gets ERR 1927 "Backend 'NAME'
+ * <what> answering <command>" in place of the next packet, and that
+ * backend connection is closed now, since nobody knows where its answer
+ * ends. The session goes on, as after a lost backend (session_backend_lost),
+ * unless the connection held state that cannot be rebuilt, or the client is
+ * among column definitions, where it would not take an ERR: then it is
+ * marked closing (`why`) and false returned. */
+static bool answer_abandon(struct session *s, const char *what, enum session_end why)
 {
     struct bconn *bc = s->cur;
-    slog_warn(s, "backend %s broke the protocol answering %s: closing that connection",
-              bc->be->name, mysql_com_name(s->cmd));
     if (s->internal != INT_NONE || s->req_open || s->infile || s->kill_id != 0 ||
         !mysql_resp_err_fits(&s->resp) || (bc->idx == s->primary && s->pinned)) {
-        session_mark_closing(s, END_BACKEND_PROTOCOL);
+        session_mark_closing(s, why);
         return false;
     }
     bool trx = (bc->idx == s->primary && session_in_trans(s)) || s->ro_idx == (int)bc->idx;
@@ -1575,13 +1576,23 @@ static bool answer_broken(struct session *s)
         s->status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
     if (s->ro_idx == (int)bc->idx)
         s->ro_idx = -1;
-    snprintf(s->broken_msg, sizeof(s->broken_msg), "Backend '%s' broke the protocol answering %s%s",
-             bc->be->name, mysql_com_name(s->cmd), trx ? "; the transaction was rolled back" : "");
-    s->down.tail = s->down.scan; /* that packet and whatever came after it */
-    s->down_seq--;               /* the last packet passed on */
+    snprintf(s->broken_msg, sizeof(s->broken_msg), "Backend '%s' %s answering %s%s", bc->be->name,
+             what, mysql_com_name(s->cmd), trx ? "; the transaction was rolled back" : "");
     s->resp_broken = true;
     bconn_close(bc);
     return true;
+}
+
+/* The backend's packet at down.scan broke the protocol (the tracker cannot
+ * follow it): the packets before it still go to the client, then the ERR
+ * in its place (answer_abandon). */
+static bool answer_broken(struct session *s)
+{
+    slog_warn(s, "backend %s broke the protocol answering %s: closing that connection",
+              s->cur->be->name, mysql_com_name(s->cmd));
+    s->down.tail = s->down.scan; /* that packet and whatever came after it */
+    s->down_seq--;               /* the last packet passed on */
+    return answer_abandon(s, "broke the protocol", END_BACKEND_PROTOCOL);
 }
 
 /* The client has everything the broken answer had before the packet that
@@ -1753,6 +1764,10 @@ static void command_begin(struct session *s, uint8_t cmd, uint8_t exec_flags)
     stat_inc(&s->w->stats.commands);
     session_set_state(s, SS_COMMAND);
     answer_expect(s, cmd, exec_flags);
+    if (s->cfg->backend_read_timeout_ms > 0) {
+        s->down_last = s->cmd_started;
+        session_timer_start(s, s->cfg->backend_read_timeout_ms);
+    }
 }
 
 static void command_forward(struct session *s, uint8_t cmd, uint32_t len, uint8_t exec_flags)
@@ -3590,7 +3605,6 @@ static void internal_progress(struct session *s)
 
 static void backend_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
-    (void)loop;
     (void)revents;
     struct bconn *bc = container_of(w, struct bconn, c.rio);
     struct session *s = bc->s;
@@ -3605,6 +3619,7 @@ static void backend_read_cb(struct ev_loop *loop, ev_io *w, int revents)
         update_reads(s);
         goto out;
     }
+    s->down_last = ev_now(loop);
     if (n <= 0) {
         if (bc->state != BCONN_READY)
             session_backend_failed(s, NULL, 0,
@@ -4223,6 +4238,39 @@ out:
     session_reap(s);
 }
 
+/* backend_read_timeout_ms passed since the command started: lazily, as the
+ * idle timer does, it looks at when the backend last sent something. Time
+ * the session spends waiting for the client does not count: the request or
+ * a LOAD DATA file still coming, or answer bytes the client has not taken
+ * (then halyard does not read the backend either). */
+static void answer_timeout(struct session *s)
+{
+    double timeout = s->cfg->backend_read_timeout_ms / 1e3;
+    double now = ev_now(s->w->loop);
+    if (timeout <= 0 || s->cur == NULL || s->resp_done || s->resp_broken)
+        return; /* a reload turned it off; or the answer is all here */
+    bool client_side = s->req_open || s->infile || conn_has_local(&s->client) ||
+                       (s->down.b != NULL && !stream_empty(&s->down));
+    if (client_side)
+        s->down_last = now;
+    double left = s->down_last + timeout - now;
+    if (left > 0) {
+        ev_timer_set(&s->timer, left, 0.);
+        ev_timer_start(s->w->loop, &s->timer);
+        return;
+    }
+    char what[64];
+    snprintf(what, sizeof(what), "sent nothing for %d ms", s->cfg->backend_read_timeout_ms);
+    slog_warn(s, "backend %s %s answering %s (backend_read_timeout_ms): closing that connection",
+              s->cur->be->name, what, mysql_com_name(s->cmd));
+    if (s->down_left > 0 || s->down_cont) {
+        session_mark_closing(s, END_BACKEND_LOST); /* in the middle of a packet */
+        return;
+    }
+    if (answer_abandon(s, what, END_BACKEND_LOST))
+        down_forward(s); /* the ERR goes out, and the command ends */
+}
+
 static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)loop;
@@ -4246,6 +4294,9 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
     case SS_LOGIN_BACKEND:
     case SS_WAIT_BACKEND:
         session_backend_failed(s, NULL, 0, "connect timed out");
+        break;
+    case SS_COMMAND:
+        answer_timeout(s);
         break;
     default:
         break;

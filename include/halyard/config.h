@@ -183,14 +183,15 @@ struct config {
 
     int workers; /* resolved: 0 in the file means one per online core */
     enum log_level log_level;
-    char *server_version;       /* sent in the greeting */
-    int connect_timeout_ms;     /* backend TCP connect + login */
-    int login_timeout_ms;       /* client handshake must finish within this */
-    int shutdown_timeout_ms;    /* SIGTERM: in-flight statements get this long */
-    int buffer_size;            /* bytes per direction per session while busy */
-    int max_client_connections; /* 0 = no limit */
-    int max_packet_size;        /* bytes of one client request (logical packet) */
-    int client_idle_timeout_ms; /* 0 = never */
+    char *server_version;        /* sent in the greeting */
+    int connect_timeout_ms;      /* backend TCP connect + login */
+    int login_timeout_ms;        /* client handshake must finish within this */
+    int shutdown_timeout_ms;     /* SIGTERM: in-flight statements get this long */
+    int buffer_size;             /* bytes per direction per session while busy */
+    int max_client_connections;  /* 0 = no limit */
+    int max_packet_size;         /* bytes of one client request (logical packet) */
+    int client_idle_timeout_ms;  /* 0 = never */
+    int backend_read_timeout_ms; /* a silent backend during a command; 0 = never */
 
     /* login protection (guard.h) */
     int auth_fail_limit; /* failures in the window before logins are slowed; 0 = off */

@@ -254,6 +254,7 @@ struct session {
     bool resp_broken;   /* the backend broke the protocol: ERR once the rest is out */
     bool infile_next;   /* the packet being passed asks for a local file */
     uint8_t down_seq;   /* sequence id of the last answer packet seen */
+    double down_last;   /* ev_now() when the backend last sent (backend_read_timeout_ms) */
     uint8_t cmd;        /* the command in flight */
     double cmd_started; /* ev_now() when it started (show sessions) */
     uint32_t kill_id;   /* our KILL in flight: the halyard id the client named */
