@@ -1412,6 +1412,7 @@ static void command_done(struct session *s)
     s->retry_ok = false;
     s->retried = false;
     s->retry_exclude = -1;
+    s->fell_back = false;
     if (s->cmd == COM_SET_OPTION && s->set_option >= 0 && s->resp.err_code == 0) {
         /* Keep it for backend connections opened later (after COM_CHANGE_USER). */
         if (s->set_option == 0)
@@ -3323,13 +3324,16 @@ static void session_backend_ready(struct session *s)
 }
 
 /* Where a command waiting for backend `be` goes when that backend fails:
- * a replica's work falls back to the primary (true); the primary's fails. */
+ * a replica's work goes to another replica once, then to the primary
+ * (true); the primary's fails. The bound matters: a session state that
+ * every replica refuses (a schema only the primary has) would otherwise
+ * bounce between two replicas for ever. */
 static bool session_fall_back(struct session *s, const struct config_backend *be)
 {
     if (s->wait_idx < 0 || (uint32_t)s->wait_idx == s->primary || s->state != SS_WAIT_BACKEND ||
         s->ro_idx == s->wait_idx)
         return false;
-    uint32_t j = pick_replica(s, s->wait_idx);
+    uint32_t j = s->fell_back ? s->primary : pick_replica(s, s->wait_idx);
     if (j == s->primary &&
         (s->cfg->replica_fallback_error ||
          (s->cfg->backends[j].rt != NULL && !backend_usable(s->cfg->backends[j].rt))))
@@ -3337,6 +3341,7 @@ static bool session_fall_back(struct session *s, const struct config_backend *be
     slog_warn(s, "sending the statement meant for %s to %s instead", be->name,
               s->cfg->backends[j].name);
     s->wait_idx = (int)j;
+    s->fell_back = true;
     s->causal_check = false;
     s->ro_idx = -1;
     session_set_state(s, SS_IDLE);

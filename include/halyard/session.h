@@ -187,6 +187,7 @@ struct session {
     bool retry_ok;      /* the command in flight may be retried (retry_pkt holds it) */
     bool retried;       /* ... and it is the retry */
     int retry_exclude;  /* the backend the retry must avoid, else -1 */
+    bool fell_back;     /* the command in flight left a failed replica once already */
     uint8_t *retry_pkt; /* header + payload of that command */
     uint32_t retry_len, retry_cap;
     char trx_lost[72];    /* a transaction died with this backend: the next statement says so */

@@ -219,6 +219,34 @@ def test_state_does_not_leak_between_sessions(halyard, ids):
         assert q(b, REPLICA + "SELECT @secret, @@sql_mode LIKE '%ANSI_QUOTES%'")[0] == (None, 0)
 
 
+def test_state_every_replica_refuses_sends_the_read_to_the_primary(halyard, cluster, ids):
+    """A schema only the primary has (made with sql_log_bin=0): replaying
+    the USE fails on each replica with 1049. The read must end up on the
+    primary after one other replica, not bounce between the two replicas
+    for ever (it did: the client hung and the log grew by thousands of
+    lines a second)."""
+    def unlogged(sql):
+        root = cluster.root_connect(0)
+        try:
+            q(root, "SET SESSION sql_log_bin = 0")
+            q(root, sql)
+        finally:
+            root.close()
+
+    unlogged("CREATE DATABASE IF NOT EXISTS primary_only")
+    try:
+        c = halyard.connect(autocommit=True, read_timeout=10)
+        q(c, "USE primary_only")
+        t0 = time.monotonic()
+        for _ in range(3):
+            assert q(c, REPLICA + "SELECT @@server_id, DATABASE()")[0] == (ids[0], "primary_only")
+        assert time.monotonic() - t0 < 5
+        assert halyard.log_contains("replaying session state failed with error 1049")
+        assert halyard.log_text().count("sending the statement meant for") <= 6
+    finally:
+        unlogged("DROP DATABASE IF EXISTS primary_only")
+
+
 def test_a_failed_set_is_not_replayed(halyard, ids):
     c = halyard.connect(autocommit=True)
     with pytest.raises(pymysql.err.OperationalError):
