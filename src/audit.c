@@ -324,11 +324,17 @@ void audit_reload(bool ok, const char *by, const char *message)
     line_push(&audit_log, l, true);
 }
 
-void audit_state(const char *backend, const char *from, const char *to, const char *reason)
+void audit_backend(enum audit_backend_change what, const char *backend, const char *from,
+                   const char *to, const char *reason)
 {
+    static const char *const events[] = {
+        [AUDIT_BACKEND_STATE] = "backend_state",
+        [AUDIT_BACKEND_ROLE] = "backend_role",
+        [AUDIT_BACKEND_FENCED] = "backend_fenced",
+    };
     if (!log_on(&audit_log))
         return;
-    struct aline *l = line_begin("backend_state");
+    struct aline *l = line_begin(events[what]);
     if (l != NULL) {
         line_str(&l, "backend", backend);
         line_str(&l, "from", from);
@@ -354,17 +360,46 @@ void audit_block(uint32_t session, const char *user, const char *client, const c
     line_push(&audit_log, l, true);
 }
 
-void audit_failover(const char *kind, const char *from, const char *to, bool ok,
-                    const char *message)
+/* ,"key":["line","line",...] from lines each ending in "\n" (the last
+ * one may lack it). */
+static void line_lines(struct aline **lp, const char *key, const char *s, size_t len)
+{
+    line_key(lp, key);
+    line_raw(lp, "[", 1);
+    for (size_t i = 0, n = 0; i < len; n++) {
+        const char *nl = memchr(s + i, '\n', len - i);
+        size_t end = nl != NULL ? (size_t)(nl - s) : len;
+        if (n > 0)
+            line_raw(lp, ",", 1);
+        line_raw(lp, "\"", 1);
+        size_t pos = (*lp)->len;
+        while (!(*lp)->oom && !audit_json_escape((*lp)->data, (*lp)->cap, &pos, s + i, end - i)) {
+            if (!line_reserve(lp, (*lp)->cap))
+                return;
+            pos = (*lp)->len;
+        }
+        (*lp)->len = pos;
+        line_raw(lp, "\"", 1);
+        i = end + 1;
+    }
+    line_raw(lp, "]", 1);
+}
+
+void audit_procedure(const struct audit_procedure *p)
 {
     if (!log_on(&audit_log))
         return;
-    struct aline *l = line_begin(kind);
+    struct aline *l = line_begin(p->event);
     if (l != NULL) {
-        line_str(&l, "from", from);
-        line_str(&l, "to", to);
-        line_bool(&l, "ok", ok);
-        line_str(&l, "message", message);
+        line_str(&l, "trigger", p->trigger);
+        line_str(&l, "backend", p->backend);
+        line_str(&l, "from", p->from);
+        line_str(&l, "to", p->to);
+        line_str(&l, "reason", p->reason);
+        line_bool(&l, "ok", p->ok);
+        line_str(&l, "result", p->result);
+        line_u64(&l, "duration_ms", p->duration_ms);
+        line_lines(&l, "steps", p->steps, p->steps_len);
     }
     line_push(&audit_log, l, true);
 }

@@ -13,6 +13,7 @@
 
 #include <ev.h>
 
+#include "halyard/audit.h"
 #include "halyard/backend.h"
 #include "halyard/log.h"
 
@@ -324,6 +325,8 @@ static bool apply_state(struct backend_rt *rt, const char *why, bool by_admin)
         return false;
     set_why(rt, why);
     backend_generation_bump();
+    audit_backend(AUDIT_BACKEND_STATE, rt->name, backend_state_to_str(old),
+                  backend_state_to_str(st), why);
     if (st == BACKEND_ONLINE || by_admin)
         hy_log_info("backend %s: %s -> %s: %s", rt->name, backend_state_to_str(old),
                     backend_state_to_str(st), why);
@@ -354,14 +357,16 @@ void backend_mark_failover(struct backend_rt *rt)
     atomic_store(&rt->failover_at_us, (int64_t)(ev_time() * 1e6));
 }
 
-void backend_set_fenced(struct backend_rt *rt, bool fenced)
+void backend_set_fenced(struct backend_rt *rt, bool fenced, const char *why)
 {
     if (atomic_exchange(&rt->fenced, fenced) == fenced)
         return;
     backend_generation_bump();
-    hy_log_warn("backend %s: %s", rt->name,
-                fenced ? "fenced: never the primary until it replicates again"
-                       : "no longer fenced");
+    audit_backend(AUDIT_BACKEND_FENCED, rt->name, fenced ? "no" : "yes", fenced ? "yes" : "no",
+                  why);
+    hy_log_warn("backend %s: %s: %s", rt->name,
+                fenced ? "fenced: never the primary until it replicates again" : "no longer fenced",
+                why);
 }
 
 void backend_set_role(struct backend_rt *rt, enum backend_role role, const char *why)
@@ -372,6 +377,8 @@ void backend_set_role(struct backend_rt *rt, enum backend_role role, const char 
         return;
     set_why(rt, why);
     backend_generation_bump();
+    audit_backend(AUDIT_BACKEND_ROLE, rt->name, backend_role_to_str(old), backend_role_to_str(role),
+                  why);
     hy_log_warn("backend %s: role %s -> %s: %s", rt->name, backend_role_to_str(old),
                 backend_role_to_str(role), why);
 }

@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "halyard/audit.h"
 #include "halyard/backend.h"
 #include "halyard/config.h"
 #include "halyard/failover.h"
@@ -121,6 +122,28 @@ static void step(struct fx *fx, enum log_level lvl, const char *fmt, ...)
                      "[+%llu ms] %s\n", (unsigned long long)t, line);
     if (n > 0)
         fx->report_len = HY_MIN(fx->report_len + (size_t)n, sizeof(fx->report) - 1);
+}
+
+/* The procedure that just ended, as one audit record: `p` says what it
+ * was; its steps are the report so far, its result the last step. */
+static void procedure_audit(const struct fx *fx, struct audit_procedure *p)
+{
+    char result[1024] = "";
+    size_t end = fx->report_len;
+    while (end > 0 && fx->report[end - 1] == '\n')
+        end--;
+    size_t start = end;
+    while (start > 0 && fx->report[start - 1] != '\n')
+        start--;
+    const char *line = fx->report + start, *text = memchr(line, ']', end - start);
+    if (text != NULL && (size_t)(text - line) + 2 <= end - start)
+        line = text + 2; /* past "[+12 ms] " */
+    snprintf(result, sizeof(result), "%.*s", (int)(end - (size_t)(line - fx->report)), line);
+    p->result = result;
+    p->steps = fx->report;
+    p->steps_len = fx->report_len;
+    p->duration_ms = now_ms() - fx->t0_ms;
+    audit_procedure(p);
 }
 
 /* ---- links ---------------------------------------------------------------- */
@@ -569,11 +592,11 @@ static void publish_primary(struct fx *fx, size_t c, int old, const char *why)
     const struct config *cfg = fx->cfg;
     struct backend_rt *rt = cfg->backends[c].rt;
     backend_mark_failover(rt);
-    backend_set_fenced(rt, false);
+    backend_set_fenced(rt, false, why);
     backend_set_role(rt, ROLE_PRIMARY, why);
     if (old >= 0 && (size_t)old != c) {
         backend_mark_failover(cfg->backends[old].rt);
-        backend_set_fenced(cfg->backends[old].rt, true);
+        backend_set_fenced(cfg->backends[old].rt, true, why);
         backend_set_role(cfg->backends[old].rt, ROLE_REPLICA, why);
     }
     step(fx, LOG_LEVEL_INFO, "routing: writes go to %s", cfg->backends[c].name);
@@ -591,6 +614,10 @@ static bool run_failover(struct fx *fx, bool manual, uint64_t down_ms)
     struct failover_node *nodes = sv.nodes;
     struct gtid_pos *states = sv.states;
     bool ok = false, attempted = false;
+    struct failover_verdict vd = {.action = FAILOVER_NONE, .candidate = -1};
+    int old = current_primary(cfg);
+    snprintf(vd.reason, sizeof(vd.reason), "%s",
+             manual ? "requested by the admin socket" : "the primary is unreachable");
     if (!have) {
         step(fx, LOG_LEVEL_ERROR, "out of memory");
         goto out;
@@ -603,11 +630,10 @@ static bool run_failover(struct fx *fx, bool manual, uint64_t down_ms)
     if (!take_lock(fx, nodes))
         goto out;
     probe(fx, nodes, states);
-    int old = current_primary(cfg);
+    old = current_primary(cfg);
     struct failover_view v = {.nodes = nodes, .n = nb, .primary = old, .primary_down_ms = down_ms};
     struct failover_settings set = {
         .mode = FAILOVER_AUTO, .delay_ms = 0, .auto_rejoin = cfg->auto_rejoin};
-    struct failover_verdict vd;
     failover_decide(&v, &set, &vd);
     step(fx, LOG_LEVEL_INFO, "topology under the lock: %s: %s", failover_action_to_str(vd.action),
          vd.reason);
@@ -641,6 +667,22 @@ static bool run_failover(struct fx *fx, bool manual, uint64_t down_ms)
 out:
     if (attempted)
         status_count_failover(false, ok);
+    /* An automatic attempt that did not get as far as promoting is tried
+     * again at the next tick: only what changed something, and every
+     * admin request, is a record. */
+    if (attempted || manual || (ok && vd.action == FAILOVER_FOLLOW)) {
+        const char *to = vd.candidate >= 0 ? cfg->backends[vd.candidate].name : NULL;
+        struct audit_procedure ap = {
+            .event = "failover",
+            .trigger = manual ? "admin" : "auto",
+            .backend = to,
+            .from = old >= 0 ? cfg->backends[old].name : NULL,
+            .to = ok ? to : (old >= 0 ? cfg->backends[old].name : NULL),
+            .reason = vd.reason,
+            .ok = ok,
+        };
+        procedure_audit(fx, &ap);
+    }
     atomic_store(&fx->busy, false);
     survey_end(fx, &sv);
     return ok;
@@ -667,14 +709,16 @@ static bool run_switchover(struct fx *fx, const char *target)
     struct failover_node *nodes = sv.nodes;
     struct gtid_pos *states = sv.states;
     bool ok = false, attempted = false;
+    struct failover_verdict vd = {.action = FAILOVER_NONE, .candidate = -1};
+    int old = current_primary(cfg);
+    snprintf(vd.reason, sizeof(vd.reason), "requested by the admin socket");
     if (!have) {
         step(fx, LOG_LEVEL_ERROR, "out of memory");
         goto out;
     }
     probe(fx, nodes, states);
-    int old = current_primary(cfg);
+    old = current_primary(cfg);
     struct failover_view v = {.nodes = nodes, .n = nb, .primary = old};
-    struct failover_verdict vd;
     failover_switchover_check(&v, target, &vd);
     if (vd.action != FAILOVER_PROMOTE) {
         step(fx, LOG_LEVEL_ERROR, "switchover refused: %s", vd.reason);
@@ -692,7 +736,7 @@ static bool run_switchover(struct fx *fx, const char *target)
     /* New writes wait (sessions look for a primary and find none). */
     atomic_store(&fx->busy, true);
     backend_mark_failover(ort);
-    backend_set_fenced(ort, true);
+    backend_set_fenced(ort, true, "switchover: writes paused");
     backend_set_role(ort, ROLE_REPLICA, "switchover: writes paused");
     uint64_t t0 = now_ms();
     wait_quiet(cfg, (size_t)old, HY_MIN(2000, cfg->switchover_timeout_ms));
@@ -739,11 +783,23 @@ rollback:
         step(fx, LOG_LEVEL_ERROR, "rollback: SET GLOBAL read_only = 0 on %s failed: %s",
              nodes[old].name, ol->err);
     backend_mark_failover(ort);
-    backend_set_fenced(ort, false);
+    backend_set_fenced(ort, false, "switchover rolled back");
     backend_set_role(ort, ROLE_PRIMARY, "switchover rolled back");
 out:
     if (attempted)
         status_count_failover(true, ok);
+    {
+        const char *to = vd.candidate >= 0 ? cfg->backends[vd.candidate].name : NULL;
+        const char *from = old >= 0 ? cfg->backends[old].name : NULL;
+        struct audit_procedure ap = {.event = "switchover",
+                                     .trigger = "admin",
+                                     .backend = to != NULL ? to : target,
+                                     .from = from,
+                                     .to = ok ? to : from,
+                                     .reason = vd.reason,
+                                     .ok = ok};
+        procedure_audit(fx, &ap);
+    }
     atomic_store(&fx->busy, false);
     survey_end(fx, &sv);
     return ok;
@@ -769,12 +825,28 @@ static void run_rejoin(struct fx *fx, size_t i, int primary, bool fence)
     enum rejoin_action a =
         failover_rejoin_decide(&v, (int)i, &set, &states[primary], why, sizeof(why));
     int t = cfg->connect_timeout_ms;
+    char replica_of[160];
+    snprintf(replica_of, sizeof(replica_of), "replica of %s", cfg->backends[primary].name);
+    struct audit_procedure ap = {.event = "rejoin",
+                                 .trigger = "auto",
+                                 .backend = nodes[i].name,
+                                 .from = "read_only outside replication",
+                                 .to = replica_of,
+                                 .reason = why};
     if (a == REJOIN_FENCE) {
-        if (link_run(fx, &fx->links[i], "SET GLOBAL read_only = 1", t))
+        ap = (struct audit_procedure){.event = "fence",
+                                      .trigger = "auto",
+                                      .backend = nodes[i].name,
+                                      .from = "writable outside replication",
+                                      .to = "read_only",
+                                      .reason = why};
+        ap.ok = link_run(fx, &fx->links[i], "SET GLOBAL read_only = 1", t);
+        if (ap.ok)
             step(fx, LOG_LEVEL_WARN, "%s", why);
         else
             step(fx, LOG_LEVEL_ERROR, "%s: SET GLOBAL read_only = 1 failed: %s", nodes[i].name,
                  fx->links[i].err);
+        procedure_audit(fx, &ap);
         goto out;
     }
     if (fence)
@@ -783,14 +855,17 @@ static void run_rejoin(struct fx *fx, size_t i, int primary, bool fence)
         if (cfg->replication_user[0] == '\0') {
             step(fx, LOG_LEVEL_WARN, "%s cannot rejoin: replication_user is not set",
                  nodes[i].name);
-        } else if (repoint(fx, &fx->links[i], (size_t)primary, "current_pos", true)) {
+        } else if ((ap.ok = repoint(fx, &fx->links[i], (size_t)primary, "current_pos", true))) {
             step(fx, LOG_LEVEL_WARN, "%s", why);
         } else {
             step(fx, LOG_LEVEL_ERROR, "%s: rejoin failed: %s", nodes[i].name, fx->links[i].err);
         }
     } else {
-        step(fx, LOG_LEVEL_WARN, "%s", why);
+        step(fx, LOG_LEVEL_WARN, "%s", why); /* refused: it stays out, and the record says why */
     }
+    if (!ap.ok)
+        ap.to = ap.from;
+    procedure_audit(fx, &ap);
 out:
     survey_end(fx, &sv);
 }
@@ -812,7 +887,7 @@ static void tick(struct fx *fx)
     for (size_t i = 0; i < nb; i++) {
         struct backend_rt *rt = cfg->backends[i].rt;
         if (rt != NULL && atomic_load(&rt->fenced) && nodes[i].reachable && nodes[i].replicating)
-            backend_set_fenced(rt, false);
+            backend_set_fenced(rt, false, "replicates again");
     }
 
     if (p >= 0 && !nodes[p].reachable) {

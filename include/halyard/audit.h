@@ -2,8 +2,10 @@
  * audit.h: the audit log and the query log, one JSON object per line.
  *
  * The audit log (config key audit_log) records who did what: logins and
- * failed logins, admin commands, reloads, backend state changes, statements
- * blocked by a rule, switchovers and failovers. The query log (query_log)
+ * failed logins, admin commands, reloads, backend state, role and fence
+ * changes, statements blocked by a rule, and failover procedures
+ * (failover, switchover, fence, rejoin) with their steps; README and
+ * halyard.conf(5) list every record's fields. The query log (query_log)
  * records every statement that took at least query_log_min_duration_ms.
  *
  * Any thread may call the audit_*() and query_log_write() functions; none
@@ -39,8 +41,8 @@ hy_status_t audit_open(const char *audit_path, const char *query_path, int query
 /* Main thread, SIGUSR1: open both files again under their names (after
  * logrotate renamed them). Lines already queued go to the new files. */
 hy_status_t audit_reopen(char *err, size_t errlen) HY_MUSTCHECK;
-/* Wait (at most 1 s) until the lines queued so far are written (tests,
- * and before a hand-over). */
+/* Wait (at most 1 s) until the lines queued so far are written (the unit
+ * tests). */
 void audit_flush(void);
 /* Main thread, at exit: write what is queued, stop the writer thread,
  * close the files. */
@@ -58,14 +60,37 @@ void audit_admin(const char *who, const char *command, const char *result);
 /* A reload by `by` ("SIGHUP", "admin uid=0 pid=1"): ok, or refused with the
  * config error in `message`. */
 void audit_reload(bool ok, const char *by, const char *message);
-/* A backend changed state ("ONLINE" -> "DOWN") or role, and why. */
-void audit_state(const char *backend, const char *from, const char *to, const char *reason);
+/* What changed about a backend (the record's "event"). */
+enum audit_backend_change {
+    AUDIT_BACKEND_STATE,  /* "backend_state": ONLINE, DOWN, LAGGING, DRAINING, MAINT */
+    AUDIT_BACKEND_ROLE,   /* "backend_role": primary, replica */
+    AUDIT_BACKEND_FENCED, /* "backend_fenced": "no" -> "yes" and back */
+};
+
+/* A backend's state, role or fence changed from `from` to `to`, and why.
+ * Called by whoever makes the change (backend.c), in that thread. */
+void audit_backend(enum audit_backend_change what, const char *backend, const char *from,
+                   const char *to, const char *reason);
 /* A statement refused by a query rule or the firewall. */
 void audit_block(uint32_t session, const char *user, const char *client, const char *rule,
                  const char *digest);
-/* A switchover or failover (`kind`), from one primary to another. */
-void audit_failover(const char *kind, const char *from, const char *to, bool ok,
-                    const char *message);
+
+/* A failover procedure that ran (failover_exec.c), as one record. */
+struct audit_procedure {
+    const char *event;   /* "failover", "switchover", "fence" or "rejoin" */
+    const char *trigger; /* "auto" (halyard decided) or "admin" (a command) */
+    const char *backend; /* the server acted on: the new primary, or the one fenced or rejoined */
+    const char *from;    /* failover, switchover: the old primary; fence, rejoin: its old state */
+    const char *to;      /* ... the new primary; or its new state */
+    const char *reason;  /* why it ran */
+    bool ok;
+    const char *result; /* the outcome in words (the last step) */
+    const char *steps;  /* the steps, one per line, each ending in "\n": a JSON array */
+    size_t steps_len;
+    uint64_t duration_ms;
+};
+
+void audit_procedure(const struct audit_procedure *p);
 
 /* ---- the query log: any thread ---- */
 

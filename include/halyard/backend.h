@@ -194,9 +194,9 @@ int backend_primary_any_index(const struct config *cfg);
 /* Failover: a fenced backend is never taken for the primary (by
  * backend_primary_index and backend_primary_any_index), whatever its role:
  * the old primary after a failover, until it replicates again, and the
- * primary being demoted during a switchover. Logged and counted as a
- * change. Any thread. */
-void backend_set_fenced(struct backend_rt *rt, bool fenced);
+ * primary being demoted during a switchover. Logged, counted as a
+ * change and an audit record, with `why`. Any thread. */
+void backend_set_fenced(struct backend_rt *rt, bool fenced, const char *why);
 /* Failover changed the role of rt itself: the monitor keeps that role
  * against checks that started before (they saw the server as it was). */
 void backend_mark_failover(struct backend_rt *rt);
@@ -248,7 +248,8 @@ void backend_set_report_hook(void (*fn)(struct backend_rt *rt, void *arg), void 
 /* `backend NAME drain|maint|online`: set the override of the backend named
  * `name` in `cfg` (the running config) and apply it to its state at once.
  * HY_ERROR with a one-line reason in `err` when the config has no backend
- * of that name. Logged (INFO) and counted as a state change. */
+ * of that name. Logged (INFO), counted as a state change and, when the
+ * state changed, an audit record (audit.h). */
 hy_status_t backend_set_admin(const struct config *cfg, const char *name, enum backend_admin mode,
                               char *err, size_t errlen) HY_MUSTCHECK;
 
@@ -290,8 +291,10 @@ enum backend_state backend_track_feed(struct backend_track *t, const struct back
 
 /* Monitor thread: set the health (and so the effective state unless an
  * admin override holds), and the role. Each logs one line with `why` when
- * something changed (INFO for recoveries, WARN otherwise), stores `why` in
- * info.why and bumps the generation. */
+ * something changed (INFO for recoveries, WARN otherwise), writes an audit
+ * record (backend_state, backend_role) in the calling thread, stores `why`
+ * in info.why and bumps the generation. Failover (failover_exec.c) sets
+ * roles too. */
 void backend_set_health(struct backend_rt *rt, enum backend_state health, const char *why);
 void backend_set_role(struct backend_rt *rt, enum backend_role role, const char *why);
 

@@ -18,6 +18,7 @@ before the next test when node0 is no longer the primary (util.heal).
 
 import json
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -28,7 +29,7 @@ import pymysql
 import pytest
 
 from conftest import TEST_PORT
-from util import REPO, Cluster, free_port, wait_until
+from util import REPO, Cluster, audit_records, free_port, wait_audit, wait_until
 
 HALYARDCTL = os.path.abspath(os.environ.get("HALYARDCTL_BIN") or os.path.join(REPO, "build", "halyardctl"))
 REPL_ENV = "HALYARD_TEST_REPL_PASSWORD"
@@ -42,6 +43,7 @@ def failover_settings(tmp_path, **extra):
         "replication_user": "repl",
         "replication_password_env": REPL_ENV,
         "admin_socket": str(tmp_path / f"admin-{len(os.listdir(tmp_path))}.sock"),
+        "audit_log": str(tmp_path / f"audit-{len(os.listdir(tmp_path))}.log"),
     }
     s.update(extra)
     return s
@@ -274,6 +276,22 @@ def test_switchover_under_load(cluster, start_halyard, tmp_path):
     r = ctl(conf["admin_socket"], "switchover", "to", "nosuch")
     assert r.returncode == 1 and "no backend named 'nosuch'" in r.stdout, r.stdout
 
+    # Both are audit records, with their steps; the role changes too.
+    audit = conf["audit_log"]
+    done = wait_audit(audit, "switchover", ok=True)
+    assert (done["trigger"], done["backend"], done["from"], done["to"]) == ("admin", "node2", "node0", "node2")
+    assert done["result"].startswith("switchover done: node2 is the primary"), done
+    assert any("node2 promoted" in st for st in done["steps"]), done["steps"]
+    assert all(re.match(r"\[\+\d+ ms\] ", st) for st in done["steps"]), done["steps"]
+    assert done["duration_ms"] >= 0
+    refused = wait_audit(audit, "switchover", ok=False)
+    assert refused["backend"] == "nosuch" and refused["from"] == refused["to"] == "node2", refused
+    assert "no backend named 'nosuch'" in refused["result"], refused
+    roles = [(r["backend"], r["from"], r["to"]) for r in audit_records(audit, "backend_role")]
+    assert ("node0", "primary", "replica") in roles and ("node2", "replica", "primary") in roles, roles
+    fenced = [(r["backend"], r["to"]) for r in audit_records(audit, "backend_fenced")]
+    assert ("node0", "yes") in fenced, fenced
+
 
 def test_two_halyards_promote_one_server(cluster, start_halyard, tmp_path):
     table = make_table(cluster)
@@ -303,7 +321,8 @@ def test_two_halyards_promote_one_server(cluster, start_halyard, tmp_path):
 
 def test_old_primary_fenced_then_rejoins(cluster, start_halyard, tmp_path):
     table = make_table(cluster)
-    h = start_halyard(failover_settings(tmp_path, auto_rejoin=True))
+    conf = failover_settings(tmp_path, auto_rejoin=True)
+    h = start_halyard(conf)
     cluster.kill(0)
     wait_until(lambda: len(writable_nodes(cluster)) == 1, 15, what="a new primary")
     new = writable_nodes(cluster)[0]
@@ -320,6 +339,20 @@ def test_old_primary_fenced_then_rejoins(cluster, start_halyard, tmp_path):
     assert cluster.value(0, "SELECT MASTER_GTID_WAIT(%s, 10)", (pos,)) == 0
     assert {7, 8} <= ids_on(cluster, 0, table)
     assert writable_nodes(cluster) == [new]
+    # The audit log tells the story: failover, fence, rejoin, unfenced.
+    audit = conf["audit_log"]
+    fo = wait_audit(audit, "failover", ok=True)
+    assert (fo["trigger"], fo["from"], fo["to"], fo["backend"]) == ("auto", "node0", f"node{new}", f"node{new}")
+    assert fo["result"].startswith(f"failover done: node{new} is the primary"), fo
+    assert any("promoted" in st for st in fo["steps"]), fo["steps"]
+    fence = wait_audit(audit, "fence", backend="node0")
+    assert fence["ok"] and (fence["from"], fence["to"]) == ("writable outside replication", "read_only"), fence
+    rj = wait_audit(audit, "rejoin", backend="node0")
+    assert rj["ok"] and rj["to"] == f"replica of node{new}", rj
+    un = wait_audit(audit, "backend_fenced", backend="node0", to="no")
+    assert un["reason"] == "replicates again", un
+    events = [r["event"] for r in audit_records(audit) if r["event"] in ("failover", "fence", "rejoin")]
+    assert events == ["failover", "fence", "rejoin"], events
 
 
 def test_old_primary_fenced_without_rejoin(cluster, start_halyard, tmp_path):
@@ -348,7 +381,8 @@ def test_old_primary_with_errant_transactions_stays_out(cluster, start_halyard, 
     errant transaction on the old primary: auto_rejoin leaves it read_only
     outside replication and says why, instead of breaking replication."""
     table = make_table(cluster)
-    h = start_halyard(failover_settings(tmp_path, auto_rejoin=True))
+    conf = failover_settings(tmp_path, auto_rejoin=True)
+    h = start_halyard(conf)
     for i in cluster.replicas:
         cluster.sql(i, "STOP SLAVE IO_THREAD")
     cluster.sql(0, f"INSERT INTO {table} (id, w) VALUES (666, 0)")  # never leaves node0
@@ -360,6 +394,9 @@ def test_old_primary_with_errant_transactions_stays_out(cluster, start_halyard, 
                what="the old primary to be set read_only")
     h.wait_log(r"node0 has transactions primary node\d never had", timeout=15)
     assert cluster.slave_status(0) == {}
+    refused = wait_audit(conf["audit_log"], "rejoin", backend="node0")
+    assert not refused["ok"] and refused["to"] == refused["from"] == "read_only outside replication"
+    assert re.search(r"node0 has transactions primary node\d never had", refused["reason"]), refused
     assert 666 not in ids_on(cluster, new, table)
     assert writable_nodes(cluster) == [new]
 
@@ -385,6 +422,14 @@ def test_failover_command(cluster, start_halyard, tmp_path):
     wait_until(lambda: h.sql(f"INSERT INTO {table} (id, w) VALUES (2, 0)") is not None, 10,
                what="a write through halyard")
     assert 2 in ids_on(cluster, new[0], table)
+    audit = conf["audit_log"]
+    fos = wait_until(lambda: (lambda r: r if len(r) == 2 else None)(audit_records(audit, "failover")),
+                     what="two failover records")
+    assert [(r["trigger"], r["ok"]) for r in fos] == [("admin", False), ("admin", True)], fos
+    assert fos[0]["to"] == "node0" and "use switchover" in fos[0]["result"], fos[0]
+    assert (fos[1]["from"], fos[1]["to"]) == ("node0", f"node{new[0]}"), fos[1]
+    down = wait_audit(audit, "backend_state", backend="node0", to="DOWN")
+    assert down["from"] == "ONLINE", down
 
 
 def test_switchover_rolls_back(cluster, start_halyard, tmp_path):
@@ -404,3 +449,10 @@ def test_switchover_rolls_back(cluster, start_halyard, tmp_path):
     h.sql(f"INSERT INTO {table} (id, w) VALUES (2, 0)")
     assert {1, 2} <= ids_on(cluster, 0, table)
     assert "rolled back: node0 is writable again" in h.log_text()
+    sw = wait_audit(conf["audit_log"], "switchover")
+    assert not sw["ok"] and (sw["from"], sw["to"], sw["backend"]) == ("node0", "node0", "node2"), sw
+    assert sw["result"] == "rolled back: node0 is writable again", sw
+    assert any("did not reach" in st for st in sw["steps"]), sw["steps"]
+    roles = [(r["backend"], r["to"], r["reason"]) for r in audit_records(conf["audit_log"], "backend_role")]
+    assert roles == [("node0", "replica", "switchover: writes paused"),
+                     ("node0", "primary", "switchover rolled back")], roles

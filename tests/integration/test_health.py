@@ -16,7 +16,7 @@ import time
 import pymysql
 import pytest
 
-from util import Background, wait_until
+from util import Background, audit_records, wait_audit, wait_until
 
 
 def q(conn, sql, args=None):
@@ -67,10 +67,11 @@ class Readers(Background):
         return {s for t, s in self.seen if t >= t0}
 
 
-def test_killed_replica_out_within_an_interval_and_back(start_halyard, cluster):
+def test_killed_replica_out_within_an_interval_and_back(start_halyard, cluster, tmp_path):
     interval = 2.0
+    audit = tmp_path / "audit.log"
     h = start_halyard(monitor={"user": "monitor", "password": "monitor",
-                               "interval_ms": int(interval * 1000)})
+                               "interval_ms": int(interval * 1000)}, audit_log=str(audit))
     r1, r2 = cluster.server_id(1), cluster.server_id(2)
     with Readers(h) as rd:
         wait_until(lambda: rd.since(0) >= {r1, r2}, what="reads on both replicas")
@@ -88,6 +89,13 @@ def test_killed_replica_out_within_an_interval_and_back(start_halyard, cluster):
         wait_until(lambda: r1 in rd.since(t_back), what="reads back on node1")
         assert not rd.errors, rd.errors
     assert re.search(r"backend node1: ONLINE -> DOWN: \d+ failed checks?; last: ", h.log_text())
+    # Both changes are audit records, written by the monitor thread.
+    down = wait_audit(audit, "backend_state", backend="node1", to="DOWN")
+    assert down["from"] == "ONLINE" and re.match(r"\d+ failed checks?; last: ", down["reason"]), down
+    up = wait_audit(audit, "backend_state", backend="node1", to="ONLINE")
+    assert up["from"] == "DOWN" and re.match(r"\d+ good checks?", up["reason"]), up
+    assert set(up) == {"time", "event", "backend", "from", "to", "reason"}, up
+    assert [r["to"] for r in audit_records(audit, "backend_state")] == ["DOWN", "ONLINE"]
 
 
 def test_passive_check_ejects_faster_than_fall_intervals(start_halyard, cluster):
@@ -106,11 +114,12 @@ def test_passive_check_ejects_faster_than_fall_intervals(start_halyard, cluster)
     assert re.search(r"last: worker: session|last: connect", h.log_text())
 
 
-def test_replica_past_max_replication_lag_and_back(start_halyard, cluster):
+def test_replica_past_max_replication_lag_and_back(start_halyard, cluster, tmp_path):
     cluster.sql(0, "CREATE DATABASE IF NOT EXISTS health")
     cluster.sql(0, "CREATE TABLE IF NOT EXISTS health.t (id INT AUTO_INCREMENT PRIMARY KEY, v INT)")
     cluster.sync()
-    h = start_halyard(max_replication_lag=2,
+    audit = tmp_path / "audit.log"
+    h = start_halyard(max_replication_lag=2, audit_log=str(audit),
                       monitor={"user": "monitor", "password": "monitor", "interval_ms": 500})
     r1, r2 = cluster.server_id(1), cluster.server_id(2)
     cluster.delay(1, 8)
@@ -136,6 +145,10 @@ def test_replica_past_max_replication_lag_and_back(start_halyard, cluster):
     finally:
         stop.set()
         t.join(5)
+    lag = wait_audit(audit, "backend_state", backend="node1", to="LAGGING")
+    assert lag["from"] == "ONLINE" and "over max_replication_lag 2 s" in lag["reason"], lag
+    back = wait_audit(audit, "backend_state", backend="node1", **{"from": "LAGGING"})
+    assert back["to"] == "ONLINE", back
 
 
 def test_broken_replication_is_lagging_not_zero_lag(start_halyard, cluster):
@@ -311,8 +324,9 @@ def test_show_backends_both_formats(start_halyard, cluster):
     assert len(lines) == 4
 
 
-def test_drain_maint_online(start_halyard, cluster):
-    h = start_halyard()
+def test_drain_maint_online(start_halyard, cluster, tmp_path):
+    audit = tmp_path / "audit.log"
+    h = start_halyard(audit_log=str(audit))
     r1, r2 = cluster.server_id(1), cluster.server_id(2)
     c = h.connect(autocommit=True)
     assert admin_cmd(h, "backend node1 drain") == "OK backend node1 is DRAINING\n"
@@ -343,6 +357,15 @@ def test_drain_maint_online(start_halyard, cluster):
     assert admin_cmd(h, "backend nope drain") == "ERR backend: no backend named 'nope' in the running config\n"
     assert admin_cmd(h, "backend node1 sleep") == "ERR usage: backend NAME drain|maint|online\n"
     assert re.search(r"AUDIT admin uid=\d+ pid=\d+: backend node0 drain: ok", h.log_text())
+    # Each change of state is an audit record, in order; refused commands change nothing.
+    wait_until(lambda: len(audit_records(audit, "backend_state")) >= 6, what="6 state records")
+    got = [(r["backend"], r["from"], r["to"], r["reason"]) for r in audit_records(audit, "backend_state")]
+    assert got == [("node1", "ONLINE", "DRAINING", "admin: drain"),
+                   ("node2", "ONLINE", "MAINT", "admin: maint"),
+                   ("node1", "DRAINING", "ONLINE", "admin: online (was drain)"),
+                   ("node2", "MAINT", "ONLINE", "admin: online (was maint)"),
+                   ("node0", "ONLINE", "DRAINING", "admin: drain"),
+                   ("node0", "DRAINING", "ONLINE", "admin: online (was drain)")], got
 
 
 def test_backend_metrics(start_halyard, cluster):

@@ -130,6 +130,25 @@ def wait_until(predicate, timeout=10.0, interval=0.02, what=None):
         time.sleep(interval)
 
 
+def audit_records(path, event=None, **match):
+    """The records of the audit log at `path` (JSON lines; [] while it does
+    not exist), those of `event` only if given, and only those whose fields
+    equal `match` (audit_records(p, "backend_state", backend="node1"))."""
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        out = [json.loads(line) for line in f.read().splitlines()]  # every line is one object
+    return [r for r in out if (event is None or r["event"] == event) and
+            all(r.get(k) == v for k, v in match.items())]
+
+
+def wait_audit(path, event, timeout=10.0, **match):
+    """Wait for an audit record as audit_records selects it; return the
+    first one."""
+    return wait_until(lambda: (audit_records(path, event, **match) or [None])[0], timeout,
+                      what=f"an audit record {event} {match}")
+
+
 def tail(path, lines=40):
     try:
         with open(path, errors="replace") as f:

@@ -108,6 +108,23 @@ static void test_files(void **state)
     assert_int_equal(rename(apath, rotated), 0);
     assert_int_equal(audit_reopen(err, sizeof(err)), HY_OK);
     audit_admin("uid=0 pid=1", "reload", "OK reloaded /etc/halyard.conf");
+    audit_backend(AUDIT_BACKEND_STATE, "db2", "ONLINE", "DOWN", "3 failed checks");
+    const char steps[] = "[+0 ms] failover requested\n[+5 ms] db2 \"promoted\"\n";
+    struct audit_procedure ap = {.event = "failover",
+                                 .trigger = "admin",
+                                 .backend = "db2",
+                                 .from = "db1",
+                                 .to = "db2",
+                                 .reason = "requested",
+                                 .ok = true,
+                                 .result = "done",
+                                 .steps = steps,
+                                 .steps_len = strlen(steps),
+                                 .duration_ms = 5};
+    audit_procedure(&ap);
+    ap.steps_len = 0;
+    ap.event = "fence";
+    audit_procedure(&ap);
     audit_shutdown();
 
     char *old = slurp(rotated), *cur = slurp(apath), *q = slurp(qpath);
@@ -119,13 +136,23 @@ static void test_files(void **state)
     assert_null(strstr(old, "\"admin\""));
     assert_non_null(strstr(cur, "\"event\":\"admin\",\"by\":\"uid=0 pid=1\",\"command\":"
                                 "\"reload\",\"result\":\"OK reloaded /etc/halyard.conf\"}\n"));
+    assert_non_null(strstr(cur, "\"event\":\"backend_state\",\"backend\":\"db2\",\"from\":"
+                                "\"ONLINE\",\"to\":\"DOWN\",\"reason\":\"3 failed checks\"}\n"));
+    assert_non_null(strstr(cur, "\"event\":\"failover\",\"trigger\":\"admin\",\"backend\":"
+                                "\"db2\",\"from\":\"db1\",\"to\":\"db2\",\"reason\":"
+                                "\"requested\",\"ok\":true,\"result\":\"done\",\"duration_ms\":5,"
+                                "\"steps\":[\"[+0 ms] failover requested\",\"[+5 ms] db2 "
+                                "\\\"promoted\\\"\"]}\n"));
+    char *fence = strstr(cur, "\"event\":\"fence\",");
+    assert_non_null(fence);
+    assert_non_null(strstr(fence, "\"steps\":[]}\n")); /* no steps: an empty array */
     assert_null(strstr(q, "SELECT 1"));
     assert_non_null(strstr(q, "\"digest\":\"0000000000abcdef\",\"duration_us\":5000,\"rows\":0,"
                               "\"affected\":0,\"error\":0,\"query\":\"SELECT '\\u00ff\\\"'\"}\n"));
     assert_int_equal(strncmp(old, "{\"time\":\"", 9), 0);
     struct audit_stats st;
     audit_get_stats(&st);
-    assert_int_equal(st.audit_lines, 3);
+    assert_int_equal(st.audit_lines, 6);
     assert_int_equal(st.query_lines, 1);
     assert_int_equal(st.audit_dropped + st.query_dropped, 0);
     free(old);
@@ -138,7 +165,7 @@ static void test_files(void **state)
     audit_reload(false, "SIGHUP", "x");
     audit_shutdown();
     audit_get_stats(&st);
-    assert_int_equal(st.audit_lines, 3);
+    assert_int_equal(st.audit_lines, 6);
     unlink(apath);
     unlink(rotated);
     unlink(qpath);

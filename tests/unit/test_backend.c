@@ -267,13 +267,13 @@ static void test_primary_choice(void **state)
     assert_int_equal(backend_primary_index(cfg), 1);
     /* Fenced by failover: never the primary, whatever it reports. */
     backend_set_role(r1, ROLE_PRIMARY, "read_only off");
-    backend_set_fenced(r1, true);
+    backend_set_fenced(r1, true, "test");
     uint64_t gen = backend_generation();
     assert_int_equal(backend_primary_index(cfg), 1);
     assert_int_equal(backend_primary_any_index(cfg), 1);
-    backend_set_fenced(r1, true); /* no change, no new generation */
+    backend_set_fenced(r1, true, "test"); /* no change, no new generation */
     assert_int_equal(backend_generation(), gen);
-    backend_set_fenced(r1, false);
+    backend_set_fenced(r1, false, "test");
     assert_true(backend_generation() != gen);
     assert_int_equal(backend_primary_index(cfg), 0);
     backend_mark_failover(r1);
