@@ -203,30 +203,6 @@ bool gtid_has_errant(const struct gtid_pos *pos, const struct gtid_pos *state)
     return false;
 }
 
-int gtid_pick_most_advanced(const struct gtid_pos *const *cands, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (cands[i] == NULL)
-            continue;
-        bool all = true;
-        for (size_t j = 0; j < n && all; j++) {
-            if (j != i && cands[j] != NULL && !gtid_pos_covers(cands[i], cands[j]))
-                all = false;
-        }
-        if (all)
-            return (int)i;
-    }
-    /* Diverged: none has everything. The heaviest, first in order on ties. */
-    int best = -1;
-    for (size_t i = 0; i < n; i++) {
-        if (cands[i] == NULL)
-            continue;
-        if (best < 0 || gtid_pos_weight(cands[i]) > gtid_pos_weight(cands[best]))
-            best = (int)i;
-    }
-    return best;
-}
-
 size_t gtid_pos_format(const struct gtid_pos *p, char *buf, size_t len)
 {
     size_t used = 0;

@@ -39,6 +39,45 @@ enum step {
 static const char *const step_names[] = {"connect", "ping", "SELECT @@read_only...",
                                          "SHOW ALL SLAVES STATUS"};
 
+/* What the monitor last saw of one backend: the monitor thread's own;
+ * other threads read backend_rt (backend.h). */
+struct monitor_backend {
+    const struct config_backend *be; /* in m->cfg */
+    struct backend_rt *rt;
+    int index; /* in m->cfg->backends */
+
+    bool seen;            /* a check has completed */
+    bool ok;              /* the last check succeeded */
+    char error[200];      /* why it failed */
+    double checked_at;    /* ev_now() of the monitor loop when the last check ended */
+    double check_started; /* ... and when it started (failover: is it older than a promotion?) */
+    double down_since;    /* ev_now() of the first failed check of the current streak; 0 = none */
+    double last_ok;       /* ev_now() of the last good check; 0 = none */
+
+    /* from the last good check */
+    bool read_only;
+    uint32_t server_id;
+    char gtid_current[1400];
+    char gtid_binlog[1400];
+    char gtid_binlog_state[1400];
+    bool semisync_replica; /* Rpl_semi_sync_slave_status = ON */
+    struct monitor_repl repl;
+    int source;            /* index of the backend it replicates from; -1 = none of ours */
+    bool writable_outside; /* writable and not replicating from the cluster, not the primary */
+
+    /* internal: the check in flight and the health count */
+    struct backend_track track;
+    struct sqlclient *sc;
+    struct monitor *m;
+    int step;
+    bool fresh;           /* the connection was opened by this check */
+    bool checking;        /* a check is in flight */
+    bool in_round;        /* ... and it belongs to the current round */
+    bool passive_counted; /* a worker's report was counted since the last check */
+    double deadline;
+    ev_timer recheck;
+};
+
 struct monitor {
     pthread_t thread;
     bool started;
@@ -53,7 +92,6 @@ struct monitor {
     size_t n;
     uint64_t round_id;
     int round_pending; /* checks of the current round still running */
-    uint64_t rounds;   /* rounds completed */
 
     monitor_hook_fn hook;
     void *hook_arg;
@@ -214,7 +252,8 @@ static void mb_destroy(struct monitor_backend *mb)
     free(mb);
 }
 
-void monitor_target(struct monitor *m, size_t i, struct sqlclient_target *out)
+/* Where and as whom the monitor logs into backend i. */
+static void target_of(struct monitor *m, size_t i, struct sqlclient_target *out)
 {
     const struct config_backend *be = m->mb[i]->be;
     out->name = be->name;
@@ -517,7 +556,6 @@ static void check_done(struct monitor_backend *mb, bool ok, const char *fmt, ...
     }
     bool round_over = false;
     if (counted && round == m->round_id && m->round_pending > 0 && --m->round_pending == 0) {
-        m->rounds++;
         round_over = true;
     }
     if (changed || round_over)
@@ -630,7 +668,7 @@ static void start_check(struct monitor_backend *mb, bool in_round)
     }
     if (mb->sc == NULL) {
         struct sqlclient_target t;
-        monitor_target(m, (size_t)mb->index, &t);
+        target_of(m, (size_t)mb->index, &t);
         mb->sc = sqlclient_create(m->loop, &t, m->cfg->monitor.timeout_ms);
         if (mb->sc == NULL) {
             hy_log_error("monitor: out of memory checking %s", mb->be->name);
@@ -675,13 +713,6 @@ static void round_cb(struct ev_loop *loop, ev_timer *t, int revents)
         if (m->mb[i] != NULL)
             start_check(m->mb[i], true);
     }
-}
-
-void monitor_check_soon(struct monitor *m)
-{
-    ev_timer_stop(m->loop, &m->round_timer);
-    ev_timer_set(&m->round_timer, 0., m->cfg->monitor.interval_ms / 1000.0);
-    ev_timer_start(m->loop, &m->round_timer);
 }
 
 /* ---- wake-ups from other threads ------------------------------------- */
@@ -834,29 +865,4 @@ void monitor_set_round_hook(struct monitor *m, monitor_hook_fn fn, void *arg)
 {
     m->hook = fn;
     m->hook_arg = arg;
-}
-
-struct ev_loop *monitor_loop(struct monitor *m)
-{
-    return m->loop;
-}
-
-struct config *monitor_config(struct monitor *m)
-{
-    return m->cfg;
-}
-
-size_t monitor_n_backends(const struct monitor *m)
-{
-    return m->n;
-}
-
-struct monitor_backend *monitor_backend_at(struct monitor *m, size_t i)
-{
-    return i < m->n ? m->mb[i] : NULL;
-}
-
-uint64_t monitor_rounds(const struct monitor *m)
-{
-    return m->rounds;
 }

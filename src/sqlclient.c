@@ -70,8 +70,6 @@ struct sqlclient {
     char deferred[200]; /* a failure found while starting, reported from the loop */
     bool has_deferred;
 
-    uint32_t thread_id;
-    char version[64];
     int in_cb;
     bool doomed;
 };
@@ -343,7 +341,6 @@ static void close_socket(struct sqlclient *c)
     c->state = SC_CLOSED;
     c->in_len = c->in_off = 0;
     c->out_len = c->out_off = 0;
-    c->thread_id = 0;
     c->has_deferred = false;
     sqlresult_clear(&c->parser.res);
 }
@@ -386,16 +383,6 @@ void sqlclient_destroy(struct sqlclient *c)
 bool sqlclient_ready(const struct sqlclient *c)
 {
     return c->state == SC_READY;
-}
-
-uint32_t sqlclient_thread_id(const struct sqlclient *c)
-{
-    return c->thread_id;
-}
-
-const char *sqlclient_server_version(const struct sqlclient *c)
-{
-    return c->version;
 }
 
 void sqlclient_set_timeout(struct sqlclient *c, int timeout_ms)
@@ -523,7 +510,6 @@ hy_status_t sqlclient_connect(struct sqlclient *c, sqlclient_cb cb, void *arg)
     c->cb = cb;
     c->arg = arg;
     c->seq = 0;
-    c->version[0] = '\0';
     int fd = net_connect(c->address, c->port);
     if (fd < 0) {
         defer_fail(c, "connect to %s:%d: %s", c->address, c->port, strerror(errno));
@@ -601,9 +587,6 @@ static const char *greeting(struct sqlclient *c, const uint8_t *payload, size_t 
         return "bad greeting or capabilities";
     if (c->tls != TLS_OFF && !(hs.caps & CLIENT_SSL))
         return "server does not offer TLS; not logging in in plaintext";
-    c->thread_id = hs.conn_id;
-    snprintf(c->version, sizeof(c->version), "%.*s", (int)HY_MIN(hs.server_version_len, 63),
-             hs.server_version);
     memcpy(c->scramble, hs.scramble, sizeof(c->scramble));
     c->caps = CLIENT_CAPS | (hs.caps & CLIENT_PLUGIN_AUTH) | (c->tls != TLS_OFF ? CLIENT_SSL : 0);
     return NULL;

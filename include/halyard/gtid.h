@@ -88,13 +88,6 @@ uint64_t gtid_pos_weight(const struct gtid_pos *p);
  * losing them or breaking (gtid_strict_mode). */
 bool gtid_has_errant(const struct gtid_pos *pos, const struct gtid_pos *state);
 
-/* Index of the most advanced of n positions (NULL entries are skipped):
- * the first, in the given order, that is at least as far as every other
- * one. When some positions diverged so that none covers all the others,
- * the first with the largest gtid_pos_weight(). -1 when every entry is
- * NULL or n is 0. */
-int gtid_pick_most_advanced(const struct gtid_pos *const *cands, size_t n);
-
 /* Write p as MariaDB prints it ("0-1-100,1-2-5") into buf; returns the
  * length written (truncated to len - 1 bytes, always NUL-terminated when
  * len > 0). GTID_STR_MAX bytes always suffice. */

@@ -33,8 +33,6 @@ hy_status_t log_open(const char *path, bool use_syslog, char *err, size_t errlen
 hy_status_t log_reopen(bool use_syslog, char *err, size_t errlen) HY_MUSTCHECK;
 /* The log file in use, "" for standard error. */
 const char *log_current_path(void);
-/* Syslog lines dropped because syslog did not take them. */
-unsigned long log_syslog_dropped(void);
 /* A syslog datagram (RFC 3164, facility daemon) for `msg`; returns its
  * length. Exposed for the unit tests. */
 size_t log_format_syslog(char *out, size_t len, int severity, const char *msg, time_t now);

@@ -34,14 +34,12 @@
  * Without monitor.user, no check runs: every backend is ONLINE with its
  * config role.
  *
- * Hook for failover (failover.c runs in this thread): the function set with
- * monitor_set_round_hook() is called in the monitor thread
+ * The round hook (monitor_set_round_hook) is called in the monitor thread
  *   - after each round, once every check of it has completed, and
  *   - after any check that changed a backend's health or role.
- * It reads the snapshots (monitor_backend_at), may run its own SQL on the
- * monitor's loop (monitor_loop, monitor_target + sqlclient), may change
- * roles (backend_set_role) and ask for an early round
- * (monitor_check_soon). It must not block.
+ * main.c uses it to wake the failover thread (failover_exec_notify), which
+ * reads what the monitor found through backend_rt (backend.h). It must not
+ * block.
  */
 #ifndef HALYARD_MONITOR_H
 #define HALYARD_MONITOR_H
@@ -91,45 +89,6 @@ struct monitor_role_in {
  * read-only or replicating loses it. Pure: unit-tested. */
 int monitor_pick_primary(const struct monitor_role_in *in, size_t n, int cur);
 
-/* What the monitor last saw of one backend. Read it in the monitor thread
- * only (the hook); other threads read backend_rt (backend.h). */
-struct monitor_backend {
-    const struct config_backend *be; /* in monitor_config() */
-    struct backend_rt *rt;
-    int index; /* in monitor_config()->backends */
-
-    bool seen;            /* a check has completed */
-    bool ok;              /* the last check succeeded */
-    char error[200];      /* why it failed */
-    double checked_at;    /* ev_now() of the monitor loop when the last check ended */
-    double check_started; /* ... and when it started (failover: is it older than a promotion?) */
-    double down_since;    /* ev_now() of the first failed check of the current streak; 0 = none */
-    double last_ok;       /* ev_now() of the last good check; 0 = none */
-
-    /* from the last good check */
-    bool read_only;
-    uint32_t server_id;
-    char gtid_current[1400];
-    char gtid_binlog[1400];
-    char gtid_binlog_state[1400];
-    bool semisync_replica; /* Rpl_semi_sync_slave_status = ON */
-    struct monitor_repl repl;
-    int source;            /* index of the backend it replicates from; -1 = none of ours */
-    bool writable_outside; /* writable and not replicating from the cluster, not the primary */
-
-    /* internal: the check in flight and the health count */
-    struct backend_track track;
-    struct sqlclient *sc;
-    struct monitor *m;
-    int step;
-    bool fresh;           /* the connection was opened by this check */
-    bool checking;        /* a check is in flight */
-    bool in_round;        /* ... and it belongs to the current round */
-    bool passive_counted; /* a worker's report was counted since the last check */
-    double deadline;
-    ev_timer recheck;
-};
-
 struct monitor;
 
 /* Create the monitor for `cfg` (takes a reference) with its loop; the
@@ -147,19 +106,5 @@ void monitor_destroy(struct monitor *m);
  * top. */
 typedef void (*monitor_hook_fn)(struct monitor *m, void *arg);
 void monitor_set_round_hook(struct monitor *m, monitor_hook_fn fn, void *arg);
-
-/* ---- for the hook (monitor thread only) ---------------------------------- */
-
-struct ev_loop *monitor_loop(struct monitor *m);
-struct config *monitor_config(struct monitor *m);
-size_t monitor_n_backends(const struct monitor *m);
-struct monitor_backend *monitor_backend_at(struct monitor *m, size_t i);
-/* Where and as whom the monitor logs into backend i (pointers valid until
- * the next config switch). */
-void monitor_target(struct monitor *m, size_t i, struct sqlclient_target *out);
-/* Start a round now (e.g. right after a promotion), unless one runs. */
-void monitor_check_soon(struct monitor *m);
-/* Rounds completed since the start. */
-uint64_t monitor_rounds(const struct monitor *m);
 
 #endif /* HALYARD_MONITOR_H */

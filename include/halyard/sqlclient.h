@@ -103,10 +103,6 @@ hy_status_t sqlclient_ping(struct sqlclient *c, sqlclient_cb cb, void *arg) HY_M
 
 /* Logged in and no operation running. */
 bool sqlclient_ready(const struct sqlclient *c);
-/* The server's connection id, 0 before login. */
-uint32_t sqlclient_thread_id(const struct sqlclient *c);
-/* The server's version string from its greeting, "" before it. */
-const char *sqlclient_server_version(const struct sqlclient *c);
 /* Set the timeout of the next operations. */
 void sqlclient_set_timeout(struct sqlclient *c, int timeout_ms);
 

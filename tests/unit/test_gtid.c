@@ -195,7 +195,7 @@ static void test_compare(void **st)
     assert_string_equal(gtid_order_to_str(GTID_DIVERGED), "diverged");
 }
 
-static void test_merge_pick(void **st)
+static void test_merge(void **st)
 {
     (void)st;
     struct gtid_pos applied = pos("0-1-90,2-1-4");
@@ -205,22 +205,6 @@ static void test_merge_pick(void **st)
     assert_formats(&m, "0-1-100,1-3-7,2-1-4");
     gtid_pos_merge(&received, &applied, &m);
     assert_formats(&m, "0-1-100,1-3-7,2-1-4");
-
-    struct gtid_pos p1 = pos("0-1-100"), p2 = pos("0-1-105"), p3 = pos("0-1-105");
-    const struct gtid_pos *c1[] = {&p1, &p2, &p3};
-    assert_int_equal(gtid_pick_most_advanced(c1, 3), 1); /* ties: first in order */
-    const struct gtid_pos *c2[] = {NULL, &p1, NULL};
-    assert_int_equal(gtid_pick_most_advanced(c2, 3), 1);
-    const struct gtid_pos *c3[] = {NULL, NULL};
-    assert_int_equal(gtid_pick_most_advanced(c3, 2), -1);
-    assert_int_equal(gtid_pick_most_advanced(c3, 0), -1);
-
-    /* Diverged: the heaviest wins, the first on ties. */
-    struct gtid_pos d1 = pos("0-1-10,1-1-1"), d2 = pos("0-1-9,1-1-5"), d3 = pos("0-1-14,1-1-0");
-    const struct gtid_pos *c4[] = {&d1, &d2, &d3};
-    assert_int_equal(gtid_pick_most_advanced(c4, 3), 1);
-    const struct gtid_pos *c5[] = {&d1, &d3};
-    assert_int_equal(gtid_pick_most_advanced(c5, 2), 1);
 }
 
 static void test_errant(void **st)
@@ -258,9 +242,9 @@ static void test_format(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse),      cmocka_unit_test(test_malformed),
-        cmocka_unit_test(test_sweep),      cmocka_unit_test(test_compare),
-        cmocka_unit_test(test_merge_pick), cmocka_unit_test(test_errant),
+        cmocka_unit_test(test_parse),  cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_sweep),  cmocka_unit_test(test_compare),
+        cmocka_unit_test(test_merge),  cmocka_unit_test(test_errant),
         cmocka_unit_test(test_format),
     };
     return cmocka_run_group_tests_name("gtid", tests, NULL, NULL);
