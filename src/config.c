@@ -123,10 +123,10 @@ const struct config_key config_keys[] = {
      "milliseconds a blocked address gets error 1129 instead of a greeting", NULL},
     {"auth_block_table_size", CONFIG_INT, "10000", 16, 10000000,
      "client addresses whose failed logins are tracked; when full, the stalest is forgotten; "
-     "applies at the next restart", NULL},
+     "a reload resizes the table and keeps the addresses tracked", NULL},
     {"firewall_learn_max", CONFIG_INT, "10000", 16, 10000000,
-     "digests the firewall's learn mode keeps over all users (show firewall); applies at the "
-     "next restart", NULL},
+     "digests the firewall's learn mode keeps over all users (show firewall); a reload "
+     "lowering it forgets nothing, new digests are dropped until there is room", NULL},
     {"admin_socket", CONFIG_STRING, "/tmp/halyard-{port}.sock", 0, 107,
      "Unix socket of the admin interface, mode 0600; {port} stands for the first listener's "
      "port; \"\" = no admin socket", NULL},

@@ -3,7 +3,7 @@
  *
  * Enforcing reads only the immutable config (a binary search in the user's
  * sorted hashes). Learning writes a chained hash table of (user, digest
- * hash) entries behind one mutex, sized at start.
+ * hash) entries behind one mutex, capped by firewall_learn_max.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -30,12 +30,11 @@ static struct fw_entry *fw_table[FW_BUCKETS];
 static size_t fw_n, fw_max;
 static uint64_t fw_dropped, fw_seq;
 
-hy_status_t firewall_init(size_t max_entries)
+void firewall_set_max(size_t max_entries)
 {
     pthread_mutex_lock(&fw_lock);
     fw_max = max_entries;
     pthread_mutex_unlock(&fw_lock);
-    return HY_OK;
 }
 
 static size_t bucket_of(const char *user, uint64_t hash)

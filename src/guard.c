@@ -1,8 +1,9 @@
 /*
  * guard.c: shared login state. See guard.h.
  *
- * The address table is an array of auth_block_table_size slots allocated at
- * start. An address hashes to a slot and may live in that slot or the
+ * The address table is an array of auth_block_table_size slots, allocated
+ * at start and again when a reload changes the size (guard_resize moves
+ * the tracked addresses over). An address hashes to a slot and may live in that slot or the
  * GUARD_PROBE after it; a slot is free when it was never used, was
  * unblocked, or its window and block have both passed. When the probed
  * slots are all live, the one with the oldest last failure is taken, so a
@@ -48,14 +49,45 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-hy_status_t guard_init(size_t slots)
+static size_t key_hash(const uint8_t key[17]);
+
+/* Put `from` into table t[n] as slot_find would find it: the first unused
+ * slot of its probe window, else over the one whose last failure is oldest
+ * if `from`'s is newer (a smaller table keeps the latest). */
+static void slot_move(struct addr_slot *t, size_t n, const struct addr_slot *from)
 {
-    struct addr_slot *s = calloc(slots, sizeof(*s));
-    if (s == NULL)
+    size_t h = key_hash(from->key) % n;
+    struct addr_slot *oldest = NULL;
+    for (size_t i = 0; i < GUARD_PROBE && i < n; i++) {
+        struct addr_slot *s = &t[(h + i) % n];
+        if (!s->used) {
+            *s = *from;
+            return;
+        }
+        if (oldest == NULL || s->last_ms < oldest->last_ms)
+            oldest = s;
+    }
+    if (oldest->last_ms < from->last_ms)
+        *oldest = *from;
+}
+
+hy_status_t guard_resize(size_t slots)
+{
+    pthread_mutex_lock(&addr_lock);
+    size_t cur = addr_n;
+    pthread_mutex_unlock(&addr_lock);
+    if (slots == cur)
+        return HY_OK;
+    struct addr_slot *t = calloc(slots, sizeof(*t));
+    if (t == NULL)
         return HY_NOMEM;
     pthread_mutex_lock(&addr_lock);
+    for (size_t i = 0; i < addr_n; i++) {
+        if (addr_slots[i].used)
+            slot_move(t, slots, &addr_slots[i]);
+    }
     free(addr_slots);
-    addr_slots = s;
+    addr_slots = t;
     addr_n = slots;
     pthread_mutex_unlock(&addr_lock);
     return HY_OK;

@@ -319,6 +319,9 @@ static hy_status_t app_reload(struct status *st, const char *by)
                                     fresh->query_log_min_duration_ms, why, sizeof(why))) != HY_OK) {
             snprintf(err, sizeof(err), "%s: %s", app.config_path, why);
             config_put(fresh);
+        } else if ((rc = guard_resize((size_t)fresh->auth_block_table_size)) != HY_OK) {
+            snprintf(err, sizeof(err), "%s: auth_block_table_size: out of memory", app.config_path);
+            config_put(fresh);
         }
         if (rc != HY_OK) {
             sockets_close(ns, n_ns);
@@ -364,6 +367,7 @@ static hy_status_t app_reload(struct status *st, const char *by)
         monitor_publish_config(app.monitor, fresh);
     failover_exec_set_config(fresh);
     log_set_level(fresh->log_level);
+    firewall_set_max((size_t)fresh->firewall_learn_max);
     config_put(app.cfg);
     app.cfg = fresh;
     st->cfg = fresh;
@@ -578,11 +582,11 @@ int main(int argc, char **argv)
         return 1;
     }
     int rc = 0;
-    if (guard_init((size_t)app.cfg->auth_block_table_size) != HY_OK ||
-        firewall_init((size_t)app.cfg->firewall_learn_max) != HY_OK) {
+    if (guard_resize((size_t)app.cfg->auth_block_table_size) != HY_OK) {
         hy_log_error("out of memory");
         return 1;
     }
+    firewall_set_max((size_t)app.cfg->firewall_learn_max);
 
     /* The admin socket and the metrics come up before the listeners, so a
      * client that can connect to halyard can also ask about it. */

@@ -27,7 +27,10 @@
 #include "halyard/config.h"
 #include "halyard/core.h"
 
-hy_status_t firewall_init(size_t max_entries) HY_MUSTCHECK;
+/* The most digests learn mode keeps (firewall_learn_max): at start and at
+ * each reload. Lowered under what is kept, nothing is forgotten: new
+ * digests are dropped (and counted) until `forget` makes room. */
+void firewall_set_max(size_t max_entries);
 void firewall_destroy(void);
 
 /* Whether user `u` may run the statement of digest `hash`; in learn mode

@@ -39,9 +39,12 @@
 #include "halyard/core.h"
 #include "halyard/rules.h"
 
-/* Size the address table (auth_block_table_size) once, at start. Without
- * it no address is ever slowed down or blocked. */
-hy_status_t guard_init(size_t slots) HY_MUSTCHECK;
+/* Size the address table (auth_block_table_size): at start, and at each
+ * reload (main thread). The addresses tracked so far move to the new
+ * table; one that shrinks keeps those that failed last. HY_NOMEM leaves
+ * the table as it was. Without a table no address is ever slowed down or
+ * blocked. */
+hy_status_t guard_resize(size_t slots) HY_MUSTCHECK;
 void guard_destroy(void);
 
 /* Whether `a` is blocked now; *remaining_ms says for how long. */

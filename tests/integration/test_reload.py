@@ -212,3 +212,56 @@ def test_reload_under_sysbench_load(start_halyard, cluster):
     assert rules[0]["name"] == "ranges_primary" and rules[0]["hits"] > 0, rules
     st = admin_json(h, "show status")
     assert st["reloads_ok"] >= 4 and st["reloads_failed"] == 0
+
+
+def test_reload_resizes_auth_block_table_and_firewall_learn_max(start_halyard, cluster):
+    """auth_block_table_size and firewall_learn_max apply at a reload: the
+    address table is resized with what it tracks, the learn cap moves."""
+    port = free_port()
+
+    def settings(table, learn):
+        s = base(cluster, port, auth_fail_limit=1, auth_delay_ms=0, auth_block_ms=60000,
+                 auth_block_table_size=table, firewall_learn_max=learn)
+        s["users"] = [dict(u, firewall="learn") if u["name"] == "app" else u for u in s["users"]]
+        return s
+    small, big = settings(16, 16), settings(64, 24)
+    h = start_halyard(small, port=port)
+
+    def fail_from(addr):
+        with pytest.raises(pymysql.err.OperationalError):
+            pymysql.connect(**h.conn_params(password="bad", bind_address=addr))
+
+    def learn(lo, hi):
+        c = h.connect(autocommit=True)
+        with c.cursor() as cur:
+            for i in range(lo, hi):  # one digest each: the column name differs
+                cur.execute(f"SELECT 1 AS c{i}")
+        c.close()
+
+    def firewall():
+        j = admin_json(h, "show firewall app")
+        return len(j["digests"]), j["dropped"]
+
+    def addresses():
+        return admin_json(h, "show blocked")["addresses"]
+
+    fail_from("127.0.0.2")
+    fail_from("127.0.0.2")  # 2 x limit: blocked
+    learn(0, 30)
+    n, dropped = firewall()
+    assert n == 16 and dropped >= 14, (n, dropped)
+    reload_ok(h, big)
+    assert [(r["address"], r["blocked"]) for r in addresses()] == [("127.0.0.2", True)]  # kept
+    # 40 more addresses: a 16-slot table would keep at most 16 of them.
+    for i in range(10, 50):
+        fail_from(f"127.0.0.{i}")
+    assert len(addresses()) > 16, addresses()
+    learn(30, 50)  # 20 new digests, room for 8 more
+    assert firewall() == (24, dropped + 12)
+    dropped += 12
+    # Lowered under what is kept: nothing is forgotten, new digests are dropped.
+    reload_ok(h, small)
+    learn(50, 55)
+    assert firewall() == (24, dropped + 5)
+    rows = addresses()
+    assert 0 < len(rows) <= 16 and all(r["address"] != "127.0.0.10" for r in rows), rows  # the latest kept

@@ -44,7 +44,7 @@ static void sleep_ms(long ms)
 static void test_delay_then_block(void **state)
 {
     (void)state;
-    assert_int_equal(guard_init(64), HY_OK);
+    assert_int_equal(guard_resize(64), HY_OK);
     struct config c = test_cfg(3, 100, 200);
     struct rules_addr a = addr("10.1.2.3"), b = addr("10.1.2.4");
     int64_t left;
@@ -93,7 +93,7 @@ static void test_delay_then_block(void **state)
 static void test_unblock_and_ipv6(void **state)
 {
     (void)state;
-    assert_int_equal(guard_init(64), HY_OK);
+    assert_int_equal(guard_resize(64), HY_OK);
     struct config c = test_cfg(1, 0, 60000);
     int64_t left;
     struct rules_addr v6a = addr("2001:db8:1:2::1"), v6b = addr("2001:db8:1:2:ffff::9");
@@ -131,7 +131,7 @@ static void test_unblock_and_ipv6(void **state)
 static void test_table_stays_bounded(void **state)
 {
     (void)state;
-    assert_int_equal(guard_init(16), HY_OK);
+    assert_int_equal(guard_resize(16), HY_OK);
     struct config c = test_cfg(1, 0, 60000);
     int64_t left;
     char text[32];
@@ -148,9 +148,38 @@ static void test_table_stays_bounded(void **state)
     struct rules_addr last = addr("10.0.3.231");
     assert_true(guard_blocked(&c, &last, &left));
     guard_destroy();
-    /* without guard_init nothing is tracked, nothing crashes */
+    /* without a table nothing is tracked, nothing crashes */
     assert_int_equal(guard_login_result(&c, &last, false), 0);
     assert_false(guard_blocked(&c, &last, &left));
+}
+
+static void test_resize_keeps_addresses(void **state)
+{
+    (void)state;
+    assert_int_equal(guard_resize(64), HY_OK);
+    struct config c = test_cfg(1, 0, 60000);
+    int64_t left;
+    char text[32];
+    for (int i = 0; i < 40; i++) {
+        snprintf(text, sizeof(text), "10.9.0.%d", i);
+        struct rules_addr a = addr(text);
+        (void)guard_login_result(&c, &a, false);
+        (void)guard_login_result(&c, &a, false);
+        sleep_ms(i == 0 ? 2 : 0); /* 10.9.0.0 failed before the others */
+    }
+    struct guard_row rows[64];
+    assert_int_equal(guard_list(&c, rows, 64), 40);
+    assert_int_equal(guard_resize(64), HY_OK); /* the same size: nothing to do */
+    assert_int_equal(guard_resize(256), HY_OK);
+    assert_int_equal(guard_list(&c, rows, 64), 40);
+    struct rules_addr first = addr("10.9.0.0"), last = addr("10.9.0.39");
+    assert_true(guard_blocked(&c, &first, &left));
+    assert_true(guard_blocked(&c, &last, &left));
+    /* smaller: the table is full, the one that failed first is gone */
+    assert_int_equal(guard_resize(16), HY_OK);
+    assert_int_equal(guard_list(&c, rows, 64), 16);
+    assert_false(guard_blocked(&c, &first, &left));
+    guard_destroy();
 }
 
 static void test_user_sessions(void **state)
@@ -213,8 +242,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_delay_then_block),    cmocka_unit_test(test_unblock_and_ipv6),
-        cmocka_unit_test(test_table_stays_bounded), cmocka_unit_test(test_user_sessions),
-        cmocka_unit_test(test_login_cache),
+        cmocka_unit_test(test_table_stays_bounded), cmocka_unit_test(test_resize_keeps_addresses),
+        cmocka_unit_test(test_user_sessions),       cmocka_unit_test(test_login_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
