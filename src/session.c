@@ -1047,7 +1047,22 @@ static bool secret_word(void *ctx, const char *name, size_t len)
 /* Whether a statement may carry a password in a literal (IDENTIFIED BY,
  * PASSWORD(), SET PASSWORD, MASTER_PASSWORD): a cheap scan for the letters
  * first, the lexer only then. */
-static bool may_hold_secret(const char *text, size_t len)
+/* The lexer options every classification, digest, rule and firewall check
+ * of this session uses, from the server's own word: a backend answers with
+ * SERVER_STATUS_NO_BACKSLASH_ESCAPES set while the session's sql_mode has
+ * it, and the session's sql_mode is the same on every backend it uses (the
+ * state log brings it there), so the last answer tells. Without it
+ * `SELECT 'a\'; DELETE FROM t; -- '` lexes as one read. The one place
+ * s->lex_opts changes. */
+static void session_lex_follow(struct session *s, uint16_t status)
+{
+    if (status & SERVER_STATUS_NO_BACKSLASH_ESCAPES)
+        s->lex_opts |= CLO_NO_BACKSLASH_ESCAPES;
+    else
+        s->lex_opts &= ~CLO_NO_BACKSLASH_ESCAPES;
+}
+
+static bool may_hold_secret(const char *text, size_t len, unsigned lex_opts)
 {
     bool seen = false;
     for (size_t i = 0; i + 5 <= len && !seen; i++) {
@@ -1055,17 +1070,17 @@ static bool may_hold_secret(const char *text, size_t len)
         seen = (c == 'p' && strncasecmp(text + i, "passw", 5) == 0) ||
                (c == 'i' && strncasecmp(text + i, "ident", 5) == 0);
     }
-    return seen && classify_find_ident(text, len, 0, secret_word, NULL);
+    return seen && classify_find_ident(text, len, lex_opts, secret_word, NULL);
 }
 
 static void qlog_note(struct session *s, const char *text, size_t len, uint64_t digest)
 {
     if (s->qlog_text == NULL && (s->qlog_text = malloc(QUERY_LOG_TEXT_MAX)) == NULL)
         return;
-    if (may_hold_secret(text, len)) {
+    if (may_hold_secret(text, len, s->lex_opts)) {
         /* No password in the log: the digest, literals as ?, stands for it. */
         size_t dlen = 0;
-        (void)classify_digest(text, len, 0, s->qlog_text, QUERY_LOG_TEXT_MAX, &dlen);
+        (void)classify_digest(text, len, s->lex_opts, s->qlog_text, QUERY_LOG_TEXT_MAX, &dlen);
         s->qlog_len = HY_MIN(dlen, (size_t)QUERY_LOG_TEXT_MAX - 1);
         s->qlog_digest = digest;
         s->qlog_pending = true;
@@ -1276,7 +1291,7 @@ static uint32_t route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t
     char dtext[DIGEST_TEXT_MAX];
     struct classify_digest dg = {.buf = dtext, .cap = sizeof(dtext)};
     bool want_digest = s->w->digests != NULL || s->cfg->rules_need_digest || fw;
-    classify((const char *)p + 1, avail - 1, 0, &r, want_digest ? &dg : NULL);
+    classify((const char *)p + 1, avail - 1, s->lex_opts, &r, want_digest ? &dg : NULL);
     size_t dlen = want_digest ? HY_MIN(dg.len, sizeof(dtext) - 1) : 0;
     if (s->w->digests != NULL) {
         digest_note(s->w->digests, dg.hash, dtext, dlen);
@@ -1467,6 +1482,8 @@ static void command_done(struct session *s)
         }
         s->pend_schema = NULL;
     }
+    if (s->resp.status_seen)
+        session_lex_follow(s, s->resp.status);
     if (s->cur != NULL && s->cur->idx == s->primary) {
         if (s->resp.status_seen)
             s->status = s->resp.status; /* transactions live on the primary */

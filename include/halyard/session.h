@@ -163,6 +163,7 @@ struct session {
     uint64_t topo_gen;         /* backend_generation() when `primary` was last looked up */
     int wait_idx;              /* backend a waiting command was routed to, else -1 */
     uint16_t status;           /* server status flags of the primary's last answer */
+    unsigned lex_opts;         /* CLO_* for classify(): session_lex_follow() */
     bool pinned;               /* session state only the primary has: everything goes there */
     enum internal_op internal; /* a command halyard runs itself on cur, answer not forwarded */
     char capture[136];         /* first column of the first row of its answer */

@@ -247,6 +247,31 @@ def test_state_every_replica_refuses_sends_the_read_to_the_primary(halyard, clus
         unlogged("DROP DATABASE IF EXISTS primary_only")
 
 
+def test_no_backslash_escapes_is_lexed_as_the_server_does(halyard, cluster, schema):
+    """Under sql_mode NO_BACKSLASH_ESCAPES a backslash ends nothing, so
+    `SELECT 'a\\'; DELETE ...; -- '` is three statements, one of them a
+    write. Lexed with backslash escapes it is one SELECT of a string, and
+    went to a replica, which refused the DELETE (1290) or, with a writable
+    replica, would have deleted there. halyard learns the mode from the
+    server's status flag."""
+    from pymysql.constants import CLIENT
+    cluster.sql(0, "REPLACE INTO routing.t VALUES (77, 'nbe')")
+    cluster.sync()
+    c = halyard.connect(database=schema, autocommit=True,
+                        client_flag=CLIENT.MULTI_STATEMENTS)
+    q(c, "SET SESSION sql_mode = 'NO_BACKSLASH_ESCAPES'")
+    with c.cursor() as cur:
+        cur.execute("SELECT 'a\\'; DELETE FROM t WHERE id = 77; -- '")
+        assert cur.fetchall() == (("a\\",),)
+        while cur.nextset():
+            pass
+    assert cluster.sql(0, "SELECT COUNT(*) FROM routing.t WHERE id = 77") == [(0,)]
+    # And back: with escapes the same text is one SELECT again (a read).
+    q(c, "SET SESSION sql_mode = DEFAULT")
+    assert q(c, "SELECT 'a\\'; DELETE FROM t WHERE id = 77; -- '")[0][0] == \
+        "a'; DELETE FROM t WHERE id = 77; -- "
+
+
 def test_a_failed_set_is_not_replayed(halyard, ids):
     c = halyard.connect(autocommit=True)
     with pytest.raises(pymysql.err.OperationalError):
