@@ -6,6 +6,7 @@
 #   make demo       install, build, start a local MariaDB cluster and halyard
 #   make stop       stop what `make demo` started
 #   make asan       build with AddressSanitizer + UBSan and run the tests
+#   make mtr        MariaDB's own test suite (a sample), directly and through halyard
 #   make format / format-check
 
 CC      ?= cc
@@ -36,7 +37,7 @@ UNITDIR    ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 DESTDIR    ?=
 
-.PHONY: all check unit integration demo stop deps asan format format-check clean check-config-keys bench \
+.PHONY: all check unit integration demo stop deps asan format format-check clean check-config-keys bench mtr mtr-run \
         check-alerts \
         install uninstall
 
@@ -87,6 +88,7 @@ check: deps
 	$(MAKE) check-config-keys
 	$(MAKE) check-alerts
 	$(MAKE) integration
+	$(MAKE) mtr-run
 
 demo: deps all
 	tools/demo start
@@ -96,6 +98,15 @@ stop:
 
 bench: all
 	tools/bench
+
+# tests/mtr/sample.txt run by mysql-test-run.pl --extern, directly and through
+# halyard, side by side (tools/mtr); fails on a difference not listed in
+# tests/mtr/known-differences.txt.
+mtr: deps
+	$(MAKE) all mtr-run
+
+mtr-run: $(BUILD)/halyard
+	tools/mtr --build $(BUILD)
 
 asan: deps
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \

@@ -168,8 +168,9 @@ class Cluster:
     as "primary".
     """
 
-    def __init__(self, base, port, replicas=2, semisync=False, tls=True):
+    def __init__(self, base, port, replicas=2, semisync=False, tls=True, mysqld_opts=()):
         self.base = base
+        self.mysqld_opts = list(mysqld_opts)
         self.base_port = port
         self.n_replicas = replicas
         self.semisync = semisync
@@ -193,6 +194,7 @@ class Cluster:
             args.append("--semisync")
         if self.tls:
             args.append("--tls")
+        args += [f"--mysqld-opt={o}" for o in self.mysqld_opts]
         self.tool(*args, "start")
         with open(os.path.join(self.base, "cluster.json")) as f:
             self.layout = json.load(f)
