@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "halyard/classify.h"
+#include "halyard/sqlfunc.h"
 
 /* ---- characters ---- */
 
@@ -1387,6 +1388,8 @@ struct stmt {
     enum tok_type prev_type;
     uint8_t prev_kw; /* KW_NONE unless the previous token was a word */
     uint8_t prev2_kw;
+    size_t prev_off; /* the previous token (T_WORD: its name) */
+    size_t prev_len;
     size_t prev_end;
     bool analyze; /* M_EXPLAIN came from ANALYZE */
     bool unlock;  /* M_LOCK came from UNLOCK */
@@ -2089,6 +2092,21 @@ static void sysvar_check(struct ctx *c, const struct token *t)
     }
 }
 
+/* Whether the '(' just fed (st->depth counts it) calls a function that is
+ * not built in, as the server decides (sqlfunc.c), in a statement it would
+ * otherwise let run on a replica. Not a call: a name and its column list
+ * at the top of a WITH clause (`WITH c(n) AS ...`). Writes and SETs run on
+ * the primary already and are left as they are. */
+static bool routine_call(const struct ctx *c, const struct stmt *st)
+{
+    if (st->mode == M_WITH ? st->depth <= 1 : st->base == CL_WRITE || st->base == CL_SESSION)
+        return false;
+    if (st->prev_type == T_QIDENT)
+        return true;
+    return st->prev_type == T_WORD &&
+           !sqlfunc_is_builtin((const char *)c->s + st->prev_off, st->prev_len);
+}
+
 /* What an expression token can need wherever it appears. */
 static void expr_check(struct ctx *c, const struct token *t)
 {
@@ -2097,8 +2115,14 @@ static void expr_check(struct ctx *c, const struct token *t)
 
     switch (t->type) {
     case T_LPAREN:
-        if (st->prev_type == T_WORD)
+        if (st->prev_type == T_WORD && st->prev_kw != KW_NONE)
             function_check(c, st->prev_kw);
+        else if (routine_call(c, st)) {
+            /* A stored function (or a UDF): it may write, and on a replica
+             * a privileged account's write would even succeed. */
+            raise_esc(st, CL_WRITE);
+            res->flags |= CLF_ROUTINE_CALL;
+        }
         break;
     case T_ASSIGN:
         if (st->prev_type == T_UVAR) {
@@ -2160,6 +2184,8 @@ static void stmt_feed(struct ctx *c, const struct token *t)
     st->prev2_kw = st->prev_kw;
     st->prev_kw = t->type == T_WORD ? t->kw : KW_NONE;
     st->prev_type = t->type;
+    st->prev_off = t->off;
+    st->prev_len = t->len;
     st->prev_end = t->off + t->len;
 }
 

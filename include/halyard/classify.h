@@ -162,6 +162,7 @@ enum classify_kind {
 #define CLF_TXN_CHAIN          0x01000000u /* COMMIT/ROLLBACK AND CHAIN: a new one begins */
 #define CLF_XA                 0x02000000u /* an XA statement */
 #define CLF_SET_STATEMENT      0x04000000u /* SET STATEMENT ... FOR (not a session change) */
+#define CLF_ROUTINE_CALL       0x08000000u /* calls a function that is not built in: it may write */
 
 enum classify_hint {
     CLH_NONE,

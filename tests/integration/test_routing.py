@@ -272,6 +272,28 @@ def test_no_backslash_escapes_is_lexed_as_the_server_does(halyard, cluster, sche
         "a'; DELETE FROM t WHERE id = 77; -- "
 
 
+def test_select_of_a_stored_function_that_writes_runs_on_the_primary(halyard, cluster, schema,
+                                                                      ids):
+    """`SELECT f()` where f() inserts: a read to the eye, a write to the
+    server. On a replica it failed with 1290 (read_only) for an ordinary
+    account, and with a SUPER or READ_ONLY ADMIN account it would have
+    written to the replica alone. Built-in functions still read from
+    replicas."""
+    cluster.sql(0, "DROP FUNCTION IF EXISTS routing.note_call")
+    cluster.sql(0, "CREATE FUNCTION routing.note_call(k INT) RETURNS INT DETERMINISTIC MODIFIES SQL DATA "
+                   "BEGIN REPLACE INTO routing.t VALUES (k, 'by f'); RETURN k; END")
+    cluster.sync()
+    c = halyard.connect(database=schema, autocommit=True)
+    assert q(c, "SELECT note_call(91), @@server_id") == ((91, ids[0]),)
+    assert q(c, "SELECT v FROM t WHERE id = 91") == (("by f",),)
+    cluster.sync()
+    for i in (1, 2):
+        assert cluster.sql(i, "SELECT v FROM routing.t WHERE id = 91") == [("by f",)]
+    assert {sid(c, hint="") for _ in range(4)} <= ids[1]  # built-ins: still replicas
+    assert q(c, "SELECT CONCAT_WS('-', @@server_id, UUID_SHORT() > 0)")[0][0] in \
+        {f"{r}-1" for r in ids[1]}
+
+
 def test_a_failed_set_is_not_replayed(halyard, ids):
     c = halyard.connect(autocommit=True)
     with pytest.raises(pymysql.err.OperationalError):
