@@ -2048,7 +2048,9 @@ static void function_check(struct ctx *c, uint8_t kw)
         break;
     case KW_FOUND_ROWS:
     case KW_ROW_COUNT:
-        raise_esc(st, CL_PIN_PRIMARY);
+        /* A read about the previous statement: the session sends it where
+         * that one ran (the primary knew nothing of a replica's
+         * SQL_CALC_FOUND_ROWS). */
         res->flags |= CLF_PREV_STMT;
         break;
     case KW_CONNECTION_ID:

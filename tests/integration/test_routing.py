@@ -294,6 +294,21 @@ def test_select_of_a_stored_function_that_writes_runs_on_the_primary(halyard, cl
         {f"{r}-1" for r in ids[1]}
 
 
+def test_found_rows_answers_for_the_query_before_it(halyard, cluster, schema):
+    """FOUND_ROWS() after SELECT SQL_CALC_FOUND_ROWS ... LIMIT runs where
+    that query ran: it went to the primary, which answered 1 (its own last
+    statement) instead of the rows the replica found (main.select_found)."""
+    cluster.sql(0, "DELETE FROM routing.t WHERE id BETWEEN 500 AND 599")
+    cluster.sql(0, "INSERT INTO routing.t VALUES " +
+                ", ".join(f"({i}, 'fr')" for i in range(500, 508)))
+    cluster.sync()
+    c = halyard.connect(database=schema, autocommit=True)
+    for _ in range(4):
+        rows = q(c, "SELECT SQL_CALC_FOUND_ROWS id FROM t WHERE v = 'fr' ORDER BY id LIMIT 2")
+        assert [r[0] for r in rows] == [500, 501]
+        assert q(c, "SELECT FOUND_ROWS()") == ((8,),)
+
+
 def test_a_failed_set_is_not_replayed(halyard, ids):
     c = halyard.connect(autocommit=True)
     with pytest.raises(pymysql.err.OperationalError):

@@ -299,8 +299,8 @@ static const struct classify_case cases[] = {
     {"SELECT @@last_insert_id", PIN, CLF_LAST_INSERT_ID},
     {"SELECT @@session.insert_id", PIN, CLF_LAST_INSERT_ID},
     {"SELECT @@last_gtid", PIN, 0},
-    {"SELECT FOUND_ROWS()", PIN, CLF_PREV_STMT},
-    {"SELECT ROW_COUNT()", PIN, CLF_PREV_STMT},
+    {"SELECT FOUND_ROWS()", RD, CLF_PREV_STMT}, /* where the previous statement ran */
+    {"SELECT ROW_COUNT()", RD, CLF_PREV_STMT},
     {"SELECT CONNECTION_ID()", PIN, 0},
     {"SELECT GET_LOCK('a', 10)", PIN, CLF_USER_LOCK},
     {"SELECT RELEASE_LOCK('a')", PIN, CLF_USER_LOCK},
