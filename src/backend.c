@@ -25,6 +25,7 @@ const uint64_t backend_lat_bounds_us[BACKEND_LAT_BOUNDS] = {
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct backend_rt *registry;
 static _Atomic uint64_t generation = 1;
+static atomic_bool failover_busy;
 
 static _Atomic(void (*)(struct backend_rt *, void *)) report_hook;
 static _Atomic(void *) report_hook_arg;
@@ -69,6 +70,16 @@ uint64_t backend_generation(void)
 void backend_generation_bump(void)
 {
     atomic_fetch_add_explicit(&generation, 1, memory_order_acq_rel);
+}
+
+void backend_set_failover_busy(bool busy)
+{
+    atomic_store(&failover_busy, busy);
+}
+
+bool backend_failover_busy(void)
+{
+    return atomic_load(&failover_busy);
 }
 
 static struct backend_rt *find_locked(const char *name)

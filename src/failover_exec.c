@@ -13,8 +13,9 @@
  * also releases GET_LOCK('halyard_failover'), which is session-scoped.
  *
  * Shared with other threads: the request slot and the config (under
- * fx.mu), `busy` (atomic), and the backends' run-time state (backend.h),
- * which is lock-free or behind its own mutex.
+ * fx.mu) and the backends' run-time state (backend.h), which is lock-free
+ * or behind its own mutex; the thread publishes that a procedure is under
+ * way there (backend_set_failover_busy), for the sessions.
  */
 #include <errno.h>
 #include <ev.h>
@@ -73,8 +74,6 @@ struct fx {
     char req_target[128];
     failover_done_fn req_done;
     void *req_arg;
-
-    atomic_bool busy;
 
     /* the thread's own */
     struct config *cfg;
@@ -653,7 +652,7 @@ static bool run_failover(struct fx *fx, bool manual, uint64_t down_ms)
     char pos[GTID_STR_MAX];
     gtid_pos_merge(&nodes[c].current_pos, &nodes[c].io_pos, &target);
     gtid_pos_format(&target, pos, sizeof(pos));
-    atomic_store(&fx->busy, true);
+    backend_set_failover_busy(true);
     if (!make_primary(fx, nodes, c, pos, cfg->switchover_timeout_ms))
         goto out;
     repoint_others(fx, nodes, c, old, -1);
@@ -683,7 +682,7 @@ out:
         };
         procedure_audit(fx, &ap);
     }
-    atomic_store(&fx->busy, false);
+    backend_set_failover_busy(false);
     survey_end(fx, &sv);
     return ok;
 }
@@ -734,7 +733,7 @@ static bool run_switchover(struct fx *fx, const char *target)
     struct backend_rt *ort = cfg->backends[old].rt;
 
     /* New writes wait (sessions look for a primary and find none). */
-    atomic_store(&fx->busy, true);
+    backend_set_failover_busy(true);
     backend_mark_failover(ort);
     backend_set_fenced(ort, true, "switchover: writes paused");
     backend_set_role(ort, ROLE_REPLICA, "switchover: writes paused");
@@ -800,7 +799,7 @@ out:
                                      .ok = ok};
         procedure_audit(fx, &ap);
     }
-    atomic_store(&fx->busy, false);
+    backend_set_failover_busy(false);
     survey_end(fx, &sv);
     return ok;
 }
@@ -1110,9 +1109,4 @@ hy_status_t failover_exec_request(enum failover_request kind, const char *target
     }
     pthread_mutex_unlock(&fx->mu);
     return rc;
-}
-
-bool failover_exec_busy(void)
-{
-    return atomic_load(&FX.busy);
 }

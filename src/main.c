@@ -35,6 +35,7 @@
 #include "halyard/metrics.h"
 #include "halyard/failover_exec.h"
 #include "halyard/monitor.h"
+#include "halyard/stats.h"
 #include "halyard/status.h"
 #include "halyard/takeover.h"
 #include "halyard/worker.h"
@@ -296,8 +297,7 @@ static hy_status_t app_reload(struct status *st, const char *by)
     char err[1024];
     struct config *fresh = NULL;
     hy_status_t rc = config_load(app.config_path, &fresh, err, sizeof(err));
-    if (rc == HY_OK &&
-        (backend_rt_attach(fresh) != HY_OK || status_listeners_add(fresh) != HY_OK)) {
+    if (rc == HY_OK && (backend_rt_attach(fresh) != HY_OK || stats_listeners_add(fresh) != HY_OK)) {
         snprintf(err, sizeof(err), "out of memory");
         config_put(fresh);
         rc = HY_ERROR;
@@ -535,7 +535,7 @@ int main(int argc, char **argv)
         return 0;
     }
     app.config_path = path;
-    if (backend_rt_attach(app.cfg) != HY_OK || status_listeners_add(app.cfg) != HY_OK) {
+    if (backend_rt_attach(app.cfg) != HY_OK || stats_listeners_add(app.cfg) != HY_OK) {
         fprintf(stderr, "halyard: out of memory\n");
         config_put(app.cfg);
         return 1;
@@ -737,6 +737,6 @@ out:
     audit_shutdown();
     config_put(app.cfg);
     backend_rt_free_all();
-    status_listeners_free();
+    stats_listeners_free();
     return rc;
 }

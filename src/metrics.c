@@ -359,7 +359,7 @@ static void snapshot(const struct status *st, struct metrics_snapshot *s)
     s->reloads_failed = st->reloads_failed;
     s->last_reload_ok = st->last_reload == 0 || st->last_reload_ok;
     s->last_reload = st->last_reload;
-    s->listeners = status_listeners();
+    s->listeners = stats_listeners();
     for (int sw = 0; sw < 2; sw++)
         for (int ok = 0; ok < 2; ok++)
             s->failovers[sw][ok] = status_failovers(sw, ok);

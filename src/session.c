@@ -54,11 +54,11 @@
 #include "halyard/backend.h"
 #include "halyard/classify.h"
 #include "halyard/digest.h"
-#include "halyard/failover_exec.h"
 #include "halyard/firewall.h"
 #include "halyard/guard.h"
+#include "halyard/registry.h"
 #include "halyard/session.h"
-#include "halyard/status.h"
+#include "halyard/stats.h"
 #include "halyard/tls.h"
 #include "halyard/worker.h"
 
@@ -111,91 +111,6 @@
 #define FRAMING_CAPS                                                                               \
     (CLIENT_PROTOCOL_41 | CLIENT_DEPRECATE_EOF | CLIENT_SESSION_TRACK | CLIENT_MULTI_RESULTS |     \
      CLIENT_PS_MULTI_RESULTS | CLIENT_MULTI_STATEMENTS | CLIENT_LOCAL_FILES | CLIENT_FOUND_ROWS)
-
-atomic_uint session_count;
-
-/* Session ids, which clients see as their connection id, start at 2^30: far
- * above the thread ids MariaDB hands out, so KILL <id> can tell a halyard
- * session (translated to its backend thread) from a backend thread id a
- * client read with CONNECTION_ID() (passed through as it is). */
-#define SESSION_ID_BASE 0x40000000u
-static atomic_uint next_session_id = SESSION_ID_BASE;
-
-/* ---- registry: session id -> session, for KILL across workers ----------
- * Touched at session start and end and by KILL, never per packet. */
-#define REG_BUCKETS 4096
-static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct session *reg_table[REG_BUCKETS];
-
-static void registry_add(struct session *s)
-{
-    pthread_mutex_lock(&reg_lock);
-    struct session **b = &reg_table[s->id % REG_BUCKETS];
-    s->reg_next = *b;
-    *b = s;
-    pthread_mutex_unlock(&reg_lock);
-}
-
-static void registry_remove(struct session *s)
-{
-    pthread_mutex_lock(&reg_lock);
-    struct session **pp = &reg_table[s->id % REG_BUCKETS];
-    while (*pp != NULL && *pp != s)
-        pp = &(*pp)->reg_next;
-    if (*pp == s)
-        *pp = s->reg_next;
-    pthread_mutex_unlock(&reg_lock);
-}
-
-static void registry_set_user(struct session *s, const char *user)
-{
-    pthread_mutex_lock(&reg_lock);
-    snprintf(s->reg_user, sizeof(s->reg_user), "%s", user);
-    pthread_mutex_unlock(&reg_lock);
-}
-
-enum kill_lookup {
-    KILL_UNKNOWN,   /* no such session */
-    KILL_NOT_OWNER, /* another user's session, and it has no backend to ask */
-    KILL_MARKED,    /* no backend connection: marked to close, nothing to send */
-    KILL_BACKEND,   /* *tid is the backend thread id to kill */
-};
-
-/* Look up session `id` for a KILL issued by `by`. */
-static enum kill_lookup registry_kill(const struct session *by, uint32_t id, bool connection,
-                                      uint32_t *tid, uint32_t *idx)
-{
-    enum kill_lookup rc = KILL_UNKNOWN;
-    struct worker *target_w = NULL;
-    pthread_mutex_lock(&reg_lock);
-    for (struct session *t = reg_table[id % REG_BUCKETS]; t != NULL; t = t->reg_next) {
-        if (t->id != id)
-            continue;
-        *tid = atomic_load(&t->backend_tid);
-        *idx = atomic_load(&t->backend_idx);
-        if (*tid != 0) {
-            rc = KILL_BACKEND; /* the backend checks the privileges */
-            /* The backend connection it kills must take the session with
-             * it (a lost connection alone no longer ends a session). */
-            if (connection)
-                atomic_store(&t->kill_req, true);
-        } else if (strcmp(t->reg_user, by->reg_user) != 0) {
-            rc = KILL_NOT_OWNER;
-        } else {
-            rc = KILL_MARKED;
-            if (connection) {
-                atomic_store(&t->kill_req, true);
-                atomic_store(&t->w->kill_pending, true);
-                target_w = t->w;
-            }
-        }
-        break;
-    }
-    if (target_w != NULL)
-        ev_async_send(target_w->loop, &target_w->wakeup);
-    pthread_mutex_unlock(&reg_lock);
-    return rc;
-}
 
 /* ---- names ------------------------------------------------------------- */
 
@@ -412,8 +327,7 @@ static void session_publish_backend(struct session *s)
 {
     struct bconn *bc = s->cur;
     bool ready = bc != NULL && bc->state == BCONN_READY;
-    atomic_store(&s->backend_idx, ready ? bc->idx : 0);
-    atomic_store(&s->backend_tid, ready ? bc->thread_id : 0);
+    registry_set_backend(&s->reg, ready ? bc->idx : 0, ready ? bc->thread_id : 0);
 }
 
 static void ps_backend_gone(struct session *s, uint32_t idx);
@@ -1924,12 +1838,12 @@ static void command_kill(struct session *s, uint32_t len, uint32_t id, bool quer
                          const char *modifier, bool as_com_process_kill)
 {
     uint32_t tid = 0, idx = s->primary;
-    enum kill_lookup k = registry_kill(s, id, !query, &tid, &idx);
+    enum registry_kill k = registry_kill(&s->reg, id, !query, &tid, &idx);
     if (idx >= s->n_bc)
         idx = s->primary; /* the target runs under another config */
     switch (k) {
     case KILL_UNKNOWN:
-        if (id < SESSION_ID_BASE) {
+        if (id < REGISTRY_ID_BASE) {
             /* a backend thread id (from CONNECTION_ID(), which runs on the
              * primary): the server decides */
             if (!ensure_backend(s, s->primary))
@@ -2959,7 +2873,7 @@ void session_config_changed(struct session *s)
  * A write (a statement for the primary, outside a transaction) that finds
  * no usable primary waits for one instead of failing, when one can be
  * expected soon: failover = auto (the primary is DOWN and being replaced),
- * or a switchover or failover command under way (failover_exec_busy). So
+ * or a switchover or failover command under way (backend_failover_busy). So
  * does one whose connection to the primary is refused before the monitor
  * has marked it DOWN. It polls every PRIMARY_WAIT_POLL seconds, at most
  * failover_write_wait_ms from the statement's arrival, then goes to the
@@ -2972,7 +2886,7 @@ static bool primary_wait_start(struct session *s)
     if (s->cfg->failover_write_wait_ms <= 0 || ev_is_active(&s->primary_wait) ||
         s->state != SS_IDLE || session_in_trans(s) || s->ro_idx >= 0)
         return false;
-    if (!s->cfg->failover_auto && !failover_exec_busy())
+    if (!s->cfg->failover_auto && !backend_failover_busy())
         return false;
     double now = ev_now(s->w->loop);
     if (s->primary_wait_until == 0)
@@ -3477,7 +3391,7 @@ static void session_backend_lost(struct session *s, struct bconn *bc, const char
     bool in_flight = bc == s->cur && s->state == SS_COMMAND;
     bool trx = (bc->idx == s->primary && session_in_trans(s)) || s->ro_idx == (int)bc->idx;
     slog_warn(s, "backend %s: %s (%s)", be->name, why, session_state_to_str(s->state));
-    if (atomic_load(&s->kill_req)) {
+    if (registry_kill_requested(&s->reg)) {
         /* KILL CONNECTION through halyard: the session ends with it (and
          * the backend is not to blame). */
         bconn_close(bc);
@@ -3922,7 +3836,7 @@ static void login_finish(struct session *s)
         s->pend_attrs_len = 0;
     }
     s->cu = u;
-    registry_set_user(s, s->user);
+    registry_set_user(&s->reg, s->user);
     s->consistency = u->consistency != CONSISTENCY_DEFAULT             ? u->consistency
                      : s->listener->consistency != CONSISTENCY_DEFAULT ? s->listener->consistency
                                                                        : s->cfg->consistency;
@@ -4363,7 +4277,7 @@ static void idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static void session_free(struct session *s)
 {
     struct worker *w = s->w;
-    registry_remove(s);
+    registry_remove(&s->reg);
     ev_timer_stop(w->loop, &s->timer);
     ev_timer_stop(w->loop, &s->idle);
     ev_timer_stop(w->loop, &s->primary_wait);
@@ -4377,14 +4291,8 @@ static void session_free(struct session *s)
     conn_close(&s->client, w->loop, &w->pool);
     stream_release(&s->up, &w->pool);
     stream_release(&s->down, &w->pool);
-    if (s->prev != NULL)
-        s->prev->next = s->next;
-    else
-        w->sessions = s->next;
-    if (s->next != NULL)
-        s->next->prev = s->prev;
-    w->n_sessions--;
-    atomic_fetch_sub(&session_count, 1);
+    worker_session_remove(w, s);
+    atomic_fetch_sub(&stats_sessions_open, 1);
     config_put(s->lcfg);
     if (s->lstats != NULL)
         atomic_fetch_sub_explicit(&s->lstats->open, 1, memory_order_relaxed);
@@ -4400,7 +4308,6 @@ static void session_free(struct session *s)
     explicit_bzero(s->h1, sizeof(s->h1));
     explicit_bzero(s->pend_h1, sizeof(s->pend_h1));
     free(s);
-    worker_session_gone(w);
 }
 
 /* Free a session marked closing; called last in every event handler. */
@@ -4432,7 +4339,7 @@ void session_close(struct session *s, enum session_end why)
 
 void session_shutdown(struct session *s)
 {
-    if (atomic_load(&s->kill_req)) {
+    if (registry_kill_requested(&s->reg)) {
         session_close(s, END_KILLED);
         return;
     }
@@ -4450,10 +4357,10 @@ void session_shutdown(struct session *s)
 void session_create(struct worker *w, int fd, const struct config_listener *listener)
 {
     struct config *cfg = w->session_cfg;
-    unsigned int count = atomic_fetch_add(&session_count, 1) + 1;
+    unsigned int count = atomic_fetch_add(&stats_sessions_open, 1) + 1;
     struct session *s = calloc(1, sizeof(*s));
     if (s == NULL) {
-        atomic_fetch_sub(&session_count, 1);
+        atomic_fetch_sub(&stats_sessions_open, 1);
         close(fd);
         return;
     }
@@ -4462,15 +4369,15 @@ void session_create(struct worker *w, int fd, const struct config_listener *list
     s->cfg = config_get(cfg);
     s->lcfg = config_get(w->cfg);
     s->listener = listener;
-    if ((s->lstats = status_listener(listener->name)) != NULL) {
+    if ((s->lstats = stats_listener(listener->name)) != NULL) {
         atomic_fetch_add_explicit(&s->lstats->accepted, 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&s->lstats->open, 1, memory_order_relaxed);
     }
-    s->id = atomic_fetch_add(&next_session_id, 1);
-    if (s->id < SESSION_ID_BASE) { /* wrapped after 3 billion sessions */
-        atomic_store(&next_session_id, SESSION_ID_BASE + 1);
-        s->id = SESSION_ID_BASE;
-    }
+    s->id = registry_new_id();
+    s->reg.id = s->id;
+    s->reg.loop = w->loop;
+    s->reg.wakeup = &w->wakeup;
+    s->reg.kill_pending = &w->kill_pending;
     s->state = SS_HANDSHAKE;
     conn_init(&s->client, fd);
     s->n_bc = (uint16_t)cfg->n_backends;
@@ -4496,13 +4403,9 @@ void session_create(struct worker *w, int fd, const struct config_listener *list
     socklen_t sslen = sizeof(ss);
     if (getpeername(fd, (struct sockaddr *)&ss, &sslen) == 0)
         rules_addr_from_sockaddr((struct sockaddr *)&ss, &s->client_addr);
-    s->next = w->sessions;
-    if (w->sessions != NULL)
-        w->sessions->prev = s;
-    w->sessions = s;
-    w->n_sessions++;
+    worker_session_add(w, s);
     stat_inc(&w->stats.sessions_accepted);
-    registry_add(s);
+    registry_add(&s->reg);
 
     if (s->bc == NULL) {
         session_close(s, END_NOMEM);

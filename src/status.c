@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "halyard/config.h"
-#include "halyard/session.h"
+#include "halyard/stats.h"
 #include "halyard/status.h"
 #include "halyard/worker.h"
 
@@ -24,50 +24,7 @@ const struct stat_field stat_fields[STAT_FIELDS] = {
      offsetof(struct worker_stats, backend_connect_failures)},
 };
 
-static _Atomic(struct listener_stats *) listeners;
 static _Atomic uint64_t failovers[2][2];
-
-struct listener_stats *status_listeners(void)
-{
-    return atomic_load_explicit(&listeners, memory_order_acquire);
-}
-
-struct listener_stats *status_listener(const char *name)
-{
-    for (struct listener_stats *l = status_listeners(); l != NULL; l = l->next) {
-        if (strcmp(l->name, name) == 0)
-            return l;
-    }
-    return NULL;
-}
-
-hy_status_t status_listeners_add(const struct config *cfg)
-{
-    for (size_t i = 0; i < cfg->n_listeners; i++) {
-        if (status_listener(cfg->listeners[i].name) != NULL)
-            continue;
-        struct listener_stats *l = calloc(1, sizeof(*l));
-        if (l == NULL || (l->name = strdup(cfg->listeners[i].name)) == NULL) {
-            free(l);
-            return HY_NOMEM;
-        }
-        /* Only the main thread adds: a plain publish is enough. */
-        l->next = status_listeners();
-        atomic_store_explicit(&listeners, l, memory_order_release);
-    }
-    return HY_OK;
-}
-
-void status_listeners_free(void)
-{
-    struct listener_stats *l = atomic_exchange(&listeners, NULL);
-    while (l != NULL) {
-        struct listener_stats *next = l->next;
-        free(l->name);
-        free(l);
-        l = next;
-    }
-}
 
 void status_count_failover(bool switchover, bool ok)
 {
@@ -98,7 +55,7 @@ void status_sum_stats(const struct status *st, struct stat_values *out)
 
 uint64_t status_client_sessions(void)
 {
-    return atomic_load_explicit(&session_count, memory_order_relaxed);
+    return atomic_load_explicit(&stats_sessions_open, memory_order_relaxed);
 }
 
 double status_uptime(const struct status *st)

@@ -187,7 +187,8 @@ static void wakeup_cb(struct ev_loop *loop, ev_async *a, int revents)
     if (atomic_exchange(&w->kill_pending, false)) {
         for (struct session *s = w->sessions, *next; s != NULL; s = next) {
             next = s->next;
-            if (atomic_load(&s->kill_req) && (s->state == SS_IDLE || s->state == SS_HANDSHAKE))
+            if (registry_kill_requested(&s->reg) &&
+                (s->state == SS_IDLE || s->state == SS_HANDSHAKE))
                 session_close(s, END_KILLED);
         }
     }
@@ -210,8 +211,26 @@ static void wakeup_cb(struct ev_loop *loop, ev_async *a, int revents)
     }
 }
 
-void worker_session_gone(struct worker *w)
+void worker_session_add(struct worker *w, struct session *s)
 {
+    s->prev = NULL;
+    s->next = w->sessions;
+    if (w->sessions != NULL)
+        w->sessions->prev = s;
+    w->sessions = s;
+    w->n_sessions++;
+}
+
+void worker_session_remove(struct worker *w, struct session *s)
+{
+    if (s->prev != NULL)
+        s->prev->next = s->next;
+    else
+        w->sessions = s->next;
+    if (s->next != NULL)
+        s->next->prev = s->prev;
+    w->n_sessions--;
+    /* The loop ends once the handler running now returns. */
     if (w->n_sessions == 0 && atomic_load(&w->stopping))
         ev_break(w->loop, EVBREAK_ALL);
 }

@@ -154,6 +154,12 @@ void backend_rt_free_all(void);
 uint64_t backend_generation(void);
 void backend_generation_bump(void);
 
+/* A failover or switchover is under way: the failover thread sets it for
+ * the procedure's length (failover_exec.c); sessions read it to know that
+ * a write finding no primary may wait for one. Any thread. */
+void backend_set_failover_busy(bool busy);
+bool backend_failover_busy(void);
+
 /* ---- reading (any thread, lock-free) ----------------------------------- */
 
 static inline enum backend_state backend_state(const struct backend_rt *rt)

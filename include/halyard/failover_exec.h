@@ -61,8 +61,4 @@ hy_status_t failover_exec_request(enum failover_request kind, const char *target
                                   failover_done_fn done, void *arg, char *err,
                                   size_t errlen) HY_MUSTCHECK;
 
-/* True while a failover or switchover is under way (writes are then
- * expected to find a primary again soon). Any thread. */
-bool failover_exec_busy(void);
-
 #endif /* HALYARD_FAILOVER_EXEC_H */

@@ -13,6 +13,7 @@
 
 #include "halyard/audit.h"
 #include "halyard/core.h"
+#include "halyard/stats.h"
 #include "halyard/status.h"
 #include "halyard/textbuf.h"
 
@@ -40,7 +41,7 @@ struct metrics_snapshot {
     uint64_t reloads_failed;
     bool last_reload_ok; /* true when no reload has failed since the last good one */
     time_t last_reload;  /* 0 = none yet */
-    const struct listener_stats *listeners; /* list (status.h); counters read as rendered */
+    const struct listener_stats *listeners; /* list (stats.h); counters read as rendered */
     uint64_t failovers[2][2];               /* [switchover][ok] */
     struct audit_stats logs;
     const struct config *cfg; /* its backends' run-time state (backend.h), read as rendered;

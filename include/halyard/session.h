@@ -26,6 +26,7 @@
 #include "halyard/core.h"
 #include "halyard/log.h"
 #include "halyard/mysql_proto.h"
+#include "halyard/registry.h"
 #include "halyard/rules.h"
 
 enum session_state {
@@ -149,7 +150,7 @@ struct session {
     struct worker *w;
     struct config *cfg;            /* reference; a reload replaces it between statements */
     struct config *lcfg;           /* reference to the config `listener` belongs to */
-    struct listener_stats *lstats; /* its listener's counters (status.h); NULL if out of memory */
+    struct listener_stats *lstats; /* its listener's counters (stats.h); NULL if out of memory */
     const struct config_listener *listener;
     uint32_t id; /* also the connection id the client sees */
     enum session_state state;
@@ -297,12 +298,7 @@ struct session {
 
     char peer[64]; /* "host:port" of the client */
 
-    /* registry (KILL across sessions) */
-    struct session *reg_next;
-    atomic_uint backend_tid; /* thread id of the backend connection in use, 0 = none */
-    atomic_uint backend_idx; /* and its backend */
-    atomic_bool kill_req;
-    char reg_user[96];
+    struct registry_entry reg; /* KILL across sessions (registry.h) */
 };
 
 /* Accept: takes ownership of fd. Sends the greeting. */
@@ -315,9 +311,6 @@ void session_close(struct session *s, enum session_end why);
 void session_config_changed(struct session *s);
 /* Graceful stop: close if idle, else at the end of the command in flight. */
 void session_shutdown(struct session *s);
-
-/* Total client sessions across all workers (for max_client_connections). */
-extern atomic_uint session_count;
 
 #define slog_warn(s, fmt, ...)                                                                     \
     hy_log_warn("session %u %s@%s: " fmt, (s)->id, (s)->user ? (s)->user : "-", (s)->peer,         \

@@ -64,27 +64,6 @@ struct status {
     void (*takeover_done)(struct status *st);
 };
 
-/* Client connections per listener name, for the metrics. One entry per
- * name ever configured, created by the main thread (status_listeners_add,
- * at start and at each reload) and never freed before exit, so a worker
- * may keep a pointer for a session's life. Counters are relaxed atomic
- * adds: several workers write them. */
-struct listener_stats {
-    struct listener_stats *next;
-    char *name;
-    _Atomic uint64_t accepted;      /* client connections accepted */
-    _Atomic uint64_t open;          /* client sessions open now */
-    _Atomic uint64_t auth_failures; /* logins refused */
-};
-
-/* Main thread: make sure every listener of `cfg` has its entry. */
-hy_status_t status_listeners_add(const struct config *cfg) HY_MUSTCHECK;
-/* Any thread: the entry of `name`, NULL if none. */
-struct listener_stats *status_listener(const char *name);
-/* Any thread: the first entry (then ->next). */
-struct listener_stats *status_listeners(void);
-void status_listeners_free(void); /* at exit */
-
 /* Switchovers and failovers halyard ran (failover.c counts them). */
 void status_count_failover(bool switchover, bool ok);
 /* [switchover][ok] */

@@ -18,6 +18,7 @@
 #include "halyard/core.h"
 #include "halyard/digest.h"
 #include "halyard/rules.h"
+#include "halyard/stats.h"
 
 struct listener_sock {
     int fd;
@@ -25,32 +26,6 @@ struct listener_sock {
     const struct config_listener *cfg;
     struct worker *w;
 };
-
-/* Counters of one worker. Only that worker writes them, with stat_inc();
- * any thread may read them with stat_get() and sum the workers' values
- * (status_sum_stats). Relaxed atomics: one writer per counter, so an
- * increment is a plain load and store (no locked instruction), and a reader
- * never sees a torn value. Readers get each counter's recent value, not a
- * snapshot consistent across counters. */
-struct worker_stats {
-    _Atomic uint64_t sessions_accepted;
-    _Atomic uint64_t commands;
-    _Atomic uint64_t auth_failures;
-    _Atomic uint64_t backend_connect_failures;
-};
-
-/* From the owning worker's thread only. */
-static inline void stat_inc(_Atomic uint64_t *counter)
-{
-    atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + 1,
-                          memory_order_relaxed);
-}
-
-/* From any thread. */
-static inline uint64_t stat_get(_Atomic uint64_t *counter)
-{
-    return atomic_load_explicit(counter, memory_order_relaxed);
-}
 
 /* A function the main thread has a worker run in the worker's own thread,
  * so it may look at that worker's sessions (admin: list or kill sessions).
@@ -125,7 +100,10 @@ void worker_call(struct worker *w, struct worker_call *call);
 void worker_join(struct worker *w);
 void worker_destroy(struct worker *w);
 
-/* Called by session.c when the last session goes while stopping. */
-void worker_session_gone(struct worker *w);
+/* The worker's list of sessions (w->sessions), changed only here:
+ * session.c adds a session it creates and removes it as it frees it. The
+ * last session to go while stopping ends the worker's loop. */
+void worker_session_add(struct worker *w, struct session *s);
+void worker_session_remove(struct worker *w, struct session *s);
 
 #endif /* HALYARD_WORKER_H */

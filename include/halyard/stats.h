@@ -1,0 +1,71 @@
+/*
+ * stats.h: the data path's counters, kept apart from status.h so that the
+ * worker and the session can count without knowing the admin side.
+ *
+ * - struct worker_stats: one per worker, written only by that worker
+ *   (stat_inc), read and summed by anyone (status.h).
+ * - struct listener_stats: one per listener name, written by every worker.
+ * - stats_sessions_open: client sessions open now, over every worker.
+ */
+#ifndef HALYARD_STATS_H
+#define HALYARD_STATS_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "halyard/core.h"
+
+struct config;
+
+/* Counters of one worker. Only that worker writes them, with stat_inc();
+ * any thread may read them with stat_get() and sum the workers' values
+ * (status_sum_stats). Relaxed atomics: one writer per counter, so an
+ * increment is a plain load and store (no locked instruction), and a reader
+ * never sees a torn value. Readers get each counter's recent value, not a
+ * snapshot consistent across counters. */
+struct worker_stats {
+    _Atomic uint64_t sessions_accepted;
+    _Atomic uint64_t commands;
+    _Atomic uint64_t auth_failures;
+    _Atomic uint64_t backend_connect_failures;
+};
+
+/* From the owning worker's thread only. */
+static inline void stat_inc(_Atomic uint64_t *counter)
+{
+    atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
+
+/* From any thread. */
+static inline uint64_t stat_get(_Atomic uint64_t *counter)
+{
+    return atomic_load_explicit(counter, memory_order_relaxed);
+}
+
+/* Client connections per listener name, for the metrics. One entry per
+ * name ever configured, created by the main thread (stats_listeners_add,
+ * at start and at each reload) and never freed before exit, so a worker
+ * may keep a pointer for a session's life. Counters are relaxed atomic
+ * adds: several workers write them. */
+struct listener_stats {
+    struct listener_stats *next;
+    char *name;
+    _Atomic uint64_t accepted;      /* client connections accepted */
+    _Atomic uint64_t open;          /* client sessions open now */
+    _Atomic uint64_t auth_failures; /* logins refused */
+};
+
+/* Main thread: make sure every listener of `cfg` has its entry. */
+hy_status_t stats_listeners_add(const struct config *cfg) HY_MUSTCHECK;
+/* Any thread: the entry of `name`, NULL if none. */
+struct listener_stats *stats_listener(const char *name);
+/* Any thread: the first entry (then ->next). */
+struct listener_stats *stats_listeners(void);
+void stats_listeners_free(void); /* at exit */
+
+/* Client sessions open now, over every worker (max_client_connections).
+ * Relaxed atomic adds from every worker. */
+extern atomic_uint stats_sessions_open;
+
+#endif /* HALYARD_STATS_H */

@@ -1,0 +1,97 @@
+/*
+ * registry.c: see registry.h.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "halyard/registry.h"
+
+#define REG_BUCKETS 4096
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct registry_entry *reg_table[REG_BUCKETS];
+static atomic_uint next_id = REGISTRY_ID_BASE;
+
+uint32_t registry_new_id(void)
+{
+    uint32_t id = atomic_fetch_add(&next_id, 1);
+    if (id < REGISTRY_ID_BASE) { /* wrapped after 3 billion sessions */
+        atomic_store(&next_id, REGISTRY_ID_BASE + 1);
+        id = REGISTRY_ID_BASE;
+    }
+    return id;
+}
+
+void registry_add(struct registry_entry *e)
+{
+    pthread_mutex_lock(&reg_lock);
+    struct registry_entry **b = &reg_table[e->id % REG_BUCKETS];
+    e->next = *b;
+    *b = e;
+    pthread_mutex_unlock(&reg_lock);
+}
+
+void registry_remove(struct registry_entry *e)
+{
+    pthread_mutex_lock(&reg_lock);
+    struct registry_entry **pp = &reg_table[e->id % REG_BUCKETS];
+    while (*pp != NULL && *pp != e)
+        pp = &(*pp)->next;
+    if (*pp == e)
+        *pp = e->next;
+    pthread_mutex_unlock(&reg_lock);
+}
+
+void registry_set_user(struct registry_entry *e, const char *user)
+{
+    pthread_mutex_lock(&reg_lock);
+    snprintf(e->user, sizeof(e->user), "%s", user);
+    pthread_mutex_unlock(&reg_lock);
+}
+
+void registry_set_backend(struct registry_entry *e, uint32_t idx, uint32_t tid)
+{
+    atomic_store(&e->backend_idx, idx);
+    atomic_store(&e->backend_tid, tid);
+}
+
+bool registry_kill_requested(const struct registry_entry *e)
+{
+    return atomic_load(&e->kill_req);
+}
+
+enum registry_kill registry_kill(const struct registry_entry *by, uint32_t id, bool connection,
+                                 uint32_t *tid, uint32_t *idx)
+{
+    enum registry_kill rc = KILL_UNKNOWN;
+    const struct registry_entry *wake = NULL;
+    pthread_mutex_lock(&reg_lock);
+    for (struct registry_entry *t = reg_table[id % REG_BUCKETS]; t != NULL; t = t->next) {
+        if (t->id != id)
+            continue;
+        *tid = atomic_load(&t->backend_tid);
+        *idx = atomic_load(&t->backend_idx);
+        if (*tid != 0) {
+            rc = KILL_BACKEND; /* the backend checks the privileges */
+            /* The backend connection it kills must take the session with
+             * it (a lost connection alone no longer ends a session). */
+            if (connection)
+                atomic_store(&t->kill_req, true);
+        } else if (strcmp(t->user, by->user) != 0) {
+            rc = KILL_NOT_OWNER;
+        } else {
+            rc = KILL_MARKED;
+            if (connection) {
+                atomic_store(&t->kill_req, true);
+                atomic_store(t->kill_pending, true);
+                wake = t;
+            }
+        }
+        break;
+    }
+    /* Under the mutex: the target cannot be freed (registry_remove waits). */
+    if (wake != NULL)
+        ev_async_send(wake->loop, wake->wakeup);
+    pthread_mutex_unlock(&reg_lock);
+    return rc;
+}
