@@ -56,6 +56,7 @@
 #include "halyard/digest.h"
 #include "halyard/firewall.h"
 #include "halyard/guard.h"
+#include "halyard/mysql_client.h"
 #include "halyard/registry.h"
 #include "halyard/session.h"
 #include "halyard/stats.h"
@@ -327,7 +328,7 @@ static void session_publish_backend(struct session *s)
 {
     struct bconn *bc = s->cur;
     bool ready = bc != NULL && bc->state == BCONN_READY;
-    registry_set_backend(&s->reg, ready ? bc->idx : 0, ready ? bc->thread_id : 0);
+    registry_set_backend(&s->reg, ready ? bc->idx : 0, ready ? bc->login.thread_id : 0);
 }
 
 static void ps_backend_gone(struct session *s, uint32_t idx);
@@ -405,65 +406,71 @@ static void bconn_open(struct session *s, uint32_t idx)
     session_timer_start(s, s->cfg->connect_timeout_ms);
 }
 
-/* Read the backend's greeting in `payload`: the capabilities and scramble
- * our login will use. NULL, or why the backend cannot be used. */
-static const char *bconn_greeting(struct bconn *bc, const uint8_t *payload, size_t len)
+/* Who logs into backend connections: the session's user, with the
+ * SHA1(password) pair its own login yielded (mysql_client.h). */
+static void bconn_creds(const struct bconn *bc, struct mysql_client_creds *cr)
+{
+    const struct session *s = bc->s;
+    *cr = (struct mysql_client_creds){
+        .user = s->user,
+        .db = s->db,
+        .attrs = s->attrs,
+        .attrs_len = s->attrs_len,
+        .h1 = s->no_password ? NULL : s->h1,
+        .h2 = s->no_password ? NULL : s->h2,
+        .charset = s->charset,
+        .max_packet = 0x40000000u,
+        .want_caps = s->caps,
+        .need_caps = s->caps & FRAMING_CAPS,
+        .tls = bc->be->tls,
+    };
+}
+
+/* Why the login of `bc` failed (mysql_client_packet said so), in the
+ * words the client's ERR and the log use; `buf` may hold it. */
+static const char *bconn_login_why(struct bconn *bc, char *buf, size_t len)
 {
     struct session *s = bc->s;
-    struct mysql_handshake hs;
-    if (mysql_handshake_decode(payload, len, &hs) != HY_OK)
-        return "bad greeting";
-    if ((hs.caps & (s->caps & FRAMING_CAPS)) != (s->caps & FRAMING_CAPS) ||
-        !(hs.caps & CLIENT_SECURE_CONNECTION)) {
+    const struct mysql_client *mc = &bc->login;
+    switch (mc->fail) {
+    case MYSQL_CLIENT_BAD_CAPS:
         hy_log_warn("session %u: backend %s lacks capabilities 0x%08x the client uses", s->id,
-                    bc->be->name, (s->caps & FRAMING_CAPS) & ~hs.caps);
-        return "bad greeting or capabilities";
+                    bc->be->name, (s->caps & FRAMING_CAPS) & ~mc->server_caps);
+        break;
+    case MYSQL_CLIENT_NO_TLS:
+        snprintf(buf, len, "server does not offer TLS (tls = %s); not logging in in plaintext",
+                 tls_mode_to_str(bc->be->tls));
+        return buf;
+    case MYSQL_CLIENT_BAD_PLUGIN:
+        if (mc->plugin != NULL)
+            hy_log_warn("session %u: backend %s asks for auth plugin '%.*s'; only %s is supported",
+                        s->id, bc->be->name, (int)HY_MIN(mc->plugin_len, 64), mc->plugin,
+                        NATIVE_PLUGIN);
+        break;
+    default:
+        break;
     }
-    /* Never a silent plaintext login when TLS was asked for. */
-    if (bc->be->tls != TLS_OFF && !(hs.caps & CLIENT_SSL))
-        return bc->be->tls == TLS_ON ? "server does not offer TLS (tls = on); not logging in "
-                                       "in plaintext"
-               : bc->be->tls == TLS_VERIFY_CA ? "server does not offer TLS (tls = verify-ca); "
-                                                "not logging in in plaintext"
-                                              : "server does not offer TLS (tls = verify-full); "
-                                                "not logging in in plaintext";
-    memcpy(bc->scramble, hs.scramble, sizeof(bc->scramble));
-    bc->thread_id = hs.conn_id;
-    bc->caps = (s->caps & hs.caps) | CLIENT_PROTOCOL_41 | CLIENT_SECURE_CONNECTION;
-    bc->caps &=
-        ~(uint32_t)(CLIENT_SSL | CLIENT_COMPRESS | CLIENT_CONNECT_WITH_DB | CLIENT_CONNECT_ATTRS |
-                    CLIENT_PLUGIN_AUTH | CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA);
-    bc->caps |= CLIENT_LONG_PASSWORD; /* CLIENT_MYSQL: no MariaDB extended caps */
-    if (hs.caps & CLIENT_PLUGIN_AUTH)
-        bc->caps |= CLIENT_PLUGIN_AUTH;
-    if (s->db != NULL)
-        bc->caps |= CLIENT_CONNECT_WITH_DB;
-    if (s->attrs != NULL && (hs.caps & CLIENT_CONNECT_ATTRS))
-        bc->caps |= CLIENT_CONNECT_ATTRS;
-    if (bc->be->tls != TLS_OFF)
-        bc->caps |= CLIENT_SSL;
-    return NULL;
+    return mc->why;
+}
+
+/* Send the packet the login left in `out` (then wiped: it may hold a
+ * password token). */
+static hy_status_t bconn_login_send(struct bconn *bc, uint8_t *out)
+{
+    struct session *s = bc->s;
+    hy_status_t rc = conn_send_local(&bc->c, s->w->loop, &s->w->pool, out, bc->login.out_len);
+    explicit_bzero(out, bc->login.out_len);
+    return rc;
 }
 
 static void bconn_tls_done(struct conn *c, bool ok, const char *why);
 
-/* tls != off: send the SSLRequest and start the TLS handshake. NULL, or
- * why it could not start. */
-static const char *bconn_start_tls(struct bconn *bc)
+/* tls != off: send the SSLRequest in `out` and start the TLS handshake.
+ * NULL, or why it could not start. */
+static const char *bconn_start_tls(struct bconn *bc, uint8_t *out)
 {
     struct session *s = bc->s;
-    struct mysql_login lg = {0};
-    lg.caps = bc->caps;
-    lg.max_packet = 0x40000000u;
-    lg.charset = s->charset;
-    lg.ssl_request = true;
-    uint8_t pkt[MYSQL_HEADER_SIZE + 64];
-    size_t n = mysql_login_encode(&lg, pkt + MYSQL_HEADER_SIZE, sizeof(pkt) - MYSQL_HEADER_SIZE);
-    if (n == 0)
-        return "cannot encode the SSLRequest";
-    bc->seq++;
-    mysql_hdr_write(pkt, (uint32_t)n, bc->seq);
-    if (conn_send_local(&bc->c, s->w->loop, &s->w->pool, pkt, MYSQL_HEADER_SIZE + n) != HY_OK)
+    if (bconn_login_send(bc, out) != HY_OK)
         return strerror(errno);
     if (tls_connect(&bc->c, s->w->loop, bc->be->tls_ctx, bc->be->tls, bc->be->address,
                     bconn_tls_done) != HY_OK)
@@ -471,71 +478,6 @@ static const char *bconn_start_tls(struct bconn *bc)
     bconn_set_state(bc, BCONN_TLS);
     stream_release_if_empty(&s->down, &s->w->pool);
     return NULL;
-}
-
-/* Build and send our login, answering the greeting's scramble. */
-static hy_status_t bconn_login(struct bconn *bc)
-{
-    struct session *s = bc->s;
-    uint8_t token[MYSQL_SCRAMBLE_LEN];
-    struct mysql_login lg = {0};
-    lg.caps = bc->caps;
-    lg.max_packet = 0x40000000u;
-    lg.charset = s->charset;
-    lg.user = s->user;
-    lg.user_len = strlen(s->user);
-    if (!s->no_password) {
-        auth_native_token(bc->scramble, s->h1, s->h2, token);
-        lg.auth = token;
-        lg.auth_len = sizeof(token);
-    }
-    if (s->db != NULL) {
-        lg.db = s->db;
-        lg.db_len = strlen(s->db);
-    }
-    lg.plugin = NATIVE_PLUGIN;
-    lg.plugin_len = strlen(NATIVE_PLUGIN);
-    lg.attrs = s->attrs;
-    lg.attrs_len = s->attrs_len;
-
-    uint8_t pkt[MYSQL_HEADER_SIZE + 2048];
-    size_t n = mysql_login_encode(&lg, pkt + MYSQL_HEADER_SIZE, sizeof(pkt) - MYSQL_HEADER_SIZE);
-    if (n == 0) {
-        lg.attrs = NULL; /* attributes too large to pass on: log in without them */
-        lg.attrs_len = 0;
-        lg.caps &= ~(uint32_t)CLIENT_CONNECT_ATTRS;
-        bc->caps = lg.caps;
-        n = mysql_login_encode(&lg, pkt + MYSQL_HEADER_SIZE, sizeof(pkt) - MYSQL_HEADER_SIZE);
-        if (n == 0)
-            return HY_ERROR;
-    }
-    bc->seq++;
-    mysql_hdr_write(pkt, (uint32_t)n, bc->seq);
-    return conn_send_local(&bc->c, s->w->loop, &s->w->pool, pkt, MYSQL_HEADER_SIZE + n);
-}
-
-/* Answer a backend's AuthSwitchRequest to mysql_native_password. */
-static hy_status_t bconn_auth_switch(struct bconn *bc, const uint8_t *payload, size_t len)
-{
-    struct session *s = bc->s;
-    const char *plugin;
-    size_t plugin_len;
-    const uint8_t *data;
-    if (mysql_auth_switch_native(payload, len, &plugin, &plugin_len, &data) != HY_OK) {
-        if (plugin != NULL)
-            hy_log_warn("session %u: backend %s asks for auth plugin '%.*s'; only %s is supported",
-                        s->id, bc->be->name, (int)HY_MIN(plugin_len, 64), plugin, NATIVE_PLUGIN);
-        return HY_ERROR;
-    }
-    uint8_t pkt[MYSQL_HEADER_SIZE + MYSQL_SCRAMBLE_LEN];
-    uint32_t n = 0;
-    if (!s->no_password) {
-        auth_native_token(data, s->h1, s->h2, pkt + MYSQL_HEADER_SIZE);
-        n = MYSQL_SCRAMBLE_LEN;
-    }
-    bc->seq++;
-    mysql_hdr_write(pkt, n, bc->seq);
-    return conn_send_local(&bc->c, s->w->loop, &s->w->pool, pkt, MYSQL_HEADER_SIZE + n);
 }
 
 /* Process whole login-phase packets s->cur sent into `down`. */
@@ -555,40 +497,41 @@ static void bconn_login_progress(struct session *s)
         if (stream_unparsed(st) < MYSQL_HEADER_SIZE + len)
             return;
         const uint8_t *p = h + MYSQL_HEADER_SIZE;
-        bc->seq = mysql_hdr_seq(h);
         st->scan += MYSQL_HEADER_SIZE + len;
         st->head = st->scan;
-        if (len > 0 && p[0] == MYSQL_ERR) {
+        struct mysql_client_creds cr;
+        bconn_creds(bc, &cr);
+        uint8_t out[MYSQL_CLIENT_OUT_MAX];
+        char buf[160];
+        const char *why = NULL;
+        switch (mysql_client_packet(&bc->login, &cr, mysql_hdr_seq(h), p, len, out)) {
+        case MYSQL_CLIENT_REFUSED:
             session_backend_failed(s, p, len, "backend refused the login");
             return;
-        }
-        if (bc->state == BCONN_GREETING) {
-            const char *why = bconn_greeting(bc, p, len);
-            if (why == NULL && bc->be->tls != TLS_OFF) {
-                why = bconn_start_tls(bc);
-                if (why == NULL)
-                    return; /* the login follows in bconn_tls_done */
-            }
-            if (why == NULL && bconn_login(bc) != HY_OK)
-                why = "cannot send the login";
-            if (why != NULL) {
-                session_backend_failed(s, NULL, 0, why);
-                return;
-            }
-            bconn_set_state(bc, BCONN_AUTH);
-        } else if (len > 0 && p[0] == MYSQL_OK) {
+        case MYSQL_CLIENT_FAILED:
+            session_backend_failed(s, NULL, 0, bconn_login_why(bc, buf, sizeof(buf)));
+            return;
+        case MYSQL_CLIENT_READY:
             bconn_set_state(bc, BCONN_READY);
             stream_release_if_empty(st, &s->w->pool);
             session_backend_ready(s);
             return;
-        } else if (len > 0 && p[0] == MYSQL_AUTH_SWITCH) {
-            if (bconn_auth_switch(bc, p, len) != HY_OK) {
-                session_backend_failed(s, NULL, 0, "unsupported authentication method");
+        case MYSQL_CLIENT_TLS:
+            why = bconn_start_tls(bc, out);
+            if (why != NULL)
+                session_backend_failed(s, NULL, 0, why);
+            return; /* the login follows in bconn_tls_done */
+        case MYSQL_CLIENT_SEND:
+            if (bconn_login_send(bc, out) != HY_OK) {
+                session_backend_failed(s, NULL, 0,
+                                       bc->state == BCONN_GREETING
+                                           ? "cannot send the login"
+                                           : "unsupported authentication method");
                 return;
             }
-        } else {
-            session_backend_failed(s, NULL, 0, "unexpected packet during login");
-            return;
+            if (bc->state == BCONN_GREETING)
+                bconn_set_state(bc, BCONN_AUTH);
+            break;
         }
     }
 }
@@ -603,9 +546,15 @@ static void bconn_tls_done(struct conn *c, bool ok, const char *why)
         ok = false;
         why = strerror(errno);
     }
-    if (ok && bconn_login(bc) != HY_OK) {
-        ok = false;
-        why = "cannot send the login";
+    if (ok) {
+        struct mysql_client_creds cr;
+        bconn_creds(bc, &cr);
+        uint8_t out[MYSQL_CLIENT_OUT_MAX];
+        if (mysql_client_tls_done(&bc->login, &cr, out) != MYSQL_CLIENT_SEND ||
+            bconn_login_send(bc, out) != HY_OK) {
+            ok = false;
+            why = "cannot send the login";
+        }
     }
     if (!ok) {
         snprintf(reason, sizeof(reason), "TLS (tls = %s): %s", tls_mode_to_str(bc->be->tls), why);
@@ -3238,7 +3187,7 @@ static void session_backend_ready(struct session *s)
     struct bconn *bc = s->cur;
     session_timer_stop(s);
     ev_io_start(s->w->loop, &bc->c.rio);
-    slog_debug(s, "backend %s ready, thread %u", bc->be->name, bc->thread_id);
+    slog_debug(s, "backend %s ready, thread %u", bc->be->name, bc->login.thread_id);
     if (s->state == SS_LOGIN_BACKEND) {
         session_publish_backend(s);
         session_login_ok(s, (uint8_t)(s->last_seq + 1));
@@ -3599,7 +3548,7 @@ static void backend_write_cb(struct ev_loop *loop, ev_io *w, int revents)
             session_backend_failed(s, NULL, 0, strerror(err));
             goto out;
         }
-        bc->seq = 0;
+        bc->login = (struct mysql_client){0};
         bconn_set_state(bc, BCONN_GREETING);
         ev_io_start(loop, &bc->c.rio);
         goto out;

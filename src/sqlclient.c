@@ -22,13 +22,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "halyard/auth.h"
 #include "halyard/conn.h"
+#include "halyard/mysql_client.h"
 #include "halyard/mysql_proto.h"
 #include "halyard/sqlclient.h"
 #include "halyard/tls.h"
 
-#define NATIVE_PLUGIN              "mysql_native_password"
 #define CHARSET_UTF8MB4_GENERAL_CI 45
 #define CLIENT_CAPS                                                                                \
     (CLIENT_LONG_PASSWORD | CLIENT_LONG_FLAG | CLIENT_PROTOCOL_41 | CLIENT_SECURE_CONNECTION |     \
@@ -53,11 +52,10 @@ struct sqlclient {
     struct conn conn; /* socket, watchers, transport (plain or TLS) */
     enum tls_mode tls;
     struct ssl_ctx_st *tls_ctx; /* a reference, NULL without TLS */
-    uint8_t scramble[MYSQL_SCRAMBLE_LEN];
     ev_timer timer;
     enum sc_state state;
-    uint8_t seq; /* sequence id of the last packet seen or sent */
-    uint32_t caps;
+    uint8_t seq;               /* sequence id of the last packet seen or sent */
+    struct mysql_client login; /* mysql_client.h */
 
     uint8_t *in;
     size_t in_len, in_cap, in_off; /* [in_off, in_len) not handled yet */
@@ -577,92 +575,41 @@ static void timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
     fail(c, 0, NULL, "timeout after %d ms", c->timeout_ms);
 }
 
-/* Read the greeting in `payload`: NULL, or why we cannot log in. */
-static const char *greeting(struct sqlclient *c, const uint8_t *payload, size_t len)
+/* Who logs in: the monitor's or failover's user, with its password. */
+static void login_creds(const struct sqlclient *c, struct mysql_client_creds *cr)
 {
-    struct mysql_handshake hs;
-    if (mysql_handshake_decode(payload, len, &hs) != HY_OK)
-        return "bad greeting";
-    if (!(hs.caps & CLIENT_PROTOCOL_41) || !(hs.caps & CLIENT_SECURE_CONNECTION))
-        return "bad greeting or capabilities";
-    if (c->tls != TLS_OFF && !(hs.caps & CLIENT_SSL))
-        return "server does not offer TLS; not logging in in plaintext";
-    memcpy(c->scramble, hs.scramble, sizeof(c->scramble));
-    c->caps = CLIENT_CAPS | (hs.caps & CLIENT_PLUGIN_AUTH) | (c->tls != TLS_OFF ? CLIENT_SSL : 0);
-    return NULL;
+    *cr = (struct mysql_client_creds){
+        .user = c->user,
+        .password = c->password,
+        .charset = CHARSET_UTF8MB4_GENERAL_CI,
+        .max_packet = 0x1000000u,
+        .want_caps = CLIENT_CAPS,
+        .tls = c->tls,
+    };
 }
 
-static void tls_done(struct conn *conn, bool ok, const char *why);
-
-/* tls != off: the SSLRequest, then the handshake. NULL, or why not. */
-static const char *start_tls(struct sqlclient *c)
+/* Send the packet a login step left in `out`, then wipe it (it may hold
+ * the password's token). */
+static hy_status_t login_send(struct sqlclient *c, uint8_t *out)
 {
-    struct mysql_login lg = {0};
-    lg.caps = c->caps;
-    lg.max_packet = 0x1000000u;
-    lg.charset = CHARSET_UTF8MB4_GENERAL_CI;
-    lg.ssl_request = true;
-    uint8_t pkt[64];
-    size_t n = mysql_login_encode(&lg, pkt, sizeof(pkt));
-    if (n == 0 || send_packet(c, pkt, n, (uint8_t)(c->seq + 1)) != HY_OK)
-        return "cannot send the SSLRequest";
-    if (c->out_len > 0) /* 36 bytes on a fresh socket: never short in practice */
-        return "cannot send the SSLRequest at once";
-    if (tls_connect(&c->conn, c->loop, c->tls_ctx, c->tls, c->address, tls_done) != HY_OK)
-        return "cannot start TLS";
-    c->state = SC_TLS;
-    return NULL;
-}
-
-/* Our login, answering the greeting's scramble. */
-static hy_status_t login(struct sqlclient *c)
-{
-    uint8_t token[MYSQL_SCRAMBLE_LEN];
-    struct mysql_login lg = {0};
-    lg.caps = c->caps;
-    lg.max_packet = 0x1000000u;
-    lg.charset = CHARSET_UTF8MB4_GENERAL_CI;
-    lg.user = c->user;
-    lg.user_len = strlen(c->user);
-    if (c->password[0] != '\0') {
-        auth_native_scramble(c->scramble, c->password, strlen(c->password), token);
-        lg.auth = token;
-        lg.auth_len = sizeof(token);
-    }
-    lg.plugin = NATIVE_PLUGIN;
-    lg.plugin_len = strlen(NATIVE_PLUGIN);
-    uint8_t pkt[1024];
-    size_t n = mysql_login_encode(&lg, pkt, sizeof(pkt));
-    explicit_bzero(token, sizeof(token));
-    if (n == 0)
-        return HY_ERROR;
-    return send_packet(c, pkt, n, (uint8_t)(c->seq + 1));
-}
-
-static hy_status_t auth_switch(struct sqlclient *c, const uint8_t *payload, size_t len)
-{
-    const char *plugin;
-    size_t plugin_len;
-    const uint8_t *data;
-    if (mysql_auth_switch_native(payload, len, &plugin, &plugin_len, &data) != HY_OK)
-        return HY_ERROR;
-    uint8_t token[MYSQL_SCRAMBLE_LEN];
-    size_t n = 0;
-    if (c->password[0] != '\0') {
-        auth_native_scramble(data, c->password, strlen(c->password), token);
-        n = sizeof(token);
-    }
-    hy_status_t rc = send_packet(c, token, n, (uint8_t)(c->seq + 1));
-    explicit_bzero(token, sizeof(token));
+    size_t n = c->login.out_len;
+    hy_status_t rc = send_packet(c, out + MYSQL_HEADER_SIZE, n - MYSQL_HEADER_SIZE, c->login.seq);
+    explicit_bzero(out, n);
     return rc;
 }
 
 static void tls_done(struct conn *conn, bool ok, const char *why)
 {
     struct sqlclient *c = container_of(conn, struct sqlclient, conn);
-    if (ok && login(c) != HY_OK) {
-        ok = false;
-        why = "cannot send the login";
+    if (ok) {
+        struct mysql_client_creds cr;
+        login_creds(c, &cr);
+        uint8_t out[MYSQL_CLIENT_OUT_MAX];
+        if (mysql_client_tls_done(&c->login, &cr, out) != MYSQL_CLIENT_SEND ||
+            login_send(c, out) != HY_OK) {
+            ok = false;
+            why = "cannot send the login";
+        }
     }
     if (!ok) {
         fail(c, 0, NULL, "%s:%d: TLS (tls = %s): %s", c->address, c->port, tls_mode_to_str(c->tls),
@@ -673,52 +620,70 @@ static void tls_done(struct conn *conn, bool ok, const char *why)
     ev_io_start(c->loop, &c->conn.rio);
 }
 
-/* Handle one whole packet. Returns false when the operation completed or
- * failed (the client may be gone: touch nothing). */
-static bool on_packet(struct sqlclient *c, const uint8_t *p, size_t len)
+/* A login packet (SC_GREETING, SC_AUTH). Returns as on_packet does. */
+static bool login_packet(struct sqlclient *c, const uint8_t *p, size_t len)
 {
-    switch (c->state) {
-    case SC_GREETING: {
-        if (len > 0 && p[0] == MYSQL_ERR) {
-            fail_server(c, p, len);
+    struct mysql_client_creds cr;
+    login_creds(c, &cr);
+    uint8_t out[MYSQL_CLIENT_OUT_MAX];
+    bool greeting = c->state == SC_GREETING;
+    switch (mysql_client_packet(&c->login, &cr, c->seq, p, len, out)) {
+    case MYSQL_CLIENT_REFUSED:
+        fail_server(c, p, len);
+        return false;
+    case MYSQL_CLIENT_READY: {
+        c->state = SC_READY;
+        struct sqlresult res = {.ok = true};
+        complete(c, &res);
+        return false;
+    }
+    case MYSQL_CLIENT_FAILED:
+        if (c->login.fail == MYSQL_CLIENT_BAD_PLUGIN)
+            fail(c, 0, NULL, "the server asks for an authentication method other than %s",
+                 MYSQL_CLIENT_PLUGIN);
+        else if (greeting)
+            fail(c, 0, NULL, "%s:%d: %s", c->address, c->port, c->login.why);
+        else
+            fail(c, 0, NULL, "%s", c->login.why);
+        return false;
+    case MYSQL_CLIENT_TLS:
+        if (login_send(c, out) != HY_OK) {
+            fail(c, 0, NULL, "%s:%d: cannot send the SSLRequest", c->address, c->port);
             return false;
         }
-        const char *why = greeting(c, p, len);
-        if (why == NULL && c->tls != TLS_OFF) {
-            why = start_tls(c);
-            if (why == NULL)
-                return false; /* the login follows in tls_done */
+        if (c->out_len > 0) { /* 36 bytes on a fresh socket: never short in practice */
+            fail(c, 0, NULL, "%s:%d: cannot send the SSLRequest at once", c->address, c->port);
+            return false;
         }
-        if (why == NULL && login(c) != HY_OK)
-            why = "cannot send the login";
-        if (why != NULL) {
-            fail(c, 0, NULL, "%s:%d: %s", c->address, c->port, why);
+        if (tls_connect(&c->conn, c->loop, c->tls_ctx, c->tls, c->address, tls_done) != HY_OK) {
+            fail(c, 0, NULL, "%s:%d: cannot start TLS", c->address, c->port);
+            return false;
+        }
+        c->state = SC_TLS;
+        return false; /* the login follows in tls_done */
+    case MYSQL_CLIENT_SEND:
+        if (login_send(c, out) != HY_OK) {
+            if (greeting)
+                fail(c, 0, NULL, "%s:%d: cannot send the login", c->address, c->port);
+            else
+                fail(c, 0, NULL, "the server asks for an authentication method other than %s",
+                     MYSQL_CLIENT_PLUGIN);
             return false;
         }
         c->state = SC_AUTH;
         return true;
     }
+    return false;
+}
+
+/* Handle one whole packet. Returns false when the operation completed or
+ * failed (the client may be gone: touch nothing). */
+static bool on_packet(struct sqlclient *c, const uint8_t *p, size_t len)
+{
+    switch (c->state) {
+    case SC_GREETING:
     case SC_AUTH:
-        if (len > 0 && p[0] == MYSQL_OK) {
-            c->state = SC_READY;
-            struct sqlresult res = {.ok = true};
-            complete(c, &res);
-            return false;
-        }
-        if (len > 0 && p[0] == MYSQL_ERR) {
-            fail_server(c, p, len);
-            return false;
-        }
-        if (len > 0 && p[0] == MYSQL_AUTH_SWITCH) {
-            if (auth_switch(c, p, len) != HY_OK) {
-                fail(c, 0, NULL, "the server asks for an authentication method other than %s",
-                     NATIVE_PLUGIN);
-                return false;
-            }
-            return true;
-        }
-        fail(c, 0, NULL, "unexpected packet during login");
-        return false;
+        return login_packet(c, p, len);
     case SC_PING:
         c->state = SC_READY;
         if (len > 0 && p[0] == MYSQL_OK) {
@@ -819,6 +784,7 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
         }
         ev_io_stop(c->loop, &c->conn.wio);
         ev_io_start(c->loop, &c->conn.rio);
+        c->login = (struct mysql_client){0};
         c->state = SC_GREETING;
         return;
     }

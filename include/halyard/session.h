@@ -25,6 +25,7 @@
 #include "halyard/conn.h"
 #include "halyard/core.h"
 #include "halyard/log.h"
+#include "halyard/mysql_client.h"
 #include "halyard/mysql_proto.h"
 #include "halyard/registry.h"
 #include "halyard/rules.h"
@@ -82,14 +83,11 @@ struct bconn {
     struct session *s;
     enum bconn_state state;
     const struct config_backend *be;
-    uint16_t idx;        /* index of `be` in the session's config */
-    uint32_t applied;    /* entries of the session state log this connection ran */
-    uint32_t gtid_epoch; /* the session's GTID (s->gtid_epoch) is known applied here */
-    uint32_t caps;       /* capabilities in force on this connection */
-    uint32_t thread_id;  /* the server's connection id */
-    uint8_t seq;         /* last sequence id seen during login */
-    bool counted;        /* counted in its backend's open connections (max_connections) */
-    uint8_t scramble[MYSQL_SCRAMBLE_LEN]; /* the greeting's, kept across the TLS handshake */
+    uint16_t idx;              /* index of `be` in the session's config */
+    uint32_t applied;          /* entries of the session state log this connection ran */
+    uint32_t gtid_epoch;       /* the session's GTID (s->gtid_epoch) is known applied here */
+    struct mysql_client login; /* the login's state; login.thread_id: the server's id */
+    bool counted;              /* counted in its backend's open connections (max_connections) */
 };
 
 /* Commands halyard runs on a backend for itself. */
