@@ -56,8 +56,8 @@
 #include "halyard/digest.h"
 #include "halyard/firewall.h"
 #include "halyard/guard.h"
-#include "halyard/mysql_client.h"
 #include "halyard/registry.h"
+#include "halyard/server.h"
 #include "halyard/session.h"
 #include "halyard/stats.h"
 #include "halyard/tls.h"
@@ -305,24 +305,6 @@ static void session_timer_stop(struct session *s)
  * noticed.
  */
 
-static void bconn_set_state(struct bconn *bc, enum bconn_state to)
-{
-    static const uint8_t allowed[] = {
-        [BCONN_NONE] = 1u << BCONN_CONNECTING,
-        [BCONN_CONNECTING] = 1u << BCONN_GREETING | 1u << BCONN_NONE,
-        [BCONN_GREETING] = 1u << BCONN_TLS | 1u << BCONN_AUTH | 1u << BCONN_NONE,
-        [BCONN_TLS] = 1u << BCONN_AUTH | 1u << BCONN_NONE,
-        [BCONN_AUTH] = 1u << BCONN_READY | 1u << BCONN_NONE,
-        [BCONN_READY] = 1u << BCONN_NONE,
-    };
-    if (!(allowed[bc->state] & (1u << to))) {
-        hy_log_error("session %u: impossible backend state change %d -> %d", bc->s->id, bc->state,
-                     to);
-        to = BCONN_NONE;
-    }
-    bc->state = to;
-}
-
 /* The KILL registry follows the backend the session's commands run on. */
 static void session_publish_backend(struct session *s)
 {
@@ -335,17 +317,14 @@ static void ps_backend_gone(struct session *s, uint32_t idx);
 
 static void bconn_close(struct bconn *bc)
 {
-    struct session *s = bc->s;
+    struct session *s = bc->owner;
     ps_backend_gone(s, bc->idx);
-    if (bc->counted)
-        backend_conn_release(bc->be->rt);
-    conn_close(&bc->c, s->w->loop, &s->w->pool);
     s->bc[bc->idx] = NULL;
     if (s->cur == bc) {
         s->cur = NULL;
         session_publish_backend(s);
     }
-    free(bc);
+    server_destroy(bc);
 }
 
 static void bconn_close_all(struct session *s)
@@ -360,57 +339,16 @@ static void session_backend_ready(struct session *s);
 static void session_backend_failed(struct session *s, const uint8_t *err_payload, size_t err_len,
                                    const char *why);
 static void session_backend_lost(struct session *s, struct bconn *bc, const char *why);
-static void backend_read_cb(struct ev_loop *loop, ev_io *w, int revents);
-static void backend_write_cb(struct ev_loop *loop, ev_io *w, int revents);
+static void session_server_event(struct bconn *bc, const struct server_report *r);
 static void session_reap(struct session *s);
 
-/* Start connecting to backend `idx`; it becomes s->cur. */
-static void bconn_open(struct session *s, uint32_t idx)
-{
-    const struct config_backend *be = &s->cfg->backends[idx];
-    struct bconn *bc = calloc(1, sizeof(*bc));
-    if (bc == NULL) {
-        session_mark_closing(s, END_NOMEM);
-        return;
-    }
-    bc->s = s;
-    bc->idx = (uint16_t)idx;
-    bc->be = be;
-    bc->c.fd = -1;
-    s->bc[idx] = bc;
-    s->cur = bc;
-    if (be->rt != NULL && !backend_conn_acquire(be->rt, be->max_connections)) {
-        uint8_t err[200];
-        char msg[160];
-        int n =
-            snprintf(msg, sizeof(msg), "Too many connections to backend '%s' (max_connections %d)",
-                     be->name, be->max_connections);
-        size_t elen = mysql_err_encode(err, sizeof(err), ER_CON_COUNT_ERROR, "08004", msg,
-                                       (size_t)HY_MIN(n, (int)sizeof(msg) - 1));
-        session_backend_failed(s, err, elen, "max_connections reached");
-        return;
-    }
-    bc->counted = be->rt != NULL;
-    int fd = net_connect(be->address, be->port);
-    if (fd < 0) {
-        char why[160];
-        snprintf(why, sizeof(why), "%s", strerror(errno));
-        session_backend_failed(s, NULL, 0, why);
-        return;
-    }
-    conn_init(&bc->c, fd);
-    ev_io_init(&bc->c.rio, backend_read_cb, fd, EV_READ);
-    ev_io_init(&bc->c.wio, backend_write_cb, fd, EV_WRITE);
-    bconn_set_state(bc, BCONN_CONNECTING);
-    ev_io_start(s->w->loop, &bc->c.wio);
-    session_timer_start(s, s->cfg->connect_timeout_ms);
-}
-
 /* Who logs into backend connections: the session's user, with the
- * SHA1(password) pair its own login yielded (mysql_client.h). */
-static void bconn_creds(const struct bconn *bc, struct mysql_client_creds *cr)
+ * SHA1(password) pair its own login yielded (mysql_client.h). The pointers
+ * stay valid while a connection logs in: COM_CHANGE_USER closes them all
+ * before it replaces the user. */
+static void session_creds(const struct session *s, const struct config_backend *be,
+                          struct mysql_client_creds *cr)
 {
-    const struct session *s = bc->s;
     *cr = (struct mysql_client_creds){
         .user = s->user,
         .db = s->db,
@@ -422,154 +360,28 @@ static void bconn_creds(const struct bconn *bc, struct mysql_client_creds *cr)
         .max_packet = 0x40000000u,
         .want_caps = s->caps,
         .need_caps = s->caps & FRAMING_CAPS,
-        .tls = bc->be->tls,
+        .tls = be->tls,
     };
 }
 
-/* Why the login of `bc` failed (mysql_client_packet said so), in the
- * words the client's ERR and the log use; `buf` may hold it. */
-static const char *bconn_login_why(struct bconn *bc, char *buf, size_t len)
+/* Start connecting to backend `idx` (server.h); it becomes s->cur. */
+static void bconn_open(struct session *s, uint32_t idx)
 {
-    struct session *s = bc->s;
-    const struct mysql_client *mc = &bc->login;
-    switch (mc->fail) {
-    case MYSQL_CLIENT_BAD_CAPS:
-        hy_log_warn("session %u: backend %s lacks capabilities 0x%08x the client uses", s->id,
-                    bc->be->name, (s->caps & FRAMING_CAPS) & ~mc->server_caps);
-        break;
-    case MYSQL_CLIENT_NO_TLS:
-        snprintf(buf, len, "server does not offer TLS (tls = %s); not logging in in plaintext",
-                 tls_mode_to_str(bc->be->tls));
-        return buf;
-    case MYSQL_CLIENT_BAD_PLUGIN:
-        if (mc->plugin != NULL)
-            hy_log_warn("session %u: backend %s asks for auth plugin '%.*s'; only %s is supported",
-                        s->id, bc->be->name, (int)HY_MIN(mc->plugin_len, 64), mc->plugin,
-                        NATIVE_PLUGIN);
-        break;
-    default:
-        break;
+    struct bconn *bc =
+        server_create(&s->cfg->backends[idx], s->w->loop, &s->w->pool, session_server_event, s);
+    if (bc == NULL) {
+        session_mark_closing(s, END_NOMEM);
+        return;
     }
-    return mc->why;
-}
-
-/* Send the packet the login left in `out` (then wiped: it may hold a
- * password token). */
-static hy_status_t bconn_login_send(struct bconn *bc, uint8_t *out)
-{
-    struct session *s = bc->s;
-    hy_status_t rc = conn_send_local(&bc->c, s->w->loop, &s->w->pool, out, bc->login.out_len);
-    explicit_bzero(out, bc->login.out_len);
-    return rc;
-}
-
-static void bconn_tls_done(struct conn *c, bool ok, const char *why);
-
-/* tls != off: send the SSLRequest in `out` and start the TLS handshake.
- * NULL, or why it could not start. */
-static const char *bconn_start_tls(struct bconn *bc, uint8_t *out)
-{
-    struct session *s = bc->s;
-    if (bconn_login_send(bc, out) != HY_OK)
-        return strerror(errno);
-    if (tls_connect(&bc->c, s->w->loop, bc->be->tls_ctx, bc->be->tls, bc->be->address,
-                    bconn_tls_done) != HY_OK)
-        return "cannot start TLS";
-    bconn_set_state(bc, BCONN_TLS);
-    stream_release_if_empty(&s->down, &s->w->pool);
-    return NULL;
-}
-
-/* Process whole login-phase packets s->cur sent into `down`. */
-static void bconn_login_progress(struct session *s)
-{
-    struct bconn *bc = s->cur;
-    struct stream *st = &s->down;
-    while (bc->state == BCONN_GREETING || bc->state == BCONN_AUTH) {
-        if (stream_unparsed(st) < MYSQL_HEADER_SIZE)
-            return;
-        const uint8_t *h = st->b->data + st->scan;
-        uint32_t len = mysql_hdr_len(h);
-        if (len + MYSQL_HEADER_SIZE > st->b->cap) {
-            session_backend_failed(s, NULL, 0, "login packet too large");
-            return;
-        }
-        if (stream_unparsed(st) < MYSQL_HEADER_SIZE + len)
-            return;
-        const uint8_t *p = h + MYSQL_HEADER_SIZE;
-        st->scan += MYSQL_HEADER_SIZE + len;
-        st->head = st->scan;
-        struct mysql_client_creds cr;
-        bconn_creds(bc, &cr);
-        uint8_t out[MYSQL_CLIENT_OUT_MAX];
-        char buf[160];
-        const char *why = NULL;
-        switch (mysql_client_packet(&bc->login, &cr, mysql_hdr_seq(h), p, len, out)) {
-        case MYSQL_CLIENT_REFUSED:
-            session_backend_failed(s, p, len, "backend refused the login");
-            return;
-        case MYSQL_CLIENT_FAILED:
-            session_backend_failed(s, NULL, 0, bconn_login_why(bc, buf, sizeof(buf)));
-            return;
-        case MYSQL_CLIENT_READY:
-            bconn_set_state(bc, BCONN_READY);
-            stream_release_if_empty(st, &s->w->pool);
-            session_backend_ready(s);
-            return;
-        case MYSQL_CLIENT_TLS:
-            why = bconn_start_tls(bc, out);
-            if (why != NULL)
-                session_backend_failed(s, NULL, 0, why);
-            return; /* the login follows in bconn_tls_done */
-        case MYSQL_CLIENT_SEND:
-            if (bconn_login_send(bc, out) != HY_OK) {
-                session_backend_failed(s, NULL, 0,
-                                       bc->state == BCONN_GREETING
-                                           ? "cannot send the login"
-                                           : "unsupported authentication method");
-                return;
-            }
-            if (bc->state == BCONN_GREETING)
-                bconn_set_state(bc, BCONN_AUTH);
-            break;
-        }
-    }
-}
-
-static void bconn_tls_done(struct conn *c, bool ok, const char *why)
-{
-    struct bconn *bc = container_of(c, struct bconn, c);
-    struct session *s = bc->s;
-    char reason[320];
-    /* The SSLRequest's buffer, drained by the handshake, goes back. */
-    if (ok && conn_has_local(c) && conn_flush_local(c, &s->w->pool) != HY_OK) {
-        ok = false;
-        why = strerror(errno);
-    }
-    if (ok) {
-        struct mysql_client_creds cr;
-        bconn_creds(bc, &cr);
-        uint8_t out[MYSQL_CLIENT_OUT_MAX];
-        if (mysql_client_tls_done(&bc->login, &cr, out) != MYSQL_CLIENT_SEND ||
-            bconn_login_send(bc, out) != HY_OK) {
-            ok = false;
-            why = "cannot send the login";
-        }
-    }
-    if (!ok) {
-        snprintf(reason, sizeof(reason), "TLS (tls = %s): %s", tls_mode_to_str(bc->be->tls), why);
-        if (bc == s->cur)
-            session_backend_failed(s, NULL, 0, reason);
-        else
-            session_backend_lost(s, bc, reason);
-    } else {
-        char desc[96];
-        tls_describe(c, desc, sizeof(desc));
-        slog_debug(s, "backend %s: TLS established: %s", bc->be->name, desc);
-        bconn_set_state(bc, BCONN_AUTH);
-        ev_io_start(s->w->loop, &c->rio);
-    }
-    session_reap(s);
+    bc->idx = (uint16_t)idx;
+    s->bc[idx] = bc;
+    s->cur = bc;
+    session_timer_stop(s); /* the connection times its own connect and login */
+    struct mysql_client_creds cr;
+    session_creds(s, bc->be, &cr);
+    struct server_report r;
+    if (!server_connect(bc, &cr, s->cfg->connect_timeout_ms, &r))
+        session_backend_failed(s, r.err, r.err_len, r.why);
 }
 
 /* ---- streams ----------------------------------------------------------- */
@@ -1416,7 +1228,7 @@ static void up_forward(struct session *s)
         }
     }
     /* Bytes halyard put before them (a rewritten head) leave first;
-     * backend_write_cb comes back here once they are out. */
+     * backend_writable comes back here once they are out. */
     hy_status_t rc = conn_has_local(&s->cur->c) ? HY_AGAIN : stream_flush(s, st, &s->cur->c);
     if (rc == HY_ERROR) {
         session_mark_closing(s, END_BACKEND_LOST);
@@ -3229,6 +3041,10 @@ static bool session_fall_back(struct session *s, const struct config_backend *be
     return true;
 }
 
+static void session_backend_failed_copied(struct session *s, const struct config_backend *be,
+                                          const uint8_t *err_payload, size_t err_len,
+                                          const char *why);
+
 /* s->cur could not be opened, refused our login, or refused the session
  * state. `err_payload` is the backend's ERR (forwarded as is) or NULL (we
  * answer 1429). */
@@ -3236,6 +3052,26 @@ static void session_backend_failed(struct session *s, const uint8_t *err_payload
                                    const char *why)
 {
     const struct config_backend *be = s->cur->be;
+    /* The ERR may live in the connection's buffer, which closing frees. */
+    uint8_t *err_copy = NULL;
+    if (err_payload != NULL) {
+        err_copy = malloc(err_len);
+        if (err_copy == NULL) {
+            err_payload = NULL;
+            why = "out of memory";
+        } else {
+            memcpy(err_copy, err_payload, err_len);
+            err_payload = err_copy;
+        }
+    }
+    session_backend_failed_copied(s, be, err_payload, err_len, why);
+    free(err_copy);
+}
+
+static void session_backend_failed_copied(struct session *s, const struct config_backend *be,
+                                          const uint8_t *err_payload, size_t err_len,
+                                          const char *why)
+{
     session_timer_stop(s);
     s->internal = INT_NONE;
     bconn_close(s->cur);
@@ -3488,88 +3324,82 @@ static void internal_progress(struct session *s)
     session_next_command(s);
 }
 
-static void backend_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+/* s->cur's answer, or an idle connection speaking. */
+static void backend_readable(struct session *s, struct bconn *bc)
 {
-    (void)revents;
-    struct bconn *bc = container_of(w, struct bconn, c.rio);
-    struct session *s = bc->s;
     if (bc != s->cur) {
         /* An idle connection spoke: an ERR before a close (wait_timeout,
          * KILL, shutdown) or the close itself. */
         session_backend_lost(s, bc, "closed the connection");
-        goto out;
+        return;
     }
     ssize_t n = stream_read(s, &s->down, &bc->c);
     if (n == -2) {
         update_reads(s);
-        goto out;
+        return;
     }
-    s->down_last = ev_now(loop);
+    s->down_last = ev_now(s->w->loop);
     if (n <= 0) {
-        if (bc->state != BCONN_READY)
-            session_backend_failed(s, NULL, 0,
-                                   n == 0 ? "closed the connection during login" : strerror(errno));
-        else if (s->internal != INT_NONE)
+        if (s->internal != INT_NONE)
             session_backend_failed(s, NULL, 0, "closed the connection during an internal query");
         else
             session_backend_lost(s, bc, n == 0 ? "closed the connection" : strerror(errno));
-        goto out;
-    }
-    if (bc->state != BCONN_READY) {
-        bconn_login_progress(s);
-        goto out;
+        return;
     }
     if (s->internal != INT_NONE) {
         internal_progress(s);
-        goto out;
+        return;
     }
     if (s->state != SS_COMMAND || s->resp_done) {
         /* Nothing was asked: an ERR before a close (KILL, shutdown, timeout). */
         session_backend_lost(s, bc, "sent data while idle");
-        goto out;
+        return;
     }
     down_forward(s);
-out:
-    session_reap(s);
 }
 
-static void backend_write_cb(struct ev_loop *loop, ev_io *w, int revents)
+static void backend_writable(struct session *s, struct bconn *bc)
 {
-    (void)revents;
-    struct bconn *bc = container_of(w, struct bconn, c.wio);
-    struct session *s = bc->s;
-    if (bc->state == BCONN_CONNECTING) {
-        int err = 0;
-        socklen_t elen = sizeof(err);
-        if (getsockopt(bc->c.fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
-            err = errno;
-        ev_io_stop(loop, &bc->c.wio);
-        if (err != 0) {
-            session_backend_failed(s, NULL, 0, strerror(err));
-            goto out;
-        }
-        bc->login = (struct mysql_client){0};
-        bconn_set_state(bc, BCONN_GREETING);
-        ev_io_start(loop, &bc->c.rio);
-        goto out;
-    }
     hy_status_t rc = conn_flush_local(&bc->c, &s->w->pool);
     if (rc == HY_ERROR) {
         if (s->internal != INT_NONE && bc == s->cur)
             session_backend_failed(s, NULL, 0, strerror(errno));
         else
             session_backend_lost(s, bc, strerror(errno));
-        goto out;
+        return;
     }
     if (rc == HY_AGAIN)
-        goto out;
+        return;
     if (bc == s->cur && s->up.b != NULL && s->up.head < s->up.scan) {
         up_forward(s);
     } else {
-        ev_io_stop(loop, &bc->c.wio);
+        ev_io_stop(s->w->loop, &bc->c.wio);
         update_reads(s);
     }
-out:
+}
+
+/* What a backend connection reports (server.h). */
+static void session_server_event(struct bconn *bc, const struct server_report *r)
+{
+    struct session *s = bc->owner;
+    switch (r->event) {
+    case SERVER_READY:
+        if (bc == s->cur)
+            session_backend_ready(s);
+        break;
+    case SERVER_FAILED:
+        if (bc == s->cur)
+            session_backend_failed(s, r->err, r->err_len, r->why);
+        else
+            session_backend_lost(s, bc, r->why);
+        break;
+    case SERVER_READABLE:
+        backend_readable(s, bc);
+        break;
+    case SERVER_WRITABLE:
+        backend_writable(s, bc);
+        break;
+    }
     session_reap(s);
 }
 

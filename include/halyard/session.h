@@ -3,8 +3,9 @@
  *
  * A session is born when a worker accepts a client and lives on that worker
  * until it closes. Its state (enum session_state) changes in ONE function,
- * session_set_state(), which refuses impossible transitions. The backend
- * connection has its own state machine (enum bconn_state, bconn_set_state()).
+ * session_set_state(), which refuses impossible transitions. Its backend
+ * connections (struct bconn, server.h) have their own state machine and
+ * report to the session through session.c's session_server_event().
  *
  * Bytes flow through two streams (buf.h): `up` (client -> backend) and
  * `down` (backend -> client). Only packet headers and the first bytes of the
@@ -25,7 +26,7 @@
 #include "halyard/conn.h"
 #include "halyard/core.h"
 #include "halyard/log.h"
-#include "halyard/mysql_client.h"
+#include "halyard/server.h"
 #include "halyard/mysql_proto.h"
 #include "halyard/registry.h"
 #include "halyard/rules.h"
@@ -68,27 +69,6 @@ enum session_end {
 };
 
 const char *session_end_to_str(enum session_end why);
-
-enum bconn_state {
-    BCONN_NONE = 0,   /* no connection */
-    BCONN_CONNECTING, /* TCP connect in progress */
-    BCONN_GREETING,   /* waiting for the server's handshake */
-    BCONN_TLS,        /* SSLRequest sent; TLS handshake running (tls.h) */
-    BCONN_AUTH,       /* login sent; waiting for OK / auth switch / ERR */
-    BCONN_READY,      /* logged in */
-};
-
-struct bconn {
-    struct conn c;
-    struct session *s;
-    enum bconn_state state;
-    const struct config_backend *be;
-    uint16_t idx;              /* index of `be` in the session's config */
-    uint32_t applied;          /* entries of the session state log this connection ran */
-    uint32_t gtid_epoch;       /* the session's GTID (s->gtid_epoch) is known applied here */
-    struct mysql_client login; /* the login's state; login.thread_id: the server's id */
-    bool counted;              /* counted in its backend's open connections (max_connections) */
-};
 
 /* Commands halyard runs on a backend for itself. */
 enum internal_op {

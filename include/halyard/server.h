@@ -1,0 +1,96 @@
+/*
+ * server.h: one connection to a backend server (struct bconn): connect,
+ * greeting, TLS, login, then a logged-in socket its owner runs commands on.
+ *
+ * The connection knows nothing of who owns it. It reports what happens to
+ * it through ONE callback, `on_event`, with a struct server_report:
+ *
+ *   SERVER_READY     logged in; the owner may use it
+ *   SERVER_FAILED    it could not be opened or logged into (why, and the
+ *                    server's ERR when it refused)
+ *   SERVER_READABLE  logged in, and its socket is readable: the owner reads
+ *   SERVER_WRITABLE  logged in, and its socket is writable: the owner writes
+ *
+ * The owner may destroy the connection from inside the callback; server.c
+ * touches nothing of it after calling back. Its state changes in one
+ * function, which refuses impossible transitions loudly (see server.c).
+ *
+ * Until SERVER_READY the connection has its own timer (the whole of
+ * connect, greeting, TLS and login) and its own buffer for the login's
+ * packets, taken from the owner's pool and given back when the login ends.
+ */
+#ifndef HALYARD_SERVER_H
+#define HALYARD_SERVER_H
+
+#include <ev.h>
+
+#include "halyard/buf.h"
+#include "halyard/config.h"
+#include "halyard/conn.h"
+#include "halyard/core.h"
+#include "halyard/mysql_client.h"
+
+enum bconn_state {
+    BCONN_NONE = 0,   /* no connection */
+    BCONN_CONNECTING, /* TCP connect in progress */
+    BCONN_GREETING,   /* waiting for the server's handshake */
+    BCONN_TLS,        /* SSLRequest sent; TLS handshake running (tls.h) */
+    BCONN_AUTH,       /* login sent; waiting for OK / auth switch / ERR */
+    BCONN_READY,      /* logged in */
+};
+
+const char *bconn_state_to_str(enum bconn_state st);
+
+enum server_event {
+    SERVER_READY,
+    SERVER_FAILED,
+    SERVER_READABLE,
+    SERVER_WRITABLE,
+};
+
+struct server_report {
+    enum server_event event;
+    const char *why;    /* SERVER_FAILED: a text for logs and the client's ERR */
+    const uint8_t *err; /* SERVER_FAILED: the ERR payload to pass on as it is, or NULL;
+                         * valid during the callback only */
+    size_t err_len;
+    uint8_t err_buf[200]; /* where an ERR server.c makes itself is written */
+    char why_buf[320];    /* where a `why` server.c formats is written */
+};
+
+struct bconn;
+typedef void (*server_event_fn)(struct bconn *bc, const struct server_report *r);
+
+struct bconn {
+    struct conn c;
+    enum bconn_state state;
+    const struct config_backend *be;
+    struct ev_loop *loop;
+    struct buf_pool *pool;
+    server_event_fn on_event;
+    void *owner;                     /* the owner's, never read by server.c */
+    ev_timer timer;                  /* connect + login */
+    struct stream in;                /* the login's packets */
+    struct mysql_client_creds creds; /* who logs in (the owner's pointers) */
+    struct mysql_client login;       /* the login's state; login.thread_id: the server's id */
+    bool counted; /* counted in its backend's open connections (max_connections) */
+
+    /* The owner's bookkeeping; server.c never reads it. */
+    uint16_t idx;        /* index of `be` in the owner's config */
+    uint32_t applied;    /* entries of the session state log this connection ran */
+    uint32_t gtid_epoch; /* the session's GTID (s->gtid_epoch) is known applied here */
+};
+
+/* A connection to `be`, not opened yet; NULL when out of memory. */
+struct bconn *server_create(const struct config_backend *be, struct ev_loop *loop,
+                            struct buf_pool *pool, server_event_fn on_event, void *owner);
+/* Open it and log in as `cr` (copied; the pointers in it must stay valid
+ * until SERVER_READY, SERVER_FAILED or server_destroy), all of it within
+ * `timeout_ms`. False when it failed at once: *r says why, and no event
+ * is reported. */
+bool server_connect(struct bconn *bc, const struct mysql_client_creds *cr, int timeout_ms,
+                    struct server_report *r) HY_MUSTCHECK;
+/* Close the socket, give back its count and buffers, free it. */
+void server_destroy(struct bconn *bc);
+
+#endif /* HALYARD_SERVER_H */
