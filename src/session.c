@@ -57,6 +57,7 @@
 #include "halyard/firewall.h"
 #include "halyard/guard.h"
 #include "halyard/registry.h"
+#include "halyard/relay.h"
 #include "halyard/server.h"
 #include "halyard/session.h"
 #include "halyard/stats.h"
@@ -386,45 +387,6 @@ static void bconn_open(struct session *s, uint32_t idx)
 
 /* ---- streams ----------------------------------------------------------- */
 
-/* Read once from `c` into `st`. Returns bytes read, 0 when the peer closed,
- * -1 on error, -2 when it would block or there is no room. */
-static ssize_t stream_read(struct session *s, struct stream *st, struct conn *c)
-{
-    if (stream_reserve(st, &s->w->pool) != HY_OK)
-        return -1;
-    uint32_t room = stream_room(st);
-    if (room == 0)
-        return -2;
-    ssize_t n = c->ops->recv(c, st->b->data + st->tail, room);
-    if (n > 0) {
-        st->tail += (uint32_t)n;
-        return n;
-    }
-    if (n == 0)
-        return 0;
-    stream_release_if_empty(st, &s->w->pool);
-    return (errno == EAGAIN || errno == EWOULDBLOCK) ? -2 : -1;
-}
-
-/* Write [head, scan) of `st` to `c`. HY_OK when all went out (the write
- * watcher is stopped), HY_AGAIN when the socket is full (watcher started). */
-static hy_status_t stream_flush(struct session *s, struct stream *st, struct conn *c)
-{
-    while (st->head < st->scan) {
-        ssize_t n = c->ops->send(c, st->b->data + st->head, st->scan - st->head);
-        if (n < 0) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                ev_io_start(s->w->loop, &c->wio);
-                return HY_AGAIN;
-            }
-            return HY_ERROR;
-        }
-        st->head += (uint32_t)n;
-    }
-    ev_io_stop(s->w->loop, &c->wio);
-    return HY_OK;
-}
-
 /* Reads stop while a stream is full and resume once it drains. */
 static void update_reads(struct session *s)
 {
@@ -455,11 +417,9 @@ static void packet_too_large(struct session *s, uint8_t seq);
 /* Get ready to parse a fresh answer to `cmd` from s->cur in `down`. */
 static void answer_expect(struct session *s, uint8_t cmd, uint8_t exec_flags)
 {
-    s->resp_done = s->resp_ending = s->resp_broken = false;
-    s->infile = s->infile_next = false;
-    s->down_left = 0;
-    s->down_cont = false;
-    s->down_seq = 0;
+    s->resp_done = s->resp_broken = false;
+    s->infile = false;
+    s->rdown = (struct relay_down){0};
     mysql_resp_start(&s->resp, cmd, s->caps, exec_flags);
 }
 
@@ -1229,8 +1189,9 @@ static void up_forward(struct session *s)
     }
     /* Bytes halyard put before them (a rewritten head) leave first;
      * backend_writable comes back here once they are out. */
-    hy_status_t rc = conn_has_local(&s->cur->c) ? HY_AGAIN : stream_flush(s, st, &s->cur->c);
-    if (rc == HY_ERROR) {
+    enum relay_rc rc =
+        conn_has_local(&s->cur->c) ? RELAY_AGAIN : relay_flush(st, &s->cur->c, s->w->loop);
+    if (rc == RELAY_ERROR) {
         session_mark_closing(s, END_BACKEND_LOST);
         return;
     }
@@ -1241,10 +1202,10 @@ static void up_forward(struct session *s)
         }
         s->req_open = false;
     }
-    if (rc == HY_OK)
+    if (rc == RELAY_DONE)
         stream_release_if_empty(st, &s->w->pool);
     update_reads(s);
-    if (!s->req_open && !mysql_resp_expects_reply(s->cmd) && rc == HY_OK)
+    if (!s->req_open && !mysql_resp_expects_reply(s->cmd) && rc == RELAY_DONE)
         command_done(s);
 }
 
@@ -1284,7 +1245,7 @@ static bool answer_broken(struct session *s)
     slog_warn(s, "backend %s broke the protocol answering %s: closing that connection",
               s->cur->be->name, mysql_com_name(s->cmd));
     s->down.tail = s->down.scan; /* that packet and whatever came after it */
-    s->down_seq--;               /* the last packet passed on */
+    s->rdown.seq--;              /* the last packet passed on */
     return answer_abandon(s, "broke the protocol", END_BACKEND_PROTOCOL);
 }
 
@@ -1294,7 +1255,7 @@ static void answer_broken_end(struct session *s)
 {
     s->resp_broken = false;
     query_end(s, true);
-    send_err(s, (uint8_t)(s->down_seq + 1), ER_CONNECTION_KILLED, "70100", "%s", s->broken_msg);
+    send_err(s, (uint8_t)(s->rdown.seq + 1), ER_CONNECTION_KILLED, "70100", "%s", s->broken_msg);
     s->resp_done = true;
 }
 
@@ -1316,7 +1277,7 @@ static bool own_kill_answer(struct session *s, uint32_t len)
         return true; /* passed on as it is */
     st->scan += MYSQL_HEADER_SIZE + len;
     st->head = st->scan;
-    send_err(s, s->down_seq, e.code, e.sqlstate,
+    send_err(s, s->rdown.seq, e.code, e.sqlstate,
              e.code == ER_NO_SUCH_THREAD ? "Unknown thread id: %u"
                                          : "You are not owner of thread %u",
              id);
@@ -1326,43 +1287,28 @@ static bool own_kill_answer(struct session *s, uint32_t len)
 
 static void ps_prepare_ok(struct session *s, uint8_t *p, uint32_t len);
 
-/* Parse the answer in `down` as far as it has arrived. False when the
- * session must close. */
+/* Parse the answer in `down` as far as it has arrived: relay.h walks it
+ * header first and stops at each new logical packet, which is looked at
+ * here before it is passed. False when the session must close. */
 static bool down_parse(struct session *s)
 {
     struct stream *st = &s->down;
-    const uint8_t *d = st->b->data;
     for (;;) {
-        if (s->down_left == 0 && !s->down_cont) {
-            if (s->infile_next) {
-                s->infile_next = false;
-                s->infile = true;
-                s->req_open = true;
-            }
-            if (s->resp_ending) {
-                s->resp_ending = false;
-                s->resp_done = true;
-            }
-        }
         if (s->resp_done || s->infile || s->resp_broken)
             return true;
-        if (s->down_left > 0) {
-            uint32_t n = HY_MIN(s->down_left, stream_unparsed(st));
-            if (n == 0)
-                return true;
-            st->scan += n;
-            s->down_left -= n;
-            continue;
-        }
-        if (stream_unparsed(st) < MYSQL_HEADER_SIZE)
+        uint32_t len = 0;
+        switch (relay_down_next(&s->rdown, st, &len)) {
+        case RELAY_INFILE:
+            s->infile = true;
+            s->req_open = true;
             return true;
-        uint32_t len = mysql_hdr_len(d + st->scan);
-        s->down_seq = mysql_hdr_seq(d + st->scan);
-        if (s->down_cont) {
-            s->down_cont = len == MYSQL_MAX_PAYLOAD;
-            st->scan += MYSQL_HEADER_SIZE;
-            s->down_left = len;
-            continue;
+        case RELAY_END:
+            s->resp_done = true;
+            return true;
+        case RELAY_PACKET:
+            break;
+        default:
+            return true; /* more bytes needed */
         }
         if (s->kill_id != 0) {
             if (!own_kill_answer(s, len))
@@ -1379,7 +1325,7 @@ static bool down_parse(struct session *s)
             return true;
         uint8_t *pl = st->b->data + st->scan + MYSQL_HEADER_SIZE;
         if (s->ps_new != NULL && s->cmd == COM_STMT_PREPARE && s->internal == INT_NONE && len > 0 &&
-            pl[0] == MYSQL_OK && s->down_seq == 1)
+            pl[0] == MYSQL_OK && s->rdown.seq == 1)
             ps_prepare_ok(s, pl, peek); /* before the tracker: it must not see our id */
         enum mysql_resp_rc rc = mysql_resp_feed(&s->resp, pl, len);
         if (capture && s->resp.rows == 1 && peek == len)
@@ -1393,13 +1339,7 @@ static bool down_parse(struct session *s)
         }
         if (rc == MYSQL_RESP_BAD)
             return answer_broken(s);
-        st->scan += MYSQL_HEADER_SIZE;
-        s->down_left = len;
-        s->down_cont = len == MYSQL_MAX_PAYLOAD;
-        if (rc == MYSQL_RESP_DONE)
-            s->resp_ending = true;
-        else if (rc == MYSQL_RESP_INFILE)
-            s->infile_next = true;
+        relay_down_take(&s->rdown, st, len, rc);
     }
 }
 
@@ -1408,26 +1348,26 @@ static bool down_parse(struct session *s)
 static void down_forward(struct session *s)
 {
     struct stream *st = &s->down;
-    hy_status_t rc = HY_OK;
+    enum relay_rc rc = RELAY_DONE;
     if (st->b != NULL) {
         if (!down_parse(s))
             return;
         if (st->head < st->scan)
             s->down_sent = true;
-        rc = stream_flush(s, st, &s->client);
-        if (rc == HY_ERROR) {
+        rc = relay_flush(st, &s->client, s->w->loop);
+        if (rc == RELAY_ERROR) {
             session_mark_closing(s, END_CLIENT_ERROR);
             return;
         }
-        if (rc == HY_OK)
+        if (rc == RELAY_DONE)
             stream_release_if_empty(st, &s->w->pool);
     }
-    if (s->resp_broken && rc == HY_OK && (st->b == NULL || stream_empty(st)))
+    if (s->resp_broken && rc == RELAY_DONE && (st->b == NULL || stream_empty(st)))
         answer_broken_end(s);
     update_reads(s);
     if (s->infile)
         up_forward(s); /* file packets may already be waiting */
-    if (s->state == SS_COMMAND && s->resp_done && !s->req_open && rc == HY_OK &&
+    if (s->state == SS_COMMAND && s->resp_done && !s->req_open && rc == RELAY_DONE &&
         !conn_has_local(&s->client)) {
         if (stream_unparsed(st) > 0) {
             slog_warn(s, "backend %s sent %u bytes after its answer", s->cur->be->name,
@@ -3181,7 +3121,7 @@ static void session_backend_lost(struct session *s, struct bconn *bc, const char
          * the backend is not to blame). */
         bconn_close(bc);
         if (in_flight)
-            send_err(s, (uint8_t)(s->down_seq + 1), ER_CONNECTION_KILLED, "70100",
+            send_err(s, (uint8_t)(s->rdown.seq + 1), ER_CONNECTION_KILLED, "70100",
                      "Connection was killed");
         session_mark_closing(s, END_KILLED);
         return;
@@ -3198,12 +3138,12 @@ static void session_backend_lost(struct session *s, struct bconn *bc, const char
     bool keep = !(bc->idx == s->primary && s->pinned) && !(s->internal != INT_NONE && bc == s->cur);
     if (bc->idx == s->primary && keep)
         s->status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
-    if (in_flight && !s->resp_done && !s->req_open && s->down_left == 0 && !s->down_cont &&
+    if (in_flight && !s->resp_done && !s->req_open && s->rdown.left == 0 && !s->rdown.cont &&
         (s->down.b == NULL || stream_empty(&s->down))) {
         /* At a packet boundary the client can still be told why; the ERR
          * takes the sequence id after the last packet it was sent. */
         query_end(s, true);
-        send_err(s, (uint8_t)(s->down_seq + 1), ER_CONNECTION_KILLED, "70100",
+        send_err(s, (uint8_t)(s->rdown.seq + 1), ER_CONNECTION_KILLED, "70100",
                  "Lost connection to backend '%s' during %s", be->name,
                  trx ? "the transaction; it was rolled back" : "query");
         if (keep) {
@@ -3333,17 +3273,18 @@ static void backend_readable(struct session *s, struct bconn *bc)
         session_backend_lost(s, bc, "closed the connection");
         return;
     }
-    ssize_t n = stream_read(s, &s->down, &bc->c);
-    if (n == -2) {
+    enum relay_rc rr = relay_read(&s->down, &bc->c, &s->w->pool);
+    if (rr == RELAY_AGAIN) {
         update_reads(s);
         return;
     }
     s->down_last = ev_now(s->w->loop);
-    if (n <= 0) {
+    if (rr != RELAY_DONE) {
         if (s->internal != INT_NONE)
             session_backend_failed(s, NULL, 0, "closed the connection during an internal query");
         else
-            session_backend_lost(s, bc, n == 0 ? "closed the connection" : strerror(errno));
+            session_backend_lost(s, bc,
+                                 rr == RELAY_CLOSED ? "closed the connection" : strerror(errno));
         return;
     }
     if (s->internal != INT_NONE) {
@@ -3900,15 +3841,15 @@ static void client_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
     (void)revents;
     struct session *s = container_of(w, struct session, client.rio);
-    ssize_t n = stream_read(s, &s->up, &s->client);
-    if (n > 0)
+    enum relay_rc rr = relay_read(&s->up, &s->client, &s->w->pool);
+    if (rr == RELAY_DONE)
         s->last_active = ev_now(loop);
-    if (n == -2) {
+    if (rr == RELAY_AGAIN) {
         update_reads(s);
         goto out;
     }
-    if (n <= 0) {
-        session_mark_closing(s, n == 0 ? END_CLIENT_CLOSED : END_CLIENT_ERROR);
+    if (rr != RELAY_DONE) {
+        session_mark_closing(s, rr == RELAY_CLOSED ? END_CLIENT_CLOSED : END_CLIENT_ERROR);
         goto out;
     }
     switch (s->state) {
@@ -3978,7 +3919,7 @@ static void answer_timeout(struct session *s)
     snprintf(what, sizeof(what), "sent nothing for %d ms", s->cfg->backend_read_timeout_ms);
     slog_warn(s, "backend %s %s answering %s (backend_read_timeout_ms): closing that connection",
               s->cur->be->name, what, mysql_com_name(s->cmd));
-    if (s->down_left > 0 || s->down_cont) {
+    if (s->rdown.left > 0 || s->rdown.cont) {
         session_mark_closing(s, END_BACKEND_LOST); /* in the middle of a packet */
         return;
     }

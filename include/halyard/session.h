@@ -29,6 +29,7 @@
 #include "halyard/server.h"
 #include "halyard/mysql_proto.h"
 #include "halyard/registry.h"
+#include "halyard/relay.h"
 #include "halyard/rules.h"
 
 enum session_state {
@@ -228,18 +229,14 @@ struct session {
 
     /* down direction: the answer being forwarded */
     struct mysql_resp resp;
-    uint32_t down_left;
-    bool down_cont;
-    bool resp_ending;   /* the packet being passed ends the answer */
-    bool resp_done;     /* the whole answer has been parsed */
-    bool resp_broken;   /* the backend broke the protocol: ERR once the rest is out */
-    bool infile_next;   /* the packet being passed asks for a local file */
-    uint8_t down_seq;   /* sequence id of the last answer packet seen */
-    double down_last;   /* ev_now() when the backend last sent (backend_read_timeout_ms) */
-    uint8_t cmd;        /* the command in flight */
-    double cmd_started; /* ev_now() when it started (show sessions) */
-    uint32_t kill_id;   /* our KILL in flight: the halyard id the client named */
-    int set_option;     /* COM_SET_OPTION in flight: its option, else -1 */
+    struct relay_down rdown; /* its framing (relay.h); rdown.seq: of the last packet seen */
+    bool resp_done;          /* the whole answer has been parsed */
+    bool resp_broken;        /* the backend broke the protocol: ERR once the rest is out */
+    double down_last;        /* ev_now() when the backend last sent (backend_read_timeout_ms) */
+    uint8_t cmd;             /* the command in flight */
+    double cmd_started;      /* ev_now() when it started (show sessions) */
+    uint32_t kill_id;        /* our KILL in flight: the halyard id the client named */
+    int set_option;          /* COM_SET_OPTION in flight: its option, else -1 */
 
     /* login */
     uint8_t scramble[MYSQL_SCRAMBLE_LEN];
