@@ -60,27 +60,15 @@
 #include "halyard/relay.h"
 #include "halyard/server.h"
 #include "halyard/session.h"
+#include "halyard/session_err.h"
 #include "halyard/stats.h"
 #include "halyard/tls.h"
 #include "halyard/worker.h"
 
-/* MariaDB error codes and SQLSTATEs we send ourselves. */
-#define ER_CON_COUNT_ERROR            1040 /* 08004 Too many connections */
-#define ER_CONNECTION_KILLED          1927 /* 70100 Connection was killed */
-#define ER_HANDSHAKE_ERROR            1043 /* 08S01 Bad handshake */
-#define ER_ACCESS_DENIED_ERROR        1045 /* 28000 */
-#define ER_UNKNOWN_COM_ERROR          1047 /* 08S01 Unknown command */
-#define ER_NO_SUCH_THREAD             1094 /* HY000 Unknown thread id */
-#define ER_KILL_DENIED_ERROR          1095 /* HY000 You are not owner of thread */
-#define ER_NET_PACKETS_OUT_OF_ORDER   1156 /* 08S01 */
-#define ER_NET_PACKET_TOO_LARGE       1153 /* 08S01 */
-#define ER_HOST_IS_BLOCKED            1129 /* HY000 */
-#define ER_TABLEACCESS_DENIED_ERROR   1142 /* 42000 */
-#define ER_USER_LIMIT_REACHED         1226 /* 42000 */
-#define ER_CLIENT_INTERACTION_TIMEOUT 4031 /* HY000, MySQL 8's idle disconnect */
-#define ER_NOT_SUPPORTED_YET          1235 /* 42000 */
-#define ER_SERVER_SHUTDOWN            1053 /* 08S01 */
-#define ER_OUT_OF_RESOURCES           1041 /* HY000 */
+/* MariaDB error codes the session reads in answers or passes to the
+ * prepared-statement refusals; every ERR of its own is in session_err.h. */
+#define ER_NO_SUCH_THREAD    1094 /* HY000 Unknown thread id */
+#define ER_KILL_DENIED_ERROR 1095 /* HY000 You are not owner of thread */
 /* Backend failures. Not the client library's own 2003/2013: libmariadb
  * turns any code of its 2000-2999 range sent by a server into 2027
  * "Received malformed packet", so the mariadb CLI, sysbench and every
@@ -220,6 +208,28 @@ static void send_local(struct session *s, const uint8_t *pkt, size_t len)
         session_mark_closing(s, rc == HY_NOMEM ? END_NOMEM : END_CLIENT_ERROR);
 }
 
+/* Send the ERR of `why` (session_err.h: the one table of halyard's own
+ * errors), its arguments as the table's format says. */
+static void session_err(struct session *s, uint8_t seq, enum session_err why, ...)
+{
+    uint8_t pkt[MYSQL_HEADER_SIZE + 600];
+    va_list ap;
+    va_start(ap, why);
+    size_t len = session_err_vencode(pkt, sizeof(pkt), seq, why, ap);
+    va_end(ap);
+    send_local(s, pkt, len);
+}
+
+/* An ERR that is not halyard's own (a query rule's, configured). */
+static void session_err_custom(struct session *s, uint8_t seq, uint16_t code, const char *sqlstate,
+                               const char *msg)
+{
+    uint8_t pkt[MYSQL_HEADER_SIZE + 600];
+    send_local(s, pkt, session_err_encode_custom(pkt, sizeof(pkt), seq, code, sqlstate, msg));
+}
+
+/* The prepared-statement section's refusals (MariaDB's own codes, given
+ * by the caller): kept apart until that section moves to its own file. */
 static void send_err(struct session *s, uint8_t seq, uint16_t code, const char *sqlstate,
                      const char *fmt, ...) HY_PRINTF(5, 6);
 
@@ -227,16 +237,13 @@ static void send_err(struct session *s, uint8_t seq, uint16_t code, const char *
                      const char *fmt, ...)
 {
     char msg[512];
-    uint8_t pkt[MYSQL_HEADER_SIZE + 600];
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    size_t mlen = n < 0 ? 0 : HY_MIN((size_t)n, sizeof(msg) - 1);
-    size_t len = mysql_err_encode(pkt + MYSQL_HEADER_SIZE, sizeof(pkt) - MYSQL_HEADER_SIZE, code,
-                                  sqlstate, msg, mlen);
-    mysql_hdr_write(pkt, (uint32_t)len, seq);
-    send_local(s, pkt, MYSQL_HEADER_SIZE + len);
+    if (n < 0)
+        msg[0] = '\0';
+    session_err_custom(s, seq, code, sqlstate, msg);
 }
 
 /* Forward a backend's ERR payload to the client under our sequence id. */
@@ -278,9 +285,8 @@ static void send_access_denied(struct session *s, uint8_t seq, const char *user,
 {
     char host[64];
     client_host(s, host, sizeof(host));
-    send_err(s, seq, ER_ACCESS_DENIED_ERROR, "28000",
-             "Access denied for user '%.*s'@'%s' (using password: %s)", (int)HY_MIN(user_len, 80),
-             user, host, used_password ? "YES" : "NO");
+    session_err(s, seq, SERR_ACCESS_DENIED, (int)HY_MIN(user_len, 80), user, host,
+                used_password ? "YES" : "NO");
     stat_inc(&s->w->stats.auth_failures);
 }
 
@@ -1277,10 +1283,8 @@ static bool own_kill_answer(struct session *s, uint32_t len)
         return true; /* passed on as it is */
     st->scan += MYSQL_HEADER_SIZE + len;
     st->head = st->scan;
-    send_err(s, s->rdown.seq, e.code, e.sqlstate,
-             e.code == ER_NO_SUCH_THREAD ? "Unknown thread id: %u"
-                                         : "You are not owner of thread %u",
-             id);
+    session_err(s, s->rdown.seq,
+                e.code == ER_NO_SUCH_THREAD ? SERR_NO_SUCH_THREAD : SERR_KILL_DENIED, id);
     s->resp_done = true;
     return true;
 }
@@ -1553,12 +1557,12 @@ static void command_kill(struct session *s, uint32_t len, uint32_t id, bool quer
             return;
         }
         consume_packet(s, len);
-        send_err(s, 1, ER_NO_SUCH_THREAD, "HY000", "Unknown thread id: %u", id);
+        session_err(s, 1, SERR_NO_SUCH_THREAD, id);
         session_next_command(s);
         return;
     case KILL_NOT_OWNER:
         consume_packet(s, len);
-        send_err(s, 1, ER_KILL_DENIED_ERROR, "HY000", "You are not owner of thread %u", id);
+        session_err(s, 1, SERR_KILL_DENIED, id);
         session_next_command(s);
         return;
     case KILL_MARKED:
@@ -1647,7 +1651,7 @@ static void command_change_user(struct session *s, uint32_t len)
     struct mysql_change_user cu;
     if (mysql_change_user_decode(p, len, s->caps, &cu) != HY_OK) {
         consume_packet(s, len);
-        send_err(s, 1, ER_UNKNOWN_COM_ERROR, "08S01", "Malformed COM_CHANGE_USER packet");
+        session_err(s, 1, SERR_BAD_CHANGE_USER);
         session_mark_closing(s, END_PROTOCOL);
         return;
     }
@@ -2459,8 +2463,7 @@ static void ps_prepare_failed(struct session *s)
 static void packet_too_large(struct session *s, uint8_t seq)
 {
     slog_info(s, "request larger than max_packet_size (%d bytes)", s->cfg->max_packet_size);
-    send_err(s, (uint8_t)(seq + 1), ER_NET_PACKET_TOO_LARGE, "08S01",
-             "Got a packet bigger than 'max_allowed_packet' bytes");
+    session_err(s, (uint8_t)(seq + 1), SERR_PACKET_TOO_LARGE);
     session_mark_closing(s, END_PACKET_TOO_LARGE);
 }
 
@@ -2639,9 +2642,7 @@ static void primary_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
             session_mark_closing(s, END_BACKEND_LOST);
         else
             consume_packet(s, len);
-        send_err(s, 1, ER_CONNECT_TO_FOREIGN_DATA_SOURCE, "HY000",
-                 "No primary available within failover_write_wait_ms (%d ms)",
-                 s->cfg->failover_write_wait_ms);
+        session_err(s, 1, SERR_NO_PRIMARY_IN_TIME, s->cfg->failover_write_wait_ms);
     }
     if (s->state == SS_IDLE)
         session_next_command(s);
@@ -2701,14 +2702,14 @@ static void session_next_command(struct session *s)
         const uint8_t *p = h + MYSQL_HEADER_SIZE;
         if (seq != 0) {
             slog_info(s, "command packet with sequence id %u", seq);
-            send_err(s, seq + 1, ER_NET_PACKETS_OUT_OF_ORDER, "08S01", "Got packets out of order");
+            session_err(s, seq + 1, SERR_PACKETS_OUT_OF_ORDER);
             session_mark_closing(s, END_PROTOCOL);
             return;
         }
         if (len == 0) {
             consume_packet(s, len);
             slog_info(s, "empty command packet");
-            send_err(s, 1, ER_UNKNOWN_COM_ERROR, "08S01", "Unknown command");
+            session_err(s, 1, SERR_UNKNOWN_COMMAND);
             continue;
         }
         s->last_seq = seq;
@@ -2720,7 +2721,7 @@ static void session_next_command(struct session *s)
             return;
         case COM_CHANGE_USER:
             if (!fits) {
-                send_err(s, 1, ER_UNKNOWN_COM_ERROR, "08S01", "COM_CHANGE_USER packet too large");
+                session_err(s, 1, SERR_CHANGE_USER_TOO_LARGE);
                 session_mark_closing(s, END_PROTOCOL);
                 return;
             }
@@ -2813,9 +2814,7 @@ static void session_next_command(struct session *s)
             }
             consume_packet(s, len);
             slog_info(s, "refused %s: replication is not proxied", mysql_com_name(cmd));
-            send_err(s, 1, ER_NOT_SUPPORTED_YET, "42000",
-                     "halyard does not forward %s: connect to the server directly",
-                     mysql_com_name(cmd));
+            session_err(s, 1, SERR_NOT_FORWARDED, mysql_com_name(cmd));
             continue;
         default:
             break;
@@ -2840,10 +2839,7 @@ static void session_next_command(struct session *s)
                 if (rollback)
                     send_ok(s, 1);
                 else
-                    send_err(s, 1, ER_CONNECTION_KILLED, "70100",
-                             "Lost connection to backend '%s' during the transaction; it was "
-                             "rolled back",
-                             s->trx_lost);
+                    session_err(s, 1, SERR_TRX_LOST, s->trx_lost);
                 s->trx_lost[0] = '\0';
                 continue;
             }
@@ -2869,7 +2865,7 @@ static void session_next_command(struct session *s)
             }
             consume_packet(s, len);
             command_abandon(s);
-            send_err(s, 1, ER_CONNECT_TO_FOREIGN_DATA_SOURCE, "HY000", "%s", why);
+            session_err(s, 1, SERR_NO_BACKEND, why);
             continue;
         }
         if (idx == ROUTE_BLOCK) {
@@ -2886,8 +2882,8 @@ static void session_next_command(struct session *s)
             log_audit("session %u %s@%s: statement blocked by rule '%s'", s->id, s->user, s->peer,
                       rule->name);
             audit_block(s->id, s->user, s->peer, rule->name, have_digest ? digest : NULL);
-            send_err(s, 1, (uint16_t)rule->error_code, rule->error_sqlstate, "%s",
-                     rule->error_message);
+            session_err_custom(s, 1, (uint16_t)rule->error_code, rule->error_sqlstate,
+                               rule->error_message);
             continue;
         }
         if (idx == ROUTE_FIREWALL) {
@@ -2903,9 +2899,7 @@ static void session_next_command(struct session *s)
                       "firewall_allow",
                       s->id, s->user, s->peer, mysql_com_name(cmd), digest);
             audit_block(s->id, s->user, s->peer, "firewall", digest);
-            send_err(s, 1, ER_TABLEACCESS_DENIED_ERROR, "42000",
-                     "statement blocked by halyard firewall: not in the allow-list of user '%s'",
-                     s->user);
+            session_err(s, 1, SERR_FIREWALL, s->user);
             continue;
         }
         if (idx == ROUTE_REFUSE) {
@@ -2915,8 +2909,7 @@ static void session_next_command(struct session *s)
             }
             consume_packet(s, len);
             command_abandon(s);
-            send_err(s, 1, ER_CONNECT_TO_FOREIGN_DATA_SOURCE, "HY000",
-                     "No replica can serve this read (replica_fallback = error)");
+            session_err(s, 1, SERR_NO_REPLICA);
             continue;
         }
         s->wait_idx = (int)idx;
@@ -3031,9 +3024,7 @@ static void session_backend_failed_copied(struct session *s, const struct config
         if (err_payload != NULL)
             send_err_payload(s, seq, err_payload, err_len);
         else
-            send_err(s, seq, ER_CONNECT_TO_FOREIGN_DATA_SOURCE, "HY000",
-                     "Can't connect to backend '%s' (%s:%d): %s", be->name, be->address, be->port,
-                     why);
+            session_err(s, seq, SERR_CANT_CONNECT, be->name, be->address, be->port, why);
         session_mark_closing(s, err_payload != NULL ? END_BACKEND_LOGIN : END_BACKEND_LOST);
         return;
     }
@@ -3057,8 +3048,7 @@ static void session_backend_failed_copied(struct session *s, const struct config
     if (err_payload != NULL)
         send_err_payload(s, 1, err_payload, err_len);
     else
-        send_err(s, 1, ER_CONNECT_TO_FOREIGN_DATA_SOURCE, "HY000",
-                 "Can't connect to backend '%s' (%s:%d): %s", be->name, be->address, be->port, why);
+        session_err(s, 1, SERR_CANT_CONNECT, be->name, be->address, be->port, why);
     if (s->state == SS_IDLE)
         session_next_command(s);
 }
@@ -3121,8 +3111,7 @@ static void session_backend_lost(struct session *s, struct bconn *bc, const char
          * the backend is not to blame). */
         bconn_close(bc);
         if (in_flight)
-            send_err(s, (uint8_t)(s->rdown.seq + 1), ER_CONNECTION_KILLED, "70100",
-                     "Connection was killed");
+            session_err(s, (uint8_t)(s->rdown.seq + 1), SERR_KILLED);
         session_mark_closing(s, END_KILLED);
         return;
     }
@@ -3143,9 +3132,8 @@ static void session_backend_lost(struct session *s, struct bconn *bc, const char
         /* At a packet boundary the client can still be told why; the ERR
          * takes the sequence id after the last packet it was sent. */
         query_end(s, true);
-        send_err(s, (uint8_t)(s->rdown.seq + 1), ER_CONNECTION_KILLED, "70100",
-                 "Lost connection to backend '%s' during %s", be->name,
-                 trx ? "the transaction; it was rolled back" : "query");
+        session_err(s, (uint8_t)(s->rdown.seq + 1), SERR_BACKEND_LOST, be->name,
+                    trx ? "the transaction; it was rolled back" : "query");
         if (keep) {
             bconn_close(bc);
             s->resp_done = true;
@@ -3521,10 +3509,7 @@ static void login_finish(struct session *s)
                   u->max_connections);
         audit_login(false, s->id, user, s->peer, s->listener->name,
                     "max_connections of the user reached");
-        send_err(s, reply_seq, ER_USER_LIMIT_REACHED, "42000",
-                 "User '%.80s' has exceeded the 'max_user_connections' resource (current value: "
-                 "%d)",
-                 user, u->max_connections);
+        session_err(s, reply_seq, SERR_USER_LIMIT, user, u->max_connections);
         login_failed(s, END_USER_LIMIT);
         return;
     }
@@ -3759,7 +3744,7 @@ static void session_handle_login(struct session *s)
     uint8_t seq = mysql_hdr_seq(h);
     if (len + MYSQL_HEADER_SIZE > st->b->cap || (len == 0 && s->state == SS_HANDSHAKE)) {
         slog_info(s, "bad handshake: login packet of %u bytes", len);
-        send_err(s, (uint8_t)(seq + 1), ER_HANDSHAKE_ERROR, "08S01", "Bad handshake");
+        session_err(s, (uint8_t)(seq + 1), SERR_BAD_HANDSHAKE);
         session_mark_closing(s, END_BAD_HANDSHAKE);
         return;
     }
@@ -3798,7 +3783,7 @@ static void session_handle_login(struct session *s)
     /* After TLS the login continues the sequence: SSLRequest 1, login 2. */
     if (seq != (tls ? 2 : 1) || dec != HY_OK || lg.ssl_request || lg.user == NULL) {
         slog_info(s, "bad handshake%s", lg.ssl_request ? ": TLS requested but not enabled" : "");
-        send_err(s, (uint8_t)(seq + 1), ER_HANDSHAKE_ERROR, "08S01", "Bad handshake");
+        session_err(s, (uint8_t)(seq + 1), SERR_BAD_HANDSHAKE);
         session_mark_closing(s, END_BAD_HANDSHAKE);
         return;
     }
@@ -3985,9 +3970,7 @@ static void idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
               s->cfg->client_idle_timeout_ms);
     /* What MySQL 8 sends on wait_timeout (MariaDB 10.11 closes silently): a
      * client reads it as the answer to its next command. */
-    send_err(s, 1, ER_CLIENT_INTERACTION_TIMEOUT, "HY000",
-             "The client was disconnected by the server because of inactivity. See wait_timeout "
-             "and interactive_timeout for configuring this behavior.");
+    session_err(s, 1, SERR_IDLE_TIMEOUT);
     session_mark_closing(s, END_IDLE_TIMEOUT);
     session_reap(s);
 }
@@ -4132,7 +4115,7 @@ void session_create(struct worker *w, int fd, const struct config_listener *list
         return;
     }
     if (cfg->max_client_connections > 0 && count > (unsigned)cfg->max_client_connections) {
-        send_err(s, 0, ER_CON_COUNT_ERROR, "08004", "Too many connections");
+        session_err(s, 0, SERR_TOO_MANY);
         log_audit("session %u -@%s: connection refused: max_client_connections (%d) reached", s->id,
                   s->peer, cfg->max_client_connections);
         audit_login(false, s->id, "", s->peer, listener->name, "max_client_connections reached");
@@ -4148,10 +4131,7 @@ void session_create(struct worker *w, int fd, const struct config_listener *list
                   s->id, s->peer, blocked_ms);
         audit_login(false, s->id, "", s->peer, listener->name,
                     "address blocked after failed logins");
-        send_err(s, 0, ER_HOST_IS_BLOCKED, "HY000",
-                 "Host '%s' is blocked because of many connection errors; unblock with "
-                 "'halyardctl unblock %s'",
-                 host, host);
+        session_err(s, 0, SERR_HOST_BLOCKED, host, host);
         session_close(s, END_BLOCKED);
         return;
     }

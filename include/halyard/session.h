@@ -45,7 +45,8 @@ enum session_state {
 
 const char *session_state_to_str(enum session_state st);
 
-/* Why a session ended: logged, and mapped to the client's ERR in one switch. */
+/* Why a session ended: logged (session_end_to_str). What the client is told
+ * comes from the one table of session_err.h. */
 enum session_end {
     END_NONE = 0,
     END_CLIENT_QUIT,      /* COM_QUIT */

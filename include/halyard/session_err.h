@@ -1,0 +1,65 @@
+/*
+ * session_err.h: every ERR a session sends of its own, in ONE table.
+ *
+ * Each reason halyard refuses a client's login or command, or ends its
+ * session with a word to the client, is a row: the MariaDB error code,
+ * its SQLSTATE and the message format, with the arguments the call site
+ * passes. The codes and texts are those MariaDB sends for the same case,
+ * or halyard's own (1429 for a backend that cannot be reached, 1927 for one
+ * lost), so clients and connectors react as they would to the server.
+ * ERRs that are not halyard's own pass through as they are: a backend's
+ * (forwarded payload) and a query rule's (session_err_encode_custom).
+ */
+#ifndef HALYARD_SESSION_ERR_H
+#define HALYARD_SESSION_ERR_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "halyard/core.h"
+
+enum session_err {
+    SERR_TOO_MANY,              /* max_client_connections reached */
+    SERR_HOST_BLOCKED,          /* (host, host) blocked after failed logins */
+    SERR_BAD_HANDSHAKE,         /* malformed login packet */
+    SERR_ACCESS_DENIED,         /* (int len, user, host, "YES"/"NO") */
+    SERR_USER_LIMIT,            /* (user, max) the user's max_connections reached */
+    SERR_IDLE_TIMEOUT,          /* client_idle_timeout_ms */
+    SERR_PACKETS_OUT_OF_ORDER,  /* a command with a sequence id other than 0 */
+    SERR_UNKNOWN_COMMAND,       /* an empty command packet */
+    SERR_PACKET_TOO_LARGE,      /* a request over max_packet_size */
+    SERR_BAD_CHANGE_USER,       /* malformed COM_CHANGE_USER */
+    SERR_CHANGE_USER_TOO_LARGE, /* COM_CHANGE_USER larger than a buffer */
+    SERR_NOT_FORWARDED,         /* (command name) replication commands and the like */
+    SERR_NO_SUCH_THREAD,        /* (id) KILL of an unknown session */
+    SERR_KILL_DENIED,           /* (id) KILL of another user's session */
+    SERR_NO_BACKEND,            /* (why) routing found no usable backend */
+    SERR_NO_REPLICA,            /* replica_fallback = error and no replica */
+    SERR_NO_PRIMARY_IN_TIME,    /* (ms) failover_write_wait_ms passed */
+    SERR_CANT_CONNECT,          /* (name, address, port, why) a backend cannot be opened */
+    SERR_BACKEND_LOST,          /* (name, "query"/"the transaction; ...") lost mid-statement */
+    SERR_TRX_LOST,              /* (name) the transaction died with its backend earlier */
+    SERR_KILLED,                /* KILL CONNECTION through halyard */
+    SERR_FIREWALL,              /* (user) statement not in the user's allow-list */
+    SERR__COUNT
+};
+
+struct session_err_row {
+    uint16_t code;
+    char sqlstate[6];
+    const char *fmt; /* printf format of the message; arguments as above */
+};
+
+extern const struct session_err_row session_err_table[SERR__COUNT];
+
+/* The ERR packet (header with `seq` included) of `why` into `out`: its
+ * length, 0 if it does not fit. */
+size_t session_err_encode(uint8_t *out, size_t cap, uint8_t seq, enum session_err why, ...);
+size_t session_err_vencode(uint8_t *out, size_t cap, uint8_t seq, enum session_err why, va_list ap);
+/* An ERR with a code, SQLSTATE and message not halyard's own (a query
+ * rule's, configured). */
+size_t session_err_encode_custom(uint8_t *out, size_t cap, uint8_t seq, uint16_t code,
+                                 const char *sqlstate, const char *msg);
+
+#endif /* HALYARD_SESSION_ERR_H */

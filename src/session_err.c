@@ -1,0 +1,83 @@
+/*
+ * session_err.c: see session_err.h.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "halyard/mysql_proto.h"
+#include "halyard/session_err.h"
+
+/* clang-format off */
+const struct session_err_row session_err_table[SERR__COUNT] = {
+    [SERR_TOO_MANY]              = {1040, "08004", "Too many connections"},
+    [SERR_HOST_BLOCKED]          = {1129, "HY000", "Host '%s' is blocked because of many "
+                                   "connection errors; unblock with 'halyardctl unblock %s'"},
+    [SERR_BAD_HANDSHAKE]         = {1043, "08S01", "Bad handshake"},
+    [SERR_ACCESS_DENIED]         = {1045, "28000", "Access denied for user '%.*s'@'%s' "
+                                   "(using password: %s)"},
+    [SERR_USER_LIMIT]            = {1226, "42000", "User '%.80s' has exceeded the "
+                                   "'max_user_connections' resource (current value: %d)"},
+    [SERR_IDLE_TIMEOUT]          = {4031, "HY000", "The client was disconnected by the server "
+                                   "because of inactivity. See wait_timeout and "
+                                   "interactive_timeout for configuring this behavior."},
+    [SERR_PACKETS_OUT_OF_ORDER]  = {1156, "08S01", "Got packets out of order"},
+    [SERR_UNKNOWN_COMMAND]       = {1047, "08S01", "Unknown command"},
+    [SERR_PACKET_TOO_LARGE]      = {1153, "08S01", "Got a packet bigger than "
+                                   "'max_allowed_packet' bytes"},
+    [SERR_BAD_CHANGE_USER]       = {1047, "08S01", "Malformed COM_CHANGE_USER packet"},
+    [SERR_CHANGE_USER_TOO_LARGE] = {1047, "08S01", "COM_CHANGE_USER packet too large"},
+    [SERR_NOT_FORWARDED]         = {1235, "42000", "halyard does not forward %s: connect to the "
+                                   "server directly"},
+    [SERR_NO_SUCH_THREAD]        = {1094, "HY000", "Unknown thread id: %u"},
+    [SERR_KILL_DENIED]           = {1095, "HY000", "You are not owner of thread %u"},
+    [SERR_NO_BACKEND]            = {1429, "HY000", "%s"},
+    [SERR_NO_REPLICA]            = {1429, "HY000", "No replica can serve this read "
+                                   "(replica_fallback = error)"},
+    [SERR_NO_PRIMARY_IN_TIME]    = {1429, "HY000", "No primary available within "
+                                   "failover_write_wait_ms (%d ms)"},
+    [SERR_CANT_CONNECT]          = {1429, "HY000", "Can't connect to backend '%s' (%s:%d): %s"},
+    [SERR_BACKEND_LOST]          = {1927, "70100", "Lost connection to backend '%s' during %s"},
+    [SERR_TRX_LOST]              = {1927, "70100", "Lost connection to backend '%s' during the "
+                                   "transaction; it was rolled back"},
+    [SERR_KILLED]                = {1927, "70100", "Connection was killed"},
+    [SERR_FIREWALL]              = {1142, "42000", "statement blocked by halyard firewall: not in "
+                                   "the allow-list of user '%s'"},
+};
+/* clang-format on */
+
+size_t session_err_encode_custom(uint8_t *out, size_t cap, uint8_t seq, uint16_t code,
+                                 const char *sqlstate, const char *msg)
+{
+    if (cap < MYSQL_HEADER_SIZE)
+        return 0;
+    size_t len = mysql_err_encode(out + MYSQL_HEADER_SIZE, cap - MYSQL_HEADER_SIZE, code, sqlstate,
+                                  msg, strlen(msg));
+    if (len == 0)
+        return 0;
+    mysql_hdr_write(out, (uint32_t)len, seq);
+    return MYSQL_HEADER_SIZE + len;
+}
+
+size_t session_err_vencode(uint8_t *out, size_t cap, uint8_t seq, enum session_err why, va_list ap)
+{
+    if ((unsigned)why >= SERR__COUNT)
+        return 0;
+    const struct session_err_row *row = &session_err_table[why];
+    char msg[512];
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+    int n = vsnprintf(msg, sizeof(msg), row->fmt, ap);
+#pragma GCC diagnostic pop
+    if (n < 0)
+        msg[0] = '\0';
+    return session_err_encode_custom(out, cap, seq, row->code, row->sqlstate, msg);
+}
+
+size_t session_err_encode(uint8_t *out, size_t cap, uint8_t seq, enum session_err why, ...)
+{
+    va_list ap;
+    va_start(ap, why);
+    size_t n = session_err_vencode(out, cap, seq, why, ap);
+    va_end(ap);
+    return n;
+}
