@@ -788,6 +788,8 @@ void admin_render_sessions(struct textbuf *sb, const struct admin_session_row *r
             textbuf_json_str(sb, r->client);
             textbuf_puts(sb, ",\"schema\":");
             textbuf_json_str(sb, r->schema[0] ? r->schema : NULL);
+            textbuf_puts(sb, ",\"backend\":");
+            textbuf_json_str(sb, r->backend[0] ? r->backend : NULL);
             textbuf_puts(sb, ",\"state\":");
             textbuf_json_str(sb, r->state);
             textbuf_puts(sb, ",\"command\":");
@@ -796,7 +798,9 @@ void admin_render_sessions(struct textbuf *sb, const struct admin_session_row *r
                 textbuf_printf(sb, ",\"command_age_ms\":%" PRId64, r->command_age_ms);
             else
                 textbuf_puts(sb, ",\"command_age_ms\":null");
-            textbuf_printf(sb, ",\"statements\":%" PRIu32 "}", r->statements);
+            textbuf_printf(sb, ",\"statements\":%" PRIu32 ",\"statement\":", r->statements);
+            textbuf_json_str(sb, r->statement[0] ? r->statement : NULL);
+            textbuf_puts(sb, "}");
         }
         textbuf_puts(sb, "],\"missing_workers\":[");
         for (size_t i = 0; i < n_missing; i++)
@@ -805,9 +809,10 @@ void admin_render_sessions(struct textbuf *sb, const struct admin_session_row *r
         return;
     }
     struct table t;
-    table_init(&t, 9);
-    static const char *const head[] = {"id",    "worker",  "user",           "client",    "schema",
-                                       "state", "command", "command_age_ms", "statements"};
+    table_init(&t, 11);
+    static const char *const head[] = {
+        "id",    "worker",  "user",           "client",     "schema",   "backend",
+        "state", "command", "command_age_ms", "statements", "statement"};
     for (size_t i = 0; i < HY_ARRAY_SIZE(head); i++)
         table_cell(&t, head[i]);
     for (size_t i = 0; i < n; i++) {
@@ -817,6 +822,7 @@ void admin_render_sessions(struct textbuf *sb, const struct admin_session_row *r
         table_cell(&t, r->user[0] ? r->user : NULL);
         table_cell(&t, r->client);
         table_cell(&t, r->schema[0] ? r->schema : NULL);
+        table_cell(&t, r->backend[0] ? r->backend : NULL);
         table_cell(&t, r->state);
         table_cell(&t, r->command);
         if (r->command_age_ms >= 0)
@@ -824,6 +830,7 @@ void admin_render_sessions(struct textbuf *sb, const struct admin_session_row *r
         else
             table_cell(&t, NULL);
         table_cellf(&t, "%" PRIu32, r->statements);
+        table_cell(&t, r->statement[0] ? r->statement : NULL);
     }
     table_render(&t, sb);
     table_free(&t);
@@ -1167,22 +1174,23 @@ static void aconn_close(struct admin_conn *c);
 
 /* ---- worker side: these three run in the worker's thread ---- */
 
-/* What `show sessions` says about one session. This is the only place
- * admin.c reads struct session. */
+/* What `show sessions` says about one session (session_describe). */
 static void describe_session(const struct session *s, int worker, struct admin_session_row *r)
 {
+    struct session_row sr;
+    session_describe(s, &sr);
     memset(r, 0, sizeof(*r));
-    r->id = s->id;
+    r->id = sr.id;
     r->worker = worker;
-    snprintf(r->user, sizeof(r->user), "%s", s->user != NULL ? s->user : "");
-    snprintf(r->client, sizeof(r->client), "%s", s->peer);
-    snprintf(r->schema, sizeof(r->schema), "%s", s->db != NULL ? s->db : "");
-    r->state = session_state_to_str(s->state);
-    r->command = s->state == SS_COMMAND ? mysql_com_name(s->cmd) : NULL;
-    /* Runs in the session's worker (worker_call): its loop's cached time. */
-    r->command_age_ms =
-        s->state == SS_COMMAND ? (int64_t)((ev_now(s->w->loop) - s->cmd_started) * 1000.0) : -1;
-    r->statements = s->ps_count;
+    memcpy(r->user, sr.user, sizeof(r->user));
+    memcpy(r->client, sr.client, sizeof(r->client));
+    memcpy(r->schema, sr.schema, sizeof(r->schema));
+    memcpy(r->backend, sr.backend, sizeof(r->backend));
+    r->state = sr.state;
+    r->command = sr.command;
+    r->command_age_ms = sr.command_age_ms;
+    r->statements = sr.statements;
+    memcpy(r->statement, sr.statement, sizeof(r->statement));
 }
 
 static void collect_sessions(struct worker *w, struct worker_call *call)

@@ -1065,6 +1065,7 @@ static void command_done(struct session *s)
     if (s->cfg->backend_read_timeout_ms > 0)
         session_timer_stop(s);
     query_end(s, s->resp.err_code != 0);
+    s->stmt_len = 0; /* show sessions: no statement in flight */
     s->retry_ok = false;
     s->retried = false;
     s->retry_exclude = -1;
@@ -2666,6 +2667,57 @@ static bool primary_retry(struct session *s, const struct config_backend *be)
     return false;
 }
 
+/* Keep the first bytes of the statement a command runs, for `show
+ * sessions` (session_describe): a COM_QUERY's or COM_STMT_PREPARE's text,
+ * an EXECUTE's prepared statement. `avail` bytes of the payload are there. */
+static void session_note_statement(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t avail)
+{
+    const char *text = NULL;
+    size_t len = 0;
+    if ((cmd == COM_QUERY || cmd == COM_STMT_PREPARE) && avail > 1) {
+        text = (const char *)p + 1;
+        len = avail - 1;
+    } else if (cmd == COM_STMT_EXECUTE && avail >= 5) {
+        const struct pstmt *ps = ps_find(s, mysql_stmt_id_get(p));
+        if (ps != NULL && ps->sql != NULL) {
+            text = ps->sql;
+            len = ps->sql_len;
+        }
+    }
+    s->stmt_len = (uint8_t)HY_MIN(len, sizeof(s->stmt));
+    if (s->stmt_len > 0)
+        memcpy(s->stmt, text, s->stmt_len);
+}
+
+void session_describe(const struct session *s, struct session_row *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->id = s->id;
+    snprintf(r->user, sizeof(r->user), "%s", s->user != NULL ? s->user : "");
+    snprintf(r->client, sizeof(r->client), "%s", s->peer);
+    const char *schema = s->schema != NULL ? s->schema : s->db;
+    snprintf(r->schema, sizeof(r->schema), "%s", schema != NULL ? schema : "");
+    if (s->cur != NULL)
+        snprintf(r->backend, sizeof(r->backend), "%s", s->cur->be->name);
+    r->state = session_state_to_str(s->state);
+    r->command = s->state == SS_COMMAND ? mysql_com_name(s->cmd) : NULL;
+    /* Runs in the session's worker (worker_call): its loop's cached time. */
+    r->command_age_ms =
+        s->state == SS_COMMAND ? (int64_t)((ev_now(s->w->loop) - s->cmd_started) * 1000.0) : -1;
+    r->statements = s->ps_count;
+    bool busy = s->state == SS_COMMAND || s->state == SS_WAIT_BACKEND;
+    if (!busy || s->stmt_len == 0)
+        return;
+    if (may_hold_secret(s->stmt, s->stmt_len, s->lex_opts)) {
+        /* As the query log does: no password, the digest stands for it. */
+        (void)classify_digest(s->stmt, s->stmt_len, s->lex_opts, r->statement, sizeof(r->statement),
+                              NULL);
+    } else {
+        memcpy(r->statement, s->stmt, s->stmt_len);
+        r->statement[s->stmt_len] = '\0';
+    }
+}
+
 static void session_next_command(struct session *s)
 {
     struct stream *st = &s->up;
@@ -2843,6 +2895,7 @@ static void session_next_command(struct session *s)
                 s->trx_lost[0] = '\0';
                 continue;
             }
+            session_note_statement(s, cmd, p, HY_MIN(len, stream_unparsed(st) - MYSQL_HEADER_SIZE));
             s->primary_wait_until = 0; /* a new statement gets the whole wait */
             idx = route(s, cmd, p, len, HY_MIN(len, stream_unparsed(st) - MYSQL_HEADER_SIZE));
             if (s->state == SS_CLOSING)

@@ -115,11 +115,14 @@ struct admin_session_row {
     int worker;
     char user[96];    /* "" = not logged in yet */
     char client[64];  /* host:port */
-    char schema[256]; /* "" = none */
+    char schema[256]; /* the current default schema; "" = none */
+    char backend[64]; /* the backend its commands run on now; "" = none */
     const char *state;
     const char *command;    /* NULL when no command is in flight */
     int64_t command_age_ms; /* -1 = not known */
     uint32_t statements;    /* prepared statements it holds */
+    char statement[81];     /* the statement in flight (80 bytes at most, a password never);
+                             * "" = none */
 };
 
 /* The renderers write the lines of an answer, each ending in "\n", without

@@ -236,8 +236,10 @@ struct session {
     double down_last;        /* ev_now() when the backend last sent (backend_read_timeout_ms) */
     uint8_t cmd;             /* the command in flight */
     double cmd_started;      /* ev_now() when it started (show sessions) */
-    uint32_t kill_id;        /* our KILL in flight: the halyard id the client named */
-    int set_option;          /* COM_SET_OPTION in flight: its option, else -1 */
+    char stmt[80];           /* the statement's first bytes (show sessions) */
+    uint8_t stmt_len;
+    uint32_t kill_id; /* our KILL in flight: the halyard id the client named */
+    int set_option;   /* COM_SET_OPTION in flight: its option, else -1 */
 
     /* login */
     uint8_t scramble[MYSQL_SCRAMBLE_LEN];
@@ -276,6 +278,26 @@ struct session {
 
     struct registry_entry reg; /* KILL across sessions (registry.h) */
 };
+
+/* What `show sessions` says of one session (session_describe). */
+#define SESSION_STATEMENT_MAX 80
+struct session_row {
+    uint32_t id;
+    char user[96];    /* "" = not logged in yet */
+    char client[64];  /* host:port */
+    char schema[256]; /* the current default schema (login, USE, COM_INIT_DB); "" = none */
+    char backend[64]; /* the backend its commands run on now; "" = none */
+    const char *state;
+    const char *command;    /* NULL when no command is in flight */
+    int64_t command_age_ms; /* -1 = not known */
+    uint32_t statements;    /* prepared statements it holds */
+    /* The statement in flight, its first SESSION_STATEMENT_MAX bytes; one
+     * that may hold a password is shown as its digest (literals as ?). */
+    char statement[SESSION_STATEMENT_MAX + 1];
+};
+
+/* From the session's worker only (admin's worker_call). */
+void session_describe(const struct session *s, struct session_row *row);
 
 /* Accept: takes ownership of fd. Sends the greeting. */
 void session_create(struct worker *w, int fd, const struct config_listener *listener);

@@ -372,8 +372,8 @@ def test_show_sessions_on_every_worker(start_halyard, cluster):
     assert admin_json(path, "show sessions")["missing_workers"] == []
 
     names, rows = table(admin(path, "show sessions"))
-    assert names == ["id", "worker", "user", "client", "schema", "state", "command", "command_age_ms",
-                     "statements"]
+    assert names == ["id", "worker", "user", "client", "schema", "backend", "state", "command",
+                     "command_age_ms", "statements", "statement"]
     row = next(r for r in rows if r["id"] == str(conns[1].thread_id()))
     assert row["user"] == APP_USER and row["schema"] == "hyops" and row["state"] == "idle"
     assert row["statements"] == "0"
@@ -387,6 +387,64 @@ def test_show_sessions_on_every_worker(start_halyard, cluster):
                       "the sleeping session in state command")
     assert s["command"] == "COM_QUERY"
     t.join()
+
+
+def test_show_sessions_schema_backend_statement(start_halyard, cluster):
+    """show sessions gives the schema the session is in now (USE moves it),
+    the backend its statements run on, and the statement in flight: its
+    first 80 bytes, and never a password (the digest stands for it)."""
+    cluster.sql(0, "CREATE DATABASE IF NOT EXISTS hyops")
+    cluster.sql(0, "CREATE DATABASE IF NOT EXISTS hyops2")
+    h = start_halyard()
+    path = default_socket(h)
+    backends = {b["name"] for b in admin_json(path, "show backends")["backends"]}
+    c = h.connect(database="hyops")
+
+    def me():
+        return next(x for x in admin_json(path, "show sessions")["sessions"]
+                    if x["id"] == c.thread_id())
+
+    s = me()
+    assert s["schema"] == "hyops" and s["statement"] is None
+    with c.cursor() as cur:
+        cur.execute("USE hyops2")
+    s = me()
+    assert s["schema"] == "hyops2", s
+    assert s["backend"] in backends, s
+    names, rows = table(admin(path, "show sessions"))
+    row = next(r for r in rows if r["id"] == str(c.thread_id()))
+    assert row["schema"] == "hyops2" and row["backend"] == s["backend"]
+    assert row["statement"] == "-"
+
+    def running(sql):
+        t = threading.Thread(target=lambda: c.cursor().execute(sql))
+        t.start()
+        try:
+            return wait_sessions(path, lambda ss: next(
+                (x for x in ss if x["id"] == c.thread_id() and x["state"] == "command"), None),
+                "the session running its statement")
+        finally:
+            t.join()
+
+    long = "SELECT SLEEP(1.5), '" + "x" * 100 + "'"
+    s = running(long)
+    assert s["statement"] == long[:80], s
+    assert s["backend"] in backends
+    s = running("SELECT SLEEP(1.5), PASSWORD('s3cret-pw')")
+    assert "s3cret-pw" not in s["statement"], s
+    assert s["statement"].upper().startswith("SELECT SLEEP"), s
+    # the table shows the same, from the same description
+    t = threading.Thread(target=lambda: c.cursor().execute("SELECT SLEEP(1.5) AS slow_one"))
+    t.start()
+    try:
+        wait_sessions(path, lambda ss: next((x for x in ss if x["id"] == c.thread_id()
+                                             and x["state"] == "command"), None),
+                      "the session running its statement")
+        names, rows = table(admin(path, "show sessions"))
+        row = next(r for r in rows if r["id"] == str(c.thread_id()))
+        assert row["statement"] == "SELECT SLEEP(1.5) AS slow_one", row
+    finally:
+        t.join()
 
 
 def test_kill_session(start_halyard):
