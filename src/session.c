@@ -1262,7 +1262,7 @@ static void answer_broken_end(struct session *s)
 {
     s->resp_broken = false;
     query_end(s, true);
-    send_err(s, (uint8_t)(s->rdown.seq + 1), ER_CONNECTION_KILLED, "70100", "%s", s->broken_msg);
+    session_err(s, (uint8_t)(s->rdown.seq + 1), SERR_ANSWER_ABANDONED, s->broken_msg);
     s->resp_done = true;
 }
 

@@ -41,6 +41,7 @@ enum session_err {
     SERR_BACKEND_LOST,          /* (name, "query"/"the transaction; ...") lost mid-statement */
     SERR_TRX_LOST,              /* (name) the transaction died with its backend earlier */
     SERR_KILLED,                /* KILL CONNECTION through halyard */
+    SERR_ANSWER_ABANDONED,      /* (text) a backend broke the protocol or went silent mid-answer */
     SERR_FIREWALL,              /* (user) statement not in the user's allow-list */
     SERR__COUNT
 };

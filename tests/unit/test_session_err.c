@@ -81,6 +81,8 @@ static void test_table(void **state)
           "Lost connection to backend 'db2' during the transaction; it was rolled back",
           SERR_TRX_LOST, "db2");
     CHECK(3, 1927, "70100", "Connection was killed", SERR_KILLED);
+    CHECK(4, 1927, "70100", "Backend 'db2' broke the protocol answering COM_QUERY",
+          SERR_ANSWER_ABANDONED, "Backend 'db2' broke the protocol answering COM_QUERY");
     CHECK(1, 1142, "42000",
           "statement blocked by halyard firewall: not in the allow-list of user 'app'",
           SERR_FIREWALL, "app");
