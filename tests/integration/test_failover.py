@@ -362,9 +362,16 @@ def test_old_primary_fenced_without_rejoin(cluster, start_halyard, tmp_path):
     cluster.kill(0)
     wait_until(lambda: len(writable_nodes(cluster)) == 1, 15, what="a new primary")
     new = writable_nodes(cluster)[0]
-    r = ctl(conf["admin_socket"], "-j", "show", "backends")
-    fenced = {b["name"]: b["fenced"] for b in json.loads(r.stdout)["backends"]}
-    assert fenced == {"node0": True, "node1": False, "node2": False}, r.stdout
+
+    def backends():
+        return json.loads(ctl(conf["admin_socket"], "-j", "show", "backends").stdout)["backends"]
+
+    # The new primary is writable before the failover thread publishes it
+    # (and fences the old one): wait for halyard to show it, not the server.
+    wait_until(lambda: next(b for b in backends() if b["name"] == f"node{new}")["role"]
+               == "primary", 10, what="halyard to publish the new primary")
+    fenced = {b["name"]: b["fenced"] for b in backends()}
+    assert fenced == {"node0": True, "node1": False, "node2": False}, fenced
     cluster.start_node(0)
     wait_until(lambda: cluster.value(0, "SELECT @@read_only") == 1, 10,
                what="the old primary to be set read_only")
