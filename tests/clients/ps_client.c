@@ -383,6 +383,27 @@ static unsigned long fetch_all(MYSQL_STMT *stmt, unsigned long print_max)
     return rows;
 }
 
+/* Every result set and status a CALL returned, in order, then their count. */
+static void print_call_results(MYSQL_STMT *call)
+{
+    int set = 0;
+    for (;;) {
+        if (mysql_stmt_field_count(call) > 0) {
+            printf("result\t%d\n", set);
+            fetch_all(call, 100);
+        } else {
+            printf("status\t%d\taffected=%lld\n", set, (long long)mysql_stmt_affected_rows(call));
+        }
+        set++;
+        int rc = mysql_stmt_next_result(call);
+        if (rc == -1)
+            break;
+        if (rc > 0)
+            die_stmt(call, "mysql_stmt_next_result");
+    }
+    printf("sets=%d\n", set);
+}
+
 static void execute(MYSQL_STMT *stmt, const char *what)
 {
     if (mysql_stmt_execute(stmt) != 0)
@@ -864,23 +885,7 @@ static void scenario_multi_result(void)
     for (x = 2; x <= 3; x++) {
         printf("call\tx=%d\n", x);
         execute(call, "execute call");
-        int set = 0;
-        for (;;) {
-            if (mysql_stmt_field_count(call) > 0) {
-                printf("result\t%d\n", set);
-                fetch_all(call, 100);
-            } else {
-                printf("status\t%d\taffected=%lld\n", set,
-                       (long long)mysql_stmt_affected_rows(call));
-            }
-            set++;
-            int rc = mysql_stmt_next_result(call);
-            if (rc == -1)
-                break;
-            if (rc > 0)
-                die_stmt(call, "mysql_stmt_next_result");
-        }
-        printf("sets=%d\n", set);
+        print_call_results(call);
     }
     stmt_close(call);
 
@@ -1370,23 +1375,7 @@ static void scenario_sp_cursor(void)
             printf("call\t%s\tround=%d\n", calls[i], round);
             MYSQL_STMT *call = prepare(calls[i]);
             execute(call, calls[i]);
-            int set = 0;
-            for (;;) {
-                if (mysql_stmt_field_count(call) > 0) {
-                    printf("result\t%d\n", set);
-                    fetch_all(call, 100);
-                } else {
-                    printf("status\t%d\taffected=%lld\n", set,
-                           (long long)mysql_stmt_affected_rows(call));
-                }
-                set++;
-                int rc = mysql_stmt_next_result(call);
-                if (rc == -1)
-                    break;
-                if (rc > 0)
-                    die_stmt(call, "mysql_stmt_next_result");
-            }
-            printf("sets=%d\n", set);
+            print_call_results(call);
             stmt_close(call);
         }
     }
