@@ -6,6 +6,7 @@
 #   make demo       install, build, start a local MariaDB cluster and halyard
 #   make stop       stop what `make demo` started
 #   make asan       build with AddressSanitizer + UBSan and run the tests
+#   make tsan       build with ThreadSanitizer and run the tests
 #   make mtr        MariaDB's own test suite (a sample), directly and through halyard
 #   make format / format-check
 
@@ -37,7 +38,7 @@ UNITDIR    ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 DESTDIR    ?=
 
-.PHONY: all check unit integration demo stop deps asan format format-check clean check-config-keys bench mtr mtr-run \
+.PHONY: all check unit integration demo stop deps asan tsan format format-check clean check-config-keys bench mtr mtr-run \
         check-alerts \
         install uninstall
 
@@ -116,6 +117,15 @@ asan: deps
 	  EXTRA_CFLAGS="-O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 	  EXTRA_LDFLAGS="-fsanitize=address,undefined" all unit integration
 
+# ThreadSanitizer (clang) over the unit and integration tests: the workers,
+# the monitor, the failover thread, the log writer and the main thread share
+# atomics, inboxes and a few mutex-guarded tables.
+tsan: deps
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	$(MAKE) BUILD=build-tsan CC=clang \
+	  EXTRA_CFLAGS="-O1 -fno-omit-frame-pointer -fsanitize=thread" \
+	  EXTRA_LDFLAGS="-fsanitize=thread" all unit integration
+
 format:
 	clang-format -i src/*.c include/halyard/*.h tests/unit/*.c
 
@@ -156,7 +166,7 @@ uninstall:
 	  $(DESTDIR)$(SYSUSERSDIR)/halyard.conf
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-tsan
 
 # ---- fuzzing ---------------------------------------------------------------
 #   make fuzz         build the libFuzzer targets tests/fuzz/fuzz_*.c into build-fuzz/ and
