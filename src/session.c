@@ -58,6 +58,7 @@
 #include "halyard/guard.h"
 #include "halyard/registry.h"
 #include "halyard/relay.h"
+#include "halyard/router.h"
 #include "halyard/server.h"
 #include "halyard/session.h"
 #include "halyard/session_err.h"
@@ -583,65 +584,6 @@ static _Thread_local uint32_t replica_rr; /* per worker: spreads sessions too */
 #define ROUTE_NOBODY   (UINT32_MAX - 2) /* no usable backend: s->route_err says why */
 #define ROUTE_FIREWALL (UINT32_MAX - 3) /* the user's firewall refuses it */
 
-/* May a replica take a new read? Its role (as the monitor sees it), its
- * state, its weight, and its connection limit when the session has no
- * connection there yet. */
-static bool replica_open(const struct session *s, uint32_t i)
-{
-    const struct config_backend *be = &s->cfg->backends[i];
-    const struct backend_rt *rt = be->rt;
-    if (be->weight == 0)
-        return false;
-    if (rt == NULL)
-        return be->role == ROLE_REPLICA;
-    if (backend_role(rt) != ROLE_REPLICA || !backend_usable(rt))
-        return false;
-    return s->bc[i] != NULL || be->max_connections == 0 ||
-           atomic_load_explicit(&rt->conns, memory_order_relaxed) < (uint64_t)be->max_connections;
-}
-
-/* The replica with the fewest statements in flight per unit of weight
- * (over every worker), ties shared by weighted round robin; `exclude`
- * (-1 = none) is never picked. The primary when no replica can serve. */
-static uint32_t pick_replica(struct session *s, int exclude)
-{
-    const struct config *cfg = s->cfg;
-    uint64_t best_out = 0, best_w = 0; /* best load: (best_out + 1) / best_w */
-    uint32_t total = 0;
-    for (uint32_t i = 0; i < cfg->n_backends; i++) {
-        if ((int)i == exclude || !replica_open(s, i))
-            continue;
-        const struct backend_rt *rt = cfg->backends[i].rt;
-        uint64_t out =
-            rt != NULL ? atomic_load_explicit(&rt->outstanding, memory_order_relaxed) : 0;
-        uint64_t w = (uint64_t)cfg->backends[i].weight;
-        if (best_w == 0 || (out + 1) * best_w < (best_out + 1) * w) {
-            best_out = out;
-            best_w = w;
-            total = (uint32_t)w;
-        } else if ((out + 1) * best_w == (best_out + 1) * w) {
-            total += (uint32_t)w;
-        }
-    }
-    if (total == 0)
-        return s->primary;
-    uint32_t r = replica_rr++ % total;
-    for (uint32_t i = 0; i < cfg->n_backends; i++) {
-        if ((int)i == exclude || !replica_open(s, i))
-            continue;
-        const struct backend_rt *rt = cfg->backends[i].rt;
-        uint64_t out =
-            rt != NULL ? atomic_load_explicit(&rt->outstanding, memory_order_relaxed) : 0;
-        uint64_t w = (uint64_t)cfg->backends[i].weight;
-        if ((out + 1) * best_w != (best_out + 1) * w)
-            continue;
-        if (r < w)
-            return i;
-        r -= (uint32_t)w;
-    }
-    return s->primary; /* the loads moved between the two passes */
-}
-
 /* Index of the primary for `cfg` now: the monitor's, else the config's. */
 static uint16_t primary_now(const struct config *cfg)
 {
@@ -654,6 +596,94 @@ static uint16_t primary_now(const struct config *cfg)
 static bool session_in_trans(const struct session *s)
 {
     return (s->status & SERVER_STATUS_IN_TRANS) || !(s->status & SERVER_STATUS_AUTOCOMMIT);
+}
+
+/* The backends as this session sees them, for route_decide(): one per
+ * worker, grown to the largest config seen. */
+static _Thread_local struct {
+    struct route_backend *be;
+    char (*why)[sizeof(((struct backend_info *)0)->why)];
+    uint32_t cap;
+} rview;
+
+/* Fill `in` with this session's view and its backends' for `op`; false
+ * when out of memory. */
+static bool route_view(struct session *s, enum route_op op, struct route_in *in)
+{
+    const struct config *cfg = s->cfg;
+    if (cfg->n_backends > rview.cap) {
+        struct route_backend *be = realloc(rview.be, cfg->n_backends * sizeof(*be));
+        if (be != NULL)
+            rview.be = be;
+        void *why = realloc(rview.why, cfg->n_backends * sizeof(rview.why[0]));
+        if (why != NULL)
+            rview.why = why;
+        if (be == NULL || why == NULL)
+            return false;
+        rview.cap = cfg->n_backends;
+    }
+    memset(in, 0, sizeof(*in));
+    in->op = op;
+    in->primary = s->primary;
+    in->in_trans = session_in_trans(s);
+    in->pinned = s->pinned;
+    in->ro_idx = s->ro_idx;
+    in->consistency = s->consistency;
+    in->now = ev_now(s->w->loop);
+    in->last_write = s->last_write;
+    in->strong_window_ms = (uint32_t)s->cfg->strong_window_ms;
+    in->read_write_split = s->cfg->read_write_split;
+    in->replica_fallback_error = s->cfg->replica_fallback_error;
+    in->last_idx = s->last_idx;
+    in->exclude = s->retried ? s->retry_exclude : -1;
+    in->sticky = s->route_sticky;
+    in->fell_back = s->fell_back;
+    in->be = rview.be;
+    in->n_be = cfg->n_backends;
+    in->rr = replica_rr;
+    for (uint32_t i = 0; i < cfg->n_backends; i++) {
+        const struct config_backend *be = &cfg->backends[i];
+        struct backend_rt *rt = be->rt;
+        struct route_backend *b = &rview.be[i];
+        *b = (struct route_backend){
+            .name = be->name,
+            .role = be->role,
+            .state = BACKEND_ONLINE,
+            .why = "",
+            .weight = (uint32_t)be->weight,
+            .monitored = rt != NULL,
+            .usable = true,
+            .usable_in_trx = true,
+            .conn = s->bc[i] != NULL,
+            .conn_room = true,
+        };
+        if (rt == NULL)
+            continue;
+        b->role = backend_role(rt);
+        b->state = backend_state(rt);
+        b->usable = b->state == BACKEND_ONLINE;
+        b->usable_in_trx = b->state == BACKEND_ONLINE || b->state == BACKEND_DRAINING;
+        b->fenced = atomic_load(&rt->fenced);
+        b->outstanding = atomic_load_explicit(&rt->outstanding, memory_order_relaxed);
+        b->conn_room =
+            be->max_connections == 0 ||
+            atomic_load_explicit(&rt->conns, memory_order_relaxed) < (uint64_t)be->max_connections;
+        if (op == ROUTE_GATE && !b->usable) {
+            struct backend_info info;
+            backend_info_get(rt, &info);
+            memcpy(rview.why[i], info.why, sizeof(rview.why[i]));
+            rview.why[i][sizeof(rview.why[i]) - 1] = '\0';
+            b->why = rview.why[i];
+        }
+    }
+    return true;
+}
+
+/* route_decide() over `in`: the worker's cursor follows. */
+static void session_decide(const struct route_in *in, struct route_out *out)
+{
+    route_decide(in, out);
+    replica_rr = out->rr;
 }
 
 /* SHOW [SESSION|GLOBAL] STATUS / SHOW PROFILE(S): counters of the session's
@@ -733,51 +763,44 @@ static void qlog_note(struct session *s, const char *text, size_t len, uint64_t 
     s->qlog_pending = true;
 }
 
-/* Where a read runs outside a transaction: where a hint says, the primary
- * when the split is off or the session's consistency wants it, else a
- * replica (with s->causal_check set when the replica must first be seen to
- * have the session's writes). ROUTE_REFUSE when no replica can serve and
- * replica_fallback = error. */
-static uint32_t route_read(struct session *s, enum classify_hint hint, const char *hint_backend,
-                           bool prev_stmt, bool show_status_stmt, bool ro_begin)
+/* Act on a ROUTE_STATEMENT decision: the pin, the read-only transaction,
+ * the causal check. The target, or ROUTE_REFUSE (no replica can serve the
+ * read and replica_fallback = error). */
+static uint32_t route_apply(struct session *s, const struct route_out *out)
 {
-    int exclude = s->retried ? s->retry_exclude : -1;
-    if (hint == CLH_REPLICA)
-        return pick_replica(s, exclude);
-    if (hint == CLH_BACKEND && hint_backend != NULL) {
-        for (size_t i = 0; i < s->cfg->n_backends; i++) {
-            if (strcmp(s->cfg->backends[i].name, hint_backend) == 0 && (int)i != exclude)
-                return (uint32_t)i;
-        }
-    }
-    if (hint != CLH_NONE || !s->cfg->read_write_split)
-        return s->primary;
-    if (prev_stmt) { /* SHOW WARNINGS and the like: where the last one ran */
-        s->route_sticky = s->bc[s->last_idx] != NULL;
-        return s->route_sticky ? s->last_idx : s->primary;
-    }
-    if (show_status_stmt)
-        return s->primary;
-    switch (s->consistency) {
-    case CONSISTENCY_STRONG:
-        if (s->last_write > 0 &&
-            ev_now(s->w->loop) - s->last_write < s->cfg->strong_window_ms / 1e3)
-            return s->primary;
-        break;
-    case CONSISTENCY_CAUSAL:
+    if (out->pin != NULL)
+        session_pin(s, out->pin);
+    s->route_sticky = out->sticky;
+    if (out->causal)
         s->causal_check = true;
-        break;
-    default:
-        break;
-    }
-    uint32_t idx = pick_replica(s, exclude);
-    if (idx == s->primary && s->cfg->replica_fallback_error)
+    if (out->verdict != ROUTE_GO)
         return ROUTE_REFUSE;
-    if (ro_begin && idx != s->primary) {
-        s->ro_idx = (int)idx;
+    if (out->ro_begin) {
+        s->ro_idx = (int)out->target;
         s->cmd_ro_begin = true;
     }
-    return idx;
+    return out->target;
+}
+
+/* Where a prepared statement's read runs outside a transaction (see
+ * route_decide). */
+static uint32_t route_read(struct session *s, enum classify_hint hint, const char *hint_backend,
+                           bool prev_stmt, bool show_status_stmt)
+{
+    struct route_in in;
+    struct route_out out;
+    if (!route_view(s, ROUTE_STATEMENT, &in)) {
+        session_mark_closing(s, END_NOMEM);
+        return s->primary;
+    }
+    in.kind = CL_READ;
+    in.flags = prev_stmt ? CLF_PREV_STMT : 0;
+    in.hint = hint;
+    in.hint_backend = hint_backend;
+    in.show_status = show_status_stmt;
+    in.fits = true;
+    session_decide(&in, &out);
+    return route_apply(s, &out);
 }
 
 static uint32_t ps_route_prepare(struct session *s, const uint8_t *p, uint32_t len, bool fits,
@@ -816,54 +839,30 @@ static void session_follow_primary(struct session *s)
     s->primary = p;
 }
 
-/* Health gate for a routed backend: `idx` if it may take the statement,
- * else another one, or ROUTE_NOBODY with the reason in `why`. New
- * statements go only to ONLINE backends; a transaction already open on a
- * DRAINING one (and SHOW WARNINGS after its statement) goes on there. */
+/* Health gate for a routed backend (route_decide, ROUTE_GATE): `idx` if
+ * it may take the statement, else another one, or ROUTE_NOBODY with the
+ * reason in `why`. A transaction whose backend is out ends here. */
 static uint32_t route_health(struct session *s, uint32_t idx, char *why, size_t whylen)
 {
-    const struct config_backend *be = &s->cfg->backends[idx];
-    /* A primary failover fenced (being demoted) takes no new statement. */
-    bool fenced = be->rt != NULL && idx == s->primary && atomic_load(&be->rt->fenced);
-    if (be->rt == NULL || (backend_usable(be->rt) && !fenced))
-        return idx;
-    bool here = s->bc[idx] != NULL && ((idx == s->primary && session_in_trans(s)) ||
-                                       (int)idx == s->ro_idx || s->route_sticky);
-    if (here && backend_usable_in_trx(be->rt))
-        return idx;
-    enum backend_state st = backend_state(be->rt);
-    if ((int)idx == s->ro_idx || (idx == s->primary && session_in_trans(s))) {
-        /* Its transaction cannot go on (the backend is DOWN or MAINT). */
-        if (s->bc[idx] != NULL)
-            bconn_close(s->bc[idx]);
-        s->ro_idx = -1;
-        s->status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
-        snprintf(why, whylen, "Lost connection to backend '%s' (%s) during the transaction",
-                 be->name, backend_state_to_str(st));
+    struct route_in in;
+    struct route_out out;
+    if (!route_view(s, ROUTE_GATE, &in)) {
+        session_mark_closing(s, END_NOMEM);
         return ROUTE_NOBODY;
     }
-    if (idx != s->primary) {
-        /* A hint or the previous statement named a replica that is out:
-         * any other replica, or the primary. */
-        uint32_t j = pick_replica(s, (int)idx);
-        if (j != s->primary || s->cfg->backends[j].rt == NULL ||
-            backend_usable(s->cfg->backends[j].rt))
-            return j;
-        idx = j;
-        be = &s->cfg->backends[idx];
-        st = backend_state(be->rt);
+    in.target = idx;
+    session_decide(&in, &out);
+    if (out.close_idx >= 0 && s->bc[out.close_idx] != NULL)
+        bconn_close(s->bc[out.close_idx]);
+    if (out.trx_end) {
+        s->ro_idx = -1;
+        s->status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
     }
-    if (fenced && backend_usable(be->rt)) {
-        snprintf(why, whylen, "No primary available: backend '%s' is being demoted", be->name);
-    } else {
-        /* Say why, as the monitor or the operator saw it. */
-        struct backend_info info;
-        backend_info_get(be->rt, &info);
-        snprintf(why, whylen, "No primary available: backend '%s' is %s%s%.120s", be->name,
-                 backend_state_to_str(st), info.why[0] ? " (" : "", info.why);
-        if (info.why[0] && strlen(why) + 1 < whylen)
-            strcat(why, ")");
-    }
+    if (out.verdict == ROUTE_GO)
+        return out.target;
+    size_t n = strnlen(out.why, whylen - 1); /* whylen > 0 */
+    memcpy(why, out.why, n);
+    why[n] = '\0';
     return ROUTE_NOBODY;
 }
 
@@ -980,31 +979,25 @@ static uint32_t route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t
     if (s->n_bc == 1)
         return s->primary;
     s->cmd_writes = r.kind == CL_WRITE || r.kind == CL_TXN_END || (r.flags & CLF_SEQUENCE) || !fits;
-    /* A plain SET of session and user variables replays as it is. */
-    bool plain_set = r.nvars > 0 && r.nstmt == 1 &&
-                     !(r.flags & (CLF_SET_GLOBAL | CLF_VARS_TRUNCATED)) &&
-                     (r.kind == CL_SESSION || r.kind == CL_PIN_PRIMARY);
-    if (plain_set || r.kind == CL_SESSION ||
-        (r.flags & (CLF_USE | CLF_AUTOCOMMIT | CLF_SET_NAMES | CLF_TXN_SESSION))) {
-        if (!fits || (r.flags & CLF_MULTI) || (!plain_set && r.kind != CL_SESSION))
-            session_pin(s, "session state set in a way that cannot be replayed");
-        else
-            state_log_prepare(s, p, len);
+    struct route_in in;
+    struct route_out out;
+    if (!route_view(s, ROUTE_STATEMENT, &in)) {
+        session_mark_closing(s, END_NOMEM);
         return s->primary;
     }
-    if (s->ro_idx >= 0)
-        return (uint32_t)s->ro_idx; /* the whole read-only transaction runs there */
-    if (r.flags & (CLF_TEMP_TABLE_CREATED | CLF_LOCK_TABLES))
-        session_pin(s, "temporary table or LOCK TABLES");
-    else if (r.flags & CLF_USER_VAR_SET)
-        session_pin(s, "user variable set by a query");
-    /* START TRANSACTION READ ONLY is a read too: the whole transaction runs
-     * on one replica (prepared statements executed in it too). */
-    bool ro_begin = r.kind == CL_TXN_BEGIN_RO && !(r.flags & CLF_MULTI);
-    if (s->pinned || session_in_trans(s) || (r.kind != CL_READ && !ro_begin))
-        return s->primary;
-    return route_read(s, r.hint, r.hint_backend, r.flags & CLF_PREV_STMT,
-                      show_status((const char *)p + 1, avail - 1), ro_begin);
+    in.kind = r.kind;
+    in.flags = r.flags;
+    in.nvars = r.nvars;
+    in.nstmt = r.nstmt;
+    in.hint = r.hint;
+    in.hint_backend = r.hint_backend;
+    in.show_status = r.kind == CL_READ && !s->pinned && !session_in_trans(s) &&
+                     show_status((const char *)p + 1, avail - 1);
+    in.fits = fits;
+    session_decide(&in, &out);
+    if (out.log_state)
+        state_log_prepare(s, p, len);
+    return route_apply(s, &out);
 }
 
 /* consistency = causal: true when the read may run on replica `idx` now;
@@ -2066,7 +2059,7 @@ static uint32_t ps_route_prepare(struct session *s, const uint8_t *p, uint32_t l
         return (uint32_t)s->ro_idx;
     if (s->pinned || session_in_trans(s))
         return s->primary;
-    uint32_t idx = route_read(s, r->hint, st->hint_backend, st->prev_stmt, st->show_status, false);
+    uint32_t idx = route_read(s, r->hint, st->hint_backend, st->prev_stmt, st->show_status);
     if (idx == ROUTE_REFUSE) {
         s->causal_check = false;
         idx = s->primary; /* preparing reads no data */
@@ -2159,7 +2152,7 @@ static uint32_t ps_route_execute(struct session *s, struct pstmt *st,
     if (st->writes || s->pinned || session_in_trans(s))
         return s->primary;
     return route_read(s, (enum classify_hint)st->hint, st->hint_backend, st->prev_stmt,
-                      st->show_status, false);
+                      st->show_status);
 }
 
 /* EXECUTE of `st` on s->cur, where it is prepared: rewrite the head with
@@ -3008,14 +3001,17 @@ static void session_backend_ready(struct session *s)
  * bounce between two replicas for ever. */
 static bool session_fall_back(struct session *s, const struct config_backend *be)
 {
-    if (s->wait_idx < 0 || (uint32_t)s->wait_idx == s->primary || s->state != SS_WAIT_BACKEND ||
-        s->ro_idx == s->wait_idx)
+    if (s->wait_idx < 0 || s->state != SS_WAIT_BACKEND)
         return false;
-    uint32_t j = s->fell_back ? s->primary : pick_replica(s, s->wait_idx);
-    if (j == s->primary &&
-        (s->cfg->replica_fallback_error ||
-         (s->cfg->backends[j].rt != NULL && !backend_usable(s->cfg->backends[j].rt))))
+    struct route_in in;
+    struct route_out out;
+    if (!route_view(s, ROUTE_FALL_BACK, &in))
         return false;
+    in.target = (uint32_t)s->wait_idx;
+    session_decide(&in, &out);
+    if (out.verdict != ROUTE_GO)
+        return false;
+    uint32_t j = out.target;
     slog_warn(s, "sending the statement meant for %s to %s instead", be->name,
               s->cfg->backends[j].name);
     s->wait_idx = (int)j;

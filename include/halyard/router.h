@@ -1,0 +1,116 @@
+/*
+ * router.h: where a statement runs, as a pure decision.
+ *
+ * route_decide() looks at a statement's classification, the session's view
+ * (transaction, pin, read-only transaction, consistency, last write, last
+ * backend, retry exclusion, fall-back) and the backends' view (usable, role,
+ * weight, statements in flight, fenced) and says where the statement goes,
+ * or why nobody may take it. It does no I/O and writes nothing but *out:
+ * the session builds the views, and acts on the decision (pins, logs the
+ * state command, begins the read-only transaction, closes the connection
+ * named in close_idx). tests/unit/test_router.c tests every rule.
+ *
+ * Three questions (enum route_op):
+ *  - ROUTE_STATEMENT: where a classified statement goes. Everything goes to
+ *    the primary but reads outside transactions (and START TRANSACTION READ
+ *    ONLY), which a hint, the read/write split and the consistency send to
+ *    a replica: the one with the fewest statements in flight per unit of
+ *    weight, ties shared by weighted round robin.
+ *  - ROUTE_GATE: may the backend chosen take the statement now? New
+ *    statements go only to ONLINE backends (a primary being demoted by a
+ *    failover takes none); a transaction already open on a DRAINING one
+ *    goes on there; a replica that is out is replaced by another one or the
+ *    primary; a transaction whose backend is DOWN or MAINT is lost.
+ *  - ROUTE_FALL_BACK: the backend a command waited for failed: a replica's
+ *    work goes to another replica once, then to the primary; the primary's
+ *    fails.
+ */
+#ifndef HALYARD_ROUTER_H
+#define HALYARD_ROUTER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "halyard/backend.h"
+#include "halyard/classify.h"
+#include "halyard/config.h"
+
+/* One backend as the session sees it for this decision. */
+struct route_backend {
+    const char *name;
+    enum backend_role role;   /* as the monitor sees it (the config's when unmonitored) */
+    enum backend_state state; /* for the refusal text */
+    const char *why;          /* the monitor's or operator's reason, "" if none */
+    uint32_t weight;
+    uint64_t outstanding; /* statements in flight there, over every worker */
+    bool monitored;       /* it has run-time state (else: always usable) */
+    bool usable;          /* may take a new statement (ONLINE) */
+    bool usable_in_trx;   /* may go on with an open transaction (ONLINE, DRAINING) */
+    bool fenced;          /* failover is demoting it */
+    bool conn;            /* the session has a connection there */
+    bool conn_room;       /* below its max_connections (or no limit) */
+};
+
+enum route_op {
+    ROUTE_STATEMENT, /* where a classified statement goes */
+    ROUTE_GATE,      /* may `target` take it now (health)? */
+    ROUTE_FALL_BACK, /* `target` failed before the command ran: where now? */
+};
+
+struct route_in {
+    enum route_op op;
+    /* the statement (ROUTE_STATEMENT) */
+    enum classify_kind kind;
+    uint32_t flags; /* CLF_* */
+    uint32_t nvars, nstmt;
+    enum classify_hint hint;
+    const char *hint_backend; /* with CLH_BACKEND; NULL = none */
+    bool show_status;         /* SHOW STATUS / PROFILE: the primary's counters */
+    bool fits;                /* the whole statement is in the buffer */
+    uint32_t target;          /* ROUTE_GATE, ROUTE_FALL_BACK: the backend chosen */
+    /* the session */
+    uint32_t primary;
+    bool in_trans;
+    bool pinned;
+    int ro_idx; /* backend of the read-only transaction, -1 = none */
+    enum consistency consistency;
+    double now, last_write; /* seconds; last_write 0 = never wrote */
+    uint32_t strong_window_ms;
+    bool read_write_split;
+    bool replica_fallback_error;
+    uint32_t last_idx; /* where the last statement ran */
+    int exclude;       /* a replica a retried read must avoid, -1 = none */
+    bool sticky;       /* ROUTE_GATE: the target is where the last statement ran */
+    bool fell_back;    /* ROUTE_FALL_BACK: the command already fell back once */
+    /* the backends, in config order */
+    const struct route_backend *be;
+    uint32_t n_be;
+    uint32_t rr; /* round-robin cursor */
+};
+
+enum route_verdict {
+    ROUTE_GO,           /* run it on out->target */
+    ROUTE_NO_REPLICA,   /* no replica can serve the read and replica_fallback = error */
+    ROUTE_TRX_LOST,     /* the transaction's backend is out: out->why */
+    ROUTE_NO_PRIMARY,   /* nobody may take it: out->why */
+    ROUTE_NO_FALL_BACK, /* ROUTE_FALL_BACK: the command fails with its backend */
+};
+
+struct route_out {
+    enum route_verdict verdict;
+    uint32_t target; /* with ROUTE_GO */
+    char why[320];   /* with ROUTE_TRX_LOST, ROUTE_NO_PRIMARY */
+    const char *pin; /* pin the session to the primary, for this reason; NULL = no */
+    bool log_state;  /* a session command to log and replay (state_log_prepare) */
+    bool causal;     /* the replica must first be seen to have the session's writes */
+    bool ro_begin;   /* a read-only transaction begins on target */
+    bool sticky;     /* target is where the last statement ran (SHOW WARNINGS) */
+    bool trx_end;    /* the session's transaction is over (its backend is out) */
+    int close_idx;   /* a connection the session must close, -1 = none */
+    uint32_t rr;     /* the round-robin cursor after this decision */
+};
+
+/* Decide; writes only *out. */
+void route_decide(const struct route_in *in, struct route_out *out);
+
+#endif

@@ -1,0 +1,226 @@
+/*
+ * router.c: where a statement runs (see router.h). Pure: reads *in,
+ * writes *out, nothing else.
+ */
+#include "halyard/router.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void route_go(struct route_out *out, uint32_t idx)
+{
+    out->verdict = ROUTE_GO;
+    out->target = idx;
+}
+
+/* May replica `i` take a new read? Its role, its state, its weight, and
+ * its connection limit when the session has no connection there yet. */
+static bool route_replica_open(const struct route_in *in, uint32_t i)
+{
+    const struct route_backend *b = &in->be[i];
+    if (b->weight == 0 || b->role != ROLE_REPLICA)
+        return false;
+    return !b->monitored || (b->usable && (b->conn || b->conn_room));
+}
+
+/* The replica with the fewest statements in flight per unit of weight,
+ * ties shared by weighted round robin; `exclude` (-1 = none) is never
+ * picked. The primary when no replica can serve. */
+static uint32_t route_pick_replica(const struct route_in *in, struct route_out *out, int exclude)
+{
+    uint64_t best_out = 0, best_w = 0; /* best load: (best_out + 1) / best_w */
+    uint32_t total = 0;
+    for (uint32_t i = 0; i < in->n_be; i++) {
+        if ((int)i == exclude || !route_replica_open(in, i))
+            continue;
+        uint64_t o = in->be[i].outstanding, w = in->be[i].weight;
+        if (best_w == 0 || (o + 1) * best_w < (best_out + 1) * w) {
+            best_out = o;
+            best_w = w;
+            total = (uint32_t)w;
+        } else if ((o + 1) * best_w == (best_out + 1) * w) {
+            total += (uint32_t)w;
+        }
+    }
+    if (total == 0)
+        return in->primary;
+    uint32_t r = out->rr++ % total;
+    for (uint32_t i = 0; i < in->n_be; i++) {
+        if ((int)i == exclude || !route_replica_open(in, i))
+            continue;
+        uint64_t o = in->be[i].outstanding, w = in->be[i].weight;
+        if ((o + 1) * best_w != (best_out + 1) * w)
+            continue;
+        if (r < w)
+            return i;
+        r -= (uint32_t)w;
+    }
+    return in->primary;
+}
+
+/* Where a read runs outside a transaction: where a hint says, the primary
+ * when the split is off or the consistency wants it, else a replica. */
+static void route_read(const struct route_in *in, struct route_out *out, bool ro_begin)
+{
+    if (in->hint == CLH_REPLICA) {
+        route_go(out, route_pick_replica(in, out, in->exclude));
+        return;
+    }
+    if (in->hint == CLH_BACKEND && in->hint_backend != NULL) {
+        for (uint32_t i = 0; i < in->n_be; i++) {
+            if (strcmp(in->be[i].name, in->hint_backend) == 0 && (int)i != in->exclude) {
+                route_go(out, i);
+                return;
+            }
+        }
+    }
+    if (in->hint != CLH_NONE || !in->read_write_split) {
+        route_go(out, in->primary);
+        return;
+    }
+    if (in->flags & CLF_PREV_STMT) { /* SHOW WARNINGS and the like: where the last one ran */
+        out->sticky = in->last_idx < in->n_be && in->be[in->last_idx].conn;
+        route_go(out, out->sticky ? in->last_idx : in->primary);
+        return;
+    }
+    if (in->show_status) {
+        route_go(out, in->primary);
+        return;
+    }
+    switch (in->consistency) {
+    case CONSISTENCY_STRONG:
+        if (in->last_write > 0 && in->now - in->last_write < in->strong_window_ms / 1e3) {
+            route_go(out, in->primary);
+            return;
+        }
+        break;
+    case CONSISTENCY_CAUSAL:
+        out->causal = true;
+        break;
+    default:
+        break;
+    }
+    uint32_t idx = route_pick_replica(in, out, in->exclude);
+    if (idx == in->primary && in->replica_fallback_error) {
+        out->verdict = ROUTE_NO_REPLICA;
+        return;
+    }
+    out->ro_begin = ro_begin && idx != in->primary;
+    route_go(out, idx);
+}
+
+static void route_statement(const struct route_in *in, struct route_out *out)
+{
+    uint32_t f = in->flags;
+    /* A plain SET of session and user variables replays as it is. */
+    bool plain_set = in->nvars > 0 && in->nstmt == 1 &&
+                     !(f & (CLF_SET_GLOBAL | CLF_VARS_TRUNCATED)) &&
+                     (in->kind == CL_SESSION || in->kind == CL_PIN_PRIMARY);
+    if (plain_set || in->kind == CL_SESSION ||
+        (f & (CLF_USE | CLF_AUTOCOMMIT | CLF_SET_NAMES | CLF_TXN_SESSION))) {
+        if (!in->fits || (f & CLF_MULTI) || (!plain_set && in->kind != CL_SESSION))
+            out->pin = "session state set in a way that cannot be replayed";
+        else
+            out->log_state = true;
+        route_go(out, in->primary);
+        return;
+    }
+    if (in->ro_idx >= 0) {
+        route_go(out, (uint32_t)in->ro_idx); /* the whole read-only transaction runs there */
+        return;
+    }
+    if (f & (CLF_TEMP_TABLE_CREATED | CLF_LOCK_TABLES))
+        out->pin = "temporary table or LOCK TABLES";
+    else if (f & CLF_USER_VAR_SET)
+        out->pin = "user variable set by a query";
+    /* START TRANSACTION READ ONLY is a read too: the whole transaction runs
+     * on one replica. */
+    bool ro_begin = in->kind == CL_TXN_BEGIN_RO && !(f & CLF_MULTI);
+    if (in->pinned || out->pin != NULL || in->in_trans || (in->kind != CL_READ && !ro_begin)) {
+        route_go(out, in->primary);
+        return;
+    }
+    route_read(in, out, ro_begin);
+}
+
+/* Health gate for in->target (see router.h). */
+static void route_gate(const struct route_in *in, struct route_out *out)
+{
+    uint32_t idx = in->target;
+    const struct route_backend *b = &in->be[idx];
+    bool fenced = b->monitored && idx == in->primary && b->fenced;
+    if (!b->monitored || (b->usable && !fenced)) {
+        route_go(out, idx);
+        return;
+    }
+    bool trx_here = (idx == in->primary && in->in_trans) || (int)idx == in->ro_idx;
+    if (b->conn && (trx_here || in->sticky) && b->usable_in_trx) {
+        route_go(out, idx);
+        return;
+    }
+    if (trx_here) {
+        /* Its transaction cannot go on (the backend is DOWN or MAINT). */
+        out->close_idx = b->conn ? (int)idx : -1;
+        out->trx_end = true;
+        out->verdict = ROUTE_TRX_LOST;
+        snprintf(out->why, sizeof(out->why),
+                 "Lost connection to backend '%s' (%s) during the transaction", b->name,
+                 backend_state_to_str(b->state));
+        return;
+    }
+    if (idx != in->primary) {
+        /* A hint or the previous statement named a replica that is out:
+         * any other replica, or the primary. */
+        uint32_t j = route_pick_replica(in, out, (int)idx);
+        if (j != in->primary || !in->be[j].monitored || in->be[j].usable) {
+            route_go(out, j);
+            return;
+        }
+        b = &in->be[j];
+    }
+    out->verdict = ROUTE_NO_PRIMARY;
+    if (fenced && b->usable) {
+        snprintf(out->why, sizeof(out->why), "No primary available: backend '%s' is being demoted",
+                 b->name);
+        return;
+    }
+    /* Say why, as the monitor or the operator saw it. */
+    const char *why = b->why != NULL ? b->why : "";
+    snprintf(out->why, sizeof(out->why), "No primary available: backend '%s' is %s%s%.120s%s",
+             b->name, backend_state_to_str(b->state), why[0] ? " (" : "", why, why[0] ? ")" : "");
+}
+
+/* in->target failed before the command ran there (see router.h). The
+ * bound matters: a session state every replica refuses (a schema only the
+ * primary has) would otherwise bounce between two replicas for ever. */
+static void route_fall_back(const struct route_in *in, struct route_out *out)
+{
+    out->verdict = ROUTE_NO_FALL_BACK;
+    if (in->target == in->primary || in->ro_idx == (int)in->target)
+        return;
+    uint32_t j = in->fell_back ? in->primary : route_pick_replica(in, out, (int)in->target);
+    if (j == in->primary &&
+        (in->replica_fallback_error || (in->be[j].monitored && !in->be[j].usable)))
+        return;
+    route_go(out, j);
+}
+
+void route_decide(const struct route_in *in, struct route_out *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->verdict = ROUTE_NO_PRIMARY;
+    out->target = in->primary;
+    out->close_idx = -1;
+    out->rr = in->rr;
+    switch (in->op) {
+    case ROUTE_STATEMENT:
+        route_statement(in, out);
+        break;
+    case ROUTE_GATE:
+        route_gate(in, out);
+        break;
+    case ROUTE_FALL_BACK:
+        route_fall_back(in, out);
+        break;
+    }
+}
