@@ -1,0 +1,338 @@
+/*
+ * test_router.c: route_decide() over made-up sessions and backends.
+ *
+ * Three backends: db1 (index 0) the primary, db2 and db3 replicas; by
+ * default all ONLINE and monitored, weight 1, nothing in flight, no
+ * connection of the session yet, the read/write split on, consistency
+ * eventual, no transaction, no pin. Each row changes what it tests:
+ *
+ *   - writes, reads, session commands (logged or pinning), pins
+ *   - hints (primary, replica, backend=NAME), SHOW WARNINGS (sticky),
+ *     SHOW STATUS, the split off
+ *   - transactions, read-only transactions (begin, stay there)
+ *   - consistency strong (window) and causal, replica_fallback = error
+ *   - the replica pick: weights, statements in flight, round robin,
+ *     DOWN/DRAINING/MAINT, wrong role, connection limit, unmonitored,
+ *     the retry exclusion
+ *   - the health gate: fenced, DOWN with the monitor's reason, DRAINING
+ *     with and without an open transaction, a lost transaction (and the
+ *     connection to close), a replica that is out replaced
+ *   - the fall back of a failed replica's command: once to a replica,
+ *     then the primary, never for the primary or a read-only transaction
+ *
+ * Each decision must also leave its input untouched.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "halyard/router.h"
+
+#define N 3
+
+struct rcase {
+    const char *name;
+    /* the question */
+    enum route_op op;
+    enum classify_kind kind;
+    uint32_t flags, nvars, nstmt;
+    enum classify_hint hint;
+    const char *hint_backend;
+    bool show_status, not_fits;
+    uint32_t target;
+    /* the session (indexes +1: 0 = none) */
+    bool in_trans, pinned, no_split, fallback_error, sticky, fell_back;
+    int ro1, exclude1;
+    enum consistency consistency;
+    double last_write; /* seconds before now; 0 = never wrote */
+    uint32_t last_idx, rr;
+    /* the backends, one character each: state O D R(draining) M L,
+     * weight digit, conn c (has one) f (none, limit reached), role P R,
+     * u (unmonitored) */
+    const char *states, *weights, *conns, *roles, *unmon;
+    uint64_t out[N];
+    bool fenced0;
+    const char *why0;
+    /* expected */
+    enum route_verdict verdict;
+    uint32_t want;
+    bool pin, log_state, causal, ro_begin, want_sticky, trx_end, rr_adv;
+    int close1;
+    const char *why;
+};
+
+#define READ     .kind = CL_READ
+#define WRITE    .kind = CL_WRITE
+#define GATE     .op = ROUTE_GATE
+#define FALLBACK .op = ROUTE_FALL_BACK
+
+static const struct rcase cases[] = {
+    /* statements */
+    {"write", WRITE, .want = 0},
+    {"read to a replica", READ, .want = 1, .rr_adv = true},
+    {"read, next in the round", READ, .rr = 1, .want = 2, .rr_adv = true},
+    {"read, split off", READ, .no_split = true, .want = 0},
+    {"read in a transaction", READ, .in_trans = true, .want = 0},
+    {"read when pinned", READ, .pinned = true, .want = 0},
+    {"read in a read-only transaction", READ, .ro1 = 3, .want = 2},
+    {"write in a read-only transaction", WRITE, .ro1 = 3, .want = 2},
+    {"begin", .kind = CL_TXN_BEGIN, .want = 0},
+    {"begin read only", .kind = CL_TXN_BEGIN_RO, .want = 1, .ro_begin = true, .rr_adv = true},
+    {"begin read only; more", .kind = CL_TXN_BEGIN_RO, .flags = CLF_MULTI, .want = 0},
+    {"begin read only in a transaction", .kind = CL_TXN_BEGIN_RO, .in_trans = true, .want = 0},
+    {"begin read only, no replica", .kind = CL_TXN_BEGIN_RO, .states = "ODD", .want = 0},
+    {"commit", .kind = CL_TXN_END, .want = 0},
+    {"hint primary", READ, .hint = CLH_PRIMARY, .want = 0},
+    {"hint replica, split off", READ, .hint = CLH_REPLICA, .no_split = true, .want = 1,
+     .rr_adv = true},
+    {"hint replica in a transaction", READ, .hint = CLH_REPLICA, .in_trans = true, .want = 0},
+    {"hint replica, none open", READ, .hint = CLH_REPLICA, .states = "ODM", .fallback_error = true,
+     .want = 0},
+    {"hint backend", READ, .hint = CLH_BACKEND, .hint_backend = "db3", .want = 2},
+    {"hint backend, down (the gate decides)", READ, .hint = CLH_BACKEND, .hint_backend = "db3",
+     .states = "OOD", .want = 2},
+    {"hint backend excluded by the retry", READ, .hint = CLH_BACKEND, .hint_backend = "db3",
+     .exclude1 = 3, .want = 0},
+    {"hint backend unknown", READ, .hint = CLH_BACKEND, .hint_backend = "nope", .want = 0},
+    {"hint on a write", WRITE, .hint = CLH_REPLICA, .want = 0},
+    {"show warnings where the last ran", READ, .flags = CLF_PREV_STMT, .last_idx = 2,
+     .conns = "..c", .want = 2, .want_sticky = true},
+    {"show warnings, that connection is gone", READ, .flags = CLF_PREV_STMT, .last_idx = 2,
+     .want = 0},
+    {"show status", READ, .show_status = true, .want = 0},
+    {"session set, logged", .kind = CL_SESSION, .nvars = 1, .nstmt = 1, .want = 0,
+     .log_state = true},
+    {"session set, too large", .kind = CL_SESSION, .nvars = 1, .nstmt = 1, .not_fits = true,
+     .want = 0, .pin = true},
+    {"session set; more", .kind = CL_SESSION, .flags = CLF_MULTI, .nvars = 1, .nstmt = 2, .want = 0,
+     .pin = true},
+    {"session set in a read-only transaction", .kind = CL_SESSION, .nvars = 1, .nstmt = 1, .ro1 = 2,
+     .want = 0, .log_state = true},
+    {"USE inside a read", READ, .flags = CLF_USE, .want = 0, .pin = true},
+    {"SET GLOBAL", .kind = CL_PIN_PRIMARY, .flags = CLF_SET_GLOBAL, .nvars = 1, .nstmt = 1,
+     .want = 0},
+    {"temporary table", WRITE, .flags = CLF_TEMP_TABLE_CREATED, .want = 0, .pin = true},
+    {"read setting a user variable", READ, .flags = CLF_USER_VAR_SET, .want = 0, .pin = true},
+    {"strong, inside the window", READ, .consistency = CONSISTENCY_STRONG, .last_write = 0.5,
+     .want = 0},
+    {"strong, after the window", READ, .consistency = CONSISTENCY_STRONG, .last_write = 5,
+     .want = 1, .rr_adv = true},
+    {"strong, never wrote", READ, .consistency = CONSISTENCY_STRONG, .want = 1, .rr_adv = true},
+    {"causal", READ, .consistency = CONSISTENCY_CAUSAL, .want = 1, .causal = true, .rr_adv = true},
+    {"causal, no replica: primary", READ, .consistency = CONSISTENCY_CAUSAL, .states = "ODD",
+     .want = 0, .causal = true},
+    {"no replica: primary", READ, .states = "ODR", .want = 0},
+    {"no replica, replica_fallback = error", READ, .states = "ODR", .fallback_error = true,
+     .verdict = ROUTE_NO_REPLICA},
+    {"replica_fallback = error, one replica left", READ, .states = "ODO", .fallback_error = true,
+     .want = 2, .rr_adv = true},
+    /* the pick */
+    {"weight 0 takes nothing", READ, .weights = "101", .rr = 0, .want = 2, .rr_adv = true},
+    {"idle, weights 1:3: the heavier", READ, .weights = "113", .want = 2, .rr_adv = true},
+    {"weights 1:3, equal loads, turn 0", READ, .weights = "113", .out = {0, 0, 2}, .rr = 0,
+     .want = 1, .rr_adv = true},
+    {"weights 1:3, equal loads, turn 1", READ, .weights = "113", .out = {0, 0, 2}, .rr = 1,
+     .want = 2, .rr_adv = true},
+    {"weights 1:3, equal loads, turn 3", READ, .weights = "113", .out = {0, 0, 2}, .rr = 3,
+     .want = 2, .rr_adv = true},
+    {"weights 1:3, equal loads, turn 4", READ, .weights = "113", .out = {0, 0, 2}, .rr = 4,
+     .want = 1, .rr_adv = true},
+    {"fewest in flight", READ, .out = {0, 5, 1}, .want = 2, .rr_adv = true},
+    {"in flight per weight: 1/1 beats 4/2", READ, .weights = "112", .out = {0, 0, 3}, .rr = 2,
+     .want = 1, .rr_adv = true},
+    {"in flight per weight: 2/1 ties 4/2, turn 0", READ, .weights = "112", .out = {0, 1, 3},
+     .rr = 0, .want = 1, .rr_adv = true},
+    {"in flight per weight: 2/1 ties 4/2, turn 2", READ, .weights = "112", .out = {0, 1, 3},
+     .rr = 2, .want = 2, .rr_adv = true},
+    {"draining replica takes no new read", READ, .states = "ORO", .want = 2, .rr_adv = true},
+    {"lagging replica takes no read", READ, .states = "OLO", .want = 2, .rr_adv = true},
+    {"replica the monitor sees as primary", READ, .roles = "PPR", .want = 2, .rr_adv = true},
+    {"connection limit reached", READ, .conns = ".f.", .want = 2, .rr_adv = true},
+    {"connection limit reached, connection held", READ, .conns = ".F.", .want = 1, .rr_adv = true},
+    {"unmonitored replica", READ, .states = "ODD", .unmon = ".u.", .want = 1, .rr_adv = true},
+    {"retry excludes the replica that died", READ, .exclude1 = 2, .want = 2, .rr_adv = true},
+    {"retry, no other replica", READ, .exclude1 = 2, .states = "OOD", .want = 0},
+    /* the gate */
+    {"gate: online", GATE, .target = 1, .want = 1},
+    {"gate: primary online", GATE, .target = 0, .want = 0},
+    {"gate: primary fenced", GATE, .target = 0, .fenced0 = true, .verdict = ROUTE_NO_PRIMARY,
+     .why = "No primary available: backend 'db1' is being demoted"},
+    {"gate: unmonitored primary (fence unknown)", GATE, .target = 0, .fenced0 = true,
+     .unmon = "u..", .want = 0},
+    {"gate: primary down, with why", GATE, .target = 0, .states = "DOO", .why0 = "refused",
+     .verdict = ROUTE_NO_PRIMARY, .why = "No primary available: backend 'db1' is DOWN (refused)"},
+    {"gate: primary in maintenance", GATE, .target = 0, .states = "MOO",
+     .verdict = ROUTE_NO_PRIMARY, .why = "No primary available: backend 'db1' is MAINT"},
+    {"gate: primary draining, transaction open there", GATE, .target = 0, .states = "ROO",
+     .in_trans = true, .conns = "c..", .want = 0},
+    {"gate: primary draining, no transaction", GATE, .target = 0, .states = "ROO", .conns = "c..",
+     .verdict = ROUTE_NO_PRIMARY, .why = "No primary available: backend 'db1' is DRAINING"},
+    {"gate: primary down, transaction lost", GATE, .target = 0, .states = "DOO", .in_trans = true,
+     .conns = "c..", .verdict = ROUTE_TRX_LOST, .trx_end = true, .close1 = 1,
+     .why = "Lost connection to backend 'db1' (DOWN) during the transaction"},
+    {"gate: read-only transaction lost, no connection", GATE, .target = 1, .ro1 = 2,
+     .states = "OMO", .verdict = ROUTE_TRX_LOST, .trx_end = true,
+     .why = "Lost connection to backend 'db2' (MAINT) during the transaction"},
+    {"gate: read-only transaction goes on draining", GATE, .target = 1, .ro1 = 2, .states = "ORO",
+     .conns = ".c.", .want = 1},
+    {"gate: sticky on a draining replica", GATE, .target = 2, .sticky = true, .states = "OOR",
+     .conns = "..c", .want = 2},
+    {"gate: replica out, another one", GATE, .target = 1, .states = "ODO", .want = 2,
+     .rr_adv = true},
+    {"gate: replica out, the primary", GATE, .target = 1, .states = "ODD", .want = 0},
+    {"gate: replica out, primary out", GATE, .target = 1, .states = "DDD",
+     .verdict = ROUTE_NO_PRIMARY, .why = "No primary available: backend 'db1' is DOWN"},
+    /* the fall back */
+    {"fall back to another replica", FALLBACK, .target = 1, .want = 2, .rr_adv = true},
+    {"fall back: no other replica, the primary", FALLBACK, .target = 1, .states = "OOD", .want = 0},
+    {"fall back once: then the primary", FALLBACK, .target = 2, .fell_back = true, .want = 0},
+    {"fall back: not the primary's command", FALLBACK, .target = 0, .verdict = ROUTE_NO_FALL_BACK},
+    {"fall back: not a read-only transaction", FALLBACK, .target = 1, .ro1 = 2,
+     .verdict = ROUTE_NO_FALL_BACK},
+    {"fall back: replica_fallback = error", FALLBACK, .target = 1, .fell_back = true,
+     .fallback_error = true, .verdict = ROUTE_NO_FALL_BACK},
+    {"fall back: the primary is down", FALLBACK, .target = 1, .fell_back = true, .states = "DOO",
+     .verdict = ROUTE_NO_FALL_BACK},
+};
+
+static char at(const char *s, size_t i, char dflt)
+{
+    return s != NULL ? s[i] : dflt;
+}
+
+static enum backend_state state_of(char c)
+{
+    switch (c) {
+    case 'D':
+        return BACKEND_DOWN;
+    case 'R':
+        return BACKEND_DRAINING;
+    case 'M':
+        return BACKEND_MAINT;
+    case 'L':
+        return BACKEND_LAGGING;
+    default:
+        return BACKEND_ONLINE;
+    }
+}
+
+static void build(const struct rcase *c, struct route_in *in, struct route_backend *be)
+{
+    static const char *const names[N] = {"db1", "db2", "db3"};
+    for (size_t i = 0; i < N; i++) {
+        enum backend_state st = state_of(at(c->states, i, 'O'));
+        char conn = at(c->conns, i, '.');
+        char role = at(c->roles, i, i == 0 ? 'P' : 'R');
+        be[i] = (struct route_backend){
+            .name = names[i],
+            .role = role == 'P' ? ROLE_PRIMARY : ROLE_REPLICA,
+            .state = st,
+            .why = i == 0 && c->why0 != NULL ? c->why0 : "",
+            .weight = (uint32_t)(at(c->weights, i, '1') - '0'),
+            .outstanding = c->out[i],
+            .monitored = at(c->unmon, i, '.') != 'u',
+            .usable = st == BACKEND_ONLINE,
+            .usable_in_trx = st == BACKEND_ONLINE || st == BACKEND_DRAINING,
+            .fenced = i == 0 && c->fenced0,
+            .conn = conn == 'c' || conn == 'F',
+            .conn_room = conn != 'f' && conn != 'F',
+        };
+    }
+    *in = (struct route_in){
+        .op = c->op,
+        .kind = c->kind,
+        .flags = c->flags,
+        .nvars = c->nvars,
+        .nstmt = c->nstmt,
+        .hint = c->hint,
+        .hint_backend = c->hint_backend,
+        .show_status = c->show_status,
+        .fits = !c->not_fits,
+        .target = c->target,
+        .primary = 0,
+        .in_trans = c->in_trans,
+        .pinned = c->pinned,
+        .ro_idx = c->ro1 - 1,
+        .consistency =
+            c->consistency != CONSISTENCY_DEFAULT ? c->consistency : CONSISTENCY_EVENTUAL,
+        .now = 1000.0,
+        .last_write = c->last_write > 0 ? 1000.0 - c->last_write : 0,
+        .strong_window_ms = 1000,
+        .read_write_split = !c->no_split,
+        .replica_fallback_error = c->fallback_error,
+        .last_idx = c->last_idx,
+        .exclude = c->exclude1 - 1,
+        .sticky = c->sticky,
+        .fell_back = c->fell_back,
+        .be = be,
+        .n_be = N,
+        .rr = c->rr,
+    };
+}
+
+static void test_table(void **state)
+{
+    (void)state;
+    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        const struct rcase *c = &cases[k];
+        struct route_backend be[N], be_copy[N];
+        struct route_in in, in_copy;
+        struct route_out out;
+        build(c, &in, be);
+        memcpy(&in_copy, &in, sizeof(in));
+        memcpy(be_copy, be, sizeof(be));
+        print_message("%s\n", c->name);
+        route_decide(&in, &out);
+        assert_memory_equal(&in, &in_copy, sizeof(in)); /* pure */
+        assert_memory_equal(be, be_copy, sizeof(be));
+        assert_int_equal(out.verdict, c->verdict);
+        if (c->verdict == ROUTE_GO)
+            assert_int_equal(out.target, c->want);
+        assert_int_equal(out.pin != NULL, c->pin);
+        assert_int_equal(out.log_state, c->log_state);
+        assert_int_equal(out.causal, c->causal);
+        assert_int_equal(out.ro_begin, c->ro_begin);
+        assert_int_equal(out.sticky, c->want_sticky);
+        assert_int_equal(out.trx_end, c->trx_end);
+        assert_int_equal(out.close_idx, c->close1 - 1);
+        assert_int_equal(out.rr, c->rr + (c->rr_adv ? 1 : 0));
+        if (c->why != NULL)
+            assert_string_equal(out.why, c->why);
+    }
+}
+
+/* Over two rounds, weights 1:3 with equal loads per weight give 2 and 6
+ * reads. */
+static void test_weighted_round(void **state)
+{
+    (void)state;
+    struct rcase c = {"round", READ, .weights = "113", .out = {0, 0, 2}};
+    struct route_backend be[N];
+    struct route_in in;
+    struct route_out out;
+    int got[N] = {0};
+    build(&c, &in, be);
+    for (int i = 0; i < 8; i++) {
+        route_decide(&in, &out);
+        assert_int_equal(out.verdict, ROUTE_GO);
+        got[out.target]++;
+        in.rr = out.rr;
+    }
+    assert_int_equal(got[0], 0);
+    assert_int_equal(got[1], 2);
+    assert_int_equal(got[2], 6);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_table),
+        cmocka_unit_test(test_weighted_round),
+    };
+    return cmocka_run_group_tests_name("router", tests, NULL, NULL);
+}
