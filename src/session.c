@@ -1031,14 +1031,12 @@ static bool causal_ready(struct session *s, uint32_t idx)
     return false;
 }
 
-static void ps_free(struct pstmt *st);
-
 /* The routed command at up.scan will not run (a rule blocked it, no
  * backend can take it): undo what route() prepared for it. */
 static void command_abandon(struct session *s)
 {
     state_log_commit(s, false);
-    ps_free(s->ps_new);
+    pstmt_free(s->ps_new);
     s->ps_new = NULL;
     s->ps_step = -1;
     free(s->pend_schema);
@@ -1096,9 +1094,9 @@ static void command_done(struct session *s)
         s->qlog_pending = false;
     }
     if (s->cmd == COM_STMT_PREPARE && s->ps_new != NULL) {
-        ps_free(s->ps_new); /* it failed: MariaDB's id -1 now names nothing */
+        pstmt_free(s->ps_new); /* it failed: MariaDB's id -1 now names nothing */
         s->ps_new = NULL;
-        s->ps_last = 0;
+        s->ps.last = 0;
     }
     if (s->digest_pending) {
         double usec = (ev_now(s->w->loop) - s->cmd_started) * 1e6;
@@ -1719,87 +1717,11 @@ static void command_change_user(struct session *s, uint32_t len)
 #define ER_STMT_HAS_NO_OPEN_CURSOR 1421 /* HY000 */
 #define ER_MAX_PREPARED_STMT_COUNT 1461 /* 42000 */
 
-static struct pstmt *ps_find(const struct session *s, uint32_t id)
-{
-    if (id == MYSQL_STMT_ID_LAST)
-        id = s->ps_last;
-    if (id == 0 || s->ps_tab == NULL)
-        return NULL;
-    for (struct pstmt *st = s->ps_tab[id & (s->ps_cap - 1)]; st != NULL; st = st->next) {
-        if (st->id == id)
-            return st;
-    }
-    return NULL;
-}
-
-static void ps_free(struct pstmt *st)
-{
-    if (st == NULL)
-        return;
-    free(st->sql);
-    free(st->types);
-    free(st->hint_backend);
-    free(st->be);
-    free(st);
-}
-
-static hy_status_t ps_insert(struct session *s, struct pstmt *st)
-{
-    if (s->ps_count >= s->ps_cap) {
-        uint32_t cap = s->ps_cap ? s->ps_cap * 2 : 16;
-        struct pstmt **tab = calloc(cap, sizeof(*tab));
-        if (tab == NULL)
-            return HY_NOMEM;
-        for (uint32_t i = 0; i < s->ps_cap; i++) {
-            struct pstmt *e = s->ps_tab[i];
-            while (e != NULL) {
-                struct pstmt *next = e->next;
-                e->next = tab[e->id & (cap - 1)];
-                tab[e->id & (cap - 1)] = e;
-                e = next;
-            }
-        }
-        free(s->ps_tab);
-        s->ps_tab = tab;
-        s->ps_cap = cap;
-    }
-    struct pstmt **b = &s->ps_tab[st->id & (s->ps_cap - 1)];
-    st->next = *b;
-    *b = st;
-    s->ps_count++;
-    return HY_OK;
-}
-
-static void ps_remove(struct session *s, struct pstmt *st)
-{
-    struct pstmt **pp = &s->ps_tab[st->id & (s->ps_cap - 1)];
-    while (*pp != NULL && *pp != st)
-        pp = &(*pp)->next;
-    if (*pp == st) {
-        *pp = st->next;
-        s->ps_count--;
-    }
-    if (s->ps_last == st->id)
-        s->ps_last = 0;
-    ps_free(st);
-}
-
 /* Forget every statement (COM_RESET_CONNECTION, COM_CHANGE_USER, the end). */
 static void ps_clear(struct session *s)
 {
-    for (uint32_t i = 0; i < s->ps_cap; i++) {
-        struct pstmt *e = s->ps_tab[i];
-        while (e != NULL) {
-            struct pstmt *next = e->next;
-            ps_free(e);
-            e = next;
-        }
-    }
-    free(s->ps_tab);
-    s->ps_tab = NULL;
-    s->ps_cap = s->ps_count = 0;
-    s->ps_last = 0;
-    ps_free(s->ps_new);
+    pstmt_clear(&s->ps);
+    pstmt_free(s->ps_new);
     s->ps_new = NULL;
     free(s->ps_err);
     s->ps_err = NULL;
@@ -1808,20 +1730,7 @@ static void ps_clear(struct session *s)
 /* Backend `idx`'s connection is gone, and the statements it held with it. */
 static void ps_backend_gone(struct session *s, uint32_t idx)
 {
-    for (uint32_t i = 0; i < s->ps_cap; i++) {
-        for (struct pstmt *st = s->ps_tab[i]; st != NULL; st = st->next) {
-            if (st->be[idx].id == 0)
-                continue;
-            st->be[idx].id = 0;
-            st->be[idx].types_gen = 0;
-            if (st->cursor_idx == (int)idx)
-                st->cursor_idx = -1;
-            if (st->ld_idx == (int)idx) {
-                st->ld_idx = -1;
-                st->ld_lost = true;
-            }
-        }
-    }
+    pstmt_backend_gone(&s->ps, idx);
 }
 
 static int backend_match(const struct config *cfg, const struct config_backend *be);
@@ -1831,12 +1740,12 @@ static int backend_match(const struct config *cfg, const struct config_backend *
  * a failure leaves the session as it was; NULL without statements. */
 static struct ps_backend **ps_remap_alloc(struct session *s, size_t n)
 {
-    if (s->ps_count == 0)
+    if (s->ps.count == 0)
         return NULL;
-    struct ps_backend **nbe = calloc(s->ps_count, sizeof(*nbe));
+    struct ps_backend **nbe = calloc(s->ps.count, sizeof(*nbe));
     if (nbe == NULL)
         return NULL;
-    for (uint32_t k = 0; k < s->ps_count; k++) {
+    for (uint32_t k = 0; k < s->ps.count; k++) {
         if ((nbe[k] = calloc(n, sizeof(**nbe))) == NULL) {
             while (k-- > 0)
                 free(nbe[k]);
@@ -1855,8 +1764,8 @@ static void ps_remap_apply(struct session *s, struct ps_backend **nbe, const str
         return;
     const struct config *from = s->cfg;
     uint32_t k = 0;
-    for (uint32_t i = 0; i < s->ps_cap; i++) {
-        for (struct pstmt *st = s->ps_tab[i]; st != NULL; st = st->next, k++) {
+    for (uint32_t i = 0; i < s->ps.cap; i++) {
+        for (struct pstmt *st = s->ps.tab[i]; st != NULL; st = st->next, k++) {
             struct ps_backend *be = nbe[k];
             for (size_t b = 0; b < from->n_backends; b++) {
                 int j = backend_match(to, &from->backends[b]);
@@ -1966,7 +1875,7 @@ static void ps_plain_command(struct session *s)
 static struct pstmt *ps_lookup(struct session *s, const uint8_t *p, uint32_t len, const char *what)
 {
     uint32_t cid = len >= 5 ? mysql_stmt_id_get(p) : 0;
-    struct pstmt *st = len >= 5 ? ps_find(s, cid) : NULL;
+    struct pstmt *st = len >= 5 ? pstmt_find(&s->ps, cid) : NULL;
     if (st == NULL)
         ps_refuse(s, len, ER_UNKNOWN_STMT_HANDLER, "HY000",
                   "Unknown prepared statement handler (%u) given to %s", cid, what);
@@ -2007,18 +1916,13 @@ static bool ps_head_too_large(const struct session *s, uint32_t n_params)
 static uint32_t ps_route_prepare(struct session *s, const uint8_t *p, uint32_t len, bool fits,
                                  const struct classify_result *r)
 {
-    ps_free(s->ps_new);
-    struct pstmt *st = calloc(1, sizeof(*st));
+    pstmt_free(s->ps_new);
+    struct pstmt *st = pstmt_new(s->n_bc);
     s->ps_new = st;
-    if (st != NULL && (st->be = calloc(s->n_bc, sizeof(st->be[0]))) == NULL) {
-        ps_free(st);
-        s->ps_new = st = NULL;
-    }
     if (st == NULL) {
         session_mark_closing(s, END_NOMEM);
         return s->primary;
     }
-    st->cursor_idx = st->ld_idx = -1;
     st->home = s->primary;
     st->digest = s->digest_hash;
     s->digest_pending = false; /* executions are counted, not the PREPARE */
@@ -2076,9 +1980,7 @@ static void ps_prepare_ok(struct session *s, uint8_t *p, uint32_t len)
     if (mysql_prepare_ok_decode(p, len, &ok) != HY_OK)
         return; /* the tracker calls it broken */
     s->ps_new = NULL;
-    if (++s->ps_next_id == MYSQL_STMT_ID_LAST)
-        s->ps_next_id = 1;
-    st->id = s->ps_next_id;
+    st->id = pstmt_id_next(&s->ps);
     st->n_params = ok.n_params;
     st->n_cols = ok.n_cols;
     st->home = s->cur->idx;
@@ -2088,29 +1990,11 @@ static void ps_prepare_ok(struct session *s, uint8_t *p, uint32_t len)
     if (ps_head_too_large(s, ok.n_params) || st->sql == NULL)
         st->home_only = true;
     mysql_stmt_id_set(p, st->id);
-    if (ps_insert(s, st) != HY_OK) {
-        ps_free(st);
+    if (pstmt_insert(&s->ps, st) != HY_OK) {
+        pstmt_free(st);
         session_mark_closing(s, END_NOMEM);
         return;
     }
-    s->ps_last = st->id;
-}
-
-/* The client sent parameter types with an EXECUTE: keep them. */
-static hy_status_t ps_types_remember(struct pstmt *st, const uint8_t *types)
-{
-    size_t n = 2 * (size_t)st->n_params;
-    if (st->types != NULL && memcmp(st->types, types, n) == 0)
-        return HY_OK;
-    if (st->types == NULL) {
-        st->types = malloc(n);
-        if (st->types == NULL)
-            return HY_NOMEM;
-    }
-    memcpy(st->types, types, n);
-    if (++st->types_gen == 0)
-        st->types_gen = 1;
-    return HY_OK;
 }
 
 /* Prepare statement `st` on s->cur for a command waiting in `up`. */
@@ -2270,7 +2154,7 @@ static bool ps_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t ava
     st->cursor_idx = (flags & CURSOR_TYPE_READ_ONLY) ? (int16_t)idx : -1;
     st->ld_idx = -1; /* the server forgets long data once it executed */
     if (head_ok && ex.new_params_bound) {
-        if (ps_types_remember(st, ex.types) != HY_OK) {
+        if (pstmt_types_remember(st, ex.types) != HY_OK) {
             session_mark_closing(s, END_NOMEM);
             return false;
         }
@@ -2288,7 +2172,7 @@ static bool ps_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t ava
 
 static bool ps_long_data(struct session *s, uint8_t *p, uint32_t len)
 {
-    struct pstmt *st = len >= 7 ? ps_find(s, mysql_stmt_id_get(p)) : NULL;
+    struct pstmt *st = len >= 7 ? pstmt_find(&s->ps, mysql_stmt_id_get(p)) : NULL;
     if (st == NULL) {
         ps_drop(s, len); /* MariaDB ignores it too; no answer */
         return true;
@@ -2402,7 +2286,7 @@ static bool ps_reset(struct session *s, uint8_t *p, uint32_t len)
 
 static void ps_close(struct session *s, const uint8_t *p, uint32_t len)
 {
-    struct pstmt *st = len >= 5 ? ps_find(s, mysql_stmt_id_get(p)) : NULL;
+    struct pstmt *st = len >= 5 ? pstmt_find(&s->ps, mysql_stmt_id_get(p)) : NULL;
     ps_drop(s, len); /* no answer, whatever happens */
     if (st == NULL)
         return;
@@ -2417,7 +2301,7 @@ static void ps_close(struct session *s, const uint8_t *p, uint32_t len)
         if (conn_send_local(&bc->c, s->w->loop, &s->w->pool, pkt, sizeof(pkt)) != HY_OK)
             slog_warn(s, "cannot close statement %u on %s", st->id, bc->be->name);
     }
-    ps_remove(s, st);
+    pstmt_remove(&s->ps, st);
 }
 
 /* An internal prepare failed on s->cur: try the primary instead, or give
@@ -2426,7 +2310,7 @@ static void ps_prepare_failed(struct session *s)
 {
     struct bconn *bc = s->cur;
     struct stream *st = &s->up;
-    struct pstmt *ps = ps_find(s, s->ps_int_id);
+    struct pstmt *ps = pstmt_find(&s->ps, s->ps_int_id);
     uint8_t cmd = st->b->data[st->scan + MYSQL_HEADER_SIZE];
     slog_info(s, "preparing statement %u on %s failed with error %u", s->ps_int_id, bc->be->name,
               s->resp.err_code);
@@ -2508,7 +2392,7 @@ static void session_config_switch(struct session *s)
         return;
     struct bconn **nbc = calloc(to->n_backends, sizeof(*nbc));
     struct ps_backend **nbe = ps_remap_alloc(s, to->n_backends);
-    if (nbc == NULL || (nbe == NULL && s->ps_count > 0)) {
+    if (nbc == NULL || (nbe == NULL && s->ps.count > 0)) {
         free(nbc);
         free(nbe);
         return; /* try again at the next statement */
@@ -2671,7 +2555,7 @@ static void session_note_statement(struct session *s, uint8_t cmd, const uint8_t
         text = (const char *)p + 1;
         len = avail - 1;
     } else if (cmd == COM_STMT_EXECUTE && avail >= 5) {
-        const struct pstmt *ps = ps_find(s, mysql_stmt_id_get(p));
+        const struct pstmt *ps = pstmt_find(&s->ps, mysql_stmt_id_get(p));
         if (ps != NULL && ps->sql != NULL) {
             text = ps->sql;
             len = ps->sql_len;
@@ -2697,7 +2581,7 @@ void session_describe(const struct session *s, struct session_row *r)
     /* Runs in the session's worker (worker_call): its loop's cached time. */
     r->command_age_ms =
         s->state == SS_COMMAND ? (int64_t)((ev_now(s->w->loop) - s->cmd_started) * 1000.0) : -1;
-    r->statements = s->ps_count;
+    r->statements = s->ps.count;
     bool busy = s->state == SS_COMMAND || s->state == SS_WAIT_BACKEND;
     if (!busy || s->stmt_len == 0)
         return;
@@ -2813,7 +2697,7 @@ static void session_next_command(struct session *s)
             }
             break;
         case COM_STMT_PREPARE:
-            if (s->wait_idx < 0 && s->ps_count >= (uint32_t)s->cfg->max_prepared_statements) {
+            if (s->wait_idx < 0 && s->ps.count >= (uint32_t)s->cfg->max_prepared_statements) {
                 ps_refuse(s, len, ER_MAX_PREPARED_STMT_COUNT, "42000",
                           "Can't create more than max_prepared_stmt_count statements "
                           "(current value: %d)",
@@ -3285,7 +3169,7 @@ static void internal_progress(struct session *s)
         if (s->resp.err_code != 0) {
             ps_prepare_failed(s);
         } else {
-            struct pstmt *ps = ps_find(s, s->ps_int_id);
+            struct pstmt *ps = pstmt_find(&s->ps, s->ps_int_id);
             if (ps != NULL) {
                 ps->be[bc->idx].id = s->resp.stmt_id;
                 ps->be[bc->idx].types_gen = 0;

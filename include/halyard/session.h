@@ -28,6 +28,7 @@
 #include "halyard/log.h"
 #include "halyard/server.h"
 #include "halyard/mysql_proto.h"
+#include "halyard/pstmt.h"
 #include "halyard/registry.h"
 #include "halyard/relay.h"
 #include "halyard/rules.h"
@@ -80,37 +81,6 @@ enum internal_op {
     INT_GTID_WAIT,  /* SELECT MASTER_GTID_WAIT(...) on a replica */
     INT_PS_PREPARE, /* preparing a statement where an EXECUTE lands */
     INT_PS_RESET,   /* COM_STMT_RESET on a backend other than the one answering */
-};
-
-/* A prepared statement as the client knows it (see "prepared statements"
- * in session.c): halyard's id, what routing needs, and per backend that
- * backend's own id. */
-struct ps_backend {
-    uint32_t id;        /* the backend's statement id; 0 = not prepared there */
-    uint32_t types_gen; /* parameter types it last received (struct pstmt.types_gen); 0 = none */
-};
-
-struct pstmt {
-    struct pstmt *next; /* hash chain in the session's table */
-    uint32_t id;        /* halyard's id, the one the client uses */
-    uint16_t n_params, n_cols;
-    uint16_t home;      /* backend of the client's PREPARE */
-    bool writes;        /* not a read: runs on the primary */
-    bool pin;           /* changes session state: running it pins the session */
-    bool home_only;     /* cannot move from `home` (text not kept, or huge EXECUTE heads) */
-    bool prev_stmt;     /* SHOW WARNINGS and the like */
-    bool show_status;   /* SHOW STATUS and the like: the primary's counters */
-    bool ld_lost;       /* long data was lost with its backend: the next EXECUTE fails */
-    uint8_t hint;       /* enum classify_hint of its text, or of the rule that matched it */
-    int16_t cursor_idx; /* backend whose EXECUTE opened a cursor, else -1 */
-    int16_t ld_idx;     /* backend holding long data for the next EXECUTE, else -1 */
-    uint32_t types_gen; /* bumped each time the client sends other parameter types */
-    uint8_t *types;     /* the 2 * n_params type bytes the client last sent, or NULL */
-    char *hint_backend; /* backend=NAME hint, else NULL */
-    char *sql;          /* the statement's text, NULL if too large to keep */
-    uint32_t sql_len;
-    uint64_t digest;       /* digest hash of the text, for executions */
-    struct ps_backend *be; /* one per backend of the session's config */
 };
 
 /* What the client's next packet during login answers (SS_AUTH_SWITCH). */
@@ -177,11 +147,7 @@ struct session {
     bool cmd_ro_begin;    /* the command in flight starts such a transaction */
 
     /* prepared statements (see "prepared statements" in session.c) */
-    struct pstmt **ps_tab; /* hash of halyard statement id -> statement */
-    uint32_t ps_cap;       /* buckets, a power of two */
-    uint32_t ps_count;
-    uint32_t ps_next_id;  /* last id handed out */
-    uint32_t ps_last;     /* the last statement prepared (MariaDB's id -1), 0 = none */
+    struct pstmt_map ps;  /* halyard statement id -> statement (pstmt.c) */
     struct pstmt *ps_new; /* the client's PREPARE in flight, registered at its OK */
     uint32_t ps_int_id;   /* statement of an internal prepare or reset */
     int ps_step;          /* COM_STMT_RESET: next backend to reset, -1 = not started */

@@ -1,0 +1,80 @@
+/*
+ * pstmt.h: a session's prepared statements, as data.
+ *
+ * The map from halyard's statement id (the one the client uses) to the
+ * statement: what routing needs, its text and parameter types, and per
+ * backend that backend's own id. Ids are handed out in order, skipping 0
+ * and MYSQL_STMT_ID_LAST (MariaDB's "the last one prepared"). No I/O:
+ * session.c sends the commands; tests/unit/test_pstmt.c tests the map.
+ */
+#ifndef HALYARD_PSTMT_H
+#define HALYARD_PSTMT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "halyard/core.h"
+
+/* A prepared statement as the client knows it (see "prepared statements"
+ * in session.c): halyard's id, what routing needs, and per backend that
+ * backend's own id. */
+struct ps_backend {
+    uint32_t id;        /* the backend's statement id; 0 = not prepared there */
+    uint32_t types_gen; /* parameter types it last received (struct pstmt.types_gen); 0 = none */
+};
+
+struct pstmt {
+    struct pstmt *next; /* hash chain in the session's table */
+    uint32_t id;        /* halyard's id, the one the client uses */
+    uint16_t n_params, n_cols;
+    uint16_t home;      /* backend of the client's PREPARE */
+    bool writes;        /* not a read: runs on the primary */
+    bool pin;           /* changes session state: running it pins the session */
+    bool home_only;     /* cannot move from `home` (text not kept, or huge EXECUTE heads) */
+    bool prev_stmt;     /* SHOW WARNINGS and the like */
+    bool show_status;   /* SHOW STATUS and the like: the primary's counters */
+    bool ld_lost;       /* long data was lost with its backend: the next EXECUTE fails */
+    uint8_t hint;       /* enum classify_hint of its text, or of the rule that matched it */
+    int16_t cursor_idx; /* backend whose EXECUTE opened a cursor, else -1 */
+    int16_t ld_idx;     /* backend holding long data for the next EXECUTE, else -1 */
+    uint32_t types_gen; /* bumped each time the client sends other parameter types */
+    uint8_t *types;     /* the 2 * n_params type bytes the client last sent, or NULL */
+    char *hint_backend; /* backend=NAME hint, else NULL */
+    char *sql;          /* the statement's text, NULL if too large to keep */
+    uint32_t sql_len;
+    uint64_t digest;       /* digest hash of the text, for executions */
+    struct ps_backend *be; /* one per backend of the session's config */
+};
+
+/* A session's statements by halyard id. Zeroed = empty. */
+struct pstmt_map {
+    struct pstmt **tab; /* hash buckets, NULL when empty */
+    uint32_t cap;       /* buckets, a power of two */
+    uint32_t count;
+    uint32_t next_id; /* last id handed out */
+    uint32_t last;    /* the last statement prepared (MariaDB's id -1), 0 = none */
+};
+
+/* A new statement for `n_backends` backends (no cursor, no long data);
+ * NULL when out of memory. */
+struct pstmt *pstmt_new(uint32_t n_backends);
+void pstmt_free(struct pstmt *st);
+
+/* The next id to hand out (never 0 nor MYSQL_STMT_ID_LAST). */
+uint32_t pstmt_id_next(struct pstmt_map *m);
+/* Add `st` (its id set) and make it the last prepared. */
+HY_MUSTCHECK hy_status_t pstmt_insert(struct pstmt_map *m, struct pstmt *st);
+/* The statement with `id` (MYSQL_STMT_ID_LAST: the last prepared), or NULL. */
+struct pstmt *pstmt_find(const struct pstmt_map *m, uint32_t id);
+/* Take `st` out of the map and free it. */
+void pstmt_remove(struct pstmt_map *m, struct pstmt *st);
+/* Free every statement; the map is empty (ids go on from where they were). */
+void pstmt_clear(struct pstmt_map *m);
+/* Backend `idx` forgot its statements: their ids there, its cursors, and
+ * its long data (the next EXECUTE of such a statement fails: ld_lost). */
+void pstmt_backend_gone(struct pstmt_map *m, uint32_t idx);
+/* The client sent parameter types with an EXECUTE: keep them (types_gen
+ * changes when they differ). */
+HY_MUSTCHECK hy_status_t pstmt_types_remember(struct pstmt *st, const uint8_t *types);
+
+#endif
