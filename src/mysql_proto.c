@@ -580,6 +580,63 @@ size_t mysql_ok_encode(uint8_t *out, size_t cap, uint64_t affected, uint64_t ins
     return mysql_wr_len(&wr);
 }
 
+void mysql_track_init(struct mysql_track_it *it, const uint8_t *block, size_t len)
+{
+    mysql_rd_init(&it->rd, block, len);
+}
+
+/* One body of a known type: every field it holds, and nothing after them. */
+static void track_body(struct mysql_rd *body, struct mysql_track *t)
+{
+    switch (t->type) {
+    case MYSQL_TRACK_SYSTEM_VARIABLES:
+        t->a = mysql_rd_lenenc_str(body, &t->a_len);
+        t->b = mysql_rd_lenenc_str(body, &t->b_len);
+        break;
+    case MYSQL_TRACK_GTIDS:
+        t->spec = mysql_rd_u8(body);
+        t->a = mysql_rd_lenenc_str(body, &t->a_len);
+        break;
+    case MYSQL_TRACK_SCHEMA:
+    case MYSQL_TRACK_STATE_CHANGE:
+    case MYSQL_TRACK_TRX_CHARACTERISTICS:
+    case MYSQL_TRACK_TRX_STATE:
+        t->a = mysql_rd_lenenc_str(body, &t->a_len);
+        break;
+    default:
+        break;
+    }
+}
+
+hy_status_t mysql_track_next(struct mysql_track_it *it, struct mysql_track *t)
+{
+    struct mysql_rd body;
+    const uint8_t *p;
+    size_t n;
+
+    memset(t, 0, sizeof(*t));
+    if (it->rd.bad)
+        return HY_ERROR;
+    if (mysql_rd_left(&it->rd) == 0)
+        return HY_AGAIN;
+    t->type = mysql_rd_u8(&it->rd);
+    p = mysql_rd_lenenc_str(&it->rd, &n);
+    if (it->rd.bad)
+        return HY_ERROR;
+    if (t->type > MYSQL_TRACK_TRX_STATE) {
+        t->a = p;
+        t->a_len = n;
+        return HY_OK;
+    }
+    mysql_rd_init(&body, p, n);
+    track_body(&body, t);
+    if (body.bad || mysql_rd_left(&body) != 0) {
+        it->rd.bad = true;
+        return HY_ERROR;
+    }
+    return HY_OK;
+}
+
 #define SQLSTATE_LEN 5
 
 hy_status_t mysql_err_decode(const uint8_t *payload, size_t len, struct mysql_err *err)

@@ -303,6 +303,40 @@ hy_status_t mysql_ok_decode(const uint8_t *payload, size_t len, uint32_t caps,
 size_t mysql_ok_encode(uint8_t *out, size_t cap, uint64_t affected, uint64_t insert_id,
                        uint16_t status, uint16_t warnings);
 
+/* ---- session-state-change block ----------------------------------------
+ * The block an OK carries when SERVER_SESSION_STATE_CHANGED is set: a series
+ * of entries, each a type byte and a length-encoded body. The iterator only
+ * reads (pointers into the block); unknown types are skipped by their length,
+ * so a newer server's entries never derail it.
+ */
+enum mysql_track_type {
+    MYSQL_TRACK_SYSTEM_VARIABLES = 0,    /* a = name, b = value */
+    MYSQL_TRACK_SCHEMA = 1,              /* a = the new default schema */
+    MYSQL_TRACK_STATE_CHANGE = 2,        /* a = "1" */
+    MYSQL_TRACK_GTIDS = 3,               /* a = GTID text; spec = encoding */
+    MYSQL_TRACK_TRX_CHARACTERISTICS = 4, /* a = SQL that restores them */
+    MYSQL_TRACK_TRX_STATE = 5,           /* a = 8-character state string */
+};
+
+struct mysql_track {
+    uint8_t type;     /* enum mysql_track_type, or a type this code does not know */
+    uint8_t spec;     /* MYSQL_TRACK_GTIDS: the encoding specification byte */
+    const uint8_t *a; /* see enum mysql_track_type; the whole body when unknown */
+    size_t a_len;
+    const uint8_t *b;
+    size_t b_len;
+};
+
+struct mysql_track_it {
+    struct mysql_rd rd;
+};
+
+void mysql_track_init(struct mysql_track_it *it, const uint8_t *block, size_t len);
+/* The next entry: HY_OK with *t filled, HY_AGAIN at the end of the block,
+ * HY_ERROR when the block is malformed (a length past the block's end, a
+ * known entry whose body does not hold what its type says). */
+hy_status_t mysql_track_next(struct mysql_track_it *it, struct mysql_track *t) HY_MUSTCHECK;
+
 struct mysql_err {
     uint16_t code;
     char sqlstate[6]; /* NUL-terminated; "HY000" when the packet has no marker */

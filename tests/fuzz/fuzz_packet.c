@@ -154,6 +154,26 @@ static void check_auth_switch(const uint8_t *d, size_t n)
     free(out);
 }
 
+/* Every entry of a session-state block lies inside it, in order, and the
+ * walk ends (at the end, or on an error that stays an error). */
+static void check_track(const uint8_t *b, size_t n)
+{
+    struct mysql_track_it it;
+    struct mysql_track t;
+    hy_status_t rc;
+    size_t entries = 0;
+
+    mysql_track_init(&it, b, n);
+    while ((rc = mysql_track_next(&it, &t)) == HY_OK) {
+        FUZZ_CHECK(fuzz_within(t.a, t.a_len, b, n));
+        FUZZ_CHECK(fuzz_within(t.b, t.b_len, b, n));
+        FUZZ_CHECK(t.b == NULL || t.type == MYSQL_TRACK_SYSTEM_VARIABLES);
+        FUZZ_CHECK(++entries <= n / 2); /* each entry takes two bytes at least */
+    }
+    FUZZ_CHECK(rc == HY_AGAIN || rc == HY_ERROR);
+    FUZZ_CHECK(mysql_track_next(&it, &t) == rc);
+}
+
 static void check_ok(const uint8_t *d, size_t n)
 {
     static const uint32_t caps_sets[] = {
@@ -177,6 +197,7 @@ static void check_ok(const uint8_t *d, size_t n)
             FUZZ_CHECK(ok.info == NULL || ok.info + ok.info_len == d + n);
         }
         FUZZ_CHECK(ok.session_state == NULL || (ok.status & SERVER_SESSION_STATE_CHANGED));
+        check_track(ok.session_state, ok.session_state_len);
         if (!(caps & CLIENT_PROTOCOL_41))
             continue;
         uint8_t out[32];

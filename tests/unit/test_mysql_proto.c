@@ -1006,6 +1006,120 @@ static void test_ok_encode(void **state)
     assert_int_equal(mysql_ok_encode(out, 6, 0, 0, 0, 0), 0);
 }
 
+/* ---- session-state-change block ----------------------------------------- */
+
+/* What MariaDB 10.11 sends after `SET sql_mode='ANSI_QUOTES'; USE db1; START
+ * TRANSACTION` with every tracker on, entry by entry, plus one of a type that
+ * does not exist (0x2a), which must be skipped by its length. */
+static const char track_block[] = "\x00\x15"     /* SYSTEM_VARIABLES, 21 bytes */
+                                  "\x08sql_mode" /* name */
+                                  "\x0b"
+                                  "ANSI_QUOTES" /* value */
+                                  "\x01\x04\x03"
+                                  "db1" /* SCHEMA "db1" */
+                                  "\x02\x02\x01"
+                                  "1" /* STATE_CHANGE "1" */
+                                  "\x03\x05\x00\x03"
+                                  "0-1" /* GTIDS spec 0, "0-1" */
+                                  "\x04\x12\x11"
+                                  "START TRANSACTION" /* TRANSACTION_CHARACTERISTICS */
+                                  "\x05\x09\x08"
+                                  "T_______" /* TRANSACTION_STATE */
+                                  "\x2a\x03"
+                                  "xyz"; /* unknown: skipped */
+
+static void want_track(struct mysql_track_it *it, uint8_t type, const char *a, const char *b)
+{
+    struct mysql_track t;
+    assert_int_equal(mysql_track_next(it, &t), HY_OK);
+    assert_int_equal(t.type, type);
+    assert_int_equal(t.a_len, strlen(a));
+    assert_memory_equal(t.a, a, t.a_len);
+    if (b != NULL) {
+        assert_int_equal(t.b_len, strlen(b));
+        assert_memory_equal(t.b, b, t.b_len);
+    }
+}
+
+static void test_track_iter(void **state)
+{
+    (void)state;
+    uint8_t *b = dup_exact(LIT(track_block));
+    struct mysql_track_it it;
+    struct mysql_track t;
+
+    mysql_track_init(&it, b, sizeof(track_block) - 1);
+    want_track(&it, MYSQL_TRACK_SYSTEM_VARIABLES, "sql_mode", "ANSI_QUOTES");
+    want_track(&it, MYSQL_TRACK_SCHEMA, "db1", NULL);
+    want_track(&it, MYSQL_TRACK_STATE_CHANGE, "1", NULL);
+    assert_int_equal(mysql_track_next(&it, &t), HY_OK);
+    assert_int_equal(t.type, MYSQL_TRACK_GTIDS);
+    assert_int_equal(t.spec, 0);
+    assert_int_equal(t.a_len, 3);
+    assert_memory_equal(t.a, "0-1", 3);
+    want_track(&it, MYSQL_TRACK_TRX_CHARACTERISTICS, "START TRANSACTION", NULL);
+    want_track(&it, MYSQL_TRACK_TRX_STATE, "T_______", NULL);
+    want_track(&it, 0x2a, "xyz", NULL);
+    assert_int_equal(mysql_track_next(&it, &t), HY_AGAIN);
+    assert_int_equal(mysql_track_next(&it, &t), HY_AGAIN);
+    free(b);
+
+    /* An empty block has no entries. */
+    mysql_track_init(&it, NULL, 0);
+    assert_int_equal(mysql_track_next(&it, &t), HY_AGAIN);
+}
+
+static const struct {
+    const char *name;
+    const char *bytes;
+    size_t len;
+} track_bad[] = {
+    {"type only", "\x00", LIT_LEN("\x00")},
+    {"body past the end",
+     "\x01\x05\x03"
+     "db",
+     LIT_LEN("\x01\x05\x03"
+             "db")},
+    {"schema longer than its body",
+     "\x01\x02\x05"
+     "d",
+     LIT_LEN("\x01\x02\x05"
+             "d")},
+    {"schema with trailing bytes",
+     "\x01\x03\x01"
+     "dx",
+     LIT_LEN("\x01\x03\x01"
+             "dx")},
+    {"variable without a value", "\x00\x09\x08sql_mode", LIT_LEN("\x00\x09\x08sql_mode")},
+    {"gtids without text", "\x03\x01\x00", LIT_LEN("\x03\x01\x00")},
+    {"NULL length", "\x00\xfb", LIT_LEN("\x00\xfb")},
+    {"unknown type past the end",
+     "\x2a\x04"
+     "xyz",
+     LIT_LEN("\x2a\x04"
+             "xyz")},
+};
+
+static void test_track_bad(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < HY_ARRAY_SIZE(track_bad); i++) {
+        uint8_t *b = dup_exact((const uint8_t *)track_bad[i].bytes, track_bad[i].len);
+        struct mysql_track_it it;
+        struct mysql_track t;
+        hy_status_t rc;
+
+        mysql_track_init(&it, b, track_bad[i].len);
+        while ((rc = mysql_track_next(&it, &t)) == HY_OK)
+            ;
+        if (rc != HY_ERROR)
+            fail_msg("track '%s': rc %d, want HY_ERROR", track_bad[i].name, rc);
+        /* and it stays an error */
+        assert_int_equal(mysql_track_next(&it, &t), HY_ERROR);
+        free(b);
+    }
+}
+
 /* ---- ERR / EOF ---------------------------------------------------------- */
 
 static const char err_access[] = "\xff"
@@ -2199,6 +2313,8 @@ int main(void)
         cmocka_unit_test(test_auth_switch_native),
         cmocka_unit_test(test_ok_decode),
         cmocka_unit_test(test_ok_encode),
+        cmocka_unit_test(test_track_iter),
+        cmocka_unit_test(test_track_bad),
         cmocka_unit_test(test_err),
         cmocka_unit_test(test_eof),
         cmocka_unit_test(test_is_eof),
