@@ -2683,3 +2683,41 @@ const char *classify_kind_to_str(enum classify_kind kind)
     }
     return "unknown";
 }
+
+/* ---- sql_mode ----------------------------------------------------------- */
+
+static const struct {
+    const char *name;
+    unsigned opts;
+} sql_modes[] = {
+    /* The server expands a combination mode into its parts when it reports
+     * the value, but a value given on its command line or in a tracking
+     * entry of another server may name the combination alone. */
+    {"NO_BACKSLASH_ESCAPES", CLO_NO_BACKSLASH_ESCAPES},
+    {"ANSI_QUOTES", CLO_ANSI_QUOTES},
+    {"ANSI", CLO_ANSI_QUOTES},
+    {"DB2", CLO_ANSI_QUOTES},
+    {"MAXDB", CLO_ANSI_QUOTES},
+    {"MSSQL", CLO_ANSI_QUOTES},
+    {"ORACLE", CLO_ANSI_QUOTES},
+    {"POSTGRESQL", CLO_ANSI_QUOTES},
+};
+
+unsigned classify_sql_mode(const char *mode, size_t len)
+{
+    unsigned opts = 0;
+    const char *p = mode, *end = mode + len;
+
+    while (p < end) {
+        const char *comma = memchr(p, ',', (size_t)(end - p));
+        const char *stop = comma != NULL ? comma : end;
+        size_t n = (size_t)(stop - p);
+
+        for (size_t i = 0; i < sizeof(sql_modes) / sizeof(sql_modes[0]); i++) {
+            if (strlen(sql_modes[i].name) == n && strncasecmp(p, sql_modes[i].name, n) == 0)
+                opts |= sql_modes[i].opts;
+        }
+        p = comma != NULL ? comma + 1 : end;
+    }
+    return opts;
+}

@@ -258,6 +258,15 @@ bool classify_find_ident(const char *sql, size_t len, unsigned opts, classify_id
 /* Whether the digest upper-cases `word` (ASCII case-insensitive). */
 bool classify_is_keyword(const char *word, size_t len);
 
+/*
+ * The lexer options a sql_mode value asks for, as the server reports it
+ * (@@sql_mode, or a session-tracking entry): a comma-separated list of mode
+ * names, case-insensitive. NO_BACKSLASH_ESCAPES gives CLO_NO_BACKSLASH_ESCAPES;
+ * ANSI_QUOTES, and the combination modes that include it (ANSI, DB2, MAXDB,
+ * MSSQL, ORACLE, POSTGRESQL), give CLO_ANSI_QUOTES. Other names are ignored.
+ */
+unsigned classify_sql_mode(const char *mode, size_t len);
+
 const char *classify_kind_to_str(enum classify_kind kind);
 
 #endif /* HALYARD_CLASSIFY_H */

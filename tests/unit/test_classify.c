@@ -1013,6 +1013,89 @@ static void test_options(void **state)
     assert_string_equal(out, "SELECT ? FROM t");
 }
 
+/* Statements built so that the lexing modes disagree on where a string or
+ * a quoted name ends: what hides a write in one mode is the write in
+ * another. Each row says what classify() must find under each of the four
+ * mode combinations (0, NBE, AQ, NBE|AQ). */
+static const struct {
+    const char *sql;
+    int kind[4];
+    unsigned nstmt[4];
+} mode_cases[] = {
+    /* a backslash before the closing quote */
+    {"SELECT 'a\\'; DELETE FROM t; -- '", {RD, WR, RD, WR}, {1, 2, 1, 2}},
+    /* an identifier under ANSI_QUOTES takes no escapes: "a\" ends at once;
+     * so does a string under NO_BACKSLASH_ESCAPES */
+    {"SELECT 1 AS \"a\\\"; INSERT INTO t VALUES (1); -- \"", {RD, WR, WR, WR}, {1, 2, 2, 2}},
+    /* the same, the other way round: the write is visible only without ANSI_QUOTES */
+    {"SELECT \"x\"; DELETE FROM t", {WR, WR, WR, WR}, {2, 2, 2, 2}},
+    /* a doubled quote is an escape in every mode */
+    {"SELECT 'it''s'; SELECT 2", {RD, RD, RD, RD}, {2, 2, 2, 2}},
+    {"SELECT \"a\"\"b\" FROM t", {RD, RD, RD, RD}, {1, 1, 1, 1}},
+    /* a comment opener inside what one mode calls a string: here the
+     * write is visible without NO_BACKSLASH_ESCAPES, hidden with it */
+    {"SELECT '\\' /*'; UPDATE t SET a = 1; -- */", {WR, RD, WR, RD}, {2, 1, 2, 1}},
+    /* a backtick never takes escapes, whatever the mode */
+    {"SELECT `a\\`; DELETE FROM t", {WR, WR, WR, WR}, {2, 2, 2, 2}},
+};
+
+static void test_mode_confusion(void **state)
+{
+    (void)state;
+    static const unsigned modes[4] = {0, CLO_NO_BACKSLASH_ESCAPES, CLO_ANSI_QUOTES,
+                                      CLO_NO_BACKSLASH_ESCAPES | CLO_ANSI_QUOTES};
+    for (size_t i = 0; i < HY_ARRAY_SIZE(mode_cases); i++) {
+        for (size_t m = 0; m < 4; m++) {
+            struct classify_result res;
+            classify_str(mode_cases[i].sql, modes[m], &res);
+            if ((int)res.kind != mode_cases[i].kind[m] || res.nstmt != mode_cases[i].nstmt[m])
+                fail_msg("%s under opts %u: %s, %u statements; want %s, %u", mode_cases[i].sql,
+                         modes[m], classify_kind_to_str(res.kind), res.nstmt,
+                         classify_kind_to_str((enum classify_kind)mode_cases[i].kind[m]),
+                         mode_cases[i].nstmt[m]);
+        }
+    }
+}
+
+static const struct {
+    const char *mode;
+    unsigned opts;
+} sql_mode_cases[] = {
+    {"", 0},
+    {"STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_AUTO_CREATE_USER,NO_ENGINE_SUBSTITUTION",
+     0},
+    {"NO_BACKSLASH_ESCAPES", CLO_NO_BACKSLASH_ESCAPES},
+    {"ANSI_QUOTES", CLO_ANSI_QUOTES},
+    {"no_backslash_escapes,ansi_quotes", CLO_NO_BACKSLASH_ESCAPES | CLO_ANSI_QUOTES},
+    /* what MariaDB 10.11 reports after SET sql_mode='ANSI' */
+    {"REAL_AS_FLOAT,PIPES_AS_CONCAT,ANSI_QUOTES,IGNORE_SPACE,ONLY_FULL_GROUP_BY,ANSI",
+     CLO_ANSI_QUOTES},
+    {"ANSI", CLO_ANSI_QUOTES},
+    {"ORACLE", CLO_ANSI_QUOTES},
+    {"POSTGRESQL,NO_BACKSLASH_ESCAPES", CLO_ANSI_QUOTES | CLO_NO_BACKSLASH_ESCAPES},
+    /* names are whole words: neither a prefix nor a longer name counts */
+    {"ANSI_QUOTESX,NO_BACKSLASH", 0},
+    {"XANSI,ANSI_", 0},
+    {",,ANSI_QUOTES,", CLO_ANSI_QUOTES},
+};
+
+static void test_sql_mode(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < HY_ARRAY_SIZE(sql_mode_cases); i++) {
+        size_t len = strlen(sql_mode_cases[i].mode);
+        char *copy = exact_copy(sql_mode_cases[i].mode, len);
+        unsigned got = classify_sql_mode(copy, len);
+        if (got != sql_mode_cases[i].opts)
+            fail_msg("sql_mode '%s': %u, want %u", sql_mode_cases[i].mode, got,
+                     sql_mode_cases[i].opts);
+        free(copy);
+    }
+    /* the length bounds the value: what follows is not read */
+    assert_int_equal(classify_sql_mode("ANSI_QUOTES", 4), CLO_ANSI_QUOTES); /* "ANSI" */
+    assert_int_equal(classify_sql_mode("ANSI_QUOTES", 3), 0);
+}
+
 /* ---- digest ---- */
 
 static void test_digest(void **state)
@@ -1477,6 +1560,8 @@ int main(void)
         cmocka_unit_test(test_pathological),
         cmocka_unit_test(test_keywords_and_names),
         cmocka_unit_test(test_digest_fixed_point),
+        cmocka_unit_test(test_mode_confusion),
+        cmocka_unit_test(test_sql_mode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
