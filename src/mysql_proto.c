@@ -926,6 +926,11 @@ bool mysql_resp_err_fits(const struct mysql_resp *r)
     }
 }
 
+bool mysql_resp_ok_fits(const struct mysql_resp *r)
+{
+    return r->state == RS_SIMPLE || r->state == RS_FIRST || r->state == RS_INFILE_REPLY;
+}
+
 enum mysql_resp_rc mysql_resp_feed(struct mysql_resp *r, const uint8_t *p, uint32_t len)
 {
     bool deprecate_eof = r->caps & CLIENT_DEPRECATE_EOF;

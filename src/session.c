@@ -64,6 +64,7 @@
 #include "halyard/session_err.h"
 #include "halyard/stats.h"
 #include "halyard/tls.h"
+#include "halyard/track.h"
 #include "halyard/worker.h"
 
 /* MariaDB error codes the session reads in answers or passes to the
@@ -727,10 +728,35 @@ static bool secret_word(void *ctx, const char *name, size_t len)
  * s->lex_opts changes. */
 static void session_lex_follow(struct session *s, uint16_t status)
 {
+    /* ANSI_QUOTES has no status flag: it comes from a sql_mode the backend
+     * reported through session tracking (session_track_note()), and stays
+     * as it was when the answer reported none. */
+    if (s->tracked_lex >= 0) {
+        s->lex_opts =
+            (s->lex_opts & ~CLO_ANSI_QUOTES) | ((unsigned)s->tracked_lex & CLO_ANSI_QUOTES);
+        s->tracked_lex = -1;
+    }
     if (status & SERVER_STATUS_NO_BACKSLASH_ESCAPES)
         s->lex_opts |= CLO_NO_BACKSLASH_ESCAPES;
     else
         s->lex_opts &= ~CLO_NO_BACKSLASH_ESCAPES;
+}
+
+/* An OK of the answer in flight, whole in `pl`: remember the sql_mode its
+ * session-state block reports, for session_lex_follow() at the end of the
+ * statement (an answer to several statements carries one OK each; the last
+ * report counts). The packet is forwarded as it is. */
+static void session_track_note(struct session *s, const uint8_t *pl, uint32_t len)
+{
+    struct mysql_ok ok;
+    struct track_changes tc;
+
+    if (mysql_ok_decode(pl, len, s->resp.caps, &ok) != HY_OK || ok.session_state == NULL)
+        return;
+    if (track_parse(ok.session_state, ok.session_state_len, &tc) != HY_OK)
+        slog_debug(s, "malformed session-state block from the backend: read up to the fault");
+    if (tc.sql_mode)
+        s->tracked_lex = (int)tc.lex_opts;
 }
 
 static bool may_hold_secret(const char *text, size_t len, unsigned lex_opts)
@@ -1315,14 +1341,21 @@ static bool down_parse(struct session *s)
         uint32_t peek = HY_MIN(len, (uint32_t)MYSQL_RESP_PEEK);
         bool capture =
             (s->internal == INT_GTID_FETCH || s->internal == INT_GTID_WAIT) && s->resp.rows == 0;
-        if ((capture || s->internal == INT_PS_PREPARE) && len + MYSQL_HEADER_SIZE <= st->b->cap)
-            peek = len; /* the whole first row, to read its value; a whole ERR */
+        bool track = s->internal == INT_NONE && len > 0 && (s->resp.caps & CLIENT_SESSION_TRACK) &&
+                     mysql_resp_ok_fits(&s->resp) &&
+                     (st->b->data + st->scan + MYSQL_HEADER_SIZE)[0] == MYSQL_OK &&
+                     len + MYSQL_HEADER_SIZE <= st->b->cap;
+        if ((capture || track || s->internal == INT_PS_PREPARE) &&
+            len + MYSQL_HEADER_SIZE <= st->b->cap)
+            peek = len; /* the whole first row, to read its value; a whole ERR or OK */
         if (stream_unparsed(st) < MYSQL_HEADER_SIZE + peek)
             return true;
         uint8_t *pl = st->b->data + st->scan + MYSQL_HEADER_SIZE;
         if (s->ps_new != NULL && s->cmd == COM_STMT_PREPARE && s->internal == INT_NONE && len > 0 &&
             pl[0] == MYSQL_OK && s->rdown.seq == 1)
             ps_prepare_ok(s, pl, peek); /* before the tracker: it must not see our id */
+        if (track && peek == len)
+            session_track_note(s, pl, len);
         enum mysql_resp_rc rc = mysql_resp_feed(&s->resp, pl, len);
         if (capture && s->resp.rows == 1 && peek == len)
             capture_value(s, pl, len);
@@ -4002,6 +4035,7 @@ void session_create(struct worker *w, int fd, const struct config_listener *list
     }
     net_set_nodelay(fd);
     s->w = w;
+    s->tracked_lex = -1;
     s->cfg = config_get(cfg);
     s->lcfg = config_get(w->cfg);
     s->listener = listener;

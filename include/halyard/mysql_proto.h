@@ -510,6 +510,9 @@ void mysql_resp_infile_done(struct mysql_resp *r);
  * column or parameter definitions, which client libraries read without
  * looking for one (pymysql does not). */
 bool mysql_resp_err_fits(const struct mysql_resp *r);
+/* Whether a packet with header 0x00 fed now is an OK (one that may carry a
+ * session-state block), not a row or a prepared statement's answer. */
+bool mysql_resp_ok_fits(const struct mysql_resp *r);
 
 /* Human name of a command byte ("COM_QUERY"), "COM_UNKNOWN" otherwise. */
 const char *mysql_com_name(uint8_t cmd);

@@ -115,6 +115,7 @@ struct session {
     int wait_idx;              /* backend a waiting command was routed to, else -1 */
     uint16_t status;           /* server status flags of the primary's last answer */
     unsigned lex_opts;         /* CLO_* for classify(): session_lex_follow() */
+    int tracked_lex;           /* CLO_* of a sql_mode the answer in flight tracked, else -1 */
     bool pinned;               /* session state only the primary has: everything goes there */
     enum internal_op internal; /* a command halyard runs itself on cur, answer not forwarded */
     char capture[136];         /* first column of the first row of its answer */

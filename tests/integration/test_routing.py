@@ -272,6 +272,32 @@ def test_no_backslash_escapes_is_lexed_as_the_server_does(halyard, cluster, sche
         "a'; DELETE FROM t WHERE id = 77; -- "
 
 
+def test_ansi_quotes_is_lexed_as_the_server_does(halyard, cluster, schema):
+    """Under sql_mode ANSI_QUOTES "..." is a quoted name, which takes no
+    backslash escapes, so `SELECT 1 AS "a\\"; DELETE ...; -- "` is a SELECT and
+    a DELETE. Lexed as a string it is one SELECT, and went to a replica,
+    which refused the DELETE (1290). ANSI_QUOTES has no status flag: halyard
+    reads it from the sql_mode the server's session tracking reports, here
+    because the client (with CLIENT_SESSION_TRACK) asked for sql_mode to be
+    tracked."""
+    from pymysql.constants import CLIENT
+    cluster.sql(0, "REPLACE INTO routing.t VALUES (78, 'aq')")
+    cluster.sync()
+    c = halyard.connect(database=schema, autocommit=True,
+                        client_flag=CLIENT.MULTI_STATEMENTS | CLIENT.SESSION_TRACK)
+    q(c, "SET SESSION session_track_system_variables = 'sql_mode'")
+    q(c, "SET SESSION sql_mode = 'ANSI_QUOTES'")
+    with c.cursor() as cur:
+        cur.execute('SELECT 1 AS "a\\"; DELETE FROM t WHERE id = 78; -- "')
+        assert cur.fetchall() == ((1,),)
+        while cur.nextset():
+            pass
+    assert cluster.sql(0, "SELECT COUNT(*) FROM routing.t WHERE id = 78") == [(0,)]
+    # And back: without ANSI_QUOTES the same text is one SELECT of a string.
+    q(c, "SET SESSION sql_mode = DEFAULT")
+    assert q(c, 'SELECT 1 AS "a\\"; DELETE FROM t WHERE id = 78; -- "')[0][0] == 1
+
+
 def test_select_of_a_stored_function_that_writes_runs_on_the_primary(halyard, cluster, schema,
                                                                       ids):
     """`SELECT f()` where f() inserts: a read to the eye, a write to the
