@@ -19,7 +19,7 @@ WARN    = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes -Wm
           -Wno-missing-field-initializers
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -pthread $(CFLAGS) $(EXTRA_CFLAGS)
-LDLIBS  = -lev -lssl -lcrypto -lpcre2-8 -lconfig -pthread
+LDLIBS  = -lev -lssl -lcrypto -lpcre2-8 -lconfig -lz -pthread
 ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_LDFLAGS)
 
 SRC      = $(wildcard src/*.c)

@@ -43,6 +43,7 @@ void conn_init(struct conn *c, int fd)
     c->fd = fd;
     c->ops = &transport_plain;
     c->tls = NULL;
+    c->z = NULL;
     c->out = NULL;
     c->out_head = c->out_tail = 0;
 }

@@ -53,6 +53,7 @@
 #include "halyard/auth.h"
 #include "halyard/backend.h"
 #include "halyard/classify.h"
+#include "halyard/compress.h"
 #include "halyard/digest.h"
 #include "halyard/firewall.h"
 #include "halyard/guard.h"
@@ -87,12 +88,13 @@
 #define SHA2_FAST_AUTH_OK   0x03
 #define SHA2_PERFORM_FULL   0x04
 
-/* What halyard offers clients, plus CLIENT_SSL when tls_cert is set. No
- * compression; no MariaDB extended capabilities (CLIENT_MYSQL, bit 0,
+/* What halyard offers clients, plus CLIENT_SSL when tls_cert is set.
+ * CLIENT_COMPRESS is the client side's alone (compress.h): backends never
+ * get it (mysql_client.c). No MariaDB extended capabilities (CLIENT_MYSQL, bit 0,
  * stays set, so MariaDB clients and servers read none). */
 #define SERVER_CAPS                                                                                \
     (CLIENT_LONG_PASSWORD | CLIENT_FOUND_ROWS | CLIENT_LONG_FLAG | CLIENT_CONNECT_WITH_DB |        \
-     CLIENT_NO_SCHEMA | CLIENT_ODBC | CLIENT_LOCAL_FILES | CLIENT_IGNORE_SPACE |                   \
+     CLIENT_NO_SCHEMA | CLIENT_COMPRESS | CLIENT_ODBC | CLIENT_LOCAL_FILES | CLIENT_IGNORE_SPACE | \
      CLIENT_PROTOCOL_41 | CLIENT_INTERACTIVE | CLIENT_IGNORE_SIGPIPE | CLIENT_TRANSACTIONS |       \
      CLIENT_SECURE_CONNECTION | CLIENT_MULTI_STATEMENTS | CLIENT_MULTI_RESULTS |                   \
      CLIENT_PS_MULTI_RESULTS | CLIENT_PLUGIN_AUTH | CLIENT_CONNECT_ATTRS |                         \
@@ -3304,6 +3306,15 @@ static void session_login_ok(struct session *s, uint8_t seq)
 {
     session_timer_stop(s);
     send_ok(s, seq);
+    /* A client that asked for compression turns it on once it has read
+     * this OK: the OK itself goes out as it is, even if still queued. */
+    if ((s->caps & CLIENT_COMPRESS) && !conn_is_compressed(&s->client)) {
+        size_t queued = conn_has_local(&s->client) ? s->client.out_tail - s->client.out_head : 0;
+        if (compress_start(&s->client, s->w->loop, queued) != HY_OK) {
+            session_mark_closing(s, END_NOMEM);
+            return;
+        }
+    }
     session_set_state(s, SS_IDLE);
     slog_debug(s, "logged in%s%s", s->db ? ", schema " : "", s->db ? s->db : "");
     audit_login(true, s->id, s->user, s->peer, s->listener->name, NULL);

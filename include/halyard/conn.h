@@ -23,6 +23,7 @@
 
 struct conn;
 struct tls_conn;
+struct zconn;
 
 struct transport_ops {
     const char *name;
@@ -43,6 +44,7 @@ struct conn {
     int fd;
     const struct transport_ops *ops;
     struct tls_conn *tls; /* the TLS transport's state, NULL for plain */
+    struct zconn *z;      /* the compressed layer's state (compress.h), or NULL */
     ev_io rio;
     ev_io wio;
     struct buf *out;
