@@ -370,7 +370,11 @@ hy_status_t compress_start(struct conn *c, struct ev_loop *loop, size_t raw)
         free(z);
         return HY_NOMEM;
     }
-    if (deflateInit(&z->def, Z_DEFAULT_COMPRESSION) != Z_OK) {
+    /* A 4 KiB window and a small hash (about 40 KiB in all, not zlib's
+     * default 256 KiB): a session's frames are at most COMPRESS_CHUNK and
+     * rows repeat within a few KiB. Any zlib reader inflates it. */
+    if (deflateInit2(&z->def, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 12, 6, Z_DEFAULT_STRATEGY) !=
+        Z_OK) {
         inflateEnd(&z->inf);
         free(z);
         return HY_NOMEM;

@@ -16,14 +16,14 @@
  * frame halyard sends takes the next number after the last frame received
  * (a client restarts at 0 with each command), which is what the server does.
  *
- * Memory: one allocation per session at compress_start() (the state, a
- * 16 KiB input buffer, a frame buffer for output and zlib's two streams);
- * nothing per frame. Input is inflated straight into the caller's buffer,
- * so a frame of any declared size (at most 16 MiB - 1) needs no room of its
- * own. A frame whose declared lengths do not match its content (more or
- * fewer bytes than declared, a stream that ends early or late, a
- * compressed length past zlib's bound) makes recv fail with EPROTO and
- * conn_error() saying why: the owner closes the connection.
+ * Memory: allocated once per session at compress_start() (the state with
+ * a 16 KiB input buffer and a 33 KiB output frame, zlib's deflate stream
+ * with a 4 KiB window, about 40 KiB, and its inflate stream, whose 32 KiB
+ * window zlib allocates at the first compressed frame); nothing per frame. Input is inflated
+ * straight into the caller's buffer, so a frame of any declared size (at most 16 MiB - 1) needs no
+ * room of its own. A frame whose declared lengths do not match its content (more or fewer bytes
+ * than declared, a stream that ends early or late, a compressed length past zlib's bound) makes
+ * recv fail with EPROTO and conn_error() saying why: the owner closes the connection.
  *
  * Output is accepted a chunk at a time (at most COMPRESS_CHUNK bytes) into
  * one frame; a frame the socket did not take whole is finished by the
