@@ -23,6 +23,9 @@
  * Nothing that legitimately differs between connections (thread ids,
  * timestamps) is printed.
  *
+ * With PS_CLIENT_COMPRESS=1 in the environment the connection asks for the
+ * compressed protocol (MYSQL_OPT_COMPRESS) and fails unless it got it.
+ *
  * Exit status 0 when the scenario ran as expected; otherwise 1 with
  * "ps_client: <where>: <code> (<sqlstate>) <message>" on stderr.
  */
@@ -1444,9 +1447,15 @@ int main(int argc, char **argv)
     mysql_options(conn, MYSQL_OPT_WRITE_TIMEOUT, &timeout);
     unsigned long max_packet = 64ul << 20;
     mysql_options(conn, MYSQL_OPT_MAX_ALLOWED_PACKET, &max_packet);
+    const char *compress = getenv("PS_CLIENT_COMPRESS");
+    bool want_compress = compress != NULL && strcmp(compress, "1") == 0;
+    if (want_compress)
+        mysql_options(conn, MYSQL_OPT_COMPRESS, NULL);
     if (mysql_real_connect(conn, host, user, password, db, (unsigned int)port, NULL,
                            CLIENT_MULTI_RESULTS) == NULL)
         die_conn("connect");
+    if (want_compress && !conn->net.compress)
+        die("asked for compression and did not get it");
     setvbuf(stdout, NULL, _IOFBF, 1 << 16);
     run();
     mysql_close(conn);

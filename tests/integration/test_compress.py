@@ -6,6 +6,7 @@ speak the frames themselves (rawmysql) to show that halyard really answers
 in compressed frames and refuses frames whose lengths lie.
 """
 
+import os
 import struct
 import subprocess
 import zlib
@@ -13,6 +14,8 @@ import zlib
 import pytest
 
 from rawmysql import CLIENT_PLUGIN_AUTH, DEFAULT_CAPS, RawConn
+from test_core import db, ps_client_bin  # noqa: F401 (fixtures)
+from test_tls import client_tls_settings, tls_files
 from util import APP_PASSWORD, APP_USER
 
 MARIADB = "/usr/bin/mariadb"
@@ -130,3 +133,56 @@ def test_raw_frame_lengths_that_lie_close(halyard, lie):
         z.send_frame(data, 0, ulen=len(data), clen=0)
     z.raw.wait_closed(5)  # raises if still open
     assert halyard.sql("SELECT 'still serving'") == [("still serving",)]
+
+
+# ---------------------------------------------------------------------------
+# libmariadb: the binary protocol, compressed
+
+
+@pytest.mark.parametrize("scenario", ["prepare-execute", "cursor", "long-data", "multi-result", "errors"])
+def test_ps_client_compressed_matches_direct(start_halyard, cluster, db, ps_client_bin, scenario):
+    """ps_client with MYSQL_OPT_COMPRESS prints the same through halyard as
+    directly (it fails itself when compression was not negotiated)."""
+    h = start_halyard(read_write_split=False)  # all on the primary: its counters compare
+    env = dict(os.environ, PS_CLIENT_COMPRESS="1")
+    out = {}
+    for where, port in (("direct", cluster.primary_port), ("halyard", h.port)):
+        r = subprocess.run([ps_client_bin, "127.0.0.1", str(port), APP_USER, APP_PASSWORD, db, scenario],
+                           capture_output=True, text=True, timeout=120, env=env)
+        assert r.returncode == 0, f"ps_client {scenario} via {where} failed: {r.stderr}"
+        out[where] = r.stdout
+    assert out["halyard"] == out["direct"]
+
+
+# ---------------------------------------------------------------------------
+# LOAD DATA LOCAL and TLS
+
+
+def test_cli_compress_load_data_local(cluster, halyard, db, tmp_path):
+    """LOAD DATA LOCAL INFILE (the file's frames go up compressed) loads
+    every row, as directly."""
+    f = tmp_path / "rows.tsv"
+    f.write_text("".join(f"{i}\t{'v' * (i % 500)}\n" for i in range(40000)))
+    for port, table in ((cluster.port(0), "zload_direct"), (halyard.port, "zload_via")):
+        cluster.sql(0, f"DROP TABLE IF EXISTS {db}.{table}")
+        cluster.sql(0, f"CREATE TABLE {db}.{table} (id INT PRIMARY KEY, v TEXT)")
+        r = cli(port, "--local-infile=1", "-e",
+                f"LOAD DATA LOCAL INFILE '{f}' INTO TABLE {db}.{table}; "
+                f"SELECT COUNT(*), SUM(LENGTH(v)) FROM {db}.{table}")
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.split() == [b"40000", str(sum(i % 500 for i in range(40000))).encode()]
+
+
+def test_cli_compress_over_tls(cluster, start_halyard):
+    """Compression over TLS: the CLI's status shows both, and a large result
+    reads the same as directly."""
+    h = start_halyard(client_tls_settings(cluster))
+    tls = ["--ssl", f"--ssl-ca={tls_files(cluster)['ca']}"]
+    st = cli(h.port, *tls, "-e", "status")
+    assert st.returncode == 0, st.stderr
+    assert b"Compressed" in st.stdout and b"Cipher in use" in st.stdout, st.stdout
+    q = "SELECT seq, MD5(seq), REPEAT('t', seq % 1000) FROM mysql.seq_1_to_20000"
+    direct = cli(cluster.port(0), *tls, "-e", q)
+    via = cli(h.port, *tls, "-e", q)
+    assert via.returncode == 0, via.stderr
+    assert via.stdout == direct.stdout
