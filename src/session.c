@@ -2935,7 +2935,9 @@ static bool session_fall_back(struct session *s, const struct config_backend *be
               s->cfg->backends[j].name);
     s->wait_idx = (int)j;
     s->fell_back = true;
-    s->causal_check = false;
+    /* The causal wait ran on the backend that failed, not on this one: a
+     * replica waits again (it may not have the session's writes yet). */
+    s->causal_check = j != s->primary && s->consistency == CONSISTENCY_CAUSAL;
     s->ro_idx = -1;
     session_set_state(s, SS_IDLE);
     session_next_command(s);

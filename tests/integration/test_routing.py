@@ -335,6 +335,34 @@ def test_found_rows_answers_for_the_query_before_it(halyard, cluster, schema):
         assert q(c, "SELECT FOUND_ROWS()") == ((8,),)
 
 
+def test_a_read_that_falls_back_to_another_replica_waits_for_its_writes(halyard, cluster):
+    """The causal wait runs before the session state is replayed. When the
+    replay fails on the first replica (a schema the session once used was
+    dropped), the read went to the other replica without waiting there,
+    and a table the session had just created was not there yet
+    (main.having, main.sp). node2 is 3 s behind; whichever replica is tried
+    first, the read must see the table."""
+    cluster.sql(0, "CREATE DATABASE IF NOT EXISTS fb_gone")
+    cluster.sql(0, "CREATE DATABASE IF NOT EXISTS fb_keep")
+    cluster.sync()
+    cluster.delay(2, 3)
+    try:
+        for n in range(4):
+            c = halyard.connect(autocommit=True, read_timeout=20)
+            q(c, "USE fb_gone")
+            q(c, "USE fb_keep")
+            q(c, "DROP DATABASE fb_gone")
+            time.sleep(0.3)  # node1 has applied the DROP, node2 has not
+            q(c, f"CREATE TABLE fb_keep.t{n} (a INT)")
+            assert q(c, f"SELECT COUNT(*) FROM fb_keep.t{n}") == ((0,),)
+            cluster.sql(0, "CREATE DATABASE IF NOT EXISTS fb_gone")
+            c.close()
+    finally:
+        cluster.delay(2, 0)
+        cluster.sql(0, "DROP DATABASE IF EXISTS fb_gone")
+        cluster.sql(0, "DROP DATABASE IF EXISTS fb_keep")
+
+
 def test_a_failed_set_is_not_replayed(halyard, ids):
     c = halyard.connect(autocommit=True)
     with pytest.raises(pymysql.err.OperationalError):
