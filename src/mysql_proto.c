@@ -710,6 +710,32 @@ bool mysql_is_eof(uint8_t first, uint32_t len, bool deprecate_eof)
     return deprecate_eof ? len < MYSQL_MAX_PAYLOAD : len < EOF_MAX_LEN;
 }
 
+/* ---- column definitions ---------------------------------------------------- */
+
+hy_status_t mysql_coldef_decode(const uint8_t *payload, size_t len, struct mysql_coldef *cd)
+{
+    struct mysql_rd rd;
+    mysql_rd_init(&rd, payload, len);
+    size_t n = 0;
+    const uint8_t *catalog = mysql_rd_lenenc_str(&rd, &n);
+    if (rd.bad || n != 3 || memcmp(catalog, "def", 3) != 0)
+        return HY_ERROR;
+    (void)mysql_rd_lenenc_str(&rd, &n); /* schema */
+    (void)mysql_rd_lenenc_str(&rd, &n); /* table */
+    (void)mysql_rd_lenenc_str(&rd, &n); /* org_table */
+    cd->name = mysql_rd_lenenc_str(&rd, &cd->name_len);
+    (void)mysql_rd_lenenc_str(&rd, &n); /* org_name */
+    uint64_t fixed = mysql_rd_lenenc(&rd);
+    if (rd.bad || fixed < 0x0c || mysql_rd_left(&rd) < 0x0c)
+        return HY_ERROR;
+    cd->charset = mysql_rd_u16(&rd);
+    cd->length = mysql_rd_u32(&rd);
+    cd->type = mysql_rd_u8(&rd);
+    cd->flags = mysql_rd_u16(&rd);
+    cd->decimals = mysql_rd_u8(&rd);
+    return rd.bad ? HY_ERROR : HY_OK;
+}
+
 /* ---- response tracking -------------------------------------------------- */
 
 /* Where the tracker is in an answer: what the next packet may be. */

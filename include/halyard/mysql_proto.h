@@ -303,6 +303,47 @@ hy_status_t mysql_ok_decode(const uint8_t *payload, size_t len, uint32_t caps,
 size_t mysql_ok_encode(uint8_t *out, size_t cap, uint64_t affected, uint64_t insert_id,
                        uint16_t status, uint16_t warnings);
 
+/* ---- column definitions ---------------------------------------------------- */
+/* Column types (the `type` byte of a column definition). */
+enum mysql_type {
+    MYSQL_TYPE_DECIMAL = 0,
+    MYSQL_TYPE_TINY = 1,
+    MYSQL_TYPE_SHORT = 2,
+    MYSQL_TYPE_LONG = 3,
+    MYSQL_TYPE_FLOAT = 4,
+    MYSQL_TYPE_DOUBLE = 5,
+    MYSQL_TYPE_NULL = 6,
+    MYSQL_TYPE_LONGLONG = 8,
+    MYSQL_TYPE_INT24 = 9,
+    MYSQL_TYPE_VARCHAR = 15,
+    MYSQL_TYPE_NEWDECIMAL = 246,
+    MYSQL_TYPE_ENUM = 247,
+    MYSQL_TYPE_SET = 248,
+    MYSQL_TYPE_TINY_BLOB = 249,
+    MYSQL_TYPE_MEDIUM_BLOB = 250,
+    MYSQL_TYPE_LONG_BLOB = 251,
+    MYSQL_TYPE_BLOB = 252,
+    MYSQL_TYPE_VAR_STRING = 253,
+    MYSQL_TYPE_STRING = 254,
+};
+
+#define MYSQL_UNSIGNED_FLAG 0x0020u /* column definition flags */
+
+/* A column definition (protocol 4.1): what a result's values are. */
+struct mysql_coldef {
+    const uint8_t *name; /* the column's name as the client sees it */
+    size_t name_len;
+    uint16_t charset; /* collation id of the values as sent */
+    uint32_t length;
+    uint8_t type; /* enum mysql_type */
+    uint16_t flags;
+    uint8_t decimals;
+};
+
+/* Decode a column definition packet; HY_ERROR when it is not one. */
+hy_status_t mysql_coldef_decode(const uint8_t *payload, size_t len,
+                                struct mysql_coldef *cd) HY_MUSTCHECK;
+
 /* ---- session-state-change block ----------------------------------------
  * The block an OK carries when SERVER_SESSION_STATE_CHANGED is set: a series
  * of entries, each a type byte and a length-encoded body. The iterator only
