@@ -112,7 +112,8 @@ static void route_read(const struct route_in *in, struct route_out *out, bool ro
 static void route_statement(const struct route_in *in, struct route_out *out)
 {
     uint32_t f = in->flags;
-    /* A plain SET of session and user variables replays as it is. */
+    /* A plain SET of session and user variables: its values are read
+     * back and replayed elsewhere (session.c, "session state"). */
     bool plain_set = in->nvars > 0 && in->nstmt == 1 &&
                      !(f & (CLF_SET_GLOBAL | CLF_VARS_TRUNCATED)) &&
                      (in->kind == CL_SESSION || in->kind == CL_PIN_PRIMARY);

@@ -331,6 +331,8 @@ static void bconn_close(struct bconn *bc)
     struct session *s = bc->owner;
     ps_backend_gone(s, bc->idx);
     s->bc[bc->idx] = NULL;
+    varstate_destroy(bc->vs);
+    bc->vs = NULL;
     if (s->cur == bc) {
         s->cur = NULL;
         session_publish_backend(s);
@@ -434,40 +436,50 @@ static void answer_expect(struct session *s, uint8_t cmd, uint8_t exec_flags)
 }
 
 static bool ensure_backend(struct session *s, uint32_t idx);
+static bool ensure_connected(struct session *s, uint32_t idx);
 static char *dup_bytes(const void *p, size_t n);
 static void capture_value(struct session *s, const uint8_t *p, uint32_t len);
 static const char *skip_space_comments(const char *p, const char *end);
 static bool match_word(const char **pp, const char *end, const char *word);
 
-/* ---- session state log --------------------------------------------------
+/* ---- session state -------------------------------------------------------
  * Commands that change session state (SET, USE, SET NAMES, COM_INIT_DB,
- * COM_SET_OPTION...) run on the primary and, once they succeed there, are
- * appended to the session's log. Before another backend connection runs a
- * command it replays the entries it has not seen (bconn.applied), so every
- * backend sees exactly the state the client set. State that cannot be
- * replayed faithfully (temporary tables, LOCK TABLES, user variables set by
- * a SELECT, several statements at once, a log past its bounds) pins the
- * session to the primary instead, until COM_RESET_CONNECTION or
- * COM_CHANGE_USER.
+ * COM_SET_OPTION...) run once, on the primary. Once one succeeds, halyard
+ * learns what it set as values (varstate.h): the schema and the option from
+ * the command itself, the variables a SET assigned by reading them back on
+ * that same connection (readback.h) before the session's next command. The
+ * client has its OK by then; a command it sends meanwhile waits in `up`.
+ * s->vs is the session's state; each backend connection keeps the state it
+ * has run (bconn.vs, current when bconn.vs_gen == s->vs_gen). Before another
+ * backend runs a command, varstate_apply() gives the SETs that bring it up
+ * to date, with literals: `SET @id = LAST_INSERT_ID()` arrives there as
+ * `SET @`id` = 42`, never as that server's LAST_INSERT_ID(). A replica that
+ * must first catch up with the session's writes (consistency = causal) is
+ * waited for before it gets the state.
+ *
+ * State that cannot move (temporary tables, LOCK TABLES, user variables set
+ * by a SELECT, several statements at once, a state past STATE_MAX_BYTES, a
+ * read-back that failed or does not fit a buffer) pins the session to the
+ * primary instead, until COM_RESET_CONNECTION or COM_CHANGE_USER.
  */
-#define STATE_LOG_MAX_ENTRIES 256
-#define STATE_LOG_MAX_BYTES   (64u * 1024u)
+#define STATE_MAX_BYTES (64u * 1024u)
 
-static void state_log_clear(struct session *s)
+/* The session's state and every connection's are empty again. */
+static void state_clear(struct session *s)
 {
-    for (uint32_t i = 0; i < s->log_len; i++)
-        free(s->log[i].pkt);
-    free(s->log);
-    s->log = NULL;
-    s->log_len = s->log_cap = s->log_bytes = 0;
-    free(s->pend);
-    s->pend = NULL;
-    s->pend_len = 0;
-    s->record = false;
+    if (s->vs != NULL)
+        varstate_clear(s->vs);
+    s->vs_gen++;
     for (uint32_t i = 0; i < s->n_bc; i++) {
-        if (s->bc[i] != NULL)
-            s->bc[i]->applied = 0;
+        if (s->bc[i] != NULL) {
+            if (s->bc[i]->vs != NULL)
+                varstate_clear(s->bc[i]->vs);
+            s->bc[i]->vs_gen = s->vs_gen;
+        }
     }
+    s->chg_pending = false;
+    varstate_cmds_free(&s->sync);
+    s->sync_i = 0;
 }
 
 /* Close the connections of a pinned session that only the primary serves. */
@@ -477,67 +489,234 @@ static void session_pin(struct session *s, const char *why)
         slog_debug(s, "pinned to the primary: %s", why);
     (void)why;
     s->pinned = true;
-    state_log_clear(s);
+    state_clear(s);
     for (uint32_t i = 0; i < s->n_bc; i++) {
         if (s->bc[i] != NULL && i != s->primary && s->bc[i] != s->cur)
             bconn_close(s->bc[i]);
     }
 }
 
-/* Remember the command at up.scan, to be logged if it succeeds. */
-static void state_log_prepare(struct session *s, const uint8_t *payload, uint32_t len)
+/* A fresh change for the command in flight; NULL (the session pinned)
+ * when out of memory. */
+static struct state_change *state_change_begin(struct session *s)
 {
-    free(s->pend);
-    s->pend = NULL;
-    s->record = false;
-    if (s->pinned)
-        return;
-    if (s->log_len >= STATE_LOG_MAX_ENTRIES || s->log_bytes + len > STATE_LOG_MAX_BYTES) {
-        session_pin(s, "session state log full");
-        return;
+    if (s->chg == NULL && (s->chg = calloc(1, sizeof(*s->chg))) == NULL) {
+        session_pin(s, "out of memory for the session state");
+        return NULL;
     }
-    s->pend = malloc(len);
-    if (s->pend == NULL) {
-        session_pin(s, "out of memory for the session state log");
-        return;
-    }
-    memcpy(s->pend, payload, len);
-    s->pend_len = len;
-    s->record = true;
+    free(s->chg->stmt);
+    memset(s->chg, 0, sizeof(*s->chg));
+    s->chg->option = -1;
+    readback_init(&s->chg->rb);
+    s->chg_pending = true;
+    return s->chg;
 }
 
-static void state_log_commit(struct session *s, bool ok)
+/* COM_INIT_DB or COM_SET_OPTION (whole at p) is on its way to the primary. */
+static void state_prepare_cmd(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len)
 {
-    s->record = false;
-    if (!ok || s->pend == NULL) {
-        free(s->pend);
-        s->pend = NULL;
+    s->chg_pending = false;
+    struct state_change *c;
+    if (s->pinned || (c = state_change_begin(s)) == NULL)
         return;
-    }
-    if (s->log_len == s->log_cap) {
-        uint32_t cap = s->log_cap ? s->log_cap * 2 : 8;
-        struct state_entry *log = realloc(s->log, cap * sizeof(*log));
-        if (log == NULL) {
-            session_pin(s, "out of memory for the session state log");
-            return;
+    if (cmd == COM_INIT_DB)
+        c->schema = true;
+    else if (len >= 3)
+        c->option = p[1] | p[2] << 8;
+}
+
+static bool span_is_default(const char *sql, struct classify_span v)
+{
+    const char *p = sql + v.off, *end = p + v.len;
+    while (p < end && isspace((unsigned char)*p))
+        p++;
+    while (end > p && isspace((unsigned char)end[-1]))
+        end--;
+    return end - p == 7 && strncasecmp(p, "DEFAULT", 7) == 0;
+}
+
+/* A SET or USE (one statement, whole at p) is on its way to the primary:
+ * note what to learn once it succeeds. */
+static void state_prepare_set(struct session *s, const struct classify_result *r, const uint8_t *p,
+                              uint32_t len)
+{
+    static const char *const charset_vars[] = {"character_set_client", "character_set_connection",
+                                               "character_set_results", "collation_connection"};
+    s->chg_pending = false;
+    struct state_change *c;
+    if (s->pinned || (c = state_change_begin(s)) == NULL)
+        return;
+    const char *sql = (const char *)p + 1;
+    bool ok = true, verbatim = false;
+    c->schema = (r->flags & CLF_USE) != 0;
+    if (c->schema && r->schema[0] == '\0')
+        ok = false; /* a name too long for the classifier */
+    for (uint32_t i = 0; i < r->nvars && ok; i++) {
+        const struct classify_var *v = &r->vars[i];
+        const char *name = sql + v->name.off;
+        switch (v->scope) {
+        case CLV_SESSION:
+            if (span_is_default(sql, v->value)) {
+                /* Not read back: the value DEFAULT gives is not kept (the
+                 * time, for timestamp), it is recomputed where replayed. */
+                ok = c->n_default < READBACK_MAX &&
+                     varstate_name_valid(VS_SYSTEM, name, v->name.len);
+                if (ok) {
+                    struct readback_var *d = &c->dflt[c->n_default++];
+                    d->len = (uint8_t)v->name.len;
+                    memcpy(d->name, name, v->name.len);
+                    d->name[v->name.len] = '\0';
+                }
+            } else {
+                ok = readback_add(&c->rb, VS_SYSTEM, name, v->name.len) == HY_OK;
+            }
+            break;
+        case CLV_USER:
+            ok = readback_add(&c->rb, VS_USER, name, v->name.len) == HY_OK;
+            break;
+        case CLV_NAMES:
+        case CLV_CHARSET:
+            for (size_t k = 0; k < HY_ARRAY_SIZE(charset_vars) && ok; k++)
+                ok = readback_add(&c->rb, VS_SYSTEM, charset_vars[k], strlen(charset_vars[k])) ==
+                     HY_OK;
+            break;
+        default: /* SET ROLE: no variable to read */
+            verbatim = true;
+            break;
         }
-        s->log = log;
-        s->log_cap = cap;
     }
-    s->log[s->log_len].pkt = s->pend;
-    s->log[s->log_len].len = s->pend_len;
-    s->log_len++;
-    s->log_bytes += s->pend_len;
-    s->pend = NULL;
-    if (s->cur != NULL)
-        s->cur->applied = s->log_len; /* it ran there */
+    if ((r->flags & (CLF_TXN_SESSION | CLF_TXN_NEXT)) || (r->nvars == 0 && !c->schema))
+        verbatim = true;
+    if (ok && verbatim) {
+        if ((c->stmt = malloc(len - 1)) == NULL)
+            ok = false;
+        else
+            memcpy(c->stmt, sql, len - 1);
+        c->stmt_len = len - 1;
+    }
+    if (!ok) {
+        s->chg_pending = false;
+        session_pin(s, "session state set in a way that cannot be read back");
+    }
 }
 
-/* Send s->cur the next log entry it has not run. */
+/* The session's state changed on s->cur, where it ran: that connection
+ * has it all. */
+static void state_changed(struct session *s)
+{
+    s->vs_gen++;
+    struct bconn *bc = s->cur;
+    if (bc == NULL)
+        return;
+    if ((bc->vs == NULL && (bc->vs = varstate_create(STATE_MAX_BYTES)) == NULL) ||
+        varstate_copy(bc->vs, s->vs) != HY_OK) {
+        session_pin(s, "out of memory for the session state");
+        return;
+    }
+    bc->vs_gen = s->vs_gen;
+}
+
+/* The command in flight ended (ok: it succeeded). Returns true when the
+ * variables it set are to be read back now (state_readback_start). */
+static bool state_commit(struct session *s, bool ok)
+{
+    struct state_change *c = s->chg;
+    if (!s->chg_pending)
+        return false;
+    s->chg_pending = false;
+    if (!ok || s->pinned || s->cur == NULL) /* cur: NULL when its answer was abandoned */
+        return false;
+    if (s->vs == NULL && (s->vs = varstate_create(STATE_MAX_BYTES)) == NULL) {
+        session_pin(s, "out of memory for the session state");
+        return false;
+    }
+    hy_status_t rc = HY_OK;
+    if (c->schema && s->schema != NULL)
+        rc = varstate_set_schema(s->vs, s->schema, strlen(s->schema));
+    if (c->option >= 0)
+        varstate_set_option(s->vs, c->option);
+    if (rc == HY_OK && c->stmt != NULL)
+        rc = varstate_add_stmt(s->vs, (const char *)c->stmt, c->stmt_len);
+    for (uint32_t i = 0; i < c->n_default && rc == HY_OK; i++) {
+        const struct varstate_value dflt = {.type = VS_DEFAULT};
+        rc = varstate_set(s->vs, VS_SYSTEM, c->dflt[i].name, c->dflt[i].len, &dflt);
+    }
+    if (rc != HY_OK) {
+        session_pin(s, "session state past its bounds");
+        return false;
+    }
+    if (c->rb.n > 0)
+        return true;
+    state_changed(s);
+    return false;
+}
+
+static void internal_query(struct session *s, enum internal_op op, const char *sql, int timeout_ms);
+
+/* Ask s->cur the values the SET that just succeeded there assigned. */
+static void state_readback_start(struct session *s)
+{
+    char sql[READBACK_MAX * (3 * (VARSTATE_NAME_MAX + 12) + 40) + 16];
+    if (readback_sql(&s->chg->rb, sql, sizeof(sql)) >= sizeof(sql)) {
+        session_pin(s, "session state read-back too long");
+        session_next_command(s);
+        return;
+    }
+    readback_start(&s->chg->rb, s->caps);
+    internal_query(s, INT_READBACK, sql, s->cfg->connect_timeout_ms);
+}
+
+/* The read-back's answer has been read (readback_feed): keep the values,
+ * or pin the session when they could not all be read. */
+static void state_readback_end(struct session *s)
+{
+    if (s->resp.err_code != 0 || readback_done(&s->chg->rb) != HY_OK) {
+        slog_debug(s, "reading back the session's variables failed (error %u)", s->resp.err_code);
+        session_pin(s, "the session's variables could not be read back");
+        return;
+    }
+    state_changed(s);
+}
+
+static void state_sync_next(struct session *s);
+
+/* Bring s->cur (ready, idle) up to the session's state. */
+static void state_sync_start(struct session *s)
+{
+    struct bconn *bc = s->cur;
+    varstate_cmds_free(&s->sync);
+    s->sync_i = 0;
+    if (bc->vs == NULL && (bc->vs = varstate_create(STATE_MAX_BYTES)) == NULL) {
+        session_mark_closing(s, END_NOMEM);
+        return;
+    }
+    size_t max_cmd = (size_t)s->cfg->buffer_size - MYSQL_HEADER_SIZE - 1;
+    if (s->vs != NULL && varstate_apply(bc->vs, s->vs, max_cmd, &s->sync) != HY_OK) {
+        session_backend_failed(s, NULL, 0, "cannot bring the session state there");
+        return;
+    }
+    state_sync_next(s);
+}
+
+/* Send s->cur the next command of s->sync; when none is left, it has the
+ * session's state: the waiting command goes on. */
 static void state_sync_next(struct session *s)
 {
     struct bconn *bc = s->cur;
-    const struct state_entry *e = &s->log[bc->applied];
+    if (s->sync_i == s->sync.n) {
+        varstate_cmds_free(&s->sync);
+        s->sync_i = 0;
+        if (s->vs != NULL && varstate_copy(bc->vs, s->vs) != HY_OK) {
+            session_mark_closing(s, END_NOMEM);
+            return;
+        }
+        bc->vs_gen = s->vs_gen;
+        session_timer_stop(s);
+        session_set_state(s, SS_IDLE);
+        session_next_command(s);
+        return;
+    }
+    const struct varstate_cmd *e = &s->sync.v[s->sync_i];
     uint8_t hdr[MYSQL_HEADER_SIZE];
     mysql_hdr_write(hdr, e->len, 0);
     s->internal = INT_SYNC;
@@ -725,7 +904,7 @@ static bool secret_word(void *ctx, const char *name, size_t len)
  * of this session uses, from the server's own word: a backend answers with
  * SERVER_STATUS_NO_BACKSLASH_ESCAPES set while the session's sql_mode has
  * it, and the session's sql_mode is the same on every backend it uses (the
- * state log brings it there), so the last answer tells. Without it
+ * session state is brought there), so the last answer tells. Without it
  * `SELECT 'a\'; DELETE FROM t; -- '` lexes as one read. The one place
  * s->lex_opts changes. */
 static void session_lex_follow(struct session *s, uint16_t status)
@@ -948,7 +1127,7 @@ static uint32_t route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t
             s->pend_schema = dup_bytes(p + 1, len - 1);
         }
         if (fits)
-            state_log_prepare(s, p, len);
+            state_prepare_cmd(s, cmd, p, len);
         else
             session_pin(s, "oversized session command");
         return s->primary;
@@ -1024,7 +1203,7 @@ static uint32_t route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t
     in.fits = fits;
     session_decide(&in, &out);
     if (out.log_state)
-        state_log_prepare(s, p, len);
+        state_prepare_set(s, &r, p, len);
     return route_apply(s, &out);
 }
 
@@ -1050,7 +1229,7 @@ static bool causal_ready(struct session *s, uint32_t idx)
     struct bconn *bc = s->bc[idx];
     if (s->gtid[0] == '\0' || (bc != NULL && bc->gtid_epoch == s->gtid_epoch))
         return true;
-    if (!ensure_backend(s, idx))
+    if (!ensure_connected(s, idx))
         return false;
     char sql[224];
     snprintf(sql, sizeof(sql), "SELECT MASTER_GTID_WAIT('%s', %.3f)", s->gtid,
@@ -1063,7 +1242,7 @@ static bool causal_ready(struct session *s, uint32_t idx)
  * backend can take it): undo what route() prepared for it. */
 static void command_abandon(struct session *s)
 {
-    state_log_commit(s, false);
+    s->chg_pending = false;
     pstmt_free(s->ps_new);
     s->ps_new = NULL;
     s->ps_step = -1;
@@ -1154,8 +1333,7 @@ static void command_done(struct session *s)
         }
     }
     s->cmd_writes = false;
-    if (s->record)
-        state_log_commit(s, s->resp.err_code == 0);
+    bool readback = state_commit(s, s->resp.err_code == 0);
     s->last_active = ev_now(s->w->loop);
     session_set_state(s, SS_IDLE);
     stream_release_if_empty(&s->down, &s->w->pool);
@@ -1169,6 +1347,10 @@ static void command_done(struct session *s)
      * (then the client decides when it leaves). */
     if (atomic_load(&s->w->stopping) && !atomic_load(&s->w->draining)) {
         session_mark_closing(s, END_SHUTDOWN);
+        return;
+    }
+    if (readback) {
+        state_readback_start(s);
         return;
     }
     session_next_command(s);
@@ -1347,7 +1529,7 @@ static bool down_parse(struct session *s)
                      mysql_resp_ok_fits(&s->resp) &&
                      (st->b->data + st->scan + MYSQL_HEADER_SIZE)[0] == MYSQL_OK &&
                      len + MYSQL_HEADER_SIZE <= st->b->cap;
-        if ((capture || track || s->internal == INT_PS_PREPARE) &&
+        if ((capture || track || s->internal == INT_PS_PREPARE || s->internal == INT_READBACK) &&
             len + MYSQL_HEADER_SIZE <= st->b->cap)
             peek = len; /* the whole first row, to read its value; a whole ERR or OK */
         if (stream_unparsed(st) < MYSQL_HEADER_SIZE + peek)
@@ -1361,6 +1543,8 @@ static bool down_parse(struct session *s)
         enum mysql_resp_rc rc = mysql_resp_feed(&s->resp, pl, len);
         if (capture && s->resp.rows == 1 && peek == len)
             capture_value(s, pl, len);
+        if (s->internal == INT_READBACK)
+            readback_feed(&s->chg->rb, pl, len, peek == len, s->vs);
         if (s->internal == INT_PS_PREPARE && len > 0 && pl[0] == MYSQL_ERR && peek == len &&
             s->resp.err_code != 0) {
             free(s->ps_err);
@@ -1470,7 +1654,7 @@ static void consume_packet(struct session *s, uint32_t len)
 static bool ensure_backend(struct session *s, uint32_t idx)
 {
     struct bconn *bc = s->bc[idx];
-    if (bc != NULL && bc->state == BCONN_READY && bc->applied == s->log_len) {
+    if (bc != NULL && bc->state == BCONN_READY && bc->vs_gen == s->vs_gen) {
         s->cur = bc;
         session_publish_backend(s);
         return true;
@@ -1483,7 +1667,28 @@ static bool ensure_backend(struct session *s, uint32_t idx)
     }
     s->cur = bc;
     if (bc->state == BCONN_READY)
-        state_sync_next(s);
+        state_sync_start(s);
+    return false;
+}
+
+/* Backend `idx` logged in, whatever session state it has run: for a query
+ * of halyard's own that does not depend on it (MASTER_GTID_WAIT), which
+ * then runs before the state is brought there. True when it is (it is
+ * s->cur); otherwise the command waits as in ensure_backend(). */
+static bool ensure_connected(struct session *s, uint32_t idx)
+{
+    struct bconn *bc = s->bc[idx];
+    if (bc != NULL && bc->state == BCONN_READY) {
+        s->cur = bc;
+        session_publish_backend(s);
+        return true;
+    }
+    session_set_state(s, SS_WAIT_BACKEND);
+    ev_io_stop(s->w->loop, &s->client.rio);
+    if (bc == NULL)
+        bconn_open(s, idx);
+    else
+        s->cur = bc;
     return false;
 }
 
@@ -2389,8 +2594,8 @@ static void packet_too_large(struct session *s, uint8_t seq)
  * same primary server in both. Its backend connections are carried over by
  * backend name (same address and port), with the prepared statements they
  * hold (ps_remap_*); connections to backends the new config no longer has
- * (or has elsewhere) are closed, and a connection opened later replays the
- * session state log and prepares statements as usual. Until
+ * (or has elsewhere) are closed, and a connection opened later is brought up
+ * to the session state and prepares statements as usual. Until
  * it can move, a session keeps its config, and so its connections to
  * removed backends: they drain as its transaction ends.
  */
@@ -2693,7 +2898,7 @@ static void session_next_command(struct session *s)
             return;
         case COM_RESET_CONNECTION:
             /* A fresh session everywhere: other backends reconnect when needed. */
-            state_log_clear(s);
+            state_clear(s);
             s->pinned = false;
             for (uint32_t i = 0; i < s->n_bc; i++) {
                 if (s->bc[i] != NULL && i != s->primary)
@@ -2905,10 +3110,8 @@ static void session_backend_ready(struct session *s)
     }
     if (s->state != SS_WAIT_BACKEND)
         return;
-    if (bc->applied < s->log_len) {
-        state_sync_next(s);
-        return;
-    }
+    /* The waiting command is routed again: ensure_backend() brings the
+     * session state here, after a causal wait if there is one. */
     session_set_state(s, SS_IDLE);
     session_next_command(s);
 }
@@ -2975,6 +3178,7 @@ static void session_backend_failed_copied(struct session *s, const struct config
                                           const uint8_t *err_payload, size_t err_len,
                                           const char *why)
 {
+    bool readback = s->internal == INT_READBACK;
     session_timer_stop(s);
     s->internal = INT_NONE;
     bconn_close(s->cur);
@@ -2989,6 +3193,13 @@ static void session_backend_failed_copied(struct session *s, const struct config
         }
     }
     slog_warn(s, "backend %s (%s:%d): %s", be->name, be->address, be->port, why);
+    if (readback) {
+        /* No command waits; what the SET assigned is known only to the
+         * connection that stopped answering: gone with it, as a pinned
+         * session's state is. */
+        session_mark_closing(s, END_BACKEND_LOST);
+        return;
+    }
     uint8_t seq = (uint8_t)(s->last_seq + 1);
     if (s->state == SS_LOGIN_BACKEND) {
         if (err_payload != NULL)
@@ -3170,11 +3381,11 @@ static void internal_progress(struct session *s)
             session_backend_failed(s, NULL, 0, why);
             return;
         }
-        bc->applied++;
-        if (bc->applied < s->log_len) {
-            state_sync_next(s);
-            return;
-        }
+        s->sync_i++;
+        state_sync_next(s);
+        return;
+    case INT_READBACK:
+        state_readback_end(s);
         break;
     case INT_GTID_FETCH:
         s->need_gtid = false;
@@ -3499,7 +3710,7 @@ static void login_finish(struct session *s)
         /* A new user is a new session on the backend too. */
         s->changing_user = false;
         bconn_close_all(s);
-        state_log_clear(s);
+        state_clear(s);
         s->pinned = false;
         s->status = SERVER_STATUS_AUTOCOMMIT;
         s->ro_idx = -1;
@@ -3967,7 +4178,11 @@ static void session_free(struct session *s)
         guard_user_leave(s->user);
     query_end(s, true);
     bconn_close_all(s);
-    state_log_clear(s);
+    state_clear(s);
+    varstate_destroy(s->vs);
+    if (s->chg != NULL)
+        free(s->chg->stmt);
+    free(s->chg);
     ps_clear(s);
     free(s->bc);
     conn_close(&s->client, w->loop, &w->pool);

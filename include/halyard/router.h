@@ -101,7 +101,7 @@ struct route_out {
     uint32_t target; /* with ROUTE_GO */
     char why[320];   /* with ROUTE_TRX_LOST, ROUTE_NO_PRIMARY */
     const char *pin; /* pin the session to the primary, for this reason; NULL = no */
-    bool log_state;  /* a session command to log and replay (state_log_prepare) */
+    bool log_state;  /* a session command: note what it changes (state_prepare_set) */
     bool causal;     /* the replica must first be seen to have the session's writes */
     bool ro_begin;   /* a read-only transaction begins on target */
     bool sticky;     /* target is where the last statement ran (SHOW WARNINGS) */

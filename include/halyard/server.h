@@ -77,7 +77,8 @@ struct bconn {
 
     /* The owner's bookkeeping; server.c never reads it. */
     uint16_t idx;        /* index of `be` in the owner's config */
-    uint32_t applied;    /* entries of the session state log this connection ran */
+    struct varstate *vs; /* the session state this connection has run (NULL = none) */
+    uint32_t vs_gen;     /* the owner's state generation vs stands for */
     uint32_t gtid_epoch; /* the session's GTID (s->gtid_epoch) is known applied here */
 };
 

@@ -29,9 +29,11 @@
 #include "halyard/server.h"
 #include "halyard/mysql_proto.h"
 #include "halyard/pstmt.h"
+#include "halyard/readback.h"
 #include "halyard/registry.h"
 #include "halyard/relay.h"
 #include "halyard/rules.h"
+#include "halyard/varstate.h"
 
 enum session_state {
     SS_HANDSHAKE = 0, /* greeting sent; waiting for the login packet */
@@ -76,7 +78,8 @@ const char *session_end_to_str(enum session_end why);
 /* Commands halyard runs on a backend for itself. */
 enum internal_op {
     INT_NONE = 0,
-    INT_SYNC,       /* replaying the session state log */
+    INT_SYNC,       /* bringing a connection up to the session's state */
+    INT_READBACK,   /* reading back the values a SET assigned */
     INT_GTID_FETCH, /* SELECT @@last_gtid on the primary */
     INT_GTID_WAIT,  /* SELECT MASTER_GTID_WAIT(...) on a replica */
     INT_PS_PREPARE, /* preparing a statement where an EXECUTE lands */
@@ -89,10 +92,16 @@ enum auth_step {
     AUTH_STEP_SHA2_FULL,  /* caching_sha2_password "perform full authentication" */
 };
 
-/* A command that changed session state, replayed on other backends. */
-struct state_entry {
-    uint8_t *pkt; /* the command payload, command byte first */
-    uint32_t len;
+/* What the command in flight changes in the session's state, kept from
+ * route() to its end (see "session state" in session.c). */
+struct state_change {
+    bool schema;   /* USE / COM_INIT_DB: s->schema once it succeeded */
+    int option;    /* COM_SET_OPTION's option, else -1 */
+    uint8_t *stmt; /* a statement kept as written (SET ROLE, SET TRANSACTION), or NULL */
+    uint32_t stmt_len;
+    uint32_t n_default; /* system variables set to DEFAULT */
+    struct readback_var dflt[READBACK_MAX];
+    struct readback rb; /* the variables whose values are read back */
 };
 
 struct session {
@@ -169,16 +178,17 @@ struct session {
     uint64_t qlog_digest;
     bool qlog_pending;
 
-    /* session state log (see "session state log" in session.c) */
-    struct state_entry *log;
-    uint32_t log_len, log_cap, log_bytes;
-    uint8_t *pend; /* the command in flight, logged if it succeeds */
-    uint32_t pend_len;
-    bool record;
-    ev_timer timer;     /* login timeout, then backend connect timeout */
-    ev_timer idle;      /* client_idle_timeout_ms */
-    double last_active; /* ev_now() of the client's last bytes or command end */
-    uint64_t req_bytes; /* of the logical packet being forwarded (max_packet_size) */
+    /* session state (see "session state" in session.c) */
+    struct varstate *vs;       /* what the client set, as values; NULL until it sets some */
+    uint32_t vs_gen;           /* bumped at each change of vs (struct bconn.vs_gen) */
+    struct state_change *chg;  /* allocated at the first change, reused */
+    bool chg_pending;          /* chg belongs to the command in flight */
+    struct varstate_cmds sync; /* commands bringing cur up to vs ... */
+    uint32_t sync_i;           /* ... the next one to send */
+    ev_timer timer;            /* login timeout, then backend connect timeout */
+    ev_timer idle;             /* client_idle_timeout_ms */
+    double last_active;        /* ev_now() of the client's last bytes or command end */
+    uint64_t req_bytes;        /* of the logical packet being forwarded (max_packet_size) */
     /* A write waiting for a usable primary (session.c, "waiting for a primary"). */
     ev_timer primary_wait;
     double primary_wait_until; /* ev_now() past which it fails; 0 = not waiting yet */

@@ -1,0 +1,230 @@
+"""Session state moves by value: a SET runs once, on the primary, and what it
+assigned reaches the replicas as literals.
+
+`SET @id = LAST_INSERT_ID()` replayed as text on a replica gives that
+connection's LAST_INSERT_ID(), 0, and a later `... WHERE id = @id` there
+reads the wrong row without any error. The same goes for every expression
+that depends on the server or the moment: UUID(), NOW(), RAND(),
+CONNECTION_ID(), @@server_id, a subquery. Each case below sets a variable
+through halyard and reads it back both on the primary and on every replica
+(the answering server told apart by @@server_id): value, type and collation
+must be the primary's.
+"""
+
+import os
+import time
+
+import pymysql
+import pytest
+
+REPLICA = "/* halyard: replica */ "
+PRIMARY = "/* halyard: primary */ "
+
+
+def q(conn, sql, args=None):
+    with conn.cursor() as cur:
+        cur.execute(sql, args)
+        return cur.fetchall()
+
+
+def typed(conn, sql):
+    """The row and each column's type code."""
+    with conn.cursor() as cur:
+        cur.execute(sql)
+        return cur.fetchall()[0], tuple(d[1] for d in cur.description)
+
+
+@pytest.fixture
+def ids(cluster):
+    return cluster.server_id(0), {cluster.server_id(1), cluster.server_id(2)}
+
+
+@pytest.fixture
+def schema(cluster):
+    cluster.sql(0, "CREATE DATABASE IF NOT EXISTS vals")
+    cluster.sql(0, "CREATE TABLE IF NOT EXISTS vals.t (id INT AUTO_INCREMENT PRIMARY KEY, "
+                   "v VARCHAR(40))")
+    cluster.sync()
+    return "vals"
+
+
+def unlogged(cluster, sql):
+    """Run sql on the primary alone (sql_log_bin = 0): the replicas differ."""
+    root = cluster.root_connect(0)
+    try:
+        q(root, "SET SESSION sql_log_bin = 0")
+        q(root, sql)
+    finally:
+        root.close()
+
+
+def read_everywhere(c, names, ids):
+    """What `SELECT @a, COLLATION(@a), ...` gives on the primary, and on
+    each replica (at least one read landing on each)."""
+    cols = ", ".join(f"@{n}, COLLATION(@{n})" for n in names)
+    primary = typed(c, PRIMARY + f"SELECT @@server_id, {cols}")
+    assert primary[0][0] == ids[0]
+    seen = {}
+    for _ in range(8):
+        row, types = typed(c, REPLICA + f"SELECT @@server_id, {cols}")
+        seen[row[0]] = (row[1:], types[1:])
+        if set(seen) == ids[1]:
+            break
+    assert set(seen) == ids[1], seen
+    return (primary[0][1:], primary[1][1:]), seen
+
+
+# (setup statements run first through halyard, the SET, whether to wait a
+# second before the replicas read: NOW() of the same second would hide a
+# replay by text)
+CASES = {
+    "last_insert_id": (["INSERT INTO t (v) VALUES ('row-a')"], "SET @v = LAST_INSERT_ID()", False),
+    "uuid": ([], "SET @v = UUID()", False),
+    "now": ([], "SET @v = NOW()", True),
+    "now6": ([], "SET @v = NOW(6)", True),
+    "rand": ([], "SET @v = RAND()", False),
+    "connection_id": ([], "SET @v = CONNECTION_ID()", False),
+    "hostname_port": ([], "SET @v = CONCAT(@@hostname, ':', @@port)", False),
+    "server_id": ([], "SET @v = @@server_id", False),
+    "subquery": ([], "SET @v = (SELECT v FROM t WHERE id = 1000)", False),
+    "binary": ([], "SET @v = UNHEX(SHA2(UUID(), 256))", False),
+    "decimal": ([], "SET @v = CAST(RAND() * 1000000 AS DECIMAL(30,12))", False),
+    "null": ([], "SET @v = IF(@@server_id = {primary}, NULL, 'not null')", False),
+    "long_string": ([], "SET @v = REPEAT(UUID(), 100)", False),
+    "unsigned": ([], "SET @v = CAST(18446744073709551615 - CONNECTION_ID() AS UNSIGNED)", False),
+    "negative": ([], "SET @v = CAST(CONNECTION_ID() AS SIGNED) - 9223372036854775807", False),
+    "latin1": ([], "SET @v = CONVERT(CONCAT(_utf8mb4 'caf\u00e9 ', UUID()) USING latin1)", False),
+    "utf8mb4_bin": ([], "SET @v = CONCAT(UUID(), _utf8mb4 ' \U0001F600') COLLATE utf8mb4_bin",
+                    False),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_a_replica_sees_the_value_the_primary_computed(halyard, cluster, schema, ids, case):
+    setup, set_sql, wait = CASES[case]
+    # A row only the primary has, for the subquery.
+    unlogged(cluster, "REPLACE INTO vals.t VALUES (1000, 'primary only')")
+    try:
+        c = halyard.connect(database=schema, autocommit=True, charset="utf8mb4")
+        for s in setup:
+            q(c, s)
+        q(c, set_sql.format(primary=ids[0]))
+        cluster.sync()
+        if wait:
+            time.sleep(1.1)
+        primary, replicas = read_everywhere(c, ["v"], ids)
+        for sid, got in replicas.items():
+            assert got == primary, (case, sid, got, primary)
+        # Not what the replica itself would compute.
+        if case == "null":
+            assert primary[0][0] is None
+        elif case == "subquery":
+            assert primary[0][0] == "primary only"
+        elif case == "long_string":
+            assert len(primary[0][0]) == 3600
+    finally:
+        unlogged(cluster, "DELETE FROM vals.t WHERE id = 1000")
+
+
+def test_last_insert_id_finds_the_row_on_a_replica(halyard, cluster, schema, ids):
+    c = halyard.connect(database=schema, autocommit=True)
+    q(c, "INSERT INTO t (v) VALUES ('mine')")
+    q(c, "SET @id = LAST_INSERT_ID()")
+    cluster.sync()
+    for _ in range(4):
+        row = q(c, REPLICA + "SELECT @@server_id, v FROM t WHERE id = @id")
+        assert len(row) == 1 and row[0][0] in ids[1] and row[0][1] == "mine", row
+
+
+def test_several_variables_and_system_variables_in_one_set(halyard, ids):
+    c = halyard.connect(autocommit=True)
+    q(c, "SET @a = UUID(), @b = RAND(), sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES'), "
+         "@c = CONNECTION_ID(), time_zone = '+05:30'")
+    primary, replicas = read_everywhere(c, ["a", "b", "c", "@sql_mode", "@time_zone"], ids)
+    for got in replicas.values():
+        assert got == primary
+    assert "ANSI_QUOTES" in primary[0][6] and primary[0][8] == "+05:30"
+
+
+def test_set_names_and_then_one_charset_variable(halyard, ids):
+    """SET NAMES is read back as the variables it sets; a later SET of one
+    of them is applied after it, as it was on the primary."""
+    c = halyard.connect(autocommit=True)
+    q(c, "SET NAMES latin1 COLLATE latin1_bin")
+    q(c, "SET character_set_results = utf8mb4")
+    want = ("latin1", "latin1", "utf8mb4", "latin1_bin")
+    for _ in range(4):
+        row = q(c, REPLICA + "SELECT @@server_id, @@character_set_client, "
+                             "@@character_set_connection, @@character_set_results, "
+                             "@@collation_connection")[0]
+        assert row[0] in ids[1] and row[1:] == want, row
+
+
+def test_a_variable_reset_to_default_is_not_frozen(halyard, ids):
+    """SET timestamp = DEFAULT is not read back as the time it was then: the
+    replica's clock keeps going."""
+    c = halyard.connect(autocommit=True)
+    q(c, "SET timestamp = 1000000000")
+    assert {q(c, REPLICA + "SELECT @@server_id, UNIX_TIMESTAMP()")[0][1] for _ in range(4)} == \
+        {1000000000}
+    q(c, "SET timestamp = DEFAULT")
+    for _ in range(4):
+        assert q(c, REPLICA + "SELECT UNIX_TIMESTAMP()")[0][0] > 1000000000
+    t1 = q(c, REPLICA + "SELECT UNIX_TIMESTAMP(NOW(6))")[0][0]
+    time.sleep(0.3)
+    assert q(c, REPLICA + "SELECT UNIX_TIMESTAMP(NOW(6))")[0][0] > t1
+
+
+def test_the_set_warnings_survive_the_read_back(halyard):
+    c = halyard.connect(autocommit=True)
+    q(c, "SET @z = 1/0")
+    assert [w[1] for w in q(c, "SHOW WARNINGS")] == [1365]
+    assert q(c, "SELECT @@warning_count")[0][0] == 1
+
+
+def test_a_variable_too_large_to_read_back_pins_the_session(halyard, ids):
+    """A value whose read-back row does not fit a buffer (16 KiB) is not
+    moved: the session stays on the primary, where the value is right."""
+    c = halyard.connect(autocommit=True)
+    q(c, "SET @big = REPEAT(UUID(), 600)")  # 21600 bytes
+    for _ in range(4):
+        row = q(c, REPLICA + "SELECT @@server_id, LENGTH(@big)")[0]
+        assert row == (ids[0], 21600)
+
+
+def test_replay_on_a_replica_comes_after_the_causal_wait(start_halyard, cluster, schema, ids):
+    """consistency = causal: the replica first waits for the session's write
+    (MASTER_GTID_WAIT), then gets the session state, then runs the read. Seen
+    in that replica's general log."""
+    h = start_halyard(consistency="causal", causal_timeout_ms=2000)
+    logs = {}
+    for i in (1, 2):
+        path = os.path.join(cluster.node(i)["datadir"], "general-values.log")
+        if os.path.exists(path):
+            os.unlink(path)
+        cluster.sql(i, f"SET GLOBAL general_log_file = '{path}'")
+        cluster.sql(i, "SET GLOBAL log_output = 'FILE'")
+        cluster.sql(i, "SET GLOBAL general_log = 1")
+        logs[i] = path
+    try:
+        c = h.connect(database=schema, autocommit=True)
+        q(c, "INSERT INTO t (v) VALUES ('causal')")
+        q(c, "SET @causal_marker = 4242")
+        row = q(c, "SELECT @@server_id, @causal_marker")[0]
+        assert row[0] in ids[1] and row[1] == 4242, row
+    finally:
+        for i in (1, 2):
+            cluster.sql(i, "SET GLOBAL general_log = 0")
+    orders = []
+    for path in logs.values():
+        with open(path, errors="replace") as f:
+            lines = f.read().splitlines()
+        wait = [n for n, line in enumerate(lines) if "MASTER_GTID_WAIT" in line]
+        replay = [n for n, line in enumerate(lines) if "causal_marker" in line and
+                  "SELECT @@server_id" not in line and "Query" in line]
+        if wait and replay:
+            orders.append((wait[0], replay[0]))
+        os.unlink(path)
+    assert orders, "no replica both waited and got the state"
+    for wait, replay in orders:
+        assert wait < replay, "the state was replayed before the causal wait"
