@@ -701,6 +701,11 @@ static void wait_quiet(const struct config *cfg, size_t i, int ms)
 
 static bool run_switchover(struct fx *fx, const char *target)
 {
+    if (fx->cfg->cluster == CLUSTER_GALERA) {
+        step(fx, LOG_LEVEL_WARN,
+             "switchover: not for cluster = galera (the writer follows priority and wsrep state)");
+        return false;
+    }
     const struct config *cfg = fx->cfg;
     size_t nb = cfg->n_backends;
     struct survey sv;
@@ -875,6 +880,11 @@ static void tick(struct fx *fx)
 {
     const struct config *cfg = fx->cfg;
     size_t nb = cfg->n_backends;
+    /* Galera: every node is writable and the monitor moves the writer role
+     * (galera.h). Failover, fencing and rejoin would set read_only on
+     * writable nodes: none of it runs. */
+    if (cfg->cluster == CLUSTER_GALERA)
+        return;
     struct failover_node *nodes = calloc(nb, sizeof(*nodes));
     if (nodes == NULL)
         return;

@@ -24,7 +24,7 @@ const char *galera_state_to_str(int local_state)
 /* Ready, Primary and accepting queries: what even a last-resort donor needs. */
 static bool serving(const struct galera_node *g)
 {
-    return g->reachable && g->ready && g->primary && !g->reject_queries;
+    return g->reachable && !g->wsrep_off && g->ready && g->primary && !g->reject_queries;
 }
 
 static bool eligible(const struct galera_node *g)
@@ -37,10 +37,12 @@ static void why_out(const struct galera_node *g, char *buf, size_t len)
 {
     if (!g->reachable)
         snprintf(buf, len, "unreachable");
-    else if (g->local_state == 0)
-        snprintf(buf, len, "wsrep state unknown (is wsrep_on set?)");
+    else if (g->wsrep_off)
+        snprintf(buf, len, "wsrep_on is OFF: not a Galera node");
     else if (!g->primary)
         snprintf(buf, len, "in a non-Primary component");
+    else if (g->local_state == 0)
+        snprintf(buf, len, "wsrep state unknown");
     else if (g->reject_queries)
         snprintf(buf, len, "wsrep_reject_queries is set");
     else if (!g->ready)

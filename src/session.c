@@ -846,6 +846,7 @@ static bool route_view(struct session *s, enum route_op op, struct route_in *in)
         b->usable = b->state == BACKEND_ONLINE;
         b->usable_in_trx = b->state == BACKEND_ONLINE || b->state == BACKEND_DRAINING;
         b->fenced = atomic_load(&rt->fenced);
+        b->reads_too = atomic_load(&rt->reads_too);
         b->outstanding = atomic_load_explicit(&rt->outstanding, memory_order_relaxed);
         b->conn_room =
             be->max_connections == 0 ||

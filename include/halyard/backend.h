@@ -121,7 +121,8 @@ struct backend_rt {
     _Atomic int64_t lag_ms;   /* replica lag, -1 = unknown (or not a replica) */
     _Atomic bool repl_broken; /* a replica whose IO or SQL thread stopped */
     _Atomic bool check_now;   /* a worker reported a failure: check it at once */
-    _Atomic bool fenced; /* failover: never the primary, whatever it reports (failover_exec.h) */
+    _Atomic bool fenced;    /* failover: never the primary, whatever it reports (failover_exec.h) */
+    _Atomic bool reads_too; /* cluster = galera: the writer takes reads as well (galera.h) */
     _Atomic int64_t failover_at_us; /* ev_time() in us when failover last set its role; 0 = never */
     _Atomic uint64_t passive_failures; /* backend_report_failure() calls */
     _Atomic uint64_t outstanding;      /* statements in flight now, over every worker */
@@ -263,12 +264,14 @@ hy_status_t backend_set_admin(const struct config *cfg, const char *name, enum b
 
 /* The outcome of one health check of one backend. */
 struct backend_check {
-    bool ok;          /* connected, logged in, answered every check query */
-    bool is_replica;  /* the backend has the replica role */
-    bool repl_broken; /* ... with its IO or SQL thread stopped */
-    int64_t lag_ms;   /* Seconds_Behind_Master in ms; -1 = NULL/unknown */
-    bool stale;       /* its data is not kept up to date at all (not the primary and not
-                       * replicating from the cluster): LAGGING whatever max_replication_lag */
+    bool ok;               /* connected, logged in, answered every check query */
+    bool is_replica;       /* the backend has the replica role */
+    bool repl_broken;      /* ... with its IO or SQL thread stopped */
+    int64_t lag_ms;        /* Seconds_Behind_Master in ms; -1 = NULL/unknown */
+    bool stale;            /* its data is not kept up to date at all (not the primary and not
+                            * replicating from the cluster): LAGGING whatever max_replication_lag */
+    const char *stale_why; /* why it is stale, when not that (a Galera node's wsrep state);
+                            * NULL = "not replicating from the cluster" */
 };
 
 /* Health tracking of one backend: the monitor's own, one per backend. */

@@ -54,6 +54,7 @@ struct galera_node {
     const char *name;
     int priority;        /* backends.[].priority: lower is preferred as writer */
     bool reachable;      /* its last check succeeded (and read the wsrep state) */
+    bool wsrep_off;      /* wsrep_on = OFF: not a Galera node at all */
     bool admin_out;      /* drained or in maintenance: never the writer */
     int local_state;     /* wsrep_local_state; 0 = unknown (wsrep off) */
     bool ready;          /* wsrep_ready = ON */

@@ -75,6 +75,7 @@ static struct galera_node make(const char *code, int i, int priority)
         g.reject_queries = true;
         break;
     case 'U':
+        g.wsrep_off = true;
         g.local_state = 0;
         g.ready = false;
         g.primary = false;
@@ -288,6 +289,9 @@ static void test_why(void **state)
     struct galera_settings s = {.max_writers = 1};
     galera_decide(nodes, 3, &s, out);
     assert_string_equal(out[0].why, "in a non-Primary component");
+    nodes[0] = make("U", 0, 0);
+    galera_decide(nodes, 3, &s, out);
+    assert_string_equal(out[0].why, "wsrep_on is OFF: not a Galera node");
     assert_string_equal(out[1].why, "desynced (wsrep_desync = ON)");
     assert_string_equal(out[2].why, "Synced, writer (priority 0)");
     assert_string_equal(galera_state_to_str(2), "Donor/Desynced");
