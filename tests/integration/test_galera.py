@@ -149,7 +149,7 @@ def test_writer_killed_writes_move(start_galera_halyard, galera):
         t.join(30)
     first_after = min(ts for _, ts in acked if ts > killed_at[0]) - killed_at[0]
     print(f"galera: first acknowledged write {first_after:.2f} s after kill -9 of the writer; "
-          f"{len(errors)} failed statements")
+          f"{len(errors)} failed statements: {[e[2] for e in errors][:5]}")
     b = backends(h)
     assert b["node1"]["role"] == "primary", b
     assert b["node0"]["role"] == "replica", b
