@@ -2696,7 +2696,7 @@ void session_config_changed(struct session *s)
  * A write (a statement for the primary, outside a transaction) that finds
  * no usable primary waits for one instead of failing, when one can be
  * expected soon: failover = auto (the primary is DOWN and being replaced),
- * or a switchover or failover command under way (backend_failover_busy). So
+ * cluster = galera (the next Synced node is the writer at once), or a switchover or failover command under way (backend_failover_busy). So
  * does one whose connection to the primary is refused before the monitor
  * has marked it DOWN. It polls every PRIMARY_WAIT_POLL seconds, at most
  * failover_write_wait_ms from the statement's arrival, then goes to the
@@ -2709,7 +2709,8 @@ static bool primary_wait_start(struct session *s)
     if (s->cfg->failover_write_wait_ms <= 0 || ev_is_active(&s->primary_wait) ||
         s->state != SS_IDLE || session_in_trans(s) || s->ro_idx >= 0)
         return false;
-    if (!s->cfg->failover_auto && !backend_failover_busy())
+    /* On Galera the next node takes writes as soon as one is Synced. */
+    if (!s->cfg->failover_auto && s->cfg->cluster != CLUSTER_GALERA && !backend_failover_busy())
         return false;
     double now = ev_now(s->w->loop);
     if (s->primary_wait_until == 0)

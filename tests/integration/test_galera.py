@@ -41,8 +41,6 @@ def writer_port(h, galera):
     token = f"{time.monotonic_ns()}-{threading.get_ident()}"
     c = h.connect()
     with c.cursor() as cur:
-        cur.execute("CREATE TABLE IF NOT EXISTS test.galera_w (token VARCHAR(64) PRIMARY KEY, "
-                    "port INT)")
         cur.execute("INSERT INTO test.galera_w SELECT %s, @@port", (token,))
     c.close()
     return wait_until(lambda: galera.sql(2, "SELECT port FROM test.galera_w WHERE token = %s",
@@ -65,6 +63,8 @@ def read_ports(h, n=30):
 def _schema(galera):
     galera.sql(0, "CREATE DATABASE IF NOT EXISTS test")
     galera.sql(0, "GRANT ALL ON test.* TO 'app'@'%'")
+    galera.sql(0, "CREATE TABLE IF NOT EXISTS test.galera_w (token VARCHAR(64) PRIMARY KEY, "
+               "port INT)")
 
 
 def test_one_writer_by_priority_then_name(start_galera_halyard, galera):
@@ -167,7 +167,11 @@ def test_writer_killed_writes_move(start_galera_halyard, galera):
 
 
 def test_non_primary_component_takes_no_traffic(start_galera_halyard, galera):
-    h = start(start_galera_halyard)
+    """node0 alone in a non-Primary component (the two others killed) takes
+    no traffic: a write waits failover_write_wait_ms for a writer, then gets
+    halyard's error, not the server's 1047; one that waits while node0 is
+    made Primary again (pc.bootstrap) runs there."""
+    h = start(start_galera_halyard, failover_write_wait_ms=1500)
     galera.kill(1)
     galera.kill(2)
     wait_until(lambda: galera.wsrep(0).get("wsrep_cluster_status") != "Primary", timeout=30,
@@ -176,9 +180,40 @@ def test_non_primary_component_takes_no_traffic(start_galera_halyard, galera):
                    timeout=10, what="node0 out of traffic")
     assert "non-Primary" in b["node0"]["why"], b["node0"]
     assert b["node0"]["state"] == "LAGGING"
+    assert all(x["role"] == "replica" for x in b.values()), b
+
+    t0 = time.monotonic()
     with pytest.raises(pymysql.MySQLError) as e:
         c = pymysql.connect(**h.conn_params())
         with c.cursor() as cur:
             cur.execute("INSERT INTO test.galera_w SELECT 'x', @@port")
-    # halyard's own refusal, not the server's 1047 (WSREP has not yet prepared node)
-    assert e.value.args[0] != 1047, e.value.args
+    waited = time.monotonic() - t0
+    assert e.value.args[0] != 1047, e.value.args  # the server's "WSREP has not yet prepared node"
+    assert waited >= 1.4, f"the write failed after {waited:.2f} s, not after failover_write_wait_ms"
+
+    # A write held while node0 becomes Primary again runs there.
+    token = f"held-{time.monotonic_ns()}"
+    done = []
+
+    failed = []
+
+    def write():
+        try:
+            c = pymysql.connect(**h.conn_params())
+            with c.cursor() as cur:
+                cur.execute("INSERT INTO test.galera_w SELECT %s, @@port", (token,))
+            done.append(time.monotonic())
+            c.close()
+        except pymysql.MySQLError as ex:
+            failed.append(ex.args)
+
+    t = threading.Thread(target=write)
+    t0 = time.monotonic()
+    t.start()
+    time.sleep(0.3)
+    assert not done, "the write ran while no node could take it"
+    galera.sql(0, "SET GLOBAL wsrep_provider_options = 'pc.bootstrap=YES'")
+    t.join(10)
+    assert done, f"the held write did not complete: {failed}"
+    assert galera.value(0, "SELECT port FROM test.galera_w WHERE token = %s", (token,)) == \
+        galera.port(0)
