@@ -2696,9 +2696,9 @@ void session_config_changed(struct session *s)
  * A write (a statement for the primary, outside a transaction) that finds
  * no usable primary waits for one instead of failing, when one can be
  * expected soon: failover = auto (the primary is DOWN and being replaced),
- * cluster = galera (the next Synced node is the writer at once), or a switchover or failover command under way (backend_failover_busy). So
- * does one whose connection to the primary is refused before the monitor
- * has marked it DOWN. It polls every PRIMARY_WAIT_POLL seconds, at most
+ * cluster = galera (the next Synced node is the writer at once), or a switchover or failover
+ * command under way (backend_failover_busy). So does one whose connection to the primary is refused
+ * before the monitor has marked it DOWN. It polls every PRIMARY_WAIT_POLL seconds, at most
  * failover_write_wait_ms from the statement's arrival, then goes to the
  * primary the monitor publishes (session_follow_primary), or fails as
  * before. The statement stays in `up`, routed once (s->wait_idx). */
