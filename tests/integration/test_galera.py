@@ -217,3 +217,18 @@ def test_non_primary_component_takes_no_traffic(start_galera_halyard, galera):
     assert done, f"the held write did not complete: {failed}"
     assert galera.value(0, "SELECT port FROM test.galera_w WHERE token = %s", (token,)) == \
         galera.port(0)
+
+
+def test_two_halyards_pick_the_same_writer(start_galera_halyard, galera):
+    """Two halyards that do not talk, one listing the backends in reverse
+    order, write to the same node; and again once that node is desynced."""
+    nodes = [{"name": n["name"], "address": "127.0.0.1", "port": n["port"],
+              "role": "primary" if n["index"] == 2 else "replica"} for n in galera.nodes]
+    a = start(start_galera_halyard)
+    b = start(start_galera_halyard, backends=list(reversed(nodes)))
+    assert writer_port(a, galera) == writer_port(b, galera) == galera.port(0)
+    galera.desync(0)
+    for h in (a, b):
+        wait_until(lambda: backends(h)["node1"]["role"] == "primary", timeout=5,
+                   what="node1 the writer once node0 is desynced")
+    assert writer_port(a, galera) == writer_port(b, galera) == galera.port(1)
