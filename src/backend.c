@@ -451,8 +451,7 @@ enum backend_state backend_track_feed(struct backend_track *t, const struct back
         if (lag_over) {
             t->health = BACKEND_LAGGING;
             if (chk->stale)
-                snprintf(why, whylen, "%s",
-                         chk->stale_why ? chk->stale_why : "not replicating from the cluster");
+                snprintf(why, whylen, "not replicating from the cluster");
             else if (chk->repl_broken)
                 snprintf(why, whylen, "replication broken");
             else if (chk->lag_ms < 0)
@@ -468,10 +467,9 @@ enum backend_state backend_track_feed(struct backend_track *t, const struct back
             t->health = lag_over ? BACKEND_LAGGING : BACKEND_ONLINE;
             if (lag_over)
                 snprintf(why, whylen, "%d good checks, but %s", t->good,
-                         chk->stale && chk->stale_why ? chk->stale_why
-                         : chk->stale                 ? "not replicating from the cluster"
-                         : chk->repl_broken           ? "replication broken"
-                                                      : "lag over max_replication_lag");
+                         chk->stale         ? "not replicating from the cluster"
+                         : chk->repl_broken ? "replication broken"
+                                            : "lag over max_replication_lag");
             else
                 snprintf(why, whylen, "%d good checks", t->good);
         }

@@ -80,7 +80,8 @@ struct monitor_backend {
     struct monitor_repl repl;
     int source;               /* index of the backend it replicates from; -1 = none of ours */
     bool writable_outside;    /* writable and not replicating from the cluster, not the primary */
-    struct galera_node wsrep; /* cluster = galera: its wsrep state (name, priority unset) */
+    struct galera_node wsrep; /* cluster = galera: its wsrep state at the last good check */
+    struct galera_node wsrep_next; /* ... being read by the check in flight */
     struct galera_verdict verdict; /* ... and what galera_decide() made of it */
 
     /* internal: the check in flight and the health count */
@@ -519,7 +520,11 @@ static bool update_galera(struct monitor *m)
         nodes[i] = mb->wsrep;
         nodes[i].name = mb->be->name;
         nodes[i].priority = mb->be->priority;
-        nodes[i].reachable = mb->seen && mb->ok;
+        /* Reachable until DOWN (fall failed checks; a worker's lost
+         * connection counts as one and triggers the next at once): one
+         * failed check on a loaded machine does not move the writer, and a
+         * node back from DOWN has had rise good checks. */
+        nodes[i].reachable = mb->last_ok != 0 && mb->track.health != BACKEND_DOWN;
         enum backend_admin a = (enum backend_admin)atomic_load(&mb->rt->admin);
         nodes[i].admin_out = a != BACKEND_ADMIN_NONE;
     }
@@ -554,20 +559,60 @@ static bool update_galera(struct monitor *m)
     return changed;
 }
 
+/* cluster = galera: a node's health is DOWN from its checks (rise/fall,
+ * in mb->track), else what its verdict says: ONLINE when it writes or
+ * reads, LAGGING (with the verdict's reason) when it takes no traffic.
+ * Galera's own state machine is the hysteresis here: a node is Synced
+ * only once it has caught up. Returns true when the health changed. */
+static bool galera_health(struct monitor_backend *mb, const char *track_why)
+{
+    enum backend_state want;
+    const char *why;
+    if (mb->track.health == BACKEND_DOWN) {
+        want = BACKEND_DOWN;
+        why = track_why;
+    } else if (mb->verdict.writer || mb->verdict.reads) {
+        want = BACKEND_ONLINE;
+        why = mb->verdict.why;
+    } else {
+        want = BACKEND_LAGGING;
+        why = mb->verdict.why;
+    }
+    if ((enum backend_state)atomic_load(&mb->rt->health) == want)
+        return false;
+    backend_set_health(mb->rt, want, why[0] ? why : "checked");
+    return true;
+}
+
 /* Fold a check (or a worker's report) into the backend's health. */
 static bool feed(struct monitor_backend *mb, bool ok, const char *error)
 {
     struct monitor *m = mb->m;
     struct backend_check chk = {.ok = ok, .lag_ms = -1};
     if (galera(m)) {
-        /* Neither writer nor reader: kept out of traffic, with the reason. */
-        if (ok && !mb->verdict.writer && !mb->verdict.reads) {
-            chk.stale = true;
-            chk.stale_why = mb->verdict.why;
-        }
+        /* Only reachability goes through the track; galera_health() does
+         * the rest. */
         atomic_store(&mb->rt->lag_ms, (int64_t)-1);
         atomic_store(&mb->rt->repl_broken, false);
-    } else if (ok && backend_role(mb->rt) == ROLE_REPLICA) {
+        struct backend_policy p = {.rise = m->cfg->monitor.rise, .fall = m->cfg->monitor.fall};
+        enum backend_state before = mb->track.health;
+        char why[200] = "";
+        enum backend_state now = backend_track_feed(&mb->track, &p, &chk, why, sizeof(why));
+        if (now == before)
+            return false;
+        char full[400];
+        if (now == BACKEND_DOWN && error != NULL)
+            snprintf(full, sizeof(full), "%s; last: %s", why, error);
+        else
+            snprintf(full, sizeof(full), "%s", why);
+        bool changed = update_galera(m);
+        for (size_t i = 0; i < m->n; i++) {
+            if (m->mb[i] != NULL)
+                changed |= galera_health(m->mb[i], m->mb[i] == mb ? full : "");
+        }
+        return changed;
+    }
+    if (ok && backend_role(mb->rt) == ROLE_REPLICA) {
         const struct monitor_repl *r = &mb->repl;
         chk.is_replica = true;
         if (mb->writable_outside || !r->replicating) {
@@ -590,7 +635,7 @@ static bool feed(struct monitor_backend *mb, bool ok, const char *error)
         atomic_store(&mb->rt->lag_ms, (int64_t)-1);
         atomic_store(&mb->rt->repl_broken, false);
     }
-    int64_t max_lag = galera(m) ? 0 : (int64_t)mb->be->max_replication_lag * 1000;
+    int64_t max_lag = (int64_t)mb->be->max_replication_lag * 1000;
     struct backend_policy p = {
         .rise = m->cfg->monitor.rise, .fall = m->cfg->monitor.fall, .max_lag_ms = max_lag};
     enum backend_state before = mb->track.health;
@@ -629,7 +674,6 @@ static void check_done(struct monitor_backend *mb, bool ok, const char *fmt, ...
         va_end(ap);
         if (mb->down_since == 0)
             mb->down_since = now;
-        mb->wsrep.reachable = false;
     } else {
         mb->last_ok = now;
         mb->down_since = 0;
@@ -638,8 +682,14 @@ static void check_done(struct monitor_backend *mb, bool ok, const char *fmt, ...
     publish_info(mb);
     bool changed;
     if (galera(m)) {
-        changed = update_galera(m);
-        changed |= feed(mb, ok, ok ? NULL : mb->error);
+        /* Every node's verdict may change with this one's state (the
+         * writer moves, the last donor serves): roles and health of all. */
+        changed = feed(mb, ok, ok ? NULL : mb->error);
+        changed |= update_galera(m);
+        for (size_t i = 0; i < m->n; i++) {
+            if (m->mb[i] != NULL)
+                changed |= galera_health(m->mb[i], "");
+        }
     } else {
         changed = update_roles(m);
         if (feed(mb, ok, ok ? NULL : mb->error)) {
@@ -767,18 +817,19 @@ static void check_cb(struct sqlclient *c, const struct sqlresult *res, void *arg
     case STEP_CONNECT:
     case STEP_PING:
         if (galera(mb->m)) {
-            mb->wsrep = (struct galera_node){0};
+            mb->wsrep_next = (struct galera_node){0};
             run_step(mb, STEP_WSREP_STATUS);
         } else {
             run_step(mb, STEP_VARS);
         }
         return;
     case STEP_WSREP_STATUS:
-        parse_wsrep(&mb->wsrep, res);
+        parse_wsrep(&mb->wsrep_next, res);
         run_step(mb, STEP_WSREP_VARS);
         return;
     case STEP_WSREP_VARS:
-        parse_wsrep(&mb->wsrep, res);
+        parse_wsrep(&mb->wsrep_next, res);
+        mb->wsrep = mb->wsrep_next;
         check_done(mb, true, "ok");
         return;
     case STEP_VARS:

@@ -264,14 +264,12 @@ hy_status_t backend_set_admin(const struct config *cfg, const char *name, enum b
 
 /* The outcome of one health check of one backend. */
 struct backend_check {
-    bool ok;               /* connected, logged in, answered every check query */
-    bool is_replica;       /* the backend has the replica role */
-    bool repl_broken;      /* ... with its IO or SQL thread stopped */
-    int64_t lag_ms;        /* Seconds_Behind_Master in ms; -1 = NULL/unknown */
-    bool stale;            /* its data is not kept up to date at all (not the primary and not
-                            * replicating from the cluster): LAGGING whatever max_replication_lag */
-    const char *stale_why; /* why it is stale, when not that (a Galera node's wsrep state);
-                            * NULL = "not replicating from the cluster" */
+    bool ok;          /* connected, logged in, answered every check query */
+    bool is_replica;  /* the backend has the replica role */
+    bool repl_broken; /* ... with its IO or SQL thread stopped */
+    int64_t lag_ms;   /* Seconds_Behind_Master in ms; -1 = NULL/unknown */
+    bool stale;       /* its data is not kept up to date at all (not the primary and not
+                       * replicating from the cluster): LAGGING whatever max_replication_lag */
 };
 
 /* Health tracking of one backend: the monitor's own, one per backend. */
