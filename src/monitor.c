@@ -505,8 +505,23 @@ static bool update_roles(struct monitor *m)
  * writer(s) get the primary role, every other node the replica role; a
  * writer that also reads is marked so for the router. Returns true when a
  * role changed. */
+/* Has every backend had a check complete (or fail)? Until then the
+ * Galera roles and health stay the config's: deciding on part of the
+ * nodes would hand the writer role to whichever answered first and take
+ * it back a moment later. The first round starts every check at once. */
+static bool galera_all_seen(const struct monitor *m)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        if (m->mb[i] != NULL && !m->mb[i]->seen)
+            return false;
+    }
+    return true;
+}
+
 static bool update_galera(struct monitor *m)
 {
+    if (!galera_all_seen(m))
+        return false;
     static _Thread_local struct galera_node nodes[256];
     static _Thread_local struct galera_verdict out[256];
     size_t n = HY_MIN(m->n, HY_ARRAY_SIZE(nodes));
@@ -566,6 +581,8 @@ static bool update_galera(struct monitor *m)
  * only once it has caught up. Returns true when the health changed. */
 static bool galera_health(struct monitor_backend *mb, const char *track_why)
 {
+    if (!galera_all_seen(mb->m))
+        return false;
     enum backend_state want;
     const char *why;
     if (mb->track.health == BACKEND_DOWN) {
