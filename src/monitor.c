@@ -784,9 +784,7 @@ static void parse_vars(struct monitor_backend *mb, const struct sqlresult *res)
     mb->semisync_replica = ss != NULL && strcasecmp(ss, "ON") == 0;
 }
 
-/* One row per variable (Variable_name, Value) of SHOW GLOBAL STATUS or
- * VARIABLES into g; names not asked for are ignored. */
-static void parse_wsrep(struct galera_node *g, const struct sqlresult *res)
+void monitor_parse_wsrep(const struct sqlresult *res, struct galera_node *g)
 {
     for (size_t r = 0; r < res->n_rows; r++) {
         const char *k = sqlresult_get(res, r, 0);
@@ -841,11 +839,11 @@ static void check_cb(struct sqlclient *c, const struct sqlresult *res, void *arg
         }
         return;
     case STEP_WSREP_STATUS:
-        parse_wsrep(&mb->wsrep_next, res);
+        monitor_parse_wsrep(res, &mb->wsrep_next);
         run_step(mb, STEP_WSREP_VARS);
         return;
     case STEP_WSREP_VARS:
-        parse_wsrep(&mb->wsrep_next, res);
+        monitor_parse_wsrep(res, &mb->wsrep_next);
         mb->wsrep = mb->wsrep_next;
         check_done(mb, true, "ok");
         return;
