@@ -701,11 +701,6 @@ static void wait_quiet(const struct config *cfg, size_t i, int ms)
 
 static bool run_switchover(struct fx *fx, const char *target)
 {
-    if (fx->cfg->cluster == CLUSTER_GALERA) {
-        step(fx, LOG_LEVEL_WARN,
-             "switchover: not for cluster = galera (the writer follows priority and wsrep state)");
-        return false;
-    }
     const struct config *cfg = fx->cfg;
     size_t nb = cfg->n_backends;
     struct survey sv;
@@ -1009,7 +1004,14 @@ static void *fx_main(void *arg)
             fx->report_len = 0;
             fx->report[0] = '\0';
             bool ok;
-            if (kind == FAILOVER_REQ_SWITCHOVER) {
+            if (fx->cfg->cluster == CLUSTER_GALERA) {
+                /* Promotion would set read_only on writable nodes. */
+                step(fx, LOG_LEVEL_WARN,
+                     "%s refused: cluster = galera (the writer follows priority and the nodes' "
+                     "wsrep state; drain a node to move it)",
+                     kind == FAILOVER_REQ_SWITCHOVER ? "switchover" : "failover");
+                ok = false;
+            } else if (kind == FAILOVER_REQ_SWITCHOVER) {
                 step(fx, LOG_LEVEL_WARN, "switchover requested%s%s", target[0] ? " to " : "",
                      target);
                 ok = run_switchover(fx, target);

@@ -232,3 +232,16 @@ def test_two_halyards_pick_the_same_writer(start_galera_halyard, galera):
         wait_until(lambda: backends(h)["node1"]["role"] == "primary", timeout=5,
                    what="node1 the writer once node0 is desynced")
     assert writer_port(a, galera) == writer_port(b, galera) == galera.port(1)
+
+
+def test_switchover_and_failover_refused(start_galera_halyard, galera):
+    """The replication procedures would set read_only on writable nodes:
+    on Galera the admin commands refuse, and nothing changes."""
+    from test_ops import admin
+    h = start(start_galera_halyard)
+    for cmd in ("switchover to node1", "failover"):
+        out = admin(default_socket(h), cmd)
+        assert "refused: cluster = galera" in out, out
+    assert [galera.value(i, "SELECT @@read_only") for i in range(3)] == [0, 0, 0]
+    assert backends(h)["node0"]["role"] == "primary"
+    assert writer_port(h, galera) == galera.port(0)
