@@ -245,3 +245,19 @@ def test_switchover_and_failover_refused(start_galera_halyard, galera):
     assert [galera.value(i, "SELECT @@read_only") for i in range(3)] == [0, 0, 0]
     assert backends(h)["node0"]["role"] == "primary"
     assert writer_port(h, galera) == galera.port(0)
+
+
+def test_drain_moves_the_writer(start_galera_halyard, galera):
+    """backend NAME drain on the writer hands the role to the next node at
+    the next check; online gives it back."""
+    from test_ops import admin
+    h = start(start_galera_halyard)
+    assert writer_port(h, galera) == galera.port(0)
+    admin(default_socket(h), "backend node0 drain")
+    wait_until(lambda: backends(h)["node1"]["role"] == "primary", timeout=5,
+               what="node1 the writer once node0 is drained")
+    assert writer_port(h, galera) == galera.port(1)
+    admin(default_socket(h), "backend node0 online")
+    wait_until(lambda: backends(h)["node0"]["role"] == "primary", timeout=5,
+               what="node0 the writer again once online")
+    assert writer_port(h, galera) == galera.port(0)
