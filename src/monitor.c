@@ -602,6 +602,24 @@ static bool galera_health(struct monitor_backend *mb, const char *track_why)
 }
 
 /* Fold a check (or a worker's report) into the backend's health. */
+/* Feed one check to mb's health track. Returns the new state when it
+ * changed, with its reason in `full` (the last error appended when the
+ * backend went DOWN); -1 when it did not change. */
+static int track_step(struct monitor_backend *mb, const struct backend_policy *p,
+                      const struct backend_check *chk, const char *error, char *full, size_t cap)
+{
+    enum backend_state before = mb->track.health;
+    char why[200] = "";
+    enum backend_state now = backend_track_feed(&mb->track, p, chk, why, sizeof(why));
+    if (now == before)
+        return -1;
+    if (now == BACKEND_DOWN && error != NULL)
+        snprintf(full, cap, "%s; last: %s", why, error);
+    else
+        snprintf(full, cap, "%s", why);
+    return (int)now;
+}
+
 static bool feed(struct monitor_backend *mb, bool ok, const char *error)
 {
     struct monitor *m = mb->m;
@@ -612,16 +630,9 @@ static bool feed(struct monitor_backend *mb, bool ok, const char *error)
         atomic_store(&mb->rt->lag_ms, (int64_t)-1);
         atomic_store(&mb->rt->repl_broken, false);
         struct backend_policy p = {.rise = m->cfg->monitor.rise, .fall = m->cfg->monitor.fall};
-        enum backend_state before = mb->track.health;
-        char why[200] = "";
-        enum backend_state now = backend_track_feed(&mb->track, &p, &chk, why, sizeof(why));
-        if (now == before)
-            return false;
         char full[400];
-        if (now == BACKEND_DOWN && error != NULL)
-            snprintf(full, sizeof(full), "%s; last: %s", why, error);
-        else
-            snprintf(full, sizeof(full), "%s", why);
+        if (track_step(mb, &p, &chk, error, full, sizeof(full)) < 0)
+            return false;
         bool changed = update_galera(m);
         for (size_t i = 0; i < m->n; i++) {
             if (m->mb[i] != NULL)
@@ -655,17 +666,11 @@ static bool feed(struct monitor_backend *mb, bool ok, const char *error)
     int64_t max_lag = (int64_t)mb->be->max_replication_lag * 1000;
     struct backend_policy p = {
         .rise = m->cfg->monitor.rise, .fall = m->cfg->monitor.fall, .max_lag_ms = max_lag};
-    enum backend_state before = mb->track.health;
-    char why[200] = "";
-    enum backend_state now = backend_track_feed(&mb->track, &p, &chk, why, sizeof(why));
-    if (now == before)
-        return false;
     char full[400];
-    if (now == BACKEND_DOWN && error != NULL)
-        snprintf(full, sizeof(full), "%s; last: %s", why, error);
-    else
-        snprintf(full, sizeof(full), "%s", why);
-    backend_set_health(mb->rt, now, full);
+    int now = track_step(mb, &p, &chk, error, full, sizeof(full));
+    if (now < 0)
+        return false;
+    backend_set_health(mb->rt, (enum backend_state)now, full);
     return true;
 }
 

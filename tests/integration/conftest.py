@@ -53,13 +53,19 @@ def cluster_session():
     keeps two concurrent sessions off the same ports.
     """
     base = os.environ.get("HALYARD_TEST_BASE") or f"/tmp/halyard-test-{os.geteuid()}-{TEST_PORT}"
+    yield from _locked_cluster(base, lambda: Cluster(base, TEST_PORT))
+
+
+def _locked_cluster(base, make):
+    """Start the cluster make() returns under base's lock, yield it, and
+    stop it (and remove its datadirs) at the end."""
     lock = open(f"{base}.lock", "w")
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         pytest.fail(f"another test session holds {base}.lock; set HALYARD_TEST_PORT to run beside it")
 
-    c = Cluster(base, TEST_PORT)
+    c = make()
     c.destroy()  # whatever a killed earlier run left behind
     try:
         c.start()
@@ -86,22 +92,7 @@ def galera_session():
     first use. Tests use `galera`, which heals it first."""
     port = TEST_PORT + 40
     base = f"/tmp/halyard-galera-{os.geteuid()}-{TEST_PORT}"
-    lock = open(f"{base}.lock", "w")
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        pytest.fail(f"another test session holds {base}.lock; set HALYARD_TEST_PORT to run beside it")
-    c = GaleraCluster(base, port)
-    c.destroy()
-    try:
-        c.start()
-        yield c
-    finally:
-        c.stop()
-        if os.environ.get("HALYARD_KEEP_CLUSTER") != "1" and c.layout:
-            for n in c.layout["nodes"]:
-                shutil.rmtree(n["datadir"], ignore_errors=True)
-        lock.close()
+    yield from _locked_cluster(base, lambda: GaleraCluster(base, port))
 
 
 @pytest.fixture
