@@ -141,9 +141,13 @@ def test_writer_killed_writes_move(start_galera_halyard, galera):
         wait_until(lambda: len(acked) >= 50, timeout=10, what="50 inserts before the kill")
         galera.kill(0)  # returns once the process is gone
         killed_at.append(time.monotonic())
-        wait_until(lambda: any(ts > killed_at[0] for _, ts in acked) and
-                   len([1 for _, ts in acked if ts > killed_at[0]]) >= 20,
-                   timeout=30, what="inserts succeeding again after the kill")
+        try:
+            wait_until(lambda: any(ts > killed_at[0] for _, ts in acked) and
+                       len([1 for _, ts in acked if ts > killed_at[0]]) >= 20,
+                       timeout=30, what="inserts succeeding again after the kill")
+        except AssertionError as e:
+            seen = sorted({(e_[2][0], str(e_[2][1])[:120]) for e_ in errors if len(e_[2]) > 1})
+            raise AssertionError(f"{e}; errors seen: {seen[:8]}; backends: {backends(h)}") from None
     finally:
         stop.set()
         t.join(30)
