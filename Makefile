@@ -4,6 +4,7 @@
 #                   (PREFIX=/usr/local, DESTDIR= for staging)
 #   make check      install what is missing, build, run unit and integration tests
 #   make demo       install, build, start a local MariaDB cluster and halyard
+#                   (GALERA=1: a 3-node Galera cluster instead)
 #   make stop       stop what `make demo` started
 #   make asan       build with AddressSanitizer + UBSan and run the tests
 #   make tsan       build with ThreadSanitizer and run the tests
@@ -92,7 +93,7 @@ check: deps
 	$(MAKE) mtr-run
 
 demo: deps all
-	tools/demo start
+	GALERA=$(GALERA) tools/demo start
 
 stop:
 	tools/demo stop

@@ -639,6 +639,9 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
     kv_int(&kv, "monitor.rise", cfg->monitor.rise);
     kv_int(&kv, "monitor.fall", cfg->monitor.fall);
     kv_str(&kv, "failover", cfg->failover_auto ? "auto" : "off");
+    kv_str(&kv, "cluster", cfg->cluster == CLUSTER_GALERA ? "galera" : "replication");
+    kv_int(&kv, "max_writers", cfg->max_writers);
+    kv_bool(&kv, "writer_is_also_reader", cfg->writer_is_also_reader);
     kv_int(&kv, "failover_delay_ms", cfg->failover_delay_ms);
     kv_int(&kv, "failover_write_wait_ms", cfg->failover_write_wait_ms);
     kv_int(&kv, "switchover_timeout_ms", cfg->switchover_timeout_ms);
@@ -697,6 +700,7 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
         kv_str(&kv, elem_key(&l, "tls_cert", k, sizeof(k)), x->tls_cert);
         kv_str(&kv, elem_key(&l, "tls_key", k, sizeof(k)), x->tls_key);
         kv_int(&kv, elem_key(&l, "max_replication_lag", k, sizeof(k)), x->max_replication_lag);
+        kv_int(&kv, elem_key(&l, "priority", k, sizeof(k)), x->priority);
         elem_end(&l);
     }
     list_end(&l);

@@ -165,7 +165,8 @@ const struct config_key config_keys[] = {
     {"max_replication_lag", CONFIG_INT, "0", 0, 86400,
      "seconds a replica may lag behind its source (Seconds_Behind_Master) and still take reads; "
      "over it, or with its replication broken, it is LAGGING until rise checks under it; "
-     "0 = no limit", NULL},
+     "cluster = galera: write sets in a node's receive queue (wsrep_local_recv_queue) over "
+     "which it gets no reads; 0 = no limit", NULL},
     {"digest_max_entries", CONFIG_INT, "4096", 0, 1000000,
      "statement digests each worker keeps statistics for (show digests); when full, the one "
      "with the least total time among a sample of 8 is evicted; 0 = no digests; applies at the "
@@ -194,6 +195,17 @@ const struct config_key config_keys[] = {
     {"monitor.fall", CONFIG_INT, "3", 1, 100,
      "consecutive failed checks that make a backend DOWN (a connection failure seen by a worker "
      "counts as one and triggers the next check at once)", NULL},
+
+    {"cluster", CONFIG_STRING, "replication", 0, 0,
+     "what kind of cluster the backends form: replication (one primary, replicas, failover) or "
+     "galera (every node writable; halyard writes to max_writers of them, picked by priority "
+     "then name, from their wsrep state; needs monitor.user)",
+     "replication|galera"},
+    {"max_writers", CONFIG_INT, "1", 1, 64,
+     "cluster = galera: how many Synced nodes hold the writer role at once (sessions write to "
+     "the first usable one in config order)", NULL},
+    {"writer_is_also_reader", CONFIG_BOOL, "false", 0, 0,
+     "cluster = galera: the writer takes reads too, as the other Synced nodes do", NULL},
 
     {"failover", CONFIG_STRING, "off", 0, 0,
      "auto = promote the most advanced replica when the primary is down for failover_delay_ms "
@@ -298,6 +310,9 @@ const struct config_key config_keys[] = {
      "private key of this backend's tls_cert; \"\" = backend_tls_key", NULL},
     {"backends.[].max_replication_lag", CONFIG_INT, "-1", -1, 86400,
      "max_replication_lag for this backend; -1 = the top-level max_replication_lag", NULL},
+    {"backends.[].priority", CONFIG_INT, "0", 0, 1000000,
+     "cluster = galera: the writer is the usable node with the lowest priority, then the first "
+     "by name; every halyard with the same config picks the same one", NULL},
 
     {"rules", CONFIG_LIST, "()", 0, 1000,
      "query rules, tried in order: the first whose every condition matches a statement routes "
@@ -1019,6 +1034,7 @@ static hy_status_t fill_backends(struct loader *ld, struct config *cfg, config_s
         b->port = (int)get_int(g, "backends.[].port");
         b->weight = (int)get_int(g, "backends.[].weight");
         b->max_connections = (int)get_int(g, "backends.[].max_connections");
+        b->priority = (int)get_int(g, "backends.[].priority");
         long long lag = get_int(g, "backends.[].max_replication_lag");
         b->max_replication_lag = lag < 0 ? cfg->max_replication_lag : (int)lag;
         b->role =
@@ -1584,6 +1600,10 @@ static hy_status_t fill_config(struct loader *ld, struct config *cfg, config_set
     cfg->replica_fallback_error = strcmp(get_str(root, "replica_fallback"), "error") == 0;
     cfg->digest_max_entries = (int)get_int(root, "digest_max_entries");
     cfg->max_replication_lag = (int)get_int(root, "max_replication_lag");
+    cfg->cluster =
+        strcmp(get_str(root, "cluster"), "galera") == 0 ? CLUSTER_GALERA : CLUSTER_REPLICATION;
+    cfg->max_writers = (int)get_int(root, "max_writers");
+    cfg->writer_is_also_reader = get_bool(root, "writer_is_also_reader");
     cfg->failover_auto = strcmp(get_str(root, "failover"), "auto") == 0;
     cfg->failover_delay_ms = (int)get_int(root, "failover_delay_ms");
     cfg->failover_write_wait_ms = (int)get_int(root, "failover_write_wait_ms");
@@ -1609,6 +1629,21 @@ static hy_status_t fill_config(struct loader *ld, struct config *cfg, config_set
     if (cfg->failover_auto && cfg->monitor.user[0] == '\0')
         return fail(ld, config_setting_get_member(root, "failover"), "failover",
                     "failover = \"auto\" needs the health checks: set monitor.user");
+    if (cfg->cluster == CLUSTER_GALERA) {
+        /* Promotion, fencing and rejoin are for a primary and replicas:
+         * on Galera they would set read_only on writable nodes. */
+        if (cfg->failover_auto)
+            return fail(ld, config_setting_get_member(root, "failover"), "failover",
+                        "failover = \"auto\" does not apply to cluster = \"galera\" (every "
+                        "node is writable: the next node takes writes without a promotion)");
+        if (cfg->auto_rejoin)
+            return fail(ld, config_setting_get_member(root, "auto_rejoin"), "auto_rejoin",
+                        "does not apply to cluster = \"galera\"");
+        if (cfg->monitor.user[0] == '\0')
+            return fail(ld, config_setting_get_member(root, "cluster"), "cluster",
+                        "cluster = \"galera\" needs the health checks (the writer is picked "
+                        "from the nodes' wsrep state): set monitor.user");
+    }
     return HY_OK;
 }
 

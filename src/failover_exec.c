@@ -875,6 +875,11 @@ static void tick(struct fx *fx)
 {
     const struct config *cfg = fx->cfg;
     size_t nb = cfg->n_backends;
+    /* Galera: every node is writable and the monitor moves the writer role
+     * (galera.h). Failover, fencing and rejoin would set read_only on
+     * writable nodes: none of it runs. */
+    if (cfg->cluster == CLUSTER_GALERA)
+        return;
     struct failover_node *nodes = calloc(nb, sizeof(*nodes));
     if (nodes == NULL)
         return;
@@ -999,7 +1004,14 @@ static void *fx_main(void *arg)
             fx->report_len = 0;
             fx->report[0] = '\0';
             bool ok;
-            if (kind == FAILOVER_REQ_SWITCHOVER) {
+            if (fx->cfg->cluster == CLUSTER_GALERA) {
+                /* Promotion would set read_only on writable nodes. */
+                step(fx, LOG_LEVEL_WARN,
+                     "%s refused: cluster = galera (the writer follows priority and the nodes' "
+                     "wsrep state; drain a node to move it)",
+                     kind == FAILOVER_REQ_SWITCHOVER ? "switchover" : "failover");
+                ok = false;
+            } else if (kind == FAILOVER_REQ_SWITCHOVER) {
                 step(fx, LOG_LEVEL_WARN, "switchover requested%s%s", target[0] ? " to " : "",
                      target);
                 ok = run_switchover(fx, target);

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "halyard/galera.h"
 #include "halyard/log.h"
 #include "halyard/monitor.h"
 
@@ -28,16 +29,31 @@
     "@@gtid_binlog_state, (SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS "           \
     "WHERE VARIABLE_NAME = 'RPL_SEMI_SYNC_SLAVE_STATUS')"
 #define SLAVES_SQL "SHOW ALL SLAVES STATUS"
+/* cluster = galera. SHOW, not SELECT: a node in a non-Primary component
+ * refuses statements that read tables or variables (1047), but answers
+ * SHOW, and what it says is exactly why it takes no traffic. */
+#define WSREP_STATUS_SQL                                                                           \
+    "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_local_state', 'wsrep_ready', "              \
+    "'wsrep_cluster_status', 'wsrep_cluster_size', 'wsrep_local_recv_queue')"
+#define WSREP_VARS_SQL                                                                             \
+    "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('wsrep_on', 'wsrep_desync', "                   \
+    "'wsrep_reject_queries')"
 
 enum step {
     STEP_CONNECT = 0,
     STEP_PING,
     STEP_VARS,
     STEP_SLAVES,
+    STEP_WSREP_STATUS,
+    STEP_WSREP_VARS,
 };
 
-static const char *const step_names[] = {"connect", "ping", "SELECT @@read_only...",
-                                         "SHOW ALL SLAVES STATUS"};
+static const char *const step_names[] = {"connect",
+                                         "ping",
+                                         "SELECT @@read_only...",
+                                         "SHOW ALL SLAVES STATUS",
+                                         "SHOW GLOBAL STATUS (wsrep)",
+                                         "SHOW GLOBAL VARIABLES (wsrep)"};
 
 /* What the monitor last saw of one backend: the monitor thread's own;
  * other threads read backend_rt (backend.h). */
@@ -62,8 +78,11 @@ struct monitor_backend {
     char gtid_binlog_state[1400];
     bool semisync_replica; /* Rpl_semi_sync_slave_status = ON */
     struct monitor_repl repl;
-    int source;            /* index of the backend it replicates from; -1 = none of ours */
-    bool writable_outside; /* writable and not replicating from the cluster, not the primary */
+    int source;               /* index of the backend it replicates from; -1 = none of ours */
+    bool writable_outside;    /* writable and not replicating from the cluster, not the primary */
+    struct galera_node wsrep; /* cluster = galera: its wsrep state at the last good check */
+    struct galera_node wsrep_next; /* ... being read by the check in flight */
+    struct galera_verdict verdict; /* ... and what galera_decide() made of it */
 
     /* internal: the check in flight and the health count */
     struct backend_track track;
@@ -207,6 +226,11 @@ int monitor_pick_primary(const struct monitor_role_in *in, size_t n, int cur)
 static bool monitoring(const struct monitor *m)
 {
     return m->cfg->monitor.user[0] != '\0';
+}
+
+static bool galera(const struct monitor *m)
+{
+    return m->cfg->cluster == CLUSTER_GALERA;
 }
 
 static void recheck_cb(struct ev_loop *loop, ev_timer *t, int revents);
@@ -358,7 +382,16 @@ static void publish_info(struct monitor_backend *mb)
         in->source_port = mb->repl.source_port;
         in->io_running = mb->repl.io_running;
         in->sql_running = mb->repl.sql_running;
-        copy_cell(in->last_check, sizeof(in->last_check), "ok");
+        if (galera(mb->m)) {
+            const struct galera_node *g = &mb->wsrep;
+            snprintf(in->last_check, sizeof(in->last_check),
+                     "ok; wsrep %s, %s, size %d, recv queue %lld%s%s",
+                     galera_state_to_str(g->local_state), g->primary ? "Primary" : "non-Primary",
+                     g->cluster_size, (long long)g->recv_queue, g->desync ? ", desync" : "",
+                     g->reject_queries ? ", rejecting queries" : "");
+        } else {
+            copy_cell(in->last_check, sizeof(in->last_check), "ok");
+        }
     } else {
         copy_cell(in->last_check, sizeof(in->last_check), mb->error);
     }
@@ -468,11 +501,145 @@ static bool update_roles(struct monitor *m)
     return changed;
 }
 
+/* cluster = galera: roles from the nodes' wsrep states (galera.h). The
+ * writer(s) get the primary role, every other node the replica role; a
+ * writer that also reads is marked so for the router. Returns true when a
+ * role changed. */
+/* Has every backend had a check complete (or fail)? Until then the
+ * Galera roles and health stay the config's: deciding on part of the
+ * nodes would hand the writer role to whichever answered first and take
+ * it back a moment later. The first round starts every check at once. */
+static bool galera_all_seen(const struct monitor *m)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        if (m->mb[i] != NULL && !m->mb[i]->seen)
+            return false;
+    }
+    return true;
+}
+
+static bool update_galera(struct monitor *m)
+{
+    if (!galera_all_seen(m))
+        return false;
+    static _Thread_local struct galera_node nodes[256];
+    static _Thread_local struct galera_verdict out[256];
+    size_t n = HY_MIN(m->n, HY_ARRAY_SIZE(nodes));
+    for (size_t i = 0; i < n; i++) {
+        struct monitor_backend *mb = m->mb[i];
+        nodes[i] = (struct galera_node){0};
+        if (mb == NULL) {
+            nodes[i].name = "";
+            continue;
+        }
+        nodes[i] = mb->wsrep;
+        nodes[i].name = mb->be->name;
+        nodes[i].priority = mb->be->priority;
+        /* Reachable until DOWN (fall failed checks; a worker's lost
+         * connection counts as one and triggers the next at once): one
+         * failed check on a loaded machine does not move the writer, and a
+         * node back from DOWN has had rise good checks. */
+        nodes[i].reachable = mb->last_ok != 0 && mb->track.health != BACKEND_DOWN;
+        enum backend_admin a = (enum backend_admin)atomic_load(&mb->rt->admin);
+        nodes[i].admin_out = a != BACKEND_ADMIN_NONE;
+    }
+    /* max_replication_lag counts write sets here; each backend may have
+     * its own, so the reads rule is applied per node below. */
+    struct galera_settings s = {.max_writers = m->cfg->max_writers,
+                                .writer_is_also_reader = m->cfg->writer_is_also_reader};
+    galera_decide(nodes, n, &s, out);
+    bool changed = false;
+    for (size_t i = 0; i < n; i++) {
+        struct monitor_backend *mb = m->mb[i];
+        if (mb == NULL)
+            continue;
+        struct galera_verdict *v = &out[i];
+        int64_t limit = mb->be->max_replication_lag;
+        if (v->reads && limit > 0 && nodes[i].recv_queue > limit) {
+            v->reads = false;
+            snprintf(v->why, sizeof(v->why), "receive queue %lld over max_replication_lag %lld",
+                     (long long)nodes[i].recv_queue, (long long)limit);
+        }
+        mb->verdict = *v;
+        atomic_store(&mb->rt->reads_too, v->writer && v->reads);
+        enum backend_role want = v->writer ? ROLE_PRIMARY : ROLE_REPLICA;
+        enum backend_role old = backend_role(mb->rt);
+        if (old != want) {
+            backend_set_role(mb->rt, want, v->why);
+            changed = true;
+        } else if (nodes[i].reachable) {
+            backend_set_role(mb->rt, want, "confirmed"); /* marks it seen */
+        }
+    }
+    return changed;
+}
+
+/* cluster = galera: a node's health is DOWN from its checks (rise/fall,
+ * in mb->track), else what its verdict says: ONLINE when it writes or
+ * reads, LAGGING (with the verdict's reason) when it takes no traffic.
+ * Galera's own state machine is the hysteresis here: a node is Synced
+ * only once it has caught up. Returns true when the health changed. */
+static bool galera_health(struct monitor_backend *mb, const char *track_why)
+{
+    if (!galera_all_seen(mb->m))
+        return false;
+    enum backend_state want;
+    const char *why;
+    if (mb->track.health == BACKEND_DOWN) {
+        want = BACKEND_DOWN;
+        why = track_why;
+    } else if (mb->verdict.writer || mb->verdict.reads) {
+        want = BACKEND_ONLINE;
+        why = mb->verdict.why;
+    } else {
+        want = BACKEND_LAGGING;
+        why = mb->verdict.why;
+    }
+    if ((enum backend_state)atomic_load(&mb->rt->health) == want)
+        return false;
+    backend_set_health(mb->rt, want, why[0] ? why : "checked");
+    return true;
+}
+
 /* Fold a check (or a worker's report) into the backend's health. */
+/* Feed one check to mb's health track. Returns the new state when it
+ * changed, with its reason in `full` (the last error appended when the
+ * backend went DOWN); -1 when it did not change. */
+static int track_step(struct monitor_backend *mb, const struct backend_policy *p,
+                      const struct backend_check *chk, const char *error, char *full, size_t cap)
+{
+    enum backend_state before = mb->track.health;
+    char why[200] = "";
+    enum backend_state now = backend_track_feed(&mb->track, p, chk, why, sizeof(why));
+    if (now == before)
+        return -1;
+    if (now == BACKEND_DOWN && error != NULL)
+        snprintf(full, cap, "%s; last: %s", why, error);
+    else
+        snprintf(full, cap, "%s", why);
+    return (int)now;
+}
+
 static bool feed(struct monitor_backend *mb, bool ok, const char *error)
 {
     struct monitor *m = mb->m;
     struct backend_check chk = {.ok = ok, .lag_ms = -1};
+    if (galera(m)) {
+        /* Only reachability goes through the track; galera_health() does
+         * the rest. */
+        atomic_store(&mb->rt->lag_ms, (int64_t)-1);
+        atomic_store(&mb->rt->repl_broken, false);
+        struct backend_policy p = {.rise = m->cfg->monitor.rise, .fall = m->cfg->monitor.fall};
+        char full[400];
+        if (track_step(mb, &p, &chk, error, full, sizeof(full)) < 0)
+            return false;
+        bool changed = update_galera(m);
+        for (size_t i = 0; i < m->n; i++) {
+            if (m->mb[i] != NULL)
+                changed |= galera_health(m->mb[i], m->mb[i] == mb ? full : "");
+        }
+        return changed;
+    }
     if (ok && backend_role(mb->rt) == ROLE_REPLICA) {
         const struct monitor_repl *r = &mb->repl;
         chk.is_replica = true;
@@ -499,17 +666,11 @@ static bool feed(struct monitor_backend *mb, bool ok, const char *error)
     int64_t max_lag = (int64_t)mb->be->max_replication_lag * 1000;
     struct backend_policy p = {
         .rise = m->cfg->monitor.rise, .fall = m->cfg->monitor.fall, .max_lag_ms = max_lag};
-    enum backend_state before = mb->track.health;
-    char why[200] = "";
-    enum backend_state now = backend_track_feed(&mb->track, &p, &chk, why, sizeof(why));
-    if (now == before)
-        return false;
     char full[400];
-    if (now == BACKEND_DOWN && error != NULL)
-        snprintf(full, sizeof(full), "%s; last: %s", why, error);
-    else
-        snprintf(full, sizeof(full), "%s", why);
-    backend_set_health(mb->rt, now, full);
+    int now = track_step(mb, &p, &chk, error, full, sizeof(full));
+    if (now < 0)
+        return false;
+    backend_set_health(mb->rt, (enum backend_state)now, full);
     return true;
 }
 
@@ -541,10 +702,22 @@ static void check_done(struct monitor_backend *mb, bool ok, const char *fmt, ...
         mb->source = find_source(m, &mb->repl);
     }
     publish_info(mb);
-    bool changed = update_roles(m);
-    if (feed(mb, ok, ok ? NULL : mb->error)) {
-        changed = true;
-        update_roles(m); /* a primary that went DOWN may hand its role over */
+    bool changed;
+    if (galera(m)) {
+        /* Every node's verdict may change with this one's state (the
+         * writer moves, the last donor serves): roles and health of all. */
+        changed = feed(mb, ok, ok ? NULL : mb->error);
+        changed |= update_galera(m);
+        for (size_t i = 0; i < m->n; i++) {
+            if (m->mb[i] != NULL)
+                changed |= galera_health(m->mb[i], "");
+        }
+    } else {
+        changed = update_roles(m);
+        if (feed(mb, ok, ok ? NULL : mb->error)) {
+            changed = true;
+            update_roles(m); /* a primary that went DOWN may hand its role over */
+        }
     }
     mb->passive_counted = false;
 
@@ -592,6 +765,12 @@ static void run_step(struct monitor_backend *mb, enum step step)
     case STEP_SLAVES:
         rc = sqlclient_query(mb->sc, SLAVES_SQL, check_cb, mb);
         break;
+    case STEP_WSREP_STATUS:
+        rc = sqlclient_query(mb->sc, WSREP_STATUS_SQL, check_cb, mb);
+        break;
+    case STEP_WSREP_VARS:
+        rc = sqlclient_query(mb->sc, WSREP_VARS_SQL, check_cb, mb);
+        break;
     }
     if (rc != HY_OK)
         check_done(mb, false, "%s: cannot start", step_names[step]);
@@ -608,6 +787,32 @@ static void parse_vars(struct monitor_backend *mb, const struct sqlresult *res)
     copy_cell(mb->gtid_binlog_state, sizeof(mb->gtid_binlog_state), sqlresult_get(res, 0, 4));
     const char *ss = sqlresult_get(res, 0, 5);
     mb->semisync_replica = ss != NULL && strcasecmp(ss, "ON") == 0;
+}
+
+void monitor_parse_wsrep(const struct sqlresult *res, struct galera_node *g)
+{
+    for (size_t r = 0; r < res->n_rows; r++) {
+        const char *k = sqlresult_get(res, r, 0);
+        const char *v = sqlresult_get(res, r, 1);
+        if (k == NULL || v == NULL)
+            continue;
+        if (strcasecmp(k, "wsrep_local_state") == 0)
+            g->local_state = atoi(v);
+        else if (strcasecmp(k, "wsrep_ready") == 0)
+            g->ready = strcasecmp(v, "ON") == 0;
+        else if (strcasecmp(k, "wsrep_cluster_status") == 0)
+            g->primary = strcasecmp(v, "Primary") == 0;
+        else if (strcasecmp(k, "wsrep_cluster_size") == 0)
+            g->cluster_size = atoi(v);
+        else if (strcasecmp(k, "wsrep_local_recv_queue") == 0)
+            g->recv_queue = atoll(v);
+        else if (strcasecmp(k, "wsrep_desync") == 0)
+            g->desync = strcasecmp(v, "ON") == 0;
+        else if (strcasecmp(k, "wsrep_reject_queries") == 0)
+            g->reject_queries = strcasecmp(v, "NONE") != 0;
+        else if (strcasecmp(k, "wsrep_on") == 0)
+            g->wsrep_off = strcasecmp(v, "ON") != 0;
+    }
 }
 
 static void check_cb(struct sqlclient *c, const struct sqlresult *res, void *arg)
@@ -631,7 +836,21 @@ static void check_cb(struct sqlclient *c, const struct sqlresult *res, void *arg
     switch ((enum step)mb->step) {
     case STEP_CONNECT:
     case STEP_PING:
-        run_step(mb, STEP_VARS);
+        if (galera(mb->m)) {
+            mb->wsrep_next = (struct galera_node){0};
+            run_step(mb, STEP_WSREP_STATUS);
+        } else {
+            run_step(mb, STEP_VARS);
+        }
+        return;
+    case STEP_WSREP_STATUS:
+        monitor_parse_wsrep(res, &mb->wsrep_next);
+        run_step(mb, STEP_WSREP_VARS);
+        return;
+    case STEP_WSREP_VARS:
+        monitor_parse_wsrep(res, &mb->wsrep_next);
+        mb->wsrep = mb->wsrep_next;
+        check_done(mb, true, "ok");
         return;
     case STEP_VARS:
         if (res->n_rows != 1 || res->n_cols < 6) {

@@ -18,7 +18,7 @@ static void route_go(struct route_out *out, uint32_t idx)
 static bool route_replica_open(const struct route_in *in, uint32_t i)
 {
     const struct route_backend *b = &in->be[i];
-    if (b->weight == 0 || b->role != ROLE_REPLICA)
+    if (b->weight == 0 || (b->role != ROLE_REPLICA && !b->reads_too))
         return false;
     return !b->monitored || (b->usable && (b->conn || b->conn_room));
 }

@@ -846,6 +846,7 @@ static bool route_view(struct session *s, enum route_op op, struct route_in *in)
         b->usable = b->state == BACKEND_ONLINE;
         b->usable_in_trx = b->state == BACKEND_ONLINE || b->state == BACKEND_DRAINING;
         b->fenced = atomic_load(&rt->fenced);
+        b->reads_too = atomic_load(&rt->reads_too);
         b->outstanding = atomic_load_explicit(&rt->outstanding, memory_order_relaxed);
         b->conn_room =
             be->max_connections == 0 ||
@@ -2695,9 +2696,9 @@ void session_config_changed(struct session *s)
  * A write (a statement for the primary, outside a transaction) that finds
  * no usable primary waits for one instead of failing, when one can be
  * expected soon: failover = auto (the primary is DOWN and being replaced),
- * or a switchover or failover command under way (backend_failover_busy). So
- * does one whose connection to the primary is refused before the monitor
- * has marked it DOWN. It polls every PRIMARY_WAIT_POLL seconds, at most
+ * cluster = galera (the next Synced node is the writer at once), or a switchover or failover
+ * command under way (backend_failover_busy). So does one whose connection to the primary is refused
+ * before the monitor has marked it DOWN. It polls every PRIMARY_WAIT_POLL seconds, at most
  * failover_write_wait_ms from the statement's arrival, then goes to the
  * primary the monitor publishes (session_follow_primary), or fails as
  * before. The statement stays in `up`, routed once (s->wait_idx). */
@@ -2708,7 +2709,8 @@ static bool primary_wait_start(struct session *s)
     if (s->cfg->failover_write_wait_ms <= 0 || ev_is_active(&s->primary_wait) ||
         s->state != SS_IDLE || session_in_trans(s) || s->ro_idx >= 0)
         return false;
-    if (!s->cfg->failover_auto && !backend_failover_busy())
+    /* On Galera the next node takes writes as soon as one is Synced. */
+    if (!s->cfg->failover_auto && s->cfg->cluster != CLUSTER_GALERA && !backend_failover_busy())
         return false;
     double now = ev_now(s->w->loop);
     if (s->primary_wait_until == 0)

@@ -121,7 +121,8 @@ struct backend_rt {
     _Atomic int64_t lag_ms;   /* replica lag, -1 = unknown (or not a replica) */
     _Atomic bool repl_broken; /* a replica whose IO or SQL thread stopped */
     _Atomic bool check_now;   /* a worker reported a failure: check it at once */
-    _Atomic bool fenced; /* failover: never the primary, whatever it reports (failover_exec.h) */
+    _Atomic bool fenced;    /* failover: never the primary, whatever it reports (failover_exec.h) */
+    _Atomic bool reads_too; /* cluster = galera: the writer takes reads as well (galera.h) */
     _Atomic int64_t failover_at_us; /* ev_time() in us when failover last set its role; 0 = never */
     _Atomic uint64_t passive_failures; /* backend_report_failure() calls */
     _Atomic uint64_t outstanding;      /* statements in flight now, over every worker */

@@ -101,6 +101,11 @@ struct config_user {
     size_t n_fw_hashes;
 };
 
+enum cluster_type {
+    CLUSTER_REPLICATION = 0,
+    CLUSTER_GALERA,
+};
+
 struct config_backend {
     char *name;
     char *address;
@@ -111,7 +116,9 @@ struct config_backend {
     enum tls_mode tls;                 /* resolved: never TLS_DEFAULT */
     char *tls_ca, *tls_cert, *tls_key; /* as written: "" = backend_tls_* */
     struct ssl_ctx_st *tls_ctx;        /* NULL when tls = off */
-    int max_replication_lag; /* seconds, resolved (the top level's if unset); 0 = no limit */
+    int max_replication_lag; /* seconds, resolved (the top level's if unset); 0 = no limit;
+                              * cluster = galera: write sets in wsrep_local_recv_queue */
+    int priority;            /* cluster = galera: lower is preferred as the writer */
     /* Run-time state of the backend of this name (backend.h), shared by
      * every config that names it; set by backend_rt_attach() before the
      * config is published, NULL in a config only loaded to be checked. */
@@ -235,6 +242,13 @@ struct config {
     int digest_max_entries;      /* per worker; 0 = no digests (digest.h) */
     int max_replication_lag;     /* seconds; 0 = no limit (backends may override) */
     struct config_monitor monitor;
+
+    /* cluster type: replication (a primary and replicas, failover.h) or
+     * galera (every node writable, one writer picked by galera.h). One
+     * top-level setting for now; a per-group one can take over later. */
+    enum cluster_type cluster;
+    int max_writers;            /* galera: nodes that take writes at once */
+    bool writer_is_also_reader; /* galera: the writer takes reads too */
 
     /* failover (failover.h) */
     bool failover_auto; /* failover = auto */

@@ -72,6 +72,14 @@ struct monitor_repl {
 hy_status_t monitor_parse_replication(const struct sqlresult *res, struct monitor_repl *out,
                                       char *why, size_t whylen) HY_MUSTCHECK;
 
+/* cluster = galera: fold the rows (Variable_name, Value) of SHOW GLOBAL
+ * STATUS or SHOW GLOBAL VARIABLES into `g` (wsrep_local_state, _ready,
+ * _cluster_status, _cluster_size, _local_recv_queue, _on, _desync,
+ * _reject_queries); other names are ignored, so both answers go into the
+ * same struct. Pure: unit-tested. */
+struct galera_node;
+void monitor_parse_wsrep(const struct sqlresult *res, struct galera_node *g);
+
 /* Who is the primary: one entry per backend, in config order. */
 struct monitor_role_in {
     bool seen_ok;        /* its last check succeeded */

@@ -23,7 +23,7 @@ import signal
 
 import pytest
 
-from util import REPO, Cluster, Halyard, free_port, render_conf
+from util import REPO, Cluster, GaleraCluster, Halyard, free_port, render_conf
 
 TEST_PORT = int(os.environ.get("HALYARD_TEST_PORT", "23310"))
 
@@ -53,13 +53,19 @@ def cluster_session():
     keeps two concurrent sessions off the same ports.
     """
     base = os.environ.get("HALYARD_TEST_BASE") or f"/tmp/halyard-test-{os.geteuid()}-{TEST_PORT}"
+    yield from _locked_cluster(base, lambda: Cluster(base, TEST_PORT))
+
+
+def _locked_cluster(base, make):
+    """Start the cluster make() returns under base's lock, yield it, and
+    stop it (and remove its datadirs) at the end."""
     lock = open(f"{base}.lock", "w")
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         pytest.fail(f"another test session holds {base}.lock; set HALYARD_TEST_PORT to run beside it")
 
-    c = Cluster(base, TEST_PORT)
+    c = make()
     c.destroy()  # whatever a killed earlier run left behind
     try:
         c.start()
@@ -79,6 +85,28 @@ def cluster(cluster_session):
     return cluster_session
 
 
+@pytest.fixture(scope="session")
+def galera_session():
+    """A 3-node Galera cluster (tools/cluster --galera) on HALYARD_TEST_PORT+40
+    and up (node i: +40+i, gcomm +50+i, IST +60+i, SST +70+i), started on
+    first use. Tests use `galera`, which heals it first."""
+    port = TEST_PORT + 40
+    base = f"/tmp/halyard-galera-{os.geteuid()}-{TEST_PORT}"
+    yield from _locked_cluster(base, lambda: GaleraCluster(base, port))
+
+
+@pytest.fixture
+def galera(galera_session):
+    galera_session.heal()
+    return galera_session
+
+
+@pytest.fixture
+def start_galera_halyard(galera, tmp_path):
+    """start_halyard (below) in front of the Galera cluster, with cluster = "galera"."""
+    yield from _halyard_factory(galera, tmp_path)
+
+
 @pytest.fixture
 def start_halyard(cluster, tmp_path):
     """Factory: start_halyard(conf=None, *, args=(), wait=True, **overrides).
@@ -91,6 +119,10 @@ def start_halyard(cluster, tmp_path):
     process is stopped at teardown, and the test fails if one crashed, exited
     unasked, or left a sanitizer report in its log.
     """
+    yield from _halyard_factory(cluster, tmp_path)
+
+
+def _halyard_factory(cluster, tmp_path):
     binary = halyard_bin()
     if not os.access(binary, os.X_OK):
         pytest.fail(f"halyard binary {binary} is missing or not executable (run `make`, or set HALYARD_BIN)")

@@ -413,13 +413,80 @@ def render_libconfig(settings):
     return "".join(f"{k} = {_libconfig_value(v, 0)};\n" for k, v in settings.items() if v is not None)
 
 
+class GaleraCluster(Cluster):
+    """A MariaDB Galera cluster started by tools/cluster --galera in `base`:
+    node i serves SQL on port+i (gcomm, IST and SST on port+10+i, +20+i,
+    +30+i). Every node is writable; roles in the layout are "galera"."""
+
+    def __init__(self, base, port, nodes=3):
+        super().__init__(base, port, replicas=nodes - 1, tls=False)
+
+    def start(self):
+        self.tool("--port", self.base_port, "--replicas", self.n_replicas, "--galera", "start",
+                  timeout=600)
+        with open(os.path.join(self.base, "cluster.json")) as f:
+            self.layout = json.load(f)
+
+    @property
+    def replicas(self):
+        return []
+
+    def wsrep(self, ref):
+        """The node's wsrep status variables (lower-case names) as a dict."""
+        conn = self.root_connect(ref)
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SHOW GLOBAL STATUS LIKE 'wsrep%%'")
+                return {k.lower(): v for k, v in cur.fetchall()}
+        finally:
+            conn.close()
+
+    def desync(self, ref, on=True):
+        args = ["desync", self.node(ref)["name"]]
+        if not on:
+            args.append("--off")
+        self.tool(*args)
+
+    def synced(self, ref):
+        st = self.wsrep(ref)
+        return st.get("wsrep_local_state") == "4" and st.get("wsrep_cluster_status") == "Primary"
+
+    def heal(self):
+        """Start stopped nodes (they rejoin by IST or SST) and undo desync,
+        then wait until every node is Synced in one Primary component.
+
+        A node left alone in a non-Primary component (the others were
+        killed) is told to form a Primary component by itself first
+        (pc.bootstrap), so the others can join it."""
+        running = [n["index"] for n in self.nodes if self.is_running(n["index"])]
+        if running and not any(self.wsrep(i).get("wsrep_cluster_status") == "Primary"
+                               for i in running):
+            self.sql(running[0], "SET GLOBAL wsrep_provider_options = 'pc.bootstrap=YES'")
+            wait_until(lambda: self.wsrep(running[0]).get("wsrep_cluster_status") == "Primary",
+                       timeout=30, what=f"node{running[0]} Primary after pc.bootstrap")
+        self.tool("start", timeout=600)
+        for n in self.nodes:
+            if self.value(n["index"], "SELECT @@wsrep_desync") != 0:
+                self.desync(n["index"], on=False)
+        wait_until(lambda: all(self.synced(n["index"]) and
+                               int(self.wsrep(n["index"])["wsrep_cluster_size"]) == len(self.nodes)
+                               for n in self.nodes),
+                   timeout=60, what="every Galera node Synced in a full Primary component")
+
+
 def default_halyard_settings(cluster, port):
     """The config every test starts from: one listener, user app, the cluster's nodes."""
     backends = []
+    galera = isinstance(cluster, GaleraCluster)
     for n in cluster.nodes:
+        role = n["role"]
+        if galera:  # the role until the monitor has seen the nodes
+            role = "primary" if n["index"] == 0 else "replica"
         backends.append({"name": n["name"], "address": "127.0.0.1", "port": n["port"],
-                         "role": n["role"]})
+                         "role": role})
+    extra = {"cluster": "galera"} if galera else {}
     return {
+        **extra,
         "workers": 2,
         "log_level": "debug",
         "listeners": [{"name": "main", "address": "127.0.0.1", "port": port}],

@@ -329,6 +329,27 @@ static const struct config_case cases[] = {
     {"failover auto without monitor", BASE "failover = \"auto\";\n",
      "t.conf:4: failover: failover = \"auto\" needs the health checks: set monitor.user"},
     {"failover bad word", BASE "failover = \"on\";\n", "t.conf:4: failover: "},
+
+    /* ---- cluster = galera ---- */
+    {"galera",
+     BASE "cluster = \"galera\"; max_writers = 2; writer_is_also_reader = true;\n"
+          "monitor = { user = \"monitor\"; };\n",
+     NULL},
+    {"galera without monitor", BASE "cluster = \"galera\";\n",
+     "t.conf:4: cluster: cluster = \"galera\" needs the health checks (the writer is picked "
+     "from the nodes' wsrep state): set monitor.user"},
+    {"galera with failover auto",
+     BASE "cluster = \"galera\";\nmonitor = { user = \"monitor\"; };\nfailover = \"auto\";\n",
+     "t.conf:6: failover: failover = \"auto\" does not apply to cluster = \"galera\""},
+    {"galera with auto_rejoin",
+     BASE "cluster = \"galera\";\nmonitor = { user = \"monitor\"; };\nauto_rejoin = true;\n",
+     "t.conf:6: auto_rejoin: does not apply to cluster = \"galera\""},
+    {"cluster bad word", BASE "cluster = \"multi\";\n", "t.conf:4: cluster: "},
+    {"max_writers 0", BASE "max_writers = 0;\n", "t.conf:4: max_writers: 0 is out of range 1..64"},
+    {"priority negative",
+     WITH_B("{ name = \"b\"; address = \"h\"; port = 1; role = \"primary\"; "
+            "priority = -1; }"),
+     "t.conf:1: backends.[0].priority: -1 is out of range 0..1000000"},
     {"switchover timeout too small", BASE "switchover_timeout_ms = 99;\n",
      "t.conf:4: switchover_timeout_ms: 99 is out of range 100..3600000"},
     {"replication password file and env",

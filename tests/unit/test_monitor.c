@@ -22,6 +22,7 @@
 
 #include <cmocka.h>
 
+#include "halyard/galera.h"
 #include "halyard/monitor.h"
 #include "halyard/mysql_proto.h"
 #include "halyard/sqlclient.h"
@@ -68,6 +69,79 @@ static const char *const slave_cols[] = {
     "Gtid_IO_Pos",
 };
 #define NSLAVE HY_ARRAY_SIZE(slave_cols)
+
+static const char *const var_cols[] = {"Variable_name", "Value"};
+
+/* The rows a Synced node of MariaDB 10.11 answers, then a desynced one in
+ * a non-Primary component that rejects queries, then wsrep_on = OFF. */
+static void test_wsrep(void **state)
+{
+    (void)state;
+    const char *status[] = {"wsrep_cluster_size",
+                            "3",
+                            "wsrep_cluster_status",
+                            "Primary",
+                            "wsrep_local_recv_queue",
+                            "0",
+                            "wsrep_local_state",
+                            "4",
+                            "wsrep_ready",
+                            "ON",
+                            "wsrep_other",
+                            "x"};
+    const char *vars[] = {"wsrep_desync", "OFF", "wsrep_on", "ON", "wsrep_reject_queries", "NONE"};
+    struct sqlresult a, b;
+    build(&a, var_cols, 2, status, 6);
+    build(&b, var_cols, 2, vars, 3);
+    struct galera_node g = {0};
+    monitor_parse_wsrep(&a, &g);
+    monitor_parse_wsrep(&b, &g);
+    assert_int_equal(g.local_state, 4);
+    assert_true(g.ready && g.primary && !g.desync && !g.reject_queries && !g.wsrep_off);
+    assert_int_equal(g.cluster_size, 3);
+    assert_int_equal(g.recv_queue, 0);
+    sqlresult_clear(&a);
+    sqlresult_clear(&b);
+
+    const char *status2[] = {"wsrep_cluster_size",
+                             "1",
+                             "wsrep_cluster_status",
+                             "non-Primary",
+                             "wsrep_local_recv_queue",
+                             "17",
+                             "wsrep_local_state",
+                             "2",
+                             "wsrep_ready",
+                             "OFF",
+                             "wsrep_x",
+                             NUL_CELL};
+    const char *vars2[] = {"wsrep_desync", "ON", "wsrep_on", "ON", "wsrep_reject_queries", "ALL"};
+    build(&a, var_cols, 2, status2, 6);
+    build(&b, var_cols, 2, vars2, 3);
+    g = (struct galera_node){0};
+    monitor_parse_wsrep(&a, &g);
+    monitor_parse_wsrep(&b, &g);
+    assert_int_equal(g.local_state, 2);
+    assert_false(g.ready || g.primary);
+    assert_true(g.desync && g.reject_queries);
+    assert_int_equal(g.cluster_size, 1);
+    assert_int_equal(g.recv_queue, 17);
+    sqlresult_clear(&a);
+    sqlresult_clear(&b);
+
+    /* A server without Galera: the status rows are absent, wsrep_on OFF. */
+    const char *vars3[] = {"wsrep_desync",         "OFF", "wsrep_on", "OFF",
+                           "wsrep_reject_queries", "NONE"};
+    build(&a, var_cols, 2, NULL, 0);
+    build(&b, var_cols, 2, vars3, 3);
+    g = (struct galera_node){0};
+    monitor_parse_wsrep(&a, &g);
+    monitor_parse_wsrep(&b, &g);
+    assert_true(g.wsrep_off);
+    assert_int_equal(g.local_state, 0);
+    sqlresult_clear(&a);
+    sqlresult_clear(&b);
+}
 
 static void test_repl_none(void **state)
 {
@@ -451,6 +525,7 @@ static void test_parser_malformed(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_wsrep),
         cmocka_unit_test(test_repl_none),
         cmocka_unit_test(test_repl_healthy),
         cmocka_unit_test(test_repl_sql_stopped),

@@ -1,0 +1,267 @@
+"""cluster = "galera": halyard in front of a real 3-node MariaDB Galera cluster
+(tools/cluster --galera, fixtures `galera` and `start_galera_halyard`).
+
+- one writer, picked by priority then name; show backends shows the wsrep state
+- a desynced node (wsrep_desync = ON) leaves traffic and comes back
+- kill -9 of the writer under insert load: writes move to the next node within
+  a bound, and every acknowledged write is on every surviving node
+- a node left in a non-Primary component (the two others killed) takes no
+  traffic
+"""
+import threading
+import time
+
+import pymysql
+import pytest
+
+from test_ops import admin_json, default_socket
+from util import wait_until
+
+MONITOR = {"user": "monitor", "password": "monitor", "interval_ms": 200, "timeout_ms": 1000,
+           "rise": 2, "fall": 2}
+
+
+def backends(h):
+    return {b["name"]: b for b in admin_json(default_socket(h), "show backends")["backends"]}
+
+
+def start(start_galera_halyard, **kw):
+    settings = dict(monitor=MONITOR, consistency="eventual", failover_write_wait_ms=10000)
+    settings.update(kw)
+    h = start_galera_halyard(**settings)
+    wait_until(lambda: all("wsrep Synced" in b["last_check"] and b["state"] == "ONLINE"
+                           for b in backends(h).values()),
+               timeout=15, what="every Galera node checked, Synced and ONLINE")
+    return h
+
+
+def writer_port(h, galera):
+    """The port of the node a write through halyard runs on: the write
+    stores @@port under a fresh token, read back on node2 directly."""
+    token = f"{time.monotonic_ns()}-{threading.get_ident()}"
+    c = h.connect()
+    with c.cursor() as cur:
+        cur.execute("INSERT INTO test.galera_w SELECT %s, @@port", (token,))
+    c.close()
+    return wait_until(lambda: galera.sql(2, "SELECT port FROM test.galera_w WHERE token = %s",
+                                         (token,)),
+                      what="the row on node2")[0][0]
+
+
+def read_ports(h, n=30):
+    c = h.connect()
+    ports = set()
+    with c.cursor() as cur:
+        for _ in range(n):
+            cur.execute("SELECT @@port")
+            ports.add(cur.fetchone()[0])
+    c.close()
+    return ports
+
+
+@pytest.fixture(autouse=True)
+def _schema(galera):
+    galera.sql(0, "CREATE DATABASE IF NOT EXISTS test")
+    galera.sql(0, "GRANT ALL ON test.* TO 'app'@'%'")
+    galera.sql(0, "CREATE TABLE IF NOT EXISTS test.galera_w (token VARCHAR(64) PRIMARY KEY, "
+               "port INT)")
+
+
+def test_one_writer_by_priority_then_name(start_galera_halyard, galera):
+    h = start(start_galera_halyard)
+    b = backends(h)
+    assert [b[n]["role"] for n in ("node0", "node1", "node2")] == ["primary", "replica", "replica"]
+    assert "wsrep Synced, Primary, size 3" in b["node1"]["last_check"]
+    assert writer_port(h, galera) == galera.port(0)
+    # The writer takes no reads by default; the two others do.
+    assert read_ports(h) == {galera.port(1), galera.port(2)}
+
+
+def test_priority_and_writer_is_also_reader(start_galera_halyard, galera):
+    settings = dict(monitor=MONITOR, consistency="eventual", writer_is_also_reader=True)
+    h = start_galera_halyard(**settings, backends=[
+        {"name": n["name"], "address": "127.0.0.1", "port": n["port"],
+         "role": "primary" if n["index"] == 0 else "replica",
+         "priority": {0: 5, 1: 5, 2: 1}[n["index"]]} for n in galera.nodes])
+    wait_until(lambda: backends(h)["node2"]["role"] == "primary", timeout=15,
+               what="node2 (lowest priority) the writer")
+    assert writer_port(h, galera) == galera.port(2)
+    wait_until(lambda: read_ports(h, 40) == set(galera.ports), timeout=10,
+               what="reads on every node, the writer included")
+
+
+def test_desync_leaves_traffic_and_comes_back(start_galera_halyard, galera):
+    h = start(start_galera_halyard)
+    assert galera.port(1) in read_ports(h)
+    galera.desync(1)
+    b = wait_until(lambda: (lambda x: x if x["node1"]["state"] != "ONLINE" else None)(backends(h)),
+                   timeout=5, what="node1 out of traffic once desynced")
+    assert b["node1"]["state"] == "LAGGING"
+    assert "desync" in b["node1"]["why"], b["node1"]
+    assert "Donor/Desynced" in b["node1"]["last_check"]
+    assert galera.port(1) not in read_ports(h, 40)
+    galera.desync(1, on=False)
+    wait_until(lambda: backends(h)["node1"]["state"] == "ONLINE", timeout=10,
+               what="node1 back ONLINE once resynced")
+    wait_until(lambda: galera.port(1) in read_ports(h), timeout=5, what="node1 reading again")
+
+
+def test_writer_killed_writes_move(start_galera_halyard, galera):
+    """kill -9 of the writer under insert load."""
+    h = start(start_galera_halyard)
+    c = h.connect()
+    with c.cursor() as cur:
+        cur.execute("CREATE TABLE IF NOT EXISTS test.galera_kill (id INT PRIMARY KEY, port INT)")
+        cur.execute("DELETE FROM test.galera_kill")
+    c.close()
+    acked, errors = [], []
+    stop = threading.Event()
+    killed_at = []
+
+    def load():
+        conn = None
+        i = 0
+        while not stop.is_set():
+            i += 1
+            try:
+                if conn is None:
+                    conn = pymysql.connect(**h.conn_params())
+                with conn.cursor() as cur:
+                    cur.execute("INSERT INTO test.galera_kill VALUES (%s, @@port)", (i,))
+                acked.append((i, time.monotonic()))
+            except pymysql.MySQLError as e:
+                errors.append((i, time.monotonic(), e.args))
+                if conn is not None and not conn.open:
+                    conn = None
+                time.sleep(0.01)
+
+    t = threading.Thread(target=load)
+    t.start()
+    try:
+        wait_until(lambda: len(acked) >= 50, timeout=10, what="50 inserts before the kill")
+        galera.kill(0)  # returns once the process is gone
+        killed_at.append(time.monotonic())
+        try:
+            wait_until(lambda: any(ts > killed_at[0] for _, ts in acked) and
+                       len([1 for _, ts in acked if ts > killed_at[0]]) >= 20,
+                       timeout=30, what="inserts succeeding again after the kill")
+        except AssertionError as e:
+            seen = sorted({(e_[2][0], str(e_[2][1])[:120]) for e_ in errors if len(e_[2]) > 1})
+            raise AssertionError(f"{e}; errors seen: {seen[:8]}; backends: {backends(h)}") from None
+    finally:
+        stop.set()
+        t.join(30)
+    first_after = min(ts for _, ts in acked if ts > killed_at[0]) - killed_at[0]
+    print(f"galera: first acknowledged write {first_after:.2f} s after kill -9 of the writer; "
+          f"{len(errors)} failed statements: {[e[2] for e in errors][:5]}")
+    b = backends(h)
+    assert b["node1"]["role"] == "primary", b
+    assert b["node0"]["role"] == "replica", b
+    assert first_after < 10.0, f"writes came back {first_after:.2f} s after the kill"
+    # Every acknowledged write is on both surviving nodes.
+    ids = {i for i, _ in acked}
+    for node in (1, 2):
+        got = {r[0] for r in galera.sql(node, "SELECT id FROM test.galera_kill")}
+        assert ids <= got, f"node{node} lacks acknowledged ids {sorted(ids - got)[:10]}"
+    # What was acknowledged after node0 died was written on node1, the next by name.
+    after = [i for i, ts in acked if ts > killed_at[0]]
+    ports = galera.sql(1, "SELECT DISTINCT port FROM test.galera_kill WHERE id IN (%s)"
+                       % ",".join(str(i) for i in after))
+    assert {r[0] for r in ports} == {galera.port(1)}
+
+
+def test_non_primary_component_takes_no_traffic(start_galera_halyard, galera):
+    """node0 alone in a non-Primary component (the two others killed) takes
+    no traffic: a write waits failover_write_wait_ms for a writer, then gets
+    halyard's error, not the server's 1047; one that waits while node0 is
+    made Primary again (pc.bootstrap) runs there."""
+    h = start(start_galera_halyard, failover_write_wait_ms=1500)
+    galera.kill(1)
+    galera.kill(2)
+    wait_until(lambda: galera.wsrep(0).get("wsrep_cluster_status") != "Primary", timeout=30,
+               what="node0 in a non-Primary component")
+    b = wait_until(lambda: (lambda x: x if x["node0"]["state"] != "ONLINE" else None)(backends(h)),
+                   timeout=10, what="node0 out of traffic")
+    assert "non-Primary" in b["node0"]["why"], b["node0"]
+    assert b["node0"]["state"] == "LAGGING"
+    assert all(x["role"] == "replica" for x in b.values()), b
+
+    t0 = time.monotonic()
+    with pytest.raises(pymysql.MySQLError) as e:
+        c = pymysql.connect(**h.conn_params())
+        with c.cursor() as cur:
+            cur.execute("INSERT INTO test.galera_w SELECT 'x', @@port")
+    waited = time.monotonic() - t0
+    assert e.value.args[0] != 1047, e.value.args  # the server's "WSREP has not yet prepared node"
+    assert waited >= 1.4, f"the write failed after {waited:.2f} s, not after failover_write_wait_ms"
+
+    # A write held while node0 becomes Primary again runs there.
+    token = f"held-{time.monotonic_ns()}"
+    done = []
+
+    failed = []
+
+    def write():
+        try:
+            c = pymysql.connect(**h.conn_params())
+            with c.cursor() as cur:
+                cur.execute("INSERT INTO test.galera_w SELECT %s, @@port", (token,))
+            done.append(time.monotonic())
+            c.close()
+        except pymysql.MySQLError as ex:
+            failed.append(ex.args)
+
+    t = threading.Thread(target=write)
+    t0 = time.monotonic()
+    t.start()
+    time.sleep(0.3)
+    assert not done, "the write ran while no node could take it"
+    galera.sql(0, "SET GLOBAL wsrep_provider_options = 'pc.bootstrap=YES'")
+    t.join(10)
+    assert done, f"the held write did not complete: {failed}"
+    assert galera.value(0, "SELECT port FROM test.galera_w WHERE token = %s", (token,)) == \
+        galera.port(0)
+
+
+def test_two_halyards_pick_the_same_writer(start_galera_halyard, galera):
+    """Two halyards that do not talk, one listing the backends in reverse
+    order, write to the same node; and again once that node is desynced."""
+    nodes = [{"name": n["name"], "address": "127.0.0.1", "port": n["port"],
+              "role": "primary" if n["index"] == 2 else "replica"} for n in galera.nodes]
+    a = start(start_galera_halyard)
+    b = start(start_galera_halyard, backends=list(reversed(nodes)))
+    assert writer_port(a, galera) == writer_port(b, galera) == galera.port(0)
+    galera.desync(0)
+    for h in (a, b):
+        wait_until(lambda: backends(h)["node1"]["role"] == "primary", timeout=5,
+                   what="node1 the writer once node0 is desynced")
+    assert writer_port(a, galera) == writer_port(b, galera) == galera.port(1)
+
+
+def test_switchover_and_failover_refused(start_galera_halyard, galera):
+    """The replication procedures would set read_only on writable nodes:
+    on Galera the admin commands refuse, and nothing changes."""
+    from test_ops import admin
+    h = start(start_galera_halyard)
+    for cmd in ("switchover to node1", "failover"):
+        out = admin(default_socket(h), cmd)
+        assert "refused: cluster = galera" in out, out
+    assert [galera.value(i, "SELECT @@read_only") for i in range(3)] == [0, 0, 0]
+    assert backends(h)["node0"]["role"] == "primary"
+    assert writer_port(h, galera) == galera.port(0)
+
+
+def test_drain_moves_the_writer(start_galera_halyard, galera):
+    """backend NAME drain on the writer hands the role to the next node at
+    the next check; online gives it back."""
+    from test_ops import admin
+    h = start(start_galera_halyard)
+    assert writer_port(h, galera) == galera.port(0)
+    admin(default_socket(h), "backend node0 drain")
+    wait_until(lambda: backends(h)["node1"]["role"] == "primary", timeout=5,
+               what="node1 the writer once node0 is drained")
+    assert writer_port(h, galera) == galera.port(1)
+    admin(default_socket(h), "backend node0 online")
+    wait_until(lambda: backends(h)["node0"]["role"] == "primary", timeout=5,
+               what="node0 the writer again once online")
+    assert writer_port(h, galera) == galera.port(0)
