@@ -128,12 +128,14 @@ def _halyard_factory(cluster, tmp_path):
         pytest.fail(f"halyard binary {binary} is missing or not executable (run `make`, or set HALYARD_BIN)")
     started = []
 
-    def start(conf=None, *, args=(), wait=True, port=None, **overrides):
+    def start(conf=None, *, args=(), wait=True, port=None, host="127.0.0.1", prefix=(),
+              **overrides):
         n = len(started)
         port = port or free_port()
         conf_path = tmp_path / f"halyard{n}.conf"
         conf_path.write_text(render_conf(cluster, port, conf, overrides))
-        h = Halyard(binary, str(conf_path), str(tmp_path / f"halyard{n}.log"), port, args)
+        h = Halyard(binary, str(conf_path), str(tmp_path / f"halyard{n}.log"), port, args,
+                    host=host, prefix=prefix)
         started.append(h)
         h.start()
         if wait:

@@ -168,8 +168,11 @@ class Cluster:
     as "primary".
     """
 
-    def __init__(self, base, port, replicas=2, semisync=False, tls=True, mysqld_opts=()):
+    def __init__(self, base, port, replicas=2, semisync=False, tls=True, mysqld_opts=(),
+                 hosts=None, netns=None):
         self.base = base
+        self.hosts = dict(hosts or {})  # node name -> address (tools/cluster --host)
+        self.netns = dict(netns or {})  # node name -> network namespace (--netns)
         self.mysqld_opts = list(mysqld_opts)
         self.base_port = port
         self.n_replicas = replicas
@@ -195,6 +198,8 @@ class Cluster:
         if self.tls:
             args.append("--tls")
         args += [f"--mysqld-opt={o}" for o in self.mysqld_opts]
+        args += [f"--host={k}={v}" for k, v in self.hosts.items()]
+        args += [f"--netns={k}={v}" for k, v in self.netns.items()]
         self.tool(*args, "start")
         with open(os.path.join(self.base, "cluster.json")) as f:
             self.layout = json.load(f)
@@ -227,6 +232,10 @@ class Cluster:
 
     def port(self, ref):
         return self.node(ref)["port"]
+
+    def host(self, ref):
+        """The address a node listens on (127.0.0.1 unless placed elsewhere)."""
+        return self.node(ref).get("host") or "127.0.0.1"
 
     def socket_path(self, ref):
         return self.node(ref)["socket"]
@@ -263,7 +272,7 @@ class Cluster:
         if password is None:
             password = {APP_USER: APP_PASSWORD, MONITOR_USER: MONITOR_PASSWORD,
                         REPL_USER: REPL_PASSWORD}.get(user, "")
-        params = dict(host="127.0.0.1", port=self.port(ref), user=user, password=password,
+        params = dict(host=self.host(ref), port=self.port(ref), user=user, password=password,
                       connect_timeout=5, read_timeout=30, write_timeout=30, autocommit=True)
         params.update(kw)
         return params
@@ -482,7 +491,7 @@ def default_halyard_settings(cluster, port):
         role = n["role"]
         if galera:  # the role until the monitor has seen the nodes
             role = "primary" if n["index"] == 0 else "replica"
-        backends.append({"name": n["name"], "address": "127.0.0.1", "port": n["port"],
+        backends.append({"name": n["name"], "address": n.get("host") or "127.0.0.1", "port": n["port"],
                          "role": role})
     extra = {"cluster": "galera"} if galera else {}
     return {
@@ -522,13 +531,15 @@ CRASH_SIGNALS = {signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS, signal.SIGILL, s
 class Halyard:
     """One halyard process. Created by the start_halyard fixture."""
 
-    def __init__(self, binary, conf_path, log_path, port, extra_args=()):
+    def __init__(self, binary, conf_path, log_path, port, extra_args=(), host="127.0.0.1",
+                 prefix=()):
         self.binary = binary
         self.conf_path = conf_path
         self.log_path = log_path
         self.port = port
-        self.host = "127.0.0.1"
-        self.args = [binary, "-c", conf_path, *extra_args]
+        self.host = host
+        # prefix: e.g. ("ip", "netns", "exec", NS), which execs halyard in NS
+        self.args = [*prefix, binary, "-c", conf_path, *extra_args]
         self.proc = None
         self.expected_exit = False
         self._reported = False
