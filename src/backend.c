@@ -82,6 +82,25 @@ bool backend_failover_busy(void)
     return atomic_load(&failover_busy);
 }
 
+static pthread_mutex_t note_mu = PTHREAD_MUTEX_INITIALIZER;
+static char failover_note[400];
+
+void backend_set_failover_note(const char *note)
+{
+    pthread_mutex_lock(&note_mu);
+    snprintf(failover_note, sizeof(failover_note), "%s", note != NULL ? note : "");
+    pthread_mutex_unlock(&note_mu);
+}
+
+void backend_failover_note(char *out, size_t len)
+{
+    if (len == 0)
+        return;
+    pthread_mutex_lock(&note_mu);
+    snprintf(out, len, "%s", failover_note);
+    pthread_mutex_unlock(&note_mu);
+}
+
 static struct backend_rt *find_locked(const char *name)
 {
     for (struct backend_rt *rt = registry; rt != NULL; rt = rt->next) {

@@ -209,7 +209,8 @@ const struct config_key config_keys[] = {
 
     {"failover", CONFIG_STRING, "off", 0, 0,
      "auto = promote the most advanced replica when the primary is down for failover_delay_ms "
-     "and a majority of the replicas lost it too; off = never (switchover still works)",
+     "and a majority of the replicas lost it too, holding a lock on a majority of the servers "
+     "configured (backends and witnesses); off = never (switchover still works)",
      "off|auto"},
     {"failover_delay_ms", CONFIG_INT, "1000", 0, 3600000,
      "milliseconds the primary must have been unreachable before an automatic failover", NULL},
@@ -219,6 +220,15 @@ const struct config_key config_keys[] = {
     {"switchover_timeout_ms", CONFIG_INT, "10000", 100, 3600000,
      "switchover: milliseconds the chosen replica gets to catch up with the read_only primary "
      "before the switchover is rolled back", NULL},
+    {"witnesses", CONFIG_LIST, "()", 0, 8,
+     "MariaDB servers outside the cluster that only vote in the failover lock, so that two "
+     "backends (or an even number) in two places can still form a majority", NULL},
+    {"witnesses.[].name", CONFIG_STRING, NULL, 1, 64,
+     "unique name of the witness, used in logs", NULL},
+    {"witnesses.[].address", CONFIG_STRING, NULL, 1, 255,
+     "IPv4 or IPv6 literal, or host name, of the server", NULL},
+    {"witnesses.[].port", CONFIG_INT, NULL, 1, 65535,
+     "TCP port of the server", NULL},
     {"auto_rejoin", CONFIG_BOOL, "false", 0, 0,
      "make a server that comes back outside replication (the old primary) a replica of the "
      "primary, unless it has transactions the primary lacks", NULL},
@@ -1068,6 +1078,39 @@ static config_setting_t *member_or_group(config_setting_t *g, const char *leaf)
     return s != NULL ? s : g;
 }
 
+/* The failover lock's other voters: only a name and where to log in. */
+static hy_status_t fill_witnesses(struct loader *ld, struct config *cfg, config_setting_t *list)
+{
+    int n = list != NULL ? config_setting_length(list) : 0;
+    if (n == 0)
+        return HY_OK;
+    cfg->witnesses = calloc((size_t)n, sizeof(*cfg->witnesses));
+    if (cfg->witnesses == NULL)
+        return fail(ld, NULL, NULL, "out of memory");
+    for (int i = 0; i < n; i++) {
+        config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+        struct config_witness *w = &cfg->witnesses[i];
+        cfg->n_witnesses++;
+        if (check_unique_name(ld, list, i, "witness", "witnesses") != HY_OK ||
+            dup_str(ld, &w->name, g, "witnesses.[].name") != HY_OK ||
+            dup_str(ld, &w->address, g, "witnesses.[].address") != HY_OK)
+            return HY_ERROR;
+        w->port = (int)get_int(g, "witnesses.[].port");
+        for (size_t b = 0; b < cfg->n_backends; b++) {
+            if (cfg->backends[b].port == w->port &&
+                strcmp(cfg->backends[b].address, w->address) == 0) {
+                char kname[KEYNAME_MAX], shown[48];
+                snprintf(kname, sizeof(kname), "witnesses.[%d].address", i);
+                return fail(ld, member_or_group(g, "address"), kname,
+                            "%s:%d is backend \"%s\": a witness is a server outside the "
+                            "cluster, or it would vote twice",
+                            w->address, w->port, printable(cfg->backends[b].name, shown));
+            }
+        }
+    }
+    return HY_OK;
+}
+
 static hy_status_t compile_pattern(struct loader *ld, config_setting_t *g, int i, const char *leaf,
                                    const char *pattern, struct rule_regex **out)
 {
@@ -1623,6 +1666,7 @@ static hy_status_t fill_config(struct loader *ld, struct config *cfg, config_set
         fill_tls_server(ld, cfg, root) != HY_OK ||
         fill_tls_backends(ld, cfg, root, config_setting_get_member(root, "backends")) != HY_OK ||
         fill_rules(ld, cfg, config_setting_get_member(root, "rules")) != HY_OK ||
+        fill_witnesses(ld, cfg, config_setting_get_member(root, "witnesses")) != HY_OK ||
         fill_replication(ld, cfg, root) != HY_OK ||
         fill_monitor(ld, cfg, config_setting_get_member(root, "monitor")) != HY_OK)
         return HY_ERROR;
@@ -1673,6 +1717,11 @@ static void config_free(struct config *cfg)
         free(cfg->backends[i].tls_key);
         tls_ctx_free(cfg->backends[i].tls_ctx);
     }
+    for (size_t i = 0; i < cfg->n_witnesses; i++) {
+        free(cfg->witnesses[i].name);
+        free(cfg->witnesses[i].address);
+    }
+    free(cfg->witnesses);
     tls_ctx_free(cfg->tls_server);
     free(cfg->tls_cert);
     free(cfg->tls_key);

@@ -151,6 +151,12 @@ int failover_pick(const struct failover_view *v, int primary, int exclude, char 
     return best;
 }
 
+size_t failover_lock_needed(size_t reachable, size_t configured, bool strict)
+{
+    size_t voters = strict ? configured : reachable;
+    return voters == 0 ? 0 : voters / 2 + 1;
+}
+
 void failover_decide(const struct failover_view *v, const struct failover_settings *s,
                      struct failover_verdict *out)
 {

@@ -37,6 +37,7 @@
 #include "halyard/log.h"
 #include "halyard/sqlclient.h"
 #include "halyard/status.h"
+#include "halyard/tls.h"
 
 #define REPORT_MAX 16384
 
@@ -46,7 +47,7 @@ struct fx;
  * answer it got. */
 struct link {
     struct fx *fx;
-    size_t idx; /* in cfg->backends */
+    size_t idx; /* in cfg->backends; witness idx - n_backends after them */
     struct sqlclient *c;
     bool connected;
     bool busy; /* an operation is in flight */
@@ -77,8 +78,9 @@ struct fx {
 
     /* the thread's own */
     struct config *cfg;
-    struct link *links; /* cfg->n_backends, during a procedure */
-    size_t n_links;
+    struct link *links; /* cfg->n_backends, then cfg->n_witnesses, during a procedure */
+    size_t n_links;     /* the backends' */
+    size_t n_all;       /* and the witnesses' */
     int down_idx;            /* the primary we saw unreachable; -1 = none */
     uint64_t down_since_ms;  /* since when */
     uint64_t *last_fence_ms; /* per backend: rate limits */
@@ -89,6 +91,12 @@ struct fx {
     uint64_t t0_ms;       /* the procedure's start */
     uint64_t next_try_ms; /* after a failed attempt, no new one before this */
     unsigned seed;        /* for the jitter of next_try_ms */
+    /* The last automatic attempt found no majority for the lock: the
+     * same attempt again logs at debug level (quiet) until the count of
+     * grants changes (last_got, last_voters). */
+    bool no_majority;
+    bool quiet;
+    size_t last_got, last_voters;
 };
 
 static struct fx FX = {
@@ -115,6 +123,8 @@ static void step(struct fx *fx, enum log_level lvl, const char *fmt, ...)
     vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
     uint64_t t = now_ms() - fx->t0_ms;
+    if (fx->quiet && lvl > LOG_LEVEL_ERROR)
+        lvl = LOG_LEVEL_DEBUG;
     if (lvl <= log_level_current)
         log_write(lvl, "failover: [+%llu ms] %s", (unsigned long long)t, line);
     int n = snprintf(fx->report + fx->report_len, sizeof(fx->report) - fx->report_len,
@@ -245,13 +255,13 @@ static void fx_wait(struct fx *fx)
 {
     for (;;) {
         bool busy = false;
-        for (size_t i = 0; i < fx->n_links; i++)
+        for (size_t i = 0; i < fx->n_all; i++)
             busy |= fx->links[i].busy;
         if (!busy)
             break;
         ev_run(fx->loop, EVRUN_ONCE);
     }
-    for (size_t i = 0; i < fx->n_links; i++) {
+    for (size_t i = 0; i < fx->n_all; i++) {
         struct link *l = &fx->links[i];
         if (l->connected && !l->ok && l->err_code == 0)
             l->connected = false; /* a local failure (timeout, lost connection) */
@@ -272,38 +282,50 @@ static bool link_run(struct fx *fx, struct link *l, const char *sql, int timeout
 
 static void links_close(struct fx *fx)
 {
-    for (size_t i = 0; i < fx->n_links; i++) {
+    for (size_t i = 0; i < fx->n_all; i++) {
         link_clear(&fx->links[i]);
         sqlclient_destroy(fx->links[i].c);
     }
     free(fx->links);
     fx->links = NULL;
     fx->n_links = 0;
+    fx->n_all = 0;
 }
 
-/* Open a link to every backend in parallel; false when out of memory. */
+/* Open a link to every backend and witness in parallel; false when out of
+ * memory. */
 static bool links_open(struct fx *fx)
 {
     const struct config *cfg = fx->cfg;
-    fx->links = calloc(cfg->n_backends, sizeof(struct link));
+    size_t nb = cfg->n_backends;
+    fx->links = calloc(nb + cfg->n_witnesses, sizeof(struct link));
     if (fx->links == NULL)
         return false;
-    fx->n_links = cfg->n_backends;
+    fx->n_links = nb;
+    fx->n_all = nb + cfg->n_witnesses;
     ev_now_update(fx->loop);
-    for (size_t i = 0; i < cfg->n_backends; i++) {
+    for (size_t i = 0; i < fx->n_all; i++) {
         struct link *l = &fx->links[i];
         l->fx = fx;
-        l->idx = i;
-        const struct config_backend *b = &cfg->backends[i];
+        l->idx = i < nb ? i : i - nb;
         struct sqlclient_target t = {
-            .name = b->name,
-            .address = b->address,
-            .port = b->port,
             .user = cfg->monitor.user,
             .password = cfg->monitor.password,
-            .tls = b->tls, /* as the monitor: the data path's TLS towards this backend */
-            .tls_ctx = b->tls_ctx,
+            .tls = TLS_OFF,
         };
+        if (i < nb) {
+            const struct config_backend *b = &cfg->backends[i];
+            t.name = b->name;
+            t.address = b->address;
+            t.port = b->port;
+            t.tls = b->tls; /* as the monitor: the data path's TLS towards this backend */
+            t.tls_ctx = b->tls_ctx;
+        } else {
+            const struct config_witness *w = &cfg->witnesses[i - nb];
+            t.name = w->name;
+            t.address = w->address;
+            t.port = w->port;
+        }
         l->c = sqlclient_create(fx->loop, &t, cfg->connect_timeout_ms);
         if (l->c == NULL) {
             links_close(fx);
@@ -480,29 +502,68 @@ static void sql_quote(char *out, size_t len, const char *s)
     out[o] = '\0';
 }
 
-/* GET_LOCK on every reachable server; true when a strict majority of them
- * granted it. */
-static bool take_lock(struct fx *fx, const struct failover_node *nodes)
+/* A link that answered: a backend the procedure found reachable, or a
+ * witness that took the connection. */
+static bool link_votes(const struct fx *fx, const struct failover_node *nodes, size_t i)
 {
+    return i < fx->n_links ? nodes[i].reachable : fx->links[i].connected;
+}
+
+/* GET_LOCK on every reachable backend and witness; true when enough of
+ * them granted it (failover_lock_needed: with `strict`, a majority of all
+ * that are configured). A refusal for want of a majority is published for
+ * the sessions whose writes wait for a primary. */
+static bool take_lock(struct fx *fx, const struct failover_node *nodes, bool strict)
+{
+    const struct config *cfg = fx->cfg;
     size_t reachable = 0, got = 0;
-    for (size_t i = 0; i < fx->n_links; i++) {
-        if (nodes[i].reachable) {
+    for (size_t i = 0; i < fx->n_all; i++) {
+        if (link_votes(fx, nodes, i)) {
             reachable++;
             link_query(&fx->links[i], "SELECT GET_LOCK('" FAILOVER_LOCK_NAME "', 0)",
-                       fx->cfg->connect_timeout_ms);
+                       cfg->connect_timeout_ms);
         }
     }
     fx_wait(fx);
-    for (size_t i = 0; i < fx->n_links; i++) {
-        const char *v = nodes[i].reachable && fx->links[i].ok ? link_cell(&fx->links[i], 0) : NULL;
+    for (size_t i = 0; i < fx->n_all; i++) {
+        const char *v = link_votes(fx, nodes, i) && fx->links[i].ok ? link_cell(&fx->links[i], 0)
+                                                                      : NULL;
         if (v != NULL && strcmp(v, "1") == 0)
             got++;
     }
-    bool ok = reachable > 0 && got * 2 > reachable;
-    step(fx, ok ? LOG_LEVEL_INFO : LOG_LEVEL_WARN,
-         "lock %s: granted by %zu of %zu reachable servers%s", FAILOVER_LOCK_NAME, got, reachable,
-         ok ? "" : ": another halyard holds it, not promoting");
-    return ok;
+    size_t configured = fx->n_all;
+    size_t needed = failover_lock_needed(reachable, configured, strict);
+    bool ok = needed > 0 && got >= needed;
+    fx->no_majority = false;
+    if (ok) {
+        step(fx, LOG_LEVEL_INFO, "lock %s: granted by %zu of %zu servers (%zu %s, %zu needed)",
+             FAILOVER_LOCK_NAME, got, strict ? configured : reachable, reachable,
+             strict ? "reachable" : "reachable: the admin's command", needed);
+        return true;
+    }
+    if (!strict || reachable >= needed) {
+        /* Enough voters answered: another halyard took the lock on some. */
+        step(fx, LOG_LEVEL_WARN,
+             "lock %s: granted by %zu of %zu reachable servers, %zu needed: another halyard "
+             "holds it, not promoting",
+             FAILOVER_LOCK_NAME, got, reachable, needed);
+        return false;
+    }
+    fx->no_majority = true;
+    if (got != fx->last_got || configured != fx->last_voters)
+        fx->quiet = false; /* something changed: say it again */
+    fx->last_got = got;
+    fx->last_voters = configured;
+    char note[400];
+    snprintf(note, sizeof(note),
+             "halyard reaches %zu of the %zu servers that vote in the failover lock (%zu "
+             "backends, %zu witnesses) and needs %zu: it may be cut off from the rest, so it "
+             "promotes no replica%s",
+             reachable, configured, cfg->n_backends, cfg->n_witnesses, needed,
+             configured == 2 ? "; with two backends, configure a witness" : "");
+    step(fx, LOG_LEVEL_WARN, "lock %s: %s", FAILOVER_LOCK_NAME, note);
+    backend_set_failover_note(note);
+    return false;
 }
 
 /* CHANGE MASTER on link l to replicate from backend `to`. */
@@ -626,7 +687,7 @@ static bool run_failover(struct fx *fx, bool manual, uint64_t down_ms)
      * finished a promotion. */
     for (size_t i = 0; i < nb; i++)
         nodes[i].reachable = fx->links[i].connected;
-    if (!take_lock(fx, nodes))
+    if (!take_lock(fx, nodes, !manual))
         goto out;
     probe(fx, nodes, states);
     old = current_primary(cfg);
@@ -725,7 +786,7 @@ static bool run_switchover(struct fx *fx, const char *target)
     }
     size_t c = (size_t)vd.candidate;
     step(fx, LOG_LEVEL_INFO, "%s", vd.reason);
-    if (!take_lock(fx, nodes))
+    if (!take_lock(fx, nodes, true))
         goto out;
     attempted = true; /* counted in halyard_failovers_total from here on */
     int t = cfg->connect_timeout_ms;
@@ -900,7 +961,10 @@ static void tick(struct fx *fx)
             fx->down_since_ms = now;
         }
     } else {
+        if (fx->down_idx >= 0 || fx->no_majority)
+            backend_set_failover_note(NULL);
         fx->down_idx = -1;
+        fx->no_majority = fx->quiet = false;
     }
     struct failover_view v = {.nodes = nodes,
                               .n = nb,
@@ -914,18 +978,23 @@ static void tick(struct fx *fx)
     if ((vd.action == FAILOVER_PROMOTE || vd.action == FAILOVER_FOLLOW) && now >= fx->next_try_ms) {
         fx->t0_ms = now;
         fx->report_len = 0;
+        /* The same refusal as last time is logged at debug level. */
+        fx->quiet = fx->no_majority;
         step(fx, LOG_LEVEL_WARN, "%s: %s", failover_action_to_str(vd.action), vd.reason);
         if (run_failover(fx, false, v.primary_down_ms)) {
             fx->down_idx = -1;
+            fx->no_majority = false;
+            backend_set_failover_note(NULL);
         } else {
             /* Two halyards that each got the lock on half of the servers
              * would meet again at every tick: try again after a random
-             * 100-500 ms. */
-            uint64_t wait = 100 + (uint64_t)(rand_r(&fx->seed) % 400);
+             * 100-500 ms. Without a majority in reach, once a second. */
+            uint64_t wait = (fx->no_majority ? 1000 : 100) + (uint64_t)(rand_r(&fx->seed) % 400);
             fx->next_try_ms = now_ms() + wait;
             step(fx, LOG_LEVEL_WARN, "failover not done; trying again in %llu ms",
                  (unsigned long long)wait);
         }
+        fx->quiet = false;
         free(nodes);
         return;
     }

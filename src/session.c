@@ -2762,7 +2762,10 @@ static void primary_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
             session_mark_closing(s, END_BACKEND_LOST);
         else
             consume_packet(s, len);
-        session_err(s, 1, SERR_NO_PRIMARY_IN_TIME, s->cfg->failover_write_wait_ms);
+        char note[400];
+        backend_failover_note(note, sizeof(note));
+        session_err(s, 1, SERR_NO_PRIMARY_IN_TIME, s->cfg->failover_write_wait_ms,
+                    note[0] != '\0' ? ": " : "", note);
     }
     if (s->state == SS_IDLE)
         session_next_command(s);

@@ -34,7 +34,7 @@ const struct session_err_row session_err_table[SERR__COUNT] = {
     [SERR_NO_REPLICA]            = {1429, "HY000", "No replica can serve this read "
                                    "(replica_fallback = error)"},
     [SERR_NO_PRIMARY_IN_TIME]    = {1429, "HY000", "No primary available within "
-                                   "failover_write_wait_ms (%d ms)"},
+                                   "failover_write_wait_ms (%d ms)%s%s"},
     [SERR_CANT_CONNECT]          = {1429, "HY000", "Can't connect to backend '%s' (%s:%d): %s"},
     [SERR_BACKEND_LOST]          = {1927, "70100", "Lost connection to backend '%s' during %s"},
     [SERR_TRX_LOST]              = {1927, "70100", "Lost connection to backend '%s' during the "

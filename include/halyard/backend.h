@@ -160,6 +160,12 @@ void backend_generation_bump(void);
  * a write finding no primary may wait for one. Any thread. */
 void backend_set_failover_busy(bool busy);
 bool backend_failover_busy(void);
+/* Why the failover thread leaves the primary unreplaced (failover lock
+ * without a majority), for the error of a write that waited in vain; NULL
+ * or "" clears it. backend_failover_note() copies it into out ("" when
+ * none). Any thread. */
+void backend_set_failover_note(const char *note);
+void backend_failover_note(char *out, size_t len);
 
 /* ---- reading (any thread, lock-free) ----------------------------------- */
 

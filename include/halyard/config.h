@@ -125,6 +125,14 @@ struct config_backend {
     struct backend_rt *rt;
 };
 
+/* A server that only votes in the failover lock: halyard logs in to it as
+ * the monitor user and takes GET_LOCK there, nothing else. */
+struct config_witness {
+    char *name;
+    char *address;
+    int port;
+};
+
 /* Query rules: rules.h matches them, config.c builds them. */
 enum rule_action {
     RULE_ACTION_ROUTE = 0, /* send the statement to `route` */
@@ -267,6 +275,9 @@ struct config {
     size_t n_users;
     struct config_backend *backends;
     size_t n_backends;
+    /* failover lock voters outside the cluster (failover_exec.h) */
+    struct config_witness *witnesses;
+    size_t n_witnesses;
 
     /* query rules, in the file's order (rules.h) */
     struct config_rule *rules;

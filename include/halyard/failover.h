@@ -105,6 +105,15 @@ struct failover_verdict {
 void failover_decide(const struct failover_view *v, const struct failover_settings *s,
                      struct failover_verdict *out);
 
+/* The failover lock (failover_exec.h) is GET_LOCK taken on every server a
+ * halyard reaches. How many grants it needs: a strict majority of the
+ * `configured` voters (the backends and the witnesses, reachable or not)
+ * when `strict`, so that a halyard cut off with a minority of the servers
+ * never promotes one of them while the old primary serves the others; a
+ * strict majority of the `reachable` ones otherwise (an operator's
+ * `failover` command, who has looked). 0 when nothing can vote. */
+size_t failover_lock_needed(size_t reachable, size_t configured, bool strict);
+
 /* The most advanced replica that may be promoted in place of `primary`
  * (the ranking at the top), or -1 with the reason in why. `exclude` (-1 =
  * none) is never picked. */

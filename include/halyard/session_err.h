@@ -36,7 +36,7 @@ enum session_err {
     SERR_KILL_DENIED,           /* (id) KILL of another user's session */
     SERR_NO_BACKEND,            /* (why) routing found no usable backend */
     SERR_NO_REPLICA,            /* replica_fallback = error and no replica */
-    SERR_NO_PRIMARY_IN_TIME,    /* (ms) failover_write_wait_ms passed */
+    SERR_NO_PRIMARY_IN_TIME,    /* (ms, ": " or "", why) failover_write_wait_ms passed */
     SERR_CANT_CONNECT,          /* (name, address, port, why) a backend cannot be opened */
     SERR_BACKEND_LOST,          /* (name, "query"/"the transaction; ...") lost mid-statement */
     SERR_TRX_LOST,              /* (name) the transaction died with its backend earlier */

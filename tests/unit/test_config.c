@@ -329,6 +329,18 @@ static const struct config_case cases[] = {
     {"failover auto without monitor", BASE "failover = \"auto\";\n",
      "t.conf:4: failover: failover = \"auto\" needs the health checks: set monitor.user"},
     {"failover bad word", BASE "failover = \"on\";\n", "t.conf:4: failover: "},
+    {"witnesses", BASE "witnesses = ( { name = \"w1\"; address = \"10.0.0.9\"; port = 3306; } );\n",
+     NULL},
+    {"witness without a port", BASE "witnesses = ( { name = \"w1\"; address = \"10.0.0.9\"; } );\n",
+     "t.conf:4: witnesses.[0].port: "},
+    {"two witnesses of one name",
+     BASE "witnesses = (\n { name = \"w\"; address = \"a\"; port = 1; },\n"
+          " { name = \"w\"; address = \"b\"; port = 1; }\n);\n",
+     "t.conf:6: witnesses.[1].name: duplicate witness name \"w\" (first defined at line 5)"},
+    {"a backend as its own witness",
+     BASE "witnesses = ( { name = \"w\"; address = \"127.0.0.1\"; port = 3310; } );\n",
+     "t.conf:4: witnesses.[0].address: 127.0.0.1:3310 is backend \"db1\": a witness is a "
+     "server outside the cluster"},
 
     /* ---- cluster = galera ---- */
     {"galera",

@@ -345,6 +345,38 @@ static void test_names(void **st)
     assert_string_equal(rejoin_action_to_str(REJOIN_FENCE), "fence");
 }
 
+/* The lock: a majority of what is configured for automatic failover, so a
+ * halyard cut off with a minority of the servers cannot promote. */
+static void test_lock_majority(void **state)
+{
+    (void)state;
+    struct {
+        size_t reachable, configured;
+        bool strict;
+        size_t needed;
+    } cases[] = {
+        /* three servers, the primary gone: both replicas must grant */
+        {2, 3, true, 2},
+        /* cut off with one replica: 1 of 3 is no majority (it was 1 of 1) */
+        {1, 3, true, 2},
+        {1, 3, false, 1},
+        /* two servers: one survivor never is a majority of two ... */
+        {1, 2, true, 2},
+        /* ... unless a witness votes: 2 of 3 */
+        {2, 3, true, 2},
+        /* four servers and a witness */
+        {3, 5, true, 3},
+        {4, 4, true, 3},
+        {0, 3, true, 2},
+        {0, 0, true, 0},
+        {0, 3, false, 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        assert_int_equal(failover_lock_needed(cases[i].reachable, cases[i].configured,
+                                              cases[i].strict),
+                         cases[i].needed);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -352,7 +384,7 @@ int main(void)
         cmocka_unit_test(test_majority),    cmocka_unit_test(test_follow),
         cmocka_unit_test(test_candidate),   cmocka_unit_test(test_pick_exclude),
         cmocka_unit_test(test_switchover),  cmocka_unit_test(test_rejoin),
-        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_names),       cmocka_unit_test(test_lock_majority),
     };
     return cmocka_run_group_tests_name("failover", tests, NULL, NULL);
 }

@@ -72,7 +72,7 @@ static void test_table(void **state)
     CHECK(1, 1429, "HY000", "No replica can serve this read (replica_fallback = error)",
           SERR_NO_REPLICA);
     CHECK(1, 1429, "HY000", "No primary available within failover_write_wait_ms (3000 ms)",
-          SERR_NO_PRIMARY_IN_TIME, 3000);
+          SERR_NO_PRIMARY_IN_TIME, 3000, "", "");
     CHECK(1, 1429, "HY000", "Can't connect to backend 'db1' (127.0.0.1:3306): connect timed out",
           SERR_CANT_CONNECT, "db1", "127.0.0.1", 3306, "connect timed out");
     CHECK(3, 1927, "70100", "Lost connection to backend 'db2' during query", SERR_BACKEND_LOST,

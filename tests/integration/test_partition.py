@@ -1,0 +1,183 @@
+"""No two primaries under a network partition (failover lock majority).
+
+The failover lock must be granted by a majority of the servers a halyard is
+configured with, not of those it happens to reach. These tests cut a real
+network link:
+
+    root namespace                      namespace NS
+    node0 (primary)  10.213.K.1  ==data veth==  10.213.K.2  node2 (replica)
+    node1 (replica)  10.213.K.1                             halyard H2
+    halyard H1       127.0.0.1   --mgmt veth--  10.214.K.2  (H2's listener)
+    pytest
+
+Cutting the data link (the NS end set down) leaves H2 with node2 alone:
+node2 loses its primary (slave_net_timeout), H2 sees the primary down and
+a majority of the replicas it reaches (1 of 1) without it, so it would
+promote node2 while node0 keeps serving H1. With the lock counted over the
+3 configured servers it holds 1 of 3 and refuses; its writes fail with an
+error that says why. The management link only carries the test's own
+connections to H2 (nothing routes between the two links).
+
+Two backends alone can never form a majority after losing one; a witness
+(any MariaDB server outside the cluster) is the third vote. That test uses
+the ordinary test cluster with node2 as the witness.
+"""
+
+import os
+import subprocess
+import time
+
+import pymysql
+import pytest
+
+from conftest import TEST_PORT, _halyard_factory, _locked_cluster
+from test_failover import failover_settings, kill_now, make_table, writable_nodes
+from util import Cluster, free_port, render_conf, wait_until
+
+K = TEST_PORT % 250
+NS = f"hypart{TEST_PORT}"
+DATA = f"hyd{TEST_PORT}"  # root end; f"{DATA}b" in NS
+MGMT = f"hym{TEST_PORT}"
+A_ADDR, B_ADDR = f"10.213.{K}.1", f"10.213.{K}.2"
+A_MGMT, B_MGMT = f"10.214.{K}.1", f"10.214.{K}.2"
+
+
+def ip(*args, ns=None, check=True):
+    cmd = (["ip", "netns", "exec", ns] if ns else []) + ["ip", *args]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if check and r.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)}: {r.stderr.strip()}")
+    return r
+
+
+class Net:
+    def cut(self):
+        ip("link", "set", f"{DATA}b", "down", ns=NS)
+
+    def heal(self):
+        ip("link", "set", f"{DATA}b", "up", ns=NS)
+
+
+def _net_down():
+    ip("netns", "del", NS, check=False)
+    for link in (DATA, MGMT):
+        ip("link", "del", link, check=False)
+
+
+@pytest.fixture(scope="module")
+def net():
+    _net_down()  # what a killed earlier run left
+    ip("netns", "add", NS)
+    try:
+        for link, a, b in ((DATA, A_ADDR, B_ADDR), (MGMT, A_MGMT, B_MGMT)):
+            ip("link", "add", link, "type", "veth", "peer", "name", f"{link}b", "netns", NS)
+            ip("addr", "add", f"{a}/24", "dev", link)
+            ip("link", "set", link, "up")
+            ip("addr", "add", f"{b}/24", "dev", f"{link}b", ns=NS)
+            ip("link", "set", f"{link}b", "up", ns=NS)
+        ip("link", "set", "lo", "up", ns=NS)
+        yield Net()
+    finally:
+        _net_down()
+
+
+@pytest.fixture(scope="module")
+def split_cluster(net):
+    """Three nodes on TEST_PORT+74..76: node2 on the far side of the link."""
+    base = f"/tmp/halyard-split-{os.geteuid()}-{TEST_PORT}"
+    yield from _locked_cluster(base, lambda: Cluster(
+        base, TEST_PORT + 74, tls=False,
+        hosts={"node0": A_ADDR, "node1": A_ADDR, "node2": B_ADDR}, netns={"node2": NS}))
+
+
+@pytest.fixture
+def start_split_halyard(split_cluster, net, tmp_path):
+    net.heal()
+    yield from _halyard_factory(split_cluster, tmp_path)
+
+
+def write(h, table, value):
+    """Insert one row through halyard; None, or the error (code, message)."""
+    try:
+        with pymysql.connect(**h.conn_params(connect_timeout=5, read_timeout=20)) as c:
+            with c.cursor() as cur:
+                cur.execute(f"INSERT INTO {table} (id, w) VALUES (%s, 0)", (value,))
+        return None
+    except pymysql.MySQLError as e:
+        return e.args
+
+
+def test_cut_off_halyard_refuses_to_promote(split_cluster, start_split_halyard, net, tmp_path):
+    c = split_cluster
+    table = make_table(c, "split")
+    settings = dict(failover_delay_ms=500, failover_write_wait_ms=2000)
+    h1 = start_split_halyard(failover_settings(tmp_path, **settings))
+    port = free_port()
+    h2 = start_split_halyard(
+        failover_settings(tmp_path, **settings,
+                          listeners=[{"name": "main", "address": B_MGMT, "port": port}]),
+        port=port, host=B_MGMT, prefix=("ip", "netns", "exec", NS))
+    assert write(h1, table, 1) is None
+    assert write(h2, table, 2) is None
+    assert writable_nodes(c) == [0]
+
+    net.cut()
+    t_cut = time.monotonic()
+    # Until H2 has given up promoting and for some seconds after, exactly
+    # one server is writable at every look, and H1 keeps writing to it.
+    refused_at = None
+    n = 100
+    while True:
+        assert writable_nodes(c) == [0], f"{time.monotonic() - t_cut:.1f} s after the cut"
+        n += 1
+        assert write(h1, table, n) is None
+        if refused_at is None and "promotes no replica" in h2.log_text():
+            refused_at = time.monotonic()
+        if refused_at is not None and time.monotonic() - refused_at > 3:
+            break
+        assert time.monotonic() - t_cut < 40, (
+            f"H2 did not try (and refuse) a failover within 40 s of the cut:\n{h2.log_tail()}")
+        time.sleep(0.2)
+    print(f"\npartition: H2 refused to promote {refused_at - t_cut:.1f} s after the cut")
+    h2.wait_log(r"lock halyard_failover: halyard reaches 1 of the 3 servers that vote")
+
+    # H2's writes fail, saying why, instead of going to a second primary.
+    err = write(h2, table, 99999)
+    assert err is not None and err[0] == 1429, err
+    assert "reaches 1 of the 3 servers" in err[1] and "cut off" in err[1], err
+    assert writable_nodes(c) == [0]
+    # Quiet while nothing changes: the refusal is not logged at every try.
+    warned = [ln for ln in h2.log_text().splitlines()
+              if " WARN " in ln and "promotes no replica" in ln]
+    assert len(warned) == 1, h2.log_tail()
+
+    net.heal()
+    wait_until(lambda: c.slave_status(2).get("Slave_IO_Running") == "Yes", 30,
+               what="node2 replicating again after the link came back")
+    wait_until(lambda: write(h2, table, 100000) is None, 30, what="a write through H2 again")
+    assert writable_nodes(c) == [0]
+    assert c.value(0, f"SELECT COUNT(*) FROM {table} WHERE id = 99999") == 0
+
+
+def test_two_backends_need_a_witness(cluster, start_halyard, tmp_path):
+    """Two backends: the survivor of a dead primary is 1 of 2, never a
+    majority; with a witness configured (SIGHUP) it is 2 of 3 and is
+    promoted."""
+    table = make_table(cluster, "witness")
+    settings = failover_settings(tmp_path, failover_delay_ms=500, failover_write_wait_ms=2000)
+    settings["backends"] = [
+        {"name": n["name"], "address": "127.0.0.1", "port": n["port"], "role": n["role"]}
+        for n in cluster.nodes[:2]]
+    h = start_halyard(settings)
+    assert write(h, table, 1) is None
+    kill_now(cluster, 0)
+    h.wait_log(r"reaches 1 of the 2 servers .* configure a witness", timeout=20)
+    err = write(h, table, 2)
+    assert err is not None and err[0] == 1429 and "configure a witness" in err[1], err
+    assert writable_nodes(cluster) == []
+
+    settings["witnesses"] = [{"name": "w1", "address": "127.0.0.1", "port": cluster.port(2)}]
+    h.reload(render_conf(cluster, h.port, settings))
+    wait_until(lambda: write(h, table, 3) is None, 20, what="a write after the witness was added")
+    assert writable_nodes(cluster) == [1]
+    h.wait_log(r"lock halyard_failover: granted by 2 of 3 servers")
