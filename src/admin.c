@@ -705,6 +705,17 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
     }
     list_end(&l);
 
+    list_begin(&l, &kv, "witnesses");
+    for (size_t i = 0; i < cfg->n_witnesses; i++) {
+        const struct config_witness *x = &cfg->witnesses[i];
+        elem_begin(&l);
+        kv_str(&kv, elem_key(&l, "name", k, sizeof(k)), x->name);
+        kv_str(&kv, elem_key(&l, "address", k, sizeof(k)), x->address);
+        kv_int(&kv, elem_key(&l, "port", k, sizeof(k)), x->port);
+        elem_end(&l);
+    }
+    list_end(&l);
+
     /* Keys that do not apply to a rule's action show as null ("-"). */
     list_begin(&l, &kv, "rules");
     for (size_t i = 0; i < cfg->n_rules; i++) {

@@ -36,7 +36,8 @@
     ");\n"                                                                                         \
     "rules = ( { name = \"reads\"; match_digest = \"^SELECT\"; route = \"replica\"; },\n"          \
     "          { name = \"nodrop\"; match_digest = \"^DROP\"; user = \"app\";\n"                   \
-    "            action = \"block\"; } );\n"
+    "            action = \"block\"; } );\n"                                                       \
+    "witnesses = ( { name = \"w1\"; address = \"10.0.3.9\"; port = 3306; } );\n"
 
 /* ---- admin_parse ------------------------------------------------------- */
 
