@@ -200,6 +200,16 @@ int backend_primary_any_index(const struct config *cfg)
     return primary_index(cfg, false);
 }
 
+unsigned backend_default_lex(const struct config *cfg)
+{
+    int p = backend_primary_any_index(cfg);
+    const struct backend_rt *rt = p >= 0 ? cfg->backends[p].rt : NULL;
+    for (size_t i = 0; (rt == NULL || !atomic_load(&rt->global_lex_seen)) && i < cfg->n_backends;
+         i++)
+        rt = cfg->backends[i].rt;
+    return rt != NULL && atomic_load(&rt->global_lex_seen) ? atomic_load(&rt->global_lex) : 0;
+}
+
 void backend_info_get(struct backend_rt *rt, struct backend_info *out)
 {
     pthread_mutex_lock(&rt->lock);

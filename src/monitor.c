@@ -20,6 +20,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "halyard/classify.h"
 #include "halyard/galera.h"
 #include "halyard/log.h"
 #include "halyard/monitor.h"
@@ -27,7 +28,7 @@
 #define VARS_SQL                                                                                   \
     "SELECT @@read_only, @@gtid_current_pos, @@gtid_binlog_pos, @@server_id, "                     \
     "@@gtid_binlog_state, (SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS "           \
-    "WHERE VARIABLE_NAME = 'RPL_SEMI_SYNC_SLAVE_STATUS')"
+    "WHERE VARIABLE_NAME = 'RPL_SEMI_SYNC_SLAVE_STATUS'), @@global.sql_mode"
 #define SLAVES_SQL "SHOW ALL SLAVES STATUS"
 /* cluster = galera. SHOW, not SELECT: a node in a non-Primary component
  * refuses statements that read tables or variables (1047), but answers
@@ -37,7 +38,7 @@
     "'wsrep_cluster_status', 'wsrep_cluster_size', 'wsrep_local_recv_queue')"
 #define WSREP_VARS_SQL                                                                             \
     "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('wsrep_on', 'wsrep_desync', "                   \
-    "'wsrep_reject_queries')"
+    "'wsrep_reject_queries', 'sql_mode')"
 
 enum step {
     STEP_CONNECT = 0,
@@ -776,6 +777,16 @@ static void run_step(struct monitor_backend *mb, enum step step)
         check_done(mb, false, "%s: cannot start", step_names[step]);
 }
 
+/* The global sql_mode a new connection to this server gets, as lexer
+ * options for the sessions (backend_default_lex). */
+static void global_lex_note(struct monitor_backend *mb, const char *sql_mode)
+{
+    if (sql_mode == NULL)
+        return;
+    atomic_store(&mb->rt->global_lex, classify_sql_mode(sql_mode, strlen(sql_mode)));
+    atomic_store(&mb->rt->global_lex_seen, true);
+}
+
 static void parse_vars(struct monitor_backend *mb, const struct sqlresult *res)
 {
     const char *ro = sqlresult_get(res, 0, 0);
@@ -787,6 +798,7 @@ static void parse_vars(struct monitor_backend *mb, const struct sqlresult *res)
     copy_cell(mb->gtid_binlog_state, sizeof(mb->gtid_binlog_state), sqlresult_get(res, 0, 4));
     const char *ss = sqlresult_get(res, 0, 5);
     mb->semisync_replica = ss != NULL && strcasecmp(ss, "ON") == 0;
+    global_lex_note(mb, sqlresult_get(res, 0, 6));
 }
 
 void monitor_parse_wsrep(const struct sqlresult *res, struct galera_node *g)
@@ -849,11 +861,16 @@ static void check_cb(struct sqlclient *c, const struct sqlresult *res, void *arg
         return;
     case STEP_WSREP_VARS:
         monitor_parse_wsrep(res, &mb->wsrep_next);
+        for (size_t r = 0; r < res->n_rows; r++) {
+            const char *k = sqlresult_get(res, r, 0);
+            if (k != NULL && strcasecmp(k, "sql_mode") == 0)
+                global_lex_note(mb, sqlresult_get(res, r, 1));
+        }
         mb->wsrep = mb->wsrep_next;
         check_done(mb, true, "ok");
         return;
     case STEP_VARS:
-        if (res->n_rows != 1 || res->n_cols < 6) {
+        if (res->n_rows != 1 || res->n_cols < 7) {
             check_done(mb, false, "%s: unexpected answer", step_names[mb->step]);
             return;
         }

@@ -464,9 +464,13 @@ static bool match_word(const char **pp, const char *end, const char *word);
  */
 #define STATE_MAX_BYTES (64u * 1024u)
 
-/* The session's state and every connection's are empty again. */
+static void session_lex_mode(struct session *s, unsigned opts);
+
+/* The session's state and every connection's are empty again (and its
+ * sql_mode the server's global one). */
 static void state_clear(struct session *s)
 {
+    session_lex_mode(s, backend_default_lex(s->cfg));
     if (s->vs != NULL)
         varstate_clear(s->vs);
     s->vs_gen++;
@@ -556,9 +560,11 @@ static void state_prepare_set(struct session *s, const struct classify_result *r
         const char *name = sql + v->name.off;
         switch (v->scope) {
         case CLV_SESSION:
-            if (span_is_default(sql, v->value)) {
+            if (span_is_default(sql, v->value) &&
+                !(v->name.len == 8 && strncasecmp(name, "sql_mode", 8) == 0)) {
                 /* Not read back: the value DEFAULT gives is not kept (the
-                 * time, for timestamp), it is recomputed where replayed. */
+                 * time, for timestamp), it is recomputed where replayed.
+                 * sql_mode is read back: the lexer must know it. */
                 ok = c->n_default < READBACK_MAX &&
                      varstate_name_valid(VS_SYSTEM, name, v->name.len);
                 if (ok) {
@@ -674,6 +680,16 @@ static void state_readback_end(struct session *s)
         slog_debug(s, "reading back the session's variables failed (error %u)", s->resp.err_code);
         session_pin(s, "the session's variables could not be read back");
         return;
+    }
+    /* A new sql_mode, by any expression (or DEFAULT, read back too):
+     * statements are lexed as the server now lexes them, whether or not
+     * the client asked for session tracking. */
+    struct varstate_value mode;
+    for (uint32_t i = 0; i < s->chg->rb.n; i++) {
+        const struct readback_var *v = &s->chg->rb.var[i];
+        if (v->scope == VS_SYSTEM && strcasecmp(v->name, "sql_mode") == 0 &&
+            varstate_get(s->vs, VS_SYSTEM, "sql_mode", 8, &mode) && !mode.null)
+            session_lex_mode(s, classify_sql_mode((const char *)mode.data, mode.len));
     }
     state_changed(s);
 }
@@ -922,6 +938,15 @@ static void session_lex_follow(struct session *s, uint16_t status)
         s->lex_opts |= CLO_NO_BACKSLASH_ESCAPES;
     else
         s->lex_opts &= ~CLO_NO_BACKSLASH_ESCAPES;
+}
+
+/* The session's sql_mode is now one whose lexer options are `opts`
+ * (classify_sql_mode): both modes are known. */
+static void session_lex_mode(struct session *s, unsigned opts)
+{
+    s->tracked_lex = (int)opts;
+    session_lex_follow(s,
+                       (opts & CLO_NO_BACKSLASH_ESCAPES) ? SERVER_STATUS_NO_BACKSLASH_ESCAPES : 0);
 }
 
 /* An OK of the answer in flight, whole in `pl`: remember the sql_mode its
@@ -4268,8 +4293,8 @@ void session_create(struct worker *w, int fd, const struct config_listener *list
     }
     net_set_nodelay(fd);
     s->w = w;
-    s->tracked_lex = -1;
     s->cfg = config_get(cfg);
+    session_lex_mode(s, backend_default_lex(s->cfg)); /* the server's global sql_mode */
     s->lcfg = config_get(w->cfg);
     s->listener = listener;
     if ((s->lstats = stats_listener(listener->name)) != NULL) {

@@ -120,6 +120,8 @@ struct backend_rt {
     _Atomic int admin;        /* enum backend_admin */
     _Atomic int64_t lag_ms;   /* replica lag, -1 = unknown (or not a replica) */
     _Atomic bool repl_broken; /* a replica whose IO or SQL thread stopped */
+    _Atomic unsigned global_lex; /* classify's CLO_* of its @@global.sql_mode, from the checks */
+    _Atomic bool global_lex_seen;
     _Atomic bool check_now;   /* a worker reported a failure: check it at once */
     _Atomic bool fenced;    /* failover: never the primary, whatever it reports (failover_exec.h) */
     _Atomic bool reads_too; /* cluster = galera: the writer takes reads as well (galera.h) */
@@ -203,6 +205,11 @@ int backend_primary_index(const struct config *cfg);
 /* Same, whatever its state: the backend that holds the primary role, -1 if
  * none. For messages ("primary db1 is DOWN") and failover. */
 int backend_primary_any_index(const struct config *cfg);
+/* The lexer options (classify.h CLO_*) a new session starts with: those of
+ * the global sql_mode the monitor last read on the primary (or, with none
+ * known, on the first backend it has read), which is the sql_mode a new
+ * connection gets. 0 before any check. */
+unsigned backend_default_lex(const struct config *cfg);
 
 /* Failover: a fenced backend is never taken for the primary (by
  * backend_primary_index and backend_primary_any_index), whatever its role:

@@ -298,6 +298,65 @@ def test_ansi_quotes_is_lexed_as_the_server_does(halyard, cluster, schema):
     assert q(c, 'SELECT 1 AS "a\\"; DELETE FROM t WHERE id = 78; -- "')[0][0] == 1
 
 
+def test_sql_mode_is_learned_without_session_tracking(halyard, cluster, schema):
+    """The same statement as above from a client that never asked for
+    session tracking (pymysql's default): halyard reads back the sql_mode a
+    SET gave, whatever the expression, and lexes as the server then does.
+    Before, "..." stayed a string here, the DELETE went to a replica inside
+    one "SELECT", and the replica refused it (1290)."""
+    cluster.sql(0, "REPLACE INTO routing.t VALUES (79, 'aq'), (80, 'aq')")
+    cluster.sync()
+    from pymysql.constants import CLIENT
+    c = halyard.connect(database=schema, autocommit=True, client_flag=CLIENT.MULTI_STATEMENTS)
+    confusing = 'SELECT 1 AS "a\\"; DELETE FROM t WHERE id = {}; -- "'
+
+    def run(sql):
+        with c.cursor() as cur:
+            cur.execute(sql)
+            first = cur.fetchall()
+            while cur.nextset():
+                pass
+        return first
+
+    q(c, "SET SESSION sql_mode = CONCAT(@@session.sql_mode, ',ANSI')")
+    assert run(confusing.format(79)) == ((1,),)
+    assert cluster.sql(0, "SELECT COUNT(*) FROM routing.t WHERE id = 79") == [(0,)]
+    # DEFAULT (the global sql_mode, without ANSI_QUOTES here) is learned too:
+    # the same text is one SELECT of a string again.
+    q(c, "SET SESSION sql_mode = DEFAULT")
+    assert run(confusing.format(80))[0][0] == 1
+    assert cluster.sql(0, "SELECT COUNT(*) FROM routing.t WHERE id = 80") == [(1,)]
+
+
+def test_global_sql_mode_applies_from_the_first_statement(start_halyard, cluster, schema):
+    """A server whose global sql_mode has ANSI_QUOTES gives it to every new
+    connection: halyard learns it from its health checks, so a session's
+    very first statement is lexed as the server lexes it."""
+    from test_ops import default_socket
+    from util import admin_json
+    cluster.sql(0, "REPLACE INTO routing.t VALUES (81, 'aq')")
+    cluster.sync()
+    modes = {n["index"]: cluster.value(n["index"], "SELECT @@global.sql_mode") for n in cluster.nodes}
+    try:
+        for i, m in modes.items():
+            cluster.sql(i, "SET GLOBAL sql_mode = %s", (m + ",ANSI_QUOTES",))
+        h = start_halyard()
+        wait_until(lambda: all(b["last_check"] == "ok" for b in
+                               admin_json(default_socket(h), "show backends")["backends"]),
+                   10, what="a first health check of every backend")
+        from pymysql.constants import CLIENT
+        c = h.connect(database=schema, autocommit=True, client_flag=CLIENT.MULTI_STATEMENTS)
+        with c.cursor() as cur:
+            cur.execute('SELECT 1 AS "a\\"; DELETE FROM t WHERE id = 81; -- "')
+            assert cur.fetchall() == ((1,),)
+            while cur.nextset():
+                pass
+        assert cluster.sql(0, "SELECT COUNT(*) FROM routing.t WHERE id = 81") == [(0,)]
+    finally:
+        for i, m in modes.items():
+            cluster.sql(i, "SET GLOBAL sql_mode = %s", (m,))
+
+
 def test_select_of_a_stored_function_that_writes_runs_on_the_primary(halyard, cluster, schema,
                                                                       ids):
     """`SELECT f()` where f() inserts: a read to the eye, a write to the
