@@ -130,6 +130,7 @@ enum kw {
     KW_BEGIN,
     KW_BINARY,
     KW_BINLOG,
+    KW_CALL,
     KW_CHAIN,
     KW_CHARACTER,
     KW_CHARSET,
@@ -149,6 +150,7 @@ enum kw {
     KW_DROP,
     KW_DUMPFILE,
     KW_ERRORS,
+    KW_EXECUTE,
     KW_EXISTS,
     KW_EXPLAIN,
     KW_EXTENDED,
@@ -278,7 +280,7 @@ static const struct keyword keywords[] = {
     K("BOOLEAN", KW_OTHER, KWF_FUNC),
     K("BOTH", KW_OTHER, 0),
     K("BY", KW_OTHER, 0),
-    K("CALL", KW_OTHER, 0),
+    K("CALL", KW_CALL, 0),
     K("CASCADE", KW_OTHER, 0),
     K("CASE", KW_OTHER, 0),
     K("CAST", KW_OTHER, KWF_FUNC),
@@ -375,7 +377,7 @@ static const struct keyword keywords[] = {
     K("EVENT", KW_OTHER, 0),
     K("EVENTS", KW_OTHER, 0),
     K("EXCEPT", KW_OTHER, 0),
-    K("EXECUTE", KW_OTHER, 0),
+    K("EXECUTE", KW_EXECUTE, 0),
     K("EXISTS", KW_EXISTS, 0),
     K("EXIT", KW_OTHER, 0),
     K("EXPLAIN", KW_EXPLAIN, 0),
@@ -1528,6 +1530,12 @@ static bool lead(struct ctx *c, const struct token *t)
     case KW_WITH:
         st->mode = M_WITH;
         break;
+    case KW_CALL: /* OUT parameters, SET in the body */
+        c->res->flags |= CLF_UVARS_OPAQUE;
+        break;
+    case KW_EXECUTE: /* a prepared SET, CALL, SELECT ... INTO */
+        c->res->flags |= CLF_UVARS_OPAQUE | CLF_STATE_OPAQUE;
+        break;
     case KW_SET:
         st->base = CL_SESSION;
         st->mode = M_SET;
@@ -1999,8 +2007,10 @@ static bool mode_feed(struct ctx *c, const struct token *t)
         st->mode = M_BODY; /* START SLAVE, START REPLICA ... */
         return true;
     case M_BEGIN:
-        if (t->kw == KW_NOT) /* BEGIN NOT ATOMIC: a compound statement */
+        if (t->kw == KW_NOT) { /* BEGIN NOT ATOMIC: a compound statement */
             st->base = CL_WRITE;
+            res->flags |= CLF_UVARS_OPAQUE | CLF_STATE_OPAQUE;
+        }
         st->mode = M_BODY;
         return false;
     case M_END_TXN:
@@ -2123,7 +2133,7 @@ static void expr_check(struct ctx *c, const struct token *t)
             /* A stored function (or a UDF): it may write, and on a replica
              * a privileged account's write would even succeed. */
             raise_esc(st, CL_WRITE);
-            res->flags |= CLF_ROUTINE_CALL;
+            res->flags |= CLF_ROUTINE_CALL | CLF_UVARS_OPAQUE;
         }
         break;
     case T_ASSIGN:

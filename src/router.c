@@ -112,6 +112,7 @@ static void route_read(const struct route_in *in, struct route_out *out, bool ro
 static void route_statement(const struct route_in *in, struct route_out *out)
 {
     uint32_t f = in->flags;
+    out->uvars_opaque = (f & CLF_UVARS_OPAQUE) != 0;
     /* A plain SET of session and user variables: its values are read
      * back and replayed elsewhere (session.c, "session state"). */
     bool plain_set = in->nvars > 0 && in->nstmt == 1 &&
@@ -134,10 +135,16 @@ static void route_statement(const struct route_in *in, struct route_out *out)
         out->pin = "temporary table or LOCK TABLES";
     else if (f & CLF_USER_VAR_SET)
         out->pin = "user variable set by a query";
+    else if (f & CLF_STATE_OPAQUE)
+        out->pin = "EXECUTE or a compound statement may change the session state unseen";
     /* START TRANSACTION READ ONLY is a read too: the whole transaction runs
      * on one replica. */
     bool ro_begin = in->kind == CL_TXN_BEGIN_RO && !(f & CLF_MULTI);
-    if (in->pinned || out->pin != NULL || in->in_trans || (in->kind != CL_READ && !ro_begin)) {
+    /* A user variable a CALL or EXECUTE may have set lives on the primary
+     * only: what mentions one reads it there. */
+    bool opaque_var = in->uvars_opaque && (f & CLF_USER_VAR_REF);
+    if (in->pinned || out->pin != NULL || in->in_trans || opaque_var ||
+        (in->kind != CL_READ && !ro_begin)) {
         route_go(out, in->primary);
         return;
     }

@@ -471,6 +471,7 @@ static void session_lex_mode(struct session *s, unsigned opts);
 static void state_clear(struct session *s)
 {
     session_lex_mode(s, backend_default_lex(s->cfg));
+    s->uvars_opaque = false;
     if (s->vs != NULL)
         varstate_clear(s->vs);
     s->vs_gen++;
@@ -825,6 +826,7 @@ static bool route_view(struct session *s, enum route_op op, struct route_in *in)
     in->primary = s->primary;
     in->in_trans = session_in_trans(s);
     in->pinned = s->pinned;
+    in->uvars_opaque = s->uvars_opaque;
     in->ro_idx = s->ro_idx;
     in->consistency = s->consistency;
     in->now = ev_now(s->w->loop);
@@ -1003,6 +1005,8 @@ static uint32_t route_apply(struct session *s, const struct route_out *out)
 {
     if (out->pin != NULL)
         session_pin(s, out->pin);
+    if (out->uvars_opaque)
+        s->uvars_opaque = true;
     s->route_sticky = out->sticky;
     if (out->causal)
         s->causal_check = true;
@@ -2222,6 +2226,8 @@ static uint32_t ps_route_prepare(struct session *s, const uint8_t *p, uint32_t l
         }
     }
     st->prev_stmt = (r->flags & CLF_PREV_STMT) != 0;
+    st->uvars_opaque = (r->flags & CLF_UVARS_OPAQUE) != 0;
+    st->uvar_ref = (r->flags & CLF_USER_VAR_REF) != 0;
     st->show_status = show_status(st->sql, st->sql_len);
     if (s->n_bc == 1 || st->writes)
         return s->primary;
@@ -2287,6 +2293,10 @@ static uint32_t ps_route_execute(struct session *s, struct pstmt *st,
         session_pin(s, "session state changed by a prepared statement");
         return s->primary;
     }
+    if (st->uvars_opaque)
+        s->uvars_opaque = true;
+    if (st->uvar_ref && s->uvars_opaque)
+        return s->primary; /* as route_statement() for text */
     if (s->n_bc == 1)
         return s->primary;
     if (ex != NULL && !ex->new_params_bound && st->n_params > 0 && st->types != NULL &&

@@ -112,17 +112,17 @@ struct backend_rt {
 
     /* Lock-free part. Written with atomic stores; read with backend_*()
      * below or atomic loads. */
-    _Atomic int state;        /* enum backend_state: effective, admin override applied */
-    _Atomic int health;       /* enum backend_state: ONLINE, DOWN or LAGGING, from the checks */
-    _Atomic int role;         /* enum backend_role: observed, else the config's */
-    _Atomic bool role_seen;   /* the monitor has seen the server (role is observed) */
-    _Atomic int config_role;  /* enum backend_role of the running config */
-    _Atomic int admin;        /* enum backend_admin */
-    _Atomic int64_t lag_ms;   /* replica lag, -1 = unknown (or not a replica) */
-    _Atomic bool repl_broken; /* a replica whose IO or SQL thread stopped */
+    _Atomic int state;           /* enum backend_state: effective, admin override applied */
+    _Atomic int health;          /* enum backend_state: ONLINE, DOWN or LAGGING, from the checks */
+    _Atomic int role;            /* enum backend_role: observed, else the config's */
+    _Atomic bool role_seen;      /* the monitor has seen the server (role is observed) */
+    _Atomic int config_role;     /* enum backend_role of the running config */
+    _Atomic int admin;           /* enum backend_admin */
+    _Atomic int64_t lag_ms;      /* replica lag, -1 = unknown (or not a replica) */
+    _Atomic bool repl_broken;    /* a replica whose IO or SQL thread stopped */
     _Atomic unsigned global_lex; /* classify's CLO_* of its @@global.sql_mode, from the checks */
     _Atomic bool global_lex_seen;
-    _Atomic bool check_now;   /* a worker reported a failure: check it at once */
+    _Atomic bool check_now; /* a worker reported a failure: check it at once */
     _Atomic bool fenced;    /* failover: never the primary, whatever it reports (failover_exec.h) */
     _Atomic bool reads_too; /* cluster = galera: the writer takes reads as well (galera.h) */
     _Atomic int64_t failover_at_us; /* ev_time() in us when failover last set its role; 0 = never */

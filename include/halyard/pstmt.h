@@ -32,6 +32,8 @@ struct pstmt {
     bool pin;           /* changes session state: running it pins the session */
     bool home_only;     /* cannot move from `home` (text not kept, or huge EXECUTE heads) */
     bool prev_stmt;     /* SHOW WARNINGS and the like */
+    bool uvars_opaque;  /* a CALL or stored function: user variables may change unseen */
+    bool uvar_ref;      /* mentions a user variable */
     bool show_status;   /* SHOW STATUS and the like: the primary's counters */
     bool ld_lost;       /* long data was lost with its backend: the next EXECUTE fails */
     uint8_t hint;       /* enum classify_hint of its text, or of the rule that matched it */

@@ -73,7 +73,9 @@ struct route_in {
     uint32_t primary;
     bool in_trans;
     bool pinned;
-    int ro_idx; /* backend of the read-only transaction, -1 = none */
+    bool uvars_opaque; /* a CALL, EXECUTE or stored function ran: user variables
+                        * may hold values only the primary has */
+    int ro_idx;        /* backend of the read-only transaction, -1 = none */
     enum consistency consistency;
     double now, last_write; /* seconds; last_write 0 = never wrote */
     uint32_t strong_window_ms;
@@ -99,16 +101,18 @@ enum route_verdict {
 
 struct route_out {
     enum route_verdict verdict;
-    uint32_t target; /* with ROUTE_GO */
-    char why[320];   /* with ROUTE_TRX_LOST, ROUTE_NO_PRIMARY */
-    const char *pin; /* pin the session to the primary, for this reason; NULL = no */
-    bool log_state;  /* a session command: note what it changes (state_prepare_set) */
-    bool causal;     /* the replica must first be seen to have the session's writes */
-    bool ro_begin;   /* a read-only transaction begins on target */
-    bool sticky;     /* target is where the last statement ran (SHOW WARNINGS) */
-    bool trx_end;    /* the session's transaction is over (its backend is out) */
-    int close_idx;   /* a connection the session must close, -1 = none */
-    uint32_t rr;     /* the round-robin cursor after this decision */
+    uint32_t target;   /* with ROUTE_GO */
+    char why[320];     /* with ROUTE_TRX_LOST, ROUTE_NO_PRIMARY */
+    const char *pin;   /* pin the session to the primary, for this reason; NULL = no */
+    bool log_state;    /* a session command: note what it changes (state_prepare_set) */
+    bool causal;       /* the replica must first be seen to have the session's writes */
+    bool ro_begin;     /* a read-only transaction begins on target */
+    bool sticky;       /* target is where the last statement ran (SHOW WARNINGS) */
+    bool trx_end;      /* the session's transaction is over (its backend is out) */
+    bool uvars_opaque; /* from now on the session's user variables may hold values
+                        * only the primary has (CLF_UVARS_OPAQUE) */
+    int close_idx;     /* a connection the session must close, -1 = none */
+    uint32_t rr;       /* the round-robin cursor after this decision */
 };
 
 /* Decide; writes only *out. */

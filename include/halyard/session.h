@@ -126,6 +126,8 @@ struct session {
     unsigned lex_opts;         /* CLO_* for classify(): session_lex_follow() */
     int tracked_lex;           /* CLO_* of a sql_mode the answer in flight tracked, else -1 */
     bool pinned;               /* session state only the primary has: everything goes there */
+    bool uvars_opaque;         /* a CALL, EXECUTE or stored function ran: statements that
+                                * mention a user variable go to the primary */
     enum internal_op internal; /* a command halyard runs itself on cur, answer not forwarded */
     char capture[136];         /* first column of the first row of its answer */
     bool captured;

@@ -228,3 +228,35 @@ def test_replay_on_a_replica_comes_after_the_causal_wait(start_halyard, cluster,
     assert orders, "no replica both waited and got the state"
     for wait, replay in orders:
         assert wait < replay, "the state was replayed before the causal wait"
+
+
+def test_user_variables_a_call_or_execute_set_are_read_on_the_primary(halyard, cluster, schema,
+                                                                       ids):
+    """A CALL's OUT parameter, a SET inside the procedure, a prepared SET run
+    by EXECUTE and a compound statement all set user variables halyard does
+    not see. What mentions a user variable then reads it on the primary:
+    before, `SELECT @out` went to a replica and read NULL, without an error
+    (mtr main.sp-vars, main.ps_1general). Reads that mention none still go to
+    the replicas."""
+    primary, replicas = ids
+    cluster.sql(0, f"DROP PROCEDURE IF EXISTS {schema}.uv_out")
+    cluster.sql(0, f"CREATE PROCEDURE {schema}.uv_out(OUT x INT) "
+                   "BEGIN SET x = 42; SET @inner = 7; END")
+    cluster.sync()
+    c = halyard.connect(database=schema, autocommit=True)
+    # A user variable halyard knows the value of reads on a replica.
+    q(c, "SET @known = 5")
+    assert q(c, "SELECT @known, @@server_id")[0] in {(5, r) for r in replicas}
+    q(c, "CALL uv_out(@out)")
+    assert q(c, "SELECT @out, @inner, @known, @@server_id")[0] == (42, 7, 5, primary)
+    assert q(c, "SELECT @@server_id")[0][0] in replicas
+    q(c, "PREPARE s FROM 'SET @ps = 9'")
+    q(c, "EXECUTE s")
+    assert q(c, "SELECT @ps")[0][0] == 9
+    q(c, "BEGIN NOT ATOMIC SET @compound = 'c'; END")
+    assert q(c, "SELECT @compound")[0][0] == "c"
+    # A fresh start: COM_RESET_CONNECTION forgets them all.
+    c._execute_command(0x1F, b"")  # COM_RESET_CONNECTION
+    c._read_ok_packet()
+    q(c, "SET @after = 3")
+    assert q(c, "SELECT @after, @@server_id")[0] in {(3, r) for r in replicas}

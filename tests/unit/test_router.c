@@ -46,7 +46,7 @@ struct rcase {
     bool show_status, not_fits;
     uint32_t target;
     /* the session (indexes +1: 0 = none) */
-    bool in_trans, pinned, no_split, fallback_error, sticky, fell_back;
+    bool in_trans, pinned, no_split, fallback_error, sticky, fell_back, uvars_opaque;
     int ro1, exclude1;
     enum consistency consistency;
     double last_write; /* seconds before now; 0 = never wrote */
@@ -61,7 +61,7 @@ struct rcase {
     /* expected */
     enum route_verdict verdict;
     uint32_t want;
-    bool pin, log_state, causal, ro_begin, want_sticky, trx_end, rr_adv;
+    bool pin, log_state, causal, ro_begin, want_sticky, trx_end, rr_adv, want_opaque;
     int close1;
     const char *why;
 };
@@ -118,6 +118,17 @@ static const struct rcase cases[] = {
      .want = 0},
     {"temporary table", WRITE, .flags = CLF_TEMP_TABLE_CREATED, .want = 0, .pin = true},
     {"read setting a user variable", READ, .flags = CLF_USER_VAR_SET, .want = 0, .pin = true},
+    /* user variables a CALL or EXECUTE may have set live on the primary */
+    {"CALL: user variables opaque from now on", WRITE, .flags = CLF_UVARS_OPAQUE, .want = 0,
+     .want_opaque = true},
+    {"read of a user variable, none opaque", READ, .flags = CLF_USER_VAR_REF, .want = 1,
+     .rr_adv = true},
+    {"read of a user variable after a CALL", READ, .flags = CLF_USER_VAR_REF, .uvars_opaque = true,
+     .want = 0},
+    {"read of no user variable after a CALL", READ, .uvars_opaque = true, .want = 1,
+     .rr_adv = true},
+    {"EXECUTE pins", WRITE, .flags = CLF_UVARS_OPAQUE | CLF_STATE_OPAQUE, .want = 0, .pin = true,
+     .want_opaque = true},
     {"strong, inside the window", READ, .consistency = CONSISTENCY_STRONG, .last_write = 0.5,
      .want = 0},
     {"strong, after the window", READ, .consistency = CONSISTENCY_STRONG, .last_write = 5,
@@ -257,6 +268,7 @@ static void build(const struct rcase *c, struct route_in *in, struct route_backe
         .primary = 0,
         .in_trans = c->in_trans,
         .pinned = c->pinned,
+        .uvars_opaque = c->uvars_opaque,
         .ro_idx = c->ro1 - 1,
         .consistency =
             c->consistency != CONSISTENCY_DEFAULT ? c->consistency : CONSISTENCY_EVENTUAL,
@@ -298,6 +310,7 @@ static void test_table(void **state)
         assert_int_equal(out.causal, c->causal);
         assert_int_equal(out.ro_begin, c->ro_begin);
         assert_int_equal(out.sticky, c->want_sticky);
+        assert_int_equal(out.uvars_opaque, c->want_opaque);
         assert_int_equal(out.trx_end, c->trx_end);
         assert_int_equal(out.close_idx, c->close1 - 1);
         assert_int_equal(out.rr, c->rr + (c->rr_adv ? 1 : 0));
