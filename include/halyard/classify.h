@@ -163,12 +163,12 @@ enum classify_kind {
 #define CLF_XA                 0x02000000u /* an XA statement */
 #define CLF_SET_STATEMENT      0x04000000u /* SET STATEMENT ... FOR (not a session change) */
 #define CLF_ROUTINE_CALL       0x08000000u /* calls a function that is not built in: it may write */
-#define CLF_UVARS_OPAQUE                                                                           \
-    0x10000000u /* may set user variables out of sight: CALL, EXECUTE,                             \
-                 * a compound statement, a stored function */
-#define CLF_STATE_OPAQUE                                                                           \
-    0x20000000u /* may change any session state out of sight: EXECUTE                              \
-                 * (of a text halyard never saw run), BEGIN NOT ATOMIC */
+/* may set user variables out of sight: CALL, EXECUTE, a compound statement,
+ * a stored function */
+#define CLF_UVARS_OPAQUE 0x10000000u
+/* may change any session state out of sight: EXECUTE (of a text halyard
+ * never saw run), BEGIN NOT ATOMIC */
+#define CLF_STATE_OPAQUE 0x20000000u
 
 enum classify_hint {
     CLH_NONE,
