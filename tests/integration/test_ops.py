@@ -286,9 +286,11 @@ def test_show_status(start_halyard):
 
 
 def test_show_config(start_halyard, cluster):
-    # One rule, so that the rules.[0].* keys have an element to show.
+    # One rule and one witness, so that the rules.[0].* and witnesses.[0].*
+    # keys have an element to show.
     h = start_halyard(connect_timeout_ms=1234, max_client_connections=77,
-                      rules=[{"name": "never", "match_digest": "^SELECT 'never'$", "route": "primary"}])
+                      rules=[{"name": "never", "match_digest": "^SELECT 'never'$", "route": "primary"}],
+                      witnesses=[{"name": "w1", "address": "10.0.3.9", "port": 3306}])
     path = default_socket(h)
     kv = kv_table(admin(path, "show config"))
     assert kv["connect_timeout_ms"] == "1234"
@@ -298,6 +300,7 @@ def test_show_config(start_halyard, cluster):
     assert kv["listeners.[0].port"] == str(h.port)
     assert kv["users.[0].name"] == APP_USER
     assert kv["users.[0].password_hash"] == "(hidden)"
+    assert kv["witnesses.[0].address"] == "10.0.3.9"
     assert kv["backends.[0].port"] == str(cluster.primary_port)
     assert kv["backends.[0].role"] == "primary"
     assert kv["admin_socket"] == path
