@@ -805,6 +805,15 @@ static _Thread_local struct {
     uint32_t cap;
 } rview;
 
+void session_thread_exit(void)
+{
+    free(rview.be);
+    free(rview.why);
+    rview.be = NULL;
+    rview.why = NULL;
+    rview.cap = 0;
+}
+
 /* Fill `in` with this session's view and its backends' for `op`; false
  * when out of memory. */
 static bool route_view(struct session *s, enum route_op op, struct route_in *in)

@@ -277,6 +277,7 @@ static void *worker_main(void *arg)
 {
     struct worker *w = arg;
     ev_run(w->loop, 0);
+    session_thread_exit();
     atomic_store(&w->done, true);
     if (w->on_done != NULL)
         w->on_done(w);

@@ -288,6 +288,8 @@ void session_close(struct session *s, enum session_end why);
 void session_config_changed(struct session *s);
 /* Graceful stop: close if idle, else at the end of the command in flight. */
 void session_shutdown(struct session *s);
+/* The worker thread ends: free what its sessions kept per thread. */
+void session_thread_exit(void);
 
 #define slog_warn(s, fmt, ...)                                                                     \
     hy_log_warn("session %u %s@%s: " fmt, (s)->id, (s)->user ? (s)->user : "-", (s)->peer,         \
