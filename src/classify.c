@@ -172,6 +172,7 @@ enum kw {
     KW_LASTVAL,
     KW_LAST_INSERT_ID,
     KW_LOCAL,
+    KW_LOAD,
     KW_LOCK,
     KW_MASTER,
     KW_NAMES,
@@ -475,7 +476,7 @@ static const struct keyword keywords[] = {
     K("LIMIT", KW_OTHER, 0),
     K("LINEAR", KW_OTHER, 0),
     K("LINES", KW_OTHER, 0),
-    K("LOAD", KW_OTHER, 0),
+    K("LOAD", KW_LOAD, 0),
     K("LOCAL", KW_LOCAL, 0),
     K("LOCALTIME", KW_OTHER, KWF_FUNC),
     K("LOCALTIMESTAMP", KW_OTHER, KWF_FUNC),
@@ -1393,8 +1394,9 @@ struct stmt {
     size_t prev_off; /* the previous token (T_WORD: its name) */
     size_t prev_len;
     size_t prev_end;
-    bool analyze; /* M_EXPLAIN came from ANALYZE */
-    bool unlock;  /* M_LOCK came from UNLOCK */
+    bool analyze;   /* M_EXPLAIN came from ANALYZE */
+    bool explained; /* the statement lead() reads is under EXPLAIN: it does not run */
+    bool unlock;    /* M_LOCK came from UNLOCK */
 
     /* SET */
     enum classify_scope scope; /* modifier in force */
@@ -1427,6 +1429,7 @@ static void stmt_begin(struct stmt *st)
     st->prev_type = T_END;
     st->prev_kw = KW_NONE;
     st->prev2_kw = KW_NONE;
+    st->explained = false;
     st->prev_end = 0;
     st->analyze = false;
     st->unlock = false;
@@ -1575,6 +1578,14 @@ static bool lead(struct ctx *c, const struct token *t)
     case KW_HANDLER:
         st->base = CL_PIN_PRIMARY;
         break;
+    case KW_INSERT:
+    case KW_UPDATE:
+    case KW_DELETE:
+    case KW_REPLACE:
+    case KW_LOAD:
+        if (!st->explained)
+            c->res->flags |= CLF_DML;
+        break;
     case KW_CREATE:
         st->mode = M_CREATE;
         break;
@@ -1679,6 +1690,7 @@ static bool explain_feed(struct ctx *c, const struct token *t)
     case KW_REPLACE:
     case KW_ANALYZE:
         st->mode = M_LEAD;
+        st->explained = !st->analyze;
         return lead(c, t);
     default: /* DESCRIBE t [col], EXPLAIN FOR CONNECTION n */
         st->mode = M_BODY;

@@ -128,6 +128,14 @@ static void route_statement(const struct route_in *in, struct route_out *out)
         return;
     }
     if (in->ro_idx >= 0) {
+        /* The server refuses these in a READ ONLY transaction (1792); the
+         * replica it runs on would say 1290 (read_only) instead. Other
+         * statements run there and the server decides. */
+        if ((in->kind == CL_WRITE && (f & CLF_DML)) ||
+            (f & (CLF_LOCKING_READ | CLF_TEMP_TABLE_CREATED))) {
+            out->verdict = ROUTE_RO_TRX_WRITE;
+            return;
+        }
         route_go(out, (uint32_t)in->ro_idx); /* the whole read-only transaction runs there */
         return;
     }

@@ -782,6 +782,7 @@ static _Thread_local uint32_t replica_rr; /* per worker: spreads sessions too */
 #define ROUTE_BLOCK    (UINT32_MAX - 1) /* a query rule blocks it: s->block_rule says how */
 #define ROUTE_NOBODY   (UINT32_MAX - 2) /* no usable backend: s->route_err says why */
 #define ROUTE_FIREWALL (UINT32_MAX - 3) /* the user's firewall refuses it */
+#define ROUTE_RO_WRITE (UINT32_MAX - 4) /* a write in a READ ONLY transaction: 1792 */
 
 /* Index of the primary for `cfg` now: the monitor's, else the config's. */
 static uint16_t primary_now(const struct config *cfg)
@@ -1019,6 +1020,8 @@ static uint32_t route_apply(struct session *s, const struct route_out *out)
     s->route_sticky = out->sticky;
     if (out->causal)
         s->causal_check = true;
+    if (out->verdict == ROUTE_RO_TRX_WRITE)
+        return ROUTE_RO_WRITE;
     if (out->verdict != ROUTE_GO)
         return ROUTE_REFUSE;
     if (out->ro_begin) {
@@ -2237,6 +2240,8 @@ static uint32_t ps_route_prepare(struct session *s, const uint8_t *p, uint32_t l
     st->prev_stmt = (r->flags & CLF_PREV_STMT) != 0;
     st->uvars_opaque = (r->flags & CLF_UVARS_OPAQUE) != 0;
     st->uvar_ref = (r->flags & CLF_USER_VAR_REF) != 0;
+    st->ro_refused = (r->kind == CL_WRITE && (r->flags & CLF_DML)) ||
+                     (r->flags & (CLF_LOCKING_READ | CLF_TEMP_TABLE_CREATED));
     st->show_status = show_status(st->sql, st->sql_len);
     if (s->n_bc == 1 || st->writes)
         return s->primary;
@@ -2317,7 +2322,7 @@ static uint32_t ps_route_execute(struct session *s, struct pstmt *st,
         }
     }
     if (s->ro_idx >= 0)
-        return (uint32_t)s->ro_idx;
+        return st->ro_refused ? ROUTE_RO_WRITE : (uint32_t)s->ro_idx;
     if (st->writes || s->pinned || session_in_trans(s))
         return s->primary;
     return route_read(s, (enum classify_hint)st->hint, st->hint_backend, st->prev_stmt,
@@ -2409,6 +2414,10 @@ static bool ps_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t ava
         if (idx == ROUTE_REFUSE) {
             ps_refuse(s, len, ER_CONNECT_TO_FOREIGN_DATA_SOURCE, "HY000",
                       "No replica can serve this read (replica_fallback = error)");
+            return true;
+        }
+        if (idx == ROUTE_RO_WRITE) {
+            ps_refuse(s, len, 1792, "25006", "Cannot execute statement in a READ ONLY transaction");
             return true;
         }
         s->wait_idx = (int)idx;
@@ -3121,14 +3130,17 @@ static void session_next_command(struct session *s)
             session_err(s, 1, SERR_FIREWALL, s->user);
             continue;
         }
-        if (idx == ROUTE_REFUSE) {
+        if (idx == ROUTE_REFUSE || idx == ROUTE_RO_WRITE) {
             if (!fits) {
                 session_mark_closing(s, END_PROTOCOL);
                 return;
             }
             consume_packet(s, len);
             command_abandon(s);
-            session_err(s, 1, SERR_NO_REPLICA);
+            if (idx == ROUTE_RO_WRITE)
+                session_err(s, 1, SERR_READ_ONLY_TRX);
+            else
+                session_err(s, 1, SERR_NO_REPLICA);
             continue;
         }
         s->wait_idx = (int)idx;
@@ -3639,6 +3651,19 @@ static const char *login_user(const struct session *s)
     return s->changing_user ? s->pend_user : s->user;
 }
 
+/* Whether the client's address is in `u`'s allow list (an account for
+ * this host, in the server's terms). */
+static bool user_allowed_from(const struct session *s, const struct config_user *u)
+{
+    if (u->allow.n == 0)
+        return true;
+    for (size_t i = 0; i < u->allow.n; i++) {
+        if (rules_cidr_match(&u->allow_net[i], &s->client_addr))
+            return true;
+    }
+    return false;
+}
+
 /* Whether `u` may log in from this client through this listener: NULL if
  * so, else why not (for the audit log; the client only gets 1045, as from
  * a server whose account does not match the host). */
@@ -3655,13 +3680,7 @@ static const char *access_refusal(struct session *s, const struct config_user *u
         if (i == lu->n)
             return "not a user of this listener";
     }
-    if (u->allow.n == 0)
-        return NULL;
-    for (size_t i = 0; i < u->allow.n; i++) {
-        if (rules_cidr_match(&u->allow_net[i], &s->client_addr))
-            return NULL;
-    }
-    return "client address not in the user's allow list";
+    return user_allowed_from(s, u) ? NULL : "client address not in the user's allow list";
 }
 
 static void login_finish(struct session *s);

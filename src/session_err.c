@@ -15,6 +15,8 @@ const struct session_err_row session_err_table[SERR__COUNT] = {
     [SERR_BAD_HANDSHAKE]         = {1043, "08S01", "Bad handshake"},
     [SERR_ACCESS_DENIED]         = {1045, "28000", "Access denied for user '%.*s'@'%s' "
                                    "(using password: %s)"},
+    [SERR_READ_ONLY_TRX]         = {1792, "25006", "Cannot execute statement in a READ ONLY "
+                                   "transaction"},
     [SERR_USER_LIMIT]            = {1226, "42000", "User '%.80s' has exceeded the "
                                    "'max_user_connections' resource (current value: %d)"},
     [SERR_IDLE_TIMEOUT]          = {4031, "HY000", "The client was disconnected by the server "

@@ -169,6 +169,8 @@ enum classify_kind {
 /* may change any session state out of sight: EXECUTE (of a text halyard
  * never saw run), BEGIN NOT ATOMIC */
 #define CLF_STATE_OPAQUE 0x20000000u
+/* INSERT, UPDATE, DELETE, REPLACE, LOAD: changes rows */
+#define CLF_DML 0x40000000u
 
 enum classify_hint {
     CLH_NONE,

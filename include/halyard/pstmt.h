@@ -34,6 +34,7 @@ struct pstmt {
     bool prev_stmt;     /* SHOW WARNINGS and the like */
     bool uvars_opaque;  /* a CALL or stored function: user variables may change unseen */
     bool uvar_ref;      /* mentions a user variable */
+    bool ro_refused;    /* refused inside START TRANSACTION READ ONLY (route_decide) */
     bool show_status;   /* SHOW STATUS and the like: the primary's counters */
     bool ld_lost;       /* long data was lost with its backend: the next EXECUTE fails */
     uint8_t hint;       /* enum classify_hint of its text, or of the rule that matched it */

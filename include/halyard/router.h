@@ -97,6 +97,7 @@ enum route_verdict {
     ROUTE_TRX_LOST,     /* the transaction's backend is out: out->why */
     ROUTE_NO_PRIMARY,   /* nobody may take it: out->why */
     ROUTE_NO_FALL_BACK, /* ROUTE_FALL_BACK: the command fails with its backend */
+    ROUTE_RO_TRX_WRITE, /* a write inside START TRANSACTION READ ONLY: 1792, as the server */
 };
 
 struct route_out {

@@ -615,12 +615,24 @@ def test_read_only_transaction_runs_on_one_replica(halyard, cluster, schema, ids
         q(c, "START TRANSACTION READ ONLY")
         where = {q(c, "SELECT @@server_id")[0][0] for _ in range(4)}
         assert len(where) == 1 and where <= replicas, where  # one replica, all along
-        with pytest.raises(pymysql.err.OperationalError) as e:
-            q(c, "INSERT INTO t VALUES (30, 'no')")
-        # The server's own refusal: the replica's read_only (1290) comes
-        # before the transaction's (1792, what the primary would say).
-        assert e.value.args[0] in (1290, 1792), e.value.args
+        # What the server answers a write in a READ ONLY transaction, not
+        # the replica's read_only (1290): the same from halyard as directly.
+        direct = cluster.connect(0, database=schema)
+        q(direct, "START TRANSACTION READ ONLY")
+        for sql in ("INSERT INTO t VALUES (30, 'no')", "UPDATE t SET v = 'no'",
+                    "SELECT * FROM t FOR UPDATE", "CREATE TEMPORARY TABLE tmp_ro (a INT)"):
+            with pytest.raises(pymysql.MySQLError) as e:
+                q(c, sql)
+            with pytest.raises(pymysql.MySQLError) as d:
+                q(direct, sql)
+            assert e.value.args == d.value.args == (
+                1792, "Cannot execute statement in a READ ONLY transaction"), sql
+        q(direct, "COMMIT")
+        direct.close()
+        # The transaction goes on where it was.
+        assert {q(c, "SELECT @@server_id")[0][0] for _ in range(2)} == where
         q(c, "COMMIT")
+    assert cluster.sql(0, f"SELECT COUNT(*) FROM {schema}.t WHERE id = 30") == [(0,)]
     # After it, writes and their reads behave as before.
     q(c, "REPLACE INTO t VALUES (31, 'after')")
     assert q(c, "SELECT v FROM t WHERE id = 31") == (("after",),)
@@ -637,9 +649,17 @@ def test_read_only_transaction_on_a_replica_after_prepared_statements(halyard, s
     assert ok[0] == 0 and int.from_bytes(ok[5:7], "little") == 1, ok
     r.read_packet()
     r.read_packet()
+    r.send_packet(b"\x16INSERT INTO t VALUES (41, 'ps')", seq=0)  # no columns, no parameters
+    ins = r.read_packet()
+    assert ins[0] == 0 and ins[5:9] == b"\0\0\0\0", ins
     r.query("START TRANSACTION READ ONLY")
     where = {int(r.value("SELECT @@server_id")) for _ in range(3)}
     assert len(where) == 1 and where <= ids[1], where
+    # The prepared INSERT gets the server's answer in a READ ONLY transaction.
+    r.send_packet(b"\x17" + ins[1:5] + b"\x00\x01\x00\x00\x00", seq=0)
+    err = r.read_packet()
+    assert err[:3] == b"\xff" + (1792).to_bytes(2, "little") and b"READ ONLY" in err, err
+    assert int(r.value("SELECT @@server_id")) in where
     r.query("COMMIT")
 
 

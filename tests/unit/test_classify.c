@@ -623,6 +623,7 @@ static void test_cases(void **state)
         const struct classify_case *c = &cases[i];
         struct classify_result res;
         classify_str(c->sql, 0, &res);
+        res.flags &= ~CLF_DML; /* test_dml */
         if (res.kind != c->kind || res.flags != c->flags) {
             print_error("case %zu [%s]: got %s flags %#x, want %s flags %#x\n", i, c->sql,
                         kind_name(res.kind), res.flags, kind_name(c->kind), c->flags);
@@ -631,6 +632,45 @@ static void test_cases(void **state)
     }
     print_message("%zu statements classified\n", HY_ARRAY_SIZE(cases));
     assert_int_equal(failures, 0);
+}
+
+/* CLF_DML: the statements that change rows (refused inside START
+ * TRANSACTION READ ONLY), not their EXPLAIN. */
+static void test_dml(void **state)
+{
+    (void)state;
+    static const char *const dml[] = {
+        "INSERT INTO t VALUES (1)",
+        "replace into t values (1)",
+        "UPDATE t SET a = 1",
+        "DELETE FROM t",
+        "LOAD DATA INFILE 'x' INTO TABLE t",
+        "WITH c AS (SELECT 1) DELETE FROM t",
+        "/* x */ (UPDATE t SET a = 1)",
+        "ANALYZE UPDATE t SET a = 1",
+        "SET STATEMENT max_statement_time = 1 FOR UPDATE t SET a = 1",
+    };
+    static const char *const not_dml[] = {
+        "SELECT 1",
+        "EXPLAIN UPDATE t SET a = 1",
+        "EXPLAIN FORMAT=JSON DELETE FROM t",
+        "DESCRIBE INSERT INTO t VALUES (1)",
+        "CREATE TABLE t (a INT)",
+        "CALL p()",
+        "SELECT REPLACE('a', 'b', 'c')",
+        "SELECT 1 FROM t FOR UPDATE",
+    };
+    struct classify_result res;
+    for (size_t i = 0; i < HY_ARRAY_SIZE(dml); i++) {
+        classify_str(dml[i], 0, &res);
+        if (!(res.flags & CLF_DML))
+            fail_msg("%s: no CLF_DML", dml[i]);
+    }
+    for (size_t i = 0; i < HY_ARRAY_SIZE(not_dml); i++) {
+        classify_str(not_dml[i], 0, &res);
+        if (res.flags & CLF_DML)
+            fail_msg("%s: CLF_DML", not_dml[i]);
+    }
 }
 
 /* Every prefix of every case: no crash, no read past the end (ASan), sane result. */
@@ -734,7 +774,7 @@ static void test_hints(void **state)
         struct classify_result res;
         classify_str(t[i].sql, 0, &res);
         if (res.hint != t[i].hint || strcmp(res.hint_backend, t[i].backend) != 0 ||
-            res.kind != t[i].kind || res.flags != t[i].flags)
+            res.kind != t[i].kind || (res.flags & ~CLF_DML) != t[i].flags)
             fail_msg("hint case %zu [%s]: hint %d [%s] %s %#x", i, t[i].sql, res.hint,
                      res.hint_backend, kind_name(res.kind), res.flags);
     }
@@ -999,7 +1039,7 @@ static void test_options(void **state)
     classify_str(sql, CLO_NO_BACKSLASH_ESCAPES, &res); /* 'a\' ends: a DELETE follows */
     assert_int_equal(res.kind, WR);
     assert_int_equal(res.nstmt, 3);
-    assert_int_equal(res.flags, CLF_MULTI | CLF_UNTERMINATED);
+    assert_int_equal(res.flags & ~CLF_DML, CLF_MULTI | CLF_UNTERMINATED);
 
     classify_str("USE \"db\"", CLO_ANSI_QUOTES, &res);
     assert_string_equal(res.schema, "db");
@@ -1542,6 +1582,7 @@ static void test_digest_fixed_point(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_dml),
         cmocka_unit_test(test_cases),
         cmocka_unit_test(test_prefixes),
         cmocka_unit_test(test_multi),
