@@ -661,6 +661,7 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
         kv_str(&kv, elem_key(&l, "consistency", k, sizeof(k)), consistency_to_str(x->consistency));
         kv_bool(&kv, elem_key(&l, "require_tls", k, sizeof(k)), x->require_tls);
         kv_strings(&kv, elem_key(&l, "users", k, sizeof(k)), &x->users);
+        kv_strings(&kv, elem_key(&l, "proxy_protocol_from", k, sizeof(k)), &x->proxy_protocol_from);
         elem_end(&l);
     }
     list_end(&l);

@@ -584,7 +584,7 @@ static void test_render_config(void **state)
     assert_string_equal(table_value(sb.data, "rules.[1].error_message"),
                         "statement blocked by halyard rule nodrop");
     /* The value column starts two spaces after the longest key. */
-    assert_non_null(strstr(sb.data, "\nbackends.[0].max_replication_lag  0\n"));
+    assert_non_null(strstr(sb.data, "\nlisteners.[0].proxy_protocol_from  []\n"));
     assert_string_equal(table_value(sb.data, "monitor.password"), "\"\"");
     assert_string_equal(table_value(sb.data, "monitor.interval_ms"), "1000");
     assert_null(strstr(sb.data, "5BCB3E6A"));
