@@ -2866,6 +2866,7 @@ void session_describe(const struct session *s, struct session_row *r)
     r->id = s->id;
     snprintf(r->user, sizeof(r->user), "%s", s->user != NULL ? s->user : "");
     snprintf(r->client, sizeof(r->client), "%s", s->peer);
+    snprintf(r->via, sizeof(r->via), "%s", s->via);
     const char *schema = s->schema != NULL ? s->schema : s->db;
     snprintf(r->schema, sizeof(r->schema), "%s", schema != NULL ? schema : "");
     if (s->cur != NULL)

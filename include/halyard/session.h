@@ -267,6 +267,7 @@ struct session_row {
     uint32_t id;
     char user[96];    /* "" = not logged in yet */
     char client[64];  /* host:port */
+    char via[64];     /* the load balancer's host:port (PROXY protocol); "" = direct */
     char schema[256]; /* the current default schema (login, USE, COM_INIT_DB); "" = none */
     char backend[64]; /* the backend its commands run on now; "" = none */
     const char *state;

@@ -206,6 +206,7 @@ def test_real_client_address_through_haproxy(start_halyard, haproxy, tmp_path):
         clients = [s["client"] for s in sessions]
         assert f"{REAL}:{local[1]}" in clients, (version, clients)
         assert not any(x.startswith("127.0.0.1:") for x in clients), (version, clients)
+        assert all(s["via"].startswith("127.0.0.1:") for s in sessions), sessions
         r = subprocess.run([HALYARDCTL, "-s", admin_path(h), "show", "sessions"],
                            capture_output=True, text=True, timeout=20)
         assert r.returncode == 0, r.stderr
@@ -310,7 +311,7 @@ def test_header_from_unlisted_peer_is_refused(start_halyard, haproxy):
     c = connect(h.port, OTHER)
     assert one(c, "SELECT 4") == 4
     sessions = admin_json(admin_path(h), "show sessions")["sessions"]
-    assert [s["client"].split(":")[0] for s in sessions] == [OTHER], sessions
+    assert [(s["client"].split(":")[0], s["via"]) for s in sessions] == [(OTHER, None)], sessions
     c.close()
     c = connect(HAP_V1_PORT, REAL)
     assert one(c, "SELECT 5") == 5
