@@ -23,12 +23,14 @@ import pymysql
 import pytest
 
 from test_ops import HALYARDCTL, admin_json
+from test_reload import reload_ok
 from util import APP_PASSWORD, APP_USER, default_halyard_settings, free_port, \
-    mysql_native_hash, port_accepts, render_libconfig, wait_until
+    mysql_native_hash, port_accepts, wait_until
 
 HAPROXY = "/usr/sbin/haproxy"
 TEST_PORT = int(os.environ.get("HALYARD_TEST_PORT", "23310"))
-# Our own extra ports: P+80.. (see COMMON.md); two haproxy frontends.
+# Two haproxy frontends, in the test port range kept for extra
+# listeners (HALYARD_TEST_PORT+80..+99; the cluster and Galera use the rest).
 HAP_V2_PORT, HAP_V1_PORT = TEST_PORT + 80, TEST_PORT + 81
 
 REAL, OTHER = "127.0.0.5", "127.0.0.6"
@@ -285,6 +287,38 @@ def test_listed_peer_without_header_is_closed(start_halyard, haproxy):
     assert h.alive()
 
 
+def test_local_and_unknown_keep_the_peer(start_halyard, haproxy):
+    """A v2 LOCAL header (a balancer's own health check) or a v1 UNKNOWN
+    line is followed by the greeting, and the session keeps the TCP peer's
+    address; a v2 header with TLVs, sent byte by byte, gives the client's."""
+    h = start_behind_haproxy(start_halyard, haproxy)
+    for hdr in (V2_SIG + b"\x20\x00\x00\x00", b"PROXY UNKNOWN\r\n",
+                b"PROXY UNKNOWN ffff::1 ffff::2 1 2\r\n"):
+        s = raw_socket(h.port, "127.0.0.1")
+        s.sendall(hdr)
+        seq, greeting = raw_greeting(s)
+        assert seq == 0 and greeting[0] == 10, (hdr, greeting[:8])
+        local = s.getsockname()[1]
+        sessions = admin_json(admin_path(h), "show sessions")["sessions"]
+        assert [(x["client"], x["via"]) for x in sessions] == [(f"127.0.0.1:{local}", None)], \
+            sessions
+        s.close()
+        wait_until(lambda: not admin_json(admin_path(h), "show sessions")["sessions"],
+                   what="the session gone")
+    hdr = v2_header("10.9.8.7", "127.0.0.1", 4321, 3306,
+                    b"\x01\x00\x02h2\x04\x00\x00\x05\x00\x04uniq")
+    s = raw_socket(h.port, "127.0.0.1")
+    for b in hdr:
+        s.sendall(bytes([b]))
+        time.sleep(0.002)
+    seq, greeting = raw_greeting(s)
+    assert greeting[0] == 10
+    sessions = admin_json(admin_path(h), "show sessions")["sessions"]
+    assert [(x["client"], x["via"]) for x in sessions] == [
+        ("10.9.8.7:4321", f"127.0.0.1:{s.getsockname()[1]}")], sessions
+    s.close()
+
+
 def test_header_from_unlisted_peer_is_refused(start_halyard, haproxy):
     """From an address not in proxy_protocol_from a connection is a plain
     MySQL one: it is greeted at once, and a PROXY header it sends is not
@@ -370,13 +404,3 @@ def test_reload_turns_proxy_protocol_on_and_off(start_halyard, haproxy, cluster)
         connect(HAP_V1_PORT, REAL)
     c.close()
 
-
-def reload_ok(h, settings):
-    with open(h.conf_path, "w") as f:
-        f.write(render_libconfig(settings))
-    before = admin_json(admin_path(h), "show status")
-    n = before["reloads_ok"] + before["reloads_failed"]
-    h.send_signal(signal.SIGHUP)
-    st = wait_until(lambda: (lambda j: j if j["reloads_ok"] + j["reloads_failed"] > n else None)(
-        admin_json(admin_path(h), "show status")), what="the reload")
-    assert st["last_reload_result"] == "ok", st["last_reload_error"]
