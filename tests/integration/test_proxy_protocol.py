@@ -225,8 +225,11 @@ def test_real_client_address_through_haproxy(start_halyard, haproxy, tmp_path):
 
     h.wait_log(rf"access denied for user 'app' from {re.escape(OTHER)}: client address not in "
                r"the user's allow list")
-    ev = wait_until(lambda: (lambda l: l if len([e for e in l if e["event"] == "login_failed"]) >= 4
-                             else None)(audit_lines(audit)), what="the audit records")
+    def complete(lines):
+        kinds = [e["event"] for e in lines]
+        return lines if kinds.count("login") >= 4 and kinds.count("login_failed") >= 4 else None
+    # The audit log is written by its own thread: wait for the last records.
+    ev = wait_until(lambda: complete(audit_lines(audit)), what="the audit records")
     logins = [e for e in ev if e["event"] == "login"]
     failed = [e for e in ev if e["event"] == "login_failed"]
     assert [e["client"].split(":")[0] for e in logins] == [REAL, OTHER, REAL, OTHER], logins
