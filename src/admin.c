@@ -661,6 +661,7 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
         kv_str(&kv, elem_key(&l, "consistency", k, sizeof(k)), consistency_to_str(x->consistency));
         kv_bool(&kv, elem_key(&l, "require_tls", k, sizeof(k)), x->require_tls);
         kv_strings(&kv, elem_key(&l, "users", k, sizeof(k)), &x->users);
+        kv_strings(&kv, elem_key(&l, "proxy_protocol_from", k, sizeof(k)), &x->proxy_protocol_from);
         elem_end(&l);
     }
     list_end(&l);
@@ -801,6 +802,8 @@ void admin_render_sessions(struct textbuf *sb, const struct admin_session_row *r
             textbuf_json_str(sb, r->user[0] ? r->user : NULL);
             textbuf_puts(sb, ",\"client\":");
             textbuf_json_str(sb, r->client);
+            textbuf_puts(sb, ",\"via\":");
+            textbuf_json_str(sb, r->via[0] ? r->via : NULL);
             textbuf_puts(sb, ",\"schema\":");
             textbuf_json_str(sb, r->schema[0] ? r->schema : NULL);
             textbuf_puts(sb, ",\"backend\":");
@@ -824,10 +827,10 @@ void admin_render_sessions(struct textbuf *sb, const struct admin_session_row *r
         return;
     }
     struct table t;
-    table_init(&t, 11);
-    static const char *const head[] = {
-        "id",    "worker",  "user",           "client",     "schema",   "backend",
-        "state", "command", "command_age_ms", "statements", "statement"};
+    table_init(&t, 12);
+    static const char *const head[] = {"id",      "worker",         "user",       "client",
+                                       "via",     "schema",         "backend",    "state",
+                                       "command", "command_age_ms", "statements", "statement"};
     for (size_t i = 0; i < HY_ARRAY_SIZE(head); i++)
         table_cell(&t, head[i]);
     for (size_t i = 0; i < n; i++) {
@@ -836,6 +839,7 @@ void admin_render_sessions(struct textbuf *sb, const struct admin_session_row *r
         table_cellf(&t, "%d", r->worker);
         table_cell(&t, r->user[0] ? r->user : NULL);
         table_cell(&t, r->client);
+        table_cell(&t, r->via[0] ? r->via : NULL);
         table_cell(&t, r->schema[0] ? r->schema : NULL);
         table_cell(&t, r->backend[0] ? r->backend : NULL);
         table_cell(&t, r->state);
@@ -1199,6 +1203,7 @@ static void describe_session(const struct session *s, int worker, struct admin_s
     r->worker = worker;
     memcpy(r->user, sr.user, sizeof(r->user));
     memcpy(r->client, sr.client, sizeof(r->client));
+    memcpy(r->via, sr.via, sizeof(r->via));
     memcpy(r->schema, sr.schema, sizeof(r->schema));
     memcpy(r->backend, sr.backend, sizeof(r->backend));
     r->state = sr.state;

@@ -260,6 +260,10 @@ const struct config_key config_keys[] = {
      "require_secure_transport); needs tls_cert", NULL},
     {"listeners.[].users", CONFIG_STRINGS, "[]", 0, 10000,
      "the users that may log in through this listener; [] = every user", NULL},
+    {"listeners.[].proxy_protocol_from", CONFIG_STRINGS, "[]", 0, 1000,
+     "load balancers (IPv4 or IPv6 ADDRESS/BITS or one address) whose connections must begin "
+     "with a PROXY protocol header (v1 or v2) naming the real client; [] = PROXY protocol off",
+     NULL},
 
     {"users", CONFIG_LIST, NULL, 1, 10000,
      "accounts clients may log in as; halyard logs in to backends as the same account", NULL},
@@ -874,6 +878,29 @@ static hy_status_t dup_opt(struct loader *ld, char **dst, config_setting_t *g, c
     return HY_OK;
 }
 
+/* Parse the CIDRs of `strs` (the key `leaf` of element i of `kind`, e.g.
+ * "users", "allow") into a new array *out. */
+static hy_status_t parse_cidrs(struct loader *ld, config_setting_t *g, const char *kind, int i,
+                               const char *leaf, const struct config_strings *strs,
+                               struct config_cidr **out)
+{
+    char kname[KEYNAME_MAX], why[256], shown[48];
+    *out = NULL;
+    if (strs->n == 0)
+        return HY_OK;
+    *out = calloc(strs->n, sizeof(**out));
+    if (*out == NULL)
+        return fail(ld, NULL, NULL, "out of memory");
+    for (size_t j = 0; j < strs->n; j++) {
+        if (rules_cidr_parse(strs->v[j], &(*out)[j], why, sizeof(why)) != HY_OK) {
+            snprintf(kname, sizeof(kname), "%s.[%d].%s", kind, i, leaf);
+            return fail(ld, config_setting_get_member(g, leaf), kname, "\"%s\": %s",
+                        printable(strs->v[j], shown), why);
+        }
+    }
+    return HY_OK;
+}
+
 static hy_status_t fill_listeners(struct loader *ld, struct config *cfg, config_setting_t *list)
 {
     int n = config_setting_length(list);
@@ -894,7 +921,11 @@ static hy_status_t fill_listeners(struct loader *ld, struct config *cfg, config_
         l->backlog = (int)get_int(g, "listeners.[].backlog");
         l->consistency = consistency_parse(get_str(g, "listeners.[].consistency"));
         l->require_tls = get_bool(g, "listeners.[].require_tls");
-        if (dup_strings(ld, &l->users, g, "listeners.[].users") != HY_OK)
+        if (dup_strings(ld, &l->users, g, "listeners.[].users") != HY_OK ||
+            dup_strings(ld, &l->proxy_protocol_from, g, "listeners.[].proxy_protocol_from") !=
+                HY_OK ||
+            parse_cidrs(ld, g, "listeners", i, "proxy_protocol_from", &l->proxy_protocol_from,
+                        &l->proxy_from) != HY_OK)
             return HY_ERROR;
     }
     return HY_OK;
@@ -948,23 +979,12 @@ static bool parse_digest_hash(const char *s, uint64_t *out)
 static hy_status_t fill_user_access(struct loader *ld, config_setting_t *g, int i,
                                     struct config_user *u)
 {
-    char kname[KEYNAME_MAX], why[256], shown[48];
     if (dup_strings(ld, &u->allow, g, "users.[].allow") != HY_OK ||
         dup_strings(ld, &u->firewall_allow, g, "users.[].firewall_allow") != HY_OK)
         return HY_ERROR;
     u->max_connections = (int)get_int(g, "users.[].max_connections");
-    if (u->allow.n > 0) {
-        u->allow_net = calloc(u->allow.n, sizeof(*u->allow_net));
-        if (u->allow_net == NULL)
-            return fail(ld, NULL, NULL, "out of memory");
-    }
-    for (size_t j = 0; j < u->allow.n; j++) {
-        if (rules_cidr_parse(u->allow.v[j], &u->allow_net[j], why, sizeof(why)) != HY_OK) {
-            snprintf(kname, sizeof(kname), "users.[%d].allow", i);
-            return fail(ld, config_setting_get_member(g, "allow"), kname, "\"%s\": %s",
-                        printable(u->allow.v[j], shown), why);
-        }
-    }
+    if (parse_cidrs(ld, g, "users", i, "allow", &u->allow, &u->allow_net) != HY_OK)
+        return HY_ERROR;
     const char *fw = get_str(g, "users.[].firewall");
     u->firewall = strcmp(fw, "learn") == 0     ? FIREWALL_LEARN
                   : strcmp(fw, "enforce") == 0 ? FIREWALL_ENFORCE
@@ -1699,6 +1719,8 @@ static void config_free(struct config *cfg)
         free(cfg->listeners[i].name);
         free(cfg->listeners[i].address);
         strings_free(&cfg->listeners[i].users);
+        strings_free(&cfg->listeners[i].proxy_protocol_from);
+        free(cfg->listeners[i].proxy_from);
     }
     for (size_t i = 0; i < cfg->n_users; i++) {
         struct config_user *u = &cfg->users[i];

@@ -187,24 +187,28 @@ void net_set_nodelay(int fd)
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
+void net_addr_name(const struct sockaddr *sa, char *out, size_t len)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+        port = ntohs(sin->sin_port);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
+        snprintf(out, len, "[%s]:%d", host, ntohs(sin6->sin6_port));
+        return;
+    }
+    snprintf(out, len, "%s:%d", host, port);
+}
+
 void net_peer_name(int fd, char *out, size_t len)
 {
     struct sockaddr_storage ss;
     socklen_t sslen = sizeof(ss);
-    char host[INET6_ADDRSTRLEN] = "?";
-    int port = 0;
-    if (getpeername(fd, (struct sockaddr *)&ss, &sslen) == 0) {
-        if (ss.ss_family == AF_INET) {
-            struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-            inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
-            port = ntohs(sin->sin_port);
-        } else if (ss.ss_family == AF_INET6) {
-            struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-            inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
-            port = ntohs(sin6->sin6_port);
-            snprintf(out, len, "[%s]:%d", host, port);
-            return;
-        }
-    }
-    snprintf(out, len, "%s:%d", host, port);
+    if (getpeername(fd, (struct sockaddr *)&ss, &sslen) != 0)
+        ss.ss_family = AF_UNSPEC;
+    net_addr_name((struct sockaddr *)&ss, out, len);
 }

@@ -57,6 +57,7 @@
 #include "halyard/digest.h"
 #include "halyard/firewall.h"
 #include "halyard/guard.h"
+#include "halyard/proxyproto.h"
 #include "halyard/registry.h"
 #include "halyard/relay.h"
 #include "halyard/router.h"
@@ -111,6 +112,7 @@
 const char *session_state_to_str(enum session_state st)
 {
     static const char *const names[SS__COUNT] = {
+        [SS_PROXY_HEADER] = "proxy_header",
         [SS_HANDSHAKE] = "handshake",
         [SS_AUTH_SWITCH] = "auth_switch",
         [SS_LOGIN_BACKEND] = "login_backend",
@@ -163,6 +165,8 @@ const char *session_end_to_str(enum session_end why)
         return "idle timeout";
     case END_PACKET_TOO_LARGE:
         return "packet larger than max_packet_size";
+    case END_PROXY_HEADER:
+        return "no valid PROXY protocol header";
     case END_NOMEM:
         return "out of memory";
     }
@@ -175,6 +179,7 @@ const char *session_end_to_str(enum session_end why)
 static void session_set_state(struct session *s, enum session_state to)
 {
     static const uint16_t allowed[SS__COUNT] = {
+        [SS_PROXY_HEADER] = 1u << SS_HANDSHAKE,
         [SS_HANDSHAKE] = 1u << SS_AUTH_SWITCH | 1u << SS_LOGIN_BACKEND | 1u << SS_IDLE,
         [SS_AUTH_SWITCH] = 1u << SS_LOGIN_BACKEND | 1u << SS_IDLE,
         [SS_LOGIN_BACKEND] = 1u << SS_IDLE,
@@ -2870,6 +2875,7 @@ void session_describe(const struct session *s, struct session_row *r)
     r->id = s->id;
     snprintf(r->user, sizeof(r->user), "%s", s->user != NULL ? s->user : "");
     snprintf(r->client, sizeof(r->client), "%s", s->peer);
+    snprintf(r->via, sizeof(r->via), "%s", s->via);
     const char *schema = s->schema != NULL ? s->schema : s->db;
     snprintf(r->schema, sizeof(r->schema), "%s", schema != NULL ? schema : "");
     if (s->cur != NULL)
@@ -4000,6 +4006,18 @@ static void session_handle_login(struct session *s)
     const uint8_t *h = st->b->data + st->scan;
     uint32_t len = mysql_hdr_len(h);
     uint8_t seq = mysql_hdr_seq(h);
+    if (s->state == SS_HANDSHAKE && !s->changing_user && !conn_is_tls(&s->client) &&
+        proxyproto_signature(h, MYSQL_HEADER_SIZE)) {
+        /* "PROX" or "\r\n\r\n" cannot start a login packet halyard reads
+         * (a length over 600 KiB); say what it is rather than wait for it. */
+        slog_warn(s,
+                  "PROXY protocol header refused: this address is not in listener '%s' "
+                  "proxy_protocol_from",
+                  s->listener->name);
+        session_err(s, 1, SERR_BAD_HANDSHAKE);
+        session_mark_closing(s, END_BAD_HANDSHAKE);
+        return;
+    }
     if (len + MYSQL_HEADER_SIZE > st->b->cap || (len == 0 && s->state == SS_HANDSHAKE)) {
         slog_info(s, "bad handshake: login packet of %u bytes", len);
         session_err(s, (uint8_t)(seq + 1), SERR_BAD_HANDSHAKE);
@@ -4080,6 +4098,46 @@ static void session_handle_login(struct session *s)
     auth_check(s, s->user, strlen(s->user), auth, auth_len, seq);
 }
 
+static void session_greet(struct session *s);
+
+/* SS_PROXY_HEADER: the bytes a proxy_protocol_from peer sent so far. A
+ * whole header gives the session its client's address (the balancer's
+ * is kept in `via`), then the greeting goes out; anything else closes the
+ * connection with a line saying why. Bytes after the header stay in `up`. */
+static void session_proxy_header(struct session *s)
+{
+    struct stream *st = &s->up;
+    struct proxyproto_result r;
+    switch (proxyproto_parse(st->b->data + st->scan, stream_unparsed(st), &r)) {
+    case PROXYPROTO_MORE:
+        update_reads(s); /* the buffer holds any header (buffer_size >= 4096) */
+        return;
+    case PROXYPROTO_BAD:
+        slog_warn(s,
+                  "no valid PROXY protocol header from this proxy_protocol_from address "
+                  "(%s): closing",
+                  r.why);
+        session_mark_closing(s, END_PROXY_HEADER);
+        return;
+    case PROXYPROTO_OK:
+        break;
+    }
+    st->scan += (uint32_t)r.consumed;
+    st->head = st->scan;
+    stream_release_if_empty(st, &s->w->pool);
+    if (!r.local) {
+        memcpy(s->via, s->peer, sizeof(s->via));
+        net_addr_name((const struct sockaddr *)&r.src, s->peer, sizeof(s->peer));
+        rules_addr_from_sockaddr((const struct sockaddr *)&r.src, &s->client_addr);
+        slog_debug(s, "PROXY protocol v%d header: client connected through %s", r.version, s->via);
+    }
+    ev_timer_stop(s->w->loop, &s->timer);
+    session_set_state(s, SS_HANDSHAKE);
+    session_greet(s);
+    if (s->state == SS_HANDSHAKE && st->b != NULL && stream_unparsed(st) > 0)
+        session_handle_login(s); /* sent before our greeting: refused there */
+}
+
 static void client_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
     (void)revents;
@@ -4096,6 +4154,9 @@ static void client_read_cb(struct ev_loop *loop, ev_io *w, int revents)
         goto out;
     }
     switch (s->state) {
+    case SS_PROXY_HEADER:
+        session_proxy_header(s);
+        break;
     case SS_HANDSHAKE:
     case SS_AUTH_SWITCH:
         session_handle_login(s);
@@ -4181,6 +4242,11 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
         return;
     }
     switch (s->state) {
+    case SS_PROXY_HEADER:
+        slog_warn(s, "no PROXY protocol header within %d ms (connect_timeout_ms): closing",
+                  s->cfg->connect_timeout_ms);
+        session_mark_closing(s, END_PROXY_HEADER);
+        break;
     case SS_HANDSHAKE:
     case SS_AUTH_SWITCH:
         if (s->changing_user) {
@@ -4310,6 +4376,7 @@ void session_shutdown(struct session *s)
     }
     switch (s->state) {
     case SS_IDLE:
+    case SS_PROXY_HEADER:
     case SS_HANDSHAKE:
     case SS_AUTH_SWITCH:
         session_close(s, END_SHUTDOWN);
@@ -4319,10 +4386,71 @@ void session_shutdown(struct session *s)
     }
 }
 
+/* Send the greeting (or refuse the client: too many sessions, address
+ * blocked); the client's address is known by now. */
+static void session_greet(struct session *s)
+{
+    const struct config *cfg = s->cfg;
+    if (cfg->max_client_connections > 0 &&
+        atomic_load(&stats_sessions_open) > (unsigned)cfg->max_client_connections) {
+        session_err(s, 0, SERR_TOO_MANY);
+        log_audit("session %u -@%s: connection refused: max_client_connections (%d) reached", s->id,
+                  s->peer, cfg->max_client_connections);
+        audit_login(false, s->id, "", s->peer, s->listener->name, "max_client_connections reached");
+        session_mark_closing(s, END_TOO_MANY);
+        return;
+    }
+    int64_t blocked_ms;
+    if (guard_blocked(cfg, &s->client_addr, &blocked_ms)) {
+        char host[64];
+        client_host(s, host, sizeof(host));
+        log_audit("session %u -@%s: connection refused: address blocked for %" PRId64
+                  " ms more after failed logins",
+                  s->id, s->peer, blocked_ms);
+        audit_login(false, s->id, "", s->peer, s->listener->name,
+                    "address blocked after failed logins");
+        session_err(s, 0, SERR_HOST_BLOCKED, host, host);
+        session_mark_closing(s, END_BLOCKED);
+        return;
+    }
+    if (auth_random_scramble(s->scramble, sizeof(s->scramble)) != HY_OK) {
+        session_mark_closing(s, END_NOMEM);
+        return;
+    }
+    struct mysql_handshake hs = {0};
+    hs.protocol = 10;
+    hs.server_version = cfg->server_version;
+    hs.server_version_len = strlen(cfg->server_version);
+    hs.conn_id = s->id;
+    memcpy(hs.scramble, s->scramble, sizeof(hs.scramble));
+    hs.caps = SERVER_CAPS | (cfg->tls_server != NULL ? CLIENT_SSL : 0);
+    hs.charset = 45; /* utf8mb4_general_ci */
+    hs.status = SERVER_STATUS_AUTOCOMMIT;
+    hs.plugin = cfg->default_sha2 ? SHA2_PLUGIN : NATIVE_PLUGIN;
+    hs.plugin_len = strlen(hs.plugin);
+    uint8_t pkt[MYSQL_HEADER_SIZE + 256];
+    size_t n =
+        mysql_handshake_encode(&hs, pkt + MYSQL_HEADER_SIZE, sizeof(pkt) - MYSQL_HEADER_SIZE);
+    mysql_hdr_write(pkt, (uint32_t)n, 0);
+    send_local(s, pkt, MYSQL_HEADER_SIZE + n);
+    ev_io_start(s->w->loop, &s->client.rio);
+    session_timer_start(s, cfg->login_timeout_ms);
+}
+
+/* Whether connections from `a` to `l` must start with a PROXY header. */
+static bool proxy_expected(const struct config_listener *l, const struct rules_addr *a)
+{
+    for (size_t i = 0; i < l->proxy_protocol_from.n; i++) {
+        if (rules_cidr_match(&l->proxy_from[i], a))
+            return true;
+    }
+    return false;
+}
+
 void session_create(struct worker *w, int fd, const struct config_listener *listener)
 {
     struct config *cfg = w->session_cfg;
-    unsigned int count = atomic_fetch_add(&stats_sessions_open, 1) + 1;
+    atomic_fetch_add(&stats_sessions_open, 1);
     struct session *s = calloc(1, sizeof(*s));
     if (s == NULL) {
         atomic_fetch_sub(&stats_sessions_open, 1);
@@ -4377,48 +4505,13 @@ void session_create(struct worker *w, int fd, const struct config_listener *list
         session_close(s, END_NOMEM);
         return;
     }
-    if (cfg->max_client_connections > 0 && count > (unsigned)cfg->max_client_connections) {
-        session_err(s, 0, SERR_TOO_MANY);
-        log_audit("session %u -@%s: connection refused: max_client_connections (%d) reached", s->id,
-                  s->peer, cfg->max_client_connections);
-        audit_login(false, s->id, "", s->peer, listener->name, "max_client_connections reached");
-        session_close(s, END_TOO_MANY);
+    if (proxy_expected(listener, &s->client_addr)) {
+        /* The balancer speaks first: its header, then our greeting. */
+        s->state = SS_PROXY_HEADER;
+        ev_io_start(w->loop, &s->client.rio);
+        session_timer_start(s, cfg->connect_timeout_ms);
         return;
     }
-    int64_t blocked_ms;
-    if (guard_blocked(cfg, &s->client_addr, &blocked_ms)) {
-        char host[64];
-        client_host(s, host, sizeof(host));
-        log_audit("session %u -@%s: connection refused: address blocked for %" PRId64
-                  " ms more after failed logins",
-                  s->id, s->peer, blocked_ms);
-        audit_login(false, s->id, "", s->peer, listener->name,
-                    "address blocked after failed logins");
-        session_err(s, 0, SERR_HOST_BLOCKED, host, host);
-        session_close(s, END_BLOCKED);
-        return;
-    }
-    if (auth_random_scramble(s->scramble, sizeof(s->scramble)) != HY_OK) {
-        session_close(s, END_NOMEM);
-        return;
-    }
-    struct mysql_handshake hs = {0};
-    hs.protocol = 10;
-    hs.server_version = cfg->server_version;
-    hs.server_version_len = strlen(cfg->server_version);
-    hs.conn_id = s->id;
-    memcpy(hs.scramble, s->scramble, sizeof(hs.scramble));
-    hs.caps = SERVER_CAPS | (cfg->tls_server != NULL ? CLIENT_SSL : 0);
-    hs.charset = 45; /* utf8mb4_general_ci */
-    hs.status = SERVER_STATUS_AUTOCOMMIT;
-    hs.plugin = cfg->default_sha2 ? SHA2_PLUGIN : NATIVE_PLUGIN;
-    hs.plugin_len = strlen(hs.plugin);
-    uint8_t pkt[MYSQL_HEADER_SIZE + 256];
-    size_t n =
-        mysql_handshake_encode(&hs, pkt + MYSQL_HEADER_SIZE, sizeof(pkt) - MYSQL_HEADER_SIZE);
-    mysql_hdr_write(pkt, (uint32_t)n, 0);
-    send_local(s, pkt, MYSQL_HEADER_SIZE + n);
-    ev_io_start(w->loop, &s->client.rio);
-    session_timer_start(s, cfg->login_timeout_ms);
+    session_greet(s);
     session_reap(s);
 }

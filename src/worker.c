@@ -188,7 +188,7 @@ static void wakeup_cb(struct ev_loop *loop, ev_async *a, int revents)
         for (struct session *s = w->sessions, *next; s != NULL; s = next) {
             next = s->next;
             if (registry_kill_requested(&s->reg) &&
-                (s->state == SS_IDLE || s->state == SS_HANDSHAKE))
+                (s->state == SS_IDLE || s->state == SS_HANDSHAKE || s->state == SS_PROXY_HEADER))
                 session_close(s, END_KILLED);
         }
     }

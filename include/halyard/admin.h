@@ -115,6 +115,7 @@ struct admin_session_row {
     int worker;
     char user[96];    /* "" = not logged in yet */
     char client[64];  /* host:port */
+    char via[64];     /* the load balancer's host:port (PROXY protocol); "" = direct */
     char schema[256]; /* the current default schema; "" = none */
     char backend[64]; /* the backend its commands run on now; "" = none */
     const char *state;

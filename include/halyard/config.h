@@ -66,6 +66,10 @@ struct config_listener {
     enum consistency consistency; /* CONSISTENCY_DEFAULT: the top level's */
     bool require_tls;             /* plaintext logins refused (3159) */
     struct config_strings users;  /* the users that may log in here; none = all */
+    /* Peers that must open with a PROXY protocol header (proxyproto.h):
+     * the balancers, as written and parsed; none = PROXY protocol off. */
+    struct config_strings proxy_protocol_from;
+    struct config_cidr *proxy_from; /* proxy_protocol_from.n of them */
 };
 
 /* An IPv4 or IPv6 network: the first `bits` bits of `addr`, in network

@@ -16,6 +16,7 @@
 #define HALYARD_CONN_H
 
 #include <ev.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include "halyard/buf.h"
@@ -79,8 +80,9 @@ static inline const char *conn_error(const struct conn *c)
 int net_listen(const char *address, int port, int backlog, char *err, size_t errlen);
 /* Start a non-blocking connect: the fd, or -1 with errno. */
 int net_connect(const char *address, int port);
-/* "127.0.0.1:5555" / "[::1]:5555" */
+/* "127.0.0.1:5555" / "[::1]:5555"; "?:0" for anything but IPv4 and IPv6 */
 void net_peer_name(int fd, char *out, size_t len);
+void net_addr_name(const struct sockaddr *sa, char *out, size_t len);
 void net_set_nodelay(int fd);
 
 #endif /* HALYARD_CONN_H */

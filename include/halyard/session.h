@@ -36,7 +36,8 @@
 #include "halyard/varstate.h"
 
 enum session_state {
-    SS_HANDSHAKE = 0, /* greeting sent; waiting for the login packet */
+    SS_PROXY_HEADER,  /* from a load balancer: waiting for its PROXY protocol header */
+    SS_HANDSHAKE,     /* greeting sent; waiting for the login packet */
     SS_AUTH_SWITCH,   /* more login data asked for (auth_step says what); waiting for it */
     SS_LOGIN_BACKEND, /* authenticated; opening the backend to check the schema */
     SS_IDLE,          /* waiting for a command */
@@ -70,6 +71,7 @@ enum session_end {
     END_BLOCKED,          /* the client's address is blocked (guard.h) */
     END_IDLE_TIMEOUT,     /* client_idle_timeout_ms passed without a command */
     END_PACKET_TOO_LARGE, /* a request over max_packet_size */
+    END_PROXY_HEADER,     /* no valid PROXY protocol header from a proxy_protocol_from peer */
     END_NOMEM,
 };
 
@@ -253,7 +255,8 @@ struct session {
     size_t pend_attrs_len;
     uint16_t pend_charset;
 
-    char peer[64]; /* "host:port" of the client */
+    char peer[64]; /* "host:port" of the client (as a PROXY protocol header names it) */
+    char via[64];  /* "host:port" of the load balancer it came through; "" = direct */
 
     struct registry_entry reg; /* KILL across sessions (registry.h) */
 };
@@ -264,6 +267,7 @@ struct session_row {
     uint32_t id;
     char user[96];    /* "" = not logged in yet */
     char client[64];  /* host:port */
+    char via[64];     /* the load balancer's host:port (PROXY protocol); "" = direct */
     char schema[256]; /* the current default schema (login, USE, COM_INIT_DB); "" = none */
     char backend[64]; /* the backend its commands run on now; "" = none */
     const char *state;

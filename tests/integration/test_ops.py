@@ -375,8 +375,8 @@ def test_show_sessions_on_every_worker(start_halyard, cluster):
     assert admin_json(path, "show sessions")["missing_workers"] == []
 
     names, rows = table(admin(path, "show sessions"))
-    assert names == ["id", "worker", "user", "client", "schema", "backend", "state", "command",
-                     "command_age_ms", "statements", "statement"]
+    assert names == ["id", "worker", "user", "client", "via", "schema", "backend", "state",
+                     "command", "command_age_ms", "statements", "statement"]
     row = next(r for r in rows if r["id"] == str(conns[1].thread_id()))
     assert row["user"] == APP_USER and row["schema"] == "hyops" and row["state"] == "idle"
     assert row["statements"] == "0"

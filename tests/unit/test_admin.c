@@ -317,6 +317,7 @@ static void test_render_sessions(void **state)
          .worker = 1,
          .user = "a\"b",
          .client = "[::1]:6000",
+         .via = "10.0.0.7:41000",
          .schema = "s\nx",
          .backend = "db2",
          .state = "command",
@@ -331,26 +332,26 @@ static void test_render_sessions(void **state)
     admin_render_sessions(&sb, rows, 2, missing, 1, false);
     assert_string_equal(
         sb.data,
-        "id          worker  user  client          schema  backend  state    command    "
-        "command_age_ms  statements  statement\n"
-        "1073741824  0       app   127.0.0.1:5000  -       -        idle     -          -         "
-        "      0           -\n"
-        "1073741830  1       a\"b   [::1]:6000      s\\x0ax  db2      command  COM_QUERY  1500     "
-        " "
-        "      12          SELECT SLEEP(1)\n"
+        "id          worker  user  client          via             schema  backend  state    "
+        "command    command_age_ms  statements  statement\n"
+        "1073741824  0       app   127.0.0.1:5000  -               -       -        idle     "
+        "-          -               0           -\n"
+        "1073741830  1       a\"b   [::1]:6000      10.0.0.7:41000  s\\x0ax  db2      command  "
+        "COM_QUERY  1500            12          SELECT SLEEP(1)\n"
         "# worker 3 did not answer within 1.0 s; its sessions are missing\n");
     textbuf_reset(&sb);
     admin_render_sessions(&sb, rows, 2, missing, 1, true);
-    assert_string_equal(sb.data,
-                        "{\"sessions\":[{\"id\":1073741824,\"worker\":0,\"user\":\"app\","
-                        "\"client\":\"127.0.0.1:5000\",\"schema\":null,\"backend\":null,"
-                        "\"state\":\"idle\",\"command\":null,\"command_age_ms\":null,"
-                        "\"statements\":0,\"statement\":null},"
-                        "{\"id\":1073741830,"
-                        "\"worker\":1,\"user\":\"a\\\"b\",\"client\":\"[::1]:6000\","
-                        "\"schema\":\"s\\nx\",\"backend\":\"db2\",\"state\":\"command\","
-                        "\"command\":\"COM_QUERY\",\"command_age_ms\":1500,\"statements\":12,"
-                        "\"statement\":\"SELECT SLEEP(1)\"}],\"missing_workers\":[3]}\n");
+    assert_string_equal(
+        sb.data,
+        "{\"sessions\":[{\"id\":1073741824,\"worker\":0,\"user\":\"app\","
+        "\"client\":\"127.0.0.1:5000\",\"via\":null,\"schema\":null,\"backend\":null,"
+        "\"state\":\"idle\",\"command\":null,\"command_age_ms\":null,"
+        "\"statements\":0,\"statement\":null},"
+        "{\"id\":1073741830,"
+        "\"worker\":1,\"user\":\"a\\\"b\",\"client\":\"[::1]:6000\","
+        "\"via\":\"10.0.0.7:41000\",\"schema\":\"s\\nx\",\"backend\":\"db2\",\"state\":\"command\","
+        "\"command\":\"COM_QUERY\",\"command_age_ms\":1500,\"statements\":12,"
+        "\"statement\":\"SELECT SLEEP(1)\"}],\"missing_workers\":[3]}\n");
     textbuf_reset(&sb);
     admin_render_sessions(&sb, NULL, 0, NULL, 0, true);
     assert_string_equal(sb.data, "{\"sessions\":[],\"missing_workers\":[]}\n");
@@ -584,7 +585,7 @@ static void test_render_config(void **state)
     assert_string_equal(table_value(sb.data, "rules.[1].error_message"),
                         "statement blocked by halyard rule nodrop");
     /* The value column starts two spaces after the longest key. */
-    assert_non_null(strstr(sb.data, "\nbackends.[0].max_replication_lag  0\n"));
+    assert_non_null(strstr(sb.data, "\nlisteners.[0].proxy_protocol_from  []\n"));
     assert_string_equal(table_value(sb.data, "monitor.password"), "\"\"");
     assert_string_equal(table_value(sb.data, "monitor.interval_ms"), "1000");
     assert_null(strstr(sb.data, "5BCB3E6A"));
