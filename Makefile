@@ -26,7 +26,7 @@ ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_LDFLAGS)
 SRC      = $(wildcard src/*.c)
 LIB_SRC  = $(filter-out src/main.c src/halyardctl.c, $(SRC))
 LIB_OBJ  = $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
-HDRS     = $(wildcard include/halyard/*.h)
+HDRS     = $(wildcard include/halyard/*.h src/*.h)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # Real client programs (libmariadb) the integration tests drive.

@@ -68,44 +68,7 @@
 #include "halyard/tls.h"
 #include "halyard/track.h"
 #include "halyard/worker.h"
-
-/* MariaDB error codes the session reads in answers or passes to the
- * prepared-statement refusals; every ERR of its own is in session_err.h. */
-#define ER_NO_SUCH_THREAD    1094 /* HY000 Unknown thread id */
-#define ER_KILL_DENIED_ERROR 1095 /* HY000 You are not owner of thread */
-/* Backend failures. Not the client library's own 2003/2013: libmariadb
- * turns any code of its 2000-2999 range sent by a server into 2027
- * "Received malformed packet", so the mariadb CLI, sysbench and every
- * connector built on it would never see why. */
-#define ER_CONNECT_TO_FOREIGN_DATA_SOURCE 1429 /* HY000 a backend cannot be reached */
-#define ER_CONNECTION_KILLED              1927 /* 70100 a backend connection died */
-
-#define NATIVE_PLUGIN "mysql_native_password"
-#define SHA2_PLUGIN   "caching_sha2_password"
-
-/* caching_sha2_password's "more data" packets */
-#define SHA2_MORE_DATA      0x01
-#define SHA2_REQUEST_PUBKEY 0x02
-#define SHA2_FAST_AUTH_OK   0x03
-#define SHA2_PERFORM_FULL   0x04
-
-/* What halyard offers clients, plus CLIENT_SSL when tls_cert is set.
- * CLIENT_COMPRESS is the client side's alone (compress.h): backends never
- * get it (mysql_client.c). No MariaDB extended capabilities (CLIENT_MYSQL, bit 0,
- * stays set, so MariaDB clients and servers read none). */
-#define SERVER_CAPS                                                                                \
-    (CLIENT_LONG_PASSWORD | CLIENT_FOUND_ROWS | CLIENT_LONG_FLAG | CLIENT_CONNECT_WITH_DB |        \
-     CLIENT_NO_SCHEMA | CLIENT_COMPRESS | CLIENT_ODBC | CLIENT_LOCAL_FILES | CLIENT_IGNORE_SPACE | \
-     CLIENT_PROTOCOL_41 | CLIENT_INTERACTIVE | CLIENT_IGNORE_SIGPIPE | CLIENT_TRANSACTIONS |       \
-     CLIENT_SECURE_CONNECTION | CLIENT_MULTI_STATEMENTS | CLIENT_MULTI_RESULTS |                   \
-     CLIENT_PS_MULTI_RESULTS | CLIENT_PLUGIN_AUTH | CLIENT_CONNECT_ATTRS |                         \
-     CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA | CLIENT_SESSION_TRACK | CLIENT_DEPRECATE_EOF)
-
-/* Capabilities that change how packets are framed or laid out: a backend
- * must agree with the client on all of them, since halyard forwards bytes. */
-#define FRAMING_CAPS                                                                               \
-    (CLIENT_PROTOCOL_41 | CLIENT_DEPRECATE_EOF | CLIENT_SESSION_TRACK | CLIENT_MULTI_RESULTS |     \
-     CLIENT_PS_MULTI_RESULTS | CLIENT_MULTI_STATEMENTS | CLIENT_LOCAL_FILES | CLIENT_FOUND_ROWS)
+#include "session_int.h"
 
 /* ---- names ------------------------------------------------------------- */
 
@@ -176,7 +139,7 @@ const char *session_end_to_str(enum session_end why)
 /* ---- state ------------------------------------------------------------- */
 
 /* The one place a session changes state. */
-static void session_set_state(struct session *s, enum session_state to)
+void session_set_state(struct session *s, enum session_state to)
 {
     static const uint16_t allowed[SS__COUNT] = {
         [SS_PROXY_HEADER] = 1u << SS_HANDSHAKE,
@@ -200,7 +163,7 @@ static void session_set_state(struct session *s, enum session_state to)
     s->state = to;
 }
 
-static void session_mark_closing(struct session *s, enum session_end why)
+void session_mark_closing(struct session *s, enum session_end why)
 {
     if (s->state == SS_CLOSING)
         return;
@@ -210,7 +173,7 @@ static void session_mark_closing(struct session *s, enum session_end why)
 
 /* ---- packets we generate ----------------------------------------------- */
 
-static void send_local(struct session *s, const uint8_t *pkt, size_t len)
+void send_local(struct session *s, const uint8_t *pkt, size_t len)
 {
     hy_status_t rc = conn_send_local(&s->client, s->w->loop, &s->w->pool, pkt, len);
     if (rc != HY_OK)
@@ -219,7 +182,7 @@ static void send_local(struct session *s, const uint8_t *pkt, size_t len)
 
 /* Send the ERR of `why` (session_err.h: the one table of halyard's own
  * errors), its arguments as the table's format says. */
-static void session_err(struct session *s, uint8_t seq, enum session_err why, ...)
+void session_err(struct session *s, uint8_t seq, enum session_err why, ...)
 {
     uint8_t pkt[MYSQL_HEADER_SIZE + 600];
     va_list ap;
@@ -239,11 +202,9 @@ static void session_err_custom(struct session *s, uint8_t seq, uint16_t code, co
 
 /* The prepared-statement section's refusals (MariaDB's own codes, given
  * by the caller): kept apart until that section moves to its own file. */
-static void send_err(struct session *s, uint8_t seq, uint16_t code, const char *sqlstate,
-                     const char *fmt, ...) HY_PRINTF(5, 6);
 
-static void send_err(struct session *s, uint8_t seq, uint16_t code, const char *sqlstate,
-                     const char *fmt, ...)
+void send_err(struct session *s, uint8_t seq, uint16_t code, const char *sqlstate, const char *fmt,
+              ...)
 {
     char msg[512];
     va_list ap;
@@ -256,7 +217,7 @@ static void send_err(struct session *s, uint8_t seq, uint16_t code, const char *
 }
 
 /* Forward a backend's ERR payload to the client under our sequence id. */
-static void send_err_payload(struct session *s, uint8_t seq, const uint8_t *payload, size_t len)
+void send_err_payload(struct session *s, uint8_t seq, const uint8_t *payload, size_t len)
 {
     uint8_t pkt[MYSQL_HEADER_SIZE + 1024];
     len = HY_MIN(len, sizeof(pkt) - MYSQL_HEADER_SIZE);
@@ -265,7 +226,7 @@ static void send_err_payload(struct session *s, uint8_t seq, const uint8_t *payl
     send_local(s, pkt, MYSQL_HEADER_SIZE + len);
 }
 
-static void send_ok(struct session *s, uint8_t seq)
+void send_ok(struct session *s, uint8_t seq)
 {
     uint8_t pkt[MYSQL_HEADER_SIZE + 32];
     size_t len = mysql_ok_encode(pkt + MYSQL_HEADER_SIZE, sizeof(pkt) - MYSQL_HEADER_SIZE, 0, 0,
@@ -274,7 +235,7 @@ static void send_ok(struct session *s, uint8_t seq)
     send_local(s, pkt, MYSQL_HEADER_SIZE + len);
 }
 
-static void client_host(const struct session *s, char *out, size_t len)
+void client_host(const struct session *s, char *out, size_t len)
 {
     /* "127.0.0.1:5555" -> "127.0.0.1", "[::1]:5555" -> "::1" */
     const char *p = s->peer;
@@ -289,8 +250,8 @@ static void client_host(const struct session *s, char *out, size_t len)
     snprintf(out, len, "%.*s", (int)n, p);
 }
 
-static void send_access_denied(struct session *s, uint8_t seq, const char *user, size_t user_len,
-                               bool used_password)
+void send_access_denied(struct session *s, uint8_t seq, const char *user, size_t user_len,
+                        bool used_password)
 {
     char host[64];
     client_host(s, host, sizeof(host));
@@ -301,14 +262,14 @@ static void send_access_denied(struct session *s, uint8_t seq, const char *user,
 
 /* ---- timers ------------------------------------------------------------ */
 
-static void session_timer_start(struct session *s, int ms)
+void session_timer_start(struct session *s, int ms)
 {
     ev_timer_stop(s->w->loop, &s->timer);
     ev_timer_set(&s->timer, ms / 1000.0, 0.);
     ev_timer_start(s->w->loop, &s->timer);
 }
 
-static void session_timer_stop(struct session *s)
+void session_timer_stop(struct session *s)
 {
     ev_timer_stop(s->w->loop, &s->timer);
 }
@@ -322,14 +283,12 @@ static void session_timer_stop(struct session *s)
  */
 
 /* The KILL registry follows the backend the session's commands run on. */
-static void session_publish_backend(struct session *s)
+void session_publish_backend(struct session *s)
 {
     struct bconn *bc = s->cur;
     bool ready = bc != NULL && bc->state == BCONN_READY;
     registry_set_backend(&s->reg, ready ? bc->idx : 0, ready ? bc->login.thread_id : 0);
 }
-
-static void ps_backend_gone(struct session *s, uint32_t idx);
 
 static void bconn_close(struct bconn *bc)
 {
@@ -345,7 +304,7 @@ static void bconn_close(struct bconn *bc)
     server_destroy(bc);
 }
 
-static void bconn_close_all(struct session *s)
+void bconn_close_all(struct session *s)
 {
     for (uint32_t i = 0; i < s->n_bc; i++) {
         if (s->bc[i] != NULL)
@@ -358,7 +317,6 @@ static void session_backend_failed(struct session *s, const uint8_t *err_payload
                                    const char *why);
 static void session_backend_lost(struct session *s, struct bconn *bc, const char *why);
 static void session_server_event(struct bconn *bc, const struct server_report *r);
-static void session_reap(struct session *s);
 
 /* Who logs into backend connections: the session's user, with the
  * SHA1(password) pair its own login yielded (mysql_client.h). The pointers
@@ -383,7 +341,7 @@ static void session_creds(const struct session *s, const struct config_backend *
 }
 
 /* Start connecting to backend `idx` (server.h); it becomes s->cur. */
-static void bconn_open(struct session *s, uint32_t idx)
+void bconn_open(struct session *s, uint32_t idx)
 {
     struct bconn *bc =
         server_create(&s->cfg->backends[idx], s->w->loop, &s->w->pool, session_server_event, s);
@@ -405,7 +363,7 @@ static void bconn_open(struct session *s, uint32_t idx)
 /* ---- streams ----------------------------------------------------------- */
 
 /* Reads stop while a stream is full and resume once it drains. */
-static void update_reads(struct session *s)
+void update_reads(struct session *s)
 {
     struct ev_loop *loop = s->w->loop;
     bool up_full = s->up.b != NULL && s->up.tail == s->up.b->cap && s->up.head == 0;
@@ -428,7 +386,6 @@ static void update_reads(struct session *s)
 
 /* ---- commands ---------------------------------------------------------- */
 
-static void session_next_command(struct session *s);
 static void packet_too_large(struct session *s, uint8_t seq);
 
 /* Get ready to parse a fresh answer to `cmd` from s->cur in `down`. */
@@ -440,9 +397,7 @@ static void answer_expect(struct session *s, uint8_t cmd, uint8_t exec_flags)
     mysql_resp_start(&s->resp, cmd, s->caps, exec_flags);
 }
 
-static bool ensure_backend(struct session *s, uint32_t idx);
 static bool ensure_connected(struct session *s, uint32_t idx);
-static char *dup_bytes(const void *p, size_t n);
 static void capture_value(struct session *s, const uint8_t *p, uint32_t len);
 static const char *skip_space_comments(const char *p, const char *end);
 static bool match_word(const char **pp, const char *end, const char *word);
@@ -473,7 +428,7 @@ static void session_lex_mode(struct session *s, unsigned opts);
 
 /* The session's state and every connection's are empty again (and its
  * sql_mode the server's global one). */
-static void state_clear(struct session *s)
+void state_clear(struct session *s)
 {
     session_lex_mode(s, backend_default_lex(s->cfg));
     s->uvars_opaque = false;
@@ -493,7 +448,7 @@ static void state_clear(struct session *s)
 }
 
 /* Close the connections of a pinned session that only the primary serves. */
-static void session_pin(struct session *s, const char *why)
+void session_pin(struct session *s, const char *why)
 {
     if (!s->pinned)
         slog_debug(s, "pinned to the primary: %s", why);
@@ -754,8 +709,8 @@ static void state_sync_next(struct session *s)
 /* Run command `cmd` with `body` (at most a buffer's size) on s->cur for
  * halyard itself; internal_progress() gets the answer. The waiting command
  * stays in `up` meanwhile. */
-static void internal_send(struct session *s, enum internal_op op, uint8_t cmd, const void *body,
-                          size_t n, int timeout_ms)
+void internal_send(struct session *s, enum internal_op op, uint8_t cmd, const void *body, size_t n,
+                   int timeout_ms)
 {
     struct bconn *bc = s->cur;
     uint8_t hdr[MYSQL_HEADER_SIZE + 1];
@@ -783,12 +738,6 @@ static void internal_query(struct session *s, enum internal_op op, const char *s
 
 static _Thread_local uint32_t replica_rr; /* per worker: spreads sessions too */
 
-#define ROUTE_REFUSE   UINT32_MAX       /* no backend may run it (replica_fallback = error) */
-#define ROUTE_BLOCK    (UINT32_MAX - 1) /* a query rule blocks it: s->block_rule says how */
-#define ROUTE_NOBODY   (UINT32_MAX - 2) /* no usable backend: s->route_err says why */
-#define ROUTE_FIREWALL (UINT32_MAX - 3) /* the user's firewall refuses it */
-#define ROUTE_RO_WRITE (UINT32_MAX - 4) /* a write in a READ ONLY transaction: 1792 */
-
 /* Index of the primary for `cfg` now: the monitor's, else the config's. */
 static uint16_t primary_now(const struct config *cfg)
 {
@@ -798,7 +747,7 @@ static uint16_t primary_now(const struct config *cfg)
     return p >= 0 ? (uint16_t)p : (uint16_t)(config_primary(cfg) - cfg->backends);
 }
 
-static bool session_in_trans(const struct session *s)
+bool session_in_trans(const struct session *s)
 {
     return (s->status & SERVER_STATUS_IN_TRANS) || !(s->status & SERVER_STATUS_AUTOCOMMIT);
 }
@@ -905,7 +854,7 @@ static void session_decide(const struct route_in *in, struct route_out *out)
 /* SHOW [SESSION|GLOBAL] STATUS / SHOW PROFILE(S): counters of the session's
  * own connection, and prepared statements and transactions run on the
  * primary's, so that is where they are read. */
-static bool show_status(const char *sql, size_t len)
+bool show_status(const char *sql, size_t len)
 {
     const char *p = skip_space_comments(sql, sql + len), *end = sql + len;
     if (!match_word(&p, end, "SHOW"))
@@ -994,7 +943,7 @@ static bool may_hold_secret(const char *text, size_t len, unsigned lex_opts)
     return seen && classify_find_ident(text, len, lex_opts, secret_word, NULL);
 }
 
-static void qlog_note(struct session *s, const char *text, size_t len, uint64_t digest)
+void qlog_note(struct session *s, const char *text, size_t len, uint64_t digest)
 {
     if (s->qlog_text == NULL && (s->qlog_text = malloc(QUERY_LOG_TEXT_MAX)) == NULL)
         return;
@@ -1038,8 +987,8 @@ static uint32_t route_apply(struct session *s, const struct route_out *out)
 
 /* Where a prepared statement's read runs outside a transaction (see
  * route_decide). */
-static uint32_t route_read(struct session *s, enum classify_hint hint, const char *hint_backend,
-                           bool prev_stmt, bool show_status_stmt)
+uint32_t route_read(struct session *s, enum classify_hint hint, const char *hint_backend,
+                    bool prev_stmt, bool show_status_stmt)
 {
     struct route_in in;
     struct route_out out;
@@ -1056,9 +1005,6 @@ static uint32_t route_read(struct session *s, enum classify_hint hint, const cha
     session_decide(&in, &out);
     return route_apply(s, &out);
 }
-
-static uint32_t ps_route_prepare(struct session *s, const uint8_t *p, uint32_t len, bool fits,
-                                 const struct classify_result *r);
 
 /* ---- health (backend.h) --------------------------------------------------- */
 
@@ -1122,7 +1068,7 @@ static uint32_t route_health(struct session *s, uint32_t idx, char *why, size_t 
 
 /* Keep an autocommit read bound for a replica (whole in `up` at scan), to
  * run it once more elsewhere if the replica dies before it answers. */
-static void retry_keep(struct session *s, const uint8_t *pkt, uint32_t n)
+void retry_keep(struct session *s, const uint8_t *pkt, uint32_t n)
 {
     s->retry_ok = false;
     if (n > s->retry_cap) {
@@ -1264,7 +1210,7 @@ static uint32_t route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t
  * wrote nothing to the binlog (a no-op UPDATE), which would hide an earlier
  * write; the binlog position covers every write the primary has committed,
  * the session's and those it has seen. */
-static bool causal_ready(struct session *s, uint32_t idx)
+bool causal_ready(struct session *s, uint32_t idx)
 {
     if (s->need_gtid) {
         if (!ensure_backend(s, s->primary))
@@ -1287,7 +1233,7 @@ static bool causal_ready(struct session *s, uint32_t idx)
 
 /* The routed command at up.scan will not run (a rule blocked it, no
  * backend can take it): undo what route() prepared for it. */
-static void command_abandon(struct session *s)
+void command_abandon(struct session *s)
 {
     s->chg_pending = false;
     pstmt_free(s->ps_new);
@@ -1404,7 +1350,7 @@ static void command_done(struct session *s)
 }
 
 /* Pass request (or LOAD DATA file) packets from `up` on to the backend. */
-static void up_forward(struct session *s)
+void up_forward(struct session *s)
 {
     struct stream *st = &s->up;
     if (st->b == NULL)
@@ -1538,8 +1484,6 @@ static bool own_kill_answer(struct session *s, uint32_t len)
     return true;
 }
 
-static void ps_prepare_ok(struct session *s, uint8_t *p, uint32_t len);
-
 /* Parse the answer in `down` as far as it has arrived: relay.h walks it
  * header first and stops at each new logical packet, which is looked at
  * here before it is passed. False when the session must close. */
@@ -1643,7 +1587,7 @@ static void down_forward(struct session *s)
 
 /* Start forwarding the command whose header is at up.scan. */
 /* A command starts on s->cur. */
-static void command_begin(struct session *s, uint8_t cmd, uint8_t exec_flags)
+void command_begin(struct session *s, uint8_t cmd, uint8_t exec_flags)
 {
     s->cmd = cmd;
     s->cmd_started = ev_now(s->w->loop);
@@ -1665,7 +1609,7 @@ static void command_begin(struct session *s, uint8_t cmd, uint8_t exec_flags)
     }
 }
 
-static void command_forward(struct session *s, uint8_t cmd, uint32_t len, uint8_t exec_flags)
+void command_forward(struct session *s, uint8_t cmd, uint32_t len, uint8_t exec_flags)
 {
     command_begin(s, cmd, exec_flags);
     s->req_open = true;
@@ -1689,7 +1633,7 @@ static void command_send_own(struct session *s, uint8_t cmd, const uint8_t *pkt,
 
 /* Skip the client's whole packet at up.scan (the caller checked it is all
  * there). */
-static void consume_packet(struct session *s, uint32_t len)
+void consume_packet(struct session *s, uint32_t len)
 {
     s->up.scan += MYSQL_HEADER_SIZE + len;
     s->up.head = s->up.scan;
@@ -1698,7 +1642,7 @@ static void consume_packet(struct session *s, uint32_t len)
 /* Make backend `idx` ready for a command. True when it is (it is s->cur);
  * otherwise the command waits in `up` (SS_WAIT_BACKEND) while the backend
  * is opened or brought up to date, and session_next_command runs again. */
-static bool ensure_backend(struct session *s, uint32_t idx)
+bool ensure_backend(struct session *s, uint32_t idx)
 {
     struct bconn *bc = s->bc[idx];
     if (bc != NULL && bc->state == BCONN_READY && bc->vs_gen == s->vs_gen) {
@@ -1878,11 +1822,7 @@ static void command_kill(struct session *s, uint32_t len, uint32_t id, bool quer
     s->kill_id = id;
 }
 
-static void session_login_ok(struct session *s, uint8_t seq);
-static void auth_check(struct session *s, const char *user, size_t user_len, const uint8_t *auth,
-                       size_t auth_len, uint8_t seq);
-
-static char *dup_bytes(const void *p, size_t n)
+char *dup_bytes(const void *p, size_t n)
 {
     char *d = malloc(n + 1);
     if (d != NULL) {
@@ -1892,7 +1832,7 @@ static char *dup_bytes(const void *p, size_t n)
     return d;
 }
 
-static void change_user_clear_pending(struct session *s)
+void change_user_clear_pending(struct session *s)
 {
     free(s->pend_user);
     free(s->pend_db);
@@ -1902,7 +1842,7 @@ static void change_user_clear_pending(struct session *s)
     s->pend_attrs_len = 0;
 }
 
-static void send_auth_switch(struct session *s, uint8_t seq)
+void send_auth_switch(struct session *s, uint8_t seq)
 {
     uint8_t data[MYSQL_SCRAMBLE_LEN + 1];
     memcpy(data, s->scramble, MYSQL_SCRAMBLE_LEN);
@@ -1918,7 +1858,7 @@ static void send_auth_switch(struct session *s, uint8_t seq)
     session_timer_start(s, s->cfg->login_timeout_ms);
 }
 
-static bool plugin_is_native(const char *plugin, size_t len)
+bool plugin_is_native(const char *plugin, size_t len)
 {
     return plugin == NULL ||
            (len == strlen(NATIVE_PLUGIN) && memcmp(plugin, NATIVE_PLUGIN, len) == 0);
@@ -1963,677 +1903,6 @@ static void command_change_user(struct session *s, uint32_t len)
     auth_check(s, s->pend_user, strlen(s->pend_user), auth, auth_len, 0);
 }
 
-/* ---- prepared statements ------------------------------------------------
- * halyard hands the client its own statement ids (per session, from 1) and
- * keeps for each statement its text, its class, its parameter and column
- * counts, and for every backend that backend's own id (0: not prepared
- * there). The client's COM_STMT_PREPARE is classified like a COM_QUERY of
- * its text (rules included) and runs where a read or a write would; its
- * answer is forwarded with the id in the OK rewritten to halyard's.
- *
- * A COM_STMT_EXECUTE is routed like its text (reads to a replica outside
- * read-write transactions, as the consistency allows; the rest to the
- * primary). Where it lands and the statement is not prepared yet, halyard
- * first brings the connection's session state up to date, then prepares it
- * there itself (INT_PS_PREPARE, answer read and dropped; if a replica
- * refuses, the EXECUTE runs on the primary instead). The EXECUTE goes on
- * with the backend's id written over the client's, in place. A client that
- * does not send the parameter types again (new_params_bound_flag = 0) means
- * "the types of my previous EXECUTE": halyard keeps the last types the
- * client sent and, for a backend that has not received those, rewrites the
- * head of the packet with the flag set and the types.
- *
- * COM_STMT_SEND_LONG_DATA has no answer and is not buffered: it is
- * forwarded at once to the primary (to the replica running the session's
- * READ ONLY transaction, if one is open), prepared there first if need be,
- * and the next EXECUTE of that statement runs there. Memory stays bounded
- * and the server enforces its own max_allowed_packet on the data.
- * COM_STMT_FETCH goes to the backend whose EXECUTE opened the cursor.
- * COM_STMT_RESET is run on every backend that has the statement (the last
- * one's answer goes to the client). COM_STMT_CLOSE is sent to every backend
- * that has the statement and frees it.
- *
- * Losing a backend forgets its ids; the statements are prepared again
- * where they are needed next. A statement whose text does not fit a buffer
- * is not kept, and one with so many parameters that an EXECUTE's head
- * might not fit a buffer cannot have its types read or added: both are
- * prepared on the primary and never move (home_only).
- */
-#define ER_UNKNOWN_STMT_HANDLER    1243 /* HY000 */
-#define ER_UNSUPPORTED_PS          1295 /* HY000 */
-#define ER_STMT_HAS_NO_OPEN_CURSOR 1421 /* HY000 */
-#define ER_MAX_PREPARED_STMT_COUNT 1461 /* 42000 */
-
-/* Forget every statement (COM_RESET_CONNECTION, COM_CHANGE_USER, the end). */
-static void ps_clear(struct session *s)
-{
-    pstmt_clear(&s->ps);
-    pstmt_free(s->ps_new);
-    s->ps_new = NULL;
-    free(s->ps_err);
-    s->ps_err = NULL;
-}
-
-/* Backend `idx`'s connection is gone, and the statements it held with it. */
-static void ps_backend_gone(struct session *s, uint32_t idx)
-{
-    pstmt_backend_gone(&s->ps, idx);
-}
-
-static int backend_match(const struct config *cfg, const struct config_backend *be);
-
-/* Reload (session_config_switch): the statements' per-backend arrays for
- * the new config's `n` backends, allocated before anything changes so that
- * a failure leaves the session as it was; NULL without statements. */
-static struct ps_backend **ps_remap_alloc(struct session *s, size_t n)
-{
-    if (s->ps.count == 0)
-        return NULL;
-    struct ps_backend **nbe = calloc(s->ps.count, sizeof(*nbe));
-    if (nbe == NULL)
-        return NULL;
-    for (uint32_t k = 0; k < s->ps.count; k++) {
-        if ((nbe[k] = calloc(n, sizeof(**nbe))) == NULL) {
-            while (k-- > 0)
-                free(nbe[k]);
-            free(nbe);
-            return NULL;
-        }
-    }
-    return nbe;
-}
-
-/* ... then, once the connections have moved (those closed have forgotten
- * their ids), carry each statement's ids over to the new indexes. */
-static void ps_remap_apply(struct session *s, struct ps_backend **nbe, const struct config *to)
-{
-    if (nbe == NULL)
-        return;
-    const struct config *from = s->cfg;
-    uint32_t k = 0;
-    for (uint32_t i = 0; i < s->ps.cap; i++) {
-        for (struct pstmt *st = s->ps.tab[i]; st != NULL; st = st->next, k++) {
-            struct ps_backend *be = nbe[k];
-            for (size_t b = 0; b < from->n_backends; b++) {
-                int j = backend_match(to, &from->backends[b]);
-                if (j >= 0)
-                    be[j] = st->be[b];
-            }
-            int home = backend_match(to, &from->backends[st->home]);
-            int cursor =
-                st->cursor_idx >= 0 ? backend_match(to, &from->backends[st->cursor_idx]) : -1;
-            int ld = st->ld_idx >= 0 ? backend_match(to, &from->backends[st->ld_idx]) : -1;
-            if (st->ld_idx >= 0 && ld < 0)
-                st->ld_lost = true;
-            st->home = home >= 0 ? (uint16_t)home : s->primary; /* gone: ps_gone() says so */
-            st->cursor_idx = (int16_t)cursor;
-            st->ld_idx = (int16_t)ld;
-            free(st->be);
-            st->be = be;
-        }
-    }
-    free(nbe);
-}
-
-/* True when the statement lived only on a backend that is gone. */
-static bool ps_gone(const struct pstmt *st)
-{
-    return st->home_only && st->be[st->home].id == 0;
-}
-
-/* Drop the client's request at up.scan, all of it, even the part that has
- * not arrived yet (request_skip_progress drops the rest as it comes). */
-static void request_skip(struct session *s, uint32_t len)
-{
-    struct stream *st = &s->up;
-    uint32_t have = HY_MIN(len, stream_unparsed(st) - MYSQL_HEADER_SIZE);
-    st->scan += MYSQL_HEADER_SIZE + have;
-    st->head = st->scan;
-    s->skip_left = len - have;
-    s->skip_cont = len == MYSQL_MAX_PAYLOAD;
-}
-
-/* False while part of a dropped request has still to come. */
-static bool request_skip_progress(struct session *s)
-{
-    struct stream *st = &s->up;
-    while (s->skip_left > 0 || s->skip_cont) {
-        if (st->b == NULL)
-            return false;
-        if (s->skip_left > 0) {
-            uint32_t n = HY_MIN(s->skip_left, stream_unparsed(st));
-            if (n == 0)
-                return false;
-            st->scan += n;
-            st->head = st->scan;
-            s->skip_left -= n;
-            continue;
-        }
-        if (stream_unparsed(st) < MYSQL_HEADER_SIZE)
-            return false;
-        uint32_t len = mysql_hdr_len(st->b->data + st->scan);
-        st->scan += MYSQL_HEADER_SIZE;
-        st->head = st->scan;
-        s->skip_left = len;
-        s->skip_cont = len == MYSQL_MAX_PAYLOAD;
-    }
-    return true;
-}
-
-/* The PS command at up.scan will not run: drop it (no answer). */
-static void ps_drop(struct session *s, uint32_t len)
-{
-    command_abandon(s);
-    s->ps_step = -1;
-    if (s->state == SS_WAIT_BACKEND)
-        session_set_state(s, SS_IDLE);
-    request_skip(s, len);
-    stat_inc(&s->w->stats.commands);
-}
-
-/* ... and answer it with an ERR. */
-static void ps_refuse(struct session *s, uint32_t len, uint16_t code, const char *sqlstate,
-                      const char *fmt, ...) HY_PRINTF(5, 6);
-
-static void ps_refuse(struct session *s, uint32_t len, uint16_t code, const char *sqlstate,
-                      const char *fmt, ...)
-{
-    ps_drop(s, len);
-    char msg[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    send_err(s, 1, code, sqlstate, "%s", msg);
-}
-
-/* A FETCH, RESET or SEND_LONG_DATA goes where its statement is: it writes
- * nothing, waits for no GTID and begins no read-only transaction. */
-static void ps_plain_command(struct session *s)
-{
-    s->cmd_writes = false;
-    s->causal_check = false;
-    s->cmd_ro_begin = false;
-}
-
-/* The statement a COM_STMT_EXECUTE/FETCH/RESET names, or NULL after
- * refusing the command as the server does; `what` names the command in
- * the message ("mysqld_stmt_execute"). */
-static struct pstmt *ps_lookup(struct session *s, const uint8_t *p, uint32_t len, const char *what)
-{
-    uint32_t cid = len >= 5 ? mysql_stmt_id_get(p) : 0;
-    struct pstmt *st = len >= 5 ? pstmt_find(&s->ps, cid) : NULL;
-    if (st == NULL)
-        ps_refuse(s, len, ER_UNKNOWN_STMT_HANDLER, "HY000",
-                  "Unknown prepared statement handler (%u) given to %s", cid, what);
-    return st;
-}
-
-static void send_ok_status(struct session *s, uint8_t seq)
-{
-    uint8_t pkt[MYSQL_HEADER_SIZE + 32];
-    size_t len = mysql_ok_encode(pkt + MYSQL_HEADER_SIZE, sizeof(pkt) - MYSQL_HEADER_SIZE, 0, 0,
-                                 s->status, 0);
-    mysql_hdr_write(pkt, (uint32_t)len, seq);
-    send_local(s, pkt, MYSQL_HEADER_SIZE + len);
-}
-
-/* At most how many parameters `sql` can have: its '?' characters. */
-static uint32_t ps_max_params(const char *sql, uint32_t len)
-{
-    uint32_t n = 0;
-    for (const char *q = sql, *end = sql + len; (q = memchr(q, '?', (size_t)(end - q))) != NULL;
-         q++)
-        n++;
-    return n;
-}
-
-/* True when the head of an EXECUTE with `n_params` parameters, types
- * included, may not fit a buffer: halyard could not read or add the types,
- * so such a statement never moves from the backend that prepared it. */
-static bool ps_head_too_large(const struct session *s, uint32_t n_params)
-{
-    return MYSQL_HEADER_SIZE + mysql_stmt_exec_head_max((uint16_t)HY_MIN(n_params, 65535u)) >
-           s->w->pool.size;
-}
-
-/* route() for a COM_STMT_PREPARE: the statement to be is s->ps_new, its
- * PREPARE runs where its EXECUTE would now. `r` is NULL when there is only
- * one backend and nothing was classified. */
-static uint32_t ps_route_prepare(struct session *s, const uint8_t *p, uint32_t len, bool fits,
-                                 const struct classify_result *r)
-{
-    pstmt_free(s->ps_new);
-    struct pstmt *st = pstmt_new(s->n_bc);
-    s->ps_new = st;
-    if (st == NULL) {
-        session_mark_closing(s, END_NOMEM);
-        return s->primary;
-    }
-    st->home = s->primary;
-    st->digest = s->digest_hash;
-    s->digest_pending = false; /* executions are counted, not the PREPARE */
-    st->writes = true;
-    if (!fits) {
-        st->home_only = true; /* too large to keep: it stays on the primary */
-        return s->primary;
-    }
-    st->sql = dup_bytes(p + 1, len - 1);
-    st->sql_len = len - 1;
-    if (st->sql == NULL) {
-        session_mark_closing(s, END_NOMEM);
-        return s->primary;
-    }
-    if (ps_head_too_large(s, ps_max_params(st->sql, st->sql_len))) {
-        st->home_only = true; /* so many parameters it cannot move: the primary keeps it */
-        return s->primary;
-    }
-    if (r == NULL)
-        return s->primary;
-    st->pin = r->kind == CL_SESSION || (r->nvars > 0 && !(r->flags & CLF_SET_STATEMENT)) ||
-              (r->flags & (CLF_USE | CLF_AUTOCOMMIT | CLF_SET_NAMES | CLF_TXN_SESSION |
-                           CLF_TEMP_TABLE_CREATED | CLF_LOCK_TABLES | CLF_USER_VAR_SET));
-    st->writes = r->kind != CL_READ || st->pin;
-    st->hint = (uint8_t)r->hint;
-    if (r->hint == CLH_BACKEND) {
-        st->hint_backend = strdup(r->hint_backend);
-        if (st->hint_backend == NULL) {
-            session_mark_closing(s, END_NOMEM);
-            return s->primary;
-        }
-    }
-    st->prev_stmt = (r->flags & CLF_PREV_STMT) != 0;
-    st->uvars_opaque = (r->flags & CLF_UVARS_OPAQUE) != 0;
-    st->uvar_ref = (r->flags & CLF_USER_VAR_REF) != 0;
-    st->ro_refused = (r->kind == CL_WRITE && (r->flags & CLF_DML)) ||
-                     (r->flags & (CLF_LOCKING_READ | CLF_TEMP_TABLE_CREATED));
-    st->show_status = show_status(st->sql, st->sql_len);
-    if (s->n_bc == 1 || st->writes)
-        return s->primary;
-    if (s->ro_idx >= 0)
-        return (uint32_t)s->ro_idx;
-    if (s->pinned || session_in_trans(s))
-        return s->primary;
-    uint32_t idx = route_read(s, r->hint, st->hint_backend, st->prev_stmt, st->show_status);
-    if (idx == ROUTE_REFUSE) {
-        s->causal_check = false;
-        idx = s->primary; /* preparing reads no data */
-    }
-    return idx;
-}
-
-/* The OK of the client's COM_STMT_PREPARE (its first bytes at `p`) came
- * from s->cur: register the statement and give the client halyard's id. */
-static void ps_prepare_ok(struct session *s, uint8_t *p, uint32_t len)
-{
-    struct pstmt *st = s->ps_new;
-    struct mysql_prepare_ok ok;
-    if (mysql_prepare_ok_decode(p, len, &ok) != HY_OK)
-        return; /* the tracker calls it broken */
-    s->ps_new = NULL;
-    st->id = pstmt_id_next(&s->ps);
-    st->n_params = ok.n_params;
-    st->n_cols = ok.n_cols;
-    st->home = s->cur->idx;
-    st->be[st->home].id = ok.stmt_id;
-    /* An EXECUTE's head (types included) must fit a buffer for halyard to
-     * read the types and move the statement. */
-    if (ps_head_too_large(s, ok.n_params) || st->sql == NULL)
-        st->home_only = true;
-    mysql_stmt_id_set(p, st->id);
-    if (pstmt_insert(&s->ps, st) != HY_OK) {
-        pstmt_free(st);
-        session_mark_closing(s, END_NOMEM);
-        return;
-    }
-}
-
-/* Prepare statement `st` on s->cur for a command waiting in `up`. */
-static void ps_prepare_here(struct session *s, struct pstmt *st)
-{
-    slog_debug(s, "preparing statement %u on %s", st->id, s->cur->be->name);
-    s->ps_int_id = st->id;
-    free(s->ps_err);
-    s->ps_err = NULL;
-    internal_send(s, INT_PS_PREPARE, COM_STMT_PREPARE, st->sql, st->sql_len,
-                  s->cfg->connect_timeout_ms);
-}
-
-/* Where an EXECUTE of `st` runs (`ex` NULL when its head was not read). */
-static uint32_t ps_route_execute(struct session *s, struct pstmt *st,
-                                 const struct mysql_stmt_exec *ex, uint32_t len)
-{
-    s->cmd_writes = st->writes;
-    if (st->ld_idx >= 0)
-        return (uint32_t)st->ld_idx; /* its long data is there */
-    if (st->home_only)
-        return st->home;
-    if (st->pin) {
-        session_pin(s, "session state changed by a prepared statement");
-        return s->primary;
-    }
-    if (st->uvars_opaque)
-        s->uvars_opaque = true;
-    if (st->uvar_ref && s->uvars_opaque)
-        return s->primary; /* as route_statement() for text */
-    if (s->n_bc == 1)
-        return s->primary;
-    if (ex != NULL && !ex->new_params_bound && st->n_params > 0 && st->types != NULL &&
-        (len >= MYSQL_MAX_PAYLOAD - 2u * st->n_params)) {
-        /* too large to add the types to: where the types are known */
-        for (uint32_t i = 0; i < s->n_bc; i++) {
-            if (st->be[i].id != 0 && st->be[i].types_gen == st->types_gen)
-                return i;
-        }
-    }
-    if (s->ro_idx >= 0)
-        return st->ro_refused ? ROUTE_RO_WRITE : (uint32_t)s->ro_idx;
-    if (st->writes || s->pinned || session_in_trans(s))
-        return s->primary;
-    return route_read(s, (enum classify_hint)st->hint, st->hint_backend, st->prev_stmt,
-                      st->show_status);
-}
-
-/* EXECUTE of `st` on s->cur, where it is prepared: rewrite the head with
- * the types it lacks and send it, the values following from `up`. */
-static void ps_forward_with_types(struct session *s, struct pstmt *st, const uint8_t *p,
-                                  const struct mysql_stmt_exec *ex, uint32_t len)
-{
-    size_t cap = MYSQL_HEADER_SIZE + ex->head_len + 2 * (size_t)st->n_params;
-    uint8_t *pkt = malloc(cap);
-    if (pkt == NULL) {
-        session_mark_closing(s, END_NOMEM);
-        return;
-    }
-    uint32_t id = st->be[s->cur->idx].id;
-    size_t n = mysql_stmt_exec_bind_types(p, ex, st->n_params, st->types, id,
-                                          pkt + MYSQL_HEADER_SIZE, cap - MYSQL_HEADER_SIZE);
-    mysql_hdr_write(pkt, len + 2u * st->n_params, 0);
-    command_begin(s, COM_STMT_EXECUTE, ex->flags);
-    s->req_open = true;
-    s->up.scan += MYSQL_HEADER_SIZE + (uint32_t)ex->head_len;
-    s->up.head = s->up.scan; /* the client's header and head are replaced */
-    s->up_left = len - (uint32_t)ex->head_len;
-    s->up_cont = false;
-    hy_status_t rc =
-        conn_send_local(&s->cur->c, s->w->loop, &s->w->pool, pkt, MYSQL_HEADER_SIZE + n);
-    free(pkt);
-    if (rc != HY_OK) {
-        session_mark_closing(s, END_BACKEND_LOST);
-        return;
-    }
-    up_forward(s);
-}
-
-/* An EXECUTE of `st` bound for `idx` (its whole packet, `p`, is in `up`):
- * an autocommit read on a replica is kept to run once more elsewhere if
- * the replica dies before it answers, as a text read is (retry_keep); the
- * statement is prepared there on the way. Not when its long data went to
- * that backend: the data dies with it. Kept before the statement id in the
- * packet is rewritten for the backend. */
-static void ps_retry_keep(struct session *s, const struct pstmt *st, uint32_t idx, const uint8_t *p,
-                          uint32_t len, uint32_t avail)
-{
-    if (s->retried)
-        return;
-    if (idx < s->n_bc && idx != s->primary && avail == len && st->ld_idx < 0 && !st->writes &&
-        !session_in_trans(s) && s->ro_idx < 0)
-        retry_keep(s, p - MYSQL_HEADER_SIZE, MYSQL_HEADER_SIZE + len);
-    else
-        s->retry_ok = false;
-}
-
-/* Each ps_* command handler below works on the packet at up.scan (`p`, of
- * which `avail` bytes are there) and returns true when it is done with it
- * (answered or dropped: take the next command), false when the command
- * runs or waits (a backend being opened, synchronized, or preparing). */
-
-static bool ps_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t avail)
-{
-    struct pstmt *st = ps_lookup(s, p, len, "mysqld_stmt_execute");
-    if (st == NULL)
-        return true;
-    size_t need = st->home_only ? 10 : mysql_stmt_exec_head_max(st->n_params);
-    if (avail < HY_MIN(len, need)) {
-        update_reads(s); /* the head is still coming */
-        return false;
-    }
-    struct mysql_stmt_exec ex;
-    bool head_ok = !st->home_only && mysql_stmt_exec_decode(p, avail, st->n_params, &ex) == HY_OK;
-    uint32_t idx;
-    if (s->wait_idx >= 0) {
-        idx = (uint32_t)s->wait_idx;
-    } else {
-        s->causal_check = false;
-        s->cmd_ro_begin = false;
-        if (st->ld_lost || ps_gone(st)) {
-            ps_refuse(s, len, ER_CONNECTION_KILLED, "70100",
-                      "Lost connection to the backend holding %sprepared statement %u",
-                      st->ld_lost ? "the long data of " : "", st->id);
-            st->ld_lost = false;
-            return true;
-        }
-        idx = ps_route_execute(s, st, head_ok ? &ex : NULL, len);
-        if (s->state == SS_CLOSING)
-            return false;
-        if (idx == ROUTE_REFUSE) {
-            ps_refuse(s, len, ER_CONNECT_TO_FOREIGN_DATA_SOURCE, "HY000",
-                      "No replica can serve this read (replica_fallback = error)");
-            return true;
-        }
-        if (idx == ROUTE_RO_WRITE) {
-            ps_refuse(s, len, 1792, "25006", "Cannot execute statement in a READ ONLY transaction");
-            return true;
-        }
-        s->wait_idx = (int)idx;
-        ps_retry_keep(s, st, idx, p, len, avail);
-        if (s->w->digests != NULL) {
-            s->digest_hash = st->digest;
-            s->digest_pending = true;
-        }
-        if (query_log_enabled() && st->sql != NULL)
-            qlog_note(s, st->sql, st->sql_len, st->digest);
-    }
-    if (s->causal_check && idx != s->primary && !causal_ready(s, idx))
-        return false;
-    s->causal_check = false;
-    if (!ensure_backend(s, idx))
-        return false;
-    if (st->be[idx].id == 0) {
-        if (st->sql == NULL) {
-            ps_refuse(s, len, ER_CONNECTION_KILLED, "70100",
-                      "Lost connection to the backend holding prepared statement %u", st->id);
-            return true;
-        }
-        ps_prepare_here(s, st);
-        return false;
-    }
-    struct ps_backend *pb = &st->be[idx];
-    uint8_t flags = len >= 6 ? p[5] : 0;
-    st->cursor_idx = (flags & CURSOR_TYPE_READ_ONLY) ? (int16_t)idx : -1;
-    st->ld_idx = -1; /* the server forgets long data once it executed */
-    if (head_ok && ex.new_params_bound) {
-        if (pstmt_types_remember(st, ex.types) != HY_OK) {
-            session_mark_closing(s, END_NOMEM);
-            return false;
-        }
-        pb->types_gen = st->types_gen;
-    } else if (head_ok && st->n_params > 0 && st->types != NULL && pb->types_gen != st->types_gen &&
-               len < MYSQL_MAX_PAYLOAD - 2u * st->n_params) {
-        pb->types_gen = st->types_gen;
-        ps_forward_with_types(s, st, p, &ex, len);
-        return false;
-    }
-    mysql_stmt_id_set(p, pb->id);
-    command_forward(s, COM_STMT_EXECUTE, len, flags);
-    return false;
-}
-
-static bool ps_long_data(struct session *s, uint8_t *p, uint32_t len)
-{
-    struct pstmt *st = len >= 7 ? pstmt_find(&s->ps, mysql_stmt_id_get(p)) : NULL;
-    if (st == NULL) {
-        ps_drop(s, len); /* MariaDB ignores it too; no answer */
-        return true;
-    }
-    uint32_t idx;
-    if (s->wait_idx >= 0) {
-        idx = (uint32_t)s->wait_idx;
-    } else {
-        ps_plain_command(s);
-        if (ps_gone(st)) {
-            ps_drop(s, len);
-            return true;
-        }
-        idx = st->ld_idx >= 0  ? (uint32_t)st->ld_idx
-              : st->home_only  ? st->home
-              : s->ro_idx >= 0 ? (uint32_t)s->ro_idx
-                               : s->primary;
-        s->wait_idx = (int)idx;
-    }
-    if (!ensure_backend(s, idx))
-        return false;
-    if (st->be[idx].id == 0) {
-        if (st->sql == NULL) {
-            st->ld_lost = true;
-            ps_drop(s, len);
-            return true;
-        }
-        ps_prepare_here(s, st);
-        return false;
-    }
-    st->ld_idx = (int16_t)idx;
-    mysql_stmt_id_set(p, st->be[idx].id);
-    command_forward(s, COM_STMT_SEND_LONG_DATA, len, 0);
-    return false;
-}
-
-static bool ps_fetch(struct session *s, uint8_t *p, uint32_t len)
-{
-    struct pstmt *st = ps_lookup(s, p, len, "mysqld_stmt_fetch");
-    if (st == NULL)
-        return true;
-    if (s->wait_idx < 0) {
-        ps_plain_command(s);
-        s->wait_idx = st->cursor_idx; /* -1: no cursor */
-    }
-    bool open = s->wait_idx >= 0;
-    uint32_t idx = (uint32_t)s->wait_idx;
-    if (open && !ensure_backend(s, idx))
-        return false;
-    if (!open || st->be[idx].id == 0 || st->cursor_idx != (int)idx) {
-        ps_refuse(s, len, ER_STMT_HAS_NO_OPEN_CURSOR, "HY000",
-                  "The statement (%u) has no open cursor", st->id);
-        return true;
-    }
-    mysql_stmt_id_set(p, st->be[idx].id);
-    command_forward(s, COM_STMT_FETCH, len, 0);
-    return false;
-}
-
-static bool ps_reset(struct session *s, uint8_t *p, uint32_t len)
-{
-    struct pstmt *st = ps_lookup(s, p, len, "mysqld_stmt_reset");
-    if (st == NULL)
-        return true;
-    if (s->wait_idx < 0) {
-        /* The answer comes from where a cursor or long data is, if any. */
-        int fin = st->cursor_idx >= 0 ? st->cursor_idx : st->ld_idx;
-        for (uint32_t i = 0; fin < 0 && i < s->n_bc; i++) {
-            if (st->be[i].id != 0)
-                fin = (int)i;
-        }
-        st->cursor_idx = st->ld_idx = -1;
-        st->ld_lost = false;
-        ps_plain_command(s);
-        if (fin < 0) { /* prepared nowhere now: nothing to reset */
-            ps_drop(s, len);
-            send_ok_status(s, 1);
-            return true;
-        }
-        s->wait_idx = fin;
-        s->ps_step = 0;
-    }
-    /* The others first, one at a time, their answers dropped. */
-    while (s->ps_step >= 0 && (uint32_t)s->ps_step < s->n_bc) {
-        uint32_t b = (uint32_t)s->ps_step++;
-        struct bconn *bc = s->bc[b];
-        if ((int)b == s->wait_idx || st->be[b].id == 0 || bc == NULL || bc->state != BCONN_READY)
-            continue;
-        s->cur = bc;
-        session_publish_backend(s);
-        uint8_t body[4] = {(uint8_t)st->be[b].id, (uint8_t)(st->be[b].id >> 8),
-                           (uint8_t)(st->be[b].id >> 16), (uint8_t)(st->be[b].id >> 24)};
-        s->ps_int_id = st->id;
-        internal_send(s, INT_PS_RESET, COM_STMT_RESET, body, sizeof(body),
-                      s->cfg->connect_timeout_ms);
-        return false;
-    }
-    uint32_t idx = (uint32_t)s->wait_idx;
-    if (!ensure_backend(s, idx))
-        return false;
-    s->ps_step = -1;
-    if (st->be[idx].id == 0) {
-        ps_drop(s, len);
-        send_ok_status(s, 1);
-        return true;
-    }
-    mysql_stmt_id_set(p, st->be[idx].id);
-    command_forward(s, COM_STMT_RESET, len, 0);
-    return false;
-}
-
-static void ps_close(struct session *s, const uint8_t *p, uint32_t len)
-{
-    struct pstmt *st = len >= 5 ? pstmt_find(&s->ps, mysql_stmt_id_get(p)) : NULL;
-    ps_drop(s, len); /* no answer, whatever happens */
-    if (st == NULL)
-        return;
-    for (uint32_t i = 0; i < s->n_bc; i++) {
-        struct bconn *bc = s->bc[i];
-        if (st->be[i].id == 0 || bc == NULL || bc->state != BCONN_READY)
-            continue;
-        uint8_t pkt[MYSQL_HEADER_SIZE + 5];
-        mysql_hdr_write(pkt, 5, 0);
-        pkt[MYSQL_HEADER_SIZE] = COM_STMT_CLOSE;
-        mysql_stmt_id_set(pkt + MYSQL_HEADER_SIZE, st->be[i].id);
-        if (conn_send_local(&bc->c, s->w->loop, &s->w->pool, pkt, sizeof(pkt)) != HY_OK)
-            slog_warn(s, "cannot close statement %u on %s", st->id, bc->be->name);
-    }
-    pstmt_remove(&s->ps, st);
-}
-
-/* An internal prepare failed on s->cur: try the primary instead, or give
- * its ERR to the waiting command. */
-static void ps_prepare_failed(struct session *s)
-{
-    struct bconn *bc = s->cur;
-    struct stream *st = &s->up;
-    struct pstmt *ps = pstmt_find(&s->ps, s->ps_int_id);
-    uint8_t cmd = st->b->data[st->scan + MYSQL_HEADER_SIZE];
-    slog_info(s, "preparing statement %u on %s failed with error %u", s->ps_int_id, bc->be->name,
-              s->resp.err_code);
-    if (bc->idx != s->primary && !s->cfg->replica_fallback_error && ps != NULL && !ps->home_only &&
-        s->ro_idx < 0 && cmd == COM_STMT_EXECUTE) {
-        s->wait_idx = (int)s->primary; /* a replica behind on the schema */
-        s->causal_check = false;
-        return;
-    }
-    uint32_t len = mysql_hdr_len(st->b->data + st->scan);
-    if (cmd != COM_STMT_EXECUTE) { /* long data: the EXECUTE will say */
-        if (ps != NULL)
-            ps->ld_lost = true;
-        ps_drop(s, len);
-        return;
-    }
-    ps_drop(s, len);
-    if (s->ps_err != NULL)
-        send_err_payload(s, 1, s->ps_err, s->ps_err_len);
-    else
-        send_err(s, 1, s->resp.err_code, "HY000", "Preparing the statement on %s failed",
-                 bc->be->name);
-}
-
 /* A request over max_packet_size: answered as the server answers one over
  * max_allowed_packet, and the connection closed (what follows of the
  * packet cannot be told from a command). */
@@ -2660,7 +1929,7 @@ static void packet_too_large(struct session *s, uint8_t seq)
  */
 
 /* Index in `cfg` of the backend that is the same server as `be`, or -1. */
-static int backend_match(const struct config *cfg, const struct config_backend *be)
+int backend_match(const struct config *cfg, const struct config_backend *be)
 {
     for (size_t i = 0; i < cfg->n_backends; i++) {
         const struct config_backend *x = &cfg->backends[i];
@@ -2899,7 +2168,7 @@ void session_describe(const struct session *s, struct session_row *r)
     }
 }
 
-static void session_next_command(struct session *s)
+void session_next_command(struct session *s)
 {
     struct stream *st = &s->up;
     for (;;) {
@@ -3580,564 +2849,6 @@ static void session_server_event(struct bconn *bc, const struct server_report *r
     session_reap(s);
 }
 
-/* ---- client events ----------------------------------------------------- */
-
-static void session_login_ok(struct session *s, uint8_t seq)
-{
-    session_timer_stop(s);
-    send_ok(s, seq);
-    /* A client that asked for compression turns it on once it has read
-     * this OK: the OK itself goes out as it is, even if still queued. */
-    if ((s->caps & CLIENT_COMPRESS) && !conn_is_compressed(&s->client)) {
-        size_t queued = conn_has_local(&s->client) ? s->client.out_tail - s->client.out_head : 0;
-        if (compress_start(&s->client, s->w->loop, queued) != HY_OK) {
-            session_mark_closing(s, END_NOMEM);
-            return;
-        }
-    }
-    session_set_state(s, SS_IDLE);
-    slog_debug(s, "logged in%s%s", s->db ? ", schema " : "", s->db ? s->db : "");
-    audit_login(true, s->id, s->user, s->peer, s->listener->name, NULL);
-    if (s->cfg->client_idle_timeout_ms > 0 && !ev_is_active(&s->idle)) {
-        s->last_active = ev_now(s->w->loop);
-        s->idle.repeat = s->cfg->client_idle_timeout_ms / 1e3;
-        ev_timer_again(s->w->loop, &s->idle);
-    }
-    session_next_command(s);
-}
-
-/* The listener's settings as the session's config has them: a reload
- * changes require_tls for new sessions even though the listening sockets
- * stay those of the config halyard started with. */
-static const struct config_listener *session_listener(const struct session *s)
-{
-    for (size_t i = 0; i < s->cfg->n_listeners; i++) {
-        if (strcmp(s->cfg->listeners[i].name, s->listener->name) == 0)
-            return &s->cfg->listeners[i];
-    }
-    return s->listener;
-}
-
-/* A plaintext login to a listener with require_tls, or by a user with
- * require_tls or tls_subject, is refused as MariaDB 10.11 refuses one with
- * require_secure_transport or to a REQUIRE SSL / REQUIRE SUBJECT account:
- * access denied (1045) after the password check; the log says why. */
-static const char *user_tls_refusal(struct session *s, const struct config_user *u)
-{
-    const struct config_listener *l = session_listener(s);
-    if (!conn_is_tls(&s->client) && l->require_tls) {
-        slog_info(s, "listener %s requires TLS; plaintext login refused", l->name);
-        return "listener requires TLS";
-    }
-    if (!u->require_tls && u->tls_subject == NULL)
-        return NULL;
-    if (!conn_is_tls(&s->client)) {
-        slog_info(s, "user '%s' requires TLS; plaintext login refused", u->name);
-        return "user requires TLS";
-    }
-    char subject[512];
-    if (u->tls_subject == NULL)
-        return NULL;
-    if (!tls_peer_subject(&s->client, subject, sizeof(subject))) {
-        slog_info(s, "user '%s' requires a certificate with subject '%s'; none presented", u->name,
-                  u->tls_subject);
-        return "no client certificate";
-    }
-    if (strcmp(subject, u->tls_subject) != 0) {
-        slog_info(s, "user '%s' requires a certificate with subject '%s', got '%s'", u->name,
-                  u->tls_subject, subject);
-        return "client certificate subject mismatch";
-    }
-    return NULL;
-}
-
-/* The user name the login in progress is for. */
-static const char *login_user(const struct session *s)
-{
-    return s->changing_user ? s->pend_user : s->user;
-}
-
-/* Whether the client's address is in `u`'s allow list (an account for
- * this host, in the server's terms). */
-static bool user_allowed_from(const struct session *s, const struct config_user *u)
-{
-    if (u->allow.n == 0)
-        return true;
-    for (size_t i = 0; i < u->allow.n; i++) {
-        if (rules_cidr_match(&u->allow_net[i], &s->client_addr))
-            return true;
-    }
-    return false;
-}
-
-/* Whether `u` may log in from this client through this listener: NULL if
- * so, else why not (for the audit log; the client only gets 1045, as from
- * a server whose account does not match the host). */
-static const char *access_refusal(struct session *s, const struct config_user *u)
-{
-    const char *tls_refused = user_tls_refusal(s, u);
-    if (tls_refused != NULL)
-        return tls_refused;
-    const struct config_strings *lu = &session_listener(s)->users;
-    if (lu->n > 0) {
-        size_t i = 0;
-        while (i < lu->n && strcmp(lu->v[i], u->name) != 0)
-            i++;
-        if (i == lu->n)
-            return "not a user of this listener";
-    }
-    return user_allowed_from(s, u) ? NULL : "client address not in the user's allow list";
-}
-
-static void login_finish(struct session *s);
-
-/* A login's password check is over: `ok` with H1 (NULL for no password)
- * and, when the password itself was seen, S2. Access rules apply, the
- * guard records the outcome and may hold the answer back; `reply_seq` is
- * the sequence id of our answer. */
-static void login_decided(struct session *s, const struct config_user *u, bool ok,
-                          const uint8_t *h1, const uint8_t *s2, bool used_pw, uint8_t reply_seq)
-{
-    const char *why = NULL;
-    if (ok)
-        why = access_refusal(s, u);
-    else
-        why = u == NULL ? "unknown user" : "wrong password";
-    if (why != NULL)
-        ok = false;
-    if (ok && h1 != NULL && !u->no_password)
-        guard_cache_put(u->name, h1, s2);
-    s->pend_ok = ok;
-    s->pend_u = u;
-    s->pend_used_pw = used_pw;
-    s->pend_seq = reply_seq;
-    s->deny_why = why;
-    s->pend_has_h1 = ok && h1 != NULL;
-    if (s->pend_has_h1)
-        memcpy(s->pend_h1, h1, MYSQL_SHA1_LEN);
-    int delay = guard_login_result(s->cfg, &s->client_addr, ok);
-    if (delay > 0) {
-        slog_info(s, "login answer held back %d ms: too many failed logins from this address",
-                  delay);
-        s->login_delayed = true;
-        ev_io_stop(s->w->loop, &s->client.rio);
-        session_timer_start(s, delay);
-        return;
-    }
-    login_finish(s);
-}
-
-/* A failed login or COM_CHANGE_USER: the ERR is out. */
-static void login_failed(struct session *s, enum session_end why)
-{
-    explicit_bzero(s->pend_h1, sizeof(s->pend_h1));
-    if (s->changing_user) {
-        /* as MariaDB: a failed COM_CHANGE_USER keeps the old user */
-        s->changing_user = false;
-        change_user_clear_pending(s);
-        session_set_state(s, SS_IDLE);
-        session_timer_stop(s);
-        session_next_command(s);
-    } else {
-        session_mark_closing(s, why);
-    }
-}
-
-/* Answer the login login_decided() judged. */
-static void login_finish(struct session *s)
-{
-    const struct config_user *u = s->pend_u;
-    const char *user = login_user(s);
-    uint8_t reply_seq = s->pend_seq;
-    char host[64];
-    s->login_delayed = false;
-    if (!s->pend_ok) {
-        client_host(s, host, sizeof(host));
-        log_audit("session %u %s@%s: access denied for user '%.80s' from %s: %s", s->id,
-                  s->user != NULL ? s->user : "-", s->peer, user, host, s->deny_why);
-        audit_login(false, s->id, user, s->peer, s->listener->name, s->deny_why);
-        if (s->lstats != NULL)
-            atomic_fetch_add_explicit(&s->lstats->auth_failures, 1, memory_order_relaxed);
-        send_access_denied(s, reply_seq, user, strlen(user), s->pend_used_pw);
-        login_failed(s, END_AUTH_FAILED);
-        return;
-    }
-    int current;
-    /* COM_CHANGE_USER to the same user keeps its place in the count. */
-    bool same = s->user_counted && strcmp(s->user, u->name) == 0;
-    if (!same && !guard_user_enter(u->name, u->max_connections, &current)) {
-        client_host(s, host, sizeof(host));
-        log_audit("session %u %s@%s: login refused for user '%.80s' from %s: %d sessions open, "
-                  "max_connections %d",
-                  s->id, s->user != NULL ? s->user : "-", s->peer, user, host, current,
-                  u->max_connections);
-        audit_login(false, s->id, user, s->peer, s->listener->name,
-                    "max_connections of the user reached");
-        session_err(s, reply_seq, SERR_USER_LIMIT, user, u->max_connections);
-        login_failed(s, END_USER_LIMIT);
-        return;
-    }
-    if (!same && s->user_counted)
-        guard_user_leave(s->user); /* COM_CHANGE_USER: the old user's session ends */
-    s->user_counted = true;
-    if (s->changing_user) {
-        /* A new user is a new session on the backend too. */
-        s->changing_user = false;
-        bconn_close_all(s);
-        state_clear(s);
-        s->pinned = false;
-        s->status = SERVER_STATUS_AUTOCOMMIT;
-        s->ro_idx = -1;
-        ps_clear(s);
-        free(s->user);
-        free(s->db);
-        free(s->attrs);
-        s->user = s->pend_user;
-        s->db = s->pend_db;
-        free(s->schema); /* the new session starts in its login schema */
-        s->schema = NULL;
-        s->attrs = s->pend_attrs;
-        s->attrs_len = s->pend_attrs_len;
-        if (s->pend_charset != 0 && s->pend_charset < 256)
-            s->charset = (uint8_t)s->pend_charset;
-        s->pend_user = s->pend_db = NULL;
-        s->pend_attrs = NULL;
-        s->pend_attrs_len = 0;
-    }
-    s->cu = u;
-    registry_set_user(&s->reg, s->user);
-    s->consistency = u->consistency != CONSISTENCY_DEFAULT             ? u->consistency
-                     : s->listener->consistency != CONSISTENCY_DEFAULT ? s->listener->consistency
-                                                                       : s->cfg->consistency;
-    s->no_password = u->no_password;
-    memcpy(s->h2, u->h2, MYSQL_SHA1_LEN);
-    if (!u->no_password)
-        memcpy(s->h1, s->pend_h1, MYSQL_SHA1_LEN);
-    explicit_bzero(s->pend_h1, sizeof(s->pend_h1));
-    s->last_seq = (uint8_t)(reply_seq - 1);
-    if (s->db != NULL) {
-        /* Open the backend now so an unknown schema fails here, as it would
-         * on the server. */
-        session_set_state(s, SS_LOGIN_BACKEND);
-        bconn_open(s, s->primary);
-        return;
-    }
-    session_login_ok(s, reply_seq);
-}
-
-static void client_tls_done(struct conn *c, bool ok, const char *why)
-{
-    struct session *s = container_of(c, struct session, client);
-    if (!ok) {
-        slog_info(s, "TLS handshake failed: %s", why);
-        session_mark_closing(s, END_TLS_FAILED);
-    } else {
-        char desc[96];
-        tls_describe(c, desc, sizeof(desc));
-        slog_debug(s, "TLS established: %s", desc);
-        ev_io_start(s->w->loop, &c->rio); /* the login follows, encrypted */
-    }
-    session_reap(s);
-}
-
-/* The client sent an SSLRequest (`len` bytes at up.scan): the TLS handshake
- * takes the socket; bytes already read past the SSLRequest are the start
- * of the ClientHello and go to the TLS transport. */
-static void client_start_tls(struct session *s, uint32_t len)
-{
-    struct stream *st = &s->up;
-    consume_packet(s, len);
-    hy_status_t rc = tls_accept(&s->client, s->w->loop, s->cfg->tls_server, st->b->data + st->scan,
-                                stream_unparsed(st), client_tls_done);
-    st->head = st->scan = st->tail;
-    stream_release_if_empty(st, &s->w->pool);
-    if (rc != HY_OK)
-        session_mark_closing(s, rc == HY_NOMEM ? END_NOMEM : END_TLS_FAILED);
-}
-
-/* Finish a mysql_native_password login (or COM_CHANGE_USER) once we know
- * whether the password is right. `seq` is the sequence id of the client's
- * auth packet. */
-static void auth_check(struct session *s, const char *user, size_t user_len, const uint8_t *auth,
-                       size_t auth_len, uint8_t seq)
-{
-    const struct config_user *u = config_find_user(s->cfg, user, user_len);
-    uint8_t h1[MYSQL_SHA1_LEN];
-    bool ok = false;
-    if (u != NULL) {
-        if (u->no_password)
-            ok = auth_len == 0;
-        else
-            ok = auth_native_verify(s->scramble, auth, auth_len, u->h2, h1);
-    }
-    login_decided(s, u, ok, ok && !u->no_password ? h1 : NULL, NULL, auth_len > 0,
-                  (uint8_t)(seq + 1));
-    explicit_bzero(h1, sizeof(h1));
-}
-
-/* ---- caching_sha2_password ----------------------------------------------
- * The greeting's 20-byte scramble is the nonce. See auth.h for the math and
- * guard.h for the cache of verified logins. */
-
-/* A packet of caching_sha2_password's "more data" kind: 0x01 + bytes. */
-static void send_more_data(struct session *s, uint8_t seq, const void *data, size_t len)
-{
-    uint8_t small[MYSQL_HEADER_SIZE + 8];
-    uint8_t *pkt =
-        len + 1 <= sizeof(small) - MYSQL_HEADER_SIZE ? small : malloc(MYSQL_HEADER_SIZE + 1 + len);
-    if (pkt == NULL) {
-        session_mark_closing(s, END_NOMEM);
-        return;
-    }
-    pkt[MYSQL_HEADER_SIZE] = SHA2_MORE_DATA;
-    memcpy(pkt + MYSQL_HEADER_SIZE + 1, data, len);
-    mysql_hdr_write(pkt, (uint32_t)(len + 1), seq);
-    send_local(s, pkt, MYSQL_HEADER_SIZE + 1 + len);
-    if (pkt != small)
-        free(pkt);
-}
-
-/* Whether the client's connection is encrypted (TLS transport). */
-static bool client_secure(const struct session *s)
-{
-    return conn_is_tls(&s->client);
-}
-
-static void send_auth_switch(struct session *s, uint8_t seq);
-
-/* The client logged in with caching_sha2_password; `auth` is its fast-path
- * reply to our scramble, `seq` the sequence id of its packet. */
-static void sha2_login(struct session *s, const uint8_t *auth, size_t auth_len, uint8_t seq)
-{
-    const struct config_user *u = config_find_user(s->cfg, s->user, strlen(s->user));
-    uint8_t h1[MYSQL_SHA1_LEN], s2[MYSQL_SHA256_LEN];
-    bool have_h1 = false, have_s2 = false;
-    if (u != NULL && u->no_password) {
-        login_decided(s, u, auth_len == 0, NULL, NULL, auth_len > 0, (uint8_t)(seq + 1));
-        return;
-    }
-    if (u != NULL) {
-        have_h1 = guard_cache_get(u->name, u->h2, h1, s2, &have_s2);
-        if (u->has_s2) {
-            memcpy(s2, u->s2, sizeof(s2));
-            have_s2 = true;
-        }
-    }
-    if (auth_len == 0 || (auth_len != MYSQL_SHA256_LEN)) {
-        login_decided(s, u, false, NULL, NULL, auth_len > 0, (uint8_t)(seq + 1));
-    } else if (have_s2 && !auth_sha2_verify(s->scramble, auth, auth_len, s2)) {
-        login_decided(s, u, false, NULL, NULL, true, (uint8_t)(seq + 1));
-    } else if (have_s2 && have_h1) {
-        uint8_t fast = SHA2_FAST_AUTH_OK;
-        send_more_data(s, (uint8_t)(seq + 1), &fast, 1);
-        login_decided(s, u, true, h1, NULL, true, (uint8_t)(seq + 2));
-    } else if (client_secure(s) || s->cfg->rsa != NULL) {
-        /* The password is right (or cannot be checked yet), but only the
-         * password itself gives H1: ask for it. */
-        uint8_t full = SHA2_PERFORM_FULL;
-        send_more_data(s, (uint8_t)(seq + 1), &full, 1);
-        s->auth_step = AUTH_STEP_SHA2_FULL;
-        s->pubkey_sent = false;
-        session_set_state(s, SS_AUTH_SWITCH);
-        s->last_seq = (uint8_t)(seq + 1);
-        session_timer_start(s, s->cfg->login_timeout_ms);
-    } else {
-        /* Neither TLS nor an RSA key to send the password safely with. */
-        send_auth_switch(s, (uint8_t)(seq + 1));
-    }
-    explicit_bzero(h1, sizeof(h1));
-    explicit_bzero(s2, sizeof(s2));
-}
-
-/* The client's packet of a full authentication: the password in clear
- * (over TLS), a request for our public key, or the password encrypted with
- * it. */
-static void sha2_full(struct session *s, const uint8_t *p, uint32_t len, uint8_t seq)
-{
-    const struct config *cfg = s->cfg;
-    if (len == 1 && p[0] == SHA2_REQUEST_PUBKEY && cfg->rsa != NULL && !s->pubkey_sent &&
-        !client_secure(s)) {
-        size_t pem_len;
-        const char *pem = auth_rsa_public_pem(cfg->rsa, &pem_len);
-        send_more_data(s, (uint8_t)(seq + 1), pem, pem_len);
-        s->pubkey_sent = true;
-        s->last_seq = (uint8_t)(seq + 1);
-        return;
-    }
-    char pw[512];
-    int n = -1;
-    if (client_secure(s)) {
-        if (len > 0 && len <= sizeof(pw) && p[len - 1] == '\0' &&
-            memchr(p, '\0', len - 1) == NULL) {
-            memcpy(pw, p, len - 1);
-            n = (int)len - 1;
-        }
-    } else if (cfg->rsa != NULL) {
-        n = auth_rsa_decrypt_password(cfg->rsa, p, len, s->scramble, pw, sizeof(pw));
-    }
-    const struct config_user *u = config_find_user(cfg, s->user, strlen(s->user));
-    uint8_t h1[MYSQL_SHA1_LEN], s2[MYSQL_SHA256_LEN];
-    bool ok =
-        n >= 0 && u != NULL &&
-        auth_plain_verify(pw, (size_t)n, u->h2, u->no_password, u->has_s2 ? u->s2 : NULL, h1, s2);
-    if (n < 0 && client_secure(s))
-        slog_info(s, "caching_sha2_password: malformed cleartext password packet");
-    else if (n < 0 && cfg->rsa != NULL && len == auth_rsa_size(cfg->rsa))
-        slog_info(s, "caching_sha2_password: the password does not decrypt with our RSA key");
-    else if (n < 0 && len > 0 && p[len - 1] == '\0')
-        slog_warn(s, "caching_sha2_password: the client sent its password unencrypted on a "
-                     "connection without TLS (libmariadb does when it has no server public key); "
-                     "refused");
-    else if (n < 0)
-        slog_info(s, "caching_sha2_password: unexpected full authentication packet of %u bytes",
-                  len);
-    login_decided(s, u, ok, ok && !u->no_password ? h1 : NULL, ok ? s2 : NULL, true,
-                  (uint8_t)(seq + 1));
-    explicit_bzero(pw, sizeof(pw));
-    explicit_bzero(h1, sizeof(h1));
-    explicit_bzero(s2, sizeof(s2));
-}
-
-static void session_handle_login(struct session *s)
-{
-    struct stream *st = &s->up;
-    if (stream_unparsed(st) < MYSQL_HEADER_SIZE)
-        return;
-    const uint8_t *h = st->b->data + st->scan;
-    uint32_t len = mysql_hdr_len(h);
-    uint8_t seq = mysql_hdr_seq(h);
-    if (s->state == SS_HANDSHAKE && !s->changing_user && !conn_is_tls(&s->client) &&
-        proxyproto_signature(h, MYSQL_HEADER_SIZE)) {
-        /* "PROX" or "\r\n\r\n" cannot start a login packet halyard reads
-         * (a length over 600 KiB); say what it is rather than wait for it. */
-        slog_warn(s,
-                  "PROXY protocol header refused: this address is not in listener '%s' "
-                  "proxy_protocol_from",
-                  s->listener->name);
-        session_err(s, 1, SERR_BAD_HANDSHAKE);
-        session_mark_closing(s, END_BAD_HANDSHAKE);
-        return;
-    }
-    if (len + MYSQL_HEADER_SIZE > st->b->cap || (len == 0 && s->state == SS_HANDSHAKE)) {
-        slog_info(s, "bad handshake: login packet of %u bytes", len);
-        session_err(s, (uint8_t)(seq + 1), SERR_BAD_HANDSHAKE);
-        session_mark_closing(s, END_BAD_HANDSHAKE);
-        return;
-    }
-    if (stream_unparsed(st) < MYSQL_HEADER_SIZE + len)
-        return;
-    const uint8_t *p = h + MYSQL_HEADER_SIZE;
-    if (s->state == SS_AUTH_SWITCH && s->auth_step == AUTH_STEP_SHA2_FULL) {
-        uint8_t data[1024];
-        uint32_t n = HY_MIN(len, (uint32_t)sizeof(data));
-        memcpy(data, p, n);
-        consume_packet(s, len);
-        sha2_full(s, data, len > sizeof(data) ? 0 : n, seq);
-        explicit_bzero(data, n);
-        return;
-    }
-    if (s->state == SS_AUTH_SWITCH) {
-        /* The client's answer to our AuthSwitchRequest: the raw token. */
-        uint8_t auth[MYSQL_SCRAMBLE_LEN];
-        size_t auth_len = HY_MIN((size_t)len, sizeof(auth));
-        bool bad = len != 0 && len != MYSQL_SCRAMBLE_LEN;
-        memcpy(auth, p, auth_len);
-        consume_packet(s, len);
-        if (bad)
-            auth_len = 1; /* can never verify */
-        auth_check(s, login_user(s), strlen(login_user(s)), auth, auth_len, seq);
-        return;
-    }
-    struct mysql_login lg;
-    memset(&lg, 0, sizeof(lg));
-    bool tls = conn_is_tls(&s->client);
-    hy_status_t dec = mysql_login_decode(p, len, &lg);
-    if (dec == HY_OK && lg.ssl_request && seq == 1 && !tls && s->cfg->tls_server != NULL) {
-        client_start_tls(s, len);
-        return;
-    }
-    /* After TLS the login continues the sequence: SSLRequest 1, login 2. */
-    if (seq != (tls ? 2 : 1) || dec != HY_OK || lg.ssl_request || lg.user == NULL) {
-        slog_info(s, "bad handshake%s", lg.ssl_request ? ": TLS requested but not enabled" : "");
-        session_err(s, (uint8_t)(seq + 1), SERR_BAD_HANDSHAKE);
-        session_mark_closing(s, END_BAD_HANDSHAKE);
-        return;
-    }
-    s->caps = lg.caps & SERVER_CAPS;
-    s->charset = lg.charset;
-    s->user = dup_bytes(lg.user, lg.user_len);
-    if (lg.db != NULL && lg.db_len > 0 && (s->caps & CLIENT_CONNECT_WITH_DB))
-        s->db = dup_bytes(lg.db, lg.db_len);
-    if (lg.attrs != NULL && lg.attrs_len > 0 && (s->caps & CLIENT_CONNECT_ATTRS)) {
-        s->attrs = (uint8_t *)dup_bytes(lg.attrs, lg.attrs_len);
-        s->attrs_len = lg.attrs_len;
-    }
-    if (s->user == NULL) {
-        session_mark_closing(s, END_NOMEM);
-        return;
-    }
-    bool plugin_auth = (lg.caps & CLIENT_PLUGIN_AUTH) != 0;
-    bool native = !plugin_auth || plugin_is_native(lg.plugin, lg.plugin_len);
-    bool sha2 = plugin_auth && lg.plugin != NULL && lg.plugin_len == strlen(SHA2_PLUGIN) &&
-                memcmp(lg.plugin, SHA2_PLUGIN, lg.plugin_len) == 0;
-    uint8_t auth[MYSQL_SHA256_LEN];
-    size_t auth_len = HY_MIN(lg.auth_len, sizeof(auth));
-    bool auth_ok_len = lg.auth_len == 0 || lg.auth_len == MYSQL_SCRAMBLE_LEN;
-    memcpy(auth, lg.auth, auth_len);
-    consume_packet(s, len);
-    /* A caching_sha2_password client that sent no scramble answer (it did
-     * not take ours for its nonce) gets the AuthSwitchRequest below. */
-    if (sha2 && lg.auth_len == MYSQL_SHA256_LEN) {
-        sha2_login(s, auth, auth_len, seq);
-        return;
-    }
-    if (!native || !auth_ok_len) {
-        send_auth_switch(s, (uint8_t)(seq + 1));
-        return;
-    }
-    auth_check(s, s->user, strlen(s->user), auth, auth_len, seq);
-}
-
-static void session_greet(struct session *s);
-
-/* SS_PROXY_HEADER: the bytes a proxy_protocol_from peer sent so far. A
- * whole header gives the session its client's address (the balancer's
- * is kept in `via`), then the greeting goes out; anything else closes the
- * connection with a line saying why. Bytes after the header stay in `up`. */
-static void session_proxy_header(struct session *s)
-{
-    struct stream *st = &s->up;
-    struct proxyproto_result r;
-    switch (proxyproto_parse(st->b->data + st->scan, stream_unparsed(st), &r)) {
-    case PROXYPROTO_MORE:
-        update_reads(s); /* the buffer holds any header (buffer_size >= 4096) */
-        return;
-    case PROXYPROTO_BAD:
-        slog_warn(s,
-                  "no valid PROXY protocol header from this proxy_protocol_from address "
-                  "(%s): closing",
-                  r.why);
-        session_mark_closing(s, END_PROXY_HEADER);
-        return;
-    case PROXYPROTO_OK:
-        break;
-    }
-    st->scan += (uint32_t)r.consumed;
-    st->head = st->scan;
-    stream_release_if_empty(st, &s->w->pool);
-    if (!r.local) {
-        memcpy(s->via, s->peer, sizeof(s->via));
-        net_addr_name((const struct sockaddr *)&r.src, s->peer, sizeof(s->peer));
-        rules_addr_from_sockaddr((const struct sockaddr *)&r.src, &s->client_addr);
-        slog_debug(s, "PROXY protocol v%d header: client connected through %s", r.version, s->via);
-    }
-    ev_timer_stop(s->w->loop, &s->timer);
-    session_set_state(s, SS_HANDSHAKE);
-    session_greet(s);
-    if (s->state == SS_HANDSHAKE && st->b != NULL && stream_unparsed(st) > 0)
-        session_handle_login(s); /* sent before our greeting: refused there */
-}
-
 static void client_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
     (void)revents;
@@ -4342,7 +3053,7 @@ static void session_free(struct session *s)
 }
 
 /* Free a session marked closing; called last in every event handler. */
-static void session_reap(struct session *s)
+void session_reap(struct session *s)
 {
     if (s->state != SS_CLOSING)
         return;
@@ -4388,7 +3099,7 @@ void session_shutdown(struct session *s)
 
 /* Send the greeting (or refuse the client: too many sessions, address
  * blocked); the client's address is known by now. */
-static void session_greet(struct session *s)
+void session_greet(struct session *s)
 {
     const struct config *cfg = s->cfg;
     if (cfg->max_client_connections > 0 &&

@@ -1,0 +1,140 @@
+/*
+ * session_int.h: what the files of the session module share: session.c
+ * (the session state machine, the command loop, routing, backend
+ * connections and session state), session_ps.c (prepared statements) and
+ * session_login.c (the client's login). Not for other modules: they use
+ * halyard/session.h. The functions below change the session and are
+ * called only from these three files.
+ */
+#ifndef HALYARD_SESSION_INT_H
+#define HALYARD_SESSION_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "halyard/classify.h"
+#include "halyard/session.h"
+
+/* MariaDB error codes the session reads in answers or passes to the
+ * prepared-statement refusals; every ERR of its own is in session_err.h. */
+#define ER_NO_SUCH_THREAD    1094 /* HY000 Unknown thread id */
+#define ER_KILL_DENIED_ERROR 1095 /* HY000 You are not owner of thread */
+/* Backend failures. Not the client library's own 2003/2013: libmariadb
+ * turns any code of its 2000-2999 range sent by a server into 2027
+ * "Received malformed packet", so the mariadb CLI, sysbench and every
+ * connector built on it would never see why. */
+#define ER_CONNECT_TO_FOREIGN_DATA_SOURCE 1429 /* HY000 a backend cannot be reached */
+#define ER_CONNECTION_KILLED              1927 /* 70100 a backend connection died */
+
+#define NATIVE_PLUGIN "mysql_native_password"
+#define SHA2_PLUGIN   "caching_sha2_password"
+
+/* caching_sha2_password's "more data" packets */
+#define SHA2_MORE_DATA      0x01
+#define SHA2_REQUEST_PUBKEY 0x02
+#define SHA2_FAST_AUTH_OK   0x03
+#define SHA2_PERFORM_FULL   0x04
+
+/* What halyard offers clients, plus CLIENT_SSL when tls_cert is set.
+ * CLIENT_COMPRESS is the client side's alone (compress.h): backends never
+ * get it (mysql_client.c). No MariaDB extended capabilities (CLIENT_MYSQL, bit 0,
+ * stays set, so MariaDB clients and servers read none). */
+#define SERVER_CAPS                                                                                \
+    (CLIENT_LONG_PASSWORD | CLIENT_FOUND_ROWS | CLIENT_LONG_FLAG | CLIENT_CONNECT_WITH_DB |        \
+     CLIENT_NO_SCHEMA | CLIENT_COMPRESS | CLIENT_ODBC | CLIENT_LOCAL_FILES | CLIENT_IGNORE_SPACE | \
+     CLIENT_PROTOCOL_41 | CLIENT_INTERACTIVE | CLIENT_IGNORE_SIGPIPE | CLIENT_TRANSACTIONS |       \
+     CLIENT_SECURE_CONNECTION | CLIENT_MULTI_STATEMENTS | CLIENT_MULTI_RESULTS |                   \
+     CLIENT_PS_MULTI_RESULTS | CLIENT_PLUGIN_AUTH | CLIENT_CONNECT_ATTRS |                         \
+     CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA | CLIENT_SESSION_TRACK | CLIENT_DEPRECATE_EOF)
+
+/* Capabilities that change how packets are framed or laid out: a backend
+ * must agree with the client on all of them, since halyard forwards bytes. */
+#define FRAMING_CAPS                                                                               \
+    (CLIENT_PROTOCOL_41 | CLIENT_DEPRECATE_EOF | CLIENT_SESSION_TRACK | CLIENT_MULTI_RESULTS |     \
+     CLIENT_PS_MULTI_RESULTS | CLIENT_MULTI_STATEMENTS | CLIENT_LOCAL_FILES | CLIENT_FOUND_ROWS)
+
+/* Prepared-statement errors the server itself gives (session_ps.c) */
+#define ER_UNKNOWN_STMT_HANDLER    1243 /* HY000 */
+#define ER_UNSUPPORTED_PS          1295 /* HY000 */
+#define ER_STMT_HAS_NO_OPEN_CURSOR 1421 /* HY000 */
+#define ER_MAX_PREPARED_STMT_COUNT 1461 /* 42000 */
+
+/* Where a statement goes, besides a backend index (route_read() and the
+ * command loop). */
+#define ROUTE_REFUSE   UINT32_MAX       /* no backend may run it (replica_fallback = error) */
+#define ROUTE_BLOCK    (UINT32_MAX - 1) /* a query rule blocks it: s->block_rule says how */
+#define ROUTE_NOBODY   (UINT32_MAX - 2) /* no usable backend: s->route_err says why */
+#define ROUTE_FIREWALL (UINT32_MAX - 3) /* the user's firewall refuses it */
+#define ROUTE_RO_WRITE (UINT32_MAX - 4) /* a write in a READ ONLY transaction: 1792 */
+
+/* ---- session.c: the state machine, packets, routing, backend connections, state */
+int backend_match(const struct config *cfg, const struct config_backend *be);
+void bconn_close_all(struct session *s);
+void bconn_open(struct session *s, uint32_t idx);
+bool causal_ready(struct session *s, uint32_t idx);
+void change_user_clear_pending(struct session *s);
+void client_host(const struct session *s, char *out, size_t len);
+void command_abandon(struct session *s);
+void command_begin(struct session *s, uint8_t cmd, uint8_t exec_flags);
+void command_forward(struct session *s, uint8_t cmd, uint32_t len, uint8_t exec_flags);
+void consume_packet(struct session *s, uint32_t len);
+char *dup_bytes(const void *p, size_t n);
+bool ensure_backend(struct session *s, uint32_t idx);
+void internal_send(struct session *s, enum internal_op op, uint8_t cmd, const void *body, size_t n,
+                   int timeout_ms);
+bool plugin_is_native(const char *plugin, size_t len);
+void qlog_note(struct session *s, const char *text, size_t len, uint64_t digest);
+void retry_keep(struct session *s, const uint8_t *pkt, uint32_t n);
+uint32_t route_read(struct session *s, enum classify_hint hint, const char *hint_backend,
+                    bool prev_stmt, bool show_status_stmt);
+void send_access_denied(struct session *s, uint8_t seq, const char *user, size_t user_len,
+                        bool used_password);
+void send_auth_switch(struct session *s, uint8_t seq);
+void send_err(struct session *s, uint8_t seq, uint16_t code, const char *sqlstate, const char *fmt,
+              ...) HY_PRINTF(5, 6);
+void send_err_payload(struct session *s, uint8_t seq, const uint8_t *payload, size_t len);
+void send_local(struct session *s, const uint8_t *pkt, size_t len);
+void send_ok(struct session *s, uint8_t seq);
+void session_err(struct session *s, uint8_t seq, enum session_err why, ...);
+void session_greet(struct session *s);
+bool session_in_trans(const struct session *s);
+void session_mark_closing(struct session *s, enum session_end why);
+void session_next_command(struct session *s);
+void session_pin(struct session *s, const char *why);
+void session_publish_backend(struct session *s);
+void session_reap(struct session *s);
+void session_set_state(struct session *s, enum session_state to);
+void session_timer_start(struct session *s, int ms);
+void session_timer_stop(struct session *s);
+bool show_status(const char *sql, size_t len);
+void state_clear(struct session *s);
+void up_forward(struct session *s);
+void update_reads(struct session *s);
+
+/* ---- session_ps.c: prepared statements */
+void ps_backend_gone(struct session *s, uint32_t idx);
+void ps_clear(struct session *s);
+void ps_close(struct session *s, const uint8_t *p, uint32_t len);
+bool ps_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t avail);
+bool ps_fetch(struct session *s, uint8_t *p, uint32_t len);
+bool ps_long_data(struct session *s, uint8_t *p, uint32_t len);
+void ps_prepare_failed(struct session *s);
+void ps_prepare_ok(struct session *s, uint8_t *p, uint32_t len);
+void ps_refuse(struct session *s, uint32_t len, uint16_t code, const char *sqlstate,
+               const char *fmt, ...) HY_PRINTF(5, 6);
+struct ps_backend **ps_remap_alloc(struct session *s, size_t n);
+void ps_remap_apply(struct session *s, struct ps_backend **nbe, const struct config *to);
+bool ps_reset(struct session *s, uint8_t *p, uint32_t len);
+uint32_t ps_route_prepare(struct session *s, const uint8_t *p, uint32_t len, bool fits,
+                          const struct classify_result *r);
+bool request_skip_progress(struct session *s);
+
+/* ---- session_login.c: the client's login */
+void auth_check(struct session *s, const char *user, size_t user_len, const uint8_t *auth,
+                size_t auth_len, uint8_t seq);
+void login_finish(struct session *s);
+void session_handle_login(struct session *s);
+void session_login_ok(struct session *s, uint8_t seq);
+void session_proxy_header(struct session *s);
+
+#endif /* HALYARD_SESSION_INT_H */

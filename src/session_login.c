@@ -1,0 +1,578 @@
+/*
+ * session_login.c: the client's side of the login, part of the session
+ * module (session_int.h): the PROXY protocol header, the handshake
+ * response, mysql_native_password and caching_sha2_password, TLS, the
+ * account's access rules, the guard's verdict, and the answer.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "halyard/audit.h"
+#include "halyard/auth.h"
+#include "halyard/backend.h"
+#include "halyard/compress.h"
+#include "halyard/guard.h"
+#include "halyard/proxyproto.h"
+#include "halyard/registry.h"
+#include "halyard/rules.h"
+#include "halyard/session.h"
+#include "halyard/session_err.h"
+#include "halyard/stats.h"
+#include "halyard/tls.h"
+#include "halyard/worker.h"
+#include "session_int.h"
+
+/* ---- client events ----------------------------------------------------- */
+
+void session_login_ok(struct session *s, uint8_t seq)
+{
+    session_timer_stop(s);
+    send_ok(s, seq);
+    /* A client that asked for compression turns it on once it has read
+     * this OK: the OK itself goes out as it is, even if still queued. */
+    if ((s->caps & CLIENT_COMPRESS) && !conn_is_compressed(&s->client)) {
+        size_t queued = conn_has_local(&s->client) ? s->client.out_tail - s->client.out_head : 0;
+        if (compress_start(&s->client, s->w->loop, queued) != HY_OK) {
+            session_mark_closing(s, END_NOMEM);
+            return;
+        }
+    }
+    session_set_state(s, SS_IDLE);
+    slog_debug(s, "logged in%s%s", s->db ? ", schema " : "", s->db ? s->db : "");
+    audit_login(true, s->id, s->user, s->peer, s->listener->name, NULL);
+    if (s->cfg->client_idle_timeout_ms > 0 && !ev_is_active(&s->idle)) {
+        s->last_active = ev_now(s->w->loop);
+        s->idle.repeat = s->cfg->client_idle_timeout_ms / 1e3;
+        ev_timer_again(s->w->loop, &s->idle);
+    }
+    session_next_command(s);
+}
+
+/* The listener's settings as the session's config has them: a reload
+ * changes require_tls for new sessions even though the listening sockets
+ * stay those of the config halyard started with. */
+static const struct config_listener *session_listener(const struct session *s)
+{
+    for (size_t i = 0; i < s->cfg->n_listeners; i++) {
+        if (strcmp(s->cfg->listeners[i].name, s->listener->name) == 0)
+            return &s->cfg->listeners[i];
+    }
+    return s->listener;
+}
+
+/* A plaintext login to a listener with require_tls, or by a user with
+ * require_tls or tls_subject, is refused as MariaDB 10.11 refuses one with
+ * require_secure_transport or to a REQUIRE SSL / REQUIRE SUBJECT account:
+ * access denied (1045) after the password check; the log says why. */
+static const char *user_tls_refusal(struct session *s, const struct config_user *u)
+{
+    const struct config_listener *l = session_listener(s);
+    if (!conn_is_tls(&s->client) && l->require_tls) {
+        slog_info(s, "listener %s requires TLS; plaintext login refused", l->name);
+        return "listener requires TLS";
+    }
+    if (!u->require_tls && u->tls_subject == NULL)
+        return NULL;
+    if (!conn_is_tls(&s->client)) {
+        slog_info(s, "user '%s' requires TLS; plaintext login refused", u->name);
+        return "user requires TLS";
+    }
+    char subject[512];
+    if (u->tls_subject == NULL)
+        return NULL;
+    if (!tls_peer_subject(&s->client, subject, sizeof(subject))) {
+        slog_info(s, "user '%s' requires a certificate with subject '%s'; none presented", u->name,
+                  u->tls_subject);
+        return "no client certificate";
+    }
+    if (strcmp(subject, u->tls_subject) != 0) {
+        slog_info(s, "user '%s' requires a certificate with subject '%s', got '%s'", u->name,
+                  u->tls_subject, subject);
+        return "client certificate subject mismatch";
+    }
+    return NULL;
+}
+
+/* The user name the login in progress is for. */
+static const char *login_user(const struct session *s)
+{
+    return s->changing_user ? s->pend_user : s->user;
+}
+
+/* Whether the client's address is in `u`'s allow list (an account for
+ * this host, in the server's terms). */
+static bool user_allowed_from(const struct session *s, const struct config_user *u)
+{
+    if (u->allow.n == 0)
+        return true;
+    for (size_t i = 0; i < u->allow.n; i++) {
+        if (rules_cidr_match(&u->allow_net[i], &s->client_addr))
+            return true;
+    }
+    return false;
+}
+
+/* Whether `u` may log in from this client through this listener: NULL if
+ * so, else why not (for the audit log; the client only gets 1045, as from
+ * a server whose account does not match the host). */
+static const char *access_refusal(struct session *s, const struct config_user *u)
+{
+    const char *tls_refused = user_tls_refusal(s, u);
+    if (tls_refused != NULL)
+        return tls_refused;
+    const struct config_strings *lu = &session_listener(s)->users;
+    if (lu->n > 0) {
+        size_t i = 0;
+        while (i < lu->n && strcmp(lu->v[i], u->name) != 0)
+            i++;
+        if (i == lu->n)
+            return "not a user of this listener";
+    }
+    return user_allowed_from(s, u) ? NULL : "client address not in the user's allow list";
+}
+
+/* A login's password check is over: `ok` with H1 (NULL for no password)
+ * and, when the password itself was seen, S2. Access rules apply, the
+ * guard records the outcome and may hold the answer back; `reply_seq` is
+ * the sequence id of our answer. */
+static void login_decided(struct session *s, const struct config_user *u, bool ok,
+                          const uint8_t *h1, const uint8_t *s2, bool used_pw, uint8_t reply_seq)
+{
+    const char *why = NULL;
+    if (ok)
+        why = access_refusal(s, u);
+    else
+        why = u == NULL ? "unknown user" : "wrong password";
+    if (why != NULL)
+        ok = false;
+    if (ok && h1 != NULL && !u->no_password)
+        guard_cache_put(u->name, h1, s2);
+    s->pend_ok = ok;
+    s->pend_u = u;
+    s->pend_used_pw = used_pw;
+    s->pend_seq = reply_seq;
+    s->deny_why = why;
+    s->pend_has_h1 = ok && h1 != NULL;
+    if (s->pend_has_h1)
+        memcpy(s->pend_h1, h1, MYSQL_SHA1_LEN);
+    int delay = guard_login_result(s->cfg, &s->client_addr, ok);
+    if (delay > 0) {
+        slog_info(s, "login answer held back %d ms: too many failed logins from this address",
+                  delay);
+        s->login_delayed = true;
+        ev_io_stop(s->w->loop, &s->client.rio);
+        session_timer_start(s, delay);
+        return;
+    }
+    login_finish(s);
+}
+
+/* A failed login or COM_CHANGE_USER: the ERR is out. */
+static void login_failed(struct session *s, enum session_end why)
+{
+    explicit_bzero(s->pend_h1, sizeof(s->pend_h1));
+    if (s->changing_user) {
+        /* as MariaDB: a failed COM_CHANGE_USER keeps the old user */
+        s->changing_user = false;
+        change_user_clear_pending(s);
+        session_set_state(s, SS_IDLE);
+        session_timer_stop(s);
+        session_next_command(s);
+    } else {
+        session_mark_closing(s, why);
+    }
+}
+
+/* Answer the login login_decided() judged. */
+void login_finish(struct session *s)
+{
+    const struct config_user *u = s->pend_u;
+    const char *user = login_user(s);
+    uint8_t reply_seq = s->pend_seq;
+    char host[64];
+    s->login_delayed = false;
+    if (!s->pend_ok) {
+        client_host(s, host, sizeof(host));
+        log_audit("session %u %s@%s: access denied for user '%.80s' from %s: %s", s->id,
+                  s->user != NULL ? s->user : "-", s->peer, user, host, s->deny_why);
+        audit_login(false, s->id, user, s->peer, s->listener->name, s->deny_why);
+        if (s->lstats != NULL)
+            atomic_fetch_add_explicit(&s->lstats->auth_failures, 1, memory_order_relaxed);
+        send_access_denied(s, reply_seq, user, strlen(user), s->pend_used_pw);
+        login_failed(s, END_AUTH_FAILED);
+        return;
+    }
+    int current;
+    /* COM_CHANGE_USER to the same user keeps its place in the count. */
+    bool same = s->user_counted && strcmp(s->user, u->name) == 0;
+    if (!same && !guard_user_enter(u->name, u->max_connections, &current)) {
+        client_host(s, host, sizeof(host));
+        log_audit("session %u %s@%s: login refused for user '%.80s' from %s: %d sessions open, "
+                  "max_connections %d",
+                  s->id, s->user != NULL ? s->user : "-", s->peer, user, host, current,
+                  u->max_connections);
+        audit_login(false, s->id, user, s->peer, s->listener->name,
+                    "max_connections of the user reached");
+        session_err(s, reply_seq, SERR_USER_LIMIT, user, u->max_connections);
+        login_failed(s, END_USER_LIMIT);
+        return;
+    }
+    if (!same && s->user_counted)
+        guard_user_leave(s->user); /* COM_CHANGE_USER: the old user's session ends */
+    s->user_counted = true;
+    if (s->changing_user) {
+        /* A new user is a new session on the backend too. */
+        s->changing_user = false;
+        bconn_close_all(s);
+        state_clear(s);
+        s->pinned = false;
+        s->status = SERVER_STATUS_AUTOCOMMIT;
+        s->ro_idx = -1;
+        ps_clear(s);
+        free(s->user);
+        free(s->db);
+        free(s->attrs);
+        s->user = s->pend_user;
+        s->db = s->pend_db;
+        free(s->schema); /* the new session starts in its login schema */
+        s->schema = NULL;
+        s->attrs = s->pend_attrs;
+        s->attrs_len = s->pend_attrs_len;
+        if (s->pend_charset != 0 && s->pend_charset < 256)
+            s->charset = (uint8_t)s->pend_charset;
+        s->pend_user = s->pend_db = NULL;
+        s->pend_attrs = NULL;
+        s->pend_attrs_len = 0;
+    }
+    s->cu = u;
+    registry_set_user(&s->reg, s->user);
+    s->consistency = u->consistency != CONSISTENCY_DEFAULT             ? u->consistency
+                     : s->listener->consistency != CONSISTENCY_DEFAULT ? s->listener->consistency
+                                                                       : s->cfg->consistency;
+    s->no_password = u->no_password;
+    memcpy(s->h2, u->h2, MYSQL_SHA1_LEN);
+    if (!u->no_password)
+        memcpy(s->h1, s->pend_h1, MYSQL_SHA1_LEN);
+    explicit_bzero(s->pend_h1, sizeof(s->pend_h1));
+    s->last_seq = (uint8_t)(reply_seq - 1);
+    if (s->db != NULL) {
+        /* Open the backend now so an unknown schema fails here, as it would
+         * on the server. */
+        session_set_state(s, SS_LOGIN_BACKEND);
+        bconn_open(s, s->primary);
+        return;
+    }
+    session_login_ok(s, reply_seq);
+}
+
+static void client_tls_done(struct conn *c, bool ok, const char *why)
+{
+    struct session *s = container_of(c, struct session, client);
+    if (!ok) {
+        slog_info(s, "TLS handshake failed: %s", why);
+        session_mark_closing(s, END_TLS_FAILED);
+    } else {
+        char desc[96];
+        tls_describe(c, desc, sizeof(desc));
+        slog_debug(s, "TLS established: %s", desc);
+        ev_io_start(s->w->loop, &c->rio); /* the login follows, encrypted */
+    }
+    session_reap(s);
+}
+
+/* The client sent an SSLRequest (`len` bytes at up.scan): the TLS handshake
+ * takes the socket; bytes already read past the SSLRequest are the start
+ * of the ClientHello and go to the TLS transport. */
+static void client_start_tls(struct session *s, uint32_t len)
+{
+    struct stream *st = &s->up;
+    consume_packet(s, len);
+    hy_status_t rc = tls_accept(&s->client, s->w->loop, s->cfg->tls_server, st->b->data + st->scan,
+                                stream_unparsed(st), client_tls_done);
+    st->head = st->scan = st->tail;
+    stream_release_if_empty(st, &s->w->pool);
+    if (rc != HY_OK)
+        session_mark_closing(s, rc == HY_NOMEM ? END_NOMEM : END_TLS_FAILED);
+}
+
+/* Finish a mysql_native_password login (or COM_CHANGE_USER) once we know
+ * whether the password is right. `seq` is the sequence id of the client's
+ * auth packet. */
+void auth_check(struct session *s, const char *user, size_t user_len, const uint8_t *auth,
+                size_t auth_len, uint8_t seq)
+{
+    const struct config_user *u = config_find_user(s->cfg, user, user_len);
+    uint8_t h1[MYSQL_SHA1_LEN];
+    bool ok = false;
+    if (u != NULL) {
+        if (u->no_password)
+            ok = auth_len == 0;
+        else
+            ok = auth_native_verify(s->scramble, auth, auth_len, u->h2, h1);
+    }
+    login_decided(s, u, ok, ok && !u->no_password ? h1 : NULL, NULL, auth_len > 0,
+                  (uint8_t)(seq + 1));
+    explicit_bzero(h1, sizeof(h1));
+}
+
+/* ---- caching_sha2_password ----------------------------------------------
+ * The greeting's 20-byte scramble is the nonce. See auth.h for the math and
+ * guard.h for the cache of verified logins. */
+
+/* A packet of caching_sha2_password's "more data" kind: 0x01 + bytes. */
+static void send_more_data(struct session *s, uint8_t seq, const void *data, size_t len)
+{
+    uint8_t small[MYSQL_HEADER_SIZE + 8];
+    uint8_t *pkt =
+        len + 1 <= sizeof(small) - MYSQL_HEADER_SIZE ? small : malloc(MYSQL_HEADER_SIZE + 1 + len);
+    if (pkt == NULL) {
+        session_mark_closing(s, END_NOMEM);
+        return;
+    }
+    pkt[MYSQL_HEADER_SIZE] = SHA2_MORE_DATA;
+    memcpy(pkt + MYSQL_HEADER_SIZE + 1, data, len);
+    mysql_hdr_write(pkt, (uint32_t)(len + 1), seq);
+    send_local(s, pkt, MYSQL_HEADER_SIZE + 1 + len);
+    if (pkt != small)
+        free(pkt);
+}
+
+/* Whether the client's connection is encrypted (TLS transport). */
+static bool client_secure(const struct session *s)
+{
+    return conn_is_tls(&s->client);
+}
+
+/* The client logged in with caching_sha2_password; `auth` is its fast-path
+ * reply to our scramble, `seq` the sequence id of its packet. */
+static void sha2_login(struct session *s, const uint8_t *auth, size_t auth_len, uint8_t seq)
+{
+    const struct config_user *u = config_find_user(s->cfg, s->user, strlen(s->user));
+    uint8_t h1[MYSQL_SHA1_LEN], s2[MYSQL_SHA256_LEN];
+    bool have_h1 = false, have_s2 = false;
+    if (u != NULL && u->no_password) {
+        login_decided(s, u, auth_len == 0, NULL, NULL, auth_len > 0, (uint8_t)(seq + 1));
+        return;
+    }
+    if (u != NULL) {
+        have_h1 = guard_cache_get(u->name, u->h2, h1, s2, &have_s2);
+        if (u->has_s2) {
+            memcpy(s2, u->s2, sizeof(s2));
+            have_s2 = true;
+        }
+    }
+    if (auth_len == 0 || (auth_len != MYSQL_SHA256_LEN)) {
+        login_decided(s, u, false, NULL, NULL, auth_len > 0, (uint8_t)(seq + 1));
+    } else if (have_s2 && !auth_sha2_verify(s->scramble, auth, auth_len, s2)) {
+        login_decided(s, u, false, NULL, NULL, true, (uint8_t)(seq + 1));
+    } else if (have_s2 && have_h1) {
+        uint8_t fast = SHA2_FAST_AUTH_OK;
+        send_more_data(s, (uint8_t)(seq + 1), &fast, 1);
+        login_decided(s, u, true, h1, NULL, true, (uint8_t)(seq + 2));
+    } else if (client_secure(s) || s->cfg->rsa != NULL) {
+        /* The password is right (or cannot be checked yet), but only the
+         * password itself gives H1: ask for it. */
+        uint8_t full = SHA2_PERFORM_FULL;
+        send_more_data(s, (uint8_t)(seq + 1), &full, 1);
+        s->auth_step = AUTH_STEP_SHA2_FULL;
+        s->pubkey_sent = false;
+        session_set_state(s, SS_AUTH_SWITCH);
+        s->last_seq = (uint8_t)(seq + 1);
+        session_timer_start(s, s->cfg->login_timeout_ms);
+    } else {
+        /* Neither TLS nor an RSA key to send the password safely with. */
+        send_auth_switch(s, (uint8_t)(seq + 1));
+    }
+    explicit_bzero(h1, sizeof(h1));
+    explicit_bzero(s2, sizeof(s2));
+}
+
+/* The client's packet of a full authentication: the password in clear
+ * (over TLS), a request for our public key, or the password encrypted with
+ * it. */
+static void sha2_full(struct session *s, const uint8_t *p, uint32_t len, uint8_t seq)
+{
+    const struct config *cfg = s->cfg;
+    if (len == 1 && p[0] == SHA2_REQUEST_PUBKEY && cfg->rsa != NULL && !s->pubkey_sent &&
+        !client_secure(s)) {
+        size_t pem_len;
+        const char *pem = auth_rsa_public_pem(cfg->rsa, &pem_len);
+        send_more_data(s, (uint8_t)(seq + 1), pem, pem_len);
+        s->pubkey_sent = true;
+        s->last_seq = (uint8_t)(seq + 1);
+        return;
+    }
+    char pw[512];
+    int n = -1;
+    if (client_secure(s)) {
+        if (len > 0 && len <= sizeof(pw) && p[len - 1] == '\0' &&
+            memchr(p, '\0', len - 1) == NULL) {
+            memcpy(pw, p, len - 1);
+            n = (int)len - 1;
+        }
+    } else if (cfg->rsa != NULL) {
+        n = auth_rsa_decrypt_password(cfg->rsa, p, len, s->scramble, pw, sizeof(pw));
+    }
+    const struct config_user *u = config_find_user(cfg, s->user, strlen(s->user));
+    uint8_t h1[MYSQL_SHA1_LEN], s2[MYSQL_SHA256_LEN];
+    bool ok =
+        n >= 0 && u != NULL &&
+        auth_plain_verify(pw, (size_t)n, u->h2, u->no_password, u->has_s2 ? u->s2 : NULL, h1, s2);
+    if (n < 0 && client_secure(s))
+        slog_info(s, "caching_sha2_password: malformed cleartext password packet");
+    else if (n < 0 && cfg->rsa != NULL && len == auth_rsa_size(cfg->rsa))
+        slog_info(s, "caching_sha2_password: the password does not decrypt with our RSA key");
+    else if (n < 0 && len > 0 && p[len - 1] == '\0')
+        slog_warn(s, "caching_sha2_password: the client sent its password unencrypted on a "
+                     "connection without TLS (libmariadb does when it has no server public key); "
+                     "refused");
+    else if (n < 0)
+        slog_info(s, "caching_sha2_password: unexpected full authentication packet of %u bytes",
+                  len);
+    login_decided(s, u, ok, ok && !u->no_password ? h1 : NULL, ok ? s2 : NULL, true,
+                  (uint8_t)(seq + 1));
+    explicit_bzero(pw, sizeof(pw));
+    explicit_bzero(h1, sizeof(h1));
+    explicit_bzero(s2, sizeof(s2));
+}
+
+void session_handle_login(struct session *s)
+{
+    struct stream *st = &s->up;
+    if (stream_unparsed(st) < MYSQL_HEADER_SIZE)
+        return;
+    const uint8_t *h = st->b->data + st->scan;
+    uint32_t len = mysql_hdr_len(h);
+    uint8_t seq = mysql_hdr_seq(h);
+    if (s->state == SS_HANDSHAKE && !s->changing_user && !conn_is_tls(&s->client) &&
+        proxyproto_signature(h, MYSQL_HEADER_SIZE)) {
+        /* "PROX" or "\r\n\r\n" cannot start a login packet halyard reads
+         * (a length over 600 KiB); say what it is rather than wait for it. */
+        slog_warn(s,
+                  "PROXY protocol header refused: this address is not in listener '%s' "
+                  "proxy_protocol_from",
+                  s->listener->name);
+        session_err(s, 1, SERR_BAD_HANDSHAKE);
+        session_mark_closing(s, END_BAD_HANDSHAKE);
+        return;
+    }
+    if (len + MYSQL_HEADER_SIZE > st->b->cap || (len == 0 && s->state == SS_HANDSHAKE)) {
+        slog_info(s, "bad handshake: login packet of %u bytes", len);
+        session_err(s, (uint8_t)(seq + 1), SERR_BAD_HANDSHAKE);
+        session_mark_closing(s, END_BAD_HANDSHAKE);
+        return;
+    }
+    if (stream_unparsed(st) < MYSQL_HEADER_SIZE + len)
+        return;
+    const uint8_t *p = h + MYSQL_HEADER_SIZE;
+    if (s->state == SS_AUTH_SWITCH && s->auth_step == AUTH_STEP_SHA2_FULL) {
+        uint8_t data[1024];
+        uint32_t n = HY_MIN(len, (uint32_t)sizeof(data));
+        memcpy(data, p, n);
+        consume_packet(s, len);
+        sha2_full(s, data, len > sizeof(data) ? 0 : n, seq);
+        explicit_bzero(data, n);
+        return;
+    }
+    if (s->state == SS_AUTH_SWITCH) {
+        /* The client's answer to our AuthSwitchRequest: the raw token. */
+        uint8_t auth[MYSQL_SCRAMBLE_LEN];
+        size_t auth_len = HY_MIN((size_t)len, sizeof(auth));
+        bool bad = len != 0 && len != MYSQL_SCRAMBLE_LEN;
+        memcpy(auth, p, auth_len);
+        consume_packet(s, len);
+        if (bad)
+            auth_len = 1; /* can never verify */
+        auth_check(s, login_user(s), strlen(login_user(s)), auth, auth_len, seq);
+        return;
+    }
+    struct mysql_login lg;
+    memset(&lg, 0, sizeof(lg));
+    bool tls = conn_is_tls(&s->client);
+    hy_status_t dec = mysql_login_decode(p, len, &lg);
+    if (dec == HY_OK && lg.ssl_request && seq == 1 && !tls && s->cfg->tls_server != NULL) {
+        client_start_tls(s, len);
+        return;
+    }
+    /* After TLS the login continues the sequence: SSLRequest 1, login 2. */
+    if (seq != (tls ? 2 : 1) || dec != HY_OK || lg.ssl_request || lg.user == NULL) {
+        slog_info(s, "bad handshake%s", lg.ssl_request ? ": TLS requested but not enabled" : "");
+        session_err(s, (uint8_t)(seq + 1), SERR_BAD_HANDSHAKE);
+        session_mark_closing(s, END_BAD_HANDSHAKE);
+        return;
+    }
+    s->caps = lg.caps & SERVER_CAPS;
+    s->charset = lg.charset;
+    s->user = dup_bytes(lg.user, lg.user_len);
+    if (lg.db != NULL && lg.db_len > 0 && (s->caps & CLIENT_CONNECT_WITH_DB))
+        s->db = dup_bytes(lg.db, lg.db_len);
+    if (lg.attrs != NULL && lg.attrs_len > 0 && (s->caps & CLIENT_CONNECT_ATTRS)) {
+        s->attrs = (uint8_t *)dup_bytes(lg.attrs, lg.attrs_len);
+        s->attrs_len = lg.attrs_len;
+    }
+    if (s->user == NULL) {
+        session_mark_closing(s, END_NOMEM);
+        return;
+    }
+    bool plugin_auth = (lg.caps & CLIENT_PLUGIN_AUTH) != 0;
+    bool native = !plugin_auth || plugin_is_native(lg.plugin, lg.plugin_len);
+    bool sha2 = plugin_auth && lg.plugin != NULL && lg.plugin_len == strlen(SHA2_PLUGIN) &&
+                memcmp(lg.plugin, SHA2_PLUGIN, lg.plugin_len) == 0;
+    uint8_t auth[MYSQL_SHA256_LEN];
+    size_t auth_len = HY_MIN(lg.auth_len, sizeof(auth));
+    bool auth_ok_len = lg.auth_len == 0 || lg.auth_len == MYSQL_SCRAMBLE_LEN;
+    memcpy(auth, lg.auth, auth_len);
+    consume_packet(s, len);
+    /* A caching_sha2_password client that sent no scramble answer (it did
+     * not take ours for its nonce) gets the AuthSwitchRequest below. */
+    if (sha2 && lg.auth_len == MYSQL_SHA256_LEN) {
+        sha2_login(s, auth, auth_len, seq);
+        return;
+    }
+    if (!native || !auth_ok_len) {
+        send_auth_switch(s, (uint8_t)(seq + 1));
+        return;
+    }
+    auth_check(s, s->user, strlen(s->user), auth, auth_len, seq);
+}
+
+/* SS_PROXY_HEADER: the bytes a proxy_protocol_from peer sent so far. A
+ * whole header gives the session its client's address (the balancer's
+ * is kept in `via`), then the greeting goes out; anything else closes the
+ * connection with a line saying why. Bytes after the header stay in `up`. */
+void session_proxy_header(struct session *s)
+{
+    struct stream *st = &s->up;
+    struct proxyproto_result r;
+    switch (proxyproto_parse(st->b->data + st->scan, stream_unparsed(st), &r)) {
+    case PROXYPROTO_MORE:
+        update_reads(s); /* the buffer holds any header (buffer_size >= 4096) */
+        return;
+    case PROXYPROTO_BAD:
+        slog_warn(s,
+                  "no valid PROXY protocol header from this proxy_protocol_from address "
+                  "(%s): closing",
+                  r.why);
+        session_mark_closing(s, END_PROXY_HEADER);
+        return;
+    case PROXYPROTO_OK:
+        break;
+    }
+    st->scan += (uint32_t)r.consumed;
+    st->head = st->scan;
+    stream_release_if_empty(st, &s->w->pool);
+    if (!r.local) {
+        memcpy(s->via, s->peer, sizeof(s->via));
+        net_addr_name((const struct sockaddr *)&r.src, s->peer, sizeof(s->peer));
+        rules_addr_from_sockaddr((const struct sockaddr *)&r.src, &s->client_addr);
+        slog_debug(s, "PROXY protocol v%d header: client connected through %s", r.version, s->via);
+    }
+    ev_timer_stop(s->w->loop, &s->timer);
+    session_set_state(s, SS_HANDSHAKE);
+    session_greet(s);
+    if (s->state == SS_HANDSHAKE && st->b != NULL && stream_unparsed(st) > 0)
+        session_handle_login(s); /* sent before our greeting: refused there */
+}

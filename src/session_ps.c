@@ -1,0 +1,685 @@
+/*
+ * session_ps.c: the session's prepared statements (COM_STMT_*), part of
+ * the session module (session_int.h). The statement map itself is
+ * pstmt.c's; this file routes, prepares, executes and answers for it.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "halyard/audit.h"
+#include "halyard/backend.h"
+#include "halyard/classify.h"
+#include "halyard/digest.h"
+#include "halyard/router.h"
+#include "halyard/server.h"
+#include "halyard/session.h"
+#include "halyard/session_err.h"
+#include "halyard/stats.h"
+#include "halyard/worker.h"
+#include "session_int.h"
+
+/* ---- prepared statements ------------------------------------------------
+ * halyard hands the client its own statement ids (per session, from 1) and
+ * keeps for each statement its text, its class, its parameter and column
+ * counts, and for every backend that backend's own id (0: not prepared
+ * there). The client's COM_STMT_PREPARE is classified like a COM_QUERY of
+ * its text (rules included) and runs where a read or a write would; its
+ * answer is forwarded with the id in the OK rewritten to halyard's.
+ *
+ * A COM_STMT_EXECUTE is routed like its text (reads to a replica outside
+ * read-write transactions, as the consistency allows; the rest to the
+ * primary). Where it lands and the statement is not prepared yet, halyard
+ * first brings the connection's session state up to date, then prepares it
+ * there itself (INT_PS_PREPARE, answer read and dropped; if a replica
+ * refuses, the EXECUTE runs on the primary instead). The EXECUTE goes on
+ * with the backend's id written over the client's, in place. A client that
+ * does not send the parameter types again (new_params_bound_flag = 0) means
+ * "the types of my previous EXECUTE": halyard keeps the last types the
+ * client sent and, for a backend that has not received those, rewrites the
+ * head of the packet with the flag set and the types.
+ *
+ * COM_STMT_SEND_LONG_DATA has no answer and is not buffered: it is
+ * forwarded at once to the primary (to the replica running the session's
+ * READ ONLY transaction, if one is open), prepared there first if need be,
+ * and the next EXECUTE of that statement runs there. Memory stays bounded
+ * and the server enforces its own max_allowed_packet on the data.
+ * COM_STMT_FETCH goes to the backend whose EXECUTE opened the cursor.
+ * COM_STMT_RESET is run on every backend that has the statement (the last
+ * one's answer goes to the client). COM_STMT_CLOSE is sent to every backend
+ * that has the statement and frees it.
+ *
+ * Losing a backend forgets its ids; the statements are prepared again
+ * where they are needed next. A statement whose text does not fit a buffer
+ * is not kept, and one with so many parameters that an EXECUTE's head
+ * might not fit a buffer cannot have its types read or added: both are
+ * prepared on the primary and never move (home_only).
+ */
+
+/* Forget every statement (COM_RESET_CONNECTION, COM_CHANGE_USER, the end). */
+void ps_clear(struct session *s)
+{
+    pstmt_clear(&s->ps);
+    pstmt_free(s->ps_new);
+    s->ps_new = NULL;
+    free(s->ps_err);
+    s->ps_err = NULL;
+}
+
+/* Backend `idx`'s connection is gone, and the statements it held with it. */
+void ps_backend_gone(struct session *s, uint32_t idx)
+{
+    pstmt_backend_gone(&s->ps, idx);
+}
+
+/* Reload (session_config_switch): the statements' per-backend arrays for
+ * the new config's `n` backends, allocated before anything changes so that
+ * a failure leaves the session as it was; NULL without statements. */
+struct ps_backend **ps_remap_alloc(struct session *s, size_t n)
+{
+    if (s->ps.count == 0)
+        return NULL;
+    struct ps_backend **nbe = calloc(s->ps.count, sizeof(*nbe));
+    if (nbe == NULL)
+        return NULL;
+    for (uint32_t k = 0; k < s->ps.count; k++) {
+        if ((nbe[k] = calloc(n, sizeof(**nbe))) == NULL) {
+            while (k-- > 0)
+                free(nbe[k]);
+            free(nbe);
+            return NULL;
+        }
+    }
+    return nbe;
+}
+
+/* ... then, once the connections have moved (those closed have forgotten
+ * their ids), carry each statement's ids over to the new indexes. */
+void ps_remap_apply(struct session *s, struct ps_backend **nbe, const struct config *to)
+{
+    if (nbe == NULL)
+        return;
+    const struct config *from = s->cfg;
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < s->ps.cap; i++) {
+        for (struct pstmt *st = s->ps.tab[i]; st != NULL; st = st->next, k++) {
+            struct ps_backend *be = nbe[k];
+            for (size_t b = 0; b < from->n_backends; b++) {
+                int j = backend_match(to, &from->backends[b]);
+                if (j >= 0)
+                    be[j] = st->be[b];
+            }
+            int home = backend_match(to, &from->backends[st->home]);
+            int cursor =
+                st->cursor_idx >= 0 ? backend_match(to, &from->backends[st->cursor_idx]) : -1;
+            int ld = st->ld_idx >= 0 ? backend_match(to, &from->backends[st->ld_idx]) : -1;
+            if (st->ld_idx >= 0 && ld < 0)
+                st->ld_lost = true;
+            st->home = home >= 0 ? (uint16_t)home : s->primary; /* gone: ps_gone() says so */
+            st->cursor_idx = (int16_t)cursor;
+            st->ld_idx = (int16_t)ld;
+            free(st->be);
+            st->be = be;
+        }
+    }
+    free(nbe);
+}
+
+/* True when the statement lived only on a backend that is gone. */
+static bool ps_gone(const struct pstmt *st)
+{
+    return st->home_only && st->be[st->home].id == 0;
+}
+
+/* Drop the client's request at up.scan, all of it, even the part that has
+ * not arrived yet (request_skip_progress drops the rest as it comes). */
+static void request_skip(struct session *s, uint32_t len)
+{
+    struct stream *st = &s->up;
+    uint32_t have = HY_MIN(len, stream_unparsed(st) - MYSQL_HEADER_SIZE);
+    st->scan += MYSQL_HEADER_SIZE + have;
+    st->head = st->scan;
+    s->skip_left = len - have;
+    s->skip_cont = len == MYSQL_MAX_PAYLOAD;
+}
+
+/* False while part of a dropped request has still to come. */
+bool request_skip_progress(struct session *s)
+{
+    struct stream *st = &s->up;
+    while (s->skip_left > 0 || s->skip_cont) {
+        if (st->b == NULL)
+            return false;
+        if (s->skip_left > 0) {
+            uint32_t n = HY_MIN(s->skip_left, stream_unparsed(st));
+            if (n == 0)
+                return false;
+            st->scan += n;
+            st->head = st->scan;
+            s->skip_left -= n;
+            continue;
+        }
+        if (stream_unparsed(st) < MYSQL_HEADER_SIZE)
+            return false;
+        uint32_t len = mysql_hdr_len(st->b->data + st->scan);
+        st->scan += MYSQL_HEADER_SIZE;
+        st->head = st->scan;
+        s->skip_left = len;
+        s->skip_cont = len == MYSQL_MAX_PAYLOAD;
+    }
+    return true;
+}
+
+/* The PS command at up.scan will not run: drop it (no answer). */
+static void ps_drop(struct session *s, uint32_t len)
+{
+    command_abandon(s);
+    s->ps_step = -1;
+    if (s->state == SS_WAIT_BACKEND)
+        session_set_state(s, SS_IDLE);
+    request_skip(s, len);
+    stat_inc(&s->w->stats.commands);
+}
+
+/* ... and answer it with an ERR. */
+
+void ps_refuse(struct session *s, uint32_t len, uint16_t code, const char *sqlstate,
+               const char *fmt, ...)
+{
+    ps_drop(s, len);
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    send_err(s, 1, code, sqlstate, "%s", msg);
+}
+
+/* A FETCH, RESET or SEND_LONG_DATA goes where its statement is: it writes
+ * nothing, waits for no GTID and begins no read-only transaction. */
+static void ps_plain_command(struct session *s)
+{
+    s->cmd_writes = false;
+    s->causal_check = false;
+    s->cmd_ro_begin = false;
+}
+
+/* The statement a COM_STMT_EXECUTE/FETCH/RESET names, or NULL after
+ * refusing the command as the server does; `what` names the command in
+ * the message ("mysqld_stmt_execute"). */
+static struct pstmt *ps_lookup(struct session *s, const uint8_t *p, uint32_t len, const char *what)
+{
+    uint32_t cid = len >= 5 ? mysql_stmt_id_get(p) : 0;
+    struct pstmt *st = len >= 5 ? pstmt_find(&s->ps, cid) : NULL;
+    if (st == NULL)
+        ps_refuse(s, len, ER_UNKNOWN_STMT_HANDLER, "HY000",
+                  "Unknown prepared statement handler (%u) given to %s", cid, what);
+    return st;
+}
+
+static void send_ok_status(struct session *s, uint8_t seq)
+{
+    uint8_t pkt[MYSQL_HEADER_SIZE + 32];
+    size_t len = mysql_ok_encode(pkt + MYSQL_HEADER_SIZE, sizeof(pkt) - MYSQL_HEADER_SIZE, 0, 0,
+                                 s->status, 0);
+    mysql_hdr_write(pkt, (uint32_t)len, seq);
+    send_local(s, pkt, MYSQL_HEADER_SIZE + len);
+}
+
+/* At most how many parameters `sql` can have: its '?' characters. */
+static uint32_t ps_max_params(const char *sql, uint32_t len)
+{
+    uint32_t n = 0;
+    for (const char *q = sql, *end = sql + len; (q = memchr(q, '?', (size_t)(end - q))) != NULL;
+         q++)
+        n++;
+    return n;
+}
+
+/* True when the head of an EXECUTE with `n_params` parameters, types
+ * included, may not fit a buffer: halyard could not read or add the types,
+ * so such a statement never moves from the backend that prepared it. */
+static bool ps_head_too_large(const struct session *s, uint32_t n_params)
+{
+    return MYSQL_HEADER_SIZE + mysql_stmt_exec_head_max((uint16_t)HY_MIN(n_params, 65535u)) >
+           s->w->pool.size;
+}
+
+/* route() for a COM_STMT_PREPARE: the statement to be is s->ps_new, its
+ * PREPARE runs where its EXECUTE would now. `r` is NULL when there is only
+ * one backend and nothing was classified. */
+uint32_t ps_route_prepare(struct session *s, const uint8_t *p, uint32_t len, bool fits,
+                          const struct classify_result *r)
+{
+    pstmt_free(s->ps_new);
+    struct pstmt *st = pstmt_new(s->n_bc);
+    s->ps_new = st;
+    if (st == NULL) {
+        session_mark_closing(s, END_NOMEM);
+        return s->primary;
+    }
+    st->home = s->primary;
+    st->digest = s->digest_hash;
+    s->digest_pending = false; /* executions are counted, not the PREPARE */
+    st->writes = true;
+    if (!fits) {
+        st->home_only = true; /* too large to keep: it stays on the primary */
+        return s->primary;
+    }
+    st->sql = dup_bytes(p + 1, len - 1);
+    st->sql_len = len - 1;
+    if (st->sql == NULL) {
+        session_mark_closing(s, END_NOMEM);
+        return s->primary;
+    }
+    if (ps_head_too_large(s, ps_max_params(st->sql, st->sql_len))) {
+        st->home_only = true; /* so many parameters it cannot move: the primary keeps it */
+        return s->primary;
+    }
+    if (r == NULL)
+        return s->primary;
+    st->pin = r->kind == CL_SESSION || (r->nvars > 0 && !(r->flags & CLF_SET_STATEMENT)) ||
+              (r->flags & (CLF_USE | CLF_AUTOCOMMIT | CLF_SET_NAMES | CLF_TXN_SESSION |
+                           CLF_TEMP_TABLE_CREATED | CLF_LOCK_TABLES | CLF_USER_VAR_SET));
+    st->writes = r->kind != CL_READ || st->pin;
+    st->hint = (uint8_t)r->hint;
+    if (r->hint == CLH_BACKEND) {
+        st->hint_backend = strdup(r->hint_backend);
+        if (st->hint_backend == NULL) {
+            session_mark_closing(s, END_NOMEM);
+            return s->primary;
+        }
+    }
+    st->prev_stmt = (r->flags & CLF_PREV_STMT) != 0;
+    st->uvars_opaque = (r->flags & CLF_UVARS_OPAQUE) != 0;
+    st->uvar_ref = (r->flags & CLF_USER_VAR_REF) != 0;
+    st->ro_refused = (r->kind == CL_WRITE && (r->flags & CLF_DML)) ||
+                     (r->flags & (CLF_LOCKING_READ | CLF_TEMP_TABLE_CREATED));
+    st->show_status = show_status(st->sql, st->sql_len);
+    if (s->n_bc == 1 || st->writes)
+        return s->primary;
+    if (s->ro_idx >= 0)
+        return (uint32_t)s->ro_idx;
+    if (s->pinned || session_in_trans(s))
+        return s->primary;
+    uint32_t idx = route_read(s, r->hint, st->hint_backend, st->prev_stmt, st->show_status);
+    if (idx == ROUTE_REFUSE) {
+        s->causal_check = false;
+        idx = s->primary; /* preparing reads no data */
+    }
+    return idx;
+}
+
+/* The OK of the client's COM_STMT_PREPARE (its first bytes at `p`) came
+ * from s->cur: register the statement and give the client halyard's id. */
+void ps_prepare_ok(struct session *s, uint8_t *p, uint32_t len)
+{
+    struct pstmt *st = s->ps_new;
+    struct mysql_prepare_ok ok;
+    if (mysql_prepare_ok_decode(p, len, &ok) != HY_OK)
+        return; /* the tracker calls it broken */
+    s->ps_new = NULL;
+    st->id = pstmt_id_next(&s->ps);
+    st->n_params = ok.n_params;
+    st->n_cols = ok.n_cols;
+    st->home = s->cur->idx;
+    st->be[st->home].id = ok.stmt_id;
+    /* An EXECUTE's head (types included) must fit a buffer for halyard to
+     * read the types and move the statement. */
+    if (ps_head_too_large(s, ok.n_params) || st->sql == NULL)
+        st->home_only = true;
+    mysql_stmt_id_set(p, st->id);
+    if (pstmt_insert(&s->ps, st) != HY_OK) {
+        pstmt_free(st);
+        session_mark_closing(s, END_NOMEM);
+        return;
+    }
+}
+
+/* Prepare statement `st` on s->cur for a command waiting in `up`. */
+static void ps_prepare_here(struct session *s, struct pstmt *st)
+{
+    slog_debug(s, "preparing statement %u on %s", st->id, s->cur->be->name);
+    s->ps_int_id = st->id;
+    free(s->ps_err);
+    s->ps_err = NULL;
+    internal_send(s, INT_PS_PREPARE, COM_STMT_PREPARE, st->sql, st->sql_len,
+                  s->cfg->connect_timeout_ms);
+}
+
+/* Where an EXECUTE of `st` runs (`ex` NULL when its head was not read). */
+static uint32_t ps_route_execute(struct session *s, struct pstmt *st,
+                                 const struct mysql_stmt_exec *ex, uint32_t len)
+{
+    s->cmd_writes = st->writes;
+    if (st->ld_idx >= 0)
+        return (uint32_t)st->ld_idx; /* its long data is there */
+    if (st->home_only)
+        return st->home;
+    if (st->pin) {
+        session_pin(s, "session state changed by a prepared statement");
+        return s->primary;
+    }
+    if (st->uvars_opaque)
+        s->uvars_opaque = true;
+    if (st->uvar_ref && s->uvars_opaque)
+        return s->primary; /* as route_statement() for text */
+    if (s->n_bc == 1)
+        return s->primary;
+    if (ex != NULL && !ex->new_params_bound && st->n_params > 0 && st->types != NULL &&
+        (len >= MYSQL_MAX_PAYLOAD - 2u * st->n_params)) {
+        /* too large to add the types to: where the types are known */
+        for (uint32_t i = 0; i < s->n_bc; i++) {
+            if (st->be[i].id != 0 && st->be[i].types_gen == st->types_gen)
+                return i;
+        }
+    }
+    if (s->ro_idx >= 0)
+        return st->ro_refused ? ROUTE_RO_WRITE : (uint32_t)s->ro_idx;
+    if (st->writes || s->pinned || session_in_trans(s))
+        return s->primary;
+    return route_read(s, (enum classify_hint)st->hint, st->hint_backend, st->prev_stmt,
+                      st->show_status);
+}
+
+/* EXECUTE of `st` on s->cur, where it is prepared: rewrite the head with
+ * the types it lacks and send it, the values following from `up`. */
+static void ps_forward_with_types(struct session *s, struct pstmt *st, const uint8_t *p,
+                                  const struct mysql_stmt_exec *ex, uint32_t len)
+{
+    size_t cap = MYSQL_HEADER_SIZE + ex->head_len + 2 * (size_t)st->n_params;
+    uint8_t *pkt = malloc(cap);
+    if (pkt == NULL) {
+        session_mark_closing(s, END_NOMEM);
+        return;
+    }
+    uint32_t id = st->be[s->cur->idx].id;
+    size_t n = mysql_stmt_exec_bind_types(p, ex, st->n_params, st->types, id,
+                                          pkt + MYSQL_HEADER_SIZE, cap - MYSQL_HEADER_SIZE);
+    mysql_hdr_write(pkt, len + 2u * st->n_params, 0);
+    command_begin(s, COM_STMT_EXECUTE, ex->flags);
+    s->req_open = true;
+    s->up.scan += MYSQL_HEADER_SIZE + (uint32_t)ex->head_len;
+    s->up.head = s->up.scan; /* the client's header and head are replaced */
+    s->up_left = len - (uint32_t)ex->head_len;
+    s->up_cont = false;
+    hy_status_t rc =
+        conn_send_local(&s->cur->c, s->w->loop, &s->w->pool, pkt, MYSQL_HEADER_SIZE + n);
+    free(pkt);
+    if (rc != HY_OK) {
+        session_mark_closing(s, END_BACKEND_LOST);
+        return;
+    }
+    up_forward(s);
+}
+
+/* An EXECUTE of `st` bound for `idx` (its whole packet, `p`, is in `up`):
+ * an autocommit read on a replica is kept to run once more elsewhere if
+ * the replica dies before it answers, as a text read is (retry_keep); the
+ * statement is prepared there on the way. Not when its long data went to
+ * that backend: the data dies with it. Kept before the statement id in the
+ * packet is rewritten for the backend. */
+static void ps_retry_keep(struct session *s, const struct pstmt *st, uint32_t idx, const uint8_t *p,
+                          uint32_t len, uint32_t avail)
+{
+    if (s->retried)
+        return;
+    if (idx < s->n_bc && idx != s->primary && avail == len && st->ld_idx < 0 && !st->writes &&
+        !session_in_trans(s) && s->ro_idx < 0)
+        retry_keep(s, p - MYSQL_HEADER_SIZE, MYSQL_HEADER_SIZE + len);
+    else
+        s->retry_ok = false;
+}
+
+/* Each ps_* command handler below works on the packet at up.scan (`p`, of
+ * which `avail` bytes are there) and returns true when it is done with it
+ * (answered or dropped: take the next command), false when the command
+ * runs or waits (a backend being opened, synchronized, or preparing). */
+
+bool ps_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t avail)
+{
+    struct pstmt *st = ps_lookup(s, p, len, "mysqld_stmt_execute");
+    if (st == NULL)
+        return true;
+    size_t need = st->home_only ? 10 : mysql_stmt_exec_head_max(st->n_params);
+    if (avail < HY_MIN(len, need)) {
+        update_reads(s); /* the head is still coming */
+        return false;
+    }
+    struct mysql_stmt_exec ex;
+    bool head_ok = !st->home_only && mysql_stmt_exec_decode(p, avail, st->n_params, &ex) == HY_OK;
+    uint32_t idx;
+    if (s->wait_idx >= 0) {
+        idx = (uint32_t)s->wait_idx;
+    } else {
+        s->causal_check = false;
+        s->cmd_ro_begin = false;
+        if (st->ld_lost || ps_gone(st)) {
+            ps_refuse(s, len, ER_CONNECTION_KILLED, "70100",
+                      "Lost connection to the backend holding %sprepared statement %u",
+                      st->ld_lost ? "the long data of " : "", st->id);
+            st->ld_lost = false;
+            return true;
+        }
+        idx = ps_route_execute(s, st, head_ok ? &ex : NULL, len);
+        if (s->state == SS_CLOSING)
+            return false;
+        if (idx == ROUTE_REFUSE) {
+            ps_refuse(s, len, ER_CONNECT_TO_FOREIGN_DATA_SOURCE, "HY000",
+                      "No replica can serve this read (replica_fallback = error)");
+            return true;
+        }
+        if (idx == ROUTE_RO_WRITE) {
+            ps_refuse(s, len, 1792, "25006", "Cannot execute statement in a READ ONLY transaction");
+            return true;
+        }
+        s->wait_idx = (int)idx;
+        ps_retry_keep(s, st, idx, p, len, avail);
+        if (s->w->digests != NULL) {
+            s->digest_hash = st->digest;
+            s->digest_pending = true;
+        }
+        if (query_log_enabled() && st->sql != NULL)
+            qlog_note(s, st->sql, st->sql_len, st->digest);
+    }
+    if (s->causal_check && idx != s->primary && !causal_ready(s, idx))
+        return false;
+    s->causal_check = false;
+    if (!ensure_backend(s, idx))
+        return false;
+    if (st->be[idx].id == 0) {
+        if (st->sql == NULL) {
+            ps_refuse(s, len, ER_CONNECTION_KILLED, "70100",
+                      "Lost connection to the backend holding prepared statement %u", st->id);
+            return true;
+        }
+        ps_prepare_here(s, st);
+        return false;
+    }
+    struct ps_backend *pb = &st->be[idx];
+    uint8_t flags = len >= 6 ? p[5] : 0;
+    st->cursor_idx = (flags & CURSOR_TYPE_READ_ONLY) ? (int16_t)idx : -1;
+    st->ld_idx = -1; /* the server forgets long data once it executed */
+    if (head_ok && ex.new_params_bound) {
+        if (pstmt_types_remember(st, ex.types) != HY_OK) {
+            session_mark_closing(s, END_NOMEM);
+            return false;
+        }
+        pb->types_gen = st->types_gen;
+    } else if (head_ok && st->n_params > 0 && st->types != NULL && pb->types_gen != st->types_gen &&
+               len < MYSQL_MAX_PAYLOAD - 2u * st->n_params) {
+        pb->types_gen = st->types_gen;
+        ps_forward_with_types(s, st, p, &ex, len);
+        return false;
+    }
+    mysql_stmt_id_set(p, pb->id);
+    command_forward(s, COM_STMT_EXECUTE, len, flags);
+    return false;
+}
+
+bool ps_long_data(struct session *s, uint8_t *p, uint32_t len)
+{
+    struct pstmt *st = len >= 7 ? pstmt_find(&s->ps, mysql_stmt_id_get(p)) : NULL;
+    if (st == NULL) {
+        ps_drop(s, len); /* MariaDB ignores it too; no answer */
+        return true;
+    }
+    uint32_t idx;
+    if (s->wait_idx >= 0) {
+        idx = (uint32_t)s->wait_idx;
+    } else {
+        ps_plain_command(s);
+        if (ps_gone(st)) {
+            ps_drop(s, len);
+            return true;
+        }
+        idx = st->ld_idx >= 0  ? (uint32_t)st->ld_idx
+              : st->home_only  ? st->home
+              : s->ro_idx >= 0 ? (uint32_t)s->ro_idx
+                               : s->primary;
+        s->wait_idx = (int)idx;
+    }
+    if (!ensure_backend(s, idx))
+        return false;
+    if (st->be[idx].id == 0) {
+        if (st->sql == NULL) {
+            st->ld_lost = true;
+            ps_drop(s, len);
+            return true;
+        }
+        ps_prepare_here(s, st);
+        return false;
+    }
+    st->ld_idx = (int16_t)idx;
+    mysql_stmt_id_set(p, st->be[idx].id);
+    command_forward(s, COM_STMT_SEND_LONG_DATA, len, 0);
+    return false;
+}
+
+bool ps_fetch(struct session *s, uint8_t *p, uint32_t len)
+{
+    struct pstmt *st = ps_lookup(s, p, len, "mysqld_stmt_fetch");
+    if (st == NULL)
+        return true;
+    if (s->wait_idx < 0) {
+        ps_plain_command(s);
+        s->wait_idx = st->cursor_idx; /* -1: no cursor */
+    }
+    bool open = s->wait_idx >= 0;
+    uint32_t idx = (uint32_t)s->wait_idx;
+    if (open && !ensure_backend(s, idx))
+        return false;
+    if (!open || st->be[idx].id == 0 || st->cursor_idx != (int)idx) {
+        ps_refuse(s, len, ER_STMT_HAS_NO_OPEN_CURSOR, "HY000",
+                  "The statement (%u) has no open cursor", st->id);
+        return true;
+    }
+    mysql_stmt_id_set(p, st->be[idx].id);
+    command_forward(s, COM_STMT_FETCH, len, 0);
+    return false;
+}
+
+bool ps_reset(struct session *s, uint8_t *p, uint32_t len)
+{
+    struct pstmt *st = ps_lookup(s, p, len, "mysqld_stmt_reset");
+    if (st == NULL)
+        return true;
+    if (s->wait_idx < 0) {
+        /* The answer comes from where a cursor or long data is, if any. */
+        int fin = st->cursor_idx >= 0 ? st->cursor_idx : st->ld_idx;
+        for (uint32_t i = 0; fin < 0 && i < s->n_bc; i++) {
+            if (st->be[i].id != 0)
+                fin = (int)i;
+        }
+        st->cursor_idx = st->ld_idx = -1;
+        st->ld_lost = false;
+        ps_plain_command(s);
+        if (fin < 0) { /* prepared nowhere now: nothing to reset */
+            ps_drop(s, len);
+            send_ok_status(s, 1);
+            return true;
+        }
+        s->wait_idx = fin;
+        s->ps_step = 0;
+    }
+    /* The others first, one at a time, their answers dropped. */
+    while (s->ps_step >= 0 && (uint32_t)s->ps_step < s->n_bc) {
+        uint32_t b = (uint32_t)s->ps_step++;
+        struct bconn *bc = s->bc[b];
+        if ((int)b == s->wait_idx || st->be[b].id == 0 || bc == NULL || bc->state != BCONN_READY)
+            continue;
+        s->cur = bc;
+        session_publish_backend(s);
+        uint8_t body[4] = {(uint8_t)st->be[b].id, (uint8_t)(st->be[b].id >> 8),
+                           (uint8_t)(st->be[b].id >> 16), (uint8_t)(st->be[b].id >> 24)};
+        s->ps_int_id = st->id;
+        internal_send(s, INT_PS_RESET, COM_STMT_RESET, body, sizeof(body),
+                      s->cfg->connect_timeout_ms);
+        return false;
+    }
+    uint32_t idx = (uint32_t)s->wait_idx;
+    if (!ensure_backend(s, idx))
+        return false;
+    s->ps_step = -1;
+    if (st->be[idx].id == 0) {
+        ps_drop(s, len);
+        send_ok_status(s, 1);
+        return true;
+    }
+    mysql_stmt_id_set(p, st->be[idx].id);
+    command_forward(s, COM_STMT_RESET, len, 0);
+    return false;
+}
+
+void ps_close(struct session *s, const uint8_t *p, uint32_t len)
+{
+    struct pstmt *st = len >= 5 ? pstmt_find(&s->ps, mysql_stmt_id_get(p)) : NULL;
+    ps_drop(s, len); /* no answer, whatever happens */
+    if (st == NULL)
+        return;
+    for (uint32_t i = 0; i < s->n_bc; i++) {
+        struct bconn *bc = s->bc[i];
+        if (st->be[i].id == 0 || bc == NULL || bc->state != BCONN_READY)
+            continue;
+        uint8_t pkt[MYSQL_HEADER_SIZE + 5];
+        mysql_hdr_write(pkt, 5, 0);
+        pkt[MYSQL_HEADER_SIZE] = COM_STMT_CLOSE;
+        mysql_stmt_id_set(pkt + MYSQL_HEADER_SIZE, st->be[i].id);
+        if (conn_send_local(&bc->c, s->w->loop, &s->w->pool, pkt, sizeof(pkt)) != HY_OK)
+            slog_warn(s, "cannot close statement %u on %s", st->id, bc->be->name);
+    }
+    pstmt_remove(&s->ps, st);
+}
+
+/* An internal prepare failed on s->cur: try the primary instead, or give
+ * its ERR to the waiting command. */
+void ps_prepare_failed(struct session *s)
+{
+    struct bconn *bc = s->cur;
+    struct stream *st = &s->up;
+    struct pstmt *ps = pstmt_find(&s->ps, s->ps_int_id);
+    uint8_t cmd = st->b->data[st->scan + MYSQL_HEADER_SIZE];
+    slog_info(s, "preparing statement %u on %s failed with error %u", s->ps_int_id, bc->be->name,
+              s->resp.err_code);
+    if (bc->idx != s->primary && !s->cfg->replica_fallback_error && ps != NULL && !ps->home_only &&
+        s->ro_idx < 0 && cmd == COM_STMT_EXECUTE) {
+        s->wait_idx = (int)s->primary; /* a replica behind on the schema */
+        s->causal_check = false;
+        return;
+    }
+    uint32_t len = mysql_hdr_len(st->b->data + st->scan);
+    if (cmd != COM_STMT_EXECUTE) { /* long data: the EXECUTE will say */
+        if (ps != NULL)
+            ps->ld_lost = true;
+        ps_drop(s, len);
+        return;
+    }
+    ps_drop(s, len);
+    if (s->ps_err != NULL)
+        send_err_payload(s, 1, s->ps_err, s->ps_err_len);
+    else
+        send_err(s, 1, s->resp.err_code, "HY000", "Preparing the statement on %s failed",
+                 bc->be->name);
+}
