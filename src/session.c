@@ -1212,10 +1212,15 @@ static uint32_t route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t
  * the session's and those it has seen. */
 bool causal_ready(struct session *s, uint32_t idx)
 {
+    /* Galera: the writer's last committed write set, which the reader
+     * waits to have applied (its own GTIDs, whether or not there is a
+     * binary log); replication: the primary's binlog position. */
+    bool galera = s->cfg->cluster == CLUSTER_GALERA;
     if (s->need_gtid) {
         if (!ensure_backend(s, s->primary))
             return false;
-        internal_query(s, INT_GTID_FETCH, "SELECT @@GLOBAL.gtid_binlog_pos",
+        internal_query(s, INT_GTID_FETCH,
+                       galera ? "SELECT WSREP_LAST_SEEN_GTID()" : "SELECT @@GLOBAL.gtid_binlog_pos",
                        s->cfg->connect_timeout_ms);
         return false;
     }
@@ -1225,8 +1230,12 @@ bool causal_ready(struct session *s, uint32_t idx)
     if (!ensure_connected(s, idx))
         return false;
     char sql[224];
-    snprintf(sql, sizeof(sql), "SELECT MASTER_GTID_WAIT('%s', %.3f)", s->gtid,
-             s->cfg->causal_timeout_ms / 1e3);
+    if (galera) /* whole seconds, at least 1; 1 when applied, an error on timeout */
+        snprintf(sql, sizeof(sql), "SELECT WSREP_SYNC_WAIT_UPTO_GTID('%s', %d)", s->gtid,
+                 HY_MAX(1, (s->cfg->causal_timeout_ms + 999) / 1000));
+    else /* 0 when applied, -1 on timeout */
+        snprintf(sql, sizeof(sql), "SELECT MASTER_GTID_WAIT('%s', %.3f)", s->gtid,
+                 s->cfg->causal_timeout_ms / 1e3);
     internal_query(s, INT_GTID_WAIT, sql, s->cfg->causal_timeout_ms + s->cfg->connect_timeout_ms);
     return false;
 }
@@ -2728,19 +2737,21 @@ static void internal_progress(struct session *s)
         s->gtid_epoch++;
         s->gtid[0] = '\0';
         if (s->resp.err_code == 0 && s->captured && strlen(s->capture) < sizeof(s->gtid) &&
-            gtid_valid(s->capture)) {
+            gtid_valid(s->capture) &&
+            (s->capture[0] != '\0' || s->cfg->cluster != CLUSTER_GALERA)) {
             memcpy(s->gtid, s->capture, strlen(s->capture) + 1);
             slog_debug(s, "primary GTID position: '%s'", s->gtid);
         } else {
             /* Without the position, only the primary is sure to have the write. */
-            slog_warn(s, "cannot read @@gtid_binlog_pos (error %u): reading from the primary",
-                      s->resp.err_code);
+            slog_warn(s, "cannot read the %s's GTID position (error %u): reading from it",
+                      s->cfg->cluster == CLUSTER_GALERA ? "writer" : "primary", s->resp.err_code);
             s->wait_idx = (int)s->primary;
             s->causal_check = false;
         }
         break;
     case INT_GTID_WAIT:
-        if (s->resp.err_code == 0 && s->captured && strcmp(s->capture, "0") == 0) {
+        if (s->resp.err_code == 0 && s->captured &&
+            strcmp(s->capture, s->cfg->cluster == CLUSTER_GALERA ? "1" : "0") == 0) {
             bc->gtid_epoch = s->gtid_epoch;
         } else {
             slog_debug(s, "replica %s has not applied %s within %d ms: reading from the primary",

@@ -265,3 +265,41 @@ def test_drain_moves_the_writer(start_galera_halyard, galera):
     wait_until(lambda: backends(h)["node0"]["role"] == "primary", timeout=5,
                what="node0 the writer again once online")
     assert writer_port(h, galera) == galera.port(0)
+
+
+def test_causal_reads_see_the_session_s_write(start_galera_halyard, galera):
+    """consistency = causal on Galera: a read after the session's own write
+    sees it on whichever node it runs. The readers are made to lag (a READ
+    lock on the table holds their applier back); the read waits for its
+    node to apply the writer's last write set (WSREP_SYNC_WAIT_UPTO_GTID),
+    and when that times out it runs on the writer. Before, the position
+    came from @@gtid_binlog_pos, empty without a binary log, so nothing was
+    waited for and the read saw the old row on a lagging node."""
+    galera.sql(0, "CREATE TABLE IF NOT EXISTS test.causal (id INT PRIMARY KEY, v INT)")
+    galera.sql(0, "REPLACE INTO test.causal VALUES (1, 0)")
+    h = start(start_galera_halyard, consistency="causal", causal_timeout_ms=1000)
+    writer = backends(h)
+    c = h.connect(database="test")
+    lockers = []
+    try:
+        for i in (1, 2):
+            wait_until(lambda i=i: galera.sql(i, "SELECT v FROM test.causal WHERE id = 1") == [(0,)],
+                       what=f"node{i} has the row")
+            lk = galera.root_connect(i)
+            with lk.cursor() as cur:
+                cur.execute("LOCK TABLE test.causal READ")
+            lockers.append(lk)
+        with c.cursor() as cur:
+            for n in range(1, 4):
+                cur.execute("UPDATE causal SET v = %s WHERE id = 1", (n,))
+                cur.execute("SELECT v, @@port FROM causal WHERE id = 1")
+                v, port = cur.fetchone()
+                assert v == n, (v, n, port, writer)
+        # The readers really lag: directly, node1 still has the old row.
+        assert galera.sql(1, "SELECT v FROM test.causal WHERE id = 1") == [(0,)]
+    finally:
+        for lk in lockers:
+            lk.close()
+    # Once they caught up, reads spread again.
+    wait_until(lambda: galera.sql(1, "SELECT v FROM test.causal WHERE id = 1") == [(3,)],
+               what="node1 applies the updates")
