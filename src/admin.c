@@ -587,6 +587,7 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
     kv_str(&kv, "log_level", log_level_name(cfg->log_level));
     kv_str(&kv, "server_version", cfg->server_version);
     kv_int(&kv, "connect_timeout_ms", cfg->connect_timeout_ms);
+    kv_int(&kv, "dns_refresh_ms", cfg->dns_refresh_ms);
     kv_int(&kv, "login_timeout_ms", cfg->login_timeout_ms);
     kv_int(&kv, "shutdown_timeout_ms", cfg->shutdown_timeout_ms);
     kv_int(&kv, "buffer_size", cfg->buffer_size);

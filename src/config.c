@@ -50,6 +50,10 @@ const struct config_key config_keys[] = {
      "server version string sent to clients in the handshake greeting", NULL},
     {"connect_timeout_ms", CONFIG_INT, "2000", 10, 600000,
      "milliseconds allowed for a backend TCP connect plus its login", NULL},
+    {"dns_refresh_ms", CONFIG_INT, "30000", 100, 86400000,
+     "milliseconds between two resolutions of a backend host name by the resolver thread "
+     "(connects only read its cache; a name that stops resolving keeps its last addresses); a "
+     "name a config adds is resolved at once", NULL},
     {"login_timeout_ms", CONFIG_INT, "5000", 10, 600000,
      "milliseconds a client has to finish the handshake and login", NULL},
     {"shutdown_timeout_ms", CONFIG_INT, "10000", 0, 3600000,
@@ -1638,6 +1642,7 @@ static hy_status_t fill_config(struct loader *ld, struct config *cfg, config_set
     cfg->workers = (int)workers;
     cfg->log_level = (enum log_level)log_level_parse(get_str(root, "log_level"));
     cfg->connect_timeout_ms = (int)get_int(root, "connect_timeout_ms");
+    cfg->dns_refresh_ms = (int)get_int(root, "dns_refresh_ms");
     cfg->login_timeout_ms = (int)get_int(root, "login_timeout_ms");
     cfg->shutdown_timeout_ms = (int)get_int(root, "shutdown_timeout_ms");
     cfg->buffer_size = (int)get_int(root, "buffer_size");

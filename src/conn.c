@@ -160,25 +160,25 @@ int net_listen(const char *address, int port, int backlog, char *err, size_t err
     return fd;
 }
 
-int net_connect(const char *address, int port)
+int net_connect_next(struct resolve_target *t)
 {
-    struct sockaddr_storage ss;
-    socklen_t sslen;
-    if (resolve(address, port, &ss, &sslen) != 0) {
-        errno = EHOSTUNREACH;
-        return -1;
-    }
-    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -1;
-    net_set_nodelay(fd);
-    if (connect(fd, (struct sockaddr *)&ss, sslen) < 0 && errno != EINPROGRESS) {
-        int e = errno;
+    union resolve_sa sa;
+    socklen_t len;
+    int e = EHOSTUNREACH;
+    while (resolve_target_next(t, &sa, &len)) {
+        int fd = socket(sa.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            e = errno;
+            continue;
+        }
+        net_set_nodelay(fd);
+        if (connect(fd, &sa.sa, len) == 0 || errno == EINPROGRESS)
+            return fd;
+        e = errno; /* no route (an IPv6 address without IPv6), refused at once (loopback) */
         close(fd);
-        errno = e;
-        return -1;
     }
-    return fd;
+    errno = e;
+    return -1;
 }
 
 void net_set_nodelay(int fd)

@@ -35,6 +35,7 @@
 #include "halyard/metrics.h"
 #include "halyard/failover_exec.h"
 #include "halyard/monitor.h"
+#include "halyard/resolve.h"
 #include "halyard/stats.h"
 #include "halyard/status.h"
 #include "halyard/takeover.h"
@@ -342,6 +343,8 @@ static hy_status_t app_reload(struct status *st, const char *by)
     }
     st->reloads_ok++;
     st->last_reload_error[0] = '\0';
+    /* names the new config adds: resolved before sessions can use them */
+    resolve_configure(fresh, RESOLVE_RELOAD_WAIT_MS);
     struct worker_listen *mine = calloc(n_ns + 1, sizeof(*mine));
     for (int i = 0; i < app.n_workers; i++) {
         size_t k = mine != NULL ? sockets_of(ns, n_ns, i, mine) : 0;
@@ -565,6 +568,14 @@ int main(int argc, char **argv)
         return 1;
     }
 
+    /* Backend host names resolved once before anything connects (bounded
+     * wait); from here on only the resolver thread resolves them. */
+    if (resolve_start() != HY_OK) {
+        hy_log_error("cannot start the resolver thread");
+        return 1;
+    }
+    resolve_configure(app.cfg, RESOLVE_START_WAIT_MS);
+
     /* Workers never take signals: block them before the threads exist. */
     sigset_t all, old;
     sigemptyset(&all);
@@ -730,6 +741,7 @@ out:
     free(app.workers);
     guard_destroy();
     firewall_destroy();
+    resolve_stop();
     if (pidfile != NULL && (!app.handed_over || pidfile_is_ours(pidfile)))
         unlink(pidfile);
     if (rc == 0)

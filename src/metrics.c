@@ -20,6 +20,7 @@
 #include "halyard/backend.h"
 #include "halyard/log.h"
 #include "halyard/metrics.h"
+#include "halyard/resolve.h"
 
 /* ---- rendering --------------------------------------------------------- */
 
@@ -259,6 +260,18 @@ void metrics_render(struct textbuf *sb, const struct metrics_snapshot *m)
     sample_u64(sb, "halyard_log_lines_dropped_total", "log", "audit", m->logs.audit_dropped);
     sample_u64(sb, "halyard_log_lines_dropped_total", "log", "query", m->logs.query_dropped);
 
+    /* backend host names (resolve.h); numeric addresses have none */
+    family(sb, "halyard_dns_failures_total", "counter",
+           "Failed resolutions of a backend host name by the resolver thread (its last good "
+           "addresses stay in use meanwhile).");
+    for (size_t i = 0; i < m->n_dns; i++)
+        sample_u64(sb, "halyard_dns_failures_total", "host", m->dns[i].host, m->dns[i].failures);
+    family(sb, "halyard_dns_addresses", "gauge",
+           "Addresses a backend host name has in the resolver's cache (the last good ones while "
+           "it fails to resolve); 0: never resolved, connects to it fail.");
+    for (size_t i = 0; i < m->n_dns; i++)
+        sample_u64(sb, "halyard_dns_addresses", "host", m->dns[i].host, m->dns[i].n_addrs);
+
     if (m->cfg != NULL)
         render_backends(sb, m->cfg);
 }
@@ -402,7 +415,10 @@ static void answer(struct metrics_conn *c)
     } else {
         struct metrics_snapshot s;
         snapshot(c->m->st, &s);
+        struct resolve_stat *dns = resolve_stats(&s.n_dns);
+        s.dns = dns;
         metrics_render(&body, &s);
+        free(dns);
         if (body.overflow) {
             textbuf_reset(&body);
             textbuf_puts(&body, "out of memory\n");

@@ -261,6 +261,48 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
     login_progress(bc);
 }
 
+static void write_cb(struct ev_loop *loop, ev_io *w, int revents);
+
+static void timer_rearm(struct bconn *bc, ev_tstamp after)
+{
+    ev_timer_stop(bc->loop, &bc->timer);
+    ev_timer_set(&bc->timer, after > 0.001 ? after : 0.001, 0.);
+    ev_timer_start(bc->loop, &bc->timer);
+}
+
+/* Start a non-blocking connect to the next address of the backend that
+ * takes one (the one place a backend's address becomes a socket), timed to
+ * its share of what is left of the budget. False with errno when no
+ * address is left. */
+static bool connect_next(struct bconn *bc)
+{
+    int fd = net_connect_next(&bc->target);
+    if (fd < 0)
+        return false;
+    conn_init(&bc->c, fd);
+    ev_io_init(&bc->c.rio, read_cb, fd, EV_READ);
+    ev_io_init(&bc->c.wio, write_cb, fd, EV_WRITE);
+    ev_io_start(bc->loop, &bc->c.wio);
+    int left_ms = (int)((bc->deadline - ev_now(bc->loop)) * 1000.0);
+    timer_rearm(bc, resolve_target_slice_ms(&bc->target, left_ms) / 1000.0);
+    return true;
+}
+
+/* The connect to the current address failed (`why`): try the next address
+ * within the same budget, or fail. */
+static void connect_failed(struct bconn *bc, const char *why)
+{
+    while (resolve_target_left(&bc->target) > 0) {
+        hy_log_debug("backend %s: connect to address %u of %s:%d: %s; trying the next address",
+                     bc->be->name, (unsigned)bc->target.next, bc->be->address, bc->be->port, why);
+        conn_close(&bc->c, bc->loop, bc->pool);
+        if (connect_next(bc))
+            return;
+        why = strerror(errno);
+    }
+    fail(bc, NULL, 0, why);
+}
+
 static void write_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
     (void)revents;
@@ -272,9 +314,10 @@ static void write_cb(struct ev_loop *loop, ev_io *w, int revents)
             err = errno;
         ev_io_stop(loop, &bc->c.wio);
         if (err != 0) {
-            fail(bc, NULL, 0, strerror(err));
+            connect_failed(bc, strerror(err));
             return;
         }
+        timer_rearm(bc, bc->deadline - ev_now(loop)); /* the login gets the rest */
         bc->login = (struct mysql_client){0};
         if (bconn_set_state(bc, BCONN_GREETING) != HY_OK) {
             fail_state(bc);
@@ -303,14 +346,10 @@ static void timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
     (void)loop;
     (void)revents;
     struct bconn *bc = container_of(t, struct bconn, timer);
-    fail(bc, NULL, 0, "connect timed out");
-}
-
-/* Start a non-blocking connect to the backend: the fd, or -1 with errno.
- * The one place a backend's address becomes a socket. */
-static int server_socket(const struct config_backend *be)
-{
-    return net_connect(be->address, be->port);
+    if (bc->state == BCONN_CONNECTING)
+        connect_failed(bc, "connect timed out");
+    else
+        fail(bc, NULL, 0, "connect timed out");
 }
 
 struct bconn *server_create(const struct config_backend *be, struct ev_loop *loop,
@@ -347,22 +386,22 @@ bool server_connect(struct bconn *bc, const struct mysql_client_creds *cr, int t
         return false;
     }
     bc->counted = be->rt != NULL;
-    int fd = server_socket(be);
-    if (fd < 0) {
-        snprintf(r->why_buf, sizeof(r->why_buf), "%s", strerror(errno));
+    /* the resolver's cache: a worker never waits for a name (resolve.h) */
+    if (resolve_target_init(&bc->target, be->address, be->port, r->why_buf, sizeof(r->why_buf)) !=
+        HY_OK) {
         r->why = r->why_buf;
         return false;
     }
-    conn_init(&bc->c, fd);
-    ev_io_init(&bc->c.rio, read_cb, fd, EV_READ);
-    ev_io_init(&bc->c.wio, write_cb, fd, EV_WRITE);
     if (bconn_set_state(bc, BCONN_CONNECTING) != HY_OK) {
         r->why = "impossible connection state change";
         return false;
     }
-    ev_io_start(bc->loop, &bc->c.wio);
-    ev_timer_set(&bc->timer, timeout_ms / 1000.0, 0.);
-    ev_timer_start(bc->loop, &bc->timer);
+    bc->deadline = ev_now(bc->loop) + timeout_ms / 1000.0;
+    if (!connect_next(bc)) {
+        snprintf(r->why_buf, sizeof(r->why_buf), "%s", strerror(errno));
+        r->why = r->why_buf;
+        return false;
+    }
     return true;
 }
 

@@ -53,6 +53,8 @@ struct sqlclient {
     enum tls_mode tls;
     struct ssl_ctx_st *tls_ctx; /* a reference, NULL without TLS */
     ev_timer timer;
+    ev_tstamp deadline;           /* connecting: end of the connect + login budget */
+    struct resolve_target target; /* connecting: the addresses and the next to try */
     enum sc_state state;
     uint8_t seq;               /* sequence id of the last packet seen or sent */
     struct mysql_client login; /* mysql_client.h */
@@ -291,6 +293,8 @@ hy_status_t sqlresult_parser_feed(struct sqlresult_parser *p, const uint8_t *pay
 
 static void io_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void timer_cb(struct ev_loop *loop, ev_timer *t, int revents);
+static bool connect_next(struct sqlclient *c);
+static void connect_failed(struct sqlclient *c, const char *why);
 
 static char *dup_or_empty(const char *s)
 {
@@ -508,18 +512,56 @@ hy_status_t sqlclient_connect(struct sqlclient *c, sqlclient_cb cb, void *arg)
     c->cb = cb;
     c->arg = arg;
     c->seq = 0;
-    int fd = net_connect(c->address, c->port);
-    if (fd < 0) {
+    char why[160];
+    /* the resolver's cache: never a wait for a name (resolve.h) */
+    if (resolve_target_init(&c->target, c->address, c->port, why, sizeof(why)) != HY_OK) {
+        defer_fail(c, "connect to %s:%d: %s", c->address, c->port, why);
+        return HY_OK;
+    }
+    c->deadline = ev_now(c->loop) + c->timeout_ms / 1000.0;
+    if (!connect_next(c)) {
         defer_fail(c, "connect to %s:%d: %s", c->address, c->port, strerror(errno));
         return HY_OK;
     }
-    conn_init(&c->conn, fd);
     c->state = SC_CONNECTING;
+    return HY_OK;
+}
+
+static void timer_after(struct sqlclient *c, ev_tstamp after)
+{
+    ev_timer_stop(c->loop, &c->timer);
+    ev_timer_set(&c->timer, after > 0.001 ? after : 0.001, 0.);
+    ev_timer_start(c->loop, &c->timer);
+}
+
+/* Start a non-blocking connect to the next address that takes one, timed
+ * to its share of what is left of the budget. False with errno when no
+ * address is left. */
+static bool connect_next(struct sqlclient *c)
+{
+    int fd = net_connect_next(&c->target);
+    if (fd < 0)
+        return false;
+    conn_init(&c->conn, fd);
     ev_io_set(&c->conn.rio, fd, EV_READ);
     ev_io_set(&c->conn.wio, fd, EV_WRITE);
     ev_io_start(c->loop, &c->conn.wio);
-    start_timer(c);
-    return HY_OK;
+    int left_ms = (int)((c->deadline - ev_now(c->loop)) * 1000.0);
+    timer_after(c, resolve_target_slice_ms(&c->target, left_ms) / 1000.0);
+    return true;
+}
+
+/* The connect to the current address failed (`why`): the next address
+ * within the same budget, or the operation fails. */
+static void connect_failed(struct sqlclient *c, const char *why)
+{
+    while (resolve_target_left(&c->target) > 0) {
+        conn_close(&c->conn, c->loop, NULL);
+        if (connect_next(c))
+            return;
+        why = strerror(errno);
+    }
+    fail(c, 0, NULL, "connect to %s:%d: %s", c->address, c->port, why);
 }
 
 static hy_status_t start_command(struct sqlclient *c, enum sc_state st, uint8_t cmd,
@@ -570,6 +612,10 @@ static void timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
         char why[sizeof(c->deferred)];
         memcpy(why, c->deferred, sizeof(why));
         fail(c, 0, NULL, "%s", why);
+        return;
+    }
+    if (c->state == SC_CONNECTING && resolve_target_left(&c->target) > 0) {
+        connect_failed(c, "connect timed out");
         return;
     }
     fail(c, 0, NULL, "timeout after %d ms", c->timeout_ms);
@@ -779,9 +825,10 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
         if (getsockopt(c->conn.fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
             err = errno;
         if (err != 0) {
-            fail(c, 0, NULL, "connect to %s:%d: %s", c->address, c->port, strerror(err));
+            connect_failed(c, strerror(err));
             return;
         }
+        timer_after(c, c->deadline - ev_now(c->loop)); /* the login gets the rest */
         ev_io_stop(c->loop, &c->conn.wio);
         ev_io_start(c->loop, &c->conn.rio);
         c->login = (struct mysql_client){0};

@@ -204,6 +204,7 @@ struct config {
     enum log_level log_level;
     char *server_version;        /* sent in the greeting */
     int connect_timeout_ms;      /* backend TCP connect + login */
+    int dns_refresh_ms;          /* backend host names resolved again (resolve.h) */
     int login_timeout_ms;        /* client handshake must finish within this */
     int shutdown_timeout_ms;     /* SIGTERM: in-flight statements get this long */
     int buffer_size;             /* bytes per direction per session while busy */

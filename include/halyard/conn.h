@@ -21,6 +21,7 @@
 
 #include "halyard/buf.h"
 #include "halyard/core.h"
+#include "halyard/resolve.h"
 
 struct conn;
 struct tls_conn;
@@ -78,8 +79,10 @@ static inline const char *conn_error(const struct conn *c)
 
 /* Socket helpers. */
 int net_listen(const char *address, int port, int backlog, char *err, size_t errlen);
-/* Start a non-blocking connect: the fd, or -1 with errno. */
-int net_connect(const char *address, int port);
+/* Start a non-blocking connect to the next address of `t` (resolve.h)
+ * that takes one: the fd, or -1 with errno (of the last address tried)
+ * when none is left. Never resolves a name. */
+int net_connect_next(struct resolve_target *t);
 /* "127.0.0.1:5555" / "[::1]:5555"; "?:0" for anything but IPv4 and IPv6 */
 void net_peer_name(int fd, char *out, size_t len);
 void net_addr_name(const struct sockaddr *sa, char *out, size_t len);

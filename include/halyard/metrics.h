@@ -13,6 +13,7 @@
 
 #include "halyard/audit.h"
 #include "halyard/core.h"
+#include "halyard/resolve.h"
 #include "halyard/stats.h"
 #include "halyard/status.h"
 #include "halyard/textbuf.h"
@@ -44,8 +45,10 @@ struct metrics_snapshot {
     const struct listener_stats *listeners; /* list (stats.h); counters read as rendered */
     uint64_t failovers[2][2];               /* [switchover][ok] */
     struct audit_stats logs;
-    const struct config *cfg; /* its backends' run-time state (backend.h), read as rendered;
-                               * NULL = no backend families */
+    const struct config *cfg;       /* its backends' run-time state (backend.h), read as rendered;
+                                     * NULL = no backend families */
+    const struct resolve_stat *dns; /* backend host names (resolve.h), n_dns of them */
+    size_t n_dns;
 };
 
 void metrics_render(struct textbuf *sb, const struct metrics_snapshot *m);

@@ -69,7 +69,9 @@ struct bconn {
     struct buf_pool *pool;
     server_event_fn on_event;
     void *owner;                     /* the owner's, never read by server.c */
-    ev_timer timer;                  /* connect + login */
+    ev_timer timer;                  /* connect + login; an address's share while connecting */
+    ev_tstamp deadline;              /* end of the connect + login budget */
+    struct resolve_target target;    /* the backend's addresses and the next to try */
     struct stream in;                /* the login's packets */
     struct mysql_client_creds creds; /* who logs in (the owner's pointers) */
     struct mysql_client login;       /* the login's state; login.thread_id: the server's id */

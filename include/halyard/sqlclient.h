@@ -34,8 +34,8 @@
  * most 16 MiB - 1): a larger answer fails the operation and closes the
  * connection.
  *
- * Host names are resolved with getaddrinfo(), which may block: backends
- * named by IP literal never do.
+ * Host names are never resolved here: a connect takes the addresses the
+ * resolver thread has cached (resolve.h) and tries them in turn.
  */
 #ifndef HALYARD_SQLCLIENT_H
 #define HALYARD_SQLCLIENT_H

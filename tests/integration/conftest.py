@@ -109,13 +109,16 @@ def start_galera_halyard(galera, tmp_path):
 
 @pytest.fixture
 def start_halyard(cluster, tmp_path):
-    """Factory: start_halyard(conf=None, *, args=(), wait=True, **overrides).
+    """Factory: start_halyard(conf=None, *, args=(), wait=True, prefix=(), host=..., **overrides).
 
     conf: None for the default config, a dict merged over it, or raw libconfig
     text with $listen_port, $node0_port, $primary_port, $app_hash ...
     substituted. Keyword overrides are merged over the defaults too
     (start_halyard(workers=1)). With wait=False the process is started but
-    not waited for (for configs meant to fail: use .wait() then). Each
+    not waited for (for configs meant to fail: use .wait() then). prefix: a
+    command line the binary runs under (it must exec it, so the pid stays
+    halyard's: test_dns's `unshare -m`, test_partition's `ip netns exec`);
+    host: where its listener is reached (127.0.0.1). Each
     process is stopped at teardown, and the test fails if one crashed, exited
     unasked, or left a sanitizer report in its log.
     """

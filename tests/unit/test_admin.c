@@ -736,6 +736,10 @@ static void test_metrics_render(void **state)
                                  .listeners = &l1,
                                  .failovers = {{0, 2}, {1, 3}},
                                  .logs = {.audit_lines = 9, .query_dropped = 4}};
+    const struct resolve_stat dns[] = {{.host = "db1.example", .failures = 3, .n_addrs = 2},
+                                       {.host = "db2.example", .n_addrs = 0, .failing = true}};
+    m.dns = dns;
+    m.n_dns = 2;
     struct textbuf sb;
     textbuf_init(&sb, 1 << 20);
     metrics_render(&sb, &m);
@@ -779,8 +783,8 @@ static void test_metrics_render(void **state)
         }
     }
     free(text);
-    assert_int_equal(n_fam, 17);
-    assert_int_equal(samples, 26);
+    assert_int_equal(n_fam, 19);
+    assert_int_equal(samples, 30);
 
     static const char *const want[] = {
         "\nhalyard_up 1\n",
@@ -806,6 +810,10 @@ static void test_metrics_render(void **state)
         "\nhalyard_failovers_total{kind=\"switchover\",result=\"error\"} 1\n",
         "\nhalyard_log_lines_total{log=\"audit\"} 9\n",
         "\nhalyard_log_lines_dropped_total{log=\"query\"} 4\n",
+        "\nhalyard_dns_failures_total{host=\"db1.example\"} 3\n",
+        "\nhalyard_dns_failures_total{host=\"db2.example\"} 0\n",
+        "\nhalyard_dns_addresses{host=\"db1.example\"} 2\n",
+        "\nhalyard_dns_addresses{host=\"db2.example\"} 0\n",
         "\n# TYPE halyard_commands_total counter\n",
         "\n# TYPE halyard_client_sessions gauge\n",
     };
