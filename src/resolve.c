@@ -400,8 +400,16 @@ void resolve_stop(void)
         pthread_cond_signal(&R.wake);
     pthread_mutex_unlock(&R.mu);
     if (running) {
-        /* A getaddrinfo in flight ends within the resolver's own timeouts. */
-        pthread_join(R.thread, NULL);
+        /* A getaddrinfo in flight ends only within the resolver's own
+         * timeouts (10 s and more with a silent server): the exit does not
+         * wait that long; the thread and the cache it uses are left to it. */
+        struct timespec deadline;
+        clock_gettime(CLOCK_REALTIME, &deadline);
+        deadline.tv_sec += RESOLVE_STOP_WAIT_S;
+        if (pthread_timedjoin_np(R.thread, NULL, &deadline) != 0) {
+            hy_log_info("dns: a resolution is still running; exiting without waiting for it");
+            return;
+        }
         pthread_cond_destroy(&R.wake);
         pthread_cond_destroy(&R.answered);
     }

@@ -38,6 +38,8 @@ struct addrinfo;
 #define RESOLVE_START_WAIT_MS 5000
 /* How long a reload waits for the first answers of names it adds. */
 #define RESOLVE_RELOAD_WAIT_MS 2000
+/* How long the exit waits for a resolution in flight. */
+#define RESOLVE_STOP_WAIT_S 1
 /* A name without any good address is retried at least this often. */
 #define RESOLVE_RETRY_MS 1000
 
@@ -64,7 +66,8 @@ struct resolve_target {
 
 /* Start the resolver thread. HY_ERROR if it cannot be created. */
 hy_status_t resolve_start(void) HY_MUSTCHECK;
-/* Stop and join the thread, free the cache. */
+/* Stop and join the thread (waiting at most RESOLVE_STOP_WAIT_S for a
+ * resolution in flight, then leaving it be), free the cache. */
 void resolve_stop(void);
 /* Make the cache follow `cfg`: its backends' host names are kept fresh every
  * cfg->dns_refresh_ms, names it adds are resolved at once, names no config
