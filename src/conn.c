@@ -181,6 +181,28 @@ int net_connect_next(struct resolve_target *t)
     return -1;
 }
 
+void conn_timer_rearm(struct ev_loop *loop, ev_timer *timer, ev_tstamp after)
+{
+    ev_timer_stop(loop, timer);
+    ev_timer_set(timer, after > 0.001 ? after : 0.001, 0.);
+    ev_timer_start(loop, timer);
+}
+
+bool conn_connect_next(struct conn *c, struct ev_loop *loop, struct resolve_target *t,
+                       ev_timer *timer, ev_tstamp deadline)
+{
+    int fd = net_connect_next(t);
+    if (fd < 0)
+        return false;
+    conn_init(c, fd);
+    ev_io_set(&c->rio, fd, EV_READ);
+    ev_io_set(&c->wio, fd, EV_WRITE);
+    ev_io_start(loop, &c->wio);
+    int left_ms = (int)((deadline - ev_now(loop)) * 1000.0);
+    conn_timer_rearm(loop, timer, resolve_target_slice_ms(t, left_ms) / 1000.0);
+    return true;
+}
+
 void net_set_nodelay(int fd)
 {
     int one = 1;

@@ -568,14 +568,6 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    /* Backend host names resolved once before anything connects (bounded
-     * wait); from here on only the resolver thread resolves them. */
-    if (resolve_start() != HY_OK) {
-        hy_log_error("cannot start the resolver thread");
-        return 1;
-    }
-    resolve_configure(app.cfg, RESOLVE_START_WAIT_MS);
-
     /* Workers never take signals: block them before the threads exist. */
     sigset_t all, old;
     sigemptyset(&all);
@@ -584,6 +576,15 @@ int main(int argc, char **argv)
     sigaddset(&all, SIGHUP);
     sigaddset(&all, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &all, &old);
+
+    /* Backend host names resolved once before anything connects (bounded
+     * wait); from here on only the resolver thread resolves them. Started
+     * after the mask, like every thread: a SIGHUP must never reach it. */
+    if (resolve_start() != HY_OK) {
+        hy_log_error("cannot start the resolver thread");
+        return 1;
+    }
+    resolve_configure(app.cfg, RESOLVE_START_WAIT_MS);
 
     app.loop = ev_default_loop(EVFLAG_AUTO);
     app.n_workers = app.cfg->workers;

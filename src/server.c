@@ -261,33 +261,6 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
     login_progress(bc);
 }
 
-static void write_cb(struct ev_loop *loop, ev_io *w, int revents);
-
-static void timer_rearm(struct bconn *bc, ev_tstamp after)
-{
-    ev_timer_stop(bc->loop, &bc->timer);
-    ev_timer_set(&bc->timer, after > 0.001 ? after : 0.001, 0.);
-    ev_timer_start(bc->loop, &bc->timer);
-}
-
-/* Start a non-blocking connect to the next address of the backend that
- * takes one (the one place a backend's address becomes a socket), timed to
- * its share of what is left of the budget. False with errno when no
- * address is left. */
-static bool connect_next(struct bconn *bc)
-{
-    int fd = net_connect_next(&bc->target);
-    if (fd < 0)
-        return false;
-    conn_init(&bc->c, fd);
-    ev_io_init(&bc->c.rio, read_cb, fd, EV_READ);
-    ev_io_init(&bc->c.wio, write_cb, fd, EV_WRITE);
-    ev_io_start(bc->loop, &bc->c.wio);
-    int left_ms = (int)((bc->deadline - ev_now(bc->loop)) * 1000.0);
-    timer_rearm(bc, resolve_target_slice_ms(&bc->target, left_ms) / 1000.0);
-    return true;
-}
-
 /* The connect to the current address failed (`why`): try the next address
  * within the same budget, or fail. */
 static void connect_failed(struct bconn *bc, const char *why)
@@ -296,7 +269,7 @@ static void connect_failed(struct bconn *bc, const char *why)
         hy_log_debug("backend %s: connect to address %u of %s:%d: %s; trying the next address",
                      bc->be->name, (unsigned)bc->target.next, bc->be->address, bc->be->port, why);
         conn_close(&bc->c, bc->loop, bc->pool);
-        if (connect_next(bc))
+        if (conn_connect_next(&bc->c, bc->loop, &bc->target, &bc->timer, bc->deadline))
             return;
         why = strerror(errno);
     }
@@ -317,7 +290,7 @@ static void write_cb(struct ev_loop *loop, ev_io *w, int revents)
             connect_failed(bc, strerror(err));
             return;
         }
-        timer_rearm(bc, bc->deadline - ev_now(loop)); /* the login gets the rest */
+        conn_timer_rearm(loop, &bc->timer, bc->deadline - ev_now(loop)); /* the login: the rest */
         bc->login = (struct mysql_client){0};
         if (bconn_set_state(bc, BCONN_GREETING) != HY_OK) {
             fail_state(bc);
@@ -363,7 +336,9 @@ struct bconn *server_create(const struct config_backend *be, struct ev_loop *loo
     bc->pool = pool;
     bc->on_event = on_event;
     bc->owner = owner;
-    bc->c.fd = -1;
+    conn_init(&bc->c, -1);
+    ev_init(&bc->c.rio, read_cb);
+    ev_init(&bc->c.wio, write_cb);
     ev_timer_init(&bc->timer, timer_cb, 0., 0.);
     return bc;
 }
@@ -397,7 +372,8 @@ bool server_connect(struct bconn *bc, const struct mysql_client_creds *cr, int t
         return false;
     }
     bc->deadline = ev_now(bc->loop) + timeout_ms / 1000.0;
-    if (!connect_next(bc)) {
+    /* the one place a backend's address becomes a socket */
+    if (!conn_connect_next(&bc->c, bc->loop, &bc->target, &bc->timer, bc->deadline)) {
         snprintf(r->why_buf, sizeof(r->why_buf), "%s", strerror(errno));
         r->why = r->why_buf;
         return false;

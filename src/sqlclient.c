@@ -293,7 +293,6 @@ hy_status_t sqlresult_parser_feed(struct sqlresult_parser *p, const uint8_t *pay
 
 static void io_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void timer_cb(struct ev_loop *loop, ev_timer *t, int revents);
-static bool connect_next(struct sqlclient *c);
 static void connect_failed(struct sqlclient *c, const char *why);
 
 static char *dup_or_empty(const char *s)
@@ -519,36 +518,12 @@ hy_status_t sqlclient_connect(struct sqlclient *c, sqlclient_cb cb, void *arg)
         return HY_OK;
     }
     c->deadline = ev_now(c->loop) + c->timeout_ms / 1000.0;
-    if (!connect_next(c)) {
+    if (!conn_connect_next(&c->conn, c->loop, &c->target, &c->timer, c->deadline)) {
         defer_fail(c, "connect to %s:%d: %s", c->address, c->port, strerror(errno));
         return HY_OK;
     }
     c->state = SC_CONNECTING;
     return HY_OK;
-}
-
-static void timer_after(struct sqlclient *c, ev_tstamp after)
-{
-    ev_timer_stop(c->loop, &c->timer);
-    ev_timer_set(&c->timer, after > 0.001 ? after : 0.001, 0.);
-    ev_timer_start(c->loop, &c->timer);
-}
-
-/* Start a non-blocking connect to the next address that takes one, timed
- * to its share of what is left of the budget. False with errno when no
- * address is left. */
-static bool connect_next(struct sqlclient *c)
-{
-    int fd = net_connect_next(&c->target);
-    if (fd < 0)
-        return false;
-    conn_init(&c->conn, fd);
-    ev_io_set(&c->conn.rio, fd, EV_READ);
-    ev_io_set(&c->conn.wio, fd, EV_WRITE);
-    ev_io_start(c->loop, &c->conn.wio);
-    int left_ms = (int)((c->deadline - ev_now(c->loop)) * 1000.0);
-    timer_after(c, resolve_target_slice_ms(&c->target, left_ms) / 1000.0);
-    return true;
 }
 
 /* The connect to the current address failed (`why`): the next address
@@ -557,7 +532,7 @@ static void connect_failed(struct sqlclient *c, const char *why)
 {
     while (resolve_target_left(&c->target) > 0) {
         conn_close(&c->conn, c->loop, NULL);
-        if (connect_next(c))
+        if (conn_connect_next(&c->conn, c->loop, &c->target, &c->timer, c->deadline))
             return;
         why = strerror(errno);
     }
@@ -828,7 +803,7 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
             connect_failed(c, strerror(err));
             return;
         }
-        timer_after(c, c->deadline - ev_now(c->loop)); /* the login gets the rest */
+        conn_timer_rearm(c->loop, &c->timer, c->deadline - ev_now(c->loop)); /* login: the rest */
         ev_io_stop(c->loop, &c->conn.wio);
         ev_io_start(c->loop, &c->conn.rio);
         c->login = (struct mysql_client){0};

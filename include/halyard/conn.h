@@ -77,6 +77,17 @@ static inline const char *conn_error(const struct conn *c)
     return c->ops->error != NULL ? c->ops->error(c) : NULL;
 }
 
+/* Start a non-blocking connect on `c` (closed; its watchers initialised
+ * with their callbacks) to the next address of `t` that takes one: the
+ * socket set in both watchers, the write watcher started (it fires when the
+ * connect ends), `timer` re-armed to this address's share of what is left
+ * until `deadline` (resolve_target_slice_ms). False with errno when no
+ * address is left. */
+bool conn_connect_next(struct conn *c, struct ev_loop *loop, struct resolve_target *t,
+                       ev_timer *timer, ev_tstamp deadline) HY_MUSTCHECK;
+/* Re-arm a one-shot timer to fire `after` seconds from now (at least 1 ms). */
+void conn_timer_rearm(struct ev_loop *loop, ev_timer *timer, ev_tstamp after);
+
 /* Socket helpers. */
 int net_listen(const char *address, int port, int backlog, char *err, size_t errlen);
 /* Start a non-blocking connect to the next address of `t` (resolve.h)
