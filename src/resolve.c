@@ -141,6 +141,19 @@ enum resolve_change resolve_state_apply(struct resolve_state *st, int gai_err,
     return same ? RESOLVE_SAME : RESOLVE_CHANGED;
 }
 
+void resolve_addrs_rotate(struct resolve_addrs *a, const union resolve_sa *first)
+{
+    unsigned k = 0;
+    while (k < a->n && !sa_equal(&a->a[k], first))
+        k++;
+    if (k == 0 || k >= a->n)
+        return;
+    union resolve_sa tmp[RESOLVE_MAX_ADDRS];
+    for (unsigned i = 0; i < a->n; i++)
+        tmp[i] = a->a[(k + i) % a->n];
+    memcpy(a->a, tmp, a->n * sizeof(tmp[0]));
+}
+
 bool resolve_target_next(struct resolve_target *t, union resolve_sa *sa, socklen_t *len)
 {
     if (t->next >= t->addrs.n)
@@ -200,6 +213,8 @@ struct entry {
     struct entry *next;
     char *host;
     struct resolve_state st;
+    union resolve_sa prefer; /* the address connects start with (resolve_prefer) */
+    bool has_prefer;
     struct timespec due; /* next resolution, CLOCK_MONOTONIC */
     bool wanted;         /* named by the config in force, or asked for since */
     bool busy;           /* the thread resolves it, mutex released */
@@ -357,9 +372,10 @@ static void *resolver_main(void *arg)
             resolve_one(soonest);
             continue;
         }
-        if (soonest != NULL)
-            pthread_cond_timedwait(&R.wake, &R.mu, &soonest->due);
-        else
+        if (soonest != NULL) {
+            struct timespec due = soonest->due; /* a reload may free the entry meanwhile */
+            pthread_cond_timedwait(&R.wake, &R.mu, &due);
+        } else
             pthread_cond_wait(&R.wake, &R.mu);
     }
     pthread_mutex_unlock(&R.mu);
@@ -491,6 +507,8 @@ hy_status_t resolve_target_init(struct resolve_target *t, const char *host, int 
     struct entry *e = find(host);
     if (e != NULL && e->st.addrs.n > 0) {
         t->addrs = e->st.addrs;
+        if (e->has_prefer)
+            resolve_addrs_rotate(&t->addrs, &e->prefer);
         pthread_mutex_unlock(&R.mu);
         return HY_OK;
     }
@@ -507,6 +525,24 @@ hy_status_t resolve_target_init(struct resolve_target *t, const char *host, int 
     }
     pthread_mutex_unlock(&R.mu);
     return HY_ERROR;
+}
+
+void resolve_prefer(const char *host, const union resolve_sa *sa)
+{
+    pthread_mutex_lock(&R.mu);
+    struct entry *e = find(host);
+    bool changed = e != NULL && (!e->has_prefer || !sa_equal(&e->prefer, sa));
+    if (changed) {
+        e->prefer = *sa;
+        e->has_prefer = true;
+    }
+    pthread_mutex_unlock(&R.mu);
+    if (changed) {
+        char a[INET6_ADDRSTRLEN];
+        sa_format(sa, a, sizeof(a));
+        hy_log_info("dns: %s: connects start with %s from now on (the addresses before it failed)",
+                    host, a);
+    }
 }
 
 struct resolve_stat *resolve_stats(size_t *n)

@@ -291,6 +291,8 @@ static void write_cb(struct ev_loop *loop, ev_io *w, int revents)
             return;
         }
         conn_timer_rearm(loop, &bc->timer, bc->deadline - ev_now(loop)); /* the login: the rest */
+        if (bc->target.next > 1) /* the addresses before this one failed */
+            resolve_prefer(bc->be->address, &bc->target.addrs.a[bc->target.next - 1]);
         bc->login = (struct mysql_client){0};
         if (bconn_set_state(bc, BCONN_GREETING) != HY_OK) {
             fail_state(bc);

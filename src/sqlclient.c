@@ -804,6 +804,8 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
             return;
         }
         conn_timer_rearm(c->loop, &c->timer, c->deadline - ev_now(c->loop)); /* login: the rest */
+        if (c->target.next > 1) /* the addresses before this one failed */
+            resolve_prefer(c->address, &c->target.addrs.a[c->target.next - 1]);
         ev_io_stop(c->loop, &c->conn.wio);
         ev_io_start(c->loop, &c->conn.rio);
         c->login = (struct mysql_client){0};

@@ -22,6 +22,8 @@
  * refuses or fails, the next is tried within the same connect budget, each
  * address getting an equal share of what is left of it
  * (resolve_target_slice_ms), so one black-holed address cannot use it all.
+ * The address that answered after others failed leads the next walks
+ * (resolve_prefer), until it fails in turn.
  */
 #ifndef HALYARD_RESOLVE_H
 #define HALYARD_RESOLVE_H
@@ -83,6 +85,11 @@ void resolve_configure(const struct config *cfg, int wait_ms);
 hy_status_t resolve_target_init(struct resolve_target *t, const char *host, int port, char *err,
                                 size_t errlen) HY_MUSTCHECK;
 
+/* A connect to `host` succeeded on `sa` after the addresses before it in
+ * its walk failed: later connects start there (resolve_target_init rotates
+ * the list), so a dead address costs one connect, not every one. */
+void resolve_prefer(const char *host, const union resolve_sa *sa);
+
 /* Per-host figures for the metrics. */
 struct resolve_stat {
     char host[256];
@@ -129,6 +136,11 @@ void resolve_addrs_from_ai(const struct addrinfo *ai, struct resolve_addrs *out)
 bool resolve_addrs_equal(const struct resolve_addrs *x, const struct resolve_addrs *y);
 /* "127.0.0.1, ::1" into out (always terminated). */
 void resolve_addrs_format(const struct resolve_addrs *a, char *out, size_t len);
+
+/* Rotate `a` so the address equal to `first` leads, the others keeping
+ * their order after it (wrapping around); unchanged when `first` is not in
+ * it. */
+void resolve_addrs_rotate(struct resolve_addrs *a, const union resolve_sa *first);
 
 /* The next address of the walk, with t->port, and its length: false when
  * every address was tried. */

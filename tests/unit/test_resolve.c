@@ -205,6 +205,29 @@ static void test_walk(void **state)
     assert_int_equal(resolve_target_left(&t), 0);
 }
 
+/* The preferred address leads; the others follow in their order. */
+static void test_rotate(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *list, *first, *want;
+    } cases[] = {
+        {"::1 10.0.0.1 10.0.0.2", "10.0.0.1", "10.0.0.1, 10.0.0.2, ::1"},
+        {"::1 10.0.0.1 10.0.0.2", "10.0.0.2", "10.0.0.2, ::1, 10.0.0.1"},
+        {"::1 10.0.0.1 10.0.0.2", "::1", "::1, 10.0.0.1, 10.0.0.2"},
+        {"::1 10.0.0.1 10.0.0.2", "10.0.0.9", "::1, 10.0.0.1, 10.0.0.2"}, /* gone: as is */
+        {"10.0.0.1", "10.0.0.1", "10.0.0.1"},
+        {"", "10.0.0.1", "none"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct resolve_addrs a = addrs_of(cases[i].list), f = addrs_of(cases[i].first);
+        resolve_addrs_rotate(&a, &f.a[0]);
+        if (strcmp(fmt(&a), cases[i].want) != 0)
+            fail_msg("rotate [%s] to %s: %s, want %s", cases[i].list, cases[i].first, fmt(&a),
+                     cases[i].want);
+    }
+}
+
 static void test_target_numeric(void **state)
 {
     (void)state;
@@ -244,6 +267,11 @@ static void test_target_unresolved(void **state)
     assert_int_equal(st[0].n_addrs, 0);
     assert_int_equal(st[0].failures, 0);
     free(st);
+    /* a preference for a name without addresses changes nothing */
+    struct resolve_addrs p = addrs_of("10.0.0.1");
+    resolve_prefer("db9.halyard.test", &p.a[0]);
+    resolve_prefer("unknown.halyard.test", &p.a[0]);
+    assert_int_equal(resolve_target_init(&t, "db9.halyard.test", 3306, err, sizeof(err)), HY_ERROR);
     resolve_stop(); /* no thread: frees the cache */
     st = resolve_stats(&n);
     assert_int_equal(n, 0);
@@ -253,9 +281,13 @@ static void test_target_unresolved(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_apply_table),    cmocka_unit_test(test_addrs_equal),
-        cmocka_unit_test(test_from_ai),        cmocka_unit_test(test_walk),
-        cmocka_unit_test(test_target_numeric), cmocka_unit_test(test_target_unresolved),
+        cmocka_unit_test(test_apply_table),
+        cmocka_unit_test(test_addrs_equal),
+        cmocka_unit_test(test_from_ai),
+        cmocka_unit_test(test_walk),
+        cmocka_unit_test(test_rotate),
+        cmocka_unit_test(test_target_numeric),
+        cmocka_unit_test(test_target_unresolved),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
