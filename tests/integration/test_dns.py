@@ -254,7 +254,7 @@ def test_silent_dns_at_start_waits_a_bounded_time(cluster, start_halyard, dns, t
     dns.silent = True
     t0 = time.monotonic()
     h = start_halyard(workers=1, backends=named_backends(cluster, [NAME]),
-                      wrap=under_resolv_conf(str(slow)), wait=False)
+                      prefix=under_resolv_conf(str(slow)), wait=False)
     h.wait_ready(timeout=15)
     took = time.monotonic() - t0
     assert 4.5 < took < 7.0, f"halyard served after {took:.1f}s"
