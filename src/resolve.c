@@ -454,9 +454,11 @@ void resolve_configure(const struct config *cfg, int wait_ms)
     R.refresh_ms = cfg->dns_refresh_ms;
     for (struct entry *e = R.list; e != NULL; e = e->next)
         e->wanted = false;
-    for (size_t i = 0; i < cfg->n_backends; i++) {
+    /* The backends' names, then the failover witnesses'. */
+    for (size_t i = 0; i < cfg->n_backends + cfg->n_witnesses; i++) {
         struct resolve_addrs numeric;
-        const char *host = cfg->backends[i].address;
+        const char *host = i < cfg->n_backends ? cfg->backends[i].address
+                                               : cfg->witnesses[i - cfg->n_backends].address;
         if (parse_numeric(host, &numeric))
             continue;
         struct entry *e = find(host);
