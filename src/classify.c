@@ -148,6 +148,7 @@ enum kw {
     KW_DESCRIBE,
     KW_DO,
     KW_DROP,
+    KW_DUAL,
     KW_DUMPFILE,
     KW_ERRORS,
     KW_EXECUTE,
@@ -158,6 +159,7 @@ enum kw {
     KW_FOR,
     KW_FORMAT,
     KW_FOUND_ROWS,
+    KW_FROM,
     KW_GET,
     KW_GET_LOCK,
     KW_GLOBAL,
@@ -361,7 +363,7 @@ static const struct keyword keywords[] = {
     K("DOUBLE", KW_OTHER, KWF_FUNC),
     K("DO_DOMAIN_IDS", KW_OTHER, 0),
     K("DROP", KW_DROP, 0),
-    K("DUAL", KW_OTHER, 0),
+    K("DUAL", KW_DUAL, 0),
     K("DUMPFILE", KW_DUMPFILE, 0),
     K("DUPLICATE", KW_OTHER, 0),
     K("EACH", KW_OTHER, 0),
@@ -397,7 +399,7 @@ static const struct keyword keywords[] = {
     K("FOREIGN", KW_OTHER, 0),
     K("FORMAT", KW_FORMAT, KWF_FUNC),
     K("FOUND_ROWS", KW_FOUND_ROWS, KWF_FUNC),
-    K("FROM", KW_OTHER, 0),
+    K("FROM", KW_FROM, 0),
     K("FROM_UNIXTIME", KW_OTHER, KWF_FUNC),
     K("FULL", KW_OTHER, 0),
     K("FULLTEXT", KW_OTHER, 0),
@@ -1396,7 +1398,14 @@ struct stmt {
     size_t prev_end;
     bool analyze;   /* M_EXPLAIN came from ANALYZE */
     bool explained; /* the statement lead() reads is under EXPLAIN: it does not run */
-    bool unlock;    /* M_LOCK came from UNLOCK */
+    /* The diagnostics area (SHOW WARNINGS): MariaDB clears it before a
+     * statement that uses a table, and keeps it across one that uses none
+     * (SELECT 1, SET, DO, USE) unless that one raises its own. */
+    uint8_t first_kw;  /* the statement's leading keyword */
+    uint32_t sel_mask; /* bit d: a "(SELECT" opened depth d (a subquery) */
+    bool uses_table;   /* FROM a table (not DUAL) at depth 0 or in a subquery */
+    bool diag;         /* SHOW WARNINGS/ERRORS/COUNT(*), GET DIAGNOSTICS, @@warning_count */
+    bool unlock;       /* M_LOCK came from UNLOCK */
 
     /* SET */
     enum classify_scope scope; /* modifier in force */
@@ -1430,6 +1439,10 @@ static void stmt_begin(struct stmt *st)
     st->prev_kw = KW_NONE;
     st->prev2_kw = KW_NONE;
     st->explained = false;
+    st->first_kw = KW_NONE;
+    st->sel_mask = 0;
+    st->uses_table = false;
+    st->diag = false;
     st->prev_end = 0;
     st->analyze = false;
     st->unlock = false;
@@ -1513,6 +1526,7 @@ static bool lead(struct ctx *c, const struct token *t)
         break;
     case KW_GET: /* GET DIAGNOSTICS */
         st->base = CL_READ;
+        st->diag = true;
         c->res->flags |= CLF_PREV_STMT;
         break;
     case KW_SHOW:
@@ -1705,6 +1719,7 @@ static bool show_feed(struct ctx *c, const struct token *t)
     case KW_WARNINGS:
     case KW_ERRORS:
     case KW_COUNT: /* SHOW COUNT(*) WARNINGS */
+        st->diag = true;
         c->res->flags |= CLF_PREV_STMT;
         break;
     case KW_MASTER: /* the primary's binlog: MASTER STATUS/LOGS, BINLOG EVENTS/STATUS, BINARY LOGS
@@ -2112,6 +2127,7 @@ static void sysvar_check(struct ctx *c, const struct token *t)
     } else if (ci_equal(name, n, "last_gtid")) {
         raise_esc(&c->st, CL_PIN_PRIMARY);
     } else if (ci_equal(name, n, "warning_count") || ci_equal(name, n, "error_count")) {
+        c->st.diag = true;
         c->res->flags |= CLF_PREV_STMT;
     }
 }
@@ -2195,6 +2211,18 @@ static void expr_check(struct ctx *c, const struct token *t)
     }
 }
 
+/* What the statement does to the diagnostics area (struct stmt). */
+static void diag_note(struct stmt *st, const struct token *t)
+{
+    if (st->ntok == 1 && t->type == T_WORD)
+        st->first_kw = t->kw;
+    if (t->type == T_WORD && t->kw == KW_SELECT && st->prev_type == T_LPAREN && st->depth < 32)
+        st->sel_mask |= 1u << st->depth;
+    if (st->prev_kw == KW_FROM && !(t->type == T_WORD && t->kw == KW_DUAL) &&
+        (st->depth == 0 || (st->depth < 32 && (st->sel_mask & (1u << st->depth)))))
+        st->uses_table = true;
+}
+
 static void stmt_feed(struct ctx *c, const struct token *t)
 {
     struct stmt *st = &c->st;
@@ -2203,6 +2231,7 @@ static void stmt_feed(struct ctx *c, const struct token *t)
         st->depth++;
     else if (t->type == T_RPAREN && st->depth > 0)
         st->depth--;
+    diag_note(st, t);
     if (mode_feed(c, t))
         expr_check(c, t);
     st->prev2_kw = st->prev_kw;
@@ -2223,6 +2252,15 @@ static void stmt_end(struct ctx *c)
     enum classify_kind k = st->base;
     if (k <= CL_WRITE && st->esc > k)
         k = st->esc;
+    if (st->diag) {
+        c->res->flags |= CLF_DIAG;
+    } else {
+        bool keeps = !st->uses_table &&
+                     (st->first_kw == KW_SELECT || st->first_kw == KW_VALUES ||
+                      st->first_kw == KW_DO || st->first_kw == KW_SET || st->first_kw == KW_USE);
+        if (!keeps)
+            c->res->clears_diag = true;
+    }
     c->res->nstmt++;
     c->res->kinds |= CL_BIT(k);
     c->last = k;
@@ -2565,6 +2603,7 @@ static void result_init(struct classify_result *res)
 {
     res->kind = CL_EMPTY;
     res->flags = 0;
+    res->clears_diag = false;
     res->kinds = 0;
     res->nstmt = 0;
     res->autocommit = -1;

@@ -78,9 +78,12 @@ static void route_read(const struct route_in *in, struct route_out *out, bool ro
         route_go(out, in->primary);
         return;
     }
-    if (in->flags & CLF_PREV_STMT) { /* SHOW WARNINGS and the like: where the last one ran */
-        out->sticky = in->last_idx < in->n_be && in->be[in->last_idx].conn;
-        route_go(out, out->sticky ? in->last_idx : in->primary);
+    if (in->flags & CLF_PREV_STMT) {
+        /* FOUND_ROWS() and the like: where the last statement ran; SHOW
+         * WARNINGS and the like: where the session's diagnostics are. */
+        uint32_t at = (in->flags & CLF_DIAG) ? in->diag_idx : in->last_idx;
+        out->sticky = at < in->n_be && in->be[at].conn;
+        route_go(out, out->sticky ? at : in->primary);
         return;
     }
     if (in->show_status) {

@@ -799,6 +799,7 @@ static bool route_view(struct session *s, enum route_op op, struct route_in *in)
     in->read_write_split = s->cfg->read_write_split;
     in->replica_fallback_error = s->cfg->replica_fallback_error;
     in->last_idx = s->last_idx;
+    in->diag_idx = s->diag_idx;
     in->exclude = s->retried ? s->retry_exclude : -1;
     in->sticky = s->route_sticky;
     in->fell_back = s->fell_back;
@@ -906,6 +907,20 @@ static void session_lex_follow(struct session *s, uint16_t status)
         s->lex_opts &= ~CLO_NO_BACKSLASH_ESCAPES;
 }
 
+/* The command in flight ended on s->cur: the session's diagnostics area
+ * is there now when the command raised a warning or an error, or used a
+ * table (MariaDB cleared it before); a SELECT 1 elsewhere leaves it where
+ * it was, as it leaves it on the server. The one place s->diag_idx changes
+ * but for a reload's renumbering. */
+static void session_diag_follow(struct session *s)
+{
+    if (s->cur != NULL && !s->cmd_diag &&
+        (s->resp.err_code != 0 || s->resp.warnings > 0 || s->cmd_clears_diag))
+        s->diag_idx = s->cur->idx;
+    s->cmd_clears_diag = false;
+    s->cmd_diag = false;
+}
+
 /* The session's sql_mode is now one whose lexer options are `opts`
  * (classify_sql_mode): both modes are known. */
 static void session_lex_mode(struct session *s, unsigned opts)
@@ -997,7 +1012,7 @@ uint32_t route_read(struct session *s, enum classify_hint hint, const char *hint
         return s->primary;
     }
     in.kind = CL_READ;
-    in.flags = prev_stmt ? CLF_PREV_STMT : 0;
+    in.flags = (prev_stmt ? CLF_PREV_STMT : 0) | (s->cmd_diag ? CLF_DIAG : 0);
     in.hint = hint;
     in.hint_backend = hint_backend;
     in.show_status = show_status_stmt;
@@ -1179,6 +1194,8 @@ static uint32_t route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t
     if (s->n_bc == 1)
         return s->primary;
     s->cmd_writes = r.kind == CL_WRITE || r.kind == CL_TXN_END || (r.flags & CLF_SEQUENCE) || !fits;
+    s->cmd_clears_diag = r.clears_diag || !fits;
+    s->cmd_diag = (r.flags & CLF_DIAG) != 0;
     struct route_in in;
     struct route_out out;
     if (!route_view(s, ROUTE_STATEMENT, &in)) {
@@ -1326,6 +1343,7 @@ static void command_done(struct session *s)
     }
     if (s->resp.status_seen)
         session_lex_follow(s, s->resp.status);
+    session_diag_follow(s);
     if (s->cur != NULL && s->cur->idx == s->primary) {
         if (s->resp.status_seen)
             s->status = s->resp.status; /* transactions live on the primary */
@@ -1975,6 +1993,7 @@ static void session_config_switch(struct session *s)
         return; /* try again at the next statement */
     }
     int last = backend_match(to, &s->cfg->backends[s->last_idx]);
+    int diag = backend_match(to, &s->cfg->backends[s->diag_idx]);
     for (uint32_t i = 0; i < s->n_bc; i++) {
         struct bconn *bc = s->bc[i];
         if (bc == NULL)
@@ -1998,6 +2017,7 @@ static void session_config_switch(struct session *s)
     s->primary = primary_now(to);
     ps_remap_apply(s, nbe, to);
     s->last_idx = last >= 0 ? (uint16_t)last : s->primary;
+    s->diag_idx = diag >= 0 ? (uint16_t)diag : s->primary;
     s->block_rule = NULL;
     /* The listener may be gone from the new config: then keep the old one. */
     for (size_t i = 0; i < to->n_listeners; i++) {

@@ -295,6 +295,8 @@ uint32_t ps_route_prepare(struct session *s, const uint8_t *p, uint32_t len, boo
     st->prev_stmt = (r->flags & CLF_PREV_STMT) != 0;
     st->uvars_opaque = (r->flags & CLF_UVARS_OPAQUE) != 0;
     st->uvar_ref = (r->flags & CLF_USER_VAR_REF) != 0;
+    st->clears_diag = r->clears_diag;
+    st->diag = (r->flags & CLF_DIAG) != 0;
     st->ro_refused = (r->kind == CL_WRITE && (r->flags & CLF_DML)) ||
                      (r->flags & (CLF_LOCKING_READ | CLF_TEMP_TABLE_CREATED));
     st->show_status = show_status(st->sql, st->sql_len);
@@ -354,6 +356,8 @@ static uint32_t ps_route_execute(struct session *s, struct pstmt *st,
                                  const struct mysql_stmt_exec *ex, uint32_t len)
 {
     s->cmd_writes = st->writes;
+    s->cmd_clears_diag = st->clears_diag;
+    s->cmd_diag = st->diag;
     if (st->ld_idx >= 0)
         return (uint32_t)st->ld_idx; /* its long data is there */
     if (st->home_only)

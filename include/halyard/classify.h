@@ -171,6 +171,9 @@ enum classify_kind {
 #define CLF_STATE_OPAQUE 0x20000000u
 /* INSERT, UPDATE, DELETE, REPLACE, LOAD: changes rows */
 #define CLF_DML 0x40000000u
+/* about the diagnostics area: SHOW WARNINGS, SHOW ERRORS, SHOW COUNT(*)
+ * WARNINGS, @@warning_count, @@error_count, GET DIAGNOSTICS */
+#define CLF_DIAG 0x80000000u
 
 enum classify_hint {
     CLH_NONE,
@@ -211,6 +214,9 @@ struct classify_var {
 struct classify_result {
     enum classify_kind kind; /* the routing decision for the whole text */
     uint32_t flags;          /* CLF_* */
+    bool clears_diag;        /* a statement MariaDB clears the diagnostics area before:
+                              * one that uses a table, or is not a SELECT, VALUES, DO, SET
+                              * or USE; SHOW WARNINGS and the like never */
     uint32_t kinds;          /* CL_BIT() of each statement's kind */
     uint32_t nstmt;          /* statements seen (0 for CL_EMPTY) */
     int autocommit;          /* with CLF_AUTOCOMMIT: 0, 1, or -1 if not a constant */

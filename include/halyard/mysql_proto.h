@@ -533,6 +533,7 @@ struct mysql_resp {
     uint16_t status;      /* status flags of the last OK/EOF seen */
     bool status_seen;     /* an OK or EOF was seen: `status` is meaningful */
     uint16_t err_code;    /* nonzero when the answer ended in ERR */
+    uint16_t warnings;    /* the largest warning count an OK/EOF of the answer gave */
     uint64_t left;        /* private: definitions left in this phase */
     uint16_t params_left; /* private: COM_STMT_PREPARE parameters */
     uint64_t rows;        /* rows seen (all results) */

@@ -82,6 +82,7 @@ struct route_in {
     bool read_write_split;
     bool replica_fallback_error;
     uint32_t last_idx; /* where the last statement ran */
+    uint32_t diag_idx; /* where the session's diagnostics area is (SHOW WARNINGS) */
     int exclude;       /* a replica a retried read must avoid, -1 = none */
     bool sticky;       /* ROUTE_GATE: the target is where the last statement ran */
     bool fell_back;    /* ROUTE_FALL_BACK: the command already fell back once */

@@ -136,14 +136,19 @@ struct session {
 
     /* read/write split (see "routing" in session.c) */
     enum consistency consistency;
-    uint16_t last_idx;   /* backend of the previous statement (SHOW WARNINGS...) */
-    bool cmd_writes;     /* the command in flight may write on the primary */
-    bool need_gtid;      /* written since @@last_gtid was last read */
-    bool causal_check;   /* the waiting read must find the session's GTID on its replica */
-    uint32_t gtid_epoch; /* bumped each time gtid is read */
-    char gtid[128];      /* primary's GTID position after the session's last write */
-    double last_write;   /* ev_now() of the last write, for consistency = strong */
-    int ro_idx;          /* START TRANSACTION READ ONLY running on this replica, else -1 */
+    uint16_t last_idx;    /* backend of the previous statement (FOUND_ROWS()...) */
+    uint16_t diag_idx;    /* backend holding the session's diagnostics area (SHOW WARNINGS):
+                           * where the last statement that raised a warning or an error, or
+                           * used a table, ran (session_diag_follow) */
+    bool cmd_clears_diag; /* the command in flight clears the diagnostics area */
+    bool cmd_diag;        /* it reads the diagnostics area (SHOW WARNINGS ...) */
+    bool cmd_writes;      /* the command in flight may write on the primary */
+    bool need_gtid;       /* written since @@last_gtid was last read */
+    bool causal_check;    /* the waiting read must find the session's GTID on its replica */
+    uint32_t gtid_epoch;  /* bumped each time gtid is read */
+    char gtid[128];       /* primary's GTID position after the session's last write */
+    double last_write;    /* ev_now() of the last write, for consistency = strong */
+    int ro_idx;           /* START TRANSACTION READ ONLY running on this replica, else -1 */
     /* health (backend.h): the statement in flight counts on q_rt; an
      * autocommit read on a replica keeps its packet to run it once more
      * elsewhere if the replica dies before answering */

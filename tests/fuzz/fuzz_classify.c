@@ -31,7 +31,7 @@
      CLF_UNLOCK_TABLES | CLF_USE | CLF_AUTOCOMMIT | CLF_SET_NAMES | CLF_SET_GLOBAL |               \
      CLF_VARS_TRUNCATED | CLF_TXN_NEXT | CLF_TXN_SESSION | CLF_TXN_READ_ONLY | CLF_TXN_CHAIN |     \
      CLF_XA | CLF_SET_STATEMENT | CLF_ROUTINE_CALL | CLF_UVARS_OPAQUE | CLF_STATE_OPAQUE |         \
-     CLF_DML)
+     CLF_DML | CLF_DIAG)
 
 static int span_within(struct classify_span sp, size_t len)
 {

@@ -676,3 +676,48 @@ def test_refused_read_only_transaction_leaves_no_routing_behind(start_halyard, c
     q(c, "REPLACE INTO t VALUES (40, 'ro-refused')")
     assert q(c, PRIMARY + "SELECT @@server_id, v FROM t WHERE id = 40") == \
         ((ids[0], "ro-refused"),)
+
+
+DIAG_SEQUENCES = [
+    ["SELECT 1/0", "SELECT 1", "SHOW WARNINGS"],
+    ["SELECT 1/0", "SELECT 1", "SELECT @@warning_count"],
+    ["SELECT 1/0", "SELECT 1", "SHOW COUNT(*) WARNINGS"],
+    ["SELECT 1/0", "SELECT 1", "SELECT 2", "SHOW WARNINGS"],
+    ["SELECT 1/0", "SET @x = 1", "DO 1", "SHOW WARNINGS"],
+    ["SELECT 1/0", "SELECT 1 FROM DUAL", "SELECT NOW() > 0", "SHOW WARNINGS"],
+    ["SELECT 1/0", "SELECT v FROM t WHERE id = 1", "SHOW WARNINGS"],
+    ["SELECT 1/0", "SELECT COUNT(*) FROM t", "SELECT 1", "SHOW WARNINGS"],
+    ["SELECT 1/0", "SELECT 1/0", "SHOW WARNINGS"],
+    ["SELECT 1/0", "SHOW WARNINGS", "SHOW WARNINGS"],
+    ["SELECT v FROM t WHERE id = 'x'", "SELECT 1", "SHOW WARNINGS"],
+    ["SELECT 1/0", "SELECT 1", "SHOW ERRORS"],
+]
+
+
+@pytest.mark.parametrize("seq", DIAG_SEQUENCES, ids=[" | ".join(s) for s in DIAG_SEQUENCES])
+def test_diagnostics_as_the_server_keeps_them(halyard, cluster, schema, seq):
+    """MariaDB keeps a statement's warnings across later statements that
+    use no table (SELECT 1, SET, DO) and clears them before one that uses
+    a table. Through halyard the statements of a session run on different
+    replicas, and SHOW WARNINGS, SHOW COUNT(*) WARNINGS and @@warning_count
+    must read the diagnostics where the server would have them. Before,
+    they went where the previous statement ran, and `SELECT 1/0; SELECT 1;
+    SHOW WARNINGS` came back empty."""
+    cluster.sql(0, "REPLACE INTO routing.t VALUES (1, 'one')")
+    cluster.sync()
+
+    def run(conn):
+        out = []
+        with conn.cursor() as cur:
+            for sql in seq:
+                cur.execute(sql)
+                out.append(cur.fetchall())
+        return out
+
+    direct = cluster.connect(0, database=schema, autocommit=True)
+    want = run(direct)
+    direct.close()
+    for _ in range(3):  # the round robin starts elsewhere each time
+        c = halyard.connect(database=schema, autocommit=True)
+        assert run(c) == want
+        c.close()

@@ -157,8 +157,8 @@ static const struct classify_case cases[] = {
     {"SELECT @a.b", RD, CLF_USER_VAR_REF},
     {"SELECT @@version", RD, 0},
     {"SELECT @@session.sql_mode, @@global.read_only", RD, 0},
-    {"SELECT @@warning_count", RD, CLF_PREV_STMT},
-    {"SELECT @@error_count", RD, CLF_PREV_STMT},
+    {"SELECT @@warning_count", RD, CLF_PREV_STMT | CLF_DIAG},
+    {"SELECT @@error_count", RD, CLF_PREV_STMT | CLF_DIAG},
     /* functions that do not pin (see classify.h) */
     {"SELECT SLEEP(1)", RD, 0},
     {"SELECT BENCHMARK(10, MD5('a'))", RD, 0},
@@ -190,10 +190,10 @@ static const struct classify_case cases[] = {
     {"SHOW SLAVE STATUS", RD, 0},
     {"SHOW ENGINE INNODB STATUS", RD, 0},
     {"SHOW GRANTS FOR CURRENT_USER()", RD, 0},
-    {"SHOW WARNINGS", RD, CLF_PREV_STMT},
-    {"show errors limit 10", RD, CLF_PREV_STMT},
-    {"SHOW COUNT(*) WARNINGS", RD, CLF_PREV_STMT},
-    {"GET DIAGNOSTICS @n = NUMBER", RD, CLF_PREV_STMT | CLF_USER_VAR_REF},
+    {"SHOW WARNINGS", RD, CLF_PREV_STMT | CLF_DIAG},
+    {"show errors limit 10", RD, CLF_PREV_STMT | CLF_DIAG},
+    {"SHOW COUNT(*) WARNINGS", RD, CLF_PREV_STMT | CLF_DIAG},
+    {"GET DIAGNOSTICS @n = NUMBER", RD, CLF_PREV_STMT | CLF_USER_VAR_REF | CLF_DIAG},
     {"DESCRIBE t", RD, 0},
     {"DESC t", RD, 0},
     {"desc t col", RD, 0},
@@ -670,6 +670,50 @@ static void test_dml(void **state)
         classify_str(not_dml[i], 0, &res);
         if (res.flags & CLF_DML)
             fail_msg("%s: CLF_DML", not_dml[i]);
+    }
+}
+
+/* clears_diag: what MariaDB clears the diagnostics area before (checked
+ * against a server: tests/integration/test_routing.py). */
+static void test_clears_diag(void **state)
+{
+    (void)state;
+    static const char *const keeps[] = {
+        "SELECT 1",
+        "SELECT 1/0",
+        "SELECT 1 FROM DUAL",
+        "SELECT NOW(), @@version",
+        "SELECT TRIM(LEADING 'x' FROM 'xa')",
+        "SELECT EXTRACT(YEAR FROM NOW())",
+        "SET @x = 1",
+        "DO 1",
+        "USE d",
+        "SELECT 1; SELECT 2",
+        "SHOW WARNINGS",
+        "SELECT @@warning_count",
+    };
+    static const char *const clears[] = {
+        "SELECT a FROM t",
+        "SELECT COUNT(*) FROM d.t",
+        "SELECT (SELECT a FROM t)",
+        "SELECT 1 WHERE EXISTS (SELECT 1 FROM t)",
+        "SHOW TABLES FROM d",
+        "SHOW VARIABLES",
+        "INSERT INTO t VALUES (1)",
+        "SELECT 1; SELECT a FROM t",
+        "SET STATEMENT max_statement_time = 1 FOR SELECT a FROM t",
+        "CALL p()",
+    };
+    struct classify_result res;
+    for (size_t i = 0; i < HY_ARRAY_SIZE(keeps); i++) {
+        classify_str(keeps[i], 0, &res);
+        if (res.clears_diag)
+            fail_msg("%s: clears_diag", keeps[i]);
+    }
+    for (size_t i = 0; i < HY_ARRAY_SIZE(clears); i++) {
+        classify_str(clears[i], 0, &res);
+        if (!res.clears_diag)
+            fail_msg("%s: no clears_diag", clears[i]);
     }
 }
 
@@ -1583,6 +1627,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dml),
+        cmocka_unit_test(test_clears_diag),
         cmocka_unit_test(test_cases),
         cmocka_unit_test(test_prefixes),
         cmocka_unit_test(test_multi),

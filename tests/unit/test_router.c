@@ -50,7 +50,7 @@ struct rcase {
     int ro1, exclude1;
     enum consistency consistency;
     double last_write; /* seconds before now; 0 = never wrote */
-    uint32_t last_idx, rr;
+    uint32_t last_idx, diag_idx, rr;
     /* the backends, one character each: state O D R(draining) M L,
      * weight digit, conn c (has one) f (none, limit reached), role P R,
      * u (unmonitored) */
@@ -100,6 +100,10 @@ static const struct rcase cases[] = {
      .exclude1 = 3, .want = 0},
     {"hint backend unknown", READ, .hint = CLH_BACKEND, .hint_backend = "nope", .want = 0},
     {"hint on a write", WRITE, .hint = CLH_REPLICA, .want = 0},
+    {"SHOW WARNINGS where the diagnostics are", READ, .flags = CLF_PREV_STMT | CLF_DIAG,
+     .last_idx = 1, .diag_idx = 2, .conns = ".cc", .want = 2, .want_sticky = true},
+    {"FOUND_ROWS() where the last statement ran", READ, .flags = CLF_PREV_STMT, .last_idx = 1,
+     .diag_idx = 2, .conns = ".cc", .want = 1, .want_sticky = true},
     {"show warnings where the last ran", READ, .flags = CLF_PREV_STMT, .last_idx = 2,
      .conns = "..c", .want = 2, .want_sticky = true},
     {"show warnings, that connection is gone", READ, .flags = CLF_PREV_STMT, .last_idx = 2,
@@ -288,6 +292,7 @@ static void build(const struct rcase *c, struct route_in *in, struct route_backe
         .read_write_split = !c->no_split,
         .replica_fallback_error = c->fallback_error,
         .last_idx = c->last_idx,
+        .diag_idx = c->diag_idx,
         .exclude = c->exclude1 - 1,
         .sticky = c->sticky,
         .fell_back = c->fell_back,
