@@ -148,6 +148,8 @@ static void route_statement(const struct route_in *in, struct route_out *out)
         out->pin = "user variable set by a query";
     else if (f & CLF_STATE_OPAQUE)
         out->pin = "EXECUTE or a compound statement may change the session state unseen";
+    else if (f & CLF_USER_LOCK)
+        out->pin = "user lock (GET_LOCK): it lives on the primary connection";
     /* START TRANSACTION READ ONLY is a read too: the whole transaction runs
      * on one replica. */
     bool ro_begin = in->kind == CL_TXN_BEGIN_RO && !(f & CLF_MULTI);

@@ -2670,7 +2670,11 @@ static void session_backend_lost(struct session *s, struct bconn *bc, const char
         return;
     if (s->ro_idx == (int)bc->idx)
         s->ro_idx = -1; /* its read-only transaction is gone with it */
-    bool keep = !(bc->idx == s->primary && s->pinned) && !(s->internal != INT_NONE && bc == s->cur);
+    /* State only that connection had (temporary tables, locks, user
+     * variables a CALL set): gone with it, so the session ends as it would
+     * on the server, rather than go on without it. */
+    bool keep = !(bc->idx == s->primary && (s->pinned || s->uvars_opaque)) &&
+                !(s->internal != INT_NONE && bc == s->cur);
     if (bc->idx == s->primary && keep)
         s->status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
     if (in_flight && !s->resp_done && !s->req_open && s->rdown.left == 0 && !s->rdown.cont &&

@@ -260,3 +260,43 @@ def test_user_variables_a_call_or_execute_set_are_read_on_the_primary(halyard, c
     c._read_ok_packet()
     q(c, "SET @after = 3")
     assert q(c, "SELECT @after, @@server_id")[0] in {(3, r) for r in replicas}
+
+
+def _kill_primary_connection(cluster, c):
+    """KILL, on the primary, the backend connection halyard runs this
+    session's primary statements on (as a DBA, wait_timeout or a restart
+    would end it); return its id."""
+    tid = q(c, "SELECT CONNECTION_ID()")[0][0]
+    cluster.sql(0, f"KILL {int(tid)}")
+    time.sleep(0.3)  # halyard sees the close
+    return tid
+
+
+def test_a_lost_backend_connection_restores_what_it_can(halyard, cluster, schema):
+    """The primary connection of a session ends on the server. What halyard
+    knows by value comes back on a new connection; what only that
+    connection had (a GET_LOCK, user variables a CALL set, a temporary
+    table) ends the session, as the server would end the client's, instead
+    of going on silently without it."""
+    c = halyard.connect(database=schema, autocommit=True)
+    q(c, "SET @x = 42")
+    _kill_primary_connection(cluster, c)
+    assert q(c, "SELECT @x")[0][0] == 42
+
+    cluster.sql(0, f"DROP PROCEDURE IF EXISTS {schema}.uv_lost")
+    cluster.sql(0, f"CREATE PROCEDURE {schema}.uv_lost(OUT x INT) BEGIN SET x = 7; END")
+    cases = [
+        ["SELECT GET_LOCK('halyard_lost', 5)"],
+        ["CALL uv_lost(@out)"],
+        ["CREATE TEMPORARY TABLE lost_tmp (a INT)", "INSERT INTO lost_tmp VALUES (1)"],
+    ]
+    for setup in cases:
+        c = halyard.connect(database=schema, autocommit=True)
+        for sql in setup:
+            q(c, sql)
+        _kill_primary_connection(cluster, c)
+        with pytest.raises(pymysql.err.OperationalError) as e:
+            q(c, "SELECT @out, IS_USED_LOCK('halyard_lost')")
+        assert e.value.args[0] in (2006, 2013), (setup, e.value.args)
+    # The lock went with the connection: anyone may take it.
+    assert cluster.value(0, "SELECT IS_FREE_LOCK('halyard_lost')") == 1

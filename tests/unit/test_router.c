@@ -141,6 +141,7 @@ static const struct rcase cases[] = {
     {"ro trx: a CALL runs there", WRITE, .flags = CLF_UVARS_OPAQUE, .ro1 = 2, .want = 1,
      .want_opaque = true},
     {"ro trx: EXPLAIN UPDATE runs there", READ, .ro1 = 2, .want = 1},
+    {"GET_LOCK pins", .kind = CL_PIN_PRIMARY, .flags = CLF_USER_LOCK, .want = 0, .pin = true},
     {"EXECUTE pins", WRITE, .flags = CLF_UVARS_OPAQUE | CLF_STATE_OPAQUE, .want = 0, .pin = true,
      .want_opaque = true},
     {"strong, inside the window", READ, .consistency = CONSISTENCY_STRONG, .last_write = 0.5,
