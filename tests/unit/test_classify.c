@@ -634,6 +634,29 @@ static void test_cases(void **state)
     assert_int_equal(failures, 0);
 }
 
+/* Each of `yes` has the property `has` tells, none of `no` has it. */
+static void check_property(const char *name, bool (*has)(const struct classify_result *),
+                           const char *const *yes, size_t n_yes, const char *const *no, size_t n_no)
+{
+    struct classify_result res;
+    for (size_t i = 0; i < n_yes + n_no; i++) {
+        const char *sql = i < n_yes ? yes[i] : no[i - n_yes];
+        classify_str(sql, 0, &res);
+        if (has(&res) != (i < n_yes))
+            fail_msg("%s: %s %s", sql, i < n_yes ? "no" : "unexpected", name);
+    }
+}
+
+static bool is_dml(const struct classify_result *r)
+{
+    return (r->flags & CLF_DML) != 0;
+}
+
+static bool clears_diag(const struct classify_result *r)
+{
+    return r->clears_diag;
+}
+
 /* CLF_DML: the statements that change rows (refused inside START
  * TRANSACTION READ ONLY), not their EXPLAIN. */
 static void test_dml(void **state)
@@ -660,17 +683,7 @@ static void test_dml(void **state)
         "SELECT REPLACE('a', 'b', 'c')",
         "SELECT 1 FROM t FOR UPDATE",
     };
-    struct classify_result res;
-    for (size_t i = 0; i < HY_ARRAY_SIZE(dml); i++) {
-        classify_str(dml[i], 0, &res);
-        if (!(res.flags & CLF_DML))
-            fail_msg("%s: no CLF_DML", dml[i]);
-    }
-    for (size_t i = 0; i < HY_ARRAY_SIZE(not_dml); i++) {
-        classify_str(not_dml[i], 0, &res);
-        if (res.flags & CLF_DML)
-            fail_msg("%s: CLF_DML", not_dml[i]);
-    }
+    check_property("CLF_DML", is_dml, dml, HY_ARRAY_SIZE(dml), not_dml, HY_ARRAY_SIZE(not_dml));
 }
 
 /* clears_diag: what MariaDB clears the diagnostics area before (checked
@@ -704,17 +717,8 @@ static void test_clears_diag(void **state)
         "SET STATEMENT max_statement_time = 1 FOR SELECT a FROM t",
         "CALL p()",
     };
-    struct classify_result res;
-    for (size_t i = 0; i < HY_ARRAY_SIZE(keeps); i++) {
-        classify_str(keeps[i], 0, &res);
-        if (res.clears_diag)
-            fail_msg("%s: clears_diag", keeps[i]);
-    }
-    for (size_t i = 0; i < HY_ARRAY_SIZE(clears); i++) {
-        classify_str(clears[i], 0, &res);
-        if (!res.clears_diag)
-            fail_msg("%s: no clears_diag", clears[i]);
-    }
+    check_property("clears_diag", clears_diag, clears, HY_ARRAY_SIZE(clears), keeps,
+                   HY_ARRAY_SIZE(keeps));
 }
 
 /* Every prefix of every case: no crash, no read past the end (ASan), sane result. */
