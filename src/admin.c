@@ -643,6 +643,11 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
     kv_str(&kv, "cluster", cfg->cluster == CLUSTER_GALERA ? "galera" : "replication");
     kv_int(&kv, "max_writers", cfg->max_writers);
     kv_bool(&kv, "writer_is_also_reader", cfg->writer_is_also_reader);
+    kv_str(&kv, "zone", cfg->zone);
+    kv_str(&kv, "zone_reads",
+           cfg->zone_reads == ZONE_READS_LOCAL_ONLY ? "local_only"
+           : cfg->zone_reads == ZONE_READS_ANY      ? "any"
+                                                    : "local_first");
     kv_int(&kv, "failover_delay_ms", cfg->failover_delay_ms);
     kv_int(&kv, "failover_write_wait_ms", cfg->failover_write_wait_ms);
     kv_int(&kv, "switchover_timeout_ms", cfg->switchover_timeout_ms);
@@ -703,6 +708,7 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
         kv_str(&kv, elem_key(&l, "tls_key", k, sizeof(k)), x->tls_key);
         kv_int(&kv, elem_key(&l, "max_replication_lag", k, sizeof(k)), x->max_replication_lag);
         kv_int(&kv, elem_key(&l, "priority", k, sizeof(k)), x->priority);
+        kv_str(&kv, elem_key(&l, "zone", k, sizeof(k)), x->zone);
         elem_end(&l);
     }
     list_end(&l);
@@ -886,6 +892,8 @@ void admin_render_backends(struct textbuf *sb, const struct admin_backend_row *r
             textbuf_json_str(sb, r->name);
             textbuf_puts(sb, ",\"address\":");
             textbuf_json_str(sb, r->address);
+            textbuf_puts(sb, ",\"zone\":");
+            textbuf_json_str(sb, r->zone != NULL ? r->zone : "");
             textbuf_puts(sb, ",\"role\":");
             textbuf_json_str(sb, r->role);
             textbuf_printf(sb, ",\"role_seen\":%s,\"fenced\":%s,\"state\":",
@@ -963,6 +971,7 @@ static struct admin_backend_row *backend_rows(const struct config *cfg)
         struct admin_backend_row *r = &rows[i];
         struct backend_rt *rt = be->rt;
         r->name = be->name;
+        r->zone = be->zone;
         snprintf(r->address, sizeof(r->address), "%s:%d", be->address, be->port);
         r->lag_ms = -1;
         r->check_age_s = -1;

@@ -208,6 +208,12 @@ const struct config_key config_keys[] = {
     {"max_writers", CONFIG_INT, "1", 1, 64,
      "cluster = galera: how many Synced nodes hold the writer role at once (sessions write to "
      "the first usable one in config order)", NULL},
+    {"zone", CONFIG_STRING, "", 0, 64,
+     "the zone (data center, availability zone) this halyard runs in; \"\" = no zones", NULL},
+    {"zone_reads", CONFIG_STRING, "local_first", 0, 0,
+     "with zone set: local_first = replicas of this zone, others only when none is usable; "
+     "local_only = never another zone's; any = every zone alike",
+     "local_first|local_only|any"},
     {"writer_is_also_reader", CONFIG_BOOL, "false", 0, 0,
      "cluster = galera: the writer takes reads too, as the other Synced nodes do", NULL},
 
@@ -328,6 +334,8 @@ const struct config_key config_keys[] = {
      "private key of this backend's tls_cert; \"\" = backend_tls_key", NULL},
     {"backends.[].max_replication_lag", CONFIG_INT, "-1", -1, 86400,
      "max_replication_lag for this backend; -1 = the top-level max_replication_lag", NULL},
+    {"backends.[].zone", CONFIG_STRING, "", 0, 64,
+     "the zone the server is in; \"\" = the same as halyard's", NULL},
     {"backends.[].priority", CONFIG_INT, "0", 0, 1000000,
      "cluster = galera: the writer is the usable node with the lowest priority, then the first "
      "by name; every halyard with the same config picks the same one", NULL},
@@ -1069,6 +1077,8 @@ static hy_status_t fill_backends(struct loader *ld, struct config *cfg, config_s
         b->weight = (int)get_int(g, "backends.[].weight");
         b->max_connections = (int)get_int(g, "backends.[].max_connections");
         b->priority = (int)get_int(g, "backends.[].priority");
+        if (dup_str(ld, &b->zone, g, "backends.[].zone") != HY_OK)
+            return HY_ERROR;
         long long lag = get_int(g, "backends.[].max_replication_lag");
         b->max_replication_lag = lag < 0 ? cfg->max_replication_lag : (int)lag;
         b->role =
@@ -1672,12 +1682,17 @@ static hy_status_t fill_config(struct loader *ld, struct config *cfg, config_set
         strcmp(get_str(root, "cluster"), "galera") == 0 ? CLUSTER_GALERA : CLUSTER_REPLICATION;
     cfg->max_writers = (int)get_int(root, "max_writers");
     cfg->writer_is_also_reader = get_bool(root, "writer_is_also_reader");
+    const char *zr = get_str(root, "zone_reads");
+    cfg->zone_reads = strcmp(zr, "local_only") == 0 ? ZONE_READS_LOCAL_ONLY
+                      : strcmp(zr, "any") == 0      ? ZONE_READS_ANY
+                                                    : ZONE_READS_LOCAL_FIRST;
     cfg->failover_auto = strcmp(get_str(root, "failover"), "auto") == 0;
     cfg->failover_delay_ms = (int)get_int(root, "failover_delay_ms");
     cfg->failover_write_wait_ms = (int)get_int(root, "failover_write_wait_ms");
     cfg->switchover_timeout_ms = (int)get_int(root, "switchover_timeout_ms");
     cfg->auto_rejoin = get_bool(root, "auto_rejoin");
     if (dup_str(ld, &cfg->server_version, root, "server_version") != HY_OK ||
+        dup_str(ld, &cfg->zone, root, "zone") != HY_OK ||
         dup_str(ld, &cfg->metrics_address, root, "metrics_address") != HY_OK ||
         dup_str(ld, &cfg->log_file, root, "log_file") != HY_OK ||
         dup_str(ld, &cfg->audit_log, root, "audit_log") != HY_OK ||
@@ -1742,6 +1757,7 @@ static void config_free(struct config *cfg)
         free(cfg->backends[i].tls_ca);
         free(cfg->backends[i].tls_cert);
         free(cfg->backends[i].tls_key);
+        free(cfg->backends[i].zone);
         tls_ctx_free(cfg->backends[i].tls_ctx);
     }
     for (size_t i = 0; i < cfg->n_witnesses; i++) {
@@ -1750,6 +1766,7 @@ static void config_free(struct config *cfg)
     }
     free(cfg->witnesses);
     tls_ctx_free(cfg->tls_server);
+    free(cfg->zone);
     free(cfg->tls_cert);
     free(cfg->tls_key);
     free(cfg->tls_ca);

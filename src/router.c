@@ -13,25 +13,28 @@ static void route_go(struct route_out *out, uint32_t idx)
     out->target = idx;
 }
 
-/* May replica `i` take a new read? Its role, its state, its weight, and
- * its connection limit when the session has no connection there yet. */
-static bool route_replica_open(const struct route_in *in, uint32_t i)
+/* May replica `i` take a new read? Its role, its state, its weight, its
+ * zone, and its connection limit when the session has no connection there
+ * yet. */
+static bool route_replica_open(const struct route_in *in, uint32_t i, bool far_ok)
 {
     const struct route_backend *b = &in->be[i];
-    if (b->weight == 0 || (b->role != ROLE_REPLICA && !b->reads_too))
+    if (b->weight == 0 || (b->role != ROLE_REPLICA && !b->reads_too) || (b->far && !far_ok))
         return false;
     return !b->monitored || (b->usable && (b->conn || b->conn_room));
 }
 
-/* The replica with the fewest statements in flight per unit of weight,
+/* Among the replicas route_replica_open() allows (far_ok: other zones'
+ * too), the one with the fewest statements in flight per unit of weight,
  * ties shared by weighted round robin; `exclude` (-1 = none) is never
- * picked. The primary when no replica can serve. */
-static uint32_t route_pick_replica(const struct route_in *in, struct route_out *out, int exclude)
+ * picked. UINT32_MAX when none can serve. */
+static uint32_t route_pick_among(const struct route_in *in, struct route_out *out, int exclude,
+                                 bool far_ok)
 {
     uint64_t best_out = 0, best_w = 0; /* best load: (best_out + 1) / best_w */
     uint32_t total = 0;
     for (uint32_t i = 0; i < in->n_be; i++) {
-        if ((int)i == exclude || !route_replica_open(in, i))
+        if ((int)i == exclude || !route_replica_open(in, i, far_ok))
             continue;
         uint64_t o = in->be[i].outstanding, w = in->be[i].weight;
         if (best_w == 0 || (o + 1) * best_w < (best_out + 1) * w) {
@@ -43,10 +46,10 @@ static uint32_t route_pick_replica(const struct route_in *in, struct route_out *
         }
     }
     if (total == 0)
-        return in->primary;
+        return UINT32_MAX;
     uint32_t r = out->rr++ % total;
     for (uint32_t i = 0; i < in->n_be; i++) {
-        if ((int)i == exclude || !route_replica_open(in, i))
+        if ((int)i == exclude || !route_replica_open(in, i, far_ok))
             continue;
         uint64_t o = in->be[i].outstanding, w = in->be[i].weight;
         if ((o + 1) * best_w != (best_out + 1) * w)
@@ -55,7 +58,17 @@ static uint32_t route_pick_replica(const struct route_in *in, struct route_out *
             return i;
         r -= (uint32_t)w;
     }
-    return in->primary;
+    return UINT32_MAX;
+}
+
+/* The replica a read goes to: one of this zone's (zone_reads), else, with
+ * local_first, another zone's; the primary when none can serve. */
+static uint32_t route_pick_replica(const struct route_in *in, struct route_out *out, int exclude)
+{
+    uint32_t i = route_pick_among(in, out, exclude, in->zone_reads == ZONE_READS_ANY);
+    if (i == UINT32_MAX && in->zone_reads == ZONE_READS_LOCAL_FIRST)
+        i = route_pick_among(in, out, exclude, true);
+    return i == UINT32_MAX ? in->primary : i;
 }
 
 /* Where a read runs outside a transaction: where a hint says, the primary

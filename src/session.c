@@ -797,6 +797,7 @@ static bool route_view(struct session *s, enum route_op op, struct route_in *in)
     in->last_write = s->last_write;
     in->strong_window_ms = (uint32_t)s->cfg->strong_window_ms;
     in->read_write_split = s->cfg->read_write_split;
+    in->zone_reads = s->cfg->zone_reads;
     in->replica_fallback_error = s->cfg->replica_fallback_error;
     in->last_idx = s->last_idx;
     in->diag_idx = s->diag_idx;
@@ -821,6 +822,7 @@ static bool route_view(struct session *s, enum route_op op, struct route_in *in)
             .usable_in_trx = true,
             .conn = s->bc[i] != NULL,
             .conn_room = true,
+            .far = cfg->zone[0] != '\0' && be->zone[0] != '\0' && strcmp(be->zone, cfg->zone) != 0,
         };
         if (rt == NULL)
             continue;

@@ -161,6 +161,7 @@ void admin_render_digests(struct textbuf *sb, const struct digest_row *rows, siz
 struct admin_backend_row {
     const char *name;
     char address[300]; /* host:port */
+    const char *zone;  /* "" = halyard's own */
     const char *role;  /* "primary", "replica" */
     bool role_seen;    /* the role is the servers' (false: the config's, not checked yet) */
     bool fenced;       /* failover: never taken for the primary (backend_set_fenced) */

@@ -123,10 +123,18 @@ struct config_backend {
     int max_replication_lag; /* seconds, resolved (the top level's if unset); 0 = no limit;
                               * cluster = galera: write sets in wsrep_local_recv_queue */
     int priority;            /* cluster = galera: lower is preferred as the writer */
+    char *zone;              /* "" = halyard's own */
     /* Run-time state of the backend of this name (backend.h), shared by
      * every config that names it; set by backend_rt_attach() before the
      * config is published, NULL in a config only loaded to be checked. */
     struct backend_rt *rt;
+};
+
+/* Which replicas reads may use, by zone (router.h). */
+enum zone_reads {
+    ZONE_READS_LOCAL_FIRST = 0, /* halyard's zone first, others when none is usable */
+    ZONE_READS_LOCAL_ONLY,      /* halyard's zone only */
+    ZONE_READS_ANY,             /* every zone alike */
 };
 
 /* A server that only votes in the failover lock: halyard logs in to it as
@@ -203,6 +211,8 @@ struct config {
     int workers; /* resolved: 0 in the file means one per online core */
     enum log_level log_level;
     char *server_version;        /* sent in the greeting */
+    char *zone;                  /* this halyard's zone; "" = no zones */
+    enum zone_reads zone_reads;
     int connect_timeout_ms;      /* backend TCP connect + login */
     int dns_refresh_ms;          /* backend host names resolved again (resolve.h) */
     int login_timeout_ms;        /* client handshake must finish within this */

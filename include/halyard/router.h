@@ -50,6 +50,7 @@ struct route_backend {
     bool reads_too;       /* a primary that takes reads too (Galera writer_is_also_reader) */
     bool conn;            /* the session has a connection there */
     bool conn_room;       /* below its max_connections (or no limit) */
+    bool far;             /* in another zone than this halyard */
 };
 
 enum route_op {
@@ -80,6 +81,7 @@ struct route_in {
     double now, last_write; /* seconds; last_write 0 = never wrote */
     uint32_t strong_window_ms;
     bool read_write_split;
+    enum zone_reads zone_reads; /* which zones' replicas reads may use */
     bool replica_fallback_error;
     uint32_t last_idx; /* where the last statement ran */
     uint32_t diag_idx; /* where the session's diagnostics area is (SHOW WARNINGS) */

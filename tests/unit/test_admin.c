@@ -999,13 +999,13 @@ static void test_backends(void **state)
     admin_render_backends(&sb, rows, 2, true);
     assert_string_equal(
         sb.data,
-        "{\"backends\":[{\"name\":\"db1\",\"address\":\"127.0.0.1:3310\",\"role\":\"primary\","
+        "{\"backends\":[{\"name\":\"db1\",\"address\":\"127.0.0.1:3310\",\"zone\":\"\",\"role\":\"primary\","
         "\"role_seen\":true,\"fenced\":false,\"state\":\"ONLINE\",\"why\":\"\",\"lag_seconds\":"
         "null,"
         "\"replication_broken\":false,\"gtid\":\"0-1-42\",\"connections_in_use\":1,"
         "\"connections_idle\":3,\"queries\":1000,\"errors\":2,\"p50_ms\":0.410,\"p99_ms\":12.500,"
         "\"last_check\":\"ok\",\"last_check_age_seconds\":0.4},"
-        "{\"name\":\"db2\",\"address\":\"127.0.0.1:3311\",\"role\":\"replica\","
+        "{\"name\":\"db2\",\"address\":\"127.0.0.1:3311\",\"zone\":\"\",\"role\":\"replica\","
         "\"role_seen\":false,\"fenced\":true,\"state\":\"LAGGING\",\"why\":\"replication broken\","
         "\"lag_seconds\":null,\"replication_broken\":true,\"gtid\":\"\",\"connections_in_use\":0,"
         "\"connections_idle\":0,\"queries\":0,\"errors\":0,\"p50_ms\":0.000,\"p99_ms\":0.000,"

@@ -55,6 +55,8 @@ struct rcase {
      * weight digit, conn c (has one) f (none, limit reached), role P R,
      * u (unmonitored) */
     const char *states, *weights, *conns, *roles, *unmon;
+    const char *far; /* f: in another zone than halyard */
+    enum zone_reads zone_reads;
     uint64_t out[N];
     bool fenced0;
     const char *why0;
@@ -141,6 +143,14 @@ static const struct rcase cases[] = {
     {"ro trx: a CALL runs there", WRITE, .flags = CLF_UVARS_OPAQUE, .ro1 = 2, .want = 1,
      .want_opaque = true},
     {"ro trx: EXPLAIN UPDATE runs there", READ, .ro1 = 2, .want = 1},
+    /* zones: db2 in halyard's zone, db3 in another */
+    {"zones: local first", READ, .far = "..f", .rr = 1, .want = 1, .rr_adv = true},
+    {"zones: local first, local one down", READ, .far = "..f", .states = "ODO", .want = 2,
+     .rr_adv = true},
+    {"zones: local only, local one down", READ, .far = "..f", .states = "ODO",
+     .zone_reads = ZONE_READS_LOCAL_ONLY, .want = 0},
+    {"zones: any", READ, .far = "..f", .rr = 1, .zone_reads = ZONE_READS_ANY, .want = 2,
+     .rr_adv = true},
     {"GET_LOCK pins", .kind = CL_PIN_PRIMARY, .flags = CLF_USER_LOCK, .want = 0, .pin = true},
     {"EXECUTE pins", WRITE, .flags = CLF_UVARS_OPAQUE | CLF_STATE_OPAQUE, .want = 0, .pin = true,
      .want_opaque = true},
@@ -267,6 +277,7 @@ static void build(const struct rcase *c, struct route_in *in, struct route_backe
             .fenced = i == 0 && c->fenced0,
             .conn = conn == 'c' || conn == 'F',
             .conn_room = conn != 'f' && conn != 'F',
+            .far = at(c->far, i, '.') == 'f',
         };
     }
     *in = (struct route_in){
@@ -291,6 +302,7 @@ static void build(const struct rcase *c, struct route_in *in, struct route_backe
         .last_write = c->last_write > 0 ? 1000.0 - c->last_write : 0,
         .strong_window_ms = 1000,
         .read_write_split = !c->no_split,
+        .zone_reads = c->zone_reads,
         .replica_fallback_error = c->fallback_error,
         .last_idx = c->last_idx,
         .diag_idx = c->diag_idx,
