@@ -20,7 +20,7 @@ WARN    = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes -Wm
           -Wno-missing-field-initializers
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -pthread $(CFLAGS) $(EXTRA_CFLAGS)
-LDLIBS  = -lev -lssl -lcrypto -lpcre2-8 -lconfig -lz -pthread
+LDLIBS  = -lev -lssl -lcrypto -lpcre2-8 -lconfig -lz -lcurl -pthread
 ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_LDFLAGS)
 
 SRC      = $(wildcard src/*.c)
@@ -56,7 +56,7 @@ $(BUILD)/halyard: $(BUILD)/obj/main.o $(LIB_OBJ)
 # compiles the query rules, loads the TLS certificates and hashes firewall digests.
 $(BUILD)/halyardctl: $(BUILD)/obj/halyardctl.o $(BUILD)/obj/config.o $(BUILD)/obj/auth.o $(BUILD)/obj/log.o \
                      $(BUILD)/obj/rules.o $(BUILD)/obj/tls.o $(BUILD)/obj/conn.o $(BUILD)/obj/resolve.o $(BUILD)/obj/buf.o \
-                     $(BUILD)/obj/classify.o $(BUILD)/obj/sqlfunc.o
+                     $(BUILD)/obj/classify.o $(BUILD)/obj/sqlfunc.o $(BUILD)/obj/events.o $(BUILD)/obj/audit.o
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ -lconfig -lssl -lcrypto -lpcre2-8 -lev -pthread
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ) $(HDRS)

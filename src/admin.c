@@ -575,6 +575,18 @@ static const char *opt_str(const char *s)
     return s != NULL ? s : "";
 }
 
+/* A webhook URL's path and query often are its secret (a chat service's
+ * token): shown as scheme://host/... only. */
+static void webhook_shown(const char *url, char *out, size_t cap)
+{
+    const char *host = strstr(url, "://");
+    const char *path = host != NULL ? strchr(host + 3, '/') : NULL;
+    if (path == NULL || path[1] == '\0')
+        snprintf(out, cap, "%s", url);
+    else
+        snprintf(out, cap, "%.*s/...", (int)(path - url), url);
+}
+
 /* Every key of config_keys[] must be shown here, in the table's order;
  * test_admin and test_ops check it. */
 void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json)
@@ -655,6 +667,19 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
     kv_str(&kv, "replication_user", cfg->replication_user);
     kv_str(&kv, "replication_password_file", cfg->replication_password_file);
     kv_str(&kv, "replication_password_env", cfg->replication_password_env);
+    kv_str(&kv, "instance_name", cfg->instance_name);
+    kv_str(&kv, "alerts.exec", cfg->alerts.exec);
+    kv_int(&kv, "alerts.exec_timeout_ms", cfg->alerts.exec_timeout_ms);
+    kv_int(&kv, "alerts.exec_max_running", cfg->alerts.exec_max_running);
+    char hook[256];
+    webhook_shown(cfg->alerts.webhook, hook, sizeof(hook));
+    kv_str(&kv, "alerts.webhook", hook);
+    kv_bool(&kv, "alerts.webhook_tls_verify", cfg->alerts.webhook_tls_verify);
+    kv_int(&kv, "alerts.webhook_timeout_ms", cfg->alerts.webhook_timeout_ms);
+    kv_int(&kv, "alerts.webhook_retries", cfg->alerts.webhook_retries);
+    kv_int(&kv, "alerts.queue_size", cfg->alerts.queue_size);
+    kv_int(&kv, "alerts.repeat_ms", cfg->alerts.repeat_ms);
+    kv_strings(&kv, "alerts.disabled", &cfg->alerts.disabled);
 
     list_begin(&l, &kv, "listeners");
     for (size_t i = 0; i < cfg->n_listeners; i++) {

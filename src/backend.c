@@ -15,6 +15,7 @@
 
 #include "halyard/audit.h"
 #include "halyard/backend.h"
+#include "halyard/events.h"
 #include "halyard/log.h"
 
 const uint64_t backend_lat_bounds_us[BACKEND_LAT_BOUNDS] = {
@@ -352,6 +353,34 @@ static void set_why(struct backend_rt *rt, const char *why)
     pthread_mutex_unlock(&rt->lock);
 }
 
+/* The event a new state is (events.h): DOWN, LAGGING, back ONLINE, or
+ * taken out of traffic by an operator (DRAINING, MAINT). */
+static void emit_state(const char *name, enum backend_state old, enum backend_state st,
+                       const char *why)
+{
+    enum event_type t;
+    const char *action;
+    switch (st) {
+    case BACKEND_DOWN:
+        t = EVENT_BACKEND_DOWN;
+        action = "no new statements go to it";
+        break;
+    case BACKEND_LAGGING:
+        t = EVENT_BACKEND_LAGGING;
+        action = "reads go to the other replicas";
+        break;
+    case BACKEND_ONLINE:
+        t = EVENT_BACKEND_UP;
+        action = "it takes statements again";
+        break;
+    default:
+        t = EVENT_BACKEND_DRAINED;
+        action = "no new sessions use it";
+        break;
+    }
+    events_emit(t, name, backend_state_to_str(old), backend_state_to_str(st), why, action);
+}
+
 /* Recompute the effective state; log and bump when it changed, and say
  * whether it did. What an operator asked for, and recoveries, are INFO;
  * the rest WARN. */
@@ -367,6 +396,7 @@ static bool apply_state(struct backend_rt *rt, const char *why, bool by_admin)
     backend_generation_bump();
     audit_backend(AUDIT_BACKEND_STATE, rt->name, backend_state_to_str(old),
                   backend_state_to_str(st), why);
+    emit_state(rt->name, old, st, why);
     if (st == BACKEND_ONLINE || by_admin)
         hy_log_info("backend %s: %s -> %s: %s", rt->name, backend_state_to_str(old),
                     backend_state_to_str(st), why);
@@ -404,6 +434,10 @@ void backend_set_fenced(struct backend_rt *rt, bool fenced, const char *why)
     backend_generation_bump();
     audit_backend(AUDIT_BACKEND_FENCED, rt->name, fenced ? "no" : "yes", fenced ? "yes" : "no",
                   why);
+    events_emit(fenced ? EVENT_FENCED : EVENT_REJOINED, rt->name, fenced ? "unfenced" : "fenced",
+                fenced ? "fenced" : "unfenced", why,
+                fenced ? "never taken for the primary until it replicates again"
+                       : "it may be taken for the primary again");
     hy_log_warn("backend %s: %s: %s", rt->name,
                 fenced ? "fenced: never the primary until it replicates again" : "no longer fenced",
                 why);

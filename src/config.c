@@ -36,6 +36,7 @@
 #include "halyard/auth.h"
 #include "halyard/classify.h"
 #include "halyard/config.h"
+#include "halyard/events.h"
 #include "halyard/log.h"
 #include "halyard/rules.h"
 #include "halyard/tls.h"
@@ -230,6 +231,38 @@ const struct config_key config_keys[] = {
     {"switchover_timeout_ms", CONFIG_INT, "10000", 100, 3600000,
      "switchover: milliseconds the chosen replica gets to catch up with the read_only primary "
      "before the switchover is rolled back", NULL},
+    {"instance_name", CONFIG_STRING, "", 0, 200,
+     "the name events (alerts) give this halyard; \"\" = host name:port of the first listener",
+     NULL},
+    {"alerts", CONFIG_GROUP, "{}", 0, 0,
+     "events (backend_down, failover_done, config_reloaded...) delivered by one notifier "
+     "thread to a command and a webhook; see halyard.conf(5) ALERTS", NULL},
+    {"alerts.exec", CONFIG_STRING, "", 0, 4095,
+     "command run for each event (no shell, no arguments), the event's JSON on its standard "
+     "input and its fields in HALYARD_* environment variables; \"\" = none", NULL},
+    {"alerts.exec_timeout_ms", CONFIG_INT, "10000", 10, 3600000,
+     "milliseconds alerts.exec may run before it is killed (SIGKILL)", NULL},
+    {"alerts.exec_max_running", CONFIG_INT, "4", 1, 256,
+     "alerts.exec commands running at once; the next events wait in the queue", NULL},
+    {"alerts.webhook", CONFIG_STRING, "", 0, 4095,
+     "URL (http:// or https://) each event's JSON is POSTed to; \"\" = none", NULL},
+    {"alerts.webhook_tls_verify", CONFIG_BOOL, "true", 0, 0,
+     "check the webhook's certificate and host name against the system's CA certificates", NULL},
+    {"alerts.webhook_timeout_ms", CONFIG_INT, "5000", 10, 600000,
+     "milliseconds one POST may take (connect included) before it counts as failed", NULL},
+    {"alerts.webhook_retries", CONFIG_INT, "3", 0, 100,
+     "times a failed POST (no answer, or a status other than 2xx) is tried again, after 500 ms, "
+     "then twice as long each time (at most 60 s)", NULL},
+    {"alerts.queue_size", CONFIG_INT, "1024", 16, 1048576,
+     "events waiting for the notifier thread, and deliveries waiting per notifier; past it an "
+     "event is dropped and counted (halyard_events_dropped_total); applies at the next restart",
+     NULL},
+    {"alerts.repeat_ms", CONFIG_INT, "60000", 0, 86400000,
+     "after an event is delivered, more of the same name for the same backend within repeat_ms "
+     "are held and counted; when the interval ends the last one is delivered with \"coalesced\" "
+     "saying how many it stands for; 0 = deliver every event", NULL},
+    {"alerts.disabled", CONFIG_STRINGS, "[]", 0, 64,
+     "event names never delivered (still listed by show events)", NULL},
     {"witnesses", CONFIG_LIST, "()", 0, 8,
      "MariaDB servers outside the cluster that only vote in the failover lock, so that two "
      "backends (or an even number) in two places can still form a majority", NULL},
@@ -1642,6 +1675,55 @@ static hy_status_t fill_monitor(struct loader *ld, struct config *cfg, config_se
     return HY_OK;
 }
 
+/* The alerts group (alerts.h), and the instance name events carry. */
+static hy_status_t fill_alerts(struct loader *ld, struct config *cfg, config_setting_t *root)
+{
+    config_setting_t *g = config_setting_get_member(root, "alerts");
+    struct config_alerts *a = &cfg->alerts;
+    a->exec_timeout_ms = (int)get_int(g, "alerts.exec_timeout_ms");
+    a->exec_max_running = (int)get_int(g, "alerts.exec_max_running");
+    a->webhook_tls_verify = get_bool(g, "alerts.webhook_tls_verify");
+    a->webhook_timeout_ms = (int)get_int(g, "alerts.webhook_timeout_ms");
+    a->webhook_retries = (int)get_int(g, "alerts.webhook_retries");
+    a->queue_size = (int)get_int(g, "alerts.queue_size");
+    a->repeat_ms = (int)get_int(g, "alerts.repeat_ms");
+    if (dup_str(ld, &a->exec, g, "alerts.exec") != HY_OK ||
+        dup_str(ld, &a->webhook, g, "alerts.webhook") != HY_OK ||
+        (g != NULL && dup_strings(ld, &a->disabled, g, "alerts.disabled") != HY_OK))
+        return HY_ERROR;
+    if (a->exec[0] != '\0' && a->exec[0] != '/')
+        return fail(ld, config_setting_get_member(g, "exec"), "alerts.exec",
+                    "must be an absolute path (it is run without a shell)");
+    if (a->webhook[0] != '\0' && strncmp(a->webhook, "http://", 7) != 0 &&
+        strncmp(a->webhook, "https://", 8) != 0)
+        return fail(ld, config_setting_get_member(g, "webhook"), "alerts.webhook",
+                    "must start with http:// or https://");
+    a->disabled_mask = 0;
+    for (size_t i = 0; i < a->disabled.n; i++) {
+        int t = event_parse(a->disabled.v[i]);
+        if (t < 0)
+            return fail(ld, config_setting_get_member(g, "disabled"), "alerts.disabled",
+                        "'%s' is not an event name", a->disabled.v[i]);
+        a->disabled_mask |= 1u << t;
+    }
+    const char *in = get_str(root, "instance_name");
+    char name[320];
+    if (in[0] != '\0') {
+        snprintf(name, sizeof(name), "%s", in);
+    } else {
+        char host[256] = "localhost";
+        if (gethostname(host, sizeof(host)) != 0)
+            snprintf(host, sizeof(host), "localhost");
+        host[sizeof(host) - 1] = '\0';
+        snprintf(name, sizeof(name), "%s:%d", host,
+                 cfg->n_listeners > 0 ? cfg->listeners[0].port : 0);
+    }
+    cfg->instance_name = strdup(name);
+    if (cfg->instance_name == NULL)
+        return fail(ld, NULL, NULL, "out of memory");
+    return HY_OK;
+}
+
 static hy_status_t fill_config(struct loader *ld, struct config *cfg, config_setting_t *root)
 {
     long long workers = get_int(root, "workers");
@@ -1708,7 +1790,8 @@ static hy_status_t fill_config(struct loader *ld, struct config *cfg, config_set
         fill_rules(ld, cfg, config_setting_get_member(root, "rules")) != HY_OK ||
         fill_witnesses(ld, cfg, config_setting_get_member(root, "witnesses")) != HY_OK ||
         fill_replication(ld, cfg, root) != HY_OK ||
-        fill_monitor(ld, cfg, config_setting_get_member(root, "monitor")) != HY_OK)
+        fill_monitor(ld, cfg, config_setting_get_member(root, "monitor")) != HY_OK ||
+        fill_alerts(ld, cfg, root) != HY_OK)
         return HY_ERROR;
     if (cfg->failover_auto && cfg->monitor.user[0] == '\0')
         return fail(ld, config_setting_get_member(root, "failover"), "failover",
@@ -1801,6 +1884,10 @@ static void config_free(struct config *cfg)
     free(cfg->log_file);
     free(cfg->audit_log);
     free(cfg->query_log);
+    free(cfg->instance_name);
+    free(cfg->alerts.exec);
+    free(cfg->alerts.webhook);
+    strings_free(&cfg->alerts.disabled);
     free(cfg->monitor.user);
     free(cfg->monitor.password_file);
     free(cfg->monitor.password_env);

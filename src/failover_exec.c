@@ -32,6 +32,7 @@
 #include "halyard/backend.h"
 #include "halyard/config.h"
 #include "halyard/failover.h"
+#include "halyard/events.h"
 #include "halyard/failover_exec.h"
 #include "halyard/gtid.h"
 #include "halyard/log.h"
@@ -78,9 +79,9 @@ struct fx {
 
     /* the thread's own */
     struct config *cfg;
-    struct link *links; /* cfg->n_backends, then cfg->n_witnesses, during a procedure */
-    size_t n_links;     /* the backends' */
-    size_t n_all;       /* and the witnesses' */
+    struct link *links;      /* cfg->n_backends, then cfg->n_witnesses, during a procedure */
+    size_t n_links;          /* the backends' */
+    size_t n_all;            /* and the witnesses' */
     int down_idx;            /* the primary we saw unreachable; -1 = none */
     uint64_t down_since_ms;  /* since when */
     uint64_t *last_fence_ms; /* per backend: rate limits */
@@ -133,6 +134,28 @@ static void step(struct fx *fx, enum log_level lvl, const char *fmt, ...)
         fx->report_len = HY_MIN(fx->report_len + (size_t)n, sizeof(fx->report) - 1);
 }
 
+/* The procedure that just ended, as an event (events.h) whose action is
+ * its steps: one failover is one page. A fence or rejoin that did not
+ * happen is no event (it is logged, audited, and tried again). */
+static void procedure_event(const struct fx *fx, const struct audit_procedure *p)
+{
+    int t = -1;
+    if (strcmp(p->event, "failover") == 0)
+        t = p->ok ? EVENT_FAILOVER_DONE : EVENT_FAILOVER_FAILED;
+    else if (strcmp(p->event, "switchover") == 0)
+        t = p->ok ? EVENT_SWITCHOVER_DONE : EVENT_FAILOVER_FAILED;
+    else if (strcmp(p->event, "fence") == 0 && p->ok)
+        t = EVENT_FENCED;
+    else if (strcmp(p->event, "rejoin") == 0 && p->ok)
+        t = EVENT_REJOINED;
+    if (t < 0)
+        return;
+    char reason[EVENT_TEXT_MAX];
+    snprintf(reason, sizeof(reason), "%s (%s, %s): %s", p->event, p->trigger,
+             p->result != NULL ? p->result : "", p->reason != NULL ? p->reason : "");
+    events_emit((enum event_type)t, p->backend, p->from, p->to, reason, fx->report);
+}
+
 /* The procedure that just ended, as one audit record: `p` says what it
  * was; its steps are the report so far, its result the last step. */
 static void procedure_audit(const struct fx *fx, struct audit_procedure *p)
@@ -153,6 +176,7 @@ static void procedure_audit(const struct fx *fx, struct audit_procedure *p)
     p->steps_len = fx->report_len;
     p->duration_ms = now_ms() - fx->t0_ms;
     audit_procedure(p);
+    procedure_event(fx, p);
 }
 
 /* ---- links ---------------------------------------------------------------- */
@@ -526,8 +550,8 @@ static bool take_lock(struct fx *fx, const struct failover_node *nodes, bool str
     }
     fx_wait(fx);
     for (size_t i = 0; i < fx->n_all; i++) {
-        const char *v = link_votes(fx, nodes, i) && fx->links[i].ok ? link_cell(&fx->links[i], 0)
-                                                                      : NULL;
+        const char *v =
+            link_votes(fx, nodes, i) && fx->links[i].ok ? link_cell(&fx->links[i], 0) : NULL;
         if (v != NULL && strcmp(v, "1") == 0)
             got++;
     }
@@ -709,6 +733,12 @@ static bool run_failover(struct fx *fx, bool manual, uint64_t down_ms)
     }
     size_t c = (size_t)vd.candidate;
     attempted = true; /* counted in halyard_failovers_total from here on */
+    {
+        char action[EVENT_TEXT_MAX];
+        snprintf(action, sizeof(action), "promoting %s", nodes[c].name);
+        events_emit(EVENT_FAILOVER_STARTED, nodes[c].name, old >= 0 ? nodes[old].name : "",
+                    nodes[c].name, vd.reason, action);
+    }
     struct gtid_pos target;
     char pos[GTID_STR_MAX];
     gtid_pos_merge(&nodes[c].current_pos, &nodes[c].io_pos, &target);
@@ -959,6 +989,15 @@ static void tick(struct fx *fx)
         if (fx->down_idx != p) {
             fx->down_idx = p;
             fx->down_since_ms = now;
+            char action[160];
+            if (cfg->failover_auto)
+                snprintf(action, sizeof(action),
+                         "failover after failover_delay_ms (%d ms) if a majority agrees",
+                         cfg->failover_delay_ms);
+            else
+                snprintf(action, sizeof(action), "failover = off: writes wait for an operator");
+            events_emit(EVENT_PRIMARY_LOST, cfg->backends[p].name, "reachable", "unreachable",
+                        "the primary does not answer the health checks", action);
         }
     } else {
         if (fx->down_idx >= 0 || fx->no_majority)

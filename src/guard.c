@@ -23,6 +23,7 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
+#include "halyard/events.h"
 #include "halyard/guard.h"
 
 #define GUARD_PROBE        16
@@ -209,14 +210,17 @@ int guard_login_result(const struct config *cfg, const struct rules_addr *a, boo
         return 0;
     int64_t now = now_ms();
     int64_t delay = 0;
+    uint32_t blocked_after = 0;
     pthread_mutex_lock(&addr_lock);
     struct addr_slot *s = slot_find(cfg, key, !ok, now);
     if (s != NULL) {
         if (!ok) {
             s->failures++;
             s->last_ms = now;
-            if (s->failures >= 2 * limit && s->blocked_until_ms == 0)
+            if (s->failures >= 2 * limit && s->blocked_until_ms == 0) {
                 s->blocked_until_ms = now + cfg->auth_block_ms;
+                blocked_after = s->failures;
+            }
         }
         if (s->failures >= limit)
             delay = (int64_t)cfg->auth_delay_ms * (s->failures - limit + 1);
@@ -224,6 +228,14 @@ int guard_login_result(const struct config *cfg, const struct rules_addr *a, boo
             memset(s, 0, sizeof(*s)); /* a good login clears the address */
     }
     pthread_mutex_unlock(&addr_lock);
+    if (blocked_after > 0) {
+        char who[INET6_ADDRSTRLEN + 4], why[96], action[96];
+        key_format(key, who, sizeof(who));
+        snprintf(why, sizeof(why), "%u failed logins within auth_fail_window_ms", blocked_after);
+        snprintf(action, sizeof(action), "its connections get error 1129 for %d ms",
+                 cfg->auth_block_ms);
+        events_emit(EVENT_AUTH_BLOCK, who, "allowed", "blocked", why, action);
+    }
     /* never longer than the client is given to log in */
     return (int)HY_MIN(delay, (int64_t)cfg->login_timeout_ms);
 }

@@ -25,10 +25,12 @@
 #include <unistd.h>
 
 #include "halyard/admin.h"
+#include "halyard/alerts.h"
 #include "halyard/audit.h"
 #include "halyard/backend.h"
 #include "halyard/config.h"
 #include "halyard/conn.h"
+#include "halyard/events.h"
 #include "halyard/firewall.h"
 #include "halyard/guard.h"
 #include "halyard/log.h"
@@ -109,6 +111,10 @@ static void app_stop(const char *why, bool drain)
     app.stopping = true;
     hy_log_info("%s: stopping; %s get %d ms", why, drain ? "sessions" : "statements in flight",
                 app.cfg->shutdown_timeout_ms);
+    char action[96];
+    snprintf(action, sizeof(action), "%s get %d ms", drain ? "sessions" : "statements in flight",
+             app.cfg->shutdown_timeout_ms);
+    events_emit(EVENT_HALYARD_STOPPING, NULL, "running", "stopping", why, action);
     for (int i = 0; i < app.n_workers; i++) {
         if (drain)
             worker_request_drain(&app.workers[i]);
@@ -339,6 +345,8 @@ static hy_status_t app_reload(struct status *st, const char *by)
         hy_log_error("reload failed, keeping the running config: %s", err);
         log_audit("reload by %s: failed: %s", by, err);
         audit_reload(false, by, err);
+        events_emit(EVENT_CONFIG_RELOAD_FAILED, NULL, NULL, NULL, err,
+                    "the running config stays in use");
         return HY_ERROR;
     }
     st->reloads_ok++;
@@ -379,6 +387,11 @@ static hy_status_t app_reload(struct status *st, const char *by)
                 app.config_path);
     log_audit("reload by %s: ok", by);
     audit_reload(true, by, NULL);
+    alerts_set_config(fresh);
+    events_set_instance(fresh->instance_name);
+    char reason[160];
+    snprintf(reason, sizeof(reason), "reload by %s", by);
+    events_emit(EVENT_CONFIG_RELOADED, NULL, NULL, NULL, reason, "new sessions use the new config");
     return HY_OK;
 }
 
@@ -586,7 +599,9 @@ int main(int argc, char **argv)
     }
     resolve_configure(app.cfg, RESOLVE_START_WAIT_MS);
 
-    app.loop = ev_default_loop(EVFLAG_AUTO);
+    /* Not libev's default loop: that one reaps every child (SIGCHLD), and
+     * the notifier thread waits for its own (alerts.c). */
+    app.loop = ev_loop_new(EVFLAG_AUTO);
     app.n_workers = app.cfg->workers;
     app.workers = calloc((size_t)app.n_workers, sizeof(*app.workers));
     if (app.workers == NULL) {
@@ -594,6 +609,14 @@ int main(int argc, char **argv)
         return 1;
     }
     int rc = 0;
+    /* Events first: any thread started below may emit one. */
+    err[0] = '\0';
+    events_set_instance(app.cfg->instance_name);
+    if (events_setup((size_t)app.cfg->alerts.queue_size) != HY_OK ||
+        alerts_start(app.cfg, err, sizeof(err)) != HY_OK) {
+        hy_log_error("alerts: %s", err[0] ? err : "cannot start");
+        return 1;
+    }
     if (guard_resize((size_t)app.cfg->auth_block_table_size) != HY_OK) {
         hy_log_error("out of memory");
         return 1;
@@ -722,6 +745,12 @@ int main(int argc, char **argv)
                     app.cfg->listeners[i].name, app.n_workers, config_primary(app.cfg)->address,
                     config_primary(app.cfg)->port);
 
+    {
+        char reason[96];
+        snprintf(reason, sizeof(reason), "pid %d, %d workers", (int)getpid(), app.n_workers);
+        events_emit(EVENT_HALYARD_STARTED, NULL, "stopped", "running", reason,
+                    takeover ? "took the listeners over" : "listening");
+    }
     ev_run(app.loop, 0);
     ev_timer_stop(app.loop, &app.shutdown_timer);
 
@@ -747,6 +776,8 @@ out:
         unlink(pidfile);
     if (rc == 0)
         hy_log_info("stopped");
+    alerts_stop(); /* halyard_stopping gets its 2 s */
+    events_teardown();
     audit_shutdown();
     config_put(app.cfg);
     backend_rt_free_all();

@@ -197,6 +197,21 @@ struct config_monitor {
     int fall;
 };
 
+/* alerts (alerts.h): the notifiers of events (events.h) */
+struct config_alerts {
+    char *exec; /* absolute path; "" = none */
+    int exec_timeout_ms;
+    int exec_max_running;
+    char *webhook; /* URL; "" = none */
+    bool webhook_tls_verify;
+    int webhook_timeout_ms;
+    int webhook_retries;
+    int queue_size;                 /* sized at start */
+    int repeat_ms;                  /* 0 = no coalescing */
+    struct config_strings disabled; /* as written */
+    uint32_t disabled_mask;         /* 1 << enum event_type */
+};
+
 enum log_level {
     LOG_LEVEL_ERROR = 0,
     LOG_LEVEL_WARN,
@@ -265,6 +280,8 @@ struct config {
     int digest_max_entries;      /* per worker; 0 = no digests (digest.h) */
     int max_replication_lag;     /* seconds; 0 = no limit (backends may override) */
     struct config_monitor monitor;
+    char *instance_name; /* resolved: "" in the file = host name:first listener port */
+    struct config_alerts alerts;
 
     /* cluster type: replication (a primary and replicas, failover.h) or
      * galera (every node writable, one writer picked by galera.h). One

@@ -1,0 +1,123 @@
+/*
+ * events.h: the state changes halyard tells someone about (alerts.h
+ * delivers them).
+ *
+ * Every change halyard already logs (a backend down or back, a failover, a
+ * reload, an address blocked...) is also an event: a stable name and a
+ * JSON body. Whoever makes the change calls events_emit() in its own
+ * thread: a worker (auth_block), the monitor, the failover thread, the main
+ * thread. events_emit() copies the event into a slot of a bounded
+ * lock-free ring sized at start (alerts.queue_size) and pokes the notifier
+ * thread through an eventfd: no lock, no allocation, never a wait. When the
+ * ring is full the event is dropped and counted (events_dropped()).
+ *
+ * The JSON body, one object:
+ *   {"event":"backend_down","time":"2026-11-22T22:30:01.123Z","seq":12,
+ *    "instance":"db-proxy-1:3306","backend":"replica1","old":"ONLINE",
+ *    "new":"DOWN","reason":"...","action":"...","coalesced":0}
+ * backend, old, new, action are "" when they do not apply.
+ */
+#ifndef HALYARD_EVENTS_H
+#define HALYARD_EVENTS_H
+
+#include <stdint.h>
+
+#include "halyard/core.h"
+
+enum event_type {
+    EVENT_BACKEND_DOWN = 0,
+    EVENT_BACKEND_UP,
+    EVENT_BACKEND_LAGGING,
+    EVENT_BACKEND_DRAINED,
+    EVENT_PRIMARY_LOST,
+    EVENT_FAILOVER_STARTED,
+    EVENT_FAILOVER_DONE,
+    EVENT_FAILOVER_FAILED,
+    EVENT_SWITCHOVER_DONE,
+    EVENT_FENCED,
+    EVENT_REJOINED,
+    EVENT_CONFIG_RELOADED,
+    EVENT_CONFIG_RELOAD_FAILED,
+    EVENT_AUTH_BLOCK,
+    EVENT_HALYARD_STARTED,
+    EVENT_HALYARD_STOPPING,
+    EVENT_TEST_ALERT, /* halyardctl test-alert */
+    EVENT__COUNT
+};
+
+/* "backend_down" ...; "?" out of range. */
+const char *event_name(enum event_type t);
+/* The type named `name`, or -1. */
+int event_parse(const char *name);
+
+#define EVENT_NAME_MAX  128  /* backend name, states */
+#define EVENT_TEXT_MAX  1024 /* reason, action */
+#define EVENT_STATE_MAX 48
+#define EVENT_JSON_MAX  16384 /* any event fits: escaping grows text at most 6x */
+
+struct event {
+    uint64_t seq;    /* given by events_emit, from 1 */
+    int64_t time_us; /* wall clock */
+    enum event_type type;
+    uint32_t coalesced; /* earlier events of this name and backend folded into this one */
+    char backend[EVENT_NAME_MAX];
+    char old_state[EVENT_STATE_MAX];
+    char new_state[EVENT_STATE_MAX];
+    char reason[EVENT_TEXT_MAX];
+    char action[EVENT_TEXT_MAX];
+};
+
+/* Fill `e` (any argument may be NULL: ""; text cut to fit). Pure but for
+ * the clock and the sequence number (seq = 0 here). */
+void event_fill(struct event *e, enum event_type t, const char *backend, const char *old_state,
+                const char *new_state, const char *reason, const char *action);
+
+/* "2026-11-22T22:30:01.123Z" */
+void event_time_iso(int64_t time_us, char *out, size_t cap);
+
+/* `e` as one JSON object (no newline) into `out`; returns its length.
+ * Strings are escaped as the audit log escapes them (valid JSON whatever
+ * the bytes); a text too long for `cap` is cut, the object stays valid. */
+size_t event_json(const struct event *e, const char *instance, char *out, size_t cap);
+
+/* ---- the ring: bounded, multi-producer, lock-free (Vyukov) ---- */
+
+struct event_slot;
+struct event_ring {
+    struct event_slot *slots;
+    size_t mask;
+    _Atomic size_t head; /* next to write */
+    _Atomic size_t tail; /* next to read */
+};
+
+/* `cap` is rounded up to a power of two (at least 2). */
+hy_status_t event_ring_init(struct event_ring *r, size_t cap) HY_MUSTCHECK;
+void event_ring_free(struct event_ring *r);
+/* Any thread: false when full (nothing written). */
+bool event_ring_push(struct event_ring *r, const struct event *e);
+/* One consumer: false when empty. */
+bool event_ring_pop(struct event_ring *r, struct event *out);
+
+/* ---- the process's events ---- */
+
+/* Main thread, at start, before any thread that emits exists: a ring of
+ * `queue_size` events and the notifier's eventfd. Before it (halyardctl,
+ * unit tests) events_emit() does nothing. */
+hy_status_t events_setup(size_t queue_size) HY_MUSTCHECK;
+void events_teardown(void);
+/* Any thread, never blocks. */
+void events_emit(enum event_type t, const char *backend, const char *old_state,
+                 const char *new_state, const char *reason, const char *action);
+/* Events dropped because the ring was full. */
+uint64_t events_dropped(void);
+/* The notifier's side: the eventfd to wait on (-1 before setup), and the
+ * next event (false when none). */
+int events_wake_fd(void);
+bool events_next(struct event *out);
+
+/* The instance name events carry (set by the main thread at start and
+ * reload from instance_name, or hostname:first listener port). */
+void events_set_instance(const char *name);
+void events_instance(char *out, size_t cap);
+
+#endif /* HALYARD_EVENTS_H */

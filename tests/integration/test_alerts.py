@@ -1,0 +1,289 @@
+"""Events and their notifiers (issue 11, items 1 and 2).
+
+A real HTTP receiver (http.server in a thread, on a port of the test's own
+range: HALYARD_TEST_PORT+80..+99) and a real command (a shell script that
+writes its stdin and environment to a file) get the events halyard emits:
+
+    a replica killed and started again: backend_down, then backend_up
+    SIGHUP: config_reloaded; a broken file: config_reload_failed
+    the primary killed with failover = "auto": primary_lost,
+    failover_started, failover_done (its steps in "action")
+    a receiver answering 500 is tried again; one that hangs costs the data
+    path nothing (SELECT 1 through halyard keeps its latency)
+    a flapping replica with alerts.repeat_ms: one delivery per interval,
+    the held ones counted in "coalesced"
+"""
+
+import json
+import os
+import signal
+import stat
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from conftest import TEST_PORT
+from util import admin_json, wait_until
+
+HOOK_PORTS = range(TEST_PORT + 80, TEST_PORT + 100)
+REPL_ENV = "HALYARD_TEST_REPL_PASSWORD"
+os.environ.setdefault(REPL_ENV, "repl")  # halyard's environment: must not reach alerts.exec
+
+
+class Receiver:
+    """An HTTP server in a thread: keeps every POSTed JSON body with the time
+    it came. mode: "ok" (204), "fail" (500 for the first `fails` POSTs, then
+    200), "hang" (never answers while `hang` is set)."""
+
+    def __init__(self, mode="ok", fails=0):
+        self.mode, self.fails = mode, fails
+        self.posts = []  # (monotonic time, dict)
+        self.attempts = 0
+        self.lock = threading.Lock()
+        self.release = threading.Event()
+        recv = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - http.server's name
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with recv.lock:
+                    recv.attempts += 1
+                    attempt = recv.attempts
+                if recv.mode == "hang":
+                    recv.release.wait(60)
+                    return
+                if recv.mode == "fail" and attempt <= recv.fails:
+                    self.send_response(500)
+                    self.end_headers()
+                    return
+                with recv.lock:
+                    recv.posts.append((time.monotonic(), json.loads(body)))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+
+        self.server = None
+        for port in HOOK_PORTS:
+            try:
+                self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+                break
+            except OSError:
+                continue
+        assert self.server is not None, f"no free port in {HOOK_PORTS}"
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+    def events(self, name=None, **match):
+        with self.lock:
+            out = [e for _, e in self.posts]
+        return [e for e in out if (name is None or e["event"] == name)
+                and all(e.get(k) == v for k, v in match.items())]
+
+    def wait(self, name, timeout=20, **match):
+        wait_until(lambda: self.events(name, **match), timeout,
+                   what=f"a {name} {match} POST; got {[e['event'] for e in self.events()]}")
+        return self.events(name, **match)[0]
+
+
+@pytest.fixture
+def receiver():
+    made = []
+
+    def make(mode="ok", fails=0):
+        r = Receiver(mode, fails)
+        made.append(r)
+        return r
+    yield make
+    for r in made:
+        r.close()
+
+
+def exec_script(tmp_path):
+    """A command that writes what it got (stdin, then its environment) to
+    OUT/<seq>.txt; returns (script path, OUT)."""
+    out = tmp_path / "exec-out"
+    out.mkdir()
+    script = tmp_path / "notify.sh"
+    script.write_text("#!/bin/sh\n"
+                      f"f={out}/$HALYARD_SEQ.txt\n"
+                      "cat > \"$f.tmp\"\n"
+                      "echo '--- env' >> \"$f.tmp\"\n"
+                      "env | sort >> \"$f.tmp\"\n"
+                      "mv \"$f.tmp\" \"$f\"\n")
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    return str(script), out
+
+
+def exec_events(out):
+    """Every event the script got: (JSON from stdin, env dict)."""
+    got = []
+    for p in sorted(out.glob("*.txt")):
+        text = p.read_text()
+        body, _, env = text.partition("--- env\n")
+        envd = dict(line.split("=", 1) for line in env.splitlines() if "=" in line)
+        got.append((json.loads(body), envd))
+    return got
+
+
+def wait_exec(out, name, timeout=20, **match):
+    def find():
+        return [(j, e) for j, e in exec_events(out)
+                if j["event"] == name and all(j.get(k) == v for k, v in match.items())]
+    wait_until(find, timeout, what=f"{name} {match} from alerts.exec; got "
+               f"{[j['event'] for j, _ in exec_events(out)]}")
+    return find()[0]
+
+
+def alerts(**kw):
+    a = {"repeat_ms": 0}
+    a.update(kw)
+    return a
+
+
+MONITOR = {"user": "monitor", "password": "monitor", "interval_ms": 300, "fall": 2, "rise": 2}
+
+
+def test_replica_kill_reaches_webhook_and_exec(cluster, start_halyard, receiver, tmp_path):
+    r = receiver()
+    script, out = exec_script(tmp_path)
+    h = start_halyard(monitor=MONITOR, instance_name="test-proxy",
+                      alerts=alerts(webhook=r.url, exec=script))
+    started = r.wait("halyard_started")
+    assert started["instance"] == "test-proxy"
+    cluster.kill(1)
+    down = r.wait("backend_down", backend="node1")
+    assert down["old"] == "ONLINE" and down["new"] == "DOWN", down
+    assert down["reason"] and down["action"], down
+    assert down["time"].endswith("Z") and "T" in down["time"], down
+    cluster.start_node(1)
+    up = r.wait("backend_up", backend="node1", timeout=60)
+    assert up["old"] == "DOWN" and up["new"] == "ONLINE", up
+    assert up["seq"] > down["seq"]
+    # The command got the same events: JSON on stdin, fields in the environment.
+    j, env = wait_exec(out, "backend_down", backend="node1")
+    assert j == down
+    assert env["HALYARD_EVENT"] == "backend_down"
+    assert env["HALYARD_BACKEND"] == "node1"
+    assert env["HALYARD_OLD"] == "ONLINE" and env["HALYARD_NEW"] == "DOWN"
+    assert env["HALYARD_REASON"] == down["reason"]
+    assert env["HALYARD_TIME"] == down["time"]
+    assert env["HALYARD_INSTANCE"] == "test-proxy"
+    # Not halyard's own environment: nothing else leaks into the command.
+    assert "HALYARD_TEST_REPL_PASSWORD" not in env and "HOME" not in env, sorted(env)
+    j, env = wait_exec(out, "backend_up", backend="node1")
+    assert j == up
+    h.stop()
+    r.wait("halyard_stopping", timeout=5)
+
+
+def test_reload_events(cluster, start_halyard, receiver, tmp_path):
+    r = receiver()
+    script, out = exec_script(tmp_path)
+    h = start_halyard(alerts=alerts(webhook=r.url, exec=script))
+    r.wait("halyard_started")
+    h.send_signal(signal.SIGHUP)
+    ok = r.wait("config_reloaded")
+    assert "SIGHUP" in ok["reason"], ok
+    good = open(h.conf_path).read()
+    h.reload(good + "\nno_such_key = 1;\n")
+    bad = r.wait("config_reload_failed")
+    assert "no_such_key" in bad["reason"], bad
+    wait_exec(out, "config_reloaded")
+    j, env = wait_exec(out, "config_reload_failed")
+    assert j == bad and env["HALYARD_REASON"] == bad["reason"]
+
+
+def test_failover_events(cluster, start_halyard, receiver, tmp_path):
+    r = receiver()
+    script, out = exec_script(tmp_path)
+    h = start_halyard(failover="auto", failover_delay_ms=500, monitor=MONITOR,
+                      replication_user="repl", replication_password_env=REPL_ENV,
+                      alerts=alerts(webhook=r.url, exec=script))
+    r.wait("halyard_started")
+    cluster.kill(0)
+    lost = r.wait("primary_lost", backend="node0")
+    assert lost["new"] == "unreachable", lost
+    started = r.wait("failover_started")
+    assert started["old"] == "node0" and started["new"] in ("node1", "node2"), started
+    done = r.wait("failover_done", timeout=30)
+    assert done["old"] == "node0" and done["new"] == started["new"], done
+    assert "failover done" in done["action"], done  # the procedure's steps
+    assert started["seq"] < done["seq"]
+    assert not r.events("failover_failed")
+    j, _ = wait_exec(out, "failover_done")
+    assert j == done
+    wait_exec(out, "failover_started")
+    del h
+
+
+def test_webhook_500_is_retried(cluster, start_halyard, receiver, tmp_path):
+    r = receiver("fail", fails=2)
+    h = start_halyard(alerts=alerts(webhook=r.url, webhook_retries=3))
+    ev = r.wait("halyard_started", timeout=15)
+    assert r.attempts == 3, r.attempts  # two 500s, then delivered
+    assert ev["seq"] >= 1
+    assert "retrying: HTTP 500" not in h.log_text()  # retries are quiet; the last failure is a WARN
+
+
+def test_hanging_webhook_costs_queries_nothing(cluster, start_halyard, receiver, tmp_path):
+    def latencies(h, n=300):
+        c = h.connect()
+        out = []
+        with c.cursor() as cur:
+            for _ in range(n):
+                t = time.perf_counter()
+                cur.execute("SELECT 1")
+                cur.fetchall()
+                out.append(time.perf_counter() - t)
+        out.sort()
+        return out[len(out) // 2], out[int(len(out) * 0.99)]
+
+    base = start_halyard()
+    med0, p99_0 = latencies(base)
+    r = receiver("hang")
+    h = start_halyard(alerts=alerts(webhook=r.url, webhook_timeout_ms=60000, queue_size=16))
+    wait_until(lambda: r.attempts >= 1, 10, what="the receiver to hold a POST")
+    # More events while the receiver hangs (reloads: past the queue), then
+    # measure.
+    for _ in range(40):
+        h.send_signal(signal.SIGHUP)
+    med1, p99_1 = latencies(h)
+    assert med1 < max(3 * med0, med0 + 0.002), (med0, med1)
+    assert p99_1 < max(5 * p99_0, p99_0 + 0.02), (p99_0, p99_1)
+    assert h.alive()
+
+
+def test_flapping_is_coalesced(cluster, start_halyard, receiver, tmp_path):
+    r = receiver()
+    h = start_halyard(monitor=MONITOR, alerts=alerts(webhook=r.url, repeat_ms=15000))
+    r.wait("halyard_started")
+    t0 = time.monotonic()
+    for _ in range(2):
+        cluster.kill(1)
+        h.wait_log(r"backend node1: \w+ -> DOWN", timeout=10)
+        cluster.start_node(1)
+        wait_until(lambda: h.log_text().count("node1: DOWN -> ONLINE") >= _ + 1, 60,
+                   what="node1 back ONLINE")
+    assert time.monotonic() - t0 < 15, "the flaps took longer than repeat_ms"
+    # Within the interval: one backend_down, one backend_up delivered.
+    assert len(r.events("backend_down", backend="node1")) == 1
+    assert len(r.events("backend_up", backend="node1")) == 1
+    # When it ends, the held one comes, saying how many it stands for.
+    wait_until(lambda: len(r.events("backend_down", backend="node1")) == 2, 30,
+               what="the coalesced backend_down")
+    first, last = r.events("backend_down", backend="node1")
+    assert first["coalesced"] == 0 and last["coalesced"] == 1, (first, last)
+    wait_until(lambda: len(r.events("backend_up", backend="node1")) == 2, 10,
+               what="the coalesced backend_up")
+    assert r.events("backend_up", backend="node1")[1]["coalesced"] == 1
