@@ -36,9 +36,11 @@
 
 #include "halyard/tls.h"
 #include "halyard/admin.h"
+#include "halyard/alerts.h"
 #include "halyard/backend.h"
 #include "halyard/audit.h"
 #include "halyard/config.h"
+#include "halyard/events.h"
 #include "halyard/firewall.h"
 #include "halyard/guard.h"
 #include "halyard/failover_exec.h"
@@ -160,6 +162,9 @@ static const struct {
     {"switchover [to NAME]",
      "make backend NAME (default: the most advanced replica) the primary; writes pause"},
     {"failover", "promote the most advanced replica now that the primary is unreachable"},
+    {"show events [last N]",
+     "the last N events (default 20, at most 64) and what each notifier made of them"},
+    {"test-alert", "emit a test_alert event through every notifier (alerts.exec, alerts.webhook)"},
 };
 
 /* The line as an error message may quote it: at most 64 columns, escaped. */
@@ -252,6 +257,25 @@ hy_status_t admin_parse(const char *line, size_t len, struct admin_cmd *cmd, cha
             return HY_ERROR;
         }
         cmd->top = top;
+    } else if (n >= 2 && TOK_IS(0, "show") && TOK_IS(1, "events")) {
+        cmd->verb = ADMIN_SHOW_EVENTS;
+        cmd->top = 20;
+        if (n == 2)
+            return HY_OK;
+        uint32_t last = 0;
+        bool ok = n == 4 && TOK_IS(2, "last") && tlen[3] <= 3;
+        for (size_t i = 0; ok && i < tlen[3]; i++) {
+            ok = tok[3][i] >= '0' && tok[3][i] <= '9';
+            last = last * 10 + (uint32_t)(tok[3][i] - '0');
+        }
+        if (!ok || last == 0 || last > ALERTS_HISTORY) {
+            snprintf(err, errlen, "ERR usage: show events [last N], N from 1 to %d",
+                     ALERTS_HISTORY);
+            return HY_ERROR;
+        }
+        cmd->top = last;
+    } else if (n == 1 && TOK_IS(0, "test-alert")) {
+        cmd->verb = ADMIN_TEST_ALERT;
     } else if (n == 2 && TOK_IS(0, "show") && TOK_IS(1, "backends")) {
         cmd->verb = ADMIN_SHOW_BACKENDS;
     } else if (n >= 1 && TOK_IS(0, "backend")) {
@@ -1583,6 +1607,63 @@ static void job_start(struct admin_conn *c, const struct admin_cmd *cmd, const c
     ev_async_send(a->loop, &a->parts_async);
 }
 
+/* ---- events ---- */
+
+void admin_render_events(struct textbuf *sb, const struct alerts_record *rows, size_t n, bool json)
+{
+    char when[40];
+    if (json) {
+        textbuf_puts(sb, "{\"events\":[");
+        for (size_t i = 0; i < n; i++) {
+            const struct alerts_record *r = &rows[i];
+            event_time_iso(r->ev.time_us, when, sizeof(when));
+            textbuf_printf(sb, "%s{\"seq\":%" PRIu64 ",\"time\":\"%s\",\"event\":", i ? "," : "",
+                           r->ev.seq, when);
+            textbuf_json_str(sb, event_name(r->ev.type));
+            textbuf_puts(sb, ",\"backend\":");
+            textbuf_json_str(sb, r->ev.backend);
+            textbuf_puts(sb, ",\"old\":");
+            textbuf_json_str(sb, r->ev.old_state);
+            textbuf_puts(sb, ",\"new\":");
+            textbuf_json_str(sb, r->ev.new_state);
+            textbuf_puts(sb, ",\"reason\":");
+            textbuf_json_str(sb, r->ev.reason);
+            textbuf_puts(sb, ",\"action\":");
+            textbuf_json_str(sb, r->ev.action);
+            textbuf_puts(sb, ",\"note\":");
+            textbuf_json_str(sb, r->note);
+            for (int k = 0; k < ALERTS__N; k++) {
+                textbuf_printf(sb, ",\"%s\":", alerts_notifier_name((enum alerts_notifier)k));
+                textbuf_json_str(sb, r->result[k]);
+            }
+            textbuf_putc(sb, '}');
+        }
+        textbuf_puts(sb, "]}\n");
+        return;
+    }
+    struct table t;
+    table_init(&t, 9);
+    static const char *const head[] = {"seq",  "time", "event",   "backend", "new",
+                                       "note", "exec", "webhook", "reason"};
+    for (size_t i = 0; i < HY_ARRAY_SIZE(head); i++)
+        table_cell(&t, head[i]);
+    for (size_t i = 0; i < n; i++) {
+        const struct alerts_record *r = &rows[i];
+        event_time_iso(r->ev.time_us, when, sizeof(when));
+        table_cellf(&t, "%" PRIu64, r->ev.seq);
+        table_cell(&t, when);
+        table_cell(&t, event_name(r->ev.type));
+        table_cell(&t, r->ev.backend[0] ? r->ev.backend : NULL);
+        table_cell(&t, r->ev.new_state[0] ? r->ev.new_state : NULL);
+        table_cell(&t, r->note[0] ? r->note : NULL);
+        table_cell(&t, r->result[ALERTS_EXEC][0] ? r->result[ALERTS_EXEC] : NULL);
+        table_cell(&t, r->result[ALERTS_WEBHOOK][0] ? r->result[ALERTS_WEBHOOK] : NULL);
+        table_cellf(&t, "%.100s", r->ev.reason);
+    }
+    table_render(&t, sb);
+    table_free(&t);
+}
+
 /* ---- blocked addresses and the firewall's learned digests ---- */
 
 void admin_render_blocked(struct textbuf *sb, const struct guard_row *rows, size_t n, bool json)
@@ -1947,6 +2028,30 @@ static bool run_command(struct admin_conn *c, const char *line, size_t len)
             textbuf_cell(&c->out, cmd.arg);
             textbuf_printf(&c->out, " is %s\n", backend_state_to_str(backend_state(rt)));
         }
+        break;
+    }
+    case ADMIN_SHOW_EVENTS: {
+        struct alerts_record *rows = calloc(ALERTS_HISTORY, sizeof(*rows));
+        if (rows == NULL) {
+            textbuf_puts(&c->out, "ERR out of memory\n");
+            break;
+        }
+        size_t n = alerts_history(rows, cmd.top);
+        admin_render_events(&c->out, rows, n, cmd.json);
+        free(rows);
+        break;
+    }
+    case ADMIN_TEST_ALERT: {
+        char why[96];
+        snprintf(why, sizeof(why), "halyardctl test-alert by uid=%u pid=%d", c->uid, c->pid);
+        uint64_t seq = events_emit(EVENT_TEST_ALERT, NULL, NULL, NULL, why,
+                                   "sent to every notifier: see show events");
+        if (seq == 0)
+            textbuf_puts(&c->out, "ERR test-alert: the event queue is full\n");
+        else if (cmd.json)
+            textbuf_printf(&c->out, "{\"event\":\"test_alert\",\"seq\":%" PRIu64 "}\n", seq);
+        else
+            textbuf_printf(&c->out, "OK test_alert event %" PRIu64 " emitted\n", seq);
         break;
     }
     case ADMIN_SHOW_BLOCKED: {

@@ -248,20 +248,21 @@ void events_teardown(void)
     event_ring_free(&ring);
 }
 
-void events_emit(enum event_type t, const char *backend, const char *old_state,
-                 const char *new_state, const char *reason, const char *action)
+uint64_t events_emit(enum event_type t, const char *backend, const char *old_state,
+                     const char *new_state, const char *reason, const char *action)
 {
     if (!atomic_load_explicit(&ring_ready, memory_order_acquire))
-        return;
+        return 0;
     struct event e;
     event_fill(&e, t, backend, old_state, new_state, reason, action);
     e.seq = atomic_fetch_add_explicit(&seq_next, 1, memory_order_relaxed);
     if (!event_ring_push(&ring, &e)) {
         atomic_fetch_add_explicit(&dropped, 1, memory_order_relaxed);
-        return;
+        return 0;
     }
     uint64_t one = 1;
     ssize_t w HY_UNUSED = write(wake_fd, &one, sizeof(one)); /* EAGAIN: already poked */
+    return e.seq;
 }
 
 uint64_t events_dropped(void)

@@ -41,7 +41,8 @@ static void usage(FILE *out)
                  "switchover and failover)\n"
                  "commands: help, show status|config|stats|sessions, kill session ID, reload,\n"
                  "          switchover [to NAME], failover, show blocked, unblock ADDRESS|all,\n"
-                 "          show firewall [USER], dump firewall USER (halyardctl help: all)\n"
+                 "          show firewall [USER], dump firewall USER, show events [last N],\n"
+                 "          test-alert (halyardctl help: all)\n"
                  "exit status: 0 ok, 1 the command failed (ERR), 2 usage, 3 no answer\n");
 }
 

@@ -271,6 +271,27 @@ void metrics_render(struct textbuf *sb, const struct metrics_snapshot *m)
            "it fails to resolve); 0: never resolved, connects to it fail.");
     for (size_t i = 0; i < m->n_dns; i++)
         sample_u64(sb, "halyard_dns_addresses", "host", m->dns[i].host, m->dns[i].n_addrs);
+    /* events and their notifiers (alerts.h) */
+    family(sb, "halyard_events_total", "counter",
+           "Events (backend_down, failover_done, ...) the notifier thread took.");
+    textbuf_printf(sb, "halyard_events_total %" PRIu64 "\n", m->alerts.events);
+    family(sb, "halyard_events_dropped_total", "counter",
+           "Events dropped: the event ring or a notifier's queue was full (alerts.queue_size).");
+    textbuf_printf(sb, "halyard_events_dropped_total %" PRIu64 "\n", m->alerts.dropped);
+    family(sb, "halyard_events_coalesced_total", "counter",
+           "Events held by alerts.repeat_ms instead of being delivered on their own.");
+    textbuf_printf(sb, "halyard_events_coalesced_total %" PRIu64 "\n", m->alerts.coalesced);
+    family(sb, "halyard_alerts_delivered_total", "counter",
+           "Events delivered, by notifier (exec: exit 0; webhook: a 2xx answer).");
+    for (int n = 0; n < ALERTS__N; n++)
+        sample_u64(sb, "halyard_alerts_delivered_total", "notifier",
+                   alerts_notifier_name((enum alerts_notifier)n), m->alerts.delivered[n]);
+    family(sb, "halyard_alerts_failed_total", "counter",
+           "Events a notifier failed to deliver (after the webhook's retries; a command that did "
+           "not exit 0 or was killed).");
+    for (int n = 0; n < ALERTS__N; n++)
+        sample_u64(sb, "halyard_alerts_failed_total", "notifier",
+                   alerts_notifier_name((enum alerts_notifier)n), m->alerts.failed[n]);
 
     if (m->cfg != NULL)
         render_backends(sb, m->cfg);
@@ -377,6 +398,7 @@ static void snapshot(const struct status *st, struct metrics_snapshot *s)
         for (int ok = 0; ok < 2; ok++)
             s->failovers[sw][ok] = status_failovers(sw, ok);
     audit_get_stats(&s->logs);
+    alerts_get_stats(&s->alerts);
     s->cfg = st->cfg;
 }
 

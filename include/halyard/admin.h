@@ -27,6 +27,8 @@
  *   takeover [finish]       the socket hand-over to a new halyard (takeover.h)
  *   switchover [to NAME]    make NAME (default: the most advanced replica) the primary
  *   failover                promote a replica now that the primary is gone
+ *   show events [last N]    the last N events (default 20) and each notifier's result
+ *   test-alert              emit a test_alert event through every notifier
  *
  * `show sessions`, `show digests` and `kill session` are answered by the
  * workers themselves: the main thread posts a worker_call to each worker, each
@@ -90,13 +92,15 @@ enum admin_verb {
     ADMIN_BACKEND_SET, /* backend NAME drain|maint|online */
     ADMIN_SWITCHOVER,
     ADMIN_FAILOVER,
+    ADMIN_SHOW_EVENTS, /* show events [last N] */
+    ADMIN_TEST_ALERT,
 };
 
 struct admin_cmd {
     enum admin_verb verb;
     bool json;
     uint32_t session_id; /* ADMIN_KILL_SESSION */
-    uint32_t top;        /* ADMIN_SHOW_DIGESTS: 1..ADMIN_DIGESTS_MAX */
+    uint32_t top;        /* ADMIN_SHOW_DIGESTS: 1..ADMIN_DIGESTS_MAX; ADMIN_SHOW_EVENTS: 1..64 */
     char arg[100];       /* ADMIN_UNBLOCK: address or "all"; *_FIREWALL: user ("" = all);
                           * ADMIN_BACKEND_SET: the backend's name */
     int mode;            /* ADMIN_BACKEND_SET: enum backend_admin */
@@ -182,6 +186,9 @@ void admin_render_backends(struct textbuf *sb, const struct admin_backend_row *r
 
 struct guard_row;
 struct firewall_row;
+struct alerts_record;
+/* show events: `n` records, oldest first. */
+void admin_render_events(struct textbuf *sb, const struct alerts_record *rows, size_t n, bool json);
 void admin_render_blocked(struct textbuf *sb, const struct guard_row *rows, size_t n, bool json);
 /* dropped: digests the learn table had no room for. */
 void admin_render_firewall(struct textbuf *sb, const struct firewall_row *rows, size_t n,

@@ -105,9 +105,10 @@ bool event_ring_pop(struct event_ring *r, struct event *out);
  * unit tests) events_emit() does nothing. */
 hy_status_t events_setup(size_t queue_size) HY_MUSTCHECK;
 void events_teardown(void);
-/* Any thread, never blocks. */
-void events_emit(enum event_type t, const char *backend, const char *old_state,
-                 const char *new_state, const char *reason, const char *action);
+/* Any thread, never blocks. Returns the event's seq, 0 when it was
+ * dropped (or events are not set up). */
+uint64_t events_emit(enum event_type t, const char *backend, const char *old_state,
+                     const char *new_state, const char *reason, const char *action);
 /* Events dropped because the ring was full. */
 uint64_t events_dropped(void);
 /* The notifier's side: the eventfd to wait on (-1 before setup), and the

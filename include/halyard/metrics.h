@@ -11,6 +11,7 @@
 #ifndef HALYARD_METRICS_H
 #define HALYARD_METRICS_H
 
+#include "halyard/alerts.h"
 #include "halyard/audit.h"
 #include "halyard/core.h"
 #include "halyard/resolve.h"
@@ -45,6 +46,7 @@ struct metrics_snapshot {
     const struct listener_stats *listeners; /* list (stats.h); counters read as rendered */
     uint64_t failovers[2][2];               /* [switchover][ok] */
     struct audit_stats logs;
+    struct alerts_stats alerts;
     const struct config *cfg;       /* its backends' run-time state (backend.h), read as rendered;
                                      * NULL = no backend families */
     const struct resolve_stat *dns; /* backend host names (resolve.h), n_dns of them */

@@ -18,14 +18,18 @@ import json
 import os
 import signal
 import stat
+import subprocess
 import threading
 import time
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from conftest import TEST_PORT
-from util import admin_json, wait_until
+from util import REPO, free_port, wait_until
+
+HALYARDCTL = os.path.abspath(os.environ.get("HALYARDCTL_BIN") or os.path.join(REPO, "build", "halyardctl"))
 
 HOOK_PORTS = range(TEST_PORT + 80, TEST_PORT + 100)
 REPL_ENV = "HALYARD_TEST_REPL_PASSWORD"
@@ -151,6 +155,21 @@ def alerts(**kw):
     return a
 
 
+def metric(port, line_start):
+    """The value of the first /metrics line starting with line_start."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith(line_start):
+                return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+def ctl(sock, *args):
+    p = subprocess.run([HALYARDCTL, "-s", sock, *args], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, (p.stdout, p.stderr)
+    return p.stdout
+
+
 MONITOR = {"user": "monitor", "password": "monitor", "interval_ms": 300, "fall": 2, "rise": 2}
 
 
@@ -229,11 +248,24 @@ def test_failover_events(cluster, start_halyard, receiver, tmp_path):
 
 def test_webhook_500_is_retried(cluster, start_halyard, receiver, tmp_path):
     r = receiver("fail", fails=2)
-    h = start_halyard(alerts=alerts(webhook=r.url, webhook_retries=3))
+    mport = free_port()
+    h = start_halyard(metrics_port=mport, alerts=alerts(webhook=r.url, webhook_retries=3))
     ev = r.wait("halyard_started", timeout=15)
     assert r.attempts == 3, r.attempts  # two 500s, then delivered
     assert ev["seq"] >= 1
     assert "retrying: HTTP 500" not in h.log_text()  # retries are quiet; the last failure is a WARN
+    assert metric(mport, 'halyard_alerts_delivered_total{notifier="webhook"}') == 1
+    assert metric(mport, 'halyard_alerts_failed_total{notifier="webhook"}') == 0
+
+
+def test_webhook_gives_up_after_retries(cluster, start_halyard, receiver, tmp_path):
+    r = receiver("fail", fails=100)
+    mport = free_port()
+    h = start_halyard(metrics_port=mport, alerts=alerts(webhook=r.url, webhook_retries=1))
+    wait_until(lambda: metric(mport, 'halyard_alerts_failed_total{notifier="webhook"}') == 1, 10,
+               what="the POST to fail for good")
+    assert r.attempts == 2, r.attempts
+    h.wait_log(r"alerts.webhook: event 1 \(halyard_started\): HTTP 500 after 2 attempts")
 
 
 def test_hanging_webhook_costs_queries_nothing(cluster, start_halyard, receiver, tmp_path):
@@ -252,16 +284,23 @@ def test_hanging_webhook_costs_queries_nothing(cluster, start_halyard, receiver,
     base = start_halyard()
     med0, p99_0 = latencies(base)
     r = receiver("hang")
-    h = start_halyard(alerts=alerts(webhook=r.url, webhook_timeout_ms=60000, queue_size=16))
+    mport = free_port()
+    h = start_halyard(metrics_port=mport,
+                      alerts=alerts(webhook=r.url, webhook_timeout_ms=60000, queue_size=16))
     wait_until(lambda: r.attempts >= 1, 10, what="the receiver to hold a POST")
     # More events while the receiver hangs (reloads: past the queue), then
     # measure.
     for _ in range(40):
         h.send_signal(signal.SIGHUP)
+        time.sleep(0.03)  # one signal at a time: pending ones would merge
     med1, p99_1 = latencies(h)
     assert med1 < max(3 * med0, med0 + 0.002), (med0, med1)
     assert p99_1 < max(5 * p99_0, p99_0 + 0.02), (p99_0, p99_1)
     assert h.alive()
+    # 4 POSTs held by the receiver, 16 queued behind them: the rest dropped, counted.
+    wait_until(lambda: metric(mport, "halyard_events_total ") == 41, 10, what="41 events taken")
+    assert metric(mport, "halyard_events_dropped_total ") == 41 - 4 - 16
+    assert r.attempts == 4
 
 
 def test_flapping_is_coalesced(cluster, start_halyard, receiver, tmp_path):
@@ -287,3 +326,40 @@ def test_flapping_is_coalesced(cluster, start_halyard, receiver, tmp_path):
     wait_until(lambda: len(r.events("backend_up", backend="node1")) == 2, 10,
                what="the coalesced backend_up")
     assert r.events("backend_up", backend="node1")[1]["coalesced"] == 1
+
+
+def test_show_events_and_test_alert(cluster, start_halyard, receiver, tmp_path):
+    r = receiver()
+    script, out = exec_script(tmp_path)
+    sock = str(tmp_path / "admin.sock")
+    mport = free_port()
+    start_halyard(admin_socket=sock, metrics_port=mport,
+                  alerts=alerts(webhook=r.url, exec=script, disabled=["config_reloaded"]))
+    r.wait("halyard_started")
+    answer = ctl(sock, "test-alert")
+    assert answer.startswith("OK test_alert event "), answer
+    seq = int(answer.split()[3])
+    ev = r.wait("test_alert", seq=seq)
+    assert "test-alert by uid=" in ev["reason"], ev
+    j, env = wait_exec(out, "test_alert")
+    assert j == ev and env["HALYARD_EVENT"] == "test_alert"
+    # A disabled event is listed, not delivered.
+    ctl(sock, "reload")
+
+    def shown():
+        rows = json.loads(ctl(sock, "show", "events", "--json"))["events"]
+        return {e["event"]: e for e in rows}
+    wait_until(lambda: shown().get("test_alert", {}).get("exec", "").startswith("ok: exit 0")
+               and shown().get("config_reloaded"), 10, what="show events to have the results")
+    rows = shown()
+    assert rows["test_alert"]["webhook"].startswith("ok: HTTP 204"), rows["test_alert"]
+    assert rows["test_alert"]["seq"] == seq
+    assert rows["config_reloaded"]["note"] == "disabled", rows["config_reloaded"]
+    assert rows["config_reloaded"]["webhook"] == "" and rows["config_reloaded"]["exec"] == ""
+    time.sleep(0.5)
+    assert not r.events("config_reloaded")
+    text = ctl(sock, "show", "events", "last", "1")
+    assert text.splitlines()[0].split()[:3] == ["seq", "time", "event"], text
+    assert len(text.strip().splitlines()) == 2, text
+    assert metric(mport, 'halyard_alerts_delivered_total{notifier="exec"}') >= 2
+    assert metric(mport, 'halyard_alerts_delivered_total{notifier="webhook"}') >= 2

@@ -19,6 +19,8 @@
 #include <cmocka.h>
 
 #include "halyard/admin.h"
+#include "halyard/alerts.h"
+#include "halyard/events.h"
 #include "halyard/backend.h"
 #include "halyard/config.h"
 #include "halyard/log.h"
@@ -53,6 +55,19 @@ struct parse_case {
 static const struct parse_case parse_cases[] = {
     {"help", HY_OK, ADMIN_HELP, false, 0, NULL},
     {"help --json", HY_OK, ADMIN_HELP, true, 0, NULL},
+    {"show events", HY_OK, ADMIN_SHOW_EVENTS, false, 20, NULL},
+    {"show events last 64 --json", HY_OK, ADMIN_SHOW_EVENTS, true, 64, NULL},
+    {"SHOW EVENTS LAST 1", HY_OK, ADMIN_SHOW_EVENTS, false, 1, NULL},
+    {"show events last 65", HY_ERROR, 0, false, 0,
+     "ERR usage: show events [last N], N from 1 to 64"},
+    {"show events last 0", HY_ERROR, 0, false, 0,
+     "ERR usage: show events [last N], N from 1 to 64"},
+    {"show events top 5", HY_ERROR, 0, false, 0, "ERR usage: show events [last N], N from 1 to 64"},
+    {"show events last x1", HY_ERROR, 0, false, 0,
+     "ERR usage: show events [last N], N from 1 to 64"},
+    {"test-alert", HY_OK, ADMIN_TEST_ALERT, false, 0, NULL},
+    {"test-alert --json", HY_OK, ADMIN_TEST_ALERT, true, 0, NULL},
+    {"test-alert now", HY_ERROR, 0, false, 0, "ERR unknown command 'test-alert now'; try help"},
     {"show status", HY_OK, ADMIN_SHOW_STATUS, false, 0, NULL},
     {"show config", HY_OK, ADMIN_SHOW_CONFIG, false, 0, NULL},
     {"show stats", HY_OK, ADMIN_SHOW_STATS, false, 0, NULL},
@@ -138,7 +153,7 @@ static void test_parse(void **state)
             assert_int_equal(cmd.json, c->json);
             if (c->verb == ADMIN_KILL_SESSION)
                 assert_int_equal(cmd.session_id, c->id);
-            if (c->verb == ADMIN_SHOW_DIGESTS)
+            if (c->verb == ADMIN_SHOW_DIGESTS || c->verb == ADMIN_SHOW_EVENTS)
                 assert_int_equal(cmd.top, c->id);
             if (c->verb == ADMIN_SWITCHOVER) {
                 const char *to = strcasestr(c->line, " to ");
@@ -485,6 +500,48 @@ static void test_render_digests(void **state)
     textbuf_free(&sb);
 }
 
+static void test_render_events(void **state)
+{
+    (void)state;
+    struct alerts_record r[2];
+    memset(r, 0, sizeof(r));
+    event_fill(&r[0].ev, EVENT_BACKEND_DOWN, "node1", "ONLINE", "DOWN", "3 checks failed\nx",
+               "no new statements");
+    r[0].ev.seq = 4;
+    r[0].ev.time_us = 1795386601123456LL;
+    snprintf(r[0].result[ALERTS_EXEC], sizeof(r[0].result[0]), "ok: exit 0 (5 ms)");
+    snprintf(r[0].result[ALERTS_WEBHOOK], sizeof(r[0].result[0]), "retrying: HTTP 500 (attempt 1)");
+    event_fill(&r[1].ev, EVENT_CONFIG_RELOADED, NULL, NULL, NULL, "reload by SIGHUP", NULL);
+    r[1].ev.seq = 5;
+    r[1].ev.time_us = 1795386602000000LL;
+    snprintf(r[1].note, sizeof(r[1].note), "held (repeat_ms)");
+    struct textbuf sb;
+    textbuf_init(&sb, 1 << 20);
+    admin_render_events(&sb, r, 2, false);
+    assert_non_null(strstr(sb.data,
+                           "seq  time                      event            backend  new   "
+                           "note              exec               webhook"));
+    assert_non_null(strstr(sb.data,
+                           "\n4    2026-11-22T22:30:01.123Z  backend_down     node1    DOWN  "
+                           "-                 ok: exit 0 (5 ms)  retrying: HTTP 500 "
+                           "(attempt 1)  3 checks failed\\x0ax\n"));
+    assert_non_null(strstr(sb.data, "\n5    2026-11-22T22:30:02.000Z  config_reloaded  -"));
+    textbuf_reset(&sb);
+    admin_render_events(&sb, r, 2, true);
+    assert_non_null(strstr(sb.data,
+                           "{\"events\":[{\"seq\":4,\"time\":\"2026-11-22T22:30:01.123Z\","
+                           "\"event\":\"backend_down\",\"backend\":\"node1\",\"old\":"
+                           "\"ONLINE\",\"new\":\"DOWN\",\"reason\":\"3 checks failed\\nx\","
+                           "\"action\":\"no new statements\",\"note\":\"\",\"exec\":\"ok: "
+                           "exit 0 (5 ms)\",\"webhook\":\"retrying: HTTP 500 (attempt 1)\"}"));
+    assert_non_null(
+        strstr(sb.data, "\"note\":\"held (repeat_ms)\",\"exec\":\"\",\"webhook\":\"\"}]}\n"));
+    textbuf_reset(&sb);
+    admin_render_events(&sb, NULL, 0, true);
+    assert_string_equal(sb.data, "{\"events\":[]}\n");
+    textbuf_free(&sb);
+}
+
 static void test_render_help(void **state)
 {
     (void)state;
@@ -518,10 +575,13 @@ static void test_render_help(void **state)
         char *to = strstr(cmdline, "[to NAME]");
         if (to != NULL)
             strcpy(to, "to node1");
+        char *last = strstr(cmdline, "[last N]");
+        if (last != NULL)
+            strcpy(last, "last 5");
         assert_int_equal(admin_parse(cmdline, strlen(cmdline), &cmd, err, sizeof(err)), HY_OK);
         parsed++;
     }
-    assert_int_equal(parsed, 18);
+    assert_int_equal(parsed, 20);
     free(text);
     textbuf_reset(&sb);
     admin_render_help(&sb, true);
@@ -726,16 +786,19 @@ static void test_metrics_render(void **state)
     struct listener_stats l2 = {.name = (char *)"we\"ird", .accepted = 7, .open = 1};
     struct listener_stats l1 = {
         .next = &l2, .name = (char *)"main", .accepted = 12, .open = 3, .auth_failures = 5};
-    struct metrics_snapshot m = {.uptime = 12.5,
-                                 .client_sessions = 3,
-                                 .stats = {{10, 200, 1, 2}},
-                                 .reloads_ok = 4,
-                                 .reloads_failed = 1,
-                                 .last_reload_ok = false,
-                                 .last_reload = 1700000000,
-                                 .listeners = &l1,
-                                 .failovers = {{0, 2}, {1, 3}},
-                                 .logs = {.audit_lines = 9, .query_dropped = 4}};
+    struct metrics_snapshot m = {
+        .uptime = 12.5,
+        .client_sessions = 3,
+        .stats = {{10, 200, 1, 2}},
+        .reloads_ok = 4,
+        .reloads_failed = 1,
+        .last_reload_ok = false,
+        .last_reload = 1700000000,
+        .listeners = &l1,
+        .failovers = {{0, 2}, {1, 3}},
+        .logs = {.audit_lines = 9, .query_dropped = 4},
+        .alerts = {
+            .events = 20, .dropped = 6, .coalesced = 5, .delivered = {11, 12}, .failed = {1, 2}}};
     const struct resolve_stat dns[] = {{.host = "db1.example", .failures = 3, .n_addrs = 2},
                                        {.host = "db2.example", .n_addrs = 0, .failing = true}};
     m.dns = dns;
@@ -783,8 +846,8 @@ static void test_metrics_render(void **state)
         }
     }
     free(text);
-    assert_int_equal(n_fam, 19);
-    assert_int_equal(samples, 30);
+    assert_int_equal(n_fam, 24);
+    assert_int_equal(samples, 37);
 
     static const char *const want[] = {
         "\nhalyard_up 1\n",
@@ -814,6 +877,12 @@ static void test_metrics_render(void **state)
         "\nhalyard_dns_failures_total{host=\"db2.example\"} 0\n",
         "\nhalyard_dns_addresses{host=\"db1.example\"} 2\n",
         "\nhalyard_dns_addresses{host=\"db2.example\"} 0\n",
+        "\nhalyard_events_total 20\n",
+        "\nhalyard_events_dropped_total 6\n",
+        "\nhalyard_events_coalesced_total 5\n",
+        "\nhalyard_alerts_delivered_total{notifier=\"exec\"} 11\n",
+        "\nhalyard_alerts_delivered_total{notifier=\"webhook\"} 12\n",
+        "\nhalyard_alerts_failed_total{notifier=\"webhook\"} 2\n",
         "\n# TYPE halyard_commands_total counter\n",
         "\n# TYPE halyard_client_sessions gauge\n",
     };
@@ -1062,7 +1131,7 @@ int main(void)
         cmocka_unit_test(test_render_config),   cmocka_unit_test(test_render_status),
         cmocka_unit_test(test_metrics_render),  cmocka_unit_test(test_metrics_request),
         cmocka_unit_test(test_backends),        cmocka_unit_test(test_syslog_format),
-        cmocka_unit_test(test_config_keys),
+        cmocka_unit_test(test_config_keys),     cmocka_unit_test(test_render_events),
     };
     return cmocka_run_group_tests_name("admin", tests, NULL, NULL);
 }
