@@ -701,6 +701,8 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
     kv_bool(&kv, "alerts.webhook_tls_verify", cfg->alerts.webhook_tls_verify);
     kv_int(&kv, "alerts.webhook_timeout_ms", cfg->alerts.webhook_timeout_ms);
     kv_int(&kv, "alerts.webhook_retries", cfg->alerts.webhook_retries);
+    kv_str(&kv, "alerts.pre_failover", cfg->alerts.pre_failover);
+    kv_int(&kv, "alerts.pre_failover_timeout_ms", cfg->alerts.pre_failover_timeout_ms);
     kv_int(&kv, "alerts.queue_size", cfg->alerts.queue_size);
     kv_int(&kv, "alerts.repeat_ms", cfg->alerts.repeat_ms);
     kv_strings(&kv, "alerts.disabled", &cfg->alerts.disabled);

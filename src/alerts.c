@@ -12,11 +12,9 @@
  */
 #include <curl/curl.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -29,6 +27,7 @@
 #include "halyard/alerts.h"
 #include "halyard/config.h"
 #include "halyard/log.h"
+#include "halyard/spawn.h"
 
 /* ---- coalescing ----------------------------------------------------------- */
 
@@ -137,7 +136,8 @@ struct equeue {
 static struct {
     pthread_mutex_t mu;
     struct config *cfg_new;
-    bool stop;
+    bool stop;     /* under mu */
+    bool stopping; /* the thread's copy of stop */
     pthread_t thread;
     bool running;
 
@@ -280,79 +280,18 @@ static size_t running_children(void)
 
 static void exec_start(const struct event *e)
 {
-    const struct config_alerts *ac = &A.cfg->alerts;
-    char json[EVENT_JSON_MAX];
+    char json[EVENT_JSON_MAX], err[256];
     size_t len = event_json(e, A.instance, json, sizeof(json));
-    char time_s[40];
-    event_time_iso(e->time_us, time_s, sizeof(time_s));
-    /* The environment is built, not inherited: halyard's may hold secrets
-     * (monitor.password_env). */
-    char v_event[64], v_backend[EVENT_NAME_MAX + 20], v_old[EVENT_STATE_MAX + 16],
-        v_new[EVENT_STATE_MAX + 16], v_reason[EVENT_TEXT_MAX + 20], v_action[EVENT_TEXT_MAX + 20],
-        v_time[64], v_instance[300], v_seq[48], v_coal[48];
-    snprintf(v_event, sizeof(v_event), "HALYARD_EVENT=%s", event_name(e->type));
-    snprintf(v_backend, sizeof(v_backend), "HALYARD_BACKEND=%s", e->backend);
-    snprintf(v_old, sizeof(v_old), "HALYARD_OLD=%s", e->old_state);
-    snprintf(v_new, sizeof(v_new), "HALYARD_NEW=%s", e->new_state);
-    snprintf(v_reason, sizeof(v_reason), "HALYARD_REASON=%s", e->reason);
-    snprintf(v_action, sizeof(v_action), "HALYARD_ACTION=%s", e->action);
-    snprintf(v_time, sizeof(v_time), "HALYARD_TIME=%s", time_s);
-    snprintf(v_instance, sizeof(v_instance), "HALYARD_INSTANCE=%s", A.instance);
-    snprintf(v_seq, sizeof(v_seq), "HALYARD_SEQ=%llu", (unsigned long long)e->seq);
-    snprintf(v_coal, sizeof(v_coal), "HALYARD_COALESCED=%u", e->coalesced);
-    char *envp[] = {v_event,
-                    v_backend,
-                    v_old,
-                    v_new,
-                    v_reason,
-                    v_action,
-                    v_time,
-                    v_instance,
-                    v_seq,
-                    v_coal,
-                    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                    NULL};
-    char *argv[] = {ac->exec, (char *)event_name(e->type), NULL};
-
-    int p[2];
-    if (pipe2(p, O_CLOEXEC) != 0) {
-        count(&A.failed[ALERTS_EXEC]);
-        hist_set(e->seq, ALERTS_EXEC, "failed: pipe: %s", strerror(errno));
-        return;
-    }
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t at;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, p[0], 0);
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-    posix_spawnattr_init(&at);
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigfillset(&all);
-    posix_spawnattr_setsigmask(&at, &none);
-    posix_spawnattr_setsigdefault(&at, &all);
-    posix_spawnattr_setpgroup(&at, 0);
-    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-                                      POSIX_SPAWN_SETPGROUP);
+    struct spawn_env env;
+    spawn_env_from_event(&env, e, A.instance);
     pid_t pid;
-    int rc = posix_spawn(&pid, ac->exec, &fa, &at, argv, envp);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&at);
-    close(p[0]);
-    if (rc != 0) {
-        close(p[1]);
+    if (spawn_start(A.cfg->alerts.exec, event_name(e->type), env.envp, json, len, &pid, err,
+                    sizeof(err)) != HY_OK) {
         count(&A.failed[ALERTS_EXEC]);
-        hy_log_warn("alerts.exec: %s: %s", ac->exec, strerror(rc));
-        hist_set(e->seq, ALERTS_EXEC, "failed: %s", strerror(rc));
+        hy_log_warn("alerts.exec: %s", err);
+        hist_set(e->seq, ALERTS_EXEC, "failed: %s", err);
         return;
     }
-    /* The JSON fits the pipe's buffer (64 KiB); a command that does not
-     * read it loses nothing of ours. */
-    fcntl(p[1], F_SETFL, O_NONBLOCK);
-    ssize_t w HY_UNUSED = write(p[1], json, len);
-    w = write(p[1], "\n", 1);
-    close(p[1]);
     for (size_t i = 0; i < A.n_children; i++) {
         if (A.children[i].pid == 0) {
             A.children[i] = (struct child){.pid = pid, .seq = e->seq, .started_ms = now_ms()};
@@ -377,24 +316,20 @@ static void exec_progress(void)
         if (r == c->pid || (r < 0 && errno == ECHILD)) {
             bool ok = r == c->pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
             count(ok ? &A.delivered[ALERTS_EXEC] : &A.failed[ALERTS_EXEC]);
+            char how[48];
+            spawn_status_str(r == c->pid ? st : -1, how, sizeof(how));
             if (c->killed)
                 hist_set(c->seq, ALERTS_EXEC, "killed after %llu ms (exec_timeout_ms)",
                          (unsigned long long)took);
-            else if (r != c->pid)
-                hist_set(c->seq, ALERTS_EXEC, "ended (status unknown)");
-            else if (WIFEXITED(st))
-                hist_set(c->seq, ALERTS_EXEC, "%s: exit %d (%llu ms)", ok ? "ok" : "failed",
-                         WEXITSTATUS(st), (unsigned long long)took);
             else
-                hist_set(c->seq, ALERTS_EXEC, "failed: signal %d (%llu ms)",
-                         WIFSIGNALED(st) ? WTERMSIG(st) : 0, (unsigned long long)took);
+                hist_set(c->seq, ALERTS_EXEC, "%s: %s (%llu ms)", ok ? "ok" : "failed", how,
+                         (unsigned long long)took);
             if (!ok)
                 hy_log_warn("alerts.exec: event %llu: %s", (unsigned long long)c->seq,
                             c->killed ? "killed after exec_timeout_ms" : "did not exit 0");
             c->pid = 0;
         } else if (!c->killed && took >= (uint64_t)timeout) {
-            kill(-c->pid, SIGKILL);
-            kill(c->pid, SIGKILL);
+            spawn_kill(c->pid);
             c->killed = true;
         }
     }
@@ -425,8 +360,12 @@ static void hook_send(struct transfer *t)
     t->started_ms = now_ms();
     t->errbuf[0] = '\0';
     t->h = curl_easy_init();
-    if (t->h == NULL)
+    if (t->h == NULL) {
+        count(&A.failed[ALERTS_WEBHOOK]);
+        hist_set(t->ev.seq, ALERTS_WEBHOOK, "failed: out of memory");
+        hook_release(t);
         return;
+    }
     curl_easy_setopt(t->h, CURLOPT_URL, ac->webhook);
     curl_easy_setopt(t->h, CURLOPT_POSTFIELDS, t->json);
     curl_easy_setopt(t->h, CURLOPT_POSTFIELDSIZE, (long)strlen(t->json));
@@ -472,7 +411,7 @@ static void hook_done(struct transfer *t, CURLcode rc)
         snprintf(why, sizeof(why), "%s", t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc));
     else
         snprintf(why, sizeof(why), "HTTP %ld", code);
-    if (t->attempts <= A.cfg->alerts.webhook_retries && !A.stop) {
+    if (t->attempts <= A.cfg->alerts.webhook_retries && !A.stopping) {
         t->next_ms = now_ms() + backoff_ms(t->attempts);
         hist_set(t->ev.seq, ALERTS_WEBHOOK, "retrying: %s (attempt %d)", why, t->attempts);
         return;
@@ -537,25 +476,24 @@ static bool hooks_idle(void)
 
 /* ---- dispatch ------------------------------------------------------------------ */
 
+/* Queue `e` for one notifier (set in the config), or drop and count it. */
+static void enqueue(struct equeue *q, enum alerts_notifier n, const char *target,
+                    const struct event *e)
+{
+    if (target[0] == '\0')
+        return;
+    if (equeue_push(q, e)) {
+        hist_set(e->seq, n, "queued");
+    } else {
+        count(&A.dropped);
+        hist_set(e->seq, n, "dropped: queue full");
+    }
+}
+
 static void deliver(const struct event *e)
 {
-    const struct config_alerts *ac = &A.cfg->alerts;
-    if (ac->exec[0] != '\0') {
-        if (equeue_push(&A.exec_q, e)) {
-            hist_set(e->seq, ALERTS_EXEC, "queued");
-        } else {
-            count(&A.dropped);
-            hist_set(e->seq, ALERTS_EXEC, "dropped: queue full");
-        }
-    }
-    if (ac->webhook[0] != '\0') {
-        if (equeue_push(&A.hook_q, e)) {
-            hist_set(e->seq, ALERTS_WEBHOOK, "queued");
-        } else {
-            count(&A.dropped);
-            hist_set(e->seq, ALERTS_WEBHOOK, "dropped: queue full");
-        }
-    }
+    enqueue(&A.exec_q, ALERTS_EXEC, A.cfg->alerts.exec, e);
+    enqueue(&A.hook_q, ALERTS_WEBHOOK, A.cfg->alerts.webhook, e);
     if (e->coalesced > 0)
         hist_set(e->seq, -1, "delivered for %u held", e->coalesced);
 }
@@ -589,6 +527,12 @@ static void take_new_config(void)
     config_put(A.cfg);
     A.cfg = fresh;
     snprintf(A.instance, sizeof(A.instance), "%s", fresh->instance_name);
+    /* A notifier the reload removed: what waited for it is not delivered. */
+    struct event e;
+    while (fresh->alerts.exec[0] == '\0' && equeue_pop(&A.exec_q, &e))
+        hist_set(e.seq, ALERTS_EXEC, "dropped: alerts.exec removed by a reload");
+    while (fresh->alerts.webhook[0] == '\0' && equeue_pop(&A.hook_q, &e))
+        hist_set(e.seq, ALERTS_WEBHOOK, "dropped: alerts.webhook removed by a reload");
 }
 
 static void *alerts_main(void *arg)
@@ -612,6 +556,7 @@ static void *alerts_main(void *arg)
         pthread_mutex_lock(&A.mu);
         bool stop = A.stop;
         pthread_mutex_unlock(&A.mu);
+        A.stopping = stop;
         if (stop) {
             if (stop_deadline == 0)
                 stop_deadline = now + 2000;
@@ -634,7 +579,7 @@ static void *alerts_main(void *arg)
     }
     for (size_t i = 0; i < A.n_children; i++) {
         if (A.children[i].pid != 0) {
-            kill(-A.children[i].pid, SIGKILL);
+            spawn_kill(A.children[i].pid);
             waitpid(A.children[i].pid, NULL, 0);
         }
     }

@@ -253,6 +253,13 @@ const struct config_key config_keys[] = {
     {"alerts.webhook_retries", CONFIG_INT, "3", 0, 100,
      "times a failed POST (no answer, or a status other than 2xx) is tried again, after 500 ms, "
      "then twice as long each time (at most 60 s)", NULL},
+    {"alerts.pre_failover", CONFIG_STRING, "", 0, 4095,
+     "command run (no shell) before a failover or switchover acts, with the failover_started "
+     "event it is about to be; anything but exit 0 within pre_failover_timeout_ms vetoes it; "
+     "\"\" = none", NULL},
+    {"alerts.pre_failover_timeout_ms", CONFIG_INT, "10000", 10, 600000,
+     "milliseconds alerts.pre_failover may run; then it is killed and the failover vetoed",
+     NULL},
     {"alerts.queue_size", CONFIG_INT, "1024", 16, 1048576,
      "events waiting for the notifier thread, and deliveries waiting per notifier; past it an "
      "event is dropped and counted (halyard_events_dropped_total); applies at the next restart",
@@ -1687,12 +1694,17 @@ static hy_status_t fill_alerts(struct loader *ld, struct config *cfg, config_set
     a->webhook_retries = (int)get_int(g, "alerts.webhook_retries");
     a->queue_size = (int)get_int(g, "alerts.queue_size");
     a->repeat_ms = (int)get_int(g, "alerts.repeat_ms");
+    a->pre_failover_timeout_ms = (int)get_int(g, "alerts.pre_failover_timeout_ms");
     if (dup_str(ld, &a->exec, g, "alerts.exec") != HY_OK ||
         dup_str(ld, &a->webhook, g, "alerts.webhook") != HY_OK ||
+        dup_str(ld, &a->pre_failover, g, "alerts.pre_failover") != HY_OK ||
         (g != NULL && dup_strings(ld, &a->disabled, g, "alerts.disabled") != HY_OK))
         return HY_ERROR;
     if (a->exec[0] != '\0' && a->exec[0] != '/')
         return fail(ld, config_setting_get_member(g, "exec"), "alerts.exec",
+                    "must be an absolute path (it is run without a shell)");
+    if (a->pre_failover[0] != '\0' && a->pre_failover[0] != '/')
+        return fail(ld, config_setting_get_member(g, "pre_failover"), "alerts.pre_failover",
                     "must be an absolute path (it is run without a shell)");
     if (a->webhook[0] != '\0' && strncmp(a->webhook, "http://", 7) != 0 &&
         strncmp(a->webhook, "https://", 8) != 0)
@@ -1887,6 +1899,7 @@ static void config_free(struct config *cfg)
     free(cfg->instance_name);
     free(cfg->alerts.exec);
     free(cfg->alerts.webhook);
+    free(cfg->alerts.pre_failover);
     strings_free(&cfg->alerts.disabled);
     free(cfg->monitor.user);
     free(cfg->monitor.password_file);

@@ -32,6 +32,7 @@ static const char *const names[EVENT__COUNT] = {
     [EVENT_FAILOVER_DONE] = "failover_done",
     [EVENT_FAILOVER_FAILED] = "failover_failed",
     [EVENT_SWITCHOVER_DONE] = "switchover_done",
+    [EVENT_FAILOVER_VETOED] = "failover_vetoed",
     [EVENT_FENCED] = "fenced",
     [EVENT_REJOINED] = "rejoined",
     [EVENT_CONFIG_RELOADED] = "config_reloaded",

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,6 +37,7 @@
 #include "halyard/failover_exec.h"
 #include "halyard/gtid.h"
 #include "halyard/log.h"
+#include "halyard/spawn.h"
 #include "halyard/sqlclient.h"
 #include "halyard/status.h"
 #include "halyard/tls.h"
@@ -97,6 +99,7 @@ struct fx {
      * grants changes (last_got, last_voters). */
     bool no_majority;
     bool quiet;
+    bool vetoed; /* the procedure that just ran was vetoed by alerts.pre_failover */
     size_t last_got, last_voters;
 };
 
@@ -140,6 +143,8 @@ static void step(struct fx *fx, enum log_level lvl, const char *fmt, ...)
 static void procedure_event(const struct fx *fx, const struct audit_procedure *p)
 {
     int t = -1;
+    if (fx->vetoed)
+        return; /* failover_vetoed was the event */
     if (strcmp(p->event, "failover") == 0)
         t = p->ok ? EVENT_FAILOVER_DONE : EVENT_FAILOVER_FAILED;
     else if (strcmp(p->event, "switchover") == 0)
@@ -688,9 +693,65 @@ static void publish_primary(struct fx *fx, size_t c, int old, const char *why)
 
 /* ---- procedures ------------------------------------------------------------- */
 
+/* alerts.pre_failover: run it with the failover_started event the
+ * procedure is about to be, and wait (this thread only). True: go on.
+ * Anything but exit 0 within the timeout, or a command that cannot run,
+ * vetoes: logged as a step (so audited with the procedure), and an event. */
+static bool pre_failover_allows(struct fx *fx, const char *procedure, bool manual, int old,
+                                size_t c, const char *reason)
+{
+    const struct config *cfg = fx->cfg;
+    const struct config_alerts *ac = &cfg->alerts;
+    if (ac->pre_failover[0] == '\0')
+        return true;
+    const char *oldn = old >= 0 ? cfg->backends[old].name : "";
+    const char *cand = cfg->backends[c].name;
+    char action[EVENT_TEXT_MAX], err[256], how[300];
+    snprintf(action, sizeof(action), "%s (%s): promote %s", procedure, manual ? "admin" : "auto",
+             cand);
+    struct event e;
+    event_fill(&e, EVENT_FAILOVER_STARTED, cand, oldn, cand, reason, action);
+    char json[EVENT_JSON_MAX];
+    size_t len = event_json(&e, cfg->instance_name, json, sizeof(json));
+    struct spawn_env env;
+    spawn_env_from_event(&env, &e, cfg->instance_name);
+    uint64_t t0 = now_ms();
+    pid_t pid;
+    bool killed = false;
+    int st = -1;
+    if (spawn_start(ac->pre_failover, procedure, env.envp, json, len, &pid, err, sizeof(err)) !=
+        HY_OK) {
+        snprintf(how, sizeof(how), "could not run: %s", err);
+    } else {
+        st = spawn_wait(pid, ac->pre_failover_timeout_ms, &killed);
+        if (st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0 && !killed) {
+            step(fx, LOG_LEVEL_INFO, "alerts.pre_failover: exit 0 (%llu ms): %s goes on",
+                 (unsigned long long)(now_ms() - t0), procedure);
+            return true;
+        }
+        if (killed) {
+            snprintf(how, sizeof(how), "killed after pre_failover_timeout_ms (%d ms)",
+                     ac->pre_failover_timeout_ms);
+        } else {
+            char code[48];
+            spawn_status_str(st, code, sizeof(code));
+            snprintf(how, sizeof(how), "%s (%llu ms)", code, (unsigned long long)(now_ms() - t0));
+        }
+    }
+    fx->vetoed = true;
+    step(fx, LOG_LEVEL_WARN, "%s vetoed by alerts.pre_failover: %s", procedure, how);
+    char why[EVENT_TEXT_MAX];
+    snprintf(why, sizeof(why), "%s (%s) of %s by %s vetoed by alerts.pre_failover: %s", procedure,
+             manual ? "admin" : "auto", oldn, cand, how);
+    events_emit(EVENT_FAILOVER_VETOED, cand, oldn, cand, why,
+                manual ? "nothing changed" : "nothing changed; asked again in 5 s");
+    return false;
+}
+
 /* Failover: the primary is gone. `manual`: asked by the admin socket. */
 static bool run_failover(struct fx *fx, bool manual, uint64_t down_ms)
 {
+    fx->vetoed = false;
     const struct config *cfg = fx->cfg;
     size_t nb = cfg->n_backends;
     struct survey sv;
@@ -732,6 +793,8 @@ static bool run_failover(struct fx *fx, bool manual, uint64_t down_ms)
         goto out;
     }
     size_t c = (size_t)vd.candidate;
+    if (!pre_failover_allows(fx, "failover", manual, old, c, vd.reason))
+        goto out;
     attempted = true; /* counted in halyard_failovers_total from here on */
     {
         char action[EVENT_TEXT_MAX];
@@ -760,7 +823,7 @@ out:
     /* An automatic attempt that did not get as far as promoting is tried
      * again at the next tick: only what changed something, and every
      * admin request, is a record. */
-    if (attempted || manual || (ok && vd.action == FAILOVER_FOLLOW)) {
+    if (attempted || manual || fx->vetoed || (ok && vd.action == FAILOVER_FOLLOW)) {
         const char *to = vd.candidate >= 0 ? cfg->backends[vd.candidate].name : NULL;
         struct audit_procedure ap = {
             .event = "failover",
@@ -792,6 +855,7 @@ static void wait_quiet(const struct config *cfg, size_t i, int ms)
 
 static bool run_switchover(struct fx *fx, const char *target)
 {
+    fx->vetoed = false;
     const struct config *cfg = fx->cfg;
     size_t nb = cfg->n_backends;
     struct survey sv;
@@ -816,6 +880,8 @@ static bool run_switchover(struct fx *fx, const char *target)
     }
     size_t c = (size_t)vd.candidate;
     step(fx, LOG_LEVEL_INFO, "%s", vd.reason);
+    if (!pre_failover_allows(fx, "switchover", true, old, c, vd.reason))
+        goto out;
     if (!take_lock(fx, nodes, true))
         goto out;
     attempted = true; /* counted in halyard_failovers_total from here on */
@@ -899,6 +965,7 @@ out:
  * and with auto_rejoin make it a replica. */
 static void run_rejoin(struct fx *fx, size_t i, int primary, bool fence)
 {
+    fx->vetoed = false;
     const struct config *cfg = fx->cfg;
     size_t nb = cfg->n_backends;
     struct survey sv;
@@ -1029,6 +1096,8 @@ static void tick(struct fx *fx)
              * would meet again at every tick: try again after a random
              * 100-500 ms. Without a majority in reach, once a second. */
             uint64_t wait = (fx->no_majority ? 1000 : 100) + (uint64_t)(rand_r(&fx->seed) % 400);
+            if (fx->vetoed)
+                wait = 5000; /* the operator's command said no: ask again, not in a loop */
             fx->next_try_ms = now_ms() + wait;
             step(fx, LOG_LEVEL_WARN, "failover not done; trying again in %llu ms",
                  (unsigned long long)wait);

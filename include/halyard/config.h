@@ -208,6 +208,8 @@ struct config_alerts {
     int webhook_retries;
     int queue_size;                 /* sized at start */
     int repeat_ms;                  /* 0 = no coalescing */
+    char *pre_failover;             /* absolute path; "" = none (failover_exec.c) */
+    int pre_failover_timeout_ms;
     struct config_strings disabled; /* as written */
     uint32_t disabled_mask;         /* 1 << enum event_type */
 };

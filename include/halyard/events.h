@@ -34,6 +34,7 @@ enum event_type {
     EVENT_FAILOVER_DONE,
     EVENT_FAILOVER_FAILED,
     EVENT_SWITCHOVER_DONE,
+    EVENT_FAILOVER_VETOED, /* alerts.pre_failover said no */
     EVENT_FENCED,
     EVENT_REJOINED,
     EVENT_CONFIG_RELOADED,

@@ -21,13 +21,12 @@ import stat
 import subprocess
 import threading
 import time
-import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from conftest import TEST_PORT
-from util import REPO, free_port, wait_until
+from util import REPO, free_port, metric, wait_audit, wait_until
 
 HALYARDCTL = os.path.abspath(os.environ.get("HALYARDCTL_BIN") or os.path.join(REPO, "build", "halyardctl"))
 
@@ -153,15 +152,6 @@ def alerts(**kw):
     a = {"repeat_ms": 0}
     a.update(kw)
     return a
-
-
-def metric(port, line_start):
-    """The value of the first /metrics line starting with line_start."""
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
-        for line in r.read().decode().splitlines():
-            if line.startswith(line_start):
-                return float(line.rsplit(" ", 1)[1])
-    return None
 
 
 def ctl(sock, *args):
@@ -363,3 +353,78 @@ def test_show_events_and_test_alert(cluster, start_halyard, receiver, tmp_path):
     assert len(text.strip().splitlines()) == 2, text
     assert metric(mport, 'halyard_alerts_delivered_total{notifier="exec"}') >= 2
     assert metric(mport, 'halyard_alerts_delivered_total{notifier="webhook"}') >= 2
+
+
+def test_pre_failover_vetoes_then_allows(cluster, start_halyard, receiver, tmp_path):
+    r = receiver()
+    gate = tmp_path / "gate"
+    gate.write_text("1")
+    seen = tmp_path / "pre-failover.txt"
+    script = tmp_path / "pre-failover.sh"
+    script.write_text("#!/bin/sh\n"
+                      f"{{ echo \"$1 $HALYARD_EVENT $HALYARD_OLD $HALYARD_NEW\"; cat; }} >> {seen}\n"
+                      f"exit $(cat {gate})\n")
+    script.chmod(0o755)
+    audit = str(tmp_path / "audit.log")
+    h = start_halyard(failover="auto", failover_delay_ms=300, monitor=MONITOR, audit_log=audit,
+                      replication_user="repl", replication_password_env=REPL_ENV,
+                      alerts=alerts(webhook=r.url, pre_failover=str(script)))
+    r.wait("halyard_started")
+    cluster.kill(0)
+    veto = r.wait("failover_vetoed", timeout=20)
+    assert veto["old"] == "node0" and veto["new"] in ("node1", "node2"), veto
+    assert "vetoed by alerts.pre_failover: exit 1" in veto["reason"], veto
+    rec = wait_audit(audit, "failover", ok=False)
+    assert "vetoed by alerts.pre_failover: exit 1" in rec["result"], rec
+    first = seen.read_text().splitlines()
+    assert first[0] == f"failover failover_started node0 {veto['new']}", first
+    assert json.loads(first[1])["event"] == "failover_started", first
+    # Nothing was promoted, and the veto is not a failed failover.
+    time.sleep(1)
+    for i in (1, 2):
+        assert cluster.value(i, "SELECT @@read_only") == 1
+    assert not r.events("failover_started") and not r.events("failover_failed")
+    h.wait_log(r"failover vetoed by alerts.pre_failover: exit 1")
+    # The gate opens: the next attempt (5 s later) goes on.
+    gate.write_text("0")
+    done = r.wait("failover_done", timeout=30)
+    assert done["new"] == veto["new"], done
+    assert "alerts.pre_failover: exit 0" in done["action"], done
+    assert len(r.events("failover_vetoed")) in (1, 2)  # asked again every 5 s, not in a loop
+
+
+def test_exec_timeout_and_max_running(cluster, start_halyard, tmp_path):
+    log = tmp_path / "runs.txt"
+    script = tmp_path / "slow.sh"
+    # test_alert sleeps 60 s (killed); the others note start and end.
+    script.write_text("#!/bin/sh\n"
+                      "[ \"$HALYARD_EVENT\" = test_alert ] && exec sleep 60\n"
+                      f"echo \"start $HALYARD_SEQ $(date +%s.%N)\" >> {log}\n"
+                      "sleep 0.3\n"
+                      f"echo \"end $HALYARD_SEQ $(date +%s.%N)\" >> {log}\n")
+    script.chmod(0o755)
+    sock = str(tmp_path / "admin.sock")
+    mport = free_port()
+    h = start_halyard(admin_socket=sock, metrics_port=mport,
+                      alerts=alerts(exec=str(script), exec_timeout_ms=500, exec_max_running=1))
+    t0 = time.monotonic()
+    seq = int(ctl(sock, "test-alert").split()[3])
+    for _ in range(3):
+        ctl(sock, "reload")
+
+    def result():
+        rows = json.loads(ctl(sock, "show", "events", "--json"))["events"]
+        return {e["seq"]: e["exec"] for e in rows}
+    wait_until(lambda: result()[seq].startswith("killed"), 5, what="the command killed")
+    assert "exec_timeout_ms" in result()[seq]
+    assert time.monotonic() - t0 < 3
+    wait_until(lambda: log.exists() and log.read_text().count("end ") == 4, 10,
+               what="the four other commands to run")
+    # One at a time: each starts after the one before ended.
+    runs = [line.split() for line in log.read_text().splitlines()]
+    assert [k for k, _, _ in runs] == ["start", "end"] * 4, runs
+    times = [float(t) for _, _, t in runs]
+    assert times == sorted(times), runs
+    assert metric(mport, 'halyard_alerts_failed_total{notifier="exec"}') == 1
+    wait_until(lambda: metric(mport, 'halyard_alerts_delivered_total{notifier="exec"}') == 4, 5)
+    assert h.alive()

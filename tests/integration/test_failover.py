@@ -23,13 +23,12 @@ import signal
 import subprocess
 import threading
 import time
-import urllib.request
 
 import pymysql
 import pytest
 
 from conftest import TEST_PORT
-from util import REPO, Cluster, audit_records, free_port, wait_audit, wait_until
+from util import REPO, Cluster, audit_records, free_port, metric, wait_audit, wait_until
 
 HALYARDCTL = os.path.abspath(os.environ.get("HALYARDCTL_BIN") or os.path.join(REPO, "build", "halyardctl"))
 REPL_ENV = "HALYARD_TEST_REPL_PASSWORD"
@@ -180,15 +179,6 @@ def kill_under_load(cluster, h, table):
         wait_until(lambda: load.count() >= n + 50, 10, what="writes to go on")
     print(f"\nfailover: first write through halyard {elapsed:.3f} s after kill -9 of the primary")
     return elapsed, load
-
-
-def metric(port, line_start):
-    """The value of the first /metrics line starting with line_start."""
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
-        for line in r.read().decode().splitlines():
-            if line.startswith(line_start):
-                return float(line.rsplit(" ", 1)[1])
-    return None
 
 
 def test_kill_primary_under_load(cluster, start_halyard, tmp_path):

@@ -18,6 +18,7 @@ import socket
 import string
 import subprocess
 import time
+import urllib.request
 
 import pymysql
 import pymysql.cursors
@@ -104,6 +105,16 @@ class Background:
         self.stop.set()
         for t in self.threads:
             t.join(self.join_timeout)
+
+
+def metric(port, line_start):
+    """The value of the first line of halyard's /metrics on `port` starting
+    with line_start; None if there is none."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith(line_start):
+                return float(line.rsplit(" ", 1)[1])
+    return None
 
 
 def wait_until(predicate, timeout=10.0, interval=0.02, what=None):

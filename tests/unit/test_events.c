@@ -12,6 +12,9 @@
  *   - coalescing: first delivered, repeats held and counted, the held one
  *     due at the interval's end with its count, other names and backends
  *     independent, repeat_ms 0 delivers all, a full table delivers all
+ *   - spawn: a command gets the JSON on stdin, the HALYARD_* variables and
+ *     nothing of our environment, its exit status comes back; one that
+ *     runs too long is killed; one that does not exist is an error
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -24,8 +27,13 @@
 
 #include <cmocka.h>
 
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "halyard/alerts.h"
 #include "halyard/events.h"
+#include "halyard/spawn.h"
 
 static struct event ev(enum event_type t, const char *backend)
 {
@@ -252,6 +260,65 @@ static void test_coalesce_full_table(void **state)
     coalesce_free(&c);
 }
 
+static void test_spawn(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/halyard-spawn-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char script[128], out[128], cmd[512];
+    snprintf(script, sizeof(script), "%s/cmd.sh", dir);
+    snprintf(out, sizeof(out), "%s/out", dir);
+    FILE *f = fopen(script, "w");
+    assert_non_null(f);
+    fprintf(f, "#!/bin/sh\n{ echo \"arg=$1\"; cat; env | sort; } > %s\nexit 3\n", out);
+    fclose(f);
+    chmod(script, 0700);
+    setenv("HALYARD_TEST_SECRET", "x", 1);
+    struct event e = ev(EVENT_BACKEND_DOWN, "node1");
+    e.seq = 9;
+    struct spawn_env env;
+    spawn_env_from_event(&env, &e, "inst");
+    char json[EVENT_JSON_MAX], err[256];
+    size_t len = event_json(&e, "inst", json, sizeof(json));
+    pid_t pid;
+    assert_int_equal(
+        spawn_start(script, "backend_down", env.envp, json, len, &pid, err, sizeof(err)), HY_OK);
+    bool killed;
+    int st = spawn_wait(pid, 5000, &killed);
+    assert_false(killed);
+    char how[48];
+    spawn_status_str(st, how, sizeof(how));
+    assert_string_equal(how, "exit 3");
+    f = fopen(out, "r");
+    assert_non_null(f);
+    char got[8192] = "";
+    size_t n = fread(got, 1, sizeof(got) - 1, f);
+    got[n] = '\0';
+    fclose(f);
+    assert_non_null(strstr(got, "arg=backend_down\n"));
+    assert_non_null(strstr(got, json));
+    assert_non_null(strstr(got, "\nHALYARD_EVENT=backend_down\n"));
+    assert_non_null(strstr(got, "\nHALYARD_BACKEND=node1\n"));
+    assert_non_null(strstr(got, "\nHALYARD_INSTANCE=inst\n"));
+    assert_non_null(strstr(got, "\nHALYARD_SEQ=9\n"));
+    assert_null(strstr(got, "HALYARD_TEST_SECRET"));
+    assert_null(strstr(got, "\nHOME="));
+    /* Too long: killed. */
+    char *sleep_env[] = {NULL};
+    assert_int_equal(spawn_start("/bin/sleep", "10", sleep_env, "", 0, &pid, err, sizeof(err)),
+                     HY_OK);
+    st = spawn_wait(pid, 50, &killed);
+    assert_true(killed);
+    spawn_status_str(st, how, sizeof(how));
+    assert_string_equal(how, "signal 9");
+    /* Missing. */
+    assert_int_equal(spawn_start("/nonexistent/cmd", "x", sleep_env, "", 0, &pid, err, sizeof(err)),
+                     HY_ERROR);
+    assert_non_null(strstr(err, "/nonexistent/cmd"));
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -259,6 +326,7 @@ int main(void)
         cmocka_unit_test(test_json_escaping), cmocka_unit_test(test_json_cut),
         cmocka_unit_test(test_ring),          cmocka_unit_test(test_ring_threads),
         cmocka_unit_test(test_coalesce),      cmocka_unit_test(test_coalesce_full_table),
+        cmocka_unit_test(test_spawn),
     };
     return cmocka_run_group_tests_name("events", tests, NULL, NULL);
 }

@@ -1,0 +1,46 @@
+/*
+ * spawn.h: running an operator's command for an event (alerts.exec from
+ * the notifier thread, alerts.pre_failover from the failover thread).
+ *
+ * The command runs without a shell, in a process group of its own (a
+ * timeout kills the group), with default signal dispositions and an empty
+ * signal mask, no descriptor of halyard's but its standard input (the
+ * event's JSON and a newline), /dev/null as standard output and halyard's
+ * standard error (the log). Its environment is built from the event, never
+ * inherited: halyard's may hold passwords (monitor.password_env).
+ */
+#ifndef HALYARD_SPAWN_H
+#define HALYARD_SPAWN_H
+
+#include <sys/types.h>
+
+#include "halyard/core.h"
+#include "halyard/events.h"
+
+/* HALYARD_EVENT, _BACKEND, _OLD, _NEW, _REASON, _ACTION, _TIME, _INSTANCE,
+ * _SEQ, _COALESCED and PATH, as one envp. */
+struct spawn_env {
+    char vars[11][EVENT_TEXT_MAX + 32];
+    char *envp[12];
+};
+
+void spawn_env_from_event(struct spawn_env *env, const struct event *e, const char *instance);
+
+/* Start `path` with the one argument `arg`, `envp`, and in[0..len) on its
+ * standard input (it fits a pipe's buffer: EVENT_JSON_MAX < 64 KiB). On
+ * failure `err` says why. */
+hy_status_t spawn_start(const char *path, const char *arg, char *const envp[], const char *in,
+                        size_t len, pid_t *pid, char *err, size_t errlen) HY_MUSTCHECK;
+
+/* Kill the command's process group. */
+void spawn_kill(pid_t pid);
+
+/* Block until `pid` ends, killing its group after timeout_ms. Returns its
+ * waitpid() status, or -1 when it could not be waited for; *killed says
+ * whether the timeout killed it. */
+int spawn_wait(pid_t pid, int timeout_ms, bool *killed);
+
+/* "exit 0", "exit 3", "signal 9" for a waitpid() status. */
+void spawn_status_str(int status, char *out, size_t cap);
+
+#endif /* HALYARD_SPAWN_H */
