@@ -705,6 +705,8 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
     kv_int(&kv, "alerts.pre_failover_timeout_ms", cfg->alerts.pre_failover_timeout_ms);
     kv_int(&kv, "alerts.queue_size", cfg->alerts.queue_size);
     kv_int(&kv, "alerts.repeat_ms", cfg->alerts.repeat_ms);
+    kv_str(&kv, "alerts.min_severity",
+           event_severity_name((enum event_severity)cfg->alerts.min_severity));
     kv_strings(&kv, "alerts.disabled", &cfg->alerts.disabled);
 
     list_begin(&l, &kv, "listeners");

@@ -506,6 +506,10 @@ static void take_event(const struct event *e)
         hist_add(e, "disabled");
         return;
     }
+    if ((int)event_severity_of(e->type) < ac->min_severity) {
+        hist_add(e, "below min_severity");
+        return;
+    }
     if (e->type != EVENT_TEST_ALERT &&
         !coalesce_offer(&A.co, e, now_ms(), (uint64_t)ac->repeat_ms)) {
         count(&A.coalesced);

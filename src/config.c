@@ -268,6 +268,10 @@ const struct config_key config_keys[] = {
      "after an event is delivered, more of the same name for the same backend within repeat_ms "
      "are held and counted; when the interval ends the last one is delivered with \"coalesced\" "
      "saying how many it stands for; 0 = deliver every event", NULL},
+    {"alerts.min_severity", CONFIG_STRING, "info", 0, 0,
+     "events less severe than this are not delivered (still listed by show events); each "
+     "event's severity is fixed: see halyard.conf(5), ALERTS",
+     "info|warning|critical"},
     {"alerts.disabled", CONFIG_STRINGS, "[]", 0, 64,
      "event names never delivered (still listed by show events)", NULL},
     {"witnesses", CONFIG_LIST, "()", 0, 8,
@@ -1694,6 +1698,7 @@ static hy_status_t fill_alerts(struct loader *ld, struct config *cfg, config_set
     a->webhook_retries = (int)get_int(g, "alerts.webhook_retries");
     a->queue_size = (int)get_int(g, "alerts.queue_size");
     a->repeat_ms = (int)get_int(g, "alerts.repeat_ms");
+    a->min_severity = event_severity_parse(get_str(g, "alerts.min_severity"));
     a->pre_failover_timeout_ms = (int)get_int(g, "alerts.pre_failover_timeout_ms");
     if (dup_str(ld, &a->exec, g, "alerts.exec") != HY_OK ||
         dup_str(ld, &a->webhook, g, "alerts.webhook") != HY_OK ||

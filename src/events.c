@@ -43,6 +43,39 @@ static const char *const names[EVENT__COUNT] = {
     [EVENT_TEST_ALERT] = "test_alert",
 };
 
+static const enum event_severity severities[EVENT__COUNT] = {
+    [EVENT_BACKEND_DOWN] = EVENT_WARNING,     [EVENT_BACKEND_UP] = EVENT_INFO,
+    [EVENT_BACKEND_LAGGING] = EVENT_WARNING,  [EVENT_BACKEND_DRAINED] = EVENT_INFO,
+    [EVENT_PRIMARY_LOST] = EVENT_CRITICAL,    [EVENT_FAILOVER_STARTED] = EVENT_CRITICAL,
+    [EVENT_FAILOVER_DONE] = EVENT_CRITICAL,   [EVENT_FAILOVER_FAILED] = EVENT_CRITICAL,
+    [EVENT_SWITCHOVER_DONE] = EVENT_INFO,     [EVENT_FAILOVER_VETOED] = EVENT_CRITICAL,
+    [EVENT_FENCED] = EVENT_WARNING,           [EVENT_REJOINED] = EVENT_INFO,
+    [EVENT_CONFIG_RELOADED] = EVENT_INFO,     [EVENT_CONFIG_RELOAD_FAILED] = EVENT_WARNING,
+    [EVENT_AUTH_BLOCK] = EVENT_WARNING,       [EVENT_HALYARD_STARTED] = EVENT_INFO,
+    [EVENT_HALYARD_STOPPING] = EVENT_WARNING, [EVENT_TEST_ALERT] = EVENT_CRITICAL,
+};
+
+static const char *const severity_names[] = {"info", "warning", "critical"};
+
+enum event_severity event_severity_of(enum event_type t)
+{
+    return (unsigned)t < EVENT__COUNT ? severities[t] : EVENT_INFO;
+}
+
+const char *event_severity_name(enum event_severity s)
+{
+    return (unsigned)s <= EVENT_CRITICAL ? severity_names[s] : "?";
+}
+
+int event_severity_parse(const char *name)
+{
+    for (int i = 0; i <= EVENT_CRITICAL; i++) {
+        if (strcmp(severity_names[i], name) == 0)
+            return i;
+    }
+    return -1;
+}
+
 const char *event_name(enum event_type t)
 {
     return (unsigned)t < EVENT__COUNT ? names[t] : "?";
@@ -135,8 +168,10 @@ size_t event_json(const struct event *e, const char *instance, char *out, size_t
     struct jbuf j = {.out = out, .cap = cap, .pos = 0};
     char time_s[40], head[160];
     event_time_iso(e->time_us, time_s, sizeof(time_s));
-    snprintf(head, sizeof(head), "{\"event\":\"%s\",\"time\":\"%s\",\"seq\":%llu",
-             event_name(e->type), time_s, (unsigned long long)e->seq);
+    snprintf(head, sizeof(head),
+             "{\"event\":\"%s\",\"severity\":\"%s\",\"time\":\"%s\",\"seq\":%llu",
+             event_name(e->type), event_severity_name(event_severity_of(e->type)), time_s,
+             (unsigned long long)e->seq);
     j_raw(&j, head);
     j_str(&j, "instance", instance != NULL ? instance : "");
     j_str(&j, "backend", e->backend);

@@ -26,7 +26,7 @@
 
 #include "halyard/log.h"
 
-enum log_level log_level_current = LOG_LEVEL_INFO;
+_Atomic(enum log_level) log_level_current = LOG_LEVEL_INFO;
 
 static const char *const level_names[] = {"ERROR", "WARN", "INFO", "DEBUG"};
 /* syslog severities of the levels: err, warning, info, debug */

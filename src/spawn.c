@@ -30,9 +30,11 @@ void spawn_env_from_event(struct spawn_env *env, const struct event *e, const ch
     snprintf(env->vars[9], cap, "HALYARD_COALESCED=%u", e->coalesced);
     snprintf(env->vars[10], cap,
              "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-    for (size_t i = 0; i < 11; i++)
+    snprintf(env->vars[11], cap, "HALYARD_SEVERITY=%s",
+             event_severity_name(event_severity_of(e->type)));
+    for (size_t i = 0; i < SPAWN_ENV_VARS; i++)
         env->envp[i] = env->vars[i];
-    env->envp[11] = NULL;
+    env->envp[SPAWN_ENV_VARS] = NULL;
 }
 
 hy_status_t spawn_start(const char *path, const char *arg, char *const envp[], const char *in,

@@ -206,10 +206,11 @@ struct config_alerts {
     bool webhook_tls_verify;
     int webhook_timeout_ms;
     int webhook_retries;
-    int queue_size;                 /* sized at start */
-    int repeat_ms;                  /* 0 = no coalescing */
-    char *pre_failover;             /* absolute path; "" = none (failover_exec.c) */
+    int queue_size;     /* sized at start */
+    int repeat_ms;      /* 0 = no coalescing */
+    char *pre_failover; /* absolute path; "" = none (failover_exec.c) */
     int pre_failover_timeout_ms;
+    int min_severity;               /* enum event_severity */
     struct config_strings disabled; /* as written */
     uint32_t disabled_mask;         /* 1 << enum event_type */
 };

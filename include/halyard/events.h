@@ -12,7 +12,8 @@
  * ring is full the event is dropped and counted (events_dropped()).
  *
  * The JSON body, one object:
- *   {"event":"backend_down","time":"2026-11-22T22:30:01.123Z","seq":12,
+ *   {"event":"backend_down","severity":"warning",
+ *    "time":"2026-11-22T22:30:01.123Z","seq":12,
  *    "instance":"db-proxy-1:3306","backend":"replica1","old":"ONLINE",
  *    "new":"DOWN","reason":"...","action":"...","coalesced":0}
  * backend, old, new, action are "" when they do not apply.
@@ -45,6 +46,19 @@ enum event_type {
     EVENT_TEST_ALERT, /* halyardctl test-alert */
     EVENT__COUNT
 };
+
+/* How much a person should care, fixed per event (halyard.conf(5), ALERTS):
+ * alerts.min_severity drops what is below it. */
+enum event_severity {
+    EVENT_INFO = 0,
+    EVENT_WARNING,
+    EVENT_CRITICAL,
+};
+
+enum event_severity event_severity_of(enum event_type t);
+const char *event_severity_name(enum event_severity s);
+/* "info", "warning", "critical" -> the severity; -1 otherwise. */
+int event_severity_parse(const char *name);
 
 /* "backend_down" ...; "?" out of range. */
 const char *event_name(enum event_type t);

@@ -14,7 +14,9 @@
 #include "halyard/core.h"
 #include "halyard/config.h"
 
-extern enum log_level log_level_current;
+/* Read by every thread, set by the main thread (start, reload): atomic, so a
+ * reload racing a thread that logs is defined (a plain load on x86). */
+extern _Atomic(enum log_level) log_level_current;
 
 void log_set_level(enum log_level level);
 /* "error", "warn", "info", "debug" -> level; -1 when unknown. */

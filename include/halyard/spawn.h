@@ -17,11 +17,12 @@
 #include "halyard/core.h"
 #include "halyard/events.h"
 
-/* HALYARD_EVENT, _BACKEND, _OLD, _NEW, _REASON, _ACTION, _TIME, _INSTANCE,
- * _SEQ, _COALESCED and PATH, as one envp. */
+/* HALYARD_EVENT, _SEVERITY, _BACKEND, _OLD, _NEW, _REASON, _ACTION, _TIME,
+ * _INSTANCE, _SEQ, _COALESCED and PATH, as one envp. */
+#define SPAWN_ENV_VARS 12
 struct spawn_env {
-    char vars[11][EVENT_TEXT_MAX + 32];
-    char *envp[12];
+    char vars[SPAWN_ENV_VARS][EVENT_TEXT_MAX + 32];
+    char *envp[SPAWN_ENV_VARS + 1];
 };
 
 void spawn_env_from_event(struct spawn_env *env, const struct event *e, const char *instance);

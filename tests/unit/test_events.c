@@ -55,6 +55,13 @@ static void test_names(void **state)
     assert_int_equal(event_parse("backend_gone"), -1);
     assert_int_equal(event_parse(""), -1);
     assert_string_equal(event_name(EVENT__COUNT), "?");
+    assert_int_equal(event_severity_of(EVENT_FAILOVER_DONE), EVENT_CRITICAL);
+    assert_int_equal(event_severity_of(EVENT_BACKEND_DOWN), EVENT_WARNING);
+    assert_int_equal(event_severity_of(EVENT_CONFIG_RELOADED), EVENT_INFO);
+    assert_int_equal(event_severity_of(EVENT_TEST_ALERT), EVENT_CRITICAL); /* passes any filter */
+    for (int s = EVENT_INFO; s <= EVENT_CRITICAL; s++)
+        assert_int_equal(event_severity_parse(event_severity_name((enum event_severity)s)), s);
+    assert_int_equal(event_severity_parse("fatal"), -1);
 }
 
 static void test_json(void **state)
@@ -65,11 +72,11 @@ static void test_json(void **state)
     e.time_us = 1795386601123456LL; /* 2026-11-22T22:30:01.123Z */
     char out[EVENT_JSON_MAX];
     size_t n = event_json(&e, "proxy:3306", out, sizeof(out));
-    const char *want =
-        "{\"event\":\"backend_down\",\"time\":\"2026-11-22T22:30:01.123Z\",\"seq\":7,"
-        "\"instance\":\"proxy:3306\",\"backend\":\"node1\",\"old\":\"ONLINE\","
-        "\"new\":\"DOWN\",\"reason\":\"check failed\","
-        "\"action\":\"no new statements\",\"coalesced\":0}";
+    const char *want = "{\"event\":\"backend_down\",\"severity\":\"warning\",\"time\":\"2026-11-"
+                       "22T22:30:01.123Z\",\"seq\":7,"
+                       "\"instance\":\"proxy:3306\",\"backend\":\"node1\",\"old\":\"ONLINE\","
+                       "\"new\":\"DOWN\",\"reason\":\"check failed\","
+                       "\"action\":\"no new statements\",\"coalesced\":0}";
     assert_string_equal(out, want);
     assert_int_equal(n, strlen(want));
 }
@@ -298,6 +305,7 @@ static void test_spawn(void **state)
     assert_non_null(strstr(got, "arg=backend_down\n"));
     assert_non_null(strstr(got, json));
     assert_non_null(strstr(got, "\nHALYARD_EVENT=backend_down\n"));
+    assert_non_null(strstr(got, "\nHALYARD_SEVERITY=warning\n"));
     assert_non_null(strstr(got, "\nHALYARD_BACKEND=node1\n"));
     assert_non_null(strstr(got, "\nHALYARD_INSTANCE=inst\n"));
     assert_non_null(strstr(got, "\nHALYARD_SEQ=9\n"));
