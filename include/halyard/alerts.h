@@ -5,7 +5,7 @@
  * One thread of its own, never a worker, the monitor or the failover
  * thread. It takes events from the ring, keeps the last ALERTS_HISTORY of
  * them with each delivery's result (halyardctl show events), drops the
- * disabled ones, coalesces repeats (alerts.repeat_ms: the first event of a
+ * disabled ones and those below alerts.min_severity, coalesces repeats (alerts.repeat_ms: the first event of a
  * name and backend is delivered, more within the interval are held and
  * counted, and the last is delivered when the interval ends), and hands
  * the rest to two bounded queues:
