@@ -260,20 +260,21 @@ def test_webhook_gives_up_after_retries(cluster, start_halyard, receiver, tmp_pa
 
 
 def test_hanging_webhook_costs_queries_nothing(cluster, start_halyard, receiver, tmp_path):
-    def latencies(h, n=300):
+    def latencies(h, n=400):
+        """Median and p99 of SELECT 1 on one connection, after a warm-up."""
         c = h.connect()
         out = []
         with c.cursor() as cur:
-            for _ in range(n):
+            for i in range(n + 50):
                 t = time.perf_counter()
                 cur.execute("SELECT 1")
                 cur.fetchall()
-                out.append(time.perf_counter() - t)
+                if i >= 50:
+                    out.append(time.perf_counter() - t)
         out.sort()
         return out[len(out) // 2], out[int(len(out) * 0.99)]
 
     base = start_halyard()
-    med0, p99_0 = latencies(base)
     r = receiver("hang")
     mport = free_port()
     sock = str(tmp_path / "admin.sock")
@@ -281,17 +282,25 @@ def test_hanging_webhook_costs_queries_nothing(cluster, start_halyard, receiver,
                       alerts=alerts(webhook=r.url, webhook_timeout_ms=60000, queue_size=16))
     wait_until(lambda: r.attempts >= 1, 10, what="the receiver to hold a POST")
     # More events while the receiver hangs (40 reloads, one after the other:
-    # past the queue), then measure.
+    # past the queue), then measure, the two halyards in turn.
     for _ in range(40):
         ctl(sock, "reload")
-    med1, p99_1 = latencies(h)
-    assert med1 < max(3 * med0, med0 + 0.002), (med0, med1)
-    assert p99_1 < max(5 * p99_0, p99_0 + 0.02), (p99_0, p99_1)
-    assert h.alive()
-    # 4 POSTs held by the receiver, 16 queued behind them: the rest dropped, counted.
-    wait_until(lambda: metric(mport, "halyard_events_total ") == 41, 10, what="41 events taken")
-    assert metric(mport, "halyard_events_dropped_total ") == 41 - 4 - 16
-    assert r.attempts == 4
+    runs = {"base": [], "hang": []}
+    for _ in range(2):
+        for name, x in (("base", base), ("hang", h)):
+            runs[name].append(latencies(x))
+    med0, p99_0 = min(m for m, _ in runs["base"]), min(p for _, p in runs["base"])
+    med1, p99_1 = min(m for m, _ in runs["hang"]), min(p for _, p in runs["hang"])
+    print(f"SELECT 1: no notifier median {med0 * 1e6:.0f} us p99 {p99_0 * 1e6:.0f} us; "
+          f"webhook hanging median {med1 * 1e6:.0f} us p99 {p99_1 * 1e6:.0f} us")
+    assert med1 < 1.5 * med0 + 0.0005, (med0, med1)
+    assert p99_1 < 3 * p99_0 + 0.005, (p99_0, p99_1)
+    assert h.alive() and r.attempts == 4  # the receiver still holds its 4 POSTs
+    # 4 POSTs held by the receiver, 16 queued behind them: the rest dropped,
+    # counted (halyard_started, 40 reloads, and whatever the monitor saw).
+    wait_until(lambda: metric(mport, "halyard_events_total ") >= 41, 10, what="41 events taken")
+    taken = metric(mport, "halyard_events_total ")
+    assert metric(mport, "halyard_events_dropped_total ") == taken - 4 - 16, taken
 
 
 def test_flapping_is_coalesced(cluster, start_halyard, receiver, tmp_path):
@@ -432,3 +441,4 @@ def test_exec_timeout_and_max_running(cluster, start_halyard, tmp_path):
     assert metric(mport, 'halyard_alerts_failed_total{notifier="exec"}') == 1
     wait_until(lambda: metric(mport, 'halyard_alerts_delivered_total{notifier="exec"}') == 4, 5)
     assert h.alive()
+
