@@ -5,10 +5,11 @@
  * One thread of its own, never a worker, the monitor or the failover
  * thread. It takes events from the ring, keeps the last ALERTS_HISTORY of
  * them with each delivery's result (halyardctl show events), drops the
- * disabled ones and those below alerts.min_severity, coalesces repeats (alerts.repeat_ms: the first event of a
- * name and backend is delivered, more within the interval are held and
- * counted, and the last is delivered when the interval ends), and hands
- * the rest to two bounded queues:
+ * disabled ones and those below alerts.min_severity, coalesces repeats
+ * (alerts.repeat_ms: the first event of a name and backend is delivered,
+ * more within the interval are held and counted, and the last is
+ * delivered when the interval ends), and hands the rest to two bounded
+ * queues:
  *   - exec: posix_spawn of alerts.exec, the JSON on stdin, the fields in
  *     HALYARD_* variables (the environment is not inherited), at most
  *     exec_max_running at once, SIGKILL to its process group after
