@@ -23,6 +23,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import pymysql
 import pytest
 
 from conftest import TEST_PORT
@@ -442,3 +443,16 @@ def test_exec_timeout_and_max_running(cluster, start_halyard, tmp_path):
     wait_until(lambda: metric(mport, 'halyard_alerts_delivered_total{notifier="exec"}') == 4, 5)
     assert h.alive()
 
+
+
+def test_auth_block_event(cluster, start_halyard, receiver, tmp_path):
+    r = receiver()
+    h = start_halyard(auth_fail_limit=1, auth_delay_ms=0, auth_block_ms=5000,
+                      alerts=alerts(webhook=r.url))
+    for _ in range(2):  # twice the limit: blocked
+        with pytest.raises(pymysql.MySQLError):
+            h.connect(password="wrong")
+    ev = r.wait("auth_block", backend="127.0.0.1")
+    assert ev["old"] == "allowed" and ev["new"] == "blocked", ev
+    assert ev["reason"] == "2 failed logins within auth_fail_window_ms", ev
+    assert "1129" in ev["action"] and ev["severity"] == "warning", ev
