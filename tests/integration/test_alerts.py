@@ -12,6 +12,11 @@ writes its stdin and environment to a file) get the events halyard emits:
     path nothing (SELECT 1 through halyard keeps its latency)
     a flapping replica with alerts.repeat_ms: one delivery per interval,
     the held ones counted in "coalesced"
+    alerts.pre_failover exiting 1 vetoes the failover (failover_vetoed, an
+    audit record, no promotion); exiting 0 lets the next attempt go on
+    alerts.exec: killed after exec_timeout_ms, at most exec_max_running
+    halyardctl test-alert and show events; disabled and min_severity
+    two failed logins past auth_fail_limit: auth_block for the address
 """
 
 import json
