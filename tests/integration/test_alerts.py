@@ -299,8 +299,10 @@ def test_hanging_webhook_costs_queries_nothing(cluster, start_halyard, receiver,
     med1, p99_1 = min(m for m, _ in runs["hang"]), min(p for _, p in runs["hang"])
     print(f"SELECT 1: no notifier median {med0 * 1e6:.0f} us p99 {p99_0 * 1e6:.0f} us; "
           f"webhook hanging median {med1 * 1e6:.0f} us p99 {p99_1 * 1e6:.0f} us")
-    assert med1 < 1.5 * med0 + 0.0005, (med0, med1)
-    assert p99_1 < 3 * p99_0 + 0.005, (p99_0, p99_1)
+    # Noise on a shared machine is tens of percent; a data path that waited
+    # for the receiver (webhook_timeout_ms = 60 s) would be seconds.
+    assert med1 < 2 * med0 + 0.001, (med0, med1)
+    assert p99_1 < 3 * p99_0 + 0.01, (p99_0, p99_1)
     assert h.alive() and r.attempts == 4  # the receiver still holds its 4 POSTs
     # 4 POSTs held by the receiver, 16 queued behind them: the rest dropped,
     # counted (halyard_started, 40 reloads, and whatever the monitor saw).
