@@ -592,7 +592,8 @@ static bool take_lock(struct fx *fx, const struct failover_node *nodes, bool str
              configured == 2 ? "; with two backends, configure a witness" : "");
     step(fx, LOG_LEVEL_WARN, "lock %s: %s", FAILOVER_LOCK_NAME, note);
     if (!fx->quiet) /* once while nothing changes, as the log */
-        events_emit(EVENT_FAILOVER_FAILED, "", "", "", note, "no promotion: no majority for the lock");
+        events_emit(EVENT_FAILOVER_FAILED, "", "", "", note,
+                    "no promotion: no majority for the lock");
     backend_set_failover_note(note);
     return false;
 }

@@ -228,8 +228,8 @@ struct config {
 
     int workers; /* resolved: 0 in the file means one per online core */
     enum log_level log_level;
-    char *server_version;        /* sent in the greeting */
-    char *zone;                  /* this halyard's zone; "" = no zones */
+    char *server_version; /* sent in the greeting */
+    char *zone;           /* this halyard's zone; "" = no zones */
     enum zone_reads zone_reads;
     int connect_timeout_ms;      /* backend TCP connect + login */
     int dns_refresh_ms;          /* backend host names resolved again (resolve.h) */

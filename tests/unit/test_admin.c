@@ -1068,7 +1068,8 @@ static void test_backends(void **state)
     admin_render_backends(&sb, rows, 2, true);
     assert_string_equal(
         sb.data,
-        "{\"backends\":[{\"name\":\"db1\",\"address\":\"127.0.0.1:3310\",\"zone\":\"\",\"role\":\"primary\","
+        "{\"backends\":[{\"name\":\"db1\",\"address\":\"127.0.0.1:3310\",\"zone\":\"\",\"role\":"
+        "\"primary\","
         "\"role_seen\":true,\"fenced\":false,\"state\":\"ONLINE\",\"why\":\"\",\"lag_seconds\":"
         "null,"
         "\"replication_broken\":false,\"gtid\":\"0-1-42\",\"connections_in_use\":1,"

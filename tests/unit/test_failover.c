@@ -372,9 +372,9 @@ static void test_lock_majority(void **state)
         {0, 3, false, 0},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-        assert_int_equal(failover_lock_needed(cases[i].reachable, cases[i].configured,
-                                              cases[i].strict),
-                         cases[i].needed);
+        assert_int_equal(
+            failover_lock_needed(cases[i].reachable, cases[i].configured, cases[i].strict),
+            cases[i].needed);
 }
 
 int main(void)
