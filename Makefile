@@ -131,7 +131,7 @@ format:
 	clang-format -i src/*.c include/halyard/*.h tests/unit/*.c
 
 format-check:
-	clang-format --dry-run --Werror src/*.c include/halyard/*.h tests/unit/*.c
+	clang-format --dry-run --Werror src/*.c src/*.h include/halyard/*.h tests/unit/*.c
 
 # The unit's ExecStart names the installed binary; the sample config goes to
 # $(SYSCONFDIR)/halyard/halyard.conf unless one is there already. systemd
