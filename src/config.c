@@ -957,6 +957,26 @@ static hy_status_t parse_cidrs(struct loader *ld, config_setting_t *g, const cha
     return HY_OK;
 }
 
+/* The name (unique in the list), address and port every listener, backend
+ * and witness has: element `i` of `list` (`lname`, e.g. "backends"). */
+static hy_status_t fill_endpoint(struct loader *ld, config_setting_t *list, int i, const char *what,
+                                 const char *lname, char **name, char **address, int *port)
+{
+    config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+    char path[KEYNAME_MAX];
+    if (check_unique_name(ld, list, i, what, lname) != HY_OK)
+        return HY_ERROR;
+    snprintf(path, sizeof(path), "%s.[].name", lname);
+    if (dup_str(ld, name, g, path) != HY_OK)
+        return HY_ERROR;
+    snprintf(path, sizeof(path), "%s.[].address", lname);
+    if (dup_str(ld, address, g, path) != HY_OK)
+        return HY_ERROR;
+    snprintf(path, sizeof(path), "%s.[].port", lname);
+    *port = (int)get_int(g, path);
+    return HY_OK;
+}
+
 static hy_status_t fill_listeners(struct loader *ld, struct config *cfg, config_setting_t *list)
 {
     int n = config_setting_length(list);
@@ -967,11 +987,9 @@ static hy_status_t fill_listeners(struct loader *ld, struct config *cfg, config_
         config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
         struct config_listener *l = &cfg->listeners[i];
         cfg->n_listeners++;
-        if (check_unique_name(ld, list, i, "listener", "listeners") != HY_OK ||
-            dup_str(ld, &l->name, g, "listeners.[].name") != HY_OK ||
-            dup_str(ld, &l->address, g, "listeners.[].address") != HY_OK)
+        if (fill_endpoint(ld, list, i, "listener", "listeners", &l->name, &l->address, &l->port) !=
+            HY_OK)
             return HY_ERROR;
-        l->port = (int)get_int(g, "listeners.[].port");
         config_setting_t *ps = config_setting_get_member(g, "port");
         l->line = (int)config_setting_source_line(ps != NULL ? ps : g);
         l->backlog = (int)get_int(g, "listeners.[].backlog");
@@ -1113,11 +1131,9 @@ static hy_status_t fill_backends(struct loader *ld, struct config *cfg, config_s
         config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
         struct config_backend *b = &cfg->backends[i];
         cfg->n_backends++;
-        if (check_unique_name(ld, list, i, "backend", "backends") != HY_OK ||
-            dup_str(ld, &b->name, g, "backends.[].name") != HY_OK ||
-            dup_str(ld, &b->address, g, "backends.[].address") != HY_OK)
+        if (fill_endpoint(ld, list, i, "backend", "backends", &b->name, &b->address, &b->port) !=
+            HY_OK)
             return HY_ERROR;
-        b->port = (int)get_int(g, "backends.[].port");
         b->weight = (int)get_int(g, "backends.[].weight");
         b->max_connections = (int)get_int(g, "backends.[].max_connections");
         b->priority = (int)get_int(g, "backends.[].priority");
@@ -1169,11 +1185,9 @@ static hy_status_t fill_witnesses(struct loader *ld, struct config *cfg, config_
         config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
         struct config_witness *w = &cfg->witnesses[i];
         cfg->n_witnesses++;
-        if (check_unique_name(ld, list, i, "witness", "witnesses") != HY_OK ||
-            dup_str(ld, &w->name, g, "witnesses.[].name") != HY_OK ||
-            dup_str(ld, &w->address, g, "witnesses.[].address") != HY_OK)
+        if (fill_endpoint(ld, list, i, "witness", "witnesses", &w->name, &w->address, &w->port) !=
+            HY_OK)
             return HY_ERROR;
-        w->port = (int)get_int(g, "witnesses.[].port");
         for (size_t b = 0; b < cfg->n_backends; b++) {
             if (cfg->backends[b].port == w->port &&
                 strcmp(cfg->backends[b].address, w->address) == 0) {
