@@ -290,7 +290,7 @@ void session_publish_backend(struct session *s)
     registry_set_backend(&s->reg, ready ? bc->idx : 0, ready ? bc->login.thread_id : 0);
 }
 
-static void bconn_close(struct bconn *bc)
+void bconn_close(struct bconn *bc)
 {
     struct session *s = bc->owner;
     ps_backend_gone(s, bc->idx);
@@ -313,8 +313,6 @@ void bconn_close_all(struct session *s)
 }
 
 static void session_backend_ready(struct session *s);
-static void session_backend_failed(struct session *s, const uint8_t *err_payload, size_t err_len,
-                                   const char *why);
 static void session_backend_lost(struct session *s, struct bconn *bc, const char *why);
 static void session_server_event(struct bconn *bc, const struct server_report *r);
 
@@ -389,7 +387,7 @@ void update_reads(struct session *s)
 static void packet_too_large(struct session *s, uint8_t seq);
 
 /* Get ready to parse a fresh answer to `cmd` from s->cur in `down`. */
-static void answer_expect(struct session *s, uint8_t cmd, uint8_t exec_flags)
+void answer_expect(struct session *s, uint8_t cmd, uint8_t exec_flags)
 {
     s->resp_done = s->resp_broken = false;
     s->infile = false;
@@ -401,338 +399,6 @@ static bool ensure_connected(struct session *s, uint32_t idx);
 static void capture_value(struct session *s, const uint8_t *p, uint32_t len);
 static const char *skip_space_comments(const char *p, const char *end);
 static bool match_word(const char **pp, const char *end, const char *word);
-
-/* ---- session state -------------------------------------------------------
- * Commands that change session state (SET, USE, SET NAMES, COM_INIT_DB,
- * COM_SET_OPTION...) run once, on the primary. Once one succeeds, halyard
- * learns what it set as values (varstate.h): the schema and the option from
- * the command itself, the variables a SET assigned by reading them back on
- * that same connection (readback.h) before the session's next command. The
- * client has its OK by then; a command it sends meanwhile waits in `up`.
- * s->vs is the session's state; each backend connection keeps the state it
- * has run (bconn.vs, current when bconn.vs_gen == s->vs_gen). Before another
- * backend runs a command, varstate_apply() gives the SETs that bring it up
- * to date, with literals: `SET @id = LAST_INSERT_ID()` arrives there as
- * `SET @`id` = 42`, never as that server's LAST_INSERT_ID(). A replica that
- * must first catch up with the session's writes (consistency = causal) is
- * waited for before it gets the state.
- *
- * State that cannot move (temporary tables, LOCK TABLES, user variables set
- * by a SELECT, several statements at once, a state past STATE_MAX_BYTES, a
- * read-back that failed or does not fit a buffer) pins the session to the
- * primary instead, until COM_RESET_CONNECTION or COM_CHANGE_USER.
- */
-#define STATE_MAX_BYTES (64u * 1024u)
-
-static void session_lex_mode(struct session *s, unsigned opts);
-
-/* The session's state and every connection's are empty again (and its
- * sql_mode the server's global one). */
-void state_clear(struct session *s)
-{
-    session_lex_mode(s, backend_default_lex(s->cfg));
-    s->uvars_opaque = false;
-    if (s->vs != NULL)
-        varstate_clear(s->vs);
-    s->vs_gen++;
-    for (uint32_t i = 0; i < s->n_bc; i++) {
-        if (s->bc[i] != NULL) {
-            if (s->bc[i]->vs != NULL)
-                varstate_clear(s->bc[i]->vs);
-            s->bc[i]->vs_gen = s->vs_gen;
-        }
-    }
-    s->chg_pending = false;
-    varstate_cmds_free(&s->sync);
-    s->sync_i = 0;
-}
-
-/* Close the connections of a pinned session that only the primary serves. */
-void session_pin(struct session *s, const char *why)
-{
-    if (!s->pinned)
-        slog_debug(s, "pinned to the primary: %s", why);
-    (void)why;
-    s->pinned = true;
-    state_clear(s);
-    for (uint32_t i = 0; i < s->n_bc; i++) {
-        if (s->bc[i] != NULL && i != s->primary && s->bc[i] != s->cur)
-            bconn_close(s->bc[i]);
-    }
-}
-
-/* A fresh change for the command in flight; NULL (the session pinned)
- * when out of memory. */
-static struct state_change *state_change_begin(struct session *s)
-{
-    if (s->chg == NULL && (s->chg = calloc(1, sizeof(*s->chg))) == NULL) {
-        session_pin(s, "out of memory for the session state");
-        return NULL;
-    }
-    free(s->chg->stmt);
-    memset(s->chg, 0, sizeof(*s->chg));
-    s->chg->option = -1;
-    readback_init(&s->chg->rb);
-    s->chg_pending = true;
-    return s->chg;
-}
-
-/* COM_INIT_DB or COM_SET_OPTION (whole at p) is on its way to the primary. */
-static void state_prepare_cmd(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len)
-{
-    s->chg_pending = false;
-    struct state_change *c;
-    if (s->pinned || (c = state_change_begin(s)) == NULL)
-        return;
-    if (cmd == COM_INIT_DB)
-        c->schema = true;
-    else if (len >= 3)
-        c->option = p[1] | p[2] << 8;
-}
-
-static bool span_is_default(const char *sql, struct classify_span v)
-{
-    const char *p = sql + v.off, *end = p + v.len;
-    while (p < end && isspace((unsigned char)*p))
-        p++;
-    while (end > p && isspace((unsigned char)end[-1]))
-        end--;
-    return end - p == 7 && strncasecmp(p, "DEFAULT", 7) == 0;
-}
-
-/* A SET or USE (one statement, whole at p) is on its way to the primary:
- * note what to learn once it succeeds. */
-static void state_prepare_set(struct session *s, const struct classify_result *r, const uint8_t *p,
-                              uint32_t len)
-{
-    static const char *const charset_vars[] = {"character_set_client", "character_set_connection",
-                                               "character_set_results", "collation_connection"};
-    s->chg_pending = false;
-    struct state_change *c;
-    if (s->pinned || (c = state_change_begin(s)) == NULL)
-        return;
-    const char *sql = (const char *)p + 1;
-    bool ok = true, verbatim = false;
-    c->schema = (r->flags & CLF_USE) != 0;
-    if (c->schema && r->schema[0] == '\0')
-        ok = false; /* a name too long for the classifier */
-    for (uint32_t i = 0; i < r->nvars && ok; i++) {
-        const struct classify_var *v = &r->vars[i];
-        const char *name = sql + v->name.off;
-        switch (v->scope) {
-        case CLV_SESSION:
-            if (span_is_default(sql, v->value) &&
-                !(v->name.len == 8 && strncasecmp(name, "sql_mode", 8) == 0)) {
-                /* Not read back: the value DEFAULT gives is not kept (the
-                 * time, for timestamp), it is recomputed where replayed.
-                 * sql_mode is read back: the lexer must know it. */
-                ok = c->n_default < READBACK_MAX &&
-                     varstate_name_valid(VS_SYSTEM, name, v->name.len);
-                if (ok) {
-                    struct readback_var *d = &c->dflt[c->n_default++];
-                    d->len = (uint8_t)v->name.len;
-                    memcpy(d->name, name, v->name.len);
-                    d->name[v->name.len] = '\0';
-                }
-            } else {
-                ok = readback_add(&c->rb, VS_SYSTEM, name, v->name.len) == HY_OK;
-            }
-            break;
-        case CLV_USER:
-            ok = readback_add(&c->rb, VS_USER, name, v->name.len) == HY_OK;
-            break;
-        case CLV_NAMES:
-        case CLV_CHARSET:
-            for (size_t k = 0; k < HY_ARRAY_SIZE(charset_vars) && ok; k++)
-                ok = readback_add(&c->rb, VS_SYSTEM, charset_vars[k], strlen(charset_vars[k])) ==
-                     HY_OK;
-            break;
-        default: /* SET ROLE: no variable to read */
-            verbatim = true;
-            break;
-        }
-    }
-    if ((r->flags & (CLF_TXN_SESSION | CLF_TXN_NEXT)) || (r->nvars == 0 && !c->schema))
-        verbatim = true;
-    if (ok && verbatim) {
-        if ((c->stmt = malloc(len - 1)) == NULL)
-            ok = false;
-        else
-            memcpy(c->stmt, sql, len - 1);
-        c->stmt_len = len - 1;
-    }
-    if (!ok) {
-        s->chg_pending = false;
-        session_pin(s, "session state set in a way that cannot be read back");
-    }
-}
-
-/* The session's state changed on s->cur, where it ran: that connection
- * has it all. */
-static void state_changed(struct session *s)
-{
-    s->vs_gen++;
-    struct bconn *bc = s->cur;
-    if (bc == NULL)
-        return;
-    if ((bc->vs == NULL && (bc->vs = varstate_create(STATE_MAX_BYTES)) == NULL) ||
-        varstate_copy(bc->vs, s->vs) != HY_OK) {
-        session_pin(s, "out of memory for the session state");
-        return;
-    }
-    bc->vs_gen = s->vs_gen;
-}
-
-/* The command in flight ended (ok: it succeeded). Returns true when the
- * variables it set are to be read back now (state_readback_start). */
-static bool state_commit(struct session *s, bool ok)
-{
-    struct state_change *c = s->chg;
-    if (!s->chg_pending)
-        return false;
-    s->chg_pending = false;
-    if (!ok || s->pinned || s->cur == NULL) /* cur: NULL when its answer was abandoned */
-        return false;
-    if (s->vs == NULL && (s->vs = varstate_create(STATE_MAX_BYTES)) == NULL) {
-        session_pin(s, "out of memory for the session state");
-        return false;
-    }
-    hy_status_t rc = HY_OK;
-    if (c->schema && s->schema != NULL)
-        rc = varstate_set_schema(s->vs, s->schema, strlen(s->schema));
-    if (c->option >= 0)
-        varstate_set_option(s->vs, c->option);
-    if (rc == HY_OK && c->stmt != NULL)
-        rc = varstate_add_stmt(s->vs, (const char *)c->stmt, c->stmt_len);
-    for (uint32_t i = 0; i < c->n_default && rc == HY_OK; i++) {
-        const struct varstate_value dflt = {.type = VS_DEFAULT};
-        rc = varstate_set(s->vs, VS_SYSTEM, c->dflt[i].name, c->dflt[i].len, &dflt);
-    }
-    if (rc != HY_OK) {
-        session_pin(s, "session state past its bounds");
-        return false;
-    }
-    if (c->rb.n > 0)
-        return true;
-    state_changed(s);
-    return false;
-}
-
-static void internal_query(struct session *s, enum internal_op op, const char *sql, int timeout_ms);
-
-/* Ask s->cur the values the SET that just succeeded there assigned. */
-static void state_readback_start(struct session *s)
-{
-    char sql[READBACK_MAX * (3 * (VARSTATE_NAME_MAX + 12) + 40) + 16];
-    if (readback_sql(&s->chg->rb, sql, sizeof(sql)) >= sizeof(sql)) {
-        session_pin(s, "session state read-back too long");
-        session_next_command(s);
-        return;
-    }
-    readback_start(&s->chg->rb, s->caps);
-    internal_query(s, INT_READBACK, sql, s->cfg->connect_timeout_ms);
-}
-
-/* The read-back's answer has been read (readback_feed): keep the values,
- * or pin the session when they could not all be read. */
-static void state_readback_end(struct session *s)
-{
-    if (s->resp.err_code != 0 || readback_done(&s->chg->rb) != HY_OK) {
-        slog_debug(s, "reading back the session's variables failed (error %u)", s->resp.err_code);
-        session_pin(s, "the session's variables could not be read back");
-        return;
-    }
-    /* A new sql_mode, by any expression (or DEFAULT, read back too):
-     * statements are lexed as the server now lexes them, whether or not
-     * the client asked for session tracking. */
-    struct varstate_value mode;
-    for (uint32_t i = 0; i < s->chg->rb.n; i++) {
-        const struct readback_var *v = &s->chg->rb.var[i];
-        if (v->scope == VS_SYSTEM && strcasecmp(v->name, "sql_mode") == 0 &&
-            varstate_get(s->vs, VS_SYSTEM, "sql_mode", 8, &mode) && !mode.null)
-            session_lex_mode(s, classify_sql_mode((const char *)mode.data, mode.len));
-    }
-    state_changed(s);
-}
-
-static void state_sync_next(struct session *s);
-
-/* Bring s->cur (ready, idle) up to the session's state. */
-static void state_sync_start(struct session *s)
-{
-    struct bconn *bc = s->cur;
-    varstate_cmds_free(&s->sync);
-    s->sync_i = 0;
-    if (bc->vs == NULL && (bc->vs = varstate_create(STATE_MAX_BYTES)) == NULL) {
-        session_mark_closing(s, END_NOMEM);
-        return;
-    }
-    size_t max_cmd = (size_t)s->cfg->buffer_size - MYSQL_HEADER_SIZE - 1;
-    if (s->vs != NULL && varstate_apply(bc->vs, s->vs, max_cmd, &s->sync) != HY_OK) {
-        session_backend_failed(s, NULL, 0, "cannot bring the session state there");
-        return;
-    }
-    state_sync_next(s);
-}
-
-/* Send s->cur the next command of s->sync; when none is left, it has the
- * session's state: the waiting command goes on. */
-static void state_sync_next(struct session *s)
-{
-    struct bconn *bc = s->cur;
-    if (s->sync_i == s->sync.n) {
-        varstate_cmds_free(&s->sync);
-        s->sync_i = 0;
-        if (s->vs != NULL && varstate_copy(bc->vs, s->vs) != HY_OK) {
-            session_mark_closing(s, END_NOMEM);
-            return;
-        }
-        bc->vs_gen = s->vs_gen;
-        session_timer_stop(s);
-        session_set_state(s, SS_IDLE);
-        session_next_command(s);
-        return;
-    }
-    const struct varstate_cmd *e = &s->sync.v[s->sync_i];
-    uint8_t hdr[MYSQL_HEADER_SIZE];
-    mysql_hdr_write(hdr, e->len, 0);
-    s->internal = INT_SYNC;
-    answer_expect(s, e->pkt[0], 0);
-    if (conn_send_local(&bc->c, s->w->loop, &s->w->pool, hdr, sizeof(hdr)) != HY_OK ||
-        conn_send_local(&bc->c, s->w->loop, &s->w->pool, e->pkt, e->len) != HY_OK) {
-        session_backend_failed(s, NULL, 0, "cannot send session state");
-        return;
-    }
-    session_timer_start(s, s->cfg->connect_timeout_ms);
-}
-
-/* Run command `cmd` with `body` (at most a buffer's size) on s->cur for
- * halyard itself; internal_progress() gets the answer. The waiting command
- * stays in `up` meanwhile. */
-void internal_send(struct session *s, enum internal_op op, uint8_t cmd, const void *body, size_t n,
-                   int timeout_ms)
-{
-    struct bconn *bc = s->cur;
-    uint8_t hdr[MYSQL_HEADER_SIZE + 1];
-    mysql_hdr_write(hdr, (uint32_t)(n + 1), 0);
-    hdr[MYSQL_HEADER_SIZE] = cmd;
-    session_set_state(s, SS_WAIT_BACKEND);
-    ev_io_stop(s->w->loop, &s->client.rio);
-    s->internal = op;
-    s->captured = false;
-    answer_expect(s, cmd, 0);
-    if (conn_send_local(&bc->c, s->w->loop, &s->w->pool, hdr, sizeof(hdr)) != HY_OK ||
-        (n > 0 && conn_send_local(&bc->c, s->w->loop, &s->w->pool, body, n) != HY_OK)) {
-        session_backend_failed(s, NULL, 0, "cannot send an internal command");
-        return;
-    }
-    session_timer_start(s, timeout_ms);
-}
-
-static void internal_query(struct session *s, enum internal_op op, const char *sql, int timeout_ms)
-{
-    internal_send(s, op, COM_QUERY, sql, strlen(sql), timeout_ms);
-}
 
 /* ---- routing ------------------------------------------------------------ */
 
@@ -925,7 +591,7 @@ static void session_diag_follow(struct session *s)
 
 /* The session's sql_mode is now one whose lexer options are `opts`
  * (classify_sql_mode): both modes are known. */
-static void session_lex_mode(struct session *s, unsigned opts)
+void session_lex_mode(struct session *s, unsigned opts)
 {
     s->tracked_lex = (int)opts;
     session_lex_follow(s,
@@ -2521,8 +2187,8 @@ static void session_backend_failed_copied(struct session *s, const struct config
 /* s->cur could not be opened, refused our login, or refused the session
  * state. `err_payload` is the backend's ERR (forwarded as is) or NULL (we
  * answer 1429). */
-static void session_backend_failed(struct session *s, const uint8_t *err_payload, size_t err_len,
-                                   const char *why)
+void session_backend_failed(struct session *s, const uint8_t *err_payload, size_t err_len,
+                            const char *why)
 {
     const struct config_backend *be = s->cur->be;
     /* The ERR may live in the connection's buffer, which closing frees. */

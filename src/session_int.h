@@ -1,10 +1,11 @@
 /*
  * session_int.h: what the files of the session module share: session.c
  * (the session state machine, the command loop, routing, backend
- * connections and session state), session_ps.c (prepared statements) and
- * session_login.c (the client's login). Not for other modules: they use
- * halyard/session.h. The functions below change the session and are
- * called only from these three files.
+ * connections), session_state.c (session state: what a statement changes,
+ * its read-back, bringing a connection up to date), session_ps.c
+ * (prepared statements) and session_login.c (the client's login). Not
+ * for other modules: they use halyard/session.h. The functions below
+ * change the session and are called only from these four files.
  */
 #ifndef HALYARD_SESSION_INT_H
 #define HALYARD_SESSION_INT_H
@@ -67,8 +68,10 @@
 #define ROUTE_FIREWALL (UINT32_MAX - 3) /* the user's firewall refuses it */
 #define ROUTE_RO_WRITE (UINT32_MAX - 4) /* a write in a READ ONLY transaction: 1792 */
 
-/* ---- session.c: the state machine, packets, routing, backend connections, state */
+/* ---- session.c: the state machine, packets, routing, backend connections */
+void answer_expect(struct session *s, uint8_t cmd, uint8_t exec_flags);
 int backend_match(const struct config *cfg, const struct config_backend *be);
+void bconn_close(struct bconn *bc);
 void bconn_close_all(struct session *s);
 void bconn_open(struct session *s, uint32_t idx);
 bool causal_ready(struct session *s, uint32_t idx);
@@ -80,8 +83,6 @@ void command_forward(struct session *s, uint8_t cmd, uint32_t len, uint8_t exec_
 void consume_packet(struct session *s, uint32_t len);
 char *dup_bytes(const void *p, size_t n);
 bool ensure_backend(struct session *s, uint32_t idx);
-void internal_send(struct session *s, enum internal_op op, uint8_t cmd, const void *body, size_t n,
-                   int timeout_ms);
 bool plugin_is_native(const char *plugin, size_t len);
 void qlog_note(struct session *s, const char *text, size_t len, uint64_t digest);
 void retry_keep(struct session *s, const uint8_t *pkt, uint32_t n);
@@ -95,9 +96,12 @@ void send_err(struct session *s, uint8_t seq, uint16_t code, const char *sqlstat
 void send_err_payload(struct session *s, uint8_t seq, const uint8_t *payload, size_t len);
 void send_local(struct session *s, const uint8_t *pkt, size_t len);
 void send_ok(struct session *s, uint8_t seq);
+void session_backend_failed(struct session *s, const uint8_t *err_payload, size_t err_len,
+                            const char *why);
 void session_err(struct session *s, uint8_t seq, enum session_err why, ...);
 void session_greet(struct session *s);
 bool session_in_trans(const struct session *s);
+void session_lex_mode(struct session *s, unsigned opts);
 void session_mark_closing(struct session *s, enum session_end why);
 void session_next_command(struct session *s);
 void session_pin(struct session *s, const char *why);
@@ -107,9 +111,22 @@ void session_set_state(struct session *s, enum session_state to);
 void session_timer_start(struct session *s, int ms);
 void session_timer_stop(struct session *s);
 bool show_status(const char *sql, size_t len);
-void state_clear(struct session *s);
 void up_forward(struct session *s);
 void update_reads(struct session *s);
+
+/* ---- session_state.c: session state, read-back, sync, internal queries */
+void internal_query(struct session *s, enum internal_op op, const char *sql, int timeout_ms);
+void internal_send(struct session *s, enum internal_op op, uint8_t cmd, const void *body, size_t n,
+                   int timeout_ms);
+void state_clear(struct session *s);
+bool state_commit(struct session *s, bool ok);
+void state_prepare_cmd(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len);
+void state_prepare_set(struct session *s, const struct classify_result *r, const uint8_t *p,
+                       uint32_t len);
+void state_readback_end(struct session *s);
+void state_readback_start(struct session *s);
+void state_sync_next(struct session *s);
+void state_sync_start(struct session *s);
 
 /* ---- session_ps.c: prepared statements */
 void ps_backend_gone(struct session *s, uint32_t idx);
