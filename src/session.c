@@ -385,6 +385,7 @@ void update_reads(struct session *s)
 /* ---- commands ---------------------------------------------------------- */
 
 static void packet_too_large(struct session *s, uint8_t seq);
+static void internal_progress(struct session *s);
 
 /* Get ready to parse a fresh answer to `cmd` from s->cur in `down`. */
 void answer_expect(struct session *s, uint8_t cmd, uint8_t exec_flags)
@@ -1038,7 +1039,8 @@ static void command_done(struct session *s)
         return;
     }
     if (readback) {
-        state_readback_start(s);
+        state_readback_expect(s);
+        internal_progress(s); /* its answer may be in already */
         return;
     }
     session_next_command(s);
@@ -1097,6 +1099,8 @@ void up_forward(struct session *s)
             mysql_resp_infile_done(&s->resp);
         }
         s->req_open = false;
+        if (rc == RELAY_DONE)
+            state_readback_send(s); /* right behind the SET, now all out */
     }
     if (rc == RELAY_DONE)
         stream_release_if_empty(st, &s->w->pool);
@@ -1229,7 +1233,7 @@ static bool down_parse(struct session *s)
         enum mysql_resp_rc rc = mysql_resp_feed(&s->resp, pl, len);
         if (capture && s->resp.rows == 1 && peek == len)
             capture_value(s, pl, len);
-        if (s->internal == INT_READBACK)
+        if (s->internal == INT_READBACK && s->vs != NULL && !s->pinned)
             readback_feed(&s->chg->rb, pl, len, peek == len, s->vs);
         if (s->internal == INT_PS_PREPARE && len > 0 && pl[0] == MYSQL_ERR && peek == len &&
             s->resp.err_code != 0) {
@@ -1270,7 +1274,7 @@ static void down_forward(struct session *s)
         up_forward(s); /* file packets may already be waiting */
     if (s->state == SS_COMMAND && s->resp_done && !s->req_open && rc == RELAY_DONE &&
         !conn_has_local(&s->client)) {
-        if (stream_unparsed(st) > 0) {
+        if (stream_unparsed(st) > 0 && !state_readback_in_flight(s)) {
             slog_warn(s, "backend %s sent %u bytes after its answer", s->cur->be->name,
                       stream_unparsed(st));
             session_mark_closing(s, END_BACKEND_PROTOCOL);
@@ -1324,6 +1328,8 @@ static void command_send_own(struct session *s, uint8_t cmd, const uint8_t *pkt,
     s->req_open = false;
     if (conn_send_local(&s->cur->c, s->w->loop, &s->w->pool, pkt, len) != HY_OK)
         session_mark_closing(s, END_BACKEND_LOST);
+    else
+        state_readback_send(s);
 }
 
 /* Skip the client's whole packet at up.scan (the caller checked it is all
@@ -2497,6 +2503,10 @@ static void backend_readable(struct session *s, struct bconn *bc)
     }
     if (s->internal != INT_NONE) {
         internal_progress(s);
+        return;
+    }
+    if (s->state == SS_COMMAND && s->resp_done && state_readback_in_flight(s)) {
+        down_forward(s); /* the read-back's answer, early: it waits in `down` */
         return;
     }
     if (s->state != SS_COMMAND || s->resp_done) {

@@ -116,6 +116,7 @@ void update_reads(struct session *s);
 
 /* ---- session_state.c: session state, read-back, sync, internal queries */
 void internal_query(struct session *s, enum internal_op op, const char *sql, int timeout_ms);
+void internal_expect(struct session *s, enum internal_op op, uint8_t cmd, int timeout_ms);
 void internal_send(struct session *s, enum internal_op op, uint8_t cmd, const void *body, size_t n,
                    int timeout_ms);
 void state_clear(struct session *s);
@@ -124,7 +125,9 @@ void state_prepare_cmd(struct session *s, uint8_t cmd, const uint8_t *p, uint32_
 void state_prepare_set(struct session *s, const struct classify_result *r, const uint8_t *p,
                        uint32_t len);
 void state_readback_end(struct session *s);
-void state_readback_start(struct session *s);
+void state_readback_send(struct session *s);
+void state_readback_expect(struct session *s);
+bool state_readback_in_flight(const struct session *s);
 void state_sync_next(struct session *s);
 void state_sync_start(struct session *s);
 

@@ -25,8 +25,14 @@
  * COM_SET_OPTION...) run once, on the primary. Once one succeeds, halyard
  * learns what it set as values (varstate.h): the schema and the option from
  * the command itself, the variables a SET assigned by reading them back on
- * that same connection (readback.h) before the session's next command. The
- * client has its OK by then; a command it sends meanwhile waits in `up`.
+ * that same connection (readback.h). The read-back query goes out right
+ * behind the SET, without waiting for its answer (state_readback_send), so
+ * it costs no round trip of its own: the client has the SET's answer as
+ * soon as it comes, and the read-back's answer, which follows it on the
+ * same connection, is read before the session's next command (a command
+ * the client sends meanwhile waits in `up`). A SET that fails is read back
+ * too: its answer is already on the way, and what it shows is the truth of
+ * that connection.
  * s->vs is the session's state; each backend connection keeps the state it
  * has run (bconn.vs, current when bconn.vs_gen == s->vs_gen). Before another
  * backend runs a command, varstate_apply() gives the SETs that bring it up
@@ -177,10 +183,38 @@ void state_prepare_set(struct session *s, const struct classify_result *r, const
             memcpy(c->stmt, sql, len - 1);
         c->stmt_len = len - 1;
     }
+    char rsql[READBACK_SQL_MAX];
+    if (ok && c->rb.n > 0 && readback_sql(&c->rb, rsql, sizeof(rsql)) >= sizeof(rsql))
+        ok = false;
     if (!ok) {
         s->chg_pending = false;
         session_pin(s, "session state set in a way that cannot be read back");
     }
+}
+
+/* The SET that state_prepare_set() looked at has gone out to s->cur whole:
+ * its read-back follows it there now, before its answer is in. */
+void state_readback_send(struct session *s)
+{
+    struct state_change *c = s->chg;
+    if (!s->chg_pending || c->rb.n == 0 || c->rb_sent || s->cur == NULL)
+        return;
+    char sql[READBACK_SQL_MAX];
+    size_t n = readback_sql(&c->rb, sql, sizeof(sql)); /* it fits: state_prepare_set */
+    uint8_t hdr[MYSQL_HEADER_SIZE + 1];
+    mysql_hdr_write(hdr, (uint32_t)(n + 1), 0);
+    hdr[MYSQL_HEADER_SIZE] = COM_QUERY;
+    c->rb_sent = true;
+    if (conn_send_local(&s->cur->c, s->w->loop, &s->w->pool, hdr, sizeof(hdr)) != HY_OK ||
+        conn_send_local(&s->cur->c, s->w->loop, &s->w->pool, sql, n) != HY_OK)
+        session_mark_closing(s, END_BACKEND_LOST);
+}
+
+/* The command in flight has a read-back behind it on s->cur, whose answer
+ * follows the command's own. */
+bool state_readback_in_flight(const struct session *s)
+{
+    return s->chg_pending && s->chg->rb_sent;
 }
 
 /* The session's state changed on s->cur, where it ran: that connection
@@ -200,19 +234,22 @@ static void state_changed(struct session *s)
 }
 
 /* The command in flight ended (ok: it succeeded). Returns true when the
- * variables it set are to be read back now (state_readback_start). */
+ * variables it set are to be read back (its answer follows: state_readback_expect). */
 bool state_commit(struct session *s, bool ok)
 {
     struct state_change *c = s->chg;
     if (!s->chg_pending)
         return false;
     s->chg_pending = false;
-    if (!ok || s->pinned || s->cur == NULL) /* cur: NULL when its answer was abandoned */
+    c->ok = ok;
+    if (s->cur == NULL) /* its answer was abandoned, and the connection closed */
         return false;
     if (s->vs == NULL && (s->vs = varstate_create(STATE_MAX_BYTES)) == NULL) {
         session_pin(s, "out of memory for the session state");
-        return false;
+        return c->rb_sent; /* its answer is on the way all the same */
     }
+    if (!ok || s->pinned)
+        return c->rb_sent;
     hy_status_t rc = HY_OK;
     if (c->schema && s->schema != NULL)
         rc = varstate_set_schema(s->vs, s->schema, strlen(s->schema));
@@ -228,30 +265,38 @@ bool state_commit(struct session *s, bool ok)
         session_pin(s, "session state past its bounds");
         return false;
     }
-    if (c->rb.n > 0)
+    if (c->rb_sent)
         return true;
     state_changed(s);
     return false;
 }
 
-/* Ask s->cur the values the SET that just succeeded there assigned. */
-void state_readback_start(struct session *s)
+/* The command ended and its read-back's answer comes next on s->cur:
+ * read it (internal_progress) as an internal query's. */
+void state_readback_expect(struct session *s)
 {
-    char sql[READBACK_MAX * (3 * (VARSTATE_NAME_MAX + 12) + 40) + 16];
-    if (readback_sql(&s->chg->rb, sql, sizeof(sql)) >= sizeof(sql)) {
-        session_pin(s, "session state read-back too long");
-        session_next_command(s);
-        return;
-    }
     readback_start(&s->chg->rb, s->caps);
-    internal_query(s, INT_READBACK, sql, s->cfg->connect_timeout_ms);
+    internal_expect(s, INT_READBACK, COM_QUERY, s->cfg->connect_timeout_ms);
 }
 
 /* The read-back's answer has been read (readback_feed): keep the values,
  * or pin the session when they could not all be read. */
 void state_readback_end(struct session *s)
 {
-    if (s->resp.err_code != 0 || readback_done(&s->chg->rb) != HY_OK) {
+    struct state_change *c = s->chg;
+    if (s->pinned)
+        return; /* nothing to keep */
+    if (!c->ok) {
+        /* The SET failed. Whatever the read-back learned is what that
+         * connection holds (all of it, when the SET failed before assigning
+         * anything): other connections are brought to it. */
+        if (s->resp.err_code == 0 && readback_done(&c->rb) == HY_OK)
+            state_changed(s);
+        else
+            s->vs_gen++;
+        return;
+    }
+    if (s->resp.err_code != 0 || readback_done(&c->rb) != HY_OK) {
         slog_debug(s, "reading back the session's variables failed (error %u)", s->resp.err_code);
         session_pin(s, "the session's variables could not be read back");
         return;
@@ -328,16 +373,23 @@ void internal_send(struct session *s, enum internal_op op, uint8_t cmd, const vo
     uint8_t hdr[MYSQL_HEADER_SIZE + 1];
     mysql_hdr_write(hdr, (uint32_t)(n + 1), 0);
     hdr[MYSQL_HEADER_SIZE] = cmd;
-    session_set_state(s, SS_WAIT_BACKEND);
-    ev_io_stop(s->w->loop, &s->client.rio);
-    s->internal = op;
-    s->captured = false;
-    answer_expect(s, cmd, 0);
+    internal_expect(s, op, cmd, timeout_ms);
     if (conn_send_local(&bc->c, s->w->loop, &s->w->pool, hdr, sizeof(hdr)) != HY_OK ||
         (n > 0 && conn_send_local(&bc->c, s->w->loop, &s->w->pool, body, n) != HY_OK)) {
         session_backend_failed(s, NULL, 0, "cannot send an internal command");
         return;
     }
+}
+
+/* The answer s->cur gives next is to a command `cmd` halyard ran for
+ * itself (sent now by internal_send, or already: a read-back). */
+void internal_expect(struct session *s, enum internal_op op, uint8_t cmd, int timeout_ms)
+{
+    session_set_state(s, SS_WAIT_BACKEND);
+    ev_io_stop(s->w->loop, &s->client.rio);
+    s->internal = op;
+    s->captured = false;
+    answer_expect(s, cmd, 0);
     session_timer_start(s, timeout_ms);
 }
 

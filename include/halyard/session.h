@@ -104,6 +104,8 @@ struct state_change {
     uint32_t n_default; /* system variables set to DEFAULT */
     struct readback_var dflt[READBACK_MAX];
     struct readback rb; /* the variables whose values are read back */
+    bool rb_sent;       /* the read-back went out behind the command */
+    bool ok;            /* the command succeeded */
 };
 
 struct session {

@@ -11,11 +11,16 @@ through halyard and reads it back both on the primary and on every replica
 must be the primary's.
 """
 
+import contextlib
 import os
+import socket
+import threading
 import time
 
 import pymysql
 import pytest
+
+from util import default_halyard_settings
 
 REPLICA = "/* halyard: replica */ "
 PRIMARY = "/* halyard: primary */ "
@@ -300,3 +305,116 @@ def test_a_lost_backend_connection_restores_what_it_can(halyard, cluster, schema
         assert e.value.args[0] in (2006, 2013), (setup, e.value.args)
     # The lock went with the connection: anyone may take it.
     assert cluster.value(0, "SELECT IS_FREE_LOCK('halyard_lost')") == 1
+
+
+class HoldingRelay:
+    """A TCP relay in front of one server. Once halyard sends a chunk
+    holding `trigger`, the relay holds back the server's answer until
+    halyard has also sent `expect` (or `hold_s` passed), then lets it
+    through: `expect` seen while the answer was held means halyard sent it
+    without waiting for that answer."""
+
+    def __init__(self, target_port, trigger, expect, hold_s=5.0):
+        self.target = target_port
+        self.trigger, self.expect, self.hold_s = trigger, expect, hold_s
+        self.cond = threading.Condition()
+        self.holding = False
+        self.seen_while_held = False
+        self.sent = b""
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                a, _ = self.sock.accept()
+            except OSError:
+                return
+            b = socket.create_connection(("127.0.0.1", self.target))
+            threading.Thread(target=self._up, args=(a, b), daemon=True).start()
+            threading.Thread(target=self._down, args=(b, a), daemon=True).start()
+
+    def _up(self, src, dst):
+        """halyard to the server: note what was sent, start or end the hold."""
+        try:
+            while data := src.recv(65536):
+                with self.cond:
+                    if self.trigger in data:
+                        self.holding, self.sent = True, b""
+                    if self.holding:
+                        self.sent += data
+                        if self.expect in self.sent:
+                            self.seen_while_held = True
+                            self.holding = False
+                            self.cond.notify_all()
+                dst.sendall(data)
+        except OSError:
+            pass
+        self._close(src, dst)
+
+    def _down(self, src, dst):
+        """The server to halyard: held while the hold lasts."""
+        try:
+            while data := src.recv(65536):
+                with self.cond:
+                    self.cond.wait_for(lambda: not self.holding, timeout=self.hold_s)
+                    self.holding = False
+                dst.sendall(data)
+        except OSError:
+            pass
+        self._close(src, dst)
+
+    @staticmethod
+    def _close(*socks):
+        for s in socks:
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+
+    def close(self):
+        self.sock.close()
+
+
+def test_the_read_back_goes_out_before_the_set_is_answered(start_halyard, cluster, ids):
+    """The read-back of what a SET assigned is pipelined: halyard sends it
+    right behind the SET, before the SET's answer comes back, so it costs
+    the session no round trip of its own. Seen on the wire between halyard
+    and the primary: a relay there holds the SET's answer back, and the
+    read-back still arrives. The value then reaches a replica."""
+    relay = HoldingRelay(cluster.primary_port, b"SET @piped", b"SELECT @`piped`")
+    try:
+        backends = default_halyard_settings(cluster, 0)["backends"]
+        for b in backends:
+            if b["port"] == cluster.primary_port:
+                b["port"] = relay.port
+        h = start_halyard(backends=backends)
+        c = h.connect(autocommit=True)
+        q(c, "SET @piped = CONNECTION_ID() * 1000 + 7")
+        assert relay.seen_while_held, relay.sent
+        primary = q(c, PRIMARY + "SELECT @piped")[0][0]
+        for _ in range(4):
+            row = q(c, REPLICA + "SELECT @@server_id, @piped")[0]
+            assert row[0] in ids[1] and row[1] == primary, row
+    finally:
+        relay.close()
+
+
+def test_a_failed_set_is_read_back_and_leaves_the_session_free(halyard, ids):
+    """A SET the server refuses changed nothing (it failed before assigning):
+    its read-back, already on its way, must neither pin the session nor
+    change what the replicas get."""
+    c = halyard.connect(autocommit=True)
+    q(c, "SET @kept = 41 + 1")
+    with pytest.raises(pymysql.err.OperationalError) as e:
+        q(c, "SET @kept = 99, @@session.sql_mode = 'NOT_A_MODE'")
+    assert e.value.args[0] == 1231
+    with pytest.raises(pymysql.err.OperationalError) as e:
+        q(c, "SET @kept = 98, @@session.no_such_variable = 1")
+    assert e.value.args[0] == 1193
+    assert q(c, PRIMARY + "SELECT @kept")[0][0] == 42
+    for _ in range(4):
+        row = q(c, REPLICA + "SELECT @@server_id, @kept")[0]
+        assert row[0] in ids[1] and row[1] == 42, row
