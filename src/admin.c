@@ -868,6 +868,10 @@ void admin_render_sessions(struct textbuf *sb, const struct admin_session_row *r
             textbuf_json_str(sb, r->schema[0] ? r->schema : NULL);
             textbuf_puts(sb, ",\"backend\":");
             textbuf_json_str(sb, r->backend[0] ? r->backend : NULL);
+            if (r->thread != 0)
+                textbuf_printf(sb, ",\"thread\":%" PRIu32, r->thread);
+            else
+                textbuf_puts(sb, ",\"thread\":null");
             textbuf_puts(sb, ",\"state\":");
             textbuf_json_str(sb, r->state);
             textbuf_puts(sb, ",\"command\":");
@@ -887,10 +891,10 @@ void admin_render_sessions(struct textbuf *sb, const struct admin_session_row *r
         return;
     }
     struct table t;
-    table_init(&t, 12);
-    static const char *const head[] = {"id",      "worker",         "user",       "client",
-                                       "via",     "schema",         "backend",    "state",
-                                       "command", "command_age_ms", "statements", "statement"};
+    table_init(&t, 13);
+    static const char *const head[] = {
+        "id",     "worker", "user",    "client",         "via",        "schema",   "backend",
+        "thread", "state",  "command", "command_age_ms", "statements", "statement"};
     for (size_t i = 0; i < HY_ARRAY_SIZE(head); i++)
         table_cell(&t, head[i]);
     for (size_t i = 0; i < n; i++) {
@@ -902,6 +906,10 @@ void admin_render_sessions(struct textbuf *sb, const struct admin_session_row *r
         table_cell(&t, r->via[0] ? r->via : NULL);
         table_cell(&t, r->schema[0] ? r->schema : NULL);
         table_cell(&t, r->backend[0] ? r->backend : NULL);
+        if (r->thread != 0)
+            table_cellf(&t, "%" PRIu32, r->thread);
+        else
+            table_cell(&t, NULL);
         table_cell(&t, r->state);
         table_cell(&t, r->command);
         if (r->command_age_ms >= 0)
@@ -1269,6 +1277,7 @@ static void describe_session(const struct session *s, int worker, struct admin_s
     memcpy(r->via, sr.via, sizeof(r->via));
     memcpy(r->schema, sr.schema, sizeof(r->schema));
     memcpy(r->backend, sr.backend, sizeof(r->backend));
+    r->thread = sr.thread;
     r->state = sr.state;
     r->command = sr.command;
     r->command_age_ms = sr.command_age_ms;

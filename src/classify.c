@@ -27,6 +27,7 @@
  * Nothing allocates: the state lives on the caller's stack and in the result.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "halyard/classify.h"
@@ -1396,6 +1397,8 @@ struct stmt {
     size_t prev_off; /* the previous token (T_WORD: its name) */
     size_t prev_len;
     size_t prev_end;
+    uint32_t connid_tok; /* ntok of the last CONNECTION_ID word not after a '.' */
+    size_t connid_off;
     bool analyze;   /* M_EXPLAIN came from ANALYZE */
     bool explained; /* the statement lead() reads is under EXPLAIN: it does not run */
     /* The diagnostics area (SHOW WARNINGS): MariaDB clears it before a
@@ -1444,6 +1447,7 @@ static void stmt_begin(struct stmt *st)
     st->uses_table = false;
     st->diag = false;
     st->prev_end = 0;
+    st->connid_tok = 0;
     st->analyze = false;
     st->unlock = false;
 }
@@ -2090,8 +2094,7 @@ static void function_check(struct ctx *c, uint8_t kw)
          * SQL_CALC_FOUND_ROWS). */
         res->flags |= CLF_PREV_STMT;
         break;
-    case KW_CONNECTION_ID:
-        raise_esc(st, CL_PIN_PRIMARY);
+    case KW_CONNECTION_ID: /* rewritten by the session (connid_note) */
         break;
     case KW_GET_LOCK:
     case KW_RELEASE_LOCK:
@@ -2223,10 +2226,36 @@ static void diag_note(struct stmt *st, const struct token *t)
         st->uses_table = true;
 }
 
+/* `CONNECTION_ID ( )`, the call of the built-in function (not a stored
+ * function `db.CONNECTION_ID()`): noted for the session to put its own id
+ * in its place (classify_result.connid). */
+static void connid_note(struct ctx *c, const struct token *t)
+{
+    struct stmt *st = &c->st;
+    struct classify_result *res = c->res;
+    if (t->type == T_WORD && t->kw == KW_CONNECTION_ID && st->prev_type != T_DOT) {
+        st->connid_tok = st->ntok;
+        st->connid_off = t->off;
+        return;
+    }
+    if (t->type != T_RPAREN || st->prev_type != T_LPAREN || st->connid_tok == 0 ||
+        st->connid_tok + 2 != st->ntok)
+        return;
+    if (res->nconnid == CLASSIFY_MAX_CONNID || res->connid_overflow) {
+        res->nconnid = 0;
+        res->connid_overflow = true;
+        raise_esc(st, CL_PIN_PRIMARY);
+        return;
+    }
+    res->connid[res->nconnid++] = (struct classify_span){
+        (uint32_t)st->connid_off, (uint32_t)(t->off + t->len - st->connid_off)};
+}
+
 static void stmt_feed(struct ctx *c, const struct token *t)
 {
     struct stmt *st = &c->st;
     st->ntok++;
+    connid_note(c, t);
     if (t->type == T_LPAREN)
         st->depth++;
     else if (t->type == T_RPAREN && st->depth > 0)
@@ -2613,6 +2642,8 @@ static void result_init(struct classify_result *res)
     res->temp_table[0] = '\0';
     res->temp_schema[0] = '\0';
     res->nvars = 0;
+    res->nconnid = 0;
+    res->connid_overflow = false;
 }
 
 void classify(const char *sql, size_t len, unsigned opts, struct classify_result *res,
@@ -2781,4 +2812,28 @@ unsigned classify_sql_mode(const char *mode, size_t len)
         p = comma != NULL ? comma + 1 : end;
     }
     return opts;
+}
+
+size_t classify_connid_rewrite(const char *sql, size_t len, const struct classify_span *spans,
+                               uint32_t n, uint32_t id, char *out, size_t cap)
+{
+    char num[16];
+    size_t numlen = (size_t)snprintf(num, sizeof(num), "%u", id);
+    size_t at = 0, o = 0;
+    for (uint32_t k = 0; k <= n; k++) {
+        size_t end = k < n ? spans[k].off : len;
+        if (end < at || end > len)
+            break; /* not spans of this text */
+        size_t m = end - at;
+        if (o < cap)
+            memcpy(out + o, sql + at, HY_MIN(m, cap - o));
+        o += m;
+        if (k == n)
+            break;
+        if (o < cap)
+            memcpy(out + o, num, HY_MIN(numlen, cap - o));
+        o += numlen;
+        at = spans[k].off + spans[k].len;
+    }
+    return o;
 }

@@ -777,6 +777,19 @@ static void query_end(struct session *s, bool error)
     s->q_rt = NULL;
 }
 
+/* Whether a statement's text may call CONNECTION_ID() (a cheap look
+ * before classifying). */
+static bool mentions_connid(const uint8_t *p, uint32_t n)
+{
+    static const char word[] = "CONNECTION_ID";
+    const size_t wl = sizeof(word) - 1;
+    for (uint32_t i = 0; i + wl <= n; i++) {
+        if ((p[i] | 0x20) == 'c' && strncasecmp((const char *)p + i, word, wl) == 0)
+            return true;
+    }
+    return false;
+}
+
 /* Which backend runs the command at up.scan (`avail` of its `len` payload
  * bytes are in the buffer). Everything goes to the primary but reads a
  * hint sends elsewhere, outside transactions; commands that change session
@@ -792,11 +805,13 @@ static uint32_t route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t
     s->cmd_ro_begin = false;
     s->qlog_pending = false;
     s->route_sticky = false;
+    s->n_connid = 0;
     bool fw = s->cu != NULL && s->cu->firewall != FIREWALL_OFF;
-    /* One backend: nothing to route, but rules, digests and the firewall
-     * still apply. */
+    /* One backend: nothing to route, but rules, digests, the firewall and
+     * the session's own CONNECTION_ID() still apply. */
     if (s->n_bc == 1 &&
-        (!text || (s->cfg->n_rules == 0 && s->w->digests == NULL && !query_log_enabled() && !fw)))
+        (!text || (s->cfg->n_rules == 0 && s->w->digests == NULL && !query_log_enabled() && !fw &&
+                   !mentions_connid(p + 1, avail - 1))))
         return cmd == COM_STMT_PREPARE ? ps_route_prepare(s, p, len, fits, NULL) : s->primary;
     if (cmd == COM_INIT_DB || cmd == COM_SET_OPTION) {
         if (cmd == COM_INIT_DB && fits) {
@@ -857,6 +872,10 @@ static uint32_t route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t
                 snprintf(r.hint_backend, sizeof(r.hint_backend), "%s",
                          s->cfg->backends[rule->backend].name);
         }
+    }
+    if (fits && r.nconnid > 0) {
+        s->n_connid = r.nconnid;
+        memcpy(s->connid, r.connid, r.nconnid * sizeof(r.connid[0]));
     }
     if (cmd == COM_STMT_PREPARE)
         return ps_route_prepare(s, p, len, fits, &r);
@@ -1330,6 +1349,27 @@ static void command_send_own(struct session *s, uint8_t cmd, const uint8_t *pkt,
         session_mark_closing(s, END_BACKEND_LOST);
     else
         state_readback_send(s);
+}
+
+/* The client's COM_QUERY or COM_STMT_PREPARE (whole at p) calls
+ * CONNECTION_ID(): it goes to s->cur with the session's id there, the id
+ * of the handshake, whichever backend runs it (s->connid, from route()). */
+static void command_forward_connid(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len)
+{
+    uint8_t *pkt = malloc(MYSQL_HEADER_SIZE + len);
+    if (pkt == NULL) {
+        session_mark_closing(s, END_NOMEM);
+        return;
+    }
+    pkt[MYSQL_HEADER_SIZE] = cmd;
+    size_t n = classify_connid_rewrite((const char *)p + 1, len - 1, s->connid, s->n_connid, s->id,
+                                       (char *)pkt + MYSQL_HEADER_SIZE + 1, len - 1);
+    mysql_hdr_write(pkt, (uint32_t)(n + 1), 0);
+    consume_packet(s, len);
+    bool writes = s->cmd_writes;
+    command_send_own(s, cmd, pkt, MYSQL_HEADER_SIZE + 1 + n);
+    s->cmd_writes = writes;
+    free(pkt);
 }
 
 /* Skip the client's whole packet at up.scan (the caller checked it is all
@@ -1850,8 +1890,10 @@ void session_describe(const struct session *s, struct session_row *r)
     snprintf(r->via, sizeof(r->via), "%s", s->via);
     const char *schema = s->schema != NULL ? s->schema : s->db;
     snprintf(r->schema, sizeof(r->schema), "%s", schema != NULL ? schema : "");
-    if (s->cur != NULL)
+    if (s->cur != NULL) {
         snprintf(r->backend, sizeof(r->backend), "%s", s->cur->be->name);
+        r->thread = s->cur->login.thread_id;
+    }
     r->state = session_state_to_str(s->state);
     r->command = s->state == SS_COMMAND ? mysql_com_name(s->cmd) : NULL;
     /* Runs in the session's worker (worker_call): its loop's cached time. */
@@ -2129,7 +2171,10 @@ void session_next_command(struct session *s)
             return;
         uint8_t exec_flags = (cmd == COM_STMT_EXECUTE && len >= 6) ? p[5] : 0;
         s->set_option = (cmd == COM_SET_OPTION && len >= 3) ? (int)(p[1] | p[2] << 8) : -1;
-        command_forward(s, cmd, len, exec_flags);
+        if (s->n_connid > 0 && (cmd == COM_QUERY || cmd == COM_STMT_PREPARE) && fits)
+            command_forward_connid(s, cmd, p, len);
+        else
+            command_forward(s, cmd, len, exec_flags);
         return;
     }
 }

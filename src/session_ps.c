@@ -274,6 +274,9 @@ uint32_t ps_route_prepare(struct session *s, const uint8_t *p, uint32_t len, boo
         session_mark_closing(s, END_NOMEM);
         return s->primary;
     }
+    if (s->n_connid > 0) /* kept as it is prepared: with the session's id */
+        st->sql_len = (uint32_t)classify_connid_rewrite((const char *)p + 1, len - 1, s->connid,
+                                                        s->n_connid, s->id, st->sql, len - 1);
     if (ps_head_too_large(s, ps_max_params(st->sql, st->sql_len))) {
         st->home_only = true; /* so many parameters it cannot move: the primary keeps it */
         return s->primary;

@@ -122,6 +122,7 @@ struct admin_session_row {
     char via[64];     /* the load balancer's host:port (PROXY protocol); "" = direct */
     char schema[256]; /* the current default schema; "" = none */
     char backend[64]; /* the backend its commands run on now; "" = none */
+    uint32_t thread;  /* that backend's thread id for it; 0 = none */
     const char *state;
     const char *command;    /* NULL when no command is in flight */
     int64_t command_age_ms; /* -1 = not known */

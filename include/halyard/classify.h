@@ -211,6 +211,8 @@ struct classify_var {
     struct classify_span value;
 };
 
+#define CLASSIFY_MAX_CONNID 8
+
 struct classify_result {
     enum classify_kind kind; /* the routing decision for the whole text */
     uint32_t flags;          /* CLF_* */
@@ -227,6 +229,13 @@ struct classify_result {
     char temp_schema[CLASSIFY_NAME_MAX + 1];     /* its schema if qualified, else "" */
     uint32_t nvars;                              /* entries used in vars */
     struct classify_var vars[CLASSIFY_MAX_VARS]; /* SET assignments, in order */
+    /* Each `CONNECTION_ID()` call, from its name to its `)`, in order: the
+     * session puts its own id there. More than CLASSIFY_MAX_CONNID calls
+     * in one text: none is listed (nconnid 0, connid_overflow) and the
+     * statement runs on the primary, as a read of a connection's own state. */
+    uint32_t nconnid;
+    bool connid_overflow;
+    struct classify_span connid[CLASSIFY_MAX_CONNID];
 };
 
 /* Where classify() writes a digest. */
@@ -244,6 +253,14 @@ struct classify_digest {
  */
 void classify(const char *sql, size_t len, unsigned opts, struct classify_result *res,
               struct classify_digest *dg);
+
+/*
+ * `len` bytes of `sql` with each of the `n` spans (classify_result.connid,
+ * in order) replaced by `id` in decimal: writes at most cap bytes to out
+ * and returns the length of the whole text (never more than len).
+ */
+size_t classify_connid_rewrite(const char *sql, size_t len, const struct classify_span *spans,
+                               uint32_t n, uint32_t id, char *out, size_t cap);
 
 /*
  * The digest alone: writes at most cap-1 bytes and a NUL to out (nothing if

@@ -22,6 +22,7 @@
 #include <stdatomic.h>
 
 #include "halyard/buf.h"
+#include "halyard/classify.h"
 #include "halyard/config.h"
 #include "halyard/conn.h"
 #include "halyard/core.h"
@@ -228,6 +229,10 @@ struct session {
     uint8_t stmt_len;
     uint32_t kill_id; /* our KILL in flight: the halyard id the client named */
     int set_option;   /* COM_SET_OPTION in flight: its option, else -1 */
+    /* CONNECTION_ID() calls in the routed statement's text (classify.h):
+     * it goes out with the session's id in their place */
+    uint32_t n_connid;
+    struct classify_span connid[CLASSIFY_MAX_CONNID];
 
     /* login */
     uint8_t scramble[MYSQL_SCRAMBLE_LEN];
@@ -277,6 +282,7 @@ struct session_row {
     char via[64];     /* the load balancer's host:port (PROXY protocol); "" = direct */
     char schema[256]; /* the current default schema (login, USE, COM_INIT_DB); "" = none */
     char backend[64]; /* the backend its commands run on now; "" = none */
+    uint32_t thread;  /* that backend's thread id for it (PROCESSLIST's ID); 0 = none */
     const char *state;
     const char *command;    /* NULL when no command is in flight */
     int64_t command_age_ms; /* -1 = not known */

@@ -86,6 +86,11 @@ def err_args(excinfo):
     return excinfo.value.args[0], excinfo.value.args[1]
 
 
+# The thread id of the session's connection to the primary: CONNECTION_ID()
+# through halyard is the session's own id, @@pseudo_thread_id is the server's.
+BACKEND_TID = "/* halyard: primary */ SELECT @@pseudo_thread_id"
+
+
 def backend_running(cluster, tid, marker):
     """True when backend thread `tid` on the primary runs a query containing marker."""
     return cluster.value(
@@ -182,9 +187,10 @@ def test_login_pymysql_and_thread_id(halyard, cluster):
     conn = halyard.connect()
     assert one(conn, "SELECT CURRENT_USER()") == ("app@%",)
     # The thread id the client sees is halyard's session id, not the
-    # backend's (CONNECTION_ID() is the backend's own).
+    # backend's, and CONNECTION_ID() says the same wherever it runs.
     assert conn.thread_id() >= SESSION_ID_BASE
-    backend_tid = one(conn, "SELECT CONNECTION_ID()")[0]
+    assert one(conn, "SELECT CONNECTION_ID()") == (conn.thread_id(),)
+    backend_tid = one(conn, BACKEND_TID)[0]
     assert backend_tid < SESSION_ID_BASE
     assert backend_exists(cluster, backend_tid)
     other = halyard.connect()
@@ -319,7 +325,7 @@ def test_com_query_ping_quit(halyard, cluster):
     conn.ping(reconnect=False)  # before any backend connection exists
     assert one(conn, "SELECT 1 + 1, 'text', NULL") == (2, "text", None)
     conn.ping(reconnect=False)
-    tid = one(conn, "SELECT CONNECTION_ID()")[0]
+    tid = one(conn, BACKEND_TID)[0]
     assert backend_exists(cluster, tid)
     conn.close()  # COM_QUIT: the backend connection goes too
     wait_until(lambda: not backend_exists(cluster, tid), timeout=5,
@@ -408,14 +414,14 @@ def test_com_reset_connection(halyard, db):
     assert c.command(rawmysql.COM_RESET_CONNECTION)[:1] == b"\x00"
     c.query("SET @hy_v = 42")
     c.query("CREATE TEMPORARY TABLE hy_tmp_reset (i INT)")
-    tid = c.value("SELECT CONNECTION_ID()")
+    tid = c.value(BACKEND_TID)
     assert c.value("SELECT @hy_v") == "42"
     assert c.command(rawmysql.COM_RESET_CONNECTION)[:1] == b"\x00"
     assert c.value("SELECT @hy_v") is None
     with pytest.raises(MySQLError) as e:
         c.query("SELECT * FROM hy_tmp_reset")
     assert e.value.code in (1046, 1146)  # no schema selected / no such table
-    assert c.value("SELECT CONNECTION_ID()") == tid  # same backend session, reset
+    assert c.value(BACKEND_TID) == tid  # same backend session, reset
     c.close()
 
 
@@ -478,7 +484,7 @@ def test_other_commands_answered_as_mariadb(halyard, cluster):
 
 def test_kill_query_by_halyard_id(halyard, cluster):
     victim = halyard.connect()
-    tid = one(victim, "SELECT CONNECTION_ID()")[0]
+    tid = one(victim, BACKEND_TID)[0]
     killer = halyard.connect()
     job = InThread(sleeper(victim, 10, "hy-kq"))
     wait_until(lambda: backend_running(cluster, tid, "hy-kq"), timeout=5, what="SLEEP on the backend")
@@ -490,13 +496,13 @@ def test_kill_query_by_halyard_id(halyard, cluster):
     assert job.error.args == (1317, "Query execution was interrupted")
     assert job.ended - t0 < 1.0
     # Only the query was killed: the session and its backend remain.
-    assert one(victim, "SELECT CONNECTION_ID()") == (tid,)
+    assert one(victim, BACKEND_TID) == (tid,)
 
 
 @pytest.mark.parametrize("stmt", ["KILL CONNECTION {}", "KILL {}", "KILL HARD CONNECTION {}"])
 def test_kill_connection_by_halyard_id(halyard, cluster, stmt):
     victim = halyard.connect()
-    tid = one(victim, "SELECT CONNECTION_ID()")[0]
+    tid = one(victim, BACKEND_TID)[0]
     killer = halyard.connect()
     job = InThread(sleeper(victim, 10, "hy-kc"))
     wait_until(lambda: backend_running(cluster, tid, "hy-kc"), timeout=5, what="SLEEP on the backend")
@@ -521,7 +527,7 @@ def test_kill_idle_session_without_backend(halyard):
 
 def test_com_process_kill(halyard, cluster):
     victim = halyard.connect()
-    tid = one(victim, "SELECT CONNECTION_ID()")[0]
+    tid = one(victim, BACKEND_TID)[0]
     job = InThread(sleeper(victim, 10, "hy-pk"))
     wait_until(lambda: backend_running(cluster, tid, "hy-pk"), timeout=5, what="SLEEP on the backend")
     killer = raw_login(halyard)
@@ -536,9 +542,10 @@ def test_com_process_kill(halyard, cluster):
 
 
 def test_kill_by_backend_thread_id(halyard, cluster):
-    """An id read with CONNECTION_ID() goes to the server as it is."""
+    """A server's thread id (from SHOW PROCESSLIST, or @@pseudo_thread_id)
+    goes to the server as it is."""
     victim = halyard.connect()
-    tid = one(victim, "SELECT CONNECTION_ID()")[0]
+    tid = one(victim, BACKEND_TID)[0]
     killer = halyard.connect()
     job = InThread(sleeper(victim, 10, "hy-kb"))
     wait_until(lambda: backend_running(cluster, tid, "hy-kb"), timeout=5, what="SLEEP on the backend")
@@ -548,7 +555,7 @@ def test_kill_by_backend_thread_id(halyard, cluster):
     assert isinstance(job.error, pymysql.err.OperationalError), job.result
     assert job.error.args[0] == 1317
     assert job.ended - t0 < 1.0
-    assert one(victim, "SELECT CONNECTION_ID()") == (tid,)
+    assert one(victim, BACKEND_TID) == (tid,)
 
 
 def test_kill_other_users_session(start_halyard, cluster):
@@ -655,7 +662,7 @@ def test_client_gone_mid_result(halyard, cluster, db):
     """A client that disconnects while a large result streams: halyard drops
     the backend connection too, and keeps serving."""
     c = raw_login(halyard, db=db)
-    tid = int(c.value("SELECT CONNECTION_ID()"))
+    tid = int(c.value(BACKEND_TID))
     c.send_packet(b"\x03SELECT seq, REPEAT('y', 1000) FROM seq_1_to_2000000", seq=0)
     c.read_packet()  # the column count: the result has started
     c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\1\0\0\0\0\0\0\0")
@@ -970,7 +977,7 @@ def test_primary_killed(start_halyard, cluster, db):
     with_backend = h.connect()
     assert one(with_backend, "/* halyard: primary */ SELECT 1") == (1,)
     victim = h.connect()
-    tid = one(victim, "SELECT CONNECTION_ID()")[0]
+    tid = one(victim, BACKEND_TID)[0]
     job = InThread(sleeper(victim, 30, "hy-primary-kill"))
     wait_until(lambda: backend_running(cluster, tid, "hy-primary-kill"), timeout=5,
                what="SLEEP on the backend")
@@ -1093,7 +1100,7 @@ def test_backend_never_answers(start_halyard, silent_server, db):
 def test_sigterm_lets_running_statement_finish(start_halyard, cluster):
     h = start_halyard(shutdown_timeout_ms=10000)
     conn = h.connect()
-    tid = one(conn, "SELECT CONNECTION_ID()")[0]
+    tid = one(conn, BACKEND_TID)[0]
     job = InThread(sleeper(conn, 2, "hy-graceful"))
     wait_until(lambda: backend_running(cluster, tid, "hy-graceful"), timeout=5, what="SLEEP on the backend")
     t0 = time.monotonic()
@@ -1111,7 +1118,7 @@ def test_sigterm_lets_running_statement_finish(start_halyard, cluster):
 def test_sigterm_shutdown_timeout(start_halyard, cluster):
     h = start_halyard(shutdown_timeout_ms=1000)
     conn = h.connect()
-    tid = one(conn, "SELECT CONNECTION_ID()")[0]
+    tid = one(conn, BACKEND_TID)[0]
     job = InThread(sleeper(conn, 20, "hy-shutdown-timeout"))
     try:
         wait_until(lambda: backend_running(cluster, tid, "hy-shutdown-timeout"), timeout=5,

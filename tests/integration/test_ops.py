@@ -375,8 +375,8 @@ def test_show_sessions_on_every_worker(start_halyard, cluster):
     assert admin_json(path, "show sessions")["missing_workers"] == []
 
     names, rows = table(admin(path, "show sessions"))
-    assert names == ["id", "worker", "user", "client", "via", "schema", "backend", "state",
-                     "command", "command_age_ms", "statements", "statement"]
+    assert names == ["id", "worker", "user", "client", "via", "schema", "backend", "thread",
+                     "state", "command", "command_age_ms", "statements", "statement"]
     row = next(r for r in rows if r["id"] == str(conns[1].thread_id()))
     assert row["user"] == APP_USER and row["schema"] == "hyops" and row["state"] == "idle"
     assert row["statements"] == "0"
@@ -433,6 +433,11 @@ def test_show_sessions_schema_backend_statement(start_halyard, cluster):
     s = running(long)
     assert s["statement"] == long[:80], s
     assert s["backend"] in backends
+    # thread: that backend's id for the session's connection, as its
+    # PROCESSLIST lists it.
+    node = next(n["index"] for n in cluster.nodes if n["name"] == s["backend"])
+    assert cluster.value(node, "SELECT USER FROM information_schema.PROCESSLIST WHERE ID = %s",
+                         (s["thread"],)) == APP_USER, s
     s = running("SELECT SLEEP(1.5), PASSWORD('s3cret-pw')")
     assert "s3cret-pw" not in s["statement"], s
     assert s["statement"].upper().startswith("SELECT SLEEP"), s

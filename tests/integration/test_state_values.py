@@ -271,7 +271,7 @@ def _kill_primary_connection(cluster, c):
     """KILL, on the primary, the backend connection halyard runs this
     session's primary statements on (as a DBA, wait_timeout or a restart
     would end it); return its id."""
-    tid = q(c, "SELECT CONNECTION_ID()")[0][0]
+    tid = q(c, PRIMARY + "SELECT @@pseudo_thread_id")[0][0]
     cluster.sql(0, f"KILL {int(tid)}")
     time.sleep(0.3)  # halyard sees the close
     return tid

@@ -301,7 +301,7 @@ static const struct classify_case cases[] = {
     {"SELECT @@last_gtid", PIN, 0},
     {"SELECT FOUND_ROWS()", RD, CLF_PREV_STMT}, /* where the previous statement ran */
     {"SELECT ROW_COUNT()", RD, CLF_PREV_STMT},
-    {"SELECT CONNECTION_ID()", PIN, 0},
+    {"SELECT CONNECTION_ID()", RD, 0},
     {"SELECT GET_LOCK('a', 10)", PIN, CLF_USER_LOCK},
     {"SELECT RELEASE_LOCK('a')", PIN, CLF_USER_LOCK},
     {"SELECT RELEASE_ALL_LOCKS()", PIN, CLF_USER_LOCK},
@@ -865,6 +865,51 @@ static void test_use_schema(void **state)
     classify_str(sql, 0, &res);
     assert_true(res.flags & CLF_USE);
     assert_int_equal(strlen(res.schema), CLASSIFY_NAME_MAX);
+}
+
+/* CONNECTION_ID() calls, for the session to put its own id there. */
+static void test_connection_id_spans(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *sql;
+        const char *calls; /* the spans' texts joined by '|' */
+    } t[] = {
+        {"SELECT CONNECTION_ID()", "CONNECTION_ID()"},
+        {"select connection_id ( ) + 1, Connection_Id()", "connection_id ( )|Connection_Id()"},
+        {"SELECT CONNECTION_ID(/* c */)", "CONNECTION_ID(/* c */)"},
+        {"INSERT INTO t VALUES (CONNECTION_ID())", "CONNECTION_ID()"},
+        {"SELECT 'CONNECTION_ID()', `CONNECTION_ID`", ""},
+        {"SELECT 1 /* CONNECTION_ID() */ -- CONNECTION_ID()", ""},
+        {"SELECT db.CONNECTION_ID()", ""}, /* a stored function */
+        {"SELECT CONNECTION_ID(1)", ""},   /* not the built-in's call */
+        {"SELECT CONNECTION_ID", ""},      /* a column */
+        {"SELECT /*! CONNECTION_ID() */", "CONNECTION_ID()"},
+    };
+    for (size_t i = 0; i < HY_ARRAY_SIZE(t); i++) {
+        struct classify_result res;
+        classify_str(t[i].sql, 0, &res);
+        char got[200] = "";
+        for (uint32_t k = 0; k < res.nconnid; k++) {
+            size_t n = strlen(got);
+            snprintf(got + n, sizeof(got) - n, "%s%.*s", k > 0 ? "|" : "", (int)res.connid[k].len,
+                     t[i].sql + res.connid[k].off);
+        }
+        if (strcmp(got, t[i].calls) != 0)
+            fail_msg("connid case %zu [%s]: got [%s]", i, t[i].sql, got);
+        assert_false(res.connid_overflow);
+        if (res.nconnid > 0 && strncmp(t[i].sql, "INSERT", 6) != 0)
+            assert_int_equal(res.kind, RD); /* any replica: the value is the session's */
+    }
+    /* More calls than are listed: none is, and the statement stays on the primary. */
+    char sql[400] = "SELECT 0";
+    for (int k = 0; k <= CLASSIFY_MAX_CONNID; k++)
+        strcat(sql, " + CONNECTION_ID()");
+    struct classify_result res;
+    classify_str(sql, 0, &res);
+    assert_true(res.connid_overflow);
+    assert_int_equal(res.nconnid, 0);
+    assert_int_equal(res.kind, PIN);
 }
 
 static void test_temp_tables(void **state)
@@ -1652,6 +1697,7 @@ int main(void)
         cmocka_unit_test(test_digest_fixed_point),
         cmocka_unit_test(test_mode_confusion),
         cmocka_unit_test(test_sql_mode),
+        cmocka_unit_test(test_connection_id_spans),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
