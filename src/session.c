@@ -521,18 +521,43 @@ static void session_decide(const struct route_in *in, struct route_out *out)
     replica_rr = out->rr;
 }
 
-/* SHOW [SESSION|GLOBAL] STATUS / SHOW PROFILE(S): counters of the session's
- * own connection, and prepared statements and transactions run on the
- * primary's, so that is where they are read. */
+/* Whether `word` (upper case) appears in the text, in any case. */
+static bool text_mentions(const char *p, size_t n, const char *word)
+{
+    const size_t wl = strlen(word);
+    for (size_t i = 0; i + wl <= n; i++) {
+        if ((p[i] & ~0x20) == word[0] && strncasecmp(p + i, word, wl) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* A read of the server instance's own run-time state, which only the
+ * primary's answer fits, since that is where the session's writes, locks,
+ * transactions and prepared statements run: SHOW [SESSION|GLOBAL] STATUS,
+ * SHOW PROFILE(S), SHOW [FULL] PROCESSLIST, SHOW ENGINE, SHOW OPEN TABLES,
+ * and a read that names the process list, InnoDB's transactions and locks,
+ * the metadata locks or performance_schema (found by name anywhere in the
+ * text: a string that only mentions one sends a read to the primary, which
+ * is never wrong). */
 bool show_status(const char *sql, size_t len)
 {
+    static const char *const tables[] = {"PROCESSLIST", "INNODB_TRX", "INNODB_LOCK",
+                                         "METADATA_LOCK_INFO", "PERFORMANCE_SCHEMA"};
     const char *p = skip_space_comments(sql, sql + len), *end = sql + len;
-    if (!match_word(&p, end, "SHOW"))
-        return false;
-    (void)(match_word(&p, end, "SESSION") || match_word(&p, end, "GLOBAL") ||
-           match_word(&p, end, "LOCAL"));
-    return match_word(&p, end, "STATUS") || match_word(&p, end, "PROFILE") ||
-           match_word(&p, end, "PROFILES");
+    if (match_word(&p, end, "SHOW")) {
+        (void)(match_word(&p, end, "SESSION") || match_word(&p, end, "GLOBAL") ||
+               match_word(&p, end, "LOCAL") || match_word(&p, end, "FULL"));
+        if (match_word(&p, end, "STATUS") || match_word(&p, end, "PROFILE") ||
+            match_word(&p, end, "PROFILES") || match_word(&p, end, "PROCESSLIST") ||
+            match_word(&p, end, "ENGINE") || match_word(&p, end, "OPEN"))
+            return true;
+    }
+    for (size_t i = 0; i < HY_ARRAY_SIZE(tables); i++) {
+        if (text_mentions(sql, len, tables[i]))
+            return true;
+    }
+    return false;
 }
 
 /* The query log is on: keep the statement's text (its first
@@ -781,13 +806,7 @@ static void query_end(struct session *s, bool error)
  * before classifying). */
 static bool mentions_connid(const uint8_t *p, uint32_t n)
 {
-    static const char word[] = "CONNECTION_ID";
-    const size_t wl = sizeof(word) - 1;
-    for (uint32_t i = 0; i + wl <= n; i++) {
-        if ((p[i] | 0x20) == 'c' && strncasecmp((const char *)p + i, word, wl) == 0)
-            return true;
-    }
-    return false;
+    return text_mentions((const char *)p, n, "CONNECTION_ID");
 }
 
 /* Which backend runs the command at up.scan (`avail` of its `len` payload

@@ -67,7 +67,7 @@ struct route_in {
     uint32_t nvars, nstmt;
     enum classify_hint hint;
     const char *hint_backend; /* with CLH_BACKEND; NULL = none */
-    bool show_status;         /* SHOW STATUS / PROFILE: the primary's counters */
+    bool show_status;         /* SHOW STATUS, the process list...: the primary's own state */
     bool fits;                /* the whole statement is in the buffer */
     uint32_t target;          /* ROUTE_GATE, ROUTE_FALL_BACK: the backend chosen */
     /* the session */

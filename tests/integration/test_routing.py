@@ -62,6 +62,37 @@ def test_reads_go_to_replicas_writes_to_the_primary(halyard, cluster, schema, id
     assert q(c, "SHOW SESSION STATUS LIKE 'Com_replace'")[0][1] == "1"
 
 
+def test_reads_of_the_server_run_time_state_go_to_the_primary(halyard, cluster, schema, ids):
+    """The process list, InnoDB's transactions and locks, the metadata
+    locks and performance_schema are each server's own: a read of them is
+    about where the session's writes and locks are, the primary (mtr's
+    wait_condition.inc waits on the process list for another connection's
+    DDL there). Other reads still go to the replicas."""
+    primary, replicas = ids
+    c = halyard.connect(database=schema, autocommit=True)
+    blocker = cluster.root_connect(0)
+    try:
+        q(blocker, "BEGIN")
+        q(blocker, "SELECT * FROM routing.t FOR UPDATE")
+        ddl = halyard.connect(database=schema, autocommit=True)
+        t = threading.Thread(target=lambda: q(ddl, "ALTER TABLE t COMMENT 'hy-mdl'"))
+        t.start()
+        wait_until(lambda: q(c, "SELECT COUNT(*) FROM information_schema.processlist WHERE "
+                                "state = 'Waiting for table metadata lock' AND "
+                                "info LIKE 'ALTER TABLE t COMMENT%'")[0][0] == 1,
+                   timeout=5, what="the ALTER waiting, seen through halyard")
+        assert any(r[7] and r[7].startswith("ALTER TABLE t COMMENT") for r in
+                   q(c, "SHOW FULL PROCESSLIST"))
+        assert q(c, "select @@server_id from information_schema.INNODB_TRX limit 1")[0][0] == \
+            primary
+        q(blocker, "COMMIT")
+        t.join(10)
+    finally:
+        blocker.close()
+    assert q(c, "SELECT @@server_id, COUNT(*) FROM performance_schema.setup_actors")[0][0] == primary
+    assert {sid(c, hint="") for _ in range(6)} == replicas
+
+
 def test_split_off_sends_everything_to_the_primary(start_halyard, ids):
     primary, replicas = ids
     c = start_halyard(read_write_split=False).connect(autocommit=True)
