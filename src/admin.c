@@ -684,6 +684,10 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
            cfg->zone_reads == ZONE_READS_LOCAL_ONLY ? "local_only"
            : cfg->zone_reads == ZONE_READS_ANY      ? "any"
                                                     : "local_first");
+    kv_str(&kv, "failover_zones",
+           cfg->failover_zones == FAILOVER_ZONES_SAME_ONLY ? "same_only"
+           : cfg->failover_zones == FAILOVER_ZONES_ANY     ? "any"
+                                                           : "same_first");
     kv_int(&kv, "failover_delay_ms", cfg->failover_delay_ms);
     kv_int(&kv, "failover_write_wait_ms", cfg->failover_write_wait_ms);
     kv_int(&kv, "switchover_timeout_ms", cfg->switchover_timeout_ms);
@@ -762,6 +766,10 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
         kv_int(&kv, elem_key(&l, "max_replication_lag", k, sizeof(k)), x->max_replication_lag);
         kv_int(&kv, elem_key(&l, "priority", k, sizeof(k)), x->priority);
         kv_str(&kv, elem_key(&l, "zone", k, sizeof(k)), x->zone);
+        kv_str(&kv, elem_key(&l, "promotion", k, sizeof(k)),
+               x->promotion == PROMOTION_PREFER  ? "prefer"
+               : x->promotion == PROMOTION_NEVER ? "never"
+                                                 : "neutral");
         elem_end(&l);
     }
     list_end(&l);

@@ -211,6 +211,11 @@ const struct config_key config_keys[] = {
      "the first usable one in config order)", NULL},
     {"zone", CONFIG_STRING, "", 0, 64,
      "the zone (data center, availability zone) this halyard runs in; \"\" = no zones", NULL},
+    {"failover_zones", CONFIG_STRING, "same_first", 0, 0,
+     "with zones: same_first = failover promotes a replica of the lost primary's zone before an "
+     "equally advanced one elsewhere; same_only = only its zone's (refused when another zone's "
+     "replica has transactions they lack); any = every zone alike",
+     "same_first|same_only|any"},
     {"zone_reads", CONFIG_STRING, "local_first", 0, 0,
      "with zone set: local_first = replicas of this zone, others only when none is usable; "
      "local_only = never another zone's; any = every zone alike",
@@ -380,6 +385,11 @@ const struct config_key config_keys[] = {
      "max_replication_lag for this backend; -1 = the top-level max_replication_lag", NULL},
     {"backends.[].zone", CONFIG_STRING, "", 0, 64,
      "the zone the server is in; \"\" = the same as halyard's", NULL},
+    {"backends.[].promotion", CONFIG_STRING, "neutral", 0, 0,
+     "failover: prefer = promoted before an equally advanced neutral replica; never = never "
+     "promoted (a replica for backups or reports); halyard never promotes one that lacks "
+     "transactions another candidate has",
+     "prefer|neutral|never"},
     {"backends.[].priority", CONFIG_INT, "0", 0, 1000000,
      "cluster = galera: the writer is the usable node with the lowest priority, then the first "
      "by name; every halyard with the same config picks the same one", NULL},
@@ -1139,6 +1149,10 @@ static hy_status_t fill_backends(struct loader *ld, struct config *cfg, config_s
         b->priority = (int)get_int(g, "backends.[].priority");
         if (dup_str(ld, &b->zone, g, "backends.[].zone") != HY_OK)
             return HY_ERROR;
+        const char *pr = get_str(g, "backends.[].promotion");
+        b->promotion = strcmp(pr, "prefer") == 0  ? PROMOTION_PREFER
+                       : strcmp(pr, "never") == 0 ? PROMOTION_NEVER
+                                                  : PROMOTION_NEUTRAL;
         long long lag = get_int(g, "backends.[].max_replication_lag");
         b->max_replication_lag = lag < 0 ? cfg->max_replication_lag : (int)lag;
         b->role =
@@ -1800,6 +1814,10 @@ static hy_status_t fill_config(struct loader *ld, struct config *cfg, config_set
                       : strcmp(zr, "any") == 0      ? ZONE_READS_ANY
                                                     : ZONE_READS_LOCAL_FIRST;
     cfg->failover_auto = strcmp(get_str(root, "failover"), "auto") == 0;
+    const char *fz = get_str(root, "failover_zones");
+    cfg->failover_zones = strcmp(fz, "same_only") == 0 ? FAILOVER_ZONES_SAME_ONLY
+                          : strcmp(fz, "any") == 0     ? FAILOVER_ZONES_ANY
+                                                       : FAILOVER_ZONES_SAME_FIRST;
     cfg->failover_delay_ms = (int)get_int(root, "failover_delay_ms");
     cfg->failover_write_wait_ms = (int)get_int(root, "failover_write_wait_ms");
     cfg->switchover_timeout_ms = (int)get_int(root, "switchover_timeout_ms");

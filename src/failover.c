@@ -92,21 +92,48 @@ static void eventual_pos(const struct failover_node *n, struct gtid_pos *out)
     gtid_pos_merge(&n->current_pos, &n->io_pos, out);
 }
 
+/* In the lost primary's zone (always true without zones). */
+static bool same_zone(const struct failover_view *v, const struct failover_node *n, int primary)
+{
+    const char *pz = primary >= 0 && (size_t)primary < v->n ? v->nodes[primary].zone : NULL;
+    return pz == NULL || n->zone == NULL || strcmp(pz, n->zone) == 0;
+}
+
+/* How n ranks beside an equally advanced candidate: promotion = prefer,
+ * then its zone (same_first), then semi-sync. */
+static int tie_rank(const struct failover_view *v, const struct failover_node *n, int primary)
+{
+    return (n->promotion == PROMOTION_PREFER ? 4 : 0) +
+           (v->zones == FAILOVER_ZONES_SAME_FIRST && same_zone(v, n, primary) ? 2 : 0) +
+           (n->semisync_replica ? 1 : 0);
+}
+
 int failover_pick(const struct failover_view *v, int primary, int exclude, char *why, size_t whylen)
 {
-    int best = -1;
-    struct gtid_pos best_pos = {0};
+    int best = -1, far = -1; /* far: the most advanced of other zones (same_only) */
+    struct gtid_pos best_pos = {0}, far_pos = {0};
     bool diverged = false;
-    size_t eligible = 0;
+    size_t eligible = 0, never = 0;
 
     for (size_t i = 0; i < v->n; i++) {
         const struct failover_node *n = &v->nodes[i];
         if ((int)i == primary || (int)i == exclude || !n->reachable || n->maint ||
             !replica_of(n, primary) || !n->has_gtid || n->sql_error)
             continue;
-        eligible++;
         struct gtid_pos p;
         eventual_pos(n, &p);
+        if (n->promotion == PROMOTION_NEVER) {
+            never++;
+            continue;
+        }
+        if (v->zones == FAILOVER_ZONES_SAME_ONLY && !same_zone(v, n, primary)) {
+            if (far < 0 || gtid_pos_compare(&p, &far_pos) == GTID_AHEAD) {
+                far = (int)i;
+                far_pos = p;
+            }
+            continue;
+        }
+        eligible++;
         if (best < 0) {
             best = (int)i;
             best_pos = p;
@@ -118,8 +145,8 @@ int failover_pick(const struct failover_view *v, int primary, int exclude, char 
             best_pos = p;
             break;
         case GTID_EQUAL:
-            /* Config order wins ties, unless only this one runs semi-sync. */
-            if (n->semisync_replica && !v->nodes[best].semisync_replica) {
+            /* Config order wins ties of equal rank. */
+            if (tie_rank(v, n, primary) > tie_rank(v, &v->nodes[best], primary)) {
                 best = (int)i;
                 best_pos = p;
             }
@@ -138,14 +165,29 @@ int failover_pick(const struct failover_view *v, int primary, int exclude, char 
     if (best < 0) {
         say(why, whylen,
             "no replica can be promoted (a candidate must be reachable, replicate "
-            "from the primary, not be in maintenance and have no SQL thread error)");
+            "from the primary, not be in maintenance and have no SQL thread error%s%s)",
+            never > 0 ? "; promotion = never excludes some" : "",
+            far >= 0 ? "; failover_zones = same_only excludes other zones'" : "");
         return -1;
+    }
+    if (far >= 0) {
+        enum gtid_order c = gtid_pos_compare(&far_pos, &best_pos);
+        if (c == GTID_AHEAD || c == GTID_DIVERGED) {
+            say(why, whylen,
+                "%s (zone %s) has transactions %s, the most advanced of the lost primary's "
+                "zone, lacks: failover_zones = same_only will not promote it and lose them",
+                v->nodes[far].name, v->nodes[far].zone ? v->nodes[far].zone : "",
+                v->nodes[best].name);
+            return -1;
+        }
     }
     char pos[GTID_STR_MAX];
     gtid_pos_format(&best_pos, pos, sizeof(pos));
-    say(why, whylen, "%s is the most advanced of %zu candidate(s) at %s%s%s", v->nodes[best].name,
-        eligible, pos[0] ? pos : "(empty)",
-        v->nodes[best].semisync_replica ? ", semi-sync replica" : "",
+    const struct failover_node *b = &v->nodes[best];
+    say(why, whylen, "%s is the most advanced of %zu candidate(s) at %s%s%s%s%s%s", b->name,
+        eligible, pos[0] ? pos : "(empty)", b->semisync_replica ? ", semi-sync replica" : "",
+        b->promotion == PROMOTION_PREFER ? ", promotion = prefer" : "",
+        b->zone != NULL ? ", zone " : "", b->zone != NULL ? b->zone : "",
         diverged ? "; candidates' positions diverged, took the one with the most transactions"
                  : "");
     return best;

@@ -406,6 +406,16 @@ static void survey_end(struct fx *fx, struct survey *sv)
     free(sv->states);
 }
 
+/* Backend i's zone for the failover view: its own, halyard's when it has
+ * none; NULL without zones. */
+static const char *node_zone(const struct config *cfg, size_t i)
+{
+    if (cfg->zone == NULL || cfg->zone[0] == '\0')
+        return NULL;
+    const char *z = cfg->backends[i].zone;
+    return z != NULL && z[0] != '\0' ? z : cfg->zone;
+}
+
 /* Ask every connected server what it is; fill nodes[] (cfg order) and, for
  * each, its @@gtid_binlog_state in states[]. */
 static void probe(struct fx *fx, struct failover_node *nodes, struct gtid_pos *states)
@@ -414,7 +424,10 @@ static void probe(struct fx *fx, struct failover_node *nodes, struct gtid_pos *s
     int t = cfg->connect_timeout_ms;
     for (size_t i = 0; i < fx->n_links; i++) {
         struct failover_node *n = &nodes[i];
-        *n = (struct failover_node){.name = cfg->backends[i].name, .source = -1};
+        *n = (struct failover_node){.name = cfg->backends[i].name,
+                                    .source = -1,
+                                    .zone = node_zone(cfg, i),
+                                    .promotion = cfg->backends[i].promotion};
         states[i].n = 0;
         n->maint = backend_state(cfg->backends[i].rt) == BACKEND_MAINT ||
                    backend_state(cfg->backends[i].rt) == BACKEND_DRAINING;
@@ -484,7 +497,10 @@ static void view_from_monitor(const struct config *cfg, struct failover_node *no
     for (size_t i = 0; i < cfg->n_backends; i++) {
         struct backend_rt *rt = cfg->backends[i].rt;
         struct failover_node *n = &nodes[i];
-        *n = (struct failover_node){.name = cfg->backends[i].name, .source = -1};
+        *n = (struct failover_node){.name = cfg->backends[i].name,
+                                    .source = -1,
+                                    .zone = node_zone(cfg, i),
+                                    .promotion = cfg->backends[i].promotion};
         if (rt == NULL)
             continue;
         struct backend_info info;
@@ -779,7 +795,11 @@ static bool run_failover(struct fx *fx, bool manual, uint64_t down_ms)
         goto out;
     probe(fx, nodes, states);
     old = current_primary(cfg);
-    struct failover_view v = {.nodes = nodes, .n = nb, .primary = old, .primary_down_ms = down_ms};
+    struct failover_view v = {.nodes = nodes,
+                              .n = nb,
+                              .primary = old,
+                              .primary_down_ms = down_ms,
+                              .zones = fx->cfg->failover_zones};
     struct failover_settings set = {
         .mode = FAILOVER_AUTO, .delay_ms = 0, .auto_rejoin = cfg->auto_rejoin};
     failover_decide(&v, &set, &vd);
@@ -875,7 +895,8 @@ static bool run_switchover(struct fx *fx, const char *target)
     }
     probe(fx, nodes, states);
     old = current_primary(cfg);
-    struct failover_view v = {.nodes = nodes, .n = nb, .primary = old};
+    struct failover_view v = {
+        .nodes = nodes, .n = nb, .primary = old, .zones = fx->cfg->failover_zones};
     failover_switchover_check(&v, target, &vd);
     if (vd.action != FAILOVER_PROMOTE) {
         step(fx, LOG_LEVEL_ERROR, "switchover refused: %s", vd.reason);
@@ -978,7 +999,8 @@ static void run_rejoin(struct fx *fx, size_t i, int primary, bool fence)
     if (!have)
         goto out;
     probe(fx, nodes, states);
-    struct failover_view v = {.nodes = nodes, .n = nb, .primary = primary};
+    struct failover_view v = {
+        .nodes = nodes, .n = nb, .primary = primary, .zones = fx->cfg->failover_zones};
     struct failover_settings set = {.mode = cfg->failover_auto ? FAILOVER_AUTO : FAILOVER_OFF,
                                     .auto_rejoin = cfg->auto_rejoin};
     char why[1024];
@@ -1078,7 +1100,8 @@ static void tick(struct fx *fx)
     struct failover_view v = {.nodes = nodes,
                               .n = nb,
                               .primary = p,
-                              .primary_down_ms = fx->down_idx >= 0 ? now - fx->down_since_ms : 0};
+                              .primary_down_ms = fx->down_idx >= 0 ? now - fx->down_since_ms : 0,
+                              .zones = cfg->failover_zones};
     struct failover_settings set = {.mode = cfg->failover_auto ? FAILOVER_AUTO : FAILOVER_OFF,
                                     .delay_ms = cfg->failover_delay_ms,
                                     .auto_rejoin = cfg->auto_rejoin};

@@ -19,6 +19,7 @@
 #include <stdio.h>
 
 #include "halyard/core.h"
+#include "halyard/failover_types.h"
 #include "halyard/mysql_proto.h"
 
 enum backend_role {
@@ -120,10 +121,11 @@ struct config_backend {
     enum tls_mode tls;                 /* resolved: never TLS_DEFAULT */
     char *tls_ca, *tls_cert, *tls_key; /* as written: "" = backend_tls_* */
     struct ssl_ctx_st *tls_ctx;        /* NULL when tls = off */
-    int max_replication_lag; /* seconds, resolved (the top level's if unset); 0 = no limit;
-                              * cluster = galera: write sets in wsrep_local_recv_queue */
-    int priority;            /* cluster = galera: lower is preferred as the writer */
-    char *zone;              /* "" = halyard's own */
+    int max_replication_lag;  /* seconds, resolved (the top level's if unset); 0 = no limit;
+                               * cluster = galera: write sets in wsrep_local_recv_queue */
+    int priority;             /* cluster = galera: lower is preferred as the writer */
+    char *zone;               /* "" = halyard's own */
+    enum promotion promotion; /* may failover promote it, and before others? */
     /* Run-time state of the backend of this name (backend.h), shared by
      * every config that names it; set by backend_rt_attach() before the
      * config is published, NULL in a config only loaded to be checked. */
@@ -295,6 +297,7 @@ struct config {
 
     /* failover (failover.h) */
     bool failover_auto; /* failover = auto */
+    enum failover_zones failover_zones;
     int failover_delay_ms;
     int failover_write_wait_ms;
     int switchover_timeout_ms;

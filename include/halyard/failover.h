@@ -24,8 +24,15 @@
  *
  * The candidate is the most advanced replica by the position it will have
  * once its relay log is applied: the per-domain maximum of
- * @@gtid_current_pos (applied) and Gtid_IO_Pos (received). Ties go to a
- * replica with semi-sync on, then to config order.
+ * @@gtid_current_pos (applied) and Gtid_IO_Pos (received). A replica with
+ * promotion = never is not one. Ties go to promotion = prefer, then (with
+ * zones, failover_zones = same_first) to a replica in the lost primary's
+ * zone, then to one with semi-sync on, then to config order. Position comes
+ * first: a replica that lacks transactions another candidate has is never
+ * promoted for its rule or its zone, since those transactions would be
+ * lost. With failover_zones = same_only only the lost primary's zone's
+ * replicas are candidates, and failover is refused while a replica of
+ * another zone has transactions they all lack.
  *
  * Why that is the replica that acknowledged the last semi-synchronous
  * transaction: with rpl_semi_sync_master_wait_point = AFTER_SYNC the primary
@@ -45,6 +52,7 @@
 #define HALYARD_FAILOVER_H
 
 #include "halyard/core.h"
+#include "halyard/failover_types.h"
 #include "halyard/gtid.h"
 
 enum failover_mode {
@@ -75,13 +83,16 @@ struct failover_node {
     struct gtid_pos current_pos; /* @@gtid_current_pos: applied */
     struct gtid_pos io_pos;      /* Gtid_IO_Pos: received (empty when not replicating) */
     struct gtid_pos binlog_pos;  /* @@gtid_binlog_pos: written to its own binlog */
+    const char *zone;            /* its zone, halyard's own when not set; NULL = no zones */
+    enum promotion promotion;
 };
 
 struct failover_view {
     const struct failover_node *nodes;
     size_t n;
-    int primary;              /* the primary halyard routes writes to; -1 = none known */
-    uint64_t primary_down_ms; /* how long it has been unreachable; 0 = it is not */
+    int primary;               /* the primary halyard routes writes to; -1 = none known */
+    uint64_t primary_down_ms;  /* how long it has been unreachable; 0 = it is not */
+    enum failover_zones zones; /* which zones' replicas may be promoted */
 };
 
 enum failover_action {

@@ -28,7 +28,8 @@ import pymysql
 import pytest
 
 from conftest import TEST_PORT
-from util import REPO, Cluster, audit_records, free_port, metric, wait_audit, wait_until
+from util import (REPO, Cluster, audit_records, default_halyard_settings, free_port, metric,
+                  wait_audit, wait_until)
 
 HALYARDCTL = os.path.abspath(os.environ.get("HALYARDCTL_BIN") or os.path.join(REPO, "build", "halyardctl"))
 REPL_ENV = "HALYARD_TEST_REPL_PASSWORD"
@@ -307,6 +308,37 @@ def test_two_halyards_promote_one_server(cluster, start_halyard, tmp_path):
     # Still one primary a little later (the other did not promote afterwards).
     time.sleep(1.5)
     assert writable_nodes(cluster) == new
+
+
+@pytest.mark.parametrize("rules,promoted", [
+    ({}, 2),                        # same_first: node2 shares the lost primary's zone
+    ({"node2": "never"}, 1),        # never: node1, in the other zone
+    ({"node1": "prefer"}, 1),       # prefer wins a tie over the zone
+])
+def test_failover_follows_zones_and_promotion(cluster, start_halyard, tmp_path, rules, promoted):
+    """node0 (primary) and node2 are in zone east, node1 in west, all at one
+    position: failover promotes by promotion rule, then by the lost
+    primary's zone (failover_zones = same_first), then config order."""
+    table = make_table(cluster)
+    backends = default_halyard_settings(cluster, 0)["backends"]
+    for b, zone in zip(backends, ("east", "west", "east")):
+        b["zone"] = zone
+        if b["name"] in rules:
+            b["promotion"] = rules[b["name"]]
+    h = start_halyard(failover_settings(tmp_path, zone="east", backends=backends))
+    cluster.kill(0)
+    wait_until(lambda: writable_nodes(cluster) != [], 20, what="a new primary")
+    assert writable_nodes(cluster) == [promoted]
+
+    def write_ok():
+        try:
+            h.sql(f"INSERT INTO {table} (id, w) VALUES (1, 0)")
+            return True
+        except pymysql.MySQLError:
+            return False
+    wait_until(write_ok, 15, what="a write through halyard")
+    assert ids_on(cluster, promoted, table) == {1}
+    assert re.search(rf"node{promoted} is the most advanced of \d candidate", h.log_text())
 
 
 def test_old_primary_fenced_then_rejoins(cluster, start_halyard, tmp_path):

@@ -335,6 +335,7 @@ static void test_render_sessions(void **state)
          .via = "10.0.0.7:41000",
          .schema = "s\nx",
          .backend = "db2",
+         .thread = 4711,
          .state = "command",
          .command = "COM_QUERY",
          .command_age_ms = 1500,
@@ -347,12 +348,12 @@ static void test_render_sessions(void **state)
     admin_render_sessions(&sb, rows, 2, missing, 1, false);
     assert_string_equal(
         sb.data,
-        "id          worker  user  client          via             schema  backend  state    "
-        "command    command_age_ms  statements  statement\n"
-        "1073741824  0       app   127.0.0.1:5000  -               -       -        idle     "
-        "-          -               0           -\n"
-        "1073741830  1       a\"b   [::1]:6000      10.0.0.7:41000  s\\x0ax  db2      command  "
-        "COM_QUERY  1500            12          SELECT SLEEP(1)\n"
+        "id          worker  user  client          via             schema  backend  thread  "
+        "state    command    command_age_ms  statements  statement\n"
+        "1073741824  0       app   127.0.0.1:5000  -               -       -        -       "
+        "idle     -          -               0           -\n"
+        "1073741830  1       a\"b   [::1]:6000      10.0.0.7:41000  s\\x0ax  db2      4711    "
+        "command  COM_QUERY  1500            12          SELECT SLEEP(1)\n"
         "# worker 3 did not answer within 1.0 s; its sessions are missing\n");
     textbuf_reset(&sb);
     admin_render_sessions(&sb, rows, 2, missing, 1, true);
@@ -360,11 +361,12 @@ static void test_render_sessions(void **state)
         sb.data,
         "{\"sessions\":[{\"id\":1073741824,\"worker\":0,\"user\":\"app\","
         "\"client\":\"127.0.0.1:5000\",\"via\":null,\"schema\":null,\"backend\":null,"
-        "\"state\":\"idle\",\"command\":null,\"command_age_ms\":null,"
+        "\"thread\":null,\"state\":\"idle\",\"command\":null,\"command_age_ms\":null,"
         "\"statements\":0,\"statement\":null},"
         "{\"id\":1073741830,"
         "\"worker\":1,\"user\":\"a\\\"b\",\"client\":\"[::1]:6000\","
-        "\"via\":\"10.0.0.7:41000\",\"schema\":\"s\\nx\",\"backend\":\"db2\",\"state\":\"command\","
+        "\"via\":\"10.0.0.7:41000\",\"schema\":\"s\\nx\",\"backend\":\"db2\",\"thread\":4711,"
+        "\"state\":\"command\","
         "\"command\":\"COM_QUERY\",\"command_age_ms\":1500,\"statements\":12,"
         "\"statement\":\"SELECT SLEEP(1)\"}],\"missing_workers\":[3]}\n");
     textbuf_reset(&sb);

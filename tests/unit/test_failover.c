@@ -250,6 +250,61 @@ static void test_pick_exclude(void **st)
     assert_int_equal(failover_pick(&f.view, 0, -1, NULL, 0), 1);
 }
 
+/* Zones and promotion rules: position first, then prefer, then the lost
+ * primary's zone (same_first), then config order; never and same_only
+ * exclude; same_only refuses rather than lose another zone's transactions. */
+static void test_pick_zones_and_promotion(void **st)
+{
+    (void)st;
+    struct fixture f;
+    char why[256];
+    setup(&f, 4); /* node0 (east, lost), node1 west, node2 east, node3 west */
+    const char *zones[N] = {"east", "west", "east", "west"};
+    for (size_t i = 0; i < N; i++)
+        f.nodes[i].zone = zones[i];
+
+    /* same_first (the default): the equally advanced east replica. */
+    assert_int_equal(failover_pick(&f.view, 0, -1, why, sizeof(why)), 2);
+    assert_non_null(strstr(why, "zone east"));
+    /* any: config order. */
+    f.view.zones = FAILOVER_ZONES_ANY;
+    assert_int_equal(failover_pick(&f.view, 0, -1, why, sizeof(why)), 1);
+    /* prefer wins a tie over the zone. */
+    f.view.zones = FAILOVER_ZONES_SAME_FIRST;
+    f.nodes[3].promotion = PROMOTION_PREFER;
+    assert_int_equal(failover_pick(&f.view, 0, -1, why, sizeof(why)), 3);
+    assert_non_null(strstr(why, "promotion = prefer"));
+    /* never: not a candidate, even when it is the only one in the zone. */
+    f.nodes[3].promotion = PROMOTION_NEVER;
+    f.nodes[2].promotion = PROMOTION_NEVER;
+    assert_int_equal(failover_pick(&f.view, 0, -1, why, sizeof(why)), 1);
+    f.nodes[1].promotion = PROMOTION_NEVER;
+    assert_int_equal(failover_pick(&f.view, 0, -1, why, sizeof(why)), -1);
+    assert_non_null(strstr(why, "promotion = never"));
+
+    /* Position before everything: the more advanced west replica, though
+     * a preferred east one is there. */
+    setup(&f, 4);
+    for (size_t i = 0; i < N; i++)
+        f.nodes[i].zone = zones[i];
+    f.nodes[2].promotion = PROMOTION_PREFER;
+    f.nodes[3].io_pos = pos("0-1-101");
+    assert_int_equal(failover_pick(&f.view, 0, -1, why, sizeof(why)), 3);
+
+    /* same_only: only east; refused while a west replica is ahead of it. */
+    f.view.zones = FAILOVER_ZONES_SAME_ONLY;
+    f.nodes[2].promotion = PROMOTION_NEUTRAL;
+    assert_int_equal(failover_pick(&f.view, 0, -1, why, sizeof(why)), -1);
+    assert_non_null(strstr(why, "node3 (zone west) has transactions node2"));
+    f.nodes[3].io_pos = pos("0-1-100");
+    assert_int_equal(failover_pick(&f.view, 0, -1, why, sizeof(why)), 2);
+    f.nodes[2].reachable = false; /* no east replica left */
+    assert_int_equal(failover_pick(&f.view, 0, -1, why, sizeof(why)), -1);
+    assert_non_null(strstr(why, "same_only"));
+    struct failover_verdict v = decide(&f);
+    assert_int_equal(v.action, FAILOVER_BLOCKED);
+}
+
 static void test_switchover(void **st)
 {
     (void)st;
@@ -380,11 +435,17 @@ static void test_lock_majority(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_no_failover), cmocka_unit_test(test_delay),
-        cmocka_unit_test(test_majority),    cmocka_unit_test(test_follow),
-        cmocka_unit_test(test_candidate),   cmocka_unit_test(test_pick_exclude),
-        cmocka_unit_test(test_switchover),  cmocka_unit_test(test_rejoin),
-        cmocka_unit_test(test_names),       cmocka_unit_test(test_lock_majority),
+        cmocka_unit_test(test_no_failover),
+        cmocka_unit_test(test_delay),
+        cmocka_unit_test(test_majority),
+        cmocka_unit_test(test_follow),
+        cmocka_unit_test(test_candidate),
+        cmocka_unit_test(test_pick_exclude),
+        cmocka_unit_test(test_pick_zones_and_promotion),
+        cmocka_unit_test(test_switchover),
+        cmocka_unit_test(test_rejoin),
+        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_lock_majority),
     };
     return cmocka_run_group_tests_name("failover", tests, NULL, NULL);
 }
