@@ -1383,6 +1383,9 @@ enum { SET_TARGET, SET_CHARSET, SET_EQ, SET_DOTTED, SET_VALUE };
 enum { W_NAMES, W_AS, W_BODY, W_AFTER, W_CYCLE };
 enum { CR_START, CR_TEMP, CR_NAME, CR_DOT, CR_NAME2 };
 
+/* Where a statement is in its leading SELECT's list (struct stmt.sl) */
+enum { SL_NONE, SL_OPTS, SL_ITEM, SL_DONE };
+
 struct stmt {
     enum mode mode;
     int step;                /* position inside the mode's grammar */
@@ -1399,7 +1402,16 @@ struct stmt {
     size_t prev_end;
     uint32_t connid_tok; /* ntok of the last CONNECTION_ID word not after a '.' */
     size_t connid_off;
-    bool analyze;   /* M_EXPLAIN came from ANALYZE */
+    bool keeps_text; /* CREATE or ALTER: the server keeps the statement's text */
+    /* The leading SELECT's list, item by item (select_list_note()) */
+    uint8_t sl;                         /* SL_* */
+    size_t item_off;                    /* the current item's first token */
+    size_t item_end;                    /* the end of its last token so far */
+    uint32_t item_calls;                /* connid.n when it began */
+    uint32_t item_ntok;                 /* its tokens at depth 0 */
+    bool item_as;                       /* an AS at depth 0 */
+    enum tok_type item_last, item_prev; /* its last two tokens at depth 0 */
+    bool analyze;                       /* M_EXPLAIN came from ANALYZE */
     bool explained; /* the statement lead() reads is under EXPLAIN: it does not run */
     /* The diagnostics area (SHOW WARNINGS): MariaDB clears it before a
      * statement that uses a table, and keeps it across one that uses none
@@ -1448,6 +1460,8 @@ static void stmt_begin(struct stmt *st)
     st->diag = false;
     st->prev_end = 0;
     st->connid_tok = 0;
+    st->keeps_text = false;
+    st->sl = SL_NONE;
     st->analyze = false;
     st->unlock = false;
 }
@@ -2233,6 +2247,8 @@ static void connid_note(struct ctx *c, const struct token *t)
 {
     struct stmt *st = &c->st;
     struct classify_result *res = c->res;
+    if (st->keeps_text)
+        return; /* a view, a routine, a DEFAULT: the call must stay a call */
     if (t->type == T_WORD && t->kw == KW_CONNECTION_ID && st->prev_type != T_DOT) {
         st->connid_tok = st->ntok;
         st->connid_off = t->off;
@@ -2241,25 +2257,109 @@ static void connid_note(struct ctx *c, const struct token *t)
     if (t->type != T_RPAREN || st->prev_type != T_LPAREN || st->connid_tok == 0 ||
         st->connid_tok + 2 != st->ntok)
         return;
-    if (res->nconnid == CLASSIFY_MAX_CONNID || res->connid_overflow) {
-        res->nconnid = 0;
+    if (res->connid.n == CLASSIFY_MAX_CONNID || res->connid_overflow) {
+        res->connid.n = 0;
+        res->connid.nalias = 0;
         res->connid_overflow = true;
         raise_esc(st, CL_PIN_PRIMARY);
         return;
     }
-    res->connid[res->nconnid++] = (struct classify_span){
+    res->connid.call[res->connid.n++] = (struct classify_span){
         (uint32_t)st->connid_off, (uint32_t)(t->off + t->len - st->connid_off)};
+}
+
+static bool word_in(const unsigned char *s, const struct token *t, const char *const *words,
+                    size_t n)
+{
+    if (t->type != T_WORD)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (strlen(words[i]) == t->len &&
+            strncasecmp((const char *)s + t->off, words[i], t->len) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* The current select item ends: one that holds a call and has no alias
+ * gets its own text as one (classify_connid.alias). What may be a bare
+ * alias (`expr name`: a name or string after anything but an operator)
+ * counts as one, since a second would be a syntax error. */
+static void select_item_end(struct ctx *c)
+{
+    struct stmt *st = &c->st;
+    struct classify_connid *cid = &c->res->connid;
+    bool named =
+        st->item_as ||
+        (st->item_ntok >= 2 &&
+         (st->item_last == T_WORD || st->item_last == T_QIDENT || st->item_last == T_STRING) &&
+         st->item_prev != T_OP && st->item_prev != T_EQ && st->item_prev != T_ASSIGN &&
+         st->item_prev != T_DOT);
+    size_t len = st->item_end - st->item_off;
+    if (cid->n > st->item_calls && !named && len <= CLASSIFY_ALIAS_MAX &&
+        cid->nalias < CLASSIFY_MAX_CONNID)
+        cid->alias[cid->nalias++] = (struct classify_span){(uint32_t)st->item_off, (uint32_t)len};
+}
+
+/* Follow the list of a statement that starts with SELECT, item by item,
+ * for the names of its columns (select_item_end()). `top`: the token is
+ * outside parentheses (a `(` that opens them and a `)` that closes them
+ * count as outside). */
+static void select_list_note(struct ctx *c, const struct token *t, bool top)
+{
+    static const char *const opts[] = {
+        "ALL",           "DISTINCT",         "DISTINCTROW",        "HIGH_PRIORITY",
+        "STRAIGHT_JOIN", "SQL_SMALL_RESULT", "SQL_BIG_RESULT",     "SQL_BUFFER_RESULT",
+        "SQL_CACHE",     "SQL_NO_CACHE",     "SQL_CALC_FOUND_ROWS"};
+    static const char *const ends[] = {"FROM",      "INTO",  "WHERE",  "GROUP", "HAVING",
+                                       "ORDER",     "LIMIT", "WINDOW", "UNION", "EXCEPT",
+                                       "INTERSECT", "MINUS", "FOR",    "LOCK",  "PROCEDURE"};
+    struct stmt *st = &c->st;
+    if (st->sl == SL_NONE) {
+        st->sl = st->ntok == 1 && t->type == T_WORD && t->kw == KW_SELECT ? SL_OPTS : SL_DONE;
+        return;
+    }
+    if (st->sl == SL_DONE)
+        return;
+    if (top && (t->type == T_COMMA || word_in(c->s, t, ends, HY_ARRAY_SIZE(ends)))) {
+        if (st->sl == SL_ITEM)
+            select_item_end(c);
+        st->sl = t->type == T_COMMA ? SL_OPTS : SL_DONE;
+        return;
+    }
+    if (st->sl == SL_OPTS) {
+        if (top && word_in(c->s, t, opts, HY_ARRAY_SIZE(opts)))
+            return;
+        st->sl = SL_ITEM;
+        st->item_off = t->off;
+        st->item_calls = c->res->connid.n;
+        st->item_ntok = 0;
+        st->item_as = false;
+        st->item_last = st->item_prev = T_END;
+    }
+    st->item_end = t->off + t->len;
+    if (top) {
+        st->item_ntok++;
+        st->item_as = st->item_as || (t->type == T_WORD && t->kw == KW_AS);
+        st->item_prev = st->item_last;
+        st->item_last = t->type;
+    }
 }
 
 static void stmt_feed(struct ctx *c, const struct token *t)
 {
     struct stmt *st = &c->st;
     st->ntok++;
+    if (st->ntok == 1 && t->type == T_WORD)
+        st->keeps_text = t->kw == KW_CREATE ||
+                         (t->len == 5 && strncasecmp((const char *)c->s + t->off, "ALTER", 5) == 0);
     connid_note(c, t);
+    bool top = st->depth == 0;
     if (t->type == T_LPAREN)
         st->depth++;
     else if (t->type == T_RPAREN && st->depth > 0)
-        st->depth--;
+        top = --st->depth == 0;
+    select_list_note(c, t, top);
     diag_note(st, t);
     if (mode_feed(c, t))
         expr_check(c, t);
@@ -2278,6 +2378,8 @@ static void stmt_end(struct ctx *c)
         return;
     if (st->mode == M_SET && st->step == SET_VALUE)
         var_end(c);
+    if (st->sl == SL_ITEM)
+        select_item_end(c);
     enum classify_kind k = st->base;
     if (k <= CL_WRITE && st->esc > k)
         k = st->esc;
@@ -2642,7 +2744,8 @@ static void result_init(struct classify_result *res)
     res->temp_table[0] = '\0';
     res->temp_schema[0] = '\0';
     res->nvars = 0;
-    res->nconnid = 0;
+    res->connid.n = 0;
+    res->connid.nalias = 0;
     res->connid_overflow = false;
 }
 
@@ -2814,26 +2917,50 @@ unsigned classify_sql_mode(const char *mode, size_t len)
     return opts;
 }
 
-size_t classify_connid_rewrite(const char *sql, size_t len, const struct classify_span *spans,
-                               uint32_t n, uint32_t id, char *out, size_t cap)
+size_t classify_connid_bound(const struct classify_connid *cid, size_t len)
+{
+    for (uint32_t k = 0; k < cid->nalias; k++)
+        len += 6 + 2 * (size_t)cid->alias[k].len; /* " AS `...`", each ` doubled */
+    return len;
+}
+
+/* Copy n bytes to out[o...] as far as cap allows; the new length. */
+static size_t put(char *out, size_t cap, size_t o, const char *p, size_t n)
+{
+    if (o < cap)
+        memcpy(out + o, p, HY_MIN(n, cap - o));
+    return o + n;
+}
+
+size_t classify_connid_rewrite(const char *sql, size_t len, const struct classify_connid *cid,
+                               uint32_t id, char *out, size_t cap)
 {
     char num[16];
     size_t numlen = (size_t)snprintf(num, sizeof(num), "%u", id);
     size_t at = 0, o = 0;
-    for (uint32_t k = 0; k <= n; k++) {
-        size_t end = k < n ? spans[k].off : len;
-        if (end < at || end > len)
-            break; /* not spans of this text */
-        size_t m = end - at;
-        if (o < cap)
-            memcpy(out + o, sql + at, HY_MIN(m, cap - o));
-        o += m;
-        if (k == n)
+    uint32_t k = 0, a = 0;
+    for (;;) {
+        /* the next change: a call to replace, or the end of an item to name */
+        size_t call = k < cid->n ? cid->call[k].off : SIZE_MAX;
+        size_t name = a < cid->nalias ? (size_t)cid->alias[a].off + cid->alias[a].len : SIZE_MAX;
+        size_t next = HY_MIN(call, name);
+        if (next == SIZE_MAX || next < at || next > len)
             break;
-        if (o < cap)
-            memcpy(out + o, num, HY_MIN(numlen, cap - o));
-        o += numlen;
-        at = spans[k].off + spans[k].len;
+        o = put(out, cap, o, sql + at, next - at);
+        at = next;
+        if (call <= name) {
+            o = put(out, cap, o, num, numlen);
+            at = call + cid->call[k++].len;
+            continue;
+        }
+        const struct classify_span *al = &cid->alias[a++];
+        o = put(out, cap, o, " AS `", 5);
+        for (size_t i = al->off; i < (size_t)al->off + al->len; i++) {
+            o = put(out, cap, o, sql + i, 1);
+            if (sql[i] == '`')
+                o = put(out, cap, o, "`", 1);
+        }
+        o = put(out, cap, o, "`", 1);
     }
-    return o;
+    return put(out, cap, o, sql + at, len - at);
 }

@@ -824,7 +824,7 @@ static uint32_t route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t
     s->cmd_ro_begin = false;
     s->qlog_pending = false;
     s->route_sticky = false;
-    s->n_connid = 0;
+    s->connid.n = 0;
     bool fw = s->cu != NULL && s->cu->firewall != FIREWALL_OFF;
     /* One backend: nothing to route, but rules, digests, the firewall and
      * the session's own CONNECTION_ID() still apply. */
@@ -892,9 +892,14 @@ static uint32_t route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t
                          s->cfg->backends[rule->backend].name);
         }
     }
-    if (fits && r.nconnid > 0) {
-        s->n_connid = r.nconnid;
-        memcpy(s->connid, r.connid, r.nconnid * sizeof(r.connid[0]));
+    /* In a read of the server's own run-time state (the process list, its
+     * transactions and locks) CONNECTION_ID() stays the server's thread id:
+     * the rows there carry those ids, so `WHERE ID = CONNECTION_ID()` finds
+     * the session's own row as it does on the server. */
+    if (fits && r.connid.n > 0 && !show_status((const char *)p + 1, avail - 1)) {
+        s->connid = r.connid;
+        if (classify_connid_bound(&r.connid, len) >= MYSQL_MAX_PAYLOAD)
+            s->connid.nalias = 0; /* it would take a second packet: names stay */
     }
     if (cmd == COM_STMT_PREPARE)
         return ps_route_prepare(s, p, len, fits, &r);
@@ -1375,14 +1380,15 @@ static void command_send_own(struct session *s, uint8_t cmd, const uint8_t *pkt,
  * of the handshake, whichever backend runs it (s->connid, from route()). */
 static void command_forward_connid(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len)
 {
-    uint8_t *pkt = malloc(MYSQL_HEADER_SIZE + len);
+    size_t cap = classify_connid_bound(&s->connid, len - 1);
+    uint8_t *pkt = malloc(MYSQL_HEADER_SIZE + 1 + cap);
     if (pkt == NULL) {
         session_mark_closing(s, END_NOMEM);
         return;
     }
     pkt[MYSQL_HEADER_SIZE] = cmd;
-    size_t n = classify_connid_rewrite((const char *)p + 1, len - 1, s->connid, s->n_connid, s->id,
-                                       (char *)pkt + MYSQL_HEADER_SIZE + 1, len - 1);
+    size_t n = classify_connid_rewrite((const char *)p + 1, len - 1, &s->connid, s->id,
+                                       (char *)pkt + MYSQL_HEADER_SIZE + 1, cap);
     mysql_hdr_write(pkt, (uint32_t)(n + 1), 0);
     consume_packet(s, len);
     bool writes = s->cmd_writes;
@@ -2190,7 +2196,7 @@ void session_next_command(struct session *s)
             return;
         uint8_t exec_flags = (cmd == COM_STMT_EXECUTE && len >= 6) ? p[5] : 0;
         s->set_option = (cmd == COM_SET_OPTION && len >= 3) ? (int)(p[1] | p[2] << 8) : -1;
-        if (s->n_connid > 0 && (cmd == COM_QUERY || cmd == COM_STMT_PREPARE) && fits)
+        if (s->connid.n > 0 && (cmd == COM_QUERY || cmd == COM_STMT_PREPARE) && fits)
             command_forward_connid(s, cmd, p, len);
         else
             command_forward(s, cmd, len, exec_flags);

@@ -268,15 +268,19 @@ uint32_t ps_route_prepare(struct session *s, const uint8_t *p, uint32_t len, boo
         st->home_only = true; /* too large to keep: it stays on the primary */
         return s->primary;
     }
-    st->sql = dup_bytes(p + 1, len - 1);
-    st->sql_len = len - 1;
+    if (s->connid.n == 0) {
+        st->sql = dup_bytes(p + 1, len - 1);
+        st->sql_len = len - 1;
+    } else { /* kept as it is prepared: with the session's id */
+        size_t cap = classify_connid_bound(&s->connid, len - 1);
+        if ((st->sql = malloc(cap)) != NULL)
+            st->sql_len = (uint32_t)classify_connid_rewrite((const char *)p + 1, len - 1,
+                                                            &s->connid, s->id, st->sql, cap);
+    }
     if (st->sql == NULL) {
         session_mark_closing(s, END_NOMEM);
         return s->primary;
     }
-    if (s->n_connid > 0) /* kept as it is prepared: with the session's id */
-        st->sql_len = (uint32_t)classify_connid_rewrite((const char *)p + 1, len - 1, s->connid,
-                                                        s->n_connid, s->id, st->sql, len - 1);
     if (ps_head_too_large(s, ps_max_params(st->sql, st->sql_len))) {
         st->home_only = true; /* so many parameters it cannot move: the primary keeps it */
         return s->primary;

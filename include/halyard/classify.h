@@ -212,6 +212,21 @@ struct classify_var {
 };
 
 #define CLASSIFY_MAX_CONNID 8
+/* MariaDB's longest alias: a longer select item keeps the name with the id */
+#define CLASSIFY_ALIAS_MAX 256
+
+/* Where a text calls CONNECTION_ID(), for the session to put its own id
+ * there (classify_connid_rewrite()). */
+struct classify_connid {
+    uint32_t n;
+    struct classify_span call[CLASSIFY_MAX_CONNID]; /* from the name to its `)`, in order */
+    /* The items of a statement's leading SELECT list that hold a call and
+     * have no alias, in order: each gets its own text as alias, so the
+     * column keeps the name the server gives it (`@a - connection_id()`,
+     * not `@a - 1073741825`). */
+    uint32_t nalias;
+    struct classify_span alias[CLASSIFY_MAX_CONNID];
+};
 
 struct classify_result {
     enum classify_kind kind; /* the routing decision for the whole text */
@@ -229,13 +244,13 @@ struct classify_result {
     char temp_schema[CLASSIFY_NAME_MAX + 1];     /* its schema if qualified, else "" */
     uint32_t nvars;                              /* entries used in vars */
     struct classify_var vars[CLASSIFY_MAX_VARS]; /* SET assignments, in order */
-    /* Each `CONNECTION_ID()` call, from its name to its `)`, in order: the
-     * session puts its own id there. More than CLASSIFY_MAX_CONNID calls
-     * in one text: none is listed (nconnid 0, connid_overflow) and the
-     * statement runs on the primary, as a read of a connection's own state. */
-    uint32_t nconnid;
+    /* Each `CONNECTION_ID()` call: the session puts its own id there. More
+     * than CLASSIFY_MAX_CONNID calls in one text: none is listed (connid.n
+     * 0, connid_overflow) and the statement runs on the primary, as a read
+     * of a connection's own state. None in CREATE and ALTER, whose text the
+     * server keeps (a view, a routine, a column's DEFAULT). */
     bool connid_overflow;
-    struct classify_span connid[CLASSIFY_MAX_CONNID];
+    struct classify_connid connid;
 };
 
 /* Where classify() writes a digest. */
@@ -255,12 +270,14 @@ void classify(const char *sql, size_t len, unsigned opts, struct classify_result
               struct classify_digest *dg);
 
 /*
- * `len` bytes of `sql` with each of the `n` spans (classify_result.connid,
- * in order) replaced by `id` in decimal: writes at most cap bytes to out
- * and returns the length of the whole text (never more than len).
+ * `len` bytes of `sql` with each call of `cid` (classify_result.connid)
+ * replaced by `id` in decimal, and each of its aliases added: writes at
+ * most cap bytes to out and returns the length of the whole text, never
+ * more than classify_connid_bound().
  */
-size_t classify_connid_rewrite(const char *sql, size_t len, const struct classify_span *spans,
-                               uint32_t n, uint32_t id, char *out, size_t cap);
+size_t classify_connid_rewrite(const char *sql, size_t len, const struct classify_connid *cid,
+                               uint32_t id, char *out, size_t cap);
+size_t classify_connid_bound(const struct classify_connid *cid, size_t len);
 
 /*
  * The digest alone: writes at most cap-1 bytes and a NUL to out (nothing if

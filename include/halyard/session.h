@@ -231,8 +231,7 @@ struct session {
     int set_option;   /* COM_SET_OPTION in flight: its option, else -1 */
     /* CONNECTION_ID() calls in the routed statement's text (classify.h):
      * it goes out with the session's id in their place */
-    uint32_t n_connid;
-    struct classify_span connid[CLASSIFY_MAX_CONNID];
+    struct classify_connid connid;
 
     /* login */
     uint8_t scramble[MYSQL_SCRAMBLE_LEN];

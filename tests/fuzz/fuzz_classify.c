@@ -16,6 +16,9 @@
  *    the whole one, with the whole length and the same hash;
  *  - a digest is its own digest (classify.h's promise, under the same
  *    options): digesting the digest gives the same text and hash;
+ *  - the CONNECTION_ID() calls and the items to name are ordered spans of
+ *    the text, and the rewrite of it writes exactly its own length, never
+ *    more than classify_connid_bound(), a prefix of it into a short buffer;
  *  - classify_find_ident() hands out names that are readable for their whole
  *    length, stops exactly when the callback says so, and returns false
  *    only after the last identifier.
@@ -71,6 +74,34 @@ static void check_result(const struct classify_result *r, size_t len)
         FUZZ_CHECK(r->kinds == CL_BIT(r->kind));
     if (len == 0)
         FUZZ_CHECK(r->kind == CL_EMPTY && r->flags == 0 && r->nvars == 0);
+    const struct classify_connid *cid = &r->connid;
+    FUZZ_CHECK(cid->n <= CLASSIFY_MAX_CONNID && cid->nalias <= cid->n);
+    FUZZ_CHECK(!r->connid_overflow || cid->n == 0);
+    for (uint32_t i = 0; i < cid->n; i++) {
+        FUZZ_CHECK(span_within(cid->call[i], len));
+        if (i > 0)
+            FUZZ_CHECK(cid->call[i].off >= cid->call[i - 1].off + cid->call[i - 1].len);
+    }
+    for (uint32_t i = 0; i < cid->nalias; i++) {
+        FUZZ_CHECK(span_within(cid->alias[i], len) && cid->alias[i].len <= CLASSIFY_ALIAS_MAX);
+        if (i > 0)
+            FUZZ_CHECK(cid->alias[i].off >= cid->alias[i - 1].off + cid->alias[i - 1].len);
+    }
+}
+
+static void check_connid_rewrite(const char *sql, size_t len, const struct classify_result *r)
+{
+    size_t bound = classify_connid_bound(&r->connid, len);
+    char *out = malloc(bound + 1);
+    FUZZ_CHECK(out != NULL);
+    size_t n = classify_connid_rewrite(sql, len, &r->connid, 4294967295u, out, bound);
+    FUZZ_CHECK(n <= bound);
+    if (r->connid.n == 0)
+        FUZZ_CHECK(n == len && memcmp(out, sql, len) == 0);
+    char part[16];
+    FUZZ_CHECK(classify_connid_rewrite(sql, len, &r->connid, 4294967295u, part, sizeof(part)) == n);
+    FUZZ_CHECK(memcmp(part, out, n < sizeof(part) ? n : sizeof(part)) == 0);
+    free(out);
 }
 
 static int result_equal(const struct classify_result *a, const struct classify_result *b)
@@ -127,6 +158,7 @@ static void check_mode(const uint8_t *data, size_t size, unsigned opts)
 
     classify(sql, size, opts, &plain, NULL);
     check_result(&plain, size);
+    check_connid_rewrite(sql, size, &plain);
 
     /* The whole digest's length first, then the digest in a buffer that
      * just fits it (NUL included), then in one that does not. */

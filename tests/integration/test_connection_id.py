@@ -59,6 +59,12 @@ def test_the_handshake_id_on_every_server(halyard, ids):
     # Not a call: text in strings, comments and quoted names stays as it is.
     assert q(c, "SELECT 'CONNECTION_ID()' /* CONNECTION_ID() */, "
                 "CONNECTION_ID() AS `CONNECTION_ID()`")[0] == ("CONNECTION_ID()", me)
+    # A column keeps the name the server gives it: the call as written.
+    with c.cursor() as cur:
+        cur.execute(REPLICA + "SELECT @x - connection_id(), CONNECTION_ID() AS cid, "
+                              "CONNECTION_ID()")
+        assert [d[0] for d in cur.description] == ["@x - connection_id()", "cid",
+                                                   "CONNECTION_ID()"]
     # The server's own thread id is still there to read.
     tid = q(c, PRIMARY + "SELECT @@pseudo_thread_id")[0][0]
     assert tid != me
@@ -77,6 +83,19 @@ def test_written_and_assigned_values_are_the_handshake_id(halyard, cluster, tabl
         assert sid in ids[1] and v == me
     # A read that compares with it finds the row on a replica too.
     assert q(c, REPLICA + "SELECT COUNT(*) FROM t WHERE conn = CONNECTION_ID()")[0][0] >= 1
+
+
+def test_a_process_list_read_finds_its_own_row(halyard, ids):
+    # The process list holds the servers' thread ids, so there CONNECTION_ID()
+    # is the server's: the session finds its own row, as directly (mtr
+    # main.user_var reads its memory_used this way).
+    c = halyard.connect(autocommit=True)
+    me = c.thread_id()
+    tid = q(c, PRIMARY + "SELECT @@pseudo_thread_id")[0][0]
+    rows = q(c, "SELECT ID, INFO FROM information_schema.PROCESSLIST WHERE ID = CONNECTION_ID()")
+    assert len(rows) == 1 and rows[0][0] == tid and "PROCESSLIST" in rows[0][1]
+    # Everywhere else the id stays the handshake's, in the same session.
+    assert q(c, "SELECT CONNECTION_ID()")[0][0] == me
 
 
 def test_a_prepared_statement_sees_the_handshake_id(start_halyard, ids):

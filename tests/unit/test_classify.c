@@ -890,15 +890,15 @@ static void test_connection_id_spans(void **state)
         struct classify_result res;
         classify_str(t[i].sql, 0, &res);
         char got[200] = "";
-        for (uint32_t k = 0; k < res.nconnid; k++) {
+        for (uint32_t k = 0; k < res.connid.n; k++) {
             size_t n = strlen(got);
-            snprintf(got + n, sizeof(got) - n, "%s%.*s", k > 0 ? "|" : "", (int)res.connid[k].len,
-                     t[i].sql + res.connid[k].off);
+            snprintf(got + n, sizeof(got) - n, "%s%.*s", k > 0 ? "|" : "",
+                     (int)res.connid.call[k].len, t[i].sql + res.connid.call[k].off);
         }
         if (strcmp(got, t[i].calls) != 0)
             fail_msg("connid case %zu [%s]: got [%s]", i, t[i].sql, got);
         assert_false(res.connid_overflow);
-        if (res.nconnid > 0 && strncmp(t[i].sql, "INSERT", 6) != 0)
+        if (res.connid.n > 0 && strncmp(t[i].sql, "INSERT", 6) != 0)
             assert_int_equal(res.kind, RD); /* any replica: the value is the session's */
     }
     /* More calls than are listed: none is, and the statement stays on the primary. */
@@ -908,8 +908,56 @@ static void test_connection_id_spans(void **state)
     struct classify_result res;
     classify_str(sql, 0, &res);
     assert_true(res.connid_overflow);
-    assert_int_equal(res.nconnid, 0);
+    assert_int_equal(res.connid.n, 0);
     assert_int_equal(res.kind, PIN);
+}
+
+/* The text that goes to the server: the session's id in place of each
+ * call, and a select item that held one named as the client wrote it, so
+ * the column's name is the server's. */
+static void test_connection_id_rewrite(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *sql;
+        const char *sent;
+    } t[] = {
+        {"SELECT CONNECTION_ID()", "SELECT 77 AS `CONNECTION_ID()`"},
+        {"select @a - connection_id();", "select @a - 77 AS `@a - connection_id()`;"},
+        {"SELECT DISTINCT CONNECTION_ID() + 1, 2 FROM t WHERE c = CONNECTION_ID()",
+         "SELECT DISTINCT 77 + 1 AS `CONNECTION_ID() + 1`, 2 FROM t WHERE c = 77"},
+        {"SELECT CONNECTION_ID() AS id, CONNECTION_ID() cid, CONNECTION_ID() 'x'",
+         "SELECT 77 AS id, 77 cid, 77 'x'"},
+        {"SELECT f(CONNECTION_ID(), 1), (SELECT CONNECTION_ID())",
+         "SELECT f(77, 1) AS `f(CONNECTION_ID(), 1)`, (SELECT 77) AS `(SELECT CONNECTION_ID())`"},
+        {"SELECT CONNECTION_ID() = `a``b`", "SELECT 77 = `a``b` AS `CONNECTION_ID() = ``a````b```"},
+        {"SELECT CONNECTION_ID() IS NULL", "SELECT 77 IS NULL"}, /* may be an alias: left */
+        {"SELECT 1; SELECT CONNECTION_ID() INTO @x",
+         "SELECT 1; SELECT 77 AS `CONNECTION_ID()` INTO @x"},
+        {"INSERT INTO t SELECT CONNECTION_ID()", "INSERT INTO t SELECT 77"},
+        {"DO CONNECTION_ID()", "DO 77"},
+        /* the server keeps these texts: the call stays */
+        {"CREATE VIEW v AS SELECT CONNECTION_ID()", "CREATE VIEW v AS SELECT CONNECTION_ID()"},
+        {"alter table t add c int default (connection_id())",
+         "alter table t add c int default (connection_id())"},
+    };
+    for (size_t i = 0; i < HY_ARRAY_SIZE(t); i++) {
+        struct classify_result res;
+        classify_str(t[i].sql, 0, &res);
+        size_t len = strlen(t[i].sql);
+        size_t bound = classify_connid_bound(&res.connid, len);
+        char out[512];
+        assert_true(bound < sizeof(out));
+        size_t n = classify_connid_rewrite(t[i].sql, len, &res.connid, 77, out, sizeof(out));
+        assert_true(n <= bound);
+        out[n] = '\0';
+        if (strcmp(out, t[i].sent) != 0)
+            fail_msg("rewrite case %zu [%s]: got [%s]", i, t[i].sql, out);
+        /* a short buffer gets a prefix and the whole length */
+        char small[8];
+        assert_int_equal(classify_connid_rewrite(t[i].sql, len, &res.connid, 77, small, 5), n);
+        assert_memory_equal(small, out, HY_MIN(n, 5));
+    }
 }
 
 static void test_temp_tables(void **state)
@@ -1698,6 +1746,7 @@ int main(void)
         cmocka_unit_test(test_mode_confusion),
         cmocka_unit_test(test_sql_mode),
         cmocka_unit_test(test_connection_id_spans),
+        cmocka_unit_test(test_connection_id_rewrite),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
