@@ -980,9 +980,14 @@ void admin_render_backends(struct textbuf *sb, const struct admin_backend_row *r
             textbuf_printf(sb,
                            ",\"connections_in_use\":%" PRIu64 ",\"connections_idle\":%" PRIu64
                            ",\"queries\":%" PRIu64 ",\"errors\":%" PRIu64
-                           ",\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"last_check\":",
+                           ",\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"rtt_ms\":",
                            r->conns_in_use, r->conns_idle, r->queries, r->errors, r->p50_ms,
                            r->p99_ms);
+            if (r->rtt_ms >= 0)
+                textbuf_printf(sb, "%.3f", r->rtt_ms);
+            else
+                textbuf_puts(sb, "null");
+            textbuf_puts(sb, ",\"last_check\":");
             textbuf_json_str(sb, r->last_check);
             if (r->check_age_s >= 0)
                 textbuf_printf(sb, ",\"last_check_age_seconds\":%.1f}", r->check_age_s);
@@ -993,9 +998,9 @@ void admin_render_backends(struct textbuf *sb, const struct admin_backend_row *r
         return;
     }
     struct table t;
-    static const char *const head[] = {"name",   "address", "role",   "state", "why",
-                                       "lag",    "gtid",    "in use", "idle",  "queries",
-                                       "errors", "p50 ms",  "p99 ms", "check", "check age"};
+    static const char *const head[] = {"name",   "address", "role",  "state",    "why",    "lag",
+                                       "gtid",   "in use",  "idle",  "queries",  "errors", "p50 ms",
+                                       "p99 ms", "rtt ms",  "check", "check age"};
     table_init(&t, HY_ARRAY_SIZE(head));
     for (size_t i = 0; i < HY_ARRAY_SIZE(head); i++)
         table_cell(&t, head[i]);
@@ -1018,6 +1023,10 @@ void admin_render_backends(struct textbuf *sb, const struct admin_backend_row *r
         table_cellf(&t, "%" PRIu64, r->errors);
         table_cellf(&t, "%.2f", r->p50_ms);
         table_cellf(&t, "%.2f", r->p99_ms);
+        if (r->rtt_ms >= 0)
+            table_cellf(&t, "%.2f", r->rtt_ms);
+        else
+            table_cell(&t, "-");
         table_cell(&t, r->last_check[0] ? r->last_check : "-");
         if (r->check_age_s >= 0)
             table_cellf(&t, "%.1f s", r->check_age_s);
@@ -1044,6 +1053,7 @@ static struct admin_backend_row *backend_rows(const struct config *cfg)
         snprintf(r->address, sizeof(r->address), "%s:%d", be->address, be->port);
         r->lag_ms = -1;
         r->check_age_s = -1;
+        r->rtt_ms = -1;
         if (rt == NULL) {
             r->role = backend_role_to_str(be->role);
             r->state = backend_state_to_str(BACKEND_ONLINE);
@@ -1067,6 +1077,8 @@ static struct admin_backend_row *backend_rows(const struct config *cfg)
         r->errors = bs.errors;
         r->p50_ms = backend_latency_quantile(&bs, 0.50) / 1000.0;
         r->p99_ms = backend_latency_quantile(&bs, 0.99) / 1000.0;
+        uint32_t rtt = atomic_load_explicit(&rt->rtt_us, memory_order_relaxed);
+        r->rtt_ms = rtt > 0 ? rtt / 1000.0 : -1;
         snprintf(r->last_check, sizeof(r->last_check), "%s", info.last_check);
         if (info.last_check_time != 0)
             r->check_age_s = difftime(now, info.last_check_time);

@@ -120,6 +120,18 @@ static void render_backends(struct textbuf *sb, const struct config *cfg)
         snprintf(v, sizeof(v), "%.3f", lag / 1000.0);
         sample2(sb, "halyard_backend_lag_seconds", cfg->backends[i].name, NULL, NULL, v);
     }
+    family(sb, "halyard_backend_rtt_seconds", "gauge",
+           "Round trip of the monitor's COM_PING to the backend, a moving average; reads "
+           "weigh it (README, Zones). Absent until measured.");
+    for (size_t i = 0; i < cfg->n_backends; i++) {
+        const struct backend_rt *rt = cfg->backends[i].rt;
+        uint32_t rtt = rt != NULL ? atomic_load_explicit(&rt->rtt_us, memory_order_relaxed) : 0;
+        char v[32];
+        if (rtt == 0)
+            continue;
+        snprintf(v, sizeof(v), "%.6f", rtt / 1e6);
+        sample2(sb, "halyard_backend_rtt_seconds", cfg->backends[i].name, NULL, NULL, v);
+    }
     struct backend_stats *bs = calloc(cfg->n_backends ? cfg->n_backends : 1, sizeof(*bs));
     if (bs == NULL)
         return;

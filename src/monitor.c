@@ -95,6 +95,7 @@ struct monitor_backend {
     bool in_round;        /* ... and it belongs to the current round */
     bool passive_counted; /* a worker's report was counted since the last check */
     double deadline;
+    double ping_sent; /* ev_time() when STEP_PING went out */
     ev_timer recheck;
 };
 
@@ -758,6 +759,7 @@ static void run_step(struct monitor_backend *mb, enum step step)
         rc = sqlclient_connect(mb->sc, check_cb, mb);
         break;
     case STEP_PING:
+        mb->ping_sent = ev_time();
         rc = sqlclient_ping(mb->sc, check_cb, mb);
         break;
     case STEP_VARS:
@@ -827,6 +829,23 @@ void monitor_parse_wsrep(const struct sqlresult *res, struct galera_node *g)
     }
 }
 
+/* A COM_PING round trip of `secs`: the backend's RTT (backend_rt.rtt_us)
+ * moves a fifth of the way to it, so one slow answer does not move reads
+ * away. */
+static void rtt_note(struct backend_rt *rt, double secs)
+{
+    if (rt == NULL || secs < 0)
+        return;
+    double us = secs * 1e6;
+    uint32_t old = atomic_load_explicit(&rt->rtt_us, memory_order_relaxed);
+    double ewma = old == 0 ? us : old + (us - old) / 5.0;
+    atomic_store_explicit(&rt->rtt_us,
+                          ewma < 1     ? 1u
+                          : ewma > 4e9 ? 4000000000u
+                                       : (uint32_t)ewma,
+                          memory_order_relaxed);
+}
+
 static void check_cb(struct sqlclient *c, const struct sqlresult *res, void *arg)
 {
     (void)c;
@@ -846,8 +865,10 @@ static void check_cb(struct sqlclient *c, const struct sqlresult *res, void *arg
         return;
     }
     switch ((enum step)mb->step) {
-    case STEP_CONNECT:
     case STEP_PING:
+        rtt_note(mb->rt, ev_time() - mb->ping_sent);
+        /* fall through */
+    case STEP_CONNECT:
         if (galera(mb->m)) {
             mb->wsrep_next = (struct galera_node){0};
             run_step(mb, STEP_WSREP_STATUS);

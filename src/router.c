@@ -24,24 +24,34 @@ static bool route_replica_open(const struct route_in *in, uint32_t i, bool far_o
     return !b->monitored || (b->usable && (b->conn || b->conn_room));
 }
 
+/* What a read there costs: the statements in flight there and this one,
+ * times the round trip in whole milliseconds, at least ROUTE_RTT_FLOOR_MS
+ * (so a replica 50 ms away takes a read only when the near ones carry ten
+ * times its load, and replicas in one data center, or a check delayed on a
+ * busy machine, are alike). */
+static uint64_t route_cost(const struct route_backend *b)
+{
+    return (b->outstanding + 1) * HY_MAX(b->rtt_ms, (uint32_t)ROUTE_RTT_FLOOR_MS);
+}
+
 /* Among the replicas route_replica_open() allows (far_ok: other zones'
- * too), the one with the fewest statements in flight per unit of weight,
- * ties shared by weighted round robin; `exclude` (-1 = none) is never
- * picked. UINT32_MAX when none can serve. */
+ * too), the one with the least cost (route_cost) per unit of weight, ties
+ * shared by weighted round robin; `exclude` (-1 = none) is never picked.
+ * UINT32_MAX when none can serve. */
 static uint32_t route_pick_among(const struct route_in *in, struct route_out *out, int exclude,
                                  bool far_ok)
 {
-    uint64_t best_out = 0, best_w = 0; /* best load: (best_out + 1) / best_w */
+    uint64_t best_cost = 0, best_w = 0; /* best load: best_cost / best_w */
     uint32_t total = 0;
     for (uint32_t i = 0; i < in->n_be; i++) {
         if ((int)i == exclude || !route_replica_open(in, i, far_ok))
             continue;
-        uint64_t o = in->be[i].outstanding, w = in->be[i].weight;
-        if (best_w == 0 || (o + 1) * best_w < (best_out + 1) * w) {
-            best_out = o;
+        uint64_t c = route_cost(&in->be[i]), w = in->be[i].weight;
+        if (best_w == 0 || c * best_w < best_cost * w) {
+            best_cost = c;
             best_w = w;
             total = (uint32_t)w;
-        } else if ((o + 1) * best_w == (best_out + 1) * w) {
+        } else if (c * best_w == best_cost * w) {
             total += (uint32_t)w;
         }
     }
@@ -51,8 +61,8 @@ static uint32_t route_pick_among(const struct route_in *in, struct route_out *ou
     for (uint32_t i = 0; i < in->n_be; i++) {
         if ((int)i == exclude || !route_replica_open(in, i, far_ok))
             continue;
-        uint64_t o = in->be[i].outstanding, w = in->be[i].weight;
-        if ((o + 1) * best_w != (best_out + 1) * w)
+        uint64_t c = route_cost(&in->be[i]), w = in->be[i].weight;
+        if (c * best_w != best_cost * w)
             continue;
         if (r < w)
             return i;

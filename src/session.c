@@ -500,6 +500,7 @@ static bool route_view(struct session *s, enum route_op op, struct route_in *in)
         b->fenced = atomic_load(&rt->fenced);
         b->reads_too = atomic_load(&rt->reads_too);
         b->outstanding = atomic_load_explicit(&rt->outstanding, memory_order_relaxed);
+        b->rtt_ms = (atomic_load_explicit(&rt->rtt_us, memory_order_relaxed) + 500) / 1000;
         b->conn_room =
             be->max_connections == 0 ||
             atomic_load_explicit(&rt->conns, memory_order_relaxed) < (uint64_t)be->max_connections;

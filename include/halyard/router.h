@@ -36,6 +36,10 @@
 #include "halyard/config.h"
 
 /* One backend as the session sees it for this decision. */
+/* Round trips up to this many ms count as this many when reads are spread
+ * (route_cost in router.c): the replicas of one data center are alike. */
+#define ROUTE_RTT_FLOOR_MS 5
+
 struct route_backend {
     const char *name;
     enum backend_role role;   /* as the monitor sees it (the config's when unmonitored) */
@@ -51,6 +55,7 @@ struct route_backend {
     bool conn;            /* the session has a connection there */
     bool conn_room;       /* below its max_connections (or no limit) */
     bool far;             /* in another zone than this halyard */
+    uint32_t rtt_ms;      /* the monitor's round trip to it, whole ms; 0 = under 0.5 */
 };
 
 enum route_op {

@@ -11,15 +11,14 @@ through halyard and reads it back both on the primary and on every replica
 must be the primary's.
 """
 
-import contextlib
 import os
-import socket
 import threading
 import time
 
 import pymysql
 import pytest
 
+from tcprelay import TcpRelay
 from util import default_halyard_settings
 
 REPLICA = "/* halyard: replica */ "
@@ -307,75 +306,39 @@ def test_a_lost_backend_connection_restores_what_it_can(halyard, cluster, schema
     assert cluster.value(0, "SELECT IS_FREE_LOCK('halyard_lost')") == 1
 
 
-class HoldingRelay:
-    """A TCP relay in front of one server. Once halyard sends a chunk
-    holding `trigger`, the relay holds back the server's answer until
-    halyard has also sent `expect` (or `hold_s` passed), then lets it
-    through: `expect` seen while the answer was held means halyard sent it
-    without waiting for that answer."""
+class HoldingRelay(TcpRelay):
+    """Once halyard sends a chunk holding `trigger`, the relay holds back
+    the server's answer until halyard has also sent `expect` (or `hold_s`
+    passed), then lets it through: `expect` seen while the answer was held
+    means halyard sent it without waiting for that answer."""
 
     def __init__(self, target_port, trigger, expect, hold_s=5.0):
-        self.target = target_port
         self.trigger, self.expect, self.hold_s = trigger, expect, hold_s
         self.cond = threading.Condition()
         self.holding = False
         self.seen_while_held = False
         self.sent = b""
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.port = self.sock.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__(target_port)
 
-    def _accept(self):
-        while True:
-            try:
-                a, _ = self.sock.accept()
-            except OSError:
-                return
-            b = socket.create_connection(("127.0.0.1", self.target))
-            threading.Thread(target=self._up, args=(a, b), daemon=True).start()
-            threading.Thread(target=self._down, args=(b, a), daemon=True).start()
-
-    def _up(self, src, dst):
+    def up(self, data):
         """halyard to the server: note what was sent, start or end the hold."""
-        try:
-            while data := src.recv(65536):
-                with self.cond:
-                    if self.trigger in data:
-                        self.holding, self.sent = True, b""
-                    if self.holding:
-                        self.sent += data
-                        if self.expect in self.sent:
-                            self.seen_while_held = True
-                            self.holding = False
-                            self.cond.notify_all()
-                dst.sendall(data)
-        except OSError:
-            pass
-        self._close(src, dst)
-
-    def _down(self, src, dst):
-        """The server to halyard: held while the hold lasts."""
-        try:
-            while data := src.recv(65536):
-                with self.cond:
-                    self.cond.wait_for(lambda: not self.holding, timeout=self.hold_s)
+        with self.cond:
+            if self.trigger in data:
+                self.holding, self.sent = True, b""
+            if self.holding:
+                self.sent += data
+                if self.expect in self.sent:
+                    self.seen_while_held = True
                     self.holding = False
-                dst.sendall(data)
-        except OSError:
-            pass
-        self._close(src, dst)
+                    self.cond.notify_all()
+        return data
 
-    @staticmethod
-    def _close(*socks):
-        for s in socks:
-            with contextlib.suppress(OSError):
-                s.shutdown(socket.SHUT_RDWR)
-
-    def close(self):
-        self.sock.close()
+    def down(self, data):
+        """The server to halyard: held while the hold lasts."""
+        with self.cond:
+            self.cond.wait_for(lambda: not self.holding, timeout=self.hold_s)
+            self.holding = False
+        return data
 
 
 def test_the_read_back_goes_out_before_the_set_is_answered(start_halyard, cluster, ids):

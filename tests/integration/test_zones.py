@@ -5,10 +5,9 @@ node2 in "west"; halyard runs in "east". Which server answered is told by
 @@server_id.
 """
 
-import pymysql
-
-from test_ops import admin_json, default_socket
-from util import wait_until
+from tcprelay import DelayRelay
+from test_ops import admin, admin_json, default_socket
+from util import free_port, metric, wait_until
 
 MONITOR = {"user": "monitor", "password": "monitor", "interval_ms": 200, "rise": 1, "fall": 1}
 
@@ -55,3 +54,29 @@ def test_local_first_then_the_far_zone(start_halyard, cluster):
     # local_first: the far zone's replica; local_only: the primary, never the far zone.
     assert read_ids(first) == {ids[2]}
     assert read_ids(only) == {ids[0]}
+
+
+def test_reads_weigh_the_round_trip(start_halyard, cluster):
+    # node2 answers 20 ms late (a relay in front of it, as a far data
+    # center would): the monitor's round trip shows it, and a read alone
+    # goes to node1, whose cost (statements in flight + 1) x RTT is lower.
+    # Without the RTT both replicas would take turns.
+    ids = {i: cluster.server_id(i) for i in range(3)}
+    relay = DelayRelay(cluster.nodes[2]["port"], 0.020)
+    try:
+        backends = [{"name": n["name"], "address": "127.0.0.1",
+                     "port": relay.port if n["index"] == 2 else n["port"], "role": n["role"]}
+                    for n in cluster.nodes]
+        port = free_port()
+        h = start_halyard(dict(backends=backends, monitor=MONITOR, consistency="eventual",
+                               metrics_port=port))
+        wait_until(lambda: state(h, "node2")["state"] == "ONLINE" and
+                   (state(h, "node2")["rtt_ms"] or 0) >= 15 and
+                   (state(h, "node1")["rtt_ms"] or 99) < 5, 15, what="round trips measured")
+        text = admin(default_socket(h), "show backends")
+        assert "rtt ms" in text.splitlines()[0]
+        assert read_ids(h) == {ids[1]}
+        rtt = metric(port, 'halyard_backend_rtt_seconds{backend="node2"}')
+        assert rtt is not None and 0.015 <= rtt < 1
+    finally:
+        relay.close()

@@ -1043,6 +1043,7 @@ static void test_backends(void **state)
          .errors = 2,
          .p50_ms = 0.41,
          .p99_ms = 12.5,
+         .rtt_ms = 0.25,
          .last_check = "ok",
          .check_age_s = 0.4},
         {.name = "db2",
@@ -1053,6 +1054,7 @@ static void test_backends(void **state)
          .why = "replication broken",
          .lag_ms = -1,
          .repl_broken = true,
+         .rtt_ms = -1,
          .last_check = "connect: \"refused\"",
          .check_age_s = -1},
     };
@@ -1066,6 +1068,8 @@ static void test_backends(void **state)
     assert_non_null(strstr(sb.data, "broken"));
     assert_non_null(strstr(sb.data, "0.41"));
     assert_non_null(strstr(sb.data, "12.50"));
+    assert_non_null(strstr(sb.data, "rtt ms"));
+    assert_non_null(strstr(sb.data, "0.25 "));
     textbuf_reset(&sb);
     admin_render_backends(&sb, rows, 2, true);
     assert_string_equal(
@@ -1076,12 +1080,13 @@ static void test_backends(void **state)
         "null,"
         "\"replication_broken\":false,\"gtid\":\"0-1-42\",\"connections_in_use\":1,"
         "\"connections_idle\":3,\"queries\":1000,\"errors\":2,\"p50_ms\":0.410,\"p99_ms\":12.500,"
-        "\"last_check\":\"ok\",\"last_check_age_seconds\":0.4},"
+        "\"rtt_ms\":0.250,\"last_check\":\"ok\",\"last_check_age_seconds\":0.4},"
         "{\"name\":\"db2\",\"address\":\"127.0.0.1:3311\",\"zone\":\"\",\"role\":\"replica\","
         "\"role_seen\":false,\"fenced\":true,\"state\":\"LAGGING\",\"why\":\"replication broken\","
         "\"lag_seconds\":null,\"replication_broken\":true,\"gtid\":\"\",\"connections_in_use\":0,"
         "\"connections_idle\":0,\"queries\":0,\"errors\":0,\"p50_ms\":0.000,\"p99_ms\":0.000,"
-        "\"last_check\":\"connect: \\\"refused\\\"\",\"last_check_age_seconds\":null}]}\n");
+        "\"rtt_ms\":null,\"last_check\":\"connect: "
+        "\\\"refused\\\"\",\"last_check_age_seconds\":null}]}\n");
 
     /* Metrics: the backend families from backend_rt. */
     struct config *cfg = NULL;
@@ -1093,6 +1098,7 @@ static void test_backends(void **state)
     backend_query_begin(rt);
     backend_query_end(rt, 1, 20000, true);
     atomic_store(&rt->lag_ms, 1500);
+    atomic_store(&rt->rtt_us, 2500);
     textbuf_reset(&sb);
     struct metrics_snapshot m = {.cfg = cfg};
     metrics_render(&sb, &m);
@@ -1103,6 +1109,12 @@ static void test_backends(void **state)
     snprintf(line, sizeof(line), "halyard_backend_lag_seconds{backend=\"%s\"} 1.500\n",
              cfg->backends[1].name);
     assert_non_null(strstr(sb.data, line));
+    snprintf(line, sizeof(line), "halyard_backend_rtt_seconds{backend=\"%s\"} 0.002500\n",
+             cfg->backends[1].name);
+    assert_non_null(strstr(sb.data, line));
+    snprintf(line, sizeof(line), "halyard_backend_rtt_seconds{backend=\"%s\"}",
+             cfg->backends[0].name);
+    assert_null(strstr(sb.data, line)); /* not measured: absent */
     snprintf(line, sizeof(line), "halyard_backend_errors_total{backend=\"%s\"} 1\n",
              cfg->backends[1].name);
     assert_non_null(strstr(sb.data, line));

@@ -58,6 +58,7 @@ struct rcase {
     const char *far; /* f: in another zone than halyard */
     enum zone_reads zone_reads;
     uint64_t out[N];
+    uint32_t rtt[N]; /* ms; 0 = not measured */
     bool fenced0;
     const char *why0;
     /* expected */
@@ -185,6 +186,15 @@ static const struct rcase cases[] = {
      .rr = 0, .want = 1, .rr_adv = true},
     {"in flight per weight: 2/1 ties 4/2, turn 2", READ, .weights = "112", .out = {0, 1, 3},
      .rr = 2, .want = 2, .rr_adv = true},
+    {"round trips: the near replica", READ, .rtt = {1, 1, 50}, .rr = 1, .want = 1, .rr_adv = true},
+    {"round trips: the near one, 8 in flight, against the far idle one", READ, .rtt = {1, 1, 50},
+     .out = {0, 8, 0}, .want = 1, .rr_adv = true},
+    {"round trips: the far one once the near one has 10 in flight", READ, .rtt = {1, 1, 50},
+     .out = {0, 10, 0}, .want = 2, .rr_adv = true},
+    {"round trips up to 5 ms are alike", READ, .rtt = {0, 0, 5}, .rr = 1, .want = 2,
+     .rr_adv = true},
+    {"round trips per weight: 5 ms against 12 ms with weight 3", READ, .weights = "113",
+     .rtt = {1, 5, 12}, .want = 2, .rr_adv = true},
     {"draining replica takes no new read", READ, .states = "ORO", .want = 2, .rr_adv = true},
     {"lagging replica takes no read", READ, .states = "OLO", .want = 2, .rr_adv = true},
     {"replica the monitor sees as primary", READ, .roles = "PPR", .want = 2, .rr_adv = true},
@@ -271,6 +281,7 @@ static void build(const struct rcase *c, struct route_in *in, struct route_backe
             .why = i == 0 && c->why0 != NULL ? c->why0 : "",
             .weight = (uint32_t)(at(c->weights, i, '1') - '0'),
             .outstanding = c->out[i],
+            .rtt_ms = c->rtt[i],
             .monitored = at(c->unmon, i, '.') != 'u',
             .usable = st == BACKEND_ONLINE,
             .usable_in_trx = st == BACKEND_ONLINE || st == BACKEND_DRAINING,
