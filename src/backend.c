@@ -503,7 +503,7 @@ enum backend_state backend_track_feed(struct backend_track *t, const struct back
      * replication is lag without bound. */
     bool limited = chk->is_replica && p->max_lag_ms > 0;
     bool lag_over =
-        chk->stale ||
+        chk->stale || (chk->orphan && p->orphans_refused) ||
         (limited && (chk->repl_broken || chk->lag_ms < 0 || chk->lag_ms > p->max_lag_ms));
     if (lag_over)
         t->lag_good = 0;
@@ -515,6 +515,13 @@ enum backend_state backend_track_feed(struct backend_track *t, const struct back
             t->health = BACKEND_LAGGING;
             if (chk->stale)
                 snprintf(why, whylen, "not replicating from the cluster");
+            else if (chk->orphan && p->orphans_refused)
+                snprintf(why, whylen, "its primary is unreachable (partition_reads = refuse)");
+            else if (chk->orphan)
+                snprintf(why, whylen,
+                         "its primary unreachable: data %.1f s old, over max_replication_lag "
+                         "%lld s",
+                         (double)chk->lag_ms / 1000.0, (long long)(p->max_lag_ms / 1000));
             else if (chk->repl_broken)
                 snprintf(why, whylen, "replication broken");
             else if (chk->lag_ms < 0)
@@ -531,6 +538,7 @@ enum backend_state backend_track_feed(struct backend_track *t, const struct back
             if (lag_over)
                 snprintf(why, whylen, "%d good checks, but %s", t->good,
                          chk->stale         ? "not replicating from the cluster"
+                         : chk->orphan      ? "its primary is unreachable"
                          : chk->repl_broken ? "replication broken"
                                             : "lag over max_replication_lag");
             else

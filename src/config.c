@@ -220,6 +220,11 @@ const struct config_key config_keys[] = {
      "with zone set: local_first = replicas of this zone, others only when none is usable; "
      "local_only = never another zone's; any = every zone alike",
      "local_first|local_only|any"},
+    {"partition_reads", CONFIG_STRING, "serve", 0, 0,
+     "a replica whose primary halyard cannot reach either (a partition, or a failover not done "
+     "yet): serve = it keeps taking reads, its data counted as old as the time since (plus its "
+     "lag then) against max_replication_lag; refuse = it takes none until it replicates again",
+     "serve|refuse"},
     {"writer_is_also_reader", CONFIG_BOOL, "false", 0, 0,
      "cluster = galera: the writer takes reads too, as the other Synced nodes do", NULL},
 
@@ -1813,6 +1818,7 @@ static hy_status_t fill_config(struct loader *ld, struct config *cfg, config_set
     cfg->zone_reads = strcmp(zr, "local_only") == 0 ? ZONE_READS_LOCAL_ONLY
                       : strcmp(zr, "any") == 0      ? ZONE_READS_ANY
                                                     : ZONE_READS_LOCAL_FIRST;
+    cfg->partition_reads_refuse = strcmp(get_str(root, "partition_reads"), "refuse") == 0;
     cfg->failover_auto = strcmp(get_str(root, "failover"), "auto") == 0;
     const char *fz = get_str(root, "failover_zones");
     cfg->failover_zones = strcmp(fz, "same_only") == 0 ? FAILOVER_ZONES_SAME_ONLY

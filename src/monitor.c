@@ -95,7 +95,9 @@ struct monitor_backend {
     bool in_round;        /* ... and it belongs to the current round */
     bool passive_counted; /* a worker's report was counted since the last check */
     double deadline;
-    double ping_sent; /* ev_time() when STEP_PING went out */
+    double ping_sent;    /* ev_time() when STEP_PING went out */
+    double orphan_since; /* ev_now() when its primary was first seen unreachable; 0 = it is not */
+    int64_t lag_ms;      /* its lag at the last check while it replicated, -1 = unknown */
     ev_timer recheck;
 };
 
@@ -650,13 +652,23 @@ static bool feed(struct monitor_backend *mb, bool ok, const char *error)
         } else {
             chk.lag_ms = r->lag_s >= 0 ? r->lag_s * 1000 : -1;
             chk.repl_broken = !r->sql_running || !r->io_running;
-            /* The source is unreachable for us too: the replica keeps what
-             * it has, the best there is until a new primary exists. */
+            /* The source is unreachable for us too (a partition, or a
+             * failover not done yet): the replica keeps what it has, the
+             * best there is until a new primary exists, its data as old as
+             * the time since plus its lag then (partition_reads). */
             const struct monitor_backend *src = mb->source >= 0 ? m->mb[mb->source] : NULL;
             if (r->sql_running && !r->io_running && r->io_connecting && src != NULL &&
                 (!src->ok || src->track.health == BACKEND_DOWN)) {
+                double now = ev_now(m->loop);
+                if (mb->orphan_since == 0)
+                    mb->orphan_since = now;
                 chk.repl_broken = false;
-                chk.lag_ms = 0;
+                chk.orphan = true;
+                chk.lag_ms =
+                    HY_MAX(mb->lag_ms, (int64_t)0) + (int64_t)((now - mb->orphan_since) * 1000.0);
+            } else {
+                mb->orphan_since = 0;
+                mb->lag_ms = chk.lag_ms;
             }
         }
         atomic_store(&mb->rt->lag_ms, chk.lag_ms);
@@ -666,8 +678,10 @@ static bool feed(struct monitor_backend *mb, bool ok, const char *error)
         atomic_store(&mb->rt->repl_broken, false);
     }
     int64_t max_lag = (int64_t)mb->be->max_replication_lag * 1000;
-    struct backend_policy p = {
-        .rise = m->cfg->monitor.rise, .fall = m->cfg->monitor.fall, .max_lag_ms = max_lag};
+    struct backend_policy p = {.rise = m->cfg->monitor.rise,
+                               .fall = m->cfg->monitor.fall,
+                               .max_lag_ms = max_lag,
+                               .orphans_refused = m->cfg->partition_reads_refuse};
     char full[400];
     int now = track_step(mb, &p, &chk, error, full, sizeof(full));
     if (now < 0)

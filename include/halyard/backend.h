@@ -284,6 +284,8 @@ struct backend_check {
     int64_t lag_ms;   /* Seconds_Behind_Master in ms; -1 = NULL/unknown */
     bool stale;       /* its data is not kept up to date at all (not the primary and not
                        * replicating from the cluster): LAGGING whatever max_replication_lag */
+    bool orphan;      /* its primary is unreachable for halyard too (a partition, or a
+                       * failover not done yet): lag_ms is the age of its data */
 };
 
 /* Health tracking of one backend: the monitor's own, one per backend. */
@@ -295,9 +297,10 @@ struct backend_track {
 };
 
 struct backend_policy {
-    int rise;           /* good checks to come back */
-    int fall;           /* failed checks to go DOWN */
-    int64_t max_lag_ms; /* 0 = no limit */
+    int rise;             /* good checks to come back */
+    int fall;             /* failed checks to go DOWN */
+    int64_t max_lag_ms;   /* 0 = no limit */
+    bool orphans_refused; /* partition_reads = refuse: an orphan (backend_check) is LAGGING */
 };
 
 /* The pure state transition: fold check `chk` into `t` and return the new

@@ -233,6 +233,7 @@ struct config {
     char *server_version; /* sent in the greeting */
     char *zone;           /* this halyard's zone; "" = no zones */
     enum zone_reads zone_reads;
+    bool partition_reads_refuse; /* partition_reads = "refuse" */
     int connect_timeout_ms;      /* backend TCP connect + login */
     int dns_refresh_ms;          /* backend host names resolved again (resolve.h) */
     int login_timeout_ms;        /* client handshake must finish within this */

@@ -5,6 +5,8 @@ node2 in "west"; halyard runs in "east". Which server answered is told by
 @@server_id.
 """
 
+import time
+
 from tcprelay import DelayRelay
 from test_ops import admin, admin_json, default_socket
 from util import free_port, metric, wait_until
@@ -80,3 +82,31 @@ def test_reads_weigh_the_round_trip(start_halyard, cluster):
         assert rtt is not None and 0.015 <= rtt < 1
     finally:
         relay.close()
+
+
+def test_partition_reads(start_halyard, cluster):
+    # The primary stops and nothing promotes a replica (failover is manual):
+    # the replicas' primary is unreachable for halyard too, as on the far
+    # side of a partition. "serve" keeps reading from them while their data
+    # is younger than max_replication_lag; "refuse" stops at once.
+    ids = {i: cluster.server_id(i) for i in range(3)}
+    serve = start_halyard(dict(monitor=MONITOR, consistency="eventual", max_replication_lag=3))
+    refuse = start_halyard(dict(monitor=MONITOR, consistency="eventual",
+                                partition_reads="refuse"))
+    assert admin_json(default_socket(refuse), "show config")["partition_reads"] == "refuse"
+    for h in (serve, refuse):
+        wait_until(lambda h=h: state(h, "node1")["state"] == "ONLINE", 10, what="node1 ONLINE")
+    cluster.stop_node(0)
+    t0 = time.monotonic()
+    for node in ("node1", "node2"):
+        wait_until(lambda node=node: state(refuse, node)["state"] == "LAGGING", 10,
+                   what=f"{node} LAGGING under refuse")
+        assert "partition_reads = refuse" in state(refuse, node)["why"]
+    # serve: reads still go to the replicas, the data's age shows as lag.
+    assert read_ids(serve, 6) <= {ids[1], ids[2]}
+    assert state(serve, "node1")["state"] == "ONLINE"
+    wait_until(lambda: (state(serve, "node1")["lag_seconds"] or 0) >= 1, 10, what="age grows")
+    wait_until(lambda: state(serve, "node1")["state"] == "LAGGING", 10,
+               what="node1 LAGGING once its data is older than max_replication_lag")
+    assert time.monotonic() - t0 >= 3 - 0.5
+    assert "its primary unreachable: data" in state(serve, "node1")["why"]

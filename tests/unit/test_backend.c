@@ -209,6 +209,42 @@ static void test_lag(void **state)
     run_steps(&p, prim, HY_ARRAY_SIZE(prim));
 }
 
+static struct backend_check orphan_check(int64_t age_ms)
+{
+    struct backend_check c = ok_check(age_ms);
+    c.orphan = true;
+    return c;
+}
+
+/* partition_reads: a replica whose primary halyard cannot reach either. */
+static void test_orphan(void **state)
+{
+    (void)state;
+    /* serve: it reads on while its data is younger than max_replication_lag. */
+    struct backend_policy serve = {.rise = 2, .fall = 3, .max_lag_ms = 10000};
+    const struct step served[] = {
+        {orphan_check(1000), BACKEND_ONLINE, NULL},
+        {orphan_check(10000), BACKEND_ONLINE, NULL},
+        {orphan_check(10500), BACKEND_LAGGING,
+         "its primary unreachable: data 10.5 s old, over max_replication_lag 10 s"},
+        {ok_check(0), BACKEND_LAGGING, NULL}, /* replicating again: rise checks */
+        {ok_check(0), BACKEND_ONLINE, NULL},
+    };
+    run_steps(&serve, served, HY_ARRAY_SIZE(served));
+    /* serve, no limit: it reads on. */
+    struct backend_policy nolimit = {.rise = 2, .fall = 3};
+    const struct step forever[] = {{orphan_check(999000), BACKEND_ONLINE, NULL}};
+    run_steps(&nolimit, forever, HY_ARRAY_SIZE(forever));
+    /* refuse: no read from the first check that finds it so. */
+    struct backend_policy refuse = {.rise = 2, .fall = 3, .orphans_refused = true};
+    const struct step refused[] = {
+        {orphan_check(0), BACKEND_LAGGING, "its primary is unreachable (partition_reads = refuse)"},
+        {ok_check(0), BACKEND_LAGGING, NULL},
+        {ok_check(0), BACKEND_ONLINE, NULL},
+    };
+    run_steps(&refuse, refused, HY_ARRAY_SIZE(refused));
+}
+
 static void test_admin_override(void **state)
 {
     (void)state;
@@ -382,11 +418,12 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_registry),        cmocka_unit_test(test_role_fallback_until_seen),
-        cmocka_unit_test(test_rise_fall),       cmocka_unit_test(test_lag),
-        cmocka_unit_test(test_admin_override),  cmocka_unit_test(test_primary_choice),
-        cmocka_unit_test(test_max_connections), cmocka_unit_test(test_counters),
-        cmocka_unit_test(test_report_failure),  cmocka_unit_test(test_names),
+        cmocka_unit_test(test_registry),       cmocka_unit_test(test_role_fallback_until_seen),
+        cmocka_unit_test(test_rise_fall),      cmocka_unit_test(test_lag),
+        cmocka_unit_test(test_orphan),         cmocka_unit_test(test_admin_override),
+        cmocka_unit_test(test_primary_choice), cmocka_unit_test(test_max_connections),
+        cmocka_unit_test(test_counters),       cmocka_unit_test(test_report_failure),
+        cmocka_unit_test(test_names),
     };
     return cmocka_run_group_tests(tests, NULL, teardown);
 }
