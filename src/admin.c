@@ -141,7 +141,7 @@ static const struct {
     const char *desc;
 } commands[] = {
     {"help", "this list"},
-    {"show status", "version, pid, uptime, config file, last reload, workers"},
+    {"show status", "version, pid, uptime, config file, last reload, workers, zone, majority"},
     {"show config", "the running configuration, password hashes hidden"},
     {"show stats", "counters summed over the workers, and per worker"},
     {"show sessions", "client sessions of every worker"},
@@ -466,6 +466,29 @@ static void kv_end(struct kv *kv)
     }
 }
 
+/* `show status`'s view of the failover lock's voters: the backends the
+ * monitor does not hold DOWN, of every backend and witness configured.
+ * Witnesses are asked only when a failover takes the lock, so with them
+ * the answer may be "unknown". */
+static void render_majority(struct kv *kv, const struct config *cfg)
+{
+    size_t up = 0, voters = cfg->n_backends + cfg->n_witnesses, needed = voters / 2 + 1;
+    for (size_t i = 0; i < cfg->n_backends; i++) {
+        const struct backend_rt *rt = cfg->backends[i].rt;
+        if (rt != NULL && backend_state(rt) != BACKEND_DOWN)
+            up++;
+    }
+    kv_int(kv, "voters", (long long)voters);
+    kv_int(kv, "reachable", (long long)up);
+    kv_str(kv, "majority",
+           up >= needed                      ? "yes"
+           : up + cfg->n_witnesses >= needed ? "unknown (witnesses are asked at a failover)"
+                                             : "no");
+    char note[400];
+    backend_failover_note(note, sizeof(note));
+    kv_str(kv, "failover_note", note[0] != '\0' || kv->json ? note : "-");
+}
+
 void admin_render_status(struct textbuf *sb, const struct status *st, double uptime,
                          uint64_t client_sessions, bool json)
 {
@@ -487,6 +510,8 @@ void admin_render_status(struct textbuf *sb, const struct status *st, double upt
         kv_str(&kv, "log_file",
                st->cfg->log_file[0] || json ? st->cfg->log_file : "(standard error)");
         kv_bool(&kv, "log_syslog", st->cfg->log_syslog);
+        kv_str(&kv, "zone", st->cfg->zone[0] || json ? st->cfg->zone : "-");
+        render_majority(&kv, st->cfg);
     }
     if (st->last_reload != 0) {
         status_format_time(st->last_reload, when, sizeof(when));

@@ -12,7 +12,8 @@
  * (failures stay "ERR ..."). Empty command lines get no answer.
  *
  *   help                    the commands
- *   show status             version, pid, uptime, config file, last reload, workers
+ *   show status             version, pid, uptime, config file, last reload, workers, zone,
+ *                           majority
  *   show config             the running config, password hashes hidden
  *   show stats              counters summed over the workers, and per worker
  *   show sessions           client sessions of every worker

@@ -32,7 +32,7 @@ import pytest
 
 from conftest import TEST_PORT, _halyard_factory, _locked_cluster
 from test_failover import failover_settings, kill_now, make_table, writable_nodes
-from util import Cluster, free_port, render_conf, wait_until
+from util import Cluster, admin_json, free_port, render_conf, wait_until
 
 K = TEST_PORT % 250
 NS = f"hypart{TEST_PORT}"
@@ -113,10 +113,11 @@ def test_cut_off_halyard_refuses_to_promote(split_cluster, start_split_halyard, 
     settings = dict(failover_delay_ms=500, failover_write_wait_ms=2000)
     h1 = start_split_halyard(failover_settings(tmp_path, **settings))
     port = free_port()
-    h2 = start_split_halyard(
-        failover_settings(tmp_path, **settings,
-                          listeners=[{"name": "main", "address": B_MGMT, "port": port}]),
-        port=port, host=B_MGMT, prefix=("ip", "netns", "exec", NS))
+    s2 = failover_settings(tmp_path, **settings, zone="west",
+                           listeners=[{"name": "main", "address": B_MGMT, "port": port}])
+    h2 = start_split_halyard(s2, port=port, host=B_MGMT, prefix=("ip", "netns", "exec", NS))
+    st = admin_json(s2["admin_socket"], "show status")
+    assert (st["zone"], st["voters"], st["reachable"], st["majority"]) == ("west", 3, 3, "yes")
     assert write(h1, table, 1) is None
     assert write(h2, table, 2) is None
     assert writable_nodes(c) == [0]
@@ -141,6 +142,10 @@ def test_cut_off_halyard_refuses_to_promote(split_cluster, start_split_halyard, 
     print(f"\npartition: H2 refused to promote {refused_at - t_cut:.1f} s after the cut")
     h2.wait_log(r"lock halyard_failover: halyard reaches 1 of the 3 servers that vote")
 
+    # show status says it: 1 of 3 in reach, no majority, and why no failover.
+    st = admin_json(s2["admin_socket"], "show status")
+    assert (st["reachable"], st["majority"]) == (1, "no"), st
+    assert "reaches 1 of the 3 servers" in st["failover_note"], st
     # H2's writes fail, saying why, instead of going to a second primary.
     err = write(h2, table, 99999)
     assert err is not None and err[0] == 1429, err

@@ -701,10 +701,20 @@ static void test_render_status(void **state)
     assert_non_null(strstr(sb.data, "\nmetrics          off\n"));
     assert_non_null(strstr(sb.data, "\nlast_reload      never\n"));
     assert_non_null(strstr(sb.data, "\nlog_file         (standard error)\n"));
+    /* No backend attached to a monitor here: none reachable, no majority. */
+    assert_non_null(strstr(sb.data, "\nzone             -\n"));
+    assert_non_null(strstr(sb.data, "\nmajority         no\n"));
+    assert_non_null(strstr(sb.data, "\nfailover_note    -\n"));
     textbuf_reset(&sb);
     admin_render_status(&sb, &st, 12.7, 3, true);
     assert_non_null(strstr(sb.data, ",\"log_file\":\"\",\"log_syslog\":false,"));
     assert_non_null(strstr(sb.data, ",\"last_reload\":null,"));
+    char voters[200];
+    snprintf(
+        voters, sizeof(voters),
+        ",\"zone\":\"\",\"voters\":%zu,\"reachable\":0,\"majority\":\"no\",\"failover_note\":\"\",",
+        cfg->n_backends + cfg->n_witnesses);
+    assert_non_null(strstr(sb.data, voters));
 
     st.last_reload = 86400;
     st.last_reload_ok = false;
