@@ -710,6 +710,10 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
            : cfg->zone_reads == ZONE_READS_ANY      ? "any"
                                                     : "local_first");
     kv_str(&kv, "partition_reads", cfg->partition_reads_refuse ? "refuse" : "serve");
+    kv_str(&kv, "fence_cut_off_primary",
+           cfg->fence_cut_off_mode == FENCE_CUT_OFF_ALWAYS  ? "always"
+           : cfg->fence_cut_off_mode == FENCE_CUT_OFF_NEVER ? "never"
+                                                            : "with_zones");
     kv_str(&kv, "failover_zones",
            cfg->failover_zones == FAILOVER_ZONES_SAME_ONLY ? "same_only"
            : cfg->failover_zones == FAILOVER_ZONES_ANY     ? "any"

@@ -220,6 +220,12 @@ const struct config_key config_keys[] = {
      "with zone set: local_first = replicas of this zone, others only when none is usable; "
      "local_only = never another zone's; any = every zone alike",
      "local_first|local_only|any"},
+    {"fence_cut_off_primary", CONFIG_STRING, "with_zones", 0, 0,
+     "when halyard reaches the primary but not a majority of the failover lock's voters (the "
+     "primary's side of a partition), make the primary read-only until the majority is back, so "
+     "that the other side may promote without two primaries: always, never, or with_zones (when "
+     "this halyard has a zone: halyards on both sides)",
+     "with_zones|always|never"},
     {"partition_reads", CONFIG_STRING, "serve", 0, 0,
      "a replica whose primary halyard cannot reach either (a partition, or a failover not done "
      "yet): serve = it keeps taking reads, its data counted as old as the time since (plus its "
@@ -974,6 +980,16 @@ static hy_status_t parse_cidrs(struct loader *ld, config_setting_t *g, const cha
 
 /* The name (unique in the list), address and port every listener, backend
  * and witness has: element `i` of `list` (`lname`, e.g. "backends"). */
+/* fence_cut_off_primary against the zone just read (config.fence_cut_off);
+ * true, to sit in the chain of steps. */
+static bool fence_cut_off_resolve(struct config *cfg)
+{
+    cfg->fence_cut_off = cfg->fence_cut_off_mode == FENCE_CUT_OFF_ALWAYS ||
+                         (cfg->fence_cut_off_mode == FENCE_CUT_OFF_WITH_ZONES &&
+                          cfg->zone != NULL && cfg->zone[0] != '\0');
+    return true;
+}
+
 static hy_status_t fill_endpoint(struct loader *ld, config_setting_t *list, int i, const char *what,
                                  const char *lname, char **name, char **address, int *port)
 {
@@ -1819,6 +1835,10 @@ static hy_status_t fill_config(struct loader *ld, struct config *cfg, config_set
                       : strcmp(zr, "any") == 0      ? ZONE_READS_ANY
                                                     : ZONE_READS_LOCAL_FIRST;
     cfg->partition_reads_refuse = strcmp(get_str(root, "partition_reads"), "refuse") == 0;
+    const char *fc = get_str(root, "fence_cut_off_primary");
+    cfg->fence_cut_off_mode = strcmp(fc, "always") == 0  ? FENCE_CUT_OFF_ALWAYS
+                              : strcmp(fc, "never") == 0 ? FENCE_CUT_OFF_NEVER
+                                                         : FENCE_CUT_OFF_WITH_ZONES;
     cfg->failover_auto = strcmp(get_str(root, "failover"), "auto") == 0;
     const char *fz = get_str(root, "failover_zones");
     cfg->failover_zones = strcmp(fz, "same_only") == 0 ? FAILOVER_ZONES_SAME_ONLY
@@ -1829,7 +1849,7 @@ static hy_status_t fill_config(struct loader *ld, struct config *cfg, config_set
     cfg->switchover_timeout_ms = (int)get_int(root, "switchover_timeout_ms");
     cfg->auto_rejoin = get_bool(root, "auto_rejoin");
     if (dup_str(ld, &cfg->server_version, root, "server_version") != HY_OK ||
-        dup_str(ld, &cfg->zone, root, "zone") != HY_OK ||
+        dup_str(ld, &cfg->zone, root, "zone") != HY_OK || !fence_cut_off_resolve(cfg) ||
         dup_str(ld, &cfg->metrics_address, root, "metrics_address") != HY_OK ||
         dup_str(ld, &cfg->log_file, root, "log_file") != HY_OK ||
         dup_str(ld, &cfg->audit_log, root, "audit_log") != HY_OK ||

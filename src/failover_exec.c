@@ -99,7 +99,9 @@ struct fx {
      * grants changes (last_got, last_voters). */
     bool no_majority;
     bool quiet;
-    bool vetoed; /* the procedure that just ran was vetoed by alerts.pre_failover */
+    bool vetoed;              /* the procedure that just ran was vetoed by alerts.pre_failover */
+    int cut_off_idx;          /* the primary cut_off_check() fenced; -1 = none */
+    uint64_t last_cut_off_ms; /* its last look */
     size_t last_got, last_voters;
 };
 
@@ -107,6 +109,7 @@ static struct fx FX = {
     .mu = PTHREAD_MUTEX_INITIALIZER,
     .cv = PTHREAD_COND_INITIALIZER,
     .down_idx = -1,
+    .cut_off_idx = -1,
 };
 
 static uint64_t now_ms(void)
@@ -1052,6 +1055,124 @@ out:
     survey_end(fx, &sv);
 }
 
+/* ---- a primary cut off from the majority ------------------------------------ */
+
+/* fence_cut_off_primary: this halyard reaches the primary but not a
+ * majority of the failover lock's voters (backends and witnesses), as on
+ * the primary's side of a partition. The other side, holding the majority,
+ * may promote one of its replicas once its failover_delay_ms has passed:
+ * before that, the primary is made read-only and fenced (no session
+ * writes there), so that two primaries never take writes. When the
+ * majority is back, under the failover lock: if nobody was promoted
+ * meanwhile, the primary gets its writes back; if somebody was, it stays
+ * fenced and rejoins as a replica of the new one (run_rejoin). Runs at
+ * most once a second while it has something to look into. True when it
+ * fenced the primary: the monitor's view is stale then. */
+static bool cut_off_check(struct fx *fx, const struct failover_node *mon, int p, uint64_t now)
+{
+    const struct config *cfg = fx->cfg;
+    size_t nb = cfg->n_backends, needed = failover_lock_needed(0, nb + cfg->n_witnesses, true);
+    size_t seen = 0;
+    for (size_t i = 0; i < nb; i++)
+        seen += mon[i].reachable;
+    int ours = fx->cut_off_idx;
+    if (ours >= (int)nb)
+        ours = fx->cut_off_idx = -1; /* a reload took it away */
+    if (!cfg->fence_cut_off && ours < 0)
+        return false;
+    if (ours < 0 && (p < 0 || !mon[p].reachable || mon[p].read_only || seen >= needed))
+        return false; /* the primary's writes are safe, or out of reach anyway */
+    if (ours >= 0 && seen < needed)
+        return false; /* still cut off */
+    if (now - fx->last_cut_off_ms < 1000)
+        return false;
+    fx->last_cut_off_ms = now;
+    bool fenced = false;
+    struct survey sv;
+    if (!survey_begin(fx, &sv)) {
+        survey_end(fx, &sv);
+        return false;
+    }
+    probe(fx, sv.nodes, sv.states);
+    size_t got = 0;
+    for (size_t i = 0; i < fx->n_all; i++)
+        got += link_votes(fx, sv.nodes, i);
+    int t = cfg->connect_timeout_ms;
+    fx->t0_ms = now;
+    fx->report_len = 0;
+    if (ours < 0) {
+        const char *name = cfg->backends[p].name;
+        if (got >= needed || !sv.nodes[p].reachable || sv.nodes[p].read_only)
+            goto out; /* the monitor saw a moment's trouble: the servers say otherwise */
+        char note[400];
+        snprintf(note, sizeof(note),
+                 "halyard reaches the primary %s but only %zu of the %zu servers that vote in "
+                 "the failover lock and needs %zu: the other side may promote a replica, so %s "
+                 "is made read-only and takes no writes until the majority is back",
+                 name, got, fx->n_all, needed, name);
+        struct audit_procedure ap = {.event = "fence",
+                                     .trigger = "auto",
+                                     .backend = name,
+                                     .from = "primary",
+                                     .to = "read_only (cut off)",
+                                     .reason = note};
+        ap.ok = link_run(fx, &fx->links[p], "SET GLOBAL read_only = 1", t);
+        if (ap.ok) {
+            fenced = true;
+            fx->cut_off_idx = p;
+            backend_set_fenced(cfg->backends[p].rt, true, "cut off from the majority");
+            backend_set_failover_note(note);
+            step(fx, LOG_LEVEL_WARN, "%s", note);
+        } else {
+            step(fx, LOG_LEVEL_ERROR, "%s: SET GLOBAL read_only = 1 failed: %s", name,
+                 fx->links[p].err);
+        }
+        procedure_audit(fx, &ap);
+        goto out;
+    }
+    if (got < needed || !take_lock(fx, sv.nodes, true))
+        goto out; /* not yet: again in a second */
+    const char *name = cfg->backends[ours].name;
+    int other = -1;
+    for (size_t i = 0; i < nb; i++) {
+        if ((int)i != ours && sv.nodes[i].reachable && !sv.nodes[i].read_only &&
+            !sv.nodes[i].replicating)
+            other = (int)i;
+    }
+    fx->cut_off_idx = -1;
+    backend_set_failover_note(NULL);
+    if (other >= 0 || !sv.nodes[ours].reachable || sv.nodes[ours].replicating) {
+        step(fx, LOG_LEVEL_WARN, "the majority is back; %s stays fenced: %s%s", name,
+             other >= 0 ? cfg->backends[other].name : "",
+             other >= 0 ? " was promoted meanwhile" : "it is no longer the primary it was");
+        goto out;
+    }
+    char why[300];
+    snprintf(why, sizeof(why),
+             "the majority is back (%zu of %zu servers) and nobody was promoted: %s takes "
+             "writes again",
+             got, fx->n_all, name);
+    struct audit_procedure ap = {.event = "unfence",
+                                 .trigger = "auto",
+                                 .backend = name,
+                                 .from = "read_only (cut off)",
+                                 .to = "primary",
+                                 .reason = why};
+    ap.ok = link_run(fx, &fx->links[ours], "SET GLOBAL read_only = 0", t);
+    if (ap.ok) {
+        backend_set_fenced(cfg->backends[ours].rt, false, "the majority is back");
+        step(fx, LOG_LEVEL_WARN, "%s", why);
+    } else {
+        fx->cut_off_idx = ours; /* try again */
+        step(fx, LOG_LEVEL_ERROR, "%s: SET GLOBAL read_only = 0 failed: %s", name,
+             fx->links[ours].err);
+    }
+    procedure_audit(fx, &ap);
+out:
+    survey_end(fx, &sv);
+    return fenced;
+}
+
 /* ---- the thread --------------------------------------------------------------- */
 
 static void tick(struct fx *fx)
@@ -1092,10 +1213,14 @@ static void tick(struct fx *fx)
                         "the primary does not answer the health checks", action);
         }
     } else {
-        if (fx->down_idx >= 0 || fx->no_majority)
-            backend_set_failover_note(NULL);
+        if ((fx->down_idx >= 0 || fx->no_majority) && fx->cut_off_idx < 0)
+            backend_set_failover_note(NULL); /* a cut-off primary's note stays while it holds */
         fx->down_idx = -1;
         fx->no_majority = fx->quiet = false;
+    }
+    if (cut_off_check(fx, nodes, p, now)) {
+        free(nodes);
+        return;
     }
     struct failover_view v = {.nodes = nodes,
                               .n = nb,

@@ -132,6 +132,13 @@ struct config_backend {
     struct backend_rt *rt;
 };
 
+/* fence_cut_off_primary (failover_exec.c, cut_off_check) */
+enum fence_cut_off {
+    FENCE_CUT_OFF_WITH_ZONES = 0, /* when this halyard has a zone */
+    FENCE_CUT_OFF_ALWAYS,
+    FENCE_CUT_OFF_NEVER,
+};
+
 /* Which replicas reads may use, by zone (router.h). */
 enum zone_reads {
     ZONE_READS_LOCAL_FIRST = 0, /* halyard's zone first, others when none is usable */
@@ -233,16 +240,18 @@ struct config {
     char *server_version; /* sent in the greeting */
     char *zone;           /* this halyard's zone; "" = no zones */
     enum zone_reads zone_reads;
-    bool partition_reads_refuse; /* partition_reads = "refuse" */
-    int connect_timeout_ms;      /* backend TCP connect + login */
-    int dns_refresh_ms;          /* backend host names resolved again (resolve.h) */
-    int login_timeout_ms;        /* client handshake must finish within this */
-    int shutdown_timeout_ms;     /* SIGTERM: in-flight statements get this long */
-    int buffer_size;             /* bytes per direction per session while busy */
-    int max_client_connections;  /* 0 = no limit */
-    int max_packet_size;         /* bytes of one client request (logical packet) */
-    int client_idle_timeout_ms;  /* 0 = never */
-    int backend_read_timeout_ms; /* a silent backend during a command; 0 = never */
+    bool partition_reads_refuse;           /* partition_reads = "refuse" */
+    enum fence_cut_off fence_cut_off_mode; /* fence_cut_off_primary */
+    bool fence_cut_off;                    /* ... resolved against zone */
+    int connect_timeout_ms;                /* backend TCP connect + login */
+    int dns_refresh_ms;                    /* backend host names resolved again (resolve.h) */
+    int login_timeout_ms;                  /* client handshake must finish within this */
+    int shutdown_timeout_ms;               /* SIGTERM: in-flight statements get this long */
+    int buffer_size;                       /* bytes per direction per session while busy */
+    int max_client_connections;            /* 0 = no limit */
+    int max_packet_size;                   /* bytes of one client request (logical packet) */
+    int client_idle_timeout_ms;            /* 0 = never */
+    int backend_read_timeout_ms;           /* a silent backend during a command; 0 = never */
 
     /* login protection (guard.h) */
     int auth_fail_limit; /* failures in the window before logins are slowed; 0 = off */

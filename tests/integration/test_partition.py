@@ -31,7 +31,7 @@ import pymysql
 import pytest
 
 from conftest import TEST_PORT, _halyard_factory, _locked_cluster
-from test_failover import failover_settings, kill_now, make_table, writable_nodes
+from test_failover import ctl, failover_settings, kill_now, make_table, writable_nodes
 from util import Cluster, admin_json, free_port, render_conf, wait_until
 
 K = TEST_PORT % 250
@@ -54,7 +54,13 @@ class Net:
     def cut(self):
         ip("link", "set", f"{DATA}b", "down", ns=NS)
 
+    def cut_root_end(self):
+        """The same cut, from the root namespace's end: there the servers'
+        sends fail at once, so node0 and node1 see a lost primary fast."""
+        ip("link", "set", DATA, "down")
+
     def heal(self):
+        ip("link", "set", DATA, "up")
         ip("link", "set", f"{DATA}b", "up", ns=NS)
 
 
@@ -162,6 +168,104 @@ def test_cut_off_halyard_refuses_to_promote(split_cluster, start_split_halyard, 
     wait_until(lambda: write(h2, table, 100000) is None, 30, what="a write through H2 again")
     assert writable_nodes(c) == [0]
     assert c.value(0, f"SELECT COUNT(*) FROM {table} WHERE id = 99999") == 0
+
+
+def test_cut_off_primary_is_fenced(split_cluster, start_split_halyard, net, tmp_path):
+    """The other direction: the primary (node2, after a switchover) is on
+    the cut-off side with H2, and H1's side holds the majority (node0,
+    node1). H2 reaches its primary but 1 of the 3 voters, so it makes
+    node2 read-only before H1's failover_delay_ms has passed; H1 promotes a
+    replica; at no moment do two servers take writes. When the link comes
+    back, node2 rejoins as a replica of the new primary and H2 writes there;
+    every write either side acknowledged is on the new primary."""
+    c = split_cluster
+    table = make_table(c, "fence")
+    settings = dict(failover_delay_ms=5000, failover_write_wait_ms=1000, auto_rejoin=True)
+    s1 = failover_settings(tmp_path, **settings, zone="east")
+    h1 = start_split_halyard(s1)
+    port = free_port()
+    s2 = failover_settings(tmp_path, **settings, zone="west",
+                           listeners=[{"name": "main", "address": B_MGMT, "port": port}])
+    h2 = start_split_halyard(s2, port=port, host=B_MGMT, prefix=("ip", "netns", "exec", NS))
+    r = ctl(s1["admin_socket"], "switchover", "to", "node2")
+    assert r.returncode == 0, r.stdout + r.stderr
+    wait_until(lambda: writable_nodes(c) == [2], 20, what="node2 the primary")
+    acked = set()
+    for n, h in enumerate((h1, h2, h1, h2), 1):
+        wait_until(lambda h=h, n=n: write(h, table, n) is None, 20, what=f"write {n}")
+        acked.add(n)
+
+    net.cut_root_end()
+    t_cut = time.monotonic()
+    fenced_at = promoted_at = None
+    while promoted_at is None:
+        w = writable_nodes(c)
+        took = time.monotonic() - t_cut
+        assert len(w) <= 1, f"two primaries {took:.1f} s after the cut: {w}"
+        if fenced_at is None and w == []:
+            fenced_at = took
+        if w and w != [2]:
+            promoted_at = took
+        assert took < 60, f"no promotion within 60 s of the cut:\n{h1.log_tail()}"
+        time.sleep(0.1)
+    assert fenced_at is not None and fenced_at < promoted_at
+    print(f"\ncut-off primary: fenced {fenced_at:.1f} s, replica promoted {promoted_at:.1f} s "
+          "after the cut")
+    new = writable_nodes(c)[0]
+    # H2 says why it takes no writes; H1 writes to the new primary.
+    err = write(h2, table, 99999)
+    assert err is not None and err[0] == 1429 and "1 of the 3 servers" in err[1], err
+    st = admin_json(s2["admin_socket"], "show status")
+    assert st["majority"] == "no" and "1 of the 3 servers" in st["failover_note"], st
+    assert "made read-only" in h2.log_text()
+    for n in range(10, 15):
+        assert write(h1, table, n) is None
+        acked.add(n)
+
+    net.heal()
+    wait_until(lambda: (c.slave_status(2) or {}).get("Slave_IO_Running") == "Yes" and
+               int(c.slave_status(2)["Master_Port"]) == c.port(new), 60,
+               what="node2 rejoined as a replica of the new primary")
+    wait_until(lambda: write(h2, table, 100) is None, 30, what="a write through H2 again")
+    acked.add(100)
+    assert writable_nodes(c) == [new]
+    got = {row[0] for row in c.sql(new, f"SELECT id FROM {table}")}
+    assert acked <= got, sorted(acked - got)
+    assert 99999 not in got
+    c.heal()
+
+
+def test_cut_off_primary_gets_its_writes_back(split_cluster, start_split_halyard, net,
+                                              tmp_path):
+    """The same cut with nobody to promote on the majority side (H1's
+    failover is off): H2 fences node2 all the same, since it cannot know;
+    when the link comes back it takes the failover lock, finds no other
+    primary, and gives node2 its writes back."""
+    c = split_cluster
+    c.heal()
+    table = make_table(c, "unfence")
+    settings = dict(failover_delay_ms=5000, failover_write_wait_ms=1000)
+    s1 = failover_settings(tmp_path, **settings, zone="east", failover="off")
+    h1 = start_split_halyard(s1)
+    port = free_port()
+    s2 = failover_settings(tmp_path, **settings, zone="west",
+                           listeners=[{"name": "main", "address": B_MGMT, "port": port}])
+    h2 = start_split_halyard(s2, port=port, host=B_MGMT, prefix=("ip", "netns", "exec", NS))
+    r = ctl(s1["admin_socket"], "switchover", "to", "node2")
+    assert r.returncode == 0, r.stdout + r.stderr
+    wait_until(lambda: write(h2, table, 1) is None, 20, what="a write through H2")
+
+    net.cut_root_end()
+    wait_until(lambda: writable_nodes(c) == [], 30, what="node2 fenced by H2")
+    assert c.value(2, "SELECT @@read_only") == 1
+    net.heal()
+    wait_until(lambda: writable_nodes(c) == [2], 30, what="node2 writable again")
+    h2.wait_log(r"the majority is back \(3 of 3 servers\) and nobody was promoted: node2 takes "
+                r"writes again")
+    wait_until(lambda: write(h2, table, 2) is None, 20, what="a write through H2 again")
+    wait_until(lambda: write(h1, table, 3) is None, 20, what="a write through H1 again")
+    assert {row[0] for row in c.sql(2, f"SELECT id FROM {table}")} == {1, 2, 3}
+    c.heal()
 
 
 def test_two_backends_need_a_witness(cluster, start_halyard, tmp_path):
