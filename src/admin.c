@@ -472,12 +472,8 @@ static void kv_end(struct kv *kv)
  * the answer may be "unknown". */
 static void render_majority(struct kv *kv, const struct config *cfg)
 {
-    size_t up = 0, voters = cfg->n_backends + cfg->n_witnesses, needed = voters / 2 + 1;
-    for (size_t i = 0; i < cfg->n_backends; i++) {
-        const struct backend_rt *rt = cfg->backends[i].rt;
-        if (rt != NULL && backend_state(rt) != BACKEND_DOWN)
-            up++;
-    }
+    size_t up = backend_reachable_count(cfg), voters = cfg->n_backends + cfg->n_witnesses;
+    size_t needed = voters / 2 + 1;
     kv_int(kv, "voters", (long long)voters);
     kv_int(kv, "reachable", (long long)up);
     kv_str(kv, "majority",

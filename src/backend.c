@@ -196,6 +196,17 @@ int backend_primary_index(const struct config *cfg)
     return primary_index(cfg, true);
 }
 
+size_t backend_reachable_count(const struct config *cfg)
+{
+    size_t up = 0;
+    for (size_t i = 0; i < cfg->n_backends; i++) {
+        const struct backend_rt *rt = cfg->backends[i].rt;
+        if (rt != NULL && backend_state(rt) != BACKEND_DOWN)
+            up++;
+    }
+    return up;
+}
+
 int backend_primary_any_index(const struct config *cfg)
 {
     return primary_index(cfg, false);

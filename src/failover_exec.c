@@ -602,12 +602,14 @@ static bool take_lock(struct fx *fx, const struct failover_node *nodes, bool str
         fx->quiet = false; /* something changed: say it again */
     fx->last_got = got;
     fx->last_voters = configured;
+    const char *zone = cfg->zone != NULL ? cfg->zone : "";
     char note[400];
     snprintf(note, sizeof(note),
-             "halyard reaches %zu of the %zu servers that vote in the failover lock (%zu "
+             "halyard%s%s%s reaches %zu of the %zu servers that vote in the failover lock (%zu "
              "backends, %zu witnesses) and needs %zu: it may be cut off from the rest, so it "
              "promotes no replica%s",
-             reachable, configured, cfg->n_backends, cfg->n_witnesses, needed,
+             zone[0] ? " (zone " : "", zone, zone[0] ? ")" : "", reachable, configured,
+             cfg->n_backends, cfg->n_witnesses, needed,
              configured == 2 ? "; with two backends, configure a witness" : "");
     step(fx, LOG_LEVEL_WARN, "lock %s: %s", FAILOVER_LOCK_NAME, note);
     if (!fx->quiet) /* once while nothing changes, as the log */
@@ -1104,12 +1106,15 @@ static bool cut_off_check(struct fx *fx, const struct failover_node *mon, int p,
         const char *name = cfg->backends[p].name;
         if (got >= needed || !sv.nodes[p].reachable || sv.nodes[p].read_only)
             goto out; /* the monitor saw a moment's trouble: the servers say otherwise */
+        const char *zone = cfg->zone != NULL ? cfg->zone : "";
         char note[400];
         snprintf(note, sizeof(note),
-                 "halyard reaches the primary %s but only %zu of the %zu servers that vote in "
-                 "the failover lock and needs %zu: the other side may promote a replica, so %s "
-                 "is made read-only and takes no writes until the majority is back",
-                 name, got, fx->n_all, needed, name);
+                 "halyard%s%s%s reaches the primary %s but only %zu of the %zu servers that "
+                 "vote in the failover lock and needs %zu: the other side may promote a "
+                 "replica, so %s is made read-only and takes no writes until the majority is "
+                 "back",
+                 zone[0] ? " (zone " : "", zone, zone[0] ? ")" : "", name, got, fx->n_all, needed,
+                 name);
         struct audit_procedure ap = {.event = "fence",
                                      .trigger = "auto",
                                      .backend = name,

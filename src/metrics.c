@@ -90,6 +90,30 @@ static void sample2(struct textbuf *sb, const char *name, const char *backend, c
  * and the latency histogram, all with a backend="name" label. */
 static void render_backends(struct textbuf *sb, const struct config *cfg)
 {
+    family(sb, "halyard_zone_info", "gauge",
+           "This halyard's zone (\"\" = no zones): always 1, the zone as a label.");
+    sample_u64(sb, "halyard_zone_info", "zone", cfg->zone != NULL ? cfg->zone : "", 1);
+    family(sb, "halyard_backend_info", "gauge",
+           "Each backend's zone and address: always 1, as labels to join on.");
+    for (size_t i = 0; i < cfg->n_backends; i++) {
+        const struct config_backend *b = &cfg->backends[i];
+        textbuf_puts(sb, "halyard_backend_info{backend=");
+        label_value(sb, b->name);
+        textbuf_puts(sb, ",zone=");
+        label_value(sb, b->zone != NULL ? b->zone : "");
+        textbuf_printf(sb, ",address=");
+        char addr[300];
+        snprintf(addr, sizeof(addr), "%s:%d", b->address, b->port);
+        label_value(sb, addr);
+        textbuf_puts(sb, "} 1\n");
+    }
+    gauge_u64(sb, "halyard_failover_voters",
+              "Servers that vote in the failover lock: backends and witnesses.",
+              cfg->n_backends + cfg->n_witnesses);
+    gauge_u64(sb, "halyard_failover_voters_reachable",
+              "Of them, the backends the monitor does not hold DOWN (witnesses are asked only "
+              "at a failover); under a majority, this halyard may be cut off.",
+              backend_reachable_count(cfg));
     family(sb, "halyard_backend_state", "gauge",
            "1 for the backend's state (ONLINE, DOWN, LAGGING, DRAINING, MAINT), 0 for the others.");
     for (size_t i = 0; i < cfg->n_backends; i++) {

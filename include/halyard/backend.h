@@ -206,6 +206,9 @@ int backend_primary_index(const struct config *cfg);
 /* Same, whatever its state: the backend that holds the primary role, -1 if
  * none. For messages ("primary db1 is DOWN") and failover. */
 int backend_primary_any_index(const struct config *cfg);
+/* The backends of cfg the monitor does not hold DOWN (show status, the
+ * metrics: what this halyard reaches of the failover lock's voters). */
+size_t backend_reachable_count(const struct config *cfg);
 /* The lexer options (classify.h CLO_*) a new session starts with: those of
  * the global sql_mode the monitor last read on the primary (or, with none
  * known, on the first backend it has read), which is the sql_mode a new

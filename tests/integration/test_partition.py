@@ -146,7 +146,7 @@ def test_cut_off_halyard_refuses_to_promote(split_cluster, start_split_halyard, 
             f"H2 did not try (and refuse) a failover within 40 s of the cut:\n{h2.log_tail()}")
         time.sleep(0.2)
     print(f"\npartition: H2 refused to promote {refused_at - t_cut:.1f} s after the cut")
-    h2.wait_log(r"lock halyard_failover: halyard reaches 1 of the 3 servers that vote")
+    h2.wait_log(r"lock halyard_failover: halyard \(zone west\) reaches 1 of the 3 servers that vote")
 
     # show status says it: 1 of 3 in reach, no majority, and why no failover.
     st = admin_json(s2["admin_socket"], "show status")
@@ -155,7 +155,7 @@ def test_cut_off_halyard_refuses_to_promote(split_cluster, start_split_halyard, 
     # H2's writes fail, saying why, instead of going to a second primary.
     err = write(h2, table, 99999)
     assert err is not None and err[0] == 1429, err
-    assert "reaches 1 of the 3 servers" in err[1] and "cut off" in err[1], err
+    assert "halyard (zone west) reaches 1 of the 3 servers" in err[1] and "cut off" in err[1], err
     assert writable_nodes(c) == [0]
     # Quiet while nothing changes: the refusal is not logged at every try.
     warned = [ln for ln in h2.log_text().splitlines()

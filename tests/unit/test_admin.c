@@ -1119,6 +1119,16 @@ static void test_backends(void **state)
     snprintf(line, sizeof(line), "halyard_backend_lag_seconds{backend=\"%s\"} 1.500\n",
              cfg->backends[1].name);
     assert_non_null(strstr(sb.data, line));
+    snprintf(line, sizeof(line),
+             "halyard_backend_info{backend=\"%s\",zone=\"\",address=\"%s:%d\"} 1\n",
+             cfg->backends[1].name, cfg->backends[1].address, cfg->backends[1].port);
+    assert_non_null(strstr(sb.data, line));
+    assert_non_null(strstr(sb.data, "halyard_zone_info{zone=\"\"} 1\n"));
+    snprintf(line, sizeof(line), "halyard_failover_voters %zu\n",
+             cfg->n_backends + cfg->n_witnesses);
+    assert_non_null(strstr(sb.data, line));
+    snprintf(line, sizeof(line), "halyard_failover_voters_reachable %zu\n", cfg->n_backends);
+    assert_non_null(strstr(sb.data, line)); /* attached, none DOWN */
     snprintf(line, sizeof(line), "halyard_backend_rtt_seconds{backend=\"%s\"} 0.002500\n",
              cfg->backends[1].name);
     assert_non_null(strstr(sb.data, line));
