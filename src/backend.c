@@ -438,6 +438,11 @@ void backend_mark_failover(struct backend_rt *rt)
     atomic_store(&rt->failover_at_us, (int64_t)(ev_time() * 1e6));
 }
 
+void backend_set_cut_off(struct backend_rt *rt, bool on)
+{
+    atomic_store(&rt->cut_off_at_us, on ? (int64_t)(ev_time() * 1e6) : 0);
+}
+
 void backend_set_fenced(struct backend_rt *rt, bool fenced, const char *why)
 {
     if (atomic_exchange(&rt->fenced, fenced) == fenced)

@@ -1126,6 +1126,7 @@ static bool cut_off_check(struct fx *fx, const struct failover_node *mon, int p,
             fenced = true;
             fx->cut_off_idx = p;
             backend_set_fenced(cfg->backends[p].rt, true, "cut off from the majority");
+            backend_set_cut_off(cfg->backends[p].rt, true);
             backend_set_failover_note(note);
             step(fx, LOG_LEVEL_WARN, "%s", note);
         } else {
@@ -1145,6 +1146,7 @@ static bool cut_off_check(struct fx *fx, const struct failover_node *mon, int p,
             other = (int)i;
     }
     fx->cut_off_idx = -1;
+    backend_set_cut_off(cfg->backends[ours].rt, false);
     backend_set_failover_note(NULL);
     if (other >= 0 || !sv.nodes[ours].reachable || sv.nodes[ours].replicating) {
         step(fx, LOG_LEVEL_WARN, "the majority is back; %s stays fenced: %s%s", name,
@@ -1169,6 +1171,7 @@ static bool cut_off_check(struct fx *fx, const struct failover_node *mon, int p,
         step(fx, LOG_LEVEL_WARN, "%s", why);
     } else {
         fx->cut_off_idx = ours; /* try again */
+        backend_set_cut_off(cfg->backends[ours].rt, true);
         step(fx, LOG_LEVEL_ERROR, "%s: SET GLOBAL read_only = 0 failed: %s", name,
              fx->links[ours].err);
     }

@@ -647,7 +647,13 @@ static bool feed(struct monitor_backend *mb, bool ok, const char *error)
     if (ok && backend_role(mb->rt) == ROLE_REPLICA) {
         const struct monitor_repl *r = &mb->repl;
         chk.is_replica = true;
-        if (mb->writable_outside || !r->replicating) {
+        int64_t cut_off = atomic_load(&mb->rt->cut_off_at_us);
+        if (cut_off != 0 && !r->replicating) {
+            /* The primary we fenced when it was cut off with us: the freshest
+             * data on this side, as old as the time since. */
+            chk.orphan = true;
+            chk.lag_ms = HY_MAX((int64_t)(ev_now(m->loop) * 1000.0) - cut_off / 1000, 0);
+        } else if (mb->writable_outside || !r->replicating) {
             chk.stale = true;
         } else {
             chk.lag_ms = r->lag_s >= 0 ? r->lag_s * 1000 : -1;

@@ -126,6 +126,8 @@ struct backend_rt {
     _Atomic bool fenced;    /* failover: never the primary, whatever it reports (failover_exec.h) */
     _Atomic bool reads_too; /* cluster = galera: the writer takes reads as well (galera.h) */
     _Atomic int64_t failover_at_us; /* ev_time() in us when failover last set its role; 0 = never */
+    _Atomic int64_t cut_off_at_us;  /* ev_time() in us when it was fenced as a primary cut off
+                                     * from the majority (fence_cut_off_primary); 0 = it is not */
     _Atomic uint64_t passive_failures; /* backend_report_failure() calls */
     _Atomic uint64_t outstanding;      /* statements in flight now, over every worker */
     _Atomic uint64_t conns;            /* connections open now (connecting included) */
@@ -224,6 +226,11 @@ void backend_set_fenced(struct backend_rt *rt, bool fenced, const char *why);
 /* Failover changed the role of rt itself: the monitor keeps that role
  * against checks that started before (they saw the server as it was). */
 void backend_mark_failover(struct backend_rt *rt);
+/* The failover thread fenced rt as a primary cut off from the majority
+ * (on), or the majority is back (off): while on, the monitor counts it as a
+ * replica whose primary is out of reach, its data as old as the time since
+ * (partition_reads). */
+void backend_set_cut_off(struct backend_rt *rt, bool on);
 
 /* Copy the locked part out. Any thread. */
 void backend_info_get(struct backend_rt *rt, struct backend_info *out);

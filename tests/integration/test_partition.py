@@ -113,6 +113,14 @@ def write(h, table, value):
         return e.args
 
 
+def read_id(h):
+    """The @@server_id of the server a read through halyard ran on."""
+    with pymysql.connect(**h.conn_params(connect_timeout=5, read_timeout=20)) as c:
+        with c.cursor() as cur:
+            cur.execute("SELECT @@server_id")
+            return cur.fetchone()[0]
+
+
 def test_cut_off_halyard_refuses_to_promote(split_cluster, start_split_halyard, net, tmp_path):
     c = split_cluster
     table = make_table(c, "split")
@@ -152,6 +160,8 @@ def test_cut_off_halyard_refuses_to_promote(split_cluster, start_split_halyard, 
     st = admin_json(s2["admin_socket"], "show status")
     assert (st["reachable"], st["majority"]) == (1, "no"), st
     assert "reaches 1 of the 3 servers" in st["failover_note"], st
+    # H2 keeps serving reads from node2 (partition_reads = serve).
+    assert read_id(h2) == c.server_id(2)
     # H2's writes fail, saying why, instead of going to a second primary.
     err = write(h2, table, 99999)
     assert err is not None and err[0] == 1429, err
@@ -212,6 +222,8 @@ def test_cut_off_primary_is_fenced(split_cluster, start_split_halyard, net, tmp_
     print(f"\ncut-off primary: fenced {fenced_at:.1f} s, replica promoted {promoted_at:.1f} s "
           "after the cut")
     new = writable_nodes(c)[0]
+    # H2 reads on from node2, the freshest data on its side (partition_reads).
+    assert read_id(h2) == c.server_id(2)
     # H2 says why it takes no writes; H1 writes to the new primary.
     err = write(h2, table, 99999)
     assert err is not None and err[0] == 1429 and "1 of the 3 servers" in err[1], err
