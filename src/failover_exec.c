@@ -992,6 +992,22 @@ out:
 
 /* A reachable backend outside replication beside the primary: fence it,
  * and with auto_rejoin make it a replica. */
+/* SET GLOBAL read_only on backend i as the procedure `ap` (the caller
+ * fills its event, backend, from, to and reason): the reason logged as the
+ * step when it is done, the error when not, and the procedure audited.
+ * Returns ap->ok. */
+static bool read_only_procedure(struct fx *fx, size_t i, bool on, struct audit_procedure *ap)
+{
+    const char *sql = on ? "SET GLOBAL read_only = 1" : "SET GLOBAL read_only = 0";
+    ap->ok = link_run(fx, &fx->links[i], sql, fx->cfg->connect_timeout_ms);
+    if (ap->ok)
+        step(fx, LOG_LEVEL_WARN, "%s", ap->reason);
+    else
+        step(fx, LOG_LEVEL_ERROR, "%s: %s failed: %s", ap->backend, sql, fx->links[i].err);
+    procedure_audit(fx, ap);
+    return ap->ok;
+}
+
 static void run_rejoin(struct fx *fx, size_t i, int primary, bool fence)
 {
     fx->vetoed = false;
@@ -1011,7 +1027,6 @@ static void run_rejoin(struct fx *fx, size_t i, int primary, bool fence)
     char why[1024];
     enum rejoin_action a =
         failover_rejoin_decide(&v, (int)i, &set, &states[primary], why, sizeof(why));
-    int t = cfg->connect_timeout_ms;
     char replica_of[160];
     snprintf(replica_of, sizeof(replica_of), "replica of %s", cfg->backends[primary].name);
     struct audit_procedure ap = {.event = "rejoin",
@@ -1027,13 +1042,7 @@ static void run_rejoin(struct fx *fx, size_t i, int primary, bool fence)
                                       .from = "writable outside replication",
                                       .to = "read_only",
                                       .reason = why};
-        ap.ok = link_run(fx, &fx->links[i], "SET GLOBAL read_only = 1", t);
-        if (ap.ok)
-            step(fx, LOG_LEVEL_WARN, "%s", why);
-        else
-            step(fx, LOG_LEVEL_ERROR, "%s: SET GLOBAL read_only = 1 failed: %s", nodes[i].name,
-                 fx->links[i].err);
-        procedure_audit(fx, &ap);
+        read_only_procedure(fx, i, true, &ap);
         goto out;
     }
     if (fence)
@@ -1099,7 +1108,6 @@ static bool cut_off_check(struct fx *fx, const struct failover_node *mon, int p,
     size_t got = 0;
     for (size_t i = 0; i < fx->n_all; i++)
         got += link_votes(fx, sv.nodes, i);
-    int t = cfg->connect_timeout_ms;
     fx->t0_ms = now;
     fx->report_len = 0;
     if (ours < 0) {
@@ -1121,19 +1129,13 @@ static bool cut_off_check(struct fx *fx, const struct failover_node *mon, int p,
                                      .from = "primary",
                                      .to = "read_only (cut off)",
                                      .reason = note};
-        ap.ok = link_run(fx, &fx->links[p], "SET GLOBAL read_only = 1", t);
-        if (ap.ok) {
+        if (read_only_procedure(fx, (size_t)p, true, &ap)) {
             fenced = true;
             fx->cut_off_idx = p;
             backend_set_fenced(cfg->backends[p].rt, true, "cut off from the majority");
             backend_set_cut_off(cfg->backends[p].rt, true);
             backend_set_failover_note(note);
-            step(fx, LOG_LEVEL_WARN, "%s", note);
-        } else {
-            step(fx, LOG_LEVEL_ERROR, "%s: SET GLOBAL read_only = 1 failed: %s", name,
-                 fx->links[p].err);
         }
-        procedure_audit(fx, &ap);
         goto out;
     }
     if (got < needed || !take_lock(fx, sv.nodes, true))
@@ -1165,17 +1167,12 @@ static bool cut_off_check(struct fx *fx, const struct failover_node *mon, int p,
                                  .from = "read_only (cut off)",
                                  .to = "primary",
                                  .reason = why};
-    ap.ok = link_run(fx, &fx->links[ours], "SET GLOBAL read_only = 0", t);
-    if (ap.ok) {
+    if (read_only_procedure(fx, (size_t)ours, false, &ap)) {
         backend_set_fenced(cfg->backends[ours].rt, false, "the majority is back");
-        step(fx, LOG_LEVEL_WARN, "%s", why);
     } else {
         fx->cut_off_idx = ours; /* try again */
         backend_set_cut_off(cfg->backends[ours].rt, true);
-        step(fx, LOG_LEVEL_ERROR, "%s: SET GLOBAL read_only = 0 failed: %s", name,
-             fx->links[ours].err);
     }
-    procedure_audit(fx, &ap);
 out:
     survey_end(fx, &sv);
     return fenced;

@@ -85,6 +85,12 @@ def cluster(cluster_session):
     return cluster_session
 
 
+@pytest.fixture
+def ids(cluster):
+    """The @@server_id of the primary, and the set of the replicas'."""
+    return cluster.server_id(0), {cluster.server_id(1), cluster.server_id(2)}
+
+
 @pytest.fixture(scope="session")
 def galera_session():
     """A 3-node Galera cluster (tools/cluster --galera) on HALYARD_TEST_PORT+40

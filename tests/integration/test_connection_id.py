@@ -30,11 +30,6 @@ def q(conn, sql, args=None):
 
 
 @pytest.fixture
-def ids(cluster):
-    return cluster.server_id(0), {cluster.server_id(1), cluster.server_id(2)}
-
-
-@pytest.fixture
 def table(cluster):
     cluster.sql(0, "CREATE DATABASE IF NOT EXISTS cid")
     cluster.sql(0, "CREATE TABLE IF NOT EXISTS cid.t (id INT AUTO_INCREMENT PRIMARY KEY, "

@@ -180,6 +180,22 @@ def test_cut_off_halyard_refuses_to_promote(split_cluster, start_split_halyard, 
     assert c.value(0, f"SELECT COUNT(*) FROM {table} WHERE id = 99999") == 0
 
 
+def primary_beyond_the_link(start_split_halyard, tmp_path, h1_failover="auto", **extra):
+    """H1 (zone east) and H2 (zone west, in NS) with failover settings and
+    `extra`, and node2, beyond the link with H2, made the primary by a
+    switchover: (h1, h2, H2's settings)."""
+    settings = dict(failover_delay_ms=5000, failover_write_wait_ms=1000, **extra)
+    s1 = failover_settings(tmp_path, **settings, zone="east", failover=h1_failover)
+    h1 = start_split_halyard(s1)
+    port = free_port()
+    s2 = failover_settings(tmp_path, **settings, zone="west",
+                           listeners=[{"name": "main", "address": B_MGMT, "port": port}])
+    h2 = start_split_halyard(s2, port=port, host=B_MGMT, prefix=("ip", "netns", "exec", NS))
+    r = ctl(s1["admin_socket"], "switchover", "to", "node2")
+    assert r.returncode == 0, r.stdout + r.stderr
+    return h1, h2, s2
+
+
 def test_cut_off_primary_is_fenced(split_cluster, start_split_halyard, net, tmp_path):
     """The other direction: the primary (node2, after a switchover) is on
     the cut-off side with H2, and H1's side holds the majority (node0,
@@ -190,15 +206,7 @@ def test_cut_off_primary_is_fenced(split_cluster, start_split_halyard, net, tmp_
     every write either side acknowledged is on the new primary."""
     c = split_cluster
     table = make_table(c, "fence")
-    settings = dict(failover_delay_ms=5000, failover_write_wait_ms=1000, auto_rejoin=True)
-    s1 = failover_settings(tmp_path, **settings, zone="east")
-    h1 = start_split_halyard(s1)
-    port = free_port()
-    s2 = failover_settings(tmp_path, **settings, zone="west",
-                           listeners=[{"name": "main", "address": B_MGMT, "port": port}])
-    h2 = start_split_halyard(s2, port=port, host=B_MGMT, prefix=("ip", "netns", "exec", NS))
-    r = ctl(s1["admin_socket"], "switchover", "to", "node2")
-    assert r.returncode == 0, r.stdout + r.stderr
+    h1, h2, s2 = primary_beyond_the_link(start_split_halyard, tmp_path, auto_rejoin=True)
     wait_until(lambda: writable_nodes(c) == [2], 20, what="node2 the primary")
     acked = set()
     for n, h in enumerate((h1, h2, h1, h2), 1):
@@ -256,15 +264,7 @@ def test_cut_off_primary_gets_its_writes_back(split_cluster, start_split_halyard
     c = split_cluster
     c.heal()
     table = make_table(c, "unfence")
-    settings = dict(failover_delay_ms=5000, failover_write_wait_ms=1000)
-    s1 = failover_settings(tmp_path, **settings, zone="east", failover="off")
-    h1 = start_split_halyard(s1)
-    port = free_port()
-    s2 = failover_settings(tmp_path, **settings, zone="west",
-                           listeners=[{"name": "main", "address": B_MGMT, "port": port}])
-    h2 = start_split_halyard(s2, port=port, host=B_MGMT, prefix=("ip", "netns", "exec", NS))
-    r = ctl(s1["admin_socket"], "switchover", "to", "node2")
-    assert r.returncode == 0, r.stdout + r.stderr
+    h1, h2, _ = primary_beyond_the_link(start_split_halyard, tmp_path, h1_failover="off")
     wait_until(lambda: write(h2, table, 1) is None, 20, what="a write through H2")
 
     net.cut_root_end()

@@ -21,11 +21,6 @@ from test_core import db, ps_client_bin  # noqa: F401 (fixtures)
 from util import APP_PASSWORD, APP_USER, wait_until
 
 
-@pytest.fixture
-def ids(cluster):
-    return cluster.server_id(0), {cluster.server_id(1), cluster.server_id(2)}
-
-
 def run_ps(h, db, ps_client_bin, scenario):
     r = subprocess.run([ps_client_bin, "127.0.0.1", str(h.port), APP_USER, APP_PASSWORD, db, scenario],
                        capture_output=True, text=True, timeout=120)

@@ -34,13 +34,6 @@ def sid(conn, hint=REPLICA):
 
 
 @pytest.fixture
-def ids(cluster):
-    primary = cluster.server_id(0)
-    replicas = {cluster.server_id(1), cluster.server_id(2)}
-    return primary, replicas
-
-
-@pytest.fixture
 def schema(cluster):
     cluster.sql(0, "CREATE DATABASE IF NOT EXISTS routing")
     cluster.sql(0, "CREATE TABLE IF NOT EXISTS routing.t (id INT PRIMARY KEY, v VARCHAR(20))")

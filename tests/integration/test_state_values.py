@@ -39,11 +39,6 @@ def typed(conn, sql):
 
 
 @pytest.fixture
-def ids(cluster):
-    return cluster.server_id(0), {cluster.server_id(1), cluster.server_id(2)}
-
-
-@pytest.fixture
 def schema(cluster):
     cluster.sql(0, "CREATE DATABASE IF NOT EXISTS vals")
     cluster.sql(0, "CREATE TABLE IF NOT EXISTS vals.t (id INT AUTO_INCREMENT PRIMARY KEY, "
