@@ -665,6 +665,11 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
     kv_int(&kv, "backend_read_timeout_ms", cfg->backend_read_timeout_ms);
     kv_str(&kv, "default_auth_plugin",
            cfg->default_sha2 ? "caching_sha2_password" : "mysql_native_password");
+    kv_str(&kv, "users_source",
+           cfg->users_source == USERS_BACKENDS ? "backends"
+           : cfg->users_source == USERS_BOTH   ? "both"
+                                               : "config");
+    kv_int(&kv, "users_refresh_ms", cfg->users_refresh_ms);
     kv_str(&kv, "auth_rsa_private_key", cfg->auth_rsa_private_key);
     kv_str(&kv, "auth_rsa_public_key", cfg->auth_rsa_public_key);
     kv_int(&kv, "auth_fail_limit", cfg->auth_fail_limit);
