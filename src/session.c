@@ -1951,7 +1951,8 @@ void session_next_command(struct session *s)
 {
     struct stream *st = &s->up;
     for (;;) {
-        if ((s->state != SS_IDLE && s->state != SS_WAIT_BACKEND) || s->login_delayed)
+        if ((s->state != SS_IDLE && s->state != SS_WAIT_BACKEND) || s->login_delayed ||
+            s->users_wait)
             return;
         if (!request_skip_progress(s)) {
             update_reads(s);
@@ -2788,8 +2789,8 @@ static void idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
     double now = ev_now(loop);
     if (timeout <= 0)
         return; /* a reload turned it off */
-    bool idle = s->state == SS_IDLE && !s->login_delayed && !conn_has_local(&s->client) &&
-                (s->up.b == NULL || stream_empty(&s->up));
+    bool idle = s->state == SS_IDLE && !s->login_delayed && !s->users_wait &&
+                !conn_has_local(&s->client) && (s->up.b == NULL || stream_empty(&s->up));
     if (!idle)
         s->last_active = now; /* a command in flight is not idleness */
     double left = s->last_active + timeout - now;

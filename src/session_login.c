@@ -319,6 +319,7 @@ void login_finish(struct session *s)
         free(s->acct_cur.name);
         s->acct_cur = s->acct_pend;
         memset(&s->acct_pend, 0, sizeof(s->acct_pend));
+        s->acct_cur.tls_subject = NULL; /* in pend_acct, freed below; checked at login only */
         u = &s->acct_cur;
     }
     free(s->pend_acct);

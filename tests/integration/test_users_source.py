@@ -223,6 +223,21 @@ def test_change_user_to_server_account(start_halyard, cluster, grant, accounts):
         c.change_user(name, "wrong")
     assert e.value.code == 1045
     assert c.value("SELECT CURRENT_USER()") == f"{name}@%"
+    # an account made after halyard's last read: the change waits for the next
+    late = accounts("hy_cu_late")
+    c.change_user(late, PW)
+    assert c.value("SELECT CURRENT_USER()") == f"{late}@%"
+    # an unknown name: the server's own answer, and the session stays
+    d = RawConn("127.0.0.1", cluster.primary_port)
+    d.login(APP_USER, APP_PASSWORD)
+    with pytest.raises(MySQLError) as direct:
+        d.change_user("hy_nosuch", PW)
+    with pytest.raises(MySQLError) as through:
+        c.change_user("hy_nosuch", PW)
+    assert (through.value.code, through.value.message) == (direct.value.code,
+                                                          direct.value.message)
+    assert c.value("SELECT CURRENT_USER()") == f"{late}@%"
+    d.close()
     c.close()
 
 
@@ -244,3 +259,35 @@ def test_expired_password_sandbox(start_halyard, cluster, grant, accounts):
         return out
 
     assert transcript(h.port) == transcript(cluster.primary_port) == [1820]
+
+
+def test_host_order_as_the_server(start_halyard, cluster, grant, accounts):
+    """The account a login is for is the one the server picks: the most
+    specific host first. (Anonymous accounts are left to the unit tests:
+    one for 127.0.0.1 here would take the monitor's and the app's logins
+    on the servers themselves.)"""
+    accounts("hy_ord", "IDENTIFIED BY 'any'", host="%")
+    accounts("hy_ord", "IDENTIFIED BY 'net'", host="127.0.0.%")
+    accounts("hy_ord", "IDENTIFIED BY 'exact'", host="127.0.0.1")
+    accounts("hy_ord2", "IDENTIFIED BY 'pattern'", host="127.0.0._")
+    accounts("hy_ord2", "IDENTIFIED BY 'wider'", host="127.0.%")
+    h = start_backends(start_halyard, auth_fail_limit=0)
+
+    def who(port, user, password):
+        try:
+            c = pymysql.connect(host="127.0.0.1", port=port, user=user, password=password)
+        except pymysql.err.OperationalError as e:
+            return e.args
+        with c.cursor() as cur:
+            cur.execute("SELECT CURRENT_USER()")
+            got = cur.fetchone()[0]
+        c.close()
+        return got
+
+    for user, password in [("hy_ord", "exact"), ("hy_ord", "net"), ("hy_ord", "any"),
+                           ("hy_ord2", "pattern"), ("hy_ord2", "wider")]:
+        assert who(h.port, user, password) == who(cluster.primary_port, user, password), \
+            (user, password)
+    assert who(h.port, "hy_ord", "exact") == "hy_ord@127.0.0.1"
+    assert who(h.port, "hy_ord2", "pattern") == "hy_ord2@127.0.0._"
+    assert who(h.port, "hy_ord", "net")[0] == 1045
