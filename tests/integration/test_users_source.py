@@ -13,7 +13,8 @@ import pymysql
 import pytest
 
 from rawmysql import MySQLError, RawConn
-from util import APP_PASSWORD, APP_USER, MONITOR_USER, mysql_native_hash, wait_until
+from util import (APP_PASSWORD, APP_USER, MONITOR_USER, default_halyard_settings,
+                  mysql_native_hash, render_libconfig, wait_until)
 
 PW = "s3cret"
 
@@ -71,7 +72,14 @@ def same_login_error(cluster, h, user, password, **kw):
 
 def test_server_account_logs_in(start_halyard, cluster, grant, accounts):
     name = accounts("hy_srv1")
-    h = start_backends(start_halyard)
+    # no users[] at all: with "backends" it may be left out
+    settings = default_halyard_settings(cluster, 0)
+    del settings["users"]
+    settings["users_source"] = "backends"
+    text = render_libconfig(settings)
+    assert text.count("port = 0;") == 1
+    h = start_halyard(text.replace("port = 0;", "port = $listen_port;"))
+    h.wait_log(r"users: \d+ accounts from \S+")
     c = h.connect(user=name, password=PW)
     with c.cursor() as cur:
         cur.execute("SELECT CURRENT_USER()")
@@ -291,3 +299,24 @@ def test_host_order_as_the_server(start_halyard, cluster, grant, accounts):
     assert who(h.port, "hy_ord", "exact") == "hy_ord@127.0.0.1"
     assert who(h.port, "hy_ord2", "pattern") == "hy_ord2@127.0.0._"
     assert who(h.port, "hy_ord", "net")[0] == 1045
+
+
+def test_reload_turns_it_on_and_off(start_halyard, cluster, grant, accounts):
+    """A reload to users_source = "backends" reads the accounts at once; a
+    reload back to "config" forgets them (sessions logged in stay)."""
+    from test_reload import reload_ok
+    name = accounts("hy_reload")
+    h = start_halyard()
+    assert login_error(h.port, name, PW)[0] == 1045
+    settings = default_halyard_settings(cluster, h.port)
+    settings["users_source"] = "backends"
+    reload_ok(h, settings)
+    h.wait_log(r"users: \d+ accounts from \S+")
+    c = h.connect(user=name, password=PW)
+    settings["users_source"] = "config"
+    reload_ok(h, settings)
+    wait_until(lambda: login_error(h.port, name, PW)[0] == 1045, 5,
+               what="the server's accounts forgotten")
+    with c.cursor() as cur:
+        cur.execute("SELECT CURRENT_USER()")
+        assert cur.fetchone()[0] == f"{name}@%"
