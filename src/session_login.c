@@ -392,6 +392,28 @@ static const struct config_user *config_user_of(const struct session *s, const c
  * and how often it looks. */
 #define USERS_POLL_MS 10
 
+/* The login waits for the next read of the servers' accounts (`auth` and
+ * `seq` kept): false if there is none to wait for (the accounts do not
+ * come from the servers, or this login has had its read). */
+static bool users_wait_start(struct session *s, const uint8_t *auth, size_t auth_len, uint8_t seq)
+{
+    uint64_t ticket;
+    if (s->users_waited || !users_refresh_request(&ticket))
+        return false;
+    s->users_wait = true;
+    s->users_ticket = ticket;
+    /* the next read may start a second from now and then connect and
+     * query, each within monitor.timeout_ms */
+    int bound = HY_MIN(s->cfg->login_timeout_ms, 1000 + 2 * s->cfg->monitor.timeout_ms + 200);
+    s->users_deadline = ev_now(s->w->loop) + bound / 1e3;
+    s->wait_auth_len = (uint8_t)HY_MIN(auth_len, sizeof(s->wait_auth));
+    memcpy(s->wait_auth, auth, s->wait_auth_len);
+    s->wait_seq = seq;
+    ev_io_stop(s->w->loop, &s->client.rio);
+    session_timer_start(s, USERS_POLL_MS);
+    return true;
+}
+
 /* users_source: the server account `user` logs in as from this client,
  * made the login's config user (s->acct_pend, with s->pend_acct). Sets
  * *out (NULL for none, s->deny saying which error). Returns false when the
@@ -407,23 +429,10 @@ static bool server_account(struct session *s, const char *user, const uint8_t *a
     if (ua == NULL)
         return true;
     users_lookup(user, ip, ua);
-    uint64_t ticket;
-    if (!ua->found && !s->users_waited && users_refresh_request(&ticket)) {
+    if (!ua->found && users_wait_start(s, auth, auth_len, seq)) {
         free(ua);
-        s->users_wait = true;
-        s->users_ticket = ticket;
-        /* the next read may start a second from now and then connect and
-         * query, each within monitor.timeout_ms */
-        int bound = HY_MIN(s->cfg->login_timeout_ms, 1000 + 2 * s->cfg->monitor.timeout_ms + 200);
-        s->users_deadline = ev_now(s->w->loop) + bound / 1e3;
-        s->wait_auth_len = (uint8_t)HY_MIN(auth_len, sizeof(s->wait_auth));
-        memcpy(s->wait_auth, auth, s->wait_auth_len);
-        s->wait_seq = seq;
-        ev_io_stop(s->w->loop, &s->client.rio);
-        session_timer_start(s, USERS_POLL_MS);
         return false;
     }
-    s->users_waited = false;
     s->pend_disconnect_expired = ua->disconnect_expired;
     if (!ua->found) {
         s->deny = ua->stand_in_socket ? DENY_NO_MENTION : DENY_ACCESS;
@@ -509,6 +518,15 @@ void auth_check(struct session *s, const char *user, size_t user_len, const uint
         else
             ok = auth_native_verify(s->scramble, auth, auth_len, u->h2, h1);
     }
+    /* A server account that refuses this login may have changed on the
+     * server since the last read (a new password, unlocked): read again
+     * once before answering, as for an unknown name. */
+    const struct account *a = s->pend_acct;
+    if (a != NULL && (!ok || a->locked || a->expired) && users_wait_start(s, auth, auth_len, seq)) {
+        explicit_bzero(h1, sizeof(h1));
+        return;
+    }
+    s->users_waited = false;
     login_decided(s, u, ok, ok && !u->no_password ? h1 : NULL, NULL, auth_len > 0,
                   (uint8_t)(seq + 1));
     explicit_bzero(h1, sizeof(h1));

@@ -320,3 +320,21 @@ def test_reload_turns_it_on_and_off(start_halyard, cluster, grant, accounts):
     with c.cursor() as cur:
         cur.execute("SELECT CURRENT_USER()")
         assert cur.fetchone()[0] == f"{name}@%"
+
+
+def test_changed_account_read_again(start_halyard, cluster, grant, accounts):
+    """A refused login of a known account reads the accounts again before
+    it is answered: a new password or an unlock works at once."""
+    name = accounts("hy_chg")
+    h = start_backends(start_halyard, users_refresh_ms=3600000, auth_fail_limit=0)
+    h.connect(user=name, password=PW).close()
+    cluster.sql(0, f"ALTER USER '{name}'@'%' IDENTIFIED BY 'newer' ACCOUNT LOCK")
+    cluster.sync()
+    assert login_error(h.port, name, "newer")[0] == 4151
+    assert login_error(h.port, name, PW)[0] == 1045
+    cluster.sql(0, f"ALTER USER '{name}'@'%' ACCOUNT UNLOCK")
+    cluster.sync()
+    c = h.connect(user=name, password="newer")
+    with c.cursor() as cur:
+        cur.execute("SELECT CURRENT_USER()")
+        assert cur.fetchone()[0] == f"{name}@%"
