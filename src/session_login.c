@@ -136,6 +136,14 @@ static const char *access_refusal(struct session *s, const struct config_user *u
     return user_allowed_from(s, u) ? NULL : "client address not in the user's allow list";
 }
 
+/* Whether the account's password has expired and the server refuses this
+ * client for it (else the server lets it in to set a new one). */
+static bool expired_refused(const struct session *s, const struct account *a)
+{
+    bool expired = a->expired || (a->expires_at > 0 && (int64_t)time(NULL) >= a->expires_at);
+    return expired && !s->expired_ok && s->pend_disconnect_expired;
+}
+
 /* The server's own checks of an account, after its password: NULL if it
  * may log in, else why not, with s->deny set to the server's error. */
 static const char *account_refusal(struct session *s)
@@ -160,8 +168,7 @@ static const char *account_refusal(struct session *s)
         s->deny = DENY_LOCKED;
         return "account locked";
     }
-    bool expired = a->expired || (a->expires_at > 0 && (int64_t)time(NULL) >= a->expires_at);
-    if (expired && !s->expired_ok && s->pend_disconnect_expired) {
+    if (expired_refused(s, a)) {
         s->deny = DENY_EXPIRED;
         return "password expired";
     }
@@ -375,9 +382,6 @@ static void client_start_tls(struct session *s, uint32_t len)
         session_mark_closing(s, rc == HY_NOMEM ? END_NOMEM : END_TLS_FAILED);
 }
 
-/* Finish a mysql_native_password login (or COM_CHANGE_USER) once we know
- * whether the password is right. `seq` is the sequence id of the client's
- * auth packet. */
 /* The config's user of this name, unless users_source reads the
  * servers' accounts only. */
 static const struct config_user *config_user_of(const struct session *s, const char *user,
@@ -388,8 +392,8 @@ static const struct config_user *config_user_of(const struct session *s, const c
     return config_find_user(s->cfg, user, len);
 }
 
-/* How long a login as an unknown name waits for a read of the accounts,
- * and how often it looks. */
+/* How often a login waiting for a read of the accounts looks whether it
+ * is done. */
 #define USERS_POLL_MS 10
 
 /* The login waits for the next read of the servers' accounts (`auth` and
@@ -446,6 +450,8 @@ static bool server_account(struct session *s, const char *user, const uint8_t *a
     s->acct_pend.name = strdup(user);
     if (s->pend_acct == NULL || s->acct_pend.name == NULL) {
         free(ua);
+        free(s->pend_acct);
+        s->pend_acct = NULL;
         return true;
     }
     *s->pend_acct = ua->acct;
@@ -522,7 +528,8 @@ void auth_check(struct session *s, const char *user, size_t user_len, const uint
      * server since the last read (a new password, unlocked): read again
      * once before answering, as for an unknown name. */
     const struct account *a = s->pend_acct;
-    if (a != NULL && (!ok || a->locked || a->expired) && users_wait_start(s, auth, auth_len, seq)) {
+    if (a != NULL && (!ok || a->locked || expired_refused(s, a)) &&
+        users_wait_start(s, auth, auth_len, seq)) {
         explicit_bzero(h1, sizeof(h1));
         return;
     }
