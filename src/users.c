@@ -192,9 +192,7 @@ static void rows_cb(struct sqlclient *c, const struct sqlresult *res, void *arg)
                         res->rows[r][ACOL_HOST] ? res->rows[r][ACOL_HOST] : "", l->backend, bad);
     }
     accounts_sort(&t);
-    if (t.n != l->last_n || !l->failing)
-        hy_log_debug("users: %zu accounts read from %s", t.n, l->backend);
-    if (t.n != l->last_n)
+    if (t.n != l->last_n) /* each read is logged only when the count changes */
         hy_log_info("users: %zu accounts from %s", t.n, l->backend);
     l->last_n = t.n;
     publish(&t);
