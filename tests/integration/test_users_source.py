@@ -338,3 +338,39 @@ def test_changed_account_read_again(start_halyard, cluster, grant, accounts):
     with c.cursor() as cur:
         cur.execute("SELECT CURRENT_USER()")
         assert cur.fetchone()[0] == f"{name}@%"
+
+
+def test_require_subject_issuer_x509(start_halyard, cluster, grant, accounts):
+    """REQUIRE SUBJECT ... AND ISSUER ... and REQUIRE X509 over TLS, each
+    login compared with the server's own answer to the same client.
+    halyard logs in to the backends as the account too, so its own
+    certificate towards them (backend_tls_cert) must meet the REQUIRE."""
+    from test_tls import client_tls_settings, tls_files
+    f = tls_files(cluster)
+    subj = accounts("hy_subj", f"IDENTIFIED BY '{PW}' REQUIRE SUBJECT '/CN=app' "
+                               "AND ISSUER '/CN=halyard test CA'")
+    x509 = accounts("hy_x509", f"IDENTIFIED BY '{PW}' REQUIRE X509")
+    h = start_backends(start_halyard, **client_tls_settings(
+        cluster, tls_ca=f["ca"], backend_tls="on", backend_tls_cert=f["client-app"],
+        backend_tls_key=f["client-app-key"]))
+
+    def attempt(port, user, cert):
+        ssl = {"ca": f["ca"]}
+        if cert:
+            ssl.update(cert=f[cert], key=f[cert + "-key"])
+        try:
+            c = pymysql.connect(host="127.0.0.1", port=port, user=user, password=PW, ssl=ssl)
+        except pymysql.err.OperationalError as e:
+            return e.args
+        with c.cursor() as cur:
+            cur.execute("SELECT CURRENT_USER()")
+            got = cur.fetchone()[0]
+        c.close()
+        return got
+
+    for user, cert, want in [(subj, "client-app", f"{subj}@%"), (subj, "client-other", 1045),
+                             (subj, None, 1045), (x509, "client-other", f"{x509}@%"),
+                             (x509, None, 1045)]:
+        got = attempt(h.port, user, cert)
+        assert got == attempt(cluster.primary_port, user, cert), (user, cert)
+        assert (got if isinstance(got, str) else got[0]) == want, (user, cert, got)
