@@ -22,17 +22,21 @@
 
 /* Priv is JSON: the server's own JSON_VALUE() takes out what a login
  * needs, so halyard parses no JSON. The columns are accounts.h's ACOL_*. */
+/* clang-format off */
 #define J(path) "JSON_VALUE(Priv, '$." path "'), "
-#define USERS_SQL                                                                                  \
-    "SELECT User, Host, " J("is_role") J("plugin") J("authentication_string")                      \
-        J("auth_or[0].plugin") J("auth_or[0].authentication_string") J("auth_or[1].plugin") J(     \
-            "auth_or[1].authentication_string") J("auth_or[2].plugin")                             \
-            J("auth_or[2].authentication_string") "JSON_LENGTH(Priv, '$.auth_or'), " J(            \
-                "account_locked") J("password_last_changed") J("password_lifetime") J("ssl_type")  \
-                J("x509_subject") J("x509_issuer")                                                 \
-                    J("max_user_connections") "@@default_password_lifetime, @@skip_name_resolve, " \
-                                              "@@disconnect_on_expired_password "                  \
-                                              "FROM mysql.global_priv"
+static const char USERS_SQL[] =
+    "SELECT User, Host, "
+    J("is_role") J("plugin") J("authentication_string")
+    J("auth_or[0].plugin") J("auth_or[0].authentication_string")
+    J("auth_or[1].plugin") J("auth_or[1].authentication_string")
+    J("auth_or[2].plugin") J("auth_or[2].authentication_string")
+    "JSON_LENGTH(Priv, '$.auth_or'), "
+    J("account_locked") J("password_last_changed") J("password_lifetime")
+    J("ssl_type") J("x509_subject") J("x509_issuer") J("max_user_connections")
+    "@@default_password_lifetime, @@skip_name_resolve, @@disconnect_on_expired_password "
+    "FROM mysql.global_priv";
+#undef J
+/* clang-format on */
 
 /* Reads a login asks for start at most this often (seconds): a scanner's
  * logins wait for the next one, they do not make more. */
