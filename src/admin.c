@@ -49,6 +49,7 @@
 #include "halyard/rules.h"
 #include "halyard/session.h"
 #include "halyard/takeover.h"
+#include "halyard/users.h"
 #include "halyard/worker.h"
 
 /* ---- tables ------------------------------------------------------------ */
@@ -508,6 +509,13 @@ void admin_render_status(struct textbuf *sb, const struct status *st, double upt
         kv_bool(&kv, "log_syslog", st->cfg->log_syslog);
         kv_str(&kv, "zone", st->cfg->zone[0] || json ? st->cfg->zone : "-");
         render_majority(&kv, st->cfg);
+        if (st->cfg->users_source != USERS_CONFIG) {
+            struct users_info ui;
+            users_info_get(&ui);
+            kv_u64(&kv, "users_accounts", ui.accounts);
+            kv_u64(&kv, "users_reads", ui.reads);
+            kv_str(&kv, "users_read_error", ui.error[0] || json ? ui.error : "-");
+        }
     }
     if (st->last_reload != 0) {
         status_format_time(st->last_reload, when, sizeof(when));

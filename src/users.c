@@ -45,6 +45,7 @@ static const char USERS_SQL[] =
 static pthread_mutex_t users_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct account_table users_table; /* under users_lock */
 static bool users_loaded;                /* under users_lock */
+static char users_error[256];            /* under users_lock: the last read's failure */
 static atomic_bool users_resolve;
 
 static _Atomic uint64_t loads_started, loads_done;
@@ -86,6 +87,17 @@ void users_lookup(const char *user, const char *ip, struct users_answer *out)
         out->stand_in_socket = st != NULL && st->fail_no_mention;
     }
     pthread_mutex_unlock(&users_lock);
+}
+
+void users_info_get(struct users_info *out)
+{
+    memset(out, 0, sizeof(*out));
+    pthread_mutex_lock(&users_lock);
+    out->loaded = users_loaded;
+    out->accounts = users_table.n;
+    memcpy(out->error, users_error, sizeof(out->error));
+    pthread_mutex_unlock(&users_lock);
+    out->reads = atomic_load(&loads_done);
 }
 
 bool users_name_resolve(void)
@@ -147,6 +159,9 @@ static void load_end(struct users_loader *l, bool ok, const char *why)
     else if (ok && l->failing)
         hy_log_info("users: the accounts are read from %s again", l->backend);
     l->failing = !ok;
+    pthread_mutex_lock(&users_lock);
+    snprintf(users_error, sizeof(users_error), "%s", ok ? "" : why);
+    pthread_mutex_unlock(&users_lock);
     l->busy = false;
     atomic_store(&loads_done, atomic_load(&loads_started));
     if (l->again) {

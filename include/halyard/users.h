@@ -58,6 +58,15 @@ struct users_loader *users_loader_create(struct ev_loop *loop, struct config *cf
 void users_loader_configure(struct users_loader *l, struct config *cfg);
 void users_loader_destroy(struct users_loader *l);
 
+/* What show status tells of the accounts. Any thread. */
+struct users_info {
+    bool loaded;     /* a read has succeeded */
+    size_t accounts; /* in the table */
+    uint64_t reads;  /* reads finished, well or not */
+    char error[256]; /* why the last read failed; "" when it succeeded */
+};
+void users_info_get(struct users_info *out);
+
 /* Drop the shared table (at exit). */
 void users_clear(void);
 

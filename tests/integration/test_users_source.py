@@ -374,3 +374,29 @@ def test_require_subject_issuer_x509(start_halyard, cluster, grant, accounts):
         got = attempt(h.port, user, cert)
         assert got == attempt(cluster.primary_port, user, cert), (user, cert)
         assert (got if isinstance(got, str) else got[0]) == want, (user, cert, got)
+
+
+def test_status_and_read_errors(start_halyard, cluster, accounts):
+    """show status tells how the reads go; without the GRANT a read fails
+    with a word on what is missing, and a login as a server account is
+    refused as an unknown name, without hanging."""
+    from test_reload import admin_json
+    name = accounts("hy_nogrant")
+    h = start_halyard(users_source="backends", auth_fail_limit=0)
+    h.wait_log(r"users: cannot read the accounts from \S+: .*needs GRANT SELECT ON "
+               r"mysql.global_priv")
+    st = admin_json(h, "show status")
+    assert st["users_accounts"] == 0
+    assert "GRANT SELECT ON mysql.global_priv" in st["users_read_error"]
+    t0 = time.monotonic()
+    assert login_error(h.port, name, PW)[0] == 1045
+    assert time.monotonic() - t0 < 5
+    cluster.sql(0, f"GRANT SELECT ON mysql.global_priv TO '{MONITOR_USER}'@'%'")
+    try:
+        cluster.sync()
+        h.connect(user=name, password=PW).close()  # the login reads them again
+        st = admin_json(h, "show status")
+        assert st["users_accounts"] > 0 and st["users_read_error"] == ""
+        assert st["users_reads"] >= 2
+    finally:
+        cluster.sql(0, f"REVOKE SELECT ON mysql.global_priv FROM '{MONITOR_USER}'@'%'")
