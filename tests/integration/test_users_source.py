@@ -400,3 +400,25 @@ def test_status_and_read_errors(start_halyard, cluster, accounts):
         assert st["users_reads"] >= 2
     finally:
         cluster.sql(0, f"REVOKE SELECT ON mysql.global_priv FROM '{MONITOR_USER}'@'%'")
+
+
+def test_mariadb_cli(start_halyard, cluster, grant, accounts):
+    """The mariadb CLI (libmariadb) logs in as a server account, and sees
+    the server's own errors for a wrong password and an unknown name."""
+    import subprocess
+    name = accounts("hy_cli")
+    h = start_backends(start_halyard, auth_fail_limit=0)
+
+    def cli(port, user, password):
+        r = subprocess.run(["mariadb", "--no-defaults", "-h127.0.0.1", f"-P{port}", f"-u{user}",
+                            f"-p{password}", "--connect-timeout=5", "-N", "-e",
+                            "SELECT CURRENT_USER()"], capture_output=True, text=True, timeout=30)
+        return r.returncode, r.stdout.strip(), r.stderr.strip()
+
+    assert cli(h.port, name, PW) == (0, f"{name}@%", "")
+    codes = set()
+    for user in [name] + [f"cli{i}x" for i in range(8)]:
+        direct = cli(cluster.primary_port, user, "wrong")
+        assert cli(h.port, user, "wrong") == direct
+        codes.add(direct[2].split()[1])
+    assert codes == {"1045", "1698"}, codes
