@@ -61,6 +61,19 @@ def login_error(port, user, password, **kw):
     return e.value.args
 
 
+def current_user(port, user, password, **kw):
+    """CURRENT_USER() of a pymysql login, or the login's error args."""
+    try:
+        c = pymysql.connect(host="127.0.0.1", port=port, user=user, password=password, **kw)
+    except pymysql.err.OperationalError as e:
+        return e.args
+    with c.cursor() as cur:
+        cur.execute("SELECT CURRENT_USER()")
+        got = cur.fetchone()[0]
+    c.close()
+    return got
+
+
 def same_login_error(cluster, h, user, password, **kw):
     """The error a login gets through halyard, asserted equal to the
     primary's own."""
@@ -281,17 +294,7 @@ def test_host_order_as_the_server(start_halyard, cluster, grant, accounts):
     accounts("hy_ord2", "IDENTIFIED BY 'wider'", host="127.0.%")
     h = start_backends(start_halyard, auth_fail_limit=0)
 
-    def who(port, user, password):
-        try:
-            c = pymysql.connect(host="127.0.0.1", port=port, user=user, password=password)
-        except pymysql.err.OperationalError as e:
-            return e.args
-        with c.cursor() as cur:
-            cur.execute("SELECT CURRENT_USER()")
-            got = cur.fetchone()[0]
-        c.close()
-        return got
-
+    who = current_user
     for user, password in [("hy_ord", "exact"), ("hy_ord", "net"), ("hy_ord", "any"),
                            ("hy_ord2", "pattern"), ("hy_ord2", "wider")]:
         assert who(h.port, user, password) == who(cluster.primary_port, user, password), \
@@ -358,15 +361,7 @@ def test_require_subject_issuer_x509(start_halyard, cluster, grant, accounts):
         ssl = {"ca": f["ca"]}
         if cert:
             ssl.update(cert=f[cert], key=f[cert + "-key"])
-        try:
-            c = pymysql.connect(host="127.0.0.1", port=port, user=user, password=PW, ssl=ssl)
-        except pymysql.err.OperationalError as e:
-            return e.args
-        with c.cursor() as cur:
-            cur.execute("SELECT CURRENT_USER()")
-            got = cur.fetchone()[0]
-        c.close()
-        return got
+        return current_user(port, user, PW, ssl=ssl)
 
     for user, cert, want in [(subj, "client-app", f"{subj}@%"), (subj, "client-other", 1045),
                              (subj, None, 1045), (x509, "client-other", f"{x509}@%"),
