@@ -49,6 +49,7 @@
 #include "halyard/rules.h"
 #include "halyard/session.h"
 #include "halyard/takeover.h"
+#include "halyard/users.h"
 #include "halyard/worker.h"
 
 /* ---- tables ------------------------------------------------------------ */
@@ -508,6 +509,13 @@ void admin_render_status(struct textbuf *sb, const struct status *st, double upt
         kv_bool(&kv, "log_syslog", st->cfg->log_syslog);
         kv_str(&kv, "zone", st->cfg->zone[0] || json ? st->cfg->zone : "-");
         render_majority(&kv, st->cfg);
+        if (st->cfg->users_source != USERS_CONFIG) {
+            struct users_info ui;
+            users_info_get(&ui);
+            kv_u64(&kv, "users_accounts", ui.accounts);
+            kv_u64(&kv, "users_reads", ui.reads);
+            kv_str(&kv, "users_read_error", ui.error[0] || json ? ui.error : "-");
+        }
     }
     if (st->last_reload != 0) {
         status_format_time(st->last_reload, when, sizeof(when));
@@ -665,6 +673,11 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
     kv_int(&kv, "backend_read_timeout_ms", cfg->backend_read_timeout_ms);
     kv_str(&kv, "default_auth_plugin",
            cfg->default_sha2 ? "caching_sha2_password" : "mysql_native_password");
+    kv_str(&kv, "users_source",
+           cfg->users_source == USERS_BACKENDS ? "backends"
+           : cfg->users_source == USERS_BOTH   ? "both"
+                                               : "config");
+    kv_int(&kv, "users_refresh_ms", cfg->users_refresh_ms);
     kv_str(&kv, "auth_rsa_private_key", cfg->auth_rsa_private_key);
     kv_str(&kv, "auth_rsa_public_key", cfg->auth_rsa_public_key);
     kv_int(&kv, "auth_fail_limit", cfg->auth_fail_limit);

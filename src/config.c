@@ -109,6 +109,15 @@ const struct config_key config_keys[] = {
     {"default_auth_plugin", CONFIG_STRING, "mysql_native_password", 0, 0,
      "the authentication method the greeting offers clients",
      "mysql_native_password|caching_sha2_password"},
+    {"users_source", CONFIG_STRING, "config", 0, 0,
+     "where the accounts clients log in as come from: \"config\" (users[] only), \"backends\" "
+     "(the primary's mysql.global_priv, read as monitor.user, which needs SELECT on it), "
+     "\"both\" (users[] first, then the primary's accounts for names users[] lacks)",
+     "config|backends|both"},
+    {"users_refresh_ms", CONFIG_INT, "60000", 1000, 86400000,
+     "milliseconds between two reads of the primary's accounts (users_source = \"backends\" or "
+     "\"both\"); a login as an unknown user also reads them at once, at most once a second",
+     NULL},
     {"auth_rsa_private_key", CONFIG_STRING, "", 0, 4095,
      "PEM file of the RSA private key caching_sha2_password clients encrypt their password with "
      "on connections without TLS; \"\" = no RSA key exchange", NULL},
@@ -335,8 +344,9 @@ const struct config_key config_keys[] = {
      "with a PROXY protocol header (v1 or v2) naming the real client; [] = PROXY protocol off",
      NULL},
 
-    {"users", CONFIG_LIST, NULL, 1, 10000,
-     "accounts clients may log in as; halyard logs in to backends as the same account", NULL},
+    {"users", CONFIG_LIST, "()", 0, 10000,
+     "accounts clients may log in as; halyard logs in to backends as the same account; at least "
+     "one unless users_source reads the primary's accounts", NULL},
     {"users.[].name", CONFIG_STRING, NULL, 1, 80,
      "unique user name, compared case-sensitively", NULL},
     {"users.[].password_hash", CONFIG_STRING, NULL, 0, 0,
@@ -1113,8 +1123,11 @@ static hy_status_t fill_user_access(struct loader *ld, config_setting_t *g, int 
 
 static hy_status_t fill_users(struct loader *ld, struct config *cfg, config_setting_t *list)
 {
-    int n = config_setting_length(list);
-    cfg->users = calloc((size_t)n, sizeof(*cfg->users));
+    int n = list != NULL ? config_setting_length(list) : 0;
+    if (n == 0 && cfg->users_source == USERS_CONFIG)
+        return fail(ld, list, "users",
+                    "no user: list at least one, or set users_source = \"backends\"");
+    cfg->users = calloc(n > 0 ? (size_t)n : 1, sizeof(*cfg->users));
     if (cfg->users == NULL)
         return fail(ld, NULL, NULL, "out of memory");
     for (int i = 0; i < n; i++) {
@@ -1810,6 +1823,11 @@ static hy_status_t fill_config(struct loader *ld, struct config *cfg, config_set
     cfg->client_idle_timeout_ms = (int)get_int(root, "client_idle_timeout_ms");
     cfg->backend_read_timeout_ms = (int)get_int(root, "backend_read_timeout_ms");
     cfg->default_sha2 = strcmp(get_str(root, "default_auth_plugin"), "caching_sha2_password") == 0;
+    const char *us = get_str(root, "users_source");
+    cfg->users_source = strcmp(us, "backends") == 0 ? USERS_BACKENDS
+                        : strcmp(us, "both") == 0   ? USERS_BOTH
+                                                    : USERS_CONFIG;
+    cfg->users_refresh_ms = (int)get_int(root, "users_refresh_ms");
     cfg->auth_fail_limit = (int)get_int(root, "auth_fail_limit");
     cfg->auth_fail_window_ms = (int)get_int(root, "auth_fail_window_ms");
     cfg->auth_delay_ms = (int)get_int(root, "auth_delay_ms");
@@ -1868,6 +1886,10 @@ static hy_status_t fill_config(struct loader *ld, struct config *cfg, config_set
         fill_monitor(ld, cfg, config_setting_get_member(root, "monitor")) != HY_OK ||
         fill_alerts(ld, cfg, root) != HY_OK)
         return HY_ERROR;
+    if (cfg->users_source != USERS_CONFIG && cfg->monitor.user[0] == '\0')
+        return fail(ld, config_setting_get_member(root, "users_source"), "users_source",
+                    "reading the accounts from the primary needs an account to read them as: "
+                    "set monitor.user");
     if (cfg->failover_auto && cfg->monitor.user[0] == '\0')
         return fail(ld, config_setting_get_member(root, "failover"), "failover",
                     "failover = \"auto\" needs the health checks: set monitor.user");

@@ -24,6 +24,7 @@
 #include "halyard/galera.h"
 #include "halyard/log.h"
 #include "halyard/monitor.h"
+#include "halyard/users.h"
 
 #define VARS_SQL                                                                                   \
     "SELECT @@read_only, @@gtid_current_pos, @@gtid_binlog_pos, @@server_id, "                     \
@@ -118,6 +119,8 @@ struct monitor {
 
     monitor_hook_fn hook;
     void *hook_arg;
+
+    struct users_loader *users; /* the servers' accounts, read on this loop */
 };
 
 /* ---- pure parts ------------------------------------------------------- */
@@ -354,6 +357,8 @@ static void apply_config(struct monitor *m, struct config *cfg)
     }
     m->round_timer.repeat = cfg->monitor.interval_ms / 1000.0;
     ev_timer_again(m->loop, &m->round_timer);
+    if (m->users != NULL)
+        users_loader_configure(m->users, cfg);
 }
 
 /* ---- checks --------------------------------------------------------------- */
@@ -1077,6 +1082,10 @@ struct monitor *monitor_create(struct config *cfg)
             return NULL;
         }
     }
+    if ((m->users = users_loader_create(m->loop, cfg)) == NULL) {
+        monitor_destroy(m);
+        return NULL;
+    }
     /* The first round at once, then every interval. */
     ev_timer_set(&m->round_timer, 0., cfg->monitor.interval_ms / 1000.0);
     ev_timer_start(m->loop, &m->round_timer);
@@ -1130,6 +1139,7 @@ void monitor_destroy(struct monitor *m)
             mb_destroy(m->mb[i]);
     }
     free(m->mb);
+    users_loader_destroy(m->users);
     config_put(atomic_exchange(&m->pending, NULL));
     config_put(m->cfg);
     ev_timer_stop(m->loop, &m->round_timer);

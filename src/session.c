@@ -63,6 +63,7 @@
 #include "halyard/router.h"
 #include "halyard/server.h"
 #include "halyard/session.h"
+#include "halyard/users.h"
 #include "halyard/session_err.h"
 #include "halyard/stats.h"
 #include "halyard/tls.h"
@@ -236,6 +237,13 @@ void send_ok(struct session *s, uint8_t seq)
 }
 
 void client_host(const struct session *s, char *out, size_t len)
+{
+    client_ip(s, out, len);
+    if (users_name_resolve() && accounts_loopback(out))
+        snprintf(out, len, "localhost");
+}
+
+void client_ip(const struct session *s, char *out, size_t len)
 {
     /* "127.0.0.1:5555" -> "127.0.0.1", "[::1]:5555" -> "::1" */
     const char *p = s->peer;
@@ -1768,7 +1776,7 @@ static void session_config_switch(struct session *s)
             break;
         }
     }
-    if (s->user != NULL) {
+    if (s->user != NULL && s->cu != &s->acct_cur) { /* a server account stays the session's */
         const struct config_user *u = config_find_user(to, s->user, strlen(s->user));
         s->cu = u; /* a user gone from the config keeps its session, unchecked */
         if (u != NULL)
@@ -1943,7 +1951,8 @@ void session_next_command(struct session *s)
 {
     struct stream *st = &s->up;
     for (;;) {
-        if ((s->state != SS_IDLE && s->state != SS_WAIT_BACKEND) || s->login_delayed)
+        if ((s->state != SS_IDLE && s->state != SS_WAIT_BACKEND) || s->login_delayed ||
+            s->users_wait)
             return;
         if (!request_skip_progress(s)) {
             update_reads(s);
@@ -2736,6 +2745,11 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
         session_reap(s);
         return;
     }
+    if (s->users_wait) {
+        users_wait_poll(s);
+        session_reap(s);
+        return;
+    }
     switch (s->state) {
     case SS_PROXY_HEADER:
         slog_warn(s, "no PROXY protocol header within %d ms (connect_timeout_ms): closing",
@@ -2775,8 +2789,8 @@ static void idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
     double now = ev_now(loop);
     if (timeout <= 0)
         return; /* a reload turned it off */
-    bool idle = s->state == SS_IDLE && !s->login_delayed && !conn_has_local(&s->client) &&
-                (s->up.b == NULL || stream_empty(&s->up));
+    bool idle = s->state == SS_IDLE && !s->login_delayed && !s->users_wait &&
+                !conn_has_local(&s->client) && (s->up.b == NULL || stream_empty(&s->up));
     if (!idle)
         s->last_active = now; /* a command in flight is not idleness */
     double left = s->last_active + timeout - now;
@@ -2833,6 +2847,9 @@ static void session_free(struct session *s)
     free(s->retry_pkt);
     explicit_bzero(s->h1, sizeof(s->h1));
     explicit_bzero(s->pend_h1, sizeof(s->pend_h1));
+    free(s->acct_pend.name);
+    free(s->acct_cur.name);
+    free(s->pend_acct);
     free(s);
 }
 

@@ -45,6 +45,11 @@ const struct session_err_row session_err_table[SERR__COUNT] = {
     [SERR_ANSWER_ABANDONED]      = {1927, "70100", "%s"},
     [SERR_FIREWALL]              = {1142, "42000", "statement blocked by halyard firewall: not in "
                                    "the allow-list of user '%s'"},
+    [SERR_ACCESS_DENIED_NO_PW]   = {1698, "28000", "Access denied for user '%.*s'@'%s'"},
+    [SERR_ACCOUNT_LOCKED]        = {4151, "HY000", "Access denied, this account is locked"},
+    [SERR_PASSWORD_EXPIRED]      = {1862, "HY000", "Your password has expired. To log in you must "
+                                   "change it using a client that supports expired passwords"},
+    [SERR_PLUGIN_NOT_LOADED]     = {1524, "HY000", "Plugin '%s' is not loaded"},
 };
 /* clang-format on */
 

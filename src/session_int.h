@@ -76,6 +76,11 @@ void bconn_close_all(struct session *s);
 void bconn_open(struct session *s, uint32_t idx);
 bool causal_ready(struct session *s, uint32_t idx);
 void change_user_clear_pending(struct session *s);
+/* The client's address as text ("127.0.0.1", "::1"). */
+void client_ip(const struct session *s, char *out, size_t len);
+/* The client's host as the server names it in errors: 'localhost' for a
+ * loopback client when the server resolves names (users.h), else the
+ * address. */
 void client_host(const struct session *s, char *out, size_t len);
 void command_abandon(struct session *s);
 void command_begin(struct session *s, uint8_t cmd, uint8_t exec_flags);
@@ -153,6 +158,8 @@ bool request_skip_progress(struct session *s);
 void auth_check(struct session *s, const char *user, size_t user_len, const uint8_t *auth,
                 size_t auth_len, uint8_t seq);
 void login_finish(struct session *s);
+/* The login waits for a read of the servers' accounts: look again. */
+void users_wait_poll(struct session *s);
 void session_handle_login(struct session *s);
 void session_login_ok(struct session *s, uint8_t seq);
 void session_proxy_header(struct session *s);

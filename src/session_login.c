@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "halyard/audit.h"
 #include "halyard/auth.h"
@@ -22,6 +23,7 @@
 #include "halyard/session_err.h"
 #include "halyard/stats.h"
 #include "halyard/tls.h"
+#include "halyard/users.h"
 #include "halyard/worker.h"
 #include "session_int.h"
 
@@ -134,6 +136,45 @@ static const char *access_refusal(struct session *s, const struct config_user *u
     return user_allowed_from(s, u) ? NULL : "client address not in the user's allow list";
 }
 
+/* Whether the account's password has expired and the server refuses this
+ * client for it (else the server lets it in to set a new one). */
+static bool expired_refused(const struct session *s, const struct account *a)
+{
+    bool expired = a->expired || (a->expires_at > 0 && (int64_t)time(NULL) >= a->expires_at);
+    return expired && !s->expired_ok && s->pend_disconnect_expired;
+}
+
+/* The server's own checks of an account, after its password: NULL if it
+ * may log in, else why not, with s->deny set to the server's error. */
+static const char *account_refusal(struct session *s)
+{
+    const struct account *a = s->pend_acct;
+    if (a->ssl == ACCOUNT_SSL_SPECIFIED && a->x509_issuer[0] != '\0') {
+        char issuer[512];
+        if (!tls_peer_issuer(&s->client, issuer, sizeof(issuer)) ||
+            strcmp(issuer, a->x509_issuer) != 0) {
+            s->deny = DENY_ACCESS;
+            return "client certificate issuer mismatch";
+        }
+    }
+    if (a->ssl == ACCOUNT_SSL_X509) {
+        char subject[512];
+        if (!tls_peer_subject(&s->client, subject, sizeof(subject))) {
+            s->deny = DENY_ACCESS;
+            return "no verified client certificate (REQUIRE X509)";
+        }
+    }
+    if (a->locked) {
+        s->deny = DENY_LOCKED;
+        return "account locked";
+    }
+    if (expired_refused(s, a)) {
+        s->deny = DENY_EXPIRED;
+        return "password expired";
+    }
+    return NULL;
+}
+
 /* A login's password check is over: `ok` with H1 (NULL for no password)
  * and, when the password itself was seen, S2. Access rules apply, the
  * guard records the outcome and may hold the answer back; `reply_seq` is
@@ -142,10 +183,17 @@ static void login_decided(struct session *s, const struct config_user *u, bool o
                           const uint8_t *h1, const uint8_t *s2, bool used_pw, uint8_t reply_seq)
 {
     const char *why = NULL;
-    if (ok)
+    if (ok) {
         why = access_refusal(s, u);
-    else
+        if (why != NULL)
+            s->deny = DENY_ACCESS;
+        else if (s->pend_acct != NULL)
+            why = account_refusal(s);
+    } else if (s->deny == DENY_PLUGIN) {
+        why = "the account's authentication method cannot be checked by halyard";
+    } else {
         why = u == NULL ? "unknown user" : "wrong password";
+    }
     if (why != NULL)
         ok = false;
     if (ok && h1 != NULL && !u->no_password)
@@ -186,6 +234,32 @@ static void login_failed(struct session *s, enum session_end why)
     }
 }
 
+/* The refused login's ERR, the server's for that case. */
+static void send_login_refusal(struct session *s, uint8_t seq, const char *user)
+{
+    char host[64];
+    switch (s->deny) {
+    case DENY_ACCESS:
+        send_access_denied(s, seq, user, strlen(user), s->pend_used_pw);
+        return;
+    case DENY_NO_MENTION:
+        client_host(s, host, sizeof(host));
+        session_err(s, seq, SERR_ACCESS_DENIED_NO_PW, (int)HY_MIN(strlen(user), 80), user, host);
+        break;
+    case DENY_LOCKED:
+        session_err(s, seq, SERR_ACCOUNT_LOCKED);
+        break;
+    case DENY_EXPIRED:
+        session_err(s, seq, SERR_PASSWORD_EXPIRED);
+        break;
+    case DENY_PLUGIN:
+        session_err(s, seq, SERR_PLUGIN_NOT_LOADED,
+                    s->pend_acct != NULL ? s->pend_acct->plugin : "");
+        break;
+    }
+    stat_inc(&s->w->stats.auth_failures);
+}
+
 /* Answer the login login_decided() judged. */
 void login_finish(struct session *s)
 {
@@ -201,7 +275,7 @@ void login_finish(struct session *s)
         audit_login(false, s->id, user, s->peer, s->listener->name, s->deny_why);
         if (s->lstats != NULL)
             atomic_fetch_add_explicit(&s->lstats->auth_failures, 1, memory_order_relaxed);
-        send_access_denied(s, reply_seq, user, strlen(user), s->pend_used_pw);
+        send_login_refusal(s, reply_seq, user);
         login_failed(s, END_AUTH_FAILED);
         return;
     }
@@ -247,6 +321,16 @@ void login_finish(struct session *s)
         s->pend_attrs = NULL;
         s->pend_attrs_len = 0;
     }
+    if (u == &s->acct_pend) {
+        /* the session's account from now on */
+        free(s->acct_cur.name);
+        s->acct_cur = s->acct_pend;
+        memset(&s->acct_pend, 0, sizeof(s->acct_pend));
+        s->acct_cur.tls_subject = NULL; /* in pend_acct, freed below; checked at login only */
+        u = &s->acct_cur;
+    }
+    free(s->pend_acct);
+    s->pend_acct = NULL;
     s->cu = u;
     registry_set_user(&s->reg, s->user);
     s->consistency = u->consistency != CONSISTENCY_DEFAULT             ? u->consistency
@@ -298,13 +382,140 @@ static void client_start_tls(struct session *s, uint32_t len)
         session_mark_closing(s, rc == HY_NOMEM ? END_NOMEM : END_TLS_FAILED);
 }
 
+/* The config's user of this name, unless users_source reads the
+ * servers' accounts only. */
+static const struct config_user *config_user_of(const struct session *s, const char *user,
+                                                size_t len)
+{
+    if (s->cfg->users_source == USERS_BACKENDS)
+        return NULL;
+    return config_find_user(s->cfg, user, len);
+}
+
+/* How often a login waiting for a read of the accounts looks whether it
+ * is done. */
+#define USERS_POLL_MS 10
+
+/* The login waits for the next read of the servers' accounts (`auth` and
+ * `seq` kept): false if there is none to wait for (the accounts do not
+ * come from the servers, or this login has had its read). */
+static bool users_wait_start(struct session *s, const uint8_t *auth, size_t auth_len, uint8_t seq)
+{
+    uint64_t ticket;
+    if (s->users_waited || !users_refresh_request(&ticket))
+        return false;
+    s->users_wait = true;
+    s->users_ticket = ticket;
+    /* the next read may start a second from now and then connect and
+     * query, each within monitor.timeout_ms */
+    int bound = HY_MIN(s->cfg->login_timeout_ms, 1000 + 2 * s->cfg->monitor.timeout_ms + 200);
+    s->users_deadline = ev_now(s->w->loop) + bound / 1e3;
+    s->wait_auth_len = (uint8_t)HY_MIN(auth_len, sizeof(s->wait_auth));
+    memcpy(s->wait_auth, auth, s->wait_auth_len);
+    s->wait_seq = seq;
+    ev_io_stop(s->w->loop, &s->client.rio);
+    session_timer_start(s, USERS_POLL_MS);
+    return true;
+}
+
+/* users_source: the server account `user` logs in as from this client,
+ * made the login's config user (s->acct_pend, with s->pend_acct). Sets
+ * *out (NULL for none, s->deny saying which error). Returns false when the
+ * login waits for a read of the accounts instead: the token is kept and
+ * users_wait_poll() takes the login up again. */
+static bool server_account(struct session *s, const char *user, const uint8_t *auth,
+                           size_t auth_len, uint8_t seq, const struct config_user **out)
+{
+    *out = NULL;
+    char ip[64];
+    client_ip(s, ip, sizeof(ip));
+    struct users_answer *ua = malloc(sizeof(*ua));
+    if (ua == NULL)
+        return true;
+    users_lookup(user, ip, ua);
+    if (!ua->found && users_wait_start(s, auth, auth_len, seq)) {
+        free(ua);
+        return false;
+    }
+    s->pend_disconnect_expired = ua->disconnect_expired;
+    if (!ua->found) {
+        s->deny = ua->stand_in_socket ? DENY_NO_MENTION : DENY_ACCESS;
+        free(ua);
+        return true;
+    }
+    free(s->pend_acct);
+    s->pend_acct = malloc(sizeof(*s->pend_acct));
+    free(s->acct_pend.name);
+    memset(&s->acct_pend, 0, sizeof(s->acct_pend));
+    s->acct_pend.name = strdup(user);
+    if (s->pend_acct == NULL || s->acct_pend.name == NULL) {
+        free(ua);
+        free(s->pend_acct);
+        s->pend_acct = NULL;
+        return true;
+    }
+    *s->pend_acct = ua->acct;
+    free(ua);
+    const struct account *a = s->pend_acct;
+    struct config_user *u = &s->acct_pend;
+    u->no_password = a->no_password;
+    memcpy(u->h2, a->h2, sizeof(u->h2));
+    u->require_tls = a->ssl != ACCOUNT_SSL_NONE;
+    u->tls_subject = a->ssl == ACCOUNT_SSL_SPECIFIED && a->x509_subject[0] != '\0'
+                         ? s->pend_acct->x509_subject
+                         : NULL;
+    u->max_connections = a->max_user_connections;
+    s->deny = a->fail_no_mention ? DENY_NO_MENTION : DENY_ACCESS;
+    switch (a->auth) {
+    case ACCOUNT_NATIVE:
+        *out = u;
+        break;
+    case ACCOUNT_OTHER:
+        s->deny = DENY_PLUGIN;
+        slog_info(s, "account '%.80s'@'%.80s' authenticates with %s, which halyard cannot check",
+                  a->user, a->host, a->plugin);
+        break;
+    case ACCOUNT_INVALID:
+    case ACCOUNT_UNIX_SOCKET:
+        break;
+    }
+    return true;
+}
+
+/* SS_HANDSHAKE / SS_AUTH_SWITCH with users_wait: has the read of the
+ * accounts the login asked for finished (or the wait run out)? Then the
+ * login goes on with the token it kept. */
+void users_wait_poll(struct session *s)
+{
+    if (users_loads_done() <= s->users_ticket && ev_now(s->w->loop) < s->users_deadline) {
+        session_timer_start(s, USERS_POLL_MS);
+        return;
+    }
+    s->users_wait = false;
+    s->users_waited = true;
+    session_timer_stop(s);
+    update_reads(s);
+    uint8_t auth[MYSQL_SCRAMBLE_LEN];
+    size_t len = s->wait_auth_len;
+    memcpy(auth, s->wait_auth, len);
+    explicit_bzero(s->wait_auth, sizeof(s->wait_auth));
+    auth_check(s, login_user(s), strlen(login_user(s)), auth, len, s->wait_seq);
+    explicit_bzero(auth, sizeof(auth));
+}
+
 /* Finish a mysql_native_password login (or COM_CHANGE_USER) once we know
  * whether the password is right. `seq` is the sequence id of the client's
  * auth packet. */
 void auth_check(struct session *s, const char *user, size_t user_len, const uint8_t *auth,
                 size_t auth_len, uint8_t seq)
 {
-    const struct config_user *u = config_find_user(s->cfg, user, user_len);
+    const struct config_user *u = config_user_of(s, user, user_len);
+    s->deny = DENY_ACCESS;
+    free(s->pend_acct);
+    s->pend_acct = NULL;
+    if (u == NULL && s->cfg->users_source != USERS_CONFIG &&
+        !server_account(s, user, auth, auth_len, seq, &u))
+        return; /* waits for the accounts */
     uint8_t h1[MYSQL_SHA1_LEN];
     bool ok = false;
     if (u != NULL) {
@@ -313,6 +524,16 @@ void auth_check(struct session *s, const char *user, size_t user_len, const uint
         else
             ok = auth_native_verify(s->scramble, auth, auth_len, u->h2, h1);
     }
+    /* A server account that refuses this login may have changed on the
+     * server since the last read (a new password, unlocked): read again
+     * once before answering, as for an unknown name. */
+    const struct account *a = s->pend_acct;
+    if (a != NULL && (!ok || a->locked || expired_refused(s, a)) &&
+        users_wait_start(s, auth, auth_len, seq)) {
+        explicit_bzero(h1, sizeof(h1));
+        return;
+    }
+    s->users_waited = false;
     login_decided(s, u, ok, ok && !u->no_password ? h1 : NULL, NULL, auth_len > 0,
                   (uint8_t)(seq + 1));
     explicit_bzero(h1, sizeof(h1));
@@ -350,7 +571,12 @@ static bool client_secure(const struct session *s)
  * reply to our scramble, `seq` the sequence id of its packet. */
 static void sha2_login(struct session *s, const uint8_t *auth, size_t auth_len, uint8_t seq)
 {
-    const struct config_user *u = config_find_user(s->cfg, s->user, strlen(s->user));
+    const struct config_user *u = config_user_of(s, s->user, strlen(s->user));
+    if (u == NULL && s->cfg->users_source != USERS_CONFIG) {
+        /* the servers' accounts are mysql_native_password ones */
+        send_auth_switch(s, (uint8_t)(seq + 1));
+        return;
+    }
     uint8_t h1[MYSQL_SHA1_LEN], s2[MYSQL_SHA256_LEN];
     bool have_h1 = false, have_s2 = false;
     if (u != NULL && u->no_password) {
@@ -416,7 +642,7 @@ static void sha2_full(struct session *s, const uint8_t *p, uint32_t len, uint8_t
     } else if (cfg->rsa != NULL) {
         n = auth_rsa_decrypt_password(cfg->rsa, p, len, s->scramble, pw, sizeof(pw));
     }
-    const struct config_user *u = config_find_user(cfg, s->user, strlen(s->user));
+    const struct config_user *u = config_user_of(s, s->user, strlen(s->user));
     uint8_t h1[MYSQL_SHA1_LEN], s2[MYSQL_SHA256_LEN];
     bool ok =
         n >= 0 && u != NULL &&
@@ -505,6 +731,7 @@ void session_handle_login(struct session *s)
         return;
     }
     s->caps = lg.caps & SERVER_CAPS;
+    s->expired_ok = (lg.caps & CLIENT_CAN_HANDLE_EXPIRED_PASSWORDS) != 0;
     s->charset = lg.charset;
     s->user = dup_bytes(lg.user, lg.user_len);
     if (lg.db != NULL && lg.db_len > 0 && (s->caps & CLIENT_CONNECT_WITH_DB))

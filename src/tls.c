@@ -663,15 +663,26 @@ const struct transport_ops transport_tls = {
 
 /* ---- information -------------------------------------------------------- */
 
-bool tls_peer_subject(const struct conn *c, char *out, size_t len)
+/* A name of the client's verified certificate, one-line form. */
+static bool peer_name(const struct conn *c, bool issuer, char *out, size_t len)
 {
     if (c->tls == NULL || len == 0)
         return false;
     X509 *peer = SSL_get0_peer_certificate(c->tls->ssl);
     if (peer == NULL || SSL_get_verify_result(c->tls->ssl) != X509_V_OK)
         return false;
-    return X509_NAME_oneline(X509_get_subject_name(peer), out, (int)HY_MIN(len, (size_t)INT_MAX)) !=
-           NULL;
+    X509_NAME *name = issuer ? X509_get_issuer_name(peer) : X509_get_subject_name(peer);
+    return X509_NAME_oneline(name, out, (int)HY_MIN(len, (size_t)INT_MAX)) != NULL;
+}
+
+bool tls_peer_subject(const struct conn *c, char *out, size_t len)
+{
+    return peer_name(c, false, out, len);
+}
+
+bool tls_peer_issuer(const struct conn *c, char *out, size_t len)
+{
+    return peer_name(c, true, out, len);
 }
 
 void tls_describe(const struct conn *c, char *out, size_t len)

@@ -29,6 +29,13 @@ enum backend_role {
 
 const char *backend_role_to_str(enum backend_role role);
 
+/* Where the accounts clients log in as come from (users_source). */
+enum users_source {
+    USERS_CONFIG = 0, /* users[] only */
+    USERS_BACKENDS,   /* the primary's mysql.global_priv (users.h) */
+    USERS_BOTH,       /* users[], then the primary's for names users[] lacks */
+};
+
 /* What a session's reads may see after its own writes (read/write split). */
 enum consistency {
     CONSISTENCY_DEFAULT = 0, /* inherit: user -> listener -> top level */
@@ -265,6 +272,9 @@ struct config {
     char *auth_rsa_private_key; /* PEM file as written; "" = no RSA key exchange */
     char *auth_rsa_public_key;  /* PEM file as written; "" = derived from the private key */
     struct auth_rsa *rsa;       /* the loaded pair; NULL without one */
+
+    enum users_source users_source;
+    int users_refresh_ms; /* the accounts are read again this often (users.h) */
 
     int firewall_learn_max; /* digests the firewall's learn mode keeps; sized at start */
     char *admin_socket;     /* resolved ({port} replaced); "" = none */

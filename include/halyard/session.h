@@ -26,6 +26,7 @@
 #include "halyard/config.h"
 #include "halyard/conn.h"
 #include "halyard/core.h"
+#include "halyard/accounts.h"
 #include "halyard/log.h"
 #include "halyard/server.h"
 #include "halyard/mysql_proto.h"
@@ -107,6 +108,15 @@ struct state_change {
     struct readback rb; /* the variables whose values are read back */
     bool rb_sent;       /* the read-back went out behind the command */
     bool ok;            /* the command succeeded */
+};
+
+/* The error of a refused login (login_finish). */
+enum login_deny {
+    DENY_ACCESS = 0, /* 1045 access denied (using password: YES/NO) */
+    DENY_NO_MENTION, /* 1698 access denied: the account's method is unix_socket */
+    DENY_LOCKED,     /* 4151 ACCOUNT LOCK */
+    DENY_EXPIRED,    /* 1862 PASSWORD EXPIRE, and the server disconnects such clients */
+    DENY_PLUGIN,     /* 1524 a method halyard cannot check (pend_acct->plugin) */
 };
 
 struct session {
@@ -252,9 +262,22 @@ struct session {
     uint8_t pend_h1[MYSQL_SHA1_LEN];
     const struct config_user *pend_u; /* in cfg; NULL for an unknown user */
     const char *deny_why;             /* why pend_ok is false, for the audit line */
-    const struct config_user *cu;     /* the logged-in user, in cfg */
-    uint64_t fw_hash;                 /* the digest the firewall refused */
-    bool user_counted;                /* counted in guard's sessions of `user` */
+    const struct config_user *cu;     /* the logged-in user, in cfg or acct_cur */
+    /* users_source (users.h): a login as one of the servers' accounts.
+     * pend_u and cu point at these then; their names are the session's. */
+    struct config_user acct_pend, acct_cur;
+    struct account *pend_acct;    /* the login's account as the server has it; heap */
+    enum login_deny deny;         /* the error a refused login gets */
+    bool expired_ok;              /* the client handles expired passwords */
+    bool pend_disconnect_expired; /* the server refuses it an expired password */
+    bool users_wait;              /* the login waits on `timer` for a read of the accounts */
+    bool users_waited;            /* ... and had it: it is decided now */
+    uint64_t users_ticket;        /* users_loads_done() must pass this */
+    double users_deadline;        /* ev_now() when the wait ends anyway */
+    uint8_t wait_auth[MYSQL_SCRAMBLE_LEN]; /* the client's token, kept for the wait */
+    uint8_t wait_auth_len, wait_seq;
+    uint64_t fw_hash;  /* the digest the firewall refused */
+    bool user_counted; /* counted in guard's sessions of `user` */
     char *user;
     char *db; /* schema requested at login or by COM_CHANGE_USER */
     uint8_t *attrs;

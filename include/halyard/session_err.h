@@ -44,6 +44,10 @@ enum session_err {
     SERR_KILLED,                /* KILL CONNECTION through halyard */
     SERR_ANSWER_ABANDONED,      /* (text) a backend broke the protocol or went silent mid-answer */
     SERR_FIREWALL,              /* (user) statement not in the user's allow-list */
+    SERR_ACCESS_DENIED_NO_PW,   /* (int len, user, host) an account whose method is unix_socket */
+    SERR_ACCOUNT_LOCKED,        /* ACCOUNT LOCK */
+    SERR_PASSWORD_EXPIRED,      /* PASSWORD EXPIRE, disconnect_on_expired_password */
+    SERR_PLUGIN_NOT_LOADED,     /* (plugin) an authentication method halyard cannot check */
     SERR__COUNT
 };
 

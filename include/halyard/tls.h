@@ -98,6 +98,8 @@ static inline bool conn_is_tls(const struct conn *c)
 /* The peer certificate's subject, one-line form ("/C=FI/O=Acme/CN=app", as
  * MariaDB's REQUIRE SUBJECT): false when there is none. */
 bool tls_peer_subject(const struct conn *c, char *out, size_t len);
+/* The same for the certificate's issuer. */
+bool tls_peer_issuer(const struct conn *c, char *out, size_t len);
 /* "TLSv1.3 TLS_AES_256_GCM_SHA384" for logs. */
 void tls_describe(const struct conn *c, char *out, size_t len);
 

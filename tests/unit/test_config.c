@@ -272,12 +272,18 @@ static const struct config_case cases[] = {
 
     /* ---- required keys ---- */
     {"no listeners", USERS BACKENDS, "t.conf: listeners: required key is missing"},
-    {"no users", LISTENERS BACKENDS, "t.conf: users: required key is missing"},
+    {"no users", LISTENERS BACKENDS,
+     "t.conf: users: no user: list at least one, or set users_source = \"backends\""},
     {"no backends", LISTENERS USERS, "t.conf: backends: required key is missing"},
     {"empty listeners", "listeners = ();\n" USERS BACKENDS,
      "t.conf:1: listeners: has 0 elements, at least 1 required"},
     {"empty users", LISTENERS "users = ();\n" BACKENDS,
-     "t.conf:2: users: has 0 elements, at least 1 required"},
+     "t.conf:2: users: no user: list at least one, or set users_source = \"backends\""},
+    {"users_source without monitor", "users_source = \"backends\";\n" LISTENERS BACKENDS,
+     "t.conf:1: users_source: reading the accounts from the primary needs an account to read "
+     "them as: set monitor.user"},
+    {"users_source bad word", "users_source = \"servers\";\n" LISTENERS USERS BACKENDS,
+     "t.conf:1: users_source:"},
     {"empty backends", LISTENERS USERS "backends = ();\n",
      "t.conf:3: backends: has 0 elements, at least 1 required"},
     {"listener without name", WITH_L("{ address = \"h\"; port = 1; }"),

@@ -1,0 +1,357 @@
+/*
+ * users.c: the servers' accounts shared by the workers, and their loader
+ * on the monitor's loop (see users.h).
+ *
+ * The table is replaced whole under `users_lock`; a lookup copies the one
+ * account it needs out under the same lock. Reads are counted: a read
+ * asked for by a worker gets a ticket (the reads started so far), and the
+ * read that serves it is the next one to finish past it, so a waiter
+ * never takes an older table for a fresh one.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "halyard/backend.h"
+#include "halyard/config.h"
+#include "halyard/log.h"
+#include "halyard/sqlclient.h"
+#include "halyard/users.h"
+
+/* Priv is JSON: the server's own JSON_VALUE() takes out what a login
+ * needs, so halyard parses no JSON. The columns are accounts.h's ACOL_*. */
+/* clang-format off */
+#define J(path) "JSON_VALUE(Priv, '$." path "'), "
+static const char USERS_SQL[] =
+    "SELECT User, Host, "
+    J("is_role") J("plugin") J("authentication_string")
+    J("auth_or[0].plugin") J("auth_or[0].authentication_string")
+    J("auth_or[1].plugin") J("auth_or[1].authentication_string")
+    J("auth_or[2].plugin") J("auth_or[2].authentication_string")
+    "JSON_LENGTH(Priv, '$.auth_or'), "
+    J("account_locked") J("password_last_changed") J("password_lifetime")
+    J("ssl_type") J("x509_subject") J("x509_issuer") J("max_user_connections")
+    "@@default_password_lifetime, @@skip_name_resolve, @@disconnect_on_expired_password "
+    "FROM mysql.global_priv";
+#undef J
+/* clang-format on */
+
+/* Reads a login asks for start at most this often (seconds): a scanner's
+ * logins wait for the next one, they do not make more. */
+#define REQUEST_MIN_S 1.0
+
+static pthread_mutex_t users_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct account_table users_table; /* under users_lock */
+static bool users_loaded;                /* under users_lock */
+static char users_error[256];            /* under users_lock: the last read's failure */
+static atomic_bool users_resolve;
+
+static _Atomic uint64_t loads_started, loads_done;
+static atomic_bool read_wanted; /* a login asked for a read */
+static _Atomic(struct users_loader *) the_loader;
+static atomic_int the_source; /* enum users_source of the loader's config */
+
+struct users_loader {
+    struct ev_loop *loop;
+    ev_async wake;
+    ev_timer timer;    /* every users_refresh_ms */
+    ev_timer soon;     /* a read logins asked for, REQUEST_MIN_S after the last */
+    double last_start; /* ev_now() when the last read started */
+    struct config *cfg;
+    struct sqlclient *sc;
+    char backend[64]; /* the server being read */
+    bool busy;        /* a read is under way */
+    bool again;       /* asked for during it: one more after */
+    bool failing;     /* the last read failed (logged once a streak) */
+    size_t last_n;    /* accounts of the last read (logged on change) */
+};
+
+/* ---- the shared table ---------------------------------------------------- */
+
+void users_lookup(const char *user, const char *ip, struct users_answer *out)
+{
+    memset(out, 0, sizeof(*out));
+    pthread_mutex_lock(&users_lock);
+    out->loaded = users_loaded;
+    out->name_resolve = users_table.name_resolve;
+    out->disconnect_expired = users_table.disconnect_expired;
+    const char *hostname = out->name_resolve && accounts_loopback(ip) ? "localhost" : NULL;
+    const struct account *a = accounts_find(&users_table, user, hostname, ip);
+    if (a != NULL) {
+        out->found = true;
+        out->acct = *a;
+    } else {
+        const struct account *st = accounts_stand_in(&users_table, user);
+        out->stand_in_socket = st != NULL && st->fail_no_mention;
+    }
+    pthread_mutex_unlock(&users_lock);
+}
+
+void users_info_get(struct users_info *out)
+{
+    memset(out, 0, sizeof(*out));
+    pthread_mutex_lock(&users_lock);
+    out->loaded = users_loaded;
+    out->accounts = users_table.n;
+    memcpy(out->error, users_error, sizeof(out->error));
+    pthread_mutex_unlock(&users_lock);
+    out->reads = atomic_load(&loads_done);
+}
+
+bool users_name_resolve(void)
+{
+    return atomic_load_explicit(&users_resolve, memory_order_relaxed);
+}
+
+static void publish(struct account_table *t)
+{
+    pthread_mutex_lock(&users_lock);
+    struct account *old = users_table.v;
+    users_table = *t;
+    users_loaded = true;
+    pthread_mutex_unlock(&users_lock);
+    atomic_store(&users_resolve, t->name_resolve);
+    free(old);
+}
+
+void users_clear(void)
+{
+    pthread_mutex_lock(&users_lock);
+    struct account *old = users_table.v;
+    memset(&users_table, 0, sizeof(users_table));
+    users_loaded = false;
+    pthread_mutex_unlock(&users_lock);
+    free(old);
+}
+
+bool users_refresh_request(uint64_t *ticket)
+{
+    struct users_loader *l = atomic_load(&the_loader);
+    if (l == NULL || atomic_load(&the_source) == USERS_CONFIG)
+        return false;
+    /* any read that starts from now on serves this login */
+    *ticket = atomic_load(&loads_started);
+    atomic_store(&read_wanted, true);
+    ev_async_send(l->loop, &l->wake);
+    return true;
+}
+
+uint64_t users_loads_done(void)
+{
+    return atomic_load(&loads_done);
+}
+
+/* ---- the loader ------------------------------------------------------------ */
+
+static void load_start(struct users_loader *l);
+static void read_asked(struct users_loader *l);
+
+static void load_end(struct users_loader *l, bool ok, const char *why)
+{
+    if (l->sc != NULL) {
+        sqlclient_destroy(l->sc);
+        l->sc = NULL;
+    }
+    if (!ok && !l->failing)
+        hy_log_warn("users: cannot read the accounts from %s: %s", l->backend, why);
+    else if (ok && l->failing)
+        hy_log_info("users: the accounts are read from %s again", l->backend);
+    l->failing = !ok;
+    pthread_mutex_lock(&users_lock);
+    snprintf(users_error, sizeof(users_error), "%s", ok ? "" : why);
+    pthread_mutex_unlock(&users_lock);
+    l->busy = false;
+    atomic_store(&loads_done, atomic_load(&loads_started));
+    if (l->again) {
+        l->again = false;
+        read_asked(l);
+    }
+}
+
+/* The answer to USERS_SQL into a new table, published. */
+static void rows_cb(struct sqlclient *c, const struct sqlresult *res, void *arg)
+{
+    (void)c;
+    struct users_loader *l = arg;
+    char why[400];
+    if (!res->ok) {
+        snprintf(why, sizeof(why), "%.256s%s (%u)", res->err_msg,
+                 res->err_code == 1142 ? "; it needs GRANT SELECT ON mysql.global_priv" : "",
+                 res->err_code);
+        load_end(l, false, why);
+        return;
+    }
+    if (res->n_cols != ACOL__COUNT) {
+        load_end(l, false, "unexpected columns in the answer");
+        return;
+    }
+    struct account_table t = {0};
+    t.v = calloc(res->n_rows ? res->n_rows : 1, sizeof(*t.v));
+    if (t.v == NULL) {
+        load_end(l, false, "out of memory");
+        return;
+    }
+    if (res->n_rows > 0) {
+        const char *skip = res->rows[0][ACOL_SKIP_NAME_RESOLVE];
+        const char *disc = res->rows[0][ACOL_DISCONNECT_EXPIRED];
+        t.name_resolve = skip != NULL && strcmp(skip, "0") == 0;
+        t.disconnect_expired = disc != NULL && strcmp(disc, "1") == 0;
+    }
+    for (size_t r = 0; r < res->n_rows; r++) {
+        char bad[80];
+        hy_status_t st = accounts_parse_row((const char *const *)res->rows[r], t.name_resolve,
+                                            &t.v[t.n], bad, sizeof(bad));
+        if (st == HY_OK)
+            t.n++;
+        else if (st == HY_ERROR)
+            hy_log_warn("users: account '%.80s'@'%.80s' on %s skipped: %s",
+                        res->rows[r][ACOL_USER] ? res->rows[r][ACOL_USER] : "",
+                        res->rows[r][ACOL_HOST] ? res->rows[r][ACOL_HOST] : "", l->backend, bad);
+    }
+    accounts_sort(&t);
+    if (t.n != l->last_n) /* each read is logged only when the count changes */
+        hy_log_info("users: %zu accounts from %s", t.n, l->backend);
+    l->last_n = t.n;
+    publish(&t);
+    load_end(l, true, NULL);
+}
+
+static void connected_cb(struct sqlclient *c, const struct sqlresult *res, void *arg)
+{
+    struct users_loader *l = arg;
+    if (!res->ok) {
+        load_end(l, false, res->err_msg);
+        return;
+    }
+    if (sqlclient_query(c, USERS_SQL, rows_cb, l) != HY_OK)
+        load_end(l, false, "the query could not start");
+}
+
+static void load_start(struct users_loader *l)
+{
+    if (l->busy) {
+        l->again = true;
+        return;
+    }
+    if (l->cfg->users_source == USERS_CONFIG)
+        return;
+    l->busy = true;
+    l->last_start = ev_now(l->loop);
+    atomic_fetch_add(&loads_started, 1);
+    int idx = backend_primary_index(l->cfg);
+    if (idx < 0) {
+        snprintf(l->backend, sizeof(l->backend), "the primary");
+        load_end(l, false, "no usable primary");
+        return;
+    }
+    const struct config_backend *be = &l->cfg->backends[idx];
+    snprintf(l->backend, sizeof(l->backend), "%s", be->name);
+    struct sqlclient_target t = {
+        .name = be->name,
+        .address = be->address,
+        .port = be->port,
+        .user = l->cfg->monitor.user,
+        .password = l->cfg->monitor.password,
+        .tls = be->tls,
+        .tls_ctx = be->tls_ctx,
+    };
+    l->sc = sqlclient_create(l->loop, &t, l->cfg->monitor.timeout_ms);
+    if (l->sc == NULL) {
+        load_end(l, false, "out of memory");
+        return;
+    }
+    if (sqlclient_connect(l->sc, connected_cb, l) != HY_OK)
+        load_end(l, false, "the connect could not start");
+}
+
+/* Logins asked for a read: one now, or REQUEST_MIN_S after the last. */
+static void read_asked(struct users_loader *l)
+{
+    if (l->busy) {
+        l->again = true;
+        return;
+    }
+    double wait = l->last_start + REQUEST_MIN_S - ev_now(l->loop);
+    if (wait > 0) {
+        if (!ev_is_active(&l->soon)) {
+            ev_timer_set(&l->soon, wait, 0.);
+            ev_timer_start(l->loop, &l->soon);
+        }
+        return;
+    }
+    ev_timer_stop(l->loop, &l->soon);
+    hy_log_info("users: reading the accounts again: a login as an unknown user");
+    load_start(l);
+}
+
+static void wake_cb(struct ev_loop *loop, ev_async *a, int revents)
+{
+    (void)loop;
+    (void)revents;
+    if (atomic_exchange(&read_wanted, false))
+        read_asked(container_of(a, struct users_loader, wake));
+}
+
+static void soon_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)loop;
+    (void)revents;
+    read_asked(container_of(t, struct users_loader, soon));
+}
+
+static void timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)loop;
+    (void)revents;
+    load_start(container_of(t, struct users_loader, timer));
+}
+
+struct users_loader *users_loader_create(struct ev_loop *loop, struct config *cfg)
+{
+    struct users_loader *l = calloc(1, sizeof(*l));
+    if (l == NULL)
+        return NULL;
+    l->loop = loop;
+    ev_async_init(&l->wake, wake_cb);
+    ev_async_start(loop, &l->wake);
+    ev_init(&l->timer, timer_cb);
+    ev_init(&l->soon, soon_cb);
+    l->last_start = -REQUEST_MIN_S;
+    users_loader_configure(l, cfg);
+    atomic_store(&the_loader, l);
+    return l;
+}
+
+void users_loader_configure(struct users_loader *l, struct config *cfg)
+{
+    struct config *old = l->cfg;
+    l->cfg = config_get(cfg);
+    config_put(old);
+    atomic_store(&the_source, (int)cfg->users_source);
+    if (cfg->users_source == USERS_CONFIG) {
+        ev_timer_stop(l->loop, &l->timer);
+        users_clear();
+        return;
+    }
+    /* at once (a first read, or a reload that may name another primary or
+     * account), then every users_refresh_ms */
+    ev_timer_stop(l->loop, &l->timer);
+    ev_timer_set(&l->timer, 0., cfg->users_refresh_ms / 1000.0);
+    ev_timer_start(l->loop, &l->timer);
+}
+
+void users_loader_destroy(struct users_loader *l)
+{
+    if (l == NULL)
+        return;
+    atomic_store(&the_loader, NULL);
+    sqlclient_destroy(l->sc);
+    ev_timer_stop(l->loop, &l->timer);
+    ev_timer_stop(l->loop, &l->soon);
+    ev_async_stop(l->loop, &l->wake);
+    config_put(l->cfg);
+    free(l);
+    users_clear();
+}

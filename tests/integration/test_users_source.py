@@ -1,0 +1,419 @@
+"""users_source = "backends" | "both": halyard reads the accounts from the
+primary's mysql.global_priv (as monitor.user) and logs clients in as them.
+
+Each refusal is compared with what the server itself answers the same
+client directly (code, SQLSTATE, message), so the tests fail if halyard's
+text drifts from the server's.
+"""
+
+import threading
+import time
+
+import pymysql
+import pytest
+
+from rawmysql import MySQLError, RawConn
+from util import (APP_PASSWORD, APP_USER, MONITOR_USER, default_halyard_settings,
+                  mysql_native_hash, render_libconfig, wait_until)
+
+PW = "s3cret"
+
+
+@pytest.fixture
+def grant(cluster):
+    """The monitor account may read mysql.global_priv (on every node)."""
+    cluster.sql(0, f"GRANT SELECT ON mysql.global_priv TO '{MONITOR_USER}'@'%'")
+    yield
+    cluster.sql(0, f"REVOKE SELECT ON mysql.global_priv FROM '{MONITOR_USER}'@'%'")
+
+
+@pytest.fixture
+def accounts(cluster):
+    """accounts(name, clause=...) creates 'name'@'%' on the primary (and,
+    replicated, on every node); all are dropped at the end."""
+    made = []
+
+    def make(name, clause=f"IDENTIFIED BY '{PW}'", host="%"):
+        cluster.sql(0, f"DROP USER IF EXISTS '{name}'@'{host}'")
+        cluster.sql(0, f"CREATE USER '{name}'@'{host}' {clause}")
+        cluster.sql(0, f"GRANT SELECT ON *.* TO '{name}'@'{host}'")
+        made.append((name, host))
+        cluster.sync()
+        return name
+
+    yield make
+    for name, host in made:
+        cluster.sql(0, f"DROP USER IF EXISTS '{name}'@'{host}'")
+    cluster.sync()
+
+
+def start_backends(start_halyard, source="backends", **kw):
+    h = start_halyard(users_source=source, **kw)
+    h.wait_log(r"users: \d+ accounts from \S+")
+    return h
+
+
+def login_error(port, user, password, **kw):
+    """(code, sqlstate, message) of a pymysql login that must fail."""
+    with pytest.raises(pymysql.err.OperationalError) as e:
+        pymysql.connect(host="127.0.0.1", port=port, user=user, password=password,
+                        connect_timeout=5, **kw)
+    return e.value.args
+
+
+def current_user(port, user, password, **kw):
+    """CURRENT_USER() of a pymysql login, or the login's error args."""
+    try:
+        c = pymysql.connect(host="127.0.0.1", port=port, user=user, password=password, **kw)
+    except pymysql.err.OperationalError as e:
+        return e.args
+    with c.cursor() as cur:
+        cur.execute("SELECT CURRENT_USER()")
+        got = cur.fetchone()[0]
+    c.close()
+    return got
+
+
+def same_login_error(cluster, h, user, password, **kw):
+    """The error a login gets through halyard, asserted equal to the
+    primary's own."""
+    direct = login_error(cluster.primary_port, user, password, **kw)
+    through = login_error(h.port, user, password, **kw)
+    assert through == direct
+    return through
+
+
+def test_server_account_logs_in(start_halyard, cluster, grant, accounts):
+    name = accounts("hy_srv1")
+    # no users[] at all: with "backends" it may be left out
+    settings = default_halyard_settings(cluster, 0)
+    del settings["users"]
+    settings["users_source"] = "backends"
+    text = render_libconfig(settings)
+    assert text.count("port = 0;") == 1
+    h = start_halyard(text.replace("port = 0;", "port = $listen_port;"))
+    h.wait_log(r"users: \d+ accounts from \S+")
+    c = h.connect(user=name, password=PW)
+    with c.cursor() as cur:
+        cur.execute("SELECT CURRENT_USER()")
+        assert cur.fetchone()[0] == f"{name}@%"
+        cur.execute("SELECT @@server_id")  # a read: on a replica, logged in as the account
+        assert cur.fetchone()[0] != cluster.server_id(0)
+
+
+def test_wrong_password_as_the_server(start_halyard, cluster, grant, accounts):
+    name = accounts("hy_srv2")
+    h = start_backends(start_halyard)
+    err = same_login_error(cluster, h, name, "wrong")
+    assert err[0] == 1045
+    err = same_login_error(cluster, h, name, "")
+    assert "using password: NO" in err[1]
+
+
+def test_unknown_users_as_the_server(start_halyard, cluster, grant):
+    """An unknown name fails as the server fails it: with the error of the
+    account the server takes as its stand-in (1698 when that one is
+    root@localhost's unix_socket, 1045 otherwise), for many names."""
+    h = start_backends(start_halyard, auth_fail_limit=0)
+    names = [f"nobody{i}x" for i in range(24)]
+    direct = {n: login_error(cluster.primary_port, n, "pw") for n in names}
+    # through halyard side by side: each waits for the next read of the
+    # accounts, which they share
+    through = {}
+    threads = [threading.Thread(target=lambda n=n: through.__setitem__(
+        n, login_error(h.port, n, "pw"))) for n in names]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert through == direct
+    assert {e[0] for e in direct.values()} == {1045, 1698}
+
+
+def test_locked_account(start_halyard, cluster, grant, accounts):
+    name = accounts("hy_locked", f"IDENTIFIED BY '{PW}' ACCOUNT LOCK")
+    h = start_backends(start_halyard)
+    err = same_login_error(cluster, h, name, PW)
+    assert err[0] == 4151
+    err = same_login_error(cluster, h, name, "wrong")
+    assert err[0] == 1045
+
+
+def test_require_ssl_and_user_limit(start_halyard, cluster, grant, accounts):
+    ssl = accounts("hy_ssl", f"IDENTIFIED BY '{PW}' REQUIRE SSL")
+    lim = accounts("hy_lim", f"IDENTIFIED BY '{PW}' WITH MAX_USER_CONNECTIONS 1")
+    h = start_backends(start_halyard)
+    assert same_login_error(cluster, h, ssl, PW)[0] == 1045
+
+    direct1 = pymysql.connect(host="127.0.0.1", port=cluster.primary_port, user=lim, password=PW)
+    direct = login_error(cluster.primary_port, lim, PW)
+    direct1.close()
+    h.connect(user=lim, password=PW)
+    through = login_error(h.port, lim, PW)
+    assert through == direct
+    assert through[0] == 1226
+
+
+def test_expired_password(start_halyard, cluster, grant, accounts):
+    name = accounts("hy_exp", f"IDENTIFIED BY '{PW}' PASSWORD EXPIRE")
+    cluster.sql(0, "SET GLOBAL disconnect_on_expired_password = ON")
+    try:
+        h = start_backends(start_halyard)
+        err = same_login_error(cluster, h, name, PW)
+        assert err[0] == 1862
+    finally:
+        cluster.sql(0, "SET GLOBAL disconnect_on_expired_password = OFF")
+
+
+def test_new_account_found_at_login(start_halyard, cluster, grant, accounts):
+    """An account created after halyard read the accounts logs in at once:
+    the login as an unknown name reads them again (no reload, no wait for
+    users_refresh_ms)."""
+    h = start_backends(start_halyard, users_refresh_ms=3600000)
+    name = accounts("hy_late")
+    c = h.connect(user=name, password=PW)
+    with c.cursor() as cur:
+        cur.execute("SELECT CURRENT_USER()")
+        assert cur.fetchone()[0] == f"{name}@%"
+    h.wait_log(r"users: \d+ accounts from \S+(.|\n)*users: \d+ accounts from \S+")
+
+
+def test_refresh_every_interval(start_halyard, cluster, grant, accounts):
+    h = start_backends(start_halyard, users_refresh_ms=1000)
+    before = h.log_text().count(" accounts from ")
+    accounts("hy_tick")
+    wait_until(lambda: h.log_text().count(" accounts from ") > before, 5,
+               what="a periodic read of the accounts")
+    # found by the periodic read: this login asks for none
+    c = h.connect(user="hy_tick", password=PW)
+    c.close()
+
+
+def test_unknown_logins_are_rate_limited(start_halyard, cluster, grant):
+    """A scanner's logins as unknown names make at most one read of the
+    accounts a second, however many there are and however they come: each
+    waits for the next read instead of starting one."""
+    h = start_backends(start_halyard, users_refresh_ms=3600000, auth_fail_limit=0)
+    marker = "a login as an unknown user"
+
+    def reads():
+        return h.log_text().count(marker)
+
+    codes = []
+    t0 = time.monotonic()
+    threads = [threading.Thread(target=lambda i=i: codes.append(
+        login_error(h.port, f"par{i}", "pw")[0])) for i in range(30)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - t0
+    assert len(codes) == 30 and set(codes) <= {1045, 1698}
+    assert 1 <= reads() <= 1 + elapsed, (reads(), elapsed)
+    assert elapsed < 4
+
+    before, t0 = reads(), time.monotonic()
+    for i in range(4):
+        assert login_error(h.port, f"seq{i}", "pw")[0] in (1045, 1698)
+    elapsed = time.monotonic() - t0
+    assert 1 <= reads() - before <= 1 + elapsed, (reads() - before, elapsed)
+
+
+def test_config_user_overrides(start_halyard, cluster, grant, accounts):
+    """users_source = "both": a config user of the same name wins (here its
+    allow list refuses this client, which the server's account would not);
+    with "backends" the config's users are not used."""
+    name = accounts("hy_both")
+    user = {"name": name, "password_hash": mysql_native_hash(PW), "allow": ["10.0.0.0/8"]}
+    users = [{"name": APP_USER, "password_hash": mysql_native_hash(APP_PASSWORD)}, user]
+    h = start_backends(start_halyard, source="both", users=users)
+    assert login_error(h.port, name, PW)[0] == 1045
+    h.connect().close()  # app: from the config
+    h2 = start_backends(start_halyard, source="backends", users=users)
+    h2.connect(user=name, password=PW).close()
+
+
+def test_change_user_to_server_account(start_halyard, cluster, grant, accounts):
+    name = accounts("hy_cu")
+    h = start_backends(start_halyard, source="both")
+    c = RawConn("127.0.0.1", h.port)
+    c.login(APP_USER, APP_PASSWORD)
+    c.change_user(name, PW)
+    assert c.value("SELECT CURRENT_USER()") == f"{name}@%"
+    with pytest.raises(MySQLError) as e:
+        c.change_user(name, "wrong")
+    assert e.value.code == 1045
+    assert c.value("SELECT CURRENT_USER()") == f"{name}@%"
+    # an account made after halyard's last read: the change waits for the next
+    late = accounts("hy_cu_late")
+    c.change_user(late, PW)
+    assert c.value("SELECT CURRENT_USER()") == f"{late}@%"
+    # an unknown name: the server's own answer, and the session stays
+    d = RawConn("127.0.0.1", cluster.primary_port)
+    d.login(APP_USER, APP_PASSWORD)
+    with pytest.raises(MySQLError) as direct:
+        d.change_user("hy_nosuch", PW)
+    with pytest.raises(MySQLError) as through:
+        c.change_user("hy_nosuch", PW)
+    assert (through.value.code, through.value.message) == (direct.value.code,
+                                                          direct.value.message)
+    assert c.value("SELECT CURRENT_USER()") == f"{late}@%"
+    d.close()
+    c.close()
+
+
+def test_expired_password_sandbox(start_halyard, cluster, grant, accounts):
+    """disconnect_on_expired_password = OFF (the default): the server logs
+    the client in and refuses its statements until it sets a password;
+    through halyard the same."""
+    name = accounts("hy_sandbox", f"IDENTIFIED BY '{PW}' PASSWORD EXPIRE")
+    h = start_backends(start_halyard)
+
+    def transcript(port):
+        out = []
+        c = pymysql.connect(host="127.0.0.1", port=port, user=name, password=PW, autocommit=True)
+        with c.cursor() as cur:
+            with pytest.raises(pymysql.MySQLError) as e:
+                cur.execute("SELECT 1")
+            out.append(e.value.args[0])
+        c.close()
+        return out
+
+    assert transcript(h.port) == transcript(cluster.primary_port) == [1820]
+
+
+def test_host_order_as_the_server(start_halyard, cluster, grant, accounts):
+    """The account a login is for is the one the server picks: the most
+    specific host first. (Anonymous accounts are left to the unit tests:
+    one for 127.0.0.1 here would take the monitor's and the app's logins
+    on the servers themselves.)"""
+    accounts("hy_ord", "IDENTIFIED BY 'any'", host="%")
+    accounts("hy_ord", "IDENTIFIED BY 'net'", host="127.0.0.%")
+    accounts("hy_ord", "IDENTIFIED BY 'exact'", host="127.0.0.1")
+    accounts("hy_ord2", "IDENTIFIED BY 'pattern'", host="127.0.0._")
+    accounts("hy_ord2", "IDENTIFIED BY 'wider'", host="127.0.%")
+    h = start_backends(start_halyard, auth_fail_limit=0)
+
+    who = current_user
+    for user, password in [("hy_ord", "exact"), ("hy_ord", "net"), ("hy_ord", "any"),
+                           ("hy_ord2", "pattern"), ("hy_ord2", "wider")]:
+        assert who(h.port, user, password) == who(cluster.primary_port, user, password), \
+            (user, password)
+    assert who(h.port, "hy_ord", "exact") == "hy_ord@127.0.0.1"
+    assert who(h.port, "hy_ord2", "pattern") == "hy_ord2@127.0.0._"
+    assert who(h.port, "hy_ord", "net")[0] == 1045
+
+
+def test_reload_turns_it_on_and_off(start_halyard, cluster, grant, accounts):
+    """A reload to users_source = "backends" reads the accounts at once; a
+    reload back to "config" forgets them (sessions logged in stay)."""
+    from test_reload import reload_ok
+    name = accounts("hy_reload")
+    h = start_halyard()
+    assert login_error(h.port, name, PW)[0] == 1045
+    settings = default_halyard_settings(cluster, h.port)
+    settings["users_source"] = "backends"
+    reload_ok(h, settings)
+    h.wait_log(r"users: \d+ accounts from \S+")
+    c = h.connect(user=name, password=PW)
+    settings["users_source"] = "config"
+    reload_ok(h, settings)
+    wait_until(lambda: login_error(h.port, name, PW)[0] == 1045, 5,
+               what="the server's accounts forgotten")
+    with c.cursor() as cur:
+        cur.execute("SELECT CURRENT_USER()")
+        assert cur.fetchone()[0] == f"{name}@%"
+
+
+def test_changed_account_read_again(start_halyard, cluster, grant, accounts):
+    """A refused login of a known account reads the accounts again before
+    it is answered: a new password or an unlock works at once."""
+    name = accounts("hy_chg")
+    h = start_backends(start_halyard, users_refresh_ms=3600000, auth_fail_limit=0)
+    h.connect(user=name, password=PW).close()
+    cluster.sql(0, f"ALTER USER '{name}'@'%' IDENTIFIED BY 'newer' ACCOUNT LOCK")
+    cluster.sync()
+    assert login_error(h.port, name, "newer")[0] == 4151
+    assert login_error(h.port, name, PW)[0] == 1045
+    cluster.sql(0, f"ALTER USER '{name}'@'%' ACCOUNT UNLOCK")
+    cluster.sync()
+    c = h.connect(user=name, password="newer")
+    with c.cursor() as cur:
+        cur.execute("SELECT CURRENT_USER()")
+        assert cur.fetchone()[0] == f"{name}@%"
+
+
+def test_require_subject_issuer_x509(start_halyard, cluster, grant, accounts):
+    """REQUIRE SUBJECT ... AND ISSUER ... and REQUIRE X509 over TLS, each
+    login compared with the server's own answer to the same client.
+    halyard logs in to the backends as the account too, so its own
+    certificate towards them (backend_tls_cert) must meet the REQUIRE."""
+    from test_tls import client_tls_settings, tls_files
+    f = tls_files(cluster)
+    subj = accounts("hy_subj", f"IDENTIFIED BY '{PW}' REQUIRE SUBJECT '/CN=app' "
+                               "AND ISSUER '/CN=halyard test CA'")
+    x509 = accounts("hy_x509", f"IDENTIFIED BY '{PW}' REQUIRE X509")
+    h = start_backends(start_halyard, **client_tls_settings(
+        cluster, tls_ca=f["ca"], backend_tls="on", backend_tls_cert=f["client-app"],
+        backend_tls_key=f["client-app-key"]))
+
+    def attempt(port, user, cert):
+        ssl = {"ca": f["ca"]}
+        if cert:
+            ssl.update(cert=f[cert], key=f[cert + "-key"])
+        return current_user(port, user, PW, ssl=ssl)
+
+    for user, cert, want in [(subj, "client-app", f"{subj}@%"), (subj, "client-other", 1045),
+                             (subj, None, 1045), (x509, "client-other", f"{x509}@%"),
+                             (x509, None, 1045)]:
+        got = attempt(h.port, user, cert)
+        assert got == attempt(cluster.primary_port, user, cert), (user, cert)
+        assert (got if isinstance(got, str) else got[0]) == want, (user, cert, got)
+
+
+def test_status_and_read_errors(start_halyard, cluster, accounts):
+    """show status tells how the reads go; without the GRANT a read fails
+    with a word on what is missing, and a login as a server account is
+    refused as an unknown name, without hanging."""
+    from test_reload import admin_json
+    name = accounts("hy_nogrant")
+    h = start_halyard(users_source="backends", auth_fail_limit=0)
+    h.wait_log(r"users: cannot read the accounts from \S+: .*needs GRANT SELECT ON "
+               r"mysql.global_priv")
+    st = admin_json(h, "show status")
+    assert st["users_accounts"] == 0
+    assert "GRANT SELECT ON mysql.global_priv" in st["users_read_error"]
+    t0 = time.monotonic()
+    assert login_error(h.port, name, PW)[0] == 1045
+    assert time.monotonic() - t0 < 5
+    cluster.sql(0, f"GRANT SELECT ON mysql.global_priv TO '{MONITOR_USER}'@'%'")
+    try:
+        cluster.sync()
+        h.connect(user=name, password=PW).close()  # the login reads them again
+        st = admin_json(h, "show status")
+        assert st["users_accounts"] > 0 and st["users_read_error"] == ""
+        assert st["users_reads"] >= 2
+    finally:
+        cluster.sql(0, f"REVOKE SELECT ON mysql.global_priv FROM '{MONITOR_USER}'@'%'")
+
+
+def test_mariadb_cli(start_halyard, cluster, grant, accounts):
+    """The mariadb CLI (libmariadb) logs in as a server account, and sees
+    the server's own errors for a wrong password and an unknown name."""
+    import subprocess
+    name = accounts("hy_cli")
+    h = start_backends(start_halyard, auth_fail_limit=0)
+
+    def cli(port, user, password):
+        r = subprocess.run(["mariadb", "--no-defaults", "-h127.0.0.1", f"-P{port}", f"-u{user}",
+                            f"-p{password}", "--connect-timeout=5", "-N", "-e",
+                            "SELECT CURRENT_USER()"], capture_output=True, text=True, timeout=30)
+        return r.returncode, r.stdout.strip(), r.stderr.strip()
+
+    assert cli(h.port, name, PW) == (0, f"{name}@%", "")
+    codes = set()
+    for user in [name] + [f"cli{i}x" for i in range(8)]:
+        direct = cli(cluster.primary_port, user, "wrong")
+        assert cli(h.port, user, "wrong") == direct
+        codes.add(direct[2].split()[1])
+    assert codes == {"1045", "1698"}, codes
