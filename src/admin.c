@@ -150,8 +150,9 @@ static const struct {
     {"show backends", "backends: role, state and why, lag, GTID, connections, queries, errors, "
                       "latency, last check"},
     {"backend NAME drain|maint|online",
-     "drain: no new statements, open transactions finish; maint: no statements at all; "
-     "online: back to what the health checks say"},
+     "drain: no new statements, open transactions finish, the answer once the server is idle "
+     "(drain nowait: at once); maint: no statements at all; online: back to what the health "
+     "checks say"},
     {"show digests [top N]", "the N statement digests (default 20) with the most total time"},
     {"kill session ID", "close client session ID now"},
     {"show blocked", "client addresses with failed logins, slowed down or blocked"},
@@ -280,11 +281,13 @@ hy_status_t admin_parse(const char *line, size_t len, struct admin_cmd *cmd, cha
     } else if (n == 2 && TOK_IS(0, "show") && TOK_IS(1, "backends")) {
         cmd->verb = ADMIN_SHOW_BACKENDS;
     } else if (n >= 1 && TOK_IS(0, "backend")) {
-        if (n != 3 || tlen[1] >= sizeof(cmd->arg) ||
+        if ((n != 3 && !(n == 4 && TOK_IS(2, "drain") && TOK_IS(3, "nowait"))) ||
+            tlen[1] >= sizeof(cmd->arg) ||
             !(TOK_IS(2, "drain") || TOK_IS(2, "maint") || TOK_IS(2, "online"))) {
-            snprintf(err, errlen, "ERR usage: backend NAME drain|maint|online");
+            snprintf(err, errlen, "ERR usage: backend NAME drain [nowait]|maint|online");
             return HY_ERROR;
         }
+        cmd->nowait = n == 4;
         cmd->verb = ADMIN_BACKEND_SET;
         memcpy(cmd->arg, tok[1], tlen[1]);
         cmd->mode = TOK_IS(2, "drain")   ? BACKEND_ADMIN_DRAIN
@@ -1287,9 +1290,14 @@ struct admin_conn {
     size_t out_off;
     struct admin_job *job; /* the answer being gathered */
     bool fo_wait;          /* waiting for the failover thread (a->fo) */
-    bool eof;              /* the client has shut down its side */
-    char audit_cmd[128];   /* the command whose answer goes to the audit log, "" = none */
-    bool close_after;      /* close once `out` is written */
+    /* `backend NAME drain`: waiting until the server is idle (drain_tick) */
+    struct backend_rt *drain_rt;
+    double drain_since;
+    bool drain_json;
+    ev_timer drain_t;
+    bool eof;            /* the client has shut down its side */
+    char audit_cmd[128]; /* the command whose answer goes to the audit log, "" = none */
+    bool close_after;    /* close once `out` is written */
 };
 
 struct admin_part {
@@ -1438,6 +1446,7 @@ static int row_cmp(const void *x, const void *y)
 
 static bool aconn_send_answer(struct admin_conn *c);
 static void aconn_process(struct admin_conn *c);
+static void drain_wait(struct admin_conn *c, struct backend_rt *rt, bool json);
 
 /* show digests: merge the workers' copies, keep the top N. */
 static void answer_digests(struct admin_job *j, struct textbuf *out, const int *missing,
@@ -2085,6 +2094,11 @@ static bool run_command(struct admin_conn *c, const char *line, size_t len)
             backend_set_admin(st->cfg, cmd.arg, (enum backend_admin)cmd.mode, why, sizeof(why));
         struct backend_rt *rt = set == HY_OK ? backend_rt_find(cmd.arg) : NULL;
         log_audit("admin uid=%u pid=%d: %s: %s", c->uid, c->pid, shown, set == HY_OK ? "ok" : why);
+        if (set == HY_OK && rt != NULL && cmd.mode == BACKEND_ADMIN_DRAIN && !cmd.nowait &&
+            st->cfg->monitor.user[0] != '\0') {
+            drain_wait(c, rt, cmd.json); /* answers once the server is idle */
+            return true;
+        }
         if (set != HY_OK) {
             textbuf_puts(&c->out, "ERR backend: ");
             textbuf_cell(&c->out, why);
@@ -2231,6 +2245,7 @@ static void aconn_close(struct admin_conn *c)
         c->job->conn = NULL; /* the job finishes without us */
     if (c->fo_wait && a->fo != NULL)
         a->fo->conn = NULL; /* the switchover goes on without us */
+    ev_timer_stop(a->loop, &c->drain_t);
     ev_io_stop(a->loop, &c->rio);
     ev_io_stop(a->loop, &c->wio);
     ev_timer_stop(a->loop, &c->idle);
@@ -2246,9 +2261,83 @@ static void aconn_close(struct admin_conn *c)
     free(c);
 }
 
+/* `backend NAME drain`: the answer once the monitor's first check begun
+ * after the drain finds no client connection running a statement or
+ * holding a transaction there (backend_rt.drain_busy), or it is DOWN, or
+ * ADMIN_DRAIN_WAIT has passed, or somebody set another state meanwhile. */
+static void drain_answer(struct admin_conn *c, const char *how, int64_t busy)
+{
+    struct backend_rt *rt = c->drain_rt;
+    double waited = ev_time() - c->drain_since;
+    ev_timer_stop(c->a->loop, &c->drain_t);
+    c->drain_rt = NULL;
+    const char *state = backend_state_to_str(backend_state(rt));
+    if (c->drain_json) {
+        textbuf_puts(&c->out, "{\"backend\":");
+        textbuf_json_str(&c->out, rt->name);
+        textbuf_puts(&c->out, ",\"state\":");
+        textbuf_json_str(&c->out, state);
+        textbuf_printf(&c->out,
+                       ",\"idle\":%s,\"busy\":", strcmp(how, "idle") == 0 ? "true" : "false");
+        if (busy >= 0)
+            textbuf_printf(&c->out, "%lld", (long long)busy);
+        else
+            textbuf_puts(&c->out, "null");
+        textbuf_printf(&c->out, ",\"waited_seconds\":%.1f,\"result\":", waited);
+        textbuf_json_str(&c->out, how);
+        textbuf_puts(&c->out, "}\n");
+    } else {
+        textbuf_puts(&c->out, "OK backend ");
+        textbuf_cell(&c->out, rt->name);
+        textbuf_printf(&c->out, " is %s, %s (waited %.1f s)\n", state, how, waited);
+    }
+    if (aconn_send_answer(c))
+        aconn_process(c);
+}
+
+static void drain_tick(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct admin_conn *c = container_of(w, struct admin_conn, drain_t);
+    struct backend_rt *rt = c->drain_rt;
+    int64_t busy = atomic_load(&rt->drain_busy);
+    bool fresh =
+        atomic_load(&rt->drain_checked_us) >= (int64_t)(c->drain_since * 1e6) && busy != -1;
+    char how[160];
+    if (backend_state(rt) != BACKEND_DRAINING) {
+        drain_answer(c, "the drain was ended meanwhile", -1);
+    } else if (atomic_load(&rt->health) == BACKEND_DOWN) {
+        drain_answer(c, "down: its checks fail", -1);
+    } else if (fresh && busy == 0) {
+        drain_answer(c, "idle", 0);
+    } else if (fresh && busy == -3) {
+        drain_answer(c, "not waited for: the server did not say how busy it is", -1);
+    } else if (fresh && busy == -2) {
+        drain_answer(c,
+                     "not waited for: monitor.user lacks the PROCESS privilege to see "
+                     "other accounts' connections",
+                     -1);
+    } else if (ev_time() - c->drain_since >= ADMIN_DRAIN_WAIT) {
+        snprintf(how, sizeof(how),
+                 "still busy after %.0f s: %lld connection(s) run a statement or hold a "
+                 "transaction there",
+                 ADMIN_DRAIN_WAIT, (long long)(fresh ? busy : -1));
+        drain_answer(c, how, fresh ? busy : -1);
+    }
+}
+
+static void drain_wait(struct admin_conn *c, struct backend_rt *rt, bool json)
+{
+    c->drain_rt = rt;
+    c->drain_since = ev_time();
+    c->drain_json = json;
+    ev_timer_again(c->a->loop, &c->drain_t);
+}
+
 static bool aconn_busy(const struct admin_conn *c)
 {
-    return c->job != NULL || c->fo_wait || c->out.len > 0;
+    return c->job != NULL || c->fo_wait || c->drain_rt != NULL || c->out.len > 0;
 }
 
 /* Try to write what is pending. false when the connection was closed. */
@@ -2374,7 +2463,7 @@ static void aconn_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
     (void)loop;
     (void)revents;
     struct admin_conn *c = container_of(w, struct admin_conn, idle);
-    if (c->job != NULL || c->out.len > 0) {
+    if (aconn_busy(c)) {
         ev_timer_again(c->a->loop, &c->idle); /* busy: not idle */
         return;
     }
@@ -2416,6 +2505,8 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
         ev_io_init(&c->rio, aconn_read_cb, fd, EV_READ);
         ev_io_init(&c->wio, aconn_write_cb, fd, EV_WRITE);
         ev_init(&c->idle, aconn_idle_cb);
+        ev_init(&c->drain_t, drain_tick);
+        c->drain_t.repeat = 0.1;
         c->idle.repeat = ADMIN_IDLE_TIMEOUT;
         ev_timer_again(loop, &c->idle);
         c->next = a->conns;

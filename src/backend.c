@@ -485,6 +485,8 @@ hy_status_t backend_set_admin(const struct config *cfg, const char *name, enum b
         snprintf(err, errlen, "no backend named '%s' in the running config", name);
         return HY_ERROR;
     }
+    if (mode == BACKEND_ADMIN_DRAIN) /* not known to be idle until a check says so */
+        atomic_store(&rt->drain_busy, (int64_t)-1);
     enum backend_admin old = (enum backend_admin)atomic_exchange(&rt->admin, (int)mode);
     char why[96];
     if (mode == BACKEND_ADMIN_NONE)

@@ -85,6 +85,10 @@ int galera_decide(const struct galera_node *nodes, size_t n, const struct galera
     /* Writers: repeatedly the first in (priority, name) order not taken
      * yet; an O(n * max_writers) selection, n is a handful of nodes. */
     int max_writers = s->max_writers > 0 ? s->max_writers : 1;
+    for (size_t i = 0; i < n; i++) {
+        if (nodes[i].handing_over)
+            max_writers = 0; /* writes wait until the drained writer is idle */
+    }
     int writers = 0;
     for (; writers < max_writers; writers++) {
         int best = -1;

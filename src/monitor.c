@@ -31,6 +31,18 @@
     "@@gtid_binlog_state, (SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS "           \
     "WHERE VARIABLE_NAME = 'RPL_SEMI_SYNC_SLAVE_STATUS'), @@global.sql_mode"
 #define SLAVES_SQL "SHOW ALL SLAVES STATUS"
+/* A DRAINING backend: the client connections running a statement or
+ * holding an InnoDB transaction open (replication and Galera appliers,
+ * the event scheduler and this connection left out): `backend NAME drain`
+ * waits for none (backend_rt.drain_busy). Other accounts' connections are
+ * visible only with the PROCESS privilege: the second column says whether
+ * the monitor account has it. */
+#define BUSY_SQL                                                                                   \
+    "SELECT COUNT(*), (SELECT COUNT(*) FROM information_schema.USER_PRIVILEGES WHERE "             \
+    "PRIVILEGE_TYPE = 'PROCESS') FROM information_schema.PROCESSLIST p WHERE p.ID <> "             \
+    "CONNECTION_ID() AND p.USER NOT IN ('system user', 'event_scheduler') AND (p.COMMAND NOT IN "  \
+    "('Sleep', 'Daemon', 'Binlog Dump', 'Killed') OR p.ID IN (SELECT trx_mysql_thread_id FROM "    \
+    "information_schema.INNODB_TRX))"
 /* cluster = galera. SHOW, not SELECT: a node in a non-Primary component
  * refuses statements that read tables or variables (1047), but answers
  * SHOW, and what it says is exactly why it takes no traffic. */
@@ -48,6 +60,7 @@ enum step {
     STEP_SLAVES,
     STEP_WSREP_STATUS,
     STEP_WSREP_VARS,
+    STEP_BUSY,
 };
 
 static const char *const step_names[] = {"connect",
@@ -55,7 +68,8 @@ static const char *const step_names[] = {"connect",
                                          "SELECT @@read_only...",
                                          "SHOW ALL SLAVES STATUS",
                                          "SHOW GLOBAL STATUS (wsrep)",
-                                         "SHOW GLOBAL VARIABLES (wsrep)"};
+                                         "SHOW GLOBAL VARIABLES (wsrep)",
+                                         "SELECT COUNT(*) FROM information_schema.PROCESSLIST"};
 
 /* What the monitor last saw of one backend: the monitor thread's own;
  * other threads read backend_rt (backend.h). */
@@ -97,6 +111,7 @@ struct monitor_backend {
     bool passive_counted; /* a worker's report was counted since the last check */
     double deadline;
     double ping_sent;    /* ev_time() when STEP_PING went out */
+    double started;      /* ev_time() when the check began */
     double orphan_since; /* ev_now() when its primary was first seen unreachable; 0 = it is not */
     int64_t lag_ms;      /* its lag at the last check while it replicated, -1 = unknown */
     ev_timer recheck;
@@ -551,6 +566,10 @@ static bool update_galera(struct monitor *m)
         nodes[i].reachable = mb->last_ok != 0 && mb->track.health != BACKEND_DOWN;
         enum backend_admin a = (enum backend_admin)atomic_load(&mb->rt->admin);
         nodes[i].admin_out = a != BACKEND_ADMIN_NONE;
+        nodes[i].handing_over =
+            a == BACKEND_ADMIN_DRAIN && nodes[i].reachable &&
+            backend_role(mb->rt) == ROLE_PRIMARY &&
+            (atomic_load(&mb->rt->drain_busy) > 0 || atomic_load(&mb->rt->drain_busy) == -1);
     }
     /* max_replication_lag counts write sets here; each backend may have
      * its own, so the reads rule is applied per node below. */
@@ -799,6 +818,9 @@ static void run_step(struct monitor_backend *mb, enum step step)
     case STEP_WSREP_VARS:
         rc = sqlclient_query(mb->sc, WSREP_VARS_SQL, check_cb, mb);
         break;
+    case STEP_BUSY:
+        rc = sqlclient_query(mb->sc, BUSY_SQL, check_cb, mb);
+        break;
     }
     if (rc != HY_OK)
         check_done(mb, false, "%s: cannot start", step_names[step]);
@@ -871,10 +893,39 @@ static void rtt_note(struct backend_rt *rt, double secs)
                           memory_order_relaxed);
 }
 
+/* The check's queries all answered: a DRAINING backend is asked how busy it
+ * is before the check counts as good (STEP_BUSY). */
+static void check_good(struct monitor_backend *mb)
+{
+    if (mb->step != STEP_BUSY && backend_state(mb->rt) == BACKEND_DRAINING) {
+        run_step(mb, STEP_BUSY);
+        return;
+    }
+    check_done(mb, true, "ok");
+}
+
+/* STEP_BUSY's answer (res NULL: it failed, which the health does not
+ * count): the busy connections, for `backend NAME drain` to wait on. */
+static void busy_note(struct monitor_backend *mb, const struct sqlresult *res)
+{
+    const char *v = res != NULL && res->n_rows == 1 ? sqlresult_get(res, 0, 0) : NULL;
+    const char *priv = res != NULL && res->n_rows == 1 ? sqlresult_get(res, 0, 1) : NULL;
+    int64_t busy = v != NULL ? (int64_t)strtoll(v, NULL, 10) : -3;
+    if (priv != NULL && strcmp(priv, "0") == 0)
+        busy = -2; /* it sees its own connections only */
+    atomic_store(&mb->rt->drain_busy, busy);
+    atomic_store(&mb->rt->drain_checked_us, (int64_t)(mb->started * 1e6));
+    check_done(mb, true, "ok");
+}
+
 static void check_cb(struct sqlclient *c, const struct sqlresult *res, void *arg)
 {
     (void)c;
     struct monitor_backend *mb = arg;
+    if (!res->ok && mb->step == STEP_BUSY && res->err_code != 0) {
+        busy_note(mb, NULL);
+        return;
+    }
     if (!res->ok) {
         /* A connection kept from the last check may have died in between
          * (the server restarted): one fresh try before it counts. */
@@ -913,7 +964,7 @@ static void check_cb(struct sqlclient *c, const struct sqlresult *res, void *arg
                 global_lex_note(mb, sqlresult_get(res, r, 1));
         }
         mb->wsrep = mb->wsrep_next;
-        check_done(mb, true, "ok");
+        check_good(mb);
         return;
     case STEP_VARS:
         if (res->n_rows != 1 || res->n_cols < 7) {
@@ -929,9 +980,12 @@ static void check_cb(struct sqlclient *c, const struct sqlresult *res, void *arg
             check_done(mb, false, "%s", why);
             return;
         }
-        check_done(mb, true, "ok");
+        check_good(mb);
         return;
     }
+    case STEP_BUSY:
+        busy_note(mb, res);
+        return;
     }
 }
 
@@ -962,6 +1016,7 @@ static void start_check(struct monitor_backend *mb, bool in_round)
     if (in_round)
         m->round_pending++;
     mb->deadline = ev_now(m->loop) + m->cfg->monitor.timeout_ms / 1000.0;
+    mb->started = ev_time();
     if (sqlclient_ready(mb->sc)) {
         mb->fresh = false;
         run_step(mb, STEP_PING);

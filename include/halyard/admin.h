@@ -57,6 +57,7 @@
 #define ADMIN_MAX_CONNS      16
 #define ADMIN_GATHER_TIMEOUT 1.0  /* seconds */
 #define ADMIN_IDLE_TIMEOUT   300. /* seconds without a command */
+#define ADMIN_DRAIN_WAIT     60.  /* seconds `backend NAME drain` waits for the server to be idle */
 #define ADMIN_DIGESTS_TOP    20   /* show digests without top N */
 #define ADMIN_DIGESTS_MAX    100000
 
@@ -90,7 +91,7 @@ enum admin_verb {
     ADMIN_SHOW_FIREWALL,
     ADMIN_DUMP_FIREWALL,
     ADMIN_SHOW_BACKENDS,
-    ADMIN_BACKEND_SET, /* backend NAME drain|maint|online */
+    ADMIN_BACKEND_SET, /* backend NAME drain [nowait]|maint|online */
     ADMIN_SWITCHOVER,
     ADMIN_FAILOVER,
     ADMIN_SHOW_EVENTS, /* show events [last N] */
@@ -105,6 +106,7 @@ struct admin_cmd {
     char arg[100];       /* ADMIN_UNBLOCK: address or "all"; *_FIREWALL: user ("" = all);
                           * ADMIN_BACKEND_SET: the backend's name */
     int mode;            /* ADMIN_BACKEND_SET: enum backend_admin */
+    bool nowait;         /* ADMIN_BACKEND_SET drain: answer at once, not once it is idle */
     char target[65];     /* ADMIN_SWITCHOVER: a backend name, "" = the most advanced replica */
 };
 

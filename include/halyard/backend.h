@@ -126,8 +126,13 @@ struct backend_rt {
     _Atomic bool fenced;    /* failover: never the primary, whatever it reports (failover_exec.h) */
     _Atomic bool reads_too; /* cluster = galera: the writer takes reads as well (galera.h) */
     _Atomic int64_t failover_at_us; /* ev_time() in us when failover last set its role; 0 = never */
-    _Atomic int64_t cut_off_at_us;  /* ev_time() in us when it was fenced as a primary cut off
-                                     * from the majority (fence_cut_off_primary); 0 = it is not */
+    _Atomic int64_t drain_busy;     /* DRAINING: its busy client connections at the last check
+                                     * (monitor.c, BUSY_SQL); -1 = not checked since the drain,
+                                     * -2 = the monitor account lacks PROCESS, -3 = the query
+                                     * failed: both cannot tell */
+    _Atomic int64_t drain_checked_us;  /* ev_time() in us when that check began */
+    _Atomic int64_t cut_off_at_us;     /* ev_time() in us when it was fenced as a primary cut off
+                                        * from the majority (fence_cut_off_primary); 0 = it is not */
     _Atomic uint64_t passive_failures; /* backend_report_failure() calls */
     _Atomic uint64_t outstanding;      /* statements in flight now, over every worker */
     _Atomic uint64_t conns;            /* connections open now (connecting included) */

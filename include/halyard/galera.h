@@ -56,6 +56,8 @@ struct galera_node {
     bool reachable;      /* its last check succeeded (and read the wsrep state) */
     bool wsrep_off;      /* wsrep_on = OFF: not a Galera node at all */
     bool admin_out;      /* drained or in maintenance: never the writer */
+    bool handing_over;   /* the writer, drained, and transactions still run there: no other
+                          * node writes until it is idle (certification would fail one side) */
     int local_state;     /* wsrep_local_state; 0 = unknown (wsrep off) */
     bool ready;          /* wsrep_ready = ON */
     bool primary;        /* wsrep_cluster_status = Primary */

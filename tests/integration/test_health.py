@@ -329,12 +329,41 @@ def test_show_backends_both_formats(start_halyard, cluster):
     assert len(lines) == 4
 
 
+def test_drain_waits_until_idle(start_halyard, cluster):
+    # `backend NAME drain` answers once no client connection runs a statement
+    # or holds a transaction on that server: a rolling restart can take it
+    # down then. Here a transaction open on the primary holds it.
+    h = start_halyard(monitor={"user": "monitor", "password": "monitor", "interval_ms": 200})
+    cluster.sql(0, "CREATE DATABASE IF NOT EXISTS health")
+    cluster.sql(0, "CREATE TABLE IF NOT EXISTS health.d (id INT AUTO_INCREMENT PRIMARY KEY, v INT)")
+    c = h.connect(autocommit=True)
+    q(c, "BEGIN")
+    q(c, "INSERT INTO health.d (v) VALUES (1)")
+    got = {}
+    t = threading.Thread(target=lambda: got.update(r=admin_cmd(h, "backend node0 drain")))
+    t0 = time.monotonic()
+    t.start()
+    t.join(1.5)
+    assert t.is_alive(), got  # the transaction is still open
+    q(c, "COMMIT")
+    t.join(10)
+    m = re.fullmatch(r"OK backend node0 is DRAINING, idle \(waited ([0-9.]+) s\)\n", got["r"])
+    assert m and 1.5 <= float(m.group(1)) <= time.monotonic() - t0, got
+    # A server nobody uses is idle at its next check; JSON says so too.
+    j = admin_json_cmd(h, "backend node1 drain")
+    assert (j["state"], j["idle"], j["busy"], j["result"]) == ("DRAINING", True, 0, "idle"), j
+    assert j["waited_seconds"] < 2, j
+    for n in ("node0", "node1"):
+        assert admin_cmd(h, f"backend {n} online") == f"OK backend {n} is ONLINE\n"
+    q(c, "INSERT INTO health.d (v) VALUES (2)")
+
+
 def test_drain_maint_online(start_halyard, cluster, tmp_path):
     audit = tmp_path / "audit.log"
     h = start_halyard(audit_log=str(audit))
     r1, r2 = cluster.server_id(1), cluster.server_id(2)
     c = h.connect(autocommit=True)
-    assert admin_cmd(h, "backend node1 drain") == "OK backend node1 is DRAINING\n"
+    assert admin_cmd(h, "backend node1 drain nowait") == "OK backend node1 is DRAINING\n"
     assert {sid(c) for _ in range(8)} == {r2}
     assert admin_json_cmd(h, "backend node2 maint") == {"backend": "node2", "state": "MAINT"}
     # No replica left: reads go to the primary.
@@ -350,7 +379,7 @@ def test_drain_maint_online(start_halyard, cluster, tmp_path):
     cluster.sql(0, "CREATE TABLE IF NOT EXISTS health.t (id INT AUTO_INCREMENT PRIMARY KEY, v INT)")
     q(c, "BEGIN")
     q(c, "INSERT INTO health.t (v) VALUES (7)")
-    assert admin_cmd(h, "backend node0 drain") == "OK backend node0 is DRAINING\n"
+    assert admin_cmd(h, "backend node0 drain nowait") == "OK backend node0 is DRAINING\n"
     q(c, "INSERT INTO health.t (v) VALUES (8)")
     q(c, "COMMIT")
     with pytest.raises(pymysql.MySQLError) as e:
@@ -360,8 +389,8 @@ def test_drain_maint_online(start_halyard, cluster, tmp_path):
     q(c, "INSERT INTO health.t (v) VALUES (10)")
     # Bad input: one line each.
     assert admin_cmd(h, "backend nope drain") == "ERR backend: no backend named 'nope' in the running config\n"
-    assert admin_cmd(h, "backend node1 sleep") == "ERR usage: backend NAME drain|maint|online\n"
-    assert re.search(r"AUDIT admin uid=\d+ pid=\d+: backend node0 drain: ok", h.log_text())
+    assert admin_cmd(h, "backend node1 sleep") == "ERR usage: backend NAME drain [nowait]|maint|online\n"
+    assert re.search(r"AUDIT admin uid=\d+ pid=\d+: backend node0 drain nowait: ok", h.log_text())
     # Each change of state is an audit record, in order; refused commands change nothing.
     wait_until(lambda: len(audit_records(audit, "backend_state")) >= 6, what="6 state records")
     got = [(r["backend"], r["from"], r["to"], r["reason"]) for r in audit_records(audit, "backend_state")]

@@ -1031,12 +1031,17 @@ static void test_backends(void **state)
     assert_int_equal(cmd.verb, ADMIN_BACKEND_SET);
     assert_string_equal(cmd.arg, "db2");
     assert_int_equal(cmd.mode, BACKEND_ADMIN_DRAIN);
+    assert_false(cmd.nowait);
+    assert_int_equal(admin_parse("backend db2 drain nowait", 24, &cmd, err, sizeof(err)), HY_OK);
+    assert_true(cmd.nowait);
+    assert_int_equal(admin_parse("backend db2 maint nowait", 24, &cmd, err, sizeof(err)), HY_ERROR);
+    assert_string_equal(err, "ERR usage: backend NAME drain [nowait]|maint|online");
     assert_int_equal(admin_parse("BACKEND db2 ONLINE", 18, &cmd, err, sizeof(err)), HY_OK);
     assert_int_equal(cmd.mode, BACKEND_ADMIN_NONE);
     assert_int_equal(admin_parse("backend db2 maint", 17, &cmd, err, sizeof(err)), HY_OK);
     assert_int_equal(cmd.mode, BACKEND_ADMIN_MAINT);
     assert_int_equal(admin_parse("backend db2", 11, &cmd, err, sizeof(err)), HY_ERROR);
-    assert_string_equal(err, "ERR usage: backend NAME drain|maint|online");
+    assert_string_equal(err, "ERR usage: backend NAME drain [nowait]|maint|online");
     assert_int_equal(admin_parse("backend db2 off", 15, &cmd, err, sizeof(err)), HY_ERROR);
 
     struct admin_backend_row rows[2] = {

@@ -83,6 +83,10 @@ static struct galera_node make(const char *code, int i, int priority)
     case 'M':
         g.admin_out = true;
         break;
+    case 'H': /* the writer, drained, transactions still running there */
+        g.admin_out = true;
+        g.handing_over = true;
+        break;
     case 'O':
         g.ready = false;
         break;
@@ -120,6 +124,14 @@ static const struct row rows[] = {
      0,
      {"-", "W", "R"},
      1},
+    {"a drained writer still running transactions: nobody writes, all read",
+     {"H", "S", "S"},
+     {0, 0, 0},
+     1,
+     false,
+     0,
+     {"R", "R", "R"},
+     0},
     {"desynced node takes nothing", {"S", "d", "S"}, {0, 0, 0}, 1, false, 0, {"W", "-", "R"}, 1},
     {"donor takes nothing while others are Synced",
      {"S", "S", "D"},
