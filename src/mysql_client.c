@@ -56,8 +56,9 @@ static bool greeting(struct mysql_client *mc, const struct mysql_client_creds *c
         return refuse(mc, MYSQL_CLIENT_BAD_GREETING, "bad greeting");
     mc->greeted = true;
     mc->server_caps = hs.caps;
+    mc->server_ext_caps = hs.ext_caps;
     uint32_t need = cr->need_caps | CLIENT_PROTOCOL_41 | CLIENT_SECURE_CONNECTION;
-    if ((hs.caps & need) != need)
+    if ((hs.caps & need) != need || (hs.ext_caps & cr->need_ext_caps) != cr->need_ext_caps)
         return refuse(mc, MYSQL_CLIENT_BAD_CAPS, "bad greeting or capabilities");
     /* Never a silent plaintext login when TLS was asked for. */
     if (cr->tls != TLS_OFF && !(hs.caps & CLIENT_SSL))
@@ -72,7 +73,10 @@ static bool greeting(struct mysql_client *mc, const struct mysql_client_creds *c
     caps &=
         ~(uint32_t)(CLIENT_SSL | CLIENT_COMPRESS | CLIENT_CONNECT_WITH_DB | CLIENT_CONNECT_ATTRS |
                     CLIENT_PLUGIN_AUTH | CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA);
-    caps |= CLIENT_LONG_PASSWORD; /* CLIENT_MYSQL: no MariaDB extended caps */
+    /* MariaDB's extended capabilities, or CLIENT_MYSQL when there are none. */
+    mc->ext_caps = cr->want_ext_caps & hs.ext_caps;
+    if (mc->ext_caps == 0)
+        caps |= CLIENT_MYSQL;
     if (hs.caps & CLIENT_PLUGIN_AUTH)
         caps |= CLIENT_PLUGIN_AUTH;
     if (cr->db != NULL)
@@ -90,6 +94,7 @@ static enum mysql_client_step ssl_request(struct mysql_client *mc,
 {
     struct mysql_login lg = {0};
     lg.caps = mc->caps;
+    lg.ext_caps = mc->ext_caps;
     lg.max_packet = cr->max_packet;
     lg.charset = cr->charset;
     lg.ssl_request = true;
@@ -106,6 +111,7 @@ static enum mysql_client_step login(struct mysql_client *mc, const struct mysql_
     uint8_t tok[MYSQL_SCRAMBLE_LEN];
     struct mysql_login lg = {0};
     lg.caps = mc->caps;
+    lg.ext_caps = mc->ext_caps;
     lg.max_packet = cr->max_packet;
     lg.charset = cr->charset;
     lg.user = cr->user;

@@ -266,9 +266,9 @@ size_t mysql_handshake_encode(const struct mysql_handshake *hs, uint8_t *out, si
     mysql_wr_u16(&wr, hs->status);
     mysql_wr_u16(&wr, (uint16_t)(hs->caps >> 16));
     mysql_wr_u8(&wr, plugin_auth ? AUTH_DATA_LEN : 0);
-    /* Reserved. MariaDB puts its extended capabilities in the last 4 bytes;
-     * zeros there tell a MariaDB client we offer none of them. */
-    mysql_wr_zero(&wr, 10);
+    /* Reserved; MariaDB's extended capabilities in the last 4 bytes. */
+    mysql_wr_zero(&wr, 6);
+    mysql_wr_u32(&wr, (hs->caps & CLIENT_MYSQL) ? 0 : hs->ext_caps);
     mysql_wr_bytes(&wr, hs->scramble + SCRAMBLE_PART1, SCRAMBLE_PART2);
     mysql_wr_u8(&wr, 0);
     if (plugin_auth)
@@ -294,10 +294,12 @@ hy_status_t mysql_handshake_decode(const uint8_t *payload, size_t len, struct my
     hs->status = mysql_rd_u16(&rd);
     caps |= (uint32_t)mysql_rd_u16(&rd) << 16;
     uint8_t auth_len = mysql_rd_u8(&rd);
-    (void)mysql_rd_bytes(&rd, 10); /* reserved / MariaDB extended caps */
+    (void)mysql_rd_bytes(&rd, 6); /* reserved */
+    uint32_t ext = mysql_rd_u32(&rd);
     if (rd.bad || !(caps & CLIENT_SECURE_CONNECTION))
         return HY_ERROR; /* no room for a 20-byte scramble */
     hs->caps = caps;
+    hs->ext_caps = (caps & CLIENT_MYSQL) ? 0 : ext;
 
     /* Part 2 is max(13, auth_len - 8) bytes; the scramble is its first 12. */
     size_t part2_len = auth_len > SCRAMBLE_PART1 + 13 ? auth_len - SCRAMBLE_PART1 : 13;
@@ -348,11 +350,12 @@ hy_status_t mysql_login_decode(const uint8_t *payload, size_t len, struct mysql_
     lg->caps = mysql_rd_u32(&rd);
     lg->max_packet = mysql_rd_u32(&rd);
     lg->charset = mysql_rd_u8(&rd);
-    /* Filler; a MariaDB client puts its extended caps in the last 4 bytes,
-     * but only if our greeting offered some, and it offers none. */
-    (void)mysql_rd_bytes(&rd, 23);
+    /* Filler; a MariaDB client puts its extended caps in the last 4 bytes. */
+    (void)mysql_rd_bytes(&rd, 19);
+    uint32_t ext = mysql_rd_u32(&rd);
     if (rd.bad || !(lg->caps & CLIENT_PROTOCOL_41))
         return HY_ERROR;
+    lg->ext_caps = (lg->caps & CLIENT_MYSQL) ? 0 : ext;
     if (len == LOGIN_FIXED_LEN) {
         if (!(lg->caps & CLIENT_SSL))
             return HY_ERROR; /* a login without even a user name */
@@ -398,7 +401,8 @@ size_t mysql_login_encode(const struct mysql_login *lg, uint8_t *out, size_t cap
     mysql_wr_u32(&wr, lg->caps);
     mysql_wr_u32(&wr, lg->max_packet);
     mysql_wr_u8(&wr, lg->charset);
-    mysql_wr_zero(&wr, 23);
+    mysql_wr_zero(&wr, 19);
+    mysql_wr_u32(&wr, (lg->caps & CLIENT_MYSQL) ? 0 : lg->ext_caps);
     if (lg->ssl_request)
         return mysql_wr_len(&wr);
 
@@ -712,7 +716,8 @@ bool mysql_is_eof(uint8_t first, uint32_t len, bool deprecate_eof)
 
 /* ---- column definitions ---------------------------------------------------- */
 
-hy_status_t mysql_coldef_decode(const uint8_t *payload, size_t len, struct mysql_coldef *cd)
+hy_status_t mysql_coldef_decode(const uint8_t *payload, size_t len, bool ext_meta,
+                                struct mysql_coldef *cd)
 {
     struct mysql_rd rd;
     mysql_rd_init(&rd, payload, len);
@@ -725,6 +730,8 @@ hy_status_t mysql_coldef_decode(const uint8_t *payload, size_t len, struct mysql
     (void)mysql_rd_lenenc_str(&rd, &n); /* org_table */
     cd->name = mysql_rd_lenenc_str(&rd, &cd->name_len);
     (void)mysql_rd_lenenc_str(&rd, &n); /* org_name */
+    if (ext_meta)
+        (void)mysql_rd_lenenc_str(&rd, &n); /* extended metadata: type and format names */
     uint64_t fixed = mysql_rd_lenenc(&rd);
     if (rd.bad || fixed < 0x0c || mysql_rd_left(&rd) < 0x0c)
         return HY_ERROR;

@@ -64,9 +64,10 @@ size_t readback_sql(const struct readback *rb, char *out, size_t cap)
     return at;
 }
 
-void readback_start(struct readback *rb, uint32_t caps)
+void readback_start(struct readback *rb, uint32_t caps, uint32_t ext_caps)
 {
     rb->caps = caps;
+    rb->ext_meta = (ext_caps & MARIADB_CLIENT_EXTENDED_METADATA) != 0;
     rb->pkt = 0;
     rb->ncols = 0;
     rb->learned = false;
@@ -188,7 +189,7 @@ void readback_feed(struct readback *rb, const uint8_t *p, uint32_t len, bool who
     }
     if (k <= rb->ncols) { /* column definitions: each value's type */
         struct mysql_coldef cd;
-        if (mysql_coldef_decode(p, len, &cd) != HY_OK) {
+        if (mysql_coldef_decode(p, len, rb->ext_meta, &cd) != HY_OK) {
             rb->bad = true;
             return;
         }

@@ -342,6 +342,8 @@ static void session_creds(const struct session *s, const struct config_backend *
         .max_packet = 0x40000000u,
         .want_caps = s->caps,
         .need_caps = s->caps & FRAMING_CAPS,
+        .want_ext_caps = s->ext_caps,
+        .need_ext_caps = s->ext_caps, /* each changes the answers' layout */
         .tls = be->tls,
     };
 }
@@ -2935,7 +2937,8 @@ void session_greet(struct session *s)
     hs.server_version_len = strlen(cfg->server_version);
     hs.conn_id = s->id;
     memcpy(hs.scramble, s->scramble, sizeof(hs.scramble));
-    hs.caps = SERVER_CAPS | (cfg->tls_server != NULL ? CLIENT_SSL : 0);
+    hs.caps = (SERVER_CAPS & ~(uint32_t)CLIENT_MYSQL) | (cfg->tls_server != NULL ? CLIENT_SSL : 0);
+    hs.ext_caps = SERVER_EXT_CAPS;
     hs.charset = 45; /* utf8mb4_general_ci */
     hs.status = SERVER_STATUS_AUTOCOMMIT;
     hs.plugin = cfg->default_sha2 ? SHA2_PLUGIN : NATIVE_PLUGIN;

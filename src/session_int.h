@@ -38,8 +38,8 @@
 
 /* What halyard offers clients, plus CLIENT_SSL when tls_cert is set.
  * CLIENT_COMPRESS is the client side's alone (compress.h): backends never
- * get it (mysql_client.c). No MariaDB extended capabilities (CLIENT_MYSQL, bit 0,
- * stays set, so MariaDB clients and servers read none). */
+ * get it (mysql_client.c). The greeting clears CLIENT_MYSQL (bit 0), as a
+ * MariaDB server does, and offers SERVER_EXT_CAPS. */
 #define SERVER_CAPS                                                                                \
     (CLIENT_LONG_PASSWORD | CLIENT_FOUND_ROWS | CLIENT_LONG_FLAG | CLIENT_CONNECT_WITH_DB |        \
      CLIENT_NO_SCHEMA | CLIENT_COMPRESS | CLIENT_ODBC | CLIENT_LOCAL_FILES | CLIENT_IGNORE_SPACE | \
@@ -47,6 +47,13 @@
      CLIENT_SECURE_CONNECTION | CLIENT_MULTI_STATEMENTS | CLIENT_MULTI_RESULTS |                   \
      CLIENT_PS_MULTI_RESULTS | CLIENT_PLUGIN_AUTH | CLIENT_CONNECT_ATTRS |                         \
      CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA | CLIENT_SESSION_TRACK | CLIENT_DEPRECATE_EOF)
+
+/* MariaDB's extended capabilities halyard offers. Each changes the layout of
+ * answers, so a backend must have every one the client took (session.c).
+ * Not offered: PROGRESS (0xff progress packets mid-answer), COM_MULTI
+ * (obsolete), STMT_BULK_OPERATIONS (COM_STMT_BULK_EXECUTE is not routed),
+ * CACHE_METADATA (COM_STMT_EXECUTE answers without column definitions). */
+#define SERVER_EXT_CAPS MARIADB_CLIENT_EXTENDED_METADATA
 
 /* Capabilities that change how packets are framed or laid out: a backend
  * must agree with the client on all of them, since halyard forwards bytes. */

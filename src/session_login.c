@@ -731,6 +731,7 @@ void session_handle_login(struct session *s)
         return;
     }
     s->caps = lg.caps & SERVER_CAPS;
+    s->ext_caps = lg.ext_caps & SERVER_EXT_CAPS;
     s->expired_ok = (lg.caps & CLIENT_CAN_HANDLE_EXPIRED_PASSWORDS) != 0;
     s->charset = lg.charset;
     s->user = dup_bytes(lg.user, lg.user_len);

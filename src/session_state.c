@@ -275,7 +275,7 @@ bool state_commit(struct session *s, bool ok)
  * read it (internal_progress) as an internal query's. */
 void state_readback_expect(struct session *s)
 {
-    readback_start(&s->chg->rb, s->caps);
+    readback_start(&s->chg->rb, s->caps, s->ext_caps);
     internal_expect(s, INT_READBACK, COM_QUERY, s->cfg->connect_timeout_ms);
 }
 

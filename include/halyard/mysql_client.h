@@ -58,19 +58,23 @@ struct mysql_client_creds {
     const char *password;   /* the password itself; NULL or "" = none */
     uint8_t charset;
     uint32_t max_packet;
-    uint32_t want_caps; /* what the client would like (kept if the server has them) */
-    uint32_t need_caps; /* the server must offer these (PROTOCOL_41 and
-                         * SECURE_CONNECTION always) */
+    uint32_t want_caps;     /* what the client would like (kept if the server has them) */
+    uint32_t need_caps;     /* the server must offer these (PROTOCOL_41 and
+                             * SECURE_CONNECTION always) */
+    uint32_t want_ext_caps; /* MariaDB's extended ones, likewise */
+    uint32_t need_ext_caps;
     enum tls_mode tls;
 };
 
 /* The login's state, zeroed before the greeting. */
 struct mysql_client {
-    uint32_t server_caps; /* the greeting's */
-    uint32_t caps;        /* in force on the connection */
-    uint32_t thread_id;   /* the server's connection id */
-    const char *version;  /* the greeting's server version (in the packet: valid */
-    size_t version_len;   /* while it is) */
+    uint32_t server_caps;     /* the greeting's */
+    uint32_t caps;            /* in force on the connection */
+    uint32_t server_ext_caps; /* MariaDB's extended ones: the greeting's */
+    uint32_t ext_caps;        /* and in force */
+    uint32_t thread_id;       /* the server's connection id */
+    const char *version;      /* the greeting's server version (in the packet: valid */
+    size_t version_len;       /* while it is) */
     uint8_t scramble[MYSQL_SCRAMBLE_LEN];
     uint8_t seq;  /* sequence id of the last packet seen or sent */
     bool greeted; /* the greeting was read */

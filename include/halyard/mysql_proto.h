@@ -25,6 +25,7 @@
 
 /* Capability flags (Protocol::CapabilityFlags). */
 #define CLIENT_LONG_PASSWORD                  0x00000001u /* MariaDB: CLIENT_MYSQL */
+#define CLIENT_MYSQL                          CLIENT_LONG_PASSWORD
 #define CLIENT_FOUND_ROWS                     0x00000002u
 #define CLIENT_LONG_FLAG                      0x00000004u
 #define CLIENT_CONNECT_WITH_DB                0x00000008u
@@ -185,6 +186,14 @@ void mysql_wr_cstr(struct mysql_wr *wr, const char *s, size_t n); /* n bytes the
 void mysql_wr_lenenc_str(struct mysql_wr *wr, const void *s, size_t n);
 void mysql_wr_zero(struct mysql_wr *wr, size_t n);
 
+/* MariaDB's extended capabilities: sent in the greeting's and the login's
+ * filler, and only when CLIENT_MYSQL is unset in both. */
+#define MARIADB_CLIENT_PROGRESS             0x00000001u
+#define MARIADB_CLIENT_COM_MULTI            0x00000002u
+#define MARIADB_CLIENT_STMT_BULK_OPERATIONS 0x00000004u
+#define MARIADB_CLIENT_EXTENDED_METADATA    0x00000008u
+#define MARIADB_CLIENT_CACHE_METADATA       0x00000010u
+
 /* ---- handshake v10 (server greeting) ------------------------------------ */
 struct mysql_handshake {
     uint8_t protocol;           /* 10 */
@@ -193,6 +202,7 @@ struct mysql_handshake {
     uint32_t conn_id;
     uint8_t scramble[MYSQL_SCRAMBLE_LEN]; /* 8 + 12 bytes of auth-plugin-data */
     uint32_t caps;
+    uint32_t ext_caps; /* MariaDB's; 0 (and not written) when caps has CLIENT_MYSQL */
     uint8_t charset;
     uint16_t status;
     const char *plugin; /* auth plugin name, may be NULL on decode */
@@ -211,6 +221,7 @@ hy_status_t mysql_handshake_decode(const uint8_t *payload, size_t len,
 /* ---- handshake response (client login) ---------------------------------- */
 struct mysql_login {
     uint32_t caps;
+    uint32_t ext_caps; /* MariaDB's; 0 (and not written) when caps has CLIENT_MYSQL */
     uint32_t max_packet;
     uint8_t charset;
     bool ssl_request; /* the 32-byte SSLRequest: only caps/max_packet/charset are set */
@@ -341,7 +352,9 @@ struct mysql_coldef {
 };
 
 /* Decode a column definition packet; HY_ERROR when it is not one. */
-hy_status_t mysql_coldef_decode(const uint8_t *payload, size_t len,
+/* ext_meta: the connection has MARIADB_CLIENT_EXTENDED_METADATA, so a
+ * lenenc block of type/format names follows org_name. */
+hy_status_t mysql_coldef_decode(const uint8_t *payload, size_t len, bool ext_meta,
                                 struct mysql_coldef *cd) HY_MUSTCHECK;
 
 /* ---- session-state-change block ----------------------------------------

@@ -38,6 +38,7 @@ struct readback {
     struct readback_var var[READBACK_MAX];
     /* the answer, as readback_feed() walks it */
     uint32_t caps;
+    bool ext_meta;  /* column definitions carry MariaDB's extended metadata */
     uint32_t pkt;   /* packets fed */
     uint32_t ncols; /* columns announced */
     uint8_t type[READBACK_MAX];
@@ -55,8 +56,9 @@ hy_status_t readback_add(struct readback *rb, enum varstate_scope scope, const c
 /* The query; returns the length it needs (0 when nothing is asked for),
  * writing at most cap-1 bytes and a NUL. */
 size_t readback_sql(const struct readback *rb, char *out, size_t cap);
-/* Get ready for the answer (caps: the connection's, for EOF packets). */
-void readback_start(struct readback *rb, uint32_t caps);
+/* Get ready for the answer (caps: the connection's, for EOF packets;
+ * ext_caps: its MariaDB extended ones, for column definitions). */
+void readback_start(struct readback *rb, uint32_t caps, uint32_t ext_caps);
 /* One packet of the answer, in order. `whole` false when the caller could
  * not hold all of it (the read-back then fails). The row's values go into
  * vs; what comes after the first row is passed over. */

@@ -248,7 +248,8 @@ struct session {
     uint8_t h1[MYSQL_SHA1_LEN]; /* SHA1(password): lets us log into backends */
     uint8_t h2[MYSQL_SHA1_LEN];
     bool no_password;
-    uint32_t caps; /* negotiated with the client */
+    uint32_t caps;     /* negotiated with the client */
+    uint32_t ext_caps; /* MariaDB's extended ones, negotiated with the client */
     uint8_t charset;
     bool changing_user; /* the AuthSwitch belongs to a COM_CHANGE_USER */
     enum auth_step auth_step;

@@ -40,6 +40,13 @@ CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA = 1 << 21
 CLIENT_SESSION_TRACK = 1 << 23
 CLIENT_DEPRECATE_EOF = 1 << 24
 
+# MariaDB's extended capabilities (the greeting's and login's last 4 filler
+# bytes, when CLIENT_LONG_PASSWORD, there CLIENT_MYSQL, is unset).
+MARIADB_CLIENT_PROGRESS = 1 << 0
+MARIADB_CLIENT_STMT_BULK_OPERATIONS = 1 << 2
+MARIADB_CLIENT_EXTENDED_METADATA = 1 << 3
+MARIADB_CLIENT_CACHE_METADATA = 1 << 4
+
 DEFAULT_CAPS = (CLIENT_LONG_PASSWORD | CLIENT_LONG_FLAG | CLIENT_PROTOCOL_41 | CLIENT_TRANSACTIONS
                 | CLIENT_SECURE_CONNECTION | CLIENT_MULTI_RESULTS | CLIENT_PLUGIN_AUTH)
 
@@ -154,6 +161,8 @@ class Greeting:
         caps_hi = struct.unpack_from("<H", payload, pos + 3)[0]
         self.caps = caps_lo | caps_hi << 16
         auth_len = payload[pos + 5]
+        ext = struct.unpack_from("<I", payload, pos + 12)[0]
+        self.ext_caps = 0 if self.caps & CLIENT_LONG_PASSWORD else ext
         pos += 6 + 10  # auth data length, then 10 reserved bytes
         n2 = max(13, auth_len - 8) if auth_len else 13
         part2 = payload[pos:pos + 12]  # the 13th byte is a terminating NUL
@@ -167,7 +176,7 @@ class Greeting:
 class Column:
     """A column definition (protocol 41)."""
 
-    def __init__(self, payload):
+    def __init__(self, payload, ext_meta=False):
         self.raw = payload
         pos = 0
         fields = []
@@ -175,6 +184,14 @@ class Column:
             s, pos = lenenc_str(payload, pos)
             fields.append(s.decode(errors="replace"))
         self.catalog, self.schema, self.table, self.org_table, self.name, self.org_name = fields
+        self.ext = {}  # MariaDB's extended metadata: {0: type name, 1: format name}
+        if ext_meta:
+            block, pos = lenenc_str(payload, pos)
+            at = 0
+            while at < len(block):
+                key = block[at]
+                val, at = lenenc_str(block, at + 1)
+                self.ext[key] = val.decode()
         _, pos = lenenc_int(payload, pos)  # length of the fixed fields, 0x0c
         self.charset, self.length, self.type, self.flags, self.decimals = struct.unpack_from(
             "<HIBHB", payload, pos)
@@ -300,7 +317,8 @@ class RawConn:
 
     # -- login --------------------------------------------------------------
 
-    def login_packet(self, user, auth, db=None, plugin=NATIVE, caps=DEFAULT_CAPS, charset=45):
+    def login_packet(self, user, auth, db=None, plugin=NATIVE, caps=DEFAULT_CAPS, charset=45,
+                     ext_caps=0):
         caps |= CLIENT_PROTOCOL_41 | CLIENT_SECURE_CONNECTION
         if db is not None:
             caps |= CLIENT_CONNECT_WITH_DB
@@ -308,8 +326,10 @@ class RawConn:
             caps |= CLIENT_PLUGIN_AUTH
         else:
             caps &= ~CLIENT_PLUGIN_AUTH
-        self.caps = caps
-        p = struct.pack("<IIB23x", caps, 1 << 24, charset)
+        if ext_caps:
+            caps &= ~CLIENT_LONG_PASSWORD
+        self.caps, self.ext_caps = caps, ext_caps
+        p = struct.pack("<IIB19xI", caps, 1 << 24, charset, ext_caps)
         p += user.encode() + b"\0"
         p += bytes([len(auth)]) + auth
         if db is not None:
@@ -318,7 +338,8 @@ class RawConn:
             p += plugin.encode() + b"\0"
         return p
 
-    def login(self, user, password, db=None, plugin=NATIVE, caps=DEFAULT_CAPS, auth=None):
+    def login(self, user, password, db=None, plugin=NATIVE, caps=DEFAULT_CAPS, auth=None,
+              ext_caps=0):
         """Log in; return the list of plugins the server switched us to.
 
         With plugin other than mysql_native_password the first answer is
@@ -331,7 +352,7 @@ class RawConn:
                 auth = native_token(password, self.greeting.scramble)
             else:
                 auth = hashlib.sha256(b"not a native answer").digest()
-        self.send_packet(self.login_packet(user, auth, db, plugin, caps), seq=1)
+        self.send_packet(self.login_packet(user, auth, db, plugin, caps, ext_caps=ext_caps), seq=1)
         switched = self._auth_reply_loop(password)
         self.user = user
         return switched
@@ -381,7 +402,8 @@ class RawConn:
         return p
 
     def _read_columns(self, n):
-        cols = [Column(self.read_payload()) for _ in range(n)]
+        ext_meta = bool(getattr(self, "ext_caps", 0) & MARIADB_CLIENT_EXTENDED_METADATA)
+        cols = [Column(self.read_payload(), ext_meta) for _ in range(n)]
         if not self.caps & CLIENT_DEPRECATE_EOF:
             p = self.read_payload()
             if p[:1] != b"\xfe":

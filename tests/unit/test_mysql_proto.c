@@ -284,7 +284,8 @@ static const char greeting_mariadb[] = "\x0a"                            /* prot
                                        "mysql_native_password"    /* plugin */
                                        "\0";
 
-#define GREETING_PLUGIN_OFF (LIT_LEN(greeting_mariadb) - 22)
+#define GREETING_PLUGIN_OFF     (LIT_LEN(greeting_mariadb) - 22)
+#define GREETING_CAPS_LOWER_OFF (1 + 32 + 4 + 8 + 1)
 
 static void test_handshake_decode_mariadb(void **state)
 {
@@ -299,6 +300,7 @@ static void test_handshake_decode_mariadb(void **state)
     assert_int_equal(hs.conn_id, 42);
     assert_memory_equal(hs.scramble, "8I!q*Lm?V{r7&XbT:9n^", MYSQL_SCRAMBLE_LEN);
     assert_int_equal(hs.caps, 0x81fff7feu);
+    assert_int_equal(hs.ext_caps, 0x1d); /* CLIENT_MYSQL unset: MariaDB's are read */
     assert_true(hs.caps & CLIENT_DEPRECATE_EOF);
     assert_false(hs.caps & CLIENT_SSL);
     assert_int_equal(hs.charset, 45);
@@ -2285,6 +2287,107 @@ static void test_exec_bind_types(void **state)
     assert_int_equal(mysql_stmt_exec_head_max(9), 10 + 2 + 1 + 18);
 }
 
+/* MariaDB's extended capabilities: in the greeting's and the login's last 4
+ * filler bytes, read and written only while CLIENT_MYSQL is unset. */
+static void test_ext_caps(void **state)
+{
+    (void)state;
+    uint8_t *b = dup_exact(LIT(greeting_mariadb));
+    struct mysql_handshake hs;
+    b[GREETING_CAPS_LOWER_OFF] |= CLIENT_MYSQL; /* a MySQL server's filler is not caps */
+    assert_int_equal(mysql_handshake_decode(b, LIT_LEN(greeting_mariadb), &hs), HY_OK);
+    assert_int_equal(hs.ext_caps, 0);
+    free(b);
+
+    hs.caps = CLIENT_PROTOCOL_41 | CLIENT_SECURE_CONNECTION | CLIENT_PLUGIN_AUTH;
+    hs.ext_caps = MARIADB_CLIENT_EXTENDED_METADATA;
+    hs.server_version = "11.4.0-MariaDB";
+    hs.server_version_len = 14;
+    hs.plugin = "mysql_native_password";
+    hs.plugin_len = 21;
+    uint8_t out[128];
+    size_t n = mysql_handshake_encode(&hs, out, sizeof(out));
+    size_t ext_off = 1 + 15 + 4 + 8 + 1 + 2 + 1 + 2 + 2 + 1 + 6;
+    assert_true(n > ext_off + 4);
+    assert_memory_equal(out + ext_off, "\x08\x00\x00\x00", 4);
+    struct mysql_handshake back;
+    assert_int_equal(mysql_handshake_decode(out, n, &back), HY_OK);
+    assert_int_equal(back.ext_caps, MARIADB_CLIENT_EXTENDED_METADATA);
+    hs.caps |= CLIENT_MYSQL; /* then no extended caps are written */
+    n = mysql_handshake_encode(&hs, out, sizeof(out));
+    assert_memory_equal(out + ext_off, "\0\0\0\0", 4);
+
+    struct mysql_login lg = {
+        .caps = CLIENT_PROTOCOL_41 | CLIENT_SECURE_CONNECTION,
+        .ext_caps = MARIADB_CLIENT_EXTENDED_METADATA | MARIADB_CLIENT_PROGRESS,
+        .max_packet = 1u << 24,
+        .charset = 45,
+        .user = "app",
+        .user_len = 3,
+    };
+    n = mysql_login_encode(&lg, out, sizeof(out));
+    assert_memory_equal(out + 28, "\x09\x00\x00\x00", 4);
+    struct mysql_login lb;
+    assert_int_equal(mysql_login_decode(out, n, &lb), HY_OK);
+    assert_int_equal(lb.ext_caps, 9);
+    /* the SSLRequest carries them too */
+    lg.caps |= CLIENT_SSL;
+    lg.ssl_request = true;
+    n = mysql_login_encode(&lg, out, sizeof(out));
+    assert_int_equal(n, 32);
+    assert_int_equal(mysql_login_decode(out, n, &lb), HY_OK);
+    assert_int_equal(lb.ext_caps, 9);
+    lg.caps |= CLIENT_MYSQL;
+    lg.ssl_request = false;
+    n = mysql_login_encode(&lg, out, sizeof(out));
+    assert_memory_equal(out + 28, "\0\0\0\0", 4);
+    assert_int_equal(mysql_login_decode(out, n, &lb), HY_OK);
+    assert_int_equal(lb.ext_caps, 0);
+}
+
+/* A JSON column's definition as MariaDB 11 sends it with
+ * MARIADB_CLIENT_EXTENDED_METADATA: format "json" after org_name. */
+static const char coldef_json[] = "\x03"
+                                  "def"
+                                  "\x04"
+                                  "test"
+                                  "\x01"
+                                  "t"
+                                  "\x01"
+                                  "t"
+                                  "\x01"
+                                  "j"
+                                  "\x01"
+                                  "j"
+                                  "\x06"
+                                  "\x01"
+                                  "\x04"
+                                  "json" /* extended metadata */
+                                  "\x0c"
+                                  "\x2d\x00"
+                                  "\xfc\xff\xff\xff" /* charset, length */
+                                  "\xfc"
+                                  "\x90\x00"
+                                  "\x00"
+                                  "\x00\x00"; /* blob, flags, decimals */
+
+static void test_coldef_ext_meta(void **state)
+{
+    (void)state;
+    struct mysql_coldef cd;
+    uint8_t *b = dup_exact(LIT(coldef_json));
+    assert_int_equal(mysql_coldef_decode(b, LIT_LEN(coldef_json), true, &cd), HY_OK);
+    assert_str_eq((const char *)cd.name, cd.name_len, "j");
+    assert_int_equal(cd.charset, 45);
+    assert_int_equal(cd.type, MYSQL_TYPE_BLOB);
+    assert_int_equal(cd.flags, 0x90);
+    /* Read without it, the metadata block is taken for the fixed fields. */
+    assert_int_equal(mysql_coldef_decode(b, LIT_LEN(coldef_json), false, &cd), HY_ERROR);
+    for (size_t n = 0; n < LIT_LEN(coldef_json) - 1; n++)
+        assert_int_equal(mysql_coldef_decode(b, n, true, &cd), HY_ERROR);
+    free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2295,6 +2398,8 @@ int main(void)
         cmocka_unit_test(test_rd_strings),
         cmocka_unit_test(test_wr),
         cmocka_unit_test(test_handshake_decode_mariadb),
+        cmocka_unit_test(test_ext_caps),
+        cmocka_unit_test(test_coldef_ext_meta),
         cmocka_unit_test(test_handshake_decode_bad),
         cmocka_unit_test(test_handshake_decode_old),
         cmocka_unit_test(test_handshake_decode_long_auth_data),

@@ -104,8 +104,8 @@ static void feed_answer(struct readback *rb, struct varstate *vs, bool deprecate
                         const uint8_t *types, const uint16_t *flags, const char *const *cols,
                         const size_t *lens)
 {
-    readback_start(rb,
-                   deprecate_eof ? CLIENT_DEPRECATE_EOF | CLIENT_PROTOCOL_41 : CLIENT_PROTOCOL_41);
+    readback_start(
+        rb, deprecate_eof ? CLIENT_DEPRECATE_EOF | CLIENT_PROTOCOL_41 : CLIENT_PROTOCOL_41, 0);
     uint8_t count = (uint8_t)(rb->n * 3);
     readback_feed(rb, &count, 1, true, vs);
     for (uint32_t i = 0; i < rb->n; i++) {
@@ -225,23 +225,23 @@ static void test_bad_answers(void **state)
     /* nothing fed: not learned */
     readback_init(&rb);
     assert_int_equal(readback_add(&rb, VS_USER, "v", 1), HY_OK);
-    readback_start(&rb, CLIENT_PROTOCOL_41);
+    readback_start(&rb, CLIENT_PROTOCOL_41, 0);
     assert_int_equal(readback_done(&rb), HY_ERROR);
 
     /* an ERR */
     static const uint8_t err[] = {0xff, 0x28, 0x04, '#', '4', '2', '0', '0', '0', 'x'};
-    readback_start(&rb, CLIENT_PROTOCOL_41);
+    readback_start(&rb, CLIENT_PROTOCOL_41, 0);
     readback_feed(&rb, err, sizeof(err), true, vs);
     assert_int_equal(readback_done(&rb), HY_ERROR);
 
     /* a column count other than asked for */
     uint8_t two = 2;
-    readback_start(&rb, CLIENT_PROTOCOL_41);
+    readback_start(&rb, CLIENT_PROTOCOL_41, 0);
     readback_feed(&rb, &two, 1, true, vs);
     assert_int_equal(readback_done(&rb), HY_ERROR);
 
     /* definitions, then the terminator: no row */
-    readback_start(&rb, CLIENT_PROTOCOL_41 | CLIENT_DEPRECATE_EOF);
+    readback_start(&rb, CLIENT_PROTOCOL_41 | CLIENT_DEPRECATE_EOF, 0);
     uint8_t three = 3;
     readback_feed(&rb, &three, 1, true, vs);
     for (int i = 0; i < 3; i++) {
@@ -252,7 +252,7 @@ static void test_bad_answers(void **state)
     assert_int_equal(readback_done(&rb), HY_ERROR);
 
     /* a definition that is not one */
-    readback_start(&rb, CLIENT_PROTOCOL_41);
+    readback_start(&rb, CLIENT_PROTOCOL_41, 0);
     readback_feed(&rb, &three, 1, true, vs);
     static const uint8_t junk[] = {3, 'a', 'b', 'c'};
     readback_feed(&rb, junk, sizeof(junk), true, vs);
@@ -261,7 +261,7 @@ static void test_bad_answers(void **state)
     /* the row not held whole */
     readback_init(&rb);
     assert_int_equal(readback_add(&rb, VS_USER, "v", 1), HY_OK);
-    readback_start(&rb, CLIENT_PROTOCOL_41 | CLIENT_DEPRECATE_EOF);
+    readback_start(&rb, CLIENT_PROTOCOL_41 | CLIENT_DEPRECATE_EOF, 0);
     readback_feed(&rb, &three, 1, true, vs);
     for (int i = 0; i < 3; i++) {
         struct pkt c = coldef("v", 63, ll, 0);
@@ -289,7 +289,7 @@ static void test_bad_answers(void **state)
     /* a row with a column too many */
     readback_init(&rb);
     assert_int_equal(readback_add(&rb, VS_USER, "v", 1), HY_OK);
-    readback_start(&rb, CLIENT_PROTOCOL_41 | CLIENT_DEPRECATE_EOF);
+    readback_start(&rb, CLIENT_PROTOCOL_41 | CLIENT_DEPRECATE_EOF, 0);
     readback_feed(&rb, &three, 1, true, vs);
     for (int i = 0; i < 3; i++) {
         struct pkt c = coldef("v", 63, ll, 0);
