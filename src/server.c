@@ -97,8 +97,10 @@ static const char *login_why(struct bconn *bc, char *buf, size_t len)
     const struct mysql_client *mc = &bc->login;
     switch (mc->fail) {
     case MYSQL_CLIENT_BAD_CAPS:
-        hy_log_warn("backend %s lacks capabilities 0x%08x the client uses", bc->be->name,
-                    bc->creds.need_caps & ~mc->server_caps);
+        hy_log_warn("backend %s lacks capabilities 0x%08x (MariaDB extended 0x%08x) the client "
+                    "uses",
+                    bc->be->name, bc->creds.need_caps & ~mc->server_caps,
+                    bc->creds.need_ext_caps & ~mc->server_ext_caps);
         break;
     case MYSQL_CLIENT_NO_TLS:
         snprintf(buf, len, "server does not offer TLS (tls = %s); not logging in in plaintext",

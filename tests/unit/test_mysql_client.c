@@ -24,8 +24,9 @@ static const uint8_t SCRAMBLE[MYSQL_SCRAMBLE_LEN] = "abcdefghij0123456789";
      CLIENT_CONNECT_WITH_DB | CLIENT_CONNECT_ATTRS | CLIENT_DEPRECATE_EOF | CLIENT_SSL |           \
      CLIENT_TRANSACTIONS | CLIENT_MULTI_RESULTS)
 
-/* A v10 greeting with `caps`, as payload; returns its length. */
-static size_t greeting(uint32_t caps, uint8_t *out, size_t cap)
+/* A v10 greeting with `caps` and MariaDB's extended `ext_caps`, as payload;
+ * returns its length. */
+static size_t greeting_ext(uint32_t caps, uint32_t ext_caps, uint8_t *out, size_t cap)
 {
     struct mysql_handshake hs = {0};
     hs.protocol = 10;
@@ -34,12 +35,18 @@ static size_t greeting(uint32_t caps, uint8_t *out, size_t cap)
     hs.conn_id = 77;
     memcpy(hs.scramble, SCRAMBLE, sizeof(hs.scramble));
     hs.caps = caps;
+    hs.ext_caps = ext_caps;
     hs.charset = 45;
     hs.plugin = "mysql_native_password";
     hs.plugin_len = strlen(hs.plugin);
     size_t n = mysql_handshake_encode(&hs, out, cap);
     assert_true(n > 0);
     return n;
+}
+
+static size_t greeting(uint32_t caps, uint8_t *out, size_t cap)
+{
+    return greeting_ext(caps, 0, out, cap);
 }
 
 static struct mysql_client_creds plain_creds(void)
@@ -229,6 +236,46 @@ static void test_refusals(void **state)
     assert_int_equal(mc.fail, MYSQL_CLIENT_UNEXPECTED);
 }
 
+/* MariaDB's extended capabilities: asked for when wanted and offered,
+ * CLIENT_MYSQL set when none is; a server without a needed one is refused. */
+static void test_ext_caps(void **state)
+{
+    (void)state;
+    struct mysql_client_creds cr = plain_creds();
+    cr.want_ext_caps = MARIADB_CLIENT_EXTENDED_METADATA;
+    cr.need_ext_caps = MARIADB_CLIENT_EXTENDED_METADATA;
+    uint8_t g[256], out[MYSQL_CLIENT_OUT_MAX];
+    uint32_t mariadb = SERVER_CAPS_ALL & ~(uint32_t)CLIENT_MYSQL;
+    size_t gl = greeting_ext(mariadb, MARIADB_CLIENT_EXTENDED_METADATA | MARIADB_CLIENT_PROGRESS, g,
+                             sizeof(g));
+    struct mysql_client mc = {0};
+    assert_int_equal(mysql_client_packet(&mc, &cr, 0, g, gl, out), MYSQL_CLIENT_SEND);
+    assert_int_equal(mc.ext_caps, MARIADB_CLIENT_EXTENDED_METADATA);
+    assert_false(mc.caps & CLIENT_MYSQL);
+    struct mysql_login lg;
+    assert_int_equal(
+        mysql_login_decode(out + MYSQL_HEADER_SIZE, mc.out_len - MYSQL_HEADER_SIZE, &lg), HY_OK);
+    assert_int_equal(lg.ext_caps, MARIADB_CLIENT_EXTENDED_METADATA);
+
+    /* not wanted: none asked for, CLIENT_MYSQL set */
+    cr.want_ext_caps = cr.need_ext_caps = 0;
+    mc = (struct mysql_client){0};
+    assert_int_equal(mysql_client_packet(&mc, &cr, 0, g, gl, out), MYSQL_CLIENT_SEND);
+    assert_int_equal(mc.ext_caps, 0);
+    assert_true(mc.caps & CLIENT_MYSQL);
+    assert_int_equal(
+        mysql_login_decode(out + MYSQL_HEADER_SIZE, mc.out_len - MYSQL_HEADER_SIZE, &lg), HY_OK);
+    assert_int_equal(lg.ext_caps, 0);
+
+    /* needed, and the server (a MySQL one: CLIENT_MYSQL set) has none */
+    cr.want_ext_caps = cr.need_ext_caps = MARIADB_CLIENT_EXTENDED_METADATA;
+    gl = greeting_ext(SERVER_CAPS_ALL, MARIADB_CLIENT_EXTENDED_METADATA, g, sizeof(g));
+    mc = (struct mysql_client){0};
+    assert_int_equal(mysql_client_packet(&mc, &cr, 0, g, gl, out), MYSQL_CLIENT_FAILED);
+    assert_int_equal(mc.fail, MYSQL_CLIENT_BAD_CAPS);
+    assert_int_equal(mc.server_ext_caps, 0);
+}
+
 static void test_attrs_dropped_when_too_large(void **state)
 {
     (void)state;
@@ -254,6 +301,7 @@ int main(void)
         cmocka_unit_test(test_no_password_sends_empty_token),
         cmocka_unit_test(test_tls),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_ext_caps),
         cmocka_unit_test(test_attrs_dropped_when_too_large),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
