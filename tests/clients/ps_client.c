@@ -1250,6 +1250,35 @@ static void scenario_metadata(void)
     stmt_close(sel);
 }
 
+/* MariaDB's extended metadata (type and format names) of a prepared
+ * statement's columns, executed where halyard routes it (replicas): one
+ * line per column per execution, then the server ids seen. */
+static void scenario_ext_metadata(void)
+{
+    MYSQL_STMT *sel = prepare("SELECT @@server_id AS sid, JSON_OBJECT('a', ?) AS j,"
+                              " CAST('::1' AS INET6) AS i6, 7 AS n");
+    int v = 5;
+    bind_int_param(sel, &v, "bind ext-metadata");
+    for (int run = 0; run < 4; run++) {
+        execute(sel, "execute ext-metadata");
+        MYSQL_RES *meta = mysql_stmt_result_metadata(sel);
+        if (meta == NULL)
+            die_stmt(sel, "ext-metadata result metadata");
+        unsigned int n = mysql_num_fields(meta);
+        for (unsigned int i = 0; i < n; i++) {
+            const MYSQL_FIELD *f = mysql_fetch_field_direct(meta, i);
+            MARIADB_CONST_STRING tn = {0}, fmt = {0};
+            (void)mariadb_field_attr(&tn, f, MARIADB_FIELD_ATTR_DATA_TYPE_NAME);
+            (void)mariadb_field_attr(&fmt, f, MARIADB_FIELD_ATTR_FORMAT_NAME);
+            printf("attr\t%d\t%s\ttype_name=%.*s\tformat=%.*s\n", run, f->name, (int)tn.length,
+                   tn.str ? tn.str : "", (int)fmt.length, fmt.str ? fmt.str : "");
+        }
+        mysql_free_result(meta);
+        fetch_all(sel, 10);
+    }
+    stmt_close(sel);
+}
+
 /* A cursor opened by an EXECUTE on a replica is fetched from there. */
 static void scenario_cursor_split(void)
 {
@@ -1402,6 +1431,7 @@ static const struct {
     {"long-split", scenario_long_split},
     {"ro-trx", scenario_ro_trx},
     {"metadata", scenario_metadata},
+    {"ext-metadata", scenario_ext_metadata},
     {"cursor-split", scenario_cursor_split},
     {"reset-close", scenario_reset_close},
     {"sp-cursor", scenario_sp_cursor},

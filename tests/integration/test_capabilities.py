@@ -5,12 +5,14 @@ format "json", inet6's and uuid's type names) comes through, on the primary
 and on replicas alike.
 """
 
+import subprocess
+
 import pytest
 
 from rawmysql import (CLIENT_DEPRECATE_EOF, CLIENT_LONG_PASSWORD, DEFAULT_CAPS,
                       MARIADB_CLIENT_CACHE_METADATA, MARIADB_CLIENT_EXTENDED_METADATA,
                       MARIADB_CLIENT_PROGRESS, MARIADB_CLIENT_STMT_BULK_OPERATIONS, RawConn)
-from test_core import cli
+from test_core import cli, db, ps_client_bin  # noqa: F401 (fixtures)
 from util import APP_PASSWORD, APP_USER
 
 REPLICA = "/* halyard: replica */ "
@@ -110,3 +112,27 @@ def test_rawmysql_reads_the_block():
            + b"\x0c\x2d\x00\xfc\xff\xff\xff\xfc\x90\x00\x00\x00\x00")
     assert Column(raw, True).ext == {1: "json"}
     assert Column(raw, True).type == 0xFC
+
+
+def test_prepared_statement_extended_metadata(halyard, cluster, db, ids, ps_client_bin):
+    """libmariadb's prepared statement, re-prepared by halyard on the replicas
+    it is routed to: each execution's columns carry the type and format names
+    as directly."""
+    primary, replicas = ids
+    out = {}
+    for where, port in (("direct", cluster.primary_port), ("halyard", halyard.port)):
+        r = subprocess.run([ps_client_bin, "127.0.0.1", str(port), APP_USER, APP_PASSWORD, db,
+                            "ext-metadata"], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, f"ps_client ext-metadata via {where}: {r.stderr}"
+        out[where] = [line.split("\t") for line in r.stdout.splitlines()]
+    attrs = {w: [f for f in o if f[0] == "attr"] for w, o in out.items()}
+    assert attrs["halyard"] == attrs["direct"]
+    assert attrs["halyard"][:4] == [
+        ["attr", "0", "sid", "type_name=", "format="],
+        ["attr", "0", "j", "type_name=", "format=json"],
+        ["attr", "0", "i6", "type_name=inet6", "format="],
+        ["attr", "0", "n", "type_name=", "format="],
+    ]
+    assert len(attrs["halyard"]) == 16
+    sids = {int(f[1]) for f in out["halyard"] if f[0] == "row"}
+    assert sids and sids <= set(replicas)
