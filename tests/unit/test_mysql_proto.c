@@ -2345,7 +2345,7 @@ static void test_ext_caps(void **state)
     assert_int_equal(lb.ext_caps, 0);
 }
 
-/* A JSON column's definition as MariaDB 11 sends it with
+/* A JSON column's definition laid out as MariaDB sends it with
  * MARIADB_CLIENT_EXTENDED_METADATA: format "json" after org_name. */
 static const char coldef_json[] = "\x03"
                                   "def"
