@@ -1,0 +1,117 @@
+/*
+ * test_srvstatus.c: a server's status rows, rates and thresholds.
+ *
+ *   - rows fold into their fields whatever the case; unknown names, empty,
+ *     negative and non-numeric values are ignored
+ *   - rates over two readings; a counter gone backwards (restart) or
+ *     missing is unknown (-1), not a huge or negative rate
+ *   - buffer pool hit ratio over the interval, 1 with no request
+ *   - connections and disk percentages
+ *   - thresholds rise once, stay up while above the clear line, clear once
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "halyard/srvstatus.h"
+
+static void test_fold(void **state)
+{
+    (void)state;
+    struct srv_status s;
+    srv_status_init(&s);
+    assert_int_equal(s.questions, -1);
+    srv_status_fold(&s, "QUESTIONS", "1234");
+    srv_status_fold(&s, "threads_running", "7");
+    srv_status_fold(&s, "max_connections", "151");
+    srv_status_fold(&s, "Threads_connected", "12x");
+    srv_status_fold(&s, "Slow_queries", "");
+    srv_status_fold(&s, "Aborted_connects", "-3");
+    srv_status_fold(&s, "Uptime", "99");
+    srv_status_fold(&s, "Com_select", NULL);
+    assert_int_equal(s.questions, 1234);
+    assert_int_equal(s.threads_running, 7);
+    assert_int_equal(s.max_connections, 151);
+    assert_int_equal(s.threads_connected, -1);
+    assert_int_equal(s.slow_queries, -1);
+    assert_int_equal(s.aborted_connects, -1);
+    assert_int_equal(s.com_select, -1);
+}
+
+static void test_rates(void **state)
+{
+    (void)state;
+    struct srv_status a, b;
+    srv_status_init(&a);
+    srv_status_init(&b);
+    a.questions = 1000, b.questions = 3000;
+    a.com_insert = 10, b.com_insert = 30;
+    a.com_update = 0, b.com_update = 10;
+    a.com_delete = 5, b.com_delete = 5;
+    a.slow_queries = 4, b.slow_queries = 2; /* restarted */
+    a.bp_read_requests = 1000, b.bp_read_requests = 2000;
+    a.bp_reads = 100, b.bp_reads = 150;
+    b.bp_pages_dirty = 25, b.bp_pages_total = 100;
+    b.threads_connected = 135, b.max_connections = 150;
+    struct srv_rates r;
+    srv_status_derive(&a, &b, 2.0, &r);
+    assert_float_equal(r.qps, 1000.0, 1e-9);
+    assert_float_equal(r.writes_ps, 15.0, 1e-9);
+    assert_float_equal(r.slow_ps, -1, 1e-9);
+    assert_float_equal(r.aborted_ps, -1, 1e-9); /* never read */
+    assert_float_equal(r.bp_hit_ratio, 0.95, 1e-9);
+    assert_float_equal(r.bp_dirty_pct, 25.0, 1e-9);
+    assert_float_equal(r.connections_pct, 90.0, 1e-9);
+    assert_float_equal(r.disk_pct, -1, 1e-9);
+
+    /* first reading: no rate, ratios since the server started */
+    srv_status_derive(NULL, &b, 2.0, &r);
+    assert_float_equal(r.qps, -1, 1e-9);
+    assert_float_equal(r.bp_hit_ratio, 1.0 - 150.0 / 2000.0, 1e-9);
+
+    /* no read request in the interval: nothing missed */
+    srv_status_derive(&b, &b, 2.0, &r);
+    assert_float_equal(r.bp_hit_ratio, 1.0, 1e-9);
+    assert_float_equal(r.qps, 0.0, 1e-9);
+
+    /* max_connections unknown or 0: unknown, not a division by zero */
+    b.max_connections = 0;
+    srv_status_derive(&a, &b, 0.0, &r);
+    assert_float_equal(r.connections_pct, -1, 1e-9);
+    assert_float_equal(r.qps, -1, 1e-9); /* zero interval */
+}
+
+static void test_threshold(void **state)
+{
+    (void)state;
+    bool high = false;
+    assert_int_equal(srv_threshold(&high, 50, 90), SRV_CROSS_NONE);
+    assert_int_equal(srv_threshold(&high, 90, 90), SRV_CROSS_RAISED);
+    assert_true(high);
+    assert_int_equal(srv_threshold(&high, 95, 90), SRV_CROSS_NONE);
+    assert_int_equal(srv_threshold(&high, 87, 90), SRV_CROSS_NONE); /* within hysteresis */
+    assert_int_equal(srv_threshold(&high, 91, 90), SRV_CROSS_NONE);
+    assert_int_equal(srv_threshold(&high, -1, 90), SRV_CROSS_NONE); /* unknown */
+    assert_true(high);
+    assert_int_equal(srv_threshold(&high, 84.9, 90), SRV_CROSS_CLEARED);
+    assert_false(high);
+    assert_int_equal(srv_threshold(&high, 10, 90), SRV_CROSS_NONE);
+    /* turned off: never rises, clears if it was up */
+    assert_int_equal(srv_threshold(&high, 100, 0), SRV_CROSS_NONE);
+    assert_int_equal(srv_threshold(&high, 100, 90), SRV_CROSS_RAISED);
+    assert_int_equal(srv_threshold(&high, 100, 0), SRV_CROSS_CLEARED);
+    assert_false(high);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fold),
+        cmocka_unit_test(test_rates),
+        cmocka_unit_test(test_threshold),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
