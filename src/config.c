@@ -204,6 +204,15 @@ const struct config_key config_keys[] = {
     {"monitor.timeout_ms", CONFIG_INT, "1000", 50, 600000,
      "milliseconds a check (connect, login and its queries) may take before it counts as failed",
      NULL},
+    {"monitor.status_every", CONFIG_INT, "1", 0, 1000000,
+     "read each server's load (SHOW GLOBAL STATUS: threads, QPS, slow queries, buffer pool, "
+     "row lock waits; @@max_connections) every this many checks; 0 = never. A status read that "
+     "fails or times out is not a failed check",
+     NULL},
+    {"monitor.connections_warn_pct", CONFIG_INT, "90", 0, 100,
+     "event backend_connections_high when a server's Threads_connected reaches this percent of "
+     "its max_connections, backend_connections_ok when it falls 5 points below; 0 = off",
+     NULL},
     {"monitor.rise", CONFIG_INT, "2", 1, 100,
      "consecutive good checks that bring a DOWN or LAGGING backend back ONLINE", NULL},
     {"monitor.fall", CONFIG_INT, "3", 1, 100,
@@ -1729,6 +1738,8 @@ static hy_status_t fill_monitor(struct loader *ld, struct config *cfg, config_se
     bool given;
     m->interval_ms = (int)get_int(g, "monitor.interval_ms");
     m->timeout_ms = (int)get_int(g, "monitor.timeout_ms");
+    m->status_every = (int)get_int(g, "monitor.status_every");
+    m->connections_warn_pct = (int)get_int(g, "monitor.connections_warn_pct");
     m->rise = (int)get_int(g, "monitor.rise");
     m->fall = (int)get_int(g, "monitor.fall");
     if (dup_str(ld, &m->user, g, "monitor.user") != HY_OK ||

@@ -88,6 +88,79 @@ static void sample2(struct textbuf *sb, const char *name, const char *backend, c
 
 /* Per-backend families: state, role, lag, connections, statements, errors
  * and the latency histogram, all with a backend="name" label. */
+/* What the servers say of their own load (srvstatus.h), as the monitor
+ * last read it: a field of struct srv_status (an integer) or of struct
+ * srv_rates (a double); absent when the server did not say. */
+static const struct {
+    const char *name, *type, *help;
+    bool rate; /* in srv_rates, else srv_status */
+    size_t off;
+} server_families[] = {
+    {"halyard_backend_server_max_connections", "gauge", "The server's @@max_connections.", false,
+     offsetof(struct srv_status, max_connections)},
+    {"halyard_backend_server_threads_connected", "gauge", "The server's Threads_connected.", false,
+     offsetof(struct srv_status, threads_connected)},
+    {"halyard_backend_server_threads_running", "gauge", "The server's Threads_running.", false,
+     offsetof(struct srv_status, threads_running)},
+    {"halyard_backend_server_questions_total", "counter", "The server's Questions.", false,
+     offsetof(struct srv_status, questions)},
+    {"halyard_backend_server_slow_queries_total", "counter", "The server's Slow_queries.", false,
+     offsetof(struct srv_status, slow_queries)},
+    {"halyard_backend_server_aborted_connects_total", "counter", "The server's Aborted_connects.",
+     false, offsetof(struct srv_status, aborted_connects)},
+    {"halyard_backend_server_innodb_row_lock_waits_total", "counter",
+     "The server's Innodb_row_lock_waits.", false, offsetof(struct srv_status, row_lock_waits)},
+    {"halyard_backend_server_innodb_buffer_pool_pages_dirty", "gauge",
+     "The server's Innodb_buffer_pool_pages_dirty.", false,
+     offsetof(struct srv_status, bp_pages_dirty)},
+    {"halyard_backend_server_innodb_buffer_pool_pages_total", "gauge",
+     "The server's Innodb_buffer_pool_pages_total.", false,
+     offsetof(struct srv_status, bp_pages_total)},
+    {"halyard_backend_server_binlog_bytes_written_total", "counter",
+     "The server's Binlog_bytes_written (since it started).", false,
+     offsetof(struct srv_status, binlog_bytes_written)},
+    {"halyard_backend_server_queries_per_second", "gauge",
+     "Questions per second between the monitor's last two readings.", true,
+     offsetof(struct srv_rates, qps)},
+    {"halyard_backend_server_buffer_pool_hit_ratio", "gauge",
+     "InnoDB buffer pool reads served from memory between the monitor's last two readings "
+     "(1 - Innodb_buffer_pool_reads / Innodb_buffer_pool_read_requests).",
+     true, offsetof(struct srv_rates, bp_hit_ratio)},
+};
+
+static void render_server_status(struct textbuf *sb, const struct config *cfg)
+{
+    struct backend_info *info = calloc(cfg->n_backends ? cfg->n_backends : 1, sizeof(*info));
+    if (info == NULL)
+        return;
+    for (size_t i = 0; i < cfg->n_backends; i++) {
+        if (cfg->backends[i].rt != NULL)
+            backend_info_get(cfg->backends[i].rt, &info[i]);
+    }
+    for (size_t f = 0; f < sizeof(server_families) / sizeof(server_families[0]); f++) {
+        family(sb, server_families[f].name, server_families[f].type, server_families[f].help);
+        for (size_t i = 0; i < cfg->n_backends; i++) {
+            if (info[i].status_time == 0)
+                continue;
+            char v[40];
+            if (server_families[f].rate) {
+                double d = *(const double *)((const char *)&info[i].rates + server_families[f].off);
+                if (d < 0)
+                    continue;
+                snprintf(v, sizeof(v), "%.6g", d);
+            } else {
+                int64_t n =
+                    *(const int64_t *)((const char *)&info[i].status + server_families[f].off);
+                if (n < 0)
+                    continue;
+                snprintf(v, sizeof(v), "%lld", (long long)n);
+            }
+            sample2(sb, server_families[f].name, cfg->backends[i].name, NULL, NULL, v);
+        }
+    }
+    free(info);
+}
+
 static void render_backends(struct textbuf *sb, const struct config *cfg)
 {
     family(sb, "halyard_zone_info", "gauge",
@@ -156,6 +229,7 @@ static void render_backends(struct textbuf *sb, const struct config *cfg)
         snprintf(v, sizeof(v), "%.6f", rtt / 1e6);
         sample2(sb, "halyard_backend_rtt_seconds", cfg->backends[i].name, NULL, NULL, v);
     }
+    render_server_status(sb, cfg);
     struct backend_stats *bs = calloc(cfg->n_backends ? cfg->n_backends : 1, sizeof(*bs));
     if (bs == NULL)
         return;

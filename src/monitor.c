@@ -21,6 +21,7 @@
 #include <strings.h>
 
 #include "halyard/classify.h"
+#include "halyard/events.h"
 #include "halyard/galera.h"
 #include "halyard/log.h"
 #include "halyard/monitor.h"
@@ -43,6 +44,11 @@
     "CONNECTION_ID() AND p.USER NOT IN ('system user', 'event_scheduler') AND (p.COMMAND NOT IN "  \
     "('Sleep', 'Daemon', 'Binlog Dump', 'Killed') OR p.ID IN (SELECT trx_mysql_thread_id FROM "    \
     "information_schema.INNODB_TRX))"
+/* The server's load (srvstatus.h): one query, so it costs one round trip. */
+#define STATUS_SQL                                                                                 \
+    "SELECT VARIABLE_NAME, VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE "            \
+    "VARIABLE_NAME IN (" SRVSTATUS_NAMES ") UNION ALL SELECT 'max_connections', "                  \
+    "@@global.max_connections"
 /* cluster = galera. SHOW, not SELECT: a node in a non-Primary component
  * refuses statements that read tables or variables (1047), but answers
  * SHOW, and what it says is exactly why it takes no traffic. */
@@ -61,6 +67,7 @@ enum step {
     STEP_WSREP_STATUS,
     STEP_WSREP_VARS,
     STEP_BUSY,
+    STEP_STATUS,
 };
 
 static const char *const step_names[] = {"connect",
@@ -69,7 +76,8 @@ static const char *const step_names[] = {"connect",
                                          "SHOW ALL SLAVES STATUS",
                                          "SHOW GLOBAL STATUS (wsrep)",
                                          "SHOW GLOBAL VARIABLES (wsrep)",
-                                         "SELECT COUNT(*) FROM information_schema.PROCESSLIST"};
+                                         "SELECT COUNT(*) FROM information_schema.PROCESSLIST",
+                                         "GLOBAL_STATUS"};
 
 /* What the monitor last saw of one backend: the monitor thread's own;
  * other threads read backend_rt (backend.h). */
@@ -114,6 +122,10 @@ struct monitor_backend {
     double started;      /* ev_time() when the check began */
     double orphan_since; /* ev_now() when its primary was first seen unreachable; 0 = it is not */
     int64_t lag_ms;      /* its lag at the last check while it replicated, -1 = unknown */
+    uint64_t checks_ok;  /* good checks so far: every status_every-th reads the load */
+    struct srv_status status; /* the last reading of its load ... */
+    double status_at;         /* ... and when (ev_now); 0 = none */
+    bool connections_high;    /* monitor.connections_warn_pct reached (srv_threshold) */
     ev_timer recheck;
 };
 
@@ -821,8 +833,13 @@ static void run_step(struct monitor_backend *mb, enum step step)
     case STEP_BUSY:
         rc = sqlclient_query(mb->sc, BUSY_SQL, check_cb, mb);
         break;
+    case STEP_STATUS:
+        rc = sqlclient_query(mb->sc, STATUS_SQL, check_cb, mb);
+        break;
     }
-    if (rc != HY_OK)
+    if (rc != HY_OK && step == STEP_STATUS)
+        check_done(mb, true, "ok"); /* the load is extra: the check itself passed */
+    else if (rc != HY_OK)
         check_done(mb, false, "%s: cannot start", step_names[step]);
 }
 
@@ -893,6 +910,56 @@ static void rtt_note(struct backend_rt *rt, double secs)
                           memory_order_relaxed);
 }
 
+/* A reading of the server's load: rates against the last one, published
+ * for show backends and the metrics, and the connections threshold. */
+static void status_note(struct monitor_backend *mb, const struct sqlresult *res)
+{
+    struct srv_status cur;
+    srv_status_init(&cur);
+    for (size_t r = 0; r < res->n_rows; r++)
+        srv_status_fold(&cur, sqlresult_get(res, r, 0), sqlresult_get(res, r, 1));
+    double now = ev_now(mb->m->loop);
+    struct srv_rates rates;
+    srv_status_derive(mb->status_at > 0 ? &mb->status : NULL, &cur, now - mb->status_at, &rates);
+    mb->status = cur;
+    mb->status_at = now;
+
+    pthread_mutex_lock(&mb->rt->lock);
+    mb->rt->info.status = cur;
+    mb->rt->info.rates = rates;
+    mb->rt->info.status_time = time(NULL);
+    pthread_mutex_unlock(&mb->rt->lock);
+
+    enum srv_cross x = srv_threshold(&mb->connections_high, rates.connections_pct,
+                                     mb->m->cfg->monitor.connections_warn_pct);
+    if (x == SRV_CROSS_NONE)
+        return;
+    char why[160];
+    snprintf(why, sizeof(why), "Threads_connected %lld of max_connections %lld (%.0f%%)",
+             (long long)cur.threads_connected, (long long)cur.max_connections,
+             rates.connections_pct);
+    if (x == SRV_CROSS_RAISED) {
+        hy_log_warn("backend %s: connections high: %s", mb->be->name, why);
+        events_emit(EVENT_BACKEND_CONNECTIONS_HIGH, mb->be->name, "ok", "high", why,
+                    "new connections may be refused by the server");
+    } else {
+        hy_log_info("backend %s: connections back to normal: %s", mb->be->name, why);
+        events_emit(EVENT_BACKEND_CONNECTIONS_OK, mb->be->name, "high", "ok", why, "");
+    }
+}
+
+/* The check passed (and a DRAINING backend's busy count is in): read the
+ * server's load when it is due, then end it. */
+static void check_passed(struct monitor_backend *mb)
+{
+    int every = mb->m->cfg->monitor.status_every;
+    if (every > 0 && mb->checks_ok++ % (uint64_t)every == 0) {
+        run_step(mb, STEP_STATUS);
+        return;
+    }
+    check_done(mb, true, "ok");
+}
+
 /* The check's queries all answered: a DRAINING backend is asked how busy it
  * is before the check counts as good (STEP_BUSY). */
 static void check_good(struct monitor_backend *mb)
@@ -901,7 +968,7 @@ static void check_good(struct monitor_backend *mb)
         run_step(mb, STEP_BUSY);
         return;
     }
-    check_done(mb, true, "ok");
+    check_passed(mb);
 }
 
 /* STEP_BUSY's answer (res NULL: it failed, which the health does not
@@ -915,7 +982,7 @@ static void busy_note(struct monitor_backend *mb, const struct sqlresult *res)
         busy = -2; /* it sees its own connections only */
     atomic_store(&mb->rt->drain_busy, busy);
     atomic_store(&mb->rt->drain_checked_us, (int64_t)(mb->started * 1e6));
-    check_done(mb, true, "ok");
+    check_passed(mb);
 }
 
 static void check_cb(struct sqlclient *c, const struct sqlresult *res, void *arg)
@@ -924,6 +991,16 @@ static void check_cb(struct sqlclient *c, const struct sqlresult *res, void *arg
     struct monitor_backend *mb = arg;
     if (!res->ok && mb->step == STEP_BUSY && res->err_code != 0) {
         busy_note(mb, NULL);
+        return;
+    }
+    if (!res->ok && mb->step == STEP_STATUS) {
+        /* Not a failed check: the server answered the ping and the
+         * check's queries. A local failure (timeout) leaves the
+         * connection in an unknown state: the next check opens another. */
+        hy_log_debug("backend %s: reading its load failed: %s", mb->be->name, res->err_msg);
+        if (res->err_code == 0)
+            sqlclient_close(mb->sc);
+        check_done(mb, true, "ok");
         return;
     }
     if (!res->ok) {
@@ -985,6 +1062,10 @@ static void check_cb(struct sqlclient *c, const struct sqlresult *res, void *arg
     }
     case STEP_BUSY:
         busy_note(mb, res);
+        return;
+    case STEP_STATUS:
+        status_note(mb, res);
+        check_done(mb, true, "ok");
         return;
     }
 }

@@ -44,6 +44,7 @@
 
 #include "halyard/config.h"
 #include "halyard/core.h"
+#include "halyard/srvstatus.h"
 
 enum backend_state {
     BACKEND_ONLINE = 0,
@@ -104,6 +105,10 @@ struct backend_info {
     char why[200];          /* reason of the last state or role change */
     time_t why_time;        /* when it changed; 0 = never */
     char last_failure[160]; /* the last passive failure a worker reported */
+    /* the server's own load (srvstatus.h), every monitor.status_every rounds */
+    struct srv_status status;
+    struct srv_rates rates;
+    time_t status_time; /* wall clock of the last reading; 0 = never */
 };
 
 struct backend_rt {

@@ -211,6 +211,8 @@ struct config_monitor {
     int timeout_ms;
     int rise;
     int fall;
+    int status_every;         /* read the servers' load every N rounds; 0 = never */
+    int connections_warn_pct; /* event when Threads_connected reaches it; 0 = off */
 };
 
 /* alerts (alerts.h): the notifiers of events (events.h) */

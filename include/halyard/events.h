@@ -43,7 +43,9 @@ enum event_type {
     EVENT_AUTH_BLOCK,
     EVENT_HALYARD_STARTED,
     EVENT_HALYARD_STOPPING,
-    EVENT_TEST_ALERT, /* halyardctl test-alert */
+    EVENT_TEST_ALERT,               /* halyardctl test-alert */
+    EVENT_BACKEND_CONNECTIONS_HIGH, /* monitor.connections_warn_pct reached */
+    EVENT_BACKEND_CONNECTIONS_OK,   /* ... and back below it */
     EVENT__COUNT
 };
 

@@ -1,0 +1,123 @@
+"""The servers' own load, read by the monitor (issue 11, item 3).
+
+    load applied straight to one replica moves that replica's metrics:
+    halyard_backend_server_queries_per_second and _threads_running rise,
+    the other replica's do not
+    a low max_connections on a replica and connections opened to it past
+    monitor.connections_warn_pct: one backend_connections_high event;
+    closing them: one backend_connections_ok
+"""
+
+import threading
+import time
+
+import pymysql
+
+from test_alerts import Receiver, alerts
+from util import free_port, metric, wait_until
+
+MONITOR = {"user": "monitor", "password": "monitor", "interval_ms": 200, "fall": 2, "rise": 2,
+           "status_every": 1}
+
+
+def server_metric(mport, name, backend):
+    return metric(mport, f'halyard_backend_server_{name}{{backend="{backend}"}} ')
+
+
+class Load:
+    """`n` threads on one server: each runs `query` in a loop until stopped."""
+
+    def __init__(self, cluster, ref, query, n):
+        self.stop = threading.Event()
+        self.count = 0
+        self.lock = threading.Lock()
+        self.threads = [threading.Thread(target=self.run, args=(cluster, ref, query), daemon=True)
+                        for _ in range(n)]
+        for t in self.threads:
+            t.start()
+
+    def run(self, cluster, ref, query):
+        conn = cluster.root_connect(ref)
+        try:
+            with conn.cursor() as cur:
+                while not self.stop.is_set():
+                    cur.execute(query)
+                    cur.fetchall()
+                    with self.lock:
+                        self.count += 1
+        finally:
+            conn.close()
+
+    def close(self):
+        self.stop.set()
+        for t in self.threads:
+            t.join(10)
+
+
+def test_load_moves_the_backend_metrics(cluster, start_halyard):
+    mport = free_port()
+    start_halyard(metrics_port=mport, monitor=MONITOR)
+    # Two readings are needed for a rate.
+    wait_until(lambda: server_metric(mport, "queries_per_second", "node1") is not None, 10,
+               what="a QPS for node1")
+    assert server_metric(mport, "max_connections", "node1") >= 1
+    assert server_metric(mport, "threads_connected", "node1") >= 1
+    idle_qps = server_metric(mport, "queries_per_second", "node1")
+    idle_running = server_metric(mport, "threads_running", "node1")
+    assert idle_qps < 200, idle_qps  # the monitor's own few queries
+
+    fast = Load(cluster, 1, "SELECT 1", 2)
+    slow = Load(cluster, 1, "SELECT SLEEP(0.5)", 4)
+    try:
+        wait_until(lambda: server_metric(mport, "queries_per_second", "node1") > 500, 10,
+                   what=f"node1's QPS past 500 under load (idle {idle_qps})")
+        wait_until(lambda: server_metric(mport, "threads_running", "node1") >= idle_running + 4,
+                   10, what=f"node1's Threads_running up by the 4 sleepers (idle {idle_running})")
+        loaded_qps = server_metric(mport, "queries_per_second", "node1")
+        other = server_metric(mport, "queries_per_second", "node2")
+        assert other < 200, other  # the load went to node1 only
+        assert fast.count > 0
+    finally:
+        fast.close()
+        slow.close()
+    wait_until(lambda: server_metric(mport, "queries_per_second", "node1") < 200, 10,
+               what="node1's QPS back down once the load stops")
+    print(f"node1 QPS idle {idle_qps:.0f}, loaded {loaded_qps:.0f}")
+
+
+def test_connections_threshold_event(cluster, start_halyard):
+    r = Receiver()
+    held = []
+    old_max = int(cluster.value(2, "SELECT @@global.max_connections"))
+    try:
+        cluster.sql(2, "SET GLOBAL max_connections = 20")
+        mport = free_port()
+        start_halyard(metrics_port=mport, monitor=MONITOR, alerts=alerts(webhook=r.url))
+        r.wait("halyard_started")
+        wait_until(lambda: server_metric(mport, "max_connections", "node2") == 20, 10,
+                   what="node2's max_connections read as 20")
+        assert not r.events("backend_connections_high")
+        base = int(server_metric(mport, "threads_connected", "node2"))
+        assert base < 17, base
+        # 90% of 20 is 18: open what takes Threads_connected to 19.
+        for _ in range(19 - base):
+            held.append(cluster.root_connect(2))
+        high = r.wait("backend_connections_high", backend="node2")
+        assert high["old"] == "ok" and high["new"] == "high", high
+        assert "of max_connections 20" in high["reason"], high
+        assert high["severity"] == "warning", high
+        for c in held:
+            c.close()
+        held.clear()
+        ok = r.wait("backend_connections_ok", backend="node2")
+        assert ok["seq"] > high["seq"]
+        # Once per crossing: a few more readings bring no repeat.
+        time.sleep(1.0)  # five monitor rounds (interval_ms 200), to see none repeat
+        assert len(r.events("backend_connections_high")) == 1, r.events("backend_connections_high")
+        assert len(r.events("backend_connections_ok")) == 1
+        assert not r.events("backend_connections_high", backend="node1")
+    finally:
+        for c in held:
+            c.close()
+        cluster.sql(2, f"SET GLOBAL max_connections = {old_max}")
+        r.close()
