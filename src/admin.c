@@ -147,8 +147,10 @@ static const struct {
     {"show stats", "counters summed over the workers, and per worker"},
     {"show sessions", "client sessions of every worker"},
     {"show rules", "query rules in order, with their hits"},
-    {"show backends", "backends: role, state and why, lag, GTID, connections, queries, errors, "
-                      "latency, last check"},
+    {"show backends [--detail]",
+     "backends: role, state and why, lag, GTID, connections, queries, errors, latency, last "
+     "check; --detail: the servers' own load (threads, max_connections, QPS, slow queries, "
+     "buffer pool)"},
     {"backend NAME drain|maint|online",
      "drain: no new statements, open transactions finish, the answer once the server is idle "
      "(drain nowait: at once); maint: no statements at all; online: back to what the health "
@@ -278,8 +280,10 @@ hy_status_t admin_parse(const char *line, size_t len, struct admin_cmd *cmd, cha
         cmd->top = last;
     } else if (n == 1 && TOK_IS(0, "test-alert")) {
         cmd->verb = ADMIN_TEST_ALERT;
-    } else if (n == 2 && TOK_IS(0, "show") && TOK_IS(1, "backends")) {
+    } else if ((n == 2 || (n == 3 && TOK_IS(2, "--detail"))) && TOK_IS(0, "show") &&
+               TOK_IS(1, "backends")) {
         cmd->verb = ADMIN_SHOW_BACKENDS;
+        cmd->detail = n == 3;
     } else if (n >= 1 && TOK_IS(0, "backend")) {
         if ((n != 3 && !(n == 4 && TOK_IS(2, "drain") && TOK_IS(3, "nowait"))) ||
             tlen[1] >= sizeof(cmd->arg) ||
@@ -994,8 +998,96 @@ static void rule_conditions(struct textbuf *tb, const struct config_rule *r)
     }
 }
 
+/* An integer the server gave, or JSON null. */
+static void json_count(struct textbuf *sb, const char *key, int64_t v)
+{
+    if (v >= 0)
+        textbuf_printf(sb, ",\"%s\":%lld", key, (long long)v);
+    else
+        textbuf_printf(sb, ",\"%s\":null", key);
+}
+
+static void json_ratio(struct textbuf *sb, const char *key, double v)
+{
+    if (v >= 0)
+        textbuf_printf(sb, ",\"%s\":%.4f", key, v);
+    else
+        textbuf_printf(sb, ",\"%s\":null", key);
+}
+
+/* "server": the load of one backend's server, null until read. */
+static void json_load(struct textbuf *sb, const struct admin_backend_row *r)
+{
+    if (!r->load_seen) {
+        textbuf_puts(sb, ",\"server\":null");
+        return;
+    }
+    const struct srv_status *s = &r->status;
+    textbuf_printf(sb, ",\"server\":{\"max_connections\":%lld", (long long)s->max_connections);
+    json_count(sb, "threads_connected", s->threads_connected);
+    json_count(sb, "threads_running", s->threads_running);
+    json_count(sb, "questions", s->questions);
+    json_count(sb, "slow_queries", s->slow_queries);
+    json_count(sb, "aborted_connects", s->aborted_connects);
+    json_count(sb, "innodb_row_lock_waits", s->row_lock_waits);
+    json_count(sb, "binlog_bytes_written", s->binlog_bytes_written);
+    json_ratio(sb, "queries_per_second", r->rates.qps);
+    json_ratio(sb, "connections_pct", r->rates.connections_pct);
+    json_ratio(sb, "buffer_pool_hit_ratio", r->rates.bp_hit_ratio);
+    json_ratio(sb, "buffer_pool_dirty_pct", r->rates.bp_dirty_pct);
+    textbuf_putc(sb, '}');
+}
+
+/* show backends --detail: one row per backend of what its server says. */
+static void render_load(struct textbuf *sb, const struct admin_backend_row *rows, size_t n)
+{
+    struct table t;
+    static const char *const head[] = {"name", "connected", "max conn", "running", "qps",
+                                       "slow", "aborted",   "bp hit",   "dirty",   "lock waits"};
+    table_init(&t, HY_ARRAY_SIZE(head));
+    for (size_t i = 0; i < HY_ARRAY_SIZE(head); i++)
+        table_cell(&t, head[i]);
+    for (size_t i = 0; i < n; i++) {
+        const struct admin_backend_row *r = &rows[i];
+        const struct srv_status *s = &r->status;
+        const int64_t counts[] = {s->threads_connected, s->max_connections, s->threads_running};
+        table_cell(&t, r->name);
+        for (size_t k = 0; k < HY_ARRAY_SIZE(counts); k++) {
+            if (r->load_seen && counts[k] >= 0)
+                table_cellf(&t, "%lld", (long long)counts[k]);
+            else
+                table_cell(&t, "-");
+        }
+        if (r->load_seen && r->rates.qps >= 0)
+            table_cellf(&t, "%.0f", r->rates.qps);
+        else
+            table_cell(&t, "-");
+        const int64_t totals[] = {s->slow_queries, s->aborted_connects};
+        for (size_t k = 0; k < HY_ARRAY_SIZE(totals); k++) {
+            if (r->load_seen && totals[k] >= 0)
+                table_cellf(&t, "%lld", (long long)totals[k]);
+            else
+                table_cell(&t, "-");
+        }
+        if (r->load_seen && r->rates.bp_hit_ratio >= 0)
+            table_cellf(&t, "%.2f%%", 100.0 * r->rates.bp_hit_ratio);
+        else
+            table_cell(&t, "-");
+        if (r->load_seen && r->rates.bp_dirty_pct >= 0)
+            table_cellf(&t, "%.1f%%", r->rates.bp_dirty_pct);
+        else
+            table_cell(&t, "-");
+        if (r->load_seen && s->row_lock_waits >= 0)
+            table_cellf(&t, "%lld", (long long)s->row_lock_waits);
+        else
+            table_cell(&t, "-");
+    }
+    table_render(&t, sb);
+    table_free(&t);
+}
+
 void admin_render_backends(struct textbuf *sb, const struct admin_backend_row *rows, size_t n,
-                           bool json)
+                           bool json, bool detail)
 {
     if (json) {
         textbuf_puts(sb, "{\"backends\":[");
@@ -1034,9 +1126,11 @@ void admin_render_backends(struct textbuf *sb, const struct admin_backend_row *r
             textbuf_puts(sb, ",\"last_check\":");
             textbuf_json_str(sb, r->last_check);
             if (r->check_age_s >= 0)
-                textbuf_printf(sb, ",\"last_check_age_seconds\":%.1f}", r->check_age_s);
+                textbuf_printf(sb, ",\"last_check_age_seconds\":%.1f", r->check_age_s);
             else
-                textbuf_puts(sb, ",\"last_check_age_seconds\":null}");
+                textbuf_puts(sb, ",\"last_check_age_seconds\":null");
+            json_load(sb, r);
+            textbuf_putc(sb, '}');
         }
         textbuf_puts(sb, "]}\n");
         return;
@@ -1079,6 +1173,10 @@ void admin_render_backends(struct textbuf *sb, const struct admin_backend_row *r
     }
     table_render(&t, sb);
     table_free(&t);
+    if (detail) {
+        textbuf_putc(sb, '\n');
+        render_load(sb, rows, n);
+    }
 }
 
 /* The rows of `show backends` for the running config. */
@@ -1126,6 +1224,9 @@ static struct admin_backend_row *backend_rows(const struct config *cfg)
         snprintf(r->last_check, sizeof(r->last_check), "%s", info.last_check);
         if (info.last_check_time != 0)
             r->check_age_s = difftime(now, info.last_check_time);
+        r->load_seen = info.status_time != 0;
+        r->status = info.status;
+        r->rates = info.rates;
     }
     return rows;
 }
@@ -2086,7 +2187,7 @@ static bool run_command(struct admin_conn *c, const char *line, size_t len)
             textbuf_puts(&c->out, "ERR out of memory\n");
             break;
         }
-        admin_render_backends(&c->out, rows, st->cfg->n_backends, cmd.json);
+        admin_render_backends(&c->out, rows, st->cfg->n_backends, cmd.json, cmd.detail);
         free(rows);
         break;
     }

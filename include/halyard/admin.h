@@ -50,6 +50,7 @@
 #include "halyard/core.h"
 #include "halyard/digest.h"
 #include "halyard/status.h"
+#include "halyard/srvstatus.h"
 #include "halyard/textbuf.h"
 
 #define ADMIN_LINE_MAX       4096
@@ -101,6 +102,7 @@ enum admin_verb {
 struct admin_cmd {
     enum admin_verb verb;
     bool json;
+    bool detail;         /* ADMIN_SHOW_BACKENDS: --detail */
     uint32_t session_id; /* ADMIN_KILL_SESSION */
     uint32_t top;        /* ADMIN_SHOW_DIGESTS: 1..ADMIN_DIGESTS_MAX; ADMIN_SHOW_EVENTS: 1..64 */
     char arg[100];       /* ADMIN_UNBLOCK: address or "all"; *_FIREWALL: user ("" = all);
@@ -184,10 +186,16 @@ struct admin_backend_row {
     double p50_ms, p99_ms; /* 0 = no statement yet */
     char last_check[160];  /* "ok" or why it failed; "" = never checked */
     double check_age_s;    /* seconds since the last check, -1 = never */
+    /* the server's own load (srvstatus.h), the monitor's last reading */
+    bool load_seen;
+    struct srv_status status;
+    struct srv_rates rates;
 };
 
+/* detail (show backends --detail): the servers' load as well; the JSON
+ * has it either way ("server", null until read). */
 void admin_render_backends(struct textbuf *sb, const struct admin_backend_row *rows, size_t n,
-                           bool json);
+                           bool json, bool detail);
 
 struct guard_row;
 struct firewall_row;

@@ -577,6 +577,9 @@ static void test_render_help(void **state)
         char *to = strstr(cmdline, "[to NAME]");
         if (to != NULL)
             strcpy(to, "to node1");
+        char *detail = strstr(cmdline, "[--detail]");
+        if (detail != NULL)
+            strcpy(detail, "--detail");
         char *last = strstr(cmdline, "[last N]");
         if (last != NULL)
             strcpy(last, "last 5");
@@ -1060,7 +1063,19 @@ static void test_backends(void **state)
          .p99_ms = 12.5,
          .rtt_ms = 0.25,
          .last_check = "ok",
-         .check_age_s = 0.4},
+         .check_age_s = 0.4,
+         .load_seen = true,
+         .status = {.max_connections = 151,
+                    .threads_connected = 12,
+                    .threads_running = 3,
+                    .questions = 5000,
+                    .slow_queries = 1,
+                    .row_lock_waits = 7,
+                    .binlog_bytes_written = -1},
+         .rates = {.qps = 250,
+                   .connections_pct = 12 * 100.0 / 151,
+                   .bp_hit_ratio = 0.99,
+                   .bp_dirty_pct = -1}},
         {.name = "db2",
          .address = "127.0.0.1:3311",
          .role = "replica",
@@ -1075,7 +1090,7 @@ static void test_backends(void **state)
     };
     struct textbuf sb;
     textbuf_init(&sb, 1 << 20);
-    admin_render_backends(&sb, rows, 2, false);
+    admin_render_backends(&sb, rows, 2, false, false);
     assert_non_null(strstr(sb.data, "name  address"));
     assert_non_null(
         strstr(sb.data, "\ndb1   127.0.0.1:3310  primary                    ONLINE   -"));
@@ -1085,8 +1100,17 @@ static void test_backends(void **state)
     assert_non_null(strstr(sb.data, "12.50"));
     assert_non_null(strstr(sb.data, "rtt ms"));
     assert_non_null(strstr(sb.data, "0.25 "));
+    assert_null(strstr(sb.data, "max conn")); /* the load only with --detail */
     textbuf_reset(&sb);
-    admin_render_backends(&sb, rows, 2, true);
+    admin_render_backends(&sb, rows, 2, false, true);
+    assert_non_null(strstr(sb.data, "rtt ms"));
+    assert_non_null(strstr(sb.data, "\nname  connected  max conn  running  qps  slow"));
+    assert_non_null(strstr(
+        sb.data, "\ndb1   12         151       3        250  1     0        99.00%  -      7"));
+    assert_non_null(strstr(
+        sb.data, "\ndb2   -          -         -        -    -     -        -       -      -"));
+    textbuf_reset(&sb);
+    admin_render_backends(&sb, rows, 2, true, false);
     assert_string_equal(
         sb.data,
         "{\"backends\":[{\"name\":\"db1\",\"address\":\"127.0.0.1:3310\",\"zone\":\"\",\"role\":"
@@ -1095,13 +1119,18 @@ static void test_backends(void **state)
         "null,"
         "\"replication_broken\":false,\"gtid\":\"0-1-42\",\"connections_in_use\":1,"
         "\"connections_idle\":3,\"queries\":1000,\"errors\":2,\"p50_ms\":0.410,\"p99_ms\":12.500,"
-        "\"rtt_ms\":0.250,\"last_check\":\"ok\",\"last_check_age_seconds\":0.4},"
+        "\"rtt_ms\":0.250,\"last_check\":\"ok\",\"last_check_age_seconds\":0.4,"
+        "\"server\":{\"max_connections\":151,\"threads_connected\":12,\"threads_running\":3,"
+        "\"questions\":5000,\"slow_queries\":1,\"aborted_connects\":0,"
+        "\"innodb_row_lock_waits\":7,\"binlog_bytes_written\":null,"
+        "\"queries_per_second\":250.0000,\"connections_pct\":7.9470,"
+        "\"buffer_pool_hit_ratio\":0.9900,\"buffer_pool_dirty_pct\":null}},"
         "{\"name\":\"db2\",\"address\":\"127.0.0.1:3311\",\"zone\":\"\",\"role\":\"replica\","
         "\"role_seen\":false,\"fenced\":true,\"state\":\"LAGGING\",\"why\":\"replication broken\","
         "\"lag_seconds\":null,\"replication_broken\":true,\"gtid\":\"\",\"connections_in_use\":0,"
         "\"connections_idle\":0,\"queries\":0,\"errors\":0,\"p50_ms\":0.000,\"p99_ms\":0.000,"
         "\"rtt_ms\":null,\"last_check\":\"connect: "
-        "\\\"refused\\\"\",\"last_check_age_seconds\":null}]}\n");
+        "\\\"refused\\\"\",\"last_check_age_seconds\":null,\"server\":null}]}\n");
 
     /* Metrics: the backend families from backend_rt. */
     struct config *cfg = NULL;
