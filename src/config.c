@@ -45,6 +45,9 @@
 const struct config_key config_keys[] = {
     {"workers", CONFIG_INT, "0", 0, 256,
      "worker threads, each running its own event loop; 0 = one per online CPU core", NULL},
+    {"fd_warn_pct", CONFIG_INT, "90", 0, 100,
+     "event halyard_fds_high when halyard's open file descriptors reach this percent of its "
+     "limit (RLIMIT_NOFILE), halyard_fds_ok 5 points below; 0 = off", NULL},
     {"log_level", CONFIG_STRING, "info", 0, 0,
      "least severe level written to stderr", "error|warn|info|debug"},
     {"server_version", CONFIG_STRING, "10.11.99-MariaDB-halyard", 1, 60,
@@ -1816,6 +1819,7 @@ static hy_status_t fill_alerts(struct loader *ld, struct config *cfg, config_set
 
 static hy_status_t fill_config(struct loader *ld, struct config *cfg, config_setting_t *root)
 {
+    cfg->fd_warn_pct = (int)get_int(root, "fd_warn_pct");
     long long workers = get_int(root, "workers");
     if (workers == 0) {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);

@@ -43,6 +43,9 @@ static const char *const names[EVENT__COUNT] = {
     [EVENT_TEST_ALERT] = "test_alert",
     [EVENT_BACKEND_CONNECTIONS_HIGH] = "backend_connections_high",
     [EVENT_BACKEND_CONNECTIONS_OK] = "backend_connections_ok",
+    [EVENT_HALYARD_FDS_HIGH] = "halyard_fds_high",
+    [EVENT_HALYARD_FDS_OK] = "halyard_fds_ok",
+    [EVENT_LOG_LINES_DROPPED] = "log_lines_dropped",
 };
 
 static const enum event_severity severities[EVENT__COUNT] = {
@@ -66,6 +69,9 @@ static const enum event_severity severities[EVENT__COUNT] = {
     [EVENT_TEST_ALERT] = EVENT_CRITICAL,
     [EVENT_BACKEND_CONNECTIONS_HIGH] = EVENT_WARNING,
     [EVENT_BACKEND_CONNECTIONS_OK] = EVENT_INFO,
+    [EVENT_HALYARD_FDS_HIGH] = EVENT_WARNING,
+    [EVENT_HALYARD_FDS_OK] = EVENT_INFO,
+    [EVENT_LOG_LINES_DROPPED] = EVENT_WARNING,
 };
 
 static const char *const severity_names[] = {"info", "warning", "critical"};

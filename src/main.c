@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "halyard/selfwatch.h"
 #include "halyard/admin.h"
 #include "halyard/alerts.h"
 #include "halyard/audit.h"
@@ -52,6 +53,8 @@ struct app {
     ev_signal sig_term, sig_int, sig_hup, sig_usr1;
     ev_async workers_done;
     ev_timer shutdown_timer;
+    ev_timer selfwatch_timer; /* once a second: selfwatch_tick */
+    struct selfwatch selfwatch;
     bool stopping;
     struct status st; /* what the admin socket and the metrics show */
     struct admin *admin;
@@ -123,6 +126,14 @@ static void app_stop(const char *why, bool drain)
     }
     ev_timer_set(&app.shutdown_timer, app.cfg->shutdown_timeout_ms / 1000.0, 0.);
     ev_timer_start(app.loop, &app.shutdown_timer);
+}
+
+static void selfwatch_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)loop;
+    (void)t;
+    (void)revents;
+    selfwatch_tick(&app.selfwatch, app.cfg->fd_warn_pct);
 }
 
 static void stop_cb(struct ev_loop *loop, ev_signal *sig, int revents)
@@ -738,6 +749,8 @@ int main(int argc, char **argv)
     ev_signal_start(app.loop, &app.sig_usr1);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     ev_timer_init(&app.shutdown_timer, shutdown_timer_cb, 0., 0.);
+    ev_timer_init(&app.selfwatch_timer, selfwatch_cb, 1., 1.);
+    ev_timer_start(app.loop, &app.selfwatch_timer);
 
     for (size_t i = 0; i < app.cfg->n_listeners; i++)
         hy_log_info("listening on %s:%d (%s), %d workers, primary %s:%d",
@@ -753,6 +766,7 @@ int main(int argc, char **argv)
     }
     ev_run(app.loop, 0);
     ev_timer_stop(app.loop, &app.shutdown_timer);
+    ev_timer_stop(app.loop, &app.selfwatch_timer);
 
 out_join:
     for (int i = 0; i < app.n_workers; i++)

@@ -6,8 +6,11 @@
     a low max_connections on a replica and connections opened to it past
     monitor.connections_warn_pct: one backend_connections_high event;
     closing them: one backend_connections_ok
+    halyard under a descriptor limit of 128 with sessions holding 90% of
+    it: halyard_fds_high; closing them: halyard_fds_ok
 """
 
+import os
 import threading
 import time
 
@@ -120,4 +123,41 @@ def test_connections_threshold_event(cluster, start_halyard):
         for c in held:
             c.close()
         cluster.sql(2, f"SET GLOBAL max_connections = {old_max}")
+        r.close()
+
+
+def open_fds(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def test_fds_near_the_limit_event(cluster, start_halyard):
+    """halyard's own descriptors (item 4): run under a limit of 128, open
+    client sessions until it holds 90% of them: halyard_fds_high; close
+    them: halyard_fds_ok."""
+    r = Receiver()
+    held = []
+    try:
+        h = start_halyard(workers=1, prefix=("prlimit", "--nofile=128:128"),
+                          alerts=alerts(webhook=r.url))
+        r.wait("halyard_started")
+        base = open_fds(h.pid)
+        assert base < 100, base  # room to cross 90% (116 of 128) with sessions
+        while open_fds(h.pid) < 118:
+            c = h.connect()
+            c.cursor().execute("SELECT 1")  # a backend connection too
+            held.append(c)
+            assert len(held) < 128
+        high = r.wait("halyard_fds_high", timeout=10)
+        assert "of a limit of 128" in high["reason"], high
+        assert high["severity"] == "warning"
+        assert not r.events("halyard_fds_ok")
+        for c in held:
+            c.close()
+        held.clear()
+        ok = r.wait("halyard_fds_ok", timeout=10)
+        assert ok["seq"] > high["seq"]
+        assert len(r.events("halyard_fds_high")) == 1
+    finally:
+        for c in held:
+            c.close()
         r.close()

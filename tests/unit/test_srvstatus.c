@@ -8,14 +8,18 @@
  *   - buffer pool hit ratio over the interval, 1 with no request
  *   - connections and disk percentages
  *   - thresholds rise once, stay up while above the clear line, clear once
+ *   - halyard's own: dropped log lines give one event per streak; this
+ *     process's descriptors are counted
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <cmocka.h>
 
+#include "halyard/selfwatch.h"
 #include "halyard/srvstatus.h"
 
 static void test_fold(void **state)
@@ -106,12 +110,35 @@ static void test_threshold(void **state)
     assert_false(high);
 }
 
+static void test_selfwatch(void **state)
+{
+    (void)state;
+    struct selfwatch w = {0};
+    assert_false(selfwatch_drops(&w, 0));
+    assert_true(selfwatch_drops(&w, 5));  /* a streak starts */
+    assert_false(selfwatch_drops(&w, 9)); /* ... goes on */
+    assert_true(w.dropping);
+    assert_false(selfwatch_drops(&w, 9)); /* a quiet second ends it */
+    assert_false(w.dropping);
+    assert_true(selfwatch_drops(&w, 10)); /* a new one */
+    assert_int_equal(w.dropped_seen, 10);
+
+    long before = selfwatch_open_fds();
+    assert_true(before >= 3); /* stdin, stdout, stderr */
+    FILE *f = fopen("/dev/null", "r");
+    assert_non_null(f);
+    assert_int_equal(selfwatch_open_fds(), before + 1);
+    fclose(f);
+    assert_int_equal(selfwatch_open_fds(), before);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fold),
         cmocka_unit_test(test_rates),
         cmocka_unit_test(test_threshold),
+        cmocka_unit_test(test_selfwatch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,78 @@
+/*
+ * selfwatch.c: descriptors near the limit and dropped log lines, as events
+ * (selfwatch.h).
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <sys/resource.h>
+
+#include "halyard/audit.h"
+#include "halyard/events.h"
+#include "halyard/log.h"
+#include "halyard/selfwatch.h"
+#include "halyard/srvstatus.h"
+
+long selfwatch_open_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    if (d == NULL)
+        return -1;
+    long n = 0;
+    const struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] != '.')
+            n++;
+    }
+    closedir(d);
+    return n - 1; /* the directory's own descriptor */
+}
+
+bool selfwatch_drops(struct selfwatch *w, uint64_t dropped)
+{
+    bool more = dropped > w->dropped_seen;
+    w->dropped_seen = dropped;
+    bool starts = more && !w->dropping;
+    w->dropping = more;
+    return starts;
+}
+
+static void watch_fds(struct selfwatch *w, int warn_pct)
+{
+    struct rlimit rl;
+    long open = selfwatch_open_fds();
+    if (open < 0 || getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
+        rl.rlim_cur == 0)
+        return;
+    double pct = 100.0 * (double)open / (double)rl.rlim_cur;
+    enum srv_cross x = srv_threshold(&w->fds_high, pct, warn_pct);
+    if (x == SRV_CROSS_NONE)
+        return;
+    char why[128];
+    snprintf(why, sizeof(why), "%ld descriptors open of a limit of %llu (%.0f%%)", open,
+             (unsigned long long)rl.rlim_cur, pct);
+    if (x == SRV_CROSS_RAISED) {
+        hy_log_warn("file descriptors near the limit: %s", why);
+        events_emit(EVENT_HALYARD_FDS_HIGH, NULL, "ok", "high", why,
+                    "new client and backend connections will fail at the limit; raise "
+                    "LimitNOFILE (ulimit -n)");
+    } else {
+        hy_log_info("file descriptors back to normal: %s", why);
+        events_emit(EVENT_HALYARD_FDS_OK, NULL, "high", "ok", why, "");
+    }
+}
+
+void selfwatch_tick(struct selfwatch *w, int fd_warn_pct)
+{
+    watch_fds(w, fd_warn_pct);
+    struct audit_stats st;
+    audit_get_stats(&st);
+    uint64_t dropped = st.audit_dropped + st.query_dropped;
+    uint64_t before = w->dropped_seen;
+    if (selfwatch_drops(w, dropped)) {
+        char why[128];
+        snprintf(why, sizeof(why), "%llu lines dropped in the last second (%llu in all)",
+                 (unsigned long long)(dropped - before), (unsigned long long)dropped);
+        events_emit(EVENT_LOG_LINES_DROPPED, NULL, "", "", why,
+                    "the audit or query log does not keep up (disk full or slow?)");
+    }
+}
