@@ -657,6 +657,7 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
     kv_begin(&kv, sb, json, "key");
     kv_int(&kv, "workers", cfg->workers);
     kv_int(&kv, "fd_warn_pct", cfg->fd_warn_pct);
+    kv_int(&kv, "worker_stall_ms", cfg->worker_stall_ms);
     kv_str(&kv, "log_level", log_level_name(cfg->log_level));
     kv_str(&kv, "server_version", cfg->server_version);
     kv_int(&kv, "connect_timeout_ms", cfg->connect_timeout_ms);

@@ -48,6 +48,9 @@ const struct config_key config_keys[] = {
     {"fd_warn_pct", CONFIG_INT, "90", 0, 100,
      "event halyard_fds_high when halyard's open file descriptors reach this percent of its "
      "limit (RLIMIT_NOFILE), halyard_fds_ok 5 points below; 0 = off", NULL},
+    {"worker_stall_ms", CONFIG_INT, "2000", 0, 3600000,
+     "event worker_stalled when a worker's event loop has not run for this many milliseconds "
+     "(checked once a second), worker_recovered when it runs again; 0 = off", NULL},
     {"log_level", CONFIG_STRING, "info", 0, 0,
      "least severe level written to stderr", "error|warn|info|debug"},
     {"server_version", CONFIG_STRING, "10.11.99-MariaDB-halyard", 1, 60,
@@ -1820,6 +1823,7 @@ static hy_status_t fill_alerts(struct loader *ld, struct config *cfg, config_set
 static hy_status_t fill_config(struct loader *ld, struct config *cfg, config_setting_t *root)
 {
     cfg->fd_warn_pct = (int)get_int(root, "fd_warn_pct");
+    cfg->worker_stall_ms = (int)get_int(root, "worker_stall_ms");
     long long workers = get_int(root, "workers");
     if (workers == 0) {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);

@@ -46,6 +46,8 @@ static const char *const names[EVENT__COUNT] = {
     [EVENT_HALYARD_FDS_HIGH] = "halyard_fds_high",
     [EVENT_HALYARD_FDS_OK] = "halyard_fds_ok",
     [EVENT_LOG_LINES_DROPPED] = "log_lines_dropped",
+    [EVENT_WORKER_STALLED] = "worker_stalled",
+    [EVENT_WORKER_RECOVERED] = "worker_recovered",
 };
 
 static const enum event_severity severities[EVENT__COUNT] = {
@@ -72,6 +74,8 @@ static const enum event_severity severities[EVENT__COUNT] = {
     [EVENT_HALYARD_FDS_HIGH] = EVENT_WARNING,
     [EVENT_HALYARD_FDS_OK] = EVENT_INFO,
     [EVENT_LOG_LINES_DROPPED] = EVENT_WARNING,
+    [EVENT_WORKER_STALLED] = EVENT_CRITICAL,
+    [EVENT_WORKER_RECOVERED] = EVENT_INFO,
 };
 
 static const char *const severity_names[] = {"info", "warning", "critical"};

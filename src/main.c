@@ -134,6 +134,11 @@ static void selfwatch_cb(struct ev_loop *loop, ev_timer *t, int revents)
     (void)t;
     (void)revents;
     selfwatch_tick(&app.selfwatch, app.cfg->fd_warn_pct);
+    int64_t beats[SELFWATCH_WORKERS_MAX];
+    int n = app.n_workers < SELFWATCH_WORKERS_MAX ? app.n_workers : SELFWATCH_WORKERS_MAX;
+    for (int i = 0; i < n; i++)
+        beats[i] = atomic_load_explicit(&app.workers[i].beat_us, memory_order_relaxed);
+    selfwatch_workers(&app.selfwatch, beats, n, app.cfg->worker_stall_ms);
 }
 
 static void stop_cb(struct ev_loop *loop, ev_signal *sig, int revents)

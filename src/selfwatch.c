@@ -4,6 +4,7 @@
  */
 #include <dirent.h>
 #include <stdio.h>
+#include <time.h>
 #include <sys/resource.h>
 
 #include "halyard/audit.h"
@@ -11,6 +12,50 @@
 #include "halyard/log.h"
 #include "halyard/selfwatch.h"
 #include "halyard/srvstatus.h"
+
+int64_t selfwatch_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+enum srv_cross selfwatch_stall(bool *stalled, int64_t now_us, int64_t beat_us, int stall_ms)
+{
+    if (beat_us == 0 || stall_ms <= 0) {
+        if (!*stalled)
+            return SRV_CROSS_NONE;
+        *stalled = false;
+        return SRV_CROSS_CLEARED;
+    }
+    bool late = now_us - beat_us > (int64_t)stall_ms * 1000;
+    if (late == *stalled)
+        return SRV_CROSS_NONE;
+    *stalled = late;
+    return late ? SRV_CROSS_RAISED : SRV_CROSS_CLEARED;
+}
+
+void selfwatch_workers(struct selfwatch *w, const int64_t *beats, int n, int stall_ms)
+{
+    int64_t now = selfwatch_now_us();
+    for (int i = 0; i < n && i < SELFWATCH_WORKERS_MAX; i++) {
+        enum srv_cross x = selfwatch_stall(&w->stalled[i], now, beats[i], stall_ms);
+        if (x == SRV_CROSS_NONE)
+            continue;
+        char who[32], why[128];
+        snprintf(who, sizeof(who), "worker %d", i);
+        if (x == SRV_CROSS_RAISED) {
+            snprintf(why, sizeof(why), "its event loop has not run for %lld ms (limit %d ms)",
+                     (long long)((now - beats[i]) / 1000), stall_ms);
+            hy_log_warn("%s stalled: %s", who, why);
+            events_emit(EVENT_WORKER_STALLED, who, "running", "stalled", why,
+                        "its sessions wait until it runs again");
+        } else {
+            hy_log_info("%s runs again", who);
+            events_emit(EVENT_WORKER_RECOVERED, who, "stalled", "running", "it stamps again", "");
+        }
+    }
+}
 
 long selfwatch_open_fds(void)
 {

@@ -14,11 +14,20 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "halyard/selfwatch.h"
 #include "halyard/log.h"
 #include "halyard/session.h"
 #include "halyard/worker.h"
 
 #define ACCEPT_BATCH 64
+
+static void heartbeat_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct worker *w = container_of(t, struct worker, heartbeat);
+    atomic_store_explicit(&w->beat_us, selfwatch_now_us(), memory_order_relaxed);
+}
 
 static void accept_resume_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
@@ -257,6 +266,7 @@ hy_status_t worker_init(struct worker *w, int id, struct config *cfg,
     ev_async_init(&w->wakeup, wakeup_cb);
     ev_async_start(w->loop, &w->wakeup);
     ev_timer_init(&w->accept_pause, accept_resume_cb, 0., 0.);
+    ev_timer_init(&w->heartbeat, heartbeat_cb, WORKER_HEARTBEAT_S, WORKER_HEARTBEAT_S);
     w->ls = calloc(n_ls + 1, sizeof(*w->ls));
     if (w->ls == NULL) {
         snprintf(err, errlen, "out of memory");
@@ -276,7 +286,13 @@ hy_status_t worker_init(struct worker *w, int id, struct config *cfg,
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
+    atomic_store(&w->beat_us, selfwatch_now_us());
+    ev_timer_start(w->loop, &w->heartbeat);
+    ev_unref(w->loop); /* the heartbeat alone does not keep the loop running */
     ev_run(w->loop, 0);
+    ev_ref(w->loop);
+    ev_timer_stop(w->loop, &w->heartbeat);
+    atomic_store(&w->beat_us, 0);
     session_thread_exit();
     atomic_store(&w->done, true);
     if (w->on_done != NULL)

@@ -244,8 +244,9 @@ struct config {
     atomic_int refs;
     char *path;
 
-    int workers;     /* resolved: 0 in the file means one per online core */
-    int fd_warn_pct; /* event halyard_fds_high past this percent of RLIMIT_NOFILE; 0 = off */
+    int workers;         /* resolved: 0 in the file means one per online core */
+    int fd_warn_pct;     /* event halyard_fds_high past this percent of RLIMIT_NOFILE; 0 = off */
+    int worker_stall_ms; /* event worker_stalled past this without a heartbeat; 0 = off */
     enum log_level log_level;
     char *server_version; /* sent in the greeting */
     char *zone;           /* this halyard's zone; "" = no zones */

@@ -49,6 +49,8 @@ enum event_type {
     EVENT_HALYARD_FDS_HIGH,         /* fd_warn_pct of RLIMIT_NOFILE reached (selfwatch.h) */
     EVENT_HALYARD_FDS_OK,
     EVENT_LOG_LINES_DROPPED, /* the audit or query log dropped lines */
+    EVENT_WORKER_STALLED,    /* a worker's loop missed its heartbeat (selfwatch.h) */
+    EVENT_WORKER_RECOVERED,
     EVENT__COUNT
 };
 

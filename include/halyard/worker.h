@@ -38,6 +38,11 @@ struct worker_call {
     void (*done)(struct worker_call *call); /* in the worker thread, right after fn */
 };
 
+/* A worker's loop stamps beat_us this often; the main thread's watchdog
+ * (selfwatch.h) reports a worker whose stamp is older than
+ * worker_stall_ms: a loop stuck in one callback. */
+#define WORKER_HEARTBEAT_S 0.1
+
 struct worker {
     int id;
     pthread_t thread;
@@ -47,6 +52,8 @@ struct worker {
     struct config *cfg;         /* the config this worker's listeners belong to */
     struct config *session_cfg; /* the config new sessions take (reloads replace it) */
     ev_timer accept_pause;      /* accepts pause while out of descriptors */
+    ev_timer heartbeat;         /* every WORKER_HEARTBEAT_S: stamps beat_us */
+    _Atomic int64_t beat_us;    /* CLOCK_MONOTONIC in us at the last stamp; 0 = not running */
     bool started;
     struct listener_sock *ls;
     size_t n_ls;

@@ -9,7 +9,8 @@
  *   - connections and disk percentages
  *   - thresholds rise once, stay up while above the clear line, clear once
  *   - halyard's own: dropped log lines give one event per streak; this
- *     process's descriptors are counted
+ *     process's descriptors are counted; a worker's heartbeat older than
+ *     the limit is a stall, once, and its next stamp clears it
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -132,13 +133,32 @@ static void test_selfwatch(void **state)
     assert_int_equal(selfwatch_open_fds(), before);
 }
 
+static void test_stall(void **state)
+{
+    (void)state;
+    bool stalled = false;
+    int64_t s = 1000000; /* one second in us */
+    assert_int_equal(selfwatch_stall(&stalled, 10 * s, 10 * s - 100000, 2000), SRV_CROSS_NONE);
+    assert_int_equal(selfwatch_stall(&stalled, 10 * s, 8 * s, 2000), SRV_CROSS_NONE); /* = limit */
+    assert_int_equal(selfwatch_stall(&stalled, 10 * s, 8 * s - 1000, 2000), SRV_CROSS_RAISED);
+    assert_int_equal(selfwatch_stall(&stalled, 11 * s, 8 * s - 1000, 2000), SRV_CROSS_NONE);
+    assert_true(stalled);
+    assert_int_equal(selfwatch_stall(&stalled, 12 * s, 12 * s - 50000, 2000), SRV_CROSS_CLEARED);
+    assert_false(stalled);
+    /* not running (0), or the watchdog off: never a stall, and one that was clears */
+    assert_int_equal(selfwatch_stall(&stalled, 12 * s, 0, 2000), SRV_CROSS_NONE);
+    assert_int_equal(selfwatch_stall(&stalled, 99 * s, s, 0), SRV_CROSS_NONE);
+    assert_int_equal(selfwatch_stall(&stalled, 99 * s, s, 2000), SRV_CROSS_RAISED);
+    assert_int_equal(selfwatch_stall(&stalled, 99 * s, 0, 2000), SRV_CROSS_CLEARED);
+    assert_true(selfwatch_now_us() > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fold),
-        cmocka_unit_test(test_rates),
-        cmocka_unit_test(test_threshold),
-        cmocka_unit_test(test_selfwatch),
+        cmocka_unit_test(test_fold),      cmocka_unit_test(test_rates),
+        cmocka_unit_test(test_threshold), cmocka_unit_test(test_selfwatch),
+        cmocka_unit_test(test_stall),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
