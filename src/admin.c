@@ -1041,6 +1041,24 @@ static void json_load(struct textbuf *sb, const struct admin_backend_row *r)
 }
 
 /* show backends --detail: one row per backend of what its server says. */
+/* A count the server gave, or "-". */
+static void cell_count(struct table *t, bool seen, int64_t v)
+{
+    if (seen && v >= 0)
+        table_cellf(t, "%lld", (long long)v);
+    else
+        table_cell(t, "-");
+}
+
+/* A percentage (0..100), or "-" when unknown. */
+static void cell_pct(struct table *t, bool seen, double pct, int decimals)
+{
+    if (seen && pct >= 0)
+        table_cellf(t, "%.*f%%", decimals, pct);
+    else
+        table_cell(t, "-");
+}
+
 static void render_load(struct textbuf *sb, const struct admin_backend_row *rows, size_t n)
 {
     struct table t;
@@ -1052,37 +1070,17 @@ static void render_load(struct textbuf *sb, const struct admin_backend_row *rows
     for (size_t i = 0; i < n; i++) {
         const struct admin_backend_row *r = &rows[i];
         const struct srv_status *s = &r->status;
-        const int64_t counts[] = {s->threads_connected, s->max_connections, s->threads_running};
+        bool seen = r->load_seen;
         table_cell(&t, r->name);
-        for (size_t k = 0; k < HY_ARRAY_SIZE(counts); k++) {
-            if (r->load_seen && counts[k] >= 0)
-                table_cellf(&t, "%lld", (long long)counts[k]);
-            else
-                table_cell(&t, "-");
-        }
-        if (r->load_seen && r->rates.qps >= 0)
-            table_cellf(&t, "%.0f", r->rates.qps);
-        else
-            table_cell(&t, "-");
-        const int64_t totals[] = {s->slow_queries, s->aborted_connects};
-        for (size_t k = 0; k < HY_ARRAY_SIZE(totals); k++) {
-            if (r->load_seen && totals[k] >= 0)
-                table_cellf(&t, "%lld", (long long)totals[k]);
-            else
-                table_cell(&t, "-");
-        }
-        if (r->load_seen && r->rates.bp_hit_ratio >= 0)
-            table_cellf(&t, "%.2f%%", 100.0 * r->rates.bp_hit_ratio);
-        else
-            table_cell(&t, "-");
-        if (r->load_seen && r->rates.bp_dirty_pct >= 0)
-            table_cellf(&t, "%.1f%%", r->rates.bp_dirty_pct);
-        else
-            table_cell(&t, "-");
-        if (r->load_seen && s->row_lock_waits >= 0)
-            table_cellf(&t, "%lld", (long long)s->row_lock_waits);
-        else
-            table_cell(&t, "-");
+        cell_count(&t, seen, s->threads_connected);
+        cell_count(&t, seen, s->max_connections);
+        cell_count(&t, seen, s->threads_running);
+        cell_count(&t, seen, r->rates.qps >= 0 ? (int64_t)(r->rates.qps + 0.5) : -1);
+        cell_count(&t, seen, s->slow_queries);
+        cell_count(&t, seen, s->aborted_connects);
+        cell_pct(&t, seen, r->rates.bp_hit_ratio >= 0 ? 100.0 * r->rates.bp_hit_ratio : -1, 2);
+        cell_pct(&t, seen, r->rates.bp_dirty_pct, 1);
+        cell_count(&t, seen, s->row_lock_waits);
     }
     table_render(&t, sb);
     table_free(&t);
