@@ -720,6 +720,7 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
     kv_int(&kv, "monitor.fall", cfg->monitor.fall);
     kv_int(&kv, "monitor.status_every", cfg->monitor.status_every);
     kv_int(&kv, "monitor.connections_warn_pct", cfg->monitor.connections_warn_pct);
+    kv_int(&kv, "monitor.disk_warn_pct", cfg->monitor.disk_warn_pct);
     kv_str(&kv, "failover", cfg->failover_auto ? "auto" : "off");
     kv_str(&kv, "cluster", cfg->cluster == CLUSTER_GALERA ? "galera" : "replication");
     kv_int(&kv, "max_writers", cfg->max_writers);

@@ -219,6 +219,10 @@ const struct config_key config_keys[] = {
      "event backend_connections_high when a server's Threads_connected reaches this percent of "
      "its max_connections, backend_connections_ok when it falls 5 points below; 0 = off",
      NULL},
+    {"monitor.disk_warn_pct", CONFIG_INT, "90", 0, 100,
+     "event backend_disk_high when the filesystem of a server's datadir is this percent full "
+     "(information_schema.DISKS: INSTALL SONAME 'disks'), backend_disk_ok 5 points below; 0 = off",
+     NULL},
     {"monitor.rise", CONFIG_INT, "2", 1, 100,
      "consecutive good checks that bring a DOWN or LAGGING backend back ONLINE", NULL},
     {"monitor.fall", CONFIG_INT, "3", 1, 100,
@@ -1746,6 +1750,7 @@ static hy_status_t fill_monitor(struct loader *ld, struct config *cfg, config_se
     m->timeout_ms = (int)get_int(g, "monitor.timeout_ms");
     m->status_every = (int)get_int(g, "monitor.status_every");
     m->connections_warn_pct = (int)get_int(g, "monitor.connections_warn_pct");
+    m->disk_warn_pct = (int)get_int(g, "monitor.disk_warn_pct");
     m->rise = (int)get_int(g, "monitor.rise");
     m->fall = (int)get_int(g, "monitor.fall");
     if (dup_str(ld, &m->user, g, "monitor.user") != HY_OK ||

@@ -49,6 +49,12 @@
     "SELECT VARIABLE_NAME, VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE "            \
     "VARIABLE_NAME IN (" SRVSTATUS_NAMES ") UNION ALL SELECT 'max_connections', "                  \
     "@@global.max_connections"
+/* The filesystem of the datadir: the DISKS row with the longest path that
+ * is a prefix of it (Total, Used in KiB). Needs the plugin:
+ * INSTALL SONAME 'disks'. */
+#define DISK_SQL                                                                                   \
+    "SELECT Total, Used FROM information_schema.DISKS WHERE @@global.datadir LIKE "                \
+    "CONCAT(Path, '%') ORDER BY LENGTH(Path) DESC LIMIT 1"
 /* cluster = galera. SHOW, not SELECT: a node in a non-Primary component
  * refuses statements that read tables or variables (1047), but answers
  * SHOW, and what it says is exactly why it takes no traffic. */
@@ -68,6 +74,7 @@ enum step {
     STEP_WSREP_VARS,
     STEP_BUSY,
     STEP_STATUS,
+    STEP_DISK,
 };
 
 static const char *const step_names[] = {"connect",
@@ -77,7 +84,8 @@ static const char *const step_names[] = {"connect",
                                          "SHOW GLOBAL STATUS (wsrep)",
                                          "SHOW GLOBAL VARIABLES (wsrep)",
                                          "SELECT COUNT(*) FROM information_schema.PROCESSLIST",
-                                         "GLOBAL_STATUS"};
+                                         "GLOBAL_STATUS",
+                                         "information_schema.DISKS"};
 
 /* What the monitor last saw of one backend: the monitor thread's own;
  * other threads read backend_rt (backend.h). */
@@ -123,9 +131,12 @@ struct monitor_backend {
     double orphan_since; /* ev_now() when its primary was first seen unreachable; 0 = it is not */
     int64_t lag_ms;      /* its lag at the last check while it replicated, -1 = unknown */
     uint64_t checks_ok;  /* good checks so far: every status_every-th reads the load */
-    struct srv_status status; /* the last reading of its load ... */
-    double status_at;         /* ... and when (ev_now); 0 = none */
-    bool connections_high;    /* monitor.connections_warn_pct reached (srv_threshold) */
+    struct srv_status status;      /* the last reading of its load ... */
+    struct srv_status status_next; /* ... and the one being read */
+    double status_at;              /* ... and when (ev_now); 0 = none */
+    bool connections_high;         /* monitor.connections_warn_pct reached (srv_threshold) */
+    bool disk_high;                /* monitor.disk_warn_pct reached */
+    bool no_disks; /* information_schema.DISKS failed on this connection: not asked again on it */
     ev_timer recheck;
 };
 
@@ -812,6 +823,7 @@ static void run_step(struct monitor_backend *mb, enum step step)
     case STEP_CONNECT:
         sqlclient_close(mb->sc);
         mb->fresh = true;
+        mb->no_disks = false; /* the DISKS plugin may have been installed since */
         rc = sqlclient_connect(mb->sc, check_cb, mb);
         break;
     case STEP_PING:
@@ -836,8 +848,11 @@ static void run_step(struct monitor_backend *mb, enum step step)
     case STEP_STATUS:
         rc = sqlclient_query(mb->sc, STATUS_SQL, check_cb, mb);
         break;
+    case STEP_DISK:
+        rc = sqlclient_query(mb->sc, DISK_SQL, check_cb, mb);
+        break;
     }
-    if (rc != HY_OK && step == STEP_STATUS)
+    if (rc != HY_OK && step >= STEP_STATUS)
         check_done(mb, true, "ok"); /* the load is extra: the check itself passed */
     else if (rc != HY_OK)
         check_done(mb, false, "%s: cannot start", step_names[step]);
@@ -912,12 +927,25 @@ static void rtt_note(struct backend_rt *rt, double secs)
 
 /* A reading of the server's load: rates against the last one, published
  * for show backends and the metrics, and the connections threshold. */
-static void status_note(struct monitor_backend *mb, const struct sqlresult *res)
+/* One threshold of one backend: an event when it is crossed, up or down. */
+static void threshold_note(struct monitor_backend *mb, bool *high, double value, int warn,
+                           enum event_type up, enum event_type down, const char *what,
+                           const char *why, const char *action)
 {
-    struct srv_status cur;
-    srv_status_init(&cur);
-    for (size_t r = 0; r < res->n_rows; r++)
-        srv_status_fold(&cur, sqlresult_get(res, r, 0), sqlresult_get(res, r, 1));
+    enum srv_cross x = srv_threshold(high, value, warn);
+    if (x == SRV_CROSS_RAISED) {
+        hy_log_warn("backend %s: %s high: %s", mb->be->name, what, why);
+        events_emit(up, mb->be->name, "ok", "high", why, action);
+    } else if (x == SRV_CROSS_CLEARED) {
+        hy_log_info("backend %s: %s back to normal: %s", mb->be->name, what, why);
+        events_emit(down, mb->be->name, "high", "ok", why, "");
+    }
+}
+
+/* The reading in mb->status_next is complete: rates, publish, thresholds. */
+static void status_publish(struct monitor_backend *mb)
+{
+    struct srv_status cur = mb->status_next;
     double now = ev_now(mb->m->loop);
     struct srv_rates rates;
     srv_status_derive(mb->status_at > 0 ? &mb->status : NULL, &cur, now - mb->status_at, &rates);
@@ -930,22 +958,29 @@ static void status_note(struct monitor_backend *mb, const struct sqlresult *res)
     mb->rt->info.status_time = time(NULL);
     pthread_mutex_unlock(&mb->rt->lock);
 
-    enum srv_cross x = srv_threshold(&mb->connections_high, rates.connections_pct,
-                                     mb->m->cfg->monitor.connections_warn_pct);
-    if (x == SRV_CROSS_NONE)
-        return;
     char why[160];
     snprintf(why, sizeof(why), "Threads_connected %lld of max_connections %lld (%.0f%%)",
              (long long)cur.threads_connected, (long long)cur.max_connections,
              rates.connections_pct);
-    if (x == SRV_CROSS_RAISED) {
-        hy_log_warn("backend %s: connections high: %s", mb->be->name, why);
-        events_emit(EVENT_BACKEND_CONNECTIONS_HIGH, mb->be->name, "ok", "high", why,
-                    "new connections may be refused by the server");
-    } else {
-        hy_log_info("backend %s: connections back to normal: %s", mb->be->name, why);
-        events_emit(EVENT_BACKEND_CONNECTIONS_OK, mb->be->name, "high", "ok", why, "");
-    }
+    threshold_note(mb, &mb->connections_high, rates.connections_pct,
+                   mb->m->cfg->monitor.connections_warn_pct, EVENT_BACKEND_CONNECTIONS_HIGH,
+                   EVENT_BACKEND_CONNECTIONS_OK, "connections", why,
+                   "new connections may be refused by the server");
+    snprintf(why, sizeof(why), "the datadir's filesystem is %.0f%% full (%lld of %lld MiB)",
+             rates.disk_pct, (long long)(cur.disk_used >> 20), (long long)(cur.disk_total >> 20));
+    threshold_note(mb, &mb->disk_high, rates.disk_pct, mb->m->cfg->monitor.disk_warn_pct,
+                   EVENT_BACKEND_DISK_HIGH, EVENT_BACKEND_DISK_OK, "disk", why,
+                   "the server stops writing when it is full");
+}
+
+/* The datadir's filesystem, from information_schema.DISKS (KiB). */
+static void disk_note(struct monitor_backend *mb, const struct sqlresult *res)
+{
+    const char *total = sqlresult_get(res, 0, 0), *used = sqlresult_get(res, 0, 1);
+    if (total == NULL || used == NULL)
+        return;
+    mb->status_next.disk_total = strtoll(total, NULL, 10) * 1024;
+    mb->status_next.disk_used = strtoll(used, NULL, 10) * 1024;
 }
 
 /* The check passed (and a DRAINING backend's busy count is in): read the
@@ -993,11 +1028,17 @@ static void check_cb(struct sqlclient *c, const struct sqlresult *res, void *arg
         busy_note(mb, NULL);
         return;
     }
-    if (!res->ok && mb->step == STEP_STATUS) {
+    if (!res->ok && mb->step >= STEP_STATUS) {
         /* Not a failed check: the server answered the ping and the
          * check's queries. A local failure (timeout) leaves the
-         * connection in an unknown state: the next check opens another. */
+         * connection in an unknown state: the next check opens another.
+         * A server without the DISKS plugin is not asked again on this
+         * connection; what GLOBAL_STATUS gave still counts. */
         hy_log_debug("backend %s: reading its load failed: %s", mb->be->name, res->err_msg);
+        if (mb->step == STEP_DISK && res->err_code != 0) {
+            mb->no_disks = true;
+            status_publish(mb);
+        }
         if (res->err_code == 0)
             sqlclient_close(mb->sc);
         check_done(mb, true, "ok");
@@ -1064,7 +1105,19 @@ static void check_cb(struct sqlclient *c, const struct sqlresult *res, void *arg
         busy_note(mb, res);
         return;
     case STEP_STATUS:
-        status_note(mb, res);
+        srv_status_init(&mb->status_next);
+        for (size_t r = 0; r < res->n_rows; r++)
+            srv_status_fold(&mb->status_next, sqlresult_get(res, r, 0), sqlresult_get(res, r, 1));
+        if (!mb->no_disks) {
+            run_step(mb, STEP_DISK);
+            return;
+        }
+        status_publish(mb);
+        check_done(mb, true, "ok");
+        return;
+    case STEP_DISK:
+        disk_note(mb, res);
+        status_publish(mb);
         check_done(mb, true, "ok");
         return;
     }

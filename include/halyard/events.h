@@ -46,7 +46,9 @@ enum event_type {
     EVENT_TEST_ALERT,               /* halyardctl test-alert */
     EVENT_BACKEND_CONNECTIONS_HIGH, /* monitor.connections_warn_pct reached */
     EVENT_BACKEND_CONNECTIONS_OK,   /* ... and back below it */
-    EVENT_HALYARD_FDS_HIGH,         /* fd_warn_pct of RLIMIT_NOFILE reached (selfwatch.h) */
+    EVENT_BACKEND_DISK_HIGH,        /* monitor.disk_warn_pct reached (information_schema.DISKS) */
+    EVENT_BACKEND_DISK_OK,
+    EVENT_HALYARD_FDS_HIGH, /* fd_warn_pct of RLIMIT_NOFILE reached (selfwatch.h) */
     EVENT_HALYARD_FDS_OK,
     EVENT_LOG_LINES_DROPPED, /* the audit or query log dropped lines */
     EVENT_WORKER_STALLED,    /* a worker's loop missed its heartbeat (selfwatch.h) */

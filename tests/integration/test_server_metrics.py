@@ -8,6 +8,8 @@
     closing them: one backend_connections_ok
     halyard under a descriptor limit of 128 with sessions holding 90% of
     it: halyard_fds_high; closing them: halyard_fds_ok
+    the DISKS plugin on one server: its datadir's filesystem in the
+    metrics, backend_disk_high past monitor.disk_warn_pct
 """
 
 import os
@@ -160,4 +162,40 @@ def test_fds_near_the_limit_event(cluster, start_halyard):
     finally:
         for c in held:
             c.close()
+        r.close()
+
+
+def test_datadir_disk_from_the_disks_plugin(cluster, start_halyard):
+    """With INSTALL SONAME 'disks' on node1, its datadir's filesystem shows
+    in the metrics, and monitor.disk_warn_pct = 1 (any real disk is past
+    it) gives backend_disk_high for node1 only: node2 has no plugin. The
+    plugin shows its rows to accounts with FILE only: the monitor gets it
+    on node1 (out of the binlog)."""
+    r = Receiver()
+
+    def on_node1(*stmts):
+        conn = cluster.root_connect(1)
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SET SESSION sql_log_bin = 0")
+                for s in stmts:
+                    cur.execute(s)
+        finally:
+            conn.close()
+    try:
+        on_node1("INSTALL SONAME 'disks'", "GRANT FILE ON *.* TO monitor@'%'")
+        mport = free_port()
+        start_halyard(metrics_port=mport, monitor=dict(MONITOR, disk_warn_pct=1),
+                      alerts=alerts(webhook=r.url))
+        high = r.wait("backend_disk_high", backend="node1")
+        assert "the datadir's filesystem is" in high["reason"], high
+        size = server_metric(mport, "datadir_fs_size_bytes", "node1")
+        used = server_metric(mport, "datadir_fs_used_bytes", "node1")
+        assert size > 0 and 0 < used <= size, (size, used)
+        assert server_metric(mport, "datadir_fs_size_bytes", "node2") is None
+        # node2's missing plugin costs nothing else: its load is still read.
+        assert server_metric(mport, "threads_connected", "node2") >= 1
+        assert not r.events("backend_disk_high", backend="node2")
+    finally:
+        on_node1("UNINSTALL SONAME 'disks'", "REVOKE FILE ON *.* FROM monitor@'%'")
         r.close()
