@@ -9,6 +9,9 @@
  *   SELECT @@read_only, @@gtid_current_pos, @@gtid_binlog_pos, @@server_id,
  *          @@gtid_binlog_state, Rpl_semi_sync_slave_status
  *   SHOW ALL SLAVES STATUS
+ *   every monitor.status_every-th good check, the server's load
+ *   (srvstatus.h): information_schema.GLOBAL_STATUS + @@max_connections,
+ *   then information_schema.DISKS; a failure there is not a failed check
  *
  * bounded as a whole by monitor.timeout_ms. Every backend is checked every
  * monitor.interval_ms (a "round": all checks start together and run side
