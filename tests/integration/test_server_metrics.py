@@ -12,13 +12,14 @@
     metrics, backend_disk_high past monitor.disk_warn_pct
 """
 
+import json
 import os
 import threading
 import time
 
 import pymysql
 
-from test_alerts import Receiver, alerts
+from test_alerts import Receiver, alerts, ctl
 from util import free_port, metric, wait_until
 
 MONITOR = {"user": "monitor", "password": "monitor", "interval_ms": 200, "fall": 2, "rise": 2,
@@ -59,9 +60,10 @@ class Load:
             t.join(10)
 
 
-def test_load_moves_the_backend_metrics(cluster, start_halyard):
+def test_load_moves_the_backend_metrics(cluster, start_halyard, tmp_path):
     mport = free_port()
-    start_halyard(metrics_port=mport, monitor=MONITOR)
+    sock = str(tmp_path / "admin.sock")
+    start_halyard(metrics_port=mport, monitor=MONITOR, admin_socket=sock)
     # Two readings are needed for a rate.
     wait_until(lambda: server_metric(mport, "queries_per_second", "node1") is not None, 10,
                what="a QPS for node1")
@@ -82,6 +84,15 @@ def test_load_moves_the_backend_metrics(cluster, start_halyard):
         other = server_metric(mport, "queries_per_second", "node2")
         assert other < 200, other  # the load went to node1 only
         assert fast.count > 0
+        # show backends --detail has the same reading.
+        table = ctl(sock, "show backends", "--detail")
+        assert "max conn" in table and "qps" in table, table
+        row = next(line.split() for line in table.splitlines()[::-1]
+                   if line.startswith("node1 "))
+        assert int(row[4]) > 500, table  # name connected max running qps
+        detail = json.loads(ctl(sock, "show backends", "--json"))
+        node1 = next(b for b in detail["backends"] if b["name"] == "node1")
+        assert node1["server"]["threads_running"] >= 1, node1
     finally:
         fast.close()
         slow.close()
