@@ -17,7 +17,7 @@ import pytest
 
 from rawmysql import RawConn
 from test_ps import binary_rows, execute, prepare
-from util import APP_PASSWORD, APP_USER
+from util import APP_PASSWORD, APP_USER, schema_with_table
 
 REPLICA = "/* halyard: replica */ "
 PRIMARY = "/* halyard: primary */ "
@@ -31,11 +31,7 @@ def q(conn, sql, args=None):
 
 @pytest.fixture
 def table(cluster):
-    cluster.sql(0, "CREATE DATABASE IF NOT EXISTS cid")
-    cluster.sql(0, "CREATE TABLE IF NOT EXISTS cid.t (id INT AUTO_INCREMENT PRIMARY KEY, "
-                   "conn BIGINT UNSIGNED, note VARCHAR(40))")
-    cluster.sync()
-    return "cid"
+    return schema_with_table(cluster, "cid", "conn BIGINT UNSIGNED, note VARCHAR(40)")
 
 
 def test_the_handshake_id_on_every_server(halyard, ids):

@@ -19,7 +19,7 @@ import pymysql
 import pytest
 
 from tcprelay import TcpRelay
-from util import default_halyard_settings
+from util import default_halyard_settings, schema_with_table
 
 REPLICA = "/* halyard: replica */ "
 PRIMARY = "/* halyard: primary */ "
@@ -40,11 +40,7 @@ def typed(conn, sql):
 
 @pytest.fixture
 def schema(cluster):
-    cluster.sql(0, "CREATE DATABASE IF NOT EXISTS vals")
-    cluster.sql(0, "CREATE TABLE IF NOT EXISTS vals.t (id INT AUTO_INCREMENT PRIMARY KEY, "
-                   "v VARCHAR(40))")
-    cluster.sync()
-    return "vals"
+    return schema_with_table(cluster, "vals", "v VARCHAR(40)")
 
 
 def unlogged(cluster, sql):

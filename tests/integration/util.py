@@ -80,6 +80,16 @@ def admin_json(path, command):
     return json.loads(out.decode())
 
 
+def schema_with_table(cluster, db, columns):
+    """Schema `db` with a table `t` (an AUTO_INCREMENT id, then `columns`)
+    on the primary, replicated to every replica; returns `db`."""
+    cluster.sql(0, f"CREATE DATABASE IF NOT EXISTS {db}")
+    cluster.sql(0, f"CREATE TABLE IF NOT EXISTS {db}.t (id INT AUTO_INCREMENT PRIMARY KEY, "
+                   f"{columns})")
+    cluster.sync()
+    return db
+
+
 def query_rows(conn, query, args=None):
     """Run one statement on `conn`, close it, and return the rows as a list."""
     try:
