@@ -128,7 +128,7 @@ tsan: deps
 	  EXTRA_LDFLAGS="-fsanitize=thread" all unit integration
 
 format:
-	clang-format -i src/*.c include/halyard/*.h tests/unit/*.c
+	clang-format -i src/*.c src/*.h include/halyard/*.h tests/unit/*.c
 
 format-check:
 	clang-format --dry-run --Werror src/*.c src/*.h include/halyard/*.h tests/unit/*.c

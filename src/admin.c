@@ -146,6 +146,7 @@ static const struct {
     {"show config", "the running configuration, password hashes hidden"},
     {"show stats", "counters summed over the workers, and per worker"},
     {"show sessions", "client sessions of every worker"},
+    {"show pools", "backend connections per backend and user: held by sessions, idle in the pools"},
     {"show rules", "query rules in order, with their hits"},
     {"show backends [--detail]",
      "backends: role, state and why, lag, GTID, connections, queries, errors, latency, last "
@@ -237,6 +238,8 @@ hy_status_t admin_parse(const char *line, size_t len, struct admin_cmd *cmd, cha
         cmd->verb = ADMIN_SHOW_STATS;
     } else if (n == 2 && TOK_IS(0, "show") && TOK_IS(1, "sessions")) {
         cmd->verb = ADMIN_SHOW_SESSIONS;
+    } else if (n == 2 && TOK_IS(0, "show") && TOK_IS(1, "pools")) {
+        cmd->verb = ADMIN_SHOW_POOLS;
     } else if (n == 2 && TOK_IS(0, "show") && TOK_IS(1, "rules")) {
         cmd->verb = ADMIN_SHOW_RULES;
     } else if (n >= 2 && TOK_IS(0, "show") && TOK_IS(1, "digests")) {
@@ -680,6 +683,9 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
     kv_int(&kv, "max_packet_size", cfg->max_packet_size);
     kv_int(&kv, "client_idle_timeout_ms", cfg->client_idle_timeout_ms);
     kv_int(&kv, "backend_read_timeout_ms", cfg->backend_read_timeout_ms);
+    kv_str(&kv, "pool_mode", cfg->pool_transaction ? "transaction" : "session");
+    kv_int(&kv, "pool_idle_timeout_ms", cfg->pool_idle_timeout_ms);
+    kv_int(&kv, "pool_max_age_ms", cfg->pool_max_age_ms);
     kv_str(&kv, "default_auth_plugin",
            cfg->default_sha2 ? "caching_sha2_password" : "mysql_native_password");
     kv_str(&kv, "users_source",
@@ -939,7 +945,9 @@ void admin_render_sessions(struct textbuf *sb, const struct admin_session_row *r
                 textbuf_printf(sb, ",\"command_age_ms\":%" PRId64, r->command_age_ms);
             else
                 textbuf_puts(sb, ",\"command_age_ms\":null");
-            textbuf_printf(sb, ",\"statements\":%" PRIu32 ",\"statement\":", r->statements);
+            textbuf_printf(sb, ",\"statements\":%" PRIu32 ",\"holds\":", r->statements);
+            textbuf_json_str(sb, r->holds[0] ? r->holds : NULL);
+            textbuf_puts(sb, ",\"statement\":");
             textbuf_json_str(sb, r->statement[0] ? r->statement : NULL);
             textbuf_puts(sb, "}");
         }
@@ -950,10 +958,10 @@ void admin_render_sessions(struct textbuf *sb, const struct admin_session_row *r
         return;
     }
     struct table t;
-    table_init(&t, 13);
+    table_init(&t, 14);
     static const char *const head[] = {
-        "id",     "worker", "user",    "client",         "via",        "schema",   "backend",
-        "thread", "state",  "command", "command_age_ms", "statements", "statement"};
+        "id",     "worker", "user",    "client",         "via",        "schema", "backend",
+        "thread", "state",  "command", "command_age_ms", "statements", "holds",  "statement"};
     for (size_t i = 0; i < HY_ARRAY_SIZE(head); i++)
         table_cell(&t, head[i]);
     for (size_t i = 0; i < n; i++) {
@@ -976,6 +984,7 @@ void admin_render_sessions(struct textbuf *sb, const struct admin_session_row *r
         else
             table_cell(&t, NULL);
         table_cellf(&t, "%" PRIu32, r->statements);
+        table_cell(&t, r->holds[0] ? r->holds : NULL);
         table_cell(&t, r->statement[0] ? r->statement : NULL);
     }
     table_render(&t, sb);
@@ -1412,6 +1421,8 @@ struct admin_part {
     /* filled in the worker thread */
     struct admin_session_row *rows;
     size_t n_rows;
+    struct admin_pool_row *pools; /* show pools */
+    size_t n_pools, cap_pools;
     bool found;                     /* kill: the session was this worker's */
     struct digest_snapshot digests; /* show digests */
     struct takeover_sock *socks;    /* takeover: duplicates of the worker's listening sockets */
@@ -1453,6 +1464,7 @@ static void describe_session(const struct session *s, int worker, struct admin_s
     r->command = sr.command;
     r->command_age_ms = sr.command_age_ms;
     r->statements = sr.statements;
+    memcpy(r->holds, sr.holds, sizeof(r->holds));
     memcpy(r->statement, sr.statement, sizeof(r->statement));
 }
 
@@ -1467,6 +1479,51 @@ static void collect_sessions(struct worker *w, struct worker_call *call)
         return;
     for (struct session *s = w->sessions; s != NULL; s = s->next)
         describe_session(s, w->id, &p->rows[p->n_rows++]);
+}
+
+/* show pools: one row per backend and user, the workers' merged later. */
+static struct admin_pool_row *pool_row(struct admin_part *p, const char *backend, const char *user)
+{
+    for (size_t i = 0; i < p->n_pools; i++) {
+        if (strcmp(p->pools[i].backend, backend) == 0 && strcmp(p->pools[i].user, user) == 0)
+            return &p->pools[i];
+    }
+    if (p->n_pools == p->cap_pools) {
+        size_t cap = p->cap_pools ? 2 * p->cap_pools : 8;
+        struct admin_pool_row *v = realloc(p->pools, cap * sizeof(*v));
+        if (v == NULL) {
+            p->nomem = true;
+            return NULL;
+        }
+        p->pools = v;
+        p->cap_pools = cap;
+    }
+    struct admin_pool_row *r = &p->pools[p->n_pools++];
+    memset(r, 0, sizeof(*r));
+    snprintf(r->backend, sizeof(r->backend), "%s", backend);
+    snprintf(r->user, sizeof(r->user), "%s", user);
+    return r;
+}
+
+static void pool_idle_row(void *arg, const char *backend, const char *user, uint32_t idle)
+{
+    struct admin_pool_row *r = pool_row(arg, backend, user);
+    if (r != NULL)
+        r->idle += idle;
+}
+
+static void collect_pools(struct worker *w, struct worker_call *call)
+{
+    struct admin_part *p = container_of(call, struct admin_part, call);
+    pool_each(&w->conns, pool_idle_row, p);
+    for (struct session *s = w->sessions; s != NULL; s = s->next) {
+        for (uint32_t i = 0; i < s->n_bc; i++) {
+            struct admin_pool_row *r;
+            if (s->bc[i] != NULL &&
+                (r = pool_row(p, s->bc[i]->be->name, s->user != NULL ? s->user : "")) != NULL)
+                r->in_use++;
+        }
+    }
 }
 
 static void collect_digests(struct worker *w, struct worker_call *call)
@@ -1534,6 +1591,7 @@ static void job_free(struct admin_job *j)
 {
     for (int i = 0; i < j->n_parts; i++) {
         free(j->parts[i].rows);
+        free(j->parts[i].pools);
         digest_snapshot_free(&j->parts[i].digests);
         for (size_t k = 0; k < j->parts[i].n_socks; k++)
             close(j->parts[i].socks[k].fd);
@@ -1551,6 +1609,79 @@ static int row_cmp(const void *x, const void *y)
 static bool aconn_send_answer(struct admin_conn *c);
 static void aconn_process(struct admin_conn *c);
 static void drain_wait(struct admin_conn *c, struct backend_rt *rt, bool json);
+
+static int pool_row_cmp(const void *x, const void *y)
+{
+    const struct admin_pool_row *a = x, *b = y;
+    int c = strcmp(a->backend, b->backend);
+    return c != 0 ? c : strcmp(a->user, b->user);
+}
+
+/* show pools: the workers' rows summed per backend and user. */
+static void answer_pools(struct admin_job *j, struct textbuf *out, const int *missing,
+                         size_t n_missing)
+{
+    struct admin_part all = {0};
+    for (int i = 0; i < j->n_parts; i++) {
+        const struct admin_part *p = &j->parts[i];
+        if (!part_finished(&j->parts[i]))
+            continue;
+        all.nomem |= p->nomem;
+        for (size_t k = 0; k < p->n_pools; k++) {
+            struct admin_pool_row *r = pool_row(&all, p->pools[k].backend, p->pools[k].user);
+            if (r != NULL) {
+                r->in_use += p->pools[k].in_use;
+                r->idle += p->pools[k].idle;
+            }
+        }
+    }
+    if (all.nomem) {
+        textbuf_puts(out, "ERR out of memory\n");
+    } else {
+        if (all.n_pools > 1)
+            qsort(all.pools, all.n_pools, sizeof(*all.pools), pool_row_cmp);
+        admin_render_pools(out, all.pools, all.n_pools, missing, n_missing, j->cmd.json);
+    }
+    free(all.pools);
+}
+
+void admin_render_pools(struct textbuf *sb, const struct admin_pool_row *rows, size_t n,
+                        const int *missing, size_t n_missing, bool json)
+{
+    if (json) {
+        textbuf_puts(sb, "{\"pools\":[");
+        for (size_t i = 0; i < n; i++) {
+            textbuf_puts(sb, i ? ",{\"backend\":" : "{\"backend\":");
+            textbuf_json_str(sb, rows[i].backend);
+            textbuf_puts(sb, ",\"user\":");
+            textbuf_json_str(sb, rows[i].user);
+            textbuf_printf(sb, ",\"in_use\":%" PRIu32 ",\"idle\":%" PRIu32 "}", rows[i].in_use,
+                           rows[i].idle);
+        }
+        textbuf_puts(sb, "],\"missing_workers\":[");
+        for (size_t i = 0; i < n_missing; i++)
+            textbuf_printf(sb, "%s%d", i ? "," : "", missing[i]);
+        textbuf_puts(sb, "]}\n");
+        return;
+    }
+    struct table t;
+    table_init(&t, 4);
+    static const char *const head[] = {"backend", "user", "in_use", "idle"};
+    for (size_t i = 0; i < HY_ARRAY_SIZE(head); i++)
+        table_cell(&t, head[i]);
+    for (size_t i = 0; i < n; i++) {
+        table_cell(&t, rows[i].backend);
+        table_cell(&t, rows[i].user);
+        table_cellf(&t, "%" PRIu32, rows[i].in_use);
+        table_cellf(&t, "%" PRIu32, rows[i].idle);
+    }
+    table_render(&t, sb);
+    table_free(&t);
+    for (size_t i = 0; i < n_missing; i++)
+        textbuf_printf(sb,
+                       "# worker %d did not answer within %.1f s; its connections are missing\n",
+                       missing[i], ADMIN_GATHER_TIMEOUT);
+}
 
 /* show digests: merge the workers' copies, keep the top N. */
 static void answer_digests(struct admin_job *j, struct textbuf *out, const int *missing,
@@ -1675,6 +1806,8 @@ static void job_answer(struct admin_job *j)
                   found ? "killed" : "not found");
     } else if (j->cmd.verb == ADMIN_SHOW_DIGESTS) {
         answer_digests(j, &c->out, missing, n_missing);
+    } else if (j->cmd.verb == ADMIN_SHOW_POOLS) {
+        answer_pools(j, &c->out, missing, n_missing);
     } else {
         struct admin_session_row *rows = calloc(n_rows ? n_rows : 1, sizeof(*rows));
         if (rows == NULL) {
@@ -1770,6 +1903,9 @@ static void job_start(struct admin_conn *c, const struct admin_cmd *cmd, const c
             break;
         case ADMIN_SHOW_DIGESTS:
             p->call.fn = collect_digests;
+            break;
+        case ADMIN_SHOW_POOLS:
+            p->call.fn = collect_pools;
             break;
         case ADMIN_TAKEOVER:
             p->call.fn = collect_listeners;
@@ -2288,6 +2424,7 @@ static bool run_command(struct admin_conn *c, const char *line, size_t len)
         break;
     }
     case ADMIN_SHOW_SESSIONS:
+    case ADMIN_SHOW_POOLS:
     case ADMIN_SHOW_DIGESTS:
     case ADMIN_KILL_SESSION: /* audited when answered */
     case ADMIN_TAKEOVER:

@@ -107,6 +107,18 @@ const struct config_key config_keys[] = {
     {"client_idle_timeout_ms", CONFIG_INT, "0", 0, 2147483647,
      "milliseconds a logged-in client may stay idle between commands before halyard closes it "
      "with error 4031, as wait_timeout does; 0 = never", NULL},
+    {"pool_mode", CONFIG_STRING, "session", 0, 0,
+     "how long a client session holds a backend connection: \"session\" (from its first use to "
+     "its end) or \"transaction\" (only while it needs it: a statement, a transaction, or state "
+     "that cannot move; between them the connection goes back to its worker's pool for other "
+     "sessions of the same user)",
+     "session|transaction"},
+    {"pool_idle_timeout_ms", CONFIG_INT, "60000", 0, 2147483647,
+     "milliseconds a connection may sit idle in a pool before it is closed; 0 = never", NULL},
+    {"pool_max_age_ms", CONFIG_INT, "0", 0, 2147483647,
+     "milliseconds after its login past which a pooled connection is closed rather than reused; "
+     "0 = no limit",
+     NULL},
     {"backend_read_timeout_ms", CONFIG_INT, "0", 0, 2147483647,
      "milliseconds a command waits for its backend to send anything (the answer's first byte, or "
      "the next one); then the client gets error 1927 and that backend connection is closed; 0 = "
@@ -1847,6 +1859,9 @@ static hy_status_t fill_config(struct loader *ld, struct config *cfg, config_set
     cfg->client_idle_timeout_ms = (int)get_int(root, "client_idle_timeout_ms");
     cfg->backend_read_timeout_ms = (int)get_int(root, "backend_read_timeout_ms");
     cfg->default_sha2 = strcmp(get_str(root, "default_auth_plugin"), "caching_sha2_password") == 0;
+    cfg->pool_transaction = strcmp(get_str(root, "pool_mode"), "transaction") == 0;
+    cfg->pool_idle_timeout_ms = (int)get_int(root, "pool_idle_timeout_ms");
+    cfg->pool_max_age_ms = (int)get_int(root, "pool_max_age_ms");
     const char *us = get_str(root, "users_source");
     cfg->users_source = strcmp(us, "backends") == 0 ? USERS_BACKENDS
                         : strcmp(us, "both") == 0   ? USERS_BOTH

@@ -313,7 +313,8 @@ void metrics_render(struct textbuf *sb, const struct metrics_snapshot *m)
     /* sessions and worker counters */
     gauge_u64(sb, "halyard_client_sessions", "Client sessions open now.", m->client_sessions);
     for (size_t i = 0; i < STAT_FIELDS; i++) {
-        family(sb, stat_fields[i].metric, "counter", stat_fields[i].help);
+        family(sb, stat_fields[i].metric, stat_fields[i].gauge ? "gauge" : "counter",
+               stat_fields[i].help);
         sample_u64(sb, stat_fields[i].metric, NULL, NULL, m->stats.v[i]);
     }
 

@@ -840,8 +840,10 @@ static bool resp_ok(struct mysql_resp *r, const uint8_t *p, uint32_t len)
     r->status = ok.status;
     r->status_seen = true;
     r->warnings = HY_MAX(r->warnings, ok.warnings);
-    if (p[0] == MYSQL_OK)
-        r->affected = ok.affected_rows; /* a result set's terminator does not count */
+    if (p[0] == MYSQL_OK) { /* a result set's terminator does not count */
+        r->affected = ok.affected_rows;
+        r->insert_id_seen |= ok.last_insert_id != 0;
+    }
     return true;
 }
 

@@ -129,6 +129,44 @@ void pstmt_backend_gone(struct pstmt_map *m, uint32_t idx)
     }
 }
 
+uint32_t pstmt_backend_ids(const struct pstmt_map *m, uint32_t idx, uint32_t *out, uint32_t cap)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < m->cap; i++) {
+        for (const struct pstmt *st = m->tab[i]; st != NULL; st = st->next) {
+            if (st->be[idx].id == 0)
+                continue;
+            if (n < cap)
+                out[n] = st->be[idx].id;
+            n++;
+        }
+    }
+    return n;
+}
+
+bool pstmt_backend_has_id(const struct pstmt_map *m, uint32_t idx, uint32_t id)
+{
+    for (uint32_t i = 0; i < m->cap; i++) {
+        for (const struct pstmt *st = m->tab[i]; st != NULL; st = st->next) {
+            if (st->be[idx].id == id)
+                return true;
+        }
+    }
+    return false;
+}
+
+bool pstmt_backend_bound(const struct pstmt_map *m, uint32_t idx)
+{
+    for (uint32_t i = 0; i < m->cap; i++) {
+        for (const struct pstmt *st = m->tab[i]; st != NULL; st = st->next) {
+            if (st->cursor_idx == (int)idx || st->ld_idx == (int)idx ||
+                (st->home_only && st->home == idx && st->be[idx].id != 0))
+                return true;
+        }
+    }
+    return false;
+}
+
 hy_status_t pstmt_types_remember(struct pstmt *st, const uint8_t *types)
 {
     size_t n = 2 * (size_t)st->n_params;

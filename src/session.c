@@ -305,6 +305,8 @@ void bconn_close(struct bconn *bc)
     s->bc[bc->idx] = NULL;
     varstate_destroy(bc->vs);
     bc->vs = NULL;
+    free(bc->stale);
+    bc->stale = NULL;
     if (s->cur == bc) {
         s->cur = NULL;
         session_publish_backend(s);
@@ -322,7 +324,6 @@ void bconn_close_all(struct session *s)
 
 static void session_backend_ready(struct session *s);
 static void session_backend_lost(struct session *s, struct bconn *bc, const char *why);
-static void session_server_event(struct bconn *bc, const struct server_report *r);
 
 /* Who logs into backend connections: the session's user, with the
  * SHA1(password) pair its own login yielded (mysql_client.h). The pointers
@@ -358,6 +359,14 @@ void bconn_open(struct session *s, uint32_t idx)
         return;
     }
     bc->idx = (uint16_t)idx;
+    bc->born = ev_now(s->w->loop);
+    if (s->cfg->pool_transaction) {
+        /* Pooled: a new connection is brought to the session's state like
+         * one another session used (LAST_INSERT_ID() included). */
+        bc->foreign = true;
+        bc->vs_gen = s->vs_gen - 1;
+        bc->gtid_epoch = s->gtid_epoch - 1;
+    }
     s->bc[idx] = bc;
     s->cur = bc;
     session_timer_stop(s); /* the connection times its own connect and login */
@@ -444,6 +453,7 @@ void session_thread_exit(void)
     rview.be = NULL;
     rview.why = NULL;
     rview.cap = 0;
+    state_thread_exit();
 }
 
 /* Fill `in` with this session's view and its backends' for `op`; false
@@ -825,6 +835,14 @@ static bool mentions_connid(const uint8_t *p, uint32_t n)
  * hint sends elsewhere, outside transactions; commands that change session
  * state are prepared for the log on the way. COM_STMT_PREPARE is
  * classified and matched against the rules like a COM_QUERY of its text. */
+/* Whether the text is an SQL PREPARE (of a named statement). */
+static bool sql_prepare(const uint8_t *p, uint32_t n)
+{
+    const char *t = (const char *)p, *end = t + n;
+    t = skip_space_comments(t, end);
+    return match_word(&t, end, "PREPARE");
+}
+
 static uint32_t route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len,
                       uint32_t avail)
 {
@@ -836,10 +854,13 @@ static uint32_t route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t
     s->qlog_pending = false;
     s->route_sticky = false;
     s->connid.n = 0;
+    s->cmd_lid = false;
+    s->cmd_xa = 0;
+    s->cmd_calc_found = false;
     bool fw = s->cu != NULL && s->cu->firewall != FIREWALL_OFF;
     /* One backend: nothing to route, but rules, digests, the firewall and
      * the session's own CONNECTION_ID() still apply. */
-    if (s->n_bc == 1 &&
+    if (s->n_bc == 1 && (!text || !s->cfg->pool_transaction) &&
         (!text || (s->cfg->n_rules == 0 && s->w->digests == NULL && !query_log_enabled() && !fw &&
                    !mentions_connid(p + 1, avail - 1))))
         return cmd == COM_STMT_PREPARE ? ps_route_prepare(s, p, len, fits, NULL) : s->primary;
@@ -861,6 +882,14 @@ static uint32_t route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t
     struct classify_digest dg = {.buf = dtext, .cap = sizeof(dtext)};
     bool want_digest = s->w->digests != NULL || s->cfg->rules_need_digest || fw;
     classify((const char *)p + 1, avail - 1, s->lex_opts, &r, want_digest ? &dg : NULL);
+    /* What pool_hold() asks of the connection it ran on (session_pool.c). */
+    s->cmd_lid = (r.flags & CLF_LAST_INSERT_ID) != 0;
+    if (r.flags & CLF_XA)
+        s->cmd_xa = r.kind == CL_TXN_BEGIN ? 1 : r.kind == CL_TXN_END ? -1 : 0;
+    s->cmd_calc_found = s->cfg->pool_transaction &&
+                        text_mentions((const char *)p + 1, avail - 1, "SQL_CALC_FOUND_ROWS");
+    if (s->cfg->pool_transaction && sql_prepare(p + 1, avail - 1))
+        session_pin(s, "PREPARE: the named statement lives on its connection");
     size_t dlen = want_digest ? HY_MIN(dg.len, sizeof(dtext) - 1) : 0;
     if (s->w->digests != NULL) {
         digest_note(s->w->digests, dg.hash, dtext, dlen);
@@ -914,11 +943,11 @@ static uint32_t route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t
     }
     if (cmd == COM_STMT_PREPARE)
         return ps_route_prepare(s, p, len, fits, &r);
+    s->cmd_clears_diag = r.clears_diag || !fits;
+    s->cmd_diag = (r.flags & CLF_DIAG) != 0;
     if (s->n_bc == 1)
         return s->primary;
     s->cmd_writes = r.kind == CL_WRITE || r.kind == CL_TXN_END || (r.flags & CLF_SEQUENCE) || !fits;
-    s->cmd_clears_diag = r.clears_diag || !fits;
-    s->cmd_diag = (r.flags & CLF_DIAG) != 0;
     struct route_in in;
     struct route_out out;
     if (!route_view(s, ROUTE_STATEMENT, &in)) {
@@ -1066,6 +1095,7 @@ static void command_done(struct session *s)
     }
     if (s->resp.status_seen)
         session_lex_follow(s, s->resp.status);
+    session_pool_note(s);
     session_diag_follow(s);
     if (s->cur != NULL && s->cur->idx == s->primary) {
         if (s->resp.status_seen)
@@ -1267,8 +1297,9 @@ static bool down_parse(struct session *s)
                 continue;
         }
         uint32_t peek = HY_MIN(len, (uint32_t)MYSQL_RESP_PEEK);
-        bool capture =
-            (s->internal == INT_GTID_FETCH || s->internal == INT_GTID_WAIT) && s->resp.rows == 0;
+        bool capture = (s->internal == INT_GTID_FETCH || s->internal == INT_GTID_WAIT ||
+                        s->internal == INT_LID) &&
+                       s->resp.rows == 0;
         bool track = s->internal == INT_NONE && len > 0 && (s->resp.caps & CLIENT_SESSION_TRACK) &&
                      mysql_resp_ok_fits(&s->resp) &&
                      (st->b->data + st->scan + MYSQL_HEADER_SIZE)[0] == MYSQL_OK &&
@@ -1422,6 +1453,8 @@ void consume_packet(struct session *s, uint32_t len)
 bool ensure_backend(struct session *s, uint32_t idx)
 {
     struct bconn *bc = s->bc[idx];
+    if (bc == NULL && session_pool_take(s, idx))
+        bc = s->bc[idx];
     if (bc != NULL && bc->state == BCONN_READY && bc->vs_gen == s->vs_gen) {
         s->cur = bc;
         session_publish_backend(s);
@@ -1446,6 +1479,8 @@ bool ensure_backend(struct session *s, uint32_t idx)
 static bool ensure_connected(struct session *s, uint32_t idx)
 {
     struct bconn *bc = s->bc[idx];
+    if (bc == NULL && session_pool_take(s, idx))
+        bc = s->bc[idx];
     if (bc != NULL && bc->state == BCONN_READY) {
         s->cur = bc;
         session_publish_backend(s);
@@ -1737,7 +1772,8 @@ static void session_config_switch(struct session *s)
         return;
     struct bconn **nbc = calloc(to->n_backends, sizeof(*nbc));
     struct ps_backend **nbe = ps_remap_alloc(s, to->n_backends);
-    if (nbc == NULL || (nbe == NULL && s->ps.count > 0)) {
+    if (nbc == NULL || (nbe == NULL && s->ps.count > 0) ||
+        session_pool_resize(s, to->n_backends) != HY_OK) {
         free(nbc);
         free(nbe);
         return; /* try again at the next statement */
@@ -1936,6 +1972,7 @@ void session_describe(const struct session *s, struct session_row *r)
     r->command_age_ms =
         s->state == SS_COMMAND ? (int64_t)((ev_now(s->w->loop) - s->cmd_started) * 1000.0) : -1;
     r->statements = s->ps.count;
+    session_pool_holds(s, r->holds, sizeof(r->holds));
     bool busy = s->state == SS_COMMAND || s->state == SS_WAIT_BACKEND;
     if (!busy || s->stmt_len == 0)
         return;
@@ -1965,6 +2002,8 @@ void session_next_command(struct session *s)
         if (st->b == NULL || stream_unparsed(st) < MYSQL_HEADER_SIZE) {
             if (st->b != NULL && st->head == st->scan)
                 stream_release_if_empty(st, &s->w->pool);
+            if (session_pool_release(s))
+                return; /* LAST_INSERT_ID() is read back first */
             update_reads(s);
             return;
         }
@@ -2551,6 +2590,9 @@ static void internal_progress(struct session *s)
             }
         }
         break;
+    case INT_LID:
+        session_pool_lid_read(s, s->resp.err_code == 0 && s->captured, s->capture);
+        break;
     case INT_PS_RESET: /* its answer does not matter: the last backend's goes to the client */
     case INT_NONE:
         break;
@@ -2620,7 +2662,7 @@ static void backend_writable(struct session *s, struct bconn *bc)
 }
 
 /* What a backend connection reports (server.h). */
-static void session_server_event(struct bconn *bc, const struct server_report *r)
+void session_server_event(struct bconn *bc, const struct server_report *r)
 {
     struct session *s = bc->owner;
     switch (r->event) {
@@ -2830,6 +2872,7 @@ static void session_free(struct session *s)
     free(s->chg);
     ps_clear(s);
     free(s->bc);
+    free(s->lent);
     conn_close(&s->client, w->loop, &w->pool);
     stream_release(&s->up, &w->pool);
     stream_release(&s->down, &w->pool);
@@ -3000,7 +3043,7 @@ void session_create(struct worker *w, int fd, const struct config_listener *list
     s->set_option = -1;
     s->status = SERVER_STATUS_AUTOCOMMIT;
     s->bc = calloc(cfg->n_backends, sizeof(*s->bc));
-    if (s->bc == NULL)
+    if (s->bc == NULL || session_pool_resize(s, cfg->n_backends) != HY_OK)
         s->n_bc = 0;
     ev_io_init(&s->client.rio, client_read_cb, fd, EV_READ);
     ev_io_init(&s->client.wio, client_write_cb, fd, EV_WRITE);

@@ -126,12 +126,27 @@ bool show_status(const char *sql, size_t len);
 void up_forward(struct session *s);
 void update_reads(struct session *s);
 
+void session_server_event(struct bconn *bc, const struct server_report *r);
+
+/* ---- session_pool.c: pool_mode = "transaction" */
+const char *session_pool_hold(const struct session *s, const struct bconn *bc);
+/* "db1: transaction; db2: read-only transaction" into out ("" = none). */
+void session_pool_holds(const struct session *s, char *out, size_t len);
+void session_pool_lid_read(struct session *s, bool ok, const char *value);
+void session_pool_note(struct session *s);
+bool session_pool_release(struct session *s);
+hy_status_t session_pool_resize(struct session *s, uint32_t n);
+hy_status_t session_pool_sync_extra(struct session *s, struct bconn *bc, struct varstate_cmds *out);
+bool session_pool_take(struct session *s, uint32_t idx);
+
 /* ---- session_state.c: session state, read-back, sync, internal queries */
 void internal_query(struct session *s, enum internal_op op, const char *sql, int timeout_ms);
 void internal_expect(struct session *s, enum internal_op op, uint8_t cmd, int timeout_ms);
 void internal_send(struct session *s, enum internal_op op, uint8_t cmd, const void *body, size_t n,
                    int timeout_ms);
 void state_clear(struct session *s);
+/* The worker thread ends: free the sync's scratch state. */
+void state_thread_exit(void);
 bool state_commit(struct session *s, bool ok);
 void state_prepare_cmd(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len);
 void state_prepare_set(struct session *s, const struct classify_result *r, const uint8_t *p,

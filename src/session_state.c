@@ -314,6 +314,35 @@ void state_readback_end(struct session *s)
     state_changed(s);
 }
 
+/* What a connection another session ran (pool_mode = "transaction") is
+ * brought to: the session's state, or an empty one when it has none; a
+ * schema the connection was moved to is brought back to the login's. One
+ * per worker, reused. NULL when out of memory. */
+static _Thread_local struct varstate *sync_want;
+
+static const struct varstate *state_target(struct session *s, const struct bconn *bc)
+{
+    if (!bc->foreign || (s->vs != NULL && (varstate_schema(s->vs) != NULL || s->db == NULL ||
+                                           varstate_schema(bc->vs) == NULL)))
+        return s->vs;
+    if (sync_want == NULL && (sync_want = varstate_create(STATE_MAX_BYTES)) == NULL)
+        return NULL;
+    if (s->vs == NULL)
+        varstate_clear(sync_want);
+    else if (varstate_copy(sync_want, s->vs) != HY_OK)
+        return NULL;
+    if (s->db != NULL && varstate_schema(bc->vs) != NULL &&
+        varstate_set_schema(sync_want, s->db, strlen(s->db)) != HY_OK)
+        return NULL;
+    return sync_want;
+}
+
+void state_thread_exit(void)
+{
+    varstate_destroy(sync_want);
+    sync_want = NULL;
+}
+
 /* Bring s->cur (ready, idle) up to the session's state. */
 void state_sync_start(struct session *s)
 {
@@ -324,9 +353,26 @@ void state_sync_start(struct session *s)
         session_mark_closing(s, END_NOMEM);
         return;
     }
+    const struct varstate *want = state_target(s, bc);
+    if (want == NULL && (bc->foreign || s->vs != NULL)) {
+        session_mark_closing(s, END_NOMEM);
+        return;
+    }
     size_t max_cmd = (size_t)s->cfg->buffer_size - MYSQL_HEADER_SIZE - 1;
-    if (s->vs != NULL && varstate_apply(bc->vs, s->vs, max_cmd, &s->sync) != HY_OK) {
+    if (want != NULL && varstate_apply(bc->vs, want, max_cmd, &s->sync) != HY_OK) {
+        if (bc->foreign) {
+            /* The other session's state cannot be undone by SET (a schema
+             * or option it set, SET ROLE): a connection of its own. */
+            uint32_t idx = bc->idx;
+            bconn_close(bc);
+            bconn_open(s, idx);
+            return;
+        }
         session_backend_failed(s, NULL, 0, "cannot bring the session state there");
+        return;
+    }
+    if (bc->foreign && session_pool_sync_extra(s, bc, &s->sync) != HY_OK) {
+        session_mark_closing(s, END_NOMEM);
         return;
     }
     state_sync_next(s);
@@ -344,6 +390,9 @@ void state_sync_next(struct session *s)
             session_mark_closing(s, END_NOMEM);
             return;
         }
+        if (s->vs == NULL)
+            varstate_clear(bc->vs);
+        bc->foreign = false;
         bc->vs_gen = s->vs_gen;
         session_timer_stop(s);
         session_set_state(s, SS_IDLE);

@@ -22,6 +22,27 @@ const struct stat_field stat_fields[STAT_FIELDS] = {
     {"backend_connect_failures", "halyard_backend_connect_failures_total",
      "Backend connections that could not be opened or logged into.",
      offsetof(struct worker_stats, backend_connect_failures)},
+    {"pool_idle", "halyard_pool_idle_connections",
+     "Backend connections idle in the workers' pools now (pool_mode = \"transaction\").",
+     offsetof(struct worker_stats, pool_idle), true},
+    {"pool_taken", "halyard_pool_taken_total", "Statements that took a pooled backend connection.",
+     offsetof(struct worker_stats, pool_taken)},
+    {"pool_taken_own", "halyard_pool_taken_own_total",
+     "... of which the connection their session had given back last (no state to restore).",
+     offsetof(struct worker_stats, pool_taken_own)},
+    {"pool_returned", "halyard_pool_returned_total",
+     "Backend connections sessions gave back to the pool between statements.",
+     offsetof(struct worker_stats, pool_returned)},
+    {"pool_closed_idle", "halyard_pool_closed_idle_total",
+     "Pooled connections closed after pool_idle_timeout_ms idle.",
+     offsetof(struct worker_stats, pool_closed_idle)},
+    {"pool_closed_age", "halyard_pool_closed_age_total",
+     "Pooled connections closed past pool_max_age_ms.",
+     offsetof(struct worker_stats, pool_closed_age)},
+    {"pool_closed_spoke", "halyard_pool_closed_broken_total",
+     "Idle pooled connections the server closed (wait_timeout, KILL, restart), dropped before "
+     "reuse.",
+     offsetof(struct worker_stats, pool_closed_spoke)},
 };
 
 static _Atomic uint64_t failovers[2][2];

@@ -560,7 +560,7 @@ void varstate_cmds_free(struct varstate_cmds *c)
     *c = (struct varstate_cmds){0};
 }
 
-static hy_status_t cmds_push(struct varstate_cmds *c, uint8_t cmd, const void *body, size_t n)
+hy_status_t varstate_cmds_push(struct varstate_cmds *c, uint8_t cmd, const void *body, size_t n)
 {
     if (n + 1 > UINT32_MAX)
         return HY_ERROR;
@@ -593,7 +593,7 @@ static hy_status_t set_flush(struct set_buf *sb, struct varstate_cmds *out)
 {
     if (sb->n == 0)
         return HY_OK;
-    hy_status_t rc = cmds_push(out, COM_QUERY, sb->sql, sb->len);
+    hy_status_t rc = varstate_cmds_push(out, COM_QUERY, sb->sql, sb->len);
     sb->len = 0;
     sb->n = 0;
     return rc;
@@ -683,11 +683,11 @@ hy_status_t varstate_apply(const struct varstate *conn, const struct varstate *w
     hy_status_t rc = HY_OK;
     if (want->option >= 0 && want->option != conn->option) {
         uint8_t opt[2] = {(uint8_t)want->option, 0};
-        rc = cmds_push(out, COM_SET_OPTION, opt, sizeof(opt));
+        rc = varstate_cmds_push(out, COM_SET_OPTION, opt, sizeof(opt));
     }
     if (rc == HY_OK && want->schema != NULL &&
         (conn->schema == NULL || strcmp(conn->schema, want->schema) != 0))
-        rc = cmds_push(out, COM_INIT_DB, want->schema, strlen(want->schema));
+        rc = varstate_cmds_push(out, COM_INIT_DB, want->schema, strlen(want->schema));
     struct set_buf sb = {.max = max_cmd};
     if (rc == HY_OK)
         rc = map_apply(&conn->map[VS_SYSTEM], &want->map[VS_SYSTEM], VS_SYSTEM, &sb, out);
@@ -700,7 +700,7 @@ hy_status_t varstate_apply(const struct varstate *conn, const struct varstate *w
         if (want->stmts[i].len + 1 > max_cmd)
             rc = HY_ERROR;
         else
-            rc = cmds_push(out, COM_QUERY, want->stmts[i].sql, want->stmts[i].len);
+            rc = varstate_cmds_push(out, COM_QUERY, want->stmts[i].sql, want->stmts[i].len);
     }
     if (rc != HY_OK) {
         while (out->n > n0)

@@ -81,6 +81,7 @@ enum admin_verb {
     ADMIN_SHOW_CONFIG,
     ADMIN_SHOW_STATS,
     ADMIN_SHOW_SESSIONS,
+    ADMIN_SHOW_POOLS,
     ADMIN_SHOW_RULES,
     ADMIN_SHOW_DIGESTS,
     ADMIN_KILL_SESSION,
@@ -132,13 +133,24 @@ struct admin_session_row {
     const char *command;    /* NULL when no command is in flight */
     int64_t command_age_ms; /* -1 = not known */
     uint32_t statements;    /* prepared statements it holds */
+    char holds[96];         /* backend connections kept between statements and why; "" = none */
     char statement[81];     /* the statement in flight (80 bytes at most, a password never);
                              * "" = none */
+};
+
+/* What `show pools` says of one backend and user, summed over the workers. */
+struct admin_pool_row {
+    char backend[64];
+    char user[96];
+    uint32_t in_use; /* held by sessions now (a statement, a transaction, state that cannot move) */
+    uint32_t idle;   /* idle in the workers' pools */
 };
 
 /* The renderers write the lines of an answer, each ending in "\n", without
  * the empty line that closes it. */
 void admin_render_help(struct textbuf *sb, bool json);
+void admin_render_pools(struct textbuf *sb, const struct admin_pool_row *rows, size_t n,
+                        const int *missing, size_t n_missing, bool json);
 void admin_render_status(struct textbuf *sb, const struct status *st, double uptime,
                          uint64_t client_sessions, bool json);
 void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json);

@@ -264,6 +264,9 @@ struct config {
     int max_packet_size;                   /* bytes of one client request (logical packet) */
     int client_idle_timeout_ms;            /* 0 = never */
     int backend_read_timeout_ms;           /* a silent backend during a command; 0 = never */
+    bool pool_transaction;                 /* pool_mode = "transaction" (pool.h) */
+    int pool_idle_timeout_ms;              /* 0 = never */
+    int pool_max_age_ms;                   /* 0 = no limit */
 
     /* login protection (guard.h) */
     int auth_fail_limit; /* failures in the window before logins are slowed; 0 = off */

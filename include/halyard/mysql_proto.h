@@ -551,6 +551,7 @@ struct mysql_resp {
     uint16_t params_left; /* private: COM_STMT_PREPARE parameters */
     uint64_t rows;        /* rows seen (all results) */
     uint64_t affected;    /* affected rows of the last OK */
+    bool insert_id_seen;  /* an OK gave an insert id (LAST_INSERT_ID() may have changed) */
     uint32_t stmt_id;     /* COM_STMT_PREPARE: the statement id in the OK */
     bool cursor_asked;    /* private: COM_STMT_EXECUTE with CURSOR_TYPE_READ_ONLY */
 };

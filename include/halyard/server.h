@@ -82,6 +82,20 @@ struct bconn {
     struct varstate *vs; /* the session state this connection has run (NULL = none) */
     uint32_t vs_gen;     /* the owner's state generation vs stands for */
     uint32_t gtid_epoch; /* the session's GTID (s->gtid_epoch) is known applied here */
+    double born;         /* ev_now() when it was opened (pool_max_age_ms) */
+    /* pool.h: while idle in a pool */
+    struct bconn *pool_next;
+    struct pool_bucket *bucket;
+    double idle_since;
+    uint64_t lend;   /* the serial of its last return to a pool */
+    uint32_t *stale; /* statement ids its last owner prepared, to close before reuse */
+    uint32_t n_stale, cap_stale;
+    uint64_t lid;    /* its LAST_INSERT_ID(), as last read back (0 at login) */
+    bool lid_dirty;  /* an answer may have changed it since */
+    bool diag_dirty; /* its last answer left warnings or was an error */
+    bool xa;         /* an XA transaction began here and has not ended */
+    bool found_rows; /* its last statement used SQL_CALC_FOUND_ROWS */
+    bool foreign;    /* taken from the pool after another session: brought all the way */
 };
 
 /* A connection to `be`, not opened yet; NULL when out of memory. */

@@ -88,6 +88,7 @@ enum internal_op {
     INT_GTID_WAIT,  /* SELECT MASTER_GTID_WAIT(...) on a replica */
     INT_PS_PREPARE, /* preparing a statement where an EXECUTE lands */
     INT_PS_RESET,   /* COM_STMT_RESET on a backend other than the one answering */
+    INT_LID,        /* SELECT LAST_INSERT_ID() before the connection goes to the pool */
 };
 
 /* What the client's next packet during login answers (SS_AUTH_SWITCH). */
@@ -134,6 +135,11 @@ struct session {
     struct bconn **bc; /* one slot per configured backend, NULL until used */
     struct bconn *cur; /* the connection the command in flight uses (or waits for) */
     uint16_t n_bc;
+    uint64_t *lent; /* per backend: the serial its connection went to the pool under, 0 = none */
+    uint64_t lid;   /* LAST_INSERT_ID() as last read back (pool_mode = "transaction") */
+    bool cmd_lid;   /* the command in flight reads or sets LAST_INSERT_ID() */
+    int8_t cmd_xa;  /* it begins (1) or ends (-1) an XA transaction */
+    bool cmd_calc_found;       /* it uses SQL_CALC_FOUND_ROWS */
     uint16_t primary;          /* index of the primary in cfg->backends (follows the monitor) */
     uint64_t topo_gen;         /* backend_generation() when `primary` was last looked up */
     int wait_idx;              /* backend a waiting command was routed to, else -1 */
@@ -310,6 +316,9 @@ struct session_row {
     const char *command;    /* NULL when no command is in flight */
     int64_t command_age_ms; /* -1 = not known */
     uint32_t statements;    /* prepared statements it holds */
+    /* pool_mode = "transaction": the backend connections it keeps between
+     * statements and why ("db1: transaction"); "" = none */
+    char holds[96];
     /* The statement in flight, its first SESSION_STATEMENT_MAX bytes; one
      * that may hold a password is shown as its digest (literals as ?). */
     char statement[SESSION_STATEMENT_MAX + 1];

@@ -28,6 +28,14 @@ struct worker_stats {
     _Atomic uint64_t commands;
     _Atomic uint64_t auth_failures;
     _Atomic uint64_t backend_connect_failures;
+    /* the worker's pool of backend connections (pool.h) */
+    _Atomic uint64_t pool_idle;         /* a gauge: idle in the pool now */
+    _Atomic uint64_t pool_taken;        /* statements that took a pooled connection */
+    _Atomic uint64_t pool_taken_own;    /* ... the one their session gave back last */
+    _Atomic uint64_t pool_returned;     /* connections given back between statements */
+    _Atomic uint64_t pool_closed_idle;  /* idle past pool_idle_timeout_ms */
+    _Atomic uint64_t pool_closed_age;   /* older than pool_max_age_ms */
+    _Atomic uint64_t pool_closed_spoke; /* the server closed an idle one (wait_timeout, KILL) */
 };
 
 /* From the owning worker's thread only. */
@@ -35,6 +43,12 @@ static inline void stat_inc(_Atomic uint64_t *counter)
 {
     atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + 1,
                           memory_order_relaxed);
+}
+
+/* From the owning worker's thread only: a gauge. */
+static inline void stat_set(_Atomic uint64_t *counter, uint64_t v)
+{
+    atomic_store_explicit(counter, v, memory_order_relaxed);
 }
 
 /* From any thread. */

@@ -25,9 +25,10 @@ struct stat_field {
     const char *metric; /* Prometheus name: "halyard_commands_total" */
     const char *help;   /* one line, for HELP */
     size_t offset;      /* of the _Atomic uint64_t in struct worker_stats */
+    bool gauge;         /* a level, not a count */
 };
 
-#define STAT_FIELDS 4
+#define STAT_FIELDS 11
 extern const struct stat_field stat_fields[STAT_FIELDS];
 
 /* Values read from the counters, one per stat_fields[] row. */

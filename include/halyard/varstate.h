@@ -131,6 +131,9 @@ struct varstate_cmds {
 hy_status_t varstate_apply(const struct varstate *conn, const struct varstate *want, size_t max_cmd,
                            struct varstate_cmds *out) HY_MUSTCHECK;
 void varstate_cmds_free(struct varstate_cmds *c);
+/* Append one command (`cmd` and its body) of the caller's own. */
+hy_status_t varstate_cmds_push(struct varstate_cmds *c, uint8_t cmd, const void *body,
+                               size_t n) HY_MUSTCHECK;
 
 /* Render one value as a literal (what varstate_apply writes after `=`):
  * NULL, DEFAULT, 42, CAST(-42 AS SIGNED), CAST(42 AS UNSIGNED), 1.5e0, 1.50,

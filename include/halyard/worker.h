@@ -15,6 +15,7 @@
 
 #include "halyard/buf.h"
 #include "halyard/config.h"
+#include "halyard/pool.h"
 #include "halyard/core.h"
 #include "halyard/digest.h"
 #include "halyard/rules.h"
@@ -49,6 +50,7 @@ struct worker {
     struct ev_loop *loop;
     ev_async wakeup;
     struct buf_pool pool;
+    struct pool conns;          /* idle backend connections (pool_mode = "transaction") */
     struct config *cfg;         /* the config this worker's listeners belong to */
     struct config *session_cfg; /* the config new sessions take (reloads replace it) */
     ev_timer accept_pause;      /* accepts pause while out of descriptors */

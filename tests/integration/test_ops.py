@@ -342,7 +342,9 @@ def test_show_stats_counts(start_halyard):
     assert names == ["name", "total", "worker0", "worker1"]
     by = {r["name"]: r for r in rows}
     assert set(by) == {"client_sessions", "sessions_accepted", "commands", "auth_failures",
-                       "backend_connect_failures"}
+                       "backend_connect_failures", "pool_idle", "pool_taken", "pool_taken_own",
+                       "pool_returned", "pool_closed_idle", "pool_closed_age",
+                       "pool_closed_spoke"}
     assert int(by["commands"]["total"]) >= after["commands"]
     assert int(by["commands"]["total"]) == int(by["commands"]["worker0"]) + int(by["commands"]["worker1"])
     conn = h.connect()
@@ -376,7 +378,7 @@ def test_show_sessions_on_every_worker(start_halyard, cluster):
 
     names, rows = table(admin(path, "show sessions"))
     assert names == ["id", "worker", "user", "client", "via", "schema", "backend", "thread",
-                     "state", "command", "command_age_ms", "statements", "statement"]
+                     "state", "command", "command_age_ms", "statements", "holds", "statement"]
     row = next(r for r in rows if r["id"] == str(conns[1].thread_id()))
     assert row["user"] == APP_USER and row["schema"] == "hyops" and row["state"] == "idle"
     assert row["statements"] == "0"

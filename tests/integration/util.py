@@ -515,6 +515,8 @@ def default_halyard_settings(cluster, port):
         backends.append({"name": n["name"], "address": n.get("host") or "127.0.0.1", "port": n["port"],
                          "role": role})
     extra = {"cluster": "galera"} if galera else {}
+    if os.environ.get("HALYARD_TEST_POOL_MODE"):  # the whole suite under one pool_mode
+        extra["pool_mode"] = os.environ["HALYARD_TEST_POOL_MODE"]
     return {
         **extra,
         "workers": 2,
@@ -729,7 +731,11 @@ def render_conf(cluster, port, conf=None, overrides=None):
     if isinstance(conf, str):
         if overrides:
             raise ValueError("overrides apply to the default settings, not to raw config text")
-        return string.Template(conf).substitute(template_vars(cluster, port))
+        text = string.Template(conf).substitute(template_vars(cluster, port))
+        mode = os.environ.get("HALYARD_TEST_POOL_MODE")
+        if mode and "pool_mode" not in text:
+            text += f'\npool_mode = "{mode}";\n'
+        return text
     settings = default_halyard_settings(cluster, port)
     for extra in (conf or {}), (overrides or {}):
         settings.update(extra)

@@ -302,16 +302,30 @@ static void test_render_stats(void **state)
                                  "sessions_accepted         4      1        3\n"
                                  "commands                  15     10       5\n"
                                  "auth_failures             1      0        1\n"
-                                 "backend_connect_failures  2      2        0\n");
+                                 "backend_connect_failures  2      2        0\n"
+                                 "pool_idle                 0      0        0\n"
+                                 "pool_taken                0      0        0\n"
+                                 "pool_taken_own            0      0        0\n"
+                                 "pool_returned             0      0        0\n"
+                                 "pool_closed_idle          0      0        0\n"
+                                 "pool_closed_age           0      0        0\n"
+                                 "pool_closed_spoke         0      0        0\n");
     textbuf_reset(&sb);
     admin_render_stats(&sb, &total, per, 2, 7, true);
     assert_string_equal(
         sb.data,
         "{\"client_sessions\":7,\"sessions_accepted\":4,\"commands\":15,\"auth_failures\":1,"
-        "\"backend_connect_failures\":2,\"workers\":[{\"worker\":0,\"sessions_accepted\":1,"
-        "\"commands\":10,\"auth_failures\":0,\"backend_connect_failures\":2},{\"worker\":1,"
+        "\"backend_connect_failures\":2,"
+        "\"pool_idle\":0,\"pool_taken\":0,\"pool_taken_own\":0,\"pool_returned\":0,\"pool_closed_"
+        "idle\":0,\"pool_closed_age\":0,\"pool_closed_spoke\":0,"
+        "\"workers\":[{\"worker\":0,\"sessions_accepted\":1,"
+        "\"commands\":10,\"auth_failures\":0,\"backend_connect_failures\":2,"
+        "\"pool_idle\":0,\"pool_taken\":0,\"pool_taken_own\":0,\"pool_returned\":0,\"pool_closed_"
+        "idle\":0,\"pool_closed_age\":0,\"pool_closed_spoke\":0},{\"worker\":1,"
         "\"sessions_accepted\":3,\"commands\":5,\"auth_failures\":1,"
-        "\"backend_connect_failures\":0}]}\n");
+        "\"backend_connect_failures\":0,"
+        "\"pool_idle\":0,\"pool_taken\":0,\"pool_taken_own\":0,\"pool_returned\":0,\"pool_closed_"
+        "idle\":0,\"pool_closed_age\":0,\"pool_closed_spoke\":0}]}\n");
     textbuf_free(&sb);
 }
 
@@ -340,6 +354,7 @@ static void test_render_sessions(void **state)
          .command = "COM_QUERY",
          .command_age_ms = 1500,
          .statements = 12,
+         .holds = "db2: XA transaction",
          .statement = "SELECT SLEEP(1)"},
     };
     int missing[1] = {3};
@@ -349,11 +364,11 @@ static void test_render_sessions(void **state)
     assert_string_equal(
         sb.data,
         "id          worker  user  client          via             schema  backend  thread  "
-        "state    command    command_age_ms  statements  statement\n"
+        "state    command    command_age_ms  statements  holds                statement\n"
         "1073741824  0       app   127.0.0.1:5000  -               -       -        -       "
-        "idle     -          -               0           -\n"
+        "idle     -          -               0           -                    -\n"
         "1073741830  1       a\"b   [::1]:6000      10.0.0.7:41000  s\\x0ax  db2      4711    "
-        "command  COM_QUERY  1500            12          SELECT SLEEP(1)\n"
+        "command  COM_QUERY  1500            12          db2: XA transaction  SELECT SLEEP(1)\n"
         "# worker 3 did not answer within 1.0 s; its sessions are missing\n");
     textbuf_reset(&sb);
     admin_render_sessions(&sb, rows, 2, missing, 1, true);
@@ -362,13 +377,14 @@ static void test_render_sessions(void **state)
         "{\"sessions\":[{\"id\":1073741824,\"worker\":0,\"user\":\"app\","
         "\"client\":\"127.0.0.1:5000\",\"via\":null,\"schema\":null,\"backend\":null,"
         "\"thread\":null,\"state\":\"idle\",\"command\":null,\"command_age_ms\":null,"
-        "\"statements\":0,\"statement\":null},"
+        "\"statements\":0,\"holds\":null,\"statement\":null},"
         "{\"id\":1073741830,"
         "\"worker\":1,\"user\":\"a\\\"b\",\"client\":\"[::1]:6000\","
         "\"via\":\"10.0.0.7:41000\",\"schema\":\"s\\nx\",\"backend\":\"db2\",\"thread\":4711,"
         "\"state\":\"command\","
         "\"command\":\"COM_QUERY\",\"command_age_ms\":1500,\"statements\":12,"
-        "\"statement\":\"SELECT SLEEP(1)\"}],\"missing_workers\":[3]}\n");
+        "\"holds\":\"db2: XA transaction\",\"statement\":\"SELECT SLEEP(1)\"}],"
+        "\"missing_workers\":[3]}\n");
     textbuf_reset(&sb);
     admin_render_sessions(&sb, NULL, 0, NULL, 0, true);
     assert_string_equal(sb.data, "{\"sessions\":[],\"missing_workers\":[]}\n");
@@ -586,7 +602,7 @@ static void test_render_help(void **state)
         assert_int_equal(admin_parse(cmdline, strlen(cmdline), &cmd, err, sizeof(err)), HY_OK);
         parsed++;
     }
-    assert_int_equal(parsed, 20);
+    assert_int_equal(parsed, 21);
     free(text);
     textbuf_reset(&sb);
     admin_render_help(&sb, true);
@@ -861,8 +877,8 @@ static void test_metrics_render(void **state)
         }
     }
     free(text);
-    assert_int_equal(n_fam, 24);
-    assert_int_equal(samples, 37);
+    assert_int_equal(n_fam, 31);
+    assert_int_equal(samples, 44);
 
     static const char *const want[] = {
         "\nhalyard_up 1\n",

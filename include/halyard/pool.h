@@ -1,0 +1,97 @@
+/*
+ * pool.h: a worker's idle backend connections, kept for the sessions that
+ * come next (pool_mode = "transaction").
+ *
+ * A session holds a backend connection only while it needs it (pool_hold
+ * says when); between statements it gives it back here, and its next
+ * statement takes one again: the same connection when nobody took it in
+ * between, else another of the same key. The pool never points at a
+ * session: it keeps connections by key, answers pool_take() and closes
+ * what spoke, aged or idled past the config's bounds.
+ *
+ * A key is what a connection cannot change without logging in again: the
+ * config its backend belongs to (the connection's `be` points into it; the
+ * pool holds a reference), the backend, the user, the schema named at
+ * login, the character set of the login and the capabilities. Everything a
+ * session changes later (variables, schema, ...) is in the connection's
+ * varstate, and the session that takes it brings it to its own state.
+ *
+ * One pool per worker; only its thread touches it.
+ */
+#ifndef HALYARD_POOL_H
+#define HALYARD_POOL_H
+
+#include <ev.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "halyard/config.h"
+#include "halyard/server.h"
+#include "halyard/stats.h"
+
+struct pool_key {
+    struct config *cfg; /* the config of `be` (the pool takes a reference) */
+    uint16_t idx;       /* the backend's index in it */
+    const char *user;
+    const char *db; /* schema of the login, NULL = none */
+    uint8_t charset;
+    uint32_t caps, ext_caps;
+};
+
+struct pool_bucket;
+
+struct pool {
+    struct ev_loop *loop;
+    struct pool_bucket *buckets;
+    ev_timer sweep;             /* once a second: idle and age limits */
+    uint64_t serial;            /* the last lend serial given */
+    uint32_t n_idle;            /* all buckets */
+    struct worker_stats *stats; /* its pool_* counters are the worker's */
+};
+
+void pool_init(struct pool *p, struct ev_loop *loop, struct worker_stats *stats);
+/* Close every idle connection and free the buckets. */
+void pool_destroy(struct pool *p);
+
+/*
+ * Keep `bc` (logged in, nothing in flight, nothing unread) for sessions of
+ * key `k`. The pool becomes its owner. Returns the serial the connection
+ * is lent under (bc->lend): a later pool_take() that names it gets this
+ * connection back when it is still idle. `now`: ev_now(). The limits come
+ * from k->cfg: a connection older than pool_max_age_ms is closed at once.
+ */
+uint64_t pool_put(struct pool *p, struct bconn *bc, const struct pool_key *k, double now);
+
+/* An idle connection of key `k`: the one lent under `prefer` if it is
+ * there, else the one returned last; NULL when none. The caller becomes its
+ * owner (server.h's on_event and owner are its to set). */
+struct bconn *pool_take(struct pool *p, const struct pool_key *k, uint64_t prefer);
+
+/* Connections idle now for backend `name` (tests). */
+uint32_t pool_idle_count(const struct pool *p, const char *backend);
+
+/* Idle connections per backend and user (show pools): calls fn once per
+ * key with a count. */
+void pool_each(const struct pool *p,
+               void (*fn)(void *arg, const char *backend, const char *user, uint32_t idle),
+               void *arg);
+
+/*
+ * Why a session must keep a backend connection between statements, as a
+ * pure decision (pool_hold); NULL = it may go back to the pool.
+ */
+struct pool_hold_in {
+    bool session_mode; /* pool_mode = "session" */
+    bool is_primary;   /* the connection is to the session's primary */
+    bool pinned;       /* state only the primary connection has (temporary table, ...) */
+    bool uvars_opaque; /* a CALL or EXECUTE may have set user variables there */
+    bool in_trans;     /* its last answer said a transaction is open */
+    bool ro_trans;     /* the session's READ ONLY transaction runs there */
+    bool xa;           /* an XA transaction was started there and not ended */
+    bool ps_bound;     /* a prepared statement's cursor, long data or text is there only */
+    bool found_rows;   /* SQL_CALC_FOUND_ROWS ran there: FOUND_ROWS() may follow */
+    bool diag;         /* the session's warnings or error are there */
+};
+const char *pool_hold(const struct pool_hold_in *in);
+
+#endif /* HALYARD_POOL_H */

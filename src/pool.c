@@ -1,0 +1,289 @@
+/*
+ * pool.c: see pool.h.
+ *
+ * Buckets, one per key, on a list (a worker sees few keys: backends times
+ * users); each keeps its idle connections newest first, so the busiest
+ * connections stay warm and the rest reach pool_idle_timeout_ms. An idle
+ * connection's read watcher stays armed: a server that closes it
+ * (wait_timeout, KILL, restart) is noticed and the connection is dropped
+ * before anyone takes it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "halyard/log.h"
+#include "halyard/pool.h"
+#include "halyard/varstate.h"
+
+struct pool_bucket {
+    struct pool_bucket *next;
+    struct pool *pool;
+    struct config *cfg; /* a reference while the bucket lives */
+    uint16_t idx;
+    char *user, *db;
+    uint8_t charset;
+    uint32_t caps, ext_caps;
+    struct bconn *idle; /* newest first, through bc->pool_next */
+    uint32_t n_idle;
+};
+
+static bool str_same(const char *a, const char *b)
+{
+    if (a == NULL || b == NULL)
+        return a == b;
+    return strcmp(a, b) == 0;
+}
+
+static bool key_match(const struct pool_bucket *b, const struct pool_key *k)
+{
+    return b->cfg == k->cfg && b->idx == k->idx && b->charset == k->charset && b->caps == k->caps &&
+           b->ext_caps == k->ext_caps && str_same(b->user, k->user) && str_same(b->db, k->db);
+}
+
+static struct pool_bucket *bucket_find(const struct pool *p, const struct pool_key *k)
+{
+    for (struct pool_bucket *b = p->buckets; b != NULL; b = b->next) {
+        if (key_match(b, k))
+            return b;
+    }
+    return NULL;
+}
+
+static struct pool_bucket *bucket_get(struct pool *p, const struct pool_key *k)
+{
+    struct pool_bucket *b = bucket_find(p, k);
+    if (b != NULL)
+        return b;
+    b = calloc(1, sizeof(*b));
+    if (b == NULL)
+        return NULL;
+    b->user = strdup(k->user != NULL ? k->user : "");
+    b->db = k->db != NULL ? strdup(k->db) : NULL;
+    if (b->user == NULL || (k->db != NULL && b->db == NULL)) {
+        free(b->user);
+        free(b->db);
+        free(b);
+        return NULL;
+    }
+    b->pool = p;
+    b->cfg = config_get(k->cfg);
+    b->idx = k->idx;
+    b->charset = k->charset;
+    b->caps = k->caps;
+    b->ext_caps = k->ext_caps;
+    b->next = p->buckets;
+    p->buckets = b;
+    return b;
+}
+
+static void bucket_free(struct pool *p, struct pool_bucket *b)
+{
+    for (struct pool_bucket **pp = &p->buckets; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == b) {
+            *pp = b->next;
+            break;
+        }
+    }
+    config_put(b->cfg);
+    free(b->user);
+    free(b->db);
+    free(b);
+}
+
+/* Take `bc` off its bucket's idle list. */
+static void unlink_idle(struct bconn *bc)
+{
+    struct pool_bucket *b = bc->bucket;
+    for (struct bconn **pp = &b->idle; *pp != NULL; pp = &(*pp)->pool_next) {
+        if (*pp == bc) {
+            *pp = bc->pool_next;
+            break;
+        }
+    }
+    bc->pool_next = NULL;
+    bc->bucket = NULL;
+    b->n_idle--;
+    b->pool->n_idle--;
+    stat_set(&b->pool->stats->pool_idle, b->pool->n_idle);
+}
+
+static void conn_free(struct bconn *bc)
+{
+    varstate_destroy(bc->vs);
+    bc->vs = NULL;
+    free(bc->stale);
+    bc->stale = NULL;
+    server_destroy(bc);
+}
+
+/* Close an idle connection (its bucket stays until the sweep). */
+static void idle_close(struct bconn *bc, _Atomic uint64_t *counter, const char *why)
+{
+    (void)why; /* for the debug line only */
+    unlink_idle(bc);
+    stat_inc(counter);
+    hy_log_debug("pool: closing an idle connection to %s (thread %u): %s", bc->be->name,
+                 bc->login.thread_id, why);
+    conn_free(bc);
+}
+
+/* An idle connection's events: anything it says means it is closing. */
+static void idle_event(struct bconn *bc, const struct server_report *r)
+{
+    struct pool_bucket *b = bc->owner;
+    if (r->event == SERVER_WRITABLE) {
+        ev_io_stop(b->pool->loop, &bc->c.wio);
+        return;
+    }
+    idle_close(bc, &b->pool->stats->pool_closed_spoke, "the server spoke or closed it");
+}
+
+static bool too_old(const struct bconn *bc, const struct config *cfg, double now)
+{
+    return cfg->pool_max_age_ms > 0 && now - bc->born >= cfg->pool_max_age_ms / 1e3;
+}
+
+/* Once a second: connections past the idle or age limits are closed, and
+ * buckets left empty are freed (with their config reference: an old
+ * config goes once nothing of it is idle). */
+static void sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)revents;
+    struct pool *p = container_of(w, struct pool, sweep);
+    double now = ev_now(loop);
+    struct pool_bucket *b = p->buckets;
+    while (b != NULL) {
+        struct pool_bucket *next = b->next;
+        const struct config *cfg = b->cfg;
+        struct bconn *bc = b->idle;
+        while (bc != NULL) {
+            struct bconn *bn = bc->pool_next;
+            if (too_old(bc, cfg, now))
+                idle_close(bc, &p->stats->pool_closed_age, "pool_max_age_ms");
+            else if (cfg->pool_idle_timeout_ms > 0 &&
+                     now - bc->idle_since >= cfg->pool_idle_timeout_ms / 1e3)
+                idle_close(bc, &p->stats->pool_closed_idle, "pool_idle_timeout_ms");
+            bc = bn;
+        }
+        if (b->n_idle == 0)
+            bucket_free(p, b);
+        b = next;
+    }
+}
+
+void pool_init(struct pool *p, struct ev_loop *loop, struct worker_stats *stats)
+{
+    memset(p, 0, sizeof(*p));
+    p->loop = loop;
+    p->stats = stats;
+    ev_timer_init(&p->sweep, sweep_cb, 1.0, 1.0);
+    ev_timer_start(loop, &p->sweep);
+    ev_unref(loop); /* the sweep alone does not keep the loop running */
+}
+
+void pool_destroy(struct pool *p)
+{
+    if (p->loop == NULL)
+        return;
+    ev_ref(p->loop);
+    ev_timer_stop(p->loop, &p->sweep);
+    while (p->buckets != NULL) {
+        struct pool_bucket *b = p->buckets;
+        while (b->idle != NULL) {
+            struct bconn *bc = b->idle;
+            unlink_idle(bc);
+            conn_free(bc);
+        }
+        bucket_free(p, b);
+    }
+    p->loop = NULL;
+}
+
+uint64_t pool_put(struct pool *p, struct bconn *bc, const struct pool_key *k, double now)
+{
+    bc->lend = ++p->serial;
+    struct pool_bucket *b = too_old(bc, k->cfg, now) ? NULL : bucket_get(p, k);
+    if (b == NULL) {
+        stat_inc(&p->stats->pool_closed_age);
+        conn_free(bc);
+        return 0;
+    }
+    bc->on_event = idle_event;
+    bc->owner = b;
+    bc->bucket = b;
+    bc->idle_since = now;
+    bc->pool_next = b->idle;
+    b->idle = bc;
+    b->n_idle++;
+    p->n_idle++;
+    stat_set(&p->stats->pool_idle, p->n_idle);
+    stat_inc(&p->stats->pool_returned);
+    ev_io_stop(p->loop, &bc->c.wio);
+    ev_io_start(p->loop, &bc->c.rio);
+    return bc->lend;
+}
+
+struct bconn *pool_take(struct pool *p, const struct pool_key *k, uint64_t prefer)
+{
+    struct pool_bucket *b = bucket_find(p, k);
+    if (b == NULL || b->idle == NULL)
+        return NULL;
+    struct bconn *bc = b->idle;
+    if (prefer != 0) {
+        for (struct bconn *c = b->idle; c != NULL; c = c->pool_next) {
+            if (c->lend == prefer) {
+                bc = c;
+                stat_inc(&p->stats->pool_taken_own);
+                break;
+            }
+        }
+    }
+    unlink_idle(bc);
+    stat_inc(&p->stats->pool_taken);
+    bc->on_event = NULL;
+    bc->owner = NULL;
+    return bc;
+}
+
+uint32_t pool_idle_count(const struct pool *p, const char *backend)
+{
+    uint32_t n = 0;
+    for (const struct pool_bucket *b = p->buckets; b != NULL; b = b->next) {
+        if (strcmp(b->cfg->backends[b->idx].name, backend) == 0)
+            n += b->n_idle;
+    }
+    return n;
+}
+
+void pool_each(const struct pool *p,
+               void (*fn)(void *arg, const char *backend, const char *user, uint32_t idle),
+               void *arg)
+{
+    for (const struct pool_bucket *b = p->buckets; b != NULL; b = b->next) {
+        if (b->n_idle > 0)
+            fn(arg, b->cfg->backends[b->idx].name, b->user, b->n_idle);
+    }
+}
+
+const char *pool_hold(const struct pool_hold_in *in)
+{
+    if (in->session_mode)
+        return "pool_mode = session";
+    if (in->in_trans)
+        return "transaction";
+    if (in->xa)
+        return "XA transaction";
+    if (in->ro_trans)
+        return "read-only transaction";
+    if (in->is_primary && in->pinned)
+        return "pinned (temporary table, LOCK TABLES, user lock or unreplayable state)";
+    if (in->is_primary && in->uvars_opaque)
+        return "user variables a CALL or EXECUTE may have set";
+    if (in->ps_bound)
+        return "prepared statement (cursor, long data or text not kept)";
+    if (in->found_rows)
+        return "SQL_CALC_FOUND_ROWS";
+    if (in->diag)
+        return "warnings";
+    return NULL;
+}

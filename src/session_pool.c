@@ -1,0 +1,262 @@
+/*
+ * session_pool.c: the session's side of pool_mode = "transaction" (pool.h).
+ *
+ * Between statements the session gives back every backend connection it
+ * does not have to keep (pool_hold decides: a transaction, an XA
+ * transaction, state only that connection has, a cursor, warnings the
+ * next statement may ask for...). A statement that needs a backend then
+ * takes a connection from the worker's pool: the one it gave back, when
+ * nobody took it meanwhile (its state, statements and all, are still the
+ * session's), or another of the same key, which is brought to the
+ * session's state first (session_state.c: state_sync_start):
+ *
+ *  - the statements the previous owner prepared there are closed
+ *    (COM_STMT_CLOSE has no answer: they go out ahead of everything), and
+ *    the session's own ids for that backend are forgotten: its statements
+ *    are prepared again where they run (session_ps.c);
+ *  - variables, schema and options: varstate_apply from what the
+ *    connection has run to what the session has set;
+ *  - warnings the previous owner left are cleared by a statement that uses
+ *    a table (MariaDB keeps them across statements that use none), so SHOW
+ *    WARNINGS never shows another session's;
+ *  - LAST_INSERT_ID(): a connection is given back only once the value is
+ *    known (read back after any answer that may have changed it: an OK with
+ *    an insert id, which an explicit id gives too, or a statement naming
+ *    it); a connection whose value is not the session's gets it set first
+ *    (`SET last_insert_id = N`).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "halyard/pool.h"
+#include "halyard/session.h"
+#include "halyard/session_err.h"
+#include "halyard/worker.h"
+#include "session_int.h"
+
+/* The statement that empties a connection's diagnostics area: a statement
+ * that uses a table clears it, and a derived table counts. */
+#define DIAG_CLEAR_SQL "DO (SELECT 1 FROM (SELECT 1) AS halyard_clear)"
+
+static void pool_key_of(const struct session *s, uint32_t idx, struct pool_key *k)
+{
+    *k = (struct pool_key){
+        .cfg = s->cfg,
+        .idx = (uint16_t)idx,
+        .user = s->user,
+        .db = s->db,
+        .charset = s->charset,
+        .caps = s->caps,
+        .ext_caps = s->ext_caps,
+    };
+}
+
+/* Why the session keeps `bc` between statements; NULL = it may go. */
+const char *session_pool_hold(const struct session *s, const struct bconn *bc)
+{
+    uint32_t idx = bc->idx;
+    struct pool_hold_in in = {
+        .session_mode = !s->cfg->pool_transaction,
+        .is_primary = idx == s->primary,
+        .pinned = s->pinned,
+        .uvars_opaque = s->uvars_opaque,
+        .in_trans = idx == s->primary && (s->status & SERVER_STATUS_IN_TRANS),
+        .ro_trans = s->ro_idx == (int)idx,
+        .xa = bc->xa,
+        .ps_bound = pstmt_backend_bound(&s->ps, idx),
+        .found_rows = bc->found_rows,
+        .diag = bc->diag_dirty && s->diag_idx == idx,
+    };
+    return pool_hold(&in);
+}
+
+void session_pool_holds(const struct session *s, char *out, size_t len)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    if (!s->cfg->pool_transaction)
+        return;
+    for (uint32_t i = 0; i < s->n_bc && n < len; i++) {
+        const struct bconn *bc = s->bc[i];
+        if (bc == NULL || bc->state != BCONN_READY)
+            continue;
+        const char *why = session_pool_hold(s, bc);
+        if (why == NULL)
+            why = s->state == SS_IDLE ? "not given back yet" : "statement";
+        int m = snprintf(out + n, len - n, "%s%s: %s", n ? "; " : "", bc->be->name, why);
+        if (m < 0)
+            break;
+        n += (size_t)m;
+    }
+    if (n >= len)
+        out[len - 1] = '\0';
+}
+
+/* The command that just ended on s->cur: what it left on the connection
+ * that decides whether the session may give it back. */
+void session_pool_note(struct session *s)
+{
+    struct bconn *bc = s->cur;
+    if (bc == NULL)
+        return;
+    bool dirty = s->resp.err_code != 0 || s->resp.warnings > 0;
+    bc->diag_dirty = dirty || (bc->diag_dirty && !s->cmd_clears_diag);
+    if (s->resp.insert_id_seen || s->cmd_lid)
+        bc->lid_dirty = true;
+    if (s->cmd_xa != 0 && s->resp.err_code == 0)
+        bc->xa = s->cmd_xa > 0;
+    bc->found_rows = s->cmd_calc_found && s->resp.err_code == 0;
+    s->cmd_lid = false;
+    s->cmd_xa = 0;
+    s->cmd_calc_found = false;
+}
+
+/* Give `bc` to the pool: the session forgets it, and remembers the serial
+ * it was lent under to ask for it back. */
+static void give_back(struct session *s, struct bconn *bc)
+{
+    uint32_t idx = bc->idx;
+    /* Its statements: the session keeps their ids, good as long as it gets
+     * this connection back; whoever else takes it closes them. */
+    uint32_t n = pstmt_backend_ids(&s->ps, idx, NULL, 0);
+    if (n > bc->cap_stale) {
+        uint32_t *v = realloc(bc->stale, n * sizeof(*v));
+        if (v == NULL) {
+            bconn_close(bc); /* they could not be closed later: close them with it */
+            return;
+        }
+        bc->stale = v;
+        bc->cap_stale = n;
+    }
+    bc->n_stale = pstmt_backend_ids(&s->ps, idx, bc->stale, bc->cap_stale);
+    s->bc[idx] = NULL;
+    if (s->cur == bc) {
+        s->cur = NULL;
+        session_publish_backend(s);
+    }
+    ev_io_stop(s->w->loop, &bc->c.rio);
+    struct pool_key k;
+    pool_key_of(s, idx, &k);
+    s->lent[idx] = pool_put(&s->w->conns, bc, &k, ev_now(s->w->loop));
+}
+
+bool session_pool_release(struct session *s)
+{
+    if (!s->cfg->pool_transaction || s->state != SS_IDLE || s->internal != INT_NONE)
+        return false;
+    for (uint32_t i = 0; i < s->n_bc; i++) {
+        struct bconn *bc = s->bc[i];
+        if (bc == NULL || bc->state != BCONN_READY || conn_has_local(&bc->c))
+            continue;
+        const char *why = session_pool_hold(s, bc);
+        if (why != NULL) {
+            slog_debug(s, "keeps its connection to %s: %s", bc->be->name, why);
+            continue;
+        }
+        if (bc->lid_dirty) {
+            /* Read LAST_INSERT_ID() before it goes: the session's value. */
+            s->cur = bc;
+            session_publish_backend(s);
+            internal_query(s, INT_LID, "SELECT LAST_INSERT_ID()", s->cfg->connect_timeout_ms);
+            return true;
+        }
+        give_back(s, bc);
+    }
+    return false;
+}
+
+/* LAST_INSERT_ID() read back on s->cur (INT_LID). */
+void session_pool_lid_read(struct session *s, bool ok, const char *value)
+{
+    struct bconn *bc = s->cur;
+    if (!ok) {
+        slog_warn(s, "cannot read LAST_INSERT_ID() back on %s: closing that connection",
+                  bc->be->name);
+        bconn_close(bc);
+        return;
+    }
+    s->lid = strtoull(value, NULL, 10);
+    bc->lid = s->lid;
+    bc->lid_dirty = false;
+}
+
+/* Close statement `id` on `bc`: no answer comes. */
+static void stmt_close_send(struct session *s, struct bconn *bc, uint32_t id)
+{
+    uint8_t pkt[MYSQL_HEADER_SIZE + 5];
+    mysql_hdr_write(pkt, 5, 0);
+    pkt[MYSQL_HEADER_SIZE] = COM_STMT_CLOSE;
+    mysql_stmt_id_set(pkt + MYSQL_HEADER_SIZE, id);
+    if (conn_send_local(&bc->c, s->w->loop, &s->w->pool, pkt, sizeof(pkt)) != HY_OK)
+        slog_warn(s, "cannot close statement %u left on %s", id, bc->be->name);
+}
+
+bool session_pool_take(struct session *s, uint32_t idx)
+{
+    if (!s->cfg->pool_transaction)
+        return false;
+    struct pool_key k;
+    pool_key_of(s, idx, &k);
+    struct bconn *bc = pool_take(&s->w->conns, &k, s->lent[idx]);
+    if (bc == NULL)
+        return false;
+    bool own = s->lent[idx] != 0 && bc->lend == s->lent[idx];
+    s->lent[idx] = 0;
+    bc->owner = s;
+    bc->on_event = session_server_event;
+    bc->idx = (uint16_t)idx;
+    s->bc[idx] = bc;
+    s->cur = bc;
+    session_publish_backend(s);
+    ev_io_start(s->w->loop, &bc->c.rio);
+    if (own) {
+        /* Still the session's: its statements are there; those it closed
+         * while the connection was away are closed now. */
+        for (uint32_t i = 0; i < bc->n_stale; i++) {
+            if (!pstmt_backend_has_id(&s->ps, idx, bc->stale[i]))
+                stmt_close_send(s, bc, bc->stale[i]);
+        }
+        bc->n_stale = 0;
+        return true;
+    }
+    for (uint32_t i = 0; i < bc->n_stale; i++)
+        stmt_close_send(s, bc, bc->stale[i]);
+    bc->n_stale = 0;
+    ps_backend_gone(s, idx);
+    bc->foreign = true;
+    bc->vs_gen = s->vs_gen - 1;         /* brought to the session's state first */
+    bc->gtid_epoch = s->gtid_epoch - 1; /* the session's writes not known there */
+    return true;
+}
+
+/* What a connection taken from another session needs besides variables:
+ * appended to `out` (state_sync_start). */
+hy_status_t session_pool_sync_extra(struct session *s, struct bconn *bc, struct varstate_cmds *out)
+{
+    hy_status_t rc = HY_OK;
+    if (bc->diag_dirty) {
+        rc = varstate_cmds_push(out, COM_QUERY, DIAG_CLEAR_SQL, strlen(DIAG_CLEAR_SQL));
+        bc->diag_dirty = false;
+    }
+    /* Always, not only for a statement that reads it: one that changes
+     * nothing leaves the value the read-back then takes for the session's. */
+    if (rc == HY_OK && bc->lid != s->lid) {
+        char sql[64];
+        int n = snprintf(sql, sizeof(sql), "SET last_insert_id = %llu", (unsigned long long)s->lid);
+        rc = varstate_cmds_push(out, COM_QUERY, sql, (size_t)n);
+        bc->lid = s->lid;
+    }
+    return rc;
+}
+
+/* The lent serials follow a reload's renumbering: none survives it. */
+hy_status_t session_pool_resize(struct session *s, uint32_t n)
+{
+    uint64_t *lent = calloc(n > 0 ? n : 1, sizeof(*lent));
+    if (lent == NULL)
+        return HY_NOMEM;
+    free(s->lent);
+    s->lent = lent;
+    return HY_OK;
+}

@@ -1,0 +1,293 @@
+"""pool_mode = "transaction": sessions share backend connections.
+
+A session holds a backend connection only while it needs one; between
+statements the connection goes back to its worker's pool and the next
+session of the same user takes it. Each test runs one worker, so every
+session draws on the same pool, and checks what a client sees (its own
+variables, schema, LAST_INSERT_ID(), warnings, prepared statements) while
+counting the connections the servers see.
+"""
+
+import pymysql
+import pytest
+
+from util import admin_json, schema_with_table, wait_until
+
+
+def q(conn, sql, args=None):
+    with conn.cursor() as cur:
+        cur.execute(sql, args)
+        return cur.fetchall()
+
+
+def app_threads(cluster, node=0):
+    """Connections user app has on a node, as the server counts them."""
+    rows = cluster.sql(node, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = 'app'")
+    return int(rows[0][0])
+
+
+def threads_settle(cluster, n):
+    """The server counts `n` connections of app once those it is still
+    closing (an earlier test's, a killed one) are gone; more than `n` for
+    5 s fails."""
+    wait_until(lambda: app_threads(cluster) == n, timeout=5.0,
+               what=f"{n} connections of app on the primary (has {app_threads(cluster)})")
+
+
+@pytest.fixture
+def pooled(cluster, start_halyard):
+    threads_settle(cluster, 0)  # nothing left of an earlier test
+    return start_halyard(workers=1, pool_mode="transaction", read_write_split=False)
+
+
+@pytest.fixture
+def schema(cluster):
+    return schema_with_table(cluster, "pooldb", "v INT")
+
+
+def test_two_sessions_alternate_on_one_connection(cluster, pooled):
+    a = pooled.connect(autocommit=True)
+    b = pooled.connect(autocommit=True)
+    try:
+        q(a, "SET @who = 'a', time_zone = '+01:00', sql_mode = 'ANSI_QUOTES'")
+        q(b, "SET @who = 'b'")
+        for _ in range(5):
+            assert q(a, "SELECT @who, @@time_zone, @@sql_mode") == (("a", "+01:00", "ANSI_QUOTES"),)
+            assert q(b, "SELECT @who, @@time_zone, @@sql_mode")[0][:2] == ("b", "SYSTEM")
+            assert "ANSI_QUOTES" not in q(b, "SELECT @@sql_mode")[0][0]
+        # A SET is read back after the client has its OK, so the other
+        # session may find the connection busy and open a second one.
+        assert app_threads(cluster) <= 2
+        ids = {q(a, "SELECT CONNECTION_ID()")[0][0], q(b, "SELECT CONNECTION_ID()")[0][0]}
+        assert len(ids) == 2  # each still sees its own id
+    finally:
+        a.close()
+        b.close()
+
+
+def test_sessions_take_turns_on_one_connection(cluster, pooled):
+    sessions = [pooled.connect(autocommit=True) for _ in range(4)]
+    try:
+        seen = [q(c, "SELECT @@pseudo_thread_id")[0][0] for c in sessions for _ in range(3)]
+        assert len(set(seen)) == 1  # one server connection served them all
+        threads_settle(cluster, 1)
+    finally:
+        for c in sessions:
+            c.close()
+
+
+def test_many_idle_sessions_few_connections(cluster, pooled):
+    conns = [pooled.connect(autocommit=False) for _ in range(200)]  # SET AUTOCOMMIT = 0 each
+    try:
+        assert app_threads(cluster) <= 2
+        for i, c in enumerate(conns[:20]):
+            q(c, "SET @n = %s", (i,))
+        for i, c in enumerate(conns[:20]):
+            assert q(c, "SELECT @n, @@autocommit") == ((i, 0),)
+            c.commit()
+        assert app_threads(cluster) <= 2
+    finally:
+        for c in conns:
+            c.close()
+
+
+def test_transaction_holds_its_connection(cluster, pooled, schema):
+    a = pooled.connect(autocommit=True)
+    b = pooled.connect(autocommit=True)
+    try:
+        q(a, f"BEGIN")
+        q(a, f"INSERT INTO {schema}.t (v) VALUES (1)")
+        # b cannot take a's connection: it gets its own, and sees nothing.
+        assert q(b, f"SELECT COUNT(*) FROM {schema}.t WHERE v = 1") == ((0,),)
+        threads_settle(cluster, 2)
+        q(a, "COMMIT")
+        assert q(b, f"SELECT COUNT(*) FROM {schema}.t WHERE v = 1") == ((1,),)
+    finally:
+        a.close()
+        b.close()
+
+
+def test_implicit_transaction_under_autocommit_0(cluster, pooled, schema):
+    a = pooled.connect(autocommit=False)
+    b = pooled.connect(autocommit=True)
+    try:
+        q(a, f"INSERT INTO {schema}.t (v) VALUES (2)")  # opens a transaction
+        assert q(b, f"SELECT COUNT(*) FROM {schema}.t WHERE v = 2") == ((0,),)
+        a.rollback()
+        assert q(a, f"SELECT COUNT(*) FROM {schema}.t WHERE v = 2") == ((0,),)
+    finally:
+        a.close()
+        b.close()
+
+
+@pytest.mark.parametrize("setup,check", [
+    ("CREATE TEMPORARY TABLE tmp1 (x INT)", "SELECT COUNT(*) FROM tmp1"),
+    ("LOCK TABLES pooldb.t READ", "SELECT COUNT(*) FROM pooldb.t"),
+    ("SELECT GET_LOCK('pool_lock', 0)", "SELECT IS_USED_LOCK('pool_lock') = CONNECTION_ID()"),
+])
+def test_state_that_cannot_move_pins(cluster, pooled, schema, setup, check):
+    a = pooled.connect(autocommit=True, database=schema)
+    b = pooled.connect(autocommit=True)
+    try:
+        q(a, setup)
+        for _ in range(3):
+            q(b, "SELECT 1")
+            q(a, check)  # runs on the connection that has the table or lock
+        threads_settle(cluster, 2)
+    finally:
+        a.close()
+        b.close()
+
+
+def test_xa_transaction_holds_until_it_ends(cluster, pooled, schema):
+    a = pooled.connect(autocommit=True)
+    b = pooled.connect(autocommit=True)
+    try:
+        q(a, "XA START 'pool1'")
+        q(a, f"INSERT INTO {schema}.t (v) VALUES (3)")
+        q(a, "XA END 'pool1'")
+        q(b, "SELECT 1")
+        q(a, "XA PREPARE 'pool1'")
+        q(b, "SELECT 1")
+        threads_settle(cluster, 2)
+        q(a, "XA COMMIT 'pool1'")
+        assert q(b, f"SELECT COUNT(*) FROM {schema}.t WHERE v = 3") == ((1,),)
+    finally:
+        a.close()
+        b.close()
+
+
+def test_last_insert_id_stays_the_sessions(cluster, pooled, schema):
+    a = pooled.connect(autocommit=True)
+    b = pooled.connect(autocommit=True)
+    try:
+        q(a, f"INSERT INTO {schema}.t (v) VALUES (10)")
+        a_id = q(a, "SELECT LAST_INSERT_ID()")[0][0]
+        q(b, f"INSERT INTO {schema}.t (v) VALUES (11)")
+        b_id = q(b, "SELECT LAST_INSERT_ID()")[0][0]
+        assert b_id > a_id
+        # An explicit id changes the insert id of the OK, not LAST_INSERT_ID().
+        q(a, f"INSERT INTO {schema}.t (id, v) VALUES (%s, 12)", (b_id + 100,))
+        assert q(a, "SELECT LAST_INSERT_ID(), @@last_insert_id") == ((a_id, a_id),)
+        assert q(b, "SELECT LAST_INSERT_ID()") == ((b_id,),)
+        q(b, "SELECT LAST_INSERT_ID(77)")
+        assert q(a, "SELECT LAST_INSERT_ID()") == ((a_id,),)
+        assert q(b, "SELECT LAST_INSERT_ID()") == ((77,),)
+        assert app_threads(cluster) <= 2
+    finally:
+        a.close()
+        b.close()
+
+
+def test_warnings_stay_with_their_session(cluster, pooled):
+    a = pooled.connect(autocommit=True)
+    b = pooled.connect(autocommit=True)
+    try:
+        q(a, "SELECT 1/0")
+        # a keeps its connection while its warning may be asked for: b
+        # runs elsewhere and sees none of it.
+        assert q(b, "SHOW WARNINGS") == ()
+        assert q(b, "SELECT @@warning_count") == ((0,),)
+        assert [r[1] for r in q(a, "SHOW WARNINGS")] == [1365]
+        q(a, "SELECT 1 FROM DUAL")  # no table: the warning stays
+        assert [r[1] for r in q(a, "SHOW WARNINGS")] == [1365]
+        q(a, "DO (SELECT 1 FROM (SELECT 1) AS t)")  # uses a table: cleared
+        assert q(a, "SHOW WARNINGS") == ()
+        # a connection another session left warnings on is cleared first
+        q(b, "SELECT 1/0")
+        q(b, "DO (SELECT 1 FROM (SELECT 1) AS t)")
+        assert q(a, "SHOW WARNINGS") == ()
+    finally:
+        a.close()
+        b.close()
+
+
+def test_schema_moves_and_comes_back(cluster, pooled, schema):
+    a = pooled.connect(autocommit=True)
+    b = pooled.connect(autocommit=True)
+    try:
+        q(a, f"USE {schema}")
+        assert q(a, "SELECT DATABASE()") == ((schema,),)
+        assert q(b, "SELECT DATABASE()") == ((None,),)
+        assert q(a, "SELECT DATABASE()") == ((schema,),)
+    finally:
+        a.close()
+        b.close()
+    c = pooled.connect(autocommit=True, database="mysql")
+    d = pooled.connect(autocommit=True, database="mysql")
+    try:
+        q(c, f"USE {schema}")
+        assert q(d, "SELECT DATABASE()") == (("mysql",),)
+        assert q(c, "SELECT DATABASE()") == ((schema,),)
+    finally:
+        c.close()
+        d.close()
+
+
+def test_prepared_statements_move_between_connections(cluster, pooled, schema):
+    a = pooled.connect(autocommit=True)
+    b = pooled.connect(autocommit=True)
+    try:
+        q(a, f"INSERT INTO {schema}.t (v) VALUES (20), (21)")
+        q(a, f"PREPARE s FROM 'SELECT v FROM {schema}.t WHERE v = ?'")
+        q(b, "PREPARE s FROM 'SELECT 42'")
+        for _ in range(3):
+            q(a, "SET @p = 21")
+            assert q(a, "EXECUTE s USING @p") == ((21,),)
+            assert q(b, "EXECUTE s") == ((42,),)
+    finally:
+        a.close()
+        b.close()
+
+
+def test_broken_pooled_connection_is_replaced(cluster, pooled):
+    a = pooled.connect(autocommit=True)
+    try:
+        q(a, "SET @keep = 5")
+        tid = q(a, "/* halyard: primary */ SELECT @@pseudo_thread_id")[0][0]
+        cluster.sql(0, f"KILL {tid}")  # the pooled, idle connection dies
+        wait_until(lambda: app_threads(cluster) == 0, what="the killed connection gone")
+        assert q(a, "SELECT @keep") == ((5,),)
+        threads_settle(cluster, 1)
+    finally:
+        a.close()
+
+
+def test_session_mode_keeps_a_connection_per_session(cluster, start_halyard):
+    threads_settle(cluster, 0)
+    h = start_halyard(workers=1, pool_mode="session", read_write_split=False)
+    conns = [h.connect(autocommit=True) for _ in range(5)]
+    try:
+        for c in conns:
+            q(c, "SELECT 1")
+        threads_settle(cluster, 5)
+    finally:
+        for c in conns:
+            c.close()
+
+
+def test_show_pools_sessions_and_metrics(cluster, pooled, schema):
+    path = f"/tmp/halyard-{pooled.port}.sock"
+    a = pooled.connect(autocommit=True)
+    b = pooled.connect(autocommit=True)
+    try:
+        q(a, "BEGIN")
+        q(a, f"SELECT COUNT(*) FROM {schema}.t")
+        q(b, "SELECT 1")
+        pools = admin_json(path, "show pools")
+        assert pools["missing_workers"] == []
+        row = next(r for r in pools["pools"] if r["user"] == "app")
+        assert (row["in_use"], row["idle"]) == (1, 1)  # a's transaction, b's given back
+        holds = sorted(str(s["holds"]) for s in admin_json(path, "show sessions")["sessions"])
+        assert holds == sorted(["None", f"{row['backend']}: transaction"])
+        q(a, "COMMIT")
+        pools = admin_json(path, "show pools")
+        row = next(r for r in pools["pools"] if r["user"] == "app")
+        assert (row["in_use"], row["idle"]) == (0, 2)
+        q(b, "SELECT 1")  # takes one, gives it back
+        stats = admin_json(path, "show stats")
+        assert stats["pool_idle"] == 2
+        assert stats["pool_returned"] >= 2 and stats["pool_taken"] >= 1
+    finally:
+        a.close()
+        b.close()

@@ -1,0 +1,207 @@
+/*
+ * test_pool.c: the worker's pool of idle backend connections (pool.h).
+ *
+ *   - pool_hold: each reason to keep a connection, table-driven, and the
+ *     replica connections that have none of the primary's reasons
+ *   - put and take by key: another user, schema, character set,
+ *     capabilities or config finds nothing; the newest comes first; a
+ *     named serial gets its own connection back
+ *   - an idle connection that speaks (the server closed it) is dropped
+ *   - pool_max_age_ms: an old connection is closed, not kept
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "halyard/config.h"
+#include "halyard/pool.h"
+#include "halyard/server.h"
+
+static void test_hold(void **state)
+{
+    (void)state;
+    static const struct {
+        struct pool_hold_in in;
+        const char *want; /* a word of the reason, NULL = free to go */
+    } cases[] = {
+        {{.is_primary = true}, NULL},
+        {{.session_mode = true}, "session"},
+        {{.is_primary = true, .in_trans = true}, "transaction"},
+        {{.is_primary = true, .xa = true}, "XA"},
+        {{.ro_trans = true}, "read-only"},
+        {{.is_primary = true, .pinned = true}, "pinned"},
+        {{.pinned = true}, NULL}, /* a replica holds none of the primary's state */
+        {{.is_primary = true, .uvars_opaque = true}, "CALL"},
+        {{.uvars_opaque = true}, NULL},
+        {{.ps_bound = true}, "prepared"},
+        {{.found_rows = true}, "FOUND_ROWS"},
+        {{.diag = true}, "warnings"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *why = pool_hold(&cases[i].in);
+        if (cases[i].want == NULL) {
+            assert_null(why);
+        } else {
+            assert_non_null(why);
+            assert_non_null(strstr(why, cases[i].want));
+        }
+    }
+}
+
+#define CONF                                                                                       \
+    "listeners = ( { name = \"main\"; address = \"127.0.0.1\"; port = 6033; } );\n"                \
+    "users = ( { name = \"app\"; password_hash = \"\"; } );\n"                                     \
+    "backends = ( { name = \"db1\"; address = \"127.0.0.1\"; port = 3310; role = \"primary\"; "    \
+    "} );\n"                                                                                       \
+    "pool_mode = \"transaction\";\n"
+
+struct fixture {
+    struct ev_loop *loop;
+    struct buf_pool bufs;
+    struct pool pool;
+    struct worker_stats stats;
+    struct config *cfg;
+    int peer[8]; /* the "server" ends of the connections' socket pairs */
+    int n_peer;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    char err[256];
+    f->loop = ev_loop_new(EVFLAG_AUTO);
+    buf_pool_init(&f->bufs, 4096, 8);
+    pool_init(&f->pool, f->loop, &f->stats);
+    assert_int_equal(config_load_string(CONF, "t.conf", &f->cfg, err, sizeof(err)), HY_OK);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    pool_destroy(&f->pool);
+    for (int i = 0; i < f->n_peer; i++)
+        close(f->peer[i]);
+    config_put(f->cfg);
+    buf_pool_destroy(&f->bufs);
+    ev_loop_destroy(f->loop);
+    free(f);
+    return 0;
+}
+
+static void no_event(struct bconn *bc, const struct server_report *r)
+{
+    (void)bc;
+    (void)r;
+    fail_msg("an owner's callback ran while the pool owned the connection");
+}
+
+/* A logged-in connection: one end of a socket pair. */
+static struct bconn *conn_new(struct fixture *f)
+{
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    struct bconn *bc = server_create(&f->cfg->backends[0], f->loop, &f->bufs, no_event, NULL);
+    assert_non_null(bc);
+    bc->c.fd = sv[0];
+    ev_io_set(&bc->c.rio, sv[0], EV_READ);
+    ev_io_set(&bc->c.wio, sv[0], EV_WRITE);
+    bc->state = BCONN_READY;
+    bc->born = ev_now(f->loop);
+    f->peer[f->n_peer++] = sv[1];
+    return bc;
+}
+
+static struct pool_key key(struct fixture *f)
+{
+    return (struct pool_key){.cfg = f->cfg,
+                             .idx = 0,
+                             .user = "app",
+                             .db = NULL,
+                             .charset = 45,
+                             .caps = 0x1234,
+                             .ext_caps = 0};
+}
+
+static void test_put_take(void **state)
+{
+    struct fixture *f = *state;
+    struct pool_key k = key(f);
+    struct bconn *a = conn_new(f), *b = conn_new(f);
+    uint64_t la = pool_put(&f->pool, a, &k, ev_now(f->loop));
+    uint64_t lb = pool_put(&f->pool, b, &k, ev_now(f->loop));
+    assert_true(la != 0 && lb != 0 && la != lb);
+    assert_int_equal(pool_idle_count(&f->pool, "db1"), 2);
+
+    struct pool_key other[5];
+    for (int i = 0; i < 5; i++)
+        other[i] = k;
+    other[0].user = "bob";
+    other[1].db = "shop";
+    other[2].charset = 8;
+    other[3].caps ^= 1;
+    other[4].ext_caps = 4;
+    for (int i = 0; i < 5; i++)
+        assert_null(pool_take(&f->pool, &other[i], 0));
+
+    /* The named one, then the newest of the rest. */
+    assert_ptr_equal(pool_take(&f->pool, &k, la), a);
+    assert_int_equal(f->stats.pool_taken_own, 1);
+    la = pool_put(&f->pool, a, &k, ev_now(f->loop));
+    assert_ptr_equal(pool_take(&f->pool, &k, 0), a);
+    assert_ptr_equal(pool_take(&f->pool, &k, la), b); /* a's serial is gone with it */
+    assert_null(pool_take(&f->pool, &k, 0));
+    assert_int_equal(f->stats.pool_taken, 3);
+    pool_put(&f->pool, a, &k, ev_now(f->loop));
+    pool_put(&f->pool, b, &k, ev_now(f->loop));
+}
+
+static void test_idle_connection_speaks(void **state)
+{
+    struct fixture *f = *state;
+    struct pool_key k = key(f);
+    struct bconn *a = conn_new(f), *b = conn_new(f);
+    pool_put(&f->pool, a, &k, ev_now(f->loop));
+    pool_put(&f->pool, b, &k, ev_now(f->loop));
+    /* The server closes a's connection (wait_timeout, KILL). */
+    close(f->peer[0]);
+    f->peer[0] = -1;
+    ev_run(f->loop, EVRUN_NOWAIT);
+    ev_run(f->loop, EVRUN_NOWAIT);
+    assert_int_equal(f->stats.pool_closed_spoke, 1);
+    assert_int_equal(pool_idle_count(&f->pool, "db1"), 1);
+    struct bconn *got = pool_take(&f->pool, &k, 0);
+    assert_ptr_equal(got, b);
+    pool_put(&f->pool, got, &k, ev_now(f->loop));
+}
+
+static void test_max_age(void **state)
+{
+    struct fixture *f = *state;
+    f->cfg->pool_max_age_ms = 1000;
+    struct pool_key k = key(f);
+    struct bconn *a = conn_new(f);
+    a->born = ev_now(f->loop) - 2.0;
+    assert_int_equal(pool_put(&f->pool, a, &k, ev_now(f->loop)), 0);
+    assert_int_equal(f->stats.pool_closed_age, 1);
+    assert_int_equal(pool_idle_count(&f->pool, "db1"), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hold),
+        cmocka_unit_test_setup_teardown(test_put_take, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idle_connection_speaks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_max_age, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
