@@ -1400,9 +1400,11 @@ struct stmt {
     size_t prev_off; /* the previous token (T_WORD: its name) */
     size_t prev_len;
     size_t prev_end;
-    uint32_t connid_tok; /* ntok of the last CONNECTION_ID word not after a '.' */
+    uint32_t connid_tok; /* ntok of the last CONNECTION_ID, FOUND_ROWS or ROW_COUNT word
+                          * not after a '.' */
     size_t connid_off;
-    bool keeps_text; /* CREATE or ALTER: the server keeps the statement's text */
+    uint8_t connid_kind; /* enum classify_call of that word */
+    bool keeps_text;     /* CREATE or ALTER: the server keeps the statement's text */
     /* The leading SELECT's list, item by item (select_list_note()) */
     uint8_t sl;                         /* SL_* */
     size_t item_off;                    /* the current item's first token */
@@ -2249,9 +2251,13 @@ static void connid_note(struct ctx *c, const struct token *t)
     struct classify_result *res = c->res;
     if (st->keeps_text)
         return; /* a view, a routine, a DEFAULT: the call must stay a call */
-    if (t->type == T_WORD && t->kw == KW_CONNECTION_ID && st->prev_type != T_DOT) {
+    if (t->type == T_WORD && st->prev_type != T_DOT &&
+        (t->kw == KW_CONNECTION_ID || t->kw == KW_FOUND_ROWS || t->kw == KW_ROW_COUNT)) {
         st->connid_tok = st->ntok;
         st->connid_off = t->off;
+        st->connid_kind = t->kw == KW_CONNECTION_ID ? CLASSIFY_CALL_CONNECTION_ID
+                          : t->kw == KW_FOUND_ROWS  ? CLASSIFY_CALL_FOUND_ROWS
+                                                    : CLASSIFY_CALL_ROW_COUNT;
         return;
     }
     if (t->type != T_RPAREN || st->prev_type != T_LPAREN || st->connid_tok == 0 ||
@@ -2259,11 +2265,14 @@ static void connid_note(struct ctx *c, const struct token *t)
         return;
     if (res->connid.n == CLASSIFY_MAX_CONNID || res->connid_overflow) {
         res->connid.n = 0;
+        res->connid.n_connid = 0;
         res->connid.nalias = 0;
         res->connid_overflow = true;
         raise_esc(st, CL_PIN_PRIMARY);
         return;
     }
+    res->connid.kind[res->connid.n] = st->connid_kind;
+    res->connid.n_connid += st->connid_kind == CLASSIFY_CALL_CONNECTION_ID;
     res->connid.call[res->connid.n++] = (struct classify_span){
         (uint32_t)st->connid_off, (uint32_t)(t->off + t->len - st->connid_off)};
 }
@@ -2745,6 +2754,7 @@ static void result_init(struct classify_result *res)
     res->temp_schema[0] = '\0';
     res->nvars = 0;
     res->connid.n = 0;
+    res->connid.n_connid = 0;
     res->connid.nalias = 0;
     res->connid_overflow = false;
 }
@@ -2921,6 +2931,10 @@ size_t classify_connid_bound(const struct classify_connid *cid, size_t len)
 {
     for (uint32_t k = 0; k < cid->nalias; k++)
         len += 6 + 2 * (size_t)cid->alias[k].len; /* " AS `...`", each ` doubled */
+    for (uint32_t k = 0; k < cid->n; k++) {
+        if (cid->kind[k] != CLASSIFY_CALL_CONNECTION_ID)
+            len += 20; /* a 20-digit value where `ROW_COUNT()` was */
+    }
     return len;
 }
 
@@ -2936,7 +2950,14 @@ size_t classify_connid_rewrite(const char *sql, size_t len, const struct classif
                                uint32_t id, char *out, size_t cap)
 {
     char num[16];
-    size_t numlen = (size_t)snprintf(num, sizeof(num), "%u", id);
+    snprintf(num, sizeof(num), "%u", id);
+    const char *const value[CLASSIFY_CALL__COUNT] = {num, NULL, NULL};
+    return classify_calls_rewrite(sql, len, cid, value, out, cap);
+}
+
+size_t classify_calls_rewrite(const char *sql, size_t len, const struct classify_connid *cid,
+                              const char *const value[CLASSIFY_CALL__COUNT], char *out, size_t cap)
+{
     size_t at = 0, o = 0;
     uint32_t k = 0, a = 0;
     for (;;) {
@@ -2949,8 +2970,12 @@ size_t classify_connid_rewrite(const char *sql, size_t len, const struct classif
         o = put(out, cap, o, sql + at, next - at);
         at = next;
         if (call <= name) {
-            o = put(out, cap, o, num, numlen);
-            at = call + cid->call[k++].len;
+            const char *v = value[cid->kind[k] < CLASSIFY_CALL__COUNT ? cid->kind[k] : 0];
+            if (v != NULL) {
+                o = put(out, cap, o, v, strnlen(v, 20));
+                at = call + cid->call[k].len;
+            }
+            k++;
             continue;
         }
         const struct classify_span *al = &cid->alias[a++];

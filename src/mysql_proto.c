@@ -930,6 +930,7 @@ static enum mysql_resp_rc resp_first(struct mysql_resp *r, const uint8_t *p, uin
     case MYSQL_OK:
         if (!resp_ok(r, p, len))
             return MYSQL_RESP_BAD;
+        r->rs_last = false;
         return resp_result_end(r);
     case MYSQL_LOCAL_INFILE:
         if (r->cmd != COM_QUERY)
@@ -943,6 +944,8 @@ static enum mysql_resp_rc resp_first(struct mysql_resp *r, const uint8_t *p, uin
         r->left = mysql_rd_lenenc(&rd);
         if (rd.bad || r->left == 0)
             return MYSQL_RESP_BAD;
+        r->rs_last = true;
+        r->rs_rows = 0;
         r->state = RS_COLDEFS;
         return MYSQL_RESP_MORE;
     }
@@ -1037,6 +1040,7 @@ enum mysql_resp_rc mysql_resp_feed(struct mysql_resp *r, const uint8_t *p, uint3
             if (r->cmd != COM_QUERY && r->cmd != COM_PROCESS_INFO && p[0] != 0x00)
                 return MYSQL_RESP_BAD; /* a binary row starts with 0x00 */
             r->rows++;
+            r->rs_rows++;
             return MYSQL_RESP_MORE;
         }
         if (!resp_term(r, p, len))

@@ -936,7 +936,8 @@ static uint32_t route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t
      * transactions and locks) CONNECTION_ID() stays the server's thread id:
      * the rows there carry those ids, so `WHERE ID = CONNECTION_ID()` finds
      * the session's own row as it does on the server. */
-    if (fits && r.connid.n > 0 && !show_status((const char *)p + 1, avail - 1)) {
+    if (fits && (r.connid.n_connid > 0 || (s->cfg->pool_transaction && r.connid.n > 0)) &&
+        !show_status((const char *)p + 1, avail - 1)) {
         s->connid = r.connid;
         if (classify_connid_bound(&r.connid, len) >= MYSQL_MAX_PAYLOAD)
             s->connid.nalias = 0; /* it would take a second packet: names stay */
@@ -1422,6 +1423,20 @@ static void command_send_own(struct session *s, uint8_t cmd, const uint8_t *pkt,
  * of the handshake, whichever backend runs it (s->connid, from route()). */
 static void command_forward_connid(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len)
 {
+    /* FOUND_ROWS() and ROW_COUNT() are the session's previous statement's,
+     * which ran on another connection (or this one ran another session's
+     * since): halyard gives the values it saw (session_pool_prev_values).
+     * In a prepared statement's text they stay calls. */
+    char num[3][24];
+    const char *value[CLASSIFY_CALL__COUNT] = {num[0], NULL, NULL};
+    snprintf(num[0], sizeof(num[0]), "%u", s->id);
+    if (cmd == COM_QUERY && session_pool_prev_values(s, num[1], num[2], sizeof(num[1]))) {
+        value[CLASSIFY_CALL_FOUND_ROWS] = num[1];
+        value[CLASSIFY_CALL_ROW_COUNT] = num[2];
+    } else if (s->connid.n_connid == 0) {
+        command_forward(s, cmd, len, 0); /* nothing to change */
+        return;
+    }
     size_t cap = classify_connid_bound(&s->connid, len - 1);
     uint8_t *pkt = malloc(MYSQL_HEADER_SIZE + 1 + cap);
     if (pkt == NULL) {
@@ -1429,8 +1444,8 @@ static void command_forward_connid(struct session *s, uint8_t cmd, const uint8_t
         return;
     }
     pkt[MYSQL_HEADER_SIZE] = cmd;
-    size_t n = classify_connid_rewrite((const char *)p + 1, len - 1, &s->connid, s->id,
-                                       (char *)pkt + MYSQL_HEADER_SIZE + 1, cap);
+    size_t n = classify_calls_rewrite((const char *)p + 1, len - 1, &s->connid, value,
+                                      (char *)pkt + MYSQL_HEADER_SIZE + 1, cap);
     mysql_hdr_write(pkt, (uint32_t)(n + 1), 0);
     consume_packet(s, len);
     bool writes = s->cmd_writes;

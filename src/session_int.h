@@ -134,6 +134,11 @@ const char *session_pool_hold(const struct session *s, const struct bconn *bc);
 void session_pool_holds(const struct session *s, char *out, size_t len);
 void session_pool_lid_read(struct session *s, bool ok, const char *value);
 void session_pool_note(struct session *s);
+/* FOUND_ROWS() and ROW_COUNT() of the session's previous statement, as
+ * text, when the statement in flight runs where the server does not know
+ * them (pool_mode = "transaction"); false when it does. */
+bool session_pool_prev_values(const struct session *s, char *found_rows, char *row_count,
+                              size_t len);
 bool session_pool_release(struct session *s);
 hy_status_t session_pool_resize(struct session *s, uint32_t n);
 hy_status_t session_pool_sync_extra(struct session *s, struct bconn *bc, struct varstate_cmds *out);

@@ -110,6 +110,32 @@ void session_pool_note(struct session *s)
     s->cmd_lid = false;
     s->cmd_xa = 0;
     s->cmd_calc_found = false;
+    if (s->internal != INT_NONE || !s->cfg->pool_transaction)
+        return;
+    /* What FOUND_ROWS() and ROW_COUNT() give after it, as MariaDB keeps
+     * them: a result set sets both (its rows; -1), an OK the row count (its
+     * affected rows), an error the row count (-1). */
+    if (s->resp.err_code != 0) {
+        s->row_count = -1;
+    } else if (s->resp.rs_last) {
+        s->found_rows = s->resp.rs_rows;
+        s->row_count = -1;
+    } else {
+        s->row_count = (int64_t)s->resp.affected;
+    }
+    bc->stamp = ++s->w->conns.serial;
+    s->prev_stamp = bc->stamp;
+}
+
+bool session_pool_prev_values(const struct session *s, char *found_rows, char *row_count,
+                              size_t len)
+{
+    if (!s->cfg->pool_transaction ||
+        (s->cur != NULL && s->prev_stamp != 0 && s->cur->stamp == s->prev_stamp))
+        return false; /* where the previous statement ran, untouched: the server knows */
+    snprintf(found_rows, len, "%llu", (unsigned long long)s->found_rows);
+    snprintf(row_count, len, "%lld", (long long)s->row_count);
+    return true;
 }
 
 /* Give `bc` to the pool: the session forgets it, and remembers the serial

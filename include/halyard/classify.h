@@ -215,11 +215,23 @@ struct classify_var {
 /* MariaDB's longest alias: a longer select item keeps the name with the id */
 #define CLASSIFY_ALIAS_MAX 256
 
-/* Where a text calls CONNECTION_ID(), for the session to put its own id
- * there (classify_connid_rewrite()). */
+/* The calls of a connection's own values a session may answer itself
+ * (classify_calls_rewrite()): CONNECTION_ID() always (the session's id),
+ * FOUND_ROWS() and ROW_COUNT() when the statement runs on another server
+ * connection than the one before it (pool_mode = "transaction"). */
+enum classify_call {
+    CLASSIFY_CALL_CONNECTION_ID = 0,
+    CLASSIFY_CALL_FOUND_ROWS,
+    CLASSIFY_CALL_ROW_COUNT,
+    CLASSIFY_CALL__COUNT
+};
+
+/* Where a text calls them, for the session to put values there. */
 struct classify_connid {
     uint32_t n;
     struct classify_span call[CLASSIFY_MAX_CONNID]; /* from the name to its `)`, in order */
+    uint8_t kind[CLASSIFY_MAX_CONNID];              /* enum classify_call of each */
+    uint32_t n_connid;                              /* calls of CONNECTION_ID() */
     /* The items of a statement's leading SELECT list that hold a call and
      * have no alias, in order: each gets its own text as alias, so the
      * column keeps the name the server gives it (`@a - connection_id()`,
@@ -277,6 +289,10 @@ void classify(const char *sql, size_t len, unsigned opts, struct classify_result
  */
 size_t classify_connid_rewrite(const char *sql, size_t len, const struct classify_connid *cid,
                                uint32_t id, char *out, size_t cap);
+/* The same with a value per kind of call (decimal text, at most 20 bytes;
+ * NULL leaves that kind's calls as written). */
+size_t classify_calls_rewrite(const char *sql, size_t len, const struct classify_connid *cid,
+                              const char *const value[CLASSIFY_CALL__COUNT], char *out, size_t cap);
 size_t classify_connid_bound(const struct classify_connid *cid, size_t len);
 
 /*

@@ -552,6 +552,8 @@ struct mysql_resp {
     uint64_t rows;        /* rows seen (all results) */
     uint64_t affected;    /* affected rows of the last OK */
     bool insert_id_seen;  /* an OK gave an insert id (LAST_INSERT_ID() may have changed) */
+    bool rs_last;         /* the answer's last result was a result set ... */
+    uint64_t rs_rows;     /* ... of this many rows */
     uint32_t stmt_id;     /* COM_STMT_PREPARE: the statement id in the OK */
     bool cursor_asked;    /* private: COM_STMT_EXECUTE with CURSOR_TYPE_READ_ONLY */
 };

@@ -96,6 +96,7 @@ struct bconn {
     bool xa;         /* an XA transaction began here and has not ended */
     bool found_rows; /* its last statement used SQL_CALC_FOUND_ROWS */
     bool foreign;    /* taken from the pool after another session: brought all the way */
+    uint64_t stamp;  /* a worker-unique mark of the last client statement it ran */
 };
 
 /* A connection to `be`, not opened yet; NULL when out of memory. */

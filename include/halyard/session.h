@@ -140,6 +140,9 @@ struct session {
     bool cmd_lid;   /* the command in flight reads or sets LAST_INSERT_ID() */
     int8_t cmd_xa;  /* it begins (1) or ends (-1) an XA transaction */
     bool cmd_calc_found;       /* it uses SQL_CALC_FOUND_ROWS */
+    uint64_t found_rows;       /* FOUND_ROWS() after the previous statement, as halyard saw it */
+    int64_t row_count;         /* ROW_COUNT() after it */
+    uint64_t prev_stamp;       /* the stamp its connection took for it (struct bconn.stamp) */
     uint16_t primary;          /* index of the primary in cfg->backends (follows the monitor) */
     uint64_t topo_gen;         /* backend_generation() when `primary` was last looked up */
     int wait_idx;              /* backend a waiting command was routed to, else -1 */

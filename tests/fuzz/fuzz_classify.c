@@ -101,6 +101,10 @@ static void check_connid_rewrite(const char *sql, size_t len, const struct class
     char part[16];
     FUZZ_CHECK(classify_connid_rewrite(sql, len, &r->connid, 4294967295u, part, sizeof(part)) == n);
     FUZZ_CHECK(memcmp(part, out, n < sizeof(part) ? n : sizeof(part)) == 0);
+    /* the longest values of FOUND_ROWS() and ROW_COUNT() stay in the bound */
+    const char *const wide[CLASSIFY_CALL__COUNT] = {"4294967295", "18446744073709551615",
+                                                   "-9223372036854775808"};
+    FUZZ_CHECK(classify_calls_rewrite(sql, len, &r->connid, wide, out, bound) <= bound);
     free(out);
 }
 

@@ -291,3 +291,43 @@ def test_show_pools_sessions_and_metrics(cluster, pooled, schema):
     finally:
         a.close()
         b.close()
+
+
+def test_found_rows_and_row_count_stay_the_sessions(cluster, pooled, schema):
+    """Session a's statements, with b's run between them through halyard,
+    give what the same statements give on one direct connection."""
+    a = pooled.connect(autocommit=True)
+    b = pooled.connect(autocommit=True)
+    direct = cluster.connect(0, autocommit=True)
+    steps = [
+        (f"SELECT v FROM {schema}.t LIMIT 2", f"SELECT v FROM {schema}.t"),
+        ("SELECT FOUND_ROWS(), ROW_COUNT() AS rc", None),
+        (f"UPDATE {schema}.t SET v = v + 10 WHERE v <= 2", f"INSERT INTO {schema}.t (v) VALUES (6)"),
+        ("SELECT ROW_COUNT(), FOUND_ROWS()", None),
+        (f"SELECT v FROM {schema}.t LIMIT 3", None),  # back to back: the server answers
+        ("SELECT FOUND_ROWS()", f"DELETE FROM {schema}.t WHERE v = 6"),
+        ("SELECT ROW_COUNT()", None),
+        # SQL_CALC_FOUND_ROWS keeps the connection for the FOUND_ROWS() after it
+        (f"SELECT SQL_CALC_FOUND_ROWS v FROM {schema}.t LIMIT 1", "SELECT 1"),
+        ("SELECT FOUND_ROWS()", None),
+    ]
+    try:
+        for c, table in ((a, "t"), (direct, "t2")):
+            if table != "t":
+                q(c, f"CREATE TABLE IF NOT EXISTS {schema}.{table} LIKE {schema}.t")
+            q(c, f"DELETE FROM {schema}.{table}")
+            q(c, f"INSERT INTO {schema}.{table} (v) VALUES (1), (2), (3), (4), (5)")
+        for mine, other in steps:
+            with a.cursor() as cur, direct.cursor() as dcur:
+                cur.execute(mine)
+                dcur.execute(mine.replace(f"{schema}.t", f"{schema}.t2"))
+                got, want = cur.fetchall(), dcur.fetchall()
+                if "FOUND_ROWS()" in mine or "ROW_COUNT()" in mine:
+                    assert got == want, mine
+                    assert [d[0] for d in cur.description] == [d[0] for d in dcur.description]
+            if other is not None:
+                q(b, other)
+    finally:
+        a.close()
+        b.close()
+        direct.close()

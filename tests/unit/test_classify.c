@@ -885,6 +885,9 @@ static void test_connection_id_spans(void **state)
         {"SELECT CONNECTION_ID(1)", ""},   /* not the built-in's call */
         {"SELECT CONNECTION_ID", ""},      /* a column */
         {"SELECT /*! CONNECTION_ID() */", "CONNECTION_ID()"},
+        /* FOUND_ROWS() and ROW_COUNT(): listed too, with their kind */
+        {"SELECT FOUND_ROWS(), row_count()", "FOUND_ROWS()|row_count()"},
+        {"SELECT db.FOUND_ROWS(), ROW_COUNT(1)", ""},
     };
     for (size_t i = 0; i < HY_ARRAY_SIZE(t); i++) {
         struct classify_result res;
@@ -958,6 +961,37 @@ static void test_connection_id_rewrite(void **state)
         assert_int_equal(classify_connid_rewrite(t[i].sql, len, &res.connid, 77, small, 5), n);
         assert_memory_equal(small, out, HY_MIN(n, 5));
     }
+}
+
+/* FOUND_ROWS() and ROW_COUNT() get the values the session gives, or stay
+ * calls; CONNECTION_ID() is counted apart. */
+static void test_prev_stmt_calls_rewrite(void **state)
+{
+    (void)state;
+    const char *sql = "SELECT FOUND_ROWS(), ROW_COUNT() + 1, CONNECTION_ID() FROM t "
+                      "WHERE n = FOUND_ROWS()";
+    struct classify_result res;
+    classify_str(sql, 0, &res);
+    assert_int_equal(res.connid.n, 4);
+    assert_int_equal(res.connid.n_connid, 1);
+    assert_int_equal(res.connid.kind[0], CLASSIFY_CALL_FOUND_ROWS);
+    assert_int_equal(res.connid.kind[1], CLASSIFY_CALL_ROW_COUNT);
+    assert_int_equal(res.connid.kind[2], CLASSIFY_CALL_CONNECTION_ID);
+    size_t len = strlen(sql);
+    char out[512];
+    const char *const all[CLASSIFY_CALL__COUNT] = {"7", "18446744073709551615", "-1"};
+    size_t n = classify_calls_rewrite(sql, len, &res.connid, all, out, sizeof(out));
+    assert_true(n <= classify_connid_bound(&res.connid, len));
+    out[n] = '\0';
+    assert_string_equal(out, "SELECT 18446744073709551615 AS `FOUND_ROWS()`, -1 + 1 AS "
+                             "`ROW_COUNT() + 1`, 7 AS `CONNECTION_ID()` FROM t "
+                             "WHERE n = 18446744073709551615");
+    const char *const id_only[CLASSIFY_CALL__COUNT] = {"7", NULL, NULL};
+    n = classify_calls_rewrite(sql, len, &res.connid, id_only, out, sizeof(out));
+    out[n] = '\0';
+    assert_string_equal(out, "SELECT FOUND_ROWS() AS `FOUND_ROWS()`, ROW_COUNT() + 1 AS "
+                             "`ROW_COUNT() + 1`, 7 AS `CONNECTION_ID()` FROM t "
+                             "WHERE n = FOUND_ROWS()");
 }
 
 static void test_temp_tables(void **state)
@@ -1747,6 +1781,7 @@ int main(void)
         cmocka_unit_test(test_sql_mode),
         cmocka_unit_test(test_connection_id_spans),
         cmocka_unit_test(test_connection_id_rewrite),
+        cmocka_unit_test(test_prev_stmt_calls_rewrite),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
