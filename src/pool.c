@@ -8,8 +8,10 @@
  * (wait_timeout, KILL, restart) is noticed and the connection is dropped
  * before anyone takes it.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "halyard/log.h"
 #include "halyard/pool.h"
@@ -171,6 +173,16 @@ static void sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
     }
 }
 
+void pool_drop_others(struct pool *p, const struct config *cfg)
+{
+    for (struct pool_bucket *b = p->buckets; b != NULL; b = b->next) {
+        if (b->cfg == cfg)
+            continue;
+        while (b->idle != NULL)
+            idle_close(b->idle, &p->stats->pool_closed_age, "a reload replaced its config");
+    }
+}
+
 void pool_init(struct pool *p, struct ev_loop *loop, struct worker_stats *stats)
 {
     memset(p, 0, sizeof(*p));
@@ -223,21 +235,38 @@ uint64_t pool_put(struct pool *p, struct bconn *bc, const struct pool_key *k, do
     return bc->lend;
 }
 
+/* Whether an idle connection's socket has anything to read: the server's
+ * close, or what it sends before one (KILL's ERR), which its read watcher
+ * has not reported yet. An idle connection is owed nothing, so any byte
+ * means it is going; a TLS one too (a close_notify, an alert). */
+static bool idle_spoke(const struct bconn *bc)
+{
+    char byte;
+    ssize_t n = recv(bc->c.fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
 struct bconn *pool_take(struct pool *p, const struct pool_key *k, uint64_t prefer)
 {
     struct pool_bucket *b = bucket_find(p, k);
-    if (b == NULL || b->idle == NULL)
-        return NULL;
-    struct bconn *bc = b->idle;
-    if (prefer != 0) {
-        for (struct bconn *c = b->idle; c != NULL; c = c->pool_next) {
+    struct bconn *bc = NULL;
+    while (bc == NULL) {
+        if (b == NULL || b->idle == NULL)
+            return NULL;
+        bc = b->idle;
+        for (struct bconn *c = b->idle; prefer != 0 && c != NULL; c = c->pool_next) {
             if (c->lend == prefer) {
                 bc = c;
-                stat_inc(&p->stats->pool_taken_own);
                 break;
             }
         }
+        if (idle_spoke(bc)) {
+            idle_close(bc, &p->stats->pool_closed_spoke, "the server spoke or closed it");
+            bc = NULL;
+        }
     }
+    if (prefer != 0 && bc->lend == prefer)
+        stat_inc(&p->stats->pool_taken_own);
     unlink_idle(bc);
     stat_inc(&p->stats->pool_taken);
     bc->on_event = NULL;

@@ -69,14 +69,18 @@ void state_clear(struct session *s)
     s->sync_i = 0;
 }
 
-/* Close the connections of a pinned session that only the primary serves. */
+/* Close the connections of a pinned session that only the primary serves.
+ * Its state as values is dropped: the primary connection has it. Pooled,
+ * that connection may be in the pool still (or gone to another session):
+ * the values bring the one it takes up to date, and it keeps it then. */
 void session_pin(struct session *s, const char *why)
 {
     if (!s->pinned)
         slog_debug(s, "pinned to the primary: %s", why);
     (void)why;
     s->pinned = true;
-    state_clear(s);
+    if (!s->cfg->pool_transaction)
+        state_clear(s);
     for (uint32_t i = 0; i < s->n_bc; i++) {
         if (s->bc[i] != NULL && i != s->primary && s->bc[i] != s->cur)
             bconn_close(s->bc[i]);

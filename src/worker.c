@@ -157,6 +157,7 @@ static void apply_update(struct worker *w, struct worker_call *call)
     }
     config_put(w->session_cfg);
     w->session_cfg = config_get(cfg);
+    pool_drop_others(&w->conns, cfg); /* sessions move to cfg at their next statement */
     for (struct session *s = w->sessions, *next; s != NULL; s = next) {
         next = s->next;
         session_config_changed(s);

@@ -67,6 +67,10 @@ uint64_t pool_put(struct pool *p, struct bconn *bc, const struct pool_key *k, do
  * owner (server.h's on_event and owner are its to set). */
 struct bconn *pool_take(struct pool *p, const struct pool_key *k, uint64_t prefer);
 
+/* A reload: close the idle connections made under any config but `cfg`
+ * (sessions move to it at their next statement and cannot use them). */
+void pool_drop_others(struct pool *p, const struct config *cfg);
+
 /* Connections idle now for backend `name` (tests). */
 uint32_t pool_idle_count(const struct pool *p, const char *backend);
 

@@ -320,7 +320,8 @@ def test_login_unknown_schema(halyard, cluster):
 # commands
 
 
-def test_com_query_ping_quit(halyard, cluster):
+def test_com_query_ping_quit(start_halyard, cluster):
+    halyard = start_halyard(pool_mode="session")  # pooled: the connection stays (test_pool)
     conn = halyard.connect()
     conn.ping(reconnect=False)  # before any backend connection exists
     assert one(conn, "SELECT 1 + 1, 'text', NULL") == (2, "text", None)
@@ -658,9 +659,12 @@ def test_max_client_connections(start_halyard):
     assert one(c, "SELECT 1") == (1,) and one(a, "SELECT 2") == (2,)
 
 
-def test_client_gone_mid_result(halyard, cluster, db):
+def test_client_gone_mid_result(start_halyard, cluster, db):
     """A client that disconnects while a large result streams: halyard drops
-    the backend connection too, and keeps serving."""
+    the backend connection too, and keeps serving. (Session mode: the thread
+    read before is the session's; pooled, test_pool checks the streaming
+    connection itself.)"""
+    halyard = start_halyard(pool_mode="session")
     c = raw_login(halyard, db=db)
     tid = int(c.value(BACKEND_TID))
     c.send_packet(b"\x03SELECT seq, REPEAT('y', 1000) FROM seq_1_to_2000000", seq=0)

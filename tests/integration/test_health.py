@@ -267,7 +267,9 @@ def test_max_connections_over_every_worker(start_halyard, cluster):
     backends = default_halyard_settings(cluster, 0)["backends"]
     for b in backends:
         b["max_connections"] = 1
-    h = start_halyard(backends=backends, workers=2)
+    # A session holding a connection per backend: session mode (pooled, a
+    # cap makes sessions wait: not built yet).
+    h = start_halyard(backends=backends, workers=2, pool_mode="session")
     p0, r1, r2 = cluster.server_id(0), cluster.server_id(1), cluster.server_id(2)
     a = h.connect(autocommit=True)
     assert q(a, "/* halyard: primary */ SELECT @@server_id")[0][0] == p0

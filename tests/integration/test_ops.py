@@ -400,7 +400,7 @@ def test_show_sessions_schema_backend_statement(start_halyard, cluster):
     first 80 bytes, and never a password (the digest stands for it)."""
     cluster.sql(0, "CREATE DATABASE IF NOT EXISTS hyops")
     cluster.sql(0, "CREATE DATABASE IF NOT EXISTS hyops2")
-    h = start_halyard()
+    h = start_halyard(pool_mode="session")  # the backend of an idle session: it keeps one
     path = default_socket(h)
     backends = {b["name"] for b in admin_json(path, "show backends")["backends"]}
     c = h.connect(database="hyops")

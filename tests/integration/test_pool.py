@@ -331,3 +331,32 @@ def test_found_rows_and_row_count_stay_the_sessions(cluster, pooled, schema):
         a.close()
         b.close()
         direct.close()
+
+
+def test_quit_gives_the_connection_to_the_next_session(cluster, pooled):
+    a = pooled.connect(autocommit=True)
+    tid = q(a, "SELECT @@pseudo_thread_id")[0][0]
+    a.close()  # COM_QUIT: the connection goes back, logged in
+    b = pooled.connect(autocommit=True)
+    try:
+        assert q(b, "SELECT @@pseudo_thread_id")[0][0] == tid
+        threads_settle(cluster, 1)
+    finally:
+        b.close()
+
+
+def test_client_gone_mid_result_closes_that_connection(cluster, pooled):
+    """A connection left in the middle of a result is closed, never pooled."""
+    import socket
+    from test_core import raw_login
+    c = raw_login(pooled)
+    c.send_packet(b"\x03SELECT seq, REPEAT('y', 1000) FROM seq_1_to_2000000", seq=0)
+    c.read_packet()  # the column count: the result has started
+    c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\1\0\0\0\0\0\0\0")
+    c.close()  # with a reset
+    threads_settle(cluster, 0)
+    d = pooled.connect(autocommit=True)
+    try:
+        assert q(d, "SELECT 1") == ((1,),)
+    finally:
+        d.close()

@@ -377,8 +377,9 @@ def test_statements_follow_a_reload(start_halyard, cluster, db, ids):
     PREPARE there) and are prepared on the new one when they land there."""
     from test_reload import base, reload_ok
     primary, replicas = ids
-    h = start_halyard(consistency="eventual")
-    settings = base(cluster, h.port, nodes=(0, 1))
+    # Session mode: pooled, a statement is prepared again wherever it lands.
+    h = start_halyard(consistency="eventual", pool_mode="session")
+    settings = base(cluster, h.port, nodes=(0, 1), pool_mode="session")
     reload_ok(h, settings)
     c = RawConn("127.0.0.1", h.port)
     c.login(APP_USER, APP_PASSWORD, db=db)

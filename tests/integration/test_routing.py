@@ -528,7 +528,8 @@ def test_replica_down_reads_fall_back_to_the_primary(start_halyard, cluster, ids
 
 def test_replica_lost_while_idle_keeps_the_session(start_halyard, cluster, ids):
     primary, replicas = ids
-    h = start_halyard(connect_timeout_ms=500)
+    # Session mode: connections kept idle by the session (pooled: test_pool).
+    h = start_halyard(connect_timeout_ms=500, pool_mode="session")
     c = h.connect(autocommit=True)
     q(c, "SET @keep = 'yes'")
     for _ in range(4):  # connections to both replicas are open and idle now

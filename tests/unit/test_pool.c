@@ -6,7 +6,8 @@
  *   - put and take by key: another user, schema, character set,
  *     capabilities or config finds nothing; the newest comes first; a
  *     named serial gets its own connection back
- *   - an idle connection that speaks (the server closed it) is dropped
+ *   - an idle connection that speaks (the server closed it) is dropped,
+ *     at once when the loop runs, or by pool_take() before the loop does
  *   - pool_max_age_ms: an old connection is closed, not kept
  */
 #include <setjmp.h>
@@ -183,6 +184,22 @@ static void test_idle_connection_speaks(void **state)
     pool_put(&f->pool, got, &k, ev_now(f->loop));
 }
 
+/* The server's close not yet seen by the loop: pool_take looks first. */
+static void test_take_skips_a_closing_connection(void **state)
+{
+    struct fixture *f = *state;
+    struct pool_key k = key(f);
+    struct bconn *a = conn_new(f), *b = conn_new(f);
+    pool_put(&f->pool, a, &k, ev_now(f->loop));
+    uint64_t lb = pool_put(&f->pool, b, &k, ev_now(f->loop));
+    assert_int_equal(write(f->peer[1], "\xff", 1), 1); /* b's server sends an ERR first */
+    assert_ptr_equal(pool_take(&f->pool, &k, lb), a);  /* b, named, is dropped */
+    assert_int_equal(f->stats.pool_closed_spoke, 1);
+    assert_int_equal(f->stats.pool_taken_own, 0);
+    assert_null(pool_take(&f->pool, &k, 0));
+    pool_put(&f->pool, a, &k, ev_now(f->loop));
+}
+
 static void test_max_age(void **state)
 {
     struct fixture *f = *state;
@@ -201,6 +218,7 @@ int main(void)
         cmocka_unit_test(test_hold),
         cmocka_unit_test_setup_teardown(test_put_take, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idle_connection_speaks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_take_skips_a_closing_connection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_max_age, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
