@@ -2022,6 +2022,8 @@ void session_next_command(struct session *s)
                 stream_release_if_empty(st, &s->w->pool);
             if (session_pool_release(s))
                 return; /* LAST_INSERT_ID() is read back first */
+            if (s->state == SS_IDLE)
+                state_idle(s);
             update_reads(s);
             return;
         }

@@ -150,6 +150,7 @@ void internal_expect(struct session *s, enum internal_op op, uint8_t cmd, int ti
 void internal_send(struct session *s, enum internal_op op, uint8_t cmd, const void *body, size_t n,
                    int timeout_ms);
 void state_clear(struct session *s);
+void state_idle(struct session *s);
 /* The worker thread ends: free the sync's scratch state. */
 void state_thread_exit(void);
 bool state_commit(struct session *s, bool ok);

@@ -87,6 +87,18 @@ void session_pin(struct session *s, const char *why)
     }
 }
 
+/* The session waits for its client: the change record (2 KiB, the
+ * read-back's names and values) goes until a statement changes state
+ * again, so an idle session costs less. */
+void state_idle(struct session *s)
+{
+    if (s->chg == NULL || s->chg_pending || s->internal != INT_NONE)
+        return;
+    free(s->chg->stmt);
+    free(s->chg);
+    s->chg = NULL;
+}
+
 /* A fresh change for the command in flight; NULL (the session pinned)
  * when out of memory. */
 static struct state_change *state_change_begin(struct session *s)
