@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "halyard/backend.h"
 #include "halyard/log.h"
 #include "halyard/pool.h"
 #include "halyard/varstate.h"
@@ -157,10 +158,16 @@ static void sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
     while (b != NULL) {
         struct pool_bucket *next = b->next;
         const struct config *cfg = b->cfg;
+        struct backend_rt *rt = cfg->backends[b->idx].rt;
+        /* statements wait for a slot of this backend (session_pool.c) */
+        bool wanted =
+            rt != NULL && atomic_load_explicit(&rt->pool_waiters, memory_order_relaxed) > 0;
         struct bconn *bc = b->idle;
         while (bc != NULL) {
             struct bconn *bn = bc->pool_next;
-            if (too_old(bc, cfg, now))
+            if (wanted)
+                idle_close(bc, &p->stats->pool_closed_idle, "statements wait for its slot");
+            else if (too_old(bc, cfg, now))
                 idle_close(bc, &p->stats->pool_closed_age, "pool_max_age_ms");
             else if (cfg->pool_idle_timeout_ms > 0 &&
                      now - bc->idle_since >= cfg->pool_idle_timeout_ms / 1e3)

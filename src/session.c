@@ -352,6 +352,8 @@ static void session_creds(const struct session *s, const struct config_backend *
 /* Start connecting to backend `idx` (server.h); it becomes s->cur. */
 void bconn_open(struct session *s, uint32_t idx)
 {
+    if (session_pool_wait(s, idx))
+        return; /* a connection given back, or a free slot, runs it again */
     struct bconn *bc =
         server_create(&s->cfg->backends[idx], s->w->loop, &s->w->pool, session_server_event, s);
     if (bc == NULL) {
@@ -2881,6 +2883,7 @@ static void session_free(struct session *s)
     ev_timer_stop(w->loop, &s->timer);
     ev_timer_stop(w->loop, &s->idle);
     ev_timer_stop(w->loop, &s->primary_wait);
+    session_pool_forget(s);
     if (s->user_counted)
         guard_user_leave(s->user);
     query_end(s, true);
@@ -3069,6 +3072,7 @@ void session_create(struct worker *w, int fd, const struct config_listener *list
     ev_io_init(&s->client.wio, client_write_cb, fd, EV_WRITE);
     ev_timer_init(&s->timer, timer_cb, 0., 0.);
     ev_timer_init(&s->idle, idle_cb, 0., 0.);
+    session_pool_init(s);
     ev_timer_init(&s->primary_wait, primary_wait_cb, 0., 0.);
     net_peer_name(fd, s->peer, sizeof(s->peer));
     struct sockaddr_storage ss;

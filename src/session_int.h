@@ -140,6 +140,13 @@ void session_pool_note(struct session *s);
 bool session_pool_prev_values(const struct session *s, char *found_rows, char *row_count,
                               size_t len);
 bool session_pool_release(struct session *s);
+/* Backend `idx` is at its max_connections: true when the statement waits
+ * for a connection (it runs again when one may be there), false when it is
+ * to fail now. */
+bool session_pool_wait(struct session *s, uint32_t idx);
+void session_pool_init(struct session *s);
+/* The session ends: out of the wait queue. */
+void session_pool_forget(struct session *s);
 hy_status_t session_pool_resize(struct session *s, uint32_t n);
 hy_status_t session_pool_sync_extra(struct session *s, struct bconn *bc, struct varstate_cmds *out);
 bool session_pool_take(struct session *s, uint32_t idx);

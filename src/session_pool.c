@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "halyard/backend.h"
 #include "halyard/pool.h"
 #include "halyard/session.h"
 #include "halyard/session_err.h"
@@ -138,6 +139,112 @@ bool session_pool_prev_values(const struct session *s, char *found_rows, char *r
     return true;
 }
 
+/* ---- waiting for a backend at its max_connections -----------------------
+ * A statement that needs a connection to a backend whose connections, over
+ * every worker, are at its max_connections waits in its worker's queue,
+ * oldest first, up to pool_wait_timeout_ms. A connection given back on
+ * that worker goes to the first waiter for its backend (woken on its own
+ * timer, not called from here); one given back on a worker with no such
+ * waiter while others wait elsewhere is closed, freeing a slot, and so are
+ * the idle ones (pool.c's sweep). Every waiter also tries again every
+ * 50 ms. When the wait ends the statement gets the 1040 it would have had
+ * at once, and the session goes on. */
+#define POOL_WAIT_RETRY_S 0.05
+
+static void wait_leave(struct session *s)
+{
+    struct worker *w = s->w;
+    if (!s->pool_waiting)
+        return;
+    if (s->pw_prev != NULL)
+        s->pw_prev->pw_next = s->pw_next;
+    else
+        w->pool_waiters = s->pw_next;
+    if (s->pw_next != NULL)
+        s->pw_next->pw_prev = s->pw_prev;
+    else
+        w->pool_waiters_tail = s->pw_prev;
+    s->pw_next = s->pw_prev = NULL;
+    s->pool_waiting = false;
+    ev_timer_stop(w->loop, &s->pool_wait);
+    if (s->pool_wait_idx < s->n_bc) {
+        struct backend_rt *rt = s->cfg->backends[s->pool_wait_idx].rt;
+        if (rt != NULL)
+            atomic_fetch_sub_explicit(&rt->pool_waiters, 1, memory_order_relaxed);
+    }
+}
+
+/* The first session of this worker waiting for backend `idx` as `user`. */
+static struct session *first_waiter(struct worker *w, const struct session *like, uint32_t idx)
+{
+    for (struct session *t = w->pool_waiters; t != NULL; t = t->pw_next) {
+        if (t->pool_wait_idx == idx && t->cfg == like->cfg && strcmp(t->user, like->user) == 0)
+            return t;
+    }
+    return NULL;
+}
+
+static void pool_wait_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)revents;
+    struct session *s = container_of(t, struct session, pool_wait);
+    if (ev_now(loop) >= s->pool_wait_until)
+        s->pool_wait_over = true;
+    if (s->state == SS_WAIT_BACKEND) {
+        session_set_state(s, SS_IDLE);
+        session_next_command(s); /* routed again: a connection, a wait, or 1040 */
+    }
+    session_reap(s);
+}
+
+void session_pool_init(struct session *s)
+{
+    ev_init(&s->pool_wait, pool_wait_cb);
+}
+
+void session_pool_forget(struct session *s)
+{
+    wait_leave(s);
+    s->pool_wait_over = false;
+}
+
+bool session_pool_wait(struct session *s, uint32_t idx)
+{
+    const struct config_backend *be = &s->cfg->backends[idx];
+    if (!s->cfg->pool_transaction || be->rt == NULL || be->max_connections == 0)
+        return false;
+    bool full =
+        atomic_load_explicit(&be->rt->conns, memory_order_relaxed) >= (uint64_t)be->max_connections;
+    if (!full || s->pool_wait_over || s->cfg->pool_wait_timeout_ms == 0) {
+        wait_leave(s); /* a connection now, or the 1040 */
+        s->pool_wait_over = false;
+        return false;
+    }
+    struct worker *w = s->w;
+    if (!s->pool_waiting || s->pool_wait_idx != idx) {
+        wait_leave(s);
+        s->pool_waiting = true;
+        s->pool_wait_idx = (uint16_t)idx;
+        s->pool_wait_until = ev_now(w->loop) + s->cfg->pool_wait_timeout_ms / 1e3;
+        s->pw_prev = w->pool_waiters_tail;
+        s->pw_next = NULL;
+        if (w->pool_waiters_tail != NULL)
+            w->pool_waiters_tail->pw_next = s;
+        else
+            w->pool_waiters = s;
+        w->pool_waiters_tail = s;
+        atomic_fetch_add_explicit(&be->rt->pool_waiters, 1, memory_order_relaxed);
+        slog_debug(s, "waits for a connection to %s (max_connections %d)", be->name,
+                   be->max_connections);
+    }
+    double left = s->pool_wait_until - ev_now(w->loop);
+    ev_timer_stop(w->loop, &s->pool_wait);
+    ev_timer_set(&s->pool_wait, left < POOL_WAIT_RETRY_S ? HY_MAX(left, 0.) : POOL_WAIT_RETRY_S,
+                 0.);
+    ev_timer_start(w->loop, &s->pool_wait);
+    return true;
+}
+
 /* Give `bc` to the pool: the session forgets it, and remembers the serial
  * it was lent under to ask for it back. */
 static void give_back(struct session *s, struct bconn *bc)
@@ -162,9 +269,24 @@ static void give_back(struct session *s, struct bconn *bc)
         session_publish_backend(s);
     }
     ev_io_stop(s->w->loop, &bc->c.rio);
+    struct session *next = first_waiter(s->w, s, idx);
+    struct backend_rt *rt = bc->be->rt;
+    if (next == NULL && rt != NULL &&
+        atomic_load_explicit(&rt->pool_waiters, memory_order_relaxed) > 0) {
+        /* Statements on other workers wait for a slot: this one frees it. */
+        bc->owner = s;
+        s->bc[idx] = bc;
+        bconn_close(bc);
+        return;
+    }
     struct pool_key k;
     pool_key_of(s, idx, &k);
     s->lent[idx] = pool_put(&s->w->conns, bc, &k, ev_now(s->w->loop));
+    if (next != NULL) { /* the oldest waiter takes it, on its own timer */
+        ev_timer_stop(s->w->loop, &next->pool_wait);
+        ev_timer_set(&next->pool_wait, 0., 0.);
+        ev_timer_start(s->w->loop, &next->pool_wait);
+    }
 }
 
 bool session_pool_release(struct session *s)
@@ -227,6 +349,7 @@ bool session_pool_take(struct session *s, uint32_t idx)
     struct bconn *bc = pool_take(&s->w->conns, &k, s->lent[idx]);
     if (bc == NULL)
         return false;
+    wait_leave(s);
     bool own = s->lent[idx] != 0 && bc->lend == s->lent[idx];
     s->lent[idx] = 0;
     bc->owner = s;

@@ -141,6 +141,7 @@ struct backend_rt {
     _Atomic uint64_t passive_failures; /* backend_report_failure() calls */
     _Atomic uint64_t outstanding;      /* statements in flight now, over every worker */
     _Atomic uint64_t conns;            /* connections open now (connecting included) */
+    _Atomic uint32_t pool_waiters;     /* statements waiting for a connection (pool.h) */
     _Atomic uint32_t rtt_us; /* round trip of the monitor's COM_PING, an EWMA; 0 = not measured */
     struct backend_stat_slot slot[BACKEND_STAT_SLOTS];
 

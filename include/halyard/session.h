@@ -139,10 +139,17 @@ struct session {
     uint64_t lid;   /* LAST_INSERT_ID() as last read back (pool_mode = "transaction") */
     bool cmd_lid;   /* the command in flight reads or sets LAST_INSERT_ID() */
     int8_t cmd_xa;  /* it begins (1) or ends (-1) an XA transaction */
-    bool cmd_calc_found;       /* it uses SQL_CALC_FOUND_ROWS */
-    uint64_t found_rows;       /* FOUND_ROWS() after the previous statement, as halyard saw it */
-    int64_t row_count;         /* ROW_COUNT() after it */
-    uint64_t prev_stamp;       /* the stamp its connection took for it (struct bconn.stamp) */
+    bool cmd_calc_found; /* it uses SQL_CALC_FOUND_ROWS */
+    uint64_t found_rows; /* FOUND_ROWS() after the previous statement, as halyard saw it */
+    int64_t row_count;   /* ROW_COUNT() after it */
+    uint64_t prev_stamp; /* the stamp its connection took for it (struct bconn.stamp) */
+    /* waiting for a connection to a backend at its max_connections */
+    ev_timer pool_wait;
+    double pool_wait_until;            /* ev_now() when the wait ends in 1040 */
+    uint16_t pool_wait_idx;            /* the backend */
+    bool pool_waiting;                 /* in the worker's queue */
+    bool pool_wait_over;               /* the wait ended: the next attempt fails */
+    struct session *pw_next, *pw_prev; /* the worker's queue */
     uint16_t primary;          /* index of the primary in cfg->backends (follows the monitor) */
     uint64_t topo_gen;         /* backend_generation() when `primary` was last looked up */
     int wait_idx;              /* backend a waiting command was routed to, else -1 */

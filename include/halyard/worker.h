@@ -60,6 +60,9 @@ struct worker {
     struct listener_sock *ls;
     size_t n_ls;
     struct session *sessions; /* doubly linked through session.next/prev */
+    /* sessions waiting for a connection to a backend at its max_connections,
+     * oldest first (session_pool.c), through session.pw_next/pw_prev */
+    struct session *pool_waiters, *pool_waiters_tail;
     uint32_t n_sessions;
     atomic_bool stopping;     /* SIGTERM: accept nothing, finish what is in flight */
     atomic_bool force_stop;   /* shutdown timeout: close everything now */
