@@ -2075,6 +2075,7 @@ void session_next_command(struct session *s)
         case COM_RESET_CONNECTION:
             /* A fresh session everywhere: other backends reconnect when needed. */
             state_clear(s);
+            session_pool_reset(s);
             s->pinned = false;
             for (uint32_t i = 0; i < s->n_bc; i++) {
                 if (s->bc[i] != NULL && i != s->primary)

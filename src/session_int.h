@@ -145,6 +145,10 @@ bool session_pool_release(struct session *s);
  * to fail now. */
 bool session_pool_wait(struct session *s, uint32_t idx);
 void session_pool_init(struct session *s);
+/* COM_RESET_CONNECTION, COM_CHANGE_USER: a fresh session. The connections
+ * it gave back are taken as another session's from now on (brought all
+ * the way: LAST_INSERT_ID() 0, no warnings, no statements). */
+void session_pool_reset(struct session *s);
 /* The session ends: out of the wait queue. */
 void session_pool_forget(struct session *s);
 hy_status_t session_pool_resize(struct session *s, uint32_t n);

@@ -302,6 +302,7 @@ void login_finish(struct session *s)
         s->changing_user = false;
         bconn_close_all(s);
         state_clear(s);
+        session_pool_reset(s);
         s->pinned = false;
         s->status = SERVER_STATUS_AUTOCOMMIT;
         s->ro_idx = -1;

@@ -202,6 +202,25 @@ void session_pool_init(struct session *s)
     ev_init(&s->pool_wait, pool_wait_cb);
 }
 
+void session_pool_reset(struct session *s)
+{
+    s->lid = 0;
+    s->found_rows = 0;
+    s->row_count = 0;
+    s->prev_stamp = 0;
+    for (uint32_t i = 0; i < s->n_bc; i++) {
+        s->lent[i] = 0;
+        struct bconn *bc = s->bc[i];
+        if (bc != NULL) { /* the server resets it (or it is closed) */
+            bc->lid = 0;
+            bc->lid_dirty = false;
+            bc->diag_dirty = false;
+            bc->xa = false;
+            bc->found_rows = false;
+        }
+    }
+}
+
 void session_pool_forget(struct session *s)
 {
     wait_leave(s);

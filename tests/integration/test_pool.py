@@ -448,3 +448,25 @@ def test_the_wait_ends_in_1040_and_the_session_goes_on(cluster, start_halyard):
     finally:
         a.close()
         b.close()
+
+
+def test_reset_connection_is_a_fresh_session(cluster, pooled, schema):
+    import rawmysql
+    from test_core import raw_login
+    c = raw_login(pooled)
+    try:
+        c.query("SET @x = 1")
+        c.query(f"INSERT INTO {schema}.t (v) VALUES (30)")
+        assert c.value("SELECT LAST_INSERT_ID()") != "0"
+        c.query("SELECT 1/0")  # a warning: the connection stays with the session
+        assert c.command(rawmysql.COM_RESET_CONNECTION)[:1] == b"\x00"
+        assert c.value("SELECT @x") is None
+        assert c.value("SELECT LAST_INSERT_ID()") == "0"
+        assert c.value("SELECT @@warning_count") == "0"
+        c.query("SET @y = 2")
+        c.query(f"INSERT INTO {schema}.t (v) VALUES (31)")
+        # now given back between statements: reset without a connection
+        assert c.command(rawmysql.COM_RESET_CONNECTION)[:1] == b"\x00"
+        assert (c.value("SELECT @y"), c.value("SELECT LAST_INSERT_ID()")) == (None, "0")
+    finally:
+        c.close()
