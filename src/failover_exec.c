@@ -96,35 +96,21 @@ static bool run_failover(struct fx *fx, bool manual, uint64_t down_ms)
     if (!fx_make_primary(fx, nodes, c, pos, cfg->switchover_timeout_ms))
         goto out;
     fx_repoint_others(fx, nodes, c, old, -1);
-    char why[200];
-    snprintf(why, sizeof(why), "failover: %s replaces %s", nodes[c].name,
-             old >= 0 ? nodes[old].name : "(none)");
-    fx_publish_primary(fx, c, old, why);
-    fx_step(fx, LOG_LEVEL_WARN, "failover done: %s is the primary (%llu ms since the decision)",
-            nodes[c].name, (unsigned long long)(fx_now_ms() - fx->t0_ms));
+    fx_publish_done(fx, "failover", c, old, "primary");
     ok = true;
 out:
-    if (attempted)
-        status_count_failover(false, ok);
     /* An automatic attempt that did not get as far as promoting is tried
      * again at the next tick: only what changed something, and every
      * admin request, is a record. */
-    if (attempted || manual || fx->vetoed || (ok && vd.action == FAILOVER_FOLLOW)) {
-        const char *to = vd.candidate >= 0 ? cfg->backends[vd.candidate].name : NULL;
-        struct audit_procedure ap = {
-            .event = "failover",
-            .trigger = manual ? "admin" : "auto",
-            .backend = to,
-            .from = old >= 0 ? cfg->backends[old].name : NULL,
-            .to = ok ? to : (old >= 0 ? cfg->backends[old].name : NULL),
-            .reason = vd.reason,
-            .ok = ok,
-        };
-        fx_audit(fx, &ap);
-    }
-    backend_set_failover_busy(false);
-    fx_survey_end(fx, &sv);
-    return ok;
+    return fx_procedure_end(fx, &sv,
+                            &(struct fx_outcome){.manual = manual,
+                                                 .attempted = attempted,
+                                                 .record = attempted || manual || fx->vetoed ||
+                                                           (ok && vd.action == FAILOVER_FOLLOW),
+                                                 .ok = ok,
+                                                 .to = vd.candidate,
+                                                 .from = old,
+                                                 .reason = vd.reason});
 }
 
 static bool run_switchover(struct fx *fx, const char *target)
@@ -160,34 +146,14 @@ static bool run_switchover(struct fx *fx, const char *target)
     if (!fx_take_lock(fx, nodes, true))
         goto out;
     attempted = true; /* counted in halyard_failovers_total from here on */
-    int t = cfg->connect_timeout_ms;
     struct link *ol = &fx->links[old];
-    struct backend_rt *ort = cfg->backends[old].rt;
-
-    /* New writes wait (sessions look for a primary and find none). */
-    backend_set_failover_busy(true);
-    backend_mark_failover(ort);
-    backend_set_fenced(ort, true, "switchover: writes paused");
-    backend_set_role(ort, ROLE_REPLICA, "switchover: writes paused");
-    uint64_t t0 = fx_now_ms();
-    fx_wait_quiet(cfg, (size_t)old, HY_MIN(2000, cfg->switchover_timeout_ms));
-    fx_step(fx, LOG_LEVEL_INFO, "writes paused; statements in flight on %s done (%llu ms)",
-            nodes[old].name, (unsigned long long)(fx_now_ms() - t0));
-    t0 = fx_now_ms();
-    if (!fx_link_run(fx, ol, "SET GLOBAL read_only = 1", cfg->switchover_timeout_ms + t) ||
-        !fx_link_run(fx, ol, "SELECT @@gtid_binlog_pos", t)) {
-        fx_step(fx, LOG_LEVEL_ERROR, "%s: SET GLOBAL read_only = 1 failed: %s", nodes[old].name,
-                ol->err);
-        goto rollback;
-    }
     char pos[GTID_STR_MAX];
-    snprintf(pos, sizeof(pos), "%s", fx_link_cell(ol, 0) != NULL ? fx_link_cell(ol, 0) : "");
-    fx_step(fx, LOG_LEVEL_INFO, "%s is read_only at %s (%llu ms)", nodes[old].name, pos,
-            (unsigned long long)(fx_now_ms() - t0));
+    if (!fx_pause_writes(fx, nodes, (size_t)old, pos, sizeof(pos)))
+        goto rollback;
     if (!fx_make_primary(fx, nodes, c, pos, cfg->switchover_timeout_ms))
         goto rollback;
     fx_repoint_others(fx, nodes, c, old, -1);
-    t0 = fx_now_ms();
+    uint64_t t0 = fx_now_ms();
     if (cfg->replication_user[0] == '\0') {
         fx_step(fx, LOG_LEVEL_WARN,
                 "%s stays read_only outside replication: set replication_user to make it a replica",
@@ -199,41 +165,14 @@ static bool run_switchover(struct fx *fx, const char *target)
         fx_step(fx, LOG_LEVEL_ERROR, "%s: making it a replica of %s failed: %s", nodes[old].name,
                 nodes[c].name, ol->err);
     }
-    char why[200];
-    snprintf(why, sizeof(why), "switchover: %s replaces %s", nodes[c].name, nodes[old].name);
-    fx_publish_primary(fx, c, old, why);
-    fx_step(fx, LOG_LEVEL_WARN, "switchover done: %s is the primary (%llu ms)", nodes[c].name,
-            (unsigned long long)(fx_now_ms() - fx->t0_ms));
+    fx_publish_done(fx, "switchover", c, old, "primary");
     ok = true;
     goto out;
 
 rollback:
-    if (fx_link_run(fx, ol, "SET GLOBAL read_only = 0", t))
-        fx_step(fx, LOG_LEVEL_WARN, "rolled back: %s is writable again", nodes[old].name);
-    else
-        fx_step(fx, LOG_LEVEL_ERROR, "rollback: SET GLOBAL read_only = 0 on %s failed: %s",
-                nodes[old].name, ol->err);
-    backend_mark_failover(ort);
-    backend_set_fenced(ort, false, "switchover rolled back");
-    backend_set_role(ort, ROLE_PRIMARY, "switchover rolled back");
+    fx_resume_writes(fx, nodes, (size_t)old);
 out:
-    if (attempted)
-        status_count_failover(true, ok);
-    {
-        const char *to = vd.candidate >= 0 ? cfg->backends[vd.candidate].name : NULL;
-        const char *from = old >= 0 ? cfg->backends[old].name : NULL;
-        struct audit_procedure ap = {.event = "switchover",
-                                     .trigger = "admin",
-                                     .backend = to != NULL ? to : target,
-                                     .from = from,
-                                     .to = ok ? to : from,
-                                     .reason = vd.reason,
-                                     .ok = ok};
-        fx_audit(fx, &ap);
-    }
-    backend_set_failover_busy(false);
-    fx_survey_end(fx, &sv);
-    return ok;
+    return fx_switchover_end(fx, &sv, attempted, ok, vd.candidate, old, target, vd.reason);
 }
 
 /* A reachable backend outside replication beside the primary: fence it,
@@ -419,6 +358,10 @@ static void tick(struct fx *fx)
      * writable nodes: none of it runs. */
     if (cfg->cluster == CLUSTER_GALERA)
         return;
+    if (cfg->cluster == CLUSTER_DUAL_MASTER) {
+        fx_dual_tick(fx);
+        return;
+    }
     struct failover_node *nodes = calloc(nb, sizeof(*nodes));
     if (nodes == NULL)
         return;
@@ -433,26 +376,7 @@ static void tick(struct fx *fx)
             backend_set_fenced(rt, false, "replicates again");
     }
 
-    if (p >= 0 && !nodes[p].reachable) {
-        if (fx->down_idx != p) {
-            fx->down_idx = p;
-            fx->down_since_ms = now;
-            char action[160];
-            if (cfg->failover_auto)
-                snprintf(action, sizeof(action),
-                         "failover after failover_delay_ms (%d ms) if a majority agrees",
-                         cfg->failover_delay_ms);
-            else
-                snprintf(action, sizeof(action), "failover = off: writes wait for an operator");
-            events_emit(EVENT_PRIMARY_LOST, cfg->backends[p].name, "reachable", "unreachable",
-                        "the primary does not answer the health checks", action);
-        }
-    } else {
-        if ((fx->down_idx >= 0 || fx->no_majority) && fx->cut_off_idx < 0)
-            backend_set_failover_note(NULL); /* a cut-off primary's note stays while it holds */
-        fx->down_idx = -1;
-        fx->no_majority = fx->quiet = false;
-    }
+    fx_track_primary(fx, p, p >= 0 && nodes[p].reachable, now);
     if (cut_off_check(fx, nodes, p, now)) {
         free(nodes);
         return;
@@ -478,15 +402,7 @@ static void tick(struct fx *fx)
             fx->no_majority = false;
             backend_set_failover_note(NULL);
         } else {
-            /* Two halyards that each got the lock on half of the servers
-             * would meet again at every tick: try again after a random
-             * 100-500 ms. Without a majority in reach, once a second. */
-            uint64_t wait = (fx->no_majority ? 1000 : 100) + (uint64_t)(rand_r(&fx->seed) % 400);
-            if (fx->vetoed)
-                wait = 5000; /* the operator's command said no: ask again, not in a loop */
-            fx->next_try_ms = fx_now_ms() + wait;
-            fx_step(fx, LOG_LEVEL_WARN, "failover not done; trying again in %llu ms",
-                    (unsigned long long)wait);
+            fx_retry_later(fx);
         }
         fx->quiet = false;
         free(nodes);
@@ -574,6 +490,12 @@ static void *fx_main(void *arg)
                         "wsrep state; drain a node to move it)",
                         kind == FAILOVER_REQ_SWITCHOVER ? "switchover" : "failover");
                 ok = false;
+            } else if (fx->cfg->cluster == CLUSTER_DUAL_MASTER) {
+                fx_step(fx, LOG_LEVEL_WARN, "%s requested%s%s",
+                        kind == FAILOVER_REQ_SWITCHOVER ? "switchover" : "failover",
+                        target[0] ? " to " : "", target);
+                ok = kind == FAILOVER_REQ_SWITCHOVER ? fx_dual_switchover(fx, target)
+                                                     : fx_dual_failover(fx, true, 0);
             } else if (kind == FAILOVER_REQ_SWITCHOVER) {
                 fx_step(fx, LOG_LEVEL_WARN, "switchover requested%s%s", target[0] ? " to " : "",
                         target);

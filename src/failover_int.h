@@ -5,11 +5,12 @@
  *   failover_exec.c   the thread: requests, the tick, the replication
  *                     procedures (failover, switchover, rejoin, the fence of
  *                     a cut-off primary)
+ *   failover_dual.c   cluster = "dual-master": its tick and procedures
  *   failover_steps.c  what procedures are made of: links to the servers,
  *                     the survey, the lock, promotion and fencing steps, the
  *                     log of steps and the audit record
  *
- * Calls go downward: failover_exec.c -> failover_steps.c.
+ * Calls go downward: failover_exec.c -> failover_dual.c -> failover_steps.c.
  */
 #ifndef HALYARD_FAILOVER_INT_H
 #define HALYARD_FAILOVER_INT_H
@@ -123,6 +124,7 @@ void fx_survey_end(struct fx *fx, struct survey *sv);
 void fx_probe(struct fx *fx, struct failover_node *nodes, struct gtid_pos *states);
 void fx_view_from_monitor(const struct config *cfg, struct failover_node *nodes);
 int fx_current_primary(const struct config *cfg);
+void fx_track_primary(struct fx *fx, int p, bool reachable, uint64_t now);
 
 /* Steps. */
 void fx_sql_quote(char *out, size_t len, const char *s);
@@ -137,9 +139,37 @@ bool fx_apply_relay_log(struct fx *fx, const struct failover_node *nodes, size_t
 bool fx_make_primary(struct fx *fx, const struct failover_node *nodes, size_t c,
                      const char *wait_pos, int wait_ms);
 void fx_publish_primary(struct fx *fx, size_t c, int old, const char *why);
+void fx_publish_done(struct fx *fx, const char *procedure, size_t c, int old, const char *what);
 bool fx_pre_failover_allows(struct fx *fx, const char *procedure, bool manual, int old, size_t c,
                             const char *reason);
 void fx_wait_quiet(const struct config *cfg, size_t i, int ms);
+void fx_retry_later(struct fx *fx);
+
+/* How a failover or switchover ended, for fx_procedure_end(). */
+struct fx_outcome {
+    bool switchover; /* else a failover */
+    bool manual;     /* asked by the admin socket */
+    bool attempted;  /* it got as far as changing something: counted */
+    bool record;     /* audited */
+    bool ok;
+    int to, from;       /* backends; -1 = none */
+    const char *target; /* the name asked for, when `to` is none */
+    const char *reason;
+};
+bool fx_procedure_end(struct fx *fx, struct survey *sv, const struct fx_outcome *o);
+bool fx_switchover_end(struct fx *fx, struct survey *sv, bool attempted, bool ok, int to, int from,
+                       const char *target, const char *reason);
+bool fx_pause_writes(struct fx *fx, const struct failover_node *nodes, size_t old, char *pos,
+                     size_t poslen);
+void fx_resume_writes(struct fx *fx, const struct failover_node *nodes, size_t old);
 bool fx_read_only_procedure(struct fx *fx, size_t i, bool on, struct audit_procedure *ap);
+
+/* ---- failover_dual.c ---- */
+
+/* cluster = "dual-master": one look at the pair after a monitor round. */
+void fx_dual_tick(struct fx *fx);
+/* Admin requests for the pair; true when done. */
+bool fx_dual_switchover(struct fx *fx, const char *target);
+bool fx_dual_failover(struct fx *fx, bool manual, uint64_t down_ms);
 
 #endif /* HALYARD_FAILOVER_INT_H */

@@ -719,3 +719,149 @@ bool fx_read_only_procedure(struct fx *fx, size_t i, bool on, struct audit_proce
     fx_audit(fx, ap);
     return ap->ok;
 }
+
+/* The primary `p` (-1 = none) is `reachable` or not at `now`: since when it
+ * has been lost (fx->down_idx, down_since_ms), announced once
+ * (primary_lost); a refusal's note is withdrawn when it answers again. */
+void fx_track_primary(struct fx *fx, int p, bool reachable, uint64_t now)
+{
+    const struct config *cfg = fx->cfg;
+    if (p >= 0 && !reachable) {
+        if (fx->down_idx != p) {
+            fx->down_idx = p;
+            fx->down_since_ms = now;
+            char action[160];
+            if (cfg->failover_auto)
+                snprintf(action, sizeof(action),
+                         "failover after failover_delay_ms (%d ms) if a majority agrees",
+                         cfg->failover_delay_ms);
+            else
+                snprintf(action, sizeof(action), "failover = off: writes wait for an operator");
+            events_emit(EVENT_PRIMARY_LOST, cfg->backends[p].name, "reachable", "unreachable",
+                        "the primary does not answer the health checks", action);
+        }
+    } else {
+        if ((fx->down_idx >= 0 || fx->no_majority) && fx->cut_off_idx < 0)
+            backend_set_failover_note(NULL); /* a cut-off primary's note stays while it holds */
+        fx->down_idx = -1;
+        fx->no_majority = fx->quiet = false;
+    }
+}
+
+/* The first half of a switchover from `old`: new writes wait (sessions look
+ * for a primary and find none), statements in flight there finish (bounded),
+ * then read_only = 1; its @@gtid_binlog_pos then, what the new primary must
+ * apply, in pos. False when it could not be made read-only: undo with
+ * fx_resume_writes(). */
+bool fx_pause_writes(struct fx *fx, const struct failover_node *nodes, size_t old, char *pos,
+                     size_t poslen)
+{
+    const struct config *cfg = fx->cfg;
+    int t = cfg->connect_timeout_ms;
+    struct link *ol = &fx->links[old];
+    struct backend_rt *ort = cfg->backends[old].rt;
+    backend_set_failover_busy(true);
+    backend_mark_failover(ort);
+    backend_set_fenced(ort, true, "switchover: writes paused");
+    backend_set_role(ort, ROLE_REPLICA, "switchover: writes paused");
+    uint64_t t0 = fx_now_ms();
+    fx_wait_quiet(cfg, old, HY_MIN(2000, cfg->switchover_timeout_ms));
+    fx_step(fx, LOG_LEVEL_INFO, "writes paused; statements in flight on %s done (%llu ms)",
+            nodes[old].name, (unsigned long long)(fx_now_ms() - t0));
+    t0 = fx_now_ms();
+    if (!fx_link_run(fx, ol, "SET GLOBAL read_only = 1", cfg->switchover_timeout_ms + t) ||
+        !fx_link_run(fx, ol, "SELECT @@gtid_binlog_pos", t)) {
+        fx_step(fx, LOG_LEVEL_ERROR, "%s: SET GLOBAL read_only = 1 failed: %s", nodes[old].name,
+                ol->err);
+        return false;
+    }
+    snprintf(pos, poslen, "%s", fx_link_cell(ol, 0) != NULL ? fx_link_cell(ol, 0) : "");
+    fx_step(fx, LOG_LEVEL_INFO, "%s is read_only at %s (%llu ms)", nodes[old].name, pos,
+            (unsigned long long)(fx_now_ms() - t0));
+    return true;
+}
+
+/* Undo fx_pause_writes(): `old` writable and the primary again. */
+void fx_resume_writes(struct fx *fx, const struct failover_node *nodes, size_t old)
+{
+    struct link *ol = &fx->links[old];
+    struct backend_rt *ort = fx->cfg->backends[old].rt;
+    if (fx_link_run(fx, ol, "SET GLOBAL read_only = 0", fx->cfg->connect_timeout_ms))
+        fx_step(fx, LOG_LEVEL_WARN, "rolled back: %s is writable again", nodes[old].name);
+    else
+        fx_step(fx, LOG_LEVEL_ERROR, "rollback: SET GLOBAL read_only = 0 on %s failed: %s",
+                nodes[old].name, ol->err);
+    backend_mark_failover(ort);
+    backend_set_fenced(ort, false, "switchover rolled back");
+    backend_set_role(ort, ROLE_PRIMARY, "switchover rolled back");
+}
+
+/* An automatic failover that was not done: try again after a random
+ * 100-500 ms, since two halyards that each got the lock on half of the
+ * servers would meet again at every tick. Without a majority in reach,
+ * once a second; after a veto by alerts.pre_failover, in 5 s (ask again,
+ * not in a loop). */
+void fx_retry_later(struct fx *fx)
+{
+    uint64_t wait = (fx->no_majority ? 1000 : 100) + (uint64_t)(rand_r(&fx->seed) % 400);
+    if (fx->vetoed)
+        wait = 5000;
+    fx->next_try_ms = fx_now_ms() + wait;
+    fx_step(fx, LOG_LEVEL_WARN, "failover not done; trying again in %llu ms",
+            (unsigned long long)wait);
+}
+
+/* The end of a failover or switchover: counted in halyard_failovers_total
+ * once it was attempted, audited when it is a record (the caller says), the
+ * sessions' writes resumed, the links closed. Returns o->ok. */
+bool fx_procedure_end(struct fx *fx, struct survey *sv, const struct fx_outcome *o)
+{
+    const struct config *cfg = fx->cfg;
+    if (o->attempted)
+        status_count_failover(o->switchover, o->ok);
+    if (o->record) {
+        const char *to = o->to >= 0 ? cfg->backends[o->to].name : NULL;
+        const char *from = o->from >= 0 ? cfg->backends[o->from].name : NULL;
+        struct audit_procedure ap = {.event = o->switchover ? "switchover" : "failover",
+                                     .trigger = o->manual ? "admin" : "auto",
+                                     .backend = to != NULL ? to : o->target,
+                                     .from = from,
+                                     .to = o->ok ? to : from,
+                                     .reason = o->reason,
+                                     .ok = o->ok};
+        fx_audit(fx, &ap);
+    }
+    backend_set_failover_busy(false);
+    fx_survey_end(fx, sv);
+    return o->ok;
+}
+
+/* The procedure's last step: writes go to c now, in place of old (-1 =
+ * none), published with the reason "<procedure>: c replaces old"; `what`
+ * is what c is called ("primary", "active"). */
+void fx_publish_done(struct fx *fx, const char *procedure, size_t c, int old, const char *what)
+{
+    const struct config *cfg = fx->cfg;
+    const char *oldn = old >= 0 ? cfg->backends[old].name : "(none)";
+    char why[200];
+    snprintf(why, sizeof(why), "%s: %s replaces %s", procedure, cfg->backends[c].name, oldn);
+    fx_publish_primary(fx, c, old, why);
+    fx_step(fx, LOG_LEVEL_WARN, "%s done: %s is the %s (%llu ms since the decision)", procedure,
+            cfg->backends[c].name, what, (unsigned long long)(fx_now_ms() - fx->t0_ms));
+}
+
+/* fx_procedure_end() for an admin's switchover. */
+bool fx_switchover_end(struct fx *fx, struct survey *sv, bool attempted, bool ok, int to, int from,
+                       const char *target, const char *reason)
+{
+    return fx_procedure_end(fx, sv,
+                            &(struct fx_outcome){.switchover = true,
+                                                 .manual = true,
+                                                 .attempted = attempted,
+                                                 .record = true,
+                                                 .ok = ok,
+                                                 .to = to,
+                                                 .from = from,
+                                                 .target = target,
+                                                 .reason = reason});
+}
