@@ -325,6 +325,8 @@ void fx_dual_tick(struct fx *fx)
     int p = fx_current_primary(cfg);
     uint64_t now = fx_now_ms();
     fx_track_primary(fx, p, p >= 0 && fn[p].reachable, now);
+    if (fx_cut_off_check(fx, fn, p, now))
+        return;
     struct dual_node dn[2];
     dual_nodes(cfg, fn, NULL, p, dn);
     struct dual_view v = {.nodes = dn,

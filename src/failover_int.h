@@ -6,11 +6,14 @@
  *                     procedures (failover, switchover, rejoin, the fence of
  *                     a cut-off primary)
  *   failover_dual.c   cluster = "dual-master": its tick and procedures
+ *   failover_cutoff.c the fence of a primary cut off from the majority, and
+ *                     its return (both cluster types)
  *   failover_steps.c  what procedures are made of: links to the servers,
  *                     the survey, the lock, promotion and fencing steps, the
  *                     log of steps and the audit record
  *
- * Calls go downward: failover_exec.c -> failover_dual.c -> failover_steps.c.
+ * Calls go downward: failover_exec.c -> failover_dual.c -> failover_cutoff.c
+ * -> failover_steps.c.
  */
 #ifndef HALYARD_FAILOVER_INT_H
 #define HALYARD_FAILOVER_INT_H
@@ -86,7 +89,7 @@ struct fx {
     bool no_majority;
     bool quiet;
     bool vetoed;              /* the procedure that just ran was vetoed by alerts.pre_failover */
-    int cut_off_idx;          /* the primary cut_off_check() fenced; -1 = none */
+    int cut_off_idx;          /* the primary fx_cut_off_check() fenced; -1 = none */
     uint64_t last_cut_off_ms; /* its last look */
     size_t last_got, last_voters;
 };
@@ -163,6 +166,10 @@ bool fx_pause_writes(struct fx *fx, const struct failover_node *nodes, size_t ol
                      size_t poslen);
 void fx_resume_writes(struct fx *fx, const struct failover_node *nodes, size_t old);
 bool fx_read_only_procedure(struct fx *fx, size_t i, bool on, struct audit_procedure *ap);
+
+/* ---- failover_cutoff.c ---- */
+
+bool fx_cut_off_check(struct fx *fx, const struct failover_node *mon, int p, uint64_t now);
 
 /* ---- failover_dual.c ---- */
 

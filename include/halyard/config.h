@@ -140,7 +140,7 @@ struct config_backend {
     struct backend_rt *rt;
 };
 
-/* fence_cut_off_primary (failover_exec.c, cut_off_check) */
+/* fence_cut_off_primary (failover_cutoff.c, fx_cut_off_check) */
 enum fence_cut_off {
     FENCE_CUT_OFF_WITH_ZONES = 0, /* when this halyard has a zone */
     FENCE_CUT_OFF_ALWAYS,

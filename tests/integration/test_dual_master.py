@@ -254,3 +254,31 @@ def test_two_halyards_never_both_write(start_dual_halyard, dual, tmp_path):
     both = [s for s in seen if s[1] == 0 and s[2] == 0]
     assert all(s[0] > t_kill for s in both), both[:3]
     print(f"\nboth servers writable (node0 just restarted) for {len(both)} samples of 20 ms")
+
+
+def test_active_cut_off_is_fenced_until_the_majority_is_back(start_dual_halyard, dual, tmp_path):
+    """halyard reaches the active but neither the standby nor the witness:
+    the other side could promote the standby, so the active is made
+    read-only (fence_cut_off_primary); when they are back and nobody was
+    promoted, it takes writes again."""
+    h, conf = start(start_dual_halyard, tmp_path, fence_cut_off_primary="always",
+                    failover_write_wait_ms=300)
+    table = make_table(dual, "cut")
+    dual.kill(1)
+    dual.kill(2)
+    wait_until(lambda: read_only(dual, 0) == 1, 10, what="node0 fenced while cut off")
+    try:
+        h.sql(f"INSERT INTO {table} (id, w) VALUES (1, 0)")
+        raise AssertionError("a write went through while the active was cut off")
+    except pymysql.MySQLError as e:
+        assert e.args[0] != 1290, e  # halyard's refusal, not the server's
+    h.wait_log(r"reaches the primary node0 but only 1 of the 3 servers", timeout=5)
+    dual.start_node(1)
+    dual.start_node(2)
+    wait_until(lambda: read_only(dual, 0) == 0, 15, what="node0 writable again")
+    wait_until(lambda: roles(h)["node0"] == "primary" and not backends(h)["node0"]["fenced"], 10,
+               what="node0 the active in halyard again")
+    assert writer_sid(h, table, 2) == dual.server_id(0)
+    assert read_only(dual, 1) == 1
+    unfence = wait_audit(conf["audit_log"], "unfence", ok=True)
+    assert unfence["backend"] == "node0", unfence
