@@ -249,8 +249,11 @@ const struct config_key config_keys[] = {
     {"cluster", CONFIG_STRING, "replication", 0, 0,
      "what kind of cluster the backends form: replication (one primary, replicas, failover) or "
      "galera (every node writable; halyard writes to max_writers of them, picked by priority "
-     "then name, from their wsrep state; needs monitor.user)",
-     "replication|galera"},
+     "then name, from their wsrep state; needs monitor.user) or dual-master (two backends that "
+     "replicate from each other: writes go to the one with read_only off, the active, the other "
+     "serves reads; failover makes the standby writable without repointing; needs monitor.user, "
+     "and a witness for failover = auto)",
+     "replication|galera|dual-master"},
     {"max_writers", CONFIG_INT, "1", 1, 64,
      "cluster = galera: how many Synced nodes hold the writer role at once (sessions write to "
      "the first usable one in config order)", NULL},
@@ -1889,8 +1892,10 @@ static hy_status_t fill_config(struct loader *ld, struct config *cfg, config_set
     cfg->replica_fallback_error = strcmp(get_str(root, "replica_fallback"), "error") == 0;
     cfg->digest_max_entries = (int)get_int(root, "digest_max_entries");
     cfg->max_replication_lag = (int)get_int(root, "max_replication_lag");
-    cfg->cluster =
-        strcmp(get_str(root, "cluster"), "galera") == 0 ? CLUSTER_GALERA : CLUSTER_REPLICATION;
+    const char *ct = get_str(root, "cluster");
+    cfg->cluster = strcmp(ct, "galera") == 0        ? CLUSTER_GALERA
+                   : strcmp(ct, "dual-master") == 0 ? CLUSTER_DUAL_MASTER
+                                                    : CLUSTER_REPLICATION;
     cfg->max_writers = (int)get_int(root, "max_writers");
     cfg->writer_is_also_reader = get_bool(root, "writer_is_also_reader");
     const char *zr = get_str(root, "zone_reads");
@@ -1952,6 +1957,22 @@ static hy_status_t fill_config(struct loader *ld, struct config *cfg, config_set
             return fail(ld, config_setting_get_member(root, "cluster"), "cluster",
                         "cluster = \"galera\" needs the health checks (the writer is picked "
                         "from the nodes' wsrep state): set monitor.user");
+    }
+    if (cfg->cluster == CLUSTER_DUAL_MASTER) {
+        config_setting_t *ct_set = config_setting_get_member(root, "cluster");
+        if (cfg->n_backends != 2)
+            return fail(ld, ct_set, "cluster",
+                        "cluster = \"dual-master\" needs exactly two backends, not %zu",
+                        cfg->n_backends);
+        if (cfg->monitor.user[0] == '\0')
+            return fail(ld, ct_set, "cluster",
+                        "cluster = \"dual-master\" needs the health checks (the active is the "
+                        "backend with read_only off): set monitor.user");
+        /* Two voters alone never make a majority once one is lost. */
+        if (cfg->failover_auto && cfg->n_witnesses == 0)
+            return fail(ld, config_setting_get_member(root, "failover"), "failover",
+                        "failover = \"auto\" with cluster = \"dual-master\" needs a witness: "
+                        "two servers alone are never a majority once one is lost");
     }
     return HY_OK;
 }

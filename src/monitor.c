@@ -22,6 +22,7 @@
 
 #include "halyard/classify.h"
 #include "halyard/events.h"
+#include "halyard/dualmaster.h"
 #include "halyard/galera.h"
 #include "halyard/log.h"
 #include "halyard/monitor.h"
@@ -278,6 +279,11 @@ static bool galera(const struct monitor *m)
     return m->cfg->cluster == CLUSTER_GALERA;
 }
 
+static bool dual_master(const struct monitor *m)
+{
+    return m->cfg->cluster == CLUSTER_DUAL_MASTER;
+}
+
 static void recheck_cb(struct ev_loop *loop, ev_timer *t, int revents);
 static void start_check(struct monitor_backend *mb, bool in_round);
 
@@ -477,6 +483,31 @@ static bool failover_stale(const struct monitor *m, const struct monitor_backend
     return at != 0 && mb->seen && mb->check_started * 1e6 < (double)at;
 }
 
+/* cluster = dual-master: the active of the pair (dualmaster.h) from what
+ * the servers said. A check that started before failover changed a
+ * backend's role saw the server as it was: the role failover gave stands. */
+static int dual_pick(const struct monitor *m, size_t n, int cur)
+{
+    struct dual_node nodes[2] = {{0}};
+    n = HY_MIN(n, HY_ARRAY_SIZE(nodes));
+    for (size_t i = 0; i < n; i++) {
+        const struct monitor_backend *mb = m->mb[i];
+        nodes[i] = (struct dual_node){.name = ""};
+        if (mb == NULL)
+            continue;
+        nodes[i].name = mb->be->name;
+        nodes[i].down = mb->track.health == BACKEND_DOWN;
+        nodes[i].reachable = mb->seen && mb->ok && !nodes[i].down;
+        nodes[i].read_only = mb->read_only;
+        nodes[i].fenced = atomic_load(&mb->rt->fenced);
+        if (failover_stale(m, mb)) {
+            nodes[i].reachable = true;
+            nodes[i].read_only = backend_role(mb->rt) != ROLE_PRIMARY;
+        }
+    }
+    return dual_pick_active(nodes, n, cur);
+}
+
 /* Roles from what the servers said (see "roles" in monitor.h). Returns
  * true when a role changed. */
 static bool update_roles(struct monitor *m)
@@ -504,7 +535,7 @@ static bool update_roles(struct monitor *m)
         if (cur < 0 && backend_role(mb->rt) == ROLE_PRIMARY && !atomic_load(&mb->rt->fenced))
             cur = (int)i;
     }
-    int pick = monitor_pick_primary(in, n, cur);
+    int pick = dual_master(m) ? dual_pick(m, n, cur) : monitor_pick_primary(in, n, cur);
     bool changed = false;
     for (size_t i = 0; i < n; i++) {
         struct monitor_backend *mb = m->mb[i];
@@ -517,7 +548,9 @@ static bool update_roles(struct monitor *m)
         char why[240];
         if ((int)i == pick) {
             if (old != ROLE_PRIMARY) {
-                snprintf(why, sizeof(why), "read_only off and not replicating from the cluster%s%s",
+                snprintf(why, sizeof(why), "%s%s%s",
+                         dual_master(m) ? "read_only off: the active of the pair"
+                                        : "read_only off and not replicating from the cluster",
                          cur >= 0 && cur != pick ? "; it replaces " : "",
                          cur >= 0 && cur != pick ? m->mb[cur]->be->name : "");
                 backend_set_role(mb->rt, ROLE_PRIMARY, why);
@@ -700,7 +733,10 @@ static bool feed(struct monitor_backend *mb, bool ok, const char *error)
              * data on this side, as old as the time since. */
             chk.orphan = true;
             chk.lag_ms = HY_MAX((int64_t)(ev_now(m->loop) * 1000.0) - cut_off / 1000, 0);
-        } else if (mb->writable_outside || !r->replicating) {
+        } else if (mb->writable_outside || !r->replicating ||
+                   (dual_master(m) && atomic_load(&mb->rt->fenced))) {
+            /* A dual-master server halyard fenced serves no reads until
+             * it is the standby again (failover_dual.c). */
             chk.stale = true;
         } else {
             chk.lag_ms = r->lag_s >= 0 ? r->lag_s * 1000 : -1;

@@ -116,6 +116,7 @@ struct config_user {
 enum cluster_type {
     CLUSTER_REPLICATION = 0,
     CLUSTER_GALERA,
+    CLUSTER_DUAL_MASTER,
 };
 
 struct config_backend {
@@ -139,7 +140,7 @@ struct config_backend {
     struct backend_rt *rt;
 };
 
-/* fence_cut_off_primary (failover_exec.c, cut_off_check) */
+/* fence_cut_off_primary (failover_cutoff.c, fx_cut_off_check) */
 enum fence_cut_off {
     FENCE_CUT_OFF_WITH_ZONES = 0, /* when this halyard has a zone */
     FENCE_CUT_OFF_ALWAYS,
@@ -317,8 +318,10 @@ struct config {
     char *instance_name; /* resolved: "" in the file = host name:first listener port */
     struct config_alerts alerts;
 
-    /* cluster type: replication (a primary and replicas, failover.h) or
-     * galera (every node writable, one writer picked by galera.h). One
+    /* cluster type: replication (a primary and replicas, failover.h),
+     * galera (every node writable, one writer picked by galera.h) or
+     * dual-master (two servers replicating from each other, one of them
+     * writable: dualmaster.h). One
      * top-level setting for now; a per-group one can take over later. */
     enum cluster_type cluster;
     int max_writers;            /* galera: nodes that take writes at once */

@@ -1,5 +1,6 @@
 """pytest fixtures for halyard's integration tests.
 
+    dual           a dual-master pair + witness (tools/cluster --dual-master)
     cluster        a real MariaDB primary + 2 replicas (tools/cluster), started
                    once per session on test ports and healed before each test
                    (stopped nodes started again, replica delays cleared)
@@ -23,7 +24,7 @@ import signal
 
 import pytest
 
-from util import REPO, Cluster, GaleraCluster, Halyard, free_port, render_conf
+from util import REPO, Cluster, DualCluster, GaleraCluster, Halyard, free_port, render_conf
 
 TEST_PORT = int(os.environ.get("HALYARD_TEST_PORT", "23310"))
 
@@ -105,6 +106,29 @@ def galera_session():
 def galera(galera_session):
     galera_session.heal()
     return galera_session
+
+
+@pytest.fixture(scope="session")
+def dual_session():
+    """A dual-master pair and its witness (tools/cluster --dual-master) on
+    HALYARD_TEST_PORT+77 to +79, started on first use. Tests use `dual`,
+    which rebuilds it when a test changed its roles."""
+    port = TEST_PORT + 77
+    base = f"/tmp/halyard-dual-{os.geteuid()}-{TEST_PORT}"
+    yield from _locked_cluster(base, lambda: DualCluster(base, port))
+
+
+@pytest.fixture
+def dual(dual_session):
+    dual_session.heal()
+    return dual_session
+
+
+@pytest.fixture
+def start_dual_halyard(dual, tmp_path):
+    """start_halyard (below) in front of the dual-master pair, with
+    cluster = "dual-master" and node2 as the witness."""
+    yield from _halyard_factory(dual, tmp_path)
 
 
 @pytest.fixture

@@ -59,14 +59,14 @@ class Load:
     once the server acknowledged it. Failed statements are kept with their
     time; a broken connection is opened again."""
 
-    def __init__(self, h, table, writers=4):
+    def __init__(self, h, table, writers=4, first_writer=1):
         self.h, self.table = h, table
         self.stop_ev = threading.Event()
         self.acked = []  # (id, sent, answered)
         self.errors = []  # (time, message)
         self.lock = threading.Lock()
         self.threads = [threading.Thread(target=self.run, args=(w,), daemon=True)
-                        for w in range(1, writers + 1)]
+                        for w in range(first_writer, first_writer + writers)]
 
     def __enter__(self):
         for t in self.threads:

@@ -504,6 +504,54 @@ class GaleraCluster(Cluster):
                    timeout=60, what="every Galera node Synced in a full Primary component")
 
 
+class DualCluster(Cluster):
+    """A dual-master pair started by tools/cluster --dual-master --semisync
+    in `base`: node0 (the active, read_only=0) and node1 (the standby,
+    read_only=1) replicate from each other; node2 is a standalone server,
+    the pair's failover witness. Node i serves SQL on port+i."""
+
+    def __init__(self, base, port):
+        super().__init__(base, port, replicas=2, semisync=True, tls=False)
+
+    def start(self):
+        self.tool("--port", self.base_port, "--dual-master", "--semisync", "start")
+        with open(os.path.join(self.base, "cluster.json")) as f:
+            self.layout = json.load(f)
+
+    @property
+    def replicas(self):
+        return [1]
+
+    def sync(self, timeout=10.0, nodes=None, source=0):
+        """Wait until the other server of the pair has applied source's binlog."""
+        pos = self.value(source, "SELECT @@gtid_binlog_pos")
+        other = 1 - source
+        got = self.value(other, "SELECT MASTER_GTID_WAIT(%s, %s)", (pos, timeout))
+        assert got == 0, f"node{other} did not reach GTID {pos} within {timeout}s"
+
+    def topology_ok(self, running_only=False):
+        """node0 writable, node1 read_only, each replicating from the other
+        with both threads running; node2 up."""
+        try:
+            for i, ro_want in ((0, 0), (1, 1)):
+                st = self.slave_status(i)
+                if (self.value(i, "SELECT @@read_only") != ro_want or not st
+                        or st.get("Master_Port") != self.port(1 - i)
+                        or st.get("Slave_IO_Running") != "Yes"
+                        or st.get("Slave_SQL_Running") != "Yes"):
+                    return False
+            self.value(2, "SELECT 1")
+        except pymysql.MySQLError:
+            return False
+        return True
+
+    def heal(self):
+        """The pair as tools/cluster made it, rebuilt from scratch (about 2 s)
+        when a test changed it."""
+        if not self.topology_ok():
+            self.rebuild()
+
+
 def default_halyard_settings(cluster, port):
     """The config every test starts from: one listener, user app, the cluster's nodes."""
     backends = []
@@ -515,6 +563,13 @@ def default_halyard_settings(cluster, port):
         backends.append({"name": n["name"], "address": n.get("host") or "127.0.0.1", "port": n["port"],
                          "role": role})
     extra = {"cluster": "galera"} if galera else {}
+    if isinstance(cluster, DualCluster):
+        # The pair are the backends; node2 votes in the failover lock.
+        witness = backends.pop()
+        extra = {"cluster": "dual-master",
+                 "witnesses": [{"name": "witness", "address": witness["address"],
+                                "port": witness["port"]}]}
+        backends[0]["role"], backends[1]["role"] = "primary", "replica"
     if os.environ.get("HALYARD_TEST_POOL_MODE"):  # the whole suite under one pool_mode
         extra["pool_mode"] = os.environ["HALYARD_TEST_POOL_MODE"]
     return {

@@ -362,6 +362,30 @@ static const struct config_case cases[] = {
     {"galera with auto_rejoin",
      BASE "cluster = \"galera\";\nmonitor = { user = \"monitor\"; };\nauto_rejoin = true;\n",
      "t.conf:6: auto_rejoin: does not apply to cluster = \"galera\""},
+    /* ---- cluster = dual-master ---- */
+    {"dual-master",
+     LISTENERS USERS "backends = ( " B_OK ", " BKD(
+         "\"db2\"", "\"127.0.0.1\"", "3311", "\"replica\"",
+         "") " );\n"
+             "cluster = \"dual-master\";\nmonitor = { user = \"monitor\"; };\nfailover = "
+             "\"auto\";\n"
+             "witnesses = ( { name = \"w\"; address = \"127.0.0.1\"; port = 3312; } );\n",
+     NULL},
+    {"dual-master with one backend",
+     BASE "cluster = \"dual-master\";\nmonitor = { user = \"monitor\"; };\n",
+     "t.conf:4: cluster: cluster = \"dual-master\" needs exactly two backends, not 1"},
+    {"dual-master without monitor",
+     LISTENERS USERS "backends = ( " B_OK ", " BKD("\"db2\"", "\"h\"", "1", "\"replica\"",
+                                                   "") " );\ncluster = \"dual-master\";\n",
+     "t.conf:4: cluster: cluster = \"dual-master\" needs the health checks (the active is the "
+     "backend with read_only off): set monitor.user"},
+    {"dual-master failover without a witness",
+     LISTENERS USERS "backends = ( " B_OK
+                     ", " BKD("\"db2\"", "\"h\"", "1", "\"replica\"",
+                              "") " );\ncluster = \"dual-master\";\n"
+                                  "monitor = { user = \"monitor\"; };\nfailover = \"auto\";\n",
+     "t.conf:6: failover: failover = \"auto\" with cluster = \"dual-master\" needs a witness: "
+     "two servers alone are never a majority once one is lost"},
     {"cluster bad word", BASE "cluster = \"multi\";\n", "t.conf:4: cluster: "},
     {"max_writers 0", BASE "max_writers = 0;\n", "t.conf:4: max_writers: 0 is out of range 1..64"},
     {"priority negative",
