@@ -916,6 +916,24 @@ void admin_render_stats(struct textbuf *sb, const struct stat_values *total,
     table_free(&t);
 }
 
+/* The end of a job's JSON answer: the workers that did not answer, then
+ * the closing brackets. */
+static void json_missing_end(struct textbuf *sb, const int *missing, size_t n_missing)
+{
+    textbuf_puts(sb, ",\"missing_workers\":[");
+    for (size_t i = 0; i < n_missing; i++)
+        textbuf_printf(sb, "%s%d", i ? "," : "", missing[i]);
+    textbuf_puts(sb, "]}\n");
+}
+
+/* ... and of its text answer: a comment line per worker missing. */
+static void text_missing(struct textbuf *sb, const int *missing, size_t n_missing, const char *what)
+{
+    for (size_t i = 0; i < n_missing; i++)
+        textbuf_printf(sb, "# worker %d did not answer within %.1f s; its %s are missing\n",
+                       missing[i], ADMIN_GATHER_TIMEOUT, what);
+}
+
 void admin_render_sessions(struct textbuf *sb, const struct admin_session_row *rows, size_t n,
                            const int *missing, size_t n_missing, bool json)
 {
@@ -952,10 +970,8 @@ void admin_render_sessions(struct textbuf *sb, const struct admin_session_row *r
             textbuf_json_str(sb, r->statement[0] ? r->statement : NULL);
             textbuf_puts(sb, "}");
         }
-        textbuf_puts(sb, "],\"missing_workers\":[");
-        for (size_t i = 0; i < n_missing; i++)
-            textbuf_printf(sb, "%s%d", i ? "," : "", missing[i]);
-        textbuf_puts(sb, "]}\n");
+        textbuf_putc(sb, ']');
+        json_missing_end(sb, missing, n_missing);
         return;
     }
     struct table t;
@@ -990,9 +1006,7 @@ void admin_render_sessions(struct textbuf *sb, const struct admin_session_row *r
     }
     table_render(&t, sb);
     table_free(&t);
-    for (size_t i = 0; i < n_missing; i++)
-        textbuf_printf(sb, "# worker %d did not answer within %.1f s; its sessions are missing\n",
-                       missing[i], ADMIN_GATHER_TIMEOUT);
+    text_missing(sb, missing, n_missing, "sessions");
 }
 
 /* A rule's conditions for one table cell: key="value" pairs. The values
@@ -1330,13 +1344,9 @@ void admin_render_digests(struct textbuf *sb, const struct digest_row *rows, siz
             textbuf_json_str(sb, r->text);
             textbuf_printf(sb, ",\"text_truncated\":%s}", r->text_truncated ? "true" : "false");
         }
-        textbuf_printf(sb,
-                       "],\"distinct\":%zu,\"evictions\":%" PRIu64 ",\"capacity\":%" PRIu64
-                       ",\"missing_workers\":[",
+        textbuf_printf(sb, "],\"distinct\":%zu,\"evictions\":%" PRIu64 ",\"capacity\":%" PRIu64,
                        sum->distinct, sum->evictions, sum->capacity);
-        for (size_t i = 0; i < n_missing; i++)
-            textbuf_printf(sb, "%s%d", i ? "," : "", missing[i]);
-        textbuf_puts(sb, "]}\n");
+        json_missing_end(sb, missing, n_missing);
         return;
     }
     struct table t;
@@ -1365,9 +1375,7 @@ void admin_render_digests(struct textbuf *sb, const struct digest_row *rows, siz
     else
         textbuf_printf(sb, "# %zu of %zu digests, by total time; %" PRIu64 " evicted\n", n,
                        sum->distinct, sum->evictions);
-    for (size_t i = 0; i < n_missing; i++)
-        textbuf_printf(sb, "# worker %d did not answer within %.1f s; its digests are missing\n",
-                       missing[i], ADMIN_GATHER_TIMEOUT);
+    text_missing(sb, missing, n_missing, "digests");
 }
 
 /* ---- the socket -------------------------------------------------------- */
@@ -1659,10 +1667,8 @@ void admin_render_pools(struct textbuf *sb, const struct admin_pool_row *rows, s
             textbuf_printf(sb, ",\"in_use\":%" PRIu32 ",\"idle\":%" PRIu32 "}", rows[i].in_use,
                            rows[i].idle);
         }
-        textbuf_puts(sb, "],\"missing_workers\":[");
-        for (size_t i = 0; i < n_missing; i++)
-            textbuf_printf(sb, "%s%d", i ? "," : "", missing[i]);
-        textbuf_puts(sb, "]}\n");
+        textbuf_putc(sb, ']');
+        json_missing_end(sb, missing, n_missing);
         return;
     }
     struct table t;
@@ -1678,10 +1684,7 @@ void admin_render_pools(struct textbuf *sb, const struct admin_pool_row *rows, s
     }
     table_render(&t, sb);
     table_free(&t);
-    for (size_t i = 0; i < n_missing; i++)
-        textbuf_printf(sb,
-                       "# worker %d did not answer within %.1f s; its connections are missing\n",
-                       missing[i], ADMIN_GATHER_TIMEOUT);
+    text_missing(sb, missing, n_missing, "connections");
 }
 
 /* show digests: merge the workers' copies, keep the top N. */
