@@ -240,6 +240,10 @@ const struct config_key config_keys[] = {
      "event backend_disk_high when the filesystem of a server's datadir is this percent full "
      "(information_schema.DISKS: INSTALL SONAME 'disks'), backend_disk_ok 5 points below; 0 = off",
      NULL},
+    {"monitor.binlog_warn_mb", CONFIG_INT, "0", 0, 100000000,
+     "event backend_binlog_high when a server's binary log files (SHOW BINARY LOGS, which needs "
+     "BINLOG MONITOR) take this many MiB, backend_binlog_ok when they fall 5% below; 0 = off",
+     NULL},
     {"monitor.rise", CONFIG_INT, "2", 1, 100,
      "consecutive good checks that bring a DOWN or LAGGING backend back ONLINE", NULL},
     {"monitor.fall", CONFIG_INT, "3", 1, 100,
@@ -1771,6 +1775,7 @@ static hy_status_t fill_monitor(struct loader *ld, struct config *cfg, config_se
     m->status_every = (int)get_int(g, "monitor.status_every");
     m->connections_warn_pct = (int)get_int(g, "monitor.connections_warn_pct");
     m->disk_warn_pct = (int)get_int(g, "monitor.disk_warn_pct");
+    m->binlog_warn_mb = (int)get_int(g, "monitor.binlog_warn_mb");
     m->rise = (int)get_int(g, "monitor.rise");
     m->fall = (int)get_int(g, "monitor.fall");
     if (dup_str(ld, &m->user, g, "monitor.user") != HY_OK ||

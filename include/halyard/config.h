@@ -215,6 +215,7 @@ struct config_monitor {
     int status_every;         /* read the servers' load every N rounds; 0 = never */
     int connections_warn_pct; /* event when Threads_connected reaches it; 0 = off */
     int disk_warn_pct;        /* event when the datadir's filesystem is this full; 0 = off */
+    int binlog_warn_mb;       /* event when the binary log files take this many MiB; 0 = off */
 };
 
 /* alerts (alerts.h): the notifiers of events (events.h) */

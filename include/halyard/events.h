@@ -48,6 +48,8 @@ enum event_type {
     EVENT_BACKEND_CONNECTIONS_OK,   /* ... and back below it */
     EVENT_BACKEND_DISK_HIGH,        /* monitor.disk_warn_pct reached (information_schema.DISKS) */
     EVENT_BACKEND_DISK_OK,
+    EVENT_BACKEND_BINLOG_HIGH, /* monitor.binlog_warn_mb reached (SHOW BINARY LOGS) */
+    EVENT_BACKEND_BINLOG_OK,
     EVENT_HALYARD_FDS_HIGH, /* fd_warn_pct of RLIMIT_NOFILE reached (selfwatch.h) */
     EVENT_HALYARD_FDS_OK,
     EVENT_LOG_LINES_DROPPED, /* the audit or query log dropped lines */

@@ -1,8 +1,9 @@
 """The servers' own load, read by the monitor (issue 11, item 3).
 
     load applied straight to one replica moves that replica's metrics:
-    halyard_backend_server_queries_per_second and _threads_running rise,
-    the other replica's do not
+    halyard_backend_server_queries_per_second, _commands_per_second
+    {command="select"} and _threads_running rise, the other replica's do
+    not; a transaction loop moves insert, commit and rollback
     a low max_connections on a replica and connections opened to it past
     monitor.connections_warn_pct: one backend_connections_high event;
     closing them: one backend_connections_ok
@@ -10,6 +11,10 @@
     it: halyard_fds_high; closing them: halyard_fds_ok
     the DISKS plugin on one server: its datadir's filesystem in the
     metrics, backend_disk_high past monitor.disk_warn_pct
+    the binary log's files (SHOW BINARY LOGS) summed per server, as the
+    server lists them; past monitor.binlog_warn_mb backend_binlog_high,
+    purged: backend_binlog_ok; a server where monitor.user lacks BINLOG
+    MONITOR: not read, said once in the log, the rest read all the same
 """
 
 import json
@@ -20,7 +25,7 @@ import time
 import pymysql
 
 from test_alerts import Receiver, alerts, ctl
-from util import free_port, metric, wait_until
+from util import free_port, metric, schema_with_table, wait_until
 
 MONITOR = {"user": "monitor", "password": "monitor", "interval_ms": 200, "fall": 2, "rise": 2,
            "status_every": 1}
@@ -28,6 +33,24 @@ MONITOR = {"user": "monitor", "password": "monitor", "interval_ms": 200, "fall":
 
 def server_metric(mport, name, backend):
     return metric(mport, f'halyard_backend_server_{name}{{backend="{backend}"}} ')
+
+
+def command_rate(mport, backend, command):
+    return metric(mport, f'halyard_backend_server_commands_per_second{{backend="{backend}",'
+                         f'command="{command}"}} ')
+
+
+def as_root(cluster, ref, *stmts):
+    """Statements on one node as root, out of the binlog (grants and
+    plugins that must stay on that node)."""
+    conn = cluster.root_connect(ref)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SET SESSION sql_log_bin = 0")
+            for s in stmts:
+                cur.execute(s)
+    finally:
+        conn.close()
 
 
 class Load:
@@ -83,22 +106,71 @@ def test_load_moves_the_backend_metrics(cluster, start_halyard, tmp_path):
         loaded_qps = server_metric(mport, "queries_per_second", "node1")
         other = server_metric(mport, "queries_per_second", "node2")
         assert other < 200, other  # the load went to node1 only
+        wait_until(lambda: command_rate(mport, "node1", "select") > 500, 10,
+                   what="node1's Com_select per second past 500")
+        assert command_rate(mport, "node2", "select") < 200
+        def selects():
+            return metric(mport, 'halyard_backend_server_commands_total{backend="node1",'
+                                 'command="select"} ')
+        before = selects()
+        wait_until(lambda: selects() > before + 100, 10, what=f"node1's Com_select past {before}")
         assert fast.count > 0
         # show backends --detail has the same reading.
         table = ctl(sock, "show backends", "--detail")
         assert "max conn" in table and "qps" in table, table
-        row = next(line.split() for line in table.splitlines()[::-1]
-                   if line.startswith("node1 "))
+        load = next(part for part in table.split("\n\n")
+                    if part.split()[:2] == ["name", "connected"])
+        row = next(line.split() for line in load.splitlines() if line.startswith("node1 "))
         assert int(row[4]) > 500, table  # name connected max running qps
         detail = json.loads(ctl(sock, "show backends", "--json"))
         node1 = next(b for b in detail["backends"] if b["name"] == "node1")
         assert node1["server"]["threads_running"] >= 1, node1
+        assert node1["server"]["commands_per_second"]["select"] > 500, node1
+        assert "select/s" in table, table
     finally:
         fast.close()
         slow.close()
     wait_until(lambda: server_metric(mport, "queries_per_second", "node1") < 200, 10,
                what="node1's QPS back down once the load stops")
     print(f"node1 QPS idle {idle_qps:.0f}, loaded {loaded_qps:.0f}")
+
+
+def test_transactions_move_the_command_rates(cluster, start_halyard, tmp_path):
+    """INSERT then COMMIT, INSERT then ROLLBACK, in a loop through halyard:
+    the primary's insert, commit and rollback rates rise together."""
+    db = schema_with_table(cluster, "srvstatus_com", "v INT")
+    mport = free_port()
+    sock = str(tmp_path / "admin.sock")
+    h = start_halyard(metrics_port=mport, monitor=MONITOR, admin_socket=sock)
+    wait_until(lambda: command_rate(mport, "node0", "commit") is not None, 10,
+               what="a commit rate for node0")
+    stop = threading.Event()
+    done = []
+
+    def loop():
+        c = h.connect(database=db, autocommit=False)
+        n = 0
+        with c.cursor() as cur:
+            while not stop.is_set():
+                cur.execute("INSERT INTO t (v) VALUES (1)")
+                c.commit() if n % 2 == 0 else c.rollback()
+                n += 1
+        c.close()
+        done.append(n)
+    t = threading.Thread(target=loop, daemon=True)
+    t.start()
+    try:
+        for cmd in ("insert", "commit", "rollback"):
+            wait_until(lambda: (command_rate(mport, "node0", cmd) or 0) > 20, 10,
+                       what=f"node0's Com_{cmd} per second past 20")
+        detail = json.loads(ctl(sock, "show backends", "--json"))
+        node0 = next(b for b in detail["backends"] if b["name"] == "node0")
+        rates = node0["server"]["commands_per_second"]
+        assert rates["commit"] > 0 and rates["rollback"] > 0, rates
+    finally:
+        stop.set()
+        t.join(10)
+    assert done and done[0] > 40, done
 
 
 def test_connections_threshold_event(cluster, start_halyard):
@@ -185,14 +257,7 @@ def test_datadir_disk_from_the_disks_plugin(cluster, start_halyard):
     r = Receiver()
 
     def on_node1(*stmts):
-        conn = cluster.root_connect(1)
-        try:
-            with conn.cursor() as cur:
-                cur.execute("SET SESSION sql_log_bin = 0")
-                for s in stmts:
-                    cur.execute(s)
-        finally:
-            conn.close()
+        as_root(cluster, 1, *stmts)
     try:
         on_node1("INSTALL SONAME 'disks'", "GRANT FILE ON *.* TO monitor@'%'")
         mport = free_port()
@@ -209,4 +274,88 @@ def test_datadir_disk_from_the_disks_plugin(cluster, start_halyard):
         assert not r.events("backend_disk_high", backend="node2")
     finally:
         on_node1("UNINSTALL SONAME 'disks'", "REVOKE FILE ON *.* FROM monitor@'%'")
+        r.close()
+
+
+def binlog_files(cluster, ref):
+    return [(name, int(size)) for name, size, *_ in cluster.sql(ref, "SHOW BINARY LOGS")]
+
+
+def purge_binlogs(cluster):
+    """node0's binary log down to one new, nearly empty file, once the
+    replicas have everything."""
+    cluster.sync()
+    cluster.sql(0, "FLUSH BINARY LOGS")
+    last = binlog_files(cluster, 0)[-1][0]
+
+    def purged():
+        # A file a replica's dump thread still reads is kept: the replicas
+        # move to the new one on its rotate event.
+        cluster.sql(0, f"PURGE BINARY LOGS TO '{last}'")
+        return binlog_files(cluster, 0)[0][0] == last
+    wait_until(purged, 10, what=f"node0's binlog purged to {last}")
+
+
+def test_binlog_size(cluster, start_halyard, tmp_path):
+    """As a monitor account with SLAVE MONITOR everywhere and BINLOG
+    MONITOR on node0 and node1 only (the test account has SUPER, which
+    10.11 may still take for it)."""
+    r = Receiver()
+    db = schema_with_table(cluster, "srvstatus_binlog", "b LONGBLOB")
+    user = "mon_nobinlog"
+    try:
+        cluster.sql(0, f"CREATE USER {user}@'%' IDENTIFIED BY 'mon'")
+        cluster.sql(0, f"GRANT SLAVE MONITOR ON *.* TO {user}@'%'")
+        purge_binlogs(cluster)  # syncs the account to the replicas too
+        for ref in (0, 1):
+            as_root(cluster, ref, f"GRANT BINLOG MONITOR ON *.* TO {user}@'%'")
+        mport = free_port()
+        sock = str(tmp_path / "admin.sock")
+        h = start_halyard(metrics_port=mport, admin_socket=sock, alerts=alerts(webhook=r.url),
+                          monitor=dict(MONITOR, user=user, password="mon", binlog_warn_mb=1))
+        r.wait("halyard_started")
+
+        def as_listed():
+            files = binlog_files(cluster, 0)
+            return (server_metric(mport, "binlog_files", "node0") == len(files)
+                    and server_metric(mport, "binlog_size_bytes", "node0")
+                    == sum(s for _, s in files))
+        wait_until(as_listed, 10, what=f"node0's binlog as SHOW BINARY LOGS lists it: "
+                   f"{binlog_files(cluster, 0)}")
+        assert server_metric(mport, "binlog_size_bytes", "node0") < 1 << 20
+        assert server_metric(mport, "binlog_size_bytes", "node1") > 0  # log_slave_updates
+        # node2: the monitor may not list its binlog; said once, the rest read.
+        assert server_metric(mport, "binlog_size_bytes", "node2") is None
+        assert server_metric(mport, "threads_connected", "node2") >= 1
+        note = "backend node2: the binary log's size not read: ERROR 1227"
+        h.wait_log(note)
+        time.sleep(1.0)  # five monitor rounds (interval_ms 200): the note is not repeated
+        assert h.log_text().count(note) == 1, h.log_text()
+        assert "GRANT BINLOG MONITOR ON *.* TO the monitor.user account" in h.log_text()
+        assert "backend node0: the binary log" not in h.log_text()
+
+        # Past binlog_warn_mb = 1: 2 MiB written through halyard.
+        c = h.connect(database=db)
+        c.cursor().execute("INSERT INTO t (b) VALUES (REPEAT('x', 2 * 1048576))")
+        c.close()
+        high = r.wait("backend_binlog_high", backend="node0")
+        assert "the binary log takes 2 MiB in" in high["reason"], high
+        assert "limit 1 MiB" in high["reason"], high
+        assert high["severity"] == "warning", high
+        table = ctl(sock, "show backends", "--detail")
+        row = next(line for line in table.splitlines() if line.startswith("node0 ")
+                   and "MiB" in line)
+        assert "2.0 MiB" in row, table
+        detail = json.loads(ctl(sock, "show backends", "--json"))
+        node0 = next(b for b in detail["backends"] if b["name"] == "node0")
+        assert node0["server"]["binlog_size_bytes"] > 2 << 20, node0
+        # Purged: back under the line (5% below it), once.
+        purge_binlogs(cluster)
+        ok = r.wait("backend_binlog_ok", backend="node0")
+        assert ok["seq"] > high["seq"]
+        assert len(r.events("backend_binlog_high", backend="node0")) == 1
+        assert not r.events("backend_binlog_high", backend="node2")
+    finally:
+        cluster.sql(0, f"DROP USER IF EXISTS {user}@'%'")
+        cluster.sql(0, f"DROP DATABASE IF EXISTS {db}")
         r.close()
