@@ -9,6 +9,9 @@
     closing them: one backend_connections_ok
     halyard under a descriptor limit of 128 with sessions holding 90% of
     it: halyard_fds_high; closing them: halyard_fds_ok
+    one worker thread stopped for real (ptrace, that thread only): the
+    webhook and the command get worker_stalled for it while the other
+    worker still serves; let go: worker_recovered
     the DISKS plugin on one server: its datadir's filesystem in the
     metrics, backend_disk_high past monitor.disk_warn_pct
     the binary log's files (SHOW BINARY LOGS) summed per server, as the
@@ -17,6 +20,7 @@
     MONITOR: not read, said once in the log, the rest read all the same
 """
 
+import ctypes
 import json
 import os
 import threading
@@ -24,7 +28,7 @@ import time
 
 import pymysql
 
-from test_alerts import Receiver, alerts, ctl
+from test_alerts import Receiver, alerts, ctl, exec_script, wait_exec
 from util import free_port, metric, schema_with_table, wait_until
 
 MONITOR = {"user": "monitor", "password": "monitor", "interval_ms": 200, "fall": 2, "rise": 2,
@@ -245,6 +249,99 @@ def test_fds_near_the_limit_event(cluster, start_halyard):
     finally:
         for c in held:
             c.close()
+        r.close()
+
+
+class ThreadStop:
+    """One thread of another process stopped, the others running: ptrace
+    seizes that thread alone (PTRACE_SEIZE, PTRACE_INTERRUPT) until
+    release() detaches it, which lets it run on. Were this process to die
+    first, the kernel detaches it all the same."""
+
+    PTRACE_DETACH, PTRACE_SEIZE, PTRACE_INTERRUPT = 17, 0x4206, 0x4207
+    WALL = 0x40000000
+
+    def __init__(self, tid):
+        self.libc = ctypes.CDLL(None, use_errno=True)
+        self.libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p,
+                                     ctypes.c_void_p]
+        self.libc.ptrace.restype = ctypes.c_long
+        self.tid = tid
+        self.call(self.PTRACE_SEIZE)
+        self.held = True
+        self.call(self.PTRACE_INTERRUPT)
+        _, status = os.waitpid(tid, self.WALL)
+        assert os.WIFSTOPPED(status), status
+
+    def call(self, request):
+        if self.libc.ptrace(request, self.tid, None, None) == -1:
+            err = ctypes.get_errno()
+            raise OSError(err, f"ptrace({request:#x}, {self.tid}): {os.strerror(err)}")
+
+    def release(self):
+        if self.held:
+            self.held = False
+            self.call(self.PTRACE_DETACH)
+
+
+def thread_named(pid, name):
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/comm") as f:
+            if f.read().strip() == name:
+                return int(tid)
+    raise AssertionError(f"no thread named {name!r} in {pid}")
+
+
+def thread_state(pid, tid):
+    with open(f"/proc/{pid}/task/{tid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
+
+
+def test_worker_stalled_event(cluster, start_halyard, tmp_path):
+    """halyard's event-loop watchdog (item 4) against a worker that really
+    stops: its thread is held by ptrace, as a callback stuck in a loop or a
+    blocking call would hold it, with no hook in halyard."""
+    r = Receiver()
+    script, out = exec_script(tmp_path)
+    try:
+        h = start_halyard(workers=2, worker_stall_ms=500,
+                          alerts=alerts(webhook=r.url, exec=script))
+        r.wait("halyard_started")
+        tid = thread_named(h.pid, "worker 1")
+        stop = ThreadStop(tid)
+        try:
+            assert thread_state(h.pid, tid) == "t"  # stopped by its tracer
+            ev = r.wait("worker_stalled", backend="worker 1", timeout=10)
+            assert ev["severity"] == "critical", ev
+            assert ev["old"] == "running" and ev["new"] == "stalled", ev
+            assert "its event loop has not run for" in ev["reason"], ev
+            assert "(limit 500 ms)" in ev["reason"], ev
+            j, env = wait_exec(out, "worker_stalled", backend="worker 1")
+            assert j == ev and env["HALYARD_BACKEND"] == "worker 1"
+            # Worker 0 still serves: a connection the kernel gives it (its
+            # own SO_REUSEPORT socket) runs; one given to worker 1 waits.
+            served = 0
+            for _ in range(12):
+                try:
+                    c = h.connect(connect_timeout=1, read_timeout=1)
+                except Exception:  # noqa: BLE001 - accepted by the stopped worker
+                    continue
+                with c.cursor() as cur:
+                    cur.execute("SELECT 1")
+                    served += cur.fetchone()[0]
+                c.close()
+            assert served >= 1
+            assert not r.events("worker_stalled", backend="worker 0")
+            assert not r.events("worker_recovered")
+        finally:
+            stop.release()
+        rec = r.wait("worker_recovered", backend="worker 1", timeout=10)
+        assert rec["seq"] > ev["seq"] and rec["old"] == "stalled", rec
+        wait_exec(out, "worker_recovered", backend="worker 1")
+        assert len(r.events("worker_stalled")) == 1
+        assert thread_state(h.pid, tid) in "SR"
+        assert h.sql("SELECT 1") == [(1,)]
+    finally:
         r.close()
 
 
