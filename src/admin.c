@@ -771,6 +771,22 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
     kv_str(&kv, "alerts.min_severity",
            event_severity_name((enum event_severity)cfg->alerts.min_severity));
     kv_strings(&kv, "alerts.disabled", &cfg->alerts.disabled);
+    list_begin(&l, &kv, "alerts.events");
+    for (int t = 0; t < EVENT__COUNT; t++) {
+        const struct config_alerts *a = &cfg->alerts;
+        if (!(a->events_listed & (1u << t)))
+            continue;
+        elem_begin(&l);
+        kv_str(&kv, elem_key(&l, "name", k, sizeof(k)), event_name((enum event_type)t));
+        kv_bool(&kv, elem_key(&l, "enabled", k, sizeof(k)), !(a->events_off & (1u << t)));
+        kv_str(&kv, elem_key(&l, "severity", k, sizeof(k)),
+               a->event_severity[t] < 0
+                   ? "default"
+                   : event_severity_name((enum event_severity)a->event_severity[t]));
+        kv_int(&kv, elem_key(&l, "repeat_ms", k, sizeof(k)), a->event_repeat_ms[t]);
+        elem_end(&l);
+    }
+    list_end(&l);
 
     list_begin(&l, &kv, "listeners");
     for (size_t i = 0; i < cfg->n_listeners; i++) {

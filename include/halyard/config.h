@@ -233,7 +233,13 @@ struct config_alerts {
     int pre_failover_timeout_ms;
     int min_severity;               /* enum event_severity */
     struct config_strings disabled; /* as written */
-    uint32_t disabled_mask;         /* 1 << enum event_type */
+    uint32_t disabled_mask;         /* 1 << enum event_type: disabled, or enabled = false */
+    /* alerts.events, per enum event_type: */
+    int event_severity[32];  /* the severity it is given; -1 = its own */
+    int event_repeat_ms[32]; /* its repeat interval; -1 = repeat_ms */
+    size_t n_events;         /* alerts.events entries */
+    uint32_t events_listed;  /* 1 << type of each entry (show config) */
+    uint32_t events_off;     /* ... of those with enabled = false */
 };
 
 enum log_level {

@@ -39,7 +39,8 @@
     "rules = ( { name = \"reads\"; match_digest = \"^SELECT\"; route = \"replica\"; },\n"          \
     "          { name = \"nodrop\"; match_digest = \"^DROP\"; user = \"app\";\n"                   \
     "            action = \"block\"; } );\n"                                                       \
-    "witnesses = ( { name = \"w1\"; address = \"10.0.3.9\"; port = 3306; } );\n"
+    "witnesses = ( { name = \"w1\"; address = \"10.0.3.9\"; port = 3306; } );\n"                   \
+    "alerts = { events = ( { name = \"backend_lagging\"; repeat_ms = 600000; } ); };\n"
 
 /* ---- admin_parse ------------------------------------------------------- */
 
