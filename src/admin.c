@@ -728,6 +728,7 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
     kv_int(&kv, "monitor.status_every", cfg->monitor.status_every);
     kv_int(&kv, "monitor.connections_warn_pct", cfg->monitor.connections_warn_pct);
     kv_int(&kv, "monitor.disk_warn_pct", cfg->monitor.disk_warn_pct);
+    kv_int(&kv, "monitor.binlog_warn_mb", cfg->monitor.binlog_warn_mb);
     kv_str(&kv, "failover", cfg->failover_auto ? "auto" : "off");
     kv_str(&kv, "cluster", cfg->cluster == CLUSTER_GALERA ? "galera" : "replication");
     kv_int(&kv, "max_writers", cfg->max_writers);
@@ -770,6 +771,22 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
     kv_str(&kv, "alerts.min_severity",
            event_severity_name((enum event_severity)cfg->alerts.min_severity));
     kv_strings(&kv, "alerts.disabled", &cfg->alerts.disabled);
+    list_begin(&l, &kv, "alerts.events");
+    for (int t = 0; t < EVENT__COUNT; t++) {
+        const struct config_alerts *a = &cfg->alerts;
+        if (!(a->events_listed & (1u << t)))
+            continue;
+        elem_begin(&l);
+        kv_str(&kv, elem_key(&l, "name", k, sizeof(k)), event_name((enum event_type)t));
+        kv_bool(&kv, elem_key(&l, "enabled", k, sizeof(k)), !(a->events_off & (1u << t)));
+        kv_str(&kv, elem_key(&l, "severity", k, sizeof(k)),
+               a->event_severity[t] < 0
+                   ? "default"
+                   : event_severity_name((enum event_severity)a->event_severity[t]));
+        kv_int(&kv, elem_key(&l, "repeat_ms", k, sizeof(k)), a->event_repeat_ms[t]);
+        elem_end(&l);
+    }
+    list_end(&l);
 
     list_begin(&l, &kv, "listeners");
     for (size_t i = 0; i < cfg->n_listeners; i++) {
@@ -1058,11 +1075,24 @@ static void json_load(struct textbuf *sb, const struct admin_backend_row *r)
     json_count(sb, "aborted_connects", s->aborted_connects);
     json_count(sb, "innodb_row_lock_waits", s->row_lock_waits);
     json_count(sb, "binlog_bytes_written", s->binlog_bytes_written);
+    json_count(sb, "binlog_files", s->binlog_files);
+    json_count(sb, "binlog_size_bytes", s->binlog_size);
+    json_count(sb, "datadir_fs_size_bytes", s->disk_total);
+    json_count(sb, "datadir_fs_used_bytes", s->disk_used);
     json_ratio(sb, "queries_per_second", r->rates.qps);
     json_ratio(sb, "connections_pct", r->rates.connections_pct);
     json_ratio(sb, "buffer_pool_hit_ratio", r->rates.bp_hit_ratio);
     json_ratio(sb, "buffer_pool_dirty_pct", r->rates.bp_dirty_pct);
-    textbuf_putc(sb, '}');
+    json_ratio(sb, "datadir_fs_used_pct", r->rates.disk_pct);
+    textbuf_puts(sb, ",\"commands_per_second\":{");
+    for (int c = 0; c < SRV_COM_COUNT; c++) {
+        textbuf_printf(sb, "%s\"%s\":", c ? "," : "", srv_com_name(c));
+        if (r->rates.com_ps[c] >= 0)
+            textbuf_printf(sb, "%.4f", r->rates.com_ps[c]);
+        else
+            textbuf_puts(sb, "null");
+    }
+    textbuf_puts(sb, "}}");
 }
 
 /* show backends --detail: one row per backend of what its server says. */
@@ -1071,6 +1101,15 @@ static void cell_count(struct table *t, bool seen, int64_t v)
 {
     if (seen && v >= 0)
         table_cellf(t, "%lld", (long long)v);
+    else
+        table_cell(t, "-");
+}
+
+/* Bytes as MiB (or "-"). */
+static void cell_mib(struct table *t, bool seen, int64_t bytes)
+{
+    if (seen && bytes >= 0)
+        table_cellf(t, "%.1f MiB", (double)bytes / 1048576.0);
     else
         table_cell(t, "-");
 }
@@ -1107,6 +1146,36 @@ static void render_load(struct textbuf *sb, const struct admin_backend_row *rows
         cell_pct(&t, seen, r->rates.bp_dirty_pct, 1);
         cell_count(&t, seen, s->row_lock_waits);
     }
+    table_render(&t, sb);
+    table_free(&t);
+
+    /* Statements per kind (per second), the binary log and the datadir's
+     * filesystem. */
+    static const char *const head2[] = {"name",     "select/s",  "insert/s",   "update/s",
+                                        "delete/s", "commit/s",  "rollback/s", "binlog files",
+                                        "binlog",   "datadir fs"};
+    table_init(&t, HY_ARRAY_SIZE(head2));
+    for (size_t i = 0; i < HY_ARRAY_SIZE(head2); i++)
+        table_cell(&t, head2[i]);
+    for (size_t i = 0; i < n; i++) {
+        const struct admin_backend_row *r = &rows[i];
+        bool seen = r->load_seen;
+        table_cell(&t, r->name);
+        for (int c = 0; c < SRV_COM_COUNT; c++) {
+            if (seen && r->rates.com_ps[c] >= 0)
+                table_cellf(&t, "%.1f", r->rates.com_ps[c]);
+            else
+                table_cell(&t, "-");
+        }
+        cell_count(&t, seen, r->status.binlog_files);
+        cell_mib(&t, seen, r->status.binlog_size);
+        if (seen && r->rates.disk_pct >= 0)
+            table_cellf(&t, "%.1f%% of %.1f GiB", r->rates.disk_pct,
+                        (double)r->status.disk_total / 1073741824.0);
+        else
+            table_cell(&t, "-");
+    }
+    textbuf_putc(sb, '\n');
     table_render(&t, sb);
     table_free(&t);
 }

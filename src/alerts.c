@@ -58,6 +58,7 @@ bool coalesce_offer(struct coalesce *c, const struct event *e, uint64_t now_ms, 
     for (size_t i = 0; i < c->n; i++) {
         struct coalesce_slot *s = &c->slots[i];
         if (same_key(s, e)) {
+            s->repeat_ms = repeat_ms;
             if (now_ms < s->window_end_ms) {
                 s->held++;
                 s->last = *e;
@@ -75,13 +76,14 @@ bool coalesce_offer(struct coalesce *c, const struct event *e, uint64_t now_ms, 
     if (free_slot != NULL) {
         free_slot->used = true;
         free_slot->window_end_ms = now_ms + repeat_ms;
+        free_slot->repeat_ms = repeat_ms;
         free_slot->held = 0;
         free_slot->last = *e;
     }
     return true;
 }
 
-bool coalesce_due(struct coalesce *c, uint64_t now_ms, uint64_t repeat_ms, struct event *out)
+bool coalesce_due(struct coalesce *c, uint64_t now_ms, struct event *out)
 {
     for (size_t i = 0; i < c->n; i++) {
         struct coalesce_slot *s = &c->slots[i];
@@ -90,7 +92,7 @@ bool coalesce_due(struct coalesce *c, uint64_t now_ms, uint64_t repeat_ms, struc
         *out = s->last;
         out->coalesced = s->held;
         s->held = 0;
-        s->window_end_ms = now_ms + repeat_ms;
+        s->window_end_ms = now_ms + s->repeat_ms;
         return true;
     }
     return false;
@@ -498,20 +500,23 @@ static void deliver(const struct event *e)
         hist_set(e->seq, -1, "delivered for %u held", e->coalesced);
 }
 
-static void take_event(const struct event *e)
+static void take_event(struct event *e)
 {
     count(&A.events);
     const struct config_alerts *ac = &A.cfg->alerts;
+    if (ac->event_severity[e->type] >= 0)
+        e->severity = (enum event_severity)ac->event_severity[e->type];
     if (ac->disabled_mask & (1u << e->type)) {
         hist_add(e, "disabled");
         return;
     }
-    if ((int)event_severity_of(e->type) < ac->min_severity) {
+    if ((int)e->severity < ac->min_severity) {
         hist_add(e, "below min_severity");
         return;
     }
-    if (e->type != EVENT_TEST_ALERT &&
-        !coalesce_offer(&A.co, e, now_ms(), (uint64_t)ac->repeat_ms)) {
+    int repeat_ms =
+        ac->event_repeat_ms[e->type] >= 0 ? ac->event_repeat_ms[e->type] : ac->repeat_ms;
+    if (e->type != EVENT_TEST_ALERT && !coalesce_offer(&A.co, e, now_ms(), (uint64_t)repeat_ms)) {
         count(&A.coalesced);
         hist_add(e, "held (repeat_ms)");
         return;
@@ -552,7 +557,7 @@ static void *alerts_main(void *arg)
         while (events_next(&e))
             take_event(&e);
         uint64_t now = now_ms();
-        while (coalesce_due(&A.co, now, (uint64_t)A.cfg->alerts.repeat_ms, &e))
+        while (coalesce_due(&A.co, now, &e))
             deliver(&e); /* its record, "held", says now what it was delivered for */
         exec_progress();
         hook_progress();

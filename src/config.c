@@ -240,6 +240,10 @@ const struct config_key config_keys[] = {
      "event backend_disk_high when the filesystem of a server's datadir is this percent full "
      "(information_schema.DISKS: INSTALL SONAME 'disks'), backend_disk_ok 5 points below; 0 = off",
      NULL},
+    {"monitor.binlog_warn_mb", CONFIG_INT, "0", 0, 100000000,
+     "event backend_binlog_high when a server's binary log files (SHOW BINARY LOGS, which needs "
+     "BINLOG MONITOR) take this many MiB, backend_binlog_ok when they fall 5% below; 0 = off",
+     NULL},
     {"monitor.rise", CONFIG_INT, "2", 1, 100,
      "consecutive good checks that bring a DOWN or LAGGING backend back ONLINE", NULL},
     {"monitor.fall", CONFIG_INT, "3", 1, 100,
@@ -338,6 +342,19 @@ const struct config_key config_keys[] = {
      "info|warning|critical"},
     {"alerts.disabled", CONFIG_STRINGS, "[]", 0, 64,
      "event names never delivered (still listed by show events)", NULL},
+    {"alerts.events", CONFIG_LIST, "()", 0, 32,
+     "settings of one event name each, over the ones above: whether it is delivered, its "
+     "severity, its repeat interval", NULL},
+    {"alerts.events.[].name", CONFIG_STRING, NULL, 1, 64, "the event's name (backend_lagging...)",
+     NULL},
+    {"alerts.events.[].enabled", CONFIG_BOOL, "true", 0, 0,
+     "false: never delivered, as if listed in alerts.disabled", NULL},
+    {"alerts.events.[].severity", CONFIG_STRING, "default", 0, 0,
+     "the severity it is given (its JSON, HALYARD_SEVERITY and alerts.min_severity): "
+     "default = its own", "default|info|warning|critical"},
+    {"alerts.events.[].repeat_ms", CONFIG_INT, "-1", -1, 86400000,
+     "its repeat interval (as alerts.repeat_ms, for this event only); -1 = alerts.repeat_ms",
+     NULL},
     {"witnesses", CONFIG_LIST, "()", 0, 8,
      "MariaDB servers outside the cluster that only vote in the failover lock, so that two "
      "backends (or an even number) in two places can still form a majority", NULL},
@@ -1771,6 +1788,7 @@ static hy_status_t fill_monitor(struct loader *ld, struct config *cfg, config_se
     m->status_every = (int)get_int(g, "monitor.status_every");
     m->connections_warn_pct = (int)get_int(g, "monitor.connections_warn_pct");
     m->disk_warn_pct = (int)get_int(g, "monitor.disk_warn_pct");
+    m->binlog_warn_mb = (int)get_int(g, "monitor.binlog_warn_mb");
     m->rise = (int)get_int(g, "monitor.rise");
     m->fall = (int)get_int(g, "monitor.fall");
     if (dup_str(ld, &m->user, g, "monitor.user") != HY_OK ||
@@ -1787,6 +1805,39 @@ static hy_status_t fill_monitor(struct loader *ld, struct config *cfg, config_se
     if (read_secret(ld, g, "monitor.password_file", "monitor.password_env", &m->password, &given) !=
         HY_OK)
         return HY_ERROR;
+    return HY_OK;
+}
+
+/* alerts.events: per event name, over the group's settings. */
+static hy_status_t fill_alert_events(struct loader *ld, struct config_alerts *a,
+                                     config_setting_t *list)
+{
+    for (int t = 0; t < 32; t++)
+        a->event_severity[t] = a->event_repeat_ms[t] = -1;
+    int n = list != NULL ? config_setting_length(list) : 0;
+    uint32_t seen = 0;
+    for (int i = 0; i < n; i++) {
+        config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+        const char *name = get_str(g, "alerts.events.[].name");
+        char kname[KEYNAME_MAX], shown[48];
+        snprintf(kname, sizeof(kname), "alerts.events.[%d].name", i);
+        int t = event_parse(name);
+        if (t < 0)
+            return fail(ld, member_or_group(g, "name"), kname, "\"%s\" is not an event name",
+                        printable(name, shown));
+        if (seen & (1u << t))
+            return fail(ld, member_or_group(g, "name"), kname, "\"%s\" is set twice",
+                        printable(name, shown));
+        seen |= 1u << t;
+        if (!get_bool(g, "alerts.events.[].enabled")) {
+            a->disabled_mask |= 1u << t;
+            a->events_off |= 1u << t;
+        }
+        a->event_severity[t] = event_severity_parse(get_str(g, "alerts.events.[].severity"));
+        a->event_repeat_ms[t] = (int)get_int(g, "alerts.events.[].repeat_ms");
+    }
+    a->n_events = (size_t)n;
+    a->events_listed = seen;
     return HY_OK;
 }
 
@@ -1827,6 +1878,9 @@ static hy_status_t fill_alerts(struct loader *ld, struct config *cfg, config_set
                         "'%s' is not an event name", a->disabled.v[i]);
         a->disabled_mask |= 1u << t;
     }
+    if (fill_alert_events(ld, a, g != NULL ? config_setting_get_member(g, "events") : NULL) !=
+        HY_OK)
+        return HY_ERROR;
     const char *in = get_str(root, "instance_name");
     char name[320];
     if (in[0] != '\0') {

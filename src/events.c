@@ -45,6 +45,8 @@ static const char *const names[EVENT__COUNT] = {
     [EVENT_BACKEND_CONNECTIONS_OK] = "backend_connections_ok",
     [EVENT_BACKEND_DISK_HIGH] = "backend_disk_high",
     [EVENT_BACKEND_DISK_OK] = "backend_disk_ok",
+    [EVENT_BACKEND_BINLOG_HIGH] = "backend_binlog_high",
+    [EVENT_BACKEND_BINLOG_OK] = "backend_binlog_ok",
     [EVENT_HALYARD_FDS_HIGH] = "halyard_fds_high",
     [EVENT_HALYARD_FDS_OK] = "halyard_fds_ok",
     [EVENT_LOG_LINES_DROPPED] = "log_lines_dropped",
@@ -75,6 +77,8 @@ static const enum event_severity severities[EVENT__COUNT] = {
     [EVENT_BACKEND_CONNECTIONS_OK] = EVENT_INFO,
     [EVENT_BACKEND_DISK_HIGH] = EVENT_WARNING,
     [EVENT_BACKEND_DISK_OK] = EVENT_INFO,
+    [EVENT_BACKEND_BINLOG_HIGH] = EVENT_WARNING,
+    [EVENT_BACKEND_BINLOG_OK] = EVENT_INFO,
     [EVENT_HALYARD_FDS_HIGH] = EVENT_WARNING,
     [EVENT_HALYARD_FDS_OK] = EVENT_INFO,
     [EVENT_LOG_LINES_DROPPED] = EVENT_WARNING,
@@ -130,6 +134,7 @@ void event_fill(struct event *e, enum event_type t, const char *backend, const c
     e->seq = 0;
     e->time_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
     e->type = t;
+    e->severity = event_severity_of(t);
     e->coalesced = 0;
     copy(e->backend, sizeof(e->backend), backend);
     copy(e->old_state, sizeof(e->old_state), old_state);
@@ -195,10 +200,9 @@ size_t event_json(const struct event *e, const char *instance, char *out, size_t
     struct jbuf j = {.out = out, .cap = cap, .pos = 0};
     char time_s[40], head[160];
     event_time_iso(e->time_us, time_s, sizeof(time_s));
-    snprintf(head, sizeof(head),
-             "{\"event\":\"%s\",\"severity\":\"%s\",\"time\":\"%s\",\"seq\":%llu",
-             event_name(e->type), event_severity_name(event_severity_of(e->type)), time_s,
-             (unsigned long long)e->seq);
+    snprintf(
+        head, sizeof(head), "{\"event\":\"%s\",\"severity\":\"%s\",\"time\":\"%s\",\"seq\":%llu",
+        event_name(e->type), event_severity_name(e->severity), time_s, (unsigned long long)e->seq);
     j_raw(&j, head);
     j_str(&j, "instance", instance != NULL ? instance : "");
     j_str(&j, "backend", e->backend);

@@ -119,6 +119,12 @@ static const struct {
     {"halyard_backend_server_binlog_bytes_written_total", "counter",
      "The server's Binlog_bytes_written (since it started).", false,
      offsetof(struct srv_status, binlog_bytes_written)},
+    {"halyard_backend_server_binlog_files", "gauge",
+     "The server's binary log files (SHOW BINARY LOGS; needs BINLOG MONITOR).", false,
+     offsetof(struct srv_status, binlog_files)},
+    {"halyard_backend_server_binlog_size_bytes", "gauge",
+     "Bytes the server's binary log files take (SHOW BINARY LOGS, File_size summed).", false,
+     offsetof(struct srv_status, binlog_size)},
     {"halyard_backend_server_datadir_fs_size_bytes", "gauge",
      "Size of the filesystem of the server's datadir (information_schema.DISKS).", false,
      offsetof(struct srv_status, disk_total)},
@@ -162,6 +168,32 @@ static void render_server_status(struct textbuf *sb, const struct config *cfg)
                 snprintf(v, sizeof(v), "%lld", (long long)n);
             }
             sample2(sb, server_families[f].name, cfg->backends[i].name, NULL, NULL, v);
+        }
+    }
+    /* The statements of each kind (Com_*), as counters and as the rate
+     * between the last two readings. */
+    for (int per_second = 0; per_second < 2; per_second++) {
+        const char *name = per_second ? "halyard_backend_server_commands_per_second"
+                                      : "halyard_backend_server_commands_total";
+        family(sb, name, per_second ? "gauge" : "counter",
+               per_second ? "The server's Com_<command> per second between the monitor's last "
+                            "two readings."
+                          : "The server's Com_<command> counters.");
+        for (size_t i = 0; i < cfg->n_backends; i++) {
+            if (info[i].status_time == 0)
+                continue;
+            for (int c = 0; c < SRV_COM_COUNT; c++) {
+                char v[40];
+                double d = info[i].rates.com_ps[c];
+                int64_t n = info[i].status.com[c];
+                if (per_second ? d < 0 : n < 0)
+                    continue;
+                if (per_second)
+                    snprintf(v, sizeof(v), "%.6g", d);
+                else
+                    snprintf(v, sizeof(v), "%lld", (long long)n);
+                sample2(sb, name, cfg->backends[i].name, "command", srv_com_name(c), v);
+            }
         }
     }
     free(info);

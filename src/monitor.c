@@ -50,6 +50,10 @@
     "SELECT VARIABLE_NAME, VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE "            \
     "VARIABLE_NAME IN (" SRVSTATUS_NAMES ") UNION ALL SELECT 'max_connections', "                  \
     "@@global.max_connections"
+/* The binary log's files and their sizes (the disk the binlog takes).
+ * Needs BINLOG MONITOR (REPLICATION CLIENT before 10.5); a server without
+ * log_bin answers ERROR 1381. */
+#define BINLOGS_SQL "SHOW BINARY LOGS"
 /* The filesystem of the datadir: the DISKS row with the longest path that
  * is a prefix of it (Total, Used in KiB). Needs the plugin:
  * INSTALL SONAME 'disks'. */
@@ -75,6 +79,7 @@ enum step {
     STEP_WSREP_VARS,
     STEP_BUSY,
     STEP_STATUS,
+    STEP_BINLOGS,
     STEP_DISK,
 };
 
@@ -86,6 +91,7 @@ static const char *const step_names[] = {"connect",
                                          "SHOW GLOBAL VARIABLES (wsrep)",
                                          "SELECT COUNT(*) FROM information_schema.PROCESSLIST",
                                          "GLOBAL_STATUS",
+                                         "SHOW BINARY LOGS",
                                          "information_schema.DISKS"};
 
 /* What the monitor last saw of one backend: the monitor thread's own;
@@ -137,7 +143,10 @@ struct monitor_backend {
     double status_at;              /* ... and when (ev_now); 0 = none */
     bool connections_high;         /* monitor.connections_warn_pct reached (srv_threshold) */
     bool disk_high;                /* monitor.disk_warn_pct reached */
-    bool no_disks; /* information_schema.DISKS failed on this connection: not asked again on it */
+    bool binlog_high;              /* monitor.binlog_warn_mb reached */
+    bool no_disks;   /* information_schema.DISKS failed on this connection: not asked again on it */
+    bool no_binlogs; /* SHOW BINARY LOGS failed on this connection: likewise */
+    bool told_disks, told_binlogs; /* why either is not read was logged (once per backend) */
     ev_timer recheck;
 };
 
@@ -860,6 +869,7 @@ static void run_step(struct monitor_backend *mb, enum step step)
         sqlclient_close(mb->sc);
         mb->fresh = true;
         mb->no_disks = false; /* the DISKS plugin may have been installed since */
+        mb->no_binlogs = false;
         rc = sqlclient_connect(mb->sc, check_cb, mb);
         break;
     case STEP_PING:
@@ -883,6 +893,9 @@ static void run_step(struct monitor_backend *mb, enum step step)
         break;
     case STEP_STATUS:
         rc = sqlclient_query(mb->sc, STATUS_SQL, check_cb, mb);
+        break;
+    case STEP_BINLOGS:
+        rc = sqlclient_query(mb->sc, BINLOGS_SQL, check_cb, mb);
         break;
     case STEP_DISK:
         rc = sqlclient_query(mb->sc, DISK_SQL, check_cb, mb);
@@ -1007,16 +1020,89 @@ static void status_publish(struct monitor_backend *mb)
     threshold_note(mb, &mb->disk_high, rates.disk_pct, mb->m->cfg->monitor.disk_warn_pct,
                    EVENT_BACKEND_DISK_HIGH, EVENT_BACKEND_DISK_OK, "disk", why,
                    "the server stops writing when it is full");
+    /* Against the limit in percent: the line is 100, it clears 5% below. */
+    int limit_mb = mb->m->cfg->monitor.binlog_warn_mb;
+    double of_limit = limit_mb > 0 && cur.binlog_size >= 0
+                          ? 100.0 * (double)cur.binlog_size / ((double)limit_mb * 1048576.0)
+                          : -1;
+    snprintf(why, sizeof(why), "the binary log takes %lld MiB in %lld files (limit %d MiB)",
+             (long long)(cur.binlog_size >> 20), (long long)cur.binlog_files, limit_mb);
+    threshold_note(mb, &mb->binlog_high, limit_mb > 0 ? of_limit : 0, limit_mb > 0 ? 100 : 0,
+                   EVENT_BACKEND_BINLOG_HIGH, EVENT_BACKEND_BINLOG_OK, "binary log", why,
+                   "purge old files (PURGE BINARY LOGS) or lower binlog_expire_logs_seconds");
+}
+
+/* Why the binary log or the datadir's filesystem is not read, logged once
+ * per backend: it is the operator's to fix, or to accept. */
+static void unread_note(struct monitor_backend *mb, bool *told, const char *what, const char *why,
+                        const char *fix)
+{
+    if (*told)
+        return;
+    *told = true;
+    hy_log_info("backend %s: %s not read: %s%s%s", mb->be->name, what, why, fix[0] ? "; " : "",
+                fix);
 }
 
 /* The datadir's filesystem, from information_schema.DISKS (KiB). */
 static void disk_note(struct monitor_backend *mb, const struct sqlresult *res)
 {
     const char *total = sqlresult_get(res, 0, 0), *used = sqlresult_get(res, 0, 1);
-    if (total == NULL || used == NULL)
+    if (total == NULL || used == NULL) {
+        unread_note(mb, &mb->told_disks, "the datadir's filesystem",
+                    "information_schema.DISKS shows no row to monitor.user",
+                    "it needs the FILE privilege");
         return;
+    }
     mb->status_next.disk_total = strtoll(total, NULL, 10) * 1024;
     mb->status_next.disk_used = strtoll(used, NULL, 10) * 1024;
+}
+
+/* SHOW BINARY LOGS: column 1 of each row is the file's size. */
+static void binlogs_note(struct monitor_backend *mb, const struct sqlresult *res)
+{
+    if (res->n_cols < 2)
+        return;
+    srv_status_binlogs_begin(&mb->status_next);
+    for (size_t r = 0; r < res->n_rows; r++)
+        srv_status_binlog_file(&mb->status_next, sqlresult_get(res, r, 1));
+}
+
+/* The server refused SHOW BINARY LOGS or the DISKS query: not asked again
+ * on this connection, said once why. */
+static void extra_refused(struct monitor_backend *mb, const struct sqlresult *res)
+{
+    char why[300];
+    snprintf(why, sizeof(why), "ERROR %u (%s): %s", res->err_code, res->sqlstate, res->err_msg);
+    if (mb->step == STEP_BINLOGS) {
+        mb->no_binlogs = true;
+        unread_note(mb, &mb->told_binlogs, "the binary log's size", why,
+                    res->err_code == 1381 ? ""
+                                          : "GRANT BINLOG MONITOR ON *.* TO the monitor.user "
+                                            "account");
+    } else {
+        mb->no_disks = true;
+        unread_note(mb, &mb->told_disks, "the datadir's filesystem", why,
+                    res->err_code == 1109 ? "INSTALL SONAME 'disks' (and GRANT FILE to "
+                                            "monitor.user) to have it"
+                                          : "");
+    }
+}
+
+/* The load's reading goes on after `mb->step`: the binary log, the disk
+ * (each unless refused on this connection), then it is published. */
+static void status_continue(struct monitor_backend *mb)
+{
+    if (mb->step < STEP_BINLOGS && !mb->no_binlogs) {
+        run_step(mb, STEP_BINLOGS);
+        return;
+    }
+    if (mb->step < STEP_DISK && !mb->no_disks) {
+        run_step(mb, STEP_DISK);
+        return;
+    }
+    status_publish(mb);
+    check_done(mb, true, "ok");
 }
 
 /* The check passed (and a DRAINING backend's busy count is in): read the
@@ -1068,12 +1154,14 @@ static void check_cb(struct sqlclient *c, const struct sqlresult *res, void *arg
         /* Not a failed check: the server answered the ping and the
          * check's queries. A local failure (timeout) leaves the
          * connection in an unknown state: the next check opens another.
-         * A server without the DISKS plugin is not asked again on this
-         * connection; what GLOBAL_STATUS gave still counts. */
+         * A server that refuses SHOW BINARY LOGS (no BINLOG MONITOR,
+         * no log_bin) or has no DISKS plugin is not asked that again on
+         * this connection; what it did answer still counts. */
         hy_log_debug("backend %s: reading its load failed: %s", mb->be->name, res->err_msg);
-        if (mb->step == STEP_DISK && res->err_code != 0) {
-            mb->no_disks = true;
-            status_publish(mb);
+        if (res->err_code != 0 && mb->step > STEP_STATUS) {
+            extra_refused(mb, res);
+            status_continue(mb);
+            return;
         }
         if (res->err_code == 0)
             sqlclient_close(mb->sc);
@@ -1144,17 +1232,15 @@ static void check_cb(struct sqlclient *c, const struct sqlresult *res, void *arg
         srv_status_init(&mb->status_next);
         for (size_t r = 0; r < res->n_rows; r++)
             srv_status_fold(&mb->status_next, sqlresult_get(res, r, 0), sqlresult_get(res, r, 1));
-        if (!mb->no_disks) {
-            run_step(mb, STEP_DISK);
-            return;
-        }
-        status_publish(mb);
-        check_done(mb, true, "ok");
+        status_continue(mb);
+        return;
+    case STEP_BINLOGS:
+        binlogs_note(mb, res);
+        status_continue(mb);
         return;
     case STEP_DISK:
         disk_note(mb, res);
-        status_publish(mb);
-        check_done(mb, true, "ok");
+        status_continue(mb);
         return;
     }
 }

@@ -30,8 +30,7 @@ void spawn_env_from_event(struct spawn_env *env, const struct event *e, const ch
     snprintf(env->vars[9], cap, "HALYARD_COALESCED=%u", e->coalesced);
     snprintf(env->vars[10], cap,
              "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-    snprintf(env->vars[11], cap, "HALYARD_SEVERITY=%s",
-             event_severity_name(event_severity_of(e->type)));
+    snprintf(env->vars[11], cap, "HALYARD_SEVERITY=%s", event_severity_name(e->severity));
     for (size_t i = 0; i < SPAWN_ENV_VARS; i++)
         env->envp[i] = env->vars[i];
     env->envp[SPAWN_ENV_VARS] = NULL;

@@ -26,10 +26,12 @@ static const struct {
     {"Questions", offsetof(struct srv_status, questions)},
     {"Slow_queries", offsetof(struct srv_status, slow_queries)},
     {"Aborted_connects", offsetof(struct srv_status, aborted_connects)},
-    {"Com_select", offsetof(struct srv_status, com_select)},
-    {"Com_insert", offsetof(struct srv_status, com_insert)},
-    {"Com_update", offsetof(struct srv_status, com_update)},
-    {"Com_delete", offsetof(struct srv_status, com_delete)},
+    {"Com_select", offsetof(struct srv_status, com[SRV_COM_SELECT])},
+    {"Com_insert", offsetof(struct srv_status, com[SRV_COM_INSERT])},
+    {"Com_update", offsetof(struct srv_status, com[SRV_COM_UPDATE])},
+    {"Com_delete", offsetof(struct srv_status, com[SRV_COM_DELETE])},
+    {"Com_commit", offsetof(struct srv_status, com[SRV_COM_COMMIT])},
+    {"Com_rollback", offsetof(struct srv_status, com[SRV_COM_ROLLBACK])},
     {"Innodb_buffer_pool_read_requests", offsetof(struct srv_status, bp_read_requests)},
     {"Innodb_buffer_pool_reads", offsetof(struct srv_status, bp_reads)},
     {"Innodb_buffer_pool_pages_dirty", offsetof(struct srv_status, bp_pages_dirty)},
@@ -38,6 +40,26 @@ static const struct {
     {"Binlog_bytes_written", offsetof(struct srv_status, binlog_bytes_written)},
 };
 
+const char *srv_com_name(enum srv_com c)
+{
+    static const char *const names[SRV_COM_COUNT] = {"select", "insert", "update",
+                                                     "delete", "commit", "rollback"};
+    return c < SRV_COM_COUNT ? names[c] : "?";
+}
+
+/* A whole number >= 0, or -1. */
+static int64_t whole(const char *value)
+{
+    if (value == NULL || *value == '\0')
+        return -1;
+    char *end;
+    errno = 0;
+    long long v = strtoll(value, &end, 10);
+    if (errno != 0 || *end != '\0' || v < 0)
+        return -1;
+    return v;
+}
+
 void srv_status_fold(struct srv_status *s, const char *name, const char *value)
 {
     if (name == NULL || value == NULL || *value == '\0')
@@ -45,14 +67,29 @@ void srv_status_fold(struct srv_status *s, const char *name, const char *value)
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
         if (strcasecmp(fields[i].name, name) != 0)
             continue;
-        char *end;
-        errno = 0;
-        long long v = strtoll(value, &end, 10);
-        if (errno != 0 || *end != '\0' || v < 0)
-            return;
-        *(int64_t *)((char *)s + fields[i].off) = v;
+        int64_t v = whole(value);
+        if (v >= 0)
+            *(int64_t *)((char *)s + fields[i].off) = v;
         return;
     }
+}
+
+void srv_status_binlogs_begin(struct srv_status *s)
+{
+    s->binlog_files = s->binlog_size = 0;
+}
+
+void srv_status_binlog_file(struct srv_status *s, const char *size)
+{
+    int64_t v = whole(size);
+    if (s->binlog_files < 0)
+        return;
+    if (v < 0) {
+        s->binlog_files = s->binlog_size = -1;
+        return;
+    }
+    s->binlog_files++;
+    s->binlog_size += v;
 }
 
 /* Per second of counter `a` -> `b`; -1 when unknown or reset. */
@@ -77,10 +114,11 @@ void srv_status_derive(const struct srv_status *prev, const struct srv_status *c
     srv_status_init(&none);
     const struct srv_status *p = prev != NULL ? prev : &none;
     out->qps = rate(p->questions, cur->questions, secs);
-    double w[3] = {rate(p->com_insert, cur->com_insert, secs),
-                   rate(p->com_update, cur->com_update, secs),
-                   rate(p->com_delete, cur->com_delete, secs)};
-    out->writes_ps = w[0] < 0 || w[1] < 0 || w[2] < 0 ? -1 : w[0] + w[1] + w[2];
+    for (int c = 0; c < SRV_COM_COUNT; c++)
+        out->com_ps[c] = rate(p->com[c], cur->com[c], secs);
+    double ins = out->com_ps[SRV_COM_INSERT], upd = out->com_ps[SRV_COM_UPDATE],
+           del = out->com_ps[SRV_COM_DELETE];
+    out->writes_ps = ins < 0 || upd < 0 || del < 0 ? -1 : ins + upd + del;
     out->slow_ps = rate(p->slow_queries, cur->slow_queries, secs);
     out->aborted_ps = rate(p->aborted_connects, cur->aborted_connects, secs);
     out->row_lock_waits_ps = rate(p->row_lock_waits, cur->row_lock_waits, secs);

@@ -288,6 +288,11 @@ hy_status_t worker_init(struct worker *w, int id, struct config *cfg,
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
+    /* Named as its events and logs name it ("worker 3"): top -H, gdb and
+     * /proc/PID/task/TID/comm tell the threads apart. */
+    char name[16];
+    snprintf(name, sizeof(name), "worker %d", w->id);
+    pthread_setname_np(pthread_self(), name);
     atomic_store(&w->beat_us, selfwatch_now_us());
     ev_timer_start(w->loop, &w->heartbeat);
     ev_unref(w->loop); /* the heartbeat alone does not keep the loop running */

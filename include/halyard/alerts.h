@@ -5,7 +5,8 @@
  * One thread of its own, never a worker, the monitor or the failover
  * thread. It takes events from the ring, keeps the last ALERTS_HISTORY of
  * them with each delivery's result (halyardctl show events), drops the
- * disabled ones and those below alerts.min_severity, coalesces repeats
+ * disabled ones and those below alerts.min_severity (after alerts.events
+ * gave a name its own severity, on/off and interval), coalesces repeats
  * (alerts.repeat_ms: the first event of a name and backend is delivered,
  * more within the interval are held and counted, and the last is
  * delivered when the interval ends), and hands the rest to two bounded
@@ -39,6 +40,7 @@ struct coalesce_slot {
     bool used;
     uint64_t window_end_ms; /* the interval of the last delivery ends */
     uint32_t held;          /* events held since */
+    uint64_t repeat_ms;     /* the interval its last offer gave (per event name) */
     struct event last;      /* the last of them (type and backend are the key) */
 };
 
@@ -53,9 +55,9 @@ void coalesce_free(struct coalesce *c);
  * held and counted. repeat_ms 0, or a full table, always delivers. */
 bool coalesce_offer(struct coalesce *c, const struct event *e, uint64_t now_ms, uint64_t repeat_ms);
 /* A held event whose interval has ended: true with it in *out, its
- * `coalesced` = how many were held (itself included); a new interval
- * starts. False when none is due. */
-bool coalesce_due(struct coalesce *c, uint64_t now_ms, uint64_t repeat_ms, struct event *out);
+ * `coalesced` = how many were held (itself included); a new interval (of
+ * the repeat_ms it was offered with) starts. False when none is due. */
+bool coalesce_due(struct coalesce *c, uint64_t now_ms, struct event *out);
 /* The earliest end of an interval with held events; UINT64_MAX if none. */
 uint64_t coalesce_next_ms(const struct coalesce *c);
 

@@ -215,6 +215,7 @@ struct config_monitor {
     int status_every;         /* read the servers' load every N rounds; 0 = never */
     int connections_warn_pct; /* event when Threads_connected reaches it; 0 = off */
     int disk_warn_pct;        /* event when the datadir's filesystem is this full; 0 = off */
+    int binlog_warn_mb;       /* event when the binary log files take this many MiB; 0 = off */
 };
 
 /* alerts (alerts.h): the notifiers of events (events.h) */
@@ -232,7 +233,13 @@ struct config_alerts {
     int pre_failover_timeout_ms;
     int min_severity;               /* enum event_severity */
     struct config_strings disabled; /* as written */
-    uint32_t disabled_mask;         /* 1 << enum event_type */
+    uint32_t disabled_mask;         /* 1 << enum event_type: disabled, or enabled = false */
+    /* alerts.events, per enum event_type: */
+    int event_severity[32];  /* the severity it is given; -1 = its own */
+    int event_repeat_ms[32]; /* its repeat interval; -1 = repeat_ms */
+    size_t n_events;         /* alerts.events entries */
+    uint32_t events_listed;  /* 1 << type of each entry (show config) */
+    uint32_t events_off;     /* ... of those with enabled = false */
 };
 
 enum log_level {

@@ -48,6 +48,8 @@ enum event_type {
     EVENT_BACKEND_CONNECTIONS_OK,   /* ... and back below it */
     EVENT_BACKEND_DISK_HIGH,        /* monitor.disk_warn_pct reached (information_schema.DISKS) */
     EVENT_BACKEND_DISK_OK,
+    EVENT_BACKEND_BINLOG_HIGH, /* monitor.binlog_warn_mb reached (SHOW BINARY LOGS) */
+    EVENT_BACKEND_BINLOG_OK,
     EVENT_HALYARD_FDS_HIGH, /* fd_warn_pct of RLIMIT_NOFILE reached (selfwatch.h) */
     EVENT_HALYARD_FDS_OK,
     EVENT_LOG_LINES_DROPPED, /* the audit or query log dropped lines */
@@ -55,6 +57,8 @@ enum event_type {
     EVENT_WORKER_RECOVERED,
     EVENT__COUNT
 };
+/* alerts.disabled and alerts.events are bit masks and tables of 32. */
+_Static_assert(EVENT__COUNT <= 32, "event types past 32: widen config_alerts");
 
 /* How much a person should care, fixed per event (halyard.conf(5), ALERTS):
  * alerts.min_severity drops what is below it. */
@@ -83,7 +87,8 @@ struct event {
     uint64_t seq;    /* given by events_emit, from 1 */
     int64_t time_us; /* wall clock */
     enum event_type type;
-    uint32_t coalesced; /* earlier events of this name and backend folded into this one */
+    enum event_severity severity; /* the type's (event_fill); alerts.events may change it */
+    uint32_t coalesced;           /* earlier events of this name and backend folded into this one */
     char backend[EVENT_NAME_MAX];
     char old_state[EVENT_STATE_MAX];
     char new_state[EVENT_STATE_MAX];

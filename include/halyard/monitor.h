@@ -11,7 +11,9 @@
  *   SHOW ALL SLAVES STATUS
  *   every monitor.status_every-th good check, the server's load
  *   (srvstatus.h): information_schema.GLOBAL_STATUS + @@max_connections,
- *   then information_schema.DISKS; a failure there is not a failed check
+ *   then SHOW BINARY LOGS, then information_schema.DISKS; a failure there
+ *   is not a failed check (a refused SHOW BINARY LOGS or DISKS is not
+ *   asked again on the connection, and logged once per backend)
  *
  * bounded as a whole by monitor.timeout_ms. Every backend is checked every
  * monitor.interval_ms (a "round": all checks start together and run side

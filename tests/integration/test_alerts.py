@@ -16,6 +16,9 @@ writes its stdin and environment to a file) get the events halyard emits:
     audit record, no promotion); exiting 0 lets the next attempt go on
     alerts.exec: killed after exec_timeout_ms, at most exec_max_running
     halyardctl test-alert and show events; disabled and min_severity
+    alerts.events: one name given another severity (delivered past
+    min_severity, as that severity) and its own repeat interval, another
+    turned off; the other names keep the group's settings
     two failed logins past auth_fail_limit: auth_block for the address
 """
 
@@ -374,6 +377,39 @@ def test_show_events_and_test_alert(cluster, start_halyard, receiver, tmp_path):
     assert len(text.strip().splitlines()) == 2, text
     assert metric(mport, 'halyard_alerts_delivered_total{notifier="exec"}') == 1
     assert metric(mport, 'halyard_alerts_delivered_total{notifier="webhook"}') == 1
+
+
+def test_per_event_settings(cluster, start_halyard, receiver, tmp_path):
+    r = receiver()
+    script, out = exec_script(tmp_path)
+    sock = str(tmp_path / "admin.sock")
+    h = start_halyard(admin_socket=sock, alerts=alerts(
+        webhook=r.url, exec=script, min_severity="warning", repeat_ms=0,
+        events=[{"name": "config_reloaded", "severity": "critical", "repeat_ms": 60000},
+                {"name": "test_alert", "enabled": False}]))
+    good = open(h.conf_path).read()
+    for _ in range(3):
+        ctl(sock, "reload")
+    # config_reloaded is info: below min_severity, but given critical here.
+    ev = r.wait("config_reloaded")
+    assert ev["severity"] == "critical", ev
+    j, env = wait_exec(out, "config_reloaded")
+    assert j == ev and env["HALYARD_SEVERITY"] == "critical"
+    seq = int(ctl(sock, "test-alert").split()[3])
+    # The group's repeat_ms (0) still holds for the other names: two failed
+    # reloads (warning), two deliveries.
+    for i in range(2):
+        h.reload(good + "\nno_such_key = 1;\n")
+        wait_until(lambda: len(r.events("config_reload_failed")) == i + 1, 10,
+                   what=f"config_reload_failed #{i + 1} delivered")
+    rows = {e["seq"]: e for e in json.loads(ctl(sock, "show", "events", "--json"))["events"]}
+    reloaded = sorted(s for s, e in rows.items() if e["event"] == "config_reloaded")
+    assert len(reloaded) == 3, rows
+    # Its own interval (60 s): the next two are held, not delivered.
+    assert [rows[s]["note"] for s in reloaded[1:]] == ["held (repeat_ms)"] * 2, rows
+    assert len(r.events("config_reloaded")) == 1
+    assert rows[seq]["note"] == "disabled", rows[seq]
+    assert not r.events("test_alert")
 
 
 def test_pre_failover_vetoes_then_allows(cluster, start_halyard, receiver, tmp_path):

@@ -1,17 +1,26 @@
 """The servers' own load, read by the monitor (issue 11, item 3).
 
     load applied straight to one replica moves that replica's metrics:
-    halyard_backend_server_queries_per_second and _threads_running rise,
-    the other replica's do not
+    halyard_backend_server_queries_per_second, _commands_per_second
+    {command="select"} and _threads_running rise, the other replica's do
+    not; a transaction loop moves insert, commit and rollback
     a low max_connections on a replica and connections opened to it past
     monitor.connections_warn_pct: one backend_connections_high event;
     closing them: one backend_connections_ok
     halyard under a descriptor limit of 128 with sessions holding 90% of
     it: halyard_fds_high; closing them: halyard_fds_ok
+    one worker thread stopped for real (ptrace, that thread only): the
+    webhook and the command get worker_stalled for it while the other
+    worker still serves; let go: worker_recovered
     the DISKS plugin on one server: its datadir's filesystem in the
     metrics, backend_disk_high past monitor.disk_warn_pct
+    the binary log's files (SHOW BINARY LOGS) summed per server, as the
+    server lists them; past monitor.binlog_warn_mb backend_binlog_high,
+    purged: backend_binlog_ok; a server where monitor.user lacks BINLOG
+    MONITOR: not read, said once in the log, the rest read all the same
 """
 
+import ctypes
 import json
 import os
 import threading
@@ -19,8 +28,8 @@ import time
 
 import pymysql
 
-from test_alerts import Receiver, alerts, ctl
-from util import free_port, metric, wait_until
+from test_alerts import Receiver, alerts, ctl, exec_script, wait_exec
+from util import free_port, metric, schema_with_table, wait_until
 
 MONITOR = {"user": "monitor", "password": "monitor", "interval_ms": 200, "fall": 2, "rise": 2,
            "status_every": 1}
@@ -28,6 +37,24 @@ MONITOR = {"user": "monitor", "password": "monitor", "interval_ms": 200, "fall":
 
 def server_metric(mport, name, backend):
     return metric(mport, f'halyard_backend_server_{name}{{backend="{backend}"}} ')
+
+
+def command_rate(mport, backend, command):
+    return metric(mport, f'halyard_backend_server_commands_per_second{{backend="{backend}",'
+                         f'command="{command}"}} ')
+
+
+def as_root(cluster, ref, *stmts):
+    """Statements on one node as root, out of the binlog (grants and
+    plugins that must stay on that node)."""
+    conn = cluster.root_connect(ref)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SET SESSION sql_log_bin = 0")
+            for s in stmts:
+                cur.execute(s)
+    finally:
+        conn.close()
 
 
 class Load:
@@ -83,22 +110,71 @@ def test_load_moves_the_backend_metrics(cluster, start_halyard, tmp_path):
         loaded_qps = server_metric(mport, "queries_per_second", "node1")
         other = server_metric(mport, "queries_per_second", "node2")
         assert other < 200, other  # the load went to node1 only
+        wait_until(lambda: command_rate(mport, "node1", "select") > 500, 10,
+                   what="node1's Com_select per second past 500")
+        assert command_rate(mport, "node2", "select") < 200
+        def selects():
+            return metric(mport, 'halyard_backend_server_commands_total{backend="node1",'
+                                 'command="select"} ')
+        before = selects()
+        wait_until(lambda: selects() > before + 100, 10, what=f"node1's Com_select past {before}")
         assert fast.count > 0
         # show backends --detail has the same reading.
         table = ctl(sock, "show backends", "--detail")
         assert "max conn" in table and "qps" in table, table
-        row = next(line.split() for line in table.splitlines()[::-1]
-                   if line.startswith("node1 "))
+        load = next(part for part in table.split("\n\n")
+                    if part.split()[:2] == ["name", "connected"])
+        row = next(line.split() for line in load.splitlines() if line.startswith("node1 "))
         assert int(row[4]) > 500, table  # name connected max running qps
         detail = json.loads(ctl(sock, "show backends", "--json"))
         node1 = next(b for b in detail["backends"] if b["name"] == "node1")
         assert node1["server"]["threads_running"] >= 1, node1
+        assert node1["server"]["commands_per_second"]["select"] > 500, node1
+        assert "select/s" in table, table
     finally:
         fast.close()
         slow.close()
     wait_until(lambda: server_metric(mport, "queries_per_second", "node1") < 200, 10,
                what="node1's QPS back down once the load stops")
     print(f"node1 QPS idle {idle_qps:.0f}, loaded {loaded_qps:.0f}")
+
+
+def test_transactions_move_the_command_rates(cluster, start_halyard, tmp_path):
+    """INSERT then COMMIT, INSERT then ROLLBACK, in a loop through halyard:
+    the primary's insert, commit and rollback rates rise together."""
+    db = schema_with_table(cluster, "srvstatus_com", "v INT")
+    mport = free_port()
+    sock = str(tmp_path / "admin.sock")
+    h = start_halyard(metrics_port=mport, monitor=MONITOR, admin_socket=sock)
+    wait_until(lambda: command_rate(mport, "node0", "commit") is not None, 10,
+               what="a commit rate for node0")
+    stop = threading.Event()
+    done = []
+
+    def loop():
+        c = h.connect(database=db, autocommit=False)
+        n = 0
+        with c.cursor() as cur:
+            while not stop.is_set():
+                cur.execute("INSERT INTO t (v) VALUES (1)")
+                c.commit() if n % 2 == 0 else c.rollback()
+                n += 1
+        c.close()
+        done.append(n)
+    t = threading.Thread(target=loop, daemon=True)
+    t.start()
+    try:
+        for cmd in ("insert", "commit", "rollback"):
+            wait_until(lambda: (command_rate(mport, "node0", cmd) or 0) > 20, 10,
+                       what=f"node0's Com_{cmd} per second past 20")
+        detail = json.loads(ctl(sock, "show backends", "--json"))
+        node0 = next(b for b in detail["backends"] if b["name"] == "node0")
+        rates = node0["server"]["commands_per_second"]
+        assert rates["commit"] > 0 and rates["rollback"] > 0, rates
+    finally:
+        stop.set()
+        t.join(10)
+    assert done and done[0] > 40, done
 
 
 def test_connections_threshold_event(cluster, start_halyard):
@@ -176,6 +252,99 @@ def test_fds_near_the_limit_event(cluster, start_halyard):
         r.close()
 
 
+class ThreadStop:
+    """One thread of another process stopped, the others running: ptrace
+    seizes that thread alone (PTRACE_SEIZE, PTRACE_INTERRUPT) until
+    release() detaches it, which lets it run on. Were this process to die
+    first, the kernel detaches it all the same."""
+
+    PTRACE_DETACH, PTRACE_SEIZE, PTRACE_INTERRUPT = 17, 0x4206, 0x4207
+    WALL = 0x40000000
+
+    def __init__(self, tid):
+        self.libc = ctypes.CDLL(None, use_errno=True)
+        self.libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p,
+                                     ctypes.c_void_p]
+        self.libc.ptrace.restype = ctypes.c_long
+        self.tid = tid
+        self.call(self.PTRACE_SEIZE)
+        self.held = True
+        self.call(self.PTRACE_INTERRUPT)
+        _, status = os.waitpid(tid, self.WALL)
+        assert os.WIFSTOPPED(status), status
+
+    def call(self, request):
+        if self.libc.ptrace(request, self.tid, None, None) == -1:
+            err = ctypes.get_errno()
+            raise OSError(err, f"ptrace({request:#x}, {self.tid}): {os.strerror(err)}")
+
+    def release(self):
+        if self.held:
+            self.held = False
+            self.call(self.PTRACE_DETACH)
+
+
+def thread_named(pid, name):
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/comm") as f:
+            if f.read().strip() == name:
+                return int(tid)
+    raise AssertionError(f"no thread named {name!r} in {pid}")
+
+
+def thread_state(pid, tid):
+    with open(f"/proc/{pid}/task/{tid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
+
+
+def test_worker_stalled_event(cluster, start_halyard, tmp_path):
+    """halyard's event-loop watchdog (item 4) against a worker that really
+    stops: its thread is held by ptrace, as a callback stuck in a loop or a
+    blocking call would hold it, with no hook in halyard."""
+    r = Receiver()
+    script, out = exec_script(tmp_path)
+    try:
+        h = start_halyard(workers=2, worker_stall_ms=500,
+                          alerts=alerts(webhook=r.url, exec=script))
+        r.wait("halyard_started")
+        tid = thread_named(h.pid, "worker 1")
+        stop = ThreadStop(tid)
+        try:
+            assert thread_state(h.pid, tid) == "t"  # stopped by its tracer
+            ev = r.wait("worker_stalled", backend="worker 1", timeout=10)
+            assert ev["severity"] == "critical", ev
+            assert ev["old"] == "running" and ev["new"] == "stalled", ev
+            assert "its event loop has not run for" in ev["reason"], ev
+            assert "(limit 500 ms)" in ev["reason"], ev
+            j, env = wait_exec(out, "worker_stalled", backend="worker 1")
+            assert j == ev and env["HALYARD_BACKEND"] == "worker 1"
+            # Worker 0 still serves: a connection the kernel gives it (its
+            # own SO_REUSEPORT socket) runs; one given to worker 1 waits.
+            served = 0
+            for _ in range(12):
+                try:
+                    c = h.connect(connect_timeout=1, read_timeout=1)
+                except Exception:  # noqa: BLE001 - accepted by the stopped worker
+                    continue
+                with c.cursor() as cur:
+                    cur.execute("SELECT 1")
+                    served += cur.fetchone()[0]
+                c.close()
+            assert served >= 1
+            assert not r.events("worker_stalled", backend="worker 0")
+            assert not r.events("worker_recovered")
+        finally:
+            stop.release()
+        rec = r.wait("worker_recovered", backend="worker 1", timeout=10)
+        assert rec["seq"] > ev["seq"] and rec["old"] == "stalled", rec
+        wait_exec(out, "worker_recovered", backend="worker 1")
+        assert len(r.events("worker_stalled")) == 1
+        assert thread_state(h.pid, tid) in "SR"
+        assert h.sql("SELECT 1") == [(1,)]
+    finally:
+        r.close()
+
+
 def test_datadir_disk_from_the_disks_plugin(cluster, start_halyard):
     """With INSTALL SONAME 'disks' on node1, its datadir's filesystem shows
     in the metrics, and monitor.disk_warn_pct = 1 (any real disk is past
@@ -185,14 +354,7 @@ def test_datadir_disk_from_the_disks_plugin(cluster, start_halyard):
     r = Receiver()
 
     def on_node1(*stmts):
-        conn = cluster.root_connect(1)
-        try:
-            with conn.cursor() as cur:
-                cur.execute("SET SESSION sql_log_bin = 0")
-                for s in stmts:
-                    cur.execute(s)
-        finally:
-            conn.close()
+        as_root(cluster, 1, *stmts)
     try:
         on_node1("INSTALL SONAME 'disks'", "GRANT FILE ON *.* TO monitor@'%'")
         mport = free_port()
@@ -209,4 +371,88 @@ def test_datadir_disk_from_the_disks_plugin(cluster, start_halyard):
         assert not r.events("backend_disk_high", backend="node2")
     finally:
         on_node1("UNINSTALL SONAME 'disks'", "REVOKE FILE ON *.* FROM monitor@'%'")
+        r.close()
+
+
+def binlog_files(cluster, ref):
+    return [(name, int(size)) for name, size, *_ in cluster.sql(ref, "SHOW BINARY LOGS")]
+
+
+def purge_binlogs(cluster):
+    """node0's binary log down to one new, nearly empty file, once the
+    replicas have everything."""
+    cluster.sync()
+    cluster.sql(0, "FLUSH BINARY LOGS")
+    last = binlog_files(cluster, 0)[-1][0]
+
+    def purged():
+        # A file a replica's dump thread still reads is kept: the replicas
+        # move to the new one on its rotate event.
+        cluster.sql(0, f"PURGE BINARY LOGS TO '{last}'")
+        return binlog_files(cluster, 0)[0][0] == last
+    wait_until(purged, 10, what=f"node0's binlog purged to {last}")
+
+
+def test_binlog_size(cluster, start_halyard, tmp_path):
+    """As a monitor account with SLAVE MONITOR everywhere and BINLOG
+    MONITOR on node0 and node1 only (the test account has SUPER, which
+    10.11 may still take for it)."""
+    r = Receiver()
+    db = schema_with_table(cluster, "srvstatus_binlog", "b LONGBLOB")
+    user = "mon_nobinlog"
+    try:
+        cluster.sql(0, f"CREATE USER {user}@'%' IDENTIFIED BY 'mon'")
+        cluster.sql(0, f"GRANT SLAVE MONITOR ON *.* TO {user}@'%'")
+        purge_binlogs(cluster)  # syncs the account to the replicas too
+        for ref in (0, 1):
+            as_root(cluster, ref, f"GRANT BINLOG MONITOR ON *.* TO {user}@'%'")
+        mport = free_port()
+        sock = str(tmp_path / "admin.sock")
+        h = start_halyard(metrics_port=mport, admin_socket=sock, alerts=alerts(webhook=r.url),
+                          monitor=dict(MONITOR, user=user, password="mon", binlog_warn_mb=1))
+        r.wait("halyard_started")
+
+        def as_listed():
+            files = binlog_files(cluster, 0)
+            return (server_metric(mport, "binlog_files", "node0") == len(files)
+                    and server_metric(mport, "binlog_size_bytes", "node0")
+                    == sum(s for _, s in files))
+        wait_until(as_listed, 10, what=f"node0's binlog as SHOW BINARY LOGS lists it: "
+                   f"{binlog_files(cluster, 0)}")
+        assert server_metric(mport, "binlog_size_bytes", "node0") < 1 << 20
+        assert server_metric(mport, "binlog_size_bytes", "node1") > 0  # log_slave_updates
+        # node2: the monitor may not list its binlog; said once, the rest read.
+        assert server_metric(mport, "binlog_size_bytes", "node2") is None
+        assert server_metric(mport, "threads_connected", "node2") >= 1
+        note = "backend node2: the binary log's size not read: ERROR 1227"
+        h.wait_log(note)
+        time.sleep(1.0)  # five monitor rounds (interval_ms 200): the note is not repeated
+        assert h.log_text().count(note) == 1, h.log_text()
+        assert "GRANT BINLOG MONITOR ON *.* TO the monitor.user account" in h.log_text()
+        assert "backend node0: the binary log" not in h.log_text()
+
+        # Past binlog_warn_mb = 1: 2 MiB written through halyard.
+        c = h.connect(database=db)
+        c.cursor().execute("INSERT INTO t (b) VALUES (REPEAT('x', 2 * 1048576))")
+        c.close()
+        high = r.wait("backend_binlog_high", backend="node0")
+        assert "the binary log takes 2 MiB in" in high["reason"], high
+        assert "limit 1 MiB" in high["reason"], high
+        assert high["severity"] == "warning", high
+        table = ctl(sock, "show backends", "--detail")
+        row = next(line for line in table.splitlines() if line.startswith("node0 ")
+                   and "MiB" in line)
+        assert "2.0 MiB" in row, table
+        detail = json.loads(ctl(sock, "show backends", "--json"))
+        node0 = next(b for b in detail["backends"] if b["name"] == "node0")
+        assert node0["server"]["binlog_size_bytes"] > 2 << 20, node0
+        # Purged: back under the line (5% below it), once.
+        purge_binlogs(cluster)
+        ok = r.wait("backend_binlog_ok", backend="node0")
+        assert ok["seq"] > high["seq"]
+        assert len(r.events("backend_binlog_high", backend="node0")) == 1
+        assert not r.events("backend_binlog_high", backend="node2")
+    finally:
+        cluster.sql(0, f"DROP USER IF EXISTS {user}@'%'")
+        cluster.sql(0, f"DROP DATABASE IF EXISTS {db}")
         r.close()

@@ -39,7 +39,8 @@
     "rules = ( { name = \"reads\"; match_digest = \"^SELECT\"; route = \"replica\"; },\n"          \
     "          { name = \"nodrop\"; match_digest = \"^DROP\"; user = \"app\";\n"                   \
     "            action = \"block\"; } );\n"                                                       \
-    "witnesses = ( { name = \"w1\"; address = \"10.0.3.9\"; port = 3306; } );\n"
+    "witnesses = ( { name = \"w1\"; address = \"10.0.3.9\"; port = 3306; } );\n"                   \
+    "alerts = { events = ( { name = \"backend_lagging\"; repeat_ms = 600000; } ); };\n"
 
 /* ---- admin_parse ------------------------------------------------------- */
 
@@ -1087,11 +1088,17 @@ static void test_backends(void **state)
                     .questions = 5000,
                     .slow_queries = 1,
                     .row_lock_waits = 7,
-                    .binlog_bytes_written = -1},
+                    .binlog_bytes_written = -1,
+                    .binlog_files = 3,
+                    .binlog_size = 3 << 20,
+                    .disk_total = -1,
+                    .disk_used = -1},
          .rates = {.qps = 250,
+                   .com_ps = {200, 30.5, 12, 0, 40, -1},
                    .connections_pct = 12 * 100.0 / 151,
                    .bp_hit_ratio = 0.99,
-                   .bp_dirty_pct = -1}},
+                   .bp_dirty_pct = -1,
+                   .disk_pct = -1}},
         {.name = "db2",
          .address = "127.0.0.1:3311",
          .role = "replica",
@@ -1125,6 +1132,10 @@ static void test_backends(void **state)
         sb.data, "\ndb1   12         151       3        250  1     0        99.00%  -      7"));
     assert_non_null(strstr(
         sb.data, "\ndb2   -          -         -        -    -     -        -       -      -"));
+    assert_non_null(strstr(sb.data, "\nname  select/s  insert/s  update/s  delete/s  commit/s  "
+                                    "rollback/s  binlog files  binlog   datadir fs\n"));
+    assert_non_null(strstr(sb.data, "\ndb1   200.0     30.5      12.0      0.0       40.0      -"
+                                    "           3             3.0 MiB  -\n"));
     textbuf_reset(&sb);
     admin_render_backends(&sb, rows, 2, true, false);
     assert_string_equal(
@@ -1138,9 +1149,14 @@ static void test_backends(void **state)
         "\"rtt_ms\":0.250,\"last_check\":\"ok\",\"last_check_age_seconds\":0.4,"
         "\"server\":{\"max_connections\":151,\"threads_connected\":12,\"threads_running\":3,"
         "\"questions\":5000,\"slow_queries\":1,\"aborted_connects\":0,"
-        "\"innodb_row_lock_waits\":7,\"binlog_bytes_written\":null,"
+        "\"innodb_row_lock_waits\":7,\"binlog_bytes_written\":null,\"binlog_files\":3,"
+        "\"binlog_size_bytes\":3145728,\"datadir_fs_size_bytes\":null,"
+        "\"datadir_fs_used_bytes\":null,"
         "\"queries_per_second\":250.0000,\"connections_pct\":7.9470,"
-        "\"buffer_pool_hit_ratio\":0.9900,\"buffer_pool_dirty_pct\":null}},"
+        "\"buffer_pool_hit_ratio\":0.9900,\"buffer_pool_dirty_pct\":null,"
+        "\"datadir_fs_used_pct\":null,\"commands_per_second\":{\"select\":200.0000,"
+        "\"insert\":30.5000,\"update\":12.0000,\"delete\":0.0000,\"commit\":40.0000,"
+        "\"rollback\":null}}},"
         "{\"name\":\"db2\",\"address\":\"127.0.0.1:3311\",\"zone\":\"\",\"role\":\"replica\","
         "\"role_seen\":false,\"fenced\":true,\"state\":\"LAGGING\",\"why\":\"replication broken\","
         "\"lag_seconds\":null,\"replication_broken\":true,\"gtid\":\"\",\"connections_in_use\":0,"

@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "halyard/config.h"
+#include "halyard/events.h"
 
 #define HASH "*5BCB3E6AC345B435C7C2E6B7949A04CE6F6563D3" /* password "app" */
 
@@ -472,6 +473,26 @@ static const struct config_case cases[] = {
      "mysql_native_password|caching_sha2_password"},
     {"max_packet_size too small", "max_packet_size = 100;\n" BASE,
      "t.conf:1: max_packet_size: 100 is out of range 1024..1073741824"},
+    {"alerts.events",
+     BASE "alerts = { events = ( { name = \"backend_lagging\"; repeat_ms = 0; "
+          "severity = \"critical\"; enabled = false; } ); };\n",
+     NULL},
+    {"alerts.events: not an event",
+     BASE "alerts = {\n events = ( { name = \"backend_gone\"; } ); };\n",
+     "t.conf:5: alerts.events.[0].name: \"backend_gone\" is not an event name"},
+    {"alerts.events: a name twice",
+     BASE "alerts = { events = ( { name = \"backend_up\"; },\n { name = \"backend_up\"; } ); };\n",
+     "t.conf:5: alerts.events.[1].name: \"backend_up\" is set twice"},
+    {"alerts.events: severity",
+     BASE "alerts = { events = ( { name = \"backend_up\"; "
+          "severity = \"high\"; } ); };\n",
+     "alerts.events.[0].severity: \"high\" is not one of default|info|warning|critical"},
+    {"alerts.events: repeat_ms",
+     BASE "alerts = { events = ( { name = \"backend_up\"; "
+          "repeat_ms = -2; } ); };\n",
+     "alerts.events.[0].repeat_ms: -2 is out of range -1..86400000"},
+    {"alerts.events: name required", BASE "alerts = { events = ( { repeat_ms = 5; } ); };\n",
+     "alerts.events.[0].name: required key is missing"},
 };
 
 static void run_case(void **state)
@@ -509,6 +530,25 @@ static struct config *load_ok(const char *text)
         print_error("%s\n", err);
     assert_int_equal(rc, HY_OK);
     return cfg;
+}
+
+/* alerts.events lands per event type; the rest keep their own. */
+static void test_alert_events(void **state)
+{
+    (void)state;
+    struct config *cfg = load_ok(BASE "alerts = { events = ( { name = \"backend_lagging\"; "
+                                      "repeat_ms = 600000; severity = \"info\"; },\n"
+                                      "{ name = \"fenced\"; enabled = false; } ); };\n");
+    const struct config_alerts *a = &cfg->alerts;
+    assert_int_equal(a->n_events, 2);
+    assert_int_equal(a->event_repeat_ms[EVENT_BACKEND_LAGGING], 600000);
+    assert_int_equal(a->event_severity[EVENT_BACKEND_LAGGING], EVENT_INFO);
+    assert_int_equal(a->event_repeat_ms[EVENT_FENCED], -1);
+    assert_int_equal(a->event_severity[EVENT_FENCED], -1);
+    assert_true(a->disabled_mask & (1u << EVENT_FENCED));
+    assert_false(a->disabled_mask & (1u << EVENT_BACKEND_LAGGING));
+    assert_int_equal(a->event_repeat_ms[EVENT_BACKEND_DOWN], -1);
+    config_put(cfg);
 }
 
 static void test_defaults(void **state)
@@ -1095,7 +1135,7 @@ static void test_tls_keys(void **state)
 
 int main(void)
 {
-    struct CMUnitTest tests[HY_ARRAY_SIZE(cases) + 11];
+    struct CMUnitTest tests[HY_ARRAY_SIZE(cases) + 12];
     size_t n = 0;
     for (size_t i = 0; i < HY_ARRAY_SIZE(cases); i++) {
         tests[n++] = (struct CMUnitTest){.name = cases[i].name,
@@ -1105,6 +1145,7 @@ int main(void)
                                          .initial_state = (void *)&cases[i]};
     }
     const struct CMUnitTest more[] = {
+        cmocka_unit_test(test_alert_events),
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_every_value),
         cmocka_unit_test(test_refcount),
@@ -1117,7 +1158,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tls_keys, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test(test_sample_config),
     };
-    _Static_assert(HY_ARRAY_SIZE(more) == 11, "tests[] is sized for 11 more");
+    _Static_assert(HY_ARRAY_SIZE(more) == 12, "tests[] is sized for 12 more");
     for (size_t i = 0; i < HY_ARRAY_SIZE(more); i++)
         tests[n++] = more[i];
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);

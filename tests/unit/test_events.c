@@ -229,20 +229,48 @@ static void test_coalesce(void **state)
     strcpy(d1.reason, "the last one");
     assert_false(coalesce_offer(&c, &d1, 3000, 60000)); /* held */
     assert_int_equal(coalesce_next_ms(&c), 61000);
-    assert_false(coalesce_due(&c, 60999, 60000, &out));
-    assert_true(coalesce_due(&c, 61000, 60000, &out));
+    assert_false(coalesce_due(&c, 60999, &out));
+    assert_true(coalesce_due(&c, 61000, &out));
     assert_int_equal(out.seq, 6);
     assert_int_equal(out.coalesced, 2);
     assert_string_equal(out.reason, "the last one");
-    assert_false(coalesce_due(&c, 61000, 60000, &out));
+    assert_false(coalesce_due(&c, 61000, &out));
     /* A new interval started with that delivery. */
     assert_false(coalesce_offer(&c, &d1, 62000, 60000));
-    assert_true(coalesce_due(&c, 121000, 60000, &out));
+    assert_true(coalesce_due(&c, 121000, &out));
     assert_int_equal(out.coalesced, 1);
     /* Quiet for a whole interval: the next one is delivered at once. */
     assert_true(coalesce_offer(&c, &d1, 200000, 60000));
     /* repeat_ms 0: every event. */
     assert_true(coalesce_offer(&c, &d1, 200001, 0));
+    coalesce_free(&c);
+}
+
+/* alerts.events gives names their own intervals: each held event is due
+ * at the end of its own, and its next interval is as long. */
+static void test_coalesce_per_name(void **state)
+{
+    (void)state;
+    struct coalesce c;
+    assert_int_equal(coalesce_init(&c, 8), HY_OK);
+    struct event lag = ev(EVENT_BACKEND_LAGGING, "node1"), out;
+    struct event down = ev(EVENT_BACKEND_DOWN, "node1");
+    assert_true(coalesce_offer(&c, &lag, 0, 600000));
+    assert_true(coalesce_offer(&c, &down, 0, 10000));
+    assert_false(coalesce_offer(&c, &lag, 1000, 600000));
+    assert_false(coalesce_offer(&c, &down, 1000, 10000));
+    assert_int_equal(coalesce_next_ms(&c), 10000);
+    assert_true(coalesce_due(&c, 10000, &out));
+    assert_int_equal(out.type, EVENT_BACKEND_DOWN);
+    assert_false(coalesce_due(&c, 599999, &out)); /* the lagging one waits its 10 minutes */
+    assert_false(coalesce_offer(&c, &down, 15000, 10000));
+    assert_int_equal(coalesce_next_ms(&c), 20000); /* 10 s after its delivery */
+    assert_true(coalesce_due(&c, 20000, &out));
+    assert_int_equal(out.type, EVENT_BACKEND_DOWN);
+    assert_int_equal(coalesce_next_ms(&c), 600000);
+    assert_true(coalesce_due(&c, 600000, &out));
+    assert_int_equal(out.type, EVENT_BACKEND_LAGGING);
+    assert_int_equal(out.coalesced, 1);
     coalesce_free(&c);
 }
 
@@ -260,7 +288,7 @@ static void test_coalesce_full_table(void **state)
     assert_true(coalesce_offer(&c, &x, 20, 1000));
     assert_false(coalesce_offer(&c, &a, 30, 1000));
     /* a's interval ends: due; b's slot (nothing held, interval over) is reused. */
-    assert_true(coalesce_due(&c, 1000, 1000, &out));
+    assert_true(coalesce_due(&c, 1000, &out));
     assert_string_equal(out.backend, "a");
     assert_true(coalesce_offer(&c, &x, 1001, 1000));
     assert_false(coalesce_offer(&c, &x, 1002, 1000));
@@ -330,10 +358,15 @@ static void test_spawn(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_names),         cmocka_unit_test(test_json),
-        cmocka_unit_test(test_json_escaping), cmocka_unit_test(test_json_cut),
-        cmocka_unit_test(test_ring),          cmocka_unit_test(test_ring_threads),
-        cmocka_unit_test(test_coalesce),      cmocka_unit_test(test_coalesce_full_table),
+        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_json),
+        cmocka_unit_test(test_json_escaping),
+        cmocka_unit_test(test_json_cut),
+        cmocka_unit_test(test_ring),
+        cmocka_unit_test(test_ring_threads),
+        cmocka_unit_test(test_coalesce_per_name),
+        cmocka_unit_test(test_coalesce),
+        cmocka_unit_test(test_coalesce_full_table),
         cmocka_unit_test(test_spawn),
     };
     return cmocka_run_group_tests_name("events", tests, NULL, NULL);

@@ -3,7 +3,8 @@
  *
  *   - rows fold into their fields whatever the case; unknown names, empty,
  *     negative and non-numeric values are ignored
- *   - rates over two readings; a counter gone backwards (restart) or
+ *   - SHOW BINARY LOGS' sizes summed
+ *   - rates over two readings (QPS, each Com_*); a counter gone backwards (restart) or
  *     missing is unknown (-1), not a huge or negative rate
  *   - buffer pool hit ratio over the interval, 1 with no request
  *   - connections and disk percentages
@@ -43,7 +44,37 @@ static void test_fold(void **state)
     assert_int_equal(s.threads_connected, -1);
     assert_int_equal(s.slow_queries, -1);
     assert_int_equal(s.aborted_connects, -1);
-    assert_int_equal(s.com_select, -1);
+    assert_int_equal(s.com[SRV_COM_SELECT], -1);
+    srv_status_fold(&s, "com_rollback", "12");
+    srv_status_fold(&s, "Com_commit", "40");
+    assert_int_equal(s.com[SRV_COM_ROLLBACK], 12);
+    assert_int_equal(s.com[SRV_COM_COMMIT], 40);
+    assert_string_equal(srv_com_name(SRV_COM_ROLLBACK), "rollback");
+    assert_string_equal(srv_com_name(SRV_COM_COUNT), "?");
+}
+
+/* SHOW BINARY LOGS: the files' sizes summed; a size that is not a number
+ * makes the whole reading unknown, not a sum of some of them. */
+static void test_binlogs(void **state)
+{
+    (void)state;
+    struct srv_status s;
+    srv_status_init(&s);
+    assert_int_equal(s.binlog_size, -1);
+    srv_status_binlogs_begin(&s);
+    srv_status_binlog_file(&s, "1073741824");
+    srv_status_binlog_file(&s, "4096");
+    srv_status_binlog_file(&s, "329");
+    assert_int_equal(s.binlog_files, 3);
+    assert_int_equal(s.binlog_size, 1073741824LL + 4096 + 329);
+    srv_status_binlogs_begin(&s); /* no file: 0 bytes */
+    assert_int_equal(s.binlog_files, 0);
+    assert_int_equal(s.binlog_size, 0);
+    srv_status_binlog_file(&s, "100");
+    srv_status_binlog_file(&s, NULL);
+    srv_status_binlog_file(&s, "200");
+    assert_int_equal(s.binlog_files, -1);
+    assert_int_equal(s.binlog_size, -1);
 }
 
 static void test_rates(void **state)
@@ -53,10 +84,12 @@ static void test_rates(void **state)
     srv_status_init(&a);
     srv_status_init(&b);
     a.questions = 1000, b.questions = 3000;
-    a.com_insert = 10, b.com_insert = 30;
-    a.com_update = 0, b.com_update = 10;
-    a.com_delete = 5, b.com_delete = 5;
-    a.slow_queries = 4, b.slow_queries = 2; /* restarted */
+    a.com[SRV_COM_INSERT] = 10, b.com[SRV_COM_INSERT] = 30;
+    a.com[SRV_COM_UPDATE] = 0, b.com[SRV_COM_UPDATE] = 10;
+    a.com[SRV_COM_DELETE] = 5, b.com[SRV_COM_DELETE] = 5;
+    a.com[SRV_COM_SELECT] = 100, b.com[SRV_COM_SELECT] = 900;
+    a.com[SRV_COM_COMMIT] = 7, b.com[SRV_COM_COMMIT] = 3; /* restarted */
+    a.slow_queries = 4, b.slow_queries = 2;               /* restarted */
     a.bp_read_requests = 1000, b.bp_read_requests = 2000;
     a.bp_reads = 100, b.bp_reads = 150;
     b.bp_pages_dirty = 25, b.bp_pages_total = 100;
@@ -65,6 +98,10 @@ static void test_rates(void **state)
     srv_status_derive(&a, &b, 2.0, &r);
     assert_float_equal(r.qps, 1000.0, 1e-9);
     assert_float_equal(r.writes_ps, 15.0, 1e-9);
+    assert_float_equal(r.com_ps[SRV_COM_SELECT], 400.0, 1e-9);
+    assert_float_equal(r.com_ps[SRV_COM_INSERT], 10.0, 1e-9);
+    assert_float_equal(r.com_ps[SRV_COM_COMMIT], -1, 1e-9);
+    assert_float_equal(r.com_ps[SRV_COM_ROLLBACK], -1, 1e-9); /* never read */
     assert_float_equal(r.slow_ps, -1, 1e-9);
     assert_float_equal(r.aborted_ps, -1, 1e-9); /* never read */
     assert_float_equal(r.bp_hit_ratio, 0.95, 1e-9);
@@ -156,9 +193,9 @@ static void test_stall(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fold),      cmocka_unit_test(test_rates),
-        cmocka_unit_test(test_threshold), cmocka_unit_test(test_selfwatch),
-        cmocka_unit_test(test_stall),
+        cmocka_unit_test(test_fold),      cmocka_unit_test(test_binlogs),
+        cmocka_unit_test(test_rates),     cmocka_unit_test(test_threshold),
+        cmocka_unit_test(test_selfwatch), cmocka_unit_test(test_stall),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
