@@ -9,14 +9,15 @@ binding) run on the primary as one COM_STMT_BULK_EXECUTE each.
 """
 
 import struct
+import time
 import subprocess
 
 import pytest
 
-from rawmysql import (CLIENT_DEPRECATE_EOF, CLIENT_LONG_PASSWORD, DEFAULT_CAPS,
-                      MARIADB_CLIENT_CACHE_METADATA, MARIADB_CLIENT_EXTENDED_METADATA,
-                      MARIADB_CLIENT_PROGRESS, MARIADB_CLIENT_STMT_BULK_OPERATIONS, MySQLError,
-                      RawConn)
+from rawmysql import (CLIENT_DEPRECATE_EOF, CLIENT_LOCAL_FILES, CLIENT_LONG_PASSWORD,
+                      DEFAULT_CAPS, MARIADB_CLIENT_CACHE_METADATA,
+                      MARIADB_CLIENT_EXTENDED_METADATA, MARIADB_CLIENT_PROGRESS,
+                      MARIADB_CLIENT_STMT_BULK_OPERATIONS, MySQLError, RawConn)
 from test_core import cli, db, ps_client_bin  # noqa: F401 (fixtures)
 from util import APP_PASSWORD, APP_USER, wait_until
 
@@ -345,3 +346,45 @@ def test_bulk_types_added_for_a_new_connection(halyard, cluster, db):
         c.close()
     assert [tuple(x) for x in cluster.sql(0, f"SELECT a, b FROM {db}.caps_bulk_types "
                                              "ORDER BY a")] == [(1, 2), (3, 4), (5, None)]
+
+
+def test_progress_after_a_local_infile(halyard, cluster, db):
+    """LOAD DATA LOCAL: the server reports its last stage ("End bulk
+    insert") once the client's file is in, between the file and the OK;
+    the report is passed on after halyard saw the file end, and the OK
+    still ends the answer. The upload is paced to outlast
+    progress_report_time."""
+    cluster.sql(0, f"DROP TABLE IF EXISTS {db}.caps_load")
+    cluster.sql(0, f"CREATE TABLE {db}.caps_load (a INT PRIMARY KEY, b CHAR(100))")
+    rows = 150000
+    data = b"".join(b"%d\t%s\n" % (i, b"y" * 100) for i in range(rows))
+    c = RawConn("127.0.0.1", halyard.port, timeout=60)
+    try:
+        c.login(APP_USER, APP_PASSWORD, db=db, caps=DEFAULT_CAPS | CLIENT_LOCAL_FILES,
+                ext_caps=MARIADB_CLIENT_PROGRESS)
+        c.query("SET SESSION progress_report_time = 1")
+        c.send_packet(b"\x03LOAD DATA LOCAL INFILE 'caps.tsv' INTO TABLE caps_load", seq=0)
+        assert c.read_payload()[:1] == b"\xfb"
+        seq = c.seq
+        chunk = len(data) // 200 + 1
+        start = time.monotonic()
+        for k, off in enumerate(range(0, len(data), chunk)):
+            seq += 1
+            c.send_packet(data[off:off + chunk], seq=seq & 0xFF)
+            time.sleep(max(0.0, start + 1.5 * k / 200 - time.monotonic()))
+        seq += 1
+        c.send_packet(b"", seq=seq & 0xFF)
+        packets = []
+        while True:
+            p = c.read_packet()
+            packets.append((c.seq, p))
+            if p[:3] != b"\xff\xff\xff":
+                break
+        assert len(packets) >= 2, "no progress report after the file"
+        for i, (s, p) in enumerate(packets):
+            assert s == (seq + 1 + i) & 0xFF
+        assert all(p[10:10 + p[9]] == b"End bulk insert" for _, p in packets[:-1])
+        assert packets[-1][1][0] == 0 and b"Records: %d" % rows in packets[-1][1]
+        assert int(c.value("SELECT COUNT(*) FROM caps_load")) == rows
+    finally:
+        c.close()
