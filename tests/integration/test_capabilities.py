@@ -156,6 +156,17 @@ def _progress_table(cluster, db):
                    f"FROM test.seq_1_to_{PROGRESS_ROWS}")
 
 
+def _read_reports_and_answer(c):
+    """The progress reports that come, then the packet after them, as
+    (sequence id, payload)."""
+    packets = []
+    while True:
+        p = c.read_packet()
+        packets.append((c.seq, p))
+        if p[:3] != b"\xff\xff\xff":
+            return packets
+
+
 def _alter_packets(port, db, ext_caps):
     """A copying ALTER TABLE's whole answer as (sequence id, payload), then
     whether the connection still answers a query."""
@@ -164,12 +175,7 @@ def _alter_packets(port, db, ext_caps):
         c.login(APP_USER, APP_PASSWORD, db=db, ext_caps=ext_caps)
         c.query("SET SESSION progress_report_time = 1")
         c.send_packet(b"\x03ALTER TABLE caps_progress FORCE, ALGORITHM=COPY", seq=0)
-        packets = []
-        while True:
-            p = c.read_packet()
-            packets.append((c.seq, p))
-            if p[:3] != b"\xff\xff\xff":
-                break
+        packets = _read_reports_and_answer(c)
         return packets, c.value("SELECT COUNT(*) FROM caps_progress")
     finally:
         c.close()
@@ -374,12 +380,7 @@ def test_progress_after_a_local_infile(halyard, cluster, db):
             time.sleep(max(0.0, start + 1.5 * k / 200 - time.monotonic()))
         seq += 1
         c.send_packet(b"", seq=seq & 0xFF)
-        packets = []
-        while True:
-            p = c.read_packet()
-            packets.append((c.seq, p))
-            if p[:3] != b"\xff\xff\xff":
-                break
+        packets = _read_reports_and_answer(c)
         assert len(packets) >= 2, "no progress report after the file"
         for i, (s, p) in enumerate(packets):
             assert s == (seq + 1 + i) & 0xFF
