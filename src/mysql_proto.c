@@ -784,7 +784,8 @@ void mysql_resp_start(struct mysql_resp *r, uint8_t cmd, uint32_t caps, uint8_t 
     switch (cmd) {
     case COM_QUERY:
     case COM_STMT_EXECUTE:
-    case COM_PROCESS_INFO: /* answered with a SHOW PROCESSLIST result set */
+    case COM_STMT_BULK_EXECUTE: /* an OK, or the rows of INSERT ... RETURNING */
+    case COM_PROCESS_INFO:      /* answered with a SHOW PROCESSLIST result set */
         r->state = RS_FIRST;
         break;
     case COM_STMT_FETCH:
@@ -811,16 +812,18 @@ void mysql_resp_infile_done(struct mysql_resp *r)
         r->state = RS_INFILE_REPLY;
 }
 
-/* An ERR: the answer ends, except for MariaDB's progress reports, which are
- * ERR packets with code 0xffff sent while a statement runs. (The server
- * sends them only to clients that asked, with a MariaDB extended
- * capability; tolerating them costs one compare.) */
+/* An ERR: the answer ends, except for MariaDB's progress reports
+ * (MARIADB_CLIENT_PROGRESS): ERR packets with code 0xffff that a
+ * long statement (ALTER TABLE, LOAD DATA, CREATE INDEX...) sends every
+ * progress_report_time seconds while it runs, each with a sequence number
+ * of its own, before its answer. They are part of the answer: passed on,
+ * and the state stays where it was. */
 static enum mysql_resp_rc resp_err(struct mysql_resp *r, const uint8_t *p, uint32_t len)
 {
     if (len < 3)
         return MYSQL_RESP_BAD;
     uint16_t code = (uint16_t)(p[1] | (p[2] << 8));
-    if (code == 0xffff)
+    if (code == MYSQL_PROGRESS_CODE)
         return MYSQL_RESP_MORE;
     r->err_code = code;
     r->state = RS_DONE;
@@ -1176,6 +1179,39 @@ size_t mysql_stmt_exec_bind_types(const uint8_t *payload, const struct mysql_stm
     if (n != 0)
         mysql_stmt_id_set(out, stmt_id);
     return n;
+}
+
+hy_status_t mysql_stmt_bulk_decode(const uint8_t *payload, size_t len, uint16_t n_params,
+                                   struct mysql_stmt_bulk *bk)
+{
+    struct mysql_rd rd;
+    mysql_rd_init(&rd, payload, len);
+    memset(bk, 0, sizeof(*bk));
+    if (mysql_rd_u8(&rd) != COM_STMT_BULK_EXECUTE)
+        return HY_ERROR;
+    bk->stmt_id = mysql_rd_u32(&rd);
+    bk->flags = mysql_rd_u16(&rd);
+    if (bk->flags & STMT_BULK_FLAG_SEND_TYPES)
+        bk->types = mysql_rd_bytes(&rd, 2 * (size_t)n_params);
+    if (rd.bad)
+        return HY_ERROR;
+    bk->head_len = (size_t)(rd.p - payload);
+    return HY_OK;
+}
+
+size_t mysql_stmt_bulk_bind_types(const uint8_t *payload, const struct mysql_stmt_bulk *bk,
+                                  uint16_t n_params, const uint8_t *types, uint32_t stmt_id,
+                                  uint8_t *out, size_t cap)
+{
+    if (n_params == 0 || (bk->flags & STMT_BULK_FLAG_SEND_TYPES))
+        return 0;
+    struct mysql_wr wr;
+    mysql_wr_init(&wr, out, cap);
+    mysql_wr_u8(&wr, payload[0]);
+    mysql_wr_u32(&wr, stmt_id);
+    mysql_wr_u16(&wr, (uint16_t)(bk->flags | STMT_BULK_FLAG_SEND_TYPES));
+    mysql_wr_bytes(&wr, types, 2 * (size_t)n_params);
+    return mysql_wr_len(&wr);
 }
 
 const char *mysql_com_name(uint8_t cmd)

@@ -344,7 +344,7 @@ static void session_creds(const struct session *s, const struct config_backend *
         .want_caps = s->caps,
         .need_caps = s->caps & FRAMING_CAPS,
         .want_ext_caps = s->ext_caps,
-        .need_ext_caps = s->ext_caps, /* each changes the answers' layout */
+        .need_ext_caps = s->ext_caps & SERVER_EXT_CAPS_NEEDED, /* session_int.h */
         .tls = be->tls,
     };
 }
@@ -2143,10 +2143,9 @@ void session_next_command(struct session *s)
             ps_close(s, p, len);
             continue;
         case COM_STMT_BULK_EXECUTE:
-            /* halyard does not offer MARIADB_CLIENT_STMT_BULK_OPERATIONS;
-             * MariaDB answers a client without it the same way */
-            ps_refuse(s, len, ER_UNSUPPORTED_PS, "HY000",
-                      "This command is not supported in the prepared statement protocol yet");
+            if (!ps_bulk_execute(s, st->b->data + st->scan + MYSQL_HEADER_SIZE, len,
+                                 HY_MIN(len, stream_unparsed(st) - MYSQL_HEADER_SIZE)))
+                return;
             continue;
         case COM_BINLOG_DUMP:
         case COM_BINLOG_DUMP_GTID:

@@ -48,12 +48,28 @@
      CLIENT_PS_MULTI_RESULTS | CLIENT_PLUGIN_AUTH | CLIENT_CONNECT_ATTRS |                         \
      CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA | CLIENT_SESSION_TRACK | CLIENT_DEPRECATE_EOF)
 
-/* MariaDB's extended capabilities halyard offers. Each changes the layout of
- * answers, so a backend must have every one the client took (session.c).
- * Not offered: PROGRESS (0xff progress packets mid-answer), COM_MULTI
- * (obsolete), STMT_BULK_OPERATIONS (COM_STMT_BULK_EXECUTE is not routed),
- * CACHE_METADATA (COM_STMT_EXECUTE answers without column definitions). */
-#define SERVER_EXT_CAPS MARIADB_CLIENT_EXTENDED_METADATA
+/* MariaDB's extended capabilities halyard offers, and asks every backend
+ * for when the client took them (session.c):
+ *  - EXTENDED_METADATA changes the layout of column definitions: a backend
+ *    must have it (SERVER_EXT_CAPS_NEEDED), or the client could not read
+ *    its answers.
+ *  - PROGRESS: progress reports (0xff, code 0xffff) mid-answer, passed on
+ *    (mysql_resp_feed). A backend without it just sends none.
+ *  - STMT_BULK_OPERATIONS: COM_STMT_BULK_EXECUTE runs on the primary
+ *    (session_ps.c); a backend connection without it refuses it as MariaDB
+ *    refuses a client without it (1295). It changes no other answer.
+ * Not offered: COM_MULTI (obsolete, gone from MariaDB), and CACHE_METADATA:
+ * each backend omits the column definitions of an EXECUTE's answer when
+ * they match what it sent last for that statement on its own connection
+ * (its PREPARE's answer included, which halyard reads and drops when it
+ * prepares lazily), while the client's cache holds what it last got from
+ * any backend; a statement whose result types follow its parameters'
+ * (SELECT ?) or a schema change on one backend first would have rows read
+ * with another backend's definitions (docs/COMPATIBILITY.md). */
+#define SERVER_EXT_CAPS                                                                            \
+    (MARIADB_CLIENT_EXTENDED_METADATA | MARIADB_CLIENT_PROGRESS |                                  \
+     MARIADB_CLIENT_STMT_BULK_OPERATIONS)
+#define SERVER_EXT_CAPS_NEEDED MARIADB_CLIENT_EXTENDED_METADATA
 
 /* Capabilities that change how packets are framed or laid out: a backend
  * must agree with the client on all of them, since halyard forwards bytes. */
@@ -66,6 +82,7 @@
 #define ER_UNSUPPORTED_PS          1295 /* HY000 */
 #define ER_STMT_HAS_NO_OPEN_CURSOR 1421 /* HY000 */
 #define ER_MAX_PREPARED_STMT_COUNT 1461 /* 42000 */
+#define ER_MALFORMED_PACKET        1835 /* HY000 */
 
 /* Where a statement goes, besides a backend index (route_read() and the
  * command loop). */
@@ -179,6 +196,7 @@ void state_sync_start(struct session *s);
 void ps_backend_gone(struct session *s, uint32_t idx);
 void ps_clear(struct session *s);
 void ps_close(struct session *s, const uint8_t *p, uint32_t len);
+bool ps_bulk_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t avail);
 bool ps_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t avail);
 bool ps_fetch(struct session *s, uint8_t *p, uint32_t len);
 bool ps_long_data(struct session *s, uint8_t *p, uint32_t len);

@@ -366,8 +366,16 @@ bool session_pool_take(struct session *s, uint32_t idx)
     struct pool_key k;
     pool_key_of(s, idx, &k);
     struct bconn *bc = pool_take(&s->w->conns, &k, s->lent[idx]);
-    if (bc == NULL)
+    if (bc == NULL) {
+        if (s->lent[idx] != 0) {
+            /* The connection lent is gone (dropped by the pool, or taken
+             * by another session), and the statements prepared there: the
+             * one opened now prepares them again. */
+            s->lent[idx] = 0;
+            ps_backend_gone(s, idx);
+        }
         return false;
+    }
     wait_leave(s);
     bool own = s->lent[idx] != 0 && bc->lend == s->lent[idx];
     s->lent[idx] = 0;

@@ -358,11 +358,12 @@ static void ps_prepare_here(struct session *s, struct pstmt *st)
                   s->cfg->connect_timeout_ms);
 }
 
-/* Where an EXECUTE of `st` runs (`ex` NULL when its head was not read). */
+/* Where an EXECUTE of `st` runs (`ex` NULL when its head was not read);
+ * a bulk execution (`bulk`) runs where a write does. */
 static uint32_t ps_route_execute(struct session *s, struct pstmt *st,
-                                 const struct mysql_stmt_exec *ex, uint32_t len)
+                                 const struct mysql_stmt_exec *ex, uint32_t len, bool bulk)
 {
-    s->cmd_writes = st->writes;
+    s->cmd_writes = st->writes || bulk;
     s->cmd_clears_diag = st->clears_diag;
     s->cmd_diag = st->diag;
     if (st->ld_idx >= 0)
@@ -389,10 +390,31 @@ static uint32_t ps_route_execute(struct session *s, struct pstmt *st,
     }
     if (s->ro_idx >= 0)
         return st->ro_refused ? ROUTE_RO_WRITE : (uint32_t)s->ro_idx;
-    if (st->writes || s->pinned || session_in_trans(s))
+    if (st->writes || bulk || s->pinned || session_in_trans(s))
         return s->primary;
     return route_read(s, (enum classify_hint)st->hint, st->hint_backend, st->prev_stmt,
                       st->show_status);
+}
+
+/* Send `head` (n bytes, built by the caller: the client's head of
+ * `head_len` bytes with the types `added` bytes added) to s->cur in
+ * place of the client's header and head; the rest of the client's packet
+ * of `len` bytes follows from `up`. */
+static void ps_forward_head(struct session *s, uint8_t cmd, uint8_t exec_flags, uint8_t *pkt,
+                            size_t n, size_t head_len, uint32_t added, uint32_t len)
+{
+    mysql_hdr_write(pkt, len + added, 0);
+    command_begin(s, cmd, exec_flags);
+    s->req_open = true;
+    s->up.scan += MYSQL_HEADER_SIZE + (uint32_t)head_len;
+    s->up.head = s->up.scan; /* the client's header and head are replaced */
+    s->up_left = len - (uint32_t)head_len;
+    s->up_cont = false;
+    if (conn_send_local(&s->cur->c, s->w->loop, &s->w->pool, pkt, MYSQL_HEADER_SIZE + n) != HY_OK) {
+        session_mark_closing(s, END_BACKEND_LOST);
+        return;
+    }
+    up_forward(s);
 }
 
 /* EXECUTE of `st` on s->cur, where it is prepared: rewrite the head with
@@ -409,21 +431,8 @@ static void ps_forward_with_types(struct session *s, struct pstmt *st, const uin
     uint32_t id = st->be[s->cur->idx].id;
     size_t n = mysql_stmt_exec_bind_types(p, ex, st->n_params, st->types, id,
                                           pkt + MYSQL_HEADER_SIZE, cap - MYSQL_HEADER_SIZE);
-    mysql_hdr_write(pkt, len + 2u * st->n_params, 0);
-    command_begin(s, COM_STMT_EXECUTE, ex->flags);
-    s->req_open = true;
-    s->up.scan += MYSQL_HEADER_SIZE + (uint32_t)ex->head_len;
-    s->up.head = s->up.scan; /* the client's header and head are replaced */
-    s->up_left = len - (uint32_t)ex->head_len;
-    s->up_cont = false;
-    hy_status_t rc =
-        conn_send_local(&s->cur->c, s->w->loop, &s->w->pool, pkt, MYSQL_HEADER_SIZE + n);
+    ps_forward_head(s, COM_STMT_EXECUTE, ex->flags, pkt, n, ex->head_len, 2u * st->n_params, len);
     free(pkt);
-    if (rc != HY_OK) {
-        session_mark_closing(s, END_BACKEND_LOST);
-        return;
-    }
-    up_forward(s);
 }
 
 /* An EXECUTE of `st` bound for `idx` (its whole packet, `p`, is in `up`):
@@ -449,6 +458,99 @@ static void ps_retry_keep(struct session *s, const struct pstmt *st, uint32_t id
  * (answered or dropped: take the next command), false when the command
  * runs or waits (a backend being opened, synchronized, or preparing). */
 
+/* What ps_exec_backend() says. */
+enum ps_ready {
+    PS_READY, /* s->cur runs it and has the statement */
+    PS_WAIT,  /* it waits (a backend opening, syncing, preparing) */
+    PS_DONE,  /* refused and answered: take the next command */
+};
+
+/* An EXECUTE or BULK_EXECUTE (`bulk`) of `st` (`ex`: the EXECUTE's head,
+ * NULL when not read): route it, once; open and bring up to date its
+ * backend (*idx) and prepare the statement there. */
+static enum ps_ready ps_exec_backend(struct session *s, struct pstmt *st,
+                                     const struct mysql_stmt_exec *ex, const uint8_t *p,
+                                     uint32_t len, uint32_t avail, bool bulk, uint32_t *idx)
+{
+    if (s->wait_idx >= 0) {
+        *idx = (uint32_t)s->wait_idx;
+    } else {
+        s->causal_check = false;
+        s->cmd_ro_begin = false;
+        if (st->ld_lost || ps_gone(st)) {
+            ps_refuse(s, len, ER_CONNECTION_KILLED, "70100",
+                      "Lost connection to the backend holding %sprepared statement %u",
+                      st->ld_lost ? "the long data of " : "", st->id);
+            st->ld_lost = false;
+            return PS_DONE;
+        }
+        *idx = ps_route_execute(s, st, ex, len, bulk);
+        if (s->state == SS_CLOSING)
+            return PS_WAIT;
+        if (*idx == ROUTE_REFUSE) {
+            ps_refuse(s, len, ER_CONNECT_TO_FOREIGN_DATA_SOURCE, "HY000",
+                      "No replica can serve this read (replica_fallback = error)");
+            return PS_DONE;
+        }
+        if (*idx == ROUTE_RO_WRITE) {
+            ps_refuse(s, len, 1792, "25006", "Cannot execute statement in a READ ONLY transaction");
+            return PS_DONE;
+        }
+        s->wait_idx = (int)*idx;
+        ps_retry_keep(s, st, *idx, p, len, avail);
+        if (s->w->digests != NULL) {
+            s->digest_hash = st->digest;
+            s->digest_pending = true;
+        }
+        if (query_log_enabled() && st->sql != NULL)
+            qlog_note(s, st->sql, st->sql_len, st->digest);
+    }
+    if (s->causal_check && *idx != s->primary && !causal_ready(s, *idx))
+        return PS_WAIT;
+    s->causal_check = false;
+    if (!ensure_backend(s, *idx))
+        return PS_WAIT;
+    if (st->be[*idx].id == 0) {
+        if (st->sql == NULL) {
+            ps_refuse(s, len, ER_CONNECTION_KILLED, "70100",
+                      "Lost connection to the backend holding prepared statement %u", st->id);
+            return PS_DONE;
+        }
+        ps_prepare_here(s, st);
+        return PS_WAIT;
+    }
+    return PS_READY;
+}
+
+/* What an execution of `st` on the backend of `pb` needs for parameter
+ * types: the client sent `types` (NULL: none, "the last ones"), in a
+ * packet of `len` whose head was read (`head_ok`). */
+enum ps_types {
+    PS_TYPES_AS_IS, /* forward the head as it is */
+    PS_TYPES_ADD,   /* the backend lacks the last types: add them to the head */
+    PS_TYPES_NOMEM, /* the session is closing */
+};
+
+static enum ps_types ps_types_need(struct session *s, struct pstmt *st, struct ps_backend *pb,
+                                   bool head_ok, const uint8_t *types, uint32_t len)
+{
+    if (!head_ok)
+        return PS_TYPES_AS_IS;
+    if (types != NULL) {
+        if (pstmt_types_remember(st, types) != HY_OK) {
+            session_mark_closing(s, END_NOMEM);
+            return PS_TYPES_NOMEM;
+        }
+        pb->types_gen = st->types_gen;
+        return PS_TYPES_AS_IS;
+    }
+    if (st->n_params == 0 || st->types == NULL || pb->types_gen == st->types_gen ||
+        len >= MYSQL_MAX_PAYLOAD - 2u * st->n_params)
+        return PS_TYPES_AS_IS;
+    pb->types_gen = st->types_gen;
+    return PS_TYPES_ADD;
+}
+
 bool ps_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t avail)
 {
     struct pstmt *st = ps_lookup(s, p, len, "mysqld_stmt_execute");
@@ -462,71 +564,84 @@ bool ps_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t avail)
     struct mysql_stmt_exec ex;
     bool head_ok = !st->home_only && mysql_stmt_exec_decode(p, avail, st->n_params, &ex) == HY_OK;
     uint32_t idx;
-    if (s->wait_idx >= 0) {
-        idx = (uint32_t)s->wait_idx;
-    } else {
-        s->causal_check = false;
-        s->cmd_ro_begin = false;
-        if (st->ld_lost || ps_gone(st)) {
-            ps_refuse(s, len, ER_CONNECTION_KILLED, "70100",
-                      "Lost connection to the backend holding %sprepared statement %u",
-                      st->ld_lost ? "the long data of " : "", st->id);
-            st->ld_lost = false;
-            return true;
-        }
-        idx = ps_route_execute(s, st, head_ok ? &ex : NULL, len);
-        if (s->state == SS_CLOSING)
-            return false;
-        if (idx == ROUTE_REFUSE) {
-            ps_refuse(s, len, ER_CONNECT_TO_FOREIGN_DATA_SOURCE, "HY000",
-                      "No replica can serve this read (replica_fallback = error)");
-            return true;
-        }
-        if (idx == ROUTE_RO_WRITE) {
-            ps_refuse(s, len, 1792, "25006", "Cannot execute statement in a READ ONLY transaction");
-            return true;
-        }
-        s->wait_idx = (int)idx;
-        ps_retry_keep(s, st, idx, p, len, avail);
-        if (s->w->digests != NULL) {
-            s->digest_hash = st->digest;
-            s->digest_pending = true;
-        }
-        if (query_log_enabled() && st->sql != NULL)
-            qlog_note(s, st->sql, st->sql_len, st->digest);
-    }
-    if (s->causal_check && idx != s->primary && !causal_ready(s, idx))
-        return false;
-    s->causal_check = false;
-    if (!ensure_backend(s, idx))
-        return false;
-    if (st->be[idx].id == 0) {
-        if (st->sql == NULL) {
-            ps_refuse(s, len, ER_CONNECTION_KILLED, "70100",
-                      "Lost connection to the backend holding prepared statement %u", st->id);
-            return true;
-        }
-        ps_prepare_here(s, st);
-        return false;
-    }
+    enum ps_ready ready = ps_exec_backend(s, st, head_ok ? &ex : NULL, p, len, avail, false, &idx);
+    if (ready != PS_READY)
+        return ready == PS_DONE;
     struct ps_backend *pb = &st->be[idx];
     uint8_t flags = len >= 6 ? p[5] : 0;
     st->cursor_idx = (flags & CURSOR_TYPE_READ_ONLY) ? (int16_t)idx : -1;
     st->ld_idx = -1; /* the server forgets long data once it executed */
-    if (head_ok && ex.new_params_bound) {
-        if (pstmt_types_remember(st, ex.types) != HY_OK) {
-            session_mark_closing(s, END_NOMEM);
-            return false;
-        }
-        pb->types_gen = st->types_gen;
-    } else if (head_ok && st->n_params > 0 && st->types != NULL && pb->types_gen != st->types_gen &&
-               len < MYSQL_MAX_PAYLOAD - 2u * st->n_params) {
-        pb->types_gen = st->types_gen;
+    switch (ps_types_need(s, st, pb, head_ok, ex.new_params_bound ? ex.types : NULL, len)) {
+    case PS_TYPES_NOMEM:
+        return false;
+    case PS_TYPES_ADD:
         ps_forward_with_types(s, st, p, &ex, len);
         return false;
+    case PS_TYPES_AS_IS:
+        break;
     }
     mysql_stmt_id_set(p, pb->id);
     command_forward(s, COM_STMT_EXECUTE, len, flags);
+    return false;
+}
+
+/* COM_STMT_BULK_EXECUTE: one execution per row of parameters. A client
+ * without MARIADB_CLIENT_STMT_BULK_OPERATIONS, or whose backend connection
+ * lacks it, is refused as MariaDB refuses such a client. Otherwise it runs
+ * as a write (on the primary) with the statement's id there, and the types
+ * the backend lacks added, as for an EXECUTE: the same two bytes per
+ * parameter, shared with EXECUTE's (pstmt.types). */
+bool ps_bulk_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t avail)
+{
+    if (len < MYSQL_STMT_BULK_HEAD) { /* MariaDB looks at this first */
+        ps_refuse(s, len, ER_MALFORMED_PACKET, "HY000", "Malformed communication packet");
+        return true;
+    }
+    if (!(s->ext_caps & MARIADB_CLIENT_STMT_BULK_OPERATIONS)) {
+        ps_refuse(s, len, ER_UNSUPPORTED_PS, "HY000",
+                  "This command is not supported in the prepared statement protocol yet");
+        return true;
+    }
+    /* (MariaDB 10.11 names mysqld_stmt_execute in the bulk's error too) */
+    struct pstmt *st = ps_lookup(s, p, len, "mysqld_stmt_execute");
+    if (st == NULL)
+        return true;
+    size_t need = MYSQL_STMT_BULK_HEAD + (st->home_only ? 0 : 2 * (size_t)st->n_params);
+    if (avail < HY_MIN(len, need)) {
+        update_reads(s); /* the head is still coming */
+        return false;
+    }
+    struct mysql_stmt_bulk bk;
+    bool head_ok = !st->home_only && mysql_stmt_bulk_decode(p, avail, st->n_params, &bk) == HY_OK;
+    uint32_t idx;
+    enum ps_ready ready = ps_exec_backend(s, st, NULL, p, len, avail, true, &idx);
+    if (ready != PS_READY)
+        return ready == PS_DONE;
+    if (!(s->cur->login.ext_caps & MARIADB_CLIENT_STMT_BULK_OPERATIONS)) {
+        ps_refuse(s, len, ER_UNSUPPORTED_PS, "HY000",
+                  "This command is not supported in the prepared statement protocol yet");
+        return true;
+    }
+    struct ps_backend *pb = &st->be[idx];
+    st->cursor_idx = -1; /* an execution closes the statement's cursor */
+    st->ld_idx = -1;
+    enum ps_types need_types = ps_types_need(s, st, pb, head_ok, head_ok ? bk.types : NULL, len);
+    if (need_types == PS_TYPES_NOMEM)
+        return false;
+    if (need_types == PS_TYPES_ADD) {
+        uint8_t *pkt = malloc(MYSQL_HEADER_SIZE + need);
+        if (pkt == NULL) {
+            session_mark_closing(s, END_NOMEM);
+            return false;
+        }
+        size_t n = mysql_stmt_bulk_bind_types(p, &bk, st->n_params, st->types, pb->id,
+                                              pkt + MYSQL_HEADER_SIZE, need);
+        ps_forward_head(s, COM_STMT_BULK_EXECUTE, 0, pkt, n, bk.head_len, 2u * st->n_params, len);
+        free(pkt);
+        return false;
+    }
+    mysql_stmt_id_set(p, pb->id);
+    command_forward(s, COM_STMT_BULK_EXECUTE, len, 0);
     return false;
 }
 
@@ -681,7 +796,7 @@ void ps_prepare_failed(struct session *s)
         return;
     }
     uint32_t len = mysql_hdr_len(st->b->data + st->scan);
-    if (cmd != COM_STMT_EXECUTE) { /* long data: the EXECUTE will say */
+    if (cmd == COM_STMT_SEND_LONG_DATA) { /* the EXECUTE will say */
         if (ps != NULL)
             ps->ld_lost = true;
         ps_drop(s, len);

@@ -486,6 +486,38 @@ size_t mysql_stmt_exec_bind_types(const uint8_t *payload, const struct mysql_stm
                                   uint16_t n_params, const uint8_t *types, uint32_t stmt_id,
                                   uint8_t *out, size_t cap);
 
+/* COM_STMT_BULK_EXECUTE (MariaDB, with MARIADB_CLIENT_STMT_BULK_OPERATIONS):
+ *   0xfa, stmt_id u32, flags u16,
+ *   with STMT_BULK_FLAG_SEND_TYPES: 2 bytes per parameter (type, and 0x80
+ *   when unsigned: the same bytes as an EXECUTE's types),
+ *   then the rows of parameter values, each value after an indicator byte.
+ * Without the types the server uses those of the statement's last
+ * execution on that connection. */
+#define STMT_BULK_FLAG_SEND_TYPES 0x80u
+#define MYSQL_STMT_BULK_HEAD      7 /* command, id, flags */
+
+struct mysql_stmt_bulk {
+    uint32_t stmt_id;
+    uint16_t flags;
+    const uint8_t *types; /* 2 * n_params bytes, or NULL */
+    size_t head_len;      /* offset of the first row */
+};
+
+/* Decode the head of a COM_STMT_BULK_EXECUTE payload (command byte
+ * included) for a statement of `n_params` parameters; `len` bytes are at
+ * hand. HY_ERROR when the head is not all there. */
+hy_status_t mysql_stmt_bulk_decode(const uint8_t *payload, size_t len, uint16_t n_params,
+                                   struct mysql_stmt_bulk *bk) HY_MUSTCHECK;
+
+/* Write the head of a bulk execution decoded without types again with
+ * STMT_BULK_FLAG_SEND_TYPES set, the 2 * n_params bytes of `types` after
+ * it, and `stmt_id` in place of the client's. Returns the bytes written
+ * (MYSQL_STMT_BULK_HEAD + 2 * n_params), 0 if it does not fit or `bk`
+ * already has types. */
+size_t mysql_stmt_bulk_bind_types(const uint8_t *payload, const struct mysql_stmt_bulk *bk,
+                                  uint16_t n_params, const uint8_t *types, uint32_t stmt_id,
+                                  uint8_t *out, size_t cap);
+
 /* ---- response tracking ---------------------------------------------------
  * Feed the tracker the start of every logical packet the server sends in
  * answer to one command, in order; it says when the answer is complete.
@@ -498,7 +530,8 @@ size_t mysql_stmt_exec_bind_types(const uint8_t *payload, const struct mysql_stm
  * The tracker must never need more than that.
  *
  * Framing per command (caps decides EOF vs OK-0xfe terminators):
- *  - COM_QUERY, COM_STMT_EXECUTE: a result = OK | ERR | LOCAL_INFILE request
+ *  - COM_QUERY, COM_STMT_EXECUTE, COM_STMT_BULK_EXECUTE: a result = OK | ERR
+ *    | LOCAL_INFILE request (COM_QUERY only)
  *    | column count N, N column definitions, [EOF unless DEPRECATE_EOF],
  *    rows, terminator (EOF, or OK-0xfe under DEPRECATE_EOF) | ERR.
  *    After column definitions: if an EOF/terminator comes whose status has
@@ -522,6 +555,9 @@ size_t mysql_stmt_exec_bind_types(const uint8_t *payload, const struct mysql_stm
  *  - COM_STATISTICS: one packet (a plain string).
  *  - COM_STMT_CLOSE, COM_STMT_SEND_LONG_DATA, COM_QUIT: no answer at all
  *    (mysql_resp_expects_reply() says so; never feed them).
+ *  - MariaDB's progress reports (MARIADB_CLIENT_PROGRESS: 0xff, code
+ *    0xffff, then stage, max_stage, progress u24 and a text) may come
+ *    before any packet of an answer: each is MORE, and changes nothing.
  *  - everything else (PING, INIT_DB, SET_OPTION, RESET_CONNECTION,
  *    STMT_RESET, PROCESS_KILL, REFRESH, DEBUG...): one packet, OK/EOF/ERR.
  *
@@ -531,6 +567,8 @@ size_t mysql_stmt_exec_bind_types(const uint8_t *payload, const struct mysql_stm
  * (COM_STMT_EXECUTE, COM_STMT_FETCH) with 0x00.
  */
 #define MYSQL_RESP_PEEK 32
+
+#define MYSQL_PROGRESS_CODE 0xffffu /* the error code of a progress report */
 
 enum mysql_resp_rc {
     MYSQL_RESP_MORE = 0, /* this packet is part of the answer; more follow */

@@ -7,7 +7,7 @@
  *   ps_client HOST PORT USER PASSWORD DB SCENARIO
  *
  * Scenarios: prepare-execute, cursor, long-data, reset, close, multi-result,
- * errors, sp-cursor (see `scenarios` at the bottom). Each works on its own tables in DB
+ * errors, sp-cursor, progress, bulk (see `scenarios` at the bottom). Each works on its own tables in DB
  * (created afresh), so runs against halyard and against the server give the
  * same output when the proxy is transparent. The routing scenarios (split,
  * causal, types, long-split, ro-trx, metadata, cursor-split, reset-close)
@@ -1279,6 +1279,147 @@ static void scenario_ext_metadata(void)
     stmt_close(sel);
 }
 
+/* ---- MariaDB's extended capabilities -------------------------------------
+ * progress: the connection asks for progress reports (MYSQL_PROGRESS_CALLBACK,
+ * set in main() for this scenario alone, which makes libmariadb ask for
+ * MARIADB_CLIENT_PROGRESS); a copying ALTER TABLE, as a query and as a
+ * prepared statement, reports its stages while it runs. How many reports
+ * come depends on timing, so what is printed is that some came, the first
+ * one's stage and text, and that the answer and the next query are whole.
+ * PS_CLIENT_PROGRESS_ROWS (default 150000) sizes the table. */
+static unsigned progress_reports;
+static char progress_first[96];
+
+static void on_progress(const MYSQL *m, unsigned int stage, unsigned int max_stage,
+                        double progress, const char *info, unsigned int info_len)
+{
+    (void)m;
+    if (stage < 1 || stage > max_stage || progress < 0.0 || progress > 100.0)
+        die("progress report out of range: stage %u of %u, %f%%", stage, max_stage, progress);
+    if (progress_reports++ == 0)
+        snprintf(progress_first, sizeof(progress_first), "stage=%u/%u\tinfo=%.*s", stage,
+                 max_stage, (int)(info_len < 64u ? info_len : 64u), info);
+}
+
+static void progress_report(const char *what, my_ulonglong affected)
+{
+    printf("%s\taffected=%llu\treports=%s\t%s\n", what, (unsigned long long)affected,
+           progress_reports > 0 ? "some" : "none", progress_reports > 0 ? progress_first : "");
+    fprintf(stderr, "ps_client: %s: %u progress reports\n", what, progress_reports);
+    progress_reports = 0;
+    progress_first[0] = '\0';
+}
+
+static void scenario_progress(void)
+{
+    const char *env = getenv("PS_CLIENT_PROGRESS_ROWS");
+    long rows = env != NULL ? strtol(env, NULL, 10) : 150000;
+    char sql[160];
+    query("SET SESSION progress_report_time = 1");
+    query("DROP TABLE IF EXISTS ps_progress");
+    query("CREATE TABLE ps_progress (id INT PRIMARY KEY, pad CHAR(200)) ENGINE=InnoDB");
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO ps_progress SELECT seq, REPEAT('x', 200) FROM seq_1_to_%ld", rows);
+    query(sql);
+    if (mysql_query(conn, "ALTER TABLE ps_progress FORCE, ALGORITHM=COPY") != 0)
+        die_conn("ALTER TABLE");
+    progress_report("query", mysql_affected_rows(conn));
+    MYSQL_STMT *alter = prepare("ALTER TABLE ps_progress FORCE, ALGORITHM=COPY");
+    execute(alter, "execute ALTER TABLE");
+    progress_report("execute", mysql_stmt_affected_rows(alter));
+    stmt_close(alter);
+    char *n = query_value("SELECT COUNT(*) FROM ps_progress");
+    printf("count\t%s\n", n);
+    free(n);
+}
+
+/* bulk: array binding (STMT_ATTR_ARRAY_SIZE), which libmariadb sends as one
+ * COM_STMT_BULK_EXECUTE when the server offers
+ * MARIADB_CLIENT_STMT_BULK_OPERATIONS, and refuses otherwise. Column-wise
+ * arrays with NULL and DEFAULT indicators; a second batch without binding
+ * again (no types sent: the server's from the first); a batch that fails
+ * on a duplicate key; a bulk UPDATE. The rows are for the test to read. */
+static void bulk_run(MYSQL_STMT *stmt, unsigned int n, const char *what)
+{
+    if (mysql_stmt_attr_set(stmt, STMT_ATTR_ARRAY_SIZE, &n) != 0)
+        die_stmt(stmt, "STMT_ATTR_ARRAY_SIZE");
+    if (mysql_stmt_execute(stmt) != 0) {
+        printf("%s\terror\t%u\t%s\n", what, mysql_stmt_errno(stmt), mysql_stmt_sqlstate(stmt));
+        return;
+    }
+    printf("%s\taffected=%llu\n", what, (unsigned long long)mysql_stmt_affected_rows(stmt));
+}
+
+/* One column of a column-wise array bind: `buf` holds a value per row
+ * (for strings a pointer per row, their lengths in `len`). */
+static void bind_array(MYSQL_BIND *b, enum enum_field_types type, void *buf, unsigned long *len,
+                       char *indicator)
+{
+    memset(b, 0, sizeof(*b));
+    b->buffer_type = type;
+    b->buffer = buf;
+    b->length = len;
+    b->u.indicator = indicator;
+}
+
+static void scenario_bulk(void)
+{
+    uint64_t ext = 0;
+    if (mariadb_get_infov(conn, MARIADB_CONNECTION_EXTENDED_SERVER_CAPABILITIES, &ext) != 0)
+        die_conn("extended server capabilities");
+    printf("bulk offered\t%s\n",
+           (ext & (MARIADB_CLIENT_STMT_BULK_OPERATIONS >> 32)) ? "yes" : "no");
+    query("DROP TABLE IF EXISTS ps_bulk");
+    query("CREATE TABLE ps_bulk (id INT PRIMARY KEY, name VARCHAR(20),"
+          " v BIGINT DEFAULT 42)");
+
+    MYSQL_STMT *ins = prepare("INSERT INTO ps_bulk (id, name, v) VALUES (?, ?, ?)");
+    int ids[5];
+    char *names[5];
+    unsigned long name_len[5];
+    long long vals[5];
+    char ind_v[5];
+    static const char *const words[] = {"alpha", "beta", "gamma", "delta", "epsilon"};
+    MYSQL_BIND b[3];
+    bind_array(&b[0], MYSQL_TYPE_LONG, ids, NULL, NULL);
+    bind_array(&b[1], MYSQL_TYPE_STRING, names, name_len, NULL);
+    bind_array(&b[2], MYSQL_TYPE_LONGLONG, vals, NULL, ind_v);
+    for (int batch = 0; batch < 3; batch++) {
+        /* batch 0: ids 1-5; batch 1: ids 6-10, not bound again;
+         * batch 2: 11, 12, then 3 again (a duplicate key) */
+        for (int i = 0; i < 5; i++) {
+            ids[i] = batch < 2 ? batch * 5 + i + 1 : (i < 2 ? 11 + i : 3);
+            names[i] = (char *)words[(i + batch) % 5];
+            name_len[i] = (unsigned long)strlen(names[i]);
+            vals[i] = (long long)ids[i] * 1000000007LL;
+            ind_v[i] = i == 2 ? STMT_INDICATOR_NULL
+                       : i == 4 ? STMT_INDICATOR_DEFAULT
+                                : STMT_INDICATOR_NONE;
+        }
+        if (batch == 0 && mysql_stmt_bind_param(ins, b) != 0)
+            die_stmt(ins, "bind bulk insert");
+        char what[32];
+        snprintf(what, sizeof(what), "insert%d", batch);
+        bulk_run(ins, batch < 2 ? 5 : 3, what);
+    }
+    stmt_close(ins);
+
+    MYSQL_STMT *upd = prepare("UPDATE ps_bulk SET name = ? WHERE id = ?");
+    char *unames[3] = {"one", "six", "ten"};
+    unsigned long ulen[3] = {3, 3, 3};
+    int uids[3] = {1, 6, 10};
+    MYSQL_BIND u[2];
+    bind_array(&u[0], MYSQL_TYPE_STRING, unames, ulen, NULL);
+    bind_array(&u[1], MYSQL_TYPE_LONG, uids, NULL, NULL);
+    if (mysql_stmt_bind_param(upd, u) != 0)
+        die_stmt(upd, "bind bulk update");
+    bulk_run(upd, 3, "update");
+    stmt_close(upd);
+    char *n = query_value("SELECT COUNT(*) FROM ps_bulk");
+    printf("count\t%s\n", n);
+    free(n);
+}
+
 /* A cursor opened by an EXECUTE on a replica is fetched from there. */
 static void scenario_cursor_split(void)
 {
@@ -1435,6 +1576,8 @@ static const struct {
     {"cursor-split", scenario_cursor_split},
     {"reset-close", scenario_reset_close},
     {"sp-cursor", scenario_sp_cursor},
+    {"progress", scenario_progress},
+    {"bulk", scenario_bulk},
 };
 
 static void usage(FILE *out)
@@ -1481,6 +1624,8 @@ int main(int argc, char **argv)
     bool want_compress = compress != NULL && strcmp(compress, "1") == 0;
     if (want_compress)
         mysql_options(conn, MYSQL_OPT_COMPRESS, NULL);
+    if (run == scenario_progress)
+        mysql_options(conn, MYSQL_PROGRESS_CALLBACK, (const void *)on_progress);
     if (mysql_real_connect(conn, host, user, password, db, (unsigned int)port, NULL,
                            CLIENT_MULTI_RESULTS) == NULL)
         die_conn("connect");

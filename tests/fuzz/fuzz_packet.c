@@ -13,7 +13,8 @@
  *  - a reader that failed stays failed and has nothing left.
  *
  * The same input then drives the response tracker (mysql_resp_*). Byte 0
- * picks the command (low 5 bits: every COM_ value 0x00..0x1f) and the
+ * picks the command (low 5 bits: every COM_ value 0x01..0x1f, and 0x00
+ * for MariaDB's COM_STMT_BULK_EXECUTE, 0xfa) and the
  * capabilities (0x20 CLIENT_DEPRECATE_EOF, 0x40 CLIENT_PROTOCOL_41 |
  * CLIENT_TRANSACTIONS, 0x80 CLIENT_SESSION_TRACK and the cursor flag of
  * COM_STMT_EXECUTE). The rest is a stream of packets, each a 3-byte
@@ -23,7 +24,8 @@
  * copy of those bytes, so ASan catches a tracker that peeks further.
  * Checked: every verdict is one of the four; after DONE every further packet
  * is BAD; while a LOCAL INFILE is pending any packet is BAD; a command that
- * expects no reply accepts nothing; rows never outnumber packets.
+ * expects no reply accepts nothing; rows never outnumber packets; a
+ * progress report (ERR code 0xffff) never ends an answer nor sets err_code.
  */
 #include "fuzz.h"
 
@@ -375,7 +377,7 @@ static void check_tracker(const uint8_t *d, size_t n)
     if (n == 0)
         return;
     uint8_t sel = d[0];
-    uint8_t cmd = sel & 0x1f;
+    uint8_t cmd = (sel & 0x1f) == 0 ? COM_STMT_BULK_EXECUTE : sel & 0x1f;
     uint32_t caps = 0;
     if (sel & 0x20)
         caps |= CLIENT_DEPRECATE_EOF;
@@ -417,6 +419,10 @@ static void check_tracker(const uint8_t *d, size_t n)
         FUZZ_CHECK(r.rows <= packets);
         if (rc == MYSQL_RESP_DONE && len >= 3 && p[0] == MYSQL_ERR) {
             FUZZ_CHECK(r.err_code == (uint16_t)(p[1] | (p[2] << 8)));
+        }
+        if (len >= 3 && p[0] == MYSQL_ERR && (p[1] | (p[2] << 8)) == MYSQL_PROGRESS_CODE) {
+            FUZZ_CHECK(rc != MYSQL_RESP_DONE && rc != MYSQL_RESP_INFILE);
+            FUZZ_CHECK(r.err_code == 0 || done);
         }
         if (rc == MYSQL_RESP_INFILE) {
             FUZZ_CHECK(cmd == COM_QUERY);

@@ -2,18 +2,24 @@
 tells a MariaDB client it talks to MariaDB (CLIENT_MYSQL unset), and MariaDB's
 extended metadata (MARIADB_CLIENT_EXTENDED_METADATA: a JSON column's
 format "json", inet6's and uuid's type names) comes through, on the primary
-and on replicas alike.
+and on replicas alike. Progress reports (MARIADB_CLIENT_PROGRESS) reach a
+client that asked for them, in the middle of the answer, and nobody else;
+bulk executions (MARIADB_CLIENT_STMT_BULK_OPERATIONS, libmariadb's array
+binding) run on the primary as one COM_STMT_BULK_EXECUTE each.
 """
 
+import struct
+import time
 import subprocess
 
 import pytest
 
-from rawmysql import (CLIENT_DEPRECATE_EOF, CLIENT_LONG_PASSWORD, DEFAULT_CAPS,
-                      MARIADB_CLIENT_CACHE_METADATA, MARIADB_CLIENT_EXTENDED_METADATA,
-                      MARIADB_CLIENT_PROGRESS, MARIADB_CLIENT_STMT_BULK_OPERATIONS, RawConn)
+from rawmysql import (CLIENT_DEPRECATE_EOF, CLIENT_LOCAL_FILES, CLIENT_LONG_PASSWORD,
+                      DEFAULT_CAPS, MARIADB_CLIENT_CACHE_METADATA,
+                      MARIADB_CLIENT_EXTENDED_METADATA, MARIADB_CLIENT_PROGRESS,
+                      MARIADB_CLIENT_STMT_BULK_OPERATIONS, MySQLError, RawConn)
 from test_core import cli, db, ps_client_bin  # noqa: F401 (fixtures)
-from util import APP_PASSWORD, APP_USER
+from util import APP_PASSWORD, APP_USER, wait_until
 
 REPLICA = "/* halyard: replica */ "
 
@@ -33,12 +39,14 @@ def test_greeting_says_mariadb(halyard, cluster):
     try:
         assert not direct.greeting.caps & CLIENT_LONG_PASSWORD
         assert not via.greeting.caps & CLIENT_LONG_PASSWORD  # CLIENT_MYSQL unset
-        assert direct.greeting.ext_caps & MARIADB_CLIENT_EXTENDED_METADATA
-        assert via.greeting.ext_caps == MARIADB_CLIENT_EXTENDED_METADATA
-        # What halyard does not (yet) carry, it does not offer.
-        for bit in (MARIADB_CLIENT_PROGRESS, MARIADB_CLIENT_STMT_BULK_OPERATIONS,
-                    MARIADB_CLIENT_CACHE_METADATA):
-            assert not via.greeting.ext_caps & bit
+        offered = (MARIADB_CLIENT_EXTENDED_METADATA | MARIADB_CLIENT_PROGRESS
+                   | MARIADB_CLIENT_STMT_BULK_OPERATIONS)
+        assert direct.greeting.ext_caps & offered == offered
+        assert via.greeting.ext_caps == offered
+        # Column definitions left out of an EXECUTE's answer cannot be
+        # carried across backends (docs/COMPATIBILITY.md): not offered.
+        assert direct.greeting.ext_caps & MARIADB_CLIENT_CACHE_METADATA
+        assert not via.greeting.ext_caps & MARIADB_CLIENT_CACHE_METADATA
     finally:
         direct.close()
         via.close()
@@ -136,3 +144,248 @@ def test_prepared_statement_extended_metadata(halyard, cluster, db, ids, ps_clie
     assert len(attrs["halyard"]) == 16
     sids = {int(f[1]) for f in out["halyard"] if f[0] == "row"}
     assert sids and sids <= set(replicas)
+
+
+PROGRESS_ROWS = 150000
+
+
+def _progress_table(cluster, db):
+    cluster.sql(0, f"DROP TABLE IF EXISTS {db}.caps_progress")
+    cluster.sql(0, f"CREATE TABLE {db}.caps_progress (id INT PRIMARY KEY, pad CHAR(200))")
+    cluster.sql(0, f"INSERT INTO {db}.caps_progress SELECT seq, REPEAT('x', 200) "
+                   f"FROM test.seq_1_to_{PROGRESS_ROWS}")
+
+
+def _read_reports_and_answer(c):
+    """The progress reports that come, then the packet after them, as
+    (sequence id, payload)."""
+    packets = []
+    while True:
+        p = c.read_packet()
+        packets.append((c.seq, p))
+        if p[:3] != b"\xff\xff\xff":
+            return packets
+
+
+def _alter_packets(port, db, ext_caps):
+    """A copying ALTER TABLE's whole answer as (sequence id, payload), then
+    whether the connection still answers a query."""
+    c = RawConn("127.0.0.1", port, timeout=60)
+    try:
+        c.login(APP_USER, APP_PASSWORD, db=db, ext_caps=ext_caps)
+        c.query("SET SESSION progress_report_time = 1")
+        c.send_packet(b"\x03ALTER TABLE caps_progress FORCE, ALGORITHM=COPY", seq=0)
+        packets = _read_reports_and_answer(c)
+        return packets, c.value("SELECT COUNT(*) FROM caps_progress")
+    finally:
+        c.close()
+
+
+def test_progress_reports_reach_the_client_that_asked(halyard, cluster, db):
+    """MariaDB's own bytes: each report is 0xff, code 0xffff, one string,
+    stage, max_stage, progress (u24, thousandths of a percent) and the
+    stage's name, with a sequence id of its own; the OK follows with the
+    next one. halyard passes them on and still finds the end of the answer.
+    A client that did not ask gets none: halyard asks its backends for
+    progress only for the clients that take it."""
+    _progress_table(cluster, db)
+    packets, count = _alter_packets(halyard.port, db, MARIADB_CLIENT_PROGRESS)
+    reports, (last_seq, ok) = packets[:-1], packets[-1]
+    assert reports, "no progress report came through"
+    for i, (seq, p) in enumerate(reports):
+        assert seq == i + 1
+        assert p[3] == 1 and 1 <= p[4] <= p[5]
+        assert struct.unpack("<I", p[6:9] + b"\0")[0] <= 100000
+        assert p[10:10 + p[9]] in (b"copy to tmp table", b"Enabling keys")
+    assert reports[0][1][10:10 + reports[0][1][9]] == b"copy to tmp table"
+    assert last_seq == len(reports) + 1 and ok[0] == 0  # the ALTER's OK
+    assert int(count) == PROGRESS_ROWS
+
+    packets, count = _alter_packets(halyard.port, db, 0)
+    assert len(packets) == 1 and packets[0][0] == 1 and packets[0][1][0] == 0
+    assert int(count) == PROGRESS_ROWS
+
+
+def test_progress_callback_as_directly(halyard, cluster, db, ps_client_bin):
+    """libmariadb's MYSQL_PROGRESS_CALLBACK through halyard as directly, for
+    a COM_QUERY and a COM_STMT_EXECUTE of a copying ALTER TABLE."""
+    out = {}
+    for where, port in (("direct", cluster.primary_port), ("halyard", halyard.port)):
+        r = subprocess.run([ps_client_bin, "127.0.0.1", str(port), APP_USER, APP_PASSWORD, db,
+                            "progress"], capture_output=True, text=True, timeout=120,
+                           env={"PS_CLIENT_PROGRESS_ROWS": str(PROGRESS_ROWS)})
+        assert r.returncode == 0, f"ps_client progress via {where}: {r.stderr}"
+        out[where] = r.stdout.splitlines()
+    assert out["halyard"] == out["direct"]
+    assert out["halyard"] == [
+        f"query\taffected={PROGRESS_ROWS}\treports=some\tstage=1/2\tinfo=copy to tmp table",
+        f"execute\taffected={PROGRESS_ROWS}\treports=some\tstage=1/2\tinfo=copy to tmp table",
+        f"count\t{PROGRESS_ROWS}",
+    ]
+
+
+BULK_ROWS = [
+    (1, "one", 1000000007), (2, "beta", 2000000014), (3, "gamma", None),
+    (4, "delta", 4000000028), (5, "epsilon", 42), (6, "six", 6000000042),
+    (7, "gamma", 7000000049), (8, "delta", None), (9, "epsilon", 9000000063), (10, "ten", 42),
+]
+
+
+def _com_insert(cluster):
+    return int(cluster.value(0, "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS "
+                                "WHERE VARIABLE_NAME = 'COM_INSERT'"))
+
+
+def test_bulk_insert_as_directly(halyard, cluster, db, ps_client_bin):
+    """libmariadb's array binding: three INSERT batches (the second without
+    binding again, so without types; the third failing on a duplicate key)
+    and an UPDATE batch. The same answers and rows as directly, and each
+    INSERT batch is one statement on the primary (COM_INSERT counts 3, not
+    one per row), whose rows the replicas then have."""
+    out, rows = {}, {}
+    for where, port in (("direct", cluster.primary_port), ("halyard", halyard.port)):
+        before = _com_insert(cluster)
+        r = subprocess.run([ps_client_bin, "127.0.0.1", str(port), APP_USER, APP_PASSWORD, db,
+                            "bulk"], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, f"ps_client bulk via {where}: {r.stderr}"
+        assert _com_insert(cluster) - before == 3, where
+        out[where] = r.stdout.splitlines()
+        rows[where] = [tuple(x) for x in
+                       cluster.sql(0, f"SELECT id, name, v FROM {db}.ps_bulk ORDER BY id")]
+    assert out["halyard"] == out["direct"]
+    assert out["halyard"] == ["bulk offered\tyes", "insert0\taffected=5", "insert1\taffected=5",
+                              "insert2\terror\t1062\t23000", "update\taffected=3", "count\t10"]
+    assert rows["halyard"] == rows["direct"] == BULK_ROWS
+    cluster.sync()
+    for ref in cluster.replicas:
+        assert [tuple(x) for x in cluster.sql(ref, f"SELECT id, name, v FROM {db}.ps_bulk "
+                                                   "ORDER BY id")] == BULK_ROWS
+
+
+def _bulk_packet(stmt_id, types, rows):
+    """COM_STMT_BULK_EXECUTE of INT parameters: `types` sends them."""
+    p = b"\xfa" + struct.pack("<IH", stmt_id, 0x80 if types else 0)
+    if types:
+        p += b"\x03\x00" * len(rows[0])
+    for row in rows:
+        for v in row:
+            p += b"\x01" if v is None else b"\x00" + struct.pack("<i", v)
+    return p
+
+
+def test_bulk_raw_refusals_and_types(halyard, cluster, db):
+    """The protocol's corners, as MariaDB answers them: a short packet is
+    malformed (1835), else a client without the capability is refused
+    (1295), an
+    unknown statement is 1243 naming mysqld_stmt_execute (as 10.11 does),
+    and a bulk without types after an EXECUTE with them uses those."""
+    cluster.sql(0, f"DROP TABLE IF EXISTS {db}.caps_bulk_raw")
+    cluster.sql(0, f"CREATE TABLE {db}.caps_bulk_raw (a INT, b INT)")
+    got = {}
+    for where, port in (("direct", cluster.primary_port), ("halyard", halyard.port)):
+        cluster.sql(0, f"TRUNCATE {db}.caps_bulk_raw")
+        out = []
+        for ext in (0, MARIADB_CLIENT_STMT_BULK_OPERATIONS):
+            c = _login(port, ext)
+            try:
+                c.query(f"USE {db}")
+                c.send_packet(b"\x16INSERT INTO caps_bulk_raw VALUES (?, ?)", seq=0)
+                ok = c.read_payload()
+                sid = struct.unpack("<I", ok[1:5])[0]
+                for _ in range(3):  # two parameter definitions and their EOF
+                    c.read_payload()
+                for pkt in (_bulk_packet(sid, True, [(1, 2)]), b"\xfa\x01",
+                            _bulk_packet(4000000000, True, [(1, 2)])):
+                    try:
+                        out.append(("answer", ext, c.command(pkt[0], pkt[1:])[:1]))
+                    except MySQLError as e:
+                        out.append(("error", ext, e.code, e.sqlstate,
+                                    e.message))
+                # EXECUTE with types, then bulks without: the server's types
+                r = c.command(0x17, struct.pack("<IBI", sid, 0, 1) + b"\x00\x01\x03\x00\x03\x00"
+                              + struct.pack("<ii", 10, 20))
+                out.append(("execute", ext, r[:1]))
+                for rows in ([(11, 21), (12, None), (13, 23)], [(14, 24)]):
+                    try:
+                        out.append(("answer", ext, c.command(0xFA, _bulk_packet(sid, False,
+                                                                                rows)[1:])[:2]))
+                    except MySQLError as e:
+                        out.append(("error", ext, e.code))
+            finally:
+                c.close()
+        got[where] = (out, [tuple(x) for x in cluster.sql(
+            0, f"SELECT a, b FROM {db}.caps_bulk_raw ORDER BY a")])
+    assert got["halyard"] == got["direct"]
+    out, rows = got["halyard"]
+    assert ("error", 0, 1295, "HY000",
+            "This command is not supported in the prepared statement protocol yet") in out
+    assert ("error", MARIADB_CLIENT_STMT_BULK_OPERATIONS, 1835, "HY000",
+            "Malformed communication packet") in out
+    assert ("answer", MARIADB_CLIENT_STMT_BULK_OPERATIONS, b"\x00\x03") in out
+    assert (13, 23) in rows and (12, None) in rows and (14, 24) in rows
+
+
+def test_bulk_types_added_for_a_new_connection(halyard, cluster, db):
+    """The primary's connection is killed after an EXECUTE sent the types:
+    halyard opens another, prepares the statement there, and adds the types
+    it kept to the next bulk, which the client sends without them (as
+    libmariadb does when nothing was bound again)."""
+    cluster.sql(0, f"DROP TABLE IF EXISTS {db}.caps_bulk_types")
+    cluster.sql(0, f"CREATE TABLE {db}.caps_bulk_types (a INT, b INT)")
+    c = _login(halyard.port, MARIADB_CLIENT_STMT_BULK_OPERATIONS)
+    try:
+        c.query(f"USE {db}")
+        c.send_packet(b"\x16INSERT INTO caps_bulk_types VALUES (?, ?)", seq=0)
+        sid = struct.unpack("<I", c.read_payload()[1:5])[0]
+        for _ in range(3):
+            c.read_payload()
+        c.command(0x17, struct.pack("<IBI", sid, 0, 1) + b"\x00\x01\x03\x00\x03\x00"
+                  + struct.pack("<ii", 1, 2))
+        tid = int(c.value("/* halyard: primary */ SELECT @@pseudo_thread_id"))
+        cluster.sql(0, f"KILL {tid}")
+        wait_until(lambda: cluster.value(0, "SELECT COUNT(*) FROM information_schema.PROCESSLIST "
+                                            "WHERE ID = %s", (tid,)) == 0, what="the kill")
+        ok = c.command(0xFA, _bulk_packet(sid, False, [(3, 4), (5, None)])[1:])
+        assert ok[:2] == b"\x00\x02"
+        assert int(c.value("/* halyard: primary */ SELECT @@pseudo_thread_id")) != tid
+    finally:
+        c.close()
+    assert [tuple(x) for x in cluster.sql(0, f"SELECT a, b FROM {db}.caps_bulk_types "
+                                             "ORDER BY a")] == [(1, 2), (3, 4), (5, None)]
+
+
+def test_progress_after_a_local_infile(halyard, cluster, db):
+    """LOAD DATA LOCAL: the server reports its last stage ("End bulk
+    insert") once the client's file is in, between the file and the OK;
+    the report is passed on after halyard saw the file end, and the OK
+    still ends the answer. The upload is paced to outlast
+    progress_report_time."""
+    cluster.sql(0, f"DROP TABLE IF EXISTS {db}.caps_load")
+    cluster.sql(0, f"CREATE TABLE {db}.caps_load (a INT PRIMARY KEY, b CHAR(100))")
+    rows = 150000
+    data = b"".join(b"%d\t%s\n" % (i, b"y" * 100) for i in range(rows))
+    c = RawConn("127.0.0.1", halyard.port, timeout=60)
+    try:
+        c.login(APP_USER, APP_PASSWORD, db=db, caps=DEFAULT_CAPS | CLIENT_LOCAL_FILES,
+                ext_caps=MARIADB_CLIENT_PROGRESS)
+        c.query("SET SESSION progress_report_time = 1")
+        c.send_packet(b"\x03LOAD DATA LOCAL INFILE 'caps.tsv' INTO TABLE caps_load", seq=0)
+        assert c.read_payload()[:1] == b"\xfb"
+        seq = c.seq
+        chunk = len(data) // 200 + 1
+        start = time.monotonic()
+        for k, off in enumerate(range(0, len(data), chunk)):
+            seq += 1
+            c.send_packet(data[off:off + chunk], seq=seq & 0xFF)
+            time.sleep(max(0.0, start + 1.5 * k / 200 - time.monotonic()))
+        seq += 1
+        c.send_packet(b"", seq=seq & 0xFF)
+        packets = _read_reports_and_answer(c)
+        assert len(packets) >= 2, "no progress report after the file"
+        for i, (s, p) in enumerate(packets):
+            assert s == (seq + 1 + i) & 0xFF
+        assert all(p[10:10 + p[9]] == b"End bulk insert" for _, p in packets[:-1])
+        assert packets[-1][1][0] == 0 and b"Records: %d" % rows in packets[-1][1]
+        assert int(c.value("SELECT COUNT(*) FROM caps_load")) == rows
+    finally:
+        c.close()

@@ -11,7 +11,8 @@ counting the connections the servers see.
 import pymysql
 import pytest
 
-from util import admin_json, schema_with_table, wait_until
+from rawmysql import RawConn
+from util import APP_PASSWORD, APP_USER, admin_json, schema_with_table, wait_until
 
 
 def q(conn, sql, args=None):
@@ -253,6 +254,38 @@ def test_broken_pooled_connection_is_replaced(cluster, pooled):
         threads_settle(cluster, 1)
     finally:
         a.close()
+
+
+def idle_in_pools(h):
+    pools = admin_json(f"/tmp/halyard-{h.port}.sock", "show pools")
+    return sum(row["idle"] for row in pools["pools"])
+
+
+def test_statements_prepared_again_after_a_broken_pooled_connection(cluster, pooled, schema):
+    """The session's statements died with its pooled connection: the next
+    EXECUTE prepares them again on the one it opens (it got 1243, the dead
+    connection's statement id, before)."""
+    cluster.sql(0, f"CREATE OR REPLACE TABLE {schema}.ps (v INT)")
+    c = RawConn("127.0.0.1", pooled.port)
+    try:
+        c.login(APP_USER, APP_PASSWORD, db=schema)
+        c.send_packet(b"\x16INSERT INTO ps (v) VALUES (?)", seq=0)
+        sid = int.from_bytes(c.read_payload()[1:5], "little")
+        for _ in range(2):  # the parameter's definition and its EOF
+            c.read_payload()
+
+        def execute(v):
+            return c.command(0x17, sid.to_bytes(4, "little") + b"\x00\x01\x00\x00\x00"
+                             + b"\x00\x01\x03\x00" + v.to_bytes(4, "little"))
+        execute(1)
+        tid = int(c.value("SELECT @@pseudo_thread_id"))
+        cluster.sql(0, f"KILL {tid}")  # the pooled, idle connection dies
+        wait_until(lambda: app_threads(cluster) == 0, what="the killed connection gone")
+        wait_until(lambda: idle_in_pools(pooled) == 0, what="the pool dropped it")
+        assert execute(2)[:2] == b"\x00\x01"
+    finally:
+        c.close()
+    assert sorted(r[0] for r in cluster.sql(0, f"SELECT v FROM {schema}.ps")) == [1, 2]
 
 
 def test_session_mode_keeps_a_connection_per_session(cluster, start_halyard):

@@ -1285,8 +1285,21 @@ struct pkt {
     "\xff\x25\x05"                                                                                 \
     "#70100Query execution was interrupted"
 #define PROGRESS "\xff\xff\xff\x01\x02\x10\x27\x00\x00" /* MariaDB progress report */
-#define COLS1    "\x01"
-#define COLS2    "\x02"
+/* Captured from MariaDB 10.11 answering `ALTER TABLE t FORCE, ALGORITHM=COPY`
+ * (400,000 rows, progress_report_time = 1) for a client with
+ * MARIADB_CLIENT_PROGRESS: 0xff, code 0xffff, one string, stage, max_stage,
+ * progress u24 (thousandths of a percent), the stage's name; then the OK. */
+#define PROGRESS_COPY                                                                              \
+    "\xff\xff\xff\x01\x01\x02\xc4\x09\x00\x11"                                                     \
+    "copy to tmp table"
+#define PROGRESS_KEYS                                                                              \
+    "\xff\xff\xff\x01\x02\x02\x00\x00\x00\x0d"                                                     \
+    "Enabling keys"
+#define OK_ALTER                                                                                   \
+    "\x00\xfd\x80\x1a\x06\x00\x02\x00\x00\x00"                                                     \
+    "+Records: 400000  Duplicates: 0  Warnings: 0"
+#define COLS1 "\x01"
+#define COLS2 "\x02"
 #define COLDEF                                                                                     \
     "\x03"                                                                                         \
     "def"                                                                                          \
@@ -1519,6 +1532,87 @@ static struct resp_case resp_cases[] = {
      0,
      {P(PROGRESS, MORE), P(PROGRESS, MORE), P(OK_AC, DONE)},
      0x0002,
+     0,
+     0,
+     0,
+     0},
+    {"MariaDB 10.11's own progress reports of an ALTER TABLE, then its OK",
+     COM_QUERY,
+     CAPS_EOF,
+     0,
+     {P(PROGRESS_COPY, MORE), P(PROGRESS_KEYS, MORE), P(OK_ALTER, DONE)},
+     0x0002,
+     0,
+     0,
+     400000,
+     0},
+    {"progress reports of a prepared ALTER TABLE, DEPRECATE_EOF",
+     COM_STMT_EXECUTE,
+     CAPS_DEP,
+     0,
+     {P(PROGRESS_COPY, MORE), P(PROGRESS_COPY, MORE), P(PROGRESS_KEYS, MORE), P(OK_ALTER, DONE)},
+     0x0002,
+     0,
+     0,
+     400000,
+     0},
+    {"progress reports of LOAD DATA LOCAL after the file",
+     COM_QUERY,
+     CAPS_EOF,
+     0,
+     {P(INFILE_REQ, INFILE), P(PROGRESS_COPY, MORE), P(OK_AFF3, DONE)},
+     0x0002,
+     0,
+     0,
+     3,
+     0},
+    {"a progress report, then the ERR that ends the ALTER",
+     COM_QUERY,
+     CAPS_DEP,
+     0,
+     {P(PROGRESS_COPY, MORE), P(ERR_KILLED, DONE)},
+     0,
+     1317,
+     0,
+     0,
+     0},
+    {"bulk execution: its OK",
+     COM_STMT_BULK_EXECUTE,
+     CAPS_DEP,
+     0,
+     {P(OK_AFF3, DONE)},
+     0x0002,
+     0,
+     0,
+     3,
+     0},
+    {"bulk execution: a duplicate key",
+     COM_STMT_BULK_EXECUTE,
+     CAPS_EOF,
+     0,
+     {P("\xff\x26\x04#23000Duplicate entry '3' for key 'PRIMARY'", DONE)},
+     0,
+     1062,
+     0,
+     0,
+     0},
+    {"bulk execution: the binary rows of INSERT ... RETURNING",
+     COM_STMT_BULK_EXECUTE,
+     CAPS_EOF,
+     0,
+     {P(COLS1, MORE), P(COLDEF, MORE), P(EOF_AC, MORE), P(BINROW, MORE), P(BINROW, MORE),
+      P(EOF_AC, DONE)},
+     0x0002,
+     0,
+     2,
+     0,
+     0},
+    {"BAD at once: a text row in a bulk execution's result",
+     COM_STMT_BULK_EXECUTE,
+     CAPS_DEP,
+     0,
+     {P(COLS1, MORE), P(COLDEF, MORE), P(ROW_1, BAD)},
+     0,
      0,
      0,
      0,
@@ -2287,6 +2381,46 @@ static void test_exec_bind_types(void **state)
     assert_int_equal(mysql_stmt_exec_head_max(9), 10 + 2 + 1 + 18);
 }
 
+/* COM_STMT_BULK_EXECUTE: the head with and without types, and types added
+ * to one sent without them (a backend that lacks the client's types). */
+static void test_bulk_bind_types(void **state)
+{
+    (void)state;
+    /* 2 INT params without types: flags 0, then rows (indicator, value) */
+    static const uint8_t p[] = {0xfa, 5, 0, 0, 0, 0x00, 0x00, 0, 7, 0, 0, 0, 1};
+    static const uint8_t types[] = {0x03, 0x00, 0x03, 0x80};
+    struct mysql_stmt_bulk bk;
+    assert_int_equal(mysql_stmt_bulk_decode(p, sizeof(p), 2, &bk), HY_OK);
+    assert_int_equal(bk.stmt_id, 5);
+    assert_int_equal(bk.flags, 0);
+    assert_null(bk.types);
+    assert_int_equal(bk.head_len, MYSQL_STMT_BULK_HEAD);
+    uint8_t out[32];
+    size_t n = mysql_stmt_bulk_bind_types(p, &bk, 2, types, 0x01020304, out, sizeof(out));
+    static const uint8_t want[] = {0xfa, 4, 3, 2, 1, 0x80, 0x00, 0x03, 0x00, 0x03, 0x80};
+    assert_int_equal(n, sizeof(want));
+    assert_memory_equal(out, want, sizeof(want));
+    /* the new head and the client's rows decode as a bulk with types */
+    uint8_t whole[64];
+    memcpy(whole, out, n);
+    memcpy(whole + n, p + bk.head_len, sizeof(p) - bk.head_len);
+    struct mysql_stmt_bulk bk2;
+    assert_int_equal(mysql_stmt_bulk_decode(whole, n + sizeof(p) - bk.head_len, 2, &bk2), HY_OK);
+    assert_int_equal(bk2.flags, STMT_BULK_FLAG_SEND_TYPES);
+    assert_memory_equal(bk2.types, types, sizeof(types));
+    assert_int_equal(bk2.head_len, n);
+    assert_memory_equal(whole + n, p + MYSQL_STMT_BULK_HEAD, sizeof(p) - MYSQL_STMT_BULK_HEAD);
+    /* already typed; no parameters; does not fit */
+    assert_int_equal(mysql_stmt_bulk_bind_types(whole, &bk2, 2, types, 1, out, sizeof(out)), 0);
+    assert_int_equal(mysql_stmt_bulk_bind_types(p, &bk, 0, types, 1, out, sizeof(out)), 0);
+    assert_int_equal(mysql_stmt_bulk_bind_types(p, &bk, 2, types, 1, out, n - 1), 0);
+    /* short heads; types cut short; another command */
+    assert_int_equal(mysql_stmt_bulk_decode(p, 6, 2, &bk), HY_ERROR);
+    assert_int_equal(mysql_stmt_bulk_decode(whole, 10, 2, &bk), HY_ERROR);
+    static const uint8_t ex[] = {0x17, 5, 0, 0, 0, 0, 1, 0, 0, 0};
+    assert_int_equal(mysql_stmt_bulk_decode(ex, sizeof(ex), 0, &bk), HY_ERROR);
+}
+
 /* MariaDB's extended capabilities: in the greeting's and the login's last 4
  * filler bytes, read and written only while CLIENT_MYSQL is unset. */
 static void test_ext_caps(void **state)
@@ -2432,6 +2566,7 @@ int main(void)
         cmocka_unit_test(test_stmt_id),
         cmocka_unit_test(test_prepare_ok),
         cmocka_unit_test(test_exec_bind_types),
+        cmocka_unit_test(test_bulk_bind_types),
     };
     /* One named test per response-tracker case, so a failure names it. */
     static struct CMUnitTest resp_tests[HY_ARRAY_SIZE(resp_cases)];
