@@ -52,6 +52,8 @@ static const char *const names[EVENT__COUNT] = {
     [EVENT_LOG_LINES_DROPPED] = "log_lines_dropped",
     [EVENT_WORKER_STALLED] = "worker_stalled",
     [EVENT_WORKER_RECOVERED] = "worker_recovered",
+    [EVENT_POOL_EXHAUSTED] = "pool_exhausted",
+    [EVENT_POOL_AVAILABLE] = "pool_available",
 };
 
 static const enum event_severity severities[EVENT__COUNT] = {
@@ -84,6 +86,8 @@ static const enum event_severity severities[EVENT__COUNT] = {
     [EVENT_LOG_LINES_DROPPED] = EVENT_WARNING,
     [EVENT_WORKER_STALLED] = EVENT_CRITICAL,
     [EVENT_WORKER_RECOVERED] = EVENT_INFO,
+    [EVENT_POOL_EXHAUSTED] = EVENT_WARNING,
+    [EVENT_POOL_AVAILABLE] = EVENT_INFO,
 };
 
 static const char *const severity_names[] = {"info", "warning", "critical"};

@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "halyard/backend.h"
+#include "halyard/events.h"
 #include "halyard/pool.h"
 #include "halyard/session.h"
 #include "halyard/session_err.h"
@@ -168,9 +169,11 @@ static void wait_leave(struct session *s)
     s->pool_waiting = false;
     ev_timer_stop(w->loop, &s->pool_wait);
     if (s->pool_wait_idx < s->n_bc) {
-        struct backend_rt *rt = s->cfg->backends[s->pool_wait_idx].rt;
-        if (rt != NULL)
-            atomic_fetch_sub_explicit(&rt->pool_waiters, 1, memory_order_relaxed);
+        const struct config_backend *be = &s->cfg->backends[s->pool_wait_idx];
+        if (be->rt != NULL &&
+            atomic_fetch_sub_explicit(&be->rt->pool_waiters, 1, memory_order_relaxed) == 1)
+            events_emit(EVENT_POOL_AVAILABLE, be->name, "exhausted", "available",
+                        "no statement waits for a connection any more", NULL);
     }
 }
 
@@ -252,7 +255,14 @@ bool session_pool_wait(struct session *s, uint32_t idx)
         else
             w->pool_waiters = s;
         w->pool_waiters_tail = s;
-        atomic_fetch_add_explicit(&be->rt->pool_waiters, 1, memory_order_relaxed);
+        if (atomic_fetch_add_explicit(&be->rt->pool_waiters, 1, memory_order_relaxed) == 0) {
+            char why[160];
+            snprintf(why, sizeof(why),
+                     "statements wait for a connection: max_connections %d reached "
+                     "(pool_wait_timeout_ms %d)",
+                     be->max_connections, s->cfg->pool_wait_timeout_ms);
+            events_emit(EVENT_POOL_EXHAUSTED, be->name, "available", "exhausted", why, NULL);
+        }
         slog_debug(s, "waits for a connection to %s (max_connections %d)", be->name,
                    be->max_connections);
     }

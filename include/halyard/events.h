@@ -55,6 +55,8 @@ enum event_type {
     EVENT_LOG_LINES_DROPPED, /* the audit or query log dropped lines */
     EVENT_WORKER_STALLED,    /* a worker's loop missed its heartbeat (selfwatch.h) */
     EVENT_WORKER_RECOVERED,
+    EVENT_POOL_EXHAUSTED, /* statements wait for a backend at its max_connections (pool.h) */
+    EVENT_POOL_AVAILABLE, /* ... and none waits any more */
     EVENT__COUNT
 };
 /* alerts.disabled and alerts.events are bit masks and tables of 32. */

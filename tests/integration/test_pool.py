@@ -320,8 +320,10 @@ def test_show_pools_sessions_and_metrics(cluster, pooled, schema):
         row = next(r for r in pools["pools"] if r["user"] == "app")
         assert (row["in_use"], row["idle"]) == (0, 2)
         q(b, "SELECT 1")  # takes one, gives it back
-        stats = admin_json(path, "show stats")
-        assert stats["pool_idle"] == 2
+        # show stats reads the workers' counters as they are: b's statement
+        # may still be ending in its worker
+        stats = wait_until(lambda: (lambda st: st if st["pool_idle"] == 2 else None)(
+            admin_json(path, "show stats")), timeout=5, what="2 idle in show stats")
         assert stats["pool_returned"] >= 2 and stats["pool_taken"] >= 1
     finally:
         a.close()
@@ -465,7 +467,10 @@ def test_waiters_are_served_in_order(cluster, start_halyard):
 
 def test_the_wait_ends_in_1040_and_the_session_goes_on(cluster, start_halyard):
     import time
-    h = capped(start_halyard, cluster, pool_wait_timeout_ms=300)
+    from test_alerts import Receiver, alerts
+    hook = Receiver()
+    h = capped(start_halyard, cluster, pool_wait_timeout_ms=300,
+               alerts=alerts(webhook=hook.url))
     a = h.connect(autocommit=True)
     b = h.connect(autocommit=True)
     try:
@@ -478,9 +483,13 @@ def test_the_wait_ends_in_1040_and_the_session_goes_on(cluster, start_halyard):
         assert e.value.args == (1040, "Too many connections to backend 'node0' (max_connections 1)")
         q(a, "COMMIT")
         assert q(b, "SELECT 2") == ((2,),)
+        ex = hook.wait("pool_exhausted", backend="node0")
+        assert ex["severity"] == "warning" and "max_connections 1" in ex["reason"], ex
+        hook.wait("pool_available", backend="node0")
     finally:
         a.close()
         b.close()
+        hook.close()
 
 
 def test_reset_connection_is_a_fresh_session(cluster, pooled, schema):
