@@ -46,24 +46,29 @@ def schema(cluster):
     return schema_with_table(cluster, "pooldb", "v INT")
 
 
-def test_two_sessions_alternate_on_one_connection(cluster, pooled):
+@pytest.fixture
+def ab(pooled):
+    """Two sessions of app, autocommit on, through the pooled halyard."""
     a = pooled.connect(autocommit=True)
     b = pooled.connect(autocommit=True)
-    try:
-        q(a, "SET @who = 'a', time_zone = '+01:00', sql_mode = 'ANSI_QUOTES'")
-        q(b, "SET @who = 'b'")
-        for _ in range(5):
-            assert q(a, "SELECT @who, @@time_zone, @@sql_mode") == (("a", "+01:00", "ANSI_QUOTES"),)
-            assert q(b, "SELECT @who, @@time_zone, @@sql_mode")[0][:2] == ("b", "SYSTEM")
-            assert "ANSI_QUOTES" not in q(b, "SELECT @@sql_mode")[0][0]
-        # A SET is read back after the client has its OK, so the other
-        # session may find the connection busy and open a second one.
-        assert app_threads(cluster) <= 2
-        ids = {q(a, "SELECT CONNECTION_ID()")[0][0], q(b, "SELECT CONNECTION_ID()")[0][0]}
-        assert len(ids) == 2  # each still sees its own id
-    finally:
-        a.close()
-        b.close()
+    yield a, b
+    a.close()
+    b.close()
+
+
+def test_two_sessions_alternate_on_one_connection(cluster, ab):
+    a, b = ab
+    q(a, "SET @who = 'a', time_zone = '+01:00', sql_mode = 'ANSI_QUOTES'")
+    q(b, "SET @who = 'b'")
+    for _ in range(5):
+        assert q(a, "SELECT @who, @@time_zone, @@sql_mode") == (("a", "+01:00", "ANSI_QUOTES"),)
+        assert q(b, "SELECT @who, @@time_zone, @@sql_mode")[0][:2] == ("b", "SYSTEM")
+        assert "ANSI_QUOTES" not in q(b, "SELECT @@sql_mode")[0][0]
+    # A SET is read back after the client has its OK, so the other
+    # session may find the connection busy and open a second one.
+    assert app_threads(cluster) <= 2
+    ids = {q(a, "SELECT CONNECTION_ID()")[0][0], q(b, "SELECT CONNECTION_ID()")[0][0]}
+    assert len(ids) == 2  # each still sees its own id
 
 
 def test_sessions_take_turns_on_one_connection(cluster, pooled):
@@ -94,20 +99,15 @@ def test_many_idle_sessions_few_connections(cluster, pooled):
             c.close()
 
 
-def test_transaction_holds_its_connection(cluster, pooled, schema):
-    a = pooled.connect(autocommit=True)
-    b = pooled.connect(autocommit=True)
-    try:
-        q(a, f"BEGIN")
-        q(a, f"INSERT INTO {schema}.t (v) VALUES (1)")
-        # b cannot take a's connection: it gets its own, and sees nothing.
-        assert q(b, f"SELECT COUNT(*) FROM {schema}.t WHERE v = 1") == ((0,),)
-        threads_settle(cluster, 2)
-        q(a, "COMMIT")
-        assert q(b, f"SELECT COUNT(*) FROM {schema}.t WHERE v = 1") == ((1,),)
-    finally:
-        a.close()
-        b.close()
+def test_transaction_holds_its_connection(cluster, ab, schema):
+    a, b = ab
+    q(a, f"BEGIN")
+    q(a, f"INSERT INTO {schema}.t (v) VALUES (1)")
+    # b cannot take a's connection: it gets its own, and sees nothing.
+    assert q(b, f"SELECT COUNT(*) FROM {schema}.t WHERE v = 1") == ((0,),)
+    threads_settle(cluster, 2)
+    q(a, "COMMIT")
+    assert q(b, f"SELECT COUNT(*) FROM {schema}.t WHERE v = 1") == ((1,),)
 
 
 def test_implicit_transaction_under_autocommit_0(cluster, pooled, schema):
@@ -142,80 +142,60 @@ def test_state_that_cannot_move_pins(cluster, pooled, schema, setup, check):
         b.close()
 
 
-def test_xa_transaction_holds_until_it_ends(cluster, pooled, schema):
-    a = pooled.connect(autocommit=True)
-    b = pooled.connect(autocommit=True)
-    try:
-        q(a, "XA START 'pool1'")
-        q(a, f"INSERT INTO {schema}.t (v) VALUES (3)")
-        q(a, "XA END 'pool1'")
-        q(b, "SELECT 1")
-        q(a, "XA PREPARE 'pool1'")
-        q(b, "SELECT 1")
-        threads_settle(cluster, 2)
-        q(a, "XA COMMIT 'pool1'")
-        assert q(b, f"SELECT COUNT(*) FROM {schema}.t WHERE v = 3") == ((1,),)
-    finally:
-        a.close()
-        b.close()
+def test_xa_transaction_holds_until_it_ends(cluster, ab, schema):
+    a, b = ab
+    q(a, "XA START 'pool1'")
+    q(a, f"INSERT INTO {schema}.t (v) VALUES (3)")
+    q(a, "XA END 'pool1'")
+    q(b, "SELECT 1")
+    q(a, "XA PREPARE 'pool1'")
+    q(b, "SELECT 1")
+    threads_settle(cluster, 2)
+    q(a, "XA COMMIT 'pool1'")
+    assert q(b, f"SELECT COUNT(*) FROM {schema}.t WHERE v = 3") == ((1,),)
 
 
-def test_last_insert_id_stays_the_sessions(cluster, pooled, schema):
-    a = pooled.connect(autocommit=True)
-    b = pooled.connect(autocommit=True)
-    try:
-        q(a, f"INSERT INTO {schema}.t (v) VALUES (10)")
-        a_id = q(a, "SELECT LAST_INSERT_ID()")[0][0]
-        q(b, f"INSERT INTO {schema}.t (v) VALUES (11)")
-        b_id = q(b, "SELECT LAST_INSERT_ID()")[0][0]
-        assert b_id > a_id
-        # An explicit id changes the insert id of the OK, not LAST_INSERT_ID().
-        q(a, f"INSERT INTO {schema}.t (id, v) VALUES (%s, 12)", (b_id + 100,))
-        assert q(a, "SELECT LAST_INSERT_ID(), @@last_insert_id") == ((a_id, a_id),)
-        assert q(b, "SELECT LAST_INSERT_ID()") == ((b_id,),)
-        q(b, "SELECT LAST_INSERT_ID(77)")
-        assert q(a, "SELECT LAST_INSERT_ID()") == ((a_id,),)
-        assert q(b, "SELECT LAST_INSERT_ID()") == ((77,),)
-        assert app_threads(cluster) <= 2
-    finally:
-        a.close()
-        b.close()
+def test_last_insert_id_stays_the_sessions(cluster, ab, schema):
+    a, b = ab
+    q(a, f"INSERT INTO {schema}.t (v) VALUES (10)")
+    a_id = q(a, "SELECT LAST_INSERT_ID()")[0][0]
+    q(b, f"INSERT INTO {schema}.t (v) VALUES (11)")
+    b_id = q(b, "SELECT LAST_INSERT_ID()")[0][0]
+    assert b_id > a_id
+    # An explicit id changes the insert id of the OK, not LAST_INSERT_ID().
+    q(a, f"INSERT INTO {schema}.t (id, v) VALUES (%s, 12)", (b_id + 100,))
+    assert q(a, "SELECT LAST_INSERT_ID(), @@last_insert_id") == ((a_id, a_id),)
+    assert q(b, "SELECT LAST_INSERT_ID()") == ((b_id,),)
+    q(b, "SELECT LAST_INSERT_ID(77)")
+    assert q(a, "SELECT LAST_INSERT_ID()") == ((a_id,),)
+    assert q(b, "SELECT LAST_INSERT_ID()") == ((77,),)
+    assert app_threads(cluster) <= 2
 
 
-def test_warnings_stay_with_their_session(cluster, pooled):
-    a = pooled.connect(autocommit=True)
-    b = pooled.connect(autocommit=True)
-    try:
-        q(a, "SELECT 1/0")
-        # a keeps its connection while its warning may be asked for: b
-        # runs elsewhere and sees none of it.
-        assert q(b, "SHOW WARNINGS") == ()
-        assert q(b, "SELECT @@warning_count") == ((0,),)
-        assert [r[1] for r in q(a, "SHOW WARNINGS")] == [1365]
-        q(a, "SELECT 1 FROM DUAL")  # no table: the warning stays
-        assert [r[1] for r in q(a, "SHOW WARNINGS")] == [1365]
-        q(a, "DO (SELECT 1 FROM (SELECT 1) AS t)")  # uses a table: cleared
-        assert q(a, "SHOW WARNINGS") == ()
-        # a connection another session left warnings on is cleared first
-        q(b, "SELECT 1/0")
-        q(b, "DO (SELECT 1 FROM (SELECT 1) AS t)")
-        assert q(a, "SHOW WARNINGS") == ()
-    finally:
-        a.close()
-        b.close()
+def test_warnings_stay_with_their_session(cluster, ab):
+    a, b = ab
+    q(a, "SELECT 1/0")
+    # a keeps its connection while its warning may be asked for: b
+    # runs elsewhere and sees none of it.
+    assert q(b, "SHOW WARNINGS") == ()
+    assert q(b, "SELECT @@warning_count") == ((0,),)
+    assert [r[1] for r in q(a, "SHOW WARNINGS")] == [1365]
+    q(a, "SELECT 1 FROM DUAL")  # no table: the warning stays
+    assert [r[1] for r in q(a, "SHOW WARNINGS")] == [1365]
+    q(a, "DO (SELECT 1 FROM (SELECT 1) AS t)")  # uses a table: cleared
+    assert q(a, "SHOW WARNINGS") == ()
+    # a connection another session left warnings on is cleared first
+    q(b, "SELECT 1/0")
+    q(b, "DO (SELECT 1 FROM (SELECT 1) AS t)")
+    assert q(a, "SHOW WARNINGS") == ()
 
 
-def test_schema_moves_and_comes_back(cluster, pooled, schema):
-    a = pooled.connect(autocommit=True)
-    b = pooled.connect(autocommit=True)
-    try:
-        q(a, f"USE {schema}")
-        assert q(a, "SELECT DATABASE()") == ((schema,),)
-        assert q(b, "SELECT DATABASE()") == ((None,),)
-        assert q(a, "SELECT DATABASE()") == ((schema,),)
-    finally:
-        a.close()
-        b.close()
+def test_schema_moves_and_comes_back(cluster, pooled, ab, schema):
+    a, b = ab
+    q(a, f"USE {schema}")
+    assert q(a, "SELECT DATABASE()") == ((schema,),)
+    assert q(b, "SELECT DATABASE()") == ((None,),)
+    assert q(a, "SELECT DATABASE()") == ((schema,),)
     c = pooled.connect(autocommit=True, database="mysql")
     d = pooled.connect(autocommit=True, database="mysql")
     try:
@@ -227,20 +207,15 @@ def test_schema_moves_and_comes_back(cluster, pooled, schema):
         d.close()
 
 
-def test_prepared_statements_move_between_connections(cluster, pooled, schema):
-    a = pooled.connect(autocommit=True)
-    b = pooled.connect(autocommit=True)
-    try:
-        q(a, f"INSERT INTO {schema}.t (v) VALUES (20), (21)")
-        q(a, f"PREPARE s FROM 'SELECT v FROM {schema}.t WHERE v = ?'")
-        q(b, "PREPARE s FROM 'SELECT 42'")
-        for _ in range(3):
-            q(a, "SET @p = 21")
-            assert q(a, "EXECUTE s USING @p") == ((21,),)
-            assert q(b, "EXECUTE s") == ((42,),)
-    finally:
-        a.close()
-        b.close()
+def test_prepared_statements_move_between_connections(cluster, ab, schema):
+    a, b = ab
+    q(a, f"INSERT INTO {schema}.t (v) VALUES (20), (21)")
+    q(a, f"PREPARE s FROM 'SELECT v FROM {schema}.t WHERE v = ?'")
+    q(b, "PREPARE s FROM 'SELECT 42'")
+    for _ in range(3):
+        q(a, "SET @p = 21")
+        assert q(a, "EXECUTE s USING @p") == ((21,),)
+        assert q(b, "EXECUTE s") == ((42,),)
 
 
 def test_broken_pooled_connection_is_replaced(cluster, pooled):
