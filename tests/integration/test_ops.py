@@ -286,11 +286,12 @@ def test_show_status(start_halyard):
 
 
 def test_show_config(start_halyard, cluster):
-    # One rule and one witness, so that the rules.[0].* and witnesses.[0].*
-    # keys have an element to show.
+    # One rule, one witness and one event setting, so that the rules.[0].*,
+    # witnesses.[0].* and alerts.events.[0].* keys have an element to show.
     h = start_halyard(connect_timeout_ms=1234, max_client_connections=77,
                       rules=[{"name": "never", "match_digest": "^SELECT 'never'$", "route": "primary"}],
-                      witnesses=[{"name": "w1", "address": "10.0.3.9", "port": 3306}])
+                      witnesses=[{"name": "w1", "address": "10.0.3.9", "port": 3306}],
+                      alerts={"events": [{"name": "backend_lagging", "repeat_ms": 60000}]})
     path = default_socket(h)
     kv = kv_table(admin(path, "show config"))
     assert kv["connect_timeout_ms"] == "1234"
