@@ -281,8 +281,8 @@ static void give_back(struct session *s, struct bconn *bc)
     uint32_t idx = bc->idx;
     /* Its statements: the session keeps their ids, good as long as it gets
      * this connection back; whoever else takes it closes them. */
-    uint32_t n = pstmt_backend_ids(&s->ps, idx, NULL, 0);
-    if (n > bc->cap_stale) {
+    uint32_t n = pstmt_backend_ids(&s->ps, idx, bc->stale, bc->cap_stale);
+    if (n > bc->cap_stale) { /* a second pass only when the list grew */
         uint32_t *v = realloc(bc->stale, n * sizeof(*v));
         if (v == NULL) {
             bconn_close(bc); /* they could not be closed later: close them with it */
@@ -290,8 +290,9 @@ static void give_back(struct session *s, struct bconn *bc)
         }
         bc->stale = v;
         bc->cap_stale = n;
+        n = pstmt_backend_ids(&s->ps, idx, bc->stale, bc->cap_stale);
     }
-    bc->n_stale = pstmt_backend_ids(&s->ps, idx, bc->stale, bc->cap_stale);
+    bc->n_stale = n;
     s->bc[idx] = NULL;
     if (s->cur == bc) {
         s->cur = NULL;

@@ -34,10 +34,11 @@ const struct stat_field stat_fields[STAT_FIELDS] = {
      "Backend connections sessions gave back to the pool between statements.",
      offsetof(struct worker_stats, pool_returned)},
     {"pool_closed_idle", "halyard_pool_closed_idle_total",
-     "Pooled connections closed after pool_idle_timeout_ms idle.",
+     "Idle pooled connections closed after pool_idle_timeout_ms, or to free a slot statements "
+     "wait for.",
      offsetof(struct worker_stats, pool_closed_idle)},
     {"pool_closed_age", "halyard_pool_closed_age_total",
-     "Pooled connections closed past pool_max_age_ms.",
+     "Pooled connections closed past pool_max_age_ms, or because a reload replaced their config.",
      offsetof(struct worker_stats, pool_closed_age)},
     {"pool_closed_spoke", "halyard_pool_closed_broken_total",
      "Idle pooled connections the server closed (wait_timeout, KILL, restart), dropped before "
