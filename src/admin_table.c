@@ -1,0 +1,223 @@
+/*
+ * admin_table.c: the admin socket's output shapes: text tables, name/value
+ * answers (a two-column table or one JSON object), lists of groups within
+ * them, and the note on workers that did not answer. admin_int.h declares
+ * them for admin.c, admin_parse.c and admin_render.c.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin_int.h"
+#include "halyard/admin.h"
+
+void table_init(struct table *t, size_t ncols)
+{
+    memset(t, 0, sizeof(*t));
+    t->ncols = ncols;
+}
+
+static void table_add(struct table *t, char *owned)
+{
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 64;
+        char **p = realloc(t->cells, cap * sizeof(*p));
+        if (p == NULL) {
+            free(owned);
+            return; /* the row comes out short; the renderer stops there */
+        }
+        t->cells = p;
+        t->cap = cap;
+    }
+    t->cells[t->n++] = owned;
+}
+
+void table_cell(struct table *t, const char *s)
+{
+    table_add(t, strdup(s != NULL ? s : "-"));
+}
+
+void table_cellf(struct table *t, const char *fmt, ...)
+{
+    char *s = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(&s, fmt, ap) < 0)
+        s = NULL;
+    va_end(ap);
+    table_add(t, s);
+}
+
+void table_render(const struct table *t, struct textbuf *sb)
+{
+    size_t rows = t->n / t->ncols;
+    size_t *width = calloc(t->ncols, sizeof(*width));
+    if (width == NULL) {
+        sb->overflow = true;
+        return;
+    }
+    for (size_t i = 0; i < rows * t->ncols; i++) {
+        const char *c = t->cells[i] != NULL ? t->cells[i] : "?";
+        width[i % t->ncols] = HY_MAX(width[i % t->ncols], textbuf_cell_width(c));
+    }
+    for (size_t r = 0; r < rows; r++) {
+        for (size_t col = 0; col < t->ncols; col++) {
+            const char *c = t->cells[r * t->ncols + col];
+            size_t w = textbuf_cell(sb, c != NULL ? c : "?");
+            if (col + 1 < t->ncols)
+                textbuf_pad(sb, width[col] - w + 2);
+        }
+        textbuf_putc(sb, '\n');
+    }
+    free(width);
+}
+
+void table_free(struct table *t)
+{
+    for (size_t i = 0; i < t->n; i++)
+        free(t->cells[i]);
+    free(t->cells);
+    t->cells = NULL;
+    t->n = t->cap = 0;
+}
+
+void kv_begin(struct kv *kv, struct textbuf *sb, bool json, const char *keyname)
+{
+    kv->sb = sb;
+    kv->json = json;
+    kv->first = true;
+    if (json) {
+        textbuf_putc(sb, '{');
+    } else {
+        table_init(&kv->t, 2);
+        table_cell(&kv->t, keyname);
+        table_cell(&kv->t, "value");
+    }
+}
+
+void kv_key(struct kv *kv, const char *key)
+{
+    if (!kv->first)
+        textbuf_putc(kv->sb, ',');
+    kv->first = false;
+    textbuf_json_str(kv->sb, key);
+    textbuf_putc(kv->sb, ':');
+}
+
+void kv_str(struct kv *kv, const char *key, const char *v)
+{
+    if (kv->json) {
+        kv_key(kv, key);
+        textbuf_json_str(kv->sb, v);
+    } else {
+        table_cell(&kv->t, key);
+        table_cell(&kv->t, v == NULL ? "-" : v[0] == '\0' ? "\"\"" : v);
+    }
+}
+
+void kv_u64(struct kv *kv, const char *key, uint64_t v)
+{
+    if (kv->json) {
+        kv_key(kv, key);
+        textbuf_printf(kv->sb, "%" PRIu64, v);
+    } else {
+        table_cell(&kv->t, key);
+        table_cellf(&kv->t, "%" PRIu64, v);
+    }
+}
+
+void kv_int(struct kv *kv, const char *key, long long v)
+{
+    if (kv->json) {
+        kv_key(kv, key);
+        textbuf_printf(kv->sb, "%lld", v);
+    } else {
+        table_cell(&kv->t, key);
+        table_cellf(&kv->t, "%lld", v);
+    }
+}
+
+void kv_bool(struct kv *kv, const char *key, bool v)
+{
+    if (kv->json) {
+        kv_key(kv, key);
+        textbuf_puts(kv->sb, v ? "true" : "false");
+    } else {
+        table_cell(&kv->t, key);
+        table_cell(&kv->t, v ? "true" : "false");
+    }
+}
+
+void kv_end(struct kv *kv)
+{
+    if (kv->json) {
+        textbuf_puts(kv->sb, "}\n");
+    } else {
+        table_render(&kv->t, kv->sb);
+        table_free(&kv->t);
+    }
+}
+
+void list_begin(struct kv_list *l, struct kv *kv, const char *name)
+{
+    l->kv = kv;
+    l->name = name;
+    l->i = 0;
+    if (kv->json) {
+        kv_key(kv, name);
+        textbuf_putc(kv->sb, '[');
+    }
+}
+
+void elem_begin(struct kv_list *l)
+{
+    snprintf(l->prefix, sizeof(l->prefix), "%s.[%zu].", l->name, l->i);
+    if (l->kv->json) {
+        textbuf_puts(l->kv->sb, l->i ? ",{" : "{");
+        l->kv->first = true;
+    }
+}
+
+/* Key of a member: plain in JSON, prefixed in a table. */
+const char *elem_key(struct kv_list *l, const char *key, char *buf, size_t len)
+{
+    if (l->kv->json)
+        return key;
+    snprintf(buf, len, "%s%s", l->prefix, key);
+    return buf;
+}
+
+void elem_end(struct kv_list *l)
+{
+    if (l->kv->json)
+        textbuf_putc(l->kv->sb, '}');
+    l->i++;
+}
+
+void list_end(struct kv_list *l)
+{
+    if (l->kv->json) {
+        textbuf_putc(l->kv->sb, ']');
+        l->kv->first = false;
+    }
+}
+
+/* The end of a job's JSON answer: the workers that did not answer, then
+ * the closing brackets. */
+void json_missing_end(struct textbuf *sb, const int *missing, size_t n_missing)
+{
+    textbuf_puts(sb, ",\"missing_workers\":[");
+    for (size_t i = 0; i < n_missing; i++)
+        textbuf_printf(sb, "%s%d", i ? "," : "", missing[i]);
+    textbuf_puts(sb, "]}\n");
+}
+
+/* ... and of its text answer: a comment line per worker missing. */
+void text_missing(struct textbuf *sb, const int *missing, size_t n_missing, const char *what)
+{
+    for (size_t i = 0; i < n_missing; i++)
+        textbuf_printf(sb, "# worker %d did not answer within %.1f s; its %s are missing\n",
+                       missing[i], ADMIN_GATHER_TIMEOUT, what);
+}
