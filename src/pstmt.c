@@ -27,6 +27,7 @@ void pstmt_free(struct pstmt *st)
     if (st == NULL)
         return;
     free(st->sql);
+    free(st->db);
     free(st->types);
     free(st->hint_backend);
     free(st->be);

@@ -918,7 +918,7 @@ static uint32_t route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t
             .digest = want_digest ? dtext : NULL,
             .digest_len = dlen,
             .user = s->user,
-            .schema = s->schema != NULL ? s->schema : s->db,
+            .schema = session_schema(s),
             .client = &s->client_addr,
         };
         const struct config_rule *rule = rules_match(&s->w->rules, s->cfg, &in);
@@ -1064,7 +1064,7 @@ static void command_done(struct session *s)
             .session = s->id,
             .user = s->user,
             .client = s->peer,
-            .schema = s->schema != NULL ? s->schema : s->db,
+            .schema = session_schema(s),
             .backend = s->cur != NULL ? s->cur->be->name : NULL,
             .digest = s->qlog_digest,
             .text = s->qlog_text,
@@ -1980,7 +1980,7 @@ void session_describe(const struct session *s, struct session_row *r)
     snprintf(r->user, sizeof(r->user), "%s", s->user != NULL ? s->user : "");
     snprintf(r->client, sizeof(r->client), "%s", s->peer);
     snprintf(r->via, sizeof(r->via), "%s", s->via);
-    const char *schema = s->schema != NULL ? s->schema : s->db;
+    const char *schema = session_schema(s);
     snprintf(r->schema, sizeof(r->schema), "%s", schema != NULL ? schema : "");
     if (s->cur != NULL) {
         snprintf(r->backend, sizeof(r->backend), "%s", s->cur->be->name);
@@ -2601,6 +2601,14 @@ static void internal_progress(struct session *s)
             s->causal_check = false;
         }
         break;
+    case INT_PS_USE:
+        if (s->resp.err_code != 0) {
+            ps_prepare_failed(s);
+            break;
+        }
+        session_timer_stop(s);
+        ps_use_done(s);
+        return;
     case INT_PS_PREPARE:
         if (s->resp.err_code != 0) {
             ps_prepare_failed(s);

@@ -27,6 +27,9 @@
 #define ER_CONNECT_TO_FOREIGN_DATA_SOURCE 1429 /* HY000 a backend cannot be reached */
 #define ER_CONNECTION_KILLED              1927 /* 70100 a backend connection died */
 
+/* The most a session's state (and a connection's) may take as values. */
+#define STATE_MAX_BYTES (64u * 1024u)
+
 #define NATIVE_PLUGIN "mysql_native_password"
 #define SHA2_PLUGIN   "caching_sha2_password"
 
@@ -201,6 +204,8 @@ bool ps_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t avail);
 bool ps_fetch(struct session *s, uint8_t *p, uint32_t len);
 bool ps_long_data(struct session *s, uint8_t *p, uint32_t len);
 void ps_prepare_failed(struct session *s);
+void ps_prepare_send(struct session *s);
+void ps_use_done(struct session *s);
 void ps_prepare_ok(struct session *s, uint8_t *p, uint32_t len);
 void ps_refuse(struct session *s, uint32_t len, uint16_t code, const char *sqlstate,
                const char *fmt, ...) HY_PRINTF(5, 6);
@@ -220,5 +225,12 @@ void users_wait_poll(struct session *s);
 void session_handle_login(struct session *s);
 void session_login_ok(struct session *s, uint8_t seq);
 void session_proxy_header(struct session *s);
+
+/* The session's default schema now: the last USE, else the login's; NULL
+ * = none. */
+static inline const char *session_schema(const struct session *s)
+{
+    return s->schema != NULL ? s->schema : s->db;
+}
 
 #endif /* HALYARD_SESSION_INT_H */

@@ -277,7 +277,8 @@ uint32_t ps_route_prepare(struct session *s, const uint8_t *p, uint32_t len, boo
             st->sql_len = (uint32_t)classify_connid_rewrite((const char *)p + 1, len - 1,
                                                             &s->connid, s->id, st->sql, cap);
     }
-    if (st->sql == NULL) {
+    const char *db = session_schema(s);
+    if (st->sql == NULL || (db != NULL && (st->db = strdup(db)) == NULL)) {
         session_mark_closing(s, END_NOMEM);
         return s->primary;
     }
@@ -347,13 +348,54 @@ void ps_prepare_ok(struct session *s, uint8_t *p, uint32_t len)
     }
 }
 
-/* Prepare statement `st` on s->cur for a command waiting in `up`. */
+/* Prepare statement `st` on s->cur for a command waiting in `up`. The
+ * server runs a statement in the schema of its PREPARE, whatever USE came
+ * since: when the session has moved on (s->cur is in its state), the
+ * connection goes to that schema first (INT_PS_USE, then ps_prepare_send)
+ * and is brought back before the command runs (db_moved: state_target). */
 static void ps_prepare_here(struct session *s, struct pstmt *st)
 {
-    slog_debug(s, "preparing statement %u on %s", st->id, s->cur->be->name);
     s->ps_int_id = st->id;
     free(s->ps_err);
     s->ps_err = NULL;
+    const char *cur = session_schema(s);
+    if (st->db != NULL && cur != NULL && strcmp(st->db, cur) != 0) {
+        slog_debug(s, "statement %u was prepared in schema %s: preparing it there on %s", st->id,
+                   st->db, s->cur->be->name);
+        internal_send(s, INT_PS_USE, COM_INIT_DB, st->db, strlen(st->db),
+                      s->cfg->connect_timeout_ms);
+        return;
+    }
+    ps_prepare_send(s);
+}
+
+/* INT_PS_USE answered OK: s->cur is in the statement's schema. */
+void ps_use_done(struct session *s)
+{
+    struct bconn *bc = s->cur;
+    struct pstmt *st = pstmt_find(&s->ps, s->ps_int_id);
+    if (bc->vs == NULL && (bc->vs = varstate_create(STATE_MAX_BYTES)) == NULL) {
+        session_mark_closing(s, END_NOMEM);
+        return;
+    }
+    if (st == NULL || varstate_set_schema(bc->vs, st->db, strlen(st->db)) != HY_OK) {
+        session_mark_closing(s, END_NOMEM);
+        return;
+    }
+    bc->db_moved = true;
+    bc->vs_gen = s->vs_gen - 1; /* brought back before the command runs */
+    ps_prepare_send(s);
+}
+
+/* COM_STMT_PREPARE of statement s->ps_int_id on s->cur, for halyard. */
+void ps_prepare_send(struct session *s)
+{
+    struct pstmt *st = pstmt_find(&s->ps, s->ps_int_id);
+    if (st == NULL) { /* cannot be: the waiting command names it */
+        session_mark_closing(s, END_NOMEM);
+        return;
+    }
+    slog_debug(s, "preparing statement %u on %s", st->id, s->cur->be->name);
     internal_send(s, INT_PS_PREPARE, COM_STMT_PREPARE, st->sql, st->sql_len,
                   s->cfg->connect_timeout_ms);
 }

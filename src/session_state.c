@@ -46,7 +46,6 @@
  * read-back that failed or does not fit a buffer) pins the session to the
  * primary instead, until COM_RESET_CONNECTION or COM_CHANGE_USER.
  */
-#define STATE_MAX_BYTES (64u * 1024u)
 
 /* The session's state and every connection's are empty again (and its
  * sql_mode the server's global one). */
@@ -338,8 +337,9 @@ static _Thread_local struct varstate *sync_want;
 
 static const struct varstate *state_target(struct session *s, const struct bconn *bc)
 {
-    if (!bc->foreign || (s->vs != NULL && (varstate_schema(s->vs) != NULL || s->db == NULL ||
-                                           varstate_schema(bc->vs) == NULL)))
+    if (!(bc->foreign || bc->db_moved) ||
+        (s->vs != NULL &&
+         (varstate_schema(s->vs) != NULL || s->db == NULL || varstate_schema(bc->vs) == NULL)))
         return s->vs;
     if (sync_want == NULL && (sync_want = varstate_create(STATE_MAX_BYTES)) == NULL)
         return NULL;
@@ -409,6 +409,7 @@ void state_sync_next(struct session *s)
         if (s->vs == NULL)
             varstate_clear(bc->vs);
         bc->foreign = false;
+        bc->db_moved = false;
         bc->vs_gen = s->vs_gen;
         session_timer_stop(s);
         session_set_state(s, SS_IDLE);

@@ -46,6 +46,9 @@ struct pstmt {
     uint8_t *types;     /* the 2 * n_params type bytes the client last sent, or NULL */
     char *hint_backend; /* backend=NAME hint, else NULL */
     char *sql;          /* the statement's text, NULL if too large to keep */
+    char *db;           /* the default schema at the client's PREPARE (NULL = none): the
+                         * server runs a statement in it whatever USE came since, so a
+                         * backend that prepares it later does so there */
     uint32_t sql_len;
     uint64_t digest;       /* digest hash of the text, for executions */
     struct ps_backend *be; /* one per backend of the session's config */

@@ -96,6 +96,7 @@ struct bconn {
     bool xa;         /* an XA transaction began here and has not ended */
     bool found_rows; /* its last statement used SQL_CALC_FOUND_ROWS */
     bool foreign;    /* taken from the pool after another session: brought all the way */
+    bool db_moved;   /* halyard moved its schema (INT_PS_USE): brought back as `foreign` is */
     uint64_t stamp;  /* a worker-unique mark of the last client statement it ran */
 };
 

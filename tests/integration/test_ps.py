@@ -529,6 +529,44 @@ def test_lazy_prepare_sees_the_session_state(start_halyard, cluster, db, ids):
     c.close()
 
 
+def test_execution_runs_in_the_schema_of_its_prepare(start_halyard, cluster, db, ids):
+    """The server runs a prepared statement in the schema of its PREPARE,
+    whatever USE came since (checked directly below). A backend that
+    prepares it later (a replica, a pooled connection) must do so in that
+    schema too, and the connection then goes back to the session's."""
+    primary, replicas = ids
+    cluster.sql(0, "CREATE DATABASE IF NOT EXISTS ps_where")
+    for schema, v in ((db, 1), ("ps_where", 2)):
+        cluster.sql(0, f"CREATE TABLE IF NOT EXISTS {schema}.t_where (v INT)")
+        cluster.sql(0, f"DELETE FROM {schema}.t_where")
+        cluster.sql(0, f"INSERT INTO {schema}.t_where VALUES ({v})")
+    cluster.sync()
+    sql = "SELECT CONCAT(v, ' ', @@server_id) FROM t_where"
+
+    def run(port, n):
+        c = RawConn("127.0.0.1", port)
+        c.login(APP_USER, APP_PASSWORD, db=db)
+        stmt, _, _ = prepare(c, sql)
+        c.query("USE ps_where")
+        got = []
+        for _ in range(n):
+            (row,) = binary_rows(execute(c, stmt), 1)
+            got.append(row[1:1 + row[0]].decode().split())
+        # the session's own schema is untouched, on every backend it uses
+        texts = {c.value("SELECT CONCAT(DATABASE(), ' ', (SELECT v FROM t_where))")
+                 for _ in range(4)}
+        c.close()
+        return got, texts
+
+    got, texts = run(cluster.primary_port, 1)
+    assert got[0][0] == "1" and texts == {"ps_where 2"}  # the server's behaviour
+    h = start_halyard(consistency="eventual")
+    got, texts = run(h.port, 4)
+    assert {v for v, _ in got} == {"1"}, got
+    assert {int(sid) for _, sid in got} == replicas
+    assert texts == {"ps_where 2"}
+
+
 @pytest.mark.parametrize("fallback", ["primary", "error"])
 def test_lazy_prepare_refused_by_a_replica(start_halyard, cluster, db, ids, fallback):
     """A replica that cannot prepare the statement (its table is missing
