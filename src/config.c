@@ -115,6 +115,11 @@ const struct config_key config_keys[] = {
      "session|transaction"},
     {"pool_idle_timeout_ms", CONFIG_INT, "60000", 0, 2147483647,
      "milliseconds a connection may sit idle in a pool before it is closed; 0 = never", NULL},
+    {"pool_stmt_cache", CONFIG_INT, "32", 1, 65535,
+     "pool_mode = \"transaction\": prepared statements a pooled connection keeps for the "
+     "sessions that take it next, by text and schema (the least recently used is closed past "
+     "it); connections times this must stay under the server's max_prepared_stmt_count",
+     NULL},
     {"pool_wait_timeout_ms", CONFIG_INT, "5000", 0, 2147483647,
      "milliseconds a statement waits, in order of arrival, for a connection to a backend at its "
      "max_connections (pool_mode = \"transaction\"); then error 1040 naming the backend and the "
@@ -1925,6 +1930,7 @@ static hy_status_t fill_config(struct loader *ld, struct config *cfg, config_set
     cfg->pool_idle_timeout_ms = (int)get_int(root, "pool_idle_timeout_ms");
     cfg->pool_max_age_ms = (int)get_int(root, "pool_max_age_ms");
     cfg->pool_wait_timeout_ms = (int)get_int(root, "pool_wait_timeout_ms");
+    cfg->pool_stmt_cache = (uint32_t)get_int(root, "pool_stmt_cache");
     const char *us = get_str(root, "users_source");
     cfg->users_source = strcmp(us, "backends") == 0 ? USERS_BACKENDS
                         : strcmp(us, "both") == 0   ? USERS_BOTH

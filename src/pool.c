@@ -114,8 +114,7 @@ static void conn_free(struct bconn *bc)
 {
     varstate_destroy(bc->vs);
     bc->vs = NULL;
-    free(bc->stale);
-    bc->stale = NULL;
+    ps_cache_clear(&bc->psc);
     server_destroy(bc);
 }
 

@@ -130,32 +130,6 @@ void pstmt_backend_gone(struct pstmt_map *m, uint32_t idx)
     }
 }
 
-uint32_t pstmt_backend_ids(const struct pstmt_map *m, uint32_t idx, uint32_t *out, uint32_t cap)
-{
-    uint32_t n = 0;
-    for (uint32_t i = 0; i < m->cap; i++) {
-        for (const struct pstmt *st = m->tab[i]; st != NULL; st = st->next) {
-            if (st->be[idx].id == 0)
-                continue;
-            if (n < cap)
-                out[n] = st->be[idx].id;
-            n++;
-        }
-    }
-    return n;
-}
-
-bool pstmt_backend_has_id(const struct pstmt_map *m, uint32_t idx, uint32_t id)
-{
-    for (uint32_t i = 0; i < m->cap; i++) {
-        for (const struct pstmt *st = m->tab[i]; st != NULL; st = st->next) {
-            if (st->be[idx].id == id)
-                return true;
-        }
-    }
-    return false;
-}
-
 bool pstmt_backend_bound(const struct pstmt_map *m, uint32_t idx)
 {
     for (uint32_t i = 0; i < m->cap; i++) {

@@ -305,8 +305,7 @@ void bconn_close(struct bconn *bc)
     s->bc[bc->idx] = NULL;
     varstate_destroy(bc->vs);
     bc->vs = NULL;
-    free(bc->stale);
-    bc->stale = NULL;
+    ps_cache_clear(&bc->psc);
     if (s->cur == bc) {
         s->cur = NULL;
         session_publish_backend(s);
@@ -380,6 +379,20 @@ void bconn_open(struct session *s, uint32_t idx)
     struct server_report r;
     if (!server_connect(bc, &cr, s->cfg->connect_timeout_ms, &r))
         session_backend_failed(s, r.err, r.err_len, r.why);
+}
+
+/* A login that named a schema: the primary now, so that an unknown schema
+ * fails the login as on the server. Pooled, an idle connection of the same
+ * user and login schema serves (it logged in to that schema); else one is
+ * opened, or waited for at max_connections (pool_wait_cb comes back here). */
+void session_login_backend(struct session *s)
+{
+    session_set_state(s, SS_LOGIN_BACKEND);
+    if (session_pool_take(s, s->primary)) {
+        session_backend_ready(s);
+        return;
+    }
+    bconn_open(s, s->primary);
 }
 
 /* ---- streams ----------------------------------------------------------- */
@@ -2841,6 +2854,15 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
         break;
     case SS_LOGIN_BACKEND:
     case SS_WAIT_BACKEND:
+        if (s->cur == NULL) { /* waiting for a connection at max_connections */
+            if (s->state == SS_LOGIN_BACKEND) {
+                slog_info(s, "login not finished within %d ms: no connection to the primary",
+                          s->cfg->login_timeout_ms);
+                session_err(s, (uint8_t)(s->last_seq + 1), SERR_TOO_MANY);
+                session_mark_closing(s, END_LOGIN_TIMEOUT);
+            }
+            break; /* a statement: its wait has its own end (session_pool_wait) */
+        }
         session_backend_failed(s, NULL, 0, "connect timed out");
         break;
     case SS_COMMAND:

@@ -205,6 +205,8 @@ bool ps_fetch(struct session *s, uint8_t *p, uint32_t len);
 bool ps_long_data(struct session *s, uint8_t *p, uint32_t len);
 void ps_prepare_failed(struct session *s);
 void ps_prepare_send(struct session *s);
+void session_login_backend(struct session *s);
+hy_status_t ps_cache_fill(struct session *s, struct bconn *bc);
 void ps_use_done(struct session *s);
 void ps_prepare_ok(struct session *s, uint8_t *p, uint32_t len);
 void ps_refuse(struct session *s, uint32_t len, uint16_t code, const char *sqlstate,

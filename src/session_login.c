@@ -346,8 +346,7 @@ void login_finish(struct session *s)
     if (s->db != NULL) {
         /* Open the backend now so an unknown schema fails here, as it would
          * on the server. */
-        session_set_state(s, SS_LOGIN_BACKEND);
-        bconn_open(s, s->primary);
+        session_login_backend(s);
         return;
     }
     session_login_ok(s, reply_seq);

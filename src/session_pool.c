@@ -10,10 +10,11 @@
  * session's), or another of the same key, which is brought to the
  * session's state first (session_state.c: state_sync_start):
  *
- *  - the statements the previous owner prepared there are closed
- *    (COM_STMT_CLOSE has no answer: they go out ahead of everything), and
- *    the session's own ids for that backend are forgotten: its statements
- *    are prepared again where they run (session_ps.c);
+ *  - the session's own statement ids for that backend are forgotten:
+ *    where a statement runs next it takes the one the connection keeps
+ *    prepared for its text and schema (ps_cache.h), or is prepared there
+ *    (session_ps.c); what the session prepared there joins that cache
+ *    when it gives the connection back (ps_cache_fill);
  *  - variables, schema and options: varstate_apply from what the
  *    connection has run to what the session has set;
  *  - warnings the previous owner left are cleared by a statement that uses
@@ -196,6 +197,8 @@ static void pool_wait_cb(struct ev_loop *loop, ev_timer *t, int revents)
     if (s->state == SS_WAIT_BACKEND) {
         session_set_state(s, SS_IDLE);
         session_next_command(s); /* routed again: a connection, a wait, or 1040 */
+    } else if (s->state == SS_LOGIN_BACKEND && s->cur == NULL) {
+        session_login_backend(s); /* the same for a login that named a schema */
     }
     session_reap(s);
 }
@@ -279,20 +282,13 @@ bool session_pool_wait(struct session *s, uint32_t idx)
 static void give_back(struct session *s, struct bconn *bc)
 {
     uint32_t idx = bc->idx;
-    /* Its statements: the session keeps their ids, good as long as it gets
-     * this connection back; whoever else takes it closes them. */
-    uint32_t n = pstmt_backend_ids(&s->ps, idx, bc->stale, bc->cap_stale);
-    if (n > bc->cap_stale) { /* a second pass only when the list grew */
-        uint32_t *v = realloc(bc->stale, n * sizeof(*v));
-        if (v == NULL) {
-            bconn_close(bc); /* they could not be closed later: close them with it */
-            return;
-        }
-        bc->stale = v;
-        bc->cap_stale = n;
-        n = pstmt_backend_ids(&s->ps, idx, bc->stale, bc->cap_stale);
+    /* Its statements stay prepared there, in its cache, for whoever takes
+     * it next; the session keeps their ids, good as long as it gets this
+     * connection back. */
+    if (ps_cache_fill(s, bc) != HY_OK) {
+        bconn_close(bc); /* they could not be kept: closed with it */
+        return;
     }
-    bc->n_stale = n;
     s->bc[idx] = NULL;
     if (s->cur == bc) {
         s->cur = NULL;
@@ -359,17 +355,6 @@ void session_pool_lid_read(struct session *s, bool ok, const char *value)
     bc->lid_dirty = false;
 }
 
-/* Close statement `id` on `bc`: no answer comes. */
-static void stmt_close_send(struct session *s, struct bconn *bc, uint32_t id)
-{
-    uint8_t pkt[MYSQL_HEADER_SIZE + 5];
-    mysql_hdr_write(pkt, 5, 0);
-    pkt[MYSQL_HEADER_SIZE] = COM_STMT_CLOSE;
-    mysql_stmt_id_set(pkt + MYSQL_HEADER_SIZE, id);
-    if (conn_send_local(&bc->c, s->w->loop, &s->w->pool, pkt, sizeof(pkt)) != HY_OK)
-        slog_warn(s, "cannot close statement %u left on %s", id, bc->be->name);
-}
-
 bool session_pool_take(struct session *s, uint32_t idx)
 {
     if (!s->cfg->pool_transaction)
@@ -397,19 +382,10 @@ bool session_pool_take(struct session *s, uint32_t idx)
     s->cur = bc;
     session_publish_backend(s);
     ev_io_start(s->w->loop, &bc->c.rio);
-    if (own) {
-        /* Still the session's: its statements are there; those it closed
-         * while the connection was away are closed now. */
-        for (uint32_t i = 0; i < bc->n_stale; i++) {
-            if (!pstmt_backend_has_id(&s->ps, idx, bc->stale[i]))
-                stmt_close_send(s, bc, bc->stale[i]);
-        }
-        bc->n_stale = 0;
-        return true;
-    }
-    for (uint32_t i = 0; i < bc->n_stale; i++)
-        stmt_close_send(s, bc, bc->stale[i]);
-    bc->n_stale = 0;
+    if (own)
+        return true; /* still the session's: its statements are there */
+    /* Its statements are another connection's ids: those this one has
+     * cached are found at their next execution (ps_prepare_here). */
     ps_backend_gone(s, idx);
     bc->foreign = true;
     bc->vs_gen = s->vs_gen - 1;         /* brought to the session's state first */

@@ -348,13 +348,25 @@ void ps_prepare_ok(struct session *s, uint8_t *p, uint32_t len)
     }
 }
 
-/* Prepare statement `st` on s->cur for a command waiting in `up`. The
+/* Prepare statement `st` on s->cur for a command waiting in `up`; true
+ * when it is there already (pooled: the connection's cache has it, the
+ * command goes on), false when the command waits for the prepare. The
  * server runs a statement in the schema of its PREPARE, whatever USE came
  * since: when the session has moved on (s->cur is in its state), the
  * connection goes to that schema first (INT_PS_USE, then ps_prepare_send)
  * and is brought back before the command runs (db_moved: state_target). */
-static void ps_prepare_here(struct session *s, struct pstmt *st)
+static bool ps_prepare_here(struct session *s, struct pstmt *st)
 {
+    struct bconn *bc = s->cur;
+    uint32_t id =
+        s->cfg->pool_transaction ? ps_cache_find(&bc->psc, st->sql, st->sql_len, st->db) : 0;
+    if (id != 0) {
+        slog_debug(s, "statement %u is prepared on %s already (%u)", st->id, bc->be->name, id);
+        stat_inc(&s->w->stats.pool_stmt_cached);
+        st->be[bc->idx].id = id;
+        st->be[bc->idx].types_gen = 0; /* another session's types, maybe */
+        return true;
+    }
     s->ps_int_id = st->id;
     free(s->ps_err);
     s->ps_err = NULL;
@@ -364,9 +376,58 @@ static void ps_prepare_here(struct session *s, struct pstmt *st)
                    st->db, s->cur->be->name);
         internal_send(s, INT_PS_USE, COM_INIT_DB, st->db, strlen(st->db),
                       s->cfg->connect_timeout_ms);
-        return;
+        return false;
     }
     ps_prepare_send(s);
+    return false;
+}
+
+/* Close statement `id` on `bc`: no answer comes. */
+static void stmt_close_send(struct session *s, struct bconn *bc, uint32_t id)
+{
+    uint8_t pkt[MYSQL_HEADER_SIZE + 5];
+    mysql_hdr_write(pkt, 5, 0);
+    pkt[MYSQL_HEADER_SIZE] = COM_STMT_CLOSE;
+    mysql_stmt_id_set(pkt + MYSQL_HEADER_SIZE, id);
+    if (conn_send_local(&bc->c, s->w->loop, &s->w->pool, pkt, sizeof(pkt)) != HY_OK)
+        slog_warn(s, "cannot close statement %u on %s", id, bc->be->name);
+}
+
+/* `bc` goes back to the pool (session_pool.c): the statements the session
+ * has there join its cache, for whoever takes it next. One whose text and
+ * schema the cache has under another id is closed, the session taking
+ * that one. Past pool_stmt_cache, earlier sessions' statements are closed,
+ * least recently used first. HY_NOMEM: close the connection (what the
+ * cache does not list would be left prepared there). */
+hy_status_t ps_cache_fill(struct session *s, struct bconn *bc)
+{
+    uint32_t idx = bc->idx;
+    ps_cache_mark(&bc->psc);
+    for (uint32_t i = 0; i < s->ps.cap; i++) {
+        for (struct pstmt *st = s->ps.tab[i]; st != NULL; st = st->next) {
+            uint32_t id = st->be[idx].id, use;
+            if (id == 0)
+                continue;
+            if (st->sql == NULL) /* home_only: the connection is held, never here */
+                return HY_NOMEM;
+            if (ps_cache_keep(&bc->psc, st->sql, st->sql_len, st->db, id, &use) != HY_OK)
+                return HY_NOMEM;
+            if (use != id) {
+                stmt_close_send(s, bc, id);
+                st->be[idx].id = use;
+                st->be[idx].types_gen = 0;
+            }
+        }
+    }
+    uint32_t out[16], n;
+    do {
+        n = ps_cache_trim(&bc->psc, s->cfg->pool_stmt_cache, out, HY_ARRAY_SIZE(out));
+        for (uint32_t k = 0; k < n; k++) {
+            stmt_close_send(s, bc, out[k]);
+            stat_inc(&s->w->stats.pool_stmt_evicted);
+        }
+    } while (n == HY_ARRAY_SIZE(out));
+    return HY_OK;
 }
 
 /* INT_PS_USE answered OK: s->cur is in the statement's schema. */
@@ -558,8 +619,8 @@ static enum ps_ready ps_exec_backend(struct session *s, struct pstmt *st,
                       "Lost connection to the backend holding prepared statement %u", st->id);
             return PS_DONE;
         }
-        ps_prepare_here(s, st);
-        return PS_WAIT;
+        if (!ps_prepare_here(s, st))
+            return PS_WAIT;
     }
     return PS_READY;
 }
@@ -717,8 +778,8 @@ bool ps_long_data(struct session *s, uint8_t *p, uint32_t len)
             ps_drop(s, len);
             return true;
         }
-        ps_prepare_here(s, st);
-        return false;
+        if (!ps_prepare_here(s, st))
+            return false;
     }
     st->ld_idx = (int16_t)idx;
     mysql_stmt_id_set(p, st->be[idx].id);
@@ -811,12 +872,14 @@ void ps_close(struct session *s, const uint8_t *p, uint32_t len)
         struct bconn *bc = s->bc[i];
         if (st->be[i].id == 0 || bc == NULL || bc->state != BCONN_READY)
             continue;
-        uint8_t pkt[MYSQL_HEADER_SIZE + 5];
-        mysql_hdr_write(pkt, 5, 0);
-        pkt[MYSQL_HEADER_SIZE] = COM_STMT_CLOSE;
-        mysql_stmt_id_set(pkt + MYSQL_HEADER_SIZE, st->be[i].id);
-        if (conn_send_local(&bc->c, s->w->loop, &s->w->pool, pkt, sizeof(pkt)) != HY_OK)
-            slog_warn(s, "cannot close statement %u on %s", st->id, bc->be->name);
+        /* A pooled connection keeps what its cache has for the next
+         * session, unless a cursor or long data of this one is on it. */
+        if (ps_cache_has(&bc->psc, st->be[i].id)) {
+            if (st->cursor_idx != (int)i && st->ld_idx != (int)i)
+                continue;
+            ps_cache_forget(&bc->psc, st->be[i].id);
+        }
+        stmt_close_send(s, bc, st->be[i].id);
     }
     pstmt_remove(&s->ps, st);
 }

@@ -44,6 +44,13 @@ const struct stat_field stat_fields[STAT_FIELDS] = {
      "Idle pooled connections the server closed (wait_timeout, KILL, restart), dropped before "
      "reuse.",
      offsetof(struct worker_stats, pool_closed_spoke)},
+    {"pool_stmt_cached", "halyard_pool_stmt_cached_total",
+     "Prepared-statement executions that found the statement prepared on the pooled connection "
+     "they took (its cache, pool_stmt_cache), with no prepare to run.",
+     offsetof(struct worker_stats, pool_stmt_cached)},
+    {"pool_stmt_evicted", "halyard_pool_stmt_evicted_total",
+     "Prepared statements a pooled connection closed to stay within pool_stmt_cache.",
+     offsetof(struct worker_stats, pool_stmt_evicted)},
 };
 
 static _Atomic uint64_t failovers[2][2];

@@ -276,6 +276,7 @@ struct config {
     int pool_idle_timeout_ms;              /* 0 = never */
     int pool_max_age_ms;                   /* 0 = no limit */
     int pool_wait_timeout_ms;              /* a backend at max_connections: 0 = fail at once */
+    uint32_t pool_stmt_cache;              /* prepared statements a pooled connection keeps */
 
     /* login protection (guard.h) */
     int auth_fail_limit; /* failures in the window before logins are slowed; 0 = off */

@@ -81,18 +81,12 @@ void pstmt_clear(struct pstmt_map *m);
 /* Backend `idx` forgot its statements: their ids there, its cursors, and
  * its long data (the next EXECUTE of such a statement fails: ld_lost). */
 void pstmt_backend_gone(struct pstmt_map *m, uint32_t idx);
-/* The client sent parameter types with an EXECUTE: keep them (types_gen
- * changes when they differ). */
-HY_MUSTCHECK /* The ids the statements have on backend `idx`: at most `cap` written to
-              * `out`; returns how many there are. */
-    uint32_t
-    pstmt_backend_ids(const struct pstmt_map *m, uint32_t idx, uint32_t *out, uint32_t cap);
-/* Whether a statement has id `id` on backend `idx`. */
-bool pstmt_backend_has_id(const struct pstmt_map *m, uint32_t idx, uint32_t id);
 /* Whether backend `idx`'s connection holds what cannot be prepared again
  * elsewhere: an open cursor, long data for the next EXECUTE, or a statement
  * whose text was not kept (home_only). */
 bool pstmt_backend_bound(const struct pstmt_map *m, uint32_t idx);
-hy_status_t pstmt_types_remember(struct pstmt *st, const uint8_t *types);
+/* The client sent parameter types with an EXECUTE: keep them (types_gen
+ * changes when they differ). */
+HY_MUSTCHECK hy_status_t pstmt_types_remember(struct pstmt *st, const uint8_t *types);
 
 #endif

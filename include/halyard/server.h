@@ -29,6 +29,7 @@
 #include "halyard/conn.h"
 #include "halyard/core.h"
 #include "halyard/mysql_client.h"
+#include "halyard/ps_cache.h"
 
 enum bconn_state {
     BCONN_NONE = 0,   /* no connection */
@@ -87,17 +88,16 @@ struct bconn {
     struct bconn *pool_next;
     struct pool_bucket *bucket;
     double idle_since;
-    uint64_t lend;   /* the serial of its last return to a pool */
-    uint32_t *stale; /* statement ids its last owner prepared, to close before reuse */
-    uint32_t n_stale, cap_stale;
-    uint64_t lid;    /* its LAST_INSERT_ID(), as last read back (0 at login) */
-    bool lid_dirty;  /* an answer may have changed it since */
-    bool diag_dirty; /* its last answer left warnings or was an error */
-    bool xa;         /* an XA transaction began here and has not ended */
-    bool found_rows; /* its last statement used SQL_CALC_FOUND_ROWS */
-    bool foreign;    /* taken from the pool after another session: brought all the way */
-    bool db_moved;   /* halyard moved its schema (INT_PS_USE): brought back as `foreign` is */
-    uint64_t stamp;  /* a worker-unique mark of the last client statement it ran */
+    uint64_t lend;       /* the serial of its last return to a pool */
+    struct ps_cache psc; /* pooled: the statements it keeps prepared (ps_cache.h) */
+    uint64_t lid;        /* its LAST_INSERT_ID(), as last read back (0 at login) */
+    bool lid_dirty;      /* an answer may have changed it since */
+    bool diag_dirty;     /* its last answer left warnings or was an error */
+    bool xa;             /* an XA transaction began here and has not ended */
+    bool found_rows;     /* its last statement used SQL_CALC_FOUND_ROWS */
+    bool foreign;        /* taken from the pool after another session: brought all the way */
+    bool db_moved;       /* halyard moved its schema (INT_PS_USE): brought back as `foreign` is */
+    uint64_t stamp;      /* a worker-unique mark of the last client statement it ran */
 };
 
 /* A connection to `be`, not opened yet; NULL when out of memory. */

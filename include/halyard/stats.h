@@ -36,6 +36,8 @@ struct worker_stats {
     _Atomic uint64_t pool_closed_idle;  /* idle past pool_idle_timeout_ms */
     _Atomic uint64_t pool_closed_age;   /* older than pool_max_age_ms */
     _Atomic uint64_t pool_closed_spoke; /* the server closed an idle one (wait_timeout, KILL) */
+    _Atomic uint64_t pool_stmt_cached;  /* executions that found their statement prepared there */
+    _Atomic uint64_t pool_stmt_evicted; /* statements a pooled connection's cache closed */
 };
 
 /* From the owning worker's thread only. */

@@ -218,6 +218,83 @@ def test_prepared_statements_move_between_connections(cluster, ab, schema):
         assert q(b, "EXECUTE s") == ((42,),)
 
 
+def com_stmt_prepares(cluster):
+    return int(cluster.sql(0, "SHOW GLOBAL STATUS LIKE 'Com_stmt_prepare'")[0][1])
+
+
+def prepared_on_server(cluster):
+    return int(cluster.sql(0, "SHOW GLOBAL STATUS LIKE 'Prepared_stmt_count'")[0][1])
+
+
+def pool_stat(h, name):
+    return admin_json(f"/tmp/halyard-{h.port}.sock", "show stats")[name]
+
+
+def int_param(v, types=True):
+    """An EXECUTE's parameter block for one INT: NULL bitmap, then the
+    types (new_params_bound_flag 1) or not (0: the previous ones)."""
+    return b"\x00" + (b"\x01\x03\x00" if types else b"\x00") + v.to_bytes(4, "little")
+
+
+def test_prepared_statements_stay_on_pooled_connections(cluster, start_halyard, schema):
+    """A pooled connection keeps what it prepared for the next session
+    (pool_stmt_cache): two sessions alternating on one connection execute
+    the same statement with no prepare on the server after the first, the
+    second's own copy closed; a client's COM_STMT_CLOSE leaves the other's
+    usable; past the bound the least recently used of earlier sessions are
+    closed when the next gives the connection back (a session's own stay),
+    and what a session had there is prepared again when it next runs."""
+    from test_ps import binary_rows, execute, prepare
+    h = capped(start_halyard, cluster, pool_stmt_cache=3)  # one connection for both
+    cluster.sql(0, f"CREATE OR REPLACE TABLE {schema}.ps (v INT)")
+    cluster.sql(0, f"INSERT INTO {schema}.ps VALUES (1), (2), (3)")
+    sql = "SELECT v * 10 FROM ps WHERE v = ?"
+    a, b = RawConn("127.0.0.1", h.port), RawConn("127.0.0.1", h.port)
+    try:
+        for c in (a, b):
+            c.login(APP_USER, APP_PASSWORD, db=schema)
+        sa, _, _ = prepare(a, sql)
+        sb, _, _ = prepare(b, sql)
+
+        def run(c, stmt, v, types=True):
+            (row,) = binary_rows(execute(c, stmt, params=int_param(v, types)), 1)
+            return int.from_bytes(row[:8], "little")
+
+        assert run(a, sa, 1) == 10 and run(b, sb, 2) == 20
+        assert app_threads(cluster) == 1
+        before, cached = com_stmt_prepares(cluster), pool_stat(h, "pool_stmt_cached")
+        for i in range(6):  # b without types: halyard adds those it sent last
+            assert run(a, sa, 1 + i % 3) == 10 * (1 + i % 3)
+            assert run(b, sb, 3, types=False) == 30
+        assert com_stmt_prepares(cluster) == before  # the old code prepared at each turn
+        assert pool_stat(h, "pool_stmt_cached") - cached >= 12
+        assert prepared_on_server(cluster) == 1  # b's copy was closed
+        a.send_packet(b"\x19" + sa.to_bytes(4, "little"), seq=0)  # COM_STMT_CLOSE, no answer
+        assert run(b, sb, 1, types=False) == 10
+        assert prepared_on_server(cluster) == 1  # kept for the next session
+        # a session with more statements than the bound keeps them all there
+        extra = [prepare(a, f"SELECT v + {k} FROM ps WHERE v = ?")[0] for k in range(5)]
+        for k, st in enumerate(extra):
+            assert run(a, st, 1) == 1 + k
+        assert a.value("SELECT 1") == "1"
+        # a's give-back kept its own 5 and closed the one it had closed
+        # itself (b's too, but b does not hold the connection)
+        assert prepared_on_server(cluster) == 5
+        evicted = pool_stat(h, "pool_stmt_evicted")
+        # the next session's give-back closes the least recently used of
+        # them down to the bound, never its own
+        assert run(b, sb, 3, types=False) == 30
+        wait_until(lambda: prepared_on_server(cluster) == 3,
+                   what=f"pool_stmt_cache statements (has {prepared_on_server(cluster)})")
+        assert pool_stat(h, "pool_stmt_evicted") - evicted == 3
+        for k, st in enumerate(extra):  # what was closed is prepared again
+            assert run(a, st, 2) == 2 + k
+        assert run(b, sb, 3, types=False) == 30
+    finally:
+        a.close()
+        b.close()
+
+
 def test_broken_pooled_connection_is_replaced(cluster, pooled):
     a = pooled.connect(autocommit=True)
     try:
@@ -382,6 +459,32 @@ def capped(start_halyard, cluster, **kw):
     threads_settle(cluster, 0)
     return start_halyard(backends=backends, workers=1, pool_mode="transaction",
                          read_write_split=False, **kw)
+
+
+def test_login_with_a_schema_takes_a_pooled_connection_or_waits(cluster, start_halyard, schema):
+    """A login naming a schema checks it on the primary: an idle pooled
+    connection of that schema serves (no new one per login), and at
+    max_connections the login waits like a statement, then gets 1040 (it
+    hung, and the login timer then crashed halyard)."""
+    h = capped(start_halyard, cluster, pool_wait_timeout_ms=600, login_timeout_ms=3000)
+    a = h.connect(autocommit=True, database=schema)
+    b = h.connect(autocommit=True, database=schema)  # a's connection, given back
+    try:
+        assert q(a, "SELECT DATABASE()") == ((schema,),)
+        assert q(b, "SELECT DATABASE()") == ((schema,),)
+        assert app_threads(cluster) == 1
+        q(a, "BEGIN")  # a holds the one connection
+        with pytest.raises(pymysql.err.OperationalError) as e:
+            h.connect(autocommit=True, database=schema, connect_timeout=10)
+        assert e.value.args[0] == 1040, e.value.args
+        assert "max_connections 1" in e.value.args[1]
+        q(a, "COMMIT")
+        c = h.connect(autocommit=True, database=schema)  # the wait ends when it comes back
+        assert q(c, "SELECT DATABASE()") == ((schema,),)
+        c.close()
+    finally:
+        a.close()
+        b.close()
 
 
 def test_a_statement_waits_for_the_connection_in_use(cluster, start_halyard):

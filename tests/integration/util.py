@@ -34,6 +34,15 @@ REPL_USER, REPL_PASSWORD = "repl", "repl"
 ER_OPTION_PREVENTS_STATEMENT = 1290
 
 
+# pool_mode when a test's config does not set it: halyard's default, or
+# HALYARD_TEST_POOL_MODE's (the whole suite under one mode).
+DEFAULT_POOL_MODE = "session"
+
+
+def pool_mode():
+    return os.environ.get("HALYARD_TEST_POOL_MODE") or DEFAULT_POOL_MODE
+
+
 def mysql_native_hash(password):
     """The hash MariaDB stores for mysql_native_password: *HEX(SHA1(SHA1(pw)))."""
     if password == "":

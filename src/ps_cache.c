@@ -1,0 +1,143 @@
+/*
+ * ps_cache.c: see ps_cache.h.
+ *
+ * An array searched linearly by hash: a connection keeps tens of
+ * statements (pool_stmt_cache), and a lookup happens only when a statement
+ * is missing on the connection it lands on.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "halyard/ps_cache.h"
+
+/* FNV-1a over the text, a separator, then the schema. */
+static uint64_t key_hash(const char *sql, uint32_t len, const char *db)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (uint32_t i = 0; i < len; i++)
+        h = (h ^ (uint8_t)sql[i]) * 1099511628211ull;
+    h = (h ^ 0xffu) * 1099511628211ull;
+    for (const char *p = db != NULL ? db : ""; *p != '\0'; p++)
+        h = (h ^ (uint8_t)*p) * 1099511628211ull;
+    return h;
+}
+
+static bool same_db(const char *a, const char *b)
+{
+    if (a == NULL || b == NULL)
+        return a == b;
+    return strcmp(a, b) == 0;
+}
+
+uint32_t ps_cache_find(struct ps_cache *c, const char *sql, uint32_t len, const char *db)
+{
+    uint64_t h = key_hash(sql, len, db);
+    for (uint32_t i = 0; i < c->n; i++) {
+        struct ps_cache_entry *e = &c->v[i];
+        if (e->hash == h && e->sql_len == len && memcmp(e->sql, sql, len) == 0 &&
+            same_db(e->db, db)) {
+            e->used = ++c->tick;
+            return e->id;
+        }
+    }
+    return 0;
+}
+
+bool ps_cache_has(const struct ps_cache *c, uint32_t id)
+{
+    for (uint32_t i = 0; i < c->n; i++) {
+        if (c->v[i].id == id)
+            return true;
+    }
+    return false;
+}
+
+static void entry_drop(struct ps_cache *c, uint32_t i)
+{
+    free(c->v[i].sql);
+    free(c->v[i].db);
+    c->v[i] = c->v[--c->n];
+}
+
+void ps_cache_mark(struct ps_cache *c)
+{
+    c->mark++;
+}
+
+hy_status_t ps_cache_keep(struct ps_cache *c, const char *sql, uint32_t len, const char *db,
+                          uint32_t id, uint32_t *use)
+{
+    *use = id;
+    for (uint32_t i = 0; i < c->n; i++) {
+        if (c->v[i].id == id) {
+            c->v[i].mark = c->mark;
+            return HY_OK;
+        }
+    }
+    uint64_t h = key_hash(sql, len, db);
+    for (uint32_t i = 0; i < c->n; i++) {
+        struct ps_cache_entry *e = &c->v[i];
+        if (e->hash == h && e->sql_len == len && memcmp(e->sql, sql, len) == 0 &&
+            same_db(e->db, db)) {
+            e->mark = c->mark;
+            *use = e->id;
+            return HY_OK;
+        }
+    }
+    if (c->n == c->cap) {
+        uint32_t cap = c->cap ? c->cap * 2 : 8;
+        struct ps_cache_entry *v = realloc(c->v, cap * sizeof(*v));
+        if (v == NULL)
+            return HY_NOMEM;
+        c->v = v;
+        c->cap = cap;
+    }
+    struct ps_cache_entry e = {.sql_len = len, .id = id, .hash = h};
+    if ((e.sql = malloc(len > 0 ? len : 1)) == NULL ||
+        (db != NULL && (e.db = strdup(db)) == NULL)) {
+        free(e.sql);
+        return HY_NOMEM;
+    }
+    memcpy(e.sql, sql, len);
+    e.used = ++c->tick;
+    e.mark = c->mark;
+    c->v[c->n++] = e;
+    return HY_OK;
+}
+
+uint32_t ps_cache_trim(struct ps_cache *c, uint32_t max, uint32_t *out, uint32_t cap)
+{
+    uint32_t n = 0;
+    while (c->n > max && n < cap) {
+        uint32_t victim = c->n;
+        for (uint32_t i = 0; i < c->n; i++) {
+            if (c->v[i].mark != c->mark && (victim == c->n || c->v[i].used < c->v[victim].used))
+                victim = i;
+        }
+        if (victim == c->n)
+            break; /* all the session's own */
+        out[n++] = c->v[victim].id;
+        entry_drop(c, victim);
+    }
+    return n;
+}
+
+void ps_cache_forget(struct ps_cache *c, uint32_t id)
+{
+    for (uint32_t i = 0; i < c->n; i++) {
+        if (c->v[i].id == id) {
+            entry_drop(c, i);
+            return;
+        }
+    }
+}
+
+void ps_cache_clear(struct ps_cache *c)
+{
+    for (uint32_t i = 0; i < c->n; i++) {
+        free(c->v[i].sql);
+        free(c->v[i].db);
+    }
+    free(c->v);
+    *c = (struct ps_cache){0};
+}
