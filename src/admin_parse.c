@@ -22,7 +22,9 @@ static const struct {
     {"show config", "the running configuration, password hashes hidden"},
     {"show stats", "counters summed over the workers, and per worker"},
     {"show sessions", "client sessions of every worker"},
-    {"show pools", "backend connections per backend and user: held by sessions, idle in the pools"},
+    {"show pools",
+     "backend connections per backend and user: held by sessions, idle in the pools; waiting, "
+     "waits and their p50/p99, restores, resets, opened and closed"},
     {"show rules", "query rules in order, with their hits"},
     {"show backends [--detail]",
      "backends: role, state and why, lag, GTID, connections, queries, errors, latency, last "

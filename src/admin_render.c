@@ -890,27 +890,49 @@ void admin_render_pools(struct textbuf *sb, const struct admin_pool_row *rows, s
     if (json) {
         textbuf_puts(sb, "{\"pools\":[");
         for (size_t i = 0; i < n; i++) {
+            const struct admin_pool_row *r = &rows[i];
             textbuf_puts(sb, i ? ",{\"backend\":" : "{\"backend\":");
-            textbuf_json_str(sb, rows[i].backend);
+            textbuf_json_str(sb, r->backend);
             textbuf_puts(sb, ",\"user\":");
-            textbuf_json_str(sb, rows[i].user);
-            textbuf_printf(sb, ",\"in_use\":%" PRIu32 ",\"idle\":%" PRIu32 "}", rows[i].in_use,
-                           rows[i].idle);
+            textbuf_json_str(sb, r->user);
+            textbuf_printf(sb,
+                           ",\"in_use\":%" PRIu32 ",\"idle\":%" PRIu32 ",\"waiting\":%" PRIu64
+                           ",\"waits\":%" PRIu64 ",\"wait_p50_ms\":%.3f,\"wait_p99_ms\":%.3f"
+                           ",\"restores\":%" PRIu64 ",\"resets\":%" PRIu64 ",\"opened\":%" PRIu64
+                           ",\"closed\":%" PRIu64 "}",
+                           r->in_use, r->idle, r->waiting, r->waits, r->wait_p50_ms, r->wait_p99_ms,
+                           r->restores, r->resets, r->opened, r->closed);
         }
         textbuf_putc(sb, ']');
         json_missing_end(sb, missing, n_missing);
         return;
     }
     struct table t;
-    table_init(&t, 4);
-    static const char *const head[] = {"backend", "user", "in_use", "idle"};
+    static const char *const head[] = {"backend",  "user",   "in_use",   "idle",
+                                       "waiting",  "waits",  "wait_p50", "wait_p99",
+                                       "restores", "resets", "opened",   "closed"};
+    table_init(&t, HY_ARRAY_SIZE(head));
     for (size_t i = 0; i < HY_ARRAY_SIZE(head); i++)
         table_cell(&t, head[i]);
     for (size_t i = 0; i < n; i++) {
-        table_cell(&t, rows[i].backend);
-        table_cell(&t, rows[i].user);
-        table_cellf(&t, "%" PRIu32, rows[i].in_use);
-        table_cellf(&t, "%" PRIu32, rows[i].idle);
+        const struct admin_pool_row *r = &rows[i];
+        table_cell(&t, r->backend);
+        table_cell(&t, r->user);
+        table_cellf(&t, "%" PRIu32, r->in_use);
+        table_cellf(&t, "%" PRIu32, r->idle);
+        table_cellf(&t, "%" PRIu64, r->waiting);
+        table_cellf(&t, "%" PRIu64, r->waits);
+        if (r->waits > 0) {
+            table_cellf(&t, "%.1f ms", r->wait_p50_ms);
+            table_cellf(&t, "%.1f ms", r->wait_p99_ms);
+        } else {
+            table_cell(&t, "-");
+            table_cell(&t, "-");
+        }
+        table_cellf(&t, "%" PRIu64, r->restores);
+        table_cellf(&t, "%" PRIu64, r->resets);
+        table_cellf(&t, "%" PRIu64, r->opened);
+        table_cellf(&t, "%" PRIu64, r->closed);
     }
     table_render(&t, sb);
     table_free(&t);

@@ -17,6 +17,7 @@
 #include "halyard/backend.h"
 #include "halyard/events.h"
 #include "halyard/log.h"
+#include "halyard/pool_stats.h"
 
 const uint64_t backend_lat_bounds_us[BACKEND_LAT_BOUNDS] = {
     100,   250,    500,    1000,   2500,    5000,    10000,   25000,
@@ -168,6 +169,7 @@ void backend_rt_free_all(void)
     while (registry != NULL) {
         struct backend_rt *rt = registry;
         registry = rt->next;
+        pool_stats_free(rt);
         pthread_mutex_destroy(&rt->lock);
         free(rt->name);
         free(rt);
@@ -252,9 +254,14 @@ void backend_stats_get(const struct backend_rt *rt, struct backend_stats *out)
 
 double backend_latency_quantile(const struct backend_stats *st, double q)
 {
+    return backend_hist_quantile(st->lat, q);
+}
+
+double backend_hist_quantile(const uint64_t lat[BACKEND_LAT_BUCKETS], double q)
+{
     uint64_t total = 0;
     for (int b = 0; b < BACKEND_LAT_BUCKETS; b++)
-        total += st->lat[b];
+        total += lat[b];
     if (total == 0)
         return 0;
     if (q < 0)
@@ -264,12 +271,12 @@ double backend_latency_quantile(const struct backend_stats *st, double q)
     double rank = q * (double)total;
     uint64_t below = 0;
     for (int b = 0; b < BACKEND_LAT_BOUNDS; b++) {
-        if (st->lat[b] > 0 && (double)(below + st->lat[b]) >= rank) {
+        if (lat[b] > 0 && (double)(below + lat[b]) >= rank) {
             double lo = b == 0 ? 0 : (double)backend_lat_bounds_us[b - 1];
             double hi = (double)backend_lat_bounds_us[b];
-            return lo + (hi - lo) * ((rank - (double)below) / (double)st->lat[b]);
+            return lo + (hi - lo) * ((rank - (double)below) / (double)lat[b]);
         }
-        below += st->lat[b];
+        below += lat[b];
     }
     return (double)backend_lat_bounds_us[BACKEND_LAT_BOUNDS - 1];
 }
@@ -299,7 +306,7 @@ void backend_query_begin(struct backend_rt *rt)
     atomic_fetch_add_explicit(&rt->outstanding, 1, memory_order_relaxed);
 }
 
-static int lat_bucket(uint64_t usec)
+int backend_lat_bucket(uint64_t usec)
 {
     int b = 0;
     while (b < BACKEND_LAT_BOUNDS && usec > backend_lat_bounds_us[b])
@@ -315,7 +322,7 @@ void backend_query_end(struct backend_rt *rt, int worker, uint64_t usec, bool er
     if (error)
         atomic_fetch_add_explicit(&s->errors, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&s->lat_sum_us, usec, memory_order_relaxed);
-    atomic_fetch_add_explicit(&s->lat[lat_bucket(usec)], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->lat[backend_lat_bucket(usec)], 1, memory_order_relaxed);
 }
 
 void backend_count_connect_failure(struct backend_rt *rt, int worker)

@@ -20,6 +20,7 @@
 #include "halyard/backend.h"
 #include "halyard/log.h"
 #include "halyard/metrics.h"
+#include "halyard/pool_stats.h"
 #include "halyard/resolve.h"
 
 /* ---- rendering --------------------------------------------------------- */
@@ -332,6 +333,99 @@ static void render_backends(struct textbuf *sb, const struct config *cfg)
     free(bs);
 }
 
+/* name{backend="b",user="u"[,le="x"]} v */
+static void pool_sample(struct textbuf *sb, const char *name, const char *backend, const char *user,
+                        const char *le, const char *v)
+{
+    textbuf_printf(sb, "%s{backend=", name);
+    label_value(sb, backend);
+    textbuf_puts(sb, ",user=");
+    label_value(sb, user);
+    if (le != NULL) {
+        textbuf_puts(sb, ",le=");
+        label_value(sb, le);
+    }
+    textbuf_printf(sb, "} %s\n", v);
+}
+
+/* What the pools did per backend and user (pool_stats.h). */
+static void render_pools(struct textbuf *sb, const struct config *cfg)
+{
+    static const struct {
+        const char *name, *type, *help;
+        size_t off;
+    } fams[] = {
+        {"halyard_pool_waiting", "gauge",
+         "Statements waiting now for a connection to the backend at its max_connections.",
+         offsetof(struct pool_user_figures, waiting)},
+        {"halyard_pool_restores_total", "counter",
+         "Pooled connections taken after another session and brought to the taker's state.",
+         offsetof(struct pool_user_figures, restores)},
+        {"halyard_pool_resets_total", "counter",
+         "COM_RESET_CONNECTION and COM_CHANGE_USER of the user's sessions.",
+         offsetof(struct pool_user_figures, resets)},
+        {"halyard_pool_opened_total", "counter", "Backend connections opened.",
+         offsetof(struct pool_user_figures, opened)},
+        {"halyard_pool_closed_total", "counter", "Backend connections closed, held or idle.",
+         offsetof(struct pool_user_figures, closed)},
+    };
+    size_t n = 0;
+    for (size_t b = 0; b < cfg->n_backends; b++) {
+        const struct backend_rt *rt = cfg->backends[b].rt;
+        for (const struct pool_user_stats *u =
+                 rt != NULL ? atomic_load_explicit(&rt->pool_users, memory_order_acquire) : NULL;
+             u != NULL; u = atomic_load_explicit(&u->next, memory_order_acquire))
+            n++;
+    }
+    struct pool_user_figures *f = calloc(n ? n : 1, sizeof(*f));
+    const char **be = calloc(n ? n : 1, sizeof(*be));
+    if (f == NULL || be == NULL) {
+        free(f);
+        free(be);
+        return;
+    }
+    size_t k = 0;
+    for (size_t b = 0; b < cfg->n_backends; b++) {
+        const struct backend_rt *rt = cfg->backends[b].rt;
+        for (const struct pool_user_stats *u =
+                 rt != NULL ? atomic_load_explicit(&rt->pool_users, memory_order_acquire) : NULL;
+             u != NULL && k < n; u = atomic_load_explicit(&u->next, memory_order_acquire)) {
+            be[k] = cfg->backends[b].name;
+            pool_stats_read(u, &f[k++]);
+        }
+    }
+    char v[32];
+    for (size_t i = 0; i < HY_ARRAY_SIZE(fams); i++) {
+        family(sb, fams[i].name, fams[i].type, fams[i].help);
+        for (size_t j = 0; j < k; j++) {
+            snprintf(v, sizeof(v), "%" PRIu64,
+                     *(const uint64_t *)((const char *)&f[j] + fams[i].off));
+            pool_sample(sb, fams[i].name, be[j], f[j].user, NULL, v);
+        }
+    }
+    family(sb, "halyard_pool_wait_seconds", "histogram",
+           "How long statements waited for a connection to a backend at its max_connections.");
+    for (size_t j = 0; j < k; j++) {
+        uint64_t cum = 0;
+        for (int b = 0; b < BACKEND_LAT_BUCKETS; b++) {
+            cum += f[j].wait_lat[b];
+            char le[32];
+            if (b < BACKEND_LAT_BOUNDS)
+                snprintf(le, sizeof(le), "%g", backend_lat_bounds_us[b] / 1e6);
+            else
+                snprintf(le, sizeof(le), "+Inf");
+            snprintf(v, sizeof(v), "%" PRIu64, cum);
+            pool_sample(sb, "halyard_pool_wait_seconds_bucket", be[j], f[j].user, le, v);
+        }
+        snprintf(v, sizeof(v), "%.6f", f[j].wait_sum_us / 1e6);
+        pool_sample(sb, "halyard_pool_wait_seconds_sum", be[j], f[j].user, NULL, v);
+        snprintf(v, sizeof(v), "%" PRIu64, cum);
+        pool_sample(sb, "halyard_pool_wait_seconds_count", be[j], f[j].user, NULL, v);
+    }
+    free(f);
+    free(be);
+}
+
 void metrics_render(struct textbuf *sb, const struct metrics_snapshot *m)
 {
     /* process */
@@ -442,8 +536,10 @@ void metrics_render(struct textbuf *sb, const struct metrics_snapshot *m)
         sample_u64(sb, "halyard_alerts_failed_total", "notifier",
                    alerts_notifier_name((enum alerts_notifier)n), m->alerts.failed[n]);
 
-    if (m->cfg != NULL)
+    if (m->cfg != NULL) {
         render_backends(sb, m->cfg);
+        render_pools(sb, m->cfg);
+    }
 }
 
 hy_status_t metrics_parse_request(const char *buf, size_t len, char *method, size_t method_len,

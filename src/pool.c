@@ -16,6 +16,7 @@
 #include "halyard/backend.h"
 #include "halyard/log.h"
 #include "halyard/pool.h"
+#include "halyard/pool_stats.h"
 #include "halyard/varstate.h"
 
 struct pool_bucket {
@@ -119,9 +120,19 @@ static void conn_free(struct bconn *bc)
 }
 
 /* Close an idle connection (its bucket stays until the sweep). */
+/* Count a connection of bucket `b` closed (pool_stats.h). */
+static void count_closed(const struct config *cfg, uint16_t idx, const char *user)
+{
+    struct backend_rt *rt = cfg->backends[idx].rt;
+    struct pool_user_stats *u = rt != NULL ? pool_stats_user(rt, user) : NULL;
+    if (u != NULL)
+        pool_stats_add(&u->closed, 1);
+}
+
 static void idle_close(struct bconn *bc, _Atomic uint64_t *counter, const char *why)
 {
     (void)why; /* for the debug line only */
+    count_closed(bc->bucket->cfg, bc->bucket->idx, bc->bucket->user);
     unlink_idle(bc);
     stat_inc(counter);
     hy_log_debug("pool: closing an idle connection to %s (thread %u): %s", bc->be->name,
@@ -223,6 +234,7 @@ uint64_t pool_put(struct pool *p, struct bconn *bc, const struct pool_key *k, do
     struct pool_bucket *b = too_old(bc, k->cfg, now) ? NULL : bucket_get(p, k);
     if (b == NULL) {
         stat_inc(&p->stats->pool_closed_age);
+        count_closed(k->cfg, k->idx, k->user != NULL ? k->user : "");
         conn_free(bc);
         return 0;
     }

@@ -301,6 +301,7 @@ void session_publish_backend(struct session *s)
 void bconn_close(struct bconn *bc)
 {
     struct session *s = bc->owner;
+    POOL_COUNT(s, bc->be, closed);
     ps_backend_gone(s, bc->idx);
     s->bc[bc->idx] = NULL;
     varstate_destroy(bc->vs);
@@ -361,6 +362,7 @@ void bconn_open(struct session *s, uint32_t idx)
     }
     bc->idx = (uint16_t)idx;
     bc->born = ev_now(s->w->loop);
+    POOL_COUNT(s, bc->be, opened);
     /* A new connection has none of the session's statements: ids it had for
      * this backend name another connection (pooled: one it gave back). */
     ps_backend_gone(s, idx);
@@ -2087,6 +2089,7 @@ void session_next_command(struct session *s)
             return;
         case COM_RESET_CONNECTION:
             /* A fresh session everywhere: other backends reconnect when needed. */
+            POOL_COUNT(s, &s->cfg->backends[s->primary], resets);
             state_clear(s);
             session_pool_reset(s);
             s->pinned = false;

@@ -11,9 +11,11 @@
 #define HALYARD_SESSION_INT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "halyard/classify.h"
+#include "halyard/pool_stats.h"
 #include "halyard/session.h"
 
 /* MariaDB error codes the session reads in answers or passes to the
@@ -234,5 +236,10 @@ static inline const char *session_schema(const struct session *s)
 {
     return s->schema != NULL ? s->schema : s->db;
 }
+
+/* Count one pool event of the session's user on backend `be` (pool_stats.h). */
+void session_pool_count(const struct session *s, const struct config_backend *be,
+                        size_t counter_offset);
+#define POOL_COUNT(s, be, field) session_pool_count(s, be, offsetof(struct pool_user_stats, field))
 
 #endif /* HALYARD_SESSION_INT_H */

@@ -300,6 +300,7 @@ void login_finish(struct session *s)
     if (s->changing_user) {
         /* A new user is a new session on the backend too. */
         s->changing_user = false;
+        POOL_COUNT(s, &s->cfg->backends[s->primary], resets);
         bconn_close_all(s);
         state_clear(s);
         session_pool_reset(s);

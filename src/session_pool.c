@@ -33,6 +33,7 @@
 #include "halyard/backend.h"
 #include "halyard/events.h"
 #include "halyard/pool.h"
+#include "halyard/pool_stats.h"
 #include "halyard/session.h"
 #include "halyard/session_err.h"
 #include "halyard/worker.h"
@@ -171,6 +172,12 @@ static void wait_leave(struct session *s)
     ev_timer_stop(w->loop, &s->pool_wait);
     if (s->pool_wait_idx < s->n_bc) {
         const struct config_backend *be = &s->cfg->backends[s->pool_wait_idx];
+        struct pool_user_stats *u = be->rt != NULL ? pool_stats_user(be->rt, s->user) : NULL;
+        if (u != NULL) {
+            pool_stats_add(&u->waiting, -1);
+            pool_stats_wait_done(u, ev_now(w->loop) -
+                                        (s->pool_wait_until - s->cfg->pool_wait_timeout_ms / 1e3));
+        }
         if (be->rt != NULL &&
             atomic_fetch_sub_explicit(&be->rt->pool_waiters, 1, memory_order_relaxed) == 1)
             events_emit(EVENT_POOL_AVAILABLE, be->name, "exhausted", "available",
@@ -201,6 +208,15 @@ static void pool_wait_cb(struct ev_loop *loop, ev_timer *t, int revents)
         session_login_backend(s); /* the same for a login that named a schema */
     }
     session_reap(s);
+}
+
+void session_pool_count(const struct session *s, const struct config_backend *be,
+                        size_t counter_offset)
+{
+    struct pool_user_stats *u =
+        be->rt != NULL && s->user != NULL ? pool_stats_user(be->rt, s->user) : NULL;
+    if (u != NULL)
+        pool_stats_add((_Atomic uint64_t *)((char *)u + counter_offset), 1);
 }
 
 void session_pool_init(struct session *s)
@@ -266,6 +282,7 @@ bool session_pool_wait(struct session *s, uint32_t idx)
                      be->max_connections, s->cfg->pool_wait_timeout_ms);
             events_emit(EVENT_POOL_EXHAUSTED, be->name, "available", "exhausted", why, NULL);
         }
+        POOL_COUNT(s, be, waiting);
         slog_debug(s, "waits for a connection to %s (max_connections %d)", be->name,
                    be->max_connections);
     }
@@ -387,6 +404,7 @@ bool session_pool_take(struct session *s, uint32_t idx)
     /* Its statements are another connection's ids: those this one has
      * cached are found at their next execution (ps_prepare_here). */
     ps_backend_gone(s, idx);
+    POOL_COUNT(s, bc->be, restores);
     bc->foreign = true;
     bc->vs_gen = s->vs_gen - 1;         /* brought to the session's state first */
     bc->gtid_epoch = s->gtid_epoch - 1; /* the session's writes not known there */

@@ -144,6 +144,13 @@ struct admin_pool_row {
     char user[96];
     uint32_t in_use; /* held by sessions now (a statement, a transaction, state that cannot move) */
     uint32_t idle;   /* idle in the workers' pools */
+    /* since halyard started (pool_stats.h) */
+    uint64_t waiting; /* statements waiting now for a connection at max_connections */
+    uint64_t waits;   /* waits ended */
+    double wait_p50_ms, wait_p99_ms; /* of those waits; 0 = none */
+    uint64_t restores;               /* taken after another session, brought to the taker's state */
+    uint64_t resets;                 /* COM_RESET_CONNECTION and COM_CHANGE_USER */
+    uint64_t opened, closed;
 };
 
 /* The renderers write the lines of an answer, each ending in "\n", without

@@ -142,6 +142,7 @@ struct backend_rt {
     _Atomic uint64_t outstanding;      /* statements in flight now, over every worker */
     _Atomic uint64_t conns;            /* connections open now (connecting included) */
     _Atomic uint32_t pool_waiters;     /* statements waiting for a connection (pool.h) */
+    struct pool_user_stats *_Atomic pool_users; /* per user (pool_stats.h), appended only */
     _Atomic uint32_t rtt_us; /* round trip of the monitor's COM_PING, an EWMA; 0 = not measured */
     struct backend_stat_slot slot[BACKEND_STAT_SLOTS];
 
@@ -259,6 +260,10 @@ void backend_stats_get(const struct backend_rt *rt, struct backend_stats *out);
  * histogram_quantile does; 0 when nothing was counted. A quantile in the
  * +Inf bucket gives the last bound. */
 double backend_latency_quantile(const struct backend_stats *st, double q);
+/* The same over any histogram of these buckets. */
+double backend_hist_quantile(const uint64_t lat[BACKEND_LAT_BUCKETS], double q);
+/* The bucket of a duration in microseconds. */
+int backend_lat_bucket(uint64_t usec);
 
 /* ---- workers (data path) ----------------------------------------------- */
 

@@ -8,11 +8,13 @@ variables, schema, LAST_INSERT_ID(), warnings, prepared statements) while
 counting the connections the servers see.
 """
 
+import urllib.request
+
 import pymysql
 import pytest
 
 from rawmysql import RawConn
-from util import APP_PASSWORD, APP_USER, admin_json, schema_with_table, wait_until
+from util import APP_PASSWORD, APP_USER, admin_json, free_port, schema_with_table, wait_until
 
 
 def q(conn, sql, args=None):
@@ -353,7 +355,16 @@ def test_session_mode_keeps_a_connection_per_session(cluster, start_halyard):
             c.close()
 
 
-def test_show_pools_sessions_and_metrics(cluster, pooled, schema):
+def scrape(port):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+        return r.read().decode()
+
+
+def test_show_pools_sessions_and_metrics(cluster, start_halyard, schema):
+    mport = free_port()
+    threads_settle(cluster, 0)
+    pooled = start_halyard(workers=1, pool_mode="transaction", read_write_split=False,
+                           metrics_port=mport)
     path = f"/tmp/halyard-{pooled.port}.sock"
     a = pooled.connect(autocommit=True)
     b = pooled.connect(autocommit=True)
@@ -377,6 +388,20 @@ def test_show_pools_sessions_and_metrics(cluster, pooled, schema):
         stats = wait_until(lambda: (lambda st: st if st["pool_idle"] == 2 else None)(
             admin_json(path, "show stats")), timeout=5, what="2 idle in show stats")
         assert stats["pool_returned"] >= 2 and stats["pool_taken"] >= 1
+        # what the pools did: two connections opened, none closed, and a
+        # connection taken after the other session was brought to b's state
+        row = next(r for r in admin_json(path, "show pools")["pools"] if r["user"] == "app")
+        assert (row["opened"], row["closed"], row["waiting"], row["waits"]) == (2, 0, 0, 0)
+        restores = row["restores"]
+        c = pooled.connect(autocommit=True)
+        q(c, "SELECT 1")  # a new session takes a connection a or b used
+        c.close()
+        row = next(r for r in admin_json(path, "show pools")["pools"] if r["user"] == "app")
+        assert row["restores"] > restores
+        metrics = scrape(mport)
+        assert f'halyard_pool_opened_total{{backend="{row["backend"]}",user="app"}} 2' in metrics
+        assert f'halyard_pool_restores_total{{backend="{row["backend"]}",user="app"}} ' \
+            f'{row["restores"]}' in metrics
     finally:
         a.close()
         b.close()
@@ -518,7 +543,8 @@ def test_a_statement_waits_for_the_connection_in_use(cluster, start_halyard):
 def test_waiters_are_served_in_order(cluster, start_halyard):
     import threading
     import time
-    h = capped(start_halyard, cluster)
+    mport = free_port()
+    h = capped(start_halyard, cluster, metrics_port=mport)
     a, b, c = (h.connect(autocommit=True) for _ in range(3))
     order = []
     try:
@@ -538,6 +564,11 @@ def test_waiters_are_served_in_order(cluster, start_halyard):
         tb.join(5)
         tc.join(5)
         assert order == ["b", "c"]
+        path = f"/tmp/halyard-{h.port}.sock"
+        row = next(r for r in admin_json(path, "show pools")["pools"] if r["user"] == "app")
+        assert (row["waiting"], row["waits"]) == (0, 2)
+        assert 300 <= row["wait_p99_ms"] <= 1000, row  # c waited about 0.5 s, b 0.3 s
+        assert 'halyard_pool_wait_seconds_count{backend="node0",user="app"} 2' in scrape(mport)
     finally:
         for x in (a, b, c):
             x.close()

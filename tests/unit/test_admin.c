@@ -397,6 +397,45 @@ static void test_render_sessions(void **state)
     textbuf_free(&sb);
 }
 
+static void test_render_pools(void **state)
+{
+    (void)state;
+    struct admin_pool_row rows[2] = {
+        {.backend = "db1",
+         .user = "app",
+         .in_use = 3,
+         .idle = 5,
+         .waiting = 1,
+         .waits = 4,
+         .wait_p50_ms = 1.25,
+         .wait_p99_ms = 250.5,
+         .restores = 9,
+         .resets = 2,
+         .opened = 8,
+         .closed = 1},
+        {.backend = "db2", .user = "we\"ird", .idle = 1, .opened = 1},
+    };
+    int missing[] = {1};
+    struct textbuf sb;
+    textbuf_init(&sb, 1 << 16);
+    admin_render_pools(&sb, rows, 2, NULL, 0, false);
+    assert_string_equal(sb.data,
+                        "backend  user    in_use  idle  waiting  waits  wait_p50  wait_p99  "
+                        "restores  resets  opened  closed\n"
+                        "db1      app     3       5     1        4      1.2 ms    250.5 ms  "
+                        "9         2       8       1\n"
+                        "db2      we\"ird  0       1     0        0      -         -         "
+                        "0         0       1       0\n");
+    textbuf_reset(&sb);
+    admin_render_pools(&sb, rows, 1, missing, 1, true);
+    assert_string_equal(sb.data,
+                        "{\"pools\":[{\"backend\":\"db1\",\"user\":\"app\",\"in_use\":3,\"idle\":5,"
+                        "\"waiting\":1,\"waits\":4,\"wait_p50_ms\":1.250,\"wait_p99_ms\":250.500,"
+                        "\"restores\":9,\"resets\":2,\"opened\":8,\"closed\":1}],"
+                        "\"missing_workers\":[1]}\n");
+    textbuf_free(&sb);
+}
+
 static void test_render_rules(void **state)
 {
     (void)state;
@@ -1235,10 +1274,11 @@ int main(void)
         cmocka_unit_test(test_textbuf_limit),   cmocka_unit_test(test_render_stats),
         cmocka_unit_test(test_render_sessions), cmocka_unit_test(test_render_help),
         cmocka_unit_test(test_render_rules),    cmocka_unit_test(test_render_digests),
-        cmocka_unit_test(test_render_config),   cmocka_unit_test(test_render_status),
-        cmocka_unit_test(test_metrics_render),  cmocka_unit_test(test_metrics_request),
-        cmocka_unit_test(test_backends),        cmocka_unit_test(test_syslog_format),
-        cmocka_unit_test(test_config_keys),     cmocka_unit_test(test_render_events),
+        cmocka_unit_test(test_render_pools),    cmocka_unit_test(test_render_config),
+        cmocka_unit_test(test_render_status),   cmocka_unit_test(test_metrics_render),
+        cmocka_unit_test(test_metrics_request), cmocka_unit_test(test_backends),
+        cmocka_unit_test(test_syslog_format),   cmocka_unit_test(test_config_keys),
+        cmocka_unit_test(test_render_events),
     };
     return cmocka_run_group_tests_name("admin", tests, NULL, NULL);
 }
