@@ -193,6 +193,7 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
     kv_int(&kv, "pool_idle_timeout_ms", cfg->pool_idle_timeout_ms);
     kv_int(&kv, "pool_wait_timeout_ms", cfg->pool_wait_timeout_ms);
     kv_int(&kv, "pool_stmt_cache", cfg->pool_stmt_cache);
+    kv_int(&kv, "pool_min_idle", cfg->pool_min_idle);
     kv_int(&kv, "pool_max_age_ms", cfg->pool_max_age_ms);
     kv_str(&kv, "default_auth_plugin",
            cfg->default_sha2 ? "caching_sha2_password" : "mysql_native_password");

@@ -115,6 +115,11 @@ const struct config_key config_keys[] = {
      "session|transaction"},
     {"pool_idle_timeout_ms", CONFIG_INT, "60000", 0, 2147483647,
      "milliseconds a connection may sit idle in a pool before it is closed; 0 = never", NULL},
+    {"pool_min_idle", CONFIG_INT, "0", 0, 10000,
+     "pool_mode = \"transaction\": idle connections each worker keeps per backend and user once "
+     "a session of that user has used one (opened again when fewer, not closed for "
+     "pool_idle_timeout_ms); 0 = none",
+     NULL},
     {"pool_stmt_cache", CONFIG_INT, "32", 1, 65535,
      "pool_mode = \"transaction\": prepared statements a pooled connection keeps for the "
      "sessions that take it next, by text and schema (the least recently used is closed past "
@@ -1931,6 +1936,7 @@ static hy_status_t fill_config(struct loader *ld, struct config *cfg, config_set
     cfg->pool_max_age_ms = (int)get_int(root, "pool_max_age_ms");
     cfg->pool_wait_timeout_ms = (int)get_int(root, "pool_wait_timeout_ms");
     cfg->pool_stmt_cache = (uint32_t)get_int(root, "pool_stmt_cache");
+    cfg->pool_min_idle = (int)get_int(root, "pool_min_idle");
     const char *us = get_str(root, "users_source");
     cfg->users_source = strcmp(us, "backends") == 0 ? USERS_BACKENDS
                         : strcmp(us, "both") == 0   ? USERS_BOTH

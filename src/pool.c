@@ -29,6 +29,15 @@ struct pool_bucket {
     uint32_t caps, ext_caps;
     struct bconn *idle; /* newest first, through bc->pool_next */
     uint32_t n_idle;
+    /* pool_min_idle: how the key logs in (a session's creds, copied), and
+     * the connections the pool is opening itself */
+    bool has_creds, retired;         /* retired: its config was replaced, no more opening */
+    struct mysql_client_creds creds; /* pointers into the copies below and user/db */
+    uint8_t h1[MYSQL_SHA1_LEN], h2[MYSQL_SHA1_LEN];
+    uint8_t *attrs;
+    struct bconn *opening; /* through bc->pool_next */
+    uint32_t n_opening;
+    double open_failed_at; /* ev_now() of the last failure, 0 = none: wait a while */
 };
 
 static bool str_same(const char *a, const char *b)
@@ -89,6 +98,8 @@ static void bucket_free(struct pool *p, struct pool_bucket *b)
         }
     }
     config_put(b->cfg);
+    explicit_bzero(b->h1, sizeof(b->h1));
+    free(b->attrs);
     free(b->user);
     free(b->db);
     free(b);
@@ -156,6 +167,96 @@ static bool too_old(const struct bconn *bc, const struct config *cfg, double now
     return cfg->pool_max_age_ms > 0 && now - bc->born >= cfg->pool_max_age_ms / 1e3;
 }
 
+/* A connection the pool opened for pool_min_idle logged in, or failed. */
+static void opening_event(struct bconn *bc, const struct server_report *r)
+{
+    struct pool_bucket *b = bc->owner;
+    struct pool *p = b->pool;
+    for (struct bconn **pp = &b->opening; *pp != NULL; pp = &(*pp)->pool_next) {
+        if (*pp == bc) {
+            *pp = bc->pool_next;
+            break;
+        }
+    }
+    bc->pool_next = NULL;
+    b->n_opening--;
+    if (r->event != SERVER_READY) {
+        hy_log_info("pool: cannot open a connection to %s for pool_min_idle: %s",
+                    b->cfg->backends[b->idx].name, r->why != NULL ? r->why : "");
+        b->open_failed_at = ev_now(p->loop);
+        count_closed(b->cfg, b->idx, b->user);
+        server_destroy(bc);
+        return;
+    }
+    bc->on_event = idle_event;
+    bc->bucket = b;
+    bc->idle_since = ev_now(p->loop);
+    bc->lend = ++p->serial; /* nobody's: any session of the key takes it */
+    bc->pool_next = b->idle;
+    b->idle = bc;
+    b->n_idle++;
+    p->n_idle++;
+    stat_set(&p->stats->pool_idle, p->n_idle);
+    ev_io_start(p->loop, &bc->c.rio);
+}
+
+/* Open connections until the bucket has pool_min_idle idle or opening,
+ * with the creds of a session of its key; not while its backend is out of
+ * traffic, and not for 5 s after a failure. */
+static void refill(struct pool *p, struct pool_bucket *b, double now)
+{
+    const struct config *cfg = b->cfg;
+    const struct config_backend *be = &cfg->backends[b->idx];
+    if (!b->has_creds || b->retired || cfg->pool_min_idle == 0 ||
+        (be->rt != NULL && !backend_usable(be->rt)) ||
+        (b->open_failed_at > 0 && now - b->open_failed_at < 5.0))
+        return;
+    while (b->n_idle + b->n_opening < (uint32_t)cfg->pool_min_idle) {
+        struct bconn *bc = server_create(be, p->loop, p->bufs, opening_event, b);
+        if (bc == NULL)
+            return;
+        bc->idx = b->idx;
+        bc->born = now;
+        struct pool_user_stats *u = be->rt != NULL ? pool_stats_user(be->rt, b->user) : NULL;
+        if (u != NULL)
+            pool_stats_add(&u->opened, 1);
+        struct server_report r;
+        if (!server_connect(bc, &b->creds, cfg->connect_timeout_ms, &r)) {
+            b->open_failed_at = now; /* at max_connections, say: try later */
+            count_closed(cfg, b->idx, b->user);
+            server_destroy(bc);
+            return;
+        }
+        bc->pool_next = b->opening;
+        b->opening = bc;
+        b->n_opening++;
+    }
+}
+
+/* Keep how the bucket's key logs in, for refill(). */
+static void bucket_creds(struct pool_bucket *b, const struct mysql_client_creds *cr)
+{
+    if (b->has_creds || cr == NULL)
+        return;
+    if (cr->attrs_len > 0) {
+        if ((b->attrs = malloc(cr->attrs_len)) == NULL)
+            return;
+        memcpy(b->attrs, cr->attrs, cr->attrs_len);
+    }
+    b->creds = *cr;
+    b->creds.user = b->user;
+    b->creds.db = b->db;
+    b->creds.attrs = b->attrs;
+    b->creds.password = NULL;
+    if (cr->h1 != NULL) {
+        memcpy(b->h1, cr->h1, sizeof(b->h1));
+        memcpy(b->h2, cr->h2, sizeof(b->h2));
+        b->creds.h1 = b->h1;
+        b->creds.h2 = b->h2;
+    }
+    b->has_creds = true;
+}
+
 /* Once a second: connections past the idle or age limits are closed, and
  * buckets left empty are freed (with their config reference: an old
  * config goes once nothing of it is idle). */
@@ -180,11 +281,15 @@ static void sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
             else if (too_old(bc, cfg, now))
                 idle_close(bc, &p->stats->pool_closed_age, "pool_max_age_ms");
             else if (cfg->pool_idle_timeout_ms > 0 &&
-                     now - bc->idle_since >= cfg->pool_idle_timeout_ms / 1e3)
+                     now - bc->idle_since >= cfg->pool_idle_timeout_ms / 1e3 &&
+                     (b->retired || b->n_idle > (uint32_t)cfg->pool_min_idle))
                 idle_close(bc, &p->stats->pool_closed_idle, "pool_idle_timeout_ms");
             bc = bn;
         }
-        if (b->n_idle == 0)
+        if (!wanted)
+            refill(p, b, now);
+        if (b->n_idle == 0 && b->n_opening == 0 &&
+            (b->retired || !b->has_creds || cfg->pool_min_idle == 0))
             bucket_free(p, b);
         b = next;
     }
@@ -195,15 +300,18 @@ void pool_drop_others(struct pool *p, const struct config *cfg)
     for (struct pool_bucket *b = p->buckets; b != NULL; b = b->next) {
         if (b->cfg == cfg)
             continue;
+        b->retired = true;
         while (b->idle != NULL)
             idle_close(b->idle, &p->stats->pool_closed_age, "a reload replaced its config");
     }
 }
 
-void pool_init(struct pool *p, struct ev_loop *loop, struct worker_stats *stats)
+void pool_init(struct pool *p, struct ev_loop *loop, struct buf_pool *bufs,
+               struct worker_stats *stats)
 {
     memset(p, 0, sizeof(*p));
     p->loop = loop;
+    p->bufs = bufs;
     p->stats = stats;
     ev_timer_init(&p->sweep, sweep_cb, 1.0, 1.0);
     ev_timer_start(loop, &p->sweep);
@@ -223,15 +331,23 @@ void pool_destroy(struct pool *p)
             unlink_idle(bc);
             conn_free(bc);
         }
+        while (b->opening != NULL) {
+            struct bconn *bc = b->opening;
+            b->opening = bc->pool_next;
+            server_destroy(bc);
+        }
         bucket_free(p, b);
     }
     p->loop = NULL;
 }
 
-uint64_t pool_put(struct pool *p, struct bconn *bc, const struct pool_key *k, double now)
+uint64_t pool_put(struct pool *p, struct bconn *bc, const struct pool_key *k,
+                  const struct mysql_client_creds *cr, double now)
 {
     bc->lend = ++p->serial;
     struct pool_bucket *b = too_old(bc, k->cfg, now) ? NULL : bucket_get(p, k);
+    if (b != NULL && k->cfg->pool_min_idle > 0)
+        bucket_creds(b, cr);
     if (b == NULL) {
         stat_inc(&p->stats->pool_closed_age);
         count_closed(k->cfg, k->idx, k->user != NULL ? k->user : "");
@@ -292,12 +408,17 @@ struct bconn *pool_take(struct pool *p, const struct pool_key *k, uint64_t prefe
     return bc;
 }
 
-uint32_t pool_idle_count(const struct pool *p, const char *backend)
+uint32_t pool_idle_count(const struct pool *p, const char *backend, uint32_t *opening)
 {
     uint32_t n = 0;
+    if (opening != NULL)
+        *opening = 0;
     for (const struct pool_bucket *b = p->buckets; b != NULL; b = b->next) {
-        if (strcmp(b->cfg->backends[b->idx].name, backend) == 0)
+        if (strcmp(b->cfg->backends[b->idx].name, backend) == 0) {
             n += b->n_idle;
+            if (opening != NULL)
+                *opening += b->n_opening;
+        }
     }
     return n;
 }

@@ -329,8 +329,8 @@ static void session_backend_lost(struct session *s, struct bconn *bc, const char
  * SHA1(password) pair its own login yielded (mysql_client.h). The pointers
  * stay valid while a connection logs in: COM_CHANGE_USER closes them all
  * before it replaces the user. */
-static void session_creds(const struct session *s, const struct config_backend *be,
-                          struct mysql_client_creds *cr)
+void session_creds(const struct session *s, const struct config_backend *be,
+                   struct mysql_client_creds *cr)
 {
     *cr = (struct mysql_client_creds){
         .user = s->user,

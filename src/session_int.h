@@ -208,6 +208,8 @@ bool ps_long_data(struct session *s, uint8_t *p, uint32_t len);
 void ps_prepare_failed(struct session *s);
 void ps_prepare_send(struct session *s);
 void session_login_backend(struct session *s);
+void session_creds(const struct session *s, const struct config_backend *be,
+                   struct mysql_client_creds *cr);
 hy_status_t ps_cache_fill(struct session *s, struct bconn *bc);
 void ps_use_done(struct session *s);
 void ps_prepare_ok(struct session *s, uint8_t *p, uint32_t len);

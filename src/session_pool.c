@@ -324,7 +324,9 @@ static void give_back(struct session *s, struct bconn *bc)
     }
     struct pool_key k;
     pool_key_of(s, idx, &k);
-    s->lent[idx] = pool_put(&s->w->conns, bc, &k, ev_now(s->w->loop));
+    struct mysql_client_creds cr;
+    session_creds(s, bc->be, &cr);
+    s->lent[idx] = pool_put(&s->w->conns, bc, &k, &cr, ev_now(s->w->loop));
     if (next != NULL) { /* the oldest waiter takes it, on its own timer */
         ev_timer_stop(s->w->loop, &next->pool_wait);
         ev_timer_set(&next->pool_wait, 0., 0.);

@@ -258,7 +258,7 @@ hy_status_t worker_init(struct worker *w, int id, struct config *cfg,
     w->cfg = config_get(cfg);
     w->session_cfg = config_get(cfg);
     buf_pool_init(&w->pool, (uint32_t)cfg->buffer_size, 256);
-    pool_init(&w->conns, w->loop, &w->stats);
+    pool_init(&w->conns, w->loop, &w->pool, &w->stats);
     /* Sized once, at start: a reload does not resize them. */
     if (rules_ctx_init(&w->rules, id) != HY_OK ||
         digest_create((uint32_t)cfg->digest_max_entries, &w->digests) != HY_OK) {

@@ -277,6 +277,7 @@ struct config {
     int pool_max_age_ms;                   /* 0 = no limit */
     int pool_wait_timeout_ms;              /* a backend at max_connections: 0 = fail at once */
     uint32_t pool_stmt_cache;              /* prepared statements a pooled connection keeps */
+    int pool_min_idle;                     /* idle connections kept per worker, backend and user */
 
     /* login protection (guard.h) */
     int auth_fail_limit; /* failures in the window before logins are slowed; 0 = off */

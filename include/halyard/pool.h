@@ -42,6 +42,7 @@ struct pool_bucket;
 
 struct pool {
     struct ev_loop *loop;
+    struct buf_pool *bufs; /* the worker's, for the logins of connections it opens */
     struct pool_bucket *buckets;
     ev_timer sweep;             /* once a second: idle and age limits */
     uint64_t serial;            /* the last lend serial given */
@@ -49,7 +50,8 @@ struct pool {
     struct worker_stats *stats; /* its pool_* counters are the worker's */
 };
 
-void pool_init(struct pool *p, struct ev_loop *loop, struct worker_stats *stats);
+void pool_init(struct pool *p, struct ev_loop *loop, struct buf_pool *bufs,
+               struct worker_stats *stats);
 /* Close every idle connection and free the buckets. */
 void pool_destroy(struct pool *p);
 
@@ -59,8 +61,11 @@ void pool_destroy(struct pool *p);
  * is lent under (bc->lend): a later pool_take() that names it gets this
  * connection back when it is still idle. `now`: ev_now(). The limits come
  * from k->cfg: a connection older than pool_max_age_ms is closed at once.
+ * `cr`: how that key logs in (copied the first time), with which the pool
+ * opens connections itself to keep pool_min_idle idle ones.
  */
-uint64_t pool_put(struct pool *p, struct bconn *bc, const struct pool_key *k, double now);
+uint64_t pool_put(struct pool *p, struct bconn *bc, const struct pool_key *k,
+                  const struct mysql_client_creds *cr, double now);
 
 /* An idle connection of key `k`: the one lent under `prefer` if it is
  * there, else the one returned last; NULL when none. The caller becomes its
@@ -71,8 +76,9 @@ struct bconn *pool_take(struct pool *p, const struct pool_key *k, uint64_t prefe
  * (sessions move to it at their next statement and cannot use them). */
 void pool_drop_others(struct pool *p, const struct config *cfg);
 
-/* Connections idle now for backend `name` (tests). */
-uint32_t pool_idle_count(const struct pool *p, const char *backend);
+/* Connections idle now for backend `name`, and being opened by the pool
+ * for pool_min_idle (*opening, may be NULL). */
+uint32_t pool_idle_count(const struct pool *p, const char *backend, uint32_t *opening);
 
 /* Idle connections per backend and user (show pools): calls fn once per
  * key with a count. */

@@ -8,6 +8,7 @@ variables, schema, LAST_INSERT_ID(), warnings, prepared statements) while
 counting the connections the servers see.
 """
 
+import time
 import urllib.request
 
 import pymysql
@@ -340,6 +341,35 @@ def test_statements_prepared_again_after_a_broken_pooled_connection(cluster, poo
     finally:
         c.close()
     assert sorted(r[0] for r in cluster.sql(0, f"SELECT v FROM {schema}.ps")) == [1, 2]
+
+
+def test_pool_min_idle_keeps_connections_open(cluster, start_halyard):
+    """pool_min_idle: once a session of the user gave one back, the pool
+    opens connections until it has that many idle, keeps them past
+    pool_idle_timeout_ms, and replaces one the server closes."""
+    threads_settle(cluster, 0)
+    h = start_halyard(workers=1, pool_mode="transaction", read_write_split=False,
+                      pool_min_idle=3, pool_idle_timeout_ms=300)
+    assert app_threads(cluster) == 0  # no session yet: nobody to log in as
+    a = h.connect(autocommit=True)
+    try:
+        q(a, "SET @keep = 7")
+        wait_until(lambda: app_threads(cluster) == 3, timeout=5,
+                   what=f"3 connections of app (has {app_threads(cluster)})")
+        time.sleep(1.5)  # past pool_idle_timeout_ms, a sweep or two
+        assert app_threads(cluster) == 3
+        assert idle_in_pools(h) == 3
+        tid = cluster.sql(0, "SELECT ID FROM information_schema.PROCESSLIST "
+                             "WHERE USER = 'app' ORDER BY ID LIMIT 1")[0][0]
+        cluster.sql(0, f"KILL {tid}")
+        wait_until(lambda: app_threads(cluster) == 3 and idle_in_pools(h) == 3, timeout=5,
+                   what="the killed idle connection replaced")
+        assert q(a, "SELECT @keep") == ((7,),)  # whichever it takes, the session's own state
+        row = next(r for r in admin_json(f"/tmp/halyard-{h.port}.sock", "show pools")["pools"]
+                   if r["user"] == "app")
+        assert row["opened"] >= 4 and row["closed"] >= 1
+    finally:
+        a.close()
 
 
 def test_session_mode_keeps_a_connection_per_session(cluster, start_halyard):

@@ -79,7 +79,7 @@ static int setup(void **state)
     char err[256];
     f->loop = ev_loop_new(EVFLAG_AUTO);
     buf_pool_init(&f->bufs, 4096, 8);
-    pool_init(&f->pool, f->loop, &f->stats);
+    pool_init(&f->pool, f->loop, &f->bufs, &f->stats);
     assert_int_equal(config_load_string(CONF, "t.conf", &f->cfg, err, sizeof(err)), HY_OK);
     *state = f;
     return 0;
@@ -137,10 +137,10 @@ static void test_put_take(void **state)
     struct fixture *f = *state;
     struct pool_key k = key(f);
     struct bconn *a = conn_new(f), *b = conn_new(f);
-    uint64_t la = pool_put(&f->pool, a, &k, ev_now(f->loop));
-    uint64_t lb = pool_put(&f->pool, b, &k, ev_now(f->loop));
+    uint64_t la = pool_put(&f->pool, a, &k, NULL, ev_now(f->loop));
+    uint64_t lb = pool_put(&f->pool, b, &k, NULL, ev_now(f->loop));
     assert_true(la != 0 && lb != 0 && la != lb);
-    assert_int_equal(pool_idle_count(&f->pool, "db1"), 2);
+    assert_int_equal(pool_idle_count(&f->pool, "db1", NULL), 2);
 
     struct pool_key other[5];
     for (int i = 0; i < 5; i++)
@@ -156,13 +156,13 @@ static void test_put_take(void **state)
     /* The named one, then the newest of the rest. */
     assert_ptr_equal(pool_take(&f->pool, &k, la), a);
     assert_int_equal(f->stats.pool_taken_own, 1);
-    la = pool_put(&f->pool, a, &k, ev_now(f->loop));
+    la = pool_put(&f->pool, a, &k, NULL, ev_now(f->loop));
     assert_ptr_equal(pool_take(&f->pool, &k, 0), a);
     assert_ptr_equal(pool_take(&f->pool, &k, la), b); /* a's serial is gone with it */
     assert_null(pool_take(&f->pool, &k, 0));
     assert_int_equal(f->stats.pool_taken, 3);
-    pool_put(&f->pool, a, &k, ev_now(f->loop));
-    pool_put(&f->pool, b, &k, ev_now(f->loop));
+    pool_put(&f->pool, a, &k, NULL, ev_now(f->loop));
+    pool_put(&f->pool, b, &k, NULL, ev_now(f->loop));
 }
 
 static void test_idle_connection_speaks(void **state)
@@ -170,18 +170,18 @@ static void test_idle_connection_speaks(void **state)
     struct fixture *f = *state;
     struct pool_key k = key(f);
     struct bconn *a = conn_new(f), *b = conn_new(f);
-    pool_put(&f->pool, a, &k, ev_now(f->loop));
-    pool_put(&f->pool, b, &k, ev_now(f->loop));
+    pool_put(&f->pool, a, &k, NULL, ev_now(f->loop));
+    pool_put(&f->pool, b, &k, NULL, ev_now(f->loop));
     /* The server closes a's connection (wait_timeout, KILL). */
     close(f->peer[0]);
     f->peer[0] = -1;
     ev_run(f->loop, EVRUN_NOWAIT);
     ev_run(f->loop, EVRUN_NOWAIT);
     assert_int_equal(f->stats.pool_closed_spoke, 1);
-    assert_int_equal(pool_idle_count(&f->pool, "db1"), 1);
+    assert_int_equal(pool_idle_count(&f->pool, "db1", NULL), 1);
     struct bconn *got = pool_take(&f->pool, &k, 0);
     assert_ptr_equal(got, b);
-    pool_put(&f->pool, got, &k, ev_now(f->loop));
+    pool_put(&f->pool, got, &k, NULL, ev_now(f->loop));
 }
 
 /* The server's close not yet seen by the loop: pool_take looks first. */
@@ -190,14 +190,14 @@ static void test_take_skips_a_closing_connection(void **state)
     struct fixture *f = *state;
     struct pool_key k = key(f);
     struct bconn *a = conn_new(f), *b = conn_new(f);
-    pool_put(&f->pool, a, &k, ev_now(f->loop));
-    uint64_t lb = pool_put(&f->pool, b, &k, ev_now(f->loop));
+    pool_put(&f->pool, a, &k, NULL, ev_now(f->loop));
+    uint64_t lb = pool_put(&f->pool, b, &k, NULL, ev_now(f->loop));
     assert_int_equal(write(f->peer[1], "\xff", 1), 1); /* b's server sends an ERR first */
     assert_ptr_equal(pool_take(&f->pool, &k, lb), a);  /* b, named, is dropped */
     assert_int_equal(f->stats.pool_closed_spoke, 1);
     assert_int_equal(f->stats.pool_taken_own, 0);
     assert_null(pool_take(&f->pool, &k, 0));
-    pool_put(&f->pool, a, &k, ev_now(f->loop));
+    pool_put(&f->pool, a, &k, NULL, ev_now(f->loop));
 }
 
 static void test_max_age(void **state)
@@ -207,9 +207,9 @@ static void test_max_age(void **state)
     struct pool_key k = key(f);
     struct bconn *a = conn_new(f);
     a->born = ev_now(f->loop) - 2.0;
-    assert_int_equal(pool_put(&f->pool, a, &k, ev_now(f->loop)), 0);
+    assert_int_equal(pool_put(&f->pool, a, &k, ev_now(f->loop)), NULL, 0);
     assert_int_equal(f->stats.pool_closed_age, 1);
-    assert_int_equal(pool_idle_count(&f->pool, "db1"), 0);
+    assert_int_equal(pool_idle_count(&f->pool, "db1", NULL), 0);
 }
 
 int main(void)
