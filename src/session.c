@@ -573,6 +573,21 @@ static bool text_mentions(const char *p, size_t n, const char *word)
     return false;
 }
 
+/* A LIMIT with an offset (`LIMIT 2, 1`, `LIMIT 1 OFFSET 2`): FOUND_ROWS()
+ * after it counts the rows skipped too (MDEV-9390), which the rows sent do
+ * not tell, so the connection is kept for it like SQL_CALC_FOUND_ROWS. A
+ * text scan: a comma or OFFSET anywhere after a LIMIT (a string that only
+ * looks like one keeps a connection one statement longer, never wrong). */
+static bool limit_offset(const char *p, size_t n)
+{
+    for (size_t i = 0; i + 5 <= n; i++) {
+        if ((p[i] & ~0x20) == 'L' && strncasecmp(p + i, "LIMIT", 5) == 0)
+            return memchr(p + i + 5, ',', n - i - 5) != NULL ||
+                   text_mentions(p + i + 5, n - i - 5, "OFFSET");
+    }
+    return false;
+}
+
 /* A read of the server instance's own run-time state, which only the
  * primary's answer fits, since that is where the session's writes, locks,
  * transactions and prepared statements run: SHOW [SESSION|GLOBAL] STATUS,
@@ -907,7 +922,8 @@ static uint32_t route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t
     if (r.flags & CLF_XA)
         s->cmd_xa = r.kind == CL_TXN_BEGIN ? 1 : r.kind == CL_TXN_END ? -1 : 0;
     s->cmd_calc_found = s->cfg->pool_transaction &&
-                        text_mentions((const char *)p + 1, avail - 1, "SQL_CALC_FOUND_ROWS");
+                        (text_mentions((const char *)p + 1, avail - 1, "SQL_CALC_FOUND_ROWS") ||
+                         limit_offset((const char *)p + 1, avail - 1));
     if (s->cfg->pool_transaction && sql_prepare(p + 1, avail - 1))
         session_pin(s, "PREPARE: the named statement lives on its connection");
     size_t dlen = want_digest ? HY_MIN(dg.len, sizeof(dtext) - 1) : 0;

@@ -99,7 +99,8 @@ struct pool_hold_in {
     bool ro_trans;     /* the session's READ ONLY transaction runs there */
     bool xa;           /* an XA transaction was started there and not ended */
     bool ps_bound;     /* a prepared statement's cursor, long data or text is there only */
-    bool found_rows;   /* SQL_CALC_FOUND_ROWS ran there: FOUND_ROWS() may follow */
+    bool found_rows;   /* SQL_CALC_FOUND_ROWS or a LIMIT offset ran there: FOUND_ROWS() may
+                        * follow */
     bool diag;         /* the session's warnings or error are there */
 };
 const char *pool_hold(const struct pool_hold_in *in);

@@ -454,6 +454,12 @@ def test_found_rows_and_row_count_stay_the_sessions(cluster, pooled, schema):
         # SQL_CALC_FOUND_ROWS keeps the connection for the FOUND_ROWS() after it
         (f"SELECT SQL_CALC_FOUND_ROWS v FROM {schema}.t LIMIT 1", "SELECT 1"),
         ("SELECT FOUND_ROWS()", None),
+        # so does a LIMIT with an offset: FOUND_ROWS() counts the rows
+        # skipped as well (MDEV-9390, mtr main.select_found)
+        (f"SELECT v FROM {schema}.t ORDER BY v LIMIT 2, 1", "SELECT 1"),
+        ("SELECT FOUND_ROWS()", None),
+        (f"SELECT v FROM {schema}.t ORDER BY v LIMIT 1 OFFSET 3", "SELECT 1"),
+        ("SELECT FOUND_ROWS()", None),
     ]
     try:
         for c, table in ((a, "t"), (direct, "t2")):
@@ -475,6 +481,25 @@ def test_found_rows_and_row_count_stay_the_sessions(cluster, pooled, schema):
         a.close()
         b.close()
         direct.close()
+
+
+def test_found_rows_after_a_limit_offset_on_replicas(cluster, start_halyard, schema):
+    """FOUND_ROWS() after `LIMIT offset, n` counts the rows skipped too
+    (MDEV-9390): with reads spread over the replicas, it runs where that
+    SELECT ran, on the connection kept for it (it gave the rows sent)."""
+    h = start_halyard(workers=1, pool_mode="transaction", consistency="eventual")
+    cluster.sql(0, f"DELETE FROM {schema}.t")
+    cluster.sql(0, f"INSERT INTO {schema}.t (v) VALUES (1), (2), (3), (4), (5)")
+    cluster.sync()
+    a = h.connect(autocommit=True)
+    try:
+        for _ in range(4):  # over both replicas
+            assert q(a, f"SELECT v FROM {schema}.t ORDER BY v LIMIT 2, 1") == ((3,),)
+            assert q(a, "SELECT FOUND_ROWS()") == ((3,),)
+            assert q(a, f"SELECT v FROM {schema}.t ORDER BY v LIMIT 1 OFFSET 3") == ((4,),)
+            assert q(a, "SELECT FOUND_ROWS()") == ((4,),)
+    finally:
+        a.close()
 
 
 def test_quit_gives_the_connection_to_the_next_session(cluster, pooled):
