@@ -12,6 +12,8 @@ for the statement leaves them out, as the server does, whichever backend
 or pooled connection ran it.
 """
 
+import contextlib
+import socket
 import struct
 import time
 import subprocess
@@ -24,7 +26,8 @@ from rawmysql import (CLIENT_DEPRECATE_EOF, CLIENT_LOCAL_FILES, CLIENT_LONG_PASS
                       MARIADB_CLIENT_STMT_BULK_OPERATIONS, MySQLError, RawConn, lenenc_int,
                       parse_err)
 from test_core import cli, db, ps_client_bin  # noqa: F401 (fixtures)
-from util import APP_PASSWORD, APP_USER, wait_until
+from tcprelay import TcpRelay
+from util import APP_PASSWORD, APP_USER, default_halyard_settings, wait_until
 
 REPLICA = "/* halyard: replica */ "
 
@@ -551,3 +554,47 @@ def test_cache_metadata_wide_results(start_halyard, cluster, ncols):
         assert [f for f, _, _ in got["halyard"]] == [1, 1, 1]
         assert all(len(d) == ncols for _, d, _ in got["halyard"])
         assert [rows for _, _, rows in got["halyard"]] == [rows for _, _, rows in got["direct"]]
+
+
+class TrickleRelay(TcpRelay):
+    """The server's answers reach halyard a few bytes at a time."""
+
+    def _pump(self, src, dst, hook):
+        if hook != self.down:
+            return super()._pump(src, dst, hook)
+        dst.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            while data := src.recv(65536):
+                for i in range(0, len(data), 7):
+                    dst.sendall(data[i:i + 7])
+                    time.sleep(0.0005)
+        except OSError:
+            pass
+        for s in (src, dst):
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+
+
+def test_cache_metadata_answers_in_pieces(start_halyard, cluster):
+    """Every backend's answers come 7 bytes at a time: the definitions are
+    waited for whole and still left out as directly, sequence ids right."""
+    relays = {}
+    backends = default_halyard_settings(cluster, 0)["backends"]
+    for b in backends:
+        relays[b["port"]] = TrickleRelay(b["port"])
+        b["port"] = relays[b["port"]].port
+    try:
+        h = start_halyard(backends=backends, consistency="eventual")
+        got = {}
+        for where, port in (("direct", cluster.replica_ports[0]), ("halyard", h.port)):
+            c = _login(port, MARIADB_CLIENT_CACHE_METADATA)
+            try:
+                stmt, _ = _prepare(c, "SELECT ? AS v, 'abc' AS w, 2.5 AS x")
+                got[where] = [_execute(c, stmt, x) for x in (1, 2, "s", "t", 3)]
+            finally:
+                c.close()
+        assert [f for f, _, _ in got["direct"]] == [1, 0, 1, 0, 1]
+        assert got["halyard"] == got["direct"]
+    finally:
+        for r in relays.values():
+            r.close()
