@@ -56,7 +56,8 @@ $(BUILD)/halyard: $(BUILD)/obj/main.o $(LIB_OBJ)
 # compiles the query rules, loads the TLS certificates and hashes firewall digests.
 $(BUILD)/halyardctl: $(BUILD)/obj/halyardctl.o $(BUILD)/obj/config.o $(BUILD)/obj/auth.o $(BUILD)/obj/log.o \
                      $(BUILD)/obj/rules.o $(BUILD)/obj/tls.o $(BUILD)/obj/conn.o $(BUILD)/obj/resolve.o $(BUILD)/obj/buf.o \
-                     $(BUILD)/obj/classify.o $(BUILD)/obj/sqlfunc.o $(BUILD)/obj/events.o $(BUILD)/obj/audit.o
+                     $(BUILD)/obj/classify.o $(BUILD)/obj/classify_digest.o $(BUILD)/obj/classify_rewrite.o \
+                     $(BUILD)/obj/lexer.o $(BUILD)/obj/sqlfunc.o $(BUILD)/obj/events.o $(BUILD)/obj/audit.o
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ -lconfig -lssl -lcrypto -lpcre2-8 -lev -pthread
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ) $(HDRS)

@@ -896,7 +896,7 @@ static enum mysql_resp_rc resp_prep_ok(struct mysql_resp *r, const uint8_t *p, u
         return MYSQL_RESP_BAD;
     r->stmt_id =
         (uint32_t)p[1] | ((uint32_t)p[2] << 8) | ((uint32_t)p[3] << 16) | ((uint32_t)p[4] << 24);
-    r->left = (uint16_t)(p[5] | (p[6] << 8));
+    r->left = r->prep_cols = (uint16_t)(p[5] | (p[6] << 8));
     r->params_left = (uint16_t)(p[7] | (p[8] << 8));
     if (r->params_left > 0) {
         r->state = RS_PREP_PARAMS;
@@ -949,6 +949,7 @@ static enum mysql_resp_rc resp_first(struct mysql_resp *r, const uint8_t *p, uin
             return MYSQL_RESP_BAD;
         r->rs_last = true;
         r->rs_rows = 0;
+        r->results++;
         r->state = RS_COLDEFS;
         return MYSQL_RESP_MORE;
     }
@@ -967,6 +968,19 @@ bool mysql_resp_err_fits(const struct mysql_resp *r)
     default:
         return false;
     }
+}
+
+bool mysql_resp_colcount_next(const struct mysql_resp *r, const uint8_t *p, uint32_t len)
+{
+    /* resp_first's other cases: OK, LOCAL INFILE, EOF (never first), and
+     * ERR (a progress report among them) */
+    return r->state == RS_FIRST && len > 0 && p[0] != MYSQL_OK && p[0] != MYSQL_LOCAL_INFILE &&
+           p[0] != MYSQL_EOF && p[0] != MYSQL_ERR;
+}
+
+bool mysql_resp_prep_cols_first(const struct mysql_resp *r)
+{
+    return r->state == RS_PREP_COLS && r->left == r->prep_cols;
 }
 
 bool mysql_resp_ok_fits(const struct mysql_resp *r)

@@ -67,8 +67,9 @@ enum relay_rc relay_down_next(struct relay_down *rd, struct stream *st, uint32_t
             return RELAY_AGAIN;
         const uint8_t *h = st->b->data + st->scan;
         *len = mysql_hdr_len(h);
-        rd->seq = mysql_hdr_seq(h);
+        rd->seq = (uint8_t)(mysql_hdr_seq(h) - rd->shift);
         if (rd->cont) {
+            st->b->data[st->scan + 3] = rd->seq;
             rd->cont = *len == MYSQL_MAX_PAYLOAD;
             st->scan += MYSQL_HEADER_SIZE;
             rd->left = *len;
@@ -80,6 +81,7 @@ enum relay_rc relay_down_next(struct relay_down *rd, struct stream *st, uint32_t
 
 void relay_down_take(struct relay_down *rd, struct stream *st, uint32_t len, enum mysql_resp_rc rc)
 {
+    st->b->data[st->scan + 3] = rd->seq; /* shifted, when packets were left out */
     st->scan += MYSQL_HEADER_SIZE;
     rd->left = len;
     rd->cont = len == MYSQL_MAX_PAYLOAD;

@@ -343,7 +343,7 @@ void session_creds(const struct session *s, const struct config_backend *be,
         .max_packet = 0x40000000u,
         .want_caps = s->caps,
         .need_caps = s->caps & FRAMING_CAPS,
-        .want_ext_caps = s->ext_caps,
+        .want_ext_caps = BACKEND_EXT_CAPS(s),
         .need_ext_caps = s->ext_caps & SERVER_EXT_CAPS_NEEDED, /* session_int.h */
         .tls = be->tls,
     };
@@ -1054,6 +1054,7 @@ void command_abandon(struct session *s)
     pstmt_free(s->ps_new);
     s->ps_new = NULL;
     s->ps_step = -1;
+    s->meta_ps_id = 0;
     free(s->pend_schema);
     s->pend_schema = NULL;
     s->digest_pending = false;
@@ -1072,6 +1073,7 @@ static void command_done(struct session *s)
         session_timer_stop(s);
     query_end(s, s->resp.err_code != 0);
     s->stmt_len = 0; /* show sessions: no statement in flight */
+    s->meta_ps_id = 0;
     s->retry_ok = false;
     s->retried = false;
     s->retry_exclude = -1;
@@ -1347,6 +1349,16 @@ static bool down_parse(struct session *s)
         if (stream_unparsed(st) < MYSQL_HEADER_SIZE + peek)
             return true;
         uint8_t *pl = st->b->data + st->scan + MYSQL_HEADER_SIZE;
+        switch (meta_down(s, len)) { /* session_meta.c: CACHE_METADATA */
+        case META_WAIT:
+            return true;
+        case META_DONE:
+            continue;
+        case META_BROKEN:
+            return answer_broken(s);
+        case META_PASS:
+            break;
+        }
         if (s->ps_new != NULL && s->cmd == COM_STMT_PREPARE && s->internal == INT_NONE && len > 0 &&
             pl[0] == MYSQL_OK && s->rdown.seq == 1)
             ps_prepare_ok(s, pl, peek); /* before the tracker: it must not see our id */
@@ -1376,9 +1388,16 @@ static void down_forward(struct session *s)
 {
     struct stream *st = &s->down;
     enum relay_rc rc = RELAY_DONE;
-    if (st->b != NULL) {
+    while (st->b != NULL) {
+        s->meta_flush = false;
         if (!down_parse(s))
             return;
+        if (conn_has_local(&s->client)) {
+            /* a packet of ours (session_meta.c) goes first; client_write_cb
+             * comes back once it is out */
+            rc = RELAY_AGAIN;
+            break;
+        }
         if (st->head < st->scan)
             s->down_sent = true;
         rc = relay_flush(st, &s->client, s->w->loop);
@@ -1386,8 +1405,11 @@ static void down_forward(struct session *s)
             session_mark_closing(s, END_CLIENT_ERROR);
             return;
         }
+        if (rc == RELAY_DONE && s->meta_flush && s->state != SS_CLOSING)
+            continue; /* a column count waited for this: parse on */
         if (rc == RELAY_DONE)
             stream_release_if_empty(st, &s->w->pool);
+        break;
     }
     if (s->resp_broken && rc == RELAY_DONE && (st->b == NULL || stream_empty(st)))
         answer_broken_end(s);

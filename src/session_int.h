@@ -63,17 +63,19 @@
  *  - STMT_BULK_OPERATIONS: COM_STMT_BULK_EXECUTE runs on the primary
  *    (session_ps.c); a backend connection without it refuses it as MariaDB
  *    refuses a client without it (1295). It changes no other answer.
- * Not offered: COM_MULTI (obsolete, gone from MariaDB), and CACHE_METADATA:
- * each backend omits the column definitions of an EXECUTE's answer when
- * they match what it sent last for that statement on its own connection
- * (its PREPARE's answer included, which halyard reads and drops when it
- * prepares lazily), while the client's cache holds what it last got from
- * any backend; a statement whose result types follow its parameters'
- * (SELECT ?) or a schema change on one backend first would have rows read
- * with another backend's definitions (docs/COMPATIBILITY.md). */
+ *  - CACHE_METADATA is halyard's own, never asked of a backend: a backend
+ *    would leave out the definitions it last sent for the statement on its
+ *    own connection (its PREPARE's answer included, which halyard reads and
+ *    drops when it prepares lazily), while the client holds what it last
+ *    got from any backend. halyard reads whole definitions and leaves out
+ *    those it last sent the client itself (session_meta.c, colmeta.h).
+ * Not offered: COM_MULTI (obsolete, gone from MariaDB). */
 #define SERVER_EXT_CAPS                                                                            \
     (MARIADB_CLIENT_EXTENDED_METADATA | MARIADB_CLIENT_PROGRESS |                                  \
-     MARIADB_CLIENT_STMT_BULK_OPERATIONS)
+     MARIADB_CLIENT_STMT_BULK_OPERATIONS | MARIADB_CLIENT_CACHE_METADATA)
+/* What of the client's extended capabilities the backends are asked for:
+ * CACHE_METADATA is halyard's own (session_meta.c). */
+#define BACKEND_EXT_CAPS(s)    ((s)->ext_caps & ~MARIADB_CLIENT_CACHE_METADATA)
 #define SERVER_EXT_CAPS_NEEDED MARIADB_CLIENT_EXTENDED_METADATA
 
 /* Capabilities that change how packets are framed or laid out: a backend
@@ -196,6 +198,15 @@ void state_readback_expect(struct session *s);
 bool state_readback_in_flight(const struct session *s);
 void state_sync_next(struct session *s);
 void state_sync_start(struct session *s);
+
+/* ---- session_meta.c: MARIADB_CLIENT_CACHE_METADATA toward the client */
+enum meta_rc {
+    META_PASS,   /* nothing to do here: the packet goes on as it is */
+    META_WAIT,   /* wait: for more bytes, or for what is before it to go out */
+    META_DONE,   /* handled: the packet (and any definitions left out) consumed */
+    META_BROKEN, /* the tracker says the backend broke the protocol */
+};
+enum meta_rc meta_down(struct session *s, uint32_t len);
 
 /* ---- session_ps.c: prepared statements */
 void ps_backend_gone(struct session *s, uint32_t idx);

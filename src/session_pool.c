@@ -52,7 +52,7 @@ static void pool_key_of(const struct session *s, uint32_t idx, struct pool_key *
         .db = s->db,
         .charset = s->charset,
         .caps = s->caps,
-        .ext_caps = s->ext_caps,
+        .ext_caps = BACKEND_EXT_CAPS(s),
     };
 }
 

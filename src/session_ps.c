@@ -341,6 +341,7 @@ void ps_prepare_ok(struct session *s, uint8_t *p, uint32_t len)
     if (ps_head_too_large(s, ok.n_params) || st->sql == NULL)
         st->home_only = true;
     mysql_stmt_id_set(p, st->id);
+    s->meta_ps_id = st->id; /* its column definitions reach the client (session_meta.c) */
     if (pstmt_insert(&s->ps, st) != HY_OK) {
         pstmt_free(st);
         session_mark_closing(s, END_NOMEM);
@@ -672,6 +673,7 @@ bool ps_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t avail)
         return ready == PS_DONE;
     struct ps_backend *pb = &st->be[idx];
     uint8_t flags = len >= 6 ? p[5] : 0;
+    s->meta_ps_id = st->id; /* session_meta.c */
     st->cursor_idx = (flags & CURSOR_TYPE_READ_ONLY) ? (int16_t)idx : -1;
     st->ld_idx = -1; /* the server forgets long data once it executed */
     switch (ps_types_need(s, st, pb, head_ok, ex.new_params_bound ? ex.types : NULL, len)) {
@@ -726,7 +728,8 @@ bool ps_bulk_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t avail
         return true;
     }
     struct ps_backend *pb = &st->be[idx];
-    st->cursor_idx = -1; /* an execution closes the statement's cursor */
+    s->meta_ps_id = st->id; /* session_meta.c: its results leave the client's definitions unknown */
+    st->cursor_idx = -1;    /* an execution closes the statement's cursor */
     st->ld_idx = -1;
     enum ps_types need_types = ps_types_need(s, st, pb, head_ok, head_ok ? bk.types : NULL, len);
     if (need_types == PS_TYPES_NOMEM)

@@ -594,6 +594,8 @@ struct mysql_resp {
     uint64_t rs_rows;     /* ... of this many rows */
     uint32_t stmt_id;     /* COM_STMT_PREPARE: the statement id in the OK */
     bool cursor_asked;    /* private: COM_STMT_EXECUTE with CURSOR_TYPE_READ_ONLY */
+    uint32_t results;     /* result sets begun (column counts seen) */
+    uint16_t prep_cols;   /* COM_STMT_PREPARE: the column count in the OK */
 };
 
 bool mysql_resp_expects_reply(uint8_t cmd);
@@ -609,6 +611,12 @@ bool mysql_resp_err_fits(const struct mysql_resp *r);
 /* Whether a packet with header 0x00 fed now is an OK (one that may carry a
  * session-state block), not a row or a prepared statement's answer. */
 bool mysql_resp_ok_fits(const struct mysql_resp *r);
+/* Whether the packet `p` (`len` bytes), fed now, would start a result set
+ * (its column count). */
+bool mysql_resp_colcount_next(const struct mysql_resp *r, const uint8_t *p, uint32_t len);
+/* Whether the packet fed next is the first column definition of a
+ * COM_STMT_PREPARE's answer (r->prep_cols of them). */
+bool mysql_resp_prep_cols_first(const struct mysql_resp *r);
 
 /* Human name of a command byte ("COM_QUERY"), "COM_UNKNOWN" otherwise. */
 const char *mysql_com_name(uint8_t cmd);

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "halyard/colmeta.h"
 #include "halyard/core.h"
 
 /* A prepared statement as the client knows it (see "prepared statements"
@@ -50,8 +51,9 @@ struct pstmt {
                          * server runs a statement in it whatever USE came since, so a
                          * backend that prepares it later does so there */
     uint32_t sql_len;
-    uint64_t digest;       /* digest hash of the text, for executions */
-    struct ps_backend *be; /* one per backend of the session's config */
+    uint64_t digest;         /* digest hash of the text, for executions */
+    struct colmeta_sig meta; /* the column definitions the client holds (CACHE_METADATA) */
+    struct ps_backend *be;   /* one per backend of the session's config */
 };
 
 /* A session's statements by halyard id. Zeroed = empty. */

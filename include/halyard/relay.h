@@ -45,7 +45,9 @@ struct relay_down {
     bool cont;        /* the current packet is full length: a continuation follows */
     bool ending;      /* the packet being passed ends the answer */
     bool infile_next; /* the packet being passed asks for a local file */
-    uint8_t seq;      /* sequence id of the last header seen */
+    uint8_t seq;      /* sequence id of the last header seen, as the client gets it */
+    uint8_t shift;    /* packets left out of the answer so far: every later
+                       * header's sequence id goes down by as many */
 };
 
 /* Pass over what needs no look, up to the next fact: RELAY_PACKET (*len:

@@ -202,8 +202,10 @@ struct session {
     int ps_step;          /* COM_STMT_RESET: next backend to reset, -1 = not started */
     uint8_t *ps_err;      /* ERR of a failed internal prepare, given to the EXECUTE */
     uint16_t ps_err_len;
-    uint32_t skip_left; /* bytes of a refused request still to drop */
-    bool skip_cont;     /* ... and a continuation packet follows */
+    uint32_t meta_ps_id; /* the statement whose PREPARE or EXECUTE is in flight (CACHE_METADATA) */
+    bool meta_flush;     /* a column count waits for what is before it to go out */
+    uint32_t skip_left;  /* bytes of a refused request still to drop */
+    bool skip_cont;      /* ... and a continuation packet follows */
 
     /* query rules and digests */
     struct rules_addr client_addr; /* for rules' `client` CIDR */

@@ -10,7 +10,8 @@
  * errors, sp-cursor, progress, bulk (see `scenarios` at the bottom). Each works on its own tables in DB
  * (created afresh), so runs against halyard and against the server give the
  * same output when the proxy is transparent. The routing scenarios (split,
- * causal, types, long-split, ro-trx, metadata, cursor-split, reset-close)
+ * causal, types, long-split, ro-trx, metadata, cache-metadata, cursor-split,
+ * reset-close)
  * print which server ran each execution, for tests of halyard's read/write
  * split.
  *
@@ -1279,6 +1280,62 @@ static void scenario_ext_metadata(void)
     stmt_close(sel);
 }
 
+/* MARIADB_CLIENT_CACHE_METADATA: libmariadb asks for it whenever the
+ * server offers it, and then reuses the column definitions it last got for
+ * a statement when an execution's answer leaves them out. A SELECT executed
+ * on replicas and on the primary (in BEGIN) in turn, before and after an
+ * ALTER TABLE that changes its column types, then `SELECT ?` whose type
+ * follows the parameter's (string, number, number, string): each run's
+ * columns and rows as the client reads them. @@server_id is the first
+ * column of each row, for the test to strip. */
+static void cache_metadata_run(MYSQL_STMT *sel, int run, bool primary)
+{
+    if (primary)
+        query("BEGIN");
+    printf("run\t%d\n", run);
+    execute(sel, "execute cache-metadata");
+    fetch_all(sel, 10);
+    if (primary)
+        query("COMMIT");
+}
+
+static void scenario_cache_metadata(void)
+{
+    size_t ext = 0;
+    if (mariadb_get_infov(conn, MARIADB_CONNECTION_EXTENDED_SERVER_CAPABILITIES, &ext) != 0)
+        die("MARIADB_CONNECTION_EXTENDED_SERVER_CAPABILITIES");
+    printf("cache_metadata\t%d\n", (ext & (MARIADB_CLIENT_CACHE_METADATA >> 32)) != 0);
+    query("DROP TABLE IF EXISTS ps_cache");
+    query("CREATE TABLE ps_cache (id INT NOT NULL PRIMARY KEY, a INT, b VARCHAR(10))");
+    query("INSERT INTO ps_cache VALUES (1, 10, 'x'), (2, -20, 'yy')");
+    MYSQL_STMT *sel = prepare("SELECT @@server_id AS sid, ps_cache.* FROM ps_cache ORDER BY id");
+    int run = 0;
+    for (int i = 0; i < 4; i++)
+        cache_metadata_run(sel, run++, i == 2);
+    query("ALTER TABLE ps_cache MODIFY a BIGINT, MODIFY b VARCHAR(30) CHARACTER SET latin1");
+    query("UPDATE ps_cache SET a = a * 1000000000000 WHERE id = 2");
+    for (int i = 0; i < 4; i++)
+        cache_metadata_run(sel, run++, i == 1);
+    stmt_close(sel);
+
+    MYSQL_STMT *any = prepare("SELECT @@server_id AS sid, ? AS v");
+    char str[] = "text";
+    unsigned long str_len = 4;
+    long long num = 1234567890123LL;
+    for (int i = 0; i < 6; i++) {
+        MYSQL_BIND p;
+        memset(&p, 0, sizeof(p));
+        bool is_str = i == 0 || i == 3 || i == 5;
+        p.buffer_type = is_str ? MYSQL_TYPE_STRING : MYSQL_TYPE_LONGLONG;
+        p.buffer = is_str ? (void *)str : (void *)&num;
+        p.length = is_str ? &str_len : NULL;
+        if (mysql_stmt_bind_param(any, &p) != 0)
+            die_stmt(any, "bind cache-metadata");
+        cache_metadata_run(any, run++, i % 2 == 1);
+    }
+    stmt_close(any);
+}
+
 /* ---- MariaDB's extended capabilities -------------------------------------
  * progress: the connection asks for progress reports (MYSQL_PROGRESS_CALLBACK,
  * set in main() for this scenario alone, which makes libmariadb ask for
@@ -1573,6 +1630,7 @@ static const struct {
     {"ro-trx", scenario_ro_trx},
     {"metadata", scenario_metadata},
     {"ext-metadata", scenario_ext_metadata},
+    {"cache-metadata", scenario_cache_metadata},
     {"cursor-split", scenario_cursor_split},
     {"reset-close", scenario_reset_close},
     {"sp-cursor", scenario_sp_cursor},

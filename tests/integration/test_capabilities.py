@@ -5,9 +5,15 @@ format "json", inet6's and uuid's type names) comes through, on the primary
 and on replicas alike. Progress reports (MARIADB_CLIENT_PROGRESS) reach a
 client that asked for them, in the middle of the answer, and nobody else;
 bulk executions (MARIADB_CLIENT_STMT_BULK_OPERATIONS, libmariadb's array
-binding) run on the primary as one COM_STMT_BULK_EXECUTE each.
+binding) run on the primary as one COM_STMT_BULK_EXECUTE each. With
+MARIADB_CLIENT_CACHE_METADATA, every column count carries metadata_follows
+and an execution whose column definitions are the ones the client last got
+for the statement leaves them out, as the server does, whichever backend
+or pooled connection ran it.
 """
 
+import contextlib
+import socket
 import struct
 import time
 import subprocess
@@ -17,9 +23,11 @@ import pytest
 from rawmysql import (CLIENT_DEPRECATE_EOF, CLIENT_LOCAL_FILES, CLIENT_LONG_PASSWORD,
                       DEFAULT_CAPS, MARIADB_CLIENT_CACHE_METADATA,
                       MARIADB_CLIENT_EXTENDED_METADATA, MARIADB_CLIENT_PROGRESS,
-                      MARIADB_CLIENT_STMT_BULK_OPERATIONS, MySQLError, RawConn)
+                      MARIADB_CLIENT_STMT_BULK_OPERATIONS, MySQLError, RawConn, lenenc_int,
+                      parse_err)
 from test_core import cli, db, ps_client_bin  # noqa: F401 (fixtures)
-from util import APP_PASSWORD, APP_USER, wait_until
+from tcprelay import TcpRelay
+from util import APP_PASSWORD, APP_USER, default_halyard_settings, wait_until
 
 REPLICA = "/* halyard: replica */ "
 
@@ -40,13 +48,9 @@ def test_greeting_says_mariadb(halyard, cluster):
         assert not direct.greeting.caps & CLIENT_LONG_PASSWORD
         assert not via.greeting.caps & CLIENT_LONG_PASSWORD  # CLIENT_MYSQL unset
         offered = (MARIADB_CLIENT_EXTENDED_METADATA | MARIADB_CLIENT_PROGRESS
-                   | MARIADB_CLIENT_STMT_BULK_OPERATIONS)
+                   | MARIADB_CLIENT_STMT_BULK_OPERATIONS | MARIADB_CLIENT_CACHE_METADATA)
         assert direct.greeting.ext_caps & offered == offered
         assert via.greeting.ext_caps == offered
-        # Column definitions left out of an EXECUTE's answer cannot be
-        # carried across backends (docs/COMPATIBILITY.md): not offered.
-        assert direct.greeting.ext_caps & MARIADB_CLIENT_CACHE_METADATA
-        assert not via.greeting.ext_caps & MARIADB_CLIENT_CACHE_METADATA
     finally:
         direct.close()
         via.close()
@@ -389,3 +393,208 @@ def test_progress_after_a_local_infile(halyard, cluster, db):
         assert int(c.value("SELECT COUNT(*) FROM caps_load")) == rows
     finally:
         c.close()
+
+
+# ---- MARIADB_CLIENT_CACHE_METADATA ------------------------------------------
+
+COM_STMT_PREPARE, COM_STMT_EXECUTE, COM_STMT_CLOSE = 0x16, 0x17, 0x19
+
+
+def _read_seq(c, want):
+    p = c.read_payload()
+    assert c.seq == want & 0xFF, f"sequence id {c.seq}, expected {want & 0xFF}: {p[:16]!r}"
+    return p
+
+
+def _prepare(c, sql):
+    """COM_STMT_PREPARE: (statement id, columns) as the client reads them."""
+    c.send_packet(bytes([COM_STMT_PREPARE]) + sql.encode(), seq=0)
+    p = _read_seq(c, 1)
+    if p[:1] == b"\xff":
+        raise parse_err(p)
+    stmt_id, ncols, nparams = struct.unpack_from("<IHH", p, 1)
+    seq = 2
+    for n in (nparams, ncols):
+        for _ in range(n):
+            _read_seq(c, seq)
+            seq += 1
+        if n and not c.caps & CLIENT_DEPRECATE_EOF:
+            assert _read_seq(c, seq)[:1] == b"\xfe"
+            seq += 1
+    return stmt_id, ncols
+
+
+def _execute(c, stmt_id, value):
+    """COM_STMT_EXECUTE with one parameter (str or int): (metadata_follows,
+    the column definitions sent, the rows), every sequence id checked."""
+    if isinstance(value, str):
+        typ, val = b"\xfe\x00", bytes([len(value)]) + value.encode()
+    else:
+        typ, val = b"\x08\x00", struct.pack("<q", value)
+    c.send_packet(struct.pack("<BIBI", COM_STMT_EXECUTE, stmt_id, 0, 1) + b"\x00\x01" + typ + val,
+                  seq=0)
+    p = _read_seq(c, 1)
+    if p[:1] == b"\xff":
+        raise parse_err(p)
+    ncols, pos = lenenc_int(p, 0)
+    assert pos == len(p) - 1, f"no metadata_follows byte: {p!r}"
+    follows = p[pos]
+    seq = 2
+    defs = []
+    if follows:
+        for _ in range(ncols):
+            defs.append(_read_seq(c, seq))
+            seq += 1
+    if not c.caps & CLIENT_DEPRECATE_EOF:
+        assert _read_seq(c, seq)[:1] == b"\xfe"
+        seq += 1
+    rows = []
+    while True:
+        p = _read_seq(c, seq)
+        seq += 1
+        if p[:1] == b"\xfe" and len(p) < 0xFFFFFF:
+            return follows, defs, rows
+        rows.append(p)
+
+
+@pytest.mark.parametrize("eof", [0, CLIENT_DEPRECATE_EOF])
+def test_cache_metadata_as_directly(start_halyard, cluster, eof):
+    """Raw packets: a query's column count says metadata follows; a
+    statement's executions leave out the definitions exactly when the server
+    does: `SELECT 1` after its PREPARE's answer, and `SELECT ?` with a
+    string, a number, a number, a string, a string (the third and the
+    fifth), with the same rows and sequence ids, though halyard's
+    executions run on whichever replica, each preparing it lazily."""
+    h = start_halyard(consistency="eventual")
+    got = {}
+    for where, port in (("direct", cluster.replica_ports[0]), ("halyard", h.port)):
+        c = _login(port, MARIADB_CLIENT_CACHE_METADATA, DEFAULT_CAPS | eof)
+        try:
+            c.send_packet(b"\x03SELECT 1 AS a, 2 AS b", seq=0)
+            assert _read_seq(c, 1) == b"\x02\x01"  # 2 columns, metadata follows
+            seq = 2
+            for _ in range(3 if eof else 4):  # the definitions (and EOF), then the row
+                _read_seq(c, seq)
+                seq += 1
+            assert _read_seq(c, seq)[:1] == b"\xfe"
+            r = []
+            one, _ = _prepare(c, "SELECT 1 AS one")
+            r += [_execute(c, one, 0) for _ in range(3)]
+            v, _ = _prepare(c, "SELECT ? AS v")
+            got[where] = (r, [_execute(c, v, x) for x in ("ab", 1234567890123, 7, "cd", "ef")])
+            assert c.value("SELECT 'still in step'") == "still in step"
+        finally:
+            c.close()
+    assert [f for f, _, _ in got["direct"][0]] == [0, 0, 0]
+    assert [f for f, _, _ in got["direct"][1]] == [1, 1, 0, 1, 0]
+    assert got["halyard"] == got["direct"]
+
+
+def test_cache_metadata_libmariadb(start_halyard, cluster, db, ids, ps_client_bin):
+    """libmariadb, which asks for MARIADB_CLIENT_CACHE_METADATA when offered:
+    a SELECT executed on replicas and on the primary in turn, before and
+    after an ALTER TABLE that changes its columns' types, and `SELECT ?`
+    whose type follows the parameter's, read with the same columns and rows
+    as directly (HALYARD_TEST_POOL_MODE=transaction runs it over pooled
+    connections)."""
+    primary, replicas = ids
+    h = start_halyard(consistency="causal", causal_timeout_ms=5000)
+    out = {}
+    for where, port in (("direct", cluster.primary_port), ("halyard", h.port)):
+        r = subprocess.run([ps_client_bin, "127.0.0.1", str(port), APP_USER, APP_PASSWORD, db,
+                            "cache-metadata"], capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, f"ps_client cache-metadata via {where}: {r.stderr}"
+        out[where] = [line.split("\t") for line in r.stdout.splitlines()]
+    servers = {}
+    same = {}
+    for where, lines in out.items():
+        run = None
+        same[where] = []
+        for f in lines:
+            if f[0] == "run":
+                run = int(f[1])
+            elif f[0] == "row":
+                servers.setdefault(where, {}).setdefault(run, set()).add(int(f[1]))
+                f = f[:1] + f[2:]
+            same[where].append(f)
+    assert same["halyard"] == same["direct"]
+    assert ["cache_metadata", "1"] in same["halyard"]
+    runs = servers["halyard"]
+    assert sorted(runs) == list(range(14))
+    on_primary = {2, 5, 9, 11, 13}  # the runs in BEGIN ... COMMIT
+    for run, sids in runs.items():
+        assert sids == {primary} if run in on_primary else sids <= replicas, (run, sids)
+    cols = [f for f in same["halyard"] if f[0] == "col" and f[1] == "a"]
+    assert [c[6] for c in cols] == ["type=3"] * 4 + ["type=8"] * 4
+    assert ["row", "2", "-20000000000000", "yy"] in same["halyard"]
+
+
+@pytest.mark.parametrize("ncols", [300, 1200])
+def test_cache_metadata_wide_results(start_halyard, cluster, ncols):
+    """Definitions that come over several reads are waited for whole and
+    left out as the server leaves them out (300 columns, about 9 KiB);
+    those larger than a buffer (1,200 columns, 16 KiB by default) always
+    come with the execution: more bytes than from the server, the same
+    columns and rows for the client."""
+    sql = "SELECT " + ", ".join(f"{i} AS column_number_{i}" for i in range(ncols))
+    got = {}
+    for where, port in (("direct", cluster.replica_ports[0]),
+                        ("halyard", start_halyard(consistency="eventual").port)):
+        c = _login(port, MARIADB_CLIENT_CACHE_METADATA)
+        try:
+            stmt, n = _prepare(c, sql)
+            assert n == ncols
+            got[where] = [_execute(c, stmt, 0) for _ in range(3)]
+        finally:
+            c.close()
+    assert [f for f, _, _ in got["direct"]] == [0, 0, 0]
+    if ncols < 1000:
+        assert got["halyard"] == got["direct"]
+    else:
+        assert [f for f, _, _ in got["halyard"]] == [1, 1, 1]
+        assert all(len(d) == ncols for _, d, _ in got["halyard"])
+        assert [rows for _, _, rows in got["halyard"]] == [rows for _, _, rows in got["direct"]]
+
+
+class TrickleRelay(TcpRelay):
+    """The server's answers reach halyard a few bytes at a time."""
+
+    def _pump(self, src, dst, hook):
+        if hook != self.down:
+            return super()._pump(src, dst, hook)
+        dst.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            while data := src.recv(65536):
+                for i in range(0, len(data), 7):
+                    dst.sendall(data[i:i + 7])
+                    time.sleep(0.0005)
+        except OSError:
+            pass
+        for s in (src, dst):
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+
+
+def test_cache_metadata_answers_in_pieces(start_halyard, cluster):
+    """Every backend's answers come 7 bytes at a time: the definitions are
+    waited for whole and still left out as directly, sequence ids right."""
+    relays = {}
+    backends = default_halyard_settings(cluster, 0)["backends"]
+    for b in backends:
+        relays[b["port"]] = TrickleRelay(b["port"])
+        b["port"] = relays[b["port"]].port
+    try:
+        h = start_halyard(backends=backends, consistency="eventual")
+        got = {}
+        for where, port in (("direct", cluster.replica_ports[0]), ("halyard", h.port)):
+            c = _login(port, MARIADB_CLIENT_CACHE_METADATA)
+            try:
+                stmt, _ = _prepare(c, "SELECT ? AS v, 'abc' AS w, 2.5 AS x")
+                got[where] = [_execute(c, stmt, x) for x in (1, 2, "s", "t", 3)]
+            finally:
+                c.close()
+        assert [f for f, _, _ in got["direct"]] == [1, 0, 1, 0, 1]
+        assert got["halyard"] == got["direct"]
+    finally:
+        for r in relays.values():
+            r.close()

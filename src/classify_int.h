@@ -1,0 +1,58 @@
+/*
+ * classify_int.h: what the classify module's files share beyond lexer.h:
+ * the digest writer (classify_digest.c) that classify() and
+ * classify_digest() drive token by token.
+ */
+#ifndef HALYARD_CLASSIFY_INT_H
+#define HALYARD_CLASSIFY_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "halyard/lexer.h"
+
+/* What the digest printed last, for spacing and for telling unary from binary minus. */
+enum dlast {
+    D_NONE,
+    D_OPEN,     /* ( */
+    D_DOT,      /* . after a word or quoted name: `t.1x` reads back as t . 1x */
+    D_DOT_BARE, /* . after anything else: `?.1x` would read back as ? .1 x */
+    D_IDENT,    /* a name, or a function/type keyword: `f(` takes no space */
+    D_OPERAND,  /* a literal or ) */
+    D_VAR,      /* a variable: `@x.y` would read back as one variable */
+    D_OPER,     /* an operator, comma or ;: a sign after it is unary */
+    D_AT,       /* a lone @, an operator that `.y` would join as for D_VAR */
+    D_KEYWORD,  /* a clause keyword: a sign after it is unary too */
+};
+
+#define DIGEST_CHUNK 256 /* a multiple of 8 */
+
+/*
+ * Bytes are printed into `chunk`; a full chunk (or the last, at the end) is
+ * hashed 8 bytes per load and copied into the caller's buffer as far as it
+ * fits. Every byte is written twice, but tokens are short and a byte-wise
+ * hash or a bounds check per byte cost more.
+ */
+struct digest {
+    char *buf;
+    size_t cap;
+    size_t room;    /* bytes buf holds before its NUL */
+    size_t n;       /* bytes printed, also past room */
+    size_t flushed; /* bytes already hashed and copied out; chunk holds [flushed, n) */
+    uint64_t hash;
+    enum dlast last;
+    bool last_string;   /* the last ? was a string: an adjacent string continues it */
+    bool semi;          /* a ; held back: printed only if a statement follows */
+    unsigned char sign; /* a unary - or + held back: dropped if a number follows */
+    bool sign_space;
+    size_t skip_to; /* tokens before this offset were folded into (...) */
+    unsigned char chunk[DIGEST_CHUNK];
+};
+
+void digest_init(struct digest *d, char *buf, size_t cap);
+/* Print token `t` of `lx` in canonical form. */
+void digest_token(struct digest *d, const struct lexer *lx, const struct token *t);
+void digest_finish(struct digest *d);
+
+#endif /* HALYARD_CLASSIFY_INT_H */

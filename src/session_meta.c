@@ -1,0 +1,172 @@
+/*
+ * session_meta.c: MARIADB_CLIENT_CACHE_METADATA toward the client.
+ *
+ * The backends are asked without it (BACKEND_EXT_CAPS), so every answer
+ * comes with whole column definitions and no metadata_follows byte. For a
+ * client that took it, down_parse() hands this file two kinds of packet
+ * before the response tracker sees them:
+ *
+ *  - every result set's column count: the client's gets the
+ *    metadata_follows byte, written in place in `down` (meta_colcount says
+ *    how; from conn.out in the one case it cannot, and then down_forward()
+ *    sends nothing more from `down` until conn.out is empty). For the first
+ *    result of a COM_STMT_EXECUTE of a statement whose PREPARE announced
+ *    columns (a CALL's results come from a routine, whose definitions a
+ *    server always sends), the definitions are waited for, whole, in
+ *    `down`; when their signature is the one the client holds for the
+ *    statement (pstmt.meta) they are fed to the tracker and dropped, and
+ *    every later packet of the answer has its sequence id lowered by as
+ *    many (relay_down.shift). Otherwise they go on with metadata_follows =
+ *    1 and their signature is what the client holds now. Definitions that
+ *    would not fit in a buffer always go on, and the client's are then
+ *    unknown to halyard: never left out until sent again whole.
+ *  - the first column definition of a COM_STMT_PREPARE's answer: the
+ *    client keeps those too, as a server counts them sent. Their signature
+ *    is taken the same way (unknown when they do not fit).
+ *
+ * Any other result set of an EXECUTE or BULK_EXECUTE (a routine's, the
+ * OUT parameters') leaves the statement's definitions unknown. Whichever
+ * backend, pooled connection or re-preparation served the statement, the
+ * client only ever reads definitions halyard sent it, so what halyard
+ * believes it holds is what it holds.
+ */
+#include <string.h>
+
+#include "halyard/colmeta.h"
+#include "halyard/mysql_proto.h"
+#include "halyard/pstmt.h"
+#include "halyard/session.h"
+#include "halyard/session_err.h"
+#include "session_int.h"
+
+/* The statement the command in flight prepares or executes, or NULL. */
+static struct pstmt *meta_stmt(struct session *s)
+{
+    return s->meta_ps_id != 0 ? pstmt_find(&s->ps, s->meta_ps_id) : NULL;
+}
+
+/* A COM_STMT_PREPARE's column definitions start at down.scan. */
+static enum meta_rc meta_prepare_cols(struct session *s, struct pstmt *st)
+{
+    struct stream *down = &s->down;
+    struct colmeta_scan sc;
+    enum colmeta_rc cr = colmeta_defs_scan(down->b->data + down->scan, stream_unparsed(down),
+                                           s->resp.prep_cols, down->b->cap, &sc);
+    if (cr == COLMETA_MORE) {
+        s->meta_flush = down->head < down->scan;
+        return META_WAIT;
+    }
+    st->meta.known = cr == COLMETA_OK;
+    if (st->meta.known)
+        memcpy(st->meta.sig, sc.sig, COLMETA_SIG_LEN);
+    return META_PASS;
+}
+
+/* Write the client's column count packet (`count`, `len` bytes, and the
+ * metadata_follows byte) at `at` in `down`. */
+static void meta_count_write(struct session *s, uint32_t at, const uint8_t *count, uint32_t len,
+                             bool follows)
+{
+    (void)colmeta_count_packet(count, len, follows, s->rdown.seq, s->down.b->data + at,
+                               MYSQL_HEADER_SIZE + len + 1);
+}
+
+/* A result set's column count (`len` bytes) is at down.scan. The client's
+ * is one byte longer: written in place, in room made by moving what is
+ * before it one byte back (or what follows one byte on), or, when the
+ * definitions are left out, at the end of the bytes they leave free; from
+ * conn.out only when the buffer is full from its first byte. */
+static enum meta_rc meta_colcount(struct session *s, struct pstmt *st, uint32_t len)
+{
+    struct stream *down = &s->down;
+    uint8_t *base = down->b->data;
+    if (len == 0 || len > 9)
+        return META_BROKEN; /* no lenenc integer is that long */
+    uint8_t count[9];
+    memcpy(count, base + down->scan + MYSQL_HEADER_SIZE, len);
+    struct mysql_rd rd;
+    mysql_rd_init(&rd, count, len);
+    uint64_t cols = mysql_rd_lenenc(&rd);
+    bool mine = st != NULL && (s->cmd == COM_STMT_EXECUTE || s->cmd == COM_STMT_BULK_EXECUTE);
+    bool cacheable = mine && s->cmd == COM_STMT_EXECUTE && s->resp.results == 0 && st->n_cols > 0 &&
+                     !rd.bad && cols > 0;
+    uint32_t at = MYSQL_HEADER_SIZE + len; /* the definitions, from down.scan */
+    struct colmeta_scan sc;
+    enum colmeta_rc cr = COLMETA_BIG;
+    if (cacheable) {
+        cr = colmeta_defs_scan(base + down->scan + at, stream_unparsed(down) - at, cols,
+                               down->b->cap - at, &sc);
+        if (cr == COLMETA_MORE) {
+            s->meta_flush = down->head < down->scan; /* then the buffer can be compacted */
+            return META_WAIT;
+        }
+    }
+    bool skip = cr == COLMETA_OK && colmeta_skip(&st->meta, sc.sig);
+    bool from_out = !skip && down->head == 0 && down->tail == down->b->cap;
+    if (from_out && (down->head < down->scan || conn_has_local(&s->client))) {
+        s->meta_flush = down->head < down->scan;
+        return META_WAIT;
+    }
+    if (mysql_resp_feed(&s->resp, count, len) == MYSQL_RESP_BAD)
+        return META_BROKEN;
+    if (mine) {
+        st->meta.known = cr == COLMETA_OK;
+        if (st->meta.known)
+            memcpy(st->meta.sig, sc.sig, COLMETA_SIG_LEN);
+    }
+    if (from_out) {
+        uint8_t pkt[MYSQL_HEADER_SIZE + 10];
+        size_t n = colmeta_count_packet(count, len, true, s->rdown.seq, pkt, sizeof(pkt));
+        down->scan += at;
+        down->head = down->scan;
+        s->down_sent = true;
+        send_local(s, pkt, n);
+        return META_DONE;
+    }
+    if (!skip) {
+        if (down->head > 0) {
+            memmove(base + down->head - 1, base + down->head, down->scan - down->head + at);
+            down->head--;
+            down->scan--;
+        } else {
+            uint32_t rest = down->scan + at;
+            memmove(base + rest + 1, base + rest, down->tail - rest);
+            down->tail++;
+        }
+        meta_count_write(s, down->scan, count, len, true);
+        relay_down_take(&s->rdown, down, len + 1, MYSQL_RESP_MORE);
+        return META_DONE;
+    }
+    /* The client has these: the tracker reads them, the client does not. */
+    const uint8_t *p = base + down->scan + at;
+    for (uint64_t i = 0; i < cols; i++) {
+        uint32_t dlen = mysql_hdr_len(p);
+        if (mysql_resp_feed(&s->resp, p + MYSQL_HEADER_SIZE, dlen) == MYSQL_RESP_BAD)
+            return META_BROKEN;
+        p += MYSQL_HEADER_SIZE + dlen;
+    }
+    /* The count packet goes at the end of what it and they took; what is
+     * before it moves up to it. */
+    uint32_t gap = (uint32_t)sc.len - 1;
+    memmove(base + down->head + gap, base + down->head, down->scan - down->head);
+    down->head += gap;
+    down->scan += gap;
+    meta_count_write(s, down->scan, count, len, false);
+    relay_down_take(&s->rdown, down, len + 1, MYSQL_RESP_MORE);
+    s->rdown.shift = (uint8_t)(s->rdown.shift + cols);
+    return META_DONE;
+}
+
+enum meta_rc meta_down(struct session *s, uint32_t len)
+{
+    if (!(s->ext_caps & MARIADB_CLIENT_CACHE_METADATA) || s->internal != INT_NONE)
+        return META_PASS;
+    const uint8_t *p = s->down.b->data + s->down.scan + MYSQL_HEADER_SIZE;
+    if (mysql_resp_colcount_next(&s->resp, p, len))
+        return meta_colcount(s, meta_stmt(s), len);
+    if (s->cmd == COM_STMT_PREPARE && mysql_resp_prep_cols_first(&s->resp)) {
+        struct pstmt *st = meta_stmt(s);
+        return st != NULL ? meta_prepare_cols(s, st) : META_PASS;
+    }
+    return META_PASS;
+}
