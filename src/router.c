@@ -106,7 +106,12 @@ static void route_read(const struct route_in *in, struct route_out *out, bool ro
          * WARNINGS and the like: where the session's diagnostics are. */
         uint32_t at = (in->flags & CLF_DIAG) ? in->diag_idx : in->last_idx;
         out->sticky = at < in->n_be && in->be[at].conn;
-        route_go(out, out->sticky ? at : in->primary);
+        /* Pooled, a connection goes back only with no warnings on it: the
+         * session's diagnostics are empty, as any connection there will be
+         * once taken (warnings another session left are cleared). */
+        bool empty_there = in->pooled && (in->flags & CLF_DIAG) && at < in->n_be &&
+                           !in->be[at].conn && in->be[at].usable;
+        route_go(out, out->sticky || empty_there ? at : in->primary);
         return;
     }
     if (in->show_status) {

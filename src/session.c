@@ -504,6 +504,7 @@ static bool route_view(struct session *s, enum route_op op, struct route_in *in)
     in->last_write = s->last_write;
     in->strong_window_ms = (uint32_t)s->cfg->strong_window_ms;
     in->read_write_split = s->cfg->read_write_split;
+    in->pooled = s->cfg->pool_transaction;
     in->zone_reads = s->cfg->zone_reads;
     in->replica_fallback_error = s->cfg->replica_fallback_error;
     in->last_idx = s->last_idx;

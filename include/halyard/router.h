@@ -86,6 +86,7 @@ struct route_in {
     double now, last_write; /* seconds; last_write 0 = never wrote */
     uint32_t strong_window_ms;
     bool read_write_split;
+    bool pooled; /* pool_mode = "transaction": a connection given back holds no diagnostics */
     enum zone_reads zone_reads; /* which zones' replicas reads may use */
     bool replica_fallback_error;
     uint32_t last_idx; /* where the last statement ran */

@@ -502,6 +502,29 @@ def test_found_rows_after_a_limit_offset_on_replicas(cluster, start_halyard, sch
         a.close()
 
 
+def test_warnings_cleared_by_a_read_on_a_replica(cluster, start_halyard, schema):
+    """A ROLLBACK's warning stays on the primary's connection, kept for it;
+    a read of a table on a replica then clears the session's warnings (as
+    on the server), so @@warning_count and SHOW WARNINGS, which follow the
+    diagnostics, see none there, though that connection went back to the
+    pool (they read the primary's, mtr main.rollback)."""
+    h = start_halyard(workers=1, pool_mode="transaction")
+    cluster.sql(0, f"CREATE OR REPLACE TABLE {schema}.m (n INT) ENGINE=MyISAM")
+    cluster.sync()
+    a = h.connect(autocommit=True)
+    try:
+        q(a, "BEGIN")
+        q(a, f"INSERT INTO {schema}.m VALUES (4)")
+        q(a, "ROLLBACK")
+        assert q(a, "SELECT @@warning_count") == ((1,),)
+        assert [r[1] for r in q(a, "SHOW WARNINGS")] == [1196]
+        assert q(a, f"SELECT n FROM {schema}.m") == ((4,),)  # a replica: clears them
+        assert q(a, "SELECT @@warning_count") == ((0,),)
+        assert q(a, "SHOW WARNINGS") == ()
+    finally:
+        a.close()
+
+
 def test_quit_gives_the_connection_to_the_next_session(cluster, pooled):
     a = pooled.connect(autocommit=True)
     tid = q(a, "SELECT @@pseudo_thread_id")[0][0]

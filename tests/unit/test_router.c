@@ -46,7 +46,7 @@ struct rcase {
     bool show_status, not_fits;
     uint32_t target;
     /* the session (indexes +1: 0 = none) */
-    bool in_trans, pinned, no_split, fallback_error, sticky, fell_back, uvars_opaque;
+    bool in_trans, pinned, no_split, fallback_error, sticky, fell_back, uvars_opaque, pooled;
     int ro1, exclude1;
     enum consistency consistency;
     double last_write; /* seconds before now; 0 = never wrote */
@@ -111,6 +111,12 @@ static const struct rcase cases[] = {
      .conns = "..c", .want = 2, .want_sticky = true},
     {"show warnings, that connection is gone", READ, .flags = CLF_PREV_STMT, .last_idx = 2,
      .want = 0},
+    {"pooled: SHOW WARNINGS where the diagnostics are, given back (empty)", READ,
+     .flags = CLF_PREV_STMT | CLF_DIAG, .diag_idx = 2, .conns = "c..", .pooled = true, .want = 2},
+    {"pooled: ... that backend down", READ, .flags = CLF_PREV_STMT | CLF_DIAG, .diag_idx = 2,
+     .conns = "c..", .states = "OOD", .pooled = true, .want = 0},
+    {"pooled: FOUND_ROWS() given back: the primary (halyard puts the value in)", READ,
+     .flags = CLF_PREV_STMT, .last_idx = 2, .conns = "c..", .pooled = true, .want = 0},
     {"show status", READ, .show_status = true, .want = 0},
     {"session set, logged", .kind = CL_SESSION, .nvars = 1, .nstmt = 1, .want = 0,
      .log_state = true},
@@ -313,6 +319,7 @@ static void build(const struct rcase *c, struct route_in *in, struct route_backe
         .last_write = c->last_write > 0 ? 1000.0 - c->last_write : 0,
         .strong_window_ms = 1000,
         .read_write_split = !c->no_split,
+        .pooled = c->pooled,
         .zone_reads = c->zone_reads,
         .replica_fallback_error = c->fallback_error,
         .last_idx = c->last_idx,
