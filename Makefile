@@ -39,7 +39,7 @@ UNITDIR    ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 DESTDIR    ?=
 
-.PHONY: all check unit integration demo stop deps asan tsan format format-check clean check-config-keys bench mtr mtr-run \
+.PHONY: all check unit integration integration-session demo stop deps asan tsan format format-check clean check-config-keys bench mtr mtr-run \
         check-alerts \
         install uninstall
 
@@ -85,12 +85,17 @@ check-alerts:
 integration: $(BUILD)/halyard $(BUILD)/halyardctl $(CLIENT_BIN)
 	HALYARD_BIN=$(abspath $(BUILD)/halyard) HALYARDCTL_BIN=$(abspath $(BUILD)/halyardctl) HALYARD_CLIENTS=$(abspath $(BUILD)/clients) $(PYTHON) -m pytest -q tests/integration $(PYTEST_ARGS)
 
+# The same suite with pool_mode = "session" wherever a test does not set it.
+integration-session: $(BUILD)/halyard $(BUILD)/halyardctl $(CLIENT_BIN)
+	HALYARD_TEST_POOL_MODE=session $(MAKE) integration
+
 check: deps
 	$(MAKE) all unit
 	$(MAKE) fuzz-smoke
 	$(MAKE) check-config-keys
 	$(MAKE) check-alerts
 	$(MAKE) integration
+	$(MAKE) integration-session
 	$(MAKE) mtr-run
 
 demo: deps all

@@ -107,7 +107,7 @@ const struct config_key config_keys[] = {
     {"client_idle_timeout_ms", CONFIG_INT, "0", 0, 2147483647,
      "milliseconds a logged-in client may stay idle between commands before halyard closes it "
      "with error 4031, as wait_timeout does; 0 = never", NULL},
-    {"pool_mode", CONFIG_STRING, "session", 0, 0,
+    {"pool_mode", CONFIG_STRING, "transaction", 0, 0,
      "how long a client session holds a backend connection: \"session\" (from its first use to "
      "its end) or \"transaction\" (only while it needs it: a statement, a transaction, or state "
      "that cannot move; between them the connection goes back to its worker's pool for other "

@@ -36,7 +36,7 @@ ER_OPTION_PREVENTS_STATEMENT = 1290
 
 # pool_mode when a test's config does not set it: halyard's default, or
 # HALYARD_TEST_POOL_MODE's (the whole suite under one mode).
-DEFAULT_POOL_MODE = "session"
+DEFAULT_POOL_MODE = "transaction"
 
 
 def pool_mode():
