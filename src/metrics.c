@@ -87,6 +87,49 @@ static void sample2(struct textbuf *sb, const char *name, const char *backend, c
     textbuf_printf(sb, "} %s\n", v);
 }
 
+/* name{backend="b"[,user="u"][,le="x"]} v */
+static void sample_bu(struct textbuf *sb, const char *name, const char *backend, const char *user,
+                      const char *le, const char *v)
+{
+    textbuf_printf(sb, "%s{backend=", name);
+    label_value(sb, backend);
+    if (user != NULL) {
+        textbuf_puts(sb, ",user=");
+        label_value(sb, user);
+    }
+    if (le != NULL) {
+        textbuf_puts(sb, ",le=");
+        label_value(sb, le);
+    }
+    textbuf_printf(sb, "} %s\n", v);
+}
+
+/* The samples of histogram `name` over backend.h's latency buckets (`lat`
+ * per bucket, `sum_us` in all), labelled by backend and, unless NULL, user. */
+static void histogram(struct textbuf *sb, const char *name, const char *backend, const char *user,
+                      const uint64_t *lat, uint64_t sum_us)
+{
+    char metric[96], v[32];
+    uint64_t cum = 0;
+    snprintf(metric, sizeof(metric), "%s_bucket", name);
+    for (int b = 0; b < BACKEND_LAT_BUCKETS; b++) {
+        cum += lat[b];
+        char le[32];
+        if (b < BACKEND_LAT_BOUNDS)
+            snprintf(le, sizeof(le), "%g", backend_lat_bounds_us[b] / 1e6);
+        else
+            snprintf(le, sizeof(le), "+Inf");
+        snprintf(v, sizeof(v), "%" PRIu64, cum);
+        sample_bu(sb, metric, backend, user, le, v);
+    }
+    snprintf(metric, sizeof(metric), "%s_sum", name);
+    snprintf(v, sizeof(v), "%.6f", sum_us / 1e6);
+    sample_bu(sb, metric, backend, user, NULL, v);
+    snprintf(metric, sizeof(metric), "%s_count", name);
+    snprintf(v, sizeof(v), "%" PRIu64, cum);
+    sample_bu(sb, metric, backend, user, NULL, v);
+}
+
 /* Per-backend families: state, role, lag, connections, statements, errors
  * and the latency histogram, all with a backend="name" label. */
 /* What the servers say of their own load (srvstatus.h), as the monitor
@@ -310,42 +353,10 @@ static void render_backends(struct textbuf *sb, const struct config *cfg)
     }
     family(sb, "halyard_backend_query_duration_seconds", "histogram",
            "Time from a statement's start to the end of its answer, by backend.");
-    for (size_t i = 0; i < cfg->n_backends; i++) {
-        uint64_t cum = 0;
-        for (int b = 0; b < BACKEND_LAT_BUCKETS; b++) {
-            cum += bs[i].lat[b];
-            char le[32];
-            if (b < BACKEND_LAT_BOUNDS)
-                snprintf(le, sizeof(le), "%g", backend_lat_bounds_us[b] / 1e6);
-            else
-                snprintf(le, sizeof(le), "+Inf");
-            snprintf(v, sizeof(v), "%" PRIu64, cum);
-            sample2(sb, "halyard_backend_query_duration_seconds_bucket", cfg->backends[i].name,
-                    "le", le, v);
-        }
-        snprintf(v, sizeof(v), "%.6f", bs[i].lat_sum_us / 1e6);
-        sample2(sb, "halyard_backend_query_duration_seconds_sum", cfg->backends[i].name, NULL, NULL,
-                v);
-        snprintf(v, sizeof(v), "%" PRIu64, cum);
-        sample2(sb, "halyard_backend_query_duration_seconds_count", cfg->backends[i].name, NULL,
-                NULL, v);
-    }
+    for (size_t i = 0; i < cfg->n_backends; i++)
+        histogram(sb, "halyard_backend_query_duration_seconds", cfg->backends[i].name, NULL,
+                  bs[i].lat, bs[i].lat_sum_us);
     free(bs);
-}
-
-/* name{backend="b",user="u"[,le="x"]} v */
-static void pool_sample(struct textbuf *sb, const char *name, const char *backend, const char *user,
-                        const char *le, const char *v)
-{
-    textbuf_printf(sb, "%s{backend=", name);
-    label_value(sb, backend);
-    textbuf_puts(sb, ",user=");
-    label_value(sb, user);
-    if (le != NULL) {
-        textbuf_puts(sb, ",le=");
-        label_value(sb, le);
-    }
-    textbuf_printf(sb, "} %s\n", v);
 }
 
 /* What the pools did per backend and user (pool_stats.h). */
@@ -400,28 +411,14 @@ static void render_pools(struct textbuf *sb, const struct config *cfg)
         for (size_t j = 0; j < k; j++) {
             snprintf(v, sizeof(v), "%" PRIu64,
                      *(const uint64_t *)((const char *)&f[j] + fams[i].off));
-            pool_sample(sb, fams[i].name, be[j], f[j].user, NULL, v);
+            sample_bu(sb, fams[i].name, be[j], f[j].user, NULL, v);
         }
     }
     family(sb, "halyard_pool_wait_seconds", "histogram",
            "How long statements waited for a connection to a backend at its max_connections.");
-    for (size_t j = 0; j < k; j++) {
-        uint64_t cum = 0;
-        for (int b = 0; b < BACKEND_LAT_BUCKETS; b++) {
-            cum += f[j].wait_lat[b];
-            char le[32];
-            if (b < BACKEND_LAT_BOUNDS)
-                snprintf(le, sizeof(le), "%g", backend_lat_bounds_us[b] / 1e6);
-            else
-                snprintf(le, sizeof(le), "+Inf");
-            snprintf(v, sizeof(v), "%" PRIu64, cum);
-            pool_sample(sb, "halyard_pool_wait_seconds_bucket", be[j], f[j].user, le, v);
-        }
-        snprintf(v, sizeof(v), "%.6f", f[j].wait_sum_us / 1e6);
-        pool_sample(sb, "halyard_pool_wait_seconds_sum", be[j], f[j].user, NULL, v);
-        snprintf(v, sizeof(v), "%" PRIu64, cum);
-        pool_sample(sb, "halyard_pool_wait_seconds_count", be[j], f[j].user, NULL, v);
-    }
+    for (size_t j = 0; j < k; j++)
+        histogram(sb, "halyard_pool_wait_seconds", be[j], f[j].user, f[j].wait_lat,
+                  f[j].wait_sum_us);
     free(f);
     free(be);
 }

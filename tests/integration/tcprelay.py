@@ -37,12 +37,16 @@ class TcpRelay:
     def _pump(self, src, dst, hook):
         try:
             while data := src.recv(65536):
-                dst.sendall(hook(data))
+                self._send(dst, hook(data), hook)
         except OSError:
             pass
         for s in (src, dst):
             with contextlib.suppress(OSError):
                 s.shutdown(socket.SHUT_RDWR)
+
+    def _send(self, dst, data, hook):
+        """Write what `hook` made of a read (a subclass may pace it)."""
+        dst.sendall(data)
 
     def up(self, data):
         return data
