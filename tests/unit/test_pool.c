@@ -207,7 +207,7 @@ static void test_max_age(void **state)
     struct pool_key k = key(f);
     struct bconn *a = conn_new(f);
     a->born = ev_now(f->loop) - 2.0;
-    assert_int_equal(pool_put(&f->pool, a, &k, ev_now(f->loop)), NULL, 0);
+    assert_int_equal(pool_put(&f->pool, a, &k, NULL, ev_now(f->loop)), 0);
     assert_int_equal(f->stats.pool_closed_age, 1);
     assert_int_equal(pool_idle_count(&f->pool, "db1", NULL), 0);
 }
