@@ -206,7 +206,7 @@ static void render_backends(struct textbuf *sb, const struct config *cfg)
            "This halyard's zone (\"\" = no zones): always 1, the zone as a label.");
     sample_u64(sb, "halyard_zone_info", "zone", cfg->zone != NULL ? cfg->zone : "", 1);
     family(sb, "halyard_backend_info", "gauge",
-           "Each backend's zone and address: always 1, as labels to join on.");
+           "Each backend's zone, address and group: always 1, as labels to join on.");
     for (size_t i = 0; i < cfg->n_backends; i++) {
         const struct config_backend *b = &cfg->backends[i];
         textbuf_puts(sb, "halyard_backend_info{backend=");
@@ -217,6 +217,8 @@ static void render_backends(struct textbuf *sb, const struct config *cfg)
         char addr[300];
         snprintf(addr, sizeof(addr), "%s:%d", b->address, b->port);
         label_value(sb, addr);
+        textbuf_puts(sb, ",group=");
+        label_value(sb, b->group < cfg->n_groups ? cfg->groups[b->group].name : "");
         textbuf_puts(sb, "} 1\n");
     }
     gauge_u64(sb, "halyard_failover_voters",
