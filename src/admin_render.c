@@ -41,16 +41,36 @@
  * monitor does not hold DOWN, of every backend and witness configured.
  * Witnesses are asked only when a failover takes the lock, so with them
  * the answer may be "unknown". */
+static const char *majority_word(size_t up, size_t voters, size_t witnesses)
+{
+    size_t needed = voters / 2 + 1;
+    return up >= needed               ? "yes"
+           : up + witnesses >= needed ? "unknown (witnesses are asked at a failover)"
+                                      : "no";
+}
+
+/* Each group's lock has its own voters (group.h): the first group's are
+ * the top-level keys; with `groups`, every group's on one line. */
 static void render_majority(struct kv *kv, const struct config *cfg)
 {
-    size_t up = backend_reachable_count(cfg), voters = cfg->n_backends + cfg->n_witnesses;
-    size_t needed = voters / 2 + 1;
+    const struct config *v = cfg->n_groups > 0 ? cfg->groups[0].view : cfg;
+    size_t up = backend_reachable_count(v), voters = v->n_backends + v->n_witnesses;
     kv_int(kv, "voters", (long long)voters);
     kv_int(kv, "reachable", (long long)up);
-    kv_str(kv, "majority",
-           up >= needed                      ? "yes"
-           : up + cfg->n_witnesses >= needed ? "unknown (witnesses are asked at a failover)"
-                                             : "no");
+    kv_str(kv, "majority", majority_word(up, voters, v->n_witnesses));
+    if (cfg->groups_explicit) {
+        struct textbuf line;
+        textbuf_init(&line, 4096);
+        for (size_t g = 0; g < cfg->n_groups; g++) {
+            const struct config *gv = cfg->groups[g].view;
+            size_t gup = backend_reachable_count(gv), gvoters = gv->n_backends + gv->n_witnesses;
+            textbuf_printf(&line, "%s%s: %s (%zu of %zu reachable)", g ? "; " : "",
+                           cfg->groups[g].name, majority_word(gup, gvoters, gv->n_witnesses), gup,
+                           gvoters);
+        }
+        kv_str(kv, "groups_majority", line.data != NULL ? line.data : "");
+        textbuf_free(&line);
+    }
     char note[400];
     backend_failover_note(note, sizeof(note));
     kv_str(kv, "failover_note", note[0] != '\0' || kv->json ? note : "-");

@@ -22,7 +22,8 @@ import pymysql
 import pytest
 
 from test_failover import Load, failover_settings, kill_now
-from util import admin_json, default_halyard_settings, free_port, render_libconfig, wait_until
+from util import (admin_json, default_halyard_settings, free_port, metric, render_libconfig,
+                  wait_until)
 
 MONITOR = {"user": "monitor", "password": "monitor", "interval_ms": 200, "timeout_ms": 1000,
            "rise": 2, "fall": 2}
@@ -70,6 +71,7 @@ def groups(h, sock):
 def start(start_halyard, cluster, dual, tmp_path, with_dm=True):
     port, dm_port = free_port(), free_port()
     s = settings_for(cluster, dual, tmp_path, port, dm_port, with_dm)
+    s["metrics_port"] = free_port()
     h = start_halyard(render_libconfig(s).replace("$", "$$"), port=port)
     sock = s["admin_socket"]
     want = {"rep": "node0", "dm": "dm0"} if with_dm else {"rep": "node0"}
@@ -92,7 +94,7 @@ def ports_seen(conn, n=20, trx=False):
 
 
 def test_listeners_reach_their_groups_only(start_halyard, cluster, dual, tmp_path):
-    h, _, sock, dm = start(start_halyard, cluster, dual, tmp_path)
+    h, s, sock, dm = start(start_halyard, cluster, dual, tmp_path)
     rep_ports = {n["port"] for n in cluster.nodes}
     dm_ports = {dual.nodes[0]["port"], dual.nodes[1]["port"]}
     rep_conn, dm_conn = h.connect(), dm.connect()
@@ -110,6 +112,16 @@ def test_listeners_reach_their_groups_only(start_halyard, cluster, dual, tmp_pat
     be = {b["name"]: b["group"] for b in admin_json(sock, "show backends")["backends"]}
     assert be == {"node0": "rep", "node1": "rep", "node2": "rep", "dm0": "dm", "dm1": "dm"}
     assert not dm_ports & rep_ports
+    # Each group's lock counts its own backends and the witness.
+    st = admin_json(sock, "show status")
+    assert st["voters"] == 4 and st["reachable"] == 3
+    assert st["groups_majority"] == "rep: yes (3 of 4 reachable); dm: yes (2 of 3 reachable)"
+    mp = s["metrics_port"]
+    assert metric(mp, 'halyard_group_info{group="dm",cluster="dual-master",failover="off"}') == 1
+    assert metric(mp, 'halyard_group_writer{group="rep",backend="node0"}') == 1
+    assert metric(mp, 'halyard_group_writer{group="dm",backend="dm0"}') == 1
+    assert metric(mp, 'halyard_group_writer{group="dm",backend="dm1"}') is None
+    assert metric(mp, 'halyard_backend_info{backend="dm1",') == 1
 
 
 def make_tables(cluster, dual):
@@ -165,6 +177,7 @@ def test_reload_adds_and_removes_a_group(start_halyard, cluster, dual, tmp_path)
     dm_port = free_port()
     s2 = settings_for(cluster, dual, tmp_path, h.port, dm_port)
     s2["admin_socket"], s2["audit_log"] = s["admin_socket"], s["audit_log"]
+    s2["metrics_port"] = s["metrics_port"]
     st = admin_json(sock, "show status")
     with open(h.conf_path, "w") as f:
         f.write(render_libconfig(s2))
@@ -206,3 +219,32 @@ def _try_connect(h, port):
     except pymysql.MySQLError:
         time.sleep(0.05)
         return None
+
+
+def test_galera_group_beside_a_replication_group(start_halyard, cluster, galera, tmp_path):
+    """A Galera group's writer is picked among its own nodes (lowest
+    priority, then name) while the replication group keeps its primary;
+    each listener reaches its own group's servers."""
+    port, gal_port = free_port(), free_port()
+    s = default_halyard_settings(cluster, port)
+    s["monitor"] = MONITOR
+    s["admin_socket"] = str(tmp_path / "gal.sock")
+    gal = [{"name": f"g{n['index']}", "address": "127.0.0.1", "port": n["port"],
+            "role": "primary" if n["index"] == 0 else "replica",
+            "priority": 0 if n["index"] == 1 else 5} for n in galera.nodes]
+    s["backends"] = s["backends"] + gal
+    s["groups"] = [{"name": "rep", "backends": ["node0", "node1", "node2"]},
+                   {"name": "gal", "cluster": "galera", "backends": [b["name"] for b in gal]}]
+    s["listeners"] = [{"name": "rep", "address": "127.0.0.1", "port": port, "group": "rep"},
+                      {"name": "gal", "address": "127.0.0.1", "port": gal_port, "group": "gal"}]
+    h = start_halyard(render_libconfig(s).replace("$", "$$"), port=port)
+    sock = s["admin_socket"]
+    wait_until(lambda: {n: g["writer"] for n, g in groups(h, sock).items()} ==
+               {"rep": "node0", "gal": "g1"}, 30, what="rep's primary node0, gal's writer g1")
+    g = Listener(h, gal_port).connect()
+    assert ports_seen(g, trx=True) == {galera.nodes[1]["port"]}
+    assert ports_seen(g) <= {galera.nodes[0]["port"], galera.nodes[2]["port"]}
+    assert ports_seen(h.connect(), trx=True) == {cluster.nodes[0]["port"]}
+    gs = groups(h, sock)
+    assert gs["gal"]["cluster"] == "galera" and gs["gal"]["writers"] == 1
+    assert gs["rep"]["writers"] == 1

@@ -1244,6 +1244,10 @@ static void test_backends(void **state)
              cfg->backends[1].name, cfg->backends[1].address, cfg->backends[1].port);
     assert_non_null(strstr(sb.data, line));
     assert_non_null(strstr(sb.data, "halyard_zone_info{zone=\"\"} 1\n"));
+    assert_non_null(strstr(
+        sb.data,
+        "halyard_group_info{group=\"default\",cluster=\"replication\",failover=\"off\"} 1\n"));
+    assert_non_null(strstr(sb.data, "# TYPE halyard_group_writer gauge\n"));
     snprintf(line, sizeof(line), "halyard_failover_voters %zu\n",
              cfg->n_backends + cfg->n_witnesses);
     assert_non_null(strstr(sb.data, line));
