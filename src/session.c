@@ -3143,8 +3143,14 @@ static bool proxy_expected(const struct config_listener *l, const struct rules_a
 void session_create(struct worker *w, int fd, const struct config_listener *listener)
 {
     struct config *cfg = session_group_cfg(w->session_cfg, w->cfg, listener);
-    if (cfg == NULL) /* its group is gone in a reload under way: the first */
-        cfg = group_view(w->session_cfg, 0);
+    if (cfg == NULL) {
+        /* A listener a reload removed, with its group, accepted before it
+         * closed: no backends to serve it (never another group's). */
+        hy_log_warn("listener %s: its group is gone after a reload: connection closed",
+                    listener->name);
+        close(fd);
+        return;
+    }
     atomic_fetch_add(&stats_sessions_open, 1);
     struct session *s = calloc(1, sizeof(*s));
     if (s == NULL) {
