@@ -67,6 +67,7 @@ static struct admin_backend_row *backend_rows(const struct config *cfg)
         struct admin_backend_row *r = &rows[i];
         struct backend_rt *rt = be->rt;
         r->name = be->name;
+        r->group = be->group < cfg->n_groups ? cfg->groups[be->group].name : "";
         r->zone = be->zone;
         snprintf(r->address, sizeof(r->address), "%s:%d", be->address, be->port);
         r->lag_ms = -1;
@@ -876,6 +877,9 @@ static bool run_command(struct admin_conn *c, const char *line, size_t len)
         free(rows);
         break;
     }
+    case ADMIN_SHOW_GROUPS:
+        admin_show_groups(&c->out, st->cfg, cmd.json);
+        break;
     case ADMIN_BACKEND_SET: {
         char why[200];
         hy_status_t set =

@@ -30,6 +30,8 @@ static const struct {
      "backends: role, state and why, lag, GTID, connections, queries, errors, latency, last "
      "check; --detail: the servers' own load (threads, max_connections, QPS, slow queries, "
      "buffer pool)"},
+    {"show groups",
+     "groups of backends: cluster type, failover, the writer, each backend's role and state"},
     {"backend NAME drain|maint|online",
      "drain: no new statements, open transactions finish, the answer once the server is idle "
      "(drain nowait: at once); maint: no statements at all; online: back to what the health "
@@ -43,8 +45,11 @@ static const struct {
     {"reload", "re-read the configuration file, as SIGHUP does"},
     {"takeover", "(halyard --takeover) hand the listening sockets over to a new halyard"},
     {"switchover [to NAME]",
-     "make backend NAME (default: the most advanced replica) the primary; writes pause"},
-    {"failover", "promote the most advanced replica now that the primary is unreachable"},
+     "make backend NAME (default: the most advanced replica of the first group) the primary of "
+     "its group; writes pause"},
+    {"failover [GROUP]",
+     "promote the most advanced replica now that the primary is unreachable (of GROUP, or the "
+     "group of the backend so named; default: the first group)"},
     {"show events [last N]",
      "the last N events (default 20, at most 64) and what each notifier made of them"},
     {"test-alert", "emit a test_alert event through every notifier (alerts.exec, alerts.webhook)"},
@@ -164,6 +169,8 @@ hy_status_t admin_parse(const char *line, size_t len, struct admin_cmd *cmd, cha
                TOK_IS(1, "backends")) {
         cmd->verb = ADMIN_SHOW_BACKENDS;
         cmd->detail = n == 3;
+    } else if (n == 2 && TOK_IS(0, "show") && TOK_IS(1, "groups")) {
+        cmd->verb = ADMIN_SHOW_GROUPS;
     } else if (n >= 1 && TOK_IS(0, "backend")) {
         if ((n != 3 && !(n == 4 && TOK_IS(2, "drain") && TOK_IS(3, "nowait"))) ||
             tlen[1] >= sizeof(cmd->arg) ||
@@ -206,8 +213,16 @@ hy_status_t admin_parse(const char *line, size_t len, struct admin_cmd *cmd, cha
         }
         memcpy(cmd->target, tok[2], tlen[2]);
         cmd->target[tlen[2]] = '\0';
-    } else if (n == 1 && TOK_IS(0, "failover")) {
+    } else if ((n == 1 || n == 2) && TOK_IS(0, "failover")) {
         cmd->verb = ADMIN_FAILOVER;
+        if (n == 2) { /* a group's name, or a backend's: its group (group.h) */
+            if (tlen[1] >= sizeof(cmd->target)) {
+                snprintf(err, errlen, "ERR usage: failover [GROUP]");
+                return HY_ERROR;
+            }
+            memcpy(cmd->target, tok[1], tlen[1]);
+            cmd->target[tlen[1]] = '\0';
+        }
     } else if (n >= 2 && TOK_IS(0, "kill") && TOK_IS(1, "session")) {
         if (n != 3) {
             snprintf(err, errlen, "ERR usage: kill session ID");

@@ -22,6 +22,7 @@
 #include "halyard/backend.h"
 #include "halyard/audit.h"
 #include "halyard/config.h"
+#include "halyard/group.h"
 #include "halyard/events.h"
 #include "halyard/firewall.h"
 #include "halyard/guard.h"
@@ -40,16 +41,36 @@
  * monitor does not hold DOWN, of every backend and witness configured.
  * Witnesses are asked only when a failover takes the lock, so with them
  * the answer may be "unknown". */
+static const char *majority_word(size_t up, size_t voters, size_t witnesses)
+{
+    size_t needed = voters / 2 + 1;
+    return up >= needed               ? "yes"
+           : up + witnesses >= needed ? "unknown (witnesses are asked at a failover)"
+                                      : "no";
+}
+
+/* Each group's lock has its own voters (group.h): the first group's are
+ * the top-level keys; with `groups`, every group's on one line. */
 static void render_majority(struct kv *kv, const struct config *cfg)
 {
-    size_t up = backend_reachable_count(cfg), voters = cfg->n_backends + cfg->n_witnesses;
-    size_t needed = voters / 2 + 1;
+    const struct config *v = cfg->n_groups > 0 ? cfg->groups[0].view : cfg;
+    size_t up = backend_reachable_count(v), voters = v->n_backends + v->n_witnesses;
     kv_int(kv, "voters", (long long)voters);
     kv_int(kv, "reachable", (long long)up);
-    kv_str(kv, "majority",
-           up >= needed                      ? "yes"
-           : up + cfg->n_witnesses >= needed ? "unknown (witnesses are asked at a failover)"
-                                             : "no");
+    kv_str(kv, "majority", majority_word(up, voters, v->n_witnesses));
+    if (cfg->groups_explicit) {
+        struct textbuf line;
+        textbuf_init(&line, 4096);
+        for (size_t g = 0; g < cfg->n_groups; g++) {
+            const struct config *gv = cfg->groups[g].view;
+            size_t gup = backend_reachable_count(gv), gvoters = gv->n_backends + gv->n_witnesses;
+            textbuf_printf(&line, "%s%s: %s (%zu of %zu reachable)", g ? "; " : "",
+                           cfg->groups[g].name, majority_word(gup, gvoters, gv->n_witnesses), gup,
+                           gvoters);
+        }
+        kv_str(kv, "groups_majority", line.data != NULL ? line.data : "");
+        textbuf_free(&line);
+    }
     char note[400];
     backend_failover_note(note, sizeof(note));
     kv_str(kv, "failover_note", note[0] != '\0' || kv->json ? note : "-");
@@ -238,7 +259,7 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
     kv_int(&kv, "monitor.disk_warn_pct", cfg->monitor.disk_warn_pct);
     kv_int(&kv, "monitor.binlog_warn_mb", cfg->monitor.binlog_warn_mb);
     kv_str(&kv, "failover", cfg->failover_auto ? "auto" : "off");
-    kv_str(&kv, "cluster", cfg->cluster == CLUSTER_GALERA ? "galera" : "replication");
+    kv_str(&kv, "cluster", cluster_type_to_str(cfg->cluster));
     kv_int(&kv, "max_writers", cfg->max_writers);
     kv_bool(&kv, "writer_is_also_reader", cfg->writer_is_also_reader);
     kv_str(&kv, "zone", cfg->zone);
@@ -308,6 +329,32 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
         kv_bool(&kv, elem_key(&l, "require_tls", k, sizeof(k)), x->require_tls);
         kv_strings(&kv, elem_key(&l, "users", k, sizeof(k)), &x->users);
         kv_strings(&kv, elem_key(&l, "proxy_protocol_from", k, sizeof(k)), &x->proxy_protocol_from);
+        kv_str(&kv, elem_key(&l, "group", k, sizeof(k)),
+               x->group < cfg->n_groups ? cfg->groups[x->group].name : "");
+        elem_end(&l);
+    }
+    list_end(&l);
+
+    /* The groups in force, their settings resolved (the implicit
+     * "default" group of a config without `groups` too). */
+    list_begin(&l, &kv, "groups");
+    for (size_t g = 0; g < cfg->n_groups; g++) {
+        const struct config_group *x = &cfg->groups[g];
+        char *names[256];
+        struct config_strings members = {.v = names, .n = 0};
+        for (size_t i = 0; i < x->n_members && i < HY_ARRAY_SIZE(names); i++)
+            names[members.n++] = cfg->backends[x->members[i]].name;
+        elem_begin(&l);
+        kv_str(&kv, elem_key(&l, "name", k, sizeof(k)), x->name);
+        kv_str(&kv, elem_key(&l, "cluster", k, sizeof(k)), cluster_type_to_str(x->cluster));
+        kv_strings(&kv, elem_key(&l, "backends", k, sizeof(k)), &members);
+        kv_int(&kv, elem_key(&l, "max_writers", k, sizeof(k)), x->max_writers);
+        kv_bool(&kv, elem_key(&l, "writer_is_also_reader", k, sizeof(k)), x->writer_is_also_reader);
+        kv_str(&kv, elem_key(&l, "failover", k, sizeof(k)), x->failover_auto ? "auto" : "off");
+        kv_int(&kv, elem_key(&l, "failover_delay_ms", k, sizeof(k)), x->failover_delay_ms);
+        kv_bool(&kv, elem_key(&l, "auto_rejoin", k, sizeof(k)), x->auto_rejoin);
+        kv_int(&kv, elem_key(&l, "monitor.rise", k, sizeof(k)), x->rise);
+        kv_int(&kv, elem_key(&l, "monitor.fall", k, sizeof(k)), x->fall);
         elem_end(&l);
     }
     list_end(&l);
@@ -679,6 +726,8 @@ void admin_render_backends(struct textbuf *sb, const struct admin_backend_row *r
             const struct admin_backend_row *r = &rows[i];
             textbuf_puts(sb, i ? ",{\"name\":" : "{\"name\":");
             textbuf_json_str(sb, r->name);
+            textbuf_puts(sb, ",\"group\":");
+            textbuf_json_str(sb, r->group != NULL ? r->group : "");
             textbuf_puts(sb, ",\"address\":");
             textbuf_json_str(sb, r->address);
             textbuf_puts(sb, ",\"zone\":");
@@ -720,15 +769,16 @@ void admin_render_backends(struct textbuf *sb, const struct admin_backend_row *r
         return;
     }
     struct table t;
-    static const char *const head[] = {"name",   "address", "role",  "state",    "why",    "lag",
-                                       "gtid",   "in use",  "idle",  "queries",  "errors", "p50 ms",
-                                       "p99 ms", "rtt ms",  "check", "check age"};
+    static const char *const head[] = {"name",   "group",  "address", "role",  "state",    "why",
+                                       "lag",    "gtid",   "in use",  "idle",  "queries",  "errors",
+                                       "p50 ms", "p99 ms", "rtt ms",  "check", "check age"};
     table_init(&t, HY_ARRAY_SIZE(head));
     for (size_t i = 0; i < HY_ARRAY_SIZE(head); i++)
         table_cell(&t, head[i]);
     for (size_t i = 0; i < n; i++) {
         const struct admin_backend_row *r = &rows[i];
         table_cell(&t, r->name);
+        table_cell(&t, r->group != NULL ? r->group : "-");
         table_cell(&t, r->address);
         table_cellf(&t, "%s%s%s", r->role, r->role_seen ? "" : " (config)",
                     r->fenced ? " (fenced)" : "");

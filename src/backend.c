@@ -15,6 +15,7 @@
 
 #include "halyard/audit.h"
 #include "halyard/backend.h"
+#include "halyard/group.h"
 #include "halyard/events.h"
 #include "halyard/log.h"
 #include "halyard/pool_stats.h"
@@ -160,6 +161,7 @@ hy_status_t backend_rt_attach(struct config *cfg)
             backend_generation_bump();
         }
     }
+    group_views_attach(cfg);
     return HY_OK;
 }
 

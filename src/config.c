@@ -36,6 +36,7 @@
 #include "halyard/auth.h"
 #include "halyard/classify.h"
 #include "halyard/config.h"
+#include "halyard/group.h"
 #include "halyard/events.h"
 #include "halyard/log.h"
 #include "halyard/rules.h"
@@ -387,6 +388,37 @@ const struct config_key config_keys[] = {
      "environment variable holding replication_user's password, read at load; \"\" = none",
      NULL},
 
+    {"groups", CONFIG_LIST, "()", 0, 64,
+     "groups of backends, each a cluster of its own (its type, health and failover), like "
+     "ProxySQL's hostgroups; every backend in exactly one; () = one group, \"default\", with "
+     "every backend and the top-level settings", NULL},
+    {"groups.[].name", CONFIG_STRING, NULL, 1, 40,
+     "unique name of the group (listeners.[].group, show groups, metrics)", NULL},
+    {"groups.[].cluster", CONFIG_STRING, "default", 0, 0,
+     "the group's cluster type, as the top-level cluster; default = the top level's",
+     "default|replication|galera|dual-master"},
+    {"groups.[].backends", CONFIG_STRINGS, NULL, 1, 256,
+     "names of the backends in the group (each backend in exactly one group); a replication "
+     "group has exactly one with role \"primary\"", NULL},
+    {"groups.[].max_writers", CONFIG_INT, "0", 0, 64,
+     "cluster = galera: the group's max_writers; 0 = the top level's", NULL},
+    {"groups.[].writer_is_also_reader", CONFIG_BOOL, "false", 0, 0,
+     "cluster = galera: the group's writer_is_also_reader; left out = the top level's", NULL},
+    {"groups.[].failover", CONFIG_STRING, "default", 0, 0,
+     "the group's failover (auto or off); default = the top level's; the failover lock's "
+     "majority counts the group's backends and the witnesses",
+     "default|off|auto"},
+    {"groups.[].failover_delay_ms", CONFIG_INT, "-1", -1, 3600000,
+     "the group's failover_delay_ms; -1 = the top level's", NULL},
+    {"groups.[].auto_rejoin", CONFIG_BOOL, "false", 0, 0,
+     "the group's auto_rejoin; left out = the top level's", NULL},
+    {"groups.[].monitor", CONFIG_GROUP, "{}", 0, 0,
+     "the group's health-check settings over the top-level monitor's", NULL},
+    {"groups.[].monitor.rise", CONFIG_INT, "0", 0, 100,
+     "the group's monitor.rise; 0 = the top level's", NULL},
+    {"groups.[].monitor.fall", CONFIG_INT, "0", 0, 100,
+     "the group's monitor.fall; 0 = the top level's", NULL},
+
     {"listeners", CONFIG_LIST, NULL, 1, 64,
      "addresses where halyard accepts client connections", NULL},
     {"listeners.[].name", CONFIG_STRING, NULL, 1, 64,
@@ -405,6 +437,9 @@ const struct config_key config_keys[] = {
      "require_secure_transport); needs tls_cert", NULL},
     {"listeners.[].users", CONFIG_STRINGS, "[]", 0, 10000,
      "the users that may log in through this listener; [] = every user", NULL},
+    {"listeners.[].group", CONFIG_STRING, "", 0, 64,
+     "the group (groups) whose backends this listener's sessions use; \"\" = the first group",
+     NULL},
     {"listeners.[].proxy_protocol_from", CONFIG_STRINGS, "[]", 0, 1000,
      "load balancers (IPv4 or IPv6 ADDRESS/BITS or one address) whose connections must begin "
      "with a PROXY protocol header (v1 or v2) naming the real client; [] = PROXY protocol off",
@@ -1230,7 +1265,10 @@ static hy_status_t fill_users(struct loader *ld, struct config *cfg, config_sett
     return HY_OK;
 }
 
-static hy_status_t fill_backends(struct loader *ld, struct config *cfg, config_setting_t *list)
+static config_setting_t *member_or_group(config_setting_t *g, const char *leaf);
+
+static hy_status_t fill_backends(struct loader *ld, struct config *cfg, config_setting_t *list,
+                                 bool grouped)
 {
     int n = config_setting_length(list);
     int primary = -1;
@@ -1257,7 +1295,8 @@ static hy_status_t fill_backends(struct loader *ld, struct config *cfg, config_s
         b->max_replication_lag = lag < 0 ? cfg->max_replication_lag : (int)lag;
         b->role =
             strcmp(get_str(g, "backends.[].role"), "primary") == 0 ? ROLE_PRIMARY : ROLE_REPLICA;
-        if (b->role != ROLE_PRIMARY)
+        /* With groups, each group has its primary (fill_groups). */
+        if (b->role != ROLE_PRIMARY || grouped)
             continue;
         if (primary >= 0) {
             char kname[KEYNAME_MAX], shown[48];
@@ -1272,9 +1311,238 @@ static hy_status_t fill_backends(struct loader *ld, struct config *cfg, config_s
         }
         primary = i;
     }
-    if (primary < 0)
+    if (primary < 0 && !grouped)
         return fail(ld, list, "backends",
                     "no backend has role \"primary\", exactly one backend must have it");
+    return HY_OK;
+}
+
+/* What a cluster type needs of a group's settings. `where` is the group's
+ * element (NULL: the top level, the implicit group), `prefix` the key
+ * prefix of its messages ("" or "groups.[1]."). */
+static hy_status_t check_cluster(struct loader *ld, const struct config *cfg,
+                                 const struct config_group *grp, config_setting_t *root,
+                                 config_setting_t *where, const char *prefix)
+{
+    config_setting_t *at = where != NULL ? where : root;
+    char k_failover[KEYNAME_MAX], k_rejoin[KEYNAME_MAX], k_cluster[KEYNAME_MAX];
+    snprintf(k_failover, sizeof(k_failover), "%sfailover", prefix);
+    snprintf(k_rejoin, sizeof(k_rejoin), "%sauto_rejoin", prefix);
+    snprintf(k_cluster, sizeof(k_cluster), "%scluster", prefix);
+    /* A setting the group inherits is reported where it was written. */
+    config_setting_t *s_failover = config_setting_get_member(at, "failover");
+    if (s_failover == NULL) {
+        s_failover = config_setting_get_member(root, "failover");
+        snprintf(k_failover, sizeof(k_failover), "failover");
+    }
+    config_setting_t *s_rejoin = config_setting_get_member(at, "auto_rejoin");
+    if (s_rejoin == NULL) {
+        s_rejoin = config_setting_get_member(root, "auto_rejoin");
+        snprintf(k_rejoin, sizeof(k_rejoin), "auto_rejoin");
+    }
+    config_setting_t *s_cluster = member_or_group(at, "cluster");
+    if (grp->failover_auto && cfg->monitor.user[0] == '\0')
+        return fail(ld, s_failover, k_failover,
+                    "failover = \"auto\" needs the health checks: set monitor.user");
+    if (grp->cluster == CLUSTER_GALERA) {
+        /* Promotion, fencing and rejoin are for a primary and replicas:
+         * on Galera they would set read_only on writable nodes. */
+        if (grp->failover_auto)
+            return fail(ld, s_failover, k_failover,
+                        "failover = \"auto\" does not apply to cluster = \"galera\" (every "
+                        "node is writable: the next node takes writes without a promotion)");
+        if (grp->auto_rejoin)
+            return fail(ld, s_rejoin, k_rejoin, "does not apply to cluster = \"galera\"");
+        if (cfg->monitor.user[0] == '\0')
+            return fail(ld, s_cluster, k_cluster,
+                        "cluster = \"galera\" needs the health checks (the writer is picked "
+                        "from the nodes' wsrep state): set monitor.user");
+    }
+    if (grp->cluster == CLUSTER_DUAL_MASTER) {
+        if (grp->n_members != 2)
+            return fail(ld, s_cluster, k_cluster,
+                        "cluster = \"dual-master\" needs exactly two backends, not %zu",
+                        grp->n_members);
+        if (cfg->monitor.user[0] == '\0')
+            return fail(ld, s_cluster, k_cluster,
+                        "cluster = \"dual-master\" needs the health checks (the active is the "
+                        "backend with read_only off): set monitor.user");
+        /* Two voters alone never make a majority once one is lost. */
+        if (grp->failover_auto && cfg->n_witnesses == 0)
+            return fail(ld, s_failover, k_failover,
+                        "failover = \"auto\" with cluster = \"dual-master\" needs a witness: "
+                        "two servers alone are never a majority once one is lost");
+    }
+    return HY_OK;
+}
+
+/* The group's settings: its own where given, else the top level's. */
+static void group_settings(struct config *cfg, struct config_group *grp, config_setting_t *g)
+{
+    grp->cluster = cfg->cluster;
+    grp->max_writers = cfg->max_writers;
+    grp->writer_is_also_reader = cfg->writer_is_also_reader;
+    grp->failover_auto = cfg->failover_auto;
+    grp->failover_delay_ms = cfg->failover_delay_ms;
+    grp->auto_rejoin = cfg->auto_rejoin;
+    grp->rise = cfg->monitor.rise;
+    grp->fall = cfg->monitor.fall;
+    if (g == NULL)
+        return;
+    const char *ct = get_str(g, "groups.[].cluster");
+    if (strcmp(ct, "default") != 0)
+        grp->cluster = strcmp(ct, "galera") == 0        ? CLUSTER_GALERA
+                       : strcmp(ct, "dual-master") == 0 ? CLUSTER_DUAL_MASTER
+                                                        : CLUSTER_REPLICATION;
+    if (get_int(g, "groups.[].max_writers") > 0)
+        grp->max_writers = (int)get_int(g, "groups.[].max_writers");
+    if (config_setting_get_member(g, "writer_is_also_reader") != NULL)
+        grp->writer_is_also_reader = get_bool(g, "groups.[].writer_is_also_reader");
+    const char *fo = get_str(g, "groups.[].failover");
+    if (strcmp(fo, "default") != 0)
+        grp->failover_auto = strcmp(fo, "auto") == 0;
+    if (get_int(g, "groups.[].failover_delay_ms") >= 0)
+        grp->failover_delay_ms = (int)get_int(g, "groups.[].failover_delay_ms");
+    if (config_setting_get_member(g, "auto_rejoin") != NULL)
+        grp->auto_rejoin = get_bool(g, "groups.[].auto_rejoin");
+    config_setting_t *m = config_setting_get_member(g, "monitor");
+    if (get_int(m, "groups.[].monitor.rise") > 0)
+        grp->rise = (int)get_int(m, "groups.[].monitor.rise");
+    if (get_int(m, "groups.[].monitor.fall") > 0)
+        grp->fall = (int)get_int(m, "groups.[].monitor.fall");
+}
+
+/* The groups (group.h): each backend in exactly one, a replication or
+ * dual-master group with exactly one configured primary... Without
+ * `groups`, one group "default" with every backend. Then the listeners'
+ * groups. */
+static hy_status_t fill_groups(struct loader *ld, struct config *cfg, config_setting_t *root)
+{
+    config_setting_t *list = config_setting_get_member(root, "groups");
+    int n = list != NULL ? config_setting_length(list) : 0;
+    char kname[KEYNAME_MAX], shown[48], shown2[48];
+    cfg->groups_explicit = n > 0;
+    cfg->groups = calloc(n > 0 ? (size_t)n : 1, sizeof(*cfg->groups));
+    if (cfg->groups == NULL)
+        return fail(ld, NULL, NULL, "out of memory");
+    if (n == 0) {
+        struct config_group *grp = &cfg->groups[0];
+        cfg->n_groups = 1;
+        grp->name = strdup("default");
+        grp->members = calloc(cfg->n_backends ? cfg->n_backends : 1, sizeof(*grp->members));
+        if (grp->name == NULL || grp->members == NULL)
+            return fail(ld, NULL, NULL, "out of memory");
+        for (size_t i = 0; i < cfg->n_backends; i++)
+            grp->members[grp->n_members++] = (uint16_t)i;
+        group_settings(cfg, grp, NULL);
+        if (check_cluster(ld, cfg, grp, root, NULL, "") != HY_OK)
+            return HY_ERROR;
+    }
+    int *owner = calloc(cfg->n_backends ? cfg->n_backends : 1, sizeof(*owner));
+    if (owner == NULL)
+        return fail(ld, NULL, NULL, "out of memory");
+    for (size_t i = 0; i < cfg->n_backends; i++)
+        owner[i] = n > 0 ? -1 : 0;
+    hy_status_t rc = HY_OK;
+    for (int gi = 0; gi < n && rc == HY_OK; gi++) {
+        config_setting_t *g = config_setting_get_elem(list, (unsigned)gi);
+        struct config_group *grp = &cfg->groups[gi];
+        cfg->n_groups++;
+        if (check_unique_name(ld, list, gi, "group", "groups") != HY_OK ||
+            dup_str(ld, &grp->name, g, "groups.[].name") != HY_OK) {
+            rc = HY_ERROR;
+            break;
+        }
+        grp->line = (int)config_setting_source_line(config_setting_get_member(g, "name"));
+        config_setting_t *bl = config_setting_get_member(g, "backends");
+        int m = config_setting_length(bl);
+        grp->members = calloc((size_t)m, sizeof(*grp->members));
+        if (grp->members == NULL) {
+            rc = fail(ld, NULL, NULL, "out of memory");
+            break;
+        }
+        int primary = -1;
+        for (int j = 0; j < m; j++) {
+            config_setting_t *e = config_setting_get_elem(bl, (unsigned)j);
+            const char *bn = config_setting_get_string(e);
+            snprintf(kname, sizeof(kname), "groups.[%d].backends", gi);
+            size_t b = 0;
+            while (b < cfg->n_backends && strcmp(cfg->backends[b].name, bn) != 0)
+                b++;
+            if (b == cfg->n_backends) {
+                rc =
+                    fail(ld, e, kname, "\"%s\" is not the name of a backend", printable(bn, shown));
+                break;
+            }
+            if (owner[b] == gi) {
+                rc = fail(ld, e, kname, "\"%s\" is listed twice", printable(bn, shown));
+                break;
+            }
+            if (owner[b] >= 0) {
+                rc = fail(ld, e, kname,
+                          "backend \"%s\" is already in group \"%s\" (line %d); a backend "
+                          "belongs to exactly one group",
+                          printable(bn, shown), printable(cfg->groups[owner[b]].name, shown2),
+                          cfg->groups[owner[b]].line);
+                break;
+            }
+            owner[b] = gi;
+            grp->members[grp->n_members++] = (uint16_t)b;
+            if (cfg->backends[b].role == ROLE_PRIMARY) {
+                if (primary >= 0) {
+                    rc = fail(ld, e, kname,
+                              "second primary \"%s\"; \"%s\" is already the group's primary, "
+                              "exactly one backend of a group must have role \"primary\"",
+                              printable(bn, shown), printable(cfg->backends[primary].name, shown2));
+                    break;
+                }
+                primary = (int)b;
+            }
+        }
+        if (rc != HY_OK)
+            break;
+        if (primary < 0) {
+            snprintf(kname, sizeof(kname), "groups.[%d].backends", gi);
+            rc = fail(ld, bl, kname,
+                      "no backend of group \"%s\" has role \"primary\", exactly one must have it",
+                      printable(grp->name, shown));
+            break;
+        }
+        group_settings(cfg, grp, g);
+        snprintf(kname, sizeof(kname), "groups.[%d].", gi);
+        rc = check_cluster(ld, cfg, grp, root, g, kname);
+    }
+    for (size_t b = 0; rc == HY_OK && b < cfg->n_backends; b++) {
+        if (owner[b] < 0) {
+            snprintf(kname, sizeof(kname), "backends.[%zu].name", b);
+            config_setting_t *be =
+                config_setting_get_elem(config_setting_get_member(root, "backends"), (unsigned)b);
+            rc = fail(ld, config_setting_get_member(be, "name"), kname,
+                      "backend \"%s\" is in no group; with groups, list every backend in one",
+                      printable(cfg->backends[b].name, shown));
+        }
+        cfg->backends[b].group = (uint16_t)(owner[b] < 0 ? 0 : owner[b]);
+    }
+    free(owner);
+    if (rc != HY_OK)
+        return rc;
+    /* The listeners' groups. */
+    config_setting_t *ll = config_setting_get_member(root, "listeners");
+    for (size_t i = 0; i < cfg->n_listeners; i++) {
+        config_setting_t *lg = config_setting_get_elem(ll, (unsigned)i);
+        const char *gn = get_str(lg, "listeners.[].group");
+        if (gn[0] == '\0')
+            continue;
+        int gi = group_find(cfg, gn);
+        if (gi < 0) {
+            snprintf(kname, sizeof(kname), "listeners.[%zu].group", i);
+            return fail(ld, config_setting_get_member(lg, "group"), kname,
+                        "\"%s\" is not the name of a group", printable(gn, shown));
+        }
+        cfg->listeners[i].group = (uint16_t)gi;
+    }
+    if (group_views_build(cfg) != HY_OK)
+        return fail(ld, NULL, NULL, "out of memory");
     return HY_OK;
 }
 
@@ -1993,7 +2261,10 @@ static hy_status_t fill_config(struct loader *ld, struct config *cfg, config_set
         fill_users(ld, cfg, config_setting_get_member(root, "users")) != HY_OK ||
         check_listener_users(ld, cfg, config_setting_get_member(root, "listeners")) != HY_OK ||
         fill_rsa(ld, cfg, root) != HY_OK ||
-        fill_backends(ld, cfg, config_setting_get_member(root, "backends")) != HY_OK ||
+        fill_backends(ld, cfg, config_setting_get_member(root, "backends"),
+                      config_setting_get_member(root, "groups") != NULL &&
+                          config_setting_length(config_setting_get_member(root, "groups")) > 0) !=
+            HY_OK ||
         fill_tls_server(ld, cfg, root) != HY_OK ||
         fill_tls_backends(ld, cfg, root, config_setting_get_member(root, "backends")) != HY_OK ||
         fill_rules(ld, cfg, config_setting_get_member(root, "rules")) != HY_OK ||
@@ -2006,40 +2277,8 @@ static hy_status_t fill_config(struct loader *ld, struct config *cfg, config_set
         return fail(ld, config_setting_get_member(root, "users_source"), "users_source",
                     "reading the accounts from the primary needs an account to read them as: "
                     "set monitor.user");
-    if (cfg->failover_auto && cfg->monitor.user[0] == '\0')
-        return fail(ld, config_setting_get_member(root, "failover"), "failover",
-                    "failover = \"auto\" needs the health checks: set monitor.user");
-    if (cfg->cluster == CLUSTER_GALERA) {
-        /* Promotion, fencing and rejoin are for a primary and replicas:
-         * on Galera they would set read_only on writable nodes. */
-        if (cfg->failover_auto)
-            return fail(ld, config_setting_get_member(root, "failover"), "failover",
-                        "failover = \"auto\" does not apply to cluster = \"galera\" (every "
-                        "node is writable: the next node takes writes without a promotion)");
-        if (cfg->auto_rejoin)
-            return fail(ld, config_setting_get_member(root, "auto_rejoin"), "auto_rejoin",
-                        "does not apply to cluster = \"galera\"");
-        if (cfg->monitor.user[0] == '\0')
-            return fail(ld, config_setting_get_member(root, "cluster"), "cluster",
-                        "cluster = \"galera\" needs the health checks (the writer is picked "
-                        "from the nodes' wsrep state): set monitor.user");
-    }
-    if (cfg->cluster == CLUSTER_DUAL_MASTER) {
-        config_setting_t *ct_set = config_setting_get_member(root, "cluster");
-        if (cfg->n_backends != 2)
-            return fail(ld, ct_set, "cluster",
-                        "cluster = \"dual-master\" needs exactly two backends, not %zu",
-                        cfg->n_backends);
-        if (cfg->monitor.user[0] == '\0')
-            return fail(ld, ct_set, "cluster",
-                        "cluster = \"dual-master\" needs the health checks (the active is the "
-                        "backend with read_only off): set monitor.user");
-        /* Two voters alone never make a majority once one is lost. */
-        if (cfg->failover_auto && cfg->n_witnesses == 0)
-            return fail(ld, config_setting_get_member(root, "failover"), "failover",
-                        "failover = \"auto\" with cluster = \"dual-master\" needs a witness: "
-                        "two servers alone are never a majority once one is lost");
-    }
+    if (fill_groups(ld, cfg, root) != HY_OK)
+        return HY_ERROR;
     return HY_OK;
 }
 
@@ -2047,6 +2286,12 @@ static hy_status_t fill_config(struct loader *ld, struct config *cfg, config_set
 
 static void config_free(struct config *cfg)
 {
+    group_views_free(cfg);
+    for (size_t g = 0; g < cfg->n_groups; g++) {
+        free(cfg->groups[g].name);
+        free(cfg->groups[g].members);
+    }
+    free(cfg->groups);
     for (size_t i = 0; i < cfg->n_listeners; i++) {
         free(cfg->listeners[i].name);
         free(cfg->listeners[i].address);
@@ -2249,6 +2494,10 @@ hy_status_t config_load(const char *path, struct config **out, char *err, size_t
 
 struct config *config_get(struct config *cfg)
 {
+    if (cfg->parent != NULL) { /* a group's view: its config's count */
+        config_get(cfg->parent);
+        return cfg;
+    }
     atomic_fetch_add_explicit(&cfg->refs, 1, memory_order_relaxed);
     return cfg;
 }
@@ -2257,6 +2506,10 @@ void config_put(struct config *cfg)
 {
     if (cfg == NULL)
         return;
+    if (cfg->parent != NULL) {
+        config_put(cfg->parent);
+        return;
+    }
     if (atomic_fetch_sub_explicit(&cfg->refs, 1, memory_order_acq_rel) == 1)
         config_free(cfg);
 }

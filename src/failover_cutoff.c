@@ -29,18 +29,18 @@ bool fx_cut_off_check(struct fx *fx, const struct failover_node *mon, int p, uin
     size_t seen = 0;
     for (size_t i = 0; i < nb; i++)
         seen += mon[i].reachable;
-    int ours = fx->cut_off_idx;
+    int ours = fx->g->cut_off_idx;
     if (ours >= (int)nb)
-        ours = fx->cut_off_idx = -1; /* a reload took it away */
+        ours = fx->g->cut_off_idx = -1; /* a reload took it away */
     if (!cfg->fence_cut_off && ours < 0)
         return false;
     if (ours < 0 && (p < 0 || !mon[p].reachable || mon[p].read_only || seen >= needed))
         return false; /* the primary's writes are safe, or out of reach anyway */
     if (ours >= 0 && seen < needed)
         return false; /* still cut off */
-    if (now - fx->last_cut_off_ms < 1000)
+    if (now - fx->g->last_cut_off_ms < 1000)
         return false;
-    fx->last_cut_off_ms = now;
+    fx->g->last_cut_off_ms = now;
     bool fenced = false;
     struct survey sv;
     if (!fx_survey_begin(fx, &sv)) {
@@ -74,7 +74,7 @@ bool fx_cut_off_check(struct fx *fx, const struct failover_node *mon, int p, uin
                                      .reason = note};
         if (fx_read_only_procedure(fx, (size_t)p, true, &ap)) {
             fenced = true;
-            fx->cut_off_idx = p;
+            fx->g->cut_off_idx = p;
             backend_set_fenced(cfg->backends[p].rt, true, "cut off from the majority");
             backend_set_cut_off(cfg->backends[p].rt, true);
             backend_set_failover_note(note);
@@ -93,7 +93,7 @@ bool fx_cut_off_check(struct fx *fx, const struct failover_node *mon, int p, uin
             (dual || !sv.nodes[i].replicating))
             other = (int)i;
     }
-    fx->cut_off_idx = -1;
+    fx->g->cut_off_idx = -1;
     backend_set_cut_off(cfg->backends[ours].rt, false);
     backend_set_failover_note(NULL);
     if (other >= 0 || !sv.nodes[ours].reachable || (!dual && sv.nodes[ours].replicating)) {
@@ -116,7 +116,7 @@ bool fx_cut_off_check(struct fx *fx, const struct failover_node *mon, int p, uin
     if (fx_read_only_procedure(fx, (size_t)ours, false, &ap)) {
         backend_set_fenced(cfg->backends[ours].rt, false, "the majority is back");
     } else {
-        fx->cut_off_idx = ours; /* try again */
+        fx->g->cut_off_idx = ours; /* try again */
         backend_set_cut_off(cfg->backends[ours].rt, true);
     }
 out:

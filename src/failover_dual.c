@@ -155,7 +155,7 @@ static void dual_rejoin(struct fx *fx, size_t i)
         backend_set_fenced(rt, true, "errant transactions");
         fx_step(fx, LOG_LEVEL_ERROR, "%s", vd.reason);
         ap.to = "fenced (errant transactions)";
-        fx->last_rejoin_ms[i] = fx_now_ms() + 29000; /* said again in 30 s */
+        fx->g->last_rejoin_ms[i] = fx_now_ms() + 29000; /* said again in 30 s */
         fx_audit(fx, &ap);
         goto out;
     }
@@ -318,7 +318,7 @@ out:
 void fx_dual_tick(struct fx *fx)
 {
     const struct config *cfg = fx->cfg;
-    if (cfg->n_backends != 2 || fx->n_rate < 2)
+    if (cfg->n_backends != 2 || fx->g->n_rate < 2)
         return;
     struct failover_node fn[2];
     fx_view_from_monitor(cfg, fn);
@@ -332,7 +332,7 @@ void fx_dual_tick(struct fx *fx)
     struct dual_view v = {.nodes = dn,
                           .n = 2,
                           .active = p,
-                          .active_down_ms = fx->down_idx >= 0 ? now - fx->down_since_ms : 0};
+                          .active_down_ms = fx->g->down_idx >= 0 ? now - fx->g->down_since_ms : 0};
     struct dual_settings set = {.failover_auto = cfg->failover_auto,
                                 .delay_ms = cfg->failover_delay_ms};
     struct dual_verdict vd;
@@ -341,15 +341,15 @@ void fx_dual_tick(struct fx *fx)
         return;
     size_t i = (size_t)vd.node;
     if (vd.action == DUAL_PROMOTE) {
-        if (now < fx->next_try_ms)
+        if (now < fx->g->next_try_ms)
             return;
         fx->t0_ms = now;
         fx->report_len = 0;
-        fx->quiet = fx->no_majority;
+        fx->quiet = fx->g->no_majority;
         fx_step(fx, LOG_LEVEL_WARN, "failover: %s", vd.reason);
         if (fx_dual_failover(fx, false, v.active_down_ms)) {
-            fx->down_idx = -1;
-            fx->no_majority = false;
+            fx->g->down_idx = -1;
+            fx->g->no_majority = false;
             backend_set_failover_note(NULL);
         } else {
             fx_retry_later(fx);
@@ -359,7 +359,7 @@ void fx_dual_tick(struct fx *fx)
     }
     /* Fence at once (again a second later if it did not take); look at a
      * fenced server once a second. */
-    uint64_t *last = vd.action == DUAL_FENCE ? &fx->last_fence_ms[i] : &fx->last_rejoin_ms[i];
+    uint64_t *last = vd.action == DUAL_FENCE ? &fx->g->last_fence_ms[i] : &fx->g->last_rejoin_ms[i];
     if (*last != 0 && now < *last + 1000)
         return;
     *last = now;

@@ -21,13 +21,12 @@
 #include "failover_int.h"
 #include "halyard/backend.h"
 #include "halyard/events.h"
+#include "halyard/group.h"
 #include "halyard/status.h"
 
 static struct fx FX = {
     .mu = PTHREAD_MUTEX_INITIALIZER,
     .cv = PTHREAD_COND_INITIALIZER,
-    .down_idx = -1,
-    .cut_off_idx = -1,
 };
 
 /* Failover: the primary is gone. `manual`: asked by the admin socket. */
@@ -237,7 +236,7 @@ out:
 
 /* ---- the thread --------------------------------------------------------------- */
 
-static void tick(struct fx *fx)
+static void tick_group(struct fx *fx)
 {
     const struct config *cfg = fx->cfg;
     size_t nb = cfg->n_backends;
@@ -272,22 +271,24 @@ static void tick(struct fx *fx)
     struct failover_view v = {.nodes = nodes,
                               .n = nb,
                               .primary = p,
-                              .primary_down_ms = fx->down_idx >= 0 ? now - fx->down_since_ms : 0,
+                              .primary_down_ms =
+                                  fx->g->down_idx >= 0 ? now - fx->g->down_since_ms : 0,
                               .zones = cfg->failover_zones};
     struct failover_settings set = {.mode = cfg->failover_auto ? FAILOVER_AUTO : FAILOVER_OFF,
                                     .delay_ms = cfg->failover_delay_ms,
                                     .auto_rejoin = cfg->auto_rejoin};
     struct failover_verdict vd;
     failover_decide(&v, &set, &vd);
-    if ((vd.action == FAILOVER_PROMOTE || vd.action == FAILOVER_FOLLOW) && now >= fx->next_try_ms) {
+    if ((vd.action == FAILOVER_PROMOTE || vd.action == FAILOVER_FOLLOW) &&
+        now >= fx->g->next_try_ms) {
         fx->t0_ms = now;
         fx->report_len = 0;
         /* The same refusal as last time is logged at debug level. */
-        fx->quiet = fx->no_majority;
+        fx->quiet = fx->g->no_majority;
         fx_step(fx, LOG_LEVEL_WARN, "%s: %s", failover_action_to_str(vd.action), vd.reason);
         if (run_failover(fx, false, v.primary_down_ms)) {
-            fx->down_idx = -1;
-            fx->no_majority = false;
+            fx->g->down_idx = -1;
+            fx->g->no_majority = false;
             backend_set_failover_note(NULL);
         } else {
             fx_retry_later(fx);
@@ -298,12 +299,12 @@ static void tick(struct fx *fx)
     }
     /* Servers outside replication beside a usable primary. */
     if (p >= 0 && nodes[p].reachable && !nodes[p].read_only) {
-        for (size_t i = 0; i < nb && i < fx->n_rate; i++) {
+        for (size_t i = 0; i < nb && i < fx->g->n_rate; i++) {
             const struct failover_node *n = &nodes[i];
             if ((int)i == p || !n->reachable || n->replicating || n->maint)
                 continue;
             bool fence = !n->read_only;
-            uint64_t *last = fence ? &fx->last_fence_ms[i] : &fx->last_rejoin_ms[i];
+            uint64_t *last = fence ? &fx->g->last_fence_ms[i] : &fx->g->last_rejoin_ms[i];
             uint64_t every = fence ? 1000 : 30000; /* an errant server is logged twice a minute */
             if (!fence && !cfg->auto_rejoin)
                 continue;
@@ -318,6 +319,50 @@ static void tick(struct fx *fx)
     free(nodes);
 }
 
+static void group_state_free(struct fx_group *g)
+{
+    free(g->last_fence_ms);
+    free(g->last_rejoin_ms);
+    g->last_fence_ms = g->last_rejoin_ms = NULL;
+    g->n_rate = 0;
+}
+
+/* Look at group g: its view and its state. */
+static void fx_enter(struct fx *fx, size_t g)
+{
+    fx->g = &fx->groups[g];
+    fx->cfg = group_view(fx->root, g);
+    if (fx->root->groups_explicit)
+        snprintf(fx->lock_name, sizeof(fx->lock_name), "%s:%s", FAILOVER_LOCK_NAME,
+                 fx->root->groups[g].name);
+    else
+        snprintf(fx->lock_name, sizeof(fx->lock_name), "%s", FAILOVER_LOCK_NAME);
+}
+
+/* A tick looks at each group in turn: a failover in one never touches
+ * another's backends, and its lock counts its own servers. */
+static void tick(struct fx *fx)
+{
+    for (size_t g = 0; g < fx->n_groups; g++) {
+        fx_enter(fx, g);
+        tick_group(fx);
+    }
+}
+
+/* The group a request is for: the group named `target`, the group of the
+ * backend named `target`, else the first. */
+static size_t request_group(const struct config *root, const char *target)
+{
+    int g = target[0] ? group_find(root, target) : -1;
+    if (g >= 0)
+        return (size_t)g;
+    for (size_t i = 0; target[0] && i < root->n_backends; i++) {
+        if (strcmp(root->backends[i].name, target) == 0)
+            return root->backends[i].group;
+    }
+    return 0;
+}
+
 static void take_new_config(struct fx *fx)
 {
     struct config *fresh = NULL;
@@ -327,16 +372,50 @@ static void take_new_config(struct fx *fx)
     pthread_mutex_unlock(&fx->mu);
     if (fresh == NULL)
         return;
-    config_put(fx->cfg);
-    fx->cfg = fresh;
-    size_t nb = fresh->n_backends;
-    if (nb != fx->n_rate) {
-        free(fx->last_fence_ms);
-        free(fx->last_rejoin_ms);
-        fx->last_fence_ms = calloc(nb, sizeof(uint64_t));
-        fx->last_rejoin_ms = calloc(nb, sizeof(uint64_t));
-        fx->n_rate = fx->last_fence_ms != NULL && fx->last_rejoin_ms != NULL ? nb : 0;
+    /* A group of the same name and size keeps its state (a primary seen
+     * down, rate limits); others start afresh. */
+    struct fx_group *gs = calloc(fresh->n_groups, sizeof(*gs));
+    if (gs == NULL) {
+        config_put(fresh);
+        hy_log_error("failover: out of memory taking the new config; keeping the old one");
+        return;
     }
+    for (size_t g = 0; g < fresh->n_groups; g++) {
+        const struct config_group *cg = &fresh->groups[g];
+        struct fx_group *ng = &gs[g];
+        for (size_t o = 0; o < fx->n_groups; o++) {
+            struct fx_group *og = &fx->groups[o];
+            if (og->name[0] != '\0' && strcmp(og->name, cg->name) == 0 &&
+                og->n_members == cg->n_members) {
+                *ng = *og;
+                og->name[0] = '\0';
+                og->last_fence_ms = og->last_rejoin_ms = NULL;
+                og->n_rate = 0;
+                break;
+            }
+        }
+        if (ng->name[0] == '\0') {
+            snprintf(ng->name, sizeof(ng->name), "%s", cg->name);
+            ng->n_members = cg->n_members;
+            ng->down_idx = -1;
+            ng->cut_off_idx = -1;
+        }
+        size_t nb = cg->n_members;
+        if (nb != ng->n_rate) {
+            group_state_free(ng);
+            ng->last_fence_ms = calloc(nb ? nb : 1, sizeof(uint64_t));
+            ng->last_rejoin_ms = calloc(nb ? nb : 1, sizeof(uint64_t));
+            ng->n_rate = ng->last_fence_ms != NULL && ng->last_rejoin_ms != NULL ? nb : 0;
+        }
+    }
+    for (size_t o = 0; o < fx->n_groups; o++)
+        group_state_free(&fx->groups[o]);
+    free(fx->groups);
+    fx->groups = gs;
+    fx->n_groups = fresh->n_groups;
+    config_put(fx->root);
+    fx->root = fresh;
+    fx_enter(fx, 0);
 }
 
 static void *fx_main(void *arg)
@@ -366,7 +445,18 @@ static void *fx_main(void *arg)
         if (stop)
             break;
         take_new_config(fx);
+        if (req && fx->root == NULL) {
+            pthread_mutex_lock(&fx->mu);
+            fx->req_pending = false;
+            pthread_mutex_unlock(&fx->mu);
+            if (done != NULL)
+                done(done_arg, false, "no config");
+            continue;
+        }
         if (req) {
+            fx_enter(fx, request_group(fx->root, target));
+            if (group_find(fx->root, target) >= 0)
+                target[0] = '\0'; /* a group's name: the group's primary, or the best */
             fx->t0_ms = fx_now_ms();
             fx->report_len = 0;
             fx->report[0] = '\0';
@@ -442,13 +532,15 @@ void failover_exec_stop(void)
     fx_links_close(fx);
     ev_loop_destroy(fx->loop);
     fx->loop = NULL;
-    config_put(fx->cfg);
+    config_put(fx->root);
     config_put(fx->cfg_new);
-    fx->cfg = fx->cfg_new = NULL;
-    free(fx->last_fence_ms);
-    free(fx->last_rejoin_ms);
-    fx->last_fence_ms = fx->last_rejoin_ms = NULL;
-    fx->n_rate = 0;
+    fx->root = fx->cfg = fx->cfg_new = NULL;
+    for (size_t g = 0; g < fx->n_groups; g++)
+        group_state_free(&fx->groups[g]);
+    free(fx->groups);
+    fx->groups = NULL;
+    fx->g = NULL;
+    fx->n_groups = 0;
 }
 
 void failover_exec_set_config(struct config *cfg)

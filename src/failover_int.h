@@ -52,6 +52,23 @@ struct link {
     char **cells; /* n_rows * n_cols; NULL for SQL NULL */
 };
 
+/* What the thread keeps per group (group.h) between ticks; fx->cfg is the
+ * group's view while it looks at one. */
+struct fx_group {
+    char name[72];
+    size_t n_members;
+    int down_idx;            /* the primary we saw unreachable; -1 = none */
+    uint64_t down_since_ms;  /* since when */
+    uint64_t *last_fence_ms; /* per backend: rate limits */
+    uint64_t *last_rejoin_ms;
+    size_t n_rate;
+    uint64_t next_try_ms; /* after a failed attempt, no new one before this */
+    bool no_majority;
+    int cut_off_idx;          /* the primary fx_cut_off_check() fenced; -1 = none */
+    uint64_t last_cut_off_ms; /* its last look */
+    size_t last_got, last_voters;
+};
+
 struct fx {
     pthread_t thread;
     bool running;
@@ -69,29 +86,24 @@ struct fx {
     void *req_arg;
 
     /* the thread's own */
-    struct config *cfg;
+    struct config *root;     /* the loaded config (a reference) */
+    struct fx_group *groups; /* root->n_groups */
+    size_t n_groups;
+    struct fx_group *g;      /* the group being looked at */
+    char lock_name[80];      /* its failover lock: halyard_failover[:GROUP] */
+    struct config *cfg;      /* its view (group.h) */
     struct link *links;      /* cfg->n_backends, then cfg->n_witnesses, during a procedure */
     size_t n_links;          /* the backends' */
     size_t n_all;            /* and the witnesses' */
-    int down_idx;            /* the primary we saw unreachable; -1 = none */
-    uint64_t down_since_ms;  /* since when */
-    uint64_t *last_fence_ms; /* per backend: rate limits */
-    uint64_t *last_rejoin_ms;
-    size_t n_rate;
     char report[REPORT_MAX]; /* the steps of the procedure, for an admin request */
     size_t report_len;
-    uint64_t t0_ms;       /* the procedure's start */
-    uint64_t next_try_ms; /* after a failed attempt, no new one before this */
-    unsigned seed;        /* for the jitter of next_try_ms */
+    uint64_t t0_ms; /* the procedure's start */
+    unsigned seed;  /* for the jitter of next_try_ms */
     /* The last automatic attempt found no majority for the lock: the
      * same attempt again logs at debug level (quiet) until the count of
      * grants changes (last_got, last_voters). */
-    bool no_majority;
     bool quiet;
-    bool vetoed;              /* the procedure that just ran was vetoed by alerts.pre_failover */
-    int cut_off_idx;          /* the primary fx_cut_off_check() fenced; -1 = none */
-    uint64_t last_cut_off_ms; /* its last look */
-    size_t last_got, last_voters;
+    bool vetoed; /* the procedure that just ran was vetoed by alerts.pre_failover */
 };
 
 /* What a procedure reads the servers into (cfg order), with the links it

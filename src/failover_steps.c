@@ -475,11 +475,13 @@ bool fx_take_lock(struct fx *fx, const struct failover_node *nodes, bool strict)
 {
     const struct config *cfg = fx->cfg;
     size_t reachable = 0, got = 0;
+    char quoted[200], sql[260];
+    fx_sql_quote(quoted, sizeof(quoted), fx->lock_name);
+    snprintf(sql, sizeof(sql), "SELECT GET_LOCK(%s, 0)", quoted);
     for (size_t i = 0; i < fx->n_all; i++) {
         if (fx_link_votes(fx, nodes, i)) {
             reachable++;
-            fx_link_query(&fx->links[i], "SELECT GET_LOCK('" FAILOVER_LOCK_NAME "', 0)",
-                          cfg->connect_timeout_ms);
+            fx_link_query(&fx->links[i], sql, cfg->connect_timeout_ms);
         }
     }
     fx_wait(fx);
@@ -492,10 +494,10 @@ bool fx_take_lock(struct fx *fx, const struct failover_node *nodes, bool strict)
     size_t configured = fx->n_all;
     size_t needed = failover_lock_needed(reachable, configured, strict);
     bool ok = needed > 0 && got >= needed;
-    fx->no_majority = false;
+    fx->g->no_majority = false;
     if (ok) {
         fx_step(fx, LOG_LEVEL_INFO, "lock %s: granted by %zu of %zu servers (%zu %s, %zu needed)",
-                FAILOVER_LOCK_NAME, got, strict ? configured : reachable, reachable,
+                fx->lock_name, got, strict ? configured : reachable, reachable,
                 strict ? "reachable" : "reachable: the admin's command", needed);
         return true;
     }
@@ -504,14 +506,14 @@ bool fx_take_lock(struct fx *fx, const struct failover_node *nodes, bool strict)
         fx_step(fx, LOG_LEVEL_WARN,
                 "lock %s: granted by %zu of %zu reachable servers, %zu needed: another halyard "
                 "holds it, not promoting",
-                FAILOVER_LOCK_NAME, got, reachable, needed);
+                fx->lock_name, got, reachable, needed);
         return false;
     }
-    fx->no_majority = true;
-    if (got != fx->last_got || configured != fx->last_voters)
+    fx->g->no_majority = true;
+    if (got != fx->g->last_got || configured != fx->g->last_voters)
         fx->quiet = false; /* something changed: say it again */
-    fx->last_got = got;
-    fx->last_voters = configured;
+    fx->g->last_got = got;
+    fx->g->last_voters = configured;
     const char *zone = cfg->zone != NULL ? cfg->zone : "";
     char note[400];
     snprintf(note, sizeof(note),
@@ -521,7 +523,7 @@ bool fx_take_lock(struct fx *fx, const struct failover_node *nodes, bool strict)
              zone[0] ? " (zone " : "", zone, zone[0] ? ")" : "", reachable, configured,
              cfg->n_backends, cfg->n_witnesses, needed,
              configured == 2 ? "; with two backends, configure a witness" : "");
-    fx_step(fx, LOG_LEVEL_WARN, "lock %s: %s", FAILOVER_LOCK_NAME, note);
+    fx_step(fx, LOG_LEVEL_WARN, "lock %s: %s", fx->lock_name, note);
     if (!fx->quiet) /* once while nothing changes, as the log */
         events_emit(EVENT_FAILOVER_FAILED, "", "", "", note,
                     "no promotion: no majority for the lock");
@@ -721,15 +723,15 @@ bool fx_read_only_procedure(struct fx *fx, size_t i, bool on, struct audit_proce
 }
 
 /* The primary `p` (-1 = none) is `reachable` or not at `now`: since when it
- * has been lost (fx->down_idx, down_since_ms), announced once
+ * has been lost (fx->g->down_idx, down_since_ms), announced once
  * (primary_lost); a refusal's note is withdrawn when it answers again. */
 void fx_track_primary(struct fx *fx, int p, bool reachable, uint64_t now)
 {
     const struct config *cfg = fx->cfg;
     if (p >= 0 && !reachable) {
-        if (fx->down_idx != p) {
-            fx->down_idx = p;
-            fx->down_since_ms = now;
+        if (fx->g->down_idx != p) {
+            fx->g->down_idx = p;
+            fx->g->down_since_ms = now;
             char action[160];
             if (cfg->failover_auto)
                 snprintf(action, sizeof(action),
@@ -741,10 +743,10 @@ void fx_track_primary(struct fx *fx, int p, bool reachable, uint64_t now)
                         "the primary does not answer the health checks", action);
         }
     } else {
-        if ((fx->down_idx >= 0 || fx->no_majority) && fx->cut_off_idx < 0)
+        if ((fx->g->down_idx >= 0 || fx->g->no_majority) && fx->g->cut_off_idx < 0)
             backend_set_failover_note(NULL); /* a cut-off primary's note stays while it holds */
-        fx->down_idx = -1;
-        fx->no_majority = fx->quiet = false;
+        fx->g->down_idx = -1;
+        fx->g->no_majority = fx->quiet = false;
     }
 }
 
@@ -803,10 +805,10 @@ void fx_resume_writes(struct fx *fx, const struct failover_node *nodes, size_t o
  * not in a loop). */
 void fx_retry_later(struct fx *fx)
 {
-    uint64_t wait = (fx->no_majority ? 1000 : 100) + (uint64_t)(rand_r(&fx->seed) % 400);
+    uint64_t wait = (fx->g->no_majority ? 1000 : 100) + (uint64_t)(rand_r(&fx->seed) % 400);
     if (fx->vetoed)
         wait = 5000;
-    fx->next_try_ms = fx_now_ms() + wait;
+    fx->g->next_try_ms = fx_now_ms() + wait;
     fx_step(fx, LOG_LEVEL_WARN, "failover not done; trying again in %llu ms",
             (unsigned long long)wait);
 }

@@ -19,6 +19,7 @@
 
 #include "halyard/backend.h"
 #include "halyard/log.h"
+#include "halyard/group.h"
 #include "halyard/metrics.h"
 #include "halyard/pool_stats.h"
 #include "halyard/resolve.h"
@@ -249,7 +250,7 @@ static void render_backends(struct textbuf *sb, const struct config *cfg)
            "This halyard's zone (\"\" = no zones): always 1, the zone as a label.");
     sample_u64(sb, "halyard_zone_info", "zone", cfg->zone != NULL ? cfg->zone : "", 1);
     family(sb, "halyard_backend_info", "gauge",
-           "Each backend's zone and address: always 1, as labels to join on.");
+           "Each backend's zone, address and group: always 1, as labels to join on.");
     for (size_t i = 0; i < cfg->n_backends; i++) {
         const struct config_backend *b = &cfg->backends[i];
         textbuf_puts(sb, "halyard_backend_info{backend=");
@@ -260,6 +261,34 @@ static void render_backends(struct textbuf *sb, const struct config *cfg)
         char addr[300];
         snprintf(addr, sizeof(addr), "%s:%d", b->address, b->port);
         label_value(sb, addr);
+        textbuf_puts(sb, ",group=");
+        label_value(sb, b->group < cfg->n_groups ? cfg->groups[b->group].name : "");
+        textbuf_puts(sb, "} 1\n");
+    }
+    family(sb, "halyard_group_info", "gauge",
+           "Each group of backends (groups): always 1, its cluster type and failover as labels.");
+    for (size_t g = 0; g < cfg->n_groups; g++) {
+        const struct config_group *grp = &cfg->groups[g];
+        textbuf_puts(sb, "halyard_group_info{group=");
+        label_value(sb, grp->name);
+        textbuf_puts(sb, ",cluster=");
+        label_value(sb, cluster_type_to_str(grp->cluster));
+        textbuf_puts(sb, ",failover=");
+        label_value(sb, grp->failover_auto ? "auto" : "off");
+        textbuf_puts(sb, "} 1\n");
+    }
+    family(sb, "halyard_group_writer", "gauge",
+           "The backends that take a group's writes (its primary, Galera writer or dual-master "
+           "active, not DOWN): always 1.");
+    for (size_t i = 0; i < cfg->n_backends; i++) {
+        const struct config_backend *b = &cfg->backends[i];
+        if (b->rt == NULL || backend_role(b->rt) != ROLE_PRIMARY || atomic_load(&b->rt->fenced) ||
+            backend_state(b->rt) == BACKEND_DOWN || b->group >= cfg->n_groups)
+            continue;
+        textbuf_puts(sb, "halyard_group_writer{group=");
+        label_value(sb, cfg->groups[b->group].name);
+        textbuf_puts(sb, ",backend=");
+        label_value(sb, b->name);
         textbuf_puts(sb, "} 1\n");
     }
     gauge_u64(sb, "halyard_failover_voters",

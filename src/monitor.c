@@ -283,21 +283,27 @@ static bool monitoring(const struct monitor *m)
     return m->cfg->monitor.user[0] != '\0';
 }
 
-static bool galera(const struct monitor *m)
+/* The group (group.h) of mb: its cluster type and settings. */
+static const struct config_group *grp_of(const struct monitor_backend *mb)
 {
-    return m->cfg->cluster == CLUSTER_GALERA;
+    return &mb->m->cfg->groups[mb->be->group];
 }
 
-static bool dual_master(const struct monitor *m)
+static bool galera(const struct monitor_backend *mb)
 {
-    return m->cfg->cluster == CLUSTER_DUAL_MASTER;
+    return grp_of(mb)->cluster == CLUSTER_GALERA;
+}
+
+static bool dual_master(const struct monitor_backend *mb)
+{
+    return grp_of(mb)->cluster == CLUSTER_DUAL_MASTER;
 }
 
 static void recheck_cb(struct ev_loop *loop, ev_timer *t, int revents);
 static void start_check(struct monitor_backend *mb, bool in_round);
 
-static struct monitor_backend *mb_create(struct monitor *m, const struct config_backend *be,
-                                         int index)
+static struct monitor_backend *mb_create(struct monitor *m, const struct config *cfg,
+                                         const struct config_backend *be, int index)
 {
     struct monitor_backend *mb = calloc(1, sizeof(*mb));
     if (mb == NULL)
@@ -310,7 +316,7 @@ static struct monitor_backend *mb_create(struct monitor *m, const struct config_
     mb->track.health = (enum backend_state)atomic_load(&be->rt->health);
     /* Never checked: the first failed check is enough to say DOWN (a
      * server dead at start is not given fall intervals of traffic). */
-    mb->track.bad = m->cfg->monitor.fall - 1;
+    mb->track.bad = cfg->groups[be->group].fall - 1; /* cfg: the config `be` is of */
     ev_timer_init(&mb->recheck, recheck_cb, 0., 0.);
     mb->recheck.data = mb;
     return mb;
@@ -384,7 +390,7 @@ static void apply_config(struct monitor *m, struct config *cfg)
             list[i]->be = be;
             list[i]->rt = be->rt;
             list[i]->index = (int)i;
-        } else if ((list[i] = mb_create(m, be, (int)i)) == NULL) {
+        } else if ((list[i] = mb_create(m, cfg, be, (int)i)) == NULL) {
             hy_log_error("monitor: out of memory; backend %s is not checked", be->name);
         }
     }
@@ -444,7 +450,7 @@ static void publish_info(struct monitor_backend *mb)
         in->source_port = mb->repl.source_port;
         in->io_running = mb->repl.io_running;
         in->sql_running = mb->repl.sql_running;
-        if (galera(mb->m)) {
+        if (galera(mb)) {
             const struct galera_node *g = &mb->wsrep;
             snprintf(in->last_check, sizeof(in->last_check),
                      "ok; wsrep %s, %s, size %d, recv queue %lld%s%s",
@@ -495,12 +501,12 @@ static bool failover_stale(const struct monitor *m, const struct monitor_backend
 /* cluster = dual-master: the active of the pair (dualmaster.h) from what
  * the servers said. A check that started before failover changed a
  * backend's role saw the server as it was: the role failover gave stands. */
-static int dual_pick(const struct monitor *m, size_t n, int cur)
+static int dual_pick(const struct monitor *m, struct monitor_backend *const *gm, size_t n, int cur)
 {
     struct dual_node nodes[2] = {{0}};
     n = HY_MIN(n, HY_ARRAY_SIZE(nodes));
     for (size_t i = 0; i < n; i++) {
-        const struct monitor_backend *mb = m->mb[i];
+        const struct monitor_backend *mb = gm[i];
         nodes[i] = (struct dual_node){.name = ""};
         if (mb == NULL)
             continue;
@@ -519,13 +525,18 @@ static int dual_pick(const struct monitor *m, size_t n, int cur)
 
 /* Roles from what the servers said (see "roles" in monitor.h). Returns
  * true when a role changed. */
-static bool update_roles(struct monitor *m)
+static bool update_roles_group(struct monitor *m, size_t g)
 {
-    struct monitor_role_in in[256];
-    size_t n = HY_MIN(m->n, HY_ARRAY_SIZE(in));
+    static _Thread_local struct monitor_role_in in[256];
+    static _Thread_local struct monitor_backend *gm[256];
+    const struct config_group *grp = &m->cfg->groups[g];
+    size_t n = 0;
+    for (size_t k = 0; k < grp->n_members && n < HY_ARRAY_SIZE(gm); k++)
+        gm[n++] = grp->members[k] < m->n ? m->mb[grp->members[k]] : NULL;
+    bool dual = grp->cluster == CLUSTER_DUAL_MASTER;
     int cur = -1;
     for (size_t i = 0; i < n; i++) {
-        struct monitor_backend *mb = m->mb[i];
+        struct monitor_backend *mb = gm[i];
         in[i] = (struct monitor_role_in){0};
         if (mb == NULL)
             continue;
@@ -544,10 +555,10 @@ static bool update_roles(struct monitor *m)
         if (cur < 0 && backend_role(mb->rt) == ROLE_PRIMARY && !atomic_load(&mb->rt->fenced))
             cur = (int)i;
     }
-    int pick = dual_master(m) ? dual_pick(m, n, cur) : monitor_pick_primary(in, n, cur);
+    int pick = dual ? dual_pick(m, gm, n, cur) : monitor_pick_primary(in, n, cur);
     bool changed = false;
     for (size_t i = 0; i < n; i++) {
-        struct monitor_backend *mb = m->mb[i];
+        struct monitor_backend *mb = gm[i];
         if (mb == NULL)
             continue;
         mb->writable_outside = in[i].candidate && (int)i != pick;
@@ -558,10 +569,10 @@ static bool update_roles(struct monitor *m)
         if ((int)i == pick) {
             if (old != ROLE_PRIMARY) {
                 snprintf(why, sizeof(why), "%s%s%s",
-                         dual_master(m) ? "read_only off: the active of the pair"
-                                        : "read_only off and not replicating from the cluster",
+                         dual ? "read_only off: the active of the pair"
+                              : "read_only off and not replicating from the cluster",
                          cur >= 0 && cur != pick ? "; it replaces " : "",
-                         cur >= 0 && cur != pick ? m->mb[cur]->be->name : "");
+                         cur >= 0 && cur != pick ? gm[cur]->be->name : "");
                 backend_set_role(mb->rt, ROLE_PRIMARY, why);
                 changed = true;
             } else if (in[i].seen_ok) {
@@ -570,7 +581,7 @@ static bool update_roles(struct monitor *m)
         } else if (in[i].seen_ok || (old == ROLE_PRIMARY && pick >= 0)) {
             if (old != ROLE_REPLICA) {
                 if (!in[i].seen_ok)
-                    snprintf(why, sizeof(why), "%s is the primary now", m->mb[pick]->be->name);
+                    snprintf(why, sizeof(why), "%s is the primary now", gm[pick]->be->name);
                 else if (mb->read_only && mb->source < 0)
                     snprintf(why, sizeof(why), "read_only on");
                 else if (mb->source >= 0)
@@ -579,13 +590,25 @@ static bool update_roles(struct monitor *m)
                     snprintf(why, sizeof(why),
                              "writable outside replication while %s is the "
                              "primary",
-                             pick >= 0 ? m->mb[pick]->be->name : "another backend");
+                             pick >= 0 ? gm[pick]->be->name : "another backend");
                 changed = true;
             } else {
                 snprintf(why, sizeof(why), "confirmed");
             }
             backend_set_role(mb->rt, ROLE_REPLICA, why);
         }
+    }
+    return changed;
+}
+
+/* Roles in each group that is not Galera's (a group's primary is chosen
+ * among its own backends). Returns true when a role changed. */
+static bool update_roles(struct monitor *m)
+{
+    bool changed = false;
+    for (size_t g = 0; g < m->cfg->n_groups; g++) {
+        if (m->cfg->groups[g].cluster != CLUSTER_GALERA)
+            changed |= update_roles_group(m, g);
     }
     return changed;
 }
@@ -598,24 +621,28 @@ static bool update_roles(struct monitor *m)
  * Galera roles and health stay the config's: deciding on part of the
  * nodes would hand the writer role to whichever answered first and take
  * it back a moment later. The first round starts every check at once. */
-static bool galera_all_seen(const struct monitor *m)
+static bool galera_all_seen(const struct monitor *m, size_t g)
 {
     for (size_t i = 0; i < m->n; i++) {
-        if (m->mb[i] != NULL && !m->mb[i]->seen)
+        if (m->mb[i] != NULL && m->mb[i]->be->group == g && !m->mb[i]->seen)
             return false;
     }
     return true;
 }
 
-static bool update_galera(struct monitor *m)
+static bool update_galera_group(struct monitor *m, size_t g)
 {
-    if (!galera_all_seen(m))
+    if (!galera_all_seen(m, g))
         return false;
     static _Thread_local struct galera_node nodes[256];
     static _Thread_local struct galera_verdict out[256];
-    size_t n = HY_MIN(m->n, HY_ARRAY_SIZE(nodes));
+    static _Thread_local struct monitor_backend *gm[256];
+    const struct config_group *grp = &m->cfg->groups[g];
+    size_t n = 0;
+    for (size_t k = 0; k < grp->n_members && n < HY_ARRAY_SIZE(gm); k++)
+        gm[n++] = grp->members[k] < m->n ? m->mb[grp->members[k]] : NULL;
     for (size_t i = 0; i < n; i++) {
-        struct monitor_backend *mb = m->mb[i];
+        struct monitor_backend *mb = gm[i];
         nodes[i] = (struct galera_node){0};
         if (mb == NULL) {
             nodes[i].name = "";
@@ -638,12 +665,12 @@ static bool update_galera(struct monitor *m)
     }
     /* max_replication_lag counts write sets here; each backend may have
      * its own, so the reads rule is applied per node below. */
-    struct galera_settings s = {.max_writers = m->cfg->max_writers,
-                                .writer_is_also_reader = m->cfg->writer_is_also_reader};
+    struct galera_settings s = {.max_writers = grp->max_writers,
+                                .writer_is_also_reader = grp->writer_is_also_reader};
     galera_decide(nodes, n, &s, out);
     bool changed = false;
     for (size_t i = 0; i < n; i++) {
-        struct monitor_backend *mb = m->mb[i];
+        struct monitor_backend *mb = gm[i];
         if (mb == NULL)
             continue;
         struct galera_verdict *v = &out[i];
@@ -667,6 +694,17 @@ static bool update_galera(struct monitor *m)
     return changed;
 }
 
+/* Roles in each Galera group. Returns true when a role changed. */
+static bool update_galera(struct monitor *m)
+{
+    bool changed = false;
+    for (size_t g = 0; g < m->cfg->n_groups; g++) {
+        if (m->cfg->groups[g].cluster == CLUSTER_GALERA)
+            changed |= update_galera_group(m, g);
+    }
+    return changed;
+}
+
 /* cluster = galera: a node's health is DOWN from its checks (rise/fall,
  * in mb->track), else what its verdict says: ONLINE when it writes or
  * reads, LAGGING (with the verdict's reason) when it takes no traffic.
@@ -674,7 +712,7 @@ static bool update_galera(struct monitor *m)
  * only once it has caught up. Returns true when the health changed. */
 static bool galera_health(struct monitor_backend *mb, const char *track_why)
 {
-    if (!galera_all_seen(mb->m))
+    if (!galera_all_seen(mb->m, mb->be->group))
         return false;
     enum backend_state want;
     const char *why;
@@ -717,18 +755,19 @@ static bool feed(struct monitor_backend *mb, bool ok, const char *error)
 {
     struct monitor *m = mb->m;
     struct backend_check chk = {.ok = ok, .lag_ms = -1};
-    if (galera(m)) {
+    const struct config_group *grp = grp_of(mb);
+    if (galera(mb)) {
         /* Only reachability goes through the track; galera_health() does
          * the rest. */
         atomic_store(&mb->rt->lag_ms, (int64_t)-1);
         atomic_store(&mb->rt->repl_broken, false);
-        struct backend_policy p = {.rise = m->cfg->monitor.rise, .fall = m->cfg->monitor.fall};
+        struct backend_policy p = {.rise = grp->rise, .fall = grp->fall};
         char full[400];
         if (track_step(mb, &p, &chk, error, full, sizeof(full)) < 0)
             return false;
         bool changed = update_galera(m);
         for (size_t i = 0; i < m->n; i++) {
-            if (m->mb[i] != NULL)
+            if (m->mb[i] != NULL && m->mb[i]->be->group == mb->be->group)
                 changed |= galera_health(m->mb[i], m->mb[i] == mb ? full : "");
         }
         return changed;
@@ -743,7 +782,7 @@ static bool feed(struct monitor_backend *mb, bool ok, const char *error)
             chk.orphan = true;
             chk.lag_ms = HY_MAX((int64_t)(ev_now(m->loop) * 1000.0) - cut_off / 1000, 0);
         } else if (mb->writable_outside || !r->replicating ||
-                   (dual_master(m) && atomic_load(&mb->rt->fenced))) {
+                   (dual_master(mb) && atomic_load(&mb->rt->fenced))) {
             /* A dual-master server halyard fenced serves no reads until
              * it is the standby again (failover_dual.c). */
             chk.stale = true;
@@ -776,8 +815,8 @@ static bool feed(struct monitor_backend *mb, bool ok, const char *error)
         atomic_store(&mb->rt->repl_broken, false);
     }
     int64_t max_lag = (int64_t)mb->be->max_replication_lag * 1000;
-    struct backend_policy p = {.rise = m->cfg->monitor.rise,
-                               .fall = m->cfg->monitor.fall,
+    struct backend_policy p = {.rise = grp->rise,
+                               .fall = grp->fall,
                                .max_lag_ms = max_lag,
                                .orphans_refused = m->cfg->partition_reads_refuse};
     char full[400];
@@ -817,13 +856,14 @@ static void check_done(struct monitor_backend *mb, bool ok, const char *fmt, ...
     }
     publish_info(mb);
     bool changed;
-    if (galera(m)) {
+    if (galera(mb)) {
         /* Every node's verdict may change with this one's state (the
-         * writer moves, the last donor serves): roles and health of all. */
+         * writer moves, the last donor serves): roles and health of all
+         * of its group. */
         changed = feed(mb, ok, ok ? NULL : mb->error);
         changed |= update_galera(m);
         for (size_t i = 0; i < m->n; i++) {
-            if (m->mb[i] != NULL)
+            if (m->mb[i] != NULL && m->mb[i]->be->group == mb->be->group)
                 changed |= galera_health(m->mb[i], "");
         }
     } else {
@@ -1187,7 +1227,7 @@ static void check_cb(struct sqlclient *c, const struct sqlresult *res, void *arg
         rtt_note(mb->rt, ev_time() - mb->ping_sent);
         /* fall through */
     case STEP_CONNECT:
-        if (galera(mb->m)) {
+        if (galera(mb)) {
             mb->wsrep_next = (struct galera_node){0};
             run_step(mb, STEP_WSREP_STATUS);
         } else {
@@ -1388,7 +1428,7 @@ struct monitor *monitor_create(struct config *cfg)
         return NULL;
     }
     for (size_t i = 0; i < m->n; i++) {
-        if ((m->mb[i] = mb_create(m, &cfg->backends[i], (int)i)) == NULL) {
+        if ((m->mb[i] = mb_create(m, cfg, &cfg->backends[i], (int)i)) == NULL) {
             monitor_destroy(m);
             return NULL;
         }

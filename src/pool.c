@@ -15,6 +15,7 @@
 
 #include "halyard/backend.h"
 #include "halyard/log.h"
+#include "halyard/group.h"
 #include "halyard/pool.h"
 #include "halyard/pool_stats.h"
 #include "halyard/varstate.h"
@@ -298,7 +299,7 @@ static void sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
 void pool_drop_others(struct pool *p, const struct config *cfg)
 {
     for (struct pool_bucket *b = p->buckets; b != NULL; b = b->next) {
-        if (b->cfg == cfg)
+        if (config_root_c(b->cfg) == cfg)
             continue;
         b->retired = true;
         while (b->idle != NULL)

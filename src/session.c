@@ -52,6 +52,7 @@
 #include "halyard/audit.h"
 #include "halyard/auth.h"
 #include "halyard/backend.h"
+#include "halyard/group.h"
 #include "halyard/classify.h"
 #include "halyard/compress.h"
 #include "halyard/digest.h"
@@ -129,6 +130,8 @@ const char *session_end_to_str(enum session_end why)
         return "idle timeout";
     case END_PACKET_TOO_LARGE:
         return "packet larger than max_packet_size";
+    case END_GROUP_REMOVED:
+        return "its group was removed by a reload";
     case END_PROXY_HEADER:
         return "no valid PROXY protocol header";
     case END_NOMEM:
@@ -966,7 +969,7 @@ static uint32_t route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t
                                                          : CLH_BACKEND;
             if (r.hint == CLH_BACKEND)
                 snprintf(r.hint_backend, sizeof(r.hint_backend), "%s",
-                         s->cfg->backends[rule->backend].name);
+                         config_root(s->cfg)->backends[rule->backend].name);
         }
     }
     /* In a read of the server's own run-time state (the process list, its
@@ -1839,9 +1842,41 @@ static bool session_may_switch(const struct session *s, const struct config *to)
     return true;
 }
 
+/* The view (group.h) of the group a session of `listener` (of config
+ * `lcfg`) uses in `full`: the group of the listener of that name in
+ * `full`, else the group of the same name; NULL when `full` has neither. */
+static struct config *session_group_cfg(struct config *full, const struct config *lcfg,
+                                        const struct config_listener *listener)
+{
+    for (size_t i = 0; i < full->n_listeners; i++) {
+        if (strcmp(full->listeners[i].name, listener->name) == 0)
+            return group_view(full, full->listeners[i].group);
+    }
+    const struct config *lroot = config_root_c(lcfg);
+    int g = listener->group < lroot->n_groups
+                ? group_find(full, lroot->groups[listener->group].name)
+                : -1;
+    return g >= 0 ? group_view(full, (size_t)g) : NULL;
+}
+
 static void session_config_switch(struct session *s)
 {
-    struct config *to = s->w->session_cfg;
+    struct config *to = session_group_cfg(s->w->session_cfg, s->lcfg, s->listener);
+    if (to == NULL) {
+        /* Its group was removed: the transaction under way finished, the
+         * session ends (group.h, README "Groups"). */
+        if (session_may_switch(s, s->cfg)) {
+            char msg[160];
+            snprintf(msg, sizeof(msg), "Group %s was removed by a reload: reconnect",
+                     group_of(s->cfg)->name);
+            slog_warn(s, "its group %s was removed by a reload: closing", group_of(s->cfg)->name);
+            /* Read by the client as the answer to its next command (as
+             * the idle timeout's). */
+            session_err(s, 1, SERR_NO_BACKEND, msg);
+            session_mark_closing(s, END_GROUP_REMOVED);
+        }
+        return;
+    }
     if (!session_may_switch(s, to))
         return;
     struct bconn **nbc = calloc(to->n_backends, sizeof(*nbc));
@@ -1904,8 +1939,11 @@ static void session_config_switch(struct session *s)
 
 void session_config_changed(struct session *s)
 {
-    if (s->cfg != s->w->session_cfg && s->state == SS_IDLE && s->wait_idx < 0)
+    if (config_root(s->cfg) != s->w->session_cfg && s->state == SS_IDLE && s->wait_idx < 0) {
         session_config_switch(s);
+        if (s->state == SS_CLOSING)
+            session_reap(s);
+    }
 }
 
 /* ---- waiting for a primary ---------------------------------------------------
@@ -2071,8 +2109,11 @@ void session_next_command(struct session *s)
             update_reads(s);
             return;
         }
-        if (s->cfg != s->w->session_cfg && s->state == SS_IDLE && s->wait_idx < 0)
+        if (config_root(s->cfg) != s->w->session_cfg && s->state == SS_IDLE && s->wait_idx < 0) {
             session_config_switch(s);
+            if (s->state == SS_CLOSING)
+                return; /* its group was removed: reaped as the callback ends */
+        }
         if (st->b == NULL || stream_unparsed(st) < MYSQL_HEADER_SIZE) {
             if (st->b != NULL && st->head == st->scan)
                 stream_release_if_empty(st, &s->w->pool);
@@ -3102,7 +3143,15 @@ static bool proxy_expected(const struct config_listener *l, const struct rules_a
 
 void session_create(struct worker *w, int fd, const struct config_listener *listener)
 {
-    struct config *cfg = w->session_cfg;
+    struct config *cfg = session_group_cfg(w->session_cfg, w->cfg, listener);
+    if (cfg == NULL) {
+        /* A listener a reload removed, with its group, accepted before it
+         * closed: no backends to serve it (never another group's). */
+        hy_log_warn("listener %s: its group is gone after a reload: connection closed",
+                    listener->name);
+        close(fd);
+        return;
+    }
     atomic_fetch_add(&stats_sessions_open, 1);
     struct session *s = calloc(1, sizeof(*s));
     if (s == NULL) {

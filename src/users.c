@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "halyard/backend.h"
+#include "halyard/group.h"
 #include "halyard/config.h"
 #include "halyard/log.h"
 #include "halyard/sqlclient.h"
@@ -240,13 +241,15 @@ static void load_start(struct users_loader *l)
     l->busy = true;
     l->last_start = ev_now(l->loop);
     atomic_fetch_add(&loads_started, 1);
-    int idx = backend_primary_index(l->cfg);
+    /* The accounts are the first group's primary's (group.h). */
+    const struct config *pv = l->cfg->n_groups > 0 ? group_view(l->cfg, 0) : l->cfg;
+    int idx = backend_primary_index(pv);
     if (idx < 0) {
         snprintf(l->backend, sizeof(l->backend), "the primary");
         load_end(l, false, "no usable primary");
         return;
     }
-    const struct config_backend *be = &l->cfg->backends[idx];
+    const struct config_backend *be = &pv->backends[idx];
     snprintf(l->backend, sizeof(l->backend), "%s", be->name);
     struct sqlclient_target t = {
         .name = be->name,

@@ -93,6 +93,7 @@ enum admin_verb {
     ADMIN_SHOW_FIREWALL,
     ADMIN_DUMP_FIREWALL,
     ADMIN_SHOW_BACKENDS,
+    ADMIN_SHOW_GROUPS, /* show groups (admin_groups.c) */
     ADMIN_BACKEND_SET, /* backend NAME drain [nowait]|maint|online */
     ADMIN_SWITCHOVER,
     ADMIN_FAILOVER,
@@ -189,6 +190,7 @@ void admin_render_digests(struct textbuf *sb, const struct digest_row *rows, siz
 /* One backend as `show backends` shows it (read from backend.h). */
 struct admin_backend_row {
     const char *name;
+    const char *group; /* its group's name (group.h) */
     char address[300]; /* host:port */
     const char *zone;  /* "" = halyard's own */
     const char *role;  /* "primary", "replica" */
@@ -210,6 +212,10 @@ struct admin_backend_row {
     struct srv_status status;
     struct srv_rates rates;
 };
+
+/* show groups: each group of cfg (a loaded config) with its backends'
+ * states (admin_groups.c). */
+void admin_show_groups(struct textbuf *sb, const struct config *cfg, bool json);
 
 /* detail (show backends --detail): the servers' load as well; the JSON
  * has it either way ("server", null until read). */

@@ -74,6 +74,7 @@ struct config_listener {
     enum consistency consistency; /* CONSISTENCY_DEFAULT: the top level's */
     bool require_tls;             /* plaintext logins refused (3159) */
     struct config_strings users;  /* the users that may log in here; none = all */
+    uint16_t group;               /* the group its sessions use: index in cfg->groups */
     /* Peers that must open with a PROXY protocol header (proxyproto.h):
      * the balancers, as written and parsed; none = PROXY protocol off. */
     struct config_strings proxy_protocol_from;
@@ -134,6 +135,7 @@ struct config_backend {
     int priority;             /* cluster = galera: lower is preferred as the writer */
     char *zone;               /* "" = halyard's own */
     enum promotion promotion; /* may failover promote it, and before others? */
+    uint16_t group;           /* its group: index in cfg->groups (group.h) */
     /* Run-time state of the backend of this name (backend.h), shared by
      * every config that names it; set by backend_rt_attach() before the
      * config is published, NULL in a config only loaded to be checked. */
@@ -141,6 +143,28 @@ struct config_backend {
 };
 
 /* fence_cut_off_primary (failover_cutoff.c, fx_cut_off_check) */
+/* A group (group.h): a named set of backends with a cluster type and its
+ * own failover settings. A config without `groups` has one, "default",
+ * holding every backend with the top-level settings. */
+struct config_group {
+    char *name;
+    int line; /* of its name in the file; 0 for the implicit one */
+    enum cluster_type cluster;
+    uint16_t *members; /* indexes in cfg->backends, in the group's order */
+    size_t n_members;
+    /* resolved: the group's value, else the top level's */
+    int max_writers;
+    bool writer_is_also_reader;
+    bool failover_auto;
+    int failover_delay_ms;
+    bool auto_rejoin;
+    int rise, fall;
+    /* The group as a config of its own (group.h): the top level's settings
+     * with the group's, and only its backends. What the session, the
+     * failover thread and the router see. */
+    struct config *view;
+};
+
 enum fence_cut_off {
     FENCE_CUT_OFF_WITH_ZONES = 0, /* when this halyard has a zone */
     FENCE_CUT_OFF_ALWAYS,
@@ -252,6 +276,12 @@ enum log_level {
 struct config {
     atomic_int refs;
     char *path;
+    /* A group's view (group.h): the config it is part of, which owns it
+     * and holds its references; NULL for a loaded config. */
+    struct config *parent;
+    uint16_t group_idx;     /* a view: its group's index in parent->groups */
+    uint16_t *view_to_full; /* a view: backend i is parent->backends[view_to_full[i]] */
+    bool groups_explicit;   /* `groups` was given in the file */
 
     int workers;         /* resolved: 0 in the file means one per online core */
     int fd_warn_pct;     /* event halyard_fds_high past this percent of RLIMIT_NOFILE; 0 = off */
@@ -354,6 +384,8 @@ struct config {
     size_t n_users;
     struct config_backend *backends;
     size_t n_backends;
+    struct config_group *groups; /* at least one; a view has none */
+    size_t n_groups;
     /* failover lock voters outside the cluster (failover_exec.h) */
     struct config_witness *witnesses;
     size_t n_witnesses;

@@ -74,6 +74,7 @@ enum session_end {
     END_IDLE_TIMEOUT,     /* client_idle_timeout_ms passed without a command */
     END_PACKET_TOO_LARGE, /* a request over max_packet_size */
     END_PROXY_HEADER,     /* no valid PROXY protocol header from a proxy_protocol_from peer */
+    END_GROUP_REMOVED,    /* a reload removed the session's group (group.h) */
     END_NOMEM,
 };
 

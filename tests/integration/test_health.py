@@ -326,8 +326,10 @@ def test_show_backends_both_formats(start_halyard, cluster):
     assert 0 <= j[0]["last_check_age_seconds"] < 5
     text = admin_cmd(h, "show backends")
     lines = text.splitlines()
-    assert lines[0].split()[:4] == ["name", "address", "role", "state"]
-    assert lines[1].split()[0] == "node0" and " primary " in lines[1] and " ONLINE " in lines[1]
+    assert lines[0].split()[:5] == ["name", "group", "address", "role", "state"]
+    assert lines[1].split()[:2] == ["node0", "default"]
+    assert " primary " in lines[1] and " ONLINE " in lines[1]
+    assert all(b["group"] == "default" for b in j)
     assert len(lines) == 4
 
 

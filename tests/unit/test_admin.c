@@ -135,7 +135,11 @@ static const struct parse_case parse_cases[] = {
     {"switchover to "
      "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
      HY_ERROR, 0, false, 0, "ERR usage: switchover [to NAME]"},
-    {"failover now", HY_ERROR, 0, false, 0, "ERR unknown command 'failover now'; try help"},
+    {"failover now please", HY_ERROR, 0, false, 0,
+     "ERR unknown command 'failover now please'; try help"},
+    {"failover east", HY_OK, ADMIN_FAILOVER, false, 0, NULL},
+    {"show groups", HY_OK, ADMIN_SHOW_GROUPS, false, 0, NULL},
+    {"show groups --json", HY_OK, ADMIN_SHOW_GROUPS, true, 0, NULL},
 };
 
 static void test_parse(void **state)
@@ -647,7 +651,7 @@ static void test_render_help(void **state)
         assert_int_equal(admin_parse(cmdline, strlen(cmdline), &cmd, err, sizeof(err)), HY_OK);
         parsed++;
     }
-    assert_int_equal(parsed, 21);
+    assert_int_equal(parsed, 22);
     free(text);
     textbuf_reset(&sb);
     admin_render_help(&sb, true);
@@ -1145,6 +1149,7 @@ static void test_backends(void **state)
                    .bp_dirty_pct = -1,
                    .disk_pct = -1}},
         {.name = "db2",
+         .group = "west",
          .address = "127.0.0.1:3311",
          .role = "replica",
          .fenced = true,
@@ -1159,9 +1164,10 @@ static void test_backends(void **state)
     struct textbuf sb;
     textbuf_init(&sb, 1 << 20);
     admin_render_backends(&sb, rows, 2, false, false);
-    assert_non_null(strstr(sb.data, "name  address"));
+    assert_non_null(strstr(sb.data, "name  group  address"));
     assert_non_null(
-        strstr(sb.data, "\ndb1   127.0.0.1:3310  primary                    ONLINE   -"));
+        strstr(sb.data, "\ndb1   -      127.0.0.1:3310  primary                    ONLINE   -"));
+    assert_non_null(strstr(sb.data, "\ndb2   west   127.0.0.1:3311"));
     assert_non_null(strstr(sb.data, "replica (config) (fenced)"));
     assert_non_null(strstr(sb.data, "broken"));
     assert_non_null(strstr(sb.data, "0.41"));
@@ -1185,7 +1191,8 @@ static void test_backends(void **state)
     admin_render_backends(&sb, rows, 2, true, false);
     assert_string_equal(
         sb.data,
-        "{\"backends\":[{\"name\":\"db1\",\"address\":\"127.0.0.1:3310\",\"zone\":\"\",\"role\":"
+        "{\"backends\":[{\"name\":\"db1\",\"group\":\"\",\"address\":\"127.0.0.1:3310\",\"zone\":"
+        "\"\",\"role\":"
         "\"primary\","
         "\"role_seen\":true,\"fenced\":false,\"state\":\"ONLINE\",\"why\":\"\",\"lag_seconds\":"
         "null,"
@@ -1202,7 +1209,8 @@ static void test_backends(void **state)
         "\"datadir_fs_used_pct\":null,\"commands_per_second\":{\"select\":200.0000,"
         "\"insert\":30.5000,\"update\":12.0000,\"delete\":0.0000,\"commit\":40.0000,"
         "\"rollback\":null}}},"
-        "{\"name\":\"db2\",\"address\":\"127.0.0.1:3311\",\"zone\":\"\",\"role\":\"replica\","
+        "{\"name\":\"db2\",\"group\":\"west\",\"address\":\"127.0.0.1:3311\",\"zone\":\"\","
+        "\"role\":\"replica\","
         "\"role_seen\":false,\"fenced\":true,\"state\":\"LAGGING\",\"why\":\"replication broken\","
         "\"lag_seconds\":null,\"replication_broken\":true,\"gtid\":\"\",\"connections_in_use\":0,"
         "\"connections_idle\":0,\"queries\":0,\"errors\":0,\"p50_ms\":0.000,\"p99_ms\":0.000,"
@@ -1231,10 +1239,15 @@ static void test_backends(void **state)
              cfg->backends[1].name);
     assert_non_null(strstr(sb.data, line));
     snprintf(line, sizeof(line),
-             "halyard_backend_info{backend=\"%s\",zone=\"\",address=\"%s:%d\"} 1\n",
+             "halyard_backend_info{backend=\"%s\",zone=\"\",address=\"%s:%d\",group=\"default\"} "
+             "1\n",
              cfg->backends[1].name, cfg->backends[1].address, cfg->backends[1].port);
     assert_non_null(strstr(sb.data, line));
     assert_non_null(strstr(sb.data, "halyard_zone_info{zone=\"\"} 1\n"));
+    assert_non_null(strstr(
+        sb.data,
+        "halyard_group_info{group=\"default\",cluster=\"replication\",failover=\"off\"} 1\n"));
+    assert_non_null(strstr(sb.data, "# TYPE halyard_group_writer gauge\n"));
     snprintf(line, sizeof(line), "halyard_failover_voters %zu\n",
              cfg->n_backends + cfg->n_witnesses);
     assert_non_null(strstr(sb.data, line));

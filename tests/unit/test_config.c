@@ -48,6 +48,21 @@
 #define WITH_U(elem) LISTENERS "users = ( " elem " );\n" BACKENDS
 #define WITH_B(elem) "backends = ( " elem " );\n" LISTENERS USERS
 
+/* Two replication groups of two backends each (line 1); groups on line 6
+ * (G2: each group's extra settings). */
+#define G_BACKENDS                                                                                 \
+    "backends = ( " BKD("\"a1\"", "\"h\"", "1", "\"primary\"", "") ", " BKD(                       \
+        "\"a2\"", "\"h\"", "2", "\"replica\"",                                                     \
+        "") ", " BKD("\"b1\"", "\"h\"", "3", "\"primary\"",                                        \
+                     "") ", " BKD("\"b2\"", "\"h\"", "4", "\"replica\"", "") " );\n"
+#define G_LISTENERS                                                                                \
+    "listeners = ( " LST("\"e\"", "\"127.0.0.1\"", "6033", "group = \"e\";") ", " LST(             \
+        "\"w\"", "\"127.0.0.1\"", "6034", "group = \"w\";") " );\n"
+#define MON "monitor = { user = \"monitor\"; };\n"
+#define G2(e, w)                                                                                   \
+    "groups = ( { name = \"e\"; backends = [ \"a1\", \"a2\" ]; " e " },\n"                         \
+    "  { name = \"w\"; backends = [ \"b1\", \"b2\" ]; " w " } );\n"
+
 struct config_case {
     const char *name;
     const char *text;
@@ -388,6 +403,84 @@ static const struct config_case cases[] = {
      "t.conf:6: failover: failover = \"auto\" with cluster = \"dual-master\" needs a witness: "
      "two servers alone are never a majority once one is lost"},
     {"cluster bad word", BASE "cluster = \"multi\";\n", "t.conf:4: cluster: "},
+    /* ---- groups ---- */
+    {"two groups", G_BACKENDS G_LISTENERS USERS MON G2("", ""), NULL},
+    {"groups with overrides",
+     G_BACKENDS G_LISTENERS USERS MON
+     "witnesses = ( { name = \"w\"; address = \"h\"; port = 99; } );\n" G2(
+         "cluster = \"replication\"; failover = \"auto\"; failover_delay_ms = 0; auto_rejoin = "
+         "true; monitor = { rise = 1; fall = 9; };",
+         "cluster = \"dual-master\"; failover = \"off\";"),
+     NULL},
+    {"galera group beside a replication one",
+     G_BACKENDS G_LISTENERS USERS MON G2(
+         "", "cluster = \"galera\"; max_writers = 2; writer_is_also_reader = true;"),
+     NULL},
+    {"group: unknown backend",
+     G_BACKENDS G_LISTENERS USERS MON
+     "groups = ( { name = \"e\"; backends = [ \"a1\", \"zz\" ]; } );\n",
+     "t.conf:5: groups.[0].backends: \"zz\" is not the name of a backend"},
+    {"group: backend in two groups",
+     G_BACKENDS G_LISTENERS USERS MON
+     "groups = ( { name = \"e\"; backends = [ \"a1\", \"a2\" ]; },\n"
+     "  { name = \"w\"; backends = [ \"b1\", \"a2\", \"b2\" ]; } );\n",
+     "t.conf:6: groups.[1].backends: backend \"a2\" is already in group \"e\" (line 5); a backend "
+     "belongs to exactly one group"},
+    {"group: backend listed twice",
+     G_BACKENDS G_LISTENERS USERS MON
+     "groups = ( { name = \"e\"; backends = [ \"a1\", \"a1\" ]; } );\n",
+     "t.conf:5: groups.[0].backends: \"a1\" is listed twice"},
+    {"group: backend in no group",
+     G_BACKENDS G_LISTENERS USERS MON
+     "groups = ( { name = \"e\"; backends = [ \"a1\", \"a2\" ]; },\n"
+     "  { name = \"w\"; backends = [ \"b1\" ]; } );\n",
+     "t.conf:1: backends.[3].name: backend \"b2\" is in no group; with groups, list every "
+     "backend in one"},
+    {"group: unknown cluster type", G_BACKENDS G_LISTENERS USERS MON G2("cluster = \"multi\";", ""),
+     "t.conf:5: groups.[0].cluster: "},
+    {"group: empty",
+     G_BACKENDS G_LISTENERS USERS MON "groups = ( { name = \"e\"; backends = [ ]; } );\n",
+     "t.conf:5: groups.[0].backends: "},
+    {"group: duplicate name",
+     G_BACKENDS G_LISTENERS USERS MON
+     "groups = ( { name = \"e\"; backends = [ \"a1\", \"a2\" ]; },\n"
+     "  { name = \"e\"; backends = [ \"b1\", \"b2\" ]; } );\n",
+     "t.conf:6: groups.[1].name: duplicate group name \"e\" (first defined at line 5)"},
+    {"group: no primary",
+     G_BACKENDS G_LISTENERS USERS MON
+     "groups = ( { name = \"e\"; backends = [ \"a2\" ]; },\n"
+     "  { name = \"w\"; backends = [ \"a1\", \"b1\", \"b2\" ]; } );\n",
+     "t.conf:5: groups.[0].backends: no backend of group \"e\" has role \"primary\""},
+    {"group: two primaries",
+     G_BACKENDS G_LISTENERS USERS MON
+     "groups = ( { name = \"e\"; backends = [ \"a1\", \"b1\", \"a2\" ]; },\n"
+     "  { name = \"w\"; backends = [ \"b2\" ]; } );\n",
+     "t.conf:5: groups.[0].backends: second primary \"b1\"; \"a1\" is already the group's primary"},
+    {"group: dual-master of three",
+     G_BACKENDS G_LISTENERS USERS MON
+     "groups = ( { name = \"e\"; cluster = \"dual-master\"; backends = [ \"a1\", \"a2\", \"b2\" ]; "
+     "},\n  { name = \"w\"; backends = [ \"b1\" ]; } );\n",
+     "t.conf:5: groups.[0].cluster: cluster = \"dual-master\" needs exactly two backends, not 3"},
+    {"group: galera with failover auto",
+     G_BACKENDS G_LISTENERS USERS MON G2("", "cluster = \"galera\"; failover = \"auto\";"),
+     "t.conf:6: groups.[1].failover: failover = \"auto\" does not apply to cluster = \"galera\""},
+    {"group: inherits failover auto onto galera",
+     G_BACKENDS G_LISTENERS USERS MON "failover = \"auto\";\n" G2("", "cluster = \"galera\";"),
+     "t.conf:5: failover: failover = \"auto\" does not apply to cluster = \"galera\""},
+    {"group: galera without monitor", G_BACKENDS G_LISTENERS USERS G2("", "cluster = \"galera\";"),
+     "t.conf:5: groups.[1].cluster: cluster = \"galera\" needs the health checks"},
+    {"group: unknown key", G_BACKENDS G_LISTENERS USERS MON G2("weight = 1;", ""),
+     "t.conf:5: groups.[0].weight: unknown key"},
+    {"listener: unknown group",
+     G_BACKENDS "listeners = ( " LST("\"m\"", "\"127.0.0.1\"", "6033",
+                                     "group = \"nope\";") " );\n" USERS MON G2("", ""),
+     "t.conf:2: listeners.[0].group: \"nope\" is not the name of a group"},
+    {"listener: group without groups", BASE "listeners2 = 1;\n",
+     "t.conf:4: listeners2: unknown key"},
+    {"listener: the implicit group by name",
+     "listeners = ( " LST("\"m\"", "\"127.0.0.1\"", "6033",
+                          "group = \"default\";") " );\n" USERS BACKENDS,
+     NULL},
     {"max_writers 0", BASE "max_writers = 0;\n", "t.conf:4: max_writers: 0 is out of range 1..64"},
     {"priority negative",
      WITH_B("{ name = \"b\"; address = \"h\"; port = 1; role = \"primary\"; "

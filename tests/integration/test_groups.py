@@ -1,0 +1,250 @@
+"""Groups (group.h): one halyard in front of two clusters, each a group
+with its own cluster type, health and failover, each reached through its
+own listener.
+
+The groups here: "rep", the replication cluster of the `cluster` fixture
+(node0 primary, node1 and node2 replicas), and "dm", the dual-master pair
+of the `dual` fixture (its node0 active, node1 standby; its node2 votes as
+a witness in every group's failover lock).
+
+- sessions of a listener reach its group's servers only, reads and writes
+- show groups and show backends say which backend is in which group
+- kill -9 of rep's primary under load on both groups: rep fails over to
+  one of its replicas, dm keeps serving with 0 failed statements and its
+  roles untouched
+- a reload adds a group and a listener for it without dropping a session;
+  a reload that removes a group ends its sessions at their next statement
+  with an error that says so
+"""
+import time
+
+import pymysql
+import pytest
+
+from test_failover import Load, failover_settings, kill_now
+from util import (admin_json, default_halyard_settings, free_port, metric, render_libconfig,
+                  wait_until)
+
+MONITOR = {"user": "monitor", "password": "monitor", "interval_ms": 200, "timeout_ms": 1000,
+           "rise": 2, "fall": 2}
+
+
+class Listener:
+    """What Load needs of a halyard: the connection parameters of one of
+    its listeners."""
+
+    def __init__(self, h, port):
+        self.h, self.port = h, port
+
+    def conn_params(self, **kw):
+        return self.h.conn_params(port=self.port, **kw)
+
+    def connect(self, **kw):
+        return pymysql.connect(**self.conn_params(**kw))
+
+
+def dm_backends(dual):
+    return [{"name": "dm0", "address": "127.0.0.1", "port": dual.nodes[0]["port"], "role": "primary"},
+            {"name": "dm1", "address": "127.0.0.1", "port": dual.nodes[1]["port"], "role": "replica"}]
+
+
+def settings_for(cluster, dual, tmp_path, port, dm_port, with_dm=True):
+    s = default_halyard_settings(cluster, port)
+    s.update(failover_settings(tmp_path, monitor=MONITOR, failover_delay_ms=500,
+                               failover_write_wait_ms=10000, consistency="eventual"))
+    s["listeners"] = [{"name": "rep", "address": "127.0.0.1", "port": port, "group": "rep"}]
+    s["groups"] = [{"name": "rep", "backends": [b["name"] for b in s["backends"]]}]
+    s["witnesses"] = [{"name": "witness", "address": "127.0.0.1", "port": dual.nodes[2]["port"]}]
+    if with_dm:
+        s["backends"] = s["backends"] + dm_backends(dual)
+        s["groups"] = s["groups"] + [{"name": "dm", "cluster": "dual-master", "failover": "off",
+                                      "backends": ["dm0", "dm1"]}]
+        s["listeners"] = s["listeners"] + [{"name": "dm", "address": "127.0.0.1", "port": dm_port,
+                                            "group": "dm"}]
+    return s
+
+
+def groups(h, sock):
+    return {g["name"]: g for g in admin_json(sock, "show groups")["groups"]}
+
+
+def start(start_halyard, cluster, dual, tmp_path, with_dm=True):
+    port, dm_port = free_port(), free_port()
+    s = settings_for(cluster, dual, tmp_path, port, dm_port, with_dm)
+    s["metrics_port"] = free_port()
+    h = start_halyard(render_libconfig(s).replace("$", "$$"), port=port)
+    sock = s["admin_socket"]
+    want = {"rep": "node0", "dm": "dm0"} if with_dm else {"rep": "node0"}
+    wait_until(lambda: {n: g["writer"] for n, g in groups(h, sock).items()} == want, 15,
+               what=f"writers {want}")
+    return h, s, sock, Listener(h, dm_port)
+
+
+def ports_seen(conn, n=20, trx=False):
+    seen = set()
+    with conn.cursor() as cur:
+        for _ in range(n):
+            if trx:
+                cur.execute("BEGIN")
+            cur.execute("SELECT @@port")
+            seen.add(cur.fetchone()[0])
+            if trx:
+                cur.execute("COMMIT")
+    return seen
+
+
+def test_listeners_reach_their_groups_only(start_halyard, cluster, dual, tmp_path):
+    h, s, sock, dm = start(start_halyard, cluster, dual, tmp_path)
+    rep_ports = {n["port"] for n in cluster.nodes}
+    dm_ports = {dual.nodes[0]["port"], dual.nodes[1]["port"]}
+    rep_conn, dm_conn = h.connect(), dm.connect()
+    # Writes (in a transaction, so on the primary) and reads, each in its group.
+    assert ports_seen(rep_conn, trx=True) == {cluster.nodes[0]["port"]}
+    assert ports_seen(dm_conn, trx=True) == {dual.nodes[0]["port"]}
+    assert ports_seen(rep_conn) <= rep_ports - {cluster.nodes[0]["port"]}
+    assert ports_seen(dm_conn) == {dual.nodes[1]["port"]}  # the standby serves the reads
+
+    gs = groups(h, sock)
+    assert gs["rep"]["cluster"] == "replication" and gs["rep"]["failover"] == "auto"
+    assert gs["dm"]["cluster"] == "dual-master" and gs["dm"]["failover"] == "off"
+    assert [b["name"] for b in gs["rep"]["backends"]] == ["node0", "node1", "node2"]
+    assert {b["name"]: b["role"] for b in gs["dm"]["backends"]} == {"dm0": "primary", "dm1": "replica"}
+    be = {b["name"]: b["group"] for b in admin_json(sock, "show backends")["backends"]}
+    assert be == {"node0": "rep", "node1": "rep", "node2": "rep", "dm0": "dm", "dm1": "dm"}
+    assert not dm_ports & rep_ports
+    # Each group's lock counts its own backends and the witness.
+    st = admin_json(sock, "show status")
+    assert st["voters"] == 4 and st["reachable"] == 3
+    assert st["groups_majority"] == "rep: yes (3 of 4 reachable); dm: yes (2 of 3 reachable)"
+    mp = s["metrics_port"]
+    assert metric(mp, 'halyard_group_info{group="dm",cluster="dual-master",failover="off"}') == 1
+    assert metric(mp, 'halyard_group_writer{group="rep",backend="node0"}') == 1
+    assert metric(mp, 'halyard_group_writer{group="dm",backend="dm0"}') == 1
+    assert metric(mp, 'halyard_group_writer{group="dm",backend="dm1"}') is None
+    assert metric(mp, 'halyard_backend_info{backend="dm1",') == 1
+
+
+def make_tables(cluster, dual):
+    cluster.sql(0, "CREATE DATABASE IF NOT EXISTS grp")
+    cluster.sql(0, "DROP TABLE IF EXISTS grp.t")
+    cluster.sql(0, "CREATE TABLE grp.t (id BIGINT PRIMARY KEY, w INT NOT NULL)")
+    cluster.sync()
+    dual.sql(0, "CREATE DATABASE IF NOT EXISTS grp")
+    dual.sql(0, "GRANT ALL ON grp.* TO 'app'@'%'")
+    dual.sql(0, "DROP TABLE IF EXISTS grp.t")
+    dual.sql(0, "CREATE TABLE grp.t (id BIGINT PRIMARY KEY, w INT NOT NULL)")
+    dual.sync()
+
+
+def test_failover_stays_inside_its_group(start_halyard, cluster, dual, tmp_path):
+    h, _, sock, dm = start(start_halyard, cluster, dual, tmp_path)
+    make_tables(cluster, dual)
+    with Load(h, "grp.t", writers=2) as rep_load, Load(dm, "grp.t", writers=2, first_writer=11) as dm_load:
+        wait_until(lambda: rep_load.count() >= 30 and dm_load.count() >= 30, 15,
+                   what="both loads to get going")
+        t_kill = kill_now(cluster, 0)
+        wait_until(lambda: groups(h, sock)["rep"]["writer"] in ("node1", "node2"), 30,
+                   what="a replica of rep promoted")
+        first = wait_until(lambda: rep_load.first_ack_sent_after(t_kill), 30,
+                           what="a write through rep's listener after the kill")
+        dm_before = dm_load.count()
+        wait_until(lambda: dm_load.count() >= dm_before + 30, 15, what="dm's load going on")
+    print(f"rep: first write {first - t_kill:.3f} s after the kill; "
+          f"dm: {dm_load.count()} writes, {len(dm_load.errors)} failed")
+    assert dm_load.errors == [], dm_load.errors[:5]
+    gs = groups(h, sock)
+    assert gs["dm"]["writer"] == "dm0"
+    assert {b["name"]: b["role"] for b in gs["dm"]["backends"]} == {"dm0": "primary", "dm1": "replica"}
+    # Every write dm acknowledged is on its active; none went to rep.
+    on_dm = {r[0] for r in dual.sql(0, "SELECT id FROM grp.t")}
+    assert dm_load.ids() <= on_dm
+    new = int(groups(h, sock)["rep"]["writer"][-1])
+    on_rep = {r[0] for r in cluster.sql(new, "SELECT id FROM grp.t")}
+    assert not dm_load.ids() & on_rep
+    assert dual.value(0, "SELECT @@read_only") == 0  # the dm group's active untouched
+    h.wait_log(r"lock halyard_failover:rep: granted")
+
+
+def test_reload_adds_and_removes_a_group(start_halyard, cluster, dual, tmp_path):
+    h, s, sock, _ = start(start_halyard, cluster, dual, tmp_path, with_dm=False)
+    make_tables(cluster, dual)
+    old = h.connect()
+    with old.cursor() as cur:
+        cur.execute("BEGIN")
+        cur.execute("INSERT INTO grp.t VALUES (1, 1)")
+
+    # Add the dm group and a listener for it, a transaction open meanwhile.
+    dm_port = free_port()
+    s2 = settings_for(cluster, dual, tmp_path, h.port, dm_port)
+    s2["admin_socket"], s2["audit_log"] = s["admin_socket"], s["audit_log"]
+    s2["metrics_port"] = s["metrics_port"]
+    st = admin_json(sock, "show status")
+    with open(h.conf_path, "w") as f:
+        f.write(render_libconfig(s2))
+    h.reload()
+    wait_until(lambda: admin_json(sock, "show status")["reloads_ok"] > st["reloads_ok"], 10,
+               what="the reload")
+    wait_until(lambda: groups(h, sock).get("dm", {}).get("writer") == "dm0", 15,
+               what="dm's active seen")
+    with old.cursor() as cur:
+        cur.execute("INSERT INTO grp.t VALUES (2, 1)")
+        cur.execute("COMMIT")
+        cur.execute("SELECT COUNT(*) FROM grp.t WHERE id IN (1, 2) FOR UPDATE")
+        assert cur.fetchone()[0] == 2
+    assert ports_seen(old, trx=True) == {cluster.nodes[0]["port"]}
+    dm = wait_until(lambda: _try_connect(h, dm_port), 10, what="the dm listener")
+    assert ports_seen(dm, trx=True) == {dual.nodes[0]["port"]}
+
+    # Remove it again: dm's session gets an error at its next statement and
+    # ends; rep's goes on.
+    st = admin_json(sock, "show status")
+    with open(h.conf_path, "w") as f:
+        f.write(render_libconfig(s))
+    h.reload()
+    wait_until(lambda: admin_json(sock, "show status")["reloads_ok"] > st["reloads_ok"], 10,
+               what="the second reload")
+    wait_until(lambda: "dm" not in groups(h, sock), 10, what="dm gone")
+    with pytest.raises(pymysql.MySQLError) as e:
+        with dm.cursor() as cur:
+            cur.execute("SELECT @@port")
+            cur.fetchall()
+    assert "was removed by a reload" in str(e.value) or e.value.args[0] in (2013, 2006), e.value
+    h.wait_log(r"its group dm was removed by a reload: closing")
+    assert ports_seen(old, trx=True) == {cluster.nodes[0]["port"]}
+
+
+def _try_connect(h, port):
+    try:
+        return pymysql.connect(**h.conn_params(port=port))
+    except pymysql.MySQLError:
+        time.sleep(0.05)
+        return None
+
+
+def test_galera_group_beside_a_replication_group(start_halyard, cluster, galera, tmp_path):
+    """A Galera group's writer is picked among its own nodes (lowest
+    priority, then name) while the replication group keeps its primary;
+    each listener reaches its own group's servers."""
+    port, gal_port = free_port(), free_port()
+    s = default_halyard_settings(cluster, port)
+    s["monitor"] = MONITOR
+    s["admin_socket"] = str(tmp_path / "gal.sock")
+    gal = [{"name": f"g{n['index']}", "address": "127.0.0.1", "port": n["port"],
+            "role": "primary" if n["index"] == 0 else "replica",
+            "priority": 0 if n["index"] == 1 else 5} for n in galera.nodes]
+    s["backends"] = s["backends"] + gal
+    s["groups"] = [{"name": "rep", "backends": ["node0", "node1", "node2"]},
+                   {"name": "gal", "cluster": "galera", "backends": [b["name"] for b in gal]}]
+    s["listeners"] = [{"name": "rep", "address": "127.0.0.1", "port": port, "group": "rep"},
+                      {"name": "gal", "address": "127.0.0.1", "port": gal_port, "group": "gal"}]
+    h = start_halyard(render_libconfig(s).replace("$", "$$"), port=port)
+    sock = s["admin_socket"]
+    wait_until(lambda: {n: g["writer"] for n, g in groups(h, sock).items()} ==
+               {"rep": "node0", "gal": "g1"}, 30, what="rep's primary node0, gal's writer g1")
+    g = Listener(h, gal_port).connect()
+    assert ports_seen(g, trx=True) == {galera.nodes[1]["port"]}
+    assert ports_seen(g) <= {galera.nodes[0]["port"], galera.nodes[2]["port"]}
+    assert ports_seen(h.connect(), trx=True) == {cluster.nodes[0]["port"]}
+    gs = groups(h, sock)
+    assert gs["gal"]["cluster"] == "galera" and gs["gal"]["writers"] == 1
+    assert gs["rep"]["writers"] == 1
