@@ -16,6 +16,7 @@
 
 #include "halyard/classify.h"
 #include "halyard/pool_stats.h"
+#include "halyard/router.h"
 #include "halyard/session.h"
 
 /* MariaDB error codes the session reads in answers or passes to the
@@ -254,5 +255,55 @@ static inline const char *session_schema(const struct session *s)
 void session_pool_count(const struct session *s, const struct config_backend *be,
                         size_t counter_offset);
 #define POOL_COUNT(s, be, field) session_pool_count(s, be, offsetof(struct pool_user_stats, field))
+
+/* ---- between the session module's files ---------------------------------
+ * session.c: the command cycle, the answer's framing, the client socket */
+void session_client_read_cb(struct ev_loop *loop, ev_io *w, int revents);
+void session_client_write_cb(struct ev_loop *loop, ev_io *w, int revents);
+void command_done(struct session *s);
+void command_send_own(struct session *s, uint8_t cmd, const uint8_t *pkt, size_t len);
+void down_forward(struct session *s);
+bool down_parse(struct session *s);
+bool ensure_connected(struct session *s, uint32_t idx);
+void session_idle_cb(struct ev_loop *loop, ev_timer *w, int revents);
+bool match_word(const char **pp, const char *end, const char *word);
+const char *skip_space_comments(const char *p, const char *end);
+void session_timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
+
+/* session_backend.c */
+void backend_writable(struct session *s, struct bconn *bc);
+void capture_value(struct session *s, const uint8_t *p, uint32_t len);
+void internal_progress(struct session *s);
+void session_backend_lost(struct session *s, struct bconn *bc, const char *why);
+void session_backend_ready(struct session *s);
+
+/* session_cmd.c */
+void command_change_user(struct session *s, uint32_t len);
+void command_kill(struct session *s, uint32_t len, uint32_t id, bool query, const char *modifier,
+                  bool as_com_process_kill);
+void packet_too_large(struct session *s, uint8_t seq);
+bool parse_kill(const char *sql, size_t len, uint32_t *id, const char **modifier, bool *query);
+
+/* session_reload.c */
+bool primary_retry(struct session *s, const struct config_backend *be);
+void primary_wait_cb(struct ev_loop *loop, ev_timer *w, int revents);
+bool primary_wait_start(struct session *s);
+void session_config_switch(struct session *s);
+struct config *session_group_cfg(struct config *full, const struct config *lcfg,
+                                 const struct config_listener *listener);
+
+/* session_route.c */
+bool may_hold_secret(const char *text, size_t len, unsigned lex_opts);
+uint16_t primary_now(const struct config *cfg);
+void query_end(struct session *s, bool error);
+uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len,
+                       uint32_t avail);
+uint32_t route_health(struct session *s, uint32_t idx, char *why, size_t whylen);
+bool route_view(struct session *s, enum route_op op, struct route_in *in);
+void session_decide(const struct route_in *in, struct route_out *out);
+void session_diag_follow(struct session *s);
+void session_follow_primary(struct session *s);
+void session_lex_follow(struct session *s, uint16_t status);
+void session_track_note(struct session *s, const uint8_t *pl, uint32_t len);
 
 #endif /* HALYARD_SESSION_INT_H */

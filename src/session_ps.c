@@ -247,7 +247,7 @@ static bool ps_head_too_large(const struct session *s, uint32_t n_params)
            s->w->pool.size;
 }
 
-/* route() for a COM_STMT_PREPARE: the statement to be is s->ps_new, its
+/* session_route() for a COM_STMT_PREPARE: the statement to be is s->ps_new, its
  * PREPARE runs where its EXECUTE would now. `r` is NULL when there is only
  * one backend and nothing was classified. */
 uint32_t ps_route_prepare(struct session *s, const uint8_t *p, uint32_t len, bool fits,

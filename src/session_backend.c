@@ -1,0 +1,478 @@
+/*
+ * session_backend.c: what the session's backend connections report, part of
+ * the session module (session_int.h): ready, failed or lost (a fallback, a
+ * retry elsewhere, or the error), the answers of halyard's own commands
+ * (internal_progress), readable and writable sockets.
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <strings.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "halyard/audit.h"
+#include "halyard/auth.h"
+#include "halyard/backend.h"
+#include "halyard/group.h"
+#include "halyard/classify.h"
+#include "halyard/compress.h"
+#include "halyard/digest.h"
+#include "halyard/firewall.h"
+#include "halyard/guard.h"
+#include "halyard/proxyproto.h"
+#include "halyard/registry.h"
+#include "halyard/relay.h"
+#include "halyard/router.h"
+#include "halyard/server.h"
+#include "halyard/session.h"
+#include "halyard/users.h"
+#include "halyard/session_err.h"
+#include "halyard/stats.h"
+#include "halyard/tls.h"
+#include "halyard/track.h"
+#include "halyard/worker.h"
+#include "session_int.h"
+
+/* ---- backend events ---------------------------------------------------- */
+
+void session_backend_ready(struct session *s)
+{
+    struct bconn *bc = s->cur;
+    session_timer_stop(s);
+    ev_io_start(s->w->loop, &bc->c.rio);
+    slog_debug(s, "backend %s ready, thread %u", bc->be->name, bc->login.thread_id);
+    if (s->state == SS_LOGIN_BACKEND) {
+        session_publish_backend(s);
+        session_login_ok(s, (uint8_t)(s->last_seq + 1));
+        return;
+    }
+    if (s->state != SS_WAIT_BACKEND)
+        return;
+    /* The waiting command is routed again: ensure_backend() brings the
+     * session state here, after a causal wait if there is one. */
+    session_set_state(s, SS_IDLE);
+    session_next_command(s);
+}
+
+/* Where a command waiting for backend `be` goes when that backend fails:
+ * a replica's work goes to another replica once, then to the primary
+ * (true); the primary's fails. The bound matters: a session state that
+ * every replica refuses (a schema only the primary has) would otherwise
+ * bounce between two replicas for ever. */
+static bool session_fall_back(struct session *s, const struct config_backend *be)
+{
+    if (s->wait_idx < 0 || s->state != SS_WAIT_BACKEND)
+        return false;
+    struct route_in in;
+    struct route_out out;
+    if (!route_view(s, ROUTE_FALL_BACK, &in))
+        return false;
+    in.target = (uint32_t)s->wait_idx;
+    session_decide(&in, &out);
+    if (out.verdict != ROUTE_GO)
+        return false;
+    uint32_t j = out.target;
+    slog_warn(s, "sending the statement meant for %s to %s instead", be->name,
+              s->cfg->backends[j].name);
+    s->wait_idx = (int)j;
+    s->fell_back = true;
+    /* The causal wait ran on the backend that failed, not on this one: a
+     * replica waits again (it may not have the session's writes yet). */
+    s->causal_check = j != s->primary && s->consistency == CONSISTENCY_CAUSAL;
+    s->ro_idx = -1;
+    session_set_state(s, SS_IDLE);
+    session_next_command(s);
+    return true;
+}
+
+static void session_backend_failed_copied(struct session *s, const struct config_backend *be,
+                                          const uint8_t *err_payload, size_t err_len,
+                                          const char *why);
+
+/* s->cur could not be opened, refused our login, or refused the session
+ * state. `err_payload` is the backend's ERR (forwarded as is) or NULL (we
+ * answer 1429). */
+void session_backend_failed(struct session *s, const uint8_t *err_payload, size_t err_len,
+                            const char *why)
+{
+    const struct config_backend *be = s->cur->be;
+    /* The ERR may live in the connection's buffer, which closing frees. */
+    uint8_t *err_copy = NULL;
+    if (err_payload != NULL) {
+        err_copy = malloc(err_len);
+        if (err_copy == NULL) {
+            err_payload = NULL;
+            why = "out of memory";
+        } else {
+            memcpy(err_copy, err_payload, err_len);
+            err_payload = err_copy;
+        }
+    }
+    session_backend_failed_copied(s, be, err_payload, err_len, why);
+    free(err_copy);
+}
+
+static void session_backend_failed_copied(struct session *s, const struct config_backend *be,
+                                          const uint8_t *err_payload, size_t err_len,
+                                          const char *why)
+{
+    bool readback = s->internal == INT_READBACK;
+    session_timer_stop(s);
+    s->internal = INT_NONE;
+    bconn_close(s->cur);
+    stream_release(&s->down, &s->w->pool);
+    if (err_payload == NULL) {
+        stat_inc(&s->w->stats.backend_connect_failures);
+        if (be->rt != NULL) {
+            char what[200];
+            snprintf(what, sizeof(what), "session %u: %s", s->id, why);
+            backend_count_connect_failure(be->rt, s->w->id);
+            backend_report_failure(be->rt, what);
+        }
+    }
+    slog_warn(s, "backend %s (%s:%d): %s", be->name, be->address, be->port, why);
+    if (readback) {
+        /* No command waits; what the SET assigned is known only to the
+         * connection that stopped answering: gone with it, as a pinned
+         * session's state is. */
+        session_mark_closing(s, END_BACKEND_LOST);
+        return;
+    }
+    uint8_t seq = (uint8_t)(s->last_seq + 1);
+    if (s->state == SS_LOGIN_BACKEND) {
+        if (err_payload != NULL)
+            send_err_payload(s, seq, err_payload, err_len);
+        else
+            session_err(s, seq, SERR_CANT_CONNECT, be->name, be->address, be->port, why);
+        session_mark_closing(s, err_payload != NULL ? END_BACKEND_LOGIN : END_BACKEND_LOST);
+        return;
+    }
+    if (s->state != SS_WAIT_BACKEND)
+        return;
+    if (session_fall_back(s, be))
+        return;
+    if (err_payload == NULL && primary_retry(s, be))
+        return;
+    /* Answer the waiting command with an error and drop it. */
+    command_abandon(s);
+    session_set_state(s, SS_IDLE);
+    struct stream *st = &s->up;
+    uint32_t len = mysql_hdr_len(st->b->data + st->scan);
+    if (len + MYSQL_HEADER_SIZE > stream_unparsed(st)) {
+        /* the rest of a huge command is still coming: give up the session */
+        session_mark_closing(s, END_BACKEND_LOST);
+    } else {
+        consume_packet(s, len);
+    }
+    if (err_payload != NULL)
+        send_err_payload(s, 1, err_payload, err_len);
+    else
+        session_err(s, 1, SERR_CANT_CONNECT, be->name, be->address, be->port, why);
+    if (s->state == SS_IDLE)
+        session_next_command(s);
+}
+
+/* Put the command kept by retry_keep back in front of `up`, to be routed
+ * again. False when there is no room for it. */
+static bool retry_unread(struct session *s)
+{
+    struct stream *st = &s->up;
+    if (st->b != NULL && st->head != st->scan)
+        return false; /* request bytes not flushed yet: cannot happen once answered */
+    if (stream_reserve(st, &s->w->pool) != HY_OK)
+        return false;
+    stream_compact(st);
+    if (st->tail + s->retry_len > st->b->cap)
+        return false;
+    memmove(st->b->data + s->retry_len, st->b->data, st->tail);
+    memcpy(st->b->data, s->retry_pkt, s->retry_len);
+    st->tail += s->retry_len;
+    st->scan = st->head = 0;
+    return true;
+}
+
+/* An autocommit read whose replica died before answering anything runs
+ * again, once, on another replica or the primary: the client never knows. */
+static bool session_retry(struct session *s, struct bconn *bc)
+{
+    if (!s->retry_ok || s->retried || s->down_sent || s->req_open || s->resp_done ||
+        s->internal != INT_NONE || bc->idx == s->primary || !retry_unread(s))
+        return false;
+    slog_info(s, "backend %s died before answering: running the read again elsewhere",
+              bc->be->name);
+    query_end(s, true);
+    s->retried = true;
+    s->retry_exclude = bc->idx;
+    bconn_close(bc);
+    stream_release(&s->down, &s->w->pool);
+    s->digest_pending = false;
+    s->qlog_pending = false;
+    session_set_state(s, SS_IDLE);
+    session_next_command(s);
+    return true;
+}
+
+/* Backend connection `bc` broke or closed. The statement in flight there,
+ * if any, fails (an autocommit read is retried elsewhere first). The
+ * session goes on with a new connection at its next statement, unless the
+ * primary held state that cannot be rebuilt elsewhere (pinned: temporary
+ * tables, locks...): then it ends, as a direct connection would. A
+ * transaction open there is lost: the client is told with this statement's
+ * ERR, or at its next statement. */
+void session_backend_lost(struct session *s, struct bconn *bc, const char *why)
+{
+    const struct config_backend *be = bc->be;
+    bool in_flight = bc == s->cur && s->state == SS_COMMAND;
+    bool trx = (bc->idx == s->primary && session_in_trans(s)) || s->ro_idx == (int)bc->idx;
+    slog_warn(s, "backend %s: %s (%s)", be->name, why, session_state_to_str(s->state));
+    if (registry_kill_requested(&s->reg)) {
+        /* KILL CONNECTION through halyard: the session ends with it (and
+         * the backend is not to blame). */
+        bconn_close(bc);
+        if (in_flight)
+            session_err(s, (uint8_t)(s->rdown.seq + 1), SERR_KILLED);
+        session_mark_closing(s, END_KILLED);
+        return;
+    }
+    if (be->rt != NULL) {
+        char what[200];
+        snprintf(what, sizeof(what), "session %u: %s", s->id, why);
+        backend_report_failure(be->rt, what);
+    }
+    if (in_flight && session_retry(s, bc))
+        return;
+    if (s->ro_idx == (int)bc->idx)
+        s->ro_idx = -1; /* its read-only transaction is gone with it */
+    /* State only that connection had (temporary tables, locks, user
+     * variables a CALL set): gone with it, so the session ends as it would
+     * on the server, rather than go on without it. */
+    bool keep = !(bc->idx == s->primary && (s->pinned || s->uvars_opaque)) &&
+                !(s->internal != INT_NONE && bc == s->cur);
+    if (bc->idx == s->primary && keep)
+        s->status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
+    if (in_flight && !s->resp_done && !s->req_open && s->rdown.left == 0 && !s->rdown.cont &&
+        (s->down.b == NULL || stream_empty(&s->down))) {
+        /* At a packet boundary the client can still be told why; the ERR
+         * takes the sequence id after the last packet it was sent. */
+        query_end(s, true);
+        session_err(s, (uint8_t)(s->rdown.seq + 1), SERR_BACKEND_LOST, be->name,
+                    trx ? "the transaction; it was rolled back" : "query");
+        if (keep) {
+            bconn_close(bc);
+            s->resp_done = true;
+            down_forward(s); /* finishes the command once the ERR is out */
+            return;
+        }
+    } else if (!in_flight && keep) {
+        if (trx)
+            snprintf(s->trx_lost, sizeof(s->trx_lost), "%s", be->name);
+        bconn_close(bc);
+        return;
+    }
+    bconn_close(bc);
+    session_mark_closing(s, END_BACKEND_LOST);
+}
+
+/* The first column of the first row of an internal query's answer. */
+void capture_value(struct session *s, const uint8_t *p, uint32_t len)
+{
+    struct mysql_rd rd;
+    mysql_rd_init(&rd, p, len);
+    if (len > 0 && p[0] == 0xfb)
+        return; /* NULL */
+    size_t n = 0;
+    const uint8_t *v = mysql_rd_lenenc_str(&rd, &n);
+    if (rd.bad || n >= sizeof(s->capture))
+        return;
+    memcpy(s->capture, v, n);
+    s->capture[n] = '\0';
+    s->captured = true;
+}
+
+/* A GTID list as MariaDB prints it: digits, '-' and ','. Anything else is
+ * not put into a query. */
+static bool gtid_valid(const char *g)
+{
+    for (; *g != '\0'; g++) {
+        if (!isdigit((unsigned char)*g) && *g != '-' && *g != ',')
+            return false;
+    }
+    return true;
+}
+
+/* The answer to a command halyard ran itself (internal_query,
+ * state_sync_next), read into `down`: nothing of it goes to the client. */
+void internal_progress(struct session *s)
+{
+    if (!down_parse(s))
+        return;
+    s->down.head = s->down.scan;
+    stream_release_if_empty(&s->down, &s->w->pool);
+    if (!s->resp_done)
+        return;
+    struct bconn *bc = s->cur;
+    enum internal_op op = s->internal;
+    s->internal = INT_NONE;
+    s->resp_done = false;
+    switch (op) {
+    case INT_SYNC:
+        if (s->resp.err_code != 0) {
+            char why[96];
+            snprintf(why, sizeof(why), "replaying session state failed with error %u",
+                     s->resp.err_code);
+            session_backend_failed(s, NULL, 0, why);
+            return;
+        }
+        s->sync_i++;
+        state_sync_next(s);
+        return;
+    case INT_READBACK:
+        state_readback_end(s);
+        break;
+    case INT_GTID_FETCH:
+        s->need_gtid = false;
+        s->gtid_epoch++;
+        s->gtid[0] = '\0';
+        if (s->resp.err_code == 0 && s->captured && strlen(s->capture) < sizeof(s->gtid) &&
+            gtid_valid(s->capture) &&
+            (s->capture[0] != '\0' || s->cfg->cluster != CLUSTER_GALERA)) {
+            memcpy(s->gtid, s->capture, strlen(s->capture) + 1);
+            slog_debug(s, "primary GTID position: '%s'", s->gtid);
+        } else {
+            /* Without the position, only the primary is sure to have the write. */
+            slog_warn(s, "cannot read the %s's GTID position (error %u): reading from it",
+                      s->cfg->cluster == CLUSTER_GALERA ? "writer" : "primary", s->resp.err_code);
+            s->wait_idx = (int)s->primary;
+            s->causal_check = false;
+        }
+        break;
+    case INT_GTID_WAIT:
+        if (s->resp.err_code == 0 && s->captured &&
+            strcmp(s->capture, s->cfg->cluster == CLUSTER_GALERA ? "1" : "0") == 0) {
+            bc->gtid_epoch = s->gtid_epoch;
+        } else {
+            slog_debug(s, "replica %s has not applied %s within %d ms: reading from the primary",
+                       bc->be->name, s->gtid, s->cfg->causal_timeout_ms);
+            s->wait_idx = (int)s->primary;
+            s->causal_check = false;
+        }
+        break;
+    case INT_PS_USE:
+        if (s->resp.err_code != 0) {
+            ps_prepare_failed(s);
+            break;
+        }
+        session_timer_stop(s);
+        ps_use_done(s);
+        return;
+    case INT_PS_PREPARE:
+        if (s->resp.err_code != 0) {
+            ps_prepare_failed(s);
+        } else {
+            struct pstmt *ps = pstmt_find(&s->ps, s->ps_int_id);
+            if (ps != NULL) {
+                ps->be[bc->idx].id = s->resp.stmt_id;
+                ps->be[bc->idx].types_gen = 0;
+            }
+        }
+        break;
+    case INT_LID:
+        session_pool_lid_read(s, s->resp.err_code == 0 && s->captured, s->capture);
+        break;
+    case INT_PS_RESET: /* its answer does not matter: the last backend's goes to the client */
+    case INT_NONE:
+        break;
+    }
+    session_timer_stop(s);
+    session_set_state(s, SS_IDLE);
+    session_next_command(s);
+}
+
+/* s->cur's answer, or an idle connection speaking. */
+static void backend_readable(struct session *s, struct bconn *bc)
+{
+    if (bc != s->cur) {
+        /* An idle connection spoke: an ERR before a close (wait_timeout,
+         * KILL, shutdown) or the close itself. */
+        session_backend_lost(s, bc, "closed the connection");
+        return;
+    }
+    enum relay_rc rr = relay_read(&s->down, &bc->c, &s->w->pool);
+    if (rr == RELAY_AGAIN) {
+        update_reads(s);
+        return;
+    }
+    s->down_last = ev_now(s->w->loop);
+    if (rr != RELAY_DONE) {
+        if (s->internal != INT_NONE)
+            session_backend_failed(s, NULL, 0, "closed the connection during an internal query");
+        else
+            session_backend_lost(s, bc,
+                                 rr == RELAY_CLOSED ? "closed the connection" : strerror(errno));
+        return;
+    }
+    if (s->internal != INT_NONE) {
+        internal_progress(s);
+        return;
+    }
+    if (s->state == SS_COMMAND && s->resp_done && state_readback_in_flight(s)) {
+        down_forward(s); /* the read-back's answer, early: it waits in `down` */
+        return;
+    }
+    if (s->state != SS_COMMAND || s->resp_done) {
+        /* Nothing was asked: an ERR before a close (KILL, shutdown, timeout). */
+        session_backend_lost(s, bc, "sent data while idle");
+        return;
+    }
+    down_forward(s);
+}
+
+void backend_writable(struct session *s, struct bconn *bc)
+{
+    hy_status_t rc = conn_flush_local(&bc->c, &s->w->pool);
+    if (rc == HY_ERROR) {
+        if (s->internal != INT_NONE && bc == s->cur)
+            session_backend_failed(s, NULL, 0, strerror(errno));
+        else
+            session_backend_lost(s, bc, strerror(errno));
+        return;
+    }
+    if (rc == HY_AGAIN)
+        return;
+    if (bc == s->cur && s->up.b != NULL && s->up.head < s->up.scan) {
+        up_forward(s);
+    } else {
+        ev_io_stop(s->w->loop, &bc->c.wio);
+        update_reads(s);
+    }
+}
+
+/* What a backend connection reports (server.h). */
+void session_server_event(struct bconn *bc, const struct server_report *r)
+{
+    struct session *s = bc->owner;
+    switch (r->event) {
+    case SERVER_READY:
+        if (bc == s->cur)
+            session_backend_ready(s);
+        break;
+    case SERVER_FAILED:
+        if (bc == s->cur)
+            session_backend_failed(s, r->err, r->err_len, r->why);
+        else
+            session_backend_lost(s, bc, r->why);
+        break;
+    case SERVER_READABLE:
+        backend_readable(s, bc);
+        break;
+    case SERVER_WRITABLE:
+        backend_writable(s, bc);
+        break;
+    }
+    session_reap(s);
+}

@@ -1,0 +1,227 @@
+/*
+ * session_cmd.c: commands the session answers or rewrites itself, part of
+ * the session module (session_int.h): KILL [QUERY|CONNECTION] and
+ * COM_PROCESS_KILL by halyard's ids, COM_CHANGE_USER, a packet too large.
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <strings.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "halyard/audit.h"
+#include "halyard/auth.h"
+#include "halyard/backend.h"
+#include "halyard/group.h"
+#include "halyard/classify.h"
+#include "halyard/compress.h"
+#include "halyard/digest.h"
+#include "halyard/firewall.h"
+#include "halyard/guard.h"
+#include "halyard/proxyproto.h"
+#include "halyard/registry.h"
+#include "halyard/relay.h"
+#include "halyard/router.h"
+#include "halyard/server.h"
+#include "halyard/session.h"
+#include "halyard/users.h"
+#include "halyard/session_err.h"
+#include "halyard/stats.h"
+#include "halyard/tls.h"
+#include "halyard/track.h"
+#include "halyard/worker.h"
+#include "session_int.h"
+
+bool parse_kill(const char *sql, size_t len, uint32_t *id, const char **modifier, bool *query)
+{
+    const char *p = sql, *end = sql + len;
+    p = skip_space_comments(p, end);
+    if (!match_word(&p, end, "KILL"))
+        return false;
+    *modifier = "";
+    if (match_word(&p, end, "HARD"))
+        *modifier = "HARD ";
+    else if (match_word(&p, end, "SOFT"))
+        *modifier = "SOFT ";
+    *query = false;
+    if (match_word(&p, end, "QUERY")) {
+        *query = true;
+        if (match_word(&p, end, "ID"))
+            return false; /* a query id, not a connection id */
+    } else {
+        (void)match_word(&p, end, "CONNECTION");
+    }
+    if (p >= end || !isdigit((unsigned char)*p))
+        return false;
+    uint64_t v = 0;
+    while (p < end && isdigit((unsigned char)*p)) {
+        v = v * 10 + (uint64_t)(*p - '0');
+        if (v > UINT32_MAX)
+            return false;
+        p++;
+    }
+    p = skip_space_comments(p, end);
+    if (p < end && *p == ';')
+        p = skip_space_comments(p + 1, end);
+    if (p != end)
+        return false;
+    *id = (uint32_t)v;
+    return true;
+}
+
+/* A KILL naming a halyard session id: find the backend thread behind it. */
+void command_kill(struct session *s, uint32_t len, uint32_t id, bool query, const char *modifier,
+                  bool as_com_process_kill)
+{
+    uint32_t tid = 0, idx = s->primary;
+    enum registry_kill k = registry_kill(&s->reg, id, !query, &tid, &idx);
+    if (idx >= s->n_bc)
+        idx = s->primary; /* the target runs under another config */
+    switch (k) {
+    case KILL_UNKNOWN:
+        if (id < REGISTRY_ID_BASE) {
+            /* a backend thread id (from CONNECTION_ID(), which runs on the
+             * primary): the server decides */
+            if (!ensure_backend(s, s->primary))
+                return;
+            command_forward(s, as_com_process_kill ? COM_PROCESS_KILL : COM_QUERY, len, 0);
+            return;
+        }
+        consume_packet(s, len);
+        session_err(s, 1, SERR_NO_SUCH_THREAD, id);
+        session_next_command(s);
+        return;
+    case KILL_NOT_OWNER:
+        consume_packet(s, len);
+        session_err(s, 1, SERR_KILL_DENIED, id);
+        session_next_command(s);
+        return;
+    case KILL_MARKED:
+        consume_packet(s, len);
+        send_ok(s, 1);
+        session_next_command(s);
+        return;
+    case KILL_BACKEND:
+        break;
+    }
+    if (!ensure_backend(s, idx))
+        return; /* runs again once the backend is ready */
+    consume_packet(s, len);
+    uint8_t pkt[MYSQL_HEADER_SIZE + 64];
+    size_t n;
+    if (as_com_process_kill) {
+        pkt[MYSQL_HEADER_SIZE] = COM_PROCESS_KILL;
+        pkt[MYSQL_HEADER_SIZE + 1] = (uint8_t)tid;
+        pkt[MYSQL_HEADER_SIZE + 2] = (uint8_t)(tid >> 8);
+        pkt[MYSQL_HEADER_SIZE + 3] = (uint8_t)(tid >> 16);
+        pkt[MYSQL_HEADER_SIZE + 4] = (uint8_t)(tid >> 24);
+        n = 5;
+    } else {
+        pkt[MYSQL_HEADER_SIZE] = COM_QUERY;
+        int m = snprintf((char *)pkt + MYSQL_HEADER_SIZE + 1, sizeof(pkt) - MYSQL_HEADER_SIZE - 1,
+                         "KILL %s%s %u", modifier, query ? "QUERY" : "CONNECTION", tid);
+        n = 1 + (size_t)m;
+    }
+    mysql_hdr_write(pkt, (uint32_t)n, 0);
+    slog_info(s, "KILL %s %u: asking backend %s to kill its thread %u",
+              query ? "QUERY" : "CONNECTION", id, s->cur->be->name, tid);
+    command_send_own(s, as_com_process_kill ? COM_PROCESS_KILL : COM_QUERY, pkt,
+                     MYSQL_HEADER_SIZE + n);
+    s->kill_id = id;
+}
+
+char *dup_bytes(const void *p, size_t n)
+{
+    char *d = malloc(n + 1);
+    if (d != NULL) {
+        memcpy(d, p, n);
+        d[n] = '\0';
+    }
+    return d;
+}
+
+void change_user_clear_pending(struct session *s)
+{
+    free(s->pend_user);
+    free(s->pend_db);
+    free(s->pend_attrs);
+    s->pend_user = s->pend_db = NULL;
+    s->pend_attrs = NULL;
+    s->pend_attrs_len = 0;
+}
+
+void send_auth_switch(struct session *s, uint8_t seq)
+{
+    uint8_t data[MYSQL_SCRAMBLE_LEN + 1];
+    memcpy(data, s->scramble, MYSQL_SCRAMBLE_LEN);
+    data[MYSQL_SCRAMBLE_LEN] = 0;
+    uint8_t pkt[MYSQL_HEADER_SIZE + 64];
+    size_t n = mysql_auth_switch_encode(NATIVE_PLUGIN, data, sizeof(data), pkt + MYSQL_HEADER_SIZE,
+                                        sizeof(pkt) - MYSQL_HEADER_SIZE);
+    mysql_hdr_write(pkt, (uint32_t)n, seq);
+    send_local(s, pkt, MYSQL_HEADER_SIZE + n);
+    s->auth_step = AUTH_STEP_NATIVE;
+    session_set_state(s, SS_AUTH_SWITCH);
+    s->last_seq = seq;
+    session_timer_start(s, s->cfg->login_timeout_ms);
+}
+
+bool plugin_is_native(const char *plugin, size_t len)
+{
+    return plugin == NULL ||
+           (len == strlen(NATIVE_PLUGIN) && memcmp(plugin, NATIVE_PLUGIN, len) == 0);
+}
+
+void command_change_user(struct session *s, uint32_t len)
+{
+    const uint8_t *p = s->up.b->data + s->up.scan + MYSQL_HEADER_SIZE;
+    struct mysql_change_user cu;
+    if (mysql_change_user_decode(p, len, s->caps, &cu) != HY_OK) {
+        consume_packet(s, len);
+        session_err(s, 1, SERR_BAD_CHANGE_USER);
+        session_mark_closing(s, END_PROTOCOL);
+        return;
+    }
+    change_user_clear_pending(s);
+    s->pend_user = dup_bytes(cu.user, cu.user_len);
+    s->pend_db = cu.db != NULL && cu.db_len > 0 ? dup_bytes(cu.db, cu.db_len) : NULL;
+    if (cu.attrs != NULL && cu.attrs_len > 0) {
+        s->pend_attrs = (uint8_t *)dup_bytes(cu.attrs, cu.attrs_len);
+        s->pend_attrs_len = cu.attrs_len;
+    }
+    s->pend_charset = cu.charset;
+    s->changing_user = true;
+    stat_inc(&s->w->stats.commands);
+    bool switch_needed = !plugin_is_native(cu.plugin, cu.plugin_len) ||
+                         (cu.auth_len != 0 && cu.auth_len != MYSQL_SCRAMBLE_LEN);
+    if (s->pend_user == NULL) {
+        consume_packet(s, len);
+        session_mark_closing(s, END_NOMEM);
+        return;
+    }
+    /* The client answered the scramble of our greeting; keep it. */
+    uint8_t auth[MYSQL_SCRAMBLE_LEN];
+    size_t auth_len = HY_MIN(cu.auth_len, sizeof(auth));
+    memcpy(auth, cu.auth, auth_len);
+    consume_packet(s, len);
+    if (switch_needed) {
+        send_auth_switch(s, 1);
+        return;
+    }
+    auth_check(s, s->pend_user, strlen(s->pend_user), auth, auth_len, 0);
+}
+
+/* A request over max_packet_size: answered as the server answers one over
+ * max_allowed_packet, and the connection closed (what follows of the
+ * packet cannot be told from a command). */
+void packet_too_large(struct session *s, uint8_t seq)
+{
+    slog_info(s, "request larger than max_packet_size (%d bytes)", s->cfg->max_packet_size);
+    session_err(s, (uint8_t)(seq + 1), SERR_PACKET_TOO_LARGE);
+    session_mark_closing(s, END_PACKET_TOO_LARGE);
+}

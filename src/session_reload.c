@@ -1,0 +1,265 @@
+/*
+ * session_reload.c: a session follows a reload and the primary, part of the
+ * session module (session_int.h): moving to a new config (its connections
+ * matched by backend name, its group's view), and the wait for a primary
+ * while a failover runs.
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <strings.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "halyard/audit.h"
+#include "halyard/auth.h"
+#include "halyard/backend.h"
+#include "halyard/group.h"
+#include "halyard/classify.h"
+#include "halyard/compress.h"
+#include "halyard/digest.h"
+#include "halyard/firewall.h"
+#include "halyard/guard.h"
+#include "halyard/proxyproto.h"
+#include "halyard/registry.h"
+#include "halyard/relay.h"
+#include "halyard/router.h"
+#include "halyard/server.h"
+#include "halyard/session.h"
+#include "halyard/users.h"
+#include "halyard/session_err.h"
+#include "halyard/stats.h"
+#include "halyard/tls.h"
+#include "halyard/track.h"
+#include "halyard/worker.h"
+#include "session_int.h"
+
+/* Index in `cfg` of the backend that is the same server as `be`, or -1. */
+int backend_match(const struct config *cfg, const struct config_backend *be)
+{
+    for (size_t i = 0; i < cfg->n_backends; i++) {
+        const struct config_backend *x = &cfg->backends[i];
+        if (strcmp(x->name, be->name) == 0 && strcmp(x->address, be->address) == 0 &&
+            x->port == be->port)
+            return (int)i;
+    }
+    return -1;
+}
+
+static bool session_may_switch(const struct session *s, const struct config *to)
+{
+    if ((s->status & SERVER_STATUS_IN_TRANS) || s->ro_idx >= 0 || s->internal != INT_NONE ||
+        s->changing_user)
+        return false;
+    if (s->pinned) {
+        int j = backend_match(to, &s->cfg->backends[s->primary]);
+        if (j < 0 || to->backends[j].role != ROLE_PRIMARY)
+            return false;
+    }
+    return true;
+}
+
+/* The view (group.h) of the group a session of `listener` (of config
+ * `lcfg`) uses in `full`: the group of the listener of that name in
+ * `full`, else the group of the same name; NULL when `full` has neither. */
+struct config *session_group_cfg(struct config *full, const struct config *lcfg,
+                                 const struct config_listener *listener)
+{
+    for (size_t i = 0; i < full->n_listeners; i++) {
+        if (strcmp(full->listeners[i].name, listener->name) == 0)
+            return group_view(full, full->listeners[i].group);
+    }
+    const struct config *lroot = config_root_c(lcfg);
+    int g = listener->group < lroot->n_groups
+                ? group_find(full, lroot->groups[listener->group].name)
+                : -1;
+    return g >= 0 ? group_view(full, (size_t)g) : NULL;
+}
+
+void session_config_switch(struct session *s)
+{
+    struct config *to = session_group_cfg(s->w->session_cfg, s->lcfg, s->listener);
+    if (to == NULL) {
+        /* Its group was removed: the transaction under way finished, the
+         * session ends (group.h, README "Groups"). */
+        if (session_may_switch(s, s->cfg)) {
+            char msg[160];
+            snprintf(msg, sizeof(msg), "Group %s was removed by a reload: reconnect",
+                     group_of(s->cfg)->name);
+            slog_warn(s, "its group %s was removed by a reload: closing", group_of(s->cfg)->name);
+            /* Read by the client as the answer to its next command (as
+             * the idle timeout's). */
+            session_err(s, 1, SERR_NO_BACKEND, msg);
+            session_mark_closing(s, END_GROUP_REMOVED);
+        }
+        return;
+    }
+    if (!session_may_switch(s, to))
+        return;
+    struct bconn **nbc = calloc(to->n_backends, sizeof(*nbc));
+    struct ps_backend **nbe = ps_remap_alloc(s, to->n_backends);
+    if (nbc == NULL || (nbe == NULL && s->ps.count > 0) ||
+        session_pool_resize(s, to->n_backends) != HY_OK) {
+        free(nbc);
+        free(nbe);
+        return; /* try again at the next statement */
+    }
+    int last = backend_match(to, &s->cfg->backends[s->last_idx]);
+    int diag = backend_match(to, &s->cfg->backends[s->diag_idx]);
+    for (uint32_t i = 0; i < s->n_bc; i++) {
+        struct bconn *bc = s->bc[i];
+        if (bc == NULL)
+            continue;
+        int j = backend_match(to, bc->be);
+        /* A connection made under another TLS mode is made again, unless
+         * it holds state only the primary has. */
+        if (j < 0 || (to->backends[j].tls != bc->be->tls && !(s->pinned && i == s->primary))) {
+            slog_debug(s, "reload: closing the connection to %s", bc->be->name);
+            bconn_close(bc);
+            continue;
+        }
+        nbc[j] = bc;
+        bc->idx = (uint16_t)j;
+        bc->be = &to->backends[j];
+    }
+    free(s->bc);
+    s->bc = nbc;
+    s->n_bc = (uint16_t)to->n_backends;
+    s->topo_gen = backend_generation();
+    s->primary = primary_now(to);
+    ps_remap_apply(s, nbe, to);
+    s->last_idx = last >= 0 ? (uint16_t)last : s->primary;
+    s->diag_idx = diag >= 0 ? (uint16_t)diag : s->primary;
+    s->block_rule = NULL;
+    /* The listener may be gone from the new config: then keep the old one. */
+    for (size_t i = 0; i < to->n_listeners; i++) {
+        if (strcmp(to->listeners[i].name, s->listener->name) == 0) {
+            s->listener = &to->listeners[i];
+            config_put(s->lcfg);
+            s->lcfg = config_get(to);
+            break;
+        }
+    }
+    if (s->user != NULL && s->cu != &s->acct_cur) { /* a server account stays the session's */
+        const struct config_user *u = config_find_user(to, s->user, strlen(s->user));
+        s->cu = u; /* a user gone from the config keeps its session, unchecked */
+        if (u != NULL)
+            s->consistency = u->consistency != CONSISTENCY_DEFAULT ? u->consistency
+                             : s->listener->consistency != CONSISTENCY_DEFAULT
+                                 ? s->listener->consistency
+                                 : to->consistency;
+    }
+    config_put(s->cfg);
+    s->cfg = config_get(to);
+    session_publish_backend(s);
+}
+
+void session_config_changed(struct session *s)
+{
+    if (config_root(s->cfg) != s->w->session_cfg && s->state == SS_IDLE && s->wait_idx < 0) {
+        session_config_switch(s);
+        if (s->state == SS_CLOSING)
+            session_reap(s);
+    }
+}
+
+/* ---- waiting for a primary ---------------------------------------------------
+ * A write (a statement for the primary, outside a transaction) that finds
+ * no usable primary waits for one instead of failing, when one can be
+ * expected soon: failover = auto (the primary is DOWN and being replaced),
+ * cluster = galera (the next Synced node is the writer at once), or a switchover or failover
+ * command under way (backend_failover_busy). So does one whose connection to the primary is refused
+ * before the monitor has marked it DOWN. It polls every PRIMARY_WAIT_POLL seconds, at most
+ * failover_write_wait_ms from the statement's arrival, then goes to the
+ * primary the monitor publishes (session_follow_primary), or fails as
+ * before. The statement stays in `up`, routed once (s->wait_idx). */
+#define PRIMARY_WAIT_POLL 0.02
+
+bool primary_wait_start(struct session *s)
+{
+    if (s->cfg->failover_write_wait_ms <= 0 || ev_is_active(&s->primary_wait) ||
+        s->state != SS_IDLE || session_in_trans(s) || s->ro_idx >= 0)
+        return false;
+    /* On Galera the next node takes writes as soon as one is Synced. */
+    if (!s->cfg->failover_auto && s->cfg->cluster != CLUSTER_GALERA && !backend_failover_busy())
+        return false;
+    double now = ev_now(s->w->loop);
+    if (s->primary_wait_until == 0)
+        s->primary_wait_until = now + s->cfg->failover_write_wait_ms / 1000.0;
+    else if (now >= s->primary_wait_until)
+        return false;
+    slog_info(s, "no usable primary: the statement waits up to %d ms for one",
+              s->cfg->failover_write_wait_ms);
+    s->wait_idx = (int)s->primary;
+    session_set_state(s, SS_WAIT_BACKEND);
+    ev_io_stop(s->w->loop, &s->client.rio);
+    ev_timer_set(&s->primary_wait, PRIMARY_WAIT_POLL, PRIMARY_WAIT_POLL);
+    ev_timer_start(s->w->loop, &s->primary_wait);
+    return true;
+}
+
+void primary_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)revents;
+    struct session *s = container_of(w, struct session, primary_wait);
+    if (s->state != SS_WAIT_BACKEND) {
+        ev_timer_stop(loop, w);
+        return;
+    }
+    /* After a refused connect, the same primary is tried again only once
+     * something changed (it went DOWN, another one was promoted). */
+    uint64_t gen = backend_generation();
+    bool ready = gen != s->primary_fail_gen && backend_primary_index(s->cfg) >= 0;
+    if (!ready && ev_now(loop) < s->primary_wait_until)
+        return; /* the timer repeats */
+    ev_timer_stop(loop, w);
+    s->primary_fail_gen = UINT64_MAX;
+    session_set_state(s, SS_IDLE);
+    if (ready) {
+        session_follow_primary(s);
+        if (s->state == SS_CLOSING) {
+            session_reap(s);
+            return;
+        }
+        slog_info(s, "primary %s usable: the statement goes on", s->cfg->backends[s->primary].name);
+        s->wait_idx = (int)s->primary;
+    } else {
+        slog_warn(s, "no usable primary within failover_write_wait_ms (%d ms)",
+                  s->cfg->failover_write_wait_ms);
+        struct stream *st = &s->up;
+        uint32_t len = mysql_hdr_len(st->b->data + st->scan);
+        command_abandon(s);
+        if (len + MYSQL_HEADER_SIZE > stream_unparsed(st))
+            session_mark_closing(s, END_BACKEND_LOST);
+        else
+            consume_packet(s, len);
+        char note[400];
+        backend_failover_note(note, sizeof(note));
+        session_err(s, 1, SERR_NO_PRIMARY_IN_TIME, s->cfg->failover_write_wait_ms,
+                    note[0] != '\0' ? ": " : "", note);
+    }
+    if (s->state == SS_IDLE)
+        session_next_command(s);
+    session_reap(s);
+}
+
+/* Connecting to the primary failed for a statement routed there outside a
+ * transaction: wait for the primary to be usable again or replaced (true),
+ * or fail it as before (false). */
+bool primary_retry(struct session *s, const struct config_backend *be)
+{
+    if (s->state != SS_WAIT_BACKEND || s->wait_idx != (int)s->primary || s->cur != NULL ||
+        be != &s->cfg->backends[s->primary])
+        return false;
+    session_set_state(s, SS_IDLE);
+    if (primary_wait_start(s)) {
+        s->primary_fail_gen = backend_generation();
+        return true;
+    }
+    session_set_state(s, SS_WAIT_BACKEND);
+    return false;
+}

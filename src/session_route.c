@@ -1,0 +1,647 @@
+/*
+ * session_route.c: where a session's statement runs, part of the session module
+ * (session_int.h): the session's view of its backends for router.c's
+ * route_decide(), what a statement tells about the session (transactions,
+ * sql_mode, diagnostics, secrets for the logs), the health of its backends,
+ * the causal wait, and session_route(), the statement's backend or its refusal.
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <strings.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "halyard/audit.h"
+#include "halyard/auth.h"
+#include "halyard/backend.h"
+#include "halyard/group.h"
+#include "halyard/classify.h"
+#include "halyard/compress.h"
+#include "halyard/digest.h"
+#include "halyard/firewall.h"
+#include "halyard/guard.h"
+#include "halyard/proxyproto.h"
+#include "halyard/registry.h"
+#include "halyard/relay.h"
+#include "halyard/router.h"
+#include "halyard/server.h"
+#include "halyard/session.h"
+#include "halyard/users.h"
+#include "halyard/session_err.h"
+#include "halyard/stats.h"
+#include "halyard/tls.h"
+#include "halyard/track.h"
+#include "halyard/worker.h"
+#include "session_int.h"
+
+/* ---- routing ------------------------------------------------------------ */
+
+static _Thread_local uint32_t replica_rr; /* per worker: spreads sessions too */
+
+/* Index of the primary for `cfg` now: the monitor's, else the config's. */
+uint16_t primary_now(const struct config *cfg)
+{
+    int p = backend_primary_index(cfg);
+    if (p < 0)
+        p = backend_primary_any_index(cfg);
+    return p >= 0 ? (uint16_t)p : (uint16_t)(config_primary(cfg) - cfg->backends);
+}
+
+bool session_in_trans(const struct session *s)
+{
+    return (s->status & SERVER_STATUS_IN_TRANS) || !(s->status & SERVER_STATUS_AUTOCOMMIT);
+}
+
+/* The backends as this session sees them, for route_decide(): one per
+ * worker, grown to the largest config seen. */
+static _Thread_local struct {
+    struct route_backend *be;
+    char (*why)[sizeof(((struct backend_info *)0)->why)];
+    uint32_t cap;
+} rview;
+
+void session_thread_exit(void)
+{
+    free(rview.be);
+    free(rview.why);
+    rview.be = NULL;
+    rview.why = NULL;
+    rview.cap = 0;
+    state_thread_exit();
+}
+
+/* Fill `in` with this session's view and its backends' for `op`; false
+ * when out of memory. */
+bool route_view(struct session *s, enum route_op op, struct route_in *in)
+{
+    const struct config *cfg = s->cfg;
+    if (cfg->n_backends > rview.cap) {
+        struct route_backend *be = realloc(rview.be, cfg->n_backends * sizeof(*be));
+        if (be != NULL)
+            rview.be = be;
+        void *why = realloc(rview.why, cfg->n_backends * sizeof(rview.why[0]));
+        if (why != NULL)
+            rview.why = why;
+        if (be == NULL || why == NULL)
+            return false;
+        rview.cap = cfg->n_backends;
+    }
+    memset(in, 0, sizeof(*in));
+    in->op = op;
+    in->primary = s->primary;
+    in->in_trans = session_in_trans(s);
+    in->pinned = s->pinned;
+    in->uvars_opaque = s->uvars_opaque;
+    in->ro_idx = s->ro_idx;
+    in->consistency = s->consistency;
+    in->now = ev_now(s->w->loop);
+    in->last_write = s->last_write;
+    in->strong_window_ms = (uint32_t)s->cfg->strong_window_ms;
+    in->read_write_split = s->cfg->read_write_split;
+    in->pooled = s->cfg->pool_transaction;
+    in->zone_reads = s->cfg->zone_reads;
+    in->replica_fallback_error = s->cfg->replica_fallback_error;
+    in->last_idx = s->last_idx;
+    in->diag_idx = s->diag_idx;
+    in->exclude = s->retried ? s->retry_exclude : -1;
+    in->sticky = s->route_sticky;
+    in->fell_back = s->fell_back;
+    in->be = rview.be;
+    in->n_be = cfg->n_backends;
+    in->rr = replica_rr;
+    for (uint32_t i = 0; i < cfg->n_backends; i++) {
+        const struct config_backend *be = &cfg->backends[i];
+        struct backend_rt *rt = be->rt;
+        struct route_backend *b = &rview.be[i];
+        *b = (struct route_backend){
+            .name = be->name,
+            .role = be->role,
+            .state = BACKEND_ONLINE,
+            .why = "",
+            .weight = (uint32_t)be->weight,
+            .monitored = rt != NULL,
+            .usable = true,
+            .usable_in_trx = true,
+            .conn = s->bc[i] != NULL,
+            .conn_room = true,
+            .far = cfg->zone[0] != '\0' && be->zone[0] != '\0' && strcmp(be->zone, cfg->zone) != 0,
+        };
+        if (rt == NULL)
+            continue;
+        b->role = backend_role(rt);
+        b->state = backend_state(rt);
+        b->usable = b->state == BACKEND_ONLINE;
+        b->usable_in_trx = b->state == BACKEND_ONLINE || b->state == BACKEND_DRAINING;
+        b->fenced = atomic_load(&rt->fenced);
+        b->reads_too = atomic_load(&rt->reads_too);
+        b->outstanding = atomic_load_explicit(&rt->outstanding, memory_order_relaxed);
+        b->rtt_ms = (atomic_load_explicit(&rt->rtt_us, memory_order_relaxed) + 500) / 1000;
+        b->conn_room =
+            be->max_connections == 0 ||
+            atomic_load_explicit(&rt->conns, memory_order_relaxed) < (uint64_t)be->max_connections;
+        if (op == ROUTE_GATE && !b->usable) {
+            struct backend_info info;
+            backend_info_get(rt, &info);
+            memcpy(rview.why[i], info.why, sizeof(rview.why[i]));
+            rview.why[i][sizeof(rview.why[i]) - 1] = '\0';
+            b->why = rview.why[i];
+        }
+    }
+    return true;
+}
+
+/* route_decide() over `in`: the worker's cursor follows. */
+void session_decide(const struct route_in *in, struct route_out *out)
+{
+    route_decide(in, out);
+    replica_rr = out->rr;
+}
+
+/* Whether `word` (upper case) appears in the text, in any case. */
+static bool text_mentions(const char *p, size_t n, const char *word)
+{
+    const size_t wl = strlen(word);
+    for (size_t i = 0; i + wl <= n; i++) {
+        if ((p[i] & ~0x20) == word[0] && strncasecmp(p + i, word, wl) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* A LIMIT with an offset (`LIMIT 2, 1`, `LIMIT 1 OFFSET 2`): FOUND_ROWS()
+ * after it counts the rows skipped too (MDEV-9390), which the rows sent do
+ * not tell, so the connection is kept for it like SQL_CALC_FOUND_ROWS. A
+ * text scan: a comma or OFFSET anywhere after a LIMIT (a string that only
+ * looks like one keeps a connection one statement longer, never wrong). */
+static bool limit_offset(const char *p, size_t n)
+{
+    for (size_t i = 0; i + 5 <= n; i++) {
+        if ((p[i] & ~0x20) == 'L' && strncasecmp(p + i, "LIMIT", 5) == 0)
+            return memchr(p + i + 5, ',', n - i - 5) != NULL ||
+                   text_mentions(p + i + 5, n - i - 5, "OFFSET");
+    }
+    return false;
+}
+
+/* A read of the server instance's own run-time state, which only the
+ * primary's answer fits, since that is where the session's writes, locks,
+ * transactions and prepared statements run: SHOW [SESSION|GLOBAL] STATUS,
+ * SHOW PROFILE(S), SHOW [FULL] PROCESSLIST, SHOW ENGINE, SHOW OPEN TABLES,
+ * and a read that names the process list, InnoDB's transactions and locks,
+ * the metadata locks or performance_schema (found by name anywhere in the
+ * text: a string that only mentions one sends a read to the primary, which
+ * is never wrong). */
+bool show_status(const char *sql, size_t len)
+{
+    static const char *const tables[] = {"PROCESSLIST", "INNODB_TRX", "INNODB_LOCK",
+                                         "METADATA_LOCK_INFO", "PERFORMANCE_SCHEMA"};
+    const char *p = skip_space_comments(sql, sql + len), *end = sql + len;
+    if (match_word(&p, end, "SHOW")) {
+        (void)(match_word(&p, end, "SESSION") || match_word(&p, end, "GLOBAL") ||
+               match_word(&p, end, "LOCAL") || match_word(&p, end, "FULL"));
+        if (match_word(&p, end, "STATUS") || match_word(&p, end, "PROFILE") ||
+            match_word(&p, end, "PROFILES") || match_word(&p, end, "PROCESSLIST") ||
+            match_word(&p, end, "ENGINE") || match_word(&p, end, "OPEN"))
+            return true;
+    }
+    for (size_t i = 0; i < HY_ARRAY_SIZE(tables); i++) {
+        if (text_mentions(sql, len, tables[i]))
+            return true;
+    }
+    return false;
+}
+
+/* The query log is on: keep the statement's text (its first
+ * QUERY_LOG_TEXT_MAX bytes) for the line command_done writes. */
+/* classify_find_ident() callback: a word that introduces a password. */
+static bool secret_word(void *ctx, const char *name, size_t len)
+{
+    (void)ctx;
+    static const char *const words[] = {"PASSWORD", "IDENTIFIED", "MASTER_PASSWORD",
+                                        "OLD_PASSWORD"};
+    for (size_t i = 0; i < HY_ARRAY_SIZE(words); i++) {
+        if (len == strlen(words[i]) && strncasecmp(name, words[i], len) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Whether a statement may carry a password in a literal (IDENTIFIED BY,
+ * PASSWORD(), SET PASSWORD, MASTER_PASSWORD): a cheap scan for the letters
+ * first, the lexer only then. */
+/* The lexer options every classification, digest, rule and firewall check
+ * of this session uses, from the server's own word: a backend answers with
+ * SERVER_STATUS_NO_BACKSLASH_ESCAPES set while the session's sql_mode has
+ * it, and the session's sql_mode is the same on every backend it uses (the
+ * session state is brought there), so the last answer tells. Without it
+ * `SELECT 'a\'; DELETE FROM t; -- '` lexes as one read. The one place
+ * s->lex_opts changes. */
+void session_lex_follow(struct session *s, uint16_t status)
+{
+    /* ANSI_QUOTES has no status flag: it comes from a sql_mode the backend
+     * reported through session tracking (session_track_note()), and stays
+     * as it was when the answer reported none. */
+    if (s->tracked_lex >= 0) {
+        s->lex_opts =
+            (s->lex_opts & ~CLO_ANSI_QUOTES) | ((unsigned)s->tracked_lex & CLO_ANSI_QUOTES);
+        s->tracked_lex = -1;
+    }
+    if (status & SERVER_STATUS_NO_BACKSLASH_ESCAPES)
+        s->lex_opts |= CLO_NO_BACKSLASH_ESCAPES;
+    else
+        s->lex_opts &= ~CLO_NO_BACKSLASH_ESCAPES;
+}
+
+/* The command in flight ended on s->cur: the session's diagnostics area
+ * is there now when the command raised a warning or an error, or used a
+ * table (MariaDB cleared it before); a SELECT 1 elsewhere leaves it where
+ * it was, as it leaves it on the server. The one place s->diag_idx changes
+ * but for a reload's renumbering. */
+void session_diag_follow(struct session *s)
+{
+    if (s->cur != NULL && !s->cmd_diag &&
+        (s->resp.err_code != 0 || s->resp.warnings > 0 || s->cmd_clears_diag))
+        s->diag_idx = s->cur->idx;
+    s->cmd_clears_diag = false;
+    s->cmd_diag = false;
+}
+
+/* The session's sql_mode is now one whose lexer options are `opts`
+ * (classify_sql_mode): both modes are known. */
+void session_lex_mode(struct session *s, unsigned opts)
+{
+    s->tracked_lex = (int)opts;
+    session_lex_follow(s,
+                       (opts & CLO_NO_BACKSLASH_ESCAPES) ? SERVER_STATUS_NO_BACKSLASH_ESCAPES : 0);
+}
+
+/* An OK of the answer in flight, whole in `pl`: remember the sql_mode its
+ * session-state block reports, for session_lex_follow() at the end of the
+ * statement (an answer to several statements carries one OK each; the last
+ * report counts). The packet is forwarded as it is. */
+void session_track_note(struct session *s, const uint8_t *pl, uint32_t len)
+{
+    struct mysql_ok ok;
+    struct track_changes tc;
+
+    if (mysql_ok_decode(pl, len, s->resp.caps, &ok) != HY_OK || ok.session_state == NULL)
+        return;
+    if (track_parse(ok.session_state, ok.session_state_len, &tc) != HY_OK)
+        slog_debug(s, "malformed session-state block from the backend: read up to the fault");
+    if (tc.sql_mode)
+        s->tracked_lex = (int)tc.lex_opts;
+}
+
+bool may_hold_secret(const char *text, size_t len, unsigned lex_opts)
+{
+    bool seen = false;
+    for (size_t i = 0; i + 5 <= len && !seen; i++) {
+        char c = (char)(text[i] | 0x20);
+        seen = (c == 'p' && strncasecmp(text + i, "passw", 5) == 0) ||
+               (c == 'i' && strncasecmp(text + i, "ident", 5) == 0);
+    }
+    return seen && classify_find_ident(text, len, lex_opts, secret_word, NULL);
+}
+
+void qlog_note(struct session *s, const char *text, size_t len, uint64_t digest)
+{
+    if (s->qlog_text == NULL && (s->qlog_text = malloc(QUERY_LOG_TEXT_MAX)) == NULL)
+        return;
+    if (may_hold_secret(text, len, s->lex_opts)) {
+        /* No password in the log: the digest, literals as ?, stands for it. */
+        size_t dlen = 0;
+        (void)classify_digest(text, len, s->lex_opts, s->qlog_text, QUERY_LOG_TEXT_MAX, &dlen);
+        s->qlog_len = HY_MIN(dlen, (size_t)QUERY_LOG_TEXT_MAX - 1);
+        s->qlog_digest = digest;
+        s->qlog_pending = true;
+        return;
+    }
+    s->qlog_len = HY_MIN(len, (size_t)QUERY_LOG_TEXT_MAX);
+    memcpy(s->qlog_text, text, s->qlog_len);
+    s->qlog_digest = digest;
+    s->qlog_pending = true;
+}
+
+/* Act on a ROUTE_STATEMENT decision: the pin, the read-only transaction,
+ * the causal check. The target, or ROUTE_REFUSE (no replica can serve the
+ * read and replica_fallback = error). */
+static uint32_t route_apply(struct session *s, const struct route_out *out)
+{
+    if (out->pin != NULL)
+        session_pin(s, out->pin);
+    if (out->uvars_opaque)
+        s->uvars_opaque = true;
+    s->route_sticky = out->sticky;
+    if (out->causal)
+        s->causal_check = true;
+    if (out->verdict == ROUTE_RO_TRX_WRITE)
+        return ROUTE_RO_WRITE;
+    if (out->verdict != ROUTE_GO)
+        return ROUTE_REFUSE;
+    if (out->ro_begin) {
+        s->ro_idx = (int)out->target;
+        s->cmd_ro_begin = true;
+    }
+    return out->target;
+}
+
+/* Where a prepared statement's read runs outside a transaction (see
+ * route_decide). */
+uint32_t route_read(struct session *s, enum classify_hint hint, const char *hint_backend,
+                    bool prev_stmt, bool show_status_stmt)
+{
+    struct route_in in;
+    struct route_out out;
+    if (!route_view(s, ROUTE_STATEMENT, &in)) {
+        session_mark_closing(s, END_NOMEM);
+        return s->primary;
+    }
+    in.kind = CL_READ;
+    in.flags = (prev_stmt ? CLF_PREV_STMT : 0) | (s->cmd_diag ? CLF_DIAG : 0);
+    in.hint = hint;
+    in.hint_backend = hint_backend;
+    in.show_status = show_status_stmt;
+    in.fits = true;
+    session_decide(&in, &out);
+    return route_apply(s, &out);
+}
+
+/* ---- health (backend.h) --------------------------------------------------- */
+
+/* The monitor moved the primary role: follow it. The connection to the old
+ * primary is closed, so nothing of this session is written there again; a
+ * transaction open on it is lost (the next statement says so), and a
+ * session whose state only the old primary had (temporary tables, locks...)
+ * cannot go on. */
+void session_follow_primary(struct session *s)
+{
+    uint64_t gen = backend_generation();
+    if (gen == s->topo_gen)
+        return;
+    s->topo_gen = gen;
+    uint16_t p = primary_now(s->cfg);
+    if (p == s->primary)
+        return;
+    const struct config_backend *old = &s->cfg->backends[s->primary];
+    slog_info(s, "primary %s -> %s", old->name, s->cfg->backends[p].name);
+    struct bconn *bc = s->bc[s->primary];
+    if (bc != NULL) {
+        if (s->pinned) {
+            slog_warn(s, "its session state is on the old primary %s: closing", old->name);
+            session_mark_closing(s, END_BACKEND_LOST);
+            return;
+        }
+        if (session_in_trans(s) && s->ro_idx < 0)
+            snprintf(s->trx_lost, sizeof(s->trx_lost), "%s", old->name);
+        bconn_close(bc);
+    }
+    s->status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
+    s->primary = p;
+}
+
+/* Health gate for a routed backend (route_decide, ROUTE_GATE): `idx` if
+ * it may take the statement, else another one, or ROUTE_NOBODY with the
+ * reason in `why`. A transaction whose backend is out ends here. */
+uint32_t route_health(struct session *s, uint32_t idx, char *why, size_t whylen)
+{
+    struct route_in in;
+    struct route_out out;
+    if (!route_view(s, ROUTE_GATE, &in)) {
+        session_mark_closing(s, END_NOMEM);
+        return ROUTE_NOBODY;
+    }
+    in.target = idx;
+    session_decide(&in, &out);
+    if (out.close_idx >= 0 && s->bc[out.close_idx] != NULL)
+        bconn_close(s->bc[out.close_idx]);
+    if (out.trx_end) {
+        s->ro_idx = -1;
+        s->status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
+    }
+    if (out.verdict == ROUTE_GO)
+        return out.target;
+    size_t n = strnlen(out.why, whylen - 1); /* whylen > 0 */
+    memcpy(why, out.why, n);
+    why[n] = '\0';
+    return ROUTE_NOBODY;
+}
+
+/* Keep an autocommit read bound for a replica (whole in `up` at scan), to
+ * run it once more elsewhere if the replica dies before it answers. */
+void retry_keep(struct session *s, const uint8_t *pkt, uint32_t n)
+{
+    s->retry_ok = false;
+    if (n > s->retry_cap) {
+        uint8_t *b = realloc(s->retry_pkt, n);
+        if (b == NULL)
+            return;
+        s->retry_pkt = b;
+        s->retry_cap = n;
+    }
+    memcpy(s->retry_pkt, pkt, n);
+    s->retry_len = n;
+    s->retry_ok = true;
+}
+
+/* The statement in flight on q_rt ended (answered, failed or lost). */
+void query_end(struct session *s, bool error)
+{
+    if (s->q_rt == NULL)
+        return;
+    double usec = (ev_now(s->w->loop) - s->cmd_started) * 1e6;
+    backend_query_end(s->q_rt, s->w->id, usec > 0 ? (uint64_t)usec : 0, error);
+    s->q_rt = NULL;
+}
+
+/* Whether a statement's text may call CONNECTION_ID() (a cheap look
+ * before classifying). */
+static bool mentions_connid(const uint8_t *p, uint32_t n)
+{
+    return text_mentions((const char *)p, n, "CONNECTION_ID");
+}
+
+/* Which backend runs the command at up.scan (`avail` of its `len` payload
+ * bytes are in the buffer). Everything goes to the primary but reads a
+ * hint sends elsewhere, outside transactions; commands that change session
+ * state are prepared for the log on the way. COM_STMT_PREPARE is
+ * classified and matched against the rules like a COM_QUERY of its text. */
+/* Whether the text is an SQL PREPARE (of a named statement). */
+static bool sql_prepare(const uint8_t *p, uint32_t n)
+{
+    const char *t = (const char *)p, *end = t + n;
+    t = skip_space_comments(t, end);
+    return match_word(&t, end, "PREPARE");
+}
+
+uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len,
+                       uint32_t avail)
+{
+    bool fits = avail == len;
+    bool text = cmd == COM_QUERY || cmd == COM_STMT_PREPARE;
+    s->cmd_writes = cmd == COM_QUERY && !fits;
+    s->causal_check = false;
+    s->cmd_ro_begin = false;
+    s->qlog_pending = false;
+    s->route_sticky = false;
+    s->connid.n = 0;
+    s->cmd_lid = false;
+    s->cmd_xa = 0;
+    s->cmd_calc_found = false;
+    bool fw = s->cu != NULL && s->cu->firewall != FIREWALL_OFF;
+    /* One backend: nothing to route, but rules, digests, the firewall and
+     * the session's own CONNECTION_ID() still apply. */
+    if (s->n_bc == 1 && (!text || !s->cfg->pool_transaction) &&
+        (!text || (s->cfg->n_rules == 0 && s->w->digests == NULL && !query_log_enabled() && !fw &&
+                   !mentions_connid(p + 1, avail - 1))))
+        return cmd == COM_STMT_PREPARE ? ps_route_prepare(s, p, len, fits, NULL) : s->primary;
+    if (cmd == COM_INIT_DB || cmd == COM_SET_OPTION) {
+        if (cmd == COM_INIT_DB && fits) {
+            free(s->pend_schema);
+            s->pend_schema = dup_bytes(p + 1, len - 1);
+        }
+        if (fits)
+            state_prepare_cmd(s, cmd, p, len);
+        else
+            session_pin(s, "oversized session command");
+        return s->primary;
+    }
+    if (!text)
+        return s->primary;
+    struct classify_result r;
+    char dtext[DIGEST_TEXT_MAX];
+    struct classify_digest dg = {.buf = dtext, .cap = sizeof(dtext)};
+    bool want_digest = s->w->digests != NULL || s->cfg->rules_need_digest || fw;
+    classify((const char *)p + 1, avail - 1, s->lex_opts, &r, want_digest ? &dg : NULL);
+    /* What pool_hold() asks of the connection it ran on (session_pool.c). */
+    s->cmd_lid = (r.flags & CLF_LAST_INSERT_ID) != 0;
+    if (r.flags & CLF_XA)
+        s->cmd_xa = r.kind == CL_TXN_BEGIN ? 1 : r.kind == CL_TXN_END ? -1 : 0;
+    s->cmd_calc_found = s->cfg->pool_transaction &&
+                        (text_mentions((const char *)p + 1, avail - 1, "SQL_CALC_FOUND_ROWS") ||
+                         limit_offset((const char *)p + 1, avail - 1));
+    if (s->cfg->pool_transaction && sql_prepare(p + 1, avail - 1))
+        session_pin(s, "PREPARE: the named statement lives on its connection");
+    size_t dlen = want_digest ? HY_MIN(dg.len, sizeof(dtext) - 1) : 0;
+    if (s->w->digests != NULL) {
+        digest_note(s->w->digests, dg.hash, dtext, dlen);
+        s->digest_hash = dg.hash;
+        s->digest_pending = true;
+    }
+    if (query_log_enabled())
+        qlog_note(s, (const char *)p + 1, avail - 1, want_digest ? dg.hash : 0);
+    if (r.flags & CLF_USE) {
+        free(s->pend_schema);
+        s->pend_schema = r.schema[0] != '\0' ? strdup(r.schema) : NULL;
+    }
+    if (fw && !firewall_allows(s->cu, dg.hash, dtext, dlen)) {
+        s->fw_hash = dg.hash;
+        return ROUTE_FIREWALL;
+    }
+    if (s->cfg->n_rules > 0) {
+        struct rules_input in = {
+            .text = (const char *)p + 1,
+            .text_len = avail - 1,
+            .digest = want_digest ? dtext : NULL,
+            .digest_len = dlen,
+            .user = s->user,
+            .schema = session_schema(s),
+            .client = &s->client_addr,
+        };
+        const struct config_rule *rule = rules_match(&s->w->rules, s->cfg, &in);
+        if (rule != NULL && rule->action == RULE_ACTION_BLOCK) {
+            s->block_rule = rule;
+            return ROUTE_BLOCK;
+        }
+        if (rule != NULL && r.hint == CLH_NONE) {
+            /* A rule routes as a hint does (reads, outside transactions);
+             * a hint in the statement itself wins. */
+            r.hint = rule->route == RULE_ROUTE_PRIMARY   ? CLH_PRIMARY
+                     : rule->route == RULE_ROUTE_REPLICA ? CLH_REPLICA
+                                                         : CLH_BACKEND;
+            if (r.hint == CLH_BACKEND)
+                snprintf(r.hint_backend, sizeof(r.hint_backend), "%s",
+                         config_root(s->cfg)->backends[rule->backend].name);
+        }
+    }
+    /* In a read of the server's own run-time state (the process list, its
+     * transactions and locks) CONNECTION_ID() stays the server's thread id:
+     * the rows there carry those ids, so `WHERE ID = CONNECTION_ID()` finds
+     * the session's own row as it does on the server. */
+    if (fits && (r.connid.n_connid > 0 || (s->cfg->pool_transaction && r.connid.n > 0)) &&
+        !show_status((const char *)p + 1, avail - 1)) {
+        s->connid = r.connid;
+        if (classify_connid_bound(&r.connid, len) >= MYSQL_MAX_PAYLOAD)
+            s->connid.nalias = 0; /* it would take a second packet: names stay */
+    }
+    if (cmd == COM_STMT_PREPARE)
+        return ps_route_prepare(s, p, len, fits, &r);
+    s->cmd_clears_diag = r.clears_diag || !fits;
+    s->cmd_diag = (r.flags & CLF_DIAG) != 0;
+    if (s->n_bc == 1)
+        return s->primary;
+    s->cmd_writes = r.kind == CL_WRITE || r.kind == CL_TXN_END || (r.flags & CLF_SEQUENCE) || !fits;
+    struct route_in in;
+    struct route_out out;
+    if (!route_view(s, ROUTE_STATEMENT, &in)) {
+        session_mark_closing(s, END_NOMEM);
+        return s->primary;
+    }
+    in.kind = r.kind;
+    in.flags = r.flags;
+    in.nvars = r.nvars;
+    in.nstmt = r.nstmt;
+    in.hint = r.hint;
+    in.hint_backend = r.hint_backend;
+    in.show_status = r.kind == CL_READ && !s->pinned && !session_in_trans(s) &&
+                     show_status((const char *)p + 1, avail - 1);
+    in.fits = fits;
+    session_decide(&in, &out);
+    if (out.log_state)
+        state_prepare_set(s, &r, p, len);
+    return route_apply(s, &out);
+}
+
+/* consistency = causal: true when the read may run on replica `idx` now;
+ * false when an internal step started (learning the primary's binlog
+ * position after the session's writes, or waiting for it on the replica):
+ * the read runs again when it ends.
+ *
+ * The position is @@gtid_binlog_pos, read after the session wrote, not the
+ * session's @@last_gtid: MariaDB empties last_gtid after any statement that
+ * wrote nothing to the binlog (a no-op UPDATE), which would hide an earlier
+ * write; the binlog position covers every write the primary has committed,
+ * the session's and those it has seen. */
+bool causal_ready(struct session *s, uint32_t idx)
+{
+    /* Galera: the writer's last committed write set, which the reader
+     * waits to have applied (its own GTIDs, whether or not there is a
+     * binary log); replication: the primary's binlog position. */
+    bool galera = s->cfg->cluster == CLUSTER_GALERA;
+    if (s->need_gtid) {
+        if (!ensure_backend(s, s->primary))
+            return false;
+        internal_query(s, INT_GTID_FETCH,
+                       galera ? "SELECT WSREP_LAST_SEEN_GTID()" : "SELECT @@GLOBAL.gtid_binlog_pos",
+                       s->cfg->connect_timeout_ms);
+        return false;
+    }
+    struct bconn *bc = s->bc[idx];
+    if (s->gtid[0] == '\0' || (bc != NULL && bc->gtid_epoch == s->gtid_epoch))
+        return true;
+    if (!ensure_connected(s, idx))
+        return false;
+    char sql[224];
+    if (galera) /* whole seconds, at least 1; 1 when applied, an error on timeout */
+        snprintf(sql, sizeof(sql), "SELECT WSREP_SYNC_WAIT_UPTO_GTID('%s', %d)", s->gtid,
+                 HY_MAX(1, (s->cfg->causal_timeout_ms + 999) / 1000));
+    else /* 0 when applied, -1 on timeout */
+        snprintf(sql, sizeof(sql), "SELECT MASTER_GTID_WAIT('%s', %.3f)", s->gtid,
+                 s->cfg->causal_timeout_ms / 1e3);
+    internal_query(s, INT_GTID_WAIT, sql, s->cfg->causal_timeout_ms + s->cfg->connect_timeout_ms);
+    return false;
+}
