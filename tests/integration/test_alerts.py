@@ -24,6 +24,7 @@ writes its stdin and environment to a file) get the events halyard emits:
 
 import json
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -321,7 +322,11 @@ def test_flapping_is_coalesced(cluster, start_halyard, receiver, tmp_path):
     t0 = time.monotonic()
     for _ in range(2):
         cluster.kill(1)
-        h.wait_log(r"backend node1: \w+ -> DOWN", timeout=10)
+        # the (_+1)th DOWN: waiting for the pattern alone found the first
+        # flap's line at once, and a node restarted before the monitor saw
+        # it fail never came back "DOWN -> ONLINE" a second time
+        wait_until(lambda: len(re.findall(r"backend node1: \w+ -> DOWN", h.log_text())) >= _ + 1,
+                   10, what="node1 DOWN")
         cluster.start_node(1)
         wait_until(lambda: h.log_text().count("node1: DOWN -> ONLINE") >= _ + 1, 60,
                    what="node1 back ONLINE")
