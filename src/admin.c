@@ -38,6 +38,7 @@
 #include "halyard/admin.h"
 #include "halyard/alerts.h"
 #include "halyard/backend.h"
+#include "halyard/binlog_archive.h"
 #include "halyard/audit.h"
 #include "halyard/config.h"
 #include "halyard/events.h"
@@ -917,6 +918,12 @@ static bool run_command(struct admin_conn *c, const char *line, size_t len)
         size_t n = alerts_history(rows, cmd.top);
         admin_render_events(&c->out, rows, n, cmd.json);
         free(rows);
+        break;
+    }
+    case ADMIN_SHOW_BACKUP: {
+        struct binlog_archive_status bs;
+        binlog_archive_status(&bs);
+        admin_render_backup(&c->out, &bs, cmd.json);
         break;
     }
     case ADMIN_TEST_ALERT: {

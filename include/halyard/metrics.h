@@ -13,6 +13,7 @@
 
 #include "halyard/alerts.h"
 #include "halyard/audit.h"
+#include "halyard/binlog_archive.h"
 #include "halyard/core.h"
 #include "halyard/resolve.h"
 #include "halyard/stats.h"
@@ -51,6 +52,7 @@ struct metrics_snapshot {
                                      * NULL = no backend families */
     const struct resolve_stat *dns; /* backend host names (resolve.h), n_dns of them */
     size_t n_dns;
+    struct binlog_archive_status backup; /* families only when backup.enabled */
 };
 
 void metrics_render(struct textbuf *sb, const struct metrics_snapshot *m);
