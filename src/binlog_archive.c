@@ -43,6 +43,7 @@
 
 #define TICK_S          0.1
 #define RETRY_S         1.0
+#define MAX_BACKOFF_S   30.0
 #define HEARTBEAT_NS    "1000000000" /* @master_heartbeat_period: 1 s */
 #define STREAM_SILENCE  5000         /* ms without a packet (heartbeats included): reconnect */
 #define TRX_RING        8192         /* transactions of the open file whose start is known */
@@ -113,6 +114,7 @@ struct archive {
     size_t n_lag, lag_next;
     double next_retention;
     bool in_error;
+    double backoff; /* seconds before the next try after errors in a row */
 };
 
 static struct archive A = {.mu = PTHREAD_MUTEX_INITIALIZER, .fd = -1, .src = -1, .probe_src = -1};
@@ -617,6 +619,10 @@ static void stream_end(struct archive *a)
 
 static void drop_dump(struct archive *a, double retry_in)
 {
+    if (a->in_error && retry_in > 0) { /* errors in a row: 1, 2, 4 ... 30 s apart */
+        a->backoff = HY_MIN(HY_MAX(a->backoff * 2, retry_in), MAX_BACKOFF_S);
+        retry_in = a->backoff;
+    }
     sqlclient_destroy(a->dump);
     a->dump = NULL;
     stream_end(a);
@@ -783,6 +789,7 @@ static bool on_packet(struct sqlclient *c, const uint8_t *p, size_t len, void *a
     }
     if (a->in_error && a->state == A_STREAMING) {
         a->in_error = false;
+        a->backoff = 0;
         st_set_state(a, "streaming");
         events_emit(EVENT_BACKUP_ARCHIVE_OK, a->src_name, "error", "streaming",
                     "the archive streams again", "");

@@ -16,6 +16,7 @@ against the real cluster.
 import glob
 import os
 import re
+import signal
 import subprocess
 import threading
 import time
@@ -162,6 +163,73 @@ def test_archive_continuity_across_failover_and_switchover(cluster, start_halyar
     lost = glob.glob(os.path.join(conf["backup"]["dir"], "*.lost"))
     print(f"\narchive: {len(got)} transactions across a failover and a switchover, "
           f"{s['lost_transactions']} moved to .lost ({lost})")
+
+
+class DirectWriter(threading.Thread):
+    """Inserts straight into the primary (not through halyard) until stopped."""
+
+    def __init__(self, cluster, table):
+        super().__init__(daemon=True)
+        self.cluster, self.table, self.n = cluster, table, 0
+        self.stop_ev = threading.Event()
+
+    def run(self):
+        conn = self.cluster.connect(0, autocommit=True)
+        with conn.cursor() as cur:
+            while not self.stop_ev.is_set():
+                self.n += 1
+                cur.execute(f"INSERT INTO {self.table} VALUES (%s, 0)", (self.n,))
+        conn.close()
+
+    def stop(self):
+        self.stop_ev.set()
+        self.join(30)
+
+
+def test_rotation_restart_and_retention(cluster, start_halyard, tmp_path):
+    """The server's rotation ends the archive's file with a ROTATE to the
+    next; halyard killed -9 mid-stream and started again reads its last
+    file back, cuts a half-written transaction and goes on from the next
+    GTID; files older than binlog_retention go, never the last."""
+    h, conf = start(cluster, start_halyard, tmp_path)
+    start_pos = show_backup(conf)["archived_gtid"]
+    table = make_table(cluster, "bk6")
+    w = DirectWriter(cluster, table)
+    w.start()
+    wait_until(lambda: w.n > 300, 20)
+    cluster.sql(0, "FLUSH BINARY LOGS")
+    wait_until(lambda: w.n > 600, 20)
+    wait_until(lambda: show_backup(conf)["file"] == "binlog.000002", 10,
+               what=f"the archive to follow the rotation: {show_backup(conf)}")
+    h.stop(signal.SIGKILL)  # mid-stream: the last transaction may be half-written
+    wait_until(lambda: w.n > 1500, 20)
+    h2 = start_halyard(conf)
+    wait_until(lambda: show_backup(conf)["archive_state"] == "streaming", 15)
+    wait_until(lambda: w.n > 2000, 20)
+    w.stop()
+    wait_archived(conf, cluster, 0)
+    files = archive_files(conf["backup"]["dir"])
+    assert len(files) >= 3, files
+    got, text = binlog_gtids(files)
+    check_contiguous(got)
+    assert len(got) == len(set(got))
+    assert got == after(server_gtids(cluster, 0), start_pos)
+    _, first = binlog_gtids(files[:1])
+    assert "Rotate to binlog.000002" in first, first[-600:]
+    assert "was not closed properly" not in first  # the IN_USE flag cleared when it ended
+    assert "read back" in h2.log_text()
+    # retention: every file but the last made old, then a restart applies it
+    for f in files:
+        os.utime(f, (time.time() - 7200, time.time() - 7200))
+    h2.stop()
+    conf["backup"]["binlog_retention"] = "1h"
+    start_halyard(conf)
+    wait_until(lambda: show_backup(conf)["files_removed"] == len(files) - 1, 15,
+               what=f"old files removed: {show_backup(conf)}")
+    left = archive_files(conf["backup"]["dir"])
+    assert left[0] == files[-1], left  # the last file stays (and the new stream's after it)
+    index = open(os.path.join(conf["backup"]["dir"], "binlog.index")).read().split()
+    assert index == ["./" + os.path.basename(f) for f in left]
 
 
 def test_lost_tail_moved_out_after_failover(cluster, start_halyard, tmp_path):
