@@ -1,12 +1,13 @@
 /*
  * admin_backup.c: `show backup`, the binlog archive's state
- * (binlog_archive.h) as a name/value table or one JSON object. Pure: the
- * status comes in as a copy.
+ * (binlog_archive.h) and the last full backup's (backup_full.h) as a
+ * name/value table or one JSON object. Pure: the status comes in as copies.
  */
 #include <stdio.h>
 
 #include "admin_int.h"
 #include "halyard/admin.h"
+#include "halyard/backup_full.h"
 #include "halyard/binlog_archive.h"
 
 static void kv_secs(struct kv *kv, const char *key, double v)
@@ -30,7 +31,8 @@ static void kv_secs(struct kv *kv, const char *key, double v)
     }
 }
 
-void admin_render_backup(struct textbuf *sb, const struct binlog_archive_status *s, bool json)
+void admin_render_backup(struct textbuf *sb, const struct binlog_archive_status *s,
+                         const struct backup_full_status *f, bool json)
 {
     struct kv kv;
     kv_begin(&kv, sb, json, "name");
@@ -59,5 +61,17 @@ void admin_render_backup(struct textbuf *sb, const struct binlog_archive_status 
     kv_str(&kv, "last_gap", s->last_gap);
     kv_str(&kv, "last_error", s->last_error);
     kv_int(&kv, "last_error_time", (long long)s->last_error_time);
+    kv_str(&kv, "full_state", f->state);
+    kv_str(&kv, "full_source", f->source);
+    kv_bool(&kv, "full_source_is_primary", f->source_is_primary);
+    kv_int(&kv, "full_started", (long long)f->started);
+    kv_int(&kv, "full_finished", (long long)f->finished);
+    kv_str(&kv, "full_file", f->file);
+    kv_str(&kv, "full_gtid", f->gtid);
+    kv_u64(&kv, "full_size", f->size);
+    kv_str(&kv, "full_sha256", f->sha256);
+    kv_str(&kv, "full_error", f->error);
+    kv_u64(&kv, "full_ok", f->ok);
+    kv_u64(&kv, "full_failed", f->failed);
     kv_end(&kv);
 }

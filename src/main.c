@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "halyard/selfwatch.h"
+#include "halyard/backup_full.h"
 #include "halyard/binlog_archive.h"
 #include "halyard/admin.h"
 #include "halyard/alerts.h"
@@ -395,6 +396,7 @@ static hy_status_t app_reload(struct status *st, const char *by)
         monitor_publish_config(app.monitor, fresh);
     failover_exec_set_config(fresh);
     binlog_archive_set_config(fresh);
+    backup_full_seed(fresh);
     log_set_level(fresh->log_level);
     firewall_set_max((size_t)fresh->firewall_learn_max);
     config_put(app.cfg);
@@ -717,6 +719,7 @@ int main(int argc, char **argv)
     }
     if (app.cfg->backup.enabled && binlog_archive_check_dir(app.cfg, err, sizeof(err)) != HY_OK)
         hy_log_error("%s (the binlog archive waits for it; halyard proxies meanwhile)", err);
+    backup_full_seed(app.cfg);
     if (binlog_archive_start(app.cfg, err, sizeof(err)) != HY_OK) {
         hy_log_error("%s", err);
         rc = 1;
@@ -794,6 +797,7 @@ out:
     /* Before the admin socket goes: it may wait for a switchover's answer. */
     failover_exec_stop();
     binlog_archive_stop();
+    backup_full_stop();
     /* After the joins: no worker reports to the monitor any more. */
     monitor_destroy(app.monitor);
     app.st.monitor = NULL;

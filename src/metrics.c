@@ -246,8 +246,16 @@ static void render_server_status(struct textbuf *sb, const struct config *cfg)
 }
 
 /* The binlog archive (binlog_archive.h), when a backup section is set. */
-static void render_backup(struct textbuf *sb, const struct binlog_archive_status *b)
+static void render_backup(struct textbuf *sb, const struct binlog_archive_status *b,
+                          const struct backup_full_status *f)
 {
+    family(sb, "halyard_backup_full_total", "counter",
+           "Full backups (halyardctl backup full) that completed or failed.");
+    textbuf_printf(sb, "halyard_backup_full_total{result=\"ok\"} %" PRIu64 "\n", f->ok);
+    textbuf_printf(sb, "halyard_backup_full_total{result=\"failed\"} %" PRIu64 "\n", f->failed);
+    gauge_u64(sb, "halyard_backup_full_last_success_timestamp_seconds",
+              "Unix time the last complete full backup ended; 0 = none since halyard started.",
+              (uint64_t)f->last_ok);
     gauge_u64(sb, "halyard_backup_archive_up",
               "1 while the binlog archive streams from the primary, 0 otherwise.",
               strcmp(b->state, "streaming") == 0);
@@ -617,7 +625,7 @@ void metrics_render(struct textbuf *sb, const struct metrics_snapshot *m)
                    alerts_notifier_name((enum alerts_notifier)n), m->alerts.failed[n]);
 
     if (m->backup.enabled)
-        render_backup(sb, &m->backup);
+        render_backup(sb, &m->backup, &m->full);
     if (m->cfg != NULL) {
         render_backends(sb, m->cfg);
         render_pools(sb, m->cfg);
@@ -728,6 +736,7 @@ static void snapshot(const struct status *st, struct metrics_snapshot *s)
     alerts_get_stats(&s->alerts);
     s->cfg = st->cfg;
     binlog_archive_status(&s->backup);
+    backup_full_status(&s->full);
 }
 
 static void respond(struct metrics_conn *c, int code, const char *reason, const char *extra,

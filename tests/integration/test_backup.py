@@ -238,6 +238,7 @@ def test_lost_tail_moved_out_after_failover(cluster, start_halyard, tmp_path):
     binlog file mariadb-binlog reads), the archive goes on from the new
     primary's history, and says so."""
     h, conf = start(cluster, start_halyard, tmp_path)
+    start_pos = show_backup(conf)["archived_gtid"]
     table = make_table(cluster, "bk5")
     for i in (1, 2):
         cluster.sql(i, "STOP SLAVE IO_THREAD")
@@ -260,7 +261,7 @@ def test_lost_tail_moved_out_after_failover(cluster, start_halyard, tmp_path):
     assert s["lost_transactions"] == 10, s
     got, _ = binlog_gtids(archive_files(conf["backup"]["dir"]))
     check_contiguous(got)
-    assert got == after(server_gtids(cluster, new), ""), "the archive is not the new primary's history"
+    assert got == after(server_gtids(cluster, new), start_pos), "not the new primary's history"
     lost = glob.glob(os.path.join(conf["backup"]["dir"], "*.lost"))
     assert len(lost) == 1, lost
     lost_gtids, _ = binlog_gtids(lost)
@@ -375,3 +376,109 @@ def test_archive_lag_under_load(cluster, start_halyard, tmp_path):
     assert s["lag_samples"] >= 50, s
     assert s["lag_p99_seconds"] <= 1.0, s
     assert metric(conf["metrics_port"], "halyard_backup_archive_lag_p99_seconds") <= 1.0
+
+
+def backends(conf):
+    return {b["name"]: b for b in admin_json(conf["admin_socket"], "show backends")["backends"]}
+
+
+def test_full_backup_of_a_drained_replica(cluster, start_halyard, tmp_path):
+    """`backup full`: mariadb-dump of the best replica, which takes no read
+    while it runs and is put back after; a gzip file renamed only when
+    complete, and its manifest (GTID, times, size, sha256, method, source)."""
+    cluster.sql(0, "CREATE USER IF NOT EXISTS 'bk'@'%' IDENTIFIED BY 'bk'")
+    cluster.sql(0, "GRANT SELECT, SHOW VIEW, TRIGGER, EVENT, LOCK TABLES, RELOAD, BINLOG MONITOR, "
+                   "REPLICATION SLAVE ON *.* TO 'bk'@'%'")
+    table = make_table(cluster, "bk7")
+    cluster.sql(0, f"INSERT INTO {table} SELECT seq, seq % 7 FROM fo.seq_1_to_300000")
+    cluster.sync()
+    conf = failover_settings(tmp_path, backup=backup_settings(tmp_path, user="bk", password="bk"),
+                             metrics_port=free_port())
+    h = start_halyard(conf)
+    wait_until(lambda: all(b["state"] == "ONLINE" for b in backends(conf).values()), 10)
+    stop = threading.Event()
+    reads = []
+
+    def reader():
+        conn = pymysql.connect(**h.conn_params(autocommit=True))
+        with conn.cursor() as cur:
+            while not stop.is_set():
+                cur.execute(f"SELECT COUNT(*) FROM {table} WHERE id < 10")
+                reads.append(cur.fetchone()[0])
+        conn.close()
+
+    threads = [threading.Thread(target=reader, daemon=True) for _ in range(3)]
+    for t in threads:
+        t.start()
+    wait_until(lambda: len(reads) > 50, 10)
+    pos = cluster.value(0, "SELECT @@gtid_binlog_pos")
+    r = ctl(conf["admin_socket"], "backup", "full")
+    assert r.returncode == 0 and r.stdout.startswith("OK backup full started: mariadb-dump of "
+                                                     "replica node"), r.stdout + r.stderr
+    src = re.search(r"replica (node\d)", r.stdout).group(1)
+    seen_drained, queries = 0, None
+    t_answer = time.monotonic()
+    while show_backup(conf)["full_state"] == "running":
+        b = backends(conf)[src]
+        # reads in flight when it was drained finish (and count) first
+        if b["state"] == "DRAINING" and time.monotonic() - t_answer > 0.2:
+            if queries is not None:  # no statement of a client reaches it meanwhile
+                assert b["queries"] == queries, "a read reached the replica being backed up"
+            queries = b["queries"]
+            seen_drained += 1
+        time.sleep(0.05)
+    stop.set()
+    for t in threads:
+        t.join(10)
+    s = show_backup(conf)
+    assert s["full_state"] == "ok", s
+    assert seen_drained >= 2, "the backup ended before it could be watched"
+    wait_until(lambda: backends(conf)[src]["state"] == "ONLINE", 10, what=f"{src} back online")
+    assert set(reads) == {9}
+    full = tmp_path / "archive" / "full"
+    names = sorted(os.listdir(full))
+    dumps = [n for n in names if n.endswith(".sql.gz")]
+    assert len(dumps) == 1 and not [n for n in names if n.endswith(".partial")], names
+    path = full / dumps[0]
+    assert str(path) == s["full_file"]
+    import hashlib
+    import gzip
+    import json
+    data = path.read_bytes()
+    man = json.loads((full / dumps[0].replace(".sql.gz", ".json")).read_text())
+    assert man["sha256"] == hashlib.sha256(data).hexdigest() == s["full_sha256"]
+    assert man["size"] == len(data) == s["full_size"]
+    assert man["method"] == "mariadb-dump" and man["source"] == src, man
+    assert man["source_is_primary"] is False
+    assert man["gtid"] == pos == s["full_gtid"], (man, pos)
+    assert man["started"] <= man["finished"]
+    text = gzip.decompress(data).decode(errors="replace")
+    assert "CREATE TABLE `bk7`" in text and f"gtid_slave_pos='{pos}'" in text
+    assert text.rstrip().endswith("-- Dump completed on " + text.rstrip().split("-- Dump completed on ")[-1])
+    # a restarted halyard knows its last full backup from the manifests
+    h.stop()
+    start_halyard(conf)
+    assert metric(conf["metrics_port"], "halyard_backup_full_last_success_timestamp_seconds") > 0
+    print(f"\nfull backup of {src}: {len(data)} bytes gzip, {seen_drained} checks while drained")
+
+
+def test_full_backup_failure_leaves_no_file(cluster, start_halyard, tmp_path):
+    """A dump that fails (the server refuses the login) leaves no file that
+    looks complete, says why, and puts the replica back."""
+    conf = failover_settings(tmp_path, backup=backup_settings(tmp_path, user="nobody"),
+                             metrics_port=free_port())
+    h = start_halyard(conf)
+    wait_until(lambda: all(b["state"] == "ONLINE" for b in backends(conf).values()), 10)
+    r = ctl(conf["admin_socket"], "backup", "full")
+    assert r.stdout.startswith("OK "), r.stdout
+    src = re.search(r"replica (node\d)", r.stdout).group(1)
+    r2 = ctl(conf["admin_socket"], "backup", "full")
+    assert "running" in r2.stdout or show_backup(conf)["full_state"] != "running"
+    wait_until(lambda: show_backup(conf)["full_state"] == "failed", 30)
+    s = show_backup(conf)
+    assert "mariadb-dump exited with" in s["full_error"], s
+    full = tmp_path / "archive" / "full"
+    assert not [n for n in os.listdir(full) if n.endswith(".gz") or n.endswith(".partial")
+                or n.endswith(".json")]
+    wait_until(lambda: backends(conf)[src]["state"] == "ONLINE", 10)
+    assert h.alive()
