@@ -1071,7 +1071,10 @@ static void probe_read(struct sqlclient *c, const struct sqlresult *res, void *a
         return;
     }
     bool newer = !a->primary_known || gtid_pos_compare(&p, &a->primary) != GTID_EQUAL;
-    if (newer && !gtid_pos_covers(&a->synced, &p)) {
+    if (newer && a->primary_known && gtid_pos_covers(&a->synced, &p)) {
+        /* archived before this answer came: at most this old */
+        lag_record(a, ev_time() - a->probe_prev_sent);
+    } else if (newer && !gtid_pos_covers(&a->synced, &p)) {
         if (a->n_samples == SAMPLES) { /* measured as at least this old */
             lag_record(a, ev_now(a->loop) - a->samples[0].t_prev);
             memmove(a->samples, a->samples + 1, (SAMPLES - 1) * sizeof(a->samples[0]));

@@ -33,6 +33,8 @@
     (CLIENT_LONG_PASSWORD | CLIENT_LONG_FLAG | CLIENT_PROTOCOL_41 | CLIENT_SECURE_CONNECTION |     \
      CLIENT_TRANSACTIONS | CLIENT_MULTI_RESULTS | CLIENT_PS_MULTI_RESULTS)
 
+#define STREAM_BITE (1u << 20) /* bytes of a stream read per wake-up, at most (about) */
+
 enum sc_state {
     SC_CLOSED = 0,
     SC_CONNECTING,
@@ -801,6 +803,7 @@ static bool on_packet(struct sqlclient *c, const uint8_t *p, size_t len)
 
 static void on_readable(struct sqlclient *c)
 {
+    size_t got = 0;
     if (c->in_off > 0) { /* packets handled last time */
         memmove(c->in, c->in + c->in_off, c->in_len - c->in_off);
         c->in_len -= c->in_off;
@@ -823,9 +826,17 @@ static void on_readable(struct sqlclient *c)
             return;
         }
         c->in_len += (size_t)n;
+        got += (size_t)n;
         if ((size_t)n < 4096)
             break;
+        /* A stream that never pauses (a busy primary's binlog) is handled a
+         * bounded bite at a time: its packets, the loop's timers and the
+         * silence timeout (restarted per packet) all get their turn. */
+        if (c->state == SC_STREAM && got >= STREAM_BITE)
+            break;
     }
+    if (c->state == SC_STREAM)
+        ev_now_update(c->loop); /* the silence timer restarts from the real time */
     while (c->in_len - c->in_off >= MYSQL_HEADER_SIZE) {
         const uint8_t *h = c->in + c->in_off;
         uint32_t len = mysql_hdr_len(h);
