@@ -373,9 +373,15 @@ def test_archive_lag_under_load(cluster, start_halyard, tmp_path):
     print(f"\narchive lag under insert load: p50 {s['lag_p50_seconds']} s, p99 "
           f"{s['lag_p99_seconds']} s, max {s['lag_max_seconds']} s over {s['lag_samples']} "
           f"readings; {s['transactions']} transactions")
-    assert s["lag_samples"] >= 50, s
-    assert s["lag_p99_seconds"] <= 1.0, s
-    assert metric(conf["metrics_port"], "halyard_backup_archive_lag_p99_seconds") <= 1.0
+    assert s["lag_samples"] >= 10, s
+    # no load now: the figures stand still, the metric shows the same
+    assert metric(conf["metrics_port"], "halyard_backup_archive_lag_p99_seconds") == \
+        show_backup(conf)["lag_p99_seconds"]
+    with open(halyard_bin(), "rb") as f:
+        sanitized = any(m in f.read() for m in (b"__tsan_init", b"__asan_init"))
+    if not sanitized:  # a sanitizer's build runs several times slower: no time bound there
+        assert s["lag_samples"] >= 50, s
+        assert s["lag_p99_seconds"] <= 1.0, s
 
 
 def backends(conf):
