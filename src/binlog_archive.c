@@ -513,20 +513,32 @@ static void recover(struct archive *a)
     pthread_mutex_unlock(&a->mu);
 }
 
-/* The archive has transactions `server` (a new primary's @@gtid_binlog_pos)
- * never got: move them from the parked file to NAME.lost, when they are
- * its last ones. Returns false when they are not (an error). */
-static bool cut_lost_tail(struct archive *a, const struct gtid_pos *server)
+/* g is in the history of the server whose @@gtid_binlog_state is `state`:
+ * it has a GTID of g's domain and server_id at least as far. */
+static bool in_history(const struct gtid_pos *state, const struct gtid *g)
+{
+    for (uint32_t i = 0; i < state->n; i++) {
+        if (state->g[i].domain == g->domain && state->g[i].server_id == g->server_id)
+            return state->g[i].seq >= g->seq;
+    }
+    return false;
+}
+
+/* The archive has transactions the server whose @@gtid_binlog_state is
+ * `state` (a new primary) never got: move them from the parked file to
+ * NAME.lost, when they are its last ones. Returns false when they are not
+ * (an error). */
+static bool cut_lost_tail(struct archive *a, const struct gtid_pos *state)
 {
     size_t first = a->n_trx;
     for (size_t i = 0; i < a->n_trx; i++) {
-        if (a->trx[i].gtid.seq > gtid_pos_seq(server, a->trx[i].gtid.domain)) {
+        if (!in_history(state, &a->trx[i].gtid)) {
             first = i;
             break;
         }
     }
     for (size_t i = first; i < a->n_trx; i++) {
-        if (a->trx[i].gtid.seq <= gtid_pos_seq(server, a->trx[i].gtid.domain))
+        if (in_history(state, &a->trx[i].gtid))
             return false;
     }
     if (first == a->n_trx || a->fd < 0 || (first == 0 && a->trx_overflow))
@@ -805,9 +817,11 @@ static void stream_done(struct sqlclient *c, const struct sqlresult *res, void *
     (void)c;
     if (res->ok)
         hy_log_warn("backup: %s ended the binlog stream", a->src_name);
+    else if (res->err_code != 0)
+        archive_error(a, "binlog stream from %s: %s (error %u)", a->src_name, res->err_msg,
+                      res->err_code);
     else
-        archive_error(a, "binlog stream from %s: %s%s%u%s", a->src_name, res->err_msg,
-                      res->err_code ? " (error " : "", res->err_code, res->err_code ? ")" : "");
+        archive_error(a, "binlog stream from %s: %s", a->src_name, res->err_msg);
     drop_dump(a, RETRY_S);
 }
 
@@ -888,7 +902,7 @@ static void vars_set(struct sqlclient *c, const struct sqlresult *res, void *arg
 static void server_read(struct sqlclient *c, const struct sqlresult *res, void *arg)
 {
     struct archive *a = arg;
-    if (!res->ok || res->n_rows != 1 || res->n_cols != 2) {
+    if (!res->ok || res->n_rows != 1 || res->n_cols != 3) {
         archive_error(a, "reading @@binlog_checksum on %s: %s", a->src_name,
                       res->ok ? "unexpected answer" : res->err_msg);
         drop_dump(a, RETRY_S);
@@ -896,6 +910,7 @@ static void server_read(struct sqlclient *c, const struct sqlresult *res, void *
     }
     const char *alg = sqlresult_get(res, 0, 0);
     const char *bpos = sqlresult_get(res, 0, 1);
+    const char *bstate = sqlresult_get(res, 0, 2);
     if (alg == NULL || strcasecmp(alg, "CRC32") != 0) {
         archive_error(a, "%s has binlog_checksum = %s: the archive needs CRC32", a->src_name,
                       alg ? alg : "NULL");
@@ -903,27 +918,26 @@ static void server_read(struct sqlclient *c, const struct sqlresult *res, void *
         return;
     }
     a->crc = true;
-    struct gtid_pos server = {0};
-    if (bpos == NULL || gtid_pos_parse(bpos, strlen(bpos), &server) != HY_OK) {
-        archive_error(a, "%s: cannot read @@gtid_binlog_pos", a->src_name);
+    struct gtid_pos server = {0}, state = {0};
+    if (bpos == NULL || gtid_pos_parse(bpos, strlen(bpos), &server) != HY_OK || bstate == NULL ||
+        gtid_state_parse(bstate, strlen(bstate), &state) != HY_OK) {
+        archive_error(a, "%s: cannot read @@gtid_binlog_pos and @@gtid_binlog_state", a->src_name);
         drop_dump(a, RETRY_S);
         return;
     }
     if (a->fresh && a->pos.n == 0) {
         a->pos = a->synced = server; /* an empty archive starts from now */
-    } else if (gtid_pos_compare(&a->pos, &server) == GTID_AHEAD ||
-               gtid_pos_compare(&a->pos, &server) == GTID_DIVERGED) {
-        /* The archive has transactions this server never got. */
-        bool lost = false;
-        for (uint32_t i = 0; i < a->pos.n; i++)
-            lost |= a->pos.g[i].seq > gtid_pos_seq(&server, a->pos.g[i].domain);
-        if (lost && !cut_lost_tail(a, &server)) {
+    } else if (gtid_has_errant(&a->pos, &state)) {
+        /* The archive has transactions this server never had (by GTID,
+         * server_id included: a new primary may have gone on with the same
+         * sequence numbers). */
+        if (!cut_lost_tail(a, &state)) {
             char as[GTID_STR_MAX], ss[GTID_STR_MAX];
             gtid_pos_format(&a->pos, as, sizeof(as));
-            gtid_pos_format(&server, ss, sizeof(ss));
+            gtid_pos_format(&state, ss, sizeof(ss));
             archive_error(a,
-                          "the archive (%s) has transactions %s (%s) lacks, older than its last "
-                          "file's: it waits for the server to have them",
+                          "the archive (%s) has transactions %s (binlog state %s) never had, "
+                          "not only at the end of its last file: it waits",
                           as, a->src_name, ss);
             drop_dump(a, 5 * RETRY_S);
             return;
@@ -953,8 +967,10 @@ static void connected(struct sqlclient *c, const struct sqlresult *res, void *ar
         return;
     }
     a->state = A_SETUP;
-    if (sqlclient_query(c, "SELECT @@global.binlog_checksum, @@global.gtid_binlog_pos", server_read,
-                        a) != HY_OK) {
+    if (sqlclient_query(c,
+                        "SELECT @@global.binlog_checksum, @@global.gtid_binlog_pos, "
+                        "@@global.gtid_binlog_state",
+                        server_read, a) != HY_OK) {
         archive_error(a, "cannot query %s", a->src_name);
         drop_dump(a, RETRY_S);
     }

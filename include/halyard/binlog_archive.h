@@ -24,7 +24,9 @@
  *     it, the archive reconnects there from its position, so the next GTID
  *     follows the last archived one. Transactions the archive took from the
  *     old primary that the new one never got (an async failover's lost
- *     tail) are moved out to binlog.NNNNNN.lost and the archive goes on from
+ *     tail: GTIDs its @@gtid_binlog_state lacks, server_id included, as the
+ *     new primary may go on with the same sequence numbers) are moved out
+ *     to binlog.NNNNNN.lost and the archive goes on from
  *     the new primary's history; a GTID that skips sequence numbers in its
  *     domain raises backup_archive_gap;
  *   - closed files older than backup.binlog_retention are deleted;

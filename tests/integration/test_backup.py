@@ -248,14 +248,17 @@ def test_lost_tail_moved_out_after_failover(cluster, start_halyard, tmp_path):
     kill_now(cluster, 0)
     for i in (1, 2):
         cluster.sql(i, "START SLAVE IO_THREAD")
-    wait_until(lambda: show_backup(conf)["source"] in ("node1", "node2"), 30,
-               what=f"the archive to follow the new primary: {show_backup(conf)}")
-    new = int(show_backup(conf)["source"][-1])
+    # The new primary takes writes (the same sequence numbers, its own
+    # server_id) before the archive, which retries a second after the old
+    # primary's stream broke, comes to it.
     conn = pymysql.connect(**h.conn_params(autocommit=True))
     with conn.cursor() as cur:
         for i in range(100, 120):
             cur.execute(f"INSERT INTO {table} VALUES (%s, 1)", (i,))
     conn.close()
+    wait_until(lambda: show_backup(conf)["source"] in ("node1", "node2"), 30,
+               what=f"the archive to follow the new primary: {show_backup(conf)}")
+    new = int(show_backup(conf)["source"][-1])
     wait_archived(conf, cluster, new)
     s = show_backup(conf)
     assert s["lost_transactions"] == 10, s
