@@ -38,6 +38,8 @@
 #include "halyard/admin.h"
 #include "halyard/alerts.h"
 #include "halyard/backend.h"
+#include "halyard/backup_full.h"
+#include "halyard/binlog_archive.h"
 #include "halyard/audit.h"
 #include "halyard/config.h"
 #include "halyard/events.h"
@@ -917,6 +919,29 @@ static bool run_command(struct admin_conn *c, const char *line, size_t len)
         size_t n = alerts_history(rows, cmd.top);
         admin_render_events(&c->out, rows, n, cmd.json);
         free(rows);
+        break;
+    }
+    case ADMIN_SHOW_BACKUP: {
+        struct binlog_archive_status bs;
+        struct backup_full_status fs;
+        binlog_archive_status(&bs);
+        backup_full_status(&fs);
+        admin_render_backup(&c->out, &bs, &fs, cmd.json);
+        break;
+    }
+    case ADMIN_BACKUP_FULL: {
+        char msg[300];
+        hy_status_t brc = backup_full_request(st->cfg, msg, sizeof(msg));
+        log_audit("admin uid=%u pid=%d: backup full: %s", c->uid, c->pid, msg);
+        if (cmd.json) {
+            textbuf_printf(&c->out, "{\"ok\":%s,\"message\":", brc == HY_OK ? "true" : "false");
+            textbuf_json_str(&c->out, msg);
+            textbuf_puts(&c->out, "}\n");
+        } else {
+            textbuf_puts(&c->out, brc == HY_OK ? "OK " : "ERR ");
+            textbuf_cell(&c->out, msg);
+            textbuf_putc(&c->out, '\n');
+        }
         break;
     }
     case ADMIN_TEST_ALERT: {

@@ -53,6 +53,10 @@ static const struct {
     {"show events [last N]",
      "the last N events (default 20, at most 64) and what each notifier made of them"},
     {"test-alert", "emit a test_alert event through every notifier (alerts.exec, alerts.webhook)"},
+    {"show backup", "the binlog archive (state, source, file, archived GTID, lag, errors) and the "
+                    "last full backup"},
+    {"backup full",
+     "take a full backup now (mariadb-dump of a replica drained of reads meanwhile)"},
 };
 
 void quote_line(char *out, size_t len, const char *line, size_t n)
@@ -114,6 +118,10 @@ hy_status_t admin_parse(const char *line, size_t len, struct admin_cmd *cmd, cha
         cmd->verb = ADMIN_TAKEOVER_FINISH;
     } else if (n == 2 && TOK_IS(0, "show") && TOK_IS(1, "status")) {
         cmd->verb = ADMIN_SHOW_STATUS;
+    } else if (n == 2 && TOK_IS(0, "show") && TOK_IS(1, "backup")) {
+        cmd->verb = ADMIN_SHOW_BACKUP;
+    } else if (n == 2 && TOK_IS(0, "backup") && TOK_IS(1, "full")) {
+        cmd->verb = ADMIN_BACKUP_FULL;
     } else if (n == 2 && TOK_IS(0, "show") && TOK_IS(1, "config")) {
         cmd->verb = ADMIN_SHOW_CONFIG;
     } else if (n == 2 && TOK_IS(0, "show") && TOK_IS(1, "stats")) {

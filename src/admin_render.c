@@ -258,6 +258,15 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
     kv_int(&kv, "monitor.connections_warn_pct", cfg->monitor.connections_warn_pct);
     kv_int(&kv, "monitor.disk_warn_pct", cfg->monitor.disk_warn_pct);
     kv_int(&kv, "monitor.binlog_warn_mb", cfg->monitor.binlog_warn_mb);
+    kv_bool(&kv, "backup", cfg->backup.enabled);
+    kv_str(&kv, "backup.dir", cfg->backup.dir);
+    kv_str(&kv, "backup.user", cfg->backup.user);
+    kv_str(&kv, "backup.password", cfg->backup.password_clear ? "(hidden)" : "");
+    kv_str(&kv, "backup.password_file", cfg->backup.password_file);
+    kv_str(&kv, "backup.password_env", cfg->backup.password_env);
+    kv_int(&kv, "backup.binlog_sync_ms", cfg->backup.binlog_sync_ms);
+    kv_str(&kv, "backup.binlog_retention", cfg->backup.retention);
+    kv_u64(&kv, "backup.server_id", cfg->backup.server_id);
     kv_str(&kv, "failover", cfg->failover_auto ? "auto" : "off");
     kv_str(&kv, "cluster", cluster_type_to_str(cfg->cluster));
     kv_int(&kv, "max_writers", cfg->max_writers);
@@ -303,11 +312,11 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
     list_begin(&l, &kv, "alerts.events");
     for (int t = 0; t < EVENT__COUNT; t++) {
         const struct config_alerts *a = &cfg->alerts;
-        if (!(a->events_listed & (1u << t)))
+        if (!(a->events_listed & (1ull << t)))
             continue;
         elem_begin(&l);
         kv_str(&kv, elem_key(&l, "name", k, sizeof(k)), event_name((enum event_type)t));
-        kv_bool(&kv, elem_key(&l, "enabled", k, sizeof(k)), !(a->events_off & (1u << t)));
+        kv_bool(&kv, elem_key(&l, "enabled", k, sizeof(k)), !(a->events_off & (1ull << t)));
         kv_str(&kv, elem_key(&l, "severity", k, sizeof(k)),
                a->event_severity[t] < 0
                    ? "default"

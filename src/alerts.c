@@ -506,7 +506,7 @@ static void take_event(struct event *e)
     const struct config_alerts *ac = &A.cfg->alerts;
     if (ac->event_severity[e->type] >= 0)
         e->severity = (enum event_severity)ac->event_severity[e->type];
-    if (ac->disabled_mask & (1u << e->type)) {
+    if (ac->disabled_mask & (1ull << e->type)) {
         hist_add(e, "disabled");
         return;
     }

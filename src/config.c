@@ -313,6 +313,30 @@ const struct config_key config_keys[] = {
     {"instance_name", CONFIG_STRING, "", 0, 200,
      "the name events (alerts) give this halyard; \"\" = host name:port of the first listener",
      NULL},
+    {"backup", CONFIG_GROUP, "{}", 0, 0,
+     "the continuous binlog archive: one thread streams the primary's binary log as a replica "
+     "(following failovers) into files in backup.dir; off when the section is absent or dir is "
+     "\"\"", NULL},
+    {"backup.dir", CONFIG_STRING, "", 0, 4095,
+     "directory of the archive (binlog.000001 ..., binlog.index), an absolute path, written by "
+     "halyard alone; \"\" = no archive", NULL},
+    {"backup.user", CONFIG_STRING, "", 0, 80,
+     "account the archive logs in as (REPLICATION SLAVE); \"\" = monitor.user", NULL},
+    {"backup.password", CONFIG_STRING, "", 0, 255,
+     "backup.user's password in clear text; prefer password_file or password_env", NULL},
+    {"backup.password_file", CONFIG_STRING, "", 0, 4095,
+     "file whose first line is backup.user's password, read at load; \"\" = none", NULL},
+    {"backup.password_env", CONFIG_STRING, "", 0, 255,
+     "environment variable holding backup.user's password, read at load; \"\" = none", NULL},
+    {"backup.binlog_sync_ms", CONFIG_INT, "100", 1, 60000,
+     "the archive's file is fdatasync'd at least this often while events arrive; a transaction "
+     "counts as archived once synced", NULL},
+    {"backup.binlog_retention", CONFIG_STRING, "7d", 1, 32,
+     "closed archive files older than this are deleted: a number with s, m, h or d (\"36h\"); "
+     "\"0\" = keep every file", NULL},
+    {"backup.server_id", CONFIG_INT, "0", 0, 4294967295LL,
+     "server_id the archive registers with on the primary (unique among its replicas); 0 = "
+     "one derived from instance_name", NULL},
     {"alerts", CONFIG_GROUP, "{}", 0, 0,
      "events (backend_down, failover_done, config_reloaded...) delivered by one notifier "
      "thread to a command and a webhook; see halyard.conf(5) ALERTS", NULL},
@@ -2086,14 +2110,71 @@ static hy_status_t fill_monitor(struct loader *ld, struct config *cfg, config_se
     return HY_OK;
 }
 
+/* "7d", "36h", "90m", "600s", "0" -> seconds; -1 when malformed. */
+static int64_t parse_duration(const char *s)
+{
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (end == s || errno != 0 || v < 0 || v > 100000000LL)
+        return -1;
+    if (*end == '\0')
+        return v == 0 ? 0 : -1; /* a unit is required but for 0 */
+    int64_t mul = *end == 's' ? 1 : *end == 'm' ? 60 : *end == 'h' ? 3600 : *end == 'd' ? 86400 : 0;
+    if (mul == 0 || end[1] != '\0')
+        return -1;
+    return (int64_t)v * mul;
+}
+
+/* The backup section (binlog_archive.h): off when absent. */
+static hy_status_t fill_backup(struct loader *ld, struct config *cfg, config_setting_t *root)
+{
+    config_setting_t *g = config_setting_get_member(root, "backup");
+    struct config_backup *b = &cfg->backup;
+    bool given;
+    b->enabled = g != NULL;
+    b->binlog_sync_ms = (int)get_int(g, "backup.binlog_sync_ms");
+    b->server_id = (uint32_t)get_int(g, "backup.server_id");
+    if (dup_str(ld, &b->dir, g, "backup.dir") != HY_OK ||
+        dup_str(ld, &b->user, g, "backup.user") != HY_OK ||
+        dup_str(ld, &b->retention, g, "backup.binlog_retention") != HY_OK ||
+        dup_str(ld, &b->password_file, g, "backup.password_file") != HY_OK ||
+        dup_str(ld, &b->password_env, g, "backup.password_env") != HY_OK)
+        return HY_ERROR;
+    b->retention_s = parse_duration(b->retention);
+    if (b->retention_s < 0)
+        return fail(ld, config_setting_get_member(g, "binlog_retention"), "backup.binlog_retention",
+                    "\"%s\" is not a duration (a number with s, m, h or d, or \"0\")",
+                    b->retention);
+    config_setting_t *ds = g != NULL ? config_setting_get_member(g, "dir") : NULL;
+    b->dir_line = ds != NULL ? (int)config_setting_source_line(ds) : 0;
+    b->enabled = b->enabled && b->dir[0] != '\0'; /* "" = off, like no section */
+    if (b->enabled && b->dir[0] != '/')
+        return fail(ld, ds, "backup.dir", "must be an absolute path");
+    if (b->server_id == 0) {
+        uint32_t h = 2166136261u; /* FNV-1a of the instance name: stable across restarts */
+        for (const char *p = cfg->instance_name; p != NULL && *p; p++)
+            h = (h ^ (uint8_t)*p) * 16777619u;
+        b->server_id = 0x80000000u | (h & 0x7fffffffu);
+    }
+    b->password_clear = get_str(g, "backup.password")[0] != '\0';
+    if (b->password_clear) {
+        if (b->password_file[0] != '\0' || b->password_env[0] != '\0')
+            return fail(ld, config_setting_get_member(g, "password"), "backup.password",
+                        "give one of password, password_file and password_env");
+        return dup_str(ld, &b->password, g, "backup.password");
+    }
+    return read_secret(ld, g, "backup.password_file", "backup.password_env", &b->password, &given);
+}
+
 /* alerts.events: per event name, over the group's settings. */
 static hy_status_t fill_alert_events(struct loader *ld, struct config_alerts *a,
                                      config_setting_t *list)
 {
-    for (int t = 0; t < 32; t++)
+    for (int t = 0; t < 64; t++)
         a->event_severity[t] = a->event_repeat_ms[t] = -1;
     int n = list != NULL ? config_setting_length(list) : 0;
-    uint32_t seen = 0;
+    uint64_t seen = 0;
     for (int i = 0; i < n; i++) {
         config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
         const char *name = get_str(g, "alerts.events.[].name");
@@ -2103,13 +2184,13 @@ static hy_status_t fill_alert_events(struct loader *ld, struct config_alerts *a,
         if (t < 0)
             return fail(ld, member_or_group(g, "name"), kname, "\"%s\" is not an event name",
                         printable(name, shown));
-        if (seen & (1u << t))
+        if (seen & (1ull << t))
             return fail(ld, member_or_group(g, "name"), kname, "\"%s\" is set twice",
                         printable(name, shown));
-        seen |= 1u << t;
+        seen |= 1ull << t;
         if (!get_bool(g, "alerts.events.[].enabled")) {
-            a->disabled_mask |= 1u << t;
-            a->events_off |= 1u << t;
+            a->disabled_mask |= 1ull << t;
+            a->events_off |= 1ull << t;
         }
         a->event_severity[t] = event_severity_parse(get_str(g, "alerts.events.[].severity"));
         a->event_repeat_ms[t] = (int)get_int(g, "alerts.events.[].repeat_ms");
@@ -2154,7 +2235,7 @@ static hy_status_t fill_alerts(struct loader *ld, struct config *cfg, config_set
         if (t < 0)
             return fail(ld, config_setting_get_member(g, "disabled"), "alerts.disabled",
                         "'%s' is not an event name", a->disabled.v[i]);
-        a->disabled_mask |= 1u << t;
+        a->disabled_mask |= 1ull << t;
     }
     if (fill_alert_events(ld, a, g != NULL ? config_setting_get_member(g, "events") : NULL) !=
         HY_OK)
@@ -2271,7 +2352,7 @@ static hy_status_t fill_config(struct loader *ld, struct config *cfg, config_set
         fill_witnesses(ld, cfg, config_setting_get_member(root, "witnesses")) != HY_OK ||
         fill_replication(ld, cfg, root) != HY_OK ||
         fill_monitor(ld, cfg, config_setting_get_member(root, "monitor")) != HY_OK ||
-        fill_alerts(ld, cfg, root) != HY_OK)
+        fill_alerts(ld, cfg, root) != HY_OK || fill_backup(ld, cfg, root) != HY_OK)
         return HY_ERROR;
     if (cfg->users_source != USERS_CONFIG && cfg->monitor.user[0] == '\0')
         return fail(ld, config_setting_get_member(root, "users_source"), "users_source",
@@ -2363,6 +2444,15 @@ static void config_free(struct config *cfg)
     free(cfg->alerts.webhook);
     free(cfg->alerts.pre_failover);
     strings_free(&cfg->alerts.disabled);
+    free(cfg->backup.dir);
+    free(cfg->backup.user);
+    free(cfg->backup.password_file);
+    free(cfg->backup.password_env);
+    free(cfg->backup.retention);
+    if (cfg->backup.password != NULL) {
+        explicit_bzero(cfg->backup.password, strlen(cfg->backup.password));
+        free(cfg->backup.password);
+    }
     free(cfg->monitor.user);
     free(cfg->monitor.password_file);
     free(cfg->monitor.password_env);

@@ -54,6 +54,9 @@ static const char *const names[EVENT__COUNT] = {
     [EVENT_WORKER_RECOVERED] = "worker_recovered",
     [EVENT_POOL_EXHAUSTED] = "pool_exhausted",
     [EVENT_POOL_AVAILABLE] = "pool_available",
+    [EVENT_BACKUP_ARCHIVE_ERROR] = "backup_archive_error",
+    [EVENT_BACKUP_ARCHIVE_GAP] = "backup_archive_gap",
+    [EVENT_BACKUP_ARCHIVE_OK] = "backup_archive_ok",
 };
 
 static const enum event_severity severities[EVENT__COUNT] = {
@@ -88,6 +91,9 @@ static const enum event_severity severities[EVENT__COUNT] = {
     [EVENT_WORKER_RECOVERED] = EVENT_INFO,
     [EVENT_POOL_EXHAUSTED] = EVENT_WARNING,
     [EVENT_POOL_AVAILABLE] = EVENT_INFO,
+    [EVENT_BACKUP_ARCHIVE_ERROR] = EVENT_CRITICAL,
+    [EVENT_BACKUP_ARCHIVE_GAP] = EVENT_CRITICAL,
+    [EVENT_BACKUP_ARCHIVE_OK] = EVENT_INFO,
 };
 
 static const char *const severity_names[] = {"info", "warning", "critical"};

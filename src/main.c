@@ -25,6 +25,8 @@
 #include <unistd.h>
 
 #include "halyard/selfwatch.h"
+#include "halyard/backup_full.h"
+#include "halyard/binlog_archive.h"
 #include "halyard/admin.h"
 #include "halyard/alerts.h"
 #include "halyard/audit.h"
@@ -393,6 +395,8 @@ static hy_status_t app_reload(struct status *st, const char *by)
     if (app.monitor != NULL)
         monitor_publish_config(app.monitor, fresh);
     failover_exec_set_config(fresh);
+    binlog_archive_set_config(fresh);
+    backup_full_seed(fresh);
     log_set_level(fresh->log_level);
     firewall_set_max((size_t)fresh->firewall_learn_max);
     config_put(app.cfg);
@@ -561,6 +565,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "halyard: %s\n", err);
         return 1;
     }
+    if (test_only && binlog_archive_check_dir(app.cfg, err, sizeof(err)) != HY_OK) {
+        fprintf(stderr, "halyard: %s\n", err);
+        config_put(app.cfg);
+        return 1;
+    }
     if (test_only) {
         printf("halyard: configuration file %s is valid\n", path);
         config_put(app.cfg);
@@ -708,6 +717,14 @@ int main(int argc, char **argv)
         rc = 1;
         goto out;
     }
+    if (app.cfg->backup.enabled && binlog_archive_check_dir(app.cfg, err, sizeof(err)) != HY_OK)
+        hy_log_error("%s (the binlog archive waits for it; halyard proxies meanwhile)", err);
+    backup_full_seed(app.cfg);
+    if (binlog_archive_start(app.cfg, err, sizeof(err)) != HY_OK) {
+        hy_log_error("%s", err);
+        rc = 1;
+        goto out;
+    }
     if ((app.monitor = monitor_create(app.cfg)) == NULL) {
         hy_log_error("cannot start the monitor thread");
         rc = 1;
@@ -779,6 +796,8 @@ out_join:
 out:
     /* Before the admin socket goes: it may wait for a switchover's answer. */
     failover_exec_stop();
+    binlog_archive_stop();
+    backup_full_stop();
     /* After the joins: no worker reports to the monitor any more. */
     monitor_destroy(app.monitor);
     app.st.monitor = NULL;

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -242,6 +243,67 @@ static void render_server_status(struct textbuf *sb, const struct config *cfg)
         }
     }
     free(info);
+}
+
+/* The binlog archive (binlog_archive.h), when a backup section is set. */
+static void render_backup(struct textbuf *sb, const struct binlog_archive_status *b,
+                          const struct backup_full_status *f)
+{
+    family(sb, "halyard_backup_full_total", "counter",
+           "Full backups (halyardctl backup full) that completed or failed.");
+    textbuf_printf(sb, "halyard_backup_full_total{result=\"ok\"} %" PRIu64 "\n", f->ok);
+    textbuf_printf(sb, "halyard_backup_full_total{result=\"failed\"} %" PRIu64 "\n", f->failed);
+    gauge_u64(sb, "halyard_backup_full_last_success_timestamp_seconds",
+              "Unix time the last complete full backup ended; 0 = none since halyard started.",
+              (uint64_t)f->last_ok);
+    gauge_u64(sb, "halyard_backup_archive_up",
+              "1 while the binlog archive streams from the primary, 0 otherwise.",
+              strcmp(b->state, "streaming") == 0);
+    family(sb, "halyard_backup_archive_lag_seconds", "gauge",
+           "Seconds since the primary first showed a transaction the archive has not synced; 0 "
+           "when caught up. Absent while unknown.");
+    if (b->lag_seconds >= 0)
+        textbuf_printf(sb, "halyard_backup_archive_lag_seconds %.3f\n", b->lag_seconds);
+    family(sb, "halyard_backup_archive_lag_transactions", "gauge",
+           "Transactions the primary's @@gtid_binlog_pos has that the archive has not synced. "
+           "Absent while unknown.");
+    if (b->lag_transactions >= 0)
+        textbuf_printf(sb, "halyard_backup_archive_lag_transactions %" PRId64 "\n",
+                       b->lag_transactions);
+    family(sb, "halyard_backup_archive_lag_p99_seconds", "gauge",
+           "99th percentile of the archive lag over its last 4096 measurements (an upper bound: "
+           "from the position reading before the one that showed the transactions).");
+    if (b->lag_p99 >= 0)
+        textbuf_printf(sb, "halyard_backup_archive_lag_p99_seconds %.3f\n", b->lag_p99);
+    static const struct {
+        const char *name, *help;
+        size_t off;
+    } counters[] = {
+        {"halyard_backup_archive_transactions_total", "Transactions written whole to the archive.",
+         offsetof(struct binlog_archive_status, transactions)},
+        {"halyard_backup_archive_events_total", "Binlog events written to the archive.",
+         offsetof(struct binlog_archive_status, events)},
+        {"halyard_backup_archive_bytes_total", "Bytes of events written to the archive.",
+         offsetof(struct binlog_archive_status, bytes)},
+        {"halyard_backup_archive_corrupt_events_total",
+         "Events whose CRC32 did not match: not written, the archive reconnected.",
+         offsetof(struct binlog_archive_status, corrupt)},
+        {"halyard_backup_archive_gaps_total",
+         "GTIDs that skipped sequence numbers in their domain (backup_archive_gap).",
+         offsetof(struct binlog_archive_status, gaps)},
+        {"halyard_backup_archive_lost_transactions_total",
+         "Transactions archived from an old primary that the new one never had, moved to .lost.",
+         offsetof(struct binlog_archive_status, lost_trx)},
+        {"halyard_backup_archive_streams_total", "Binlog streams started (connections).",
+         offsetof(struct binlog_archive_status, reconnects)},
+    };
+    for (size_t i = 0; i < HY_ARRAY_SIZE(counters); i++) {
+        family(sb, counters[i].name, "counter", counters[i].help);
+        textbuf_printf(sb, "%s %" PRIu64 "\n", counters[i].name,
+                       *(const uint64_t *)((const char *)b + counters[i].off));
+    }
+    gauge_u64(sb, "halyard_backup_archive_last_error_timestamp_seconds",
+              "Unix time of the archive's last error; 0 = none.", (uint64_t)b->last_error_time);
 }
 
 static void render_backends(struct textbuf *sb, const struct config *cfg)
@@ -562,6 +624,8 @@ void metrics_render(struct textbuf *sb, const struct metrics_snapshot *m)
         sample_u64(sb, "halyard_alerts_failed_total", "notifier",
                    alerts_notifier_name((enum alerts_notifier)n), m->alerts.failed[n]);
 
+    if (m->backup.enabled)
+        render_backup(sb, &m->backup, &m->full);
     if (m->cfg != NULL) {
         render_backends(sb, m->cfg);
         render_pools(sb, m->cfg);
@@ -671,6 +735,8 @@ static void snapshot(const struct status *st, struct metrics_snapshot *s)
     audit_get_stats(&s->logs);
     alerts_get_stats(&s->alerts);
     s->cfg = st->cfg;
+    binlog_archive_status(&s->backup);
+    backup_full_status(&s->full);
 }
 
 static void respond(struct metrics_conn *c, int code, const char *reason, const char *extra,

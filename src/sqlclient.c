@@ -33,6 +33,8 @@
     (CLIENT_LONG_PASSWORD | CLIENT_LONG_FLAG | CLIENT_PROTOCOL_41 | CLIENT_SECURE_CONNECTION |     \
      CLIENT_TRANSACTIONS | CLIENT_MULTI_RESULTS | CLIENT_PS_MULTI_RESULTS)
 
+#define STREAM_BITE (1u << 20) /* bytes of a stream read per wake-up, at most (about) */
+
 enum sc_state {
     SC_CLOSED = 0,
     SC_CONNECTING,
@@ -41,7 +43,8 @@ enum sc_state {
     SC_AUTH,
     SC_READY,
     SC_QUERY,
-    SC_PING,
+    SC_PING,   /* or any command answered by OK or ERR */
+    SC_STREAM, /* sqlclient_stream: packets to `pkt` */
 };
 
 struct sqlclient {
@@ -66,6 +69,9 @@ struct sqlclient {
 
     sqlclient_cb cb;
     void *arg;
+    sqlclient_packet_cb pkt; /* SC_STREAM */
+    uint8_t *big;            /* SC_STREAM: a packet of 16 MiB continuations, joined */
+    size_t big_len, big_cap;
     struct sqlresult_parser parser;
     char deferred[200]; /* a failure found while starting, reported from the loop */
     bool has_deferred;
@@ -343,6 +349,8 @@ static void close_socket(struct sqlclient *c)
     c->in_len = c->in_off = 0;
     c->out_len = c->out_off = 0;
     c->has_deferred = false;
+    c->pkt = NULL;
+    c->big_len = 0;
     sqlresult_clear(&c->parser.res);
 }
 
@@ -358,6 +366,7 @@ static void really_free(struct sqlclient *c)
 {
     free(c->in);
     free(c->out);
+    free(c->big);
     free(c->name);
     free(c->address);
     free(c->user);
@@ -540,7 +549,7 @@ static void connect_failed(struct sqlclient *c, const char *why)
 }
 
 static hy_status_t start_command(struct sqlclient *c, enum sc_state st, uint8_t cmd,
-                                 const char *text, size_t len, sqlclient_cb cb, void *arg)
+                                 const void *text, size_t len, sqlclient_cb cb, void *arg)
 {
     if (c->cb != NULL || c->state != SC_READY)
         return HY_ERROR;
@@ -575,6 +584,62 @@ hy_status_t sqlclient_query(struct sqlclient *c, const char *sql, sqlclient_cb c
 hy_status_t sqlclient_ping(struct sqlclient *c, sqlclient_cb cb, void *arg)
 {
     return start_command(c, SC_PING, COM_PING, NULL, 0, cb, arg);
+}
+
+hy_status_t sqlclient_command(struct sqlclient *c, uint8_t cmd, const void *payload, size_t len,
+                              sqlclient_cb cb, void *arg)
+{
+    return start_command(c, SC_PING, cmd, payload, len, cb, arg);
+}
+
+hy_status_t sqlclient_stream(struct sqlclient *c, uint8_t cmd, const void *payload, size_t len,
+                             sqlclient_packet_cb pkt, sqlclient_cb cb, void *arg)
+{
+    hy_status_t rc = start_command(c, SC_STREAM, cmd, payload, len, cb, arg);
+    if (rc == HY_OK) {
+        c->pkt = pkt;
+        c->big_len = 0;
+    }
+    return rc;
+}
+
+/* A packet of a stream. Returns as on_packet does. */
+static bool stream_packet(struct sqlclient *c, const uint8_t *p, size_t len)
+{
+    start_timer(c); /* the timeout bounds the silence between packets */
+    if (len == MYSQL_MAX_PAYLOAD || c->big_len > 0) {
+        if (c->big_len + len > SQLCLIENT_MAX_STREAM_PACKET) {
+            fail(c, 0, NULL, "a packet of more than %u bytes", SQLCLIENT_MAX_STREAM_PACKET);
+            return false;
+        }
+        if (reserve(&c->big, &c->big_cap, c->big_len + len) != HY_OK) {
+            fail(c, 0, NULL, "out of memory");
+            return false;
+        }
+        memcpy(c->big + c->big_len, p, len);
+        c->big_len += len;
+        if (len == MYSQL_MAX_PAYLOAD)
+            return true; /* more of it follows */
+        p = c->big;
+        len = c->big_len;
+        c->big_len = 0;
+    } else if (len > 0 && p[0] == MYSQL_ERR) {
+        fail_server(c, p, len);
+        return false;
+    } else if (len > 0 && mysql_is_eof(p[0], (uint32_t)len, false)) {
+        close_socket(c);
+        struct sqlresult res = {.ok = true};
+        complete(c, &res);
+        return false;
+    }
+    c->in_cb++;
+    bool go_on = c->pkt(c, p, len, c->arg);
+    c->in_cb--;
+    if (c->doomed && c->in_cb == 0) {
+        really_free(c);
+        return false;
+    }
+    return go_on && c->state == SC_STREAM;
 }
 
 static void timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
@@ -716,6 +781,8 @@ static bool on_packet(struct sqlclient *c, const uint8_t *p, size_t len)
             complete(c, &res);
         }
         return false;
+    case SC_STREAM:
+        return stream_packet(c, p, len);
     case SC_QUERY: {
         hy_status_t rc = sqlresult_parser_feed(&c->parser, p, len);
         if (rc == HY_AGAIN)
@@ -736,6 +803,7 @@ static bool on_packet(struct sqlclient *c, const uint8_t *p, size_t len)
 
 static void on_readable(struct sqlclient *c)
 {
+    size_t got = 0;
     if (c->in_off > 0) { /* packets handled last time */
         memmove(c->in, c->in + c->in_off, c->in_len - c->in_off);
         c->in_len -= c->in_off;
@@ -758,13 +826,21 @@ static void on_readable(struct sqlclient *c)
             return;
         }
         c->in_len += (size_t)n;
+        got += (size_t)n;
         if ((size_t)n < 4096)
             break;
+        /* A stream that never pauses (a busy primary's binlog) is handled a
+         * bounded bite at a time: its packets, the loop's timers and the
+         * silence timeout (restarted per packet) all get their turn. */
+        if (c->state == SC_STREAM && got >= STREAM_BITE)
+            break;
     }
+    if (c->state == SC_STREAM)
+        ev_now_update(c->loop); /* the silence timer restarts from the real time */
     while (c->in_len - c->in_off >= MYSQL_HEADER_SIZE) {
         const uint8_t *h = c->in + c->in_off;
         uint32_t len = mysql_hdr_len(h);
-        if (len == MYSQL_MAX_PAYLOAD) {
+        if (len == MYSQL_MAX_PAYLOAD && c->state != SC_STREAM) {
             fail(c, 0, NULL, "packet of 16 MiB or more");
             return;
         }

@@ -99,6 +99,8 @@ enum admin_verb {
     ADMIN_FAILOVER,
     ADMIN_SHOW_EVENTS, /* show events [last N] */
     ADMIN_TEST_ALERT,
+    ADMIN_SHOW_BACKUP, /* the binlog archive (binlog_archive.h) and the last full backup */
+    ADMIN_BACKUP_FULL, /* backup full (backup_full.h) */
 };
 
 struct admin_cmd {
@@ -227,6 +229,11 @@ struct firewall_row;
 struct alerts_record;
 /* show events: `n` records, oldest first. */
 void admin_render_events(struct textbuf *sb, const struct alerts_record *rows, size_t n, bool json);
+/* show backup: the binlog archive's status (binlog_archive.h), in admin_backup.c */
+struct binlog_archive_status;
+struct backup_full_status;
+void admin_render_backup(struct textbuf *sb, const struct binlog_archive_status *s,
+                         const struct backup_full_status *f, bool json);
 void admin_render_blocked(struct textbuf *sb, const struct guard_row *rows, size_t n, bool json);
 /* dropped: digests the learn table had no room for. */
 void admin_render_firewall(struct textbuf *sb, const struct firewall_row *rows, size_t n,

@@ -257,13 +257,28 @@ struct config_alerts {
     int pre_failover_timeout_ms;
     int min_severity;               /* enum event_severity */
     struct config_strings disabled; /* as written */
-    uint32_t disabled_mask;         /* 1 << enum event_type: disabled, or enabled = false */
+    uint64_t disabled_mask;         /* 1 << enum event_type: disabled, or enabled = false */
     /* alerts.events, per enum event_type: */
-    int event_severity[32];  /* the severity it is given; -1 = its own */
-    int event_repeat_ms[32]; /* its repeat interval; -1 = repeat_ms */
+    int event_severity[64];  /* the severity it is given; -1 = its own */
+    int event_repeat_ms[64]; /* its repeat interval; -1 = repeat_ms */
     size_t n_events;         /* alerts.events entries */
-    uint32_t events_listed;  /* 1 << type of each entry (show config) */
-    uint32_t events_off;     /* ... of those with enabled = false */
+    uint64_t events_listed;  /* 1 << type of each entry (show config) */
+    uint64_t events_off;     /* ... of those with enabled = false */
+};
+
+/* backup (binlog_archive.h): the continuous binlog archive */
+struct config_backup {
+    bool enabled;        /* the section is present */
+    char *dir;           /* where the archive's files go */
+    int dir_line;        /* its line in the file, for halyard -t's message */
+    char *user;          /* "" = monitor.user */
+    char *password;      /* resolved, as monitor.password */
+    bool password_clear; /* given in the file itself */
+    char *password_file, *password_env;
+    int binlog_sync_ms;  /* fdatasync at least this often while events arrive */
+    int64_t retention_s; /* binlog_retention: closed files older than this go; 0 = keep all */
+    char *retention;     /* as written */
+    uint32_t server_id;  /* the replica id it registers with; resolved when 0 in the file */
 };
 
 enum log_level {
@@ -356,6 +371,7 @@ struct config {
     struct config_monitor monitor;
     char *instance_name; /* resolved: "" in the file = host name:first listener port */
     struct config_alerts alerts;
+    struct config_backup backup;
 
     /* cluster type: replication (a primary and replicas, failover.h),
      * galera (every node writable, one writer picked by galera.h) or

@@ -55,12 +55,17 @@ enum event_type {
     EVENT_LOG_LINES_DROPPED, /* the audit or query log dropped lines */
     EVENT_WORKER_STALLED,    /* a worker's loop missed its heartbeat (selfwatch.h) */
     EVENT_WORKER_RECOVERED,
-    EVENT_POOL_EXHAUSTED, /* statements wait for a backend at its max_connections (pool.h) */
-    EVENT_POOL_AVAILABLE, /* ... and none waits any more */
+    EVENT_POOL_EXHAUSTED,       /* statements wait for a backend at its max_connections (pool.h) */
+    EVENT_POOL_AVAILABLE,       /* ... and none waits any more */
+    EVENT_BACKUP_ARCHIVE_ERROR, /* the binlog archive stopped: a corrupted event, backup.dir, the
+                                   server */
+    EVENT_BACKUP_ARCHIVE_GAP,   /* the archive's GTIDs jump: transactions missing (binlog_archive.h)
+                                 */
+    EVENT_BACKUP_ARCHIVE_OK,    /* the archive streams again after an error */
     EVENT__COUNT
 };
-/* alerts.disabled and alerts.events are bit masks and tables of 32. */
-_Static_assert(EVENT__COUNT <= 32, "event types past 32: widen config_alerts");
+/* alerts.disabled and alerts.events are bit masks and tables of 64. */
+_Static_assert(EVENT__COUNT <= 64, "event types past 64: widen config_alerts");
 
 /* How much a person should care, fixed per event (halyard.conf(5), ALERTS):
  * alerts.min_severity drops what is below it. */

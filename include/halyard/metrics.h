@@ -13,6 +13,8 @@
 
 #include "halyard/alerts.h"
 #include "halyard/audit.h"
+#include "halyard/backup_full.h"
+#include "halyard/binlog_archive.h"
 #include "halyard/core.h"
 #include "halyard/resolve.h"
 #include "halyard/stats.h"
@@ -51,6 +53,8 @@ struct metrics_snapshot {
                                      * NULL = no backend families */
     const struct resolve_stat *dns; /* backend host names (resolve.h), n_dns of them */
     size_t n_dns;
+    struct binlog_archive_status backup; /* families only when backup.enabled */
+    struct backup_full_status full;      /* ... with these */
 };
 
 void metrics_render(struct textbuf *sb, const struct metrics_snapshot *m);

@@ -23,6 +23,9 @@
  *                      several results (CALL, multi-statements) the first
  *                      result set is kept and the rest read and dropped
  *   sqlclient_ping     COM_PING
+ *   sqlclient_command  any command answered by OK or ERR (COM_REGISTER_SLAVE)
+ *   sqlclient_stream   a command whose answer is a stream of packets
+ *                      (COM_BINLOG_DUMP): each is given to a packet callback
  *
  * Each operation must finish within the client's timeout (ms, set at
  * create); on timeout the connection is closed and the callback gets
@@ -100,6 +103,22 @@ hy_status_t sqlclient_connect(struct sqlclient *c, sqlclient_cb cb, void *arg) H
 hy_status_t sqlclient_query(struct sqlclient *c, const char *sql, sqlclient_cb cb,
                             void *arg) HY_MUSTCHECK;
 hy_status_t sqlclient_ping(struct sqlclient *c, sqlclient_cb cb, void *arg) HY_MUSTCHECK;
+/* Command `cmd` with `len` bytes of `payload`, answered by OK or ERR. */
+hy_status_t sqlclient_command(struct sqlclient *c, uint8_t cmd, const void *payload, size_t len,
+                              sqlclient_cb cb, void *arg) HY_MUSTCHECK;
+
+/* A packet of a stream: its payload (16 MiB continuations joined, at most
+ * SQLCLIENT_MAX_STREAM_PACKET bytes). Return true to go on; false when the
+ * callback closed or destroyed the client (touch nothing). */
+typedef bool (*sqlclient_packet_cb)(struct sqlclient *c, const uint8_t *payload, size_t len,
+                                    void *arg);
+#define SQLCLIENT_MAX_STREAM_PACKET (1u << 30)
+/* Command `cmd`, then every packet the server sends goes to `pkt` until
+ * an ERR (cb: !ok, with the server's error), an EOF (cb: ok) or a failure
+ * (cb: !ok). The client's timeout bounds the silence between packets, not
+ * the stream. The connection is closed when the stream ends. */
+hy_status_t sqlclient_stream(struct sqlclient *c, uint8_t cmd, const void *payload, size_t len,
+                             sqlclient_packet_cb pkt, sqlclient_cb cb, void *arg) HY_MUSTCHECK;
 
 /* Logged in and no operation running. */
 bool sqlclient_ready(const struct sqlclient *c);

@@ -22,6 +22,8 @@
 #include "halyard/alerts.h"
 #include "halyard/events.h"
 #include "halyard/backend.h"
+#include "halyard/backup_full.h"
+#include "halyard/binlog_archive.h"
 #include "halyard/config.h"
 #include "halyard/log.h"
 #include "halyard/metrics.h"
@@ -651,7 +653,7 @@ static void test_render_help(void **state)
         assert_int_equal(admin_parse(cmdline, strlen(cmdline), &cmd, err, sizeof(err)), HY_OK);
         parsed++;
     }
-    assert_int_equal(parsed, 22);
+    assert_int_equal(parsed, 24);
     free(text);
     textbuf_reset(&sb);
     admin_render_help(&sb, true);
@@ -858,6 +860,101 @@ static size_t check_sample(const char *line)
     assert_true(end > p);
     assert_int_equal(*end, '\0');
     return n;
+}
+
+/* show backup and the archive's metrics: the figures as given, unknown
+ * ones as "-" / null / absent. */
+static void test_render_backup(void **state)
+{
+    (void)state;
+    struct binlog_archive_status s = {.enabled = true,
+                                      .state = "streaming",
+                                      .source = "db1",
+                                      .gtid = "0-1-42",
+                                      .primary_gtid = "0-1-45",
+                                      .lag_seconds = 0.25,
+                                      .lag_transactions = 3,
+                                      .lag_p50 = 0.1,
+                                      .lag_p99 = 0.5,
+                                      .lag_max = -1,
+                                      .transactions = 42,
+                                      .corrupt = 1,
+                                      .gaps = 2,
+                                      .last_error = "a corrupted \"event\""};
+    struct backup_full_status f = {
+        .state = "ok", .source = "db2", .gtid = "0-1-40", .size = 1234, .sha256 = "ab12", .ok = 1};
+    struct textbuf sb;
+    textbuf_init(&sb, 1 << 16);
+    admin_render_backup(&sb, &s, &f, false);
+    assert_string_equal(table_value(sb.data, "full_state"), "ok");
+    assert_string_equal(table_value(sb.data, "full_gtid"), "0-1-40");
+    assert_string_equal(table_value(sb.data, "full_size"), "1234");
+    assert_string_equal(table_value(sb.data, "archive_state"), "streaming");
+    assert_string_equal(table_value(sb.data, "archived_gtid"), "0-1-42");
+    assert_string_equal(table_value(sb.data, "lag_seconds"), "0.250");
+    assert_string_equal(table_value(sb.data, "lag_transactions"), "3");
+    assert_string_equal(table_value(sb.data, "lag_p99_seconds"), "0.500");
+    assert_string_equal(table_value(sb.data, "lag_max_seconds"), "-");
+    assert_string_equal(table_value(sb.data, "corrupt_events"), "1");
+    textbuf_reset(&sb);
+    admin_render_backup(&sb, &s, &f, true);
+    assert_non_null(strstr(sb.data, "\"lag_seconds\":0.250,"));
+    assert_non_null(strstr(sb.data, "\"lag_max_seconds\":null,"));
+    assert_non_null(strstr(sb.data, "\"last_error\":\"a corrupted \\\"event\\\"\""));
+    s.enabled = false;
+    textbuf_reset(&sb);
+    admin_render_backup(&sb, &s, &f, true);
+    assert_non_null(strstr(sb.data, "\"archive_state\":\"off\""));
+
+    struct metrics_snapshot m = {0};
+    textbuf_reset(&sb);
+    metrics_render(&sb, &m); /* no backup section: no family */
+    assert_null(strstr(sb.data, "halyard_backup_"));
+    s.enabled = true;
+    m.backup = s;
+    m.full = f;
+    m.full.last_ok = 1795440000;
+    textbuf_reset(&sb);
+    metrics_render(&sb, &m);
+    assert_non_null(strstr(sb.data, "\nhalyard_backup_archive_up 1\n"));
+    assert_non_null(strstr(sb.data, "\nhalyard_backup_archive_lag_seconds 0.250\n"));
+    assert_non_null(strstr(sb.data, "\nhalyard_backup_archive_lag_transactions 3\n"));
+    assert_non_null(strstr(sb.data, "\nhalyard_backup_archive_corrupt_events_total 1\n"));
+    assert_non_null(strstr(sb.data, "\nhalyard_backup_archive_gaps_total 2\n"));
+    assert_non_null(strstr(sb.data, "\nhalyard_backup_full_total{result=\"ok\"} 1\n"));
+    assert_non_null(
+        strstr(sb.data, "\nhalyard_backup_full_last_success_timestamp_seconds 1795440000\n"));
+    assert_non_null(strstr(sb.data, "# TYPE halyard_backup_archive_transactions_total counter\n"
+                                    "halyard_backup_archive_transactions_total 42\n"));
+    m.backup.lag_seconds = -1;
+    snprintf(m.backup.state, sizeof(m.backup.state), "error");
+    textbuf_reset(&sb);
+    metrics_render(&sb, &m);
+    assert_non_null(strstr(sb.data, "\nhalyard_backup_archive_up 0\n"));
+    assert_null(strstr(sb.data, "\nhalyard_backup_archive_lag_seconds "));
+    textbuf_free(&sb);
+}
+
+/* The GTID line of a mariadb-dump --gtid --master-data=2 dump. */
+static void test_dump_gtid(void **state)
+{
+    (void)state;
+    const char *dump = "-- MariaDB dump\n--\n-- Position to start replication or point-in-time "
+                       "recovery from\n--\n\n-- CHANGE MASTER TO MASTER_LOG_FILE='binlog.000001', "
+                       "MASTER_LOG_POS=123;\n\n--\n-- GTID to start replication from\n--\n\n"
+                       "-- SET GLOBAL gtid_slave_pos='0-1-42,1-2-7';\n";
+    char out[GTID_STR_MAX];
+    assert_true(backup_full_dump_gtid(dump, strlen(dump), out, sizeof(out)));
+    assert_string_equal(out, "0-1-42,1-2-7");
+    const char *empty = "-- SET GLOBAL gtid_slave_pos='';\n";
+    assert_true(backup_full_dump_gtid(empty, strlen(empty), out, sizeof(out)));
+    assert_string_equal(out, "");
+    const char *bad = "-- SET GLOBAL gtid_slave_pos='0-1-x';\n";
+    assert_false(backup_full_dump_gtid(bad, strlen(bad), out, sizeof(out)));
+    const char *cut = "-- SET GLOBAL gtid_slave_pos='0-1-42";
+    assert_false(backup_full_dump_gtid(cut, strlen(cut), out, sizeof(out)));
+    assert_false(backup_full_dump_gtid("CREATE TABLE t", 14, out, sizeof(out)));
+    assert_false(backup_full_dump_gtid(dump, strlen(dump), out, 5)); /* does not fit */
 }
 
 static void test_metrics_render(void **state)
@@ -1289,6 +1386,7 @@ int main(void)
         cmocka_unit_test(test_render_rules),    cmocka_unit_test(test_render_digests),
         cmocka_unit_test(test_render_pools),    cmocka_unit_test(test_render_config),
         cmocka_unit_test(test_render_status),   cmocka_unit_test(test_metrics_render),
+        cmocka_unit_test(test_render_backup),   cmocka_unit_test(test_dump_gtid),
         cmocka_unit_test(test_metrics_request), cmocka_unit_test(test_backends),
         cmocka_unit_test(test_syslog_format),   cmocka_unit_test(test_config_keys),
         cmocka_unit_test(test_render_events),

@@ -72,6 +72,24 @@ struct config_case {
 static const struct config_case cases[] = {
     /* ---- valid ---- */
     {"minimal", BASE, NULL},
+    {"backup section",
+     BASE "backup = { dir = \"/var/lib/halyard/archive\"; user = \"repl\"; "
+          "password = \"x\"; binlog_retention = \"36h\"; binlog_sync_ms = 20; server_id = "
+          "4000000000; };\n",
+     NULL},
+    {"backup without dir: off", BASE "backup = { user = \"repl\"; };\n", NULL},
+    {"backup dir relative", BASE "backup = {\n dir = \"archive\"; };\n",
+     "t.conf:5: backup.dir: must be an absolute path"},
+    {"backup retention without unit",
+     BASE "backup = { dir = \"/a\";\n binlog_retention = \"7\"; };\n",
+     "t.conf:5: backup.binlog_retention: \"7\" is not a duration"},
+    {"backup retention unit", BASE "backup = { dir = \"/a\"; binlog_retention = \"7w\"; };\n",
+     "backup.binlog_retention: \"7w\" is not a duration"},
+    {"backup two passwords",
+     BASE "backup = { dir = \"/a\"; password = \"x\"; password_env = \"X\"; };\n",
+     "backup.password: give one of password, password_file and password_env"},
+    {"backup sync_ms 0", BASE "backup = { dir = \"/a\"; binlog_sync_ms = 0; };\n",
+     "backup.binlog_sync_ms"},
     {"minimal, lists first in another order", BACKENDS USERS LISTENERS, NULL},
     {"every key",
      "workers = 4; log_level = \"debug\"; server_version = \"8.0.99-halyard\";\n"
@@ -625,6 +643,46 @@ static struct config *load_ok(const char *text)
     return cfg;
 }
 
+/* backup: off when absent; durations; a server_id derived when 0. */
+static void test_backup_section(void **state)
+{
+    (void)state;
+    struct config *cfg = load_ok(BASE);
+    assert_false(cfg->backup.enabled);
+    config_put(cfg);
+    cfg = load_ok(BASE "backup = { dir = \"\"; user = \"repl\"; };\n");
+    assert_false(cfg->backup.enabled);
+    config_put(cfg);
+    cfg = load_ok(BASE "backup = { dir = \"/srv/archive\"; };\n");
+    assert_true(cfg->backup.enabled);
+    assert_string_equal(cfg->backup.dir, "/srv/archive");
+    assert_int_equal(cfg->backup.dir_line, 4);
+    assert_int_equal(cfg->backup.retention_s, 7 * 86400); /* the default, 7d */
+    assert_int_equal(cfg->backup.binlog_sync_ms, 100);
+    assert_string_equal(cfg->backup.user, "");
+    assert_true(cfg->backup.server_id >= 0x80000000u); /* derived from instance_name */
+    uint32_t derived = cfg->backup.server_id;
+    config_put(cfg);
+    cfg = load_ok(BASE "backup = { dir = \"/srv/archive\"; };\n");
+    assert_int_equal(cfg->backup.server_id, derived); /* stable */
+    config_put(cfg);
+    static const struct {
+        const char *text;
+        int64_t s;
+    } d[] = {{"0", 0}, {"90s", 90}, {"15m", 900}, {"36h", 129600}, {"2d", 172800}};
+    for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++) {
+        char text[512];
+        snprintf(text, sizeof(text),
+                 BASE "backup = { dir = \"/a\"; binlog_retention = \"%s\"; "
+                      "server_id = 77; };\n",
+                 d[i].text);
+        cfg = load_ok(text);
+        assert_int_equal(cfg->backup.retention_s, d[i].s);
+        assert_int_equal(cfg->backup.server_id, 77);
+        config_put(cfg);
+    }
+}
+
 /* alerts.events lands per event type; the rest keep their own. */
 static void test_alert_events(void **state)
 {
@@ -638,8 +696,8 @@ static void test_alert_events(void **state)
     assert_int_equal(a->event_severity[EVENT_BACKEND_LAGGING], EVENT_INFO);
     assert_int_equal(a->event_repeat_ms[EVENT_FENCED], -1);
     assert_int_equal(a->event_severity[EVENT_FENCED], -1);
-    assert_true(a->disabled_mask & (1u << EVENT_FENCED));
-    assert_false(a->disabled_mask & (1u << EVENT_BACKEND_LAGGING));
+    assert_true(a->disabled_mask & (1ull << EVENT_FENCED));
+    assert_false(a->disabled_mask & (1ull << EVENT_BACKEND_LAGGING));
     assert_int_equal(a->event_repeat_ms[EVENT_BACKEND_DOWN], -1);
     config_put(cfg);
 }
@@ -1228,7 +1286,7 @@ static void test_tls_keys(void **state)
 
 int main(void)
 {
-    struct CMUnitTest tests[HY_ARRAY_SIZE(cases) + 12];
+    struct CMUnitTest tests[HY_ARRAY_SIZE(cases) + 13];
     size_t n = 0;
     for (size_t i = 0; i < HY_ARRAY_SIZE(cases); i++) {
         tests[n++] = (struct CMUnitTest){.name = cases[i].name,
@@ -1239,6 +1297,7 @@ int main(void)
     }
     const struct CMUnitTest more[] = {
         cmocka_unit_test(test_alert_events),
+        cmocka_unit_test(test_backup_section),
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_every_value),
         cmocka_unit_test(test_refcount),
@@ -1251,7 +1310,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tls_keys, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test(test_sample_config),
     };
-    _Static_assert(HY_ARRAY_SIZE(more) == 12, "tests[] is sized for 12 more");
+    _Static_assert(HY_ARRAY_SIZE(more) == 13, "tests[] is sized for 13 more");
     for (size_t i = 0; i < HY_ARRAY_SIZE(more); i++)
         tests[n++] = more[i];
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);

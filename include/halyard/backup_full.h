@@ -1,0 +1,65 @@
+/*
+ * backup_full.h: a full backup on demand (`halyardctl backup full`).
+ *
+ * The main thread picks the source (the ONLINE replica with the least lag,
+ * not fenced; the primary when there is none, which the answer and the
+ * manifest say), drains it of reads (backend_set_admin, as `backend NAME
+ * drain`), and starts one thread that waits (at most 10 s) for the
+ * statements in flight there to finish, runs
+ *
+ *   mariadb-dump --single-transaction --gtid --master-data=2 --routines
+ *                --events --triggers --all-databases
+ *
+ * against it (as backup.user, the password in MYSQL_PWD, no shell),
+ * gzips its output in-process into BACKUP_DIR/full/full-TIME.sql.gz.partial
+ * (SHA-256 of the compressed bytes as they are written), and only when the
+ * dump exited 0 fsyncs it and renames it to full-TIME.sql.gz, then writes
+ * full-TIME.json, the manifest (GTID position from the dump's own
+ * `gtid_slave_pos` line, start and end times, size, sha256, method, source
+ * server). A failed dump leaves no file that looks complete: the .partial
+ * is removed. The source is put back (`online`) whatever happened.
+ *
+ * One backup at a time; a second request is refused while one runs.
+ */
+#ifndef HALYARD_BACKUP_FULL_H
+#define HALYARD_BACKUP_FULL_H
+
+#include <limits.h>
+#include <time.h>
+
+#include "halyard/config.h"
+#include "halyard/core.h"
+#include "halyard/gtid.h"
+
+struct backup_full_status {
+    char state[16]; /* none, running, ok, failed */
+    char source[128];
+    bool source_is_primary;
+    char file[PATH_MAX]; /* the last complete backup (ok) */
+    char gtid[GTID_STR_MAX];
+    uint64_t size;
+    char sha256[65];
+    time_t started, finished;
+    time_t last_ok; /* when the last complete one ended; 0 = none */
+    char error[512];
+    uint64_t ok, failed;
+};
+
+/* Main thread (admin `backup full`): start a backup with `cfg`. HY_OK:
+ * `msg` says what started; HY_ERROR: why not (none configured, one
+ * running, no source). */
+hy_status_t backup_full_request(struct config *cfg, char *msg, size_t len) HY_MUSTCHECK;
+/* Any thread. */
+void backup_full_status(struct backup_full_status *out);
+/* Main thread, at start and reload: the newest manifest in DIR/full gives
+ * the last complete backup's time (last_ok) and file when none ran yet. */
+void backup_full_seed(const struct config *cfg);
+/* At exit: wait for a running backup's thread (its dump is killed). */
+void backup_full_stop(void);
+
+/* The GTID position in mariadb-dump --gtid --master-data=2 output
+ * ("-- SET GLOBAL gtid_slave_pos='0-1-5';"), copied into out; false when
+ * text[0..len) has none. Pure. */
+bool backup_full_dump_gtid(const char *text, size_t len, char *out, size_t cap);
+
+#endif /* HALYARD_BACKUP_FULL_H */

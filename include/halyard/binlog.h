@@ -1,0 +1,148 @@
+/*
+ * binlog.h: MariaDB binary log events and files, as data (binlog_archive.h
+ * streams them from the primary and writes them).
+ *
+ * An event is a 19-byte header (timestamp 4, type 1, server_id 4,
+ * event_size 4, log_pos 4, flags 2, little-endian), its body, and with
+ * binlog_checksum = CRC32 a 4-byte CRC32 (zlib's) of everything before it.
+ * log_pos is the offset just past the event in its file. A file is the magic
+ * "\xfebin", a FORMAT_DESCRIPTION event, then events; the server marks an
+ * open file with LOG_EVENT_BINLOG_IN_USE_F in its FORMAT_DESCRIPTION event
+ * and clears it when it closes the file.
+ *
+ * What the archive needs: the header, the checksum checked and redone after
+ * log_pos is rewritten, the GTID of a GTID event, where an event group (a
+ * transaction) ends, the name in a ROTATE event, and the events the archive
+ * writes itself (a GTID_LIST with its position, a ROTATE to its next file).
+ * No I/O, no allocation: tested in tests/unit/test_binlog.c.
+ */
+#ifndef HALYARD_BINLOG_H
+#define HALYARD_BINLOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "halyard/core.h"
+#include "halyard/gtid.h"
+
+#define BINLOG_MAGIC                                                                               \
+    "\xfe"                                                                                         \
+    "bin"
+#define BINLOG_MAGIC_LEN  4
+#define BINLOG_HEADER_LEN 19
+#define BINLOG_CRC_LEN    4
+
+/* Event types halyard looks at (MariaDB's log_event.h numbers). */
+enum binlog_type {
+    BINLOG_QUERY = 2,
+    BINLOG_ROTATE = 4,
+    BINLOG_FORMAT_DESCRIPTION = 15,
+    BINLOG_XID = 16,
+    BINLOG_HEARTBEAT = 27,
+    BINLOG_XA_PREPARE = 38,
+    BINLOG_ANNOTATE_ROWS = 160,
+    BINLOG_CHECKPOINT = 161,
+    BINLOG_GTID = 162,
+    BINLOG_GTID_LIST = 163,
+    BINLOG_START_ENCRYPTION = 164,
+};
+
+#define BINLOG_F_IN_USE 0x0001 /* LOG_EVENT_BINLOG_IN_USE_F: the file is open */
+#define BINLOG_F_ARTIFICIAL                                                                        \
+    0x0020 /* LOG_EVENT_ARTIFICIAL_F: made up by the master, not in a file */
+
+#define BINLOG_GTID_STANDALONE 0x01 /* FL_STANDALONE: the group is the next event alone */
+
+struct binlog_header {
+    uint32_t timestamp;
+    uint8_t type;
+    uint32_t server_id;
+    uint32_t size; /* the whole event, header and checksum included */
+    uint32_t log_pos;
+    uint16_t flags;
+};
+
+/* Read the header of the event at `ev` (`len` bytes available). HY_ERROR
+ * when len is under the header or the event's size is not len. */
+hy_status_t binlog_header_parse(const uint8_t *ev, size_t len,
+                                struct binlog_header *h) HY_MUSTCHECK;
+
+/* The CRC32 the event's last 4 bytes hold matches its other bytes. */
+bool binlog_crc_ok(const uint8_t *ev, size_t len);
+/* Write the CRC32 of ev[0, len - 4) into its last 4 bytes. */
+void binlog_crc_set(uint8_t *ev, size_t len);
+/* Set the header's log_pos and flags (the CRC is not redone). */
+void binlog_set_pos_flags(uint8_t *ev, uint32_t log_pos, uint16_t flags);
+
+/* The checksum algorithm a FORMAT_DESCRIPTION event (with its CRC) names:
+ * 0 none, 1 CRC32; -1 when it is too short to say. */
+int binlog_fde_checksum_alg(const uint8_t *ev, size_t len);
+
+/* A GTID event's GTID (its server_id from the header) and flags. `crc`:
+ * the event ends with a checksum. HY_ERROR when too short. */
+hy_status_t binlog_gtid_parse(const uint8_t *ev, size_t len, struct gtid *g,
+                              uint8_t *flags) HY_MUSTCHECK;
+
+/* A ROTATE event's next file name and position (the checksum, if any,
+ * excluded by passing `body_end` = len - 4). The name is copied, cut to
+ * fit `cap`. HY_ERROR when malformed. */
+hy_status_t binlog_rotate_parse(const uint8_t *ev, size_t body_end, char *name, size_t cap,
+                                uint64_t *pos) HY_MUSTCHECK;
+
+/* A GTID_LIST event's entries (a position: the last per domain kept when
+ * a domain appears for several servers). HY_ERROR when malformed. */
+hy_status_t binlog_gtid_list_parse(const uint8_t *ev, size_t body_end,
+                                   struct gtid_pos *out) HY_MUSTCHECK;
+
+/* Build events. Each writes at most `cap` bytes and returns the event's
+ * size, or 0 when it does not fit. The CRC is set; log_pos = `at` + size. */
+size_t binlog_make_gtid_list(uint8_t *out, size_t cap, const struct gtid_pos *pos,
+                             uint32_t timestamp, uint32_t server_id, uint32_t at);
+size_t binlog_make_rotate(uint8_t *out, size_t cap, const char *next_file, uint32_t timestamp,
+                          uint32_t server_id, uint32_t at);
+
+/* ---- event groups ----------------------------------------------------------
+ * Where transactions start and end, fed every event in order. A group
+ * starts at a GTID event and ends at its XID, a COMMIT or ROLLBACK query
+ * (or XA COMMIT / XA ROLLBACK), an XA_PREPARE event, or, for a standalone
+ * GTID (DDL), at the next event that is not an ANNOTATE_ROWS. Events
+ * outside a group (FORMAT_DESCRIPTION, ROTATE, BINLOG_CHECKPOINT,
+ * GTID_LIST) are whole by themselves. */
+enum binlog_group_step {
+    BINLOG_OUTSIDE = 0, /* an event outside any group */
+    BINLOG_BEGIN,       /* a GTID event: a group starts (binlog_group.gtid) */
+    BINLOG_INSIDE,      /* an event inside a group */
+    BINLOG_END,         /* the last event of a group: the transaction is whole */
+};
+
+struct binlog_group {
+    bool open;
+    bool standalone;
+    struct gtid gtid; /* the group's, while open and at its end */
+};
+
+/* One event (`body_end` = its size less the checksum when there is one). */
+enum binlog_group_step binlog_group_feed(struct binlog_group *g, const uint8_t *ev,
+                                         size_t body_end);
+
+/* ---- positions -------------------------------------------------------------
+ * The archive's position: the last GTID of each domain. Applying a GTID
+ * says whether it follows what the position had (the next sequence number
+ * in its domain; a domain not in the position starts at 1). */
+enum binlog_gtid_order {
+    BINLOG_GTID_NEXT = 0, /* seq = last + 1 */
+    BINLOG_GTID_GAP,      /* seq > last + 1: transactions missing */
+    BINLOG_GTID_OLD,      /* seq <= last: a repeat, or a domain going back */
+};
+
+/* How g relates to pos (nothing changed). */
+enum binlog_gtid_order binlog_gtid_order(const struct gtid_pos *pos, const struct gtid *g);
+/* Make g the last GTID of its domain in pos. HY_ERROR when pos has
+ * GTID_MAX domains already and g's is new. */
+hy_status_t binlog_pos_apply(struct gtid_pos *pos, const struct gtid *g) HY_MUSTCHECK;
+
+/* Archive file names: "PREFIX.000001" ... (6 digits, as the server). The
+ * number of a name of that form, 0 otherwise. */
+uint32_t binlog_file_number(const char *name, const char *prefix);
+
+#endif /* HALYARD_BINLOG_H */

@@ -1,0 +1,77 @@
+/*
+ * admin_backup.c: `show backup`, the binlog archive's state
+ * (binlog_archive.h) and the last full backup's (backup_full.h) as a
+ * name/value table or one JSON object. Pure: the status comes in as copies.
+ */
+#include <stdio.h>
+
+#include "admin_int.h"
+#include "halyard/admin.h"
+#include "halyard/backup_full.h"
+#include "halyard/binlog_archive.h"
+
+static void kv_secs(struct kv *kv, const char *key, double v)
+{
+    char buf[32];
+    if (v < 0) {
+        if (kv->json) {
+            kv_key(kv, key);
+            textbuf_puts(kv->sb, "null");
+        } else {
+            kv_str(kv, key, "-");
+        }
+        return;
+    }
+    snprintf(buf, sizeof(buf), "%.3f", v);
+    if (kv->json) {
+        kv_key(kv, key);
+        textbuf_puts(kv->sb, buf);
+    } else {
+        kv_str(kv, key, buf);
+    }
+}
+
+void admin_render_backup(struct textbuf *sb, const struct binlog_archive_status *s,
+                         const struct backup_full_status *f, bool json)
+{
+    struct kv kv;
+    kv_begin(&kv, sb, json, "name");
+    kv_str(&kv, "archive_state", s->enabled ? s->state : "off");
+    kv_str(&kv, "dir", s->dir);
+    kv_str(&kv, "source", s->source);
+    kv_str(&kv, "source_file", s->source_file);
+    kv_str(&kv, "file", s->file);
+    kv_str(&kv, "archived_gtid", s->gtid);
+    kv_str(&kv, "primary_gtid", s->primary_gtid);
+    kv_secs(&kv, "lag_seconds", s->lag_seconds);
+    kv_int(&kv, "lag_transactions", s->lag_transactions);
+    kv_secs(&kv, "lag_p50_seconds", s->lag_p50);
+    kv_secs(&kv, "lag_p99_seconds", s->lag_p99);
+    kv_secs(&kv, "lag_max_seconds", s->lag_max);
+    kv_u64(&kv, "lag_samples", s->lag_samples);
+    kv_u64(&kv, "transactions", s->transactions);
+    kv_u64(&kv, "events", s->events);
+    kv_u64(&kv, "bytes", s->bytes);
+    kv_u64(&kv, "files_opened", s->files);
+    kv_u64(&kv, "files_removed", s->files_removed);
+    kv_u64(&kv, "streams", s->reconnects);
+    kv_u64(&kv, "corrupt_events", s->corrupt);
+    kv_u64(&kv, "gaps", s->gaps);
+    kv_u64(&kv, "lost_transactions", s->lost_trx);
+    kv_str(&kv, "last_gap", s->last_gap);
+    kv_str(&kv, "last_error", s->last_error);
+    kv_int(&kv, "last_error_time", (long long)s->last_error_time);
+    kv_str(&kv, "full_state", f->state);
+    kv_str(&kv, "full_source", f->source);
+    kv_bool(&kv, "full_source_is_primary", f->source_is_primary);
+    kv_int(&kv, "full_started", (long long)f->started);
+    kv_int(&kv, "full_finished", (long long)f->finished);
+    kv_str(&kv, "full_file", f->file);
+    kv_str(&kv, "full_gtid", f->gtid);
+    kv_u64(&kv, "full_size", f->size);
+    kv_str(&kv, "full_sha256", f->sha256);
+    kv_str(&kv, "full_error", f->error);
+    kv_u64(&kv, "full_ok", f->ok);
+    kv_u64(&kv, "full_failed", f->failed);
+    kv_end(&kv);
+}

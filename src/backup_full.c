@@ -1,0 +1,541 @@
+/*
+ * backup_full.c: see backup_full.h.
+ *
+ * The thread owns the dump's process, its pipe and the files; the status
+ * is behind `mu` for `show backup`. The main thread only starts it (and
+ * drains the source first, so no read is routed there once the request is
+ * answered).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <openssl/evp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "halyard/backend.h"
+#include "halyard/backup_full.h"
+#include "halyard/log.h"
+
+#define DRAIN_WAIT_MS 10000
+#define CARRY         512 /* bytes of the last chunk kept to find a line cut between two */
+
+struct job {
+    struct config *cfg;
+    int src; /* index in cfg->backends */
+    bool drained;
+    char dir[PATH_MAX];
+    char stamp[32];
+};
+
+static struct {
+    pthread_mutex_t mu;
+    bool running; /* a thread exists (joined by the next request or at exit) */
+    bool busy;    /* it has not finished */
+    pthread_t thread;
+    pid_t pid; /* the dump, 0 = none */
+    struct backup_full_status st;
+} B = {.mu = PTHREAD_MUTEX_INITIALIZER, .st = {.state = "none"}};
+
+extern char **environ;
+
+bool backup_full_dump_gtid(const char *text, size_t len, char *out, size_t cap)
+{
+    static const char key[] = "gtid_slave_pos='";
+    const char *p = memmem(text, len, key, sizeof(key) - 1);
+    if (p == NULL || cap == 0)
+        return false;
+    p += sizeof(key) - 1;
+    const char *end = memchr(p, '\'', len - (size_t)(p - text));
+    if (end == NULL || (size_t)(end - p) >= cap)
+        return false;
+    struct gtid_pos pos;
+    if (gtid_pos_parse(p, (size_t)(end - p), &pos) != HY_OK)
+        return false;
+    memcpy(out, p, (size_t)(end - p));
+    out[end - p] = '\0';
+    return true;
+}
+
+static void set_failed(const char *fmt, ...) HY_PRINTF(1, 2);
+
+static void set_failed(const char *fmt, ...)
+{
+    char why[sizeof(B.st.error)];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof(why), fmt, ap);
+    va_end(ap);
+    hy_log_error("backup full: %s", why);
+    pthread_mutex_lock(&B.mu);
+    snprintf(B.st.state, sizeof(B.st.state), "failed");
+    snprintf(B.st.error, sizeof(B.st.error), "%s", why);
+    B.st.finished = time(NULL);
+    B.st.failed++;
+    pthread_mutex_unlock(&B.mu);
+}
+
+static bool write_all(int fd, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    while (n > 0) {
+        ssize_t w = write(fd, b, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return false;
+        b += w;
+        n -= (size_t)w;
+    }
+    return true;
+}
+
+/* Compressed bytes out: to the file and the digest. */
+static bool emit(int fd, EVP_MD_CTX *md, const uint8_t *p, size_t n, uint64_t *size)
+{
+    if (n == 0)
+        return true;
+    *size += n;
+    return EVP_DigestUpdate(md, p, n) == 1 && write_all(fd, p, n);
+}
+
+/* Start mariadb-dump on the source; its stdout is *out_fd. */
+static bool dump_start(struct job *j, int *out_fd, const char *errpath, char *why, size_t wl)
+{
+    const struct config_backend *b = &j->cfg->backends[j->src];
+    const struct config_backup *bk = &j->cfg->backup;
+    bool own = bk->user[0] != '\0';
+    char host[300], port[32], user[120], pw[300];
+    snprintf(host, sizeof(host), "--host=%s", b->address);
+    snprintf(port, sizeof(port), "--port=%d", b->port);
+    snprintf(user, sizeof(user), "--user=%s", own ? bk->user : j->cfg->monitor.user);
+    snprintf(pw, sizeof(pw), "MYSQL_PWD=%s", own ? bk->password : j->cfg->monitor.password);
+    char *argv[] = {"mariadb-dump",
+                    host,
+                    port,
+                    user,
+                    "--protocol=TCP",
+                    "--single-transaction",
+                    "--gtid",
+                    "--master-data=2",
+                    "--routines",
+                    "--events",
+                    "--triggers",
+                    "--all-databases",
+                    NULL};
+    char *envp[] = {"PATH=/usr/local/bin:/usr/bin:/bin", pw, NULL};
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0) {
+        snprintf(why, wl, "pipe: %s", strerror(errno));
+        return false;
+    }
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t at;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawnattr_init(&at);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+    posix_spawn_file_actions_addopen(&fa, 2, errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&at, &none);
+    posix_spawnattr_setsigdefault(&at, &all);
+    posix_spawnattr_setpgroup(&at, 0);
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+                                      POSIX_SPAWN_SETPGROUP);
+    pid_t pid;
+    int rc = posix_spawnp(&pid, "mariadb-dump", &fa, &at, argv, envp);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
+    explicit_bzero(pw, sizeof(pw));
+    close(p[1]);
+    if (rc != 0) {
+        close(p[0]);
+        snprintf(why, wl, "cannot run mariadb-dump: %s", strerror(rc));
+        return false;
+    }
+    pthread_mutex_lock(&B.mu);
+    B.pid = pid;
+    pthread_mutex_unlock(&B.mu);
+    *out_fd = p[0];
+    return true;
+}
+
+/* The last line of the dump's standard error, for the failure's reason. */
+static void last_line(const char *path, char *out, size_t cap)
+{
+    out[0] = '\0';
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return;
+    char line[512];
+    while (fgets(line, sizeof(line), f) != NULL) {
+        line[strcspn(line, "\n")] = '\0';
+        if (line[0] != '\0')
+            snprintf(out, cap, "%.200s", line);
+    }
+    fclose(f);
+}
+
+static void run(struct job *j)
+{
+    const struct config_backend *b = &j->cfg->backends[j->src];
+    /* Reads already running there finish first (the drain stops new ones). */
+    if (j->drained) {
+        for (int waited = 0; waited < DRAIN_WAIT_MS; waited += 50) {
+            if (atomic_load(&b->rt->outstanding) == 0)
+                break;
+            usleep(50000);
+        }
+    }
+    char full[PATH_MAX], part[PATH_MAX], done[PATH_MAX], man[PATH_MAX], mtmp[PATH_MAX],
+        errpath[PATH_MAX];
+    snprintf(full, sizeof(full), "%.4000s/full", j->dir);
+    if (mkdir(full, 0750) != 0 && errno != EEXIST) {
+        set_failed("mkdir %s: %s", full, strerror(errno));
+        return;
+    }
+    snprintf(done, sizeof(done), "%.4000s/full-%s.sql.gz", full, j->stamp);
+    snprintf(part, sizeof(part), "%.4000s.partial", done);
+    snprintf(man, sizeof(man), "%.4000s/full-%s.json", full, j->stamp);
+    snprintf(mtmp, sizeof(mtmp), "%.4000s.partial", man);
+    snprintf(errpath, sizeof(errpath), "%.4000s/.mariadb-dump.err", full);
+    int fd = open(part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (fd < 0) {
+        set_failed("open %s: %s", part, strerror(errno));
+        return;
+    }
+    char why[256] = "";
+    int in = -1;
+    if (!dump_start(j, &in, errpath, why, sizeof(why))) {
+        close(fd);
+        unlink(part);
+        set_failed("%s", why);
+        return;
+    }
+    z_stream z = {0};
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    bool ok = md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+              deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK;
+    static uint8_t ibuf[1 << 16], obuf[1 << 16];
+    /* The GTID line: with --master-data --gtid the dump prints it after the
+     * mysql schema, so every chunk is searched, with the end of the one
+     * before (`win`). */
+    static char win[CARRY + sizeof(ibuf)];
+    size_t carry = 0;
+    char gtid[GTID_STR_MAX] = "";
+    bool have_gtid = false;
+    uint64_t size = 0;
+    for (bool eof = false; ok && !eof;) {
+        ssize_t n = read(in, ibuf, sizeof(ibuf));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            snprintf(why, sizeof(why), "read from mariadb-dump: %s", strerror(errno));
+            ok = false;
+            break;
+        }
+        eof = n == 0;
+        memcpy(win + carry, ibuf, (size_t)n);
+        size_t wl = carry + (size_t)n;
+        char g[GTID_STR_MAX];
+        if (backup_full_dump_gtid(win, wl, g, sizeof(g))) {
+            snprintf(gtid, sizeof(gtid), "%s", g);
+            have_gtid = true;
+        }
+        carry = HY_MIN(wl, (size_t)CARRY);
+        memmove(win, win + wl - carry, carry);
+        z.next_in = ibuf;
+        z.avail_in = (uInt)n;
+        do {
+            z.next_out = obuf;
+            z.avail_out = sizeof(obuf);
+            int zr = deflate(&z, eof ? Z_FINISH : Z_NO_FLUSH);
+            if (zr == Z_STREAM_ERROR) {
+                snprintf(why, sizeof(why), "deflate failed");
+                ok = false;
+                break;
+            }
+            if (!emit(fd, md, obuf, sizeof(obuf) - z.avail_out, &size)) {
+                snprintf(why, sizeof(why), "write %.160s: %s", part, strerror(errno));
+                ok = false;
+                break;
+            }
+        } while (z.avail_out == 0);
+    }
+    close(in);
+    deflateEnd(&z);
+    int status = 0;
+    pthread_mutex_lock(&B.mu);
+    pid_t pid = B.pid;
+    pthread_mutex_unlock(&B.mu);
+    if (!ok)
+        kill(-pid, SIGKILL);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    pthread_mutex_lock(&B.mu);
+    B.pid = 0;
+    pthread_mutex_unlock(&B.mu);
+    if (ok && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+        char line[300];
+        last_line(errpath, line, sizeof(line));
+        snprintf(why, sizeof(why), "mariadb-dump %s %d: %s",
+                 WIFEXITED(status) ? "exited with" : "killed by signal",
+                 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), line);
+        ok = false;
+    }
+    if (ok && !have_gtid) {
+        snprintf(why, sizeof(why), "no gtid_slave_pos line in the dump (--gtid --master-data=2)");
+        ok = false;
+    }
+    unsigned char dig[EVP_MAX_MD_SIZE];
+    unsigned dl = 0;
+    char hex[65] = "";
+    if (ok && EVP_DigestFinal_ex(md, dig, &dl) == 1) {
+        for (unsigned i = 0; i < dl && i < 32; i++)
+            snprintf(hex + 2 * i, 3, "%02x", dig[i]);
+    }
+    EVP_MD_CTX_free(md);
+    if (ok && (fsync(fd) != 0 || close(fd) != 0)) {
+        snprintf(why, sizeof(why), "fsync %.160s: %s", part, strerror(errno));
+        ok = false;
+        fd = -1;
+    } else if (ok) {
+        fd = -1;
+    }
+    if (fd >= 0)
+        close(fd);
+    if (!ok) {
+        unlink(part); /* never a file that looks complete */
+        set_failed("%s", why);
+        return;
+    }
+    if (rename(part, done) != 0) {
+        unlink(part);
+        set_failed("rename %s: %s", part, strerror(errno));
+        return;
+    }
+    time_t started, finished = time(NULL);
+    pthread_mutex_lock(&B.mu);
+    started = B.st.started;
+    pthread_mutex_unlock(&B.mu);
+    char t0[32], t1[32];
+    strftime(t0, sizeof(t0), "%Y-%m-%dT%H:%M:%SZ", gmtime(&started));
+    strftime(t1, sizeof(t1), "%Y-%m-%dT%H:%M:%SZ", gmtime(&finished));
+    const char *slash = strrchr(done, '/');
+    FILE *mf = fopen(mtmp, "w");
+    bool mok = mf != NULL;
+    if (mok) {
+        fprintf(mf,
+                "{\"file\":\"%s\",\"method\":\"mariadb-dump\",\"compression\":\"gzip\","
+                "\"source\":\"%s\",\"source_address\":\"%s:%d\",\"source_is_primary\":%s,"
+                "\"gtid\":\"%s\",\"started\":\"%s\",\"finished\":\"%s\",\"size\":%llu,"
+                "\"sha256\":\"%s\"}\n",
+                slash + 1, b->name, b->address, b->port, j->drained ? "false" : "true", gtid, t0,
+                t1, (unsigned long long)size, hex);
+        mok = fflush(mf) == 0 && fsync(fileno(mf)) == 0;
+        mok = fclose(mf) == 0 && mok;
+    }
+    if (!mok || rename(mtmp, man) != 0) {
+        unlink(mtmp);
+        set_failed("manifest %s: %s", man, strerror(errno));
+        return;
+    }
+    hy_log_info("backup full: %s from %s at GTID %s: %llu bytes, sha256 %s", done, b->name, gtid,
+                (unsigned long long)size, hex);
+    pthread_mutex_lock(&B.mu);
+    snprintf(B.st.state, sizeof(B.st.state), "ok");
+    snprintf(B.st.file, sizeof(B.st.file), "%s", done);
+    snprintf(B.st.gtid, sizeof(B.st.gtid), "%s", gtid);
+    snprintf(B.st.sha256, sizeof(B.st.sha256), "%s", hex);
+    B.st.size = size;
+    B.st.finished = finished;
+    B.st.last_ok = finished;
+    B.st.error[0] = '\0';
+    B.st.ok++;
+    pthread_mutex_unlock(&B.mu);
+}
+
+static void *job_main(void *arg)
+{
+    struct job *j = arg;
+    run(j);
+    if (j->drained) {
+        char err[200];
+        if (backend_set_admin(j->cfg, j->cfg->backends[j->src].name, BACKEND_ADMIN_NONE, err,
+                              sizeof(err)) != HY_OK)
+            hy_log_error("backup full: putting %s back: %s", j->cfg->backends[j->src].name, err);
+    }
+    config_put(j->cfg);
+    free(j);
+    pthread_mutex_lock(&B.mu);
+    B.busy = false;
+    pthread_mutex_unlock(&B.mu);
+    return NULL;
+}
+
+/* The ONLINE replica with the least lag, not fenced; -1 when none. */
+static int pick_replica(const struct config *cfg)
+{
+    int best = -1;
+    int64_t best_lag = INT64_MAX;
+    for (size_t i = 0; i < cfg->n_backends; i++) {
+        struct backend_rt *rt = cfg->backends[i].rt;
+        if (rt == NULL || backend_role(rt) != ROLE_REPLICA || !backend_usable(rt) ||
+            atomic_load(&rt->fenced))
+            continue;
+        int64_t lag = atomic_load(&rt->lag_ms);
+        if (lag < 0)
+            lag = INT64_MAX - 1;
+        if (lag < best_lag) {
+            best = (int)i;
+            best_lag = lag;
+        }
+    }
+    return best;
+}
+
+hy_status_t backup_full_request(struct config *cfg, char *msg, size_t len)
+{
+    if (!cfg->backup.enabled) {
+        snprintf(msg, len, "no backup section (backup.dir) in the running config");
+        return HY_ERROR;
+    }
+    pthread_mutex_lock(&B.mu);
+    bool busy = B.busy, joinable = B.running;
+    pthread_mutex_unlock(&B.mu);
+    if (busy) {
+        snprintf(msg, len, "a full backup is running (show backup)");
+        return HY_ERROR;
+    }
+    if (joinable) {
+        pthread_join(B.thread, NULL);
+        B.running = false;
+    }
+    int src = pick_replica(cfg);
+    bool drained = src >= 0;
+    if (src < 0)
+        src = backend_primary_index(cfg);
+    if (src < 0) {
+        snprintf(msg, len, "no healthy replica and no primary to back up");
+        return HY_ERROR;
+    }
+    struct job *j = calloc(1, sizeof(*j));
+    if (j == NULL) {
+        snprintf(msg, len, "out of memory");
+        return HY_ERROR;
+    }
+    j->cfg = config_get(cfg);
+    j->src = src;
+    snprintf(j->dir, sizeof(j->dir), "%s", cfg->backup.dir);
+    time_t now = time(NULL);
+    strftime(j->stamp, sizeof(j->stamp), "%Y%m%dT%H%M%SZ", gmtime(&now));
+    const char *name = cfg->backends[src].name;
+    char err[200];
+    if (drained && backend_set_admin(cfg, name, BACKEND_ADMIN_DRAIN, err, sizeof(err)) != HY_OK) {
+        config_put(j->cfg);
+        free(j);
+        snprintf(msg, len, "cannot drain %s: %s", name, err);
+        return HY_ERROR;
+    }
+    j->drained = drained;
+    pthread_mutex_lock(&B.mu);
+    memset(&B.st.error, 0, sizeof(B.st.error));
+    snprintf(B.st.state, sizeof(B.st.state), "running");
+    snprintf(B.st.source, sizeof(B.st.source), "%s", name);
+    B.st.source_is_primary = !drained;
+    B.st.started = now;
+    B.st.finished = 0;
+    B.busy = true;
+    int rc = pthread_create(&B.thread, NULL, job_main, j);
+    B.running = rc == 0;
+    if (rc != 0) {
+        B.busy = false;
+        snprintf(B.st.state, sizeof(B.st.state), "failed");
+    }
+    pthread_mutex_unlock(&B.mu);
+    if (rc != 0) {
+        if (drained)
+            (void)!backend_set_admin(cfg, name, BACKEND_ADMIN_NONE, err, sizeof(err));
+        config_put(j->cfg);
+        free(j);
+        snprintf(msg, len, "cannot start a thread: %s", strerror(rc));
+        return HY_ERROR;
+    }
+    if (drained)
+        snprintf(msg, len,
+                 "backup full started: mariadb-dump of replica %s, drained of reads "
+                 "until it ends",
+                 name);
+    else
+        snprintf(msg, len,
+                 "backup full started: mariadb-dump of the PRIMARY %s (no healthy "
+                 "replica), which keeps its traffic",
+                 name);
+    hy_log_info("%s", msg);
+    return HY_OK;
+}
+
+void backup_full_status(struct backup_full_status *out)
+{
+    pthread_mutex_lock(&B.mu);
+    *out = B.st;
+    pthread_mutex_unlock(&B.mu);
+}
+
+void backup_full_seed(const struct config *cfg)
+{
+    if (!cfg->backup.enabled)
+        return;
+    char full[PATH_MAX];
+    snprintf(full, sizeof(full), "%.4000s/full", cfg->backup.dir);
+    DIR *d = opendir(full);
+    if (d == NULL)
+        return;
+    time_t newest = 0;
+    char name[256] = "";
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name);
+        if (n < 5 || strcmp(e->d_name + n - 5, ".json") != 0 || strncmp(e->d_name, "full-", 5))
+            continue;
+        struct stat sb;
+        if (fstatat(dirfd(d), e->d_name, &sb, 0) == 0 && sb.st_mtime > newest) {
+            newest = sb.st_mtime;
+            snprintf(name, sizeof(name), "%.*s.sql.gz", (int)(n - 5), e->d_name);
+        }
+    }
+    closedir(d);
+    pthread_mutex_lock(&B.mu);
+    if (newest > 0 && B.st.ok == 0 && !B.busy) {
+        B.st.last_ok = newest;
+        snprintf(B.st.file, sizeof(B.st.file), "%.4000s/%s", full, name);
+    }
+    pthread_mutex_unlock(&B.mu);
+}
+
+void backup_full_stop(void)
+{
+    pthread_mutex_lock(&B.mu);
+    bool joinable = B.running;
+    if (B.pid > 0)
+        kill(-B.pid, SIGKILL);
+    pthread_mutex_unlock(&B.mu);
+    if (joinable)
+        pthread_join(B.thread, NULL);
+    B.running = false;
+}

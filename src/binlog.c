@@ -1,0 +1,293 @@
+/*
+ * binlog.c: see binlog.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <zlib.h>
+
+#include "halyard/binlog.h"
+
+#define QUERY_POST_HEADER 13 /* thread_id 4, exec_time 4, db_len 1, error_code 2, status_len 2 */
+
+static uint16_t rd16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static uint32_t rd32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t rd64(const uint8_t *p)
+{
+    return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
+}
+
+static void wr16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+static void wr32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void wr64(uint8_t *p, uint64_t v)
+{
+    wr32(p, (uint32_t)v);
+    wr32(p + 4, (uint32_t)(v >> 32));
+}
+
+hy_status_t binlog_header_parse(const uint8_t *ev, size_t len, struct binlog_header *h)
+{
+    if (len < BINLOG_HEADER_LEN)
+        return HY_ERROR;
+    h->timestamp = rd32(ev);
+    h->type = ev[4];
+    h->server_id = rd32(ev + 5);
+    h->size = rd32(ev + 9);
+    h->log_pos = rd32(ev + 13);
+    h->flags = rd16(ev + 17);
+    return h->size == len ? HY_OK : HY_ERROR;
+}
+
+static uint32_t crc_of(const uint8_t *p, size_t n)
+{
+    uLong c = crc32(0L, Z_NULL, 0);
+    while (n > 0) { /* zlib takes uInt lengths */
+        uInt chunk = n > (1u << 30) ? (1u << 30) : (uInt)n;
+        c = crc32(c, p, chunk);
+        p += chunk;
+        n -= chunk;
+    }
+    return (uint32_t)c;
+}
+
+bool binlog_crc_ok(const uint8_t *ev, size_t len)
+{
+    if (len < BINLOG_HEADER_LEN + BINLOG_CRC_LEN)
+        return false;
+    return crc_of(ev, len - BINLOG_CRC_LEN) == rd32(ev + len - BINLOG_CRC_LEN);
+}
+
+void binlog_crc_set(uint8_t *ev, size_t len)
+{
+    wr32(ev + len - BINLOG_CRC_LEN, crc_of(ev, len - BINLOG_CRC_LEN));
+}
+
+void binlog_set_pos_flags(uint8_t *ev, uint32_t log_pos, uint16_t flags)
+{
+    wr32(ev + 13, log_pos);
+    wr16(ev + 17, flags);
+}
+
+int binlog_fde_checksum_alg(const uint8_t *ev, size_t len)
+{
+    /* version 2, server version 50, create time 4, header length 1, then
+     * the post-header lengths, the algorithm and the CRC. */
+    if (len < BINLOG_HEADER_LEN + 57 + 1 + BINLOG_CRC_LEN)
+        return -1;
+    return ev[len - BINLOG_CRC_LEN - 1];
+}
+
+hy_status_t binlog_gtid_parse(const uint8_t *ev, size_t len, struct gtid *g, uint8_t *flags)
+{
+    if (len < BINLOG_HEADER_LEN + 13)
+        return HY_ERROR;
+    const uint8_t *b = ev + BINLOG_HEADER_LEN;
+    g->server_id = rd32(ev + 5);
+    g->seq = rd64(b);
+    g->domain = rd32(b + 8);
+    *flags = b[12];
+    return HY_OK;
+}
+
+hy_status_t binlog_rotate_parse(const uint8_t *ev, size_t body_end, char *name, size_t cap,
+                                uint64_t *pos)
+{
+    if (body_end < BINLOG_HEADER_LEN + 8 || cap == 0)
+        return HY_ERROR;
+    *pos = rd64(ev + BINLOG_HEADER_LEN);
+    size_t n = body_end - BINLOG_HEADER_LEN - 8;
+    if (n == 0 || n >= cap)
+        return HY_ERROR;
+    memcpy(name, ev + BINLOG_HEADER_LEN + 8, n);
+    name[n] = '\0';
+    if (strlen(name) != n || strchr(name, '/') != NULL)
+        return HY_ERROR;
+    return HY_OK;
+}
+
+hy_status_t binlog_gtid_list_parse(const uint8_t *ev, size_t body_end, struct gtid_pos *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (body_end < BINLOG_HEADER_LEN + 4)
+        return HY_ERROR;
+    uint32_t n = rd32(ev + BINLOG_HEADER_LEN) & 0x0fffffffu; /* the top bits are flags */
+    if ((size_t)n * 16 != body_end - BINLOG_HEADER_LEN - 4)
+        return HY_ERROR;
+    for (uint32_t i = 0; i < n; i++) {
+        const uint8_t *e = ev + BINLOG_HEADER_LEN + 4 + 16 * i;
+        struct gtid g = {.domain = rd32(e), .server_id = rd32(e + 4), .seq = rd64(e + 8)};
+        if (gtid_pos_seq(out, g.domain) <= g.seq && binlog_pos_apply(out, &g) != HY_OK)
+            return HY_ERROR;
+    }
+    return HY_OK;
+}
+
+static void header_write(uint8_t *out, uint8_t type, uint32_t timestamp, uint32_t server_id,
+                         uint32_t size, uint32_t at)
+{
+    wr32(out, timestamp);
+    out[4] = type;
+    wr32(out + 5, server_id);
+    wr32(out + 9, size);
+    wr32(out + 13, at + size);
+    wr16(out + 17, 0);
+}
+
+size_t binlog_make_gtid_list(uint8_t *out, size_t cap, const struct gtid_pos *pos,
+                             uint32_t timestamp, uint32_t server_id, uint32_t at)
+{
+    size_t size = BINLOG_HEADER_LEN + 4 + 16 * (size_t)pos->n + BINLOG_CRC_LEN;
+    if (size > cap)
+        return 0;
+    header_write(out, BINLOG_GTID_LIST, timestamp, server_id, (uint32_t)size, at);
+    wr32(out + BINLOG_HEADER_LEN, pos->n);
+    for (uint32_t i = 0; i < pos->n; i++) {
+        uint8_t *e = out + BINLOG_HEADER_LEN + 4 + 16 * i;
+        wr32(e, pos->g[i].domain);
+        wr32(e + 4, pos->g[i].server_id);
+        wr64(e + 8, pos->g[i].seq);
+    }
+    binlog_crc_set(out, size);
+    return size;
+}
+
+size_t binlog_make_rotate(uint8_t *out, size_t cap, const char *next_file, uint32_t timestamp,
+                          uint32_t server_id, uint32_t at)
+{
+    size_t n = strlen(next_file);
+    size_t size = BINLOG_HEADER_LEN + 8 + n + BINLOG_CRC_LEN;
+    if (size > cap)
+        return 0;
+    header_write(out, BINLOG_ROTATE, timestamp, server_id, (uint32_t)size, at);
+    wr64(out + BINLOG_HEADER_LEN, BINLOG_MAGIC_LEN);
+    memcpy(out + BINLOG_HEADER_LEN + 8, next_file, n);
+    binlog_crc_set(out, size);
+    return size;
+}
+
+/* The text of a QUERY event, or NULL. */
+static const char *query_text(const uint8_t *ev, size_t body_end, size_t *len)
+{
+    if (body_end < BINLOG_HEADER_LEN + QUERY_POST_HEADER)
+        return NULL;
+    const uint8_t *b = ev + BINLOG_HEADER_LEN;
+    size_t db_len = b[8];
+    size_t status_len = rd16(b + 11);
+    size_t off = BINLOG_HEADER_LEN + QUERY_POST_HEADER + status_len + db_len + 1;
+    if (off > body_end)
+        return NULL;
+    *len = body_end - off;
+    return (const char *)ev + off;
+}
+
+static bool starts_with(const char *s, size_t len, const char *word)
+{
+    size_t n = strlen(word);
+    return len >= n && strncasecmp(s, word, n) == 0 && (len == n || s[n] == ' ' || s[n] == ';');
+}
+
+enum binlog_group_step binlog_group_feed(struct binlog_group *g, const uint8_t *ev, size_t body_end)
+{
+    if (body_end < BINLOG_HEADER_LEN)
+        return BINLOG_OUTSIDE;
+    uint8_t type = ev[4];
+    if (type == BINLOG_GTID) {
+        uint8_t flags = 0;
+        struct gtid id = {0};
+        if (binlog_gtid_parse(ev, body_end, &id, &flags) != HY_OK)
+            return BINLOG_OUTSIDE;
+        g->open = true;
+        g->standalone = (flags & BINLOG_GTID_STANDALONE) != 0;
+        g->gtid = id;
+        return BINLOG_BEGIN;
+    }
+    if (!g->open)
+        return BINLOG_OUTSIDE;
+    switch (type) {
+    case BINLOG_ANNOTATE_ROWS:
+        return BINLOG_INSIDE;
+    case BINLOG_XID:
+    case BINLOG_XA_PREPARE:
+        g->open = false;
+        return BINLOG_END;
+    case BINLOG_QUERY: {
+        size_t n = 0;
+        const char *q = query_text(ev, body_end, &n);
+        if (g->standalone ||
+            (q != NULL && (starts_with(q, n, "COMMIT") || starts_with(q, n, "ROLLBACK") ||
+                           starts_with(q, n, "XA COMMIT") || starts_with(q, n, "XA ROLLBACK")))) {
+            g->open = false;
+            return BINLOG_END;
+        }
+        return BINLOG_INSIDE;
+    }
+    default:
+        if (g->standalone) {
+            g->open = false;
+            return BINLOG_END;
+        }
+        return BINLOG_INSIDE;
+    }
+}
+
+enum binlog_gtid_order binlog_gtid_order(const struct gtid_pos *pos, const struct gtid *g)
+{
+    uint64_t last = gtid_pos_seq(pos, g->domain);
+    if (g->seq <= last)
+        return BINLOG_GTID_OLD;
+    return g->seq == last + 1 ? BINLOG_GTID_NEXT : BINLOG_GTID_GAP;
+}
+
+hy_status_t binlog_pos_apply(struct gtid_pos *pos, const struct gtid *g)
+{
+    uint32_t i = 0;
+    while (i < pos->n && pos->g[i].domain < g->domain)
+        i++;
+    if (i < pos->n && pos->g[i].domain == g->domain) {
+        pos->g[i] = *g;
+        return HY_OK;
+    }
+    if (pos->n == GTID_MAX)
+        return HY_ERROR;
+    memmove(&pos->g[i + 1], &pos->g[i], (pos->n - i) * sizeof(pos->g[0]));
+    pos->g[i] = *g;
+    pos->n++;
+    return HY_OK;
+}
+
+uint32_t binlog_file_number(const char *name, const char *prefix)
+{
+    size_t pl = strlen(prefix);
+    if (strncmp(name, prefix, pl) != 0 || name[pl] != '.')
+        return 0;
+    const char *d = name + pl + 1;
+    size_t n = strlen(d);
+    if (n < 6 || n > 9)
+        return 0;
+    uint32_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (d[i] < '0' || d[i] > '9')
+            return 0;
+        v = v * 10 + (uint32_t)(d[i] - '0');
+    }
+    return v;
+}

@@ -1,0 +1,493 @@
+"""The continuous binlog archive (backup section, src/binlog_archive.c)
+against the real cluster.
+
+    the archive's files read back with the real mariadb-binlog: every GTID
+    the primary logged since the archive started, in order, once;
+    kill -9 of the primary under insert load, then a switchover: the
+    archive follows the primary, its GTIDs are contiguous and those of
+    the surviving primary's binary log, none missing or repeated;
+    a corrupted event (a byte flipped on the wire) is detected, counted,
+    raises backup_archive_error, is not written, and the archive goes on;
+    halyard -t names an unusable backup.dir (FILE:LINE: backup.dir: why),
+    and halyard with one still proxies and raises the alarm;
+    the lag under an insert load: p99 at most 1 s (printed).
+"""
+
+import glob
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+
+import pymysql
+import pytest
+
+from conftest import halyard_bin
+from tcprelay import TcpRelay
+from test_failover import Load, ctl, failover_settings, kill_now, make_table
+from util import admin_json, free_port, metric, wait_until
+
+GTID_RE = re.compile(r"\tGTID (\d+)-(\d+)-(\d+)")
+
+
+def backup_settings(tmp_path, **extra):
+    d = tmp_path / "archive"
+    d.mkdir(exist_ok=True)
+    s = {"dir": str(d), "user": "repl", "password": "repl", "binlog_sync_ms": 50}
+    s.update(extra)
+    return s
+
+
+def archive_files(d):
+    return sorted(glob.glob(os.path.join(str(d), "binlog.[0-9]*[0-9]")))
+
+
+def binlog_gtids(files):
+    """The GTIDs of the transactions in binlog files, in order, as
+    mariadb-binlog prints them (it fails on a file it cannot read)."""
+    r = subprocess.run(["mariadb-binlog", *files], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, f"mariadb-binlog: {r.returncode}\n{r.stderr[-2000:]}"
+    return [tuple(int(x) for x in m) for m in GTID_RE.findall(r.stdout)], r.stdout
+
+
+def server_gtids(cluster, ref):
+    """The GTIDs in node ref's own binary log files."""
+    n = cluster.node(ref)
+    files = [os.path.join(n["datadir"], r[0]) for r in cluster.sql(ref, "SHOW BINARY LOGS")]
+    return binlog_gtids(files)[0]
+
+
+def show_backup(conf):
+    return admin_json(conf["admin_socket"], "show backup")
+
+
+def wait_archived(conf, cluster, ref, timeout=20):
+    """Until the archive has synced the primary (node ref)'s position."""
+    want = cluster.value(ref, "SELECT @@gtid_binlog_pos")
+    wait_until(lambda: show_backup(conf)["archived_gtid"] == want, timeout, interval=0.1,
+               what=f"the archive to reach {want}: {show_backup(conf)}")
+    return want
+
+
+def after(gtids, pos):
+    """The GTIDs past position `pos` ("0-1-5,1-2-7"; "" = all)."""
+    last = {int(d): int(n) for d, _s, n in (g.split("-") for g in pos.split(",") if g)}
+    return [g for g in gtids if g[2] > last.get(g[0], 0)]
+
+
+def check_contiguous(gtids):
+    """No gap and no repeat within each domain."""
+    last = {}
+    for d, _s, n in gtids:
+        if d in last:
+            assert n == last[d] + 1, f"domain {d}: {n} follows {last[d]}"
+        last[d] = n
+
+
+def start(cluster, start_halyard, tmp_path, **extra):
+    conf = failover_settings(tmp_path, backup=backup_settings(tmp_path), metrics_port=free_port())
+    conf.update(extra)
+    h = start_halyard(conf)
+    wait_until(lambda: show_backup(conf)["archive_state"] == "streaming", 15,
+               what="the archive to stream")
+    wait_archived(conf, cluster, 0)  # it starts from the primary's position
+    return h, conf
+
+
+def test_archive_read_back_by_mariadb_binlog(cluster, start_halyard, tmp_path):
+    h, conf = start(cluster, start_halyard, tmp_path)
+    start_pos = show_backup(conf)["archived_gtid"]
+    table = make_table(cluster, "bk1")
+    conn = pymysql.connect(**h.conn_params(autocommit=True))
+    with conn.cursor() as cur:
+        for i in range(200):
+            cur.execute(f"INSERT INTO {table} VALUES (%s, %s)", (i, 1))
+        cur.execute("BEGIN")
+        cur.execute(f"UPDATE {table} SET w = 2 WHERE id < 100")
+        cur.execute("COMMIT")
+        cur.execute(f"ALTER TABLE {table} ADD COLUMN c INT")  # a standalone (DDL) group
+    conn.close()
+    wait_archived(conf, cluster, 0)
+    files = archive_files(conf["backup"]["dir"])
+    assert files, "no archive file"
+    got, text = binlog_gtids(files)
+    assert "Gtid list" in text  # the file's own GTID_LIST, with its position
+    # the primary's transactions after the archive's start, in the same order
+    want = after(server_gtids(cluster, 0), start_pos)
+    assert got == want, f"archive {got[:5]}...{got[-5:]}\nserver {want[:5]}...{want[-5:]}"
+    assert len(got) >= 203
+    # the index lists the files; the server's own files are untouched
+    index = open(os.path.join(conf["backup"]["dir"], "binlog.index")).read().split()
+    assert index == ["./" + os.path.basename(f) for f in files]
+    s = show_backup(conf)
+    assert s["corrupt_events"] == 0 and s["gaps"] == 0, s
+    assert s["source"] == "node0" and s["lag_transactions"] == 0, s
+
+
+def test_archive_continuity_across_failover_and_switchover(cluster, start_halyard, tmp_path):
+    h, conf = start(cluster, start_halyard, tmp_path)
+    start_pos = show_backup(conf)["archived_gtid"]
+    table = make_table(cluster, "bk2")
+    with Load(h, table) as load:
+        wait_until(lambda: load.count() >= 200, 20, what="writes before the kill")
+        kill_now(cluster, 0)
+        wait_until(lambda: show_backup(conf)["source"] not in ("", "node0"), 30,
+                   what=f"the archive to follow the new primary: {show_backup(conf)}")
+        n = load.count()
+        wait_until(lambda: load.count() >= n + 200, 30, what="writes after the failover")
+        new = show_backup(conf)["source"]
+        other = "node2" if new == "node1" else "node1"
+        r = ctl(conf["admin_socket"], "switchover", "to", other)
+        assert r.returncode == 0, r.stdout + r.stderr
+        wait_until(lambda: show_backup(conf)["source"] == other, 30,
+                   what=f"the archive to follow the switchover: {show_backup(conf)}")
+        n = load.count()
+        wait_until(lambda: load.count() >= n + 200, 30, what="writes after the switchover")
+    ref = int(other[-1])
+    wait_archived(conf, cluster, ref, timeout=30)
+    got, _ = binlog_gtids(archive_files(conf["backup"]["dir"]))
+    check_contiguous(got)
+    assert len(got) == len(set(got)), "a transaction archived twice"
+    want = after(server_gtids(cluster, ref), start_pos)
+    assert got == want, (f"archive and {other}'s binlog differ: {len(got)} vs {len(want)}; "
+                         f"first difference at "
+                         f"{next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), None)}")
+    # every acknowledged row is in the archive's history: the surviving primary has them
+    ids = {r[0] for r in cluster.sql(ref, f"SELECT id FROM {table}")}
+    assert load.ids() <= ids
+    s = show_backup(conf)
+    assert s["gaps"] == 0 and s["corrupt_events"] == 0, s
+    assert s["streams"] >= 3, s
+    lost = glob.glob(os.path.join(conf["backup"]["dir"], "*.lost"))
+    print(f"\narchive: {len(got)} transactions across a failover and a switchover, "
+          f"{s['lost_transactions']} moved to .lost ({lost})")
+
+
+class DirectWriter(threading.Thread):
+    """Inserts straight into the primary (not through halyard) until stopped."""
+
+    def __init__(self, cluster, table):
+        super().__init__(daemon=True)
+        self.cluster, self.table, self.n = cluster, table, 0
+        self.stop_ev = threading.Event()
+
+    def run(self):
+        conn = self.cluster.connect(0, autocommit=True)
+        with conn.cursor() as cur:
+            while not self.stop_ev.is_set():
+                self.n += 1
+                cur.execute(f"INSERT INTO {self.table} VALUES (%s, 0)", (self.n,))
+        conn.close()
+
+    def stop(self):
+        self.stop_ev.set()
+        self.join(30)
+
+
+def test_rotation_restart_and_retention(cluster, start_halyard, tmp_path):
+    """The server's rotation ends the archive's file with a ROTATE to the
+    next; halyard killed -9 mid-stream and started again reads its last
+    file back, cuts a half-written transaction and goes on from the next
+    GTID; files older than binlog_retention go, never the last."""
+    h, conf = start(cluster, start_halyard, tmp_path)
+    start_pos = show_backup(conf)["archived_gtid"]
+    table = make_table(cluster, "bk6")
+    w = DirectWriter(cluster, table)
+    w.start()
+    wait_until(lambda: w.n > 300, 20)
+    cluster.sql(0, "FLUSH BINARY LOGS")
+    wait_until(lambda: w.n > 600, 20)
+    wait_until(lambda: show_backup(conf)["file"] == "binlog.000002", 10,
+               what=f"the archive to follow the rotation: {show_backup(conf)}")
+    h.stop(signal.SIGKILL)  # mid-stream: the last transaction may be half-written
+    wait_until(lambda: w.n > 1500, 20)
+    h2 = start_halyard(conf)
+    wait_until(lambda: show_backup(conf)["archive_state"] == "streaming", 15)
+    wait_until(lambda: w.n > 2000, 20)
+    w.stop()
+    wait_archived(conf, cluster, 0)
+    files = archive_files(conf["backup"]["dir"])
+    assert len(files) >= 3, files
+    got, text = binlog_gtids(files)
+    check_contiguous(got)
+    assert len(got) == len(set(got))
+    assert got == after(server_gtids(cluster, 0), start_pos)
+    _, first = binlog_gtids(files[:1])
+    assert "Rotate to binlog.000002" in first, first[-600:]
+    assert "was not closed properly" not in first  # the IN_USE flag cleared when it ended
+    assert "read back" in h2.log_text()
+    # retention: every file but the last made old, then a restart applies it
+    for f in files:
+        os.utime(f, (time.time() - 7200, time.time() - 7200))
+    h2.stop()
+    conf["backup"]["binlog_retention"] = "1h"
+    start_halyard(conf)
+    wait_until(lambda: show_backup(conf)["files_removed"] == len(files) - 1, 15,
+               what=f"old files removed: {show_backup(conf)}")
+    left = archive_files(conf["backup"]["dir"])
+    assert left[0] == files[-1], left  # the last file stays (and the new stream's after it)
+    index = open(os.path.join(conf["backup"]["dir"], "binlog.index")).read().split()
+    assert index == ["./" + os.path.basename(f) for f in left]
+
+
+def test_lost_tail_moved_out_after_failover(cluster, start_halyard, tmp_path):
+    """The archive took transactions from the primary that no replica got
+    before it died: after the failover they are moved to a .lost file (a
+    binlog file mariadb-binlog reads), the archive goes on from the new
+    primary's history, and says so."""
+    h, conf = start(cluster, start_halyard, tmp_path)
+    start_pos = show_backup(conf)["archived_gtid"]
+    table = make_table(cluster, "bk5")
+    for i in (1, 2):
+        cluster.sql(i, "STOP SLAVE IO_THREAD")
+    for i in range(10):
+        cluster.sql(0, f"INSERT INTO {table} VALUES ({i}, 0)")
+    lost_pos = wait_archived(conf, cluster, 0)
+    kill_now(cluster, 0)
+    for i in (1, 2):
+        cluster.sql(i, "START SLAVE IO_THREAD")
+    # The new primary takes writes (the same sequence numbers, its own
+    # server_id) before the archive, which retries a second after the old
+    # primary's stream broke, comes to it.
+    conn = pymysql.connect(**h.conn_params(autocommit=True))
+    with conn.cursor() as cur:
+        for i in range(100, 120):
+            cur.execute(f"INSERT INTO {table} VALUES (%s, 1)", (i,))
+    conn.close()
+    wait_until(lambda: show_backup(conf)["source"] in ("node1", "node2"), 30,
+               what=f"the archive to follow the new primary: {show_backup(conf)}")
+    new = int(show_backup(conf)["source"][-1])
+    wait_archived(conf, cluster, new)
+    s = show_backup(conf)
+    assert s["lost_transactions"] == 10, s
+    got, _ = binlog_gtids(archive_files(conf["backup"]["dir"]))
+    check_contiguous(got)
+    assert got == after(server_gtids(cluster, new), start_pos), "not the new primary's history"
+    lost = glob.glob(os.path.join(conf["backup"]["dir"], "*.lost"))
+    assert len(lost) == 1, lost
+    lost_gtids, _ = binlog_gtids(lost)
+    assert len(lost_gtids) == 10 and "-".join(map(str, lost_gtids[-1])) == lost_pos, lost_gtids
+    events = admin_json(conf["admin_socket"], "show events")["events"]
+    assert any(e["event"] == "backup_archive_gap" and "lost tail" in e["reason"] for e in events)
+
+
+class CorruptRelay(TcpRelay):
+    """Flips the last byte of one chunk of a binlog stream when asked."""
+
+    def __init__(self, target):
+        super().__init__(target)
+        self.dump_conns = set()
+        self.armed = threading.Event()
+        self.flipped = threading.Event()
+
+    def _pump(self, src, dst, hook):
+        # which direction: the hooks get the socket through a closure
+        def h(data, src=src, dst=dst, hook=hook):
+            return hook(data, src, dst)
+        super()._pump(src, dst, h)
+
+    def up(self, data, src=None, dst=None):
+        if len(data) >= 5 and data[4] == 0x12:  # COM_BINLOG_DUMP
+            self.dump_conns.add(dst.fileno())
+        return data
+
+    def down(self, data, src=None, dst=None):
+        if src.fileno() in self.dump_conns and self.armed.is_set() and len(data) > 60 \
+                and not self.flipped.is_set():
+            self.flipped.set()
+            return data[:-1] + bytes([data[-1] ^ 0x5a])
+        return data
+
+
+def test_corrupted_event_detected(cluster, start_halyard, tmp_path):
+    relay = CorruptRelay(cluster.primary_port)
+    conf = failover_settings(tmp_path, backup=backup_settings(tmp_path), metrics_port=free_port(),
+                             failover="off")
+    conf["backends"] = [{"name": "node0", "address": "127.0.0.1", "port": relay.port,
+                         "role": "primary"}]
+    h = start_halyard(conf)
+    wait_until(lambda: show_backup(conf)["archive_state"] == "streaming", 15)
+    table = make_table(cluster, "bk3")
+    relay.armed.set()
+    conn = pymysql.connect(**h.conn_params(autocommit=True))
+    with conn.cursor() as cur:
+        for i in range(50):
+            cur.execute(f"INSERT INTO {table} VALUES (%s, %s)", (i, 1))
+    conn.close()
+    assert relay.flipped.wait(10)
+    wait_until(lambda: show_backup(conf)["corrupt_events"] == 1, 10,
+               what=f"the corrupted event counted: {show_backup(conf)}")
+    s = show_backup(conf)
+    assert "CRC32" in s["last_error"] or "malformed" in s["last_error"], s
+    events = admin_json(conf["admin_socket"], "show events")
+    assert any(e["event"] == "backup_archive_error" for e in events["events"]), events
+    # it reconnects and catches up: every transaction once, none corrupt
+    wait_archived(conf, cluster, 0)
+    wait_until(lambda: any(e["event"] == "backup_archive_ok"
+                           for e in admin_json(conf["admin_socket"], "show events")["events"]), 10)
+    got, _ = binlog_gtids(archive_files(conf["backup"]["dir"]))
+    check_contiguous(got)
+    assert len(got) == len(set(got)) and len(got) >= 50
+    assert metric(conf["metrics_port"], "halyard_backup_archive_corrupt_events_total") == 1
+    relay.close()
+
+
+def test_bad_backup_dir(cluster, start_halyard, tmp_path):
+    halyard = halyard_bin()
+    missing = tmp_path / "nope" / "archive"
+    conf = failover_settings(tmp_path, backup={"dir": str(missing), "user": "repl",
+                                               "password": "repl"}, metrics_port=free_port())
+    h = start_halyard(conf)
+    r = subprocess.run([halyard, "-t", "-c", h.conf_path], capture_output=True, text=True)
+    assert r.returncode == 1
+    assert re.search(r"\.conf:\d+: backup\.dir: .*nope/archive: No such file or directory",
+                     r.stderr), r.stderr
+    # halyard itself runs and proxies; the archive is in error and says why
+    conn = pymysql.connect(**h.conn_params())
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1")
+        assert cur.fetchone() == (1,)
+    conn.close()
+    wait_until(lambda: show_backup(conf)["archive_state"] == "error", 10)
+    assert "No such file or directory" in show_backup(conf)["last_error"]
+    assert metric(conf["metrics_port"], "halyard_backup_archive_up") == 0
+    # the directory appears: the archive starts by itself
+    missing.mkdir(parents=True)
+    wait_until(lambda: show_backup(conf)["archive_state"] == "streaming", 15)
+    # a file where the directory should be: -t says so
+    notdir = tmp_path / "file"
+    notdir.write_text("x")
+    text = open(h.conf_path).read().replace(str(missing), str(notdir))
+    bad = tmp_path / "bad.conf"
+    bad.write_text(text)
+    r = subprocess.run([halyard, "-t", "-c", str(bad)], capture_output=True, text=True)
+    assert r.returncode == 1 and "backup.dir" in r.stderr and "not a directory" in r.stderr
+
+
+def test_archive_lag_under_load(cluster, start_halyard, tmp_path):
+    h, conf = start(cluster, start_halyard, tmp_path)
+    table = make_table(cluster, "bk4")
+    with Load(h, table, writers=8):
+        time.sleep(15)
+    wait_archived(conf, cluster, 0)
+    s = show_backup(conf)
+    print(f"\narchive lag under insert load: p50 {s['lag_p50_seconds']} s, p99 "
+          f"{s['lag_p99_seconds']} s, max {s['lag_max_seconds']} s over {s['lag_samples']} "
+          f"readings; {s['transactions']} transactions")
+    assert s["lag_samples"] >= 10, s
+    # no load now: the figures stand still, the metric shows the same
+    assert metric(conf["metrics_port"], "halyard_backup_archive_lag_p99_seconds") == \
+        show_backup(conf)["lag_p99_seconds"]
+    with open(halyard_bin(), "rb") as f:
+        sanitized = any(m in f.read() for m in (b"__tsan_init", b"__asan_init"))
+    if not sanitized:  # a sanitizer's build runs several times slower: no time bound there
+        assert s["lag_samples"] >= 50, s
+        assert s["lag_p99_seconds"] <= 1.0, s
+
+
+def backends(conf):
+    return {b["name"]: b for b in admin_json(conf["admin_socket"], "show backends")["backends"]}
+
+
+def test_full_backup_of_a_drained_replica(cluster, start_halyard, tmp_path):
+    """`backup full`: mariadb-dump of the best replica, which takes no read
+    while it runs and is put back after; a gzip file renamed only when
+    complete, and its manifest (GTID, times, size, sha256, method, source)."""
+    cluster.sql(0, "CREATE USER IF NOT EXISTS 'bk'@'%' IDENTIFIED BY 'bk'")
+    cluster.sql(0, "GRANT SELECT, SHOW VIEW, TRIGGER, EVENT, LOCK TABLES, RELOAD, BINLOG MONITOR, "
+                   "REPLICATION SLAVE ON *.* TO 'bk'@'%'")
+    table = make_table(cluster, "bk7")
+    cluster.sql(0, f"INSERT INTO {table} SELECT seq, seq % 7 FROM fo.seq_1_to_300000")
+    cluster.sync()
+    conf = failover_settings(tmp_path, backup=backup_settings(tmp_path, user="bk", password="bk"),
+                             metrics_port=free_port())
+    h = start_halyard(conf)
+    wait_until(lambda: all(b["state"] == "ONLINE" for b in backends(conf).values()), 10)
+    stop = threading.Event()
+    reads = []
+
+    def reader():
+        conn = pymysql.connect(**h.conn_params(autocommit=True))
+        with conn.cursor() as cur:
+            while not stop.is_set():
+                cur.execute(f"SELECT COUNT(*) FROM {table} WHERE id < 10")
+                reads.append(cur.fetchone()[0])
+        conn.close()
+
+    threads = [threading.Thread(target=reader, daemon=True) for _ in range(3)]
+    for t in threads:
+        t.start()
+    wait_until(lambda: len(reads) > 50, 10)
+    pos = cluster.value(0, "SELECT @@gtid_binlog_pos")
+    r = ctl(conf["admin_socket"], "backup", "full")
+    assert r.returncode == 0 and r.stdout.startswith("OK backup full started: mariadb-dump of "
+                                                     "replica node"), r.stdout + r.stderr
+    src = re.search(r"replica (node\d)", r.stdout).group(1)
+    seen_drained, queries = 0, None
+    t_answer = time.monotonic()
+    while show_backup(conf)["full_state"] == "running":
+        b = backends(conf)[src]
+        # reads in flight when it was drained finish (and count) first
+        if b["state"] == "DRAINING" and time.monotonic() - t_answer > 0.2:
+            if queries is not None:  # no statement of a client reaches it meanwhile
+                assert b["queries"] == queries, "a read reached the replica being backed up"
+            queries = b["queries"]
+            seen_drained += 1
+        time.sleep(0.05)
+    stop.set()
+    for t in threads:
+        t.join(10)
+    s = show_backup(conf)
+    assert s["full_state"] == "ok", s
+    assert seen_drained >= 2, "the backup ended before it could be watched"
+    wait_until(lambda: backends(conf)[src]["state"] == "ONLINE", 10, what=f"{src} back online")
+    assert set(reads) == {9}
+    full = tmp_path / "archive" / "full"
+    names = sorted(os.listdir(full))
+    dumps = [n for n in names if n.endswith(".sql.gz")]
+    assert len(dumps) == 1 and not [n for n in names if n.endswith(".partial")], names
+    path = full / dumps[0]
+    assert str(path) == s["full_file"]
+    import hashlib
+    import gzip
+    import json
+    data = path.read_bytes()
+    man = json.loads((full / dumps[0].replace(".sql.gz", ".json")).read_text())
+    assert man["sha256"] == hashlib.sha256(data).hexdigest() == s["full_sha256"]
+    assert man["size"] == len(data) == s["full_size"]
+    assert man["method"] == "mariadb-dump" and man["source"] == src, man
+    assert man["source_is_primary"] is False
+    assert man["gtid"] == pos == s["full_gtid"], (man, pos)
+    assert man["started"] <= man["finished"]
+    text = gzip.decompress(data).decode(errors="replace")
+    assert "CREATE TABLE `bk7`" in text and f"gtid_slave_pos='{pos}'" in text
+    assert text.rstrip().endswith("-- Dump completed on " + text.rstrip().split("-- Dump completed on ")[-1])
+    # a restarted halyard knows its last full backup from the manifests
+    h.stop()
+    start_halyard(conf)
+    assert metric(conf["metrics_port"], "halyard_backup_full_last_success_timestamp_seconds") > 0
+    print(f"\nfull backup of {src}: {len(data)} bytes gzip, {seen_drained} checks while drained")
+
+
+def test_full_backup_failure_leaves_no_file(cluster, start_halyard, tmp_path):
+    """A dump that fails (the server refuses the login) leaves no file that
+    looks complete, says why, and puts the replica back."""
+    conf = failover_settings(tmp_path, backup=backup_settings(tmp_path, user="nobody"),
+                             metrics_port=free_port())
+    h = start_halyard(conf)
+    wait_until(lambda: all(b["state"] == "ONLINE" for b in backends(conf).values()), 10)
+    r = ctl(conf["admin_socket"], "backup", "full")
+    assert r.stdout.startswith("OK "), r.stdout
+    src = re.search(r"replica (node\d)", r.stdout).group(1)
+    r2 = ctl(conf["admin_socket"], "backup", "full")
+    assert "running" in r2.stdout or show_backup(conf)["full_state"] != "running"
+    wait_until(lambda: show_backup(conf)["full_state"] == "failed", 30)
+    s = show_backup(conf)
+    assert "mariadb-dump exited with" in s["full_error"], s
+    full = tmp_path / "archive" / "full"
+    assert not [n for n in os.listdir(full) if n.endswith(".gz") or n.endswith(".partial")
+                or n.endswith(".json")]
+    wait_until(lambda: backends(conf)[src]["state"] == "ONLINE", 10)
+    assert h.alive()
