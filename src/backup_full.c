@@ -27,6 +27,7 @@
 
 #include "halyard/backend.h"
 #include "halyard/backup_full.h"
+#include "halyard/spawn.h"
 #include "halyard/log.h"
 
 #define DRAIN_WAIT_MS 10000
@@ -144,19 +145,11 @@ static bool dump_start(struct job *j, int *out_fd, const char *errpath, char *wh
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t at;
     posix_spawn_file_actions_init(&fa);
-    posix_spawnattr_init(&at);
+    spawn_attr_init(&at);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, p[1], 1);
     posix_spawn_file_actions_addopen(&fa, 2, errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigfillset(&all);
-    posix_spawnattr_setsigmask(&at, &none);
-    posix_spawnattr_setsigdefault(&at, &all);
-    posix_spawnattr_setpgroup(&at, 0);
-    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-                                      POSIX_SPAWN_SETPGROUP);
     pid_t pid;
     int rc = posix_spawnp(&pid, "mariadb-dump", &fa, &at, argv, envp);
     posix_spawn_file_actions_destroy(&fa);

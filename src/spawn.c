@@ -36,6 +36,19 @@ void spawn_env_from_event(struct spawn_env *env, const struct event *e, const ch
     env->envp[SPAWN_ENV_VARS] = NULL;
 }
 
+void spawn_attr_init(posix_spawnattr_t *at)
+{
+    posix_spawnattr_init(at);
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(at, &none);
+    posix_spawnattr_setsigdefault(at, &all);
+    posix_spawnattr_setpgroup(at, 0);
+    posix_spawnattr_setflags(at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+                                     POSIX_SPAWN_SETPGROUP);
+}
+
 hy_status_t spawn_start(const char *path, const char *arg, char *const envp[], const char *in,
                         size_t len, pid_t *pid, char *err, size_t errlen)
 {
@@ -50,15 +63,7 @@ hy_status_t spawn_start(const char *path, const char *arg, char *const envp[], c
     posix_spawn_file_actions_adddup2(&fa, p[0], 0);
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-    posix_spawnattr_init(&at);
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigfillset(&all);
-    posix_spawnattr_setsigmask(&at, &none);
-    posix_spawnattr_setsigdefault(&at, &all);
-    posix_spawnattr_setpgroup(&at, 0);
-    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-                                      POSIX_SPAWN_SETPGROUP);
+    spawn_attr_init(&at);
     char *argv[] = {(char *)path, (char *)arg, NULL};
     int rc = posix_spawn(pid, path, &fa, &at, argv, envp);
     posix_spawn_file_actions_destroy(&fa);

@@ -12,6 +12,7 @@
 #ifndef HALYARD_SPAWN_H
 #define HALYARD_SPAWN_H
 
+#include <spawn.h>
 #include <sys/types.h>
 
 #include "halyard/core.h"
@@ -32,6 +33,12 @@ void spawn_env_from_event(struct spawn_env *env, const struct event *e, const ch
  * failure `err` says why. */
 hy_status_t spawn_start(const char *path, const char *arg, char *const envp[], const char *in,
                         size_t len, pid_t *pid, char *err, size_t errlen) HY_MUSTCHECK;
+
+/* Spawn attributes for a child of halyard's: no signal blocked, every
+ * signal at its default (halyard's threads block some and catch others),
+ * in a process group of its own (spawn_kill kills the group). Destroy
+ * with posix_spawnattr_destroy(). */
+void spawn_attr_init(posix_spawnattr_t *at);
 
 /* Kill the command's process group. */
 void spawn_kill(pid_t pid);
