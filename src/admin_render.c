@@ -364,6 +364,13 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
         kv_bool(&kv, elem_key(&l, "auto_rejoin", k, sizeof(k)), x->auto_rejoin);
         kv_int(&kv, elem_key(&l, "monitor.rise", k, sizeof(k)), x->rise);
         kv_int(&kv, elem_key(&l, "monitor.fall", k, sizeof(k)), x->fall);
+        kv_str(&kv, elem_key(&l, "monitor.user", k, sizeof(k)), x->monitor_user);
+        kv_str(&kv, elem_key(&l, "monitor.password", k, sizeof(k)),
+               x->monitor_password_clear ? "(hidden)" : "");
+        kv_str(&kv, elem_key(&l, "monitor.password_file", k, sizeof(k)), x->monitor_password_file);
+        kv_str(&kv, elem_key(&l, "monitor.password_env", k, sizeof(k)), x->monitor_password_env);
+        kv_int(&kv, elem_key(&l, "monitor.interval_ms", k, sizeof(k)), x->interval_ms);
+        kv_int(&kv, elem_key(&l, "monitor.timeout_ms", k, sizeof(k)), x->timeout_ms);
         elem_end(&l);
     }
     list_end(&l);

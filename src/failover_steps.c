@@ -270,7 +270,11 @@ bool fx_links_open(struct fx *fx)
             t.tls = b->tls; /* as the monitor: the data path's TLS towards this backend */
             t.tls_ctx = b->tls_ctx;
         } else {
+            /* A witness is no group's: the top level's monitor account. */
+            const struct config *root = cfg->parent != NULL ? cfg->parent : cfg;
             const struct config_witness *w = &cfg->witnesses[i - nb];
+            t.user = root->monitor.user;
+            t.password = root->monitor.password;
             t.name = w->name;
             t.address = w->address;
             t.port = w->port;

@@ -248,3 +248,65 @@ def test_galera_group_beside_a_replication_group(start_halyard, cluster, galera,
     gs = groups(h, sock)
     assert gs["gal"]["cluster"] == "galera" and gs["gal"]["writers"] == 1
     assert gs["rep"]["writers"] == 1
+
+
+DM_MONITOR_PRIVS = ("BINLOG MONITOR, SLAVE MONITOR, PROCESS, SUPER, REPLICATION SLAVE ADMIN, "
+                    "READ_ONLY ADMIN, RELOAD, CONNECTION ADMIN, REPLICATION MASTER ADMIN")
+
+
+def backends_by_name(sock):
+    return {b["name"]: b for b in admin_json(sock, "show backends")["backends"]}
+
+
+def monitor_sessions(c, i, user):
+    """Seconds idle of `user`'s connections on node i (the monitor keeps
+    its connection open between checks)."""
+    return [r[0] for r in c.sql(i, "SELECT TIME FROM information_schema.PROCESSLIST "
+                                   "WHERE USER = %s", (user,))]
+
+
+def test_groups_have_their_own_monitor_account_and_interval(start_halyard, cluster, dual,
+                                                             tmp_path):
+    # dm's servers have an account of their own, which rep's do not know.
+    dual.sql(0, "DROP USER IF EXISTS 'dmmon'@'%'")
+    dual.sql(0, "CREATE USER 'dmmon'@'%' IDENTIFIED BY 'dmpw'")
+    dual.sql(0, f"GRANT {DM_MONITOR_PRIVS} ON *.* TO 'dmmon'@'%'")
+    dual.sync()
+    port, dm_port = free_port(), free_port()
+    s = settings_for(cluster, dual, tmp_path, port, dm_port)
+    s["groups"][1]["monitor"] = {"user": "dmmon", "password": "dmpw", "interval_ms": 3000,
+                                 "timeout_ms": 2000}
+    h = start_halyard(render_libconfig(s).replace("$", "$$"), port=port)
+    sock = s["admin_socket"]
+    wait_until(lambda: {n: g["writer"] for n, g in groups(h, sock).items()} ==
+               {"rep": "node0", "dm": "dm0"}, 15, what="both groups' writers")
+    wait_until(lambda: {b["state"] for b in backends_by_name(sock).values()} == {"ONLINE"}, 15,
+               what="every backend ONLINE")
+    # Each group is checked as its own account: dm's servers see dmmon,
+    # never monitor from this halyard's dm checks; rep's see monitor.
+    assert monitor_sessions(dual, 0, "dmmon") and monitor_sessions(dual, 1, "dmmon")
+    assert monitor_sessions(cluster, 0, "monitor")
+    # ... and at its own interval: dm's connection idles between checks
+    # 3 s apart (up to 2 s shows), rep's is used every 200 ms.
+    wait_until(lambda: max(monitor_sessions(dual, 0, "dmmon"), default=0) >= 2, 10,
+               what="dm's monitor connection idle 2 s between checks")
+    assert max(monitor_sessions(cluster, 0, "monitor")) <= 1
+
+    # A wrong password in dm's group: only dm's backends fail their checks,
+    # and they say why.
+    s["groups"][1]["monitor"] = {"user": "dmmon", "password": "wrong", "interval_ms": 300}
+    st = admin_json(sock, "show status")
+    with open(h.conf_path, "w") as f:
+        f.write(render_libconfig(s))
+    h.reload()
+    wait_until(lambda: admin_json(sock, "show status")["reloads_ok"] > st["reloads_ok"], 10,
+               what="the reload")
+    wait_until(lambda: all(backends_by_name(sock)[n]["state"] == "DOWN" for n in ("dm0", "dm1")),
+               15, what="dm's backends DOWN")
+    be = backends_by_name(sock)
+    for n in ("dm0", "dm1"):
+        assert "Access denied for user 'dmmon'" in be[n]["last_check"], be[n]["last_check"]
+    for n in ("node0", "node1", "node2"):
+        assert be[n]["state"] == "ONLINE" and be[n]["last_check"].startswith("ok"), be[n]
+    assert groups(h, sock)["rep"]["writer"] == "node0"
+    dual.sql(0, "DROP USER IF EXISTS 'dmmon'@'%'")
