@@ -122,6 +122,11 @@ def test_listeners_reach_their_groups_only(start_halyard, cluster, dual, tmp_pat
     assert metric(mp, 'halyard_group_writer{group="dm",backend="dm0"}') == 1
     assert metric(mp, 'halyard_group_writer{group="dm",backend="dm1"}') is None
     assert metric(mp, 'halyard_backend_info{backend="dm1",') == 1
+    # The lock's voters per group, as groups_majority.
+    assert metric(mp, 'halyard_failover_voters{group="rep"}') == 4
+    assert metric(mp, 'halyard_failover_voters_reachable{group="rep"}') == 3
+    assert metric(mp, 'halyard_failover_voters{group="dm"}') == 3
+    assert metric(mp, 'halyard_failover_voters_reachable{group="dm"}') == 2
 
 
 def make_tables(cluster, dual):
