@@ -145,7 +145,8 @@ const struct config_key config_keys[] = {
      "mysql_native_password|caching_sha2_password"},
     {"users_source", CONFIG_STRING, "config", 0, 0,
      "where the accounts clients log in as come from: \"config\" (users[] only), \"backends\" "
-     "(the primary's mysql.global_priv, read as monitor.user, which needs SELECT on it), "
+     "(the primary's mysql.global_priv, read as monitor.user, which needs SELECT on it; with "
+     "groups, each group's, for its listeners' logins), "
      "\"both\" (users[] first, then the primary's accounts for names users[] lacks)",
      "config|backends|both"},
     {"users_refresh_ms", CONFIG_INT, "60000", 1000, 86400000,

@@ -285,10 +285,13 @@ def test_groups_have_their_own_monitor_account_and_interval(start_halyard, clust
     sock = s["admin_socket"]
     wait_until(lambda: {n: g["writer"] for n, g in groups(h, sock).items()} ==
                {"rep": "node0", "dm": "dm0"}, 15, what="both groups' writers")
-    wait_until(lambda: {b["state"] for b in backends_by_name(sock).values()} == {"ONLINE"}, 15,
-               what="every backend ONLINE")
+    # Every backend ONLINE after a check of its own (before its first
+    # check a backend is ONLINE with its config role).
+    wait_until(lambda: all(b["state"] == "ONLINE" and b["last_check"].startswith("ok")
+                           for b in backends_by_name(sock).values()), 15,
+               what="every backend checked and ONLINE")
     # Each group is checked as its own account: dm's servers see dmmon,
-    # never monitor from this halyard's dm checks; rep's see monitor.
+    # which rep's servers do not know; rep's see monitor.
     assert monitor_sessions(dual, 0, "dmmon") and monitor_sessions(dual, 1, "dmmon")
     assert monitor_sessions(cluster, 0, "monitor")
     # ... and at its own interval: dm's connection idles between checks
@@ -315,3 +318,43 @@ def test_groups_have_their_own_monitor_account_and_interval(start_halyard, clust
         assert be[n]["state"] == "ONLINE" and be[n]["last_check"].startswith("ok"), be[n]
     assert groups(h, sock)["rep"]["writer"] == "node0"
     dual.sql(0, "DROP USER IF EXISTS 'dmmon'@'%'")
+
+
+def test_each_group_logs_in_with_its_own_accounts(start_halyard, cluster, dual, tmp_path):
+    """users_source: each group's accounts are read from its own primary
+    (as its monitor account) and serve its own listeners' logins."""
+    cluster.sql(0, "GRANT SELECT ON mysql.global_priv TO 'monitor'@'%'")
+    cluster.sync()
+    dual.sql(0, "DROP USER IF EXISTS 'dmmon'@'%'")
+    dual.sql(0, "CREATE USER 'dmmon'@'%' IDENTIFIED BY 'dmpw'")
+    dual.sql(0, f"GRANT {DM_MONITOR_PRIVS} ON *.* TO 'dmmon'@'%'")
+    dual.sql(0, "GRANT SELECT ON mysql.global_priv TO 'dmmon'@'%'")
+    dual.sql(0, "DROP USER IF EXISTS 'dmonly'@'%'")
+    dual.sql(0, "CREATE USER 'dmonly'@'%' IDENTIFIED BY 'dmonlypw'")
+    dual.sql(0, "GRANT SELECT ON *.* TO 'dmonly'@'%'")
+    dual.sync()
+    try:
+        port, dm_port = free_port(), free_port()
+        s = settings_for(cluster, dual, tmp_path, port, dm_port)
+        s["groups"][1]["monitor"] = {"user": "dmmon", "password": "dmpw"}
+        s["users_source"] = "both"
+        h = start_halyard(render_libconfig(s).replace("$", "$$"), port=port)
+        h.wait_log(r"users: \d+ accounts from node0 \(group rep\)")
+        h.wait_log(r"users: \d+ accounts from dm0 \(group dm\)")
+        # dm's own account logs in through dm's listener, to dm's servers ...
+        c = pymysql.connect(host="127.0.0.1", port=dm_port, user="dmonly", password="dmonlypw",
+                            connect_timeout=5)
+        with c.cursor() as cur:
+            cur.execute("SELECT @@port, CURRENT_USER()")
+            p, who = cur.fetchone()
+        assert p in (dual.nodes[0]["port"], dual.nodes[1]["port"]) and who == "dmonly@%"
+        c.close()
+        # ... but not through rep's: rep's servers have no such account.
+        with pytest.raises(pymysql.err.OperationalError) as e:
+            pymysql.connect(host="127.0.0.1", port=port, user="dmonly", password="dmonlypw",
+                            connect_timeout=5)
+        assert e.value.args[0] == 1045, e.value
+    finally:
+        dual.sql(0, "DROP USER IF EXISTS 'dmonly'@'%'")
+        dual.sql(0, "DROP USER IF EXISTS 'dmmon'@'%'")
+        cluster.sql(0, "REVOKE SELECT ON mysql.global_priv FROM 'monitor'@'%'")
