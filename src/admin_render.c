@@ -71,9 +71,23 @@ static void render_majority(struct kv *kv, const struct config *cfg)
         kv_str(kv, "groups_majority", line.data != NULL ? line.data : "");
         textbuf_free(&line);
     }
-    char note[400];
-    backend_failover_note(note, sizeof(note));
-    kv_str(kv, "failover_note", note[0] != '\0' || kv->json ? note : "-");
+    /* Each group's note (backend.h), "GROUP: note; ..." with groups. */
+    struct textbuf notes;
+    textbuf_init(&notes, 8192);
+    for (size_t g = 0; g < cfg->n_groups; g++) {
+        char note[400];
+        backend_failover_note(cfg->groups[g].name, note, sizeof(note));
+        if (note[0] == '\0')
+            continue;
+        if (cfg->groups_explicit)
+            textbuf_printf(&notes, "%s%s: %s", notes.len > 0 ? "; " : "", cfg->groups[g].name,
+                           note);
+        else
+            textbuf_printf(&notes, "%s", note);
+    }
+    const char *all = notes.data != NULL ? notes.data : "";
+    kv_str(kv, "failover_note", all[0] != '\0' || kv->json ? all : "-");
+    textbuf_free(&notes);
 }
 
 void admin_render_status(struct textbuf *sb, const struct status *st, double uptime,
@@ -364,6 +378,13 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
         kv_bool(&kv, elem_key(&l, "auto_rejoin", k, sizeof(k)), x->auto_rejoin);
         kv_int(&kv, elem_key(&l, "monitor.rise", k, sizeof(k)), x->rise);
         kv_int(&kv, elem_key(&l, "monitor.fall", k, sizeof(k)), x->fall);
+        kv_str(&kv, elem_key(&l, "monitor.user", k, sizeof(k)), x->monitor_user);
+        kv_str(&kv, elem_key(&l, "monitor.password", k, sizeof(k)),
+               x->monitor_password_clear ? "(hidden)" : "");
+        kv_str(&kv, elem_key(&l, "monitor.password_file", k, sizeof(k)), x->monitor_password_file);
+        kv_str(&kv, elem_key(&l, "monitor.password_env", k, sizeof(k)), x->monitor_password_env);
+        kv_int(&kv, elem_key(&l, "monitor.interval_ms", k, sizeof(k)), x->interval_ms);
+        kv_int(&kv, elem_key(&l, "monitor.timeout_ms", k, sizeof(k)), x->timeout_ms);
         elem_end(&l);
     }
     list_end(&l);

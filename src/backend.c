@@ -28,7 +28,6 @@ const uint64_t backend_lat_bounds_us[BACKEND_LAT_BOUNDS] = {
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct backend_rt *registry;
 static _Atomic uint64_t generation = 1;
-static atomic_bool failover_busy;
 
 static _Atomic(void (*)(struct backend_rt *, void *)) report_hook;
 static _Atomic(void *) report_hook_arg;
@@ -75,33 +74,72 @@ void backend_generation_bump(void)
     atomic_fetch_add_explicit(&generation, 1, memory_order_acq_rel);
 }
 
-void backend_set_failover_busy(bool busy)
+/* Each group's failover state, by the group's name (a name outlives a
+ * reload, an index may not): a slot per group seen, kept for the process's
+ * life (a group a reload removed keeps its slot, harmless). */
+struct failover_state {
+    char group[48];
+    bool busy;
+    char note[400];
+};
+static pthread_mutex_t fstate_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct failover_state fstate[BACKEND_FAILOVER_GROUPS];
+static size_t n_fstate;
+
+/* The slot of `group` (fstate_mu held); created when `create`; NULL when
+ * none (or all taken). */
+static struct failover_state *fstate_find(const char *group, bool create)
 {
-    atomic_store(&failover_busy, busy);
+    if (group == NULL)
+        group = "";
+    for (size_t i = 0; i < n_fstate; i++) {
+        if (strcmp(fstate[i].group, group) == 0)
+            return &fstate[i];
+    }
+    if (!create || n_fstate == BACKEND_FAILOVER_GROUPS)
+        return NULL;
+    struct failover_state *f = &fstate[n_fstate++];
+    memset(f, 0, sizeof(*f));
+    snprintf(f->group, sizeof(f->group), "%s", group);
+    return f;
 }
 
-bool backend_failover_busy(void)
+void backend_set_failover_busy(const char *group, bool busy)
 {
-    return atomic_load(&failover_busy);
+    pthread_mutex_lock(&fstate_mu);
+    struct failover_state *f = fstate_find(group, busy);
+    if (f != NULL)
+        f->busy = busy;
+    pthread_mutex_unlock(&fstate_mu);
 }
 
-static pthread_mutex_t note_mu = PTHREAD_MUTEX_INITIALIZER;
-static char failover_note[400];
-
-void backend_set_failover_note(const char *note)
+bool backend_failover_busy(const char *group)
 {
-    pthread_mutex_lock(&note_mu);
-    snprintf(failover_note, sizeof(failover_note), "%s", note != NULL ? note : "");
-    pthread_mutex_unlock(&note_mu);
+    pthread_mutex_lock(&fstate_mu);
+    struct failover_state *f = fstate_find(group, false);
+    bool busy = f != NULL && f->busy;
+    pthread_mutex_unlock(&fstate_mu);
+    return busy;
 }
 
-void backend_failover_note(char *out, size_t len)
+void backend_set_failover_note(const char *group, const char *note)
+{
+    bool set = note != NULL && note[0] != '\0';
+    pthread_mutex_lock(&fstate_mu);
+    struct failover_state *f = fstate_find(group, set);
+    if (f != NULL)
+        snprintf(f->note, sizeof(f->note), "%s", set ? note : "");
+    pthread_mutex_unlock(&fstate_mu);
+}
+
+void backend_failover_note(const char *group, char *out, size_t len)
 {
     if (len == 0)
         return;
-    pthread_mutex_lock(&note_mu);
-    snprintf(out, len, "%s", failover_note);
-    pthread_mutex_unlock(&note_mu);
+    pthread_mutex_lock(&fstate_mu);
+    struct failover_state *f = fstate_find(group, false);
+    snprintf(out, len, "%s", f != NULL ? f->note : "");
+    pthread_mutex_unlock(&fstate_mu);
 }
 
 static struct backend_rt *find_locked(const char *name)

@@ -145,7 +145,8 @@ const struct config_key config_keys[] = {
      "mysql_native_password|caching_sha2_password"},
     {"users_source", CONFIG_STRING, "config", 0, 0,
      "where the accounts clients log in as come from: \"config\" (users[] only), \"backends\" "
-     "(the primary's mysql.global_priv, read as monitor.user, which needs SELECT on it), "
+     "(the primary's mysql.global_priv, read as monitor.user, which needs SELECT on it; with "
+     "groups, each group's, for its listeners' logins), "
      "\"both\" (users[] first, then the primary's accounts for names users[] lacks)",
      "config|backends|both"},
     {"users_refresh_ms", CONFIG_INT, "60000", 1000, 86400000,
@@ -442,6 +443,19 @@ const struct config_key config_keys[] = {
      "the group's monitor.rise; 0 = the top level's", NULL},
     {"groups.[].monitor.fall", CONFIG_INT, "0", 0, 100,
      "the group's monitor.fall; 0 = the top level's", NULL},
+    {"groups.[].monitor.user", CONFIG_STRING, "", 0, 80,
+     "account the monitor logs into the group's backends as (and failover, on them); \"\" = "
+     "the top level's monitor.user and password", NULL},
+    {"groups.[].monitor.password", CONFIG_STRING, "", 0, 255,
+     "the group's monitor.user's password in clear text; needs the group's monitor.user", NULL},
+    {"groups.[].monitor.password_file", CONFIG_STRING, "", 0, 4095,
+     "file whose first line is the group's monitor.user's password; \"\" = none", NULL},
+    {"groups.[].monitor.password_env", CONFIG_STRING, "", 0, 255,
+     "environment variable holding the group's monitor.user's password; \"\" = none", NULL},
+    {"groups.[].monitor.interval_ms", CONFIG_INT, "0", 0, 3600000,
+     "milliseconds between two checks of the group's backends; 0 = the top level's", NULL},
+    {"groups.[].monitor.timeout_ms", CONFIG_INT, "0", 0, 600000,
+     "the group's monitor.timeout_ms; 0 = the top level's", NULL},
 
     {"listeners", CONFIG_LIST, NULL, 1, 64,
      "addresses where halyard accepts client connections", NULL},
@@ -1290,6 +1304,8 @@ static hy_status_t fill_users(struct loader *ld, struct config *cfg, config_sett
 }
 
 static config_setting_t *member_or_group(config_setting_t *g, const char *leaf);
+static hy_status_t read_secret(struct loader *ld, config_setting_t *g, const char *fkey,
+                               const char *ekey, char **out, bool *given);
 
 static hy_status_t fill_backends(struct loader *ld, struct config *cfg, config_setting_t *list,
                                  bool grouped)
@@ -1365,7 +1381,7 @@ static hy_status_t check_cluster(struct loader *ld, const struct config *cfg,
         snprintf(k_rejoin, sizeof(k_rejoin), "auto_rejoin");
     }
     config_setting_t *s_cluster = member_or_group(at, "cluster");
-    if (grp->failover_auto && cfg->monitor.user[0] == '\0')
+    if (grp->failover_auto && grp->monitor_user[0] == '\0')
         return fail(ld, s_failover, k_failover,
                     "failover = \"auto\" needs the health checks: set monitor.user");
     if (grp->cluster == CLUSTER_GALERA) {
@@ -1377,7 +1393,7 @@ static hy_status_t check_cluster(struct loader *ld, const struct config *cfg,
                         "node is writable: the next node takes writes without a promotion)");
         if (grp->auto_rejoin)
             return fail(ld, s_rejoin, k_rejoin, "does not apply to cluster = \"galera\"");
-        if (cfg->monitor.user[0] == '\0')
+        if (grp->monitor_user[0] == '\0')
             return fail(ld, s_cluster, k_cluster,
                         "cluster = \"galera\" needs the health checks (the writer is picked "
                         "from the nodes' wsrep state): set monitor.user");
@@ -1387,7 +1403,7 @@ static hy_status_t check_cluster(struct loader *ld, const struct config *cfg,
             return fail(ld, s_cluster, k_cluster,
                         "cluster = \"dual-master\" needs exactly two backends, not %zu",
                         grp->n_members);
-        if (cfg->monitor.user[0] == '\0')
+        if (grp->monitor_user[0] == '\0')
             return fail(ld, s_cluster, k_cluster,
                         "cluster = \"dual-master\" needs the health checks (the active is the "
                         "backend with read_only off): set monitor.user");
@@ -1400,9 +1416,58 @@ static hy_status_t check_cluster(struct loader *ld, const struct config *cfg,
     return HY_OK;
 }
 
-/* The group's settings: its own where given, else the top level's. */
-static void group_settings(struct config *cfg, struct config_group *grp, config_setting_t *g)
+/* The group's monitor account: its own monitor.user with its password (in
+ * clear, from a file or the environment: at most one), else the top
+ * level's user and password. Both are owned copies. */
+static hy_status_t group_monitor_account(struct loader *ld, struct config *cfg,
+                                         struct config_group *grp, config_setting_t *m,
+                                         const char *prefix)
 {
+    char key[KEYNAME_MAX + 32];
+    const char *user = get_str(m, "groups.[].monitor.user");
+    const char *pw = get_str(m, "groups.[].monitor.password");
+    bool given = false;
+    if (user[0] == '\0') {
+        const char *pf = get_str(m, "groups.[].monitor.password_file");
+        const char *pe = get_str(m, "groups.[].monitor.password_env");
+        if (pw[0] != '\0' || pf[0] != '\0' || pe[0] != '\0')
+            return fail(ld, m, (snprintf(key, sizeof(key), "%smonitor", prefix), key),
+                        "a password without the group's monitor.user: give the user too");
+        grp->monitor_user = strdup(cfg->monitor.user);
+        grp->monitor_password = strdup(cfg->monitor.password != NULL ? cfg->monitor.password : "");
+        grp->monitor_password_clear = cfg->monitor.password_clear;
+        grp->monitor_password_file = strdup(cfg->monitor.password_file);
+        grp->monitor_password_env = strdup(cfg->monitor.password_env);
+    } else if (pw[0] != '\0') {
+        if (get_str(m, "groups.[].monitor.password_file")[0] != '\0' ||
+            get_str(m, "groups.[].monitor.password_env")[0] != '\0')
+            return fail(ld, config_setting_get_member(m, "password"),
+                        (snprintf(key, sizeof(key), "%smonitor.password", prefix), key),
+                        "give one of password, password_file and password_env");
+        grp->monitor_user = strdup(user);
+        grp->monitor_password = strdup(pw);
+    } else {
+        if (read_secret(ld, m, "groups.[].monitor.password_file", "groups.[].monitor.password_env",
+                        &grp->monitor_password, &given) != HY_OK)
+            return HY_ERROR;
+        grp->monitor_user = strdup(user);
+    }
+    if (user[0] != '\0') {
+        grp->monitor_password_clear = pw[0] != '\0';
+        grp->monitor_password_file = strdup(get_str(m, "groups.[].monitor.password_file"));
+        grp->monitor_password_env = strdup(get_str(m, "groups.[].monitor.password_env"));
+    }
+    if (grp->monitor_user == NULL || grp->monitor_password == NULL ||
+        grp->monitor_password_file == NULL || grp->monitor_password_env == NULL)
+        return fail(ld, NULL, NULL, "out of memory");
+    return HY_OK;
+}
+
+/* The group's settings: its own where given, else the top level's. */
+static hy_status_t group_settings(struct loader *ld, struct config *cfg, struct config_group *grp,
+                                  config_setting_t *g, const char *prefix)
+{
+    char key[KEYNAME_MAX + 32];
     grp->cluster = cfg->cluster;
     grp->max_writers = cfg->max_writers;
     grp->writer_is_also_reader = cfg->writer_is_also_reader;
@@ -1411,8 +1476,10 @@ static void group_settings(struct config *cfg, struct config_group *grp, config_
     grp->auto_rejoin = cfg->auto_rejoin;
     grp->rise = cfg->monitor.rise;
     grp->fall = cfg->monitor.fall;
+    grp->interval_ms = cfg->monitor.interval_ms;
+    grp->timeout_ms = cfg->monitor.timeout_ms;
     if (g == NULL)
-        return;
+        return group_monitor_account(ld, cfg, grp, NULL, prefix);
     const char *ct = get_str(g, "groups.[].cluster");
     if (strcmp(ct, "default") != 0)
         grp->cluster = strcmp(ct, "galera") == 0        ? CLUSTER_GALERA
@@ -1434,6 +1501,21 @@ static void group_settings(struct config *cfg, struct config_group *grp, config_
         grp->rise = (int)get_int(m, "groups.[].monitor.rise");
     if (get_int(m, "groups.[].monitor.fall") > 0)
         grp->fall = (int)get_int(m, "groups.[].monitor.fall");
+    /* 0 = the top level's; else within the top-level key's bounds */
+    static const char *const timing[] = {"interval_ms", "timeout_ms"};
+    for (size_t i = 0; i < HY_ARRAY_SIZE(timing); i++) {
+        char path[KEYNAME_MAX];
+        snprintf(path, sizeof(path), "groups.[].monitor.%s", timing[i]);
+        int v = (int)get_int(m, path);
+        if (v > 0 && v < 50) {
+            snprintf(key, sizeof(key), "%smonitor.%s", prefix, timing[i]);
+            return fail(ld, config_setting_get_member(m, timing[i]), key,
+                        "%d is under 50 (0 = the top level's)", v);
+        }
+        if (v > 0)
+            *(i == 0 ? &grp->interval_ms : &grp->timeout_ms) = v;
+    }
+    return group_monitor_account(ld, cfg, grp, m, prefix);
 }
 
 /* The groups (group.h): each backend in exactly one, a replication or
@@ -1458,7 +1540,8 @@ static hy_status_t fill_groups(struct loader *ld, struct config *cfg, config_set
             return fail(ld, NULL, NULL, "out of memory");
         for (size_t i = 0; i < cfg->n_backends; i++)
             grp->members[grp->n_members++] = (uint16_t)i;
-        group_settings(cfg, grp, NULL);
+        if (group_settings(ld, cfg, grp, NULL, "") != HY_OK)
+            return HY_ERROR;
         if (check_cluster(ld, cfg, grp, root, NULL, "") != HY_OK)
             return HY_ERROR;
     }
@@ -1532,8 +1615,11 @@ static hy_status_t fill_groups(struct loader *ld, struct config *cfg, config_set
                       printable(grp->name, shown));
             break;
         }
-        group_settings(cfg, grp, g);
         snprintf(kname, sizeof(kname), "groups.[%d].", gi);
+        if (group_settings(ld, cfg, grp, g, kname) != HY_OK) {
+            rc = HY_ERROR;
+            break;
+        }
         rc = check_cluster(ld, cfg, grp, root, g, kname);
     }
     for (size_t b = 0; rc == HY_OK && b < cfg->n_backends; b++) {
@@ -2371,6 +2457,14 @@ static void config_free(struct config *cfg)
     for (size_t g = 0; g < cfg->n_groups; g++) {
         free(cfg->groups[g].name);
         free(cfg->groups[g].members);
+        free(cfg->groups[g].monitor_user);
+        free(cfg->groups[g].monitor_password_file);
+        free(cfg->groups[g].monitor_password_env);
+        if (cfg->groups[g].monitor_password != NULL) {
+            explicit_bzero(cfg->groups[g].monitor_password,
+                           strlen(cfg->groups[g].monitor_password));
+            free(cfg->groups[g].monitor_password);
+        }
     }
     free(cfg->groups);
     for (size_t i = 0; i < cfg->n_listeners; i++) {

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "failover_int.h"
+#include "halyard/group.h"
 #include "halyard/backend.h"
 
 /* fence_cut_off_primary: this halyard reaches the primary but not a
@@ -77,7 +78,7 @@ bool fx_cut_off_check(struct fx *fx, const struct failover_node *mon, int p, uin
             fx->g->cut_off_idx = p;
             backend_set_fenced(cfg->backends[p].rt, true, "cut off from the majority");
             backend_set_cut_off(cfg->backends[p].rt, true);
-            backend_set_failover_note(note);
+            backend_set_failover_note(group_of(fx->cfg)->name, note);
         }
         goto out;
     }
@@ -95,7 +96,7 @@ bool fx_cut_off_check(struct fx *fx, const struct failover_node *mon, int p, uin
     }
     fx->g->cut_off_idx = -1;
     backend_set_cut_off(cfg->backends[ours].rt, false);
-    backend_set_failover_note(NULL);
+    backend_set_failover_note(group_of(fx->cfg)->name, NULL);
     if (other >= 0 || !sv.nodes[ours].reachable || (!dual && sv.nodes[ours].replicating)) {
         fx_step(fx, LOG_LEVEL_WARN, "the majority is back; %s stays fenced: %s%s", name,
                 other >= 0 ? cfg->backends[other].name : "",

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "failover_int.h"
+#include "halyard/group.h"
 #include "halyard/backend.h"
 #include "halyard/dualmaster.h"
 #include "halyard/events.h"
@@ -219,7 +220,7 @@ bool fx_dual_failover(struct fx *fx, bool manual, uint64_t down_ms)
         events_emit(EVENT_FAILOVER_STARTED, dn[c].name, old >= 0 ? dn[old].name : "", dn[c].name,
                     vd.reason, action);
     }
-    backend_set_failover_busy(true);
+    backend_set_failover_busy(group_of(fx->cfg)->name, true);
     struct gtid_pos target;
     char pos[GTID_STR_MAX];
     gtid_pos_merge(&sv.nodes[c].current_pos, &sv.nodes[c].io_pos, &target);
@@ -350,7 +351,7 @@ void fx_dual_tick(struct fx *fx)
         if (fx_dual_failover(fx, false, v.active_down_ms)) {
             fx->g->down_idx = -1;
             fx->g->no_majority = false;
-            backend_set_failover_note(NULL);
+            backend_set_failover_note(group_of(fx->cfg)->name, NULL);
         } else {
             fx_retry_later(fx);
         }

@@ -91,7 +91,7 @@ static bool run_failover(struct fx *fx, bool manual, uint64_t down_ms)
     char pos[GTID_STR_MAX];
     gtid_pos_merge(&nodes[c].current_pos, &nodes[c].io_pos, &target);
     gtid_pos_format(&target, pos, sizeof(pos));
-    backend_set_failover_busy(true);
+    backend_set_failover_busy(group_of(fx->cfg)->name, true);
     if (!fx_make_primary(fx, nodes, c, pos, cfg->switchover_timeout_ms))
         goto out;
     fx_repoint_others(fx, nodes, c, old, -1);
@@ -289,7 +289,7 @@ static void tick_group(struct fx *fx)
         if (run_failover(fx, false, v.primary_down_ms)) {
             fx->g->down_idx = -1;
             fx->g->no_majority = false;
-            backend_set_failover_note(NULL);
+            backend_set_failover_note(group_of(fx->cfg)->name, NULL);
         } else {
             fx_retry_later(fx);
         }

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "failover_int.h"
+#include "halyard/group.h"
 #include "halyard/backend.h"
 #include "halyard/events.h"
 #include "halyard/spawn.h"
@@ -270,7 +271,11 @@ bool fx_links_open(struct fx *fx)
             t.tls = b->tls; /* as the monitor: the data path's TLS towards this backend */
             t.tls_ctx = b->tls_ctx;
         } else {
+            /* A witness is no group's: the top level's monitor account. */
+            const struct config *root = cfg->parent != NULL ? cfg->parent : cfg;
             const struct config_witness *w = &cfg->witnesses[i - nb];
+            t.user = root->monitor.user;
+            t.password = root->monitor.password;
             t.name = w->name;
             t.address = w->address;
             t.port = w->port;
@@ -527,7 +532,7 @@ bool fx_take_lock(struct fx *fx, const struct failover_node *nodes, bool strict)
     if (!fx->quiet) /* once while nothing changes, as the log */
         events_emit(EVENT_FAILOVER_FAILED, "", "", "", note,
                     "no promotion: no majority for the lock");
-    backend_set_failover_note(note);
+    backend_set_failover_note(group_of(fx->cfg)->name, note);
     return false;
 }
 
@@ -744,7 +749,8 @@ void fx_track_primary(struct fx *fx, int p, bool reachable, uint64_t now)
         }
     } else {
         if ((fx->g->down_idx >= 0 || fx->g->no_majority) && fx->g->cut_off_idx < 0)
-            backend_set_failover_note(NULL); /* a cut-off primary's note stays while it holds */
+            backend_set_failover_note(group_of(fx->cfg)->name,
+                                      NULL); /* a cut-off primary's note stays while it holds */
         fx->g->down_idx = -1;
         fx->g->no_majority = fx->quiet = false;
     }
@@ -762,7 +768,7 @@ bool fx_pause_writes(struct fx *fx, const struct failover_node *nodes, size_t ol
     int t = cfg->connect_timeout_ms;
     struct link *ol = &fx->links[old];
     struct backend_rt *ort = cfg->backends[old].rt;
-    backend_set_failover_busy(true);
+    backend_set_failover_busy(group_of(fx->cfg)->name, true);
     backend_mark_failover(ort);
     backend_set_fenced(ort, true, "switchover: writes paused");
     backend_set_role(ort, ROLE_REPLICA, "switchover: writes paused");
@@ -833,7 +839,7 @@ bool fx_procedure_end(struct fx *fx, struct survey *sv, const struct fx_outcome 
                                      .ok = o->ok};
         fx_audit(fx, &ap);
     }
-    backend_set_failover_busy(false);
+    backend_set_failover_busy(group_of(fx->cfg)->name, false);
     fx_survey_end(fx, sv);
     return o->ok;
 }

@@ -82,6 +82,10 @@ hy_status_t group_views_build(struct config *cfg)
         v->auto_rejoin = grp->auto_rejoin;
         v->monitor.rise = grp->rise;
         v->monitor.fall = grp->fall;
+        v->monitor.user = grp->monitor_user;
+        v->monitor.password = grp->monitor_password;
+        v->monitor.interval_ms = grp->interval_ms;
+        v->monitor.timeout_ms = grp->timeout_ms;
         cfg->groups[g].view = v;
     }
     return HY_OK;

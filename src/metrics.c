@@ -353,13 +353,25 @@ static void render_backends(struct textbuf *sb, const struct config *cfg)
         label_value(sb, b->name);
         textbuf_puts(sb, "} 1\n");
     }
-    gauge_u64(sb, "halyard_failover_voters",
-              "Servers that vote in the failover lock: backends and witnesses.",
-              cfg->n_backends + cfg->n_witnesses);
-    gauge_u64(sb, "halyard_failover_voters_reachable",
-              "Of them, the backends the monitor does not hold DOWN (witnesses are asked only "
-              "at a failover); under a majority, this halyard may be cut off.",
-              backend_reachable_count(cfg));
+    /* Each group's lock has its own voters (group.h), as show status's
+     * groups_majority. */
+    family(sb, "halyard_failover_voters", "gauge",
+           "Servers that vote in the group's failover lock: its backends and the witnesses.");
+    for (size_t g = 0; g < cfg->n_groups; g++) {
+        const struct config *v = cfg->groups[g].view != NULL ? cfg->groups[g].view : cfg;
+        textbuf_puts(sb, "halyard_failover_voters{group=");
+        label_value(sb, cfg->groups[g].name);
+        textbuf_printf(sb, "} %zu\n", v->n_backends + v->n_witnesses);
+    }
+    family(sb, "halyard_failover_voters_reachable", "gauge",
+           "Of them, the group's backends the monitor does not hold DOWN (witnesses are asked "
+           "only at a failover); under a majority, this halyard may be cut off from the group.");
+    for (size_t g = 0; g < cfg->n_groups; g++) {
+        const struct config *v = cfg->groups[g].view != NULL ? cfg->groups[g].view : cfg;
+        textbuf_puts(sb, "halyard_failover_voters_reachable{group=");
+        label_value(sb, cfg->groups[g].name);
+        textbuf_printf(sb, "} %zu\n", backend_reachable_count(v));
+    }
     family(sb, "halyard_backend_state", "gauge",
            "1 for the backend's state (ONLINE, DOWN, LAGGING, DRAINING, MAINT), 0 for the others.");
     for (size_t i = 0; i < cfg->n_backends; i++) {

@@ -150,20 +150,29 @@ struct monitor_backend {
     ev_timer recheck;
 };
 
+/* A group's rounds (group.h): its backends are checked every
+ * interval_ms of the group's, on a timer of its own. */
+struct monitor_round {
+    struct monitor *m;
+    size_t g; /* index in m->cfg->groups */
+    ev_timer timer;
+    uint64_t id;
+    int pending; /* checks of the current round still running */
+};
+
 struct monitor {
     pthread_t thread;
     bool started;
     struct ev_loop *loop;
     ev_async wake;
-    ev_timer round_timer;
     struct config *cfg;
     _Atomic(struct config *) pending; /* published by the main thread */
     atomic_bool stop;
 
     struct monitor_backend **mb;
     size_t n;
-    uint64_t round_id;
-    int round_pending; /* checks of the current round still running */
+    struct monitor_round *rounds; /* one per group of m->cfg */
+    size_t n_rounds;
 
     monitor_hook_fn hook;
     void *hook_arg;
@@ -278,15 +287,26 @@ int monitor_pick_primary(const struct monitor_role_in *in, size_t n, int cur)
 
 /* ---- backends of the running config ------------------------------------ */
 
+/* Are any backends checked: does a group have a monitor.user? */
 static bool monitoring(const struct monitor *m)
 {
-    return m->cfg->monitor.user[0] != '\0';
+    for (size_t g = 0; g < m->cfg->n_groups; g++) {
+        if (m->cfg->groups[g].monitor_user[0] != '\0')
+            return true;
+    }
+    return false;
 }
 
 /* The group (group.h) of mb: its cluster type and settings. */
 static const struct config_group *grp_of(const struct monitor_backend *mb)
 {
     return &mb->m->cfg->groups[mb->be->group];
+}
+
+/* Is mb checked: has its group a monitor.user? */
+static bool checked(const struct monitor_backend *mb)
+{
+    return grp_of(mb)->monitor_user[0] != '\0';
 }
 
 static bool galera(const struct monitor_backend *mb)
@@ -326,8 +346,9 @@ static struct monitor_backend *mb_create(struct monitor *m, const struct config 
 static void mb_cancel(struct monitor_backend *mb)
 {
     struct monitor *m = mb->m;
-    if (mb->checking && mb->in_round && m->round_pending > 0)
-        m->round_pending--;
+    struct monitor_round *r = mb->be->group < m->n_rounds ? &m->rounds[mb->be->group] : NULL;
+    if (mb->checking && mb->in_round && r != NULL && r->pending > 0)
+        r->pending--;
     mb->checking = false;
     mb->in_round = false;
     if (mb->sc != NULL)
@@ -346,11 +367,12 @@ static void mb_destroy(struct monitor_backend *mb)
 static void target_of(struct monitor *m, size_t i, struct sqlclient_target *out)
 {
     const struct config_backend *be = m->mb[i]->be;
+    const struct config_group *grp = &m->cfg->groups[be->group];
     out->name = be->name;
     out->address = be->address;
     out->port = be->port;
-    out->user = m->cfg->monitor.user;
-    out->password = m->cfg->monitor.password;
+    out->user = grp->monitor_user;
+    out->password = grp->monitor_password;
     out->tls = be->tls; /* the data path's TLS towards this backend */
     out->tls_ctx = be->tls_ctx;
 }
@@ -358,9 +380,40 @@ static void target_of(struct monitor *m, size_t i, struct sqlclient_target *out)
 static bool same_target(const struct config *a, const struct config_backend *ba,
                         const struct config *b, const struct config_backend *bb)
 {
+    const struct config_group *ga = &a->groups[ba->group], *gb = &b->groups[bb->group];
     return strcmp(ba->address, bb->address) == 0 && ba->port == bb->port && ba->tls == bb->tls &&
-           strcmp(a->monitor.user, b->monitor.user) == 0 &&
-           strcmp(a->monitor.password, b->monitor.password) == 0;
+           strcmp(ga->monitor_user, gb->monitor_user) == 0 &&
+           strcmp(ga->monitor_password, gb->monitor_password) == 0 &&
+           ga->timeout_ms == gb->timeout_ms;
+}
+
+static void round_cb(struct ev_loop *loop, ev_timer *t, int revents);
+
+/* One round timer per group of m->cfg, each every the group's
+ * interval_ms, the first after `first` seconds. Checks in flight no
+ * longer count for a round. Returns false when out of memory. */
+static bool rounds_rebuild(struct monitor *m, double first)
+{
+    for (size_t g = 0; g < m->n_rounds; g++)
+        ev_timer_stop(m->loop, &m->rounds[g].timer);
+    struct monitor_round *r = calloc(m->cfg->n_groups ? m->cfg->n_groups : 1, sizeof(*r));
+    if (r == NULL)
+        return false;
+    free(m->rounds);
+    m->rounds = r;
+    m->n_rounds = m->cfg->n_groups;
+    for (size_t i = 0; i < m->n; i++) {
+        if (m->mb[i] != NULL)
+            m->mb[i]->in_round = false;
+    }
+    for (size_t g = 0; g < m->n_rounds; g++) {
+        r[g].m = m;
+        r[g].g = g;
+        double every = m->cfg->groups[g].interval_ms / 1000.0;
+        ev_timer_init(&r[g].timer, round_cb, first >= 0 ? first : every, every);
+        ev_timer_start(m->loop, &r[g].timer);
+    }
+    return true;
 }
 
 /* Switch to `cfg` (the monitor takes over the caller's reference). */
@@ -405,26 +458,24 @@ static void apply_config(struct monitor *m, struct config *cfg)
     m->cfg = cfg;
     config_put(old);
 
-    if (!monitoring(m)) {
-        for (size_t i = 0; i < m->n; i++) {
-            if (m->mb[i] == NULL)
-                continue;
-            mb_cancel(m->mb[i]);
-            m->mb[i]->track = (struct backend_track){.health = BACKEND_ONLINE};
-            backend_set_health(m->mb[i]->rt, BACKEND_ONLINE, "health checks are off");
-        }
+    for (size_t i = 0; i < m->n; i++) {
+        if (m->mb[i] == NULL || checked(m->mb[i]))
+            continue;
+        mb_cancel(m->mb[i]);
+        m->mb[i]->track = (struct backend_track){.health = BACKEND_ONLINE};
+        backend_set_health(m->mb[i]->rt, BACKEND_ONLINE, "health checks are off");
     }
-    m->round_timer.repeat = cfg->monitor.interval_ms / 1000.0;
-    ev_timer_again(m->loop, &m->round_timer);
+    if (!rounds_rebuild(m, -1))
+        hy_log_error("monitor: out of memory switching to the new config's intervals");
     if (m->users != NULL)
         users_loader_configure(m->users, cfg);
 }
 
 /* ---- checks --------------------------------------------------------------- */
 
-static double fast_interval(const struct monitor *m)
+static double fast_interval(const struct monitor_backend *mb)
 {
-    double s = m->cfg->monitor.interval_ms / 10000.0;
+    double s = grp_of(mb)->interval_ms / 10000.0;
     return s < 0.01 ? 0.01 : s;
 }
 
@@ -834,13 +885,13 @@ static void check_done(struct monitor_backend *mb, bool ok, const char *fmt, ...
     struct monitor *m = mb->m;
     double now = ev_now(m->loop);
     bool counted = mb->in_round && mb->checking;
-    uint64_t round = m->round_id;
+    struct monitor_round *r = mb->be->group < m->n_rounds ? &m->rounds[mb->be->group] : NULL;
     mb->checking = false;
     mb->in_round = false;
     mb->seen = true;
     mb->ok = ok;
     mb->checked_at = now;
-    mb->check_started = mb->deadline - m->cfg->monitor.timeout_ms / 1000.0;
+    mb->check_started = mb->deadline - grp_of(mb)->timeout_ms / 1000.0;
     mb->error[0] = '\0';
     if (!ok) {
         va_list ap;
@@ -876,15 +927,14 @@ static void check_done(struct monitor_backend *mb, bool ok, const char *fmt, ...
     mb->passive_counted = false;
 
     /* A failing backend is checked again soon, until it is DOWN. */
-    if (!ok && mb->track.health != BACKEND_DOWN && monitoring(m)) {
+    if (!ok && mb->track.health != BACKEND_DOWN && checked(mb)) {
         ev_timer_stop(m->loop, &mb->recheck);
-        ev_timer_set(&mb->recheck, fast_interval(m), 0.);
+        ev_timer_set(&mb->recheck, fast_interval(mb), 0.);
         ev_timer_start(m->loop, &mb->recheck);
     }
     bool round_over = false;
-    if (counted && round == m->round_id && m->round_pending > 0 && --m->round_pending == 0) {
+    if (counted && r != NULL && r->pending > 0 && --r->pending == 0)
         round_over = true;
-    }
     if (changed || round_over)
         run_hook(m);
 }
@@ -1288,20 +1338,23 @@ static void check_cb(struct sqlclient *c, const struct sqlresult *res, void *arg
 static void start_check(struct monitor_backend *mb, bool in_round)
 {
     struct monitor *m = mb->m;
-    if (!monitoring(m))
+    if (!checked(mb))
         return;
+    struct monitor_round *r = mb->be->group < m->n_rounds ? &m->rounds[mb->be->group] : NULL;
+    if (r == NULL)
+        in_round = false;
     ev_timer_stop(m->loop, &mb->recheck);
     if (mb->checking) {
         if (in_round && !mb->in_round) {
             mb->in_round = true; /* the round waits for the one already running */
-            m->round_pending++;
+            r->pending++;
         }
         return;
     }
     if (mb->sc == NULL) {
         struct sqlclient_target t;
         target_of(m, (size_t)mb->index, &t);
-        mb->sc = sqlclient_create(m->loop, &t, m->cfg->monitor.timeout_ms);
+        mb->sc = sqlclient_create(m->loop, &t, grp_of(mb)->timeout_ms);
         if (mb->sc == NULL) {
             hy_log_error("monitor: out of memory checking %s", mb->be->name);
             return;
@@ -1310,8 +1363,8 @@ static void start_check(struct monitor_backend *mb, bool in_round)
     mb->checking = true;
     mb->in_round = in_round;
     if (in_round)
-        m->round_pending++;
-    mb->deadline = ev_now(m->loop) + m->cfg->monitor.timeout_ms / 1000.0;
+        r->pending++;
+    mb->deadline = ev_now(m->loop) + grp_of(mb)->timeout_ms / 1000.0;
     mb->started = ev_time();
     if (sqlclient_ready(mb->sc)) {
         mb->fresh = false;
@@ -1332,18 +1385,17 @@ static void round_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
     (void)loop;
     (void)revents;
-    struct monitor *m = container_of(t, struct monitor, round_timer);
-    if (!monitoring(m))
-        return;
+    struct monitor_round *r = container_of(t, struct monitor_round, timer);
+    struct monitor *m = r->m;
     /* A round still waiting for a slow check is left behind. */
-    m->round_id++;
-    m->round_pending = 0;
+    r->id++;
+    r->pending = 0;
     for (size_t i = 0; i < m->n; i++) {
-        if (m->mb[i] != NULL)
+        if (m->mb[i] != NULL && m->mb[i]->be->group == r->g)
             m->mb[i]->in_round = false;
     }
     for (size_t i = 0; i < m->n; i++) {
-        if (m->mb[i] != NULL)
+        if (m->mb[i] != NULL && m->mb[i]->be->group == r->g)
             start_check(m->mb[i], true);
     }
 }
@@ -1377,7 +1429,7 @@ static void wake_cb(struct ev_loop *loop, ev_async *a, int revents)
     bool changed = false;
     for (size_t i = 0; i < m->n; i++) {
         struct monitor_backend *mb = m->mb[i];
-        if (mb == NULL || !atomic_exchange(&mb->rt->check_now, false))
+        if (mb == NULL || !atomic_exchange(&mb->rt->check_now, false) || !checked(mb))
             continue;
         /* One worker report counts as one failed check, however many
          * sessions saw the same failure; the checks confirm it. */
@@ -1420,7 +1472,6 @@ struct monitor *monitor_create(struct config *cfg)
     m->cfg = config_get(cfg);
     ev_async_init(&m->wake, wake_cb);
     ev_async_start(m->loop, &m->wake);
-    ev_init(&m->round_timer, round_cb);
     m->n = cfg->n_backends;
     m->mb = calloc(m->n ? m->n : 1, sizeof(*m->mb));
     if (m->mb == NULL) {
@@ -1438,8 +1489,10 @@ struct monitor *monitor_create(struct config *cfg)
         return NULL;
     }
     /* The first round at once, then every interval. */
-    ev_timer_set(&m->round_timer, 0., cfg->monitor.interval_ms / 1000.0);
-    ev_timer_start(m->loop, &m->round_timer);
+    if (!rounds_rebuild(m, 0.)) {
+        monitor_destroy(m);
+        return NULL;
+    }
     return m;
 }
 
@@ -1451,12 +1504,21 @@ hy_status_t monitor_start(struct monitor *m)
         return HY_ERROR;
     }
     m->started = true;
-    if (monitoring(m))
-        hy_log_info("monitor: checking %zu backends as %s every %d ms (timeout %d ms, rise %d, "
-                    "fall %d)",
-                    m->n, m->cfg->monitor.user, m->cfg->monitor.interval_ms,
-                    m->cfg->monitor.timeout_ms, m->cfg->monitor.rise, m->cfg->monitor.fall);
-    else
+    if (monitoring(m)) {
+        for (size_t g = 0; g < m->cfg->n_groups; g++) {
+            const struct config_group *grp = &m->cfg->groups[g];
+            if (grp->monitor_user[0] == '\0') {
+                hy_log_info("monitor: group %s: no monitor.user: its %zu backends are not checked",
+                            grp->name, grp->n_members);
+                continue;
+            }
+            hy_log_info("monitor: checking %zu backends as %s every %d ms (timeout %d ms, rise "
+                        "%d, fall %d)%s%s",
+                        grp->n_members, grp->monitor_user, grp->interval_ms, grp->timeout_ms,
+                        grp->rise, grp->fall, m->cfg->groups_explicit ? ": group " : "",
+                        m->cfg->groups_explicit ? grp->name : "");
+        }
+    } else
         hy_log_info("monitor: no monitor.user: no health checks, every backend is ONLINE with its "
                     "config role");
     return HY_OK;
@@ -1493,7 +1555,9 @@ void monitor_destroy(struct monitor *m)
     users_loader_destroy(m->users);
     config_put(atomic_exchange(&m->pending, NULL));
     config_put(m->cfg);
-    ev_timer_stop(m->loop, &m->round_timer);
+    for (size_t g = 0; g < m->n_rounds; g++)
+        ev_timer_stop(m->loop, &m->rounds[g].timer);
+    free(m->rounds);
     ev_async_stop(m->loop, &m->wake);
     ev_loop_destroy(m->loop);
     free(m);

@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "halyard/group.h"
 #include "halyard/audit.h"
 #include "halyard/auth.h"
 #include "halyard/backend.h"
@@ -433,7 +434,7 @@ static bool server_account(struct session *s, const char *user, const uint8_t *a
     struct users_answer *ua = malloc(sizeof(*ua));
     if (ua == NULL)
         return true;
-    users_lookup(user, ip, ua);
+    users_lookup(group_of(s->cfg)->name, user, ip, ua);
     if (!ua->found && users_wait_start(s, auth, auth_len, seq)) {
         free(ua);
         return false;

@@ -185,7 +185,8 @@ bool primary_wait_start(struct session *s)
         s->state != SS_IDLE || session_in_trans(s) || s->ro_idx >= 0)
         return false;
     /* On Galera the next node takes writes as soon as one is Synced. */
-    if (!s->cfg->failover_auto && s->cfg->cluster != CLUSTER_GALERA && !backend_failover_busy())
+    if (!s->cfg->failover_auto && s->cfg->cluster != CLUSTER_GALERA &&
+        !backend_failover_busy(group_of(s->cfg)->name))
         return false;
     double now = ev_now(s->w->loop);
     if (s->primary_wait_until == 0)
@@ -238,7 +239,7 @@ void primary_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
         else
             consume_packet(s, len);
         char note[400];
-        backend_failover_note(note, sizeof(note));
+        backend_failover_note(group_of(s->cfg)->name, note, sizeof(note));
         session_err(s, 1, SERR_NO_PRIMARY_IN_TIME, s->cfg->failover_write_wait_ms,
                     note[0] != '\0' ? ": " : "", note);
     }

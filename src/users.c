@@ -43,11 +43,19 @@ static const char USERS_SQL[] =
  * logins wait for the next one, they do not make more. */
 #define REQUEST_MIN_S 1.0
 
+/* Each group's accounts (group.h), by the group's name: read from its
+ * own primary, they serve the logins of its listeners. */
+#define USERS_GROUPS 64
+struct group_table {
+    char name[48];
+    struct account_table t;
+    bool loaded;     /* a read has succeeded */
+    char error[256]; /* the last read's failure; "" = it succeeded */
+};
 static pthread_mutex_t users_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct account_table users_table; /* under users_lock */
-static bool users_loaded;                /* under users_lock */
-static char users_error[256];            /* under users_lock: the last read's failure */
-static atomic_bool users_resolve;
+static struct group_table tables[USERS_GROUPS]; /* under users_lock */
+static size_t n_tables;                         /* under users_lock */
+static atomic_bool users_resolve;               /* the first group's server's */
 
 static _Atomic uint64_t loads_started, loads_done;
 static atomic_bool read_wanted; /* a login asked for a read */
@@ -62,29 +70,51 @@ struct users_loader {
     double last_start; /* ev_now() when the last read started */
     struct config *cfg;
     struct sqlclient *sc;
-    char backend[64]; /* the server being read */
-    bool busy;        /* a read is under way */
-    bool again;       /* asked for during it: one more after */
-    bool failing;     /* the last read failed (logged once a streak) */
-    size_t last_n;    /* accounts of the last read (logged on change) */
+    char backend[64];            /* the server being read */
+    size_t g;                    /* ... the primary of this group of cfg */
+    bool busy;                   /* a read is under way */
+    bool again;                  /* asked for during it: one more after */
+    bool failing[USERS_GROUPS];  /* per group: its last read failed (logged once a streak) */
+    size_t last_n[USERS_GROUPS]; /* per group: accounts of its last read (logged on change) */
 };
 
 /* ---- the shared table ---------------------------------------------------- */
 
-void users_lookup(const char *user, const char *ip, struct users_answer *out)
+/* The table of `group` (users_lock held); a new one when `create`; NULL
+ * when none (or no room). */
+static struct group_table *table_of(const char *group, bool create)
+{
+    for (size_t i = 0; i < n_tables; i++) {
+        if (strcmp(tables[i].name, group) == 0)
+            return &tables[i];
+    }
+    if (!create || n_tables == USERS_GROUPS)
+        return NULL;
+    struct group_table *gt = &tables[n_tables++];
+    memset(gt, 0, sizeof(*gt));
+    snprintf(gt->name, sizeof(gt->name), "%s", group);
+    return gt;
+}
+
+void users_lookup(const char *group, const char *user, const char *ip, struct users_answer *out)
 {
     memset(out, 0, sizeof(*out));
     pthread_mutex_lock(&users_lock);
-    out->loaded = users_loaded;
-    out->name_resolve = users_table.name_resolve;
-    out->disconnect_expired = users_table.disconnect_expired;
+    const struct group_table *gt = table_of(group, false);
+    if (gt == NULL || !gt->loaded) {
+        pthread_mutex_unlock(&users_lock);
+        return;
+    }
+    out->loaded = true;
+    out->name_resolve = gt->t.name_resolve;
+    out->disconnect_expired = gt->t.disconnect_expired;
     const char *hostname = out->name_resolve && accounts_loopback(ip) ? "localhost" : NULL;
-    const struct account *a = accounts_find(&users_table, user, hostname, ip);
+    const struct account *a = accounts_find(&gt->t, user, hostname, ip);
     if (a != NULL) {
         out->found = true;
         out->acct = *a;
     } else {
-        const struct account *st = accounts_stand_in(&users_table, user);
+        const struct account *st = accounts_stand_in(&gt->t, user);
         out->stand_in_socket = st != NULL && st->fail_no_mention;
     }
     pthread_mutex_unlock(&users_lock);
@@ -94,9 +124,13 @@ void users_info_get(struct users_info *out)
 {
     memset(out, 0, sizeof(*out));
     pthread_mutex_lock(&users_lock);
-    out->loaded = users_loaded;
-    out->accounts = users_table.n;
-    memcpy(out->error, users_error, sizeof(out->error));
+    for (size_t i = 0; i < n_tables; i++) {
+        out->loaded |= tables[i].loaded;
+        out->accounts += tables[i].t.n;
+        if (tables[i].error[0] != '\0' && out->error[0] == '\0')
+            snprintf(out->error, sizeof(out->error), "%s%s%.200s",
+                     n_tables > 1 ? tables[i].name : "", n_tables > 1 ? ": " : "", tables[i].error);
+    }
     pthread_mutex_unlock(&users_lock);
     out->reads = atomic_load(&loads_done);
 }
@@ -106,25 +140,33 @@ bool users_name_resolve(void)
     return atomic_load_explicit(&users_resolve, memory_order_relaxed);
 }
 
-static void publish(struct account_table *t)
+/* `t` becomes group `group`'s table (`first`: the first group's). */
+static void publish(const char *group, bool first, struct account_table *t)
 {
     pthread_mutex_lock(&users_lock);
-    struct account *old = users_table.v;
-    users_table = *t;
-    users_loaded = true;
+    struct group_table *gt = table_of(group, true);
+    struct account *old = NULL;
+    if (gt != NULL) {
+        old = gt->t.v;
+        gt->t = *t;
+        gt->loaded = true;
+    } else {
+        old = t->v;
+    }
     pthread_mutex_unlock(&users_lock);
-    atomic_store(&users_resolve, t->name_resolve);
+    if (first)
+        atomic_store(&users_resolve, t->name_resolve);
     free(old);
 }
 
 void users_clear(void)
 {
     pthread_mutex_lock(&users_lock);
-    struct account *old = users_table.v;
-    memset(&users_table, 0, sizeof(users_table));
-    users_loaded = false;
+    for (size_t i = 0; i < n_tables; i++)
+        free(tables[i].t.v);
+    memset(tables, 0, sizeof(tables));
+    n_tables = 0;
     pthread_mutex_unlock(&users_lock);
-    free(old);
 }
 
 bool users_refresh_request(uint64_t *ticket)
@@ -148,21 +190,34 @@ uint64_t users_loads_done(void)
 
 static void load_start(struct users_loader *l);
 static void read_asked(struct users_loader *l);
+static void group_start(struct users_loader *l);
 
+/* The read of group l->g's accounts ended: the next group's, or the read
+ * is over. */
 static void load_end(struct users_loader *l, bool ok, const char *why)
 {
     if (l->sc != NULL) {
         sqlclient_destroy(l->sc);
         l->sc = NULL;
     }
-    if (!ok && !l->failing)
-        hy_log_warn("users: cannot read the accounts from %s: %s", l->backend, why);
-    else if (ok && l->failing)
-        hy_log_info("users: the accounts are read from %s again", l->backend);
-    l->failing = !ok;
+    /* A reload during the read may have left fewer groups. */
+    const char *group = l->g < l->cfg->n_groups ? l->cfg->groups[l->g].name : "";
+    size_t slot = l->g < USERS_GROUPS ? l->g : USERS_GROUPS - 1;
+    if (!ok && !l->failing[slot])
+        hy_log_warn("users: cannot read the accounts from %s: %s (group %s)", l->backend, why,
+                    group);
+    else if (ok && l->failing[slot])
+        hy_log_info("users: the accounts are read from %s again (group %s)", l->backend, group);
+    l->failing[slot] = !ok;
     pthread_mutex_lock(&users_lock);
-    snprintf(users_error, sizeof(users_error), "%s", ok ? "" : why);
+    struct group_table *gt = table_of(group, true);
+    if (gt != NULL)
+        snprintf(gt->error, sizeof(gt->error), "%s", ok ? "" : why);
     pthread_mutex_unlock(&users_lock);
+    if (++l->g < l->cfg->n_groups) {
+        group_start(l);
+        return;
+    }
     l->busy = false;
     atomic_store(&loads_done, atomic_load(&loads_started));
     if (l->again) {
@@ -212,10 +267,12 @@ static void rows_cb(struct sqlclient *c, const struct sqlresult *res, void *arg)
                         res->rows[r][ACOL_HOST] ? res->rows[r][ACOL_HOST] : "", l->backend, bad);
     }
     accounts_sort(&t);
-    if (t.n != l->last_n) /* each read is logged only when the count changes */
-        hy_log_info("users: %zu accounts from %s", t.n, l->backend);
-    l->last_n = t.n;
-    publish(&t);
+    size_t slot = l->g < USERS_GROUPS ? l->g : USERS_GROUPS - 1;
+    const char *group = l->g < l->cfg->n_groups ? l->cfg->groups[l->g].name : "";
+    if (t.n != l->last_n[slot]) /* each read is logged only when the count changes */
+        hy_log_info("users: %zu accounts from %s (group %s)", t.n, l->backend, group);
+    l->last_n[slot] = t.n;
+    publish(group, l->g == 0, &t);
     load_end(l, true, NULL);
 }
 
@@ -241,8 +298,15 @@ static void load_start(struct users_loader *l)
     l->busy = true;
     l->last_start = ev_now(l->loop);
     atomic_fetch_add(&loads_started, 1);
-    /* The accounts are the first group's primary's (group.h). */
-    const struct config *pv = l->cfg->n_groups > 0 ? group_view(l->cfg, 0) : l->cfg;
+    l->g = 0;
+    group_start(l);
+}
+
+/* Read group l->g's accounts from its primary (group.h), as the group's
+ * monitor account; the groups one after the other. */
+static void group_start(struct users_loader *l)
+{
+    const struct config *pv = group_view(l->cfg, l->g);
     int idx = backend_primary_index(pv);
     if (idx < 0) {
         snprintf(l->backend, sizeof(l->backend), "the primary");
@@ -255,12 +319,12 @@ static void load_start(struct users_loader *l)
         .name = be->name,
         .address = be->address,
         .port = be->port,
-        .user = l->cfg->monitor.user,
-        .password = l->cfg->monitor.password,
+        .user = pv->monitor.user,
+        .password = pv->monitor.password,
         .tls = be->tls,
         .tls_ctx = be->tls_ctx,
     };
-    l->sc = sqlclient_create(l->loop, &t, l->cfg->monitor.timeout_ms);
+    l->sc = sqlclient_create(l->loop, &t, pv->monitor.timeout_ms);
     if (l->sc == NULL) {
         load_end(l, false, "out of memory");
         return;

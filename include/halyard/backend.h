@@ -172,17 +172,21 @@ void backend_rt_free_all(void);
 uint64_t backend_generation(void);
 void backend_generation_bump(void);
 
-/* A failover or switchover is under way: the failover thread sets it for
- * the procedure's length (failover_exec.c); sessions read it to know that
- * a write finding no primary may wait for one. Any thread. */
-void backend_set_failover_busy(bool busy);
-bool backend_failover_busy(void);
-/* Why the failover thread leaves the primary unreplaced (failover lock
- * without a majority), for the error of a write that waited in vain; NULL
- * or "" clears it. backend_failover_note() copies it into out ("" when
- * none). Any thread. */
-void backend_set_failover_note(const char *note);
-void backend_failover_note(char *out, size_t len);
+/* Both below are per group (group.h), by the group's name: a failover in
+ * one group says nothing of another's. At most this many groups: */
+#define BACKEND_FAILOVER_GROUPS 128
+/* A failover or switchover is under way in `group`: the failover thread
+ * sets it for the procedure's length (failover_exec.c); the group's
+ * sessions read it to know that a write finding no primary may wait for
+ * one. Any thread. */
+void backend_set_failover_busy(const char *group, bool busy);
+bool backend_failover_busy(const char *group);
+/* Why the failover thread leaves `group`'s primary unreplaced (failover
+ * lock without a majority), for the error of a write of that group that
+ * waited in vain; NULL or "" clears it. backend_failover_note() copies it
+ * into out ("" when none). Any thread. */
+void backend_set_failover_note(const char *group, const char *note);
+void backend_failover_note(const char *group, char *out, size_t len);
 
 /* ---- reading (any thread, lock-free) ----------------------------------- */
 

@@ -159,6 +159,15 @@ struct config_group {
     int failover_delay_ms;
     bool auto_rejoin;
     int rise, fall;
+    /* The health checks of its backends: the group's monitor.user and
+     * password (owned copies, the top level's when the group gives no
+     * user), interval_ms and timeout_ms. */
+    char *monitor_user;
+    char *monitor_password;
+    bool monitor_password_clear; /* as written, as config_monitor's */
+    char *monitor_password_file;
+    char *monitor_password_env;
+    int interval_ms, timeout_ms;
     /* The group as a config of its own (group.h): the top level's settings
      * with the group's, and only its backends. What the session, the
      * failover thread and the router see. */

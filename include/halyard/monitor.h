@@ -2,8 +2,9 @@
  * monitor.h: the health-check thread.
  *
  * One thread with its own libev loop checks every backend of the running
- * config through non-blocking connections (sqlclient.h), logged in as
- * monitor.user. A check is:
+ * config through non-blocking connections (sqlclient.h), logged in as its
+ * group's monitor.user (group.h: the group's own, else the top level's).
+ * A check is:
  *
  *   connect + login (or COM_PING on the connection kept from last time)
  *   SELECT @@read_only, @@gtid_current_pos, @@gtid_binlog_pos, @@server_id,
@@ -15,9 +16,10 @@
  *   is not a failed check (a refused SHOW BINARY LOGS or DISKS is not
  *   asked again on the connection, and logged once per backend)
  *
- * bounded as a whole by monitor.timeout_ms. Every backend is checked every
- * monitor.interval_ms (a "round": all checks start together and run side
- * by side; a slow or dead server delays nobody). While a backend fails its
+ * bounded as a whole by its group's monitor.timeout_ms. Every backend is
+ * checked every monitor.interval_ms of its group (a "round", one timer per
+ * group: the group's checks start together and run side by side; a slow
+ * or dead server delays nobody). While a backend fails its
  * checks and is not DOWN yet, it is checked again every interval_ms / 10,
  * and a failure a worker reports (backend_report_failure) counts as one
  * failed check and triggers a check at once: a dead server is DOWN well
@@ -36,11 +38,11 @@
  * keeps serving reads (what it has is the best there is until a new
  * primary exists); with its SQL thread stopped it is "replication broken".
  *
- * Without monitor.user, no check runs: every backend is ONLINE with its
- * config role.
+ * Without monitor.user (the group's), no check runs on a group's
+ * backends: each is ONLINE with its config role.
  *
  * The round hook (monitor_set_round_hook) is called in the monitor thread
- *   - after each round, once every check of it has completed, and
+ *   - after each group's round, once every check of it has completed, and
  *   - after any check that changed a backend's health or role.
  * main.c uses it to wake the failover thread (failover_exec_notify), which
  * reads what the monitor found through backend_rt (backend.h). It must not

@@ -3,10 +3,11 @@
  * (users_source = "backends" | "both").
  *
  * The loader runs on the monitor thread's loop (monitor.c creates it): a
- * non-blocking sqlclient logs in to the primary as monitor.user and reads
+ * non-blocking sqlclient logs in to each group's primary (group.h) as the
+ * group's monitor.user, one group after the other, and reads
  * mysql.global_priv every users_refresh_ms, and when a worker asks
  * (users_refresh_request: at most one read a second). The table it makes
- * (accounts.h) replaces the last one behind one mutex; workers look an
+ * of a group's (accounts.h) replaces the group's last one behind one mutex; workers look an
  * account up and get a copy (users_lookup), never a pointer into it, so a
  * new table never waits for sessions.
  *
@@ -35,11 +36,13 @@ struct users_answer {
     bool disconnect_expired; /* disconnect_on_expired_password */
 };
 
-/* The account `user` logging in from `ip` (text) is for. Any thread. */
-void users_lookup(const char *user, const char *ip, struct users_answer *out);
+/* The account `user` logging in from `ip` (text) is for, among group
+ * `group`'s (read from that group's primary). Any thread. */
+void users_lookup(const char *group, const char *user, const char *ip, struct users_answer *out);
 
 /* Whether the server names clients by host name (a loopback client is
- * 'localhost'); false before the first load. Any thread. */
+ * 'localhost'); the first group's server's; false before the first load.
+ * Any thread. */
 bool users_name_resolve(void);
 
 /* Ask the loader to read the accounts: at once, or a second after the

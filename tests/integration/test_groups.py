@@ -122,6 +122,11 @@ def test_listeners_reach_their_groups_only(start_halyard, cluster, dual, tmp_pat
     assert metric(mp, 'halyard_group_writer{group="dm",backend="dm0"}') == 1
     assert metric(mp, 'halyard_group_writer{group="dm",backend="dm1"}') is None
     assert metric(mp, 'halyard_backend_info{backend="dm1",') == 1
+    # The lock's voters per group, as groups_majority.
+    assert metric(mp, 'halyard_failover_voters{group="rep"}') == 4
+    assert metric(mp, 'halyard_failover_voters_reachable{group="rep"}') == 3
+    assert metric(mp, 'halyard_failover_voters{group="dm"}') == 3
+    assert metric(mp, 'halyard_failover_voters_reachable{group="dm"}') == 2
 
 
 def make_tables(cluster, dual):
@@ -248,3 +253,108 @@ def test_galera_group_beside_a_replication_group(start_halyard, cluster, galera,
     gs = groups(h, sock)
     assert gs["gal"]["cluster"] == "galera" and gs["gal"]["writers"] == 1
     assert gs["rep"]["writers"] == 1
+
+
+DM_MONITOR_PRIVS = ("BINLOG MONITOR, SLAVE MONITOR, PROCESS, SUPER, REPLICATION SLAVE ADMIN, "
+                    "READ_ONLY ADMIN, RELOAD, CONNECTION ADMIN, REPLICATION MASTER ADMIN")
+
+
+def backends_by_name(sock):
+    return {b["name"]: b for b in admin_json(sock, "show backends")["backends"]}
+
+
+def monitor_sessions(c, i, user):
+    """Seconds idle of `user`'s connections on node i (the monitor keeps
+    its connection open between checks)."""
+    return [r[0] for r in c.sql(i, "SELECT TIME FROM information_schema.PROCESSLIST "
+                                   "WHERE USER = %s", (user,))]
+
+
+def test_groups_have_their_own_monitor_account_and_interval(start_halyard, cluster, dual,
+                                                             tmp_path):
+    # dm's servers have an account of their own, which rep's do not know.
+    dual.sql(0, "DROP USER IF EXISTS 'dmmon'@'%'")
+    dual.sql(0, "CREATE USER 'dmmon'@'%' IDENTIFIED BY 'dmpw'")
+    dual.sql(0, f"GRANT {DM_MONITOR_PRIVS} ON *.* TO 'dmmon'@'%'")
+    dual.sync()
+    port, dm_port = free_port(), free_port()
+    s = settings_for(cluster, dual, tmp_path, port, dm_port)
+    s["groups"][1]["monitor"] = {"user": "dmmon", "password": "dmpw", "interval_ms": 3000,
+                                 "timeout_ms": 2000}
+    h = start_halyard(render_libconfig(s).replace("$", "$$"), port=port)
+    sock = s["admin_socket"]
+    wait_until(lambda: {n: g["writer"] for n, g in groups(h, sock).items()} ==
+               {"rep": "node0", "dm": "dm0"}, 15, what="both groups' writers")
+    # Every backend ONLINE after a check of its own (before its first
+    # check a backend is ONLINE with its config role).
+    wait_until(lambda: all(b["state"] == "ONLINE" and b["last_check"].startswith("ok")
+                           for b in backends_by_name(sock).values()), 15,
+               what="every backend checked and ONLINE")
+    # Each group is checked as its own account: dm's servers see dmmon,
+    # which rep's servers do not know; rep's see monitor.
+    assert monitor_sessions(dual, 0, "dmmon") and monitor_sessions(dual, 1, "dmmon")
+    assert monitor_sessions(cluster, 0, "monitor")
+    # ... and at its own interval: dm's connection idles between checks
+    # 3 s apart (up to 2 s shows), rep's is used every 200 ms.
+    wait_until(lambda: max(monitor_sessions(dual, 0, "dmmon"), default=0) >= 2, 10,
+               what="dm's monitor connection idle 2 s between checks")
+    assert max(monitor_sessions(cluster, 0, "monitor")) <= 1
+
+    # A wrong password in dm's group: only dm's backends fail their checks,
+    # and they say why.
+    s["groups"][1]["monitor"] = {"user": "dmmon", "password": "wrong", "interval_ms": 300}
+    st = admin_json(sock, "show status")
+    with open(h.conf_path, "w") as f:
+        f.write(render_libconfig(s))
+    h.reload()
+    wait_until(lambda: admin_json(sock, "show status")["reloads_ok"] > st["reloads_ok"], 10,
+               what="the reload")
+    wait_until(lambda: all(backends_by_name(sock)[n]["state"] == "DOWN" for n in ("dm0", "dm1")),
+               15, what="dm's backends DOWN")
+    be = backends_by_name(sock)
+    for n in ("dm0", "dm1"):
+        assert "Access denied for user 'dmmon'" in be[n]["last_check"], be[n]["last_check"]
+    for n in ("node0", "node1", "node2"):
+        assert be[n]["state"] == "ONLINE" and be[n]["last_check"].startswith("ok"), be[n]
+    assert groups(h, sock)["rep"]["writer"] == "node0"
+    dual.sql(0, "DROP USER IF EXISTS 'dmmon'@'%'")
+
+
+def test_each_group_logs_in_with_its_own_accounts(start_halyard, cluster, dual, tmp_path):
+    """users_source: each group's accounts are read from its own primary
+    (as its monitor account) and serve its own listeners' logins."""
+    cluster.sql(0, "GRANT SELECT ON mysql.global_priv TO 'monitor'@'%'")
+    cluster.sync()
+    dual.sql(0, "DROP USER IF EXISTS 'dmmon'@'%'")
+    dual.sql(0, "CREATE USER 'dmmon'@'%' IDENTIFIED BY 'dmpw'")
+    dual.sql(0, f"GRANT {DM_MONITOR_PRIVS} ON *.* TO 'dmmon'@'%'")
+    dual.sql(0, "GRANT SELECT ON mysql.global_priv TO 'dmmon'@'%'")
+    dual.sql(0, "DROP USER IF EXISTS 'dmonly'@'%'")
+    dual.sql(0, "CREATE USER 'dmonly'@'%' IDENTIFIED BY 'dmonlypw'")
+    dual.sql(0, "GRANT SELECT ON *.* TO 'dmonly'@'%'")
+    dual.sync()
+    try:
+        port, dm_port = free_port(), free_port()
+        s = settings_for(cluster, dual, tmp_path, port, dm_port)
+        s["groups"][1]["monitor"] = {"user": "dmmon", "password": "dmpw"}
+        s["users_source"] = "both"
+        h = start_halyard(render_libconfig(s).replace("$", "$$"), port=port)
+        h.wait_log(r"users: \d+ accounts from node0 \(group rep\)")
+        h.wait_log(r"users: \d+ accounts from dm0 \(group dm\)")
+        # dm's own account logs in through dm's listener, to dm's servers ...
+        c = pymysql.connect(host="127.0.0.1", port=dm_port, user="dmonly", password="dmonlypw",
+                            connect_timeout=5)
+        with c.cursor() as cur:
+            cur.execute("SELECT @@port, CURRENT_USER()")
+            p, who = cur.fetchone()
+        assert p in (dual.nodes[0]["port"], dual.nodes[1]["port"]) and who == "dmonly@%"
+        c.close()
+        # ... but not through rep's: rep's servers have no such account.
+        with pytest.raises(pymysql.err.OperationalError) as e:
+            pymysql.connect(host="127.0.0.1", port=port, user="dmonly", password="dmonlypw",
+                            connect_timeout=5)
+        assert e.value.args[0] == 1045, e.value
+    finally:
+        dual.sql(0, "DROP USER IF EXISTS 'dmonly'@'%'")
+        dual.sql(0, "DROP USER IF EXISTS 'dmmon'@'%'")
+        cluster.sql(0, "REVOKE SELECT ON mysql.global_priv FROM 'monitor'@'%'")

@@ -1345,10 +1345,11 @@ static void test_backends(void **state)
         sb.data,
         "halyard_group_info{group=\"default\",cluster=\"replication\",failover=\"off\"} 1\n"));
     assert_non_null(strstr(sb.data, "# TYPE halyard_group_writer gauge\n"));
-    snprintf(line, sizeof(line), "halyard_failover_voters %zu\n",
+    snprintf(line, sizeof(line), "halyard_failover_voters{group=\"default\"} %zu\n",
              cfg->n_backends + cfg->n_witnesses);
     assert_non_null(strstr(sb.data, line));
-    snprintf(line, sizeof(line), "halyard_failover_voters_reachable %zu\n", cfg->n_backends);
+    snprintf(line, sizeof(line), "halyard_failover_voters_reachable{group=\"default\"} %zu\n",
+             cfg->n_backends);
     assert_non_null(strstr(sb.data, line)); /* attached, none DOWN */
     snprintf(line, sizeof(line), "halyard_backend_rtt_seconds{backend=\"%s\"} 0.002500\n",
              cfg->backends[1].name);

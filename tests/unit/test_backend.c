@@ -397,6 +397,39 @@ static void test_report_failure(void **state)
     backend_set_report_hook(NULL, NULL);
 }
 
+/* The failover busy flag and note are each group's: a write waiting in one
+ * group never reports another group's lock refusal. */
+static void test_failover_state_per_group(void **state)
+{
+    (void)state;
+    char note[400];
+    assert_false(backend_failover_busy("rep"));
+    backend_set_failover_busy("rep", true);
+    assert_true(backend_failover_busy("rep"));
+    assert_false(backend_failover_busy("dm"));
+    backend_set_failover_note("rep", "lock halyard_failover:rep: 1 of 4 reachable");
+    backend_failover_note("dm", note, sizeof(note));
+    assert_string_equal(note, "");
+    backend_failover_note("rep", note, sizeof(note));
+    assert_string_equal(note, "lock halyard_failover:rep: 1 of 4 reachable");
+    backend_set_failover_note("dm", "dm's own");
+    backend_set_failover_note("rep", NULL);
+    backend_failover_note("rep", note, sizeof(note));
+    assert_string_equal(note, "");
+    backend_failover_note("dm", note, sizeof(note));
+    assert_string_equal(note, "dm's own");
+    backend_set_failover_busy("rep", false);
+    assert_false(backend_failover_busy("rep"));
+    /* a clear of a group never seen takes no slot; the note is cut to fit */
+    backend_set_failover_busy("never", false);
+    backend_set_failover_note("never", "");
+    backend_failover_note("never", note, 4);
+    assert_string_equal(note, "");
+    backend_failover_note("dm", note, 4);
+    assert_string_equal(note, "dm'");
+    backend_set_failover_note("dm", NULL);
+}
+
 static void test_names(void **state)
 {
     (void)state;
@@ -423,7 +456,7 @@ int main(void)
         cmocka_unit_test(test_orphan),         cmocka_unit_test(test_admin_override),
         cmocka_unit_test(test_primary_choice), cmocka_unit_test(test_max_connections),
         cmocka_unit_test(test_counters),       cmocka_unit_test(test_report_failure),
-        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_names),          cmocka_unit_test(test_failover_state_per_group),
     };
     return cmocka_run_group_tests(tests, NULL, teardown);
 }

@@ -430,6 +430,26 @@ static const struct config_case cases[] = {
          "true; monitor = { rise = 1; fall = 9; };",
          "cluster = \"dual-master\"; failover = \"off\";"),
      NULL},
+    {"group: its own monitor account and timing",
+     G_BACKENDS G_LISTENERS USERS MON G2(
+         "", "monitor = { user = \"m2\"; password_env = \"HOME\"; interval_ms = 300; "
+             "timeout_ms = 900; };"),
+     NULL},
+    {"group: galera checked by its own account only",
+     G_BACKENDS G_LISTENERS USERS G2("", "cluster = \"galera\"; monitor = { user = \"g\"; };"),
+     NULL},
+    {"group: a monitor password without its user",
+     G_BACKENDS G_LISTENERS USERS MON G2("", "monitor = { password = \"x\"; };"),
+     "t.conf:6: groups.[1].monitor: a password without the group's monitor.user: give the user "
+     "too"},
+    {"group: two monitor passwords",
+     G_BACKENDS G_LISTENERS USERS MON G2(
+         "monitor = { user = \"u\"; password = \"x\"; password_env = \"HOME\"; };", ""),
+     "t.conf:5: groups.[0].monitor.password: give one of password, password_file and "
+     "password_env"},
+    {"group: monitor interval under 50",
+     G_BACKENDS G_LISTENERS USERS MON G2("monitor = { interval_ms = 10; };", ""),
+     "t.conf:5: groups.[0].monitor.interval_ms: "},
     {"galera group beside a replication one",
      G_BACKENDS G_LISTENERS USERS MON G2(
          "", "cluster = \"galera\"; max_writers = 2; writer_is_also_reader = true;"),

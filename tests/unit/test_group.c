@@ -25,7 +25,8 @@ static const char *TWO =
     "  { name = \"w\"; address = \"127.0.0.1\"; port = 6034; group = \"west\"; },\n"
     "  { name = \"d\"; address = \"127.0.0.1\"; port = 6035; } );\n"
     "users = ( { name = \"app\"; password_hash = \"" HASH "\"; } );\n"
-    "monitor = { user = \"monitor\"; rise = 4; fall = 5; };\n"
+    "monitor = { user = \"monitor\"; password = \"mpw\"; rise = 4; fall = 5; interval_ms = 800; "
+    "timeout_ms = 600; };\n"
     "failover = \"auto\"; failover_delay_ms = 700; max_writers = 3;\n"
     "witnesses = ( { name = \"wit\"; address = \"w\"; port = 9; } );\n"
     "backends = ( { name = \"w1\"; address = \"h\"; port = 1; role = \"primary\"; },\n"
@@ -34,7 +35,7 @@ static const char *TWO =
     "  { name = \"w2\"; address = \"h\"; port = 4; role = \"replica\"; } );\n"
     "groups = ( { name = \"east\"; backends = [ \"e2\", \"e1\" ]; monitor = { fall = 2; }; },\n"
     "  { name = \"west\"; cluster = \"galera\"; failover = \"off\"; backends = [ \"w1\", \"w2\" ]; "
-    "} "
+    "monitor = { user = \"wmon\"; password = \"wpw\"; interval_ms = 300; timeout_ms = 2000; }; } "
     ");\n";
 
 static void test_two_groups(void **state)
@@ -68,6 +69,16 @@ static void test_two_groups(void **state)
     assert_false(west->failover_auto); /* its own */
     assert_int_equal(west->max_writers, 3);
     assert_int_equal(west->fall, 5);
+    /* the monitor account and timing: east's the top level's, west's its own */
+    assert_string_equal(east->monitor_user, "monitor");
+    assert_string_equal(east->monitor_password, "mpw");
+    assert_int_equal(east->interval_ms, 800);
+    assert_int_equal(east->timeout_ms, 600);
+    assert_string_equal(west->monitor_user, "wmon");
+    assert_string_equal(west->monitor_password, "wpw");
+    assert_true(west->monitor_password_clear);
+    assert_int_equal(west->interval_ms, 300);
+    assert_int_equal(west->timeout_ms, 2000);
 
     /* The views: the group's backends in its order, its settings. */
     struct config *ve = group_view(cfg, 0), *vw = group_view(cfg, 1);
@@ -84,6 +95,11 @@ static void test_two_groups(void **state)
     assert_int_equal(ve->monitor.fall, 2);
     assert_int_equal(vw->cluster, CLUSTER_GALERA);
     assert_false(vw->failover_auto);
+    /* failover logs into a group's backends as the group's account */
+    assert_string_equal(vw->monitor.user, "wmon");
+    assert_string_equal(vw->monitor.password, "wpw");
+    assert_int_equal(vw->monitor.timeout_ms, 2000);
+    assert_string_equal(ve->monitor.user, "monitor");
     assert_int_equal(ve->n_witnesses, 1); /* witnesses vote in every group's lock */
     assert_int_equal(ve->n_listeners, 3);
 
