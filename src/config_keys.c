@@ -1,0 +1,560 @@
+/*
+ * config_keys.c: every key of halyard.conf, declared once (struct
+ * config_key in config.h): its path, type, default, bounds, the words it
+ * allows and the text `halyard --dump-keys`, the man page and the sample
+ * config say of it. config.c loads and checks a file against this table;
+ * tools/check-config-keys checks that the sample config and
+ * docs/halyard.conf.5 have every key.
+ */
+#include <stddef.h>
+
+#include "halyard/config.h"
+
+/* clang-format off */
+const struct config_key config_keys[] = {
+    {"workers", CONFIG_INT, "0", 0, 256,
+     "worker threads, each running its own event loop; 0 = one per online CPU core", NULL},
+    {"fd_warn_pct", CONFIG_INT, "90", 0, 100,
+     "event halyard_fds_high when halyard's open file descriptors reach this percent of its "
+     "limit (RLIMIT_NOFILE), halyard_fds_ok 5 points below; 0 = off", NULL},
+    {"worker_stall_ms", CONFIG_INT, "2000", 0, 3600000,
+     "event worker_stalled when a worker's event loop has not run for this many milliseconds "
+     "(checked once a second), worker_recovered when it runs again; 0 = off", NULL},
+    {"log_level", CONFIG_STRING, "info", 0, 0,
+     "least severe level written to stderr", "error|warn|info|debug"},
+    {"server_version", CONFIG_STRING, "10.11.99-MariaDB-halyard", 1, 60,
+     "server version string sent to clients in the handshake greeting", NULL},
+    {"connect_timeout_ms", CONFIG_INT, "2000", 10, 600000,
+     "milliseconds allowed for a backend TCP connect plus its login", NULL},
+    {"dns_refresh_ms", CONFIG_INT, "30000", 100, 86400000,
+     "milliseconds between two resolutions of a backend host name by the resolver thread "
+     "(connects only read its cache; a name that stops resolving keeps its last addresses); a "
+     "name a config adds is resolved at once", NULL},
+    {"login_timeout_ms", CONFIG_INT, "5000", 10, 600000,
+     "milliseconds a client has to finish the handshake and login", NULL},
+    {"shutdown_timeout_ms", CONFIG_INT, "10000", 0, 3600000,
+     "on SIGTERM, milliseconds in-flight statements get to finish", NULL},
+    {"buffer_size", CONFIG_INT, "16384", 4096, 1048576,
+     "bytes of buffer per direction per session while a statement is in flight", NULL},
+    {"max_client_connections", CONFIG_INT, "0", 0, 1000000,
+     "client connections open at once; 0 = no limit", NULL},
+    {"max_prepared_statements", CONFIG_INT, "16382", 0, 1048576,
+     "prepared statements one client session may hold open; past it PREPARE fails with "
+     "error 1461", NULL},
+    {"tls_cert", CONFIG_STRING, "", 0, 4095,
+     "PEM certificate (chain) halyard shows clients; set with tls_key to offer TLS to clients; "
+     "\"\" = no TLS for clients; read again on reload", NULL},
+    {"tls_key", CONFIG_STRING, "", 0, 4095,
+     "PEM private key of tls_cert", NULL},
+    {"tls_ca", CONFIG_STRING, "", 0, 4095,
+     "PEM CA certificates client certificates are verified against; clients may then present "
+     "one (users with tls_subject must); \"\" = client certificates are not asked for", NULL},
+    {"tls_ciphers", CONFIG_STRING,
+     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+     "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+     "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384", 1, 4095,
+     "OpenSSL cipher list for TLS 1.2, towards clients and backends", NULL},
+    {"tls_ciphersuites", CONFIG_STRING,
+     "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256", 1, 4095,
+     "OpenSSL cipher suites for TLS 1.3, towards clients and backends", NULL},
+    {"tls_min_version", CONFIG_STRING, "TLSv1.2", 0, 0,
+     "oldest TLS version accepted, towards clients and backends", "TLSv1.2|TLSv1.3"},
+    {"backend_tls", CONFIG_STRING, "off", 0, 0,
+     "TLS towards backends whose tls is default: off, on (encrypted, certificate not checked), "
+     "verify-ca (signed by backend_tls_ca), verify-full (also names the backend's address); "
+     "never a fall back to plaintext", "off|on|verify-ca|verify-full"},
+    {"backend_tls_ca", CONFIG_STRING, "", 0, 4095,
+     "PEM CA certificates backend certificates are verified against (verify-ca, verify-full)",
+     NULL},
+    {"backend_tls_cert", CONFIG_STRING, "", 0, 4095,
+     "PEM client certificate halyard presents to backends; \"\" = none", NULL},
+    {"backend_tls_key", CONFIG_STRING, "", 0, 4095,
+     "PEM private key of backend_tls_cert", NULL},
+    {"max_packet_size", CONFIG_INT, "67108864", 1024, 1073741824,
+     "bytes of one client request (a logical packet, as max_allowed_packet counts it); a larger "
+     "one gets error 1153 and the connection is closed", NULL},
+    {"client_idle_timeout_ms", CONFIG_INT, "0", 0, 2147483647,
+     "milliseconds a logged-in client may stay idle between commands before halyard closes it "
+     "with error 4031, as wait_timeout does; 0 = never", NULL},
+    {"pool_mode", CONFIG_STRING, "transaction", 0, 0,
+     "how long a client session holds a backend connection: \"session\" (from its first use to "
+     "its end) or \"transaction\" (only while it needs it: a statement, a transaction, or state "
+     "that cannot move; between them the connection goes back to its worker's pool for other "
+     "sessions of the same user)",
+     "session|transaction"},
+    {"pool_idle_timeout_ms", CONFIG_INT, "60000", 0, 2147483647,
+     "milliseconds a connection may sit idle in a pool before it is closed; 0 = never", NULL},
+    {"pool_min_idle", CONFIG_INT, "0", 0, 10000,
+     "pool_mode = \"transaction\": idle connections each worker keeps per backend and user once "
+     "a session of that user has used one (opened again when fewer, not closed for "
+     "pool_idle_timeout_ms); 0 = none",
+     NULL},
+    {"pool_stmt_cache", CONFIG_INT, "32", 1, 65535,
+     "pool_mode = \"transaction\": prepared statements a pooled connection keeps for the "
+     "sessions that take it next, by text and schema (the least recently used is closed past "
+     "it); connections times this must stay under the server's max_prepared_stmt_count",
+     NULL},
+    {"pool_wait_timeout_ms", CONFIG_INT, "5000", 0, 2147483647,
+     "milliseconds a statement waits, in order of arrival, for a connection to a backend at its "
+     "max_connections (pool_mode = \"transaction\"); then error 1040 naming the backend and the "
+     "limit, and the session goes on; 0 = the error at once",
+     NULL},
+    {"pool_max_age_ms", CONFIG_INT, "0", 0, 2147483647,
+     "milliseconds after its login past which a pooled connection is closed rather than reused; "
+     "0 = no limit",
+     NULL},
+    {"backend_read_timeout_ms", CONFIG_INT, "0", 0, 2147483647,
+     "milliseconds a command waits for its backend to send anything (the answer's first byte, or "
+     "the next one); then the client gets error 1927 and that backend connection is closed; 0 = "
+     "as long as it takes",
+     NULL},
+    {"default_auth_plugin", CONFIG_STRING, "mysql_native_password", 0, 0,
+     "the authentication method the greeting offers clients",
+     "mysql_native_password|caching_sha2_password"},
+    {"users_source", CONFIG_STRING, "config", 0, 0,
+     "where the accounts clients log in as come from: \"config\" (users[] only), \"backends\" "
+     "(the primary's mysql.global_priv, read as monitor.user, which needs SELECT on it; with "
+     "groups, each group's, for its listeners' logins), "
+     "\"both\" (users[] first, then the primary's accounts for names users[] lacks)",
+     "config|backends|both"},
+    {"users_refresh_ms", CONFIG_INT, "60000", 1000, 86400000,
+     "milliseconds between two reads of the primary's accounts (users_source = \"backends\" or "
+     "\"both\"); a login as an unknown user also reads them at once, at most once a second",
+     NULL},
+    {"auth_rsa_private_key", CONFIG_STRING, "", 0, 4095,
+     "PEM file of the RSA private key caching_sha2_password clients encrypt their password with "
+     "on connections without TLS; \"\" = no RSA key exchange", NULL},
+    {"auth_rsa_public_key", CONFIG_STRING, "", 0, 4095,
+     "PEM file of the matching public key sent to clients that ask for it; \"\" = derived from "
+     "the private key", NULL},
+    {"auth_fail_limit", CONFIG_INT, "10", 0, 1000000,
+     "failed logins from one address within auth_fail_window_ms after which its logins are "
+     "answered late, and twice as many after which it is blocked for auth_block_ms; 0 = off",
+     NULL},
+    {"auth_fail_window_ms", CONFIG_INT, "60000", 1000, 86400000,
+     "milliseconds over which an address's failed logins are counted", NULL},
+    {"auth_delay_ms", CONFIG_INT, "500", 0, 60000,
+     "a slowed address's login answers wait auth_delay_ms x (failures - auth_fail_limit + 1)",
+     NULL},
+    {"auth_block_ms", CONFIG_INT, "300000", 1000, 86400000,
+     "milliseconds a blocked address gets error 1129 instead of a greeting", NULL},
+    {"auth_block_table_size", CONFIG_INT, "10000", 16, 10000000,
+     "client addresses whose failed logins are tracked; when full, the stalest is forgotten; "
+     "a reload resizes the table and keeps the addresses tracked", NULL},
+    {"firewall_learn_max", CONFIG_INT, "10000", 16, 10000000,
+     "digests the firewall's learn mode keeps over all users (show firewall); a reload "
+     "lowering it forgets nothing, new digests are dropped until there is room", NULL},
+    {"admin_socket", CONFIG_STRING, "/tmp/halyard-{port}.sock", 0, 107,
+     "Unix socket of the admin interface, mode 0600; {port} stands for the first listener's "
+     "port; \"\" = no admin socket", NULL},
+    {"metrics_address", CONFIG_STRING, "127.0.0.1", 1, 255,
+     "address of the Prometheus metrics HTTP listener", NULL},
+    {"metrics_port", CONFIG_INT, "0", 0, 65535,
+     "TCP port of the Prometheus metrics HTTP listener (GET /metrics); 0 = no listener", NULL},
+    {"log_file", CONFIG_STRING, "", 0, 4095,
+     "file the log is appended to, reopened on SIGUSR1; \"\" = standard error", NULL},
+    {"log_syslog", CONFIG_BOOL, "false", 0, 0,
+     "also send every log line to the local syslog (/dev/log), never waiting for it", NULL},
+    {"audit_log", CONFIG_STRING, "", 0, 4095,
+     "file of the audit log (logins, failed logins, admin commands, reloads, backend state "
+     "changes), JSON lines, reopened on SIGUSR1; \"\" = no audit log", NULL},
+    {"query_log", CONFIG_STRING, "", 0, 4095,
+     "file of the query log (one JSON line per statement), reopened on SIGUSR1; \"\" = no "
+     "query log", NULL},
+    {"query_log_min_duration_ms", CONFIG_INT, "0", 0, 3600000,
+     "only statements that took at least this many milliseconds go to the query log", NULL},
+    {"read_write_split", CONFIG_BOOL, "true", 0, 0,
+     "send reads outside transactions to replicas, as `consistency` allows; false = every "
+     "statement to the primary unless a hint says otherwise", NULL},
+    {"consistency", CONFIG_STRING, "causal", 0, 0,
+     "what a session's reads see after its own writes: eventual (any replica), causal (a "
+     "replica that has applied the session's last write, else the primary), strong (the "
+     "primary for strong_window_ms after a write)", "eventual|causal|strong"},
+    {"causal_timeout_ms", CONFIG_INT, "250", 0, 60000,
+     "consistency = causal: milliseconds a replica may take to apply the session's last write "
+     "before the read goes to the primary instead", NULL},
+    {"strong_window_ms", CONFIG_INT, "1000", 0, 3600000,
+     "consistency = strong: milliseconds after a write during which the session reads from the "
+     "primary", NULL},
+    {"replica_fallback", CONFIG_STRING, "primary", 0, 0,
+     "where a read goes when no replica can serve it: the primary, or an error to the client",
+     "primary|error"},
+    {"max_replication_lag", CONFIG_INT, "0", 0, 86400,
+     "seconds a replica may lag behind its source (Seconds_Behind_Master) and still take reads; "
+     "over it, or with its replication broken, it is LAGGING until rise checks under it; "
+     "cluster = galera: write sets in a node's receive queue (wsrep_local_recv_queue) over "
+     "which it gets no reads; 0 = no limit", NULL},
+    {"digest_max_entries", CONFIG_INT, "4096", 0, 1000000,
+     "statement digests each worker keeps statistics for (show digests); when full, the one "
+     "with the least total time among a sample of 8 is evicted; 0 = no digests; applies at the "
+     "next restart", NULL},
+
+    {"monitor", CONFIG_GROUP, "{}", 0, 0,
+     "health checks: one thread logs into every backend as monitor.user every interval_ms and "
+     "reads its read_only, GTID positions and replication status", NULL},
+    {"monitor.user", CONFIG_STRING, "", 0, 80,
+     "account the monitor logs in as (SLAVE MONITOR, BINLOG MONITOR); \"\" = no health "
+     "checks: every backend counts as ONLINE with its config role", NULL},
+    {"monitor.password", CONFIG_STRING, "", 0, 255,
+     "monitor.user's password in clear text; prefer password_file or password_env", NULL},
+    {"monitor.password_file", CONFIG_STRING, "", 0, 4095,
+     "file whose first line is monitor.user's password, read at load; \"\" = none", NULL},
+    {"monitor.password_env", CONFIG_STRING, "", 0, 255,
+     "environment variable holding monitor.user's password, read at load; \"\" = none", NULL},
+    {"monitor.interval_ms", CONFIG_INT, "1000", 50, 3600000,
+     "milliseconds between two checks of a backend; a backend failing its checks is checked "
+     "again every interval_ms / 10 until it is DOWN", NULL},
+    {"monitor.timeout_ms", CONFIG_INT, "1000", 50, 600000,
+     "milliseconds a check (connect, login and its queries) may take before it counts as failed",
+     NULL},
+    {"monitor.status_every", CONFIG_INT, "1", 0, 1000000,
+     "read each server's load (SHOW GLOBAL STATUS: threads, QPS, slow queries, buffer pool, "
+     "row lock waits; @@max_connections) every this many checks; 0 = never. A status read that "
+     "fails or times out is not a failed check",
+     NULL},
+    {"monitor.connections_warn_pct", CONFIG_INT, "90", 0, 100,
+     "event backend_connections_high when a server's Threads_connected reaches this percent of "
+     "its max_connections, backend_connections_ok when it falls 5 points below; 0 = off",
+     NULL},
+    {"monitor.disk_warn_pct", CONFIG_INT, "90", 0, 100,
+     "event backend_disk_high when the filesystem of a server's datadir is this percent full "
+     "(information_schema.DISKS: INSTALL SONAME 'disks'), backend_disk_ok 5 points below; 0 = off",
+     NULL},
+    {"monitor.binlog_warn_mb", CONFIG_INT, "0", 0, 100000000,
+     "event backend_binlog_high when a server's binary log files (SHOW BINARY LOGS, which needs "
+     "BINLOG MONITOR) take this many MiB, backend_binlog_ok when they fall 5% below; 0 = off",
+     NULL},
+    {"monitor.rise", CONFIG_INT, "2", 1, 100,
+     "consecutive good checks that bring a DOWN or LAGGING backend back ONLINE", NULL},
+    {"monitor.fall", CONFIG_INT, "3", 1, 100,
+     "consecutive failed checks that make a backend DOWN (a connection failure seen by a worker "
+     "counts as one and triggers the next check at once)", NULL},
+
+    {"cluster", CONFIG_STRING, "replication", 0, 0,
+     "what kind of cluster the backends form: replication (one primary, replicas, failover) or "
+     "galera (every node writable; halyard writes to max_writers of them, picked by priority "
+     "then name, from their wsrep state; needs monitor.user) or dual-master (two backends that "
+     "replicate from each other: writes go to the one with read_only off, the active, the other "
+     "serves reads; failover makes the standby writable without repointing; needs monitor.user, "
+     "and a witness for failover = auto)",
+     "replication|galera|dual-master"},
+    {"max_writers", CONFIG_INT, "1", 1, 64,
+     "cluster = galera: how many Synced nodes hold the writer role at once (sessions write to "
+     "the first usable one in config order)", NULL},
+    {"zone", CONFIG_STRING, "", 0, 64,
+     "the zone (data center, availability zone) this halyard runs in; \"\" = no zones", NULL},
+    {"failover_zones", CONFIG_STRING, "same_first", 0, 0,
+     "with zones: same_first = failover promotes a replica of the lost primary's zone before an "
+     "equally advanced one elsewhere; same_only = only its zone's (refused when another zone's "
+     "replica has transactions they lack); any = every zone alike",
+     "same_first|same_only|any"},
+    {"zone_reads", CONFIG_STRING, "local_first", 0, 0,
+     "with zone set: local_first = replicas of this zone, others only when none is usable; "
+     "local_only = never another zone's; any = every zone alike",
+     "local_first|local_only|any"},
+    {"fence_cut_off_primary", CONFIG_STRING, "with_zones", 0, 0,
+     "when halyard reaches the primary but not a majority of the failover lock's voters (the "
+     "primary's side of a partition), make the primary read-only until the majority is back, so "
+     "that the other side may promote without two primaries: always, never, or with_zones (when "
+     "this halyard has a zone: halyards on both sides)",
+     "with_zones|always|never"},
+    {"partition_reads", CONFIG_STRING, "serve", 0, 0,
+     "a replica whose primary halyard cannot reach either (a partition, or a failover not done "
+     "yet): serve = it keeps taking reads, its data counted as old as the time since (plus its "
+     "lag then) against max_replication_lag; refuse = it takes none until it replicates again",
+     "serve|refuse"},
+    {"writer_is_also_reader", CONFIG_BOOL, "false", 0, 0,
+     "cluster = galera: the writer takes reads too, as the other Synced nodes do", NULL},
+
+    {"failover", CONFIG_STRING, "off", 0, 0,
+     "auto = promote the most advanced replica when the primary is down for failover_delay_ms "
+     "and a majority of the replicas lost it too, holding a lock on a majority of the servers "
+     "configured (backends and witnesses); off = never (switchover still works)",
+     "off|auto"},
+    {"failover_delay_ms", CONFIG_INT, "1000", 0, 3600000,
+     "milliseconds the primary must have been unreachable before an automatic failover", NULL},
+    {"failover_write_wait_ms", CONFIG_INT, "5000", 0, 600000,
+     "milliseconds a write waits for a usable primary (during a failover or switchover) before "
+     "it fails; 0 = fail at once", NULL},
+    {"switchover_timeout_ms", CONFIG_INT, "10000", 100, 3600000,
+     "switchover: milliseconds the chosen replica gets to catch up with the read_only primary "
+     "before the switchover is rolled back", NULL},
+    {"instance_name", CONFIG_STRING, "", 0, 200,
+     "the name events (alerts) give this halyard; \"\" = host name:port of the first listener",
+     NULL},
+    {"backup", CONFIG_GROUP, "{}", 0, 0,
+     "the continuous binlog archive: one thread streams the primary's binary log as a replica "
+     "(following failovers) into files in backup.dir; off when the section is absent or dir is "
+     "\"\"", NULL},
+    {"backup.dir", CONFIG_STRING, "", 0, 4095,
+     "directory of the archive (binlog.000001 ..., binlog.index), an absolute path, written by "
+     "halyard alone; \"\" = no archive", NULL},
+    {"backup.user", CONFIG_STRING, "", 0, 80,
+     "account the archive logs in as (REPLICATION SLAVE); \"\" = monitor.user", NULL},
+    {"backup.password", CONFIG_STRING, "", 0, 255,
+     "backup.user's password in clear text; prefer password_file or password_env", NULL},
+    {"backup.password_file", CONFIG_STRING, "", 0, 4095,
+     "file whose first line is backup.user's password, read at load; \"\" = none", NULL},
+    {"backup.password_env", CONFIG_STRING, "", 0, 255,
+     "environment variable holding backup.user's password, read at load; \"\" = none", NULL},
+    {"backup.binlog_sync_ms", CONFIG_INT, "100", 1, 60000,
+     "the archive's file is fdatasync'd at least this often while events arrive; a transaction "
+     "counts as archived once synced", NULL},
+    {"backup.binlog_retention", CONFIG_STRING, "7d", 1, 32,
+     "closed archive files older than this are deleted: a number with s, m, h or d (\"36h\"); "
+     "\"0\" = keep every file", NULL},
+    {"backup.server_id", CONFIG_INT, "0", 0, 4294967295LL,
+     "server_id the archive registers with on the primary (unique among its replicas); 0 = "
+     "one derived from instance_name", NULL},
+    {"alerts", CONFIG_GROUP, "{}", 0, 0,
+     "events (backend_down, failover_done, config_reloaded...) delivered by one notifier "
+     "thread to a command and a webhook; see halyard.conf(5) ALERTS", NULL},
+    {"alerts.exec", CONFIG_STRING, "", 0, 4095,
+     "command run for each event (no shell, no arguments), the event's JSON on its standard "
+     "input and its fields in HALYARD_* environment variables; \"\" = none", NULL},
+    {"alerts.exec_timeout_ms", CONFIG_INT, "10000", 10, 3600000,
+     "milliseconds alerts.exec may run before it is killed (SIGKILL)", NULL},
+    {"alerts.exec_max_running", CONFIG_INT, "4", 1, 256,
+     "alerts.exec commands running at once; the next events wait in the queue", NULL},
+    {"alerts.webhook", CONFIG_STRING, "", 0, 4095,
+     "URL (http:// or https://) each event's JSON is POSTed to; \"\" = none", NULL},
+    {"alerts.webhook_tls_verify", CONFIG_BOOL, "true", 0, 0,
+     "check the webhook's certificate and host name against the system's CA certificates", NULL},
+    {"alerts.webhook_timeout_ms", CONFIG_INT, "5000", 10, 600000,
+     "milliseconds one POST may take (connect included) before it counts as failed", NULL},
+    {"alerts.webhook_retries", CONFIG_INT, "3", 0, 100,
+     "times a failed POST (no answer, or a status other than 2xx) is tried again, after 500 ms, "
+     "then twice as long each time (at most 60 s)", NULL},
+    {"alerts.pre_failover", CONFIG_STRING, "", 0, 4095,
+     "command run (no shell) before a failover or switchover acts, with the failover_started "
+     "event it is about to be; anything but exit 0 within pre_failover_timeout_ms vetoes it; "
+     "\"\" = none", NULL},
+    {"alerts.pre_failover_timeout_ms", CONFIG_INT, "10000", 10, 600000,
+     "milliseconds alerts.pre_failover may run; then it is killed and the failover vetoed",
+     NULL},
+    {"alerts.queue_size", CONFIG_INT, "1024", 16, 1048576,
+     "events waiting for the notifier thread, and deliveries waiting per notifier; past it an "
+     "event is dropped and counted (halyard_events_dropped_total); applies at the next restart",
+     NULL},
+    {"alerts.repeat_ms", CONFIG_INT, "60000", 0, 86400000,
+     "after an event is delivered, more of the same name for the same backend within repeat_ms "
+     "are held and counted; when the interval ends the last one is delivered with \"coalesced\" "
+     "saying how many it stands for; 0 = deliver every event", NULL},
+    {"alerts.min_severity", CONFIG_STRING, "info", 0, 0,
+     "events less severe than this are not delivered (still listed by show events); each "
+     "event's severity is fixed: see halyard.conf(5), ALERTS",
+     "info|warning|critical"},
+    {"alerts.disabled", CONFIG_STRINGS, "[]", 0, 64,
+     "event names never delivered (still listed by show events)", NULL},
+    {"alerts.events", CONFIG_LIST, "()", 0, 32,
+     "settings of one event name each, over the ones above: whether it is delivered, its "
+     "severity, its repeat interval", NULL},
+    {"alerts.events.[].name", CONFIG_STRING, NULL, 1, 64, "the event's name (backend_lagging...)",
+     NULL},
+    {"alerts.events.[].enabled", CONFIG_BOOL, "true", 0, 0,
+     "false: never delivered, as if listed in alerts.disabled", NULL},
+    {"alerts.events.[].severity", CONFIG_STRING, "default", 0, 0,
+     "the severity it is given (its JSON, HALYARD_SEVERITY and alerts.min_severity): "
+     "default = its own", "default|info|warning|critical"},
+    {"alerts.events.[].repeat_ms", CONFIG_INT, "-1", -1, 86400000,
+     "its repeat interval (as alerts.repeat_ms, for this event only); -1 = alerts.repeat_ms",
+     NULL},
+    {"witnesses", CONFIG_LIST, "()", 0, 8,
+     "MariaDB servers outside the cluster that only vote in the failover lock, so that two "
+     "backends (or an even number) in two places can still form a majority", NULL},
+    {"witnesses.[].name", CONFIG_STRING, NULL, 1, 64,
+     "unique name of the witness, used in logs", NULL},
+    {"witnesses.[].address", CONFIG_STRING, NULL, 1, 255,
+     "IPv4 or IPv6 literal, or host name, of the server", NULL},
+    {"witnesses.[].port", CONFIG_INT, NULL, 1, 65535,
+     "TCP port of the server", NULL},
+    {"auto_rejoin", CONFIG_BOOL, "false", 0, 0,
+     "make a server that comes back outside replication (the old primary) a replica of the "
+     "primary, unless it has transactions the primary lacks", NULL},
+    {"replication_user", CONFIG_STRING, "", 0, 80,
+     "account replicas log in to the primary with, set by CHANGE MASTER when a server that "
+     "never replicated (the old primary) rejoins; \"\" = keep each replica's own credentials",
+     NULL},
+    {"replication_password_file", CONFIG_STRING, "", 0, 4095,
+     "file whose first line is replication_user's password, read at load; \"\" = none", NULL},
+    {"replication_password_env", CONFIG_STRING, "", 0, 255,
+     "environment variable holding replication_user's password, read at load; \"\" = none",
+     NULL},
+
+    {"groups", CONFIG_LIST, "()", 0, 64,
+     "groups of backends, each a cluster of its own (its type, health and failover), like "
+     "ProxySQL's hostgroups; every backend in exactly one; () = one group, \"default\", with "
+     "every backend and the top-level settings", NULL},
+    {"groups.[].name", CONFIG_STRING, NULL, 1, 40,
+     "unique name of the group (listeners.[].group, show groups, metrics)", NULL},
+    {"groups.[].cluster", CONFIG_STRING, "default", 0, 0,
+     "the group's cluster type, as the top-level cluster; default = the top level's",
+     "default|replication|galera|dual-master"},
+    {"groups.[].backends", CONFIG_STRINGS, NULL, 1, 256,
+     "names of the backends in the group (each backend in exactly one group); a replication "
+     "group has exactly one with role \"primary\"", NULL},
+    {"groups.[].max_writers", CONFIG_INT, "0", 0, 64,
+     "cluster = galera: the group's max_writers; 0 = the top level's", NULL},
+    {"groups.[].writer_is_also_reader", CONFIG_BOOL, "false", 0, 0,
+     "cluster = galera: the group's writer_is_also_reader; left out = the top level's", NULL},
+    {"groups.[].failover", CONFIG_STRING, "default", 0, 0,
+     "the group's failover (auto or off); default = the top level's; the failover lock's "
+     "majority counts the group's backends and the witnesses",
+     "default|off|auto"},
+    {"groups.[].failover_delay_ms", CONFIG_INT, "-1", -1, 3600000,
+     "the group's failover_delay_ms; -1 = the top level's", NULL},
+    {"groups.[].auto_rejoin", CONFIG_BOOL, "false", 0, 0,
+     "the group's auto_rejoin; left out = the top level's", NULL},
+    {"groups.[].monitor", CONFIG_GROUP, "{}", 0, 0,
+     "the group's health-check settings over the top-level monitor's", NULL},
+    {"groups.[].monitor.rise", CONFIG_INT, "0", 0, 100,
+     "the group's monitor.rise; 0 = the top level's", NULL},
+    {"groups.[].monitor.fall", CONFIG_INT, "0", 0, 100,
+     "the group's monitor.fall; 0 = the top level's", NULL},
+    {"groups.[].monitor.user", CONFIG_STRING, "", 0, 80,
+     "account the monitor logs into the group's backends as (and failover, on them); \"\" = "
+     "the top level's monitor.user and password", NULL},
+    {"groups.[].monitor.password", CONFIG_STRING, "", 0, 255,
+     "the group's monitor.user's password in clear text; needs the group's monitor.user", NULL},
+    {"groups.[].monitor.password_file", CONFIG_STRING, "", 0, 4095,
+     "file whose first line is the group's monitor.user's password; \"\" = none", NULL},
+    {"groups.[].monitor.password_env", CONFIG_STRING, "", 0, 255,
+     "environment variable holding the group's monitor.user's password; \"\" = none", NULL},
+    {"groups.[].monitor.interval_ms", CONFIG_INT, "0", 0, 3600000,
+     "milliseconds between two checks of the group's backends; 0 = the top level's", NULL},
+    {"groups.[].monitor.timeout_ms", CONFIG_INT, "0", 0, 600000,
+     "the group's monitor.timeout_ms; 0 = the top level's", NULL},
+
+    {"listeners", CONFIG_LIST, NULL, 1, 64,
+     "addresses where halyard accepts client connections", NULL},
+    {"listeners.[].name", CONFIG_STRING, NULL, 1, 64,
+     "unique name of the listener, used in logs", NULL},
+    {"listeners.[].address", CONFIG_STRING, NULL, 1, 255,
+     "IPv4 or IPv6 literal, or host name resolved at start, to bind", NULL},
+    {"listeners.[].port", CONFIG_INT, NULL, 1, 65535,
+     "TCP port to bind", NULL},
+    {"listeners.[].backlog", CONFIG_INT, "1024", 1, 65535,
+     "listen(2) backlog: connections the kernel queues before halyard accepts them", NULL},
+    {"listeners.[].consistency", CONFIG_STRING, "default", 0, 0,
+     "consistency for sessions of this listener; default = the top-level consistency",
+     "default|eventual|causal|strong"},
+    {"listeners.[].require_tls", CONFIG_BOOL, "false", 0, 0,
+     "refuse logins that did not start TLS (error 1045, as MariaDB 10.11 with "
+     "require_secure_transport); needs tls_cert", NULL},
+    {"listeners.[].users", CONFIG_STRINGS, "[]", 0, 10000,
+     "the users that may log in through this listener; [] = every user", NULL},
+    {"listeners.[].group", CONFIG_STRING, "", 0, 64,
+     "the group (groups) whose backends this listener's sessions use; \"\" = the first group",
+     NULL},
+    {"listeners.[].proxy_protocol_from", CONFIG_STRINGS, "[]", 0, 1000,
+     "load balancers (IPv4 or IPv6 ADDRESS/BITS or one address) whose connections must begin "
+     "with a PROXY protocol header (v1 or v2) naming the real client; [] = PROXY protocol off",
+     NULL},
+
+    {"users", CONFIG_LIST, "()", 0, 10000,
+     "accounts clients may log in as; halyard logs in to backends as the same account; at least "
+     "one unless users_source reads the primary's accounts", NULL},
+    {"users.[].name", CONFIG_STRING, NULL, 1, 80,
+     "unique user name, compared case-sensitively", NULL},
+    {"users.[].password_hash", CONFIG_STRING, NULL, 0, 0,
+     "mysql_native_password hash: \"*\" and 40 hex digits, as in mysql.user; \"\" = no password",
+     NULL},
+    {"users.[].sha2_hash", CONFIG_STRING, "", 0, 64,
+     "caching_sha2_password: 64 hex digits of SHA256(SHA256(password)), so the fast path can "
+     "check the password; \"\" = learned from the first full authentication", NULL},
+    {"users.[].consistency", CONFIG_STRING, "default", 0, 0,
+     "consistency for this user's sessions, over the listener's; default = the listener's",
+     "default|eventual|causal|strong"},
+    {"users.[].require_tls", CONFIG_BOOL, "false", 0, 0,
+     "refuse this user's logins that did not start TLS (error 1045, as REQUIRE SSL); needs "
+     "tls_cert", NULL},
+    {"users.[].tls_subject", CONFIG_STRING, "", 0, 1024,
+     "the exact subject of the client certificate this user must present, one-line form "
+     "(\"/C=FI/O=Acme/CN=app\", as REQUIRE SUBJECT); needs tls_ca; \"\" = none required",
+     NULL},
+    {"users.[].allow", CONFIG_STRINGS, "[]", 0, 1000,
+     "client networks the user may log in from, IPv4 or IPv6 ADDRESS/BITS or one address; "
+     "[] = any", NULL},
+    {"users.[].max_connections", CONFIG_INT, "0", 0, 1000000,
+     "sessions of this user open at once; over it a login gets error 1226; 0 = no limit", NULL},
+    {"users.[].firewall", CONFIG_STRING, "off", 0, 0,
+     "statement firewall: learn records the digests the user sends, enforce refuses those not "
+     "in firewall_allow", "off|learn|enforce"},
+    {"users.[].firewall_allow", CONFIG_STRINGS, "[]", 0, 100000,
+     "firewall = enforce: the statements allowed, each a digest (as show digests prints it) or "
+     "its 16-hex-digit hash", NULL},
+
+    {"backends", CONFIG_LIST, NULL, 1, 256,
+     "MariaDB/MySQL servers behind halyard", NULL},
+    {"backends.[].name", CONFIG_STRING, NULL, 1, 64,
+     "unique name of the backend, used in logs", NULL},
+    {"backends.[].address", CONFIG_STRING, NULL, 1, 255,
+     "IPv4 or IPv6 literal, or host name, of the server", NULL},
+    {"backends.[].port", CONFIG_INT, NULL, 1, 65535,
+     "TCP port of the server", NULL},
+    {"backends.[].role", CONFIG_STRING, NULL, 0, 0,
+     "exactly one backend is the primary; replicas take reads (see read_write_split)",
+     "primary|replica"},
+    {"backends.[].weight", CONFIG_INT, "1", 0, 1000,
+     "share of reads among replicas; 0 = never chosen for reads", NULL},
+    {"backends.[].max_connections", CONFIG_INT, "0", 0, 1000000,
+     "connections halyard opens to this server at most, over every worker; at the limit a read "
+     "goes elsewhere and a statement that must run here fails with 1040; 0 = no limit", NULL},
+    {"backends.[].tls", CONFIG_STRING, "default", 0, 0,
+     "TLS towards this backend, as backend_tls; default = backend_tls",
+     "default|off|on|verify-ca|verify-full"},
+    {"backends.[].tls_ca", CONFIG_STRING, "", 0, 4095,
+     "CA certificates for this backend; \"\" = backend_tls_ca", NULL},
+    {"backends.[].tls_cert", CONFIG_STRING, "", 0, 4095,
+     "client certificate for this backend; \"\" = backend_tls_cert", NULL},
+    {"backends.[].tls_key", CONFIG_STRING, "", 0, 4095,
+     "private key of this backend's tls_cert; \"\" = backend_tls_key", NULL},
+    {"backends.[].max_replication_lag", CONFIG_INT, "-1", -1, 86400,
+     "max_replication_lag for this backend; -1 = the top-level max_replication_lag", NULL},
+    {"backends.[].zone", CONFIG_STRING, "", 0, 64,
+     "the zone the server is in; \"\" = the same as halyard's", NULL},
+    {"backends.[].promotion", CONFIG_STRING, "neutral", 0, 0,
+     "failover: prefer = promoted before an equally advanced neutral replica; never = never "
+     "promoted (a replica for backups or reports); halyard never promotes one that lacks "
+     "transactions another candidate has",
+     "prefer|neutral|never"},
+    {"backends.[].priority", CONFIG_INT, "0", 0, 1000000,
+     "cluster = galera: the writer is the usable node with the lowest priority, then the first "
+     "by name; every halyard with the same config picks the same one", NULL},
+
+    {"rules", CONFIG_LIST, "()", 0, 1000,
+     "query rules, tried in order: the first whose every condition matches a statement routes "
+     "or blocks it", NULL},
+    {"rules.[].name", CONFIG_STRING, NULL, 1, 64,
+     "unique name of the rule, shown by show rules and in the default error_message", NULL},
+    {"rules.[].match_digest", CONFIG_STRING, "", 0, 4096,
+     "condition: PCRE2 regex the statement's digest must match; \"\" = none", NULL},
+    {"rules.[].match_text", CONFIG_STRING, "", 0, 4096,
+     "condition: PCRE2 regex the statement's text must match; \"\" = none", NULL},
+    {"rules.[].user", CONFIG_STRING, "", 0, 80,
+     "condition: the session's user, one of users; \"\" = any", NULL},
+    {"rules.[].users", CONFIG_STRINGS, "[]", 0, 10000,
+     "condition: the session's user is one of these (each one of users); [] = any", NULL},
+    {"rules.[].schema", CONFIG_STRING, "", 0, 256,
+     "condition: the session's default schema, compared exactly; \"\" = any", NULL},
+    {"rules.[].client", CONFIG_STRING, "", 0, 64,
+     "condition: the client's network, IPv4 or IPv6 ADDRESS/BITS or one address; \"\" = any",
+     NULL},
+    {"rules.[].no_where", CONFIG_STRINGS, "[]", 0, 1000,
+     "condition: an UPDATE or DELETE without WHERE on one of these tables (NAME or SCHEMA.NAME; "
+     "\"*\" = any table); [] = none", NULL},
+    {"rules.[].action", CONFIG_STRING, "route", 0, 0,
+     "route the statement to `route`, or block it with the error_* error", "route|block"},
+    {"rules.[].route", CONFIG_STRING, "", 0, 64,
+     "action = route: primary, replica, or a backend's name; required there, refused with "
+     "block", NULL},
+    {"rules.[].error_code", CONFIG_INT, "1142", 1, 65535,
+     "action = block: error number the client gets", NULL},
+    {"rules.[].error_sqlstate", CONFIG_STRING, "42000", 5, 5,
+     "action = block: SQLSTATE the client gets, 5 characters 0-9 A-Z", NULL},
+    {"rules.[].error_message", CONFIG_STRING, "statement blocked by halyard rule {name}", 1, 400,
+     "action = block: error message the client gets; {name} stands for the rule's name", NULL},
+};
+/* clang-format on */
+
+const size_t config_n_keys = HY_ARRAY_SIZE(config_keys);
