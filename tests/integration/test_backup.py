@@ -121,7 +121,10 @@ def test_archive_read_back_by_mariadb_binlog(cluster, start_halyard, tmp_path):
     # the index lists the files; the server's own files are untouched
     index = open(os.path.join(conf["backup"]["dir"], "binlog.index")).read().split()
     assert index == ["./" + os.path.basename(f) for f in files]
-    s = show_backup(conf)
+    # the lag is -1 (unknown) until the archive's next reading of the
+    # primary's position after it (re)started streaming: wait for it
+    s = wait_until(lambda: (lambda b: b if b["lag_transactions"] != -1 else None)(
+        show_backup(conf)), 5, what="the archive's lag reading")
     assert s["corrupt_events"] == 0 and s["gaps"] == 0, s
     assert s["source"] == "node0" and s["lag_transactions"] == 0, s
 
