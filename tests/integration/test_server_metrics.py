@@ -284,6 +284,22 @@ class ThreadStop:
             self.call(self.PTRACE_DETACH)
 
 
+def stop_when_idle(pid, tid, tries=300):
+    """ThreadStop of `tid` at a moment it holds no lock: blocked in its event
+    loop's epoll_wait. Stopped anywhere, it may hold one the other threads
+    share (a malloc arena's, a halyard mutex) and they then wait too, which
+    is what happened once: worker 0 stalled with worker 1."""
+    for _ in range(tries):
+        stop = ThreadStop(tid)
+        with open(f"/proc/{pid}/task/{tid}/syscall") as f:
+            nr = f.read().split()[0]
+        if nr in ("232", "281", "441"):  # epoll_wait, epoll_pwait, epoll_pwait2 (x86_64)
+            return stop
+        stop.release()
+        time.sleep(0.01)
+    raise AssertionError(f"thread {tid} never seen waiting in epoll_wait")
+
+
 def thread_named(pid, name):
     for tid in os.listdir(f"/proc/{pid}/task"):
         with open(f"/proc/{pid}/task/{tid}/comm") as f:
@@ -308,7 +324,7 @@ def test_worker_stalled_event(cluster, start_halyard, tmp_path):
                           alerts=alerts(webhook=r.url, exec=script))
         r.wait("halyard_started")
         tid = thread_named(h.pid, "worker 1")
-        stop = ThreadStop(tid)
+        stop = stop_when_idle(h.pid, tid)
         try:
             assert thread_state(h.pid, tid) == "t"  # stopped by its tracer
             ev = r.wait("worker_stalled", backend="worker 1", timeout=10)
