@@ -147,6 +147,13 @@ void dual_decide(const struct dual_view *v, const struct dual_settings *s, struc
                     n[i].name, a >= 0 ? n[a].name : "(none)");
             return;
         }
+        if (n[i].lost_own) {
+            verdict(out, DUAL_HOLD, (int)i,
+                    "%s lost transactions of its own that the active %s has (its replication "
+                    "would skip them): it stays fenced and out of traffic until it is rebuilt",
+                    n[i].name, a >= 0 ? n[a].name : "(none)");
+            return;
+        }
         if (n[i].fenced && a >= 0) {
             verdict(out, DUAL_REJOIN, (int)i,
                     "%s is read-only with no errant transactions: it is the standby of %s again",

@@ -49,8 +49,16 @@ static void dual_nodes(const struct config *cfg, const struct failover_node *fn,
             .has_gtid = fn[i].has_gtid,
         };
         if (states != NULL && active >= 0 && (size_t)active != i && fn[i].reachable &&
-            fn[active].reachable)
+            fn[active].reachable) {
             out[i].errant = gtid_has_errant(&fn[i].binlog_pos, &states[active]);
+            uint32_t sid = 0;
+            if (rt != NULL) {
+                pthread_mutex_lock(&rt->lock);
+                sid = rt->info.server_id;
+                pthread_mutex_unlock(&rt->lock);
+            }
+            out[i].lost_own = sid != 0 && gtid_lacks_own(&fn[i].binlog_pos, &states[active], sid);
+        }
     }
 }
 
@@ -153,9 +161,11 @@ static void dual_rejoin(struct fx *fx, size_t i)
                                  .to = "standby",
                                  .reason = vd.reason};
     if (vd.action == DUAL_HOLD) {
-        backend_set_fenced(rt, true, "errant transactions");
+        bool errant = strstr(vd.reason, "(errant)") != NULL;
+        backend_set_fenced(rt, true,
+                           errant ? "errant transactions" : "lost transactions of its own");
         fx_step(fx, LOG_LEVEL_ERROR, "%s", vd.reason);
-        ap.to = "fenced (errant transactions)";
+        ap.to = errant ? "fenced (errant transactions)" : "fenced (lost transactions of its own)";
         fx->g->last_rejoin_ms[i] = fx_now_ms() + 29000; /* said again in 30 s */
         fx_audit(fx, &ap);
         goto out;

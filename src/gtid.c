@@ -203,6 +203,23 @@ bool gtid_has_errant(const struct gtid_pos *pos, const struct gtid_pos *state)
     return false;
 }
 
+bool gtid_lacks_own(const struct gtid_pos *pos, const struct gtid_pos *state, uint32_t server_id)
+{
+    for (uint32_t j = 0; j < state->n; j++) {
+        const struct gtid *h = &state->g[j];
+        if (h->server_id != server_id)
+            continue;
+        uint64_t have = 0;
+        for (uint32_t k = 0; k < pos->n; k++) {
+            if (pos->g[k].domain == h->domain)
+                have = pos->g[k].seq;
+        }
+        if (h->seq > have)
+            return true;
+    }
+    return false;
+}
+
 size_t gtid_pos_format(const struct gtid_pos *p, char *buf, size_t len)
 {
     size_t used = 0;

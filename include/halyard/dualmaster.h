@@ -30,9 +30,11 @@
  *     WAIT while the delay runs or the standby still reaches the active;
  *     BLOCKED when the standby cannot be promoted.
  *  3. HOLD a fenced, read-only server that has errant transactions (its
- *     binlog holds transactions the active never had, gtid_has_errant): it
- *     stays fenced and takes no traffic, and the active does not replicate
- *     from it, until an operator rebuilds it.
+ *     binlog holds transactions the active never had, gtid_has_errant), or
+ *     that lacks transactions of its own the active has (gtid_lacks_own:
+ *     its replication would skip them as its own, and the pair would differ
+ *     for good): it stays fenced and takes no traffic, and the active does
+ *     not replicate from it, until an operator rebuilds it.
  *  4. REJOIN a fenced, read-only server without errant transactions: it is
  *     the standby again (unfenced, takes reads) and the active resumes
  *     replicating from it.
@@ -57,6 +59,9 @@ struct dual_node {
     bool sql_error;  /* its SQL thread stopped on an error */
     bool has_gtid;   /* its GTID positions were read */
     bool errant;     /* its binlog holds transactions the active lacks */
+    bool lost_own;   /* the active holds transactions this server wrote that its binlog lacks
+                      * (its tail, dropped at crash recovery after the standby had it):
+                      * replication never brings back a server's own transactions */
 };
 
 /* The server that takes writes, from nodes[0..n) and `cur`, the one that

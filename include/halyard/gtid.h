@@ -88,6 +88,13 @@ uint64_t gtid_pos_weight(const struct gtid_pos *p);
  * losing them or breaking (gtid_strict_mode). */
 bool gtid_has_errant(const struct gtid_pos *pos, const struct gtid_pos *state);
 
+/* Whether `state` (another server's @@gtid_binlog_state) holds a
+ * transaction server `server_id` wrote that is past `pos` (that server's
+ * own @@gtid_binlog_pos) in its domain: the server lost it (crash
+ * recovery dropped its tail after a replica had it), and replication will
+ * not bring it back, since a server skips events of its own server_id. */
+bool gtid_lacks_own(const struct gtid_pos *pos, const struct gtid_pos *state, uint32_t server_id);
+
 /* Write p as MariaDB prints it ("0-1-100,1-2-5") into buf; returns the
  * length written (truncated to len - 1 bytes, always NUL-terminated when
  * len > 0). GTID_STR_MAX bytes always suffice. */

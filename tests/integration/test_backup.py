@@ -157,10 +157,12 @@ def test_archive_continuity_across_failover_and_switchover(cluster, start_halyar
     assert got == want, (f"archive and {other}'s binlog differ: {len(got)} vs {len(want)}; "
                          f"first difference at "
                          f"{next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), None)}")
-    # every acknowledged row is in the archive's history: the surviving primary has them
+    # Replication is asynchronous here: a kill -9 may lose acknowledged rows
+    # the replicas never got. The archive kept those it had (its lost tail,
+    # moved to .lost, one insert a transaction); none is lost otherwise.
     ids = {r[0] for r in cluster.sql(ref, f"SELECT id FROM {table}")}
-    assert load.ids() <= ids
     s = show_backup(conf)
+    assert len(load.ids() - ids) <= s["lost_transactions"], (sorted(load.ids() - ids), s)
     assert s["gaps"] == 0 and s["corrupt_events"] == 0, s
     assert s["streams"] >= 3, s
     lost = glob.glob(os.path.join(conf["backup"]["dir"], "*.lost"))

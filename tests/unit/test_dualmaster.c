@@ -6,7 +6,7 @@
  *   "X"  unreachable, not DOWN yet    "D"  DOWN
  *   then any of: "f" fenced by halyard, "m" maintenance, "i" IO thread
  *   connected to the other, "e" SQL thread error, "g" no GTID position,
- *   "x" errant transactions
+ *   "x" errant transactions, "l" lost transactions of its own
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -43,6 +43,9 @@ static struct dual_node make(const char *code, int i)
             break;
         case 'g':
             d.has_gtid = false;
+            break;
+        case 'l':
+            d.lost_own = true;
             break;
         case 'x':
             d.errant = true;
@@ -131,6 +134,7 @@ static void test_decide(void **state)
          0,
          "standby of b"},
         {"errant: hold", {"Rfix", "Wi"}, 1, 0, true, DUAL_HOLD, 0, "errant"},
+        {"lost its own tail: hold", {"Rfil", "Wi"}, 1, 0, true, DUAL_HOLD, 0, "of its own"},
         {"errant standby not fenced: hold", {"Rix", "Wi"}, 1, 0, true, DUAL_HOLD, 0, NULL},
         {"fenced, no active: nothing", {"Rf", "R"}, -1, 0, true, DUAL_NONE, -1, "no active"},
     };

@@ -224,6 +224,24 @@ static void test_errant(void **st)
     assert_true(gtid_has_errant(&old_other_domain, &new_state));
 }
 
+static void test_lacks_own(void **st)
+{
+    (void)st;
+    /* dual-master: server 1 writes domain 1, server 2 domain 2; the active
+     * (2) has 1-1-100 from server 1 and its own 2-2-50 */
+    struct gtid_pos active_state = state("1-1-100,2-2-50");
+    struct gtid_pos ok = pos("1-1-100,2-2-40");    /* behind on the active's: fine */
+    struct gtid_pos lost = pos("1-1-99,2-2-50");   /* its own 1-1-100 dropped */
+    struct gtid_pos lost_all = pos("2-2-50");      /* none of its own left */
+    struct gtid_pos ahead = pos("1-1-101,2-2-50"); /* errant, not lost */
+    assert_false(gtid_lacks_own(&ok, &active_state, 1));
+    assert_true(gtid_lacks_own(&lost, &active_state, 1));
+    assert_true(gtid_lacks_own(&lost_all, &active_state, 1));
+    assert_false(gtid_lacks_own(&ahead, &active_state, 1));
+    /* server 2's view of the same: it has all of its own */
+    assert_false(gtid_lacks_own(&ok, &active_state, 3));
+}
+
 static void test_format(void **st)
 {
     (void)st;
@@ -242,10 +260,10 @@ static void test_format(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse),  cmocka_unit_test(test_malformed),
-        cmocka_unit_test(test_sweep),  cmocka_unit_test(test_compare),
-        cmocka_unit_test(test_merge),  cmocka_unit_test(test_errant),
-        cmocka_unit_test(test_format),
+        cmocka_unit_test(test_parse),     cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_sweep),     cmocka_unit_test(test_compare),
+        cmocka_unit_test(test_merge),     cmocka_unit_test(test_errant),
+        cmocka_unit_test(test_lacks_own), cmocka_unit_test(test_format),
     };
     return cmocka_run_group_tests_name("gtid", tests, NULL, NULL);
 }
