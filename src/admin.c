@@ -364,27 +364,23 @@ static void answer_pools(struct admin_job *j, struct textbuf *out, const int *mi
 {
     struct admin_part all = {0};
     /* what the pools did, per backend and user (pool_stats.h) */
-    const struct config *cfg = j->a->st->cfg;
-    for (size_t b = 0; b < cfg->n_backends; b++) {
-        const struct backend_rt *rt = cfg->backends[b].rt;
-        for (const struct pool_user_stats *u =
-                 rt != NULL ? atomic_load_explicit(&rt->pool_users, memory_order_acquire) : NULL;
-             u != NULL; u = atomic_load_explicit(&u->next, memory_order_acquire)) {
-            struct pool_user_figures f;
-            pool_stats_read(u, &f);
-            struct admin_pool_row *r = pool_row(&all, cfg->backends[b].name, f.user);
-            if (r == NULL)
-                break;
-            r->waiting = f.waiting;
-            r->waits = f.waits;
-            r->wait_p50_ms = backend_hist_quantile(f.wait_lat, 0.50) / 1000.0;
-            r->wait_p99_ms = backend_hist_quantile(f.wait_lat, 0.99) / 1000.0;
-            r->restores = f.restores;
-            r->resets = f.resets;
-            r->opened = f.opened;
-            r->closed = f.closed;
-        }
+    size_t n_figs;
+    struct pool_user_figures *figs = pool_stats_snapshot(j->a->st->cfg, &n_figs);
+    for (size_t k = 0; k < n_figs; k++) {
+        const struct pool_user_figures *f = &figs[k];
+        struct admin_pool_row *r = pool_row(&all, f->backend, f->user);
+        if (r == NULL)
+            break;
+        r->waiting = f->waiting;
+        r->waits = f->waits;
+        r->wait_p50_ms = backend_hist_quantile(f->wait_lat, 0.50) / 1000.0;
+        r->wait_p99_ms = backend_hist_quantile(f->wait_lat, 0.99) / 1000.0;
+        r->restores = f->restores;
+        r->resets = f->resets;
+        r->opened = f->opened;
+        r->closed = f->closed;
     }
+    free(figs);
     for (int i = 0; i < j->n_parts; i++) {
         const struct admin_part *p = &j->parts[i];
         if (!part_finished(&j->parts[i]))

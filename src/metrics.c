@@ -483,47 +483,23 @@ static void render_pools(struct textbuf *sb, const struct config *cfg)
         {"halyard_pool_closed_total", "counter", "Backend connections closed, held or idle.",
          offsetof(struct pool_user_figures, closed)},
     };
-    size_t n = 0;
-    for (size_t b = 0; b < cfg->n_backends; b++) {
-        const struct backend_rt *rt = cfg->backends[b].rt;
-        for (const struct pool_user_stats *u =
-                 rt != NULL ? atomic_load_explicit(&rt->pool_users, memory_order_acquire) : NULL;
-             u != NULL; u = atomic_load_explicit(&u->next, memory_order_acquire))
-            n++;
-    }
-    struct pool_user_figures *f = calloc(n ? n : 1, sizeof(*f));
-    const char **be = calloc(n ? n : 1, sizeof(*be));
-    if (f == NULL || be == NULL) {
-        free(f);
-        free(be);
-        return;
-    }
-    size_t k = 0;
-    for (size_t b = 0; b < cfg->n_backends; b++) {
-        const struct backend_rt *rt = cfg->backends[b].rt;
-        for (const struct pool_user_stats *u =
-                 rt != NULL ? atomic_load_explicit(&rt->pool_users, memory_order_acquire) : NULL;
-             u != NULL && k < n; u = atomic_load_explicit(&u->next, memory_order_acquire)) {
-            be[k] = cfg->backends[b].name;
-            pool_stats_read(u, &f[k++]);
-        }
-    }
+    size_t k;
+    struct pool_user_figures *f = pool_stats_snapshot(cfg, &k);
     char v[32];
     for (size_t i = 0; i < HY_ARRAY_SIZE(fams); i++) {
         family(sb, fams[i].name, fams[i].type, fams[i].help);
         for (size_t j = 0; j < k; j++) {
             snprintf(v, sizeof(v), "%" PRIu64,
                      *(const uint64_t *)((const char *)&f[j] + fams[i].off));
-            sample_bu(sb, fams[i].name, be[j], f[j].user, NULL, v);
+            sample_bu(sb, fams[i].name, f[j].backend, f[j].user, NULL, v);
         }
     }
     family(sb, "halyard_pool_wait_seconds", "histogram",
            "How long statements waited for a connection to a backend at its max_connections.");
     for (size_t j = 0; j < k; j++)
-        histogram(sb, "halyard_pool_wait_seconds", be[j], f[j].user, f[j].wait_lat,
+        histogram(sb, "halyard_pool_wait_seconds", f[j].backend, f[j].user, f[j].wait_lat,
                   f[j].wait_sum_us);
     free(f);
-    free(be);
 }
 
 void metrics_render(struct textbuf *sb, const struct metrics_snapshot *m)

@@ -132,13 +132,10 @@ static void conn_free(struct bconn *bc)
 }
 
 /* Close an idle connection (its bucket stays until the sweep). */
-/* Count a connection of bucket `b` closed (pool_stats.h). */
+/* Count a connection of backend `idx` of `cfg` closed (pool_stats.h). */
 static void count_closed(const struct config *cfg, uint16_t idx, const char *user)
 {
-    struct backend_rt *rt = cfg->backends[idx].rt;
-    struct pool_user_stats *u = rt != NULL ? pool_stats_user(rt, user) : NULL;
-    if (u != NULL)
-        pool_stats_add(&u->closed, 1);
+    POOL_STATS_COUNT(cfg->backends[idx].rt, user, closed);
 }
 
 static void idle_close(struct bconn *bc, _Atomic uint64_t *counter, const char *why)
@@ -218,9 +215,7 @@ static void refill(struct pool *p, struct pool_bucket *b, double now)
             return;
         bc->idx = b->idx;
         bc->born = now;
-        struct pool_user_stats *u = be->rt != NULL ? pool_stats_user(be->rt, b->user) : NULL;
-        if (u != NULL)
-            pool_stats_add(&u->opened, 1);
+        POOL_STATS_COUNT(be->rt, b->user, opened);
         struct server_report r;
         if (!server_connect(bc, &b->creds, cfg->connect_timeout_ms, &r)) {
             b->open_failed_at = now; /* at max_connections, say: try later */

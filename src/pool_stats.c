@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "halyard/config.h"
 #include "halyard/pool_stats.h"
 
 static struct pool_user_stats *find(struct backend_rt *rt, const char *user, size_t *n)
@@ -38,6 +39,13 @@ struct pool_user_stats *pool_stats_user(struct backend_rt *rt, const char *user)
     return u;
 }
 
+void pool_stats_count(struct backend_rt *rt, const char *user, size_t counter_offset)
+{
+    struct pool_user_stats *u = rt != NULL && user != NULL ? pool_stats_user(rt, user) : NULL;
+    if (u != NULL)
+        pool_stats_add((_Atomic uint64_t *)((char *)u + counter_offset), 1);
+}
+
 void pool_stats_wait_done(struct pool_user_stats *u, double seconds)
 {
     uint64_t us = seconds > 0 ? (uint64_t)(seconds * 1e6) : 0;
@@ -63,6 +71,37 @@ void pool_stats_read(const struct pool_user_stats *u, struct pool_user_figures *
     out->wait_sum_us = relaxed(&u->wait_sum_us);
     for (int b = 0; b < BACKEND_LAT_BUCKETS; b++)
         out->wait_lat[b] = relaxed(&u->wait_lat[b]);
+}
+
+static const struct pool_user_stats *first(const struct config_backend *be)
+{
+    return be->rt != NULL ? atomic_load_explicit(&be->rt->pool_users, memory_order_acquire) : NULL;
+}
+
+static const struct pool_user_stats *next(const struct pool_user_stats *u)
+{
+    return atomic_load_explicit(&u->next, memory_order_acquire);
+}
+
+struct pool_user_figures *pool_stats_snapshot(const struct config *cfg, size_t *n)
+{
+    size_t count = 0;
+    for (size_t b = 0; b < cfg->n_backends; b++)
+        for (const struct pool_user_stats *u = first(&cfg->backends[b]); u != NULL; u = next(u))
+            count++;
+    *n = 0;
+    struct pool_user_figures *f = count > 0 ? calloc(count, sizeof(*f)) : NULL;
+    if (f == NULL)
+        return NULL;
+    /* entries added since the count are left for the next snapshot */
+    for (size_t b = 0; b < cfg->n_backends; b++) {
+        for (const struct pool_user_stats *u = first(&cfg->backends[b]); u != NULL && *n < count;
+             u = next(u)) {
+            pool_stats_read(u, &f[*n]);
+            f[(*n)++].backend = cfg->backends[b].name;
+        }
+    }
+    return f;
 }
 
 void pool_stats_free(struct backend_rt *rt)

@@ -252,9 +252,7 @@ static inline const char *session_schema(const struct session *s)
 }
 
 /* Count one pool event of the session's user on backend `be` (pool_stats.h). */
-void session_pool_count(const struct session *s, const struct config_backend *be,
-                        size_t counter_offset);
-#define POOL_COUNT(s, be, field) session_pool_count(s, be, offsetof(struct pool_user_stats, field))
+#define POOL_COUNT(s, be, field) POOL_STATS_COUNT((be)->rt, (s)->user, field)
 
 /* ---- between the session module's files ---------------------------------
  * session.c: the command cycle, the answer's framing, the client socket */

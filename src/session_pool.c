@@ -210,15 +210,6 @@ static void pool_wait_cb(struct ev_loop *loop, ev_timer *t, int revents)
     session_reap(s);
 }
 
-void session_pool_count(const struct session *s, const struct config_backend *be,
-                        size_t counter_offset)
-{
-    struct pool_user_stats *u =
-        be->rt != NULL && s->user != NULL ? pool_stats_user(be->rt, s->user) : NULL;
-    if (u != NULL)
-        pool_stats_add((_Atomic uint64_t *)((char *)u + counter_offset), 1);
-}
-
 void session_pool_init(struct session *s)
 {
     ev_init(&s->pool_wait, pool_wait_cb);
