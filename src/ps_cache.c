@@ -29,18 +29,26 @@ static bool same_db(const char *a, const char *b)
     return strcmp(a, b) == 0;
 }
 
-uint32_t ps_cache_find(struct ps_cache *c, const char *sql, uint32_t len, const char *db)
+/* The entry for `sql` in `db` (its hash `h`), or NULL. */
+static struct ps_cache_entry *entry_find(struct ps_cache *c, uint64_t h, const char *sql,
+                                         uint32_t len, const char *db)
 {
-    uint64_t h = key_hash(sql, len, db);
     for (uint32_t i = 0; i < c->n; i++) {
         struct ps_cache_entry *e = &c->v[i];
         if (e->hash == h && e->sql_len == len && memcmp(e->sql, sql, len) == 0 &&
-            same_db(e->db, db)) {
-            e->used = ++c->tick;
-            return e->id;
-        }
+            same_db(e->db, db))
+            return e;
     }
-    return 0;
+    return NULL;
+}
+
+uint32_t ps_cache_find(struct ps_cache *c, const char *sql, uint32_t len, const char *db)
+{
+    struct ps_cache_entry *e = entry_find(c, key_hash(sql, len, db), sql, len, db);
+    if (e == NULL)
+        return 0;
+    e->used = ++c->tick;
+    return e->id;
 }
 
 bool ps_cache_has(const struct ps_cache *c, uint32_t id)
@@ -75,14 +83,11 @@ hy_status_t ps_cache_keep(struct ps_cache *c, const char *sql, uint32_t len, con
         }
     }
     uint64_t h = key_hash(sql, len, db);
-    for (uint32_t i = 0; i < c->n; i++) {
-        struct ps_cache_entry *e = &c->v[i];
-        if (e->hash == h && e->sql_len == len && memcmp(e->sql, sql, len) == 0 &&
-            same_db(e->db, db)) {
-            e->mark = c->mark;
-            *use = e->id;
-            return HY_OK;
-        }
+    struct ps_cache_entry *have = entry_find(c, h, sql, len, db);
+    if (have != NULL) {
+        have->mark = c->mark;
+        *use = have->id;
+        return HY_OK;
     }
     if (c->n == c->cap) {
         uint32_t cap = c->cap ? c->cap * 2 : 8;
