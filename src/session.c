@@ -709,6 +709,8 @@ bool down_parse(struct session *s)
             return true;
         case RELAY_END:
             s->resp_done = true;
+            if (s->cur != NULL && s->resp.status_seen)
+                s->cur->srv_trans = (s->resp.status & SERVER_STATUS_IN_TRANS) != 0;
             return true;
         case RELAY_PACKET:
             break;

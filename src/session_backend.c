@@ -354,6 +354,8 @@ void internal_progress(struct session *s)
     case INT_GTID_WAIT:
         if (s->resp.err_code == 0 && s->captured &&
             strcmp(s->capture, s->cfg->cluster == CLUSTER_GALERA ? "1" : "0") == 0) {
+            slog_debug(s, "replica %s (thread %u) has applied %s", bc->be->name,
+                       bc->login.thread_id, s->gtid);
             bc->gtid_epoch = s->gtid_epoch;
         } else {
             slog_debug(s, "replica %s has not applied %s within %d ms: reading from the primary",

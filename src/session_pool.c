@@ -338,6 +338,18 @@ bool session_pool_release(struct session *s)
             slog_debug(s, "keeps its connection to %s: %s", bc->be->name, why);
             continue;
         }
+        if (bc->srv_trans) {
+            /* The server says a transaction is open there that the session
+             * does not know of: whoever took the connection next would read
+             * in its snapshot and hold its locks. It ends with the
+             * connection. */
+            slog_warn(s,
+                      "closing its connection to %s: the server reports a transaction open "
+                      "that the session did not begin there",
+                      bc->be->name);
+            bconn_close(bc);
+            continue;
+        }
         if (bc->lid_dirty) {
             /* Read LAST_INSERT_ID() before it goes: the session's value. */
             s->cur = bc;
@@ -392,6 +404,8 @@ bool session_pool_take(struct session *s, uint32_t idx)
     s->cur = bc;
     session_publish_backend(s);
     ev_io_start(s->w->loop, &bc->c.rio);
+    slog_debug(s, "takes %s pooled connection to %s (thread %u)", own ? "its own" : "a",
+               bc->be->name, bc->login.thread_id);
     if (own)
         return true; /* still the session's: its statements are there */
     /* Its statements are another connection's ids: those this one has

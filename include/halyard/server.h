@@ -95,6 +95,7 @@ struct bconn {
     bool diag_dirty;     /* its last answer left warnings or was an error */
     bool xa;             /* an XA transaction began here and has not ended */
     bool found_rows;     /* its last statement used SQL_CALC_FOUND_ROWS */
+    bool srv_trans;      /* its last answer said a transaction is open (SERVER_STATUS_IN_TRANS) */
     bool foreign;        /* taken from the pool after another session: brought all the way */
     bool db_moved;       /* halyard moved its schema (INT_PS_USE): brought back as `foreign` is */
     uint64_t stamp;      /* a worker-unique mark of the last client statement it ran */
