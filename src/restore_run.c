@@ -527,6 +527,28 @@ static bool apply_binlog(const struct target *t, const char *dir, const struct a
     }
     gtid_pos_format(&moved, gs, sizeof(gs));
     snprintf(stop, sizeof(stop), "--stop-position=%s", gs);
+    /* A domain the range does not move cannot be in the stop position
+     * (mariadb-binlog wants every domain there reached), and mariadb-binlog
+     * prints every event of a domain the stop position does not name: its
+     * transactions in these files are past the target, so they are hidden. */
+    char ignore[GTID_MAX * 12 + 32] = "--ignore-domain-ids=";
+    size_t il = strlen(ignore);
+    uint32_t seen[GTID_MAX];
+    size_t n_seen = 0;
+    for (size_t i = 0; i < pl->n_files; i++) {
+        const struct restore_file *f = &a->files[pl->first_file + i];
+        for (size_t k = 0; k < f->n_trx; k++) {
+            uint32_t d = f->trx[k].gtid.domain;
+            bool known = gtid_pos_seq(&moved, d) > 0;
+            for (size_t j = 0; j < n_seen && !known; j++)
+                known = seen[j] == d;
+            if (known || n_seen == GTID_MAX)
+                continue;
+            seen[n_seen++] = d;
+            il += (size_t)snprintf(ignore + il, sizeof(ignore) - il, "%s%u", n_seen > 1 ? "," : "",
+                                   d);
+        }
+    }
     size_t ac = 0, max = pl->n_files + 8;
     char **argv = calloc(max, sizeof(*argv));
     char(*paths)[PATH_MAX] = calloc(pl->n_files, sizeof(*paths));
@@ -539,6 +561,8 @@ static bool apply_binlog(const struct target *t, const char *dir, const struct a
     argv[ac++] = "mariadb-binlog";
     argv[ac++] = start;
     argv[ac++] = stop;
+    if (n_seen > 0)
+        argv[ac++] = ignore;
     for (size_t i = 0; i < pl->n_files; i++) {
         snprintf(paths[i], PATH_MAX, "%.4000s/%s", dir, a->files[pl->first_file + i].name);
         argv[ac++] = paths[i];

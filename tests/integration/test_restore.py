@@ -204,3 +204,39 @@ def test_restore_refusals(cluster, start_halyard, tmp_path, scratch):
     # usage
     r = restore(conf, pw, "--into", into)
     assert r.returncode == 2 and "--to-time" in r.stderr, r.stderr
+
+
+def test_restore_to_a_time(cluster, start_halyard, tmp_path, scratch):
+    """--to-time: every transaction logged before the time, none at or
+    after it, over several archive files; the restore time of a larger
+    range is printed."""
+    h, conf, table, pw = prepare(cluster, start_halyard, tmp_path, "rs3")
+    full_backup(conf)
+    conn = cluster.root_connect(0)
+    with conn.cursor() as cur:
+        for i in range(50, 3050):
+            cur.execute(f"INSERT INTO {table} VALUES ({i}, {i % 7})")
+            if i % 1000 == 0:
+                cur.execute("FLUSH BINARY LOGS")
+        cur.execute(f"UPDATE {table} SET w = w * 2 WHERE id % 4 = 1")
+        # the next whole second is the target: what follows is logged at or after it
+        time.sleep(1.02 - time.time() % 1)
+        target = time.strftime("%Y-%m-%d %H:%M:%S")
+        pos = cluster.value(0, "SELECT @@gtid_binlog_pos")
+        want = table_state(lambda q: cluster.sql(0, q), table)
+        cur.execute(f"DELETE FROM {table} WHERE id > 1000")
+        cur.execute(f"INSERT INTO {table} VALUES (99999, 1)")
+    conn.close()
+    wait_archived(conf, cluster, 0)
+    reset_scratch(scratch)
+    restorer(scratch)
+    into = f"127.0.0.1:{scratch.port(0)}"
+    t0 = time.monotonic()
+    r = restore(conf, pw, "--to-time", target, "--into", into)
+    took = time.monotonic() - t0
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"to GTID {pos} in" in r.stdout, (pos, r.stdout)
+    assert re.search(r"applied: 3001 transactions from [2-9] binlog files", r.stdout), r.stdout
+    got = table_state(lambda q: scratch.sql(0, q), table)
+    assert got == want, f"restored {len(got[1])} rows, checksum {got[0]}; want {want[0]}"
+    print(f"\nrestore to {target}: {took:.2f} s\n{r.stdout}")
