@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <openssl/evp.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -324,6 +325,18 @@ static bool read_archive(const char *dir, struct archive_read *a)
 
 /* ---- the tools ------------------------------------------------------------ */
 
+/* The tools get SIGPIPE back at its default (halyardctl ignores it, so a
+ * client that dies mid-load is an error from write, not a silent death). */
+static void attr_init(posix_spawnattr_t *at)
+{
+    sigset_t def;
+    sigemptyset(&def);
+    sigaddset(&def, SIGPIPE);
+    posix_spawnattr_init(at);
+    posix_spawnattr_setsigdefault(at, &def);
+    posix_spawnattr_setflags(at, POSIX_SPAWN_SETSIGDEF);
+}
+
 /* Start `mariadb` against the target: stdin from in_fd (-1: /dev/null),
  * stdout to out_fd (-1: inherited). `query`: run it with -e. `no_binlog`:
  * the session does not write the target's binary log. */
@@ -357,9 +370,12 @@ static pid_t client_start(const struct target *t, int in_fd, int out_fd, const c
     if (out_fd >= 0)
         posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
     posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+    posix_spawnattr_t at;
+    attr_init(&at);
     pid_t pid;
-    int rc = posix_spawnp(&pid, "mariadb", &fa, NULL, argv, envp);
+    int rc = posix_spawnp(&pid, "mariadb", &fa, &at, argv, envp);
     posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
     explicit_bzero(pw, sizeof(pw));
     if (rc != 0) {
         fail("cannot run mariadb: %s", strerror(rc));
@@ -586,9 +602,12 @@ static bool apply_binlog(const struct target *t, const char *dir, const struct a
     posix_spawn_file_actions_adddup2(&fa, p[1], 1);
     posix_spawn_file_actions_addclosefrom_np(&fa, 3);
     char *envp[] = {"PATH=/usr/local/bin:/usr/bin:/bin", NULL};
+    posix_spawnattr_t at;
+    attr_init(&at);
     pid_t mb;
-    int rc = posix_spawnp(&mb, "mariadb-binlog", &fa, NULL, argv, envp);
+    int rc = posix_spawnp(&mb, "mariadb-binlog", &fa, &at, argv, envp);
     posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
     close(p[1]);
     if (rc != 0) {
         fail("cannot run mariadb-binlog: %s", strerror(rc));
@@ -764,6 +783,7 @@ int restore_main(int argc, char **argv, const char *conf_dir)
         return RS_USAGE;
     }
 
+    signal(SIGPIPE, SIG_IGN);
     double t0 = mono();
     size_t nb = 0;
     struct restore_backup *backups = read_backups(dir, &nb);

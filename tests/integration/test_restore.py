@@ -53,9 +53,9 @@ def restorer(cluster_or_scratch):
     cluster_or_scratch.sql(0, f"GRANT ALL ON *.* TO '{RESTORE_USER}'@'%' WITH GRANT OPTION")
 
 
-def restore(conf, pwfile, *args):
+def restore(conf, pwfile, *args, user=RESTORE_USER):
     return subprocess.run([HALYARDCTL, "-c", conf["_path"], "restore", *args,
-                           "--user", RESTORE_USER, "--password-file", str(pwfile)],
+                           "--user", user, "--password-file", str(pwfile)],
                           capture_output=True, text=True, timeout=300)
 
 
@@ -201,6 +201,18 @@ def test_restore_refusals(cluster, start_halyard, tmp_path, scratch):
     d, s, n = end.split("-")
     r = restore(conf, pw, "--to-gtid", f"{d}-{s}-{int(n) + 1000}", "--into", into, "--dry-run")
     assert r.returncode == 1 and "past the end of the archive" in r.stderr, r.stderr
+    # a load the server refuses (an account that may only read): mariadb
+    # stops at its first error while the dump is still being written to it
+    reset_scratch(scratch)
+    scratch.sql(0, f"CREATE USER IF NOT EXISTS 'weak'@'%' IDENTIFIED BY '{RESTORE_PW}'")
+    scratch.sql(0, "GRANT SELECT ON *.* TO 'weak'@'%'")
+    r = restore(conf, pw, "--to-gtid", end, "--into", into, user="weak")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "mariadb (loading the dump) exited with 1" in r.stderr and \
+        "the load of " in r.stderr and "applied:" not in r.stdout, r.stderr
+    # the server cannot be reached
+    r = restore(conf, pw, "--to-gtid", end, "--into", f"127.0.0.1:{free_port()}")
+    assert r.returncode == 1 and "asking 127.0.0.1" in r.stderr, r.stderr
     # usage
     r = restore(conf, pw, "--into", into)
     assert r.returncode == 2 and "--to-time" in r.stderr, r.stderr
