@@ -104,9 +104,17 @@ hy_status_t restore_plan_make(const struct restore_backup *backups, size_t n_bac
     size_t first_file = 0, last_file = 0;
     char gs[GTID_STR_MAX], ps[GTID_STR_MAX];
     if (!t->by_time) {
-        uint64_t have = gtid_pos_seq(&pos, t->gtid.domain);
-        if (have == t->gtid.seq)
+        for (uint32_t k = 0; k < pos.n; k++) {
+            const struct gtid *g = &pos.g[k];
+            if (g->domain != t->gtid.domain || g->seq != t->gtid.seq)
+                continue;
+            if (g->server_id != t->gtid.server_id) {
+                snprintf(err, errlen, "the backup %s is at GTID %u-%u-%llu, not %s", b->name,
+                         g->domain, g->server_id, (unsigned long long)g->seq, tgt);
+                return HY_ERROR;
+            }
             done = true; /* the backup is at the target: nothing to apply */
+        }
     }
     for (size_t i = 0; i < n_files && !done; i++) {
         const struct restore_file *f = &files[i];

@@ -789,6 +789,7 @@ int restore_main(int argc, char **argv, const char *conf_dir)
     struct restore_backup *backups = read_backups(dir, &nb);
     struct archive_read ar;
     if (!read_archive(dir, &ar)) {
+        archive_free(&ar);
         free(backups);
         return RS_FAILED;
     }

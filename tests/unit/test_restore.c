@@ -250,6 +250,8 @@ static void test_target_not_in_archive(void **st)
              "GTID 0-1-61 is past the end of the archive, which reaches 0-1-60 in "
              "binlog.000003",
              NULL);
+    t = (struct restore_target){.gtid = {0, 7, 30}};
+    plan_err(&t, "the backup full-b.sql.gz is at GTID 0-1-30, not GTID 0-7-30", NULL);
     t = (struct restore_target){.gtid = {0, 7, 45}};
     plan_err(&t, "transaction 0-45 (in binlog.000003) is GTID 0-1-45, not GTID 0-7-45", NULL);
     /* an unreadable file in the range; one past the target does not matter */
