@@ -268,6 +268,26 @@ static void test_target_not_in_archive(void **st)
     plan_err(&t, "binlog.000002: a bad checksum", NULL);
 }
 
+/* After a failover the domain goes on under the new primary's server_id:
+ * one history for the walk, and its GTIDs are the targets. */
+static void test_across_a_failover(void **st)
+{
+    (void)st;
+    fixture();
+    struct restore_trx t3[20];
+    for (int i = 0; i < 20; i++)
+        t3[i] = (struct restore_trx){.gtid = {0, 2, (uint64_t)(41 + i)}, .when = 2000};
+    F[2].trx = t3;
+    struct restore_plan p;
+    struct restore_target t = {.gtid = {0, 2, 45}};
+    plan_ok(&t, &p);
+    assert_int_equal(p.n_trx, 15);
+    assert_int_equal(p.last.server_id, 2);
+    assert_int_equal(p.to.g[0].server_id, 2);
+    t = by_gtid(45); /* 0-1-45 never was */
+    plan_err(&t, "is GTID 0-2-45, not GTID 0-1-45", NULL);
+}
+
 static void test_parse(void **st)
 {
     (void)st;
@@ -297,13 +317,10 @@ int main(void)
 {
     setenv("TZ", "UTC", 1);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_pick_backup),
-        cmocka_unit_test(test_range_by_gtid),
-        cmocka_unit_test(test_range_by_time),
-        cmocka_unit_test(test_gap_between_files),
-        cmocka_unit_test(test_gap_inside_a_file),
-        cmocka_unit_test(test_target_not_in_archive),
-        cmocka_unit_test(test_parse),
+        cmocka_unit_test(test_pick_backup),       cmocka_unit_test(test_range_by_gtid),
+        cmocka_unit_test(test_range_by_time),     cmocka_unit_test(test_gap_between_files),
+        cmocka_unit_test(test_gap_inside_a_file), cmocka_unit_test(test_target_not_in_archive),
+        cmocka_unit_test(test_across_a_failover), cmocka_unit_test(test_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
