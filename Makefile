@@ -57,8 +57,9 @@ $(BUILD)/halyard: $(BUILD)/obj/main.o $(LIB_OBJ)
 $(BUILD)/halyardctl: $(BUILD)/obj/halyardctl.o $(BUILD)/obj/config.o $(BUILD)/obj/config_keys.o $(BUILD)/obj/auth.o $(BUILD)/obj/log.o \
                      $(BUILD)/obj/rules.o $(BUILD)/obj/group.o $(BUILD)/obj/tls.o $(BUILD)/obj/conn.o $(BUILD)/obj/resolve.o $(BUILD)/obj/buf.o \
                      $(BUILD)/obj/classify.o $(BUILD)/obj/classify_digest.o $(BUILD)/obj/classify_rewrite.o \
-                     $(BUILD)/obj/lexer.o $(BUILD)/obj/sqlfunc.o $(BUILD)/obj/events.o $(BUILD)/obj/audit.o
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ -lconfig -lssl -lcrypto -lpcre2-8 -lev -pthread
+                     $(BUILD)/obj/lexer.o $(BUILD)/obj/sqlfunc.o $(BUILD)/obj/events.o $(BUILD)/obj/audit.o \
+                     $(BUILD)/obj/restore.o $(BUILD)/obj/restore_run.o $(BUILD)/obj/binlog.o $(BUILD)/obj/gtid.o
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ -lconfig -lssl -lcrypto -lpcre2-8 -lev -lz -pthread
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ) $(HDRS)
 	@mkdir -p $(dir $@)

@@ -24,6 +24,7 @@
 
 #include "halyard/admin.h"
 #include "halyard/config.h"
+#include "halyard/restore_run.h"
 
 /* The socket of an instance whose first listener is on 6033, as in the
  * sample config, with the default admin_socket. */
@@ -43,6 +44,8 @@ static void usage(FILE *out)
                  "          switchover [to NAME], failover, show blocked, unblock ADDRESS|all,\n"
                  "          show firewall [USER], dump firewall USER, show events [last N],\n"
                  "          test-alert (halyardctl help: all)\n"
+                 "          restore --to-time T | --to-gtid G --into HOST:PORT [--dry-run] ...\n"
+                 "          (run by halyardctl itself from backup.dir: restore --help)\n"
                  "exit status: 0 ok, 1 the command failed (ERR), 2 usage, 3 no answer\n");
 }
 
@@ -113,6 +116,24 @@ int main(int argc, char **argv)
     if (optind >= argc) {
         usage(stderr);
         return EXIT_USAGE;
+    }
+    /* A restore is this process's own work on backup.dir, never halyard's. */
+    if (strcasecmp(argv[optind], "restore") == 0) {
+        char *dir = NULL;
+        if (conf_path != NULL) {
+            char err[1024];
+            struct config *rc_cfg = NULL;
+            if (config_load(conf_path, &rc_cfg, err, sizeof(err)) != HY_OK) {
+                fprintf(stderr, "halyardctl: %s\n", err);
+                return EXIT_USAGE;
+            }
+            if (rc_cfg->backup.enabled)
+                dir = strdup(rc_cfg->backup.dir);
+            config_put(rc_cfg);
+        }
+        int rc = restore_main(argc - optind, argv + optind, dir);
+        free(dir);
+        return rc;
     }
     /* A switchover or failover waits on the servers (switchover_timeout_ms
      * and more): give it longer than a query of halyard's own state. */

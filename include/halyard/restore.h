@@ -1,0 +1,97 @@
+/*
+ * restore.h: the plan of a point-in-time restore (`halyardctl restore`),
+ * as data.
+ *
+ * What the restore has: the full backups' manifests (backup_full.h: each
+ * one's GTID position and end time) and the binlog archive's files
+ * (binlog_archive.h), each read as its starting position (the GTID_LIST
+ * event the archive writes after the FORMAT_DESCRIPTION) and its
+ * transactions in order (GTID and the GTID event's timestamp).
+ *
+ * The plan: the newest backup before the target (by GTID: its sequence
+ * number in the target's domain is at most the target's; by time: it
+ * finished before the target), then the archived transactions after the
+ * backup's position up to the target (by GTID: up to and including it; by
+ * time: every transaction before the first one logged at or after the
+ * target, as mariadb-binlog --stop-datetime counts), walked in file order
+ * from the backup's position. Every transaction must be the next in its
+ * domain; a file's starting position must not be past where the archive
+ * before it ended. Otherwise the range has a gap, and the plan is refused
+ * with the GTIDs missing and the file where they are missing.
+ *
+ * Pure: no I/O, no allocation (restore_run.c reads the files and runs the
+ * tools). Tested in tests/unit/test_restore.c.
+ */
+#ifndef HALYARD_RESTORE_H
+#define HALYARD_RESTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "halyard/core.h"
+#include "halyard/gtid.h"
+
+struct restore_backup {
+    char name[256]; /* the dump's file name in backup.dir/full */
+    char source[128];
+    char sha256[65];
+    struct gtid_pos gtid; /* the manifest's "gtid" */
+    int64_t finished;     /* the manifest's "finished", seconds since the epoch */
+};
+
+struct restore_trx {
+    struct gtid gtid;
+    uint32_t when; /* its GTID event's timestamp */
+};
+
+struct restore_file {
+    char name[64]; /* binlog.NNNNNN */
+    bool have_list;
+    struct gtid_pos start; /* its GTID_LIST: the archive's position where it begins */
+    const struct restore_trx *trx;
+    size_t n_trx;
+    char error[160]; /* "" or why the file could not be read past its last transaction */
+};
+
+struct restore_target {
+    bool by_time;
+    int64_t time;     /* by_time: seconds since the epoch */
+    struct gtid gtid; /* otherwise */
+};
+
+struct restore_plan {
+    size_t backup;        /* index of the backup to load */
+    struct gtid_pos from; /* the backup's position: applying starts after it */
+    struct gtid_pos to;   /* the position once the plan has run */
+    size_t first_file;    /* the files holding the transactions to apply; */
+    size_t n_files;       /* 0: none (the backup is at the target) */
+    size_t n_trx;         /* transactions to apply */
+    struct gtid first, last;
+    uint32_t last_when;
+    /* by time: the archive ends before the target (its last transaction
+     * was logged before it); the plan applies all of it */
+    bool past_end;
+};
+
+/* Choose the backup and walk the archive (`files` in archive order, by
+ * number). HY_ERROR with the reason in err: no backup, the target before
+ * the first backup, a file that cannot be read, a gap (which GTIDs, where),
+ * a target GTID the archive lacks or holds for another server_id. */
+hy_status_t restore_plan_make(const struct restore_backup *backups, size_t n_backups,
+                              const struct restore_file *files, size_t n_files,
+                              const struct restore_target *t, struct restore_plan *out, char *err,
+                              size_t errlen) HY_MUSTCHECK;
+
+/* The index of the backup a restore to t loads, -1 when every backup is
+ * past t (or there is none). */
+int restore_pick_backup(const struct restore_backup *backups, size_t n,
+                        const struct restore_target *t);
+
+/* Parse "YYYY-MM-DD HH:MM:SS" (a 'T' may stand for the blank) as local time,
+ * as mariadb-binlog reads --stop-datetime. HY_ERROR when malformed. */
+hy_status_t restore_parse_time(const char *s, int64_t *out) HY_MUSTCHECK;
+
+/* Parse one GTID "D-S-N" (N > 0). HY_ERROR when malformed. */
+hy_status_t restore_parse_gtid(const char *s, struct gtid *out) HY_MUSTCHECK;
+
+#endif /* HALYARD_RESTORE_H */

@@ -1,0 +1,866 @@
+/*
+ * restore_run.c: `halyardctl restore` (restore_run.h): reading backup.dir,
+ * the target server's check, and the tools piped into it. The plan itself
+ * is restore.c's.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <openssl/evp.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "halyard/binlog.h"
+#include "halyard/binlog_archive.h"
+#include "halyard/restore.h"
+#include "halyard/restore_run.h"
+
+#define MAX_EVENT (1u << 30) /* the server's max_allowed_packet ceiling */
+
+enum { RS_OK = 0, RS_FAILED = 1, RS_USAGE = 2 };
+
+extern char **environ;
+
+struct target {
+    char host[256];
+    int port;
+    char user[128];
+    char password[256];
+    bool have_password;
+};
+
+struct archive_read {
+    struct restore_file *files;
+    size_t n;
+    struct restore_trx **trx; /* each file's, owned here */
+};
+
+static double mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void fail(const char *fmt, ...) HY_PRINTF(1, 2);
+
+static void fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("halyardctl restore: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: halyardctl -c CONFIG restore (--to-time \"YYYY-MM-DD HH:MM:SS\" | "
+                 "--to-gtid D-S-N)\n"
+                 "                  --into HOST:PORT [--user USER] [--password-file FILE]\n"
+                 "                  [--dir BACKUP_DIR] [--dry-run]\n"
+                 "  the time is local time, as mariadb-binlog --stop-datetime reads it;\n"
+                 "  --dir stands for the config's backup.dir; --user defaults to root\n");
+}
+
+/* ---- backup.dir/full: the manifests -------------------------------------- */
+
+/* The string value of "key" in a manifest line halyard wrote (no escapes). */
+static bool json_str(const char *text, const char *key, char *out, size_t cap)
+{
+    char pat[64];
+    snprintf(pat, sizeof(pat), "\"%s\":\"", key);
+    const char *p = strstr(text, pat);
+    if (p == NULL)
+        return false;
+    p += strlen(pat);
+    const char *e = strchr(p, '"');
+    if (e == NULL || (size_t)(e - p) >= cap)
+        return false;
+    memcpy(out, p, (size_t)(e - p));
+    out[e - p] = '\0';
+    return true;
+}
+
+static int cmp_backup(const void *x, const void *y)
+{
+    const struct restore_backup *a = x, *b = y;
+    return a->finished < b->finished ? -1 : a->finished > b->finished;
+}
+
+/* The complete backups (a manifest and its dump), oldest first. */
+static struct restore_backup *read_backups(const char *dir, size_t *n)
+{
+    *n = 0;
+    char full[PATH_MAX];
+    snprintf(full, sizeof(full), "%.3700s/full", dir);
+    DIR *d = opendir(full);
+    if (d == NULL)
+        return NULL;
+    struct restore_backup *v = NULL;
+    size_t cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        if (len < 6 || strncmp(e->d_name, "full-", 5) != 0 ||
+            strcmp(e->d_name + len - 5, ".json") != 0)
+            continue;
+        char path[PATH_MAX], text[8192], fin[40], gtid[GTID_STR_MAX];
+        snprintf(path, sizeof(path), "%.3700s/%.255s", full, e->d_name);
+        FILE *f = fopen(path, "r");
+        if (f == NULL)
+            continue;
+        size_t got = fread(text, 1, sizeof(text) - 1, f);
+        fclose(f);
+        text[got] = '\0';
+        struct restore_backup b = {0};
+        struct tm tm = {0};
+        if (!json_str(text, "file", b.name, sizeof(b.name)) ||
+            !json_str(text, "gtid", gtid, sizeof(gtid)) ||
+            !json_str(text, "finished", fin, sizeof(fin)) ||
+            gtid_pos_parse(gtid, strlen(gtid), &b.gtid) != HY_OK ||
+            strptime(fin, "%Y-%m-%dT%H:%M:%SZ", &tm) == NULL) {
+            fprintf(stderr, "halyardctl restore: %s: not a manifest halyard wrote; skipped\n",
+                    path);
+            continue;
+        }
+        b.finished = (int64_t)timegm(&tm);
+        (void)json_str(text, "sha256", b.sha256, sizeof(b.sha256));
+        (void)json_str(text, "source", b.source, sizeof(b.source));
+        struct stat sb;
+        snprintf(path, sizeof(path), "%.3700s/%.255s", full, b.name);
+        if (stat(path, &sb) != 0) {
+            fprintf(stderr, "halyardctl restore: %s: %s; its manifest is skipped\n", path,
+                    strerror(errno));
+            continue;
+        }
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            struct restore_backup *nv = realloc(v, cap * sizeof(*v));
+            if (nv == NULL)
+                break;
+            v = nv;
+        }
+        v[(*n)++] = b;
+    }
+    closedir(d);
+    if (*n > 1)
+        qsort(v, *n, sizeof(*v), cmp_backup);
+    return v;
+}
+
+/* ---- backup.dir: the archive's files ------------------------------------- */
+
+static int cmp_u32(const void *x, const void *y)
+{
+    uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+static bool read_full(FILE *f, void *buf, size_t n)
+{
+    return fread(buf, 1, n, f) == n;
+}
+
+/* One file: its GTID_LIST and whole transactions (checksums checked).
+ * Returns false only when out of memory. */
+static bool read_file(const char *path, struct restore_file *rf, struct restore_trx **trx_out)
+{
+    FILE *f = fopen(path, "r");
+    *trx_out = NULL;
+    if (f == NULL) {
+        snprintf(rf->error, sizeof(rf->error), "%s", strerror(errno));
+        return true;
+    }
+    uint8_t magic[BINLOG_MAGIC_LEN];
+    if (!read_full(f, magic, sizeof(magic)) || memcmp(magic, BINLOG_MAGIC, BINLOG_MAGIC_LEN)) {
+        snprintf(rf->error, sizeof(rf->error), "not a binlog file (no magic)");
+        fclose(f);
+        return true;
+    }
+    uint8_t *ev = NULL;
+    size_t cap = 0, tcap = 0;
+    struct restore_trx *trx = NULL;
+    struct binlog_group g = {0};
+    bool crc = true, have_fde = false, ok = true;
+    uint32_t begin_when = 0;
+    uint64_t off = BINLOG_MAGIC_LEN;
+    for (;;) {
+        uint8_t hb[BINLOG_HEADER_LEN];
+        size_t got = fread(hb, 1, sizeof(hb), f);
+        if (got == 0)
+            break;
+        if (got < sizeof(hb))
+            break; /* a tail being written, or cut: only whole transactions count */
+        uint32_t size = (uint32_t)hb[9] | (uint32_t)hb[10] << 8 | (uint32_t)hb[11] << 16 |
+                        (uint32_t)hb[12] << 24;
+        if (size < BINLOG_HEADER_LEN || size > MAX_EVENT) {
+            snprintf(rf->error, sizeof(rf->error), "an event of %u bytes at offset %llu", size,
+                     (unsigned long long)off);
+            break;
+        }
+        if (size > cap) {
+            uint8_t *nb = realloc(ev, size);
+            if (nb == NULL) {
+                ok = false;
+                break;
+            }
+            ev = nb;
+            cap = size;
+        }
+        memcpy(ev, hb, sizeof(hb));
+        if (!read_full(f, ev + sizeof(hb), size - sizeof(hb)))
+            break; /* a tail being written */
+        if (hb[4] == BINLOG_FORMAT_DESCRIPTION && !have_fde) {
+            crc = binlog_fde_checksum_alg(ev, size) == 1;
+            have_fde = true;
+        }
+        if (crc && !binlog_crc_ok(ev, size)) {
+            snprintf(rf->error, sizeof(rf->error), "a bad checksum in the event at offset %llu",
+                     (unsigned long long)off);
+            break;
+        }
+        size_t body = crc ? size - BINLOG_CRC_LEN : size;
+        if (hb[4] == BINLOG_GTID_LIST && !rf->have_list)
+            rf->have_list = binlog_gtid_list_parse(ev, body, &rf->start) == HY_OK;
+        struct binlog_header h;
+        if (binlog_header_parse(ev, size, &h) != HY_OK)
+            memset(&h, 0, sizeof(h));
+        enum binlog_group_step step = binlog_group_feed(&g, ev, body);
+        if (step == BINLOG_BEGIN)
+            begin_when = h.timestamp;
+        if (step == BINLOG_END) {
+            if (rf->n_trx == tcap) {
+                tcap = tcap ? tcap * 2 : 1024;
+                struct restore_trx *nt = realloc(trx, tcap * sizeof(*trx));
+                if (nt == NULL) {
+                    ok = false;
+                    break;
+                }
+                trx = nt;
+            }
+            trx[rf->n_trx++] = (struct restore_trx){.gtid = g.gtid, .when = begin_when};
+        }
+        off += size;
+    }
+    free(ev);
+    fclose(f);
+    rf->trx = trx;
+    *trx_out = trx;
+    return ok;
+}
+
+static void archive_free(struct archive_read *a)
+{
+    for (size_t i = 0; i < a->n; i++)
+        free(a->trx[i]);
+    free(a->trx);
+    free(a->files);
+}
+
+static bool read_archive(const char *dir, struct archive_read *a)
+{
+    memset(a, 0, sizeof(*a));
+    DIR *d = opendir(dir);
+    if (d == NULL) {
+        fail("%s: %s", dir, strerror(errno));
+        return false;
+    }
+    uint32_t *nos = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        uint32_t no = binlog_file_number(e->d_name, ARCHIVE_FILE_PREFIX);
+        if (no == 0)
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            uint32_t *nv = realloc(nos, cap * sizeof(*nos));
+            if (nv == NULL) {
+                closedir(d);
+                free(nos);
+                fail("out of memory");
+                return false;
+            }
+            nos = nv;
+        }
+        nos[n++] = no;
+    }
+    closedir(d);
+    if (n > 1)
+        qsort(nos, n, sizeof(*nos), cmp_u32);
+    a->files = calloc(n + 1, sizeof(*a->files));
+    a->trx = calloc(n + 1, sizeof(*a->trx));
+    if (a->files == NULL || a->trx == NULL) {
+        free(nos);
+        fail("out of memory");
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct restore_file *rf = &a->files[i];
+        snprintf(rf->name, sizeof(rf->name), "%s.%06u", ARCHIVE_FILE_PREFIX, nos[i]);
+        char path[PATH_MAX];
+        snprintf(path, sizeof(path), "%.4000s/%s", dir, rf->name);
+        a->n = i + 1;
+        if (!read_file(path, rf, &a->trx[i])) {
+            free(nos);
+            fail("out of memory reading %s", path);
+            return false;
+        }
+    }
+    free(nos);
+    return true;
+}
+
+/* ---- the tools ------------------------------------------------------------ */
+
+/* The tools get SIGPIPE back at its default (halyardctl ignores it, so a
+ * client that dies mid-load is an error from write, not a silent death). */
+static void attr_init(posix_spawnattr_t *at)
+{
+    sigset_t def;
+    sigemptyset(&def);
+    sigaddset(&def, SIGPIPE);
+    posix_spawnattr_init(at);
+    posix_spawnattr_setsigdefault(at, &def);
+    posix_spawnattr_setflags(at, POSIX_SPAWN_SETSIGDEF);
+}
+
+/* Start `mariadb` against the target: stdin from in_fd (-1: /dev/null),
+ * stdout to out_fd (-1: inherited). `query`: run it with -e. `no_binlog`:
+ * the session does not write the target's binary log. */
+static pid_t client_start(const struct target *t, int in_fd, int out_fd, const char *query,
+                          bool no_binlog)
+{
+    char host[300], port[32], user[160], pw[300];
+    snprintf(host, sizeof(host), "--host=%s", t->host);
+    snprintf(port, sizeof(port), "--port=%d", t->port);
+    snprintf(user, sizeof(user), "--user=%s", t->user);
+    snprintf(pw, sizeof(pw), "MYSQL_PWD=%s", t->password);
+    char *argv[16] = {"mariadb",        "--no-defaults",          host, port, user,
+                      "--protocol=TCP", "--max-allowed-packet=1G"};
+    int ac = 7;
+    if (no_binlog)
+        argv[ac++] = "--init-command=SET SESSION sql_log_bin = 0";
+    if (query != NULL) {
+        argv[ac++] = "--batch";
+        argv[ac++] = "--skip-column-names";
+        argv[ac++] = "-e";
+        argv[ac++] = (char *)query;
+    }
+    argv[ac] = NULL;
+    char *envp[] = {"PATH=/usr/local/bin:/usr/bin:/bin", t->have_password ? pw : NULL, NULL};
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    if (in_fd >= 0)
+        posix_spawn_file_actions_adddup2(&fa, in_fd, 0);
+    else
+        posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    if (out_fd >= 0)
+        posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+    posix_spawnattr_t at;
+    attr_init(&at);
+    pid_t pid;
+    int rc = posix_spawnp(&pid, "mariadb", &fa, &at, argv, envp);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
+    explicit_bzero(pw, sizeof(pw));
+    if (rc != 0) {
+        fail("cannot run mariadb: %s", strerror(rc));
+        return -1;
+    }
+    return pid;
+}
+
+/* Wait for pid; true when it exited 0, else says how it ended. */
+static bool reap(pid_t pid, const char *what)
+{
+    int st;
+    while (waitpid(pid, &st, 0) < 0) {
+        if (errno != EINTR) {
+            fail("%s: waitpid: %s", what, strerror(errno));
+            return false;
+        }
+    }
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+        return true;
+    if (WIFEXITED(st))
+        fail("%s exited with %d (its error is above)", what, WEXITSTATUS(st));
+    else
+        fail("%s was killed by signal %d", what, WTERMSIG(st));
+    return false;
+}
+
+/* The target's schemas other than the server's own; false when it cannot
+ * be asked. */
+static bool target_schemas(const struct target *t, char *out, size_t cap)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0) {
+        fail("pipe: %s", strerror(errno));
+        return false;
+    }
+    pid_t pid = client_start(t, -1, p[1],
+                             "SELECT schema_name FROM information_schema.schemata WHERE "
+                             "schema_name NOT IN ('mysql', 'information_schema', "
+                             "'performance_schema', 'sys') ORDER BY schema_name",
+                             false);
+    close(p[1]);
+    if (pid < 0) {
+        close(p[0]);
+        return false;
+    }
+    size_t got = 0;
+    for (;;) {
+        char buf[4096];
+        ssize_t n = read(p[0], buf, sizeof(buf));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        for (ssize_t i = 0; i < n && got + 1 < cap; i++)
+            out[got++] = buf[i] == '\n' ? ' ' : buf[i];
+    }
+    close(p[0]);
+    while (got > 0 && out[got - 1] == ' ')
+        got--;
+    out[got] = '\0';
+    char what[300];
+    snprintf(what, sizeof(what), "mariadb (asking %s:%d for its schemas)", t->host, t->port);
+    return reap(pid, what);
+}
+
+static bool sha256_file(const char *path, char hex[65])
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return false;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    bool ok = md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1;
+    static uint8_t buf[1 << 16];
+    size_t n;
+    while (ok && (n = fread(buf, 1, sizeof(buf), f)) > 0)
+        ok = EVP_DigestUpdate(md, buf, n) == 1;
+    ok = ok && !ferror(f);
+    unsigned char dig[EVP_MAX_MD_SIZE];
+    unsigned dl = 0;
+    if (ok && EVP_DigestFinal_ex(md, dig, &dl) == 1) {
+        for (unsigned i = 0; i < dl && i < 32; i++)
+            snprintf(hex + 2 * i, 3, "%02x", dig[i]);
+    } else {
+        ok = false;
+    }
+    EVP_MD_CTX_free(md);
+    fclose(f);
+    return ok;
+}
+
+static bool write_all(int fd, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    while (n > 0) {
+        ssize_t w = write(fd, b, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return false;
+        b += w;
+        n -= (size_t)w;
+    }
+    return true;
+}
+
+/* Load the dump: gunzip in this process into `mariadb`'s standard input. */
+static bool load_dump(const struct target *t, const char *path, uint64_t *bytes)
+{
+    gzFile gz = gzopen(path, "rb");
+    if (gz == NULL) {
+        fail("%s: cannot open: %s", path, strerror(errno));
+        return false;
+    }
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0) {
+        gzclose(gz);
+        fail("pipe: %s", strerror(errno));
+        return false;
+    }
+    pid_t pid = client_start(t, p[0], -1, NULL, true);
+    close(p[0]);
+    if (pid < 0) {
+        close(p[1]);
+        gzclose(gz);
+        return false;
+    }
+    static uint8_t buf[1 << 16];
+    bool ok = true;
+    *bytes = 0;
+    for (;;) {
+        int n = gzread(gz, buf, sizeof(buf));
+        if (n < 0) {
+            int zerr;
+            fail("%s: %s", path, gzerror(gz, &zerr));
+            ok = false;
+            break;
+        }
+        if (n == 0)
+            break;
+        if (!write_all(p[1], buf, (size_t)n)) {
+            fail("writing the dump to mariadb: %s", strerror(errno));
+            ok = false;
+            break;
+        }
+        *bytes += (uint64_t)n;
+    }
+    gzclose(gz);
+    close(p[1]);
+    return reap(pid, "mariadb (loading the dump)") && ok;
+}
+
+/* mariadb-binlog FILES... | mariadb */
+static bool apply_binlog(const struct target *t, const char *dir, const struct archive_read *a,
+                         const struct restore_plan *pl)
+{
+    char start[GTID_STR_MAX + 32], stop[GTID_STR_MAX + 32], gs[GTID_STR_MAX];
+    gtid_pos_format(&pl->from, gs, sizeof(gs));
+    snprintf(start, sizeof(start), "--start-position=%s", gs);
+    /* the domains the range moves: the others stay where the backup is */
+    struct gtid_pos moved = {0};
+    for (uint32_t i = 0; i < pl->to.n; i++) {
+        if (pl->to.g[i].seq > gtid_pos_seq(&pl->from, pl->to.g[i].domain))
+            moved.g[moved.n++] = pl->to.g[i];
+    }
+    gtid_pos_format(&moved, gs, sizeof(gs));
+    snprintf(stop, sizeof(stop), "--stop-position=%s", gs);
+    /* A domain the range does not move cannot be in the stop position
+     * (mariadb-binlog wants every domain there reached), and mariadb-binlog
+     * prints every event of a domain the stop position does not name: its
+     * transactions in these files are past the target, so they are hidden. */
+    char ignore[GTID_MAX * 12 + 32] = "--ignore-domain-ids=";
+    size_t il = strlen(ignore);
+    uint32_t seen[GTID_MAX];
+    size_t n_seen = 0;
+    for (size_t i = 0; i < pl->n_files; i++) {
+        const struct restore_file *f = &a->files[pl->first_file + i];
+        for (size_t k = 0; k < f->n_trx; k++) {
+            uint32_t d = f->trx[k].gtid.domain;
+            bool known = gtid_pos_seq(&moved, d) > 0;
+            for (size_t j = 0; j < n_seen && !known; j++)
+                known = seen[j] == d;
+            if (known || n_seen == GTID_MAX)
+                continue;
+            seen[n_seen++] = d;
+            il += (size_t)snprintf(ignore + il, sizeof(ignore) - il, "%s%u", n_seen > 1 ? "," : "",
+                                   d);
+        }
+    }
+    size_t ac = 0, max = pl->n_files + 8;
+    char **argv = calloc(max, sizeof(*argv));
+    char(*paths)[PATH_MAX] = calloc(pl->n_files, sizeof(*paths));
+    if (argv == NULL || paths == NULL) {
+        free(argv);
+        free(paths);
+        fail("out of memory");
+        return false;
+    }
+    argv[ac++] = "mariadb-binlog";
+    argv[ac++] = start;
+    argv[ac++] = stop;
+    if (n_seen > 0)
+        argv[ac++] = ignore;
+    for (size_t i = 0; i < pl->n_files; i++) {
+        snprintf(paths[i], PATH_MAX, "%.4000s/%s", dir, a->files[pl->first_file + i].name);
+        argv[ac++] = paths[i];
+    }
+    argv[ac] = NULL;
+    int p[2];
+    bool ok = false;
+    if (pipe2(p, O_CLOEXEC) != 0) {
+        fail("pipe: %s", strerror(errno));
+        goto out;
+    }
+    pid_t client = client_start(t, p[0], -1, NULL, false);
+    close(p[0]);
+    if (client < 0) {
+        close(p[1]);
+        goto out;
+    }
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+    char *envp[] = {"PATH=/usr/local/bin:/usr/bin:/bin", NULL};
+    posix_spawnattr_t at;
+    attr_init(&at);
+    pid_t mb;
+    int rc = posix_spawnp(&mb, "mariadb-binlog", &fa, &at, argv, envp);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
+    close(p[1]);
+    if (rc != 0) {
+        fail("cannot run mariadb-binlog: %s", strerror(rc));
+        (void)reap(client, "mariadb (applying the binlog)");
+        goto out;
+    }
+    bool mb_ok = reap(mb, "mariadb-binlog");
+    bool cl_ok = reap(client, "mariadb (applying the binlog)");
+    ok = mb_ok && cl_ok;
+out:
+    free(argv);
+    free(paths);
+    return ok;
+}
+
+/* ---- the command ---------------------------------------------------------- */
+
+static void fmt_local(int64_t t, char *out, size_t cap)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    localtime_r(&tt, &tm);
+    strftime(out, cap, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+static void print_plan(const char *dir, const struct restore_backup *b,
+                       const struct archive_read *a, const struct restore_plan *pl,
+                       const struct restore_target *t, const char *into)
+{
+    char gs[GTID_STR_MAX], ts[32];
+    gtid_pos_format(&b->gtid, gs, sizeof(gs));
+    fmt_local(b->finished, ts, sizeof(ts));
+    if (t->by_time) {
+        char tt[32];
+        fmt_local(t->time, tt, sizeof(tt));
+        printf("target:  time %s (every transaction logged before it)\n", tt);
+    } else {
+        printf("target:  GTID %u-%u-%llu (included)\n", t->gtid.domain, t->gtid.server_id,
+               (unsigned long long)t->gtid.seq);
+    }
+    printf("into:    %s\n", into);
+    printf("backup:  %s/full/%s (GTID %s, finished %s, from %s)\n", dir, b->name, gs, ts,
+           b->source[0] ? b->source : "?");
+    if (pl->n_files == 0) {
+        printf("binlog:  none: the backup is at the target\n");
+    } else {
+        char to[GTID_STR_MAX];
+        gtid_pos_format(&pl->to, to, sizeof(to));
+        printf("binlog:  %zu file%s:", pl->n_files, pl->n_files == 1 ? "" : "s");
+        for (size_t i = 0; i < pl->n_files; i++)
+            printf(" %s", a->files[pl->first_file + i].name);
+        printf("\n");
+        fmt_local(pl->last_when, ts, sizeof(ts));
+        printf("range:   after %s up to %s: %zu transaction%s, %u-%u-%llu .. %u-%u-%llu (the "
+               "last logged %s)\n",
+               gs[0] ? gs : "(empty)", to, pl->n_trx, pl->n_trx == 1 ? "" : "s", pl->first.domain,
+               pl->first.server_id, (unsigned long long)pl->first.seq, pl->last.domain,
+               pl->last.server_id, (unsigned long long)pl->last.seq, ts);
+    }
+    if (pl->past_end)
+        printf("note:    the archive's last transaction was logged before the target: "
+               "everything archived is applied; is the archive behind (halyardctl show "
+               "backup)?\n");
+}
+
+static bool parse_into(const char *s, struct target *t)
+{
+    const char *colon = strrchr(s, ':');
+    if (colon == NULL || colon == s || (size_t)(colon - s) >= sizeof(t->host))
+        return false;
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (*end != '\0' || port < 1 || port > 65535)
+        return false;
+    memcpy(t->host, s, (size_t)(colon - s));
+    t->host[colon - s] = '\0';
+    t->port = (int)port;
+    return true;
+}
+
+static bool read_password(const char *path, struct target *t)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        fail("--password-file %s: %s", path, strerror(errno));
+        return false;
+    }
+    if (fgets(t->password, sizeof(t->password), f) == NULL)
+        t->password[0] = '\0';
+    fclose(f);
+    t->password[strcspn(t->password, "\r\n")] = '\0';
+    t->have_password = true;
+    return true;
+}
+
+int restore_main(int argc, char **argv, const char *conf_dir)
+{
+    static const struct option opts[] = {
+        {"to-time", required_argument, NULL, 'T'},
+        {"to-gtid", required_argument, NULL, 'G'},
+        {"into", required_argument, NULL, 'i'},
+        {"user", required_argument, NULL, 'u'},
+        {"password-file", required_argument, NULL, 'p'},
+        {"dir", required_argument, NULL, 'd'},
+        {"dry-run", no_argument, NULL, 'n'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct restore_target tg = {0};
+    struct target t = {.user = "root"};
+    const char *into = NULL, *dir = conf_dir, *to_time = NULL, *to_gtid = NULL;
+    bool dry = false;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'T':
+            to_time = optarg;
+            break;
+        case 'G':
+            to_gtid = optarg;
+            break;
+        case 'i':
+            into = optarg;
+            break;
+        case 'u':
+            snprintf(t.user, sizeof(t.user), "%s", optarg);
+            break;
+        case 'p':
+            if (!read_password(optarg, &t))
+                return RS_USAGE;
+            break;
+        case 'd':
+            dir = optarg;
+            break;
+        case 'n':
+            dry = true;
+            break;
+        case 'h':
+            usage(stdout);
+            return RS_OK;
+        default:
+            usage(stderr);
+            return RS_USAGE;
+        }
+    }
+    if (optind < argc || (to_time == NULL) == (to_gtid == NULL) || into == NULL) {
+        if (optind < argc)
+            fail("unexpected argument: %s", argv[optind]);
+        else if (into == NULL)
+            fail("--into HOST:PORT is required");
+        else
+            fail("give one of --to-time and --to-gtid");
+        usage(stderr);
+        return RS_USAGE;
+    }
+    if (!parse_into(into, &t)) {
+        fail("--into %s: want HOST:PORT", into);
+        return RS_USAGE;
+    }
+    if (to_time != NULL) {
+        tg.by_time = true;
+        if (restore_parse_time(to_time, &tg.time) != HY_OK) {
+            fail("--to-time %s: want \"YYYY-MM-DD HH:MM:SS\" (local time)", to_time);
+            return RS_USAGE;
+        }
+    } else if (restore_parse_gtid(to_gtid, &tg.gtid) != HY_OK) {
+        fail("--to-gtid %s: want one GTID, DOMAIN-SERVER_ID-SEQUENCE", to_gtid);
+        return RS_USAGE;
+    }
+    if (dir == NULL || dir[0] == '\0') {
+        fail("no backup directory: give -c CONFIG (its backup.dir) or --dir DIR");
+        return RS_USAGE;
+    }
+
+    signal(SIGPIPE, SIG_IGN);
+    double t0 = mono();
+    size_t nb = 0;
+    struct restore_backup *backups = read_backups(dir, &nb);
+    struct archive_read ar;
+    if (!read_archive(dir, &ar)) {
+        archive_free(&ar);
+        free(backups);
+        return RS_FAILED;
+    }
+    struct restore_plan pl;
+    char err[1024];
+    int rc = RS_FAILED;
+    if (restore_plan_make(backups, nb, ar.files, ar.n, &tg, &pl, err, sizeof(err)) != HY_OK) {
+        fail("refused: %s", err);
+        goto out;
+    }
+    const struct restore_backup *b = &backups[pl.backup];
+    print_plan(dir, b, &ar, &pl, &tg, into);
+    if (dry) {
+        printf("dry run: %s was not touched\n", into);
+        rc = RS_OK;
+        goto out;
+    }
+    fflush(stdout);
+
+    char schemas[1024];
+    if (!target_schemas(&t, schemas, sizeof(schemas)))
+        goto out;
+    if (schemas[0] != '\0') {
+        fail("refused: %s is not empty: it has the schemas %s (restore into an empty server)", into,
+             schemas);
+        goto out;
+    }
+    char path[PATH_MAX], hex[65] = "";
+    snprintf(path, sizeof(path), "%.3700s/full/%.255s", dir, b->name);
+    if (b->sha256[0] != '\0') {
+        if (!sha256_file(path, hex)) {
+            fail("%s: cannot read: %s", path, strerror(errno));
+            goto out;
+        }
+        if (strcmp(hex, b->sha256) != 0) {
+            fail("refused: %s has sha256 %s, its manifest says %s: the file is damaged", path, hex,
+                 b->sha256);
+            goto out;
+        }
+    }
+    double t1 = mono();
+    printf("checked: %s has no user schema; the backup's sha256 matches its manifest (%.2f s)\n",
+           into, t1 - t0);
+    fflush(stdout);
+    uint64_t bytes = 0;
+    if (!load_dump(&t, path, &bytes)) {
+        fail("the load of %s into %s failed: the server holds part of it", b->name, into);
+        goto out;
+    }
+    double t2 = mono();
+    printf("loaded:  %s, %llu bytes of SQL, in %.2f s\n", b->name, (unsigned long long)bytes,
+           t2 - t1);
+    fflush(stdout);
+    if (pl.n_files > 0) {
+        if (!apply_binlog(&t, dir, &ar, &pl)) {
+            fail("applying the binlog into %s failed: the server holds the backup and part of "
+                 "the range",
+                 into);
+            goto out;
+        }
+        double t3 = mono();
+        printf("applied: %zu transaction%s from %zu binlog file%s in %.2f s\n", pl.n_trx,
+               pl.n_trx == 1 ? "" : "s", pl.n_files, pl.n_files == 1 ? "" : "s", t3 - t2);
+    }
+    char to[GTID_STR_MAX];
+    gtid_pos_format(&pl.to, to, sizeof(to));
+    printf("restored %s to GTID %s in %.2f s\n", into, to[0] ? to : "(empty)", mono() - t0);
+    rc = RS_OK;
+out:
+    explicit_bzero(t.password, sizeof(t.password));
+    archive_free(&ar);
+    free(backups);
+    return rc;
+}

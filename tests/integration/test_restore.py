@@ -1,0 +1,254 @@
+"""`halyardctl restore` (src/restore.c, src/restore_run.c): point-in-time
+restore from a full backup and the binlog archive into a fresh server.
+
+    a restore to a GTID between two known transactions into a fresh
+    standalone server (tools/cluster with no replica, on
+    HALYARD_TEST_PORT+60): CHECKSUM TABLE and the rows equal what the
+    primary had at that GTID, and the restore time is printed;
+    --dry-run prints the plan (backup, its GTID, binlog files, range) and
+    leaves the server alone; a second restore into it is refused (not
+    empty);
+    refusals: a time before the first backup; a gap (an archived file
+    removed or cut short), naming the missing GTIDs and the file.
+"""
+
+import json
+import os
+import re
+import subprocess
+import time
+
+import pytest
+
+from conftest import TEST_PORT
+from test_backup import archive_files, backup_settings, show_backup, wait_archived
+from test_failover import ctl, failover_settings, make_table
+from util import Cluster, free_port, wait_until
+
+HALYARDCTL = os.environ.get("HALYARDCTL_BIN", "build/halyardctl")
+RESTORE_USER, RESTORE_PW = "restorer", "restorer-pw"
+
+
+@pytest.fixture(scope="module")
+def scratch(tmp_path_factory):
+    """A fresh standalone server (a primary with no replica), for restores."""
+    base = str(tmp_path_factory.mktemp("scratch"))
+    c = Cluster(base, TEST_PORT + 60, replicas=0, tls=False)
+    c.start()
+    yield c
+    c.tool("destroy", check=False)
+
+
+def reset_scratch(s):
+    """Back to empty: no user schema (the accounts stay)."""
+    for (db,) in s.sql(0, "SELECT schema_name FROM information_schema.schemata WHERE schema_name "
+                          "NOT IN ('mysql','information_schema','performance_schema','sys')"):
+        s.sql(0, f"DROP DATABASE `{db}`")
+    s.sql(0, "RESET MASTER")
+
+
+def restorer(cluster_or_scratch):
+    cluster_or_scratch.sql(0, f"CREATE USER IF NOT EXISTS '{RESTORE_USER}'@'%' "
+                              f"IDENTIFIED BY '{RESTORE_PW}'")
+    cluster_or_scratch.sql(0, f"GRANT ALL ON *.* TO '{RESTORE_USER}'@'%' WITH GRANT OPTION")
+
+
+def restore(conf, pwfile, *args, user=RESTORE_USER):
+    return subprocess.run([HALYARDCTL, "-c", conf["_path"], "restore", *args,
+                           "--user", user, "--password-file", str(pwfile)],
+                          capture_output=True, text=True, timeout=300)
+
+
+def full_backup(conf):
+    r = ctl(conf["admin_socket"], "backup", "full")
+    assert r.returncode == 0, r.stdout + r.stderr
+    wait_until(lambda: show_backup(conf)["full_state"] != "running", 60, interval=0.1)
+    s = show_backup(conf)
+    assert s["full_state"] == "ok", s
+    return s
+
+
+def table_state(conn_sql, table):
+    return (conn_sql(f"CHECKSUM TABLE {table}")[0][1],
+            conn_sql(f"SELECT id, w FROM {table} ORDER BY id"))
+
+
+def prepare(cluster, start_halyard, tmp_path, table_name):
+    restorer(cluster)
+    # the backup user must read every schema (repl, the archive's default, reads none)
+    conf = failover_settings(tmp_path, backup=backup_settings(tmp_path, user=RESTORE_USER,
+                                                              password=RESTORE_PW),
+                             metrics_port=free_port())
+    h = start_halyard(conf)
+    conf["_path"] = str(h.conf_path)
+    wait_until(lambda: show_backup(conf)["archive_state"] == "streaming", 15)
+    table = make_table(cluster, table_name)
+    for i in range(50):
+        cluster.sql(0, f"INSERT INTO {table} VALUES ({i}, 0)")
+    cluster.sync()
+    wait_archived(conf, cluster, 0)
+    pw = tmp_path / "restore.pw"
+    pw.write_text(RESTORE_PW + "\n")
+    return h, conf, table, pw
+
+
+def test_restore_to_a_gtid(cluster, start_halyard, tmp_path, scratch):
+    h, conf, table, pw = prepare(cluster, start_halyard, tmp_path, "rs1")
+    bk = full_backup(conf)
+    # transactions after the backup: single rows, an update of many, a delete
+    for i in range(50, 120):
+        cluster.sql(0, f"INSERT INTO {table} VALUES ({i}, {i % 5})")
+    cluster.sql(0, f"UPDATE {table} SET w = w + 10 WHERE id % 3 = 0")
+    mid = cluster.value(0, "SELECT @@gtid_binlog_pos")
+    want = table_state(lambda q: cluster.sql(0, q), table)
+    # the next transactions must not be in the restore
+    cluster.sql(0, f"DELETE FROM {table} WHERE id < 40")
+    for i in range(120, 140):
+        cluster.sql(0, f"INSERT INTO {table} VALUES ({i}, 1)")
+    wait_archived(conf, cluster, 0)
+    into = f"127.0.0.1:{scratch.port(0)}"
+    reset_scratch(scratch)
+    restorer(scratch)
+
+    # --dry-run: the plan, and the server untouched
+    r = restore(conf, pw, "--to-gtid", mid, "--into", into, "--dry-run")
+    assert r.returncode == 0, r.stdout + r.stderr
+    out = r.stdout
+    assert os.path.basename(bk["full_file"]) in out and f"GTID {bk['full_gtid']}" in out, out
+    files = [os.path.basename(f) for f in archive_files(conf["backup"]["dir"])]
+    listed = re.search(r"binlog:\s+\d+ files?: (.*)", out).group(1).split()
+    assert listed and set(listed) <= set(files), out
+    d, s, n = (int(x) for x in mid.split("-"))
+    d0, s0, n0 = (int(x) for x in bk["full_gtid"].split("-"))
+    assert f"after {bk['full_gtid']} up to {mid}: {n - n0} transactions" in out, out
+    assert "dry run" in out
+    assert not scratch.sql(0, "SELECT 1 FROM information_schema.schemata WHERE schema_name='fo'")
+
+    # the restore
+    t0 = time.monotonic()
+    r = restore(conf, pw, "--to-gtid", mid, "--into", into)
+    took = time.monotonic() - t0
+    assert r.returncode == 0, r.stdout + r.stderr
+    done = r.stdout
+    assert re.search(r"restored .* to GTID " + re.escape(mid) + r" in [\d.]+ s", r.stdout), r.stdout
+    assert f"applied: {n - n0} transactions" in r.stdout, r.stdout
+    got = table_state(lambda q: scratch.sql(0, q), table)
+    assert got == want, f"restored {len(got[1])} rows, checksum {got[0]}; want {want[0]}"
+    # the applied range went through the server's binary log with its GTIDs
+    assert scratch.value(0, "SELECT @@gtid_binlog_pos") == mid
+
+    # a second restore into it: refused, it is not empty
+    r = restore(conf, pw, "--to-gtid", mid, "--into", into)
+    assert r.returncode == 1 and "is not empty" in r.stderr and "fo" in r.stderr, r.stderr
+    print(f"\nrestore of {n - n0} transactions after the backup: {took:.2f} s\n{done}")
+
+
+def test_restore_refusals(cluster, start_halyard, tmp_path, scratch):
+    h, conf, table, pw = prepare(cluster, start_halyard, tmp_path, "rs2")
+    into = f"127.0.0.1:{scratch.port(0)}"
+    # no backup yet
+    r = restore(conf, pw, "--to-gtid", cluster.value(0, "SELECT @@gtid_binlog_pos"),
+                "--into", into, "--dry-run")
+    assert r.returncode == 1 and "no full backup" in r.stderr, r.stderr
+    time.sleep(1.1)
+    before = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(time.time() - 1))
+    bk = full_backup(conf)
+    # a time before the first backup
+    r = restore(conf, pw, "--to-time", before, "--into", into, "--dry-run")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "before the first full backup" in r.stderr and os.path.basename(bk["full_file"]) \
+        in r.stderr, r.stderr
+    # a time after it: planned
+    for i in range(50, 60):
+        cluster.sql(0, f"INSERT INTO {table} VALUES ({i}, 0)")
+    # the next transactions land in new archive files: each FLUSH rotates
+    for k in range(3):
+        cluster.sql(0, "FLUSH BINARY LOGS")
+        for i in range(60 + 10 * k, 70 + 10 * k):
+            cluster.sql(0, f"INSERT INTO {table} VALUES ({i}, 0)")
+    end = wait_archived(conf, cluster, 0)
+    files = archive_files(conf["backup"]["dir"])
+    assert len(files) >= 3, files
+    time.sleep(1.1)
+    now = time.strftime("%Y-%m-%d %H:%M:%S")
+    r = restore(conf, pw, "--to-time", now, "--into", into, "--dry-run")
+    assert r.returncode == 0 and f"up to {end}:" in r.stdout, r.stdout + r.stderr
+    # cut a middle file short: its last transactions are gone
+    mid = files[-2]
+    size = os.path.getsize(mid)
+    data = open(mid, "rb").read()
+    with open(mid, "r+b") as f:
+        f.truncate(size - 200)
+    r = restore(conf, pw, "--to-gtid", end, "--into", into, "--dry-run")
+    assert r.returncode == 1, r.stdout + r.stderr
+    m = re.search(r"refused: the archive has a gap: transactions? (\d+)-(\d+)( to \d+-\d+)? "
+                  r"(is|are) missing before (binlog\.\d+)", r.stderr)
+    assert m and m.group(5) == os.path.basename(files[-1]), r.stderr
+    assert os.path.basename(mid) in r.stderr, r.stderr
+    print("\n" + r.stderr)
+    with open(mid, "wb") as f:
+        f.write(data)
+    r = restore(conf, pw, "--to-gtid", end, "--into", into, "--dry-run")
+    assert r.returncode == 0, r.stderr
+    # remove a whole file: the gap names the file after the hole
+    os.rename(mid, mid + ".away")
+    r = restore(conf, pw, "--to-time", now, "--into", into, "--dry-run")
+    assert r.returncode == 1 and "the archive has a gap" in r.stderr and \
+        os.path.basename(files[-1]) in r.stderr, r.stderr
+    print(r.stderr)
+    os.rename(mid + ".away", mid)
+    # a GTID past the archive
+    d, s, n = end.split("-")
+    r = restore(conf, pw, "--to-gtid", f"{d}-{s}-{int(n) + 1000}", "--into", into, "--dry-run")
+    assert r.returncode == 1 and "past the end of the archive" in r.stderr, r.stderr
+    # a load the server refuses (an account that may only read): mariadb
+    # stops at its first error while the dump is still being written to it
+    reset_scratch(scratch)
+    scratch.sql(0, f"CREATE USER IF NOT EXISTS 'weak'@'%' IDENTIFIED BY '{RESTORE_PW}'")
+    scratch.sql(0, "GRANT SELECT ON *.* TO 'weak'@'%'")
+    r = restore(conf, pw, "--to-gtid", end, "--into", into, user="weak")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "mariadb (loading the dump) exited with 1" in r.stderr and \
+        "the load of " in r.stderr and "applied:" not in r.stdout, r.stderr
+    # the server cannot be reached
+    r = restore(conf, pw, "--to-gtid", end, "--into", f"127.0.0.1:{free_port()}")
+    assert r.returncode == 1 and "asking 127.0.0.1" in r.stderr, r.stderr
+    # usage
+    r = restore(conf, pw, "--into", into)
+    assert r.returncode == 2 and "--to-time" in r.stderr, r.stderr
+
+
+def test_restore_to_a_time(cluster, start_halyard, tmp_path, scratch):
+    """--to-time: every transaction logged before the time, none at or
+    after it, over several archive files; the restore time of a larger
+    range is printed."""
+    h, conf, table, pw = prepare(cluster, start_halyard, tmp_path, "rs3")
+    full_backup(conf)
+    conn = cluster.root_connect(0)
+    with conn.cursor() as cur:
+        for i in range(50, 3050):
+            cur.execute(f"INSERT INTO {table} VALUES ({i}, {i % 7})")
+            if i % 1000 == 0:
+                cur.execute("FLUSH BINARY LOGS")
+        cur.execute(f"UPDATE {table} SET w = w * 2 WHERE id % 4 = 1")
+        # the next whole second is the target: what follows is logged at or after it
+        time.sleep(1.02 - time.time() % 1)
+        target = time.strftime("%Y-%m-%d %H:%M:%S")
+        pos = cluster.value(0, "SELECT @@gtid_binlog_pos")
+        want = table_state(lambda q: cluster.sql(0, q), table)
+        cur.execute(f"DELETE FROM {table} WHERE id > 1000")
+        cur.execute(f"INSERT INTO {table} VALUES (99999, 1)")
+    conn.close()
+    wait_archived(conf, cluster, 0)
+    reset_scratch(scratch)
+    restorer(scratch)
+    into = f"127.0.0.1:{scratch.port(0)}"
+    t0 = time.monotonic()
+    r = restore(conf, pw, "--to-time", target, "--into", into)
+    took = time.monotonic() - t0
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"to GTID {pos} in" in r.stdout, (pos, r.stdout)
+    assert re.search(r"applied: 3001 transactions from [2-9] binlog files", r.stdout), r.stdout
+    got = table_state(lambda q: scratch.sql(0, q), table)
+    assert got == want, f"restored {len(got[1])} rows, checksum {got[0]}; want {want[0]}"
+    print(f"\nrestore to {target}: {took:.2f} s\n{r.stdout}")
