@@ -579,7 +579,8 @@ enum backend_state backend_track_feed(struct backend_track *t, const struct back
         if (lag_over) {
             t->health = BACKEND_LAGGING;
             if (chk->stale)
-                snprintf(why, whylen, "not replicating from the cluster");
+                snprintf(why, whylen, "%s",
+                         chk->why != NULL ? chk->why : "not replicating from the cluster");
             else if (chk->orphan && p->orphans_refused)
                 snprintf(why, whylen, "its primary is unreachable (partition_reads = refuse)");
             else if (chk->orphan)
@@ -602,7 +603,8 @@ enum backend_state backend_track_feed(struct backend_track *t, const struct back
             t->health = lag_over ? BACKEND_LAGGING : BACKEND_ONLINE;
             if (lag_over)
                 snprintf(why, whylen, "%d good checks, but %s", t->good,
-                         chk->stale         ? "not replicating from the cluster"
+                         chk->stale
+                             ? (chk->why != NULL ? chk->why : "not replicating from the cluster")
                          : chk->orphan      ? "its primary is unreachable"
                          : chk->repl_broken ? "replication broken"
                                             : "lag over max_replication_lag");

@@ -220,6 +220,21 @@ bool gtid_lacks_own(const struct gtid_pos *pos, const struct gtid_pos *state, ui
     return false;
 }
 
+bool gtid_pos_ahead(const struct gtid_pos *pos, const struct gtid_pos *source, uint32_t *domain)
+{
+    for (uint32_t k = 0; k < pos->n; k++) {
+        const struct gtid *g = &pos->g[k];
+        bool known = source->n == 0;
+        for (uint32_t j = 0; j < source->n && !known; j++)
+            known = source->g[j].domain == g->domain;
+        if (known && g->seq > gtid_pos_seq(source, g->domain)) {
+            *domain = g->domain;
+            return true;
+        }
+    }
+    return false;
+}
+
 size_t gtid_pos_format(const struct gtid_pos *p, char *buf, size_t len)
 {
     size_t used = 0;

@@ -24,6 +24,7 @@
 #include "halyard/events.h"
 #include "halyard/dualmaster.h"
 #include "halyard/galera.h"
+#include "halyard/gtid.h"
 #include "halyard/log.h"
 #include "halyard/monitor.h"
 #include "halyard/users.h"
@@ -31,7 +32,8 @@
 #define VARS_SQL                                                                                   \
     "SELECT @@read_only, @@gtid_current_pos, @@gtid_binlog_pos, @@server_id, "                     \
     "@@gtid_binlog_state, (SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS "           \
-    "WHERE VARIABLE_NAME = 'RPL_SEMI_SYNC_SLAVE_STATUS'), @@global.sql_mode"
+    "WHERE VARIABLE_NAME = 'RPL_SEMI_SYNC_SLAVE_STATUS'), @@global.sql_mode, "                     \
+    "(SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'UPTIME')"
 #define SLAVES_SQL "SHOW ALL SLAVES STATUS"
 /* A DRAINING backend: the client connections running a statement or
  * holding an InnoDB transaction open (replication and Galera appliers,
@@ -137,6 +139,11 @@ struct monitor_backend {
     double started;      /* ev_time() when the check began */
     double orphan_since; /* ev_now() when its primary was first seen unreachable; 0 = it is not */
     int64_t lag_ms;      /* its lag at the last check while it replicated, -1 = unknown */
+    double vars_sent;    /* ev_time() when its GTID positions were asked for ... */
+    double vars_at;      /* ... and when they came (0 = never) */
+    bool ahead;          /* a replica past its source's binary log (gtid_pos_ahead) ... */
+    char ahead_why[320]; /* ... how ... */
+    long long uptime;    /* the server's Uptime at the last check: a restart makes it smaller */
     uint64_t checks_ok;  /* good checks so far: every status_every-th reads the load */
     struct srv_status status;      /* the last reading of its load ... */
     struct srv_status status_next; /* ... and the one being read */
@@ -832,6 +839,9 @@ static bool feed(struct monitor_backend *mb, bool ok, const char *error)
              * data on this side, as old as the time since. */
             chk.orphan = true;
             chk.lag_ms = HY_MAX((int64_t)(ev_now(m->loop) * 1000.0) - cut_off / 1000, 0);
+        } else if (mb->ahead && mb->source >= 0) {
+            chk.stale = true;
+            chk.why = mb->ahead_why;
         } else if (mb->writable_outside || !r->replicating ||
                    (dual_master(mb) && atomic_load(&mb->rt->fenced))) {
             /* A dual-master server halyard fenced serves no reads until
@@ -876,6 +886,42 @@ static bool feed(struct monitor_backend *mb, bool ok, const char *error)
         return false;
     backend_set_health(mb->rt, (enum backend_state)now, full);
     return true;
+}
+
+/* `src` was just read: each replica of it read before that (so whatever
+ * it applied, src had written by then) is checked for being past src's
+ * binary log. Such a replica's data is not src's: LAGGING, no reads. */
+static void ahead_check(struct monitor_backend *src)
+{
+    struct monitor *m = src->m;
+    struct gtid_pos sp, rp;
+    if (galera(src) || dual_master(src) ||
+        gtid_pos_parse(src->gtid_binlog, strlen(src->gtid_binlog), &sp) != HY_OK)
+        return;
+    for (size_t i = 0; i < m->n; i++) {
+        struct monitor_backend *r = m->mb[i];
+        if (r == NULL || r == src || r->source != src->index || !r->ok || r->vars_at <= 0 ||
+            r->vars_at >= src->vars_sent ||
+            gtid_pos_parse(r->gtid_current, strlen(r->gtid_current), &rp) != HY_OK)
+            continue;
+        uint32_t d = 0;
+        if (gtid_pos_ahead(&rp, &sp, &d)) {
+            if (!r->ahead) {
+                snprintf(r->ahead_why, sizeof(r->ahead_why),
+                         "past its primary %s in domain %u (%.48s against %.48s): the primary's "
+                         "binary log was reset or replaced, or this server wrote transactions of "
+                         "its own",
+                         src->be->name, d, r->gtid_current,
+                         src->gtid_binlog[0] ? src->gtid_binlog : "''");
+                r->ahead = true;
+            }
+        }
+        /* It stays so while it runs: once the primary's log passes it, it
+         * is behind in numbers but still without what the new log holds
+         * below its old position (it reads on from its old offset, or
+         * from its old GTID if it reconnects). A restart (a rebuilt
+         * replica is a new server) clears it (parse_vars). */
+    }
 }
 
 static void check_done(struct monitor_backend *mb, bool ok, const char *fmt, ...) HY_PRINTF(3, 4);
@@ -967,6 +1013,7 @@ static void run_step(struct monitor_backend *mb, enum step step)
         rc = sqlclient_ping(mb->sc, check_cb, mb);
         break;
     case STEP_VARS:
+        mb->vars_sent = ev_time();
         rc = sqlclient_query(mb->sc, VARS_SQL, check_cb, mb);
         break;
     case STEP_SLAVES:
@@ -1019,6 +1066,13 @@ static void parse_vars(struct monitor_backend *mb, const struct sqlresult *res)
     const char *ss = sqlresult_get(res, 0, 5);
     mb->semisync_replica = ss != NULL && strcasecmp(ss, "ON") == 0;
     global_lex_note(mb, sqlresult_get(res, 0, 6));
+    const char *up = sqlresult_get(res, 0, 7);
+    long long uptime = up != NULL ? strtoll(up, NULL, 10) : 0;
+    if (uptime < mb->uptime && mb->ahead) {
+        hy_log_info("backend %s: restarted: no longer taken as past its primary", mb->be->name);
+        mb->ahead = false;
+    }
+    mb->uptime = uptime;
 }
 
 void monitor_parse_wsrep(const struct sqlresult *res, struct galera_node *g)
@@ -1299,11 +1353,13 @@ static void check_cb(struct sqlclient *c, const struct sqlresult *res, void *arg
         check_good(mb);
         return;
     case STEP_VARS:
-        if (res->n_rows != 1 || res->n_cols < 7) {
+        if (res->n_rows != 1 || res->n_cols < 8) {
             check_done(mb, false, "%s: unexpected answer", step_names[mb->step]);
             return;
         }
         parse_vars(mb, res);
+        mb->vars_at = ev_time();
+        ahead_check(mb);
         run_step(mb, STEP_SLAVES);
         return;
     case STEP_SLAVES: {

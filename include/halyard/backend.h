@@ -316,6 +316,7 @@ struct backend_check {
                        * replicating from the cluster): LAGGING whatever max_replication_lag */
     bool orphan;      /* its primary is unreachable for halyard too (a partition, or a
                        * failover not done yet): lag_ms is the age of its data */
+    const char *why;  /* with stale: why, when not "not replicating from the cluster" */
 };
 
 /* Health tracking of one backend: the monitor's own, one per backend. */

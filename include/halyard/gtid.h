@@ -95,6 +95,15 @@ bool gtid_has_errant(const struct gtid_pos *pos, const struct gtid_pos *state);
  * not bring it back, since a server skips events of its own server_id. */
 bool gtid_lacks_own(const struct gtid_pos *pos, const struct gtid_pos *state, uint32_t server_id);
 
+/* Whether a replica at `pos` (its @@gtid_current_pos) is past `source`
+ * (its source's @@gtid_binlog_pos, read after pos was): some domain of
+ * pos that source has, or any domain when source is empty, with a larger
+ * sequence number there. A replica cannot have applied what its source
+ * never wrote: the source's binary log was reset (RESET MASTER) or the
+ * source was replaced, or the replica wrote transactions of its own.
+ * *domain is set to the first such domain. */
+bool gtid_pos_ahead(const struct gtid_pos *pos, const struct gtid_pos *source, uint32_t *domain);
+
 /* Write p as MariaDB prints it ("0-1-100,1-2-5") into buf; returns the
  * length written (truncated to len - 1 bytes, always NUL-terminated when
  * len > 0). GTID_STR_MAX bytes always suffice. */

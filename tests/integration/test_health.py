@@ -439,3 +439,45 @@ def test_backend_metrics(start_halyard, cluster):
     assert int(m.group(1)) + int(re.search(r'halyard_backend_queries_total\{backend="node2"\} (\d+)', text).group(1)) >= 6
     assert re.search(r'halyard_backend_connections\{backend="node0",state="idle"\} \d+', text)
     assert samples is not None
+
+
+def test_a_replica_past_its_primarys_binary_log_serves_no_reads(start_halyard, cluster):
+    """RESET MASTER on the primary starts its binary log again at 0-1-1.
+    The replicas, which had applied 0-1-N of the old one, read on from
+    their old file offset and receive nothing, while their IO and SQL
+    threads run and their lag is 0. MASTER_GTID_WAIT compares sequence
+    numbers only, so every causal wait for the new 0-1-k (k <= N) passed at
+    once and the read ran on a replica that never got the write: a table
+    just created "did not exist". A replica past its primary's position is
+    LAGGING, and reads go to the primary."""
+    h = start_halyard(monitor={"user": "monitor", "password": "monitor", "interval_ms": 300})
+    cluster.sql(0, "CREATE DATABASE IF NOT EXISTS ahead")
+    for i in range(20):
+        cluster.sql(0, f"CREATE TABLE IF NOT EXISTS ahead.old{i} (i INT)")
+    cluster.sync()
+    c = h.connect(autocommit=True)
+    try:
+        cluster.sql(0, "RESET MASTER")
+        for name in ("node1", "node2"):
+            state_change(h, name, "LAGGING", timeout=10)
+        text = h.log_text()
+        assert re.search(r"backend node1: ONLINE -> LAGGING: past its primary node0 in domain 0 "
+                         r"\(0-1-\d+ against ''\)", text) or \
+            re.search(r"backend node1: ONLINE -> LAGGING: past its primary node0 in domain 0 "
+                      r"\(0-1-\d+ against 0-1-\d+\)", text), text[-2000:]
+        primary = cluster.server_id(0)
+        q(c, "CREATE TABLE ahead.t (n INT)")
+        q(c, "INSERT INTO ahead.t VALUES (4), (5)")
+        for _ in range(6):
+            assert q(c, "SELECT n FROM ahead.t ORDER BY n") == ((4,), (5,))
+            assert sid(c) == primary
+        # Once the primary's log passes their position they still apply
+        # nothing (they read from the old offset): they stay out.
+        seen = len(h.log_text())
+        for i in range(40):
+            cluster.sql(0, f"INSERT INTO ahead.t VALUES ({i})")
+        time.sleep(2)
+        assert not re.search(r"backend node[12]: LAGGING -> ONLINE", h.log_text()[seen:])
+        assert sid(c) == primary
+    finally:
+        cluster.rebuild()  # the replicas never follow this binary log again

@@ -412,7 +412,31 @@ class Cluster:
                   or (not running_only and (st.get("Slave_IO_Running") != "Yes"
                                             or st.get("Slave_SQL_Running") != "Yes"))):
                 return False
-        return True
+        return not self.replica_ahead()
+
+    def replica_ahead(self):
+        """Whether a running replica applied more, in some domain, than the
+        primary's binary log holds: RESET MASTER on the primary (a test of
+        MariaDB's own does it) leaves the replicas reading on from an offset
+        past the new log's end, their threads running, never to follow it."""
+        def seqs(pos):
+            out = {}
+            for g in filter(None, (pos or "").split(",")):
+                d, _, n = g.strip().split("-")
+                out[int(d)] = max(out.get(int(d), 0), int(n))
+            return out
+        applied = []
+        for i in self.replicas:
+            try:
+                applied.append(seqs(self.value(i, "SELECT @@gtid_slave_pos")))
+            except pymysql.MySQLError:
+                continue
+        try:  # read after the replicas': it can only be further
+            primary = seqs(self.value(0, "SELECT @@gtid_binlog_pos"))
+        except pymysql.MySQLError:
+            return False
+        return any(n > primary.get(d, 0) for a in applied for d, n in a.items()
+                   if d in primary or not primary)
 
     def rebuild(self):
         """Destroy the cluster and start it anew with its original layout."""

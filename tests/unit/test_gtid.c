@@ -242,6 +242,31 @@ static void test_lacks_own(void **st)
     assert_false(gtid_lacks_own(&ok, &active_state, 3));
 }
 
+static void test_ahead(void **st)
+{
+    (void)st;
+    uint32_t d = 99;
+    struct gtid_pos primary = pos("0-1-187");
+    struct gtid_pos behind = pos("0-1-150");
+    struct gtid_pos same = pos("0-1-187");
+    struct gtid_pos reset = pos("0-1-10960"); /* the primary's binary log was reset */
+    struct gtid_pos own = pos("0-2-188");     /* a write of the replica's own */
+    struct gtid_pos other = pos("0-1-150,5-2-9");
+    struct gtid_pos empty = pos("");
+    assert_false(gtid_pos_ahead(&behind, &primary, &d));
+    assert_false(gtid_pos_ahead(&same, &primary, &d));
+    assert_false(gtid_pos_ahead(&empty, &primary, &d));
+    assert_int_equal(d, 99);
+    assert_true(gtid_pos_ahead(&reset, &primary, &d));
+    assert_int_equal(d, 0);
+    assert_true(gtid_pos_ahead(&own, &primary, &d));
+    /* a domain the primary has never written: not comparable */
+    assert_false(gtid_pos_ahead(&other, &primary, &d));
+    /* RESET MASTER and nothing written since: the primary has no position */
+    assert_true(gtid_pos_ahead(&behind, &empty, &d));
+    assert_false(gtid_pos_ahead(&empty, &empty, &d));
+}
+
 static void test_format(void **st)
 {
     (void)st;
@@ -263,7 +288,8 @@ int main(void)
         cmocka_unit_test(test_parse),     cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_sweep),     cmocka_unit_test(test_compare),
         cmocka_unit_test(test_merge),     cmocka_unit_test(test_errant),
-        cmocka_unit_test(test_lacks_own), cmocka_unit_test(test_format),
+        cmocka_unit_test(test_lacks_own), cmocka_unit_test(test_ahead),
+        cmocka_unit_test(test_format),
     };
     return cmocka_run_group_tests_name("gtid", tests, NULL, NULL);
 }
