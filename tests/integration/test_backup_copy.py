@@ -75,6 +75,11 @@ def test_schedule_and_copy_to_dir(cluster, start_halyard, tmp_path):
     wait_until(lambda: show_backup(conf)["full_ok"] >= 1, 60,
                what=f"a scheduled full backup: {show_backup(conf)}")
     first = close_a_binlog(cluster, conf, table)
+    t_closed = time.monotonic()
+    wait_until(lambda: any(c["name"] == first and c["copy"] == "safe"
+                           for c in show_backup(conf)["copies"]), 15,
+               what=f"the closed archive file copied: {show_backup(conf)}")
+    copy_latency = time.monotonic() - t_closed
     # full_every after the first ended, a second one
     wait_until(lambda: show_backup(conf)["full_ok"] >= 2, 60,
                what=f"the second scheduled full backup: {show_backup(conf)}")
@@ -125,7 +130,8 @@ def test_schedule_and_copy_to_dir(cluster, start_halyard, tmp_path):
     wait_until(lambda: any(c["name"] == first and c["copy"] == "safe"
                            for c in show_backup(conf)["copies"]), 15)
     assert os.stat(copy / first).st_mtime_ns == before[first]
-    print(f"\nscheduled full backups: {len(mans)}; copies safe: {show_backup(conf)['copies_safe']}")
+    print(f"\nscheduled full backups: {len(mans)}; copies safe: {show_backup(conf)['copies_safe']}; "
+          f"a closed archive file safe (copied, read back) {copy_latency:.2f} s after its rotation")
 
 
 def test_window_and_failed_retry(cluster, start_halyard, tmp_path):
