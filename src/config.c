@@ -1724,6 +1724,22 @@ static hy_status_t fill_backup(struct loader *ld, struct config *cfg, config_set
     if (b->copy_to_dir[0] != '\0' && b->copy_command[0] != '\0')
         return fail(ld, config_setting_get_member(g, "copy_command"), "backup.copy_command",
                     "give one of copy_to_dir and copy_command");
+    size_t dl = strlen(b->dir);
+    if (b->enabled && b->copy_to_dir[0] != '\0' && dl > 0 &&
+        strncmp(b->copy_to_dir, b->dir, dl) == 0 &&
+        (b->copy_to_dir[dl] == '\0' || b->copy_to_dir[dl] == '/' || b->dir[dl - 1] == '/'))
+        return fail(ld, cs, "backup.copy_to_dir", "is backup.dir or inside it: not a second place");
+    static const char *const cmds[] = {"backup.copy_command", "backup.copy_verify_command"};
+    const char *texts[] = {b->copy_command, b->copy_verify_command};
+    for (size_t i = 0; i < 2; i++) {
+        for (const char *p = strchr(texts[i], '%'); p != NULL; p = strchr(p + 2, '%')) {
+            if (p[1] == '\0' || strchr("fns%", p[1]) == NULL)
+                return fail(ld, config_setting_get_member(g, key_leaf(cmds[i])), cmds[i],
+                            "%%%c: only %%f (the file), %%n (its name), %%s (its sha256) and "
+                            "%%%% are replaced",
+                            p[1] != '\0' ? p[1] : ' ');
+        }
+    }
     if (b->copy_verify_command[0] != '\0' && b->copy_command[0] == '\0')
         return fail(ld, config_setting_get_member(g, "copy_verify_command"),
                     "backup.copy_verify_command", "needs backup.copy_command");
