@@ -13,7 +13,9 @@ against the real cluster.
     retried and made, backup_copy_ok;
     copy_command with copy_verify_command: sent, then safe; a command that
     fails is the same alarm;
-    halyard -t names an unusable copy_to_dir (FILE:LINE: key: why).
+    halyard -t names an unusable copy_to_dir (FILE:LINE: key: why);
+    backup.full_max_age passed: backup_full_old and the metric, cleared by
+    a complete backup (backup_full_ok).
 """
 
 import hashlib
@@ -27,7 +29,7 @@ import pymysql
 
 from conftest import halyard_bin
 from test_backup import backup_settings, show_backup
-from test_failover import failover_settings, make_table
+from test_failover import ctl, failover_settings, make_table
 from util import admin_json, free_port, metric, wait_until
 
 
@@ -246,3 +248,28 @@ def test_copy_command_and_verify(cluster, start_halyard, tmp_path):
                what=f"the verify to fail: {show_backup(conf)}")
     item = [c for c in show_backup(conf)["copies"] if c["name"] == first][0]
     assert "copy_verify_command exit 1" in item["error"], item
+
+
+def test_full_too_old_alarm(cluster, start_halyard, tmp_path):
+    """backup.full_max_age without a schedule: no full backup for longer
+    than that raises backup_full_old (and the metric); a complete one
+    clears it (backup_full_ok)."""
+    h, conf = start(cluster, start_halyard, tmp_path, full_max_age="3s")
+    t0 = time.monotonic()
+    wait_until(lambda: events(conf, "backup_full_old"), 10, what="backup_full_old")
+    assert time.monotonic() - t0 >= 2.5  # not before the limit (halyard's start is its base)
+    ev = events(conf, "backup_full_old")
+    assert len(ev) == 1 and "no complete full backup" in ev[0]["reason"], ev
+    assert metric(conf["metrics_port"], "halyard_backup_full_too_old") == 1
+    s = show_backup(conf)
+    assert s["full_too_old"] is True and s["full_max_age_seconds"] == 3, s
+    assert s["full_schedule"] == "off" and s["full_scheduled"] == 0
+    r = ctl(conf["admin_socket"], "backup", "full")
+    assert r.stdout.startswith("OK "), r.stdout + r.stderr
+    wait_until(lambda: events(conf, "backup_full_ok"), 60,
+               what=f"backup_full_ok: {show_backup(conf)}")
+    assert show_backup(conf)["full_state"] == "ok"
+    assert metric(conf["metrics_port"], "halyard_backup_full_too_old") == 0
+    # it is raised once per streak, and again when the new one ages
+    wait_until(lambda: len(events(conf, "backup_full_old")) == 2, 10)
+    assert "ended" in events(conf, "backup_full_old")[-1]["reason"]
