@@ -273,3 +273,32 @@ def test_full_too_old_alarm(cluster, start_halyard, tmp_path):
     # it is raised once per streak, and again when the new one ages
     wait_until(lambda: len(events(conf, "backup_full_old")) == 2, 10)
     assert "ended" in events(conf, "backup_full_old")[-1]["reason"]
+
+
+def test_retention_waits_for_the_copy(cluster, start_halyard, tmp_path):
+    """A closed archive file older than binlog_retention stays while its
+    second copy fails; once copied it goes."""
+    missing = tmp_path / "copy"
+    h, conf = start(cluster, start_halyard, tmp_path, copy_to_dir=str(missing),
+                    binlog_retention="1h")
+    table = make_table(cluster, "bs6")
+    first = close_a_binlog(cluster, conf, table)
+    wait_until(lambda: show_backup(conf)["copies_failed"] >= 1, 15)
+    path = tmp_path / "archive" / first
+    os.utime(path, (time.time() - 7200, time.time() - 7200))
+    h.stop()
+    h = start_halyard(conf)  # retention runs at start
+    wait_until(lambda: show_backup(conf)["archive_state"] == "streaming", 15)
+    wait_until(lambda: show_backup(conf)["copies_failed"] >= 1, 15)
+    time.sleep(1)
+    assert path.exists() and show_backup(conf)["files_removed"] == 0, show_backup(conf)
+    missing.mkdir()
+    wait_until(lambda: any(c["name"] == first and c["copy"] == "safe"
+                           for c in show_backup(conf)["copies"]), 30)
+    h.stop()
+    start_halyard(conf)
+    # the copy is in copies.log: the retention pass at start (or the next,
+    # a minute later) removes the file
+    wait_until(lambda: show_backup(conf)["files_removed"] >= 1, 75,
+               what=f"the copied file removed: {show_backup(conf)}")
+    assert not path.exists() and (missing / first).exists()
