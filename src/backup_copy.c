@@ -465,7 +465,13 @@ static void scan(void)
     char path[PATH_MAX];
     /* full backups: the data file exists only once complete (backup_full.h) */
     snprintf(path, sizeof(path), "%.4000s/full", dir);
-    DIR *d = opendir(path);
+    /* open + fdopendir, not opendir: ThreadSanitizer does not see the
+     * descriptor opendir makes and reports its closedir as a race with
+     * whatever thread used that number before */
+    int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+    if (d == NULL && dfd >= 0)
+        close(dfd);
     struct dirent *e;
     while (d != NULL && (e = readdir(d)) != NULL) {
         size_t l = strlen(e->d_name);
