@@ -454,6 +454,13 @@ static void target_changed(void)
     }
 }
 
+/* By name: the archive's files in order, then the full backups by time. */
+static int item_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct backup_copy_item *)a)->name,
+                  ((const struct backup_copy_item *)b)->name);
+}
+
 /* backup.dir's files to copy, added to the list; those gone are dropped. */
 static void scan(void)
 {
@@ -541,6 +548,8 @@ static void scan(void)
     }
     C.n = w;
     free(seen);
+    if (C.n > 1)
+        qsort(C.items, C.n, sizeof(*C.items), item_cmp);
 }
 
 /* For copy_to_dir, a ledger's "safe" needs the copy still there. */

@@ -61,7 +61,7 @@ struct backup_copy_status {
     uint64_t copies_total, failures_total;         /* since start */
     char last_error[256];
     time_t last_error_time;
-    struct backup_copy_item *items; /* oldest first; malloc'd (backup_copy_status_free) */
+    struct backup_copy_item *items; /* by name: binlog.N, then full/full-T; malloc'd */
     size_t n_items;
 };
 
