@@ -207,10 +207,16 @@ static bool manifest_sha(const char *path, char out[65])
     size_t n = fread(text, 1, sizeof(text) - 1, f);
     fclose(f);
     text[n] = '\0';
-    const char *p = strstr(text, "\"sha256\":\"");
+    const char *p = strstr(text, "\"sha256\"");
     if (p == NULL)
         return false;
-    p += 10;
+    p += 8;
+    p += strspn(p, " \t");
+    if (*p++ != ':')
+        return false;
+    p += strspn(p, " \t");
+    if (*p++ != '"')
+        return false;
     size_t l = strspn(p, "0123456789abcdef");
     if (l != 64)
         return false;
