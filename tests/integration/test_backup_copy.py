@@ -302,3 +302,31 @@ def test_retention_waits_for_the_copy(cluster, start_halyard, tmp_path):
     wait_until(lambda: show_backup(conf)["files_removed"] >= 1, 75,
                what=f"the copied file removed: {show_backup(conf)}")
     assert not path.exists() and (missing / first).exists()
+
+
+def test_reload_applies_schedule_and_target(cluster, start_halyard, tmp_path):
+    """A reload (halyardctl reload) turns the schedule on and moves the copy
+    target: the files are copied again to the new one (copies.log is per
+    target)."""
+    a, b = tmp_path / "copy-a", tmp_path / "copy-b"
+    a.mkdir()
+    b.mkdir()
+    h, conf = start(cluster, start_halyard, tmp_path, copy_to_dir=str(a))
+    table = make_table(cluster, "bs7")
+    first = close_a_binlog(cluster, conf, table)
+    wait_until(lambda: (a / first).exists() and show_backup(conf)["copies_safe"] >= 1, 15)
+    time.sleep(2)
+    assert show_backup(conf)["full_schedule"] == "off" and show_backup(conf)["full_ok"] == 0
+    text = open(h.conf_path).read()
+    assert str(a) in text and "full_every" not in text
+    text = text.replace(str(a), str(b)).replace("copy_to_dir", 'full_every = "1h";\n  copy_to_dir', 1)
+    open(h.conf_path, "w").write(text)
+    r = ctl(conf["admin_socket"], "reload")
+    assert r.returncode == 0, r.stdout + r.stderr
+    wait_until(lambda: show_backup(conf)["full_ok"] >= 1, 60,
+               what=f"the scheduled backup after the reload: {show_backup(conf)}")
+    wait_until(lambda: (b / first).exists() and show_backup(conf)["copy_to"] == str(b)
+               and show_backup(conf)["copies_safe"] >= 2, 30,
+               what=f"the copies to the new target: {show_backup(conf)}")
+    assert sha(b / first) == sha(a / first)
+    assert show_backup(conf)["full_scheduled"] == 1
