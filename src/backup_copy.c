@@ -31,7 +31,7 @@
 #define LEDGER        "copies.log"
 #define CMD_OUT       ".copy-command.out"
 #define ARCHIVE_INDEX "binlog.index"     /* binlog_archive.h */
-#define CMD_WAIT_MS   (24 * 3600 * 1000) /* a copy is never cut short but by stop */
+#define CMD_WAIT_MS   (24 * 3600 * 1000) /* a command still running then is killed */
 #define LEDGER_TARGET "# target "
 
 extern char **environ;
@@ -303,7 +303,7 @@ static bool run_command(const char *what, const char *tmpl, const char *path, co
         snprintf(why, wl, "%s: the template does not expand (an unknown %%x, or too long)", what);
         return false;
     }
-    char vars[6][PATH_MAX + 32];
+    char vars[5][PATH_MAX + 32];
     snprintf(vars[0], sizeof(vars[0]),
              "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:"
              "/sbin:/bin");

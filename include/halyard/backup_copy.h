@@ -16,8 +16,9 @@
  *   - copy_command: run with /bin/sh -c for the file (and, for a full
  *     backup, again for its manifest), %f = its path, %n = NAME, %s = its
  *     SHA-256 (each quoted for the shell; %% = %), in an environment of
- *     PATH, HOME and HALYARD_COPY_FILE, _NAME, _SHA256 only. Exit 0 means
- *     "sent": all halyard can know of a remote copy. With
+ *     PATH, HOME and HALYARD_COPY_FILE, _NAME, _SHA256 only; killed after
+ *     24 h (a failure). Exit 0 means "sent": all halyard can know of a
+ *     remote copy. With
  *     copy_verify_command (same expansion), its exit 0 means the copy
  *     exists with that SHA-256: the file is "safe";
  *   - a failure (a read-only or missing target, a command's non-zero
