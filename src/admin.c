@@ -38,7 +38,9 @@
 #include "halyard/admin.h"
 #include "halyard/alerts.h"
 #include "halyard/backend.h"
+#include "halyard/backup_copy.h"
 #include "halyard/backup_full.h"
+#include "halyard/backup_sched.h"
 #include "halyard/binlog_archive.h"
 #include "halyard/audit.h"
 #include "halyard/config.h"
@@ -922,7 +924,12 @@ static bool run_command(struct admin_conn *c, const char *line, size_t len)
         struct backup_full_status fs;
         binlog_archive_status(&bs);
         backup_full_status(&fs);
-        admin_render_backup(&c->out, &bs, &fs, cmd.json);
+        struct backup_copy_status cs;
+        struct backup_sched_status ss;
+        backup_copy_status(&cs, true);
+        backup_sched_status(&ss);
+        admin_render_backup(&c->out, &bs, &fs, &cs, &ss, cmd.json);
+        backup_copy_status_free(&cs);
         break;
     }
     case ADMIN_BACKUP_FULL: {

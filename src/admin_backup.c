@@ -7,7 +7,9 @@
 
 #include "admin_int.h"
 #include "halyard/admin.h"
+#include "halyard/backup_copy.h"
 #include "halyard/backup_full.h"
+#include "halyard/backup_sched.h"
 #include "halyard/binlog_archive.h"
 
 static void kv_secs(struct kv *kv, const char *key, double v)
@@ -31,8 +33,50 @@ static void kv_secs(struct kv *kv, const char *key, double v)
     }
 }
 
+/* The schedule, the second copy's totals, then each file with its copy. */
+static void render_copies(struct kv *kv, const struct backup_copy_status *c,
+                          const struct backup_sched_status *sc)
+{
+    if (sc != NULL) {
+        kv_str(kv, "full_schedule", sc->state);
+        kv_int(kv, "full_next", (long long)sc->next);
+        kv_u64(kv, "full_scheduled", sc->started);
+        kv_int(kv, "full_max_age_seconds", (long long)sc->max_age_s);
+        kv_bool(kv, "full_too_old", sc->too_old);
+    }
+    if (c == NULL)
+        return;
+    kv_str(kv, "copy_target", c->target);
+    kv_str(kv, "copy_to", c->target_to);
+    kv_u64(kv, "copies_pending", c->pending + c->copying);
+    kv_u64(kv, "copies_sent", c->sent);
+    kv_u64(kv, "copies_safe", c->safe);
+    kv_u64(kv, "copies_failed", c->failed);
+    kv_u64(kv, "copy_failures", c->failures_total);
+    kv_str(kv, "copy_last_error", c->last_error);
+    kv_int(kv, "copy_last_error_time", (long long)c->last_error_time);
+    struct kv_list l;
+    char k[160];
+    list_begin(&l, kv, "copies");
+    for (size_t i = 0; i < c->n_items; i++) {
+        const struct backup_copy_item *it = &c->items[i];
+        elem_begin(&l);
+        kv_str(kv, elem_key(&l, "name", k, sizeof(k)), it->name);
+        kv_str(kv, elem_key(&l, "kind", k, sizeof(k)), it->kind);
+        kv_u64(kv, elem_key(&l, "size", k, sizeof(k)), it->size);
+        kv_str(kv, elem_key(&l, "copy", k, sizeof(k)), it->state);
+        kv_str(kv, elem_key(&l, "sha256", k, sizeof(k)), it->sha256);
+        kv_u64(kv, elem_key(&l, "attempts", k, sizeof(k)), it->attempts);
+        kv_int(kv, elem_key(&l, "done", k, sizeof(k)), (long long)it->done);
+        kv_str(kv, elem_key(&l, "error", k, sizeof(k)), it->error);
+        elem_end(&l);
+    }
+    list_end(&l);
+}
+
 void admin_render_backup(struct textbuf *sb, const struct binlog_archive_status *s,
-                         const struct backup_full_status *f, bool json)
+                         const struct backup_full_status *f, const struct backup_copy_status *c,
+                         const struct backup_sched_status *sc, bool json)
 {
     struct kv kv;
     kv_begin(&kv, sb, json, "name");
@@ -73,5 +117,6 @@ void admin_render_backup(struct textbuf *sb, const struct binlog_archive_status 
     kv_str(&kv, "full_error", f->error);
     kv_u64(&kv, "full_ok", f->ok);
     kv_u64(&kv, "full_failed", f->failed);
+    render_copies(&kv, c, sc);
     kv_end(&kv);
 }

@@ -281,6 +281,12 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
     kv_int(&kv, "backup.binlog_sync_ms", cfg->backup.binlog_sync_ms);
     kv_str(&kv, "backup.binlog_retention", cfg->backup.retention);
     kv_u64(&kv, "backup.server_id", cfg->backup.server_id);
+    kv_str(&kv, "backup.full_every", cfg->backup.full_every);
+    kv_str(&kv, "backup.full_window", cfg->backup.full_window);
+    kv_str(&kv, "backup.full_max_age", cfg->backup.full_max_age);
+    kv_str(&kv, "backup.copy_to_dir", cfg->backup.copy_to_dir);
+    kv_str(&kv, "backup.copy_command", cfg->backup.copy_command);
+    kv_str(&kv, "backup.copy_verify_command", cfg->backup.copy_verify_command);
     kv_str(&kv, "failover", cfg->failover_auto ? "auto" : "off");
     kv_str(&kv, "cluster", cluster_type_to_str(cfg->cluster));
     kv_int(&kv, "max_writers", cfg->max_writers);

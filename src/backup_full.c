@@ -27,6 +27,7 @@
 
 #include "halyard/backend.h"
 #include "halyard/backup_full.h"
+#include "halyard/events.h"
 #include "halyard/spawn.h"
 #include "halyard/log.h"
 
@@ -85,7 +86,11 @@ static void set_failed(const char *fmt, ...)
     snprintf(B.st.error, sizeof(B.st.error), "%s", why);
     B.st.finished = time(NULL);
     B.st.failed++;
+    char src[sizeof(B.st.source)];
+    snprintf(src, sizeof(src), "%s", B.st.source);
     pthread_mutex_unlock(&B.mu);
+    events_emit(EVENT_BACKUP_FULL_FAILED, src, "running", "failed", why,
+                "no file that looks complete is left; see halyardctl show backup");
 }
 
 static bool write_all(int fd, const void *p, size_t n)

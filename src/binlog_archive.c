@@ -35,6 +35,7 @@
 
 #include "halyard/backend.h"
 #include "halyard/binlog.h"
+#include "halyard/backup_copy.h"
 #include "halyard/binlog_archive.h"
 #include "halyard/events.h"
 #include "halyard/log.h"
@@ -1158,6 +1159,8 @@ static void retention(struct archive *a)
         struct stat sb;
         if (stat(path, &sb) != 0 || now - sb.st_mtime < keep_s)
             break; /* oldest first: the rest are newer */
+        if (!backup_copy_done(name))
+            break; /* kept until its second copy is made (backup_copy.h) */
         if (unlink(path) == 0) {
             removed++;
             hy_log_info("backup: %s removed (older than binlog_retention = %s)", name,

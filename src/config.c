@@ -1664,6 +1664,23 @@ static int64_t parse_duration(const char *s)
     return (int64_t)v * mul;
 }
 
+/* "HH:MM-HH:MM" -> minutes after 00:00 (UTC); "" = no window (-1, -1).
+ * The end may come before the start: the window spans midnight. */
+static hy_status_t parse_window(const char *s, int *from, int *to)
+{
+    *from = *to = -1;
+    if (s[0] == '\0')
+        return HY_OK;
+    unsigned h1, m1, h2, m2;
+    char tail;
+    if (strlen(s) != 11 || sscanf(s, "%2u:%2u-%2u:%2u%c", &h1, &m1, &h2, &m2, &tail) != 4 ||
+        h1 > 23 || h2 > 23 || m1 > 59 || m2 > 59 || (h1 == h2 && m1 == m2))
+        return HY_ERROR;
+    *from = (int)(h1 * 60 + m1);
+    *to = (int)(h2 * 60 + m2);
+    return HY_OK;
+}
+
 /* The backup section (binlog_archive.h): off when absent. */
 static hy_status_t fill_backup(struct loader *ld, struct config *cfg, config_setting_t *root)
 {
@@ -1679,6 +1696,53 @@ static hy_status_t fill_backup(struct loader *ld, struct config *cfg, config_set
         dup_str(ld, &b->password_file, g, "backup.password_file") != HY_OK ||
         dup_str(ld, &b->password_env, g, "backup.password_env") != HY_OK)
         return HY_ERROR;
+    if (dup_str(ld, &b->full_every, g, "backup.full_every") != HY_OK ||
+        dup_str(ld, &b->full_window, g, "backup.full_window") != HY_OK ||
+        dup_str(ld, &b->full_max_age, g, "backup.full_max_age") != HY_OK ||
+        dup_str(ld, &b->copy_to_dir, g, "backup.copy_to_dir") != HY_OK ||
+        dup_str(ld, &b->copy_command, g, "backup.copy_command") != HY_OK ||
+        dup_str(ld, &b->copy_verify_command, g, "backup.copy_verify_command") != HY_OK)
+        return HY_ERROR;
+    b->full_every_s = parse_duration(b->full_every);
+    if (b->full_every_s < 0)
+        return fail(ld, config_setting_get_member(g, "full_every"), "backup.full_every",
+                    "\"%s\" is not a duration (a number with s, m, h or d, or \"0\")",
+                    b->full_every);
+    b->full_max_age_s = parse_duration(b->full_max_age);
+    if (b->full_max_age_s < 0)
+        return fail(ld, config_setting_get_member(g, "full_max_age"), "backup.full_max_age",
+                    "\"%s\" is not a duration (a number with s, m, h or d, or \"0\")",
+                    b->full_max_age);
+    if (parse_window(b->full_window, &b->full_window_from, &b->full_window_to) != HY_OK)
+        return fail(ld, config_setting_get_member(g, "full_window"), "backup.full_window",
+                    "\"%s\" is not a daily window \"HH:MM-HH:MM\" (UTC, start and end differ)",
+                    b->full_window);
+    config_setting_t *cs = g != NULL ? config_setting_get_member(g, "copy_to_dir") : NULL;
+    b->copy_to_dir_line = cs != NULL ? (int)config_setting_source_line(cs) : 0;
+    if (b->copy_to_dir[0] != '\0' && b->copy_to_dir[0] != '/')
+        return fail(ld, cs, "backup.copy_to_dir", "must be an absolute path");
+    if (b->copy_to_dir[0] != '\0' && b->copy_command[0] != '\0')
+        return fail(ld, config_setting_get_member(g, "copy_command"), "backup.copy_command",
+                    "give one of copy_to_dir and copy_command");
+    size_t dl = strlen(b->dir);
+    if (b->enabled && b->copy_to_dir[0] != '\0' && dl > 0 &&
+        strncmp(b->copy_to_dir, b->dir, dl) == 0 &&
+        (b->copy_to_dir[dl] == '\0' || b->copy_to_dir[dl] == '/' || b->dir[dl - 1] == '/'))
+        return fail(ld, cs, "backup.copy_to_dir", "is backup.dir or inside it: not a second place");
+    static const char *const cmds[] = {"backup.copy_command", "backup.copy_verify_command"};
+    const char *texts[] = {b->copy_command, b->copy_verify_command};
+    for (size_t i = 0; i < 2; i++) {
+        for (const char *p = strchr(texts[i], '%'); p != NULL; p = strchr(p + 2, '%')) {
+            if (p[1] == '\0' || strchr("fns%", p[1]) == NULL)
+                return fail(ld, config_setting_get_member(g, key_leaf(cmds[i])), cmds[i],
+                            "%%%c: only %%f (the file), %%n (its name), %%s (its sha256) and "
+                            "%%%% are replaced",
+                            p[1] != '\0' ? p[1] : ' ');
+        }
+    }
+    if (b->copy_verify_command[0] != '\0' && b->copy_command[0] == '\0')
+        return fail(ld, config_setting_get_member(g, "copy_verify_command"),
+                    "backup.copy_verify_command", "needs backup.copy_command");
     b->retention_s = parse_duration(b->retention);
     if (b->retention_s < 0)
         return fail(ld, config_setting_get_member(g, "binlog_retention"), "backup.binlog_retention",
@@ -1995,6 +2059,12 @@ static void config_free(struct config *cfg)
     free(cfg->backup.password_file);
     free(cfg->backup.password_env);
     free(cfg->backup.retention);
+    free(cfg->backup.full_every);
+    free(cfg->backup.full_window);
+    free(cfg->backup.full_max_age);
+    free(cfg->backup.copy_to_dir);
+    free(cfg->backup.copy_command);
+    free(cfg->backup.copy_verify_command);
     if (cfg->backup.password != NULL) {
         explicit_bzero(cfg->backup.password, strlen(cfg->backup.password));
         free(cfg->backup.password);

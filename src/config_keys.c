@@ -306,6 +306,25 @@ const struct config_key config_keys[] = {
     {"backup.server_id", CONFIG_INT, "0", 0, 4294967295LL,
      "server_id the archive registers with on the primary (unique among its replicas); 0 = "
      "one derived from instance_name", NULL},
+    {"backup.full_every", CONFIG_STRING, "0", 1, 32,
+     "start a full backup when the newest complete one is older than this (\"24h\"; a number "
+     "with s, m, h or d) and the time is in full_window; \"0\" = no schedule", NULL},
+    {"backup.full_window", CONFIG_STRING, "", 0, 11,
+     "daily window in UTC (\"01:00-05:00\"; may span midnight, \"22:00-04:00\") when scheduled "
+     "full backups may start; \"\" = any time", NULL},
+    {"backup.full_max_age", CONFIG_STRING, "0", 1, 32,
+     "backup_full_old is raised when the newest complete full backup is older than this; \"0\" "
+     "= twice full_every (no alarm without a schedule)", NULL},
+    {"backup.copy_to_dir", CONFIG_STRING, "", 0, 4095,
+     "second copy: every full backup and closed archive file is copied into this directory (an "
+     "absolute path, e.g. another mount) and read back to compare its sha256; \"\" = none", NULL},
+    {"backup.copy_command", CONFIG_STRING, "", 0, 4095,
+     "second copy by a command run with /bin/sh -c for each file: %f its path, %n its name "
+     "under backup.dir, %s its sha256 (quoted); exit 0 = sent; \"\" = none", NULL},
+    {"backup.copy_verify_command", CONFIG_STRING, "", 0, 4095,
+     "with copy_command: run after it, as it is; exit 0 = the copy exists and its sha256 is "
+     "%s (the copy is then safe); \"\" = the exit code of copy_command is all that is known",
+     NULL},
     {"alerts", CONFIG_GROUP, "{}", 0, 0,
      "events (backend_down, failover_done, config_reloaded...) delivered by one notifier "
      "thread to a command and a webhook; see halyard.conf(5) ALERTS", NULL},

@@ -57,6 +57,12 @@ static const char *const names[EVENT__COUNT] = {
     [EVENT_BACKUP_ARCHIVE_ERROR] = "backup_archive_error",
     [EVENT_BACKUP_ARCHIVE_GAP] = "backup_archive_gap",
     [EVENT_BACKUP_ARCHIVE_OK] = "backup_archive_ok",
+    [EVENT_BACKUP_FULL_STARTED] = "backup_full_started",
+    [EVENT_BACKUP_FULL_FAILED] = "backup_full_failed",
+    [EVENT_BACKUP_FULL_OLD] = "backup_full_old",
+    [EVENT_BACKUP_FULL_OK] = "backup_full_ok",
+    [EVENT_BACKUP_COPY_FAILED] = "backup_copy_failed",
+    [EVENT_BACKUP_COPY_OK] = "backup_copy_ok",
 };
 
 static const enum event_severity severities[EVENT__COUNT] = {
@@ -94,6 +100,12 @@ static const enum event_severity severities[EVENT__COUNT] = {
     [EVENT_BACKUP_ARCHIVE_ERROR] = EVENT_CRITICAL,
     [EVENT_BACKUP_ARCHIVE_GAP] = EVENT_CRITICAL,
     [EVENT_BACKUP_ARCHIVE_OK] = EVENT_INFO,
+    [EVENT_BACKUP_FULL_STARTED] = EVENT_INFO,
+    [EVENT_BACKUP_FULL_FAILED] = EVENT_WARNING,
+    [EVENT_BACKUP_FULL_OLD] = EVENT_CRITICAL,
+    [EVENT_BACKUP_FULL_OK] = EVENT_INFO,
+    [EVENT_BACKUP_COPY_FAILED] = EVENT_CRITICAL,
+    [EVENT_BACKUP_COPY_OK] = EVENT_INFO,
 };
 
 static const char *const severity_names[] = {"info", "warning", "critical"};

@@ -25,7 +25,9 @@
 #include <unistd.h>
 
 #include "halyard/selfwatch.h"
+#include "halyard/backup_copy.h"
 #include "halyard/backup_full.h"
+#include "halyard/backup_sched.h"
 #include "halyard/binlog_archive.h"
 #include "halyard/admin.h"
 #include "halyard/alerts.h"
@@ -136,6 +138,7 @@ static void selfwatch_cb(struct ev_loop *loop, ev_timer *t, int revents)
     (void)t;
     (void)revents;
     selfwatch_tick(&app.selfwatch, app.cfg->fd_warn_pct);
+    backup_sched_tick(app.cfg, time(NULL));
     int64_t beats[SELFWATCH_WORKERS_MAX];
     int n = app.n_workers < SELFWATCH_WORKERS_MAX ? app.n_workers : SELFWATCH_WORKERS_MAX;
     for (int i = 0; i < n; i++)
@@ -396,6 +399,7 @@ static hy_status_t app_reload(struct status *st, const char *by)
         monitor_publish_config(app.monitor, fresh);
     failover_exec_set_config(fresh);
     binlog_archive_set_config(fresh);
+    backup_copy_set_config(fresh);
     backup_full_seed(fresh);
     log_set_level(fresh->log_level);
     firewall_set_max((size_t)fresh->firewall_learn_max);
@@ -565,7 +569,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "halyard: %s\n", err);
         return 1;
     }
-    if (test_only && binlog_archive_check_dir(app.cfg, err, sizeof(err)) != HY_OK) {
+    if (test_only && (binlog_archive_check_dir(app.cfg, err, sizeof(err)) != HY_OK ||
+                      backup_copy_check_dir(app.cfg, err, sizeof(err)) != HY_OK)) {
         fprintf(stderr, "halyard: %s\n", err);
         config_put(app.cfg);
         return 1;
@@ -719,7 +724,14 @@ int main(int argc, char **argv)
     }
     if (app.cfg->backup.enabled && binlog_archive_check_dir(app.cfg, err, sizeof(err)) != HY_OK)
         hy_log_error("%s (the binlog archive waits for it; halyard proxies meanwhile)", err);
+    if (backup_copy_check_dir(app.cfg, err, sizeof(err)) != HY_OK)
+        hy_log_error("%s (copies wait for it, backup_copy_failed; halyard proxies meanwhile)", err);
     backup_full_seed(app.cfg);
+    if (backup_copy_start(app.cfg, err, sizeof(err)) != HY_OK) {
+        hy_log_error("%s", err);
+        rc = 1;
+        goto out;
+    }
     if (binlog_archive_start(app.cfg, err, sizeof(err)) != HY_OK) {
         hy_log_error("%s", err);
         rc = 1;
@@ -798,6 +810,7 @@ out:
     failover_exec_stop();
     binlog_archive_stop();
     backup_full_stop();
+    backup_copy_stop();
     /* After the joins: no worker reports to the monitor any more. */
     monitor_destroy(app.monitor);
     app.st.monitor = NULL;

@@ -247,8 +247,39 @@ static void render_server_status(struct textbuf *sb, const struct config *cfg)
 
 /* The binlog archive (binlog_archive.h), when a backup section is set. */
 static void render_backup(struct textbuf *sb, const struct binlog_archive_status *b,
-                          const struct backup_full_status *f)
+                          const struct backup_full_status *f, const struct backup_copy_status *c,
+                          const struct backup_sched_status *sc)
 {
+    family(sb, "halyard_backup_copy_files", "gauge",
+           "Full backups and closed archive files by the state of their second copy "
+           "(backup.copy_to_dir or copy_command); all 0 without a target.");
+    const struct {
+        const char *state;
+        uint64_t n;
+    } cs[] = {{"pending", c->pending},
+              {"copying", c->copying},
+              {"sent", c->sent},
+              {"safe", c->safe},
+              {"failed", c->failed}};
+    for (size_t i = 0; i < HY_ARRAY_SIZE(cs); i++)
+        textbuf_printf(sb, "halyard_backup_copy_files{state=\"%s\"} %" PRIu64 "\n", cs[i].state,
+                       cs[i].n);
+    family(sb, "halyard_backup_copy_total", "counter",
+           "Second copies made (result ok) and attempts that failed (retried).");
+    textbuf_printf(sb, "halyard_backup_copy_total{result=\"ok\"} %" PRIu64 "\n", c->copies_total);
+    textbuf_printf(sb, "halyard_backup_copy_total{result=\"failed\"} %" PRIu64 "\n",
+                   c->failures_total);
+    family(sb, "halyard_backup_full_scheduled_total", "counter",
+           "Full backups the schedule (backup.full_every) started.");
+    textbuf_printf(sb, "halyard_backup_full_scheduled_total %" PRIu64 "\n", sc->started);
+    gauge_u64(sb, "halyard_backup_full_next_timestamp_seconds",
+              "Unix time the next scheduled full backup is due (it waits for full_window); 0 = "
+              "no schedule.",
+              (uint64_t)sc->next);
+    gauge_u64(sb, "halyard_backup_full_too_old",
+              "1 while the newest complete full backup is older than backup.full_max_age "
+              "(backup_full_old), 0 otherwise.",
+              sc->too_old);
     family(sb, "halyard_backup_full_total", "counter",
            "Full backups (halyardctl backup full) that completed or failed.");
     textbuf_printf(sb, "halyard_backup_full_total{result=\"ok\"} %" PRIu64 "\n", f->ok);
@@ -613,7 +644,7 @@ void metrics_render(struct textbuf *sb, const struct metrics_snapshot *m)
                    alerts_notifier_name((enum alerts_notifier)n), m->alerts.failed[n]);
 
     if (m->backup.enabled)
-        render_backup(sb, &m->backup, &m->full);
+        render_backup(sb, &m->backup, &m->full, &m->copy, &m->sched);
     if (m->cfg != NULL) {
         render_backends(sb, m->cfg);
         render_pools(sb, m->cfg);
@@ -725,6 +756,8 @@ static void snapshot(const struct status *st, struct metrics_snapshot *s)
     s->cfg = st->cfg;
     binlog_archive_status(&s->backup);
     backup_full_status(&s->full);
+    backup_copy_status(&s->copy, false);
+    backup_sched_status(&s->sched);
 }
 
 static void respond(struct metrics_conn *c, int code, const char *reason, const char *extra,

@@ -232,8 +232,12 @@ void admin_render_events(struct textbuf *sb, const struct alerts_record *rows, s
 /* show backup: the binlog archive's status (binlog_archive.h), in admin_backup.c */
 struct binlog_archive_status;
 struct backup_full_status;
+struct backup_copy_status;
+struct backup_sched_status;
+/* c and sc may be NULL (no copy rows, no schedule rows). */
 void admin_render_backup(struct textbuf *sb, const struct binlog_archive_status *s,
-                         const struct backup_full_status *f, bool json);
+                         const struct backup_full_status *f, const struct backup_copy_status *c,
+                         const struct backup_sched_status *sc, bool json);
 void admin_render_blocked(struct textbuf *sb, const struct guard_row *rows, size_t n, bool json);
 /* dropped: digests the learn table had no room for. */
 void admin_render_firewall(struct textbuf *sb, const struct firewall_row *rows, size_t n,

@@ -288,6 +288,19 @@ struct config_backup {
     int64_t retention_s; /* binlog_retention: closed files older than this go; 0 = keep all */
     char *retention;     /* as written */
     uint32_t server_id;  /* the replica id it registers with; resolved when 0 in the file */
+    /* the schedule of full backups (backup_sched.h) */
+    int64_t full_every_s;   /* 0 = no schedule */
+    char *full_every;       /* as written */
+    int full_window_from;   /* minutes after 00:00 UTC; -1 = no window (any time) */
+    int full_window_to;     /* end, exclusive; may be before from (the window spans 00:00) */
+    char *full_window;      /* as written */
+    int64_t full_max_age_s; /* backup_full_old after this; 0 = 2 * full_every (or none) */
+    char *full_max_age;     /* as written */
+    /* the second copy (backup_copy.h); at most one of dir and command */
+    char *copy_to_dir;         /* "" = none */
+    int copy_to_dir_line;      /* its line in the file, for halyard -t */
+    char *copy_command;        /* /bin/sh -c template with %f %n %s; "" = none */
+    char *copy_verify_command; /* ... exit 0 = the copy exists with sha256 %s; "" = none */
 };
 
 enum log_level {

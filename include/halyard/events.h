@@ -62,6 +62,12 @@ enum event_type {
     EVENT_BACKUP_ARCHIVE_GAP,   /* the archive's GTIDs jump: transactions missing (binlog_archive.h)
                                  */
     EVENT_BACKUP_ARCHIVE_OK,    /* the archive streams again after an error */
+    EVENT_BACKUP_FULL_STARTED,  /* a scheduled full backup started (backup_sched.h) */
+    EVENT_BACKUP_FULL_FAILED,   /* a full backup failed (backup_full.h) */
+    EVENT_BACKUP_FULL_OLD,      /* the newest complete full backup is older than full_max_age */
+    EVENT_BACKUP_FULL_OK,       /* ... and a complete one came after */
+    EVENT_BACKUP_COPY_FAILED,   /* a file's second copy failed (backup_copy.h) */
+    EVENT_BACKUP_COPY_OK,       /* ... and no copy is failing any more */
     EVENT__COUNT
 };
 /* alerts.disabled and alerts.events are bit masks and tables of 64. */

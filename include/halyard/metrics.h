@@ -13,7 +13,9 @@
 
 #include "halyard/alerts.h"
 #include "halyard/audit.h"
+#include "halyard/backup_copy.h"
 #include "halyard/backup_full.h"
+#include "halyard/backup_sched.h"
 #include "halyard/binlog_archive.h"
 #include "halyard/core.h"
 #include "halyard/resolve.h"
@@ -55,6 +57,8 @@ struct metrics_snapshot {
     size_t n_dns;
     struct binlog_archive_status backup; /* families only when backup.enabled */
     struct backup_full_status full;      /* ... with these */
+    struct backup_copy_status copy;      /* (no item list) */
+    struct backup_sched_status sched;
 };
 
 void metrics_render(struct textbuf *sb, const struct metrics_snapshot *m);

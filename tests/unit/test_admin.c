@@ -22,7 +22,9 @@
 #include "halyard/alerts.h"
 #include "halyard/events.h"
 #include "halyard/backend.h"
+#include "halyard/backup_copy.h"
 #include "halyard/backup_full.h"
+#include "halyard/backup_sched.h"
 #include "halyard/binlog_archive.h"
 #include "halyard/config.h"
 #include "halyard/log.h"
@@ -885,7 +887,7 @@ static void test_render_backup(void **state)
         .state = "ok", .source = "db2", .gtid = "0-1-40", .size = 1234, .sha256 = "ab12", .ok = 1};
     struct textbuf sb;
     textbuf_init(&sb, 1 << 16);
-    admin_render_backup(&sb, &s, &f, false);
+    admin_render_backup(&sb, &s, &f, NULL, NULL, false);
     assert_string_equal(table_value(sb.data, "full_state"), "ok");
     assert_string_equal(table_value(sb.data, "full_gtid"), "0-1-40");
     assert_string_equal(table_value(sb.data, "full_size"), "1234");
@@ -897,13 +899,48 @@ static void test_render_backup(void **state)
     assert_string_equal(table_value(sb.data, "lag_max_seconds"), "-");
     assert_string_equal(table_value(sb.data, "corrupt_events"), "1");
     textbuf_reset(&sb);
-    admin_render_backup(&sb, &s, &f, true);
+    admin_render_backup(&sb, &s, &f, NULL, NULL, true);
     assert_non_null(strstr(sb.data, "\"lag_seconds\":0.250,"));
     assert_non_null(strstr(sb.data, "\"lag_max_seconds\":null,"));
     assert_non_null(strstr(sb.data, "\"last_error\":\"a corrupted \\\"event\\\"\""));
+    /* the schedule and each file's second copy */
+    struct backup_copy_item items[2] = {
+        {.name = "full/full-1.sql.gz",
+         .kind = "full",
+         .size = 10,
+         .state = "safe",
+         .sha256 = "cd34",
+         .attempts = 1},
+        {.name = "binlog.000001",
+         .kind = "binlog",
+         .size = 7,
+         .state = "failed",
+         .attempts = 2,
+         .error = "open /x: No such file or directory"},
+    };
+    struct backup_copy_status cs = {.enabled = true,
+                                    .target = "dir",
+                                    .target_to = "/x",
+                                    .safe = 1,
+                                    .failed = 1,
+                                    .items = items,
+                                    .n_items = 2};
+    struct backup_sched_status ss = {.state = "waiting", .next = 1795440000, .started = 3};
+    textbuf_reset(&sb);
+    admin_render_backup(&sb, &s, &f, &cs, &ss, false);
+    assert_string_equal(table_value(sb.data, "full_schedule"), "waiting");
+    assert_string_equal(table_value(sb.data, "full_next"), "1795440000");
+    assert_string_equal(table_value(sb.data, "copies_failed"), "1");
+    assert_string_equal(table_value(sb.data, "copies.[0].name"), "full/full-1.sql.gz");
+    assert_string_equal(table_value(sb.data, "copies.[1].copy"), "failed");
+    textbuf_reset(&sb);
+    admin_render_backup(&sb, &s, &f, &cs, &ss, true);
+    assert_non_null(strstr(sb.data, "\"copies\":[{\"name\":\"full/full-1.sql.gz\",\"kind\":"
+                                    "\"full\",\"size\":10,\"copy\":\"safe\",\"sha256\":\"cd34\""));
+    assert_non_null(strstr(sb.data, "\"error\":\"open /x: No such file or directory\"}]"));
     s.enabled = false;
     textbuf_reset(&sb);
-    admin_render_backup(&sb, &s, &f, true);
+    admin_render_backup(&sb, &s, &f, NULL, NULL, true);
     assert_non_null(strstr(sb.data, "\"archive_state\":\"off\""));
 
     struct metrics_snapshot m = {0};
@@ -924,6 +961,8 @@ static void test_render_backup(void **state)
     assert_non_null(strstr(sb.data, "\nhalyard_backup_full_total{result=\"ok\"} 1\n"));
     assert_non_null(
         strstr(sb.data, "\nhalyard_backup_full_last_success_timestamp_seconds 1795440000\n"));
+    assert_non_null(strstr(sb.data, "\nhalyard_backup_copy_files{state=\"failed\"} 0\n"));
+    assert_non_null(strstr(sb.data, "\nhalyard_backup_full_too_old 0\n"));
     assert_non_null(strstr(sb.data, "# TYPE halyard_backup_archive_transactions_total counter\n"
                                     "halyard_backup_archive_transactions_total 42\n"));
     m.backup.lag_seconds = -1;

@@ -90,6 +90,38 @@ static const struct config_case cases[] = {
      "backup.password: give one of password, password_file and password_env"},
     {"backup sync_ms 0", BASE "backup = { dir = \"/a\"; binlog_sync_ms = 0; };\n",
      "backup.binlog_sync_ms"},
+    {"backup full_every without unit", BASE "backup = { dir = \"/a\";\n full_every = \"24\"; };\n",
+     "t.conf:5: backup.full_every: \"24\" is not a duration"},
+    {"backup full_max_age unit", BASE "backup = { dir = \"/a\"; full_max_age = \"2y\"; };\n",
+     "backup.full_max_age: \"2y\" is not a duration"},
+    {"backup window malformed", BASE "backup = { dir = \"/a\";\n full_window = \"1:00-5:00\"; };\n",
+     "t.conf:5: backup.full_window: \"1:00-5:00\" is not a daily window"},
+    {"backup window hour 24", BASE "backup = { dir = \"/a\"; full_window = \"22:00-24:00\"; };\n",
+     "backup.full_window: \"22:00-24:00\" is not a daily window"},
+    {"backup window empty", BASE "backup = { dir = \"/a\"; full_window = \"03:00-03:00\"; };\n",
+     "backup.full_window"},
+    {"backup window trailing", BASE "backup = { dir = \"/a\"; full_window = \"03:00-04:00x\"; };\n",
+     "backup.full_window"},
+    {"backup copy_to_dir relative", BASE "backup = { dir = \"/a\";\n copy_to_dir = \"b\"; };\n",
+     "t.conf:5: backup.copy_to_dir: must be an absolute path"},
+    {"backup two copy targets",
+     BASE "backup = { dir = \"/a\"; copy_to_dir = \"/b\";\n copy_command = \"cp %f /c\"; };\n",
+     "t.conf:5: backup.copy_command: give one of copy_to_dir and copy_command"},
+    {"backup copy_to_dir is dir", BASE "backup = { dir = \"/a/b\";\n copy_to_dir = \"/a/b\"; };\n",
+     "t.conf:5: backup.copy_to_dir: is backup.dir or inside it: not a second place"},
+    {"backup copy_to_dir inside dir",
+     BASE "backup = { dir = \"/a/b\"; copy_to_dir = \"/a/b/copy\"; };\n",
+     "backup.copy_to_dir: is backup.dir or inside it"},
+    {"backup copy_command unknown %",
+     BASE "backup = { dir = \"/a\";\n copy_command = \"cp %f /x/%d\"; };\n",
+     "t.conf:5: backup.copy_command: %d: only %f (the file), %n (its name), %s (its sha256)"},
+    {"backup copy_verify_command trailing %",
+     BASE "backup = { dir = \"/a\"; copy_command = \"cp %f /x/ # 100%%\"; "
+          "copy_verify_command = \"test -s /x/%n %\"; };\n",
+     "backup.copy_verify_command: % : only"},
+    {"backup verify without command",
+     BASE "backup = { dir = \"/a\"; copy_verify_command = \"true\"; };\n",
+     "backup.copy_verify_command: needs backup.copy_command"},
     {"minimal, lists first in another order", BACKENDS USERS LISTENERS, NULL},
     {"every key",
      "workers = 4; log_level = \"debug\"; server_version = \"8.0.99-halyard\";\n"
@@ -701,6 +733,28 @@ static void test_backup_section(void **state)
         assert_int_equal(cfg->backup.server_id, 77);
         config_put(cfg);
     }
+    /* the schedule and the copy: off by default; a window in minutes */
+    cfg = load_ok(BASE "backup = { dir = \"/a\"; };\n");
+    assert_int_equal(cfg->backup.full_every_s, 0);
+    assert_int_equal(cfg->backup.full_window_from, -1);
+    assert_int_equal(cfg->backup.full_max_age_s, 0);
+    assert_string_equal(cfg->backup.copy_to_dir, "");
+    assert_string_equal(cfg->backup.copy_command, "");
+    config_put(cfg);
+    cfg = load_ok(BASE "backup = { dir = \"/a\"; full_every = \"24h\"; full_window = "
+                       "\"22:30-04:15\";\n full_max_age = \"36h\"; copy_to_dir = \"/b\"; };\n");
+    assert_int_equal(cfg->backup.full_every_s, 86400);
+    assert_int_equal(cfg->backup.full_window_from, 22 * 60 + 30);
+    assert_int_equal(cfg->backup.full_window_to, 4 * 60 + 15);
+    assert_int_equal(cfg->backup.full_max_age_s, 36 * 3600);
+    assert_string_equal(cfg->backup.copy_to_dir, "/b");
+    assert_int_equal(cfg->backup.copy_to_dir_line, 5);
+    config_put(cfg);
+    cfg = load_ok(BASE "backup = { dir = \"/a\"; copy_command = \"cp %f /c/\"; "
+                       "copy_verify_command = \"test -f /c/x\"; };\n");
+    assert_string_equal(cfg->backup.copy_command, "cp %f /c/");
+    assert_string_equal(cfg->backup.copy_verify_command, "test -f /c/x");
+    config_put(cfg);
 }
 
 /* alerts.events lands per event type; the rest keep their own. */
