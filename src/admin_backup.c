@@ -108,11 +108,13 @@ void admin_render_backup(struct textbuf *sb, const struct binlog_archive_status 
     kv_str(&kv, "full_state", f->state);
     kv_str(&kv, "full_source", f->source);
     kv_bool(&kv, "full_source_is_primary", f->source_is_primary);
+    kv_str(&kv, "full_account", f->account);
     kv_int(&kv, "full_started", (long long)f->started);
     kv_int(&kv, "full_finished", (long long)f->finished);
     kv_str(&kv, "full_file", f->file);
     kv_str(&kv, "full_gtid", f->gtid);
     kv_u64(&kv, "full_size", f->size);
+    kv_u64(&kv, "full_schemas", f->schemas);
     kv_str(&kv, "full_sha256", f->sha256);
     kv_str(&kv, "full_error", f->error);
     kv_u64(&kv, "full_ok", f->ok);

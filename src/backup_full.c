@@ -26,13 +26,16 @@
 #include <zlib.h>
 
 #include "halyard/backend.h"
+#include "halyard/backup_check.h"
 #include "halyard/backup_full.h"
 #include "halyard/events.h"
+#include "halyard/sqlclient.h"
 #include "halyard/spawn.h"
 #include "halyard/log.h"
 
 #define DRAIN_WAIT_MS 10000
 #define CARRY         512 /* bytes of the last chunk kept to find a line cut between two */
+#define CHECK_MS      10000
 
 struct job {
     struct config *cfg;
@@ -189,7 +192,124 @@ static void last_line(const char *path, char *out, size_t cap)
     fclose(f);
 }
 
+/* The account the dump logs in as, on the source (backup_check.h). */
+static hy_status_t check_account(const struct job *j, struct backup_account *acc, char *err,
+                                 size_t errlen)
+{
+    const struct config_backend *b = &j->cfg->backends[j->src];
+    const struct config_backup *bk = &j->cfg->backup;
+    bool own = bk->user[0] != '\0';
+    struct sqlclient_target t = {
+        .name = b->name,
+        .address = b->address,
+        .port = b->port,
+        .user = own ? bk->user : j->cfg->monitor.user,
+        .password = own ? bk->password : j->cfg->monitor.password,
+        .tls = b->tls,
+        .tls_ctx = b->tls_ctx,
+    };
+    return backup_account_check(&t, CHECK_MS, acc, err, errlen);
+}
+
+/* Before the dump: the account can read everything. false: `why` says
+ * what it lacks (or why it could not be checked). */
+static bool account_ok(const struct job *j, struct backup_schemas *schemas, char *why, size_t wl)
+{
+    const struct config_backend *b = &j->cfg->backends[j->src];
+    const char *user = j->cfg->backup.user[0] ? j->cfg->backup.user : j->cfg->monitor.user;
+    struct backup_account acc;
+    char err[300];
+    if (check_account(j, &acc, err, sizeof(err)) != HY_OK) {
+        snprintf(why, wl, "cannot check the privileges of backup account '%.80s' on %.100s: %.250s",
+                 user, b->name, err);
+        return false;
+    }
+    if (acc.missing[0] != '\0') {
+        snprintf(why, wl,
+                 "backup account %.160s lacks %.95s ON *.* on %.100s: mariadb-dump would leave "
+                 "out what it cannot read (it needs SELECT, SHOW VIEW, TRIGGER, EVENT ON *.*)",
+                 acc.account, acc.missing, b->name);
+        backup_schemas_free(&acc.schemas);
+        return false;
+    }
+    hy_log_info("backup full: account %s holds SELECT, SHOW VIEW, TRIGGER, EVENT ON *.* on %s; "
+                "%zu schemas there",
+                acc.account, b->name, acc.schemas.n);
+    pthread_mutex_lock(&B.mu);
+    snprintf(B.st.account, sizeof(B.st.account), "%s", acc.account);
+    pthread_mutex_unlock(&B.mu);
+    *schemas = acc.schemas;
+    return true;
+}
+
+/* After the dump: it holds every schema the source had before it, but
+ * those dropped meanwhile, which a second check tells. */
+static bool schemas_ok(const struct job *j, const struct backup_schemas *before,
+                       const struct backup_schemas *dumped, char *why, size_t wl)
+{
+    const struct config_backend *b = &j->cfg->backends[j->src];
+    char list[200];
+    if (backup_schemas_missing(before, dumped, list, sizeof(list)) == 0)
+        return true;
+    struct backup_account acc;
+    char err[300];
+    if (check_account(j, &acc, err, sizeof(err)) != HY_OK) {
+        snprintf(
+            why, wl,
+            "the dump holds no schema %.200s that %.60s had, and checking again failed: %.150s",
+            list, b->name, err);
+        return false;
+    }
+    if (acc.missing[0] != '\0') {
+        snprintf(
+            why, wl,
+            "the dump holds no schema %.200s that %.60s had: backup account %.80s now lacks %.60s "
+            "ON *.*",
+            list, b->name, acc.account, acc.missing);
+        backup_schemas_free(&acc.schemas);
+        return false;
+    }
+    /* Only the schemas still there count (one dropped meanwhile is not lost). */
+    struct backup_schemas still = {0};
+    bool ok = true;
+    for (size_t i = 0; i < before->n && ok; i++)
+        if (backup_schemas_has(&acc.schemas, before->names[i]))
+            ok = backup_schemas_add(&still, before->names[i], strlen(before->names[i])) == HY_OK;
+    size_t n = ok ? backup_schemas_missing(&still, dumped, list, sizeof(list)) : 0;
+    backup_schemas_free(&still);
+    backup_schemas_free(&acc.schemas);
+    if (!ok) {
+        snprintf(why, wl, "out of memory");
+        return false;
+    }
+    if (n > 0) {
+        snprintf(
+            why, wl,
+            "the dump is incomplete: it holds no schema %.200s that %.60s has (%zu missing; no "
+            "CREATE DATABASE line for them)",
+            list, b->name, n);
+        return false;
+    }
+    return true;
+}
+
+static void run_dump(struct job *j, const struct backup_schemas *before);
+
 static void run(struct job *j)
+{
+    char why[512] = "";
+    /* Refused before waiting for the drain: an account that cannot read
+     * everything makes a dump that looks complete and is not. */
+    struct backup_schemas before = {0};
+    if (!account_ok(j, &before, why, sizeof(why))) {
+        set_failed("%s", why);
+        return;
+    }
+    run_dump(j, &before);
+    backup_schemas_free(&before);
+}
+
+static void run_dump(struct job *j, const struct backup_schemas *before)
 {
     const struct config_backend *b = &j->cfg->backends[j->src];
     /* Reads already running there finish first (the drain stops new ones). */
@@ -217,7 +337,7 @@ static void run(struct job *j)
         set_failed("open %s: %s", part, strerror(errno));
         return;
     }
-    char why[256] = "";
+    char why[512] = "";
     int in = -1;
     if (!dump_start(j, &in, errpath, why, sizeof(why))) {
         close(fd);
@@ -238,6 +358,7 @@ static void run(struct job *j)
     char gtid[GTID_STR_MAX] = "";
     bool have_gtid = false;
     uint64_t size = 0;
+    struct backup_dump_scan scan = {0};
     for (bool eof = false; ok && !eof;) {
         ssize_t n = read(in, ibuf, sizeof(ibuf));
         if (n < 0 && errno == EINTR)
@@ -248,6 +369,7 @@ static void run(struct job *j)
             break;
         }
         eof = n == 0;
+        backup_dump_scan_feed(&scan, (const char *)ibuf, (size_t)n);
         memcpy(win + carry, ibuf, (size_t)n);
         size_t wl = carry + (size_t)n;
         char g[GTID_STR_MAX];
@@ -300,6 +422,14 @@ static void run(struct job *j)
         snprintf(why, sizeof(why), "no gtid_slave_pos line in the dump (--gtid --master-data=2)");
         ok = false;
     }
+    if (ok && scan.nomem) {
+        snprintf(why, sizeof(why), "out of memory reading the dump's schemas");
+        ok = false;
+    }
+    if (ok)
+        ok = schemas_ok(j, before, &scan.found, why, sizeof(why));
+    size_t n_schemas = scan.found.n;
+    backup_schemas_free(&scan.found);
     unsigned char dig[EVP_MAX_MD_SIZE];
     unsigned dl = 0;
     char hex[65] = "";
@@ -353,14 +483,15 @@ static void run(struct job *j)
         set_failed("manifest %s: %s", man, strerror(errno));
         return;
     }
-    hy_log_info("backup full: %s from %s at GTID %s: %llu bytes, sha256 %s", done, b->name, gtid,
-                (unsigned long long)size, hex);
+    hy_log_info("backup full: %s from %s at GTID %s: %llu bytes, sha256 %s, %zu schemas", done,
+                b->name, gtid, (unsigned long long)size, hex, n_schemas);
     pthread_mutex_lock(&B.mu);
     snprintf(B.st.state, sizeof(B.st.state), "ok");
     snprintf(B.st.file, sizeof(B.st.file), "%s", done);
     snprintf(B.st.gtid, sizeof(B.st.gtid), "%s", gtid);
     snprintf(B.st.sha256, sizeof(B.st.sha256), "%s", hex);
     B.st.size = size;
+    B.st.schemas = n_schemas;
     B.st.finished = finished;
     B.st.last_ok = finished;
     B.st.error[0] = '\0';
@@ -453,6 +584,7 @@ hy_status_t backup_full_request(struct config *cfg, char *msg, size_t len)
     j->drained = drained;
     pthread_mutex_lock(&B.mu);
     memset(&B.st.error, 0, sizeof(B.st.error));
+    B.st.account[0] = '\0';
     snprintf(B.st.state, sizeof(B.st.state), "running");
     snprintf(B.st.source, sizeof(B.st.source), "%s", name);
     B.st.source_is_primary = !drained;

@@ -4,7 +4,8 @@
  *   halyardctl [-s SOCKET | -c CONFIG] [-j] [-t SECONDS] COMMAND...
  *
  * Sends the words of COMMAND as one line, prints the answer without the
- * empty line that ends it, and exits with
+ * empty line that ends it (after `backup full`, then the outcome of its
+ * account check, read from show backup), and exits with
  *   0  the command succeeded
  *   1  it failed: the answer starts with "ERR"
  *   2  usage error, or the config given with -c does not load
@@ -69,6 +70,150 @@ static int wait_fd(int fd, short events, double deadline)
             continue;
         return n;
     }
+}
+
+/* Send `line` (len bytes, newline-ended) to the admin socket at `path`
+ * and read its answer to the empty line into *ans (malloc'd, *got bytes).
+ * EXIT_OK, or EXIT_NO_ANSWER having said why on stderr. */
+static int ask(const char *path, const char *line, size_t len, double deadline, double timeout,
+               char **ans_out, size_t *got_out)
+{
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+        fprintf(stderr, "halyardctl: cannot connect to %s: %s\n", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return EXIT_NO_ANSWER;
+    }
+    for (size_t off = 0; off < len;) {
+        if (wait_fd(fd, POLLOUT, deadline) <= 0) {
+            fprintf(stderr, "halyardctl: %s: timed out sending the command\n", path);
+            close(fd);
+            return EXIT_NO_ANSWER;
+        }
+        ssize_t n = send(fd, line + off, len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            continue;
+        if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
+            break; /* halyard refused us; its reason may be waiting to be read */
+        if (n < 0) {
+            fprintf(stderr, "halyardctl: %s: %s\n", path, strerror(errno));
+            close(fd);
+            return EXIT_NO_ANSWER;
+        }
+        off += (size_t)n;
+    }
+
+    /* Read to the empty line; answers have no other. */
+    size_t cap = 65536, got = 0;
+    char *ans = malloc(cap);
+    int rc = EXIT_NO_ANSWER;
+    for (;;) {
+        if (ans == NULL) {
+            fprintf(stderr, "halyardctl: out of memory\n");
+            goto out;
+        }
+        if (got >= 2 && ans[got - 1] == '\n' && ans[got - 2] == '\n') {
+            rc = EXIT_OK;
+            break;
+        }
+        if (wait_fd(fd, POLLIN, deadline) <= 0) {
+            fprintf(stderr, "halyardctl: %s: no complete answer within %g s\n", path, timeout);
+            goto out;
+        }
+        if (got == cap) {
+            char *bigger = realloc(ans, cap * 2);
+            if (bigger == NULL)
+                free(ans);
+            ans = bigger;
+            cap *= 2;
+            continue;
+        }
+        ssize_t n = recv(fd, ans + got, cap - got, MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            continue;
+        if (n <= 0) {
+            fprintf(stderr, "halyardctl: %s: the connection closed before the answer ended\n",
+                    path);
+            goto out;
+        }
+        got += (size_t)n;
+    }
+out:
+    close(fd);
+    if (rc != EXIT_OK) {
+        free(ans);
+        ans = NULL;
+        got = 0;
+    }
+    *ans_out = ans;
+    *got_out = got;
+    return rc;
+}
+
+/* The JSON string value of "key" in `json` (escapes undone; \uXXXX as
+ * '?'), or "" when absent. */
+static void json_str(const char *json, const char *key, char *out, size_t cap)
+{
+    char pat[64];
+    snprintf(pat, sizeof(pat), "\"%s\":\"", key);
+    size_t o = 0;
+    const char *p = strstr(json, pat);
+    for (p = p ? p + strlen(pat) : ""; *p != '\0' && *p != '"' && o + 1 < cap; p++) {
+        if (*p == '\\' && p[1] != '\0') {
+            p++;
+            if (*p == 'u') {
+                out[o++] = '?';
+                for (int i = 0; i < 4 && p[1] != '\0'; i++)
+                    p++;
+                continue;
+            }
+            out[o++] = *p == 'n' ? '\n' : *p == 't' ? '\t' : *p;
+            continue;
+        }
+        out[o++] = *p;
+    }
+    out[o] = '\0';
+}
+
+/* After `backup full` answered OK: poll show backup until its account check
+ * passed (full_account set) or the backup failed, at most BACKUP_CHECK_WAIT
+ * seconds (the check's login and statements have 10 s each). */
+#define BACKUP_CHECK_WAIT 35.0
+static int backup_full_wait(const char *path, double timeout)
+{
+    static const char cmd[] = "show backup --json\n";
+    double until = now() + BACKUP_CHECK_WAIT;
+    while (now() < until) {
+        char *ans;
+        size_t got;
+        if (ask(path, cmd, sizeof(cmd) - 1, now() + timeout, timeout, &ans, &got) != EXIT_OK)
+            return EXIT_NO_ANSWER;
+        char state[32], account[200], err[1024];
+        json_str(ans, "full_state", state, sizeof(state));
+        json_str(ans, "full_account", account, sizeof(account));
+        json_str(ans, "full_error", err, sizeof(err));
+        free(ans);
+        if (strcmp(state, "failed") == 0) {
+            printf("ERR backup full %s: %s\n", account[0] ? "failed" : "refused", err);
+            return EXIT_FAILED;
+        }
+        if (account[0] != '\0' || strcmp(state, "ok") == 0) {
+            printf("OK account %s holds SELECT, SHOW VIEW, TRIGGER, EVENT ON *.*: the dump runs "
+                   "(show backup)\n",
+                   account);
+            return EXIT_OK;
+        }
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    fprintf(stderr,
+            "halyardctl: the backup account was not checked within %.0f s; see show "
+            "backup\n",
+            BACKUP_CHECK_WAIT);
+    return EXIT_NO_ANSWER;
 }
 
 int main(int argc, char **argv)
@@ -191,69 +336,22 @@ int main(int argc, char **argv)
     }
 
     double deadline = now() + timeout;
-    struct sockaddr_un sun = {.sun_family = AF_UNIX};
-    snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
-        fprintf(stderr, "halyardctl: cannot connect to %s: %s\n", path, strerror(errno));
-        return EXIT_NO_ANSWER;
-    }
-    for (size_t off = 0; off < len;) {
-        if (wait_fd(fd, POLLOUT, deadline) <= 0) {
-            fprintf(stderr, "halyardctl: %s: timed out sending the command\n", path);
-            return EXIT_NO_ANSWER;
-        }
-        ssize_t n = send(fd, line + off, len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n < 0 && (errno == EAGAIN || errno == EINTR))
-            continue;
-        if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
-            break; /* halyard refused us; its reason may be waiting to be read */
-        if (n < 0) {
-            fprintf(stderr, "halyardctl: %s: %s\n", path, strerror(errno));
-            return EXIT_NO_ANSWER;
-        }
-        off += (size_t)n;
-    }
-
-    /* Read to the empty line; answers have no other. */
-    size_t cap = 65536, got = 0;
-    char *ans = malloc(cap);
-    int rc = EXIT_NO_ANSWER;
-    for (;;) {
-        if (ans == NULL) {
-            fprintf(stderr, "halyardctl: out of memory\n");
-            goto out;
-        }
-        if (got >= 2 && ans[got - 1] == '\n' && ans[got - 2] == '\n')
-            break;
-        if (wait_fd(fd, POLLIN, deadline) <= 0) {
-            fprintf(stderr, "halyardctl: %s: no complete answer within %g s\n", path, timeout);
-            goto out;
-        }
-        if (got == cap) {
-            char *bigger = realloc(ans, cap * 2);
-            if (bigger == NULL)
-                free(ans);
-            ans = bigger;
-            cap *= 2;
-            continue;
-        }
-        ssize_t n = recv(fd, ans + got, cap - got, MSG_DONTWAIT);
-        if (n < 0 && (errno == EAGAIN || errno == EINTR))
-            continue;
-        if (n <= 0) {
-            fprintf(stderr, "halyardctl: %s: the connection closed before the answer ended\n",
-                    path);
-            goto out;
-        }
-        got += (size_t)n;
-    }
+    char *ans = NULL;
+    size_t got = 0;
+    int rc = ask(path, line, len, deadline, timeout, &ans, &got);
+    if (rc != EXIT_OK)
+        goto out;
     fwrite(ans, 1, got - 1, stdout);
     rc = got >= 3 && memcmp(ans, "ERR", 3) == 0 ? EXIT_FAILED : EXIT_OK;
+    /* `backup full` answers when the backup's thread starts; its account is
+     * checked there (backup_check.h): wait for that, so a refusal is this
+     * command's answer and exit code, not only in show backup. */
+    if (rc == EXIT_OK && !json && argc - optind == 2 && strcasecmp(argv[optind], "backup") == 0 &&
+        strcasecmp(argv[optind + 1], "full") == 0)
+        rc = backup_full_wait(path, timeout);
     if (fflush(stdout) != 0)
         rc = EXIT_NO_ANSWER;
 out:
     free(ans);
-    close(fd);
     return rc;
 }

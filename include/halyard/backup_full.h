@@ -4,7 +4,9 @@
  * The main thread picks the source (the ONLINE replica with the least lag,
  * not fenced; the primary when there is none, which the answer and the
  * manifest say), drains it of reads (backend_set_admin, as `backend NAME
- * drain`), and starts one thread that waits (at most 10 s) for the
+ * drain`), and starts one thread that checks the account it dumps with
+ * (backup_check.h: SELECT, SHOW VIEW, TRIGGER, EVENT ON *.*, else the
+ * backup fails naming what it lacks), waits (at most 10 s) for the
  * statements in flight there to finish, runs
  *
  *   mariadb-dump --single-transaction --gtid --master-data=2 --routines
@@ -16,7 +18,8 @@
  * dump exited 0 fsyncs it and renames it to full-TIME.sql.gz, then writes
  * full-TIME.json, the manifest (GTID position from the dump's own
  * `gtid_slave_pos` line, start and end times, size, sha256, method, source
- * server). A failed dump leaves no file that looks complete: the .partial
+ * server). A dump lacking a schema the source has fails (backup_check.h).
+ * A failed dump leaves no file that looks complete: the .partial
  * is removed. The source is put back (`online`) whatever happened.
  *
  * One backup at a time; a second request is refused while one runs.
@@ -35,6 +38,10 @@ struct backup_full_status {
     char state[16]; /* none, running, ok, failed */
     char source[128];
     bool source_is_primary;
+    /* The account checked before the dump ("bk@%"; backup_check.h), "" until
+     * the check passed: a client waiting for the refusal waits for this. */
+    char account[160];
+    size_t schemas;      /* the last complete dump's schemas (CREATE DATABASE lines) */
     char file[PATH_MAX]; /* the last complete backup (ok) */
     char gtid[GTID_STR_MAX];
     uint64_t size;

@@ -27,7 +27,7 @@ import pytest
 from conftest import halyard_bin
 from tcprelay import TcpRelay
 from test_failover import Load, ctl, failover_settings, kill_now, make_table
-from util import admin_json, free_port, metric, wait_until
+from util import admin_json, free_port, metric, render_conf, wait_until
 
 GTID_RE = re.compile(r"\tGTID (\d+)-(\d+)-(\d+)")
 
@@ -35,7 +35,9 @@ GTID_RE = re.compile(r"\tGTID (\d+)-(\d+)-(\d+)")
 def backup_settings(tmp_path, **extra):
     d = tmp_path / "archive"
     d.mkdir(exist_ok=True)
-    s = {"dir": str(d), "user": "repl", "password": "repl", "binlog_sync_ms": 50}
+    # tools/cluster's backup account: REPLICATION SLAVE for the archive,
+    # SELECT, SHOW VIEW, TRIGGER, EVENT ON *.* for a full backup
+    s = {"dir": str(d), "user": "backup", "password": "backup", "binlog_sync_ms": 50}
     s.update(extra)
     return s
 
@@ -400,15 +402,21 @@ def backends(conf):
 def test_full_backup_of_a_drained_replica(cluster, start_halyard, tmp_path):
     """`backup full`: mariadb-dump of the best replica, which takes no read
     while it runs and is put back after; a gzip file renamed only when
-    complete, and its manifest (GTID, times, size, sha256, method, source)."""
-    cluster.sql(0, "CREATE USER IF NOT EXISTS 'bk'@'%' IDENTIFIED BY 'bk'")
-    cluster.sql(0, "GRANT SELECT, SHOW VIEW, TRIGGER, EVENT, LOCK TABLES, RELOAD, BINLOG MONITOR, "
-                   "REPLICATION SLAVE ON *.* TO 'bk'@'%'")
+    complete, and its manifest (GTID, times, size, sha256, method, source).
+    The account (tools/cluster's `backup`: exactly REPLICATION SLAVE,
+    SELECT, SHOW VIEW, TRIGGER, EVENT) is checked first, and the dump holds
+    every schema, views, triggers, routines and events."""
+    cluster.sql(0, "CREATE DATABASE IF NOT EXISTS bkobj")
+    cluster.sql(0, "CREATE TABLE IF NOT EXISTS bkobj.t (id INT PRIMARY KEY, v INT)")
+    cluster.sql(0, "CREATE OR REPLACE VIEW bkobj.vw AS SELECT id FROM bkobj.t")
+    cluster.sql(0, "CREATE OR REPLACE TRIGGER bkobj.trg BEFORE INSERT ON bkobj.t FOR EACH ROW "
+                   "SET NEW.v = NEW.v + 1")
+    cluster.sql(0, "CREATE OR REPLACE PROCEDURE bkobj.pr() SELECT 1")
+    cluster.sql(0, "CREATE OR REPLACE EVENT bkobj.ev ON SCHEDULE EVERY 1 DAY DO SELECT 1")
     table = make_table(cluster, "bk7")
     cluster.sql(0, f"INSERT INTO {table} SELECT seq, seq % 7 FROM fo.seq_1_to_300000")
     cluster.sync()
-    conf = failover_settings(tmp_path, backup=backup_settings(tmp_path, user="bk", password="bk"),
-                             metrics_port=free_port())
+    conf = failover_settings(tmp_path, backup=backup_settings(tmp_path), metrics_port=free_port())
     h = start_halyard(conf)
     wait_until(lambda: all(b["state"] == "ONLINE" for b in backends(conf).values()), 10)
     stop = threading.Event()
@@ -431,6 +439,9 @@ def test_full_backup_of_a_drained_replica(cluster, start_halyard, tmp_path):
     assert r.returncode == 0 and r.stdout.startswith("OK backup full started: mariadb-dump of "
                                                      "replica node"), r.stdout + r.stderr
     src = re.search(r"replica (node\d)", r.stdout).group(1)
+    # halyardctl waited for the account check: it passed
+    assert "\nOK account backup@% holds SELECT, SHOW VIEW, TRIGGER, EVENT ON *.*" in r.stdout, \
+        r.stdout
     seen_drained, queries = 0, None
     t_answer = time.monotonic()
     while show_backup(conf)["full_state"] == "running":
@@ -469,6 +480,14 @@ def test_full_backup_of_a_drained_replica(cluster, start_halyard, tmp_path):
     assert man["started"] <= man["finished"]
     text = gzip.decompress(data).decode(errors="replace")
     assert "CREATE TABLE `bk7`" in text and f"gtid_slave_pos='{pos}'" in text
+    # every schema of the source, and the objects only a privileged account sees
+    want = {r[0] for r in cluster.sql(int(src[-1]), "SHOW DATABASES")} - {
+        "information_schema", "performance_schema", "sys"}
+    got = set(re.findall(r"^CREATE DATABASE .*?`([^`]+)`", text, re.M))
+    assert got == want and s["full_schemas"] == len(want), (got, want, s)
+    assert s["full_account"] == "backup@%", s
+    for obj in ("VIEW `vw`", "TRIGGER bkobj.trg", "PROCEDURE `pr`", "EVENT `ev`"):
+        assert obj in text, obj
     assert text.rstrip().endswith("-- Dump completed on " + text.rstrip().split("-- Dump completed on ")[-1])
     # a restarted halyard knows its last full backup from the manifests
     h.stop()
@@ -478,22 +497,148 @@ def test_full_backup_of_a_drained_replica(cluster, start_halyard, tmp_path):
 
 
 def test_full_backup_failure_leaves_no_file(cluster, start_halyard, tmp_path):
-    """A dump that fails (the server refuses the login) leaves no file that
-    looks complete, says why, and puts the replica back."""
+    """A backup whose account cannot log in leaves no file that looks
+    complete, says why (in halyardctl's answer and show backup), and puts
+    the replica back."""
     conf = failover_settings(tmp_path, backup=backup_settings(tmp_path, user="nobody"),
                              metrics_port=free_port())
     h = start_halyard(conf)
     wait_until(lambda: all(b["state"] == "ONLINE" for b in backends(conf).values()), 10)
     r = ctl(conf["admin_socket"], "backup", "full")
-    assert r.stdout.startswith("OK "), r.stdout
+    assert r.returncode == 1 and r.stdout.startswith("OK backup full started"), r.stdout
     src = re.search(r"replica (node\d)", r.stdout).group(1)
-    r2 = ctl(conf["admin_socket"], "backup", "full")
-    assert "running" in r2.stdout or show_backup(conf)["full_state"] != "running"
-    wait_until(lambda: show_backup(conf)["full_state"] == "failed", 30)
+    assert "\nERR backup full refused: cannot check the privileges of backup account 'nobody' " \
+        f"on {src}: login: error 1045" in r.stdout, r.stdout
     s = show_backup(conf)
-    assert "mariadb-dump exited with" in s["full_error"], s
-    full = tmp_path / "archive" / "full"
-    assert not [n for n in os.listdir(full) if n.endswith(".gz") or n.endswith(".partial")
-                or n.endswith(".json")]
+    assert s["full_state"] == "failed" and "'nobody'" in s["full_error"], s
+    assert full_files(tmp_path) == []
     wait_until(lambda: backends(conf)[src]["state"] == "ONLINE", 10)
+    assert h.alive()
+
+
+def full_files(tmp_path):
+    """The backups and manifests in backup.dir/full, finished or not (the
+    dump's standard error, .mariadb-dump.err, is not one)."""
+    full = tmp_path / "archive" / "full"
+    return sorted(n for n in os.listdir(full) if not n.startswith(".")) \
+        if os.path.exists(full) else []
+
+
+def test_full_backup_refused_for_an_account_that_cannot_read(cluster, start_halyard, tmp_path):
+    """An account mariadb-dump would dump quietly less with is refused
+    before the dump, the missing privileges named: `repl` (REPLICATION
+    SLAVE only: its dump is ~2 KB with no schema, exit 0), one without
+    TRIGGER (every trigger left out, exit 0), one whose privileges come
+    from a role that is not its default. Roles enabled by default count."""
+    for sql in ("DROP USER IF EXISTS 'bknotrg'@'%'", "DROP USER IF EXISTS 'bkrole'@'%'",
+                "DROP ROLE IF EXISTS bkr", "DROP ROLE IF EXISTS bkr2",
+                "CREATE USER 'bknotrg'@'%' IDENTIFIED BY 'x'",
+                "GRANT SELECT, SHOW VIEW, EVENT, REPLICATION SLAVE ON *.* TO 'bknotrg'@'%'",
+                "CREATE ROLE bkr", "CREATE ROLE bkr2",
+                "GRANT SHOW VIEW, TRIGGER ON *.* TO bkr2", "GRANT bkr2 TO bkr",
+                "GRANT SELECT, EVENT ON *.* TO bkr",
+                "CREATE USER 'bkrole'@'%' IDENTIFIED BY 'x'", "GRANT bkr TO 'bkrole'@'%'",
+                "GRANT REPLICATION SLAVE ON *.* TO 'bkrole'@'%'"):
+        cluster.sql(0, sql)
+    cluster.sync()
+    conf = failover_settings(tmp_path, backup=backup_settings(tmp_path, user="repl",
+                                                              password="repl"),
+                             metrics_port=free_port())
+    h = start_halyard(conf)
+    wait_until(lambda: all(b["state"] == "ONLINE" for b in backends(conf).values()), 10)
+    r = ctl(conf["admin_socket"], "backup", "full")
+    src = re.search(r"replica (node\d)", r.stdout).group(1)
+    want = (f"backup account repl@% lacks SELECT, SHOW VIEW, TRIGGER, EVENT ON *.* on {src}: "
+            "mariadb-dump would leave out what it cannot read (it needs SELECT, SHOW VIEW, "
+            "TRIGGER, EVENT ON *.*)")
+    assert r.returncode == 1 and f"\nERR backup full refused: {want}" in r.stdout, r.stdout
+    print(f"\nhalyardctl backup full as repl:\n{r.stdout}")
+    s = show_backup(conf)
+    assert s["full_state"] == "failed" and s["full_error"].startswith(want), s
+    assert s["full_account"] == "" and s["full_failed"] == 1 and s["full_ok"] == 0, s
+    assert re.search(r"ERROR.*backup full: " + re.escape(want), h.log_text()), h.log_tail()
+    assert metric(conf["metrics_port"], 'halyard_backup_full_total{result="failed"}') == 1
+    assert full_files(tmp_path) == []
+    wait_until(lambda: backends(conf)[src]["state"] == "ONLINE", 10, what=f"{src} back online")
+
+    def backup_as(user):
+        conf["backup"].update(user=user, password="x")
+        h.reload(render_conf(cluster, h.port, conf))
+        wait_until(lambda: admin_json(conf["admin_socket"], "show config")["backup.user"] == user,
+                   10)
+        return ctl(conf["admin_socket"], "backup", "full")
+
+    r = backup_as("bknotrg")
+    assert r.returncode == 1 and "backup account bknotrg@% lacks TRIGGER ON *.*" in r.stdout, \
+        r.stdout
+    # the role's privileges are not enabled at login until it is the default
+    r = backup_as("bkrole")
+    assert r.returncode == 1 and "backup account bkrole@% lacks SELECT, SHOW VIEW, TRIGGER, " \
+        "EVENT ON *.*" in r.stdout, r.stdout
+    cluster.sql(0, "SET DEFAULT ROLE bkr FOR 'bkrole'@'%'")
+    cluster.sync()
+    r = ctl(conf["admin_socket"], "backup", "full")
+    assert r.returncode == 0 and "\nOK account bkrole@% holds" in r.stdout, r.stdout
+    wait_until(lambda: show_backup(conf)["full_state"] != "running", 60, interval=0.1)
+    s = show_backup(conf)
+    assert s["full_state"] == "ok" and s["full_failed"] == 3 and s["full_ok"] == 1, s
+    assert [n for n in full_files(tmp_path) if n.endswith(".sql.gz")], full_files(tmp_path)
+
+
+def test_full_backup_missing_a_schema_fails(cluster, start_halyard, tmp_path):
+    """The dump's CREATE DATABASE lines must cover the source's schemas.
+    Here the account is checked (it holds every privilege), then, while the
+    backup waits for a read in flight on the drained replica, its global
+    privileges are taken and it keeps them on one schema only: mariadb-dump
+    exits 0 with that schema alone. The cross-check fails the backup, names
+    the schemas missing, and leaves no file."""
+    cluster.sql(0, "DROP USER IF EXISTS 'bkone'@'%'")
+    cluster.sql(0, "CREATE USER 'bkone'@'%' IDENTIFIED BY 'x'")
+    cluster.sql(0, "GRANT REPLICATION SLAVE, SELECT, SHOW VIEW, TRIGGER, EVENT ON *.* "
+                   "TO 'bkone'@'%'")
+    cluster.sql(0, "CREATE DATABASE IF NOT EXISTS bkonly")
+    cluster.sql(0, "CREATE TABLE IF NOT EXISTS bkonly.t (id INT PRIMARY KEY)")
+    make_table(cluster, "bk8")  # schema fo
+    cluster.sync()
+    conf = failover_settings(tmp_path, backup=backup_settings(tmp_path, user="bkone",
+                                                              password="x"),
+                             metrics_port=free_port())
+    h = start_halyard(conf)
+    wait_until(lambda: all(b["state"] == "ONLINE" for b in backends(conf).values()), 10)
+    # node1 alone takes reads: a long one holds the backup in its drain wait
+    r = ctl(conf["admin_socket"], "backend", "node2", "maint")
+    assert r.returncode == 0, r.stdout + r.stderr
+    done = []
+
+    def sleeper():
+        conn = pymysql.connect(**h.conn_params(autocommit=True))
+        with conn.cursor() as cur:
+            cur.execute("SELECT SLEEP(6)")
+        conn.close()
+        done.append(time.monotonic())
+
+    t = threading.Thread(target=sleeper, daemon=True)
+    t.start()
+    wait_until(lambda: cluster.value(1, "SELECT COUNT(*) FROM information_schema.processlist "
+                                        "WHERE info = 'SELECT SLEEP(6)'") == 1, 5,
+               what="the read on node1")
+    r = ctl(conf["admin_socket"], "backup", "full")
+    assert r.returncode == 0 and "mariadb-dump of replica node1" in r.stdout, r.stdout
+    assert "\nOK account bkone@% holds" in r.stdout, r.stdout
+    assert not done, "the read ended before the privileges could change"
+    cluster.sql(0, "REVOKE SELECT, SHOW VIEW, TRIGGER, EVENT ON *.* FROM 'bkone'@'%'")
+    cluster.sql(0, "GRANT SELECT, SHOW VIEW, TRIGGER, EVENT ON bkonly.* TO 'bkone'@'%'")
+    cluster.sync()
+    assert not done, "the read ended before the privileges changed on node1"
+    t.join(15)
+    wait_until(lambda: show_backup(conf)["full_state"] != "running", 60, interval=0.1)
+    s = show_backup(conf)
+    assert s["full_state"] == "failed", s
+    err = s["full_error"]
+    assert err.startswith("the dump holds no schema ") and "`mysql`" in err and "`fo`" in err \
+        and "`bkonly`" not in err and "backup account bkone@% now lacks SELECT, SHOW VIEW, " \
+        "TRIGGER, EVENT ON *.*" in err, err
+    print(f"\ncross-check: {err}")
+    assert full_files(tmp_path) == [], full_files(tmp_path)
+    wait_until(lambda: backends(conf)["node1"]["state"] == "ONLINE", 10)
     assert h.alive()

@@ -883,14 +883,22 @@ static void test_render_backup(void **state)
                                       .corrupt = 1,
                                       .gaps = 2,
                                       .last_error = "a corrupted \"event\""};
-    struct backup_full_status f = {
-        .state = "ok", .source = "db2", .gtid = "0-1-40", .size = 1234, .sha256 = "ab12", .ok = 1};
+    struct backup_full_status f = {.state = "ok",
+                                   .source = "db2",
+                                   .account = "bk@%",
+                                   .gtid = "0-1-40",
+                                   .size = 1234,
+                                   .sha256 = "ab12",
+                                   .schemas = 5,
+                                   .ok = 1};
     struct textbuf sb;
     textbuf_init(&sb, 1 << 16);
     admin_render_backup(&sb, &s, &f, NULL, NULL, false);
     assert_string_equal(table_value(sb.data, "full_state"), "ok");
     assert_string_equal(table_value(sb.data, "full_gtid"), "0-1-40");
     assert_string_equal(table_value(sb.data, "full_size"), "1234");
+    assert_string_equal(table_value(sb.data, "full_account"), "bk@%");
+    assert_string_equal(table_value(sb.data, "full_schemas"), "5");
     assert_string_equal(table_value(sb.data, "archive_state"), "streaming");
     assert_string_equal(table_value(sb.data, "archived_gtid"), "0-1-42");
     assert_string_equal(table_value(sb.data, "lag_seconds"), "0.250");
