@@ -167,6 +167,21 @@ static void route_statement(const struct route_in *in, struct route_out *out)
             out->verdict = ROUTE_RO_TRX_WRITE;
             return;
         }
+        /* DDL, GRANT, FLUSH..., and START TRANSACTION (READ WRITE): the
+         * server commits the read-only transaction first and runs the
+         * statement outside it. The replica would refuse it (1290), or run
+         * it, unseen by the primary, for an account with READ ONLY ADMIN.
+         * The transaction ends with its connection; the statement runs on
+         * the primary. A CALL or EXECUTE stays: it runs inside the
+         * transaction, and the server refuses what it would write. */
+        if (in->kind == CL_TXN_BEGIN ||
+            (in->kind == CL_WRITE &&
+             !(f & (CLF_UVARS_OPAQUE | CLF_STATE_OPAQUE | CLF_ROUTINE_CALL | CLF_XA)))) {
+            out->trx_end = true;
+            out->close_idx = in->ro_idx;
+            route_go(out, in->primary);
+            return;
+        }
         route_go(out, (uint32_t)in->ro_idx); /* the whole read-only transaction runs there */
         return;
     }

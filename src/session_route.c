@@ -332,6 +332,13 @@ void qlog_note(struct session *s, const char *text, size_t len, uint64_t digest)
  * read and replica_fallback = error). */
 static uint32_t route_apply(struct session *s, const struct route_out *out)
 {
+    if (out->trx_end && out->close_idx >= 0) {
+        /* A statement that commits the read-only transaction implicitly:
+         * the transaction ends with the connection it ran on. */
+        if (s->bc[out->close_idx] != NULL)
+            bconn_close(s->bc[out->close_idx]);
+        s->ro_idx = -1;
+    }
     if (out->pin != NULL)
         session_pin(s, out->pin);
     if (out->uvars_opaque)

@@ -746,3 +746,25 @@ def test_diagnostics_as_the_server_keeps_them(halyard, cluster, schema, seq):
         c = halyard.connect(database=schema, autocommit=True)
         assert run(c) == want
         c.close()
+
+
+def test_ddl_in_a_read_only_transaction_commits_it_and_runs_on_the_primary(halyard, cluster, schema):
+    """MariaDB commits a read-only transaction before a DDL (or START
+    TRANSACTION) and runs that outside it. The transaction runs on a
+    replica: sent there, the DDL failed with 1290 (read_only), or, for an
+    account with READ ONLY ADMIN, ran on the replica alone."""
+    c = halyard.connect(database=schema, autocommit=True)
+    q(c, "DROP TABLE IF EXISTS routing.ro_ddl")
+    q(c, "START TRANSACTION READ ONLY")
+    assert q(c, "SELECT @@in_transaction")[0][0] == 1
+    q(c, "CREATE TABLE routing.ro_ddl (a INT)")
+    assert q(c, "SELECT @@in_transaction")[0][0] == 0
+    assert cluster.sql(0, "SHOW TABLES FROM routing LIKE 'ro_ddl'") == [("ro_ddl",)]
+    # START TRANSACTION ends a read-only one too: the new one writes.
+    q(c, "START TRANSACTION READ ONLY")
+    q(c, "SELECT COUNT(*) FROM routing.ro_ddl")
+    q(c, "START TRANSACTION")
+    q(c, "INSERT INTO routing.ro_ddl VALUES (1)")
+    q(c, "COMMIT")
+    assert cluster.sql(0, "SELECT a FROM routing.ro_ddl") == [(1,)]
+    q(c, "DROP TABLE routing.ro_ddl")
