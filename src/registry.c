@@ -60,38 +60,85 @@ bool registry_kill_requested(const struct registry_entry *e)
     return atomic_load(&e->kill_req);
 }
 
+bool registry_kill_sent(const struct registry_entry *e)
+{
+    return atomic_load(&e->kill_req) || atomic_load(&e->kill_conns) > 0;
+}
+
+/* Under the mutex: the target's worker looks at its sessions again. */
+static void wake_locked(const struct registry_entry *t)
+{
+    atomic_store(t->kill_pending, true);
+    ev_async_send(t->loop, t->wakeup);
+}
+
 enum registry_kill registry_kill(const struct registry_entry *by, uint32_t id, bool connection,
-                                 uint32_t *tid, uint32_t *idx)
+                                 bool hold, uint32_t *tid, uint32_t *idx)
 {
     enum registry_kill rc = KILL_UNKNOWN;
-    const struct registry_entry *wake = NULL;
     pthread_mutex_lock(&reg_lock);
     for (struct registry_entry *t = reg_table[id % REG_BUCKETS]; t != NULL; t = t->next) {
         if (t->id != id)
             continue;
+        /* Count first, then read the thread (registry.h): a thread read
+         * after the count is one the target cannot give away before
+         * registry_kill_done. */
+        if (hold)
+            atomic_fetch_add(&t->kill_holds, 1);
         *tid = atomic_load(&t->backend_tid);
         *idx = atomic_load(&t->backend_idx);
+        if (hold && *tid == 0 && atomic_fetch_sub(&t->kill_holds, 1) == 1)
+            wake_locked(t); /* it may have kept its connections for this count */
         if (*tid != 0) {
             rc = KILL_BACKEND; /* the backend checks the privileges */
             /* The backend connection it kills must take the session with
-             * it (a lost connection alone no longer ends a session). */
-            if (connection)
-                atomic_store(&t->kill_req, true);
+             * it (a lost connection alone no longer ends a session): lost
+             * while the KILL is on its way, it is the KILL's doing; the
+             * session is marked once the server accepts it. */
+            if (connection && hold)
+                atomic_fetch_add(&t->kill_conns, 1);
         } else if (strcmp(t->user, by->user) != 0) {
             rc = KILL_NOT_OWNER;
         } else {
             rc = KILL_MARKED;
             if (connection) {
                 atomic_store(&t->kill_req, true);
-                atomic_store(t->kill_pending, true);
-                wake = t;
+                /* Under the mutex: the target cannot be freed
+                 * (registry_remove waits). */
+                wake_locked(t);
             }
         }
         break;
     }
-    /* Under the mutex: the target cannot be freed (registry_remove waits). */
-    if (wake != NULL)
-        ev_async_send(wake->loop, wake->wakeup);
     pthread_mutex_unlock(&reg_lock);
     return rc;
+}
+
+void registry_kill_done(uint32_t id, bool connection, bool accepted)
+{
+    pthread_mutex_lock(&reg_lock);
+    for (struct registry_entry *t = reg_table[id % REG_BUCKETS]; t != NULL; t = t->next) {
+        if (t->id != id)
+            continue;
+        bool wake = false;
+        if (connection && atomic_load(&t->kill_conns) > 0) {
+            atomic_fetch_sub(&t->kill_conns, 1);
+            if (accepted) {
+                atomic_store(&t->kill_req, true);
+                wake = true; /* ends now if idle, its thread gone or not */
+            }
+        }
+        if (atomic_load(&t->kill_holds) > 0 && atomic_fetch_sub(&t->kill_holds, 1) == 1)
+            wake = true;
+        if (wake)
+            wake_locked(t);
+        break;
+    }
+    pthread_mutex_unlock(&reg_lock);
+}
+
+bool registry_release_ok(struct registry_entry *e)
+{
+    atomic_store(&e->backend_tid, 0);
+    return atomic_load(&e->kill_holds) == 0;
 }

@@ -520,6 +520,7 @@ void command_done(struct session *s)
     }
     if (s->resp.status_seen)
         session_lex_follow(s, s->resp.status);
+    command_kill_unhold(s, false); /* answered without own_kill_answer: broken */
     session_pool_note(s);
     session_diag_follow(s);
     if (s->cur != NULL && s->cur->idx == s->primary) {
@@ -680,9 +681,11 @@ static bool own_kill_answer(struct session *s, uint32_t len)
     uint32_t id = s->kill_id;
     s->kill_id = 0;
     const uint8_t *p = st->b->data + st->scan + MYSQL_HEADER_SIZE;
-    struct mysql_err e;
-    if (len == 0 || p[0] != MYSQL_ERR || mysql_err_decode(p, len, &e) != HY_OK ||
-        (e.code != ER_NO_SUCH_THREAD && e.code != ER_KILL_DENIED_ERROR))
+    struct mysql_err e = {0};
+    bool refused = len > 0 && p[0] == MYSQL_ERR && mysql_err_decode(p, len, &e) == HY_OK &&
+                   (e.code == ER_NO_SUCH_THREAD || e.code == ER_KILL_DENIED_ERROR);
+    command_kill_unhold(s, !refused); /* the server has done what it does with it */
+    if (!refused)
         return true; /* passed on as it is */
     st->scan += MYSQL_HEADER_SIZE + len;
     st->head = st->scan;
@@ -823,7 +826,8 @@ void command_begin(struct session *s, uint8_t cmd, uint8_t exec_flags)
     s->cmd = cmd;
     s->cmd_started = ev_now(s->w->loop);
     s->kill_id = 0;
-    s->req_bytes = 0; /* command_forward() counts the request it passes on */
+    command_kill_unhold(s, false); /* a leftover */
+    s->req_bytes = 0;              /* command_forward() counts the request it passes on */
     s->wait_idx = -1;
     s->last_idx = s->cur->idx;
     s->down_sent = false;
@@ -1073,6 +1077,14 @@ void session_next_command(struct session *s)
         if ((s->state != SS_IDLE && s->state != SS_WAIT_BACKEND) || s->login_delayed ||
             s->users_wait)
             return;
+        if (registry_kill_requested(&s->reg)) {
+            /* KILL CONNECTION found it between statements, or waiting for
+             * a connection: it ends before it runs another. */
+            if (st->b != NULL && stream_unparsed(st) >= MYSQL_HEADER_SIZE)
+                session_err(s, (uint8_t)(mysql_hdr_seq(st->b->data + st->scan) + 1), SERR_KILLED);
+            session_mark_closing(s, END_KILLED);
+            return;
+        }
         if (!request_skip_progress(s)) {
             update_reads(s);
             return;

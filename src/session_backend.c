@@ -230,7 +230,7 @@ void session_backend_lost(struct session *s, struct bconn *bc, const char *why)
     bool in_flight = bc == s->cur && s->state == SS_COMMAND;
     bool trx = (bc->idx == s->primary && session_in_trans(s)) || s->ro_idx == (int)bc->idx;
     slog_warn(s, "backend %s: %s (%s)", be->name, why, session_state_to_str(s->state));
-    if (registry_kill_requested(&s->reg)) {
+    if (registry_kill_sent(&s->reg)) {
         /* KILL CONNECTION through halyard: the session ends with it (and
          * the backend is not to blame). */
         bconn_close(bc);

@@ -74,14 +74,35 @@ bool parse_kill(const char *sql, size_t len, uint32_t *id, const char **modifier
     return true;
 }
 
-/* A KILL naming a halyard session id: find the backend thread behind it. */
+/* A KILL naming a halyard session id: find the backend thread behind it.
+ * It is sent only once this session's own backend is ready, with the
+ * target held (registry.h) so that the thread, read then, stays the
+ * target's until the server has answered: under pooling the target's
+ * connection would otherwise go to another session between statements,
+ * and the KILL with it. */
 void command_kill(struct session *s, uint32_t len, uint32_t id, bool query, const char *modifier,
                   bool as_com_process_kill)
 {
     uint32_t tid = 0, idx = s->primary;
-    enum registry_kill k = registry_kill(&s->reg, id, !query, &tid, &idx);
-    if (idx >= s->n_bc)
-        idx = s->primary; /* the target runs under another config */
+    bool hold = false;
+    enum registry_kill k;
+    for (;;) {
+        /* First without a hold, to know which backend to get ready; then
+         * again, held, once it is: the target may have moved meanwhile. */
+        tid = 0;
+        idx = s->primary;
+        k = registry_kill(&s->reg, id, !query, hold, &tid, &idx);
+        if (idx >= s->n_bc)
+            idx = s->primary; /* the target runs under another config */
+        if (k != KILL_BACKEND ||
+            (hold && s->cur != NULL && s->cur->idx == idx && s->cur->state == BCONN_READY))
+            break;
+        if (hold)
+            registry_kill_done(id, !query, false); /* moved to another backend: again */
+        if (!ensure_backend(s, idx))
+            return; /* runs again once the backend is ready */
+        hold = true;
+    }
     switch (k) {
     case KILL_UNKNOWN:
         if (id < REGISTRY_ID_BASE) {
@@ -109,8 +130,6 @@ void command_kill(struct session *s, uint32_t len, uint32_t id, bool query, cons
     case KILL_BACKEND:
         break;
     }
-    if (!ensure_backend(s, idx))
-        return; /* runs again once the backend is ready */
     consume_packet(s, len);
     uint8_t pkt[MYSQL_HEADER_SIZE + 64];
     size_t n;
@@ -133,6 +152,16 @@ void command_kill(struct session *s, uint32_t len, uint32_t id, bool query, cons
     command_send_own(s, as_com_process_kill ? COM_PROCESS_KILL : COM_QUERY, pkt,
                      MYSQL_HEADER_SIZE + n);
     s->kill_id = id;
+    s->kill_conn = !query;
+    s->kill_hold = id; /* until the server answers (command_kill_unhold) */
+}
+
+void command_kill_unhold(struct session *s, bool accepted)
+{
+    if (s->kill_hold != 0) {
+        registry_kill_done(s->kill_hold, s->kill_conn, accepted);
+        s->kill_hold = 0;
+    }
 }
 
 char *dup_bytes(const void *p, size_t n)

@@ -277,6 +277,9 @@ void session_backend_ready(struct session *s);
 
 /* session_cmd.c */
 void command_change_user(struct session *s, uint32_t len);
+/* Our KILL no longer holds its target: answered (`accepted`: not refused
+ * for no such thread or not the owner), or never to be. */
+void command_kill_unhold(struct session *s, bool accepted);
 void command_kill(struct session *s, uint32_t len, uint32_t id, bool query, const char *modifier,
                   bool as_com_process_kill);
 void packet_too_large(struct session *s, uint8_t seq);

@@ -42,6 +42,7 @@
 static void session_free(struct session *s)
 {
     struct worker *w = s->w;
+    command_kill_unhold(s, false);
     registry_remove(&s->reg);
     ev_timer_stop(w->loop, &s->timer);
     ev_timer_stop(w->loop, &s->idle);

@@ -325,11 +325,38 @@ static void give_back(struct session *s, struct bconn *bc)
     }
 }
 
+/* Nothing goes back while a KILL for this session is on its way to the
+ * server (registry.h): the thread it names must still be this session's
+ * when it lands. The worker's wakeup (kill_kept) tries again once it is
+ * answered; its next statement publishes the thread again. A session KILL
+ * CONNECTION named gives nothing back: it ends. */
+static bool release_allowed(struct session *s, bool *checked)
+{
+    if (*checked)
+        return true;
+    if (registry_kill_requested(&s->reg))
+        return false;
+    if (!registry_release_ok(&s->reg)) {
+        /* Its thread stays unpublished: between statements there is
+         * nothing to kill (a KILL QUERY now answers OK, a KILL CONNECTION
+         * marks it), and KILLs sent one after another cannot keep it
+         * from giving its connections back. */
+        slog_debug(s, "keeps its connections: a KILL for it is in flight");
+        s->kill_kept = true;
+        return false;
+    }
+    *checked = true;
+    s->kill_kept = false;
+    return true;
+}
+
 bool session_pool_release(struct session *s)
 {
     if (!s->cfg->pool_transaction || s->state != SS_IDLE || s->internal != INT_NONE)
         return false;
-    for (uint32_t i = 0; i < s->n_bc; i++) {
+    bool checked = false; /* the published thread was cleared: published again at the end */
+    bool rc = false;
+    for (uint32_t i = 0; i < s->n_bc && !rc; i++) {
         struct bconn *bc = s->bc[i];
         if (bc == NULL || bc->state != BCONN_READY || conn_has_local(&bc->c))
             continue;
@@ -355,11 +382,23 @@ bool session_pool_release(struct session *s)
             s->cur = bc;
             session_publish_backend(s);
             internal_query(s, INT_LID, "SELECT LAST_INSERT_ID()", s->cfg->connect_timeout_ms);
-            return true;
+            rc = true;
+            break;
         }
+        if (!release_allowed(s, &checked))
+            return false;
         give_back(s, bc);
     }
-    return false;
+    if (checked)
+        session_publish_backend(s);
+    return rc;
+}
+
+void session_kill_released(struct session *s)
+{
+    s->kill_kept = false;
+    session_next_command(s); /* gives back, or reads LAST_INSERT_ID() first */
+    session_reap(s);
 }
 
 /* LAST_INSERT_ID() read back on s->cur (INT_LID). */

@@ -200,6 +200,8 @@ static void wakeup_cb(struct ev_loop *loop, ev_async *a, int revents)
             if (registry_kill_requested(&s->reg) &&
                 (s->state == SS_IDLE || s->state == SS_HANDSHAKE || s->state == SS_PROXY_HEADER))
                 session_close(s, END_KILLED);
+            else if (s->kill_kept && s->state == SS_IDLE)
+                session_kill_released(s); /* gives back what it kept for a KILL */
         }
     }
     if (atomic_load(&w->force_stop)) {

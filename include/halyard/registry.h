@@ -10,6 +10,17 @@
  * The registry knows nothing of struct session: a KILL that must close a
  * session with no backend marks its entry and wakes its worker through the
  * flag and async watcher the entry names (worker.h).
+ *
+ * Pooled connections (pool_mode = "transaction") change hands between
+ * statements, so the backend thread a KILL names must still be the named
+ * session's when the KILL reaches the server. A KILL sent to a backend
+ * holds its target (kill_holds): while any is held, the target gives no
+ * connection back to the pool, and the KILL's sender lets go once the
+ * server has answered it (registry_kill_done), which wakes the target's
+ * worker to give back what it kept. The target clears its published thread
+ * before it reads the count (registry_release_ok), the sender counts
+ * before it reads the thread: one of them sees the other (seq_cst), so a
+ * KILL is only sent for a thread the target has not given away.
  */
 #ifndef HALYARD_REGISTRY_H
 #define HALYARD_REGISTRY_H
@@ -32,10 +43,12 @@ struct registry_entry {
     atomic_uint backend_tid; /* thread id of the backend connection in use, 0 = none */
     atomic_uint backend_idx; /* and its backend */
     atomic_bool kill_req;    /* KILL CONNECTION asked this session to close */
+    atomic_uint kill_holds;  /* KILLs sent for its thread, not answered yet */
+    atomic_uint kill_conns;  /* of which KILL CONNECTIONs */
     /* How a KILL wakes the owner's worker (set before registry_add). */
     struct ev_loop *loop;
     ev_async *wakeup;
-    atomic_bool *kill_pending;
+    atomic_bool *kill_pending; /* also: a hold ended, kept connections may go */
 };
 
 /* A new session id (wraps back to REGISTRY_ID_BASE). Any thread. */
@@ -46,7 +59,12 @@ void registry_remove(struct registry_entry *e);
 void registry_set_user(struct registry_entry *e, const char *user);
 /* The backend the session's commands run on now (tid 0 = none). Owner only. */
 void registry_set_backend(struct registry_entry *e, uint32_t idx, uint32_t tid);
+/* The session is to end: a KILL CONNECTION the server accepted, or one
+ * that found it without a backend thread. */
 bool registry_kill_requested(const struct registry_entry *e);
+/* That, or a KILL CONNECTION for its thread is on its way: a backend
+ * connection lost now is taken to be that KILL's doing. */
+bool registry_kill_sent(const struct registry_entry *e);
 
 enum registry_kill {
     KILL_UNKNOWN,   /* no such session */
@@ -57,8 +75,21 @@ enum registry_kill {
 
 /* Look up session `id` for a KILL issued by `by`; `connection`: KILL
  * CONNECTION (the target must end), else KILL QUERY. *tid and *idx are set
- * when the target was found. */
+ * when the target was found. `hold`: the KILL is sent now; on KILL_BACKEND
+ * the target is held (keeps its connections) until registry_kill_done(),
+ * which the caller must call once the server has answered the KILL, or it
+ * will not be. Without `hold` a KILL_BACKEND answer only says where to send
+ * the KILL. KILL_MARKED: a KILL CONNECTION marks the target to end. */
 enum registry_kill registry_kill(const struct registry_entry *by, uint32_t id, bool connection,
-                                 uint32_t *tid, uint32_t *idx);
+                                 bool hold, uint32_t *tid, uint32_t *idx);
+/* The KILL that held session `id` is answered (or will never be): a KILL
+ * CONNECTION (`connection`) the server `accepted` marks the target to end;
+ * one it refused (no such thread, not the owner) leaves it be. */
+void registry_kill_done(uint32_t id, bool connection, bool accepted);
+/* Owner only, between statements, before it gives a connection back to the
+ * pool: clears the published thread, and true when no KILL holds the
+ * session (else it must keep its connections and wait for its worker's
+ * wakeup; its thread is published again when a statement starts). */
+bool registry_release_ok(struct registry_entry *e);
 
 #endif /* HALYARD_REGISTRY_H */

@@ -258,7 +258,12 @@ struct session {
     char stmt[80];           /* the statement's first bytes (show sessions) */
     uint8_t stmt_len;
     uint32_t kill_id; /* our KILL in flight: the halyard id the client named */
-    int set_option;   /* COM_SET_OPTION in flight: its option, else -1 */
+    /* The session our KILL in flight holds (registry.h), 0 = none; and
+     * whether this session kept connections for a KILL that held it. */
+    uint32_t kill_hold;
+    bool kill_kept;
+    bool kill_conn; /* our KILL in flight is a KILL CONNECTION */
+    int set_option; /* COM_SET_OPTION in flight: its option, else -1 */
     /* CONNECTION_ID() calls in the routed statement's text (classify.h):
      * it goes out with the session's id in their place */
     struct classify_connid connid;
@@ -349,6 +354,9 @@ void session_close(struct session *s, enum session_end why);
  * it now if it safely can, others at a later statement. From the worker,
  * not from inside a session handler. */
 void session_config_changed(struct session *s);
+/* The KILL that kept an idle session's connections (s->kill_kept) was
+ * answered: it gives them back now. From the worker's wakeup. */
+void session_kill_released(struct session *s);
 /* Graceful stop: close if idle, else at the end of the command in flight. */
 void session_shutdown(struct session *s);
 /* The worker thread ends: free what its sessions kept per thread. */

@@ -1,0 +1,178 @@
+"""KILL through halyard with pooled connections (issue 16).
+
+KILL [QUERY|CONNECTION] <id> names a halyard session; halyard sends the
+KILL for the server thread that session's statement runs on. Under
+pool_mode = "transaction" that connection goes back to the pool between
+statements and another session may take it, so the KILL must never land on
+a statement of a session it did not name: a session's connection is not
+given back while a KILL for that session is on its way to the server.
+
+Each test runs one worker with a primary capped at two connections, so the
+sessions here share them. Before the fix the first test failed in every
+run (4 to 11 of C's ~450 statements killed in 5 s) and the second did too
+(a session KILL CONNECTION found waiting for a connection lived on).
+"""
+
+import threading
+import time
+
+import pymysql
+import pytest
+
+from util import default_halyard_settings, schema_with_table, wait_until
+
+ER_QUERY_INTERRUPTED = 1317
+
+
+def q(conn, sql, args=None):
+    with conn.cursor() as cur:
+        cur.execute(sql, args)
+        return cur.fetchall()
+
+
+def app_threads(cluster, node=0):
+    rows = cluster.sql(node, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = 'app'")
+    return int(rows[0][0])
+
+
+@pytest.fixture
+def shared(cluster, start_halyard):
+    """A halyard whose sessions share at most two primary connections."""
+    wait_until(lambda: app_threads(cluster) == 0, timeout=5.0, what="no app connection left")
+    backends = default_halyard_settings(cluster, 0)["backends"]
+    backends[0]["max_connections"] = 2
+    schema_with_table(cluster, "killpool", "v INT")
+    cluster.sql(0, "INSERT INTO killpool.t (v) VALUES (1)")
+    return start_halyard(backends=backends, workers=1, pool_mode="transaction",
+                         read_write_split=False, pool_wait_timeout_ms=5000)
+
+
+class Loop(threading.Thread):
+    """Runs fn(i) until stopped; keeps the MySQL errors it raised."""
+
+    def __init__(self, fn):
+        super().__init__(daemon=True)
+        self.fn, self.stop, self.runs, self.errors = fn, threading.Event(), 0, []
+
+    def run(self):
+        while not self.stop.is_set():
+            try:
+                self.fn(self.runs)
+            except pymysql.err.MySQLError as e:
+                self.errors.append(e.args)
+                if e.args[0] in (2013, 2006):
+                    return  # the connection is gone
+            self.runs += 1
+
+
+def race(loops, seconds):
+    for t in loops:
+        t.start()
+    time.sleep(seconds)
+    for t in loops:
+        t.stop.set()
+    for t in loops:
+        t.join(10)
+        assert not t.is_alive()
+
+
+# A statement that fails with 1317 when a KILL QUERY reaches it (SLEEP
+# would just return 1), a few milliseconds long. They read a table, so an
+# interrupted one's error is cleared by the next statement and does not
+# keep the connection for SHOW WARNINGS.
+WORK = "SELECT BENCHMARK(20000, MD5('{}')) FROM killpool.t LIMIT 1"
+A_WORK = ["SELECT v FROM killpool.t LIMIT 1", WORK.format("a")]
+
+
+def test_kill_query_never_reaches_another_sessions_statement(cluster, shared):
+    """B kills A's queries in a loop while A and C take turns on one pooled
+    connection (B keeps the other, in a transaction, so its KILLs go out at
+    once): C's statements are never interrupted."""
+    a = shared.connect(autocommit=True)
+    b = shared.connect(autocommit=True)
+    c = shared.connect(autocommit=True)
+    try:
+        victim = a.thread_id()
+        q(b, "BEGIN")
+
+        def a_turn(i):
+            q(a, A_WORK[i % len(A_WORK)])
+            time.sleep(0.002)  # C, waiting for the connection, takes it meanwhile
+        ta = Loop(a_turn)
+        tc = Loop(lambda i: q(c, WORK.format("c")))
+        tb = Loop(lambda i: q(b, f"KILL QUERY {victim}"))
+        with shared.log_contains(r"KILL QUERY \d+: asking backend node0 to kill its thread"):
+            race([ta, tc, tb], 5.0)
+        print(f"A {ta.runs} statements, {len(ta.errors)} killed; C {tc.runs} statements, "
+              f"{len(tc.errors)} failed {sorted({e[0] for e in tc.errors})}; B {tb.runs} KILLs")
+        assert tc.errors == [], f"C failed {len(tc.errors)} times in {tc.runs} statements: " \
+                                f"{tc.errors[:3]}"
+        assert tb.errors == []
+        assert tb.runs > 200 and tc.runs > 30 and ta.runs > 30, (ta.runs, tb.runs, tc.runs)
+        # The KILLs did reach A's statements (the race was run), and A's
+        # session went on after each.
+        assert ta.errors and {e[0] for e in ta.errors} == {ER_QUERY_INTERRUPTED}, ta.errors[:3]
+        assert q(a, "SELECT 'a fine'") == (("a fine",),)
+        assert q(c, "SELECT 'c fine'") == (("c fine",),)
+        q(b, "COMMIT")
+        assert app_threads(cluster) <= 2
+    finally:
+        for x in (a, b, c):
+            x.close()
+
+
+def test_kill_connection_ends_the_session_named_only(cluster, shared):
+    """KILL CONNECTION of a session whose connection is pooled ends that
+    session, never the one that holds the connection now."""
+    c = shared.connect(autocommit=True)
+    b = shared.connect(autocommit=True)
+    tc = Loop(lambda i: q(c, WORK.format("c")))
+    tc.start()
+    try:
+        for n in range(40):
+            a = shared.connect(autocommit=True)
+            ta = Loop(lambda i: q(a, WORK.format("a")))
+            ta.start()
+            time.sleep(0.02 + (n % 5) * 0.01)
+            assert q(b, f"KILL CONNECTION {a.thread_id()}") == ()
+            ta.join(5)
+            assert not ta.is_alive()
+            assert ta.errors, "A outlived its KILL CONNECTION"
+            with pytest.raises(pymysql.err.MySQLError):
+                q(a, "SELECT 1")
+            a.close()
+            assert tc.errors == [], f"C hit by the KILL of A #{n}: {tc.errors[:3]}"
+    finally:
+        tc.stop.set()
+        tc.join(10)
+    assert tc.errors == [] and tc.runs > 50
+    assert q(c, "SELECT 'c fine'") == (("c fine",),)
+    c.close()
+    b.close()
+
+
+def test_kill_query_of_a_session_between_statements_kills_nothing(cluster, shared):
+    """A has no statement in flight and has given its connection back; C
+    runs on it. KILL QUERY A answers OK, as MariaDB does for an idle thread,
+    and C's statement goes on."""
+    a = shared.connect(autocommit=True)
+    b = shared.connect(autocommit=True)
+    c = shared.connect(autocommit=True)
+    try:
+        a_tid = q(a, "SELECT @@pseudo_thread_id")[0][0]
+        out = {}
+
+        def run():
+            out["rows"] = q(c, "SELECT @@pseudo_thread_id, SLEEP(1)")
+        t = threading.Thread(target=run)
+        t.start()
+        time.sleep(0.3)
+        assert q(b, f"KILL QUERY {a.thread_id()}") == ()
+        t.join(5)
+        c_tid, slept = out["rows"][0]
+        assert slept == 0  # SLEEP returns 1 when killed
+        # The two shared one connection (the pool hands out the most recent).
+        assert c_tid == a_tid
+    finally:
+        for x in (a, b, c):
+            x.close()

@@ -1,0 +1,183 @@
+/*
+ * test_registry.c: the KILL registry (registry.h) and its holds. A KILL
+ * that goes to a backend holds its target: the target may not give its
+ * connection back (registry_release_ok) until the KILL is answered
+ * (registry_kill_done), which wakes the target's worker; a KILL CONNECTION
+ * marks its target to end only once the server accepts it; a look without
+ * a hold neither holds nor marks; a target with no backend thread is marked
+ * (KILL CONNECTION) or left alone (KILL QUERY), and never held.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "halyard/registry.h"
+
+static int wakeups;
+
+static void wake_cb(struct ev_loop *loop, ev_async *w, int revents)
+{
+    (void)loop;
+    (void)w;
+    (void)revents;
+    wakeups++;
+}
+
+struct fixture {
+    struct ev_loop *loop;
+    ev_async wakeup;
+    atomic_bool pending;
+    struct registry_entry killer, target;
+};
+
+static void entry_init(struct fixture *f, struct registry_entry *e, const char *user)
+{
+    memset(e, 0, sizeof(*e));
+    e->id = registry_new_id();
+    snprintf(e->user, sizeof(e->user), "%s", user);
+    e->loop = f->loop;
+    e->wakeup = &f->wakeup;
+    e->kill_pending = &f->pending;
+    registry_add(e);
+}
+
+/* Runs the loop until the async watcher has been seen (or not, at once). */
+static bool woken(struct fixture *f)
+{
+    int before = wakeups;
+    ev_run(f->loop, EVRUN_NOWAIT);
+    bool pending = atomic_exchange(&f->pending, false);
+    return wakeups > before && pending;
+}
+
+static void fixture_init(struct fixture *f)
+{
+    f->loop = ev_loop_new(EVFLAG_AUTO);
+    ev_async_init(&f->wakeup, wake_cb);
+    ev_async_start(f->loop, &f->wakeup);
+    atomic_init(&f->pending, false);
+    entry_init(f, &f->killer, "app");
+    entry_init(f, &f->target, "app");
+}
+
+static void fixture_done(struct fixture *f)
+{
+    registry_remove(&f->killer);
+    registry_remove(&f->target);
+    ev_async_stop(f->loop, &f->wakeup);
+    ev_loop_destroy(f->loop);
+}
+
+static void test_kill_holds_until_answered(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_init(&f);
+    registry_set_backend(&f.target, 0, 77);
+    uint32_t tid = 0, idx = 9;
+
+    /* A look: where to send it, nothing held or marked. */
+    assert_int_equal(registry_kill(&f.killer, f.target.id, true, false, &tid, &idx), KILL_BACKEND);
+    assert_int_equal(tid, 77);
+    assert_int_equal(idx, 0);
+    assert_false(registry_kill_requested(&f.target));
+    assert_true(registry_release_ok(&f.target));
+    registry_set_backend(&f.target, 0, 77);
+
+    /* Sent: held, and the target may not give its connection back. */
+    assert_int_equal(registry_kill(&f.killer, f.target.id, false, true, &tid, &idx), KILL_BACKEND);
+    assert_int_equal(tid, 77);
+    assert_false(registry_kill_requested(&f.target)); /* KILL QUERY */
+    assert_false(registry_release_ok(&f.target));
+    registry_set_backend(&f.target, 0, 77); /* it keeps it; its next statement publishes it */
+    assert_false(woken(&f));
+
+    /* Two KILLs in flight: the hold ends with the last answer. A KILL
+     * CONNECTION on its way makes a lost connection its doing; the session
+     * is marked to end only once the server accepts it. */
+    assert_int_equal(registry_kill(&f.killer, f.target.id, true, true, &tid, &idx), KILL_BACKEND);
+    assert_true(registry_kill_sent(&f.target));
+    assert_false(registry_kill_requested(&f.target));
+    registry_kill_done(f.target.id, false, true); /* the KILL QUERY */
+    assert_false(woken(&f));
+    assert_false(registry_release_ok(&f.target));
+    registry_set_backend(&f.target, 0, 77);
+    registry_kill_done(f.target.id, true, true); /* the KILL CONNECTION, accepted */
+    assert_true(woken(&f));                      /* its worker looks again */
+    assert_true(registry_kill_requested(&f.target));
+    assert_true(registry_release_ok(&f.target));
+
+    /* An answer for nothing held changes nothing. */
+    registry_kill_done(f.target.id, false, true);
+    assert_false(woken(&f));
+    assert_true(registry_release_ok(&f.target));
+    fixture_done(&f);
+}
+
+static void test_refused_kill_connection_marks_nothing(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_init(&f);
+    registry_set_backend(&f.target, 0, 78);
+    uint32_t tid = 0, idx = 0;
+    assert_int_equal(registry_kill(&f.killer, f.target.id, true, true, &tid, &idx), KILL_BACKEND);
+    assert_true(registry_kill_sent(&f.target));
+    registry_kill_done(f.target.id, true, false); /* not the owner, says the server */
+    assert_true(woken(&f));                       /* the hold ended */
+    assert_false(registry_kill_sent(&f.target));
+    assert_false(registry_kill_requested(&f.target));
+    assert_true(registry_release_ok(&f.target));
+    fixture_done(&f);
+}
+
+static void test_no_thread_no_hold(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_init(&f);
+    uint32_t tid = 5, idx = 0;
+
+    /* Between statements, its connection given back: nothing to send. */
+    assert_int_equal(registry_kill(&f.killer, f.target.id, false, true, &tid, &idx), KILL_MARKED);
+    assert_int_equal(tid, 0);
+    assert_false(registry_kill_requested(&f.target));
+    assert_true(registry_release_ok(&f.target)); /* not held */
+    (void)woken(&f);                             /* a wakeup for the undone count is harmless */
+
+    /* KILL CONNECTION marks it and wakes its worker. */
+    assert_int_equal(registry_kill(&f.killer, f.target.id, true, true, &tid, &idx), KILL_MARKED);
+    assert_true(registry_kill_requested(&f.target));
+    assert_true(woken(&f));
+    assert_true(registry_release_ok(&f.target));
+
+    /* Another user's session with no backend to ask. */
+    struct registry_entry other;
+    entry_init(&f, &other, "bob");
+    assert_int_equal(registry_kill(&f.killer, other.id, false, true, &tid, &idx), KILL_NOT_OWNER);
+    assert_true(registry_release_ok(&other));
+    registry_remove(&other);
+
+    /* Gone: unknown, and its late answer finds nothing. */
+    uint32_t gone = f.target.id;
+    registry_remove(&f.target);
+    assert_int_equal(registry_kill(&f.killer, gone, false, true, &tid, &idx), KILL_UNKNOWN);
+    registry_kill_done(gone, false, true);
+    registry_add(&f.target);
+    fixture_done(&f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_kill_holds_until_answered),
+        cmocka_unit_test(test_refused_kill_connection_marks_nothing),
+        cmocka_unit_test(test_no_thread_no_hold),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
