@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "halyard/backup_copy.h"
+#include "halyard/fileio.h"
 #include "halyard/events.h"
 #include "halyard/log.h"
 #include "halyard/spawn.h"
@@ -142,61 +143,6 @@ hy_status_t backup_copy_check_dir(const struct config *cfg, char *err, size_t er
 
 /* ---- files ----------------------------------------------------------------------- */
 
-static void hexof(const unsigned char *d, unsigned n, char out[65])
-{
-    out[0] = '\0';
-    for (unsigned i = 0; i < n && i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", d[i]);
-}
-
-/* SHA-256 of a file's bytes; when `to` >= 0 they are written there too. */
-static bool sha_file(const char *path, int to, char out[65], char *why, size_t wl)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        snprintf(why, wl, "open %.200s: %s", path, strerror(errno));
-        return false;
-    }
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    bool ok = md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1;
-    static unsigned char buf[1 << 16];
-    while (ok) {
-        ssize_t n = read(fd, buf, sizeof(buf));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            snprintf(why, wl, "read %.200s: %s", path, strerror(errno));
-            ok = false;
-            break;
-        }
-        if (n == 0)
-            break;
-        ok = EVP_DigestUpdate(md, buf, (size_t)n) == 1;
-        for (ssize_t off = 0; ok && to >= 0 && off < n;) {
-            ssize_t w = write(to, buf + off, (size_t)(n - off));
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w <= 0) {
-                snprintf(why, wl, "write: %s", strerror(w < 0 ? errno : ENOSPC));
-                ok = false;
-                break;
-            }
-            off += w;
-        }
-    }
-    unsigned char d[EVP_MAX_MD_SIZE];
-    unsigned dl = 0;
-    if (ok && EVP_DigestFinal_ex(md, d, &dl) == 1)
-        hexof(d, dl, out);
-    else if (ok) {
-        snprintf(why, wl, "sha256 failed");
-        ok = false;
-    }
-    EVP_MD_CTX_free(md);
-    close(fd);
-    return ok;
-}
-
 /* The "sha256" of a full backup's manifest; false when it has none. */
 static bool manifest_sha(const char *path, char out[65])
 {
@@ -246,7 +192,7 @@ static bool copy_to_dir(const char *src, const char *dir, const char *name, cons
         snprintf(why, wl, "open %.200s: %s", part, strerror(errno));
         return false;
     }
-    bool ok = sha_file(src, fd, sha, why, wl);
+    bool ok = fileio_sha256(src, fd, sha, why, wl);
     if (ok && fsync(fd) != 0) {
         snprintf(why, wl, "fsync %.200s: %s", part, strerror(errno));
         ok = false;
@@ -268,7 +214,7 @@ static bool copy_to_dir(const char *src, const char *dir, const char *name, cons
         return false;
     }
     char back[65];
-    if (!sha_file(dst, -1, back, why, wl))
+    if (!fileio_sha256(dst, -1, back, why, wl))
         return false;
     if (strcmp(back, sha) != 0) {
         snprintf(why, wl, "the copy %.100s reads back with sha256 %s, not %s", dst, back, sha);
@@ -278,22 +224,6 @@ static bool copy_to_dir(const char *src, const char *dir, const char *name, cons
 }
 
 /* ---- commands -------------------------------------------------------------------- */
-
-/* The last non-empty line of the command's output, for the error. */
-static void last_line(const char *path, char *out, size_t cap)
-{
-    out[0] = '\0';
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return;
-    char line[512];
-    while (fgets(line, sizeof(line), f) != NULL) {
-        line[strcspn(line, "\n")] = '\0';
-        if (line[0] != '\0')
-            snprintf(out, cap, "%.160s", line);
-    }
-    fclose(f);
-}
 
 static bool run_command(const char *what, const char *tmpl, const char *path, const char *name,
                         const char *sha, const char *outpath, char *why, size_t wl)
@@ -343,7 +273,7 @@ static bool run_command(const char *what, const char *tmpl, const char *path, co
         return true;
     char st[32], line[200];
     spawn_status_str(status, st, sizeof(st));
-    last_line(outpath, line, sizeof(line));
+    fileio_last_line(outpath, line, sizeof(line));
     snprintf(why, wl, "%s %s%s%s", what, st, line[0] ? ": " : "", line);
     return false;
 }
@@ -603,7 +533,7 @@ static bool copy_one(struct backup_copy_item *it, char *why, size_t wl, bool *ve
     }
     char outpath[PATH_MAX], sha[65];
     snprintf(outpath, sizeof(outpath), "%.4000s/%s", b->dir, CMD_OUT);
-    if (!sha_file(src, -1, sha, why, wl))
+    if (!fileio_sha256(src, -1, sha, why, wl))
         return false;
     if (want[0] != '\0' && strcmp(sha, want) != 0) {
         snprintf(why, wl, "the source's sha256 %s is not its manifest's %s", sha, want);
@@ -614,7 +544,7 @@ static bool copy_one(struct backup_copy_item *it, char *why, size_t wl, bool *ve
         return false;
     if (full) {
         char msha[65];
-        if (!sha_file(man, -1, msha, why, wl) ||
+        if (!fileio_sha256(man, -1, msha, why, wl) ||
             !run_command("copy_command (manifest)", b->copy_command, man, mname, msha, outpath, why,
                          wl))
             return false;

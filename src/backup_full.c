@@ -28,6 +28,7 @@
 #include "halyard/backend.h"
 #include "halyard/backup_check.h"
 #include "halyard/backup_full.h"
+#include "halyard/fileio.h"
 #include "halyard/events.h"
 #include "halyard/sqlclient.h"
 #include "halyard/spawn.h"
@@ -96,28 +97,13 @@ static void set_failed(const char *fmt, ...)
                 "no file that looks complete is left; see halyardctl show backup");
 }
 
-static bool write_all(int fd, const void *p, size_t n)
-{
-    const uint8_t *b = p;
-    while (n > 0) {
-        ssize_t w = write(fd, b, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return false;
-        b += w;
-        n -= (size_t)w;
-    }
-    return true;
-}
-
 /* Compressed bytes out: to the file and the digest. */
 static bool emit(int fd, EVP_MD_CTX *md, const uint8_t *p, size_t n, uint64_t *size)
 {
     if (n == 0)
         return true;
     *size += n;
-    return EVP_DigestUpdate(md, p, n) == 1 && write_all(fd, p, n);
+    return EVP_DigestUpdate(md, p, n) == 1 && fileio_write_all(fd, p, n);
 }
 
 /* Start mariadb-dump on the source; its stdout is *out_fd. */
@@ -174,22 +160,6 @@ static bool dump_start(struct job *j, int *out_fd, const char *errpath, char *wh
     pthread_mutex_unlock(&B.mu);
     *out_fd = p[0];
     return true;
-}
-
-/* The last line of the dump's standard error, for the failure's reason. */
-static void last_line(const char *path, char *out, size_t cap)
-{
-    out[0] = '\0';
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return;
-    char line[512];
-    while (fgets(line, sizeof(line), f) != NULL) {
-        line[strcspn(line, "\n")] = '\0';
-        if (line[0] != '\0')
-            snprintf(out, cap, "%.200s", line);
-    }
-    fclose(f);
 }
 
 /* The account the dump logs in as, on the source (backup_check.h). */
@@ -412,7 +382,7 @@ static void run_dump(struct job *j, const struct backup_schemas *before)
     pthread_mutex_unlock(&B.mu);
     if (ok && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
         char line[300];
-        last_line(errpath, line, sizeof(line));
+        fileio_last_line(errpath, line, sizeof(line));
         snprintf(why, sizeof(why), "mariadb-dump %s %d: %s",
                  WIFEXITED(status) ? "exited with" : "killed by signal",
                  WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), line);

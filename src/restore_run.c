@@ -22,6 +22,7 @@
 
 #include "halyard/binlog.h"
 #include "halyard/binlog_archive.h"
+#include "halyard/fileio.h"
 #include "halyard/restore.h"
 #include "halyard/restore_run.h"
 
@@ -442,46 +443,6 @@ static bool target_schemas(const struct target *t, char *out, size_t cap)
     return reap(pid, what);
 }
 
-static bool sha256_file(const char *path, char hex[65])
-{
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return false;
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    bool ok = md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1;
-    static uint8_t buf[1 << 16];
-    size_t n;
-    while (ok && (n = fread(buf, 1, sizeof(buf), f)) > 0)
-        ok = EVP_DigestUpdate(md, buf, n) == 1;
-    ok = ok && !ferror(f);
-    unsigned char dig[EVP_MAX_MD_SIZE];
-    unsigned dl = 0;
-    if (ok && EVP_DigestFinal_ex(md, dig, &dl) == 1) {
-        for (unsigned i = 0; i < dl && i < 32; i++)
-            snprintf(hex + 2 * i, 3, "%02x", dig[i]);
-    } else {
-        ok = false;
-    }
-    EVP_MD_CTX_free(md);
-    fclose(f);
-    return ok;
-}
-
-static bool write_all(int fd, const void *p, size_t n)
-{
-    const uint8_t *b = p;
-    while (n > 0) {
-        ssize_t w = write(fd, b, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return false;
-        b += w;
-        n -= (size_t)w;
-    }
-    return true;
-}
-
 /* Load the dump: gunzip in this process into `mariadb`'s standard input. */
 static bool load_dump(const struct target *t, const char *path, uint64_t *bytes)
 {
@@ -516,7 +477,7 @@ static bool load_dump(const struct target *t, const char *path, uint64_t *bytes)
         }
         if (n == 0)
             break;
-        if (!write_all(p[1], buf, (size_t)n)) {
+        if (!fileio_write_all(p[1], buf, (size_t)n)) {
             fail("writing the dump to mariadb: %s", strerror(errno));
             ok = false;
             break;
@@ -820,8 +781,9 @@ int restore_main(int argc, char **argv, const char *conf_dir)
     char path[PATH_MAX], hex[65] = "";
     snprintf(path, sizeof(path), "%.3700s/full/%.255s", dir, b->name);
     if (b->sha256[0] != '\0') {
-        if (!sha256_file(path, hex)) {
-            fail("%s: cannot read: %s", path, strerror(errno));
+        char why[300];
+        if (!fileio_sha256(path, -1, hex, why, sizeof(why))) {
+            fail("%s: cannot read: %s", path, why);
             goto out;
         }
         if (strcmp(hex, b->sha256) != 0) {

@@ -1,0 +1,24 @@
+/*
+ * fileio.h: small file chores the backup, its copies and the restore share:
+ * a whole write, a file's SHA-256, the last line a command left in a file.
+ */
+#ifndef HALYARD_FILEIO_H
+#define HALYARD_FILEIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Write all n bytes (EINTR retried). False on an error or a write of 0
+ * bytes (errno says which; ENOSPC for the latter). */
+bool fileio_write_all(int fd, const void *p, size_t n);
+
+/* SHA-256 of the file at `path` as 64 hex digits; when copy_to >= 0 its
+ * bytes are written there too, in the same pass. False with `why` set when
+ * it cannot be read or the copy cannot be written. */
+bool fileio_sha256(const char *path, int copy_to, char hex[65], char *why, size_t wl);
+
+/* The last non-empty line of the file at `path` (a command's standard
+ * error, kept for the reason of a failure); "" when none. */
+void fileio_last_line(const char *path, char *out, size_t cap);
+
+#endif /* HALYARD_FILEIO_H */
