@@ -19,7 +19,7 @@ import time
 import pymysql
 import pytest
 
-from util import default_halyard_settings, schema_with_table, wait_until
+from util import app_threads, default_halyard_settings, schema_with_table, wait_until
 
 ER_QUERY_INTERRUPTED = 1317
 
@@ -29,10 +29,6 @@ def q(conn, sql, args=None):
         cur.execute(sql, args)
         return cur.fetchall()
 
-
-def app_threads(cluster, node=0):
-    rows = cluster.sql(node, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = 'app'")
-    return int(rows[0][0])
 
 
 @pytest.fixture

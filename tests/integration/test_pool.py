@@ -15,7 +15,8 @@ import pymysql
 import pytest
 
 from rawmysql import RawConn
-from util import APP_PASSWORD, APP_USER, admin_json, free_port, schema_with_table, wait_until
+from util import (APP_PASSWORD, APP_USER, admin_json, app_threads, free_port, schema_with_table,
+                  wait_until)
 
 
 def q(conn, sql, args=None):
@@ -23,11 +24,6 @@ def q(conn, sql, args=None):
         cur.execute(sql, args)
         return cur.fetchall()
 
-
-def app_threads(cluster, node=0):
-    """Connections user app has on a node, as the server counts them."""
-    rows = cluster.sql(node, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = 'app'")
-    return int(rows[0][0])
 
 
 def threads_settle(cluster, n):

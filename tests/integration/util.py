@@ -828,3 +828,9 @@ def render_conf(cluster, port, conf=None, overrides=None):
     for extra in (conf or {}), (overrides or {}):
         settings.update(extra)
     return render_libconfig(settings)
+
+
+def app_threads(cluster, node=0):
+    """Connections user app has on a node, as the server counts them."""
+    rows = cluster.sql(node, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = 'app'")
+    return int(rows[0][0])
