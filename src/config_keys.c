@@ -389,7 +389,9 @@ const struct config_key config_keys[] = {
      "TCP port of the server", NULL},
     {"auto_rejoin", CONFIG_BOOL, "false", 0, 0,
      "make a server that comes back outside replication (the old primary) a replica of the "
-     "primary, unless it has transactions the primary lacks", NULL},
+     "primary, unless it has transactions the primary lacks, or lost transactions of its own "
+     "the primary has that its replication would skip",
+     NULL},
     {"replication_user", CONFIG_STRING, "", 0, 80,
      "account replicas log in to the primary with, set by CHANGE MASTER when a server that "
      "never replicated (the old primary) rejoins; \"\" = keep each replica's own credentials",

@@ -43,6 +43,10 @@ const char *rejoin_action_to_str(enum rejoin_action a)
         return "fence";
     case REJOIN_REPLICATE:
         return "replicate";
+    case REJOIN_HOLD_ERRANT:
+        return "hold (errant transactions)";
+    case REJOIN_HOLD_LOST_OWN:
+        return "hold (lost transactions of its own)";
     }
     return "?";
 }
@@ -356,15 +360,34 @@ enum rejoin_action failover_rejoin_decide(const struct failover_view *v, int i,
         say(why, whylen, "%s: GTID positions unknown", n->name);
         return REJOIN_NONE;
     }
+    char mine[GTID_STR_MAX], theirs[GTID_STR_MAX];
+    gtid_pos_format(&n->binlog_pos, mine, sizeof(mine));
+    gtid_pos_format(primary_state, theirs, sizeof(theirs));
     if (gtid_has_errant(&n->binlog_pos, primary_state)) {
-        char mine[GTID_STR_MAX], theirs[GTID_STR_MAX];
-        gtid_pos_format(&n->binlog_pos, mine, sizeof(mine));
-        gtid_pos_format(primary_state, theirs, sizeof(theirs));
         say(why, whylen,
             "%s has transactions primary %s never had (binlog %s, primary's state %s): left "
             "read_only outside replication; rebuild it from the primary",
             n->name, pn->name, mine, theirs);
-        return REJOIN_NONE;
+        return REJOIN_HOLD_ERRANT;
+    }
+    if (n->server_id != 0 && gtid_lacks_own(&n->binlog_pos, primary_state, n->server_id)) {
+        if (!n->semisync_slave || !n->strict_mode) {
+            say(why, whylen,
+                "%s lost transactions of its own that primary %s has (binlog %s, primary's "
+                "state %s): as a replica it would skip them, since a server ignores events of "
+                "its own server_id unless it is a semi-sync replica in gtid_strict_mode, and "
+                "differ from the primary for good: left read_only outside replication; rebuild "
+                "it from the primary, or set rpl_semi_sync_slave_enabled and gtid_strict_mode "
+                "on it",
+                n->name, pn->name, mine, theirs);
+            return REJOIN_HOLD_LOST_OWN;
+        }
+        say(why, whylen,
+            "%s rejoins as a replica of %s and gets back the transactions of its own it lost "
+            "(binlog %s, primary's state %s): a semi-sync replica in gtid_strict_mode applies "
+            "them",
+            n->name, pn->name, mine, theirs);
+        return REJOIN_REPLICATE;
     }
     say(why, whylen, "%s rejoins as a replica of %s", n->name, pn->name);
     return REJOIN_REPLICATE;

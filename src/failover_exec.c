@@ -215,6 +215,20 @@ static void run_rejoin(struct fx *fx, size_t i, int primary, bool fence)
     }
     if (fence)
         goto out; /* only fencing was due */
+    if (a == REJOIN_HOLD_ERRANT || a == REJOIN_HOLD_LOST_OWN) {
+        /* Its data differ from the primary's: fenced (it is, since the
+         * failover), out of traffic, and said once as an event. */
+        const char *what =
+            a == REJOIN_HOLD_ERRANT ? "errant transactions" : "lost transactions of its own";
+        backend_set_fenced(cfg->backends[i].rt, true, what);
+        if (i < fx->g->n_rate && !fx->g->held[i]) {
+            char to[EVENT_STATE_MAX];
+            snprintf(to, sizeof(to), "held (%s)", what);
+            events_emit(EVENT_FENCED, nodes[i].name, "fenced", to, why,
+                        "left read_only outside replication: rebuild it from the primary");
+            fx->g->held[i] = true;
+        }
+    }
     if (a == REJOIN_REPLICATE) {
         if (cfg->replication_user[0] == '\0') {
             fx_step(fx, LOG_LEVEL_WARN, "%s cannot rejoin: replication_user is not set",
@@ -261,6 +275,8 @@ static void tick_group(struct fx *fx)
         struct backend_rt *rt = cfg->backends[i].rt;
         if (rt != NULL && atomic_load(&rt->fenced) && nodes[i].reachable && nodes[i].replicating)
             backend_set_fenced(rt, false, "replicates again");
+        if (i < fx->g->n_rate && nodes[i].replicating)
+            fx->g->held[i] = false;
     }
 
     fx_track_primary(fx, p, p >= 0 && nodes[p].reachable, now);
@@ -323,7 +339,9 @@ static void group_state_free(struct fx_group *g)
 {
     free(g->last_fence_ms);
     free(g->last_rejoin_ms);
+    free(g->held);
     g->last_fence_ms = g->last_rejoin_ms = NULL;
+    g->held = NULL;
     g->n_rate = 0;
 }
 
@@ -390,6 +408,7 @@ static void take_new_config(struct fx *fx)
                 *ng = *og;
                 og->name[0] = '\0';
                 og->last_fence_ms = og->last_rejoin_ms = NULL;
+                og->held = NULL;
                 og->n_rate = 0;
                 break;
             }
@@ -405,7 +424,10 @@ static void take_new_config(struct fx *fx)
             group_state_free(ng);
             ng->last_fence_ms = calloc(nb ? nb : 1, sizeof(uint64_t));
             ng->last_rejoin_ms = calloc(nb ? nb : 1, sizeof(uint64_t));
-            ng->n_rate = ng->last_fence_ms != NULL && ng->last_rejoin_ms != NULL ? nb : 0;
+            ng->held = calloc(nb ? nb : 1, sizeof(bool));
+            ng->n_rate = ng->last_fence_ms != NULL && ng->last_rejoin_ms != NULL && ng->held != NULL
+                             ? nb
+                             : 0;
         }
     }
     for (size_t o = 0; o < fx->n_groups; o++)

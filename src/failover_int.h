@@ -61,6 +61,7 @@ struct fx_group {
     uint64_t down_since_ms;  /* since when */
     uint64_t *last_fence_ms; /* per backend: rate limits */
     uint64_t *last_rejoin_ms;
+    bool *held; /* per backend: held fenced, its event sent (run_rejoin) */
     size_t n_rate;
     uint64_t next_try_ms; /* after a failed attempt, no new one before this */
     bool no_majority;

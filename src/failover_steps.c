@@ -351,7 +351,8 @@ void fx_probe(struct fx *fx, struct failover_node *nodes, struct gtid_pos *state
                    backend_state(cfg->backends[i].rt) == BACKEND_DRAINING;
         fx_link_query(&fx->links[i],
                       "SELECT @@read_only, @@gtid_current_pos, @@gtid_binlog_pos, "
-                      "@@gtid_binlog_state",
+                      "@@gtid_binlog_state, @@server_id, @@gtid_strict_mode, "
+                      "@@rpl_semi_sync_slave_enabled",
                       t);
     }
     fx_wait(fx);
@@ -368,6 +369,11 @@ void fx_probe(struct fx *fx, struct failover_node *nodes, struct gtid_pos *state
                       gtid_state_parse(fx_link_cell(l, 3) ? fx_link_cell(l, 3) : "",
                                        fx_link_cell(l, 3) ? strlen(fx_link_cell(l, 3)) : 0,
                                        &states[i]) == HY_OK;
+        const char *sid = fx_link_cell(l, 4), *strict = fx_link_cell(l, 5),
+                   *semi = fx_link_cell(l, 6);
+        n->server_id = sid != NULL ? (uint32_t)strtoul(sid, NULL, 10) : 0;
+        n->strict_mode = strict != NULL && strcmp(strict, "0") != 0;
+        n->semisync_slave = semi != NULL && strcmp(semi, "0") != 0;
     }
     for (size_t i = 0; i < fx->n_links; i++) {
         if (nodes[i].reachable)

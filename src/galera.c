@@ -27,9 +27,16 @@ static bool serving(const struct galera_node *g)
     return g->reachable && !g->wsrep_off && g->ready && g->primary && !g->reject_queries;
 }
 
+/* By the wsrep state alone: wsrep_desync (a variable, read by a second
+ * statement after the status) only names why a node is Donor/Desynced.
+ * SET GLOBAL wsrep_desync = ON returns once the node is Donor/Desynced, so
+ * a check that reads Synced, then ON, read the state before the SET: the
+ * node was Synced, and the next check sees it Donor/Desynced. Deciding on
+ * the flag took it out with a state and a reason that belonged to two
+ * different moments (galera.h). */
 static bool eligible(const struct galera_node *g)
 {
-    return serving(g) && g->local_state == GALERA_SYNCED && !g->desync;
+    return serving(g) && g->local_state == GALERA_SYNCED;
 }
 
 /* Why a node takes no traffic, in the order an operator would look. */
@@ -47,7 +54,7 @@ static void why_out(const struct galera_node *g, char *buf, size_t len)
         snprintf(buf, len, "wsrep_reject_queries is set");
     else if (!g->ready)
         snprintf(buf, len, "wsrep_ready is OFF");
-    else if (g->desync)
+    else if (g->desync && g->local_state == GALERA_DONOR)
         snprintf(buf, len, "desynced (wsrep_desync = ON)");
     else
         snprintf(buf, len, "wsrep state %s, not Synced", galera_state_to_str(g->local_state));

@@ -122,7 +122,8 @@ struct monitor_backend {
     int source;               /* index of the backend it replicates from; -1 = none of ours */
     bool writable_outside;    /* writable and not replicating from the cluster, not the primary */
     struct galera_node wsrep; /* cluster = galera: its wsrep state at the last good check */
-    struct galera_node wsrep_next; /* ... being read by the check in flight */
+    struct galera_node wsrep_next; /* ... being read by the check in flight, mb->wsrep when
+                                    * it is done (check_done) */
     struct galera_verdict verdict; /* ... and what galera_decide() made of it */
 
     /* internal: the check in flight and the health count */
@@ -950,6 +951,14 @@ static void check_done(struct monitor_backend *mb, bool ok, const char *fmt, ...
         mb->last_ok = now;
         mb->down_since = 0;
         mb->source = find_source(m, &mb->repl);
+        /* Only now: a check reads the wsrep state, then (status_every,
+         * a drain) the load or the busy connections, and the other nodes'
+         * checks that end meanwhile decide every node's traffic from
+         * mb->wsrep. Set at the read, it took a node out (desynced) while
+         * show backends still gave the check before (Synced), until this
+         * one ended. */
+        if (galera(mb))
+            mb->wsrep = mb->wsrep_next;
     }
     publish_info(mb);
     bool changed;
@@ -1349,8 +1358,7 @@ static void check_cb(struct sqlclient *c, const struct sqlresult *res, void *arg
             if (k != NULL && strcasecmp(k, "sql_mode") == 0)
                 global_lex_note(mb, sqlresult_get(res, r, 1));
         }
-        mb->wsrep = mb->wsrep_next;
-        check_good(mb);
+        check_good(mb); /* mb->wsrep is set when the check is done */
         return;
     case STEP_VARS:
         if (res->n_rows != 1 || res->n_cols < 8) {

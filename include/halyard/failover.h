@@ -83,6 +83,9 @@ struct failover_node {
     struct gtid_pos current_pos; /* @@gtid_current_pos: applied */
     struct gtid_pos io_pos;      /* Gtid_IO_Pos: received (empty when not replicating) */
     struct gtid_pos binlog_pos;  /* @@gtid_binlog_pos: written to its own binlog */
+    uint32_t server_id;          /* @@server_id; 0 = not read */
+    bool strict_mode;            /* @@gtid_strict_mode */
+    bool semisync_slave;         /* @@rpl_semi_sync_slave_enabled (set, connected or not) */
     const char *zone;            /* its zone, halyard's own when not set; NULL = no zones */
     enum promotion promotion;
 };
@@ -142,20 +145,35 @@ void failover_switchover_check(const struct failover_view *v, const char *target
 /* What to do with a reachable backend that is not the primary and has
  * no replication source (typically the old primary coming back). */
 enum rejoin_action {
-    REJOIN_NONE = 0, /* leave it alone */
-    REJOIN_FENCE,    /* writable beside the primary: set read_only now */
-    REJOIN_REPLICATE /* make it a replica of the primary (auto_rejoin) */
+    REJOIN_NONE = 0,     /* leave it alone */
+    REJOIN_FENCE,        /* writable beside the primary: set read_only now */
+    REJOIN_REPLICATE,    /* make it a replica of the primary (auto_rejoin) */
+    REJOIN_HOLD_ERRANT,  /* hold it fenced: it has transactions the primary lacks */
+    REJOIN_HOLD_LOST_OWN /* hold it fenced: it lost transactions of its own the primary has */
 };
 
 const char *rejoin_action_to_str(enum rejoin_action a);
 
 /* `node` is backend i of the view, `primary_state` the primary's
  * @@gtid_binlog_state. Fencing comes first and is not optional. A node is
- * made a replica only with auto_rejoin and only when its binlog holds no
- * transaction the primary lacks (gtid_has_errant): replicating such a node
- * would either break on the first GTID (gtid_strict_mode) or silently keep
- * writes the rest of the cluster never saw. It is then left read_only and
- * outside replication, with the reason, for an operator to rebuild. */
+ * made a replica only with auto_rejoin and only when
+ *  - its binlog holds no transaction the primary lacks (gtid_has_errant):
+ *    replicating such a node would either break on the first GTID
+ *    (gtid_strict_mode) or silently keep writes the rest of the cluster
+ *    never saw (REJOIN_HOLD_ERRANT);
+ *  - and it lacks no transaction of its own the primary has
+ *    (gtid_lacks_own: an old primary killed while a commit its replica had
+ *    already received waited, whose crash recovery dropped that commit, or
+ *    whose binlog tail was not durable), unless it will fetch them back.
+ *    Replicating from MASTER_USE_GTID = current_pos, it asks for the
+ *    transactions after its own last one, but a server skips events of
+ *    its own server_id (replicate_same_server_id, which log_slave_updates
+ *    excludes) unless it is a semi-sync replica in gtid_strict_mode
+ *    (MDEV-21117, MDEV-27760): otherwise they never arrive, replication
+ *    runs without an error and the data differ for good
+ *    (REJOIN_HOLD_LOST_OWN). Verified against MariaDB 10.11.
+ * A held node is left read_only and outside replication, with the reason,
+ * for an operator to rebuild. */
 enum rejoin_action failover_rejoin_decide(const struct failover_view *v, int i,
                                           const struct failover_settings *s,
                                           const struct gtid_pos *primary_state, char *why,

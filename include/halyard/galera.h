@@ -10,10 +10,16 @@
  *
  * A node may take traffic ("eligible") when its last check succeeded and
  * it is Synced (wsrep_local_state = 4), ready (wsrep_ready = ON), in a
- * Primary component (wsrep_cluster_status = Primary), not desynced
- * (wsrep_desync = OFF) and not rejecting queries (wsrep_reject_queries =
- * NONE). In a non-Primary component a node refuses queries (1047), and a
- * node that is not Synced may not have applied what the others committed.
+ * Primary component (wsrep_cluster_status = Primary) and not rejecting
+ * queries (wsrep_reject_queries = NONE). In a non-Primary component a node
+ * refuses queries (1047), and a node that is not Synced may not have
+ * applied what the others committed. A node desynced by an operator is not
+ * Synced: SET GLOBAL wsrep_desync = ON returns once its state is 2
+ * (Donor/Desynced), and the state goes back to Synced after OFF, once it
+ * caught up. wsrep_desync itself (a variable: the monitor reads it with a
+ * second statement, after the status) only says why a Donor/Desynced node
+ * is out; a check that read Synced and then ON read the state before the
+ * SET, and the node serves until the next check.
  *
  * A donor (or a node desynced by an operator: wsrep_local_state 2) takes
  * traffic only when no node is eligible, so the last node serving a state
@@ -61,7 +67,7 @@ struct galera_node {
     int local_state;     /* wsrep_local_state; 0 = unknown (wsrep off) */
     bool ready;          /* wsrep_ready = ON */
     bool primary;        /* wsrep_cluster_status = Primary */
-    bool desync;         /* wsrep_desync = ON */
+    bool desync;         /* wsrep_desync = ON: names why a Donor/Desynced node is out */
     bool reject_queries; /* wsrep_reject_queries is not NONE */
     int cluster_size;    /* wsrep_cluster_size */
     int64_t recv_queue;  /* wsrep_local_recv_queue */

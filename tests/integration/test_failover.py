@@ -28,6 +28,7 @@ import pymysql
 import pytest
 
 from conftest import TEST_PORT
+from test_ops import admin_json
 from util import (REPO, Cluster, audit_records, default_halyard_settings, free_port, metric,
                   wait_audit, wait_until)
 
@@ -428,6 +429,86 @@ def test_old_primary_with_errant_transactions_stays_out(cluster, start_halyard, 
     assert re.search(r"node0 has transactions primary node\d never had", refused["reason"]), refused
     assert 666 not in ids_on(cluster, new, table)
     assert writable_nodes(cluster) == [new]
+
+
+@pytest.mark.parametrize("strict", [False, True], ids=["held", "gets-them-back"])
+def test_old_primary_lost_transactions_of_its_own(start_halyard, tmp_path, request, strict):
+    """An old primary killed while a commit its replicas had already received
+    waited for an acknowledgement: crash recovery as a semi-sync replica
+    (init_rpl_role = SLAVE, MDEV-21117) drops that commit from its binlog,
+    while the promoted replica applied it. As a replica from its own last
+    GTID, it skips that commit as its own server_id's, silently (replication
+    runs, the positions agree, the row is missing), unless it is a semi-sync
+    replica in gtid_strict_mode, which applies it (MDEV-27760). Without
+    gtid_strict_mode halyard holds it fenced; with it, it rejoins and has
+    the row again. A cluster of its own (semi-sync, init_rpl_role = SLAVE)."""
+    base = f"/tmp/halyard-test-{os.geteuid()}-{TEST_PORT}-lostown"
+    opts = ["--init-rpl-role=SLAVE"] + ([] if strict else ["--gtid-strict-mode=0"])
+    c = Cluster(base, TEST_PORT + 90, semisync=True, mysqld_opts=opts)
+    c.destroy()
+    c.start()
+    request.addfinalizer(c.destroy)
+    table = make_table(c)
+    c.sql(0, f"INSERT INTO {table} (id, w) VALUES (1, 0)")
+    # The replicas receive and apply, but no longer acknowledge: node0's next
+    # commit is in its binlog and on the replicas, and waits.
+    for i in c.replicas:
+        c.sql(i, "STOP SLAVE IO_THREAD")
+        c.sql(i, "SET GLOBAL rpl_semi_sync_slave_enabled = OFF")
+        c.sql(i, "START SLAVE IO_THREAD")
+    c.sql(0, "SET GLOBAL rpl_semi_sync_master_wait_no_slave = ON")
+    c.sql(0, "SET GLOBAL rpl_semi_sync_master_timeout = 600000")
+    conf = failover_settings(tmp_path, auto_rejoin=True)
+    conf["backends"] = [{"name": n["name"], "address": "127.0.0.1", "port": n["port"],
+                         "role": n["role"]} for n in c.nodes]
+    h = start_halyard(conf)
+
+    def waiting_commit():
+        try:
+            c.sql(0, f"INSERT INTO {table} (id, w) VALUES (2, 0)")
+        except pymysql.MySQLError:
+            pass  # killed while it waits
+    threading.Thread(target=waiting_commit, daemon=True).start()
+    for i in c.replicas:
+        wait_until(lambda: 2 in ids_on(c, i, table), 10, what=f"row 2 on node{i}")
+    assert c.sql(0, "SELECT COUNT(*) FROM information_schema.PROCESSLIST "
+                    "WHERE STATE LIKE 'Waiting for semi-sync ACK%'")[0][0] == 1
+    kill_now(c, 0)
+    wait_until(lambda: len(writable_nodes(c)) == 1, 15, what="a new primary")
+    new = writable_nodes(c)[0]
+    wait_until(lambda: h.sql(f"INSERT INTO {table} (id, w) VALUES (3, 0)") is not None, 10)
+    c.start_node(0)
+    with open(c.error_log(0)) as f:
+        assert "to remove transactions starting from GTID" in f.read(), \
+            "node0's crash recovery did not drop the waiting commit"
+    wait_until(lambda: c.value(0, "SELECT @@read_only") == 1, 10,
+               what="the old primary to be set read_only")
+    audit = conf["audit_log"]
+    if not strict:
+        h.wait_log(rf"node0 lost transactions of its own that primary node{new} has", timeout=15)
+        assert c.slave_status(0) == {}
+        held = wait_audit(audit, "rejoin", backend="node0")
+        assert not held["ok"] and held["to"] == held["from"] == "read_only outside replication"
+        assert "rpl_semi_sync_slave_enabled and gtid_strict_mode" in held["reason"], held
+        events = admin_json(conf["admin_socket"], "show events")["events"]
+        ev = [e for e in events if e["event"] == "fenced" and e["backend"] == "node0"
+              and e["new"] == "held (lost transactions of its own)"]
+        assert ev and "would skip them" in ev[0]["reason"], events
+        b = {x["name"]: x for x in json.loads(ctl(conf["admin_socket"], "-j", "show",
+                                                   "backends").stdout)["backends"]}
+        assert b["node0"]["fenced"] and b["node0"]["state"] != "ONLINE", b["node0"]
+        # What it was held for: the row its replication would have skipped.
+        assert 2 in ids_on(c, new, table) and 2 not in ids_on(c, 0, table)
+        assert writable_nodes(c) == [new]
+        return
+    wait_until(lambda: c.slave_status(0).get("Slave_IO_Running") == "Yes", 15,
+               what="the old primary to replicate from the new one")
+    rj = wait_audit(audit, "rejoin", backend="node0")
+    assert rj["ok"] and "gets back the transactions of its own" in rj["reason"], rj
+    h.sql(f"INSERT INTO {table} (id, w) VALUES (4, 0)")
+    pos = c.value(new, "SELECT @@gtid_binlog_pos")
+    assert c.value(0, "SELECT MASTER_GTID_WAIT(%s, 10)", (pos,)) == 0
+    assert ids_on(c, 0, table) == ids_on(c, new, table) == {1, 2, 3, 4}
 
 
 def test_failover_command(cluster, start_halyard, tmp_path):

@@ -2,7 +2,9 @@
 (tools/cluster --galera, fixtures `galera` and `start_galera_halyard`).
 
 - one writer, picked by priority then name; show backends shows the wsrep state
-- a desynced node (wsrep_desync = ON) leaves traffic and comes back
+- a desynced node (wsrep_desync = ON) leaves traffic and comes back; its
+  state, why and last check come from one completed check, even with every
+  answer of it 60 ms late
 - kill -9 of the writer under insert load: writes move to the next node within
   a bound, and every acknowledged write is on every surviving node
 - a node left in a non-Primary component (the two others killed) takes no
@@ -16,6 +18,7 @@ import time
 import pymysql
 import pytest
 
+from tcprelay import DelayRelay
 from test_ops import admin_json, default_socket
 from util import wait_until
 
@@ -106,6 +109,40 @@ def test_desync_leaves_traffic_and_comes_back(start_galera_halyard, galera):
     wait_until(lambda: backends(h)["node1"]["state"] == "ONLINE", timeout=10,
                what="node1 back ONLINE once resynced")
     wait_until(lambda: galera.port(1) in read_ports(h), timeout=5, what="node1 reading again")
+
+
+def test_desync_shown_from_one_check_over_a_slow_link(start_galera_halyard, galera):
+    """Each of node1's checks reads the wsrep status, the wsrep variables,
+    then the load (status_every), each answer 60 ms late. Two ways a state
+    and a reason from two moments met, which the desync test above saw now
+    and then: the other nodes' checks that ended meanwhile decided node1's
+    traffic from a read of a check still in flight, while show backends
+    gave the one before (here 14 desyncs of 15); and a check that read
+    Synced just before the SET and wsrep_desync ON just after took a Synced
+    node out as desynced (here 1 run of 10, 8 desyncs each). Its state, why
+    and last check now come from one completed check, and the state alone
+    decides."""
+    relay = DelayRelay(galera.port(1), 0.06)
+    h = start_galera_halyard(monitor=MONITOR, consistency="eventual", backends=[
+        {"name": n["name"], "address": "127.0.0.1",
+         "port": relay.port if n["index"] == 1 else n["port"],
+         "role": "primary" if n["index"] == 0 else "replica"} for n in galera.nodes])
+    wait_until(lambda: all(b["state"] == "ONLINE" for b in backends(h).values()), timeout=20,
+               what="every node ONLINE")
+    try:
+        for _ in range(8):
+            galera.desync(1)
+            b = wait_until(lambda: (lambda x: x if x["state"] != "ONLINE" else None)(
+                backends(h)["node1"]), timeout=5, what="node1 out of traffic once desynced")
+            assert b["state"] == "LAGGING" and "desync" in b["why"], b
+            assert "Donor/Desynced" in b["last_check"], b
+            galera.desync(1, on=False)
+            b = wait_until(lambda: (lambda x: x if x["state"] == "ONLINE" else None)(
+                backends(h)["node1"]), timeout=10, what="node1 back ONLINE once resynced")
+            assert "Synced" in b["last_check"] and "Donor" not in b["last_check"], b
+    finally:
+        galera.desync(1, on=False)
+        relay.close()
 
 
 def test_writer_killed_writes_move(start_galera_halyard, galera):

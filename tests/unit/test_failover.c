@@ -58,6 +58,7 @@ static void setup(struct fixture *f, size_t n)
         x->has_gtid = true;
         x->current_pos = pos("0-1-100");
         x->binlog_pos = pos("0-1-100");
+        x->server_id = (uint32_t)i + 1;
     }
     f->view.nodes = f->nodes;
     f->view.n = n;
@@ -376,8 +377,44 @@ static void test_rejoin(void **st)
     /* Errant: node0 wrote 0-1-101 that never left it. */
     f.nodes[0].binlog_pos = pos("0-1-101");
     assert_int_equal(failover_rejoin_decide(&f.view, 0, &f.set, &state, why, sizeof(why)),
-                     REJOIN_NONE);
+                     REJOIN_HOLD_ERRANT);
     assert_non_null(strstr(why, "never had"));
+
+    /* Lost its own tail: node0 (server 1) is at 0-1-97 while the primary
+     * applied 0-1-98..100 from it before writing its own 0-2-101..120. As
+     * a replica it asks for what follows 0-1-97 and skips 98..100 as its
+     * own, unless it is a semi-sync replica in gtid_strict_mode. */
+    f.nodes[0].binlog_pos = pos("0-1-97");
+    struct {
+        bool semisync, strict;
+        enum rejoin_action want;
+    } own[] = {
+        {false, false, REJOIN_HOLD_LOST_OWN},
+        {true, false, REJOIN_HOLD_LOST_OWN},
+        {false, true, REJOIN_HOLD_LOST_OWN},
+        {true, true, REJOIN_REPLICATE},
+    };
+    for (size_t k = 0; k < sizeof(own) / sizeof(own[0]); k++) {
+        f.nodes[0].semisync_slave = own[k].semisync;
+        f.nodes[0].strict_mode = own[k].strict;
+        assert_int_equal(failover_rejoin_decide(&f.view, 0, &f.set, &state, why, sizeof(why)),
+                         own[k].want);
+        assert_non_null(strstr(
+            why, own[k].want == REJOIN_REPLICATE ? "gets back" : "lost transactions of its own"));
+        assert_non_null(strstr(why, "0-1-97"));
+    }
+    f.nodes[0].semisync_slave = f.nodes[0].strict_mode = false;
+    /* Behind only on another server's transactions (server 3 wrote 98..100): an
+     * ordinary replica. */
+    struct gtid_pos other;
+    assert_int_equal(gtid_state_parse("0-1-97,0-3-100,0-2-120", 22, &other), HY_OK);
+    assert_int_equal(failover_rejoin_decide(&f.view, 0, &f.set, &other, why, sizeof(why)),
+                     REJOIN_REPLICATE);
+    /* Behind on its own, but the server_id was not read: no verdict on it. */
+    f.nodes[0].server_id = 0;
+    assert_int_equal(failover_rejoin_decide(&f.view, 0, &f.set, &state, why, sizeof(why)),
+                     REJOIN_REPLICATE);
+    f.nodes[0].server_id = 1;
 
     /* Not for the primary itself, replicating nodes, or with the primary read_only. */
     f.nodes[0].binlog_pos = pos("0-1-100");
@@ -398,6 +435,8 @@ static void test_names(void **st)
     assert_string_equal(failover_mode_to_str(FAILOVER_AUTO), "auto");
     assert_string_equal(failover_action_to_str(FAILOVER_FOLLOW), "follow");
     assert_string_equal(rejoin_action_to_str(REJOIN_FENCE), "fence");
+    assert_string_equal(rejoin_action_to_str(REJOIN_HOLD_LOST_OWN),
+                        "hold (lost transactions of its own)");
 }
 
 /* The lock: a majority of what is configured for automatic failover, so a

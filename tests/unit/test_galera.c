@@ -20,6 +20,7 @@
 /* One node in a row: a short state code and its priority.
  *   "S"  Synced, Primary, ready       "D"  donor (state 2)
  *   "d"  desynced by wsrep_desync     "J"  Joiner/Joined (state 1/3)
+ *   "t"  Synced, wsrep_desync read ON (the check read the state before the SET)
  *   "N"  non-Primary component         "X"  unreachable
  *   "Q"  Synced, receive queue 100     "r"  Synced, rejecting queries
  *   "U"  wsrep unknown (wsrep_on OFF)  "M"  Synced, drained/maintenance
@@ -54,6 +55,9 @@ static struct galera_node make(const char *code, int i, int priority)
         break;
     case 'd':
         g.local_state = GALERA_DONOR;
+        g.desync = true;
+        break;
+    case 't':
         g.desync = true;
         break;
     case 'J':
@@ -133,6 +137,22 @@ static const struct row rows[] = {
      {"R", "R", "R"},
      0},
     {"desynced node takes nothing", {"S", "d", "S"}, {0, 0, 0}, 1, false, 0, {"W", "-", "R"}, 1},
+    {"Synced when read, desync set since: it serves until a check sees it desynced",
+     {"S", "t", "S"},
+     {0, 0, 0},
+     1,
+     false,
+     0,
+     {"W", "R", "R"},
+     1},
+    {"a Synced writer with desync read ON stays the writer",
+     {"t", "S", "S"},
+     {0, 0, 0},
+     1,
+     false,
+     0,
+     {"W", "R", "R"},
+     1},
     {"donor takes nothing while others are Synced",
      {"S", "S", "D"},
      {0, 0, 0},
@@ -305,6 +325,14 @@ static void test_why(void **state)
     galera_decide(nodes, 3, &s, out);
     assert_string_equal(out[0].why, "wsrep_on is OFF: not a Galera node");
     assert_string_equal(out[1].why, "desynced (wsrep_desync = ON)");
+    /* The flag names the reason only for a Donor/Desynced state. */
+    nodes[1] = make("t", 1, 0);
+    nodes[1].ready = false;
+    galera_decide(nodes, 3, &s, out);
+    assert_string_equal(out[1].why, "wsrep_ready is OFF");
+    nodes[1] = make("D", 1, 0);
+    galera_decide(nodes, 3, &s, out);
+    assert_string_equal(out[1].why, "wsrep state Donor/Desynced, not Synced");
     assert_string_equal(out[2].why, "Synced, writer (priority 0)");
     assert_string_equal(galera_state_to_str(2), "Donor/Desynced");
     assert_string_equal(galera_state_to_str(9), "unknown");
