@@ -220,6 +220,24 @@ bool gtid_lacks_own(const struct gtid_pos *pos, const struct gtid_pos *state, ui
     return false;
 }
 
+bool gtid_state_lacks(const struct gtid_pos *state, const struct gtid_pos *other,
+                      uint32_t server_id)
+{
+    for (uint32_t j = 0; j < other->n; j++) {
+        const struct gtid *h = &other->g[j];
+        if (h->server_id != server_id)
+            continue;
+        uint64_t have = 0;
+        for (uint32_t k = 0; k < state->n; k++) {
+            if (state->g[k].domain == h->domain && state->g[k].server_id == server_id)
+                have = state->g[k].seq;
+        }
+        if (h->seq > have)
+            return true;
+    }
+    return false;
+}
+
 bool gtid_pos_ahead(const struct gtid_pos *pos, const struct gtid_pos *source, uint32_t *domain)
 {
     for (uint32_t k = 0; k < pos->n; k++) {

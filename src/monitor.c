@@ -145,7 +145,9 @@ struct monitor_backend {
     bool ahead;          /* a replica past its source's binary log (gtid_pos_ahead) ... */
     char ahead_why[320]; /* ... how ... */
     long long uptime;    /* the server's Uptime at the last check: a restart makes it smaller */
-    uint64_t checks_ok;  /* good checks so far: every status_every-th reads the load */
+    bool lost_own;       /* dual-master standby lacking its own transactions (dual_lost_check) */
+    char lost_why[240];
+    uint64_t checks_ok;            /* good checks so far: every status_every-th reads the load */
     struct srv_status status;      /* the last reading of its load ... */
     struct srv_status status_next; /* ... and the one being read */
     double status_at;              /* ... and when (ev_now); 0 = none */
@@ -840,9 +842,9 @@ static bool feed(struct monitor_backend *mb, bool ok, const char *error)
              * data on this side, as old as the time since. */
             chk.orphan = true;
             chk.lag_ms = HY_MAX((int64_t)(ev_now(m->loop) * 1000.0) - cut_off / 1000, 0);
-        } else if (mb->ahead && mb->source >= 0) {
+        } else if ((mb->ahead || mb->lost_own) && mb->source >= 0) {
             chk.stale = true;
-            chk.why = mb->ahead_why;
+            chk.why = mb->ahead ? mb->ahead_why : mb->lost_why;
         } else if (mb->writable_outside || !r->replicating ||
                    (dual_master(mb) && atomic_load(&mb->rt->fenced))) {
             /* A dual-master server halyard fenced serves no reads until
@@ -892,12 +894,49 @@ static bool feed(struct monitor_backend *mb, bool ok, const char *error)
 /* `src` was just read: each replica of it read before that (so whatever
  * it applied, src had written by then) is checked for being past src's
  * binary log. Such a replica's data is not src's: LAGGING, no reads. */
+/* dual-master: `src`, the active, was just read. The other server,
+ * read-only and read before it, that lacks transactions of its own the
+ * active has (crash recovery dropped them; its replication skips its own
+ * server_id, so they never come back) gets no reads in this halyard too,
+ * not only in the one whose failover thread holds it fenced. */
+static void dual_lost_check(struct monitor_backend *src)
+{
+    struct monitor *m = src->m;
+    struct gtid_pos state, rs;
+    if (src->read_only ||
+        gtid_state_parse(src->gtid_binlog_state, strlen(src->gtid_binlog_state), &state) != HY_OK)
+        return;
+    for (size_t i = 0; i < m->n; i++) {
+        struct monitor_backend *r = m->mb[i];
+        if (r == NULL || r == src || !dual_master(r) || r->be->group != src->be->group)
+            continue;
+        if (!r->read_only)
+            r->lost_own = false; /* the active, or not fenced yet: not a standby */
+        if (!r->ok || !r->read_only || r->server_id == 0 || r->vars_at <= 0 ||
+            r->vars_at >= src->vars_sent ||
+            gtid_state_parse(r->gtid_binlog_state, strlen(r->gtid_binlog_state), &rs) != HY_OK)
+            continue;
+        /* Judged afresh each time: with gtid_strict_mode and semi-sync
+         * replica mode MariaDB applies such a transaction after all
+         * (MDEV-27760), and the standby serves again once it has. */
+        r->lost_own = gtid_state_lacks(&rs, &state, r->server_id);
+        if (r->lost_own)
+            snprintf(r->lost_why, sizeof(r->lost_why),
+                     "lost transactions of its own that the active %s has (its replication "
+                     "skips its own server_id): out of traffic until it has them or is rebuilt",
+                     src->be->name);
+    }
+}
+
 static void ahead_check(struct monitor_backend *src)
 {
     struct monitor *m = src->m;
     struct gtid_pos sp, rp;
-    if (galera(src) || dual_master(src) ||
-        gtid_pos_parse(src->gtid_binlog, strlen(src->gtid_binlog), &sp) != HY_OK)
+    if (dual_master(src)) {
+        dual_lost_check(src);
+        return;
+    }
+    if (galera(src) || gtid_pos_parse(src->gtid_binlog, strlen(src->gtid_binlog), &sp) != HY_OK)
         return;
     for (size_t i = 0; i < m->n; i++) {
         struct monitor_backend *r = m->mb[i];

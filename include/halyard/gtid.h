@@ -104,6 +104,14 @@ bool gtid_lacks_own(const struct gtid_pos *pos, const struct gtid_pos *state, ui
  * *domain is set to the first such domain. */
 bool gtid_pos_ahead(const struct gtid_pos *pos, const struct gtid_pos *source, uint32_t *domain);
 
+/* Whether `state` (a server's @@gtid_binlog_state) lacks a transaction
+ * server `server_id` wrote that `other` (another server's state) has: for
+ * some domain, other's last GTID of that server_id is past this one's
+ * (absent = 0). Unlike gtid_lacks_own() this compares states, so later
+ * transactions of other servers in the domain do not hide the gap. */
+bool gtid_state_lacks(const struct gtid_pos *state, const struct gtid_pos *other,
+                      uint32_t server_id);
+
 /* Write p as MariaDB prints it ("0-1-100,1-2-5") into buf; returns the
  * length written (truncated to len - 1 bytes, always NUL-terminated when
  * len > 0). GTID_STR_MAX bytes always suffice. */

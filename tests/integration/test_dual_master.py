@@ -13,10 +13,12 @@ the active, node1 the standby, node2 the witness; fixtures `dual` and
 - two halyards: one promotes, both write to the same server, before and
   after the old active returns
 """
+import re
 import threading
 import time
 
 import pymysql
+import pytest
 
 from test_failover import Load, ctl, failover_settings, ids_on, kill_now
 from util import admin_json, wait_audit, wait_until
@@ -253,16 +255,22 @@ def test_two_halyards_never_both_write(start_dual_halyard, dual, tmp_path):
             # Killed under load, node0 may have dropped a commit of its own
             # node1 had applied (test_old_active_returns_as_standby): then
             # both halyards hold it fenced instead of making it the standby.
+            # Each halyard's monitor takes it out of traffic itself
+            # (monitor.c, dual_lost_check), not only the one that holds it.
             def settled(h):
-                if backends(h)["node0"]["state"] == "ONLINE":
-                    return "standby"
-                if any("lost transactions of its own" in x.log_text() for x in (h1, h2)):
-                    return "held"
-                return None
-            outcomes = {wait_until(lambda h=h: settled(h), 15,
-                                   what="node0 the standby, or held, in both halyards")
-                        for h in (h1, h2)}
-            assert len(outcomes) == 1, outcomes
+                held = any("lost transactions of its own" in x.log_text() for x in (h1, h2))
+                online = backends(h)["node0"]["state"] == "ONLINE"
+                if held:
+                    return None if online else "held"
+                return "standby" if online else None
+
+            def agreed():
+                got = {settled(h) for h in (h1, h2)}
+                return got.pop() if len(got) == 1 and None not in got else None
+            first = wait_until(agreed, 20, what="node0 the standby, or held, in both halyards")
+            time.sleep(2)  # and it stays so
+            outcomes = {settled(h) for h in (h1, h2)}
+            assert outcomes == {first}, (first, outcomes)
             if outcomes == {"held"}:
                 assert ids_on(dual, 1, table) - ids_on(dual, 0, table), \
                     "held, but node0 lacks nothing of node1's"
@@ -317,3 +325,68 @@ def test_active_cut_off_is_fenced_until_the_majority_is_back(start_dual_halyard,
     assert read_only(dual, 1) == 1
     unfence = wait_audit(conf["audit_log"], "unfence", ok=True)
     assert unfence["backend"] == "node0", unfence
+
+
+def write_as(dual, node, server_id, sql):
+    """Run `sql` on a node under another server_id (as a crash leaves it: a
+    commit of that server's that it lost and this one has)."""
+    conn = dual.root_connect(node)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"SET SESSION server_id = {server_id}")
+            cur.execute(sql)
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def q_sid(c):
+    with c.cursor() as cur:
+        cur.execute("SELECT @@server_id")
+        return cur.fetchone()[0]
+
+
+@pytest.mark.parametrize("strict", [0, 1])
+def test_a_standby_lacking_a_transaction_of_its_own_gets_no_reads(start_dual_halyard, dual,
+                                                                   tmp_path, strict):
+    """A transaction with the standby's server_id that the active has and
+    the standby lacks: what a crash leaves when recovery drops a commit the
+    other server applied (test_old_active_returns_as_standby), made here by
+    writing on the active under the standby's server_id. With
+    gtid_strict_mode off the standby's replication skips it as its own, and
+    every halyard's monitor takes it out of traffic (not only the one whose
+    failover thread would hold it fenced), for good, whatever the active
+    writes after. With gtid_strict_mode and semi-sync replica mode on,
+    MariaDB applies it (MDEV-27760) and the standby serves on."""
+    h, _ = start(start_dual_halyard, tmp_path)
+    table = make_table(dual, "lost")
+    sid0, sid1 = dual.server_id(0), dual.server_id(1)
+    old = dual.value(1, "SELECT @@GLOBAL.gtid_strict_mode")
+    dual.sql(1, f"SET GLOBAL gtid_strict_mode = {strict}")
+    c = h.connect(autocommit=True)
+    try:
+        wait_until(lambda: backends(h)["node1"]["state"] == "ONLINE", 10, what="node1 ONLINE")
+        write_as(dual, 0, sid1, f"INSERT INTO {table} (id, w) VALUES (1, 0)")
+        dual.sql(0, f"INSERT INTO {table} (id, w) VALUES (2, 0)")  # past its position again
+        wait_until(lambda: 2 in ids_on(dual, 1, table), 10, what="node1 has row 2")
+        if strict == 0:
+            assert ids_on(dual, 0, table) - ids_on(dual, 1, table) == {1}
+            wait_until(lambda: backends(h)["node1"]["state"] != "ONLINE", 10,
+                       what="node1 out of traffic")
+            assert re.search(r"backend node1: ONLINE -> LAGGING: lost transactions of its own "
+                             r"that the active node0 has", h.log_text())
+            for _ in range(6):
+                assert q_sid(c) == sid0
+            dual.sql(0, f"INSERT INTO {table} (id, w) VALUES (3, 0)")
+            time.sleep(1)
+            assert backends(h)["node1"]["state"] != "ONLINE"
+        else:
+            assert 1 in ids_on(dual, 1, table)
+            wait_until(lambda: backends(h)["node1"]["state"] == "ONLINE", 10,
+                       what="node1 serves on")
+            wait_until(lambda: q_sid(c) == sid1, 10, what="a read on node1")
+    finally:
+        if strict == 0:
+            dual.rebuild()  # node1 lacks row 1 for good
+        else:
+            dual.sql(1, f"SET GLOBAL gtid_strict_mode = {old}")

@@ -267,6 +267,24 @@ static void test_ahead(void **st)
     assert_false(gtid_pos_ahead(&empty, &empty, &d));
 }
 
+static void test_state_lacks(void **st)
+{
+    (void)st;
+    /* server 2, the standby, wrote 2-2-50 when it was active; the active
+     * (1) has 1-1-100 of its own and 1-2-51, a commit of server 2's that
+     * server 2 lost at crash recovery */
+    struct gtid_pos active = state("1-1-100,1-2-51,2-2-50");
+    struct gtid_pos lost = state("1-1-100,2-2-50");        /* skipped it */
+    struct gtid_pos later = state("1-1-120,2-2-50");       /* later writes do not hide it */
+    struct gtid_pos back = state("1-1-100,1-2-51,2-2-50"); /* applied it (MDEV-27760) */
+    struct gtid_pos own_only = state("1-1-90,2-2-50");     /* behind on server 1's only */
+    assert_true(gtid_state_lacks(&lost, &active, 2));
+    assert_true(gtid_state_lacks(&later, &active, 2));
+    assert_false(gtid_state_lacks(&back, &active, 2));
+    struct gtid_pos active_ok = state("1-1-100,2-2-50");
+    assert_false(gtid_state_lacks(&own_only, &active_ok, 2));
+}
+
 static void test_format(void **st)
 {
     (void)st;
@@ -285,11 +303,11 @@ static void test_format(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse),     cmocka_unit_test(test_malformed),
-        cmocka_unit_test(test_sweep),     cmocka_unit_test(test_compare),
-        cmocka_unit_test(test_merge),     cmocka_unit_test(test_errant),
-        cmocka_unit_test(test_lacks_own), cmocka_unit_test(test_ahead),
-        cmocka_unit_test(test_format),
+        cmocka_unit_test(test_parse),       cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_sweep),       cmocka_unit_test(test_compare),
+        cmocka_unit_test(test_merge),       cmocka_unit_test(test_errant),
+        cmocka_unit_test(test_lacks_own),   cmocka_unit_test(test_ahead),
+        cmocka_unit_test(test_state_lacks), cmocka_unit_test(test_format),
     };
     return cmocka_run_group_tests_name("gtid", tests, NULL, NULL);
 }
