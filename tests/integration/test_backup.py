@@ -223,7 +223,10 @@ def test_rotation_restart_and_retention(cluster, start_halyard, tmp_path):
     w.stop()
     wait_archived(conf, cluster, 0)
     files = archive_files(conf["backup"]["dir"])
-    assert len(files) >= 3, files
+    # The rotation made the second; after the restart the archive goes on
+    # in the file it read back, or in a new one (CI saw both): either way
+    # with no gap and no repeat, checked next.
+    assert len(files) >= 2, files
     got, text = binlog_gtids(files)
     check_contiguous(got)
     assert len(got) == len(set(got))
