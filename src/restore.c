@@ -37,7 +37,7 @@ int restore_pick_backup(const struct restore_backup *backups, size_t n,
     return best;
 }
 
-static void fmt_time(int64_t t, char *out, size_t cap)
+void restore_fmt_time(int64_t t, char *out, size_t cap)
 {
     time_t tt = (time_t)t;
     struct tm tm;
@@ -49,7 +49,7 @@ static void fmt_target(const struct restore_target *t, char *out, size_t cap)
 {
     if (t->by_time) {
         char ts[32];
-        fmt_time(t->time, ts, sizeof(ts));
+        restore_fmt_time(t->time, ts, sizeof(ts));
         snprintf(out, cap, "time %s", ts);
     } else {
         snprintf(out, cap, "GTID %u-%u-%llu", t->gtid.domain, t->gtid.server_id,
@@ -89,7 +89,7 @@ hy_status_t restore_plan_make(const struct restore_backup *backups, size_t n_bac
         }
         char gs[GTID_STR_MAX], ts[32];
         gtid_pos_format(&backups[first].gtid, gs, sizeof(gs));
-        fmt_time(backups[first].finished, ts, sizeof(ts));
+        restore_fmt_time(backups[first].finished, ts, sizeof(ts));
         snprintf(err, errlen,
                  "the target (%s) is before the first full backup (%s, GTID %s, finished %s): "
                  "nothing to restore from",

@@ -586,24 +586,16 @@ out:
 
 /* ---- the command ---------------------------------------------------------- */
 
-static void fmt_local(int64_t t, char *out, size_t cap)
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-    localtime_r(&tt, &tm);
-    strftime(out, cap, "%Y-%m-%d %H:%M:%S", &tm);
-}
-
 static void print_plan(const char *dir, const struct restore_backup *b,
                        const struct archive_read *a, const struct restore_plan *pl,
                        const struct restore_target *t, const char *into)
 {
     char gs[GTID_STR_MAX], ts[32];
     gtid_pos_format(&b->gtid, gs, sizeof(gs));
-    fmt_local(b->finished, ts, sizeof(ts));
+    restore_fmt_time(b->finished, ts, sizeof(ts));
     if (t->by_time) {
         char tt[32];
-        fmt_local(t->time, tt, sizeof(tt));
+        restore_fmt_time(t->time, tt, sizeof(tt));
         printf("target:  time %s (every transaction logged before it)\n", tt);
     } else {
         printf("target:  GTID %u-%u-%llu (included)\n", t->gtid.domain, t->gtid.server_id,
@@ -621,7 +613,7 @@ static void print_plan(const char *dir, const struct restore_backup *b,
         for (size_t i = 0; i < pl->n_files; i++)
             printf(" %s", a->files[pl->first_file + i].name);
         printf("\n");
-        fmt_local(pl->last_when, ts, sizeof(ts));
+        restore_fmt_time(pl->last_when, ts, sizeof(ts));
         printf("range:   after %s up to %s: %zu transaction%s, %u-%u-%llu .. %u-%u-%llu (the "
                "last logged %s)\n",
                gs[0] ? gs : "(empty)", to, pl->n_trx, pl->n_trx == 1 ? "" : "s", pl->first.domain,

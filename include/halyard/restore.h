@@ -94,4 +94,8 @@ hy_status_t restore_parse_time(const char *s, int64_t *out) HY_MUSTCHECK;
 /* Parse one GTID "D-S-N" (N > 0). HY_ERROR when malformed. */
 hy_status_t restore_parse_gtid(const char *s, struct gtid *out) HY_MUSTCHECK;
 
+/* `t` (seconds since the epoch) as local time, "YYYY-MM-DD HH:MM:SS", as
+ * the plan and the command print it and --to-time takes it. */
+void restore_fmt_time(int64_t t, char *out, size_t cap);
+
 #endif /* HALYARD_RESTORE_H */
