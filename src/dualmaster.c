@@ -147,17 +147,26 @@ void dual_decide(const struct dual_view *v, const struct dual_settings *s, struc
                     n[i].name, a >= 0 ? n[a].name : "(none)");
             return;
         }
-        if (n[i].lost_own) {
+        if (n[i].lost_own && !n[i].regain) {
             verdict(out, DUAL_HOLD, (int)i,
                     "%s lost transactions of its own that the active %s has (its replication "
                     "would skip them): it stays fenced and out of traffic until it is rebuilt",
                     n[i].name, a >= 0 ? n[a].name : "(none)");
             return;
         }
-        if (n[i].fenced && a >= 0) {
-            verdict(out, DUAL_REJOIN, (int)i,
-                    "%s is read-only with no errant transactions: it is the standby of %s again",
-                    n[i].name, n[a].name);
+        bool stopped = n[i].stopped && !n[i].sql_error && !n[i].maint;
+        if ((n[i].fenced || stopped) && a >= 0) {
+            if (n[i].lost_own)
+                verdict(out, DUAL_REJOIN, (int)i,
+                        "%s is read-only with no errant transactions: it is the standby of %s "
+                        "again, and gets back the transactions of its own it lost (a semi-sync "
+                        "replica in gtid_strict_mode applies them)",
+                        n[i].name, n[a].name);
+            else
+                verdict(out, DUAL_REJOIN, (int)i,
+                        "%s is read-only with no errant transactions: it is the standby of %s "
+                        "again",
+                        n[i].name, n[a].name);
             return;
         }
     }

@@ -46,6 +46,7 @@ static void dual_nodes(const struct config *cfg, const struct failover_node *fn,
             .maint = fn[i].maint,
             .io_running = fn[i].io_running,
             .sql_error = fn[i].sql_error,
+            .stopped = fn[i].replicating && !fn[i].io_running && !fn[i].sql_running,
             .has_gtid = fn[i].has_gtid,
         };
         if (states != NULL && active >= 0 && (size_t)active != i && fn[i].reachable &&
@@ -58,6 +59,7 @@ static void dual_nodes(const struct config *cfg, const struct failover_node *fn,
                 pthread_mutex_unlock(&rt->lock);
             }
             out[i].lost_own = sid != 0 && gtid_lacks_own(&fn[i].binlog_pos, &states[active], sid);
+            out[i].regain = fn[i].semisync_slave && fn[i].strict_mode;
         }
     }
 }
@@ -81,6 +83,17 @@ static bool dual_survey(struct fx *fx, struct survey *sv, bool strict, struct du
     int cur = fx_current_primary(fx->cfg);
     dual_nodes(fx->cfg, sv->nodes, NULL, cur, dn);
     *active = dual_pick_active(dn, 2, cur);
+    /* The active's state again, read after the other server's position:
+     * the probe reads both at once, and a standby that applied what the
+     * active wrote in between would look errant. The state only grows. */
+    if (*active >= 0 && sv->nodes[*active].reachable) {
+        struct link *l = &fx->links[*active];
+        const char *st;
+        struct gtid_pos later;
+        if (fx_link_run(fx, l, "SELECT @@gtid_binlog_state", fx->cfg->connect_timeout_ms) &&
+            (st = fx_link_cell(l, 0)) != NULL && gtid_state_parse(st, strlen(st), &later) == HY_OK)
+            sv->states[*active] = later;
+    }
     dual_nodes(fx->cfg, sv->nodes, sv->states, *active, dn);
     return true;
 }
@@ -144,6 +157,46 @@ out:
     fx_survey_end(fx, &sv);
 }
 
+/* Backend i's replication from the active, started from what its binlog
+ * holds. A server that started replicating by itself after a crash did so
+ * before halyard could look (skip_slave_start is not set): said, since
+ * what it lost then cannot be told from its positions any more. Its slave
+ * position is set back first when it claims transactions of its own that
+ * its binlog lost (gtid_slave_pos_rewind): from there replication brings
+ * them back. */
+static bool dual_replicate(struct fx *fx, const struct survey *sv, size_t i)
+{
+    const struct failover_node *n = &sv->nodes[i];
+    struct link *l = &fx->links[i];
+    int t = fx->cfg->connect_timeout_ms;
+    if (n->io_running)
+        fx_step(fx, LOG_LEVEL_WARN,
+                "%s replicates already (started by itself or by another halyard): if by itself "
+                "after a crash, run both servers with skip_slave_start, or transactions of its "
+                "own that crash recovery dropped are missed",
+                n->name);
+    struct gtid_pos rew;
+    if (gtid_slave_pos_rewind(&n->slave_pos, &n->binlog_pos, &sv->states[i], n->server_id, &rew)) {
+        char from[GTID_STR_MAX], to[GTID_STR_MAX], sql[GTID_STR_MAX + 48];
+        gtid_pos_format(&n->slave_pos, from, sizeof(from));
+        gtid_pos_format(&rew, to, sizeof(to));
+        snprintf(sql, sizeof(sql), "SET GLOBAL gtid_slave_pos = '%s'", to);
+        if (!fx_link_run(fx, l, "STOP SLAVE", t) || !fx_link_run(fx, l, sql, t)) {
+            fx_step(fx, LOG_LEVEL_ERROR, "%s: %s failed: %s", n->name, sql, l->err);
+            return false;
+        }
+        fx_step(fx, LOG_LEVEL_WARN,
+                "%s: gtid_slave_pos %s -> %s: it received back transactions of its own that "
+                "crash recovery then dropped from its binlog; it asks the active for them again",
+                n->name, from, to);
+    }
+    if (!fx_link_run(fx, l, "START SLAVE", t)) {
+        fx_step(fx, LOG_LEVEL_ERROR, "%s: START SLAVE failed: %s", n->name, l->err);
+        return false;
+    }
+    return true;
+}
+
 static void dual_rejoin(struct fx *fx, size_t i)
 {
     const struct config *cfg = fx->cfg;
@@ -171,6 +224,22 @@ static void dual_rejoin(struct fx *fx, size_t i)
         goto out;
     }
     dual_semisync(fx, i, false);
+    if (!dual_replicate(fx, &sv, i)) {
+        fx_audit(fx, &ap);
+        goto out;
+    }
+    /* Lost transactions of its own come back first: the active asks it
+     * from its own position, which they are part of. */
+    const struct failover_node *an = &sv.nodes[active];
+    if (sv.nodes[i].server_id != 0 &&
+        gtid_lacks_own(&sv.nodes[i].binlog_pos, &sv.states[active], sv.nodes[i].server_id)) {
+        char pos[GTID_STR_MAX];
+        gtid_pos_format(&an->binlog_pos, pos, sizeof(pos));
+        if (!fx_apply_relay_log(fx, sv.nodes, i, pos, cfg->switchover_timeout_ms)) {
+            fx_audit(fx, &ap);
+            goto out;
+        }
+    }
     /* The active stopped replicating from it at failover. */
     struct link *al = &fx->links[active];
     ap.ok = fx_link_run(fx, al, "START SLAVE", cfg->connect_timeout_ms);

@@ -352,7 +352,7 @@ void fx_probe(struct fx *fx, struct failover_node *nodes, struct gtid_pos *state
         fx_link_query(&fx->links[i],
                       "SELECT @@read_only, @@gtid_current_pos, @@gtid_binlog_pos, "
                       "@@gtid_binlog_state, @@server_id, @@gtid_strict_mode, "
-                      "@@rpl_semi_sync_slave_enabled",
+                      "@@rpl_semi_sync_slave_enabled, @@gtid_slave_pos",
                       t);
     }
     fx_wait(fx);
@@ -374,6 +374,8 @@ void fx_probe(struct fx *fx, struct failover_node *nodes, struct gtid_pos *state
         n->server_id = sid != NULL ? (uint32_t)strtoul(sid, NULL, 10) : 0;
         n->strict_mode = strict != NULL && strcmp(strict, "0") != 0;
         n->semisync_slave = semi != NULL && strcmp(semi, "0") != 0;
+        if (!fx_parse_pos(fx_link_cell(l, 7), &n->slave_pos))
+            n->slave_pos.n = 0;
     }
     for (size_t i = 0; i < fx->n_links; i++) {
         if (nodes[i].reachable)
@@ -398,6 +400,8 @@ void fx_probe(struct fx *fx, struct failover_node *nodes, struct gtid_pos *state
         n->source = backend_by_addr(cfg, host, port != NULL ? atoi(port) : 0);
         const char *io = fx_link_get(l, 0, "Slave_IO_Running");
         n->io_running = io != NULL && strcmp(io, "Yes") == 0;
+        const char *sql = fx_link_get(l, 0, "Slave_SQL_Running");
+        n->sql_running = sql != NULL && strcmp(sql, "Yes") == 0;
         const char *sqlerr = fx_link_get(l, 0, "Last_SQL_Errno");
         n->sql_error = sqlerr != NULL && strcmp(sqlerr, "0") != 0;
         if (!fx_parse_pos(fx_link_get(l, 0, "Gtid_IO_Pos"), &n->io_pos))
@@ -438,7 +442,8 @@ void fx_view_from_monitor(const struct config *cfg, struct failover_node *nodes)
         n->replicating = info.replicating;
         n->source = backend_by_addr(cfg, info.source_host, info.source_port);
         n->io_running = info.io_running;
-        n->sql_error = info.replicating && !info.sql_running;
+        n->sql_running = info.sql_running;
+        n->sql_error = info.replicating && !info.sql_running && info.sql_errno != 0;
         n->has_gtid = fx_parse_pos(info.gtid_current, &n->current_pos) &&
                       fx_parse_pos(info.gtid_binlog, &n->binlog_pos);
     }

@@ -238,6 +238,31 @@ bool gtid_state_lacks(const struct gtid_pos *state, const struct gtid_pos *other
     return false;
 }
 
+bool gtid_slave_pos_rewind(const struct gtid_pos *pos, const struct gtid_pos *binlog_pos,
+                           const struct gtid_pos *state, uint32_t server_id, struct gtid_pos *out)
+{
+    bool changed = false;
+    out->n = 0;
+    for (uint32_t k = 0; k < pos->n; k++) {
+        const struct gtid *g = &pos->g[k];
+        uint64_t own = 0;
+        for (uint32_t j = 0; j < state->n; j++) {
+            if (state->g[j].domain == g->domain && state->g[j].server_id == server_id)
+                own = state->g[j].seq;
+        }
+        if (server_id == 0 || g->server_id != server_id || g->seq <= own) {
+            out->g[out->n++] = *g;
+            continue;
+        }
+        changed = true;
+        for (uint32_t j = 0; j < binlog_pos->n; j++) {
+            if (binlog_pos->g[j].domain == g->domain)
+                out->g[out->n++] = binlog_pos->g[j];
+        }
+    }
+    return changed;
+}
+
 bool gtid_pos_ahead(const struct gtid_pos *pos, const struct gtid_pos *source, uint32_t *domain)
 {
     for (uint32_t k = 0; k < pos->n; k++) {

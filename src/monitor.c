@@ -511,6 +511,7 @@ static void publish_info(struct monitor_backend *mb)
         in->source_port = mb->repl.source_port;
         in->io_running = mb->repl.io_running;
         in->sql_running = mb->repl.sql_running;
+        in->sql_errno = mb->repl.last_sql_errno;
         if (galera(mb)) {
             const struct galera_node *g = &mb->wsrep;
             snprintf(in->last_check, sizeof(in->last_check),

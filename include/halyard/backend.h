@@ -100,6 +100,7 @@ struct backend_info {
     int source_port;        /* ... and Master_Port */
     bool io_running;        /* Slave_IO_Running = Yes */
     bool sql_running;       /* Slave_SQL_Running = Yes */
+    unsigned sql_errno;     /* Last_SQL_Errno: the SQL thread stopped on this error; 0 = none */
     char last_check[160];   /* "ok", "connect: Connection refused", ... */
     time_t last_check_time; /* wall clock; 0 = never checked */
     char why[200];          /* reason of the last state or role change */

@@ -31,13 +31,19 @@
  *     BLOCKED when the standby cannot be promoted.
  *  3. HOLD a fenced, read-only server that has errant transactions (its
  *     binlog holds transactions the active never had, gtid_has_errant), or
- *     that lacks transactions of its own the active has (gtid_lacks_own:
- *     its replication would skip them as its own, and the pair would differ
- *     for good): it stays fenced and takes no traffic, and the active does
- *     not replicate from it, until an operator rebuilds it.
- *  4. REJOIN a fenced, read-only server without errant transactions: it is
- *     the standby again (unfenced, takes reads) and the active resumes
- *     replicating from it.
+ *     that lacks transactions of its own the active has (gtid_lacks_own)
+ *     and cannot regain them (its replication would skip them as its own,
+ *     and the pair would differ for good): it stays fenced and takes no
+ *     traffic, and the active does not replicate from it, until an
+ *     operator rebuilds it.
+ *  4. REJOIN a fenced, read-only server without errant transactions (with
+ *     lost transactions of its own only when it regains them): it is the
+ *     standby again (unfenced; the monitor gives it reads once it has what
+ *     the active has of its own), its replication from the active starts
+ *     from what its binlog holds (gtid_slave_pos_rewind), and the active
+ *     resumes replicating from it. The same for a read-only server not
+ *     fenced whose replication is stopped without an error, unless it is in
+ *     maintenance: the standby restarted with skip_slave_start.
  *  5. NONE.
  */
 #ifndef HALYARD_DUALMASTER_H
@@ -57,11 +63,16 @@ struct dual_node {
     bool maint;      /* in maintenance or draining: never promoted */
     bool io_running; /* its IO thread is connected to the other server */
     bool sql_error;  /* its SQL thread stopped on an error */
+    bool stopped;    /* its replication is set up but both threads are stopped (restarted
+                      * with skip_slave_start, or STOP SLAVE) */
     bool has_gtid;   /* its GTID positions were read */
     bool errant;     /* its binlog holds transactions the active lacks */
     bool lost_own;   /* the active holds transactions this server wrote that its binlog lacks
                       * (its tail, dropped at crash recovery after the standby had it):
-                      * replication never brings back a server's own transactions */
+                      * replication brings back a server's own transactions only when: */
+    bool regain;     /* it is a semi-sync replica (rpl_semi_sync_slave_enabled) in
+                      * gtid_strict_mode: MariaDB then applies transactions of its own
+                      * server_id past its position (MDEV-27760) */
 };
 
 /* The server that takes writes, from nodes[0..n) and `cur`, the one that

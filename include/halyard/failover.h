@@ -77,12 +77,14 @@ struct failover_node {
     bool replicating;            /* SHOW ALL SLAVES STATUS has a row: it has a source */
     int source;                  /* index of the backend it replicates from; -1 = not one of ours */
     bool io_running;             /* Slave_IO_Running = Yes: connected to its source */
+    bool sql_running;            /* Slave_SQL_Running = Yes */
     bool sql_error;              /* the SQL thread stopped on an error */
     bool semisync_replica;       /* Rpl_semi_sync_slave_status = ON */
     bool has_gtid;               /* the positions below were read and parsed */
     struct gtid_pos current_pos; /* @@gtid_current_pos: applied */
     struct gtid_pos io_pos;      /* Gtid_IO_Pos: received (empty when not replicating) */
     struct gtid_pos binlog_pos;  /* @@gtid_binlog_pos: written to its own binlog */
+    struct gtid_pos slave_pos;   /* @@gtid_slave_pos (a probe's; empty in the monitor's view) */
     uint32_t server_id;          /* @@server_id; 0 = not read */
     bool strict_mode;            /* @@gtid_strict_mode */
     bool semisync_slave;         /* @@rpl_semi_sync_slave_enabled (set, connected or not) */

@@ -112,6 +112,19 @@ bool gtid_pos_ahead(const struct gtid_pos *pos, const struct gtid_pos *source, u
 bool gtid_state_lacks(const struct gtid_pos *state, const struct gtid_pos *other,
                       uint32_t server_id);
 
+/* A server's @@gtid_slave_pos made to agree with its own binary log:
+ * each domain whose slave position is a GTID of the server's own
+ * server_id past the last one its binlog `state` holds of that server_id
+ * is set back to its @@gtid_binlog_pos in that domain (dropped when the
+ * binlog has none). A server receives its own transactions back from the
+ * other server of a dual-master pair and skips them, but its slave
+ * position moves on; when crash recovery then truncates them from its
+ * binlog (init_rpl_role = SLAVE), that position says it has them, and
+ * replication would never send them. *out is pos otherwise; returns
+ * whether anything was set back. */
+bool gtid_slave_pos_rewind(const struct gtid_pos *pos, const struct gtid_pos *binlog_pos,
+                           const struct gtid_pos *state, uint32_t server_id, struct gtid_pos *out);
+
 /* Write p as MariaDB prints it ("0-1-100,1-2-5") into buf; returns the
  * length written (truncated to len - 1 bytes, always NUL-terminated when
  * len > 0). GTID_STR_MAX bytes always suffice. */

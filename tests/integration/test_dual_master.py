@@ -13,7 +13,10 @@ the active, node1 the standby, node2 the witness; fixtures `dual` and
 - two halyards: one promotes, both write to the same server, before and
   after the old active returns
 """
+import glob
+import os
 import re
+import subprocess
 import threading
 import time
 
@@ -100,6 +103,60 @@ def kill_active_under_load(dual, h, table):
     return elapsed, load
 
 
+def divergence(dual, table, h=None):
+    """What differs between the pair's rows, and why: each missing row's
+    server, the GTID it has in the binlog that holds it, both servers'
+    GTID positions, their error logs' recovery lines and halyard's rejoin
+    lines. Empty when the pair agrees."""
+    rows = [dict(dual.sql(i, f"SELECT id, sid FROM {table}")) for i in (0, 1)]
+    only = [sorted(set(rows[i]) - set(rows[1 - i])) for i in (0, 1)]
+    if not only[0] and not only[1]:
+        return ""
+    out = [f"only on node0: {only[0][:20]}", f"only on node1: {only[1][:20]}"]
+    for i in (0, 1):
+        for v in ("gtid_binlog_state", "gtid_binlog_pos", "gtid_slave_pos", "gtid_current_pos"):
+            out.append(f"node{i} {v} = {dual.value(i, 'SELECT @@' + v)}")
+        out.append(f"node{i} slave: " + str({k: dual.slave_status(i).get(k) for k in (
+            "Slave_IO_Running", "Slave_SQL_Running", "Using_Gtid", "Gtid_IO_Pos",
+            "Last_SQL_Error", "Last_IO_Error")}))
+    for i in (0, 1):
+        for rid in only[1 - i][:4]:
+            out.append(f"row {rid} (sid {rows[1 - i][rid]}) missing on node{i}: "
+                       + binlog_gtid_of(dual, 1 - i, rid))
+        n = dual.layout["nodes"][i]
+        try:
+            with open(n["error_log"], errors="replace") as f:
+                lines = f.read().splitlines()
+            keep = [x for x in lines if re.search(r"truncat|recover|semi|GTID|Slave|Master|starting",
+                                                  x, re.I)]
+            out += [f"node{i} log: {x}" for x in keep[-25:]]
+        except OSError as e:
+            out.append(f"node{i} error log: {e}")
+    if h is not None:
+        out += ["halyard: " + x for x in h.log_text().splitlines()
+                if re.search(r"rejoin|fence|lost|errant|standby|failover|promot", x)][-30:]
+    return "\n".join(out)
+
+
+def binlog_gtid_of(dual, i, rid):
+    """The GTID of the transaction that wrote row `rid` in node i's binlogs."""
+    n = dual.layout["nodes"][i]
+    files = sorted(glob.glob(os.path.join(n["datadir"], "binlog.[0-9]*")))
+    try:
+        text = subprocess.run(["mariadb-binlog", "-v", "--base64-output=DECODE-ROWS", *files],
+                              capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError) as e:
+        return f"(mariadb-binlog: {e})"
+    gtid = None
+    for line in text.splitlines():
+        m = re.search(r"GTID (\d+-\d+-\d+)", line)
+        if m:
+            gtid = m.group(1)
+        elif re.search(rf"@1={rid}\b", line):
+            return f"GTID {gtid}"
+    return "not in its binlogs"
+
+
 def test_kill_active_under_load(start_dual_halyard, dual, tmp_path):
     h, conf = start(start_dual_halyard, tmp_path)
     table = make_table(dual, "kill")
@@ -131,34 +188,29 @@ def test_old_active_returns_as_standby(start_dual_halyard, dual, tmp_path):
     dual.start_node(0)
     wait_until(lambda: read_only(dual, 0) == 1, 10, what="node0 fenced read_only")
 
-    # Killed while a commit node1 had already received waited for node1's
-    # acknowledgement, node0 drops that commit at crash recovery
-    # (init_rpl_role = SLAVE) while node1 applied it at promotion, and
-    # node0's replication would skip it as its own: halyard holds node0
-    # fenced then, rather than let the pair differ for good.
+    # Killed while commits node1 had already received waited for node1's
+    # acknowledgement, node0 drops them at crash recovery (init_rpl_role =
+    # SLAVE) while node1 applied them at promotion. Its slave position may
+    # count them as received (they came back from node1 before the kill):
+    # halyard starts its replication (it runs with skip-slave-start) from
+    # what its binlog holds, and a semi-sync replica in gtid_strict_mode
+    # applies them, so it is the standby again with every row node1 has.
     def settled():
         b = backends(h)["node0"]
-        if b["state"] == "ONLINE" and not b.get("fenced"):
-            return "rejoined"
-        if "lost transactions of its own" in h.log_text():
-            return "held"
-        return None
-    outcome = wait_until(settled, 15, what="node0 the standby again, or held fenced")
-    if outcome == "held":
-        missing = ids_on(dual, 1, table) - ids_on(dual, 0, table)
-        assert missing, "held, but node0 lacks nothing of node1's"
-        assert backends(h)["node0"]["state"] != "ONLINE"
-        assert all(h.sql("SELECT @@port")[0][0] == dual.port(1) for _ in range(10))
-        held = wait_audit(conf["audit_log"], "rejoin", ok=False)
-        assert "of its own" in held["reason"], held
-        return
+        return b["state"] == "ONLINE" and not b.get("fenced")
+    wait_until(settled, 15, what="node0 the standby again")
+    assert "stays fenced" not in h.log_text()
+    lost = re.search(r"node0: gtid_slave_pos (\S+) -> (\S+):", h.log_text())
+    print("\nnode0 " + (f"rewound its slave position: {lost.group(0)}" if lost
+                        else "kept its slave position"))
     # The active replicates from it again, and it from the active.
     wait_until(lambda: dual.slave_status(1).get("Slave_IO_Running") == "Yes", 10,
                what="node1 replicating from node0 again")
     assert roles(h) == {"node0": "replica", "node1": "primary"}
     assert read_only(dual, 1) == 0
     dual.sync(source=1)
-    assert ids_on(dual, 0, table) == ids_on(dual, 1, table) >= load.ids()
+    assert not divergence(dual, table, h), divergence(dual, table, h)
+    assert ids_on(dual, 1, table) >= load.ids()
     # Writes still go to node1, reads to node0.
     assert writer_sid(h, table, 7) == dual.server_id(1)
     assert h.sql("SELECT @@port")[0][0] == dual.port(0)
@@ -252,30 +304,20 @@ def test_two_halyards_never_both_write(start_dual_halyard, dual, tmp_path):
             dual.start_node(0)  # back writable: fenced by whichever halyard sees it first
             wait_until(lambda: read_only(dual, 0) == 1, 10, what="node0 fenced")
 
-            # Killed under load, node0 may have dropped a commit of its own
-            # node1 had applied (test_old_active_returns_as_standby): then
-            # both halyards hold it fenced instead of making it the standby.
-            # Each halyard's monitor takes it out of traffic itself
-            # (monitor.c, dual_lost_check), not only the one that holds it.
-            def settled(h):
-                held = any("lost transactions of its own" in x.log_text() for x in (h1, h2))
-                online = backends(h)["node0"]["state"] == "ONLINE"
-                if held:
-                    return None if online else "held"
-                return "standby" if online else None
-
-            def agreed():
-                got = {settled(h) for h in (h1, h2)}
-                return got.pop() if len(got) == 1 and None not in got else None
-            first = wait_until(agreed, 20, what="node0 the standby, or held, in both halyards")
+            # Killed under load, node0 may have dropped commits of its own
+            # node1 had applied (test_old_active_returns_as_standby): it gets
+            # them back, and both halyards agree it is the standby; neither
+            # serves a read from it before it has them (monitor.c,
+            # dual_lost_check).
+            def standby(h):
+                b = backends(h)["node0"]
+                return b["state"] == "ONLINE" and not b.get("fenced")
+            wait_until(lambda: standby(h1) and standby(h2), 20,
+                       what="node0 the standby in both halyards")
             time.sleep(2)  # and it stays so
-            outcomes = {settled(h) for h in (h1, h2)}
-            assert outcomes == {first}, (first, outcomes)
-            if outcomes == {"held"}:
-                assert ids_on(dual, 1, table) - ids_on(dual, 0, table), \
-                    "held, but node0 lacks nothing of node1's"
-                for h in (h1, h2):
-                    assert backends(h)["node0"]["state"] != "ONLINE"
+            assert standby(h1) and standby(h2)
+            for h in (h1, h2):
+                assert "stays fenced" not in h.log_text()
             n1, n2 = l1.count(), l2.count()
             wait_until(lambda: l1.count() >= n1 + 30 and l2.count() >= n2 + 30, 10,
                        what="writes go on through both")
@@ -292,6 +334,8 @@ def test_two_halyards_never_both_write(start_dual_halyard, dual, tmp_path):
         late = [a[0] for a in load.acked if a[1] > t_kill]
         assert late and {by_id[i] for i in late} == {dual.server_id(1)}
         assert load.ids() <= set(by_id)
+    dual.sync(source=1)
+    assert not divergence(dual, table, h1), divergence(dual, table, h1)
     # Both writable only while node0 was just back and not fenced yet (its
     # own my.cnf), and no halyard wrote there: checked above.
     both = [s for s in seen if s[1] == 0 and s[2] == 0]
@@ -325,6 +369,13 @@ def test_active_cut_off_is_fenced_until_the_majority_is_back(start_dual_halyard,
     assert read_only(dual, 1) == 1
     unfence = wait_audit(conf["audit_log"], "unfence", ok=True)
     assert unfence["backend"] == "node0", unfence
+    # node1 came back with its replication stopped (skip-slave-start):
+    # halyard started it, and node0's from it.
+    wait_until(lambda: dual.slave_status(1).get("Slave_IO_Running") == "Yes", 10,
+               what="node1 replicating from node0 again")
+    rejoin = wait_audit(conf["audit_log"], "rejoin", ok=True)
+    assert rejoin["backend"] == "node1", rejoin
+    dual.sync()
 
 
 def write_as(dual, node, server_id, sql):

@@ -6,7 +6,9 @@
  *   "X"  unreachable, not DOWN yet    "D"  DOWN
  *   then any of: "f" fenced by halyard, "m" maintenance, "i" IO thread
  *   connected to the other, "e" SQL thread error, "g" no GTID position,
- *   "x" errant transactions, "l" lost transactions of its own
+ *   "x" errant transactions, "l" lost transactions of its own, "s" a
+ *   semi-sync replica in gtid_strict_mode (regains them), "t" replication
+ *   threads stopped
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -49,6 +51,12 @@ static struct dual_node make(const char *code, int i)
             break;
         case 'x':
             d.errant = true;
+            break;
+        case 's':
+            d.regain = true;
+            break;
+        case 't':
+            d.stopped = true;
             break;
         default:
             fail_msg("bad code %s", code);
@@ -135,6 +143,25 @@ static void test_decide(void **state)
          "standby of b"},
         {"errant: hold", {"Rfix", "Wi"}, 1, 0, true, DUAL_HOLD, 0, "errant"},
         {"lost its own tail: hold", {"Rfil", "Wi"}, 1, 0, true, DUAL_HOLD, 0, "of its own"},
+        {"lost its own tail, regains it: rejoin",
+         {"Rfls", "Wi"},
+         1,
+         0,
+         true,
+         DUAL_REJOIN,
+         0,
+         "gets back the transactions of its own"},
+        {"standby restarted, replication stopped: rejoin",
+         {"Wi", "Rt"},
+         0,
+         0,
+         true,
+         DUAL_REJOIN,
+         1,
+         "standby of a"},
+        {"stopped in maintenance: left alone", {"Wi", "Rtm"}, 0, 0, true, DUAL_NONE, -1, NULL},
+        {"stopped on an SQL error: left alone", {"Wi", "Rte"}, 0, 0, true, DUAL_NONE, -1, NULL},
+        {"errant and regains: still hold", {"Rfxls", "Wi"}, 1, 0, true, DUAL_HOLD, 0, "errant"},
         {"errant standby not fenced: hold", {"Rix", "Wi"}, 1, 0, true, DUAL_HOLD, 0, NULL},
         {"fenced, no active: nothing", {"Rf", "R"}, -1, 0, true, DUAL_NONE, -1, "no active"},
     };

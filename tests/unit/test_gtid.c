@@ -285,6 +285,37 @@ static void test_state_lacks(void **st)
     assert_false(gtid_state_lacks(&own_only, &active_ok, 2));
 }
 
+static void assert_rewinds(const char *slave, const char *binlog, const char *st, uint32_t sid,
+                           bool changed, const char *want)
+{
+    struct gtid_pos sp = pos(slave), bp = pos(binlog), s = state(st), out;
+    char buf[GTID_STR_MAX];
+    assert_int_equal(gtid_slave_pos_rewind(&sp, &bp, &s, sid, &out), changed);
+    gtid_pos_format(&out, buf, sizeof(buf));
+    assert_string_equal(buf, want);
+}
+
+static void test_slave_pos_rewind(void **st)
+{
+    (void)st;
+    /* server 1 wrote 1-1-113..116, got 113..115 back from the standby
+     * (skipped, slave position 1-1-115), crashed; recovery truncated its
+     * binlog to 1-1-112 */
+    assert_rewinds("1-1-115,2-2-400", "1-1-112,2-2-400", "1-1-112,2-2-400", 1, true,
+                   "1-1-112,2-2-400");
+    /* nothing lost: its slave position is within its binlog */
+    assert_rewinds("1-1-112,2-2-400", "1-1-112,2-2-400", "1-1-112,2-2-400", 1, false,
+                   "1-1-112,2-2-400");
+    /* a domain another server writes is left alone, whatever its number */
+    assert_rewinds("2-2-500", "1-1-112,2-2-400", "1-1-112,2-2-400", 1, false, "2-2-500");
+    /* its last GTID in the domain is another server's */
+    assert_rewinds("1-1-115", "1-3-114", "1-1-100,1-3-114", 1, true, "1-3-114");
+    /* its binlog has nothing in that domain (a fresh server): dropped */
+    assert_rewinds("1-1-5,2-2-9", "2-2-9", "2-2-9", 1, true, "2-2-9");
+    /* server_id unknown: nothing done */
+    assert_rewinds("1-1-115", "1-1-112", "1-1-112", 0, false, "1-1-115");
+}
+
 static void test_format(void **st)
 {
     (void)st;
@@ -307,7 +338,8 @@ int main(void)
         cmocka_unit_test(test_sweep),       cmocka_unit_test(test_compare),
         cmocka_unit_test(test_merge),       cmocka_unit_test(test_errant),
         cmocka_unit_test(test_lacks_own),   cmocka_unit_test(test_ahead),
-        cmocka_unit_test(test_state_lacks), cmocka_unit_test(test_format),
+        cmocka_unit_test(test_state_lacks), cmocka_unit_test(test_slave_pos_rewind),
+        cmocka_unit_test(test_format),
     };
     return cmocka_run_group_tests_name("gtid", tests, NULL, NULL);
 }
