@@ -28,6 +28,7 @@
 #include "halyard/log.h"
 #include "halyard/monitor.h"
 #include "halyard/users.h"
+#include "monitor_int.h"
 
 #define VARS_SQL                                                                                   \
     "SELECT @@read_only, @@gtid_current_pos, @@gtid_binlog_pos, @@server_id, "                     \
@@ -95,100 +96,6 @@ static const char *const step_names[] = {"connect",
                                          "GLOBAL_STATUS",
                                          "SHOW BINARY LOGS",
                                          "information_schema.DISKS"};
-
-/* What the monitor last saw of one backend: the monitor thread's own;
- * other threads read backend_rt (backend.h). */
-struct monitor_backend {
-    const struct config_backend *be; /* in m->cfg */
-    struct backend_rt *rt;
-    int index; /* in m->cfg->backends */
-
-    bool seen;            /* a check has completed */
-    bool ok;              /* the last check succeeded */
-    char error[200];      /* why it failed */
-    double checked_at;    /* ev_now() of the monitor loop when the last check ended */
-    double check_started; /* ... and when it started (failover: is it older than a promotion?) */
-    double down_since;    /* ev_now() of the first failed check of the current streak; 0 = none */
-    double last_ok;       /* ev_now() of the last good check; 0 = none */
-
-    /* from the last good check */
-    bool read_only;
-    uint32_t server_id;
-    char gtid_current[1400];
-    char gtid_binlog[1400];
-    char gtid_binlog_state[1400];
-    bool semisync_replica; /* Rpl_semi_sync_slave_status = ON */
-    struct monitor_repl repl;
-    int source;               /* index of the backend it replicates from; -1 = none of ours */
-    bool writable_outside;    /* writable and not replicating from the cluster, not the primary */
-    struct galera_node wsrep; /* cluster = galera: its wsrep state at the last good check */
-    struct galera_node wsrep_next; /* ... being read by the check in flight, mb->wsrep when
-                                    * it is done (check_done) */
-    struct galera_verdict verdict; /* ... and what galera_decide() made of it */
-
-    /* internal: the check in flight and the health count */
-    struct backend_track track;
-    struct sqlclient *sc;
-    struct monitor *m;
-    int step;
-    bool fresh;           /* the connection was opened by this check */
-    bool checking;        /* a check is in flight */
-    bool in_round;        /* ... and it belongs to the current round */
-    bool passive_counted; /* a worker's report was counted since the last check */
-    double deadline;
-    double ping_sent;    /* ev_time() when STEP_PING went out */
-    double started;      /* ev_time() when the check began */
-    double orphan_since; /* ev_now() when its primary was first seen unreachable; 0 = it is not */
-    int64_t lag_ms;      /* its lag at the last check while it replicated, -1 = unknown */
-    double vars_sent;    /* ev_time() when its GTID positions were asked for ... */
-    double vars_at;      /* ... and when they came (0 = never) */
-    bool ahead;          /* a replica past its source's binary log (gtid_pos_ahead) ... */
-    char ahead_why[320]; /* ... how ... */
-    long long uptime;    /* the server's Uptime at the last check: a restart makes it smaller */
-    bool lost_own;       /* dual-master standby lacking its own transactions (dual_lost_check) */
-    char lost_why[240];
-    uint64_t checks_ok;            /* good checks so far: every status_every-th reads the load */
-    struct srv_status status;      /* the last reading of its load ... */
-    struct srv_status status_next; /* ... and the one being read */
-    double status_at;              /* ... and when (ev_now); 0 = none */
-    bool connections_high;         /* monitor.connections_warn_pct reached (srv_threshold) */
-    bool disk_high;                /* monitor.disk_warn_pct reached */
-    bool binlog_high;              /* monitor.binlog_warn_mb reached */
-    bool no_disks;   /* information_schema.DISKS failed on this connection: not asked again on it */
-    bool no_binlogs; /* SHOW BINARY LOGS failed on this connection: likewise */
-    bool told_disks, told_binlogs; /* why either is not read was logged (once per backend) */
-    ev_timer recheck;
-};
-
-/* A group's rounds (group.h): its backends are checked every
- * interval_ms of the group's, on a timer of its own. */
-struct monitor_round {
-    struct monitor *m;
-    size_t g; /* index in m->cfg->groups */
-    ev_timer timer;
-    uint64_t id;
-    int pending; /* checks of the current round still running */
-};
-
-struct monitor {
-    pthread_t thread;
-    bool started;
-    struct ev_loop *loop;
-    ev_async wake;
-    struct config *cfg;
-    _Atomic(struct config *) pending; /* published by the main thread */
-    atomic_bool stop;
-
-    struct monitor_backend **mb;
-    size_t n;
-    struct monitor_round *rounds; /* one per group of m->cfg */
-    size_t n_rounds;
-
-    monitor_hook_fn hook;
-    void *hook_arg;
-
-    struct users_loader *users; /* the servers' accounts, read on this loop */
-};
 
 /* ---- pure parts ------------------------------------------------------- */
 
@@ -308,25 +215,11 @@ static bool monitoring(const struct monitor *m)
 }
 
 /* The group (group.h) of mb: its cluster type and settings. */
-static const struct config_group *grp_of(const struct monitor_backend *mb)
-{
-    return &mb->m->cfg->groups[mb->be->group];
-}
 
 /* Is mb checked: has its group a monitor.user? */
 static bool checked(const struct monitor_backend *mb)
 {
     return grp_of(mb)->monitor_user[0] != '\0';
-}
-
-static bool galera(const struct monitor_backend *mb)
-{
-    return grp_of(mb)->cluster == CLUSTER_GALERA;
-}
-
-static bool dual_master(const struct monitor_backend *mb)
-{
-    return grp_of(mb)->cluster == CLUSTER_DUAL_MASTER;
 }
 
 static void recheck_cb(struct ev_loop *loop, ev_timer *t, int revents);
@@ -529,442 +422,6 @@ static void publish_info(struct monitor_backend *mb)
     pthread_mutex_unlock(&rt->lock);
 }
 
-/* Which backend of the config a replica's source is: Master_Host and
- * Master_Port against the backends' address and port. */
-static int find_source(const struct monitor *m, const struct monitor_repl *r)
-{
-    if (!r->replicating)
-        return -1;
-    for (size_t i = 0; i < m->n; i++) {
-        const struct config_backend *be = m->mb[i] != NULL ? m->mb[i]->be : NULL;
-        if (be == NULL || be->port != r->source_port)
-            continue;
-        if (strcasecmp(be->address, r->source_host) == 0)
-            return (int)i;
-        bool a_local = strcmp(be->address, "127.0.0.1") == 0 ||
-                       strcasecmp(be->address, "localhost") == 0 || strcmp(be->address, "::1") == 0;
-        bool b_local = strcmp(r->source_host, "127.0.0.1") == 0 ||
-                       strcasecmp(r->source_host, "localhost") == 0 ||
-                       strcmp(r->source_host, "::1") == 0;
-        if (a_local && b_local)
-            return (int)i;
-    }
-    return -1;
-}
-
-/* The last check of mb started before failover last set its role. */
-static bool failover_stale(const struct monitor *m, const struct monitor_backend *mb)
-{
-    (void)m;
-    int64_t at = atomic_load(&mb->rt->failover_at_us);
-    return at != 0 && mb->seen && mb->check_started * 1e6 < (double)at;
-}
-
-/* cluster = dual-master: the active of the pair (dualmaster.h) from what
- * the servers said. A check that started before failover changed a
- * backend's role saw the server as it was: the role failover gave stands. */
-static int dual_pick(const struct monitor *m, struct monitor_backend *const *gm, size_t n, int cur)
-{
-    struct dual_node nodes[2] = {{0}};
-    n = HY_MIN(n, HY_ARRAY_SIZE(nodes));
-    for (size_t i = 0; i < n; i++) {
-        const struct monitor_backend *mb = gm[i];
-        nodes[i] = (struct dual_node){.name = ""};
-        if (mb == NULL)
-            continue;
-        nodes[i].name = mb->be->name;
-        nodes[i].down = mb->track.health == BACKEND_DOWN;
-        nodes[i].reachable = mb->seen && mb->ok && !nodes[i].down;
-        nodes[i].read_only = mb->read_only;
-        nodes[i].fenced = atomic_load(&mb->rt->fenced);
-        if (failover_stale(m, mb)) {
-            nodes[i].reachable = true;
-            nodes[i].read_only = backend_role(mb->rt) != ROLE_PRIMARY;
-        }
-    }
-    return dual_pick_active(nodes, n, cur);
-}
-
-/* Roles from what the servers said (see "roles" in monitor.h). Returns
- * true when a role changed. */
-static bool update_roles_group(struct monitor *m, size_t g)
-{
-    static _Thread_local struct monitor_role_in in[256];
-    static _Thread_local struct monitor_backend *gm[256];
-    const struct config_group *grp = &m->cfg->groups[g];
-    size_t n = 0;
-    for (size_t k = 0; k < grp->n_members && n < HY_ARRAY_SIZE(gm); k++)
-        gm[n++] = grp->members[k] < m->n ? m->mb[grp->members[k]] : NULL;
-    bool dual = grp->cluster == CLUSTER_DUAL_MASTER;
-    int cur = -1;
-    for (size_t i = 0; i < n; i++) {
-        struct monitor_backend *mb = gm[i];
-        in[i] = (struct monitor_role_in){0};
-        if (mb == NULL)
-            continue;
-        in[i].seen_ok = mb->seen && mb->ok;
-        /* A fenced backend (failover_exec.h) is never taken for the primary. */
-        in[i].candidate =
-            in[i].seen_ok && !mb->read_only && mb->source < 0 && !atomic_load(&mb->rt->fenced);
-        /* A check that started before failover changed this backend's role
-         * saw the server as it was: the role failover gave stands. */
-        if (failover_stale(m, mb)) {
-            in[i].candidate = backend_role(mb->rt) == ROLE_PRIMARY && !atomic_load(&mb->rt->fenced);
-            in[i].down = false;
-        }
-        in[i].down = mb->track.health == BACKEND_DOWN;
-        in[i].config_primary = mb->be->role == ROLE_PRIMARY;
-        if (cur < 0 && backend_role(mb->rt) == ROLE_PRIMARY && !atomic_load(&mb->rt->fenced))
-            cur = (int)i;
-    }
-    int pick = dual ? dual_pick(m, gm, n, cur) : monitor_pick_primary(in, n, cur);
-    bool changed = false;
-    for (size_t i = 0; i < n; i++) {
-        struct monitor_backend *mb = gm[i];
-        if (mb == NULL)
-            continue;
-        mb->writable_outside = in[i].candidate && (int)i != pick;
-        if (failover_stale(m, mb))
-            continue;
-        enum backend_role old = backend_role(mb->rt);
-        char why[240];
-        if ((int)i == pick) {
-            if (old != ROLE_PRIMARY) {
-                snprintf(why, sizeof(why), "%s%s%s",
-                         dual ? "read_only off: the active of the pair"
-                              : "read_only off and not replicating from the cluster",
-                         cur >= 0 && cur != pick ? "; it replaces " : "",
-                         cur >= 0 && cur != pick ? gm[cur]->be->name : "");
-                backend_set_role(mb->rt, ROLE_PRIMARY, why);
-                changed = true;
-            } else if (in[i].seen_ok) {
-                backend_set_role(mb->rt, ROLE_PRIMARY, "confirmed"); /* marks it seen */
-            }
-        } else if (in[i].seen_ok || (old == ROLE_PRIMARY && pick >= 0)) {
-            if (old != ROLE_REPLICA) {
-                if (!in[i].seen_ok)
-                    snprintf(why, sizeof(why), "%s is the primary now", gm[pick]->be->name);
-                else if (mb->read_only && mb->source < 0)
-                    snprintf(why, sizeof(why), "read_only on");
-                else if (mb->source >= 0)
-                    snprintf(why, sizeof(why), "replicates from %s", m->mb[mb->source]->be->name);
-                else
-                    snprintf(why, sizeof(why),
-                             "writable outside replication while %s is the "
-                             "primary",
-                             pick >= 0 ? gm[pick]->be->name : "another backend");
-                changed = true;
-            } else {
-                snprintf(why, sizeof(why), "confirmed");
-            }
-            backend_set_role(mb->rt, ROLE_REPLICA, why);
-        }
-    }
-    return changed;
-}
-
-/* Roles in each group that is not Galera's (a group's primary is chosen
- * among its own backends). Returns true when a role changed. */
-static bool update_roles(struct monitor *m)
-{
-    bool changed = false;
-    for (size_t g = 0; g < m->cfg->n_groups; g++) {
-        if (m->cfg->groups[g].cluster != CLUSTER_GALERA)
-            changed |= update_roles_group(m, g);
-    }
-    return changed;
-}
-
-/* cluster = galera: roles from the nodes' wsrep states (galera.h). The
- * writer(s) get the primary role, every other node the replica role; a
- * writer that also reads is marked so for the router. Returns true when a
- * role changed. */
-/* Has every backend had a check complete (or fail)? Until then the
- * Galera roles and health stay the config's: deciding on part of the
- * nodes would hand the writer role to whichever answered first and take
- * it back a moment later. The first round starts every check at once. */
-static bool galera_all_seen(const struct monitor *m, size_t g)
-{
-    for (size_t i = 0; i < m->n; i++) {
-        if (m->mb[i] != NULL && m->mb[i]->be->group == g && !m->mb[i]->seen)
-            return false;
-    }
-    return true;
-}
-
-static bool update_galera_group(struct monitor *m, size_t g)
-{
-    if (!galera_all_seen(m, g))
-        return false;
-    static _Thread_local struct galera_node nodes[256];
-    static _Thread_local struct galera_verdict out[256];
-    static _Thread_local struct monitor_backend *gm[256];
-    const struct config_group *grp = &m->cfg->groups[g];
-    size_t n = 0;
-    for (size_t k = 0; k < grp->n_members && n < HY_ARRAY_SIZE(gm); k++)
-        gm[n++] = grp->members[k] < m->n ? m->mb[grp->members[k]] : NULL;
-    for (size_t i = 0; i < n; i++) {
-        struct monitor_backend *mb = gm[i];
-        nodes[i] = (struct galera_node){0};
-        if (mb == NULL) {
-            nodes[i].name = "";
-            continue;
-        }
-        nodes[i] = mb->wsrep;
-        nodes[i].name = mb->be->name;
-        nodes[i].priority = mb->be->priority;
-        /* Reachable until DOWN (fall failed checks; a worker's lost
-         * connection counts as one and triggers the next at once): one
-         * failed check on a loaded machine does not move the writer, and a
-         * node back from DOWN has had rise good checks. */
-        nodes[i].reachable = mb->last_ok != 0 && mb->track.health != BACKEND_DOWN;
-        enum backend_admin a = (enum backend_admin)atomic_load(&mb->rt->admin);
-        nodes[i].admin_out = a != BACKEND_ADMIN_NONE;
-        nodes[i].handing_over =
-            a == BACKEND_ADMIN_DRAIN && nodes[i].reachable &&
-            backend_role(mb->rt) == ROLE_PRIMARY &&
-            (atomic_load(&mb->rt->drain_busy) > 0 || atomic_load(&mb->rt->drain_busy) == -1);
-    }
-    /* max_replication_lag counts write sets here; each backend may have
-     * its own, so the reads rule is applied per node below. */
-    struct galera_settings s = {.max_writers = grp->max_writers,
-                                .writer_is_also_reader = grp->writer_is_also_reader};
-    galera_decide(nodes, n, &s, out);
-    bool changed = false;
-    for (size_t i = 0; i < n; i++) {
-        struct monitor_backend *mb = gm[i];
-        if (mb == NULL)
-            continue;
-        struct galera_verdict *v = &out[i];
-        int64_t limit = mb->be->max_replication_lag;
-        if (v->reads && limit > 0 && nodes[i].recv_queue > limit) {
-            v->reads = false;
-            snprintf(v->why, sizeof(v->why), "receive queue %lld over max_replication_lag %lld",
-                     (long long)nodes[i].recv_queue, (long long)limit);
-        }
-        mb->verdict = *v;
-        atomic_store(&mb->rt->reads_too, v->writer && v->reads);
-        enum backend_role want = v->writer ? ROLE_PRIMARY : ROLE_REPLICA;
-        enum backend_role old = backend_role(mb->rt);
-        if (old != want) {
-            backend_set_role(mb->rt, want, v->why);
-            changed = true;
-        } else if (nodes[i].reachable) {
-            backend_set_role(mb->rt, want, "confirmed"); /* marks it seen */
-        }
-    }
-    return changed;
-}
-
-/* Roles in each Galera group. Returns true when a role changed. */
-static bool update_galera(struct monitor *m)
-{
-    bool changed = false;
-    for (size_t g = 0; g < m->cfg->n_groups; g++) {
-        if (m->cfg->groups[g].cluster == CLUSTER_GALERA)
-            changed |= update_galera_group(m, g);
-    }
-    return changed;
-}
-
-/* cluster = galera: a node's health is DOWN from its checks (rise/fall,
- * in mb->track), else what its verdict says: ONLINE when it writes or
- * reads, LAGGING (with the verdict's reason) when it takes no traffic.
- * Galera's own state machine is the hysteresis here: a node is Synced
- * only once it has caught up. Returns true when the health changed. */
-static bool galera_health(struct monitor_backend *mb, const char *track_why)
-{
-    if (!galera_all_seen(mb->m, mb->be->group))
-        return false;
-    enum backend_state want;
-    const char *why;
-    if (mb->track.health == BACKEND_DOWN) {
-        want = BACKEND_DOWN;
-        why = track_why;
-    } else if (mb->verdict.writer || mb->verdict.reads) {
-        want = BACKEND_ONLINE;
-        why = mb->verdict.why;
-    } else {
-        want = BACKEND_LAGGING;
-        why = mb->verdict.why;
-    }
-    if ((enum backend_state)atomic_load(&mb->rt->health) == want)
-        return false;
-    backend_set_health(mb->rt, want, why[0] ? why : "checked");
-    return true;
-}
-
-/* Fold a check (or a worker's report) into the backend's health. */
-/* Feed one check to mb's health track. Returns the new state when it
- * changed, with its reason in `full` (the last error appended when the
- * backend went DOWN); -1 when it did not change. */
-static int track_step(struct monitor_backend *mb, const struct backend_policy *p,
-                      const struct backend_check *chk, const char *error, char *full, size_t cap)
-{
-    enum backend_state before = mb->track.health;
-    char why[200] = "";
-    enum backend_state now = backend_track_feed(&mb->track, p, chk, why, sizeof(why));
-    if (now == before)
-        return -1;
-    if (now == BACKEND_DOWN && error != NULL)
-        snprintf(full, cap, "%s; last: %s", why, error);
-    else
-        snprintf(full, cap, "%s", why);
-    return (int)now;
-}
-
-static bool feed(struct monitor_backend *mb, bool ok, const char *error)
-{
-    struct monitor *m = mb->m;
-    struct backend_check chk = {.ok = ok, .lag_ms = -1};
-    const struct config_group *grp = grp_of(mb);
-    if (galera(mb)) {
-        /* Only reachability goes through the track; galera_health() does
-         * the rest. */
-        atomic_store(&mb->rt->lag_ms, (int64_t)-1);
-        atomic_store(&mb->rt->repl_broken, false);
-        struct backend_policy p = {.rise = grp->rise, .fall = grp->fall};
-        char full[400];
-        if (track_step(mb, &p, &chk, error, full, sizeof(full)) < 0)
-            return false;
-        bool changed = update_galera(m);
-        for (size_t i = 0; i < m->n; i++) {
-            if (m->mb[i] != NULL && m->mb[i]->be->group == mb->be->group)
-                changed |= galera_health(m->mb[i], m->mb[i] == mb ? full : "");
-        }
-        return changed;
-    }
-    if (ok && backend_role(mb->rt) == ROLE_REPLICA) {
-        const struct monitor_repl *r = &mb->repl;
-        chk.is_replica = true;
-        int64_t cut_off = atomic_load(&mb->rt->cut_off_at_us);
-        if (cut_off != 0 && !r->replicating) {
-            /* The primary we fenced when it was cut off with us: the freshest
-             * data on this side, as old as the time since. */
-            chk.orphan = true;
-            chk.lag_ms = HY_MAX((int64_t)(ev_now(m->loop) * 1000.0) - cut_off / 1000, 0);
-        } else if ((mb->ahead || mb->lost_own) && mb->source >= 0) {
-            chk.stale = true;
-            chk.why = mb->ahead ? mb->ahead_why : mb->lost_why;
-        } else if (mb->writable_outside || !r->replicating ||
-                   (dual_master(mb) && atomic_load(&mb->rt->fenced))) {
-            /* A dual-master server halyard fenced serves no reads until
-             * it is the standby again (failover_dual.c). */
-            chk.stale = true;
-        } else {
-            chk.lag_ms = r->lag_s >= 0 ? r->lag_s * 1000 : -1;
-            chk.repl_broken = !r->sql_running || !r->io_running;
-            /* The source is unreachable for us too (a partition, or a
-             * failover not done yet): the replica keeps what it has, the
-             * best there is until a new primary exists, its data as old as
-             * the time since plus its lag then (partition_reads). */
-            const struct monitor_backend *src = mb->source >= 0 ? m->mb[mb->source] : NULL;
-            if (r->sql_running && !r->io_running && r->io_connecting && src != NULL &&
-                (!src->ok || src->track.health == BACKEND_DOWN)) {
-                double now = ev_now(m->loop);
-                if (mb->orphan_since == 0)
-                    mb->orphan_since = now;
-                chk.repl_broken = false;
-                chk.orphan = true;
-                chk.lag_ms =
-                    HY_MAX(mb->lag_ms, (int64_t)0) + (int64_t)((now - mb->orphan_since) * 1000.0);
-            } else {
-                mb->orphan_since = 0;
-                mb->lag_ms = chk.lag_ms;
-            }
-        }
-        atomic_store(&mb->rt->lag_ms, chk.lag_ms);
-        atomic_store(&mb->rt->repl_broken, chk.repl_broken);
-    } else if (ok) {
-        atomic_store(&mb->rt->lag_ms, (int64_t)-1);
-        atomic_store(&mb->rt->repl_broken, false);
-    }
-    int64_t max_lag = (int64_t)mb->be->max_replication_lag * 1000;
-    struct backend_policy p = {.rise = grp->rise,
-                               .fall = grp->fall,
-                               .max_lag_ms = max_lag,
-                               .orphans_refused = m->cfg->partition_reads_refuse};
-    char full[400];
-    int now = track_step(mb, &p, &chk, error, full, sizeof(full));
-    if (now < 0)
-        return false;
-    backend_set_health(mb->rt, (enum backend_state)now, full);
-    return true;
-}
-
-/* `src` was just read: each replica of it read before that (so whatever
- * it applied, src had written by then) is checked for being past src's
- * binary log. Such a replica's data is not src's: LAGGING, no reads. */
-/* dual-master: `src`, the active, was just read. The other server,
- * read-only and read before it, that lacks transactions of its own the
- * active has (crash recovery dropped them; its replication skips its own
- * server_id, so they never come back) gets no reads in this halyard too,
- * not only in the one whose failover thread holds it fenced. */
-static void dual_lost_check(struct monitor_backend *src)
-{
-    struct monitor *m = src->m;
-    struct gtid_pos state, rs;
-    if (src->read_only ||
-        gtid_state_parse(src->gtid_binlog_state, strlen(src->gtid_binlog_state), &state) != HY_OK)
-        return;
-    for (size_t i = 0; i < m->n; i++) {
-        struct monitor_backend *r = m->mb[i];
-        if (r == NULL || r == src || !dual_master(r) || r->be->group != src->be->group)
-            continue;
-        if (!r->read_only)
-            r->lost_own = false; /* the active, or not fenced yet: not a standby */
-        if (!r->ok || !r->read_only || r->server_id == 0 || r->vars_at <= 0 ||
-            r->vars_at >= src->vars_sent ||
-            gtid_state_parse(r->gtid_binlog_state, strlen(r->gtid_binlog_state), &rs) != HY_OK)
-            continue;
-        /* Judged afresh each time: with gtid_strict_mode and semi-sync
-         * replica mode MariaDB applies such a transaction after all
-         * (MDEV-27760), and the standby serves again once it has. */
-        r->lost_own = gtid_state_lacks(&rs, &state, r->server_id);
-        if (r->lost_own)
-            snprintf(r->lost_why, sizeof(r->lost_why),
-                     "lost transactions of its own that the active %s has (its replication "
-                     "skips its own server_id): out of traffic until it has them or is rebuilt",
-                     src->be->name);
-    }
-}
-
-static void ahead_check(struct monitor_backend *src)
-{
-    struct monitor *m = src->m;
-    struct gtid_pos sp, rp;
-    if (dual_master(src)) {
-        dual_lost_check(src);
-        return;
-    }
-    if (galera(src) || gtid_pos_parse(src->gtid_binlog, strlen(src->gtid_binlog), &sp) != HY_OK)
-        return;
-    for (size_t i = 0; i < m->n; i++) {
-        struct monitor_backend *r = m->mb[i];
-        if (r == NULL || r == src || r->source != src->index || !r->ok || r->vars_at <= 0 ||
-            r->vars_at >= src->vars_sent ||
-            gtid_pos_parse(r->gtid_current, strlen(r->gtid_current), &rp) != HY_OK)
-            continue;
-        uint32_t d = 0;
-        if (gtid_pos_ahead(&rp, &sp, &d)) {
-            if (!r->ahead) {
-                snprintf(r->ahead_why, sizeof(r->ahead_why),
-                         "past its primary %s in domain %u (%.48s against %.48s): the primary's "
-                         "binary log was reset or replaced, or this server wrote transactions of "
-                         "its own",
-                         src->be->name, d, r->gtid_current,
-                         src->gtid_binlog[0] ? src->gtid_binlog : "''");
-                r->ahead = true;
-            }
-        }
-        /* It stays so while it runs: once the primary's log passes it, it
-         * is behind in numbers but still without what the new log holds
-         * below its old position (it reads on from its old offset, or
-         * from its old GTID if it reconnects). A restart (a rebuilt
-         * replica is a new server) clears it (parse_vars). */
-    }
-}
-
 static void check_done(struct monitor_backend *mb, bool ok, const char *fmt, ...) HY_PRINTF(3, 4);
 
 static void check_done(struct monitor_backend *mb, bool ok, const char *fmt, ...)
@@ -990,7 +447,7 @@ static void check_done(struct monitor_backend *mb, bool ok, const char *fmt, ...
     } else {
         mb->last_ok = now;
         mb->down_since = 0;
-        mb->source = find_source(m, &mb->repl);
+        mb->source = monitor_find_source(m, &mb->repl);
         /* Only now: a check reads the wsrep state, then (status_every,
          * a drain) the load or the busy connections, and the other nodes'
          * checks that end meanwhile decide every node's traffic from
@@ -1006,17 +463,17 @@ static void check_done(struct monitor_backend *mb, bool ok, const char *fmt, ...
         /* Every node's verdict may change with this one's state (the
          * writer moves, the last donor serves): roles and health of all
          * of its group. */
-        changed = feed(mb, ok, ok ? NULL : mb->error);
-        changed |= update_galera(m);
+        changed = monitor_feed(mb, ok, ok ? NULL : mb->error);
+        changed |= monitor_update_galera(m);
         for (size_t i = 0; i < m->n; i++) {
             if (m->mb[i] != NULL && m->mb[i]->be->group == mb->be->group)
-                changed |= galera_health(m->mb[i], "");
+                changed |= monitor_galera_health(m->mb[i], "");
         }
     } else {
-        changed = update_roles(m);
-        if (feed(mb, ok, ok ? NULL : mb->error)) {
+        changed = monitor_update_roles(m);
+        if (monitor_feed(mb, ok, ok ? NULL : mb->error)) {
             changed = true;
-            update_roles(m); /* a primary that went DOWN may hand its role over */
+            monitor_update_roles(m); /* a primary that went DOWN may hand its role over */
         }
     }
     mb->passive_counted = false;
@@ -1407,7 +864,7 @@ static void check_cb(struct sqlclient *c, const struct sqlresult *res, void *arg
         }
         parse_vars(mb, res);
         mb->vars_at = ev_time();
-        ahead_check(mb);
+        monitor_ahead_check(mb);
         run_step(mb, STEP_SLAVES);
         return;
     case STEP_SLAVES: {
@@ -1543,9 +1000,9 @@ static void wake_cb(struct ev_loop *loop, ev_async *a, int revents)
             backend_info_get(mb->rt, &info);
             char why[200];
             snprintf(why, sizeof(why), "worker: %s", info.last_failure);
-            if (feed(mb, false, why)) {
+            if (monitor_feed(mb, false, why)) {
                 changed = true;
-                update_roles(m);
+                monitor_update_roles(m);
             }
         }
         start_check(mb, false);
