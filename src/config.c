@@ -42,19 +42,10 @@
 #include "halyard/log.h"
 #include "halyard/rules.h"
 #include "halyard/tls.h"
+#include "config_int.h"
 
 /* Longer texts than this are refused before parsing (a config is a few KiB). */
 #define CONFIG_MAX_TEXT (16u << 20)
-/* A key as shown in messages, e.g. "backends.[12].max_connections". */
-#define KEYNAME_MAX 160
-/* Longest element of an array of strings (a digest in firewall_allow). */
-#define CONFIG_STRING_ELEM_MAX 4096u
-
-struct loader {
-    const char *name; /* file name for messages */
-    char *err;
-    size_t errlen;
-};
 
 /* ---- messages ---------------------------------------------------------- */
 
@@ -79,11 +70,8 @@ static hy_status_t vfail(struct loader *ld, unsigned line, const char *key, cons
 
 /* An error about setting `s` (NULL: about the whole file). The root group
  * has no line, so a missing top-level key gets none. */
-static hy_status_t fail(struct loader *ld, const config_setting_t *s, const char *key,
-                        const char *fmt, ...) HY_PRINTF(4, 5);
-
-static hy_status_t fail(struct loader *ld, const config_setting_t *s, const char *key,
-                        const char *fmt, ...)
+hy_status_t cfg_fail(struct loader *ld, const config_setting_t *s, const char *key, const char *fmt,
+                     ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -106,7 +94,7 @@ static hy_status_t fail_line(struct loader *ld, int line, const char *fmt, ...)
 
 /* A user-supplied string made safe to echo in a one-line message: at most
  * 40 bytes, non-printable bytes shown as '?'. */
-static const char *printable(const char *s, char out[48])
+const char *cfg_printable(const char *s, char out[48])
 {
     size_t i = 0;
     for (; s[i] != '\0' && i < 40; i++)
@@ -182,7 +170,7 @@ static bool type_matches(enum config_type want, int have)
 /* ---- the table --------------------------------------------------------- */
 
 /* The leaf of a path: "port" for "backends.[].port". */
-static const char *key_leaf(const char *path)
+const char *cfg_key_leaf(const char *path)
 {
     const char *dot = strrchr(path, '.');
     return dot != NULL ? dot + 1 : path;
@@ -212,7 +200,7 @@ static const struct config_key *key_find(const char *prefix, const char *leaf)
 {
     for (size_t i = 0; i < config_n_keys; i++) {
         const struct config_key *k = &config_keys[i];
-        if (key_is_child(k->path, prefix) && strcmp(key_leaf(k->path), leaf) == 0)
+        if (key_is_child(k->path, prefix) && strcmp(cfg_key_leaf(k->path), leaf) == 0)
             return k;
     }
     return NULL;
@@ -244,7 +232,7 @@ static hy_status_t prescan(struct loader *ld, const char *text, char **out)
     /* An oversized literal has at least 10 characters and gains one. */
     char *buf = malloc(len + len / 10 + 2);
     if (buf == NULL)
-        return fail(ld, NULL, NULL, "out of memory");
+        return cfg_fail(ld, NULL, NULL, "out of memory");
     const char *p = text;
     char *o = buf;
     int line = 1;
@@ -322,14 +310,14 @@ static hy_status_t check_value(struct loader *ld, const struct config_key *k, co
 {
     int type = config_setting_type(s);
     if (!type_matches(k->type, type))
-        return fail(ld, s, kname, "expected %s, got %s", key_type_expected(k->type),
-                    setting_type_name(type));
+        return cfg_fail(ld, s, kname, "expected %s, got %s", key_type_expected(k->type),
+                        setting_type_name(type));
 
     switch (k->type) {
     case CONFIG_INT: {
         long long v = config_setting_get_int64(s);
         if (k->max > 0 && (v < k->min || v > k->max))
-            return fail(ld, s, kname, "%lld is out of range %lld..%lld", v, k->min, k->max);
+            return cfg_fail(ld, s, kname, "%lld is out of range %lld..%lld", v, k->min, k->max);
         break;
     }
     case CONFIG_STRING: {
@@ -337,34 +325,36 @@ static hy_status_t check_value(struct loader *ld, const struct config_key *k, co
         size_t len = strlen(v);
         char shown[48];
         if (k->max > 0 && (len < (size_t)k->min || len > (size_t)k->max))
-            return fail(ld, s, kname, "length %zu is out of range %lld..%lld", len, k->min, k->max);
+            return cfg_fail(ld, s, kname, "length %zu is out of range %lld..%lld", len, k->min,
+                            k->max);
         if (k->choices != NULL && !choice_ok(k->choices, v))
-            return fail(ld, s, kname, "\"%s\" is not one of %s", printable(v, shown), k->choices);
+            return cfg_fail(ld, s, kname, "\"%s\" is not one of %s", cfg_printable(v, shown),
+                            k->choices);
         break;
     }
     case CONFIG_LIST: {
         int n = config_setting_length(s);
         if (k->max > 0 && n < k->min)
-            return fail(ld, s, kname, "has %d element%s, at least %lld required", n,
-                        n == 1 ? "" : "s", k->min);
+            return cfg_fail(ld, s, kname, "has %d element%s, at least %lld required", n,
+                            n == 1 ? "" : "s", k->min);
         if (k->max > 0 && n > k->max)
-            return fail(ld, s, kname, "has %d elements, at most %lld allowed", n, k->max);
+            return cfg_fail(ld, s, kname, "has %d elements, at most %lld allowed", n, k->max);
         break;
     }
     case CONFIG_STRINGS: {
         int n = config_setting_length(s);
         if (k->max > 0 && (n < k->min || n > k->max))
-            return fail(ld, s, kname, "has %d element%s, %lld..%lld allowed", n, n == 1 ? "" : "s",
-                        k->min, k->max);
+            return cfg_fail(ld, s, kname, "has %d element%s, %lld..%lld allowed", n,
+                            n == 1 ? "" : "s", k->min, k->max);
         for (int i = 0; i < n; i++) {
             config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
             if (config_setting_type(e) != CONFIG_TYPE_STRING)
-                return fail(ld, e, kname, "element %d: expected a string, got %s", i,
-                            setting_type_name(config_setting_type(e)));
+                return cfg_fail(ld, e, kname, "element %d: expected a string, got %s", i,
+                                setting_type_name(config_setting_type(e)));
             size_t len = strlen(config_setting_get_string(e));
             if (len < 1 || len > CONFIG_STRING_ELEM_MAX)
-                return fail(ld, e, kname, "element %d: length %zu is out of range 1..%u", i, len,
-                            CONFIG_STRING_ELEM_MAX);
+                return cfg_fail(ld, e, kname, "element %d: length %zu is out of range 1..%u", i,
+                                len, CONFIG_STRING_ELEM_MAX);
         }
         break;
     }
@@ -390,7 +380,7 @@ static hy_status_t check_group(struct loader *ld, config_setting_t *g, const cha
         snprintf(kname, sizeof(kname), "%s%s%s", dpath, *dpath ? "." : "", leaf);
         const struct config_key *k = key_find(tpath, leaf);
         if (k == NULL)
-            return fail(ld, s, kname, "unknown key");
+            return cfg_fail(ld, s, kname, "unknown key");
         if (check_value(ld, k, s, kname) != HY_OK)
             return HY_ERROR;
 
@@ -404,8 +394,8 @@ static hy_status_t check_group(struct loader *ld, config_setting_t *g, const cha
                 config_setting_t *e = config_setting_get_elem(s, (unsigned)j);
                 snprintf(edpath, sizeof(edpath), "%s.[%d]", kname, j);
                 if (config_setting_type(e) != CONFIG_TYPE_GROUP)
-                    return fail(ld, e, edpath, "expected a group { ... }, got %s",
-                                setting_type_name(config_setting_type(e)));
+                    return cfg_fail(ld, e, edpath, "expected a group { ... }, got %s",
+                                    setting_type_name(config_setting_type(e)));
                 if (check_group(ld, e, etpath, edpath) != HY_OK)
                     return HY_ERROR;
             }
@@ -416,10 +406,10 @@ static hy_status_t check_group(struct loader *ld, config_setting_t *g, const cha
         const struct config_key *k = &config_keys[i];
         if (k->def != NULL || !key_is_child(k->path, tpath))
             continue;
-        const char *leaf = key_leaf(k->path);
+        const char *leaf = cfg_key_leaf(k->path);
         if (config_setting_get_member(g, leaf) == NULL) {
             snprintf(kname, sizeof(kname), "%s%s%s", dpath, *dpath ? "." : "", leaf);
-            return fail(ld, g, kname, "required key is missing");
+            return cfg_fail(ld, g, kname, "required key is missing");
         }
     }
     return HY_OK;
@@ -458,25 +448,25 @@ const char *consistency_to_str(enum consistency c)
  * table's default when the group leaves it out. check_group() guarantees a
  * required key is present, so the default is only read for keys that have
  * one; `path` must be in the table (unit tests load every key). */
-static long long get_int(config_setting_t *g, const char *path)
+long long cfg_get_int(config_setting_t *g, const char *path)
 {
-    config_setting_t *s = g != NULL ? config_setting_get_member(g, key_leaf(path)) : NULL;
+    config_setting_t *s = g != NULL ? config_setting_get_member(g, cfg_key_leaf(path)) : NULL;
     if (s != NULL)
         return config_setting_get_int64(s);
     return strtoll(key_by_path(path)->def, NULL, 0);
 }
 
-static const char *get_str(config_setting_t *g, const char *path)
+const char *cfg_get_str(config_setting_t *g, const char *path)
 {
-    config_setting_t *s = g != NULL ? config_setting_get_member(g, key_leaf(path)) : NULL;
+    config_setting_t *s = g != NULL ? config_setting_get_member(g, cfg_key_leaf(path)) : NULL;
     if (s != NULL)
         return config_setting_get_string(s);
     return key_by_path(path)->def;
 }
 
-static bool get_bool(config_setting_t *g, const char *path)
+bool cfg_get_bool(config_setting_t *g, const char *path)
 {
-    config_setting_t *s = g != NULL ? config_setting_get_member(g, key_leaf(path)) : NULL;
+    config_setting_t *s = g != NULL ? config_setting_get_member(g, cfg_key_leaf(path)) : NULL;
     if (s != NULL)
         return config_setting_get_bool(s) != 0;
     return strcmp(key_by_path(path)->def, "true") == 0;
@@ -484,10 +474,10 @@ static bool get_bool(config_setting_t *g, const char *path)
 
 /* An array of strings (check_value() held it to its bounds); left out is
  * empty. */
-static hy_status_t dup_strings(struct loader *ld, struct config_strings *dst, config_setting_t *g,
-                               const char *path)
+hy_status_t cfg_dup_strings(struct loader *ld, struct config_strings *dst, config_setting_t *g,
+                            const char *path)
 {
-    config_setting_t *s = config_setting_get_member(g, key_leaf(path));
+    config_setting_t *s = config_setting_get_member(g, cfg_key_leaf(path));
     dst->v = NULL;
     dst->n = 0;
     int n = s != NULL ? config_setting_length(s) : 0;
@@ -495,11 +485,11 @@ static hy_status_t dup_strings(struct loader *ld, struct config_strings *dst, co
         return HY_OK;
     dst->v = calloc((size_t)n, sizeof(*dst->v));
     if (dst->v == NULL)
-        return fail(ld, NULL, NULL, "out of memory");
+        return cfg_fail(ld, NULL, NULL, "out of memory");
     for (int i = 0; i < n; i++) {
         dst->v[i] = strdup(config_setting_get_string(config_setting_get_elem(s, (unsigned)i)));
         if (dst->v[i] == NULL)
-            return fail(ld, NULL, NULL, "out of memory");
+            return cfg_fail(ld, NULL, NULL, "out of memory");
         dst->n++;
     }
     return HY_OK;
@@ -514,18 +504,18 @@ static void strings_free(struct config_strings *ss)
     ss->n = 0;
 }
 
-static hy_status_t dup_str(struct loader *ld, char **dst, config_setting_t *g, const char *path)
+hy_status_t cfg_dup_str(struct loader *ld, char **dst, config_setting_t *g, const char *path)
 {
-    *dst = strdup(get_str(g, path));
+    *dst = strdup(cfg_get_str(g, path));
     if (*dst == NULL)
-        return fail(ld, NULL, NULL, "out of memory");
+        return cfg_fail(ld, NULL, NULL, "out of memory");
     return HY_OK;
 }
 
 /* Element `i` of `list` must not reuse the name of an earlier one: the
  * message points at the second and names the line of the first. */
-static hy_status_t check_unique_name(struct loader *ld, config_setting_t *list, int i,
-                                     const char *what, const char *lname)
+hy_status_t cfg_check_unique_name(struct loader *ld, config_setting_t *list, int i,
+                                  const char *what, const char *lname)
 {
     config_setting_t *s =
         config_setting_get_member(config_setting_get_elem(list, (unsigned)i), "name");
@@ -536,23 +526,23 @@ static hy_status_t check_unique_name(struct loader *ld, config_setting_t *list, 
         if (strcmp(config_setting_get_string(t), name) == 0) {
             char kname[KEYNAME_MAX], shown[48];
             snprintf(kname, sizeof(kname), "%s.[%d].name", lname, i);
-            return fail(ld, s, kname, "duplicate %s name \"%s\" (first defined at line %u)", what,
-                        printable(name, shown), config_setting_source_line(t));
+            return cfg_fail(ld, s, kname, "duplicate %s name \"%s\" (first defined at line %u)",
+                            what, cfg_printable(name, shown), config_setting_source_line(t));
         }
     }
     return HY_OK;
 }
 
 /* An optional string of a rule: NULL when left out or "". */
-static hy_status_t dup_opt(struct loader *ld, char **dst, config_setting_t *g, const char *path)
+hy_status_t cfg_dup_opt(struct loader *ld, char **dst, config_setting_t *g, const char *path)
 {
-    const char *v = get_str(g, path);
+    const char *v = cfg_get_str(g, path);
     *dst = NULL;
     if (v[0] == '\0')
         return HY_OK;
     *dst = strdup(v);
     if (*dst == NULL)
-        return fail(ld, NULL, NULL, "out of memory");
+        return cfg_fail(ld, NULL, NULL, "out of memory");
     return HY_OK;
 }
 
@@ -568,12 +558,12 @@ static hy_status_t parse_cidrs(struct loader *ld, config_setting_t *g, const cha
         return HY_OK;
     *out = calloc(strs->n, sizeof(**out));
     if (*out == NULL)
-        return fail(ld, NULL, NULL, "out of memory");
+        return cfg_fail(ld, NULL, NULL, "out of memory");
     for (size_t j = 0; j < strs->n; j++) {
         if (rules_cidr_parse(strs->v[j], &(*out)[j], why, sizeof(why)) != HY_OK) {
             snprintf(kname, sizeof(kname), "%s.[%d].%s", kind, i, leaf);
-            return fail(ld, config_setting_get_member(g, leaf), kname, "\"%s\": %s",
-                        printable(strs->v[j], shown), why);
+            return cfg_fail(ld, config_setting_get_member(g, leaf), kname, "\"%s\": %s",
+                            cfg_printable(strs->v[j], shown), why);
         }
     }
     return HY_OK;
@@ -591,21 +581,21 @@ static bool fence_cut_off_resolve(struct config *cfg)
     return true;
 }
 
-static hy_status_t fill_endpoint(struct loader *ld, config_setting_t *list, int i, const char *what,
-                                 const char *lname, char **name, char **address, int *port)
+hy_status_t cfg_fill_endpoint(struct loader *ld, config_setting_t *list, int i, const char *what,
+                              const char *lname, char **name, char **address, int *port)
 {
     config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
     char path[KEYNAME_MAX];
-    if (check_unique_name(ld, list, i, what, lname) != HY_OK)
+    if (cfg_check_unique_name(ld, list, i, what, lname) != HY_OK)
         return HY_ERROR;
     snprintf(path, sizeof(path), "%s.[].name", lname);
-    if (dup_str(ld, name, g, path) != HY_OK)
+    if (cfg_dup_str(ld, name, g, path) != HY_OK)
         return HY_ERROR;
     snprintf(path, sizeof(path), "%s.[].address", lname);
-    if (dup_str(ld, address, g, path) != HY_OK)
+    if (cfg_dup_str(ld, address, g, path) != HY_OK)
         return HY_ERROR;
     snprintf(path, sizeof(path), "%s.[].port", lname);
-    *port = (int)get_int(g, path);
+    *port = (int)cfg_get_int(g, path);
     return HY_OK;
 }
 
@@ -614,21 +604,21 @@ static hy_status_t fill_listeners(struct loader *ld, struct config *cfg, config_
     int n = config_setting_length(list);
     cfg->listeners = calloc((size_t)n, sizeof(*cfg->listeners));
     if (cfg->listeners == NULL)
-        return fail(ld, NULL, NULL, "out of memory");
+        return cfg_fail(ld, NULL, NULL, "out of memory");
     for (int i = 0; i < n; i++) {
         config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
         struct config_listener *l = &cfg->listeners[i];
         cfg->n_listeners++;
-        if (fill_endpoint(ld, list, i, "listener", "listeners", &l->name, &l->address, &l->port) !=
-            HY_OK)
+        if (cfg_fill_endpoint(ld, list, i, "listener", "listeners", &l->name, &l->address,
+                              &l->port) != HY_OK)
             return HY_ERROR;
         config_setting_t *ps = config_setting_get_member(g, "port");
         l->line = (int)config_setting_source_line(ps != NULL ? ps : g);
-        l->backlog = (int)get_int(g, "listeners.[].backlog");
-        l->consistency = consistency_parse(get_str(g, "listeners.[].consistency"));
-        l->require_tls = get_bool(g, "listeners.[].require_tls");
-        if (dup_strings(ld, &l->users, g, "listeners.[].users") != HY_OK ||
-            dup_strings(ld, &l->proxy_protocol_from, g, "listeners.[].proxy_protocol_from") !=
+        l->backlog = (int)cfg_get_int(g, "listeners.[].backlog");
+        l->consistency = consistency_parse(cfg_get_str(g, "listeners.[].consistency"));
+        l->require_tls = cfg_get_bool(g, "listeners.[].require_tls");
+        if (cfg_dup_strings(ld, &l->users, g, "listeners.[].users") != HY_OK ||
+            cfg_dup_strings(ld, &l->proxy_protocol_from, g, "listeners.[].proxy_protocol_from") !=
                 HY_OK ||
             parse_cidrs(ld, g, "listeners", i, "proxy_protocol_from", &l->proxy_protocol_from,
                         &l->proxy_from) != HY_OK)
@@ -649,8 +639,8 @@ static hy_status_t check_listener_users(struct loader *ld, struct config *cfg,
             char kname[KEYNAME_MAX], shown[48];
             config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
             snprintf(kname, sizeof(kname), "listeners.[%zu].users", i);
-            return fail(ld, config_setting_get_member(g, "users"), kname, "no user \"%s\" in users",
-                        printable(us->v[j], shown));
+            return cfg_fail(ld, config_setting_get_member(g, "users"), kname,
+                            "no user \"%s\" in users", cfg_printable(us->v[j], shown));
         }
     }
     return HY_OK;
@@ -685,20 +675,20 @@ static bool parse_digest_hash(const char *s, uint64_t *out)
 static hy_status_t fill_user_access(struct loader *ld, config_setting_t *g, int i,
                                     struct config_user *u)
 {
-    if (dup_strings(ld, &u->allow, g, "users.[].allow") != HY_OK ||
-        dup_strings(ld, &u->firewall_allow, g, "users.[].firewall_allow") != HY_OK)
+    if (cfg_dup_strings(ld, &u->allow, g, "users.[].allow") != HY_OK ||
+        cfg_dup_strings(ld, &u->firewall_allow, g, "users.[].firewall_allow") != HY_OK)
         return HY_ERROR;
-    u->max_connections = (int)get_int(g, "users.[].max_connections");
+    u->max_connections = (int)cfg_get_int(g, "users.[].max_connections");
     if (parse_cidrs(ld, g, "users", i, "allow", &u->allow, &u->allow_net) != HY_OK)
         return HY_ERROR;
-    const char *fw = get_str(g, "users.[].firewall");
+    const char *fw = cfg_get_str(g, "users.[].firewall");
     u->firewall = strcmp(fw, "learn") == 0     ? FIREWALL_LEARN
                   : strcmp(fw, "enforce") == 0 ? FIREWALL_ENFORCE
                                                : FIREWALL_OFF;
     if (u->firewall_allow.n > 0) {
         u->fw_hashes = calloc(u->firewall_allow.n, sizeof(*u->fw_hashes));
         if (u->fw_hashes == NULL)
-            return fail(ld, NULL, NULL, "out of memory");
+            return cfg_fail(ld, NULL, NULL, "out of memory");
     }
     for (size_t j = 0; j < u->firewall_allow.n; j++) {
         const char *e = u->firewall_allow.v[j];
@@ -716,823 +706,69 @@ static hy_status_t fill_users(struct loader *ld, struct config *cfg, config_sett
 {
     int n = list != NULL ? config_setting_length(list) : 0;
     if (n == 0 && cfg->users_source == USERS_CONFIG)
-        return fail(ld, list, "users",
-                    "no user: list at least one, or set users_source = \"backends\"");
+        return cfg_fail(ld, list, "users",
+                        "no user: list at least one, or set users_source = \"backends\"");
     cfg->users = calloc(n > 0 ? (size_t)n : 1, sizeof(*cfg->users));
     if (cfg->users == NULL)
-        return fail(ld, NULL, NULL, "out of memory");
+        return cfg_fail(ld, NULL, NULL, "out of memory");
     for (int i = 0; i < n; i++) {
         config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
         struct config_user *u = &cfg->users[i];
         cfg->n_users++;
-        if (check_unique_name(ld, list, i, "user", "users") != HY_OK ||
-            dup_str(ld, &u->name, g, "users.[].name") != HY_OK)
+        if (cfg_check_unique_name(ld, list, i, "user", "users") != HY_OK ||
+            cfg_dup_str(ld, &u->name, g, "users.[].name") != HY_OK)
             return HY_ERROR;
-        u->consistency = consistency_parse(get_str(g, "users.[].consistency"));
-        u->require_tls = get_bool(g, "users.[].require_tls");
-        if (dup_opt(ld, &u->tls_subject, g, "users.[].tls_subject") != HY_OK)
+        u->consistency = consistency_parse(cfg_get_str(g, "users.[].consistency"));
+        u->require_tls = cfg_get_bool(g, "users.[].require_tls");
+        if (cfg_dup_opt(ld, &u->tls_subject, g, "users.[].tls_subject") != HY_OK)
             return HY_ERROR;
         if (fill_user_access(ld, g, i, u) != HY_OK)
             return HY_ERROR;
-        if (auth_sha2_hash_parse(get_str(g, "users.[].sha2_hash"), u->s2, &u->has_s2) != HY_OK) {
+        if (auth_sha2_hash_parse(cfg_get_str(g, "users.[].sha2_hash"), u->s2, &u->has_s2) !=
+            HY_OK) {
             char kname[KEYNAME_MAX];
             snprintf(kname, sizeof(kname), "users.[%d].sha2_hash", i);
-            return fail(ld, config_setting_get_member(g, "sha2_hash"), kname,
-                        "not a caching_sha2_password hash: expected 64 hex digits, "
-                        "SHA256(SHA256(password)), or \"\"");
+            return cfg_fail(ld, config_setting_get_member(g, "sha2_hash"), kname,
+                            "not a caching_sha2_password hash: expected 64 hex digits, "
+                            "SHA256(SHA256(password)), or \"\"");
         }
         /* The hash is not echoed: it is as good as the password for anyone
          * who also sees one login exchange. */
-        if (auth_hash_parse(get_str(g, "users.[].password_hash"), u->h2, &u->no_password) !=
+        if (auth_hash_parse(cfg_get_str(g, "users.[].password_hash"), u->h2, &u->no_password) !=
             HY_OK) {
             char kname[KEYNAME_MAX];
             snprintf(kname, sizeof(kname), "users.[%d].password_hash", i);
-            return fail(ld, config_setting_get_member(g, "password_hash"), kname,
-                        "not a password hash: expected \"*\" and 40 hex digits (as "
-                        "PASSWORD() returns), or \"\" for no password");
+            return cfg_fail(ld, config_setting_get_member(g, "password_hash"), kname,
+                            "not a password hash: expected \"*\" and 40 hex digits (as "
+                            "PASSWORD() returns), or \"\" for no password");
         }
     }
     return HY_OK;
-}
-
-static config_setting_t *member_or_group(config_setting_t *g, const char *leaf);
-static hy_status_t read_secret(struct loader *ld, config_setting_t *g, const char *fkey,
-                               const char *ekey, char **out, bool *given);
-
-static hy_status_t fill_backends(struct loader *ld, struct config *cfg, config_setting_t *list,
-                                 bool grouped)
-{
-    int n = config_setting_length(list);
-    int primary = -1;
-    cfg->backends = calloc((size_t)n, sizeof(*cfg->backends));
-    if (cfg->backends == NULL)
-        return fail(ld, NULL, NULL, "out of memory");
-    for (int i = 0; i < n; i++) {
-        config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
-        struct config_backend *b = &cfg->backends[i];
-        cfg->n_backends++;
-        if (fill_endpoint(ld, list, i, "backend", "backends", &b->name, &b->address, &b->port) !=
-            HY_OK)
-            return HY_ERROR;
-        b->weight = (int)get_int(g, "backends.[].weight");
-        b->max_connections = (int)get_int(g, "backends.[].max_connections");
-        b->priority = (int)get_int(g, "backends.[].priority");
-        if (dup_str(ld, &b->zone, g, "backends.[].zone") != HY_OK)
-            return HY_ERROR;
-        const char *pr = get_str(g, "backends.[].promotion");
-        b->promotion = strcmp(pr, "prefer") == 0  ? PROMOTION_PREFER
-                       : strcmp(pr, "never") == 0 ? PROMOTION_NEVER
-                                                  : PROMOTION_NEUTRAL;
-        long long lag = get_int(g, "backends.[].max_replication_lag");
-        b->max_replication_lag = lag < 0 ? cfg->max_replication_lag : (int)lag;
-        b->role =
-            strcmp(get_str(g, "backends.[].role"), "primary") == 0 ? ROLE_PRIMARY : ROLE_REPLICA;
-        /* With groups, each group has its primary (fill_groups). */
-        if (b->role != ROLE_PRIMARY || grouped)
-            continue;
-        if (primary >= 0) {
-            char kname[KEYNAME_MAX], shown[48];
-            snprintf(kname, sizeof(kname), "backends.[%d].role", i);
-            config_setting_t *first =
-                config_setting_get_member(config_setting_get_elem(list, (unsigned)primary), "role");
-            return fail(ld, config_setting_get_member(g, "role"), kname,
-                        "second primary; \"%s\" (line %u) is already the primary, exactly "
-                        "one backend must have role \"primary\"",
-                        printable(cfg->backends[primary].name, shown),
-                        config_setting_source_line(first));
-        }
-        primary = i;
-    }
-    if (primary < 0 && !grouped)
-        return fail(ld, list, "backends",
-                    "no backend has role \"primary\", exactly one backend must have it");
-    return HY_OK;
-}
-
-/* What a cluster type needs of a group's settings. `where` is the group's
- * element (NULL: the top level, the implicit group), `prefix` the key
- * prefix of its messages ("" or "groups.[1]."). */
-static hy_status_t check_cluster(struct loader *ld, const struct config *cfg,
-                                 const struct config_group *grp, config_setting_t *root,
-                                 config_setting_t *where, const char *prefix)
-{
-    config_setting_t *at = where != NULL ? where : root;
-    char k_failover[KEYNAME_MAX], k_rejoin[KEYNAME_MAX], k_cluster[KEYNAME_MAX];
-    snprintf(k_failover, sizeof(k_failover), "%sfailover", prefix);
-    snprintf(k_rejoin, sizeof(k_rejoin), "%sauto_rejoin", prefix);
-    snprintf(k_cluster, sizeof(k_cluster), "%scluster", prefix);
-    /* A setting the group inherits is reported where it was written. */
-    config_setting_t *s_failover = config_setting_get_member(at, "failover");
-    if (s_failover == NULL) {
-        s_failover = config_setting_get_member(root, "failover");
-        snprintf(k_failover, sizeof(k_failover), "failover");
-    }
-    config_setting_t *s_rejoin = config_setting_get_member(at, "auto_rejoin");
-    if (s_rejoin == NULL) {
-        s_rejoin = config_setting_get_member(root, "auto_rejoin");
-        snprintf(k_rejoin, sizeof(k_rejoin), "auto_rejoin");
-    }
-    config_setting_t *s_cluster = member_or_group(at, "cluster");
-    if (grp->failover_auto && grp->monitor_user[0] == '\0')
-        return fail(ld, s_failover, k_failover,
-                    "failover = \"auto\" needs the health checks: set monitor.user");
-    if (grp->cluster == CLUSTER_GALERA) {
-        /* Promotion, fencing and rejoin are for a primary and replicas:
-         * on Galera they would set read_only on writable nodes. */
-        if (grp->failover_auto)
-            return fail(ld, s_failover, k_failover,
-                        "failover = \"auto\" does not apply to cluster = \"galera\" (every "
-                        "node is writable: the next node takes writes without a promotion)");
-        if (grp->auto_rejoin)
-            return fail(ld, s_rejoin, k_rejoin, "does not apply to cluster = \"galera\"");
-        if (grp->monitor_user[0] == '\0')
-            return fail(ld, s_cluster, k_cluster,
-                        "cluster = \"galera\" needs the health checks (the writer is picked "
-                        "from the nodes' wsrep state): set monitor.user");
-    }
-    if (grp->cluster == CLUSTER_DUAL_MASTER) {
-        if (grp->n_members != 2)
-            return fail(ld, s_cluster, k_cluster,
-                        "cluster = \"dual-master\" needs exactly two backends, not %zu",
-                        grp->n_members);
-        if (grp->monitor_user[0] == '\0')
-            return fail(ld, s_cluster, k_cluster,
-                        "cluster = \"dual-master\" needs the health checks (the active is the "
-                        "backend with read_only off): set monitor.user");
-        /* Two voters alone never make a majority once one is lost. */
-        if (grp->failover_auto && cfg->n_witnesses == 0)
-            return fail(ld, s_failover, k_failover,
-                        "failover = \"auto\" with cluster = \"dual-master\" needs a witness: "
-                        "two servers alone are never a majority once one is lost");
-    }
-    return HY_OK;
-}
-
-/* The group's monitor account: its own monitor.user with its password (in
- * clear, from a file or the environment: at most one), else the top
- * level's user and password. Both are owned copies. */
-static hy_status_t group_monitor_account(struct loader *ld, struct config *cfg,
-                                         struct config_group *grp, config_setting_t *m,
-                                         const char *prefix)
-{
-    char key[KEYNAME_MAX + 32];
-    const char *user = get_str(m, "groups.[].monitor.user");
-    const char *pw = get_str(m, "groups.[].monitor.password");
-    bool given = false;
-    if (user[0] == '\0') {
-        const char *pf = get_str(m, "groups.[].monitor.password_file");
-        const char *pe = get_str(m, "groups.[].monitor.password_env");
-        if (pw[0] != '\0' || pf[0] != '\0' || pe[0] != '\0')
-            return fail(ld, m, (snprintf(key, sizeof(key), "%smonitor", prefix), key),
-                        "a password without the group's monitor.user: give the user too");
-        grp->monitor_user = strdup(cfg->monitor.user);
-        grp->monitor_password = strdup(cfg->monitor.password != NULL ? cfg->monitor.password : "");
-        grp->monitor_password_clear = cfg->monitor.password_clear;
-        grp->monitor_password_file = strdup(cfg->monitor.password_file);
-        grp->monitor_password_env = strdup(cfg->monitor.password_env);
-    } else if (pw[0] != '\0') {
-        if (get_str(m, "groups.[].monitor.password_file")[0] != '\0' ||
-            get_str(m, "groups.[].monitor.password_env")[0] != '\0')
-            return fail(ld, config_setting_get_member(m, "password"),
-                        (snprintf(key, sizeof(key), "%smonitor.password", prefix), key),
-                        "give one of password, password_file and password_env");
-        grp->monitor_user = strdup(user);
-        grp->monitor_password = strdup(pw);
-    } else {
-        if (read_secret(ld, m, "groups.[].monitor.password_file", "groups.[].monitor.password_env",
-                        &grp->monitor_password, &given) != HY_OK)
-            return HY_ERROR;
-        grp->monitor_user = strdup(user);
-    }
-    if (user[0] != '\0') {
-        grp->monitor_password_clear = pw[0] != '\0';
-        grp->monitor_password_file = strdup(get_str(m, "groups.[].monitor.password_file"));
-        grp->monitor_password_env = strdup(get_str(m, "groups.[].monitor.password_env"));
-    }
-    if (grp->monitor_user == NULL || grp->monitor_password == NULL ||
-        grp->monitor_password_file == NULL || grp->monitor_password_env == NULL)
-        return fail(ld, NULL, NULL, "out of memory");
-    return HY_OK;
-}
-
-/* The group's settings: its own where given, else the top level's. */
-static hy_status_t group_settings(struct loader *ld, struct config *cfg, struct config_group *grp,
-                                  config_setting_t *g, const char *prefix)
-{
-    char key[KEYNAME_MAX + 32];
-    grp->cluster = cfg->cluster;
-    grp->max_writers = cfg->max_writers;
-    grp->writer_is_also_reader = cfg->writer_is_also_reader;
-    grp->failover_auto = cfg->failover_auto;
-    grp->failover_delay_ms = cfg->failover_delay_ms;
-    grp->auto_rejoin = cfg->auto_rejoin;
-    grp->rise = cfg->monitor.rise;
-    grp->fall = cfg->monitor.fall;
-    grp->interval_ms = cfg->monitor.interval_ms;
-    grp->timeout_ms = cfg->monitor.timeout_ms;
-    if (g == NULL)
-        return group_monitor_account(ld, cfg, grp, NULL, prefix);
-    const char *ct = get_str(g, "groups.[].cluster");
-    if (strcmp(ct, "default") != 0)
-        grp->cluster = strcmp(ct, "galera") == 0        ? CLUSTER_GALERA
-                       : strcmp(ct, "dual-master") == 0 ? CLUSTER_DUAL_MASTER
-                                                        : CLUSTER_REPLICATION;
-    if (get_int(g, "groups.[].max_writers") > 0)
-        grp->max_writers = (int)get_int(g, "groups.[].max_writers");
-    if (config_setting_get_member(g, "writer_is_also_reader") != NULL)
-        grp->writer_is_also_reader = get_bool(g, "groups.[].writer_is_also_reader");
-    const char *fo = get_str(g, "groups.[].failover");
-    if (strcmp(fo, "default") != 0)
-        grp->failover_auto = strcmp(fo, "auto") == 0;
-    if (get_int(g, "groups.[].failover_delay_ms") >= 0)
-        grp->failover_delay_ms = (int)get_int(g, "groups.[].failover_delay_ms");
-    if (config_setting_get_member(g, "auto_rejoin") != NULL)
-        grp->auto_rejoin = get_bool(g, "groups.[].auto_rejoin");
-    config_setting_t *m = config_setting_get_member(g, "monitor");
-    if (get_int(m, "groups.[].monitor.rise") > 0)
-        grp->rise = (int)get_int(m, "groups.[].monitor.rise");
-    if (get_int(m, "groups.[].monitor.fall") > 0)
-        grp->fall = (int)get_int(m, "groups.[].monitor.fall");
-    /* 0 = the top level's; else within the top-level key's bounds */
-    static const char *const timing[] = {"interval_ms", "timeout_ms"};
-    for (size_t i = 0; i < HY_ARRAY_SIZE(timing); i++) {
-        char path[KEYNAME_MAX];
-        snprintf(path, sizeof(path), "groups.[].monitor.%s", timing[i]);
-        int v = (int)get_int(m, path);
-        if (v > 0 && v < 50) {
-            snprintf(key, sizeof(key), "%smonitor.%s", prefix, timing[i]);
-            return fail(ld, config_setting_get_member(m, timing[i]), key,
-                        "%d is under 50 (0 = the top level's)", v);
-        }
-        if (v > 0)
-            *(i == 0 ? &grp->interval_ms : &grp->timeout_ms) = v;
-    }
-    return group_monitor_account(ld, cfg, grp, m, prefix);
-}
-
-/* The groups (group.h): each backend in exactly one, a replication or
- * dual-master group with exactly one configured primary... Without
- * `groups`, one group "default" with every backend. Then the listeners'
- * groups. */
-static hy_status_t fill_groups(struct loader *ld, struct config *cfg, config_setting_t *root)
-{
-    config_setting_t *list = config_setting_get_member(root, "groups");
-    int n = list != NULL ? config_setting_length(list) : 0;
-    char kname[KEYNAME_MAX], shown[48], shown2[48];
-    cfg->groups_explicit = n > 0;
-    cfg->groups = calloc(n > 0 ? (size_t)n : 1, sizeof(*cfg->groups));
-    if (cfg->groups == NULL)
-        return fail(ld, NULL, NULL, "out of memory");
-    if (n == 0) {
-        struct config_group *grp = &cfg->groups[0];
-        cfg->n_groups = 1;
-        grp->name = strdup("default");
-        grp->members = calloc(cfg->n_backends ? cfg->n_backends : 1, sizeof(*grp->members));
-        if (grp->name == NULL || grp->members == NULL)
-            return fail(ld, NULL, NULL, "out of memory");
-        for (size_t i = 0; i < cfg->n_backends; i++)
-            grp->members[grp->n_members++] = (uint16_t)i;
-        if (group_settings(ld, cfg, grp, NULL, "") != HY_OK)
-            return HY_ERROR;
-        if (check_cluster(ld, cfg, grp, root, NULL, "") != HY_OK)
-            return HY_ERROR;
-    }
-    int *owner = calloc(cfg->n_backends ? cfg->n_backends : 1, sizeof(*owner));
-    if (owner == NULL)
-        return fail(ld, NULL, NULL, "out of memory");
-    for (size_t i = 0; i < cfg->n_backends; i++)
-        owner[i] = n > 0 ? -1 : 0;
-    hy_status_t rc = HY_OK;
-    for (int gi = 0; gi < n && rc == HY_OK; gi++) {
-        config_setting_t *g = config_setting_get_elem(list, (unsigned)gi);
-        struct config_group *grp = &cfg->groups[gi];
-        cfg->n_groups++;
-        if (check_unique_name(ld, list, gi, "group", "groups") != HY_OK ||
-            dup_str(ld, &grp->name, g, "groups.[].name") != HY_OK) {
-            rc = HY_ERROR;
-            break;
-        }
-        grp->line = (int)config_setting_source_line(config_setting_get_member(g, "name"));
-        config_setting_t *bl = config_setting_get_member(g, "backends");
-        int m = config_setting_length(bl);
-        grp->members = calloc((size_t)m, sizeof(*grp->members));
-        if (grp->members == NULL) {
-            rc = fail(ld, NULL, NULL, "out of memory");
-            break;
-        }
-        int primary = -1;
-        for (int j = 0; j < m; j++) {
-            config_setting_t *e = config_setting_get_elem(bl, (unsigned)j);
-            const char *bn = config_setting_get_string(e);
-            snprintf(kname, sizeof(kname), "groups.[%d].backends", gi);
-            size_t b = 0;
-            while (b < cfg->n_backends && strcmp(cfg->backends[b].name, bn) != 0)
-                b++;
-            if (b == cfg->n_backends) {
-                rc =
-                    fail(ld, e, kname, "\"%s\" is not the name of a backend", printable(bn, shown));
-                break;
-            }
-            if (owner[b] == gi) {
-                rc = fail(ld, e, kname, "\"%s\" is listed twice", printable(bn, shown));
-                break;
-            }
-            if (owner[b] >= 0) {
-                rc = fail(ld, e, kname,
-                          "backend \"%s\" is already in group \"%s\" (line %d); a backend "
-                          "belongs to exactly one group",
-                          printable(bn, shown), printable(cfg->groups[owner[b]].name, shown2),
-                          cfg->groups[owner[b]].line);
-                break;
-            }
-            owner[b] = gi;
-            grp->members[grp->n_members++] = (uint16_t)b;
-            if (cfg->backends[b].role == ROLE_PRIMARY) {
-                if (primary >= 0) {
-                    rc = fail(ld, e, kname,
-                              "second primary \"%s\"; \"%s\" is already the group's primary, "
-                              "exactly one backend of a group must have role \"primary\"",
-                              printable(bn, shown), printable(cfg->backends[primary].name, shown2));
-                    break;
-                }
-                primary = (int)b;
-            }
-        }
-        if (rc != HY_OK)
-            break;
-        if (primary < 0) {
-            snprintf(kname, sizeof(kname), "groups.[%d].backends", gi);
-            rc = fail(ld, bl, kname,
-                      "no backend of group \"%s\" has role \"primary\", exactly one must have it",
-                      printable(grp->name, shown));
-            break;
-        }
-        snprintf(kname, sizeof(kname), "groups.[%d].", gi);
-        if (group_settings(ld, cfg, grp, g, kname) != HY_OK) {
-            rc = HY_ERROR;
-            break;
-        }
-        rc = check_cluster(ld, cfg, grp, root, g, kname);
-    }
-    for (size_t b = 0; rc == HY_OK && b < cfg->n_backends; b++) {
-        if (owner[b] < 0) {
-            snprintf(kname, sizeof(kname), "backends.[%zu].name", b);
-            config_setting_t *be =
-                config_setting_get_elem(config_setting_get_member(root, "backends"), (unsigned)b);
-            rc = fail(ld, config_setting_get_member(be, "name"), kname,
-                      "backend \"%s\" is in no group; with groups, list every backend in one",
-                      printable(cfg->backends[b].name, shown));
-        }
-        cfg->backends[b].group = (uint16_t)(owner[b] < 0 ? 0 : owner[b]);
-    }
-    free(owner);
-    if (rc != HY_OK)
-        return rc;
-    /* The listeners' groups. */
-    config_setting_t *ll = config_setting_get_member(root, "listeners");
-    for (size_t i = 0; i < cfg->n_listeners; i++) {
-        config_setting_t *lg = config_setting_get_elem(ll, (unsigned)i);
-        const char *gn = get_str(lg, "listeners.[].group");
-        if (gn[0] == '\0')
-            continue;
-        int gi = group_find(cfg, gn);
-        if (gi < 0) {
-            snprintf(kname, sizeof(kname), "listeners.[%zu].group", i);
-            return fail(ld, config_setting_get_member(lg, "group"), kname,
-                        "\"%s\" is not the name of a group", printable(gn, shown));
-        }
-        cfg->listeners[i].group = (uint16_t)gi;
-    }
-    if (group_views_build(cfg) != HY_OK)
-        return fail(ld, NULL, NULL, "out of memory");
-    return HY_OK;
-}
-
-/* Where a message about key `leaf` of group `g` points: the setting, or
- * the group when the key is left out. */
-static config_setting_t *member_or_group(config_setting_t *g, const char *leaf)
-{
-    config_setting_t *s = config_setting_get_member(g, leaf);
-    return s != NULL ? s : g;
-}
-
-/* The failover lock's other voters: only a name and where to log in. */
-static hy_status_t fill_witnesses(struct loader *ld, struct config *cfg, config_setting_t *list)
-{
-    int n = list != NULL ? config_setting_length(list) : 0;
-    if (n == 0)
-        return HY_OK;
-    cfg->witnesses = calloc((size_t)n, sizeof(*cfg->witnesses));
-    if (cfg->witnesses == NULL)
-        return fail(ld, NULL, NULL, "out of memory");
-    for (int i = 0; i < n; i++) {
-        config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
-        struct config_witness *w = &cfg->witnesses[i];
-        cfg->n_witnesses++;
-        if (fill_endpoint(ld, list, i, "witness", "witnesses", &w->name, &w->address, &w->port) !=
-            HY_OK)
-            return HY_ERROR;
-        for (size_t b = 0; b < cfg->n_backends; b++) {
-            if (cfg->backends[b].port == w->port &&
-                strcmp(cfg->backends[b].address, w->address) == 0) {
-                char kname[KEYNAME_MAX], shown[48];
-                snprintf(kname, sizeof(kname), "witnesses.[%d].address", i);
-                return fail(ld, member_or_group(g, "address"), kname,
-                            "%s:%d is backend \"%s\": a witness is a server outside the "
-                            "cluster, or it would vote twice",
-                            w->address, w->port, printable(cfg->backends[b].name, shown));
-            }
-        }
-    }
-    return HY_OK;
-}
-
-static hy_status_t compile_pattern(struct loader *ld, config_setting_t *g, int i, const char *leaf,
-                                   const char *pattern, struct rule_regex **out)
-{
-    char why[320], kname[KEYNAME_MAX];
-    if (pattern == NULL)
-        return HY_OK;
-    hy_status_t rc = rules_regex_compile(pattern, out, why, sizeof(why));
-    if (rc == HY_NOMEM)
-        return fail(ld, NULL, NULL, "out of memory");
-    if (rc == HY_OK)
-        return HY_OK;
-    snprintf(kname, sizeof(kname), "rules.[%d].%s", i, leaf);
-    return fail(ld, config_setting_get_member(g, leaf), kname, "%s", why);
-}
-
-/* action = route: where to. */
-static hy_status_t fill_rule_route(struct loader *ld, struct config *cfg, config_setting_t *g,
-                                   int i, struct config_rule *r)
-{
-    static const char *const block_only[] = {"error_code", "error_sqlstate", "error_message"};
-    char kname[KEYNAME_MAX], shown[48];
-    for (size_t k = 0; k < HY_ARRAY_SIZE(block_only); k++) {
-        config_setting_t *s = config_setting_get_member(g, block_only[k]);
-        if (s != NULL) {
-            snprintf(kname, sizeof(kname), "rules.[%d].%s", i, block_only[k]);
-            return fail(ld, s, kname, "only used with action = \"block\"");
-        }
-    }
-    const char *route = get_str(g, "rules.[].route");
-    snprintf(kname, sizeof(kname), "rules.[%d].route", i);
-    if (route[0] == '\0')
-        return fail(ld, member_or_group(g, "route"), kname, "required when action = \"route\"");
-    /* The words win over a backend of that name. */
-    if (strcmp(route, "primary") == 0) {
-        r->route = RULE_ROUTE_PRIMARY;
-    } else if (strcmp(route, "replica") == 0) {
-        r->route = RULE_ROUTE_REPLICA;
-    } else {
-        size_t b = 0;
-        while (b < cfg->n_backends && strcmp(cfg->backends[b].name, route) != 0)
-            b++;
-        if (b == cfg->n_backends)
-            return fail(ld, config_setting_get_member(g, "route"), kname,
-                        "\"%s\" is not primary, replica or the name of a backend",
-                        printable(route, shown));
-        r->route = RULE_ROUTE_BACKEND;
-        r->backend = (uint16_t)b;
-    }
-    r->route_name = strdup(route);
-    if (r->route_name == NULL)
-        return fail(ld, NULL, NULL, "out of memory");
-    return HY_OK;
-}
-
-/* action = block: the error. */
-static hy_status_t fill_rule_block(struct loader *ld, config_setting_t *g, int i,
-                                   struct config_rule *r)
-{
-    char kname[KEYNAME_MAX], shown[48];
-    config_setting_t *route = config_setting_get_member(g, "route");
-    if (route != NULL) {
-        snprintf(kname, sizeof(kname), "rules.[%d].route", i);
-        return fail(ld, route, kname, "only used with action = \"route\"");
-    }
-    r->error_code = (int)get_int(g, "rules.[].error_code");
-    const char *state = get_str(g, "rules.[].error_sqlstate"); /* 5 bytes: the table says so */
-    for (size_t k = 0; k < 5; k++) {
-        char c = state[k];
-        if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z'))) {
-            snprintf(kname, sizeof(kname), "rules.[%d].error_sqlstate", i);
-            return fail(ld, config_setting_get_member(g, "error_sqlstate"), kname,
-                        "\"%s\" is not an SQLSTATE: 5 characters 0-9 or A-Z",
-                        printable(state, shown));
-        }
-    }
-    memcpy(r->error_sqlstate, state, 6);
-    const char *msg = get_str(g, "rules.[].error_message");
-    const char *mark = strstr(msg, "{name}");
-    size_t len = strlen(msg) + (mark != NULL ? strlen(r->name) : 0) + 1;
-    r->error_message = malloc(len);
-    if (r->error_message == NULL)
-        return fail(ld, NULL, NULL, "out of memory");
-    if (mark != NULL)
-        snprintf(r->error_message, len, "%.*s%s%s", (int)(mark - msg), msg, r->name, mark + 6);
-    else
-        memcpy(r->error_message, msg, len);
-    return HY_OK;
-}
-
-static hy_status_t fill_rule(struct loader *ld, struct config *cfg, config_setting_t *list, int i)
-{
-    config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
-    struct config_rule *r = &cfg->rules[i];
-    char kname[KEYNAME_MAX], why[256], shown[48];
-    cfg->n_rules++;
-    if (check_unique_name(ld, list, i, "rule", "rules") != HY_OK ||
-        dup_str(ld, &r->name, g, "rules.[].name") != HY_OK ||
-        dup_opt(ld, &r->match_digest, g, "rules.[].match_digest") != HY_OK ||
-        dup_opt(ld, &r->match_text, g, "rules.[].match_text") != HY_OK ||
-        dup_opt(ld, &r->user, g, "rules.[].user") != HY_OK ||
-        dup_opt(ld, &r->schema, g, "rules.[].schema") != HY_OK ||
-        dup_opt(ld, &r->client, g, "rules.[].client") != HY_OK ||
-        dup_strings(ld, &r->users, g, "rules.[].users") != HY_OK ||
-        dup_strings(ld, &r->no_where, g, "rules.[].no_where") != HY_OK)
-        return HY_ERROR;
-    if (r->match_digest == NULL && r->match_text == NULL && r->user == NULL && r->schema == NULL &&
-        r->client == NULL && r->users.n == 0 && r->no_where.n == 0) {
-        snprintf(kname, sizeof(kname), "rules.[%d]", i);
-        return fail(ld, g, kname,
-                    "no condition; give at least one of match_digest, match_text, user, users, "
-                    "schema, client, no_where");
-    }
-    if (r->user != NULL && r->users.n > 0) {
-        snprintf(kname, sizeof(kname), "rules.[%d].users", i);
-        return fail(ld, config_setting_get_member(g, "users"), kname,
-                    "give user or users, not both");
-    }
-    if (r->user != NULL && config_find_user(cfg, r->user, strlen(r->user)) == NULL) {
-        snprintf(kname, sizeof(kname), "rules.[%d].user", i);
-        return fail(ld, config_setting_get_member(g, "user"), kname, "no user \"%s\" in users",
-                    printable(r->user, shown));
-    }
-    for (size_t j = 0; j < r->users.n; j++) {
-        if (config_find_user(cfg, r->users.v[j], strlen(r->users.v[j])) != NULL)
-            continue;
-        snprintf(kname, sizeof(kname), "rules.[%d].users", i);
-        return fail(ld, config_setting_get_member(g, "users"), kname, "no user \"%s\" in users",
-                    printable(r->users.v[j], shown));
-    }
-    cfg->rules_need_digest |= r->no_where.n > 0;
-    if (r->client != NULL && rules_cidr_parse(r->client, &r->cidr, why, sizeof(why)) != HY_OK) {
-        snprintf(kname, sizeof(kname), "rules.[%d].client", i);
-        return fail(ld, config_setting_get_member(g, "client"), kname, "\"%s\": %s",
-                    printable(r->client, shown), why);
-    }
-    if (compile_pattern(ld, g, i, "match_digest", r->match_digest, &r->digest_re) != HY_OK ||
-        compile_pattern(ld, g, i, "match_text", r->match_text, &r->text_re) != HY_OK)
-        return HY_ERROR;
-    cfg->rules_need_digest |= r->digest_re != NULL;
-    if (strcmp(get_str(g, "rules.[].action"), "block") == 0) {
-        r->action = RULE_ACTION_BLOCK;
-        return fill_rule_block(ld, g, i, r);
-    }
-    r->action = RULE_ACTION_ROUTE;
-    return fill_rule_route(ld, cfg, g, i, r);
 }
 
 /* ---- TLS ----------------------------------------------------------------- */
-
-static enum tls_mode tls_mode_parse(const char *v)
-{
-    if (strcmp(v, "off") == 0)
-        return TLS_OFF;
-    if (strcmp(v, "on") == 0)
-        return TLS_ON;
-    if (strcmp(v, "verify-ca") == 0)
-        return TLS_VERIFY_CA;
-    if (strcmp(v, "verify-full") == 0)
-        return TLS_VERIFY_FULL;
-    return TLS_DEFAULT;
-}
-
-const char *tls_mode_to_str(enum tls_mode m)
-{
-    switch (m) {
-    case TLS_OFF:
-        return "off";
-    case TLS_ON:
-        return "on";
-    case TLS_VERIFY_CA:
-        return "verify-ca";
-    case TLS_VERIFY_FULL:
-        return "verify-full";
-    case TLS_DEFAULT:
-        break;
-    }
-    return "default";
-}
-
-/* One TLS file setting as it applies to a group: its value, the setting
- * that gave it (for the message's line) and that setting's name. */
-struct tls_file {
-    const char *value;
-    config_setting_t *where;
-    char key[KEYNAME_MAX];
-};
-
-/* backends.[i].LEAF, or the top-level backend_LEAF when that is "". */
-static void tls_file_pick(struct tls_file *f, config_setting_t *root, config_setting_t *g, int i,
-                          const char *leaf)
-{
-    char path[64];
-    snprintf(path, sizeof(path), "backends.[].%s", leaf);
-    f->value = get_str(g, path);
-    if (f->value[0] != '\0') {
-        f->where = config_setting_get_member(g, leaf);
-        snprintf(f->key, sizeof(f->key), "backends.[%d].%s", i, leaf);
-        return;
-    }
-    snprintf(path, sizeof(path), "backend_%s", leaf);
-    f->value = get_str(root, path);
-    f->where = member_or_group(root, path);
-    snprintf(f->key, sizeof(f->key), "%s", path);
-}
-
-/* Clients: the server context, and the keys that need it. */
-static hy_status_t fill_tls_server(struct loader *ld, struct config *cfg, config_setting_t *root)
-{
-    if (dup_str(ld, &cfg->tls_cert, root, "tls_cert") != HY_OK ||
-        dup_str(ld, &cfg->tls_key, root, "tls_key") != HY_OK ||
-        dup_str(ld, &cfg->tls_ca, root, "tls_ca") != HY_OK ||
-        dup_str(ld, &cfg->tls_ciphers, root, "tls_ciphers") != HY_OK ||
-        dup_str(ld, &cfg->tls_ciphersuites, root, "tls_ciphersuites") != HY_OK)
-        return HY_ERROR;
-    cfg->tls_min_version = tls_version_parse(get_str(root, "tls_min_version"));
-    const char *cert = get_str(root, "tls_cert");
-    const char *key = get_str(root, "tls_key");
-    const char *ca = get_str(root, "tls_ca");
-    char kname[KEYNAME_MAX];
-    if ((cert[0] == '\0') != (key[0] == '\0')) {
-        const char *set = cert[0] != '\0' ? "tls_cert" : "tls_key";
-        return fail(ld, config_setting_get_member(root, set), set,
-                    "tls_cert and tls_key go together: set both or neither");
-    }
-    if (cert[0] == '\0') {
-        if (ca[0] != '\0')
-            return fail(ld, config_setting_get_member(root, "tls_ca"), "tls_ca",
-                        "client certificates need TLS: set tls_cert and tls_key too");
-        for (size_t i = 0; i < cfg->n_listeners; i++) {
-            if (cfg->listeners[i].require_tls) {
-                snprintf(kname, sizeof(kname), "listeners.[%zu].require_tls", i);
-                return fail(ld, NULL, kname, "needs TLS: set tls_cert and tls_key");
-            }
-        }
-        for (size_t i = 0; i < cfg->n_users; i++) {
-            if (cfg->users[i].require_tls) {
-                snprintf(kname, sizeof(kname), "users.[%zu].require_tls", i);
-                return fail(ld, NULL, kname, "needs TLS: set tls_cert and tls_key");
-            }
-        }
-    }
-    for (size_t i = 0; i < cfg->n_users; i++) {
-        if (cfg->users[i].tls_subject != NULL && ca[0] == '\0') {
-            snprintf(kname, sizeof(kname), "users.[%zu].tls_subject", i);
-            return fail(ld, NULL, kname,
-                        "needs tls_ca (client certificates are asked for only with tls_ca)");
-        }
-    }
-    if (cert[0] == '\0')
-        return HY_OK;
-    static const char *const leaf[] = {
-        [TLS_SET_CERT] = "tls_cert",
-        [TLS_SET_KEY] = "tls_key",
-        [TLS_SET_CA] = "tls_ca",
-        [TLS_SET_CIPHERS] = "tls_ciphers",
-        [TLS_SET_CIPHERSUITES] = "tls_ciphersuites",
-        [TLS_SET_OTHER] = "tls_cert",
-    };
-    struct tls_options o = {
-        .cert = cert,
-        .key = key,
-        .ca = ca,
-        .ciphers = get_str(root, "tls_ciphers"),
-        .ciphersuites = get_str(root, "tls_ciphersuites"),
-        .min_version = tls_version_parse(get_str(root, "tls_min_version")),
-    };
-    enum tls_setting what = TLS_SET_OTHER;
-    char why[512];
-    cfg->tls_server = tls_server_ctx_create(&o, &what, why, sizeof(why));
-    if (cfg->tls_server == NULL)
-        return fail(ld, member_or_group(root, leaf[what]), leaf[what], "%s", why);
-    cfg->tls_verify_clients = ca[0] != '\0';
-    return HY_OK;
-}
-
-/* Backends: each with TLS gets its own client context. */
-static hy_status_t fill_tls_backends(struct loader *ld, struct config *cfg, config_setting_t *root,
-                                     config_setting_t *list)
-{
-    enum tls_mode def = tls_mode_parse(get_str(root, "backend_tls"));
-    cfg->backend_tls = def;
-    if (dup_str(ld, &cfg->backend_tls_ca, root, "backend_tls_ca") != HY_OK ||
-        dup_str(ld, &cfg->backend_tls_cert, root, "backend_tls_cert") != HY_OK ||
-        dup_str(ld, &cfg->backend_tls_key, root, "backend_tls_key") != HY_OK)
-        return HY_ERROR;
-    for (size_t i = 0; i < cfg->n_backends; i++) {
-        config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
-        struct config_backend *b = &cfg->backends[i];
-        if (dup_str(ld, &b->tls_ca, g, "backends.[].tls_ca") != HY_OK ||
-            dup_str(ld, &b->tls_cert, g, "backends.[].tls_cert") != HY_OK ||
-            dup_str(ld, &b->tls_key, g, "backends.[].tls_key") != HY_OK)
-            return HY_ERROR;
-        enum tls_mode m = tls_mode_parse(get_str(g, "backends.[].tls"));
-        b->tls = m == TLS_DEFAULT ? def : m;
-        if (b->tls == TLS_OFF)
-            continue;
-        struct tls_file ca, cert, key;
-        tls_file_pick(&ca, root, g, (int)i, "tls_ca");
-        tls_file_pick(&cert, root, g, (int)i, "tls_cert");
-        tls_file_pick(&key, root, g, (int)i, "tls_key");
-        char kname[KEYNAME_MAX];
-        if ((b->tls == TLS_VERIFY_CA || b->tls == TLS_VERIFY_FULL) && ca.value[0] == '\0') {
-            config_setting_t *t = config_setting_get_member(g, "tls");
-            snprintf(kname, sizeof(kname), "backends.[%zu].tls", i);
-            return fail(ld, t != NULL ? t : member_or_group(root, "backend_tls"),
-                        t != NULL ? kname : "backend_tls",
-                        "%s for backend \"%s\" needs the CA that signed its certificate: set "
-                        "backend_tls_ca or backends.[%zu].tls_ca",
-                        tls_mode_to_str(b->tls), b->name, i);
-        }
-        if ((cert.value[0] == '\0') != (key.value[0] == '\0')) {
-            struct tls_file *set = cert.value[0] != '\0' ? &cert : &key;
-            return fail(ld, set->where, set->key,
-                        "a client certificate and its key go together: set both or neither");
-        }
-        struct tls_options o = {
-            .cert = cert.value,
-            .key = key.value,
-            .ca = ca.value,
-            .ciphers = get_str(root, "tls_ciphers"),
-            .ciphersuites = get_str(root, "tls_ciphersuites"),
-            .min_version = tls_version_parse(get_str(root, "tls_min_version")),
-        };
-        enum tls_setting what = TLS_SET_OTHER;
-        char why[512];
-        b->tls_ctx = tls_client_ctx_create(&o, b->tls, &what, why, sizeof(why));
-        if (b->tls_ctx == NULL) {
-            switch (what) {
-            case TLS_SET_CA:
-                return fail(ld, ca.where, ca.key, "%s", why);
-            case TLS_SET_KEY:
-                return fail(ld, key.where, key.key, "%s", why);
-            case TLS_SET_CIPHERS:
-                return fail(ld, member_or_group(root, "tls_ciphers"), "tls_ciphers", "%s", why);
-            case TLS_SET_CIPHERSUITES:
-                return fail(ld, member_or_group(root, "tls_ciphersuites"), "tls_ciphersuites", "%s",
-                            why);
-            case TLS_SET_CERT:
-            case TLS_SET_OTHER:
-                break;
-            }
-            return fail(ld, cert.where, cert.key, "%s", why);
-        }
-    }
-    return HY_OK;
-}
-
-/* After users and backends: rules name them. */
-static hy_status_t fill_rules(struct loader *ld, struct config *cfg, config_setting_t *list)
-{
-    int n = list != NULL ? config_setting_length(list) : 0;
-    if (n > 0) {
-        cfg->rules = calloc((size_t)n, sizeof(*cfg->rules));
-        if (cfg->rules == NULL)
-            return fail(ld, NULL, NULL, "out of memory");
-    }
-    for (int i = 0; i < n; i++) {
-        if (fill_rule(ld, cfg, list, i) != HY_OK)
-            return HY_ERROR;
-    }
-    if (rules_hits_init(cfg) != HY_OK)
-        return fail(ld, NULL, NULL, "out of memory");
-    return HY_OK;
-}
 
 /* The RSA key pair for caching_sha2_password's key exchange. */
 static hy_status_t fill_rsa(struct loader *ld, struct config *cfg, config_setting_t *root)
 {
     char why[320];
-    if (dup_str(ld, &cfg->auth_rsa_private_key, root, "auth_rsa_private_key") != HY_OK ||
-        dup_str(ld, &cfg->auth_rsa_public_key, root, "auth_rsa_public_key") != HY_OK)
+    if (cfg_dup_str(ld, &cfg->auth_rsa_private_key, root, "auth_rsa_private_key") != HY_OK ||
+        cfg_dup_str(ld, &cfg->auth_rsa_public_key, root, "auth_rsa_public_key") != HY_OK)
         return HY_ERROR;
     if (cfg->auth_rsa_private_key[0] == '\0') {
         if (cfg->auth_rsa_public_key[0] != '\0')
-            return fail(ld, config_setting_get_member(root, "auth_rsa_public_key"),
-                        "auth_rsa_public_key", "needs auth_rsa_private_key");
+            return cfg_fail(ld, config_setting_get_member(root, "auth_rsa_public_key"),
+                            "auth_rsa_public_key", "needs auth_rsa_private_key");
         return HY_OK;
     }
     hy_status_t rc = auth_rsa_load(cfg->auth_rsa_private_key, cfg->auth_rsa_public_key, &cfg->rsa,
                                    why, sizeof(why));
     if (rc == HY_NOMEM)
-        return fail(ld, NULL, NULL, "out of memory");
+        return cfg_fail(ld, NULL, NULL, "out of memory");
     if (rc != HY_OK) {
         bool pub = strncmp(why, "public", 6) == 0;
         const char *key = pub ? "auth_rsa_public_key" : "auth_rsa_private_key";
-        return fail(ld, config_setting_get_member(root, key), key, "%s", why);
+        return cfg_fail(ld, config_setting_get_member(root, key), key, "%s", why);
     }
     return HY_OK;
 }
@@ -1542,7 +778,7 @@ static hy_status_t fill_rsa(struct loader *ld, struct config *cfg, config_settin
  * length bound of the key (a sockaddr_un path) still holds. */
 static hy_status_t fill_admin_socket(struct loader *ld, struct config *cfg, config_setting_t *root)
 {
-    const char *v = get_str(root, "admin_socket");
+    const char *v = cfg_get_str(root, "admin_socket");
     const char *mark = strstr(v, "{port}");
     char path[128];
     if (mark != NULL)
@@ -1552,99 +788,7 @@ static hy_status_t fill_admin_socket(struct loader *ld, struct config *cfg, conf
         snprintf(path, sizeof(path), "%s", v);
     cfg->admin_socket = strdup(path);
     if (cfg->admin_socket == NULL)
-        return fail(ld, NULL, NULL, "out of memory");
-    return HY_OK;
-}
-
-/* A password from a file (its first line) or an environment variable,
- * named by keys `fkey` and `ekey` of group `g` (at most one of them set),
- * so the config itself never holds it. `*out` is the password, "" when
- * neither is set, and `*given` says whether one was. */
-static hy_status_t read_secret(struct loader *ld, config_setting_t *g, const char *fkey,
-                               const char *ekey, char **out, bool *given)
-{
-    const char *file = get_str(g, fkey);
-    const char *env = get_str(g, ekey);
-    config_setting_t *fs = g != NULL ? config_setting_get_member(g, key_leaf(fkey)) : NULL;
-    config_setting_t *es = g != NULL ? config_setting_get_member(g, key_leaf(ekey)) : NULL;
-    char pw[256] = "";
-    *given = file[0] != '\0' || env[0] != '\0';
-    if (file[0] != '\0' && env[0] != '\0')
-        return fail(ld, es, ekey, "give %s or %s, not both", key_leaf(fkey), key_leaf(ekey));
-    if (file[0] != '\0') {
-        FILE *f = fopen(file, "r");
-        if (f == NULL)
-            return fail(ld, fs, fkey, "cannot read %s: %s", file, strerror(errno));
-        if (fgets(pw, sizeof(pw), f) == NULL && ferror(f)) {
-            int e = errno;
-            fclose(f);
-            return fail(ld, fs, fkey, "cannot read %s: %s", file, strerror(e));
-        }
-        fclose(f);
-        pw[strcspn(pw, "\r\n")] = '\0';
-    } else if (env[0] != '\0') {
-        const char *v = getenv(env);
-        if (v == NULL)
-            return fail(ld, es, ekey, "environment variable %s is not set", env);
-        if (strlen(v) >= sizeof(pw))
-            return fail(ld, es, ekey, "the password is longer than %zu bytes", sizeof(pw) - 1);
-        snprintf(pw, sizeof(pw), "%s", v);
-    }
-    *out = strdup(pw);
-    explicit_bzero(pw, sizeof(pw));
-    if (*out == NULL)
-        return fail(ld, NULL, NULL, "out of memory");
-    return HY_OK;
-}
-
-/* replication_user and its password, from a file or the environment. */
-static hy_status_t fill_replication(struct loader *ld, struct config *cfg, config_setting_t *root)
-{
-    bool given;
-    if (dup_str(ld, &cfg->replication_user, root, "replication_user") != HY_OK ||
-        dup_str(ld, &cfg->replication_password_file, root, "replication_password_file") != HY_OK ||
-        dup_str(ld, &cfg->replication_password_env, root, "replication_password_env") != HY_OK ||
-        read_secret(ld, root, "replication_password_file", "replication_password_env",
-                    &cfg->replication_password, &given) != HY_OK)
-        return HY_ERROR;
-    if (given && cfg->replication_user[0] == '\0') {
-        config_setting_t *fs = config_setting_get_member(root, "replication_password_file");
-        config_setting_t *es = config_setting_get_member(root, "replication_password_env");
-        return fail(ld, fs != NULL ? fs : es,
-                    fs != NULL ? "replication_password_file" : "replication_password_env",
-                    "a replication password needs replication_user");
-    }
-    return HY_OK;
-}
-
-/* The monitor group: its account and password (in clear, from a file or
- * from the environment: at most one), intervals and counts. */
-static hy_status_t fill_monitor(struct loader *ld, struct config *cfg, config_setting_t *g)
-{
-    struct config_monitor *m = &cfg->monitor;
-    bool given;
-    m->interval_ms = (int)get_int(g, "monitor.interval_ms");
-    m->timeout_ms = (int)get_int(g, "monitor.timeout_ms");
-    m->status_every = (int)get_int(g, "monitor.status_every");
-    m->connections_warn_pct = (int)get_int(g, "monitor.connections_warn_pct");
-    m->disk_warn_pct = (int)get_int(g, "monitor.disk_warn_pct");
-    m->binlog_warn_mb = (int)get_int(g, "monitor.binlog_warn_mb");
-    m->rise = (int)get_int(g, "monitor.rise");
-    m->fall = (int)get_int(g, "monitor.fall");
-    if (dup_str(ld, &m->user, g, "monitor.user") != HY_OK ||
-        dup_str(ld, &m->password_file, g, "monitor.password_file") != HY_OK ||
-        dup_str(ld, &m->password_env, g, "monitor.password_env") != HY_OK)
-        return HY_ERROR;
-    m->password_clear = get_str(g, "monitor.password")[0] != '\0';
-    if (m->password_clear) {
-        if (m->password_file[0] != '\0' || m->password_env[0] != '\0')
-            return fail(ld, config_setting_get_member(g, "password"), "monitor.password",
-                        "give one of password, password_file and password_env");
-        return dup_str(ld, &m->password, g, "monitor.password");
-    }
-    if (read_secret(ld, g, "monitor.password_file", "monitor.password_env", &m->password, &given) !=
-        HY_OK)
-        return HY_ERROR;
+        return cfg_fail(ld, NULL, NULL, "out of memory");
     return HY_OK;
 }
 
@@ -1688,85 +832,87 @@ static hy_status_t fill_backup(struct loader *ld, struct config *cfg, config_set
     struct config_backup *b = &cfg->backup;
     bool given;
     b->enabled = g != NULL;
-    b->binlog_sync_ms = (int)get_int(g, "backup.binlog_sync_ms");
-    b->server_id = (uint32_t)get_int(g, "backup.server_id");
-    if (dup_str(ld, &b->dir, g, "backup.dir") != HY_OK ||
-        dup_str(ld, &b->user, g, "backup.user") != HY_OK ||
-        dup_str(ld, &b->retention, g, "backup.binlog_retention") != HY_OK ||
-        dup_str(ld, &b->password_file, g, "backup.password_file") != HY_OK ||
-        dup_str(ld, &b->password_env, g, "backup.password_env") != HY_OK)
+    b->binlog_sync_ms = (int)cfg_get_int(g, "backup.binlog_sync_ms");
+    b->server_id = (uint32_t)cfg_get_int(g, "backup.server_id");
+    if (cfg_dup_str(ld, &b->dir, g, "backup.dir") != HY_OK ||
+        cfg_dup_str(ld, &b->user, g, "backup.user") != HY_OK ||
+        cfg_dup_str(ld, &b->retention, g, "backup.binlog_retention") != HY_OK ||
+        cfg_dup_str(ld, &b->password_file, g, "backup.password_file") != HY_OK ||
+        cfg_dup_str(ld, &b->password_env, g, "backup.password_env") != HY_OK)
         return HY_ERROR;
-    if (dup_str(ld, &b->full_every, g, "backup.full_every") != HY_OK ||
-        dup_str(ld, &b->full_window, g, "backup.full_window") != HY_OK ||
-        dup_str(ld, &b->full_max_age, g, "backup.full_max_age") != HY_OK ||
-        dup_str(ld, &b->copy_to_dir, g, "backup.copy_to_dir") != HY_OK ||
-        dup_str(ld, &b->copy_command, g, "backup.copy_command") != HY_OK ||
-        dup_str(ld, &b->copy_verify_command, g, "backup.copy_verify_command") != HY_OK)
+    if (cfg_dup_str(ld, &b->full_every, g, "backup.full_every") != HY_OK ||
+        cfg_dup_str(ld, &b->full_window, g, "backup.full_window") != HY_OK ||
+        cfg_dup_str(ld, &b->full_max_age, g, "backup.full_max_age") != HY_OK ||
+        cfg_dup_str(ld, &b->copy_to_dir, g, "backup.copy_to_dir") != HY_OK ||
+        cfg_dup_str(ld, &b->copy_command, g, "backup.copy_command") != HY_OK ||
+        cfg_dup_str(ld, &b->copy_verify_command, g, "backup.copy_verify_command") != HY_OK)
         return HY_ERROR;
     b->full_every_s = parse_duration(b->full_every);
     if (b->full_every_s < 0)
-        return fail(ld, config_setting_get_member(g, "full_every"), "backup.full_every",
-                    "\"%s\" is not a duration (a number with s, m, h or d, or \"0\")",
-                    b->full_every);
+        return cfg_fail(ld, config_setting_get_member(g, "full_every"), "backup.full_every",
+                        "\"%s\" is not a duration (a number with s, m, h or d, or \"0\")",
+                        b->full_every);
     b->full_max_age_s = parse_duration(b->full_max_age);
     if (b->full_max_age_s < 0)
-        return fail(ld, config_setting_get_member(g, "full_max_age"), "backup.full_max_age",
-                    "\"%s\" is not a duration (a number with s, m, h or d, or \"0\")",
-                    b->full_max_age);
+        return cfg_fail(ld, config_setting_get_member(g, "full_max_age"), "backup.full_max_age",
+                        "\"%s\" is not a duration (a number with s, m, h or d, or \"0\")",
+                        b->full_max_age);
     if (parse_window(b->full_window, &b->full_window_from, &b->full_window_to) != HY_OK)
-        return fail(ld, config_setting_get_member(g, "full_window"), "backup.full_window",
-                    "\"%s\" is not a daily window \"HH:MM-HH:MM\" (UTC, start and end differ)",
-                    b->full_window);
+        return cfg_fail(ld, config_setting_get_member(g, "full_window"), "backup.full_window",
+                        "\"%s\" is not a daily window \"HH:MM-HH:MM\" (UTC, start and end differ)",
+                        b->full_window);
     config_setting_t *cs = g != NULL ? config_setting_get_member(g, "copy_to_dir") : NULL;
     b->copy_to_dir_line = cs != NULL ? (int)config_setting_source_line(cs) : 0;
     if (b->copy_to_dir[0] != '\0' && b->copy_to_dir[0] != '/')
-        return fail(ld, cs, "backup.copy_to_dir", "must be an absolute path");
+        return cfg_fail(ld, cs, "backup.copy_to_dir", "must be an absolute path");
     if (b->copy_to_dir[0] != '\0' && b->copy_command[0] != '\0')
-        return fail(ld, config_setting_get_member(g, "copy_command"), "backup.copy_command",
-                    "give one of copy_to_dir and copy_command");
+        return cfg_fail(ld, config_setting_get_member(g, "copy_command"), "backup.copy_command",
+                        "give one of copy_to_dir and copy_command");
     size_t dl = strlen(b->dir);
     if (b->enabled && b->copy_to_dir[0] != '\0' && dl > 0 &&
         strncmp(b->copy_to_dir, b->dir, dl) == 0 &&
         (b->copy_to_dir[dl] == '\0' || b->copy_to_dir[dl] == '/' || b->dir[dl - 1] == '/'))
-        return fail(ld, cs, "backup.copy_to_dir", "is backup.dir or inside it: not a second place");
+        return cfg_fail(ld, cs, "backup.copy_to_dir",
+                        "is backup.dir or inside it: not a second place");
     static const char *const cmds[] = {"backup.copy_command", "backup.copy_verify_command"};
     const char *texts[] = {b->copy_command, b->copy_verify_command};
     for (size_t i = 0; i < 2; i++) {
         for (const char *p = strchr(texts[i], '%'); p != NULL; p = strchr(p + 2, '%')) {
             if (p[1] == '\0' || strchr("fns%", p[1]) == NULL)
-                return fail(ld, config_setting_get_member(g, key_leaf(cmds[i])), cmds[i],
-                            "%%%c: only %%f (the file), %%n (its name), %%s (its sha256) and "
-                            "%%%% are replaced",
-                            p[1] != '\0' ? p[1] : ' ');
+                return cfg_fail(ld, config_setting_get_member(g, cfg_key_leaf(cmds[i])), cmds[i],
+                                "%%%c: only %%f (the file), %%n (its name), %%s (its sha256) and "
+                                "%%%% are replaced",
+                                p[1] != '\0' ? p[1] : ' ');
         }
     }
     if (b->copy_verify_command[0] != '\0' && b->copy_command[0] == '\0')
-        return fail(ld, config_setting_get_member(g, "copy_verify_command"),
-                    "backup.copy_verify_command", "needs backup.copy_command");
+        return cfg_fail(ld, config_setting_get_member(g, "copy_verify_command"),
+                        "backup.copy_verify_command", "needs backup.copy_command");
     b->retention_s = parse_duration(b->retention);
     if (b->retention_s < 0)
-        return fail(ld, config_setting_get_member(g, "binlog_retention"), "backup.binlog_retention",
-                    "\"%s\" is not a duration (a number with s, m, h or d, or \"0\")",
-                    b->retention);
+        return cfg_fail(
+            ld, config_setting_get_member(g, "binlog_retention"), "backup.binlog_retention",
+            "\"%s\" is not a duration (a number with s, m, h or d, or \"0\")", b->retention);
     config_setting_t *ds = g != NULL ? config_setting_get_member(g, "dir") : NULL;
     b->dir_line = ds != NULL ? (int)config_setting_source_line(ds) : 0;
     b->enabled = b->enabled && b->dir[0] != '\0'; /* "" = off, like no section */
     if (b->enabled && b->dir[0] != '/')
-        return fail(ld, ds, "backup.dir", "must be an absolute path");
+        return cfg_fail(ld, ds, "backup.dir", "must be an absolute path");
     if (b->server_id == 0) {
         uint32_t h = 2166136261u; /* FNV-1a of the instance name: stable across restarts */
         for (const char *p = cfg->instance_name; p != NULL && *p; p++)
             h = (h ^ (uint8_t)*p) * 16777619u;
         b->server_id = 0x80000000u | (h & 0x7fffffffu);
     }
-    b->password_clear = get_str(g, "backup.password")[0] != '\0';
+    b->password_clear = cfg_get_str(g, "backup.password")[0] != '\0';
     if (b->password_clear) {
         if (b->password_file[0] != '\0' || b->password_env[0] != '\0')
-            return fail(ld, config_setting_get_member(g, "password"), "backup.password",
-                        "give one of password, password_file and password_env");
-        return dup_str(ld, &b->password, g, "backup.password");
+            return cfg_fail(ld, config_setting_get_member(g, "password"), "backup.password",
+                            "give one of password, password_file and password_env");
+        return cfg_dup_str(ld, &b->password, g, "backup.password");
     }
-    return read_secret(ld, g, "backup.password_file", "backup.password_env", &b->password, &given);
+    return cfg_read_secret(ld, g, "backup.password_file", "backup.password_env", &b->password,
+                           &given);
 }
 
 /* alerts.events: per event name, over the group's settings. */
@@ -1779,23 +925,23 @@ static hy_status_t fill_alert_events(struct loader *ld, struct config_alerts *a,
     uint64_t seen = 0;
     for (int i = 0; i < n; i++) {
         config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
-        const char *name = get_str(g, "alerts.events.[].name");
+        const char *name = cfg_get_str(g, "alerts.events.[].name");
         char kname[KEYNAME_MAX], shown[48];
         snprintf(kname, sizeof(kname), "alerts.events.[%d].name", i);
         int t = event_parse(name);
         if (t < 0)
-            return fail(ld, member_or_group(g, "name"), kname, "\"%s\" is not an event name",
-                        printable(name, shown));
+            return cfg_fail(ld, cfg_member_or_group(g, "name"), kname,
+                            "\"%s\" is not an event name", cfg_printable(name, shown));
         if (seen & (1ull << t))
-            return fail(ld, member_or_group(g, "name"), kname, "\"%s\" is set twice",
-                        printable(name, shown));
+            return cfg_fail(ld, cfg_member_or_group(g, "name"), kname, "\"%s\" is set twice",
+                            cfg_printable(name, shown));
         seen |= 1ull << t;
-        if (!get_bool(g, "alerts.events.[].enabled")) {
+        if (!cfg_get_bool(g, "alerts.events.[].enabled")) {
             a->disabled_mask |= 1ull << t;
             a->events_off |= 1ull << t;
         }
-        a->event_severity[t] = event_severity_parse(get_str(g, "alerts.events.[].severity"));
-        a->event_repeat_ms[t] = (int)get_int(g, "alerts.events.[].repeat_ms");
+        a->event_severity[t] = event_severity_parse(cfg_get_str(g, "alerts.events.[].severity"));
+        a->event_repeat_ms[t] = (int)cfg_get_int(g, "alerts.events.[].repeat_ms");
     }
     a->n_events = (size_t)n;
     a->events_listed = seen;
@@ -1807,42 +953,42 @@ static hy_status_t fill_alerts(struct loader *ld, struct config *cfg, config_set
 {
     config_setting_t *g = config_setting_get_member(root, "alerts");
     struct config_alerts *a = &cfg->alerts;
-    a->exec_timeout_ms = (int)get_int(g, "alerts.exec_timeout_ms");
-    a->exec_max_running = (int)get_int(g, "alerts.exec_max_running");
-    a->webhook_tls_verify = get_bool(g, "alerts.webhook_tls_verify");
-    a->webhook_timeout_ms = (int)get_int(g, "alerts.webhook_timeout_ms");
-    a->webhook_retries = (int)get_int(g, "alerts.webhook_retries");
-    a->queue_size = (int)get_int(g, "alerts.queue_size");
-    a->repeat_ms = (int)get_int(g, "alerts.repeat_ms");
-    a->min_severity = event_severity_parse(get_str(g, "alerts.min_severity"));
-    a->pre_failover_timeout_ms = (int)get_int(g, "alerts.pre_failover_timeout_ms");
-    if (dup_str(ld, &a->exec, g, "alerts.exec") != HY_OK ||
-        dup_str(ld, &a->webhook, g, "alerts.webhook") != HY_OK ||
-        dup_str(ld, &a->pre_failover, g, "alerts.pre_failover") != HY_OK ||
-        (g != NULL && dup_strings(ld, &a->disabled, g, "alerts.disabled") != HY_OK))
+    a->exec_timeout_ms = (int)cfg_get_int(g, "alerts.exec_timeout_ms");
+    a->exec_max_running = (int)cfg_get_int(g, "alerts.exec_max_running");
+    a->webhook_tls_verify = cfg_get_bool(g, "alerts.webhook_tls_verify");
+    a->webhook_timeout_ms = (int)cfg_get_int(g, "alerts.webhook_timeout_ms");
+    a->webhook_retries = (int)cfg_get_int(g, "alerts.webhook_retries");
+    a->queue_size = (int)cfg_get_int(g, "alerts.queue_size");
+    a->repeat_ms = (int)cfg_get_int(g, "alerts.repeat_ms");
+    a->min_severity = event_severity_parse(cfg_get_str(g, "alerts.min_severity"));
+    a->pre_failover_timeout_ms = (int)cfg_get_int(g, "alerts.pre_failover_timeout_ms");
+    if (cfg_dup_str(ld, &a->exec, g, "alerts.exec") != HY_OK ||
+        cfg_dup_str(ld, &a->webhook, g, "alerts.webhook") != HY_OK ||
+        cfg_dup_str(ld, &a->pre_failover, g, "alerts.pre_failover") != HY_OK ||
+        (g != NULL && cfg_dup_strings(ld, &a->disabled, g, "alerts.disabled") != HY_OK))
         return HY_ERROR;
     if (a->exec[0] != '\0' && a->exec[0] != '/')
-        return fail(ld, config_setting_get_member(g, "exec"), "alerts.exec",
-                    "must be an absolute path (it is run without a shell)");
+        return cfg_fail(ld, config_setting_get_member(g, "exec"), "alerts.exec",
+                        "must be an absolute path (it is run without a shell)");
     if (a->pre_failover[0] != '\0' && a->pre_failover[0] != '/')
-        return fail(ld, config_setting_get_member(g, "pre_failover"), "alerts.pre_failover",
-                    "must be an absolute path (it is run without a shell)");
+        return cfg_fail(ld, config_setting_get_member(g, "pre_failover"), "alerts.pre_failover",
+                        "must be an absolute path (it is run without a shell)");
     if (a->webhook[0] != '\0' && strncmp(a->webhook, "http://", 7) != 0 &&
         strncmp(a->webhook, "https://", 8) != 0)
-        return fail(ld, config_setting_get_member(g, "webhook"), "alerts.webhook",
-                    "must start with http:// or https://");
+        return cfg_fail(ld, config_setting_get_member(g, "webhook"), "alerts.webhook",
+                        "must start with http:// or https://");
     a->disabled_mask = 0;
     for (size_t i = 0; i < a->disabled.n; i++) {
         int t = event_parse(a->disabled.v[i]);
         if (t < 0)
-            return fail(ld, config_setting_get_member(g, "disabled"), "alerts.disabled",
-                        "'%s' is not an event name", a->disabled.v[i]);
+            return cfg_fail(ld, config_setting_get_member(g, "disabled"), "alerts.disabled",
+                            "'%s' is not an event name", a->disabled.v[i]);
         a->disabled_mask |= 1ull << t;
     }
     if (fill_alert_events(ld, a, g != NULL ? config_setting_get_member(g, "events") : NULL) !=
         HY_OK)
         return HY_ERROR;
-    const char *in = get_str(root, "instance_name");
+    const char *in = cfg_get_str(root, "instance_name");
     char name[320];
     if (in[0] != '\0') {
         snprintf(name, sizeof(name), "%s", in);
@@ -1856,111 +1002,113 @@ static hy_status_t fill_alerts(struct loader *ld, struct config *cfg, config_set
     }
     cfg->instance_name = strdup(name);
     if (cfg->instance_name == NULL)
-        return fail(ld, NULL, NULL, "out of memory");
+        return cfg_fail(ld, NULL, NULL, "out of memory");
     return HY_OK;
 }
 
 static hy_status_t fill_config(struct loader *ld, struct config *cfg, config_setting_t *root)
 {
-    cfg->fd_warn_pct = (int)get_int(root, "fd_warn_pct");
-    cfg->worker_stall_ms = (int)get_int(root, "worker_stall_ms");
-    long long workers = get_int(root, "workers");
+    cfg->fd_warn_pct = (int)cfg_get_int(root, "fd_warn_pct");
+    cfg->worker_stall_ms = (int)cfg_get_int(root, "worker_stall_ms");
+    long long workers = cfg_get_int(root, "workers");
     if (workers == 0) {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
         workers = cores < 1 ? 1 : HY_MIN(cores, 256);
     }
     cfg->workers = (int)workers;
-    cfg->log_level = (enum log_level)log_level_parse(get_str(root, "log_level"));
-    cfg->connect_timeout_ms = (int)get_int(root, "connect_timeout_ms");
-    cfg->dns_refresh_ms = (int)get_int(root, "dns_refresh_ms");
-    cfg->login_timeout_ms = (int)get_int(root, "login_timeout_ms");
-    cfg->shutdown_timeout_ms = (int)get_int(root, "shutdown_timeout_ms");
-    cfg->buffer_size = (int)get_int(root, "buffer_size");
-    cfg->max_client_connections = (int)get_int(root, "max_client_connections");
-    cfg->max_prepared_statements = (int)get_int(root, "max_prepared_statements");
-    cfg->max_packet_size = (int)get_int(root, "max_packet_size");
-    cfg->client_idle_timeout_ms = (int)get_int(root, "client_idle_timeout_ms");
-    cfg->backend_read_timeout_ms = (int)get_int(root, "backend_read_timeout_ms");
-    cfg->default_sha2 = strcmp(get_str(root, "default_auth_plugin"), "caching_sha2_password") == 0;
-    cfg->pool_transaction = strcmp(get_str(root, "pool_mode"), "transaction") == 0;
-    cfg->pool_idle_timeout_ms = (int)get_int(root, "pool_idle_timeout_ms");
-    cfg->pool_max_age_ms = (int)get_int(root, "pool_max_age_ms");
-    cfg->pool_wait_timeout_ms = (int)get_int(root, "pool_wait_timeout_ms");
-    cfg->pool_stmt_cache = (uint32_t)get_int(root, "pool_stmt_cache");
-    cfg->pool_min_idle = (int)get_int(root, "pool_min_idle");
-    const char *us = get_str(root, "users_source");
+    cfg->log_level = (enum log_level)log_level_parse(cfg_get_str(root, "log_level"));
+    cfg->connect_timeout_ms = (int)cfg_get_int(root, "connect_timeout_ms");
+    cfg->dns_refresh_ms = (int)cfg_get_int(root, "dns_refresh_ms");
+    cfg->login_timeout_ms = (int)cfg_get_int(root, "login_timeout_ms");
+    cfg->shutdown_timeout_ms = (int)cfg_get_int(root, "shutdown_timeout_ms");
+    cfg->buffer_size = (int)cfg_get_int(root, "buffer_size");
+    cfg->max_client_connections = (int)cfg_get_int(root, "max_client_connections");
+    cfg->max_prepared_statements = (int)cfg_get_int(root, "max_prepared_statements");
+    cfg->max_packet_size = (int)cfg_get_int(root, "max_packet_size");
+    cfg->client_idle_timeout_ms = (int)cfg_get_int(root, "client_idle_timeout_ms");
+    cfg->backend_read_timeout_ms = (int)cfg_get_int(root, "backend_read_timeout_ms");
+    cfg->default_sha2 =
+        strcmp(cfg_get_str(root, "default_auth_plugin"), "caching_sha2_password") == 0;
+    cfg->pool_transaction = strcmp(cfg_get_str(root, "pool_mode"), "transaction") == 0;
+    cfg->pool_idle_timeout_ms = (int)cfg_get_int(root, "pool_idle_timeout_ms");
+    cfg->pool_max_age_ms = (int)cfg_get_int(root, "pool_max_age_ms");
+    cfg->pool_wait_timeout_ms = (int)cfg_get_int(root, "pool_wait_timeout_ms");
+    cfg->pool_stmt_cache = (uint32_t)cfg_get_int(root, "pool_stmt_cache");
+    cfg->pool_min_idle = (int)cfg_get_int(root, "pool_min_idle");
+    const char *us = cfg_get_str(root, "users_source");
     cfg->users_source = strcmp(us, "backends") == 0 ? USERS_BACKENDS
                         : strcmp(us, "both") == 0   ? USERS_BOTH
                                                     : USERS_CONFIG;
-    cfg->users_refresh_ms = (int)get_int(root, "users_refresh_ms");
-    cfg->auth_fail_limit = (int)get_int(root, "auth_fail_limit");
-    cfg->auth_fail_window_ms = (int)get_int(root, "auth_fail_window_ms");
-    cfg->auth_delay_ms = (int)get_int(root, "auth_delay_ms");
-    cfg->auth_block_ms = (int)get_int(root, "auth_block_ms");
-    cfg->auth_block_table_size = (int)get_int(root, "auth_block_table_size");
-    cfg->firewall_learn_max = (int)get_int(root, "firewall_learn_max");
-    cfg->metrics_port = (int)get_int(root, "metrics_port");
-    cfg->log_syslog = get_bool(root, "log_syslog");
-    cfg->query_log_min_duration_ms = (int)get_int(root, "query_log_min_duration_ms");
-    cfg->read_write_split = get_bool(root, "read_write_split");
-    cfg->consistency = consistency_parse(get_str(root, "consistency"));
-    cfg->causal_timeout_ms = (int)get_int(root, "causal_timeout_ms");
-    cfg->strong_window_ms = (int)get_int(root, "strong_window_ms");
-    cfg->replica_fallback_error = strcmp(get_str(root, "replica_fallback"), "error") == 0;
-    cfg->digest_max_entries = (int)get_int(root, "digest_max_entries");
-    cfg->max_replication_lag = (int)get_int(root, "max_replication_lag");
-    const char *ct = get_str(root, "cluster");
+    cfg->users_refresh_ms = (int)cfg_get_int(root, "users_refresh_ms");
+    cfg->auth_fail_limit = (int)cfg_get_int(root, "auth_fail_limit");
+    cfg->auth_fail_window_ms = (int)cfg_get_int(root, "auth_fail_window_ms");
+    cfg->auth_delay_ms = (int)cfg_get_int(root, "auth_delay_ms");
+    cfg->auth_block_ms = (int)cfg_get_int(root, "auth_block_ms");
+    cfg->auth_block_table_size = (int)cfg_get_int(root, "auth_block_table_size");
+    cfg->firewall_learn_max = (int)cfg_get_int(root, "firewall_learn_max");
+    cfg->metrics_port = (int)cfg_get_int(root, "metrics_port");
+    cfg->log_syslog = cfg_get_bool(root, "log_syslog");
+    cfg->query_log_min_duration_ms = (int)cfg_get_int(root, "query_log_min_duration_ms");
+    cfg->read_write_split = cfg_get_bool(root, "read_write_split");
+    cfg->consistency = consistency_parse(cfg_get_str(root, "consistency"));
+    cfg->causal_timeout_ms = (int)cfg_get_int(root, "causal_timeout_ms");
+    cfg->strong_window_ms = (int)cfg_get_int(root, "strong_window_ms");
+    cfg->replica_fallback_error = strcmp(cfg_get_str(root, "replica_fallback"), "error") == 0;
+    cfg->digest_max_entries = (int)cfg_get_int(root, "digest_max_entries");
+    cfg->max_replication_lag = (int)cfg_get_int(root, "max_replication_lag");
+    const char *ct = cfg_get_str(root, "cluster");
     cfg->cluster = strcmp(ct, "galera") == 0        ? CLUSTER_GALERA
                    : strcmp(ct, "dual-master") == 0 ? CLUSTER_DUAL_MASTER
                                                     : CLUSTER_REPLICATION;
-    cfg->max_writers = (int)get_int(root, "max_writers");
-    cfg->writer_is_also_reader = get_bool(root, "writer_is_also_reader");
-    const char *zr = get_str(root, "zone_reads");
+    cfg->max_writers = (int)cfg_get_int(root, "max_writers");
+    cfg->writer_is_also_reader = cfg_get_bool(root, "writer_is_also_reader");
+    const char *zr = cfg_get_str(root, "zone_reads");
     cfg->zone_reads = strcmp(zr, "local_only") == 0 ? ZONE_READS_LOCAL_ONLY
                       : strcmp(zr, "any") == 0      ? ZONE_READS_ANY
                                                     : ZONE_READS_LOCAL_FIRST;
-    cfg->partition_reads_refuse = strcmp(get_str(root, "partition_reads"), "refuse") == 0;
-    const char *fc = get_str(root, "fence_cut_off_primary");
+    cfg->partition_reads_refuse = strcmp(cfg_get_str(root, "partition_reads"), "refuse") == 0;
+    const char *fc = cfg_get_str(root, "fence_cut_off_primary");
     cfg->fence_cut_off_mode = strcmp(fc, "always") == 0  ? FENCE_CUT_OFF_ALWAYS
                               : strcmp(fc, "never") == 0 ? FENCE_CUT_OFF_NEVER
                                                          : FENCE_CUT_OFF_WITH_ZONES;
-    cfg->failover_auto = strcmp(get_str(root, "failover"), "auto") == 0;
-    const char *fz = get_str(root, "failover_zones");
+    cfg->failover_auto = strcmp(cfg_get_str(root, "failover"), "auto") == 0;
+    const char *fz = cfg_get_str(root, "failover_zones");
     cfg->failover_zones = strcmp(fz, "same_only") == 0 ? FAILOVER_ZONES_SAME_ONLY
                           : strcmp(fz, "any") == 0     ? FAILOVER_ZONES_ANY
                                                        : FAILOVER_ZONES_SAME_FIRST;
-    cfg->failover_delay_ms = (int)get_int(root, "failover_delay_ms");
-    cfg->failover_write_wait_ms = (int)get_int(root, "failover_write_wait_ms");
-    cfg->switchover_timeout_ms = (int)get_int(root, "switchover_timeout_ms");
-    cfg->auto_rejoin = get_bool(root, "auto_rejoin");
-    if (dup_str(ld, &cfg->server_version, root, "server_version") != HY_OK ||
-        dup_str(ld, &cfg->zone, root, "zone") != HY_OK || !fence_cut_off_resolve(cfg) ||
-        dup_str(ld, &cfg->metrics_address, root, "metrics_address") != HY_OK ||
-        dup_str(ld, &cfg->log_file, root, "log_file") != HY_OK ||
-        dup_str(ld, &cfg->audit_log, root, "audit_log") != HY_OK ||
-        dup_str(ld, &cfg->query_log, root, "query_log") != HY_OK ||
+    cfg->failover_delay_ms = (int)cfg_get_int(root, "failover_delay_ms");
+    cfg->failover_write_wait_ms = (int)cfg_get_int(root, "failover_write_wait_ms");
+    cfg->switchover_timeout_ms = (int)cfg_get_int(root, "switchover_timeout_ms");
+    cfg->auto_rejoin = cfg_get_bool(root, "auto_rejoin");
+    if (cfg_dup_str(ld, &cfg->server_version, root, "server_version") != HY_OK ||
+        cfg_dup_str(ld, &cfg->zone, root, "zone") != HY_OK || !fence_cut_off_resolve(cfg) ||
+        cfg_dup_str(ld, &cfg->metrics_address, root, "metrics_address") != HY_OK ||
+        cfg_dup_str(ld, &cfg->log_file, root, "log_file") != HY_OK ||
+        cfg_dup_str(ld, &cfg->audit_log, root, "audit_log") != HY_OK ||
+        cfg_dup_str(ld, &cfg->query_log, root, "query_log") != HY_OK ||
         fill_listeners(ld, cfg, config_setting_get_member(root, "listeners")) != HY_OK ||
         fill_admin_socket(ld, cfg, root) != HY_OK ||
         fill_users(ld, cfg, config_setting_get_member(root, "users")) != HY_OK ||
         check_listener_users(ld, cfg, config_setting_get_member(root, "listeners")) != HY_OK ||
         fill_rsa(ld, cfg, root) != HY_OK ||
-        fill_backends(ld, cfg, config_setting_get_member(root, "backends"),
-                      config_setting_get_member(root, "groups") != NULL &&
-                          config_setting_length(config_setting_get_member(root, "groups")) > 0) !=
+        cfg_fill_backends(ld, cfg, config_setting_get_member(root, "backends"),
+                          config_setting_get_member(root, "groups") != NULL &&
+                              config_setting_length(config_setting_get_member(root, "groups")) >
+                                  0) != HY_OK ||
+        cfg_fill_tls_server(ld, cfg, root) != HY_OK ||
+        cfg_fill_tls_backends(ld, cfg, root, config_setting_get_member(root, "backends")) !=
             HY_OK ||
-        fill_tls_server(ld, cfg, root) != HY_OK ||
-        fill_tls_backends(ld, cfg, root, config_setting_get_member(root, "backends")) != HY_OK ||
-        fill_rules(ld, cfg, config_setting_get_member(root, "rules")) != HY_OK ||
-        fill_witnesses(ld, cfg, config_setting_get_member(root, "witnesses")) != HY_OK ||
-        fill_replication(ld, cfg, root) != HY_OK ||
-        fill_monitor(ld, cfg, config_setting_get_member(root, "monitor")) != HY_OK ||
+        cfg_fill_rules(ld, cfg, config_setting_get_member(root, "rules")) != HY_OK ||
+        cfg_fill_witnesses(ld, cfg, config_setting_get_member(root, "witnesses")) != HY_OK ||
+        cfg_fill_replication(ld, cfg, root) != HY_OK ||
+        cfg_fill_monitor(ld, cfg, config_setting_get_member(root, "monitor")) != HY_OK ||
         fill_alerts(ld, cfg, root) != HY_OK || fill_backup(ld, cfg, root) != HY_OK)
         return HY_ERROR;
     if (cfg->users_source != USERS_CONFIG && cfg->monitor.user[0] == '\0')
-        return fail(ld, config_setting_get_member(root, "users_source"), "users_source",
-                    "reading the accounts from the primary needs an account to read them as: "
-                    "set monitor.user");
-    if (fill_groups(ld, cfg, root) != HY_OK)
+        return cfg_fail(ld, config_setting_get_member(root, "users_source"), "users_source",
+                        "reading the accounts from the primary needs an account to read them as: "
+                        "set monitor.user");
+    if (cfg_fill_groups(ld, cfg, root) != HY_OK)
         return HY_ERROR;
     return HY_OK;
 }
@@ -2094,7 +1242,7 @@ static void config_free(struct config *cfg)
 static hy_status_t load(struct loader *ld, const char *text, struct config **out)
 {
     if (strlen(text) > CONFIG_MAX_TEXT)
-        return fail(ld, NULL, NULL, "larger than %u bytes", CONFIG_MAX_TEXT);
+        return cfg_fail(ld, NULL, NULL, "larger than %u bytes", CONFIG_MAX_TEXT);
     char *widened = NULL;
     if (prescan(ld, text, &widened) != HY_OK)
         return HY_ERROR;
@@ -2102,7 +1250,7 @@ static hy_status_t load(struct loader *ld, const char *text, struct config **out
     if (cfg == NULL || (cfg->path = strdup(ld->name)) == NULL) {
         free(widened);
         free(cfg);
-        return fail(ld, NULL, NULL, "out of memory");
+        return cfg_fail(ld, NULL, NULL, "out of memory");
     }
     atomic_init(&cfg->refs, 1);
 
@@ -2134,7 +1282,7 @@ hy_status_t config_load_string(const char *text, const char *name, struct config
     if (err != NULL && errlen > 0)
         err[0] = '\0';
     if (text == NULL || out == NULL)
-        return fail(&ld, NULL, NULL, "no configuration text");
+        return cfg_fail(&ld, NULL, NULL, "no configuration text");
     return load(&ld, text, out);
 }
 
@@ -2150,8 +1298,8 @@ static hy_status_t read_text(struct loader *ld, FILE *fp, char **text)
             if (bigger == NULL) {
                 free(buf);
                 if (cap > CONFIG_MAX_TEXT)
-                    return fail(ld, NULL, NULL, "larger than %u bytes", CONFIG_MAX_TEXT);
-                return fail(ld, NULL, NULL, "out of memory");
+                    return cfg_fail(ld, NULL, NULL, "larger than %u bytes", CONFIG_MAX_TEXT);
+                return cfg_fail(ld, NULL, NULL, "out of memory");
             }
             buf = bigger;
             cap = cap ? cap * 2 : 8192;
@@ -2164,12 +1312,12 @@ static hy_status_t read_text(struct loader *ld, FILE *fp, char **text)
     if (ferror(fp)) {
         int e = errno;
         free(buf);
-        return fail(ld, NULL, NULL, "cannot read: %s", strerror_r(e, ebuf, sizeof(ebuf)));
+        return cfg_fail(ld, NULL, NULL, "cannot read: %s", strerror_r(e, ebuf, sizeof(ebuf)));
     }
     buf[len] = '\0';
     if (memchr(buf, '\0', len) != NULL) {
         free(buf);
-        return fail(ld, NULL, NULL, "contains a NUL byte; not a text file");
+        return cfg_fail(ld, NULL, NULL, "contains a NUL byte; not a text file");
     }
     *text = buf;
     return HY_OK;
@@ -2181,12 +1329,12 @@ hy_status_t config_load(const char *path, struct config **out, char *err, size_t
     if (err != NULL && errlen > 0)
         err[0] = '\0';
     if (path == NULL || out == NULL)
-        return fail(&ld, NULL, NULL, "no configuration file given");
+        return cfg_fail(&ld, NULL, NULL, "no configuration file given");
 
     char ebuf[128];
     FILE *fp = fopen(path, "r");
     if (fp == NULL)
-        return fail(&ld, NULL, NULL, "cannot open: %s", strerror_r(errno, ebuf, sizeof(ebuf)));
+        return cfg_fail(&ld, NULL, NULL, "cannot open: %s", strerror_r(errno, ebuf, sizeof(ebuf)));
     char *text = NULL;
     hy_status_t rc = read_text(&ld, fp, &text);
     fclose(fp);

@@ -1,0 +1,185 @@
+/*
+ * config_rules.c: query rules in halyard.conf (config.c has the loader):
+ * each rule's match (compiled PCRE2 patterns, digests) and its action
+ * (route, block).
+ */
+#include <errno.h>
+#include <libconfig.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "halyard/auth.h"
+#include "halyard/classify.h"
+#include "halyard/config.h"
+#include "halyard/group.h"
+#include "halyard/log.h"
+#include "halyard/rules.h"
+#include "halyard/tls.h"
+#include "config_int.h"
+
+static hy_status_t compile_pattern(struct loader *ld, config_setting_t *g, int i, const char *leaf,
+                                   const char *pattern, struct rule_regex **out)
+{
+    char why[320], kname[KEYNAME_MAX];
+    if (pattern == NULL)
+        return HY_OK;
+    hy_status_t rc = rules_regex_compile(pattern, out, why, sizeof(why));
+    if (rc == HY_NOMEM)
+        return cfg_fail(ld, NULL, NULL, "out of memory");
+    if (rc == HY_OK)
+        return HY_OK;
+    snprintf(kname, sizeof(kname), "rules.[%d].%s", i, leaf);
+    return cfg_fail(ld, config_setting_get_member(g, leaf), kname, "%s", why);
+}
+
+/* action = route: where to. */
+static hy_status_t fill_rule_route(struct loader *ld, struct config *cfg, config_setting_t *g,
+                                   int i, struct config_rule *r)
+{
+    static const char *const block_only[] = {"error_code", "error_sqlstate", "error_message"};
+    char kname[KEYNAME_MAX], shown[48];
+    for (size_t k = 0; k < HY_ARRAY_SIZE(block_only); k++) {
+        config_setting_t *s = config_setting_get_member(g, block_only[k]);
+        if (s != NULL) {
+            snprintf(kname, sizeof(kname), "rules.[%d].%s", i, block_only[k]);
+            return cfg_fail(ld, s, kname, "only used with action = \"block\"");
+        }
+    }
+    const char *route = cfg_get_str(g, "rules.[].route");
+    snprintf(kname, sizeof(kname), "rules.[%d].route", i);
+    if (route[0] == '\0')
+        return cfg_fail(ld, cfg_member_or_group(g, "route"), kname,
+                        "required when action = \"route\"");
+    /* The words win over a backend of that name. */
+    if (strcmp(route, "primary") == 0) {
+        r->route = RULE_ROUTE_PRIMARY;
+    } else if (strcmp(route, "replica") == 0) {
+        r->route = RULE_ROUTE_REPLICA;
+    } else {
+        size_t b = 0;
+        while (b < cfg->n_backends && strcmp(cfg->backends[b].name, route) != 0)
+            b++;
+        if (b == cfg->n_backends)
+            return cfg_fail(ld, config_setting_get_member(g, "route"), kname,
+                            "\"%s\" is not primary, replica or the name of a backend",
+                            cfg_printable(route, shown));
+        r->route = RULE_ROUTE_BACKEND;
+        r->backend = (uint16_t)b;
+    }
+    r->route_name = strdup(route);
+    if (r->route_name == NULL)
+        return cfg_fail(ld, NULL, NULL, "out of memory");
+    return HY_OK;
+}
+
+/* action = block: the error. */
+static hy_status_t fill_rule_block(struct loader *ld, config_setting_t *g, int i,
+                                   struct config_rule *r)
+{
+    char kname[KEYNAME_MAX], shown[48];
+    config_setting_t *route = config_setting_get_member(g, "route");
+    if (route != NULL) {
+        snprintf(kname, sizeof(kname), "rules.[%d].route", i);
+        return cfg_fail(ld, route, kname, "only used with action = \"route\"");
+    }
+    r->error_code = (int)cfg_get_int(g, "rules.[].error_code");
+    const char *state = cfg_get_str(g, "rules.[].error_sqlstate"); /* 5 bytes: the table says so */
+    for (size_t k = 0; k < 5; k++) {
+        char c = state[k];
+        if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z'))) {
+            snprintf(kname, sizeof(kname), "rules.[%d].error_sqlstate", i);
+            return cfg_fail(ld, config_setting_get_member(g, "error_sqlstate"), kname,
+                            "\"%s\" is not an SQLSTATE: 5 characters 0-9 or A-Z",
+                            cfg_printable(state, shown));
+        }
+    }
+    memcpy(r->error_sqlstate, state, 6);
+    const char *msg = cfg_get_str(g, "rules.[].error_message");
+    const char *mark = strstr(msg, "{name}");
+    size_t len = strlen(msg) + (mark != NULL ? strlen(r->name) : 0) + 1;
+    r->error_message = malloc(len);
+    if (r->error_message == NULL)
+        return cfg_fail(ld, NULL, NULL, "out of memory");
+    if (mark != NULL)
+        snprintf(r->error_message, len, "%.*s%s%s", (int)(mark - msg), msg, r->name, mark + 6);
+    else
+        memcpy(r->error_message, msg, len);
+    return HY_OK;
+}
+
+static hy_status_t fill_rule(struct loader *ld, struct config *cfg, config_setting_t *list, int i)
+{
+    config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+    struct config_rule *r = &cfg->rules[i];
+    char kname[KEYNAME_MAX], why[256], shown[48];
+    cfg->n_rules++;
+    if (cfg_check_unique_name(ld, list, i, "rule", "rules") != HY_OK ||
+        cfg_dup_str(ld, &r->name, g, "rules.[].name") != HY_OK ||
+        cfg_dup_opt(ld, &r->match_digest, g, "rules.[].match_digest") != HY_OK ||
+        cfg_dup_opt(ld, &r->match_text, g, "rules.[].match_text") != HY_OK ||
+        cfg_dup_opt(ld, &r->user, g, "rules.[].user") != HY_OK ||
+        cfg_dup_opt(ld, &r->schema, g, "rules.[].schema") != HY_OK ||
+        cfg_dup_opt(ld, &r->client, g, "rules.[].client") != HY_OK ||
+        cfg_dup_strings(ld, &r->users, g, "rules.[].users") != HY_OK ||
+        cfg_dup_strings(ld, &r->no_where, g, "rules.[].no_where") != HY_OK)
+        return HY_ERROR;
+    if (r->match_digest == NULL && r->match_text == NULL && r->user == NULL && r->schema == NULL &&
+        r->client == NULL && r->users.n == 0 && r->no_where.n == 0) {
+        snprintf(kname, sizeof(kname), "rules.[%d]", i);
+        return cfg_fail(ld, g, kname,
+                        "no condition; give at least one of match_digest, match_text, user, users, "
+                        "schema, client, no_where");
+    }
+    if (r->user != NULL && r->users.n > 0) {
+        snprintf(kname, sizeof(kname), "rules.[%d].users", i);
+        return cfg_fail(ld, config_setting_get_member(g, "users"), kname,
+                        "give user or users, not both");
+    }
+    if (r->user != NULL && config_find_user(cfg, r->user, strlen(r->user)) == NULL) {
+        snprintf(kname, sizeof(kname), "rules.[%d].user", i);
+        return cfg_fail(ld, config_setting_get_member(g, "user"), kname, "no user \"%s\" in users",
+                        cfg_printable(r->user, shown));
+    }
+    for (size_t j = 0; j < r->users.n; j++) {
+        if (config_find_user(cfg, r->users.v[j], strlen(r->users.v[j])) != NULL)
+            continue;
+        snprintf(kname, sizeof(kname), "rules.[%d].users", i);
+        return cfg_fail(ld, config_setting_get_member(g, "users"), kname, "no user \"%s\" in users",
+                        cfg_printable(r->users.v[j], shown));
+    }
+    cfg->rules_need_digest |= r->no_where.n > 0;
+    if (r->client != NULL && rules_cidr_parse(r->client, &r->cidr, why, sizeof(why)) != HY_OK) {
+        snprintf(kname, sizeof(kname), "rules.[%d].client", i);
+        return cfg_fail(ld, config_setting_get_member(g, "client"), kname, "\"%s\": %s",
+                        cfg_printable(r->client, shown), why);
+    }
+    if (compile_pattern(ld, g, i, "match_digest", r->match_digest, &r->digest_re) != HY_OK ||
+        compile_pattern(ld, g, i, "match_text", r->match_text, &r->text_re) != HY_OK)
+        return HY_ERROR;
+    cfg->rules_need_digest |= r->digest_re != NULL;
+    if (strcmp(cfg_get_str(g, "rules.[].action"), "block") == 0) {
+        r->action = RULE_ACTION_BLOCK;
+        return fill_rule_block(ld, g, i, r);
+    }
+    r->action = RULE_ACTION_ROUTE;
+    return fill_rule_route(ld, cfg, g, i, r);
+}
+
+/* After users and backends: rules name them. */
+hy_status_t cfg_fill_rules(struct loader *ld, struct config *cfg, config_setting_t *list)
+{
+    int n = list != NULL ? config_setting_length(list) : 0;
+    if (n > 0) {
+        cfg->rules = calloc((size_t)n, sizeof(*cfg->rules));
+        if (cfg->rules == NULL)
+            return cfg_fail(ld, NULL, NULL, "out of memory");
+    }
+    for (int i = 0; i < n; i++) {
+        if (fill_rule(ld, cfg, list, i) != HY_OK)
+            return HY_ERROR;
+    }
+    if (rules_hits_init(cfg) != HY_OK)
+        return cfg_fail(ld, NULL, NULL, "out of memory");
+    return HY_OK;
+}
