@@ -146,6 +146,9 @@ void session_publish_backend(struct session *s);
 void session_reap(struct session *s);
 void session_set_state(struct session *s, enum session_state to);
 void session_timer_start(struct session *s, int ms);
+/* A transaction died with backend `name`: the session's next statement
+ * says so (SERR_TRX_LOST). */
+void session_trx_lost(struct session *s, const char *name);
 void session_timer_stop(struct session *s);
 bool show_status(const char *sql, size_t len);
 void up_forward(struct session *s);

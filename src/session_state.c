@@ -454,7 +454,8 @@ void internal_expect(struct session *s, enum internal_op op, uint8_t cmd, int ti
     session_set_state(s, SS_WAIT_BACKEND);
     ev_io_stop(s->w->loop, &s->client.rio);
     s->internal = op;
-    s->captured = false;
+    if (s->cur != NULL) /* the answer comes on it */
+        s->cur->captured = false;
     answer_expect(s, cmd, 0);
     session_timer_start(s, timeout_ms);
 }
