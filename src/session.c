@@ -746,7 +746,16 @@ bool down_parse(struct session *s)
                      mysql_resp_ok_fits(&s->resp) &&
                      (st->b->data + st->scan + MYSQL_HEADER_SIZE)[0] == MYSQL_OK &&
                      len + MYSQL_HEADER_SIZE <= st->b->cap;
-        if ((capture || track || s->internal == INT_PS_PREPARE || s->internal == INT_READBACK) &&
+        /* an ERR answering a client's statement, kept whole
+         * (session_pool_diag_err); one after a result began (a killed
+         * query) is not: that connection is kept as for warnings */
+        bool err = s->internal == INT_NONE && s->cfg->pool_transaction && len > 0 &&
+                   s->resp.results == 0 && s->resp.rows == 0 &&
+                   stream_unparsed(st) > MYSQL_HEADER_SIZE &&
+                   (st->b->data + st->scan + MYSQL_HEADER_SIZE)[0] == MYSQL_ERR &&
+                   len + MYSQL_HEADER_SIZE <= st->b->cap;
+        if ((capture || track || err || s->internal == INT_PS_PREPARE ||
+             s->internal == INT_READBACK) &&
             len + MYSQL_HEADER_SIZE <= st->b->cap)
             peek = len; /* the whole first row, to read its value; a whole ERR or OK */
         if (stream_unparsed(st) < MYSQL_HEADER_SIZE + peek)
@@ -767,7 +776,10 @@ bool down_parse(struct session *s)
             ps_prepare_ok(s, pl, peek); /* before the tracker: it must not see our id */
         if (track && peek == len)
             session_track_note(s, pl, len);
+        uint16_t err_before = s->resp.err_code;
         enum mysql_resp_rc rc = mysql_resp_feed(&s->resp, pl, len);
+        if (err && peek == len && err_before == 0 && s->resp.err_code != 0)
+            session_pool_diag_err(s, pl, len);
         if (capture && s->resp.rows == 1 && peek == len)
             capture_value(s, pl, len);
         if (s->internal == INT_READBACK && s->vs != NULL && !s->pinned)
@@ -932,7 +944,8 @@ bool ensure_backend(struct session *s, uint32_t idx)
     struct bconn *bc = s->bc[idx];
     if (bc == NULL && session_pool_take(s, idx))
         bc = s->bc[idx];
-    if (bc != NULL && bc->state == BCONN_READY && bc->vs_gen == s->vs_gen) {
+    if (bc != NULL && bc->state == BCONN_READY && bc->vs_gen == s->vs_gen &&
+        !session_pool_diag_lost(s, bc)) {
         s->cur = bc;
         session_publish_backend(s);
         return true;

@@ -321,7 +321,7 @@ void internal_progress(struct session *s)
     s->resp_done = false;
     switch (op) {
     case INT_SYNC:
-        if (s->resp.err_code != 0) {
+        if (s->resp.err_code != 0 && !session_pool_sync_err_ok(s, s->sync_i, s->resp.err_code)) {
             char why[96];
             snprintf(why, sizeof(why), "replaying session state failed with error %u",
                      s->resp.err_code);

@@ -387,7 +387,8 @@ void state_sync_start(struct session *s)
         session_backend_failed(s, NULL, 0, "cannot bring the session state there");
         return;
     }
-    if (bc->foreign && session_pool_sync_extra(s, bc, &s->sync) != HY_OK) {
+    if ((bc->foreign && session_pool_sync_extra(s, bc, &s->sync) != HY_OK) ||
+        session_pool_sync_diag(s, bc, &s->sync) != HY_OK) { /* last: nothing clears it after */
         session_mark_closing(s, END_NOMEM);
         return;
     }
@@ -402,6 +403,7 @@ void state_sync_next(struct session *s)
     if (s->sync_i == s->sync.n) {
         varstate_cmds_free(&s->sync);
         s->sync_i = 0;
+        s->sync_signal = 0;
         if (s->vs != NULL && varstate_copy(bc->vs, s->vs) != HY_OK) {
             session_mark_closing(s, END_NOMEM);
             return;

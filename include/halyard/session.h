@@ -145,6 +145,16 @@ struct session {
     uint64_t found_rows; /* FOUND_ROWS() after the previous statement, as halyard saw it */
     int64_t row_count;   /* ROW_COUNT() after it */
     uint64_t prev_stamp; /* the stamp its connection took for it (struct bconn.stamp) */
+    /* The session's diagnostics area is this error (its ERR payload, as
+     * the server sent it), which halyard can raise again with SIGNAL: the
+     * connection goes back to the pool after it, and a statement reading
+     * the diagnostics elsewhere gets it raised there first (session_pool.c).
+     * NULL when the area is anything else. */
+    uint8_t *diag_err;
+    uint16_t diag_err_len;
+    bool diag_err_new;       /* taken from the answer in flight */
+    uint64_t diag_err_stamp; /* the stamp of the connection where the area is that error */
+    uint32_t sync_signal;    /* s->sync's command that raises it, + 1; 0 = none */
     /* waiting for a connection to a backend at its max_connections */
     ev_timer pool_wait;
     double pool_wait_until;            /* ev_now() when the wait ends in 1040 */
