@@ -915,8 +915,11 @@ static void diag_note(struct stmt *st, const struct token *t)
         st->first_kw = t->kw;
     if (t->type == T_WORD && t->kw == KW_SELECT && st->prev_type == T_LPAREN && st->depth < 32)
         st->sel_mask |= 1u << st->depth;
+    /* FROM's depth: a derived table's `(` has counted itself already, and
+     * a derived table is a table to MariaDB (it clears the area too) */
+    uint32_t d = t->type == T_LPAREN && st->depth > 0 ? st->depth - 1 : st->depth;
     if (st->prev_kw == KW_FROM && !(t->type == T_WORD && t->kw == KW_DUAL) &&
-        (st->depth == 0 || (st->depth < 32 && (st->sel_mask & (1u << st->depth)))))
+        (d == 0 || (d < 32 && (st->sel_mask & (1u << d)))))
         st->uses_table = true;
 }
 

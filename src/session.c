@@ -271,6 +271,13 @@ void send_access_denied(struct session *s, uint8_t seq, const char *user, size_t
     stat_inc(&s->w->stats.auth_failures);
 }
 
+void session_trx_lost(struct session *s, const char *name)
+{
+    free(s->trx_lost);
+    if ((s->trx_lost = strdup(name)) == NULL)
+        session_mark_closing(s, END_NOMEM); /* the client must not miss it */
+}
+
 /* ---- timers ------------------------------------------------------------ */
 
 void session_timer_start(struct session *s, int ms)
@@ -640,8 +647,10 @@ static bool answer_abandon(struct session *s, const char *what, enum session_end
         s->status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
     if (s->ro_idx == (int)bc->idx)
         s->ro_idx = -1;
-    snprintf(s->broken_msg, sizeof(s->broken_msg), "Backend '%s' %s answering %s%s", bc->be->name,
-             what, mysql_com_name(s->cmd), trx ? "; the transaction was rolled back" : "");
+    free(s->broken_msg);
+    if (asprintf(&s->broken_msg, "Backend '%s' %s answering %s%s", bc->be->name, what,
+                 mysql_com_name(s->cmd), trx ? "; the transaction was rolled back" : "") < 0)
+        s->broken_msg = NULL;
     s->resp_broken = true;
     bconn_close(bc);
     return true;
@@ -665,7 +674,10 @@ static void answer_broken_end(struct session *s)
 {
     s->resp_broken = false;
     query_end(s, true);
-    session_err(s, (uint8_t)(s->rdown.seq + 1), SERR_ANSWER_ABANDONED, s->broken_msg);
+    session_err(s, (uint8_t)(s->rdown.seq + 1), SERR_ANSWER_ABANDONED,
+                s->broken_msg != NULL ? s->broken_msg : "Backend broke the protocol");
+    free(s->broken_msg);
+    s->broken_msg = NULL;
     s->resp_done = true;
 }
 
@@ -734,7 +746,16 @@ bool down_parse(struct session *s)
                      mysql_resp_ok_fits(&s->resp) &&
                      (st->b->data + st->scan + MYSQL_HEADER_SIZE)[0] == MYSQL_OK &&
                      len + MYSQL_HEADER_SIZE <= st->b->cap;
-        if ((capture || track || s->internal == INT_PS_PREPARE || s->internal == INT_READBACK) &&
+        /* an ERR answering a client's statement, kept whole
+         * (session_pool_diag_err); one after a result began (a killed
+         * query) is not: that connection is kept as for warnings */
+        bool err = s->internal == INT_NONE && s->cfg->pool_transaction && len > 0 &&
+                   s->resp.results == 0 && s->resp.rows == 0 &&
+                   stream_unparsed(st) > MYSQL_HEADER_SIZE &&
+                   (st->b->data + st->scan + MYSQL_HEADER_SIZE)[0] == MYSQL_ERR &&
+                   len + MYSQL_HEADER_SIZE <= st->b->cap;
+        if ((capture || track || err || s->internal == INT_PS_PREPARE ||
+             s->internal == INT_READBACK) &&
             len + MYSQL_HEADER_SIZE <= st->b->cap)
             peek = len; /* the whole first row, to read its value; a whole ERR or OK */
         if (stream_unparsed(st) < MYSQL_HEADER_SIZE + peek)
@@ -755,7 +776,10 @@ bool down_parse(struct session *s)
             ps_prepare_ok(s, pl, peek); /* before the tracker: it must not see our id */
         if (track && peek == len)
             session_track_note(s, pl, len);
+        uint16_t err_before = s->resp.err_code;
         enum mysql_resp_rc rc = mysql_resp_feed(&s->resp, pl, len);
+        if (err && peek == len && err_before == 0 && s->resp.err_code != 0)
+            session_pool_diag_err(s, pl, len);
         if (capture && s->resp.rows == 1 && peek == len)
             capture_value(s, pl, len);
         if (s->internal == INT_READBACK && s->vs != NULL && !s->pinned)
@@ -883,18 +907,18 @@ static void command_forward_connid(struct session *s, uint8_t cmd, const uint8_t
     if (cmd == COM_QUERY && session_pool_prev_values(s, num[1], num[2], sizeof(num[1]))) {
         value[CLASSIFY_CALL_FOUND_ROWS] = num[1];
         value[CLASSIFY_CALL_ROW_COUNT] = num[2];
-    } else if (s->connid.n_connid == 0) {
+    } else if (s->connid->n_connid == 0) {
         command_forward(s, cmd, len, 0); /* nothing to change */
         return;
     }
-    size_t cap = classify_connid_bound(&s->connid, len - 1);
+    size_t cap = classify_connid_bound(s->connid, len - 1);
     uint8_t *pkt = malloc(MYSQL_HEADER_SIZE + 1 + cap);
     if (pkt == NULL) {
         session_mark_closing(s, END_NOMEM);
         return;
     }
     pkt[MYSQL_HEADER_SIZE] = cmd;
-    size_t n = classify_calls_rewrite((const char *)p + 1, len - 1, &s->connid, value,
+    size_t n = classify_calls_rewrite((const char *)p + 1, len - 1, s->connid, value,
                                       (char *)pkt + MYSQL_HEADER_SIZE + 1, cap);
     mysql_hdr_write(pkt, (uint32_t)(n + 1), 0);
     consume_packet(s, len);
@@ -920,7 +944,8 @@ bool ensure_backend(struct session *s, uint32_t idx)
     struct bconn *bc = s->bc[idx];
     if (bc == NULL && session_pool_take(s, idx))
         bc = s->bc[idx];
-    if (bc != NULL && bc->state == BCONN_READY && bc->vs_gen == s->vs_gen) {
+    if (bc != NULL && bc->state == BCONN_READY && bc->vs_gen == s->vs_gen &&
+        !session_pool_diag_lost(s, bc)) {
         s->cur = bc;
         session_publish_backend(s);
         return true;
@@ -1043,7 +1068,7 @@ void session_describe(const struct session *s, struct session_row *r)
     r->id = s->id;
     snprintf(r->user, sizeof(r->user), "%s", s->user != NULL ? s->user : "");
     snprintf(r->client, sizeof(r->client), "%s", s->peer);
-    snprintf(r->via, sizeof(r->via), "%s", s->via);
+    snprintf(r->via, sizeof(r->via), "%s", s->via != NULL ? s->via : "");
     const char *schema = session_schema(s);
     snprintf(r->schema, sizeof(r->schema), "%s", schema != NULL ? schema : "");
     if (s->cur != NULL) {
@@ -1249,7 +1274,7 @@ void session_next_command(struct session *s)
             session_follow_primary(s);
             if (s->state == SS_CLOSING)
                 return;
-            if (s->trx_lost[0] != '\0' && fits &&
+            if (s->trx_lost != NULL && fits &&
                 (cmd == COM_QUERY || cmd == COM_STMT_EXECUTE || cmd == COM_STMT_PREPARE)) {
                 /* The transaction died with its backend while the client was
                  * away: tell it now; a ROLLBACK is what it would have done. */
@@ -1261,7 +1286,8 @@ void session_next_command(struct session *s)
                     send_ok(s, 1);
                 else
                     session_err(s, 1, SERR_TRX_LOST, s->trx_lost);
-                s->trx_lost[0] = '\0';
+                free(s->trx_lost);
+                s->trx_lost = NULL;
                 continue;
             }
             session_note_statement(s, cmd, p, HY_MIN(len, stream_unparsed(st) - MYSQL_HEADER_SIZE));
@@ -1346,7 +1372,8 @@ void session_next_command(struct session *s)
             return;
         uint8_t exec_flags = (cmd == COM_STMT_EXECUTE && len >= 6) ? p[5] : 0;
         s->set_option = (cmd == COM_SET_OPTION && len >= 3) ? (int)(p[1] | p[2] << 8) : -1;
-        if (s->connid.n > 0 && (cmd == COM_QUERY || cmd == COM_STMT_PREPARE) && fits)
+        if (s->connid != NULL && s->connid->n > 0 &&
+            (cmd == COM_QUERY || cmd == COM_STMT_PREPARE) && fits)
             command_forward_connid(s, cmd, p, len);
         else
             command_forward(s, cmd, len, exec_flags);

@@ -270,7 +270,7 @@ void session_backend_lost(struct session *s, struct bconn *bc, const char *why)
         }
     } else if (!in_flight && keep) {
         if (trx)
-            snprintf(s->trx_lost, sizeof(s->trx_lost), "%s", be->name);
+            session_trx_lost(s, be->name);
         bconn_close(bc);
         return;
     }
@@ -287,11 +287,11 @@ void capture_value(struct session *s, const uint8_t *p, uint32_t len)
         return; /* NULL */
     size_t n = 0;
     const uint8_t *v = mysql_rd_lenenc_str(&rd, &n);
-    if (rd.bad || n >= sizeof(s->capture))
+    if (rd.bad || n >= sizeof(s->cur->capture))
         return;
-    memcpy(s->capture, v, n);
-    s->capture[n] = '\0';
-    s->captured = true;
+    memcpy(s->cur->capture, v, n);
+    s->cur->capture[n] = '\0';
+    s->cur->captured = true;
 }
 
 /* A GTID list as MariaDB prints it: digits, '-' and ','. Anything else is
@@ -321,7 +321,7 @@ void internal_progress(struct session *s)
     s->resp_done = false;
     switch (op) {
     case INT_SYNC:
-        if (s->resp.err_code != 0) {
+        if (s->resp.err_code != 0 && !session_pool_sync_err_ok(s, s->sync_i, s->resp.err_code)) {
             char why[96];
             snprintf(why, sizeof(why), "replaying session state failed with error %u",
                      s->resp.err_code);
@@ -338,10 +338,10 @@ void internal_progress(struct session *s)
         s->need_gtid = false;
         s->gtid_epoch++;
         s->gtid[0] = '\0';
-        if (s->resp.err_code == 0 && s->captured && strlen(s->capture) < sizeof(s->gtid) &&
-            gtid_valid(s->capture) &&
-            (s->capture[0] != '\0' || s->cfg->cluster != CLUSTER_GALERA)) {
-            memcpy(s->gtid, s->capture, strlen(s->capture) + 1);
+        if (s->resp.err_code == 0 && bc->captured && strlen(bc->capture) < sizeof(s->gtid) &&
+            gtid_valid(bc->capture) &&
+            (bc->capture[0] != '\0' || s->cfg->cluster != CLUSTER_GALERA)) {
+            memcpy(s->gtid, bc->capture, strlen(bc->capture) + 1);
             slog_debug(s, "primary GTID position: '%s'", s->gtid);
         } else {
             /* Without the position, only the primary is sure to have the write. */
@@ -352,8 +352,8 @@ void internal_progress(struct session *s)
         }
         break;
     case INT_GTID_WAIT:
-        if (s->resp.err_code == 0 && s->captured &&
-            strcmp(s->capture, s->cfg->cluster == CLUSTER_GALERA ? "1" : "0") == 0) {
+        if (s->resp.err_code == 0 && bc->captured &&
+            strcmp(bc->capture, s->cfg->cluster == CLUSTER_GALERA ? "1" : "0") == 0) {
             slog_debug(s, "replica %s (thread %u) has applied %s", bc->be->name,
                        bc->login.thread_id, s->gtid);
             bc->gtid_epoch = s->gtid_epoch;
@@ -384,7 +384,7 @@ void internal_progress(struct session *s)
         }
         break;
     case INT_LID:
-        session_pool_lid_read(s, s->resp.err_code == 0 && s->captured, s->capture);
+        session_pool_lid_read(s, s->resp.err_code == 0 && bc->captured, bc->capture);
         break;
     case INT_PS_RESET: /* its answer does not matter: the last backend's goes to the client */
     case INT_NONE:

@@ -146,6 +146,9 @@ void session_publish_backend(struct session *s);
 void session_reap(struct session *s);
 void session_set_state(struct session *s, enum session_state to);
 void session_timer_start(struct session *s, int ms);
+/* A transaction died with backend `name`: the session's next statement
+ * says so (SERR_TRX_LOST). */
+void session_trx_lost(struct session *s, const char *name);
 void session_timer_stop(struct session *s);
 bool show_status(const char *sql, size_t len);
 void up_forward(struct session *s);
@@ -165,6 +168,16 @@ void session_pool_note(struct session *s);
 bool session_pool_prev_values(const struct session *s, char *found_rows, char *row_count,
                               size_t len);
 bool session_pool_release(struct session *s);
+/* The client statement's answer ends in this ERR (whole at pl): kept as
+ * the session's diagnostics if SIGNAL can raise it again. */
+void session_pool_diag_err(struct session *s, const uint8_t *pl, uint32_t len);
+/* s->cmd_diag reads the session's diagnostics, which are not on `bc`:
+ * they are to be raised there first (session_pool_sync_diag). */
+bool session_pool_diag_lost(const struct session *s, const struct bconn *bc);
+hy_status_t session_pool_sync_diag(struct session *s, struct bconn *bc, struct varstate_cmds *out);
+/* The answer to s->sync's command `i` (INT_SYNC) was ERR `code`: true when
+ * that is the raise it was meant to be. */
+bool session_pool_sync_err_ok(struct session *s, uint32_t i, uint16_t code);
 /* Backend `idx` is at its max_connections: true when the statement waits
  * for a connection (it runs again when one may be there), false when it is
  * to fail now. */

@@ -79,8 +79,17 @@ static void session_free(struct session *s)
     free(s->retry_pkt);
     explicit_bzero(s->h1, sizeof(s->h1));
     explicit_bzero(s->pend_h1, sizeof(s->pend_h1));
-    free(s->acct_pend.name);
-    free(s->acct_cur.name);
+    free(s->connid);
+    free(s->diag_err);
+    free(s->trx_lost);
+    free(s->broken_msg);
+    free(s->via);
+    if (s->acct_pend != NULL)
+        free(s->acct_pend->name);
+    if (s->acct_cur != NULL)
+        free(s->acct_cur->name);
+    free(s->acct_pend);
+    free(s->acct_cur);
     free(s->pend_acct);
     free(s);
 }

@@ -324,13 +324,15 @@ void login_finish(struct session *s)
         s->pend_attrs = NULL;
         s->pend_attrs_len = 0;
     }
-    if (u == &s->acct_pend) {
+    if (u != NULL && u == s->acct_pend) {
         /* the session's account from now on */
-        free(s->acct_cur.name);
+        if (s->acct_cur != NULL)
+            free(s->acct_cur->name);
+        free(s->acct_cur);
         s->acct_cur = s->acct_pend;
-        memset(&s->acct_pend, 0, sizeof(s->acct_pend));
-        s->acct_cur.tls_subject = NULL; /* in pend_acct, freed below; checked at login only */
-        u = &s->acct_cur;
+        s->acct_pend = NULL;
+        s->acct_cur->tls_subject = NULL; /* in pend_acct, freed below; checked at login only */
+        u = s->acct_cur;
     }
     free(s->pend_acct);
     s->pend_acct = NULL;
@@ -447,10 +449,14 @@ static bool server_account(struct session *s, const char *user, const uint8_t *a
     }
     free(s->pend_acct);
     s->pend_acct = malloc(sizeof(*s->pend_acct));
-    free(s->acct_pend.name);
-    memset(&s->acct_pend, 0, sizeof(s->acct_pend));
-    s->acct_pend.name = strdup(user);
-    if (s->pend_acct == NULL || s->acct_pend.name == NULL) {
+    if (s->acct_pend == NULL)
+        s->acct_pend = calloc(1, sizeof(*s->acct_pend));
+    if (s->acct_pend != NULL) { /* the same record if one is there: pend_u may point at it */
+        free(s->acct_pend->name);
+        memset(s->acct_pend, 0, sizeof(*s->acct_pend));
+        s->acct_pend->name = strdup(user);
+    }
+    if (s->pend_acct == NULL || s->acct_pend == NULL || s->acct_pend->name == NULL) {
         free(ua);
         free(s->pend_acct);
         s->pend_acct = NULL;
@@ -459,7 +465,7 @@ static bool server_account(struct session *s, const char *user, const uint8_t *a
     *s->pend_acct = ua->acct;
     free(ua);
     const struct account *a = s->pend_acct;
-    struct config_user *u = &s->acct_pend;
+    struct config_user *u = s->acct_pend;
     u->no_password = a->no_password;
     memcpy(u->h2, a->h2, sizeof(u->h2));
     u->require_tls = a->ssl != ACCOUNT_SSL_NONE;
@@ -795,10 +801,12 @@ void session_proxy_header(struct session *s)
     st->head = st->scan;
     stream_release_if_empty(st, &s->w->pool);
     if (!r.local) {
-        memcpy(s->via, s->peer, sizeof(s->via));
+        free(s->via);
+        s->via = strdup(s->peer); /* NULL when out of memory: shown as direct */
         net_addr_name((const struct sockaddr *)&r.src, s->peer, sizeof(s->peer));
         rules_addr_from_sockaddr((const struct sockaddr *)&r.src, &s->client_addr);
-        slog_debug(s, "PROXY protocol v%d header: client connected through %s", r.version, s->via);
+        slog_debug(s, "PROXY protocol v%d header: client connected through %s", r.version,
+                   s->via != NULL ? s->via : "?");
     }
     ev_timer_stop(s->w->loop, &s->timer);
     session_set_state(s, SS_HANDSHAKE);

@@ -24,8 +24,12 @@
  *    known (read back after any answer that may have changed it: an OK with
  *    an insert id, which an explicit id gives too, or a statement naming
  *    it); a connection whose value is not the session's gets it set first
- *    (`SET last_insert_id = N`).
+ *    (`SET last_insert_id = N`);
+ *  - an error the session's previous statement ended in is raised again
+ *    there (SIGNAL) before a statement that reads the diagnostics: such an
+ *    error does not keep the connection (session_pool_diag_err).
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,7 +74,9 @@ const char *session_pool_hold(const struct session *s, const struct bconn *bc)
         .xa = bc->xa,
         .ps_bound = pstmt_backend_bound(&s->ps, idx),
         .found_rows = bc->found_rows,
-        .diag = bc->diag_dirty && s->diag_idx == idx,
+        /* an error the session can raise again elsewhere keeps nothing */
+        .diag = bc->diag_dirty && s->diag_idx == idx &&
+                !(s->diag_err != NULL && s->diag_err_stamp == bc->stamp),
     };
     return pool_hold(&in);
 }
@@ -127,8 +133,106 @@ void session_pool_note(struct session *s)
     } else {
         s->row_count = (int64_t)s->resp.affected;
     }
+    uint64_t before = bc->stamp;
+
     bc->stamp = ++s->w->conns.serial;
     s->prev_stamp = bc->stamp;
+    /* The session's diagnostics area, as session_diag_follow() moves it:
+     * still the error kept, now this one, or something halyard cannot
+     * raise again (warnings it only counted). */
+    bool err = s->resp.err_code != 0;
+    if (!s->cmd_diag && err && s->diag_err_new) {
+        s->diag_err_stamp = bc->stamp;
+    } else if (!s->cmd_diag && (err || s->resp.warnings > 0 || s->cmd_clears_diag)) {
+        free(s->diag_err);
+        s->diag_err = NULL;
+    } else if (s->diag_err != NULL && before == s->diag_err_stamp) {
+        s->diag_err_stamp = bc->stamp; /* left as it was there */
+    }
+    s->diag_err_new = false;
+}
+
+/* ---- an error as the session's diagnostics --------------------------------
+ * After a statement fails, MariaDB keeps its error in the session's
+ * diagnostics area (SHOW WARNINGS, SHOW ERRORS, @@warning_count,
+ * @@error_count, GET DIAGNOSTICS) until a statement that uses a table or
+ * raises a condition. halyard has the whole ERR, so the connection does not
+ * stay with the session for it: it goes back to the pool, and a statement
+ * that reads the diagnostics on a connection without them (another session
+ * ran there since, or another connection) has them raised there first:
+ *   SIGNAL SQLSTATE 'xxxxx' SET MYSQL_ERRNO = n, MESSAGE_TEXT = X'...'
+ * answered by the same error (a hex literal: no escaping, whatever the
+ * sql_mode). Warnings halyard only counted (an OK's warning count) still
+ * keep the connection (pool_hold's "warnings"). */
+#define DIAG_ERR_MAX 600 /* bytes of an ERR payload kept (MariaDB's are < 520) */
+
+/* 0xff, code (2), '#', SQLSTATE (5), message: one SIGNAL can raise it. */
+static bool err_raisable(const uint8_t *pl, uint32_t len)
+{
+    if (len < 9 || len > DIAG_ERR_MAX || pl[0] != MYSQL_ERR || pl[3] != '#')
+        return false;
+    uint16_t code = (uint16_t)(pl[1] | pl[2] << 8);
+    if (code == 0 || code == 0xffff)
+        return false;
+    for (int i = 4; i < 9; i++) {
+        if (!isdigit(pl[i]) && !isupper(pl[i]))
+            return false;
+    }
+    /* Class 00 is success, 01 a warning, 02 "no data": SIGNAL would not
+     * raise them as this error. */
+    return !(pl[4] == '0' && (pl[5] == '0' || pl[5] == '1' || pl[5] == '2'));
+}
+
+void session_pool_diag_err(struct session *s, const uint8_t *pl, uint32_t len)
+{
+    if (!s->cfg->pool_transaction || !err_raisable(pl, len))
+        return;
+    uint8_t *p = realloc(s->diag_err, len);
+    if (p == NULL)
+        return; /* not new: dropped at the command's end, the connection kept */
+    memcpy(p, pl, len);
+    s->diag_err = p;
+    s->diag_err_len = (uint16_t)len;
+    s->diag_err_new = true;
+}
+
+bool session_pool_diag_lost(const struct session *s, const struct bconn *bc)
+{
+    return s->cfg->pool_transaction && s->cmd_diag && s->diag_err != NULL &&
+           bc->idx == s->diag_idx && bc->stamp != s->diag_err_stamp;
+}
+
+hy_status_t session_pool_sync_diag(struct session *s, struct bconn *bc, struct varstate_cmds *out)
+{
+    s->sync_signal = 0;
+    if (!session_pool_diag_lost(s, bc))
+        return HY_OK;
+    const uint8_t *e = s->diag_err;
+    uint32_t msg_len = s->diag_err_len - 9u;
+    char sql[128 + 2 * DIAG_ERR_MAX];
+    int n =
+        snprintf(sql, sizeof(sql), "SIGNAL SQLSTATE '%.5s' SET MYSQL_ERRNO = %u, MESSAGE_TEXT = X'",
+                 (const char *)e + 4, (unsigned)(e[1] | e[2] << 8));
+    static const char hex[] = "0123456789ABCDEF";
+    for (uint32_t i = 0; i < msg_len; i++) {
+        sql[n++] = hex[e[9 + i] >> 4];
+        sql[n++] = hex[e[9 + i] & 15];
+    }
+    sql[n++] = '\'';
+    hy_status_t rc = varstate_cmds_push(out, COM_QUERY, sql, (size_t)n);
+    if (rc == HY_OK)
+        s->sync_signal = out->n;
+    return rc;
+}
+
+bool session_pool_sync_err_ok(struct session *s, uint32_t i, uint16_t code)
+{
+    if (s->sync_signal != i + 1 || s->diag_err == NULL ||
+        code != (uint16_t)(s->diag_err[1] | s->diag_err[2] << 8))
+        return false;
+    s->diag_err_stamp = s->cur->stamp; /* the area there is the session's now */
+    s->cur->diag_dirty = true;
+    return true;
 }
 
 bool session_pool_prev_values(const struct session *s, char *found_rows, char *row_count,
@@ -217,6 +321,9 @@ void session_pool_init(struct session *s)
 
 void session_pool_reset(struct session *s)
 {
+    free(s->diag_err);
+    s->diag_err = NULL;
+    s->diag_err_new = false;
     s->lid = 0;
     s->found_rows = 0;
     s->row_count = 0;

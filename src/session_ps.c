@@ -268,14 +268,14 @@ uint32_t ps_route_prepare(struct session *s, const uint8_t *p, uint32_t len, boo
         st->home_only = true; /* too large to keep: it stays on the primary */
         return s->primary;
     }
-    if (s->connid.n == 0) {
+    if (s->connid == NULL || s->connid->n == 0) {
         st->sql = dup_bytes(p + 1, len - 1);
         st->sql_len = len - 1;
     } else { /* kept as it is prepared: with the session's id */
-        size_t cap = classify_connid_bound(&s->connid, len - 1);
+        size_t cap = classify_connid_bound(s->connid, len - 1);
         if ((st->sql = malloc(cap)) != NULL)
-            st->sql_len = (uint32_t)classify_connid_rewrite((const char *)p + 1, len - 1,
-                                                            &s->connid, s->id, st->sql, cap);
+            st->sql_len = (uint32_t)classify_connid_rewrite((const char *)p + 1, len - 1, s->connid,
+                                                            s->id, st->sql, cap);
     }
     const char *db = session_schema(s);
     if (st->sql == NULL || (db != NULL && (st->db = strdup(db)) == NULL)) {

@@ -144,7 +144,7 @@ void session_config_switch(struct session *s)
             break;
         }
     }
-    if (s->user != NULL && s->cu != &s->acct_cur) { /* a server account stays the session's */
+    if (s->user != NULL && s->cu != s->acct_cur) { /* a server account stays the session's */
         const struct config_user *u = config_find_user(to, s->user, strlen(s->user));
         s->cu = u; /* a user gone from the config keeps its session, unchecked */
         if (u != NULL)

@@ -404,7 +404,7 @@ void session_follow_primary(struct session *s)
             return;
         }
         if (session_in_trans(s) && s->ro_idx < 0)
-            snprintf(s->trx_lost, sizeof(s->trx_lost), "%s", old->name);
+            session_trx_lost(s, old->name);
         bconn_close(bc);
     }
     s->status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
@@ -495,7 +495,8 @@ uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_
     s->cmd_ro_begin = false;
     s->qlog_pending = false;
     s->route_sticky = false;
-    s->connid.n = 0;
+    if (s->connid != NULL)
+        s->connid->n = 0;
     s->cmd_lid = false;
     s->cmd_xa = 0;
     s->cmd_calc_found = false;
@@ -581,9 +582,13 @@ uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_
      * the session's own row as it does on the server. */
     if (fits && (r.connid.n_connid > 0 || (s->cfg->pool_transaction && r.connid.n > 0)) &&
         !show_status((const char *)p + 1, avail - 1)) {
-        s->connid = r.connid;
+        if (s->connid == NULL && (s->connid = malloc(sizeof(*s->connid))) == NULL) {
+            session_mark_closing(s, END_NOMEM);
+            return s->primary;
+        }
+        *s->connid = r.connid;
         if (classify_connid_bound(&r.connid, len) >= MYSQL_MAX_PAYLOAD)
-            s->connid.nalias = 0; /* it would take a second packet: names stay */
+            s->connid->nalias = 0; /* it would take a second packet: names stay */
     }
     if (cmd == COM_STMT_PREPARE)
         return ps_route_prepare(s, p, len, fits, &r);

@@ -387,7 +387,8 @@ void state_sync_start(struct session *s)
         session_backend_failed(s, NULL, 0, "cannot bring the session state there");
         return;
     }
-    if (bc->foreign && session_pool_sync_extra(s, bc, &s->sync) != HY_OK) {
+    if ((bc->foreign && session_pool_sync_extra(s, bc, &s->sync) != HY_OK) ||
+        session_pool_sync_diag(s, bc, &s->sync) != HY_OK) { /* last: nothing clears it after */
         session_mark_closing(s, END_NOMEM);
         return;
     }
@@ -402,6 +403,7 @@ void state_sync_next(struct session *s)
     if (s->sync_i == s->sync.n) {
         varstate_cmds_free(&s->sync);
         s->sync_i = 0;
+        s->sync_signal = 0;
         if (s->vs != NULL && varstate_copy(bc->vs, s->vs) != HY_OK) {
             session_mark_closing(s, END_NOMEM);
             return;
@@ -454,7 +456,8 @@ void internal_expect(struct session *s, enum internal_op op, uint8_t cmd, int ti
     session_set_state(s, SS_WAIT_BACKEND);
     ev_io_stop(s->w->loop, &s->client.rio);
     s->internal = op;
-    s->captured = false;
+    if (s->cur != NULL) /* the answer comes on it */
+        s->cur->captured = false;
     answer_expect(s, cmd, 0);
     session_timer_start(s, timeout_ms);
 }

@@ -390,7 +390,9 @@ hy_status_t varstate_set(struct varstate *vs, enum varstate_scope scope, const c
         memcpy(data, v->data, len);
     }
     if (!found && m->n == m->cap) {
-        uint32_t cap = m->cap ? m->cap * 2 : 8;
+        /* From one: most sessions set one or two variables (a connector's
+         * autocommit), and a record is 150 bytes. */
+        uint32_t cap = m->cap ? m->cap * 2 : 1;
         struct vs_var *nv = realloc(m->v, cap * sizeof(*nv));
         if (nv == NULL) {
             free(data);

@@ -99,6 +99,11 @@ struct bconn {
     bool foreign;        /* taken from the pool after another session: brought all the way */
     bool db_moved;       /* halyard moved its schema (INT_PS_USE): brought back as `foreign` is */
     uint64_t stamp;      /* a worker-unique mark of the last client statement it ran */
+    /* The first column of the first row of the answer to an internal
+     * command of its session (session.h, enum internal_op) on it: here,
+     * not in the session, as only a connection's answer has one. */
+    char capture[136];
+    bool captured;
 };
 
 /* A connection to `be`, not opened yet; NULL when out of memory. */

@@ -145,6 +145,16 @@ struct session {
     uint64_t found_rows; /* FOUND_ROWS() after the previous statement, as halyard saw it */
     int64_t row_count;   /* ROW_COUNT() after it */
     uint64_t prev_stamp; /* the stamp its connection took for it (struct bconn.stamp) */
+    /* The session's diagnostics area is this error (its ERR payload, as
+     * the server sent it), which halyard can raise again with SIGNAL: the
+     * connection goes back to the pool after it, and a statement reading
+     * the diagnostics elsewhere gets it raised there first (session_pool.c).
+     * NULL when the area is anything else. */
+    uint8_t *diag_err;
+    uint16_t diag_err_len;
+    bool diag_err_new;       /* taken from the answer in flight */
+    uint64_t diag_err_stamp; /* the stamp of the connection where the area is that error */
+    uint32_t sync_signal;    /* s->sync's command that raises it, + 1; 0 = none */
     /* waiting for a connection to a backend at its max_connections */
     ev_timer pool_wait;
     double pool_wait_until;            /* ev_now() when the wait ends in 1040 */
@@ -162,8 +172,6 @@ struct session {
     bool uvars_opaque;         /* a CALL, EXECUTE or stored function ran: statements that
                                 * mention a user variable go to the primary */
     enum internal_op internal; /* a command halyard runs itself on cur, answer not forwarded */
-    char capture[136];         /* first column of the first row of its answer */
-    bool captured;
 
     /* read/write split (see "routing" in session.c) */
     enum consistency consistency;
@@ -192,9 +200,10 @@ struct session {
     bool fell_back;     /* the command in flight left a failed replica once already */
     uint8_t *retry_pkt; /* header + payload of that command */
     uint32_t retry_len, retry_cap;
-    char trx_lost[72];    /* a transaction died with this backend: the next statement says so */
-    char broken_msg[160]; /* answer_broken(): the ERR the client gets once the rest is out */
-    bool cmd_ro_begin;    /* the command in flight starts such a transaction */
+    /* Rare, so on the heap while they last (an idle session is small): */
+    char *trx_lost;    /* a transaction died with this backend: the next statement says so */
+    char *broken_msg;  /* answer_broken(): the ERR the client gets once the rest is out */
+    bool cmd_ro_begin; /* the command in flight starts such a transaction */
 
     /* prepared statements (see "prepared statements" in session.c) */
     struct pstmt_map ps;  /* halyard statement id -> statement (pstmt.c) */
@@ -265,8 +274,10 @@ struct session {
     bool kill_conn; /* our KILL in flight is a KILL CONNECTION */
     int set_option; /* COM_SET_OPTION in flight: its option, else -1 */
     /* CONNECTION_ID() calls in the routed statement's text (classify.h):
-     * it goes out with the session's id in their place */
-    struct classify_connid connid;
+     * it goes out with the session's id in their place. Allocated at the
+     * first such statement (150 bytes an idle session does without);
+     * connid->n is 0 for a statement without them. */
+    struct classify_connid *connid;
 
     /* login */
     uint8_t scramble[MYSQL_SCRAMBLE_LEN];
@@ -291,15 +302,15 @@ struct session {
     const struct config_user *cu;     /* the logged-in user, in cfg or acct_cur */
     /* users_source (users.h): a login as one of the servers' accounts.
      * pend_u and cu point at these then; their names are the session's. */
-    struct config_user acct_pend, acct_cur;
-    struct account *pend_acct;    /* the login's account as the server has it; heap */
-    enum login_deny deny;         /* the error a refused login gets */
-    bool expired_ok;              /* the client handles expired passwords */
-    bool pend_disconnect_expired; /* the server refuses it an expired password */
-    bool users_wait;              /* the login waits on `timer` for a read of the accounts */
-    bool users_waited;            /* ... and had it: it is decided now */
-    uint64_t users_ticket;        /* users_loads_done() must pass this */
-    double users_deadline;        /* ev_now() when the wait ends anyway */
+    struct config_user *acct_pend, *acct_cur; /* heap, NULL until such a login */
+    struct account *pend_acct;                /* the login's account as the server has it; heap */
+    enum login_deny deny;                     /* the error a refused login gets */
+    bool expired_ok;                          /* the client handles expired passwords */
+    bool pend_disconnect_expired;             /* the server refuses it an expired password */
+    bool users_wait;       /* the login waits on `timer` for a read of the accounts */
+    bool users_waited;     /* ... and had it: it is decided now */
+    uint64_t users_ticket; /* users_loads_done() must pass this */
+    double users_deadline; /* ev_now() when the wait ends anyway */
     uint8_t wait_auth[MYSQL_SCRAMBLE_LEN]; /* the client's token, kept for the wait */
     uint8_t wait_auth_len, wait_seq;
     uint64_t fw_hash;  /* the digest the firewall refused */
@@ -316,7 +327,7 @@ struct session {
     uint16_t pend_charset;
 
     char peer[64]; /* "host:port" of the client (as a PROXY protocol header names it) */
-    char via[64];  /* "host:port" of the load balancer it came through; "" = direct */
+    char *via;     /* "host:port" of the load balancer it came through; NULL = direct */
 
     struct registry_entry reg; /* KILL across sessions (registry.h) */
 };

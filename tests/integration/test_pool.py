@@ -536,12 +536,15 @@ def test_quit_gives_the_connection_to_the_next_session(cluster, pooled):
 
 
 def test_client_gone_mid_result_closes_that_connection(cluster, pooled):
-    """A connection left in the middle of a result is closed, never pooled."""
+    """A connection left in the middle of a result is closed, never pooled.
+    (The table is named with its schema: without one the statement failed
+    with 1046, no result started, and the test passed only because an
+    error kept the connection with the session until it closed.)"""
     import socket
     from test_core import raw_login
     c = raw_login(pooled)
-    c.send_packet(b"\x03SELECT seq, REPEAT('y', 1000) FROM seq_1_to_2000000", seq=0)
-    c.read_packet()  # the column count: the result has started
+    c.send_packet(b"\x03SELECT seq, REPEAT('y', 1000) FROM mysql.seq_1_to_2000000", seq=0)
+    assert c.read_packet() == b"\x02"  # the column count: the result has started
     c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\1\0\0\0\0\0\0\0")
     c.close()  # with a reset
     threads_settle(cluster, 0)
@@ -560,6 +563,46 @@ def capped(start_halyard, cluster, **kw):
     threads_settle(cluster, 0)
     return start_halyard(backends=backends, workers=1, pool_mode="transaction",
                          read_write_split=False, **kw)
+
+
+def test_an_error_gives_the_connection_back(cluster, start_halyard):
+    """A statement that fails in autocommit gives its connection back at
+    once: b runs on the primary's one connection right after a's error
+    (before, a kept it until a statement that used a table, and b waited,
+    then got 1040). a's diagnostics are still its error, raised again where
+    it reads them (SIGNAL), and b never sees them."""
+    h = capped(start_halyard, cluster, pool_wait_timeout_ms=300)
+    path = f"/tmp/halyard-{h.port}.sock"
+    a = h.connect(autocommit=True)
+    b = h.connect(autocommit=True)
+    err = (1146, "Table 'mysql.no_such_table' doesn't exist")
+    try:
+        for _ in range(2):
+            with pytest.raises(pymysql.err.ProgrammingError) as e:
+                q(a, "SELECT * FROM mysql.no_such_table")
+            assert e.value.args == err
+            holds = [s["holds"] for s in admin_json(path, "show sessions")["sessions"]]
+            assert holds == [None, None]
+            assert q(b, "SELECT 1") == ((1,),)  # the one connection is free
+            assert q(b, "SHOW WARNINGS") == ()
+            assert q(a, "SHOW WARNINGS") == (("Error",) + err,)
+            assert q(a, "SELECT @@warning_count, @@error_count") == ((1, 1),)
+            assert q(b, "SELECT @@error_count") == ((0,),)
+        q(a, "SELECT 1 FROM DUAL")  # no table: the error stays, as on the server
+        assert q(b, "SELECT 2") == ((2,),)
+        assert q(a, "SHOW ERRORS") == (("Error",) + err,)
+        with pytest.raises(pymysql.err.ProgrammingError) as e:
+            q(a, "SELEC 1")  # a syntax error
+        assert e.value.args[0] == 1064
+        assert q(b, "SELECT 3") == ((3,),)
+        assert [r[1] for r in q(a, "SHOW WARNINGS")] == [1064]
+        q(a, "DO (SELECT 1 FROM (SELECT 1) AS t)")  # uses a table: cleared
+        assert q(b, "SELECT 4") == ((4,),)
+        assert q(a, "SHOW WARNINGS") == ()
+        assert app_threads(cluster) == 1
+    finally:
+        a.close()
+        b.close()
 
 
 def test_login_with_a_schema_takes_a_pooled_connection_or_waits(cluster, start_halyard, schema):
