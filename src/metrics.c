@@ -781,6 +781,12 @@ static void snapshot(const struct status *st, struct metrics_snapshot *s)
     alerts_get_stats(&s->alerts);
     s->cfg = st->cfg;
     binlog_archive_status(&s->backup);
+    /* The families are there from the start when the running config has a
+     * backup section: the archive's thread takes the config (and sets its
+     * own enabled) a moment after halyard listens, and a scrape in between
+     * would miss them (test_backup saw no
+     * halyard_backup_full_last_success_timestamp_seconds after a restart). */
+    s->backup.enabled = st->cfg != NULL && st->cfg->backup.enabled;
     backup_full_status(&s->full);
     backup_copy_status(&s->copy, false);
     backup_sched_status(&s->sched);
