@@ -959,7 +959,7 @@ static bool run_command(struct admin_conn *c, const char *line, size_t len)
             textbuf_putc(&c->out, '\n');
             break;
         }
-        backup_verify_record(&v, time(NULL));
+        backup_verify_record(&v, time(NULL), st->cfg->backup.enabled ? st->cfg->backup.dir : NULL);
         log_audit("admin uid=%u pid=%d: backup verified %s", c->uid, c->pid, cmd.arg);
         if (cmd.json)
             textbuf_printf(&c->out, "{\"ok\":true,\"result\":\"%s\"}\n", v.result);

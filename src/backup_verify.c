@@ -2,14 +2,22 @@
  * backup_verify.c: the last `backup verify` result reported to halyard
  * (backup_verify.h), behind a mutex.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "halyard/backup_verify.h"
+#include "halyard/config.h"
+#include "halyard/fileio.h"
 #include "halyard/log.h"
+
+#define LAST_FILE "verify.last"
 
 static struct {
     pthread_mutex_t mu;
@@ -61,7 +69,64 @@ hy_status_t backup_verify_parse(const char *words, struct backup_verify_status *
     return HY_OK;
 }
 
-void backup_verify_record(const struct backup_verify_status *r, time_t now)
+/* dir/verify.last, written whole (a temporary file renamed over it). */
+static void write_last(const struct backup_verify_status *r, time_t now, const char *dir)
+{
+    char path[PATH_MAX], tmp[PATH_MAX], line[GTID_STR_MAX + 96];
+    snprintf(path, sizeof(path), "%.4000s/" LAST_FILE, dir);
+    snprintf(tmp, sizeof(tmp), "%.4000s/" LAST_FILE ".tmp", dir);
+    int n = snprintf(line, sizeof(line), "%lld %s %s %u %u\n", (long long)now, r->result,
+                     r->gtid[0] ? r->gtid : "-", r->tables, r->differ);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    bool ok = fd >= 0 && fileio_write_all(fd, line, (size_t)n) && fsync(fd) == 0;
+    int err = errno;
+    if (fd >= 0 && close(fd) != 0 && ok) {
+        ok = false;
+        err = errno;
+    }
+    if (ok && rename(tmp, path) != 0) {
+        ok = false;
+        err = errno;
+    }
+    if (!ok) {
+        hy_log_error("backup verify: cannot write %s: %s (a restart forgets this result)", path,
+                     strerror(err));
+        unlink(tmp);
+    }
+}
+
+void backup_verify_seed(const struct config *cfg)
+{
+    if (!cfg->backup.enabled)
+        return;
+    char path[PATH_MAX], line[GTID_STR_MAX + 96], err[200];
+    snprintf(path, sizeof(path), "%.4000s/" LAST_FILE, cfg->backup.dir);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return;
+    bool got = fgets(line, sizeof(line), f) != NULL;
+    fclose(f);
+    char *words;
+    long long t = got ? strtoll(line, &words, 10) : 0;
+    struct backup_verify_status r;
+    line[strcspn(line, "\n")] = '\0';
+    if (!got || t <= 0 || *words != ' ' ||
+        backup_verify_parse(words + 1, &r, err, sizeof(err)) != HY_OK) {
+        hy_log_warn("backup verify: %s is not a result halyard wrote; ignored", path);
+        return;
+    }
+    pthread_mutex_lock(&V.mu);
+    if (V.st.time == 0) {
+        snprintf(V.st.result, sizeof(V.st.result), "%s", r.result);
+        snprintf(V.st.gtid, sizeof(V.st.gtid), "%s", r.gtid);
+        V.st.time = (time_t)t;
+        V.st.tables = r.tables;
+        V.st.differ = r.differ;
+    }
+    pthread_mutex_unlock(&V.mu);
+}
+
+void backup_verify_record(const struct backup_verify_status *r, time_t now, const char *dir)
 {
     pthread_mutex_lock(&V.mu);
     struct backup_verify_status *s = &V.st;
@@ -77,6 +142,8 @@ void backup_verify_record(const struct backup_verify_status *r, time_t now)
     else
         s->failed_total++;
     pthread_mutex_unlock(&V.mu);
+    if (dir != NULL)
+        write_last(r, now, dir);
     if (strcmp(r->result, "ok") == 0)
         hy_log_info("backup verify: at GTID %s %u tables identical", r->gtid, r->tables);
     else

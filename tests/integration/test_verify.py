@@ -72,7 +72,7 @@ def test_verify(cluster, start_halyard, tmp_path, scratch):  # noqa: F811
     assert metric(conf["metrics_port"], 'halyard_backup_verify_total{result="ok"}') == 1
     # the replica is back in traffic and replicating; the scratch server empty
     wait_until(lambda: backend_of(conf, cluster.port(1))["state"] == "ONLINE", 15)
-    assert replicating(cluster, 1)
+    wait_until(lambda: replicating(cluster, 1), 15)
     assert not scratch.sql(0, "SELECT 1 FROM information_schema.schemata WHERE schema_name='fo'")
     # the replica behind the archive (its SQL thread stopped): it is started
     # until the archive's position and compared there
@@ -110,7 +110,7 @@ def test_verify(cluster, start_halyard, tmp_path, scratch):  # noqa: F811
         assert metric(conf["metrics_port"], "halyard_backup_verify_failed") == 1
         assert metric(conf["metrics_port"], "halyard_backup_verify_tables_differ") == 1
         wait_until(lambda: backend_of(conf, cluster.port(1))["state"] == "ONLINE", 15)
-        assert replicating(cluster, 1)
+        wait_until(lambda: replicating(cluster, 1), 15)
         # the scratch server holds the restore still: the next verify refuses it
         r = verify(conf, pw, "--into", into, "--replica", name)
         assert r.returncode == 1 and "is not empty" in r.stderr and "fo" in r.stderr, r.stderr

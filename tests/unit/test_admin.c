@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -1030,6 +1031,52 @@ static void test_render_backup(void **state)
     textbuf_free(&sb);
 }
 
+/* The last verify result survives a restart: written to backup.dir/verify.last
+ * when recorded, read back by backup_verify_seed when none was reported. */
+static void test_backup_verify_last(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/halyard-test-verify-XXXXXX", path[128], line[200];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/verify.last", dir);
+    struct config cfg = {0};
+    cfg.backup.enabled = true;
+    cfg.backup.dir = dir;
+    struct backup_verify_status v, got;
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("1795440000 differ 0-2-77 12 2\n", f);
+    fclose(f);
+    backup_verify_seed(&cfg);
+    backup_verify_status(&got);
+    assert_string_equal(got.result, "differ");
+    assert_string_equal(got.gtid, "0-2-77");
+    assert_int_equal(got.time, 1795440000);
+    assert_int_equal(got.tables, 12);
+    assert_int_equal(got.differ, 2);
+    assert_int_equal(got.differ_total, 0); /* counts start again */
+    char err[200];
+    assert_int_equal(backup_verify_parse("ok 0-2-90 12 0", &v, err, sizeof(err)), HY_OK);
+    backup_verify_record(&v, 1795450000, dir);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(line, sizeof(line), f));
+    fclose(f);
+    assert_string_equal(line, "1795450000 ok 0-2-90 12 0\n");
+    backup_verify_status(&got);
+    assert_string_equal(got.result, "ok");
+    assert_int_equal(got.ok_total, 1);
+    /* a result was reported: the file does not override it */
+    f = fopen(path, "w");
+    fputs("1795440000 failed - 0 0\n", f);
+    fclose(f);
+    backup_verify_seed(&cfg);
+    backup_verify_status(&got);
+    assert_string_equal(got.result, "ok");
+    unlink(path);
+    rmdir(dir);
+}
+
 /* The GTID line of a mariadb-dump --gtid --master-data=2 dump. */
 static void test_dump_gtid(void **state)
 {
@@ -1475,16 +1522,27 @@ static void test_backends(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse),           cmocka_unit_test(test_parse_long_line),
-        cmocka_unit_test(test_json_str),        cmocka_unit_test(test_cell),
-        cmocka_unit_test(test_textbuf_limit),   cmocka_unit_test(test_render_stats),
-        cmocka_unit_test(test_render_sessions), cmocka_unit_test(test_render_help),
-        cmocka_unit_test(test_render_rules),    cmocka_unit_test(test_render_digests),
-        cmocka_unit_test(test_render_pools),    cmocka_unit_test(test_render_config),
-        cmocka_unit_test(test_render_status),   cmocka_unit_test(test_metrics_render),
-        cmocka_unit_test(test_render_backup),   cmocka_unit_test(test_dump_gtid),
-        cmocka_unit_test(test_metrics_request), cmocka_unit_test(test_backends),
-        cmocka_unit_test(test_syslog_format),   cmocka_unit_test(test_config_keys),
+        cmocka_unit_test(test_parse),
+        cmocka_unit_test(test_parse_long_line),
+        cmocka_unit_test(test_json_str),
+        cmocka_unit_test(test_cell),
+        cmocka_unit_test(test_textbuf_limit),
+        cmocka_unit_test(test_render_stats),
+        cmocka_unit_test(test_render_sessions),
+        cmocka_unit_test(test_render_help),
+        cmocka_unit_test(test_render_rules),
+        cmocka_unit_test(test_render_digests),
+        cmocka_unit_test(test_render_pools),
+        cmocka_unit_test(test_render_config),
+        cmocka_unit_test(test_render_status),
+        cmocka_unit_test(test_metrics_render),
+        cmocka_unit_test(test_backup_verify_last),
+        cmocka_unit_test(test_render_backup),
+        cmocka_unit_test(test_dump_gtid),
+        cmocka_unit_test(test_metrics_request),
+        cmocka_unit_test(test_backends),
+        cmocka_unit_test(test_syslog_format),
+        cmocka_unit_test(test_config_keys),
         cmocka_unit_test(test_render_events),
     };
     return cmocka_run_group_tests_name("admin", tests, NULL, NULL);
