@@ -515,6 +515,7 @@ int verify_main(int argc, char **argv, const struct config *cfg, verify_ask_fn a
     double t0 = mono();
     int rc = VF_FAILED;
     struct stop st = {0};
+    struct restore_server repl = {0}; /* the replica, as the backup account */
     struct tables ts = {0};
     const struct config_backend *be = NULL;
     bool drained = false, compared = false;
@@ -528,7 +529,8 @@ int verify_main(int argc, char **argv, const struct config *cfg, verify_ask_fn a
     const char *mu = cfg->monitor.user, *mp = cfg->monitor.password;
     const char *bu = cfg->backup.user[0] ? cfg->backup.user : mu;
     const char *bp = cfg->backup.user[0] ? cfg->backup.password : mp;
-    struct restore_server repl = {.port = be->port, .have_password = true};
+    repl.port = be->port;
+    repl.have_password = true;
     snprintf(repl.host, sizeof(repl.host), "%s", be->address);
     snprintf(repl.user, sizeof(repl.user), "%s", bu);
     snprintf(repl.password, sizeof(repl.password), "%s", bp);
@@ -604,5 +606,6 @@ out:
     tables_free(&ts);
     explicit_bzero(scratch.password, sizeof(scratch.password));
     explicit_bzero(st.ctl.password, sizeof(st.ctl.password));
+    explicit_bzero(repl.password, sizeof(repl.password));
     return rc;
 }
