@@ -41,6 +41,7 @@
 #include "halyard/backup_copy.h"
 #include "halyard/backup_full.h"
 #include "halyard/backup_sched.h"
+#include "halyard/backup_verify.h"
 #include "halyard/binlog_archive.h"
 #include "halyard/audit.h"
 #include "halyard/config.h"
@@ -928,7 +929,9 @@ static bool run_command(struct admin_conn *c, const char *line, size_t len)
         struct backup_sched_status ss;
         backup_copy_status(&cs, true);
         backup_sched_status(&ss);
-        admin_render_backup(&c->out, &bs, &fs, &cs, &ss, cmd.json);
+        struct backup_verify_status vs;
+        backup_verify_status(&vs);
+        admin_render_backup(&c->out, &bs, &fs, &cs, &ss, &vs, cmd.json);
         backup_copy_status_free(&cs);
         break;
     }
@@ -945,6 +948,24 @@ static bool run_command(struct admin_conn *c, const char *line, size_t len)
             textbuf_cell(&c->out, msg);
             textbuf_putc(&c->out, '\n');
         }
+        break;
+    }
+    case ADMIN_BACKUP_VERIFIED: {
+        struct backup_verify_status v;
+        char msg[200];
+        if (backup_verify_parse(cmd.arg, &v, msg, sizeof(msg)) != HY_OK) {
+            textbuf_puts(&c->out, "ERR backup verified: ");
+            textbuf_cell(&c->out, msg);
+            textbuf_putc(&c->out, '\n');
+            break;
+        }
+        backup_verify_record(&v, time(NULL), st->cfg->backup.enabled ? st->cfg->backup.dir : NULL);
+        log_audit("admin uid=%u pid=%d: backup verified %s", c->uid, c->pid, cmd.arg);
+        if (cmd.json)
+            textbuf_printf(&c->out, "{\"ok\":true,\"result\":\"%s\"}\n", v.result);
+        else
+            textbuf_printf(&c->out, "OK backup verify result %s recorded (show backup)\n",
+                           v.result);
         break;
     }
     case ADMIN_TEST_ALERT: {

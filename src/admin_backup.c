@@ -1,15 +1,18 @@
 /*
  * admin_backup.c: `show backup`, the binlog archive's state
- * (binlog_archive.h) and the last full backup's (backup_full.h) as a
+ * (binlog_archive.h), the last full backup's (backup_full.h) and the last
+ * verify's (backup_verify.h) as a
  * name/value table or one JSON object. Pure: the status comes in as copies.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "admin_int.h"
 #include "halyard/admin.h"
 #include "halyard/backup_copy.h"
 #include "halyard/backup_full.h"
 #include "halyard/backup_sched.h"
+#include "halyard/backup_verify.h"
 #include "halyard/binlog_archive.h"
 
 static void kv_secs(struct kv *kv, const char *key, double v)
@@ -76,7 +79,8 @@ static void render_copies(struct kv *kv, const struct backup_copy_status *c,
 
 void admin_render_backup(struct textbuf *sb, const struct binlog_archive_status *s,
                          const struct backup_full_status *f, const struct backup_copy_status *c,
-                         const struct backup_sched_status *sc, bool json)
+                         const struct backup_sched_status *sc, const struct backup_verify_status *v,
+                         bool json)
 {
     struct kv kv;
     kv_begin(&kv, sb, json, "name");
@@ -119,6 +123,16 @@ void admin_render_backup(struct textbuf *sb, const struct binlog_archive_status 
     kv_str(&kv, "full_error", f->error);
     kv_u64(&kv, "full_ok", f->ok);
     kv_u64(&kv, "full_failed", f->failed);
+    if (v != NULL) {
+        kv_str(&kv, "verify_result", v->result);
+        kv_int(&kv, "verify_time", (long long)v->time);
+        kv_str(&kv, "verify_gtid", v->gtid);
+        kv_u64(&kv, "verify_tables", v->tables);
+        kv_u64(&kv, "verify_differ", v->differ);
+        kv_bool(&kv, "verify_ok", strcmp(v->result, "ok") == 0);
+        kv_u64(&kv, "verify_ok_total", v->ok_total);
+        kv_u64(&kv, "verify_failed_total", v->differ_total + v->failed_total);
+    }
     render_copies(&kv, c, sc);
     kv_end(&kv);
 }

@@ -57,6 +57,9 @@ static const struct {
                     "last full backup"},
     {"backup full",
      "take a full backup now (mariadb-dump of a replica drained of reads meanwhile)"},
+    {"backup verified R G T D",
+     "(sent by halyardctl backup verify) its result R (ok, differ, failed), at GTID G, T "
+     "tables compared, D differing: for show backup and the metrics"},
 };
 
 void quote_line(char *out, size_t len, const char *line, size_t n)
@@ -76,8 +79,8 @@ hy_status_t admin_parse(const char *line, size_t len, struct admin_cmd *cmd, cha
                         size_t errlen)
 {
     char quoted[300];
-    const char *tok[5];
-    size_t tlen[5];
+    const char *tok[7];
+    size_t tlen[7];
     size_t n = 0;
     while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' ' || line[len - 1] == '\t'))
         len--;
@@ -122,6 +125,16 @@ hy_status_t admin_parse(const char *line, size_t len, struct admin_cmd *cmd, cha
         cmd->verb = ADMIN_SHOW_BACKUP;
     } else if (n == 2 && TOK_IS(0, "backup") && TOK_IS(1, "full")) {
         cmd->verb = ADMIN_BACKUP_FULL;
+    } else if (n == 6 && TOK_IS(0, "backup") && TOK_IS(1, "verified")) {
+        /* the words, checked by backup_verify_parse when it runs */
+        cmd->verb = ADMIN_BACKUP_VERIFIED;
+        size_t len_words = (size_t)(tok[5] + tlen[5] - tok[2]);
+        if (len_words >= sizeof(cmd->arg)) {
+            snprintf(err, errlen, "ERR backup verified: the report is too long");
+            return HY_ERROR;
+        }
+        memcpy(cmd->arg, tok[2], len_words);
+        cmd->arg[len_words] = '\0';
     } else if (n == 2 && TOK_IS(0, "show") && TOK_IS(1, "config")) {
         cmd->verb = ADMIN_SHOW_CONFIG;
     } else if (n == 2 && TOK_IS(0, "show") && TOK_IS(1, "stats")) {

@@ -845,8 +845,15 @@ static hy_status_t fill_backup(struct loader *ld, struct config *cfg, config_set
         cfg_dup_str(ld, &b->full_max_age, g, "backup.full_max_age") != HY_OK ||
         cfg_dup_str(ld, &b->copy_to_dir, g, "backup.copy_to_dir") != HY_OK ||
         cfg_dup_str(ld, &b->copy_command, g, "backup.copy_command") != HY_OK ||
-        cfg_dup_str(ld, &b->copy_verify_command, g, "backup.copy_verify_command") != HY_OK)
+        cfg_dup_str(ld, &b->copy_verify_command, g, "backup.copy_verify_command") != HY_OK ||
+        cfg_dup_str(ld, &b->verify_into, g, "backup.verify_into") != HY_OK)
         return HY_ERROR;
+    const char *vc = strrchr(b->verify_into, ':');
+    if (b->verify_into[0] != '\0' && (vc == NULL || vc == b->verify_into || strlen(vc + 1) > 5 ||
+                                      strspn(vc + 1, "0123456789") != strlen(vc + 1) ||
+                                      atoi(vc + 1) < 1 || atoi(vc + 1) > 65535))
+        return cfg_fail(ld, config_setting_get_member(g, "verify_into"), "backup.verify_into",
+                        "\"%s\" is not HOST:PORT", b->verify_into);
     b->full_every_s = parse_duration(b->full_every);
     if (b->full_every_s < 0)
         return cfg_fail(ld, config_setting_get_member(g, "full_every"), "backup.full_every",
@@ -1213,6 +1220,7 @@ static void config_free(struct config *cfg)
     free(cfg->backup.copy_to_dir);
     free(cfg->backup.copy_command);
     free(cfg->backup.copy_verify_command);
+    free(cfg->backup.verify_into);
     if (cfg->backup.password != NULL) {
         explicit_bzero(cfg->backup.password, strlen(cfg->backup.password));
         free(cfg->backup.password);

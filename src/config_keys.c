@@ -325,6 +325,9 @@ const struct config_key config_keys[] = {
      "with copy_command: run after it, as it is; exit 0 = the copy exists and its sha256 is "
      "%s (the copy is then safe); \"\" = the exit code of copy_command is all that is known",
      NULL},
+    {"backup.verify_into", CONFIG_STRING, "", 0, 300,
+     "HOST:PORT of an empty scratch server halyardctl backup verify restores into (--into "
+     "stands for it); \"\" = none", NULL},
     {"alerts", CONFIG_GROUP, "{}", 0, 0,
      "events (backend_down, failover_done, config_reloaded...) delivered by one notifier "
      "thread to a command and a webhook; see halyard.conf(5) ALERTS", NULL},

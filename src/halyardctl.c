@@ -26,6 +26,7 @@
 #include "halyard/admin.h"
 #include "halyard/config.h"
 #include "halyard/restore_run.h"
+#include "halyard/verify_run.h"
 
 /* The socket of an instance whose first listener is on 6033, as in the
  * sample config, with the default admin_socket. */
@@ -47,6 +48,8 @@ static void usage(FILE *out)
                  "          test-alert (halyardctl help: all)\n"
                  "          restore --to-time T | --to-gtid G --into HOST:PORT [--dry-run] ...\n"
                  "          (run by halyardctl itself from backup.dir: restore --help)\n"
+                 "          backup verify [--into HOST:PORT] ... (run by halyardctl itself,\n"
+                 "          with -c CONFIG: backup verify --help)\n"
                  "exit status: 0 ok, 1 the command failed (ERR), 2 usage, 3 no answer\n");
 }
 
@@ -178,6 +181,23 @@ static void json_str(const char *json, const char *key, char *out, size_t cap)
     out[o] = '\0';
 }
 
+/* The admin socket `backup verify` talks to (verify_run.h's ask). */
+static char verify_socket[sizeof(((struct sockaddr_un *)0)->sun_path)];
+
+static int verify_ask(const char *cmd, double timeout, char **answer)
+{
+    char line[ADMIN_LINE_MAX];
+    int n = snprintf(line, sizeof(line), "%s\n", cmd);
+    *answer = NULL;
+    if (n < 0 || (size_t)n >= sizeof(line))
+        return EXIT_USAGE;
+    size_t got;
+    int rc = ask(verify_socket, line, (size_t)n, now() + timeout, timeout, answer, &got);
+    if (rc == EXIT_OK)
+        (*answer)[got > 0 ? got - 1 : 0] = '\0'; /* the empty line that ended it */
+    return rc;
+}
+
 /* After `backup full` answered OK: poll show backup until its account check
  * passed (full_account set) or the backup failed, at most BACKUP_CHECK_WAIT
  * seconds (the check's login and statements have 10 s each). */
@@ -278,6 +298,25 @@ int main(int argc, char **argv)
         }
         int rc = restore_main(argc - optind, argv + optind, dir);
         free(dir);
+        return rc;
+    }
+    /* `backup verify` too, with the config's servers, accounts and socket. */
+    if (argc - optind >= 2 && strcasecmp(argv[optind], "backup") == 0 &&
+        strcasecmp(argv[optind + 1], "verify") == 0) {
+        if (conf_path == NULL) {
+            fprintf(stderr, "halyardctl: backup verify needs -c CONFIG (its backup.dir, "
+                            "backends, accounts and admin socket)\n");
+            return EXIT_USAGE;
+        }
+        char err[1024];
+        struct config *vcfg = NULL;
+        if (config_load(conf_path, &vcfg, err, sizeof(err)) != HY_OK) {
+            fprintf(stderr, "halyardctl: %s\n", err);
+            return EXIT_USAGE;
+        }
+        snprintf(verify_socket, sizeof(verify_socket), "%s", vcfg->admin_socket);
+        int rc = verify_main(argc - optind, argv + optind, vcfg, verify_ask);
+        config_put(vcfg);
         return rc;
     }
     /* A switchover or failover waits on the servers (switchover_timeout_ms

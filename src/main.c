@@ -28,6 +28,7 @@
 #include "halyard/backup_copy.h"
 #include "halyard/backup_full.h"
 #include "halyard/backup_sched.h"
+#include "halyard/backup_verify.h"
 #include "halyard/binlog_archive.h"
 #include "halyard/admin.h"
 #include "halyard/alerts.h"
@@ -401,6 +402,7 @@ static hy_status_t app_reload(struct status *st, const char *by)
     binlog_archive_set_config(fresh);
     backup_copy_set_config(fresh);
     backup_full_seed(fresh);
+    backup_verify_seed(fresh);
     log_set_level(fresh->log_level);
     firewall_set_max((size_t)fresh->firewall_learn_max);
     config_put(app.cfg);
@@ -727,6 +729,7 @@ int main(int argc, char **argv)
     if (backup_copy_check_dir(app.cfg, err, sizeof(err)) != HY_OK)
         hy_log_error("%s (copies wait for it, backup_copy_failed; halyard proxies meanwhile)", err);
     backup_full_seed(app.cfg);
+    backup_verify_seed(app.cfg);
     if (backup_copy_start(app.cfg, err, sizeof(err)) != HY_OK) {
         hy_log_error("%s", err);
         rc = 1;

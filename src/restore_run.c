@@ -32,13 +32,7 @@ enum { RS_OK = 0, RS_FAILED = 1, RS_USAGE = 2 };
 
 extern char **environ;
 
-struct target {
-    char host[256];
-    int port;
-    char user[128];
-    char password[256];
-    bool have_password;
-};
+#define target restore_server
 
 struct archive_read {
     struct restore_file *files;
@@ -404,26 +398,22 @@ static bool reap(pid_t pid, const char *what)
     return false;
 }
 
-/* The target's schemas other than the server's own; false when it cannot
- * be asked. */
-static bool target_schemas(const struct target *t, char *out, size_t cap)
+char *restore_query(const struct restore_server *t, const char *sql, const char *what)
 {
     int p[2];
     if (pipe2(p, O_CLOEXEC) != 0) {
         fail("pipe: %s", strerror(errno));
-        return false;
+        return NULL;
     }
-    pid_t pid = client_start(t, -1, p[1],
-                             "SELECT schema_name FROM information_schema.schemata WHERE "
-                             "schema_name NOT IN ('mysql', 'information_schema', "
-                             "'performance_schema', 'sys') ORDER BY schema_name",
-                             false);
+    pid_t pid = client_start(t, -1, p[1], sql, false);
     close(p[1]);
     if (pid < 0) {
         close(p[0]);
-        return false;
+        return NULL;
     }
-    size_t got = 0;
+    size_t got = 0, cap = 4096;
+    char *out = malloc(cap);
+    bool ok = out != NULL;
     for (;;) {
         char buf[4096];
         ssize_t n = read(p[0], buf, sizeof(buf));
@@ -431,16 +421,56 @@ static bool target_schemas(const struct target *t, char *out, size_t cap)
             continue;
         if (n <= 0)
             break;
-        for (ssize_t i = 0; i < n && got + 1 < cap; i++)
-            out[got++] = buf[i] == '\n' ? ' ' : buf[i];
+        if (!ok)
+            continue; /* drain it: the client must not block on a full pipe */
+        if (got + (size_t)n + 1 > cap) {
+            while (got + (size_t)n + 1 > cap)
+                cap *= 2;
+            char *nb = realloc(out, cap);
+            if (nb == NULL) {
+                ok = false;
+                continue;
+            }
+            out = nb;
+        }
+        memcpy(out + got, buf, (size_t)n);
+        got += (size_t)n;
     }
     close(p[0]);
-    while (got > 0 && out[got - 1] == ' ')
-        got--;
+    char whatl[400];
+    snprintf(whatl, sizeof(whatl), "mariadb (asking %s:%d %s)", t->host, t->port, what);
+    if (!reap(pid, whatl) || !ok) {
+        if (!ok)
+            fail("out of memory");
+        free(out);
+        return NULL;
+    }
     out[got] = '\0';
-    char what[300];
-    snprintf(what, sizeof(what), "mariadb (asking %s:%d for its schemas)", t->host, t->port);
-    return reap(pid, what);
+    return out;
+}
+
+bool restore_check_empty(const struct restore_server *t, const char *into)
+{
+    char *out = restore_query(t,
+                              "SELECT schema_name FROM information_schema.schemata WHERE "
+                              "schema_name NOT IN ('mysql', 'information_schema', "
+                              "'performance_schema', 'sys') ORDER BY schema_name",
+                              "for its schemas");
+    if (out == NULL)
+        return false;
+    size_t len = strlen(out);
+    while (len > 0 && out[len - 1] == '\n')
+        out[--len] = '\0';
+    for (char *c = out; *c; c++) {
+        if (*c == '\n')
+            *c = ' ';
+    }
+    bool empty = out[0] == '\0';
+    if (!empty)
+        fail("refused: %s is not empty: it has the schemas %.900s (restore into an empty server)",
+             into, out);
+    free(out);
+    return empty;
 }
 
 /* Load the dump: gunzip in this process into `mariadb`'s standard input. */
@@ -626,7 +656,7 @@ static void print_plan(const char *dir, const struct restore_backup *b,
                "backup)?\n");
 }
 
-static bool parse_into(const char *s, struct target *t)
+bool restore_parse_into(const char *s, struct restore_server *t)
 {
     const char *colon = strrchr(s, ':');
     if (colon == NULL || colon == s || (size_t)(colon - s) >= sizeof(t->host))
@@ -641,7 +671,7 @@ static bool parse_into(const char *s, struct target *t)
     return true;
 }
 
-static bool read_password(const char *path, struct target *t)
+bool restore_read_password(const char *path, struct restore_server *t)
 {
     FILE *f = fopen(path, "r");
     if (f == NULL) {
@@ -690,7 +720,7 @@ int restore_main(int argc, char **argv, const char *conf_dir)
             snprintf(t.user, sizeof(t.user), "%s", optarg);
             break;
         case 'p':
-            if (!read_password(optarg, &t))
+            if (!restore_read_password(optarg, &t))
                 return RS_USAGE;
             break;
         case 'd':
@@ -717,7 +747,7 @@ int restore_main(int argc, char **argv, const char *conf_dir)
         usage(stderr);
         return RS_USAGE;
     }
-    if (!parse_into(into, &t)) {
+    if (!restore_parse_into(into, &t)) {
         fail("--into %s: want HOST:PORT", into);
         return RS_USAGE;
     }
@@ -736,6 +766,16 @@ int restore_main(int argc, char **argv, const char *conf_dir)
         return RS_USAGE;
     }
 
+    int rc = restore_run(dir, &tg, &t, into, dry, NULL);
+    explicit_bzero(t.password, sizeof(t.password));
+    return rc;
+}
+
+int restore_run(const char *dir, const struct restore_target *target,
+                const struct restore_server *t, const char *into, bool dry,
+                struct gtid_pos *reached)
+{
+    const struct restore_target tg = *target;
     signal(SIGPIPE, SIG_IGN);
     double t0 = mono();
     size_t nb = 0;
@@ -762,14 +802,8 @@ int restore_main(int argc, char **argv, const char *conf_dir)
     }
     fflush(stdout);
 
-    char schemas[1024];
-    if (!target_schemas(&t, schemas, sizeof(schemas)))
+    if (!restore_check_empty(t, into))
         goto out;
-    if (schemas[0] != '\0') {
-        fail("refused: %s is not empty: it has the schemas %s (restore into an empty server)", into,
-             schemas);
-        goto out;
-    }
     char path[PATH_MAX], hex[65] = "";
     snprintf(path, sizeof(path), "%.3700s/full/%.255s", dir, b->name);
     if (b->sha256[0] != '\0') {
@@ -789,7 +823,7 @@ int restore_main(int argc, char **argv, const char *conf_dir)
            into, t1 - t0);
     fflush(stdout);
     uint64_t bytes = 0;
-    if (!load_dump(&t, path, &bytes)) {
+    if (!load_dump(t, path, &bytes)) {
         fail("the load of %s into %s failed: the server holds part of it", b->name, into);
         goto out;
     }
@@ -798,7 +832,7 @@ int restore_main(int argc, char **argv, const char *conf_dir)
            t2 - t1);
     fflush(stdout);
     if (pl.n_files > 0) {
-        if (!apply_binlog(&t, dir, &ar, &pl)) {
+        if (!apply_binlog(t, dir, &ar, &pl)) {
             fail("applying the binlog into %s failed: the server holds the backup and part of "
                  "the range",
                  into);
@@ -811,9 +845,10 @@ int restore_main(int argc, char **argv, const char *conf_dir)
     char to[GTID_STR_MAX];
     gtid_pos_format(&pl.to, to, sizeof(to));
     printf("restored %s to GTID %s in %.2f s\n", into, to[0] ? to : "(empty)", mono() - t0);
+    if (reached != NULL)
+        *reached = pl.to;
     rc = RS_OK;
 out:
-    explicit_bzero(t.password, sizeof(t.password));
     archive_free(&ar);
     free(backups);
     return rc;

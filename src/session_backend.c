@@ -121,7 +121,8 @@ static void session_backend_failed_copied(struct session *s, const struct config
                                           const uint8_t *err_payload, size_t err_len,
                                           const char *why)
 {
-    bool readback = s->internal == INT_READBACK;
+    /* Neither waits for a command of the client (its `up` may hold none) */
+    bool readback = s->internal == INT_READBACK, lid = s->internal == INT_LID;
     session_timer_stop(s);
     s->internal = INT_NONE;
     bconn_close(s->cur);
@@ -136,10 +137,13 @@ static void session_backend_failed_copied(struct session *s, const struct config
         }
     }
     slog_warn(s, "backend %s (%s:%d): %s", be->name, be->address, be->port, why);
-    if (readback) {
-        /* No command waits; what the SET assigned is known only to the
-         * connection that stopped answering: gone with it, as a pinned
-         * session's state is. */
+    if (readback || lid) {
+        /* No command waits; what the SET assigned, or the session's
+         * LAST_INSERT_ID() read back before the connection goes to the pool,
+         * is known only to the connection that stopped answering: gone with
+         * it, as a pinned session's state is. (Going on to answer a command
+         * read a header from an `up` that may hold none: halyard crashed
+         * when a primary was killed under pooled inserts.) */
         session_mark_closing(s, END_BACKEND_LOST);
         return;
     }

@@ -99,8 +99,9 @@ enum admin_verb {
     ADMIN_FAILOVER,
     ADMIN_SHOW_EVENTS, /* show events [last N] */
     ADMIN_TEST_ALERT,
-    ADMIN_SHOW_BACKUP, /* the binlog archive (binlog_archive.h) and the last full backup */
-    ADMIN_BACKUP_FULL, /* backup full (backup_full.h) */
+    ADMIN_SHOW_BACKUP,     /* the binlog archive (binlog_archive.h) and the last full backup */
+    ADMIN_BACKUP_FULL,     /* backup full (backup_full.h) */
+    ADMIN_BACKUP_VERIFIED, /* backup verified RESULT GTID TABLES DIFFER (backup_verify.h) */
 };
 
 struct admin_cmd {
@@ -110,7 +111,8 @@ struct admin_cmd {
     uint32_t session_id; /* ADMIN_KILL_SESSION */
     uint32_t top;        /* ADMIN_SHOW_DIGESTS: 1..ADMIN_DIGESTS_MAX; ADMIN_SHOW_EVENTS: 1..64 */
     char arg[100];       /* ADMIN_UNBLOCK: address or "all"; *_FIREWALL: user ("" = all);
-                          * ADMIN_BACKEND_SET: the backend's name */
+                          * ADMIN_BACKEND_SET: the backend's name;
+                          * ADMIN_BACKUP_VERIFIED: its four words */
     int mode;            /* ADMIN_BACKEND_SET: enum backend_admin */
     bool nowait;         /* ADMIN_BACKEND_SET drain: answer at once, not once it is idle */
     char target[65];     /* ADMIN_SWITCHOVER: a backend name, "" = the most advanced replica */
@@ -234,10 +236,12 @@ struct binlog_archive_status;
 struct backup_full_status;
 struct backup_copy_status;
 struct backup_sched_status;
-/* c and sc may be NULL (no copy rows, no schedule rows). */
+struct backup_verify_status;
+/* c, sc and v may be NULL (no copy rows, no schedule rows, no verify rows). */
 void admin_render_backup(struct textbuf *sb, const struct binlog_archive_status *s,
                          const struct backup_full_status *f, const struct backup_copy_status *c,
-                         const struct backup_sched_status *sc, bool json);
+                         const struct backup_sched_status *sc, const struct backup_verify_status *v,
+                         bool json);
 void admin_render_blocked(struct textbuf *sb, const struct guard_row *rows, size_t n, bool json);
 /* dropped: digests the learn table had no room for. */
 void admin_render_firewall(struct textbuf *sb, const struct firewall_row *rows, size_t n,

@@ -301,6 +301,7 @@ struct config_backup {
     int copy_to_dir_line;      /* its line in the file, for halyard -t */
     char *copy_command;        /* /bin/sh -c template with %f %n %s; "" = none */
     char *copy_verify_command; /* ... exit 0 = the copy exists with sha256 %s; "" = none */
+    char *verify_into;         /* HOST:PORT of `backup verify`'s scratch server; "" = none */
 };
 
 enum log_level {

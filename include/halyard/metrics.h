@@ -16,6 +16,7 @@
 #include "halyard/backup_copy.h"
 #include "halyard/backup_full.h"
 #include "halyard/backup_sched.h"
+#include "halyard/backup_verify.h"
 #include "halyard/binlog_archive.h"
 #include "halyard/core.h"
 #include "halyard/resolve.h"
@@ -59,6 +60,7 @@ struct metrics_snapshot {
     struct backup_full_status full;      /* ... with these */
     struct backup_copy_status copy;      /* (no item list) */
     struct backup_sched_status sched;
+    struct backup_verify_status verify;
 };
 
 void metrics_render(struct textbuf *sb, const struct metrics_snapshot *m);

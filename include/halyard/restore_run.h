@@ -22,9 +22,46 @@
 #ifndef HALYARD_RESTORE_RUN_H
 #define HALYARD_RESTORE_RUN_H
 
+#include <stdbool.h>
+
+#include "halyard/gtid.h"
+#include "halyard/restore.h"
+
+/* A server halyardctl talks to through the `mariadb` client. */
+struct restore_server {
+    char host[256];
+    int port;
+    char user[128];
+    char password[256]; /* given to the client in MYSQL_PWD, never in argv */
+    bool have_password;
+};
+
 /* argv[0] is "restore"; `dir` is backup.dir from -c CONFIG (NULL: none).
  * Returns halyardctl's exit status: 0 done (or planned), 1 refused or
  * failed, 2 usage. */
 int restore_main(int argc, char **argv, const char *dir);
+
+/* The restore itself, for `restore` and `backup verify` (verify_run.h):
+ * plan, print the plan (dry: stop there), check `t` is empty, load the
+ * backup and apply the range. `into` is t's name as the messages print it.
+ * Returns 0 done, 1 refused or failed (said on stderr); `reached` (may be
+ * NULL) gets the position restored to. */
+int restore_run(const char *dir, const struct restore_target *tg, const struct restore_server *t,
+                const char *into, bool dry, struct gtid_pos *reached);
+
+/* "HOST:PORT" into t's host and port; false when malformed. */
+bool restore_parse_into(const char *s, struct restore_server *t);
+
+/* The first line of `path` as t's password; false (said) when unreadable. */
+bool restore_read_password(const char *path, struct restore_server *t);
+
+/* Run `sql` on `t` (mariadb --batch --skip-column-names) and return its
+ * output, rows on lines and columns tab-separated (malloc'd), or NULL when
+ * it failed, said on stderr naming `what` ("for its schemas"). */
+char *restore_query(const struct restore_server *t, const char *sql, const char *what);
+
+/* True when `t` has no schema but the server's own; otherwise false, with
+ * the refusal (naming the schemas) or why it could not be asked on stderr. */
+bool restore_check_empty(const struct restore_server *t, const char *into);
 
 #endif /* HALYARD_RESTORE_RUN_H */

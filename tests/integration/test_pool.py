@@ -15,8 +15,9 @@ import pymysql
 import pytest
 
 from rawmysql import RawConn
-from util import (APP_PASSWORD, APP_USER, admin_json, app_threads, free_port, schema_with_table,
-                  wait_until)
+from tcprelay import TcpRelay
+from util import (APP_PASSWORD, APP_USER, admin_json, app_threads, default_halyard_settings,
+                  free_port, schema_with_table, wait_until)
 
 
 def q(conn, sql, args=None):
@@ -740,3 +741,56 @@ def test_reset_connection_is_a_fresh_session(cluster, pooled, schema):
         assert (c.value("SELECT @y"), c.value("SELECT LAST_INSERT_ID()")) == (None, "0")
     finally:
         c.close()
+
+
+class CutOnLidRelay(TcpRelay):
+    """In front of the primary: the connection on which halyard reads
+    LAST_INSERT_ID() back before giving it to the pool is cut right there,
+    as a primary killed at that moment would (tools/pitr-check's kill -9
+    under sysbench hit it: halyard crashed)."""
+
+    def __init__(self, target_port):
+        super().__init__(target_port)
+        self.cut = 0
+
+    def up(self, data):
+        if b"SELECT LAST_INSERT_ID()" in data:
+            self.cut += 1
+            raise OSError("cut")
+        return data
+
+
+def test_connection_lost_while_reading_last_insert_id_back(cluster, start_halyard):
+    """The backend goes while halyard reads LAST_INSERT_ID() back (no command
+    of the client waits then): the session ends, its LAST_INSERT_ID() gone
+    with the connection, and halyard goes on serving others."""
+    schema = schema_with_table(cluster, "poollid", "v INT")
+    relay = CutOnLidRelay(cluster.primary_port)
+    try:
+        backends = default_halyard_settings(cluster, 0)["backends"]
+        for b in backends:
+            if b["port"] == cluster.primary_port:
+                b["port"] = relay.port
+        h = start_halyard(workers=1, pool_mode="transaction", read_write_split=False,
+                          backends=backends)
+
+        def primary_checked_online():
+            b = admin_json(f"/tmp/halyard-{h.port}.sock", "show backends")["backends"][0]
+            return b["state"] == "ONLINE" and b["last_check"] not in ("", None)
+        # The worker's report counts as a failed check: one before the first
+        # check has passed takes the backend DOWN (a race of the test's, not
+        # what it is about).
+        wait_until(primary_checked_online, 10)
+        c = h.connect(autocommit=True)
+        q(c, f"INSERT INTO {schema}.t (v) VALUES (1)")
+        wait_until(lambda: relay.cut == 1, 5, what="the read-back of LAST_INSERT_ID()")
+        with pytest.raises(pymysql.err.OperationalError):
+            q(c, "SELECT LAST_INSERT_ID()")
+        c.close()
+        assert h.alive()
+        wait_until(primary_checked_online, 15)
+        c = h.connect(autocommit=True)
+        assert q(c, "SELECT 1") == ((1,),)
+        c.close()
+    finally:
+        relay.close()

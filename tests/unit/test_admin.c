@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -25,6 +26,7 @@
 #include "halyard/backup_copy.h"
 #include "halyard/backup_full.h"
 #include "halyard/backup_sched.h"
+#include "halyard/backup_verify.h"
 #include "halyard/binlog_archive.h"
 #include "halyard/config.h"
 #include "halyard/log.h"
@@ -144,6 +146,10 @@ static const struct parse_case parse_cases[] = {
     {"failover east", HY_OK, ADMIN_FAILOVER, false, 0, NULL},
     {"show groups", HY_OK, ADMIN_SHOW_GROUPS, false, 0, NULL},
     {"show groups --json", HY_OK, ADMIN_SHOW_GROUPS, true, 0, NULL},
+    {"backup verified ok 0-1-5 3 0", HY_OK, ADMIN_BACKUP_VERIFIED, false, 0, NULL},
+    {"backup verified differ 0-1-5 3 1 --json", HY_OK, ADMIN_BACKUP_VERIFIED, true, 0, NULL},
+    {"backup verified ok 0-1-5 3", HY_ERROR, 0, false, 0,
+     "ERR unknown command 'backup verified ok 0-1-5 3'; try help"},
 };
 
 static void test_parse(void **state)
@@ -164,6 +170,8 @@ static void test_parse(void **state)
                 assert_int_equal(cmd.session_id, c->id);
             if (c->verb == ADMIN_SHOW_DIGESTS || c->verb == ADMIN_SHOW_EVENTS)
                 assert_int_equal(cmd.top, c->id);
+            if (c->verb == ADMIN_BACKUP_VERIFIED)
+                assert_string_equal(cmd.arg, c->json ? "differ 0-1-5 3 1" : "ok 0-1-5 3 0");
             if (c->verb == ADMIN_SWITCHOVER) {
                 const char *to = strcasestr(c->line, " to ");
                 char want[80] = "";
@@ -649,13 +657,16 @@ static void test_render_help(void **state)
         char *detail = strstr(cmdline, "[--detail]");
         if (detail != NULL)
             strcpy(detail, "--detail");
+        char *verified = strstr(cmdline, "R G T D");
+        if (verified != NULL)
+            strcpy(verified, "ok 0-1-5 3 0");
         char *last = strstr(cmdline, "[last N]");
         if (last != NULL)
             strcpy(last, "last 5");
         assert_int_equal(admin_parse(cmdline, strlen(cmdline), &cmd, err, sizeof(err)), HY_OK);
         parsed++;
     }
-    assert_int_equal(parsed, 24);
+    assert_int_equal(parsed, 25);
     free(text);
     textbuf_reset(&sb);
     admin_render_help(&sb, true);
@@ -893,7 +904,7 @@ static void test_render_backup(void **state)
                                    .ok = 1};
     struct textbuf sb;
     textbuf_init(&sb, 1 << 16);
-    admin_render_backup(&sb, &s, &f, NULL, NULL, false);
+    admin_render_backup(&sb, &s, &f, NULL, NULL, NULL, false);
     assert_string_equal(table_value(sb.data, "full_state"), "ok");
     assert_string_equal(table_value(sb.data, "full_gtid"), "0-1-40");
     assert_string_equal(table_value(sb.data, "full_size"), "1234");
@@ -907,7 +918,7 @@ static void test_render_backup(void **state)
     assert_string_equal(table_value(sb.data, "lag_max_seconds"), "-");
     assert_string_equal(table_value(sb.data, "corrupt_events"), "1");
     textbuf_reset(&sb);
-    admin_render_backup(&sb, &s, &f, NULL, NULL, true);
+    admin_render_backup(&sb, &s, &f, NULL, NULL, NULL, true);
     assert_non_null(strstr(sb.data, "\"lag_seconds\":0.250,"));
     assert_non_null(strstr(sb.data, "\"lag_max_seconds\":null,"));
     assert_non_null(strstr(sb.data, "\"last_error\":\"a corrupted \\\"event\\\"\""));
@@ -935,20 +946,20 @@ static void test_render_backup(void **state)
                                     .n_items = 2};
     struct backup_sched_status ss = {.state = "waiting", .next = 1795440000, .started = 3};
     textbuf_reset(&sb);
-    admin_render_backup(&sb, &s, &f, &cs, &ss, false);
+    admin_render_backup(&sb, &s, &f, &cs, &ss, NULL, false);
     assert_string_equal(table_value(sb.data, "full_schedule"), "waiting");
     assert_string_equal(table_value(sb.data, "full_next"), "1795440000");
     assert_string_equal(table_value(sb.data, "copies_failed"), "1");
     assert_string_equal(table_value(sb.data, "copies.[0].name"), "full/full-1.sql.gz");
     assert_string_equal(table_value(sb.data, "copies.[1].copy"), "failed");
     textbuf_reset(&sb);
-    admin_render_backup(&sb, &s, &f, &cs, &ss, true);
+    admin_render_backup(&sb, &s, &f, &cs, &ss, NULL, true);
     assert_non_null(strstr(sb.data, "\"copies\":[{\"name\":\"full/full-1.sql.gz\",\"kind\":"
                                     "\"full\",\"size\":10,\"copy\":\"safe\",\"sha256\":\"cd34\""));
     assert_non_null(strstr(sb.data, "\"error\":\"open /x: No such file or directory\"}]"));
     s.enabled = false;
     textbuf_reset(&sb);
-    admin_render_backup(&sb, &s, &f, NULL, NULL, true);
+    admin_render_backup(&sb, &s, &f, NULL, NULL, NULL, true);
     assert_non_null(strstr(sb.data, "\"archive_state\":\"off\""));
 
     struct metrics_snapshot m = {0};
@@ -973,6 +984,44 @@ static void test_render_backup(void **state)
     assert_non_null(strstr(sb.data, "\nhalyard_backup_full_too_old 0\n"));
     assert_non_null(strstr(sb.data, "# TYPE halyard_backup_archive_transactions_total counter\n"
                                     "halyard_backup_archive_transactions_total 42\n"));
+    /* the last verify (backup_verify.h): none yet, then one that differs */
+    assert_non_null(strstr(sb.data, "\nhalyard_backup_verify_failed 0\n"));
+    assert_non_null(strstr(sb.data, "\nhalyard_backup_verify_total{result=\"ok\"} 0\n"));
+    struct backup_verify_status v;
+    char verr[200];
+    assert_int_equal(backup_verify_parse("differ 0-2-77 12 2", &v, verr, sizeof(verr)), HY_OK);
+    v.time = 1795440000;
+    v.differ_total = 1;
+    m.verify = v;
+    textbuf_reset(&sb);
+    metrics_render(&sb, &m);
+    assert_non_null(strstr(sb.data, "\nhalyard_backup_verify_failed 1\n"));
+    assert_non_null(strstr(sb.data, "\nhalyard_backup_verify_total{result=\"differ\"} 1\n"));
+    assert_non_null(strstr(sb.data, "\nhalyard_backup_verify_tables 12\n"));
+    assert_non_null(strstr(sb.data, "\nhalyard_backup_verify_tables_differ 2\n"));
+    assert_non_null(strstr(sb.data, "\nhalyard_backup_verify_last_timestamp_seconds 1795440000\n"));
+    textbuf_reset(&sb);
+    admin_render_backup(&sb, &s, &f, NULL, NULL, &v, false);
+    assert_string_equal(table_value(sb.data, "verify_result"), "differ");
+    assert_string_equal(table_value(sb.data, "verify_gtid"), "0-2-77");
+    assert_string_equal(table_value(sb.data, "verify_tables"), "12");
+    assert_string_equal(table_value(sb.data, "verify_differ"), "2");
+    assert_string_equal(table_value(sb.data, "verify_ok"), "false");
+    textbuf_reset(&sb);
+    admin_render_backup(&sb, &s, &f, NULL, NULL, &v, true);
+    assert_non_null(strstr(sb.data, "\"verify_result\":\"differ\",\"verify_time\":1795440000,"
+                                    "\"verify_gtid\":\"0-2-77\",\"verify_tables\":12,"
+                                    "\"verify_differ\":2,\"verify_ok\":false,"));
+    /* reports halyard refuses */
+    static const char *const bad[] = {"ok 0-1-5 3 1", "differ 0-1-5 3 0", "good 0-1-5 3 0",
+                                      "ok x 3 0",     "ok 0-1-5 3 4",     "ok 0-1-5 -3 0",
+                                      "ok 0-1-5 3"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(backup_verify_parse(bad[i], &v, verr, sizeof(verr)), HY_ERROR);
+    assert_int_equal(backup_verify_parse("failed - 0 0", &v, verr, sizeof(verr)), HY_OK);
+    assert_string_equal(v.gtid, "");
+    m.backup = s;
+    m.verify = (struct backup_verify_status){.result = "none"};
     m.backup.lag_seconds = -1;
     snprintf(m.backup.state, sizeof(m.backup.state), "error");
     textbuf_reset(&sb);
@@ -980,6 +1029,52 @@ static void test_render_backup(void **state)
     assert_non_null(strstr(sb.data, "\nhalyard_backup_archive_up 0\n"));
     assert_null(strstr(sb.data, "\nhalyard_backup_archive_lag_seconds "));
     textbuf_free(&sb);
+}
+
+/* The last verify result survives a restart: written to backup.dir/verify.last
+ * when recorded, read back by backup_verify_seed when none was reported. */
+static void test_backup_verify_last(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/halyard-test-verify-XXXXXX", path[128], line[200];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/verify.last", dir);
+    struct config cfg = {0};
+    cfg.backup.enabled = true;
+    cfg.backup.dir = dir;
+    struct backup_verify_status v, got;
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("1795440000 differ 0-2-77 12 2\n", f);
+    fclose(f);
+    backup_verify_seed(&cfg);
+    backup_verify_status(&got);
+    assert_string_equal(got.result, "differ");
+    assert_string_equal(got.gtid, "0-2-77");
+    assert_int_equal(got.time, 1795440000);
+    assert_int_equal(got.tables, 12);
+    assert_int_equal(got.differ, 2);
+    assert_int_equal(got.differ_total, 0); /* counts start again */
+    char err[200];
+    assert_int_equal(backup_verify_parse("ok 0-2-90 12 0", &v, err, sizeof(err)), HY_OK);
+    backup_verify_record(&v, 1795450000, dir);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(line, sizeof(line), f));
+    fclose(f);
+    assert_string_equal(line, "1795450000 ok 0-2-90 12 0\n");
+    backup_verify_status(&got);
+    assert_string_equal(got.result, "ok");
+    assert_int_equal(got.ok_total, 1);
+    /* a result was reported: the file does not override it */
+    f = fopen(path, "w");
+    fputs("1795440000 failed - 0 0\n", f);
+    fclose(f);
+    backup_verify_seed(&cfg);
+    backup_verify_status(&got);
+    assert_string_equal(got.result, "ok");
+    unlink(path);
+    rmdir(dir);
 }
 
 /* The GTID line of a mariadb-dump --gtid --master-data=2 dump. */
@@ -1427,16 +1522,27 @@ static void test_backends(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse),           cmocka_unit_test(test_parse_long_line),
-        cmocka_unit_test(test_json_str),        cmocka_unit_test(test_cell),
-        cmocka_unit_test(test_textbuf_limit),   cmocka_unit_test(test_render_stats),
-        cmocka_unit_test(test_render_sessions), cmocka_unit_test(test_render_help),
-        cmocka_unit_test(test_render_rules),    cmocka_unit_test(test_render_digests),
-        cmocka_unit_test(test_render_pools),    cmocka_unit_test(test_render_config),
-        cmocka_unit_test(test_render_status),   cmocka_unit_test(test_metrics_render),
-        cmocka_unit_test(test_render_backup),   cmocka_unit_test(test_dump_gtid),
-        cmocka_unit_test(test_metrics_request), cmocka_unit_test(test_backends),
-        cmocka_unit_test(test_syslog_format),   cmocka_unit_test(test_config_keys),
+        cmocka_unit_test(test_parse),
+        cmocka_unit_test(test_parse_long_line),
+        cmocka_unit_test(test_json_str),
+        cmocka_unit_test(test_cell),
+        cmocka_unit_test(test_textbuf_limit),
+        cmocka_unit_test(test_render_stats),
+        cmocka_unit_test(test_render_sessions),
+        cmocka_unit_test(test_render_help),
+        cmocka_unit_test(test_render_rules),
+        cmocka_unit_test(test_render_digests),
+        cmocka_unit_test(test_render_pools),
+        cmocka_unit_test(test_render_config),
+        cmocka_unit_test(test_render_status),
+        cmocka_unit_test(test_metrics_render),
+        cmocka_unit_test(test_backup_verify_last),
+        cmocka_unit_test(test_render_backup),
+        cmocka_unit_test(test_dump_gtid),
+        cmocka_unit_test(test_metrics_request),
+        cmocka_unit_test(test_backends),
+        cmocka_unit_test(test_syslog_format),
+        cmocka_unit_test(test_config_keys),
         cmocka_unit_test(test_render_events),
     };
     return cmocka_run_group_tests_name("admin", tests, NULL, NULL);

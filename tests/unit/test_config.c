@@ -122,6 +122,14 @@ static const struct config_case cases[] = {
     {"backup verify without command",
      BASE "backup = { dir = \"/a\"; copy_verify_command = \"true\"; };\n",
      "backup.copy_verify_command: needs backup.copy_command"},
+    {"backup verify_into without a port",
+     BASE "backup = { dir = \"/a\"; verify_into = \"db9\"; };\n",
+     "backup.verify_into: \"db9\" is not HOST:PORT"},
+    {"backup verify_into port 0", BASE "backup = { dir = \"/a\"; verify_into = \"db9:0\"; };\n",
+     "backup.verify_into: \"db9:0\" is not HOST:PORT"},
+    {"backup verify_into port too large",
+     BASE "backup = { dir = \"/a\"; verify_into = \"db9:123456\"; };\n",
+     "backup.verify_into: \"db9:123456\" is not HOST:PORT"},
     {"minimal, lists first in another order", BACKENDS USERS LISTENERS, NULL},
     {"every key",
      "workers = 4; log_level = \"debug\"; server_version = \"8.0.99-halyard\";\n"
@@ -754,6 +762,10 @@ static void test_backup_section(void **state)
                        "copy_verify_command = \"test -f /c/x\"; };\n");
     assert_string_equal(cfg->backup.copy_command, "cp %f /c/");
     assert_string_equal(cfg->backup.copy_verify_command, "test -f /c/x");
+    assert_string_equal(cfg->backup.verify_into, "");
+    config_put(cfg);
+    cfg = load_ok(BASE "backup = { dir = \"/a\"; verify_into = \"10.0.0.9:3306\"; };\n");
+    assert_string_equal(cfg->backup.verify_into, "10.0.0.9:3306");
     config_put(cfg);
 }
 

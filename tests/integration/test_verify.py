@@ -1,0 +1,122 @@
+"""`halyardctl backup verify` (src/verify_run.c, src/backup_verify.c): the
+newest full backup and the archive restored into an empty scratch server up
+to the GTID a replica is stopped at, CHECKSUM TABLE of every base table
+compared.
+
+    a pass: every table identical, the GTID the replica was stopped at, the
+    result in show backup and the metrics, the replica back ONLINE and
+    replicating, the scratch server emptied again; a replica behind the
+    archive is started until the archive's position and compared there;
+    a difference: a row changed on the replica alone (sql_log_bin = 0) is
+    found, the table named, exit status 1, verify_result differ and
+    halyard_backup_verify_failed 1; the scratch server is left as restored,
+    and the next verify refuses it (not empty) and says so.
+"""
+
+import re
+import subprocess
+
+from test_backup import show_backup, wait_archived
+from test_restore import HALYARDCTL, RESTORE_USER, full_backup, prepare, reset_scratch, restorer
+from test_restore import scratch  # noqa: F401 (the fixture)
+from util import admin_json, metric, wait_until
+
+
+def verify(conf, pwfile, *args):
+    return subprocess.run([HALYARDCTL, "-c", conf["_path"], "backup", "verify",
+                           "--user", RESTORE_USER, "--password-file", str(pwfile), *args],
+                          capture_output=True, text=True, timeout=300)
+
+
+def backend_of(conf, port):
+    for b in admin_json(conf["admin_socket"], "show backends")["backends"]:
+        if b["address"].endswith(f":{port}"):
+            return b
+    raise AssertionError(f"no backend on port {port}")
+
+
+def replicating(cluster, ref):
+    st = cluster.root_connect(ref)
+    with st.cursor() as cur:
+        cur.execute("SHOW SLAVE STATUS")
+        cols = [d[0] for d in cur.description]
+        r = dict(zip(cols, cur.fetchone()))
+    st.close()
+    return r["Slave_IO_Running"] == "Yes" and r["Slave_SQL_Running"] == "Yes"
+
+
+def test_verify(cluster, start_halyard, tmp_path, scratch):  # noqa: F811
+    h, conf, table, pw = prepare(cluster, start_halyard, tmp_path, "vf1")
+    full_backup(conf)
+    for i in range(50, 150):
+        cluster.sql(0, f"INSERT INTO {table} VALUES ({i}, {i % 3})")
+    cluster.sql(0, f"UPDATE {table} SET w = w + 1 WHERE id % 4 = 0")
+    cluster.sync()
+    reset_scratch(scratch)
+    restorer(scratch)
+    into = f"127.0.0.1:{scratch.port(0)}"
+    name = backend_of(conf, cluster.port(1))["name"]
+
+    # a pass
+    r = verify(conf, pw, "--into", into, "--replica", name)
+    assert r.returncode == 0, r.stdout + r.stderr
+    m = re.search(r"verified at GTID (\d+-\d+-\d+): (\d+) tables identical, 0 differ", r.stdout)
+    assert m, r.stdout + r.stderr
+    g, n = m.group(1), int(m.group(2))
+    assert n >= 1 and f"replica: {name} " in r.stdout, r.stdout
+    print("\n" + r.stdout)
+    s = show_backup(conf)
+    assert (s["verify_result"], s["verify_gtid"], s["verify_tables"], s["verify_differ"],
+            s["verify_ok"]) == ("ok", g, n, 0, True), s
+    assert metric(conf["metrics_port"], "halyard_backup_verify_failed") == 0
+    assert metric(conf["metrics_port"], 'halyard_backup_verify_total{result="ok"}') == 1
+    # the replica is back in traffic and replicating; the scratch server empty
+    wait_until(lambda: backend_of(conf, cluster.port(1))["state"] == "ONLINE", 15)
+    wait_until(lambda: replicating(cluster, 1), 15)
+    assert not scratch.sql(0, "SELECT 1 FROM information_schema.schemata WHERE schema_name='fo'")
+    # the replica behind the archive (its SQL thread stopped): it is started
+    # until the archive's position and compared there
+    cluster.sql(1, "STOP SLAVE SQL_THREAD")
+    for i in range(1000, 1030):
+        cluster.sql(0, f"INSERT INTO {table} VALUES ({i}, 1)")
+    end = wait_archived(conf, cluster, 0)
+    reset_scratch(scratch)
+    restorer(scratch)
+    r = verify(conf, pw, "--into", into, "--replica", name)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"started until {end}, the archive's position" in r.stdout, r.stdout
+    assert f"verified at GTID {end}: {n} tables identical, 0 differ" in r.stdout, r.stdout
+    print(r.stdout)
+    wait_until(lambda: replicating(cluster, 1), 15)
+    cluster.sync()
+
+    # a row changed on the replica alone: the table is named
+    conn = cluster.root_connect(1)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SET SESSION sql_log_bin = 0")
+            cur.execute(f"UPDATE {table} SET w = w + 100 WHERE id = 7")
+        conn.commit()
+        reset_scratch(scratch)
+        restorer(scratch)
+        r = verify(conf, pw, "--into", into, "--replica", name)
+        assert r.returncode == 1, r.stdout + r.stderr
+        assert "differs: `fo`.`vf1` (CHECKSUM TABLE" in r.stdout, r.stdout + r.stderr
+        assert re.search(r"NOT verified at GTID \d+-\d+-\d+: 1 of \d+ tables differ", r.stdout), \
+            r.stdout
+        print(r.stdout)
+        s = show_backup(conf)
+        assert (s["verify_result"], s["verify_differ"], s["verify_ok"]) == ("differ", 1, False), s
+        assert metric(conf["metrics_port"], "halyard_backup_verify_failed") == 1
+        assert metric(conf["metrics_port"], "halyard_backup_verify_tables_differ") == 1
+        wait_until(lambda: backend_of(conf, cluster.port(1))["state"] == "ONLINE", 15)
+        wait_until(lambda: replicating(cluster, 1), 15)
+        # the scratch server holds the restore still: the next verify refuses it
+        r = verify(conf, pw, "--into", into, "--replica", name)
+        assert r.returncode == 1 and "is not empty" in r.stderr and "fo" in r.stderr, r.stderr
+        assert show_backup(conf)["verify_result"] == "failed"
+    finally:
+        with conn.cursor() as cur:
+            cur.execute(f"UPDATE {table} SET w = w - 100 WHERE id = 7")
+        conn.commit()
+        conn.close()
