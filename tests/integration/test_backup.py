@@ -424,7 +424,10 @@ def test_full_backup_of_a_drained_replica(cluster, start_halyard, tmp_path):
     cluster.sql(0, "CREATE OR REPLACE PROCEDURE bkobj.pr() SELECT 1")
     cluster.sql(0, "CREATE OR REPLACE EVENT bkobj.ev ON SCHEDULE EVERY 1 DAY DO SELECT 1")
     table = make_table(cluster, "bk7")
-    cluster.sql(0, f"INSERT INTO {table} SELECT seq, seq % 7 FROM fo.seq_1_to_300000")
+    # Enough rows that the dump lasts about a second: the loop below must
+    # see the replica drained at least twice (300,000 rows, 0.3 s, saw it
+    # too few times in 2 runs of 10).
+    cluster.sql(0, f"INSERT INTO {table} SELECT seq, seq % 7 FROM fo.seq_1_to_1000000")
     cluster.sync()
     conf = failover_settings(tmp_path, backup=backup_settings(tmp_path), metrics_port=free_port())
     h = start_halyard(conf)
@@ -504,6 +507,8 @@ def test_full_backup_of_a_drained_replica(cluster, start_halyard, tmp_path):
     start_halyard(conf)
     assert metric(conf["metrics_port"], "halyard_backup_full_last_success_timestamp_seconds") > 0
     print(f"\nfull backup of {src}: {len(data)} bytes gzip, {seen_drained} checks while drained")
+    cluster.sql(0, f"DROP TABLE {table}")  # later tests' backups need not carry it
+    cluster.sync()
 
 
 def test_full_backup_failure_leaves_no_file(cluster, start_halyard, tmp_path):
