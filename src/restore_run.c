@@ -40,24 +40,24 @@ struct archive_read {
     struct restore_trx **trx; /* each file's, owned here */
 };
 
-static double mono(void)
+double restore_mono(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void fail(const char *fmt, ...) HY_PRINTF(1, 2);
-
-static void fail(const char *fmt, ...)
+void restore_fail(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("halyardctl restore: ", stderr);
+    fprintf(stderr, "halyardctl %s: ", cmd);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
 }
+
+#define fail(...) restore_fail("restore", __VA_ARGS__)
 
 static void usage(FILE *out)
 {
@@ -71,8 +71,7 @@ static void usage(FILE *out)
 
 /* ---- backup.dir/full: the manifests -------------------------------------- */
 
-/* The string value of "key" in a manifest line halyard wrote (no escapes). */
-static bool json_str(const char *text, const char *key, char *out, size_t cap)
+bool restore_json_str(const char *text, const char *key, char *out, size_t cap)
 {
     char pat[64];
     snprintf(pat, sizeof(pat), "\"%s\":\"", key);
@@ -121,9 +120,9 @@ static struct restore_backup *read_backups(const char *dir, size_t *n)
         text[got] = '\0';
         struct restore_backup b = {0};
         struct tm tm = {0};
-        if (!json_str(text, "file", b.name, sizeof(b.name)) ||
-            !json_str(text, "gtid", gtid, sizeof(gtid)) ||
-            !json_str(text, "finished", fin, sizeof(fin)) ||
+        if (!restore_json_str(text, "file", b.name, sizeof(b.name)) ||
+            !restore_json_str(text, "gtid", gtid, sizeof(gtid)) ||
+            !restore_json_str(text, "finished", fin, sizeof(fin)) ||
             gtid_pos_parse(gtid, strlen(gtid), &b.gtid) != HY_OK ||
             strptime(fin, "%Y-%m-%dT%H:%M:%SZ", &tm) == NULL) {
             fprintf(stderr, "halyardctl restore: %s: not a manifest halyard wrote; skipped\n",
@@ -131,8 +130,8 @@ static struct restore_backup *read_backups(const char *dir, size_t *n)
             continue;
         }
         b.finished = (int64_t)timegm(&tm);
-        (void)json_str(text, "sha256", b.sha256, sizeof(b.sha256));
-        (void)json_str(text, "source", b.source, sizeof(b.source));
+        (void)restore_json_str(text, "sha256", b.sha256, sizeof(b.sha256));
+        (void)restore_json_str(text, "source", b.source, sizeof(b.source));
         struct stat sb;
         snprintf(path, sizeof(path), "%.3700s/%.255s", full, b.name);
         if (stat(path, &sb) != 0) {
@@ -777,7 +776,7 @@ int restore_run(const char *dir, const struct restore_target *target,
 {
     const struct restore_target tg = *target;
     signal(SIGPIPE, SIG_IGN);
-    double t0 = mono();
+    double t0 = restore_mono();
     size_t nb = 0;
     struct restore_backup *backups = read_backups(dir, &nb);
     struct archive_read ar;
@@ -818,7 +817,7 @@ int restore_run(const char *dir, const struct restore_target *target,
             goto out;
         }
     }
-    double t1 = mono();
+    double t1 = restore_mono();
     printf("checked: %s has no user schema; the backup's sha256 matches its manifest (%.2f s)\n",
            into, t1 - t0);
     fflush(stdout);
@@ -827,7 +826,7 @@ int restore_run(const char *dir, const struct restore_target *target,
         fail("the load of %s into %s failed: the server holds part of it", b->name, into);
         goto out;
     }
-    double t2 = mono();
+    double t2 = restore_mono();
     printf("loaded:  %s, %llu bytes of SQL, in %.2f s\n", b->name, (unsigned long long)bytes,
            t2 - t1);
     fflush(stdout);
@@ -838,13 +837,13 @@ int restore_run(const char *dir, const struct restore_target *target,
                  into);
             goto out;
         }
-        double t3 = mono();
+        double t3 = restore_mono();
         printf("applied: %zu transaction%s from %zu binlog file%s in %.2f s\n", pl.n_trx,
                pl.n_trx == 1 ? "" : "s", pl.n_files, pl.n_files == 1 ? "" : "s", t3 - t2);
     }
     char to[GTID_STR_MAX];
     gtid_pos_format(&pl.to, to, sizeof(to));
-    printf("restored %s to GTID %s in %.2f s\n", into, to[0] ? to : "(empty)", mono() - t0);
+    printf("restored %s to GTID %s in %.2f s\n", into, to[0] ? to : "(empty)", restore_mono() - t0);
     if (reached != NULL)
         *reached = pl.to;
     rc = RS_OK;

@@ -21,17 +21,7 @@ enum { VF_OK = 0, VF_FAILED = 1, VF_USAGE = 2 };
 
 #define CHECKSUM_CHUNK 100 /* tables per CHECKSUM TABLE statement */
 
-static void fail(const char *fmt, ...) HY_PRINTF(1, 2);
-
-static void fail(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("halyardctl backup verify: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
+#define fail(...) restore_fail("backup verify", __VA_ARGS__)
 
 static void usage(FILE *out)
 {
@@ -45,35 +35,10 @@ static void usage(FILE *out)
                  "  the replica and the archive (default 60 s); --keep leaves the restored data\n");
 }
 
-static double mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void nap(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
-}
-
-/* The string value of "key" in the JSON object starting at obj (halyard's
- * own answers: names, states and GTIDs have no escapes). */
-static bool json_str(const char *obj, const char *key, char *out, size_t cap)
-{
-    char pat[64];
-    snprintf(pat, sizeof(pat), "\"%s\":\"", key);
-    const char *p = strstr(obj, pat);
-    if (p == NULL)
-        return false;
-    p += strlen(pat);
-    const char *e = strchr(p, '"');
-    if (e == NULL || (size_t)(e - p) >= cap)
-        return false;
-    memcpy(out, p, (size_t)(e - p));
-    out[e - p] = '\0';
-    return true;
 }
 
 /* The replica to stop: --replica NAME (ONLINE or LAGGING), or the first
@@ -89,8 +54,9 @@ static const struct config_backend *pick_replica(const struct config *cfg, verif
     for (const char *o = strstr(ans, "{\"name\":\""); o != NULL && found == NULL;
          o = strstr(o + 1, "{\"name\":\"")) {
         char name[128], role[32], state[32];
-        if (!json_str(o, "name", name, sizeof(name)) || !json_str(o, "role", role, sizeof(role)) ||
-            !json_str(o, "state", state, sizeof(state)))
+        if (!restore_json_str(o, "name", name, sizeof(name)) ||
+            !restore_json_str(o, "role", role, sizeof(role)) ||
+            !restore_json_str(o, "state", state, sizeof(state)))
             continue;
         size_t sl = strlen(seen);
         snprintf(seen + sl, sizeof(seen) - sl, "%s%s (%s, %s)", sl ? ", " : "", name, role, state);
@@ -146,7 +112,7 @@ static bool archive_pos(verify_ask_fn ask, struct gtid_pos *out)
     char *ans = NULL, gs[GTID_STR_MAX] = "";
     if (ask("show backup --json", 10, &ans) != 0)
         return false;
-    bool ok = json_str(ans, "archived_gtid", gs, sizeof(gs));
+    bool ok = restore_json_str(ans, "archived_gtid", gs, sizeof(gs));
     free(ans);
     if (ok)
         ok = parse_pos(gs, out);
@@ -223,7 +189,7 @@ static bool stop_at_gtid(struct stop *st, verify_ask_fn ask, double wait_s)
         return false;
     }
     uint64_t rseq = gtid_pos_seq(&r, (uint32_t)d), aseq = gtid_pos_seq(&a, (uint32_t)d);
-    double until = mono() + wait_s;
+    double until = restore_mono() + wait_s;
     if (aseq > rseq) {
         /* the archive is ahead: the replica goes on to exactly its position */
         char q[GTID_STR_MAX + 64];
@@ -239,7 +205,7 @@ static bool stop_at_gtid(struct stop *st, verify_ask_fn ask, double wait_s)
                 return false;
             if (gtid_pos_seq(&r, (uint32_t)d) >= aseq)
                 break;
-            if (mono() > until) {
+            if (restore_mono() > until) {
                 gtid_pos_format(&r, rs, sizeof(rs));
                 fail("the replica did not reach %s within %.0f s (it is at %s)", as, wait_s, rs);
                 return false;
@@ -256,7 +222,7 @@ static bool stop_at_gtid(struct stop *st, verify_ask_fn ask, double wait_s)
         printf("replica: stopped at %s; the archive is at %s\n", rs, as[0] ? as : "(empty)");
         fflush(stdout);
         while (gtid_pos_seq(&a, (uint32_t)d) < rseq) {
-            if (mono() > until) {
+            if (restore_mono() > until) {
                 gtid_pos_format(&a, as, sizeof(as));
                 fail("the archive did not reach %s within %.0f s (it is at %s: show backup)", rs,
                      wait_s, as);
@@ -512,7 +478,7 @@ int verify_main(int argc, char **argv, const struct config *cfg, verify_ask_fn a
         return VF_USAGE;
     }
     signal(SIGPIPE, SIG_IGN);
-    double t0 = mono();
+    double t0 = restore_mono();
     int rc = VF_FAILED;
     struct stop st = {0};
     struct restore_server repl = {0}; /* the replica, as the backup account */
@@ -585,7 +551,7 @@ int verify_main(int argc, char **argv, const struct config *cfg, verify_ask_fn a
     }
     if (differ == 0) {
         printf("verified at GTID %s: %zu tables identical, 0 differ (%.2f s)\n", gs, ts.n,
-               mono() - t0);
+               restore_mono() - t0);
         rc = VF_OK;
     } else {
         printf("NOT verified at GTID %s: %zu of %zu tables differ; %s is left as restored\n", gs,

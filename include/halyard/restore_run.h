@@ -64,4 +64,14 @@ char *restore_query(const struct restore_server *t, const char *sql, const char 
  * the refusal (naming the schemas) or why it could not be asked on stderr. */
 bool restore_check_empty(const struct restore_server *t, const char *into);
 
+/* Shared by restore and backup verify: "halyardctl CMD: why" on stderr. */
+void restore_fail(const char *cmd, const char *fmt, ...) HY_PRINTF(2, 3);
+
+/* CLOCK_MONOTONIC in seconds. */
+double restore_mono(void);
+
+/* The string value of "key" in a JSON object halyard wrote (a manifest
+ * line, an admin answer: names, states and GTIDs have no escapes). */
+bool restore_json_str(const char *text, const char *key, char *out, size_t cap);
+
 #endif /* HALYARD_RESTORE_RUN_H */
