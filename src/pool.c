@@ -366,11 +366,23 @@ uint64_t pool_put(struct pool *p, struct bconn *bc, const struct pool_key *k,
 }
 
 /* Whether an idle connection's socket has anything to read: the server's
- * close, or what it sends before one (KILL's ERR), which its read watcher
- * has not reported yet. An idle connection is owed nothing, so any byte
- * means it is going; a TLS one too (a close_notify, an alert). */
-static bool idle_spoke(const struct bconn *bc)
+ * close, or what it sends before one (KILL's ERR). An idle connection is
+ * owed nothing, so any byte means it is going; a TLS one too (a
+ * close_notify, an alert). Its read watcher reports it at the next poll,
+ * or has it pending now, if the loop's last poll saw it. The socket itself
+ * is asked (a syscall, one per statement under pooling) only of a
+ * connection idle since before that poll by POOL_PEEK_AFTER: a server
+ * closes one for wait_timeout or a DBA's KILL, not within a second of its
+ * last answer, and bytes arriving between the poll and now are as likely
+ * to arrive right after any check. */
+#define POOL_PEEK_AFTER 1.0 /* seconds idle */
+
+static bool idle_spoke(const struct pool *p, struct bconn *bc)
 {
+    if (ev_is_pending(&bc->c.rio))
+        return true;
+    if (ev_now(p->loop) - bc->idle_since < POOL_PEEK_AFTER)
+        return false;
     char byte;
     ssize_t n = recv(bc->c.fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
@@ -390,7 +402,7 @@ struct bconn *pool_take(struct pool *p, const struct pool_key *k, uint64_t prefe
                 break;
             }
         }
-        if (idle_spoke(bc)) {
+        if (idle_spoke(p, bc)) {
             idle_close(bc, &p->stats->pool_closed_spoke, "the server spoke or closed it");
             bc = NULL;
         }
