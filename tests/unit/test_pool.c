@@ -184,7 +184,9 @@ static void test_idle_connection_speaks(void **state)
     pool_put(&f->pool, got, &k, NULL, ev_now(f->loop));
 }
 
-/* The server's close not yet seen by the loop: pool_take looks first. */
+/* The server's close not yet seen by the loop: pool_take looks first, at
+ * the read watcher's pending event, and at the socket itself once the
+ * connection has been idle a second (POOL_PEEK_AFTER). */
 static void test_take_skips_a_closing_connection(void **state)
 {
     struct fixture *f = *state;
@@ -193,11 +195,33 @@ static void test_take_skips_a_closing_connection(void **state)
     pool_put(&f->pool, a, &k, NULL, ev_now(f->loop));
     uint64_t lb = pool_put(&f->pool, b, &k, NULL, ev_now(f->loop));
     assert_int_equal(write(f->peer[1], "\xff", 1), 1); /* b's server sends an ERR first */
-    assert_ptr_equal(pool_take(&f->pool, &k, lb), a);  /* b, named, is dropped */
+    /* the loop's poll saw it; b's callback has not run yet */
+    ev_feed_event(f->loop, &b->c.rio, EV_READ);
+    assert_ptr_equal(pool_take(&f->pool, &k, lb), a); /* b, named, is dropped */
     assert_int_equal(f->stats.pool_closed_spoke, 1);
     assert_int_equal(f->stats.pool_taken_own, 0);
     assert_null(pool_take(&f->pool, &k, 0));
     pool_put(&f->pool, a, &k, NULL, ev_now(f->loop));
+
+    /* idle for two seconds, its close not polled yet: the socket is asked */
+    struct bconn *c = conn_new(f);
+    uint64_t lc = pool_put(&f->pool, c, &k, NULL, ev_now(f->loop) - 2.0);
+    assert_int_equal(write(f->peer[2], "\xff", 1), 1);
+    assert_ptr_equal(pool_take(&f->pool, &k, lc), a);
+    assert_int_equal(f->stats.pool_closed_spoke, 2);
+    pool_put(&f->pool, a, &k, NULL, ev_now(f->loop));
+
+    /* handed back just now and not polled since: not asked (the bytes of
+     * a close that lands in that window are as likely to land right after
+     * any check); the loop's next poll closes it */
+    struct bconn *d = conn_new(f);
+    uint64_t ld = pool_put(&f->pool, d, &k, NULL, ev_now(f->loop));
+    assert_int_equal(write(f->peer[3], "\xff", 1), 1);
+    assert_ptr_equal(pool_take(&f->pool, &k, ld), d);
+    pool_put(&f->pool, d, &k, NULL, ev_now(f->loop));
+    ev_run(f->loop, EVRUN_NOWAIT);
+    assert_int_equal(f->stats.pool_closed_spoke, 3);
+    assert_int_equal(pool_idle_count(&f->pool, "db1", NULL), 1);
 }
 
 static void test_max_age(void **state)
