@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "halyard/backup_copy.h"
+#include "halyard/backup_full.h"
 #include "halyard/fileio.h"
 #include "halyard/events.h"
 #include "halyard/log.h"
@@ -77,8 +78,8 @@ static bool put_quoted(char **o, char *end, const char *s)
     return true;
 }
 
-hy_status_t backup_copy_expand(const char *tmpl, const char *path, const char *name,
-                               const char *sha, char *out, size_t cap)
+hy_status_t backup_expand(const char *tmpl, const char *letters, const char *const values[],
+                          char *out, size_t cap)
 {
     if (cap == 0)
         return HY_ERROR;
@@ -92,30 +93,28 @@ hy_status_t backup_copy_expand(const char *tmpl, const char *path, const char *n
         }
         p++;
         bool ok;
-        switch (*p) {
-        case 'f':
-            ok = put_quoted(&o, end, path);
-            break;
-        case 'n':
-            ok = put_quoted(&o, end, name);
-            break;
-        case 's':
-            ok = put_quoted(&o, end, sha);
-            break;
-        case '%':
+        const char *l = *p != '\0' ? strchr(letters, *p) : NULL;
+        if (*p == '%') {
             ok = o < end;
             if (ok)
                 *o++ = '%';
-            break;
-        default:
+        } else if (l != NULL) {
+            ok = put_quoted(&o, end, values[l - letters]);
+        } else {
             ok = false;
-            break;
         }
         if (!ok)
             return HY_ERROR;
     }
     *o = '\0';
     return HY_OK;
+}
+
+hy_status_t backup_copy_expand(const char *tmpl, const char *path, const char *name,
+                               const char *sha, char *out, size_t cap)
+{
+    const char *const values[] = {path, name, sha};
+    return backup_expand(tmpl, "fns", values, out, cap);
 }
 
 hy_status_t backup_copy_check_dir(const struct config *cfg, char *err, size_t errlen)
@@ -418,11 +417,11 @@ static void scan(void)
     struct dirent *e;
     while (d != NULL && (e = readdir(d)) != NULL) {
         size_t l = strlen(e->d_name);
-        if (strncmp(e->d_name, "full-", 5) != 0 || l < 8 || l > 80 ||
-            strcmp(e->d_name + l - 7, ".sql.gz") != 0)
+        size_t sl = backup_full_suffix(e->d_name);
+        if (strncmp(e->d_name, "full-", 5) != 0 || l < 8 || l > 80 || sl == 0)
             continue;
         char man[PATH_MAX], name[96];
-        snprintf(man, sizeof(man), "%.4000s/%.*s.json", path, (int)(l - 7), e->d_name);
+        snprintf(man, sizeof(man), "%.4000s/%.*s.json", path, (int)(l - sl), e->d_name);
         struct stat sb, mb;
         if (fstatat(dirfd(d), e->d_name, &sb, 0) != 0 || stat(man, &mb) != 0)
             continue; /* no manifest yet: not complete */
@@ -513,7 +512,8 @@ static bool copy_one(struct backup_copy_item *it, char *why, size_t wl, bool *ve
     bool full = strcmp(it->kind, "full") == 0;
     if (full) {
         size_t l = strlen(it->name);
-        snprintf(mname, sizeof(mname), "%.*s.json", (int)(l - 7), it->name);
+        snprintf(mname, sizeof(mname), "%.*s.json", (int)(l - backup_full_suffix(it->name)),
+                 it->name);
         snprintf(man, sizeof(man), "%.3900s/%s", b->dir, mname);
         if (!manifest_sha(man, want)) {
             snprintf(why, wl, "%s: no sha256 in the manifest", mname);

@@ -28,6 +28,7 @@
 #include "halyard/backend.h"
 #include "halyard/backup_check.h"
 #include "halyard/backup_full.h"
+#include "halyard/backup_physical.h"
 #include "halyard/fileio.h"
 #include "halyard/events.h"
 #include "halyard/sqlclient.h"
@@ -271,7 +272,9 @@ static void run(struct job *j)
     /* Refused before waiting for the drain: an account that cannot read
      * everything makes a dump that looks complete and is not. */
     struct backup_schemas before = {0};
-    if (!account_ok(j, &before, why, sizeof(why))) {
+    /* mariadb-backup copies the files whatever the account may SELECT: it
+     * fails, not leaves out, when it lacks a privilege it needs. */
+    if (!j->cfg->backup.physical && !account_ok(j, &before, why, sizeof(why))) {
         set_failed("%s", why);
         return;
     }
@@ -297,11 +300,14 @@ static void run_dump(struct job *j, const struct backup_schemas *before)
         set_failed("mkdir %s: %s", full, strerror(errno));
         return;
     }
-    snprintf(done, sizeof(done), "%.4000s/full-%s.sql.gz", full, j->stamp);
+    bool phys = j->cfg->backup.physical;
+    const char *tool = phys ? "mariadb-backup command" : "mariadb-dump";
+    snprintf(done, sizeof(done), "%.4000s/full-%s%s", full, j->stamp, phys ? ".xb.gz" : ".sql.gz");
     snprintf(part, sizeof(part), "%.4000s.partial", done);
     snprintf(man, sizeof(man), "%.4000s/full-%s.json", full, j->stamp);
     snprintf(mtmp, sizeof(mtmp), "%.4000s.partial", man);
-    snprintf(errpath, sizeof(errpath), "%.4000s/.mariadb-dump.err", full);
+    snprintf(errpath, sizeof(errpath), "%.4000s/.%s.err", full,
+             phys ? "mariadb-backup" : "mariadb-dump");
     int fd = open(part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
     if (fd < 0) {
         set_failed("open %s: %s", part, strerror(errno));
@@ -309,7 +315,15 @@ static void run_dump(struct job *j, const struct backup_schemas *before)
     }
     char why[512] = "";
     int in = -1;
-    if (!dump_start(j, &in, errpath, why, sizeof(why))) {
+    pid_t ppid = 0;
+    bool spawned = phys ? backup_physical_start(j->cfg, b, errpath, &in, &ppid, why, sizeof(why))
+                        : dump_start(j, &in, errpath, why, sizeof(why));
+    if (spawned && phys) {
+        pthread_mutex_lock(&B.mu);
+        B.pid = ppid;
+        pthread_mutex_unlock(&B.mu);
+    }
+    if (!spawned) {
         close(fd);
         unlink(part);
         set_failed("%s", why);
@@ -329,17 +343,27 @@ static void run_dump(struct job *j, const struct backup_schemas *before)
     bool have_gtid = false;
     uint64_t size = 0;
     struct backup_dump_scan scan = {0};
+    static struct xbstream_scan xb;
+    memset(&xb, 0, sizeof(xb));
     for (bool eof = false; ok && !eof;) {
         ssize_t n = read(in, ibuf, sizeof(ibuf));
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            snprintf(why, sizeof(why), "read from mariadb-dump: %s", strerror(errno));
+            snprintf(why, sizeof(why), "read from %s: %s", tool, strerror(errno));
             ok = false;
             break;
         }
         eof = n == 0;
-        backup_dump_scan_feed(&scan, (const char *)ibuf, (size_t)n);
+        if (phys) {
+            if (!xbstream_scan_feed(&xb, ibuf, (size_t)n)) {
+                snprintf(why, sizeof(why), "the %s's output: %s", tool, xb.error);
+                ok = false;
+                break;
+            }
+        } else {
+            backup_dump_scan_feed(&scan, (const char *)ibuf, (size_t)n);
+        }
         memcpy(win + carry, ibuf, (size_t)n);
         size_t wl = carry + (size_t)n;
         char g[GTID_STR_MAX];
@@ -383,10 +407,23 @@ static void run_dump(struct job *j, const struct backup_schemas *before)
     if (ok && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
         char line[300];
         fileio_last_line(errpath, line, sizeof(line));
-        snprintf(why, sizeof(why), "mariadb-dump %s %d: %s",
+        snprintf(why, sizeof(why), "%s %s %d: %s", tool,
                  WIFEXITED(status) ? "exited with" : "killed by signal",
                  WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), line);
         ok = false;
+    }
+    if (ok && phys) {
+        have_gtid = backup_physical_gtid(xb.info, xb.info_len, gtid, sizeof(gtid));
+        if (!xbstream_scan_complete(&xb)) {
+            snprintf(why, sizeof(why), "the %s's xbstream ends inside a chunk (cut short)", tool);
+            ok = false;
+        } else if (!have_gtid) {
+            snprintf(why, sizeof(why),
+                     "no GTID in the stream's xtrabackup_binlog_info (%s): is the source's "
+                     "binary log on?",
+                     xb.info_len > 0 ? "no third field" : "absent");
+            ok = false;
+        }
     }
     if (ok && !have_gtid) {
         snprintf(why, sizeof(why), "no gtid_slave_pos line in the dump (--gtid --master-data=2)");
@@ -396,7 +433,7 @@ static void run_dump(struct job *j, const struct backup_schemas *before)
         snprintf(why, sizeof(why), "out of memory reading the dump's schemas");
         ok = false;
     }
-    if (ok)
+    if (ok && !phys)
         ok = schemas_ok(j, before, &scan.found, why, sizeof(why));
     size_t n_schemas = scan.found.n;
     backup_schemas_free(&scan.found);
@@ -439,12 +476,12 @@ static void run_dump(struct job *j, const struct backup_schemas *before)
     bool mok = mf != NULL;
     if (mok) {
         fprintf(mf,
-                "{\"file\":\"%s\",\"method\":\"mariadb-dump\",\"compression\":\"gzip\","
+                "{\"file\":\"%s\",\"method\":\"%s\",\"compression\":\"gzip\","
                 "\"source\":\"%s\",\"source_address\":\"%s:%d\",\"source_is_primary\":%s,"
                 "\"gtid\":\"%s\",\"started\":\"%s\",\"finished\":\"%s\",\"size\":%llu,"
                 "\"sha256\":\"%s\"}\n",
-                slash + 1, b->name, b->address, b->port, j->drained ? "false" : "true", gtid, t0,
-                t1, (unsigned long long)size, hex);
+                slash + 1, phys ? "mariadb-backup" : "mariadb-dump", b->name, b->address, b->port,
+                j->drained ? "false" : "true", gtid, t0, t1, (unsigned long long)size, hex);
         mok = fflush(mf) == 0 && fsync(fileno(mf)) == 0;
         mok = fclose(mf) == 0 && mok;
     }
@@ -578,14 +615,14 @@ hy_status_t backup_full_request(struct config *cfg, char *msg, size_t len)
     }
     if (drained)
         snprintf(msg, len,
-                 "backup full started: mariadb-dump of replica %s, drained of reads "
+                 "backup full started: %s of replica %s, drained of reads "
                  "until it ends",
-                 name);
+                 cfg->backup.physical ? "mariadb-backup" : "mariadb-dump", name);
     else
         snprintf(msg, len,
-                 "backup full started: mariadb-dump of the PRIMARY %s (no healthy "
+                 "backup full started: %s of the PRIMARY %s (no healthy "
                  "replica), which keeps its traffic",
-                 name);
+                 cfg->backup.physical ? "mariadb-backup" : "mariadb-dump", name);
     hy_log_info("%s", msg);
     return HY_OK;
 }
@@ -617,6 +654,8 @@ void backup_full_seed(const struct config *cfg)
         if (fstatat(dirfd(d), e->d_name, &sb, 0) == 0 && sb.st_mtime > newest) {
             newest = sb.st_mtime;
             snprintf(name, sizeof(name), "%.*s.sql.gz", (int)(n - 5), e->d_name);
+            if (fstatat(dirfd(d), name, &sb, 0) != 0)
+                snprintf(name, sizeof(name), "%.*s.xb.gz", (int)(n - 5), e->d_name);
         }
     }
     closedir(d);
@@ -626,6 +665,18 @@ void backup_full_seed(const struct config *cfg)
         snprintf(B.st.file, sizeof(B.st.file), "%.4000s/%s", full, name);
     }
     pthread_mutex_unlock(&B.mu);
+}
+
+size_t backup_full_suffix(const char *name)
+{
+    static const char *const sfx[] = {".sql.gz", ".xb.gz"};
+    size_t l = strlen(name);
+    for (size_t i = 0; i < 2; i++) {
+        size_t k = strlen(sfx[i]);
+        if (l > k && strcmp(name + l - k, sfx[i]) == 0)
+            return k;
+    }
+    return 0;
 }
 
 void backup_full_stop(void)

@@ -846,7 +846,9 @@ static hy_status_t fill_backup(struct loader *ld, struct config *cfg, config_set
         cfg_dup_str(ld, &b->copy_to_dir, g, "backup.copy_to_dir") != HY_OK ||
         cfg_dup_str(ld, &b->copy_command, g, "backup.copy_command") != HY_OK ||
         cfg_dup_str(ld, &b->copy_verify_command, g, "backup.copy_verify_command") != HY_OK ||
-        cfg_dup_str(ld, &b->verify_into, g, "backup.verify_into") != HY_OK)
+        cfg_dup_str(ld, &b->verify_into, g, "backup.verify_into") != HY_OK ||
+        cfg_dup_str(ld, &b->method, g, "backup.method") != HY_OK ||
+        cfg_dup_str(ld, &b->mariadb_backup_command, g, "backup.mariadb_backup_command") != HY_OK)
         return HY_ERROR;
     const char *vc = strrchr(b->verify_into, ':');
     if (b->verify_into[0] != '\0' && (vc == NULL || vc == b->verify_into || strlen(vc + 1) > 5 ||
@@ -891,6 +893,16 @@ static hy_status_t fill_backup(struct loader *ld, struct config *cfg, config_set
                                 "%%%% are replaced",
                                 p[1] != '\0' ? p[1] : ' ');
         }
+    }
+    b->physical = strcmp(b->method, "mariadb-backup") == 0;
+    for (const char *p = strchr(b->mariadb_backup_command, '%'); p != NULL;
+         p = strchr(p + 2, '%')) {
+        if (p[1] == '\0' || strchr("hpu%", p[1]) == NULL)
+            return cfg_fail(ld, config_setting_get_member(g, "mariadb_backup_command"),
+                            "backup.mariadb_backup_command",
+                            "%%%c: only %%h (the source's address), %%p (its port), %%u (the "
+                            "backup account) and %%%% are replaced",
+                            p[1] != '\0' ? p[1] : ' ');
     }
     if (b->copy_verify_command[0] != '\0' && b->copy_command[0] == '\0')
         return cfg_fail(ld, config_setting_get_member(g, "copy_verify_command"),
@@ -1221,6 +1233,8 @@ static void config_free(struct config *cfg)
     free(cfg->backup.copy_command);
     free(cfg->backup.copy_verify_command);
     free(cfg->backup.verify_into);
+    free(cfg->backup.method);
+    free(cfg->backup.mariadb_backup_command);
     if (cfg->backup.password != NULL) {
         explicit_bzero(cfg->backup.password, strlen(cfg->backup.password));
         free(cfg->backup.password);

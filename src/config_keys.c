@@ -8,6 +8,7 @@
  */
 #include <stddef.h>
 
+#include "halyard/backup_physical.h"
 #include "halyard/config.h"
 
 /* clang-format off */
@@ -328,6 +329,15 @@ const struct config_key config_keys[] = {
     {"backup.verify_into", CONFIG_STRING, "", 0, 300,
      "HOST:PORT of an empty scratch server halyardctl backup verify restores into (--into "
      "stands for it); \"\" = none", NULL},
+    {"backup.method", CONFIG_STRING, "mariadb-dump", 0, 0,
+     "how a full backup is taken: mariadb-dump (logical, over the network) or mariadb-backup "
+     "(physical, by mariadb_backup_command, which must reach the source's datadir)",
+     "mariadb-dump|mariadb-backup"},
+    {"backup.mariadb_backup_command", CONFIG_STRING, BACKUP_PHYSICAL_DEFAULT_COMMAND, 1, 4095,
+     "with method mariadb-backup: run with /bin/sh -c, it writes one xbstream on its standard "
+     "output; %h the source's address, %p its port, %u the backup account (quoted), %% a %; the "
+     "password is in MYSQL_PWD; e.g. ssh db1 mariadb-backup --backup --stream=xbstream ...",
+     NULL},
     {"alerts", CONFIG_GROUP, "{}", 0, 0,
      "events (backend_down, failover_done, config_reloaded...) delivered by one notifier "
      "thread to a command and a webhook; see halyard.conf(5) ALERTS", NULL},

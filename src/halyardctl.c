@@ -384,9 +384,11 @@ int main(int argc, char **argv)
     rc = got >= 3 && memcmp(ans, "ERR", 3) == 0 ? EXIT_FAILED : EXIT_OK;
     /* `backup full` answers when the backup's thread starts; its account is
      * checked there (backup_check.h): wait for that, so a refusal is this
-     * command's answer and exit code, not only in show backup. */
+     * command's answer and exit code, not only in show backup. The
+     * mariadb-backup method has no such check (backup_physical.h). */
     if (rc == EXIT_OK && !json && argc - optind == 2 && strcasecmp(argv[optind], "backup") == 0 &&
-        strcasecmp(argv[optind + 1], "full") == 0)
+        strcasecmp(argv[optind + 1], "full") == 0 &&
+        memmem(ans, got, "started: mariadb-backup ", 24) == NULL)
         rc = backup_full_wait(path, timeout);
     if (fflush(stdout) != 0)
         rc = EXIT_NO_ANSWER;

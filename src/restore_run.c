@@ -24,6 +24,7 @@
 #include "halyard/binlog_archive.h"
 #include "halyard/fileio.h"
 #include "halyard/restore.h"
+#include "halyard/restore_physical.h"
 #include "halyard/restore_run.h"
 
 #define MAX_EVENT (1u << 30) /* the server's max_allowed_packet ceiling */
@@ -64,9 +65,11 @@ static void usage(FILE *out)
     fprintf(out, "usage: halyardctl -c CONFIG restore (--to-time \"YYYY-MM-DD HH:MM:SS\" | "
                  "--to-gtid D-S-N)\n"
                  "                  --into HOST:PORT [--user USER] [--password-file FILE]\n"
-                 "                  [--dir BACKUP_DIR] [--dry-run]\n"
+                 "                  [--dir BACKUP_DIR] [--datadir DIR] [--dry-run]\n"
                  "  the time is local time, as mariadb-binlog --stop-datetime reads it;\n"
-                 "  --dir stands for the config's backup.dir; --user defaults to root\n");
+                 "  --dir stands for the config's backup.dir; --user defaults to root;\n"
+                 "  --datadir: the empty datadir of the stopped server --into names, for a\n"
+                 "  mariadb-backup backup\n");
 }
 
 /* ---- backup.dir/full: the manifests -------------------------------------- */
@@ -132,6 +135,8 @@ static struct restore_backup *read_backups(const char *dir, size_t *n)
         b.finished = (int64_t)timegm(&tm);
         (void)restore_json_str(text, "sha256", b.sha256, sizeof(b.sha256));
         (void)restore_json_str(text, "source", b.source, sizeof(b.source));
+        if (!restore_json_str(text, "method", b.method, sizeof(b.method)))
+            snprintf(b.method, sizeof(b.method), "mariadb-dump");
         struct stat sb;
         snprintf(path, sizeof(path), "%.3700s/%.255s", full, b.name);
         if (stat(path, &sb) != 0) {
@@ -694,13 +699,14 @@ int restore_main(int argc, char **argv, const char *conf_dir)
         {"user", required_argument, NULL, 'u'},
         {"password-file", required_argument, NULL, 'p'},
         {"dir", required_argument, NULL, 'd'},
+        {"datadir", required_argument, NULL, 'D'},
         {"dry-run", no_argument, NULL, 'n'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     struct restore_target tg = {0};
     struct target t = {.user = "root"};
-    const char *into = NULL, *dir = conf_dir, *to_time = NULL, *to_gtid = NULL;
+    const char *into = NULL, *dir = conf_dir, *to_time = NULL, *to_gtid = NULL, *datadir = NULL;
     bool dry = false;
     int c;
     optind = 1;
@@ -727,6 +733,9 @@ int restore_main(int argc, char **argv, const char *conf_dir)
             break;
         case 'n':
             dry = true;
+            break;
+        case 'D':
+            datadir = optarg;
             break;
         case 'h':
             usage(stdout);
@@ -765,13 +774,13 @@ int restore_main(int argc, char **argv, const char *conf_dir)
         return RS_USAGE;
     }
 
-    int rc = restore_run(dir, &tg, &t, into, dry, NULL);
+    int rc = restore_run(dir, &tg, &t, into, datadir, dry, NULL);
     explicit_bzero(t.password, sizeof(t.password));
     return rc;
 }
 
 int restore_run(const char *dir, const struct restore_target *target,
-                const struct restore_server *t, const char *into, bool dry,
+                const struct restore_server *t, const char *into, const char *datadir, bool dry,
                 struct gtid_pos *reached)
 {
     const struct restore_target tg = *target;
@@ -794,6 +803,29 @@ int restore_run(const char *dir, const struct restore_target *target,
     }
     const struct restore_backup *b = &backups[pl.backup];
     print_plan(dir, b, &ar, &pl, &tg, into);
+    bool phys = strcmp(b->method, "mariadb-backup") == 0;
+    if (!phys && strcmp(b->method, "mariadb-dump") != 0) {
+        fail("refused: %s was taken with %s, a method this halyardctl does not know", b->name,
+             b->method);
+        goto out;
+    }
+    if (phys && datadir == NULL) {
+        fail("refused: %s was taken with mariadb-backup, a copy of the source's datadir, which "
+             "cannot be loaded into the running server %s: give --datadir DIR, the empty datadir "
+             "of the stopped server --into names",
+             b->name, into);
+        goto out;
+    }
+    if (!phys && datadir != NULL) {
+        fail("refused: %s was taken with mariadb-dump, loaded into the running server %s: "
+             "--datadir is for a mariadb-backup backup",
+             b->name, into);
+        goto out;
+    }
+    if (dry && phys)
+        printf("it would extract and prepare %s into %s, wait for the server on it at %s, then "
+               "apply the range\n",
+               b->name, datadir, into);
     if (dry) {
         printf("dry run: %s was not touched\n", into);
         rc = RS_OK;
@@ -801,7 +833,7 @@ int restore_run(const char *dir, const struct restore_target *target,
     }
     fflush(stdout);
 
-    if (!restore_check_empty(t, into))
+    if (!phys && !restore_check_empty(t, into))
         goto out;
     char path[PATH_MAX], hex[65] = "";
     snprintf(path, sizeof(path), "%.3700s/full/%.255s", dir, b->name);
@@ -818,17 +850,28 @@ int restore_run(const char *dir, const struct restore_target *target,
         }
     }
     double t1 = restore_mono();
-    printf("checked: %s has no user schema; the backup's sha256 matches its manifest (%.2f s)\n",
-           into, t1 - t0);
-    fflush(stdout);
+    if (phys) {
+        printf("checked: the backup's sha256 matches its manifest (%.2f s)\n", t1 - t0);
+        fflush(stdout);
+        if (!restore_physical_fill(path, datadir) || !restore_physical_wait(t, into, datadir))
+            goto out;
+    } else {
+        printf("checked: %s has no user schema; the backup's sha256 matches its manifest "
+               "(%.2f s)\n",
+               into, t1 - t0);
+        fflush(stdout);
+    }
     uint64_t bytes = 0;
-    if (!load_dump(t, path, &bytes)) {
+    if (phys) {
+        /* nothing to load: the server started on the backup */
+    } else if (!load_dump(t, path, &bytes)) {
         fail("the load of %s into %s failed: the server holds part of it", b->name, into);
         goto out;
     }
     double t2 = restore_mono();
-    printf("loaded:  %s, %llu bytes of SQL, in %.2f s\n", b->name, (unsigned long long)bytes,
-           t2 - t1);
+    if (!phys)
+        printf("loaded:  %s, %llu bytes of SQL, in %.2f s\n", b->name, (unsigned long long)bytes,
+               t2 - t1);
     fflush(stdout);
     if (pl.n_files > 0) {
         if (!apply_binlog(t, dir, &ar, &pl)) {

@@ -525,7 +525,7 @@ int verify_main(int argc, char **argv, const struct config *cfg, verify_ask_fn a
 
     struct restore_target tg = {.gtid = st.g};
     struct gtid_pos reached;
-    if (restore_run(cfg->backup.dir, &tg, &scratch, into, false, &reached) != 0)
+    if (restore_run(cfg->backup.dir, &tg, &scratch, into, NULL, false, &reached) != 0)
         goto out;
     const struct gtid *rg = pos_get(&reached, st.g.domain);
     if (rg == NULL || rg->seq != st.g.seq || rg->server_id != st.g.server_id) {

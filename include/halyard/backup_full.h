@@ -22,6 +22,12 @@
  * A failed dump leaves no file that looks complete: the .partial
  * is removed. The source is put back (`online`) whatever happened.
  *
+ * With backup.method = "mariadb-backup" the thread runs
+ * backup.mariadb_backup_command instead (backup_physical.h): no account
+ * check, the output an xbstream walked as it passes, full-TIME.xb.gz, the
+ * GTID from the stream's binlog info; the rest (drain, gzip, sha256,
+ * .partial, manifest with "method":"mariadb-backup") is the same.
+ *
  * One backup at a time; a second request is refused while one runs.
  */
 #ifndef HALYARD_BACKUP_FULL_H
@@ -63,6 +69,10 @@ void backup_full_status(struct backup_full_status *out);
 void backup_full_seed(const struct config *cfg);
 /* At exit: wait for a running backup's thread (its dump is killed). */
 void backup_full_stop(void);
+
+/* The length of a full backup data file's suffix: 7 for ".sql.gz" (a
+ * dump), 6 for ".xb.gz" (mariadb-backup's xbstream), 0 for neither. Pure. */
+size_t backup_full_suffix(const char *name);
 
 /* The GTID position in mariadb-dump --gtid --master-data=2 output
  * ("-- SET GLOBAL gtid_slave_pos='0-1-5';"), copied into out; false when

@@ -302,6 +302,10 @@ struct config_backup {
     char *copy_command;        /* /bin/sh -c template with %f %n %s; "" = none */
     char *copy_verify_command; /* ... exit 0 = the copy exists with sha256 %s; "" = none */
     char *verify_into;         /* HOST:PORT of `backup verify`'s scratch server; "" = none */
+    /* the full backup's method (backup_full.h, backup_physical.h) */
+    bool physical;                /* method = "mariadb-backup" (else mariadb-dump) */
+    char *method;                 /* as written */
+    char *mariadb_backup_command; /* /bin/sh -c template with %h %p %u */
 };
 
 enum log_level {

@@ -35,6 +35,7 @@ struct restore_backup {
     char name[256]; /* the dump's file name in backup.dir/full */
     char source[128];
     char sha256[65];
+    char method[32];      /* the manifest's "method": mariadb-dump, mariadb-backup */
     struct gtid_pos gtid; /* the manifest's "gtid" */
     int64_t finished;     /* the manifest's "finished", seconds since the epoch */
 };

@@ -2,7 +2,8 @@
  * restore_run.h: `halyardctl restore`, run by halyardctl itself.
  *
  *   halyardctl -c CONFIG restore (--to-time "YYYY-MM-DD HH:MM:SS" | --to-gtid D-S-N)
- *              --into HOST:PORT [--user U] [--password-file F] [--dir DIR] [--dry-run]
+ *              --into HOST:PORT [--user U] [--password-file F] [--dir DIR]
+ *              [--datadir DATADIR] [--dry-run]
  *
  * It reads backup.dir (from CONFIG, or --dir) directly: the manifests in
  * full/, and the archive's binlog.NNNNNN files, each read whole (checksums
@@ -44,10 +45,14 @@ int restore_main(int argc, char **argv, const char *dir);
 /* The restore itself, for `restore` and `backup verify` (verify_run.h):
  * plan, print the plan (dry: stop there), check `t` is empty, load the
  * backup and apply the range. `into` is t's name as the messages print it.
+ * `datadir` (NULL: none): for a mariadb-backup backup, the empty datadir
+ * of the stopped server `t` is, filled and waited for (restore_physical.h)
+ * instead of the check and the load; a backup of the other method refuses
+ * it, and a mariadb-backup one refuses its absence.
  * Returns 0 done, 1 refused or failed (said on stderr); `reached` (may be
  * NULL) gets the position restored to. */
 int restore_run(const char *dir, const struct restore_target *tg, const struct restore_server *t,
-                const char *into, bool dry, struct gtid_pos *reached);
+                const char *into, const char *datadir, bool dry, struct gtid_pos *reached);
 
 /* "HOST:PORT" into t's host and port; false when malformed. */
 bool restore_parse_into(const char *s, struct restore_server *t);

@@ -1,0 +1,170 @@
+/*
+ * backup_physical.c: see backup_physical.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "halyard/backup_copy.h"
+#include "halyard/backup_physical.h"
+#include "halyard/gtid.h"
+#include "halyard/spawn.h"
+
+#define XB_MAGIC     "XBSTCK01"
+#define XB_FIXED     14 /* magic, flags, type, path length */
+#define XB_PAYLOAD_H 20 /* payload length, offset, checksum */
+
+static uint64_t le(const uint8_t *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+static bool scan_fail(struct xbstream_scan *s, const char *why)
+{
+    s->bad = true;
+    snprintf(s->error, sizeof(s->error), "not an xbstream after %llu chunks: %s",
+             (unsigned long long)s->chunks, why);
+    return false;
+}
+
+static bool is_binlog_info(const uint8_t *path, size_t n)
+{
+    static const char *const names[] = {"xtrabackup_binlog_info", "mariadb_backup_binlog_info"};
+    for (size_t i = 0; i < 2; i++)
+        if (n == strlen(names[i]) && memcmp(path, names[i], n) == 0)
+            return true;
+    return false;
+}
+
+bool xbstream_scan_feed(struct xbstream_scan *s, const uint8_t *p, size_t n)
+{
+    while (n > 0 && !s->bad) {
+        if (s->left > 0) { /* inside a payload */
+            size_t k = s->left < n ? (size_t)s->left : n;
+            if (s->capture) {
+                size_t room = sizeof(s->info) - 1 - s->info_len;
+                size_t c = k < room ? k : room;
+                memcpy(s->info + s->info_len, p, c);
+                s->info_len += c;
+                s->info[s->info_len] = '\0';
+            }
+            s->left -= k;
+            p += k;
+            n -= k;
+            continue;
+        }
+        /* a header: how much of it is needed depends on what is read */
+        size_t need = XB_FIXED;
+        if (s->have >= XB_FIXED) {
+            if (memcmp(s->hdr, XB_MAGIC, 8) != 0)
+                return scan_fail(s, "no XBSTCK01 magic where a chunk starts");
+            uint64_t pl = le(s->hdr + 10, 4);
+            if (pl == 0 || pl > XBSTREAM_PATH_MAX)
+                return scan_fail(s, "a chunk's path length out of range");
+            char type = (char)s->hdr[9];
+            if (type != 'P' && type != 'E')
+                return scan_fail(s, "a chunk type neither P (payload) nor E (end of file)");
+            need = XB_FIXED + (size_t)pl + (type == 'P' ? XB_PAYLOAD_H : 0);
+        }
+        if (s->have < need) {
+            size_t k = need - s->have < n ? need - s->have : n;
+            memcpy(s->hdr + s->have, p, k);
+            s->have += k;
+            p += k;
+            n -= k;
+            if (s->have < need || need == XB_FIXED)
+                continue;
+        }
+        /* a whole header */
+        size_t pl = (size_t)le(s->hdr + 10, 4);
+        s->chunks++;
+        s->have = 0;
+        if (s->hdr[9] == 'P') {
+            s->left = le(s->hdr + XB_FIXED + pl, 8);
+            s->capture = is_binlog_info(s->hdr + XB_FIXED, pl) && s->left > 0;
+            if (s->capture)
+                s->info_len = 0;
+        }
+    }
+    return !s->bad;
+}
+
+bool xbstream_scan_complete(const struct xbstream_scan *s)
+{
+    return !s->bad && s->chunks > 0 && s->have == 0 && s->left == 0;
+}
+
+bool backup_physical_gtid(const char *info, size_t len, char *out, size_t cap)
+{
+    const char *t1 = memchr(info, '\t', len);
+    const char *t2 = t1 != NULL ? memchr(t1 + 1, '\t', len - (size_t)(t1 + 1 - info)) : NULL;
+    if (t2 == NULL || cap == 0)
+        return false;
+    const char *g = t2 + 1, *end = info + len;
+    size_t gl = 0;
+    while (g + gl < end && g[gl] != '\n' && g[gl] != '\r' && g[gl] != '\t')
+        gl++;
+    struct gtid_pos pos;
+    if (gl == 0 || gl >= cap || gtid_pos_parse(g, gl, &pos) != HY_OK)
+        return false;
+    memcpy(out, g, gl);
+    out[gl] = '\0';
+    return true;
+}
+
+bool backup_physical_start(const struct config *cfg, const struct config_backend *b,
+                           const char *errpath, int *out_fd, pid_t *pid, char *why, size_t wl)
+{
+    const struct config_backup *bk = &cfg->backup;
+    bool own = bk->user[0] != '\0';
+    char port[16];
+    snprintf(port, sizeof(port), "%d", b->port);
+    const char *const values[] = {b->address, port, own ? bk->user : cfg->monitor.user};
+    static char cmd[8192];
+    if (backup_expand(bk->mariadb_backup_command, "hpu", values, cmd, sizeof(cmd)) != HY_OK) {
+        snprintf(why, wl,
+                 "backup.mariadb_backup_command does not expand (an unknown %%x, or too long)");
+        return false;
+    }
+    char pw[300], home[PATH_MAX + 8];
+    snprintf(pw, sizeof(pw), "MYSQL_PWD=%s", own ? bk->password : cfg->monitor.password);
+    const char *h = getenv("HOME");
+    snprintf(home, sizeof(home), "HOME=%.4000s", h != NULL ? h : "/");
+    char *envp[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", home, pw,
+                    NULL};
+    char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0) {
+        explicit_bzero(pw, sizeof(pw));
+        snprintf(why, wl, "pipe: %s", strerror(errno));
+        return false;
+    }
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t at;
+    posix_spawn_file_actions_init(&fa);
+    spawn_attr_init(&at);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+    posix_spawn_file_actions_addopen(&fa, 2, errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+    int rc = posix_spawn(pid, "/bin/sh", &fa, &at, argv, envp);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
+    explicit_bzero(pw, sizeof(pw));
+    close(p[1]);
+    if (rc != 0) {
+        close(p[0]);
+        snprintf(why, wl, "cannot run /bin/sh: %s", strerror(rc));
+        return false;
+    }
+    *out_fd = p[0];
+    return true;
+}

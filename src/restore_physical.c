@@ -1,0 +1,281 @@
+/*
+ * restore_physical.c: see restore_physical.h.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "halyard/fileio.h"
+#include "halyard/restore_physical.h"
+
+#define fail(...) restore_fail("restore", __VA_ARGS__)
+
+static char *const ENV[] = {"PATH=/usr/local/bin:/usr/bin:/bin", NULL};
+
+/* argv with stdin from in_fd (-1: /dev/null), stdout and stderr to `log`
+ * (NULL: /dev/null). */
+static pid_t start(char *const argv[], int in_fd, const char *log)
+{
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    if (in_fd >= 0)
+        posix_spawn_file_actions_adddup2(&fa, in_fd, 0);
+    else
+        posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, log != NULL ? log : "/dev/null",
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+    posix_spawnattr_t at;
+    sigset_t def;
+    sigemptyset(&def);
+    sigaddset(&def, SIGPIPE);
+    posix_spawnattr_init(&at);
+    posix_spawnattr_setsigdefault(&at, &def);
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF);
+    pid_t pid;
+    int rc = posix_spawnp(&pid, argv[0], &fa, &at, argv, ENV);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
+    if (rc != 0) {
+        fail("cannot run %s: %s", argv[0], strerror(rc));
+        return -1;
+    }
+    return pid;
+}
+
+/* Its exit status: 0 ok; else said, with the log's last line. */
+static bool reap(pid_t pid, const char *what, const char *log)
+{
+    int st;
+    while (waitpid(pid, &st, 0) < 0) {
+        if (errno != EINTR) {
+            fail("%s: waitpid: %s", what, strerror(errno));
+            return false;
+        }
+    }
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+        return true;
+    char line[300] = "";
+    if (log != NULL)
+        fileio_last_line(log, line, sizeof(line));
+    if (WIFEXITED(st))
+        fail("%s exited with %d%s%s%s%s", what, WEXITSTATUS(st), line[0] ? ": " : "", line,
+             log != NULL ? "; see " : "", log != NULL ? log : "");
+    else
+        fail("%s was killed by signal %d", what, WTERMSIG(st));
+    return false;
+}
+
+/* DIR empty (made when absent). */
+static bool empty_dir(const char *dir)
+{
+    if (mkdir(dir, 0750) == 0)
+        return true;
+    if (errno != EEXIST) {
+        fail("--datadir %s: %s", dir, strerror(errno));
+        return false;
+    }
+    DIR *d = opendir(dir);
+    if (d == NULL) {
+        fail("--datadir %s: %s", dir, strerror(errno));
+        return false;
+    }
+    struct dirent *e;
+    char first[256] = "";
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 &&
+            strcmp(e->d_name, "lost+found") != 0) {
+            snprintf(first, sizeof(first), "%s", e->d_name);
+            break;
+        }
+    }
+    closedir(d);
+    if (first[0] != '\0') {
+        fail("refused: --datadir %s is not empty (it has %s): give the empty datadir of a stopped "
+             "server",
+             dir, first);
+        return false;
+    }
+    return true;
+}
+
+bool restore_physical_fill(const char *path, const char *datadir)
+{
+    if (!empty_dir(datadir))
+        return false;
+    double t0 = restore_mono();
+    gzFile gz = gzopen(path, "rb");
+    if (gz == NULL) {
+        fail("%s: cannot open: %s", path, strerror(errno));
+        return false;
+    }
+    char log[PATH_MAX];
+    size_t l = strlen(datadir);
+    while (l > 1 && datadir[l - 1] == '/') /* DIR/ given: DIR.prepare.log, not in DIR */
+        l--;
+    snprintf(log, sizeof(log), "%.*s.prepare.log", (int)HY_MIN(l, (size_t)4000), datadir);
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0) {
+        gzclose(gz);
+        fail("pipe: %s", strerror(errno));
+        return false;
+    }
+    char *x[] = {"mbstream", "-x", "-C", (char *)datadir, NULL};
+    pid_t pid = start(x, p[0], log);
+    close(p[0]);
+    if (pid < 0) {
+        close(p[1]);
+        gzclose(gz);
+        return false;
+    }
+    static uint8_t buf[1 << 16];
+    bool ok = true;
+    uint64_t bytes = 0;
+    for (;;) {
+        int n = gzread(gz, buf, sizeof(buf));
+        if (n < 0) {
+            int zerr;
+            fail("%s: %s", path, gzerror(gz, &zerr));
+            ok = false;
+            break;
+        }
+        if (n == 0)
+            break;
+        if (!fileio_write_all(p[1], buf, (size_t)n)) {
+            fail("writing the stream to mbstream: %s", strerror(errno));
+            ok = false;
+            break;
+        }
+        bytes += (uint64_t)n;
+    }
+    gzclose(gz);
+    close(p[1]);
+    ok = reap(pid, "mbstream -x", log) && ok;
+    if (!ok)
+        return false;
+    double t1 = restore_mono();
+    printf("extracted: %llu bytes of xbstream into %s in %.2f s\n", (unsigned long long)bytes,
+           datadir, t1 - t0);
+    fflush(stdout);
+    char target[PATH_MAX + 16];
+    snprintf(target, sizeof(target), "--target-dir=%s", datadir);
+    char *prep[] = {"mariadb-backup", "--prepare", target, NULL};
+    pid = start(prep, -1, log);
+    if (pid < 0 || !reap(pid, "mariadb-backup --prepare", log))
+        return false;
+    unlink(log);
+    printf("prepared:  %s with mariadb-backup --prepare in %.2f s\n", datadir, restore_mono() - t1);
+    fflush(stdout);
+    return true;
+}
+
+/* One quiet try: the server's @@datadir, or "" when it does not answer. */
+static void ask_datadir(const struct restore_server *t, char *out, size_t cap)
+{
+    out[0] = '\0';
+    char host[300], port[32], user[160], pw[300];
+    snprintf(host, sizeof(host), "--host=%s", t->host);
+    snprintf(port, sizeof(port), "--port=%d", t->port);
+    snprintf(user, sizeof(user), "--user=%s", t->user);
+    snprintf(pw, sizeof(pw), "MYSQL_PWD=%s", t->password);
+    char *argv[] = {"mariadb",
+                    "--no-defaults",
+                    host,
+                    port,
+                    user,
+                    "--protocol=TCP",
+                    "--connect-timeout=2",
+                    "--batch",
+                    "--skip-column-names",
+                    "-e",
+                    "SELECT @@datadir",
+                    NULL};
+    char *envp[] = {ENV[0], t->have_password ? pw : NULL, NULL};
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0)
+        return;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+    pid_t pid;
+    int rc = posix_spawnp(&pid, "mariadb", &fa, NULL, argv, envp);
+    posix_spawn_file_actions_destroy(&fa);
+    explicit_bzero(pw, sizeof(pw));
+    close(p[1]);
+    if (rc != 0) {
+        close(p[0]);
+        return;
+    }
+    size_t got = 0;
+    for (;;) {
+        ssize_t n = read(p[0], out + got, cap - 1 - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0 || (got += (size_t)n) >= cap - 1)
+            break;
+    }
+    close(p[0]);
+    out[got] = '\0';
+    int st;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        out[0] = '\0';
+    char *nl = strchr(out, '\n');
+    if (nl != NULL)
+        *nl = '\0';
+}
+
+/* a and b name the same directory (a trailing / aside) */
+static bool same_dir(const char *a, const char *b)
+{
+    char ra[PATH_MAX], rb[PATH_MAX];
+    if (realpath(a, ra) == NULL || realpath(b, rb) == NULL)
+        return false;
+    return strcmp(ra, rb) == 0;
+}
+
+bool restore_physical_wait(const struct restore_server *t, const char *into, const char *datadir)
+{
+    printf("waiting:   start the server on %s (owned by the user it runs as, e.g. chown -R "
+           "mysql: %s); up to %d s for %s to answer\n",
+           datadir, datadir, RESTORE_PHYSICAL_WAIT_S, into);
+    fflush(stdout);
+    double t0 = restore_mono();
+    char got[PATH_MAX];
+    for (;;) {
+        ask_datadir(t, got, sizeof(got));
+        if (got[0] != '\0')
+            break;
+        if (restore_mono() - t0 > RESTORE_PHYSICAL_WAIT_S) {
+            fail("%s did not answer within %d s: the datadir %s is prepared at the backup's "
+                 "GTID; nothing of the archive was applied",
+                 into, RESTORE_PHYSICAL_WAIT_S, datadir);
+            return false;
+        }
+        struct timespec nap = {0, 500 * 1000 * 1000};
+        nanosleep(&nap, NULL);
+    }
+    if (!same_dir(got, datadir)) {
+        fail("refused: %s runs on the datadir %s, not %s: nothing applied", into, got, datadir);
+        return false;
+    }
+    printf("started:   %s answers on %s after %.2f s\n", into, datadir, restore_mono() - t0);
+    fflush(stdout);
+    return true;
+}
