@@ -132,34 +132,14 @@ static bool dump_start(struct job *j, int *out_fd, const char *errpath, char *wh
                     "--all-databases",
                     NULL};
     char *envp[] = {"PATH=/usr/local/bin:/usr/bin:/bin", pw, NULL};
-    int p[2];
-    if (pipe2(p, O_CLOEXEC) != 0) {
-        snprintf(why, wl, "pipe: %s", strerror(errno));
-        return false;
-    }
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t at;
-    posix_spawn_file_actions_init(&fa);
-    spawn_attr_init(&at);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-    posix_spawn_file_actions_addopen(&fa, 2, errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
     pid_t pid;
-    int rc = posix_spawnp(&pid, "mariadb-dump", &fa, &at, argv, envp);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&at);
+    hy_status_t rc = spawn_reader("mariadb-dump", argv, envp, true, errpath, &pid, out_fd, why, wl);
     explicit_bzero(pw, sizeof(pw));
-    close(p[1]);
-    if (rc != 0) {
-        close(p[0]);
-        snprintf(why, wl, "cannot run mariadb-dump: %s", strerror(rc));
+    if (rc != HY_OK)
         return false;
-    }
     pthread_mutex_lock(&B.mu);
     B.pid = pid;
     pthread_mutex_unlock(&B.mu);
-    *out_fd = p[0];
     return true;
 }
 

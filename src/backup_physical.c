@@ -141,30 +141,7 @@ bool backup_physical_start(const struct config *cfg, const struct config_backend
     char *envp[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", home, pw,
                     NULL};
     char *argv[] = {"/bin/sh", "-c", cmd, NULL};
-    int p[2];
-    if (pipe2(p, O_CLOEXEC) != 0) {
-        explicit_bzero(pw, sizeof(pw));
-        snprintf(why, wl, "pipe: %s", strerror(errno));
-        return false;
-    }
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t at;
-    posix_spawn_file_actions_init(&fa);
-    spawn_attr_init(&at);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-    posix_spawn_file_actions_addopen(&fa, 2, errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-    int rc = posix_spawn(pid, "/bin/sh", &fa, &at, argv, envp);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&at);
+    hy_status_t rc = spawn_reader("/bin/sh", argv, envp, false, errpath, pid, out_fd, why, wl);
     explicit_bzero(pw, sizeof(pw));
-    close(p[1]);
-    if (rc != 0) {
-        close(p[0]);
-        snprintf(why, wl, "cannot run /bin/sh: %s", strerror(rc));
-        return false;
-    }
-    *out_fd = p[0];
-    return true;
+    return rc == HY_OK;
 }

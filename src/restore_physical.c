@@ -140,26 +140,8 @@ bool restore_physical_fill(const char *path, const char *datadir)
         gzclose(gz);
         return false;
     }
-    static uint8_t buf[1 << 16];
-    bool ok = true;
     uint64_t bytes = 0;
-    for (;;) {
-        int n = gzread(gz, buf, sizeof(buf));
-        if (n < 0) {
-            int zerr;
-            fail("%s: %s", path, gzerror(gz, &zerr));
-            ok = false;
-            break;
-        }
-        if (n == 0)
-            break;
-        if (!fileio_write_all(p[1], buf, (size_t)n)) {
-            fail("writing the stream to mbstream: %s", strerror(errno));
-            ok = false;
-            break;
-        }
-        bytes += (uint64_t)n;
-    }
+    bool ok = restore_gunzip_to(gz, path, p[1], "the stream to mbstream", &bytes);
     gzclose(gz);
     close(p[1]);
     ok = reap(pid, "mbstream -x", log) && ok;

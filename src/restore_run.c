@@ -41,6 +41,27 @@ struct archive_read {
     struct restore_trx **trx; /* each file's, owned here */
 };
 
+bool restore_gunzip_to(gzFile gz, const char *path, int to, const char *what, uint64_t *bytes)
+{
+    static uint8_t buf[1 << 16];
+    *bytes = 0;
+    for (;;) {
+        int n = gzread(gz, buf, sizeof(buf));
+        if (n < 0) {
+            int zerr;
+            restore_fail("restore", "%s: %s", path, gzerror(gz, &zerr));
+            return false;
+        }
+        if (n == 0)
+            return true;
+        if (!fileio_write_all(to, buf, (size_t)n)) {
+            restore_fail("restore", "writing %s: %s", what, strerror(errno));
+            return false;
+        }
+        *bytes += (uint64_t)n;
+    }
+}
+
 double restore_mono(void)
 {
     struct timespec ts;
@@ -498,26 +519,7 @@ static bool load_dump(const struct target *t, const char *path, uint64_t *bytes)
         gzclose(gz);
         return false;
     }
-    static uint8_t buf[1 << 16];
-    bool ok = true;
-    *bytes = 0;
-    for (;;) {
-        int n = gzread(gz, buf, sizeof(buf));
-        if (n < 0) {
-            int zerr;
-            fail("%s: %s", path, gzerror(gz, &zerr));
-            ok = false;
-            break;
-        }
-        if (n == 0)
-            break;
-        if (!fileio_write_all(p[1], buf, (size_t)n)) {
-            fail("writing the dump to mariadb: %s", strerror(errno));
-            ok = false;
-            break;
-        }
-        *bytes += (uint64_t)n;
-    }
+    bool ok = restore_gunzip_to(gz, path, p[1], "the dump to mariadb", bytes);
     gzclose(gz);
     close(p[1]);
     return reap(pid, "mariadb (loading the dump)") && ok;

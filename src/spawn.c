@@ -82,6 +82,36 @@ hy_status_t spawn_start(const char *path, const char *arg, char *const envp[], c
     return HY_OK;
 }
 
+hy_status_t spawn_reader(const char *file, char *const argv[], char *const envp[], bool search,
+                         const char *errpath, pid_t *pid, int *out, char *err, size_t errlen)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0) {
+        snprintf(err, errlen, "pipe: %s", strerror(errno));
+        return HY_ERROR;
+    }
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t at;
+    posix_spawn_file_actions_init(&fa);
+    spawn_attr_init(&at);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+    posix_spawn_file_actions_addopen(&fa, 2, errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+    int rc = search ? posix_spawnp(pid, file, &fa, &at, argv, envp)
+                    : posix_spawn(pid, file, &fa, &at, argv, envp);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
+    close(p[1]);
+    if (rc != 0) {
+        close(p[0]);
+        snprintf(err, errlen, "cannot run %s: %s", file, strerror(rc));
+        return HY_ERROR;
+    }
+    *out = p[0];
+    return HY_OK;
+}
+
 void spawn_kill(pid_t pid)
 {
     kill(-pid, SIGKILL);

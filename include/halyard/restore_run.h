@@ -24,6 +24,8 @@
 #define HALYARD_RESTORE_RUN_H
 
 #include <stdbool.h>
+#include <stdint.h>
+#include <zlib.h>
 
 #include "halyard/gtid.h"
 #include "halyard/restore.h"
@@ -78,5 +80,10 @@ double restore_mono(void);
 /* The string value of "key" in a JSON object halyard wrote (a manifest
  * line, an admin answer: names, states and GTIDs have no escapes). */
 bool restore_json_str(const char *text, const char *key, char *out, size_t cap);
+
+/* Gunzip `gz` (opened from `path`) into fd `to` (a child's stdin, `what`
+ * names it: "the dump to mariadb"); *bytes is what was written. False when
+ * a read or a write failed, said on stderr. */
+bool restore_gunzip_to(gzFile gz, const char *path, int to, const char *what, uint64_t *bytes);
 
 #endif /* HALYARD_RESTORE_RUN_H */

@@ -40,6 +40,15 @@ hy_status_t spawn_start(const char *path, const char *arg, char *const envp[], c
  * with posix_spawnattr_destroy(). */
 void spawn_attr_init(posix_spawnattr_t *at);
 
+/* Start `file` (searched in PATH when `search`) with argv and envp, its
+ * stdin /dev/null, its stdout a pipe whose read end is *out (close-on-exec),
+ * its stderr the file `errpath` (created or truncated, 0600), no other fd.
+ * The backups' commands (mariadb-dump, mariadb-backup). On failure `err`
+ * says why ("cannot run FILE: ..."). */
+hy_status_t spawn_reader(const char *file, char *const argv[], char *const envp[], bool search,
+                         const char *errpath, pid_t *pid, int *out, char *err,
+                         size_t errlen) HY_MUSTCHECK;
+
 /* Kill the command's process group. */
 void spawn_kill(pid_t pid);
 
