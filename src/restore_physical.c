@@ -55,29 +55,6 @@ static pid_t start(char *const argv[], int in_fd, const char *log)
     return pid;
 }
 
-/* Its exit status: 0 ok; else said, with the log's last line. */
-static bool reap(pid_t pid, const char *what, const char *log)
-{
-    int st;
-    while (waitpid(pid, &st, 0) < 0) {
-        if (errno != EINTR) {
-            fail("%s: waitpid: %s", what, strerror(errno));
-            return false;
-        }
-    }
-    if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
-        return true;
-    char line[300] = "";
-    if (log != NULL)
-        fileio_last_line(log, line, sizeof(line));
-    if (WIFEXITED(st))
-        fail("%s exited with %d%s%s%s%s", what, WEXITSTATUS(st), line[0] ? ": " : "", line,
-             log != NULL ? "; see " : "", log != NULL ? log : "");
-    else
-        fail("%s was killed by signal %d", what, WTERMSIG(st));
-    return false;
-}
-
 /* DIR empty (made when absent). */
 static bool empty_dir(const char *dir)
 {
@@ -144,7 +121,7 @@ bool restore_physical_fill(const char *path, const char *datadir)
     bool ok = restore_gunzip_to(gz, path, p[1], "the stream to mbstream", &bytes);
     gzclose(gz);
     close(p[1]);
-    ok = reap(pid, "mbstream -x", log) && ok;
+    ok = restore_reap(pid, "mbstream -x", log) && ok;
     if (!ok)
         return false;
     double t1 = restore_mono();
@@ -155,7 +132,7 @@ bool restore_physical_fill(const char *path, const char *datadir)
     snprintf(target, sizeof(target), "--target-dir=%s", datadir);
     char *prep[] = {"mariadb-backup", "--prepare", target, NULL};
     pid = start(prep, -1, log);
-    if (pid < 0 || !reap(pid, "mariadb-backup --prepare", log))
+    if (pid < 0 || !restore_reap(pid, "mariadb-backup --prepare", log))
         return false;
     unlink(log);
     printf("prepared:  %s with mariadb-backup --prepare in %.2f s\n", datadir, restore_mono() - t1);

@@ -405,7 +405,7 @@ static pid_t client_start(const struct target *t, int in_fd, int out_fd, const c
 }
 
 /* Wait for pid; true when it exited 0, else says how it ended. */
-static bool reap(pid_t pid, const char *what)
+bool restore_reap(pid_t pid, const char *what, const char *log)
 {
     int st;
     while (waitpid(pid, &st, 0) < 0) {
@@ -416,8 +416,14 @@ static bool reap(pid_t pid, const char *what)
     }
     if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
         return true;
-    if (WIFEXITED(st))
+    char line[300] = "";
+    if (log != NULL)
+        fileio_last_line(log, line, sizeof(line));
+    if (WIFEXITED(st) && log == NULL)
         fail("%s exited with %d (its error is above)", what, WEXITSTATUS(st));
+    else if (WIFEXITED(st))
+        fail("%s exited with %d%s%s; see %s", what, WEXITSTATUS(st), line[0] ? ": " : "", line,
+             log);
     else
         fail("%s was killed by signal %d", what, WTERMSIG(st));
     return false;
@@ -464,7 +470,7 @@ char *restore_query(const struct restore_server *t, const char *sql, const char 
     close(p[0]);
     char whatl[400];
     snprintf(whatl, sizeof(whatl), "mariadb (asking %s:%d %s)", t->host, t->port, what);
-    if (!reap(pid, whatl) || !ok) {
+    if (!restore_reap(pid, whatl, NULL) || !ok) {
         if (!ok)
             fail("out of memory");
         free(out);
@@ -522,7 +528,7 @@ static bool load_dump(const struct target *t, const char *path, uint64_t *bytes)
     bool ok = restore_gunzip_to(gz, path, p[1], "the dump to mariadb", bytes);
     gzclose(gz);
     close(p[1]);
-    return reap(pid, "mariadb (loading the dump)") && ok;
+    return restore_reap(pid, "mariadb (loading the dump)", NULL) && ok;
 }
 
 /* mariadb-binlog FILES... | mariadb */
@@ -608,11 +614,11 @@ static bool apply_binlog(const struct target *t, const char *dir, const struct a
     close(p[1]);
     if (rc != 0) {
         fail("cannot run mariadb-binlog: %s", strerror(rc));
-        (void)reap(client, "mariadb (applying the binlog)");
+        (void)restore_reap(client, "mariadb (applying the binlog)", NULL);
         goto out;
     }
-    bool mb_ok = reap(mb, "mariadb-binlog");
-    bool cl_ok = reap(client, "mariadb (applying the binlog)");
+    bool mb_ok = restore_reap(mb, "mariadb-binlog", NULL);
+    bool cl_ok = restore_reap(client, "mariadb (applying the binlog)", NULL);
     ok = mb_ok && cl_ok;
 out:
     free(argv);

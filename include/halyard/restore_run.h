@@ -25,6 +25,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <zlib.h>
 
 #include "halyard/gtid.h"
@@ -85,5 +86,9 @@ bool restore_json_str(const char *text, const char *key, char *out, size_t cap);
  * names it: "the dump to mariadb"); *bytes is what was written. False when
  * a read or a write failed, said on stderr. */
 bool restore_gunzip_to(gzFile gz, const char *path, int to, const char *what, uint64_t *bytes);
+
+/* Wait for a child; true when it exited 0, else said ("WHAT exited with N",
+ * with the last line of `log`, its stderr, when not NULL). */
+bool restore_reap(pid_t pid, const char *what, const char *log);
 
 #endif /* HALYARD_RESTORE_RUN_H */
