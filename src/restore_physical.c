@@ -38,12 +38,7 @@ static pid_t start(char *const argv[], int in_fd, const char *log)
     posix_spawn_file_actions_adddup2(&fa, 1, 2);
     posix_spawn_file_actions_addclosefrom_np(&fa, 3);
     posix_spawnattr_t at;
-    sigset_t def;
-    sigemptyset(&def);
-    sigaddset(&def, SIGPIPE);
-    posix_spawnattr_init(&at);
-    posix_spawnattr_setsigdefault(&at, &def);
-    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF);
+    restore_spawnattr_init(&at);
     pid_t pid;
     int rc = posix_spawnp(&pid, argv[0], &fa, &at, argv, ENV);
     posix_spawn_file_actions_destroy(&fa);

@@ -347,7 +347,7 @@ static bool read_archive(const char *dir, struct archive_read *a)
 
 /* The tools get SIGPIPE back at its default (halyardctl ignores it, so a
  * client that dies mid-load is an error from write, not a silent death). */
-static void attr_init(posix_spawnattr_t *at)
+void restore_spawnattr_init(posix_spawnattr_t *at)
 {
     sigset_t def;
     sigemptyset(&def);
@@ -391,7 +391,7 @@ static pid_t client_start(const struct target *t, int in_fd, int out_fd, const c
         posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
     posix_spawn_file_actions_addclosefrom_np(&fa, 3);
     posix_spawnattr_t at;
-    attr_init(&at);
+    restore_spawnattr_init(&at);
     pid_t pid;
     int rc = posix_spawnp(&pid, "mariadb", &fa, &at, argv, envp);
     posix_spawn_file_actions_destroy(&fa);
@@ -606,7 +606,7 @@ static bool apply_binlog(const struct target *t, const char *dir, const struct a
     posix_spawn_file_actions_addclosefrom_np(&fa, 3);
     char *envp[] = {"PATH=/usr/local/bin:/usr/bin:/bin", NULL};
     posix_spawnattr_t at;
-    attr_init(&at);
+    restore_spawnattr_init(&at);
     pid_t mb;
     int rc = posix_spawnp(&mb, "mariadb-binlog", &fa, &at, argv, envp);
     posix_spawn_file_actions_destroy(&fa);

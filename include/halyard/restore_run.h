@@ -23,6 +23,7 @@
 #ifndef HALYARD_RESTORE_RUN_H
 #define HALYARD_RESTORE_RUN_H
 
+#include <spawn.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -90,5 +91,10 @@ bool restore_gunzip_to(gzFile gz, const char *path, int to, const char *what, ui
 /* Wait for a child; true when it exited 0, else said ("WHAT exited with N",
  * with the last line of `log`, its stderr, when not NULL). */
 bool restore_reap(pid_t pid, const char *what, const char *log);
+
+/* Spawn attributes for restore's children: SIGPIPE back to its default
+ * (halyardctl ignores it), and in halyardctl's process group, so that a
+ * Ctrl-C stops them too. */
+void restore_spawnattr_init(posix_spawnattr_t *at);
 
 #endif /* HALYARD_RESTORE_RUN_H */
