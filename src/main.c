@@ -117,18 +117,20 @@ static void shutdown_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 static void app_stop(const char *why, bool drain)
 {
     app.stopping = true;
-    hy_log_info("%s: stopping; %s get %d ms", why, drain ? "sessions" : "statements in flight",
-                app.cfg->shutdown_timeout_ms);
-    char action[96];
-    snprintf(action, sizeof(action), "%s get %d ms", drain ? "sessions" : "statements in flight",
-             app.cfg->shutdown_timeout_ms);
-    events_emit(EVENT_HALYARD_STOPPING, NULL, "running", "stopping", why, action);
+    /* The workers close their listeners first: a log or event write that
+     * blocks (a busy disk) must not leave the port accepting. */
     for (int i = 0; i < app.n_workers; i++) {
         if (drain)
             worker_request_drain(&app.workers[i]);
         else
             worker_request_stop(&app.workers[i], false);
     }
+    hy_log_info("%s: stopping; %s get %d ms", why, drain ? "sessions" : "statements in flight",
+                app.cfg->shutdown_timeout_ms);
+    char action[96];
+    snprintf(action, sizeof(action), "%s get %d ms", drain ? "sessions" : "statements in flight",
+             app.cfg->shutdown_timeout_ms);
+    events_emit(EVENT_HALYARD_STOPPING, NULL, "running", "stopping", why, action);
     ev_timer_set(&app.shutdown_timer, app.cfg->shutdown_timeout_ms / 1000.0, 0.);
     ev_timer_start(app.loop, &app.shutdown_timer);
 }

@@ -193,6 +193,8 @@ static void wakeup_cb(struct ev_loop *loop, ev_async *a, int revents)
 {
     (void)revents;
     struct worker *w = container_of(a, struct worker, wakeup);
+    if (atomic_load(&w->stopping))
+        close_listeners(w); /* before anything else: the port refuses at once */
     run_calls(w);
     if (atomic_exchange(&w->kill_pending, false)) {
         for (struct session *s = w->sessions, *next; s != NULL; s = next) {
