@@ -1,8 +1,9 @@
 /*
- * session_backend.c: what the session's backend connections report, part of
- * the session module (session_int.h): ready, failed or lost (a fallback, a
- * retry elsewhere, or the error), the answers of halyard's own commands
- * (internal_progress), readable and writable sockets.
+ * session_backend.c: the session's backend connections, part of the session
+ * module (session_int.h): opening, logging in and closing them, and what they
+ * report: ready, failed or lost (a fallback, a retry elsewhere, or the
+ * error), the answers of halyard's own commands (internal_progress),
+ * readable and writable sockets.
  */
 #include <ctype.h>
 #include <stdarg.h>
@@ -481,4 +482,116 @@ void session_server_event(struct bconn *bc, const struct server_report *r)
         break;
     }
     session_reap(s);
+}
+
+/* ---- backend connections -----------------------------------------------
+ * A session opens at most one connection per configured backend, when a
+ * command first needs it (s->bc[idx]). `s->cur` is the one the command in
+ * flight uses, or the one being opened or brought up to date for it. The
+ * others sit idle, logged in, with their read watcher armed so a close is
+ * noticed.
+ */
+
+/* The KILL registry follows the backend the session's commands run on. */
+void session_publish_backend(struct session *s)
+{
+    struct bconn *bc = s->cur;
+    bool ready = bc != NULL && bc->state == BCONN_READY;
+    registry_set_backend(&s->reg, ready ? bc->idx : 0, ready ? bc->login.thread_id : 0);
+}
+
+void bconn_close(struct bconn *bc)
+{
+    struct session *s = bc->owner;
+    POOL_COUNT(s, bc->be, closed);
+    ps_backend_gone(s, bc->idx);
+    s->bc[bc->idx] = NULL;
+    varstate_destroy(bc->vs);
+    bc->vs = NULL;
+    ps_cache_clear(&bc->psc);
+    if (s->cur == bc) {
+        s->cur = NULL;
+        session_publish_backend(s);
+    }
+    server_destroy(bc);
+}
+
+void bconn_close_all(struct session *s)
+{
+    for (uint32_t i = 0; i < s->n_bc; i++) {
+        if (s->bc[i] != NULL)
+            bconn_close(s->bc[i]);
+    }
+}
+
+/* Who logs into backend connections: the session's user, with the
+ * SHA1(password) pair its own login yielded (mysql_client.h). The pointers
+ * stay valid while a connection logs in: COM_CHANGE_USER closes them all
+ * before it replaces the user. */
+void session_creds(const struct session *s, const struct config_backend *be,
+                   struct mysql_client_creds *cr)
+{
+    *cr = (struct mysql_client_creds){
+        .user = s->user,
+        .db = s->db,
+        .attrs = s->attrs,
+        .attrs_len = s->attrs_len,
+        .h1 = s->no_password ? NULL : s->h1,
+        .h2 = s->no_password ? NULL : s->h2,
+        .charset = s->charset,
+        .max_packet = 0x40000000u,
+        .want_caps = s->caps,
+        .need_caps = s->caps & FRAMING_CAPS,
+        .want_ext_caps = BACKEND_EXT_CAPS(s),
+        .need_ext_caps = s->ext_caps & SERVER_EXT_CAPS_NEEDED, /* session_int.h */
+        .tls = be->tls,
+    };
+}
+
+/* Start connecting to backend `idx` (server.h); it becomes s->cur. */
+void bconn_open(struct session *s, uint32_t idx)
+{
+    if (session_pool_wait(s, idx))
+        return; /* a connection given back, or a free slot, runs it again */
+    struct bconn *bc =
+        server_create(&s->cfg->backends[idx], s->w->loop, &s->w->pool, session_server_event, s);
+    if (bc == NULL) {
+        session_mark_closing(s, END_NOMEM);
+        return;
+    }
+    bc->idx = (uint16_t)idx;
+    bc->born = ev_now(s->w->loop);
+    POOL_COUNT(s, bc->be, opened);
+    /* A new connection has none of the session's statements: ids it had for
+     * this backend name another connection (pooled: one it gave back). */
+    ps_backend_gone(s, idx);
+    if (s->cfg->pool_transaction) {
+        /* Pooled: a new connection is brought to the session's state like
+         * one another session used (LAST_INSERT_ID() included). */
+        bc->foreign = true;
+        bc->vs_gen = s->vs_gen - 1;
+        bc->gtid_epoch = s->gtid_epoch - 1;
+    }
+    s->bc[idx] = bc;
+    s->cur = bc;
+    session_timer_stop(s); /* the connection times its own connect and login */
+    struct mysql_client_creds cr;
+    session_creds(s, bc->be, &cr);
+    struct server_report r;
+    if (!server_connect(bc, &cr, s->cfg->connect_timeout_ms, &r))
+        session_backend_failed(s, r.err, r.err_len, r.why);
+}
+
+/* A login that named a schema: the primary now, so that an unknown schema
+ * fails the login as on the server. Pooled, an idle connection of the same
+ * user and login schema serves (it logged in to that schema); else one is
+ * opened, or waited for at max_connections (pool_wait_cb comes back here). */
+void session_login_backend(struct session *s)
+{
+    session_set_state(s, SS_LOGIN_BACKEND);
+    if (session_pool_take(s, s->primary)) {
+        session_backend_ready(s);
+        return;
+    }
+    bconn_open(s, s->primary);
 }

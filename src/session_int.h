@@ -136,6 +136,8 @@ void send_ok(struct session *s, uint8_t seq);
 void session_backend_failed(struct session *s, const uint8_t *err_payload, size_t err_len,
                             const char *why);
 void session_err(struct session *s, uint8_t seq, enum session_err why, ...);
+void session_err_custom(struct session *s, uint8_t seq, uint16_t code, const char *sqlstate,
+                        const char *msg);
 void session_greet(struct session *s);
 bool session_in_trans(const struct session *s);
 void session_lex_mode(struct session *s, unsigned opts);

@@ -1,0 +1,119 @@
+/*
+ * session_reply.c: the packets a session builds itself, part of the session
+ * module (session_int.h): its ERRs (halyard's own from session_err.h's table,
+ * a query rule's, a backend's payload under the session's sequence id), a
+ * plain OK, access denied with the client's host as MariaDB names it.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "halyard/session.h"
+#include "halyard/session_err.h"
+#include "halyard/stats.h"
+#include "halyard/users.h"
+#include "halyard/worker.h"
+#include "session_int.h"
+
+/* ---- packets we generate ----------------------------------------------- */
+
+void send_local(struct session *s, const uint8_t *pkt, size_t len)
+{
+    hy_status_t rc = conn_send_local(&s->client, s->w->loop, &s->w->pool, pkt, len);
+    if (rc != HY_OK)
+        session_mark_closing(s, rc == HY_NOMEM ? END_NOMEM : END_CLIENT_ERROR);
+}
+
+/* Send the ERR of `why` (session_err.h: the one table of halyard's own
+ * errors), its arguments as the table's format says. */
+void session_err(struct session *s, uint8_t seq, enum session_err why, ...)
+{
+    uint8_t pkt[MYSQL_HEADER_SIZE + 600];
+    va_list ap;
+    va_start(ap, why);
+    size_t len = session_err_vencode(pkt, sizeof(pkt), seq, why, ap);
+    va_end(ap);
+    send_local(s, pkt, len);
+}
+
+/* An ERR that is not halyard's own (a query rule's, configured). */
+void session_err_custom(struct session *s, uint8_t seq, uint16_t code, const char *sqlstate,
+                        const char *msg)
+{
+    uint8_t pkt[MYSQL_HEADER_SIZE + 600];
+    send_local(s, pkt, session_err_encode_custom(pkt, sizeof(pkt), seq, code, sqlstate, msg));
+}
+
+/* An ERR with MariaDB's own code, given by the caller (the prepared
+ * statements' refusals, among others). */
+void send_err(struct session *s, uint8_t seq, uint16_t code, const char *sqlstate, const char *fmt,
+              ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        msg[0] = '\0';
+    session_err_custom(s, seq, code, sqlstate, msg);
+}
+
+/* Forward a backend's ERR payload to the client under our sequence id. */
+void send_err_payload(struct session *s, uint8_t seq, const uint8_t *payload, size_t len)
+{
+    uint8_t pkt[MYSQL_HEADER_SIZE + 1024];
+    len = HY_MIN(len, sizeof(pkt) - MYSQL_HEADER_SIZE);
+    memcpy(pkt + MYSQL_HEADER_SIZE, payload, len);
+    mysql_hdr_write(pkt, (uint32_t)len, seq);
+    send_local(s, pkt, MYSQL_HEADER_SIZE + len);
+}
+
+void send_ok(struct session *s, uint8_t seq)
+{
+    uint8_t pkt[MYSQL_HEADER_SIZE + 32];
+    size_t len = mysql_ok_encode(pkt + MYSQL_HEADER_SIZE, sizeof(pkt) - MYSQL_HEADER_SIZE, 0, 0,
+                                 SERVER_STATUS_AUTOCOMMIT, 0);
+    mysql_hdr_write(pkt, (uint32_t)len, seq);
+    send_local(s, pkt, MYSQL_HEADER_SIZE + len);
+}
+
+void client_host(const struct session *s, char *out, size_t len)
+{
+    client_ip(s, out, len);
+    if (users_name_resolve() && accounts_loopback(out))
+        snprintf(out, len, "localhost");
+}
+
+void client_ip(const struct session *s, char *out, size_t len)
+{
+    /* "127.0.0.1:5555" -> "127.0.0.1", "[::1]:5555" -> "::1" */
+    const char *p = s->peer;
+    size_t n = strlen(p);
+    const char *colon = strrchr(p, ':');
+    if (colon != NULL)
+        n = (size_t)(colon - p);
+    if (n >= 2 && p[0] == '[') {
+        p++;
+        n -= 2;
+    }
+    snprintf(out, len, "%.*s", (int)n, p);
+}
+
+void send_access_denied(struct session *s, uint8_t seq, const char *user, size_t user_len,
+                        bool used_password)
+{
+    char host[64];
+    client_host(s, host, sizeof(host));
+    session_err(s, seq, SERR_ACCESS_DENIED, (int)HY_MIN(user_len, 80), user, host,
+                used_password ? "YES" : "NO");
+    stat_inc(&s->w->stats.auth_failures);
+}
+
+void session_trx_lost(struct session *s, const char *name)
+{
+    free(s->trx_lost);
+    if ((s->trx_lost = strdup(name)) == NULL)
+        session_mark_closing(s, END_NOMEM); /* the client must not miss it */
+}
