@@ -284,6 +284,7 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
     kv_str(&kv, "backup.full_every", cfg->backup.full_every);
     kv_str(&kv, "backup.full_window", cfg->backup.full_window);
     kv_str(&kv, "backup.full_max_age", cfg->backup.full_max_age);
+    kv_str(&kv, "backup.full_timeout", cfg->backup.full_timeout);
     kv_str(&kv, "backup.copy_to_dir", cfg->backup.copy_to_dir);
     kv_str(&kv, "backup.copy_command", cfg->backup.copy_command);
     kv_str(&kv, "backup.copy_verify_command", cfg->backup.copy_verify_command);

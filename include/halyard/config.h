@@ -296,6 +296,8 @@ struct config_backup {
     char *full_window;      /* as written */
     int64_t full_max_age_s; /* backup_full_old after this; 0 = 2 * full_every (or none) */
     char *full_max_age;     /* as written */
+    int64_t full_timeout_s; /* a full backup's command is killed after this; 0 = no limit */
+    char *full_timeout;     /* as written */
     /* the second copy (backup_copy.h); at most one of dir and command */
     char *copy_to_dir;         /* "" = none */
     int copy_to_dir_line;      /* its line in the file, for halyard -t */
