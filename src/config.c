@@ -848,6 +848,7 @@ static hy_status_t fill_backup(struct loader *ld, struct config *cfg, config_set
         cfg_dup_str(ld, &b->copy_command, g, "backup.copy_command") != HY_OK ||
         cfg_dup_str(ld, &b->copy_verify_command, g, "backup.copy_verify_command") != HY_OK ||
         cfg_dup_str(ld, &b->verify_into, g, "backup.verify_into") != HY_OK ||
+        cfg_dup_str(ld, &b->verify_server_command, g, "backup.verify_server_command") != HY_OK ||
         cfg_dup_str(ld, &b->method, g, "backup.method") != HY_OK ||
         cfg_dup_str(ld, &b->mariadb_backup_command, g, "backup.mariadb_backup_command") != HY_OK)
         return HY_ERROR;
@@ -908,6 +909,14 @@ static hy_status_t fill_backup(struct loader *ld, struct config *cfg, config_set
                             "backup.mariadb_backup_command",
                             "%%%c: only %%h (the source's address), %%p (its port), %%u (the "
                             "backup account) and %%%% are replaced",
+                            p[1] != '\0' ? p[1] : ' ');
+    }
+    for (const char *p = strchr(b->verify_server_command, '%'); p != NULL; p = strchr(p + 2, '%')) {
+        if (p[1] == '\0' || strchr("dhps%", p[1]) == NULL)
+            return cfg_fail(ld, config_setting_get_member(g, "verify_server_command"),
+                            "backup.verify_server_command",
+                            "%%%c: only %%d (the datadir), %%h and %%p (verify_into's host and "
+                            "port), %%s (a socket path) and %%%% are replaced",
                             p[1] != '\0' ? p[1] : ' ');
     }
     if (b->copy_verify_command[0] != '\0' && b->copy_command[0] == '\0')
@@ -1240,6 +1249,7 @@ static void config_free(struct config *cfg)
     free(cfg->backup.copy_command);
     free(cfg->backup.copy_verify_command);
     free(cfg->backup.verify_into);
+    free(cfg->backup.verify_server_command);
     free(cfg->backup.method);
     free(cfg->backup.mariadb_backup_command);
     if (cfg->backup.password != NULL) {

@@ -333,6 +333,11 @@ const struct config_key config_keys[] = {
     {"backup.verify_into", CONFIG_STRING, "", 0, 300,
      "HOST:PORT of an empty scratch server halyardctl backup verify restores into (--into "
      "stands for it); \"\" = none", NULL},
+    {"backup.verify_server_command", CONFIG_STRING, "", 0, 4095,
+     "backup verify of a mariadb-backup backup: run with /bin/sh -c to start a scratch mariadbd "
+     "on the datadir halyardctl extracted and prepared (%d), listening on verify_into (%h %p) "
+     "and a socket (%s), quoted; %% a %; stopped (its process group killed) after; \"\" = none",
+     NULL},
     {"backup.method", CONFIG_STRING, "mariadb-dump", 0, 0,
      "how a full backup is taken: mariadb-dump (logical, over the network) or mariadb-backup "
      "(physical, by mariadb_backup_command, which must reach the source's datadir)",
