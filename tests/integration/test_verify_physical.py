@@ -3,6 +3,8 @@
 
     without backup.verify_server_command it refuses, naming the key, and
     touches nothing (the replica keeps replicating, nothing reported);
+    a command that exits before its server answers fails the verify with
+    its last line, and the scratch directory is removed;
     with it: the newest backup is extracted and prepared into a scratch
     datadir, the command starts a mariadbd there on verify_into, the
     archive is applied from the backup's GTID, CHECKSUM TABLE of every
@@ -82,6 +84,22 @@ def test_verify_of_a_mariadb_backup_backup(cluster, start_halyard, tmp_path):
     assert r.stdout == "", r.stdout
     assert show_backup(conf)["verify_result"] == "none"
     assert replicating(cluster, 1)
+
+    # a command that exits before the server answers: the wait ends there,
+    # with its last line, and the scratch directory is removed
+    bad = tmp_path / "bad.conf"
+    bad.write_text(re.sub(r"verify_server_command = [^\n]*",
+                          'verify_server_command = "echo no mariadbd here >&2; exit 3";', text))
+    t0 = time.monotonic()
+    r = verify(str(bad), pw, "--replica", name)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert time.monotonic() - t0 < 30
+    assert "backup.verify_server_command exited with 3 before 127.0.0.1:" in r.stderr and \
+        "no mariadbd here" in r.stderr, r.stderr
+    dirs = scratch_dirs(r.stdout)
+    assert len(dirs) == 1 and not os.path.exists(dirs[0]), r.stdout
+    assert show_backup(conf)["verify_result"] == "failed"
+    wait_until(lambda: replicating(cluster, 1), 15)
 
     # a pass
     t0 = time.monotonic()
