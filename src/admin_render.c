@@ -284,10 +284,12 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
     kv_str(&kv, "backup.full_every", cfg->backup.full_every);
     kv_str(&kv, "backup.full_window", cfg->backup.full_window);
     kv_str(&kv, "backup.full_max_age", cfg->backup.full_max_age);
+    kv_str(&kv, "backup.full_timeout", cfg->backup.full_timeout);
     kv_str(&kv, "backup.copy_to_dir", cfg->backup.copy_to_dir);
     kv_str(&kv, "backup.copy_command", cfg->backup.copy_command);
     kv_str(&kv, "backup.copy_verify_command", cfg->backup.copy_verify_command);
     kv_str(&kv, "backup.verify_into", cfg->backup.verify_into);
+    kv_str(&kv, "backup.verify_server_command", cfg->backup.verify_server_command);
     kv_str(&kv, "backup.method", cfg->backup.method);
     kv_str(&kv, "backup.mariadb_backup_command", cfg->backup.mariadb_backup_command);
     kv_str(&kv, "failover", cfg->failover_auto ? "auto" : "off");

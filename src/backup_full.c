@@ -325,7 +325,31 @@ static void run_dump(struct job *j, const struct backup_schemas *before)
     struct backup_dump_scan scan = {0};
     static struct xbstream_scan xb;
     memset(&xb, 0, sizeof(xb));
+    /* backup.full_timeout: the command is killed (its process group) at
+     * the deadline, and the .partial removed below as for any failure. */
+    int64_t limit_s = j->cfg->backup.full_timeout_s;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t deadline_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + limit_s * 1000;
     for (bool eof = false; ok && !eof;) {
+        if (limit_s > 0) {
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            int64_t left = deadline_ms - ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+            struct pollfd pf = {.fd = in, .events = POLLIN};
+            int pr = left > 0 ? poll(&pf, 1, (int)HY_MIN(left, (int64_t)60000)) : 0;
+            if (pr < 0 && errno == EINTR)
+                continue;
+            if (pr == 0 && left > (int64_t)60000)
+                continue;
+            if (pr == 0) {
+                snprintf(why, sizeof(why),
+                         "the %s did not finish within backup.full_timeout (%s): killed, with its "
+                         "process group",
+                         tool, j->cfg->backup.full_timeout);
+                ok = false;
+                break;
+            }
+        }
         ssize_t n = read(in, ibuf, sizeof(ibuf));
         if (n < 0 && errno == EINTR)
             continue;

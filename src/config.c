@@ -843,10 +843,12 @@ static hy_status_t fill_backup(struct loader *ld, struct config *cfg, config_set
     if (cfg_dup_str(ld, &b->full_every, g, "backup.full_every") != HY_OK ||
         cfg_dup_str(ld, &b->full_window, g, "backup.full_window") != HY_OK ||
         cfg_dup_str(ld, &b->full_max_age, g, "backup.full_max_age") != HY_OK ||
+        cfg_dup_str(ld, &b->full_timeout, g, "backup.full_timeout") != HY_OK ||
         cfg_dup_str(ld, &b->copy_to_dir, g, "backup.copy_to_dir") != HY_OK ||
         cfg_dup_str(ld, &b->copy_command, g, "backup.copy_command") != HY_OK ||
         cfg_dup_str(ld, &b->copy_verify_command, g, "backup.copy_verify_command") != HY_OK ||
         cfg_dup_str(ld, &b->verify_into, g, "backup.verify_into") != HY_OK ||
+        cfg_dup_str(ld, &b->verify_server_command, g, "backup.verify_server_command") != HY_OK ||
         cfg_dup_str(ld, &b->method, g, "backup.method") != HY_OK ||
         cfg_dup_str(ld, &b->mariadb_backup_command, g, "backup.mariadb_backup_command") != HY_OK)
         return HY_ERROR;
@@ -866,6 +868,11 @@ static hy_status_t fill_backup(struct loader *ld, struct config *cfg, config_set
         return cfg_fail(ld, config_setting_get_member(g, "full_max_age"), "backup.full_max_age",
                         "\"%s\" is not a duration (a number with s, m, h or d, or \"0\")",
                         b->full_max_age);
+    b->full_timeout_s = parse_duration(b->full_timeout);
+    if (b->full_timeout_s < 0)
+        return cfg_fail(ld, config_setting_get_member(g, "full_timeout"), "backup.full_timeout",
+                        "\"%s\" is not a duration (a number with s, m, h or d, or \"0\")",
+                        b->full_timeout);
     if (parse_window(b->full_window, &b->full_window_from, &b->full_window_to) != HY_OK)
         return cfg_fail(ld, config_setting_get_member(g, "full_window"), "backup.full_window",
                         "\"%s\" is not a daily window \"HH:MM-HH:MM\" (UTC, start and end differ)",
@@ -902,6 +909,14 @@ static hy_status_t fill_backup(struct loader *ld, struct config *cfg, config_set
                             "backup.mariadb_backup_command",
                             "%%%c: only %%h (the source's address), %%p (its port), %%u (the "
                             "backup account) and %%%% are replaced",
+                            p[1] != '\0' ? p[1] : ' ');
+    }
+    for (const char *p = strchr(b->verify_server_command, '%'); p != NULL; p = strchr(p + 2, '%')) {
+        if (p[1] == '\0' || strchr("dhps%", p[1]) == NULL)
+            return cfg_fail(ld, config_setting_get_member(g, "verify_server_command"),
+                            "backup.verify_server_command",
+                            "%%%c: only %%d (the datadir), %%h and %%p (verify_into's host and "
+                            "port), %%s (a socket path) and %%%% are replaced",
                             p[1] != '\0' ? p[1] : ' ');
     }
     if (b->copy_verify_command[0] != '\0' && b->copy_command[0] == '\0')
@@ -1229,10 +1244,12 @@ static void config_free(struct config *cfg)
     free(cfg->backup.full_every);
     free(cfg->backup.full_window);
     free(cfg->backup.full_max_age);
+    free(cfg->backup.full_timeout);
     free(cfg->backup.copy_to_dir);
     free(cfg->backup.copy_command);
     free(cfg->backup.copy_verify_command);
     free(cfg->backup.verify_into);
+    free(cfg->backup.verify_server_command);
     free(cfg->backup.method);
     free(cfg->backup.mariadb_backup_command);
     if (cfg->backup.password != NULL) {

@@ -316,6 +316,10 @@ const struct config_key config_keys[] = {
     {"backup.full_max_age", CONFIG_STRING, "0", 1, 32,
      "backup_full_old is raised when the newest complete full backup is older than this; \"0\" "
      "= twice full_every (no alarm without a schedule)", NULL},
+    {"backup.full_timeout", CONFIG_STRING, "12h", 1, 32,
+     "a full backup's command (mariadb-dump or mariadb_backup_command) still running after this "
+     "is killed with its process group and the backup fails, leaving no file (a number with s, "
+     "m, h or d); \"0\" = no limit", NULL},
     {"backup.copy_to_dir", CONFIG_STRING, "", 0, 4095,
      "second copy: every full backup and closed archive file is copied into this directory (an "
      "absolute path, e.g. another mount) and read back to compare its sha256; \"\" = none", NULL},
@@ -329,6 +333,11 @@ const struct config_key config_keys[] = {
     {"backup.verify_into", CONFIG_STRING, "", 0, 300,
      "HOST:PORT of an empty scratch server halyardctl backup verify restores into (--into "
      "stands for it); \"\" = none", NULL},
+    {"backup.verify_server_command", CONFIG_STRING, "", 0, 4095,
+     "backup verify of a mariadb-backup backup: run with /bin/sh -c to start a scratch mariadbd "
+     "on the datadir halyardctl extracted and prepared (%d), listening on verify_into (%h %p) "
+     "and a socket (%s), quoted; %% a %; stopped (its process group killed) after; \"\" = none",
+     NULL},
     {"backup.method", CONFIG_STRING, "mariadb-dump", 0, 0,
      "how a full backup is taken: mariadb-dump (logical, over the network) or mariadb-backup "
      "(physical, by mariadb_backup_command, which must reach the source's datadir)",

@@ -204,11 +204,44 @@ static bool same_dir(const char *a, const char *b)
     return strcmp(ra, rb) == 0;
 }
 
-bool restore_physical_wait(const struct restore_server *t, const char *into, const char *datadir)
+/* The starter's server exited (reaped): said, with its output's last line. */
+static bool server_exited(struct restore_starter *st, const char *into)
 {
-    printf("waiting:   start the server on %s (owned by the user it runs as, e.g. chown -R "
-           "mysql: %s); up to %d s for %s to answer\n",
-           datadir, datadir, RESTORE_PHYSICAL_WAIT_S, into);
+    int status;
+    pid_t r = waitpid(st->pid, &status, WNOHANG);
+    if (r != st->pid)
+        return false;
+    kill(-st->pid, SIGKILL); /* what the shell left of its group */
+    st->pid = 0;             /* reaped: nothing for the caller to stop */
+    char line[300] = "";
+    FILE *f = st->log != NULL ? fopen(st->log, "r") : NULL;
+    if (f != NULL) {
+        char buf[300];
+        while (fgets(buf, sizeof(buf), f) != NULL) {
+            if (buf[strspn(buf, " \t\r\n")] != '\0')
+                snprintf(line, sizeof(line), "%s", buf);
+        }
+        fclose(f);
+        line[strcspn(line, "\r\n")] = '\0';
+    }
+    fail("%s %s %d before %s answered: %s (its output: %s)", st->what,
+         WIFEXITED(status) ? "exited with" : "was killed by signal",
+         WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), into, line[0] ? line : "none",
+         st->log != NULL ? st->log : "none");
+    return true;
+}
+
+bool restore_physical_wait(const struct restore_server *t, const char *into, const char *datadir,
+                           struct restore_starter *st)
+{
+    if (st != NULL)
+        printf("waiting:   %s started the server on %s (pid %d); up to %d s for %s to "
+               "answer\n",
+               st->what, datadir, (int)st->pid, RESTORE_PHYSICAL_WAIT_S, into);
+    else
+        printf("waiting:   start the server on %s (owned by the user it runs as, e.g. chown -R "
+               "mysql: %s); up to %d s for %s to answer\n",
+               datadir, datadir, RESTORE_PHYSICAL_WAIT_S, into);
     fflush(stdout);
     double t0 = restore_mono();
     char got[PATH_MAX];
@@ -216,6 +249,8 @@ bool restore_physical_wait(const struct restore_server *t, const char *into, con
         ask_datadir(t, got, sizeof(got));
         if (got[0] != '\0')
             break;
+        if (st != NULL && st->pid > 0 && server_exited(st, into))
+            return false;
         if (restore_mono() - t0 > RESTORE_PHYSICAL_WAIT_S) {
             fail("%s did not answer within %d s: the datadir %s is prepared at the backup's "
                  "GTID; nothing of the archive was applied",

@@ -782,14 +782,14 @@ int restore_main(int argc, char **argv, const char *conf_dir)
         return RS_USAGE;
     }
 
-    int rc = restore_run(dir, &tg, &t, into, datadir, dry, NULL);
+    int rc = restore_run(dir, &tg, &t, into, datadir, NULL, dry, NULL);
     explicit_bzero(t.password, sizeof(t.password));
     return rc;
 }
 
 int restore_run(const char *dir, const struct restore_target *target,
-                const struct restore_server *t, const char *into, const char *datadir, bool dry,
-                struct gtid_pos *reached)
+                const struct restore_server *t, const char *into, const char *datadir,
+                struct restore_starter *starter, bool dry, struct gtid_pos *reached)
 {
     const struct restore_target tg = *target;
     signal(SIGPIPE, SIG_IGN);
@@ -824,7 +824,7 @@ int restore_run(const char *dir, const struct restore_target *target,
              b->name, into);
         goto out;
     }
-    if (!phys && datadir != NULL) {
+    if (!phys && datadir != NULL && starter == NULL) {
         fail("refused: %s was taken with mariadb-dump, loaded into the running server %s: "
              "--datadir is for a mariadb-backup backup",
              b->name, into);
@@ -861,7 +861,16 @@ int restore_run(const char *dir, const struct restore_target *target,
     if (phys) {
         printf("checked: the backup's sha256 matches its manifest (%.2f s)\n", t1 - t0);
         fflush(stdout);
-        if (!restore_physical_fill(path, datadir) || !restore_physical_wait(t, into, datadir))
+        if (!restore_physical_fill(path, datadir))
+            goto out;
+        if (starter != NULL) {
+            starter->pid = starter->start(starter->arg, datadir);
+            if (starter->pid <= 0) {
+                starter->pid = 0;
+                goto out;
+            }
+        }
+        if (!restore_physical_wait(t, into, datadir, starter))
             goto out;
     } else {
         printf("checked: %s has no user schema; the backup's sha256 matches its manifest "

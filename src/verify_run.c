@@ -16,6 +16,7 @@
 #include "halyard/restore.h"
 #include "halyard/restore_run.h"
 #include "halyard/verify_run.h"
+#include "halyard/verify_server.h"
 
 enum { VF_OK = 0, VF_FAILED = 1, VF_USAGE = 2 };
 
@@ -32,7 +33,9 @@ static void usage(FILE *out)
                  "  (--into, default backup.verify_into) up to the GTID a replica is stopped at,\n"
                  "  and compares CHECKSUM TABLE of every base table; --user (default root) and\n"
                  "  --password-file are the scratch server's account; --wait bounds the waits for\n"
-                 "  the replica and the archive (default 60 s); --keep leaves the restored data\n");
+                 "  the replica and the archive (default 60 s); --keep leaves the restored data\n"
+                 "  (a mariadb-backup backup: in a datadir under a server started with\n"
+                 "  backup.verify_server_command, stopped after)\n");
 }
 
 static void nap(int ms)
@@ -477,8 +480,19 @@ int verify_main(int argc, char **argv, const struct config *cfg, verify_ask_fn a
         fail("--into %s: want HOST:PORT", into);
         return VF_USAGE;
     }
+    /* A mariadb-backup backup is restored into a datadir, under a server
+     * halyardctl starts itself (verify_server.h). */
+    bool phys = verify_newest_is_physical(cfg->backup.dir);
+    if (phys && cfg->backup.verify_server_command[0] == '\0') {
+        fail("refused: the newest full backup in %s/full was taken with mariadb-backup, which "
+             "no running server can load: set backup.verify_server_command, the command that "
+             "starts a scratch server on the datadir halyardctl prepares",
+             cfg->backup.dir);
+        return VF_USAGE;
+    }
     signal(SIGPIPE, SIG_IGN);
     double t0 = restore_mono();
+    struct verify_server vs = {0};
     int rc = VF_FAILED;
     struct stop st = {0};
     struct restore_server repl = {0}; /* the replica, as the backup account */
@@ -487,7 +501,8 @@ int verify_main(int argc, char **argv, const struct config *cfg, verify_ask_fn a
     bool drained = false, compared = false;
     size_t differ = 0;
 
-    if (!restore_check_empty(&scratch, into))
+    if (phys ? !verify_server_init(&vs, cfg->backup.verify_server_command, &scratch)
+             : !restore_check_empty(&scratch, into))
         goto out;
     be = pick_replica(cfg, ask, want);
     if (be == NULL)
@@ -525,7 +540,8 @@ int verify_main(int argc, char **argv, const struct config *cfg, verify_ask_fn a
 
     struct restore_target tg = {.gtid = st.g};
     struct gtid_pos reached;
-    if (restore_run(cfg->backup.dir, &tg, &scratch, into, NULL, false, &reached) != 0)
+    if (restore_run(cfg->backup.dir, &tg, &scratch, into, phys ? vs.datadir : NULL,
+                    phys ? &vs.st : NULL, false, &reached) != 0)
         goto out;
     const struct gtid *rg = pos_get(&reached, st.g.domain);
     if (rg == NULL || rg->seq != st.g.seq || rg->server_id != st.g.server_id) {
@@ -554,12 +570,15 @@ int verify_main(int argc, char **argv, const struct config *cfg, verify_ask_fn a
                restore_mono() - t0);
         rc = VF_OK;
     } else {
-        printf("NOT verified at GTID %s: %zu of %zu tables differ; %s is left as restored\n", gs,
-               differ, ts.n, into);
+        printf("NOT verified at GTID %s: %zu of %zu tables differ; %s\n", gs, differ, ts.n,
+               phys ? (keep ? "the scratch datadir is kept" : "--keep keeps the scratch datadir")
+                    : "the scratch server is left as restored");
     }
 out:
     restart(&st, be != NULL ? be->name : "", ask, drained);
-    if (rc == VF_OK && !keep)
+    if (phys)
+        verify_server_stop(&vs, keep);
+    else if (rc == VF_OK && !keep)
         empty_scratch(&scratch, into);
     report(ask,
            rc == VF_OK ? "ok"

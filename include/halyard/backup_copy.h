@@ -39,6 +39,7 @@
 
 #include <time.h>
 
+#include "halyard/backup_expand.h"
 #include "halyard/config.h"
 #include "halyard/core.h"
 
@@ -75,13 +76,6 @@ hy_status_t backup_copy_check_dir(const struct config *cfg, char *err, size_t er
  * or an unknown %x. Pure. */
 hy_status_t backup_copy_expand(const char *tmpl, const char *path, const char *name,
                                const char *sha, char *out, size_t cap) HY_MUSTCHECK;
-
-/* The substituter under it, shared with backup.mariadb_backup_command
- * (backup_physical.h): %X for each letter X of `letters` replaced by
- * values[i] (the same index), single-quoted for /bin/sh; %% by %.
- * HY_ERROR: too long for `cap`, or a letter not in `letters`. Pure. */
-hy_status_t backup_expand(const char *tmpl, const char *letters, const char *const values[],
-                          char *out, size_t cap) HY_MUSTCHECK;
 
 /* Start the thread (always; it idles without a target). */
 hy_status_t backup_copy_start(struct config *cfg, char *err, size_t errlen) HY_MUSTCHECK;

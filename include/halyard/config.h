@@ -296,12 +296,16 @@ struct config_backup {
     char *full_window;      /* as written */
     int64_t full_max_age_s; /* backup_full_old after this; 0 = 2 * full_every (or none) */
     char *full_max_age;     /* as written */
+    int64_t full_timeout_s; /* a full backup's command is killed after this; 0 = no limit */
+    char *full_timeout;     /* as written */
     /* the second copy (backup_copy.h); at most one of dir and command */
-    char *copy_to_dir;         /* "" = none */
-    int copy_to_dir_line;      /* its line in the file, for halyard -t */
-    char *copy_command;        /* /bin/sh -c template with %f %n %s; "" = none */
-    char *copy_verify_command; /* ... exit 0 = the copy exists with sha256 %s; "" = none */
-    char *verify_into;         /* HOST:PORT of `backup verify`'s scratch server; "" = none */
+    char *copy_to_dir;           /* "" = none */
+    int copy_to_dir_line;        /* its line in the file, for halyard -t */
+    char *copy_command;          /* /bin/sh -c template with %f %n %s; "" = none */
+    char *copy_verify_command;   /* ... exit 0 = the copy exists with sha256 %s; "" = none */
+    char *verify_into;           /* HOST:PORT of `backup verify`'s scratch server; "" = none */
+    char *verify_server_command; /* /bin/sh -c template, %d %h %p %s: `backup verify` of a
+                                  * mariadb-backup backup starts its scratch server; "" = none */
     /* the full backup's method (backup_full.h, backup_physical.h) */
     bool physical;                /* method = "mariadb-backup" (else mariadb-dump) */
     char *method;                 /* as written */

@@ -26,7 +26,9 @@
 bool restore_physical_fill(const char *path, const char *datadir);
 
 /* Until `t` answers (at most RESTORE_PHYSICAL_WAIT_S) and reports `datadir`
- * as its @@datadir; false (said) otherwise. */
-bool restore_physical_wait(const struct restore_server *t, const char *into, const char *datadir);
+ * as its @@datadir; false (said) otherwise. `st` (NULL: the operator
+ * starts the server): the server's command, whose exit ends the wait. */
+bool restore_physical_wait(const struct restore_server *t, const char *into, const char *datadir,
+                           struct restore_starter *st);
 
 #endif /* HALYARD_RESTORE_PHYSICAL_H */

@@ -46,17 +46,32 @@ struct restore_server {
  * failed, 2 usage. */
 int restore_main(int argc, char **argv, const char *dir);
 
+/* Who starts the server on a prepared datadir (restore_run's `starter`);
+ * without one the operator does, and `restore --datadir` waits for it. */
+struct restore_starter {
+    /* Start a server on `datadir`, in a process group of its own: its pid,
+     * or -1 having said why on stderr. */
+    pid_t (*start)(void *arg, const char *datadir);
+    void *arg;
+    const char *what; /* the command's name in messages */
+    const char *log;  /* its output, whose last line is quoted when it exits early */
+    pid_t pid;        /* set once started (0 = not): the caller stops it */
+};
+
 /* The restore itself, for `restore` and `backup verify` (verify_run.h):
  * plan, print the plan (dry: stop there), check `t` is empty, load the
  * backup and apply the range. `into` is t's name as the messages print it.
  * `datadir` (NULL: none): for a mariadb-backup backup, the empty datadir
  * of the stopped server `t` is, filled and waited for (restore_physical.h)
  * instead of the check and the load; a backup of the other method refuses
- * it, and a mariadb-backup one refuses its absence.
+ * it (unless `starter` is given: then it is not used), and a
+ * mariadb-backup one refuses its absence. `starter` (NULL: the operator's
+ * step) starts the server on the prepared datadir before the wait.
  * Returns 0 done, 1 refused or failed (said on stderr); `reached` (may be
  * NULL) gets the position restored to. */
 int restore_run(const char *dir, const struct restore_target *tg, const struct restore_server *t,
-                const char *into, const char *datadir, bool dry, struct gtid_pos *reached);
+                const char *into, const char *datadir, struct restore_starter *starter, bool dry,
+                struct gtid_pos *reached);
 
 /* "HOST:PORT" into t's host and port; false when malformed. */
 bool restore_parse_into(const char *s, struct restore_server *t);

@@ -37,6 +37,11 @@
  * refuses it until it is emptied. Exit status 0 identical, 1 a table
  * differs or the verify failed, 2 usage.
  *
+ * A backup taken with mariadb-backup is restored into a datadir under a
+ * server the verify starts itself with backup.verify_server_command
+ * (verify_server.h), stopped and removed after; without the key such a
+ * verify is refused (exit 2) before anything is touched.
+ *
  * halyard's loops never wait on it: the admin commands it sends are the
  * same an operator would.
  */

@@ -27,6 +27,8 @@ import shutil
 import subprocess
 import time
 
+import pymysql
+
 from conftest import TEST_PORT
 
 from test_backup import backup_settings, full_files, show_backup
@@ -153,6 +155,60 @@ def test_mariadb_backup_failures_leave_no_file(cluster, start_halyard, tmp_path)
     s = show_backup(conf)
     assert s["full_state"] == "failed" and "not an xbstream" in s["full_error"], s
     assert full_files(tmp_path / "b") == []
+
+
+def test_mariadb_backup_command_killed_at_full_timeout(cluster, start_halyard, tmp_path):
+    """A command that writes part of a real stream and then hangs is killed
+    with its process group at backup.full_timeout: the backup fails naming
+    the limit within it plus slack, no file is left (not even the
+    .partial), nothing of the command survives, and the replica, drained
+    while it ran, takes reads again."""
+    marker = 900 + TEST_PORT % 97  # a sleep no other test runs
+    hang = ("mariadb-backup --backup --stream=xbstream --host=%h --port=%p --user=%u "
+            f"--target-dir=/tmp | head -c 300000; sleep {marker}")
+    h, conf = start(cluster, start_halyard, tmp_path, mariadb_backup_command=hang,
+                    full_timeout="3s")
+    t0 = time.monotonic()
+    r = ctl(conf["admin_socket"], "backup", "full")
+    assert r.returncode == 0, r.stdout + r.stderr
+    src = re.search(r"replica (node\d)", r.stdout).group(1)
+    # while it hangs: drained, and the .partial exists (part of a stream)
+    wait_until(lambda: any(n.endswith(".partial") for n in full_files(tmp_path)), 3,
+               interval=0.05, what="the .partial")
+    assert backends(conf)[src]["state"] == "DRAINING", backends(conf)[src]
+    wait_until(lambda: show_backup(conf)["full_state"] != "running", 10, interval=0.05)
+    took = time.monotonic() - t0
+    s = show_backup(conf)
+    assert s["full_state"] == "failed", s
+    assert ("the mariadb-backup command did not finish within backup.full_timeout (3s): "
+            "killed, with its process group") in s["full_error"], s
+    assert 3.0 <= took < 5.0, took
+    assert full_files(tmp_path) == []
+    # the process group is gone: no shell, no sleep left behind
+    left = []
+    for pid in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ")
+        except OSError:
+            continue
+        if f"sleep {marker}".encode() in cmd:
+            left.append((pid, cmd))
+    assert not left, left
+    # the replica is back in traffic: a read through halyard lands on it
+    wait_until(lambda: backends(conf)[src]["state"] == "ONLINE", 10, what=f"{src} back online")
+    port = int(backends(conf)[src]["address"].rsplit(":", 1)[1])
+    seen = set()
+    for _ in range(60):
+        conn = pymysql.connect(**h.conn_params(autocommit=True))
+        with conn.cursor() as cur:
+            cur.execute("SELECT @@port")
+            seen.add(cur.fetchone()[0])
+        conn.close()
+        if port in seen:
+            break
+    assert port in seen, (port, seen)
+    print(f"\nkilled at backup.full_timeout = 3s: failed after {took:.2f} s")
 
 
 def test_point_in_time_restore_into_a_datadir(cluster, start_halyard, tmp_path):

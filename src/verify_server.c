@@ -1,0 +1,161 @@
+/*
+ * verify_server.c: see verify_server.h.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "halyard/backup_expand.h"
+#include "halyard/verify_server.h"
+
+#define fail(...) restore_fail("backup verify", __VA_ARGS__)
+
+bool verify_newest_is_physical(const char *dir)
+{
+    char full[PATH_MAX], newest[256] = "";
+    snprintf(full, sizeof(full), "%.3700s/full", dir);
+    DIR *d = opendir(full);
+    if (d == NULL)
+        return false;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        if (len > 10 && len < sizeof(newest) && strncmp(e->d_name, "full-", 5) == 0 &&
+            strcmp(e->d_name + len - 5, ".json") == 0 && strcmp(e->d_name, newest) > 0)
+            snprintf(newest, sizeof(newest), "%s", e->d_name);
+    }
+    closedir(d);
+    if (newest[0] == '\0')
+        return false;
+    char path[PATH_MAX], text[8192], method[64];
+    snprintf(path, sizeof(path), "%.3700s/%s", full, newest);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return false;
+    size_t got = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    text[got] = '\0';
+    return restore_json_str(text, "method", method, sizeof(method)) &&
+           strcmp(method, "mariadb-backup") == 0;
+}
+
+static pid_t start(void *arg, const char *datadir)
+{
+    struct verify_server *vs = arg;
+    char port[16];
+    snprintf(port, sizeof(port), "%d", vs->at->port);
+    const char *const values[] = {datadir, vs->at->host, port, vs->socket};
+    static char cmd[8192];
+    if (backup_expand(vs->tmpl, "dhps", values, cmd, sizeof(cmd)) != HY_OK) {
+        fail("backup.verify_server_command does not expand (an unknown %%x, or too long)");
+        return -1;
+    }
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, vs->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+    posix_spawnattr_t at;
+    restore_spawnattr_init(&at);
+    short flags;
+    posix_spawnattr_getflags(&at, &flags);
+    posix_spawnattr_setpgroup(&at, 0); /* its own group, killed whole after */
+    posix_spawnattr_setflags(&at, flags | POSIX_SPAWN_SETPGROUP);
+    char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    extern char **environ;
+    pid_t pid;
+    int rc = posix_spawn(&pid, "/bin/sh", &fa, &at, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
+    if (rc != 0) {
+        fail("cannot run backup.verify_server_command: %s", strerror(rc));
+        return -1;
+    }
+    printf("server:    backup.verify_server_command started (pid %d): %s\n", (int)pid, cmd);
+    fflush(stdout);
+    return pid;
+}
+
+bool verify_server_init(struct verify_server *vs, const char *tmpl, const struct restore_server *at)
+{
+    memset(vs, 0, sizeof(*vs));
+    vs->tmpl = tmpl;
+    vs->at = at;
+    const char *tmp = getenv("TMPDIR");
+    snprintf(vs->base, sizeof(vs->base), "%.3000s/halyard-verify-XXXXXX",
+             tmp != NULL && tmp[0] == '/' ? tmp : "/tmp");
+    if (mkdtemp(vs->base) == NULL) {
+        fail("cannot make the scratch directory %s: %s", vs->base, strerror(errno));
+        vs->base[0] = '\0';
+        return false;
+    }
+    /* the server may run as another user (the command's --user): it must
+     * reach its datadir and socket through this directory */
+    chmod(vs->base, 0711);
+    snprintf(vs->datadir, sizeof(vs->datadir), "%s/data", vs->base);
+    snprintf(vs->socket, sizeof(vs->socket), "%s/mariadbd.sock", vs->base);
+    snprintf(vs->log, sizeof(vs->log), "%s/server.log", vs->base);
+    vs->st.start = start;
+    vs->st.arg = vs;
+    vs->st.what = "backup.verify_server_command";
+    vs->st.log = vs->log;
+    return true;
+}
+
+static int rm_one(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+    (void)sb;
+    (void)ftw;
+    if ((type == FTW_DP ? rmdir(path) : unlink(path)) != 0 && errno != ENOENT)
+        fail("cannot remove %s: %s", path, strerror(errno));
+    return 0;
+}
+
+void verify_server_stop(struct verify_server *vs, bool keep)
+{
+    pid_t pid = vs->st.pid;
+    if (pid > 0) {
+        kill(-pid, SIGTERM);
+        struct timespec t0, now, nap = {0, 50 * 1000 * 1000};
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        bool killed = false;
+        for (;;) {
+            int st;
+            pid_t r = waitpid(pid, &st, WNOHANG);
+            if (r == pid || (r < 0 && errno != EINTR))
+                break;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            if (!killed && now.tv_sec - t0.tv_sec >= VERIFY_SERVER_STOP_S) {
+                fail("the scratch server did not stop within %d s of SIGTERM: SIGKILL",
+                     VERIFY_SERVER_STOP_S);
+                kill(-pid, SIGKILL);
+                killed = true;
+            }
+            nanosleep(&nap, NULL);
+        }
+        kill(-pid, SIGKILL); /* anything of its group the shell left behind */
+        vs->st.pid = 0;
+        printf("server:    stopped (process group %d)\n", (int)pid);
+    }
+    if (vs->base[0] == '\0')
+        return;
+    if (keep) {
+        printf("server:    its datadir is kept (--keep): %s\n", vs->datadir);
+    } else {
+        nftw(vs->base, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+        printf("server:    removed %s\n", vs->base);
+    }
+    fflush(stdout);
+    vs->base[0] = '\0';
+}
