@@ -47,6 +47,7 @@ static pid_t start(char *const argv[], int in_fd, const char *log)
         fail("cannot run %s: %s", argv[0], strerror(rc));
         return -1;
     }
+    restore_child_add(pid);
     return pid;
 }
 
@@ -251,6 +252,10 @@ bool restore_physical_wait(const struct restore_server *t, const char *into, con
             break;
         if (st != NULL && st->pid > 0 && server_exited(st, into))
             return false;
+        if (restore_interrupted) {
+            fail("interrupted (signal %d) while waiting for %s", (int)restore_interrupted, into);
+            return false;
+        }
         if (restore_mono() - t0 > RESTORE_PHYSICAL_WAIT_S) {
             fail("%s did not answer within %d s: the datadir %s is prepared at the backup's "
                  "GTID; nothing of the archive was applied",

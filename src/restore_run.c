@@ -62,6 +62,41 @@ bool restore_gunzip_to(gzFile gz, const char *path, int to, const char *what, ui
     }
 }
 
+volatile sig_atomic_t restore_interrupted;
+
+/* restore's children while they run, for restore_kill_children() */
+#define RESTORE_CHILDREN_MAX 8
+static volatile sig_atomic_t children[RESTORE_CHILDREN_MAX];
+
+void restore_child_add(pid_t pid)
+{
+    for (int i = 0; i < RESTORE_CHILDREN_MAX; i++) {
+        if (children[i] == 0) {
+            children[i] = pid;
+            break;
+        }
+    }
+    if (restore_interrupted) /* the signal came before it was here */
+        kill(pid, SIGTERM);
+}
+
+static void child_del(pid_t pid)
+{
+    for (int i = 0; i < RESTORE_CHILDREN_MAX; i++) {
+        if (children[i] == pid)
+            children[i] = 0;
+    }
+}
+
+void restore_kill_children(void)
+{
+    for (int i = 0; i < RESTORE_CHILDREN_MAX; i++) {
+        pid_t pid = children[i];
+        if (pid > 0)
+            kill(pid, SIGTERM);
+    }
+}
+
 double restore_mono(void)
 {
     struct timespec ts;
@@ -401,6 +436,7 @@ static pid_t client_start(const struct target *t, int in_fd, int out_fd, const c
         fail("cannot run mariadb: %s", strerror(rc));
         return -1;
     }
+    restore_child_add(pid);
     return pid;
 }
 
@@ -410,10 +446,12 @@ bool restore_reap(pid_t pid, const char *what, const char *log)
     int st;
     while (waitpid(pid, &st, 0) < 0) {
         if (errno != EINTR) {
+            child_del(pid);
             fail("%s: waitpid: %s", what, strerror(errno));
             return false;
         }
     }
+    child_del(pid);
     if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
         return true;
     char line[300] = "";
@@ -611,6 +649,8 @@ static bool apply_binlog(const struct target *t, const char *dir, const struct a
     int rc = posix_spawnp(&mb, "mariadb-binlog", &fa, &at, argv, envp);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&at);
+    if (rc == 0)
+        restore_child_add(mb);
     close(p[1]);
     if (rc != 0) {
         fail("cannot run mariadb-binlog: %s", strerror(rc));

@@ -38,6 +38,58 @@ static void usage(FILE *out)
                  "  backup.verify_server_command, stopped after)\n");
 }
 
+/* Ctrl-C (SIGINT to the terminal's whole group: restore's children die
+ * with it), SIGTERM or SIGHUP while the replica is stopped and drained: the
+ * first is noted (restore_interrupted) and the run goes to its clean-up at
+ * the next step (START SLAVE, the backend back online, the scratch server
+ * stopped), then ends by that signal; a second one ends it at once. */
+static const int caught[] = {SIGINT, SIGTERM, SIGHUP};
+
+static volatile sig_atomic_t taken; /* the signal, kept for the end */
+
+static void on_signal(int sig)
+{
+    if (taken) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
+    taken = sig;
+    restore_interrupted = sig;
+    restore_kill_children(); /* a Ctrl-C reached them too; a SIGTERM did not */
+}
+
+static void signals_catch(struct sigaction *old)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; /* no SA_RESTART: a wait returns early */
+    taken = 0;
+    restore_interrupted = 0;
+    for (size_t i = 0; i < HY_ARRAY_SIZE(caught); i++)
+        sigaction(caught[i], &sa, &old[i]);
+}
+
+/* Put the dispositions back; a signal taken ends halyardctl by it now. */
+static void signals_release(const struct sigaction *old)
+{
+    for (size_t i = 0; i < HY_ARRAY_SIZE(caught); i++)
+        sigaction(caught[i], &old[i], NULL);
+    int sig = taken;
+    if (sig != 0) {
+        fflush(stdout);
+        signal(sig, SIG_DFL);
+        raise(sig);
+    }
+}
+
+static bool interrupted(void)
+{
+    return taken != 0;
+}
+
 static void nap(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
@@ -208,6 +260,8 @@ static bool stop_at_gtid(struct stop *st, verify_ask_fn ask, double wait_s)
                 return false;
             if (gtid_pos_seq(&r, (uint32_t)d) >= aseq)
                 break;
+            if (interrupted())
+                return false;
             if (restore_mono() > until) {
                 gtid_pos_format(&r, rs, sizeof(rs));
                 fail("the replica did not reach %s within %.0f s (it is at %s)", as, wait_s, rs);
@@ -225,6 +279,8 @@ static bool stop_at_gtid(struct stop *st, verify_ask_fn ask, double wait_s)
         printf("replica: stopped at %s; the archive is at %s\n", rs, as[0] ? as : "(empty)");
         fflush(stdout);
         while (gtid_pos_seq(&a, (uint32_t)d) < rseq) {
+            if (interrupted())
+                return false;
             if (restore_mono() > until) {
                 gtid_pos_format(&a, as, sizeof(as));
                 fail("the archive did not reach %s within %.0f s (it is at %s: show backup)", rs,
@@ -491,6 +547,8 @@ int verify_main(int argc, char **argv, const struct config *cfg, verify_ask_fn a
         return VF_USAGE;
     }
     signal(SIGPIPE, SIG_IGN);
+    struct sigaction old_sa[HY_ARRAY_SIZE(caught)];
+    signals_catch(old_sa);
     double t0 = restore_mono();
     struct verify_server vs = {0};
     int rc = VF_FAILED;
@@ -530,7 +588,7 @@ int verify_main(int argc, char **argv, const struct config *cfg, verify_ask_fn a
     drained = true;
     printf("replica: %s (%s:%d), drained of reads\n", be->name, be->address, be->port);
     fflush(stdout);
-    if (!stop_at_gtid(&st, ask, wait_s))
+    if (interrupted() || !stop_at_gtid(&st, ask, wait_s) || interrupted())
         goto out;
     char gs[64];
     snprintf(gs, sizeof(gs), "%u-%u-%llu", st.g.domain, st.g.server_id,
@@ -541,7 +599,8 @@ int verify_main(int argc, char **argv, const struct config *cfg, verify_ask_fn a
     struct restore_target tg = {.gtid = st.g};
     struct gtid_pos reached;
     if (restore_run(cfg->backup.dir, &tg, &scratch, into, phys ? vs.datadir : NULL,
-                    phys ? &vs.st : NULL, false, &reached) != 0)
+                    phys ? &vs.st : NULL, false, &reached) != 0 ||
+        interrupted())
         goto out;
     const struct gtid *rg = pos_get(&reached, st.g.domain);
     if (rg == NULL || rg->seq != st.g.seq || rg->server_id != st.g.server_id) {
@@ -575,6 +634,10 @@ int verify_main(int argc, char **argv, const struct config *cfg, verify_ask_fn a
                     : "the scratch server is left as restored");
     }
 out:
+    if (taken) {
+        fail("interrupted (signal %d): putting the replica back", (int)taken);
+        restore_interrupted = 0; /* the clean-up's own children may run */
+    }
     restart(&st, be != NULL ? be->name : "", ask, drained);
     if (phys)
         verify_server_stop(&vs, keep);
@@ -592,5 +655,6 @@ out:
     explicit_bzero(scratch.password, sizeof(scratch.password));
     explicit_bzero(st.ctl.password, sizeof(st.ctl.password));
     explicit_bzero(repl.password, sizeof(repl.password));
+    signals_release(old_sa);
     return rc;
 }

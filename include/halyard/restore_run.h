@@ -23,6 +23,7 @@
 #ifndef HALYARD_RESTORE_RUN_H
 #define HALYARD_RESTORE_RUN_H
 
+#include <signal.h>
 #include <spawn.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -93,6 +94,17 @@ void restore_fail(const char *cmd, const char *fmt, ...) HY_PRINTF(2, 3);
 
 /* CLOCK_MONOTONIC in seconds. */
 double restore_mono(void);
+
+/* The signal a caller that catches them (backup verify) took, or 0: the
+ * waits for a server to answer end on it instead of running on. */
+extern volatile sig_atomic_t restore_interrupted;
+
+/* Every child restore starts is noted here until restore_reap() reaped it;
+ * one started after restore_interrupted was set gets SIGTERM at once. */
+void restore_child_add(pid_t pid);
+
+/* SIGTERM to every child noted (async-signal-safe: for a signal handler). */
+void restore_kill_children(void);
 
 /* The string value of "key" in a JSON object halyard wrote (a manifest
  * line, an admin answer: names, states and GTIDs have no escapes). */

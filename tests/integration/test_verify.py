@@ -10,11 +10,18 @@ compared.
     a difference: a row changed on the replica alone (sql_log_bin = 0) is
     found, the table named, exit status 1, verify_result differ and
     halyard_backup_verify_failed 1; the scratch server is left as restored,
-    and the next verify refuses it (not empty) and says so.
+    and the next verify refuses it (not empty) and says so;
+    interrupted mid-restore (Ctrl-C to its group, or SIGTERM to it alone):
+    the restore's children stopped, the replica replicating and ONLINE
+    again, the result failed, halyardctl ended by that signal.
 """
 
+import os
 import re
+import signal
 import subprocess
+
+import pytest
 
 from test_backup import show_backup, wait_archived
 from test_restore import HALYARDCTL, RESTORE_USER, full_backup, prepare, reset_scratch, restorer
@@ -120,3 +127,60 @@ def test_verify(cluster, start_halyard, tmp_path, scratch):  # noqa: F811
             cur.execute(f"UPDATE {table} SET w = w - 100 WHERE id = 7")
         conn.commit()
         conn.close()
+
+
+@pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
+def test_verify_interrupted_puts_the_replica_back(cluster, start_halyard, tmp_path, scratch,  # noqa: F811
+                                                  how):
+    """Ctrl-C (SIGINT to halyardctl's process group) or a SIGTERM to
+    halyardctl alone while the restore runs: the restore's children are
+    stopped, the replica it stopped and drained is started and put back
+    online, the result is failed, and halyardctl ends by the signal. The restore's
+    `mariadb` is a stand-in on PATH whose load of the dump hangs, so the
+    signal surely lands mid-restore."""
+    h, conf, table, pw = prepare(cluster, start_halyard, tmp_path, "vf2")
+    full_backup(conf)
+    reset_scratch(scratch)
+    restorer(scratch)
+    into = f"127.0.0.1:{scratch.port(0)}"
+    name = backend_of(conf, cluster.port(1))["name"]
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    hang = bin_dir / "mariadb"
+    # queries (-e) go to the real client; the dump's load hangs
+    hang.write_text('#!/bin/sh\nfor a; do [ "$a" = -e ] && exec /usr/bin/mariadb "$@"; done\n'
+                    'exec sleep 120\n')
+    hang.chmod(0o755)
+    env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}")
+    out_path, err_path = tmp_path / "verify.out", tmp_path / "verify.err"
+    with open(out_path, "w") as out_f, open(err_path, "w") as err_f:
+        p = subprocess.Popen([HALYARDCTL, "-c", conf["_path"], "backup", "verify", "--user",
+                              RESTORE_USER, "--password-file", str(pw), "--into", into,
+                              "--replica", name],
+                             stdout=out_f, stderr=err_f, env=env, start_new_session=True)
+    try:
+        wait_until(lambda: "replica: stopped at GTID" in out_path.read_text() or p.poll() is not None,
+                   60, what="verify to stop the replica")
+        assert p.poll() is None, out_path.read_text() + err_path.read_text()
+        # stopped and drained now, the restore's client hanging
+        assert not replicating(cluster, 1)
+        assert backend_of(conf, cluster.port(1))["state"] != "ONLINE"
+        if how == "ctrl-c":
+            os.killpg(p.pid, signal.SIGINT)
+        else:
+            os.kill(p.pid, signal.SIGTERM)
+        p.wait(timeout=60)
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+    out, err = out_path.read_text(), err_path.read_text()
+    sig = signal.SIGINT if how == "ctrl-c" else signal.SIGTERM
+    assert p.returncode == -sig, (p.returncode, out, err)
+    assert f"interrupted (signal {int(sig)}): putting the replica back" in err, out + err
+    # nothing of it left running (the stand-in's sleep included)
+    assert subprocess.run(["pgrep", "-g", str(p.pid)], capture_output=True).returncode == 1
+    assert replicating(cluster, 1), err
+    assert backend_of(conf, cluster.port(1))["state"] == "ONLINE"
+    assert show_backup(conf)["verify_result"] == "failed"
+    print("\n" + out + err)
