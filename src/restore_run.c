@@ -215,6 +215,17 @@ static struct restore_backup *read_backups(const char *dir, size_t *n)
     return v;
 }
 
+bool restore_newest_method(const char *dir, char *method, size_t cap)
+{
+    size_t n;
+    struct restore_backup *v = read_backups(dir, &n);
+    bool found = n > 0;
+    if (found)
+        snprintf(method, cap, "%s", v[n - 1].method);
+    free(v);
+    return found;
+}
+
 /* ---- backup.dir: the archive's files ------------------------------------- */
 
 static int cmp_u32(const void *x, const void *y)

@@ -1,7 +1,6 @@
 /*
  * verify_server.c: see verify_server.h.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -22,30 +21,8 @@
 
 bool verify_newest_is_physical(const char *dir)
 {
-    char full[PATH_MAX], newest[256] = "";
-    snprintf(full, sizeof(full), "%.3700s/full", dir);
-    DIR *d = opendir(full);
-    if (d == NULL)
-        return false;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        size_t len = strlen(e->d_name);
-        if (len > 10 && len < sizeof(newest) && strncmp(e->d_name, "full-", 5) == 0 &&
-            strcmp(e->d_name + len - 5, ".json") == 0 && strcmp(e->d_name, newest) > 0)
-            snprintf(newest, sizeof(newest), "%s", e->d_name);
-    }
-    closedir(d);
-    if (newest[0] == '\0')
-        return false;
-    char path[PATH_MAX], text[8192], method[64];
-    snprintf(path, sizeof(path), "%.3700s/%s", full, newest);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return false;
-    size_t got = fread(text, 1, sizeof(text) - 1, f);
-    fclose(f);
-    text[got] = '\0';
-    return restore_json_str(text, "method", method, sizeof(method)) &&
+    char method[32];
+    return restore_newest_method(dir, method, sizeof(method)) &&
            strcmp(method, "mariadb-backup") == 0;
 }
 

@@ -92,6 +92,10 @@ bool restore_check_empty(const struct restore_server *t, const char *into);
 /* Shared by restore and backup verify: "halyardctl CMD: why" on stderr. */
 void restore_fail(const char *cmd, const char *fmt, ...) HY_PRINTF(2, 3);
 
+/* The "method" of the newest complete full backup in dir/full (by its
+ * manifest's "finished", as restore orders them); false when there is none. */
+bool restore_newest_method(const char *dir, char *method, size_t cap);
+
 /* CLOCK_MONOTONIC in seconds. */
 double restore_mono(void);
 

@@ -34,8 +34,8 @@ struct verify_server {
     struct restore_starter st; /* for restore_run(); st.pid once started */
 };
 
-/* True when the newest manifest in dir/full (by its name, full-TIME.json)
- * says "method":"mariadb-backup". */
+/* True when the newest complete full backup in dir/full (as restore picks
+ * them: restore_newest_method) was taken with mariadb-backup. */
 bool verify_newest_is_physical(const char *dir);
 
 /* Make the scratch directory and fill vs (st.start starts the command).
