@@ -19,7 +19,7 @@ import time
 import pymysql
 import pytest
 
-from util import app_threads, default_halyard_settings, schema_with_table, wait_until
+from util import admin_json, app_threads, default_halyard_settings, schema_with_table, wait_until
 
 ER_QUERY_INTERRUPTED = 1317
 
@@ -98,11 +98,34 @@ def test_kill_query_never_reaches_another_sessions_statement(cluster, shared):
         tc = Loop(lambda i: q(c, WORK.format("c")))
         tb = Loop(lambda i: q(b, f"KILL QUERY {victim}"))
         with shared.log_contains(r"KILL QUERY \d+: asking backend node0 to kill its thread"):
-            race([ta, tc, tb], 5.0)
+            for t in (ta, tc, tb):
+                t.start()
+            time.sleep(5.0)
+            for t in (ta, tb):
+                t.stop.set()
+            for t in (ta, tb):
+                t.join(10)
+                assert not t.is_alive()
+            # A's last statement may have been killed with diagnostics halyard
+            # cannot raise again elsewhere: A then keeps the connection until
+            # its next statement (as documented), and C's statement waits for
+            # it. That statement comes now, before C stops.
+            sock = f"/tmp/halyard-{shared.port}.sock"
+            holds = [x.get("holds") for x in admin_json(sock, "show sessions")["sessions"]]
+            # but an idle session keeps nothing without a reason: a KILL
+            # that kept A's connection lets it go once answered
+            wait_until(lambda: not [x for x in admin_json(sock, "show sessions")["sessions"]
+                                    if "not given back yet" in (x.get("holds") or "")],
+                       timeout=2.0, what="no connection kept without a reason")
+            q(a, A_WORK[0])
+            tc.stop.set()
+            tc.join(10)
+            assert not tc.is_alive()
         print(f"A {ta.runs} statements, {len(ta.errors)} killed; C {tc.runs} statements, "
-              f"{len(tc.errors)} failed {sorted({e[0] for e in tc.errors})}; B {tb.runs} KILLs")
+              f"{len(tc.errors)} failed {sorted({e[0] for e in tc.errors})}; B {tb.runs} KILLs; "
+              f"connections held as A and B stopped: {holds}")
         assert tc.errors == [], f"C failed {len(tc.errors)} times in {tc.runs} statements: " \
-                                f"{tc.errors[:3]}"
+                                f"{tc.errors[:3]}; held as A and B stopped: {holds}"
         assert tb.errors == []
         assert tb.runs > 200 and tc.runs > 30 and ta.runs > 30, (ta.runs, tb.runs, tc.runs)
         # The KILLs did reach A's statements (the race was run), and A's
