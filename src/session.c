@@ -1081,6 +1081,16 @@ void session_next_command(struct session *s)
                 session_route(s, cmd, p, len, HY_MIN(len, stream_unparsed(st) - MYSQL_HEADER_SIZE));
             if (s->state == SS_CLOSING)
                 return;
+            if (s->lid_lost != NULL && s->cmd_lid) {
+                /* It would read another connection's value: the session
+                 * ends as the server's death would have ended it. */
+                slog_warn(s, "a statement uses LAST_INSERT_ID(), lost with %s: closing",
+                          s->lid_lost);
+                command_abandon(s);
+                session_err(s, 1, SERR_LID_LOST, s->lid_lost);
+                session_mark_closing(s, END_BACKEND_LOST);
+                return;
+            }
             primary_write = idx == s->primary && !session_in_trans(s) && s->ro_idx < 0;
             if (idx < s->n_bc)
                 idx = route_health(s, idx, why, sizeof(why));

@@ -138,13 +138,20 @@ static void session_backend_failed_copied(struct session *s, const struct config
         }
     }
     slog_warn(s, "backend %s (%s:%d): %s", be->name, be->address, be->port, why);
-    if (readback || lid) {
-        /* No command waits; what the SET assigned, or the session's
-         * LAST_INSERT_ID() read back before the connection goes to the pool,
-         * is known only to the connection that stopped answering: gone with
-         * it, as a pinned session's state is. (Going on to answer a command
-         * read a header from an `up` that may hold none: halyard crashed
-         * when a primary was killed under pooled inserts.) */
+    if (lid) {
+        /* No command waits (the client has its answer): the connection's
+         * LAST_INSERT_ID() is lost with it (bconn_close said so), and the
+         * session goes on to its next command. */
+        session_set_state(s, SS_IDLE);
+        session_next_command(s);
+        return;
+    }
+    if (readback) {
+        /* No command waits; what the SET assigned is known only to the
+         * connection that stopped answering: gone with it, as a pinned
+         * session's state is. (Going on to answer a command read a header
+         * from an `up` that may hold none: halyard crashed when a primary
+         * was killed under pooled inserts.) */
         session_mark_closing(s, END_BACKEND_LOST);
         return;
     }
@@ -232,6 +239,11 @@ static bool session_retry(struct session *s, struct bconn *bc)
 void session_backend_lost(struct session *s, struct bconn *bc, const char *why)
 {
     const struct config_backend *be = bc->be;
+    if (bc == s->cur && s->internal == INT_LID) {
+        /* its read-back: no command of the client waits */
+        session_backend_failed(s, NULL, 0, why);
+        return;
+    }
     bool in_flight = bc == s->cur && s->state == SS_COMMAND;
     bool trx = (bc->idx == s->primary && session_in_trans(s)) || s->ro_idx == (int)bc->idx;
     slog_warn(s, "backend %s: %s (%s)", be->name, why, session_state_to_str(s->state));
@@ -504,6 +516,8 @@ void bconn_close(struct bconn *bc)
 {
     struct session *s = bc->owner;
     POOL_COUNT(s, bc->be, closed);
+    if (bc->lid_dirty)
+        session_lid_lost(s, bc->be->name);
     ps_backend_gone(s, bc->idx);
     s->bc[bc->idx] = NULL;
     varstate_destroy(bc->vs);

@@ -41,6 +41,8 @@ const struct session_err_row session_err_table[SERR__COUNT] = {
     [SERR_BACKEND_LOST]          = {1927, "70100", "Lost connection to backend '%s' during %s"},
     [SERR_TRX_LOST]              = {1927, "70100", "Lost connection to backend '%s' during the "
                                    "transaction; it was rolled back"},
+    [SERR_LID_LOST]              = {1927, "70100", "Lost connection to backend '%s', which held "
+                                   "this session's LAST_INSERT_ID(): reconnect"},
     [SERR_KILLED]                = {1927, "70100", "Connection was killed"},
     [SERR_ANSWER_ABANDONED]      = {1927, "70100", "%s"},
     [SERR_FIREWALL]              = {1142, "42000", "statement blocked by halyard firewall: not in "

@@ -151,6 +151,13 @@ void session_timer_start(struct session *s, int ms);
 /* A transaction died with backend `name`: the session's next statement
  * says so (SERR_TRX_LOST). */
 void session_trx_lost(struct session *s, const char *name);
+/* The connection to backend `name` closed while it held the session's
+ * LAST_INSERT_ID() unread (bconn_close): the session goes on, and a
+ * statement that reads or sets LAST_INSERT_ID() then ends it with
+ * SERR_LID_LOST, as the server's death would have, rather than run with
+ * another value. A read-back on another connection that finds a value the
+ * session's statements set there makes it known again. */
+void session_lid_lost(struct session *s, const char *name);
 void session_timer_stop(struct session *s);
 bool show_status(const char *sql, size_t len);
 void up_forward(struct session *s);

@@ -325,6 +325,8 @@ void session_pool_reset(struct session *s)
     s->diag_err = NULL;
     s->diag_err_new = false;
     s->lid = 0;
+    free(s->lid_lost); /* the server's is 0 again */
+    s->lid_lost = NULL;
     s->found_rows = 0;
     s->row_count = 0;
     s->prev_stamp = 0;
@@ -519,6 +521,13 @@ void session_pool_lid_read(struct session *s, bool ok, const char *value)
         return;
     }
     s->lid = strtoull(value, NULL, 10);
+    if (s->lid_lost != NULL && s->lid != bc->lid) {
+        /* the session's own statements set it here since the connection
+         * was brought to the session's (stale) value: known again */
+        slog_info(s, "LAST_INSERT_ID() known again (%llu)", (unsigned long long)s->lid);
+        free(s->lid_lost);
+        s->lid_lost = NULL;
+    }
     bc->lid = s->lid;
     bc->lid_dirty = false;
 }

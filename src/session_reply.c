@@ -117,3 +117,15 @@ void session_trx_lost(struct session *s, const char *name)
     if ((s->trx_lost = strdup(name)) == NULL)
         session_mark_closing(s, END_NOMEM); /* the client must not miss it */
 }
+
+void session_lid_lost(struct session *s, const char *name)
+{
+    if (s->state == SS_CLOSING)
+        return;
+    slog_warn(s,
+              "its LAST_INSERT_ID() was on %s, unread: a statement that uses it ends the session",
+              name);
+    free(s->lid_lost);
+    if ((s->lid_lost = strdup(name)) == NULL)
+        session_mark_closing(s, END_NOMEM); /* never another value in its place */
+}

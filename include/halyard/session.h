@@ -201,7 +201,9 @@ struct session {
     uint8_t *retry_pkt; /* header + payload of that command */
     uint32_t retry_len, retry_cap;
     /* Rare, so on the heap while they last (an idle session is small): */
-    char *trx_lost;    /* a transaction died with this backend: the next statement says so */
+    char *trx_lost; /* a transaction died with this backend: the next statement says so */
+    char *
+        lid_lost; /* the connection holding its LAST_INSERT_ID() closed unread (session_lid_lost) */
     char *broken_msg;  /* answer_broken(): the ERR the client gets once the rest is out */
     bool cmd_ro_begin; /* the command in flight starts such a transaction */
 

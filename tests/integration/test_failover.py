@@ -207,6 +207,65 @@ def test_kill_primary_under_load(cluster, start_halyard, tmp_path):
     assert metric(mport, 'halyard_failovers_total{kind="switchover",result="ok"}') == 0
 
 
+@pytest.mark.parametrize("pool_mode", ["transaction", "session"])
+def test_last_insert_id_lost_with_the_primary(cluster, start_halyard, tmp_path, pool_mode):
+    """A session whose LAST_INSERT_ID() was only on the killed primary (an
+    insert in a transaction it had open there) goes on after the failover,
+    but the first statement that uses LAST_INSERT_ID() ends it with 1927:
+    before, it read the new primary's 0 (session mode) or the value from
+    before the transaction (pooled), without an error. A session that
+    inserted and whose value was read back (pooled, autocommit) keeps it."""
+    cluster.sql(0, "CREATE DATABASE IF NOT EXISTS fo")
+    cluster.sql(0, "DROP TABLE IF EXISTS fo.lid")
+    cluster.sql(0, "CREATE TABLE fo.lid (id INT AUTO_INCREMENT PRIMARY KEY, v INT)")
+    cluster.sql(0, "INSERT INTO fo.lid (v) VALUES (0), (0), (0)")
+    cluster.sync()
+    settings = failover_settings(tmp_path, pool_mode=pool_mode)
+    sock = settings["admin_socket"]
+    h = start_halyard(settings)
+    lost = h.connect(autocommit=True)
+    kept = h.connect(autocommit=True)
+    try:
+        with lost.cursor() as cur:
+            cur.execute("INSERT INTO fo.lid (v) VALUES (1)")
+            cur.execute("BEGIN")
+            cur.execute("INSERT INTO fo.lid (v) VALUES (2)")
+            assert cur.lastrowid == 5
+        with kept.cursor() as cur:
+            cur.execute("INSERT INTO fo.lid (v) VALUES (3)")
+            assert cur.lastrowid == 6
+            cur.execute("SELECT LAST_INSERT_ID()")
+            assert cur.fetchone() == (6,)
+        kill_now(cluster, 0)
+        wait_until(lambda: any(b["role"] == "primary" and b["state"] == "ONLINE" and
+                               b["name"] != "node0" for b in admin_json(sock, "show backends")
+                               ["backends"]), 30, what="a failover")
+        with lost.cursor() as cur:
+            with pytest.raises(pymysql.err.OperationalError) as e:
+                cur.execute("SELECT 1")  # the transaction died with node0
+            assert e.value.args[0] == 1927 and "during the transaction" in e.value.args[1]
+            cur.execute("SELECT COUNT(*) FROM fo.lid WHERE v = 1")
+            assert cur.fetchone()[0] in (0, 1)  # async replication: it may be lost
+            with pytest.raises(pymysql.err.OperationalError) as e:
+                cur.execute("SELECT LAST_INSERT_ID()")
+            assert e.value.args == (1927, "Lost connection to backend 'node0', which held this "
+                                          "session's LAST_INSERT_ID(): reconnect"), e.value.args
+        with pytest.raises(pymysql.err.Error):
+            lost.cursor().execute("SELECT 1")  # closed
+        with kept.cursor() as cur:
+            if pool_mode == "transaction":
+                cur.execute("SELECT LAST_INSERT_ID()")
+                assert cur.fetchone() == (6,)  # read back before node0 died
+            else:
+                with pytest.raises(pymysql.err.OperationalError) as e:
+                    cur.execute("SELECT LAST_INSERT_ID()")
+                assert e.value.args[0] == 1927
+        assert "a statement uses LAST_INSERT_ID(), lost with node0: closing" in h.log_text()
+    finally:
+        lost.close()
+        kept.close()
+
+
 def test_semisync_no_acknowledged_write_lost(start_halyard, tmp_path, request):
     """A cluster of its own (semi-synchronous, AFTER_SYNC) on other ports."""
     base = f"/tmp/halyard-test-{os.geteuid()}-{TEST_PORT}-semisync"

@@ -762,8 +762,10 @@ class CutOnLidRelay(TcpRelay):
 
 def test_connection_lost_while_reading_last_insert_id_back(cluster, start_halyard):
     """The backend goes while halyard reads LAST_INSERT_ID() back (no command
-    of the client waits then): the session ends, its LAST_INSERT_ID() gone
-    with the connection, and halyard goes on serving others."""
+    of the client waits then): the session goes on, its LAST_INSERT_ID() gone
+    with the connection, so the first statement that uses it ends the
+    session with 1927 (never another connection's value), and halyard goes on
+    serving others."""
     schema = schema_with_table(cluster, "poollid", "v INT")
     relay = CutOnLidRelay(cluster.primary_port)
     try:
@@ -784,11 +786,20 @@ def test_connection_lost_while_reading_last_insert_id_back(cluster, start_halyar
         c = h.connect(autocommit=True)
         q(c, f"INSERT INTO {schema}.t (v) VALUES (1)")
         wait_until(lambda: relay.cut == 1, 5, what="the read-back of LAST_INSERT_ID()")
-        with pytest.raises(pymysql.err.OperationalError):
+        wait_until(primary_checked_online, 15)
+        # the session goes on: statements that do not use LAST_INSERT_ID()
+        assert q(c, f"SELECT COUNT(*) FROM {schema}.t") == ((1,),)
+        q(c, "SET @a = 5")
+        assert q(c, "SELECT @a + 1") == ((6,),)
+        with pytest.raises(pymysql.err.OperationalError) as e:
             q(c, "SELECT LAST_INSERT_ID()")
+        assert e.value.args[0] == 1927, e.value.args
+        assert "which held this session's LAST_INSERT_ID(): reconnect" in e.value.args[1]
+        with pytest.raises(pymysql.err.Error):
+            q(c, "SELECT 1")  # closed
         c.close()
         assert h.alive()
-        wait_until(primary_checked_online, 15)
+        assert "a statement uses LAST_INSERT_ID(), lost with" in h.log_text()
         c = h.connect(autocommit=True)
         assert q(c, "SELECT 1") == ((1,),)
         c.close()
