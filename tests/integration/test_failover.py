@@ -236,6 +236,10 @@ def test_last_insert_id_lost_with_the_primary(cluster, start_halyard, tmp_path, 
             assert cur.lastrowid == 6
             cur.execute("SELECT LAST_INSERT_ID()")
             assert cur.fetchone() == (6,)
+            # pooled: halyard reads it back after the client has its answer;
+            # the next statement waits for that read-back (a kill during it
+            # loses the value, as designed)
+            cur.execute("SELECT 1")
         kill_now(cluster, 0)
         wait_until(lambda: any(b["role"] == "primary" and b["state"] == "ONLINE" and
                                b["name"] != "node0" for b in admin_json(sock, "show backends")
