@@ -238,6 +238,31 @@ int backend_primary_index(const struct config *cfg)
     return primary_index(cfg, true);
 }
 
+static bool usable_primary(const struct config_backend *be)
+{
+    const struct backend_rt *rt = be->rt;
+    return rt != NULL && backend_role(rt) == ROLE_PRIMARY && !atomic_load(&rt->fenced) &&
+           backend_usable(rt);
+}
+
+int backend_writer_index(const struct config *cfg, uint32_t spread, int current)
+{
+    if (current >= 0 && (size_t)current < cfg->n_backends &&
+        usable_primary(&cfg->backends[current]))
+        return current;
+    uint32_t n = 0;
+    for (size_t i = 0; i < cfg->n_backends; i++)
+        n += usable_primary(&cfg->backends[i]);
+    if (n == 0)
+        return -1;
+    uint32_t k = spread % n;
+    for (size_t i = 0; i < cfg->n_backends; i++) {
+        if (usable_primary(&cfg->backends[i]) && k-- == 0)
+            return (int)i;
+    }
+    return -1;
+}
+
 size_t backend_reachable_count(const struct config *cfg)
 {
     size_t up = 0;

@@ -240,8 +240,8 @@ const struct config_key config_keys[] = {
      "and a witness for failover = auto)",
      "replication|galera|dual-master"},
     {"max_writers", CONFIG_INT, "1", 1, 64,
-     "cluster = galera: how many Synced nodes hold the writer role at once (sessions write to "
-     "the first usable one in config order)", NULL},
+     "cluster = galera: how many Synced nodes hold the writer role at once (sessions spread "
+     "over them by session id, each keeping its own)", NULL},
     {"zone", CONFIG_STRING, "", 0, 64,
      "the zone (data center, availability zone) this halyard runs in; \"\" = no zones", NULL},
     {"failover_zones", CONFIG_STRING, "same_first", 0, 0,

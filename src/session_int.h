@@ -317,7 +317,10 @@ struct config *session_group_cfg(struct config *full, const struct config *lcfg,
 
 /* session_route.c */
 bool may_hold_secret(const char *text, size_t len, unsigned lex_opts);
-uint16_t primary_now(const struct config *cfg);
+/* The backend a session writes to: the primary (the first usable one); with
+ * several Galera writers its own while it stays usable, else one picked by
+ * `spread` (the session id) among them (backend_writer_index). */
+uint16_t primary_now(const struct config *cfg, uint32_t spread, int current);
 void query_end(struct session *s, bool error);
 uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len,
                        uint32_t avail);

@@ -239,7 +239,7 @@ void session_create(struct worker *w, int fd, const struct config_listener *list
     conn_init(&s->client, fd);
     s->n_bc = (uint16_t)cfg->n_backends;
     s->topo_gen = backend_generation();
-    s->primary = primary_now(cfg);
+    s->primary = primary_now(cfg, s->id, -1);
     s->primary_fail_gen = UINT64_MAX;
     s->retry_exclude = -1;
     s->wait_idx = -1;

@@ -130,7 +130,7 @@ void session_config_switch(struct session *s)
     s->bc = nbc;
     s->n_bc = (uint16_t)to->n_backends;
     s->topo_gen = backend_generation();
-    s->primary = primary_now(to);
+    s->primary = primary_now(to, s->id, -1);
     ps_remap_apply(s, nbe, to);
     s->last_idx = last >= 0 ? (uint16_t)last : s->primary;
     s->diag_idx = diag >= 0 ? (uint16_t)diag : s->primary;

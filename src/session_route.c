@@ -44,9 +44,11 @@
 static _Thread_local uint32_t replica_rr; /* per worker: spreads sessions too */
 
 /* Index of the primary for `cfg` now: the monitor's, else the config's. */
-uint16_t primary_now(const struct config *cfg)
+uint16_t primary_now(const struct config *cfg, uint32_t spread, int current)
 {
-    int p = backend_primary_index(cfg);
+    int p = cfg->cluster == CLUSTER_GALERA && cfg->max_writers > 1
+                ? backend_writer_index(cfg, spread, current)
+                : backend_primary_index(cfg);
     if (p < 0)
         p = backend_primary_any_index(cfg);
     return p >= 0 ? (uint16_t)p : (uint16_t)(config_primary(cfg) - cfg->backends);
@@ -391,7 +393,7 @@ void session_follow_primary(struct session *s)
     if (gen == s->topo_gen)
         return;
     s->topo_gen = gen;
-    uint16_t p = primary_now(s->cfg);
+    uint16_t p = primary_now(s->cfg, s->id, s->primary);
     if (p == s->primary)
         return;
     const struct config_backend *old = &s->cfg->backends[s->primary];

@@ -225,6 +225,11 @@ int backend_primary_index(const struct config *cfg);
 /* Same, whatever its state: the backend that holds the primary role, -1 if
  * none. For messages ("primary db1 is DOWN") and failover. */
 int backend_primary_any_index(const struct config *cfg);
+/* Several writers (Galera, max_writers > 1): `current` while it stays a
+ * usable, unfenced primary, else the (spread mod N)-th of the N usable
+ * ones in config order, so that sessions spread over the writers and each
+ * keeps its own; -1 when none is usable. */
+int backend_writer_index(const struct config *cfg, uint32_t spread, int current);
 /* The backends of cfg the monitor does not hold DOWN (show status, the
  * metrics: what this halyard reaches of the failover lock's voters). */
 size_t backend_reachable_count(const struct config *cfg);

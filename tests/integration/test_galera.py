@@ -82,6 +82,38 @@ def test_one_writer_by_priority_then_name(start_galera_halyard, galera):
     assert read_ports(h) == {galera.port(1), galera.port(2)}
 
 
+def session_writer_port(c, galera):
+    """writer_port() on an open session `c`."""
+    token = f"{time.monotonic_ns()}-{threading.get_ident()}"
+    with c.cursor() as cur:
+        cur.execute("INSERT INTO test.galera_w SELECT %s, @@port", (token,))
+    return wait_until(lambda: galera.sql(2, "SELECT port FROM test.galera_w WHERE token = %s",
+                                         (token,)),
+                      what="the row on node2")[0][0]
+
+
+def test_max_writers_spreads_sessions(start_galera_halyard, galera):
+    """max_writers = 2: two nodes take writes, the sessions spread over both
+    (before, every session wrote to the first one), and each session keeps
+    its writer from one statement to the next."""
+    h = start(start_galera_halyard, max_writers=2)
+    writers = {int(b["address"].rsplit(":", 1)[1]) for b in backends(h).values()
+               if b["role"] == "primary"}
+    assert len(writers) == 2, backends(h)
+    conns = [h.connect(autocommit=True) for _ in range(8)]
+    try:
+        seen = []
+        for c in conns:
+            first = session_writer_port(c, galera)
+            assert session_writer_port(c, galera) == first, "a session changed writers"
+            seen.append(first)
+        assert set(seen) == writers, (seen, writers)
+        assert min(seen.count(p) for p in writers) >= 2, seen
+    finally:
+        for c in conns:
+            c.close()
+
+
 def test_priority_and_writer_is_also_reader(start_galera_halyard, galera):
     settings = dict(monitor=MONITOR, consistency="eventual", writer_is_also_reader=True)
     h = start_galera_halyard(**settings, backends=[

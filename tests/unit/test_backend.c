@@ -8,7 +8,8 @@
  *     lagging replica that stops answering, no limit means no LAGGING
  *   - admin override: drain/maint hide the health, online gives it back;
  *     unknown name is an error
- *   - primary choice: observed role, usable only, config order on ties
+ *   - primary choice: observed role, usable only, config order on ties;
+ *     several writers: spread by session id, each keeping its own
  *   - max_connections: acquire up to the limit, release
  *   - counters and latency quantiles from the histogram buckets
  *   - passive failure reports call the monitor's hook
@@ -317,6 +318,30 @@ static void test_primary_choice(void **state)
     config_put(cfg);
 }
 
+/* Several writers (Galera max_writers): sessions spread by id, each keeps
+ * its own while it stays usable. */
+static void test_writer_spread(void **state)
+{
+    (void)state;
+    struct config *cfg = three("ws");
+    struct backend_rt *r1 = cfg->backends[0].rt, *r3 = cfg->backends[2].rt;
+    backend_set_role(r1, ROLE_PRIMARY, "Synced, writer");
+    backend_set_role(r3, ROLE_PRIMARY, "Synced, writer");
+    backend_set_health(r1, BACKEND_ONLINE, "2 good checks");
+    backend_set_health(cfg->backends[1].rt, BACKEND_ONLINE, "2 good checks");
+    backend_set_health(r3, BACKEND_ONLINE, "2 good checks");
+    assert_int_equal(backend_writer_index(cfg, 10, -1), 0);
+    assert_int_equal(backend_writer_index(cfg, 11, -1), 2);
+    assert_int_equal(backend_writer_index(cfg, 11, 0), 0); /* keeps its own */
+    assert_int_equal(backend_writer_index(cfg, 10, 1), 0); /* 1 is no writer */
+    backend_set_health(r1, BACKEND_DOWN, "3 failed checks");
+    assert_int_equal(backend_writer_index(cfg, 10, 0), 2); /* its writer went */
+    backend_set_fenced(r3, true, "test");
+    assert_int_equal(backend_writer_index(cfg, 10, 2), -1);
+    backend_set_fenced(r3, false, "test");
+    config_put(cfg);
+}
+
 static void test_max_connections(void **state)
 {
     (void)state;
@@ -451,12 +476,19 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_registry),       cmocka_unit_test(test_role_fallback_until_seen),
-        cmocka_unit_test(test_rise_fall),      cmocka_unit_test(test_lag),
-        cmocka_unit_test(test_orphan),         cmocka_unit_test(test_admin_override),
-        cmocka_unit_test(test_primary_choice), cmocka_unit_test(test_max_connections),
-        cmocka_unit_test(test_counters),       cmocka_unit_test(test_report_failure),
-        cmocka_unit_test(test_names),          cmocka_unit_test(test_failover_state_per_group),
+        cmocka_unit_test(test_registry),
+        cmocka_unit_test(test_role_fallback_until_seen),
+        cmocka_unit_test(test_rise_fall),
+        cmocka_unit_test(test_lag),
+        cmocka_unit_test(test_orphan),
+        cmocka_unit_test(test_admin_override),
+        cmocka_unit_test(test_primary_choice),
+        cmocka_unit_test(test_writer_spread),
+        cmocka_unit_test(test_max_connections),
+        cmocka_unit_test(test_counters),
+        cmocka_unit_test(test_report_failure),
+        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_failover_state_per_group),
     };
     return cmocka_run_group_tests(tests, NULL, teardown);
 }
