@@ -18,8 +18,13 @@ struct pstmt *pstmt_new(uint32_t n_backends)
         free(st);
         return NULL;
     }
-    st->cursor_idx = st->ld_idx = -1;
+    st->cursor_idx = st->ld_idx = st->once_idx = -1;
     return st;
+}
+
+uint32_t pstmt_exec_id(const struct pstmt *st, uint32_t idx)
+{
+    return st->once_idx == (int)idx ? st->once_id : st->be[idx].id;
 }
 
 void pstmt_free(struct pstmt *st)
@@ -27,6 +32,7 @@ void pstmt_free(struct pstmt *st)
     if (st == NULL)
         return;
     free(st->sql);
+    free(st->calls);
     free(st->db);
     free(st->types);
     free(st->hint_backend);
@@ -116,6 +122,12 @@ void pstmt_backend_gone(struct pstmt_map *m, uint32_t idx)
 {
     for (uint32_t i = 0; i < m->cap; i++) {
         for (struct pstmt *st = m->tab[i]; st != NULL; st = st->next) {
+            if (st->once_idx == (int)idx) {
+                st->once_idx = -1;
+                st->once_id = 0;
+                if (st->cursor_idx == (int)idx)
+                    st->cursor_idx = -1;
+            }
             if (st->be[idx].id == 0)
                 continue;
             st->be[idx].id = 0;

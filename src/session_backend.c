@@ -382,7 +382,10 @@ void internal_progress(struct session *s)
             ps_prepare_failed(s);
         } else {
             struct pstmt *ps = pstmt_find(&s->ps, s->ps_int_id);
-            if (ps != NULL) {
+            if (ps != NULL && s->ps_once) { /* for the waiting EXECUTE alone */
+                ps->once_id = s->resp.stmt_id;
+                ps->once_idx = (int16_t)bc->idx;
+            } else if (ps != NULL) {
                 ps->be[bc->idx].id = s->resp.stmt_id;
                 ps->be[bc->idx].types_gen = 0;
             }

@@ -115,11 +115,13 @@ void ps_remap_apply(struct session *s, struct ps_backend **nbe, const struct con
             int cursor =
                 st->cursor_idx >= 0 ? backend_match(to, &from->backends[st->cursor_idx]) : -1;
             int ld = st->ld_idx >= 0 ? backend_match(to, &from->backends[st->ld_idx]) : -1;
+            int once = st->once_idx >= 0 ? backend_match(to, &from->backends[st->once_idx]) : -1;
             if (st->ld_idx >= 0 && ld < 0)
                 st->ld_lost = true;
             st->home = home >= 0 ? (uint16_t)home : s->primary; /* gone: ps_gone() says so */
             st->cursor_idx = (int16_t)cursor;
             st->ld_idx = (int16_t)ld;
+            st->once_idx = (int16_t)once;
             free(st->be);
             st->be = be;
         }
@@ -247,6 +249,27 @@ static bool ps_head_too_large(const struct session *s, uint32_t n_params)
            s->w->pool.size;
 }
 
+/* FOUND_ROWS() and ROW_COUNT() in the text of the client's PREPARE
+ * (s->connid, pool_mode = "transaction"): where they are in st->sql (which
+ * has the session's id in place of CONNECTION_ID() and the items named),
+ * for executions elsewhere to put the session's values there. */
+static hy_status_t ps_calls_find(struct session *s, struct pstmt *st)
+{
+    bool any = false;
+    for (uint32_t k = 0; s->connid != NULL && k < s->connid->n; k++)
+        any |= s->connid->kind[k] != CLASSIFY_CALL_CONNECTION_ID;
+    if (!any)
+        return HY_OK;
+    struct classify_result r;
+    classify(st->sql, st->sql_len, s->lex_opts, &r, NULL);
+    if (r.connid.n == 0)
+        return HY_OK;
+    if ((st->calls = malloc(sizeof(*st->calls))) == NULL)
+        return HY_NOMEM;
+    *st->calls = r.connid;
+    return HY_OK;
+}
+
 /* session_route() for a COM_STMT_PREPARE: the statement to be is s->ps_new, its
  * PREPARE runs where its EXECUTE would now. `r` is NULL when there is only
  * one backend and nothing was classified. */
@@ -284,6 +307,10 @@ uint32_t ps_route_prepare(struct session *s, const uint8_t *p, uint32_t len, boo
     }
     if (ps_head_too_large(s, ps_max_params(st->sql, st->sql_len))) {
         st->home_only = true; /* so many parameters it cannot move: the primary keeps it */
+        return s->primary;
+    }
+    if (ps_calls_find(s, st) != HY_OK) {
+        session_mark_closing(s, END_NOMEM);
         return s->primary;
     }
     if (r == NULL)
@@ -349,18 +376,20 @@ void ps_prepare_ok(struct session *s, uint8_t *p, uint32_t len)
     }
 }
 
-/* Prepare statement `st` on s->cur for a command waiting in `up`; true
- * when it is there already (pooled: the connection's cache has it, the
- * command goes on), false when the command waits for the prepare. The
+/* Prepare statement `st` on s->cur for a command waiting in `up` (`once`:
+ * its one-off text, never cached); true when it is there already (pooled:
+ * the connection's cache has it, the command goes on), false when the
+ * command waits for the prepare. The
  * server runs a statement in the schema of its PREPARE, whatever USE came
  * since: when the session has moved on (s->cur is in its state), the
  * connection goes to that schema first (INT_PS_USE, then ps_prepare_send)
  * and is brought back before the command runs (db_moved: state_target). */
-static bool ps_prepare_here(struct session *s, struct pstmt *st)
+static bool ps_prepare_here(struct session *s, struct pstmt *st, bool once)
 {
     struct bconn *bc = s->cur;
-    uint32_t id =
-        s->cfg->pool_transaction ? ps_cache_find(&bc->psc, st->sql, st->sql_len, st->db) : 0;
+    uint32_t id = s->cfg->pool_transaction && !once
+                      ? ps_cache_find(&bc->psc, st->sql, st->sql_len, st->db)
+                      : 0;
     if (id != 0) {
         slog_debug(s, "statement %u is prepared on %s already (%u)", st->id, bc->be->name, id);
         stat_inc(&s->w->stats.pool_stmt_cached);
@@ -369,6 +398,7 @@ static bool ps_prepare_here(struct session *s, struct pstmt *st)
         return true;
     }
     s->ps_int_id = st->id;
+    s->ps_once = once;
     free(s->ps_err);
     s->ps_err = NULL;
     const char *cur = session_schema(s);
@@ -394,6 +424,21 @@ static void stmt_close_send(struct session *s, struct bconn *bc, uint32_t id)
         slog_warn(s, "cannot close statement %u on %s", id, bc->be->name);
 }
 
+/* Close `st`'s one-off statement, if it has one (on a connection the
+ * session holds: give_back closes it before the connection goes). */
+static void ps_once_close(struct session *s, struct pstmt *st)
+{
+    if (st->once_idx < 0)
+        return;
+    struct bconn *bc = s->bc[st->once_idx];
+    if (bc != NULL && bc->state == BCONN_READY)
+        stmt_close_send(s, bc, st->once_id);
+    if (st->cursor_idx == st->once_idx)
+        st->cursor_idx = -1;
+    st->once_idx = -1;
+    st->once_id = 0;
+}
+
 /* `bc` goes back to the pool (session_pool.c): the statements the session
  * has there join its cache, for whoever takes it next. One whose text and
  * schema the cache has under another id is closed, the session taking
@@ -407,6 +452,8 @@ hy_status_t ps_cache_fill(struct session *s, struct bconn *bc)
     for (uint32_t i = 0; i < s->ps.cap; i++) {
         for (struct pstmt *st = s->ps.tab[i]; st != NULL; st = st->next) {
             uint32_t id = st->be[idx].id, use;
+            if (st->once_idx == (int)idx)
+                ps_once_close(s, st);
             if (id == 0)
                 continue;
             if (st->sql == NULL) /* home_only: the connection is held, never here */
@@ -457,9 +504,39 @@ void ps_prepare_send(struct session *s)
         session_mark_closing(s, END_NOMEM);
         return;
     }
-    slog_debug(s, "preparing statement %u on %s", st->id, s->cur->be->name);
-    internal_send(s, INT_PS_PREPARE, COM_STMT_PREPARE, st->sql, st->sql_len,
-                  s->cfg->connect_timeout_ms);
+    if (!s->ps_once) {
+        slog_debug(s, "preparing statement %u on %s", st->id, s->cur->be->name);
+        internal_send(s, INT_PS_PREPARE, COM_STMT_PREPARE, st->sql, st->sql_len,
+                      s->cfg->connect_timeout_ms);
+        return;
+    }
+    char num[2][CLASSIFY_CALL_VALUE_MAX + 1];
+    const char *value[CLASSIFY_CALL__COUNT] = {NULL, num[0], num[1]};
+    size_t cap = classify_connid_bound(st->calls, st->sql_len);
+    char *sql = malloc(cap);
+    if (sql == NULL || !session_pool_prev_values(s, num[0], num[1], sizeof(num[0]))) {
+        free(sql);
+        session_mark_closing(s, END_NOMEM); /* (the values: ps_once_wanted said so) */
+        return;
+    }
+    size_t n = classify_calls_rewrite(st->sql, st->sql_len, st->calls, value, sql, cap);
+    slog_debug(s, "preparing statement %u on %s with FOUND_ROWS() %s, ROW_COUNT() %s", st->id,
+               s->cur->be->name, num[0], num[1]);
+    internal_send(s, INT_PS_PREPARE, COM_STMT_PREPARE, sql, n, s->cfg->connect_timeout_ms);
+    free(sql);
+}
+
+/* Whether an EXECUTE of `st` on s->cur runs its one-off text: it calls
+ * FOUND_ROWS() or ROW_COUNT(), s->cur is not the untouched connection of
+ * the session's previous statement, and no long data waits for the
+ * statement itself. */
+static bool ps_once_wanted(struct session *s, const struct pstmt *st)
+{
+    char num[2][CLASSIFY_CALL_VALUE_MAX + 1];
+    return st->calls != NULL && st->ld_idx < 0 &&
+           MYSQL_HEADER_SIZE + 1 + classify_connid_bound(st->calls, st->sql_len) <=
+               s->w->pool.size &&
+           session_pool_prev_values(s, num[0], num[1], sizeof(num[0]));
 }
 
 /* Where an EXECUTE of `st` runs (`ex` NULL when its head was not read);
@@ -523,8 +600,8 @@ static void ps_forward_head(struct session *s, uint8_t cmd, uint8_t exec_flags, 
 
 /* EXECUTE of `st` on s->cur, where it is prepared: rewrite the head with
  * the types it lacks and send it, the values following from `up`. */
-static void ps_forward_with_types(struct session *s, struct pstmt *st, const uint8_t *p,
-                                  const struct mysql_stmt_exec *ex, uint32_t len)
+static void ps_forward_with_types(struct session *s, struct pstmt *st, uint32_t id,
+                                  const uint8_t *p, const struct mysql_stmt_exec *ex, uint32_t len)
 {
     size_t cap = MYSQL_HEADER_SIZE + ex->head_len + 2 * (size_t)st->n_params;
     uint8_t *pkt = malloc(cap);
@@ -532,7 +609,6 @@ static void ps_forward_with_types(struct session *s, struct pstmt *st, const uin
         session_mark_closing(s, END_NOMEM);
         return;
     }
-    uint32_t id = st->be[s->cur->idx].id;
     size_t n = mysql_stmt_exec_bind_types(p, ex, st->n_params, st->types, id,
                                           pkt + MYSQL_HEADER_SIZE, cap - MYSQL_HEADER_SIZE);
     ps_forward_head(s, COM_STMT_EXECUTE, ex->flags, pkt, n, ex->head_len, 2u * st->n_params, len);
@@ -588,6 +664,7 @@ static enum ps_ready ps_exec_backend(struct session *s, struct pstmt *st,
             st->ld_lost = false;
             return PS_DONE;
         }
+        ps_once_close(s, st); /* the last execution's values */
         *idx = ps_route_execute(s, st, ex, len, bulk);
         if (s->state == SS_CLOSING)
             return PS_WAIT;
@@ -614,13 +691,19 @@ static enum ps_ready ps_exec_backend(struct session *s, struct pstmt *st,
     s->causal_check = false;
     if (!ensure_backend(s, *idx))
         return PS_WAIT;
+    if (st->once_idx == (int)*idx)
+        return PS_READY; /* prepared for this execution */
+    if (ps_once_wanted(s, st)) {
+        ps_prepare_here(s, st, true);
+        return PS_WAIT;
+    }
     if (st->be[*idx].id == 0) {
         if (st->sql == NULL) {
             ps_refuse(s, len, ER_CONNECTION_KILLED, "70100",
                       "Lost connection to the backend holding prepared statement %u", st->id);
             return PS_DONE;
         }
-        if (!ps_prepare_here(s, st))
+        if (!ps_prepare_here(s, st, false))
             return PS_WAIT;
     }
     return PS_READY;
@@ -671,7 +754,8 @@ bool ps_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t avail)
     enum ps_ready ready = ps_exec_backend(s, st, head_ok ? &ex : NULL, p, len, avail, false, &idx);
     if (ready != PS_READY)
         return ready == PS_DONE;
-    struct ps_backend *pb = &st->be[idx];
+    struct ps_backend once = {.id = st->once_id}; /* it has received no types */
+    struct ps_backend *pb = st->once_idx == (int)idx ? &once : &st->be[idx];
     uint8_t flags = len >= 6 ? p[5] : 0;
     s->meta_ps_id = st->id; /* session_meta.c */
     st->cursor_idx = (flags & CURSOR_TYPE_READ_ONLY) ? (int16_t)idx : -1;
@@ -680,7 +764,7 @@ bool ps_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t avail)
     case PS_TYPES_NOMEM:
         return false;
     case PS_TYPES_ADD:
-        ps_forward_with_types(s, st, p, &ex, len);
+        ps_forward_with_types(s, st, pb->id, p, &ex, len);
         return false;
     case PS_TYPES_AS_IS:
         break;
@@ -727,7 +811,8 @@ bool ps_bulk_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t avail
                   "This command is not supported in the prepared statement protocol yet");
         return true;
     }
-    struct ps_backend *pb = &st->be[idx];
+    struct ps_backend once = {.id = st->once_id};
+    struct ps_backend *pb = st->once_idx == (int)idx ? &once : &st->be[idx];
     s->meta_ps_id = st->id; /* session_meta.c: its results leave the client's definitions unknown */
     st->cursor_idx = -1;    /* an execution closes the statement's cursor */
     st->ld_idx = -1;
@@ -781,7 +866,7 @@ bool ps_long_data(struct session *s, uint8_t *p, uint32_t len)
             ps_drop(s, len);
             return true;
         }
-        if (!ps_prepare_here(s, st))
+        if (!ps_prepare_here(s, st, false))
             return false;
     }
     st->ld_idx = (int16_t)idx;
@@ -803,12 +888,12 @@ bool ps_fetch(struct session *s, uint8_t *p, uint32_t len)
     uint32_t idx = (uint32_t)s->wait_idx;
     if (open && !ensure_backend(s, idx))
         return false;
-    if (!open || st->be[idx].id == 0 || st->cursor_idx != (int)idx) {
+    if (!open || pstmt_exec_id(st, idx) == 0 || st->cursor_idx != (int)idx) {
         ps_refuse(s, len, ER_STMT_HAS_NO_OPEN_CURSOR, "HY000",
                   "The statement (%u) has no open cursor", st->id);
         return true;
     }
-    mysql_stmt_id_set(p, st->be[idx].id);
+    mysql_stmt_id_set(p, pstmt_exec_id(st, idx));
     command_forward(s, COM_STMT_FETCH, len, 0);
     return false;
 }
@@ -855,12 +940,13 @@ bool ps_reset(struct session *s, uint8_t *p, uint32_t len)
     if (!ensure_backend(s, idx))
         return false;
     s->ps_step = -1;
-    if (st->be[idx].id == 0) {
+    uint32_t id = pstmt_exec_id(st, idx);
+    if (id == 0) {
         ps_drop(s, len);
         send_ok_status(s, 1);
         return true;
     }
-    mysql_stmt_id_set(p, st->be[idx].id);
+    mysql_stmt_id_set(p, id);
     command_forward(s, COM_STMT_RESET, len, 0);
     return false;
 }
@@ -871,6 +957,7 @@ void ps_close(struct session *s, const uint8_t *p, uint32_t len)
     ps_drop(s, len); /* no answer, whatever happens */
     if (st == NULL)
         return;
+    ps_once_close(s, st);
     for (uint32_t i = 0; i < s->n_bc; i++) {
         struct bconn *bc = s->bc[i];
         if (st->be[i].id == 0 || bc == NULL || bc->state != BCONN_READY)
