@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "halyard/mysql_proto.h"
+#include "halyard/varstate.h"
 
 struct pstmt *pstmt_new(uint32_t n_backends)
 {
@@ -33,6 +34,8 @@ void pstmt_free(struct pstmt *st)
         return;
     free(st->sql);
     free(st->calls);
+    varstate_destroy(st->env);
+    free(st->env_key);
     free(st->db);
     free(st->types);
     free(st->hint_backend);

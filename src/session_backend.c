@@ -370,12 +370,16 @@ void internal_progress(struct session *s)
         }
         break;
     case INT_PS_USE:
+    case INT_PS_ENV:
         if (s->resp.err_code != 0) {
             ps_prepare_failed(s);
             break;
         }
         session_timer_stop(s);
-        ps_use_done(s);
+        if (op == INT_PS_USE)
+            ps_use_done(s);
+        else
+            ps_env_done(s);
         return;
     case INT_PS_PREPARE:
         if (s->resp.err_code != 0) {

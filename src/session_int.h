@@ -239,6 +239,8 @@ void session_creds(const struct session *s, const struct config_backend *be,
                    struct mysql_client_creds *cr);
 hy_status_t ps_cache_fill(struct session *s, struct bconn *bc);
 void ps_use_done(struct session *s);
+void ps_env_done(struct session *s);
+void ps_thread_exit(void);
 void ps_prepare_ok(struct session *s, uint8_t *p, uint32_t len);
 void ps_refuse(struct session *s, uint32_t len, uint16_t code, const char *sqlstate,
                const char *fmt, ...) HY_PRINTF(5, 6);

@@ -18,6 +18,7 @@
 #include "halyard/session.h"
 #include "halyard/session_err.h"
 #include "halyard/stats.h"
+#include "halyard/varstate.h"
 #include "halyard/worker.h"
 #include "session_int.h"
 
@@ -50,6 +51,12 @@
  * COM_STMT_RESET is run on every backend that has the statement (the last
  * one's answer goes to the client). COM_STMT_CLOSE is sent to every backend
  * that has the statement and frees it.
+ *
+ * The server parses a statement at its PREPARE, in the default schema and
+ * under the sql_mode and character set of that moment, and an execution
+ * runs it so whatever came since: halyard prepares it elsewhere in that
+ * schema (INT_PS_USE) and under those (INT_PS_ENV, a SET), then brings the
+ * connection back to the session's state before the execution runs.
  *
  * Losing a backend forgets its ids; the statements are prepared again
  * where they are needed next. A statement whose text does not fit a buffer
@@ -270,6 +277,161 @@ static hy_status_t ps_calls_find(struct session *s, struct pstmt *st)
     return HY_OK;
 }
 
+/* ---- the sql_mode and character set of a PREPARE ---------------------- */
+
+/* What the server parses a statement's text under (ANSI_QUOTES,
+ * NO_BACKSLASH_ESCAPES, PIPES_AS_CONCAT...; the text's and its literals'
+ * character set). character_set_results is the execution's. */
+static const char *const ps_env_vars[] = {"sql_mode", "character_set_client",
+                                          "character_set_connection", "collation_connection"};
+
+/* Those `vs` has set (NULL: none) as text, "name=literal;" each; NULL when
+ * none is set, or out of memory (*nomem). */
+static char *ps_env_key(const struct varstate *vs, bool *nomem)
+{
+    struct varstate_value v;
+    char one[1];
+    size_t len = 0, o = 0;
+    *nomem = false;
+    for (size_t k = 0; vs != NULL && k < HY_ARRAY_SIZE(ps_env_vars); k++) {
+        if (varstate_get(vs, VS_SYSTEM, ps_env_vars[k], strlen(ps_env_vars[k]), &v))
+            len += strlen(ps_env_vars[k]) + 2 + varstate_literal(&v, one, sizeof(one));
+    }
+    if (len == 0)
+        return NULL;
+    char *key = malloc(len + 1);
+    if (key == NULL) {
+        *nomem = true;
+        return NULL;
+    }
+    for (size_t k = 0; k < HY_ARRAY_SIZE(ps_env_vars); k++) {
+        if (!varstate_get(vs, VS_SYSTEM, ps_env_vars[k], strlen(ps_env_vars[k]), &v))
+            continue;
+        o += (size_t)snprintf(key + o, len + 1 - o, "%s=", ps_env_vars[k]);
+        o += varstate_literal(&v, key + o, len + 1 - o);
+        key[o++] = ';';
+    }
+    key[o] = '\0';
+    return key;
+}
+
+/* The client's PREPARE of `st`: keep the session's sql_mode and character
+ * set (st->env, st->env_key). */
+static hy_status_t ps_env_keep(struct session *s, struct pstmt *st)
+{
+    bool nomem;
+    st->env_key = ps_env_key(s->vs, &nomem);
+    if (st->env_key == NULL)
+        return nomem ? HY_NOMEM : HY_OK;
+    if ((st->env = varstate_create(STATE_MAX_BYTES)) == NULL)
+        return HY_NOMEM;
+    struct varstate_value v;
+    for (size_t k = 0; k < HY_ARRAY_SIZE(ps_env_vars); k++) {
+        size_t n = strlen(ps_env_vars[k]);
+        if (varstate_get(s->vs, VS_SYSTEM, ps_env_vars[k], n, &v) &&
+            varstate_set(st->env, VS_SYSTEM, ps_env_vars[k], n, &v) != HY_OK)
+            return HY_NOMEM;
+    }
+    return HY_OK;
+}
+
+/* What s->cur is set to for preparing `st`: its state with st->env's
+ * values, and the login's for those st->env lacks and the connection has
+ * (sql_mode's DEFAULT, the global one; a character set variable the
+ * collation of the handshake, as the login set it: DEFAULT would give the
+ * global one). NULL when the connection is under st->env already, or out
+ * of memory (*nomem). One per worker, reused. */
+static _Thread_local struct varstate *env_want;
+
+static const struct varstate *ps_env_target(struct session *s, const struct pstmt *st, bool *nomem)
+{
+    struct bconn *bc = s->cur;
+    char *have = ps_env_key(bc->vs, nomem);
+    if (*nomem)
+        return NULL;
+    bool same =
+        have == NULL ? st->env_key == NULL : st->env_key != NULL && strcmp(have, st->env_key) == 0;
+    free(have);
+    if (same)
+        return NULL;
+    *nomem = true;
+    if ((env_want == NULL && (env_want = varstate_create(STATE_MAX_BYTES)) == NULL) ||
+        bc->vs == NULL || varstate_copy(env_want, bc->vs) != HY_OK)
+        return NULL;
+    char id[8];
+    snprintf(id, sizeof(id), "%u", (unsigned)s->charset);
+    const struct varstate_value login_mode = {.type = VS_DEFAULT};
+    const struct varstate_value login_charset = {
+        .type = VS_INT, .data = (const uint8_t *)id, .len = strlen(id)};
+    for (size_t k = 0; k < HY_ARRAY_SIZE(ps_env_vars); k++) {
+        size_t n = strlen(ps_env_vars[k]);
+        struct varstate_value v;
+        const struct varstate_value *to = &v;
+        if (st->env == NULL || !varstate_get(st->env, VS_SYSTEM, ps_env_vars[k], n, &v)) {
+            if (!varstate_get(bc->vs, VS_SYSTEM, ps_env_vars[k], n, &v))
+                continue; /* the login's on both sides */
+            to = k == 0 ? &login_mode : &login_charset;
+        }
+        if (varstate_set(env_want, VS_SYSTEM, ps_env_vars[k], n, to) != HY_OK)
+            return NULL;
+    }
+    *nomem = false;
+    return env_want;
+}
+
+void ps_thread_exit(void)
+{
+    varstate_destroy(env_want);
+    env_want = NULL;
+}
+
+/* Before preparing `st` on s->cur: set the connection to the sql_mode and
+ * character set of its PREPARE if it is not under them (INT_PS_ENV; true:
+ * the prepare waits for it). */
+static bool ps_env_move(struct session *s, const struct pstmt *st)
+{
+    bool nomem;
+    const struct varstate *want = ps_env_target(s, st, &nomem);
+    if (want == NULL) {
+        if (nomem)
+            session_mark_closing(s, END_NOMEM);
+        return nomem;
+    }
+    struct varstate_cmds cmds = {0};
+    size_t max_cmd = (size_t)s->cfg->buffer_size - MYSQL_HEADER_SIZE - 1;
+    if (varstate_apply(s->cur->vs, want, max_cmd, &cmds) != HY_OK || cmds.n != 1 ||
+        cmds.v[0].pkt[0] != COM_QUERY) {
+        /* (four variables make one SET) */
+        varstate_cmds_free(&cmds);
+        session_mark_closing(s, END_NOMEM);
+        return true;
+    }
+    slog_debug(s,
+               "statement %u was prepared under another sql_mode or character set: "
+               "preparing it under those on %s",
+               st->id, s->cur->be->name);
+    internal_send(s, INT_PS_ENV, COM_QUERY, cmds.v[0].pkt + 1, cmds.v[0].len - 1,
+                  s->cfg->connect_timeout_ms);
+    varstate_cmds_free(&cmds);
+    return true;
+}
+
+/* INT_PS_ENV answered OK: s->cur is under the statement's sql_mode and
+ * character set; it is brought back before the command runs. */
+void ps_env_done(struct session *s)
+{
+    struct bconn *bc = s->cur;
+    struct pstmt *st = pstmt_find(&s->ps, s->ps_int_id);
+    bool nomem;
+    const struct varstate *want = st != NULL ? ps_env_target(s, st, &nomem) : NULL;
+    if (want == NULL || varstate_copy(bc->vs, want) != HY_OK) {
+        session_mark_closing(s, END_NOMEM); /* (st is the waiting command's) */
+        return;
+    }
+    bc->vs_gen = s->vs_gen - 1;
+    ps_prepare_send(s);
+}
+
 /* session_route() for a COM_STMT_PREPARE: the statement to be is s->ps_new, its
  * PREPARE runs where its EXECUTE would now. `r` is NULL when there is only
  * one backend and nothing was classified. */
@@ -309,7 +471,7 @@ uint32_t ps_route_prepare(struct session *s, const uint8_t *p, uint32_t len, boo
         st->home_only = true; /* so many parameters it cannot move: the primary keeps it */
         return s->primary;
     }
-    if (ps_calls_find(s, st) != HY_OK) {
+    if (ps_calls_find(s, st) != HY_OK || ps_env_keep(s, st) != HY_OK) {
         session_mark_closing(s, END_NOMEM);
         return s->primary;
     }
@@ -388,7 +550,7 @@ static bool ps_prepare_here(struct session *s, struct pstmt *st, bool once)
 {
     struct bconn *bc = s->cur;
     uint32_t id = s->cfg->pool_transaction && !once
-                      ? ps_cache_find(&bc->psc, st->sql, st->sql_len, st->db)
+                      ? ps_cache_find(&bc->psc, st->sql, st->sql_len, st->db, st->env_key)
                       : 0;
     if (id != 0) {
         slog_debug(s, "statement %u is prepared on %s already (%u)", st->id, bc->be->name, id);
@@ -409,7 +571,8 @@ static bool ps_prepare_here(struct session *s, struct pstmt *st, bool once)
                       s->cfg->connect_timeout_ms);
         return false;
     }
-    ps_prepare_send(s);
+    if (!ps_env_move(s, st))
+        ps_prepare_send(s);
     return false;
 }
 
@@ -458,7 +621,8 @@ hy_status_t ps_cache_fill(struct session *s, struct bconn *bc)
                 continue;
             if (st->sql == NULL) /* home_only: the connection is held, never here */
                 return HY_NOMEM;
-            if (ps_cache_keep(&bc->psc, st->sql, st->sql_len, st->db, id, &use) != HY_OK)
+            if (ps_cache_keep(&bc->psc, st->sql, st->sql_len, st->db, st->env_key, id, &use) !=
+                HY_OK)
                 return HY_NOMEM;
             if (use != id) {
                 stmt_close_send(s, bc, id);
@@ -493,7 +657,8 @@ void ps_use_done(struct session *s)
     }
     bc->db_moved = true;
     bc->vs_gen = s->vs_gen - 1; /* brought back before the command runs */
-    ps_prepare_send(s);
+    if (!ps_env_move(s, st))
+        ps_prepare_send(s);
 }
 
 /* COM_STMT_PREPARE of statement s->ps_int_id on s->cur, for halyard. */

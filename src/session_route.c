@@ -73,6 +73,7 @@ void session_thread_exit(void)
     rview.why = NULL;
     rview.cap = 0;
     state_thread_exit();
+    ps_thread_exit();
 }
 
 /* Fill `in` with this session's view and its backends' for `op`; false

@@ -17,6 +17,7 @@
 #include "halyard/core.h"
 
 struct classify_connid;
+struct varstate;
 
 /* A prepared statement as the client knows it (see "prepared statements"
  * in session.c): halyard's id, what routing needs, and per backend that
@@ -52,6 +53,13 @@ struct pstmt {
     char *db;           /* the default schema at the client's PREPARE (NULL = none): the
                          * server runs a statement in it whatever USE came since, so a
                          * backend that prepares it later does so there */
+    /* The sql_mode and character set at the client's PREPARE, those the
+     * session had set (NULL = none: the login's): the server parsed the
+     * text under them, so a backend that prepares it later does so under
+     * them too; env_key is the same as text ("name=literal;" each), for a
+     * connection's statement cache. */
+    struct varstate *env;
+    char *env_key;
     uint32_t sql_len;
     /* FOUND_ROWS() and ROW_COUNT() in `sql` (pool_mode = "transaction"),
      * NULL = none. An execution on another connection than the session's

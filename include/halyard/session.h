@@ -88,6 +88,7 @@ enum internal_op {
     INT_GTID_FETCH, /* SELECT @@last_gtid on the primary */
     INT_GTID_WAIT,  /* SELECT MASTER_GTID_WAIT(...) on a replica */
     INT_PS_USE,     /* COM_INIT_DB to a statement's schema before INT_PS_PREPARE */
+    INT_PS_ENV,     /* SET of its PREPARE's sql_mode and character set, the same */
     INT_PS_PREPARE, /* preparing a statement where an EXECUTE lands */
     INT_PS_RESET,   /* COM_STMT_RESET on a backend other than the one answering */
     INT_LID,        /* SELECT LAST_INSERT_ID() before the connection goes to the pool */

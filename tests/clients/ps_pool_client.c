@@ -226,6 +226,13 @@ static void scenario_prepare_env(void)
     MYSQL_STMT *names = prepare(a, "SELECT HEX(CONVERT('\xc3\xa9' USING utf8mb4)), 'x'");
     query(a, "SET NAMES utf8mb4");
     MYSQL_STMT *plain = prepare(a, "SELECT \"v\", LENGTH('a\\tb'), HEX('\xc3\xa9')");
+    /* and in another schema since: the statements run in that of their
+     * PREPARE, halyard's USE there and SET come together */
+    query(a, "CREATE DATABASE IF NOT EXISTS ps_pool_other");
+    query(a, "DROP TABLE IF EXISTS ps_pool_other.pp");
+    query(a, "CREATE TABLE ps_pool_other.pp (v INT)");
+    query(a, "INSERT INTO ps_pool_other.pp VALUES (7)");
+    query(a, "USE ps_pool_other");
     query(b, "BEGIN");
     query(b, "SELECT 1");
     run(quotes, NULL, "quotes");
@@ -235,11 +242,11 @@ static void scenario_prepare_env(void)
     run(quotes, NULL, "quotes again");
     MYSQL_RES *res;
     if (mysql_query(a, "SELECT @@sql_mode LIKE '%ANSI_QUOTES%', @@character_set_client, "
-                       "@@collation_connection") != 0 ||
+                       "@@collation_connection, DATABASE(), (SELECT MAX(v) FROM pp)") != 0 ||
         (res = mysql_store_result(a)) == NULL)
         die("state: %s", mysql_error(a));
     MYSQL_ROW row = mysql_fetch_row(res);
-    printf("state\t%s\t%s\t%s\n", row[0], row[1], row[2]);
+    printf("state\t%s\t%s\t%s\t%s\t%s\n", row[0], row[1], row[2], row[3], row[4]);
     mysql_free_result(res);
     query(b, "COMMIT");
     mysql_stmt_close(quotes);

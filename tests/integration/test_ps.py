@@ -710,7 +710,7 @@ def run_pool_client(port, db, binary, scenario):
     return r.stdout.splitlines()
 
 
-@pytest.mark.parametrize("scenario", ["prev-values"])
+@pytest.mark.parametrize("scenario", ["prev-values", "prepare-env", "cache-env"])
 def test_prepared_statements_on_shared_connections(start_halyard, cluster, db, ps_pool_client_bin,
                                                    scenario):
     """Two sessions of one client on a one-worker halyard: under
