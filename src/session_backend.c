@@ -324,6 +324,8 @@ void internal_progress(struct session *s)
     enum internal_op op = s->internal;
     s->internal = INT_NONE;
     s->resp_done = false;
+    if (op != INT_PS_PREPARE)
+        session_pool_internal_ran(s, bc);
     switch (op) {
     case INT_SYNC:
         if (s->resp.err_code != 0 && !session_pool_sync_err_ok(s, s->sync_i, s->resp.err_code)) {

@@ -126,7 +126,7 @@ void session_pool_note(struct session *s)
     s->cmd_lid = false;
     s->cmd_xa = 0;
     s->cmd_calc_found = false;
-    if (s->internal != INT_NONE || !s->cfg->pool_transaction)
+    if (s->internal != INT_NONE)
         return;
     /* What FOUND_ROWS() and ROW_COUNT() give after it, as MariaDB keeps
      * them: a result set sets both (its rows; -1), an OK the row count (its
@@ -156,6 +156,8 @@ void session_pool_note(struct session *s)
      * error leaves it as it was). */
     if (found || cursor || s->found_stamp == before)
         s->found_stamp = bc->stamp;
+    if (!s->cfg->pool_transaction)
+        return;
     /* The session's diagnostics area, as session_diag_follow() moves it:
      * still the error kept, now this one, or something halyard cannot
      * raise again (warnings it only counted). */
@@ -254,13 +256,8 @@ bool session_pool_sync_err_ok(struct session *s, uint32_t i, uint16_t code)
     return true;
 }
 
-bool session_pool_prev_values(const struct session *s, char *found_rows, char *row_count,
-                              size_t len)
+void session_pool_values(const struct session *s, char *found_rows, char *row_count, size_t len)
 {
-    if (!s->cfg->pool_transaction ||
-        (s->cur != NULL && s->prev_stamp != 0 && s->cur->stamp == s->prev_stamp &&
-         s->cur->stamp == s->found_stamp))
-        return false; /* where the previous statement ran, untouched: the server knows */
     /* As MariaDB types them (BIGINT of length 21, like the calls'), in
      * every expression a statement may put them in but `-ROW_COUNT()` of
      * -1: its constant gives a DECIMAL there. */
@@ -270,6 +267,25 @@ bool session_pool_prev_values(const struct session *s, char *found_rows, char *r
         snprintf(row_count, len, "COALESCE(-(%020llu))", 0ull - (unsigned long long)s->row_count);
     else
         snprintf(row_count, len, "COALESCE(%020lld)", (long long)s->row_count);
+}
+
+void session_pool_internal_ran(struct session *s, const struct bconn *bc)
+{
+    if (bc == NULL)
+        return;
+    if (s->prev_stamp == bc->stamp)
+        s->prev_stamp = 0;
+    if (s->found_stamp == bc->stamp)
+        s->found_stamp = 0;
+}
+
+bool session_pool_prev_values(const struct session *s, char *found_rows, char *row_count,
+                              size_t len)
+{
+    if (s->cur != NULL && s->prev_stamp != 0 && s->cur->stamp == s->prev_stamp &&
+        s->cur->stamp == s->found_stamp)
+        return false; /* where the previous statement ran, untouched: the server knows */
+    session_pool_values(s, found_rows, row_count, len);
     return true;
 }
 

@@ -679,11 +679,11 @@ void ps_prepare_send(struct session *s)
     const char *value[CLASSIFY_CALL__COUNT] = {NULL, num[0], num[1]};
     size_t cap = classify_connid_bound(st->calls, st->sql_len);
     char *sql = malloc(cap);
-    if (sql == NULL || !session_pool_prev_values(s, num[0], num[1], sizeof(num[0]))) {
-        free(sql);
-        session_mark_closing(s, END_NOMEM); /* (the values: ps_once_wanted said so) */
+    if (sql == NULL) {
+        session_mark_closing(s, END_NOMEM);
         return;
     }
+    session_pool_values(s, num[0], num[1], sizeof(num[0]));
     size_t n = classify_calls_rewrite(st->sql, st->sql_len, st->calls, value, sql, cap);
     slog_debug(s, "preparing statement %u on %s with FOUND_ROWS() %s, ROW_COUNT() %s", st->id,
                s->cur->be->name, num[0], num[1]);

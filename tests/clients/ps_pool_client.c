@@ -203,6 +203,13 @@ static void scenario_prev_values(void)
     if (mysql_query(a, "SELECT * FROM no_such_table") == 0)
         die("no_such_table exists");
     text("SELECT FOUND_ROWS(), ROW_COUNT() + 1, -ROW_COUNT()", "text after error");
+    /* a SET, which halyard reads back on the same connection */
+    query(a, "SELECT v FROM pp WHERE v < 3");
+    query(a, "SET @x = 1");
+    run(both, NULL, "after set");
+    query(a, "SELECT v FROM pp");
+    query(a, "SET @x = 2");
+    text("SELECT FOUND_ROWS(), ROW_COUNT()", "text after set");
     mysql_stmt_close(late);
     mysql_stmt_close(cursor);
     mysql_stmt_close(both);
@@ -221,6 +228,7 @@ static void scenario_prepare_env(void)
     table();
     query(a, "SET sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES,NO_BACKSLASH_ESCAPES')");
     MYSQL_STMT *quotes = prepare(a, "SELECT \"v\", LENGTH('a\\tb') FROM pp WHERE v = 2");
+    MYSQL_STMT *rc = prepare(a, "SELECT ROW_COUNT(), \"v\" FROM pp WHERE v = 2");
     query(a, "SET sql_mode = DEFAULT");
     query(a, "SET NAMES latin1");
     MYSQL_STMT *names = prepare(a, "SELECT HEX(CONVERT('\xc3\xa9' USING utf8mb4)), 'x'");
@@ -238,6 +246,10 @@ static void scenario_prepare_env(void)
     run(quotes, NULL, "quotes");
     run(names, NULL, "names");
     run(plain, NULL, "plain");
+    /* prepared again where the statement before it ran, after a USE and a
+     * SET there: ROW_COUNT() is still the DELETE's */
+    query(a, "DELETE FROM ps_pool_other.pp WHERE v = 7");
+    run(rc, NULL, "row count");
     query(a, "SELECT 1");
     run(quotes, NULL, "quotes again");
     MYSQL_RES *res;
@@ -252,6 +264,7 @@ static void scenario_prepare_env(void)
     mysql_stmt_close(quotes);
     mysql_stmt_close(names);
     mysql_stmt_close(plain);
+    mysql_stmt_close(rc);
 }
 
 /* One text, two meanings: A prepares it under ANSI_QUOTES ("v" a column),
