@@ -8,6 +8,7 @@ against what MariaDB itself answers. pymysql does not use server-side
 prepared statements, hence the C client.
 """
 
+import os
 import re
 import struct
 import subprocess
@@ -691,7 +692,6 @@ def test_executions_follow_hints_strong_consistency_and_pinning(start_halyard, c
 @pytest.fixture
 def ps_pool_client_bin(ps_client_bin):
     """tests/clients/ps_pool_client, built beside ps_client (same Makefile rule)."""
-    import os
     clients = os.path.dirname(ps_client_bin)
     path = os.path.join(clients, "ps_pool_client")
     src = os.path.join(os.path.dirname(__file__), "..", "clients", "ps_pool_client.c")
