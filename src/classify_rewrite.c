@@ -15,7 +15,7 @@ size_t classify_connid_bound(const struct classify_connid *cid, size_t len)
         len += 6 + 2 * (size_t)cid->alias[k].len; /* " AS `...`", each ` doubled */
     for (uint32_t k = 0; k < cid->n; k++) {
         if (cid->kind[k] != CLASSIFY_CALL_CONNECTION_ID)
-            len += 20; /* a 20-digit value where `ROW_COUNT()` was */
+            len += CLASSIFY_CALL_VALUE_MAX; /* a value where `ROW_COUNT()` was */
     }
     return len;
 }
@@ -54,7 +54,7 @@ size_t classify_calls_rewrite(const char *sql, size_t len, const struct classify
         if (call <= name) {
             const char *v = value[cid->kind[k] < CLASSIFY_CALL__COUNT ? cid->kind[k] : 0];
             if (v != NULL) {
-                o = put(out, cap, o, v, strnlen(v, 20));
+                o = put(out, cap, o, v, strnlen(v, CLASSIFY_CALL_VALUE_MAX));
                 at = call + cid->call[k].len;
             }
             k++;

@@ -10,8 +10,9 @@
 
 #include "halyard/ps_cache.h"
 
-/* FNV-1a over the text, a separator, then the schema. */
-static uint64_t key_hash(const char *sql, uint32_t len, const char *db)
+/* FNV-1a over the text, a separator, the schema, a separator, then the
+ * sql_mode and character set. */
+static uint64_t key_hash(const char *sql, uint32_t len, const char *db, const char *env)
 {
     uint64_t h = 1469598103934665603ull;
     for (uint32_t i = 0; i < len; i++)
@@ -19,32 +20,36 @@ static uint64_t key_hash(const char *sql, uint32_t len, const char *db)
     h = (h ^ 0xffu) * 1099511628211ull;
     for (const char *p = db != NULL ? db : ""; *p != '\0'; p++)
         h = (h ^ (uint8_t)*p) * 1099511628211ull;
+    h = (h ^ 0xffu) * 1099511628211ull;
+    for (const char *p = env != NULL ? env : ""; *p != '\0'; p++)
+        h = (h ^ (uint8_t)*p) * 1099511628211ull;
     return h;
 }
 
-static bool same_db(const char *a, const char *b)
+static bool same_str(const char *a, const char *b)
 {
     if (a == NULL || b == NULL)
         return a == b;
     return strcmp(a, b) == 0;
 }
 
-/* The entry for `sql` in `db` (its hash `h`), or NULL. */
+/* The entry for `sql` in `db` under `env` (its hash `h`), or NULL. */
 static struct ps_cache_entry *entry_find(struct ps_cache *c, uint64_t h, const char *sql,
-                                         uint32_t len, const char *db)
+                                         uint32_t len, const char *db, const char *env)
 {
     for (uint32_t i = 0; i < c->n; i++) {
         struct ps_cache_entry *e = &c->v[i];
         if (e->hash == h && e->sql_len == len && memcmp(e->sql, sql, len) == 0 &&
-            same_db(e->db, db))
+            same_str(e->db, db) && same_str(e->env, env))
             return e;
     }
     return NULL;
 }
 
-uint32_t ps_cache_find(struct ps_cache *c, const char *sql, uint32_t len, const char *db)
+uint32_t ps_cache_find(struct ps_cache *c, const char *sql, uint32_t len, const char *db,
+                       const char *env)
 {
-    struct ps_cache_entry *e = entry_find(c, key_hash(sql, len, db), sql, len, db);
+    struct ps_cache_entry *e = entry_find(c, key_hash(sql, len, db, env), sql, len, db, env);
     if (e == NULL)
         return 0;
     e->used = ++c->tick;
@@ -64,6 +69,7 @@ static void entry_drop(struct ps_cache *c, uint32_t i)
 {
     free(c->v[i].sql);
     free(c->v[i].db);
+    free(c->v[i].env);
     c->v[i] = c->v[--c->n];
 }
 
@@ -73,7 +79,7 @@ void ps_cache_mark(struct ps_cache *c)
 }
 
 hy_status_t ps_cache_keep(struct ps_cache *c, const char *sql, uint32_t len, const char *db,
-                          uint32_t id, uint32_t *use)
+                          const char *env, uint32_t id, uint32_t *use)
 {
     *use = id;
     for (uint32_t i = 0; i < c->n; i++) {
@@ -82,8 +88,8 @@ hy_status_t ps_cache_keep(struct ps_cache *c, const char *sql, uint32_t len, con
             return HY_OK;
         }
     }
-    uint64_t h = key_hash(sql, len, db);
-    struct ps_cache_entry *have = entry_find(c, h, sql, len, db);
+    uint64_t h = key_hash(sql, len, db, env);
+    struct ps_cache_entry *have = entry_find(c, h, sql, len, db, env);
     if (have != NULL) {
         have->mark = c->mark;
         *use = have->id;
@@ -99,8 +105,10 @@ hy_status_t ps_cache_keep(struct ps_cache *c, const char *sql, uint32_t len, con
     }
     struct ps_cache_entry e = {.sql_len = len, .id = id, .hash = h};
     if ((e.sql = malloc(len > 0 ? len : 1)) == NULL ||
-        (db != NULL && (e.db = strdup(db)) == NULL)) {
+        (db != NULL && (e.db = strdup(db)) == NULL) ||
+        (env != NULL && (e.env = strdup(env)) == NULL)) {
         free(e.sql);
+        free(e.db);
         return HY_NOMEM;
     }
     memcpy(e.sql, sql, len);
@@ -142,6 +150,7 @@ void ps_cache_clear(struct ps_cache *c)
     for (uint32_t i = 0; i < c->n; i++) {
         free(c->v[i].sql);
         free(c->v[i].db);
+        free(c->v[i].env);
     }
     free(c->v);
     *c = (struct ps_cache){0};

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "halyard/mysql_proto.h"
+#include "halyard/varstate.h"
 
 struct pstmt *pstmt_new(uint32_t n_backends)
 {
@@ -18,8 +19,13 @@ struct pstmt *pstmt_new(uint32_t n_backends)
         free(st);
         return NULL;
     }
-    st->cursor_idx = st->ld_idx = -1;
+    st->cursor_idx = st->ld_idx = st->once_idx = -1;
     return st;
+}
+
+uint32_t pstmt_exec_id(const struct pstmt *st, uint32_t idx)
+{
+    return st->once_idx == (int)idx ? st->once_id : st->be[idx].id;
 }
 
 void pstmt_free(struct pstmt *st)
@@ -27,6 +33,9 @@ void pstmt_free(struct pstmt *st)
     if (st == NULL)
         return;
     free(st->sql);
+    free(st->calls);
+    varstate_destroy(st->env);
+    free(st->env_key);
     free(st->db);
     free(st->types);
     free(st->hint_backend);
@@ -116,6 +125,12 @@ void pstmt_backend_gone(struct pstmt_map *m, uint32_t idx)
 {
     for (uint32_t i = 0; i < m->cap; i++) {
         for (struct pstmt *st = m->tab[i]; st != NULL; st = st->next) {
+            if (st->once_idx == (int)idx) {
+                st->once_idx = -1;
+                st->once_id = 0;
+                if (st->cursor_idx == (int)idx)
+                    st->cursor_idx = -1;
+            }
             if (st->be[idx].id == 0)
                 continue;
             st->be[idx].id = 0;

@@ -685,8 +685,9 @@ static void command_forward_connid(struct session *s, uint8_t cmd, const uint8_t
     /* FOUND_ROWS() and ROW_COUNT() are the session's previous statement's,
      * which ran on another connection (or this one ran another session's
      * since): halyard gives the values it saw (session_pool_prev_values).
-     * In a prepared statement's text they stay calls. */
-    char num[3][24];
+     * In a prepared statement's text they stay calls: an execution
+     * elsewhere runs a one-off statement with the values (session_ps.c). */
+    char num[3][CLASSIFY_CALL_VALUE_MAX + 1];
     const char *value[CLASSIFY_CALL__COUNT] = {num[0], NULL, NULL};
     snprintf(num[0], sizeof(num[0]), "%u", s->id);
     if (cmd == COM_QUERY && session_pool_prev_values(s, num[1], num[2], sizeof(num[1]))) {

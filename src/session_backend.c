@@ -336,6 +336,8 @@ void internal_progress(struct session *s)
     enum internal_op op = s->internal;
     s->internal = INT_NONE;
     s->resp_done = false;
+    if (op != INT_PS_PREPARE)
+        session_pool_internal_ran(s, bc);
     switch (op) {
     case INT_SYNC:
         if (s->resp.err_code != 0 && !session_pool_sync_err_ok(s, s->sync_i, s->resp.err_code)) {
@@ -382,19 +384,26 @@ void internal_progress(struct session *s)
         }
         break;
     case INT_PS_USE:
+    case INT_PS_ENV:
         if (s->resp.err_code != 0) {
             ps_prepare_failed(s);
             break;
         }
         session_timer_stop(s);
-        ps_use_done(s);
+        if (op == INT_PS_USE)
+            ps_use_done(s);
+        else
+            ps_env_done(s);
         return;
     case INT_PS_PREPARE:
         if (s->resp.err_code != 0) {
             ps_prepare_failed(s);
         } else {
             struct pstmt *ps = pstmt_find(&s->ps, s->ps_int_id);
-            if (ps != NULL) {
+            if (ps != NULL && s->ps_once) { /* for the waiting EXECUTE alone */
+                ps->once_id = s->resp.stmt_id;
+                ps->once_idx = (int16_t)bc->idx;
+            } else if (ps != NULL) {
                 ps->be[bc->idx].id = s->resp.stmt_id;
                 ps->be[bc->idx].types_gen = 0;
             }

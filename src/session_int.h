@@ -173,9 +173,16 @@ void session_pool_lid_read(struct session *s, bool ok, const char *value);
 void session_pool_note(struct session *s);
 /* FOUND_ROWS() and ROW_COUNT() of the session's previous statement, as
  * text, when the statement in flight runs where the server does not know
- * them (pool_mode = "transaction"); false when it does. */
+ * them (another connection, or one another session or halyard itself ran
+ * a command on since); false when it does. */
 bool session_pool_prev_values(const struct session *s, char *found_rows, char *row_count,
                               size_t len);
+/* ... the same, whether the server knows them or not. */
+void session_pool_values(const struct session *s, char *found_rows, char *row_count, size_t len);
+/* A command halyard ran for itself on `bc` (a SET, a SELECT...) is
+ * answered: the server's FOUND_ROWS() and ROW_COUNT() there are no longer
+ * the session's. */
+void session_pool_internal_ran(struct session *s, const struct bconn *bc);
 bool session_pool_release(struct session *s);
 /* The client statement's answer ends in this ERR (whole at pl): kept as
  * the session's diagnostics if SIGNAL can raise it again. */
@@ -246,6 +253,8 @@ void session_creds(const struct session *s, const struct config_backend *be,
                    struct mysql_client_creds *cr);
 hy_status_t ps_cache_fill(struct session *s, struct bconn *bc);
 void ps_use_done(struct session *s);
+void ps_env_done(struct session *s);
+void ps_thread_exit(void);
 void ps_prepare_ok(struct session *s, uint8_t *p, uint32_t len);
 void ps_refuse(struct session *s, uint32_t len, uint16_t code, const char *sqlstate,
                const char *fmt, ...) HY_PRINTF(5, 6);

@@ -116,27 +116,48 @@ void session_pool_note(struct session *s)
         bc->lid_dirty = true;
     if (s->cmd_xa != 0 && s->resp.err_code == 0)
         bc->xa = s->cmd_xa > 0;
-    bc->found_rows = s->cmd_calc_found && s->resp.err_code == 0;
+    /* A cursor's rows come by COM_STMT_FETCH, and FOUND_ROWS() counts
+     * them all (the server has them at the EXECUTE), which halyard does not
+     * see: the connection is kept for the next statement, as after
+     * SQL_CALC_FOUND_ROWS. */
+    bool cursor =
+        s->resp.cmd == COM_STMT_FETCH || (s->resp.cmd == COM_STMT_EXECUTE && s->resp.cursor_asked);
+    bc->found_rows = (s->cmd_calc_found || cursor) && s->resp.err_code == 0;
     s->cmd_lid = false;
     s->cmd_xa = 0;
     s->cmd_calc_found = false;
-    if (s->internal != INT_NONE || !s->cfg->pool_transaction)
+    if (s->internal != INT_NONE)
         return;
     /* What FOUND_ROWS() and ROW_COUNT() give after it, as MariaDB keeps
      * them: a result set sets both (its rows; -1), an OK the row count (its
-     * affected rows), an error the row count (-1). */
-    if (s->resp.err_code != 0) {
+     * affected rows), an error the row count (-1), a cursor's FETCH the
+     * row count (-1). A COM_STMT_PREPARE leaves both as they were (whatever
+     * its answer), and the connection of the statement before it still has
+     * them. */
+    bool values = s->resp.cmd != COM_STMT_PREPARE;
+    bool found = values && s->resp.err_code == 0 && s->resp.rs_last && !cursor;
+    if (values && s->resp.err_code != 0) {
         s->row_count = -1;
-    } else if (s->resp.rs_last) {
+    } else if (found) {
         s->found_rows = s->resp.rs_rows;
         s->row_count = -1;
-    } else {
+    } else if (values && cursor) {
+        s->row_count = -1;
+    } else if (values) {
         s->row_count = (int64_t)s->resp.affected;
     }
     uint64_t before = bc->stamp;
 
     bc->stamp = ++s->w->conns.serial;
-    s->prev_stamp = bc->stamp;
+    if (values || s->prev_stamp == before)
+        s->prev_stamp = bc->stamp;
+    /* FOUND_ROWS() there is the session's while no other session ran a
+     * statement there since its last result set or cursor (an OK or an
+     * error leaves it as it was). */
+    if (found || cursor || s->found_stamp == before)
+        s->found_stamp = bc->stamp;
+    if (!s->cfg->pool_transaction)
+        return;
     /* The session's diagnostics area, as session_diag_follow() moves it:
      * still the error kept, now this one, or something halyard cannot
      * raise again (warnings it only counted). */
@@ -235,14 +256,36 @@ bool session_pool_sync_err_ok(struct session *s, uint32_t i, uint16_t code)
     return true;
 }
 
+void session_pool_values(const struct session *s, char *found_rows, char *row_count, size_t len)
+{
+    /* As MariaDB types them (BIGINT of length 21, like the calls'), in
+     * every expression a statement may put them in but `-ROW_COUNT()` of
+     * -1: its constant gives a DECIMAL there. */
+    snprintf(found_rows, len, "COALESCE(%020llu)",
+             (unsigned long long)HY_MIN(s->found_rows, (uint64_t)INT64_MAX));
+    if (s->row_count < 0)
+        snprintf(row_count, len, "COALESCE(-(%020llu))", 0ull - (unsigned long long)s->row_count);
+    else
+        snprintf(row_count, len, "COALESCE(%020lld)", (long long)s->row_count);
+}
+
+void session_pool_internal_ran(struct session *s, const struct bconn *bc)
+{
+    if (bc == NULL)
+        return;
+    if (s->prev_stamp == bc->stamp)
+        s->prev_stamp = 0;
+    if (s->found_stamp == bc->stamp)
+        s->found_stamp = 0;
+}
+
 bool session_pool_prev_values(const struct session *s, char *found_rows, char *row_count,
                               size_t len)
 {
-    if (!s->cfg->pool_transaction ||
-        (s->cur != NULL && s->prev_stamp != 0 && s->cur->stamp == s->prev_stamp))
+    if (s->cur != NULL && s->prev_stamp != 0 && s->cur->stamp == s->prev_stamp &&
+        s->cur->stamp == s->found_stamp)
         return false; /* where the previous statement ran, untouched: the server knows */
-    snprintf(found_rows, len, "%llu", (unsigned long long)s->found_rows);
-    snprintf(row_count, len, "%lld", (long long)s->row_count);
+    session_pool_values(s, found_rows, row_count, len);
     return true;
 }
 
@@ -329,6 +372,7 @@ void session_pool_reset(struct session *s)
     s->lid_lost = NULL;
     s->found_rows = 0;
     s->row_count = 0;
+    s->found_stamp = 0;
     s->prev_stamp = 0;
     for (uint32_t i = 0; i < s->n_bc; i++) {
         s->lent[i] = 0;

@@ -18,6 +18,7 @@
 #include "halyard/session.h"
 #include "halyard/session_err.h"
 #include "halyard/stats.h"
+#include "halyard/varstate.h"
 #include "halyard/worker.h"
 #include "session_int.h"
 
@@ -50,6 +51,12 @@
  * COM_STMT_RESET is run on every backend that has the statement (the last
  * one's answer goes to the client). COM_STMT_CLOSE is sent to every backend
  * that has the statement and frees it.
+ *
+ * The server parses a statement at its PREPARE, in the default schema and
+ * under the sql_mode and character set of that moment, and an execution
+ * runs it so whatever came since: halyard prepares it elsewhere in that
+ * schema (INT_PS_USE) and under those (INT_PS_ENV, a SET), then brings the
+ * connection back to the session's state before the execution runs.
  *
  * Losing a backend forgets its ids; the statements are prepared again
  * where they are needed next. A statement whose text does not fit a buffer
@@ -115,11 +122,13 @@ void ps_remap_apply(struct session *s, struct ps_backend **nbe, const struct con
             int cursor =
                 st->cursor_idx >= 0 ? backend_match(to, &from->backends[st->cursor_idx]) : -1;
             int ld = st->ld_idx >= 0 ? backend_match(to, &from->backends[st->ld_idx]) : -1;
+            int once = st->once_idx >= 0 ? backend_match(to, &from->backends[st->once_idx]) : -1;
             if (st->ld_idx >= 0 && ld < 0)
                 st->ld_lost = true;
             st->home = home >= 0 ? (uint16_t)home : s->primary; /* gone: ps_gone() says so */
             st->cursor_idx = (int16_t)cursor;
             st->ld_idx = (int16_t)ld;
+            st->once_idx = (int16_t)once;
             free(st->be);
             st->be = be;
         }
@@ -247,6 +256,182 @@ static bool ps_head_too_large(const struct session *s, uint32_t n_params)
            s->w->pool.size;
 }
 
+/* FOUND_ROWS() and ROW_COUNT() in the text of the client's PREPARE
+ * (s->connid, pool_mode = "transaction"): where they are in st->sql (which
+ * has the session's id in place of CONNECTION_ID() and the items named),
+ * for executions elsewhere to put the session's values there. */
+static hy_status_t ps_calls_find(struct session *s, struct pstmt *st)
+{
+    bool any = false;
+    for (uint32_t k = 0; s->connid != NULL && k < s->connid->n; k++)
+        any |= s->connid->kind[k] != CLASSIFY_CALL_CONNECTION_ID;
+    if (!any)
+        return HY_OK;
+    struct classify_result r;
+    classify(st->sql, st->sql_len, s->lex_opts, &r, NULL);
+    if (r.connid.n == 0)
+        return HY_OK;
+    if ((st->calls = malloc(sizeof(*st->calls))) == NULL)
+        return HY_NOMEM;
+    *st->calls = r.connid;
+    return HY_OK;
+}
+
+/* ---- the sql_mode and character set of a PREPARE ---------------------- */
+
+/* What the server parses a statement's text under (ANSI_QUOTES,
+ * NO_BACKSLASH_ESCAPES, PIPES_AS_CONCAT...; the text's and its literals'
+ * character set). character_set_results is the execution's. */
+static const char *const ps_env_vars[] = {"sql_mode", "character_set_client",
+                                          "character_set_connection", "collation_connection"};
+
+/* Those `vs` has set (NULL: none) as text, "name=literal;" each; NULL when
+ * none is set, or out of memory (*nomem). */
+static char *ps_env_key(const struct varstate *vs, bool *nomem)
+{
+    struct varstate_value v;
+    char one[1];
+    size_t len = 0, o = 0;
+    *nomem = false;
+    for (size_t k = 0; vs != NULL && k < HY_ARRAY_SIZE(ps_env_vars); k++) {
+        if (varstate_get(vs, VS_SYSTEM, ps_env_vars[k], strlen(ps_env_vars[k]), &v))
+            len += strlen(ps_env_vars[k]) + 2 + varstate_literal(&v, one, sizeof(one));
+    }
+    if (len == 0)
+        return NULL;
+    char *key = malloc(len + 1);
+    if (key == NULL) {
+        *nomem = true;
+        return NULL;
+    }
+    for (size_t k = 0; k < HY_ARRAY_SIZE(ps_env_vars); k++) {
+        if (!varstate_get(vs, VS_SYSTEM, ps_env_vars[k], strlen(ps_env_vars[k]), &v))
+            continue;
+        o += (size_t)snprintf(key + o, len + 1 - o, "%s=", ps_env_vars[k]);
+        o += varstate_literal(&v, key + o, len + 1 - o);
+        key[o++] = ';';
+    }
+    key[o] = '\0';
+    return key;
+}
+
+/* The client's PREPARE of `st`: keep the session's sql_mode and character
+ * set (st->env, st->env_key). */
+static hy_status_t ps_env_keep(struct session *s, struct pstmt *st)
+{
+    bool nomem;
+    st->env_key = ps_env_key(s->vs, &nomem);
+    if (st->env_key == NULL)
+        return nomem ? HY_NOMEM : HY_OK;
+    if ((st->env = varstate_create(STATE_MAX_BYTES)) == NULL)
+        return HY_NOMEM;
+    struct varstate_value v;
+    for (size_t k = 0; k < HY_ARRAY_SIZE(ps_env_vars); k++) {
+        size_t n = strlen(ps_env_vars[k]);
+        if (varstate_get(s->vs, VS_SYSTEM, ps_env_vars[k], n, &v) &&
+            varstate_set(st->env, VS_SYSTEM, ps_env_vars[k], n, &v) != HY_OK)
+            return HY_NOMEM;
+    }
+    return HY_OK;
+}
+
+/* What s->cur is set to for preparing `st`: its state with st->env's
+ * values, and the login's for those st->env lacks and the connection has
+ * (sql_mode's DEFAULT, the global one; a character set variable the
+ * collation of the handshake, as the login set it: DEFAULT would give the
+ * global one). NULL when the connection is under st->env already, or out
+ * of memory (*nomem). One per worker, reused. */
+static _Thread_local struct varstate *env_want;
+
+static const struct varstate *ps_env_target(struct session *s, const struct pstmt *st, bool *nomem)
+{
+    struct bconn *bc = s->cur;
+    char *have = ps_env_key(bc->vs, nomem);
+    if (*nomem)
+        return NULL;
+    bool same =
+        have == NULL ? st->env_key == NULL : st->env_key != NULL && strcmp(have, st->env_key) == 0;
+    free(have);
+    if (same)
+        return NULL;
+    *nomem = true;
+    if ((env_want == NULL && (env_want = varstate_create(STATE_MAX_BYTES)) == NULL) ||
+        bc->vs == NULL || varstate_copy(env_want, bc->vs) != HY_OK)
+        return NULL;
+    char id[8];
+    snprintf(id, sizeof(id), "%u", (unsigned)s->charset);
+    const struct varstate_value login_mode = {.type = VS_DEFAULT};
+    const struct varstate_value login_charset = {
+        .type = VS_INT, .data = (const uint8_t *)id, .len = strlen(id)};
+    for (size_t k = 0; k < HY_ARRAY_SIZE(ps_env_vars); k++) {
+        size_t n = strlen(ps_env_vars[k]);
+        struct varstate_value v;
+        const struct varstate_value *to = &v;
+        if (st->env == NULL || !varstate_get(st->env, VS_SYSTEM, ps_env_vars[k], n, &v)) {
+            if (!varstate_get(bc->vs, VS_SYSTEM, ps_env_vars[k], n, &v))
+                continue; /* the login's on both sides */
+            to = k == 0 ? &login_mode : &login_charset;
+        }
+        if (varstate_set(env_want, VS_SYSTEM, ps_env_vars[k], n, to) != HY_OK)
+            return NULL;
+    }
+    *nomem = false;
+    return env_want;
+}
+
+void ps_thread_exit(void)
+{
+    varstate_destroy(env_want);
+    env_want = NULL;
+}
+
+/* Before preparing `st` on s->cur: set the connection to the sql_mode and
+ * character set of its PREPARE if it is not under them (INT_PS_ENV; true:
+ * the prepare waits for it). */
+static bool ps_env_move(struct session *s, const struct pstmt *st)
+{
+    bool nomem;
+    const struct varstate *want = ps_env_target(s, st, &nomem);
+    if (want == NULL) {
+        if (nomem)
+            session_mark_closing(s, END_NOMEM);
+        return nomem;
+    }
+    struct varstate_cmds cmds = {0};
+    size_t max_cmd = (size_t)s->cfg->buffer_size - MYSQL_HEADER_SIZE - 1;
+    if (varstate_apply(s->cur->vs, want, max_cmd, &cmds) != HY_OK || cmds.n != 1 ||
+        cmds.v[0].pkt[0] != COM_QUERY) {
+        /* (four variables make one SET) */
+        varstate_cmds_free(&cmds);
+        session_mark_closing(s, END_NOMEM);
+        return true;
+    }
+    slog_debug(s,
+               "statement %u was prepared under another sql_mode or character set: "
+               "preparing it under those on %s",
+               st->id, s->cur->be->name);
+    internal_send(s, INT_PS_ENV, COM_QUERY, cmds.v[0].pkt + 1, cmds.v[0].len - 1,
+                  s->cfg->connect_timeout_ms);
+    varstate_cmds_free(&cmds);
+    return true;
+}
+
+/* INT_PS_ENV answered OK: s->cur is under the statement's sql_mode and
+ * character set; it is brought back before the command runs. */
+void ps_env_done(struct session *s)
+{
+    struct bconn *bc = s->cur;
+    struct pstmt *st = pstmt_find(&s->ps, s->ps_int_id);
+    bool nomem;
+    const struct varstate *want = st != NULL ? ps_env_target(s, st, &nomem) : NULL;
+    if (want == NULL || varstate_copy(bc->vs, want) != HY_OK) {
+        session_mark_closing(s, END_NOMEM); /* (st is the waiting command's) */
+        return;
+    }
+    bc->vs_gen = s->vs_gen - 1;
+    ps_prepare_send(s);
+}
+
 /* session_route() for a COM_STMT_PREPARE: the statement to be is s->ps_new, its
  * PREPARE runs where its EXECUTE would now. `r` is NULL when there is only
  * one backend and nothing was classified. */
@@ -284,6 +469,10 @@ uint32_t ps_route_prepare(struct session *s, const uint8_t *p, uint32_t len, boo
     }
     if (ps_head_too_large(s, ps_max_params(st->sql, st->sql_len))) {
         st->home_only = true; /* so many parameters it cannot move: the primary keeps it */
+        return s->primary;
+    }
+    if (ps_calls_find(s, st) != HY_OK || ps_env_keep(s, st) != HY_OK) {
+        session_mark_closing(s, END_NOMEM);
         return s->primary;
     }
     if (r == NULL)
@@ -349,18 +538,20 @@ void ps_prepare_ok(struct session *s, uint8_t *p, uint32_t len)
     }
 }
 
-/* Prepare statement `st` on s->cur for a command waiting in `up`; true
- * when it is there already (pooled: the connection's cache has it, the
- * command goes on), false when the command waits for the prepare. The
+/* Prepare statement `st` on s->cur for a command waiting in `up` (`once`:
+ * its one-off text, never cached); true when it is there already (pooled:
+ * the connection's cache has it, the command goes on), false when the
+ * command waits for the prepare. The
  * server runs a statement in the schema of its PREPARE, whatever USE came
  * since: when the session has moved on (s->cur is in its state), the
  * connection goes to that schema first (INT_PS_USE, then ps_prepare_send)
  * and is brought back before the command runs (db_moved: state_target). */
-static bool ps_prepare_here(struct session *s, struct pstmt *st)
+static bool ps_prepare_here(struct session *s, struct pstmt *st, bool once)
 {
     struct bconn *bc = s->cur;
-    uint32_t id =
-        s->cfg->pool_transaction ? ps_cache_find(&bc->psc, st->sql, st->sql_len, st->db) : 0;
+    uint32_t id = s->cfg->pool_transaction && !once
+                      ? ps_cache_find(&bc->psc, st->sql, st->sql_len, st->db, st->env_key)
+                      : 0;
     if (id != 0) {
         slog_debug(s, "statement %u is prepared on %s already (%u)", st->id, bc->be->name, id);
         stat_inc(&s->w->stats.pool_stmt_cached);
@@ -369,6 +560,7 @@ static bool ps_prepare_here(struct session *s, struct pstmt *st)
         return true;
     }
     s->ps_int_id = st->id;
+    s->ps_once = once;
     free(s->ps_err);
     s->ps_err = NULL;
     const char *cur = session_schema(s);
@@ -379,7 +571,8 @@ static bool ps_prepare_here(struct session *s, struct pstmt *st)
                       s->cfg->connect_timeout_ms);
         return false;
     }
-    ps_prepare_send(s);
+    if (!ps_env_move(s, st))
+        ps_prepare_send(s);
     return false;
 }
 
@@ -392,6 +585,21 @@ static void stmt_close_send(struct session *s, struct bconn *bc, uint32_t id)
     mysql_stmt_id_set(pkt + MYSQL_HEADER_SIZE, id);
     if (conn_send_local(&bc->c, s->w->loop, &s->w->pool, pkt, sizeof(pkt)) != HY_OK)
         slog_warn(s, "cannot close statement %u on %s", id, bc->be->name);
+}
+
+/* Close `st`'s one-off statement, if it has one (on a connection the
+ * session holds: give_back closes it before the connection goes). */
+static void ps_once_close(struct session *s, struct pstmt *st)
+{
+    if (st->once_idx < 0)
+        return;
+    struct bconn *bc = s->bc[st->once_idx];
+    if (bc != NULL && bc->state == BCONN_READY)
+        stmt_close_send(s, bc, st->once_id);
+    if (st->cursor_idx == st->once_idx)
+        st->cursor_idx = -1;
+    st->once_idx = -1;
+    st->once_id = 0;
 }
 
 /* `bc` goes back to the pool (session_pool.c): the statements the session
@@ -407,11 +615,14 @@ hy_status_t ps_cache_fill(struct session *s, struct bconn *bc)
     for (uint32_t i = 0; i < s->ps.cap; i++) {
         for (struct pstmt *st = s->ps.tab[i]; st != NULL; st = st->next) {
             uint32_t id = st->be[idx].id, use;
+            if (st->once_idx == (int)idx)
+                ps_once_close(s, st);
             if (id == 0)
                 continue;
             if (st->sql == NULL) /* home_only: the connection is held, never here */
                 return HY_NOMEM;
-            if (ps_cache_keep(&bc->psc, st->sql, st->sql_len, st->db, id, &use) != HY_OK)
+            if (ps_cache_keep(&bc->psc, st->sql, st->sql_len, st->db, st->env_key, id, &use) !=
+                HY_OK)
                 return HY_NOMEM;
             if (use != id) {
                 stmt_close_send(s, bc, id);
@@ -446,7 +657,8 @@ void ps_use_done(struct session *s)
     }
     bc->db_moved = true;
     bc->vs_gen = s->vs_gen - 1; /* brought back before the command runs */
-    ps_prepare_send(s);
+    if (!ps_env_move(s, st))
+        ps_prepare_send(s);
 }
 
 /* COM_STMT_PREPARE of statement s->ps_int_id on s->cur, for halyard. */
@@ -457,9 +669,39 @@ void ps_prepare_send(struct session *s)
         session_mark_closing(s, END_NOMEM);
         return;
     }
-    slog_debug(s, "preparing statement %u on %s", st->id, s->cur->be->name);
-    internal_send(s, INT_PS_PREPARE, COM_STMT_PREPARE, st->sql, st->sql_len,
-                  s->cfg->connect_timeout_ms);
+    if (!s->ps_once) {
+        slog_debug(s, "preparing statement %u on %s", st->id, s->cur->be->name);
+        internal_send(s, INT_PS_PREPARE, COM_STMT_PREPARE, st->sql, st->sql_len,
+                      s->cfg->connect_timeout_ms);
+        return;
+    }
+    char num[2][CLASSIFY_CALL_VALUE_MAX + 1];
+    const char *value[CLASSIFY_CALL__COUNT] = {NULL, num[0], num[1]};
+    size_t cap = classify_connid_bound(st->calls, st->sql_len);
+    char *sql = malloc(cap);
+    if (sql == NULL) {
+        session_mark_closing(s, END_NOMEM);
+        return;
+    }
+    session_pool_values(s, num[0], num[1], sizeof(num[0]));
+    size_t n = classify_calls_rewrite(st->sql, st->sql_len, st->calls, value, sql, cap);
+    slog_debug(s, "preparing statement %u on %s with FOUND_ROWS() %s, ROW_COUNT() %s", st->id,
+               s->cur->be->name, num[0], num[1]);
+    internal_send(s, INT_PS_PREPARE, COM_STMT_PREPARE, sql, n, s->cfg->connect_timeout_ms);
+    free(sql);
+}
+
+/* Whether an EXECUTE of `st` on s->cur runs its one-off text: it calls
+ * FOUND_ROWS() or ROW_COUNT(), s->cur is not the untouched connection of
+ * the session's previous statement, and no long data waits for the
+ * statement itself. */
+static bool ps_once_wanted(struct session *s, const struct pstmt *st)
+{
+    char num[2][CLASSIFY_CALL_VALUE_MAX + 1];
+    return st->calls != NULL && st->ld_idx < 0 &&
+           MYSQL_HEADER_SIZE + 1 + classify_connid_bound(st->calls, st->sql_len) <=
+               s->w->pool.size &&
+           session_pool_prev_values(s, num[0], num[1], sizeof(num[0]));
 }
 
 /* Where an EXECUTE of `st` runs (`ex` NULL when its head was not read);
@@ -523,8 +765,8 @@ static void ps_forward_head(struct session *s, uint8_t cmd, uint8_t exec_flags, 
 
 /* EXECUTE of `st` on s->cur, where it is prepared: rewrite the head with
  * the types it lacks and send it, the values following from `up`. */
-static void ps_forward_with_types(struct session *s, struct pstmt *st, const uint8_t *p,
-                                  const struct mysql_stmt_exec *ex, uint32_t len)
+static void ps_forward_with_types(struct session *s, struct pstmt *st, uint32_t id,
+                                  const uint8_t *p, const struct mysql_stmt_exec *ex, uint32_t len)
 {
     size_t cap = MYSQL_HEADER_SIZE + ex->head_len + 2 * (size_t)st->n_params;
     uint8_t *pkt = malloc(cap);
@@ -532,7 +774,6 @@ static void ps_forward_with_types(struct session *s, struct pstmt *st, const uin
         session_mark_closing(s, END_NOMEM);
         return;
     }
-    uint32_t id = st->be[s->cur->idx].id;
     size_t n = mysql_stmt_exec_bind_types(p, ex, st->n_params, st->types, id,
                                           pkt + MYSQL_HEADER_SIZE, cap - MYSQL_HEADER_SIZE);
     ps_forward_head(s, COM_STMT_EXECUTE, ex->flags, pkt, n, ex->head_len, 2u * st->n_params, len);
@@ -588,6 +829,7 @@ static enum ps_ready ps_exec_backend(struct session *s, struct pstmt *st,
             st->ld_lost = false;
             return PS_DONE;
         }
+        ps_once_close(s, st); /* the last execution's values */
         *idx = ps_route_execute(s, st, ex, len, bulk);
         if (s->state == SS_CLOSING)
             return PS_WAIT;
@@ -614,13 +856,19 @@ static enum ps_ready ps_exec_backend(struct session *s, struct pstmt *st,
     s->causal_check = false;
     if (!ensure_backend(s, *idx))
         return PS_WAIT;
+    if (st->once_idx == (int)*idx)
+        return PS_READY; /* prepared for this execution */
+    if (ps_once_wanted(s, st)) {
+        ps_prepare_here(s, st, true);
+        return PS_WAIT;
+    }
     if (st->be[*idx].id == 0) {
         if (st->sql == NULL) {
             ps_refuse(s, len, ER_CONNECTION_KILLED, "70100",
                       "Lost connection to the backend holding prepared statement %u", st->id);
             return PS_DONE;
         }
-        if (!ps_prepare_here(s, st))
+        if (!ps_prepare_here(s, st, false))
             return PS_WAIT;
     }
     return PS_READY;
@@ -671,7 +919,8 @@ bool ps_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t avail)
     enum ps_ready ready = ps_exec_backend(s, st, head_ok ? &ex : NULL, p, len, avail, false, &idx);
     if (ready != PS_READY)
         return ready == PS_DONE;
-    struct ps_backend *pb = &st->be[idx];
+    struct ps_backend once = {.id = st->once_id}; /* it has received no types */
+    struct ps_backend *pb = st->once_idx == (int)idx ? &once : &st->be[idx];
     uint8_t flags = len >= 6 ? p[5] : 0;
     s->meta_ps_id = st->id; /* session_meta.c */
     st->cursor_idx = (flags & CURSOR_TYPE_READ_ONLY) ? (int16_t)idx : -1;
@@ -680,7 +929,7 @@ bool ps_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t avail)
     case PS_TYPES_NOMEM:
         return false;
     case PS_TYPES_ADD:
-        ps_forward_with_types(s, st, p, &ex, len);
+        ps_forward_with_types(s, st, pb->id, p, &ex, len);
         return false;
     case PS_TYPES_AS_IS:
         break;
@@ -727,7 +976,8 @@ bool ps_bulk_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t avail
                   "This command is not supported in the prepared statement protocol yet");
         return true;
     }
-    struct ps_backend *pb = &st->be[idx];
+    struct ps_backend once = {.id = st->once_id};
+    struct ps_backend *pb = st->once_idx == (int)idx ? &once : &st->be[idx];
     s->meta_ps_id = st->id; /* session_meta.c: its results leave the client's definitions unknown */
     st->cursor_idx = -1;    /* an execution closes the statement's cursor */
     st->ld_idx = -1;
@@ -781,7 +1031,7 @@ bool ps_long_data(struct session *s, uint8_t *p, uint32_t len)
             ps_drop(s, len);
             return true;
         }
-        if (!ps_prepare_here(s, st))
+        if (!ps_prepare_here(s, st, false))
             return false;
     }
     st->ld_idx = (int16_t)idx;
@@ -803,12 +1053,12 @@ bool ps_fetch(struct session *s, uint8_t *p, uint32_t len)
     uint32_t idx = (uint32_t)s->wait_idx;
     if (open && !ensure_backend(s, idx))
         return false;
-    if (!open || st->be[idx].id == 0 || st->cursor_idx != (int)idx) {
+    if (!open || pstmt_exec_id(st, idx) == 0 || st->cursor_idx != (int)idx) {
         ps_refuse(s, len, ER_STMT_HAS_NO_OPEN_CURSOR, "HY000",
                   "The statement (%u) has no open cursor", st->id);
         return true;
     }
-    mysql_stmt_id_set(p, st->be[idx].id);
+    mysql_stmt_id_set(p, pstmt_exec_id(st, idx));
     command_forward(s, COM_STMT_FETCH, len, 0);
     return false;
 }
@@ -855,12 +1105,13 @@ bool ps_reset(struct session *s, uint8_t *p, uint32_t len)
     if (!ensure_backend(s, idx))
         return false;
     s->ps_step = -1;
-    if (st->be[idx].id == 0) {
+    uint32_t id = pstmt_exec_id(st, idx);
+    if (id == 0) {
         ps_drop(s, len);
         send_ok_status(s, 1);
         return true;
     }
-    mysql_stmt_id_set(p, st->be[idx].id);
+    mysql_stmt_id_set(p, id);
     command_forward(s, COM_STMT_RESET, len, 0);
     return false;
 }
@@ -871,6 +1122,7 @@ void ps_close(struct session *s, const uint8_t *p, uint32_t len)
     ps_drop(s, len); /* no answer, whatever happens */
     if (st == NULL)
         return;
+    ps_once_close(s, st);
     for (uint32_t i = 0; i < s->n_bc; i++) {
         struct bconn *bc = s->bc[i];
         if (st->be[i].id == 0 || bc == NULL || bc->state != BCONN_READY)

@@ -75,6 +75,7 @@ void session_thread_exit(void)
     rview.why = NULL;
     rview.cap = 0;
     state_thread_exit();
+    ps_thread_exit();
 }
 
 /* Fill `in` with this session's view and its backends' for `op`; false
@@ -582,8 +583,7 @@ uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_
      * transactions and locks) CONNECTION_ID() stays the server's thread id:
      * the rows there carry those ids, so `WHERE ID = CONNECTION_ID()` finds
      * the session's own row as it does on the server. */
-    if (fits && (r.connid.n_connid > 0 || (s->cfg->pool_transaction && r.connid.n > 0)) &&
-        !show_status((const char *)p + 1, avail - 1)) {
+    if (fits && r.connid.n > 0 && !show_status((const char *)p + 1, avail - 1)) {
         if (s->connid == NULL && (s->connid = malloc(sizeof(*s->connid))) == NULL) {
             session_mark_closing(s, END_NOMEM);
             return s->primary;

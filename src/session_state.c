@@ -334,6 +334,7 @@ void state_readback_end(struct session *s)
  * schema the connection was moved to is brought back to the login's. One
  * per worker, reused. NULL when out of memory. */
 static _Thread_local struct varstate *sync_want;
+static _Thread_local struct varstate *reset_base; /* state_reset_cmds() */
 
 static const struct varstate *state_target(struct session *s, const struct bconn *bc)
 {
@@ -357,6 +358,82 @@ void state_thread_exit(void)
 {
     varstate_destroy(sync_want);
     sync_want = NULL;
+    varstate_destroy(reset_base);
+    reset_base = NULL;
+}
+
+/* ---- restoring by COM_RESET_CONNECTION -----------------------------------
+ * A connection another session used is brought to the session's state by
+ * SETs that undo what that session set and set what this one did
+ * (varstate_apply). COM_RESET_CONNECTION undoes it all in one command
+ * (variables back to the global values, the character set to the
+ * handshake's, user variables, SET SESSION TRANSACTION, temporary tables,
+ * prepared statements, LAST_INSERT_ID() 0, the diagnostics area), leaving
+ * the schema and COM_SET_OPTION's option as they were, and SET ROLE too
+ * (MariaDB 10.11): then only the session's own state is set. It costs the
+ * statements the connection kept prepared for the sessions after, so it is
+ * used when it takes fewer commands (the other session left more than one
+ * SET's worth of state), or when SET cannot undo what it left (SET SESSION
+ * TRANSACTION) and the other choice is a new connection. */
+static bool mentions_role(const char *sql, size_t len)
+{
+    for (size_t i = 0; i + 4 <= len; i++) {
+        if (strncasecmp(sql + i, "ROLE", 4) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* The commands that restore `bc` to `want` by a reset, appended to *out;
+ * HY_ERROR when a reset cannot (SET ROLE, a schema the login had not). */
+static hy_status_t state_reset_cmds(const struct bconn *bc, const struct varstate *want,
+                                    size_t max_cmd, struct varstate_cmds *out)
+{
+    const char *sql;
+    size_t len;
+    for (uint32_t i = 0; varstate_stmt_get(bc->vs, i, &sql, &len); i++) {
+        if (mentions_role(sql, len))
+            return HY_ERROR;
+    }
+    if (reset_base == NULL && (reset_base = varstate_create(STATE_MAX_BYTES)) == NULL)
+        return HY_NOMEM;
+    varstate_clear(reset_base);
+    const char *db = varstate_schema(bc->vs);
+    if (db != NULL && varstate_set_schema(reset_base, db, strlen(db)) != HY_OK)
+        return HY_NOMEM;
+    varstate_set_option(reset_base, varstate_option(bc->vs));
+    hy_status_t rc = varstate_cmds_push(out, COM_RESET_CONNECTION, NULL, 0);
+    return rc == HY_OK ? varstate_apply(reset_base, want, max_cmd, out) : rc;
+}
+
+/* s->cur (foreign) is restored by the SETs in s->sync (`set_ok`: they
+ * can): restore it by a reset instead when that takes fewer commands, or
+ * when the SETs cannot. True when s->sync holds what restores it. */
+static bool state_reset_choose(struct session *s, const struct varstate *want, size_t max_cmd,
+                               bool set_ok)
+{
+    struct bconn *bc = s->cur;
+    struct varstate_cmds alt = {0};
+    if (state_reset_cmds(bc, want, max_cmd, &alt) != HY_OK) {
+        varstate_cmds_free(&alt);
+        return set_ok;
+    }
+    /* what the reset also does: the diagnostics cleared, LAST_INSERT_ID() 0 */
+    uint32_t by_set = s->sync.n + (bc->diag_dirty ? 1u : 0u) + (bc->lid != s->lid ? 1u : 0u);
+    uint32_t by_reset = alt.n + (s->lid != 0 ? 1u : 0u);
+    if (set_ok && by_reset >= by_set) {
+        varstate_cmds_free(&alt);
+        return true;
+    }
+    slog_debug(s, "restores %s by COM_RESET_CONNECTION: %u commands, not %s%u", bc->be->name,
+               by_reset, set_ok ? "" : "a new connection or ", by_set);
+    varstate_cmds_free(&s->sync);
+    s->sync = alt;
+    bc->diag_dirty = false;
+    bc->lid = 0;
+    ps_cache_clear(&bc->psc);
+    stat_inc(&s->w->stats.pool_restore_resets);
+    return true;
 }
 
 /* Bring s->cur (ready, idle) up to the session's state. */
@@ -375,10 +452,14 @@ void state_sync_start(struct session *s)
         return;
     }
     size_t max_cmd = (size_t)s->cfg->buffer_size - MYSQL_HEADER_SIZE - 1;
-    if (want != NULL && varstate_apply(bc->vs, want, max_cmd, &s->sync) != HY_OK) {
+    bool set_ok = want == NULL || varstate_apply(bc->vs, want, max_cmd, &s->sync) == HY_OK;
+    if (want != NULL && bc->foreign)
+        set_ok = state_reset_choose(s, want, max_cmd, set_ok);
+    if (!set_ok) {
         if (bc->foreign) {
-            /* The other session's state cannot be undone by SET (a schema
-             * or option it set, SET ROLE): a connection of its own. */
+            /* The other session's state cannot be undone by SET nor reset
+             * (a schema or option it set, SET ROLE): a connection of its
+             * own. */
             uint32_t idx = bc->idx;
             bconn_close(bc);
             bconn_open(s, idx);

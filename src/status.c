@@ -51,6 +51,11 @@ const struct stat_field stat_fields[STAT_FIELDS] = {
     {"pool_stmt_evicted", "halyard_pool_stmt_evicted_total",
      "Prepared statements a pooled connection closed to stay within pool_stmt_cache.",
      offsetof(struct worker_stats, pool_stmt_evicted)},
+    {"pool_restore_resets", "halyard_pool_restore_resets_total",
+     "Pooled connections brought to the taking session's state by COM_RESET_CONNECTION and its "
+     "own SETs, fewer commands than undoing the other session's state by SET, or in place of a "
+     "new connection.",
+     offsetof(struct worker_stats, pool_restore_resets)},
 };
 
 static _Atomic uint64_t failovers[2][2];

@@ -470,6 +470,15 @@ int varstate_option(const struct varstate *vs)
     return vs->option;
 }
 
+bool varstate_stmt_get(const struct varstate *vs, uint32_t i, const char **sql, size_t *len)
+{
+    if (i >= vs->n_stmts)
+        return false;
+    *sql = vs->stmts[i].sql;
+    *len = vs->stmts[i].len;
+    return true;
+}
+
 hy_status_t varstate_add_stmt(struct varstate *vs, const char *sql, size_t len)
 {
     if (len == 0)

@@ -226,6 +226,9 @@ enum classify_call {
     CLASSIFY_CALL__COUNT
 };
 
+/* Bytes of a value put in place of a call (classify_calls_rewrite). */
+#define CLASSIFY_CALL_VALUE_MAX 40
+
 /* Where a text calls them, for the session to put values there. */
 struct classify_connid {
     uint32_t n;
@@ -289,8 +292,8 @@ void classify(const char *sql, size_t len, unsigned opts, struct classify_result
  */
 size_t classify_connid_rewrite(const char *sql, size_t len, const struct classify_connid *cid,
                                uint32_t id, char *out, size_t cap);
-/* The same with a value per kind of call (decimal text, at most 20 bytes;
- * NULL leaves that kind's calls as written). */
+/* The same with a value per kind of call (an expression, at most
+ * CLASSIFY_CALL_VALUE_MAX bytes; NULL leaves that kind's calls as written). */
 size_t classify_calls_rewrite(const char *sql, size_t len, const struct classify_connid *cid,
                               const char *const value[CLASSIFY_CALL__COUNT], char *out, size_t cap);
 size_t classify_connid_bound(const struct classify_connid *cid, size_t len);

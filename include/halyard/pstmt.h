@@ -16,6 +16,9 @@
 #include "halyard/colmeta.h"
 #include "halyard/core.h"
 
+struct classify_connid;
+struct varstate;
+
 /* A prepared statement as the client knows it (see "prepared statements"
  * in session.c): halyard's id, what routing needs, and per backend that
  * backend's own id. */
@@ -50,7 +53,23 @@ struct pstmt {
     char *db;           /* the default schema at the client's PREPARE (NULL = none): the
                          * server runs a statement in it whatever USE came since, so a
                          * backend that prepares it later does so there */
+    /* The sql_mode and character set at the client's PREPARE, those the
+     * session had set (NULL = none: the login's): the server parsed the
+     * text under them, so a backend that prepares it later does so under
+     * them too; env_key is the same as text ("name=literal;" each), for a
+     * connection's statement cache. */
+    struct varstate *env;
+    char *env_key;
     uint32_t sql_len;
+    /* FOUND_ROWS() and ROW_COUNT() in `sql` (pool_mode = "transaction"),
+     * NULL = none. An execution on another connection than the session's
+     * previous statement's runs a statement prepared from `sql` with the
+     * session's values in their place (once_id, on backend once_idx; -1 =
+     * none), closed at the statement's next execution, at its close, or
+     * when the connection goes back to the pool. */
+    struct classify_connid *calls;
+    uint32_t once_id;
+    int16_t once_idx;
     uint64_t digest;         /* digest hash of the text, for executions */
     struct colmeta_sig meta; /* the column definitions the client holds (CACHE_METADATA) */
     struct ps_backend *be;   /* one per backend of the session's config */
@@ -64,6 +83,10 @@ struct pstmt_map {
     uint32_t next_id; /* last id handed out */
     uint32_t last;    /* the last statement prepared (MariaDB's id -1), 0 = none */
 };
+
+/* The id an EXECUTE of `st` on backend `idx` ran with (its one-off
+ * statement's there, else its own), for a FETCH or RESET after it. */
+uint32_t pstmt_exec_id(const struct pstmt *st, uint32_t idx);
 
 /* A new statement for `n_backends` backends (no cursor, no long data);
  * NULL when out of memory. */
@@ -80,8 +103,9 @@ struct pstmt *pstmt_find(const struct pstmt_map *m, uint32_t id);
 void pstmt_remove(struct pstmt_map *m, struct pstmt *st);
 /* Free every statement; the map is empty (ids go on from where they were). */
 void pstmt_clear(struct pstmt_map *m);
-/* Backend `idx` forgot its statements: their ids there, its cursors, and
- * its long data (the next EXECUTE of such a statement fails: ld_lost). */
+/* Backend `idx` forgot its statements: their ids there (one-off ones
+ * included), its cursors, and its long data (the next EXECUTE of such a
+ * statement fails: ld_lost). */
 void pstmt_backend_gone(struct pstmt_map *m, uint32_t idx);
 /* Whether backend `idx`'s connection holds what cannot be prepared again
  * elsewhere: an open cursor, long data for the next EXECUTE, or a statement

@@ -88,6 +88,7 @@ enum internal_op {
     INT_GTID_FETCH, /* SELECT @@last_gtid on the primary */
     INT_GTID_WAIT,  /* SELECT MASTER_GTID_WAIT(...) on a replica */
     INT_PS_USE,     /* COM_INIT_DB to a statement's schema before INT_PS_PREPARE */
+    INT_PS_ENV,     /* SET of its PREPARE's sql_mode and character set, the same */
     INT_PS_PREPARE, /* preparing a statement where an EXECUTE lands */
     INT_PS_RESET,   /* COM_STMT_RESET on a backend other than the one answering */
     INT_LID,        /* SELECT LAST_INSERT_ID() before the connection goes to the pool */
@@ -141,10 +142,11 @@ struct session {
     uint64_t lid;   /* LAST_INSERT_ID() as last read back (pool_mode = "transaction") */
     bool cmd_lid;   /* the command in flight reads or sets LAST_INSERT_ID() */
     int8_t cmd_xa;  /* it begins (1) or ends (-1) an XA transaction */
-    bool cmd_calc_found; /* it uses SQL_CALC_FOUND_ROWS */
-    uint64_t found_rows; /* FOUND_ROWS() after the previous statement, as halyard saw it */
-    int64_t row_count;   /* ROW_COUNT() after it */
-    uint64_t prev_stamp; /* the stamp its connection took for it (struct bconn.stamp) */
+    bool cmd_calc_found;  /* it uses SQL_CALC_FOUND_ROWS */
+    uint64_t found_rows;  /* FOUND_ROWS() after the previous statement, as halyard saw it */
+    int64_t row_count;    /* ROW_COUNT() after it */
+    uint64_t prev_stamp;  /* the stamp its connection took for it (struct bconn.stamp) */
+    uint64_t found_stamp; /* the stamp of the connection whose FOUND_ROWS() is the session's */
     /* The session's diagnostics area is this error (its ERR payload, as
      * the server sent it), which halyard can raise again with SIGNAL: the
      * connection goes back to the pool after it, and a statement reading
@@ -211,6 +213,7 @@ struct session {
     struct pstmt_map ps;  /* halyard statement id -> statement (pstmt.c) */
     struct pstmt *ps_new; /* the client's PREPARE in flight, registered at its OK */
     uint32_t ps_int_id;   /* statement of an internal prepare or reset */
+    bool ps_once;         /* the internal prepare is of its one-off text (pstmt.calls) */
     int ps_step;          /* COM_STMT_RESET: next backend to reset, -1 = not started */
     uint8_t *ps_err;      /* ERR of a failed internal prepare, given to the EXECUTE */
     uint16_t ps_err_len;

@@ -29,15 +29,16 @@ struct worker_stats {
     _Atomic uint64_t auth_failures;
     _Atomic uint64_t backend_connect_failures;
     /* the worker's pool of backend connections (pool.h) */
-    _Atomic uint64_t pool_idle;         /* a gauge: idle in the pool now */
-    _Atomic uint64_t pool_taken;        /* statements that took a pooled connection */
-    _Atomic uint64_t pool_taken_own;    /* ... the one their session gave back last */
-    _Atomic uint64_t pool_returned;     /* connections given back between statements */
-    _Atomic uint64_t pool_closed_idle;  /* idle past pool_idle_timeout_ms */
-    _Atomic uint64_t pool_closed_age;   /* older than pool_max_age_ms */
-    _Atomic uint64_t pool_closed_spoke; /* the server closed an idle one (wait_timeout, KILL) */
-    _Atomic uint64_t pool_stmt_cached;  /* executions that found their statement prepared there */
-    _Atomic uint64_t pool_stmt_evicted; /* statements a pooled connection's cache closed */
+    _Atomic uint64_t pool_idle;           /* a gauge: idle in the pool now */
+    _Atomic uint64_t pool_taken;          /* statements that took a pooled connection */
+    _Atomic uint64_t pool_taken_own;      /* ... the one their session gave back last */
+    _Atomic uint64_t pool_returned;       /* connections given back between statements */
+    _Atomic uint64_t pool_closed_idle;    /* idle past pool_idle_timeout_ms */
+    _Atomic uint64_t pool_closed_age;     /* older than pool_max_age_ms */
+    _Atomic uint64_t pool_closed_spoke;   /* the server closed an idle one (wait_timeout, KILL) */
+    _Atomic uint64_t pool_stmt_cached;    /* executions that found their statement prepared there */
+    _Atomic uint64_t pool_stmt_evicted;   /* statements a pooled connection's cache closed */
+    _Atomic uint64_t pool_restore_resets; /* restores by COM_RESET_CONNECTION (session_state.c) */
 };
 
 /* From the owning worker's thread only. */

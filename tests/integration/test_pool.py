@@ -805,3 +805,43 @@ def test_connection_lost_while_reading_last_insert_id_back(cluster, start_halyar
         c.close()
     finally:
         relay.close()
+
+
+def test_restore_by_reset_connection(cluster, pooled, ab):
+    """A connection another session left with state SET cannot undo (SET
+    SESSION TRANSACTION), or more than one SET's worth of it, is restored
+    by COM_RESET_CONNECTION and the taker's own SETs: the same connection
+    (no new one), and for b, who set nothing, no SET at all on the server
+    where undoing a's 300 variables takes two."""
+    a, b = ab
+    path = f"/tmp/halyard-{pooled.port}.sock"
+
+    def opened():
+        return next(r for r in admin_json(path, "show pools")["pools"]
+                    if r["user"] == APP_USER)["opened"]
+    root = cluster.root_connect(0)
+
+    def set_statements():
+        return int(q(root, "SHOW GLOBAL STATUS LIKE 'Com_set_option'")[0][1])
+    try:
+        q(a, "SET SESSION TRANSACTION ISOLATION LEVEL SERIALIZABLE")
+        q(a, "SET @mine = 'a'")
+        assert q(a, "SELECT @@tx_isolation, @mine") == (("SERIALIZABLE", "a"),)
+        assert q(b, "SELECT @@tx_isolation, @mine") == (("REPEATABLE-READ", None),)
+        assert q(a, "SELECT @@tx_isolation, @mine") == (("SERIALIZABLE", "a"),)
+        assert opened() == 1  # was 2: a new connection for b
+        assert pool_stat(pooled, "pool_restore_resets") == 1
+        # 300 variables with long names: undoing them takes two SETs of
+        # buffer_size (16 KiB) each, a reset one command
+        name = "v" * 57
+        for i in range(100, 400, 6):  # (halyard reads back 8 a SET at most)
+            q(a, "SET " + ", ".join(f"@{name}{k} = {k}" for k in range(i, i + 6)))
+        assert q(a, f"SELECT @{name}399, @@tx_isolation") == ((399, "SERIALIZABLE"),)
+        assert admin_json(path, "show sessions")["sessions"][0]["holds"] is None
+        before = set_statements()
+        assert q(b, f"SELECT @{name}399, @@tx_isolation") == ((None, "REPEATABLE-READ"),)
+        assert set_statements() == before  # nothing to set for b
+        assert pool_stat(pooled, "pool_restore_resets") == 2
+        assert opened() == 1
+    finally:
+        root.close()

@@ -8,6 +8,7 @@ against what MariaDB itself answers. pymysql does not use server-side
 prepared statements, hence the C client.
 """
 
+import os
 import re
 import struct
 import subprocess
@@ -18,7 +19,7 @@ import pytest
 
 from rawmysql import MySQLError, RawConn, parse_err
 from test_core import db, ps_client_bin  # noqa: F401 (fixtures)
-from util import APP_PASSWORD, APP_USER, wait_until
+from util import APP_PASSWORD, APP_USER, pool_mode, wait_until
 
 
 def run_ps(h, db, ps_client_bin, scenario):
@@ -686,3 +687,47 @@ def test_executions_follow_hints_strong_consistency_and_pinning(start_halyard, c
     c.query("CREATE TEMPORARY TABLE ps_tmp (id INT)")
     assert {sid(plain) for _ in range(4)} == {primary}
     c.close()
+
+
+@pytest.fixture
+def ps_pool_client_bin(ps_client_bin):
+    """tests/clients/ps_pool_client, built beside ps_client (same Makefile rule)."""
+    clients = os.path.dirname(ps_client_bin)
+    path = os.path.join(clients, "ps_pool_client")
+    src = os.path.join(os.path.dirname(__file__), "..", "clients", "ps_pool_client.c")
+    if not os.access(path, os.X_OK) or os.path.getmtime(path) < os.path.getmtime(src):
+        repo = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+        r = subprocess.run(["make", "-C", repo, f"BUILD={os.path.dirname(clients)}", path],
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stdout + r.stderr
+    return path
+
+
+def run_pool_client(port, db, binary, scenario):
+    r = subprocess.run([binary, "127.0.0.1", str(port), APP_USER, APP_PASSWORD, db, scenario],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, f"ps_pool_client {scenario} failed: {r.stderr}\n{r.stdout[-2000:]}"
+    return r.stdout.splitlines()
+
+
+@pytest.mark.parametrize("scenario", ["prev-values", "prepare-env", "cache-env"])
+def test_prepared_statements_on_shared_connections(start_halyard, cluster, db, ps_pool_client_bin,
+                                                   scenario):
+    """Two sessions of one client on a one-worker halyard: under
+    pool_mode = "transaction" B takes the server connection A used last
+    (prev-values, cache-env) or holds it in a transaction so that A's
+    executions run on another one (prepare-env). A prepared statement's
+    FOUND_ROWS() and ROW_COUNT() are still A's previous statement's, and it
+    is parsed under the sql_mode and character set of its PREPARE: the
+    output is the server's own, column definitions included."""
+    want = run_pool_client(cluster.primary_port, db, ps_pool_client_bin, scenario)
+    h = start_halyard(workers=1, read_write_split=False)
+    got = run_pool_client(h.port, db, ps_pool_client_bin, scenario)
+    assert got == want
+    if pool_mode() == "transaction":  # the connections were shared as described
+        from test_reload import admin_json
+        row = next(r for r in admin_json(h, "show pools")["pools"] if r["user"] == APP_USER)
+        if scenario == "prepare-env":
+            assert row["opened"] >= 2, row
+        else:
+            assert row["restores"] >= 1, row

@@ -328,7 +328,8 @@ static void test_render_stats(void **state)
                                  "pool_closed_age           0      0        0\n"
                                  "pool_closed_spoke         0      0        0\n"
                                  "pool_stmt_cached          0      0        0\n"
-                                 "pool_stmt_evicted         0      0        0\n");
+                                 "pool_stmt_evicted         0      0        0\n"
+                                 "pool_restore_resets       0      0        0\n");
     textbuf_reset(&sb);
     admin_render_stats(&sb, &total, per, 2, 7, true);
     assert_string_equal(
@@ -337,17 +338,17 @@ static void test_render_stats(void **state)
         "\"backend_connect_failures\":2,"
         "\"pool_idle\":0,\"pool_taken\":0,\"pool_taken_own\":0,\"pool_returned\":0,\"pool_closed_"
         "idle\":0,\"pool_closed_age\":0,\"pool_closed_spoke\":0,\"pool_stmt_cached\":0,"
-        "\"pool_stmt_evicted\":0,"
+        "\"pool_stmt_evicted\":0,\"pool_restore_resets\":0,"
         "\"workers\":[{\"worker\":0,\"sessions_accepted\":1,"
         "\"commands\":10,\"auth_failures\":0,\"backend_connect_failures\":2,"
         "\"pool_idle\":0,\"pool_taken\":0,\"pool_taken_own\":0,\"pool_returned\":0,\"pool_closed_"
         "idle\":0,\"pool_closed_age\":0,\"pool_closed_spoke\":0,\"pool_stmt_cached\":0,"
-        "\"pool_stmt_evicted\":0},{\"worker\":1,"
+        "\"pool_stmt_evicted\":0,\"pool_restore_resets\":0},{\"worker\":1,"
         "\"sessions_accepted\":3,\"commands\":5,\"auth_failures\":1,"
         "\"backend_connect_failures\":0,"
         "\"pool_idle\":0,\"pool_taken\":0,\"pool_taken_own\":0,\"pool_returned\":0,\"pool_closed_"
         "idle\":0,\"pool_closed_age\":0,\"pool_closed_spoke\":0,\"pool_stmt_cached\":0,"
-        "\"pool_stmt_evicted\":0}]}\n");
+        "\"pool_stmt_evicted\":0,\"pool_restore_resets\":0}]}\n");
     textbuf_free(&sb);
 }
 
@@ -1166,8 +1167,8 @@ static void test_metrics_render(void **state)
         }
     }
     free(text);
-    assert_int_equal(n_fam, 33);
-    assert_int_equal(samples, 46);
+    assert_int_equal(n_fam, 34);
+    assert_int_equal(samples, 47);
 
     static const char *const want[] = {
         "\nhalyard_up 1\n",

@@ -3,6 +3,8 @@
  *
  *   - found by text and schema together (same text in another schema, or
  *     none, is another statement); found entries count as used
+ *   - and by the sql_mode and character set it was prepared under (env):
+ *     the same text and schema under another env is another statement
  *   - a statement whose text and schema are cached under another id: the
  *     cached id is the one to use
  *   - trimmed at a give-back: past `max` the least recently used of earlier
@@ -32,7 +34,8 @@ static uint32_t give_back(struct ps_cache *c, const uint32_t *ids, size_t n, uin
         char sql[32];
         snprintf(sql, sizeof(sql), "SELECT %u", ids[i]);
         uint32_t use = 0;
-        assert_int_equal(ps_cache_keep(c, sql, (uint32_t)strlen(sql), "db", ids[i], &use), HY_OK);
+        assert_int_equal(ps_cache_keep(c, sql, (uint32_t)strlen(sql), "db", NULL, ids[i], &use),
+                         HY_OK);
         assert_int_equal(use, ids[i]);
     }
     return ps_cache_trim(c, max, out, 16);
@@ -41,13 +44,35 @@ static uint32_t give_back(struct ps_cache *c, const uint32_t *ids, size_t n, uin
 static void add(struct ps_cache *c, const char *sql, const char *db, uint32_t id)
 {
     uint32_t use = 0;
-    assert_int_equal(ps_cache_keep(c, sql, (uint32_t)strlen(sql), db, id, &use), HY_OK);
+    assert_int_equal(ps_cache_keep(c, sql, (uint32_t)strlen(sql), db, NULL, id, &use), HY_OK);
     assert_int_equal(use, id);
 }
 
 static uint32_t find(struct ps_cache *c, const char *sql, const char *db)
 {
-    return ps_cache_find(c, sql, (uint32_t)strlen(sql), db);
+    return ps_cache_find(c, sql, (uint32_t)strlen(sql), db, NULL);
+}
+
+static void test_env(void **state)
+{
+    (void)state;
+    struct ps_cache c = {0};
+    const char *sql = "SELECT \"v\" FROM t", *ansi = "sql_mode='ANSI_QUOTES';";
+    uint32_t use = 0;
+    ps_cache_mark(&c);
+    assert_int_equal(ps_cache_keep(&c, sql, (uint32_t)strlen(sql), "db", ansi, 3, &use), HY_OK);
+    assert_int_equal(use, 3);
+    assert_int_equal(ps_cache_find(&c, sql, (uint32_t)strlen(sql), "db", NULL), 0);
+    assert_int_equal(ps_cache_find(&c, sql, (uint32_t)strlen(sql), "db", "sql_mode='';"), 0);
+    assert_int_equal(ps_cache_find(&c, sql, (uint32_t)strlen(sql), "db", ansi), 3);
+    /* the text under the login's env is another statement, kept beside */
+    assert_int_equal(ps_cache_keep(&c, sql, (uint32_t)strlen(sql), "db", NULL, 4, &use), HY_OK);
+    assert_int_equal(use, 4);
+    assert_int_equal(ps_cache_find(&c, sql, (uint32_t)strlen(sql), "db", NULL), 4);
+    assert_int_equal(ps_cache_find(&c, sql, (uint32_t)strlen(sql), "db", ansi), 3);
+    ps_cache_forget(&c, 3);
+    assert_int_equal(ps_cache_find(&c, sql, (uint32_t)strlen(sql), "db", ansi), 0);
+    ps_cache_clear(&c);
 }
 
 static void test_text_and_schema(void **state)
@@ -71,7 +96,7 @@ static void test_text_and_schema(void **state)
     assert_false(ps_cache_has(&c, 11));
     /* the same text and schema under another id: the cached one is used */
     uint32_t use = 0;
-    assert_int_equal(ps_cache_keep(&c, "SELECT 1", 8, "ab", 12, &use), HY_OK);
+    assert_int_equal(ps_cache_keep(&c, "SELECT 1", 8, "ab", NULL, 12, &use), HY_OK);
     assert_int_equal(use, 10);
     assert_false(ps_cache_has(&c, 12));
     assert_int_equal(c.n, 4);
@@ -143,6 +168,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_text_and_schema),
+        cmocka_unit_test(test_env),
         cmocka_unit_test(test_trim_spares_the_giver),
         cmocka_unit_test(test_trim_in_batches),
         cmocka_unit_test(test_forget),

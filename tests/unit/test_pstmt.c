@@ -6,6 +6,9 @@
  *     table past its first 16 buckets with every statement still found
  *   - remove (the last prepared forgotten with it), clear
  *   - a backend's connection gone: its ids, cursor and long data
+ *   - a one-off statement (FOUND_ROWS()/ROW_COUNT() values): the id a FETCH
+ *     or RESET uses where it is, forgotten with its connection (even where
+ *     the statement itself was not prepared)
  *   - parameter types: kept, generation bumped only when they differ
  */
 #include <setjmp.h>
@@ -100,6 +103,30 @@ static void test_backend_gone(void **state)
     pstmt_clear(&m);
 }
 
+static void test_once(void **state)
+{
+    (void)state;
+    struct pstmt_map m = {0};
+    struct pstmt *a = add(&m, 3);
+    assert_int_equal(a->once_idx, -1);
+    a->be[0].id = 5;
+    a->once_id = 11;
+    a->once_idx = 2;
+    a->cursor_idx = 2;
+    assert_int_equal(pstmt_exec_id(a, 0), 5);
+    assert_int_equal(pstmt_exec_id(a, 1), 0);
+    assert_int_equal(pstmt_exec_id(a, 2), 11);
+    pstmt_backend_gone(&m, 0);
+    assert_int_equal(a->once_idx, 2);
+    assert_int_equal(a->cursor_idx, 2);
+    pstmt_backend_gone(&m, 2);
+    assert_int_equal(a->once_idx, -1);
+    assert_int_equal(a->once_id, 0);
+    assert_int_equal(a->cursor_idx, -1);
+    assert_int_equal(pstmt_exec_id(a, 2), 0);
+    pstmt_clear(&m);
+}
+
 static void test_types(void **state)
 {
     (void)state;
@@ -124,9 +151,8 @@ static void test_types(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ids),
-        cmocka_unit_test(test_map),
-        cmocka_unit_test(test_backend_gone),
+        cmocka_unit_test(test_ids),          cmocka_unit_test(test_map),
+        cmocka_unit_test(test_backend_gone), cmocka_unit_test(test_once),
         cmocka_unit_test(test_types),
     };
     return cmocka_run_group_tests_name("pstmt", tests, NULL, NULL);

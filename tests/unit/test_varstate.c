@@ -296,6 +296,16 @@ static void test_set_get(void **state)
     before = varstate_bytes(vs);
     assert_int_equal(varstate_add_stmt(vs, "SET ROLE r", 10), HY_OK);
     assert_int_equal(varstate_bytes(vs), before);
+    /* read in order; false past the last */
+    assert_int_equal(varstate_add_stmt(vs, "SET SESSION TRANSACTION READ ONLY", 33), HY_OK);
+    const char *sql;
+    size_t len;
+    assert_true(varstate_stmt_get(vs, 0, &sql, &len));
+    assert_int_equal(len, 10);
+    assert_memory_equal(sql, "SET ROLE r", 10);
+    assert_true(varstate_stmt_get(vs, 1, &sql, &len));
+    assert_int_equal(len, 33);
+    assert_false(varstate_stmt_get(vs, 2, &sql, &len));
 
     varstate_clear(vs);
     assert_int_equal(varstate_bytes(vs), 0);
