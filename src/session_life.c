@@ -80,6 +80,7 @@ static void session_free(struct session *s)
     explicit_bzero(s->h1, sizeof(s->h1));
     explicit_bzero(s->pend_h1, sizeof(s->pend_h1));
     free(s->connid);
+    free(s->shard_ref);
     free(s->diag_err);
     free(s->trx_lost);
     free(s->broken_msg);

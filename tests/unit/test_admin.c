@@ -46,7 +46,8 @@
     "          { name = \"nodrop\"; match_digest = \"^DROP\"; user = \"app\";\n"                   \
     "            action = \"block\"; } );\n"                                                       \
     "witnesses = ( { name = \"w1\"; address = \"10.0.3.9\"; port = 3306; } );\n"                   \
-    "alerts = { events = ( { name = \"backend_lagging\"; repeat_ms = 600000; } ); };\n"
+    "alerts = { events = ( { name = \"backend_lagging\"; repeat_ms = 600000; } ); };\n"            \
+    "shards = { schemas = ( { schema = \"s1\"; group = \"default\"; } ); };\n"
 
 /* ---- admin_parse ------------------------------------------------------- */
 
@@ -146,6 +147,8 @@ static const struct parse_case parse_cases[] = {
     {"failover east", HY_OK, ADMIN_FAILOVER, false, 0, NULL},
     {"show groups", HY_OK, ADMIN_SHOW_GROUPS, false, 0, NULL},
     {"show groups --json", HY_OK, ADMIN_SHOW_GROUPS, true, 0, NULL},
+    {"show shards", HY_OK, ADMIN_SHOW_SHARDS, false, 0, NULL},
+    {"show shards --json", HY_OK, ADMIN_SHOW_SHARDS, true, 0, NULL},
     {"backup verified ok 0-1-5 3 0", HY_OK, ADMIN_BACKUP_VERIFIED, false, 0, NULL},
     {"backup verified differ 0-1-5 3 1 --json", HY_OK, ADMIN_BACKUP_VERIFIED, true, 0, NULL},
     {"backup verified ok 0-1-5 3", HY_ERROR, 0, false, 0,
@@ -666,7 +669,7 @@ static void test_render_help(void **state)
         assert_int_equal(admin_parse(cmdline, strlen(cmdline), &cmd, err, sizeof(err)), HY_OK);
         parsed++;
     }
-    assert_int_equal(parsed, 25);
+    assert_int_equal(parsed, 26);
     free(text);
     textbuf_reset(&sb);
     admin_render_help(&sb, true);
