@@ -370,6 +370,8 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
     }
     list_end(&l);
 
+    kv_bool(&kv, "shards.learn", cfg->shards_learn);
+    kv_int(&kv, "shards.refresh_ms", cfg->shards_refresh_ms);
     /* The schema map by name; a schema on two groups is shown twice. */
     list_begin(&l, &kv, "shards.schemas");
     for (size_t i = 0; i < cfg->shards.n; i++) {

@@ -4,7 +4,8 @@
  * traffic: the schemas it holds, the statements and errors of its
  * backends (backend.h, over the process's life), the sessions of shards
  * listeners that moved to it and the statements for it refused
- * (stats.h's group_stats). Read from the config and the counters, then
+ * (stats.h's group_stats). Read from the map in force (the learned one
+ * with shards.learn), the config and the counters, then
  * rendered (admin_render_shards, pure) as two tables or one JSON object.
  */
 #include <stdlib.h>
@@ -13,12 +14,12 @@
 #include "halyard/admin.h"
 #include "halyard/backend.h"
 #include "halyard/config.h"
+#include "halyard/shard_learn.h"
 #include "halyard/stats.h"
 
-void admin_render_shards(struct textbuf *sb, const struct config *cfg,
+void admin_render_shards(struct textbuf *sb, const struct config *cfg, const struct shard_map *m,
                          const struct admin_shard_group_row *rows, size_t n, bool json)
 {
-    const struct shard_map *m = &cfg->shards;
     if (json) {
         textbuf_puts(sb, "{\"schemas\":[");
         for (size_t i = 0; i < m->n; i++) {
@@ -32,7 +33,8 @@ void admin_render_shards(struct textbuf *sb, const struct config *cfg,
                 textbuf_json_str(sb, cfg->groups[e->other].name);
             else
                 textbuf_puts(sb, "null");
-            textbuf_printf(sb, ",\"line\":%d}", e->line);
+            textbuf_printf(sb, ",\"learned\":%s,\"line\":%d}", e->learned ? "true" : "false",
+                           e->line);
         }
         textbuf_puts(sb, "],\"groups\":[");
         for (size_t i = 0; i < n; i++) {
@@ -49,7 +51,7 @@ void admin_render_shards(struct textbuf *sb, const struct config *cfg,
         textbuf_puts(sb, "]}\n");
         return;
     }
-    static const char *const mhead[] = {"schema", "group", "conflict"};
+    static const char *const mhead[] = {"schema", "group", "from", "conflict"};
     struct table t;
     table_init(&t, HY_ARRAY_SIZE(mhead));
     for (size_t i = 0; i < HY_ARRAY_SIZE(mhead); i++)
@@ -58,6 +60,7 @@ void admin_render_shards(struct textbuf *sb, const struct config *cfg,
         const struct shard_schema *e = &m->v[i];
         table_cell(&t, e->name);
         table_cell(&t, cfg->groups[e->group].name);
+        table_cell(&t, e->learned ? "learned" : "config");
         if (e->other < cfg->n_groups)
             table_cellf(&t, "also on %s: refused", cfg->groups[e->other].name);
         else
@@ -92,12 +95,15 @@ void admin_show_shards(struct textbuf *sb, const struct config *cfg, bool json)
         textbuf_puts(sb, "ERR out of memory\n");
         return;
     }
+    struct shard_snap *held = NULL;
+    const struct shard_map *m =
+        cfg->shards_learn ? shard_snap_map(&held, cfg, false) : &cfg->shards;
     for (size_t g = 0; g < cfg->n_groups; g++) {
         const struct config_group *grp = &cfg->groups[g];
         struct admin_shard_group_row *r = &rows[g];
         r->name = grp->name;
-        for (size_t i = 0; i < cfg->shards.n; i++) {
-            const struct shard_schema *e = &cfg->shards.v[i];
+        for (size_t i = 0; i < m->n; i++) {
+            const struct shard_schema *e = &m->v[i];
             if (e->group == g || e->other == g)
                 r->schemas++;
             if ((e->group == g || e->other == g) && e->other != SHARD_NO_GROUP)
@@ -118,6 +124,7 @@ void admin_show_shards(struct textbuf *sb, const struct config *cfg, bool json)
             r->refused = atomic_load_explicit(&gs->refused, memory_order_relaxed);
         }
     }
-    admin_render_shards(sb, cfg, rows, cfg->n_groups, json);
+    admin_render_shards(sb, cfg, m, rows, cfg->n_groups, json);
+    shard_snap_release(&held);
     free(rows);
 }

@@ -239,6 +239,11 @@ static hy_status_t fill_shards(struct loader *ld, struct config *cfg, config_set
     config_setting_t *list = sh != NULL ? config_setting_get_member(sh, "schemas") : NULL;
     int n = list != NULL ? config_setting_length(list) : 0;
     char kname[KEYNAME_MAX], shown[48], shown2[48];
+    cfg->shards_learn = sh != NULL && cfg_get_bool(sh, "shards.learn");
+    cfg->shards_refresh_ms = sh != NULL ? (int)cfg_get_int(sh, "shards.refresh_ms") : 10000;
+    if (cfg->shards_learn && cfg->monitor.user[0] == '\0')
+        return cfg_fail(ld, config_setting_get_member(sh, "learn"), "shards.learn",
+                        "learning the schemas needs an account to read them as: set monitor.user");
     if (n == 0)
         return HY_OK;
     cfg->shards.v = calloc((size_t)n, sizeof(*cfg->shards.v));

@@ -471,6 +471,12 @@ const struct config_key config_keys[] = {
     {"shards", CONFIG_GROUP, "{}", 0, 0,
      "routing by schema over several groups, for listeners with shards = true (issue 15)",
      NULL},
+    {"shards.learn", CONFIG_BOOL, "false", 0, 0,
+     "also learn the map: SHOW DATABASES on each group's primary, as the group's monitor.user, "
+     "every shards.refresh_ms; a schema found on one group is that group's, on two a conflict "
+     "(refused until resolved); shards.schemas entries win", NULL},
+    {"shards.refresh_ms", CONFIG_INT, "10000", 100, 3600000,
+     "with shards.learn: milliseconds between two reads of the groups' schemas", NULL},
     {"shards.schemas", CONFIG_LIST, "()", 0, 100000,
      "the schema map: which group each schema lives on; a schema the map does not name is on "
      "the listener's group; a schema listed for two groups is refused (error 1105) until the "

@@ -30,6 +30,7 @@
 #include "halyard/router.h"
 #include "halyard/server.h"
 #include "halyard/session.h"
+#include "halyard/shard_learn.h"
 #include "halyard/users.h"
 #include "halyard/session_err.h"
 #include "halyard/stats.h"
@@ -170,6 +171,10 @@ bool session_view_move(struct session *s, struct config *to)
                                  ? s->listener->consistency
                                  : to->consistency;
     }
+    /* A learned map is for one config (shard_learn.h): the new config's
+     * comes at the next statement. */
+    if (config_root(to) != config_root(s->cfg))
+        shard_snap_release(&s->shard_snap);
     config_put(s->cfg);
     s->cfg = config_get(to);
     session_publish_backend(s);

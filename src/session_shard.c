@@ -25,6 +25,7 @@
 #include "halyard/session.h"
 #include "halyard/session_err.h"
 #include "halyard/shard.h"
+#include "halyard/shard_learn.h"
 #include "halyard/stats.h"
 #include "halyard/varstate.h"
 #include "session_int.h"
@@ -79,11 +80,19 @@ static uint16_t default_group(const struct session *s)
     return g >= 0 ? (uint16_t)g : cur_group(s);
 }
 
+/* The map the session goes by: its config's, or the learned one it holds
+ * (shards.learn). */
+static const struct shard_map *session_map(const struct session *s)
+{
+    const struct config *root = config_root_c(s->cfg);
+    return root->shards_learn ? shard_snap_peek(s->shard_snap, root) : &root->shards;
+}
+
 bool session_schema_here(const struct session *s, const char *schema)
 {
     if (!s->listener->shards || schema == NULL || shard_is_system(schema))
         return true;
-    const struct shard_schema *e = shard_find(&config_root_c(s->cfg)->shards, schema);
+    const struct shard_schema *e = shard_find(session_map(s), schema);
     if (e != NULL && e->other != SHARD_NO_GROUP)
         return false;
     return (e != NULL ? e->group : default_group(s)) == cur_group(s);
@@ -148,8 +157,12 @@ static uint32_t shard_route(struct session *s, const char *text, size_t len, boo
     else
         (void)classify_schemas(text, len, s->lex_opts, named_add, &ns);
     bool in_trans = (s->status & SERVER_STATUS_IN_TRANS) || s->ro_idx >= 0;
+    const struct config *root = config_root_c(s->cfg);
+    /* A new learned map from the next statement outside a transaction. */
+    const struct shard_map *map =
+        root->shards_learn ? shard_snap_map(&s->shard_snap, root, in_trans) : &root->shards;
     struct shard_in in = {
-        .map = &config_root(s->cfg)->shards,
+        .map = map,
         .named = ns.v,
         .n_named = ns.n,
         .stays = stays,

@@ -39,6 +39,76 @@ const struct shard_schema *shard_find(const struct shard_map *m, const char *nam
     return NULL;
 }
 
+void shard_map_free(struct shard_map *m)
+{
+    for (size_t i = 0; i < m->n; i++)
+        free(m->v[i].name);
+    free(m->v);
+    m->v = NULL;
+    m->n = 0;
+}
+
+static int learned_cmp(const void *a, const void *b)
+{
+    const struct shard_schema *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c != 0 ? c : (x->group > y->group) - (x->group < y->group);
+}
+
+hy_status_t shard_map_merge(const struct shard_map *cfg_map, char **const *lists, const size_t *n,
+                            size_t n_groups, struct shard_map *out)
+{
+    size_t total = cfg_map->n;
+    for (size_t g = 0; g < n_groups; g++)
+        total += lists[g] != NULL ? n[g] : 0;
+    out->n = 0;
+    out->v = calloc(total ? total : 1, sizeof(*out->v));
+    if (out->v == NULL)
+        return HY_NOMEM;
+    for (size_t i = 0; i < cfg_map->n; i++) {
+        out->v[out->n] = cfg_map->v[i];
+        if ((out->v[out->n].name = strdup(cfg_map->v[i].name)) == NULL)
+            goto nomem;
+        out->n++;
+    }
+    /* The groups' names the config does not map, (name, group) sorted,
+     * then folded into one entry per name. */
+    size_t first = out->n;
+    for (size_t g = 0; g < n_groups; g++) {
+        for (size_t i = 0; lists[g] != NULL && i < n[g]; i++) {
+            const char *name = lists[g][i];
+            if (name == NULL || name[0] == '\0' || shard_is_system(name) ||
+                shard_find(cfg_map, name) != NULL)
+                continue;
+            struct shard_schema *e = &out->v[out->n];
+            *e = (struct shard_schema){
+                .group = (uint16_t)g, .other = SHARD_NO_GROUP, .learned = true};
+            if ((e->name = strdup(name)) == NULL)
+                goto nomem;
+            out->n++;
+        }
+    }
+    if (out->n - first > 1)
+        qsort(out->v + first, out->n - first, sizeof(*out->v), learned_cmp);
+    size_t w = first;
+    for (size_t i = first; i < out->n; i++) {
+        struct shard_schema *prev = w > first ? &out->v[w - 1] : NULL;
+        if (prev != NULL && strcmp(prev->name, out->v[i].name) == 0) {
+            if (prev->group != out->v[i].group && prev->other == SHARD_NO_GROUP)
+                prev->other = out->v[i].group;
+            free(out->v[i].name);
+            continue;
+        }
+        out->v[w++] = out->v[i];
+    }
+    out->n = w;
+    shard_map_sort(out); /* names are unique now: by name */
+    return HY_OK;
+nomem:
+    shard_map_free(out);
+    return HY_NOMEM;
+}
+
 bool shard_is_system(const char *name)
 {
     /* The server matches these without regard to case. */

@@ -232,8 +232,9 @@ struct admin_shard_group_row {
     uint64_t moves_in, refused;  /* stats.h's group_stats */
 };
 void admin_show_shards(struct textbuf *sb, const struct config *cfg, bool json);
-/* Pure: the answer from cfg's map and the rows (one per group, in order). */
-void admin_render_shards(struct textbuf *sb, const struct config *cfg,
+/* Pure: the answer from map `m` (the config's or the learned one, its
+ * group indexes cfg's) and the rows (one per group, in order). */
+void admin_render_shards(struct textbuf *sb, const struct config *cfg, const struct shard_map *m,
                          const struct admin_shard_group_row *rows, size_t n, bool json);
 
 /* detail (show backends --detail): the servers' load as well; the JSON

@@ -438,6 +438,8 @@ struct config {
     size_t n_groups;
     /* shards.schemas: schema -> group (shard.h); a view shares its config's */
     struct shard_map shards;
+    bool shards_learn;     /* also from each group's SHOW DATABASES (shard_learn.h) */
+    int shards_refresh_ms; /* ... read this often */
     /* failover lock voters outside the cluster (failover_exec.h) */
     struct config_witness *witnesses;
     size_t n_witnesses;

@@ -33,6 +33,7 @@
 #include <stdint.h>
 
 #include "halyard/classify.h"
+#include "halyard/core.h"
 
 #define SHARD_NO_GROUP UINT16_MAX
 
@@ -42,7 +43,8 @@ struct shard_schema {
     char *name;
     uint16_t group;
     uint16_t other; /* SHARD_NO_GROUP, or the second group naming it */
-    int line;       /* of the entry in the config file */
+    int line;       /* of the entry in the config file; 0 for a learned one */
+    bool learned;   /* from the groups' SHOW DATABASES (shards.learn), not the config */
 };
 
 struct shard_map {
@@ -56,6 +58,16 @@ const struct shard_schema *shard_find(const struct shard_map *m, const char *nam
 bool shard_is_system(const char *name);
 /* Sort the map by name, then line (after the config filled it). */
 void shard_map_sort(struct shard_map *m);
+
+/* shards.learn: the map sessions use. The config's entries as they are
+ * (they win, their conflicts stay); then each schema the groups list
+ * (lists[g]: n[g] names from group g's SHOW DATABASES; NULL = not read)
+ * that the config does not: on one group, that group's; on several, a
+ * conflict of the first two, refused until resolved. System schemas are
+ * skipped. *out gets copies of the names (shard_map_free). HY_NOMEM. */
+hy_status_t shard_map_merge(const struct shard_map *cfg_map, char **const *lists, const size_t *n,
+                            size_t n_groups, struct shard_map *out) HY_MUSTCHECK;
+void shard_map_free(struct shard_map *m);
 
 enum shard_verdict {
     SHARD_GO,         /* run it on out->group (a move when it is not in->cur) */

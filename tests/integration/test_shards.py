@@ -16,6 +16,9 @@ the listener's group.
 - kill -9 of group a's primary under load on both groups: a fails over,
   b keeps serving with 0 failed statements
 - show shards: the map, and per group its moves and refusals
+- shards.learn: the map learned from the groups' SHOW DATABASES, a schema
+  found on two groups refused until resolved, a transaction finishing on
+  the map it began with
 - prepared statements: each execution on the group of its text (its
   PREPARE's schema standing for the session's); a PREPARE naming the
   conflicting schema refused
@@ -279,10 +282,11 @@ def test_show_shards(sharded, cluster, dual):
         assert refused(cur, "SELECT * FROM sb.t")[0] == 1105  # for b
         cur.execute("ROLLBACK")
     sh = admin_json(sock, "show shards")
-    assert sh["schemas"] == [
-        {"schema": "sa", "group": "a", "conflict": None, "line": sh["schemas"][0]["line"]},
-        {"schema": "sb", "group": "b", "conflict": None, "line": sh["schemas"][1]["line"]},
-        {"schema": "shared", "group": "a", "conflict": "b", "line": sh["schemas"][2]["line"]},
+    assert [{k: e[k] for k in ("schema", "group", "conflict", "learned")}
+            for e in sh["schemas"]] == [
+        {"schema": "sa", "group": "a", "conflict": None, "learned": False},
+        {"schema": "sb", "group": "b", "conflict": None, "learned": False},
+        {"schema": "shared", "group": "a", "conflict": "b", "learned": False},
     ], sh["schemas"]
     g = {r["name"]: r for r in sh["groups"]}
     assert (g["a"]["schemas"], g["a"]["conflicts"], g["b"]["schemas"], g["b"]["conflicts"]) == \
@@ -291,7 +295,7 @@ def test_show_shards(sharded, cluster, dual):
     assert (g["a"]["refused"], g["b"]["refused"]) == (1, 1), g
     assert g["a"]["statements"] > 0 and g["b"]["statements"] > 0, g
     text = ctl(sock, "show shards").stdout
-    assert "shared  a      also on b: refused" in text, text
+    assert "shared  a      config  also on b: refused" in text, text
 
 
 def test_prepared_statements(sharded, cluster, dual, ps_client_bin):
@@ -312,3 +316,88 @@ def test_prepared_statements(sharded, cluster, dual, ps_client_bin):
             "halyard: schema shared is on groups a and b: refused until resolved"] in lines, r.stdout
     assert {r[0] for r in dual.sql(0, "SELECT id FROM sb.t")} == {1, 50, 51, 52}
     assert {r[0] for r in cluster.sql(0, "SELECT id FROM sa.t")} == {1}
+
+
+@pytest.fixture
+def learning(start_halyard, cluster, dual, tmp_path):
+    """halyard with shards.learn: the config maps sa only; the rest comes
+    from the groups' SHOW DATABASES, as the monitor account (granted SHOW
+    DATABASES for the test)."""
+    make_schemas(cluster, dual)
+    for c in (cluster, dual):
+        c.sql(0, "GRANT SHOW DATABASES ON *.* TO 'monitor'@'%'")
+        for sql in ("DROP DATABASE IF EXISTS lboth", "DROP DATABASE IF EXISTS lnew"):
+            c.sql(0, sql)
+    dual.sql(0, "DROP DATABASE IF EXISTS lb")
+    for sql in ("CREATE DATABASE lb", "CREATE TABLE lb.t (id INT PRIMARY KEY)",
+                "INSERT INTO lb.t VALUES (1), (2)"):
+        dual.sql(0, sql)
+    for c in (cluster, dual):
+        c.sql(0, "CREATE DATABASE lboth")
+    cluster.sync()
+    dual.sync()
+    port = free_port()
+    s = settings(cluster, dual, tmp_path, port)
+    s["shards"] = {"learn": True, "refresh_ms": 200,
+                   "schemas": [{"schema": "sa", "group": "a"}]}
+    h = start_halyard(render_libconfig(s).replace("$", "$$"), port=port)
+    sock = s["admin_socket"]
+    wait_until(lambda: {n: g["writer"] for n, g in groups(h, sock).items()} == {"a": "node0",
+                                                                               "b": "dm0"},
+               15, what="the writers")
+    yield h, s, sock
+    for c in (cluster, dual):
+        c.sql(0, "REVOKE SHOW DATABASES ON *.* FROM 'monitor'@'%'")
+        c.sql(0, "DROP DATABASE IF EXISTS lboth")
+        c.sql(0, "DROP DATABASE IF EXISTS lnew")
+    dual.sql(0, "DROP DATABASE IF EXISTS lb")
+
+
+def learned(sock):
+    return {e["schema"]: e for e in admin_json(sock, "show shards")["schemas"]}
+
+
+def test_learned_map(learning, cluster, dual):
+    h, _, sock = learning
+    a_ports = {n["port"] for n in cluster.nodes}
+    b_ports = {dual.nodes[0]["port"], dual.nodes[1]["port"]}
+    wait_until(lambda: learned(sock).get("lb", {}).get("group") == "b", 10, what="lb learned")
+    m = learned(sock)
+    assert m["sa"] == {"schema": "sa", "group": "a", "conflict": None, "learned": False,
+                       "line": m["sa"]["line"]}
+    assert (m["sb"]["group"], m["sb"]["learned"], m["ua"]["group"]) == ("b", True, "a"), m
+    assert (m["lboth"]["group"], m["lboth"]["conflict"], m["lboth"]["learned"]) == ("a", "b", True)
+    h.wait_log(r"shards: \d+ schemas on the groups; \d+ on two groups, refused until resolved: "
+               r".*lboth on a and b")
+    conn = h.connect()
+    with conn.cursor() as cur:
+        # Learned schemas route like mapped ones, qualified or by USE.
+        assert one(cur, "SELECT COUNT(*), @@port FROM lb.t")[0] == 2
+        assert one(cur, "SELECT @@port FROM lb.t LIMIT 1")[0] in b_ports
+        cur.execute("USE sb")
+        assert one(cur, "SELECT DATABASE(), @@port")[1] in b_ports
+        assert one(cur, "SELECT COUNT(*) FROM ua.t")[0] == 1  # learned on a
+        # A schema found on two groups is refused until it is on one.
+        assert refused(cur, "USE lboth") == (
+            1105, "halyard: schema lboth is on groups a and b: refused until resolved")
+    dual.sql(0, "DROP DATABASE lboth")
+    dual.sync()
+    wait_until(lambda: learned(sock)["lboth"]["conflict"] is None, 10, what="lboth resolved")
+    with conn.cursor() as cur:
+        cur.execute("USE lboth")
+        assert one(cur, "SELECT DATABASE(), @@port")[1] in a_ports
+
+        # A transaction finishes on the map it began with: lnew, created on
+        # b meanwhile, is not known to it (looked for on a, where it runs).
+        cur.execute("USE sa")
+        cur.execute("BEGIN")
+        cur.execute("INSERT INTO sa.t VALUES (60, 1)")
+        dual.sql(0, "CREATE DATABASE lnew")
+        dual.sql(0, "CREATE TABLE lnew.t (id INT PRIMARY KEY)")
+        wait_until(lambda: "lnew" in learned(sock), 10, what="lnew learned")
+        assert refused(cur, "SELECT * FROM lnew.t") == (1146, "Table 'lnew.t' doesn't exist")
+        cur.execute("COMMIT")
+        # The next statement outside it takes the new map.
+        assert one(cur, "SELECT COUNT(*), @@port FROM lnew.t")[0] == 0
+        assert one(cur, "SELECT @@port FROM lnew.t UNION SELECT @@port")[0] in b_ports
+    assert {r[0] for r in cluster.sql(0, "SELECT id FROM sa.t")} == {1, 60}

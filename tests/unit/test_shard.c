@@ -469,6 +469,50 @@ static void test_find(void **state)
     assert_false(shard_is_system("sysx"));
 }
 
+/* ---- shard_map_merge (shards.learn) ---------------------------------------- */
+
+static void test_merge(void **state)
+{
+    (void)state;
+    /* the config: s1 -> a, dup -> a and b; the groups list what they hold */
+    char *la[] = {"information_schema", "s1", "x", "shared", "dup", "mysql"};
+    char *lb[] = {"shared", "y", "s1", "sys", "dup", "performance_schema"};
+    char **lists[3] = {la, lb, NULL}; /* c not read yet */
+    size_t n[3] = {6, 6, 0};
+    struct shard_map m;
+    assert_int_equal(shard_map_merge(&MAP, lists, n, 3, &m), HY_OK);
+    /* config's dup, s1, s2, s3; learned shared (conflict), x, y */
+    static const struct {
+        const char *name;
+        uint16_t group, other;
+        bool learned;
+    } want[] = {
+        {"dup", 0, 1, false},
+        {"s1", 0, SHARD_NO_GROUP, false},
+        {"s2", 1, SHARD_NO_GROUP, false},
+        {"s3", 2, SHARD_NO_GROUP, false},
+        {"shared", 0, 1, true},
+        {"x", 0, SHARD_NO_GROUP, true},
+        {"y", 1, SHARD_NO_GROUP, true},
+    };
+    assert_int_equal(m.n, sizeof(want) / sizeof(want[0]));
+    for (size_t i = 0; i < m.n; i++) {
+        assert_string_equal(m.v[i].name, want[i].name);
+        assert_int_equal(m.v[i].group, want[i].group);
+        assert_int_equal(m.v[i].other, want[i].other);
+        assert_int_equal(m.v[i].learned, want[i].learned);
+    }
+    assert_ptr_equal(shard_find(&m, "x"), &m.v[5]);
+    shard_map_free(&m);
+    assert_int_equal(m.n, 0);
+    /* nothing read at all: the config's map */
+    char **none[1] = {NULL};
+    size_t n0[1] = {0};
+    assert_int_equal(shard_map_merge(&MAP, none, n0, 1, &m), HY_OK);
+    assert_int_equal(m.n, MAP.n);
+    shard_map_free(&m);
+}
+
 /* ---- the config -------------------------------------------------------------- */
 
 #define HASH "*5BCB3E6AC345B435C7C2E6B7949A04CE6F6563D3"
@@ -519,24 +563,25 @@ static void test_config(void **state)
     };
     struct textbuf sb;
     textbuf_init(&sb, 1 << 16);
-    admin_render_shards(&sb, cfg, rows, 2, false);
+    admin_render_shards(&sb, cfg, &cfg->shards, rows, 2, false);
     assert_string_equal(sb.data,
-                        "schema  group  conflict\n"
-                        "alpha   a      -\n"
-                        "both    a      also on b: refused\n"
-                        "zeta    b      -\n"
+                        "schema  group  from    conflict\n"
+                        "alpha   a      config  -\n"
+                        "both    a      config  also on b: refused\n"
+                        "zeta    b      config  -\n"
                         "\n"
                         "group  schemas  conflicts  statements  errors  moves_in  refused\n"
                         "a      2        1          120         3       7         2\n"
                         "b      2        1          45          0       4         1\n");
     textbuf_free(&sb);
     textbuf_init(&sb, 1 << 16);
-    admin_render_shards(&sb, cfg, rows, 1, true);
+    admin_render_shards(&sb, cfg, &cfg->shards, rows, 1, true);
     assert_string_equal(sb.data,
                         "{\"schemas\":[{\"schema\":\"alpha\",\"group\":\"a\",\"conflict\":null,"
-                        "\"line\":9},{\"schema\":\"both\",\"group\":\"a\",\"conflict\":\"b\","
-                        "\"line\":10},{\"schema\":\"zeta\",\"group\":\"b\",\"conflict\":null,"
-                        "\"line\":8}],\"groups\":[{\"name\":\"a\",\"schemas\":2,\"conflicts\":1,"
+                        "\"learned\":false,\"line\":9},{\"schema\":\"both\",\"group\":\"a\","
+                        "\"conflict\":\"b\",\"learned\":false,\"line\":10},{\"schema\":\"zeta\","
+                        "\"group\":\"b\",\"conflict\":null,\"learned\":false,\"line\":8}],"
+                        "\"groups\":[{\"name\":\"a\",\"schemas\":2,\"conflicts\":1,"
                         "\"statements\":120,\"errors\":3,\"moves_in\":7,\"refused\":2}]}\n");
     textbuf_free(&sb);
     config_put(cfg);
@@ -571,7 +616,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_schemas), cmocka_unit_test(test_schemas_stop_and_garbage),
         cmocka_unit_test(test_decide),  cmocka_unit_test(test_find),
-        cmocka_unit_test(test_config),
+        cmocka_unit_test(test_merge),   cmocka_unit_test(test_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
