@@ -558,9 +558,11 @@ uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_
     }
     if (s->listener->shards) {
         /* To the statement's group first, then inside it as always. A
-         * statement about the session or the previous one stays. */
+         * statement about the session or the previous one (which ran on
+         * the group the session is on) stays. */
         bool stays = r.kind == CL_EMPTY || r.kind == CL_SESSION || r.kind == CL_TXN_END ||
-                     r.kind == CL_TXN_SAVEPOINT || (r.flags & (CLF_PREV_STMT | CLF_DIAG));
+                     r.kind == CL_TXN_SAVEPOINT ||
+                     (r.flags & (CLF_PREV_STMT | CLF_DIAG | CLF_LAST_INSERT_ID));
         uint32_t g = session_shard_route(s, (const char *)p + 1, avail - 1, false, stays);
         if (g != UINT32_MAX)
             return g;

@@ -184,8 +184,8 @@ static uint32_t shard_route(struct session *s, const char *text, size_t len, boo
             snprintf(s->shard_ref->other, sizeof(s->shard_ref->other), "%s",
                      group_of(s->cfg)->name);
         }
-        slog_info(s, "refused by group: verdict %d, schema %s", (int)out.verdict,
-                  s->shard_ref->schema);
+        slog_info(s, "refused by group: %s, schema %s, group %s", shard_verdict_to_str(out.verdict),
+                  s->shard_ref->schema, s->shard_ref->group);
         group_count(s, out.group, false);
         return ROUTE_SHARD;
     }

@@ -39,6 +39,23 @@ const struct shard_schema *shard_find(const struct shard_map *m, const char *nam
     return NULL;
 }
 
+const char *shard_verdict_to_str(enum shard_verdict v)
+{
+    switch (v) {
+    case SHARD_GO:
+        return "go";
+    case SHARD_CONFLICT:
+        return "conflict";
+    case SHARD_TWO_GROUPS:
+        return "two_groups";
+    case SHARD_CROSS_TRX:
+        return "cross_group_transaction";
+    case SHARD_HELD:
+        return "state_held";
+    }
+    return "?";
+}
+
 void shard_map_free(struct shard_map *m)
 {
     for (size_t i = 0; i < m->n; i++)

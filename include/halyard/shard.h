@@ -108,5 +108,6 @@ struct shard_out {
 };
 
 void shard_decide(const struct shard_in *in, struct shard_out *out);
+const char *shard_verdict_to_str(enum shard_verdict v);
 
 #endif /* HALYARD_SHARD_H */

@@ -185,6 +185,15 @@ def test_session_state_follows(sharded, cluster, dual):
         cur.execute("SET @y = 7")
         assert one(cur, "SELECT @y, COUNT(*) FROM sa.t") == (7, 1)
         assert one(cur, "SELECT DATABASE(), @y") == ("sb", 7)
+        # LAST_INSERT_ID() stays where the insert ran, whatever the schema.
+        cur.execute("USE sa")
+        cur.execute("CREATE TABLE sb.ai (id INT AUTO_INCREMENT PRIMARY KEY, v INT)")
+        for _ in range(3):
+            cur.execute("INSERT INTO sb.ai (v) VALUES (1)")
+        lid = one(cur, "SELECT LAST_INSERT_ID()")[0]
+        assert one(cur, "SELECT @@port")[0] in {n["port"] for n in cluster.nodes}  # sa: a
+    # (the pair's auto_increment_increment may skip ids: compare with b's own)
+    assert lid == dual.value(0, "SELECT MAX(id) FROM sb.ai") and lid > 1, lid
 
 
 def test_refusals(sharded, cluster, dual):

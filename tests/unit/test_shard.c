@@ -465,6 +465,8 @@ static void test_find(void **state)
     assert_null(shard_find(&MAP, "S2")); /* names are case-sensitive, as on Linux */
     assert_null(shard_find(&MAP, "s0"));
     assert_null(shard_find(&MAP, NULL));
+    assert_string_equal(shard_verdict_to_str(SHARD_CROSS_TRX), "cross_group_transaction");
+    assert_string_equal(shard_verdict_to_str(SHARD_CONFLICT), "conflict");
     assert_true(shard_is_system("Information_Schema"));
     assert_false(shard_is_system("sysx"));
 }
