@@ -55,10 +55,14 @@ void stats_listeners_free(void)
 
 static _Atomic(struct group_stats *) groups;
 
+struct group_stats *stats_groups(void)
+{
+    return atomic_load_explicit(&groups, memory_order_acquire);
+}
+
 struct group_stats *stats_group(const char *name)
 {
-    for (struct group_stats *g = atomic_load_explicit(&groups, memory_order_acquire); g != NULL;
-         g = g->next) {
+    for (struct group_stats *g = stats_groups(); g != NULL; g = g->next) {
         if (strcmp(g->name, name) == 0)
             return g;
     }

@@ -94,6 +94,8 @@ struct group_stats {
 hy_status_t stats_groups_add(const struct config *cfg) HY_MUSTCHECK;
 /* Any thread: the entry of `name`, NULL if none. */
 struct group_stats *stats_group(const char *name);
+/* Any thread: the first entry (then ->next). */
+struct group_stats *stats_groups(void);
 void stats_groups_free(void); /* at exit */
 
 /* Client sessions open now, over every worker (max_client_connections).

@@ -32,7 +32,7 @@ from test_failover import Load, ctl, failover_settings, kill_now
 from test_groups import dm_backends, groups
 from test_core import ps_client_bin  # noqa: F401 (fixture)
 from util import (APP_PASSWORD, APP_USER, admin_json, default_halyard_settings, free_port,
-                  render_libconfig, wait_until)
+                  metric, render_libconfig, wait_until)
 
 MONITOR = {"user": "monitor", "password": "monitor", "interval_ms": 200, "timeout_ms": 1000,
            "rise": 2, "fall": 2}
@@ -49,6 +49,7 @@ def settings(cluster, dual, tmp_path, port):
     s["witnesses"] = [{"name": "witness", "address": "127.0.0.1", "port": dual.nodes[2]["port"]}]
     s["listeners"] = [{"name": "shard", "address": "127.0.0.1", "port": port, "group": "a",
                        "shards": True}]
+    s["metrics_port"] = free_port()
     s["shards"] = {"schemas": [{"schema": "sa", "group": "a"}, {"schema": "sb", "group": "b"},
                                {"schema": "shared", "group": "a"}, {"schema": "shared", "group": "b"}]}
     return s
@@ -305,6 +306,9 @@ def test_show_shards(sharded, cluster, dual):
     assert g["a"]["statements"] > 0 and g["b"]["statements"] > 0, g
     text = ctl(sock, "show shards").stdout
     assert "shared  a      config  also on b: refused" in text, text
+    mp = sharded[1]["metrics_port"]
+    assert metric(mp, 'halyard_shard_moves_total{group="b"}') == 1
+    assert metric(mp, 'halyard_shard_refused_total{group="a"}') == 1
 
 
 def test_prepared_statements(sharded, cluster, dual, ps_client_bin):

@@ -1108,6 +1108,7 @@ static void test_metrics_render(void **state)
     struct listener_stats l2 = {.name = (char *)"we\"ird", .accepted = 7, .open = 1};
     struct listener_stats l1 = {
         .next = &l2, .name = (char *)"main", .accepted = 12, .open = 3, .auth_failures = 5};
+    struct group_stats g1 = {.name = (char *)"orders", .moves_in = 8, .refused = 2};
     struct metrics_snapshot m = {
         .uptime = 12.5,
         .client_sessions = 3,
@@ -1117,6 +1118,7 @@ static void test_metrics_render(void **state)
         .last_reload_ok = false,
         .last_reload = 1700000000,
         .listeners = &l1,
+        .groups = &g1,
         .failovers = {{0, 2}, {1, 3}},
         .logs = {.audit_lines = 9, .query_dropped = 4},
         .alerts = {
@@ -1169,8 +1171,8 @@ static void test_metrics_render(void **state)
         }
     }
     free(text);
-    assert_int_equal(n_fam, 33);
-    assert_int_equal(samples, 46);
+    assert_int_equal(n_fam, 35);
+    assert_int_equal(samples, 48);
 
     static const char *const want[] = {
         "\nhalyard_up 1\n",
@@ -1190,6 +1192,8 @@ static void test_metrics_render(void **state)
         "\nhalyard_listener_client_sessions{listener=\"main\"} 3\n",
         "\nhalyard_listener_auth_failures_total{listener=\"main\"} 5\n",
         "\nhalyard_listener_auth_failures_total{listener=\"we\\\"ird\"} 0\n",
+        "\nhalyard_shard_moves_total{group=\"orders\"} 8\n",
+        "\nhalyard_shard_refused_total{group=\"orders\"} 2\n",
         "\nhalyard_failovers_total{kind=\"failover\",result=\"ok\"} 2\n",
         "\nhalyard_failovers_total{kind=\"failover\",result=\"error\"} 0\n",
         "\nhalyard_failovers_total{kind=\"switchover\",result=\"ok\"} 3\n",
