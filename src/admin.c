@@ -881,6 +881,9 @@ static bool run_command(struct admin_conn *c, const char *line, size_t len)
     case ADMIN_SHOW_GROUPS:
         admin_show_groups(&c->out, st->cfg, cmd.json);
         break;
+    case ADMIN_SHOW_SHARDS:
+        admin_show_shards(&c->out, st->cfg, cmd.json);
+        break;
     case ADMIN_BACKEND_SET: {
         char why[200];
         hy_status_t set =

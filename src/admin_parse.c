@@ -32,6 +32,9 @@ static const struct {
      "buffer pool)"},
     {"show groups",
      "groups of backends: cluster type, failover, the writer, each backend's role and state"},
+    {"show shards",
+     "the schema map (each schema's group, conflicts) and per group its schemas, statements, "
+     "errors, sessions moved in and statements refused"},
     {"backend NAME drain|maint|online",
      "drain: no new statements, open transactions finish, the answer once the server is idle "
      "(drain nowait: at once); maint: no statements at all; online: back to what the health "
@@ -192,6 +195,8 @@ hy_status_t admin_parse(const char *line, size_t len, struct admin_cmd *cmd, cha
         cmd->detail = n == 3;
     } else if (n == 2 && TOK_IS(0, "show") && TOK_IS(1, "groups")) {
         cmd->verb = ADMIN_SHOW_GROUPS;
+    } else if (n == 2 && TOK_IS(0, "show") && TOK_IS(1, "shards")) {
+        cmd->verb = ADMIN_SHOW_SHARDS;
     } else if (n >= 1 && TOK_IS(0, "backend")) {
         if ((n != 3 && !(n == 4 && TOK_IS(2, "drain") && TOK_IS(3, "nowait"))) ||
             tlen[1] >= sizeof(cmd->arg) ||

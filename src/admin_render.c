@@ -365,7 +365,26 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
         kv_strings(&kv, elem_key(&l, "proxy_protocol_from", k, sizeof(k)), &x->proxy_protocol_from);
         kv_str(&kv, elem_key(&l, "group", k, sizeof(k)),
                x->group < cfg->n_groups ? cfg->groups[x->group].name : "");
+        kv_bool(&kv, elem_key(&l, "shards", k, sizeof(k)), x->shards);
         elem_end(&l);
+    }
+    list_end(&l);
+
+    kv_bool(&kv, "shards.learn", cfg->shards_learn);
+    kv_int(&kv, "shards.refresh_ms", cfg->shards_refresh_ms);
+    /* The schema map by name; a schema on two groups is shown twice. */
+    list_begin(&l, &kv, "shards.schemas");
+    for (size_t i = 0; i < cfg->shards.n; i++) {
+        const struct shard_schema *x = &cfg->shards.v[i];
+        for (int twice = 0; twice < 2; twice++) {
+            uint16_t g = twice ? x->other : x->group;
+            if (g >= cfg->n_groups)
+                continue;
+            elem_begin(&l);
+            kv_str(&kv, elem_key(&l, "schema", k, sizeof(k)), x->name);
+            kv_str(&kv, elem_key(&l, "group", k, sizeof(k)), cfg->groups[g].name);
+            elem_end(&l);
+        }
     }
     list_end(&l);
 

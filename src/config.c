@@ -1165,6 +1165,9 @@ static void config_free(struct config *cfg)
         }
     }
     free(cfg->groups);
+    for (size_t i = 0; i < cfg->shards.n; i++)
+        free(cfg->shards.v[i].name);
+    free(cfg->shards.v);
     for (size_t i = 0; i < cfg->n_listeners; i++) {
         free(cfg->listeners[i].name);
         free(cfg->listeners[i].address);

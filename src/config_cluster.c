@@ -231,6 +231,84 @@ static hy_status_t group_settings(struct loader *ld, struct config *cfg, struct 
     return group_monitor_account(ld, cfg, grp, m, prefix);
 }
 
+/* shards.schemas (shard.h): each schema's group. A schema listed for two
+ * groups is kept as a conflict (refused by the sessions until resolved,
+ * shown by show shards), not a load error: the rest of the map serves. */
+static hy_status_t fill_shards(struct loader *ld, struct config *cfg, config_setting_t *sh)
+{
+    config_setting_t *list = sh != NULL ? config_setting_get_member(sh, "schemas") : NULL;
+    int n = list != NULL ? config_setting_length(list) : 0;
+    char kname[KEYNAME_MAX], shown[48], shown2[48];
+    cfg->shards_learn = sh != NULL && cfg_get_bool(sh, "shards.learn");
+    cfg->shards_refresh_ms = sh != NULL ? (int)cfg_get_int(sh, "shards.refresh_ms") : 10000;
+    if (cfg->shards_learn && cfg->monitor.user[0] == '\0')
+        return cfg_fail(ld, config_setting_get_member(sh, "learn"), "shards.learn",
+                        "learning the schemas needs an account to read them as: set monitor.user");
+    if (n == 0)
+        return HY_OK;
+    cfg->shards.v = calloc((size_t)n, sizeof(*cfg->shards.v));
+    if (cfg->shards.v == NULL)
+        return cfg_fail(ld, NULL, NULL, "out of memory");
+    for (int i = 0; i < n; i++) {
+        config_setting_t *e = config_setting_get_elem(list, (unsigned)i);
+        const char *name = cfg_get_str(e, "shards.schemas.[].schema");
+        const char *gn = cfg_get_str(e, "shards.schemas.[].group");
+        int gi = group_find(cfg, gn);
+        if (gi < 0) {
+            snprintf(kname, sizeof(kname), "shards.schemas.[%d].group", i);
+            return cfg_fail(ld, config_setting_get_member(e, "group"), kname,
+                            "\"%s\" is not the name of a group", cfg_printable(gn, shown));
+        }
+        snprintf(kname, sizeof(kname), "shards.schemas.[%d].schema", i);
+        if (shard_is_system(name))
+            return cfg_fail(ld, config_setting_get_member(e, "schema"), kname,
+                            "\"%s\" is a system schema, on every group: it cannot be mapped",
+                            cfg_printable(name, shown));
+        struct shard_schema *v = &cfg->shards.v[cfg->shards.n];
+        v->name = strdup(name);
+        if (v->name == NULL)
+            return cfg_fail(ld, NULL, NULL, "out of memory");
+        v->group = (uint16_t)gi;
+        v->other = SHARD_NO_GROUP;
+        v->line = i; /* its index until the map is sorted */
+        cfg->shards.n++;
+    }
+    /* Sorted by name, then by position in the file: a name listed again
+     * is a mistake for the same group, a conflict for another. */
+    shard_map_sort(&cfg->shards);
+    size_t out = 0;
+    for (size_t i = 0; i < cfg->shards.n; i++) {
+        struct shard_schema *v = &cfg->shards.v[i];
+        config_setting_t *e = config_setting_get_elem(list, (unsigned)v->line);
+        struct shard_schema *first = out > 0 ? &cfg->shards.v[out - 1] : NULL;
+        if (first == NULL || strcmp(first->name, v->name) != 0) {
+            v->line = (int)config_setting_source_line(e);
+            cfg->shards.v[out++] = *v;
+            continue;
+        }
+        snprintf(kname, sizeof(kname), "shards.schemas.[%d].schema", v->line);
+        const char *gn = cfg->groups[v->group].name;
+        if (first->group == v->group || first->other == v->group) {
+            hy_status_t rc = cfg_fail(ld, config_setting_get_member(e, "schema"), kname,
+                                      "\"%s\" is listed twice for group \"%s\"",
+                                      cfg_printable(v->name, shown), cfg_printable(gn, shown2));
+            for (size_t j = i; j < cfg->shards.n; j++)
+                free(cfg->shards.v[j].name);
+            cfg->shards.n = out;
+            return rc;
+        }
+        if (first->other == SHARD_NO_GROUP)
+            first->other = v->group;
+        hy_log_warn("%s:%d: %s: schema \"%s\" is on groups %s and %s: statements naming it are "
+                    "refused until the map says which",
+                    ld->name, (int)config_setting_source_line(e), kname,
+                    cfg_printable(v->name, shown), cfg->groups[first->group].name, gn);
+        free(v->name);
+    }
+    cfg->shards.n = out;
+    return HY_OK;
+}
+
 /* The groups (group.h): each backend in exactly one, a replication or
  * dual-master group with exactly one configured primary... Without
  * `groups`, one group "default" with every backend. Then the listeners'
@@ -367,6 +445,11 @@ hy_status_t cfg_fill_groups(struct loader *ld, struct config *cfg, config_settin
         }
         cfg->listeners[i].group = (uint16_t)gi;
     }
+    for (size_t i = 0; i < cfg->n_listeners; i++)
+        cfg->listeners[i].shards =
+            cfg_get_bool(config_setting_get_elem(ll, (unsigned)i), "listeners.[].shards");
+    if (fill_shards(ld, cfg, config_setting_get_member(root, "shards")) != HY_OK)
+        return HY_ERROR;
     if (group_views_build(cfg) != HY_OK)
         return cfg_fail(ld, NULL, NULL, "out of memory");
     return HY_OK;

@@ -468,6 +468,25 @@ const struct config_key config_keys[] = {
     {"groups.[].monitor.timeout_ms", CONFIG_INT, "0", 0, 600000,
      "the group's monitor.timeout_ms; 0 = the top level's", NULL},
 
+    {"shards", CONFIG_GROUP, "{}", 0, 0,
+     "routing by schema over several groups, for listeners with shards = true (issue 15)",
+     NULL},
+    {"shards.learn", CONFIG_BOOL, "false", 0, 0,
+     "also learn the map: SHOW DATABASES on each group's primary, as the group's monitor.user, "
+     "every shards.refresh_ms; a schema found on one group is that group's, on two a conflict "
+     "(refused until resolved); shards.schemas entries win", NULL},
+    {"shards.refresh_ms", CONFIG_INT, "10000", 100, 3600000,
+     "with shards.learn: milliseconds between two reads of the groups' schemas", NULL},
+    {"shards.schemas", CONFIG_LIST, "()", 0, 100000,
+     "the schema map: which group each schema lives on; a schema the map does not name is on "
+     "the listener's group; a schema listed for two groups is refused (error 1105) until the "
+     "map says which", NULL},
+    {"shards.schemas.[].schema", CONFIG_STRING, NULL, 1, 64,
+     "a schema's name, as the server spells it (names are case-sensitive); not a system schema "
+     "(mysql, information_schema, performance_schema, sys: on every group)", NULL},
+    {"shards.schemas.[].group", CONFIG_STRING, NULL, 1, 40,
+     "the group (groups.[].name) the schema lives on", NULL},
+
     {"listeners", CONFIG_LIST, NULL, 1, 64,
      "addresses where halyard accepts client connections", NULL},
     {"listeners.[].name", CONFIG_STRING, NULL, 1, 64,
@@ -488,6 +507,10 @@ const struct config_key config_keys[] = {
      "the users that may log in through this listener; [] = every user", NULL},
     {"listeners.[].group", CONFIG_STRING, "", 0, 64,
      "the group (groups) whose backends this listener's sessions use; \"\" = the first group",
+     NULL},
+    {"listeners.[].shards", CONFIG_BOOL, "false", 0, 0,
+     "route each statement to the group of the schema it names (shards.schemas), then inside "
+     "that group as usual; group is then the default group: schemas the map does not name",
      NULL},
     {"listeners.[].proxy_protocol_from", CONFIG_STRINGS, "[]", 0, 1000,
      "load balancers (IPv4 or IPv6 ADDRESS/BITS or one address) whose connections must begin "

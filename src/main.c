@@ -328,7 +328,8 @@ static hy_status_t app_reload(struct status *st, const char *by)
     char err[1024];
     struct config *fresh = NULL;
     hy_status_t rc = config_load(app.config_path, &fresh, err, sizeof(err));
-    if (rc == HY_OK && (backend_rt_attach(fresh) != HY_OK || stats_listeners_add(fresh) != HY_OK)) {
+    if (rc == HY_OK && (backend_rt_attach(fresh) != HY_OK || stats_listeners_add(fresh) != HY_OK ||
+                        stats_groups_add(fresh) != HY_OK)) {
         snprintf(err, sizeof(err), "out of memory");
         config_put(fresh);
         rc = HY_ERROR;
@@ -585,7 +586,8 @@ int main(int argc, char **argv)
         return 0;
     }
     app.config_path = path;
-    if (backend_rt_attach(app.cfg) != HY_OK || stats_listeners_add(app.cfg) != HY_OK) {
+    if (backend_rt_attach(app.cfg) != HY_OK || stats_listeners_add(app.cfg) != HY_OK ||
+        stats_groups_add(app.cfg) != HY_OK) {
         fprintf(stderr, "halyard: out of memory\n");
         config_put(app.cfg);
         return 1;
@@ -838,5 +840,6 @@ out:
     config_put(app.cfg);
     backend_rt_free_all();
     stats_listeners_free();
+    stats_groups_free();
     return rc;
 }

@@ -612,6 +612,27 @@ void metrics_render(struct textbuf *sb, const struct metrics_snapshot *m)
                                             memory_order_relaxed));
     }
 
+    /* schema shards, per group name (shard.h) */
+    static const struct {
+        const char *name, *help;
+        size_t offset;
+    } gfam[] = {
+        {"halyard_shard_moves_total",
+         "Sessions of shards listeners that moved to the group for a statement, by group.",
+         offsetof(struct group_stats, moves_in)},
+        {"halyard_shard_refused_total",
+         "Statements for the group refused (a schema on two groups, two groups in one "
+         "statement, a transaction or state on another group), by group.",
+         offsetof(struct group_stats, refused)},
+    };
+    for (size_t f = 0; f < HY_ARRAY_SIZE(gfam); f++) {
+        family(sb, gfam[f].name, "counter", gfam[f].help);
+        for (const struct group_stats *g = m->groups; g != NULL; g = g->next)
+            sample_u64(sb, gfam[f].name, "group", g->name,
+                       atomic_load_explicit((_Atomic uint64_t *)((char *)g + gfam[f].offset),
+                                            memory_order_relaxed));
+    }
+
     /* failovers */
     family(sb, "halyard_failovers_total", "counter",
            "Primary changes halyard ran, by kind (failover: automatic; switchover: asked for) "
@@ -774,6 +795,7 @@ static void snapshot(const struct status *st, struct metrics_snapshot *s)
     s->last_reload_ok = st->last_reload == 0 || st->last_reload_ok;
     s->last_reload = st->last_reload;
     s->listeners = stats_listeners();
+    s->groups = stats_groups();
     for (int sw = 0; sw < 2; sw++)
         for (int ok = 0; ok < 2; ok++)
             s->failovers[sw][ok] = status_failovers(sw, ok);

@@ -27,6 +27,7 @@
 #include "halyard/gtid.h"
 #include "halyard/log.h"
 #include "halyard/monitor.h"
+#include "halyard/shard_learn.h"
 #include "halyard/users.h"
 #include "monitor_int.h"
 
@@ -372,6 +373,8 @@ static void apply_config(struct monitor *m, struct config *cfg)
         hy_log_error("monitor: out of memory switching to the new config's intervals");
     if (m->users != NULL)
         users_loader_configure(m->users, cfg);
+    if (m->shards != NULL)
+        shard_loader_configure(m->shards, cfg);
 }
 
 /* ---- checks --------------------------------------------------------------- */
@@ -1045,7 +1048,8 @@ struct monitor *monitor_create(struct config *cfg)
             return NULL;
         }
     }
-    if ((m->users = users_loader_create(m->loop, cfg)) == NULL) {
+    if ((m->users = users_loader_create(m->loop, cfg)) == NULL ||
+        (m->shards = shard_loader_create(m->loop, cfg)) == NULL) {
         monitor_destroy(m);
         return NULL;
     }
@@ -1114,6 +1118,7 @@ void monitor_destroy(struct monitor *m)
     }
     free(m->mb);
     users_loader_destroy(m->users);
+    shard_loader_destroy(m->shards);
     config_put(atomic_exchange(&m->pending, NULL));
     config_put(m->cfg);
     for (size_t g = 0; g < m->n_rounds; g++)

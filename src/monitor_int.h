@@ -109,7 +109,8 @@ struct monitor {
     monitor_hook_fn hook;
     void *hook_arg;
 
-    struct users_loader *users; /* the servers' accounts, read on this loop */
+    struct users_loader *users;  /* the servers' accounts, read on this loop */
+    struct shard_loader *shards; /* the groups' schemas (shards.learn), read on this loop */
 };
 
 static inline const struct config_group *grp_of(const struct monitor_backend *mb)

@@ -1147,6 +1147,16 @@ void session_next_command(struct session *s)
             session_err(s, 1, SERR_FIREWALL, s->user);
             continue;
         }
+        if (idx == ROUTE_SHARD) {
+            if (!fits) {
+                session_mark_closing(s, END_PROTOCOL);
+                return;
+            }
+            consume_packet(s, len);
+            command_abandon(s);
+            session_shard_refuse(s);
+            continue;
+        }
         if (idx == ROUTE_REFUSE || idx == ROUTE_RO_WRITE) {
             if (!fits) {
                 session_mark_closing(s, END_PROTOCOL);

@@ -556,7 +556,7 @@ void session_creds(const struct session *s, const struct config_backend *be,
 {
     *cr = (struct mysql_client_creds){
         .user = s->user,
-        .db = s->db,
+        .db = session_login_db(s),
         .attrs = s->attrs,
         .attrs_len = s->attrs_len,
         .h1 = s->no_password ? NULL : s->h1,

@@ -52,6 +52,15 @@ const struct session_err_row session_err_table[SERR__COUNT] = {
     [SERR_PASSWORD_EXPIRED]      = {1862, "HY000", "Your password has expired. To log in you must "
                                    "change it using a client that supports expired passwords"},
     [SERR_PLUGIN_NOT_LOADED]     = {1524, "HY000", "Plugin '%s' is not loaded"},
+    [SERR_SHARD_CONFLICT]        = {1105, "HY000", "halyard: schema %s is on groups %s and %s: "
+                                   "refused until resolved"},
+    [SERR_SHARD_TWO_GROUPS]      = {1105, "HY000", "halyard: the statement names schema %s (group "
+                                   "%s) and schema %s (group %s): a statement runs on one group"},
+    [SERR_SHARD_CROSS_TRX]       = {1105, "HY000", "halyard: a transaction is open on group %s; "
+                                   "this statement is for group %s (schema %s): cross-group "
+                                   "transactions are refused; the transaction stays open on %s"},
+    [SERR_SHARD_HELD]            = {1105, "HY000", "halyard: the session's state stays on group "
+                                   "%s (%s); this statement is for group %s (schema %s)"},
 };
 /* clang-format on */
 

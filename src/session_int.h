@@ -99,6 +99,7 @@
 #define ROUTE_NOBODY   (UINT32_MAX - 2) /* no usable backend: s->route_err says why */
 #define ROUTE_FIREWALL (UINT32_MAX - 3) /* the user's firewall refuses it */
 #define ROUTE_RO_WRITE (UINT32_MAX - 4) /* a write in a READ ONLY transaction: 1792 */
+#define ROUTE_SHARD    (UINT32_MAX - 5) /* refused by group (shard.h): s->shard_ref says why */
 
 /* ---- session.c: the state machine, packets, routing, backend connections */
 void answer_expect(struct session *s, uint8_t cmd, uint8_t exec_flags);
@@ -321,8 +322,33 @@ bool primary_retry(struct session *s, const struct config_backend *be);
 void primary_wait_cb(struct ev_loop *loop, ev_timer *w, int revents);
 bool primary_wait_start(struct session *s);
 void session_config_switch(struct session *s);
+bool session_view_move(struct session *s, struct config *to);
 struct config *session_group_cfg(struct config *full, const struct config *lcfg,
                                  const struct config_listener *listener);
+
+/* session_shard.c: sessions of a listener with shards = true */
+/* The group the statement (`len` bytes of `text`; with sure_db, a
+ * database name: COM_INIT_DB, the login's) runs on: the session moves
+ * there and UINT32_MAX is returned, or ROUTE_SHARD (s->shard_ref). A
+ * statement that `stays` (COMMIT, SET...) is not moved by the session's
+ * schema. Out of memory: the session is closing. */
+uint32_t session_shard_route(struct session *s, const char *text, size_t len, bool sure_db,
+                             bool stays);
+/* The same for a prepared statement's text, `schema` (its PREPARE's)
+ * standing for the session's. */
+uint32_t session_shard_route_schema(struct session *s, const char *text, size_t len,
+                                    const char *schema);
+/* Answer the statement session_shard_route() refused. */
+void session_shard_refuse(struct session *s);
+/* At login (and COM_CHANGE_USER), to the login schema's group; false
+ * when refused (the ERR sent with `seq`, the session closing). */
+bool session_shard_login(struct session *s, uint8_t seq);
+/* Whether `schema` (NULL: none) lives on the session's group; true for a
+ * session of an unsharded listener. */
+bool session_schema_here(const struct session *s, const char *schema);
+/* The schema backend connections log in to: the login's when it lives on
+ * the session's group, else none. */
+const char *session_login_db(const struct session *s);
 
 /* session_route.c */
 bool may_hold_secret(const char *text, size_t len, unsigned lex_opts);

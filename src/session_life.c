@@ -29,6 +29,7 @@
 #include "halyard/router.h"
 #include "halyard/server.h"
 #include "halyard/session.h"
+#include "halyard/shard_learn.h"
 #include "halyard/users.h"
 #include "halyard/session_err.h"
 #include "halyard/stats.h"
@@ -80,6 +81,8 @@ static void session_free(struct session *s)
     explicit_bzero(s->h1, sizeof(s->h1));
     explicit_bzero(s->pend_h1, sizeof(s->pend_h1));
     free(s->connid);
+    free(s->shard_ref);
+    shard_snap_release(&s->shard_snap);
     free(s->diag_err);
     free(s->trx_lost);
     free(s->lid_lost);

@@ -347,6 +347,8 @@ void login_finish(struct session *s)
         memcpy(s->h1, s->pend_h1, MYSQL_SHA1_LEN);
     explicit_bzero(s->pend_h1, sizeof(s->pend_h1));
     s->last_seq = (uint8_t)(reply_seq - 1);
+    if (!session_shard_login(s, reply_seq))
+        return;
     if (s->db != NULL) {
         /* Open the backend now so an unknown schema fails here, as it would
          * on the server. */

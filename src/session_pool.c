@@ -53,7 +53,7 @@ static void pool_key_of(const struct session *s, uint32_t idx, struct pool_key *
         .cfg = s->cfg,
         .idx = (uint16_t)idx,
         .user = s->user,
-        .db = s->db,
+        .db = session_login_db(s),
         .charset = s->charset,
         .caps = s->caps,
         .ext_caps = BACKEND_EXT_CAPS(s),

@@ -564,7 +564,9 @@ static bool ps_prepare_here(struct session *s, struct pstmt *st, bool once)
     free(s->ps_err);
     s->ps_err = NULL;
     const char *cur = session_schema(s);
-    if (st->db != NULL && cur != NULL && strcmp(st->db, cur) != 0) {
+    /* Sharded: a schema of another group is not there (session_shard.c). */
+    if (st->db != NULL && cur != NULL && strcmp(st->db, cur) != 0 &&
+        session_schema_here(s, st->db)) {
         slog_debug(s, "statement %u was prepared in schema %s: preparing it there on %s", st->id,
                    st->db, s->cur->be->name);
         internal_send(s, INT_PS_USE, COM_INIT_DB, st->db, strlen(st->db),
@@ -908,6 +910,17 @@ bool ps_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t avail)
     struct pstmt *st = ps_lookup(s, p, len, "mysqld_stmt_execute");
     if (st == NULL)
         return true;
+    if (s->listener->shards && s->wait_idx < 0 && st->sql != NULL) {
+        /* To the group of its text, its PREPARE's schema standing for the
+         * session's (session_shard.c). */
+        if (session_shard_route_schema(s, st->sql, st->sql_len, st->db) == ROUTE_SHARD) {
+            ps_drop(s, len);
+            session_shard_refuse(s);
+            return true;
+        }
+        if (s->state == SS_CLOSING)
+            return false;
+    }
     size_t need = st->home_only ? 10 : mysql_stmt_exec_head_max(st->n_params);
     if (avail < HY_MIN(len, need)) {
         update_reads(s); /* the head is still coming */
@@ -960,6 +973,15 @@ bool ps_bulk_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t avail
     struct pstmt *st = ps_lookup(s, p, len, "mysqld_stmt_execute");
     if (st == NULL)
         return true;
+    if (s->listener->shards && s->wait_idx < 0 && st->sql != NULL) {
+        if (session_shard_route_schema(s, st->sql, st->sql_len, st->db) == ROUTE_SHARD) {
+            ps_drop(s, len);
+            session_shard_refuse(s);
+            return true;
+        }
+        if (s->state == SS_CLOSING)
+            return false;
+    }
     size_t need = MYSQL_STMT_BULK_HEAD + (st->home_only ? 0 : 2 * (size_t)st->n_params);
     if (avail < HY_MIN(len, need)) {
         update_reads(s); /* the head is still coming */

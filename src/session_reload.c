@@ -30,6 +30,7 @@
 #include "halyard/router.h"
 #include "halyard/server.h"
 #include "halyard/session.h"
+#include "halyard/shard_learn.h"
 #include "halyard/users.h"
 #include "halyard/session_err.h"
 #include "halyard/stats.h"
@@ -98,15 +99,32 @@ void session_config_switch(struct session *s)
         }
         return;
     }
+    /* Sharded (shard.h): the session stays on the group of the same name,
+     * if the new config has it; its next statement moves it as the new
+     * map says. */
+    if (s->listener->shards) {
+        int g = group_find(s->w->session_cfg, group_of(s->cfg)->name);
+        if (g >= 0)
+            to = group_view(s->w->session_cfg, (size_t)g);
+    }
     if (!session_may_switch(s, to))
         return;
+    if (!session_view_move(s, to))
+        return; /* out of memory: try again at the next statement */
+}
+
+/* Move the session to view `to` (a reload's, or another group of its own
+ * config): its connections matched by backend name, the others closed.
+ * False when out of memory, the session unchanged. */
+bool session_view_move(struct session *s, struct config *to)
+{
     struct bconn **nbc = calloc(to->n_backends, sizeof(*nbc));
     struct ps_backend **nbe = ps_remap_alloc(s, to->n_backends);
     if (nbc == NULL || (nbe == NULL && s->ps.count > 0) ||
         session_pool_resize(s, to->n_backends) != HY_OK) {
         free(nbc);
         free(nbe);
-        return; /* try again at the next statement */
+        return false;
     }
     int last = backend_match(to, &s->cfg->backends[s->last_idx]);
     int diag = backend_match(to, &s->cfg->backends[s->diag_idx]);
@@ -153,9 +171,14 @@ void session_config_switch(struct session *s)
                                  ? s->listener->consistency
                                  : to->consistency;
     }
+    /* A learned map is for one config (shard_learn.h): the new config's
+     * comes at the next statement. */
+    if (config_root(to) != config_root(s->cfg))
+        shard_snap_release(&s->shard_snap);
     config_put(s->cfg);
     s->cfg = config_get(to);
     session_publish_backend(s);
+    return true;
 }
 
 void session_config_changed(struct session *s)

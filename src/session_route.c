@@ -506,7 +506,13 @@ uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_
     bool fw = s->cu != NULL && s->cu->firewall != FIREWALL_OFF;
     /* One backend: nothing to route, but rules, digests, the firewall and
      * the session's own CONNECTION_ID() still apply. */
-    if (s->n_bc == 1 && (!text || !s->cfg->pool_transaction) &&
+    if (s->listener->shards && cmd == COM_INIT_DB && fits) {
+        /* USE by command: to the database's group first. */
+        uint32_t g = session_shard_route(s, (const char *)p + 1, len - 1, true, false);
+        if (g != UINT32_MAX)
+            return g;
+    }
+    if (s->n_bc == 1 && !s->listener->shards && (!text || !s->cfg->pool_transaction) &&
         (!text || (s->cfg->n_rules == 0 && s->w->digests == NULL && !query_log_enabled() && !fw &&
                    !mentions_connid(p + 1, avail - 1))))
         return cmd == COM_STMT_PREPARE ? ps_route_prepare(s, p, len, fits, NULL) : s->primary;
@@ -552,6 +558,17 @@ uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_
     if (fw && !firewall_allows(s->cu, dg.hash, dtext, dlen)) {
         s->fw_hash = dg.hash;
         return ROUTE_FIREWALL;
+    }
+    if (s->listener->shards) {
+        /* To the statement's group first, then inside it as always. A
+         * statement about the session or the previous one (which ran on
+         * the group the session is on) stays. */
+        bool stays = r.kind == CL_EMPTY || r.kind == CL_SESSION || r.kind == CL_TXN_END ||
+                     r.kind == CL_TXN_SAVEPOINT ||
+                     (r.flags & (CLF_PREV_STMT | CLF_DIAG | CLF_LAST_INSERT_ID));
+        uint32_t g = session_shard_route(s, (const char *)p + 1, avail - 1, false, stays);
+        if (g != UINT32_MAX)
+            return g;
     }
     if (s->cfg->n_rules > 0) {
         struct rules_input in = {

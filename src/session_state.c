@@ -76,8 +76,8 @@ void session_pin(struct session *s, const char *why)
 {
     if (!s->pinned)
         slog_debug(s, "pinned to the primary: %s", why);
-    (void)why;
     s->pinned = true;
+    s->pin_why = why;
     if (!s->cfg->pool_transaction)
         state_clear(s);
     for (uint32_t i = 0; i < s->n_bc; i++) {
@@ -336,11 +336,12 @@ void state_readback_end(struct session *s)
 static _Thread_local struct varstate *sync_want;
 static _Thread_local struct varstate *reset_base; /* state_reset_cmds() */
 
-static const struct varstate *state_target(struct session *s, const struct bconn *bc)
+static const struct varstate *state_target_base(struct session *s, const struct bconn *bc)
 {
+    const char *db = session_login_db(s);
     if (!(bc->foreign || bc->db_moved) ||
         (s->vs != NULL &&
-         (varstate_schema(s->vs) != NULL || s->db == NULL || varstate_schema(bc->vs) == NULL)))
+         (varstate_schema(s->vs) != NULL || db == NULL || varstate_schema(bc->vs) == NULL)))
         return s->vs;
     if (sync_want == NULL && (sync_want = varstate_create(STATE_MAX_BYTES)) == NULL)
         return NULL;
@@ -348,8 +349,29 @@ static const struct varstate *state_target(struct session *s, const struct bconn
         varstate_clear(sync_want);
     else if (varstate_copy(sync_want, s->vs) != HY_OK)
         return NULL;
-    if (s->db != NULL && varstate_schema(bc->vs) != NULL &&
-        varstate_set_schema(sync_want, s->db, strlen(s->db)) != HY_OK)
+    if (db != NULL && varstate_schema(bc->vs) != NULL &&
+        varstate_set_schema(sync_want, db, strlen(db)) != HY_OK)
+        return NULL;
+    return sync_want;
+}
+
+/* Sharded (session_shard.c): a schema of another group is not brought to
+ * this group's connection, which keeps its own. */
+static const struct varstate *state_target(struct session *s, const struct bconn *bc)
+{
+    const struct varstate *want = state_target_base(s, bc);
+    if (want == NULL || session_schema_here(s, varstate_schema(want)))
+        return want;
+    if (want != sync_want) {
+        if (sync_want == NULL && (sync_want = varstate_create(STATE_MAX_BYTES)) == NULL)
+            return NULL;
+        if (varstate_copy(sync_want, want) != HY_OK)
+            return NULL;
+    }
+    const char *keep = varstate_schema(bc->vs);
+    if (keep == NULL)
+        varstate_clear_schema(sync_want);
+    else if (varstate_set_schema(sync_want, keep, strlen(keep)) != HY_OK)
         return NULL;
     return sync_want;
 }
@@ -485,9 +507,29 @@ void state_sync_next(struct session *s)
         varstate_cmds_free(&s->sync);
         s->sync_i = 0;
         s->sync_signal = 0;
-        if (s->vs != NULL && varstate_copy(bc->vs, s->vs) != HY_OK) {
+        /* A schema of another group stayed off this connection
+         * (state_target): it keeps its own. */
+        char *keep = NULL;
+        bool other = s->vs != NULL && !session_schema_here(s, varstate_schema(s->vs));
+        if (other && varstate_schema(bc->vs) != NULL &&
+            (keep = strdup(varstate_schema(bc->vs))) == NULL) {
             session_mark_closing(s, END_NOMEM);
             return;
+        }
+        if (s->vs != NULL && varstate_copy(bc->vs, s->vs) != HY_OK) {
+            free(keep);
+            session_mark_closing(s, END_NOMEM);
+            return;
+        }
+        if (other) {
+            varstate_clear_schema(bc->vs);
+            hy_status_t krc =
+                keep != NULL ? varstate_set_schema(bc->vs, keep, strlen(keep)) : HY_OK;
+            free(keep);
+            if (krc != HY_OK) {
+                session_mark_closing(s, END_NOMEM);
+                return;
+            }
         }
         if (s->vs == NULL)
             varstate_clear(bc->vs);

@@ -52,3 +52,46 @@ void stats_listeners_free(void)
         l = next;
     }
 }
+
+static _Atomic(struct group_stats *) groups;
+
+struct group_stats *stats_groups(void)
+{
+    return atomic_load_explicit(&groups, memory_order_acquire);
+}
+
+struct group_stats *stats_group(const char *name)
+{
+    for (struct group_stats *g = stats_groups(); g != NULL; g = g->next) {
+        if (strcmp(g->name, name) == 0)
+            return g;
+    }
+    return NULL;
+}
+
+hy_status_t stats_groups_add(const struct config *cfg)
+{
+    for (size_t i = 0; i < cfg->n_groups; i++) {
+        if (stats_group(cfg->groups[i].name) != NULL)
+            continue;
+        struct group_stats *g = calloc(1, sizeof(*g));
+        if (g == NULL || (g->name = strdup(cfg->groups[i].name)) == NULL) {
+            free(g);
+            return HY_NOMEM;
+        }
+        g->next = atomic_load_explicit(&groups, memory_order_acquire);
+        atomic_store_explicit(&groups, g, memory_order_release);
+    }
+    return HY_OK;
+}
+
+void stats_groups_free(void)
+{
+    struct group_stats *g = atomic_exchange(&groups, NULL);
+    while (g != NULL) {
+        struct group_stats *next = g->next;
+        free(g->name);
+        free(g);
+        g = next;
+    }
+}

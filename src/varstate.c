@@ -455,6 +455,15 @@ hy_status_t varstate_set_schema(struct varstate *vs, const char *db, size_t len)
     return HY_OK;
 }
 
+void varstate_clear_schema(struct varstate *vs)
+{
+    if (vs->schema == NULL)
+        return;
+    vs->bytes -= strlen(vs->schema) + 1;
+    free(vs->schema);
+    vs->schema = NULL;
+}
+
 const char *varstate_schema(const struct varstate *vs)
 {
     return vs->schema;

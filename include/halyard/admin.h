@@ -94,6 +94,7 @@ enum admin_verb {
     ADMIN_DUMP_FIREWALL,
     ADMIN_SHOW_BACKENDS,
     ADMIN_SHOW_GROUPS, /* show groups (admin_groups.c) */
+    ADMIN_SHOW_SHARDS, /* show shards (admin_shards.c) */
     ADMIN_BACKEND_SET, /* backend NAME drain [nowait]|maint|online */
     ADMIN_SWITCHOVER,
     ADMIN_FAILOVER,
@@ -220,6 +221,21 @@ struct admin_backend_row {
 /* show groups: each group of cfg (a loaded config) with its backends'
  * states (admin_groups.c). */
 void admin_show_groups(struct textbuf *sb, const struct config *cfg, bool json);
+
+/* show shards: the schema map of cfg (a loaded config) and per group its
+ * traffic (admin_shards.c). */
+struct admin_shard_group_row {
+    const char *name;
+    size_t schemas;              /* of the map, conflicts included */
+    size_t conflicts;            /* schemas the map also puts on another group */
+    uint64_t statements, errors; /* its backends', over the process's life */
+    uint64_t moves_in, refused;  /* stats.h's group_stats */
+};
+void admin_show_shards(struct textbuf *sb, const struct config *cfg, bool json);
+/* Pure: the answer from map `m` (the config's or the learned one, its
+ * group indexes cfg's) and the rows (one per group, in order). */
+void admin_render_shards(struct textbuf *sb, const struct config *cfg, const struct shard_map *m,
+                         const struct admin_shard_group_row *rows, size_t n, bool json);
 
 /* detail (show backends --detail): the servers' load as well; the JSON
  * has it either way ("server", null until read). */

@@ -322,6 +322,20 @@ typedef bool (*classify_ident_fn)(void *ctx, const char *name, size_t len);
 bool classify_find_ident(const char *sql, size_t len, unsigned opts, classify_ident_fn fn,
                          void *ctx);
 
+/*
+ * Calls fn(ctx, name, len, sure) with each schema `sql` names, unquoted,
+ * in order (a name may come twice). `sure`: the name can only be a
+ * schema: the database of USE, CREATE/DROP/ALTER DATABASE|SCHEMA [IF [NOT]
+ * EXISTS] db, SHOW CREATE DATABASE db, SHOW [FULL] TABLES, TABLE STATUS,
+ * TRIGGERS, EVENTS, OPEN TABLES ... FROM|IN db. Not sure: the first part of
+ * a qualified name (`db.t`, `db.t.c`, `db.*`), which may be a table or an
+ * alias (`t.c`): the caller looks such names up in its map. One lexing pass
+ * with the classifier's lexer; `opts` is CLO_*. A name longer than
+ * CLASSIFY_NAME_MAX is passed as written. Returns true as soon as fn does.
+ */
+typedef bool (*classify_schema_fn)(void *ctx, const char *name, size_t len, bool sure);
+bool classify_schemas(const char *sql, size_t len, unsigned opts, classify_schema_fn fn, void *ctx);
+
 /* Whether the digest upper-cases `word` (ASCII case-insensitive). */
 bool classify_is_keyword(const char *word, size_t len);
 

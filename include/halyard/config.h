@@ -21,6 +21,7 @@
 #include "halyard/core.h"
 #include "halyard/failover_types.h"
 #include "halyard/mysql_proto.h"
+#include "halyard/shard.h"
 
 enum backend_role {
     ROLE_PRIMARY = 0,
@@ -75,6 +76,8 @@ struct config_listener {
     bool require_tls;             /* plaintext logins refused (3159) */
     struct config_strings users;  /* the users that may log in here; none = all */
     uint16_t group;               /* the group its sessions use: index in cfg->groups */
+    bool shards;                  /* route by schema over the groups (shard.h); `group`
+                                   * is then the default group */
     /* Peers that must open with a PROXY protocol header (proxyproto.h):
      * the balancers, as written and parsed; none = PROXY protocol off. */
     struct config_strings proxy_protocol_from;
@@ -433,6 +436,10 @@ struct config {
     size_t n_backends;
     struct config_group *groups; /* at least one; a view has none */
     size_t n_groups;
+    /* shards.schemas: schema -> group (shard.h); a view shares its config's */
+    struct shard_map shards;
+    bool shards_learn;     /* also from each group's SHOW DATABASES (shard_learn.h) */
+    int shards_refresh_ms; /* ... read this often */
     /* failover lock voters outside the cluster (failover_exec.h) */
     struct config_witness *witnesses;
     size_t n_witnesses;

@@ -49,6 +49,7 @@ struct metrics_snapshot {
     bool last_reload_ok; /* true when no reload has failed since the last good one */
     time_t last_reload;  /* 0 = none yet */
     const struct listener_stats *listeners; /* list (stats.h); counters read as rendered */
+    const struct group_stats *groups;       /* list (stats.h): schema shards per group */
     uint64_t failovers[2][2];               /* [switchover][ok] */
     struct audit_stats logs;
     struct alerts_stats alerts;

@@ -164,15 +164,18 @@ struct session {
     bool pool_waiting;                 /* in the worker's queue */
     bool pool_wait_over;               /* the wait ended: the next attempt fails */
     struct session *pw_next, *pw_prev; /* the worker's queue */
-    uint16_t primary;          /* index of the primary in cfg->backends (follows the monitor) */
-    uint64_t topo_gen;         /* backend_generation() when `primary` was last looked up */
-    int wait_idx;              /* backend a waiting command was routed to, else -1 */
-    uint16_t status;           /* server status flags of the primary's last answer */
-    unsigned lex_opts;         /* CLO_* for classify(): session_lex_follow() */
-    int tracked_lex;           /* CLO_* of a sql_mode the answer in flight tracked, else -1 */
-    bool pinned;               /* session state only the primary has: everything goes there */
-    bool uvars_opaque;         /* a CALL, EXECUTE or stored function ran: statements that
-                                * mention a user variable go to the primary */
+    uint16_t primary;    /* index of the primary in cfg->backends (follows the monitor) */
+    uint64_t topo_gen;   /* backend_generation() when `primary` was last looked up */
+    int wait_idx;        /* backend a waiting command was routed to, else -1 */
+    uint16_t status;     /* server status flags of the primary's last answer */
+    unsigned lex_opts;   /* CLO_* for classify(): session_lex_follow() */
+    int tracked_lex;     /* CLO_* of a sql_mode the answer in flight tracked, else -1 */
+    bool pinned;         /* session state only the primary has: everything goes there */
+    const char *pin_why; /* why it is pinned (a static text) */
+    struct shard_refusal *shard_ref; /* the last statement refused by group (shard.h); heap */
+    struct shard_snap *shard_snap;   /* the learned map it uses (shard_learn.h); a reference */
+    bool uvars_opaque;               /* a CALL, EXECUTE or stored function ran: statements that
+                                      * mention a user variable go to the primary */
     enum internal_op internal; /* a command halyard runs itself on cur, answer not forwarded */
 
     /* read/write split (see "routing" in session.c) */

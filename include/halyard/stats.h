@@ -81,6 +81,24 @@ struct listener_stats *stats_listener(const char *name);
 struct listener_stats *stats_listeners(void);
 void stats_listeners_free(void); /* at exit */
 
+/* Schema shards per group name (shard.h, `show shards`), kept like the
+ * listeners' entries: one per group name ever configured, never freed
+ * before exit. Relaxed atomic adds from every worker. */
+struct group_stats {
+    struct group_stats *next;
+    char *name;
+    _Atomic uint64_t moves_in; /* sessions of shards listeners that moved to the group */
+    _Atomic uint64_t refused;  /* statements for the group refused (shard_verdict) */
+};
+
+/* Main thread: make sure every group of `cfg` has its entry. */
+hy_status_t stats_groups_add(const struct config *cfg) HY_MUSTCHECK;
+/* Any thread: the entry of `name`, NULL if none. */
+struct group_stats *stats_group(const char *name);
+/* Any thread: the first entry (then ->next). */
+struct group_stats *stats_groups(void);
+void stats_groups_free(void); /* at exit */
+
 /* Client sessions open now, over every worker (max_client_connections).
  * Relaxed atomic adds from every worker. */
 extern atomic_uint stats_sessions_open;

@@ -93,6 +93,8 @@ uint32_t varstate_count(const struct varstate *vs, enum varstate_scope scope);
 
 /* The default schema (COM_INIT_DB, USE); NULL when never changed. */
 hy_status_t varstate_set_schema(struct varstate *vs, const char *db, size_t len) HY_MUSTCHECK;
+/* Back to no schema (the login's). */
+void varstate_clear_schema(struct varstate *vs);
 const char *varstate_schema(const struct varstate *vs);
 /* COM_SET_OPTION's option (0 = multi-statements on, 1 = off); -1 = never set. */
 void varstate_set_option(struct varstate *vs, int option);

@@ -11,7 +11,7 @@
  * (created afresh), so runs against halyard and against the server give the
  * same output when the proxy is transparent. The routing scenarios (split,
  * causal, types, long-split, ro-trx, metadata, cache-metadata, cursor-split,
- * reset-close)
+ * reset-close, shards)
  * print which server ran each execution, for tests of halyard's read/write
  * split.
  *
@@ -1059,6 +1059,41 @@ static void scenario_split(void)
     stmt_close(ins);
 }
 
+/* Schema shards (test_shards.py; DB is sa, on group a; sb is on group b,
+ * shared on both): statements prepared in sa and for sb executed in turn,
+ * each on its own group, its port printed; inserts into sb; then a
+ * PREPARE naming the conflicting schema, refused. */
+static void scenario_shards(void)
+{
+    MYSQL_STMT *here = prepare("SELECT COUNT(*), @@port FROM t"); /* sa.t: its PREPARE's schema */
+    MYSQL_STMT *there = prepare("SELECT COUNT(*), @@port FROM sb.t");
+    MYSQL_STMT *ins = prepare("INSERT INTO sb.t VALUES (?, 9)");
+    int id;
+    bind_int_param(ins, &id, "bind shards insert");
+    for (id = 50; id < 53; id++) {
+        long long r[2];
+        exec_ints(here, r, 2, "execute shards sa");
+        printf("sa\t%lld\t%lld\n", r[0], r[1]);
+        exec_ints(there, r, 2, "execute shards sb");
+        printf("sb\t%lld\t%lld\n", r[0], r[1]);
+        execute(ins, "execute shards insert");
+        printf("insert\t%d\t%llu\n", id, (unsigned long long)mysql_stmt_affected_rows(ins));
+    }
+    char *db = query_value("SELECT DATABASE()");
+    printf("db\t%s\n", db);
+    free(db);
+    MYSQL_STMT *bad = mysql_stmt_init(conn);
+    const char *sql = "SELECT * FROM shared.t";
+    if (bad == NULL || mysql_stmt_prepare(bad, sql, strlen(sql)) == 0)
+        die("PREPARE of shared.t: not refused");
+    printf("error\t%u\t%s\t%s\n", mysql_stmt_errno(bad), mysql_stmt_sqlstate(bad),
+           mysql_stmt_error(bad));
+    mysql_stmt_close(bad);
+    stmt_close(here);
+    stmt_close(there);
+    stmt_close(ins);
+}
+
 /* A SELECT prepared and run (on a replica) before the session writes, then
  * run after each write: it must see the write. The table ps_causal (id INT
  * PRIMARY KEY, v INT) with the row (1, 0) must exist on every server. */
@@ -1636,6 +1671,7 @@ static const struct {
     {"sp-cursor", scenario_sp_cursor},
     {"progress", scenario_progress},
     {"bulk", scenario_bulk},
+    {"shards", scenario_shards},
 };
 
 static void usage(FILE *out)

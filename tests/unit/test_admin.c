@@ -46,7 +46,8 @@
     "          { name = \"nodrop\"; match_digest = \"^DROP\"; user = \"app\";\n"                   \
     "            action = \"block\"; } );\n"                                                       \
     "witnesses = ( { name = \"w1\"; address = \"10.0.3.9\"; port = 3306; } );\n"                   \
-    "alerts = { events = ( { name = \"backend_lagging\"; repeat_ms = 600000; } ); };\n"
+    "alerts = { events = ( { name = \"backend_lagging\"; repeat_ms = 600000; } ); };\n"            \
+    "shards = { schemas = ( { schema = \"s1\"; group = \"default\"; } ); };\n"
 
 /* ---- admin_parse ------------------------------------------------------- */
 
@@ -146,6 +147,8 @@ static const struct parse_case parse_cases[] = {
     {"failover east", HY_OK, ADMIN_FAILOVER, false, 0, NULL},
     {"show groups", HY_OK, ADMIN_SHOW_GROUPS, false, 0, NULL},
     {"show groups --json", HY_OK, ADMIN_SHOW_GROUPS, true, 0, NULL},
+    {"show shards", HY_OK, ADMIN_SHOW_SHARDS, false, 0, NULL},
+    {"show shards --json", HY_OK, ADMIN_SHOW_SHARDS, true, 0, NULL},
     {"backup verified ok 0-1-5 3 0", HY_OK, ADMIN_BACKUP_VERIFIED, false, 0, NULL},
     {"backup verified differ 0-1-5 3 1 --json", HY_OK, ADMIN_BACKUP_VERIFIED, true, 0, NULL},
     {"backup verified ok 0-1-5 3", HY_ERROR, 0, false, 0,
@@ -667,7 +670,7 @@ static void test_render_help(void **state)
         assert_int_equal(admin_parse(cmdline, strlen(cmdline), &cmd, err, sizeof(err)), HY_OK);
         parsed++;
     }
-    assert_int_equal(parsed, 25);
+    assert_int_equal(parsed, 26);
     free(text);
     textbuf_reset(&sb);
     admin_render_help(&sb, true);
@@ -1106,6 +1109,7 @@ static void test_metrics_render(void **state)
     struct listener_stats l2 = {.name = (char *)"we\"ird", .accepted = 7, .open = 1};
     struct listener_stats l1 = {
         .next = &l2, .name = (char *)"main", .accepted = 12, .open = 3, .auth_failures = 5};
+    struct group_stats g1 = {.name = (char *)"orders", .moves_in = 8, .refused = 2};
     struct metrics_snapshot m = {
         .uptime = 12.5,
         .client_sessions = 3,
@@ -1115,6 +1119,7 @@ static void test_metrics_render(void **state)
         .last_reload_ok = false,
         .last_reload = 1700000000,
         .listeners = &l1,
+        .groups = &g1,
         .failovers = {{0, 2}, {1, 3}},
         .logs = {.audit_lines = 9, .query_dropped = 4},
         .alerts = {
@@ -1167,8 +1172,8 @@ static void test_metrics_render(void **state)
         }
     }
     free(text);
-    assert_int_equal(n_fam, 34);
-    assert_int_equal(samples, 47);
+    assert_int_equal(n_fam, 36);
+    assert_int_equal(samples, 49);
 
     static const char *const want[] = {
         "\nhalyard_up 1\n",
@@ -1188,6 +1193,8 @@ static void test_metrics_render(void **state)
         "\nhalyard_listener_client_sessions{listener=\"main\"} 3\n",
         "\nhalyard_listener_auth_failures_total{listener=\"main\"} 5\n",
         "\nhalyard_listener_auth_failures_total{listener=\"we\\\"ird\"} 0\n",
+        "\nhalyard_shard_moves_total{group=\"orders\"} 8\n",
+        "\nhalyard_shard_refused_total{group=\"orders\"} 2\n",
         "\nhalyard_failovers_total{kind=\"failover\",result=\"ok\"} 2\n",
         "\nhalyard_failovers_total{kind=\"failover\",result=\"error\"} 0\n",
         "\nhalyard_failovers_total{kind=\"switchover\",result=\"ok\"} 3\n",

@@ -1,0 +1,130 @@
+/*
+ * admin_shards.c: `show shards` (shard.h): the schema map in force (each
+ * schema's group, a second group for a conflict) and per group its
+ * traffic: the schemas it holds, the statements and errors of its
+ * backends (backend.h, over the process's life), the sessions of shards
+ * listeners that moved to it and the statements for it refused
+ * (stats.h's group_stats). Read from the map in force (the learned one
+ * with shards.learn), the config and the counters, then
+ * rendered (admin_render_shards, pure) as two tables or one JSON object.
+ */
+#include <stdlib.h>
+
+#include "admin_int.h"
+#include "halyard/admin.h"
+#include "halyard/backend.h"
+#include "halyard/config.h"
+#include "halyard/shard_learn.h"
+#include "halyard/stats.h"
+
+void admin_render_shards(struct textbuf *sb, const struct config *cfg, const struct shard_map *m,
+                         const struct admin_shard_group_row *rows, size_t n, bool json)
+{
+    if (json) {
+        textbuf_puts(sb, "{\"schemas\":[");
+        for (size_t i = 0; i < m->n; i++) {
+            const struct shard_schema *e = &m->v[i];
+            textbuf_puts(sb, i ? ",{\"schema\":" : "{\"schema\":");
+            textbuf_json_str(sb, e->name);
+            textbuf_puts(sb, ",\"group\":");
+            textbuf_json_str(sb, cfg->groups[e->group].name);
+            textbuf_puts(sb, ",\"conflict\":");
+            if (e->other < cfg->n_groups)
+                textbuf_json_str(sb, cfg->groups[e->other].name);
+            else
+                textbuf_puts(sb, "null");
+            textbuf_printf(sb, ",\"learned\":%s,\"line\":%d}", e->learned ? "true" : "false",
+                           e->line);
+        }
+        textbuf_puts(sb, "],\"groups\":[");
+        for (size_t i = 0; i < n; i++) {
+            const struct admin_shard_group_row *r = &rows[i];
+            textbuf_puts(sb, i ? ",{\"name\":" : "{\"name\":");
+            textbuf_json_str(sb, r->name);
+            textbuf_printf(sb,
+                           ",\"schemas\":%zu,\"conflicts\":%zu,\"statements\":%llu,"
+                           "\"errors\":%llu,\"moves_in\":%llu,\"refused\":%llu}",
+                           r->schemas, r->conflicts, (unsigned long long)r->statements,
+                           (unsigned long long)r->errors, (unsigned long long)r->moves_in,
+                           (unsigned long long)r->refused);
+        }
+        textbuf_puts(sb, "]}\n");
+        return;
+    }
+    static const char *const mhead[] = {"schema", "group", "from", "conflict"};
+    struct table t;
+    table_init(&t, HY_ARRAY_SIZE(mhead));
+    for (size_t i = 0; i < HY_ARRAY_SIZE(mhead); i++)
+        table_cell(&t, mhead[i]);
+    for (size_t i = 0; i < m->n; i++) {
+        const struct shard_schema *e = &m->v[i];
+        table_cell(&t, e->name);
+        table_cell(&t, cfg->groups[e->group].name);
+        table_cell(&t, e->learned ? "learned" : "config");
+        if (e->other < cfg->n_groups)
+            table_cellf(&t, "also on %s: refused", cfg->groups[e->other].name);
+        else
+            table_cell(&t, "-");
+    }
+    table_render(&t, sb);
+    table_free(&t);
+    textbuf_putc(sb, '\n');
+    static const char *const ghead[] = {"group",  "schemas",  "conflicts", "statements",
+                                        "errors", "moves_in", "refused"};
+    table_init(&t, HY_ARRAY_SIZE(ghead));
+    for (size_t i = 0; i < HY_ARRAY_SIZE(ghead); i++)
+        table_cell(&t, ghead[i]);
+    for (size_t i = 0; i < n; i++) {
+        const struct admin_shard_group_row *r = &rows[i];
+        table_cell(&t, r->name);
+        table_cellf(&t, "%zu", r->schemas);
+        table_cellf(&t, "%zu", r->conflicts);
+        table_cellf(&t, "%llu", (unsigned long long)r->statements);
+        table_cellf(&t, "%llu", (unsigned long long)r->errors);
+        table_cellf(&t, "%llu", (unsigned long long)r->moves_in);
+        table_cellf(&t, "%llu", (unsigned long long)r->refused);
+    }
+    table_render(&t, sb);
+    table_free(&t);
+}
+
+void admin_show_shards(struct textbuf *sb, const struct config *cfg, bool json)
+{
+    struct admin_shard_group_row *rows = calloc(cfg->n_groups ? cfg->n_groups : 1, sizeof(*rows));
+    if (rows == NULL) {
+        textbuf_puts(sb, "ERR out of memory\n");
+        return;
+    }
+    struct shard_snap *held = NULL;
+    const struct shard_map *m =
+        cfg->shards_learn ? shard_snap_map(&held, cfg, false) : &cfg->shards;
+    for (size_t g = 0; g < cfg->n_groups; g++) {
+        const struct config_group *grp = &cfg->groups[g];
+        struct admin_shard_group_row *r = &rows[g];
+        r->name = grp->name;
+        for (size_t i = 0; i < m->n; i++) {
+            const struct shard_schema *e = &m->v[i];
+            if (e->group == g || e->other == g)
+                r->schemas++;
+            if ((e->group == g || e->other == g) && e->other != SHARD_NO_GROUP)
+                r->conflicts++;
+        }
+        for (size_t i = 0; i < grp->n_members; i++) {
+            const struct backend_rt *rt = cfg->backends[grp->members[i]].rt;
+            if (rt == NULL)
+                continue;
+            struct backend_stats bs;
+            backend_stats_get(rt, &bs);
+            r->statements += bs.queries;
+            r->errors += bs.errors;
+        }
+        const struct group_stats *gs = stats_group(grp->name);
+        if (gs != NULL) {
+            r->moves_in = atomic_load_explicit(&gs->moves_in, memory_order_relaxed);
+            r->refused = atomic_load_explicit(&gs->refused, memory_order_relaxed);
+        }
+    }
+    admin_render_shards(sb, cfg, m, rows, cfg->n_groups, json);
+    shard_snap_release(&held);
+    free(rows);
+}

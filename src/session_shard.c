@@ -1,0 +1,249 @@
+/*
+ * session_shard.c: a session of a listener with `shards = true` moves
+ * between groups, part of the session module (session_int.h).
+ *
+ * The session is on one group at a time: s->cfg is that group's view
+ * (group.h), as for any session. Before a statement runs, shard_decide()
+ * (shard.c, pure) says which group takes it, from the schemas its text
+ * names (classify_schemas), the session's schema and the transaction; the
+ * session moves there (session_view_move: its connections to the group it
+ * leaves are closed, its state is replayed on the new group's connections
+ * as it is on any new connection), then routes inside that group as
+ * always. A refusal is answered with its ERR (session_err.h) and the
+ * session stays where it is, its transaction open.
+ *
+ * The session's schema lives on one group. On the others its connections
+ * keep the schema they have (a login without one): their statements name
+ * their schemas, or they would have gone to the schema's group.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "halyard/group.h"
+#include "halyard/log.h"
+#include "halyard/session.h"
+#include "halyard/session_err.h"
+#include "halyard/shard.h"
+#include "halyard/shard_learn.h"
+#include "halyard/stats.h"
+#include "halyard/varstate.h"
+#include "session_int.h"
+
+struct shard_refusal {
+    enum shard_verdict verdict;
+    char group[48], other[48];
+    char schema[CLASSIFY_NAME_MAX + 1], schema2[CLASSIFY_NAME_MAX + 1];
+    const char *why; /* SHARD_HELD: a static text */
+};
+
+/* The schemas of one statement, copied out of its text. */
+struct named_set {
+    struct shard_name v[SHARD_MAX_NAMED];
+    size_t n;
+    char buf[SHARD_MAX_NAMED][CLASSIFY_NAME_MAX + 1];
+};
+
+static bool named_add(void *ctx, const char *name, size_t len, bool sure)
+{
+    struct named_set *ns = ctx;
+    if (len == 0 || len > CLASSIFY_NAME_MAX || memchr(name, '\0', len) != NULL)
+        return false; /* no schema has such a name */
+    for (size_t i = 0; i < ns->n; i++) {
+        if (strlen(ns->v[i].name) == len && memcmp(ns->v[i].name, name, len) == 0) {
+            ns->v[i].sure = ns->v[i].sure || sure;
+            return false;
+        }
+    }
+    if (ns->n == SHARD_MAX_NAMED)
+        return true;
+    memcpy(ns->buf[ns->n], name, len);
+    ns->buf[ns->n][len] = '\0';
+    ns->v[ns->n] = (struct shard_name){.name = ns->buf[ns->n], .sure = sure};
+    ns->n++;
+    return false;
+}
+
+/* The index of the session's group in its config. */
+static uint16_t cur_group(const struct session *s)
+{
+    return s->cfg->parent != NULL ? s->cfg->group_idx : 0;
+}
+
+/* The listener's group (the default group) in the session's config. */
+static uint16_t default_group(const struct session *s)
+{
+    const struct config *lroot = config_root_c(s->lcfg);
+    if (s->listener->group >= lroot->n_groups)
+        return cur_group(s);
+    int g = group_find(s->cfg, lroot->groups[s->listener->group].name);
+    return g >= 0 ? (uint16_t)g : cur_group(s);
+}
+
+/* The map the session goes by: its config's, or the learned one it holds
+ * (shards.learn). */
+static const struct shard_map *session_map(const struct session *s)
+{
+    const struct config *root = config_root_c(s->cfg);
+    return root->shards_learn ? shard_snap_peek(s->shard_snap, root) : &root->shards;
+}
+
+bool session_schema_here(const struct session *s, const char *schema)
+{
+    if (!s->listener->shards || schema == NULL || shard_is_system(schema))
+        return true;
+    const struct shard_schema *e = shard_find(session_map(s), schema);
+    if (e != NULL && e->other != SHARD_NO_GROUP)
+        return false;
+    return (e != NULL ? e->group : default_group(s)) == cur_group(s);
+}
+
+const char *session_login_db(const struct session *s)
+{
+    return session_schema_here(s, s->db) ? s->db : NULL;
+}
+
+/* Keep what the refusal's ERR says (the names outlive the statement's
+ * buffers); false when out of memory. */
+static bool refusal_note(struct session *s, const struct shard_out *out, const char *why)
+{
+    if (s->shard_ref == NULL && (s->shard_ref = malloc(sizeof(*s->shard_ref))) == NULL)
+        return false;
+    struct shard_refusal *r = s->shard_ref;
+    const struct config *root = config_root_c(s->cfg);
+    memset(r, 0, sizeof(*r));
+    r->verdict = out->verdict;
+    uint16_t g1 = out->verdict == SHARD_GO ? cur_group(s) : out->group;
+    snprintf(r->group, sizeof(r->group), "%s", g1 < root->n_groups ? root->groups[g1].name : "?");
+    snprintf(r->other, sizeof(r->other), "%s",
+             out->other < root->n_groups ? root->groups[out->other].name : "?");
+    snprintf(r->schema, sizeof(r->schema), "%s", out->schema != NULL ? out->schema : "");
+    snprintf(r->schema2, sizeof(r->schema2), "%s", out->schema2 != NULL ? out->schema2 : "");
+    r->why = why;
+    return true;
+}
+
+/* Count a move to group g, or a statement for it refused (show shards). */
+static void group_count(const struct session *s, uint16_t g, bool move)
+{
+    const struct config *root = config_root_c(s->cfg);
+    struct group_stats *gs = g < root->n_groups ? stats_group(root->groups[g].name) : NULL;
+    if (gs != NULL)
+        atomic_fetch_add_explicit(move ? &gs->moves_in : &gs->refused, 1, memory_order_relaxed);
+}
+
+static uint32_t shard_route(struct session *s, const char *text, size_t len, bool sure_db,
+                            bool stays, const char *schema);
+
+uint32_t session_shard_route(struct session *s, const char *text, size_t len, bool sure_db,
+                             bool stays)
+{
+    return shard_route(s, text, len, sure_db, stays, session_schema(s));
+}
+
+uint32_t session_shard_route_schema(struct session *s, const char *text, size_t len,
+                                    const char *schema)
+{
+    return shard_route(s, text, len, false, false, schema);
+}
+
+static uint32_t shard_route(struct session *s, const char *text, size_t len, bool sure_db,
+                            bool stays, const char *schema)
+{
+    struct named_set ns;
+    ns.n = 0;
+    if (sure_db)
+        (void)named_add(&ns, text, len, true);
+    else
+        (void)classify_schemas(text, len, s->lex_opts, named_add, &ns);
+    bool in_trans = (s->status & SERVER_STATUS_IN_TRANS) || s->ro_idx >= 0;
+    const struct config *root = config_root_c(s->cfg);
+    /* A new learned map from the next statement outside a transaction. */
+    const struct shard_map *map =
+        root->shards_learn ? shard_snap_map(&s->shard_snap, root, in_trans) : &root->shards;
+    struct shard_in in = {
+        .map = map,
+        .named = ns.v,
+        .n_named = ns.n,
+        .stays = stays,
+        .schema = schema,
+        .dflt = default_group(s),
+        .cur = cur_group(s),
+        .in_trans = in_trans,
+        .held = s->pinned ? (s->pin_why != NULL ? s->pin_why : "pinned") : NULL,
+    };
+    struct shard_out out;
+    shard_decide(&in, &out);
+    if (out.verdict != SHARD_GO) {
+        if (!refusal_note(s, &out, in.held)) {
+            session_mark_closing(s, END_NOMEM);
+            return s->primary;
+        }
+        if (out.verdict == SHARD_CROSS_TRX || out.verdict == SHARD_HELD) {
+            /* the error names the session's group first */
+            snprintf(s->shard_ref->other, sizeof(s->shard_ref->other), "%s",
+                     group_of(s->cfg)->name);
+        }
+        slog_info(s, "refused by group: %s, schema %s, group %s", shard_verdict_to_str(out.verdict),
+                  s->shard_ref->schema, s->shard_ref->group);
+        group_count(s, out.group, false);
+        return ROUTE_SHARD;
+    }
+    if (out.group == in.cur)
+        return UINT32_MAX;
+    struct config *to = group_view(config_root(s->cfg), out.group);
+    slog_debug(s, "schema %s: moving from group %s to group %s", out.schema ? out.schema : "",
+               group_of(s->cfg)->name, group_of(to)->name);
+    if (!session_view_move(s, to)) {
+        session_mark_closing(s, END_NOMEM);
+        return s->primary;
+    }
+    group_count(s, out.group, true);
+    /* consistency = causal: a GTID position is one group's. A session that
+     * wrote reads the new group's primary position before its next read
+     * on a replica there (its writes to this group, if any, are in it). */
+    s->gtid[0] = '\0';
+    s->gtid_epoch++;
+    s->need_gtid = s->last_write != 0;
+    return UINT32_MAX;
+}
+
+void session_shard_refuse(struct session *s)
+{
+    const struct shard_refusal *r = s->shard_ref;
+    switch (r->verdict) {
+    case SHARD_CONFLICT:
+        session_err(s, 1, SERR_SHARD_CONFLICT, r->schema, r->group, r->other);
+        break;
+    case SHARD_TWO_GROUPS:
+        session_err(s, 1, SERR_SHARD_TWO_GROUPS, r->schema, r->group, r->schema2, r->other);
+        break;
+    case SHARD_CROSS_TRX:
+        session_err(s, 1, SERR_SHARD_CROSS_TRX, r->other, r->group, r->schema, r->other);
+        break;
+    case SHARD_HELD:
+        session_err(s, 1, SERR_SHARD_HELD, r->other, r->why != NULL ? r->why : "", r->group,
+                    r->schema);
+        break;
+    case SHARD_GO:
+        break;
+    }
+}
+
+bool session_shard_login(struct session *s, uint8_t seq)
+{
+    if (!s->listener->shards || s->db == NULL)
+        return true;
+    uint32_t rc = session_shard_route(s, s->db, strlen(s->db), true, false);
+    if (s->state == SS_CLOSING)
+        return false;
+    if (rc == ROUTE_SHARD) {
+        const struct shard_refusal *r = s->shard_ref;
+        slog_info(s, "login refused: schema %s is on groups %s and %s", r->schema, r->group,
+                  r->other);
+        session_err(s, seq, SERR_SHARD_CONFLICT, r->schema, r->group, r->other);
+        session_mark_closing(s, END_BACKEND_LOGIN);
+        return false;
+    }
+    return true;
+}
