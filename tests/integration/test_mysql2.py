@@ -22,6 +22,7 @@ import difflib
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 
 import pytest
@@ -43,7 +44,9 @@ def node():
         want = json.load(f)["dependencies"]["mysql2"]
     with open(mod) as f:
         assert json.load(f)["version"] == want, "node_modules is stale: run tools/deps"
-    return "/usr/bin/node"
+    path = shutil.which("node")
+    assert path, "node is not on the PATH: run tools/deps"
+    return path
 
 
 def probe(node, port, db, *checks):
@@ -124,6 +127,12 @@ def test_compress(node, cluster, halyard, db):
         assert z["many"] == p["many"] == {"count": 20000, "last": {
             "seq": "20000", "m": hashlib.md5(b"20000").hexdigest()}}, where
         assert z["params"] == p["params"] == [{"a": "compressed 🐬", "b": 3}], where
+    # The server's own status: the client's connection directly; through
+    # halyard, the backend connection, uncompressed (README, Compressed
+    # protocol: compression is the client side's alone).
+    assert direct["compress"]["server_status"] == "ON"
+    assert via["compress"]["server_status"] == "OFF"
+    assert direct["plain"]["server_status"] == via["plain"]["server_status"] == "OFF"
     for check in ("compress", "plain"):
         for name in ("query", "execute"):
             for k in ("length", "md5s"):

@@ -292,6 +292,10 @@ async function compressed(compress) {
   const c = await connect({ compress });
   try {
     const out = { negotiated: Boolean(c.connection.config.compress) };
+    // The server's view of its own connection: through halyard, the
+    // backend's, which halyard always speaks uncompressed.
+    const [st] = await c.query("SHOW SESSION STATUS LIKE 'Compression'");
+    out.server_status = st[0].Value;
     const [[rows], qbytes] = await bytesRead(c, () => c.query(BIG));
     const [[xrows], xbytes] = await bytesRead(c, () => c.execute(BIG.replace('131072', '?'), [131072]));
     out.query = { length: rows[0].big.length, md5s: rows[0].md5s.length, bytes: qbytes };
