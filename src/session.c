@@ -1057,6 +1057,7 @@ void session_next_command(struct session *s)
         if (s->wait_idx >= 0) {
             idx = (uint32_t)s->wait_idx;
         } else {
+            session_backend_reap_pending(s);
             session_follow_primary(s);
             if (s->state == SS_CLOSING)
                 return;

@@ -295,6 +295,15 @@ void session_backend_lost(struct session *s, struct bconn *bc, const char *why)
     session_mark_closing(s, END_BACKEND_LOST);
 }
 
+void session_backend_reap_pending(struct session *s)
+{
+    for (uint32_t i = 0; i < s->n_bc && s->state != SS_CLOSING; i++) {
+        struct bconn *bc = s->bc[i];
+        if (bc != NULL && bc->state == BCONN_READY && ev_is_pending(&bc->c.rio))
+            session_backend_lost(s, bc, "closed the connection");
+    }
+}
+
 /* The first column of the first row of an internal query's answer. */
 void capture_value(struct session *s, const uint8_t *p, uint32_t len)
 {

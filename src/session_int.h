@@ -305,6 +305,10 @@ void backend_writable(struct session *s, struct bconn *bc);
 void capture_value(struct session *s, const uint8_t *p, uint32_t len);
 void internal_progress(struct session *s);
 void session_backend_lost(struct session *s, struct bconn *bc, const char *why);
+/* At a new statement: a held connection whose close (or the ERR a KILL
+ * sends before it) the loop has seen but not yet delivered is lost now, as
+ * its callback would have been first, so the statement never goes to it. */
+void session_backend_reap_pending(struct session *s);
 void session_backend_ready(struct session *s);
 
 /* session_cmd.c */

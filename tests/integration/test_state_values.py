@@ -12,6 +12,7 @@ must be the primary's.
 """
 
 import os
+import signal
 import threading
 import time
 
@@ -19,7 +20,7 @@ import pymysql
 import pytest
 
 from tcprelay import TcpRelay
-from util import default_halyard_settings, schema_with_table
+from util import default_halyard_settings, schema_with_table, wait_until
 
 REPLICA = "/* halyard: replica */ "
 PRIMARY = "/* halyard: primary */ "
@@ -295,6 +296,44 @@ def test_a_lost_backend_connection_restores_what_it_can(halyard, cluster, schema
         assert e.value.args[0] in (2006, 2013), (setup, e.value.args)
     # The lock went with the connection: anyone may take it.
     assert cluster.value(0, "SELECT IS_FREE_LOCK('halyard_lost')") == 1
+
+
+def test_a_close_seen_with_the_next_statement(start_halyard, cluster, schema):
+    """The server's close of a held connection (a DBA's KILL) and the
+    client's next statement reach halyard in the same turn of its loop:
+    halyard stopped (SIGSTOP) while both arrive. The statement must not go
+    to the dead connection (it did, when the client's event came first, and
+    the client got 1927 "Lost connection ... during query": CI hit it under
+    load in test_capabilities); it runs on a new one, with the session's
+    variables."""
+    h = start_halyard(pool_mode="session", workers=1)
+    c = h.connect(database=schema, autocommit=True)
+    try:
+        q(c, "SET @x = 42")
+        tid = q(c, PRIMARY + "SELECT @@pseudo_thread_id")[0][0]
+        os.kill(h.pid, signal.SIGSTOP)
+        try:
+            cluster.sql(0, f"KILL {int(tid)}")
+            wait_until(lambda: cluster.value(0, "SELECT COUNT(*) FROM information_schema.PROCESSLIST "
+                                                "WHERE ID = %s", (tid,)) == 0, what="the kill")
+            time.sleep(0.1)  # the server's ERR and FIN are on halyard's socket
+            got = {}
+
+            def ask():
+                try:
+                    got["rows"] = q(c, PRIMARY + "SELECT @x, @@pseudo_thread_id")
+                except pymysql.MySQLError as e:
+                    got["error"] = e.args
+            t = threading.Thread(target=ask)
+            t.start()
+            time.sleep(0.3)  # the statement is on halyard's client socket
+        finally:
+            os.kill(h.pid, signal.SIGCONT)
+        t.join(10)
+        assert "error" not in got, got
+        assert got["rows"][0][0] == 42 and got["rows"][0][1] != tid, got
+    finally:
+        c.close()
 
 
 class HoldingRelay(TcpRelay):
