@@ -16,6 +16,7 @@
 
 #include "halyard/backend.h"
 #include "halyard/group.h"
+#include "halyard/primary_client.h"
 #include "halyard/config.h"
 #include "halyard/log.h"
 #include "halyard/sqlclient.h"
@@ -306,27 +307,11 @@ static void load_start(struct users_loader *l)
  * monitor account; the groups one after the other. */
 static void group_start(struct users_loader *l)
 {
-    const struct config *pv = group_view(l->cfg, l->g);
-    int idx = backend_primary_index(pv);
-    if (idx < 0) {
-        snprintf(l->backend, sizeof(l->backend), "the primary");
-        load_end(l, false, "no usable primary");
-        return;
-    }
-    const struct config_backend *be = &pv->backends[idx];
-    snprintf(l->backend, sizeof(l->backend), "%s", be->name);
-    struct sqlclient_target t = {
-        .name = be->name,
-        .address = be->address,
-        .port = be->port,
-        .user = pv->monitor.user,
-        .password = pv->monitor.password,
-        .tls = be->tls,
-        .tls_ctx = be->tls_ctx,
-    };
-    l->sc = sqlclient_create(l->loop, &t, pv->monitor.timeout_ms);
+    const char *why = NULL;
+    l->sc = primary_client_create(l->loop, group_view(l->cfg, l->g), l->backend, sizeof(l->backend),
+                                  &why);
     if (l->sc == NULL) {
-        load_end(l, false, "out of memory");
+        load_end(l, false, why);
         return;
     }
     if (sqlclient_connect(l->sc, connected_cb, l) != HY_OK)
