@@ -905,21 +905,35 @@ static enum ps_types ps_types_need(struct session *s, struct pstmt *st, struct p
     return PS_TYPES_ADD;
 }
 
+enum ps_shard { PS_SHARD_GO, PS_SHARD_REFUSED, PS_SHARD_CLOSING };
+
+/* A sharded listener's EXECUTE or BULK_EXECUTE goes to the group of its
+ * text, its PREPARE's schema standing for the session's (session_shard.c):
+ * the session moved there (GO), or refused with the packet dropped. */
+static enum ps_shard ps_shard_route(struct session *s, const struct pstmt *st, uint32_t len)
+{
+    if (!s->listener->shards || s->wait_idx >= 0 || st->sql == NULL)
+        return PS_SHARD_GO;
+    if (session_shard_route_schema(s, st->sql, st->sql_len, st->db) == ROUTE_SHARD) {
+        ps_drop(s, len);
+        session_shard_refuse(s);
+        return PS_SHARD_REFUSED;
+    }
+    return s->state == SS_CLOSING ? PS_SHARD_CLOSING : PS_SHARD_GO;
+}
+
 bool ps_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t avail)
 {
     struct pstmt *st = ps_lookup(s, p, len, "mysqld_stmt_execute");
     if (st == NULL)
         return true;
-    if (s->listener->shards && s->wait_idx < 0 && st->sql != NULL) {
-        /* To the group of its text, its PREPARE's schema standing for the
-         * session's (session_shard.c). */
-        if (session_shard_route_schema(s, st->sql, st->sql_len, st->db) == ROUTE_SHARD) {
-            ps_drop(s, len);
-            session_shard_refuse(s);
-            return true;
-        }
-        if (s->state == SS_CLOSING)
-            return false;
+    switch (ps_shard_route(s, st, len)) {
+    case PS_SHARD_REFUSED:
+        return true;
+    case PS_SHARD_CLOSING:
+        return false;
+    case PS_SHARD_GO:
+        break;
     }
     size_t need = st->home_only ? 10 : mysql_stmt_exec_head_max(st->n_params);
     if (avail < HY_MIN(len, need)) {
@@ -973,14 +987,13 @@ bool ps_bulk_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t avail
     struct pstmt *st = ps_lookup(s, p, len, "mysqld_stmt_execute");
     if (st == NULL)
         return true;
-    if (s->listener->shards && s->wait_idx < 0 && st->sql != NULL) {
-        if (session_shard_route_schema(s, st->sql, st->sql_len, st->db) == ROUTE_SHARD) {
-            ps_drop(s, len);
-            session_shard_refuse(s);
-            return true;
-        }
-        if (s->state == SS_CLOSING)
-            return false;
+    switch (ps_shard_route(s, st, len)) {
+    case PS_SHARD_REFUSED:
+        return true;
+    case PS_SHARD_CLOSING:
+        return false;
+    case PS_SHARD_GO:
+        break;
     }
     size_t need = MYSQL_STMT_BULK_HEAD + (st->home_only ? 0 : 2 * (size_t)st->n_params);
     if (avail < HY_MIN(len, need)) {
