@@ -27,8 +27,6 @@ struct shard_snap {
 static pthread_mutex_t snap_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct shard_snap *snap_cur; /* under snap_lock; holds one reference */
 static _Atomic uint64_t snap_gen;
-static _Atomic uint64_t reads_done;
-static char last_error[256]; /* under snap_lock */
 
 static void snap_put(struct shard_snap *s)
 {
@@ -65,14 +63,6 @@ void shard_snap_release(struct shard_snap **held)
 {
     snap_put(*held);
     *held = NULL;
-}
-
-void shard_learn_info(uint64_t *reads, char *error, size_t len)
-{
-    *reads = atomic_load(&reads_done);
-    pthread_mutex_lock(&snap_lock);
-    snprintf(error, len, "%s", last_error);
-    pthread_mutex_unlock(&snap_lock);
 }
 
 /* `map` (taken over) becomes the map for sessions of `root`; NULL: none. */
@@ -160,7 +150,6 @@ static void round_end(struct shard_loader *l)
     l->last_n = m.n;
     l->last_conflicts = conflicts;
     publish(l->cfg, &m);
-    atomic_fetch_add(&reads_done, 1);
 }
 
 static void group_end(struct shard_loader *l, bool ok, const char *why)
@@ -177,11 +166,6 @@ static void group_end(struct shard_loader *l, bool ok, const char *why)
     else if (ok && l->failing[l->g])
         hy_log_info("shards: the schemas of group %s are read from %s again", group, l->backend);
     l->failing[l->g] = !ok;
-    if (!ok) {
-        pthread_mutex_lock(&snap_lock);
-        snprintf(last_error, sizeof(last_error), "%s: %.200s", group, why);
-        pthread_mutex_unlock(&snap_lock);
-    }
     if (++l->g < l->cfg->n_groups && l->g < LEARN_GROUPS) {
         group_start(l);
         return;
@@ -224,9 +208,6 @@ static void rows_cb(struct sqlclient *c, const struct sqlresult *res, void *arg)
     free(l->lists[l->g]);
     l->lists[l->g] = list;
     l->n[l->g] = n;
-    pthread_mutex_lock(&snap_lock);
-    last_error[0] = '\0';
-    pthread_mutex_unlock(&snap_lock);
     group_end(l, true, NULL);
 }
 

@@ -33,8 +33,6 @@ const struct shard_map *shard_snap_map(struct shard_snap **held, const struct co
 const struct shard_map *shard_snap_peek(const struct shard_snap *held, const struct config *root);
 /* Drop the reference in *held. */
 void shard_snap_release(struct shard_snap **held);
-/* Reads finished so far (show shards), and the last failure ("" = none). */
-void shard_learn_info(uint64_t *reads, char *error, size_t len);
 
 struct shard_loader;
 struct shard_loader *shard_loader_create(struct ev_loop *loop, struct config *cfg);
