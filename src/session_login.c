@@ -302,9 +302,9 @@ void login_finish(struct session *s)
         /* A new user is a new session on the backend too. */
         s->changing_user = false;
         POOL_COUNT(s, &s->cfg->backends[s->primary], resets);
+        session_pool_reset(s); /* first: nothing of the old user's is lost */
         bconn_close_all(s);
         state_clear(s);
-        session_pool_reset(s);
         s->pinned = false;
         s->status = SERVER_STATUS_AUTOCOMMIT;
         s->ro_idx = -1;
