@@ -927,14 +927,9 @@ bool ps_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t avail)
     struct pstmt *st = ps_lookup(s, p, len, "mysqld_stmt_execute");
     if (st == NULL)
         return true;
-    switch (ps_shard_route(s, st, len)) {
-    case PS_SHARD_REFUSED:
-        return true;
-    case PS_SHARD_CLOSING:
-        return false;
-    case PS_SHARD_GO:
-        break;
-    }
+    enum ps_shard to = ps_shard_route(s, st, len);
+    if (to != PS_SHARD_GO)
+        return to == PS_SHARD_REFUSED; /* refused: answered; closing: nothing more */
     size_t need = st->home_only ? 10 : mysql_stmt_exec_head_max(st->n_params);
     if (avail < HY_MIN(len, need)) {
         update_reads(s); /* the head is still coming */
@@ -987,14 +982,9 @@ bool ps_bulk_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t avail
     struct pstmt *st = ps_lookup(s, p, len, "mysqld_stmt_execute");
     if (st == NULL)
         return true;
-    switch (ps_shard_route(s, st, len)) {
-    case PS_SHARD_REFUSED:
-        return true;
-    case PS_SHARD_CLOSING:
-        return false;
-    case PS_SHARD_GO:
-        break;
-    }
+    enum ps_shard to = ps_shard_route(s, st, len);
+    if (to != PS_SHARD_GO)
+        return to == PS_SHARD_REFUSED; /* refused: answered; closing: nothing more */
     size_t need = MYSQL_STMT_BULK_HEAD + (st->home_only ? 0 : 2 * (size_t)st->n_params);
     if (avail < HY_MIN(len, need)) {
         update_reads(s); /* the head is still coming */
