@@ -734,6 +734,10 @@ bool ensure_backend(struct session *s, uint32_t idx)
         !session_pool_diag_lost(s, bc)) {
         s->cur = bc;
         session_publish_backend(s);
+        /* a transaction across groups: the group's branch first */
+        if (s->xa != NULL && idx == s->primary && !bc->xa && s->internal == INT_NONE &&
+            !session_xa_branch_ready(s, bc))
+            return false;
         return true;
     }
     session_set_state(s, SS_WAIT_BACKEND);
@@ -1069,6 +1073,17 @@ void session_next_command(struct session *s)
                 q = skip_space_comments(q, qend);
                 bool rollback = cmd == COM_QUERY && match_word(&q, qend, "ROLLBACK");
                 consume_packet(s, len);
+                if (s->xa != NULL) {
+                    /* the other groups' branches are rolled back first */
+                    command_abandon(s);
+                    char *name = s->trx_lost;
+                    s->trx_lost = NULL;
+                    bool waits = session_xa_lost(s, rollback, name);
+                    free(name);
+                    if (waits)
+                        return;
+                    continue;
+                }
                 if (rollback)
                     send_ok(s, 1);
                 else
@@ -1146,6 +1161,19 @@ void session_next_command(struct session *s)
                       s->id, s->user, s->peer, mysql_com_name(cmd), digest);
             audit_block(s->id, s->user, s->peer, "firewall", digest);
             session_err(s, 1, SERR_FIREWALL, s->user);
+            continue;
+        }
+        if (idx == ROUTE_XA) {
+            if (!fits) {
+                session_mark_closing(s, END_PROTOCOL);
+                return;
+            }
+            consume_packet(s, len);
+            command_abandon(s);
+            if (session_xa_run(s))
+                return; /* its steps run; the last one answers */
+            if (s->state == SS_CLOSING)
+                return;
             continue;
         }
         if (idx == ROUTE_SHARD) {

@@ -100,6 +100,7 @@
 #define ROUTE_FIREWALL (UINT32_MAX - 3) /* the user's firewall refuses it */
 #define ROUTE_RO_WRITE (UINT32_MAX - 4) /* a write in a READ ONLY transaction: 1792 */
 #define ROUTE_SHARD    (UINT32_MAX - 5) /* refused by group (shard.h): s->shard_ref says why */
+#define ROUTE_XA       (UINT32_MAX - 6) /* session_xa_run(): s->xa_cmd, or s->xa_refuse */
 
 /* ---- session.c: the state machine, packets, routing, backend connections */
 void answer_expect(struct session *s, uint8_t cmd, uint8_t exec_flags);
@@ -353,6 +354,35 @@ bool session_schema_here(const struct session *s, const char *schema);
 /* The schema backend connections log in to: the login's when it lives on
  * the session's group, else none. */
 const char *session_login_db(const struct session *s);
+
+/* session_xa.c: transactions across groups as XA (shards.cross_group_transactions) */
+enum { XA_CMD_BEGIN = 1, XA_CMD_COMMIT, XA_CMD_ROLLBACK };
+/* ROUTE_XA for a statement that begins or ends such a transaction (or is
+ * refused in one), else UINT32_MAX. */
+uint32_t session_xa_route(struct session *s, const struct classify_result *r, const char *text,
+                          size_t len);
+/* Run what session_xa_route() decided, its packet consumed: true when a
+ * step is in flight (the answer comes later), false when answered. */
+bool session_xa_run(struct session *s);
+/* The transaction's branch on backend `name` died (s->trx_lost): roll the
+ * others back, then answer OK (`rollback`) or SERR_TRX_LOST. As run. */
+bool session_xa_lost(struct session *s, bool rollback, const char *name);
+/* ensure_backend(): `bc`, the group's primary, is ready: true when it
+ * holds the group's branch, false when XA START was sent (the command runs
+ * again after it). */
+bool session_xa_branch_ready(struct session *s, struct bconn *bc);
+void session_xa_answer(struct session *s);                  /* INT_XA answered */
+void session_xa_failed(struct session *s, const char *why); /* INT_XA's connection failed */
+/* bconn_close() of a connection holding a branch (bc->xa). */
+void session_xa_gone(struct session *s, struct bconn *bc);
+/* A parked branch's connection spoke or closed while idle. */
+void session_xa_parked_lost(struct session *s, struct bconn *bc, const char *why);
+/* session_view_move() to `to`: the parked branch of its group back into
+ * nbc, at the primary's slot. */
+void session_xa_restore(struct session *s, const struct config *to, struct bconn **nbc,
+                        uint16_t primary);
+/* The session ends or changes user: parked branches closed, s->xa freed. */
+void session_xa_discard(struct session *s);
 
 /* session_route.c */
 bool may_hold_secret(const char *text, size_t len, unsigned lex_opts);

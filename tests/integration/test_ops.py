@@ -308,6 +308,8 @@ def test_show_config(start_halyard, cluster):
     assert kv["backends.[0].role"] == "primary"
     assert kv["admin_socket"] == path
     assert kv["shards.schemas.[0].schema"] == "orders"
+    assert kv["shards.cross_group_transactions"] == "refuse"
+    assert kv["shards.xa_log"] == "\"\""
     text = admin(path, "show config") + admin(path, "show config --json")
     assert "*" not in text.replace("(hidden)", ""), "no password hash is shown"
     j = admin_json(path, "show config")

@@ -1172,8 +1172,8 @@ static void test_metrics_render(void **state)
         }
     }
     free(text);
-    assert_int_equal(n_fam, 36);
-    assert_int_equal(samples, 49);
+    assert_int_equal(n_fam, 38);
+    assert_int_equal(samples, 51);
 
     static const char *const want[] = {
         "\nhalyard_up 1\n",
@@ -1185,6 +1185,8 @@ static void test_metrics_render(void **state)
         "\nhalyard_auth_failures_total 1\n",
         "\nhalyard_backend_connect_failures_total 2\n",
         "\nhalyard_reloads_total{result=\"ok\"} 4\n",
+        "\nhalyard_xa_commits_total 0\n",
+        "\nhalyard_xa_rollbacks_total 0\n",
         "\nhalyard_reloads_total{result=\"error\"} 1\n",
         "\nhalyard_config_last_reload_success 0\n",
         "\nhalyard_config_last_reload_timestamp_seconds 1700000000\n",

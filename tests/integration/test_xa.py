@@ -1,0 +1,174 @@
+"""Transactions across groups as XA (shards.cross_group_transactions = "xa",
+session_xa.c, issue 15 item 5).
+
+The groups and schemas of test_shards.py: group a (the replication
+cluster) holds sa, group b (the dual-master pair) holds sb. Each test runs
+a transaction through halyard that writes sa.t and sb.t and checks the
+outcome directly on each group's primary:
+- COMMIT: the rows on both groups, the decision logged (C then D) in
+  shards.xa_log, the client's status flags as a server's (IN_TRANS on
+  after BEGIN, off after COMMIT), halyard_xa_commits_total;
+- ROLLBACK: the rows on neither;
+- one group only: one-phase commit, nothing logged;
+- a branch lost (its connection killed on group b): COMMIT gets an error
+  saying the transaction was rolled back, and group a has nothing either;
+- a plain transaction (autocommit = 0) still refused when it crosses over.
+"""
+import re
+
+import pymysql
+import pytest
+
+from test_shards import make_schemas, settings, one, refused
+from test_groups import groups
+from util import metric, render_libconfig, wait_until, free_port
+
+IN_TRANS = 0x0001
+
+
+@pytest.fixture
+def xa(start_halyard, cluster, dual, tmp_path):
+    make_schemas(cluster, dual)
+    port = free_port()
+    s = settings(cluster, dual, tmp_path, port)
+    log = tmp_path / "xa.log"
+    s["shards"]["cross_group_transactions"] = "xa"
+    s["shards"]["xa_log"] = str(log)
+    h = start_halyard(render_libconfig(s).replace("$", "$$"), port=port)
+    sock = s["admin_socket"]
+    want = {"a": "node0", "b": "dm0"}
+    wait_until(lambda: {n: g["writer"] for n, g in groups(h, sock).items()} == want, 15,
+               what=f"writers {want}")
+    return h, s, log
+
+
+def on_a(cluster, sql):
+    return cluster.sql(0, sql)
+
+
+def on_b(dual, sql):
+    return dual.sql(0, sql)
+
+
+def test_commit_on_both_groups(xa, cluster, dual):
+    h, s, log = xa
+    conn = h.connect()
+    with conn.cursor() as cur:
+        cur.execute("BEGIN")
+        assert conn.server_status & IN_TRANS
+        cur.execute("INSERT INTO sa.t VALUES (100, 1)")
+        assert conn.server_status & IN_TRANS
+        cur.execute("INSERT INTO sb.t VALUES (100, 2)")
+        assert conn.server_status & IN_TRANS
+        # back on a: the same branch (its row is there), then b again
+        cur.execute("UPDATE sa.t SET w = w + 10 WHERE id = 100")
+        assert one(cur, "SELECT w FROM sa.t WHERE id = 100")[0] == 11
+        assert one(cur, "SELECT w FROM sb.t WHERE id = 100")[0] == 2
+        # not committed yet: neither group shows them to others
+        assert on_a(cluster, "SELECT COUNT(*) FROM sa.t WHERE id = 100")[0][0] == 0
+        assert on_b(dual, "SELECT COUNT(*) FROM sb.t WHERE id = 100")[0][0] == 0
+        # the branches, as each server lists them
+        xa_a = on_a(cluster, "SELECT COUNT(*) FROM information_schema.INNODB_TRX")[0][0]
+        assert xa_a >= 1
+        cur.execute("COMMIT")
+        assert not conn.server_status & IN_TRANS
+    assert on_a(cluster, "SELECT w FROM sa.t WHERE id = 100") == [(11,)]
+    assert on_b(dual, "SELECT w FROM sb.t WHERE id = 100") == [(2,)]
+    text = log.read_text()
+    m = re.match(r"C (halyard-[0-9a-f]{8}-\d+-\d+) \d+ (\S+)\nD \1\n$", text)
+    assert m, text
+    assert sorted(m.group(2).split(",")) == ["a", "b"]
+    assert metric(s["metrics_port"], "halyard_xa_commits_total") == 1
+    assert metric(s["metrics_port"], "halyard_xa_rollbacks_total") == 0
+    # nothing is left prepared on either group
+    assert on_a(cluster, "XA RECOVER") == []
+    assert on_b(dual, "XA RECOVER") == []
+    # the session goes on: autocommit statements, then another transaction
+    with conn.cursor() as cur:
+        cur.execute("INSERT INTO sb.t VALUES (101, 3)")
+        cur.execute("START TRANSACTION")
+        cur.execute("INSERT INTO sb.t VALUES (102, 4)")
+        cur.execute("INSERT INTO sa.t VALUES (102, 4)")
+        cur.execute("COMMIT")
+    assert on_a(cluster, "SELECT w FROM sa.t WHERE id = 102") == [(4,)]
+    assert on_b(dual, "SELECT COUNT(*) FROM sb.t WHERE id IN (101, 102)") == [(2,)]
+    assert metric(s["metrics_port"], "halyard_xa_commits_total") == 2
+
+
+def test_rollback_on_both_groups(xa, cluster, dual):
+    h, s, log = xa
+    conn = h.connect()
+    with conn.cursor() as cur:
+        cur.execute("BEGIN")
+        cur.execute("INSERT INTO sa.t VALUES (200, 1)")
+        cur.execute("INSERT INTO sb.t VALUES (200, 2)")
+        cur.execute("ROLLBACK")
+        assert not conn.server_status & IN_TRANS
+        assert one(cur, "SELECT COUNT(*) FROM sa.t WHERE id = 200")[0] == 0
+        assert one(cur, "SELECT COUNT(*) FROM sb.t WHERE id = 200")[0] == 0
+    assert on_a(cluster, "SELECT COUNT(*) FROM sa.t WHERE id = 200")[0][0] == 0
+    assert on_b(dual, "SELECT COUNT(*) FROM sb.t WHERE id = 200")[0][0] == 0
+    assert not log.exists() or log.read_text() == ""
+    assert metric(s["metrics_port"], "halyard_xa_rollbacks_total") == 1
+    assert on_a(cluster, "XA RECOVER") == [] and on_b(dual, "XA RECOVER") == []
+
+
+def test_one_group_commits_in_one_phase(xa, cluster, dual):
+    h, s, log = xa
+    conn = h.connect()
+    with conn.cursor() as cur:
+        cur.execute("BEGIN")
+        cur.execute("INSERT INTO sb.t VALUES (300, 1)")
+        cur.execute("COMMIT")
+        # BEGIN then COMMIT with nothing in between: nothing to run
+        cur.execute("BEGIN")
+        cur.execute("COMMIT")
+    assert on_b(dual, "SELECT w FROM sb.t WHERE id = 300") == [(1,)]
+    assert not log.exists() or log.read_text() == ""  # one phase: no decision to log
+    assert metric(s["metrics_port"], "halyard_xa_commits_total") == 2
+
+
+def test_lost_branch_rolls_back_every_group(xa, cluster, dual):
+    h, s, log = xa
+    conn = h.connect()
+    with conn.cursor() as cur:
+        cur.execute("BEGIN")
+        cur.execute("INSERT INTO sb.t VALUES (400, 2)")
+        cur.execute("INSERT INTO sa.t VALUES (400, 1)")
+        # b's branch dies (its connection killed on the server): the
+        # server rolls it back, so a's must not commit either
+        ids = on_b(dual, "SELECT trx_mysql_thread_id FROM information_schema.INNODB_TRX")
+        assert len(ids) == 1, ids
+        on_b(dual, f"KILL {ids[0][0]}")
+        with pytest.raises(pymysql.MySQLError) as e:
+            cur.execute("COMMIT")
+        code, msg = e.value.args[0], e.value.args[1]
+        assert code in (1402, 1927) and "rolled back" in msg, (code, msg)
+        assert one(cur, "SELECT COUNT(*) FROM sa.t WHERE id = 400")[0] == 0
+    assert on_a(cluster, "SELECT COUNT(*) FROM sa.t WHERE id = 400")[0][0] == 0
+    assert on_b(dual, "SELECT COUNT(*) FROM sb.t WHERE id = 400")[0][0] == 0
+    assert on_a(cluster, "XA RECOVER") == [] and on_b(dual, "XA RECOVER") == []
+    assert metric(s["metrics_port"], "halyard_xa_rollbacks_total") == 1
+
+
+def test_refusals(xa, cluster, dual):
+    h, s, log = xa
+    conn = h.connect()
+    with conn.cursor() as cur:
+        cur.execute("BEGIN")
+        cur.execute("INSERT INTO sa.t VALUES (500, 1)")
+        code, msg = refused(cur, "BEGIN")
+        assert code == 1105 and "COMMIT or ROLLBACK it before BEGIN" in msg, msg
+        code, msg = refused(cur, "COMMIT AND CHAIN")
+        assert code == 1105 and "only COMMIT or ROLLBACK" in msg, msg
+        code, msg = refused(cur, "XA END 'x'")
+        assert code == 1105 and "XA statements" in msg, msg
+        cur.execute("ROLLBACK")
+    # autocommit = 0: a plain transaction, refused when it crosses over
+    conn2 = h.connect(autocommit=False)
+    with conn2.cursor() as cur:
+        cur.execute("INSERT INTO sa.t VALUES (501, 1)")
+        code, msg = refused(cur, "INSERT INTO sb.t VALUES (501, 1)")
+        assert code == 1105 and "a transaction is open on group a" in msg, msg
+        conn2.rollback()
+    assert on_a(cluster, "SELECT COUNT(*) FROM sa.t WHERE id IN (500, 501)")[0][0] == 0
