@@ -23,6 +23,7 @@
 #include "halyard/group.h"
 #include "halyard/metrics.h"
 #include "halyard/stats.h"
+#include "halyard/xa_recover.h"
 #include "halyard/pool_stats.h"
 #include "halyard/resolve.h"
 
@@ -585,6 +586,11 @@ void metrics_render(struct textbuf *sb, const struct metrics_snapshot *m)
            "Transactions across groups rolled back (ROLLBACK, a failed PREPARE, a lost branch).");
     sample_u64(sb, "halyard_xa_rollbacks_total", NULL, NULL,
                atomic_load_explicit(&stats_xa_rollbacks, memory_order_relaxed));
+
+    gauge_u64(sb, "halyard_xa_in_doubt",
+              "Transactions across groups in doubt: prepared by an earlier halyard process and "
+              "not yet resolved (halyardctl show xa).",
+              xa_recover_count());
 
     /* configuration */
     family(sb, "halyard_reloads_total", "counter",

@@ -39,7 +39,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "halyard/group.h"
 #include "halyard/log.h"
@@ -88,24 +87,15 @@ struct session_xa {
 };
 
 static _Atomic uint64_t xa_serial;
-static uint32_t xa_instance;
-static int64_t xa_started;
 
 /* A gtrid no other transaction of any halyard process has:
- * halyard-<instance>-<process start>-<serial>, <instance> from the host
- * name and the log's path. */
+ * <instance prefix><process start>-<serial> (xa_log.h). */
 static void gtrid_new(const struct config *root, char *out, size_t cap)
 {
-    if (xa_started == 0) { /* benign race: every thread computes the same */
-        char host[256] = "";
-        (void)gethostname(host, sizeof(host) - 1);
-        uLong c = crc32(0L, (const Bytef *)host, (uInt)strlen(host));
-        c = crc32(c, (const Bytef *)root->xa_log, (uInt)strlen(root->xa_log));
-        xa_instance = (uint32_t)c;
-        xa_started = (int64_t)time(NULL);
-    }
+    char prefix[40];
+    xa_log_prefix(root->xa_log, prefix, sizeof(prefix));
     uint64_t n = atomic_fetch_add(&xa_serial, 1) + 1;
-    snprintf(out, cap, "halyard-%08" PRIx32 "-%" PRId64 "-%" PRIu64, xa_instance, xa_started, n);
+    snprintf(out, cap, "%s%" PRId64 "-%" PRIu64, prefix, xa_log_process_start(), n);
 }
 
 static uint16_t cur_group(const struct session *s)

@@ -6,11 +6,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "halyard/xa_log.h"
 
@@ -222,4 +225,28 @@ hy_status_t xa_log_load(const char *path, struct xa_log_state *out)
     if (rc != HY_OK)
         errno = ENOMEM;
     return rc == HY_OK ? HY_OK : HY_ERROR;
+}
+
+void xa_log_prefix(const char *path, char *out, size_t cap)
+{
+    char host[256] = "";
+    (void)gethostname(host, sizeof(host) - 1);
+    uLong c = crc32(0L, (const Bytef *)host, (uInt)strlen(host));
+    c = crc32(c, (const Bytef *)path, (uInt)strlen(path));
+    snprintf(out, cap, "halyard-%08lx-", (unsigned long)(c & 0xffffffffUL));
+}
+
+int64_t xa_log_process_start(void)
+{
+    static _Atomic int64_t start;
+    int64_t v = atomic_load(&start);
+    if (v == 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        if (!atomic_compare_exchange_strong(&start, &v, now))
+            return v;
+        v = now;
+    }
+    return v;
 }

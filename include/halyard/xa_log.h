@@ -54,6 +54,14 @@ bool xa_log_format_commit(const struct xa_decision *d, char *out, size_t cap);
  * XID): 1..max bytes of [A-Za-z0-9_.-]. */
 bool xa_log_name_ok(const char *s, size_t max);
 
+/* The gtrid prefix of this halyard instance for the log at `path`:
+ * "halyard-<crc32 of the host name and path, 8 hex>-" (its transactions'
+ * gtrids go on with "<process start>-<serial>"). */
+void xa_log_prefix(const char *path, char *out, size_t cap);
+/* This process's start, as its gtrids carry it (unix time in ms, set at
+ * the first call: xa_recover_start() makes it at start). */
+int64_t xa_log_process_start(void);
+
 /* Append `len` bytes to the log at `path` (created 0600 when missing) and
  * fsync it: HY_OK once they are on disk. */
 hy_status_t xa_log_append(const char *path, const char *rec, size_t len) HY_MUSTCHECK;

@@ -12,7 +12,15 @@ outcome directly on each group's primary:
 - one group only: one-phase commit, nothing logged;
 - a branch lost (its connection killed on group b): COMMIT gets an error
   saying the transaction was rolled back, and group a has nothing either;
-- a plain transaction (autocommit = 0) still refused when it crosses over.
+- a plain transaction (autocommit = 0) still refused when it crosses over;
+- the crash: halyard stops between the PREPAREs and the first COMMIT (the
+  test-only failpoint HALYARD_TEST_XA_FAILPOINT: after the decision is
+  fsync'd, or before it is logged), as a kill -9 would leave it; the
+  branches stay prepared on both groups (MariaDB keeps them across the
+  disconnect); a new halyard on the same log lists them in `show xa`
+  (the test-only HALYARD_TEST_XA_RECOVER_HOLD holds the resolution until
+  a file exists, so the listing is seen before it), then commits them
+  (decision logged) or rolls them back (not logged) on both groups.
 """
 import re
 
@@ -21,24 +29,30 @@ import pytest
 
 from test_shards import make_schemas, settings, one, refused
 from test_groups import groups
-from util import metric, render_libconfig, wait_until, free_port
+from util import admin_json, metric, render_libconfig, wait_until, free_port
 
 IN_TRANS = 0x0001
 
 
-@pytest.fixture
-def xa(start_halyard, cluster, dual, tmp_path):
-    make_schemas(cluster, dual)
+def start_xa(start_halyard, cluster, dual, tmp_path, log, sock_name="admin.sock"):
     port = free_port()
     s = settings(cluster, dual, tmp_path, port)
-    log = tmp_path / "xa.log"
     s["shards"]["cross_group_transactions"] = "xa"
     s["shards"]["xa_log"] = str(log)
+    s["admin_socket"] = str(tmp_path / sock_name)
     h = start_halyard(render_libconfig(s).replace("$", "$$"), port=port)
     sock = s["admin_socket"]
     want = {"a": "node0", "b": "dm0"}
     wait_until(lambda: {n: g["writer"] for n, g in groups(h, sock).items()} == want, 15,
                what=f"writers {want}")
+    return h, s
+
+
+@pytest.fixture
+def xa(start_halyard, cluster, dual, tmp_path):
+    make_schemas(cluster, dual)
+    log = tmp_path / "xa.log"
+    h, s = start_xa(start_halyard, cluster, dual, tmp_path, log)
     return h, s, log
 
 
@@ -172,3 +186,62 @@ def test_refusals(xa, cluster, dual):
         assert code == 1105 and "a transaction is open on group a" in msg, msg
         conn2.rollback()
     assert on_a(cluster, "SELECT COUNT(*) FROM sa.t WHERE id IN (500, 501)")[0][0] == 0
+
+
+def xids(rows):
+    """The gtrids of XA RECOVER's rows."""
+    return sorted(r[3][:r[1]].decode() if isinstance(r[3], bytes) else r[3][:r[1]] for r in rows)
+
+
+@pytest.mark.parametrize("failpoint", ["after-decision", "before-decision"])
+def test_crash_between_prepare_and_commit(failpoint, start_halyard, cluster, dual, tmp_path,
+                                          monkeypatch):
+    make_schemas(cluster, dual)
+    log = tmp_path / "xa.log"
+    monkeypatch.setenv("HALYARD_TEST_XA_FAILPOINT", failpoint)
+    h, s = start_xa(start_halyard, cluster, dual, tmp_path, log)
+    conn = h.connect()
+    with conn.cursor() as cur:
+        cur.execute("BEGIN")
+        cur.execute("INSERT INTO sa.t VALUES (600, 1)")
+        cur.execute("INSERT INTO sb.t VALUES (600, 2)")
+        with pytest.raises(pymysql.MySQLError):
+            cur.execute("COMMIT")
+    assert h.wait() == 70, h.log_tail()
+    # both branches prepared, nothing committed
+    pa, pb = xids(on_a(cluster, "XA RECOVER")), xids(on_b(dual, "XA RECOVER"))
+    assert len(pa) == 1 and pa == pb, (pa, pb)
+    gtrid = pa[0]
+    assert re.fullmatch(r"halyard-[0-9a-f]{8}-\d+-\d+", gtrid), gtrid
+    assert on_a(cluster, "SELECT COUNT(*) FROM sa.t WHERE id = 600")[0][0] == 0
+    logged = log.read_text() if log.exists() else ""
+    if failpoint == "after-decision":
+        assert logged.startswith(f"C {gtrid} ") and "\nD " not in logged, logged
+    else:
+        assert logged == "", logged
+    # a new halyard on the same log: the transaction listed, then resolved
+    release = tmp_path / "release"
+    monkeypatch.delenv("HALYARD_TEST_XA_FAILPOINT")
+    monkeypatch.setenv("HALYARD_TEST_XA_RECOVER_HOLD", str(release))
+    h2, s2 = start_xa(start_halyard, cluster, dual, tmp_path, log, sock_name="admin2.sock")
+    sock = s2["admin_socket"]
+    decision = "commit" if failpoint == "after-decision" else "rollback"
+
+    def listed():
+        v = admin_json(sock, "show xa")["in_doubt"]
+        return len(v) == 1 and v[0]["xid"] == gtrid and sorted(v[0]["groups"]) == ["a", "b"] \
+            and v[0]["decision"] == decision and "held" in v[0]["note"]
+    wait_until(listed, 15, what=f"show xa listing {gtrid}")
+    assert metric(s2["metrics_port"], "halyard_xa_in_doubt") == 1
+    assert xids(on_a(cluster, "XA RECOVER")) == [gtrid]  # not resolved while held
+    release.write_text("")
+    wait_until(lambda: admin_json(sock, "show xa")["in_doubt"] == [], 15,
+               what="the transaction resolved")
+    assert on_a(cluster, "XA RECOVER") == [] and on_b(dual, "XA RECOVER") == []
+    want = 1 if decision == "commit" else 0
+    assert on_a(cluster, "SELECT COUNT(*) FROM sa.t WHERE id = 600")[0][0] == want
+    assert on_b(dual, "SELECT COUNT(*) FROM sb.t WHERE id = 600")[0][0] == want
+    assert metric(s2["metrics_port"], "halyard_xa_in_doubt") == 0
+    if decision == "commit":
+        assert log.read_text().endswith(f"D {gtrid}\n"), log.read_text()
+    h2.wait_log(f"xa recovery: {gtrid} resolved")

@@ -14,7 +14,9 @@
 
 #include <cmocka.h>
 
+#include "halyard/textbuf.h"
 #include "halyard/xa_log.h"
+#include "halyard/xa_recover.h"
 
 static void test_format_parse(void **state)
 {
@@ -119,13 +121,45 @@ static void test_append_load(void **state)
     assert_int_equal(xa_log_append("/nonexistent-dir/xa.log", c, strlen(c)), HY_ERROR);
 }
 
+static void test_render(void **state)
+{
+    (void)state;
+    struct xa_in_doubt v[2] = {
+        {.gtrid = "halyard-0a1b2c3d-1-1", .groups = "a,b", .commit = true, .since = 100},
+        {.gtrid = "halyard-0a1b2c3d-1-2",
+         .groups = "b",
+         .commit = false,
+         .since = 130,
+         .note = "group b unreachable: \"x\""},
+    };
+    struct textbuf sb;
+    textbuf_init(&sb, 1 << 20);
+    admin_render_xa(&sb, v, 2, 160, true);
+    textbuf_putc(&sb, '\0');
+    assert_string_equal(
+        sb.data,
+        "{\"in_doubt\":[{\"xid\":\"halyard-0a1b2c3d-1-1\",\"groups\":[\"a\",\"b\"],"
+        "\"decision\":\"commit\",\"age_seconds\":60,\"note\":\"\"},"
+        "{\"xid\":\"halyard-0a1b2c3d-1-2\",\"groups\":[\"b\"],\"decision\":"
+        "\"rollback\",\"age_seconds\":30,\"note\":\"group b unreachable: \\\"x\\\"\"}]}\n");
+    textbuf_reset(&sb);
+    admin_render_xa(&sb, v, 0, 160, false);
+    textbuf_putc(&sb, '\0');
+    assert_string_equal(sb.data, "no transaction in doubt\n");
+    textbuf_reset(&sb);
+    admin_render_xa(&sb, v, 1, 160, false);
+    textbuf_putc(&sb, '\0');
+    assert_string_equal(sb.data, "XID\tGROUPS\tDECISION\tAGE\tNOTE\n"
+                                 "halyard-0a1b2c3d-1-1\ta,b\tcommit\t60s\t-\n");
+    textbuf_free(&sb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_format_parse),
-        cmocka_unit_test(test_done_torn_bad),
-        cmocka_unit_test(test_names),
-        cmocka_unit_test(test_append_load),
+        cmocka_unit_test(test_format_parse), cmocka_unit_test(test_done_torn_bad),
+        cmocka_unit_test(test_names),        cmocka_unit_test(test_append_load),
+        cmocka_unit_test(test_render),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
