@@ -68,6 +68,7 @@ struct xa_branch {
     char name[XA_GROUP_MAX + 1];
     struct bconn *bc; /* NULL once gone */
     enum xb_state st;
+    bool taint; /* a step failed on it: its XA state is unknown, closed at the end */
 };
 
 struct session_xa {
@@ -223,8 +224,15 @@ static void xa_finish(struct session *s)
             continue;
         bc->xa = false;
         x->br[i].bc = NULL;
-        if (bc->parked)
+        if (bc->parked || x->br[i].taint) {
+            if (x->br[i].taint)
+                slog_info(s, "xa %s: closing the connection to %s (a step failed there: the "
+                             "server ends what it holds)",
+                          x->gtrid, bc->be->name);
+            if (x->saved_cur == bc)
+                x->saved_cur = NULL;
             bconn_close(bc);
+        }
     }
     s->cur = NULL;
     for (uint32_t i = 0; i < s->n_bc; i++) {
@@ -429,6 +437,10 @@ static void xa_step_done(struct session *s, uint16_t code, bool dead)
     if (dead) {
         b->st = XB_DEAD;
         b->bc = NULL;
+    }
+    if (code != 0) {
+        b->taint = true;
+        slog_info(s, "xa %s: step %d on group %s: error %u", x->gtrid, (int)op, b->name, code);
     }
     if (op == XOP_START) {
         session_timer_stop(s);

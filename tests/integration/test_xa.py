@@ -245,3 +245,57 @@ def test_crash_between_prepare_and_commit(failpoint, start_halyard, cluster, dua
     if decision == "commit":
         assert log.read_text().endswith(f"D {gtrid}\n"), log.read_text()
     h2.wait_log(f"xa recovery: {gtrid} resolved")
+
+
+def test_deadlock_on_one_branch_rolls_back_every_group(xa, cluster, dual):
+    """A deadlock rolls back b's branch on the server (1213): the COMMIT
+    that follows must not commit a's."""
+    import threading
+    h, s, log = xa
+    d = dual.root_connect(0, autocommit=False)
+    conn = h.connect()
+    try:
+        with d.cursor() as dc, conn.cursor() as cur:
+            # d: the bigger transaction, so that InnoDB picks halyard's as victim
+            dc.execute("INSERT INTO sb.t SELECT 1000 + seq, 0 FROM sb.seq_1_to_200")
+            dc.execute("UPDATE sb.t SET w = w + 1 WHERE id = 1")
+            cur.execute("BEGIN")
+            cur.execute("INSERT INTO sa.t VALUES (700, 1)")
+            cur.execute("INSERT INTO sb.t VALUES (701, 1)")
+            got = {}
+
+            def blocked():
+                try:
+                    cur.execute("UPDATE sb.t SET w = w + 1 WHERE id = 1")
+                    got["ok"] = True
+                except pymysql.MySQLError as e:
+                    got["err"] = e.args[0]
+            t = threading.Thread(target=blocked)
+            t.start()
+            wait_until(lambda: on_b(dual, "SELECT COUNT(*) FROM information_schema.INNODB_TRX "
+                                          "WHERE trx_state = 'LOCK WAIT'")[0][0] == 1, 10,
+                       what="halyard's branch waiting for d's lock")
+            dc.execute("UPDATE sb.t SET w = w + 1 WHERE id = 701")  # the cycle
+            t.join(20)
+            assert got == {"err": 1213}, got
+            d.rollback()
+            with pytest.raises(pymysql.MySQLError) as e:
+                cur.execute("COMMIT")
+            assert e.value.args[0] == 1402 and "rolled back" in e.value.args[1], e.value.args
+            assert one(cur, "SELECT COUNT(*) FROM sb.t WHERE id = 701")[0] == 0
+            assert one(cur, "SELECT @@in_transaction")[0] == 0
+            # the session goes on, on connections without XA state (the OK
+            # of an autocommit INSERT: no transaction open)
+            cur.execute("INSERT INTO sb.t VALUES (702, 1)")
+            assert not conn.server_status & IN_TRANS
+            cur.execute("BEGIN")
+            cur.execute("INSERT INTO sb.t VALUES (703, 1)")
+            cur.execute("INSERT INTO sa.t VALUES (703, 1)")
+            cur.execute("COMMIT")
+    finally:
+        d.close()
+    assert on_a(cluster, "SELECT COUNT(*) FROM sa.t WHERE id = 700")[0][0] == 0
+    assert on_b(dual, "SELECT COUNT(*) FROM sb.t WHERE id IN (1001, 701)")[0][0] == 0
+    assert on_b(dual, "SELECT COUNT(*) FROM sb.t WHERE id IN (702, 703)")[0][0] == 2
+    assert on_a(cluster, "SELECT COUNT(*) FROM sa.t WHERE id = 703")[0][0] == 1
+    assert on_a(cluster, "XA RECOVER") == [] and on_b(dual, "XA RECOVER") == []
