@@ -965,6 +965,7 @@ void session_next_command(struct session *s)
         case COM_RESET_CONNECTION:
             /* A fresh session everywhere: other backends reconnect when needed. */
             POOL_COUNT(s, &s->cfg->backends[s->primary], resets);
+            session_xa_discard(s); /* a transaction across groups ends with it */
             state_clear(s);
             session_pool_reset(s);
             s->pinned = false;

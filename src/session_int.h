@@ -381,7 +381,8 @@ void session_xa_parked_lost(struct session *s, struct bconn *bc, const char *why
  * nbc, at the primary's slot. */
 void session_xa_restore(struct session *s, const struct config *to, struct bconn **nbc,
                         uint16_t primary);
-/* The session ends or changes user: parked branches closed, s->xa freed. */
+/* The session ends, changes user or is reset: the branches' connections
+ * closed (the servers roll back what they hold), s->xa freed. */
 void session_xa_discard(struct session *s);
 
 /* session_route.c */

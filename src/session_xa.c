@@ -226,8 +226,9 @@ static void xa_finish(struct session *s)
         x->br[i].bc = NULL;
         if (bc->parked || x->br[i].taint) {
             if (x->br[i].taint)
-                slog_info(s, "xa %s: closing the connection to %s (a step failed there: the "
-                             "server ends what it holds)",
+                slog_info(s,
+                          "xa %s: closing the connection to %s (a step failed there: the "
+                          "server ends what it holds)",
                           x->gtrid, bc->be->name);
             if (x->saved_cur == bc)
                 x->saved_cur = NULL;
@@ -574,18 +575,24 @@ void session_xa_discard(struct session *s)
     if (x == NULL)
         return;
     s->xa = NULL;
+    bool prepared = false;
     for (size_t i = 0; i < x->n; i++) {
+        prepared = prepared || x->br[i].st == XB_PREPARED;
         struct bconn *bc = x->br[i].bc;
         if (bc == NULL)
             continue;
         bc->xa = false;
-        if (bc->parked)
-            bconn_close(bc);
+        bconn_close(bc); /* the server rolls back what it holds (not a prepared branch) */
     }
-    if (x->ending || x->n > 0)
+    if (prepared)
+        slog_warn(s,
+                  "xa %s: the session ended during its commit: its prepared branches stay in "
+                  "doubt until halyard's next start (show xa then)",
+                  x->gtrid);
+    else if (x->n > 0)
         slog_info(s,
-                  "xa %s: the session ended: its branches are rolled back by the servers "
-                  "(a prepared one stays in doubt)",
+                  "xa %s: the session ended or was reset: its branches are rolled back by the "
+                  "servers",
                   x->gtrid);
     free(x);
 }

@@ -299,3 +299,23 @@ def test_deadlock_on_one_branch_rolls_back_every_group(xa, cluster, dual):
     assert on_b(dual, "SELECT COUNT(*) FROM sb.t WHERE id IN (702, 703)")[0][0] == 2
     assert on_a(cluster, "SELECT COUNT(*) FROM sa.t WHERE id = 703")[0][0] == 1
     assert on_a(cluster, "XA RECOVER") == [] and on_b(dual, "XA RECOVER") == []
+
+
+def test_client_gone_rolls_back_every_group(xa, cluster, dual):
+    """The client disconnects in the transaction: every branch (the parked
+    one too) is closed and rolled back by its server, nothing left locked."""
+    h, s, log = xa
+    conn = h.connect()
+    with conn.cursor() as cur:
+        cur.execute("BEGIN")
+        cur.execute("INSERT INTO sa.t VALUES (800, 1)")
+        cur.execute("INSERT INTO sb.t VALUES (800, 2)")
+    conn.close()
+
+    def trx(sql_on):
+        return sql_on("SELECT COUNT(*) FROM information_schema.INNODB_TRX")[0][0]
+    wait_until(lambda: trx(lambda q: on_a(cluster, q)) == 0 and trx(lambda q: on_b(dual, q)) == 0,
+               10, what="no transaction left open on either group")
+    assert on_a(cluster, "SELECT COUNT(*) FROM sa.t WHERE id = 800")[0][0] == 0
+    assert on_b(dual, "SELECT COUNT(*) FROM sb.t WHERE id = 800")[0][0] == 0
+    assert on_a(cluster, "XA RECOVER") == [] and on_b(dual, "XA RECOVER") == []
