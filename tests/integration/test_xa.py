@@ -319,3 +319,40 @@ def test_client_gone_rolls_back_every_group(xa, cluster, dual):
     assert on_a(cluster, "SELECT COUNT(*) FROM sa.t WHERE id = 800")[0][0] == 0
     assert on_b(dual, "SELECT COUNT(*) FROM sb.t WHERE id = 800")[0][0] == 0
     assert on_a(cluster, "XA RECOVER") == [] and on_b(dual, "XA RECOVER") == []
+
+
+def test_reload_turning_xa_on_recovers(start_halyard, cluster, dual, tmp_path, monkeypatch):
+    """A halyard whose config says "refuse" leaves an earlier process's
+    decided transaction alone; a reload to "xa" on the same log commits it."""
+    make_schemas(cluster, dual)
+    log = tmp_path / "xa.log"
+    monkeypatch.setenv("HALYARD_TEST_XA_FAILPOINT", "after-decision")
+    h, s = start_xa(start_halyard, cluster, dual, tmp_path, log)
+    conn = h.connect()
+    with conn.cursor() as cur:
+        cur.execute("BEGIN")
+        cur.execute("INSERT INTO sa.t VALUES (900, 1)")
+        cur.execute("INSERT INTO sb.t VALUES (900, 2)")
+        with pytest.raises(pymysql.MySQLError):
+            cur.execute("COMMIT")
+    assert h.wait() == 70, h.log_tail()
+    monkeypatch.delenv("HALYARD_TEST_XA_FAILPOINT")
+    gtrid = xids(on_a(cluster, "XA RECOVER"))[0]
+    port = free_port()
+    s2 = settings(cluster, dual, tmp_path, port)
+    s2["shards"]["xa_log"] = str(log)  # cross_group_transactions: "refuse" (default)
+    s2["admin_socket"] = str(tmp_path / "admin2.sock")
+    h2 = start_halyard(render_libconfig(s2).replace("$", "$$"), port=port)
+    sock = s2["admin_socket"]
+    wait_until(lambda: {n: g["writer"] for n, g in groups(h2, sock).items()} ==
+               {"a": "node0", "b": "dm0"}, 15, what="writers")
+    with h2.log_contains("xa recovery", times=0, timeout=1.5):
+        pass
+    assert admin_json(sock, "show xa")["in_doubt"] == []
+    assert xids(on_b(dual, "XA RECOVER")) == [gtrid]
+    s2["shards"]["cross_group_transactions"] = "xa"
+    with h2.log_contains(f"xa recovery: {gtrid} resolved"):
+        h2.reload(render_libconfig(s2).replace("$", "$$"))
+    assert on_a(cluster, "XA RECOVER") == [] and on_b(dual, "XA RECOVER") == []
+    assert on_a(cluster, "SELECT w FROM sa.t WHERE id = 900") == [(1,)]
+    assert on_b(dual, "SELECT w FROM sb.t WHERE id = 900") == [(2,)]
