@@ -474,7 +474,8 @@ void state_sync_start(struct session *s)
         return;
     }
     size_t max_cmd = (size_t)s->cfg->buffer_size - MYSQL_HEADER_SIZE - 1;
-    bool set_ok = want == NULL || varstate_apply(bc->vs, want, s->charset, max_cmd, &s->sync) == HY_OK;
+    bool set_ok =
+        want == NULL || varstate_apply(bc->vs, want, s->charset, max_cmd, &s->sync) == HY_OK;
     if (want != NULL && bc->foreign)
         set_ok = state_reset_choose(s, want, max_cmd, set_ok);
     if (!set_ok) {

@@ -734,8 +734,7 @@ hy_status_t varstate_apply(const struct varstate *conn, const struct varstate *w
         rc = varstate_cmds_push(out, COM_INIT_DB, want->schema, strlen(want->schema));
     struct set_buf sb = {.max = max_cmd};
     if (rc == HY_OK)
-        rc = map_apply(&conn->map[VS_SYSTEM], &want->map[VS_SYSTEM], VS_SYSTEM, login_cs, &sb,
-                       out);
+        rc = map_apply(&conn->map[VS_SYSTEM], &want->map[VS_SYSTEM], VS_SYSTEM, login_cs, &sb, out);
     if (rc == HY_OK)
         rc = map_apply(&conn->map[VS_USER], &want->map[VS_USER], VS_USER, 0, &sb, out);
     if (rc == HY_OK)

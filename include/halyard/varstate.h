@@ -137,7 +137,8 @@ struct varstate_cmds {
  * what it held before.
  */
 hy_status_t varstate_apply(const struct varstate *conn, const struct varstate *want,
-                           uint8_t login_cs, size_t max_cmd, struct varstate_cmds *out) HY_MUSTCHECK;
+                           uint8_t login_cs, size_t max_cmd,
+                           struct varstate_cmds *out) HY_MUSTCHECK;
 void varstate_cmds_free(struct varstate_cmds *c);
 /* Append one command (`cmd` and its body) of the caller's own. */
 hy_status_t varstate_cmds_push(struct varstate_cmds *c, uint8_t cmd, const void *body,

@@ -259,7 +259,8 @@ static void test_apply(void **state)
             assert_int_equal(varstate_copy(conn, want), HY_OK);
             assert_true(varstate_equal(conn, want));
             struct varstate_cmds none = {0};
-            assert_int_equal(varstate_apply(conn, want, cases[i].login_cs, cases[i].max, &none), HY_OK);
+            assert_int_equal(varstate_apply(conn, want, cases[i].login_cs, cases[i].max, &none),
+                             HY_OK);
             assert_int_equal(none.n, 0);
         }
         varstate_cmds_free(&c);
