@@ -250,6 +250,8 @@ void command_done(struct session *s)
     if (s->cfg->backend_read_timeout_ms > 0)
         session_timer_stop(s);
     query_end(s, s->resp.err_code != 0);
+    if (s->xa != NULL && s->resp.err_code == ER_LOCK_DEADLOCK)
+        session_xa_server_rollback(s, s->resp.err_code);
     s->stmt_len = 0; /* show sessions: no statement in flight */
     s->meta_ps_id = 0;
     s->retry_ok = false;
@@ -908,6 +910,11 @@ void session_next_command(struct session *s)
             session_config_switch(s);
             if (s->state == SS_CLOSING)
                 return; /* its group was removed: reaped as the callback ends */
+        }
+        if (s->state == SS_IDLE && s->xa != NULL && session_xa_rollback_due(s)) {
+            if (session_xa_abort(s))
+                return; /* its steps run; then the next command */
+            continue;
         }
         if (st->b == NULL || stream_unparsed(st) < MYSQL_HEADER_SIZE) {
             if (st->b != NULL && st->head == st->scan)

@@ -29,6 +29,7 @@
  * connector built on it would never see why. */
 #define ER_CONNECT_TO_FOREIGN_DATA_SOURCE 1429 /* HY000 a backend cannot be reached */
 #define ER_CONNECTION_KILLED              1927 /* 70100 a backend connection died */
+#define ER_LOCK_DEADLOCK                  1213 /* 40001 the server rolled the transaction back */
 
 /* The most a session's state (and a connection's) may take as values. */
 #define STATE_MAX_BYTES (64u * 1024u)
@@ -385,6 +386,15 @@ void session_xa_parked_lost(struct session *s, struct bconn *bc, const char *why
  * nbc, at the primary's slot. */
 void session_xa_restore(struct session *s, const struct config *to, struct bconn **nbc,
                         uint16_t primary);
+/* A statement of the transaction got `code` (1213): the server rolled its
+ * branch back, so the others are to be rolled back before the next
+ * command (session_xa_abort), and the session is out of the transaction,
+ * as with a plain one. */
+void session_xa_server_rollback(struct session *s, uint16_t code);
+bool session_xa_rollback_due(const struct session *s);
+/* Roll every branch back, the client told nothing (it had the error):
+ * true when a step is in flight. */
+bool session_xa_abort(struct session *s);
 /* The session ends, changes user or is reset: the branches' connections
  * closed (the servers roll back what they hold), s->xa freed. */
 void session_xa_discard(struct session *s);

@@ -75,14 +75,16 @@ struct session_xa {
     char gtrid[XA_GTRID_MAX + 1];
     struct xa_branch br[XA_GROUPS_MAX];
     size_t n;
-    enum xa_op op; /* the step in flight */
-    size_t at;     /* ... on this branch */
-    bool ending;   /* COMMIT or ROLLBACK under way */
-    bool commit;   /* still to commit (false once anything failed) */
-    bool decided;  /* the decision is in the log */
-    bool failed;   /* the client gets err instead of OK */
-    bool lost;     /* ended because a branch died (trx_lost): err is SERR_TRX_LOST */
-    bool lost_ok;  /* ... and the statement was a ROLLBACK: OK */
+    enum xa_op op;      /* the step in flight */
+    size_t at;          /* ... on this branch */
+    bool ending;        /* COMMIT or ROLLBACK under way */
+    bool commit;        /* still to commit (false once anything failed) */
+    bool decided;       /* the decision is in the log */
+    bool failed;        /* the client gets err instead of OK */
+    bool lost;          /* ended because a branch died (trx_lost): err is SERR_TRX_LOST */
+    bool lost_ok;       /* ... and the statement was a ROLLBACK: OK */
+    bool silent;        /* ended after a server-side rollback: the client was told */
+    uint16_t server_rb; /* a statement got this error: the server rolled a branch back */
     char err[400];
     struct bconn *saved_cur;
 };
@@ -243,7 +245,9 @@ static void xa_finish(struct session *s)
     session_publish_backend(s);
     s->status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
     xa_count(committed);
-    if (x->lost && x->lost_ok)
+    if (x->silent)
+        ; /* the statement's error told the client */
+    else if (x->lost && x->lost_ok)
         xa_send_ok(s, s->status | SERVER_STATUS_AUTOCOMMIT);
     else if (x->lost)
         session_err(s, 1, SERR_TRX_LOST, x->err);
@@ -595,4 +599,28 @@ void session_xa_discard(struct session *s)
                   "servers",
                   x->gtrid);
     free(x);
+}
+
+void session_xa_server_rollback(struct session *s, uint16_t code)
+{
+    if (!s->xa->ending) {
+        s->xa->server_rb = code;
+        slog_info(s, "xa %s: error %u: the server rolled a branch back; rolling back the others",
+                  s->xa->gtrid, code);
+    }
+}
+
+bool session_xa_rollback_due(const struct session *s)
+{
+    return s->xa->server_rb != 0 && !s->xa->ending;
+}
+
+bool session_xa_abort(struct session *s)
+{
+    struct session_xa *x = s->xa;
+    x->ending = true;
+    x->commit = false;
+    x->silent = true;
+    x->saved_cur = s->cur;
+    return xa_next(s);
 }
