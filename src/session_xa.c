@@ -394,6 +394,34 @@ bool session_xa_lost(struct session *s, bool rollback, const char *name)
     return xa_next(s);
 }
 
+/* The statement waiting in `up` cannot run in the transaction: it is
+ * dropped; `lost`: the group's branch is gone (ERR 1927, every branch
+ * rolled back, the session out of the transaction), else ERR 1105 `msg`
+ * (the transaction goes on). Then the next command. */
+static void branch_refuse(struct session *s, bool lost, const char *msg)
+{
+    struct stream *st = &s->up;
+    uint32_t len = mysql_hdr_len(st->b->data + st->scan);
+    if (s->state != SS_IDLE)
+        session_set_state(s, SS_IDLE);
+    command_abandon(s);
+    if (len + MYSQL_HEADER_SIZE > stream_unparsed(st)) {
+        session_mark_closing(s, END_BACKEND_LOST);
+        return;
+    }
+    consume_packet(s, len);
+    if (!lost) {
+        session_err_custom(s, 1, 1105, "HY000", msg);
+    } else {
+        free(s->trx_lost); /* said now */
+        s->trx_lost = NULL;
+        if (session_xa_lost(s, false, msg))
+            return; /* the rollback's last step answers, then the next command */
+    }
+    if (s->state == SS_IDLE)
+        session_next_command(s);
+}
+
 bool session_xa_branch_ready(struct session *s, struct bconn *bc)
 {
     struct session_xa *x = s->xa;
@@ -403,13 +431,26 @@ bool session_xa_branch_ready(struct session *s, struct bconn *bc)
         i++;
     if (i < x->n && x->br[i].bc == bc && x->br[i].st == XB_ACTIVE)
         return true;
-    if (i == x->n) {
-        if (x->n == XA_GROUPS_MAX)
-            return true; /* cannot happen: groups are fewer (config) */
-        x->n++;
-        x->br[i] = (struct xa_branch){.group = g, .st = XB_IDLE};
-        snprintf(x->br[i].name, sizeof(x->br[i].name), "%s", group_of(s->cfg)->name);
+    if (i < x->n) {
+        /* The group's branch is on another connection (its primary changed
+         * while the session was elsewhere) or gone: what it wrote is lost. */
+        struct bconn *old = x->br[i].bc;
+        char name[64];
+        snprintf(name, sizeof(name), "%s", old != NULL ? old->be->name : x->br[i].name);
+        slog_warn(s, "xa %s: the branch of group %s is no longer on %s: the transaction is lost",
+                  x->gtrid, x->br[i].name, bc->be->name);
+        if (old != NULL)
+            bconn_close(old); /* session_xa_gone: dead */
+        branch_refuse(s, true, name);
+        return false;
     }
+    if (x->n == XA_GROUPS_MAX) {
+        branch_refuse(s, false, "halyard: a transaction across groups touches at most 32 groups");
+        return false;
+    }
+    x->n++;
+    x->br[i] = (struct xa_branch){.group = g, .st = XB_IDLE};
+    snprintf(x->br[i].name, sizeof(x->br[i].name), "%s", group_of(s->cfg)->name);
     x->br[i].bc = bc;
     xa_send(s, XOP_START, i, "START", "");
     return false;
