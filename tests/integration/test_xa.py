@@ -15,7 +15,7 @@ outcome directly on each group's primary:
 - a plain transaction (autocommit = 0) still refused when it crosses over;
 - the crash: halyard stops between the PREPAREs and the first COMMIT (the
   test-only failpoint HALYARD_TEST_XA_FAILPOINT: after the decision is
-  fsync'd, or before it is logged), as a kill -9 would leave it; the
+  fsync'd, or before it is logged): halyard sends itself SIGKILL; the
   branches stay prepared on both groups (MariaDB keeps them across the
   disconnect); a new halyard on the same log lists them in `show xa`
   (the test-only HALYARD_TEST_XA_RECOVER_HOLD holds the resolution until
@@ -207,7 +207,7 @@ def test_crash_between_prepare_and_commit(failpoint, start_halyard, cluster, dua
         cur.execute("INSERT INTO sb.t VALUES (600, 2)")
         with pytest.raises(pymysql.MySQLError):
             cur.execute("COMMIT")
-    assert h.wait() == 70, h.log_tail()
+    assert h.wait() == -9, h.log_tail()
     # both branches prepared, nothing committed
     pa, pb = xids(on_a(cluster, "XA RECOVER")), xids(on_b(dual, "XA RECOVER"))
     assert len(pa) == 1 and pa == pb, (pa, pb)
@@ -339,7 +339,7 @@ def test_reload_turning_xa_on_recovers(start_halyard, cluster, dual, tmp_path, m
         cur.execute("INSERT INTO sb.t VALUES (900, 2)")
         with pytest.raises(pymysql.MySQLError):
             cur.execute("COMMIT")
-    assert h.wait() == 70, h.log_tail()
+    assert h.wait() == -9, h.log_tail()
     monkeypatch.delenv("HALYARD_TEST_XA_FAILPOINT")
     gtrid = xids(on_a(cluster, "XA RECOVER"))[0]
     port = free_port()
