@@ -23,12 +23,15 @@ outcome directly on each group's primary:
   (decision logged) or rolls them back (not logged) on both groups.
 """
 import re
+import subprocess
 
 import pymysql
 import pytest
 
 from test_shards import make_schemas, settings, one, refused
 from test_groups import groups
+from test_core import ps_client_bin  # noqa: F401 (fixture)
+from util import APP_PASSWORD, APP_USER
 from util import admin_json, metric, render_libconfig, wait_until, free_port
 
 IN_TRANS = 0x0001
@@ -360,3 +363,18 @@ def test_reload_turning_xa_on_recovers(start_halyard, cluster, dual, tmp_path, m
     assert on_a(cluster, "XA RECOVER") == [] and on_b(dual, "XA RECOVER") == []
     assert on_a(cluster, "SELECT w FROM sa.t WHERE id = 900") == [(1,)]
     assert on_b(dual, "SELECT w FROM sb.t WHERE id = 900") == [(2,)]
+
+
+def test_prepared_statements_in_a_transaction(xa, cluster, dual, ps_client_bin):
+    """COM_STMT_EXECUTE on each group inside BEGIN ... COMMIT / ROLLBACK:
+    each group's branch begins before its first execution there."""
+    h, s, log = xa
+    r = subprocess.run([ps_client_bin, "127.0.0.1", str(h.port), APP_USER, APP_PASSWORD, "sa",
+                        "shards-xa"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, f"ps_client shards-xa failed: {r.stderr}\n{r.stdout}"
+    assert r.stdout.splitlines() == ["committed", "rolled back"], r.stdout
+    assert {x[0] for x in on_a(cluster, "SELECT id FROM sa.t WHERE id >= 60")} == {60, 61, 62}
+    assert {x[0] for x in on_b(dual, "SELECT id FROM sb.t WHERE id >= 60")} == {60, 61, 62}
+    assert log.read_text().count("\nD ") == 1, log.read_text()
+    assert metric(s["metrics_port"], "halyard_xa_commits_total") == 1
+    assert metric(s["metrics_port"], "halyard_xa_rollbacks_total") == 1
