@@ -378,3 +378,47 @@ def test_prepared_statements_in_a_transaction(xa, cluster, dual, ps_client_bin):
     assert log.read_text().count("\nD ") == 1, log.read_text()
     assert metric(s["metrics_port"], "halyard_xa_commits_total") == 1
     assert metric(s["metrics_port"], "halyard_xa_rollbacks_total") == 1
+
+
+def test_recovery_retries_an_unreachable_group(start_halyard, cluster, dual, tmp_path,
+                                               monkeypatch):
+    """Group b's primary is down when the new halyard starts: a's branch is
+    committed, the transaction stays listed (b unreachable) and is retried
+    until b's primary is back, then committed there too."""
+    make_schemas(cluster, dual)
+    log = tmp_path / "xa.log"
+    monkeypatch.setenv("HALYARD_TEST_XA_FAILPOINT", "after-decision")
+    h, s = start_xa(start_halyard, cluster, dual, tmp_path, log)
+    conn = h.connect()
+    with conn.cursor() as cur:
+        cur.execute("BEGIN")
+        cur.execute("INSERT INTO sa.t VALUES (950, 1)")
+        cur.execute("INSERT INTO sb.t VALUES (950, 2)")
+        with pytest.raises(pymysql.MySQLError):
+            cur.execute("COMMIT")
+    assert h.wait() == -9, h.log_tail()
+    monkeypatch.delenv("HALYARD_TEST_XA_FAILPOINT")
+    gtrid = xids(on_a(cluster, "XA RECOVER"))[0]
+    dual.stop_node(0)
+    try:
+        port = free_port()
+        s2 = settings(cluster, dual, tmp_path, port)
+        s2["shards"]["cross_group_transactions"] = "xa"
+        s2["shards"]["xa_log"] = str(log)
+        s2["admin_socket"] = str(tmp_path / "admin2.sock")
+        start_halyard(render_libconfig(s2).replace("$", "$$"), port=port)
+        sock = s2["admin_socket"]
+
+        def b_unreachable():
+            v = admin_json(sock, "show xa")["in_doubt"]
+            return (len(v) == 1 and v[0]["xid"] == gtrid and v[0]["decision"] == "commit"
+                    and "group b unreachable" in v[0]["note"] and on_a(cluster, "XA RECOVER") == [])
+        wait_until(b_unreachable, 20, what="a resolved, b listed as unreachable")
+        assert on_a(cluster, "SELECT w FROM sa.t WHERE id = 950") == [(1,)]
+    finally:
+        dual.start_node(0)
+    wait_until(lambda: admin_json(sock, "show xa")["in_doubt"] == [], 30,
+               what="b resolved once back")
+    assert on_b(dual, "SELECT w FROM sb.t WHERE id = 950") == [(2,)]
+    assert on_b(dual, "XA RECOVER") == []
+    assert log.read_text().endswith(f"D {gtrid}\n")
