@@ -30,6 +30,7 @@
 #define ER_CONNECT_TO_FOREIGN_DATA_SOURCE 1429 /* HY000 a backend cannot be reached */
 #define ER_CONNECTION_KILLED              1927 /* 70100 a backend connection died */
 #define ER_LOCK_DEADLOCK                  1213 /* 40001 the server rolled the transaction back */
+#define ER_XAER_NOTA                      1397 /* XAE04 unknown XID */
 
 /* The most a session's state (and a connection's) may take as values. */
 #define STATE_MAX_BYTES (64u * 1024u)

@@ -33,6 +33,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <inttypes.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -50,6 +51,7 @@
 #include "halyard/stats.h"
 #include "halyard/worker.h"
 #include "halyard/xa_log.h"
+#include "halyard/xa_recover.h"
 #include "session_int.h"
 
 #define XA_STEP_TIMEOUT_MS 30000
@@ -85,6 +87,7 @@ struct session_xa {
     bool lost;          /* ended because a branch died (trx_lost): err is SERR_TRX_LOST */
     bool lost_ok;       /* ... and the statement was a ROLLBACK: OK */
     bool silent;        /* ended after a server-side rollback: the client was told */
+    bool in_doubt;      /* decided, an XA COMMIT failed: left to the recovery (no D record) */
     uint16_t server_rb; /* a statement got this error: the server rolled a branch back */
     char err[400];
     struct bconn *saved_cur;
@@ -220,7 +223,7 @@ static void xa_count(bool commit)
 static void xa_finish(struct session *s)
 {
     struct session_xa *x = s->xa;
-    bool committed = x->commit && !x->failed;
+    bool committed = (x->commit && !x->failed) || x->decided;
     for (size_t i = 0; i < x->n; i++) {
         struct bconn *bc = x->br[i].bc;
         if (bc == NULL)
@@ -252,6 +255,8 @@ static void xa_finish(struct session *s)
         xa_send_ok(s, s->status | SERVER_STATUS_AUTOCOMMIT);
     else if (x->lost)
         session_err(s, 1, SERR_TRX_LOST, x->err);
+    else if (x->in_doubt) /* decided: not rolled back, so not XA100 */
+        session_err_custom(s, 1, 1105, "HY000", x->err);
     else if (x->failed)
         session_err_custom(s, 1, 1402, "XA100", x->err);
     else
@@ -265,7 +270,8 @@ static void xa_finish(struct session *s)
 /* Test only (tests/integration/test_xa.py): HALYARD_TEST_XA_FAILPOINT =
  * "before-decision" (every branch prepared, nothing logged) or
  * "after-decision" (the decision fsync'd, nothing committed) makes halyard
- * send itself SIGKILL there. */
+ * send itself SIGKILL there; "lose-branch-after-decision" breaks the last
+ * branch's connection once the decision is logged (xa_next). */
 static void xa_failpoint(const char *where)
 {
     const char *fp = getenv("HALYARD_TEST_XA_FAILPOINT");
@@ -317,6 +323,16 @@ static bool xa_next(struct session *s)
                 slog_info(s, "xa %s: prepared on %zu groups, commit decision logged", x->gtrid,
                           x->n);
                 xa_failpoint("after-decision");
+                const char *fp = getenv("HALYARD_TEST_XA_FAILPOINT");
+                if (fp != NULL && strcmp(fp, "lose-branch-after-decision") == 0 &&
+                    x->br[x->n - 1].bc != NULL) {
+                    /* test only: the last branch's connection breaks now (the
+                     * server keeps the branch prepared), its XA COMMIT fails */
+                    hy_log_warn("HALYARD_TEST_XA_FAILPOINT=%s: shutting down the connection to "
+                                "%s (test only)",
+                                fp, x->br[x->n - 1].bc->be->name);
+                    shutdown(x->br[x->n - 1].bc->c.fd, SHUT_RDWR);
+                }
             }
         }
         if (x->decided) {
@@ -328,7 +344,9 @@ static bool xa_next(struct session *s)
             }
             char rec[XA_GTRID_MAX + 8];
             snprintf(rec, sizeof(rec), "D %s\n", x->gtrid);
-            if (xa_log_append(root->xa_log, rec, strlen(rec)) != HY_OK)
+            if (x->in_doubt)
+                xa_recover_kick();
+            else if (xa_log_append(root->xa_log, rec, strlen(rec)) != HY_OK)
                 slog_warn(s, "xa %s: cannot mark the decision done in %s: %s", x->gtrid,
                           root->xa_log, strerror(errno));
             xa_finish(s);
@@ -483,9 +501,16 @@ static void xa_step_done(struct session *s, uint16_t code, bool dead)
     enum xa_op op = x->op;
     x->op = XOP_NONE;
     if (dead) {
+        if (b->st == XB_PREPARED && !x->decided)
+            xa_recover_abandon(x->gtrid); /* kept prepared by the server: to roll back */
         b->st = XB_DEAD;
         b->bc = NULL;
     }
+    char how[40];
+    if (dead)
+        snprintf(how, sizeof(how), "(connection lost)");
+    else
+        snprintf(how, sizeof(how), "with error %u", code);
     if (code != 0) {
         b->taint = true;
         slog_info(s, "xa %s: step %d on group %s: error %u", x->gtrid, (int)op, b->name, code);
@@ -512,38 +537,41 @@ static void xa_step_done(struct session *s, uint16_t code, bool dead)
         if (!dead)
             b->st = XB_IDLE;
         if (code != 0 || dead)
-            xa_fail(s, "halyard: the transaction was rolled back: XA END on group %s failed%s%u",
-                    b->name, dead ? " (connection lost)" : " with error ", dead ? 0 : code);
+            xa_fail(s, "halyard: the transaction was rolled back: XA END on group %s failed %s",
+                    b->name, how);
         break;
     case XOP_PREPARE:
         if (code == 0 && !dead)
             b->st = XB_PREPARED;
         else
-            xa_fail(s,
-                    "halyard: the transaction was rolled back: XA PREPARE on group %s failed%s%u",
-                    b->name, dead ? " (connection lost)" : " with error ", dead ? 0 : code);
+            xa_fail(s, "halyard: the transaction was rolled back: XA PREPARE on group %s failed %s",
+                    b->name, how);
         break;
     case XOP_COMMIT_1P:
         b->st = dead ? XB_DEAD : XB_DONE;
         if (code != 0 || dead) {
             x->commit = false;
-            xa_fail(s, "halyard: the transaction was rolled back: XA COMMIT on group %s failed%s%u",
-                    b->name, dead ? " (connection lost)" : " with error ", dead ? 0 : code);
+            xa_fail(s, "halyard: the transaction was rolled back: XA COMMIT on group %s failed %s",
+                    b->name, how);
         }
         break;
     case XOP_COMMIT:
         if (!dead)
             b->st = XB_DONE;
-        if (code != 0 || dead) {
+        if (code == ER_XAER_NOTA && !dead) {
+            /* decided, and gone: the recovery committed it (the only one
+             * that ends a decided branch besides this session) */
+            slog_info(s, "xa %s: branch %s already committed by the recovery", x->gtrid, b->name);
+        } else if (code != 0 || dead) {
             /* decided: the branch stays prepared on the server, committed by
-             * recovery; the client is told */
+             * the recovery (kicked now); the client is told */
             b->st = XB_DONE;
             x->failed = true;
+            x->in_doubt = true;
             snprintf(x->err, sizeof(x->err),
-                     "halyard: XA COMMIT on group %s failed%s%u: the transaction is decided "
+                     "halyard: XA COMMIT on group %s failed %s: the transaction is decided "
                      "(in %s) and is committed there by recovery",
-                     b->name, dead ? " (connection lost)" : " with error ", dead ? 0 : code,
-                     config_root_c(s->cfg)->xa_log);
+                     b->name, how, config_root_c(s->cfg)->xa_log);
             slog_warn(s, "xa %s: %s", x->gtrid, x->err);
         }
         break;
@@ -583,11 +611,31 @@ void session_xa_gone(struct session *s, struct bconn *bc)
 {
     struct session_xa *x = s->xa;
     for (size_t i = 0; i < x->n; i++) {
-        if (x->br[i].bc == bc) {
-            x->br[i].bc = NULL;
-            x->br[i].st = XB_DEAD;
-            if (!x->ending)
-                session_trx_lost(s, bc->be->name);
+        struct xa_branch *b = &x->br[i];
+        if (b->bc != bc)
+            continue;
+        b->bc = NULL;
+        bool prepared = b->st == XB_PREPARED;
+        b->st = XB_DEAD;
+        if (!x->ending) {
+            session_trx_lost(s, bc->be->name);
+        } else if (prepared && x->decided) {
+            /* the server keeps it prepared: the recovery commits it */
+            x->failed = true;
+            x->in_doubt = true;
+            snprintf(x->err, sizeof(x->err),
+                     "halyard: XA COMMIT on group %s failed (connection lost): the transaction "
+                     "is decided (in %s) and is committed there by recovery",
+                     b->name, config_root_c(s->cfg)->xa_log);
+            slog_warn(s, "xa %s: %s", x->gtrid, x->err);
+        } else {
+            if (prepared) /* undecided, kept prepared by the server: to roll back */
+                xa_recover_abandon(x->gtrid);
+            if (x->commit)
+                xa_fail(s,
+                        "halyard: the transaction was rolled back: the connection to group %s "
+                        "was lost",
+                        b->name);
         }
     }
 }
@@ -631,10 +679,16 @@ void session_xa_discard(struct session *s)
         bc->xa = false;
         bconn_close(bc); /* the server rolls back what it holds (not a prepared branch) */
     }
+    if (prepared) {
+        if (x->decided)
+            xa_recover_kick();
+        else
+            xa_recover_abandon(x->gtrid);
+    }
     if (prepared)
         slog_warn(s,
-                  "xa %s: the session ended during its commit: its prepared branches stay in "
-                  "doubt until halyard's next start (show xa then)",
+                  "xa %s: the session ended during its commit: its prepared branches are left "
+                  "to the recovery (show xa)",
                   x->gtrid);
     else if (x->n > 0)
         slog_info(s,

@@ -45,6 +45,9 @@ static struct {
     /* under mu */
     struct config *cfg_new;
     bool stop;
+    bool kick;
+    char (*abandoned)[XA_GTRID_MAX + 1]; /* this process's undecided XIDs no session holds */
+    size_t n_abandoned;
     struct xa_in_doubt *pub;
     size_t n_pub;
     /* the thread's */
@@ -65,6 +68,17 @@ static struct {
 static _Atomic size_t in_doubt;
 
 static void group_next(void);
+
+/* Whether a session of this process gave `gtrid` up (xa_recover_abandon). */
+static bool abandoned(const char *gtrid)
+{
+    bool found = false;
+    pthread_mutex_lock(&R.mu);
+    for (size_t i = 0; i < R.n_abandoned && !found; i++)
+        found = strcmp(R.abandoned[i], gtrid) == 0;
+    pthread_mutex_unlock(&R.mu);
+    return found;
+}
 
 static void publish(void)
 {
@@ -279,9 +293,12 @@ static void on_recover(struct sqlclient *c, const struct sqlresult *res, void *a
         x->gtrid[g] = '\0';
         memcpy(x->bqual, d + g, b);
         x->bqual[b] = '\0';
-        /* this instance's, of an earlier process: its sessions' are its own */
-        if (strncmp(x->gtrid, R.prefix, plen) != 0 || strncmp(x->gtrid, R.own, olen) == 0 ||
-            !xa_log_name_ok(x->gtrid, XA_GTRID_MAX))
+        /* this instance's; of this process, only the decided ones (an
+         * undecided one is a live session's) */
+        if (strncmp(x->gtrid, R.prefix, plen) != 0 || !xa_log_name_ok(x->gtrid, XA_GTRID_MAX))
+            continue;
+        if (strncmp(x->gtrid, R.own, olen) == 0 &&
+            (entry_find(x->gtrid) == NULL || !entry_find(x->gtrid)->commit) && !abandoned(x->gtrid))
             continue;
         struct xa_in_doubt *e = entry_add(x->gtrid, false, (int64_t)time(NULL));
         if (e == NULL)
@@ -346,11 +363,8 @@ static void round_start(void)
         hy_log_warn("xa recovery: %s: %zu line(s) that are no record, skipped", cfg->xa_log,
                     st.bad_lines);
     R.n = 0;
-    size_t olen = strlen(R.own);
     for (size_t i = 0; i < st.n; i++) {
         const struct xa_decision *d = &st.v[i];
-        if (strncmp(d->gtrid, R.own, olen) == 0)
-            continue; /* this process's sessions' */
         struct xa_in_doubt *e = entry_add(d->gtrid, true, d->when);
         if (e == NULL)
             continue;
@@ -386,6 +400,8 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
     pthread_mutex_lock(&R.mu);
     bool stop = R.stop;
     struct config *fresh = R.cfg_new;
+    bool kick = R.kick;
+    R.kick = false;
     if (!R.in_round)
         R.cfg_new = NULL;
     pthread_mutex_unlock(&R.mu);
@@ -400,6 +416,8 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
         R.cfg = fresh;
         R.want = R.cfg->shards_xa && R.cfg->xa_log[0] != '\0';
     }
+    if (kick && R.cfg != NULL && R.cfg->shards_xa)
+        R.want = true;
     if (R.want && !R.in_round)
         round_start();
 }
@@ -470,9 +488,36 @@ void xa_recover_stop(void)
     if (R.cfg != NULL)
         config_put(R.cfg);
     free(R.pub);
+    free(R.abandoned);
     free(R.v);
     free(R.resolved);
     free(R.br);
+}
+
+void xa_recover_kick(void)
+{
+    if (!R.running)
+        return;
+    pthread_mutex_lock(&R.mu);
+    R.kick = true;
+    pthread_mutex_unlock(&R.mu);
+    ev_async_send(R.loop, &R.wake);
+}
+
+void xa_recover_abandon(const char *gtrid)
+{
+    if (!R.running)
+        return;
+    pthread_mutex_lock(&R.mu);
+    if (R.n_abandoned < MAX_INDOUBT) {
+        if (R.abandoned == NULL)
+            R.abandoned = calloc(MAX_INDOUBT, sizeof(*R.abandoned));
+        if (R.abandoned != NULL)
+            snprintf(R.abandoned[R.n_abandoned++], sizeof(R.abandoned[0]), "%s", gtrid);
+    }
+    R.kick = true;
+    pthread_mutex_unlock(&R.mu);
+    ev_async_send(R.loop, &R.wake);
 }
 
 size_t xa_recover_list(struct xa_in_doubt **out)

@@ -7,8 +7,9 @@
  * and after a reload, while xa is on: it reads shards.xa_log, then on each
  * group's primary, as the group's monitor account (primary_client.h), runs
  * XA RECOVER and, for each prepared XID of this instance (the gtrid
- * prefix, xa_log_prefix) and of an earlier process (not this one's
- * sessions'): XA COMMIT when the log holds its decision, else XA ROLLBACK
+ * prefix, xa_log_prefix): XA COMMIT when the log holds its decision (this
+ * process's too: a session whose XA COMMIT failed kicks a round), else,
+ * for an earlier process's only (not this one's sessions'), XA ROLLBACK
  * (3 s after it was first found, the log read again then: an earlier
  * process still running, as in a takeover, may still decide it).
  * A decision whose branches are all resolved is marked done in the log. A
@@ -45,6 +46,14 @@ struct xa_in_doubt {
 hy_status_t xa_recover_start(struct config *cfg, char *err, size_t errlen) HY_MUSTCHECK;
 void xa_recover_set_config(struct config *cfg); /* after a reload: a new round when xa is on */
 void xa_recover_stop(void);
+/* Any thread: a session left a decided transaction prepared (an XA COMMIT
+ * failed): a round now, which commits this process's decided ones too. */
+void xa_recover_kick(void);
+/* Any thread: a session of this process gave up its undecided transaction
+ * `gtrid` with a branch left prepared (its connection lost): the recovery
+ * may roll it back (this process's undecided ones are otherwise a live
+ * session's, left alone), and a round runs now. */
+void xa_recover_abandon(const char *gtrid);
 
 /* Any thread: a copy of the list (*out malloc'd, to free), its length. */
 size_t xa_recover_list(struct xa_in_doubt **out);

@@ -322,7 +322,12 @@ def test_client_gone_rolls_back_every_group(xa, cluster, dual):
     def trx(sql_on):
         return sql_on("SELECT COUNT(*) FROM information_schema.INNODB_TRX")[0][0]
     wait_until(lambda: trx(lambda q: on_a(cluster, q)) == 0 and trx(lambda q: on_b(dual, q)) == 0,
-               10, what="no transaction left open on either group")
+               10, what="no transaction left open on either group: " + repr(
+                   (on_a(cluster, "SELECT p.* FROM information_schema.INNODB_TRX t JOIN "
+                                  "information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id"),
+                    on_b(dual, "SELECT p.* FROM information_schema.INNODB_TRX t JOIN "
+                               "information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id"),
+                    h.log_tail(15))))
     assert on_a(cluster, "SELECT COUNT(*) FROM sa.t WHERE id = 800")[0][0] == 0
     assert on_b(dual, "SELECT COUNT(*) FROM sb.t WHERE id = 800")[0][0] == 0
     assert on_a(cluster, "XA RECOVER") == [] and on_b(dual, "XA RECOVER") == []
@@ -422,3 +427,30 @@ def test_recovery_retries_an_unreachable_group(start_halyard, cluster, dual, tmp
     assert on_b(dual, "SELECT w FROM sb.t WHERE id = 950") == [(2,)]
     assert on_b(dual, "XA RECOVER") == []
     assert log.read_text().endswith(f"D {gtrid}\n")
+
+
+def test_commit_failing_after_the_decision_is_finished_by_the_recovery(start_halyard, cluster,
+                                                                      dual, tmp_path,
+                                                                      monkeypatch):
+    """The decision is logged, then a branch's connection breaks (test-only
+    failpoint) so its XA COMMIT fails: the client is told the transaction
+    is decided, and the recovery of the same process commits that branch."""
+    make_schemas(cluster, dual)
+    log = tmp_path / "xa.log"
+    monkeypatch.setenv("HALYARD_TEST_XA_FAILPOINT", "lose-branch-after-decision")
+    h, s = start_xa(start_halyard, cluster, dual, tmp_path, log)
+    conn = h.connect()
+    with conn.cursor() as cur:
+        cur.execute("BEGIN")
+        cur.execute("INSERT INTO sa.t VALUES (990, 1)")
+        cur.execute("INSERT INTO sb.t VALUES (990, 2)")
+        with pytest.raises(pymysql.MySQLError) as e:
+            cur.execute("COMMIT")
+        code, msg = e.value.args[0], e.value.args[1]
+        assert code == 1105 and "is decided" in msg and "group b" in msg, (code, msg)
+    wait_until(lambda: on_b(dual, "XA RECOVER") == [], 15, what="b's branch committed")
+    assert on_a(cluster, "SELECT w FROM sa.t WHERE id = 990") == [(1,)]
+    assert on_b(dual, "SELECT w FROM sb.t WHERE id = 990") == [(2,)]
+    wait_until(lambda: log.read_text().count("\nD ") == 1, 10, what="the decision marked done")
+    assert admin_json(s["admin_socket"], "show xa")["in_doubt"] == []
+    h.wait_log("xa recovery: committed '.*','b' on group b")
