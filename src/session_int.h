@@ -339,9 +339,12 @@ struct config *session_group_cfg(struct config *full, const struct config *lcfg,
 uint32_t session_shard_route(struct session *s, const char *text, size_t len, bool sure_db,
                              bool stays);
 /* The same for a prepared statement's text, `schema` (its PREPARE's)
- * standing for the session's. */
+ * standing for the session's; `key`, when not NULL, is the statement's
+ * key decision already made (shard_key.h, its parameters read), in place
+ * of one from the text. */
+struct key_out;
 uint32_t session_shard_route_schema(struct session *s, const char *text, size_t len,
-                                    const char *schema);
+                                    const char *schema, const struct key_out *key);
 /* Answer the statement session_shard_route() refused. */
 void session_shard_refuse(struct session *s);
 /* At login (and COM_CHANGE_USER), to the login schema's group; false

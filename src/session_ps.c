@@ -914,7 +914,7 @@ static enum ps_shard ps_shard_route(struct session *s, const struct pstmt *st, u
 {
     if (!s->listener->shards || s->wait_idx >= 0 || st->sql == NULL)
         return PS_SHARD_GO;
-    if (session_shard_route_schema(s, st->sql, st->sql_len, st->db) == ROUTE_SHARD) {
+    if (session_shard_route_schema(s, st->sql, st->sql_len, st->db, NULL) == ROUTE_SHARD) {
         ps_drop(s, len);
         session_shard_refuse(s);
         return PS_SHARD_REFUSED;

@@ -22,6 +22,7 @@
 #include "halyard/failover_types.h"
 #include "halyard/mysql_proto.h"
 #include "halyard/shard.h"
+#include "halyard/shard_key.h"
 
 enum backend_role {
     ROLE_PRIMARY = 0,
@@ -438,8 +439,9 @@ struct config {
     size_t n_groups;
     /* shards.schemas: schema -> group (shard.h); a view shares its config's */
     struct shard_map shards;
-    bool shards_learn;     /* also from each group's SHOW DATABASES (shard_learn.h) */
-    int shards_refresh_ms; /* ... read this often */
+    struct shard_tables key_tables; /* shards.tables, shards.reference (shard_key.h) */
+    bool shards_learn;              /* also from each group's SHOW DATABASES (shard_learn.h) */
+    int shards_refresh_ms;          /* ... read this often */
     /* failover lock voters outside the cluster (failover_exec.h) */
     struct config_witness *witnesses;
     size_t n_witnesses;

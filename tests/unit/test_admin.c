@@ -47,7 +47,10 @@
     "            action = \"block\"; } );\n"                                                       \
     "witnesses = ( { name = \"w1\"; address = \"10.0.3.9\"; port = 3306; } );\n"                   \
     "alerts = { events = ( { name = \"backend_lagging\"; repeat_ms = 600000; } ); };\n"            \
-    "shards = { schemas = ( { schema = \"s1\"; group = \"default\"; } ); };\n"
+    "shards = { schemas = ( { schema = \"s1\"; group = \"default\"; } );\n"                        \
+    "  tables = ( { table = \"s1.t\"; key = \"id\"; buckets = 2;\n"                                \
+    "    map = ( { group = \"default\"; buckets = \"0-1\"; } ); } );\n"                            \
+    "  reference = [ \"s1.r\" ]; };\n"
 
 /* ---- admin_parse ------------------------------------------------------- */
 
@@ -710,11 +713,13 @@ static void test_render_config(void **state)
         if (config_keys[i].type == CONFIG_LIST || config_keys[i].type == CONFIG_GROUP)
             continue; /* no value of their own: their members are shown */
         char key[160], line[170];
-        const char *br = strstr(path, "[]");
-        if (br != NULL)
-            snprintf(key, sizeof(key), "%.*s[0]%s", (int)(br - path), path, br + 2);
-        else
-            snprintf(key, sizeof(key), "%s", path);
+        size_t n = 0; /* the path with each [] as [0] (a list in a list too) */
+        for (const char *q = path; *q != '\0' && n + 4 < sizeof(key); q++) {
+            key[n++] = *q;
+            if (q[0] == '[' && q[1] == ']')
+                key[n++] = '0';
+        }
+        key[n] = '\0';
         snprintf(line, sizeof(line), "\n%s ", key);
         if (strstr(sb.data, line) == NULL)
             fail_msg("show config lacks %s: add it to admin_render_config() (src/admin.c)", key);
