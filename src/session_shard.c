@@ -22,6 +22,8 @@
 
 #include "halyard/group.h"
 #include "halyard/log.h"
+#include "halyard/mysql_proto.h"
+#include "halyard/pstmt.h"
 #include "halyard/session.h"
 #include "halyard/session_err.h"
 #include "halyard/shard.h"
@@ -201,18 +203,19 @@ static void group_count(const struct session *s, uint16_t g, bool move)
 }
 
 static uint32_t shard_route(struct session *s, const char *text, size_t len, bool sure_db,
-                            bool stays, const char *schema, const struct key_out *key);
+                            bool stays, const char *schema, const struct key_out *key,
+                            bool prepare);
 
 uint32_t session_shard_route(struct session *s, const char *text, size_t len, bool sure_db,
-                             bool stays)
+                             bool stays, bool prepare)
 {
-    return shard_route(s, text, len, sure_db, stays, session_schema(s), NULL);
+    return shard_route(s, text, len, sure_db, stays, session_schema(s), NULL, prepare);
 }
 
 uint32_t session_shard_route_schema(struct session *s, const char *text, size_t len,
                                     const char *schema, const struct key_out *key)
 {
-    return shard_route(s, text, len, false, false, schema, key);
+    return shard_route(s, text, len, false, false, schema, key, false);
 }
 
 /* Count a statement routed by its key to group g (show shards, metrics). */
@@ -225,7 +228,7 @@ static void key_count(const struct session *s, uint16_t g)
 }
 
 static uint32_t shard_route(struct session *s, const char *text, size_t len, bool sure_db,
-                            bool stays, const char *schema, const struct key_out *key)
+                            bool stays, const char *schema, const struct key_out *key, bool prepare)
 {
     const struct config *kroot = config_root_c(s->cfg);
     struct key_out ko;
@@ -234,8 +237,11 @@ static uint32_t shard_route(struct session *s, const char *text, size_t len, boo
                              .sql = text,
                              .len = len,
                              .opts = s->lex_opts,
-                             .schema = schema};
+                             .schema = schema,
+                             .prepared = prepare};
         shard_key_decide(&kin, &ko);
+        if (prepare && ko.verdict != KEY_REFUSE)
+            ko.verdict = KEY_NONE; /* prepared anywhere; each EXECUTE goes by its key */
         key = &ko;
     }
     if (key != NULL && key->verdict != KEY_NONE && key->verdict != KEY_ONE) {
@@ -350,7 +356,7 @@ bool session_shard_login(struct session *s, uint8_t seq)
 {
     if (!s->listener->shards || s->db == NULL)
         return true;
-    uint32_t rc = session_shard_route(s, s->db, strlen(s->db), true, false);
+    uint32_t rc = session_shard_route(s, s->db, strlen(s->db), true, false, false);
     if (s->state == SS_CLOSING)
         return false;
     if (rc == ROUTE_SHARD) {
@@ -362,4 +368,78 @@ bool session_shard_login(struct session *s, uint8_t seq)
         return false;
     }
     return true;
+}
+
+/* A key parameter's value: an integer, or a string of digits below 2^53
+ * (the server compares a string with an integer column as a double). */
+static bool param_key(const struct mysql_param *v, int64_t *out)
+{
+    switch (v->kind) {
+    case MP_INT:
+        *out = v->i;
+        return true;
+    case MP_UINT:
+        *out = (int64_t)v->u;
+        return v->u <= INT64_MAX;
+    case MP_STR:
+        return shard_key_string((const char *)v->s, v->len, out);
+    case MP_NULL:
+    case MP_OTHER:
+        break;
+    }
+    return false;
+}
+
+static void ps_key_refuse(struct key_out *ko, const struct shard_table *x, const char *what)
+{
+    ko->verdict = KEY_REFUSE;
+    snprintf(ko->why, sizeof(ko->why), "halyard: %s on sharded table %.64s: %s",
+             "a prepared statement", x != NULL ? x->table : "?", what);
+}
+
+enum ps_key session_shard_ps_key(struct session *s, struct pstmt *st, const uint8_t *p,
+                                 uint32_t len, uint32_t avail, bool bulk, struct key_out *ko)
+{
+    const struct config *root = config_root_c(s->cfg);
+    if (st->key == NULL || st->key_cfg != (const void *)root) {
+        if (st->key == NULL && (st->key = malloc(sizeof(*st->key))) == NULL)
+            return PS_KEY_NOMEM;
+        struct key_in kin = {.tables = &root->key_tables,
+                             .sql = st->sql,
+                             .len = st->sql_len,
+                             .opts = s->lex_opts,
+                             .schema = st->db,
+                             .prepared = true};
+        shard_key_decide(&kin, st->key);
+        st->key_cfg = root;
+    }
+    *ko = *st->key;
+    if (ko->verdict != KEY_PARAMS)
+        return PS_KEY_OK;
+    const struct shard_table *x = &root->key_tables.v[ko->table];
+    if (bulk) {
+        ps_key_refuse(ko, x, "COM_STMT_BULK_EXECUTE with its key in parameters is not supported");
+        return PS_KEY_OK;
+    }
+    if (avail < len) {
+        if ((size_t)len + MYSQL_HEADER_SIZE <= (size_t)s->cfg->buffer_size)
+            return PS_KEY_WAIT;
+        ps_key_refuse(ko, x, "an EXECUTE larger than buffer_size: its key parameters are not read");
+        return PS_KEY_OK;
+    }
+    struct mysql_stmt_exec ex;
+    int64_t vals[KEY_MAX_PARAMS] = {0};
+    bool ok[KEY_MAX_PARAMS] = {false};
+    bool head = mysql_stmt_exec_decode(p, len, st->n_params, &ex) == HY_OK;
+    const uint8_t *types = head && ex.new_params_bound ? ex.types : st->types;
+    for (size_t i = 0; head && st->ld_idx < 0 && i < ko->params.n; i++) {
+        struct mysql_param v;
+        if (ko->params.param[i] == UINT16_MAX)
+            continue;
+        ok[i] = mysql_stmt_exec_param(p, len, &ex, st->n_params, types, ko->params.param[i], &v) ==
+                    HY_OK &&
+                param_key(&v, &vals[i]);
+    }
+    shard_key_params(&root->key_tables, ko, vals, ok);
+    return PS_KEY_OK;
 }

@@ -116,6 +116,11 @@ bool shard_key_literal(const char *lit, size_t len, bool neg, int64_t *v)
     return parse_int(lit + q + 1, len - q - 2, false, (1ull << 53) - 1, v);
 }
 
+bool shard_key_string(const char *s, size_t len, int64_t *v)
+{
+    return parse_int(s, len, false, (1ull << 53) - 1, v);
+}
+
 /* ---- tokens ---------------------------------------------------------- */
 
 struct cur {
@@ -864,6 +869,7 @@ void shard_key_decide(const struct key_in *in, struct key_out *out)
     out->table = sh.table;
     out->ref = sh.ref;
     out->write = sh.st == ST_INSERT || sh.st == ST_UPDATE || sh.st == ST_DELETE;
+    out->verb = sh.verb;
     if (sh.table < 0 && sh.ref < 0)
         return;
     const struct shard_tables *tb = in->tables;
@@ -990,6 +996,7 @@ void shard_key_params(const struct shard_tables *tables, struct key_out *out, co
 {
     const struct shard_table *x = &tables->v[out->table];
     const struct key_params *kp = &out->params;
+    const char *verb = out->verb != NULL ? out->verb : "statement";
     int64_t v[KEY_MAX_PARAMS] = {0};
     size_t n = 0;
     bool insert = !kp->any_of && out->write && kp->n > 1;
@@ -1001,21 +1008,21 @@ void shard_key_params(const struct shard_tables *tables, struct key_out *out, co
         if (!ok[i]) {
             if (out->write)
                 refuse(out,
-                       "halyard: a prepared statement on sharded table %s needs an integer "
-                       "%s.%s in its parameter %u",
-                       x->table, x->table, x->key, (unsigned)kp->param[i] + 1);
+                       "halyard: %s on sharded table %s needs an integer %s.%s in its "
+                       "parameter %u",
+                       verb, x->table, x->table, x->key, (unsigned)kp->param[i] + 1);
             else
                 out->verdict = KEY_SCATTER;
             return;
         }
         v[n++] = vals[i];
     }
-    by_values(tables, out, v, n, kp->any_of, false, "EXECUTE");
+    by_values(tables, out, v, n, kp->any_of, false, verb);
     if (out->verdict == KEY_REFUSE && insert)
         refuse(out,
-               "halyard: a prepared INSERT on sharded table %s has rows for more than one "
-               "group: execute one row at a time",
-               x->table);
+               "halyard: a prepared %s on sharded table %s has rows for more than one group: "
+               "execute one row at a time",
+               verb, x->table);
 }
 
 /* ---- KEY_SPLIT ------------------------------------------------------- */

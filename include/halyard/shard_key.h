@@ -70,6 +70,9 @@ uint32_t shard_key_bucket(const struct shard_table *t, int64_t v);
  * written (`7`, `'007'`), with `neg` for a leading unary minus. false: not
  * a usable key (7.5, '7abc', NULL...). */
 bool shard_key_literal(const char *lit, size_t len, bool neg, int64_t *v);
+/* A string value (a prepared statement's string parameter, its bytes): a
+ * key when it is decimal digits with an optional '-', below 2^53. */
+bool shard_key_string(const char *s, size_t len, int64_t *v);
 
 enum key_verdict {
     KEY_NONE,    /* names no sharded or reference table: schema routing as before */
@@ -110,6 +113,7 @@ struct key_out {
     int table;                /* index in tables->v of the sharded table named, -1: none */
     int ref;                  /* index in tables->ref of a reference table named, -1: none */
     bool write;               /* INSERT, REPLACE, UPDATE, DELETE */
+    const char *verb;         /* the statement's first word (SELECT, UPDATE...), static */
     char why[256];            /* KEY_REFUSE; else a short text naming the table for the caller */
     struct key_params params; /* KEY_PARAMS */
 };

@@ -12,12 +12,16 @@ on both. The tables:
 Each routing is checked by reading each group directly: the row is on the
 group of its key and not on the other.
 """
+import subprocess
+
 import pymysql
 import pytest
 
 from test_failover import failover_settings
 from test_groups import dm_backends, groups
-from util import default_halyard_settings, free_port, render_libconfig, wait_until
+from test_core import ps_client_bin  # noqa: F401 (fixture)
+from util import (APP_PASSWORD, APP_USER, default_halyard_settings, free_port, render_libconfig,
+                  wait_until)
 
 MONITOR = {"user": "monitor", "password": "monitor", "interval_ms": 200, "timeout_ms": 1000,
            "rise": 2, "fall": 2}
@@ -255,3 +259,30 @@ def test_transaction_crossing_groups_by_key(keyed, cluster, dual):
         cur.execute("UPDATE shop.orders SET amount = 12 WHERE customer_id = 7")
     assert list(on_a(cluster, "SELECT id FROM shop.orders")) == []
     assert list(on_b(dual, "SELECT id, amount FROM shop.orders")) == [(1, 12)]
+
+
+def test_prepared_statement_parameters(keyed, cluster, dual, ps_client_bin):
+    """COM_STMT_EXECUTE goes to the group of its key parameter's value, read
+    from the packet (types from it, or those bound at the first execution)."""
+    h, _, _ = keyed
+    a_ports = {n["port"] for n in cluster.nodes}
+    b_ports = {dual.nodes[0]["port"], dual.nodes[1]["port"]}
+    r = subprocess.run([ps_client_bin, "127.0.0.1", str(h.port), APP_USER, APP_PASSWORD, "shop",
+                        "keys"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, f"ps_client keys failed: {r.stderr}\n{r.stdout}"
+    lines = [line.split("\t") for line in r.stdout.splitlines()]
+    assert [x for x in lines if x[0] == "ins"] == [["ins", str(i), "1"] for i in (100, 101, 102)]
+    sel = {x[1]: (int(x[2]), int(x[3])) for x in lines if x[0] == "sel"}
+    assert sel["007"][0] == 10 and sel["007"][1] in b_ports, sel
+    assert sel["8"][0] == 20 and sel["8"][1] in a_ports, sel
+    assert sel["42"][0] == 30 and sel["42"][1] in a_ports, sel
+    assert ["upd", "2"] in lines, r.stdout
+    errors = [x[1:] for x in lines if x[0] == "error"]
+    assert errors == [
+        ["1105", "HY000", "halyard: UPDATE on sharded table orders: its orders.customer_id values "
+                          "are on more than one group"],
+        ["1105", "HY000", "halyard: DELETE on sharded table orders needs an integer "
+                          "orders.customer_id in its parameter 1"],
+    ], r.stdout
+    assert sorted(on_b(dual, "SELECT id, amount FROM shop.orders")) == [(100, 10)]
+    assert sorted(on_a(cluster, "SELECT id, amount FROM shop.orders")) == [(101, 21), (102, 31)]
