@@ -17,11 +17,11 @@ import subprocess
 import pymysql
 import pytest
 
-from test_failover import failover_settings
+from test_failover import ctl, failover_settings
 from test_groups import dm_backends, groups
 from test_core import ps_client_bin  # noqa: F401 (fixture)
-from util import (APP_PASSWORD, APP_USER, default_halyard_settings, free_port, render_libconfig,
-                  wait_until)
+from util import (APP_PASSWORD, APP_USER, admin_json, default_halyard_settings, free_port, metric,
+                  render_libconfig, wait_until)
 
 MONITOR = {"user": "monitor", "password": "monitor", "interval_ms": 200, "timeout_ms": 1000,
            "rise": 2, "fall": 2}
@@ -286,3 +286,32 @@ def test_prepared_statement_parameters(keyed, cluster, dual, ps_client_bin):
     ], r.stdout
     assert sorted(on_b(dual, "SELECT id, amount FROM shop.orders")) == [(100, 10)]
     assert sorted(on_a(cluster, "SELECT id, amount FROM shop.orders")) == [(101, 21), (102, 31)]
+
+
+def test_show_shards_and_metrics(keyed, cluster, dual):
+    h, s, sock = keyed
+    conn = h.connect()
+    with conn.cursor() as cur:
+        for i in range(3):  # b
+            cur.execute(f"INSERT INTO shop.orders (id, customer_id) VALUES ({i}, 7)")
+        for i in range(2):  # a
+            cur.execute(f"SELECT * FROM shop.orders WHERE customer_id = {8 + 34 * i}")
+        assert refused(cur, "SELECT * FROM shop.orders")[0] == 1105  # counted nowhere
+    sh = admin_json(sock, "show shards")
+    g = {r["name"]: r for r in sh["groups"]}
+    assert (g["a"]["by_key"], g["b"]["by_key"]) == (2, 3), g
+    assert sh["tables"] == [
+        {"table": "shop.orders", "key": "customer_id", "function": "hash", "buckets": 4096,
+         "map": [{"group": "a", "first": 0, "last": 2047},
+                 {"group": "b", "first": 2048, "last": 4095}]},
+        {"table": "shop.events", "key": "id", "function": "range", "buckets": 0,
+         "map": [{"group": "a", "below": 1000}, {"group": "b", "below": None}]},
+    ], sh["tables"]
+    assert sh["reference"] == ["shop.countries"]
+    text = ctl(sock, "show shards").stdout
+    assert "shop.orders     customer_id  hash 4096  b      buckets 2048-4095" in text, text
+    assert "shop.events     id           range      b      the rest" in text, text
+    assert "shop.countries  -            reference  every  all" in text, text
+    mp = s["metrics_port"]
+    assert metric(mp, 'halyard_shard_key_routed_total{group="b"}') == 3
+    assert metric(mp, 'halyard_shard_key_routed_total{group="a"}') == 2

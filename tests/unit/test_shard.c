@@ -632,9 +632,9 @@ static void test_config(void **state)
                         "both    a      config  also on b: refused\n"
                         "zeta    b      config  -\n"
                         "\n"
-                        "group  schemas  conflicts  statements  errors  moves_in  refused\n"
-                        "a      2        1          120         3       7         2\n"
-                        "b      2        1          45          0       4         1\n");
+                        "group  schemas  conflicts  statements  errors  moves_in  refused  by_key\n"
+                        "a      2        1          120         3       7         2        0\n"
+                        "b      2        1          45          0       4         1        0\n");
     textbuf_free(&sb);
     textbuf_init(&sb, 1 << 16);
     admin_render_shards(&sb, cfg, &cfg->shards, rows, 1, true);
@@ -644,7 +644,8 @@ static void test_config(void **state)
                         "\"conflict\":\"b\",\"learned\":false,\"line\":10},{\"schema\":\"zeta\","
                         "\"group\":\"b\",\"conflict\":null,\"learned\":false,\"line\":8}],"
                         "\"groups\":[{\"name\":\"a\",\"schemas\":2,\"conflicts\":1,"
-                        "\"statements\":120,\"errors\":3,\"moves_in\":7,\"refused\":2}]}\n");
+                        "\"statements\":120,\"errors\":3,\"moves_in\":7,\"refused\":2,"
+                        "\"by_key\":0}],\"tables\":[],\"reference\":[]}\n");
     textbuf_free(&sb);
     config_put(cfg);
 
