@@ -401,7 +401,7 @@ enum ps_key session_shard_ps_key(struct session *s, struct pstmt *st, const uint
                                  uint32_t len, uint32_t avail, bool bulk, struct key_out *ko)
 {
     const struct config *root = config_root_c(s->cfg);
-    if (st->key == NULL || st->key_cfg != (const void *)root) {
+    if (st->key == NULL || st->key_cfg != root->load_id) {
         if (st->key == NULL && (st->key = malloc(sizeof(*st->key))) == NULL)
             return PS_KEY_NOMEM;
         struct key_in kin = {.tables = &root->key_tables,
@@ -411,7 +411,7 @@ enum ps_key session_shard_ps_key(struct session *s, struct pstmt *st, const uint
                              .schema = st->db,
                              .prepared = true};
         shard_key_decide(&kin, st->key);
-        st->key_cfg = root;
+        st->key_cfg = root->load_id;
     }
     *ko = *st->key;
     if (ko->verdict != KEY_PARAMS)

@@ -440,8 +440,9 @@ struct config {
     /* shards.schemas: schema -> group (shard.h); a view shares its config's */
     struct shard_map shards;
     struct shard_tables key_tables; /* shards.tables, shards.reference (shard_key.h) */
-    bool shards_learn;              /* also from each group's SHOW DATABASES (shard_learn.h) */
-    int shards_refresh_ms;          /* ... read this often */
+    uint64_t load_id;      /* unique to this load of the file (never reused, unlike its address) */
+    bool shards_learn;     /* also from each group's SHOW DATABASES (shard_learn.h) */
+    int shards_refresh_ms; /* ... read this often */
     /* failover lock voters outside the cluster (failover_exec.h) */
     struct config_witness *witnesses;
     size_t n_witnesses;

@@ -56,10 +56,10 @@ struct pstmt {
      * execution on a sharded listener for config `key_cfg` (made again
      * after a reload), so that an EXECUTE reads only its key parameters. */
     struct key_out *key;
-    const void *key_cfg;
-    char *db; /* the default schema at the client's PREPARE (NULL = none): the
-               * server runs a statement in it whatever USE came since, so a
-               * backend that prepares it later does so there */
+    uint64_t key_cfg; /* the config's load_id */
+    char *db;         /* the default schema at the client's PREPARE (NULL = none): the
+                       * server runs a statement in it whatever USE came since, so a
+                       * backend that prepares it later does so there */
     /* The sql_mode and character set at the client's PREPARE, those the
      * session had set (NULL = none: the login's): the server parsed the
      * text under them, so a backend that prepares it later does so under

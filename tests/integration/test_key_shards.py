@@ -12,6 +12,7 @@ on both. The tables:
 Each routing is checked by reading each group directly: the row is on the
 group of its key and not on the other.
 """
+import re
 import subprocess
 
 import pymysql
@@ -315,3 +316,39 @@ def test_show_shards_and_metrics(keyed, cluster, dual):
     mp = s["metrics_port"]
     assert metric(mp, 'halyard_shard_key_routed_total{group="b"}') == 3
     assert metric(mp, 'halyard_shard_key_routed_total{group="a"}') == 2
+
+
+def test_reload_moves_buckets(keyed, cluster, dual):
+    """A reload with another map: a session outside a transaction goes by
+    the new map from its next statement; a broken map is refused at reload
+    (file, line and key named) and the running one kept."""
+    h, s, sock = keyed
+    conn = h.connect()
+    with conn.cursor() as cur:
+        cur.execute("INSERT INTO shop.orders (id, customer_id) VALUES (1, 7)")  # b
+    conf = open(h.conf_path).read()
+    # every bucket on a (as after moving b's buckets there)
+    moved = re.sub(r',\s*\{\s*group = "b";\s*buckets = "2048-4095";\s*\}', "",
+                   conf.replace('buckets = "0-2047"', 'buckets = "0-4095"'))
+    assert moved != conf and "2048-4095" not in moved, moved
+    with open(h.conf_path, "w") as f:
+        f.write(moved)
+    r = ctl(sock, "reload")
+    assert r.returncode == 0, r.stdout + r.stderr
+    with conn.cursor() as cur:
+        cur.execute("INSERT INTO shop.orders (id, customer_id) VALUES (2, 7)")  # now a
+    assert ids(on_a(cluster, "SELECT id FROM shop.orders")) == {2}
+    assert ids(on_b(dual, "SELECT id FROM shop.orders")) == {1}
+    # broken: a bucket on no group
+    lines = moved.replace('buckets = "0-4095"', 'buckets = "0-4094"').splitlines()
+    at = next(i for i, l in enumerate(lines) if "map = (" in l)  # the first table's
+    with open(h.conf_path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    r = ctl(sock, "reload")
+    got = r.stdout + r.stderr
+    assert r.returncode == 1, got
+    assert f"{h.conf_path}:{at + 1}: shards.tables.[0].map: bucket 4095 is on no group: the map " \
+        "must cover 0-4095" in got, got
+    with conn.cursor() as cur:
+        cur.execute("INSERT INTO shop.orders (id, customer_id) VALUES (3, 7)")  # still a
+    assert ids(on_a(cluster, "SELECT id FROM shop.orders")) == {2, 3}
