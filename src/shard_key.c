@@ -647,6 +647,8 @@ static int conjunct(const struct key_in *in, const struct shape *sh, struct cur 
     int depth = 0;
     bool between = false;
     for (;;) {
+        if (c->t.type == T_END || c->t.type == T_SEMI)
+            return 0; /* whatever the depth: unbalanced text ends here too */
         if (depth == 0 && conj_end(c)) {
             if (between && (c->t.kw == KW_AND || is_op(c, &c->t, "&&"))) {
                 between = false;

@@ -192,6 +192,11 @@ static void test_where(void **state)
         {"SELECT * FROM shop.orders WHERE customer_id = 7 UNION SELECT * FROM shop.countries", NULL,
          KEY_SCATTER, 0, NULL},
         {"SELECT * FROM shop.orders WHERE '/* customer_id = 7 */' = x", NULL, KEY_SCATTER, 0, NULL},
+        /* unbalanced text ends the WHERE whatever its depth (this one looped) */
+        {"SELECT * FROM shop.orders WHERE s FROM x BETWEEN id CASE CASE OR WHERE AS TO I", NULL,
+         KEY_SCATTER, 0, NULL},
+        {"SELECT * FROM shop.orders WHERE (a = 1 AND customer_id = 7", NULL, KEY_SCATTER, 0, NULL},
+        {"SELECT * FROM shop.orders WHERE a = (", NULL, KEY_SCATTER, 0, NULL},
         /* IN */
         {"SELECT * FROM shop.orders WHERE customer_id IN (8, 42, '10')", NULL, KEY_ONE, 0, NULL},
         {"SELECT * FROM shop.orders WHERE customer_id IN (7, 8)", NULL, KEY_SCATTER, 0, NULL},
