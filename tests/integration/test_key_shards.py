@@ -260,6 +260,18 @@ def test_transaction_crossing_groups_by_key(keyed, cluster, dual):
         cur.execute("UPDATE shop.orders SET amount = 12 WHERE customer_id = 7")
     assert list(on_a(cluster, "SELECT id FROM shop.orders")) == []
     assert list(on_b(dual, "SELECT id, amount FROM shop.orders")) == [(1, 12)]
+    # autocommit = 0, in schema shop (on the listener's group, a): the first
+    # keyed statement begins the transaction on its own group, b
+    conn2 = h.connect(autocommit=False, database="shop")
+    with conn2.cursor() as cur:
+        cur.execute("UPDATE orders SET amount = 13 WHERE customer_id = 7")
+        assert refused(cur, "SELECT * FROM orders WHERE customer_id = 8") == (
+            1105, "halyard: a transaction is open on group b; this statement is for group a (by "
+                  "the key of table shop.orders): cross-group transactions are refused; the "
+                  "transaction stays open on b")
+        assert one(cur, "SELECT amount FROM orders WHERE customer_id = 7")[0] == 13
+    conn2.commit()
+    assert list(on_b(dual, "SELECT id, amount FROM shop.orders")) == [(1, 13)]
 
 
 def test_prepared_statement_parameters(keyed, cluster, dual, ps_client_bin):
