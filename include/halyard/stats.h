@@ -87,8 +87,9 @@ void stats_listeners_free(void); /* at exit */
 struct group_stats {
     struct group_stats *next;
     char *name;
-    _Atomic uint64_t moves_in; /* sessions of shards listeners that moved to the group */
-    _Atomic uint64_t refused;  /* statements for the group refused (shard_verdict) */
+    _Atomic uint64_t moves_in;   /* sessions of shards listeners that moved to the group */
+    _Atomic uint64_t refused;    /* statements for the group refused (shard_verdict) */
+    _Atomic uint64_t key_routed; /* statements routed to the group by a sharded table's key */
 };
 
 /* Main thread: make sure every group of `cfg` has its entry. */
