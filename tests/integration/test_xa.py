@@ -454,3 +454,38 @@ def test_commit_failing_after_the_decision_is_finished_by_the_recovery(start_hal
     wait_until(lambda: log.read_text().count("\nD ") == 1, 10, what="the decision marked done")
     assert admin_json(s["admin_socket"], "show xa")["in_doubt"] == []
     h.wait_log("xa recovery: committed '.*','b' on group b")
+
+
+def test_key_shards_in_a_transaction(start_halyard, cluster, dual, tmp_path):
+    """Key shards go by the same rule: keys of two groups in one
+    transaction (customer 8 on a, 7 on b) committed on both, or rolled
+    back on both."""
+    import test_key_shards as ks
+    for sql in ks.SCHEMA:
+        cluster.sql(0, sql)
+    cluster.sync()
+    for sql in ks.SCHEMA + ("GRANT ALL ON shop.* TO 'app'@'%'",):
+        dual.sql(0, sql)
+    dual.sync()
+    port = free_port()
+    s = ks.settings(cluster, dual, tmp_path, port)
+    s["shards"]["cross_group_transactions"] = "xa"
+    s["shards"]["xa_log"] = str(tmp_path / "xa.log")
+    h = start_halyard(render_libconfig(s).replace("$", "$$"), port=port)
+    wait_until(lambda: {n: g["writer"] for n, g in groups(h, s["admin_socket"]).items()} ==
+               {"a": "node0", "b": "dm0"}, 15, what="writers")
+    conn = h.connect(database="shop")
+    with conn.cursor() as cur:
+        cur.execute("BEGIN")
+        cur.execute("INSERT INTO orders (id, customer_id, amount) VALUES (1, 8, 10)")
+        cur.execute("INSERT INTO orders (id, customer_id, amount) VALUES (2, 7, 20)")
+        cur.execute("UPDATE orders SET amount = amount + 1 WHERE customer_id = 8")
+        cur.execute("COMMIT")
+        cur.execute("BEGIN")
+        cur.execute("UPDATE orders SET amount = 0 WHERE customer_id = 7")
+        cur.execute("DELETE FROM orders WHERE customer_id = 8")
+        cur.execute("ROLLBACK")
+    assert on_a(cluster, "SELECT id, amount FROM shop.orders") == [(1, 11)]
+    assert on_b(dual, "SELECT id, amount FROM shop.orders") == [(2, 20)]
+    assert metric(s["metrics_port"], "halyard_xa_commits_total") == 1
+    assert metric(s["metrics_port"], "halyard_xa_rollbacks_total") == 1
