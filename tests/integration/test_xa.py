@@ -455,7 +455,8 @@ def test_commit_failing_after_the_decision_is_finished_by_the_recovery(start_hal
     assert on_a(cluster, "SELECT w FROM sa.t WHERE id = 990") == [(1,)]
     assert on_b(dual, "SELECT w FROM sb.t WHERE id = 990") == [(2,)]
     wait_until(lambda: log.read_text().count("\nD ") == 1, 10, what="the decision marked done")
-    assert admin_json(s["admin_socket"], "show xa")["in_doubt"] == []
+    wait_until(lambda: admin_json(s["admin_socket"], "show xa")["in_doubt"] == [], 10,
+               what="show xa empty")  # published after the D is written
     h.wait_log("xa recovery: committed '.*','b' on group b")
 
 
