@@ -100,6 +100,7 @@
 #define ROUTE_FIREWALL (UINT32_MAX - 3) /* the user's firewall refuses it */
 #define ROUTE_RO_WRITE (UINT32_MAX - 4) /* a write in a READ ONLY transaction: 1792 */
 #define ROUTE_SHARD    (UINT32_MAX - 5) /* refused by group (shard.h): s->shard_ref says why */
+#define ROUTE_FANOUT   (UINT32_MAX - 6) /* on every group, merged: s->fanout (session_fanout.c) */
 
 /* ---- session.c: the state machine, packets, routing, backend connections */
 void answer_expect(struct session *s, uint8_t cmd, uint8_t exec_flags);
@@ -353,6 +354,20 @@ bool session_schema_here(const struct session *s, const char *schema);
 /* The schema backend connections log in to: the login's when it lives on
  * the session's group, else none. */
 const char *session_login_db(const struct session *s);
+
+/* session_fanout.c: one statement on every group, the answers merged */
+/* Plan the statement (`len` bytes of text) into s->fanout: ROUTE_FANOUT
+ * (a refusal is answered by session_fanout_start). Out of memory: the
+ * session is closing. */
+uint32_t session_fanout_prepare(struct session *s, const char *text, size_t len);
+/* Run s->fanout (its request consumed): true while it runs (the client's
+ * answer and the next command follow from the loop), false when it was
+ * answered at once (refused, or every group failed). */
+bool session_fanout_start(struct session *s);
+/* A fan-out is running: the command loop waits. */
+bool session_fanout_busy(const struct session *s);
+/* The session ends: cancel and free its fan-out. */
+void session_fanout_free(struct session *s);
 
 /* session_route.c */
 bool may_hold_secret(const char *text, size_t len, unsigned lex_opts);

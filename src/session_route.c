@@ -25,6 +25,7 @@
 #include "halyard/digest.h"
 #include "halyard/firewall.h"
 #include "halyard/guard.h"
+#include "halyard/scatter_plan.h"
 #include "halyard/proxyproto.h"
 #include "halyard/registry.h"
 #include "halyard/relay.h"
@@ -559,6 +560,9 @@ uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_
         s->fw_hash = dg.hash;
         return ROUTE_FIREWALL;
     }
+    if (s->listener->shards && cmd == COM_QUERY && fits &&
+        scatter_is_show_databases((const char *)p + 1, len - 1, s->lex_opts))
+        return session_fanout_prepare(s, (const char *)p + 1, len - 1); /* the union */
     if (s->listener->shards) {
         /* To the statement's group first, then inside it as always. A
          * statement about the session or the previous one (which ran on

@@ -174,6 +174,7 @@ struct session {
     const char *pin_why; /* why it is pinned (a static text) */
     struct shard_refusal *shard_ref; /* the last statement refused by group (shard.h); heap */
     struct shard_snap *shard_snap;   /* the learned map it uses (shard_learn.h); a reference */
+    struct fanout *fanout;           /* a statement on every group (session_fanout.c); heap */
     bool uvars_opaque;               /* a CALL, EXECUTE or stored function ran: statements that
                                       * mention a user variable go to the primary */
     enum internal_op internal; /* a command halyard runs itself on cur, answer not forwarded */

@@ -1109,7 +1109,7 @@ static void test_metrics_render(void **state)
     struct listener_stats l2 = {.name = (char *)"we\"ird", .accepted = 7, .open = 1};
     struct listener_stats l1 = {
         .next = &l2, .name = (char *)"main", .accepted = 12, .open = 3, .auth_failures = 5};
-    struct group_stats g1 = {.name = (char *)"orders", .moves_in = 8, .refused = 2};
+    struct group_stats g1 = {.name = (char *)"orders", .moves_in = 8, .refused = 2, .scatters = 6};
     struct metrics_snapshot m = {
         .uptime = 12.5,
         .client_sessions = 3,
@@ -1172,8 +1172,8 @@ static void test_metrics_render(void **state)
         }
     }
     free(text);
-    assert_int_equal(n_fam, 36);
-    assert_int_equal(samples, 49);
+    assert_int_equal(n_fam, 37);
+    assert_int_equal(samples, 50);
 
     static const char *const want[] = {
         "\nhalyard_up 1\n",
@@ -1195,6 +1195,7 @@ static void test_metrics_render(void **state)
         "\nhalyard_listener_auth_failures_total{listener=\"we\\\"ird\"} 0\n",
         "\nhalyard_shard_moves_total{group=\"orders\"} 8\n",
         "\nhalyard_shard_refused_total{group=\"orders\"} 2\n",
+        "\nhalyard_shard_scatter_total{group=\"orders\"} 6\n",
         "\nhalyard_failovers_total{kind=\"failover\",result=\"ok\"} 2\n",
         "\nhalyard_failovers_total{kind=\"failover\",result=\"error\"} 0\n",
         "\nhalyard_failovers_total{kind=\"switchover\",result=\"ok\"} 3\n",

@@ -1,0 +1,351 @@
+/*
+ * session_fanout.c: one statement on every group at once, its answers
+ * merged into one (issue 15: SHOW DATABASES as the union; scatter reads),
+ * part of the session module (session_int.h).
+ *
+ * session_fanout_prepare() plans the statement (scatter_plan.h, pure).
+ * session_fanout_start() then opens one connection per group, to the
+ * group's usable primary, logged in as the session's user (its SHA1
+ * tokens, as for any backend connection: session_creds), with the
+ * session's character set; for a scatter read it also brings the
+ * connection to the session's state (varstate_apply from an empty state:
+ * schema, system variables), then runs the statement's text. The groups
+ * run IN PARALLEL on the worker's loop (sqlclient.h, asynchronous); each
+ * answer is buffered (scatter_merge.h) under one budget,
+ * SCATTER_MAX_BUFFER bytes for all groups, and bounded in time by the
+ * group's connect_timeout_ms (connect and login) and
+ * backend_read_timeout_ms (each step; 0 = SCATTER_DEFAULT_TIMEOUT_MS), so
+ * a group in failover fails its part rather than hang the statement.
+ *
+ * When every group has answered, the merged answer (or the first error,
+ * in group order: a server's ERR as it sent it, halyard's own as a 1105
+ * naming the group) goes to the client and the session reads its next
+ * command. The connections are closed: a fan-out holds nothing between
+ * statements.
+ *
+ * While it runs, s->fanout blocks the command loop (session_next_command);
+ * the session's close frees it (session_fanout_free), which cancels the
+ * groups' connections without their callbacks running.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "halyard/backend.h"
+#include "halyard/group.h"
+#include "halyard/log.h"
+#include "halyard/scatter_merge.h"
+#include "halyard/scatter_plan.h"
+#include "halyard/session.h"
+#include "halyard/session_err.h"
+#include "halyard/sqlclient.h"
+#include "halyard/stats.h"
+#include "halyard/worker.h"
+#include "halyard/varstate.h"
+#include "session_int.h"
+
+#define SCATTER_MAX_BUFFER         (64u << 20) /* bytes of all groups' answers */
+#define SCATTER_DEFAULT_TIMEOUT_MS 60000
+
+struct fanout;
+
+struct fanout_leg {
+    struct fanout *f;
+    struct sqlclient *c;
+    char group[48];
+    char be[64];
+    uint32_t step; /* setup commands run */
+    bool done;
+    char err[400]; /* halyard's own failure; "" = none */
+    struct scatter_part part;
+    int read_ms;
+};
+
+struct fanout {
+    struct session *s;
+    struct scatter_plan plan;
+    bool running;
+    bool setup_state; /* bring each connection to the session's state first */
+    size_t budget;
+    size_t pending;
+    struct varstate_cmds setup;
+    size_t n;
+    struct fanout_leg *legs;
+};
+
+void session_fanout_free(struct session *s)
+{
+    struct fanout *f = s->fanout;
+    if (f == NULL)
+        return;
+    for (size_t i = 0; i < f->n; i++) {
+        sqlclient_destroy(f->legs[i].c);
+        scatter_part_free(&f->legs[i].part);
+    }
+    free(f->legs);
+    varstate_cmds_free(&f->setup);
+    scatter_plan_free(&f->plan);
+    free(f);
+    s->fanout = NULL;
+}
+
+bool session_fanout_busy(const struct session *s)
+{
+    return s->fanout != NULL && s->fanout->running;
+}
+
+uint32_t session_fanout_prepare(struct session *s, const char *text, size_t len)
+{
+    session_fanout_free(s);
+    struct fanout *f = calloc(1, sizeof(*f));
+    if (f == NULL) {
+        session_mark_closing(s, END_NOMEM);
+        return s->primary;
+    }
+    f->s = s;
+    s->fanout = f;
+    if (scatter_plan_make(text, len, s->lex_opts, &f->plan) != HY_OK) {
+        session_mark_closing(s, END_NOMEM);
+        return s->primary;
+    }
+    f->setup_state = f->plan.shape != SCATTER_DATABASES;
+    return ROUTE_FANOUT;
+}
+
+static void leg_fail(struct fanout_leg *l, const char *fmt, ...) HY_PRINTF(2, 3);
+static void leg_done(struct fanout_leg *l);
+
+static void leg_fail(struct fanout_leg *l, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char why[240];
+    vsnprintf(why, sizeof(why), fmt, ap);
+    va_end(ap);
+    snprintf(l->err, sizeof(l->err), "halyard: group %s (%s): %s", l->group, l->be, why);
+    leg_done(l);
+}
+
+static void finish(struct fanout *f, bool from_loop);
+
+static void leg_done(struct fanout_leg *l)
+{
+    if (l->done)
+        return;
+    l->done = true;
+    struct fanout *f = l->f;
+    if (--f->pending == 0)
+        finish(f, true);
+}
+
+static int on_answer_packet(struct sqlclient *c, const uint8_t *p, size_t len, void *arg)
+{
+    (void)c;
+    struct fanout_leg *l = arg;
+    char why[200];
+    hy_status_t rc = scatter_part_feed(&l->part, p, len, &l->f->budget, why, sizeof(why));
+    if (rc == HY_AGAIN)
+        return SQLCLIENT_RAW_MORE;
+    if (rc == HY_OK)
+        return SQLCLIENT_RAW_DONE;
+    snprintf(l->err, sizeof(l->err), "halyard: group %s (%s): %s", l->group, l->be, why);
+    return SQLCLIENT_RAW_FAIL;
+}
+
+static void on_answer(struct sqlclient *c, const struct sqlresult *res, void *arg)
+{
+    (void)c;
+    struct fanout_leg *l = arg;
+    if (!res->ok && l->err[0] == '\0')
+        leg_fail(l, "%s", res->err_msg);
+    else
+        leg_done(l);
+}
+
+static void next_step(struct fanout_leg *l);
+
+static void on_setup(struct sqlclient *c, const struct sqlresult *res, void *arg)
+{
+    (void)c;
+    struct fanout_leg *l = arg;
+    if (!res->ok) {
+        leg_fail(l, "bringing the connection to the session's state: %s%s%u", res->err_msg,
+                 res->err_code != 0 ? " (error " : "", res->err_code);
+        return;
+    }
+    l->step++;
+    next_step(l);
+}
+
+static void next_step(struct fanout_leg *l)
+{
+    struct fanout *f = l->f;
+    if (f->setup_state && l->step < f->setup.n) {
+        const struct varstate_cmd *cmd = &f->setup.v[l->step];
+        if (sqlclient_command(l->c, cmd->pkt[0], cmd->pkt + 1, cmd->len - 1, on_setup, l) != HY_OK)
+            leg_fail(l, "cannot send a command");
+        return;
+    }
+    if (sqlclient_raw(l->c, COM_QUERY, f->plan.text, f->plan.text_len, on_answer_packet, on_answer,
+                      l) != HY_OK)
+        leg_fail(l, "cannot send the statement");
+}
+
+static void on_connect(struct sqlclient *c, const struct sqlresult *res, void *arg)
+{
+    struct fanout_leg *l = arg;
+    if (!res->ok) {
+        if (res->err_code != 0) {
+            /* the server's own refusal of the login: passed on as it is */
+            uint8_t pkt[400];
+            size_t n = mysql_err_encode(pkt, sizeof(pkt), res->err_code, res->sqlstate,
+                                        res->err_msg, strlen(res->err_msg));
+            l->part.kind = SCATTER_PART_ERR;
+            l->part.err.p = malloc(n > 0 ? n : 1);
+            if (l->part.err.p != NULL && n > 0) {
+                memcpy(l->part.err.p, pkt, n);
+                l->part.err.len = n;
+                leg_done(l);
+                return;
+            }
+        }
+        leg_fail(l, "%s", res->err_msg);
+        return;
+    }
+    sqlclient_set_timeout(c, l->read_ms);
+    next_step(l);
+}
+
+bool session_fanout_start(struct session *s)
+{
+    struct fanout *f = s->fanout;
+    if (f->plan.shape == SCATTER_REFUSE) {
+        slog_info(s, "scatter refused: %s", f->plan.why);
+        session_err(s, 1, SERR_SCATTER, f->plan.why);
+        session_fanout_free(s);
+        return false;
+    }
+    struct config *root = config_root(s->cfg);
+    f->n = root->n_groups;
+    f->legs = calloc(f->n > 0 ? f->n : 1, sizeof(*f->legs));
+    if (f->legs == NULL) {
+        session_mark_closing(s, END_NOMEM);
+        return false;
+    }
+    if (f->setup_state && s->vs != NULL) {
+        struct varstate *empty = varstate_create(STATE_MAX_BYTES);
+        hy_status_t rc =
+            empty == NULL ? HY_NOMEM : varstate_apply(empty, s->vs, STATE_MAX_BYTES, &f->setup);
+        varstate_destroy(empty);
+        if (rc != HY_OK) {
+            session_err(s, 1, SERR_SCATTER,
+                        "halyard: cannot bring the groups' connections to the session's state");
+            session_fanout_free(s);
+            return false;
+        }
+    }
+    f->budget = SCATTER_MAX_BUFFER;
+    f->running = true;
+    f->pending = f->n + 1; /* the last one released below: no finish while starting */
+    const char *db = f->setup_state ? session_schema(s) : NULL;
+    for (size_t g = 0; g < f->n; g++) {
+        struct fanout_leg *l = &f->legs[g];
+        l->f = f;
+        l->part.ext_meta = (s->ext_caps & MARIADB_CLIENT_EXTENDED_METADATA) != 0;
+        struct config *view = group_view(root, g);
+        snprintf(l->group, sizeof(l->group), "%s", root->groups[g].name);
+        snprintf(l->be, sizeof(l->be), "no primary");
+        struct group_stats *gs = stats_group(root->groups[g].name);
+        if (gs != NULL)
+            atomic_fetch_add_explicit(&gs->scatters, 1, memory_order_relaxed);
+        int idx = view != NULL ? backend_primary_index(view) : -1;
+        if (idx < 0) {
+            leg_fail(l, "no usable primary");
+            continue;
+        }
+        const struct config_backend *be = &view->backends[idx];
+        snprintf(l->be, sizeof(l->be), "%s", be->name);
+        l->read_ms = view->backend_read_timeout_ms > 0 ? view->backend_read_timeout_ms
+                                                       : SCATTER_DEFAULT_TIMEOUT_MS;
+        struct sqlclient_target t = {
+            .name = be->name,
+            .address = be->address,
+            .port = be->port,
+            .user = s->user,
+            .tls = be->tls,
+            .tls_ctx = be->tls_ctx,
+            .h1 = s->no_password ? NULL : s->h1,
+            .h2 = s->no_password ? NULL : s->h2,
+            .db = db,
+            .charset = s->charset,
+            .extra_caps = s->caps & CLIENT_FOUND_ROWS,
+            .ext_caps = s->ext_caps & MARIADB_CLIENT_EXTENDED_METADATA,
+        };
+        l->c = sqlclient_create(s->w->loop, &t, view->connect_timeout_ms);
+        if (l->c == NULL) {
+            leg_fail(l, "out of memory");
+            continue;
+        }
+        if (sqlclient_connect(l->c, on_connect, l) != HY_OK)
+            leg_fail(l, "cannot connect");
+    }
+    if (--f->pending == 0)
+        finish(f, false); /* every group failed at once: the caller goes on */
+    return s->fanout != NULL;
+}
+
+/* Send the merged answer, or the first error; the session goes on. */
+static void finish(struct fanout *f, bool from_loop)
+{
+    struct session *s = f->s;
+    if (!f->running)
+        return;
+    f->running = false;
+    const struct fanout_leg *bad = NULL;
+    for (size_t g = 0; g < f->n && bad == NULL; g++) {
+        if (f->legs[g].err[0] != '\0' || f->legs[g].part.kind == SCATTER_PART_ERR ||
+            f->legs[g].part.kind == SCATTER_PART_NONE)
+            bad = &f->legs[g];
+    }
+    if (bad != NULL) {
+        if (bad->err[0] == '\0' && bad->part.kind == SCATTER_PART_ERR) {
+            send_err_payload(s, 1, bad->part.err.p, bad->part.err.len);
+        } else {
+            slog_info(s, "scatter failed: %s", bad->err);
+            session_err(s, 1, SERR_SCATTER, bad->err[0] != '\0' ? bad->err : "halyard: no answer");
+        }
+    } else {
+        struct scatter_part *parts = calloc(f->n, sizeof(*parts));
+        struct scatter_out out = {0};
+        char why[300] = "";
+        hy_status_t rc = HY_NOMEM;
+        if (parts != NULL) {
+            for (size_t g = 0; g < f->n; g++)
+                parts[g] = f->legs[g].part; /* shallow: the legs keep ownership */
+            rc = scatter_merge(&f->plan, parts, f->n, s->caps, s->status, &out, why, sizeof(why));
+        }
+        free(parts);
+        if (rc == HY_OK) {
+            send_local(s, out.p, out.len);
+        } else if (rc == HY_ERROR) {
+            slog_info(s, "scatter merge refused: %s", why);
+            session_err(s, 1, SERR_SCATTER, why);
+        } else {
+            session_mark_closing(s, END_NOMEM);
+        }
+        scatter_out_free(&out);
+    }
+    /* Free from the loop's callback of a leg: the clients are destroyed
+     * safely inside their own callbacks (sqlclient_destroy). */
+    session_fanout_free(s);
+    if (!from_loop)
+        return;
+    if (s->state == SS_CLOSING) {
+        session_reap(s);
+        return;
+    }
+    session_next_command(s);
+    if (s->state == SS_CLOSING)
+        session_reap(s);
+}
