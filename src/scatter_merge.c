@@ -933,3 +933,54 @@ hy_status_t scatter_merge(const struct scatter_plan *plan, const struct scatter_
         return HY_NOMEM;
     return HY_OK;
 }
+
+hy_status_t scatter_report(const struct scatter_part *parts, const char *const *names,
+                           const char *const *fail, size_t n, uint16_t status,
+                           struct scatter_out *o, char *why, size_t why_len)
+{
+    bool all_ok = n > 0;
+    uint64_t affected = 0;
+    uint32_t warnings = 0;
+    for (size_t g = 0; g < n; g++) {
+        if (parts[g].kind != SCATTER_PART_OK) {
+            all_ok = false;
+            continue;
+        }
+        affected += parts[g].affected;
+        warnings += parts[g].warnings;
+    }
+    if (all_ok) {
+        uint8_t ok[32];
+        size_t len = mysql_ok_encode(ok, sizeof(ok), affected, 0,
+                                     (uint16_t)(status & ~SERVER_MORE_RESULTS_EXISTS),
+                                     (uint16_t)(warnings > UINT16_MAX ? UINT16_MAX : warnings));
+        o->seq = 1;
+        return out_packet(o, ok, len) ? HY_OK : HY_NOMEM;
+    }
+    size_t at = (size_t)snprintf(why, why_len, "halyard: the statement ran on every group:");
+    for (size_t g = 0; g < n && at < why_len; g++) {
+        const struct scatter_part *pt = &parts[g];
+        const char *sep = g ? ";" : "";
+        int k;
+        if (pt->kind == SCATTER_PART_OK) {
+            k = snprintf(why + at, why_len - at, "%s %s: OK, %llu row%s", sep, names[g],
+                         (unsigned long long)pt->affected, pt->affected == 1 ? "" : "s");
+        } else if (pt->kind == SCATTER_PART_ERR) {
+            struct mysql_err e;
+            if (mysql_err_decode(pt->err.p, pt->err.len, &e) == HY_OK)
+                k = snprintf(why + at, why_len - at, "%s %s: ERROR %u (%s): %.*s", sep, names[g],
+                             e.code, e.sqlstate, (int)HY_MIN(e.msg_len, 200), e.msg);
+            else
+                k = snprintf(why + at, why_len - at, "%s %s: a malformed error", sep, names[g]);
+        } else if (pt->kind == SCATTER_PART_ROWS) {
+            k = snprintf(why + at, why_len - at, "%s %s: answered rows", sep, names[g]);
+        } else {
+            k = snprintf(why + at, why_len - at, "%s %s: %s", sep, names[g],
+                         fail != NULL && fail[g] != NULL ? fail[g] : "no answer");
+        }
+        if (k < 0)
+            break;
+        at += (size_t)k;
+    }
+    return HY_ERROR;
+}

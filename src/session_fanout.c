@@ -48,6 +48,11 @@
 #define SCATTER_MAX_BUFFER         (64u << 20) /* bytes of all groups' answers */
 #define SCATTER_DEFAULT_TIMEOUT_MS 60000
 
+enum fanout_mode {
+    FANOUT_READ,  /* the plan's text on every group, answers merged */
+    FANOUT_WRITE, /* a text per group (the same, or a split INSERT's rows), reported per group */
+};
+
 struct fanout;
 
 struct fanout_leg {
@@ -55,8 +60,13 @@ struct fanout_leg {
     struct sqlclient *c;
     char group[48];
     char be[64];
+    const char *text; /* what it runs: the plan's, or its own (owned) */
+    size_t text_len;
+    bool own_text;
+    bool skip;     /* no text for this group (a split INSERT without its rows) */
     uint32_t step; /* setup commands run */
-    bool done;
+    bool done;     /* its statement answered (or failed) */
+    bool in_trx;   /* START TRANSACTION answered OK: COMMIT or ROLLBACK follows */
     char err[400]; /* halyard's own failure; "" = none */
     struct scatter_part part;
     int read_ms;
@@ -64,9 +74,13 @@ struct fanout_leg {
 
 struct fanout {
     struct session *s;
+    enum fanout_mode mode;
     struct scatter_plan plan;
     bool running;
     bool setup_state; /* bring each connection to the session's state first */
+    bool trx;         /* FANOUT_WRITE of DML: one transaction per group, all commit or none */
+    bool ending;      /* COMMIT or ROLLBACK sent */
+    bool committed;   /* ... COMMIT */
     size_t budget;
     size_t pending;
     struct varstate_cmds setup;
@@ -82,6 +96,8 @@ void session_fanout_free(struct session *s)
     for (size_t i = 0; i < f->n; i++) {
         sqlclient_destroy(f->legs[i].c);
         scatter_part_free(&f->legs[i].part);
+        if (f->legs[i].own_text)
+            free((char *)f->legs[i].text);
     }
     free(f->legs);
     varstate_cmds_free(&f->setup);
@@ -95,26 +111,77 @@ bool session_fanout_busy(const struct session *s)
     return s->fanout != NULL && s->fanout->running;
 }
 
-uint32_t session_fanout_prepare(struct session *s, const char *text, size_t len)
+static struct fanout *fanout_new(struct session *s, enum fanout_mode mode)
 {
     session_fanout_free(s);
     struct fanout *f = calloc(1, sizeof(*f));
-    if (f == NULL) {
-        session_mark_closing(s, END_NOMEM);
-        return s->primary;
+    if (f == NULL)
+        return NULL;
+    f->n = config_root(s->cfg)->n_groups;
+    f->legs = calloc(f->n > 0 ? f->n : 1, sizeof(*f->legs));
+    if (f->legs == NULL) {
+        free(f);
+        return NULL;
     }
     f->s = s;
+    f->mode = mode;
     s->fanout = f;
-    if (scatter_plan_make(text, len, s->lex_opts, &f->plan) != HY_OK) {
+    return f;
+}
+
+uint32_t session_fanout_prepare(struct session *s, const char *text, size_t len)
+{
+    struct fanout *f = fanout_new(s, FANOUT_READ);
+    if (f == NULL || scatter_plan_make(text, len, s->lex_opts, &f->plan) != HY_OK) {
         session_mark_closing(s, END_NOMEM);
         return s->primary;
     }
     f->setup_state = f->plan.shape != SCATTER_DATABASES;
+    if (f->plan.shape != SCATTER_REFUSE && f->plan.shape != SCATTER_DATABASES &&
+        session_in_trans(s)) {
+        f->plan.shape = SCATTER_REFUSE;
+        snprintf(f->plan.why, sizeof(f->plan.why),
+                 "halyard: a read of every group inside a transaction would not see the "
+                 "transaction's own changes: run it outside the transaction");
+    }
+    for (size_t g = 0; g < f->n; g++) {
+        f->legs[g].text = f->plan.text;
+        f->legs[g].text_len = f->plan.text_len;
+    }
+    return ROUTE_FANOUT;
+}
+
+uint32_t session_fanout_prepare_write(struct session *s, char **texts, const size_t *lens, bool dml)
+{
+    struct fanout *f = fanout_new(s, FANOUT_WRITE);
+    if (f == NULL) {
+        session_mark_closing(s, END_NOMEM);
+        return s->primary;
+    }
+    f->setup_state = true;
+    f->trx = dml;
+    for (size_t g = 0; g < f->n; g++) {
+        f->legs[g].text = texts[g];
+        f->legs[g].text_len = texts[g] != NULL ? lens[g] : 0;
+        f->legs[g].own_text = texts[g] != NULL;
+        f->legs[g].skip = texts[g] == NULL;
+        texts[g] = NULL;
+    }
+    if (session_in_trans(s) || !(s->status & SERVER_STATUS_AUTOCOMMIT)) {
+        f->plan.shape = SCATTER_REFUSE;
+        snprintf(f->plan.why, sizeof(f->plan.why),
+                 "halyard: a statement on several groups inside a transaction (or with "
+                 "autocommit off): cross-group transactions are refused");
+    } else {
+        f->plan.shape = SCATTER_CONCAT; /* not refused; the plan is not used otherwise */
+    }
     return ROUTE_FANOUT;
 }
 
 static void leg_fail(struct fanout_leg *l, const char *fmt, ...) HY_PRINTF(2, 3);
 static void leg_done(struct fanout_leg *l);
+static void finish(struct fanout *f, bool from_loop);
+static void end_trx(struct fanout *f);
 
 static void leg_fail(struct fanout_leg *l, const char *fmt, ...)
 {
@@ -124,10 +191,11 @@ static void leg_fail(struct fanout_leg *l, const char *fmt, ...)
     vsnprintf(why, sizeof(why), fmt, ap);
     va_end(ap);
     snprintf(l->err, sizeof(l->err), "halyard: group %s (%s): %s", l->group, l->be, why);
+    l->in_trx = false; /* its connection goes: the server rolls back */
+    if (l->c != NULL)
+        sqlclient_close(l->c);
     leg_done(l);
 }
-
-static void finish(struct fanout *f, bool from_loop);
 
 static void leg_done(struct fanout_leg *l)
 {
@@ -135,7 +203,11 @@ static void leg_done(struct fanout_leg *l)
         return;
     l->done = true;
     struct fanout *f = l->f;
-    if (--f->pending == 0)
+    if (--f->pending > 0)
+        return;
+    if (f->trx && !f->ending)
+        end_trx(f);
+    else
         finish(f, true);
 }
 
@@ -160,7 +232,7 @@ static void on_answer(struct sqlclient *c, const struct sqlresult *res, void *ar
     if (!res->ok && l->err[0] == '\0')
         leg_fail(l, "%s", res->err_msg);
     else
-        leg_done(l);
+        leg_done(l); /* answered, or failed reading it (l->err) */
 }
 
 static void next_step(struct fanout_leg *l);
@@ -170,10 +242,15 @@ static void on_setup(struct sqlclient *c, const struct sqlresult *res, void *arg
     (void)c;
     struct fanout_leg *l = arg;
     if (!res->ok) {
-        leg_fail(l, "bringing the connection to the session's state: %s%s%u", res->err_msg,
-                 res->err_code != 0 ? " (error " : "", res->err_code);
+        if (res->err_code != 0)
+            leg_fail(l, "bringing the connection to the session's state: error %u: %s",
+                     res->err_code, res->err_msg);
+        else
+            leg_fail(l, "bringing the connection to the session's state: %s", res->err_msg);
         return;
     }
+    if (l->step == l->f->setup.n && l->f->trx)
+        l->in_trx = true; /* that was START TRANSACTION */
     l->step++;
     next_step(l);
 }
@@ -187,9 +264,62 @@ static void next_step(struct fanout_leg *l)
             leg_fail(l, "cannot send a command");
         return;
     }
-    if (sqlclient_raw(l->c, COM_QUERY, f->plan.text, f->plan.text_len, on_answer_packet, on_answer,
-                      l) != HY_OK)
+    if (f->trx && l->step == f->setup.n) {
+        static const char begin[] = "START TRANSACTION";
+        if (sqlclient_command(l->c, COM_QUERY, begin, sizeof(begin) - 1, on_setup, l) != HY_OK)
+            leg_fail(l, "cannot send START TRANSACTION");
+        return;
+    }
+    if (sqlclient_raw(l->c, COM_QUERY, l->text, l->text_len, on_answer_packet, on_answer, l) !=
+        HY_OK)
         leg_fail(l, "cannot send the statement");
+}
+
+static void on_end(struct sqlclient *c, const struct sqlresult *res, void *arg)
+{
+    (void)c;
+    struct fanout_leg *l = arg;
+    struct fanout *f = l->f;
+    if (!res->ok && f->committed) {
+        /* its COMMIT failed: its part is that failure */
+        scatter_part_free(&l->part);
+        snprintf(l->err, sizeof(l->err), "halyard: group %s (%s): COMMIT failed: %.200s", l->group,
+                 l->be, res->err_msg);
+    }
+    l->in_trx = false;
+    if (--f->pending == 0)
+        finish(f, true);
+}
+
+/* Every group answered a transactional write: COMMIT everywhere when every
+ * one succeeded, else ROLLBACK where it is open. */
+static void end_trx(struct fanout *f)
+{
+    f->ending = true;
+    bool all_ok = true;
+    for (size_t g = 0; g < f->n; g++) {
+        const struct fanout_leg *l = &f->legs[g];
+        if (!l->skip && (l->err[0] != '\0' || l->part.kind != SCATTER_PART_OK))
+            all_ok = false;
+    }
+    f->committed = all_ok;
+    f->pending = 1;
+    for (size_t g = 0; g < f->n; g++) {
+        struct fanout_leg *l = &f->legs[g];
+        if (l->skip || !l->in_trx || l->c == NULL)
+            continue;
+        static const char commit[] = "COMMIT", rollback[] = "ROLLBACK";
+        const char *q = all_ok ? commit : rollback;
+        f->pending++;
+        if (sqlclient_command(l->c, COM_QUERY, q, strlen(q), on_end, l) != HY_OK) {
+            f->pending--;
+            if (all_ok)
+                snprintf(l->err, sizeof(l->err), "halyard: group %s (%s): cannot send COMMIT",
+                         l->group, l->be);
+        }
+    }
+    if (--f->pending == 0)
+        finish(f, true);
 }
 
 static void on_connect(struct sqlclient *c, const struct sqlresult *res, void *arg)
@@ -201,11 +331,11 @@ static void on_connect(struct sqlclient *c, const struct sqlresult *res, void *a
             uint8_t pkt[400];
             size_t n = mysql_err_encode(pkt, sizeof(pkt), res->err_code, res->sqlstate,
                                         res->err_msg, strlen(res->err_msg));
-            l->part.kind = SCATTER_PART_ERR;
             l->part.err.p = malloc(n > 0 ? n : 1);
             if (l->part.err.p != NULL && n > 0) {
                 memcpy(l->part.err.p, pkt, n);
                 l->part.err.len = n;
+                l->part.kind = SCATTER_PART_ERR;
                 leg_done(l);
                 return;
             }
@@ -227,12 +357,6 @@ bool session_fanout_start(struct session *s)
         return false;
     }
     struct config *root = config_root(s->cfg);
-    f->n = root->n_groups;
-    f->legs = calloc(f->n > 0 ? f->n : 1, sizeof(*f->legs));
-    if (f->legs == NULL) {
-        session_mark_closing(s, END_NOMEM);
-        return false;
-    }
     if (f->setup_state && s->vs != NULL) {
         struct varstate *empty = varstate_create(STATE_MAX_BYTES);
         hy_status_t rc =
@@ -256,6 +380,11 @@ bool session_fanout_start(struct session *s)
         struct config *view = group_view(root, g);
         snprintf(l->group, sizeof(l->group), "%s", root->groups[g].name);
         snprintf(l->be, sizeof(l->be), "no primary");
+        if (l->skip) {
+            l->done = true;
+            f->pending--;
+            continue;
+        }
         struct group_stats *gs = stats_group(root->groups[g].name);
         if (gs != NULL)
             atomic_fetch_add_explicit(&gs->scatters, 1, memory_order_relaxed);
@@ -290,18 +419,20 @@ bool session_fanout_start(struct session *s)
         if (sqlclient_connect(l->c, on_connect, l) != HY_OK)
             leg_fail(l, "cannot connect");
     }
-    if (--f->pending == 0)
-        finish(f, false); /* every group failed at once: the caller goes on */
+    if (--f->pending == 0) {
+        if (f->trx && !f->ending) {
+            /* every group failed at once: nothing is open, nothing to end */
+            f->ending = true;
+        }
+        finish(f, false); /* the caller goes on */
+    }
     return s->fanout != NULL;
 }
 
-/* Send the merged answer, or the first error; the session goes on. */
-static void finish(struct fanout *f, bool from_loop)
+/* The answer of a read: merged, or the first error in group order. */
+static void answer_read(struct fanout *f)
 {
     struct session *s = f->s;
-    if (!f->running)
-        return;
-    f->running = false;
     const struct fanout_leg *bad = NULL;
     for (size_t g = 0; g < f->n && bad == NULL; g++) {
         if (f->legs[g].err[0] != '\0' || f->legs[g].part.kind == SCATTER_PART_ERR ||
@@ -315,29 +446,98 @@ static void finish(struct fanout *f, bool from_loop)
             slog_info(s, "scatter failed: %s", bad->err);
             session_err(s, 1, SERR_SCATTER, bad->err[0] != '\0' ? bad->err : "halyard: no answer");
         }
-    } else {
-        struct scatter_part *parts = calloc(f->n, sizeof(*parts));
-        struct scatter_out out = {0};
-        char why[300] = "";
-        hy_status_t rc = HY_NOMEM;
-        if (parts != NULL) {
-            for (size_t g = 0; g < f->n; g++)
-                parts[g] = f->legs[g].part; /* shallow: the legs keep ownership */
-            rc = scatter_merge(&f->plan, parts, f->n, s->caps, s->status, &out, why, sizeof(why));
-        }
-        free(parts);
-        if (rc == HY_OK) {
-            send_local(s, out.p, out.len);
-        } else if (rc == HY_ERROR) {
-            slog_info(s, "scatter merge refused: %s", why);
-            session_err(s, 1, SERR_SCATTER, why);
-        } else {
-            session_mark_closing(s, END_NOMEM);
-        }
-        scatter_out_free(&out);
+        return;
     }
-    /* Free from the loop's callback of a leg: the clients are destroyed
-     * safely inside their own callbacks (sqlclient_destroy). */
+    struct scatter_part *parts = calloc(f->n, sizeof(*parts));
+    struct scatter_out out = {0};
+    char why[300] = "";
+    hy_status_t rc = HY_NOMEM;
+    if (parts != NULL) {
+        for (size_t g = 0; g < f->n; g++)
+            parts[g] = f->legs[g].part; /* shallow: the legs keep ownership */
+        rc = scatter_merge(&f->plan, parts, f->n, s->caps, s->status, &out, why, sizeof(why));
+    }
+    free(parts);
+    if (rc == HY_OK) {
+        send_local(s, out.p, out.len);
+    } else if (rc == HY_ERROR) {
+        slog_info(s, "scatter merge refused: %s", why);
+        session_err(s, 1, SERR_SCATTER, why);
+    } else {
+        session_mark_closing(s, END_NOMEM);
+    }
+    scatter_out_free(&out);
+}
+
+/* The answer of a write: one OK, or a 1105 saying what each group did. */
+static void answer_write(struct fanout *f)
+{
+    struct session *s = f->s;
+    size_t n = 0;
+    struct scatter_part *parts = calloc(f->n, sizeof(*parts));
+    const char **names = calloc(f->n, sizeof(*names));
+    const char **fail = calloc(f->n, sizeof(*fail));
+    if (parts == NULL || names == NULL || fail == NULL) {
+        free(parts);
+        free(names);
+        free(fail);
+        session_mark_closing(s, END_NOMEM);
+        return;
+    }
+    for (size_t g = 0; g < f->n; g++) {
+        const struct fanout_leg *l = &f->legs[g];
+        if (l->skip)
+            continue;
+        names[n] = l->group;
+        if (l->err[0] != '\0') {
+            /* halyard's own text, without its "halyard: group X (be): " */
+            const char *w = strstr(l->err, "): ");
+            fail[n] = w != NULL ? w + 3 : l->err;
+            memset(&parts[n], 0, sizeof(parts[n]));
+        } else {
+            parts[n] = l->part;
+        }
+        n++;
+    }
+    struct scatter_out out = {0};
+    char why[600] = "";
+    hy_status_t rc = scatter_report(parts, names, fail, n, s->status, &out, why, sizeof(why));
+    if (rc == HY_OK) {
+        send_local(s, out.p, out.len);
+    } else if (rc == HY_ERROR) {
+        size_t k = strlen(why);
+        if (f->trx && f->committed)
+            snprintf(why + k, sizeof(why) - k,
+                     " (COMMIT failed there: the other groups committed)");
+        else if (f->trx)
+            snprintf(why + k, sizeof(why) - k, " (rolled back on every group)");
+        else
+            snprintf(why + k, sizeof(why) - k,
+                     " (not transactional: the groups that succeeded keep the change)");
+        slog_info(s, "statement on every group failed: %s", why);
+        session_err(s, 1, SERR_SCATTER, why);
+    } else {
+        session_mark_closing(s, END_NOMEM);
+    }
+    scatter_out_free(&out);
+    free(parts);
+    free(names);
+    free(fail);
+}
+
+/* Send the answer; the session goes on. from_loop: called from a group's
+ * callback (not from session_fanout_start, whose caller goes on itself). */
+static void finish(struct fanout *f, bool from_loop)
+{
+    struct session *s = f->s;
+    if (!f->running)
+        return;
+    f->running = false;
+    if (f->mode == FANOUT_READ)
+        answer_read(f);
+    else
+        answer_write(f);
+    /* Freed from a group's callback: sqlclient_destroy is safe there. */
     session_fanout_free(s);
     if (!from_loop)
         return;

@@ -360,6 +360,14 @@ const char *session_login_db(const struct session *s);
  * (a refusal is answered by session_fanout_start). Out of memory: the
  * session is closing. */
 uint32_t session_fanout_prepare(struct session *s, const char *text, size_t len);
+/* A write on several groups (`texts[g]`, `lens[g]` bytes, for group g of
+ * the session's config; NULL: none for g), reported per group: one OK
+ * (affected rows summed) or a 1105 naming each group's outcome. `dml`: one
+ * transaction per group, committed on all when every one succeeded, else
+ * rolled back on all. Takes the texts (heap; texts[g] set to NULL). Inside
+ * a transaction or with autocommit off it is refused. ROUTE_FANOUT. */
+uint32_t session_fanout_prepare_write(struct session *s, char **texts, const size_t *lens,
+                                      bool dml);
 /* Run s->fanout (its request consumed): true while it runs (the client's
  * answer and the next command follow from the loop), false when it was
  * answered at once (refused, or every group failed). */

@@ -504,6 +504,45 @@ static void test_part_errors(void **state)
     scatter_part_free(&pt);
 }
 
+static void test_report(void **state)
+{
+    (void)state;
+    struct scatter_part parts[3];
+    char why[600];
+    size_t budget = 1 << 20;
+    memset(parts, 0, sizeof(parts));
+    uint8_t ok3[] = {0x00, 3, 0, 0x02, 0, 1, 0};
+    uint8_t ok2[] = {0x00, 2, 0, 0x02, 0, 0, 0};
+    assert_int_equal(scatter_part_feed(&parts[0], ok3, sizeof(ok3), &budget, why, sizeof(why)),
+                     HY_OK);
+    assert_int_equal(scatter_part_feed(&parts[1], ok2, sizeof(ok2), &budget, why, sizeof(why)),
+                     HY_OK);
+    const char *names[] = {"a", "b", "c"};
+    struct scatter_out out = {0};
+    assert_int_equal(scatter_report(parts, names, NULL, 2, 2, &out, why, sizeof(why)), HY_OK);
+    /* one OK: 5 rows, 1 warning */
+    assert_int_equal(out.len, MYSQL_HEADER_SIZE + 7);
+    assert_int_equal(mysql_hdr_seq(out.p), 1);
+    struct mysql_ok ok;
+    assert_int_equal(mysql_ok_decode(out.p + MYSQL_HEADER_SIZE, 7, CLIENT_PROTOCOL_41, &ok), HY_OK);
+    assert_int_equal(ok.affected_rows, 5);
+    assert_int_equal(ok.warnings, 1);
+    assert_int_equal(ok.status, 2);
+    scatter_out_free(&out);
+    /* one group's error, one's failure in halyard */
+    uint8_t err[64];
+    size_t n = mysql_err_encode(err, sizeof(err), 1050, "42S01", "Table 't' already exists", 24);
+    scatter_part_free(&parts[1]);
+    assert_int_equal(scatter_part_feed(&parts[1], err, n, &budget, why, sizeof(why)), HY_OK);
+    const char *fail[] = {NULL, NULL, "no usable primary"};
+    assert_int_equal(scatter_report(parts, names, fail, 3, 2, &out, why, sizeof(why)), HY_ERROR);
+    assert_string_equal(why, "halyard: the statement ran on every group: a: OK, 3 rows; b: ERROR "
+                             "1050 (42S01): Table 't' already exists; c: no usable primary");
+    scatter_out_free(&out);
+    for (size_t i = 0; i < 3; i++)
+        scatter_part_free(&parts[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -511,6 +550,7 @@ int main(void)
         cmocka_unit_test(test_decimals),        cmocka_unit_test(test_merge_concat_sorted),
         cmocka_unit_test(test_merge_types),     cmocka_unit_test(test_merge_distinct_agg),
         cmocka_unit_test(test_merge_databases), cmocka_unit_test(test_part_errors),
+        cmocka_unit_test(test_report),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
