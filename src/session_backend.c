@@ -157,6 +157,8 @@ static void session_backend_failed_copied(struct session *s, const struct config
     }
     uint8_t seq = (uint8_t)(s->last_seq + 1);
     if (s->state == SS_LOGIN_BACKEND) {
+        if (err_payload == NULL && login_wait_start(s, true))
+            return;
         if (err_payload != NULL)
             send_err_payload(s, seq, err_payload, err_len);
         else
@@ -621,6 +623,8 @@ void bconn_open(struct session *s, uint32_t idx)
 void session_login_backend(struct session *s)
 {
     session_set_state(s, SS_LOGIN_BACKEND);
+    if (backend_primary_index(s->cfg) < 0 && login_wait_start(s, false))
+        return;
     if (session_pool_take(s, s->primary)) {
         session_backend_ready(s);
         return;

@@ -359,8 +359,9 @@ bool session_fanout_start(struct session *s)
     struct config *root = config_root(s->cfg);
     if (f->setup_state && s->vs != NULL) {
         struct varstate *empty = varstate_create(STATE_MAX_BYTES);
-        hy_status_t rc =
-            empty == NULL ? HY_NOMEM : varstate_apply(empty, s->vs, STATE_MAX_BYTES, &f->setup);
+        hy_status_t rc = empty == NULL
+                             ? HY_NOMEM
+                             : varstate_apply(empty, s->vs, s->charset, STATE_MAX_BYTES, &f->setup);
         varstate_destroy(empty);
         if (rc != HY_OK) {
             session_err(s, 1, SERR_SCATTER,

@@ -326,6 +326,10 @@ bool parse_kill(const char *sql, size_t len, uint32_t *id, const char **modifier
 bool primary_retry(struct session *s, const struct config_backend *be);
 void primary_wait_cb(struct ev_loop *loop, ev_timer *w, int revents);
 bool primary_wait_start(struct session *s);
+/* A login that needs the primary (session_login_backend) finds none
+ * usable, or (refused) its connect was refused: wait for one as a write
+ * does (true), or fail as before (false). */
+bool login_wait_start(struct session *s, bool refused);
 void session_config_switch(struct session *s);
 bool session_view_move(struct session *s, struct config *to);
 struct config *session_group_cfg(struct config *full, const struct config *lcfg,

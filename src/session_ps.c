@@ -399,7 +399,7 @@ static bool ps_env_move(struct session *s, const struct pstmt *st)
     }
     struct varstate_cmds cmds = {0};
     size_t max_cmd = (size_t)s->cfg->buffer_size - MYSQL_HEADER_SIZE - 1;
-    if (varstate_apply(s->cur->vs, want, max_cmd, &cmds) != HY_OK || cmds.n != 1 ||
+    if (varstate_apply(s->cur->vs, want, s->charset, max_cmd, &cmds) != HY_OK || cmds.n != 1 ||
         cmds.v[0].pkt[0] != COM_QUERY) {
         /* (four variables make one SET) */
         varstate_cmds_free(&cmds);

@@ -199,13 +199,17 @@ void session_config_changed(struct session *s)
  * before the monitor has marked it DOWN. It polls every PRIMARY_WAIT_POLL seconds, at most
  * failover_write_wait_ms from the statement's arrival, then goes to the
  * primary the monitor publishes (session_follow_primary), or fails as
- * before. The statement stays in `up`, routed once (s->wait_idx). */
+ * before. The statement stays in `up`, routed once (s->wait_idx).
+ * A login that names a schema, which needs the primary
+ * (session_login_backend), waits the same way (login_wait_start). */
 #define PRIMARY_WAIT_POLL 0.02
 
-bool primary_wait_start(struct session *s)
+/* Whether a primary can be expected within failover_write_wait_ms: the
+ * wait's deadline set, or false when there is none to wait for or the
+ * deadline passed. */
+static bool primary_expected(struct session *s)
 {
-    if (s->cfg->failover_write_wait_ms <= 0 || ev_is_active(&s->primary_wait) ||
-        s->state != SS_IDLE || session_in_trans(s) || s->ro_idx >= 0)
+    if (s->cfg->failover_write_wait_ms <= 0 || ev_is_active(&s->primary_wait))
         return false;
     /* On Galera the next node takes writes as soon as one is Synced. */
     if (!s->cfg->failover_auto && s->cfg->cluster != CLUSTER_GALERA &&
@@ -215,6 +219,13 @@ bool primary_wait_start(struct session *s)
     if (s->primary_wait_until == 0)
         s->primary_wait_until = now + s->cfg->failover_write_wait_ms / 1000.0;
     else if (now >= s->primary_wait_until)
+        return false;
+    return true;
+}
+
+bool primary_wait_start(struct session *s)
+{
+    if (s->state != SS_IDLE || session_in_trans(s) || s->ro_idx >= 0 || !primary_expected(s))
         return false;
     slog_info(s, "no usable primary: the statement waits up to %d ms for one",
               s->cfg->failover_write_wait_ms);
@@ -226,11 +237,47 @@ bool primary_wait_start(struct session *s)
     return true;
 }
 
+bool login_wait_start(struct session *s, bool refused)
+{
+    if (s->state != SS_LOGIN_BACKEND || s->cur != NULL || !primary_expected(s))
+        return false;
+    slog_info(s, "no usable primary: the login waits up to %d ms for one",
+              s->cfg->failover_write_wait_ms);
+    /* After a refused connect, the same primary is tried again only once
+     * something changed (primary_wait_cb). */
+    s->primary_fail_gen = refused ? backend_generation() : UINT64_MAX;
+    ev_timer_set(&s->primary_wait, PRIMARY_WAIT_POLL, PRIMARY_WAIT_POLL);
+    ev_timer_start(s->w->loop, &s->primary_wait);
+    return true;
+}
+
+/* primary_wait_cb for a waiting login: log in to the primary once one is
+ * usable, else answer the login with the error and end the session. */
+static void login_wait_end(struct session *s, bool ready)
+{
+    s->primary_fail_gen = UINT64_MAX;
+    if (ready) {
+        session_follow_primary(s);
+        if (s->state == SS_CLOSING)
+            return;
+        slog_info(s, "primary %s usable: the login goes on", s->cfg->backends[s->primary].name);
+        session_login_backend(s);
+        return;
+    }
+    slog_warn(s, "login: no usable primary within failover_write_wait_ms (%d ms)",
+              s->cfg->failover_write_wait_ms);
+    char note[400];
+    backend_failover_note(group_of(s->cfg)->name, note, sizeof(note));
+    session_err(s, (uint8_t)(s->last_seq + 1), SERR_NO_PRIMARY_IN_TIME,
+                s->cfg->failover_write_wait_ms, note[0] != '\0' ? ": " : "", note);
+    session_mark_closing(s, END_BACKEND_LOGIN);
+}
+
 void primary_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)revents;
     struct session *s = container_of(w, struct session, primary_wait);
-    if (s->state != SS_WAIT_BACKEND) {
+    if (s->state != SS_WAIT_BACKEND && s->state != SS_LOGIN_BACKEND) {
         ev_timer_stop(loop, w);
         return;
     }
@@ -241,6 +288,11 @@ void primary_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
     if (!ready && ev_now(loop) < s->primary_wait_until)
         return; /* the timer repeats */
     ev_timer_stop(loop, w);
+    if (s->state == SS_LOGIN_BACKEND) {
+        login_wait_end(s, ready);
+        session_reap(s);
+        return;
+    }
     s->primary_fail_gen = UINT64_MAX;
     session_set_state(s, SS_IDLE);
     if (ready) {

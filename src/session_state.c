@@ -409,7 +409,7 @@ static bool mentions_role(const char *sql, size_t len)
 /* The commands that restore `bc` to `want` by a reset, appended to *out;
  * HY_ERROR when a reset cannot (SET ROLE, a schema the login had not). */
 static hy_status_t state_reset_cmds(const struct bconn *bc, const struct varstate *want,
-                                    size_t max_cmd, struct varstate_cmds *out)
+                                    uint8_t login_cs, size_t max_cmd, struct varstate_cmds *out)
 {
     const char *sql;
     size_t len;
@@ -425,7 +425,7 @@ static hy_status_t state_reset_cmds(const struct bconn *bc, const struct varstat
         return HY_NOMEM;
     varstate_set_option(reset_base, varstate_option(bc->vs));
     hy_status_t rc = varstate_cmds_push(out, COM_RESET_CONNECTION, NULL, 0);
-    return rc == HY_OK ? varstate_apply(reset_base, want, max_cmd, out) : rc;
+    return rc == HY_OK ? varstate_apply(reset_base, want, login_cs, max_cmd, out) : rc;
 }
 
 /* s->cur (foreign) is restored by the SETs in s->sync (`set_ok`: they
@@ -436,7 +436,7 @@ static bool state_reset_choose(struct session *s, const struct varstate *want, s
 {
     struct bconn *bc = s->cur;
     struct varstate_cmds alt = {0};
-    if (state_reset_cmds(bc, want, max_cmd, &alt) != HY_OK) {
+    if (state_reset_cmds(bc, want, s->charset, max_cmd, &alt) != HY_OK) {
         varstate_cmds_free(&alt);
         return set_ok;
     }
@@ -474,7 +474,8 @@ void state_sync_start(struct session *s)
         return;
     }
     size_t max_cmd = (size_t)s->cfg->buffer_size - MYSQL_HEADER_SIZE - 1;
-    bool set_ok = want == NULL || varstate_apply(bc->vs, want, max_cmd, &s->sync) == HY_OK;
+    bool set_ok =
+        want == NULL || varstate_apply(bc->vs, want, s->charset, max_cmd, &s->sync) == HY_OK;
     if (want != NULL && bc->foreign)
         set_ok = state_reset_choose(s, want, max_cmd, set_ok);
     if (!set_ok) {

@@ -654,19 +654,43 @@ static hy_status_t set_add(struct set_buf *sb, struct varstate_cmds *out, enum v
     return HY_OK;
 }
 
+/* Whether the login sets system variable `name` (from the handshake's
+ * collation), rather than leaving it at its global value. */
+static bool set_by_login(const char *name)
+{
+    static const char *const names[] = {"character_set_client", "character_set_connection",
+                                        "character_set_results", "collation_connection"};
+    for (size_t i = 0; i < HY_ARRAY_SIZE(names); i++) {
+        if (strcmp(name, names[i]) == 0)
+            return true;
+    }
+    return false;
+}
+
 /* Assignments for one scope: what `want` has that `conn` has not or has
- * otherwise; what only `conn` has goes back to DEFAULT / NULL. */
+ * otherwise; what only `conn` has goes back to what the login left:
+ * NULL, DEFAULT (the global value), or for the character set variables
+ * the login's collation id (`login_cs`; the server takes an id for any of
+ * them: character_set_client = 8 is latin1). */
 static hy_status_t map_apply(const struct vs_map *conn, const struct vs_map *want,
-                             enum varstate_scope sc, struct set_buf *sb, struct varstate_cmds *out)
+                             enum varstate_scope sc, uint8_t login_cs, struct set_buf *sb,
+                             struct varstate_cmds *out)
 {
     uint32_t i = 0, j = 0;
     const struct varstate_value reset = {.type = sc == VS_SYSTEM ? VS_DEFAULT : VS_NULL};
+    char digits[4];
+    int nd = snprintf(digits, sizeof(digits), "%u", login_cs);
+    const struct varstate_value login = {
+        .type = VS_INT, .data = (const uint8_t *)digits, .len = (size_t)nd};
     while (i < conn->n || j < want->n) {
         int c = i == conn->n ? 1 : j == want->n ? -1 : strcmp(conn->v[i].name, want->v[j].name);
         hy_status_t rc = HY_OK;
         if (c < 0) {
-            if (!(sc == VS_USER && conn->v[i].type == VS_NULL) &&
-                !(sc == VS_SYSTEM && conn->v[i].type == VS_DEFAULT))
+            bool cs = sc == VS_SYSTEM && login_cs != 0 && set_by_login(conn->v[i].name);
+            if (cs)
+                rc = set_add(sb, out, sc, conn->v[i].name, &login);
+            else if (!(sc == VS_USER && conn->v[i].type == VS_NULL) &&
+                     !(sc == VS_SYSTEM && conn->v[i].type == VS_DEFAULT))
                 rc = set_add(sb, out, sc, conn->v[i].name, &reset);
             i++;
         } else if (c > 0) {
@@ -687,8 +711,8 @@ static hy_status_t map_apply(const struct vs_map *conn, const struct vs_map *wan
     return HY_OK;
 }
 
-hy_status_t varstate_apply(const struct varstate *conn, const struct varstate *want, size_t max_cmd,
-                           struct varstate_cmds *out)
+hy_status_t varstate_apply(const struct varstate *conn, const struct varstate *want,
+                           uint8_t login_cs, size_t max_cmd, struct varstate_cmds *out)
 {
     /* What cannot be undone without a new connection. */
     if ((conn->option >= 0 && want->option != conn->option) ||
@@ -710,9 +734,9 @@ hy_status_t varstate_apply(const struct varstate *conn, const struct varstate *w
         rc = varstate_cmds_push(out, COM_INIT_DB, want->schema, strlen(want->schema));
     struct set_buf sb = {.max = max_cmd};
     if (rc == HY_OK)
-        rc = map_apply(&conn->map[VS_SYSTEM], &want->map[VS_SYSTEM], VS_SYSTEM, &sb, out);
+        rc = map_apply(&conn->map[VS_SYSTEM], &want->map[VS_SYSTEM], VS_SYSTEM, login_cs, &sb, out);
     if (rc == HY_OK)
-        rc = map_apply(&conn->map[VS_USER], &want->map[VS_USER], VS_USER, &sb, out);
+        rc = map_apply(&conn->map[VS_USER], &want->map[VS_USER], VS_USER, 0, &sb, out);
     if (rc == HY_OK)
         rc = set_flush(&sb, out);
     free(sb.sql);

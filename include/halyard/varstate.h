@@ -123,16 +123,21 @@ struct varstate_cmds {
  * does, then SETs of the system variables that differ (in name order, so
  * character_set_* come before collation_*), of the user variables that
  * differ, then the statements `want` has past those `conn` has. A variable
- * `conn` has and `want` has not is reset: a system variable to DEFAULT, a
- * user variable to NULL. Each SET stays under `max_cmd` bytes (several are
- * made when needed).
+ * `conn` has and `want` has not goes back to what the login left: a user
+ * variable to NULL, a system variable to DEFAULT (its global value), except
+ * the four the login sets from its collation (character_set_client,
+ * _connection, _results, collation_connection), which go back to
+ * `login_cs`, the collation id the connection logged in with (0: unknown,
+ * DEFAULT). Each SET stays under `max_cmd` bytes (several are made when
+ * needed).
  *
  * HY_ERROR when `want` cannot be reached from `conn` without reconnecting
  * (`conn` has a schema, an option or statements `want` has not), or when
  * one assignment alone is larger than `max_cmd`; HY_NOMEM. *out then holds
  * what it held before.
  */
-hy_status_t varstate_apply(const struct varstate *conn, const struct varstate *want, size_t max_cmd,
+hy_status_t varstate_apply(const struct varstate *conn, const struct varstate *want,
+                           uint8_t login_cs, size_t max_cmd,
                            struct varstate_cmds *out) HY_MUSTCHECK;
 void varstate_cmds_free(struct varstate_cmds *c);
 /* Append one command (`cmd` and its body) of the caller's own. */

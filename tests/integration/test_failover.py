@@ -574,6 +574,40 @@ def test_old_primary_lost_transactions_of_its_own(start_halyard, tmp_path, reque
     assert ids_on(c, 0, table) == ids_on(c, new, table) == {1, 2, 3, 4}
 
 
+@pytest.mark.parametrize("when", ["refused", "down"])
+def test_a_login_during_a_failover_waits_for_the_new_primary(cluster, start_halyard, tmp_path,
+                                                             when):
+    """A login that names a schema needs the primary. During a failover it
+    waits for the new one (failover_write_wait_ms), as a write does, instead
+    of failing: right after the kill, when its connect is refused before
+    the monitor has seen anything (refused), and once the primary is DOWN
+    and not yet replaced (down; failover_delay_ms widens that window)."""
+    table = make_table(cluster)
+    h = start_halyard(failover_settings(tmp_path, failover_delay_ms=1500,
+                                        failover_write_wait_ms=15000))
+    h.sql(f"INSERT INTO {table} (id, w) VALUES (1, 0)")
+    kill_now(cluster, 0)
+    if when == "down":
+        h.wait_log(r"backend node0: ONLINE -> DOWN", timeout=10)
+        assert writable_nodes(cluster) == []
+    t0 = time.monotonic()
+    c = h.connect(database="fo", autocommit=True, connect_timeout=20, read_timeout=20)
+    waited = time.monotonic() - t0
+    assert q(c, "SELECT DATABASE()") == (("fo",),)
+    new = writable_nodes(cluster)
+    assert len(new) == 1 and new[0] != 0, new
+    q(c, f"INSERT INTO {table} (id, w) VALUES (2, 0)")
+    assert 2 in ids_on(cluster, new[0], table)
+    assert "the login waits up to 15000 ms" in h.log_text()
+    print(f"\nlogin during failover ({when}): logged in after {waited:.2f} s")
+
+
+def q(conn, sql, args=None):
+    with conn.cursor() as cur:
+        cur.execute(sql, args)
+        return cur.fetchall()
+
+
 def test_failover_command(cluster, start_halyard, tmp_path):
     """failover = off: nothing is promoted on its own; `halyardctl failover`
     does it, and refuses while the primary is up."""

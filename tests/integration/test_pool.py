@@ -845,3 +845,32 @@ def test_restore_by_reset_connection(cluster, pooled, ab):
         assert opened() == 1
     finally:
         root.close()
+
+
+def test_a_charset_another_session_set_goes_back_to_the_takers_login(cluster, pooled):
+    """b logged in with latin1, the server's global character set being
+    another, and set none; a (same login) set cp1251 on the connection they
+    share. b must get its login's character set back, not the server's
+    global one (SET ... = DEFAULT gives that)."""
+    a = pooled.connect(autocommit=True, charset="latin1")
+    b = pooled.connect(autocommit=True, charset="latin1")
+    names = ("SELECT @@character_set_client, @@character_set_connection, "
+             "@@character_set_results, @@collation_connection")
+    try:
+        assert q(a, "SELECT @@global.character_set_client")[0][0] != "latin1"
+        login = q(b, names)
+        assert login == (("latin1",) * 3 + ("latin1_swedish_ci",),)
+        q(a, "SET NAMES cp1251")
+        assert q(a, names)[0][0] == "cp1251"
+        assert q(b, names) == login
+        assert q(b, "SELECT HEX('\u00e9')") == (("E9",),)
+        assert q(a, names)[0][0] == "cp1251"
+        # the same when what a left needs COM_RESET_CONNECTION to undo
+        q(a, "SET SESSION TRANSACTION ISOLATION LEVEL SERIALIZABLE")
+        resets = pool_stat(pooled, "pool_restore_resets")
+        assert q(b, names) == login
+        assert pool_stat(pooled, "pool_restore_resets") == resets + 1
+        assert q(a, names)[0][0] == "cp1251"
+    finally:
+        a.close()
+        b.close()

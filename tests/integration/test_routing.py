@@ -120,10 +120,13 @@ def test_causal_never_reads_its_own_write_stale(start_halyard, cluster, schema, 
         row = q(c, "SELECT @@server_id, v FROM t WHERE id = 20")[0]
         assert row[1] == f"c{i}", row
     # Once the replicas have the write, the same reads go back to them.
+    # Which replica takes each is the router's choice by round trip (on a
+    # busy machine one's measured RTT can exceed the other's for a while,
+    # and then it takes them all): not asserted here.
     delay_replicas(cluster, 0)
     cluster.sync()
-    assert {q(c, "SELECT @@server_id, v FROM t WHERE id = 20")[0] for _ in range(4)} == \
-        {(r, "c5") for r in replicas}
+    rows = {q(c, "SELECT @@server_id, v FROM t WHERE id = 20")[0] for _ in range(4)}
+    assert rows <= {(r, "c5") for r in replicas}, rows
 
 
 def test_causal_uses_a_replica_that_caught_up(start_halyard, cluster, schema, ids):

@@ -191,6 +191,7 @@ static void test_apply(void **state)
         const char *conn, *want;
         size_t max;
         const char *cmds; /* NULL: HY_ERROR */
+        uint8_t login_cs; /* the connection's login collation; 0 unknown */
     } cases[] = {
         /* nothing to do */
         {"", "", 1000, ""},
@@ -207,6 +208,17 @@ static void test_apply(void **state)
         {"s:SQL_MODE=1", "s:sql_mode=2", 1000, "Q:SET @@session.sql_mode = 2"},
         /* what only the connection has goes back */
         {"u:a=1;s:x=1", "", 1000, "Q:SET @@session.x = DEFAULT, @`a` = NULL"},
+        /* the character set variables to the login's collation, not the
+         * global value; without a login collation, DEFAULT */
+        {"s:character_set_client=1;s:collation_connection=1;s:character_set_results=1;s:x=1", "",
+         1000,
+         "Q:SET @@session.character_set_client = 8, @@session.character_set_results = 8, "
+         "@@session.collation_connection = 8, @@session.x = DEFAULT",
+         8},
+        {"s:character_set_connection=1", "", 1000,
+         "Q:SET @@session.character_set_connection = DEFAULT", 0},
+        {"s:character_set_connection=1", "s:character_set_connection=2", 1000,
+         "Q:SET @@session.character_set_connection = 2", 45},
         /* the same value, another type, is another value */
         {"u:a=1", "U:a=1", 1000, "Q:SET @`a` = _utf8mb4 X'31' COLLATE utf8mb4_bin"},
         {"u:a=", "U:a=", 1000, "Q:SET @`a` = _utf8mb4 X'' COLLATE utf8mb4_bin"},
@@ -235,7 +247,7 @@ static void test_apply(void **state)
         build(conn, cases[i].conn);
         build(want, cases[i].want);
         struct varstate_cmds c = {0};
-        hy_status_t rc = varstate_apply(conn, want, cases[i].max, &c);
+        hy_status_t rc = varstate_apply(conn, want, cases[i].login_cs, cases[i].max, &c);
         if (cases[i].cmds == NULL) {
             assert_int_equal(rc, HY_ERROR);
             assert_int_equal(c.n, 0);
@@ -247,7 +259,8 @@ static void test_apply(void **state)
             assert_int_equal(varstate_copy(conn, want), HY_OK);
             assert_true(varstate_equal(conn, want));
             struct varstate_cmds none = {0};
-            assert_int_equal(varstate_apply(conn, want, cases[i].max, &none), HY_OK);
+            assert_int_equal(varstate_apply(conn, want, cases[i].login_cs, cases[i].max, &none),
+                             HY_OK);
             assert_int_equal(none.n, 0);
         }
         varstate_cmds_free(&c);
