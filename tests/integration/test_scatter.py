@@ -10,8 +10,10 @@ a only, sb on b only, shared on both.
   each once (the system schemas too), in the server's order, under the
   server's column name; checked against each group's own answer
 - an error of the statement is the server's own
-- the session goes on after it: its next statements (pipelined too) run
-  on its group as before
+- the session goes on after it: its next statements run on its group as
+  before
+- kill -9 of group a's primary: every SHOW DATABASES answers at once (the
+  union, or a 1105 naming group a) until a has failed over, then the union
 """
 import pymysql
 import pytest
@@ -123,3 +125,34 @@ def test_session_goes_on_after_the_union(sharded, cluster, dual):
     shards = admin_json(sock, "show shards")
     counts = {g["name"]: g["scatters"] for g in shards["groups"]}
     assert counts["a"] >= 6 and counts["b"] >= 6, counts
+
+
+def test_failover_in_one_group_never_hangs_the_union(sharded, cluster):
+    """kill -9 of group a's primary: each SHOW DATABASES answers at once,
+    the union or a 1105 naming group a; once a has failed over (node1 the
+    new primary), the union again."""
+    import time
+
+    from test_failover import kill_now
+
+    h, _, sock = sharded
+    _, before = through(h, "SHOW DATABASES")
+    kill_now(cluster, 0)
+    outcomes, t_end = [], time.monotonic() + 30
+    while time.monotonic() < t_end:
+        t0 = time.monotonic()
+        try:
+            _, names = through(h, "SHOW DATABASES")
+            outcomes.append(("ok", time.monotonic() - t0))
+            if groups(h, sock)["a"]["writer"] == "node1":
+                assert names == before
+                break
+        except pymysql.MySQLError as e:
+            code, msg = e.args[0], e.args[1]
+            assert code == 1105 and msg.startswith("halyard: group a ("), (code, msg)
+            outcomes.append(("err", time.monotonic() - t0))
+        time.sleep(0.1)
+    assert groups(h, sock)["a"]["writer"] == "node1", outcomes
+    assert outcomes[-1][0] == "ok", outcomes
+    # none waited: a group without a usable primary fails its part at once
+    assert max(d for _, d in outcomes) < 5, outcomes
