@@ -455,6 +455,25 @@ static int cmp_bytes(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
     return an == bn ? 0 : an < bn ? -1 : 1;
 }
 
+/* PAD SPACE, as the *_bin collations compare: the shorter string as if
+ * padded with spaces (so "a" = "a " and "a\t" < "a"). */
+static int cmp_pad(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
+{
+    size_t m = HY_MIN(an, bn);
+    int r = memcmp(a, b, m);
+    if (r != 0)
+        return r < 0 ? -1 : 1;
+    const uint8_t *rest = an > bn ? a + m : b + m;
+    size_t n = (an > bn ? an : bn) - m;
+    for (size_t i = 0; i < n; i++) {
+        if (rest[i] != ' ') {
+            int d = rest[i] < ' ' ? -1 : 1;
+            return an > bn ? d : -d;
+        }
+    }
+    return 0;
+}
+
 /* TIME: [-]H+:MM:SS[.f] */
 static int cmp_time(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
 {
@@ -495,11 +514,7 @@ static int value_cmp(enum cmp_kind k, const uint8_t *a, size_t an, bool anull, c
     case CMP_TIME:
         return cmp_time(a, an, b, bn);
     case CMP_PAD:
-        while (an > 0 && a[an - 1] == ' ')
-            an--;
-        while (bn > 0 && b[bn - 1] == ' ')
-            bn--;
-        return cmp_bytes(a, an, b, bn);
+        return cmp_pad(a, an, b, bn);
     case CMP_TEXT:
     case CMP_BYTES:
         return cmp_bytes(a, an, b, bn);

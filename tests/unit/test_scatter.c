@@ -388,6 +388,17 @@ static void test_merge_types(void **state)
                            N(h), got, sizeof(got), why, sizeof(why)),
                      HY_OK);
     assert_string_equal(got, "A ;B;a;b");
+    /* PAD SPACE: "a" = "a ", and a byte below the space sorts before the end */
+    const char *pa[] = {"a\t", "a", "ab"};
+    const char *pb[] = {"a ", "a!"};
+    assert_int_equal(merge("SELECT s COLLATE latin1_bin AS s FROM t ORDER BY s", s, 1, pa, N(pa),
+                           pb, N(pb), got, sizeof(got), why, sizeof(why)),
+                     HY_OK);
+    assert_string_equal(got, "a\t;a;a ;a!;ab");
+    assert_int_equal(merge("SELECT DISTINCT s COLLATE ascii_bin AS s FROM t ORDER BY s", s, 1, pa,
+                           N(pa), pb, N(pb), got, sizeof(got), why, sizeof(why)),
+                     HY_OK);
+    assert_string_equal(got, "a\t;a;a!;ab");
     const struct col bin[] = {{"s", MYSQL_TYPE_VAR_STRING, 63, 0, 0}};
     assert_int_equal(merge("SELECT s FROM t ORDER BY s", bin, 1, g, N(g), h, N(h), got, sizeof(got),
                            why, sizeof(why)),
