@@ -402,8 +402,10 @@ static bool plan(struct toks *t, struct scatter_plan *p, size_t *lim_a, size_t *
             refuse(p, "SELECT ... %s", tok_text(t, j, buf, sizeof(buf)));
             return false;
         }
-        if ((t->v[j].kw == KW_FOR && (word_is(t, j + 1, "UPDATE") || t->v[j + 1].kw == KW_SHARE)) ||
-            (t->v[j].kw == KW_LOCK && t->v[j + 1].kw == KW_IN)) {
+        bool next_share = j + 1 < n && t->v[j + 1].type == T_WORD && t->v[j + 1].kw == KW_SHARE;
+        bool next_in = j + 1 < n && t->v[j + 1].type == T_WORD && t->v[j + 1].kw == KW_IN;
+        if ((t->v[j].kw == KW_FOR && (word_is(t, j + 1, "UPDATE") || next_share)) ||
+            (t->v[j].kw == KW_LOCK && next_in)) {
             refuse(p, "a locking read would lock rows on every group");
             return false;
         }

@@ -53,6 +53,9 @@ static const struct {
     {"SELECT id FROM t WHERE w = @x", SCATTER_REFUSE, NULL, "user variable"},
     {"SELECT id FROM t FOR UPDATE", SCATTER_REFUSE, NULL, "locking read"},
     {"SELECT id FROM t LOCK IN SHARE MODE", SCATTER_REFUSE, NULL, "locking read"},
+    {"SELECT id FROM t FOR SHARE", SCATTER_REFUSE, NULL, "locking read"},
+    {"SELECT id FROM t FOR", SCATTER_CONCAT, NULL, NULL}, /* the server's syntax error */
+    {"SELECT id FROM t LOCK", SCATTER_CONCAT, NULL, NULL},
     {"SELECT id FROM t UNION SELECT id FROM u", SCATTER_REFUSE, NULL, "subquery"},
     {"SELECT SQL_CALC_FOUND_ROWS id FROM t", SCATTER_REFUSE, NULL, "FOUND_ROWS"},
     {"SELECT t.id FROM t JOIN u ON u.id = t.id", SCATTER_REFUSE, NULL, "join"},
