@@ -68,6 +68,7 @@ struct fanout_leg {
     bool done;     /* its statement answered (or failed) */
     bool in_trx;   /* START TRANSACTION answered OK: COMMIT or ROLLBACK follows */
     char err[400]; /* halyard's own failure; "" = none */
+    size_t why_at; /* in err: where the failure is said, after "halyard: group X (be): " */
     struct scatter_part part;
     int read_ms;
 };
@@ -183,6 +184,22 @@ static void leg_done(struct fanout_leg *l);
 static void finish(struct fanout *f, bool from_loop);
 static void end_trx(struct fanout *f);
 
+/* Say that the group's part failed in halyard: l->err, naming the group
+ * and its backend (when it has one). */
+static void leg_note(struct fanout_leg *l, const char *fmt, ...) HY_PRINTF(2, 3);
+
+static void leg_note(struct fanout_leg *l, const char *fmt, ...)
+{
+    int k = l->be[0] != '\0'
+                ? snprintf(l->err, sizeof(l->err), "halyard: group %s (%s): ", l->group, l->be)
+                : snprintf(l->err, sizeof(l->err), "halyard: group %s: ", l->group);
+    l->why_at = k > 0 && (size_t)k < sizeof(l->err) ? (size_t)k : 0;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(l->err + l->why_at, sizeof(l->err) - l->why_at, fmt, ap);
+    va_end(ap);
+}
+
 static void leg_fail(struct fanout_leg *l, const char *fmt, ...)
 {
     va_list ap;
@@ -190,7 +207,7 @@ static void leg_fail(struct fanout_leg *l, const char *fmt, ...)
     char why[240];
     vsnprintf(why, sizeof(why), fmt, ap);
     va_end(ap);
-    snprintf(l->err, sizeof(l->err), "halyard: group %s (%s): %s", l->group, l->be, why);
+    leg_note(l, "%s", why);
     l->in_trx = false; /* its connection goes: the server rolls back */
     if (l->c != NULL)
         sqlclient_close(l->c);
@@ -221,7 +238,7 @@ static int on_answer_packet(struct sqlclient *c, const uint8_t *p, size_t len, v
         return SQLCLIENT_RAW_MORE;
     if (rc == HY_OK)
         return SQLCLIENT_RAW_DONE;
-    snprintf(l->err, sizeof(l->err), "halyard: group %s (%s): %s", l->group, l->be, why);
+    leg_note(l, "%s", why);
     return SQLCLIENT_RAW_FAIL;
 }
 
@@ -283,8 +300,7 @@ static void on_end(struct sqlclient *c, const struct sqlresult *res, void *arg)
     if (!res->ok && f->committed) {
         /* its COMMIT failed: its part is that failure */
         scatter_part_free(&l->part);
-        snprintf(l->err, sizeof(l->err), "halyard: group %s (%s): COMMIT failed: %.200s", l->group,
-                 l->be, res->err_msg);
+        leg_note(l, "COMMIT failed: %.200s", res->err_msg);
     }
     l->in_trx = false;
     if (--f->pending == 0)
@@ -314,8 +330,7 @@ static void end_trx(struct fanout *f)
         if (sqlclient_command(l->c, COM_QUERY, q, strlen(q), on_end, l) != HY_OK) {
             f->pending--;
             if (all_ok)
-                snprintf(l->err, sizeof(l->err), "halyard: group %s (%s): cannot send COMMIT",
-                         l->group, l->be);
+                leg_note(l, "cannot send COMMIT");
         }
     }
     if (--f->pending == 0)
@@ -380,7 +395,6 @@ bool session_fanout_start(struct session *s)
         l->part.ext_meta = (s->ext_caps & MARIADB_CLIENT_EXTENDED_METADATA) != 0;
         struct config *view = group_view(root, g);
         snprintf(l->group, sizeof(l->group), "%s", root->groups[g].name);
-        snprintf(l->be, sizeof(l->be), "no primary");
         if (l->skip) {
             l->done = true;
             f->pending--;
@@ -491,9 +505,7 @@ static void answer_write(struct fanout *f)
             continue;
         names[n] = l->group;
         if (l->err[0] != '\0') {
-            /* halyard's own text, without its "halyard: group X (be): " */
-            const char *w = strstr(l->err, "): ");
-            fail[n] = w != NULL ? w + 3 : l->err;
+            fail[n] = l->err + l->why_at; /* without "halyard: group X (be): " */
             memset(&parts[n], 0, sizeof(parts[n]));
         } else {
             parts[n] = l->part;
