@@ -152,6 +152,18 @@ uint32_t session_fanout_prepare(struct session *s, const char *text, size_t len)
     return ROUTE_FANOUT;
 }
 
+uint32_t session_fanout_refuse(struct session *s, const char *why)
+{
+    struct fanout *f = fanout_new(s, FANOUT_READ);
+    if (f == NULL) {
+        session_mark_closing(s, END_NOMEM);
+        return s->primary;
+    }
+    f->plan.shape = SCATTER_REFUSE;
+    snprintf(f->plan.why, sizeof(f->plan.why), "%s", why);
+    return ROUTE_FANOUT;
+}
+
 uint32_t session_fanout_prepare_write(struct session *s, char **texts, const size_t *lens, bool dml)
 {
     struct fanout *f = fanout_new(s, FANOUT_WRITE);

@@ -364,6 +364,9 @@ const char *session_login_db(const struct session *s);
  * (a refusal is answered by session_fanout_start). Out of memory: the
  * session is closing. */
 uint32_t session_fanout_prepare(struct session *s, const char *text, size_t len);
+/* A statement for every group refused with `why` (a 1105's text), by
+ * session_fanout_start as any refusal. ROUTE_FANOUT. */
+uint32_t session_fanout_refuse(struct session *s, const char *why);
 /* A write on several groups (`texts[g]`, `lens[g]` bytes, for group g of
  * the session's config; NULL: none for g), reported per group: one OK
  * (affected rows summed) or a 1105 naming each group's outcome. `dml`: one

@@ -560,9 +560,14 @@ uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_
         s->fw_hash = dg.hash;
         return ROUTE_FIREWALL;
     }
-    if (s->listener->shards && cmd == COM_QUERY && fits &&
-        scatter_is_show_databases((const char *)p + 1, len - 1, s->lex_opts))
-        return session_fanout_prepare(s, (const char *)p + 1, len - 1); /* the union */
+    if (s->listener->shards && fits &&
+        scatter_is_show_databases((const char *)p + 1, len - 1, s->lex_opts)) {
+        if (cmd == COM_QUERY)
+            return session_fanout_prepare(s, (const char *)p + 1, len - 1); /* the union */
+        /* prepared, it would list one group's: refused, never incomplete */
+        return session_fanout_refuse(s, "halyard: SHOW DATABASES lists every group's schemas "
+                                        "as a plain query only, not as a prepared statement");
+    }
     if (s->listener->shards) {
         /* To the statement's group first, then inside it as always. A
          * statement about the session or the previous one (which ran on

@@ -10,6 +10,8 @@ a only, sb on b only, shared on both.
   each once (the system schemas too), in the server's order, under the
   server's column name; checked against each group's own answer
 - an error of the statement is the server's own
+- the answer framed as the client asked (CLIENT_DEPRECATE_EOF or not,
+  extended metadata); a prepared SHOW DATABASES refused
 - the session goes on after it: its next statements run on its group as
   before
 - kill -9 of group a's primary: every SHOW DATABASES answers at once (the
@@ -20,7 +22,7 @@ import pytest
 
 from test_shards import make_schemas, refused, settings
 from test_groups import groups
-from util import admin_json, free_port, render_libconfig, wait_until
+from util import APP_PASSWORD, APP_USER, admin_json, free_port, render_libconfig, wait_until
 
 
 @pytest.fixture
@@ -157,3 +159,31 @@ def test_failover_in_one_group_never_hangs_the_union(sharded, cluster):
     assert outcomes[-1][0] == "ok", outcomes
     # none waited: a group without a usable primary fails its part at once
     assert max(d for _, d in outcomes) < 5, outcomes
+
+
+@pytest.mark.parametrize("deprecate_eof, ext_meta", [(False, False), (True, False), (True, True)])
+def test_union_in_the_clients_framing(sharded, cluster, dual, deprecate_eof, ext_meta):
+    """The merged answer is framed as the client asked (CLIENT_DEPRECATE_EOF
+    or not; MariaDB's extended metadata in the column definitions); a
+    prepared SHOW DATABASES is refused rather than list one group's."""
+    import rawmysql as rm
+
+    h, _, _ = sharded
+    a, b = nodes(cluster, dual)
+    _, want_a = direct(a, "SHOW DATABASES")
+    _, want_b = direct(b, "SHOW DATABASES")
+    caps = rm.DEFAULT_CAPS | (rm.CLIENT_DEPRECATE_EOF if deprecate_eof else 0)
+    ext = rm.MARIADB_CLIENT_EXTENDED_METADATA if ext_meta else 0
+    with rm.RawConn("127.0.0.1", h.port) as c:
+        c.login(APP_USER, APP_PASSWORD, caps=caps, ext_caps=ext)
+        res = c.query("SHOW DATABASES")
+        assert len(res) == 1
+        assert [r[0] for r in res[0].rows] == sorted(set(want_a) | set(want_b), key=server_order)
+        assert res[0].names == ["Database"]
+        assert res[0].status & 0x0002  # autocommit, as the session's
+        with pytest.raises(rm.MySQLError) as e:
+            c.command(0x16, b"SHOW DATABASES")  # COM_STMT_PREPARE
+        assert (e.value.code, e.value.message) == (
+            1105, "halyard: SHOW DATABASES lists every group's schemas as a plain query only, "
+                  "not as a prepared statement")
+        assert c.value("SELECT 7") == "7"
