@@ -388,6 +388,59 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
     }
     list_end(&l);
 
+    /* Key shards: each sharded table and its map, then the reference tables. */
+    list_begin(&l, &kv, "shards.tables");
+    for (size_t i = 0; i < cfg->key_tables.n; i++) {
+        const struct shard_table *x = &cfg->key_tables.v[i];
+        char full[140], mk[192];
+        snprintf(full, sizeof(full), "%s.%s", x->schema, x->table);
+        elem_begin(&l);
+        kv_str(&kv, elem_key(&l, "table", k, sizeof(k)), full);
+        kv_str(&kv, elem_key(&l, "key", k, sizeof(k)), x->key);
+        kv_str(&kv, elem_key(&l, "function", k, sizeof(k)),
+               x->fn == KEY_FN_HASH ? "hash" : "range");
+        kv_int(&kv, elem_key(&l, "buckets", k, sizeof(k)), x->buckets);
+        struct kv_list ml;
+        snprintf(mk, sizeof(mk), "%s", elem_key(&l, "map", k, sizeof(k)));
+        list_begin(&ml, &kv, mk);
+        for (size_t j = 0; j < x->n_spans; j++) {
+            const struct key_span *sp = &x->spans[j];
+            char span[32] = "", below[24] = "";
+            if (x->fn == KEY_FN_HASH && sp->lo == sp->hi)
+                snprintf(span, sizeof(span), "%u", sp->lo);
+            else if (x->fn == KEY_FN_HASH)
+                snprintf(span, sizeof(span), "%u-%u", sp->lo, sp->hi);
+            if (sp->has_below)
+                snprintf(below, sizeof(below), "%lld", (long long)sp->below);
+            elem_begin(&ml);
+            kv_str(&kv, elem_key(&ml, "group", k, sizeof(k)),
+                   sp->group < cfg->n_groups ? cfg->groups[sp->group].name : "?");
+            kv_str(&kv, elem_key(&ml, "buckets", k, sizeof(k)), span);
+            kv_str(&kv, elem_key(&ml, "below", k, sizeof(k)), below);
+            elem_end(&ml);
+        }
+        list_end(&ml);
+        elem_end(&l);
+    }
+    list_end(&l);
+    {
+        size_t n = cfg->key_tables.n_ref;
+        char **names = calloc(n ? n : 1, sizeof(*names));
+        struct config_strings refs = {.v = names, .n = 0};
+        for (size_t i = 0; names != NULL && i < n; i++) {
+            const struct shard_ref_table *r = &cfg->key_tables.ref[i];
+            size_t len = strlen(r->schema) + strlen(r->table) + 2;
+            if ((names[i] = malloc(len)) == NULL)
+                break;
+            snprintf(names[i], len, "%s.%s", r->schema, r->table);
+            refs.n++;
+        }
+        kv_strings(&kv, "shards.reference", &refs);
+        for (size_t i = 0; i < refs.n; i++)
+            free(names[i]);
+        free(names);
+    }
+
     /* The groups in force, their settings resolved (the implicit
      * "default" group of a config without `groups` too). */
     list_begin(&l, &kv, "groups");

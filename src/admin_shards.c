@@ -4,17 +4,20 @@
  * traffic: the schemas it holds, the statements and errors of its
  * backends (backend.h, over the process's life), the sessions of shards
  * listeners that moved to it, the statements for it refused and those
- * it ran for a fan-out to every group (stats.h's group_stats). Read from
- * the map in force (the learned one with shards.learn), the config and
- * the counters, then rendered (admin_render_shards, pure) as two tables
- * or one JSON object.
+ * it ran for a fan-out to every group (stats.h's group_stats). Read from the map in force (the
+ * learned one with shards.learn), the config and the counters, then rendered (admin_render_shards,
+ * pure) as two tables or one JSON object. With key shards (shard_key.h) a third table lists the
+ * sharded tables' maps (one row per map entry) and the reference tables, and each group the
+ * statements routed to it by key.
  */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "admin_int.h"
 #include "halyard/admin.h"
 #include "halyard/backend.h"
 #include "halyard/config.h"
+#include "halyard/shard_key.h"
 #include "halyard/shard_learn.h"
 #include "halyard/stats.h"
 
@@ -45,10 +48,44 @@ void admin_render_shards(struct textbuf *sb, const struct config *cfg, const str
             textbuf_printf(sb,
                            ",\"schemas\":%zu,\"conflicts\":%zu,\"statements\":%llu,"
                            "\"errors\":%llu,\"moves_in\":%llu,\"refused\":%llu,"
-                           "\"scatters\":%llu}",
+                           "\"by_key\":%llu,\"scatters\":%llu}",
                            r->schemas, r->conflicts, (unsigned long long)r->statements,
                            (unsigned long long)r->errors, (unsigned long long)r->moves_in,
-                           (unsigned long long)r->refused, (unsigned long long)r->scatters);
+                           (unsigned long long)r->refused, (unsigned long long)r->by_key,
+                           (unsigned long long)r->scatters);
+        }
+        textbuf_puts(sb, "],\"tables\":[");
+        const struct shard_tables *kt = &cfg->key_tables;
+        for (size_t i = 0; i < kt->n; i++) {
+            const struct shard_table *x = &kt->v[i];
+            char full[140];
+            snprintf(full, sizeof(full), "%s.%s", x->schema, x->table);
+            textbuf_puts(sb, i ? ",{\"table\":" : "{\"table\":");
+            textbuf_json_str(sb, full);
+            textbuf_puts(sb, ",\"key\":");
+            textbuf_json_str(sb, x->key);
+            textbuf_printf(sb, ",\"function\":\"%s\",\"buckets\":%u,\"map\":[",
+                           x->fn == KEY_FN_HASH ? "hash" : "range", x->buckets);
+            for (size_t j = 0; j < x->n_spans; j++) {
+                const struct key_span *sp = &x->spans[j];
+                textbuf_puts(sb, j ? ",{\"group\":" : "{\"group\":");
+                textbuf_json_str(sb, cfg->groups[sp->group].name);
+                if (x->fn == KEY_FN_HASH)
+                    textbuf_printf(sb, ",\"first\":%u,\"last\":%u}", sp->lo, sp->hi);
+                else if (sp->has_below)
+                    textbuf_printf(sb, ",\"below\":%lld}", (long long)sp->below);
+                else
+                    textbuf_puts(sb, ",\"below\":null}");
+            }
+            textbuf_puts(sb, "]}");
+        }
+        textbuf_puts(sb, "],\"reference\":[");
+        for (size_t i = 0; i < kt->n_ref; i++) {
+            char full[140];
+            snprintf(full, sizeof(full), "%s.%s", kt->ref[i].schema, kt->ref[i].table);
+            if (i > 0)
+                textbuf_putc(sb, ',');
+            textbuf_json_str(sb, full);
         }
         textbuf_puts(sb, "]}\n");
         return;
@@ -71,8 +108,8 @@ void admin_render_shards(struct textbuf *sb, const struct config *cfg, const str
     table_render(&t, sb);
     table_free(&t);
     textbuf_putc(sb, '\n');
-    static const char *const ghead[] = {"group",  "schemas",  "conflicts", "statements",
-                                        "errors", "moves_in", "refused",   "scatters"};
+    static const char *const ghead[] = {"group",    "schemas", "conflicts", "statements", "errors",
+                                        "moves_in", "refused", "by_key",    "scatters"};
     table_init(&t, HY_ARRAY_SIZE(ghead));
     for (size_t i = 0; i < HY_ARRAY_SIZE(ghead); i++)
         table_cell(&t, ghead[i]);
@@ -85,7 +122,44 @@ void admin_render_shards(struct textbuf *sb, const struct config *cfg, const str
         table_cellf(&t, "%llu", (unsigned long long)r->errors);
         table_cellf(&t, "%llu", (unsigned long long)r->moves_in);
         table_cellf(&t, "%llu", (unsigned long long)r->refused);
+        table_cellf(&t, "%llu", (unsigned long long)r->by_key);
         table_cellf(&t, "%llu", (unsigned long long)r->scatters);
+    }
+    table_render(&t, sb);
+    table_free(&t);
+    const struct shard_tables *kt = &cfg->key_tables;
+    if (kt->n == 0 && kt->n_ref == 0)
+        return;
+    textbuf_putc(sb, '\n');
+    static const char *const khead[] = {"table", "key", "function", "group", "rows"};
+    table_init(&t, HY_ARRAY_SIZE(khead));
+    for (size_t i = 0; i < HY_ARRAY_SIZE(khead); i++)
+        table_cell(&t, khead[i]);
+    for (size_t i = 0; i < kt->n; i++) {
+        const struct shard_table *x = &kt->v[i];
+        for (size_t j = 0; j < x->n_spans; j++) {
+            const struct key_span *sp = &x->spans[j];
+            table_cellf(&t, "%s.%s", x->schema, x->table);
+            table_cell(&t, x->key);
+            if (x->fn == KEY_FN_HASH)
+                table_cellf(&t, "hash %u", x->buckets);
+            else
+                table_cell(&t, "range");
+            table_cell(&t, cfg->groups[sp->group].name);
+            if (x->fn == KEY_FN_HASH)
+                table_cellf(&t, "buckets %u-%u", sp->lo, sp->hi);
+            else if (sp->has_below)
+                table_cellf(&t, "below %lld", (long long)sp->below);
+            else
+                table_cell(&t, "the rest");
+        }
+    }
+    for (size_t i = 0; i < kt->n_ref; i++) {
+        table_cellf(&t, "%s.%s", kt->ref[i].schema, kt->ref[i].table);
+        table_cell(&t, "-");
+        table_cell(&t, "reference");
+        table_cell(&t, "every");
+        table_cell(&t, "all");
     }
     table_render(&t, sb);
     table_free(&t);
@@ -125,6 +199,7 @@ void admin_show_shards(struct textbuf *sb, const struct config *cfg, bool json)
         if (gs != NULL) {
             r->moves_in = atomic_load_explicit(&gs->moves_in, memory_order_relaxed);
             r->refused = atomic_load_explicit(&gs->refused, memory_order_relaxed);
+            r->by_key = atomic_load_explicit(&gs->key_routed, memory_order_relaxed);
             r->scatters = atomic_load_explicit(&gs->scatters, memory_order_relaxed);
         }
     }

@@ -1168,6 +1168,7 @@ static void config_free(struct config *cfg)
     for (size_t i = 0; i < cfg->shards.n; i++)
         free(cfg->shards.v[i].name);
     free(cfg->shards.v);
+    shard_tables_free(&cfg->key_tables);
     for (size_t i = 0; i < cfg->n_listeners; i++) {
         free(cfg->listeners[i].name);
         free(cfg->listeners[i].address);
@@ -1289,6 +1290,9 @@ static hy_status_t load(struct loader *ld, const char *text, struct config **out
     if (prescan(ld, text, &widened) != HY_OK)
         return HY_ERROR;
     struct config *cfg = calloc(1, sizeof(*cfg));
+    static _Atomic uint64_t loads;
+    if (cfg != NULL)
+        cfg->load_id = atomic_fetch_add_explicit(&loads, 1, memory_order_relaxed) + 1;
     if (cfg == NULL || (cfg->path = strdup(ld->name)) == NULL) {
         free(widened);
         free(cfg);

@@ -448,6 +448,8 @@ hy_status_t cfg_fill_groups(struct loader *ld, struct config *cfg, config_settin
     for (size_t i = 0; i < cfg->n_listeners; i++)
         cfg->listeners[i].shards =
             cfg_get_bool(config_setting_get_elem(ll, (unsigned)i), "listeners.[].shards");
+    if (cfg_fill_key_tables(ld, cfg, config_setting_get_member(root, "shards")) != HY_OK)
+        return HY_ERROR;
     if (fill_shards(ld, cfg, config_setting_get_member(root, "shards")) != HY_OK)
         return HY_ERROR;
     if (group_views_build(cfg) != HY_OK)

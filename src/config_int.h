@@ -54,6 +54,9 @@ hy_status_t cfg_fill_endpoint(struct loader *ld, config_setting_t *list, int i, 
  * groups. */
 hy_status_t cfg_fill_groups(struct loader *ld, struct config *cfg, config_setting_t *root);
 
+/* shards.tables and shards.reference (shard_key.h), after the groups. */
+hy_status_t cfg_fill_key_tables(struct loader *ld, struct config *cfg, config_setting_t *sh);
+
 /* The monitor group: its account and password (in clear, from a file or
  * from the environment: at most one), intervals and counts. */
 hy_status_t cfg_fill_monitor(struct loader *ld, struct config *cfg, config_setting_t *g);

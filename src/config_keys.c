@@ -487,6 +487,34 @@ const struct config_key config_keys[] = {
     {"shards.schemas.[].group", CONFIG_STRING, NULL, 1, 40,
      "the group (groups.[].name) the schema lives on", NULL},
 
+    {"shards.tables", CONFIG_LIST, "()", 0, 1000,
+     "key shards: tables whose rows are spread over the groups by the value of one integer "
+     "column (shard_key.h); a statement naming one runs on the group of its key", NULL},
+    {"shards.tables.[].table", CONFIG_STRING, NULL, 3, 129,
+     "the sharded table, \"schema.table\" as the server spells them (case-sensitive)", NULL},
+    {"shards.tables.[].key", CONFIG_STRING, NULL, 1, 64,
+     "the key column: an integer column (its values up to 2^63-1 in size)", NULL},
+    {"shards.tables.[].function", CONFIG_STRING, "hash", 0, 0,
+     "hash: CRC32(key) % buckets, the same value as the server's own CRC32(key) % buckets, and "
+     "buckets to groups; range: ascending bounds to groups",
+     "hash|range"},
+    {"shards.tables.[].buckets", CONFIG_INT, "0", 0, 1048576,
+     "function = hash: the number of buckets (e.g. 4096); not with range", NULL},
+    {"shards.tables.[].map", CONFIG_LIST, NULL, 1, 4096,
+     "where the rows are: hash, buckets to groups, covering 0..buckets-1 exactly once; range, "
+     "in ascending order, each entry the values below its bound not taken by an earlier one, "
+     "the last entry (no bound) the rest", NULL},
+    {"shards.tables.[].map.[].group", CONFIG_STRING, NULL, 1, 40,
+     "the group (groups.[].name) holding these rows", NULL},
+    {"shards.tables.[].map.[].buckets", CONFIG_STRING, "", 0, 32,
+     "function = hash: a bucket \"n\" or a range of buckets \"first-last\"", NULL},
+    {"shards.tables.[].map.[].below", CONFIG_INT, "0", -9223372036854775807LL, 9223372036854775807LL,
+     "function = range: this entry takes the keys below this value (left out on the last "
+     "entry: the rest)", NULL},
+    {"shards.reference", CONFIG_STRINGS, "[]", 0, 10000,
+     "reference tables, \"schema.table\": a copy on every group; a read runs on any group, a "
+     "write on every group", NULL},
+
     {"listeners", CONFIG_LIST, NULL, 1, 64,
      "addresses where halyard accepts client connections", NULL},
     {"listeners.[].name", CONFIG_STRING, NULL, 1, 64,

@@ -624,6 +624,9 @@ void metrics_render(struct textbuf *sb, const struct metrics_snapshot *m)
          "Statements for the group refused (a schema on two groups, two groups in one "
          "statement, a transaction or state on another group), by group.",
          offsetof(struct group_stats, refused)},
+        {"halyard_shard_key_routed_total",
+         "Statements on a key-sharded table routed to the group by their key, by group.",
+         offsetof(struct group_stats, key_routed)},
         {"halyard_shard_scatter_total",
          "Statements the group ran as its part of a statement on every group (SHOW DATABASES, "
          "scatter reads), by group.",

@@ -1178,6 +1178,96 @@ hy_status_t mysql_stmt_exec_decode(const uint8_t *payload, size_t len, uint16_t 
     return HY_OK;
 }
 
+hy_status_t mysql_stmt_exec_param(const uint8_t *payload, size_t len,
+                                  const struct mysql_stmt_exec *ex, uint16_t n_params,
+                                  const uint8_t *types, uint16_t idx, struct mysql_param *out)
+{
+    if (idx >= n_params || types == NULL || ex->null_bitmap == NULL || ex->head_len > len)
+        return HY_ERROR;
+    struct mysql_rd rd;
+    mysql_rd_init(&rd, payload + ex->head_len, len - ex->head_len);
+    for (uint16_t i = 0; i <= idx; i++) {
+        struct mysql_param v = {.kind = MP_OTHER};
+        uint8_t type = types[2 * i];
+        bool uns = (types[2 * i + 1] & 0x80) != 0;
+        if (ex->null_bitmap[i / 8] & (1u << (i % 8))) {
+            v.kind = MP_NULL;
+        } else {
+            switch (type) {
+            case MYSQL_TYPE_NULL:
+                v.kind = MP_NULL;
+                break;
+            case MYSQL_TYPE_TINY: {
+                uint8_t b = mysql_rd_u8(&rd);
+                v.kind = uns ? MP_UINT : MP_INT;
+                v.u = b;
+                v.i = (int8_t)b;
+                break;
+            }
+            case MYSQL_TYPE_SHORT:
+            case 13: /* YEAR */ {
+                uint16_t b = mysql_rd_u16(&rd);
+                v.kind = uns ? MP_UINT : MP_INT;
+                v.u = b;
+                v.i = (int16_t)b;
+                break;
+            }
+            case MYSQL_TYPE_LONG:
+            case MYSQL_TYPE_INT24: {
+                uint32_t b = mysql_rd_u32(&rd);
+                v.kind = uns ? MP_UINT : MP_INT;
+                v.u = b;
+                v.i = (int32_t)b;
+                break;
+            }
+            case MYSQL_TYPE_LONGLONG: {
+                uint64_t b = mysql_rd_u64(&rd);
+                v.kind = uns ? MP_UINT : MP_INT;
+                v.u = b;
+                v.i = (int64_t)b;
+                break;
+            }
+            case MYSQL_TYPE_FLOAT:
+                (void)mysql_rd_bytes(&rd, 4);
+                break;
+            case MYSQL_TYPE_DOUBLE:
+                (void)mysql_rd_bytes(&rd, 8);
+                break;
+            case 7:  /* TIMESTAMP */
+            case 10: /* DATE */
+            case 11: /* TIME */
+            case 12: /* DATETIME */
+                (void)mysql_rd_bytes(&rd, mysql_rd_u8(&rd));
+                break;
+            case MYSQL_TYPE_DECIMAL:
+            case MYSQL_TYPE_VARCHAR:
+            case 16:  /* BIT */
+            case 245: /* JSON */
+            case MYSQL_TYPE_NEWDECIMAL:
+            case MYSQL_TYPE_ENUM:
+            case MYSQL_TYPE_SET:
+            case MYSQL_TYPE_TINY_BLOB:
+            case MYSQL_TYPE_MEDIUM_BLOB:
+            case MYSQL_TYPE_LONG_BLOB:
+            case MYSQL_TYPE_BLOB:
+            case MYSQL_TYPE_VAR_STRING:
+            case MYSQL_TYPE_STRING:
+            case 255: /* GEOMETRY */
+                v.s = mysql_rd_lenenc_str(&rd, &v.len);
+                v.kind = type == 16 || type == 255 ? MP_OTHER : MP_STR;
+                break;
+            default:
+                return HY_ERROR;
+            }
+        }
+        if (rd.bad)
+            return HY_ERROR;
+        if (i == idx)
+            *out = v;
+    }
+    return HY_OK;
+}
+
 size_t mysql_stmt_exec_bind_types(const uint8_t *payload, const struct mysql_stmt_exec *ex,
                                   uint16_t n_params, const uint8_t *types, uint32_t stmt_id,
                                   uint8_t *out, size_t cap)

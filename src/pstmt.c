@@ -38,6 +38,7 @@ void pstmt_free(struct pstmt *st)
     free(st->env_key);
     free(st->db);
     free(st->types);
+    free(st->key);
     free(st->hint_backend);
     free(st->be);
     free(st);

@@ -59,6 +59,10 @@ const struct session_err_row session_err_table[SERR__COUNT] = {
     [SERR_SHARD_CROSS_TRX]       = {1105, "HY000", "halyard: a transaction is open on group %s; "
                                    "this statement is for group %s (schema %s): cross-group "
                                    "transactions are refused; the transaction stays open on %s"},
+    [SERR_SHARD_KEY_CROSS_TRX]   = {1105, "HY000", "halyard: a transaction is open on group %s; "
+                                   "this statement is for group %s (by the key of table %s): "
+                                   "cross-group transactions are refused; the transaction stays "
+                                   "open on %s"},
     [SERR_SHARD_HELD]            = {1105, "HY000", "halyard: the session's state stays on group "
                                    "%s (%s); this statement is for group %s (schema %s)"},
     [SERR_SCATTER]               = {1105, "HY000", "%s"},

@@ -342,11 +342,26 @@ struct config *session_group_cfg(struct config *full, const struct config *lcfg,
  * statement that `stays` (COMMIT, SET...) is not moved by the session's
  * schema. Out of memory: the session is closing. */
 uint32_t session_shard_route(struct session *s, const char *text, size_t len, bool sure_db,
-                             bool stays);
-/* The same for a prepared statement's text, `schema` (its PREPARE's)
- * standing for the session's. */
+                             bool stays, bool prepare);
+/* (`prepare`: a COM_STMT_PREPARE's text, whose key, if in parameters, is
+ * read at each EXECUTE: only a refusal by key applies to it.)
+ * The same for a prepared statement's text, `schema` (its PREPARE's)
+ * standing for the session's; `key`, when not NULL, is the statement's
+ * key decision already made (shard_key.h, its parameters read), in place
+ * of one from the text. */
+struct key_out;
 uint32_t session_shard_route_schema(struct session *s, const char *text, size_t len,
-                                    const char *schema);
+                                    const char *schema, const struct key_out *key);
+/* A sharded listener's EXECUTE (or bulk execute) of statement st: its key
+ * decision (shard_key.h) into *ko, made from the text once per config and
+ * kept in st, its key parameters read from the packet (`p`, `len` bytes,
+ * `avail` at hand): PS_KEY_OK (*ko for session_shard_route_schema; a
+ * refusal in it too), PS_KEY_WAIT (the rest of the packet is coming),
+ * PS_KEY_NOMEM. */
+enum ps_key { PS_KEY_OK, PS_KEY_WAIT, PS_KEY_NOMEM };
+struct pstmt;
+enum ps_key session_shard_ps_key(struct session *s, struct pstmt *st, const uint8_t *p,
+                                 uint32_t len, uint32_t avail, bool bulk, struct key_out *ko);
 /* Answer the statement session_shard_route() refused. */
 void session_shard_refuse(struct session *s);
 /* At login (and COM_CHANGE_USER), to the login schema's group; false

@@ -13,10 +13,12 @@
 #include "halyard/backend.h"
 #include "halyard/classify.h"
 #include "halyard/digest.h"
+#include "halyard/group.h"
 #include "halyard/router.h"
 #include "halyard/server.h"
 #include "halyard/session.h"
 #include "halyard/session_err.h"
+#include "halyard/shard_key.h"
 #include "halyard/stats.h"
 #include "halyard/varstate.h"
 #include "halyard/worker.h"
@@ -905,16 +907,34 @@ static enum ps_types ps_types_need(struct session *s, struct pstmt *st, struct p
     return PS_TYPES_ADD;
 }
 
-enum ps_shard { PS_SHARD_GO, PS_SHARD_REFUSED, PS_SHARD_CLOSING };
+enum ps_shard { PS_SHARD_GO, PS_SHARD_REFUSED, PS_SHARD_CLOSING, PS_SHARD_WAIT };
 
 /* A sharded listener's EXECUTE or BULK_EXECUTE goes to the group of its
- * text, its PREPARE's schema standing for the session's (session_shard.c):
- * the session moved there (GO), or refused with the packet dropped. */
-static enum ps_shard ps_shard_route(struct session *s, const struct pstmt *st, uint32_t len)
+ * text, its PREPARE's schema standing for the session's, or of its key
+ * parameters' values (key shards: session_shard_ps_key) (session_shard.c):
+ * the session moved there (GO), or refused with the packet dropped, or
+ * the rest of the packet awaited (WAIT: its key is in it). */
+static enum ps_shard ps_shard_route(struct session *s, struct pstmt *st, const uint8_t *p,
+                                    uint32_t len, uint32_t avail, bool bulk)
 {
     if (!s->listener->shards || s->wait_idx >= 0 || st->sql == NULL)
         return PS_SHARD_GO;
-    if (session_shard_route_schema(s, st->sql, st->sql_len, st->db) == ROUTE_SHARD) {
+    const struct config *root = config_root_c(s->cfg);
+    struct key_out ko, *key = NULL;
+    if (root->key_tables.n > 0 || root->key_tables.n_ref > 0) {
+        switch (session_shard_ps_key(s, st, p, len, avail, bulk, &ko)) {
+        case PS_KEY_WAIT:
+            update_reads(s);
+            return PS_SHARD_WAIT;
+        case PS_KEY_NOMEM:
+            session_mark_closing(s, END_NOMEM);
+            return PS_SHARD_CLOSING;
+        case PS_KEY_OK:
+            break;
+        }
+        key = &ko;
+    }
+    if (session_shard_route_schema(s, st->sql, st->sql_len, st->db, key) == ROUTE_SHARD) {
         ps_drop(s, len);
         session_shard_refuse(s);
         return PS_SHARD_REFUSED;
@@ -927,9 +947,9 @@ bool ps_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t avail)
     struct pstmt *st = ps_lookup(s, p, len, "mysqld_stmt_execute");
     if (st == NULL)
         return true;
-    enum ps_shard to = ps_shard_route(s, st, len);
+    enum ps_shard to = ps_shard_route(s, st, p, len, avail, false);
     if (to != PS_SHARD_GO)
-        return to == PS_SHARD_REFUSED; /* refused: answered; closing: nothing more */
+        return to == PS_SHARD_REFUSED; /* refused: answered; closing, waiting: nothing more */
     size_t need = st->home_only ? 10 : mysql_stmt_exec_head_max(st->n_params);
     if (avail < HY_MIN(len, need)) {
         update_reads(s); /* the head is still coming */
@@ -982,9 +1002,9 @@ bool ps_bulk_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t avail
     struct pstmt *st = ps_lookup(s, p, len, "mysqld_stmt_execute");
     if (st == NULL)
         return true;
-    enum ps_shard to = ps_shard_route(s, st, len);
+    enum ps_shard to = ps_shard_route(s, st, p, len, avail, true);
     if (to != PS_SHARD_GO)
-        return to == PS_SHARD_REFUSED; /* refused: answered; closing: nothing more */
+        return to == PS_SHARD_REFUSED; /* refused: answered; closing, waiting: nothing more */
     size_t need = MYSQL_STMT_BULK_HEAD + (st->home_only ? 0 : 2 * (size_t)st->n_params);
     if (avail < HY_MIN(len, need)) {
         update_reads(s); /* the head is still coming */

@@ -509,7 +509,7 @@ uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_
      * the session's own CONNECTION_ID() still apply. */
     if (s->listener->shards && cmd == COM_INIT_DB && fits) {
         /* USE by command: to the database's group first. */
-        uint32_t g = session_shard_route(s, (const char *)p + 1, len - 1, true, false);
+        uint32_t g = session_shard_route(s, (const char *)p + 1, len - 1, true, false, false);
         if (g != UINT32_MAX)
             return g;
     }
@@ -575,7 +575,8 @@ uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_
         bool stays = r.kind == CL_EMPTY || r.kind == CL_SESSION || r.kind == CL_TXN_END ||
                      r.kind == CL_TXN_SAVEPOINT ||
                      (r.flags & (CLF_PREV_STMT | CLF_DIAG | CLF_LAST_INSERT_ID));
-        uint32_t g = session_shard_route(s, (const char *)p + 1, avail - 1, false, stays);
+        uint32_t g = session_shard_route(s, (const char *)p + 1, avail - 1, false, stays,
+                                         cmd == COM_STMT_PREPARE);
         if (g != UINT32_MAX)
             return g;
     }

@@ -22,9 +22,12 @@
 
 #include "halyard/group.h"
 #include "halyard/log.h"
+#include "halyard/mysql_proto.h"
+#include "halyard/pstmt.h"
 #include "halyard/session.h"
 #include "halyard/session_err.h"
 #include "halyard/shard.h"
+#include "halyard/shard_key.h"
 #include "halyard/shard_learn.h"
 #include "halyard/stats.h"
 #include "halyard/varstate.h"
@@ -34,7 +37,9 @@ struct shard_refusal {
     enum shard_verdict verdict;
     char group[48], other[48];
     char schema[CLASSIFY_NAME_MAX + 1], schema2[CLASSIFY_NAME_MAX + 1];
-    const char *why; /* SHARD_HELD: a static text */
+    const char *why;   /* SHARD_HELD: a static text */
+    bool by_key;       /* the statement's group was its key's (shard_key.h) */
+    char key_why[640]; /* a refusal by key: the whole ERR text, else "" */
 };
 
 /* The schemas of one statement, copied out of its text. */
@@ -88,9 +93,26 @@ static const struct shard_map *session_map(const struct session *s)
     return root->shards_learn ? shard_snap_peek(s->shard_snap, root) : &root->shards;
 }
 
+/* Whether a key-shard table (sharded or reference) is in `schema`: such a
+ * schema is on every group. */
+static bool key_schema(const struct config *root, const char *schema)
+{
+    const struct shard_tables *t = &root->key_tables;
+    for (size_t i = 0; i < t->n; i++) {
+        if (strcmp(t->v[i].schema, schema) == 0)
+            return true;
+    }
+    for (size_t i = 0; i < t->n_ref; i++) {
+        if (strcmp(t->ref[i].schema, schema) == 0)
+            return true;
+    }
+    return false;
+}
+
 bool session_schema_here(const struct session *s, const char *schema)
 {
-    if (!s->listener->shards || schema == NULL || shard_is_system(schema))
+    if (!s->listener->shards || schema == NULL || shard_is_system(schema) ||
+        key_schema(config_root_c(s->cfg), schema))
         return true;
     const struct shard_schema *e = shard_find(session_map(s), schema);
     if (e != NULL && e->other != SHARD_NO_GROUP)
@@ -120,6 +142,54 @@ static bool refusal_note(struct session *s, const struct shard_out *out, const c
     snprintf(r->schema, sizeof(r->schema), "%s", out->schema != NULL ? out->schema : "");
     snprintf(r->schema2, sizeof(r->schema2), "%s", out->schema2 != NULL ? out->schema2 : "");
     r->why = why;
+    r->by_key = out->by_key;
+    return true;
+}
+
+/* A statement by key that does not run on one group (shard_key.h): the
+ * ERR it gets, kept in s->shard_ref; false when out of memory. Fan-out
+ * (KEY_SCATTER, KEY_ALL, KEY_SPLIT) is not built yet: refused, naming the
+ * table. */
+static bool key_refusal(struct session *s, const struct key_out *ko)
+{
+    if (s->shard_ref == NULL && (s->shard_ref = malloc(sizeof(*s->shard_ref))) == NULL)
+        return false;
+    struct shard_refusal *r = s->shard_ref;
+    memset(r, 0, sizeof(*r));
+    r->by_key = true;
+    const struct config *root = config_root_c(s->cfg);
+    const struct shard_table *x = ko->table >= 0 ? &root->key_tables.v[ko->table] : NULL;
+    switch (ko->verdict) {
+    case KEY_REFUSE:
+        snprintf(r->key_why, sizeof(r->key_why), "%.255s", ko->why);
+        break;
+    case KEY_SCATTER:
+        snprintf(r->key_why, sizeof(r->key_why),
+                 "halyard: a read of sharded table %.64s without a usable %.64s.%.64s would run on "
+                 "every group: not supported yet",
+                 x != NULL ? x->table : ko->why, x != NULL ? x->table : "",
+                 x != NULL ? x->key : "");
+        break;
+    case KEY_ALL:
+        snprintf(
+            r->key_why, sizeof(r->key_why),
+            "halyard: this statement on %s %.130s would run on every group (%s): not supported "
+            "yet",
+            x != NULL ? "sharded table" : "reference table", ko->why,
+            x != NULL ? "DDL on a sharded table" : "a write to a reference table");
+        break;
+    case KEY_SPLIT:
+        snprintf(r->key_why, sizeof(r->key_why),
+                 "halyard: INSERT into sharded table %.130s has rows for more than one group: not "
+                 "supported yet; insert each group's rows apart",
+                 x != NULL ? x->table : ko->why);
+        break;
+    case KEY_NONE:
+    case KEY_ONE:
+    case KEY_PARAMS:
+        snprintf(r->key_why, sizeof(r->key_why), "halyard: %.255s: no usable key", ko->why);
+        break;
+    }
     return true;
 }
 
@@ -133,23 +203,61 @@ static void group_count(const struct session *s, uint16_t g, bool move)
 }
 
 static uint32_t shard_route(struct session *s, const char *text, size_t len, bool sure_db,
-                            bool stays, const char *schema);
+                            bool stays, const char *schema, const struct key_out *key,
+                            bool prepare);
 
 uint32_t session_shard_route(struct session *s, const char *text, size_t len, bool sure_db,
-                             bool stays)
+                             bool stays, bool prepare)
 {
-    return shard_route(s, text, len, sure_db, stays, session_schema(s));
+    return shard_route(s, text, len, sure_db, stays, session_schema(s), NULL, prepare);
 }
 
 uint32_t session_shard_route_schema(struct session *s, const char *text, size_t len,
-                                    const char *schema)
+                                    const char *schema, const struct key_out *key)
 {
-    return shard_route(s, text, len, false, false, schema);
+    return shard_route(s, text, len, false, false, schema, key, false);
+}
+
+/* Count a statement routed by its key to group g (show shards, metrics). */
+static void key_count(const struct session *s, uint16_t g)
+{
+    const struct config *root = config_root_c(s->cfg);
+    struct group_stats *gs = g < root->n_groups ? stats_group(root->groups[g].name) : NULL;
+    if (gs != NULL)
+        atomic_fetch_add_explicit(&gs->key_routed, 1, memory_order_relaxed);
 }
 
 static uint32_t shard_route(struct session *s, const char *text, size_t len, bool sure_db,
-                            bool stays, const char *schema)
+                            bool stays, const char *schema, const struct key_out *key, bool prepare)
 {
+    const struct config *kroot = config_root_c(s->cfg);
+    struct key_out ko;
+    if (key == NULL && !sure_db && (kroot->key_tables.n > 0 || kroot->key_tables.n_ref > 0)) {
+        struct key_in kin = {.tables = &kroot->key_tables,
+                             .sql = text,
+                             .len = len,
+                             .opts = s->lex_opts,
+                             .schema = schema,
+                             .prepared = prepare};
+        shard_key_decide(&kin, &ko);
+        if (prepare && ko.verdict != KEY_REFUSE)
+            ko.verdict = KEY_NONE; /* prepared anywhere; each EXECUTE goes by its key */
+        key = &ko;
+    }
+    if (key != NULL && key->verdict != KEY_NONE && key->verdict != KEY_ONE) {
+        if (!key_refusal(s, key)) {
+            session_mark_closing(s, END_NOMEM);
+            return s->primary;
+        }
+        slog_info(s, "refused by key: %s, %s", shard_key_verdict_to_str(key->verdict),
+                  s->shard_ref->key_why);
+        return ROUTE_SHARD;
+    }
+    const struct shard_table *kt =
+        key != NULL && key->verdict == KEY_ONE ? &kroot->key_tables.v[key->table] : NULL;
+    char key_table[2 * CLASSIFY_NAME_MAX + 2];
+    if (kt != NULL)
+        snprintf(key_table, sizeof(key_table), "%s.%s", kt->schema, kt->table);
     struct named_set ns;
     ns.n = 0;
     if (sure_db)
@@ -171,6 +279,10 @@ static uint32_t shard_route(struct session *s, const char *text, size_t len, boo
         .cur = cur_group(s),
         .in_trans = in_trans,
         .held = s->pinned ? (s->pin_why != NULL ? s->pin_why : "pinned") : NULL,
+        .by_key = kt != NULL,
+        .key_group = kt != NULL ? key->group : 0,
+        .key_table = kt != NULL ? key_table : NULL,
+        .key_schema = kt != NULL ? kt->schema : NULL,
     };
     struct shard_out out;
     shard_decide(&in, &out);
@@ -189,6 +301,8 @@ static uint32_t shard_route(struct session *s, const char *text, size_t len, boo
         group_count(s, out.group, false);
         return ROUTE_SHARD;
     }
+    if (kt != NULL)
+        key_count(s, out.group);
     if (out.group == in.cur)
         return UINT32_MAX;
     struct config *to = group_view(config_root(s->cfg), out.group);
@@ -211,6 +325,14 @@ static uint32_t shard_route(struct session *s, const char *text, size_t len, boo
 void session_shard_refuse(struct session *s)
 {
     const struct shard_refusal *r = s->shard_ref;
+    if (r->key_why[0] != '\0') {
+        session_err_custom(s, 1, 1105, "HY000", r->key_why);
+        return;
+    }
+    if (r->by_key && r->verdict == SHARD_CROSS_TRX) {
+        session_err(s, 1, SERR_SHARD_KEY_CROSS_TRX, r->other, r->group, r->schema, r->other);
+        return;
+    }
     switch (r->verdict) {
     case SHARD_CONFLICT:
         session_err(s, 1, SERR_SHARD_CONFLICT, r->schema, r->group, r->other);
@@ -234,7 +356,7 @@ bool session_shard_login(struct session *s, uint8_t seq)
 {
     if (!s->listener->shards || s->db == NULL)
         return true;
-    uint32_t rc = session_shard_route(s, s->db, strlen(s->db), true, false);
+    uint32_t rc = session_shard_route(s, s->db, strlen(s->db), true, false, false);
     if (s->state == SS_CLOSING)
         return false;
     if (rc == ROUTE_SHARD) {
@@ -246,4 +368,78 @@ bool session_shard_login(struct session *s, uint8_t seq)
         return false;
     }
     return true;
+}
+
+/* A key parameter's value: an integer, or a string of digits below 2^53
+ * (the server compares a string with an integer column as a double). */
+static bool param_key(const struct mysql_param *v, int64_t *out)
+{
+    switch (v->kind) {
+    case MP_INT:
+        *out = v->i;
+        return true;
+    case MP_UINT:
+        *out = (int64_t)v->u;
+        return v->u <= INT64_MAX;
+    case MP_STR:
+        return shard_key_string((const char *)v->s, v->len, out);
+    case MP_NULL:
+    case MP_OTHER:
+        break;
+    }
+    return false;
+}
+
+static void ps_key_refuse(struct key_out *ko, const struct shard_table *x, const char *what)
+{
+    ko->verdict = KEY_REFUSE;
+    snprintf(ko->why, sizeof(ko->why), "halyard: %s on sharded table %.64s: %s",
+             "a prepared statement", x != NULL ? x->table : "?", what);
+}
+
+enum ps_key session_shard_ps_key(struct session *s, struct pstmt *st, const uint8_t *p,
+                                 uint32_t len, uint32_t avail, bool bulk, struct key_out *ko)
+{
+    const struct config *root = config_root_c(s->cfg);
+    if (st->key == NULL || st->key_cfg != root->load_id) {
+        if (st->key == NULL && (st->key = malloc(sizeof(*st->key))) == NULL)
+            return PS_KEY_NOMEM;
+        struct key_in kin = {.tables = &root->key_tables,
+                             .sql = st->sql,
+                             .len = st->sql_len,
+                             .opts = s->lex_opts,
+                             .schema = st->db,
+                             .prepared = true};
+        shard_key_decide(&kin, st->key);
+        st->key_cfg = root->load_id;
+    }
+    *ko = *st->key;
+    if (ko->verdict != KEY_PARAMS)
+        return PS_KEY_OK;
+    const struct shard_table *x = &root->key_tables.v[ko->table];
+    if (bulk) {
+        ps_key_refuse(ko, x, "COM_STMT_BULK_EXECUTE with its key in parameters is not supported");
+        return PS_KEY_OK;
+    }
+    if (avail < len) {
+        if ((size_t)len + MYSQL_HEADER_SIZE <= (size_t)s->cfg->buffer_size)
+            return PS_KEY_WAIT;
+        ps_key_refuse(ko, x, "an EXECUTE larger than buffer_size: its key parameters are not read");
+        return PS_KEY_OK;
+    }
+    struct mysql_stmt_exec ex;
+    int64_t vals[KEY_MAX_PARAMS] = {0};
+    bool ok[KEY_MAX_PARAMS] = {false};
+    bool head = mysql_stmt_exec_decode(p, len, st->n_params, &ex) == HY_OK;
+    const uint8_t *types = head && ex.new_params_bound ? ex.types : st->types;
+    for (size_t i = 0; head && st->ld_idx < 0 && i < ko->params.n; i++) {
+        struct mysql_param v;
+        if (ko->params.param[i] == UINT16_MAX)
+            continue;
+        ok[i] = mysql_stmt_exec_param(p, len, &ex, st->n_params, types, ko->params.param[i], &v) ==
+                    HY_OK &&
+                param_key(&v, &vals[i]);
+    }
+    shard_key_params(&root->key_tables, ko, vals, ok);
+    return PS_KEY_OK;
 }

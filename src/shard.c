@@ -163,8 +163,14 @@ void shard_decide(const struct shard_in *in, struct shard_out *out)
     *out = (struct shard_out){.verdict = SHARD_GO, .group = in->cur, .other = SHARD_NO_GROUP};
     uint16_t g = SHARD_NO_GROUP, other;
     const char *by = NULL;
+    if (in->by_key) {
+        g = in->key_group;
+        by = in->key_table;
+    }
     for (size_t i = 0; i < in->n_named; i++) {
         uint16_t gi;
+        if (in->by_key && in->key_schema != NULL && strcmp(in->named[i].name, in->key_schema) == 0)
+            continue;
         enum shard_verdict v = schema_group(in, in->named[i].name, in->named[i].sure, &gi, &other);
         if (v == SHARD_CONFLICT) {
             *out = (struct shard_out){
@@ -198,10 +204,12 @@ void shard_decide(const struct shard_in *in, struct shard_out *out)
     if (g == SHARD_NO_GROUP || g == in->cur) {
         out->group = in->cur;
         out->schema = g == SHARD_NO_GROUP ? NULL : by;
+        out->by_key = in->by_key && by == in->key_table;
         return;
     }
     out->group = g;
     out->schema = by;
+    out->by_key = in->by_key && by == in->key_table;
     if (in->in_trans)
         out->verdict = SHARD_CROSS_TRX;
     else if (in->held != NULL)

@@ -22,6 +22,7 @@
 #include "halyard/failover_types.h"
 #include "halyard/mysql_proto.h"
 #include "halyard/shard.h"
+#include "halyard/shard_key.h"
 
 enum backend_role {
     ROLE_PRIMARY = 0,
@@ -438,6 +439,8 @@ struct config {
     size_t n_groups;
     /* shards.schemas: schema -> group (shard.h); a view shares its config's */
     struct shard_map shards;
+    struct shard_tables key_tables; /* shards.tables, shards.reference (shard_key.h) */
+    uint64_t load_id;      /* unique to this load of the file (never reused, unlike its address) */
     bool shards_learn;     /* also from each group's SHOW DATABASES (shard_learn.h) */
     int shards_refresh_ms; /* ... read this often */
     /* failover lock voters outside the cluster (failover_exec.h) */

@@ -482,6 +482,25 @@ hy_status_t mysql_stmt_exec_decode(const uint8_t *payload, size_t len, uint16_t 
  * and `stmt_id` in place of the client's. Returns the bytes written into
  * `out` (the new head: ex->head_len + 2 * n_params), 0 if it does not fit
  * (`out` then holds garbage). */
+/* One parameter value of an EXECUTE. */
+enum mysql_param_kind { MP_NULL, MP_INT, MP_UINT, MP_STR, MP_OTHER };
+struct mysql_param {
+    enum mysql_param_kind kind;
+    int64_t i;        /* MP_INT: a signed integer type */
+    uint64_t u;       /* MP_UINT: an unsigned one (flag 0x80) */
+    const uint8_t *s; /* MP_STR: a string or decimal's bytes */
+    size_t len;
+};
+
+/* Parameter `idx` of the EXECUTE `payload` (`len` bytes at hand, its head
+ * decoded in ex), the 2 * n_params type bytes in force being `types`
+ * (ex->types, or those bound last). HY_ERROR when the values before it do
+ * not parse, are not all there, or a type is unknown. */
+hy_status_t mysql_stmt_exec_param(const uint8_t *payload, size_t len,
+                                  const struct mysql_stmt_exec *ex, uint16_t n_params,
+                                  const uint8_t *types, uint16_t idx,
+                                  struct mysql_param *out) HY_MUSTCHECK;
+
 size_t mysql_stmt_exec_bind_types(const uint8_t *payload, const struct mysql_stmt_exec *ex,
                                   uint16_t n_params, const uint8_t *types, uint32_t stmt_id,
                                   uint8_t *out, size_t cap);

@@ -16,6 +16,8 @@
 #include "halyard/colmeta.h"
 #include "halyard/core.h"
 
+struct key_out;
+
 struct classify_connid;
 struct varstate;
 
@@ -50,9 +52,14 @@ struct pstmt {
     uint8_t *types;     /* the 2 * n_params type bytes the client last sent, or NULL */
     char *hint_backend; /* backend=NAME hint, else NULL */
     char *sql;          /* the statement's text, NULL if too large to keep */
-    char *db;           /* the default schema at the client's PREPARE (NULL = none): the
-                         * server runs a statement in it whatever USE came since, so a
-                         * backend that prepares it later does so there */
+    /* Key shards (shard_key.h): the decision from `sql`, made at its first
+     * execution on a sharded listener for config `key_cfg` (made again
+     * after a reload), so that an EXECUTE reads only its key parameters. */
+    struct key_out *key;
+    uint64_t key_cfg; /* the config's load_id */
+    char *db;         /* the default schema at the client's PREPARE (NULL = none): the
+                       * server runs a statement in it whatever USE came since, so a
+                       * backend that prepares it later does so there */
     /* The sql_mode and character set at the client's PREPARE, those the
      * session had set (NULL = none: the login's): the server parsed the
      * text under them, so a backend that prepares it later does so under

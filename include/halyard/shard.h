@@ -23,6 +23,9 @@
  *  - a statement for another group while the session holds state on its
  *    group that cannot move (SHARD_HELD: a temporary table, LOCK TABLES,
  *    a user lock...).
+ * A statement on a key-sharded table (shard_key.h) comes with the group of
+ * its key (in->by_key), which decides in place of the schemas, under the
+ * same transaction rules.
  * Pure: no I/O, writes only *out. tests/unit/test_shard.c tests it.
  */
 #ifndef HALYARD_SHARD_H
@@ -97,6 +100,13 @@ struct shard_in {
     uint16_t cur;       /* the group the session is on */
     bool in_trans;      /* a transaction is open on cur */
     const char *held;   /* why the session's state stays on cur; NULL = it may move */
+    /* Key shards (shard_key.h, KEY_ONE): the group of the statement's key
+     * decides, as a schema would; names of key_schema (the sharded
+     * table's, on every group) bind nothing else. */
+    bool by_key;
+    uint16_t key_group;
+    const char *key_table; /* "schema.table", for out->schema */
+    const char *key_schema;
 };
 
 struct shard_out {
@@ -105,6 +115,7 @@ struct shard_out {
     uint16_t other;      /* SHARD_CONFLICT, SHARD_TWO_GROUPS: the second group */
     const char *schema;  /* the schema that decided (NULL: none; the session's group) */
     const char *schema2; /* SHARD_TWO_GROUPS: the schema on `other` */
+    bool by_key;         /* the group is in->key_group: schema is in->key_table */
 };
 
 void shard_decide(const struct shard_in *in, struct shard_out *out);

@@ -11,7 +11,7 @@
  * (created afresh), so runs against halyard and against the server give the
  * same output when the proxy is transparent. The routing scenarios (split,
  * causal, types, long-split, ro-trx, metadata, cache-metadata, cursor-split,
- * reset-close, shards)
+ * reset-close, shards, keys)
  * print which server ran each execution, for tests of halyard's read/write
  * split.
  *
@@ -1094,6 +1094,82 @@ static void scenario_shards(void)
     stmt_close(ins);
 }
 
+/* Key shards (test_key_shards.py; DB is shop, orders hashed by customer_id:
+ * 7 on group b, 8 and 42 on a): an INSERT executed for keys 7, 8, 42 (its
+ * parameter types sent at the first execution only), a SELECT by a string
+ * parameter, an UPDATE by IN (?, ?) on one group then on two (refused), a
+ * DELETE and a SELECT with a NULL key (refused). */
+static void scenario_keys(void)
+{
+    MYSQL_STMT *ins = prepare("INSERT INTO orders (id, customer_id, amount) VALUES (?, ?, ?)");
+    long long id, cid, amount;
+    MYSQL_BIND p[3];
+    memset(p, 0, sizeof(p));
+    long long *vals[3] = {&id, &cid, &amount};
+    for (int i = 0; i < 3; i++) {
+        p[i].buffer_type = MYSQL_TYPE_LONGLONG;
+        p[i].buffer = vals[i];
+    }
+    if (mysql_stmt_bind_param(ins, p) != 0)
+        die_stmt(ins, "bind keys insert");
+    static const long long keys[] = {7, 8, 42};
+    for (int i = 0; i < 3; i++) {
+        id = 100 + i;
+        cid = keys[i];
+        amount = 10 * (i + 1);
+        execute(ins, "execute keys insert");
+        printf("ins\t%lld\t%llu\n", id, (unsigned long long)mysql_stmt_affected_rows(ins));
+    }
+    MYSQL_STMT *sel = prepare("SELECT SUM(amount), @@port FROM orders WHERE customer_id = ?");
+    char key[16];
+    unsigned long key_len;
+    MYSQL_BIND sp;
+    memset(&sp, 0, sizeof(sp));
+    sp.buffer_type = MYSQL_TYPE_STRING;
+    sp.buffer = key;
+    sp.length = &key_len;
+    if (mysql_stmt_bind_param(sel, &sp) != 0)
+        die_stmt(sel, "bind keys select");
+    static const char *const skeys[] = {"007", "8", "42"};
+    for (int i = 0; i < 3; i++) {
+        long long r[2];
+        snprintf(key, sizeof(key), "%s", skeys[i]);
+        key_len = strlen(key);
+        exec_ints(sel, r, 2, "execute keys select");
+        printf("sel\t%s\t%lld\t%lld\n", skeys[i], r[0], r[1]);
+    }
+    MYSQL_STMT *upd = prepare("UPDATE orders SET amount = amount + 1 WHERE customer_id IN (?, ?)");
+    long long k2[2];
+    MYSQL_BIND up[2];
+    memset(up, 0, sizeof(up));
+    for (int i = 0; i < 2; i++) {
+        up[i].buffer_type = MYSQL_TYPE_LONGLONG;
+        up[i].buffer = &k2[i];
+    }
+    if (mysql_stmt_bind_param(upd, up) != 0)
+        die_stmt(upd, "bind keys update");
+    k2[0] = 8;
+    k2[1] = 42;
+    execute(upd, "execute keys update");
+    printf("upd\t%llu\n", (unsigned long long)mysql_stmt_affected_rows(upd));
+    k2[1] = 7;
+    expect_stmt_error(upd, mysql_stmt_execute(upd), 1105, "execute keys update on two groups");
+    MYSQL_STMT *del = prepare("DELETE FROM orders WHERE customer_id = ?");
+    my_bool is_null = 1;
+    MYSQL_BIND dp;
+    memset(&dp, 0, sizeof(dp));
+    dp.buffer_type = MYSQL_TYPE_LONGLONG;
+    dp.buffer = &cid;
+    dp.is_null = &is_null;
+    if (mysql_stmt_bind_param(del, &dp) != 0)
+        die_stmt(del, "bind keys delete");
+    expect_stmt_error(del, mysql_stmt_execute(del), 1105, "execute keys delete NULL");
+    stmt_close(ins);
+    stmt_close(sel);
+    stmt_close(upd);
+    stmt_close(del);
+}
+
 /* A SELECT prepared and run (on a replica) before the session writes, then
  * run after each write: it must see the write. The table ps_causal (id INT
  * PRIMARY KEY, v INT) with the row (1, 0) must exist on every server. */
@@ -1672,6 +1748,7 @@ static const struct {
     {"progress", scenario_progress},
     {"bulk", scenario_bulk},
     {"shards", scenario_shards},
+    {"keys", scenario_keys},
 };
 
 static void usage(FILE *out)

@@ -286,14 +286,19 @@ def test_show_status(start_halyard):
 
 
 def test_show_config(start_halyard, cluster):
-    # One rule, one witness, one event setting and one schema shard, so
-    # that the rules.[0].*, witnesses.[0].*, alerts.events.[0].* and
-    # shards.schemas.[0].* keys have an element to show.
+    # One rule, one witness, one event setting, one schema shard and one
+    # key shard, so that the rules.[0].*, witnesses.[0].*,
+    # alerts.events.[0].*, shards.schemas.[0].* and shards.tables.[0].*
+    # keys have an element to show.
     h = start_halyard(connect_timeout_ms=1234, max_client_connections=77,
                       rules=[{"name": "never", "match_digest": "^SELECT 'never'$", "route": "primary"}],
                       witnesses=[{"name": "w1", "address": "10.0.3.9", "port": 3306}],
                       alerts={"events": [{"name": "backend_lagging", "repeat_ms": 60000}]},
-                      shards={"schemas": [{"schema": "orders", "group": "default"}]})
+                      shards={"schemas": [{"schema": "orders", "group": "default"}],
+                              "tables": [{"table": "shop.orders", "key": "customer_id",
+                                          "buckets": 16,
+                                          "map": [{"group": "default", "buckets": "0-15"}]}],
+                              "reference": ["shop.countries"]})
     path = default_socket(h)
     kv = kv_table(admin(path, "show config"))
     assert kv["connect_timeout_ms"] == "1234"
@@ -308,6 +313,9 @@ def test_show_config(start_halyard, cluster):
     assert kv["backends.[0].role"] == "primary"
     assert kv["admin_socket"] == path
     assert kv["shards.schemas.[0].schema"] == "orders"
+    assert kv["shards.tables.[0].table"] == "shop.orders"
+    assert kv["shards.tables.[0].map.[0].buckets"] == "0-15"
+    assert kv["shards.reference"] == '["shop.countries"]'
     text = admin(path, "show config") + admin(path, "show config --json")
     assert "*" not in text.replace("(hidden)", ""), "no password hash is shown"
     j = admin_json(path, "show config")

@@ -47,7 +47,10 @@
     "            action = \"block\"; } );\n"                                                       \
     "witnesses = ( { name = \"w1\"; address = \"10.0.3.9\"; port = 3306; } );\n"                   \
     "alerts = { events = ( { name = \"backend_lagging\"; repeat_ms = 600000; } ); };\n"            \
-    "shards = { schemas = ( { schema = \"s1\"; group = \"default\"; } ); };\n"
+    "shards = { schemas = ( { schema = \"s1\"; group = \"default\"; } );\n"                        \
+    "  tables = ( { table = \"s1.t\"; key = \"id\"; buckets = 2;\n"                                \
+    "    map = ( { group = \"default\"; buckets = \"0-1\"; } ); } );\n"                            \
+    "  reference = [ \"s1.r\" ]; };\n"
 
 /* ---- admin_parse ------------------------------------------------------- */
 
@@ -710,11 +713,13 @@ static void test_render_config(void **state)
         if (config_keys[i].type == CONFIG_LIST || config_keys[i].type == CONFIG_GROUP)
             continue; /* no value of their own: their members are shown */
         char key[160], line[170];
-        const char *br = strstr(path, "[]");
-        if (br != NULL)
-            snprintf(key, sizeof(key), "%.*s[0]%s", (int)(br - path), path, br + 2);
-        else
-            snprintf(key, sizeof(key), "%s", path);
+        size_t n = 0; /* the path with each [] as [0] (a list in a list too) */
+        for (const char *q = path; *q != '\0' && n + 4 < sizeof(key); q++) {
+            key[n++] = *q;
+            if (q[0] == '[' && q[1] == ']')
+                key[n++] = '0';
+        }
+        key[n] = '\0';
         snprintf(line, sizeof(line), "\n%s ", key);
         if (strstr(sb.data, line) == NULL)
             fail_msg("show config lacks %s: add it to admin_render_config() (src/admin.c)", key);
@@ -1109,7 +1114,8 @@ static void test_metrics_render(void **state)
     struct listener_stats l2 = {.name = (char *)"we\"ird", .accepted = 7, .open = 1};
     struct listener_stats l1 = {
         .next = &l2, .name = (char *)"main", .accepted = 12, .open = 3, .auth_failures = 5};
-    struct group_stats g1 = {.name = (char *)"orders", .moves_in = 8, .refused = 2, .scatters = 6};
+    struct group_stats g1 = {
+        .name = (char *)"orders", .moves_in = 8, .refused = 2, .key_routed = 5, .scatters = 6};
     struct metrics_snapshot m = {
         .uptime = 12.5,
         .client_sessions = 3,
@@ -1172,8 +1178,8 @@ static void test_metrics_render(void **state)
         }
     }
     free(text);
-    assert_int_equal(n_fam, 37);
-    assert_int_equal(samples, 50);
+    assert_int_equal(n_fam, 38);
+    assert_int_equal(samples, 51);
 
     static const char *const want[] = {
         "\nhalyard_up 1\n",
@@ -1195,6 +1201,7 @@ static void test_metrics_render(void **state)
         "\nhalyard_listener_auth_failures_total{listener=\"we\\\"ird\"} 0\n",
         "\nhalyard_shard_moves_total{group=\"orders\"} 8\n",
         "\nhalyard_shard_refused_total{group=\"orders\"} 2\n",
+        "\nhalyard_shard_key_routed_total{group=\"orders\"} 5\n",
         "\nhalyard_shard_scatter_total{group=\"orders\"} 6\n",
         "\nhalyard_failovers_total{kind=\"failover\",result=\"ok\"} 2\n",
         "\nhalyard_failovers_total{kind=\"failover\",result=\"error\"} 0\n",

@@ -2345,6 +2345,46 @@ static void test_exec_case(void **state)
     assert_true((ex.null_bitmap != NULL) == (c->n_params > 0));
 }
 
+/* mysql_stmt_exec_param: each parameter's value, walking those before it */
+static void test_exec_param(void **state)
+{
+    (void)state;
+    /* 5 params: DATETIME (4 bytes), NULL (bit 1), LONGLONG -7, STRING "042",
+     * TINY unsigned 200; types sent (bound = 1) */
+    static const uint8_t p[] = {0x17, 5,    0,    0,    0,    0,    1,    0,    0, 0, /* head */
+                                0x02, /* NULL bitmap: param 1 */
+                                0x01, /* new_params_bound */
+                                12,   0,    8,    0,    8,    0,    254,  0,    1, 0x80, /* types */
+                                4,    0xe8, 0x07, 1,    2, /* DATETIME 2024-01-02 */
+                                0xf9, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, /* -7 */
+                                3,    '0',  '4',  '2',                          /* "042" */
+                                200};
+    struct mysql_stmt_exec ex;
+    assert_int_equal(mysql_stmt_exec_decode(p, sizeof(p), 5, &ex), HY_OK);
+    struct mysql_param v;
+    assert_int_equal(mysql_stmt_exec_param(p, sizeof(p), &ex, 5, ex.types, 0, &v), HY_OK);
+    assert_int_equal(v.kind, MP_OTHER);
+    assert_int_equal(mysql_stmt_exec_param(p, sizeof(p), &ex, 5, ex.types, 1, &v), HY_OK);
+    assert_int_equal(v.kind, MP_NULL);
+    assert_int_equal(mysql_stmt_exec_param(p, sizeof(p), &ex, 5, ex.types, 2, &v), HY_OK);
+    assert_int_equal(v.kind, MP_INT);
+    assert_int_equal(v.i, -7);
+    assert_int_equal(mysql_stmt_exec_param(p, sizeof(p), &ex, 5, ex.types, 3, &v), HY_OK);
+    assert_int_equal(v.kind, MP_STR);
+    assert_int_equal(v.len, 3);
+    assert_memory_equal(v.s, "042", 3);
+    assert_int_equal(mysql_stmt_exec_param(p, sizeof(p), &ex, 5, ex.types, 4, &v), HY_OK);
+    assert_int_equal(v.kind, MP_UINT);
+    assert_int_equal(v.u, 200);
+    /* past the last; values cut short; no types known */
+    assert_int_equal(mysql_stmt_exec_param(p, sizeof(p), &ex, 5, ex.types, 5, &v), HY_ERROR);
+    assert_int_equal(mysql_stmt_exec_param(p, sizeof(p) - 1, &ex, 5, ex.types, 4, &v), HY_ERROR);
+    assert_int_equal(mysql_stmt_exec_param(p, sizeof(p), &ex, 5, NULL, 2, &v), HY_ERROR);
+    /* an unknown type */
+    static const uint8_t types[] = {12, 0, 8, 0, 99, 0, 254, 0, 1, 0x80};
+    assert_int_equal(mysql_stmt_exec_param(p, sizeof(p), &ex, 5, types, 3, &v), HY_ERROR);
+}
+
 static void test_exec_bind_types(void **state)
 {
     (void)state;
@@ -2567,6 +2607,7 @@ int main(void)
         cmocka_unit_test(test_prepare_ok),
         cmocka_unit_test(test_exec_bind_types),
         cmocka_unit_test(test_bulk_bind_types),
+        cmocka_unit_test(test_exec_param),
     };
     /* One named test per response-tracker case, so a failure names it. */
     static struct CMUnitTest resp_tests[HY_ARRAY_SIZE(resp_cases)];

@@ -457,6 +457,66 @@ static void test_decide(void **state)
     }
 }
 
+/* A key-sharded statement (shard_key.h): the key's group decides in place
+ * of the schemas, under the same transaction rules; names of the sharded
+ * table's schema (on every group) bind nothing. */
+static void test_decide_key(void **state)
+{
+    (void)state;
+    static const struct shard_name s1_and_s2[] = {N("s1"), N("s2")};
+    static const struct shard_name s1[] = {N("s1")};
+    struct shard_in in = {.map = &MAP,
+                          .named = s1,
+                          .n_named = 1,
+                          .schema = "s1",
+                          .cur = 0,
+                          .by_key = true,
+                          .key_group = 2,
+                          .key_table = "s1.orders",
+                          .key_schema = "s1"};
+    struct shard_out out;
+    /* s1 is mapped to group 0; the key says group 2: it runs on 2 */
+    shard_decide(&in, &out);
+    assert_int_equal(out.verdict, SHARD_GO);
+    assert_int_equal(out.group, 2);
+    assert_true(out.by_key);
+    assert_string_equal(out.schema, "s1.orders");
+    /* the same statement, the session on group 2 already */
+    in.cur = 2;
+    shard_decide(&in, &out);
+    assert_int_equal(out.verdict, SHARD_GO);
+    assert_int_equal(out.group, 2);
+    /* a transaction open on group 0: refused, for group 2 */
+    in.cur = 0;
+    in.in_trans = true;
+    shard_decide(&in, &out);
+    assert_int_equal(out.verdict, SHARD_CROSS_TRX);
+    assert_int_equal(out.group, 2);
+    assert_true(out.by_key);
+    assert_string_equal(out.schema, "s1.orders");
+    /* ... and held state */
+    in.in_trans = false;
+    in.held = "temporary table";
+    shard_decide(&in, &out);
+    assert_int_equal(out.verdict, SHARD_HELD);
+    in.held = NULL;
+    /* a statement also naming s2 (group 1): two groups */
+    in.named = s1_and_s2;
+    in.n_named = 2;
+    shard_decide(&in, &out);
+    assert_int_equal(out.verdict, SHARD_TWO_GROUPS);
+    assert_int_equal(out.group, 2);
+    assert_int_equal(out.other, 1);
+    /* without by_key, s1 decides as before */
+    in.by_key = false;
+    in.named = s1;
+    in.n_named = 1;
+    shard_decide(&in, &out);
+    assert_int_equal(out.verdict, SHARD_GO);
+    assert_int_equal(out.group, 0);
+    assert_false(out.by_key);
+}
+
 static void test_find(void **state)
 {
     (void)state;
@@ -560,8 +620,8 @@ static void test_config(void **state)
 
     /* show shards, from the map and given counters */
     struct admin_shard_group_row rows[2] = {
-        {"a", 2, 1, 120, 3, 7, 2, 5},
-        {"b", 2, 1, 45, 0, 4, 1, 5},
+        {"a", 2, 1, 120, 3, 7, 2, 0, 5},
+        {"b", 2, 1, 45, 0, 4, 1, 0, 5},
     };
     struct textbuf sb;
     textbuf_init(&sb, 1 << 16);
@@ -572,9 +632,10 @@ static void test_config(void **state)
                  "both    a      config  also on b: refused\n"
                  "zeta    b      config  -\n"
                  "\n"
-                 "group  schemas  conflicts  statements  errors  moves_in  refused  scatters\n"
-                 "a      2        1          120         3       7         2        5\n"
-                 "b      2        1          45          0       4         1        5\n");
+                 "group  schemas  conflicts  statements  errors  moves_in  refused  by_key  "
+                 "scatters\n"
+                 "a      2        1          120         3       7         2        0       5\n"
+                 "b      2        1          45          0       4         1        0       5\n");
     textbuf_free(&sb);
     textbuf_init(&sb, 1 << 16);
     admin_render_shards(&sb, cfg, &cfg->shards, rows, 1, true);
@@ -585,7 +646,7 @@ static void test_config(void **state)
                         "\"group\":\"b\",\"conflict\":null,\"learned\":false,\"line\":8}],"
                         "\"groups\":[{\"name\":\"a\",\"schemas\":2,\"conflicts\":1,"
                         "\"statements\":120,\"errors\":3,\"moves_in\":7,\"refused\":2,"
-                        "\"scatters\":5}]}\n");
+                        "\"by_key\":0,\"scatters\":5}],\"tables\":[],\"reference\":[]}\n");
     textbuf_free(&sb);
     config_put(cfg);
 
@@ -618,8 +679,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_schemas), cmocka_unit_test(test_schemas_stop_and_garbage),
-        cmocka_unit_test(test_decide),  cmocka_unit_test(test_find),
-        cmocka_unit_test(test_merge),   cmocka_unit_test(test_config),
+        cmocka_unit_test(test_decide),  cmocka_unit_test(test_decide_key),
+        cmocka_unit_test(test_find),    cmocka_unit_test(test_merge),
+        cmocka_unit_test(test_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,490 @@
+/*
+ * test_shard_key.c: key shards (shard_key.h), table-driven: a statement
+ * and the session's schema in, the verdict, group and refusal text out;
+ * the hash (crc32 of the canonical text % buckets) against known values;
+ * literals that are and are not usable keys; prepared parameters; the
+ * per-group INSERT texts of a split.
+ *
+ * The tables: shop.orders hashed by customer_id into 4096 buckets, 0-2047
+ * on group 0 (a), 2048-4095 on group 1 (b); shop.events by range of id,
+ * below 1000000 on group 0, the rest on group 1; shop.countries a
+ * reference table. crc32("7") % 4096 = 2690 (b), crc32("8") % 4096 = 1811
+ * (a), crc32("42") % 4096 = 136 (a), crc32("1") % 4096 = 4023 (b).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "halyard/config.h"
+#include "halyard/shard_key.h"
+
+static uint16_t bucket_group[4096];
+static struct key_span hash_spans[] = {{.group = 0, .lo = 0, .hi = 2047},
+                                       {.group = 1, .lo = 2048, .hi = 4095}};
+static struct key_span range_spans[] = {{.group = 0, .below = 1000000, .has_below = true},
+                                        {.group = 1}};
+static struct shard_table tables[] = {
+    {.schema = "shop",
+     .table = "orders",
+     .key = "customer_id",
+     .fn = KEY_FN_HASH,
+     .buckets = 4096,
+     .bucket_group = bucket_group,
+     .spans = hash_spans,
+     .n_spans = 2},
+    {.schema = "shop",
+     .table = "events",
+     .key = "id",
+     .fn = KEY_FN_RANGE,
+     .spans = range_spans,
+     .n_spans = 2},
+};
+static struct shard_ref_table refs[] = {{.schema = "shop", .table = "countries"}};
+static const struct shard_tables TB = {.v = tables, .n = 2, .ref = refs, .n_ref = 1};
+
+static void setup_buckets(void)
+{
+    for (int i = 0; i < 4096; i++)
+        bucket_group[i] = i < 2048 ? 0 : 1;
+}
+
+static void decide(const char *sql, const char *schema, bool prepared, struct key_out *out)
+{
+    struct key_in in = {
+        .tables = &TB, .sql = sql, .len = strlen(sql), .schema = schema, .prepared = prepared};
+    shard_key_decide(&in, out);
+}
+
+static void test_hash(void **state)
+{
+    (void)state;
+    setup_buckets();
+    /* zlib crc32 values the server's CRC32() gives too */
+    assert_int_equal(shard_key_bucket(&tables[0], 7), 2690);
+    assert_int_equal(shard_key_bucket(&tables[0], 8), 1811);
+    assert_int_equal(shard_key_bucket(&tables[0], 42), 136);
+    assert_int_equal(shard_key_bucket(&tables[0], -7), 3359);
+    assert_int_equal(shard_key_group(&tables[0], 7), 1);
+    assert_int_equal(shard_key_group(&tables[0], 8), 0);
+    assert_int_equal(shard_key_group(&tables[1], 999999), 0);
+    assert_int_equal(shard_key_group(&tables[1], 1000000), 1);
+    assert_int_equal(shard_key_group(&tables[1], -5), 0);
+    char t[24];
+    assert_int_equal(shard_key_text(INT64_MIN, t, sizeof(t)), 20);
+    assert_string_equal(t, "-9223372036854775808");
+}
+
+static void test_literal(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *lit;
+        bool neg, ok;
+        int64_t v;
+    } CASES[] = {
+        {"7", false, true, 7},
+        {"007", false, true, 7},
+        {"'7'", false, true, 7},
+        {"'007'", false, true, 7},
+        {"\"7\"", false, true, 7},
+        {"_utf8mb4'7'", false, true, 7},
+        {"N'12'", false, true, 12},
+        {"'-7'", false, true, -7},
+        {"7", true, true, -7},
+        {"9223372036854775807", false, true, INT64_MAX},
+        {"9223372036854775808", true, true, INT64_MIN},
+        {"9223372036854775808", false, false, 0},
+        {"'9007199254740993'", false, false, 0}, /* compared as a double: not exact */
+        {"7.5", false, false, 0},
+        {"7.0", false, false, 0},
+        {"1e3", false, false, 0},
+        {"0x07", false, false, 0},
+        {"x'07'", false, false, 0},
+        {"'7abc'", false, false, 0},
+        {"' 7'", false, false, 0},
+        {"''", false, false, 0},
+        {"'7'", true, false, 0},
+        {"'7\\''", false, false, 0},
+    };
+    for (size_t i = 0; i < sizeof(CASES) / sizeof(CASES[0]); i++) {
+        int64_t v = 0;
+        bool ok = shard_key_literal(CASES[i].lit, strlen(CASES[i].lit), CASES[i].neg, &v);
+        if (ok != CASES[i].ok || (ok && v != CASES[i].v))
+            fail_msg("%s%s: got %d %lld", CASES[i].neg ? "-" : "", CASES[i].lit, ok, (long long)v);
+    }
+}
+
+struct dcase {
+    const char *sql;
+    const char *schema;
+    enum key_verdict v;
+    int group;       /* KEY_ONE */
+    const char *why; /* KEY_REFUSE: a part of the text */
+};
+
+static void run(const struct dcase *c, size_t n)
+{
+    setup_buckets();
+    for (size_t i = 0; i < n; i++) {
+        struct key_out out;
+        decide(c[i].sql, c[i].schema, false, &out);
+        if (out.verdict != c[i].v)
+            fail_msg("%s: got %s (%s), want %s", c[i].sql, shard_key_verdict_to_str(out.verdict),
+                     out.why, shard_key_verdict_to_str(c[i].v));
+        if (c[i].v == KEY_ONE && out.group != c[i].group)
+            fail_msg("%s: group %u, want %d", c[i].sql, out.group, c[i].group);
+        if (c[i].why != NULL && strstr(out.why, c[i].why) == NULL)
+            fail_msg("%s: why \"%s\", want \"%s\"", c[i].sql, out.why, c[i].why);
+    }
+}
+
+static void test_where(void **state)
+{
+    (void)state;
+    static const struct dcase C[] = {
+        {"SELECT 1", NULL, KEY_NONE, 0, NULL},
+        {"SELECT * FROM other.orders WHERE customer_id = 7", NULL, KEY_NONE, 0, NULL},
+        {"SELECT * FROM orders WHERE customer_id = 7", NULL, KEY_NONE, 0, NULL}, /* no schema */
+        {"SELECT * FROM orders WHERE customer_id = 7", "other", KEY_NONE, 0, NULL},
+        {"SELECT * FROM shop.orders WHERE customer_id = 7", NULL, KEY_ONE, 1, NULL},
+        {"SELECT * FROM orders WHERE customer_id = 7", "shop", KEY_ONE, 1, NULL},
+        {"SELECT * FROM `shop`.`orders` WHERE `customer_id` = 8", NULL, KEY_ONE, 0, NULL},
+        {"select * from shop.orders where CUSTOMER_ID = '007'", NULL, KEY_ONE, 1, NULL},
+        {"SELECT * FROM shop.orders o WHERE o.customer_id = 8", NULL, KEY_ONE, 0, NULL},
+        {"SELECT * FROM shop.orders AS o WHERE 8 = o.customer_id", NULL, KEY_ONE, 0, NULL},
+        {"SELECT * FROM shop.orders WHERE orders.customer_id = 8", NULL, KEY_ONE, 0, NULL},
+        {"SELECT * FROM shop.orders WHERE shop.orders.customer_id = 8", NULL, KEY_ONE, 0, NULL},
+        {"SELECT * FROM shop.orders o WHERE x.customer_id = 8", NULL, KEY_SCATTER, 0, NULL},
+        {"SELECT * FROM shop.orders WHERE a = 1 AND customer_id = 7 AND b < 3", NULL, KEY_ONE, 1,
+         NULL},
+        {"SELECT * FROM shop.orders WHERE (a = 1 OR b = 2) AND customer_id = 8", NULL, KEY_ONE, 0,
+         NULL},
+        {"SELECT * FROM shop.orders WHERE customer_id = 8 ORDER BY x LIMIT 3", NULL, KEY_ONE, 0,
+         NULL},
+        {"SELECT * FROM shop.orders WHERE customer_id = 8 FOR UPDATE", NULL, KEY_ONE, 0, NULL},
+        {"SELECT * FROM shop.orders WHERE customer_id = -7", NULL, KEY_ONE, 1, NULL},
+        /* keyless */
+        {"SELECT * FROM shop.orders", NULL, KEY_SCATTER, 0, NULL},
+        {"SELECT * FROM shop.orders WHERE customer_id = 7 OR customer_id = 8", NULL, KEY_SCATTER, 0,
+         NULL},
+        {"SELECT * FROM shop.orders WHERE customer_id = 7 || a", NULL, KEY_SCATTER, 0, NULL},
+        {"SELECT * FROM shop.orders WHERE customer_id = 7.5", NULL, KEY_SCATTER, 0, NULL},
+        {"SELECT * FROM shop.orders WHERE customer_id = '7abc'", NULL, KEY_SCATTER, 0, NULL},
+        {"SELECT * FROM shop.orders WHERE customer_id = NULL", NULL, KEY_SCATTER, 0, NULL},
+        {"SELECT * FROM shop.orders WHERE customer_id = 7 + 1", NULL, KEY_SCATTER, 0, NULL},
+        {"SELECT * FROM shop.orders WHERE customer_id = 7 IS TRUE", NULL, KEY_SCATTER, 0, NULL},
+        {"SELECT * FROM shop.orders WHERE NOT customer_id = 7", NULL, KEY_SCATTER, 0, NULL},
+        {"SELECT * FROM shop.orders WHERE customer_id > 7", NULL, KEY_SCATTER, 0, NULL},
+        {"SELECT * FROM shop.orders WHERE customer_id = ?", NULL, KEY_SCATTER, 0, NULL},
+        {"SELECT * FROM shop.orders WHERE a BETWEEN 1 AND customer_id = 7", NULL, KEY_SCATTER, 0,
+         NULL},
+        {"SELECT * FROM shop.orders WHERE CASE WHEN a AND customer_id = 7 THEN 1 END", NULL,
+         KEY_SCATTER, 0, NULL},
+        {"SELECT * FROM shop.orders WHERE customer_id = 7 AND x IN (SELECT 1)", NULL, KEY_SCATTER,
+         0, NULL},
+        {"SELECT * FROM (SELECT * FROM shop.orders) d WHERE customer_id = 7", NULL, KEY_SCATTER, 0,
+         NULL},
+        {"SELECT * FROM shop.orders WHERE customer_id = 7 UNION SELECT * FROM shop.countries", NULL,
+         KEY_SCATTER, 0, NULL},
+        {"SELECT * FROM shop.orders WHERE '/* customer_id = 7 */' = x", NULL, KEY_SCATTER, 0, NULL},
+        /* unbalanced text ends the WHERE whatever its depth (this one looped) */
+        {"SELECT * FROM shop.orders WHERE s FROM x BETWEEN id CASE CASE OR WHERE AS TO I", NULL,
+         KEY_SCATTER, 0, NULL},
+        {"SELECT * FROM shop.orders WHERE (a = 1 AND customer_id = 7", NULL, KEY_SCATTER, 0, NULL},
+        {"SELECT * FROM shop.orders WHERE a = (", NULL, KEY_SCATTER, 0, NULL},
+        /* IN */
+        {"SELECT * FROM shop.orders WHERE customer_id IN (8, 42, '10')", NULL, KEY_ONE, 0, NULL},
+        {"SELECT * FROM shop.orders WHERE customer_id IN (7, 8)", NULL, KEY_SCATTER, 0, NULL},
+        {"SELECT * FROM shop.orders WHERE customer_id IN (7, 8) AND customer_id = 7", NULL, KEY_ONE,
+         1, NULL},
+        {"SELECT * FROM shop.orders WHERE customer_id IN (7, x)", NULL, KEY_SCATTER, 0, NULL},
+        /* range */
+        {"SELECT * FROM shop.events WHERE id = 999999", NULL, KEY_ONE, 0, NULL},
+        {"SELECT * FROM shop.events WHERE id = 1000000", NULL, KEY_ONE, 1, NULL},
+        /* with a reference table: by the sharded table's key */
+        {"SELECT * FROM shop.orders o JOIN shop.countries c ON c.id = o.country WHERE "
+         "o.customer_id = 7",
+         NULL, KEY_ONE, 1, NULL},
+        {"SELECT * FROM shop.countries", NULL, KEY_NONE, 0, NULL},
+        {"SELECT * FROM countries, orders WHERE customer_id = 8", "shop", KEY_ONE, 0, NULL},
+        /* two sharded tables, or one twice */
+        {"SELECT * FROM shop.orders o JOIN shop.events e WHERE o.customer_id = 7", NULL, KEY_REFUSE,
+         0, "names sharded tables orders and events"},
+        {"SELECT * FROM shop.orders a JOIN shop.orders b WHERE a.customer_id = 7", NULL, KEY_REFUSE,
+         0, "names sharded table orders twice"},
+        {"SELECT * FROM shop.orders WHERE customer_id = 7; SELECT 1", NULL, KEY_REFUSE, 0,
+         "multi-statement"},
+        {"SHOW CREATE TABLE shop.orders", NULL, KEY_NONE, 0, NULL},
+        {"DESCRIBE shop.orders", NULL, KEY_NONE, 0, NULL},
+    };
+    run(C, sizeof(C) / sizeof(C[0]));
+}
+
+static void test_writes(void **state)
+{
+    (void)state;
+    static const struct dcase C[] = {
+        {"UPDATE shop.orders SET x = 1 WHERE customer_id = 7", NULL, KEY_ONE, 1, NULL},
+        {"UPDATE LOW_PRIORITY shop.orders SET x = 1 WHERE customer_id = 8", NULL, KEY_ONE, 0, NULL},
+        {"DELETE FROM shop.orders WHERE customer_id = 8 LIMIT 1", NULL, KEY_ONE, 0, NULL},
+        {"UPDATE shop.orders SET x = 1", NULL, KEY_REFUSE, 0,
+         "halyard: UPDATE on sharded table orders needs orders.customer_id"},
+        {"DELETE FROM shop.orders WHERE x = 1", NULL, KEY_REFUSE, 0,
+         "halyard: DELETE on sharded table orders needs orders.customer_id"},
+        {"UPDATE shop.orders SET x = 1 WHERE customer_id = 7 OR customer_id = 8", NULL, KEY_REFUSE,
+         0, "needs orders.customer_id"},
+        {"DELETE FROM shop.orders WHERE customer_id IN (7, 8)", NULL, KEY_REFUSE, 0,
+         "more than one group"},
+        {"DELETE FROM shop.orders WHERE customer_id IN (8, 42)", NULL, KEY_ONE, 0, NULL},
+        {"UPDATE shop.orders SET customer_id = 8 WHERE customer_id = 7", NULL, KEY_REFUSE, 0,
+         "changes its key orders.customer_id"},
+        {"UPDATE shop.orders o SET o.customer_id = 8 WHERE customer_id = 7", NULL, KEY_REFUSE, 0,
+         "changes its key"},
+        {"INSERT INTO shop.orders (id, customer_id) VALUES (1, 7)", NULL, KEY_ONE, 1, NULL},
+        {"INSERT INTO shop.orders (customer_id, id) VALUES ('8', 1), (42, 2)", NULL, KEY_ONE, 0,
+         NULL},
+        {"INSERT IGNORE shop.orders (id, customer_id) VALUES (1, 7)", NULL, KEY_ONE, 1, NULL},
+        {"REPLACE INTO orders (id, customer_id) VALUES (1, 8)", "shop", KEY_ONE, 0, NULL},
+        {"INSERT INTO shop.orders SET id = 1, customer_id = 7", NULL, KEY_ONE, 1, NULL},
+        {"INSERT INTO shop.orders (id, customer_id) VALUES (1, 7), (2, 8)", NULL, KEY_SPLIT, 0,
+         NULL},
+        {"INSERT INTO shop.orders VALUES (1, 7)", NULL, KEY_REFUSE, 0,
+         "needs a column list naming orders.customer_id"},
+        {"INSERT INTO shop.orders (id) VALUES (1)", NULL, KEY_REFUSE, 0, "needs a column list"},
+        {"INSERT INTO shop.orders (id, customer_id) VALUES (1, 7 + 1)", NULL, KEY_REFUSE, 0,
+         "integer literal in every row"},
+        {"INSERT INTO shop.orders (id, customer_id) VALUES (1, NULL)", NULL, KEY_REFUSE, 0,
+         "integer literal"},
+        {"INSERT INTO shop.orders (id, customer_id) SELECT 1, 7", NULL, KEY_REFUSE, 0,
+         "SELECT into or from sharded table orders"},
+        {"INSERT INTO shop.orders (id, customer_id) VALUES (1, 7) ON DUPLICATE KEY UPDATE "
+         "customer_id = 8",
+         NULL, KEY_REFUSE, 0, "changes its key"},
+        {"INSERT INTO shop.orders (id, customer_id) VALUES (1, 7) ON DUPLICATE KEY UPDATE x = 2",
+         NULL, KEY_ONE, 1, NULL},
+        {"INSERT INTO shop.events (id) VALUES (5), (6)", NULL, KEY_ONE, 0, NULL},
+        /* DDL, reference tables */
+        {"ALTER TABLE shop.orders ADD COLUMN z INT", NULL, KEY_ALL, 0, NULL},
+        {"CREATE INDEX i ON shop.orders (x)", NULL, KEY_ALL, 0, NULL},
+        {"TRUNCATE TABLE shop.orders", NULL, KEY_ALL, 0, NULL},
+        {"DROP TABLE IF EXISTS shop.orders", NULL, KEY_ALL, 0, NULL},
+        {"CREATE TABLE shop.orders (id INT, customer_id INT)", NULL, KEY_ALL, 0, NULL},
+        {"CREATE TABLE shop.x AS SELECT * FROM shop.orders", NULL, KEY_REFUSE, 0,
+         "with other tables"},
+        {"INSERT INTO shop.countries VALUES (1, 'x')", NULL, KEY_ALL, 0, NULL},
+        {"UPDATE countries SET n = 'y' WHERE id = 1", "shop", KEY_ALL, 0, NULL},
+        {"DELETE FROM shop.countries", NULL, KEY_ALL, 0, NULL},
+        {"INSERT INTO shop.plain SELECT * FROM shop.countries", NULL, KEY_NONE, 0, NULL},
+        {"UPDATE shop.plain p JOIN shop.countries c SET c.n = 1", NULL, KEY_REFUSE, 0,
+         "reference table countries with other tables"},
+        {"UPDATE shop.orders o JOIN shop.countries c SET o.x = 1 WHERE o.customer_id = 7", NULL,
+         KEY_REFUSE, 0, "reference table countries"},
+        {"LOAD DATA INFILE 'x' INTO TABLE shop.orders", NULL, KEY_REFUSE, 0,
+         "LOAD on sharded table orders is not supported"},
+    };
+    run(C, sizeof(C) / sizeof(C[0]));
+}
+
+static void test_params(void **state)
+{
+    (void)state;
+    setup_buckets();
+    struct key_out out;
+    decide("SELECT * FROM shop.orders WHERE a = ? AND customer_id = ?", NULL, true, &out);
+    assert_int_equal(out.verdict, KEY_PARAMS);
+    assert_int_equal(out.params.n, 1);
+    assert_int_equal(out.params.param[0], 1);
+    int64_t v[2] = {7, 8};
+    bool ok[2] = {true, true};
+    struct key_out o2 = out;
+    shard_key_params(&TB, &o2, v, ok);
+    assert_int_equal(o2.verdict, KEY_ONE);
+    assert_int_equal(o2.group, 1);
+    o2 = out;
+    ok[0] = false; /* NULL: a read runs everywhere */
+    shard_key_params(&TB, &o2, v, ok);
+    assert_int_equal(o2.verdict, KEY_SCATTER);
+
+    decide("INSERT INTO shop.orders (id, customer_id) VALUES (?, ?), (?, 42)", NULL, true, &out);
+    assert_int_equal(out.verdict, KEY_PARAMS);
+    assert_int_equal(out.params.n, 2);
+    assert_int_equal(out.params.param[0], 1);
+    assert_int_equal(out.params.param[1], UINT16_MAX);
+    o2 = out;
+    ok[0] = true;
+    v[0] = 8;
+    shard_key_params(&TB, &o2, v, ok);
+    assert_int_equal(o2.verdict, KEY_ONE);
+    assert_int_equal(o2.group, 0);
+    o2 = out;
+    v[0] = 7;
+    shard_key_params(&TB, &o2, v, ok);
+    assert_int_equal(o2.verdict, KEY_REFUSE);
+    assert_non_null(strstr(o2.why, "execute one row at a time"));
+
+    decide("DELETE FROM shop.orders WHERE customer_id IN (?, ?)", NULL, true, &out);
+    assert_int_equal(out.verdict, KEY_PARAMS);
+    o2 = out;
+    v[0] = 8;
+    v[1] = 42;
+    ok[1] = true;
+    shard_key_params(&TB, &o2, v, ok);
+    assert_int_equal(o2.verdict, KEY_ONE);
+    o2 = out;
+    v[1] = 7;
+    shard_key_params(&TB, &o2, v, ok);
+    assert_int_equal(o2.verdict, KEY_REFUSE);
+    o2 = out;
+    ok[0] = false;
+    shard_key_params(&TB, &o2, v, ok);
+    assert_int_equal(o2.verdict, KEY_REFUSE);
+    assert_non_null(strstr(o2.why, "parameter 1"));
+}
+
+static void test_split(void **state)
+{
+    (void)state;
+    setup_buckets();
+    const char *sql = "INSERT INTO shop.orders (id, customer_id) VALUES (1, 7), (2, 8),(3,'1') "
+                      "ON DUPLICATE KEY UPDATE x = 1";
+    struct key_in in = {.tables = &TB, .sql = sql, .len = strlen(sql)};
+    char buf[512];
+    bool fits;
+    size_t n = shard_key_split(&in, 0, buf, sizeof(buf), &fits);
+    assert_true(fits);
+    assert_int_equal(n, strlen(buf));
+    assert_string_equal(buf, "INSERT INTO shop.orders (id, customer_id) VALUES (2, 8) ON "
+                             "DUPLICATE KEY UPDATE x = 1");
+    n = shard_key_split(&in, 1, buf, sizeof(buf), &fits);
+    assert_string_equal(buf, "INSERT INTO shop.orders (id, customer_id) VALUES (1, 7), (3,'1') "
+                             "ON DUPLICATE KEY UPDATE x = 1");
+    assert_int_equal(shard_key_split(&in, 2, buf, sizeof(buf), &fits), 0);
+    assert_int_equal(shard_key_split(&in, 1, buf, 20, &fits), 0);
+    assert_false(fits);
+}
+
+/* ---- the config: shards.tables, shards.reference --------------------------- */
+
+#define HASH "*5BCB3E6AC345B435C7C2E6B7949A04CE6F6563D3"
+#define BASE                                                                                       \
+    "listeners = ( { name = \"s\"; address = \"127.0.0.1\"; port = 6033; shards = true; } );\n"    \
+    "users = ( { name = \"app\"; password_hash = \"" HASH "\"; } );\n"                             \
+    "backends = ( { name = \"a1\"; address = \"h\"; port = 1; role = \"primary\"; },\n"            \
+    "  { name = \"b1\"; address = \"h\"; port = 2; role = \"primary\"; } );\n"                     \
+    "groups = ( { name = \"a\"; backends = [ \"a1\" ]; }, { name = \"b\"; backends = [ \"b1\" ]; " \
+    "} );\n"
+
+static void test_config(void **state)
+{
+    (void)state;
+    struct config *cfg = NULL;
+    char err[512];
+    const char *text = BASE
+        "shards = { tables = (\n"
+        "  { table = \"shop.orders\"; key = \"customer_id\"; function = \"hash\"; buckets = 8;\n"
+        "    map = ( { group = \"b\"; buckets = \"4-7\"; }, { group = \"a\"; buckets = \"0-3\"; } "
+        "); },\n"
+        "  { table = \"shop.events\"; key = \"id\"; function = \"range\";\n"
+        "    map = ( { group = \"a\"; below = -5; }, { group = \"b\"; below = 1000000; },\n"
+        "            { group = \"a\"; } ); } );\n"
+        "  reference = [ \"shop.countries\" ]; };\n";
+    assert_int_equal(config_load_string(text, "t.conf", &cfg, err, sizeof(err)), HY_OK);
+    const struct shard_tables *t = &cfg->key_tables;
+    assert_int_equal(t->n, 2);
+    assert_string_equal(t->v[0].schema, "shop");
+    assert_string_equal(t->v[0].table, "orders");
+    assert_string_equal(t->v[0].key, "customer_id");
+    assert_int_equal(t->v[0].buckets, 8);
+    assert_int_equal(t->v[0].bucket_group[3], 0);
+    assert_int_equal(t->v[0].bucket_group[4], 1);
+    assert_int_equal(t->v[1].fn, KEY_FN_RANGE);
+    assert_int_equal(shard_key_group(&t->v[1], -6), 0);
+    assert_int_equal(shard_key_group(&t->v[1], -5), 1);
+    assert_int_equal(shard_key_group(&t->v[1], 1000000), 0);
+    assert_int_equal(t->n_ref, 1);
+    assert_string_equal(t->ref[0].table, "countries");
+    config_put(cfg);
+
+    static const struct {
+        const char *shards;
+        const char *want;
+    } BAD[] = {
+        {"shards = { tables = ( { table = \"orders\"; key = \"k\"; buckets = 2;\n"
+         "map = ( { group = \"a\"; buckets = \"0-1\"; } ); } ); };",
+         "t.conf:6: shards.tables.[0].table: \"orders\" is not \"schema.table\""},
+        {"shards = { tables = ( { table = \"s.o\"; key = \"k\"; buckets = 4;\n"
+         "map = ( { group = \"a\"; buckets = \"0-1\"; }, { group = \"b\"; buckets = \"1-3\"; } ); "
+         "} ); };",
+         "t.conf:7: shards.tables.[0].map.[1].buckets: bucket 1 is mapped twice"},
+        {"shards = { tables = ( { table = \"s.o\"; key = \"k\"; buckets = 4;\n"
+         "map = ( { group = \"a\"; buckets = \"0-1\"; }, { group = \"b\"; buckets = \"3\"; } ); } "
+         "); };",
+         "shards.tables.[0].map: bucket 2 is on no group: the map must cover 0-3"},
+        {"shards = { tables = ( { table = \"s.o\"; key = \"k\"; buckets = 4;\n"
+         "map = ( { group = \"a\"; buckets = \"0-4\"; } ); } ); };",
+         "shards.tables.[0].map.[0].buckets: bucket 4 is past the last one, 3"},
+        {"shards = { tables = ( { table = \"s.o\"; key = \"k\"; buckets = 4;\n"
+         "map = ( { group = \"c\"; buckets = \"0-3\"; } ); } ); };",
+         "t.conf:7: shards.tables.[0].map.[0].group: \"c\" is not the name of a group"},
+        {"shards = { tables = ( { table = \"s.o\"; key = \"k\"; buckets = 4;\n"
+         "map = ( { group = \"a\"; buckets = \"3-0\"; } ); } ); };",
+         "\"3-0\" is not a bucket or a range of buckets"},
+        {"shards = { tables = ( { table = \"s.o\"; key = \"k\";\n"
+         "map = ( { group = \"a\"; buckets = \"0\"; } ); } ); };",
+         "shards.tables.[0].buckets: function = \"hash\" needs the number of buckets"},
+        {"shards = { tables = ( { table = \"s.o\"; key = \"k\"; function = \"range\";\n"
+         "map = ( { group = \"a\"; below = 10; }, { group = \"b\"; below = 5; }, { group = \"a\"; "
+         "} ); } ); };",
+         "shards.tables.[0].map.[1].below: 5 is not above the previous bound 10"},
+        {"shards = { tables = ( { table = \"s.o\"; key = \"k\"; function = \"range\";\n"
+         "map = ( { group = \"a\"; }, { group = \"b\"; } ); } ); };",
+         "shards.tables.[0].map.[0].below: only the last entry may leave below out"},
+        {"shards = { tables = ( { table = \"s.o\"; key = \"k\"; function = \"range\";\n"
+         "map = ( { group = \"a\"; below = 3; } ); } ); };",
+         "the last entry takes the rest: leave below out"},
+        {"shards = { tables = ( { table = \"s.o\"; key = \"k\"; function = \"range\"; buckets = "
+         "3;\n"
+         "map = ( { group = \"a\"; } ); } ); };",
+         "shards.tables.[0].buckets: function = \"range\" has no buckets"},
+        {"shards = { tables = ( { table = \"s.o\"; key = \"k\"; function = \"range\";\n"
+         "map = ( { group = \"a\"; buckets = \"0\"; } ); } ); };",
+         "a range table's map gives below, not buckets"},
+        {"shards = { tables = ( { table = \"s.o\"; key = \"k\"; function = \"modulo\";\n"
+         "map = ( { group = \"a\"; } ); } ); };",
+         "shards.tables.[0].function"},
+        {"shards = { tables = ( { table = \"mysql.user\"; key = \"k\"; buckets = 1;\n"
+         "map = ( { group = \"a\"; buckets = \"0\"; } ); } ); };",
+         "is a system schema"},
+        {"shards = { tables = ( { table = \"s.o\"; key = \"k\"; buckets = 1;\n"
+         "map = ( { group = \"a\"; buckets = \"0\"; } ); } );\n reference = [ \"s.o\" ]; };",
+         "t.conf:8: shards.reference.[0]: \"s.o\" is listed twice"},
+        {"shards = { reference = [ \"countries\" ]; };",
+         "shards.reference.[0]: \"countries\" is not \"schema.table\""},
+        {"shards = { tables = ( { table = \"s.o\"; buckets = 1;\n"
+         "map = ( { group = \"a\"; buckets = \"0\"; } ); } ); };",
+         "shards.tables.[0].key: required key is missing"},
+    };
+    for (size_t i = 0; i < sizeof(BAD) / sizeof(BAD[0]); i++) {
+        char buf[2048];
+        snprintf(buf, sizeof(buf), "%s%s\n", BASE, BAD[i].shards);
+        cfg = NULL;
+        assert_int_equal(config_load_string(buf, "t.conf", &cfg, err, sizeof(err)), HY_ERROR);
+        if (strstr(err, BAD[i].want) == NULL)
+            fail_msg("%s: got \"%s\", want \"%s\"", BAD[i].shards, err, BAD[i].want);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hash),   cmocka_unit_test(test_literal), cmocka_unit_test(test_where),
+        cmocka_unit_test(test_writes), cmocka_unit_test(test_params),  cmocka_unit_test(test_split),
+        cmocka_unit_test(test_config),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
