@@ -950,7 +950,7 @@ hy_status_t scatter_merge(const struct scatter_plan *plan, const struct scatter_
 }
 
 hy_status_t scatter_report(const struct scatter_part *parts, const char *const *names,
-                           const char *const *fail, size_t n, uint16_t status,
+                           const char *const *fail, size_t n, bool sum, uint16_t status,
                            struct scatter_out *o, char *why, size_t why_len)
 {
     bool all_ok = n > 0;
@@ -961,7 +961,8 @@ hy_status_t scatter_report(const struct scatter_part *parts, const char *const *
             all_ok = false;
             continue;
         }
-        affected += parts[g].affected;
+        if (sum || g == 0)
+            affected += parts[g].affected;
         warnings += parts[g].warnings;
     }
     if (all_ok) {

@@ -80,6 +80,7 @@ struct fanout {
     bool running;
     bool setup_state; /* bring each connection to the session's state first */
     bool trx;         /* FANOUT_WRITE of DML: one transaction per group, all commit or none */
+    bool sum;         /* FANOUT_WRITE: each group's own rows (affected rows summed), not copies */
     bool ending;      /* COMMIT or ROLLBACK sent */
     bool committed;   /* ... COMMIT */
     size_t budget;
@@ -130,12 +131,22 @@ static struct fanout *fanout_new(struct session *s, enum fanout_mode mode)
     return f;
 }
 
-uint32_t session_fanout_prepare(struct session *s, const char *text, size_t len)
+uint32_t session_fanout_prepare(struct session *s, const char *text, size_t len, const char *about)
 {
     struct fanout *f = fanout_new(s, FANOUT_READ);
     if (f == NULL || scatter_plan_make(text, len, s->lex_opts, &f->plan) != HY_OK) {
         session_mark_closing(s, END_NOMEM);
         return s->primary;
+    }
+    static const char pre[] = "halyard: cannot merge a read of every group: ";
+    if (f->plan.shape == SCATTER_REFUSE && about != NULL &&
+        strncmp(f->plan.why, pre, sizeof(pre) - 1) == 0) {
+        char why[sizeof(f->plan.why)];
+        snprintf(why, sizeof(why), "%s", f->plan.why + sizeof(pre) - 1);
+        snprintf(f->plan.why, sizeof(f->plan.why),
+                 "halyard: a read of %.120s runs on every group, whose answers halyard cannot "
+                 "merge exactly: %.250s",
+                 about, why);
     }
     f->setup_state = f->plan.shape != SCATTER_DATABASES;
     if (f->plan.shape != SCATTER_REFUSE && f->plan.shape != SCATTER_DATABASES &&
@@ -164,7 +175,8 @@ uint32_t session_fanout_refuse(struct session *s, const char *why)
     return ROUTE_FANOUT;
 }
 
-uint32_t session_fanout_prepare_write(struct session *s, char **texts, const size_t *lens, bool dml)
+uint32_t session_fanout_prepare_write(struct session *s, char **texts, const size_t *lens, bool dml,
+                                      bool sum)
 {
     struct fanout *f = fanout_new(s, FANOUT_WRITE);
     if (f == NULL) {
@@ -173,6 +185,7 @@ uint32_t session_fanout_prepare_write(struct session *s, char **texts, const siz
     }
     f->setup_state = true;
     f->trx = dml;
+    f->sum = sum;
     for (size_t g = 0; g < f->n; g++) {
         f->legs[g].text = texts[g];
         f->legs[g].text_len = texts[g] != NULL ? lens[g] : 0;
@@ -526,7 +539,8 @@ static void answer_write(struct fanout *f)
     }
     struct scatter_out out = {0};
     char why[600] = "";
-    hy_status_t rc = scatter_report(parts, names, fail, n, s->status, &out, why, sizeof(why));
+    hy_status_t rc =
+        scatter_report(parts, names, fail, n, f->sum, s->status, &out, why, sizeof(why));
     if (rc == HY_OK) {
         send_local(s, out.p, out.len);
     } else if (rc == HY_ERROR) {

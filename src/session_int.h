@@ -342,9 +342,10 @@ struct config *session_group_cfg(struct config *full, const struct config *lcfg,
  * statement that `stays` (COMMIT, SET...) is not moved by the session's
  * schema. Out of memory: the session is closing. */
 uint32_t session_shard_route(struct session *s, const char *text, size_t len, bool sure_db,
-                             bool stays, bool prepare);
+                             bool stays, bool prepare, bool fanout_ok);
 /* (`prepare`: a COM_STMT_PREPARE's text, whose key, if in parameters, is
- * read at each EXECUTE: only a refusal by key applies to it.)
+ * read at each EXECUTE: only a refusal by key applies to it; `fanout_ok`:
+ * a whole COM_QUERY, which may run on every group: ROUTE_FANOUT.)
  * The same for a prepared statement's text, `schema` (its PREPARE's)
  * standing for the session's; `key`, when not NULL, is the statement's
  * key decision already made (shard_key.h, its parameters read), in place
@@ -376,20 +377,22 @@ const char *session_login_db(const struct session *s);
 
 /* session_fanout.c: one statement on every group, the answers merged */
 /* Plan the statement (`len` bytes of text) into s->fanout: ROUTE_FANOUT
- * (a refusal is answered by session_fanout_start). Out of memory: the
- * session is closing. */
-uint32_t session_fanout_prepare(struct session *s, const char *text, size_t len);
+ * (a refusal is answered by session_fanout_start, naming `about`, e.g.
+ * "sharded table orders without a usable orders.customer_id", when not
+ * NULL). Out of memory: the session is closing. */
+uint32_t session_fanout_prepare(struct session *s, const char *text, size_t len, const char *about);
 /* A statement for every group refused with `why` (a 1105's text), by
  * session_fanout_start as any refusal. ROUTE_FANOUT. */
 uint32_t session_fanout_refuse(struct session *s, const char *why);
 /* A write on several groups (`texts[g]`, `lens[g]` bytes, for group g of
  * the session's config; NULL: none for g), reported per group: one OK
- * (affected rows summed) or a 1105 naming each group's outcome. `dml`: one
+ * (affected rows summed with `sum`, else the first group's: copies of
+ * the same rows) or a 1105 naming each group's outcome. `dml`: one
  * transaction per group, committed on all when every one succeeded, else
  * rolled back on all. Takes the texts (heap; texts[g] set to NULL). Inside
  * a transaction or with autocommit off it is refused. ROUTE_FANOUT. */
-uint32_t session_fanout_prepare_write(struct session *s, char **texts, const size_t *lens,
-                                      bool dml);
+uint32_t session_fanout_prepare_write(struct session *s, char **texts, const size_t *lens, bool dml,
+                                      bool sum);
 /* Run s->fanout (its request consumed): true while it runs (the client's
  * answer and the next command follow from the loop), false when it was
  * answered at once (refused, or every group failed). */

@@ -509,7 +509,8 @@ uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_
      * the session's own CONNECTION_ID() still apply. */
     if (s->listener->shards && cmd == COM_INIT_DB && fits) {
         /* USE by command: to the database's group first. */
-        uint32_t g = session_shard_route(s, (const char *)p + 1, len - 1, true, false, false);
+        uint32_t g =
+            session_shard_route(s, (const char *)p + 1, len - 1, true, false, false, false);
         if (g != UINT32_MAX)
             return g;
     }
@@ -563,7 +564,7 @@ uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_
     if (s->listener->shards && fits &&
         scatter_is_show_databases((const char *)p + 1, len - 1, s->lex_opts)) {
         if (cmd == COM_QUERY)
-            return session_fanout_prepare(s, (const char *)p + 1, len - 1); /* the union */
+            return session_fanout_prepare(s, (const char *)p + 1, len - 1, NULL); /* the union */
         /* prepared, it would list one group's: refused, never incomplete */
         return session_fanout_refuse(s, "halyard: SHOW DATABASES lists every group's schemas "
                                         "as a plain query only, not as a prepared statement");
@@ -576,7 +577,7 @@ uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_
                      r.kind == CL_TXN_SAVEPOINT ||
                      (r.flags & (CLF_PREV_STMT | CLF_DIAG | CLF_LAST_INSERT_ID));
         uint32_t g = session_shard_route(s, (const char *)p + 1, avail - 1, false, stays,
-                                         cmd == COM_STMT_PREPARE);
+                                         cmd == COM_STMT_PREPARE, cmd == COM_QUERY && fits);
         if (g != UINT32_MAX)
             return g;
     }

@@ -86,12 +86,14 @@ void scatter_out_free(struct scatter_out *out);
  * split INSERT): the n parts (names[i] is part i's group; a part of kind
  * SCATTER_PART_NONE with fail[i] set failed in halyard, fail[i] saying
  * why) reported as one answer. Every part an OK: one OK (seq 1) with the
- * affected rows and warnings summed, status `status`; HY_OK. Else
+ * affected rows summed (`sum`: each group has its own rows) or the first
+ * group's (the groups hold copies of the same rows), the warnings summed,
+ * status `status`; HY_OK. Else
  * HY_ERROR and `why` the text of a 1105 naming each group and what it
  * answered: "halyard: the statement ran on every group: a: OK, 3 rows;
  * b: ERROR 1050 (42S01): Table 't' already exists". */
 hy_status_t scatter_report(const struct scatter_part *parts, const char *const *names,
-                           const char *const *fail, size_t n, uint16_t status,
+                           const char *const *fail, size_t n, bool sum, uint16_t status,
                            struct scatter_out *out, char *why, size_t why_len) HY_MUSTCHECK;
 
 /* Compare two DECIMAL texts ("-12.50", "3"): <0, 0, >0. Exposed for the

@@ -62,7 +62,7 @@ struct scatter_key {
 
 struct scatter_plan {
     enum scatter_shape shape;
-    char why[256]; /* SCATTER_REFUSE */
+    char why[512]; /* SCATTER_REFUSE */
     char *text;    /* what each group runs (heap, NUL-terminated) */
     size_t text_len;
     bool has_limit;

@@ -187,3 +187,206 @@ def test_union_in_the_clients_framing(sharded, cluster, dual, deprecate_eof, ext
             1105, "halyard: SHOW DATABASES lists every group's schemas as a plain query only, "
                   "not as a prepared statement")
         assert c.value("SELECT 7") == "7"
+
+
+# ---- key shards: reads without a key, every-group statements, split INSERTs --
+#
+# The tables of test_key_shards.py: shop.orders hashed by customer_id (0-2047
+# on a, 2048-4095 on b: customer 7 is b's, 8 and 42 a's), shop.countries a
+# reference table. Each merged read is checked against the same query on an
+# unsharded copy of the rows: schema shopcopy on group a only, read directly.
+
+import test_key_shards as ks  # noqa: E402
+
+ROWS = [(i, c, amt) for i, (c, amt) in enumerate(
+    [(7, 10), (8, 20), (42, 30), (7, 5), (8, 1000), (42, -3), (7, 70), (8, 70), (42, 9),
+     (7, 100), (8, 11), (42, 12)], start=1)]
+PREFIX = ("halyard: a read of sharded table orders without a usable orders.customer_id runs on "
+          "every group, whose answers halyard cannot merge exactly: ")
+
+
+@pytest.fixture
+def keyed(start_halyard, cluster, dual, tmp_path):
+    for sql in ks.SCHEMA:
+        cluster.sql(0, sql)
+    cluster.sync()
+    for sql in ks.SCHEMA + ("GRANT ALL ON shop.* TO 'app'@'%'",):
+        dual.sql(0, sql)
+    dual.sync()
+    port = free_port()
+    s = ks.settings(cluster, dual, tmp_path, port)
+    h = start_halyard(render_libconfig(s).replace("$", "$$"), port=port)
+    sock = s["admin_socket"]
+    want = {"a": "node0", "b": "dm0"}
+    wait_until(lambda: {n: g["writer"] for n, g in groups(h, sock).items()} == want, 15,
+               what=f"writers {want}")
+    for sql in ("DROP DATABASE IF EXISTS shopcopy", "CREATE DATABASE shopcopy",
+                "CREATE TABLE shopcopy.orders LIKE shop.orders"):
+        cluster.sql(0, sql)
+    values = ", ".join(f"({i}, {c}, {a})" for i, c, a in ROWS)
+    cluster.sql(0, f"INSERT INTO shopcopy.orders (id, customer_id, amount) VALUES {values}")
+    return h, s, sock
+
+
+def load(h):
+    """The rows through halyard: one split INSERT (rows for both groups)."""
+    conn = h.connect()
+    with conn.cursor() as cur:
+        values = ", ".join(f"({i}, {c}, {a})" for i, c, a in ROWS)
+        n = cur.execute(f"INSERT INTO shop.orders (id, customer_id, amount) VALUES {values}")
+    conn.close()
+    return n
+
+
+def rows(conn, sql):
+    with conn.cursor() as cur:
+        cur.execute(sql)
+        return cur.description, list(cur.fetchall())
+
+
+def test_split_insert_puts_each_row_on_its_group(keyed, cluster, dual):
+    h, _, _ = keyed
+    assert load(h) == len(ROWS)
+    on_a = sorted(cluster.sql(0, "SELECT id, customer_id, amount FROM shop.orders"))
+    on_b = sorted(dual.sql(0, "SELECT id, customer_id, amount FROM shop.orders"))
+    assert on_b == [r for r in ROWS if r[1] == 7]
+    assert on_a == [r for r in ROWS if r[1] != 7]
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT id, customer_id, amount FROM {t} ORDER BY id",
+    "SELECT id, amount FROM {t} ORDER BY amount DESC, id LIMIT 5",
+    "SELECT id, amount FROM {t} ORDER BY 2, 1 LIMIT 4, 3",
+    "SELECT id AS k, amount FROM {t} WHERE amount > 10 ORDER BY k DESC LIMIT 3 OFFSET 2",
+    "SELECT customer_id, id FROM {t} WHERE customer_id IN (7, 8) ORDER BY customer_id, id",
+    "SELECT COUNT(*), SUM(amount), MIN(amount), MAX(amount), COUNT(customer_id) FROM {t}",
+    "SELECT COUNT(*), SUM(amount), MIN(id), MAX(id) FROM {t} WHERE amount > 5000",
+    "SELECT SUM(amount) AS total FROM {t} WHERE customer_id IN (7, 8)",
+    "SELECT DISTINCT amount FROM {t} ORDER BY amount",
+    "SELECT DISTINCT amount FROM {t} ORDER BY amount DESC LIMIT 2, 3",
+    "SELECT CAST(amount AS CHAR) COLLATE utf8mb4_bin AS t, id FROM {t} ORDER BY t, id",
+    "SELECT CAST(amount AS BINARY) AS b, id FROM {t} ORDER BY b DESC, id",
+    "SELECT MIN(CAST(amount AS BINARY)), MAX(CAST(amount AS BINARY)) FROM {t}",
+])
+def test_scatter_read_matches_unsharded(keyed, cluster, sql):
+    h, _, _ = keyed
+    load(h)
+    want_desc, want = rows(cluster.connect(0), sql.format(t="shopcopy.orders"))
+    conn = h.connect()
+    got_desc, got = rows(conn, sql.format(t="shop.orders"))
+    assert got == want
+    assert [d[:2] for d in got_desc] == [d[:2] for d in want_desc]
+    conn.close()
+
+
+def test_scatter_concat_is_every_row(keyed, cluster):
+    h, _, _ = keyed
+    load(h)
+    _, want = rows(cluster.connect(0), "SELECT id, customer_id, amount FROM shopcopy.orders")
+    _, got = rows(h.connect(), "SELECT id, customer_id, amount FROM shop.orders")
+    assert sorted(got) == sorted(want) and len(got) == len(ROWS)
+    # LIMIT without ORDER BY: that many rows, each a real one
+    _, got = rows(h.connect(), "SELECT id, customer_id, amount FROM shop.orders LIMIT 4")
+    assert len(got) == 4 and set(got) <= set(want)
+
+
+@pytest.mark.parametrize("sql, why", [
+    ("SELECT customer_id, COUNT(*) FROM shop.orders GROUP BY customer_id",
+     "GROUP BY: the rows of one group of values may be on several groups"),
+    ("SELECT AVG(amount) FROM shop.orders", "AVG(): only COUNT, SUM, MIN and MAX combine exactly"),
+    ("SELECT COUNT(DISTINCT amount) FROM shop.orders",
+     "COUNT(DISTINCT ...): a value may be on several groups"),
+    ("SELECT id, amount FROM shop.orders ORDER BY amount + 1",
+     "ORDER BY amount + 1: a sort key must be a selected column (by name, alias or position)"),
+    ("SELECT id, COUNT(*) FROM shop.orders",
+     "COUNT, SUM, MIN and MAX combine only without other columns (a GROUP BY would be needed)"),
+    ("SELECT DISTINCT amount FROM shop.orders",
+     "DISTINCT without an ORDER BY on every selected column: a value may be on several groups"),
+    ("SELECT id, ROW_NUMBER() OVER (ORDER BY id) FROM shop.orders",
+     "a window function sees one group's rows only"),
+    ("SELECT id FROM shop.orders WHERE amount > @x", "a user variable (each group has its own)"),
+    ("SELECT id FROM shop.orders ORDER BY id FOR UPDATE",
+     "a locking read would lock rows on every group"),
+])
+def test_scatter_refusals(keyed, sql, why):
+    h, _, _ = keyed
+    load(h)
+    conn = h.connect()
+    with conn.cursor() as cur:
+        assert refused(cur, sql) == (1105, PREFIX + why)
+        # the session goes on
+        assert cur.execute("SELECT id FROM shop.orders WHERE customer_id = 7 ORDER BY id") == 4
+
+
+def test_scatter_refusals_from_the_answers(keyed):
+    h, _, _ = keyed
+    load(h)
+    conn = h.connect()
+    with conn.cursor() as cur:
+        code, msg = refused(cur, "SELECT CAST(amount AS CHAR) AS t FROM shop.orders ORDER BY t")
+        assert code == 1105
+        assert msg.startswith("halyard: cannot merge a read of every group: column t is a string "
+                              "in character set id "), msg
+        assert msg.endswith("halyard compares only binary strings and strings COLLATEd to "
+                            "utf8mb4_bin, utf8mb3_bin, latin1_bin or ascii_bin in the select "
+                            "list"), msg
+        code, msg = refused(cur, "SELECT SUM(amount * 1.5e0) FROM shop.orders")
+        assert code == 1105 and "FLOAT or DOUBLE" in msg, msg
+
+
+def test_scatter_in_a_transaction_refused(keyed):
+    h, _, _ = keyed
+    load(h)
+    conn = h.connect()
+    with conn.cursor() as cur:
+        cur.execute("BEGIN")
+        cur.execute("SELECT amount FROM shop.orders WHERE customer_id = 8 AND id = 2")
+        assert refused(cur, "SELECT COUNT(*) FROM shop.orders") == (
+            1105, "halyard: a read of every group inside a transaction would not see the "
+                  "transaction's own changes: run it outside the transaction")
+        assert refused(cur, "INSERT INTO shop.orders (id, customer_id) VALUES (50, 7), (51, 8)") \
+            == (1105, "halyard: a statement on several groups inside a transaction (or with "
+                      "autocommit off): cross-group transactions are refused")
+        cur.execute("ROLLBACK")
+        assert cur.execute("SELECT COUNT(*) FROM shop.orders") == 1
+        assert cur.fetchone()[0] == len(ROWS)
+
+
+def test_ddl_on_every_group(keyed, cluster, dual):
+    h, _, sock = keyed
+    conn = h.connect()
+    with conn.cursor() as cur:
+        cur.execute("ALTER TABLE shop.orders ADD COLUMN z INT NOT NULL DEFAULT 5")
+    for srv in (cluster, dual):
+        assert "z" in {r[0] for r in srv.sql(0, "SHOW COLUMNS FROM shop.orders")}
+    # a failure on one group, reported per group
+    dual.sql(0, "ALTER TABLE shop.orders ADD COLUMN y INT")
+    with conn.cursor() as cur:
+        assert refused(cur, "ALTER TABLE shop.orders ADD COLUMN y INT") == (
+            1105, "halyard: the statement ran on every group: a: OK, 0 rows; b: ERROR 1060 "
+                  "(42S21): Duplicate column name 'y' (not transactional: the groups that "
+                  "succeeded keep the change)")
+    assert "y" in {r[0] for r in cluster.sql(0, "SHOW COLUMNS FROM shop.orders")}
+    shards = admin_json(sock, "show shards")
+    counts = {g["name"]: g["scatters"] for g in shards["groups"]}
+    assert counts["a"] >= 2 and counts["b"] >= 2, counts
+
+
+def test_reference_table_write_reaches_every_group(keyed, cluster, dual):
+    h, _, _ = keyed
+    conn = h.connect()
+    with conn.cursor() as cur:
+        # copies of the same rows: the count is one group's, as one server says
+        assert cur.execute("INSERT INTO shop.countries VALUES (3, 'Peru'), (5, 'Chad')") == 2
+        assert cur.execute("UPDATE shop.countries SET name = 'PERU' WHERE id = 3") == 1
+    for srv in (cluster, dual):
+        assert sorted(srv.sql(0, "SELECT id, name FROM shop.countries")) == [
+            (1, "France"), (2, "Japan"), (3, "PERU"), (5, "Chad")]
+    # a failure on one group: rolled back on every group
+    dual.sql(0, "INSERT INTO shop.countries VALUES (4, 'Mali')")
+    with conn.cursor() as cur:
+        assert refused(cur, "INSERT INTO shop.countries VALUES (4, 'Mali'), (6, 'Fiji')") == (
+            1105, "halyard: the statement ran on every group: a: OK, 2 rows; b: ERROR 1062 "
+                  "(23000): Duplicate entry '4' for key 'PRIMARY' (rolled back on every group)")
+    assert {r[0] for r in cluster.sql(0, "SELECT id FROM shop.countries")} == {1, 2, 3, 5}
+    assert {r[0] for r in dual.sql(0, "SELECT id FROM shop.countries")} == {1, 2, 3, 4, 5}

@@ -533,11 +533,17 @@ static void test_report(void **state)
                      HY_OK);
     const char *names[] = {"a", "b", "c"};
     struct scatter_out out = {0};
-    assert_int_equal(scatter_report(parts, names, NULL, 2, 2, &out, why, sizeof(why)), HY_OK);
+    struct mysql_ok ok;
+    assert_int_equal(scatter_report(parts, names, NULL, 2, false, 2, &out, why, sizeof(why)),
+                     HY_OK);
+    /* copies of the same rows: the first group's count */
+    assert_int_equal(mysql_ok_decode(out.p + MYSQL_HEADER_SIZE, 7, CLIENT_PROTOCOL_41, &ok), HY_OK);
+    assert_int_equal(ok.affected_rows, 3);
+    scatter_out_free(&out);
+    assert_int_equal(scatter_report(parts, names, NULL, 2, true, 2, &out, why, sizeof(why)), HY_OK);
     /* one OK: 5 rows, 1 warning */
     assert_int_equal(out.len, MYSQL_HEADER_SIZE + 7);
     assert_int_equal(mysql_hdr_seq(out.p), 1);
-    struct mysql_ok ok;
     assert_int_equal(mysql_ok_decode(out.p + MYSQL_HEADER_SIZE, 7, CLIENT_PROTOCOL_41, &ok), HY_OK);
     assert_int_equal(ok.affected_rows, 5);
     assert_int_equal(ok.warnings, 1);
@@ -549,7 +555,8 @@ static void test_report(void **state)
     scatter_part_free(&parts[1]);
     assert_int_equal(scatter_part_feed(&parts[1], err, n, &budget, why, sizeof(why)), HY_OK);
     const char *fail[] = {NULL, NULL, "no usable primary"};
-    assert_int_equal(scatter_report(parts, names, fail, 3, 2, &out, why, sizeof(why)), HY_ERROR);
+    assert_int_equal(scatter_report(parts, names, fail, 3, true, 2, &out, why, sizeof(why)),
+                     HY_ERROR);
     assert_string_equal(why, "halyard: the statement ran on every group: a: OK, 3 rows; b: ERROR "
                              "1050 (42S01): Table 't' already exists; c: no usable primary");
     scatter_out_free(&out);
