@@ -390,3 +390,19 @@ def test_reference_table_write_reaches_every_group(keyed, cluster, dual):
                   "(23000): Duplicate entry '4' for key 'PRIMARY' (rolled back on every group)")
     assert {r[0] for r in cluster.sql(0, "SELECT id FROM shop.countries")} == {1, 2, 3, 5}
     assert {r[0] for r in dual.sql(0, "SELECT id FROM shop.countries")} == {1, 2, 3, 4, 5}
+
+
+def test_split_insert_failing_on_one_group_rolls_back_everywhere(keyed, cluster, dual):
+    h, _, _ = keyed
+    cluster.sql(0, "INSERT INTO shop.orders (id, customer_id, amount) VALUES (101, 8, 0)")
+    conn = h.connect()
+    with conn.cursor() as cur:
+        assert refused(cur, "INSERT INTO shop.orders (id, customer_id, amount) VALUES "
+                            "(100, 7, 1), (101, 8, 1), (102, 42, 1)") == (
+            1105, "halyard: the statement ran on every group: a: ERROR 1062 (23000): Duplicate "
+                  "entry '101' for key 'PRIMARY'; b: OK, 1 row (rolled back on every group)")
+        # the session goes on, autocommit as before
+        assert cur.execute("INSERT INTO shop.orders (id, customer_id, amount) VALUES "
+                           "(100, 7, 1), (102, 42, 1)") == 2
+    assert sorted(dual.sql(0, "SELECT id, amount FROM shop.orders")) == [(100, 1)]
+    assert sorted(cluster.sql(0, "SELECT id, amount FROM shop.orders")) == [(101, 0), (102, 1)]
