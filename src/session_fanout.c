@@ -149,12 +149,15 @@ uint32_t session_fanout_prepare(struct session *s, const char *text, size_t len,
                  about, why);
     }
     f->setup_state = f->plan.shape != SCATTER_DATABASES;
+    /* Each group reads on a connection of its own: in a transaction (or
+     * with autocommit off, where the read would begin one) it would see
+     * neither the transaction's changes nor keep its snapshot. */
     if (f->plan.shape != SCATTER_REFUSE && f->plan.shape != SCATTER_DATABASES &&
-        session_in_trans(s)) {
+        (session_in_trans(s) || !(s->status & SERVER_STATUS_AUTOCOMMIT))) {
         f->plan.shape = SCATTER_REFUSE;
         snprintf(f->plan.why, sizeof(f->plan.why),
-                 "halyard: a read of every group inside a transaction would not see the "
-                 "transaction's own changes: run it outside the transaction");
+                 "halyard: a read of every group inside a transaction (or with autocommit off) "
+                 "would not be part of the transaction: run it outside the transaction");
     }
     for (size_t g = 0; g < f->n; g++) {
         f->legs[g].text = f->plan.text;

@@ -201,6 +201,8 @@ import test_key_shards as ks  # noqa: E402
 ROWS = [(i, c, amt) for i, (c, amt) in enumerate(
     [(7, 10), (8, 20), (42, 30), (7, 5), (8, 1000), (42, -3), (7, 70), (8, 70), (42, 9),
      (7, 100), (8, 11), (42, 12)], start=1)]
+IN_TRX_READ = ("halyard: a read of every group inside a transaction (or with autocommit off) "
+               "would not be part of the transaction: run it outside the transaction")
 PREFIX = ("halyard: a read of sharded table orders without a usable orders.customer_id runs on "
           "every group, whose answers halyard cannot merge exactly: ")
 
@@ -341,15 +343,18 @@ def test_scatter_in_a_transaction_refused(keyed):
     with conn.cursor() as cur:
         cur.execute("BEGIN")
         cur.execute("SELECT amount FROM shop.orders WHERE customer_id = 8 AND id = 2")
-        assert refused(cur, "SELECT COUNT(*) FROM shop.orders") == (
-            1105, "halyard: a read of every group inside a transaction would not see the "
-                  "transaction's own changes: run it outside the transaction")
+        assert refused(cur, "SELECT COUNT(*) FROM shop.orders") == (1105, IN_TRX_READ)
         assert refused(cur, "INSERT INTO shop.orders (id, customer_id) VALUES (50, 7), (51, 8)") \
             == (1105, "halyard: a statement on several groups inside a transaction (or with "
                       "autocommit off): cross-group transactions are refused")
         cur.execute("ROLLBACK")
         assert cur.execute("SELECT COUNT(*) FROM shop.orders") == 1
         assert cur.fetchone()[0] == len(ROWS)
+        # autocommit off: the read would begin a transaction, refused too
+        cur.execute("SET autocommit = 0")
+        assert refused(cur, "SELECT COUNT(*) FROM shop.orders") == (1105, IN_TRX_READ)
+        cur.execute("SET autocommit = 1")
+        assert cur.execute("SELECT COUNT(*) FROM shop.orders") == 1
 
 
 def test_ddl_on_every_group(keyed, cluster, dual):
