@@ -575,10 +575,16 @@ static void finish(struct fanout *f, bool from_loop)
     if (!f->running)
         return;
     f->running = false;
-    if (f->mode == FANOUT_READ)
+    if (f->mode == FANOUT_READ) {
         answer_read(f);
-    else
+    } else {
         answer_write(f);
+        /* It wrote on the groups' primaries (DDL keeps what succeeded):
+         * with consistency = causal or strong the session's next read on a
+         * replica waits for it, as after any write of its own. */
+        s->need_gtid = true;
+        s->last_write = ev_now(s->w->loop);
+    }
     /* Freed from a group's callback: sqlclient_destroy is safe there. */
     session_fanout_free(s);
     if (!from_loop)

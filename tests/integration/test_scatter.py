@@ -230,13 +230,17 @@ def keyed(start_halyard, cluster, dual, tmp_path):
     return h, s, sock
 
 
-def load(h):
-    """The rows through halyard: one split INSERT (rows for both groups)."""
+def load(h, cluster=None, dual=None):
+    """The rows through halyard: one split INSERT (rows for both groups);
+    with the clusters given, their replicas caught up after it."""
     conn = h.connect()
     with conn.cursor() as cur:
         values = ", ".join(f"({i}, {c}, {a})" for i, c, a in ROWS)
         n = cur.execute(f"INSERT INTO shop.orders (id, customer_id, amount) VALUES {values}")
     conn.close()
+    for c in (cluster, dual):
+        if c is not None:
+            c.sync()
     return n
 
 
@@ -310,9 +314,9 @@ def test_scatter_concat_is_every_row(keyed, cluster):
     ("SELECT id FROM shop.orders ORDER BY id FOR UPDATE",
      "a locking read would lock rows on every group"),
 ])
-def test_scatter_refusals(keyed, sql, why):
+def test_scatter_refusals(keyed, cluster, dual, sql, why):
     h, _, _ = keyed
-    load(h)
+    load(h, cluster, dual)  # the key read below may go to a replica
     conn = h.connect()
     with conn.cursor() as cur:
         assert refused(cur, sql) == (1105, PREFIX + why)
@@ -411,3 +415,34 @@ def test_split_insert_failing_on_one_group_rolls_back_everywhere(keyed, cluster,
                            "(100, 7, 1), (102, 42, 1)") == 2
     assert sorted(dual.sql(0, "SELECT id, amount FROM shop.orders")) == [(100, 1)]
     assert sorted(cluster.sql(0, "SELECT id, amount FROM shop.orders")) == [(101, 0), (102, 1)]
+
+
+def test_causal_read_sees_a_write_on_every_group(start_halyard, cluster, dual, tmp_path):
+    """consistency = causal: a reference-table write run on every group is
+    the session's write like any other: its next read, on a lagging replica
+    of its group, still sees it."""
+    from test_routing import delay_replicas
+
+    for sql in ks.SCHEMA:
+        cluster.sql(0, sql)
+    cluster.sync()
+    for sql in ks.SCHEMA + ("GRANT ALL ON shop.* TO 'app'@'%'",):
+        dual.sql(0, sql)
+    dual.sync()
+    port = free_port()
+    s = ks.settings(cluster, dual, tmp_path, port)
+    s["consistency"] = "causal"
+    s["causal_timeout_ms"] = 200
+    h = start_halyard(render_libconfig(s).replace("$", "$$"), port=port)
+    sock = s["admin_socket"]
+    wait_until(lambda: {n: g["writer"] for n, g in groups(h, sock).items()} ==
+               {"a": "node0", "b": "dm0"}, 15, what="writers")
+    conn = h.connect()
+    delay_replicas(cluster, 2)
+    with conn.cursor() as cur:
+        for i in range(3, 6):
+            assert cur.execute(f"INSERT INTO shop.countries VALUES ({i}, 'c{i}')") == 1
+            cur.execute(f"SELECT name FROM shop.countries WHERE id = {i}")
+            assert cur.fetchall() == ((f"c{i}",),), i
+    delay_replicas(cluster, 0)
+    conn.close()
