@@ -55,7 +55,7 @@ $(BUILD)/halyard: $(BUILD)/obj/main.o $(LIB_OBJ)
 # The admin socket's client needs only the config loader (-c CONFIG), which
 # compiles the query rules, loads the TLS certificates and hashes firewall digests.
 $(BUILD)/halyardctl: $(BUILD)/obj/halyardctl.o $(BUILD)/obj/config.o $(BUILD)/obj/config_cluster.o \
-                     $(BUILD)/obj/config_tls.o $(BUILD)/obj/config_rules.o $(BUILD)/obj/config_keys.o $(BUILD)/obj/auth.o $(BUILD)/obj/log.o \
+                     $(BUILD)/obj/config_tls.o $(BUILD)/obj/config_rules.o $(BUILD)/obj/config_keys.o $(BUILD)/obj/xa_log.o $(BUILD)/obj/auth.o $(BUILD)/obj/log.o \
                      $(BUILD)/obj/rules.o $(BUILD)/obj/group.o $(BUILD)/obj/tls.o $(BUILD)/obj/conn.o $(BUILD)/obj/resolve.o $(BUILD)/obj/buf.o \
                      $(BUILD)/obj/classify.o $(BUILD)/obj/classify_digest.o $(BUILD)/obj/classify_rewrite.o \
                      $(BUILD)/obj/lexer.o $(BUILD)/obj/sqlfunc.o $(BUILD)/obj/events.o $(BUILD)/obj/audit.o \

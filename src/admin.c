@@ -36,6 +36,7 @@
 
 #include "halyard/tls.h"
 #include "halyard/admin.h"
+#include "halyard/xa_recover.h"
 #include "halyard/alerts.h"
 #include "halyard/backend.h"
 #include "halyard/backup_copy.h"
@@ -884,6 +885,13 @@ static bool run_command(struct admin_conn *c, const char *line, size_t len)
     case ADMIN_SHOW_SHARDS:
         admin_show_shards(&c->out, st->cfg, cmd.json);
         break;
+    case ADMIN_SHOW_XA: {
+        struct xa_in_doubt *v = NULL;
+        size_t n = xa_recover_list(&v);
+        admin_render_xa(&c->out, v, n, (int64_t)time(NULL), cmd.json);
+        free(v);
+        break;
+    }
     case ADMIN_BACKEND_SET: {
         char why[200];
         hy_status_t set =

@@ -35,6 +35,9 @@ static const struct {
     {"show shards",
      "the schema map (each schema's group, conflicts) and per group its schemas, statements, "
      "errors, sessions moved in and statements refused"},
+    {"show xa",
+     "transactions across groups in doubt (shards.cross_group_transactions = \"xa\"): xid, "
+     "groups, decision (commit: logged; rollback: not), age, why still there"},
     {"backend NAME drain|maint|online",
      "drain: no new statements, open transactions finish, the answer once the server is idle "
      "(drain nowait: at once); maint: no statements at all; online: back to what the health "
@@ -197,6 +200,8 @@ hy_status_t admin_parse(const char *line, size_t len, struct admin_cmd *cmd, cha
         cmd->verb = ADMIN_SHOW_GROUPS;
     } else if (n == 2 && TOK_IS(0, "show") && TOK_IS(1, "shards")) {
         cmd->verb = ADMIN_SHOW_SHARDS;
+    } else if (n == 2 && TOK_IS(0, "show") && TOK_IS(1, "xa")) {
+        cmd->verb = ADMIN_SHOW_XA;
     } else if (n >= 1 && TOK_IS(0, "backend")) {
         if ((n != 3 && !(n == 4 && TOK_IS(2, "drain") && TOK_IS(3, "nowait"))) ||
             tlen[1] >= sizeof(cmd->arg) ||

@@ -372,6 +372,8 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
 
     kv_bool(&kv, "shards.learn", cfg->shards_learn);
     kv_int(&kv, "shards.refresh_ms", cfg->shards_refresh_ms);
+    kv_str(&kv, "shards.cross_group_transactions", cfg->shards_xa ? "xa" : "refuse");
+    kv_str(&kv, "shards.xa_log", cfg->xa_log != NULL ? cfg->xa_log : "");
     /* The schema map by name; a schema on two groups is shown twice. */
     list_begin(&l, &kv, "shards.schemas");
     for (size_t i = 0; i < cfg->shards.n; i++) {

@@ -1168,6 +1168,7 @@ static void config_free(struct config *cfg)
     for (size_t i = 0; i < cfg->shards.n; i++)
         free(cfg->shards.v[i].name);
     free(cfg->shards.v);
+    free(cfg->xa_log);
     shard_tables_free(&cfg->key_tables);
     for (size_t i = 0; i < cfg->n_listeners; i++) {
         free(cfg->listeners[i].name);

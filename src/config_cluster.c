@@ -17,6 +17,7 @@
 #include "halyard/log.h"
 #include "halyard/rules.h"
 #include "halyard/tls.h"
+#include "halyard/xa_log.h"
 #include "config_int.h"
 
 hy_status_t cfg_fill_backends(struct loader *ld, struct config *cfg, config_setting_t *list,
@@ -244,6 +245,26 @@ static hy_status_t fill_shards(struct loader *ld, struct config *cfg, config_set
     if (cfg->shards_learn && cfg->monitor.user[0] == '\0')
         return cfg_fail(ld, config_setting_get_member(sh, "learn"), "shards.learn",
                         "learning the schemas needs an account to read them as: set monitor.user");
+    cfg->shards_xa =
+        sh != NULL && strcmp(cfg_get_str(sh, "shards.cross_group_transactions"), "xa") == 0;
+    cfg->xa_log = strdup(sh != NULL ? cfg_get_str(sh, "shards.xa_log") : "");
+    if (cfg->xa_log == NULL)
+        return cfg_fail(ld, NULL, NULL, "out of memory");
+    if (cfg->shards_xa && cfg->xa_log[0] == '\0')
+        return cfg_fail(ld, config_setting_get_member(sh, "cross_group_transactions"),
+                        "shards.cross_group_transactions",
+                        "\"xa\" needs a file to log its commit decisions to: set shards.xa_log");
+    if (cfg->xa_log[0] != '\0' && cfg->xa_log[0] != '/')
+        return cfg_fail(ld, config_setting_get_member(sh, "xa_log"), "shards.xa_log",
+                        "\"%s\" is not an absolute path", cfg->xa_log);
+    for (size_t g = 0; cfg->shards_xa && g < cfg->n_groups; g++) {
+        if (!xa_log_name_ok(cfg->groups[g].name, XA_GROUP_MAX))
+            return cfg_fail(ld, config_setting_get_member(sh, "cross_group_transactions"),
+                            "shards.cross_group_transactions",
+                            "\"xa\" names each branch by its group: group \"%s\" is to be "
+                            "letters, digits, '_', '.' or '-'",
+                            cfg_printable(cfg->groups[g].name, shown));
+    }
     if (n == 0)
         return HY_OK;
     cfg->shards.v = calloc((size_t)n, sizeof(*cfg->shards.v));

@@ -486,6 +486,15 @@ const struct config_key config_keys[] = {
      "(mysql, information_schema, performance_schema, sys: on every group)", NULL},
     {"shards.schemas.[].group", CONFIG_STRING, NULL, 1, 40,
      "the group (groups.[].name) the schema lives on", NULL},
+    {"shards.cross_group_transactions", CONFIG_STRING, "refuse", 0, 0,
+     "a transaction that touches a second group: \"refuse\" (the statement that crosses over "
+     "gets error 1105, the transaction stays open on its first group) or \"xa\" (a transaction "
+     "opened with BEGIN or START TRANSACTION runs as XA on every group it touches, committed in "
+     "two phases, the decision in shards.xa_log)",
+     "refuse|xa"},
+    {"shards.xa_log", CONFIG_STRING, "", 0, 4095,
+     "with cross_group_transactions = \"xa\": the file halyard appends each two-phase commit "
+     "decision to (fsync'd before the first XA COMMIT); required then", NULL},
 
     {"shards.tables", CONFIG_LIST, "()", 0, 1000,
      "key shards: tables whose rows are spread over the groups by the value of one integer "

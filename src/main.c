@@ -30,6 +30,7 @@
 #include "halyard/backup_sched.h"
 #include "halyard/backup_verify.h"
 #include "halyard/binlog_archive.h"
+#include "halyard/xa_recover.h"
 #include "halyard/admin.h"
 #include "halyard/alerts.h"
 #include "halyard/audit.h"
@@ -403,6 +404,7 @@ static hy_status_t app_reload(struct status *st, const char *by)
         monitor_publish_config(app.monitor, fresh);
     failover_exec_set_config(fresh);
     binlog_archive_set_config(fresh);
+    xa_recover_set_config(fresh);
     backup_copy_set_config(fresh);
     backup_full_seed(fresh);
     backup_verify_seed(fresh);
@@ -744,6 +746,11 @@ int main(int argc, char **argv)
         rc = 1;
         goto out;
     }
+    if (xa_recover_start(app.cfg, err, sizeof(err)) != HY_OK) {
+        hy_log_error("%s", err);
+        rc = 1;
+        goto out;
+    }
     if ((app.monitor = monitor_create(app.cfg)) == NULL) {
         hy_log_error("cannot start the monitor thread");
         rc = 1;
@@ -816,6 +823,7 @@ out:
     /* Before the admin socket goes: it may wait for a switchover's answer. */
     failover_exec_stop();
     binlog_archive_stop();
+    xa_recover_stop();
     backup_full_stop();
     backup_copy_stop();
     /* After the joins: no worker reports to the monitor any more. */

@@ -22,6 +22,8 @@
 #include "halyard/log.h"
 #include "halyard/group.h"
 #include "halyard/metrics.h"
+#include "halyard/stats.h"
+#include "halyard/xa_recover.h"
 #include "halyard/pool_stats.h"
 #include "halyard/resolve.h"
 
@@ -574,6 +576,21 @@ void metrics_render(struct textbuf *sb, const struct metrics_snapshot *m)
                stat_fields[i].help);
         sample_u64(sb, stat_fields[i].metric, NULL, NULL, m->stats.v[i]);
     }
+
+    /* transactions across groups (session_xa.c) */
+    family(sb, "halyard_xa_commits_total", "counter",
+           "Transactions across groups (shards.cross_group_transactions = xa) committed.");
+    sample_u64(sb, "halyard_xa_commits_total", NULL, NULL,
+               atomic_load_explicit(&stats_xa_commits, memory_order_relaxed));
+    family(sb, "halyard_xa_rollbacks_total", "counter",
+           "Transactions across groups rolled back (ROLLBACK, a failed PREPARE, a lost branch).");
+    sample_u64(sb, "halyard_xa_rollbacks_total", NULL, NULL,
+               atomic_load_explicit(&stats_xa_rollbacks, memory_order_relaxed));
+
+    gauge_u64(sb, "halyard_xa_in_doubt",
+              "Transactions across groups in doubt: prepared by an earlier halyard process and "
+              "not yet resolved (halyardctl show xa).",
+              xa_recover_count());
 
     /* configuration */
     family(sb, "halyard_reloads_total", "counter",

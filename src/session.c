@@ -250,6 +250,8 @@ void command_done(struct session *s)
     if (s->cfg->backend_read_timeout_ms > 0)
         session_timer_stop(s);
     query_end(s, s->resp.err_code != 0);
+    if (s->xa != NULL && s->resp.err_code == ER_LOCK_DEADLOCK)
+        session_xa_server_rollback(s, s->resp.err_code);
     s->stmt_len = 0; /* show sessions: no statement in flight */
     s->meta_ps_id = 0;
     s->retry_ok = false;
@@ -734,6 +736,10 @@ bool ensure_backend(struct session *s, uint32_t idx)
         !session_pool_diag_lost(s, bc)) {
         s->cur = bc;
         session_publish_backend(s);
+        /* a transaction across groups: the group's branch first */
+        if (s->xa != NULL && idx == s->primary && !bc->xa && s->internal == INT_NONE &&
+            !session_xa_branch_ready(s, bc))
+            return false;
         return true;
     }
     session_set_state(s, SS_WAIT_BACKEND);
@@ -905,6 +911,11 @@ void session_next_command(struct session *s)
             if (s->state == SS_CLOSING)
                 return; /* its group was removed: reaped as the callback ends */
         }
+        if (s->state == SS_IDLE && s->xa != NULL && session_xa_rollback_due(s)) {
+            if (session_xa_abort(s))
+                return; /* its steps run; then the next command */
+            continue;
+        }
         if (st->b == NULL || stream_unparsed(st) < MYSQL_HEADER_SIZE) {
             if (st->b != NULL && st->head == st->scan)
                 stream_release_if_empty(st, &s->w->pool);
@@ -961,6 +972,7 @@ void session_next_command(struct session *s)
         case COM_RESET_CONNECTION:
             /* A fresh session everywhere: other backends reconnect when needed. */
             POOL_COUNT(s, &s->cfg->backends[s->primary], resets);
+            session_xa_discard(s); /* a transaction across groups ends with it */
             state_clear(s);
             session_pool_reset(s);
             s->pinned = false;
@@ -1069,6 +1081,17 @@ void session_next_command(struct session *s)
                 q = skip_space_comments(q, qend);
                 bool rollback = cmd == COM_QUERY && match_word(&q, qend, "ROLLBACK");
                 consume_packet(s, len);
+                if (s->xa != NULL) {
+                    /* the other groups' branches are rolled back first */
+                    command_abandon(s);
+                    char *name = s->trx_lost;
+                    s->trx_lost = NULL;
+                    bool waits = session_xa_lost(s, rollback, name);
+                    free(name);
+                    if (waits)
+                        return;
+                    continue;
+                }
                 if (rollback)
                     send_ok(s, 1);
                 else
@@ -1146,6 +1169,19 @@ void session_next_command(struct session *s)
                       s->id, s->user, s->peer, mysql_com_name(cmd), digest);
             audit_block(s->id, s->user, s->peer, "firewall", digest);
             session_err(s, 1, SERR_FIREWALL, s->user);
+            continue;
+        }
+        if (idx == ROUTE_XA) {
+            if (!fits) {
+                session_mark_closing(s, END_PROTOCOL);
+                return;
+            }
+            consume_packet(s, len);
+            command_abandon(s);
+            if (session_xa_run(s))
+                return; /* its steps run; the last one answers */
+            if (s->state == SS_CLOSING)
+                return;
             continue;
         }
         if (idx == ROUTE_SHARD) {

@@ -101,6 +101,10 @@ static void session_backend_failed_copied(struct session *s, const struct config
 void session_backend_failed(struct session *s, const uint8_t *err_payload, size_t err_len,
                             const char *why)
 {
+    if (s->internal == INT_XA) {
+        session_xa_failed(s, why);
+        return;
+    }
     const struct config_backend *be = s->cur->be;
     /* The ERR may live in the connection's buffer, which closing frees. */
     uint8_t *err_copy = NULL;
@@ -241,6 +245,10 @@ static bool session_retry(struct session *s, struct bconn *bc)
 void session_backend_lost(struct session *s, struct bconn *bc, const char *why)
 {
     const struct config_backend *be = bc->be;
+    if (bc->parked) {
+        session_xa_parked_lost(s, bc, why);
+        return;
+    }
     if (bc == s->cur && s->internal == INT_LID) {
         /* its read-back: no command of the client waits */
         session_backend_failed(s, NULL, 0, why);
@@ -347,9 +355,12 @@ void internal_progress(struct session *s)
     enum internal_op op = s->internal;
     s->internal = INT_NONE;
     s->resp_done = false;
-    if (op != INT_PS_PREPARE)
+    if (op != INT_PS_PREPARE && op != INT_XA)
         session_pool_internal_ran(s, bc);
     switch (op) {
+    case INT_XA:
+        session_xa_answer(s);
+        return;
     case INT_SYNC:
         if (s->resp.err_code != 0 && !session_pool_sync_err_ok(s, s->sync_i, s->resp.err_code)) {
             char why[96];
@@ -538,8 +549,12 @@ void bconn_close(struct bconn *bc)
     POOL_COUNT(s, bc->be, closed);
     if (bc->lid_dirty)
         session_lid_lost(s, bc->be->name);
-    ps_backend_gone(s, bc->idx);
-    s->bc[bc->idx] = NULL;
+    if (bc->xa && s->xa != NULL)
+        session_xa_gone(s, bc);
+    if (!bc->parked) {
+        ps_backend_gone(s, bc->idx);
+        s->bc[bc->idx] = NULL;
+    }
     varstate_destroy(bc->vs);
     bc->vs = NULL;
     ps_cache_clear(&bc->psc);
@@ -552,6 +567,7 @@ void bconn_close(struct bconn *bc)
 
 void bconn_close_all(struct session *s)
 {
+    session_xa_discard(s);
     for (uint32_t i = 0; i < s->n_bc; i++) {
         if (s->bc[i] != NULL)
             bconn_close(s->bc[i]);

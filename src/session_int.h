@@ -29,6 +29,8 @@
  * connector built on it would never see why. */
 #define ER_CONNECT_TO_FOREIGN_DATA_SOURCE 1429 /* HY000 a backend cannot be reached */
 #define ER_CONNECTION_KILLED              1927 /* 70100 a backend connection died */
+#define ER_LOCK_DEADLOCK                  1213 /* 40001 the server rolled the transaction back */
+#define ER_XAER_NOTA                      1397 /* XAE04 unknown XID */
 
 /* The most a session's state (and a connection's) may take as values. */
 #define STATE_MAX_BYTES (64u * 1024u)
@@ -100,7 +102,8 @@
 #define ROUTE_FIREWALL (UINT32_MAX - 3) /* the user's firewall refuses it */
 #define ROUTE_RO_WRITE (UINT32_MAX - 4) /* a write in a READ ONLY transaction: 1792 */
 #define ROUTE_SHARD    (UINT32_MAX - 5) /* refused by group (shard.h): s->shard_ref says why */
-#define ROUTE_FANOUT   (UINT32_MAX - 6) /* on every group, merged: s->fanout (session_fanout.c) */
+#define ROUTE_XA       (UINT32_MAX - 6) /* session_xa_run(): s->xa_cmd, or s->xa_refuse */
+#define ROUTE_FANOUT   (UINT32_MAX - 7) /* on every group, merged: s->fanout (session_fanout.c) */
 
 /* ---- session.c: the state machine, packets, routing, backend connections */
 void answer_expect(struct session *s, uint8_t cmd, uint8_t exec_flags);
@@ -401,6 +404,44 @@ bool session_fanout_start(struct session *s);
 bool session_fanout_busy(const struct session *s);
 /* The session ends: cancel and free its fan-out. */
 void session_fanout_free(struct session *s);
+/* session_xa.c: transactions across groups as XA (shards.cross_group_transactions) */
+enum { XA_CMD_BEGIN = 1, XA_CMD_COMMIT, XA_CMD_ROLLBACK };
+/* ROUTE_XA for a statement that begins or ends such a transaction (or is
+ * refused in one), else UINT32_MAX. */
+uint32_t session_xa_route(struct session *s, const struct classify_result *r, const char *text,
+                          size_t len);
+/* Run what session_xa_route() decided, its packet consumed: true when a
+ * step is in flight (the answer comes later), false when answered. */
+bool session_xa_run(struct session *s);
+/* The transaction's branch on backend `name` died (s->trx_lost): roll the
+ * others back, then answer OK (`rollback`) or SERR_TRX_LOST. As run. */
+bool session_xa_lost(struct session *s, bool rollback, const char *name);
+/* ensure_backend(): `bc`, the group's primary, is ready: true when it
+ * holds the group's branch, false when XA START was sent (the command runs
+ * again after it). */
+bool session_xa_branch_ready(struct session *s, struct bconn *bc);
+void session_xa_answer(struct session *s);                  /* INT_XA answered */
+void session_xa_failed(struct session *s, const char *why); /* INT_XA's connection failed */
+/* bconn_close() of a connection holding a branch (bc->xa). */
+void session_xa_gone(struct session *s, struct bconn *bc);
+/* A parked branch's connection spoke or closed while idle. */
+void session_xa_parked_lost(struct session *s, struct bconn *bc, const char *why);
+/* session_view_move() to `to`: the parked branch of its group back into
+ * nbc, at the primary's slot. */
+void session_xa_restore(struct session *s, const struct config *to, struct bconn **nbc,
+                        uint16_t primary);
+/* A statement of the transaction got `code` (1213): the server rolled its
+ * branch back, so the others are to be rolled back before the next
+ * command (session_xa_abort), and the session is out of the transaction,
+ * as with a plain one. */
+void session_xa_server_rollback(struct session *s, uint16_t code);
+bool session_xa_rollback_due(const struct session *s);
+/* Roll every branch back, the client told nothing (it had the error):
+ * true when a step is in flight. */
+bool session_xa_abort(struct session *s);
+/* The session ends, changes user or is reset: the branches' connections
+ * closed (the servers roll back what they hold), s->xa freed. */
+void session_xa_discard(struct session *s);
 
 /* session_route.c */
 bool may_hold_secret(const char *text, size_t len, unsigned lex_opts);

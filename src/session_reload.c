@@ -54,7 +54,7 @@ int backend_match(const struct config *cfg, const struct config_backend *be)
 static bool session_may_switch(const struct session *s, const struct config *to)
 {
     if ((s->status & SERVER_STATUS_IN_TRANS) || s->ro_idx >= 0 || s->internal != INT_NONE ||
-        s->changing_user)
+        s->changing_user || s->xa != NULL)
         return false;
     if (s->pinned) {
         int j = backend_match(to, &s->cfg->backends[s->primary]);
@@ -133,6 +133,12 @@ bool session_view_move(struct session *s, struct config *to)
         if (bc == NULL)
             continue;
         int j = backend_match(to, bc->be);
+        if (j < 0 && bc->xa && s->xa != NULL) {
+            /* An XA branch of the group the session leaves: kept for the
+             * commit, and for the statements when it comes back. */
+            bc->parked = true;
+            continue;
+        }
         /* A connection made under another TLS mode is made again, unless
          * it holds state only the primary has. */
         if (j < 0 || (to->backends[j].tls != bc->be->tls && !(s->pinned && i == s->primary))) {
@@ -144,6 +150,7 @@ bool session_view_move(struct session *s, struct config *to)
         bc->idx = (uint16_t)j;
         bc->be = &to->backends[j];
     }
+    session_xa_restore(s, to, nbc, primary_now(to, s->id, -1));
     free(s->bc);
     s->bc = nbc;
     s->n_bc = (uint16_t)to->n_backends;

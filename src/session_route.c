@@ -57,7 +57,8 @@ uint16_t primary_now(const struct config *cfg, uint32_t spread, int current)
 
 bool session_in_trans(const struct session *s)
 {
-    return (s->status & SERVER_STATUS_IN_TRANS) || !(s->status & SERVER_STATUS_AUTOCOMMIT);
+    return (s->status & SERVER_STATUS_IN_TRANS) || !(s->status & SERVER_STATUS_AUTOCOMMIT) ||
+           s->xa != NULL;
 }
 
 /* The backends as this session sees them, for route_decide(): one per
@@ -570,6 +571,9 @@ uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_
                                         "as a plain query only, not as a prepared statement");
     }
     if (s->listener->shards) {
+        uint32_t x = session_xa_route(s, &r, (const char *)p + 1, avail - 1);
+        if (x != UINT32_MAX)
+            return x;
         /* To the statement's group first, then inside it as always. A
          * statement about the session or the previous one (which ran on
          * the group the session is on) stays. */

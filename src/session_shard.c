@@ -330,7 +330,7 @@ static uint32_t shard_route(struct session *s, const char *text, size_t len, boo
         (void)named_add(&ns, text, len, true);
     else
         (void)classify_schemas(text, len, s->lex_opts, named_add, &ns);
-    bool in_trans = (s->status & SERVER_STATUS_IN_TRANS) || s->ro_idx >= 0;
+    bool in_trans = (s->status & SERVER_STATUS_IN_TRANS) || s->ro_idx >= 0 || s->xa != NULL;
     const struct config *root = config_root_c(s->cfg);
     /* A new learned map from the next statement outside a transaction. */
     const struct shard_map *map =
@@ -343,7 +343,8 @@ static uint32_t shard_route(struct session *s, const char *text, size_t len, boo
         .schema = schema,
         .dflt = default_group(s),
         .cur = cur_group(s),
-        .in_trans = in_trans,
+        /* a transaction across groups (session_xa.c) may cross over */
+        .in_trans = in_trans && s->xa == NULL,
         .held = s->pinned ? (s->pin_why != NULL ? s->pin_why : "pinned") : NULL,
         .by_key = kt != NULL,
         .key_group = kt != NULL ? key->group : 0,

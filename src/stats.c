@@ -8,6 +8,7 @@
 #include "halyard/stats.h"
 
 atomic_uint stats_sessions_open;
+_Atomic uint64_t stats_xa_commits, stats_xa_rollbacks;
 
 static _Atomic(struct listener_stats *) listeners;
 

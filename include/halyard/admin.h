@@ -95,6 +95,7 @@ enum admin_verb {
     ADMIN_SHOW_BACKENDS,
     ADMIN_SHOW_GROUPS, /* show groups (admin_groups.c) */
     ADMIN_SHOW_SHARDS, /* show shards (admin_shards.c) */
+    ADMIN_SHOW_XA,     /* show xa (xa_recover.c) */
     ADMIN_BACKEND_SET, /* backend NAME drain [nowait]|maint|online */
     ADMIN_SWITCHOVER,
     ADMIN_FAILOVER,

@@ -94,6 +94,8 @@ struct bconn {
     bool lid_dirty;      /* an answer may have changed it since */
     bool diag_dirty;     /* its last answer left warnings or was an error */
     bool xa;             /* an XA transaction began here and has not ended */
+    bool parked;         /* an XA branch of a group the session left (session_xa.c): not in
+                          * the owner's slots, idx and be are its group's */
     bool found_rows;     /* its last statement used SQL_CALC_FOUND_ROWS */
     bool srv_trans;      /* its last answer said a transaction is open (SERVER_STATUS_IN_TRANS) */
     bool foreign;        /* taken from the pool after another session: brought all the way */

@@ -92,6 +92,7 @@ enum internal_op {
     INT_PS_PREPARE, /* preparing a statement where an EXECUTE lands */
     INT_PS_RESET,   /* COM_STMT_RESET on a backend other than the one answering */
     INT_LID,        /* SELECT LAST_INSERT_ID() before the connection goes to the pool */
+    INT_XA,         /* a step of a transaction across groups (session_xa.c) */
 };
 
 /* What the client's next packet during login answers (SS_AUTH_SWITCH). */
@@ -175,6 +176,9 @@ struct session {
     struct shard_refusal *shard_ref; /* the last statement refused by group (shard.h); heap */
     struct shard_snap *shard_snap;   /* the learned map it uses (shard_learn.h); a reference */
     struct fanout *fanout;           /* a statement on every group (session_fanout.c); heap */
+    struct session_xa *xa;           /* a transaction across groups (session_xa.c); heap */
+    const char *xa_refuse;           /* the statement's refusal (static text), or NULL */
+    uint8_t xa_cmd;                  /* what ROUTE_XA runs (XA_CMD_*, session_int.h) */
     bool uvars_opaque;               /* a CALL, EXECUTE or stored function ran: statements that
                                       * mention a user variable go to the primary */
     enum internal_op internal; /* a command halyard runs itself on cur, answer not forwarded */

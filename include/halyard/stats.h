@@ -105,4 +105,8 @@ void stats_groups_free(void); /* at exit */
  * Relaxed atomic adds from every worker. */
 extern atomic_uint stats_sessions_open;
 
+/* Transactions across groups (session_xa.c) committed and rolled back,
+ * over every worker. */
+extern _Atomic uint64_t stats_xa_commits, stats_xa_rollbacks;
+
 #endif /* HALYARD_STATS_H */

@@ -11,7 +11,7 @@
  * (created afresh), so runs against halyard and against the server give the
  * same output when the proxy is transparent. The routing scenarios (split,
  * causal, types, long-split, ro-trx, metadata, cache-metadata, cursor-split,
- * reset-close, shards, keys)
+ * reset-close, shards, keys, shards-xa)
  * print which server ran each execution, for tests of halyard's read/write
  * split.
  *
@@ -1094,6 +1094,29 @@ static void scenario_shards(void)
     stmt_close(ins);
 }
 
+/* Transactions across groups as XA (test_xa.py; DB is sa, on group a; sb
+ * on group b): inserts prepared for sa.t and sb.t executed in turn inside
+ * BEGIN ... COMMIT (ids 60..62), then inside BEGIN ... ROLLBACK (70..72). */
+static void scenario_shards_xa(void)
+{
+    MYSQL_STMT *ia = prepare("INSERT INTO sa.t VALUES (?, 1)");
+    MYSQL_STMT *ib = prepare("INSERT INTO sb.t VALUES (?, 2)");
+    int id;
+    bind_int_param(ia, &id, "bind xa insert a");
+    bind_int_param(ib, &id, "bind xa insert b");
+    for (int round = 0; round < 2; round++) {
+        query("BEGIN");
+        for (id = round ? 70 : 60; id < (round ? 73 : 63); id++) {
+            execute(ib, "execute xa insert b");
+            execute(ia, "execute xa insert a");
+        }
+        query(round ? "ROLLBACK" : "COMMIT");
+        printf("%s\n", round ? "rolled back" : "committed");
+    }
+    stmt_close(ia);
+    stmt_close(ib);
+}
+
 /* Key shards (test_key_shards.py; DB is shop, orders hashed by customer_id:
  * 7 on group b, 8 and 42 on a): an INSERT executed for keys 7, 8, 42 (its
  * parameter types sent at the first execution only), a SELECT by a string
@@ -1748,6 +1771,7 @@ static const struct {
     {"progress", scenario_progress},
     {"bulk", scenario_bulk},
     {"shards", scenario_shards},
+    {"shards-xa", scenario_shards_xa},
     {"keys", scenario_keys},
 };
 

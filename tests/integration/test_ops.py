@@ -313,6 +313,8 @@ def test_show_config(start_halyard, cluster):
     assert kv["backends.[0].role"] == "primary"
     assert kv["admin_socket"] == path
     assert kv["shards.schemas.[0].schema"] == "orders"
+    assert kv["shards.cross_group_transactions"] == "refuse"
+    assert kv["shards.xa_log"] == "\"\""
     assert kv["shards.tables.[0].table"] == "shop.orders"
     assert kv["shards.tables.[0].map.[0].buckets"] == "0-15"
     assert kv["shards.reference"] == '["shop.countries"]'

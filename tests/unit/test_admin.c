@@ -152,6 +152,8 @@ static const struct parse_case parse_cases[] = {
     {"show groups --json", HY_OK, ADMIN_SHOW_GROUPS, true, 0, NULL},
     {"show shards", HY_OK, ADMIN_SHOW_SHARDS, false, 0, NULL},
     {"show shards --json", HY_OK, ADMIN_SHOW_SHARDS, true, 0, NULL},
+    {"show xa", HY_OK, ADMIN_SHOW_XA, false, 0, NULL},
+    {"show xa --json", HY_OK, ADMIN_SHOW_XA, true, 0, NULL},
     {"backup verified ok 0-1-5 3 0", HY_OK, ADMIN_BACKUP_VERIFIED, false, 0, NULL},
     {"backup verified differ 0-1-5 3 1 --json", HY_OK, ADMIN_BACKUP_VERIFIED, true, 0, NULL},
     {"backup verified ok 0-1-5 3", HY_ERROR, 0, false, 0,
@@ -673,7 +675,7 @@ static void test_render_help(void **state)
         assert_int_equal(admin_parse(cmdline, strlen(cmdline), &cmd, err, sizeof(err)), HY_OK);
         parsed++;
     }
-    assert_int_equal(parsed, 26);
+    assert_int_equal(parsed, 27);
     free(text);
     textbuf_reset(&sb);
     admin_render_help(&sb, true);
@@ -1178,8 +1180,8 @@ static void test_metrics_render(void **state)
         }
     }
     free(text);
-    assert_int_equal(n_fam, 38);
-    assert_int_equal(samples, 51);
+    assert_int_equal(n_fam, 41);
+    assert_int_equal(samples, 54);
 
     static const char *const want[] = {
         "\nhalyard_up 1\n",
@@ -1191,6 +1193,9 @@ static void test_metrics_render(void **state)
         "\nhalyard_auth_failures_total 1\n",
         "\nhalyard_backend_connect_failures_total 2\n",
         "\nhalyard_reloads_total{result=\"ok\"} 4\n",
+        "\nhalyard_xa_commits_total 0\n",
+        "\nhalyard_xa_rollbacks_total 0\n",
+        "\nhalyard_xa_in_doubt 0\n",
         "\nhalyard_reloads_total{result=\"error\"} 1\n",
         "\nhalyard_config_last_reload_success 0\n",
         "\nhalyard_config_last_reload_timestamp_seconds 1700000000\n",

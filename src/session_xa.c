@@ -1,0 +1,723 @@
+/*
+ * session_xa.c: transactions across groups as XA, part of the session
+ * module (session_int.h), for listeners with shards = true and
+ * shards.cross_group_transactions = "xa".
+ *
+ * BEGIN or START TRANSACTION [READ WRITE] (autocommit on, outside a
+ * transaction) is answered by halyard itself: the session holds a
+ * struct session_xa (s->xa) with a gtrid unique per halyard process and
+ * transaction. Nothing runs yet. The first time a statement is to run on a
+ * group's primary, ensure_backend() has `XA START '<gtrid>','<group>'` run
+ * there first (a branch per group, named by the group), then the statement.
+ * When the session moves to another group (session_view_move), the
+ * connection holding a branch is not closed but parked (bc->parked: out of
+ * s->bc, still the session's) and put back when the session returns to
+ * that group; the pool never takes it (bc->xa holds it).
+ *
+ * COMMIT: one branch -> XA END, XA COMMIT ONE PHASE. Several -> XA END and
+ * XA PREPARE on each; once all are prepared the decision is appended to
+ * shards.xa_log and fsync'd (xa_log.h), then XA COMMIT on each, then the
+ * decision is marked done. A failed END or PREPARE (or a branch's
+ * connection lost) rolls every branch back and the COMMIT gets ERR 1402
+ * saying why. ROLLBACK -> XA END, XA ROLLBACK on each. The client gets the
+ * OK a server would give (SERVER_STATUS_IN_TRANS on after BEGIN, off after
+ * the end). The steps are internal queries (INT_XA) on each branch's
+ * connection in turn, run from here; the client's COMMIT is consumed first
+ * and answered when the last step is.
+ *
+ * Not handled here: START TRANSACTION READ ONLY / WITH CONSISTENT SNAPSHOT
+ * and transactions of autocommit = 0 stay plain transactions on one group
+ * (refused when they cross over, as with "refuse"); COMMIT/ROLLBACK AND
+ * CHAIN or RELEASE, a nested BEGIN and the client's own XA statements
+ * inside such a transaction are refused with ERR 1105.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <inttypes.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "halyard/group.h"
+#include "halyard/log.h"
+#include "halyard/mysql_proto.h"
+#include "halyard/server.h"
+#include "halyard/session.h"
+#include "halyard/session_err.h"
+#include "halyard/stats.h"
+#include "halyard/worker.h"
+#include "halyard/xa_log.h"
+#include "halyard/xa_recover.h"
+#include "session_int.h"
+
+#define XA_STEP_TIMEOUT_MS 30000
+
+enum xb_state {
+    XB_ACTIVE,   /* XA START answered OK */
+    XB_IDLE,     /* XA END answered (or to be rolled back) */
+    XB_PREPARED, /* XA PREPARE answered OK */
+    XB_DONE,     /* committed or rolled back */
+    XB_DEAD,     /* its connection is gone: the server rolled it back */
+};
+
+enum xa_op { XOP_NONE, XOP_START, XOP_END, XOP_PREPARE, XOP_COMMIT, XOP_COMMIT_1P, XOP_ROLLBACK };
+
+struct xa_branch {
+    uint16_t group; /* index in the session's config */
+    char name[XA_GROUP_MAX + 1];
+    struct bconn *bc; /* NULL once gone */
+    enum xb_state st;
+    bool taint; /* a step failed on it: its XA state is unknown, closed at the end */
+};
+
+struct session_xa {
+    char gtrid[XA_GTRID_MAX + 1];
+    struct xa_branch br[XA_GROUPS_MAX];
+    size_t n;
+    enum xa_op op;      /* the step in flight */
+    size_t at;          /* ... on this branch */
+    bool ending;        /* COMMIT or ROLLBACK under way */
+    bool commit;        /* still to commit (false once anything failed) */
+    bool decided;       /* the decision is in the log */
+    bool failed;        /* the client gets err instead of OK */
+    bool lost;          /* ended because a branch died (trx_lost): err is SERR_TRX_LOST */
+    bool lost_ok;       /* ... and the statement was a ROLLBACK: OK */
+    bool silent;        /* ended after a server-side rollback: the client was told */
+    bool in_doubt;      /* decided, an XA COMMIT failed: left to the recovery (no D record) */
+    uint16_t server_rb; /* a statement got this error: the server rolled a branch back */
+    char err[400];
+    struct bconn *saved_cur;
+};
+
+static _Atomic uint64_t xa_serial;
+
+/* A gtrid no other transaction of any halyard process has:
+ * <instance prefix><process start>-<serial> (xa_log.h). */
+static void gtrid_new(const struct config *root, char *out, size_t cap)
+{
+    char prefix[40];
+    xa_log_prefix(root->xa_log, prefix, sizeof(prefix));
+    uint64_t n = atomic_fetch_add(&xa_serial, 1) + 1;
+    snprintf(out, cap, "%s%" PRId64 "-%" PRIu64, prefix, xa_log_process_start(), n);
+}
+
+static uint16_t cur_group(const struct session *s)
+{
+    return s->cfg->parent != NULL ? s->cfg->group_idx : 0;
+}
+
+/* Whether the text is these words (NULL ends them), then at most a ';'. */
+static bool text_is(const char *t, size_t len, const char *w1, const char *w2, const char *w3,
+                    const char *w4)
+{
+    const char *end = t + len, *p = skip_space_comments(t, end);
+    const char *w[] = {w1, w2, w3, w4};
+    for (size_t i = 0; i < 4 && w[i] != NULL; i++) {
+        if (!match_word(&p, end, w[i]))
+            return false;
+    }
+    if (p < end && *p == ';')
+        p = skip_space_comments(p + 1, end);
+    return p == end;
+}
+
+/* BEGIN [WORK] or START TRANSACTION [READ WRITE], alone. */
+static bool plain_begin(const char *t, size_t len)
+{
+    return text_is(t, len, "BEGIN", NULL, NULL, NULL) ||
+           text_is(t, len, "BEGIN", "WORK", NULL, NULL) ||
+           text_is(t, len, "START", "TRANSACTION", NULL, NULL) ||
+           text_is(t, len, "START", "TRANSACTION", "READ", "WRITE");
+}
+
+uint32_t session_xa_route(struct session *s, const struct classify_result *r, const char *text,
+                          size_t len)
+{
+    if (!config_root_c(s->cfg)->shards_xa)
+        return UINT32_MAX;
+    s->xa_refuse = NULL;
+    if (s->xa != NULL && (r->flags & CLF_XA)) {
+        s->xa_refuse = "halyard: XA statements cannot run inside a transaction halyard runs as "
+                       "XA across groups (shards.cross_group_transactions = \"xa\")";
+        return ROUTE_XA;
+    }
+    if (r->kind == CL_TXN_BEGIN && !(r->flags & CLF_XA)) {
+        if (s->xa != NULL) {
+            s->xa_refuse = "halyard: a transaction across groups is open: COMMIT or ROLLBACK it "
+                           "before BEGIN (no implicit commit across groups)";
+            return ROUTE_XA;
+        }
+        if (session_in_trans(s) || r->nstmt != 1 || !plain_begin(text, len))
+            return UINT32_MAX; /* a plain transaction, on one group */
+        s->xa_cmd = XA_CMD_BEGIN;
+        return ROUTE_XA;
+    }
+    if (r->kind == CL_TXN_END && !(r->flags & CLF_XA) && s->xa != NULL) {
+        if (r->nstmt == 1 && (text_is(text, len, "COMMIT", NULL, NULL, NULL) ||
+                              text_is(text, len, "COMMIT", "WORK", NULL, NULL))) {
+            s->xa_cmd = XA_CMD_COMMIT;
+            return ROUTE_XA;
+        }
+        if (r->nstmt == 1 && (text_is(text, len, "ROLLBACK", NULL, NULL, NULL) ||
+                              text_is(text, len, "ROLLBACK", "WORK", NULL, NULL))) {
+            s->xa_cmd = XA_CMD_ROLLBACK;
+            return ROUTE_XA;
+        }
+        s->xa_refuse = "halyard: only COMMIT or ROLLBACK, alone, ends a transaction across groups "
+                       "(not AND CHAIN, RELEASE, or in a multi-statement)";
+        return ROUTE_XA;
+    }
+    return UINT32_MAX;
+}
+
+/* An OK of halyard's own with these status flags. */
+static void xa_send_ok(struct session *s, uint16_t status)
+{
+    uint8_t pkt[MYSQL_HEADER_SIZE + 32];
+    size_t len =
+        mysql_ok_encode(pkt + MYSQL_HEADER_SIZE, sizeof(pkt) - MYSQL_HEADER_SIZE, 0, 0, status, 0);
+    mysql_hdr_write(pkt, (uint32_t)len, 1);
+    send_local(s, pkt, MYSQL_HEADER_SIZE + len);
+}
+
+/* Run `sql` on branch i's connection as INT_XA. */
+static void xa_send(struct session *s, enum xa_op op, size_t i, const char *verb, const char *tail)
+{
+    struct session_xa *x = s->xa;
+    char sql[256];
+    snprintf(sql, sizeof(sql), "XA %s '%s','%s'%s", verb, x->gtrid, x->br[i].name, tail);
+    x->op = op;
+    x->at = i;
+    s->cur = x->br[i].bc;
+    slog_debug(s, "xa: %s", sql);
+    internal_query(s, INT_XA, sql, XA_STEP_TIMEOUT_MS);
+}
+
+static void xa_fail(struct session *s, const char *fmt, ...) HY_PRINTF(2, 3);
+static void xa_fail(struct session *s, const char *fmt, ...)
+{
+    struct session_xa *x = s->xa;
+    x->commit = false;
+    if (x->failed)
+        return;
+    x->failed = true;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(x->err, sizeof(x->err), fmt, ap);
+    va_end(ap);
+    slog_warn(s, "xa %s: %s", x->gtrid, x->err);
+}
+
+static void xa_count(bool commit)
+{
+    atomic_fetch_add_explicit(commit ? &stats_xa_commits : &stats_xa_rollbacks, 1,
+                              memory_order_relaxed);
+}
+
+/* The transaction is over: its connections no longer hold it; the parked
+ * ones are closed (the session is on another group); the client answered. */
+static void xa_finish(struct session *s)
+{
+    struct session_xa *x = s->xa;
+    bool committed = (x->commit && !x->failed) || x->decided;
+    for (size_t i = 0; i < x->n; i++) {
+        struct bconn *bc = x->br[i].bc;
+        if (bc == NULL)
+            continue;
+        bc->xa = false;
+        x->br[i].bc = NULL;
+        if (bc->parked || x->br[i].taint) {
+            if (x->br[i].taint)
+                slog_info(s,
+                          "xa %s: closing the connection to %s (a step failed there: the "
+                          "server ends what it holds)",
+                          x->gtrid, bc->be->name);
+            if (x->saved_cur == bc)
+                x->saved_cur = NULL;
+            bconn_close(bc);
+        }
+    }
+    s->cur = NULL;
+    for (uint32_t i = 0; i < s->n_bc; i++) {
+        if (s->bc[i] != NULL && s->bc[i] == x->saved_cur)
+            s->cur = x->saved_cur;
+    }
+    session_publish_backend(s);
+    s->status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
+    xa_count(committed);
+    if (x->silent)
+        ; /* the statement's error told the client */
+    else if (x->lost && x->lost_ok)
+        xa_send_ok(s, s->status | SERVER_STATUS_AUTOCOMMIT);
+    else if (x->lost)
+        session_err(s, 1, SERR_TRX_LOST, x->err);
+    else if (x->in_doubt) /* decided: not rolled back, so not XA100 */
+        session_err_custom(s, 1, 1105, "HY000", x->err);
+    else if (x->failed)
+        session_err_custom(s, 1, 1402, "XA100", x->err);
+    else
+        xa_send_ok(s, s->status | SERVER_STATUS_AUTOCOMMIT);
+    slog_info(s, "xa %s: %s on %zu group(s)", x->gtrid, committed ? "committed" : "rolled back",
+              x->n);
+    free(x);
+    s->xa = NULL;
+}
+
+/* Test only (tests/integration/test_xa.py): HALYARD_TEST_XA_FAILPOINT =
+ * "before-decision" (every branch prepared, nothing logged) or
+ * "after-decision" (the decision fsync'd, nothing committed) makes halyard
+ * send itself SIGKILL there; "lose-branch-after-decision" breaks the last
+ * branch's connection once the decision is logged (xa_next). */
+static void xa_failpoint(const char *where)
+{
+    const char *fp = getenv("HALYARD_TEST_XA_FAILPOINT");
+    if (fp != NULL && strcmp(fp, where) == 0) {
+        hy_log_warn("HALYARD_TEST_XA_FAILPOINT=%s: kill -9 of itself (test only)", where);
+        kill(getpid(), SIGKILL);
+        _exit(70); /* not reached */
+    }
+}
+
+/* The next step of the end; true when one is in flight, false when the
+ * transaction is over (the client answered). */
+static bool xa_next(struct session *s)
+{
+    struct session_xa *x = s->xa;
+    const struct config *root = config_root_c(s->cfg);
+    for (size_t i = 0; i < x->n; i++) {
+        if (x->br[i].st == XB_ACTIVE) {
+            xa_send(s, XOP_END, i, "END", "");
+            return true;
+        }
+    }
+    if (x->commit && x->n == 1 && x->br[0].st == XB_IDLE) {
+        xa_send(s, XOP_COMMIT_1P, 0, "COMMIT", " ONE PHASE");
+        return true;
+    }
+    if (x->commit) {
+        for (size_t i = 0; i < x->n; i++) {
+            if (x->br[i].st == XB_IDLE) {
+                xa_send(s, XOP_PREPARE, i, "PREPARE", "");
+                return true;
+            }
+        }
+        if (!x->decided && x->n > 1) {
+            xa_failpoint("before-decision");
+            struct xa_decision d = {.when = (int64_t)time(NULL)};
+            snprintf(d.gtrid, sizeof(d.gtrid), "%s", x->gtrid);
+            for (size_t i = 0; i < x->n; i++)
+                snprintf(d.groups[d.n_groups++], sizeof(d.groups[0]), "%s", x->br[i].name);
+            char rec[XA_GROUPS_MAX * (XA_GROUP_MAX + 1) + 128];
+            if (!xa_log_format_commit(&d, rec, sizeof(rec)) ||
+                xa_log_append(root->xa_log, rec, strlen(rec)) != HY_OK) {
+                xa_fail(s,
+                        "halyard: the transaction was rolled back: cannot log the commit "
+                        "decision to %s: %s",
+                        root->xa_log, strerror(errno));
+            } else {
+                x->decided = true;
+                slog_info(s, "xa %s: prepared on %zu groups, commit decision logged", x->gtrid,
+                          x->n);
+                xa_failpoint("after-decision");
+                const char *fp = getenv("HALYARD_TEST_XA_FAILPOINT");
+                if (fp != NULL && strcmp(fp, "lose-branch-after-decision") == 0 &&
+                    x->br[x->n - 1].bc != NULL) {
+                    /* test only: the last branch's connection breaks now (the
+                     * server keeps the branch prepared), its XA COMMIT fails */
+                    hy_log_warn("HALYARD_TEST_XA_FAILPOINT=%s: shutting down the connection to "
+                                "%s (test only)",
+                                fp, x->br[x->n - 1].bc->be->name);
+                    shutdown(x->br[x->n - 1].bc->c.fd, SHUT_RDWR);
+                }
+            }
+        }
+        if (x->decided) {
+            for (size_t i = 0; i < x->n; i++) {
+                if (x->br[i].st == XB_PREPARED) {
+                    xa_send(s, XOP_COMMIT, i, "COMMIT", "");
+                    return true;
+                }
+            }
+            char rec[XA_GTRID_MAX + 8];
+            snprintf(rec, sizeof(rec), "D %s\n", x->gtrid);
+            if (x->in_doubt)
+                xa_recover_kick();
+            else if (xa_log_append(root->xa_log, rec, strlen(rec)) != HY_OK)
+                slog_warn(s, "xa %s: cannot mark the decision done in %s: %s", x->gtrid,
+                          root->xa_log, strerror(errno));
+            xa_finish(s);
+            return false;
+        }
+    }
+    for (size_t i = 0; i < x->n; i++) {
+        if (x->br[i].st == XB_IDLE || x->br[i].st == XB_PREPARED) {
+            xa_send(s, XOP_ROLLBACK, i, "ROLLBACK", "");
+            return true;
+        }
+    }
+    if (x->commit) /* nothing to commit: BEGIN then COMMIT */
+        x->commit = !x->failed;
+    xa_finish(s);
+    return false;
+}
+
+bool session_xa_run(struct session *s)
+{
+    if (s->xa_refuse != NULL) {
+        session_err_custom(s, 1, 1105, "HY000", s->xa_refuse);
+        s->xa_refuse = NULL;
+        return false;
+    }
+    if (s->xa_cmd == XA_CMD_BEGIN) {
+        struct session_xa *x = calloc(1, sizeof(*x));
+        if (x == NULL) {
+            session_mark_closing(s, END_NOMEM);
+            return false;
+        }
+        gtrid_new(config_root_c(s->cfg), x->gtrid, sizeof(x->gtrid));
+        s->xa = x;
+        s->status |= SERVER_STATUS_IN_TRANS;
+        slog_debug(s, "xa %s: BEGIN", x->gtrid);
+        xa_send_ok(s, s->status);
+        return false;
+    }
+    struct session_xa *x = s->xa;
+    x->ending = true;
+    x->commit = s->xa_cmd == XA_CMD_COMMIT;
+    x->saved_cur = s->cur;
+    if (x->commit) {
+        for (size_t i = 0; i < x->n; i++) {
+            if (x->br[i].st == XB_DEAD)
+                xa_fail(s,
+                        "halyard: the transaction was rolled back: its connection to group %s "
+                        "was lost",
+                        x->br[i].name);
+        }
+    }
+    return xa_next(s);
+}
+
+bool session_xa_lost(struct session *s, bool rollback, const char *name)
+{
+    struct session_xa *x = s->xa;
+    x->ending = true;
+    x->commit = false;
+    x->lost = true;
+    x->lost_ok = rollback;
+    x->failed = true;
+    x->saved_cur = s->cur;
+    snprintf(x->err, sizeof(x->err), "%s", name);
+    return xa_next(s);
+}
+
+/* The statement waiting in `up` cannot run in the transaction: it is
+ * dropped; `lost`: the group's branch is gone (ERR 1927, every branch
+ * rolled back, the session out of the transaction), else ERR 1105 `msg`
+ * (the transaction goes on). Then the next command. */
+static void branch_refuse(struct session *s, bool lost, const char *msg)
+{
+    struct stream *st = &s->up;
+    uint32_t len = mysql_hdr_len(st->b->data + st->scan);
+    if (s->state != SS_IDLE)
+        session_set_state(s, SS_IDLE);
+    command_abandon(s);
+    if (len + MYSQL_HEADER_SIZE > stream_unparsed(st)) {
+        session_mark_closing(s, END_BACKEND_LOST);
+        return;
+    }
+    consume_packet(s, len);
+    if (!lost) {
+        session_err_custom(s, 1, 1105, "HY000", msg);
+    } else {
+        free(s->trx_lost); /* said now */
+        s->trx_lost = NULL;
+        if (session_xa_lost(s, false, msg))
+            return; /* the rollback's last step answers, then the next command */
+    }
+    if (s->state == SS_IDLE)
+        session_next_command(s);
+}
+
+bool session_xa_branch_ready(struct session *s, struct bconn *bc)
+{
+    struct session_xa *x = s->xa;
+    uint16_t g = cur_group(s);
+    size_t i = 0;
+    while (i < x->n && x->br[i].group != g)
+        i++;
+    if (i < x->n && x->br[i].bc == bc && x->br[i].st == XB_ACTIVE)
+        return true;
+    if (i < x->n) {
+        /* The group's branch is on another connection (its primary changed
+         * while the session was elsewhere) or gone: what it wrote is lost. */
+        struct bconn *old = x->br[i].bc;
+        char name[64];
+        snprintf(name, sizeof(name), "%s", old != NULL ? old->be->name : x->br[i].name);
+        slog_warn(s, "xa %s: the branch of group %s is no longer on %s: the transaction is lost",
+                  x->gtrid, x->br[i].name, bc->be->name);
+        if (old != NULL)
+            bconn_close(old); /* session_xa_gone: dead */
+        branch_refuse(s, true, name);
+        return false;
+    }
+    if (x->n == XA_GROUPS_MAX) {
+        branch_refuse(s, false, "halyard: a transaction across groups touches at most 32 groups");
+        return false;
+    }
+    x->n++;
+    x->br[i] = (struct xa_branch){.group = g, .st = XB_IDLE};
+    snprintf(x->br[i].name, sizeof(x->br[i].name), "%s", group_of(s->cfg)->name);
+    x->br[i].bc = bc;
+    xa_send(s, XOP_START, i, "START", "");
+    return false;
+}
+
+/* The statement waiting in `up` gets this ERR and is dropped. */
+static void drop_statement(struct session *s, uint16_t code)
+{
+    struct stream *st = &s->up;
+    uint32_t len = mysql_hdr_len(st->b->data + st->scan);
+    command_abandon(s);
+    if (len + MYSQL_HEADER_SIZE > stream_unparsed(st)) {
+        session_mark_closing(s, END_BACKEND_LOST);
+        return;
+    }
+    consume_packet(s, len);
+    char msg[200];
+    snprintf(msg, sizeof(msg), "halyard: XA START on group %s failed with error %u",
+             s->xa->br[s->xa->at].name, code);
+    session_err_custom(s, 1, 1105, "HY000", msg);
+}
+
+/* A step answered (ok: error code 0) or its connection lost (dead). */
+static void xa_step_done(struct session *s, uint16_t code, bool dead)
+{
+    struct session_xa *x = s->xa;
+    struct xa_branch *b = &x->br[x->at];
+    enum xa_op op = x->op;
+    x->op = XOP_NONE;
+    if (dead) {
+        if (b->st == XB_PREPARED && !x->decided)
+            xa_recover_abandon(x->gtrid); /* kept prepared by the server: to roll back */
+        b->st = XB_DEAD;
+        b->bc = NULL;
+    }
+    char how[40];
+    if (dead)
+        snprintf(how, sizeof(how), "(connection lost)");
+    else
+        snprintf(how, sizeof(how), "with error %u", code);
+    if (code != 0) {
+        b->taint = true;
+        slog_info(s, "xa %s: step %d on group %s: error %u", x->gtrid, (int)op, b->name, code);
+    }
+    if (op == XOP_START) {
+        session_timer_stop(s);
+        session_set_state(s, SS_IDLE);
+        if (code == 0 && !dead) {
+            b->st = XB_ACTIVE;
+            b->bc->xa = true;
+        } else {
+            /* never started: forget it (the group's next statement tries again) */
+            x->n--;
+            memmove(b, b + 1, (size_t)(&x->br[x->n] - b) * sizeof(*b));
+            if (!dead)
+                drop_statement(s, code);
+        }
+        if (s->state == SS_IDLE)
+            session_next_command(s);
+        return;
+    }
+    switch (op) {
+    case XOP_END:
+        if (!dead)
+            b->st = XB_IDLE;
+        if (code != 0 || dead)
+            xa_fail(s, "halyard: the transaction was rolled back: XA END on group %s failed %s",
+                    b->name, how);
+        break;
+    case XOP_PREPARE:
+        if (code == 0 && !dead)
+            b->st = XB_PREPARED;
+        else
+            xa_fail(s, "halyard: the transaction was rolled back: XA PREPARE on group %s failed %s",
+                    b->name, how);
+        break;
+    case XOP_COMMIT_1P:
+        b->st = dead ? XB_DEAD : XB_DONE;
+        if (code != 0 || dead) {
+            x->commit = false;
+            xa_fail(s, "halyard: the transaction was rolled back: XA COMMIT on group %s failed %s",
+                    b->name, how);
+        }
+        break;
+    case XOP_COMMIT:
+        if (!dead)
+            b->st = XB_DONE;
+        if (code == ER_XAER_NOTA && !dead) {
+            /* decided, and gone: the recovery committed it (the only one
+             * that ends a decided branch besides this session) */
+            slog_info(s, "xa %s: branch %s already committed by the recovery", x->gtrid, b->name);
+        } else if (code != 0 || dead) {
+            /* decided: the branch stays prepared on the server, committed by
+             * the recovery (kicked now); the client is told */
+            b->st = XB_DONE;
+            x->failed = true;
+            x->in_doubt = true;
+            snprintf(x->err, sizeof(x->err),
+                     "halyard: XA COMMIT on group %s failed %s: the transaction is decided "
+                     "(in %s) and is committed there by recovery",
+                     b->name, how, config_root_c(s->cfg)->xa_log);
+            slog_warn(s, "xa %s: %s", x->gtrid, x->err);
+        }
+        break;
+    case XOP_ROLLBACK:
+        if (!dead)
+            b->st = XB_DONE;
+        break;
+    case XOP_START:
+    case XOP_NONE:
+        break;
+    }
+    if (xa_next(s))
+        return;
+    session_timer_stop(s);
+    session_set_state(s, SS_IDLE);
+    session_next_command(s);
+}
+
+void session_xa_answer(struct session *s)
+{
+    xa_step_done(s, s->resp.err_code, false);
+}
+
+void session_xa_failed(struct session *s, const char *why)
+{
+    slog_warn(s, "xa %s: %s on group %s", s->xa->gtrid, why, s->xa->br[s->xa->at].name);
+    session_timer_stop(s);
+    s->internal = INT_NONE;
+    struct bconn *bc = s->cur;
+    bc->xa = false; /* not through session_xa_gone: the step says what it means */
+    bconn_close(bc);
+    stream_release(&s->down, &s->w->pool);
+    xa_step_done(s, 0, true);
+}
+
+void session_xa_gone(struct session *s, struct bconn *bc)
+{
+    struct session_xa *x = s->xa;
+    for (size_t i = 0; i < x->n; i++) {
+        struct xa_branch *b = &x->br[i];
+        if (b->bc != bc)
+            continue;
+        b->bc = NULL;
+        bool prepared = b->st == XB_PREPARED;
+        b->st = XB_DEAD;
+        if (!x->ending) {
+            session_trx_lost(s, bc->be->name);
+        } else if (prepared && x->decided) {
+            /* the server keeps it prepared: the recovery commits it */
+            x->failed = true;
+            x->in_doubt = true;
+            snprintf(x->err, sizeof(x->err),
+                     "halyard: XA COMMIT on group %s failed (connection lost): the transaction "
+                     "is decided (in %s) and is committed there by recovery",
+                     b->name, config_root_c(s->cfg)->xa_log);
+            slog_warn(s, "xa %s: %s", x->gtrid, x->err);
+        } else {
+            if (prepared) /* undecided, kept prepared by the server: to roll back */
+                xa_recover_abandon(x->gtrid);
+            if (x->commit)
+                xa_fail(s,
+                        "halyard: the transaction was rolled back: the connection to group %s "
+                        "was lost",
+                        b->name);
+        }
+    }
+}
+
+void session_xa_parked_lost(struct session *s, struct bconn *bc, const char *why)
+{
+    slog_warn(s, "backend %s (a parked XA branch): %s", bc->be->name, why);
+    bconn_close(bc); /* session_xa_gone: the transaction is lost */
+}
+
+void session_xa_restore(struct session *s, const struct config *to, struct bconn **nbc,
+                        uint16_t primary)
+{
+    struct session_xa *x = s->xa;
+    for (size_t i = 0; x != NULL && i < x->n; i++) {
+        struct bconn *bc = x->br[i].bc;
+        if (bc == NULL || !bc->parked)
+            continue;
+        int j = backend_match(to, bc->be);
+        if (j < 0 || (uint16_t)j != primary || nbc[j] != NULL)
+            continue; /* stays parked: its group's primary is another server now */
+        nbc[j] = bc;
+        bc->parked = false;
+        bc->idx = (uint16_t)j;
+        bc->be = &to->backends[j];
+    }
+}
+
+void session_xa_discard(struct session *s)
+{
+    struct session_xa *x = s->xa;
+    if (x == NULL)
+        return;
+    s->xa = NULL;
+    bool prepared = false;
+    for (size_t i = 0; i < x->n; i++) {
+        prepared = prepared || x->br[i].st == XB_PREPARED;
+        struct bconn *bc = x->br[i].bc;
+        if (bc == NULL)
+            continue;
+        bc->xa = false;
+        bconn_close(bc); /* the server rolls back what it holds (not a prepared branch) */
+    }
+    if (prepared) {
+        if (x->decided)
+            xa_recover_kick();
+        else
+            xa_recover_abandon(x->gtrid);
+    }
+    if (prepared)
+        slog_warn(s,
+                  "xa %s: the session ended during its commit: its prepared branches are left "
+                  "to the recovery (show xa)",
+                  x->gtrid);
+    else if (x->n > 0)
+        slog_info(s,
+                  "xa %s: the session ended or was reset: its branches are rolled back by the "
+                  "servers",
+                  x->gtrid);
+    free(x);
+}
+
+void session_xa_server_rollback(struct session *s, uint16_t code)
+{
+    if (!s->xa->ending) {
+        s->xa->server_rb = code;
+        slog_info(s, "xa %s: error %u: the server rolled a branch back; rolling back the others",
+                  s->xa->gtrid, code);
+    }
+}
+
+bool session_xa_rollback_due(const struct session *s)
+{
+    return s->xa->server_rb != 0 && !s->xa->ending;
+}
+
+bool session_xa_abort(struct session *s)
+{
+    struct session_xa *x = s->xa;
+    x->ending = true;
+    x->commit = false;
+    x->silent = true;
+    x->saved_cur = s->cur;
+    return xa_next(s);
+}

@@ -1,0 +1,252 @@
+/*
+ * xa_log.c: the recovery log of cross-group transactions (xa_log.h):
+ * its records' format, the parser (pure) and the appends, each fsync'd
+ * before the caller goes on.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "halyard/xa_log.h"
+
+bool xa_log_name_ok(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > max)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+/* The next space-separated word of [*p, end) into out (cap bytes with its
+ * NUL); false when there is none or it does not fit. */
+static bool next_word(const char **p, const char *end, char *out, size_t cap)
+{
+    const char *q = *p;
+    while (q < end && *q == ' ')
+        q++;
+    const char *w = q;
+    while (q < end && *q != ' ')
+        q++;
+    size_t n = (size_t)(q - w);
+    if (n == 0 || n >= cap)
+        return false;
+    memcpy(out, w, n);
+    out[n] = '\0';
+    *p = q;
+    return true;
+}
+
+/* One complete line (without its newline) into d; 'C', 'D' or 0 when it
+ * is no record. */
+static char parse_line(const char *p, const char *end, struct xa_decision *d)
+{
+    char kind[2], when[24], groups[XA_GROUPS_MAX * (XA_GROUP_MAX + 1) + 1];
+    memset(d, 0, sizeof(*d));
+    if (!next_word(&p, end, kind, sizeof(kind)) || (kind[0] != 'C' && kind[0] != 'D') ||
+        !next_word(&p, end, d->gtrid, sizeof(d->gtrid)) || !xa_log_name_ok(d->gtrid, XA_GTRID_MAX))
+        return 0;
+    if (kind[0] == 'D')
+        return p == end ? 'D' : 0;
+    if (!next_word(&p, end, when, sizeof(when)) || !next_word(&p, end, groups, sizeof(groups)) ||
+        p != end)
+        return 0;
+    char *e;
+    errno = 0;
+    long long t = strtoll(when, &e, 10);
+    if (errno != 0 || *e != '\0' || t < 0)
+        return 0;
+    d->when = t;
+    for (char *g = groups;;) {
+        char *comma = strchr(g, ',');
+        if (comma != NULL)
+            *comma = '\0';
+        if (d->n_groups == XA_GROUPS_MAX || !xa_log_name_ok(g, XA_GROUP_MAX))
+            return 0;
+        memcpy(d->groups[d->n_groups++], g, strlen(g) + 1);
+        if (comma == NULL)
+            break;
+        g = comma + 1;
+    }
+    return 'C';
+}
+
+hy_status_t xa_log_parse(const char *text, size_t len, struct xa_log_state *out)
+{
+    memset(out, 0, sizeof(*out));
+    size_t cap = 0;
+    const char *p = text, *end = text + len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (nl == NULL) {
+            out->torn = true; /* written when the process died: never fsync'd */
+            break;
+        }
+        struct xa_decision d;
+        char kind = parse_line(p, nl, &d);
+        p = nl + 1;
+        if (kind == 0) {
+            out->bad_lines++;
+            continue;
+        }
+        size_t i = 0;
+        while (i < out->n && strcmp(out->v[i].gtrid, d.gtrid) != 0)
+            i++;
+        if (kind == 'D') {
+            if (i < out->n) {
+                memmove(&out->v[i], &out->v[i + 1], (out->n - i - 1) * sizeof(*out->v));
+                out->n--;
+            }
+            continue;
+        }
+        if (i < out->n) { /* the same decision again: the later one stands */
+            out->v[i] = d;
+            continue;
+        }
+        if (out->n == cap) {
+            size_t ncap = cap ? cap * 2 : 8;
+            struct xa_decision *nv = realloc(out->v, ncap * sizeof(*nv));
+            if (nv == NULL) {
+                xa_log_state_free(out);
+                return HY_NOMEM;
+            }
+            out->v = nv;
+            cap = ncap;
+        }
+        out->v[out->n++] = d;
+    }
+    return HY_OK;
+}
+
+void xa_log_state_free(struct xa_log_state *st)
+{
+    free(st->v);
+    st->v = NULL;
+    st->n = 0;
+}
+
+bool xa_log_format_commit(const struct xa_decision *d, char *out, size_t cap)
+{
+    int n = snprintf(out, cap, "C %s %" PRId64 " ", d->gtrid, d->when);
+    if (n < 0 || (size_t)n >= cap)
+        return false;
+    size_t at = (size_t)n;
+    for (size_t i = 0; i < d->n_groups; i++) {
+        n = snprintf(out + at, cap - at, "%s%s", i ? "," : "", d->groups[i]);
+        if (n < 0 || (size_t)n >= cap - at)
+            return false;
+        at += (size_t)n;
+    }
+    if (at + 2 > cap)
+        return false;
+    out[at] = '\n';
+    out[at + 1] = '\0';
+    return true;
+}
+
+hy_status_t xa_log_append(const char *path, const char *rec, size_t len)
+{
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return HY_ERROR;
+    size_t done = 0;
+    while (done < len) {
+        ssize_t w = write(fd, rec + done, len - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            int e = errno;
+            close(fd);
+            errno = e;
+            return HY_ERROR;
+        }
+        done += (size_t)w;
+    }
+    if (fdatasync(fd) != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return HY_ERROR;
+    }
+    return close(fd) == 0 ? HY_OK : HY_ERROR;
+}
+
+hy_status_t xa_log_load(const char *path, struct xa_log_state *out)
+{
+    memset(out, 0, sizeof(*out));
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? HY_OK : HY_ERROR;
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    for (;;) {
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 65536;
+            char *nb = realloc(buf, ncap);
+            if (nb == NULL) {
+                free(buf);
+                close(fd);
+                errno = ENOMEM;
+                return HY_ERROR;
+            }
+            buf = nb;
+            cap = ncap;
+        }
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            int e = errno;
+            free(buf);
+            close(fd);
+            errno = e;
+            return HY_ERROR;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    close(fd);
+    hy_status_t rc = xa_log_parse(buf != NULL ? buf : "", n, out);
+    free(buf);
+    if (rc != HY_OK)
+        errno = ENOMEM;
+    return rc == HY_OK ? HY_OK : HY_ERROR;
+}
+
+void xa_log_prefix(const char *path, char *out, size_t cap)
+{
+    char host[256] = "";
+    (void)gethostname(host, sizeof(host) - 1);
+    uLong c = crc32(0L, (const Bytef *)host, (uInt)strlen(host));
+    c = crc32(c, (const Bytef *)path, (uInt)strlen(path));
+    snprintf(out, cap, "halyard-%08lx-", (unsigned long)(c & 0xffffffffUL));
+}
+
+int64_t xa_log_process_start(void)
+{
+    static _Atomic int64_t start;
+    int64_t v = atomic_load(&start);
+    if (v == 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        if (!atomic_compare_exchange_strong(&start, &v, now))
+            return v;
+        v = now;
+    }
+    return v;
+}

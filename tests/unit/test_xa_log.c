@@ -1,0 +1,165 @@
+/*
+ * test_xa_log.c: the recovery log of cross-group transactions (xa_log.h):
+ * records formatted and parsed back, decisions marked done dropped, a torn
+ * last line and lines that are no record skipped, appends on disk.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "halyard/textbuf.h"
+#include "halyard/xa_log.h"
+#include "halyard/xa_recover.h"
+
+static void test_format_parse(void **state)
+{
+    (void)state;
+    struct xa_decision d = {
+        .gtrid = "halyard-0a1b2c3d-1700000000-7-1", .when = 1700000123, .n_groups = 2};
+    strcpy(d.groups[0], "a");
+    strcpy(d.groups[1], "grp_b.2");
+    char rec[512];
+    assert_true(xa_log_format_commit(&d, rec, sizeof(rec)));
+    assert_string_equal(rec, "C halyard-0a1b2c3d-1700000000-7-1 1700000123 a,grp_b.2\n");
+    char small[20];
+    assert_false(xa_log_format_commit(&d, small, sizeof(small)));
+    struct xa_log_state st;
+    assert_int_equal(xa_log_parse(rec, strlen(rec), &st), HY_OK);
+    assert_int_equal(st.n, 1);
+    assert_false(st.torn);
+    assert_int_equal(st.bad_lines, 0);
+    assert_string_equal(st.v[0].gtrid, d.gtrid);
+    assert_int_equal(st.v[0].when, 1700000123);
+    assert_int_equal(st.v[0].n_groups, 2);
+    assert_string_equal(st.v[0].groups[1], "grp_b.2");
+    xa_log_state_free(&st);
+}
+
+static void test_done_torn_bad(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        const char *in_doubt; /* gtrids left, space-separated */
+        size_t bad;
+        bool torn;
+    } T[] = {
+        {"", "", 0, false},
+        {"C x1 10 a,b\nD x1\n", "", 0, false},
+        {"C x1 10 a,b\nC x2 11 a,b\nD x1\n", "x2", 0, false},
+        /* a torn last line: a C never fsync'd, or a D half written */
+        {"C x1 10 a,b\nC x2 11 a", "x1", 0, true},
+        {"C x1 10 a,b\nD x", "x1", 0, true},
+        {"C x1 10 a,b\nD x1", "x1", 0, true},
+        /* complete lines that are no record: skipped, counted */
+        {"garbage\nC x1 10 a,b\nC x2 -1 a\nC x3 10\nC x4 10 a,,b\nD x1 extra\nC x5 10 a\n", "x1 x5",
+         5, false},
+        {"C x'1 10 a\nC x6 10 a;b\n", "", 2, false},
+        /* the same decision twice: one entry */
+        {"C x1 10 a\nC x1 12 a,b\n", "x1", 0, false},
+        /* D for a decision never logged: nothing */
+        {"D x9\n", "", 0, false},
+    };
+    for (size_t i = 0; i < sizeof(T) / sizeof(T[0]); i++) {
+        struct xa_log_state st;
+        assert_int_equal(xa_log_parse(T[i].text, strlen(T[i].text), &st), HY_OK);
+        char got[256] = "";
+        for (size_t j = 0; j < st.n; j++) {
+            strcat(got, j ? " " : "");
+            strcat(got, st.v[j].gtrid);
+        }
+        if (strcmp(got, T[i].in_doubt) != 0 || st.bad_lines != T[i].bad || st.torn != T[i].torn)
+            fail_msg("case %zu: got \"%s\" bad %zu torn %d", i, got, st.bad_lines, st.torn);
+        xa_log_state_free(&st);
+    }
+    struct xa_log_state st;
+    const char *dup = "C x1 10 a\nC x1 12 a,b\n";
+    assert_int_equal(xa_log_parse(dup, strlen(dup), &st), HY_OK);
+    assert_int_equal(st.v[0].when, 12);
+    assert_int_equal(st.v[0].n_groups, 2);
+    xa_log_state_free(&st);
+}
+
+static void test_names(void **state)
+{
+    (void)state;
+    assert_true(xa_log_name_ok("a-b_c.9", 40));
+    assert_false(xa_log_name_ok("", 40));
+    assert_false(xa_log_name_ok("a b", 40));
+    assert_false(xa_log_name_ok("a'b", 40));
+    assert_false(xa_log_name_ok("abc", 2));
+}
+
+static void test_append_load(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/test_xa_log.XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    unlink(path);
+    struct xa_log_state st;
+    assert_int_equal(xa_log_load(path, &st), HY_OK); /* missing: empty */
+    assert_int_equal(st.n, 0);
+    const char *c = "C g1 5 a,b\n";
+    assert_int_equal(xa_log_append(path, c, strlen(c)), HY_OK);
+    assert_int_equal(xa_log_append(path, "C g2 6 a,b\nD g1\n", 16), HY_OK);
+    assert_int_equal(xa_log_append(path, "C g3 7", 6), HY_OK); /* as a crash would leave it */
+    assert_int_equal(xa_log_load(path, &st), HY_OK);
+    assert_int_equal(st.n, 1);
+    assert_string_equal(st.v[0].gtrid, "g2");
+    assert_true(st.torn);
+    xa_log_state_free(&st);
+    unlink(path);
+    assert_int_equal(xa_log_append("/nonexistent-dir/xa.log", c, strlen(c)), HY_ERROR);
+}
+
+static void test_render(void **state)
+{
+    (void)state;
+    struct xa_in_doubt v[2] = {
+        {.gtrid = "halyard-0a1b2c3d-1-1", .groups = "a,b", .commit = true, .since = 100},
+        {.gtrid = "halyard-0a1b2c3d-1-2",
+         .groups = "b",
+         .commit = false,
+         .since = 130,
+         .note = "group b unreachable: \"x\""},
+    };
+    struct textbuf sb;
+    textbuf_init(&sb, 1 << 20);
+    admin_render_xa(&sb, v, 2, 160, true);
+    textbuf_putc(&sb, '\0');
+    assert_string_equal(
+        sb.data,
+        "{\"in_doubt\":[{\"xid\":\"halyard-0a1b2c3d-1-1\",\"groups\":[\"a\",\"b\"],"
+        "\"decision\":\"commit\",\"age_seconds\":60,\"note\":\"\"},"
+        "{\"xid\":\"halyard-0a1b2c3d-1-2\",\"groups\":[\"b\"],\"decision\":"
+        "\"rollback\",\"age_seconds\":30,\"note\":\"group b unreachable: \\\"x\\\"\"}]}\n");
+    textbuf_reset(&sb);
+    admin_render_xa(&sb, v, 0, 160, false);
+    textbuf_putc(&sb, '\0');
+    assert_string_equal(sb.data, "no transaction in doubt\n");
+    textbuf_reset(&sb);
+    admin_render_xa(&sb, v, 1, 160, false);
+    textbuf_putc(&sb, '\0');
+    assert_string_equal(sb.data, "XID\tGROUPS\tDECISION\tAGE\tNOTE\n"
+                                 "halyard-0a1b2c3d-1-1\ta,b\tcommit\t60s\t-\n");
+    textbuf_free(&sb);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_format_parse), cmocka_unit_test(test_done_torn_bad),
+        cmocka_unit_test(test_names),        cmocka_unit_test(test_append_load),
+        cmocka_unit_test(test_render),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
