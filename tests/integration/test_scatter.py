@@ -446,3 +446,37 @@ def test_causal_read_sees_a_write_on_every_group(start_halyard, cluster, dual, t
             assert cur.fetchall() == ((f"c{i}",),), i
     delay_replicas(cluster, 0)
     conn.close()
+
+
+def test_fanout_refused_inside_an_xa_transaction(start_halyard, cluster, dual, tmp_path):
+    """cross_group_transactions = "xa": BEGIN is answered by halyard, the
+    transaction is open before any group has it; a statement on every
+    group is refused in it all the same (its connections would be outside
+    the transaction), and the transaction goes on."""
+    for sql in ks.SCHEMA:
+        cluster.sql(0, sql)
+    cluster.sync()
+    for sql in ks.SCHEMA + ("GRANT ALL ON shop.* TO 'app'@'%'",):
+        dual.sql(0, sql)
+    dual.sync()
+    port = free_port()
+    s = ks.settings(cluster, dual, tmp_path, port)
+    s["shards"]["cross_group_transactions"] = "xa"
+    s["shards"]["xa_log"] = str(tmp_path / "xa.log")
+    h = start_halyard(render_libconfig(s).replace("$", "$$"), port=port)
+    sock = s["admin_socket"]
+    wait_until(lambda: {n: g["writer"] for n, g in groups(h, sock).items()} ==
+               {"a": "node0", "b": "dm0"}, 15, what="writers")
+    conn = h.connect()
+    with conn.cursor() as cur:
+        cur.execute("BEGIN")
+        assert refused(cur, "SELECT COUNT(*) FROM shop.orders") == (1105, IN_TRX_READ)
+        assert refused(cur, "INSERT INTO shop.countries VALUES (9, 'Oman')") == (
+            1105, "halyard: a statement on several groups inside a transaction (or with "
+                  "autocommit off): cross-group transactions are refused")
+        cur.execute("INSERT INTO shop.orders (id, customer_id) VALUES (1, 7), (2, 7)")
+        cur.execute("INSERT INTO shop.orders (id, customer_id) VALUES (3, 8)")
+        cur.execute("COMMIT")
+    assert sorted(r[0] for r in dual.sql(0, "SELECT id FROM shop.orders")) == [1, 2]
+    assert sorted(r[0] for r in cluster.sql(0, "SELECT id FROM shop.orders")) == [3]
+    assert {r[0] for r in dual.sql(0, "SELECT id FROM shop.countries")} == {1, 2}
