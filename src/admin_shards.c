@@ -3,13 +3,12 @@
  * schema's group, a second group for a conflict) and per group its
  * traffic: the schemas it holds, the statements and errors of its
  * backends (backend.h, over the process's life), the sessions of shards
- * listeners that moved to it and the statements for it refused
- * (stats.h's group_stats). Read from the map in force (the learned one
- * with shards.learn), the config and the counters, then
- * rendered (admin_render_shards, pure) as two tables or one JSON object.
- * With key shards (shard_key.h) a third table lists the sharded tables'
- * maps (one row per map entry) and the reference tables, and each group
- * the statements routed to it by key.
+ * listeners that moved to it, the statements for it refused and those
+ * it ran for a fan-out to every group (stats.h's group_stats). Read from the map in force (the
+ * learned one with shards.learn), the config and the counters, then rendered (admin_render_shards,
+ * pure) as two tables or one JSON object. With key shards (shard_key.h) a third table lists the
+ * sharded tables' maps (one row per map entry) and the reference tables, and each group the
+ * statements routed to it by key.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,10 +48,11 @@ void admin_render_shards(struct textbuf *sb, const struct config *cfg, const str
             textbuf_printf(sb,
                            ",\"schemas\":%zu,\"conflicts\":%zu,\"statements\":%llu,"
                            "\"errors\":%llu,\"moves_in\":%llu,\"refused\":%llu,"
-                           "\"by_key\":%llu}",
+                           "\"by_key\":%llu,\"scatters\":%llu}",
                            r->schemas, r->conflicts, (unsigned long long)r->statements,
                            (unsigned long long)r->errors, (unsigned long long)r->moves_in,
-                           (unsigned long long)r->refused, (unsigned long long)r->by_key);
+                           (unsigned long long)r->refused, (unsigned long long)r->by_key,
+                           (unsigned long long)r->scatters);
         }
         textbuf_puts(sb, "],\"tables\":[");
         const struct shard_tables *kt = &cfg->key_tables;
@@ -108,8 +108,8 @@ void admin_render_shards(struct textbuf *sb, const struct config *cfg, const str
     table_render(&t, sb);
     table_free(&t);
     textbuf_putc(sb, '\n');
-    static const char *const ghead[] = {"group",  "schemas",  "conflicts", "statements",
-                                        "errors", "moves_in", "refused",   "by_key"};
+    static const char *const ghead[] = {"group",    "schemas", "conflicts", "statements", "errors",
+                                        "moves_in", "refused", "by_key",    "scatters"};
     table_init(&t, HY_ARRAY_SIZE(ghead));
     for (size_t i = 0; i < HY_ARRAY_SIZE(ghead); i++)
         table_cell(&t, ghead[i]);
@@ -123,6 +123,7 @@ void admin_render_shards(struct textbuf *sb, const struct config *cfg, const str
         table_cellf(&t, "%llu", (unsigned long long)r->moves_in);
         table_cellf(&t, "%llu", (unsigned long long)r->refused);
         table_cellf(&t, "%llu", (unsigned long long)r->by_key);
+        table_cellf(&t, "%llu", (unsigned long long)r->scatters);
     }
     table_render(&t, sb);
     table_free(&t);
@@ -199,6 +200,7 @@ void admin_show_shards(struct textbuf *sb, const struct config *cfg, bool json)
             r->moves_in = atomic_load_explicit(&gs->moves_in, memory_order_relaxed);
             r->refused = atomic_load_explicit(&gs->refused, memory_order_relaxed);
             r->by_key = atomic_load_explicit(&gs->key_routed, memory_order_relaxed);
+            r->scatters = atomic_load_explicit(&gs->scatters, memory_order_relaxed);
         }
     }
     admin_render_shards(sb, cfg, m, rows, cfg->n_groups, json);

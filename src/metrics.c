@@ -644,6 +644,10 @@ void metrics_render(struct textbuf *sb, const struct metrics_snapshot *m)
         {"halyard_shard_key_routed_total",
          "Statements on a key-sharded table routed to the group by their key, by group.",
          offsetof(struct group_stats, key_routed)},
+        {"halyard_shard_scatter_total",
+         "Statements the group ran as its part of a statement on every group (SHOW DATABASES, "
+         "scatter reads), by group.",
+         offsetof(struct group_stats, scatters)},
     };
     for (size_t f = 0; f < HY_ARRAY_SIZE(gfam); f++) {
         family(sb, gfam[f].name, "counter", gfam[f].help);

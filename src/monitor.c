@@ -272,6 +272,7 @@ static void target_of(struct monitor *m, size_t i, struct sqlclient_target *out)
 {
     const struct config_backend *be = m->mb[i]->be;
     const struct config_group *grp = &m->cfg->groups[be->group];
+    *out = (struct sqlclient_target){0};
     out->name = be->name;
     out->address = be->address;
     out->port = be->port;

@@ -892,7 +892,7 @@ void session_next_command(struct session *s)
     struct stream *st = &s->up;
     for (;;) {
         if ((s->state != SS_IDLE && s->state != SS_WAIT_BACKEND) || s->login_delayed ||
-            s->users_wait)
+            s->users_wait || session_fanout_busy(s))
             return;
         if (registry_kill_requested(&s->reg)) {
             /* KILL CONNECTION found it between statements, or waiting for
@@ -1192,6 +1192,20 @@ void session_next_command(struct session *s)
             consume_packet(s, len);
             command_abandon(s);
             session_shard_refuse(s);
+            continue;
+        }
+        if (idx == ROUTE_FANOUT) {
+            if (!fits) {
+                session_mark_closing(s, END_PROTOCOL);
+                return;
+            }
+            consume_packet(s, len);
+            command_abandon(s);
+            stat_inc(&s->w->stats.commands);
+            if (session_fanout_start(s))
+                return; /* it answers, then reads the next command */
+            if (s->state == SS_CLOSING)
+                return;
             continue;
         }
         if (idx == ROUTE_REFUSE || idx == ROUTE_RO_WRITE) {

@@ -65,6 +65,7 @@ const struct session_err_row session_err_table[SERR__COUNT] = {
                                    "open on %s"},
     [SERR_SHARD_HELD]            = {1105, "HY000", "halyard: the session's state stays on group "
                                    "%s (%s); this statement is for group %s (schema %s)"},
+    [SERR_SCATTER]               = {1105, "HY000", "%s"},
 };
 /* clang-format on */
 

@@ -103,6 +103,7 @@
 #define ROUTE_RO_WRITE (UINT32_MAX - 4) /* a write in a READ ONLY transaction: 1792 */
 #define ROUTE_SHARD    (UINT32_MAX - 5) /* refused by group (shard.h): s->shard_ref says why */
 #define ROUTE_XA       (UINT32_MAX - 6) /* session_xa_run(): s->xa_cmd, or s->xa_refuse */
+#define ROUTE_FANOUT   (UINT32_MAX - 7) /* on every group, merged: s->fanout (session_fanout.c) */
 
 /* ---- session.c: the state machine, packets, routing, backend connections */
 void answer_expect(struct session *s, uint8_t cmd, uint8_t exec_flags);
@@ -344,9 +345,10 @@ struct config *session_group_cfg(struct config *full, const struct config *lcfg,
  * statement that `stays` (COMMIT, SET...) is not moved by the session's
  * schema. Out of memory: the session is closing. */
 uint32_t session_shard_route(struct session *s, const char *text, size_t len, bool sure_db,
-                             bool stays, bool prepare);
+                             bool stays, bool prepare, bool fanout_ok);
 /* (`prepare`: a COM_STMT_PREPARE's text, whose key, if in parameters, is
- * read at each EXECUTE: only a refusal by key applies to it.)
+ * read at each EXECUTE: only a refusal by key applies to it; `fanout_ok`:
+ * a whole COM_QUERY, which may run on every group: ROUTE_FANOUT.)
  * The same for a prepared statement's text, `schema` (its PREPARE's)
  * standing for the session's; `key`, when not NULL, is the statement's
  * key decision already made (shard_key.h, its parameters read), in place
@@ -376,6 +378,32 @@ bool session_schema_here(const struct session *s, const char *schema);
  * the session's group, else none. */
 const char *session_login_db(const struct session *s);
 
+/* session_fanout.c: one statement on every group, the answers merged */
+/* Plan the statement (`len` bytes of text) into s->fanout: ROUTE_FANOUT
+ * (a refusal is answered by session_fanout_start, naming `about`, e.g.
+ * "sharded table orders without a usable orders.customer_id", when not
+ * NULL). Out of memory: the session is closing. */
+uint32_t session_fanout_prepare(struct session *s, const char *text, size_t len, const char *about);
+/* A statement for every group refused with `why` (a 1105's text), by
+ * session_fanout_start as any refusal. ROUTE_FANOUT. */
+uint32_t session_fanout_refuse(struct session *s, const char *why);
+/* A write on several groups (`texts[g]`, `lens[g]` bytes, for group g of
+ * the session's config; NULL: none for g), reported per group: one OK
+ * (affected rows summed with `sum`, else the first group's: copies of
+ * the same rows) or a 1105 naming each group's outcome. `dml`: one
+ * transaction per group, committed on all when every one succeeded, else
+ * rolled back on all. Takes the texts (heap; texts[g] set to NULL). Inside
+ * a transaction or with autocommit off it is refused. ROUTE_FANOUT. */
+uint32_t session_fanout_prepare_write(struct session *s, char **texts, const size_t *lens, bool dml,
+                                      bool sum);
+/* Run s->fanout (its request consumed): true while it runs (the client's
+ * answer and the next command follow from the loop), false when it was
+ * answered at once (refused, or every group failed). */
+bool session_fanout_start(struct session *s);
+/* A fan-out is running: the command loop waits. */
+bool session_fanout_busy(const struct session *s);
+/* The session ends: cancel and free its fan-out. */
+void session_fanout_free(struct session *s);
 /* session_xa.c: transactions across groups as XA (shards.cross_group_transactions) */
 enum { XA_CMD_BEGIN = 1, XA_CMD_COMMIT, XA_CMD_ROLLBACK };
 /* ROUTE_XA for a statement that begins or ends such a transaction (or is

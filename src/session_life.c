@@ -81,6 +81,7 @@ static void session_free(struct session *s)
     explicit_bzero(s->h1, sizeof(s->h1));
     explicit_bzero(s->pend_h1, sizeof(s->pend_h1));
     free(s->connid);
+    session_fanout_free(s);
     free(s->shard_ref);
     shard_snap_release(&s->shard_snap);
     free(s->diag_err);

@@ -25,6 +25,7 @@
 #include "halyard/digest.h"
 #include "halyard/firewall.h"
 #include "halyard/guard.h"
+#include "halyard/scatter_plan.h"
 #include "halyard/proxyproto.h"
 #include "halyard/registry.h"
 #include "halyard/relay.h"
@@ -509,7 +510,8 @@ uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_
      * the session's own CONNECTION_ID() still apply. */
     if (s->listener->shards && cmd == COM_INIT_DB && fits) {
         /* USE by command: to the database's group first. */
-        uint32_t g = session_shard_route(s, (const char *)p + 1, len - 1, true, false, false);
+        uint32_t g =
+            session_shard_route(s, (const char *)p + 1, len - 1, true, false, false, false);
         if (g != UINT32_MAX)
             return g;
     }
@@ -560,6 +562,14 @@ uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_
         s->fw_hash = dg.hash;
         return ROUTE_FIREWALL;
     }
+    if (s->listener->shards && fits &&
+        scatter_is_show_databases((const char *)p + 1, len - 1, s->lex_opts)) {
+        if (cmd == COM_QUERY)
+            return session_fanout_prepare(s, (const char *)p + 1, len - 1, NULL); /* the union */
+        /* prepared, it would list one group's: refused, never incomplete */
+        return session_fanout_refuse(s, "halyard: SHOW DATABASES lists every group's schemas "
+                                        "as a plain query only, not as a prepared statement");
+    }
     if (s->listener->shards) {
         uint32_t x = session_xa_route(s, &r, (const char *)p + 1, avail - 1);
         if (x != UINT32_MAX)
@@ -571,7 +581,7 @@ uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_
                      r.kind == CL_TXN_SAVEPOINT ||
                      (r.flags & (CLF_PREV_STMT | CLF_DIAG | CLF_LAST_INSERT_ID));
         uint32_t g = session_shard_route(s, (const char *)p + 1, avail - 1, false, stays,
-                                         cmd == COM_STMT_PREPARE);
+                                         cmd == COM_STMT_PREPARE, cmd == COM_QUERY && fits);
         if (g != UINT32_MAX)
             return g;
     }

@@ -203,19 +203,81 @@ static void group_count(const struct session *s, uint16_t g, bool move)
 }
 
 static uint32_t shard_route(struct session *s, const char *text, size_t len, bool sure_db,
-                            bool stays, const char *schema, const struct key_out *key,
-                            bool prepare);
+                            bool stays, const char *schema, const struct key_out *key, bool prepare,
+                            bool fanout_ok);
 
 uint32_t session_shard_route(struct session *s, const char *text, size_t len, bool sure_db,
-                             bool stays, bool prepare)
+                             bool stays, bool prepare, bool fanout_ok)
 {
-    return shard_route(s, text, len, sure_db, stays, session_schema(s), NULL, prepare);
+    return shard_route(s, text, len, sure_db, stays, session_schema(s), NULL, prepare, fanout_ok);
 }
 
 uint32_t session_shard_route_schema(struct session *s, const char *text, size_t len,
                                     const char *schema, const struct key_out *key)
 {
-    return shard_route(s, text, len, false, false, schema, key, false);
+    return shard_route(s, text, len, false, false, schema, key, false, false);
+}
+
+/* A statement by key on every group (KEY_SCATTER: a read, merged;
+ * KEY_ALL: the same text on every group; KEY_SPLIT: each group's rows of
+ * an INSERT), run by session_fanout.c: ROUTE_FANOUT. */
+static uint32_t key_fanout(struct session *s, const struct key_out *ko, const char *text,
+                           size_t len, const char *schema)
+{
+    const struct config *root = config_root_c(s->cfg);
+    const struct shard_table *x = ko->table >= 0 ? &root->key_tables.v[ko->table] : NULL;
+    if (ko->verdict == KEY_SCATTER) {
+        char about[300];
+        snprintf(about, sizeof(about), "sharded table %.64s without a usable %.64s.%.64s",
+                 x != NULL ? x->table : ko->why, x != NULL ? x->table : "",
+                 x != NULL ? x->key : "");
+        return session_fanout_prepare(s, text, len, about);
+    }
+    size_t n = root->n_groups;
+    char **texts = calloc(n > 0 ? n : 1, sizeof(*texts));
+    size_t *lens = calloc(n > 0 ? n : 1, sizeof(*lens));
+    bool ok = texts != NULL && lens != NULL;
+    struct key_in kin = {.tables = &root->key_tables,
+                         .sql = text,
+                         .len = len,
+                         .opts = s->lex_opts,
+                         .schema = schema};
+    for (size_t g = 0; ok && g < n; g++) {
+        size_t cap = len + 256;
+        texts[g] = malloc(cap);
+        if (texts[g] == NULL) {
+            ok = false;
+            break;
+        }
+        if (ko->verdict == KEY_ALL) {
+            memcpy(texts[g], text, len);
+            lens[g] = len;
+            continue;
+        }
+        bool fits = true;
+        lens[g] = shard_key_split(&kin, (uint16_t)g, texts[g], cap, &fits);
+        if (!fits) {
+            ok = false;
+            break;
+        }
+        if (lens[g] == 0) {
+            free(texts[g]);
+            texts[g] = NULL;
+        }
+    }
+    uint32_t rc;
+    if (ok) {
+        rc = session_fanout_prepare_write(s, texts, lens, ko->write || ko->verdict == KEY_SPLIT,
+                                          ko->verdict == KEY_SPLIT);
+    } else {
+        session_mark_closing(s, END_NOMEM);
+        rc = s->primary;
+    }
+    for (size_t g = 0; texts != NULL && g < n; g++)
+        free(texts[g]);
+    free(texts);
+    free(lens);
+    return rc;
 }
 
 /* Count a statement routed by its key to group g (show shards, metrics). */
@@ -228,7 +290,8 @@ static void key_count(const struct session *s, uint16_t g)
 }
 
 static uint32_t shard_route(struct session *s, const char *text, size_t len, bool sure_db,
-                            bool stays, const char *schema, const struct key_out *key, bool prepare)
+                            bool stays, const char *schema, const struct key_out *key, bool prepare,
+                            bool fanout_ok)
 {
     const struct config *kroot = config_root_c(s->cfg);
     struct key_out ko;
@@ -244,6 +307,9 @@ static uint32_t shard_route(struct session *s, const char *text, size_t len, boo
             ko.verdict = KEY_NONE; /* prepared anywhere; each EXECUTE goes by its key */
         key = &ko;
     }
+    if (key != NULL && fanout_ok &&
+        (key->verdict == KEY_SCATTER || key->verdict == KEY_ALL || key->verdict == KEY_SPLIT))
+        return key_fanout(s, key, text, len, schema);
     if (key != NULL && key->verdict != KEY_NONE && key->verdict != KEY_ONE) {
         if (!key_refusal(s, key)) {
             session_mark_closing(s, END_NOMEM);
@@ -357,7 +423,7 @@ bool session_shard_login(struct session *s, uint8_t seq)
 {
     if (!s->listener->shards || s->db == NULL)
         return true;
-    uint32_t rc = session_shard_route(s, s->db, strlen(s->db), true, false, false);
+    uint32_t rc = session_shard_route(s, s->db, strlen(s->db), true, false, false, false);
     if (s->state == SS_CLOSING)
         return false;
     if (rc == ROUTE_SHARD) {

@@ -45,6 +45,7 @@ enum sc_state {
     SC_QUERY,
     SC_PING,   /* or any command answered by OK or ERR */
     SC_STREAM, /* sqlclient_stream: packets to `pkt` */
+    SC_RAW,    /* sqlclient_raw: packets to `raw` */
 };
 
 struct sqlclient {
@@ -70,7 +71,13 @@ struct sqlclient {
     sqlclient_cb cb;
     void *arg;
     sqlclient_packet_cb pkt; /* SC_STREAM */
-    uint8_t *big;            /* SC_STREAM: a packet of 16 MiB continuations, joined */
+    sqlclient_raw_cb raw;    /* SC_RAW */
+    uint8_t h1[20], h2[20];  /* a client user's tokens (have_tokens) */
+    bool have_tokens;
+    char *db;
+    uint8_t charset;
+    uint32_t extra_caps, ext_caps;
+    uint8_t *big; /* SC_STREAM: a packet of 16 MiB continuations, joined */
     size_t big_len, big_cap;
     struct sqlresult_parser parser;
     char deferred[200]; /* a failure found while starting, reported from the loop */
@@ -328,7 +335,17 @@ struct sqlclient *sqlclient_create(struct ev_loop *loop, const struct sqlclient_
     c->address = dup_or_empty(t->address);
     c->user = dup_or_empty(t->user);
     c->password = dup_or_empty(t->password);
-    if (c->name == NULL || c->address == NULL || c->user == NULL || c->password == NULL) {
+    if (t->h2 != NULL && t->h1 != NULL) {
+        memcpy(c->h1, t->h1, sizeof(c->h1));
+        memcpy(c->h2, t->h2, sizeof(c->h2));
+        c->have_tokens = true;
+    }
+    c->db = t->db != NULL ? strdup(t->db) : NULL;
+    c->charset = t->charset != 0 ? t->charset : CHARSET_UTF8MB4_GENERAL_CI;
+    c->extra_caps = t->extra_caps;
+    c->ext_caps = t->ext_caps;
+    if (c->name == NULL || c->address == NULL || c->user == NULL || c->password == NULL ||
+        (t->db != NULL && c->db == NULL)) {
         sqlclient_destroy(c);
         return NULL;
     }
@@ -371,6 +388,9 @@ static void really_free(struct sqlclient *c)
     free(c->address);
     free(c->user);
     tls_ctx_free(c->tls_ctx);
+    explicit_bzero(c->h1, sizeof(c->h1));
+    explicit_bzero(c->h2, sizeof(c->h2));
+    free(c->db);
     if (c->password != NULL) {
         explicit_bzero(c->password, strlen(c->password));
         free(c->password);
@@ -603,6 +623,40 @@ hy_status_t sqlclient_stream(struct sqlclient *c, uint8_t cmd, const void *paylo
     return rc;
 }
 
+hy_status_t sqlclient_raw(struct sqlclient *c, uint8_t cmd, const void *payload, size_t len,
+                          sqlclient_raw_cb pkt, sqlclient_cb cb, void *arg)
+{
+    hy_status_t rc = start_command(c, SC_RAW, cmd, payload, len, cb, arg);
+    if (rc == HY_OK)
+        c->raw = pkt;
+    return rc;
+}
+
+/* A packet of a raw answer. Returns as on_packet does. */
+static bool raw_packet(struct sqlclient *c, const uint8_t *p, size_t len)
+{
+    start_timer(c); /* the timeout bounds the silence between packets */
+    c->in_cb++;
+    int r = c->raw(c, p, len, c->arg);
+    c->in_cb--;
+    if (c->doomed && c->in_cb == 0) {
+        really_free(c);
+        return false;
+    }
+    if (c->state != SC_RAW)
+        return false;
+    if (r == SQLCLIENT_RAW_MORE)
+        return true;
+    if (r == SQLCLIENT_RAW_FAIL) {
+        fail(c, 0, NULL, "an answer halyard cannot read");
+        return false;
+    }
+    c->state = SC_READY;
+    struct sqlresult res = {.ok = true};
+    complete(c, &res);
+    return false;
+}
+
 /* A packet of a stream. Returns as on_packet does. */
 static bool stream_packet(struct sqlclient *c, const uint8_t *p, size_t len)
 {
@@ -666,10 +720,15 @@ static void login_creds(const struct sqlclient *c, struct mysql_client_creds *cr
 {
     *cr = (struct mysql_client_creds){
         .user = c->user,
+        .db = c->db,
         .password = c->password,
-        .charset = CHARSET_UTF8MB4_GENERAL_CI,
+        .h1 = c->have_tokens ? c->h1 : NULL,
+        .h2 = c->have_tokens ? c->h2 : NULL,
+        .charset = c->charset,
         .max_packet = 0x1000000u,
-        .want_caps = CLIENT_CAPS,
+        .want_caps = CLIENT_CAPS | c->extra_caps | (c->db != NULL ? CLIENT_CONNECT_WITH_DB : 0u),
+        .want_ext_caps = c->ext_caps,
+        .need_ext_caps = c->ext_caps,
         .tls = c->tls,
     };
 }
@@ -783,6 +842,8 @@ static bool on_packet(struct sqlclient *c, const uint8_t *p, size_t len)
         return false;
     case SC_STREAM:
         return stream_packet(c, p, len);
+    case SC_RAW:
+        return raw_packet(c, p, len);
     case SC_QUERY: {
         hy_status_t rc = sqlresult_parser_feed(&c->parser, p, len);
         if (rc == HY_AGAIN)

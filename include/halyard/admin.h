@@ -232,6 +232,7 @@ struct admin_shard_group_row {
     uint64_t statements, errors; /* its backends', over the process's life */
     uint64_t moves_in, refused;  /* stats.h's group_stats */
     uint64_t by_key;             /* statements routed to it by a table's key (shard_key.h) */
+    uint64_t scatters;           /* statements run for a fan-out to every group */
 };
 void admin_show_shards(struct textbuf *sb, const struct config *cfg, bool json);
 /* Pure: the answer from map `m` (the config's or the learned one, its

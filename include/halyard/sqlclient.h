@@ -87,6 +87,16 @@ struct sqlclient_target {
      * plaintext login if the server does not offer TLS. */
     int tls; /* enum tls_mode */
     struct ssl_ctx_st *tls_ctx;
+    /* Logging in as a client's user (the scatter reads, session_fanout.c):
+     * instead of a password, its SHA1(pw) and SHA1(SHA1(pw)) tokens (20
+     * bytes each; h2 == NULL: none), a schema, a character set (0: utf8mb4),
+     * capabilities added to the client's own (CLIENT_FOUND_ROWS) and
+     * MariaDB's extended ones (EXTENDED_METADATA). */
+    const uint8_t *h1, *h2;
+    const char *db;
+    uint8_t charset;
+    uint32_t extra_caps;
+    uint32_t ext_caps;
 };
 
 /* A client for `loop` (not connected). NULL when out of memory. */
@@ -119,6 +129,18 @@ typedef bool (*sqlclient_packet_cb)(struct sqlclient *c, const uint8_t *payload,
  * the stream. The connection is closed when the stream ends. */
 hy_status_t sqlclient_stream(struct sqlclient *c, uint8_t cmd, const void *payload, size_t len,
                              sqlclient_packet_cb pkt, sqlclient_cb cb, void *arg) HY_MUSTCHECK;
+
+/* A packet of an answer read raw (sqlclient_raw): SQLCLIENT_RAW_MORE to
+ * read on, SQLCLIENT_RAW_DONE when it was the answer's last (the client
+ * is ready again and `cb` runs with ok), SQLCLIENT_RAW_FAIL to close the
+ * connection (`cb` runs with !ok). */
+enum { SQLCLIENT_RAW_FAIL = -1, SQLCLIENT_RAW_DONE = 0, SQLCLIENT_RAW_MORE = 1 };
+typedef int (*sqlclient_raw_cb)(struct sqlclient *c, const uint8_t *payload, size_t len, void *arg);
+/* Command `cmd` with `len` bytes of `payload`; every packet of its answer
+ * goes to `pkt`, which says where the answer ends. The client's timeout
+ * bounds the silence between packets. */
+hy_status_t sqlclient_raw(struct sqlclient *c, uint8_t cmd, const void *payload, size_t len,
+                          sqlclient_raw_cb pkt, sqlclient_cb cb, void *arg) HY_MUSTCHECK;
 
 /* Logged in and no operation running. */
 bool sqlclient_ready(const struct sqlclient *c);

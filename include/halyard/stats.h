@@ -90,6 +90,7 @@ struct group_stats {
     _Atomic uint64_t moves_in;   /* sessions of shards listeners that moved to the group */
     _Atomic uint64_t refused;    /* statements for the group refused (shard_verdict) */
     _Atomic uint64_t key_routed; /* statements routed to the group by a sharded table's key */
+    _Atomic uint64_t scatters;   /* statements it ran as a part of a fan-out to every group */
 };
 
 /* Main thread: make sure every group of `cfg` has its entry. */

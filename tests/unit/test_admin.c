@@ -1117,7 +1117,7 @@ static void test_metrics_render(void **state)
     struct listener_stats l1 = {
         .next = &l2, .name = (char *)"main", .accepted = 12, .open = 3, .auth_failures = 5};
     struct group_stats g1 = {
-        .name = (char *)"orders", .moves_in = 8, .refused = 2, .key_routed = 5};
+        .name = (char *)"orders", .moves_in = 8, .refused = 2, .key_routed = 5, .scatters = 6};
     struct metrics_snapshot m = {
         .uptime = 12.5,
         .client_sessions = 3,
@@ -1180,8 +1180,8 @@ static void test_metrics_render(void **state)
         }
     }
     free(text);
-    assert_int_equal(n_fam, 40);
-    assert_int_equal(samples, 53);
+    assert_int_equal(n_fam, 41);
+    assert_int_equal(samples, 54);
 
     static const char *const want[] = {
         "\nhalyard_up 1\n",
@@ -1207,6 +1207,7 @@ static void test_metrics_render(void **state)
         "\nhalyard_shard_moves_total{group=\"orders\"} 8\n",
         "\nhalyard_shard_refused_total{group=\"orders\"} 2\n",
         "\nhalyard_shard_key_routed_total{group=\"orders\"} 5\n",
+        "\nhalyard_shard_scatter_total{group=\"orders\"} 6\n",
         "\nhalyard_failovers_total{kind=\"failover\",result=\"ok\"} 2\n",
         "\nhalyard_failovers_total{kind=\"failover\",result=\"error\"} 0\n",
         "\nhalyard_failovers_total{kind=\"switchover\",result=\"ok\"} 3\n",

@@ -620,21 +620,22 @@ static void test_config(void **state)
 
     /* show shards, from the map and given counters */
     struct admin_shard_group_row rows[2] = {
-        {"a", 2, 1, 120, 3, 7, 2},
-        {"b", 2, 1, 45, 0, 4, 1},
+        {"a", 2, 1, 120, 3, 7, 2, 0, 5},
+        {"b", 2, 1, 45, 0, 4, 1, 0, 5},
     };
     struct textbuf sb;
     textbuf_init(&sb, 1 << 16);
     admin_render_shards(&sb, cfg, &cfg->shards, rows, 2, false);
-    assert_string_equal(sb.data,
-                        "schema  group  from    conflict\n"
-                        "alpha   a      config  -\n"
-                        "both    a      config  also on b: refused\n"
-                        "zeta    b      config  -\n"
-                        "\n"
-                        "group  schemas  conflicts  statements  errors  moves_in  refused  by_key\n"
-                        "a      2        1          120         3       7         2        0\n"
-                        "b      2        1          45          0       4         1        0\n");
+    assert_string_equal(
+        sb.data, "schema  group  from    conflict\n"
+                 "alpha   a      config  -\n"
+                 "both    a      config  also on b: refused\n"
+                 "zeta    b      config  -\n"
+                 "\n"
+                 "group  schemas  conflicts  statements  errors  moves_in  refused  by_key  "
+                 "scatters\n"
+                 "a      2        1          120         3       7         2        0       5\n"
+                 "b      2        1          45          0       4         1        0       5\n");
     textbuf_free(&sb);
     textbuf_init(&sb, 1 << 16);
     admin_render_shards(&sb, cfg, &cfg->shards, rows, 1, true);
@@ -645,7 +646,7 @@ static void test_config(void **state)
                         "\"group\":\"b\",\"conflict\":null,\"learned\":false,\"line\":8}],"
                         "\"groups\":[{\"name\":\"a\",\"schemas\":2,\"conflicts\":1,"
                         "\"statements\":120,\"errors\":3,\"moves_in\":7,\"refused\":2,"
-                        "\"by_key\":0}],\"tables\":[],\"reference\":[]}\n");
+                        "\"by_key\":0,\"scatters\":5}],\"tables\":[],\"reference\":[]}\n");
     textbuf_free(&sb);
     config_put(cfg);
 

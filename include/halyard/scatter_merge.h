@@ -1,0 +1,106 @@
+/*
+ * scatter_merge.h: the groups' answers to one COM_QUERY, buffered, and
+ * the one answer the client gets (issue 15, scatter reads).
+ *
+ * Each group's answer is read packet by packet (payloads, headers
+ * removed) into a struct scatter_part: an OK, an ERR, or a result set
+ * (column definitions and rows as the server sent them). The reading side
+ * speaks the classic framing (an EOF after the definitions and after the
+ * rows: the fan-out's connections do not ask for CLIENT_DEPRECATE_EOF);
+ * with `ext_meta` the definitions carry MariaDB's extended metadata, as
+ * the client asked for it. A budget bounds the bytes all parts hold.
+ *
+ * scatter_merge() writes the client's answer as whole packets (sequence
+ * ids from 1, in the client's framing: with CLIENT_DEPRECATE_EOF no EOF
+ * after the definitions and an OK with header 0xfe at the end), after the
+ * plan (scatter_plan.h): rows concatenated, merged on the sort keys,
+ * aggregates combined, the union of SHOW DATABASES. The column
+ * definitions are the first group's. How a sort key's values compare
+ * comes from its column's definition: integers, decimals, floats,
+ * DATE/DATETIME/TIME by their canonical text, binary strings by their
+ * bytes, strings the statement COLLATEs to a *_bin collation by their
+ * bytes without trailing spaces; any other type or collation is refused
+ * (the answer's column definition says the character set the values are
+ * sent in, not the column's collation). Pure: no I/O.
+ */
+#ifndef HALYARD_SCATTER_MERGE_H
+#define HALYARD_SCATTER_MERGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "halyard/core.h"
+#include "halyard/scatter_plan.h"
+
+enum scatter_part_kind {
+    SCATTER_PART_NONE, /* still reading */
+    SCATTER_PART_OK,
+    SCATTER_PART_ERR,
+    SCATTER_PART_ROWS,
+};
+
+struct scatter_cell {
+    uint8_t *p;
+    size_t len;
+};
+
+struct scatter_part {
+    enum scatter_part_kind kind;
+    int phase; /* internal */
+    bool ext_meta;
+    uint64_t affected, insert_id;
+    uint16_t status, warnings;
+    struct scatter_cell err; /* SCATTER_PART_ERR: the ERR payload */
+    size_t n_cols;
+    struct scatter_cell *cols; /* column definition payloads */
+    size_t n_rows, rows_cap;
+    struct scatter_cell *rows; /* row payloads */
+};
+
+/* One packet of the group's answer. HY_AGAIN: more to come; HY_OK: the
+ * answer is whole (pt->kind says which); HY_ERROR: `why` says what
+ * (malformed, several results, past the budget). *budget is what the
+ * parts may still take, decreased by what this one keeps. */
+hy_status_t scatter_part_feed(struct scatter_part *pt, const uint8_t *payload, size_t len,
+                              size_t *budget, char *why, size_t why_len) HY_MUSTCHECK;
+void scatter_part_free(struct scatter_part *pt);
+
+/* The client's answer: whole packets, headers included. */
+struct scatter_out {
+    uint8_t *p;
+    size_t len, cap;
+    uint8_t seq; /* the next packet's sequence id */
+    size_t rows; /* rows written */
+};
+
+/* Merge n parts, all SCATTER_PART_ROWS, per the plan, into out (client
+ * capabilities `caps`, final status flags `status`). HY_ERROR: why says
+ * why the answers cannot be merged exactly (a 1105's text); HY_NOMEM. */
+hy_status_t scatter_merge(const struct scatter_plan *plan, const struct scatter_part *parts,
+                          size_t n, uint32_t caps, uint16_t status, struct scatter_out *out,
+                          char *why, size_t why_len) HY_MUSTCHECK;
+void scatter_out_free(struct scatter_out *out);
+
+/* A statement run on several groups (DDL, a reference table's write, a
+ * split INSERT): the n parts (names[i] is part i's group; a part of kind
+ * SCATTER_PART_NONE with fail[i] set failed in halyard, fail[i] saying
+ * why) reported as one answer. Every part an OK: one OK (seq 1) with the
+ * affected rows summed (`sum`: each group has its own rows) or the first
+ * group's (the groups hold copies of the same rows), the warnings summed,
+ * status `status`; HY_OK. Else
+ * HY_ERROR and `why` the text of a 1105 naming each group and what it
+ * answered: "halyard: the statement ran on every group: a: OK, 3 rows;
+ * b: ERROR 1050 (42S01): Table 't' already exists". */
+hy_status_t scatter_report(const struct scatter_part *parts, const char *const *names,
+                           const char *const *fail, size_t n, bool sum, uint16_t status,
+                           struct scatter_out *out, char *why, size_t why_len) HY_MUSTCHECK;
+
+/* Compare two DECIMAL texts ("-12.50", "3"): <0, 0, >0. Exposed for the
+ * unit tests. */
+int scatter_dec_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn);
+/* a + b of two DECIMAL texts into out (NUL-terminated); false when it
+ * does not fit or a text is not a decimal. */
+bool scatter_dec_add(const char *a, const char *b, char *out, size_t cap);
+
+#endif /* HALYARD_SCATTER_MERGE_H */

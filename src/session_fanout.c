@@ -1,0 +1,599 @@
+/*
+ * session_fanout.c: one statement on every group at once, its answers
+ * merged into one (issue 15: SHOW DATABASES as the union; scatter reads),
+ * part of the session module (session_int.h).
+ *
+ * session_fanout_prepare() plans the statement (scatter_plan.h, pure).
+ * session_fanout_start() then opens one connection per group, to the
+ * group's usable primary, logged in as the session's user (its SHA1
+ * tokens, as for any backend connection: session_creds), with the
+ * session's character set; for a scatter read it also brings the
+ * connection to the session's state (varstate_apply from an empty state:
+ * schema, system variables), then runs the statement's text. The groups
+ * run IN PARALLEL on the worker's loop (sqlclient.h, asynchronous); each
+ * answer is buffered (scatter_merge.h) under one budget,
+ * SCATTER_MAX_BUFFER bytes for all groups, and bounded in time by the
+ * group's connect_timeout_ms (connect and login) and
+ * backend_read_timeout_ms (each step; 0 = SCATTER_DEFAULT_TIMEOUT_MS), so
+ * a group in failover fails its part rather than hang the statement.
+ *
+ * When every group has answered, the merged answer (or the first error,
+ * in group order: a server's ERR as it sent it, halyard's own as a 1105
+ * naming the group) goes to the client and the session reads its next
+ * command. The connections are closed: a fan-out holds nothing between
+ * statements.
+ *
+ * While it runs, s->fanout blocks the command loop (session_next_command);
+ * the session's close frees it (session_fanout_free), which cancels the
+ * groups' connections without their callbacks running.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "halyard/backend.h"
+#include "halyard/group.h"
+#include "halyard/log.h"
+#include "halyard/scatter_merge.h"
+#include "halyard/scatter_plan.h"
+#include "halyard/session.h"
+#include "halyard/session_err.h"
+#include "halyard/sqlclient.h"
+#include "halyard/stats.h"
+#include "halyard/worker.h"
+#include "halyard/varstate.h"
+#include "session_int.h"
+
+#define SCATTER_MAX_BUFFER         (64u << 20) /* bytes of all groups' answers */
+#define SCATTER_DEFAULT_TIMEOUT_MS 60000
+
+enum fanout_mode {
+    FANOUT_READ,  /* the plan's text on every group, answers merged */
+    FANOUT_WRITE, /* a text per group (the same, or a split INSERT's rows), reported per group */
+};
+
+struct fanout;
+
+struct fanout_leg {
+    struct fanout *f;
+    struct sqlclient *c;
+    char group[48];
+    char be[64];
+    const char *text; /* what it runs: the plan's, or its own (owned) */
+    size_t text_len;
+    bool own_text;
+    bool skip;     /* no text for this group (a split INSERT without its rows) */
+    uint32_t step; /* setup commands run */
+    bool done;     /* its statement answered (or failed) */
+    bool in_trx;   /* START TRANSACTION answered OK: COMMIT or ROLLBACK follows */
+    char err[400]; /* halyard's own failure; "" = none */
+    size_t why_at; /* in err: where the failure is said, after "halyard: group X (be): " */
+    struct scatter_part part;
+    int read_ms;
+};
+
+struct fanout {
+    struct session *s;
+    enum fanout_mode mode;
+    struct scatter_plan plan;
+    bool running;
+    bool setup_state; /* bring each connection to the session's state first */
+    bool trx;         /* FANOUT_WRITE of DML: one transaction per group, all commit or none */
+    bool sum;         /* FANOUT_WRITE: each group's own rows (affected rows summed), not copies */
+    bool ending;      /* COMMIT or ROLLBACK sent */
+    bool committed;   /* ... COMMIT */
+    size_t budget;
+    size_t pending;
+    struct varstate_cmds setup;
+    size_t n;
+    struct fanout_leg *legs;
+};
+
+void session_fanout_free(struct session *s)
+{
+    struct fanout *f = s->fanout;
+    if (f == NULL)
+        return;
+    for (size_t i = 0; i < f->n; i++) {
+        sqlclient_destroy(f->legs[i].c);
+        scatter_part_free(&f->legs[i].part);
+        if (f->legs[i].own_text)
+            free((char *)f->legs[i].text);
+    }
+    free(f->legs);
+    varstate_cmds_free(&f->setup);
+    scatter_plan_free(&f->plan);
+    free(f);
+    s->fanout = NULL;
+}
+
+bool session_fanout_busy(const struct session *s)
+{
+    return s->fanout != NULL && s->fanout->running;
+}
+
+static struct fanout *fanout_new(struct session *s, enum fanout_mode mode)
+{
+    session_fanout_free(s);
+    struct fanout *f = calloc(1, sizeof(*f));
+    if (f == NULL)
+        return NULL;
+    f->n = config_root(s->cfg)->n_groups;
+    f->legs = calloc(f->n > 0 ? f->n : 1, sizeof(*f->legs));
+    if (f->legs == NULL) {
+        free(f);
+        return NULL;
+    }
+    f->s = s;
+    f->mode = mode;
+    s->fanout = f;
+    return f;
+}
+
+uint32_t session_fanout_prepare(struct session *s, const char *text, size_t len, const char *about)
+{
+    struct fanout *f = fanout_new(s, FANOUT_READ);
+    if (f == NULL || scatter_plan_make(text, len, s->lex_opts, &f->plan) != HY_OK) {
+        session_mark_closing(s, END_NOMEM);
+        return s->primary;
+    }
+    static const char pre[] = "halyard: cannot merge a read of every group: ";
+    if (f->plan.shape == SCATTER_REFUSE && about != NULL &&
+        strncmp(f->plan.why, pre, sizeof(pre) - 1) == 0) {
+        char why[sizeof(f->plan.why)];
+        snprintf(why, sizeof(why), "%s", f->plan.why + sizeof(pre) - 1);
+        snprintf(f->plan.why, sizeof(f->plan.why),
+                 "halyard: a read of %.120s runs on every group, whose answers halyard cannot "
+                 "merge exactly: %.250s",
+                 about, why);
+    }
+    f->setup_state = f->plan.shape != SCATTER_DATABASES;
+    /* Each group reads on a connection of its own: in a transaction (or
+     * with autocommit off, where the read would begin one) it would see
+     * neither the transaction's changes nor keep its snapshot. */
+    if (f->plan.shape != SCATTER_REFUSE && f->plan.shape != SCATTER_DATABASES &&
+        (session_in_trans(s) || !(s->status & SERVER_STATUS_AUTOCOMMIT))) {
+        f->plan.shape = SCATTER_REFUSE;
+        snprintf(f->plan.why, sizeof(f->plan.why),
+                 "halyard: a read of every group inside a transaction (or with autocommit off) "
+                 "would not be part of the transaction: run it outside the transaction");
+    }
+    for (size_t g = 0; g < f->n; g++) {
+        f->legs[g].text = f->plan.text;
+        f->legs[g].text_len = f->plan.text_len;
+    }
+    return ROUTE_FANOUT;
+}
+
+uint32_t session_fanout_refuse(struct session *s, const char *why)
+{
+    struct fanout *f = fanout_new(s, FANOUT_READ);
+    if (f == NULL) {
+        session_mark_closing(s, END_NOMEM);
+        return s->primary;
+    }
+    f->plan.shape = SCATTER_REFUSE;
+    snprintf(f->plan.why, sizeof(f->plan.why), "%s", why);
+    return ROUTE_FANOUT;
+}
+
+uint32_t session_fanout_prepare_write(struct session *s, char **texts, const size_t *lens, bool dml,
+                                      bool sum)
+{
+    struct fanout *f = fanout_new(s, FANOUT_WRITE);
+    if (f == NULL) {
+        session_mark_closing(s, END_NOMEM);
+        return s->primary;
+    }
+    f->setup_state = true;
+    f->trx = dml;
+    f->sum = sum;
+    for (size_t g = 0; g < f->n; g++) {
+        f->legs[g].text = texts[g];
+        f->legs[g].text_len = texts[g] != NULL ? lens[g] : 0;
+        f->legs[g].own_text = texts[g] != NULL;
+        f->legs[g].skip = texts[g] == NULL;
+        texts[g] = NULL;
+    }
+    if (session_in_trans(s) || !(s->status & SERVER_STATUS_AUTOCOMMIT)) {
+        f->plan.shape = SCATTER_REFUSE;
+        snprintf(f->plan.why, sizeof(f->plan.why),
+                 "halyard: a statement on several groups inside a transaction (or with "
+                 "autocommit off): cross-group transactions are refused");
+    } else {
+        f->plan.shape = SCATTER_CONCAT; /* not refused; the plan is not used otherwise */
+    }
+    return ROUTE_FANOUT;
+}
+
+static void leg_fail(struct fanout_leg *l, const char *fmt, ...) HY_PRINTF(2, 3);
+static void leg_done(struct fanout_leg *l);
+static void finish(struct fanout *f, bool from_loop);
+static void end_trx(struct fanout *f);
+
+/* Say that the group's part failed in halyard: l->err, naming the group
+ * and its backend (when it has one). */
+static void leg_note(struct fanout_leg *l, const char *fmt, ...) HY_PRINTF(2, 3);
+
+static void leg_note(struct fanout_leg *l, const char *fmt, ...)
+{
+    int k = l->be[0] != '\0'
+                ? snprintf(l->err, sizeof(l->err), "halyard: group %s (%s): ", l->group, l->be)
+                : snprintf(l->err, sizeof(l->err), "halyard: group %s: ", l->group);
+    l->why_at = k > 0 && (size_t)k < sizeof(l->err) ? (size_t)k : 0;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(l->err + l->why_at, sizeof(l->err) - l->why_at, fmt, ap);
+    va_end(ap);
+}
+
+static void leg_fail(struct fanout_leg *l, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char why[240];
+    vsnprintf(why, sizeof(why), fmt, ap);
+    va_end(ap);
+    leg_note(l, "%s", why);
+    l->in_trx = false; /* its connection goes: the server rolls back */
+    if (l->c != NULL)
+        sqlclient_close(l->c);
+    leg_done(l);
+}
+
+static void leg_done(struct fanout_leg *l)
+{
+    if (l->done)
+        return;
+    l->done = true;
+    struct fanout *f = l->f;
+    if (--f->pending > 0)
+        return;
+    if (f->trx && !f->ending)
+        end_trx(f);
+    else
+        finish(f, true);
+}
+
+static int on_answer_packet(struct sqlclient *c, const uint8_t *p, size_t len, void *arg)
+{
+    (void)c;
+    struct fanout_leg *l = arg;
+    char why[200];
+    hy_status_t rc = scatter_part_feed(&l->part, p, len, &l->f->budget, why, sizeof(why));
+    if (rc == HY_AGAIN)
+        return SQLCLIENT_RAW_MORE;
+    if (rc == HY_OK)
+        return SQLCLIENT_RAW_DONE;
+    leg_note(l, "%s", why);
+    return SQLCLIENT_RAW_FAIL;
+}
+
+static void on_answer(struct sqlclient *c, const struct sqlresult *res, void *arg)
+{
+    (void)c;
+    struct fanout_leg *l = arg;
+    if (!res->ok && l->err[0] == '\0')
+        leg_fail(l, "%s", res->err_msg);
+    else
+        leg_done(l); /* answered, or failed reading it (l->err) */
+}
+
+static void next_step(struct fanout_leg *l);
+
+static void on_setup(struct sqlclient *c, const struct sqlresult *res, void *arg)
+{
+    (void)c;
+    struct fanout_leg *l = arg;
+    if (!res->ok) {
+        if (res->err_code != 0)
+            leg_fail(l, "bringing the connection to the session's state: error %u: %s",
+                     res->err_code, res->err_msg);
+        else
+            leg_fail(l, "bringing the connection to the session's state: %s", res->err_msg);
+        return;
+    }
+    if (l->step == l->f->setup.n && l->f->trx)
+        l->in_trx = true; /* that was START TRANSACTION */
+    l->step++;
+    next_step(l);
+}
+
+static void next_step(struct fanout_leg *l)
+{
+    struct fanout *f = l->f;
+    if (f->setup_state && l->step < f->setup.n) {
+        const struct varstate_cmd *cmd = &f->setup.v[l->step];
+        if (sqlclient_command(l->c, cmd->pkt[0], cmd->pkt + 1, cmd->len - 1, on_setup, l) != HY_OK)
+            leg_fail(l, "cannot send a command");
+        return;
+    }
+    if (f->trx && l->step == f->setup.n) {
+        static const char begin[] = "START TRANSACTION";
+        if (sqlclient_command(l->c, COM_QUERY, begin, sizeof(begin) - 1, on_setup, l) != HY_OK)
+            leg_fail(l, "cannot send START TRANSACTION");
+        return;
+    }
+    if (sqlclient_raw(l->c, COM_QUERY, l->text, l->text_len, on_answer_packet, on_answer, l) !=
+        HY_OK)
+        leg_fail(l, "cannot send the statement");
+}
+
+static void on_end(struct sqlclient *c, const struct sqlresult *res, void *arg)
+{
+    (void)c;
+    struct fanout_leg *l = arg;
+    struct fanout *f = l->f;
+    if (!res->ok && f->committed) {
+        /* its COMMIT failed: its part is that failure */
+        scatter_part_free(&l->part);
+        leg_note(l, "COMMIT failed: %.200s", res->err_msg);
+    }
+    l->in_trx = false;
+    if (--f->pending == 0)
+        finish(f, true);
+}
+
+/* Every group answered a transactional write: COMMIT everywhere when every
+ * one succeeded, else ROLLBACK where it is open. */
+static void end_trx(struct fanout *f)
+{
+    f->ending = true;
+    bool all_ok = true;
+    for (size_t g = 0; g < f->n; g++) {
+        const struct fanout_leg *l = &f->legs[g];
+        if (!l->skip && (l->err[0] != '\0' || l->part.kind != SCATTER_PART_OK))
+            all_ok = false;
+    }
+    f->committed = all_ok;
+    f->pending = 1;
+    for (size_t g = 0; g < f->n; g++) {
+        struct fanout_leg *l = &f->legs[g];
+        if (l->skip || !l->in_trx || l->c == NULL)
+            continue;
+        static const char commit[] = "COMMIT", rollback[] = "ROLLBACK";
+        const char *q = all_ok ? commit : rollback;
+        f->pending++;
+        if (sqlclient_command(l->c, COM_QUERY, q, strlen(q), on_end, l) != HY_OK) {
+            f->pending--;
+            if (all_ok)
+                leg_note(l, "cannot send COMMIT");
+        }
+    }
+    if (--f->pending == 0)
+        finish(f, true);
+}
+
+static void on_connect(struct sqlclient *c, const struct sqlresult *res, void *arg)
+{
+    struct fanout_leg *l = arg;
+    if (!res->ok) {
+        if (res->err_code != 0) {
+            /* the server's own refusal of the login: passed on as it is */
+            uint8_t pkt[400];
+            size_t n = mysql_err_encode(pkt, sizeof(pkt), res->err_code, res->sqlstate,
+                                        res->err_msg, strlen(res->err_msg));
+            l->part.err.p = malloc(n > 0 ? n : 1);
+            if (l->part.err.p != NULL && n > 0) {
+                memcpy(l->part.err.p, pkt, n);
+                l->part.err.len = n;
+                l->part.kind = SCATTER_PART_ERR;
+                leg_done(l);
+                return;
+            }
+        }
+        leg_fail(l, "%s", res->err_msg);
+        return;
+    }
+    sqlclient_set_timeout(c, l->read_ms);
+    next_step(l);
+}
+
+bool session_fanout_start(struct session *s)
+{
+    struct fanout *f = s->fanout;
+    if (f->plan.shape == SCATTER_REFUSE) {
+        slog_info(s, "scatter refused: %s", f->plan.why);
+        session_err(s, 1, SERR_SCATTER, f->plan.why);
+        session_fanout_free(s);
+        return false;
+    }
+    struct config *root = config_root(s->cfg);
+    if (f->setup_state && s->vs != NULL) {
+        struct varstate *empty = varstate_create(STATE_MAX_BYTES);
+        hy_status_t rc = empty == NULL
+                             ? HY_NOMEM
+                             : varstate_apply(empty, s->vs, s->charset, STATE_MAX_BYTES, &f->setup);
+        varstate_destroy(empty);
+        if (rc != HY_OK) {
+            session_err(s, 1, SERR_SCATTER,
+                        "halyard: cannot bring the groups' connections to the session's state");
+            session_fanout_free(s);
+            return false;
+        }
+    }
+    f->budget = SCATTER_MAX_BUFFER;
+    f->running = true;
+    f->pending = f->n + 1; /* the last one released below: no finish while starting */
+    const char *db = f->setup_state ? session_schema(s) : NULL;
+    for (size_t g = 0; g < f->n; g++) {
+        struct fanout_leg *l = &f->legs[g];
+        l->f = f;
+        l->part.ext_meta = (s->ext_caps & MARIADB_CLIENT_EXTENDED_METADATA) != 0;
+        struct config *view = group_view(root, g);
+        snprintf(l->group, sizeof(l->group), "%s", root->groups[g].name);
+        if (l->skip) {
+            l->done = true;
+            f->pending--;
+            continue;
+        }
+        struct group_stats *gs = stats_group(root->groups[g].name);
+        if (gs != NULL)
+            atomic_fetch_add_explicit(&gs->scatters, 1, memory_order_relaxed);
+        int idx = view != NULL ? backend_primary_index(view) : -1;
+        if (idx < 0) {
+            leg_fail(l, "no usable primary");
+            continue;
+        }
+        const struct config_backend *be = &view->backends[idx];
+        snprintf(l->be, sizeof(l->be), "%s", be->name);
+        l->read_ms = view->backend_read_timeout_ms > 0 ? view->backend_read_timeout_ms
+                                                       : SCATTER_DEFAULT_TIMEOUT_MS;
+        struct sqlclient_target t = {
+            .name = be->name,
+            .address = be->address,
+            .port = be->port,
+            .user = s->user,
+            .tls = be->tls,
+            .tls_ctx = be->tls_ctx,
+            .h1 = s->no_password ? NULL : s->h1,
+            .h2 = s->no_password ? NULL : s->h2,
+            .db = db,
+            .charset = s->charset,
+            .extra_caps = s->caps & CLIENT_FOUND_ROWS,
+            .ext_caps = s->ext_caps & MARIADB_CLIENT_EXTENDED_METADATA,
+        };
+        l->c = sqlclient_create(s->w->loop, &t, view->connect_timeout_ms);
+        if (l->c == NULL) {
+            leg_fail(l, "out of memory");
+            continue;
+        }
+        if (sqlclient_connect(l->c, on_connect, l) != HY_OK)
+            leg_fail(l, "cannot connect");
+    }
+    if (--f->pending == 0) {
+        if (f->trx && !f->ending) {
+            /* every group failed at once: nothing is open, nothing to end */
+            f->ending = true;
+        }
+        finish(f, false); /* the caller goes on */
+    }
+    return s->fanout != NULL;
+}
+
+/* The answer of a read: merged, or the first error in group order. */
+static void answer_read(struct fanout *f)
+{
+    struct session *s = f->s;
+    const struct fanout_leg *bad = NULL;
+    for (size_t g = 0; g < f->n && bad == NULL; g++) {
+        if (f->legs[g].err[0] != '\0' || f->legs[g].part.kind == SCATTER_PART_ERR ||
+            f->legs[g].part.kind == SCATTER_PART_NONE)
+            bad = &f->legs[g];
+    }
+    if (bad != NULL) {
+        if (bad->err[0] == '\0' && bad->part.kind == SCATTER_PART_ERR) {
+            send_err_payload(s, 1, bad->part.err.p, bad->part.err.len);
+        } else {
+            slog_info(s, "scatter failed: %s", bad->err);
+            session_err(s, 1, SERR_SCATTER, bad->err[0] != '\0' ? bad->err : "halyard: no answer");
+        }
+        return;
+    }
+    struct scatter_part *parts = calloc(f->n, sizeof(*parts));
+    struct scatter_out out = {0};
+    char why[300] = "";
+    hy_status_t rc = HY_NOMEM;
+    if (parts != NULL) {
+        for (size_t g = 0; g < f->n; g++)
+            parts[g] = f->legs[g].part; /* shallow: the legs keep ownership */
+        rc = scatter_merge(&f->plan, parts, f->n, s->caps, s->status, &out, why, sizeof(why));
+    }
+    free(parts);
+    if (rc == HY_OK) {
+        send_local(s, out.p, out.len);
+    } else if (rc == HY_ERROR) {
+        slog_info(s, "scatter merge refused: %s", why);
+        session_err(s, 1, SERR_SCATTER, why);
+    } else {
+        session_mark_closing(s, END_NOMEM);
+    }
+    scatter_out_free(&out);
+}
+
+/* The answer of a write: one OK, or a 1105 saying what each group did. */
+static void answer_write(struct fanout *f)
+{
+    struct session *s = f->s;
+    size_t n = 0;
+    struct scatter_part *parts = calloc(f->n, sizeof(*parts));
+    const char **names = calloc(f->n, sizeof(*names));
+    const char **fail = calloc(f->n, sizeof(*fail));
+    if (parts == NULL || names == NULL || fail == NULL) {
+        free(parts);
+        free(names);
+        free(fail);
+        session_mark_closing(s, END_NOMEM);
+        return;
+    }
+    for (size_t g = 0; g < f->n; g++) {
+        const struct fanout_leg *l = &f->legs[g];
+        if (l->skip)
+            continue;
+        names[n] = l->group;
+        if (l->err[0] != '\0') {
+            fail[n] = l->err + l->why_at; /* without "halyard: group X (be): " */
+            memset(&parts[n], 0, sizeof(parts[n]));
+        } else {
+            parts[n] = l->part;
+        }
+        n++;
+    }
+    struct scatter_out out = {0};
+    char why[600] = "";
+    hy_status_t rc =
+        scatter_report(parts, names, fail, n, f->sum, s->status, &out, why, sizeof(why));
+    if (rc == HY_OK) {
+        send_local(s, out.p, out.len);
+    } else if (rc == HY_ERROR) {
+        size_t k = strlen(why);
+        if (f->trx && f->committed)
+            snprintf(why + k, sizeof(why) - k,
+                     " (COMMIT failed there: the other groups committed)");
+        else if (f->trx)
+            snprintf(why + k, sizeof(why) - k, " (rolled back on every group)");
+        else
+            snprintf(why + k, sizeof(why) - k,
+                     " (not transactional: the groups that succeeded keep the change)");
+        slog_info(s, "statement on every group failed: %s", why);
+        session_err(s, 1, SERR_SCATTER, why);
+    } else {
+        session_mark_closing(s, END_NOMEM);
+    }
+    scatter_out_free(&out);
+    free(parts);
+    free(names);
+    free(fail);
+}
+
+/* Send the answer; the session goes on. from_loop: called from a group's
+ * callback (not from session_fanout_start, whose caller goes on itself). */
+static void finish(struct fanout *f, bool from_loop)
+{
+    struct session *s = f->s;
+    if (!f->running)
+        return;
+    f->running = false;
+    if (f->mode == FANOUT_READ) {
+        answer_read(f);
+    } else {
+        answer_write(f);
+        /* It wrote on the groups' primaries (DDL keeps what succeeded):
+         * with consistency = causal or strong the session's next read on a
+         * replica waits for it, as after any write of its own. */
+        s->need_gtid = true;
+        s->last_write = ev_now(s->w->loop);
+    }
+    /* Freed from a group's callback: sqlclient_destroy is safe there. */
+    session_fanout_free(s);
+    if (!from_loop)
+        return;
+    if (s->state == SS_CLOSING) {
+        session_reap(s);
+        return;
+    }
+    session_next_command(s);
+    if (s->state == SS_CLOSING)
+        session_reap(s);
+}
