@@ -676,11 +676,8 @@ static int name_cmp(const struct scatter_cell *a, const struct scatter_cell *b, 
         *bad = true;
         return 0;
     }
-    /* information_schema first, as the server lists it, then by bytes */
-    bool ai = an == 18 && memcmp(av, "information_schema", 18) == 0;
-    bool bi = bn == 18 && memcmp(bv, "information_schema", 18) == 0;
-    if (ai || bi)
-        return ai == bi ? 0 : ai ? -1 : 1;
+    /* by bytes, as MariaDB 10.11 lists them: information_schema among the
+     * others ("Zb", "_x", "aa", "fo", "information_schema", "mysql") */
     return value_cmp(CMP_BYTES, av, an, anull, bv, bn, bnull);
 }
 
