@@ -15,14 +15,14 @@ group of its key and not on the other.
 import re
 import subprocess
 
-import pymysql
 import pytest
 
 from test_failover import ctl, failover_settings
-from test_groups import dm_backends, groups
+from test_groups import dm_backends
+from test_shards import one, refused, start_sharded
 from test_core import ps_client_bin  # noqa: F401 (fixture)
-from util import (APP_PASSWORD, APP_USER, admin_json, default_halyard_settings, free_port, metric,
-                  render_libconfig, wait_until)
+from util import (APP_PASSWORD, APP_USER, admin_json, default_halyard_settings, free_port,
+                  metric)
 
 MONITOR = {"user": "monitor", "password": "monitor", "interval_ms": 200, "timeout_ms": 1000,
            "rise": 2, "fall": 2}
@@ -69,25 +69,9 @@ def keyed(start_halyard, cluster, dual, tmp_path):
     dual.sync()
     port = free_port()
     s = settings(cluster, dual, tmp_path, port)
-    h = start_halyard(render_libconfig(s).replace("$", "$$"), port=port)
+    h = start_sharded(start_halyard, s, port)
     sock = s["admin_socket"]
-    want = {"a": "node0", "b": "dm0"}
-    wait_until(lambda: {n: g["writer"] for n, g in groups(h, sock).items()} == want, 15,
-               what=f"writers {want}")
     return h, s, sock
-
-
-def one(cur, sql, args=None):
-    cur.execute(sql, args)
-    return cur.fetchone()
-
-
-def refused(cur, sql):
-    """The ERR halyard answers `sql` with: (code, message)."""
-    with pytest.raises(pymysql.MySQLError) as e:
-        cur.execute(sql)
-        cur.fetchall()
-    return e.value.args[0], e.value.args[1]
 
 
 def on_a(cluster, sql):

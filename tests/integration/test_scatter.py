@@ -20,9 +20,9 @@ a only, sb on b only, shared on both.
 import pymysql
 import pytest
 
-from test_shards import make_schemas, refused, settings
+from test_shards import make_schemas, refused, settings, start_sharded
 from test_groups import groups
-from util import APP_PASSWORD, APP_USER, admin_json, free_port, render_libconfig, wait_until
+from util import APP_PASSWORD, APP_USER, admin_json, free_port
 
 
 @pytest.fixture
@@ -34,11 +34,8 @@ def sharded(start_halyard, cluster, dual, tmp_path):
     dual.sync()
     port = free_port()
     s = settings(cluster, dual, tmp_path, port)
-    h = start_halyard(render_libconfig(s).replace("$", "$$"), port=port)
+    h = start_sharded(start_halyard, s, port)
     sock = s["admin_socket"]
-    want = {"a": "node0", "b": "dm0"}
-    wait_until(lambda: {n: g["writer"] for n, g in groups(h, sock).items()} == want, 15,
-               what=f"writers {want}")
     return h, s, sock
 
 
@@ -222,11 +219,8 @@ def keyed(start_halyard, cluster, dual, tmp_path):
     dual.sync()
     port = free_port()
     s = ks.settings(cluster, dual, tmp_path, port)
-    h = start_halyard(render_libconfig(s).replace("$", "$$"), port=port)
+    h = start_sharded(start_halyard, s, port)
     sock = s["admin_socket"]
-    want = {"a": "node0", "b": "dm0"}
-    wait_until(lambda: {n: g["writer"] for n, g in groups(h, sock).items()} == want, 15,
-               what=f"writers {want}")
     for sql in ("DROP DATABASE IF EXISTS shopcopy", "CREATE DATABASE shopcopy",
                 "CREATE TABLE shopcopy.orders LIKE shop.orders"):
         cluster.sql(0, sql)
@@ -438,10 +432,7 @@ def test_causal_read_sees_a_write_on_every_group(start_halyard, cluster, dual, t
     s = ks.settings(cluster, dual, tmp_path, port)
     s["consistency"] = "causal"
     s["causal_timeout_ms"] = 200
-    h = start_halyard(render_libconfig(s).replace("$", "$$"), port=port)
-    sock = s["admin_socket"]
-    wait_until(lambda: {n: g["writer"] for n, g in groups(h, sock).items()} ==
-               {"a": "node0", "b": "dm0"}, 15, what="writers")
+    h = start_sharded(start_halyard, s, port)
     conn = h.connect()
     delay_replicas(cluster, 2)
     with conn.cursor() as cur:
@@ -468,10 +459,7 @@ def test_fanout_refused_inside_an_xa_transaction(start_halyard, cluster, dual, t
     s = ks.settings(cluster, dual, tmp_path, port)
     s["shards"]["cross_group_transactions"] = "xa"
     s["shards"]["xa_log"] = str(tmp_path / "xa.log")
-    h = start_halyard(render_libconfig(s).replace("$", "$$"), port=port)
-    sock = s["admin_socket"]
-    wait_until(lambda: {n: g["writer"] for n, g in groups(h, sock).items()} ==
-               {"a": "node0", "b": "dm0"}, 15, what="writers")
+    h = start_sharded(start_halyard, s, port)
     conn = h.connect()
     with conn.cursor() as cur:
         cur.execute("BEGIN")

@@ -75,16 +75,25 @@ def make_schemas(cluster, dual):
     dual.sync()
 
 
+WRITERS = {"a": "node0", "b": "dm0"}
+
+
+def start_sharded(start_halyard, s, port):
+    """halyard with settings `s` on `port`, once it sees each group's writer
+    (WRITERS: group a's primary, group b's first dual master)."""
+    h = start_halyard(render_libconfig(s).replace("$", "$$"), port=port)
+    wait_until(lambda: {n: g["writer"] for n, g in groups(h, s["admin_socket"]).items()} ==
+               WRITERS, 15, what=f"writers {WRITERS}")
+    return h
+
+
 @pytest.fixture
 def sharded(start_halyard, cluster, dual, tmp_path):
     make_schemas(cluster, dual)
     port = free_port()
     s = settings(cluster, dual, tmp_path, port)
-    h = start_halyard(render_libconfig(s).replace("$", "$$"), port=port)
+    h = start_sharded(start_halyard, s, port)
     sock = s["admin_socket"]
-    want = {"a": "node0", "b": "dm0"}
-    wait_until(lambda: {n: g["writer"] for n, g in groups(h, sock).items()} == want, 15,
-               what=f"writers {want}")
     return h, s, sock
 
 

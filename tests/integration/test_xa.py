@@ -28,7 +28,7 @@ import subprocess
 import pymysql
 import pytest
 
-from test_shards import make_schemas, settings, one, refused
+from test_shards import make_schemas, settings, one, refused, start_sharded
 from test_groups import groups
 from test_core import ps_client_bin  # noqa: F401 (fixture)
 from util import APP_PASSWORD, APP_USER
@@ -46,11 +46,7 @@ def start_xa(start_halyard, cluster, dual, tmp_path, log, sock_name="admin.sock"
     s["shards"]["cross_group_transactions"] = "xa"
     s["shards"]["xa_log"] = str(log)
     s["admin_socket"] = str(tmp_path / sock_name)
-    h = start_halyard(render_libconfig(s).replace("$", "$$"), port=port)
-    sock = s["admin_socket"]
-    want = {"a": "node0", "b": "dm0"}
-    wait_until(lambda: {n: g["writer"] for n, g in groups(h, sock).items()} == want, 15,
-               what=f"writers {want}")
+    h = start_sharded(start_halyard, s, port)
     return h, s
 
 
@@ -486,9 +482,7 @@ def test_key_shards_in_a_transaction(start_halyard, cluster, dual, tmp_path):
     s = ks.settings(cluster, dual, tmp_path, port)
     s["shards"]["cross_group_transactions"] = "xa"
     s["shards"]["xa_log"] = str(tmp_path / "xa.log")
-    h = start_halyard(render_libconfig(s).replace("$", "$$"), port=port)
-    wait_until(lambda: {n: g["writer"] for n, g in groups(h, s["admin_socket"]).items()} ==
-               {"a": "node0", "b": "dm0"}, 15, what="writers")
+    h = start_sharded(start_halyard, s, port)
     conn = h.connect(database="shop")
     with conn.cursor() as cur:
         cur.execute("BEGIN")
