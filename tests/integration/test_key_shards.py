@@ -337,3 +337,31 @@ def test_reload_moves_buckets(keyed, cluster, dual):
     with conn.cursor() as cur:
         cur.execute("INSERT INTO shop.orders (id, customer_id) VALUES (3, 7)")  # still a
     assert ids(on_a(cluster, "SELECT id FROM shop.orders")) == {2, 3}
+
+
+def test_a_transaction_finishes_on_the_map_it_began_with(keyed, cluster, dual):
+    """A reload that moves a bucket while a session's transaction is open
+    there: the transaction's statements keep going to the old group until
+    it ends (its rows commit together on b), the next ones go by the new
+    map."""
+    h, s, sock = keyed
+    conn = h.connect(database="shop")
+    with conn.cursor() as cur:
+        cur.execute("SET autocommit = 0")
+        cur.execute("INSERT INTO orders (id, customer_id) VALUES (11, 7)")  # b
+        conf = open(h.conf_path).read()
+        moved = re.sub(r',\s*\{\s*group = "b";\s*buckets = "2048-4095";\s*\}', "",
+                       conf.replace('buckets = "0-2047"', 'buckets = "0-4095"'))
+        assert moved != conf
+        with open(h.conf_path, "w") as f:
+            f.write(moved)
+        r = ctl(sock, "reload")
+        assert r.returncode == 0, r.stdout + r.stderr
+        cur.execute("INSERT INTO orders (id, customer_id) VALUES (12, 7)")  # still b
+        assert one(cur, "SELECT COUNT(*) FROM orders WHERE customer_id = 7") == (2,)
+        cur.execute("COMMIT")
+        assert ids(on_b(dual, "SELECT id FROM shop.orders")) == {11, 12}
+        cur.execute("INSERT INTO orders (id, customer_id) VALUES (13, 7)")  # now a
+        cur.execute("COMMIT")
+    assert ids(on_a(cluster, "SELECT id FROM shop.orders")) == {13}
+    assert ids(on_b(dual, "SELECT id FROM shop.orders")) == {11, 12}
