@@ -440,13 +440,16 @@ static void reopen_cb(struct ev_loop *loop, ev_signal *sig, int revents)
     (void)sig;
     (void)revents;
     char err[1024];
-    if (log_reopen(app.cfg->log_syslog, err, sizeof(err)) != HY_OK)
+    bool log_ok = log_reopen(app.cfg->log_syslog, err, sizeof(err)) == HY_OK;
+    if (!log_ok)
         hy_log_error("SIGUSR1: %s; logging on to the old file", err);
-    else
-        hy_log_info("SIGUSR1: log reopened%s%s", log_current_path()[0] ? ": " : "",
-                    log_current_path());
+    /* The audit and query logs before the line that says so: a statement
+     * logged after "log reopened" goes to the new files. */
     if (audit_reopen(err, sizeof(err)) != HY_OK)
         hy_log_error("SIGUSR1: %s; writing on to the old file", err);
+    if (log_ok)
+        hy_log_info("SIGUSR1: log reopened%s%s", log_current_path()[0] ? ": " : "",
+                    log_current_path());
 }
 
 static int daemonize(void)
