@@ -17,15 +17,10 @@ import subprocess
 
 import pytest
 
-from test_failover import ctl, failover_settings
-from test_groups import dm_backends
-from test_shards import one, refused, start_sharded
+from test_failover import ctl
+from test_shards import one, refused, start_sharded, two_groups
 from test_core import ps_client_bin  # noqa: F401 (fixture)
-from util import (APP_PASSWORD, APP_USER, admin_json, default_halyard_settings, free_port,
-                  metric)
-
-MONITOR = {"user": "monitor", "password": "monitor", "interval_ms": 200, "timeout_ms": 1000,
-           "rise": 2, "fall": 2}
+from util import APP_PASSWORD, APP_USER, admin_json, free_port, metric
 
 TABLES = [
     {"table": "shop.orders", "key": "customer_id", "function": "hash", "buckets": 4096,
@@ -36,17 +31,7 @@ TABLES = [
 
 
 def settings(cluster, dual, tmp_path, port):
-    s = default_halyard_settings(cluster, port)
-    s.update(failover_settings(tmp_path, monitor=MONITOR, failover_delay_ms=500,
-                               failover_write_wait_ms=10000))
-    s["groups"] = [{"name": "a", "backends": [b["name"] for b in s["backends"]]},
-                   {"name": "b", "cluster": "dual-master", "failover": "off",
-                    "backends": ["dm0", "dm1"]}]
-    s["backends"] = s["backends"] + dm_backends(dual)
-    s["witnesses"] = [{"name": "witness", "address": "127.0.0.1", "port": dual.nodes[2]["port"]}]
-    s["listeners"] = [{"name": "shard", "address": "127.0.0.1", "port": port, "group": "a",
-                       "shards": True}]
-    s["metrics_port"] = free_port()
+    s = two_groups(cluster, dual, tmp_path, port)
     s["shards"] = {"tables": TABLES, "reference": ["shop.countries"]}
     return s
 

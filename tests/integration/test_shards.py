@@ -38,10 +38,13 @@ MONITOR = {"user": "monitor", "password": "monitor", "interval_ms": 200, "timeou
            "rise": 2, "fall": 2}
 
 
-def settings(cluster, dual, tmp_path, port):
+def two_groups(cluster, dual, tmp_path, port, **extra):
+    """halyard's settings for one shards listener in front of group a (the
+    replication cluster) and group b (the dual-master cluster), no map yet;
+    `extra`: more top-level settings."""
     s = default_halyard_settings(cluster, port)
     s.update(failover_settings(tmp_path, monitor=MONITOR, failover_delay_ms=500,
-                               failover_write_wait_ms=10000, consistency="causal"))
+                               failover_write_wait_ms=10000, **extra))
     s["groups"] = [{"name": "a", "backends": [b["name"] for b in s["backends"]]},
                    {"name": "b", "cluster": "dual-master", "failover": "off",
                     "backends": ["dm0", "dm1"]}]
@@ -50,6 +53,11 @@ def settings(cluster, dual, tmp_path, port):
     s["listeners"] = [{"name": "shard", "address": "127.0.0.1", "port": port, "group": "a",
                        "shards": True}]
     s["metrics_port"] = free_port()
+    return s
+
+
+def settings(cluster, dual, tmp_path, port):
+    s = two_groups(cluster, dual, tmp_path, port, consistency="causal")
     s["shards"] = {"schemas": [{"schema": "sa", "group": "a"}, {"schema": "sb", "group": "b"},
                                {"schema": "shared", "group": "a"}, {"schema": "shared", "group": "b"}]}
     return s
