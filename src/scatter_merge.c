@@ -997,3 +997,19 @@ hy_status_t scatter_report(const struct scatter_part *parts, const char *const *
     }
     return HY_ERROR;
 }
+
+bool scatter_out_packet(struct scatter_out *out, const uint8_t *p, size_t len)
+{
+    return out_packet(out, p, len);
+}
+
+bool scatter_out_head(struct scatter_out *out, const struct scatter_part *pt, uint32_t caps,
+                      uint16_t status)
+{
+    return out_head(out, pt, caps, status);
+}
+
+bool scatter_out_end(struct scatter_out *out, uint32_t caps, uint16_t status, uint16_t warnings)
+{
+    return out_end(out, caps, status, warnings);
+}

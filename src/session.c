@@ -1194,6 +1194,19 @@ void session_next_command(struct session *s)
             session_shard_refuse(s);
             continue;
         }
+        if (idx == ROUTE_DIAG) {
+            if (!fits) {
+                session_mark_closing(s, END_PROTOCOL);
+                return;
+            }
+            consume_packet(s, len);
+            command_abandon(s);
+            stat_inc(&s->w->stats.commands);
+            session_diag_answer(s);
+            if (s->state == SS_CLOSING)
+                return;
+            continue;
+        }
         if (idx == ROUTE_FANOUT) {
             if (!fits) {
                 session_mark_closing(s, END_PROTOCOL);

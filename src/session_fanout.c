@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "halyard/backend.h"
+#include "halyard/diag_local.h"
 #include "halyard/group.h"
 #include "halyard/log.h"
 #include "halyard/scatter_merge.h"
@@ -71,6 +72,10 @@ struct fanout_leg {
     size_t why_at; /* in err: where the failure is said, after "halyard: group X (be): " */
     struct scatter_part part;
     int read_ms;
+    /* what its connection says of the statement's conditions (finish) */
+    bool dwant;               /* asked: it has some, or the definitions are wanted */
+    struct scatter_part dlist; /* its SHOW WARNINGS answer */
+    uint64_t dcount[3];        /* @@warning_count, @@error_count, @@max_error_count */
 };
 
 struct fanout {
@@ -83,6 +88,8 @@ struct fanout {
     bool sum;         /* FANOUT_WRITE: each group's own rows (affected rows summed), not copies */
     bool ending;      /* COMMIT or ROLLBACK sent */
     bool committed;   /* ... COMMIT */
+    bool diag_asked;  /* the groups' conditions asked for (ask_diag) */
+    char diag_lost[256]; /* ... and not all told: why */
     size_t budget;
     size_t pending;
     struct varstate_cmds setup;
@@ -98,6 +105,7 @@ void session_fanout_free(struct session *s)
     for (size_t i = 0; i < f->n; i++) {
         sqlclient_destroy(f->legs[i].c);
         scatter_part_free(&f->legs[i].part);
+        scatter_part_free(&f->legs[i].dlist);
         if (f->legs[i].own_text)
             free((char *)f->legs[i].text);
     }
@@ -421,6 +429,7 @@ bool session_fanout_start(struct session *s)
         struct fanout_leg *l = &f->legs[g];
         l->f = f;
         l->part.ext_meta = (s->ext_caps & MARIADB_CLIENT_EXTENDED_METADATA) != 0;
+        l->dlist.ext_meta = l->part.ext_meta;
         struct config *view = group_view(root, g);
         snprintf(l->group, sizeof(l->group), "%s", root->groups[g].name);
         if (l->skip) {
@@ -473,15 +482,12 @@ bool session_fanout_start(struct session *s)
 }
 
 /* The answer of a read: merged, or the first error in group order. */
+static const struct fanout_leg *read_failed(const struct fanout *f);
+
 static void answer_read(struct fanout *f)
 {
     struct session *s = f->s;
-    const struct fanout_leg *bad = NULL;
-    for (size_t g = 0; g < f->n && bad == NULL; g++) {
-        if (f->legs[g].err[0] != '\0' || f->legs[g].part.kind == SCATTER_PART_ERR ||
-            f->legs[g].part.kind == SCATTER_PART_NONE)
-            bad = &f->legs[g];
-    }
+    const struct fanout_leg *bad = read_failed(f);
     if (bad != NULL) {
         if (bad->err[0] == '\0' && bad->part.kind == SCATTER_PART_ERR) {
             send_err_payload(s, 1, bad->part.err.p, bad->part.err.len);
@@ -567,6 +573,158 @@ static void answer_write(struct fanout *f)
     free(fail);
 }
 
+/* ---- the statement's conditions --------------------------------------------
+ * Once every group has answered (and a write's transactions ended: COMMIT
+ * and ROLLBACK leave the diagnostics as they were), each connection that
+ * has conditions is asked for them: SHOW WARNINGS, then its counts. With
+ * none anywhere, the first group still answers SHOW WARNINGS, for the
+ * definitions of an empty list. The session holds them (session_diag.c). */
+
+static const char diag_counts[] = "SELECT @@warning_count, @@error_count, @@max_error_count";
+
+static void diag_done(struct fanout_leg *l)
+{
+    struct fanout *f = l->f;
+    if (--f->pending == 0)
+        finish(f, true);
+}
+
+static void diag_lost(struct fanout_leg *l, const char *why)
+{
+    if (l->f->diag_lost[0] == '\0')
+        snprintf(l->f->diag_lost, sizeof(l->f->diag_lost), "group %.47s: %.150s", l->group, why);
+    scatter_part_free(&l->dlist);
+}
+
+static void on_diag_counts(struct sqlclient *c, const struct sqlresult *res, void *arg)
+{
+    (void)c;
+    struct fanout_leg *l = arg;
+    bool ok = res->ok && res->n_rows == 1 && res->n_cols == 3;
+    for (int i = 0; ok && i < 3; i++) {
+        const char *v = sqlresult_get(res, 0, i);
+        char *end = NULL;
+        l->dcount[i] = v != NULL ? strtoull(v, &end, 10) : 0;
+        ok = v != NULL && end != v && *end == '\0';
+    }
+    if (!ok)
+        diag_lost(l, res->ok ? "unexpected counts" : res->err_msg);
+    diag_done(l);
+}
+
+static int on_diag_packet(struct sqlclient *c, const uint8_t *p, size_t len, void *arg)
+{
+    (void)c;
+    struct fanout_leg *l = arg;
+    char why[200];
+    hy_status_t rc = scatter_part_feed(&l->dlist, p, len, &l->f->budget, why, sizeof(why));
+    if (rc == HY_AGAIN)
+        return SQLCLIENT_RAW_MORE;
+    if (rc == HY_OK)
+        return SQLCLIENT_RAW_DONE;
+    diag_lost(l, why);
+    return SQLCLIENT_RAW_FAIL;
+}
+
+static void on_diag_list(struct sqlclient *c, const struct sqlresult *res, void *arg)
+{
+    struct fanout_leg *l = arg;
+    if (!res->ok || l->dlist.kind != SCATTER_PART_ROWS) {
+        diag_lost(l, res->ok ? "SHOW WARNINGS did not answer rows" : res->err_msg);
+        diag_done(l);
+        return;
+    }
+    bool has = l->part.kind == SCATTER_PART_ERR || l->part.warnings > 0;
+    if (has && sqlclient_query(c, diag_counts, on_diag_counts, l) == HY_OK)
+        return;
+    if (has)
+        diag_lost(l, "cannot ask for the counts");
+    diag_done(l);
+}
+
+/* Ask the groups for their conditions: true when answers are awaited
+ * (finish runs again once they are in). */
+static bool ask_diag(struct fanout *f)
+{
+    f->diag_asked = true;
+    size_t first = f->n;
+    bool any = false;
+    for (size_t g = 0; g < f->n; g++) {
+        struct fanout_leg *l = &f->legs[g];
+        if (l->skip || l->c == NULL || l->err[0] != '\0' || !sqlclient_ready(l->c))
+            continue;
+        if (first == f->n)
+            first = g;
+        l->dwant = l->part.kind == SCATTER_PART_ERR || l->part.warnings > 0;
+        any |= l->dwant;
+    }
+    if (!any && first < f->n)
+        f->legs[first].dwant = true;
+    f->pending = 1;
+    for (size_t g = 0; g < f->n; g++) {
+        struct fanout_leg *l = &f->legs[g];
+        if (!l->dwant)
+            continue;
+        static const char q[] = "SHOW WARNINGS";
+        f->pending++;
+        if (sqlclient_raw(l->c, COM_QUERY, q, sizeof(q) - 1, on_diag_packet, on_diag_list, l) !=
+            HY_OK) {
+            f->pending--;
+            diag_lost(l, "cannot send SHOW WARNINGS");
+        }
+    }
+    return --f->pending > 0;
+}
+
+/* The conditions the session holds after the statement: every group's in
+ * group order, or, when a group's error is the answer (`bad`), that
+ * group's alone. An error halyard answers with replaces them as it is
+ * sent (session_err). */
+static void keep_diag(struct fanout *f, const struct fanout_leg *bad)
+{
+    struct diag_local d;
+    memset(&d, 0, sizeof(d));
+    bool defs = false;
+    for (size_t g = 0; g < f->n; g++) {
+        const struct fanout_leg *l = &f->legs[g];
+        if (!l->dwant || l->dlist.kind != SCATTER_PART_ROWS)
+            continue;
+        bool has = l->part.kind == SCATTER_PART_ERR || l->part.warnings > 0;
+        if (bad != NULL && l != bad && defs)
+            continue;
+        if (bad != NULL && l != bad)
+            has = false; /* its definitions only */
+        uint64_t c0 = has ? l->dcount[0] : 0, c1 = has ? l->dcount[1] : 0;
+        uint64_t cap = has ? l->dcount[2] : 64;
+        struct scatter_part none = l->dlist;
+        none.n_rows = 0;
+        hy_status_t rc = diag_local_add(&d, has ? &l->dlist : &none, c0, c1, cap);
+        if (rc == HY_NOMEM) {
+            diag_local_free(&d);
+            session_mark_closing(f->s, END_NOMEM);
+            return;
+        }
+        defs |= rc == HY_OK;
+    }
+    if (f->diag_lost[0] != '\0')
+        snprintf(d.unknown, sizeof(d.unknown), "%s", f->diag_lost);
+    else if (!defs)
+        snprintf(d.unknown, sizeof(d.unknown), "no group's connection was left to ask");
+    session_diag_set(f->s, &d);
+}
+
+/* The group whose failure is a read's answer (the first in group order),
+ * or NULL. */
+static const struct fanout_leg *read_failed(const struct fanout *f)
+{
+    for (size_t g = 0; g < f->n; g++) {
+        if (f->legs[g].err[0] != '\0' || f->legs[g].part.kind == SCATTER_PART_ERR ||
+            f->legs[g].part.kind == SCATTER_PART_NONE)
+            return &f->legs[g];
+    }
+    return NULL;
+}
+
 /* Send the answer; the session goes on. from_loop: called from a group's
  * callback (not from session_fanout_start, whose caller goes on itself). */
 static void finish(struct fanout *f, bool from_loop)
@@ -574,7 +732,16 @@ static void finish(struct fanout *f, bool from_loop)
     struct session *s = f->s;
     if (!f->running)
         return;
+    if (!f->diag_asked && ask_diag(f))
+        return; /* runs again from the last group's answer */
     f->running = false;
+    keep_diag(f, f->mode == FANOUT_READ ? read_failed(f) : NULL);
+    if (s->state == SS_CLOSING) {
+        session_fanout_free(s);
+        if (from_loop)
+            session_reap(s);
+        return;
+    }
     if (f->mode == FANOUT_READ) {
         answer_read(f);
     } else {

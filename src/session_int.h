@@ -104,6 +104,7 @@
 #define ROUTE_SHARD    (UINT32_MAX - 5) /* refused by group (shard.h): s->shard_ref says why */
 #define ROUTE_XA       (UINT32_MAX - 6) /* session_xa_run(): s->xa_cmd, or s->xa_refuse */
 #define ROUTE_FANOUT   (UINT32_MAX - 7) /* on every group, merged: s->fanout (session_fanout.c) */
+#define ROUTE_DIAG     (UINT32_MAX - 8) /* answered from s->ldiag (session_diag.c) */
 
 /* ---- session.c: the state machine, packets, routing, backend connections */
 void answer_expect(struct session *s, uint8_t cmd, uint8_t exec_flags);
@@ -377,6 +378,20 @@ bool session_schema_here(const struct session *s, const char *schema);
 /* The schema backend connections log in to: the login's when it lives on
  * the session's group, else none. */
 const char *session_login_db(const struct session *s);
+
+/* session_diag.c: the diagnostics area halyard holds (diag_local.h) */
+struct diag_local;
+/* The conditions of the statement just run on every group (taken: *d is
+ * left empty); NULL: none held any more. */
+void session_diag_set(struct session *s, struct diag_local *d);
+void session_diag_drop(struct session *s);
+/* halyard answered the statement with its own error: the conditions now. */
+void session_diag_own_error(struct session *s, uint16_t code, const char *msg);
+/* s->ldiag is held and the COM_QUERY text reads the diagnostics: its
+ * answer (or refusal) made ready, ROUTE_DIAG. */
+uint32_t session_diag_route(struct session *s, const char *text, size_t len);
+/* ROUTE_DIAG: send what session_diag_route made ready. */
+void session_diag_answer(struct session *s);
 
 /* session_fanout.c: one statement on every group, the answers merged */
 /* Plan the statement (`len` bytes of text) into s->fanout: ROUTE_FANOUT

@@ -82,6 +82,7 @@ static void session_free(struct session *s)
     explicit_bzero(s->pend_h1, sizeof(s->pend_h1));
     free(s->connid);
     session_fanout_free(s);
+    session_diag_drop(s);
     free(s->shard_ref);
     shard_snap_release(&s->shard_snap);
     free(s->diag_err);

@@ -364,6 +364,7 @@ void session_pool_init(struct session *s)
 
 void session_pool_reset(struct session *s)
 {
+    session_diag_drop(s);
     free(s->diag_err);
     s->diag_err = NULL;
     s->diag_err_new = false;

@@ -716,6 +716,10 @@ static uint32_t ps_route_execute(struct session *s, struct pstmt *st,
     s->cmd_writes = st->writes || bulk;
     s->cmd_clears_diag = st->clears_diag;
     s->cmd_diag = st->diag;
+    if (s->ldiag != NULL && st->diag)
+        return session_fanout_refuse(s, "halyard: the previous statement ran on every group: "
+                                        "its warnings and errors are answered to SHOW WARNINGS "
+                                        "as a plain query, not as a prepared statement");
     if (st->ld_idx >= 0)
         return (uint32_t)st->ld_idx; /* its long data is there */
     if (st->home_only)

@@ -27,6 +27,20 @@ void send_local(struct session *s, const uint8_t *pkt, size_t len)
 
 /* Send the ERR of `why` (session_err.h: the one table of halyard's own
  * errors), its arguments as the table's format says. */
+/* An error halyard answers itself is the session's diagnostics now, where
+ * halyard holds them (session_diag.c). */
+static void own_error(struct session *s, const uint8_t *pkt, size_t len)
+{
+    const uint8_t *e = pkt + MYSQL_HEADER_SIZE;
+    if (s->ldiag == NULL || len < MYSQL_HEADER_SIZE + 9 || e[0] != MYSQL_ERR)
+        return;
+    char msg[600];
+    size_t n = HY_MIN(len - MYSQL_HEADER_SIZE - 9, sizeof(msg) - 1);
+    memcpy(msg, e + 9, n);
+    msg[n] = '\0';
+    session_diag_own_error(s, (uint16_t)(e[1] | e[2] << 8), msg);
+}
+
 void session_err(struct session *s, uint8_t seq, enum session_err why, ...)
 {
     uint8_t pkt[MYSQL_HEADER_SIZE + 600];
@@ -34,6 +48,7 @@ void session_err(struct session *s, uint8_t seq, enum session_err why, ...)
     va_start(ap, why);
     size_t len = session_err_vencode(pkt, sizeof(pkt), seq, why, ap);
     va_end(ap);
+    own_error(s, pkt, len);
     send_local(s, pkt, len);
 }
 
@@ -42,7 +57,9 @@ void session_err_custom(struct session *s, uint8_t seq, uint16_t code, const cha
                         const char *msg)
 {
     uint8_t pkt[MYSQL_HEADER_SIZE + 600];
-    send_local(s, pkt, session_err_encode_custom(pkt, sizeof(pkt), seq, code, sqlstate, msg));
+    size_t len = session_err_encode_custom(pkt, sizeof(pkt), seq, code, sqlstate, msg);
+    own_error(s, pkt, len);
+    send_local(s, pkt, len);
 }
 
 /* An ERR with MariaDB's own code, given by the caller (the prepared

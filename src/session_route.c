@@ -270,8 +270,10 @@ void session_lex_follow(struct session *s, uint16_t status)
 void session_diag_follow(struct session *s)
 {
     if (s->cur != NULL && !s->cmd_diag &&
-        (s->resp.err_code != 0 || s->resp.warnings > 0 || s->cmd_clears_diag))
+        (s->resp.err_code != 0 || s->resp.warnings > 0 || s->cmd_clears_diag)) {
         s->diag_idx = s->cur->idx;
+        session_diag_drop(s); /* replaced there */
+    }
     s->cmd_clears_diag = false;
     s->cmd_diag = false;
 }
@@ -562,6 +564,9 @@ uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_
         s->fw_hash = dg.hash;
         return ROUTE_FIREWALL;
     }
+    /* The diagnostics of a statement run on every group are halyard's. */
+    if (s->ldiag != NULL && cmd == COM_QUERY && fits && (r.flags & CLF_DIAG))
+        return session_diag_route(s, (const char *)p + 1, avail - 1);
     if (s->listener->shards && fits &&
         scatter_is_show_databases((const char *)p + 1, len - 1, s->lex_opts)) {
         if (cmd == COM_QUERY)

@@ -81,6 +81,14 @@ hy_status_t scatter_merge(const struct scatter_plan *plan, const struct scatter_
                           size_t n, uint32_t caps, uint16_t status, struct scatter_out *out,
                           char *why, size_t why_len) HY_MUSTCHECK;
 void scatter_out_free(struct scatter_out *out);
+/* Building an answer by hand (diag_local.c), from out->seq on: one
+ * packet; the column count and `pt`'s definitions (and their EOF unless
+ * CLIENT_DEPRECATE_EOF); the terminator (EOF, or OK 0xfe). False when out
+ * of memory. */
+bool scatter_out_packet(struct scatter_out *out, const uint8_t *p, size_t len);
+bool scatter_out_head(struct scatter_out *out, const struct scatter_part *pt, uint32_t caps,
+                      uint16_t status);
+bool scatter_out_end(struct scatter_out *out, uint32_t caps, uint16_t status, uint16_t warnings);
 
 /* A statement run on several groups (DDL, a reference table's write, a
  * split INSERT): the n parts (names[i] is part i's group; a part of kind

@@ -176,6 +176,7 @@ struct session {
     struct shard_refusal *shard_ref; /* the last statement refused by group (shard.h); heap */
     struct shard_snap *shard_snap;   /* the learned map it uses (shard_learn.h); a reference */
     struct fanout *fanout;           /* a statement on every group (session_fanout.c); heap */
+    struct session_ldiag *ldiag;     /* its diagnostics, held by halyard (session_diag.c); heap */
     struct session_xa *xa;           /* a transaction across groups (session_xa.c); heap */
     const char *xa_refuse;           /* the statement's refusal (static text), or NULL */
     uint8_t xa_cmd;                  /* what ROUTE_XA runs (XA_CMD_*, session_int.h) */
