@@ -29,25 +29,37 @@ static struct fx FX = {
     .cv = PTHREAD_COND_INITIALIZER,
 };
 
+/* The start of a failover or a switchover: no veto yet, no verdict, the
+ * primary as the config has it, and the survey's arrays (false, said,
+ * when out of memory). */
+static bool run_start(struct fx *fx, struct survey *sv, struct failover_verdict *vd, int *old,
+                      const char *why)
+{
+    fx->vetoed = false;
+    bool have = fx_survey_begin(fx, sv);
+    *vd = (struct failover_verdict){.action = FAILOVER_NONE, .candidate = -1};
+    *old = fx_current_primary(fx->cfg);
+    snprintf(vd->reason, sizeof(vd->reason), "%s", why);
+    if (!have)
+        fx_step(fx, LOG_LEVEL_ERROR, "out of memory");
+    return have;
+}
+
 /* Failover: the primary is gone. `manual`: asked by the admin socket. */
 static bool run_failover(struct fx *fx, bool manual, uint64_t down_ms)
 {
-    fx->vetoed = false;
     const struct config *cfg = fx->cfg;
     size_t nb = cfg->n_backends;
     struct survey sv;
-    bool have = fx_survey_begin(fx, &sv);
+    struct failover_verdict vd;
+    int old;
+    bool have = run_start(fx, &sv, &vd, &old,
+                          manual ? "requested by the admin socket" : "the primary is unreachable");
     struct failover_node *nodes = sv.nodes;
     struct gtid_pos *states = sv.states;
     bool ok = false, attempted = false;
-    struct failover_verdict vd = {.action = FAILOVER_NONE, .candidate = -1};
-    int old = fx_current_primary(cfg);
-    snprintf(vd.reason, sizeof(vd.reason), "%s",
-             manual ? "requested by the admin socket" : "the primary is unreachable");
-    if (!have) {
-        fx_step(fx, LOG_LEVEL_ERROR, "out of memory");
+    if (!have)
         goto out;
-    }
     /* The lock first, on the servers that took the connection; then the
      * topology, read under the lock: another halyard may have just
      * finished a promotion. */
@@ -114,21 +126,17 @@ out:
 
 static bool run_switchover(struct fx *fx, const char *target)
 {
-    fx->vetoed = false;
     const struct config *cfg = fx->cfg;
     size_t nb = cfg->n_backends;
     struct survey sv;
-    bool have = fx_survey_begin(fx, &sv);
+    struct failover_verdict vd;
+    int old;
+    bool have = run_start(fx, &sv, &vd, &old, "requested by the admin socket");
     struct failover_node *nodes = sv.nodes;
     struct gtid_pos *states = sv.states;
     bool ok = false, attempted = false;
-    struct failover_verdict vd = {.action = FAILOVER_NONE, .candidate = -1};
-    int old = fx_current_primary(cfg);
-    snprintf(vd.reason, sizeof(vd.reason), "requested by the admin socket");
-    if (!have) {
-        fx_step(fx, LOG_LEVEL_ERROR, "out of memory");
+    if (!have)
         goto out;
-    }
     fx_probe(fx, nodes, states);
     old = fx_current_primary(cfg);
     struct failover_view v = {
