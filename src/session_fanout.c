@@ -489,6 +489,7 @@ static void answer_read(struct fanout *f)
     struct session *s = f->s;
     const struct fanout_leg *bad = read_failed(f);
     if (bad != NULL) {
+        session_pool_values_set(s, false, 0, true);
         if (bad->err[0] == '\0' && bad->part.kind == SCATTER_PART_ERR) {
             send_err_payload(s, 1, bad->part.err.p, bad->part.err.len);
         } else {
@@ -507,6 +508,7 @@ static void answer_read(struct fanout *f)
         rc = scatter_merge(&f->plan, parts, f->n, s->caps, s->status, &out, why, sizeof(why));
     }
     free(parts);
+    session_pool_values_set(s, true, out.rows, rc != HY_OK); /* FOUND_ROWS(), ROW_COUNT() */
     if (rc == HY_OK) {
         send_local(s, out.p, out.len);
     } else if (rc == HY_ERROR) {
@@ -550,6 +552,11 @@ static void answer_write(struct fanout *f)
     char why[600] = "";
     hy_status_t rc =
         scatter_report(parts, names, fail, n, f->sum, s->status, &out, why, sizeof(why));
+    struct mysql_ok ok;
+    bool said = rc == HY_OK && out.len > MYSQL_HEADER_SIZE &&
+                mysql_ok_decode(out.p + MYSQL_HEADER_SIZE, out.len - MYSQL_HEADER_SIZE, s->caps,
+                                &ok) == HY_OK;
+    session_pool_values_set(s, false, said ? ok.affected_rows : 0, !said); /* ROW_COUNT() */
     if (rc == HY_OK) {
         send_local(s, out.p, out.len);
     } else if (rc == HY_ERROR) {

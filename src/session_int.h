@@ -185,6 +185,10 @@ bool session_pool_prev_values(const struct session *s, char *found_rows, char *r
                               size_t len);
 /* ... the same, whether the server knows them or not. */
 void session_pool_values(const struct session *s, char *found_rows, char *row_count, size_t len);
+/* A statement halyard answered from elsewhere (every group) ended: a
+ * result set of `n` rows (`rows`), an OK of `n` affected rows, or an error
+ * (`err`). No connection holds these values: halyard gives them. */
+void session_pool_values_set(struct session *s, bool rows, uint64_t n, bool err);
 /* A command halyard ran for itself on `bc` (a SET, a SELECT...) is
  * answered: the server's FOUND_ROWS() and ROW_COUNT() there are no longer
  * the session's. */

@@ -279,6 +279,18 @@ void session_pool_internal_ran(struct session *s, const struct bconn *bc)
         s->found_stamp = 0;
 }
 
+void session_pool_values_set(struct session *s, bool rows, uint64_t n, bool err)
+{
+    if (err)
+        s->row_count = -1;
+    else if (rows)
+        s->found_rows = n, s->row_count = -1;
+    else
+        s->row_count = (int64_t)HY_MIN(n, (uint64_t)INT64_MAX);
+    s->prev_stamp = 0;
+    s->found_stamp = 0;
+}
+
 bool session_pool_prev_values(const struct session *s, char *found_rows, char *row_count,
                               size_t len)
 {

@@ -112,3 +112,19 @@ def test_other_diagnostics_forms_are_refused_not_wrong(keyed):
         cur.execute("SELECT id, amount / 0 FROM shop.orders WHERE id IN (1, 2, 3)")
         cur.fetchall()
         refused(cur, "GET DIAGNOSTICS @n = NUMBER")
+
+
+def test_row_count_and_found_rows_after_a_statement_on_every_group(keyed):
+    """ROW_COUNT() and FOUND_ROWS() tell the statement that ran on every
+    group, as a server tells its last statement."""
+    h, _, _ = keyed
+    c = fill(h)
+    with c.cursor() as cur:
+        cur.execute("SELECT id FROM shop.orders WHERE customer_id = 8")  # 1 row, on a
+        cur.execute("INSERT INTO shop.orders (id, customer_id) VALUES (21, 8), (22, 7), (23, 7)")
+        assert rows(cur, "SELECT ROW_COUNT()") == [(3,)]
+        assert sorted(rows(cur, "SELECT id FROM shop.orders WHERE id IN (1, 2, 3, 21, 22)")) == \
+            [(1,), (2,), (3,), (21,), (22,)]
+        assert rows(cur, "SELECT FOUND_ROWS()") == [(5,)]
+        cur.execute("SELECT id FROM shop.orders WHERE id IN (1, 2)")
+        assert rows(cur, "SELECT ROW_COUNT()") == [(-1,)]
