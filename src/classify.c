@@ -97,6 +97,7 @@ struct stmt {
      * statement that uses a table, and keeps it across one that uses none
      * (SELECT 1, SET, DO, USE) unless that one raises its own. */
     uint8_t first_kw;  /* the statement's leading keyword */
+    uint8_t second_kw; /* ... and the one after it */
     uint32_t sel_mask; /* bit d: a "(SELECT" opened depth d (a subquery) */
     bool uses_table;   /* FROM a table (not DUAL) at depth 0 or in a subquery */
     bool diag;         /* SHOW WARNINGS/ERRORS/COUNT(*), GET DIAGNOSTICS, @@warning_count */
@@ -135,6 +136,7 @@ static void stmt_begin(struct stmt *st)
     st->prev2_kw = KW_NONE;
     st->explained = false;
     st->first_kw = KW_NONE;
+    st->second_kw = KW_NONE;
     st->sel_mask = 0;
     st->uses_table = false;
     st->diag = false;
@@ -913,6 +915,8 @@ static void diag_note(struct stmt *st, const struct token *t)
 {
     if (st->ntok == 1 && t->type == T_WORD)
         st->first_kw = t->kw;
+    if (st->ntok == 2 && t->type == T_WORD)
+        st->second_kw = t->kw;
     if (t->type == T_WORD && t->kw == KW_SELECT && st->prev_type == T_LPAREN && st->depth < 32)
         st->sel_mask |= 1u << st->depth;
     /* FROM's depth: a derived table's `(` has counted itself already, and
@@ -1076,9 +1080,16 @@ static void stmt_end(struct ctx *c)
     if (st->diag) {
         c->res->flags |= CLF_DIAG;
     } else {
-        bool keeps = !st->uses_table &&
-                     (st->first_kw == KW_SELECT || st->first_kw == KW_VALUES ||
-                      st->first_kw == KW_DO || st->first_kw == KW_SET || st->first_kw == KW_USE);
+        /* MariaDB clears it before a statement that opens tables; the
+         * others keep it (transaction control too, checked on 10.11) */
+        uint8_t k1 = st->first_kw, k2 = st->second_kw;
+        bool keeps =
+            !st->uses_table &&
+            (k1 == KW_SELECT || k1 == KW_VALUES || k1 == KW_DO || k1 == KW_SET || k1 == KW_USE ||
+             k1 == KW_COMMIT || k1 == KW_ROLLBACK || k1 == KW_SAVEPOINT ||
+             (k1 == KW_RELEASE && k2 == KW_SAVEPOINT) || k1 == KW_XA ||
+             (k1 == KW_UNLOCK && k2 == KW_TABLES) || (k1 == KW_BEGIN && k2 != KW_NOT) ||
+             (k1 == KW_START && k2 == KW_TRANSACTION));
         if (!keeps)
             c->res->clears_diag = true;
     }

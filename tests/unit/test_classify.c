@@ -705,6 +705,16 @@ static void test_clears_diag(void **state)
         "SELECT 1; SELECT 2",
         "SHOW WARNINGS",
         "SELECT @@warning_count",
+        "BEGIN",
+        "BEGIN WORK",
+        "START TRANSACTION READ ONLY",
+        "COMMIT",
+        "ROLLBACK AND CHAIN",
+        "SAVEPOINT s",
+        "ROLLBACK TO SAVEPOINT s",
+        "RELEASE SAVEPOINT s",
+        "XA START 'x'",
+        "UNLOCK TABLES",
     };
     static const char *const clears[] = {
         "SELECT a FROM t",
@@ -719,6 +729,9 @@ static void test_clears_diag(void **state)
         "SELECT 1; SELECT a FROM t",
         "SET STATEMENT max_statement_time = 1 FOR SELECT a FROM t",
         "CALL p()",
+        "BEGIN NOT ATOMIC SELECT 1; END",
+        "START SLAVE",
+        "LOCK TABLES t READ",
     };
     check_property("clears_diag", clears_diag, clears, HY_ARRAY_SIZE(clears), keeps,
                    HY_ARRAY_SIZE(keeps));
