@@ -33,6 +33,8 @@
 #include <string.h>
 
 #include "halyard/backend.h"
+#include "halyard/classify.h"
+#include "halyard/router.h"
 #include "halyard/diag_local.h"
 #include "halyard/group.h"
 #include "halyard/log.h"
@@ -61,6 +63,9 @@ struct fanout_leg {
     struct sqlclient *c;
     char group[48];
     char be[64];
+    const struct config *view; /* the group's */
+    int idx;                   /* the backend it runs on, in view */
+    int primary;               /* the group's usable primary, or -1 */
     const char *text; /* what it runs: the plan's, or its own (owned) */
     size_t text_len;
     bool own_text;
@@ -89,6 +94,9 @@ struct fanout {
     bool ending;      /* COMMIT or ROLLBACK sent */
     bool committed;   /* ... COMMIT */
     bool diag_asked;  /* the groups' conditions asked for (ask_diag) */
+    bool replicas;    /* a scatter read: each group reads where a read would (leg_reader) */
+    enum classify_hint hint;                  /* the statement's */
+    char hint_backend[CLASSIFY_BACKEND_MAX]; /* with CLH_BACKEND */
     char diag_lost[256]; /* ... and not all told: why */
     size_t budget;
     size_t pending;
@@ -157,6 +165,19 @@ uint32_t session_fanout_prepare(struct session *s, const char *text, size_t len,
                  about, why);
     }
     f->setup_state = f->plan.shape != SCATTER_DATABASES;
+    if (f->setup_state) {
+        /* read as the session's reads are: its hint, the groups' splits */
+        struct classify_result *r = malloc(sizeof(*r));
+        if (r == NULL) {
+            session_mark_closing(s, END_NOMEM);
+            return s->primary;
+        }
+        classify(text, len, s->lex_opts, r, NULL);
+        f->replicas = true;
+        f->hint = r->hint;
+        snprintf(f->hint_backend, sizeof(f->hint_backend), "%s", r->hint_backend);
+        free(r);
+    }
     /* Each group reads on a connection of its own: in a transaction (or
      * with autocommit off, where the read would begin one) it would see
      * neither the transaction's changes nor keep its snapshot. */
@@ -373,9 +394,20 @@ static void end_trx(struct fanout *f)
         finish(f, true);
 }
 
+static void leg_connect(struct fanout_leg *l);
+
 static void on_connect(struct sqlclient *c, const struct sqlresult *res, void *arg)
 {
     struct fanout_leg *l = arg;
+    if (!res->ok && l->idx != l->primary && l->primary >= 0) {
+        /* a replica that cannot take it now: the group's primary does,
+         * as a read's fall-back would */
+        slog_info(l->f->s, "scatter: group %s: %s failed (%s), reading from the primary", l->group,
+                  l->be, res->err_msg);
+        l->idx = l->primary;
+        leg_connect(l);
+        return;
+    }
     if (!res->ok) {
         if (res->err_code != 0) {
             /* the server's own refusal of the login: passed on as it is */
@@ -396,6 +428,68 @@ static void on_connect(struct sqlclient *c, const struct sqlresult *res, void *a
     }
     sqlclient_set_timeout(c, l->read_ms);
     next_step(l);
+}
+
+/* Where a scatter read runs in a group (f->replicas): as any read of the
+ * session outside a transaction would, by the group's read/write split,
+ * zones and the statement's hint (route_decide), but on the primary when
+ * the router would first wait for the session's writes on the replica
+ * (consistency = causal after a write): a fan-out cannot. -1 and `why`
+ * when nobody can. */
+static int leg_reader(struct fanout *f, const struct config *view, char *why, size_t whylen)
+{
+    struct session *s = f->s;
+    int p = backend_primary_index(view);
+    struct route_in in;
+    struct route_out out;
+    if (!route_view_group(s, view, &in))
+        return p;
+    in.kind = CL_READ;
+    in.hint = f->hint;
+    in.hint_backend = f->hint == CLH_BACKEND ? f->hint_backend : NULL;
+    in.fits = true;
+    session_decide(&in, &out);
+    if (out.verdict == ROUTE_NO_REPLICA) {
+        snprintf(why, whylen, "no replica can serve this read (replica_fallback = error)");
+        return -1;
+    }
+    if (out.verdict != ROUTE_GO || out.target >= view->n_backends)
+        return p;
+    if (out.causal && s->last_write > 0)
+        return p;
+    return (int)out.target;
+}
+
+/* Connect the group's connection to l->idx, logged in as the session's
+ * user. */
+static void leg_connect(struct fanout_leg *l)
+{
+    struct fanout *f = l->f;
+    struct session *s = f->s;
+    const struct config_backend *be = &l->view->backends[l->idx];
+    snprintf(l->be, sizeof(l->be), "%s", be->name);
+    struct sqlclient_target t = {
+        .name = be->name,
+        .address = be->address,
+        .port = be->port,
+        .user = s->user,
+        .tls = be->tls,
+        .tls_ctx = be->tls_ctx,
+        .h1 = s->no_password ? NULL : s->h1,
+        .h2 = s->no_password ? NULL : s->h2,
+        .db = f->setup_state ? session_schema(s) : NULL,
+        .charset = s->charset,
+        .extra_caps = s->caps & CLIENT_FOUND_ROWS,
+        .ext_caps = s->ext_caps & MARIADB_CLIENT_EXTENDED_METADATA,
+    };
+    sqlclient_destroy(l->c);
+    l->c = sqlclient_create(s->w->loop, &t, l->view->connect_timeout_ms);
+    if (l->c == NULL) {
+        leg_fail(l, "out of memory");
+        return;
+    }
+    if (sqlclient_connect(l->c, on_connect, l) != HY_OK)
+        leg_fail(l, "cannot connect");
 }
 
 bool session_fanout_start(struct session *s)
@@ -424,7 +518,6 @@ bool session_fanout_start(struct session *s)
     f->budget = SCATTER_MAX_BUFFER;
     f->running = true;
     f->pending = f->n + 1; /* the last one released below: no finish while starting */
-    const char *db = f->setup_state ? session_schema(s) : NULL;
     for (size_t g = 0; g < f->n; g++) {
         struct fanout_leg *l = &f->legs[g];
         l->f = f;
@@ -440,36 +533,17 @@ bool session_fanout_start(struct session *s)
         struct group_stats *gs = stats_group(root->groups[g].name);
         if (gs != NULL)
             atomic_fetch_add_explicit(&gs->scatters, 1, memory_order_relaxed);
-        int idx = view != NULL ? backend_primary_index(view) : -1;
-        if (idx < 0) {
-            leg_fail(l, "no usable primary");
+        l->view = view;
+        l->primary = view != NULL ? backend_primary_index(view) : -1;
+        char why[320] = "no usable primary";
+        l->idx = view == NULL ? -1 : f->replicas ? leg_reader(f, view, why, sizeof(why)) : l->primary;
+        if (l->idx < 0) {
+            leg_fail(l, "%s", why);
             continue;
         }
-        const struct config_backend *be = &view->backends[idx];
-        snprintf(l->be, sizeof(l->be), "%s", be->name);
         l->read_ms = view->backend_read_timeout_ms > 0 ? view->backend_read_timeout_ms
                                                        : SCATTER_DEFAULT_TIMEOUT_MS;
-        struct sqlclient_target t = {
-            .name = be->name,
-            .address = be->address,
-            .port = be->port,
-            .user = s->user,
-            .tls = be->tls,
-            .tls_ctx = be->tls_ctx,
-            .h1 = s->no_password ? NULL : s->h1,
-            .h2 = s->no_password ? NULL : s->h2,
-            .db = db,
-            .charset = s->charset,
-            .extra_caps = s->caps & CLIENT_FOUND_ROWS,
-            .ext_caps = s->ext_caps & MARIADB_CLIENT_EXTENDED_METADATA,
-        };
-        l->c = sqlclient_create(s->w->loop, &t, view->connect_timeout_ms);
-        if (l->c == NULL) {
-            leg_fail(l, "out of memory");
-            continue;
-        }
-        if (sqlclient_connect(l->c, on_connect, l) != HY_OK)
-            leg_fail(l, "cannot connect");
+        leg_connect(l);
     }
     if (--f->pending == 0) {
         if (f->trx && !f->ending) {

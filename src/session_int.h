@@ -473,6 +473,9 @@ uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_
                        uint32_t avail);
 uint32_t route_health(struct session *s, uint32_t idx, char *why, size_t whylen);
 bool route_view(struct session *s, enum route_op op, struct route_in *in);
+/* The same for a read outside a transaction on another group's `view`
+ * (a fan-out's): its primary, no connection of the session's there. */
+bool route_view_group(struct session *s, const struct config *view, struct route_in *in);
 void session_decide(const struct route_in *in, struct route_out *out);
 void session_diag_follow(struct session *s);
 void session_follow_primary(struct session *s);

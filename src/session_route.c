@@ -80,11 +80,39 @@ void session_thread_exit(void)
     ps_thread_exit();
 }
 
+static bool view_of(struct session *s, const struct config *cfg, enum route_op op,
+                    struct route_in *in);
+
 /* Fill `in` with this session's view and its backends' for `op`; false
  * when out of memory. */
 bool route_view(struct session *s, enum route_op op, struct route_in *in)
 {
-    const struct config *cfg = s->cfg;
+    return view_of(s, s->cfg, op, in);
+}
+
+bool route_view_group(struct session *s, const struct config *view, struct route_in *in)
+{
+    if (!view_of(s, view, ROUTE_STATEMENT, in))
+        return false;
+    int p = backend_primary_index(view);
+    in->primary = p >= 0 ? (uint32_t)p : 0;
+    in->in_trans = false;
+    in->pinned = false;
+    in->uvars_opaque = false;
+    in->ro_idx = -1;
+    in->last_idx = in->primary;
+    in->diag_idx = in->primary;
+    in->exclude = -1;
+    in->sticky = false;
+    in->fell_back = false;
+    for (uint32_t i = 0; i < view->n_backends; i++)
+        rview.be[i].conn = false; /* a fan-out opens its own */
+    return true;
+}
+
+static bool view_of(struct session *s, const struct config *cfg, enum route_op op,
+                    struct route_in *in)
+{
     if (cfg->n_backends > rview.cap) {
         struct route_backend *be = realloc(rview.be, cfg->n_backends * sizeof(*be));
         if (be != NULL)
@@ -132,7 +160,7 @@ bool route_view(struct session *s, enum route_op op, struct route_in *in)
             .monitored = rt != NULL,
             .usable = true,
             .usable_in_trx = true,
-            .conn = s->bc[i] != NULL,
+            .conn = cfg == s->cfg && s->bc[i] != NULL,
             .conn_room = true,
             .far = cfg->zone[0] != '\0' && be->zone[0] != '\0' && strcmp(be->zone, cfg->zone) != 0,
         };

@@ -273,9 +273,9 @@ def test_split_insert_puts_each_row_on_its_group(keyed, cluster, dual):
     "SELECT CAST(amount AS BINARY) AS b, id FROM {t} ORDER BY b DESC, id",
     "SELECT MIN(CAST(amount AS BINARY)), MAX(CAST(amount AS BINARY)) FROM {t}",
 ])
-def test_scatter_read_matches_unsharded(keyed, cluster, sql):
+def test_scatter_read_matches_unsharded(keyed, cluster, dual, sql):
     h, _, _ = keyed
-    load(h)
+    load(h, cluster, dual)  # a read of another session's may go to a replica
     want_desc, want = rows(cluster.connect(0), sql.format(t="shopcopy.orders"))
     conn = h.connect()
     got_desc, got = rows(conn, sql.format(t="shop.orders"))
@@ -284,9 +284,9 @@ def test_scatter_read_matches_unsharded(keyed, cluster, sql):
     conn.close()
 
 
-def test_scatter_concat_is_every_row(keyed, cluster):
+def test_scatter_concat_is_every_row(keyed, cluster, dual):
     h, _, _ = keyed
-    load(h)
+    load(h, cluster, dual)
     _, want = rows(cluster.connect(0), "SELECT id, customer_id, amount FROM shopcopy.orders")
     _, got = rows(h.connect(), "SELECT id, customer_id, amount FROM shop.orders")
     assert sorted(got) == sorted(want) and len(got) == len(ROWS)
