@@ -14,7 +14,8 @@
  *   null (a NULL of type VARCHAR)
  * A line starting with "CURSOR " executes with a read-only cursor (rows
  * fetched with COM_STMT_FETCH); "LONGDATA " sends parameter 1 (a string)
- * with mysql_stmt_send_long_data.
+ * with mysql_stmt_send_long_data; "QUERY " runs the rest as a text query
+ * (prints ok or the error).
  *
  * Output, one item a line, tab-separated:
  *   stmt <n>
@@ -23,6 +24,7 @@
  *                        temporals as their MYSQL_TIME fields; strings as sent)
  *   rows=<n>
  *   error <code> <sqlstate> <message>
+ *   ok                  (a QUERY line that succeeded)
  * Exit status 0 unless the connection fails.
  */
 #ifndef _GNU_SOURCE
@@ -150,6 +152,19 @@ static void print_error(MYSQL_STMT *stmt)
 static void run(MYSQL *conn, char *line, int n)
 {
     bool cursor = false, longdata = false;
+    if (strncmp(line, "QUERY ", 6) == 0) {
+        printf("stmt\t%d\n", n);
+        if (mysql_query(conn, line + 6) != 0) {
+            printf("error\t%u\t%s\t%s\n", mysql_errno(conn), mysql_sqlstate(conn),
+                   mysql_error(conn));
+            return;
+        }
+        MYSQL_RES *res = mysql_store_result(conn);
+        if (res != NULL)
+            mysql_free_result(res);
+        printf("ok\n");
+        return;
+    }
     if (strncmp(line, "CURSOR ", 7) == 0) {
         cursor = true;
         line += 7;

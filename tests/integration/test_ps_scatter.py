@@ -189,10 +189,13 @@ def test_concat_aggregates_in_and_null_key(items, cluster, ps_query_bin):
         "SELECT COUNT(*) FROM items WHERE customer_id = ? OR ? IS NULL\tnull\tnull",
         # keyed on one group, as before
         "SELECT id, total FROM items WHERE customer_id = ? ORDER BY id\ti:7",
+        # a packet of 12 kB (buffer_size is 16 kB): read whole before it is rewritten
+        "SELECT COUNT(*), MAX(id) FROM items WHERE name <> ?\ts:" + "x'\\" * 4000,
     ]
     got = compare(items, cluster, ps_query_bin, stmts, unordered={1})
     assert "rows=8" in got[1]
     assert "row\t8" in got[7]
+    assert "row\t8\t8" in got[9]
     assert [x.split("\t")[1] for x in got[4] if x.startswith("row\t")] == ["1", "2", "4", "5", "7",
                                                                           "8"]
 
@@ -207,6 +210,14 @@ def test_refusals_and_the_session_goes_on(items, ps_query_bin):
         "SELECT COUNT(*) FROM items WHERE name > ?\ts:a",
         "SELECT id, name FROM items WHERE customer_id = ?\ti:42",
         "SELECT id, ? FROM items ORDER BY id\ti:1",
+        # the statement's text is lexed in character_set_client: under sjis a
+        # non-ASCII string cannot be quoted safely (0x5c inside a character)
+        "SELECT id FROM items WHERE name = ? ORDER BY id\ts:" + "y" * 20000,
+        "QUERY SET NAMES sjis",
+        "SELECT id FROM items WHERE name = ? ORDER BY id\ts:Zo\u00eb",
+        "SELECT id FROM items WHERE name = ? ORDER BY id\ts:alpha",
+        "QUERY SET NAMES utf8mb4",
+        "SELECT id FROM items WHERE name = ? ORDER BY id\ts:Zo\u00eb",
     ]))
     about = ("halyard: a prepared read of sharded table items without a usable "
              "items.customer_id runs on every group, but ")
@@ -226,4 +237,12 @@ def test_refusals_and_the_session_goes_on(items, ps_query_bin):
     assert out[8] == ["error\t1105\tHY000\t" + about + "a parameter in the select list (the "
                       "server names and types its column after the `?`, a literal would change "
                       "both)"], out[8]
+    assert out[9] == ["error\t1105\tHY000\t" + about + "an EXECUTE larger than buffer_size is "
+                      "not rewritten as text"], out[9]
+    assert out[10] == ["ok"] and out[13] == ["ok"], (out[10], out[13])
+    assert out[11] == ["error\t1105\tHY000\t" + about + "a string parameter with non-ASCII bytes "
+                       "in character set 0 (collation id) cannot be written as a literal safely"], \
+        out[11]
+    assert out[12][-2:] == ["row\t2", "rows=1"], out[12]
+    assert out[14][-2:] == ["row\t1", "rows=1"], out[14]
     assert out[7][-3:] == ["row\t3\tbeta's", "row\t6\tdelta", "rows=2"], out[7]
