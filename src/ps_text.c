@@ -230,9 +230,11 @@ static bool put_temporal(struct tbuf *b, uint8_t type, struct mysql_rd *rd, char
     uint32_t us = n == 11 ? (uint32_t)f[7] | (uint32_t)f[8] << 8 | (uint32_t)f[9] << 16 |
                                 (uint32_t)f[10] << 24
                           : 0;
-    if (y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 59 ||
-        us > 999999) {
-        say(why, why_len, "a date parameter out of range or with a zero part");
+    static const unsigned mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (y > 9999 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
+        (mo == 2 && d == 29 && !leap) || h > 23 || mi > 59 || s > 59 || us > 999999) {
+        say(why, why_len, "a date parameter that is not a valid date (out of range, a zero part)");
         return false;
     }
     if (type == TYPE_DATE)
@@ -349,6 +351,15 @@ static bool put_param(struct tbuf *b, struct mysql_rd *rd, uint8_t type, bool un
     return sv < 0 ? tb_fmt(b, "(%lld)", (long long)sv) : tb_fmt(b, "%lld", (long long)sv);
 }
 
+/* Whether a literal written next to byte c could be read with it as one
+ * token (a name, a number, a quoted string's continuation). */
+static bool glues(char c)
+{
+    unsigned char u = (unsigned char)c;
+    return (u >= '0' && u <= '9') || (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || u == '_' ||
+           u == '$' || u == '.' || u == '\'' || u == '"' || u == '`' || u == '@' || u >= 0x80;
+}
+
 hy_status_t ps_text_interpolate(const char *sql, size_t len, unsigned lex_opts,
                                 const uint8_t *payload, size_t plen, uint16_t n_params,
                                 const uint8_t *types, uint16_t charset, char **out, size_t *out_len,
@@ -408,11 +419,16 @@ hy_status_t ps_text_interpolate(const char *sql, size_t len, unsigned lex_opts,
         tb_put(&b, sql + from, t.off - from);
         from = t.off + t.len;
         bool null = (ex.null_bitmap[i / 8] >> (i % 8)) & 1;
+        /* `a=?AND b` is two tokens; `a=5AND b` would be a name */
+        if (t.off > 0 && glues(sql[t.off - 1]))
+            tb_u8(&b, ' ');
         if (!put_param(&b, &rd, types[2 * i], (types[2 * i + 1] & 0x80) != 0, null, lex_opts,
                        charset, why, why_len)) {
             ok = false;
             break;
         }
+        if (from < len && glues(sql[from]))
+            tb_u8(&b, ' ');
         i++;
     }
     if (ok && i != n_params) {
