@@ -974,6 +974,14 @@ static enum ps_shard ps_scatter(struct session *s, struct pstmt *st, const uint8
         snprintf(why, sizeof(why),
                  "parameters sent with COM_STMT_SEND_LONG_DATA are not supported on it");
     } else {
+        /* Types bound now hold for the next executions, wherever they run
+         * (they go to a backend that lacks them then: ps_types_need). */
+        struct mysql_stmt_exec ex;
+        if (st->n_params > 0 && mysql_stmt_exec_decode(p, len, st->n_params, &ex) == HY_OK &&
+            ex.new_params_bound && pstmt_types_remember(st, ex.types) != HY_OK) {
+            session_mark_closing(s, END_NOMEM);
+            return PS_SHARD_CLOSING;
+        }
         switch (ps_text_interpolate(st->sql, st->sql_len, s->lex_opts, p, len, st->n_params,
                                     st->types, ps_scatter_charset(s), &text, &text_len, why,
                                     sizeof(why))) {

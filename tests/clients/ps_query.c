@@ -15,7 +15,9 @@
  * A line starting with "CURSOR " executes with a read-only cursor (rows
  * fetched with COM_STMT_FETCH); "LONGDATA " sends parameter 1 (a string)
  * with mysql_stmt_send_long_data; "QUERY " runs the rest as a text query
- * (prints ok or the error).
+ * (prints ok or the error); "AGAIN\t<values>" executes the last statement
+ * again with new values of the same types, without binding again (so
+ * libmariadb sends no types: those of the first execution hold).
  *
  * Output, one item a line, tab-separated:
  *   stmt <n>
@@ -52,6 +54,8 @@ struct param {
     int8_t t;
     MYSQL_TIME tm;
     char *s;
+    char *own; /* s, the client's own copy (heap, cap bytes) */
+    size_t cap;
     unsigned long len;
 };
 
@@ -112,7 +116,11 @@ static void parse_param(char *spec, struct param *p, MYSQL_BIND *b)
         b->buffer_type = MYSQL_TYPE_FLOAT;
         b->buffer = &p->f;
     } else if (strcmp(spec, "dec") == 0 || strcmp(spec, "s") == 0) {
-        p->s = v;
+        p->cap = strlen(v) + 256;
+        p->s = p->own = malloc(p->cap);
+        if (p->s == NULL)
+            exit(2);
+        memcpy(p->s, v, strlen(v) + 1);
         p->len = (unsigned long)strlen(v);
         b->buffer_type = spec[0] == 'd' ? MYSQL_TYPE_NEWDECIMAL : MYSQL_TYPE_VAR_STRING;
         b->buffer = p->s;
@@ -149,8 +157,62 @@ static void print_error(MYSQL_STMT *stmt)
            mysql_stmt_error(stmt));
 }
 
+/* The last statement prepared, kept open for "AGAIN" lines. */
+static MYSQL_STMT *last;
+static struct param last_params[MAX_PARAMS];
+static MYSQL_BIND last_binds[MAX_PARAMS];
+static int last_n;
+
+static void results(MYSQL_STMT *stmt);
+
+/* "AGAIN\t<values>": the last statement executed again with new values
+ * of the same types, without binding again (libmariadb then sends no
+ * types: the server uses those of the first execution). */
+static void again(char *line, int n)
+{
+    printf("stmt\t%d\n", n);
+    int i = 0;
+    strtok(line, "\t");
+    for (char *tok = strtok(NULL, "\t"); tok != NULL && i < last_n; tok = strtok(NULL, "\t"), i++) {
+        char *v = strchr(tok, ':');
+        v = v != NULL ? v + 1 : tok;
+        struct param *p = &last_params[i];
+        switch (last_binds[i].buffer_type) {
+        case MYSQL_TYPE_LONGLONG:
+            p->i = p->uns ? (long long)strtoull(v, NULL, 10) : strtoll(v, NULL, 10);
+            break;
+        case MYSQL_TYPE_DOUBLE:
+            p->d = strtod(v, NULL);
+            break;
+        case MYSQL_TYPE_VAR_STRING:
+        case MYSQL_TYPE_NEWDECIMAL:
+            /* in place: libmariadb keeps its own copy of the binds */
+            if (strlen(v) >= p->cap) {
+                fprintf(stderr, "ps_query: AGAIN: a string longer than the first\n");
+                exit(2);
+            }
+            memcpy(p->s, v, strlen(v) + 1);
+            p->len = (unsigned long)strlen(v);
+            break;
+        default:
+            fprintf(stderr, "ps_query: AGAIN takes integers, doubles and strings\n");
+            exit(2);
+        }
+    }
+    if (mysql_stmt_execute(last)) {
+        printf("error\t%u\t%s\t%s\n", mysql_stmt_errno(last), mysql_stmt_sqlstate(last),
+               mysql_stmt_error(last));
+        return;
+    }
+    results(last);
+}
+
 static void run(MYSQL *conn, char *line, int n)
 {
+    if (strncmp(line, "AGAIN\t", 6) == 0 && last != NULL) {
+        again(line, n);
+        return;
+    }
     bool cursor = false, longdata = false;
     if (strncmp(line, "QUERY ", 6) == 0) {
         printf("stmt\t%d\n", n);
@@ -177,16 +239,24 @@ static void run(MYSQL *conn, char *line, int n)
     for (char *tok = strtok(line, "\t"); tok != NULL && nf <= MAX_PARAMS; tok = strtok(NULL, "\t"))
         fields[nf++] = tok;
     printf("stmt\t%d\n", n);
+    if (last != NULL) {
+        mysql_stmt_close(last);
+        last = NULL;
+    }
+    for (int i = 0; i < last_n; i++)
+        free(last_params[i].own);
+    last_n = 0;
     MYSQL_STMT *stmt = mysql_stmt_init(conn);
     if (stmt == NULL || mysql_stmt_prepare(stmt, fields[0], (unsigned long)strlen(fields[0]))) {
         print_error(stmt);
         mysql_stmt_close(stmt);
         return;
     }
-    struct param params[MAX_PARAMS];
-    MYSQL_BIND pb[MAX_PARAMS];
+    struct param *params = last_params;
+    MYSQL_BIND *pb = last_binds;
     for (int i = 1; i < nf; i++)
         parse_param(fields[i], &params[i - 1], &pb[i - 1]);
+    last_n = nf - 1;
     if (nf > 1 && mysql_stmt_bind_param(stmt, pb)) {
         print_error(stmt);
         mysql_stmt_close(stmt);
@@ -203,15 +273,20 @@ static void run(MYSQL *conn, char *line, int n)
         unsigned long type = CURSOR_TYPE_READ_ONLY;
         mysql_stmt_attr_set(stmt, STMT_ATTR_CURSOR_TYPE, &type);
     }
+    last = stmt;
     if (mysql_stmt_execute(stmt)) {
         print_error(stmt);
-        mysql_stmt_close(stmt);
         return;
     }
+    results(stmt);
+}
+
+/* Print the result of the statement just executed. */
+static void results(MYSQL_STMT *stmt)
+{
     MYSQL_RES *meta = mysql_stmt_result_metadata(stmt);
     if (meta == NULL) {
         printf("affected=%llu\n", (unsigned long long)mysql_stmt_affected_rows(stmt));
-        mysql_stmt_close(stmt);
         return;
     }
     unsigned nc = mysql_num_fields(meta);
@@ -253,7 +328,6 @@ static void run(MYSQL *conn, char *line, int n)
     if (mysql_stmt_bind_result(stmt, rb)) {
         print_error(stmt);
         mysql_free_result(meta);
-        mysql_stmt_close(stmt);
         return;
     }
     unsigned long rows = 0;
@@ -287,7 +361,7 @@ static void run(MYSQL *conn, char *line, int n)
         print_error(stmt);
     printf("rows=%lu\n", rows);
     mysql_free_result(meta);
-    mysql_stmt_close(stmt);
+    mysql_stmt_free_result(stmt);
 }
 
 int main(int argc, char **argv)

@@ -189,13 +189,23 @@ def test_concat_aggregates_in_and_null_key(items, cluster, ps_query_bin):
         "SELECT COUNT(*) FROM items WHERE customer_id = ? OR ? IS NULL\tnull\tnull",
         # keyed on one group, as before
         "SELECT id, total FROM items WHERE customer_id = ? ORDER BY id\ti:7",
+        # executed again without types (those of the first execution hold):
+        # on every group, on one, on every group again
+        "SELECT id, name FROM items WHERE customer_id IN (?, ?) AND name <> ? ORDER BY id"
+        "\ti:7\ti:8\ts:alpha",
+        "AGAIN\ti:42\ti:42\ts:beta's",
+        "AGAIN\ti:42\ti:7\ts:delta",
+        "AGAIN\ti:8\ti:8\ts:zeta",
         # a packet of 12 kB (buffer_size is 16 kB): read whole before it is rewritten
         "SELECT COUNT(*), MAX(id) FROM items WHERE name <> ?\ts:" + "x'\\" * 4000,
     ]
     got = compare(items, cluster, ps_query_bin, stmts, unordered={1})
     assert "rows=8" in got[1]
     assert "row\t8" in got[7]
-    assert "row\t8\t8" in got[9]
+    assert "row\t8\t8" in got[13]
+    assert [x for x in got[11] if x.startswith("row\t")] == ["row\t1\tZo\u00eb", "row\t3\tbeta's",
+                                                           "row\t4\ta\\b", "row\t7\tepsilon"], \
+        got[11]
     assert [x.split("\t")[1] for x in got[4] if x.startswith("row\t")] == ["1", "2", "4", "5", "7",
                                                                           "8"]
 
