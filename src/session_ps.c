@@ -973,6 +973,14 @@ static enum ps_shard ps_scatter(struct session *s, struct pstmt *st, const uint8
     } else if (st->ld_idx >= 0) {
         snprintf(why, sizeof(why),
                  "parameters sent with COM_STMT_SEND_LONG_DATA are not supported on it");
+    } else if ((st->db == NULL) != (session_schema(s) == NULL) ||
+               (st->db != NULL && strcmp(st->db, session_schema(s)) != 0)) {
+        /* its text runs in the session's schema: its names would mean
+         * another schema's tables than the PREPARE's */
+        snprintf(why, sizeof(why),
+                 "the session's schema is not the one it was prepared in (%.64s): USE it again "
+                 "or prepare it anew",
+                 st->db != NULL ? st->db : "none");
     } else {
         /* Types bound now hold for the next executions, wherever they run
          * (they go to a backend that lacks them then: ps_types_need). */

@@ -228,6 +228,12 @@ def test_refusals_and_the_session_goes_on(items, ps_query_bin):
         "SELECT id FROM items WHERE name = ? ORDER BY id\ts:alpha",
         "QUERY SET NAMES utf8mb4",
         "SELECT id FROM items WHERE name = ? ORDER BY id\ts:Zo\u00eb",
+        # prepared in shop, executed after USE shopcopy: its `items` is shop's
+        "SELECT COUNT(*) FROM items WHERE name <> ?\ts:x",
+        "QUERY USE shopcopy",
+        "AGAIN\ts:y",
+        "QUERY USE shop",
+        "AGAIN\ts:z",
     ]))
     about = ("halyard: a prepared read of sharded table items without a usable "
              "items.customer_id runs on every group, but ")
@@ -255,4 +261,8 @@ def test_refusals_and_the_session_goes_on(items, ps_query_bin):
         out[11]
     assert out[12][-2:] == ["row\t2", "rows=1"], out[12]
     assert out[14][-2:] == ["row\t1", "rows=1"], out[14]
+    assert out[15][-2:] == ["row\t8", "rows=1"], out[15]
+    assert out[17] == ["error\t1105\tHY000\t" + about + "the session's schema is not the one it "
+                       "was prepared in (shop): USE it again or prepare it anew"], out[17]
+    assert out[19][-2:] == ["row\t8", "rows=1"], out[19]
     assert out[7][-3:] == ["row\t3\tbeta's", "row\t6\tdelta", "rows=2"], out[7]
