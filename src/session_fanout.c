@@ -38,6 +38,7 @@
 #include "halyard/diag_local.h"
 #include "halyard/group.h"
 #include "halyard/log.h"
+#include "halyard/ps_text.h"
 #include "halyard/scatter_merge.h"
 #include "halyard/scatter_plan.h"
 #include "halyard/session.h"
@@ -98,6 +99,7 @@ struct fanout {
     enum classify_hint hint;                  /* the statement's */
     char hint_backend[CLASSIFY_BACKEND_MAX]; /* with CLH_BACKEND */
     char diag_lost[256]; /* ... and not all told: why */
+    bool binary;      /* a COM_STMT_EXECUTE's: the merged rows go in binary (ps_text.h) */
     size_t budget;
     size_t pending;
     struct varstate_cmds setup;
@@ -193,6 +195,12 @@ uint32_t session_fanout_prepare(struct session *s, const char *text, size_t len,
         f->legs[g].text_len = f->plan.text_len;
     }
     return ROUTE_FANOUT;
+}
+
+void session_fanout_binary(struct session *s)
+{
+    if (s->fanout != NULL)
+        s->fanout->binary = true;
 }
 
 uint32_t session_fanout_refuse(struct session *s, const char *why)
@@ -582,15 +590,33 @@ static void answer_read(struct fanout *f)
         rc = scatter_merge(&f->plan, parts, f->n, s->caps, s->status, &out, why, sizeof(why));
     }
     free(parts);
+    uint8_t *bin = NULL;
+    size_t bin_len = 0;
+    if (rc == HY_OK && f->binary) {
+        char bwhy[240] = "";
+        rc = ps_text_binary_resultset(
+            out.p, out.len, (s->ext_caps & MARIADB_CLIENT_EXTENDED_METADATA) != 0,
+            (s->caps & CLIENT_DEPRECATE_EOF) != 0,
+            (s->ext_caps & MARIADB_CLIENT_CACHE_METADATA) != 0, &bin, &bin_len, bwhy, sizeof(bwhy));
+        if (rc == HY_ERROR)
+            snprintf(why, sizeof(why),
+                     "halyard: the merged answer of a prepared read of every group cannot be sent "
+                     "in the binary protocol exactly: %s",
+                     bwhy);
+    }
     session_pool_values_set(s, true, out.rows, rc != HY_OK); /* FOUND_ROWS(), ROW_COUNT() */
     if (rc == HY_OK) {
-        send_local(s, out.p, out.len);
+        if (bin != NULL)
+            send_local(s, bin, bin_len);
+        else
+            send_local(s, out.p, out.len);
     } else if (rc == HY_ERROR) {
         slog_info(s, "scatter merge refused: %s", why);
         session_err(s, 1, SERR_SCATTER, why);
     } else {
         session_mark_closing(s, END_NOMEM);
     }
+    free(bin);
     scatter_out_free(&out);
 }
 

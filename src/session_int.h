@@ -406,6 +406,9 @@ uint32_t session_fanout_prepare(struct session *s, const char *text, size_t len,
 /* A statement for every group refused with `why` (a 1105's text), by
  * session_fanout_start as any refusal. ROUTE_FANOUT. */
 uint32_t session_fanout_refuse(struct session *s, const char *why);
+/* The fan-out just prepared answers a COM_STMT_EXECUTE: its merged rows
+ * go to the client as binary rows (ps_text.h). */
+void session_fanout_binary(struct session *s);
 /* A write on several groups (`texts[g]`, `lens[g]` bytes, for group g of
  * the session's config; NULL: none for g), reported per group: one OK
  * (affected rows summed with `sum`, else the first group's: copies of

@@ -8,12 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "halyard/audit.h"
 #include "halyard/backend.h"
 #include "halyard/classify.h"
 #include "halyard/digest.h"
 #include "halyard/group.h"
+#include "halyard/ps_text.h"
 #include "halyard/router.h"
 #include "halyard/server.h"
 #include "halyard/session.h"
@@ -911,7 +913,117 @@ static enum ps_types ps_types_need(struct session *s, struct pstmt *st, struct p
     return PS_TYPES_ADD;
 }
 
-enum ps_shard { PS_SHARD_GO, PS_SHARD_REFUSED, PS_SHARD_CLOSING, PS_SHARD_WAIT };
+enum ps_shard { PS_SHARD_GO, PS_SHARD_REFUSED, PS_SHARD_CLOSING, PS_SHARD_WAIT, PS_SHARD_FANOUT };
+
+/* The collation id whose character set the server lexes a statement's
+ * text in (character_set_client), for ps_text.h: the login's, unless SET
+ * NAMES or SET character_set_client changed it since (read back as a
+ * name: a utf8, latin1, ascii or binary one stands as utf8mb4's id 45;
+ * a number as itself; anything else, sjis or DEFAULT, as 0, which lets
+ * only ASCII strings through). */
+static uint16_t ps_scatter_charset(const struct session *s)
+{
+    static const char var[] = "character_set_client";
+    static const char *const safe[] = {"utf8", "latin1", "ascii", "binary"};
+    struct varstate_value v;
+    if (s->vs == NULL || !varstate_get(s->vs, VS_SYSTEM, var, sizeof(var) - 1, &v))
+        return s->charset;
+    char buf[32] = "";
+    if (v.data != NULL) {
+        size_t n = HY_MIN(v.len, sizeof(buf) - 1);
+        memcpy(buf, v.data, n);
+        buf[n] = '\0';
+    }
+    if (v.type == VS_INT || v.type == VS_UINT) {
+        unsigned long x = strtoul(buf, NULL, 10);
+        return x < 256 ? (uint16_t)x : 0;
+    }
+    for (size_t k = 0; (v.type == VS_STRING || v.type == VS_BINARY) && k < HY_ARRAY_SIZE(safe);
+         k++) {
+        if (strncasecmp(buf, safe[k], strlen(safe[k])) == 0)
+            return 45;
+    }
+    return 0;
+}
+
+/* A prepared read of every group (KEY_SCATTER: no key, a NULL key
+ * parameter, keys on several groups): its text with the parameters
+ * written in as literals (ps_text.h), run and merged as a text scatter is
+ * (session_fanout.c), the merged rows sent in binary. The whole packet is
+ * needed (WAIT); a cursor, long data or a parameter that cannot be written
+ * as a literal is refused (1105). FANOUT: running, it answers and reads
+ * the next command. */
+static enum ps_shard ps_scatter(struct session *s, struct pstmt *st, const uint8_t *p, uint32_t len,
+                                uint32_t avail, const struct key_out *ko)
+{
+    const struct config *root = config_root_c(s->cfg);
+    const struct shard_table *x = ko->table >= 0 ? &root->key_tables.v[ko->table] : NULL;
+    char about[300];
+    snprintf(about, sizeof(about), "sharded table %.64s without a usable %.64s.%.64s",
+             x != NULL ? x->table : ko->why, x != NULL ? x->table : "", x != NULL ? x->key : "");
+    char why[300] = "";
+    char *text = NULL;
+    size_t text_len = 0;
+    uint8_t flags = len >= 6 ? p[5] : 0;
+    if (avail < len) {
+        if ((size_t)len + MYSQL_HEADER_SIZE <= (size_t)s->cfg->buffer_size) {
+            update_reads(s);
+            return PS_SHARD_WAIT;
+        }
+        snprintf(why, sizeof(why), "an EXECUTE larger than buffer_size is not rewritten as text");
+    } else if (flags & CURSOR_TYPE_READ_ONLY) {
+        snprintf(why, sizeof(why),
+                 "a cursor (CURSOR_TYPE_READ_ONLY, COM_STMT_FETCH) is not supported on it");
+    } else if (st->ld_idx >= 0) {
+        snprintf(why, sizeof(why),
+                 "parameters sent with COM_STMT_SEND_LONG_DATA are not supported on it");
+    } else if ((st->db == NULL) != (session_schema(s) == NULL) ||
+               (st->db != NULL && strcmp(st->db, session_schema(s)) != 0)) {
+        /* its text runs in the session's schema: its names would mean
+         * another schema's tables than the PREPARE's */
+        snprintf(why, sizeof(why),
+                 "the session's schema is not the one it was prepared in (%.64s): USE it again "
+                 "or prepare it anew",
+                 st->db != NULL ? st->db : "none");
+    } else {
+        /* Types bound now hold for the next executions, wherever they run
+         * (they go to a backend that lacks them then: ps_types_need). */
+        struct mysql_stmt_exec ex;
+        if (st->n_params > 0 && mysql_stmt_exec_decode(p, len, st->n_params, &ex) == HY_OK &&
+            ex.new_params_bound && pstmt_types_remember(st, ex.types) != HY_OK) {
+            session_mark_closing(s, END_NOMEM);
+            return PS_SHARD_CLOSING;
+        }
+        switch (ps_text_interpolate(st->sql, st->sql_len, s->lex_opts, p, len, st->n_params,
+                                    st->types, ps_scatter_charset(s), &text, &text_len, why,
+                                    sizeof(why))) {
+        case HY_OK:
+            break;
+        case HY_NOMEM:
+            session_mark_closing(s, END_NOMEM);
+            return PS_SHARD_CLOSING;
+        default:
+            break;
+        }
+    }
+    if (text == NULL) {
+        slog_info(s, "prepared scatter refused: %s", why);
+        ps_refuse(s, len, 1105, "HY000",
+                  "halyard: a prepared read of %s runs on every group, but %s", about, why);
+        return PS_SHARD_REFUSED;
+    }
+    (void)session_fanout_prepare(s, text, text_len, about);
+    free(text);
+    if (s->state == SS_CLOSING)
+        return PS_SHARD_CLOSING;
+    session_fanout_binary(s);
+    st->meta.known = false; /* the client gets the definitions again */
+    st->cursor_idx = -1;
+    ps_drop(s, len);
+    if (session_fanout_start(s))
+        return PS_SHARD_FANOUT;
+    return s->state == SS_CLOSING ? PS_SHARD_CLOSING : PS_SHARD_REFUSED;
+}
 
 /* A sharded listener's EXECUTE or BULK_EXECUTE goes to the group of its
  * text, its PREPARE's schema standing for the session's, or of its key
@@ -937,6 +1049,8 @@ static enum ps_shard ps_shard_route(struct session *s, struct pstmt *st, const u
             break;
         }
         key = &ko;
+        if (ko.verdict == KEY_SCATTER && !bulk)
+            return ps_scatter(s, st, p, len, avail, &ko);
     }
     if (session_shard_route_schema(s, st->sql, st->sql_len, st->db, key) == ROUTE_SHARD) {
         ps_drop(s, len);
@@ -952,8 +1066,8 @@ bool ps_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t avail)
     if (st == NULL)
         return true;
     enum ps_shard to = ps_shard_route(s, st, p, len, avail, false);
-    if (to != PS_SHARD_GO)
-        return to == PS_SHARD_REFUSED; /* refused: answered; closing, waiting: nothing more */
+    if (to != PS_SHARD_GO) /* refused: answered; closing, waiting, on every group: nothing more */
+        return to == PS_SHARD_REFUSED;
     size_t need = st->home_only ? 10 : mysql_stmt_exec_head_max(st->n_params);
     if (avail < HY_MIN(len, need)) {
         update_reads(s); /* the head is still coming */
