@@ -28,9 +28,11 @@
  * backend binds it there: SET, SAVEPOINT or SELECT @@in_transaction as the
  * first statement bind it to the group the session is on (a
  * COM_STMT_PREPARE does not: it is no part of a transaction; its EXECUTE
- * binds it by its key). A transaction
- * open on a server (bound, or begun by autocommit = 0) is not deferred:
- * its BEGIN goes there, and the server commits it first, as always.
+ * binds it by its key). A BEGIN inside a transaction open on the
+ * session's primary (bound, or begun by autocommit = 0) commits it there
+ * first (INT_PRECOMMIT, the server's implicit commit), then is answered
+ * and kept as above; a failed COMMIT is its ERR (and no transaction is
+ * open).
  *
  * The read-only transaction runs on the group's primary, not on a replica
  * as outside shards (the replica is chosen by the statement that begins
@@ -45,6 +47,7 @@
 #include "halyard/mysql_proto.h"
 #include "halyard/session.h"
 #include "halyard/session_err.h"
+#include "halyard/worker.h"
 #include "session_int.h"
 
 #define BEGIN_TIMEOUT_MS 30000
@@ -140,10 +143,18 @@ uint32_t session_begin_route(struct session *s, const struct classify_result *r,
     uint32_t x = session_xa_route(s, r, text, len);
     if (x != UINT32_MAX)
         return x;
-    if (!begin || (s->status & SERVER_STATUS_IN_TRANS) || s->ro_idx >= 0 || s->xa != NULL)
+    if (!begin || s->ro_idx >= 0 || s->xa != NULL)
         return UINT32_MAX;
+    if (s->status & SERVER_STATUS_IN_TRANS) {
+        /* open on the primary: COMMIT it there first, as the server would */
+        const struct bconn *bc = s->bc[s->primary];
+        if (bc == NULL || bc->state != BCONN_READY)
+            return UINT32_MAX; /* the server says what becomes of it */
+        s->xa_cmd = BEGIN_CMD_COMMIT;
+    } else {
+        s->xa_cmd = BEGIN_CMD_DEFER;
+    }
     snprintf(s->begin_sql, sizeof(s->begin_sql), "%s", f.sql);
-    s->xa_cmd = BEGIN_CMD_DEFER;
     return ROUTE_XA;
 }
 
@@ -166,6 +177,13 @@ bool session_begin_run(struct session *s)
         s->status |= SERVER_STATUS_IN_TRANS;
         session_begin_ok(s, s->status);
         return false;
+    case BEGIN_CMD_COMMIT:
+        s->cur = s->bc[s->primary];
+        session_publish_backend(s);
+        slog_debug(s, "%s inside a transaction: COMMIT on %s first", s->begin_sql,
+                   s->cur->be->name);
+        internal_query(s, INT_PRECOMMIT, "COMMIT", BEGIN_TIMEOUT_MS);
+        return true;
     case BEGIN_CMD_END:
         /* nothing ran: nothing to commit or roll back */
         s->begin_sql[0] = '\0';
@@ -232,4 +250,46 @@ void session_begin_answer(struct session *s)
 void session_begin_forget(struct session *s)
 {
     s->begin_sql[0] = '\0';
+}
+
+void session_begin_committed(struct session *s)
+{
+    session_timer_stop(s);
+    session_set_state(s, SS_IDLE);
+    if (s->resp.status_seen)
+        s->status = s->resp.status;
+    if (s->resp.err_code == 0) {
+        s->status |= SERVER_STATUS_IN_TRANS; /* the next one, not run yet */
+        session_begin_ok(s, s->status);
+    } else {
+        char msg[240];
+        snprintf(msg, sizeof(msg),
+                 "halyard: the COMMIT of the open transaction before %s failed on group %s with "
+                 "error %u",
+                 s->begin_sql, group_of(s->cfg)->name, s->resp.err_code);
+        s->begin_sql[0] = '\0';
+        s->status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
+        slog_info(s, "%s", msg);
+        session_err_custom(s, 1, 1105, "HY000", msg);
+    }
+    session_next_command(s);
+}
+
+void session_begin_commit_failed(struct session *s, const char *why)
+{
+    char msg[300];
+    snprintf(msg, sizeof(msg),
+             "halyard: the connection to %s failed (%s) during the COMMIT of the open "
+             "transaction before %s: whether it committed is unknown",
+             s->cur->be->name, why, s->begin_sql);
+    slog_warn(s, "%s", msg);
+    session_timer_stop(s);
+    s->internal = INT_NONE;
+    bconn_close(s->cur);
+    stream_release(&s->down, &s->w->pool);
+    s->begin_sql[0] = '\0';
+    s->status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
+    session_set_state(s, SS_IDLE);
+    session_err_custom(s, 1, 1105, "HY000", msg);
+    session_next_command(s);
 }

@@ -434,7 +434,10 @@ bool session_begin_run(struct session *s);
  * when the transaction is begun there (or none is pending), false when a
  * BEGIN or XA START was sent (the statement runs again after it). */
 bool session_begin_ready(struct session *s, struct bconn *bc, uint32_t idx);
-void session_begin_answer(struct session *s); /* INT_BEGIN answered */
+void session_begin_answer(struct session *s);    /* INT_BEGIN answered */
+void session_begin_committed(struct session *s); /* INT_PRECOMMIT answered */
+/* INT_PRECOMMIT's connection failed: the client gets ERR 1105. */
+void session_begin_commit_failed(struct session *s, const char *why);
 /* The statement waiting in `up` is dropped with ERR 1105 `msg`. */
 void session_begin_drop(struct session *s, const char *msg);
 /* The session ends, changes user or is reset: no BEGIN pending. */
@@ -443,7 +446,14 @@ void session_begin_forget(struct session *s);
 void session_begin_ok(struct session *s, uint16_t status);
 
 /* session_xa.c: transactions across groups as XA (shards.cross_group_transactions) */
-enum { XA_CMD_BEGIN = 1, XA_CMD_COMMIT, XA_CMD_ROLLBACK, BEGIN_CMD_DEFER, BEGIN_CMD_END };
+enum {
+    XA_CMD_BEGIN = 1,
+    XA_CMD_COMMIT,
+    XA_CMD_ROLLBACK,
+    BEGIN_CMD_DEFER,  /* session_begin.c: answer the BEGIN, keep it */
+    BEGIN_CMD_END,    /* ... COMMIT or ROLLBACK of one not run yet */
+    BEGIN_CMD_COMMIT, /* ... a BEGIN inside a transaction: COMMIT it first */
+};
 /* ROUTE_XA for a statement that begins or ends such a transaction (or is
  * refused in one), else UINT32_MAX. */
 uint32_t session_xa_route(struct session *s, const struct classify_result *r, const char *text,

@@ -94,6 +94,7 @@ enum internal_op {
     INT_LID,        /* SELECT LAST_INSERT_ID() before the connection goes to the pool */
     INT_XA,         /* a step of a transaction across groups (session_xa.c) */
     INT_BEGIN,      /* a BEGIN halyard answered, before the first statement (session_begin.c) */
+    INT_PRECOMMIT,  /* the implicit COMMIT of a BEGIN inside a transaction (session_begin.c) */
 };
 
 /* What the client's next packet during login answers (SS_AUTH_SWITCH). */

@@ -497,3 +497,29 @@ def test_begin_then_a_prepared_statement(keyed, cluster, dual, ps_client_bin):
     assert r.stdout.splitlines() == ["ins\t200\t1"]
     assert list(on_b(dual, "SELECT id, amount FROM shop.orders")) == [(200, 70)]
     assert list(on_a(cluster, "SELECT id FROM shop.orders")) == []
+
+
+def test_begin_inside_a_transaction_commits_it(keyed, cluster, dual):
+    """BEGIN inside a transaction open on a commits it there (the server's
+    implicit commit); the next transaction begins on the group of its own
+    first statement, b. With autocommit = 0 too."""
+    h, _, _ = keyed
+    conn = h.connect(database="shop")
+    with conn.cursor() as cur:
+        cur.execute("BEGIN")
+        cur.execute("INSERT INTO orders (id, customer_id) VALUES (1, 8)")  # a
+        cur.execute("START TRANSACTION")
+        assert conn.server_status & IN_TRANS
+        assert list(on_a(cluster, "SELECT id FROM shop.orders")) == [(1,)]  # committed
+        cur.execute("INSERT INTO orders (id, customer_id) VALUES (2, 7)")  # b
+        cur.execute("COMMIT")
+        assert not conn.server_status & IN_TRANS
+    assert list(on_b(dual, "SELECT id FROM shop.orders")) == [(2,)]
+    conn2 = h.connect(database="shop", autocommit=False)
+    with conn2.cursor() as cur:
+        cur.execute("INSERT INTO orders (id, customer_id) VALUES (3, 7)")  # b
+        cur.execute("BEGIN")
+        assert list(on_b(dual, "SELECT id FROM shop.orders")) == [(2,), (3,)]
+        cur.execute("INSERT INTO orders (id, customer_id) VALUES (4, 8)")  # a
+        cur.execute("ROLLBACK")
+    assert list(on_a(cluster, "SELECT id FROM shop.orders")) == [(1,)]
