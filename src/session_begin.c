@@ -258,7 +258,16 @@ void session_begin_committed(struct session *s)
     session_set_state(s, SS_IDLE);
     if (s->resp.status_seen)
         s->status = s->resp.status;
-    if (s->resp.err_code == 0) {
+    struct begin_form f;
+    if (s->resp.err_code == 0 && config_root_c(s->cfg)->shards_xa &&
+        (s->status & SERVER_STATUS_AUTOCOMMIT) &&
+        session_begin_parse(s->begin_sql, strlen(s->begin_sql), &f) && !f.read_only &&
+        !f.snapshot) {
+        /* "xa": the next one is a transaction across groups */
+        s->begin_sql[0] = '\0';
+        s->xa_cmd = XA_CMD_BEGIN;
+        (void)session_xa_run(s); /* answered at once */
+    } else if (s->resp.err_code == 0) {
         s->status |= SERVER_STATUS_IN_TRANS; /* the next one, not run yet */
         session_begin_ok(s, s->status);
     } else {

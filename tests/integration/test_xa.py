@@ -533,3 +533,23 @@ def test_snapshot_and_read_only_begin_on_their_first_group(xa, cluster, dual):
     assert on_b(dual, "SELECT id FROM sb.t WHERE id >= 300 ORDER BY id") == [(300,), (301,)]
     assert on_a(cluster, "SELECT id FROM sa.t WHERE id >= 300") == [(301,)]
     assert len(log.read_text().splitlines()) == 2  # the XA one's C and D only
+
+
+def test_begin_inside_a_plain_transaction_opens_an_xa_one(xa, cluster, dual):
+    """BEGIN inside a plain transaction (here a READ ONLY one, begun on b)
+    commits it there, as the server would, and opens a transaction across
+    groups."""
+    h, s, log = xa
+    conn = h.connect()
+    with conn.cursor() as cur:
+        cur.execute("START TRANSACTION READ ONLY")
+        assert one(cur, "SELECT w FROM sb.t WHERE id = 1")[0] == 2  # b
+        cur.execute("BEGIN")
+        assert conn.server_status & IN_TRANS
+        cur.execute("INSERT INTO sb.t VALUES (310, 1)")
+        cur.execute("INSERT INTO sa.t VALUES (310, 1)")  # crosses over: XA
+        cur.execute("COMMIT")
+        assert not conn.server_status & IN_TRANS
+    assert on_b(dual, "SELECT id FROM sb.t WHERE id = 310") == [(310,)]
+    assert on_a(cluster, "SELECT id FROM sa.t WHERE id = 310") == [(310,)]
+    assert re.match(r"C \S+ \d+ \S+\nD \S+\n$", log.read_text()), log.read_text()
