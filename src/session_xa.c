@@ -155,6 +155,12 @@ uint32_t session_xa_route(struct session *s, const struct classify_result *r, co
     return UINT32_MAX;
 }
 
+/* An OK of halyard's own with these status flags. */
+static void xa_send_ok(struct session *s, uint16_t status)
+{
+    session_begin_ok(s, status);
+}
+
 /* Run `sql` on branch i's connection as INT_XA. */
 static void xa_send(struct session *s, enum xa_op op, size_t i, const char *verb, const char *tail)
 {
@@ -223,7 +229,7 @@ static void xa_finish(struct session *s)
     if (x->silent)
         ; /* the statement's error told the client */
     else if (x->lost && x->lost_ok)
-        session_begin_ok(s, s->status | SERVER_STATUS_AUTOCOMMIT);
+        xa_send_ok(s, s->status | SERVER_STATUS_AUTOCOMMIT);
     else if (x->lost)
         session_err(s, 1, SERR_TRX_LOST, x->err);
     else if (x->in_doubt) /* decided: not rolled back, so not XA100 */
@@ -231,7 +237,7 @@ static void xa_finish(struct session *s)
     else if (x->failed)
         session_err_custom(s, 1, 1402, "XA100", x->err);
     else
-        session_begin_ok(s, s->status | SERVER_STATUS_AUTOCOMMIT);
+        xa_send_ok(s, s->status | SERVER_STATUS_AUTOCOMMIT);
     slog_info(s, "xa %s: %s on %zu group(s)", x->gtrid, committed ? "committed" : "rolled back",
               x->n);
     free(x);
@@ -353,7 +359,7 @@ bool session_xa_run(struct session *s)
         s->xa = x;
         s->status |= SERVER_STATUS_IN_TRANS;
         slog_debug(s, "xa %s: BEGIN", x->gtrid);
-        session_begin_ok(s, s->status);
+        xa_send_ok(s, s->status);
         return false;
     }
     struct session_xa *x = s->xa;
