@@ -736,9 +736,9 @@ bool ensure_backend(struct session *s, uint32_t idx)
         !session_pool_diag_lost(s, bc)) {
         s->cur = bc;
         session_publish_backend(s);
-        /* a transaction across groups: the group's branch first */
-        if (s->xa != NULL && idx == s->primary && !bc->xa && s->internal == INT_NONE &&
-            !session_xa_branch_ready(s, bc))
+        /* a BEGIN halyard answered, or the group's XA branch, first */
+        if ((s->xa != NULL || s->begin_sql[0] != '\0') && s->internal == INT_NONE &&
+            !session_begin_ready(s, bc, idx))
             return false;
         return true;
     }
@@ -973,6 +973,7 @@ void session_next_command(struct session *s)
             /* A fresh session everywhere: other backends reconnect when needed. */
             POOL_COUNT(s, &s->cfg->backends[s->primary], resets);
             session_xa_discard(s); /* a transaction across groups ends with it */
+            session_begin_forget(s);
             state_clear(s);
             session_pool_reset(s);
             s->pinned = false;
@@ -1178,7 +1179,7 @@ void session_next_command(struct session *s)
             }
             consume_packet(s, len);
             command_abandon(s);
-            if (session_xa_run(s))
+            if (session_begin_run(s))
                 return; /* its steps run; the last one answers */
             if (s->state == SS_CLOSING)
                 return;

@@ -105,6 +105,10 @@ void session_backend_failed(struct session *s, const uint8_t *err_payload, size_
         session_xa_failed(s, why);
         return;
     }
+    if (s->internal == INT_PRECOMMIT) {
+        session_begin_commit_failed(s, why);
+        return;
+    }
     const struct config_backend *be = s->cur->be;
     /* The ERR may live in the connection's buffer, which closing frees. */
     uint8_t *err_copy = NULL;
@@ -255,7 +259,9 @@ void session_backend_lost(struct session *s, struct bconn *bc, const char *why)
         return;
     }
     bool in_flight = bc == s->cur && s->state == SS_COMMAND;
-    bool trx = (bc->idx == s->primary && session_in_trans(s)) || s->ro_idx == (int)bc->idx;
+    /* a BEGIN not run yet (session_begin.c) has nothing there to lose */
+    bool trx = (bc->idx == s->primary && session_in_trans(s) && s->begin_sql[0] == '\0') ||
+               s->ro_idx == (int)bc->idx;
     slog_warn(s, "backend %s: %s (%s)", be->name, why, session_state_to_str(s->state));
     if (registry_kill_sent(&s->reg)) {
         /* KILL CONNECTION through halyard: the session ends with it (and
@@ -280,7 +286,7 @@ void session_backend_lost(struct session *s, struct bconn *bc, const char *why)
      * on the server, rather than go on without it. */
     bool keep = !(bc->idx == s->primary && (s->pinned || s->uvars_opaque)) &&
                 !(s->internal != INT_NONE && bc == s->cur);
-    if (bc->idx == s->primary && keep)
+    if (bc->idx == s->primary && keep && s->begin_sql[0] == '\0')
         s->status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
     if (in_flight && !s->resp_done && !s->req_open && s->rdown.left == 0 && !s->rdown.cont &&
         (s->down.b == NULL || stream_empty(&s->down))) {
@@ -360,6 +366,12 @@ void internal_progress(struct session *s)
     switch (op) {
     case INT_XA:
         session_xa_answer(s);
+        return;
+    case INT_BEGIN:
+        session_begin_answer(s);
+        return;
+    case INT_PRECOMMIT:
+        session_begin_committed(s);
         return;
     case INT_SYNC:
         if (s->resp.err_code != 0 && !session_pool_sync_err_ok(s, s->sync_i, s->resp.err_code)) {
@@ -568,6 +580,7 @@ void bconn_close(struct bconn *bc)
 void bconn_close_all(struct session *s)
 {
     session_xa_discard(s);
+    session_begin_forget(s);
     for (uint32_t i = 0; i < s->n_bc; i++) {
         if (s->bc[i] != NULL)
             bconn_close(s->bc[i]);

@@ -438,11 +438,12 @@ void session_follow_primary(struct session *s)
             session_mark_closing(s, END_BACKEND_LOST);
             return;
         }
-        if (session_in_trans(s) && s->ro_idx < 0)
+        if (session_in_trans(s) && s->ro_idx < 0 && s->begin_sql[0] == '\0')
             session_trx_lost(s, old->name);
         bconn_close(bc);
     }
-    s->status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
+    if (s->begin_sql[0] == '\0') /* else not begun yet: it begins on the new primary */
+        s->status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
     s->primary = p;
 }
 
@@ -604,7 +605,7 @@ uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_
                                         "as a plain query only, not as a prepared statement");
     }
     if (s->listener->shards) {
-        uint32_t x = session_xa_route(s, &r, (const char *)p + 1, avail - 1);
+        uint32_t x = session_begin_route(s, &r, (const char *)p + 1, avail - 1);
         if (x != UINT32_MAX)
             return x;
         /* To the statement's group first, then inside it as always. A

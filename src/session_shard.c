@@ -343,8 +343,9 @@ static uint32_t shard_route(struct session *s, const char *text, size_t len, boo
         .schema = schema,
         .dflt = default_group(s),
         .cur = cur_group(s),
-        /* a transaction across groups (session_xa.c) may cross over */
-        .in_trans = in_trans && s->xa == NULL,
+        /* a transaction across groups (session_xa.c) may cross over; one
+         * whose BEGIN has not run yet (session_begin.c) is on no group */
+        .in_trans = in_trans && s->xa == NULL && s->begin_sql[0] == '\0',
         .held = s->pinned ? (s->pin_why != NULL ? s->pin_why : "pinned") : NULL,
         .by_key = kt != NULL,
         .key_group = kt != NULL ? key->group : 0,

@@ -248,6 +248,25 @@ static void state_changed(struct session *s)
     bc->vs_gen = s->vs_gen;
 }
 
+void state_txn_begun(struct session *s)
+{
+    const char *sql;
+    size_t len;
+    bool dropped = false;
+    for (uint32_t i = 0; s->vs != NULL && varstate_stmt_get(s->vs, i, &sql, &len);) {
+        struct classify_result r;
+        classify(sql, len, s->lex_opts, &r, NULL);
+        if (r.flags & CLF_TXN_NEXT) {
+            (void)varstate_stmt_drop(s->vs, i);
+            dropped = true;
+        } else {
+            i++;
+        }
+    }
+    if (dropped)
+        state_changed(s); /* s->cur has it: it consumed them */
+}
+
 /* The command in flight ended (ok: it succeeded). Returns true when the
  * variables it set are to be read back (its answer follows: state_readback_expect). */
 bool state_commit(struct session *s, bool ok)

@@ -4,7 +4,9 @@
  * shards.cross_group_transactions = "xa".
  *
  * BEGIN or START TRANSACTION [READ WRITE] (autocommit on, outside a
- * transaction) is answered by halyard itself: the session holds a
+ * transaction) is answered by halyard itself (session_begin.c, which
+ * parses it and calls session_xa_branch_ready() from ensure_backend()):
+ * the session holds a
  * struct session_xa (s->xa) with a gtrid unique per halyard process and
  * transaction. Nothing runs yet. The first time a statement is to run on a
  * group's primary, ensure_backend() has `XA START '<gtrid>','<group>'` run
@@ -26,8 +28,9 @@
  * and answered when the last step is.
  *
  * Not handled here: START TRANSACTION READ ONLY / WITH CONSISTENT SNAPSHOT
- * and transactions of autocommit = 0 stay plain transactions on one group
- * (refused when they cross over, as with "refuse"); COMMIT/ROLLBACK AND
+ * (deferred by session_begin.c) and transactions of autocommit = 0 stay
+ * plain transactions on one group (refused when they cross over, as with
+ * "refuse"); COMMIT/ROLLBACK AND
  * CHAIN or RELEASE, a nested BEGIN and the client's own XA statements
  * inside such a transaction are refused with ERR 1105.
  */
@@ -110,28 +113,11 @@ static uint16_t cur_group(const struct session *s)
     return s->cfg->parent != NULL ? s->cfg->group_idx : 0;
 }
 
-/* Whether the text is these words (NULL ends them), then at most a ';'. */
-static bool text_is(const char *t, size_t len, const char *w1, const char *w2, const char *w3,
-                    const char *w4)
-{
-    const char *end = t + len, *p = skip_space_comments(t, end);
-    const char *w[] = {w1, w2, w3, w4};
-    for (size_t i = 0; i < 4 && w[i] != NULL; i++) {
-        if (!match_word(&p, end, w[i]))
-            return false;
-    }
-    if (p < end && *p == ';')
-        p = skip_space_comments(p + 1, end);
-    return p == end;
-}
-
 /* BEGIN [WORK] or START TRANSACTION [READ WRITE], alone. */
 static bool plain_begin(const char *t, size_t len)
 {
-    return text_is(t, len, "BEGIN", NULL, NULL, NULL) ||
-           text_is(t, len, "BEGIN", "WORK", NULL, NULL) ||
-           text_is(t, len, "START", "TRANSACTION", NULL, NULL) ||
-           text_is(t, len, "START", "TRANSACTION", "READ", "WRITE");
+    struct begin_form f;
+    return session_begin_parse(t, len, &f) && !f.read_only && !f.snapshot;
 }
 
 uint32_t session_xa_route(struct session *s, const struct classify_result *r, const char *text,
@@ -157,14 +143,9 @@ uint32_t session_xa_route(struct session *s, const struct classify_result *r, co
         return ROUTE_XA;
     }
     if (r->kind == CL_TXN_END && !(r->flags & CLF_XA) && s->xa != NULL) {
-        if (r->nstmt == 1 && (text_is(text, len, "COMMIT", NULL, NULL, NULL) ||
-                              text_is(text, len, "COMMIT", "WORK", NULL, NULL))) {
-            s->xa_cmd = XA_CMD_COMMIT;
-            return ROUTE_XA;
-        }
-        if (r->nstmt == 1 && (text_is(text, len, "ROLLBACK", NULL, NULL, NULL) ||
-                              text_is(text, len, "ROLLBACK", "WORK", NULL, NULL))) {
-            s->xa_cmd = XA_CMD_ROLLBACK;
+        bool commit;
+        if (r->nstmt == 1 && session_plain_end(text, len, &commit)) {
+            s->xa_cmd = commit ? XA_CMD_COMMIT : XA_CMD_ROLLBACK;
             return ROUTE_XA;
         }
         s->xa_refuse = "halyard: only COMMIT or ROLLBACK, alone, ends a transaction across groups "
@@ -177,11 +158,7 @@ uint32_t session_xa_route(struct session *s, const struct classify_result *r, co
 /* An OK of halyard's own with these status flags. */
 static void xa_send_ok(struct session *s, uint16_t status)
 {
-    uint8_t pkt[MYSQL_HEADER_SIZE + 32];
-    size_t len =
-        mysql_ok_encode(pkt + MYSQL_HEADER_SIZE, sizeof(pkt) - MYSQL_HEADER_SIZE, 0, 0, status, 0);
-    mysql_hdr_write(pkt, (uint32_t)len, 1);
-    send_local(s, pkt, MYSQL_HEADER_SIZE + len);
+    session_begin_ok(s, status);
 }
 
 /* Run `sql` on branch i's connection as INT_XA. */
@@ -476,23 +453,6 @@ bool session_xa_branch_ready(struct session *s, struct bconn *bc)
     return false;
 }
 
-/* The statement waiting in `up` gets this ERR and is dropped. */
-static void drop_statement(struct session *s, uint16_t code)
-{
-    struct stream *st = &s->up;
-    uint32_t len = mysql_hdr_len(st->b->data + st->scan);
-    command_abandon(s);
-    if (len + MYSQL_HEADER_SIZE > stream_unparsed(st)) {
-        session_mark_closing(s, END_BACKEND_LOST);
-        return;
-    }
-    consume_packet(s, len);
-    char msg[200];
-    snprintf(msg, sizeof(msg), "halyard: XA START on group %s failed with error %u",
-             s->xa->br[s->xa->at].name, code);
-    session_err_custom(s, 1, 1105, "HY000", msg);
-}
-
 /* A step answered (ok: error code 0) or its connection lost (dead). */
 static void xa_step_done(struct session *s, uint16_t code, bool dead)
 {
@@ -523,10 +483,13 @@ static void xa_step_done(struct session *s, uint16_t code, bool dead)
             b->bc->xa = true;
         } else {
             /* never started: forget it (the group's next statement tries again) */
+            char msg[200];
+            snprintf(msg, sizeof(msg), "halyard: XA START on group %s failed with error %u",
+                     b->name, code);
             x->n--;
             memmove(b, b + 1, (size_t)(&x->br[x->n] - b) * sizeof(*b));
             if (!dead)
-                drop_statement(s, code);
+                session_begin_drop(s, msg);
         }
         if (s->state == SS_IDLE)
             session_next_command(s);

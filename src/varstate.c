@@ -488,6 +488,17 @@ bool varstate_stmt_get(const struct varstate *vs, uint32_t i, const char **sql, 
     return true;
 }
 
+bool varstate_stmt_drop(struct varstate *vs, uint32_t i)
+{
+    if (i >= vs->n_stmts)
+        return false;
+    vs->bytes -= stmt_cost(vs->stmts[i].len);
+    free(vs->stmts[i].sql);
+    memmove(&vs->stmts[i], &vs->stmts[i + 1], (vs->n_stmts - i - 1) * sizeof(vs->stmts[0]));
+    vs->n_stmts--;
+    return true;
+}
+
 hy_status_t varstate_add_stmt(struct varstate *vs, const char *sql, size_t len)
 {
     if (len == 0)

@@ -93,6 +93,8 @@ enum internal_op {
     INT_PS_RESET,   /* COM_STMT_RESET on a backend other than the one answering */
     INT_LID,        /* SELECT LAST_INSERT_ID() before the connection goes to the pool */
     INT_XA,         /* a step of a transaction across groups (session_xa.c) */
+    INT_BEGIN,      /* a BEGIN halyard answered, before the first statement (session_begin.c) */
+    INT_PRECOMMIT,  /* the implicit COMMIT of a BEGIN inside a transaction (session_begin.c) */
 };
 
 /* What the client's next packet during login answers (SS_AUTH_SWITCH). */
@@ -180,6 +182,7 @@ struct session {
     struct session_xa *xa;           /* a transaction across groups (session_xa.c); heap */
     const char *xa_refuse;           /* the statement's refusal (static text), or NULL */
     uint8_t xa_cmd;                  /* what ROUTE_XA runs (XA_CMD_*, session_int.h) */
+    char begin_sql[64];              /* a BEGIN halyard answered, not run yet, or "" */
     bool uvars_opaque;               /* a CALL, EXECUTE or stored function ran: statements that
                                       * mention a user variable go to the primary */
     enum internal_op internal; /* a command halyard runs itself on cur, answer not forwarded */

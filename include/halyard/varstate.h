@@ -104,6 +104,8 @@ int varstate_option(const struct varstate *vs);
 hy_status_t varstate_add_stmt(struct varstate *vs, const char *sql, size_t len) HY_MUSTCHECK;
 /* Statement `i` of those (in order; pointers into vs); false past the last. */
 bool varstate_stmt_get(const struct varstate *vs, uint32_t i, const char **sql, size_t *len);
+/* Drop statement `i` (those after it move up); false past the last. */
+bool varstate_stmt_drop(struct varstate *vs, uint32_t i);
 
 /* Commands, each a command payload (command byte first: COM_QUERY + SQL,
  * COM_INIT_DB + name, COM_SET_OPTION + option). */

@@ -1746,6 +1746,28 @@ static void scenario_sp_cursor(void)
     printf("after\t%lld\n", text_int("SELECT 7"));
 }
 
+/* BEGIN, then a statement prepared and executed by its key: the PREPARE
+ * (in the transaction, before its first statement) does not decide the
+ * transaction's group, the EXECUTE's key does (a sharded listener). */
+static void scenario_keys_trx(void)
+{
+    query("BEGIN");
+    MYSQL_STMT *ins = prepare("INSERT INTO orders (id, customer_id, amount) VALUES (?, ?, ?)");
+    long long vals[3] = {200, 7, 70};
+    MYSQL_BIND p[3];
+    memset(p, 0, sizeof(p));
+    for (int i = 0; i < 3; i++) {
+        p[i].buffer_type = MYSQL_TYPE_LONGLONG;
+        p[i].buffer = &vals[i];
+    }
+    if (mysql_stmt_bind_param(ins, p) != 0)
+        die_stmt(ins, "bind keys_trx insert");
+    execute(ins, "execute keys_trx insert");
+    printf("ins\t%lld\t%llu\n", vals[0], (unsigned long long)mysql_stmt_affected_rows(ins));
+    query("COMMIT");
+    mysql_stmt_close(ins);
+}
+
 static const struct {
     const char *name;
     void (*run)(void);
@@ -1773,6 +1795,7 @@ static const struct {
     {"shards", scenario_shards},
     {"shards-xa", scenario_shards_xa},
     {"keys", scenario_keys},
+    {"keys_trx", scenario_keys_trx},
 };
 
 static void usage(FILE *out)

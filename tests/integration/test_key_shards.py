@@ -197,7 +197,7 @@ def test_transaction_crossing_groups_by_key(keyed, cluster, dual):
     conn = h.connect()
     with conn.cursor() as cur:
         cur.execute("INSERT INTO shop.orders (id, customer_id, amount) VALUES (1, 7, 10)")
-        # BEGIN opens the transaction on the group the session is on: a
+        # the transaction runs on the group of its first statement: a
         cur.execute("SELECT 1 FROM shop.orders WHERE customer_id = 8")
         cur.execute("BEGIN")
         cur.execute("INSERT INTO shop.orders (id, customer_id, amount) VALUES (2, 8, 20)")  # a
@@ -350,3 +350,176 @@ def test_a_transaction_finishes_on_the_map_it_began_with(keyed, cluster, dual):
         cur.execute("COMMIT")
     assert ids(on_a(cluster, "SELECT id FROM shop.orders")) == {13}
     assert ids(on_b(dual, "SELECT id FROM shop.orders")) == {11, 12}
+
+
+IN_TRANS = 1  # SERVER_STATUS_IN_TRANS
+
+
+def test_begin_runs_on_the_group_of_the_first_statement(keyed, cluster, dual):
+    """USE shop (on group a), BEGIN, then statements by a key on group b:
+    the BEGIN is answered by halyard and runs on b just before the first
+    statement; the transaction commits there only (issue 15 item 5)."""
+    h, _, _ = keyed
+    b_ports = {dual.nodes[0]["port"], dual.nodes[1]["port"]}
+    conn = h.connect(database="shop")
+    with conn.cursor() as cur:
+        cur.execute("BEGIN")
+        assert conn.server_status & IN_TRANS
+        cur.execute("INSERT INTO orders (customer_id, id, amount) VALUES (7, 1, 10)")  # b
+        assert conn.server_status & IN_TRANS
+        # (a statement naming no table would go to shop's group, a: refused)
+        assert one(cur, "SELECT @@in_transaction, @@port FROM orders WHERE customer_id = 7")[0] == 1
+        assert one(cur, "SELECT @@port FROM orders WHERE customer_id = 7")[0] in b_ports
+        cur.execute("UPDATE orders SET amount = 11 WHERE customer_id = 7")
+        # not committed yet: nobody else sees it
+        assert list(on_b(dual, "SELECT id FROM shop.orders")) == []
+        cur.execute("COMMIT")
+        assert not conn.server_status & IN_TRANS
+        assert one(cur, "SELECT @@in_transaction")[0] == 0
+    assert list(on_b(dual, "SELECT id, amount FROM shop.orders")) == [(1, 11)]
+    assert list(on_a(cluster, "SELECT id FROM shop.orders")) == []
+    # START TRANSACTION with its characteristics, the same way
+    with conn.cursor() as cur:
+        cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ WRITE")
+        cur.execute("INSERT INTO orders (id, customer_id) VALUES (2, 7)")  # b
+        on_b(dual, "INSERT INTO shop.orders (id, customer_id) VALUES (3, 7)")  # after it began
+        cur.execute("SELECT id FROM orders WHERE customer_id = 7")
+        assert ids(cur.fetchall()) == {1, 2}  # its snapshot: not 3
+        cur.execute("COMMIT")
+        cur.execute("START TRANSACTION READ ONLY")
+        assert one(cur, "SELECT COUNT(*) FROM orders WHERE customer_id = 7")[0] == 3  # b
+        assert refused(cur, "DELETE FROM orders WHERE customer_id = 7") == (
+            1792, "Cannot execute statement in a READ ONLY transaction")
+        cur.execute("ROLLBACK")
+    assert ids(on_b(dual, "SELECT id FROM shop.orders")) == {1, 2, 3}
+
+
+def test_begin_then_rollback_or_nothing(keyed, cluster, dual):
+    """ROLLBACK undoes the transaction on its group; COMMIT or ROLLBACK
+    right after BEGIN ends it with nothing run; a statement refused in it
+    leaves it open on no group; BEGIN again replaces an empty one."""
+    h, _, _ = keyed
+    conn = h.connect(database="shop")
+    with conn.cursor() as cur:
+        cur.execute("BEGIN")
+        cur.execute("INSERT INTO orders (id, customer_id) VALUES (1, 7)")  # b
+        cur.execute("ROLLBACK")
+        assert not conn.server_status & IN_TRANS
+        for end in ("COMMIT", "ROLLBACK", "COMMIT WORK"):
+            cur.execute("BEGIN")
+            assert conn.server_status & IN_TRANS
+            cur.execute(end)
+            assert not conn.server_status & IN_TRANS
+        cur.execute("BEGIN")
+        # refused by key: the transaction stays open, on no group yet
+        assert refused(cur, "UPDATE orders SET amount = 1")[0] == 1105
+        assert conn.server_status & IN_TRANS
+        cur.execute("BEGIN WORK")
+        cur.execute("INSERT INTO orders (id, customer_id) VALUES (2, 7)")  # b
+        # a savepoint inside it, on b
+        cur.execute("SAVEPOINT s1")
+        cur.execute("INSERT INTO orders (id, customer_id) VALUES (3, 7)")
+        cur.execute("ROLLBACK TO SAVEPOINT s1")
+        cur.execute("COMMIT")
+    assert ids(on_b(dual, "SELECT id FROM shop.orders")) == {2}
+    assert list(on_a(cluster, "SELECT id FROM shop.orders")) == []
+    # a SAVEPOINT (or any statement that stays) as the first statement
+    # begins the transaction on the group the session is on: shop's, a
+    with h.connect(database="shop").cursor() as cur:
+        cur.execute("BEGIN")
+        cur.execute("SAVEPOINT s0")
+        assert refused(cur, "INSERT INTO orders (id, customer_id) VALUES (4, 7)")[0] == 1105
+        cur.execute("INSERT INTO orders (id, customer_id) VALUES (5, 8)")  # a
+        cur.execute("ROLLBACK TO SAVEPOINT s0")
+        cur.execute("COMMIT")
+    assert list(on_a(cluster, "SELECT id FROM shop.orders")) == []
+
+
+def test_isolation_level_set_before_begin(keyed, cluster, dual):
+    """SET TRANSACTION ISOLATION LEVEL (the next transaction only) before
+    BEGIN applies to the transaction, on the group where it runs, and to
+    that one only: a transaction after it, on a new connection, has the
+    session's level again. Checked by behaviour: under READ COMMITTED a
+    read sees a row another session committed meanwhile, under REPEATABLE
+    READ (the default) it does not."""
+    h, _, _ = keyed
+    conn = h.connect(database="shop")
+
+    def count(cur):
+        return one(cur, "SELECT COUNT(*) FROM orders WHERE customer_id = 7")[0]  # b
+
+    with conn.cursor() as cur:
+        cur.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        cur.execute("BEGIN")
+        assert count(cur) == 0
+        on_b(dual, "INSERT INTO shop.orders (id, customer_id) VALUES (1, 7)")
+        assert count(cur) == 1  # READ COMMITTED
+        cur.execute("COMMIT")
+        # to group a and back: the next transaction on b is on a new
+        # connection, brought to the session's state
+        one(cur, "SELECT COUNT(*) FROM orders WHERE customer_id = 8")
+        cur.execute("BEGIN")
+        assert count(cur) == 1
+        on_b(dual, "INSERT INTO shop.orders (id, customer_id) VALUES (2, 7)")
+        assert count(cur) == 1  # REPEATABLE READ
+        cur.execute("COMMIT")
+        assert count(cur) == 2
+
+
+def test_a_deferred_transaction_crossing_over_is_refused(keyed, cluster, dual):
+    """Bound to its first statement's group (b), the transaction is refused
+    at the statement that crosses over to a, and stays open on b."""
+    h, _, _ = keyed
+    conn = h.connect(database="shop")
+    with conn.cursor() as cur:
+        cur.execute("BEGIN")
+        cur.execute("INSERT INTO orders (id, customer_id, amount) VALUES (1, 7, 10)")  # b
+        assert refused(cur, "INSERT INTO orders (id, customer_id) VALUES (2, 8)") == (
+            1105, "halyard: a transaction is open on group b; this statement is for group a (by "
+                  "the key of table shop.orders): cross-group transactions are refused; the "
+                  "transaction stays open on b")
+        assert conn.server_status & IN_TRANS
+        assert one(cur, "SELECT amount FROM orders WHERE customer_id = 7")[0] == 10
+        assert list(on_b(dual, "SELECT id FROM shop.orders")) == []
+        cur.execute("COMMIT")
+    assert list(on_b(dual, "SELECT id FROM shop.orders")) == [(1,)]
+    assert list(on_a(cluster, "SELECT id FROM shop.orders")) == []
+
+
+def test_begin_then_a_prepared_statement(keyed, cluster, dual, ps_client_bin):
+    """BEGIN, then PREPARE (on the group the session is on, a) and EXECUTE
+    with a key on b: the PREPARE does not begin the transaction, the
+    EXECUTE does, on b."""
+    h, _, _ = keyed
+    r = subprocess.run([ps_client_bin, "127.0.0.1", str(h.port), APP_USER, APP_PASSWORD, "shop",
+                        "keys_trx"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, f"ps_client keys_trx failed: {r.stderr}\n{r.stdout}"
+    assert r.stdout.splitlines() == ["ins\t200\t1"]
+    assert list(on_b(dual, "SELECT id, amount FROM shop.orders")) == [(200, 70)]
+    assert list(on_a(cluster, "SELECT id FROM shop.orders")) == []
+
+
+def test_begin_inside_a_transaction_commits_it(keyed, cluster, dual):
+    """BEGIN inside a transaction open on a commits it there (the server's
+    implicit commit); the next transaction begins on the group of its own
+    first statement, b. With autocommit = 0 too."""
+    h, _, _ = keyed
+    conn = h.connect(database="shop")
+    with conn.cursor() as cur:
+        cur.execute("BEGIN")
+        cur.execute("INSERT INTO orders (id, customer_id) VALUES (1, 8)")  # a
+        cur.execute("START TRANSACTION")
+        assert conn.server_status & IN_TRANS
+        assert list(on_a(cluster, "SELECT id FROM shop.orders")) == [(1,)]  # committed
+        cur.execute("INSERT INTO orders (id, customer_id) VALUES (2, 7)")  # b
+        cur.execute("COMMIT")
+        assert not conn.server_status & IN_TRANS
+    assert list(on_b(dual, "SELECT id FROM shop.orders")) == [(2,)]
+    conn2 = h.connect(database="shop", autocommit=False)
+    with conn2.cursor() as cur:
+        cur.execute("INSERT INTO orders (id, customer_id) VALUES (3, 7)")  # b
+        cur.execute("BEGIN")
+        assert list(on_b(dual, "SELECT id FROM shop.orders")) == [(2,), (3,)]
+        cur.execute("INSERT INTO orders (id, customer_id) VALUES (4, 8)")  # a
+        cur.execute("ROLLBACK")
+    assert list(on_a(cluster, "SELECT id FROM shop.orders")) == [(1,)]

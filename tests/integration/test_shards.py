@@ -268,6 +268,37 @@ def test_refusals(sharded, cluster, dual):
         assert one(cur, "SELECT COUNT(*) FROM tmp")[0] == 0
 
 
+def test_begin_runs_on_the_group_of_the_first_statement(sharded, cluster, dual):
+    """USE sa (group a), BEGIN, then statements on sb (group b): halyard
+    answers the BEGIN (the server's status flags) and runs it on b before
+    the first statement; the transaction commits on b only, and a statement
+    for a is refused in it as crossing over, the transaction open on b."""
+    h, _, _ = sharded
+    conn = h.connect(database="sa")
+    with conn.cursor() as cur:
+        cur.execute("BEGIN")
+        assert conn.server_status & 1  # SERVER_STATUS_IN_TRANS
+        cur.execute("INSERT INTO sb.t VALUES (40, 2)")
+        assert refused(cur, "INSERT INTO t VALUES (40, 1)") == (
+            1105, "halyard: a transaction is open on group b; this statement is for group a "
+                  "(schema sa): cross-group transactions are refused; the transaction stays "
+                  "open on b")
+        assert one(cur, "SELECT COUNT(*) FROM sb.t WHERE id = 40")[0] == 1
+        assert dual.sql(0, "SELECT COUNT(*) FROM sb.t WHERE id = 40") == [(0,)]
+        cur.execute("COMMIT")
+        assert not conn.server_status & 1
+        # ROLLBACK on b; then BEGIN, COMMIT with nothing run between
+        cur.execute("START TRANSACTION")
+        cur.execute("UPDATE sb.t SET w = 9 WHERE id = 40")
+        cur.execute("ROLLBACK")
+        cur.execute("BEGIN")
+        cur.execute("COMMIT")
+        assert not conn.server_status & 1
+        assert one(cur, "SELECT COUNT(*) FROM t")[0] == 1  # sa, autocommit again
+    assert dual.sql(0, "SELECT id, w FROM sb.t ORDER BY id") == [(1, 2), (40, 2)]
+    assert {r[0] for r in cluster.sql(0, "SELECT id FROM sa.t")} == {1}
+
+
 def test_failover_in_one_group_other_serves(sharded, cluster, dual):
     h, _, sock = sharded
     with Load(h, "sa.t", writers=2) as a_load, Load(h, "sb.t", writers=2, first_writer=11) as b_load:

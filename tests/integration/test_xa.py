@@ -498,3 +498,58 @@ def test_key_shards_in_a_transaction(start_halyard, cluster, dual, tmp_path):
     assert on_b(dual, "SELECT id, amount FROM shop.orders") == [(2, 20)]
     assert metric(s["metrics_port"], "halyard_xa_commits_total") == 1
     assert metric(s["metrics_port"], "halyard_xa_rollbacks_total") == 1
+
+
+def test_snapshot_and_read_only_begin_on_their_first_group(xa, cluster, dual):
+    """START TRANSACTION WITH CONSISTENT SNAPSHOT or READ ONLY is not run as
+    XA: halyard answers it and begins it, as a plain transaction, on the
+    group of its first statement (here b, while the session is on a);
+    crossing over from there is refused, the transaction staying open on b;
+    nothing goes to the XA log."""
+    h, s, log = xa
+    conn = h.connect()
+    with conn.cursor() as cur:
+        cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+        assert conn.server_status & IN_TRANS
+        cur.execute("INSERT INTO sb.t VALUES (300, 1)")  # b
+        code, msg = refused(cur, "INSERT INTO sa.t VALUES (300, 1)")
+        assert code == 1105 and msg.startswith(
+            "halyard: a transaction is open on group b; this statement is for group a"), msg
+        assert conn.server_status & IN_TRANS
+        assert one(cur, "SELECT w FROM sb.t WHERE id = 300")[0] == 1
+        assert on_b(dual, "SELECT COUNT(*) FROM sb.t WHERE id = 300") == [(0,)]
+        cur.execute("COMMIT")
+        assert not conn.server_status & IN_TRANS
+        cur.execute("START TRANSACTION READ ONLY")
+        assert one(cur, "SELECT w FROM sb.t WHERE id = 300")[0] == 1  # b
+        assert refused(cur, "UPDATE sb.t SET w = 2 WHERE id = 300") == (
+            1792, "Cannot execute statement in a READ ONLY transaction")
+        cur.execute("COMMIT")
+        # a plain BEGIN is still XA: it crosses over
+        cur.execute("BEGIN")
+        cur.execute("INSERT INTO sb.t VALUES (301, 1)")
+        cur.execute("INSERT INTO sa.t VALUES (301, 1)")
+        cur.execute("COMMIT")
+    assert on_b(dual, "SELECT id FROM sb.t WHERE id >= 300 ORDER BY id") == [(300,), (301,)]
+    assert on_a(cluster, "SELECT id FROM sa.t WHERE id >= 300") == [(301,)]
+    assert len(log.read_text().splitlines()) == 2  # the XA one's C and D only
+
+
+def test_begin_inside_a_plain_transaction_opens_an_xa_one(xa, cluster, dual):
+    """BEGIN inside a plain transaction (here a READ ONLY one, begun on b)
+    commits it there, as the server would, and opens a transaction across
+    groups."""
+    h, s, log = xa
+    conn = h.connect()
+    with conn.cursor() as cur:
+        cur.execute("START TRANSACTION READ ONLY")
+        assert one(cur, "SELECT w FROM sb.t WHERE id = 1")[0] == 2  # b
+        cur.execute("BEGIN")
+        assert conn.server_status & IN_TRANS
+        cur.execute("INSERT INTO sb.t VALUES (310, 1)")
+        cur.execute("INSERT INTO sa.t VALUES (310, 1)")  # crosses over: XA
+        cur.execute("COMMIT")
+        assert not conn.server_status & IN_TRANS
+    assert on_b(dual, "SELECT id FROM sb.t WHERE id = 310") == [(310,)]
+    assert on_a(cluster, "SELECT id FROM sa.t WHERE id = 310") == [(310,)]
+    assert re.match(r"C \S+ \d+ \S+\nD \S+\n$", log.read_text()), log.read_text()

@@ -319,6 +319,19 @@ static void test_set_get(void **state)
     assert_true(varstate_stmt_get(vs, 1, &sql, &len));
     assert_int_equal(len, 33);
     assert_false(varstate_stmt_get(vs, 2, &sql, &len));
+    /* dropped: those after it move up, its bytes given back */
+    assert_int_equal(varstate_add_stmt(vs, "SET TRANSACTION READ ONLY", 25), HY_OK);
+    before = varstate_bytes(vs);
+    assert_true(varstate_stmt_drop(vs, 1));
+    assert_true(varstate_bytes(vs) < before);
+    assert_true(varstate_stmt_get(vs, 1, &sql, &len));
+    assert_int_equal(len, 25);
+    assert_memory_equal(sql, "SET TRANSACTION READ ONLY", 25);
+    assert_false(varstate_stmt_get(vs, 2, &sql, &len));
+    assert_false(varstate_stmt_drop(vs, 2));
+    assert_true(varstate_stmt_drop(vs, 1));
+    assert_true(varstate_stmt_drop(vs, 0));
+    assert_false(varstate_stmt_get(vs, 0, &sql, &len));
 
     varstate_clear(vs);
     assert_int_equal(varstate_bytes(vs), 0);
