@@ -231,7 +231,7 @@ static uint32_t key_fanout(struct session *s, const struct key_out *ko, const ch
         snprintf(about, sizeof(about), "sharded table %.64s without a usable %.64s.%.64s",
                  x != NULL ? x->table : ko->why, x != NULL ? x->table : "",
                  x != NULL ? x->key : "");
-        return session_fanout_prepare(s, text, len, about);
+        return session_fanout_prepare_joined(s, text, len, about, ko->ref_join);
     }
     size_t n = root->n_groups;
     char **texts = calloc(n > 0 ? n : 1, sizeof(*texts));

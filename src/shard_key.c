@@ -237,6 +237,9 @@ struct shape {
     unsigned n_sharded; /* references to sharded tables */
     unsigned n_refs;    /* references to any table */
     int ref;            /* a reference table named, or -1 */
+    unsigned n_reftab;  /* references to reference tables */
+    bool outer_bad;     /* an outer join that may keep a row without its sharded row
+                         * (RIGHT or FULL, or LEFT before the sharded table) */
     bool sharded_deep;  /* a sharded table inside parentheses (a subquery, a derived table) */
     bool subquery;      /* a SELECT after the first token, or a UNION */
     bool multi;         /* more than one statement */
@@ -252,6 +255,10 @@ struct shape {
     struct cur values; /* INSERT: at the first row's '(' */
     bool have_set;
     struct cur set; /* INSERT ... SET: at the first assignment */
+    bool have_upd_set;
+    struct cur upd_set; /* UPDATE: at the first assignment after SET */
+    bool have_del;
+    struct cur del; /* DELETE: after the word and its modifiers (FROM, or targets) */
 };
 
 /* Which configured table the reference `[a.]b` is: *sharded index, or
@@ -442,6 +449,8 @@ static void pass1(const struct key_in *in, struct shape *sh)
             }
             if (ri >= 0 && sh->ref < 0)
                 sh->ref = ri;
+            if (ri >= 0)
+                sh->n_reftab++;
             want = false;
             if (sh->st == ST_INSERT && depth == 0 && sh->n_refs == 1) {
                 if (word(&c, &c.t, "PARTITION")) { /* PARTITION (p0, ...) */
@@ -489,13 +498,28 @@ static void pass1(const struct key_in *in, struct shape *sh)
             continue;
         }
         want = false;
+        if (pos == 0 && sh->st == ST_DELETE) {
+            adv(&c);
+            while (word(&c, &c.t, "LOW_PRIORITY") || word(&c, &c.t, "QUICK") ||
+                   word(&c, &c.t, "IGNORE"))
+                adv(&c);
+            sh->have_del = true;
+            sh->del = c;
+            pos++;
+            continue;
+        }
+        if ((word(&c, &t, "LEFT") || word(&c, &t, "RIGHT") || word(&c, &t, "FULL")) &&
+            peek(&c).type != T_LPAREN && (!word(&c, &t, "LEFT") || sh->table < 0))
+            sh->outer_bad = true; /* LEFT(s, n), RIGHT(s, n) are functions */
         if (t.kw == KW_FROM || word(&c, &t, "JOIN") || t.kw == KW_INTO ||
             (t.kw == KW_TABLE && !ddl_index) || (pos == 0 && word(&c, &t, "TRUNCATE")) ||
             (pos == 0 && (t.kw == KW_UPDATE || t.kw == KW_INSERT || t.kw == KW_REPLACE)) ||
-            (t.kw == KW_ON && ddl_index)) {
+            (t.kw == KW_ON && ddl_index) ||
+            (sh->st == ST_DELETE && depth == 0 && word(&c, &t, "USING") &&
+             peek(&c).type != T_LPAREN)) {
             want = true;
             list = t.kw == KW_FROM || t.kw == KW_TABLE || t.kw == KW_UPDATE ||
-                   word(&c, &t, "TRUNCATE");
+                   word(&c, &t, "TRUNCATE") || word(&c, &t, "USING");
             ddl_index = false;
         } else if (sh->st == ST_DDL && word(&c, &t, "INDEX")) {
             ddl_index = true;
@@ -504,6 +528,8 @@ static void pass1(const struct key_in *in, struct shape *sh)
         }
         if (depth == 0 && t.kw == KW_SET && sh->st == ST_UPDATE && key != NULL) {
             adv(&c);
+            sh->have_upd_set = true;
+            sh->upd_set = c;
             if (assigns_key(&c, key))
                 sh->key_assigned = true;
             pos++;
@@ -816,6 +842,90 @@ static bool set_key(const struct key_in *in, const struct shape *sh, struct key_
     }
 }
 
+/* Whether the k names n[] (a or schema.a) name the sharded table: its
+ * alias when it has one, else its name, schema-qualified or not. */
+static bool names_sharded(const struct key_in *in, const struct shape *sh, const struct cur *c,
+                          const struct token *n, int k)
+{
+    const struct shard_table *x = &in->tables->v[sh->table];
+    if (k == 2)
+        return !sh->alias_set && name_is(c, &n[0], x->schema, true) &&
+               name_is(c, &n[1], x->table, true);
+    if (k != 1)
+        return false;
+    return sh->alias_set ? name_is(c, &n[0], sh->alias, true) : name_is(c, &n[0], x->table, true);
+}
+
+/* At c: up to 3 dotted names into n[] (their number returned, 0: not a
+ * name); stops before a `.*`. */
+static int dotted(struct cur *c, struct token n[3])
+{
+    int k = 0;
+    for (;;) {
+        if (!is_name(&c->t) && c->t.type != T_WORD)
+            return k;
+        n[k++] = c->t;
+        adv(c);
+        struct token nx = peek(c);
+        if (c->t.type != T_DOT || k == 3 || !(is_name(&nx) || nx.type == T_WORD))
+            return k;
+        adv(c);
+    }
+}
+
+/* A multi-table UPDATE or DELETE naming reference tables: whether it
+ * changes the sharded table only (a reference table is a copy on every
+ * group: written on one it would differ). UPDATE: each column it sets is
+ * qualified by the sharded table (or its alias); DELETE: each table it
+ * deletes from (before FROM, or between FROM and USING) is the sharded
+ * one. */
+static bool writes_only_sharded(const struct key_in *in, const struct shape *sh)
+{
+    struct token n[3];
+    if (sh->st == ST_UPDATE) {
+        if (!sh->have_upd_set)
+            return false;
+        struct cur c = sh->upd_set;
+        for (;;) {
+            int k = dotted(&c, n);
+            if (k < 2 || !names_sharded(in, sh, &c, n, k - 1) || c.t.type != T_EQ)
+                return false;
+            int depth = 0;
+            while (c.t.type != T_END && c.t.type != T_SEMI &&
+                   !(depth == 0 && (c.t.type == T_COMMA || word(&c, &c.t, "WHERE") ||
+                                    word(&c, &c.t, "ORDER") || word(&c, &c.t, "LIMIT")))) {
+                depth += c.t.type == T_LPAREN ? 1 : c.t.type == T_RPAREN ? -1 : 0;
+                adv(&c);
+            }
+            if (c.t.type != T_COMMA)
+                return true;
+            adv(&c);
+        }
+    }
+    if (sh->st != ST_DELETE || !sh->have_del)
+        return false;
+    struct cur c = sh->del;
+    bool using = c.t.kw == KW_FROM;
+    if (using)
+        adv(&c);
+    for (;;) {
+        int k = dotted(&c, n);
+        if (!names_sharded(in, sh, &c, n, k))
+            return false;
+        if (c.t.type == T_DOT) { /* t.* */
+            adv(&c);
+            if (!is_op(&c, &c.t, "*"))
+                return false;
+            adv(&c);
+        }
+        if (c.t.type == T_COMMA) {
+            adv(&c);
+            continue;
+        }
+        return using ? word(&c, &c.t, "USING") : c.t.kw == KW_FROM;
+    }
+}
+
 /* ---- the decision ---------------------------------------------------- */
 
 static void refuse(struct key_out *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -858,16 +968,47 @@ static void by_values(const struct shard_tables *tb, struct key_out *out, const 
     out->group = g;
 }
 
+static void decide(const struct key_in *in, struct key_out *out, struct shape *sh_out);
+
 void shard_key_decide(const struct key_in *in, struct key_out *out)
 {
+    struct shape sh;
+    decide(in, out, &sh);
+    if (out->table < 0 || out->ref < 0 || out->write || sh.st != ST_READ)
+        return;
+    /* A read joining the sharded table with reference tables only: each
+     * group holds the whole reference tables, so each row of the join,
+     * made of one sharded row, is on that row's group, once; the union of
+     * the groups' joins is the join. Unless an outer join keeps rows
+     * without a sharded row (each group would add its own). */
+    const struct shard_table *x = &in->tables->v[out->table];
+    bool only_refs = sh.n_refs == sh.n_sharded + sh.n_reftab && !sh.sharded_deep;
+    if (only_refs && sh.outer_bad && (out->verdict == KEY_SCATTER || out->verdict == KEY_PARAMS)) {
+        refuse(out,
+               "halyard: %s joining sharded table %s with reference table %s by an outer join "
+               "that keeps %s rows without a %s row would repeat them on every group: name "
+               "%s.%s, or put %s first in LEFT JOINs",
+               sh.verb, x->table, in->tables->ref[out->ref].table, in->tables->ref[out->ref].table,
+               x->table, x->table, x->key, x->table);
+        return;
+    }
+    out->ref_join =
+        only_refs && !sh.outer_bad && (out->verdict == KEY_SCATTER || out->verdict == KEY_PARAMS);
+}
+
+static void decide(const struct key_in *in, struct key_out *out, struct shape *sh_out)
+{
+    struct shape sh_local;
+    struct shape *shp = sh_out != NULL ? sh_out : &sh_local;
+    shp->st = ST_OTHER;
     memset(out, 0, sizeof(*out));
     out->verdict = KEY_NONE;
     out->table = out->ref = -1;
     if (in->tables == NULL || (in->tables->n == 0 && in->tables->n_ref == 0))
         return;
     kw_ready();
-    struct shape sh;
-    pass1(in, &sh);
+    pass1(in, shp);
+    struct shape sh = *shp;
     out->table = sh.table;
     out->ref = sh.ref;
     out->write = sh.st == ST_INSERT || sh.st == ST_UPDATE || sh.st == ST_DELETE;
@@ -927,9 +1068,12 @@ void shard_key_decide(const struct key_in *in, struct key_out *out)
                sh.verb, x->table);
         return;
     }
-    if ((sh.st == ST_UPDATE || sh.st == ST_DELETE || sh.st == ST_INSERT) && sh.ref >= 0) {
-        refuse(out, "halyard: %s naming sharded table %s and reference table %s is not supported",
-               sh.verb, x->table, tb->ref[sh.ref].table);
+    if ((sh.st == ST_UPDATE || sh.st == ST_DELETE) && sh.ref >= 0 &&
+        !writes_only_sharded(in, &sh)) {
+        refuse(out,
+               "halyard: %s naming sharded table %s and reference table %s may change %s, a copy "
+               "on every group: write only %s's columns, qualified (%s.column or its alias)",
+               sh.verb, x->table, tb->ref[sh.ref].table, tb->ref[sh.ref].table, x->table, x->table);
         return;
     }
     if (sh.key_assigned) {

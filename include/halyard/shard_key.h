@@ -116,6 +116,9 @@ struct key_out {
     const char *verb;         /* the statement's first word (SELECT, UPDATE...), static */
     char why[256];            /* KEY_REFUSE; else a short text naming the table for the caller */
     struct key_params params; /* KEY_PARAMS */
+    bool ref_join;            /* a read joining the sharded table with reference tables only (no
+                               * outer join keeping rows without a sharded row): scattered, each
+                               * group's join is its part of the whole (scatter_plan joins_ok) */
 };
 
 void shard_key_decide(const struct key_in *in, struct key_out *out);

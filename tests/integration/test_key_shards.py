@@ -350,3 +350,139 @@ def test_a_transaction_finishes_on_the_map_it_began_with(keyed, cluster, dual):
         cur.execute("COMMIT")
     assert ids(on_a(cluster, "SELECT id FROM shop.orders")) == {13}
     assert ids(on_b(dual, "SELECT id FROM shop.orders")) == {11, 12}
+
+
+# ---- joins with reference tables ----------------------------------------
+#
+# Every group holds the whole reference table, so a read joining it with the
+# sharded table by the key runs on that key's group, and without a key on
+# every group, each joining its own sharded rows (the union is the join).
+# Checked against the same query on an unsharded copy (schema shopcopy on
+# group a only, read directly).
+
+JOIN_ROWS = [(1, 7, 10, 1), (2, 8, 20, 2), (3, 42, 30, 1), (4, 7, 5, 2), (5, 8, 7, 3),
+             (6, 42, -3, 2), (7, 7, 70, 1), (8, 8, 70, 1), (9, 42, 9, 3)]
+
+
+def load_join_rows(h, cluster, dual):
+    for sql in ("DROP DATABASE IF EXISTS shopcopy", "CREATE DATABASE shopcopy",
+                "CREATE TABLE shopcopy.orders LIKE shop.orders",
+                "CREATE TABLE shopcopy.countries LIKE shop.countries",
+                "INSERT INTO shopcopy.countries SELECT * FROM shop.countries"):
+        cluster.sql(0, sql)
+    values = ", ".join(f"({i}, {c}, {a}, {k})" for i, c, a, k in JOIN_ROWS)
+    cluster.sql(0, f"INSERT INTO shopcopy.orders (id, customer_id, amount, country) "
+                   f"VALUES {values}")
+    conn = h.connect()
+    with conn.cursor() as cur:  # one INSERT split over both groups
+        assert cur.execute(f"INSERT INTO shop.orders (id, customer_id, amount, country) "
+                           f"VALUES {values}") == len(JOIN_ROWS)
+    conn.close()
+    cluster.sync()  # a keyed read may be served by a replica
+    dual.sync()
+
+
+JOIN_READS = [
+    "SELECT o.id, c.name FROM {o} o JOIN {c} c ON c.id = o.country ORDER BY 1",
+    "SELECT o.id, o.amount, c.name FROM {o} o LEFT JOIN {c} c ON c.id = o.country ORDER BY 1",
+    "SELECT COUNT(*), SUM(o.amount), MIN(c.id), MAX(o.id) FROM {o} o JOIN {c} c "
+    "ON c.id = o.country",
+    "SELECT COUNT(*) FROM {c} c, {o} o WHERE c.id = o.country AND c.name = 'Japan'",
+    "SELECT COUNT(*), SUM(o.amount) FROM {c} c JOIN {o} o ON o.country = c.id",
+    "SELECT o.id AS i, c.name COLLATE utf8mb4_bin AS n FROM {o} o JOIN {c} c "
+    "ON c.id = o.country "
+    "ORDER BY n DESC, i LIMIT 4",
+    "SELECT o.id, c.name FROM {o} o STRAIGHT_JOIN {c} c ON c.id = o.country "
+    "WHERE o.customer_id IN (7, 8) ORDER BY 1",
+]
+
+
+@pytest.mark.parametrize("sql", JOIN_READS)
+def test_reads_joining_a_reference_table_match_unsharded(keyed, cluster, dual, sql):
+    h, _, _ = keyed
+    load_join_rows(h, cluster, dual)
+    want = [tuple(r) for r in cluster.sql(0, sql.format(o="shopcopy.orders",
+                                                         c="shopcopy.countries"))]
+    conn = h.connect()
+    with conn.cursor() as cur:
+        cur.execute(sql.format(o="shop.orders", c="shop.countries"))
+        got = [tuple(r) for r in cur.fetchall()]
+    assert [tuple(str(v) for v in r) for r in got] == [tuple(str(v) for v in r) for r in want]
+    assert got, "the join has rows"
+
+
+def test_reads_joining_a_reference_table_route_and_refuse(keyed, cluster, dual):
+    h, _, sock = keyed
+    load_join_rows(h, cluster, dual)
+    b_ports = {dual.nodes[0]["port"], dual.nodes[1]["port"]}
+    before = {r["name"]: r["scatters"] for r in admin_json(sock, "show shards")["groups"]}
+    conn = h.connect()
+    with conn.cursor() as cur:
+        # with the key: that group alone (no scatter)
+        r = one(cur, "SELECT COUNT(*), MIN(@@port) FROM shop.orders o JOIN shop.countries c "
+                     "ON c.id = o.country WHERE o.customer_id = 7")
+        assert r[0] == 3 and r[1] in b_ports, r
+        sh = {r["name"]: r["scatters"] for r in admin_json(sock, "show shards")["groups"]}
+        assert sh == before, (sh, before)
+        # without: every group
+        assert one(cur, "SELECT COUNT(*) FROM shop.orders o JOIN shop.countries c "
+                        "ON c.id = o.country")[0] == 7
+        sh = {r["name"]: r["scatters"] for r in admin_json(sock, "show shards")["groups"]}
+        assert sh == {g: n + 1 for g, n in before.items()}, (sh, before)
+        for sql, msg in [
+            ("SELECT c.name, o.id FROM shop.countries c LEFT JOIN shop.orders o "
+             "ON o.country = c.id",
+             "halyard: SELECT joining sharded table orders with reference table countries by an "
+             "outer join that keeps countries rows without a orders row would repeat them on "
+             "every group: name orders.customer_id, or put orders first in LEFT JOINs"),
+            ("SELECT o.id FROM shop.orders o JOIN shop.countries c ON c.id = o.country "
+             "ORDER BY c.id",
+             "halyard: a read of sharded table orders without a usable orders.customer_id runs "
+             "on every group, whose answers halyard cannot merge exactly: ORDER BY c.id in a "
+             "join: a qualified name may not be the selected column of that name; order by its "
+             "position or alias"),
+        ]:
+            assert refused(cur, sql) == (1105, msg), sql
+
+
+def test_writes_joining_a_reference_table(keyed, cluster, dual):
+    """A write changing only the sharded table, by its key, runs on the key's
+    group (the reference table there is the whole one); one that may change
+    the reference table, or has no key, is refused."""
+    h, _, _ = keyed
+    load_join_rows(h, cluster, dual)
+    conn = h.connect(database="shop")  # a multi-table DELETE needs a schema
+    with conn.cursor() as cur:
+        assert cur.execute("UPDATE shop.orders o JOIN shop.countries c ON c.id = o.country "
+                           "SET o.amount = o.amount + 1000 WHERE o.customer_id = 7 "
+                           "AND c.name = 'France'") == 2
+        assert cur.execute("DELETE o FROM shop.orders o JOIN shop.countries c "
+                           "ON c.id = o.country WHERE o.customer_id = 8 AND "
+                           "c.name = 'Japan'") == 1
+        for sql, msg in [
+            ("UPDATE shop.orders o JOIN shop.countries c ON c.id = o.country SET c.name = 'X' "
+             "WHERE o.customer_id = 7",
+             "halyard: UPDATE naming sharded table orders and reference table countries may "
+             "change countries, a copy on every group: write only orders's columns, qualified "
+             "(orders.column or its alias)"),
+            ("DELETE o, c FROM shop.orders o JOIN shop.countries c ON c.id = o.country "
+             "WHERE o.customer_id = 7",
+             "halyard: DELETE naming sharded table orders and reference table countries may "
+             "change countries, a copy on every group: write only orders's columns, qualified "
+             "(orders.column or its alias)"),
+            ("UPDATE shop.orders o JOIN shop.countries c ON c.id = o.country "
+             "SET o.amount = 0 WHERE c.name = 'France'",
+             "halyard: UPDATE on sharded table orders needs orders.customer_id"),
+            # DELETE ... USING: the tables after USING are read (this one used to
+            # run on the session's group alone)
+            ("DELETE FROM o USING shop.orders o WHERE o.amount = 10",
+             "halyard: DELETE on sharded table orders needs orders.customer_id"),
+        ]:
+            assert refused(cur, sql) == (1105, msg), sql
+    assert sorted(on_b(dual, "SELECT id, amount FROM shop.orders")) == [(1, 1010), (4, 5),
+                                                                       (7, 1070)]
+    assert sorted(on_a(cluster, "SELECT id, amount FROM shop.orders")) == [
+        (3, 30), (5, 7), (6, -3), (8, 70), (9, 9)]
+    for srv in (cluster, dual):
+        assert sorted(srv.sql(0, "SELECT id, name FROM shop.countries")) == [
+            (1, "France"), (2, "Japan")]

@@ -282,12 +282,111 @@ static void test_writes(void **state)
         {"INSERT INTO shop.plain SELECT * FROM shop.countries", NULL, KEY_NONE, 0, NULL},
         {"UPDATE shop.plain p JOIN shop.countries c SET c.n = 1", NULL, KEY_REFUSE, 0,
          "reference table countries with other tables"},
+        /* a write joining reference tables: the sharded table's columns only, by its key */
         {"UPDATE shop.orders o JOIN shop.countries c SET o.x = 1 WHERE o.customer_id = 7", NULL,
-         KEY_REFUSE, 0, "reference table countries"},
+         KEY_ONE, 1, NULL},
+        {"UPDATE shop.orders o JOIN shop.countries c ON c.id = o.country SET o.x = c.n, "
+         "o.y = (1 + 2) WHERE o.customer_id = 8",
+         NULL, KEY_ONE, 0, NULL},
+        {"UPDATE orders JOIN countries SET orders.x = 1 WHERE orders.customer_id = 7", "shop",
+         KEY_ONE, 1, NULL},
+        {"UPDATE shop.orders o JOIN shop.countries c SET c.n = 1 WHERE o.customer_id = 7", NULL,
+         KEY_REFUSE, 0,
+         "halyard: UPDATE naming sharded table orders and reference table countries may change "
+         "countries, a copy on every group: write only orders's columns, qualified"},
+        {"UPDATE shop.orders o JOIN shop.countries c SET o.x = 1, c.n = 2 WHERE o.customer_id = 7",
+         NULL, KEY_REFUSE, 0, "may change countries"},
+        {"UPDATE shop.orders o JOIN shop.countries c SET x = 1 WHERE o.customer_id = 7", NULL,
+         KEY_REFUSE, 0, "may change countries"},
+        {"UPDATE shop.orders o JOIN shop.countries c SET o.x = 1", NULL, KEY_REFUSE, 0,
+         "UPDATE on sharded table orders needs orders.customer_id"},
+        {"DELETE o FROM shop.orders o JOIN shop.countries c ON c.id = o.country WHERE "
+         "o.customer_id = 7 AND c.n = 'x'",
+         NULL, KEY_ONE, 1, NULL},
+        {"DELETE o.* FROM shop.orders o, shop.countries c WHERE o.customer_id = 8", NULL, KEY_ONE,
+         0, NULL},
+        {"DELETE FROM o USING shop.orders o JOIN shop.countries c WHERE o.customer_id = 8", NULL,
+         KEY_ONE, 0, NULL},
+        {"DELETE o, c FROM shop.orders o JOIN shop.countries c WHERE o.customer_id = 7", NULL,
+         KEY_REFUSE, 0, "may change countries"},
+        {"DELETE c FROM shop.orders o JOIN shop.countries c WHERE o.customer_id = 7", NULL,
+         KEY_REFUSE, 0, "may change countries"},
+        {"DELETE o FROM shop.orders o JOIN shop.countries c WHERE c.id = 7", NULL, KEY_REFUSE, 0,
+         "DELETE on sharded table orders needs orders.customer_id"},
+        /* DELETE ... USING names its tables after USING (before: the sharded table unseen) */
+        {"DELETE FROM o USING shop.orders o WHERE o.x = 1", NULL, KEY_REFUSE, 0,
+         "DELETE on sharded table orders needs orders.customer_id"},
+        {"INSERT INTO shop.orders (id, customer_id, country) VALUES (1, 7, (SELECT id FROM "
+         "shop.countries WHERE n = 'x'))",
+         NULL, KEY_ONE, 1, NULL},
+        {"INSERT INTO shop.orders (id, customer_id) SELECT id, 7 FROM shop.countries", NULL,
+         KEY_REFUSE, 0, "SELECT into or from sharded table orders"},
+        {"UPDATE shop.countries c JOIN shop.orders o SET c.n = 1 WHERE o.customer_id = 7", NULL,
+         KEY_REFUSE, 0, "may change countries"},
         {"LOAD DATA INFILE 'x' INTO TABLE shop.orders", NULL, KEY_REFUSE, 0,
          "LOAD on sharded table orders is not supported"},
     };
     run(C, sizeof(C) / sizeof(C[0]));
+}
+
+/* Reads joining the sharded table with reference tables (ref_join):
+ * keyed on one group, keyless scattered with ref_join set unless an outer
+ * join keeps reference rows without a sharded row. */
+static void test_ref_joins(void **state)
+{
+    (void)state;
+    setup_buckets();
+    static const struct {
+        const char *sql;
+        enum key_verdict v;
+        bool ref_join;
+        const char *why;
+    } C[] = {
+        {"SELECT COUNT(*) FROM shop.orders o JOIN shop.countries c ON c.id = o.country",
+         KEY_SCATTER, true, NULL},
+        {"SELECT * FROM shop.countries c, shop.orders o WHERE c.id = o.country", KEY_SCATTER, true,
+         NULL},
+        {"SELECT * FROM shop.orders o LEFT JOIN shop.countries c ON c.id = o.country", KEY_SCATTER,
+         true, NULL},
+        {"SELECT LEFT(c.n, 2) FROM shop.countries c JOIN shop.orders o ON c.id = o.country",
+         KEY_SCATTER, true, NULL},
+        {"SELECT * FROM shop.orders o JOIN shop.countries c WHERE o.customer_id IN (7, 8)",
+         KEY_SCATTER, true, NULL},
+        {"SELECT * FROM shop.orders o JOIN shop.countries c WHERE o.customer_id = 7", KEY_ONE,
+         false, NULL},
+        {"SELECT * FROM shop.countries c LEFT JOIN shop.orders o ON c.id = o.country", KEY_REFUSE,
+         false,
+         "halyard: SELECT joining sharded table orders with reference table countries by an outer "
+         "join that keeps countries rows without a orders row would repeat them on every group"},
+        {"SELECT * FROM shop.orders o RIGHT JOIN shop.countries c ON c.id = o.country", KEY_REFUSE,
+         false, "by an outer join"},
+        /* an outer join filtered by the key: on its group(s) */
+        {"SELECT * FROM shop.countries c LEFT JOIN shop.orders o ON c.id = o.country WHERE "
+         "o.customer_id = 7",
+         KEY_ONE, false, NULL},
+        /* a join with a table neither sharded nor reference: not merged (scatter_plan) */
+        {"SELECT * FROM shop.orders o JOIN shop.plain p JOIN shop.countries c", KEY_SCATTER, false,
+         NULL},
+        {"SELECT * FROM shop.orders", KEY_SCATTER, false, NULL},
+    };
+    for (size_t i = 0; i < sizeof(C) / sizeof(C[0]); i++) {
+        struct key_out out;
+        decide(C[i].sql, NULL, false, &out);
+        if (out.verdict != C[i].v || out.ref_join != C[i].ref_join)
+            fail_msg("%s: %s ref_join %d (%s)", C[i].sql, shard_key_verdict_to_str(out.verdict),
+                     out.ref_join, out.why);
+        if (C[i].why != NULL && strstr(out.why, C[i].why) == NULL)
+            fail_msg("%s: why \"%s\"", C[i].sql, out.why);
+    }
+    /* prepared: the key in a parameter, NULL at EXECUTE: scattered, still a ref join */
+    struct key_out out;
+    decide("SELECT * FROM shop.orders o JOIN shop.countries c WHERE o.customer_id = ?", NULL, true,
+           &out);
+    assert_int_equal(out.verdict, KEY_PARAMS);
+    assert_true(out.ref_join);
+    decide("SELECT * FROM shop.countries c LEFT JOIN shop.orders o ON o.customer_id = ?", NULL,
+           true, &out);
+    assert_int_equal(out.verdict, KEY_REFUSE);
 }
 
 static void test_params(void **state)
@@ -482,9 +581,10 @@ static void test_config(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hash),   cmocka_unit_test(test_literal), cmocka_unit_test(test_where),
-        cmocka_unit_test(test_writes), cmocka_unit_test(test_params),  cmocka_unit_test(test_split),
-        cmocka_unit_test(test_config),
+        cmocka_unit_test(test_hash),   cmocka_unit_test(test_literal),
+        cmocka_unit_test(test_where),  cmocka_unit_test(test_writes),
+        cmocka_unit_test(test_params), cmocka_unit_test(test_split),
+        cmocka_unit_test(test_config), cmocka_unit_test(test_ref_joins),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
