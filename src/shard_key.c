@@ -13,13 +13,14 @@
  * What it cannot read exactly (a join of two sharded tables, a subquery
  * on one, a UNION, a key literal the server would compare otherwise...)
  * is never guessed: a read runs everywhere (KEY_SCATTER), a write is
- * refused.
+ * refused. A join with reference tables only (each row of it one sharded
+ * row) is marked ref_join for the scatter merge; a write of such a join
+ * must change only the sharded table. Key values: shard_key_value.c.
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "halyard/classify.h"
 #include "halyard/lexer.h"
@@ -31,6 +32,7 @@ void shard_tables_free(struct shard_tables *t)
         free(t->v[i].schema);
         free(t->v[i].table);
         free(t->v[i].key);
+        free(t->v[i].collation);
         free(t->v[i].bucket_group);
         free(t->v[i].spans);
     }
@@ -41,84 +43,6 @@ void shard_tables_free(struct shard_tables *t)
     }
     free(t->ref);
     *t = (struct shard_tables){0};
-}
-
-/* ---- values ---------------------------------------------------------- */
-
-size_t shard_key_text(int64_t v, char *buf, size_t cap)
-{
-    int n = snprintf(buf, cap, "%lld", (long long)v);
-    return n < 0 ? 0 : (size_t)n;
-}
-
-uint32_t shard_key_bucket(const struct shard_table *t, int64_t v)
-{
-    char txt[24];
-    size_t n = shard_key_text(v, txt, sizeof(txt));
-    uLong c = crc32(0L, (const Bytef *)txt, (uInt)n);
-    return t->buckets > 0 ? (uint32_t)(c % t->buckets) : 0;
-}
-
-uint16_t shard_key_group(const struct shard_table *t, int64_t v)
-{
-    if (t->fn == KEY_FN_HASH)
-        return t->bucket_group[shard_key_bucket(t, v)];
-    for (size_t i = 0; i < t->n_spans; i++) {
-        if (!t->spans[i].has_below || v < t->spans[i].below)
-            return t->spans[i].group;
-    }
-    return t->n_spans > 0 ? t->spans[t->n_spans - 1].group : 0;
-}
-
-/* Decimal digits with an optional '-' (neg: negate), into *v; false when
- * it is not that or does not fit. */
-static bool parse_int(const char *p, size_t n, bool neg, uint64_t limit, int64_t *v)
-{
-    if (n > 0 && p[0] == '-') {
-        neg = !neg;
-        p++;
-        n--;
-    }
-    if (n == 0 || n > 20)
-        return false;
-    uint64_t x = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!is_digit((unsigned char)p[i]))
-            return false;
-        unsigned d = (unsigned)(p[i] - '0');
-        if (x > (UINT64_MAX - d) / 10)
-            return false;
-        x = x * 10 + d;
-    }
-    if (x > limit + (neg ? 1u : 0u))
-        return false;
-    *v = neg ? (int64_t)(0 - x) : (int64_t)x;
-    return true;
-}
-
-bool shard_key_literal(const char *lit, size_t len, bool neg, int64_t *v)
-{
-    if (len == 0)
-        return false;
-    if (is_digit((unsigned char)lit[0])) /* a number: digits only, no 7.5, 1e3, 0x1F */
-        return parse_int(lit, len, neg, INT64_MAX, v);
-    /* a string: the server compares it with an integer column as a double:
-     * exact below 2^53 */
-    size_t q = 0;
-    if (lit[0] == 'N' || lit[0] == 'n' || lit[0] == '_') {
-        while (q < len && lit[q] != '\'' && lit[q] != '"')
-            q++;
-    }
-    if (q + 2 > len || (lit[q] != '\'' && lit[q] != '"') || lit[len - 1] != lit[q])
-        return false;
-    if (neg)
-        return false; /* -'7' is an expression */
-    return parse_int(lit + q + 1, len - q - 2, false, (1ull << 53) - 1, v);
-}
-
-bool shard_key_string(const char *s, size_t len, int64_t *v)
-{
-    return parse_int(s, len, false, (1ull << 53) - 1, v);
 }
 
 /* ---- tokens ---------------------------------------------------------- */
@@ -558,7 +482,8 @@ static void pass1(const struct key_in *in, struct shape *sh)
 /* ---- pass 2: key values ---------------------------------------------- */
 
 /* At c: one key value (a literal, -literal, or a `?` when prepared). */
-static bool value_at(const struct key_in *in, struct cur *c, struct key_params *kp)
+static bool value_at(const struct key_in *in, const struct shard_table *x, struct cur *c,
+                     struct key_params *kp)
 {
     bool neg = false;
     if (is_op(c, &c->t, "-")) {
@@ -575,11 +500,27 @@ static bool value_at(const struct key_in *in, struct cur *c, struct key_params *
     }
     if (c->t.type != T_NUMBER && c->t.type != T_STRING)
         return false;
-    int64_t v;
-    if (!shard_key_literal((const char *)c->s + c->t.off, c->t.len, neg, &v))
-        return false;
+    const char *lit = (const char *)c->s + c->t.off;
+    uint16_t g;
+    if (x->type == KEY_TYPE_STRING) {
+        /* a number compares with a string column as a number: no key */
+        uint8_t buf[KEY_STR_MAX];
+        size_t n;
+        enum key_cs cs;
+        if (neg ||
+            !shard_key_str_literal(lit, c->t.len, in->opts, in->text_cs, buf, sizeof(buf), &n,
+                                   &cs) ||
+            !shard_key_str_exact(x, cs, buf, n))
+            return false;
+        g = shard_key_str_group(x, buf, n);
+    } else {
+        int64_t v;
+        if (!shard_key_literal(lit, c->t.len, neg, &v))
+            return false;
+        g = shard_key_group(x, v);
+    }
     kp->param[kp->n] = UINT16_MAX;
-    kp->lit[kp->n++] = v;
+    kp->lit[kp->n++] = g;
     adv(c);
     return true;
 }
@@ -631,7 +572,7 @@ static int conjunct(const struct key_in *in, const struct shape *sh, struct cur 
     if (key_col(in, sh, c)) {
         if (c->t.type == T_EQ) {
             adv(c);
-            if (value_at(in, c, &tmp) && conj_end(c))
+            if (value_at(in, &in->tables->v[sh->table], c, &tmp) && conj_end(c))
                 kind = 1;
         } else if (c->t.kw == KW_IN) {
             adv(c);
@@ -639,7 +580,7 @@ static int conjunct(const struct key_in *in, const struct shape *sh, struct cur 
                 adv(c);
                 bool ok = true;
                 for (;;) {
-                    if (!value_at(in, c, &tmp)) {
+                    if (!value_at(in, &in->tables->v[sh->table], c, &tmp)) {
                         ok = false;
                         break;
                     }
@@ -658,7 +599,7 @@ static int conjunct(const struct key_in *in, const struct shape *sh, struct cur 
         }
     } else {
         *c = save;
-        if (value_at(in, c, &tmp) && c->t.type == T_EQ) {
+        if (value_at(in, &in->tables->v[sh->table], c, &tmp) && c->t.type == T_EQ) {
             adv(c);
             if (key_col(in, sh, c) && conj_end(c))
                 kind = 1;
@@ -746,14 +687,14 @@ static int insert_key_pos(const struct key_in *in, const struct shape *sh)
     }
 }
 
-typedef void row_fn(void *ctx, size_t off, size_t end, bool ok, int64_t v);
+typedef void row_fn(void *ctx, size_t off, size_t end, bool ok, uint16_t group);
 
 /* Each row of VALUES at c: its offsets ('(' to ')') and its key value
  * (ok false: not a usable key; a `?` is recorded in kp when given).
  * Returns the number of rows, -1 when the list does not parse; *end_off
  * gets the offset after the last row. */
-static int each_row(const struct key_in *in, struct cur c, int pos, struct key_params *kp,
-                    row_fn *fn, void *ctx, size_t *end_off, bool *all_ok)
+static int each_row(const struct key_in *in, const struct shard_table *x, struct cur c, int pos,
+                    struct key_params *kp, row_fn *fn, void *ctx, size_t *end_off, bool *all_ok)
 {
     int rows = 0;
     *all_ok = true;
@@ -763,12 +704,12 @@ static int each_row(const struct key_in *in, struct cur c, int pos, struct key_p
         size_t off = c.t.off;
         adv(&c);
         bool ok = false;
-        int64_t v = 0;
+        uint16_t v = 0;
         for (int col = 0;; col++) {
             if (col == pos) {
                 struct cur save = c;
                 struct key_params one = {0};
-                if (value_at(in, &c, &one) && (c.t.type == T_COMMA || c.t.type == T_RPAREN)) {
+                if (value_at(in, x, &c, &one) && (c.t.type == T_COMMA || c.t.type == T_RPAREN)) {
                     ok = true;
                     v = one.lit[0];
                     if (kp != NULL) {
@@ -829,8 +770,9 @@ static bool set_key(const struct key_in *in, const struct shape *sh, struct key_
             return false;
         adv(&c);
         if (name_is(&c, &n, key, false))
-            return value_at(in, &c, kp) && (c.t.type == T_COMMA || c.t.type == T_END ||
-                                            c.t.type == T_SEMI || word(&c, &c.t, "ON"));
+            return value_at(in, &in->tables->v[sh->table], &c, kp) &&
+                   (c.t.type == T_COMMA || c.t.type == T_END || c.t.type == T_SEMI ||
+                    word(&c, &c.t, "ON"));
         int depth = 0;
         while (c.t.type != T_END && !(depth == 0 && c.t.type == T_COMMA)) {
             depth += c.t.type == T_LPAREN ? 1 : c.t.type == T_RPAREN ? -1 : 0;
@@ -939,8 +881,14 @@ static void refuse(struct key_out *out, const char *fmt, ...)
     va_end(ap);
 }
 
+/* What a key literal must be, for messages. */
+static const char *lit_kind(const struct shard_table *x)
+{
+    return x->type == KEY_TYPE_STRING ? "a string" : "an integer";
+}
+
 /* The values in kp decide: all literals here (params resolved by the caller). */
-static void by_values(const struct shard_tables *tb, struct key_out *out, const int64_t *vals,
+static void by_values(const struct shard_tables *tb, struct key_out *out, const uint16_t *groups,
                       size_t n, bool any_of, bool insert, const char *verb)
 {
     const struct shard_table *x = &tb->v[out->table];
@@ -949,9 +897,9 @@ static void by_values(const struct shard_tables *tb, struct key_out *out, const 
                x->key);
         return;
     }
-    uint16_t g = shard_key_group(x, vals[0]);
+    uint16_t g = groups[0];
     for (size_t i = 1; i < n; i++) {
-        if (shard_key_group(x, vals[i]) != g) {
+        if (groups[i] != g) {
             if (insert)
                 out->verdict = KEY_SPLIT;
             else if (any_of && !out->write)
@@ -1092,8 +1040,8 @@ static void decide(const struct key_in *in, struct key_out *out, struct shape *s
         }
         if (sh.have_set) {
             if (!set_key(in, &sh, &kp)) {
-                refuse(out, "halyard: %s on sharded table %s needs %s.%s as an integer literal",
-                       sh.verb, x->table, x->table, x->key);
+                refuse(out, "halyard: %s on sharded table %s needs %s.%s as %s literal", sh.verb,
+                       x->table, x->table, x->key, lit_kind(x));
                 return;
             }
         } else {
@@ -1105,12 +1053,11 @@ static void decide(const struct key_in *in, struct key_out *out, struct shape *s
             }
             size_t end;
             bool all_ok;
-            int rows = each_row(in, sh.values, pos, &kp, NULL, NULL, &end, &all_ok);
+            int rows = each_row(in, x, sh.values, pos, &kp, NULL, NULL, &end, &all_ok);
             if (rows <= 0 || !all_ok) {
                 refuse(out,
-                       "halyard: %s on sharded table %s needs %s.%s as an integer literal "
-                       "in every row",
-                       sh.verb, x->table, x->table, x->key);
+                       "halyard: %s on sharded table %s needs %s.%s as %s literal in every row",
+                       sh.verb, x->table, x->table, x->key, lit_kind(x));
                 return;
             }
         }
@@ -1141,9 +1088,21 @@ void shard_key_params(const struct shard_tables *tables, struct key_out *out, co
                       const bool *ok)
 {
     const struct shard_table *x = &tables->v[out->table];
+    uint16_t g[KEY_MAX_PARAMS] = {0};
+    for (size_t i = 0; i < out->params.n && i < KEY_MAX_PARAMS; i++) {
+        if (out->params.param[i] != UINT16_MAX && ok[i])
+            g[i] = shard_key_group(x, vals[i]);
+    }
+    shard_key_params_groups(tables, out, g, ok);
+}
+
+void shard_key_params_groups(const struct shard_tables *tables, struct key_out *out,
+                             const uint16_t *groups, const bool *ok)
+{
+    const struct shard_table *x = &tables->v[out->table];
     const struct key_params *kp = &out->params;
     const char *verb = out->verb != NULL ? out->verb : "statement";
-    int64_t v[KEY_MAX_PARAMS] = {0};
+    uint16_t v[KEY_MAX_PARAMS] = {0};
     size_t n = 0;
     bool insert = !kp->any_of && out->write && kp->n > 1;
     for (size_t i = 0; i < kp->n; i++) {
@@ -1153,15 +1112,14 @@ void shard_key_params(const struct shard_tables *tables, struct key_out *out, co
         }
         if (!ok[i]) {
             if (out->write)
-                refuse(out,
-                       "halyard: %s on sharded table %s needs an integer %s.%s in its "
-                       "parameter %u",
-                       verb, x->table, x->table, x->key, (unsigned)kp->param[i] + 1);
+                refuse(out, "halyard: %s on sharded table %s needs %s %s.%s in its parameter %u",
+                       verb, x->table, x->type == KEY_TYPE_STRING ? "a string" : "an integer",
+                       x->table, x->key, (unsigned)kp->param[i] + 1);
             else
                 out->verdict = KEY_SCATTER;
             return;
         }
-        v[n++] = vals[i];
+        v[n++] = groups[i];
     }
     by_values(tables, out, v, n, kp->any_of, false, verb);
     if (out->verdict == KEY_REFUSE && insert)
@@ -1182,10 +1140,10 @@ struct split {
     bool fits;
 };
 
-static void split_row(void *ctx, size_t off, size_t end, bool ok, int64_t v)
+static void split_row(void *ctx, size_t off, size_t end, bool ok, uint16_t group)
 {
     struct split *sp = ctx;
-    if (!ok || shard_key_group(sp->x, v) != sp->group)
+    if (!ok || group != sp->group)
         return;
     size_t need = (sp->rows > 0 ? 2 : 0) + (end - off);
     if (sp->n + need >= sp->cap) {
@@ -1227,7 +1185,7 @@ size_t shard_key_split(const struct key_in *in, uint16_t group, char *buf, size_
     sp.n = start;
     size_t end;
     bool all_ok;
-    if (each_row(in, sh.values, pos, NULL, split_row, &sp, &end, &all_ok) <= 0 || !all_ok)
+    if (each_row(in, sp.x, sh.values, pos, NULL, split_row, &sp, &end, &all_ok) <= 0 || !all_ok)
         return 0;
     if (!sp.fits || sp.n + (in->len - end) >= cap) {
         *fits = false;
