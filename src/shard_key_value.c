@@ -228,8 +228,22 @@ bool shard_key_str_exact(const struct shard_table *t, enum key_cs from, const ui
         return false;
     if (from == KEY_CS_UNKNOWN) /* only ASCII text converts unchanged, whatever the sets */
         return ascii_only(s, n);
-    if (from == KEY_CS_BINARY || to == KEY_CS_BINARY)
+    if (to == KEY_CS_BINARY)
         return true; /* bytes compared as bytes */
+    if (from == KEY_CS_BINARY) {
+        /* a binary string compared with a text column is taken as text of
+         * the column's set: unchanged only when well-formed there (else
+         * the server may make '?' of it) */
+        switch (to) {
+        case KEY_CS_UTF8MB4:
+        case KEY_CS_UTF8MB3:
+            return utf8_valid(s, n, to == KEY_CS_UTF8MB4);
+        case KEY_CS_LATIN1:
+            return true;
+        default:
+            return ascii_only(s, n);
+        }
+    }
     if (ascii_only(s, n))
         return true; /* every set here is ASCII-based */
     switch (from) {

@@ -607,7 +607,8 @@ def test_string_key_literals(strkeyed, cluster, dual):
     can say the bytes, else by a read of every group (a write refused)."""
     h, _, sock = strkeyed
     conn = h.connect()
-    rows = [(1, "a\\b"), (2, "a'b"), (3, "é"), (4, "42"), (5, "abc")]
+    # 'Ã©' is on a (CRC32 % 4096 = 1453), 'é' (bytes C3 A9) on b (3390)
+    rows = [(1, "a\\b"), (2, "a'b"), (3, "é"), (4, "42"), (5, "abc"), (6, "Ã©")]
     with conn.cursor() as cur:
         for i, v in rows:
             cur.execute("INSERT INTO shop.users (id, name) VALUES (%s, %s)", (i, v))
@@ -649,6 +650,9 @@ def test_string_key_literals(strkeyed, cluster, dual):
     lat = h.connect(charset="latin1")
     with lat.cursor() as cur:
         check(cur, "SELECT id FROM shop.users WHERE name = 'é'", 3, keyed=False)
+        # sent as C3 A9, which the server reads as latin1 'Ã©': hashing those
+        # bytes as utf8mb4 ('é') would look on b, where no row matches
+        check(cur, "SELECT id FROM shop.users WHERE name = 'Ã©'", 6, keyed=False)
         check(cur, "SELECT id FROM shop.users WHERE name = 'abc'", 5)
         assert refused(cur, "DELETE FROM shop.users WHERE name = 'é'") == (
             1105, "halyard: DELETE on sharded table users needs users.name")
@@ -658,8 +662,10 @@ def test_string_key_literals(strkeyed, cluster, dual):
     conn.encoding = "latin1"
     with conn.cursor() as cur:
         check(cur, "SELECT id FROM shop.users WHERE name = 'é'", 3, keyed=False)
+        check(cur, "SELECT id FROM shop.users WHERE name = 'Ã©'", 6, keyed=False)
     assert ids(on_a(cluster, "SELECT id FROM shop.users")) | \
-        ids(on_b(dual, "SELECT id FROM shop.users")) == {1, 2, 3, 4, 5}
+        ids(on_b(dual, "SELECT id FROM shop.users")) == {1, 2, 3, 4, 5, 6}
+    assert 6 in ids(on_a(cluster, "SELECT id FROM shop.users"))
 
 
 def test_string_key_prepared_parameters(strkeyed, cluster, dual, ps_client_bin):
