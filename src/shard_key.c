@@ -301,7 +301,7 @@ static void pass1(const struct key_in *in, struct shape *sh)
     sh->st = stmt_of(&c, &c.t);
     sh->verb = sh->st == ST_READ ? "SELECT" : verb_of(&c, &c.t);
     int depth = 0;
-    bool want = false, list = false, ddl_index = false;
+    bool want = false, list = false, ddl_index = false, del_using = false;
     unsigned pos = 0;
     const char *key = NULL;
     bool dup_key = false;
@@ -429,13 +429,25 @@ static void pass1(const struct key_in *in, struct shape *sh)
                 adv(&c);
             sh->have_del = true;
             sh->del = c;
+            /* DELETE FROM t1 USING <tables>: t1 names a table of USING's */
+            struct cur u = c;
+            int d = 0;
+            while (u.t.type != T_END && u.t.type != T_SEMI &&
+                   !(d == 0 && word(&u, &u.t, "WHERE"))) {
+                d += u.t.type == T_LPAREN ? 1 : u.t.type == T_RPAREN ? -1 : 0;
+                if (d == 0 && word(&u, &u.t, "USING") && peek(&u).type != T_LPAREN) {
+                    del_using = true;
+                    break;
+                }
+                adv(&u);
+            }
             pos++;
             continue;
         }
         if ((word(&c, &t, "LEFT") || word(&c, &t, "RIGHT") || word(&c, &t, "FULL")) &&
             peek(&c).type != T_LPAREN && (!word(&c, &t, "LEFT") || sh->table < 0))
             sh->outer_bad = true; /* LEFT(s, n), RIGHT(s, n) are functions */
-        if (t.kw == KW_FROM || word(&c, &t, "JOIN") || t.kw == KW_INTO ||
+        if ((t.kw == KW_FROM && !del_using) || word(&c, &t, "JOIN") || t.kw == KW_INTO ||
             (t.kw == KW_TABLE && !ddl_index) || (pos == 0 && word(&c, &t, "TRUNCATE")) ||
             (pos == 0 && (t.kw == KW_UPDATE || t.kw == KW_INSERT || t.kw == KW_REPLACE)) ||
             (t.kw == KW_ON && ddl_index) ||

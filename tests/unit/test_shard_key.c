@@ -337,6 +337,14 @@ static void test_writes(void **state)
          0, NULL},
         {"DELETE FROM o USING shop.orders o JOIN shop.countries c WHERE o.customer_id = 8", NULL,
          KEY_ONE, 0, NULL},
+        {"DELETE FROM shop.orders USING shop.orders JOIN shop.countries c WHERE "
+         "orders.customer_id = 8",
+         NULL, KEY_ONE, 0, NULL},
+        {"DELETE FROM shop.orders.* USING shop.orders, shop.countries WHERE customer_id = 7", NULL,
+         KEY_ONE, 1, NULL},
+        {"DELETE FROM shop.countries USING shop.orders o JOIN shop.countries WHERE "
+         "o.customer_id = 7",
+         NULL, KEY_REFUSE, 0, "may change countries"},
         {"DELETE o, c FROM shop.orders o JOIN shop.countries c WHERE o.customer_id = 7", NULL,
          KEY_REFUSE, 0, "may change countries"},
         {"DELETE c FROM shop.orders o JOIN shop.countries c WHERE o.customer_id = 7", NULL,
