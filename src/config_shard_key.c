@@ -217,6 +217,8 @@ hy_status_t cfg_fill_key_tables(struct loader *ld, struct config *cfg, config_se
                                                                                   : KEY_FN_HASH;
         if (fill_type(ld, x, e, i) != HY_OK)
             return HY_ERROR;
+        if (x->type == KEY_TYPE_STRING)
+            t->any_string = true;
         config_setting_t *b = config_setting_get_member(e, "buckets");
         snprintf(kname, sizeof(kname), "shards.tables.[%d].buckets", i);
         if (x->fn == KEY_FN_HASH && b == NULL)

@@ -235,6 +235,8 @@ static enum key_cs session_cs(const struct session *s, const char *var)
  * the two differ only ASCII text is known to stay the same bytes. */
 static enum key_cs text_cs(const struct session *s)
 {
+    if (!config_root_c(s->cfg)->key_tables.any_string)
+        return KEY_CS_UNKNOWN; /* integer keys only: not looked at */
     enum key_cs client = session_cs(s, "character_set_client");
     enum key_cs conn = session_cs(s, "character_set_connection");
     return client == conn ? conn : KEY_CS_UNKNOWN;

@@ -92,6 +92,7 @@ struct shard_ref_table {
 struct shard_tables {
     struct shard_table *v;
     size_t n;
+    bool any_string; /* a table's key is a string (the session's character set matters) */
     struct shard_ref_table *ref;
     size_t n_ref;
 };
