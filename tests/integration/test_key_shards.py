@@ -271,10 +271,12 @@ def test_show_shards_and_metrics(keyed, cluster, dual):
     assert (g["a"]["by_key"], g["b"]["by_key"]) == (2, 3), g
     assert (g["a"]["scatters"], g["b"]["scatters"]) == (1, 1), g
     assert sh["tables"] == [
-        {"table": "shop.orders", "key": "customer_id", "function": "hash", "buckets": 4096,
+        {"table": "shop.orders", "key": "customer_id", "type": "int", "collation": "",
+         "function": "hash", "buckets": 4096,
          "map": [{"group": "a", "first": 0, "last": 2047},
                  {"group": "b", "first": 2048, "last": 4095}]},
-        {"table": "shop.events", "key": "id", "function": "range", "buckets": 0,
+        {"table": "shop.events", "key": "id", "type": "int", "collation": "",
+         "function": "range", "buckets": 0,
          "map": [{"group": "a", "below": 1000}, {"group": "b", "below": None}]},
     ], sh["tables"]
     assert sh["reference"] == ["shop.countries"]
@@ -602,6 +604,13 @@ def test_string_keys_hash_as_the_servers_crc32(strkeyed, cluster, dual):
             assert n == 1 and port in ports, (v, n, port)
     # each of those reads ran on one group, by its key (none on every group)
     assert sum(g["scatters"] for g in admin_json(sock, "show shards")["groups"]) == scatters
+    # show shards names the key's type and collation
+    t = {x["table"]: x for x in admin_json(sock, "show shards")["tables"]}
+    assert (t["shop.users"]["type"], t["shop.users"]["collation"]) == ("string", "utf8mb4_bin")
+    assert (t["shop.codes"]["type"], t["shop.codes"]["collation"]) == ("string", "binary")
+    text = ctl(sock, "show shards").stdout
+    assert re.search(r"shop\.users\s+name \(utf8mb4_bin\)\s+hash 4096\s+a\s+buckets 0-2047",
+                     text), text
 
 
 def test_string_key_literals(strkeyed, cluster, dual):
