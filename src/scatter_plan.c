@@ -387,6 +387,11 @@ static bool plan(struct toks *t, struct scatter_plan *p, size_t *lim_a, size_t *
     /* the clauses after FROM */
     size_t order = n, limit = n;
     for (size_t j = from + 1; j < n; j++) {
+        /* a join, STRAIGHT_JOIN too, also inside parentheses: FROM (a JOIN b) */
+        if ((word_is(t, j, "JOIN") || word_is(t, j, "STRAIGHT_JOIN")) && !p->joined) {
+            refuse(p, "a join: rows on different groups never meet");
+            return false;
+        }
         if (!top(t, j) || t->v[j].type != T_WORD)
             continue;
         if (word_is(t, j, "GROUP") && word_is(t, j + 1, "BY")) {
@@ -414,10 +419,6 @@ static bool plan(struct toks *t, struct scatter_plan *p, size_t *lim_a, size_t *
         if ((t->v[j].kw == KW_FOR && (word_is(t, j + 1, "UPDATE") || next_share)) ||
             (t->v[j].kw == KW_LOCK && next_in)) {
             refuse(p, "a locking read would lock rows on every group");
-            return false;
-        }
-        if (word_is(t, j, "JOIN") && !p->joined) {
-            refuse(p, "a join: rows on different groups never meet");
             return false;
         }
         if (word_is(t, j, "ORDER") && word_is(t, j + 1, "BY"))

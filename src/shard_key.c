@@ -447,8 +447,9 @@ static void pass1(const struct key_in *in, struct shape *sh)
         if ((word(&c, &t, "LEFT") || word(&c, &t, "RIGHT") || word(&c, &t, "FULL")) &&
             peek(&c).type != T_LPAREN && (!word(&c, &t, "LEFT") || sh->table < 0))
             sh->outer_bad = true; /* LEFT(s, n), RIGHT(s, n) are functions */
-        if ((t.kw == KW_FROM && !del_using) || word(&c, &t, "JOIN") || t.kw == KW_INTO ||
-            (t.kw == KW_TABLE && !ddl_index) || (pos == 0 && word(&c, &t, "TRUNCATE")) ||
+        if ((t.kw == KW_FROM && !del_using) || word(&c, &t, "JOIN") ||
+            word(&c, &t, "STRAIGHT_JOIN") || t.kw == KW_INTO || (t.kw == KW_TABLE && !ddl_index) ||
+            (pos == 0 && word(&c, &t, "TRUNCATE")) ||
             (pos == 0 && (t.kw == KW_UPDATE || t.kw == KW_INSERT || t.kw == KW_REPLACE)) ||
             (t.kw == KW_ON && ddl_index) ||
             (sh->st == ST_DELETE && depth == 0 && word(&c, &t, "USING") &&

@@ -394,8 +394,6 @@ JOIN_READS = [
     "SELECT o.id AS i, c.name COLLATE utf8mb4_bin AS n FROM {o} o JOIN {c} c "
     "ON c.id = o.country "
     "ORDER BY n DESC, i LIMIT 4",
-    "SELECT o.id, c.name FROM {o} o STRAIGHT_JOIN {c} c ON c.id = o.country "
-    "WHERE o.customer_id IN (7, 8) ORDER BY 1",
 ]
 
 
@@ -431,7 +429,22 @@ def test_reads_joining_a_reference_table_route_and_refuse(keyed, cluster, dual):
                         "ON c.id = o.country")[0] == 7
         sh = {r["name"]: r["scatters"] for r in admin_json(sock, "show shards")["groups"]}
         assert sh == {g: n + 1 for g, n in before.items()}, (sh, before)
+        # a table after STRAIGHT_JOIN is seen (it ran on one group, its rows only)
+        assert one(cur, "SELECT COUNT(*) FROM shop.countries c STRAIGHT_JOIN shop.orders o "
+                        "ON c.id = o.country")[0] == 7
+        # STRAIGHT_JOIN is a join too: with a reference table merged...
+        sql = ("SELECT COUNT(*), SUM(o.amount) FROM {o} o STRAIGHT_JOIN {c} c "
+               "ON c.id = o.country WHERE o.customer_id IN (7, 8)")
+        want = cluster.sql(0, sql.format(o="shopcopy.orders", c="shopcopy.countries"))
+        got = one(cur, sql.format(o="shop.orders", c="shop.countries"))
+        assert [tuple(str(v) for v in got)] == [tuple(str(v) for v in r) for r in want]
         for sql, msg in [
+            # ... with another table (shopcopy is on group a only) refused
+            ("SELECT COUNT(*) FROM shop.orders o STRAIGHT_JOIN shopcopy.countries c "
+             "ON c.id = o.country",
+             "halyard: a read of sharded table orders without a usable orders.customer_id runs "
+             "on every group, whose answers halyard cannot merge exactly: a join: rows on "
+             "different groups never meet"),
             ("SELECT c.name, o.id FROM shop.countries c LEFT JOIN shop.orders o "
              "ON o.country = c.id",
              "halyard: SELECT joining sharded table orders with reference table countries by an "

@@ -109,6 +109,23 @@ static void test_plan_joined(void **state)
     assert_int_equal(scatter_plan_make_joined(q, strlen(q), 0, true, &p), HY_OK);
     assert_int_equal(p.shape, SCATTER_SORTED);
     scatter_plan_free(&p);
+    /* STRAIGHT_JOIN and a parenthesized join are joins too */
+    static const char *const joins[] = {"SELECT * FROM o STRAIGHT_JOIN c ON c.id = o.country",
+                                        "SELECT * FROM (o JOIN c ON c.id = o.country)"};
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(scatter_plan_make(joins[i], strlen(joins[i]), 0, &p), HY_OK);
+        assert_int_equal(p.shape, SCATTER_REFUSE);
+        assert_non_null(strstr(p.why, "a join"));
+        scatter_plan_free(&p);
+        assert_int_equal(scatter_plan_make_joined(joins[i], strlen(joins[i]), 0, true, &p), HY_OK);
+        assert_int_equal(p.shape, SCATTER_CONCAT);
+        scatter_plan_free(&p);
+    }
+    /* SELECT STRAIGHT_JOIN (an option) is no join */
+    q = "SELECT STRAIGHT_JOIN id FROM o";
+    assert_int_equal(scatter_plan_make(q, strlen(q), 0, &p), HY_OK);
+    assert_int_equal(p.shape, SCATTER_CONCAT);
+    scatter_plan_free(&p);
     q = "SELECT o.id, c.name FROM o JOIN c ORDER BY c.id";
     assert_int_equal(scatter_plan_make_joined(q, strlen(q), 0, true, &p), HY_OK);
     assert_int_equal(p.shape, SCATTER_REFUSE);

@@ -406,6 +406,13 @@ static void test_ref_joins(void **state)
         {"SELECT * FROM shop.orders o JOIN shop.plain p JOIN shop.countries c", KEY_SCATTER, false,
          NULL},
         {"SELECT * FROM shop.orders", KEY_SCATTER, false, NULL},
+        /* STRAIGHT_JOIN names a table too (it went unseen) */
+        {"SELECT * FROM shop.orders o STRAIGHT_JOIN shop.countries c ON c.id = o.country",
+         KEY_SCATTER, true, NULL},
+        {"SELECT * FROM shop.countries c STRAIGHT_JOIN shop.orders o ON c.id = o.country",
+         KEY_SCATTER, true, NULL},
+        {"SELECT * FROM shop.countries c STRAIGHT_JOIN shop.orders o WHERE o.customer_id = 8",
+         KEY_ONE, false, NULL},
     };
     for (size_t i = 0; i < sizeof(C) / sizeof(C[0]); i++) {
         struct key_out out;
