@@ -945,12 +945,13 @@ void shard_key_decide(const struct key_in *in, struct key_out *out)
     const struct shard_table *x = &in->tables->v[out->table];
     bool only_refs = sh.n_refs == sh.n_sharded + sh.n_reftab && !sh.sharded_deep;
     if (only_refs && sh.outer_bad && (out->verdict == KEY_SCATTER || out->verdict == KEY_PARAMS)) {
-        refuse(out,
-               "halyard: %s joining sharded table %s with reference table %s by an outer join "
-               "that keeps %s rows without a %s row would repeat them on every group: name "
-               "%s.%s, or put %s first in LEFT JOINs",
-               sh.verb, x->table, in->tables->ref[out->ref].table, in->tables->ref[out->ref].table,
-               x->table, x->table, x->key, x->table);
+        refuse(
+            out,
+            "halyard: %s joining sharded table %s with reference table %s by an outer join "
+            "that keeps %s rows without a matching %s row would repeat them on every group: name "
+            "%s.%s, or put %s first in LEFT JOINs",
+            sh.verb, x->table, in->tables->ref[out->ref].table, in->tables->ref[out->ref].table,
+            x->table, x->table, x->key, x->table);
         return;
     }
     out->ref_join =
@@ -1033,7 +1034,7 @@ static void decide(const struct key_in *in, struct key_out *out, struct shape *s
         !writes_only_sharded(in, &sh)) {
         refuse(out,
                "halyard: %s naming sharded table %s and reference table %s may change %s, a copy "
-               "on every group: write only %s's columns, qualified (%s.column or its alias)",
+               "on every group: write only the columns of %s, qualified (%s.column or its alias)",
                sh.verb, x->table, tb->ref[sh.ref].table, tb->ref[sh.ref].table, x->table, x->table);
         return;
     }

@@ -448,7 +448,7 @@ def test_reads_joining_a_reference_table_route_and_refuse(keyed, cluster, dual):
             ("SELECT c.name, o.id FROM shop.countries c LEFT JOIN shop.orders o "
              "ON o.country = c.id",
              "halyard: SELECT joining sharded table orders with reference table countries by an "
-             "outer join that keeps countries rows without a orders row would repeat them on "
+             "outer join that keeps countries rows without a matching orders row would repeat them on "
              "every group: name orders.customer_id, or put orders first in LEFT JOINs"),
             ("SELECT o.id FROM shop.orders o JOIN shop.countries c ON c.id = o.country "
              "ORDER BY c.id",
@@ -478,12 +478,12 @@ def test_writes_joining_a_reference_table(keyed, cluster, dual):
             ("UPDATE shop.orders o JOIN shop.countries c ON c.id = o.country SET c.name = 'X' "
              "WHERE o.customer_id = 7",
              "halyard: UPDATE naming sharded table orders and reference table countries may "
-             "change countries, a copy on every group: write only orders's columns, qualified "
+             "change countries, a copy on every group: write only the columns of orders, qualified "
              "(orders.column or its alias)"),
             ("DELETE o, c FROM shop.orders o JOIN shop.countries c ON c.id = o.country "
              "WHERE o.customer_id = 7",
              "halyard: DELETE naming sharded table orders and reference table countries may "
-             "change countries, a copy on every group: write only orders's columns, qualified "
+             "change countries, a copy on every group: write only the columns of orders, qualified "
              "(orders.column or its alias)"),
             ("UPDATE shop.orders o JOIN shop.countries c ON c.id = o.country "
              "SET o.amount = 0 WHERE c.name = 'France'",

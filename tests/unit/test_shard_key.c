@@ -323,7 +323,7 @@ static void test_writes(void **state)
         {"UPDATE shop.orders o JOIN shop.countries c SET c.n = 1 WHERE o.customer_id = 7", NULL,
          KEY_REFUSE, 0,
          "halyard: UPDATE naming sharded table orders and reference table countries may change "
-         "countries, a copy on every group: write only orders's columns, qualified"},
+         "countries, a copy on every group: write only the columns of orders, qualified"},
         {"UPDATE shop.orders o JOIN shop.countries c SET o.x = 1, c.n = 2 WHERE o.customer_id = 7",
          NULL, KEY_REFUSE, 0, "may change countries"},
         {"UPDATE shop.orders o JOIN shop.countries c SET x = 1 WHERE o.customer_id = 7", NULL,
@@ -395,7 +395,8 @@ static void test_ref_joins(void **state)
         {"SELECT * FROM shop.countries c LEFT JOIN shop.orders o ON c.id = o.country", KEY_REFUSE,
          false,
          "halyard: SELECT joining sharded table orders with reference table countries by an outer "
-         "join that keeps countries rows without a orders row would repeat them on every group"},
+         "join that keeps countries rows without a matching orders row would repeat them on every "
+         "group"},
         {"SELECT * FROM shop.orders o RIGHT JOIN shop.countries c ON c.id = o.country", KEY_REFUSE,
          false, "by an outer join"},
         /* an outer join filtered by the key: on its group(s) */
