@@ -533,7 +533,10 @@ enum ps_key session_shard_ps_key(struct session *s, struct pstmt *st, const uint
                              .opts = s->lex_opts,
                              .schema = st->db,
                              .prepared = true,
-                             .text_cs = text_cs(s)};
+                             /* the text's literals are in the character set of
+                              * its PREPARE, which may not be the session's now:
+                              * only ASCII ones are known to be the column's bytes */
+                             .text_cs = KEY_CS_UNKNOWN};
         shard_key_decide(&kin, st->key);
         st->key_cfg = root->load_id;
     }
