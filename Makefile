@@ -62,6 +62,7 @@ $(BUILD)/halyardctl: $(BUILD)/obj/halyardctl.o $(BUILD)/obj/config.o $(BUILD)/ob
                      $(BUILD)/obj/restore.o $(BUILD)/obj/restore_run.o $(BUILD)/obj/restore_physical.o $(BUILD)/obj/binlog.o $(BUILD)/obj/gtid.o \
                      $(BUILD)/obj/fileio.o $(BUILD)/obj/verify_run.o $(BUILD)/obj/verify_server.o \
                      $(BUILD)/obj/backup_expand.o $(BUILD)/obj/shard.o $(BUILD)/obj/shard_key.o \
+                     $(BUILD)/obj/shard_key_value.o \
                      $(BUILD)/obj/config_shard_key.o
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ -lconfig -lssl -lcrypto -lpcre2-8 -lev -lz -pthread
 

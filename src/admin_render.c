@@ -399,6 +399,10 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
         elem_begin(&l);
         kv_str(&kv, elem_key(&l, "table", k, sizeof(k)), full);
         kv_str(&kv, elem_key(&l, "key", k, sizeof(k)), x->key);
+        kv_str(&kv, elem_key(&l, "type", k, sizeof(k)),
+               x->type == KEY_TYPE_STRING ? "string" : "int");
+        kv_str(&kv, elem_key(&l, "collation", k, sizeof(k)),
+               x->collation != NULL ? x->collation : "");
         kv_str(&kv, elem_key(&l, "function", k, sizeof(k)),
                x->fn == KEY_FN_HASH ? "hash" : "range");
         kv_int(&kv, elem_key(&l, "buckets", k, sizeof(k)), x->buckets);

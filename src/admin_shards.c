@@ -64,6 +64,9 @@ void admin_render_shards(struct textbuf *sb, const struct config *cfg, const str
             textbuf_json_str(sb, full);
             textbuf_puts(sb, ",\"key\":");
             textbuf_json_str(sb, x->key);
+            textbuf_printf(sb, ",\"type\":\"%s\",\"collation\":",
+                           x->type == KEY_TYPE_STRING ? "string" : "int");
+            textbuf_json_str(sb, x->collation != NULL ? x->collation : "");
             textbuf_printf(sb, ",\"function\":\"%s\",\"buckets\":%u,\"map\":[",
                            x->fn == KEY_FN_HASH ? "hash" : "range", x->buckets);
             for (size_t j = 0; j < x->n_spans; j++) {
@@ -140,7 +143,10 @@ void admin_render_shards(struct textbuf *sb, const struct config *cfg, const str
         for (size_t j = 0; j < x->n_spans; j++) {
             const struct key_span *sp = &x->spans[j];
             table_cellf(&t, "%s.%s", x->schema, x->table);
-            table_cell(&t, x->key);
+            if (x->type == KEY_TYPE_STRING)
+                table_cellf(&t, "%s (%s)", x->key, x->collation != NULL ? x->collation : "");
+            else
+                table_cell(&t, x->key);
             if (x->fn == KEY_FN_HASH)
                 table_cellf(&t, "hash %u", x->buckets);
             else

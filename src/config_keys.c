@@ -502,7 +502,17 @@ const struct config_key config_keys[] = {
     {"shards.tables.[].table", CONFIG_STRING, NULL, 3, 129,
      "the sharded table, \"schema.table\" as the server spells them (case-sensitive)", NULL},
     {"shards.tables.[].key", CONFIG_STRING, NULL, 1, 64,
-     "the key column: an integer column (its values up to 2^63-1 in size)", NULL},
+     "the key column: an integer column (its values up to 2^63-1 in size), or a string one "
+     "(type = \"string\")", NULL},
+    {"shards.tables.[].type", CONFIG_STRING, "int", 0, 0,
+     "the key column's type: int (an integer column) or string (CHAR, VARCHAR, BINARY, "
+     "VARBINARY, TEXT, BLOB: hashed by its bytes, with collation)",
+     "int|string"},
+    {"shards.tables.[].collation", CONFIG_STRING, "", 0, 64,
+     "type = string: the key column's collation, one whose equality is byte equality: binary, "
+     "<charset>_nopad_bin (hash CRC32(key)) or <charset>_bin (PAD SPACE: hash CRC32(RTRIM(key))), "
+     "charset utf8mb4, utf8mb3, latin1 or ascii; another is refused",
+     NULL},
     {"shards.tables.[].function", CONFIG_STRING, "hash", 0, 0,
      "hash: CRC32(key) % buckets, the same value as the server's own CRC32(key) % buckets, and "
      "buckets to groups; range: ascending bounds to groups",

@@ -142,6 +142,43 @@ static hy_status_t fill_map(struct loader *ld, struct config *cfg, struct shard_
     return HY_OK;
 }
 
+/* type = "int" | "string"; a string key's collation: one whose equality
+ * is byte equality (shard_key_collation), else refused. */
+static hy_status_t fill_type(struct loader *ld, struct shard_table *x, config_setting_t *e, int i)
+{
+    char kname[KEYNAME_MAX], shown[48];
+    config_setting_t *ty = config_setting_get_member(e, "type");
+    config_setting_t *co = config_setting_get_member(e, "collation");
+    const char *type = cfg_get_str(e, "shards.tables.[].type");
+    const char *coll = cfg_get_str(e, "shards.tables.[].collation");
+    x->type = strcmp(type, "string") == 0 ? KEY_TYPE_STRING : KEY_TYPE_INT;
+    if (x->type == KEY_TYPE_INT) {
+        snprintf(kname, sizeof(kname), "shards.tables.[%d].collation", i);
+        if (co != NULL)
+            return cfg_fail(ld, co, kname, "a collation is for type = \"string\" keys");
+        return HY_OK;
+    }
+    snprintf(kname, sizeof(kname), "shards.tables.[%d].collation", i);
+    if (co == NULL)
+        return cfg_fail(ld, ty != NULL ? ty : e, kname,
+                        "type = \"string\" needs the key column's collation (e.g. "
+                        "\"utf8mb4_bin\"): halyard routes by the value's bytes");
+    if (!shard_key_collation(coll, &x->cs, &x->pad))
+        return cfg_fail(ld, co, kname,
+                        "\"%s\" is not a collation halyard can route by: under it values with "
+                        "other bytes may be equal ('a' = 'A'...), and would be on other groups; "
+                        "use binary, <charset>_bin or <charset>_nopad_bin (charset utf8mb4, "
+                        "utf8mb3, latin1 or ascii)",
+                        cfg_printable(coll, shown));
+    if ((x->collation = strdup(coll)) == NULL)
+        return cfg_fail(ld, NULL, NULL, "out of memory");
+    snprintf(kname, sizeof(kname), "shards.tables.[%d].function", i);
+    if (x->fn == KEY_FN_RANGE)
+        return cfg_fail(ld, cfg_member_or_group(e, "function"), kname,
+                        "function = \"range\" is for integer keys: a string key is hashed");
+    return HY_OK;
+}
+
 hy_status_t cfg_fill_key_tables(struct loader *ld, struct config *cfg, config_setting_t *sh)
 {
     config_setting_t *list = sh != NULL ? config_setting_get_member(sh, "tables") : NULL;
@@ -178,6 +215,10 @@ hy_status_t cfg_fill_key_tables(struct loader *ld, struct config *cfg, config_se
             return cfg_fail(ld, NULL, NULL, "out of memory");
         x->fn = strcmp(cfg_get_str(e, "shards.tables.[].function"), "range") == 0 ? KEY_FN_RANGE
                                                                                   : KEY_FN_HASH;
+        if (fill_type(ld, x, e, i) != HY_OK)
+            return HY_ERROR;
+        if (x->type == KEY_TYPE_STRING)
+            t->any_string = true;
         config_setting_t *b = config_setting_get_member(e, "buckets");
         snprintf(kname, sizeof(kname), "shards.tables.[%d].buckets", i);
         if (x->fn == KEY_FN_HASH && b == NULL)

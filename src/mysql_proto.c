@@ -1187,8 +1187,8 @@ hy_status_t mysql_stmt_exec_param(const uint8_t *payload, size_t len,
     struct mysql_rd rd;
     mysql_rd_init(&rd, payload + ex->head_len, len - ex->head_len);
     for (uint16_t i = 0; i <= idx; i++) {
-        struct mysql_param v = {.kind = MP_OTHER};
         uint8_t type = types[2 * i];
+        struct mysql_param v = {.kind = MP_OTHER, .type = type};
         bool uns = (types[2 * i + 1] & 0x80) != 0;
         if (ex->null_bitmap[i / 8] & (1u << (i % 8))) {
             v.kind = MP_NULL;

@@ -268,6 +268,13 @@ static bool keys_read(const struct toks *t, size_t a, size_t b, struct scatter_p
                     (ke - i == 5 && t->v[i + 1].type == T_DOT && t->v[i + 3].type == T_DOT &&
                      is_name(t, i) && is_name(t, i + 2)))) {
             const struct token *n = &t->v[ke - 1];
+            if (p->joined && ke > i + 1) {
+                refuse(p,
+                       "ORDER BY %.*s in a join: a qualified name may not be the selected column "
+                       "of that name; order by its position or alias",
+                       (int)HY_MIN(n->off + n->len - t->v[i].off, 80), t->s + t->v[i].off);
+                return false;
+            }
             if (n->in_len > SCATTER_NAME_MAX) {
                 refuse(p, "an ORDER BY name longer than %d bytes", SCATTER_NAME_MAX);
                 return false;
@@ -380,6 +387,11 @@ static bool plan(struct toks *t, struct scatter_plan *p, size_t *lim_a, size_t *
     /* the clauses after FROM */
     size_t order = n, limit = n;
     for (size_t j = from + 1; j < n; j++) {
+        /* a join, STRAIGHT_JOIN too, also inside parentheses: FROM (a JOIN b) */
+        if ((word_is(t, j, "JOIN") || word_is(t, j, "STRAIGHT_JOIN")) && !p->joined) {
+            refuse(p, "a join: rows on different groups never meet");
+            return false;
+        }
         if (!top(t, j) || t->v[j].type != T_WORD)
             continue;
         if (word_is(t, j, "GROUP") && word_is(t, j + 1, "BY")) {
@@ -409,10 +421,6 @@ static bool plan(struct toks *t, struct scatter_plan *p, size_t *lim_a, size_t *
             refuse(p, "a locking read would lock rows on every group");
             return false;
         }
-        if (word_is(t, j, "JOIN")) {
-            refuse(p, "a join: rows on different groups never meet");
-            return false;
-        }
         if (word_is(t, j, "ORDER") && word_is(t, j + 1, "BY"))
             order = j;
         if (word_is(t, j, "LIMIT"))
@@ -427,7 +435,7 @@ static bool plan(struct toks *t, struct scatter_plan *p, size_t *lim_a, size_t *
     for (size_t j = from + 1; j < from_end; j++) {
         if (top(t, j) && word_is(t, j, "WHERE"))
             break;
-        if (top(t, j) && t->v[j].type == T_COMMA) {
+        if (top(t, j) && t->v[j].type == T_COMMA && !p->joined) {
             refuse(p, "a join: rows on different groups never meet");
             return false;
         }
@@ -516,7 +524,14 @@ bool scatter_is_show_databases(const char *sql, size_t len, unsigned lex_opts)
 hy_status_t scatter_plan_make(const char *sql, size_t len, unsigned lex_opts,
                               struct scatter_plan *out)
 {
+    return scatter_plan_make_joined(sql, len, lex_opts, false, out);
+}
+
+hy_status_t scatter_plan_make_joined(const char *sql, size_t len, unsigned lex_opts, bool joins_ok,
+                                     struct scatter_plan *out)
+{
     memset(out, 0, sizeof(*out));
+    out->joined = joins_ok;
     struct toks t = {.s = sql};
     bool bad;
     hy_status_t rc = lex_all(sql, len, lex_opts, &t, &bad);

@@ -151,8 +151,15 @@ static struct fanout *fanout_new(struct session *s, enum fanout_mode mode)
 
 uint32_t session_fanout_prepare(struct session *s, const char *text, size_t len, const char *about)
 {
+    return session_fanout_prepare_joined(s, text, len, about, false);
+}
+
+uint32_t session_fanout_prepare_joined(struct session *s, const char *text, size_t len,
+                                       const char *about, bool joins_ok)
+{
     struct fanout *f = fanout_new(s, FANOUT_READ);
-    if (f == NULL || scatter_plan_make(text, len, s->lex_opts, &f->plan) != HY_OK) {
+    if (f == NULL ||
+        scatter_plan_make_joined(text, len, s->lex_opts, joins_ok, &f->plan) != HY_OK) {
         session_mark_closing(s, END_NOMEM);
         return s->primary;
     }

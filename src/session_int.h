@@ -408,6 +408,10 @@ void session_diag_answer(struct session *s);
  * "sharded table orders without a usable orders.customer_id", when not
  * NULL). Out of memory: the session is closing. */
 uint32_t session_fanout_prepare(struct session *s, const char *text, size_t len, const char *about);
+/* The same for a read joining a sharded table with reference tables only
+ * (shard_key.h ref_join): its join is merged like one table's rows. */
+uint32_t session_fanout_prepare_joined(struct session *s, const char *text, size_t len,
+                                       const char *about, bool joins_ok);
 /* A statement for every group refused with `why` (a 1105's text), by
  * session_fanout_start as any refusal. ROUTE_FANOUT. */
 uint32_t session_fanout_refuse(struct session *s, const char *why);

@@ -218,6 +218,30 @@ uint32_t session_shard_route_schema(struct session *s, const char *text, size_t 
     return shard_route(s, text, len, false, false, schema, key, false, false);
 }
 
+/* The character set of session variable `var` (character_set_client,
+ * character_set_connection): as the client set it, else the login's. */
+static enum key_cs session_cs(const struct session *s, const char *var)
+{
+    struct varstate_value v;
+    if (s->vs != NULL && varstate_get(s->vs, VS_SYSTEM, var, strlen(var), &v))
+        return v.type == VS_STRING && !v.null ? shard_key_cs_by_name((const char *)v.data, v.len)
+                                              : KEY_CS_UNKNOWN;
+    return shard_key_cs_by_id(s->charset);
+}
+
+/* The character set of a statement's string literals and string
+ * parameters (shard_key.h key_in.text_cs): they are sent in
+ * character_set_client and converted to character_set_connection; when
+ * the two differ only ASCII text is known to stay the same bytes. */
+static enum key_cs text_cs(const struct session *s)
+{
+    if (!config_root_c(s->cfg)->key_tables.any_string)
+        return KEY_CS_UNKNOWN; /* integer keys only: not looked at */
+    enum key_cs client = session_cs(s, "character_set_client");
+    enum key_cs conn = session_cs(s, "character_set_connection");
+    return client == conn ? conn : KEY_CS_UNKNOWN;
+}
+
 /* A statement by key on every group (KEY_SCATTER: a read, merged;
  * KEY_ALL: the same text on every group; KEY_SPLIT: each group's rows of
  * an INSERT), run by session_fanout.c: ROUTE_FANOUT. */
@@ -231,7 +255,7 @@ static uint32_t key_fanout(struct session *s, const struct key_out *ko, const ch
         snprintf(about, sizeof(about), "sharded table %.64s without a usable %.64s.%.64s",
                  x != NULL ? x->table : ko->why, x != NULL ? x->table : "",
                  x != NULL ? x->key : "");
-        return session_fanout_prepare(s, text, len, about);
+        return session_fanout_prepare_joined(s, text, len, about, ko->ref_join);
     }
     size_t n = root->n_groups;
     char **texts = calloc(n > 0 ? n : 1, sizeof(*texts));
@@ -241,7 +265,8 @@ static uint32_t key_fanout(struct session *s, const struct key_out *ko, const ch
                          .sql = text,
                          .len = len,
                          .opts = s->lex_opts,
-                         .schema = schema};
+                         .schema = schema,
+                         .text_cs = text_cs(s)};
     for (size_t g = 0; ok && g < n; g++) {
         size_t cap = len + 256;
         texts[g] = malloc(cap);
@@ -301,7 +326,8 @@ static uint32_t shard_route(struct session *s, const char *text, size_t len, boo
                              .len = len,
                              .opts = s->lex_opts,
                              .schema = schema,
-                             .prepared = prepare};
+                             .prepared = prepare,
+                             .text_cs = text_cs(s)};
         shard_key_decide(&kin, &ko);
         if (prepare && ko.verdict != KEY_REFUSE)
             ko.verdict = KEY_NONE; /* prepared anywhere; each EXECUTE goes by its key */
@@ -438,6 +464,36 @@ bool session_shard_login(struct session *s, uint8_t seq)
     return true;
 }
 
+/* A string table's key parameter: its group, when its bytes are the
+ * column's (a CHAR/VARCHAR parameter in the session's character set, a
+ * BLOB one as binary); a number is no key (compared as a number). */
+static bool param_key_str(const struct session *s, const struct shard_table *x,
+                          const struct mysql_param *v, uint16_t *g)
+{
+    if (v->kind != MP_STR || v->len > KEY_STR_MAX)
+        return false;
+    enum key_cs cs;
+    switch (v->type) {
+    case MYSQL_TYPE_STRING:
+    case MYSQL_TYPE_VAR_STRING:
+    case MYSQL_TYPE_VARCHAR:
+        cs = text_cs(s);
+        break;
+    case MYSQL_TYPE_TINY_BLOB:
+    case MYSQL_TYPE_MEDIUM_BLOB:
+    case MYSQL_TYPE_LONG_BLOB:
+    case MYSQL_TYPE_BLOB:
+        cs = KEY_CS_BINARY;
+        break;
+    default:
+        return false;
+    }
+    if (!shard_key_str_exact(x, cs, v->s, v->len))
+        return false;
+    *g = shard_key_str_group(x, v->s, v->len);
+    return true;
+}
+
 /* A key parameter's value: an integer, or a string of digits below 2^53
  * (the server compares a string with an integer column as a double). */
 static bool param_key(const struct mysql_param *v, int64_t *out)
@@ -477,7 +533,11 @@ enum ps_key session_shard_ps_key(struct session *s, struct pstmt *st, const uint
                              .len = st->sql_len,
                              .opts = s->lex_opts,
                              .schema = st->db,
-                             .prepared = true};
+                             .prepared = true,
+                             /* the text's literals are in the character set of
+                              * its PREPARE, which may not be the session's now:
+                              * only ASCII ones are known to be the column's bytes */
+                             .text_cs = KEY_CS_UNKNOWN};
         shard_key_decide(&kin, st->key);
         st->key_cfg = root->load_id;
     }
@@ -496,7 +556,7 @@ enum ps_key session_shard_ps_key(struct session *s, struct pstmt *st, const uint
         return PS_KEY_OK;
     }
     struct mysql_stmt_exec ex;
-    int64_t vals[KEY_MAX_PARAMS] = {0};
+    uint16_t groups[KEY_MAX_PARAMS] = {0};
     bool ok[KEY_MAX_PARAMS] = {false};
     bool head = mysql_stmt_exec_decode(p, len, st->n_params, &ex) == HY_OK;
     const uint8_t *types = head && ex.new_params_bound ? ex.types : st->types;
@@ -504,10 +564,15 @@ enum ps_key session_shard_ps_key(struct session *s, struct pstmt *st, const uint
         struct mysql_param v;
         if (ko->params.param[i] == UINT16_MAX)
             continue;
-        ok[i] = mysql_stmt_exec_param(p, len, &ex, st->n_params, types, ko->params.param[i], &v) ==
-                    HY_OK &&
-                param_key(&v, &vals[i]);
+        if (mysql_stmt_exec_param(p, len, &ex, st->n_params, types, ko->params.param[i], &v) !=
+            HY_OK)
+            continue;
+        int64_t iv;
+        if (x->type == KEY_TYPE_STRING)
+            ok[i] = param_key_str(s, x, &v, &groups[i]);
+        else if ((ok[i] = param_key(&v, &iv)))
+            groups[i] = shard_key_group(x, iv);
     }
-    shard_key_params(&root->key_tables, ko, vals, ok);
+    shard_key_params_groups(&root->key_tables, ko, groups, ok);
     return PS_KEY_OK;
 }

@@ -13,13 +13,14 @@
  * What it cannot read exactly (a join of two sharded tables, a subquery
  * on one, a UNION, a key literal the server would compare otherwise...)
  * is never guessed: a read runs everywhere (KEY_SCATTER), a write is
- * refused.
+ * refused. A join with reference tables only (each row of it one sharded
+ * row) is marked ref_join for the scatter merge; a write of such a join
+ * must change only the sharded table. Key values: shard_key_value.c.
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "halyard/classify.h"
 #include "halyard/lexer.h"
@@ -31,6 +32,7 @@ void shard_tables_free(struct shard_tables *t)
         free(t->v[i].schema);
         free(t->v[i].table);
         free(t->v[i].key);
+        free(t->v[i].collation);
         free(t->v[i].bucket_group);
         free(t->v[i].spans);
     }
@@ -41,84 +43,6 @@ void shard_tables_free(struct shard_tables *t)
     }
     free(t->ref);
     *t = (struct shard_tables){0};
-}
-
-/* ---- values ---------------------------------------------------------- */
-
-size_t shard_key_text(int64_t v, char *buf, size_t cap)
-{
-    int n = snprintf(buf, cap, "%lld", (long long)v);
-    return n < 0 ? 0 : (size_t)n;
-}
-
-uint32_t shard_key_bucket(const struct shard_table *t, int64_t v)
-{
-    char txt[24];
-    size_t n = shard_key_text(v, txt, sizeof(txt));
-    uLong c = crc32(0L, (const Bytef *)txt, (uInt)n);
-    return t->buckets > 0 ? (uint32_t)(c % t->buckets) : 0;
-}
-
-uint16_t shard_key_group(const struct shard_table *t, int64_t v)
-{
-    if (t->fn == KEY_FN_HASH)
-        return t->bucket_group[shard_key_bucket(t, v)];
-    for (size_t i = 0; i < t->n_spans; i++) {
-        if (!t->spans[i].has_below || v < t->spans[i].below)
-            return t->spans[i].group;
-    }
-    return t->n_spans > 0 ? t->spans[t->n_spans - 1].group : 0;
-}
-
-/* Decimal digits with an optional '-' (neg: negate), into *v; false when
- * it is not that or does not fit. */
-static bool parse_int(const char *p, size_t n, bool neg, uint64_t limit, int64_t *v)
-{
-    if (n > 0 && p[0] == '-') {
-        neg = !neg;
-        p++;
-        n--;
-    }
-    if (n == 0 || n > 20)
-        return false;
-    uint64_t x = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!is_digit((unsigned char)p[i]))
-            return false;
-        unsigned d = (unsigned)(p[i] - '0');
-        if (x > (UINT64_MAX - d) / 10)
-            return false;
-        x = x * 10 + d;
-    }
-    if (x > limit + (neg ? 1u : 0u))
-        return false;
-    *v = neg ? (int64_t)(0 - x) : (int64_t)x;
-    return true;
-}
-
-bool shard_key_literal(const char *lit, size_t len, bool neg, int64_t *v)
-{
-    if (len == 0)
-        return false;
-    if (is_digit((unsigned char)lit[0])) /* a number: digits only, no 7.5, 1e3, 0x1F */
-        return parse_int(lit, len, neg, INT64_MAX, v);
-    /* a string: the server compares it with an integer column as a double:
-     * exact below 2^53 */
-    size_t q = 0;
-    if (lit[0] == 'N' || lit[0] == 'n' || lit[0] == '_') {
-        while (q < len && lit[q] != '\'' && lit[q] != '"')
-            q++;
-    }
-    if (q + 2 > len || (lit[q] != '\'' && lit[q] != '"') || lit[len - 1] != lit[q])
-        return false;
-    if (neg)
-        return false; /* -'7' is an expression */
-    return parse_int(lit + q + 1, len - q - 2, false, (1ull << 53) - 1, v);
-}
-
-bool shard_key_string(const char *s, size_t len, int64_t *v)
-{
-    return parse_int(s, len, false, (1ull << 53) - 1, v);
 }
 
 /* ---- tokens ---------------------------------------------------------- */
@@ -237,6 +161,9 @@ struct shape {
     unsigned n_sharded; /* references to sharded tables */
     unsigned n_refs;    /* references to any table */
     int ref;            /* a reference table named, or -1 */
+    unsigned n_reftab;  /* references to reference tables */
+    bool outer_bad;     /* an outer join that may keep a row without its sharded row
+                         * (RIGHT or FULL, or LEFT before the sharded table) */
     bool sharded_deep;  /* a sharded table inside parentheses (a subquery, a derived table) */
     bool subquery;      /* a SELECT after the first token, or a UNION */
     bool multi;         /* more than one statement */
@@ -252,6 +179,10 @@ struct shape {
     struct cur values; /* INSERT: at the first row's '(' */
     bool have_set;
     struct cur set; /* INSERT ... SET: at the first assignment */
+    bool have_upd_set;
+    struct cur upd_set; /* UPDATE: at the first assignment after SET */
+    bool have_del;
+    struct cur del; /* DELETE: after the word and its modifiers (FROM, or targets) */
 };
 
 /* Which configured table the reference `[a.]b` is: *sharded index, or
@@ -370,7 +301,7 @@ static void pass1(const struct key_in *in, struct shape *sh)
     sh->st = stmt_of(&c, &c.t);
     sh->verb = sh->st == ST_READ ? "SELECT" : verb_of(&c, &c.t);
     int depth = 0;
-    bool want = false, list = false, ddl_index = false;
+    bool want = false, list = false, ddl_index = false, del_using = false;
     unsigned pos = 0;
     const char *key = NULL;
     bool dup_key = false;
@@ -442,6 +373,8 @@ static void pass1(const struct key_in *in, struct shape *sh)
             }
             if (ri >= 0 && sh->ref < 0)
                 sh->ref = ri;
+            if (ri >= 0)
+                sh->n_reftab++;
             want = false;
             if (sh->st == ST_INSERT && depth == 0 && sh->n_refs == 1) {
                 if (word(&c, &c.t, "PARTITION")) { /* PARTITION (p0, ...) */
@@ -489,13 +422,41 @@ static void pass1(const struct key_in *in, struct shape *sh)
             continue;
         }
         want = false;
-        if (t.kw == KW_FROM || word(&c, &t, "JOIN") || t.kw == KW_INTO ||
-            (t.kw == KW_TABLE && !ddl_index) || (pos == 0 && word(&c, &t, "TRUNCATE")) ||
+        if (pos == 0 && sh->st == ST_DELETE) {
+            adv(&c);
+            while (word(&c, &c.t, "LOW_PRIORITY") || word(&c, &c.t, "QUICK") ||
+                   word(&c, &c.t, "IGNORE"))
+                adv(&c);
+            sh->have_del = true;
+            sh->del = c;
+            /* DELETE FROM t1 USING <tables>: t1 names a table of USING's */
+            struct cur u = c;
+            int d = 0;
+            while (u.t.type != T_END && u.t.type != T_SEMI &&
+                   !(d == 0 && word(&u, &u.t, "WHERE"))) {
+                d += u.t.type == T_LPAREN ? 1 : u.t.type == T_RPAREN ? -1 : 0;
+                if (d == 0 && word(&u, &u.t, "USING") && peek(&u).type != T_LPAREN) {
+                    del_using = true;
+                    break;
+                }
+                adv(&u);
+            }
+            pos++;
+            continue;
+        }
+        if ((word(&c, &t, "LEFT") || word(&c, &t, "RIGHT") || word(&c, &t, "FULL")) &&
+            peek(&c).type != T_LPAREN && (!word(&c, &t, "LEFT") || sh->table < 0))
+            sh->outer_bad = true; /* LEFT(s, n), RIGHT(s, n) are functions */
+        if ((t.kw == KW_FROM && !del_using) || word(&c, &t, "JOIN") ||
+            word(&c, &t, "STRAIGHT_JOIN") || t.kw == KW_INTO || (t.kw == KW_TABLE && !ddl_index) ||
+            (pos == 0 && word(&c, &t, "TRUNCATE")) ||
             (pos == 0 && (t.kw == KW_UPDATE || t.kw == KW_INSERT || t.kw == KW_REPLACE)) ||
-            (t.kw == KW_ON && ddl_index)) {
+            (t.kw == KW_ON && ddl_index) ||
+            (sh->st == ST_DELETE && depth == 0 && word(&c, &t, "USING") &&
+             peek(&c).type != T_LPAREN)) {
             want = true;
             list = t.kw == KW_FROM || t.kw == KW_TABLE || t.kw == KW_UPDATE ||
-                   word(&c, &t, "TRUNCATE");
+                   word(&c, &t, "TRUNCATE") || word(&c, &t, "USING");
             ddl_index = false;
         } else if (sh->st == ST_DDL && word(&c, &t, "INDEX")) {
             ddl_index = true;
@@ -504,6 +465,8 @@ static void pass1(const struct key_in *in, struct shape *sh)
         }
         if (depth == 0 && t.kw == KW_SET && sh->st == ST_UPDATE && key != NULL) {
             adv(&c);
+            sh->have_upd_set = true;
+            sh->upd_set = c;
             if (assigns_key(&c, key))
                 sh->key_assigned = true;
             pos++;
@@ -532,7 +495,8 @@ static void pass1(const struct key_in *in, struct shape *sh)
 /* ---- pass 2: key values ---------------------------------------------- */
 
 /* At c: one key value (a literal, -literal, or a `?` when prepared). */
-static bool value_at(const struct key_in *in, struct cur *c, struct key_params *kp)
+static bool value_at(const struct key_in *in, const struct shard_table *x, struct cur *c,
+                     struct key_params *kp)
 {
     bool neg = false;
     if (is_op(c, &c->t, "-")) {
@@ -549,11 +513,27 @@ static bool value_at(const struct key_in *in, struct cur *c, struct key_params *
     }
     if (c->t.type != T_NUMBER && c->t.type != T_STRING)
         return false;
-    int64_t v;
-    if (!shard_key_literal((const char *)c->s + c->t.off, c->t.len, neg, &v))
-        return false;
+    const char *lit = (const char *)c->s + c->t.off;
+    uint16_t g;
+    if (x->type == KEY_TYPE_STRING) {
+        /* a number compares with a string column as a number: no key */
+        uint8_t buf[KEY_STR_MAX];
+        size_t n;
+        enum key_cs cs;
+        if (neg ||
+            !shard_key_str_literal(lit, c->t.len, in->opts, in->text_cs, buf, sizeof(buf), &n,
+                                   &cs) ||
+            !shard_key_str_exact(x, cs, buf, n))
+            return false;
+        g = shard_key_str_group(x, buf, n);
+    } else {
+        int64_t v;
+        if (!shard_key_literal(lit, c->t.len, neg, &v))
+            return false;
+        g = shard_key_group(x, v);
+    }
     kp->param[kp->n] = UINT16_MAX;
-    kp->lit[kp->n++] = v;
+    kp->lit[kp->n++] = g;
     adv(c);
     return true;
 }
@@ -605,7 +585,7 @@ static int conjunct(const struct key_in *in, const struct shape *sh, struct cur 
     if (key_col(in, sh, c)) {
         if (c->t.type == T_EQ) {
             adv(c);
-            if (value_at(in, c, &tmp) && conj_end(c))
+            if (value_at(in, &in->tables->v[sh->table], c, &tmp) && conj_end(c))
                 kind = 1;
         } else if (c->t.kw == KW_IN) {
             adv(c);
@@ -613,7 +593,7 @@ static int conjunct(const struct key_in *in, const struct shape *sh, struct cur 
                 adv(c);
                 bool ok = true;
                 for (;;) {
-                    if (!value_at(in, c, &tmp)) {
+                    if (!value_at(in, &in->tables->v[sh->table], c, &tmp)) {
                         ok = false;
                         break;
                     }
@@ -632,7 +612,7 @@ static int conjunct(const struct key_in *in, const struct shape *sh, struct cur 
         }
     } else {
         *c = save;
-        if (value_at(in, c, &tmp) && c->t.type == T_EQ) {
+        if (value_at(in, &in->tables->v[sh->table], c, &tmp) && c->t.type == T_EQ) {
             adv(c);
             if (key_col(in, sh, c) && conj_end(c))
                 kind = 1;
@@ -720,14 +700,14 @@ static int insert_key_pos(const struct key_in *in, const struct shape *sh)
     }
 }
 
-typedef void row_fn(void *ctx, size_t off, size_t end, bool ok, int64_t v);
+typedef void row_fn(void *ctx, size_t off, size_t end, bool ok, uint16_t group);
 
 /* Each row of VALUES at c: its offsets ('(' to ')') and its key value
  * (ok false: not a usable key; a `?` is recorded in kp when given).
  * Returns the number of rows, -1 when the list does not parse; *end_off
  * gets the offset after the last row. */
-static int each_row(const struct key_in *in, struct cur c, int pos, struct key_params *kp,
-                    row_fn *fn, void *ctx, size_t *end_off, bool *all_ok)
+static int each_row(const struct key_in *in, const struct shard_table *x, struct cur c, int pos,
+                    struct key_params *kp, row_fn *fn, void *ctx, size_t *end_off, bool *all_ok)
 {
     int rows = 0;
     *all_ok = true;
@@ -737,12 +717,12 @@ static int each_row(const struct key_in *in, struct cur c, int pos, struct key_p
         size_t off = c.t.off;
         adv(&c);
         bool ok = false;
-        int64_t v = 0;
+        uint16_t v = 0;
         for (int col = 0;; col++) {
             if (col == pos) {
                 struct cur save = c;
                 struct key_params one = {0};
-                if (value_at(in, &c, &one) && (c.t.type == T_COMMA || c.t.type == T_RPAREN)) {
+                if (value_at(in, x, &c, &one) && (c.t.type == T_COMMA || c.t.type == T_RPAREN)) {
                     ok = true;
                     v = one.lit[0];
                     if (kp != NULL) {
@@ -803,8 +783,9 @@ static bool set_key(const struct key_in *in, const struct shape *sh, struct key_
             return false;
         adv(&c);
         if (name_is(&c, &n, key, false))
-            return value_at(in, &c, kp) && (c.t.type == T_COMMA || c.t.type == T_END ||
-                                            c.t.type == T_SEMI || word(&c, &c.t, "ON"));
+            return value_at(in, &in->tables->v[sh->table], &c, kp) &&
+                   (c.t.type == T_COMMA || c.t.type == T_END || c.t.type == T_SEMI ||
+                    word(&c, &c.t, "ON"));
         int depth = 0;
         while (c.t.type != T_END && !(depth == 0 && c.t.type == T_COMMA)) {
             depth += c.t.type == T_LPAREN ? 1 : c.t.type == T_RPAREN ? -1 : 0;
@@ -813,6 +794,90 @@ static bool set_key(const struct key_in *in, const struct shape *sh, struct key_
         if (c.t.type != T_COMMA)
             return false;
         adv(&c);
+    }
+}
+
+/* Whether the k names n[] (a or schema.a) name the sharded table: its
+ * alias when it has one, else its name, schema-qualified or not. */
+static bool names_sharded(const struct key_in *in, const struct shape *sh, const struct cur *c,
+                          const struct token *n, int k)
+{
+    const struct shard_table *x = &in->tables->v[sh->table];
+    if (k == 2)
+        return !sh->alias_set && name_is(c, &n[0], x->schema, true) &&
+               name_is(c, &n[1], x->table, true);
+    if (k != 1)
+        return false;
+    return sh->alias_set ? name_is(c, &n[0], sh->alias, true) : name_is(c, &n[0], x->table, true);
+}
+
+/* At c: up to 3 dotted names into n[] (their number returned, 0: not a
+ * name); stops before a `.*`. */
+static int dotted(struct cur *c, struct token n[3])
+{
+    int k = 0;
+    for (;;) {
+        if (!is_name(&c->t) && c->t.type != T_WORD)
+            return k;
+        n[k++] = c->t;
+        adv(c);
+        struct token nx = peek(c);
+        if (c->t.type != T_DOT || k == 3 || !(is_name(&nx) || nx.type == T_WORD))
+            return k;
+        adv(c);
+    }
+}
+
+/* A multi-table UPDATE or DELETE naming reference tables: whether it
+ * changes the sharded table only (a reference table is a copy on every
+ * group: written on one it would differ). UPDATE: each column it sets is
+ * qualified by the sharded table (or its alias); DELETE: each table it
+ * deletes from (before FROM, or between FROM and USING) is the sharded
+ * one. */
+static bool writes_only_sharded(const struct key_in *in, const struct shape *sh)
+{
+    struct token n[3];
+    if (sh->st == ST_UPDATE) {
+        if (!sh->have_upd_set)
+            return false;
+        struct cur c = sh->upd_set;
+        for (;;) {
+            int k = dotted(&c, n);
+            if (k < 2 || !names_sharded(in, sh, &c, n, k - 1) || c.t.type != T_EQ)
+                return false;
+            int depth = 0;
+            while (c.t.type != T_END && c.t.type != T_SEMI &&
+                   !(depth == 0 && (c.t.type == T_COMMA || word(&c, &c.t, "WHERE") ||
+                                    word(&c, &c.t, "ORDER") || word(&c, &c.t, "LIMIT")))) {
+                depth += c.t.type == T_LPAREN ? 1 : c.t.type == T_RPAREN ? -1 : 0;
+                adv(&c);
+            }
+            if (c.t.type != T_COMMA)
+                return true;
+            adv(&c);
+        }
+    }
+    if (sh->st != ST_DELETE || !sh->have_del)
+        return false;
+    struct cur c = sh->del;
+    bool using = c.t.kw == KW_FROM;
+    if (using)
+        adv(&c);
+    for (;;) {
+        int k = dotted(&c, n);
+        if (!names_sharded(in, sh, &c, n, k))
+            return false;
+        if (c.t.type == T_DOT) { /* t.* */
+            adv(&c);
+            if (!is_op(&c, &c.t, "*"))
+                return false;
+            adv(&c);
+        }
+        if (c.t.type == T_COMMA) {
+            adv(&c);
+            continue;
+        }
+        return using ? word(&c, &c.t, "USING") : c.t.kw == KW_FROM;
     }
 }
 
@@ -829,8 +894,14 @@ static void refuse(struct key_out *out, const char *fmt, ...)
     va_end(ap);
 }
 
+/* What a key literal must be, for messages. */
+static const char *lit_kind(const struct shard_table *x)
+{
+    return x->type == KEY_TYPE_STRING ? "a string" : "an integer";
+}
+
 /* The values in kp decide: all literals here (params resolved by the caller). */
-static void by_values(const struct shard_tables *tb, struct key_out *out, const int64_t *vals,
+static void by_values(const struct shard_tables *tb, struct key_out *out, const uint16_t *groups,
                       size_t n, bool any_of, bool insert, const char *verb)
 {
     const struct shard_table *x = &tb->v[out->table];
@@ -839,9 +910,9 @@ static void by_values(const struct shard_tables *tb, struct key_out *out, const 
                x->key);
         return;
     }
-    uint16_t g = shard_key_group(x, vals[0]);
+    uint16_t g = groups[0];
     for (size_t i = 1; i < n; i++) {
-        if (shard_key_group(x, vals[i]) != g) {
+        if (groups[i] != g) {
             if (insert)
                 out->verdict = KEY_SPLIT;
             else if (any_of && !out->write)
@@ -858,16 +929,48 @@ static void by_values(const struct shard_tables *tb, struct key_out *out, const 
     out->group = g;
 }
 
+static void decide(const struct key_in *in, struct key_out *out, struct shape *sh_out);
+
 void shard_key_decide(const struct key_in *in, struct key_out *out)
 {
+    struct shape sh;
+    decide(in, out, &sh);
+    if (out->table < 0 || out->ref < 0 || out->write || sh.st != ST_READ)
+        return;
+    /* A read joining the sharded table with reference tables only: each
+     * group holds the whole reference tables, so each row of the join,
+     * made of one sharded row, is on that row's group, once; the union of
+     * the groups' joins is the join. Unless an outer join keeps rows
+     * without a sharded row (each group would add its own). */
+    const struct shard_table *x = &in->tables->v[out->table];
+    bool only_refs = sh.n_refs == sh.n_sharded + sh.n_reftab && !sh.sharded_deep;
+    if (only_refs && sh.outer_bad && (out->verdict == KEY_SCATTER || out->verdict == KEY_PARAMS)) {
+        refuse(
+            out,
+            "halyard: %s joining sharded table %s with reference table %s by an outer join "
+            "that keeps %s rows without a matching %s row would repeat them on every group: name "
+            "%s.%s, or put %s first in LEFT JOINs",
+            sh.verb, x->table, in->tables->ref[out->ref].table, in->tables->ref[out->ref].table,
+            x->table, x->table, x->key, x->table);
+        return;
+    }
+    out->ref_join =
+        only_refs && !sh.outer_bad && (out->verdict == KEY_SCATTER || out->verdict == KEY_PARAMS);
+}
+
+static void decide(const struct key_in *in, struct key_out *out, struct shape *sh_out)
+{
+    struct shape sh_local;
+    struct shape *shp = sh_out != NULL ? sh_out : &sh_local;
+    shp->st = ST_OTHER;
     memset(out, 0, sizeof(*out));
     out->verdict = KEY_NONE;
     out->table = out->ref = -1;
     if (in->tables == NULL || (in->tables->n == 0 && in->tables->n_ref == 0))
         return;
     kw_ready();
-    struct shape sh;
-    pass1(in, &sh);
+    pass1(in, shp);
+    struct shape sh = *shp;
     out->table = sh.table;
     out->ref = sh.ref;
     out->write = sh.st == ST_INSERT || sh.st == ST_UPDATE || sh.st == ST_DELETE;
@@ -927,9 +1030,12 @@ void shard_key_decide(const struct key_in *in, struct key_out *out)
                sh.verb, x->table);
         return;
     }
-    if ((sh.st == ST_UPDATE || sh.st == ST_DELETE || sh.st == ST_INSERT) && sh.ref >= 0) {
-        refuse(out, "halyard: %s naming sharded table %s and reference table %s is not supported",
-               sh.verb, x->table, tb->ref[sh.ref].table);
+    if ((sh.st == ST_UPDATE || sh.st == ST_DELETE) && sh.ref >= 0 &&
+        !writes_only_sharded(in, &sh)) {
+        refuse(out,
+               "halyard: %s naming sharded table %s and reference table %s may change %s, a copy "
+               "on every group: write only the columns of %s, qualified (%s.column or its alias)",
+               sh.verb, x->table, tb->ref[sh.ref].table, tb->ref[sh.ref].table, x->table, x->table);
         return;
     }
     if (sh.key_assigned) {
@@ -948,8 +1054,8 @@ void shard_key_decide(const struct key_in *in, struct key_out *out)
         }
         if (sh.have_set) {
             if (!set_key(in, &sh, &kp)) {
-                refuse(out, "halyard: %s on sharded table %s needs %s.%s as an integer literal",
-                       sh.verb, x->table, x->table, x->key);
+                refuse(out, "halyard: %s on sharded table %s needs %s.%s as %s literal", sh.verb,
+                       x->table, x->table, x->key, lit_kind(x));
                 return;
             }
         } else {
@@ -961,12 +1067,11 @@ void shard_key_decide(const struct key_in *in, struct key_out *out)
             }
             size_t end;
             bool all_ok;
-            int rows = each_row(in, sh.values, pos, &kp, NULL, NULL, &end, &all_ok);
+            int rows = each_row(in, x, sh.values, pos, &kp, NULL, NULL, &end, &all_ok);
             if (rows <= 0 || !all_ok) {
                 refuse(out,
-                       "halyard: %s on sharded table %s needs %s.%s as an integer literal "
-                       "in every row",
-                       sh.verb, x->table, x->table, x->key);
+                       "halyard: %s on sharded table %s needs %s.%s as %s literal in every row",
+                       sh.verb, x->table, x->table, x->key, lit_kind(x));
                 return;
             }
         }
@@ -997,9 +1102,21 @@ void shard_key_params(const struct shard_tables *tables, struct key_out *out, co
                       const bool *ok)
 {
     const struct shard_table *x = &tables->v[out->table];
+    uint16_t g[KEY_MAX_PARAMS] = {0};
+    for (size_t i = 0; i < out->params.n && i < KEY_MAX_PARAMS; i++) {
+        if (out->params.param[i] != UINT16_MAX && ok[i])
+            g[i] = shard_key_group(x, vals[i]);
+    }
+    shard_key_params_groups(tables, out, g, ok);
+}
+
+void shard_key_params_groups(const struct shard_tables *tables, struct key_out *out,
+                             const uint16_t *groups, const bool *ok)
+{
+    const struct shard_table *x = &tables->v[out->table];
     const struct key_params *kp = &out->params;
     const char *verb = out->verb != NULL ? out->verb : "statement";
-    int64_t v[KEY_MAX_PARAMS] = {0};
+    uint16_t v[KEY_MAX_PARAMS] = {0};
     size_t n = 0;
     bool insert = !kp->any_of && out->write && kp->n > 1;
     for (size_t i = 0; i < kp->n; i++) {
@@ -1009,15 +1126,14 @@ void shard_key_params(const struct shard_tables *tables, struct key_out *out, co
         }
         if (!ok[i]) {
             if (out->write)
-                refuse(out,
-                       "halyard: %s on sharded table %s needs an integer %s.%s in its "
-                       "parameter %u",
-                       verb, x->table, x->table, x->key, (unsigned)kp->param[i] + 1);
+                refuse(out, "halyard: %s on sharded table %s needs %s %s.%s in its parameter %u",
+                       verb, x->table, x->type == KEY_TYPE_STRING ? "a string" : "an integer",
+                       x->table, x->key, (unsigned)kp->param[i] + 1);
             else
                 out->verdict = KEY_SCATTER;
             return;
         }
-        v[n++] = vals[i];
+        v[n++] = groups[i];
     }
     by_values(tables, out, v, n, kp->any_of, false, verb);
     if (out->verdict == KEY_REFUSE && insert)
@@ -1038,10 +1154,10 @@ struct split {
     bool fits;
 };
 
-static void split_row(void *ctx, size_t off, size_t end, bool ok, int64_t v)
+static void split_row(void *ctx, size_t off, size_t end, bool ok, uint16_t group)
 {
     struct split *sp = ctx;
-    if (!ok || shard_key_group(sp->x, v) != sp->group)
+    if (!ok || group != sp->group)
         return;
     size_t need = (sp->rows > 0 ? 2 : 0) + (end - off);
     if (sp->n + need >= sp->cap) {
@@ -1083,7 +1199,7 @@ size_t shard_key_split(const struct key_in *in, uint16_t group, char *buf, size_
     sp.n = start;
     size_t end;
     bool all_ok;
-    if (each_row(in, sh.values, pos, NULL, split_row, &sp, &end, &all_ok) <= 0 || !all_ok)
+    if (each_row(in, sp.x, sh.values, pos, NULL, split_row, &sp, &end, &all_ok) <= 0 || !all_ok)
         return 0;
     if (!sp.fits || sp.n + (in->len - end) >= cap) {
         *fits = false;

@@ -490,6 +490,7 @@ struct mysql_param {
     uint64_t u;       /* MP_UINT: an unsigned one (flag 0x80) */
     const uint8_t *s; /* MP_STR: a string or decimal's bytes */
     size_t len;
+    uint8_t type; /* its MYSQL_TYPE_* */
 };
 
 /* Parameter `idx` of the EXECUTE `payload` (`len` bytes at hand, its head

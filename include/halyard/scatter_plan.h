@@ -76,6 +76,9 @@ struct scatter_plan {
     /* the item ends in COLLATE <charset>_bin: its strings compare as
      * that collation does (code points, trailing spaces ignored) */
     bool bin_collate[SCATTER_MAX_ITEMS];
+    /* made by scatter_plan_make_joined(joins_ok): the caller knows each
+     * row of the statement's joins is on one group only */
+    bool joined;
 };
 
 /* Plan the statement (`len` bytes of `sql`, lexed with `lex_opts`, CLO_*).
@@ -83,6 +86,13 @@ struct scatter_plan {
  * out is always safe to scatter_plan_free(). */
 hy_status_t scatter_plan_make(const char *sql, size_t len, unsigned lex_opts,
                               struct scatter_plan *out) HY_MUSTCHECK;
+/* The same, for a read whose joins the caller knows to be exact per group
+ * (joins_ok: a sharded table joined with reference tables only,
+ * shard_key.h ref_join): a join is then planned like one table, except
+ * that an ORDER BY key must not be a qualified name (it may name a column
+ * that is not the selected one of that name). */
+hy_status_t scatter_plan_make_joined(const char *sql, size_t len, unsigned lex_opts, bool joins_ok,
+                                     struct scatter_plan *out) HY_MUSTCHECK;
 void scatter_plan_free(struct scatter_plan *p);
 const char *scatter_shape_to_str(enum scatter_shape s);
 

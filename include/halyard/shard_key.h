@@ -8,10 +8,29 @@
  * groups) or `range` (ascending bounds to groups). A reference table
  * (`shards.reference`) is a copy on every group.
  *
- * Keys are integers (the values of an integer column): a literal 7, -7,
- * '7' or '007' is the value 7, whose canonical text is "7". A literal the
- * server would compare otherwise (7.5, '7abc', ' 7', 0x07, NULL, an
- * expression) is not a usable key. Values fit a signed 64-bit integer.
+ * A table's key is `type = "int"` (default) or "string".
+ *
+ * Integer keys (the values of an integer column): a literal 7, -7, '7' or
+ * '007' is the value 7, whose canonical text is "7". A literal the server
+ * would compare otherwise (7.5, '7abc', ' 7', 0x07, NULL, an expression)
+ * is not a usable key. Values fit a signed 64-bit integer.
+ *
+ * String keys (a CHAR/VARCHAR/BINARY/VARBINARY/TEXT/BLOB column): hashed
+ * as the bytes of the value in the column's character set, which is the
+ * server's CRC32(key). The config states the column's collation, and only
+ * collations whose equality is byte equality are accepted: `binary` and
+ * `<charset>_nopad_bin` (hash CRC32(key)), and the PAD SPACE
+ * `<charset>_bin`, where 'abc' = 'abc  ': trailing spaces are stripped
+ * before hashing (hash CRC32(RTRIM(key))). A literal is a usable key when
+ * its bytes are the column's for it: a string literal (escapes decoded as
+ * the server does, NO_BACKSLASH_ESCAPES heeded) in the connection's
+ * character set or its introducer's (`_latin1'..'`, `N'..'`), when that
+ * converts to the column's character set unchanged (the same character
+ * set, utf8mb3 into utf8mb4, ASCII text between ASCII-based sets, any
+ * bytes into binary); `_binary'..'`, X'..' and 0x.. (binary strings, their
+ * bytes). A number is not (the server compares a string column with a
+ * number as numbers: '7', '07' and ' 7' all equal 7). Range maps are
+ * integer only.
  *
  * shard_key_decide() reads one statement's tokens with the classifier's
  * lexer (lexer.h) and says where it runs (enum key_verdict). Pure: no I/O,
@@ -37,8 +56,27 @@ struct key_span {
     bool has_below;
 };
 
+/* A character set, as far as routing string keys needs to know it. */
+enum key_cs {
+    KEY_CS_UNKNOWN, /* a client character set halyard does not know: ASCII-based */
+    KEY_CS_WIDE,    /* ucs2, utf16, utf32: nothing converts byte for byte */
+    KEY_CS_BINARY,
+    KEY_CS_UTF8MB4,
+    KEY_CS_UTF8MB3,
+    KEY_CS_LATIN1,
+    KEY_CS_ASCII,
+};
+
+enum key_type { KEY_TYPE_INT, KEY_TYPE_STRING };
+
+#define KEY_STR_MAX 1024 /* bytes of a string key value looked at; a longer one is no key */
+
 struct shard_table {
     char *schema, *table, *key; /* names as the server spells them */
+    enum key_type type;
+    enum key_cs cs;  /* string: the column's character set (from its collation) */
+    bool pad;        /* string: a PAD SPACE collation (<charset>_bin): trailing spaces ignored */
+    char *collation; /* string: as configured */
     enum key_fn fn;
     uint32_t buckets;       /* hash */
     uint16_t *bucket_group; /* hash: buckets entries, the group of each bucket */
@@ -54,6 +92,7 @@ struct shard_ref_table {
 struct shard_tables {
     struct shard_table *v;
     size_t n;
+    bool any_string; /* a table's key is a string (the session's character set matters) */
     struct shard_ref_table *ref;
     size_t n_ref;
 };
@@ -74,6 +113,29 @@ bool shard_key_literal(const char *lit, size_t len, bool neg, int64_t *v);
  * key when it is decimal digits with an optional '-', below 2^53. */
 bool shard_key_string(const char *s, size_t len, int64_t *v);
 
+/* The character set of a name ("utf8mb4", "latin1", "binary"...), or of a
+ * collation id (a handshake's); KEY_CS_UNKNOWN for another. */
+enum key_cs shard_key_cs_by_name(const char *name, size_t len);
+enum key_cs shard_key_cs_by_id(unsigned id);
+/* A collation's name as a string key's config gives it: whether routing
+ * by bytes is exact under it (*cs and *pad filled); false for another
+ * (a _ci, _cs or accent-insensitive one, an unknown character set). */
+bool shard_key_collation(const char *name, enum key_cs *cs, bool *pad);
+/* String tables: the bucket and group of a value given as the column's
+ * bytes (trailing spaces stripped when t->pad). */
+uint32_t shard_key_str_bucket(const struct shard_table *t, const uint8_t *s, size_t n);
+uint16_t shard_key_str_group(const struct shard_table *t, const uint8_t *s, size_t n);
+/* Whether bytes s in character set `from` compare with the column of t as
+ * those same bytes (the server's conversion changes nothing); false: not
+ * a usable key. */
+bool shard_key_str_exact(const struct shard_table *t, enum key_cs from, const uint8_t *s, size_t n);
+/* A string literal token's text as written (`'a\'b'`, `_latin1'x'`,
+ * `N'x'`, `X'616263'`, `0x61`): its bytes into buf (cap bytes) and their
+ * character set (`conn` when it has no introducer; KEY_CS_BINARY for a
+ * hex literal). false: not a string literal, or longer than cap. */
+bool shard_key_str_literal(const char *lit, size_t len, unsigned lex_opts, enum key_cs conn,
+                           uint8_t *buf, size_t cap, size_t *n, enum key_cs *cs);
+
 enum key_verdict {
     KEY_NONE,    /* names no sharded or reference table: schema routing as before */
     KEY_ONE,     /* every key resolves to one group: out->group */
@@ -93,6 +155,10 @@ struct key_in {
     unsigned opts;      /* CLO_* (classify.h) */
     const char *schema; /* the session's schema (NULL = none) */
     bool prepared;      /* a PREPARE's text: `?` may be a key (KEY_PARAMS) */
+    /* The character set of the text's string literals without introducer:
+     * character_set_connection when character_set_client is the same;
+     * KEY_CS_UNKNOWN (ASCII text only) otherwise or when not known. */
+    enum key_cs text_cs;
 };
 
 /* Where the key values of a prepared statement are: each key `?` (its
@@ -103,8 +169,8 @@ struct key_params {
     uint16_t n;
     bool any_of; /* the values are alternatives (one conjunct's IN list): spanning
                   * groups is a scatter for a read; false: INSERT rows, or `=` */
-    uint16_t param[KEY_MAX_PARAMS]; /* UINT16_MAX: a literal, value in lit[] */
-    int64_t lit[KEY_MAX_PARAMS];
+    uint16_t param[KEY_MAX_PARAMS]; /* UINT16_MAX: a literal, its group in lit[] */
+    uint16_t lit[KEY_MAX_PARAMS];
 };
 
 struct key_out {
@@ -116,6 +182,9 @@ struct key_out {
     const char *verb;         /* the statement's first word (SELECT, UPDATE...), static */
     char why[256];            /* KEY_REFUSE; else a short text naming the table for the caller */
     struct key_params params; /* KEY_PARAMS */
+    bool ref_join;            /* a read joining the sharded table with reference tables only (no
+                               * outer join keeping rows without a sharded row): scattered, each
+                               * group's join is its part of the whole (scatter_plan joins_ok) */
 };
 
 void shard_key_decide(const struct key_in *in, struct key_out *out);
@@ -127,6 +196,10 @@ void shard_key_decide(const struct key_in *in, struct key_out *out);
  * KEY_REFUSE. */
 void shard_key_params(const struct shard_tables *tables, struct key_out *out, const int64_t *vals,
                       const bool *ok);
+/* The same with each key parameter's group (groups[i]; integer or string
+ * tables alike). */
+void shard_key_params_groups(const struct shard_tables *tables, struct key_out *out,
+                             const uint16_t *groups, const bool *ok);
 
 /* KEY_SPLIT: the INSERT of `in` with only the rows for `group`, written to
  * buf (cap bytes); its length, 0 when no row is for `group`, or when it

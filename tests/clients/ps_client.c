@@ -1193,6 +1193,61 @@ static void scenario_keys(void)
     stmt_close(del);
 }
 
+/* String keys (table users: id BIGINT, name a string key): stdin gives
+ * lines "s HEX" (a MYSQL_TYPE_STRING parameter) or "b HEX" (a
+ * MYSQL_TYPE_BLOB one), the key's bytes in hex. Each is inserted as row n
+ * (its line number) by a prepared INSERT, then read back by a prepared
+ * SELECT COUNT(*), @@port ... WHERE name = ? ("sel n count port"). Last, a
+ * DELETE whose key parameter is an integer (no string key): its error. */
+static void scenario_strkeys(void)
+{
+    MYSQL_STMT *ins = prepare("INSERT INTO users (id, name) VALUES (?, ?)");
+    MYSQL_STMT *sel = prepare("SELECT COUNT(*), @@port FROM users WHERE name = ?");
+    char line[4200];
+    unsigned char key[2048];
+    unsigned long key_len;
+    long long id = 0;
+    while (fgets(line, sizeof(line), stdin) != NULL) {
+        char kind = line[0];
+        size_t n = 0;
+        for (const char *h = line + 2; h[0] != '\0' && h[0] != '\n' && h[1] != '\0'; h += 2) {
+            unsigned v;
+            if (sscanf(h, "%2x", &v) != 1 || n >= sizeof(key))
+                die("strkeys: bad line %s", line);
+            key[n++] = (unsigned char)v;
+        }
+        key_len = n;
+        id++;
+        MYSQL_BIND p[2];
+        memset(p, 0, sizeof(p));
+        p[0].buffer_type = MYSQL_TYPE_LONGLONG;
+        p[0].buffer = &id;
+        p[1].buffer_type = kind == 'b' ? MYSQL_TYPE_BLOB : MYSQL_TYPE_STRING;
+        p[1].buffer = key;
+        p[1].buffer_length = sizeof(key);
+        p[1].length = &key_len;
+        if (mysql_stmt_bind_param(ins, p) != 0)
+            die_stmt(ins, "bind strkeys insert");
+        execute(ins, "execute strkeys insert");
+        if (mysql_stmt_bind_param(sel, &p[1]) != 0)
+            die_stmt(sel, "bind strkeys select");
+        long long r[2];
+        exec_ints(sel, r, 2, "execute strkeys select");
+        printf("sel\t%lld\t%lld\t%lld\n", id, r[0], r[1]);
+    }
+    MYSQL_STMT *del = prepare("DELETE FROM users WHERE name = ?");
+    MYSQL_BIND dp;
+    memset(&dp, 0, sizeof(dp));
+    dp.buffer_type = MYSQL_TYPE_LONGLONG;
+    dp.buffer = &id;
+    if (mysql_stmt_bind_param(del, &dp) != 0)
+        die_stmt(del, "bind strkeys delete");
+    expect_stmt_error(del, mysql_stmt_execute(del), 1105, "execute strkeys delete by a number");
+    stmt_close(ins);
+    stmt_close(sel);
+    stmt_close(del);
+}
+
 /* A SELECT prepared and run (on a replica) before the session writes, then
  * run after each write: it must see the write. The table ps_causal (id INT
  * PRIMARY KEY, v INT) with the row (1, 0) must exist on every server. */
@@ -1796,6 +1851,7 @@ static const struct {
     {"shards-xa", scenario_shards_xa},
     {"keys", scenario_keys},
     {"keys_trx", scenario_keys_trx},
+    {"strkeys", scenario_strkeys},
 };
 
 static void usage(FILE *out)

@@ -271,10 +271,12 @@ def test_show_shards_and_metrics(keyed, cluster, dual):
     assert (g["a"]["by_key"], g["b"]["by_key"]) == (2, 3), g
     assert (g["a"]["scatters"], g["b"]["scatters"]) == (1, 1), g
     assert sh["tables"] == [
-        {"table": "shop.orders", "key": "customer_id", "function": "hash", "buckets": 4096,
+        {"table": "shop.orders", "key": "customer_id", "type": "int", "collation": "",
+         "function": "hash", "buckets": 4096,
          "map": [{"group": "a", "first": 0, "last": 2047},
                  {"group": "b", "first": 2048, "last": 4095}]},
-        {"table": "shop.events", "key": "id", "function": "range", "buckets": 0,
+        {"table": "shop.events", "key": "id", "type": "int", "collation": "",
+         "function": "range", "buckets": 0,
          "map": [{"group": "a", "below": 1000}, {"group": "b", "below": None}]},
     ], sh["tables"]
     assert sh["reference"] == ["shop.countries"]
@@ -523,3 +525,412 @@ def test_begin_inside_a_transaction_commits_it(keyed, cluster, dual):
         cur.execute("INSERT INTO orders (id, customer_id) VALUES (4, 8)")  # a
         cur.execute("ROLLBACK")
     assert list(on_a(cluster, "SELECT id FROM shop.orders")) == [(1,)]
+
+
+# ---- joins with reference tables ----------------------------------------
+#
+# Every group holds the whole reference table, so a read joining it with the
+# sharded table by the key runs on that key's group, and without a key on
+# every group, each joining its own sharded rows (the union is the join).
+# Checked against the same query on an unsharded copy (schema shopcopy on
+# group a only, read directly).
+
+JOIN_ROWS = [(1, 7, 10, 1), (2, 8, 20, 2), (3, 42, 30, 1), (4, 7, 5, 2), (5, 8, 7, 3),
+             (6, 42, -3, 2), (7, 7, 70, 1), (8, 8, 70, 1), (9, 42, 9, 3)]
+
+
+def load_join_rows(h, cluster, dual):
+    for sql in ("DROP DATABASE IF EXISTS shopcopy", "CREATE DATABASE shopcopy",
+                "CREATE TABLE shopcopy.orders LIKE shop.orders",
+                "CREATE TABLE shopcopy.countries LIKE shop.countries",
+                "INSERT INTO shopcopy.countries SELECT * FROM shop.countries"):
+        cluster.sql(0, sql)
+    values = ", ".join(f"({i}, {c}, {a}, {k})" for i, c, a, k in JOIN_ROWS)
+    cluster.sql(0, f"INSERT INTO shopcopy.orders (id, customer_id, amount, country) "
+                   f"VALUES {values}")
+    conn = h.connect()
+    with conn.cursor() as cur:  # one INSERT split over both groups
+        assert cur.execute(f"INSERT INTO shop.orders (id, customer_id, amount, country) "
+                           f"VALUES {values}") == len(JOIN_ROWS)
+    conn.close()
+    cluster.sync()  # a keyed read may be served by a replica
+    dual.sync()
+
+
+JOIN_READS = [
+    "SELECT o.id, c.name FROM {o} o JOIN {c} c ON c.id = o.country ORDER BY 1",
+    "SELECT o.id, o.amount, c.name FROM {o} o LEFT JOIN {c} c ON c.id = o.country ORDER BY 1",
+    "SELECT COUNT(*), SUM(o.amount), MIN(c.id), MAX(o.id) FROM {o} o JOIN {c} c "
+    "ON c.id = o.country",
+    "SELECT COUNT(*) FROM {c} c, {o} o WHERE c.id = o.country AND c.name = 'Japan'",
+    "SELECT COUNT(*), SUM(o.amount) FROM {c} c JOIN {o} o ON o.country = c.id",
+    "SELECT o.id AS i, c.name COLLATE utf8mb4_bin AS n FROM {o} o JOIN {c} c "
+    "ON c.id = o.country "
+    "ORDER BY n DESC, i LIMIT 4",
+]
+
+
+@pytest.mark.parametrize("sql", JOIN_READS)
+def test_reads_joining_a_reference_table_match_unsharded(keyed, cluster, dual, sql):
+    h, _, _ = keyed
+    load_join_rows(h, cluster, dual)
+    want = [tuple(r) for r in cluster.sql(0, sql.format(o="shopcopy.orders",
+                                                         c="shopcopy.countries"))]
+    conn = h.connect()
+    with conn.cursor() as cur:
+        cur.execute(sql.format(o="shop.orders", c="shop.countries"))
+        got = [tuple(r) for r in cur.fetchall()]
+    assert [tuple(str(v) for v in r) for r in got] == [tuple(str(v) for v in r) for r in want]
+    assert got, "the join has rows"
+
+
+def test_reads_joining_a_reference_table_route_and_refuse(keyed, cluster, dual):
+    h, _, sock = keyed
+    load_join_rows(h, cluster, dual)
+    b_ports = {dual.nodes[0]["port"], dual.nodes[1]["port"]}
+    before = {r["name"]: r["scatters"] for r in admin_json(sock, "show shards")["groups"]}
+    conn = h.connect()
+    with conn.cursor() as cur:
+        # with the key: that group alone (no scatter)
+        r = one(cur, "SELECT COUNT(*), MIN(@@port) FROM shop.orders o JOIN shop.countries c "
+                     "ON c.id = o.country WHERE o.customer_id = 7")
+        assert r[0] == 3 and r[1] in b_ports, r
+        sh = {r["name"]: r["scatters"] for r in admin_json(sock, "show shards")["groups"]}
+        assert sh == before, (sh, before)
+        # without: every group
+        assert one(cur, "SELECT COUNT(*) FROM shop.orders o JOIN shop.countries c "
+                        "ON c.id = o.country")[0] == 7
+        sh = {r["name"]: r["scatters"] for r in admin_json(sock, "show shards")["groups"]}
+        assert sh == {g: n + 1 for g, n in before.items()}, (sh, before)
+        # a table after STRAIGHT_JOIN is seen (it ran on one group, its rows only)
+        assert one(cur, "SELECT COUNT(*) FROM shop.countries c STRAIGHT_JOIN shop.orders o "
+                        "ON c.id = o.country")[0] == 7
+        # STRAIGHT_JOIN is a join too: with a reference table merged...
+        sql = ("SELECT COUNT(*), SUM(o.amount) FROM {o} o STRAIGHT_JOIN {c} c "
+               "ON c.id = o.country WHERE o.customer_id IN (7, 8)")
+        want = cluster.sql(0, sql.format(o="shopcopy.orders", c="shopcopy.countries"))
+        got = one(cur, sql.format(o="shop.orders", c="shop.countries"))
+        assert [tuple(str(v) for v in got)] == [tuple(str(v) for v in r) for r in want]
+        for sql, msg in [
+            # ... with another table (shopcopy is on group a only) refused
+            ("SELECT COUNT(*) FROM shop.orders o STRAIGHT_JOIN shopcopy.countries c "
+             "ON c.id = o.country",
+             "halyard: a read of sharded table orders without a usable orders.customer_id runs "
+             "on every group, whose answers halyard cannot merge exactly: a join: rows on "
+             "different groups never meet"),
+            ("SELECT c.name, o.id FROM shop.countries c LEFT JOIN shop.orders o "
+             "ON o.country = c.id",
+             "halyard: SELECT joining sharded table orders with reference table countries by an "
+             "outer join that keeps countries rows without a matching orders row would repeat them on "
+             "every group: name orders.customer_id, or put orders first in LEFT JOINs"),
+            ("SELECT o.id FROM shop.orders o JOIN shop.countries c ON c.id = o.country "
+             "ORDER BY c.id",
+             "halyard: a read of sharded table orders without a usable orders.customer_id runs "
+             "on every group, whose answers halyard cannot merge exactly: ORDER BY c.id in a "
+             "join: a qualified name may not be the selected column of that name; order by its "
+             "position or alias"),
+        ]:
+            assert refused(cur, sql) == (1105, msg), sql
+
+
+def test_writes_joining_a_reference_table(keyed, cluster, dual):
+    """A write changing only the sharded table, by its key, runs on the key's
+    group (the reference table there is the whole one); one that may change
+    the reference table, or has no key, is refused."""
+    h, _, _ = keyed
+    load_join_rows(h, cluster, dual)
+    conn = h.connect(database="shop")  # a multi-table DELETE needs a schema
+    with conn.cursor() as cur:
+        assert cur.execute("UPDATE shop.orders o JOIN shop.countries c ON c.id = o.country "
+                           "SET o.amount = o.amount + 1000 WHERE o.customer_id = 7 "
+                           "AND c.name = 'France'") == 2
+        assert cur.execute("DELETE o FROM shop.orders o JOIN shop.countries c "
+                           "ON c.id = o.country WHERE o.customer_id = 8 AND "
+                           "c.name = 'Japan'") == 1
+        for sql, msg in [
+            ("UPDATE shop.orders o JOIN shop.countries c ON c.id = o.country SET c.name = 'X' "
+             "WHERE o.customer_id = 7",
+             "halyard: UPDATE naming sharded table orders and reference table countries may "
+             "change countries, a copy on every group: write only the columns of orders, qualified "
+             "(orders.column or its alias)"),
+            ("DELETE o, c FROM shop.orders o JOIN shop.countries c ON c.id = o.country "
+             "WHERE o.customer_id = 7",
+             "halyard: DELETE naming sharded table orders and reference table countries may "
+             "change countries, a copy on every group: write only the columns of orders, qualified "
+             "(orders.column or its alias)"),
+            ("UPDATE shop.orders o JOIN shop.countries c ON c.id = o.country "
+             "SET o.amount = 0 WHERE c.name = 'France'",
+             "halyard: UPDATE on sharded table orders needs orders.customer_id"),
+            # DELETE ... USING: the tables after USING are read (this one used to
+            # run on the session's group alone)
+            ("DELETE FROM o USING shop.orders o WHERE o.amount = 10",
+             "halyard: DELETE on sharded table orders needs orders.customer_id"),
+        ]:
+            assert refused(cur, sql) == (1105, msg), sql
+    assert sorted(on_b(dual, "SELECT id, amount FROM shop.orders")) == [(1, 1010), (4, 5),
+                                                                       (7, 1070)]
+    assert sorted(on_a(cluster, "SELECT id, amount FROM shop.orders")) == [
+        (3, 30), (5, 7), (6, -3), (8, 70), (9, 9)]
+    for srv in (cluster, dual):
+        assert sorted(srv.sql(0, "SELECT id, name FROM shop.countries")) == [
+            (1, "France"), (2, "Japan")]
+
+
+# ---- string keys ----------------------------------------------------------
+#
+# shop.users by name, VARCHAR utf8mb4_bin (PAD SPACE: 'abc' = 'abc  ', so
+# hashed as CRC32(RTRIM(name))); shop.codes by code, VARBINARY (binary:
+# CRC32(code)); shop.tags by tag, utf8mb4_nopad_bin (CRC32(tag)). Each 4096
+# buckets, 0-2047 on a, the rest on b, like shop.orders.
+
+import zlib  # noqa: E402
+
+from conftest import halyard_bin  # noqa: E402
+
+STR_TABLES = [
+    {"table": "shop.users", "key": "name", "type": "string", "collation": "utf8mb4_bin",
+     "buckets": 4096,
+     "map": [{"group": "a", "buckets": "0-2047"}, {"group": "b", "buckets": "2048-4095"}]},
+    {"table": "shop.codes", "key": "code", "type": "string", "collation": "binary",
+     "buckets": 4096,
+     "map": [{"group": "a", "buckets": "0-2047"}, {"group": "b", "buckets": "2048-4095"}]},
+    {"table": "shop.tags", "key": "tag", "type": "string", "collation": "utf8mb4_nopad_bin",
+     "buckets": 4096,
+     "map": [{"group": "a", "buckets": "0-2047"}, {"group": "b", "buckets": "2048-4095"}]},
+]
+STR_SCHEMA = (
+    "CREATE TABLE shop.users (id BIGINT PRIMARY KEY, name VARCHAR(64) CHARACTER SET utf8mb4 "
+    "COLLATE utf8mb4_bin NOT NULL, v INT NOT NULL DEFAULT 0)",
+    "CREATE TABLE shop.codes (id BIGINT PRIMARY KEY, code VARBINARY(64) NOT NULL)",
+    "CREATE TABLE shop.tags (id BIGINT PRIMARY KEY, tag VARCHAR(64) CHARACTER SET utf8mb4 "
+    "COLLATE utf8mb4_nopad_bin NOT NULL)",
+)
+# many values: ASCII, case, trailing spaces, quotes and backslashes, and
+# non-ASCII (2-, 3- and 4-byte UTF-8)
+STR_VALUES = ([f"user{i}" for i in range(60)] +
+              ["abc", "ABC", "abc  ", " abc", "O'Brien", 'say "hi"', "back\\slash", "tab\there",
+               "pct\\%", "nul\0byte", "é", "Zoë", "naïve  ", "Ærøskøbing", "中文", "日本語 ",
+               "😀", "emoji😀x", "ß", "İstanbul", "x" * 64])
+
+
+def str_settings(cluster, dual, tmp_path, port):
+    s = two_groups(cluster, dual, tmp_path, port, consistency="causal")
+    s["shards"] = {"tables": TABLES + STR_TABLES, "reference": ["shop.countries"]}
+    return s
+
+
+@pytest.fixture
+def strkeyed(start_halyard, cluster, dual, tmp_path):
+    for srv in (cluster, dual):
+        for sql in SCHEMA + STR_SCHEMA:
+            srv.sql(0, sql)
+    dual.sql(0, "GRANT ALL ON shop.* TO 'app'@'%'")
+    cluster.sync()
+    dual.sync()
+    port = free_port()
+    s = str_settings(cluster, dual, tmp_path, port)
+    h = start_sharded(start_halyard, s, port)
+    return h, s, s["admin_socket"]
+
+
+def bucket(b, pad):
+    return zlib.crc32(b.rstrip(b" ") if pad else b) % 4096
+
+
+def test_string_keys_hash_as_the_servers_crc32(strkeyed, cluster, dual):
+    """Every value inserted through halyard is on the group whose buckets
+    hold the server's own CRC32 of it (CRC32(RTRIM(name)) under the PAD
+    SPACE utf8mb4_bin, CRC32(code) for binary and nopad), once; read back
+    through halyard by its key, it is found (with its PAD SPACE equals)."""
+    h, _, _ = strkeyed
+    conn = h.connect()
+    with conn.cursor() as cur:
+        for i, v in enumerate(STR_VALUES):
+            # pymysql writes the literal with backslash escapes ('O\'Brien')
+            cur.execute("INSERT INTO shop.users (id, name) VALUES (%s, %s)", (i, v))
+            cur.execute("INSERT INTO shop.codes (id, code) VALUES (%s, %s)",
+                        (i, v.encode("utf-8")))
+            cur.execute("INSERT INTO shop.tags (id, tag) VALUES (%s, %s)", (i, v))
+    cluster.sync()
+    dual.sync()
+    for table, col, rtrim in (("users", "name", True), ("codes", "code", False),
+                              ("tags", "tag", False)):
+        expr = f"CRC32(RTRIM({col})) % 4096" if rtrim else f"CRC32({col}) % 4096"
+        a = on_a(cluster, f"SELECT id, {expr} FROM shop.{table}")
+        b = on_b(dual, f"SELECT id, {expr} FROM shop.{table}")
+        assert sorted(i for i, _ in a + b) == list(range(len(STR_VALUES))), table
+        assert a and b, table
+        assert all(int(k) <= 2047 for _, k in a), (table, a)
+        assert all(int(k) >= 2048 for _, k in b), (table, b)
+        # halyard's own hash agrees with the server's, value by value
+        for i, k in a + b:
+            v = STR_VALUES[i].encode("utf-8")
+            assert bucket(v, rtrim) == int(k), (table, STR_VALUES[i])
+    a_ports = {n["port"] for n in cluster.nodes}
+    b_ports = {dual.nodes[0]["port"], dual.nodes[1]["port"]}
+    sock = strkeyed[2]
+    scatters = sum(g["scatters"] for g in admin_json(sock, "show shards")["groups"])
+    with conn.cursor() as cur:
+        for v in STR_VALUES:
+            b = v.encode("utf-8")
+            ports = a_ports if bucket(b, True) < 2048 else b_ports
+            # PAD SPACE: 'abc', 'abc  ' (and 'abc ' written) are equal
+            same = sum(1 for w in STR_VALUES if w.rstrip(" ") == v.rstrip(" "))
+            n, port = one(cur, "SELECT COUNT(*), MAX(@@port) FROM shop.users WHERE name = %s",
+                          (v + " ",))
+            assert n == same and port in ports, (v, n, same, port)
+            ports = a_ports if bucket(b, False) < 2048 else b_ports
+            n, port = one(cur, "SELECT COUNT(*), MAX(@@port) FROM shop.tags WHERE tag = %s", (v,))
+            assert n == 1 and port in ports, (v, n, port)
+            n, port = one(cur, f"SELECT COUNT(*), MAX(@@port) FROM shop.codes WHERE code = "
+                               f"X'{b.hex()}'")
+            assert n == 1 and port in ports, (v, n, port)
+            # pymysql writes bytes as _binary'...' (backslash escapes)
+            n, port = one(cur, "SELECT COUNT(*), MAX(@@port) FROM shop.tags WHERE tag = %s", (b,))
+            assert n == 1 and port in ports, (v, n, port)
+    # each of those reads ran on one group, by its key (none on every group)
+    assert sum(g["scatters"] for g in admin_json(sock, "show shards")["groups"]) == scatters
+    # show shards names the key's type and collation
+    t = {x["table"]: x for x in admin_json(sock, "show shards")["tables"]}
+    assert (t["shop.users"]["type"], t["shop.users"]["collation"]) == ("string", "utf8mb4_bin")
+    assert (t["shop.codes"]["type"], t["shop.codes"]["collation"]) == ("string", "binary")
+    text = ctl(sock, "show shards").stdout
+    assert re.search(r"shop\.users\s+name \(utf8mb4_bin\)\s+hash 4096\s+a\s+buckets 0-2047",
+                     text), text
+
+
+def test_string_key_literals(strkeyed, cluster, dual):
+    """Escapes, NO_BACKSLASH_ESCAPES, introducers, another connection
+    character set, numbers on a string key and strings on an integer key:
+    each gives the rows the server's comparison gives, by key when halyard
+    can say the bytes, else by a read of every group (a write refused)."""
+    h, _, sock = strkeyed
+    conn = h.connect()
+    # 'Ã©' is on a (CRC32 % 4096 = 1453), 'é' (bytes C3 A9) on b (3390)
+    rows = [(1, "a\\b"), (2, "a'b"), (3, "é"), (4, "42"), (5, "abc"), (6, "Ã©"),
+            (7, "pct\\%"), (8, "nul\0\t\x1a")]
+    with conn.cursor() as cur:
+        for i, v in rows:
+            cur.execute("INSERT INTO shop.users (id, name) VALUES (%s, %s)", (i, v))
+        cur.execute("INSERT INTO shop.orders (id, customer_id) VALUES (1, 42)")
+    cluster.sync()
+    dual.sync()
+
+    def scatters():
+        return sum(g["scatters"] for g in admin_json(sock, "show shards")["groups"])
+
+    def check(cur, sql, want_id, keyed=True):
+        before = scatters()
+        assert one(cur, sql) == (want_id,), sql
+        assert (scatters() == before) == keyed, (sql, keyed)
+
+    with conn.cursor() as cur:
+        check(cur, "SELECT id FROM shop.users WHERE name = 'a\\\\b'", 1)
+        check(cur, "SELECT id FROM shop.users WHERE name = 'a\\'b'", 2)
+        check(cur, "SELECT id FROM shop.users WHERE name = 'a''b'", 2)
+        check(cur, "SELECT id FROM shop.users WHERE name = 'pct\\%'", 7)  # \% keeps its \\
+        check(cur, "SELECT id FROM shop.users WHERE name = 'nul\\0\\t\\Z'", 8)
+        check(cur, "SELECT id FROM shop.users WHERE name = \"a'b\"", 2)
+        check(cur, "SELECT id FROM shop.users WHERE name = _utf8mb4'é'", 3)
+        check(cur, "SELECT id FROM shop.users WHERE name = X'C3A9'", 3)
+        check(cur, "SELECT id FROM shop.users WHERE name = 0x616263", 5)
+        check(cur, "SELECT id FROM shop.users WHERE name = _binary'abc  '", 5)
+        # a number compares with a string column as a number: every group
+        check(cur, "SELECT id FROM shop.users WHERE name = 42", 4, keyed=False)
+        # a string on the integer key is its number ('042' = 42)
+        check(cur, "SELECT id FROM shop.orders WHERE customer_id = '042'", 1)
+        cur.execute("SET sql_mode = CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES')")
+        check(cur, "SELECT id FROM shop.users WHERE name = 'a\\b'", 1)
+        cur.execute("SET sql_mode = DEFAULT")
+        assert refused(cur, "UPDATE shop.users SET v = 1 WHERE name = 42") == (
+            1105, "halyard: UPDATE on sharded table users needs users.name")
+        assert refused(cur, "INSERT INTO shop.users (id, name) VALUES (9, 7)") == (
+            1105, "halyard: INSERT on sharded table users needs users.name as a string literal "
+                  "in every row")
+    # a latin1 connection: 'é' is sent as the byte E9 and converted by the
+    # server; halyard does not hash that byte, it reads every group
+    lat = h.connect(charset="latin1")
+    with lat.cursor() as cur:
+        check(cur, "SELECT id FROM shop.users WHERE name = 'é'", 3, keyed=False)
+        # sent as C3 A9, which the server reads as latin1 'Ã©': hashing those
+        # bytes as utf8mb4 ('é') would look on b, where no row matches
+        check(cur, "SELECT id FROM shop.users WHERE name = 'Ã©'", 6, keyed=False)
+        check(cur, "SELECT id FROM shop.users WHERE name = 'abc'", 5)
+        assert refused(cur, "DELETE FROM shop.users WHERE name = 'é'") == (
+            1105, "halyard: DELETE on sharded table users needs users.name")
+    # the same in a utf8mb4 session after SET NAMES latin1
+    with conn.cursor() as cur:
+        cur.execute("SET NAMES latin1")
+    conn.encoding = "latin1"
+    with conn.cursor() as cur:
+        check(cur, "SELECT id FROM shop.users WHERE name = 'é'", 3, keyed=False)
+        check(cur, "SELECT id FROM shop.users WHERE name = 'Ã©'", 6, keyed=False)
+    assert ids(on_a(cluster, "SELECT id FROM shop.users")) | \
+        ids(on_b(dual, "SELECT id FROM shop.users")) == {1, 2, 3, 4, 5, 6, 7, 8}
+    assert 6 in ids(on_a(cluster, "SELECT id FROM shop.users"))
+
+
+def test_string_key_prepared_parameters(strkeyed, cluster, dual, ps_client_bin):
+    """COM_STMT_EXECUTE with a string key parameter (MYSQL_TYPE_STRING in
+    the session's character set, MYSQL_TYPE_BLOB as bytes) runs on the
+    group of its bytes' CRC32; an integer parameter on a string key is no
+    key (a write is refused)."""
+    h, _, _ = strkeyed
+    a_ports = {n["port"] for n in cluster.nodes}
+    b_ports = {dual.nodes[0]["port"], dual.nodes[1]["port"]}
+    vals = [("s", v) for v in STR_VALUES if "\0" not in v] + \
+        [("b", v) for v in ("blob1", "zoë", "x  ")]
+    stdin = "".join(f"{k} {v.encode('utf-8').hex()}\n" for k, v in vals)
+    r = subprocess.run([ps_client_bin, "127.0.0.1", str(h.port), APP_USER, APP_PASSWORD, "shop",
+                        "strkeys"], input=stdin, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, f"ps_client strkeys failed: {r.stderr}\n{r.stdout}"
+    lines = [line.split("\t") for line in r.stdout.splitlines()]
+    sel = [x for x in lines if x[0] == "sel"]
+    assert len(sel) == len(vals)
+    for (_, v), (_, n, count, port) in zip(vals, sel):
+        b = v.encode("utf-8")
+        same = sum(1 for _, w in vals[:int(n)] if w.rstrip(" ") == v.rstrip(" "))
+        assert int(count) == same, (v, count, same)
+        assert int(port) in (a_ports if bucket(b, True) < 2048 else b_ports), (v, port)
+    assert [x[1:] for x in lines if x[0] == "error"] == [
+        ["1105", "HY000", "halyard: DELETE on sharded table users needs a string users.name in "
+                          "its parameter 1"]], r.stdout
+    # each row on its group
+    a = on_a(cluster, "SELECT id, CRC32(RTRIM(name)) % 4096 FROM shop.users")
+    b = on_b(dual, "SELECT id, CRC32(RTRIM(name)) % 4096 FROM shop.users")
+    assert len(a) + len(b) == len(vals) and a and b
+    assert all(int(k) <= 2047 for _, k in a) and all(int(k) >= 2048 for _, k in b)
+
+
+def test_string_key_collation_refused_at_load_and_reload(strkeyed, cluster, dual, tmp_path):
+    """A collation under which other bytes compare equal is refused, with
+    file, line and key, at reload (the running map kept) and at load."""
+    h, s, sock = strkeyed
+    conf = open(h.conf_path).read()
+    assert conf.count('collation = "utf8mb4_bin"') == 1
+    lines = conf.splitlines()
+    at = next(i for i, line in enumerate(lines) if 'collation = "utf8mb4_bin"' in line)
+    for bad in ("utf8mb4_general_ci", "utf8mb4_unicode_ci", "latin1_swedish_ci",
+                "utf8mb4_unicode_nopad_ci"):
+        with open(h.conf_path, "w") as f:
+            f.write(conf.replace('collation = "utf8mb4_bin"', f'collation = "{bad}"'))
+        r = ctl(sock, "reload")
+        got = r.stdout + r.stderr
+        assert r.returncode == 1, got
+        assert (f"{h.conf_path}:{at + 1}: shards.tables.[2].collation: \"{bad}\" is not a "
+                "collation halyard can route by: under it values with other bytes may be equal "
+                "('a' = 'A'...), and would be on other groups; use binary, <charset>_bin or "
+                "<charset>_nopad_bin (charset utf8mb4, utf8mb3, latin1 or ascii)") in got, got
+    # the running map is kept
+    conn = h.connect()
+    with conn.cursor() as cur:
+        cur.execute("INSERT INTO shop.users (id, name) VALUES (1, 'abc')")
+    assert ids(on_a(cluster, "SELECT id FROM shop.users")) == {1}  # CRC32('abc') % 4096 = 450
+    # at load
+    path = tmp_path / "bad.conf"
+    path.write_text(conf.replace('collation = "utf8mb4_bin"', 'collation = "utf8mb4_general_ci"'))
+    r = subprocess.run([halyard_bin(), "-t", "-c", str(path)],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0
+    assert f"{path}:{at + 1}: shards.tables.[2].collation: \"utf8mb4_general_ci\" is not a " \
+        "collation halyard can route by" in r.stdout + r.stderr, r.stdout + r.stderr

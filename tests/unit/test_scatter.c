@@ -91,6 +91,48 @@ static void test_plans(void **state)
     }
 }
 
+/* A join the caller knows exact per group (a sharded table with
+ * reference tables): planned as one table; a qualified ORDER BY refused. */
+static void test_plan_joined(void **state)
+{
+    (void)state;
+    struct scatter_plan p;
+    const char *q = "SELECT COUNT(*), SUM(o.amount) FROM o JOIN c ON c.id = o.country";
+    assert_int_equal(scatter_plan_make(q, strlen(q), 0, &p), HY_OK);
+    assert_int_equal(p.shape, SCATTER_REFUSE);
+    assert_non_null(strstr(p.why, "a join: rows on different groups never meet"));
+    scatter_plan_free(&p);
+    assert_int_equal(scatter_plan_make_joined(q, strlen(q), 0, true, &p), HY_OK);
+    assert_int_equal(p.shape, SCATTER_AGG);
+    scatter_plan_free(&p);
+    q = "SELECT o.id, c.name FROM o, c WHERE c.id = o.country ORDER BY 1 LIMIT 3";
+    assert_int_equal(scatter_plan_make_joined(q, strlen(q), 0, true, &p), HY_OK);
+    assert_int_equal(p.shape, SCATTER_SORTED);
+    scatter_plan_free(&p);
+    /* STRAIGHT_JOIN and a parenthesized join are joins too */
+    static const char *const joins[] = {"SELECT * FROM o STRAIGHT_JOIN c ON c.id = o.country",
+                                        "SELECT * FROM (o JOIN c ON c.id = o.country)"};
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(scatter_plan_make(joins[i], strlen(joins[i]), 0, &p), HY_OK);
+        assert_int_equal(p.shape, SCATTER_REFUSE);
+        assert_non_null(strstr(p.why, "a join"));
+        scatter_plan_free(&p);
+        assert_int_equal(scatter_plan_make_joined(joins[i], strlen(joins[i]), 0, true, &p), HY_OK);
+        assert_int_equal(p.shape, SCATTER_CONCAT);
+        scatter_plan_free(&p);
+    }
+    /* SELECT STRAIGHT_JOIN (an option) is no join */
+    q = "SELECT STRAIGHT_JOIN id FROM o";
+    assert_int_equal(scatter_plan_make(q, strlen(q), 0, &p), HY_OK);
+    assert_int_equal(p.shape, SCATTER_CONCAT);
+    scatter_plan_free(&p);
+    q = "SELECT o.id, c.name FROM o JOIN c ORDER BY c.id";
+    assert_int_equal(scatter_plan_make_joined(q, strlen(q), 0, true, &p), HY_OK);
+    assert_int_equal(p.shape, SCATTER_REFUSE);
+    assert_non_null(strstr(p.why, "ORDER BY c.id in a join"));
+    scatter_plan_free(&p);
+}
+
 static void test_plan_details(void **state)
 {
     (void)state;
@@ -571,7 +613,7 @@ int main(void)
         cmocka_unit_test(test_decimals),        cmocka_unit_test(test_merge_concat_sorted),
         cmocka_unit_test(test_merge_types),     cmocka_unit_test(test_merge_distinct_agg),
         cmocka_unit_test(test_merge_databases), cmocka_unit_test(test_part_errors),
-        cmocka_unit_test(test_report),
+        cmocka_unit_test(test_report),          cmocka_unit_test(test_plan_joined),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

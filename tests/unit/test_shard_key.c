@@ -47,6 +47,36 @@ static struct shard_table tables[] = {
 static struct shard_ref_table refs[] = {{.schema = "shop", .table = "countries"}};
 static const struct shard_tables TB = {.v = tables, .n = 2, .ref = refs, .n_ref = 1};
 
+/* String keys: each bucket its own "group" (group == bucket), so a
+ * verdict shows the bucket: shop.users by name, utf8mb4_bin (PAD SPACE:
+ * trailing spaces stripped); shop.codes by code, binary (no pad). */
+static uint16_t str_bucket_group[4096];
+static struct key_span str_spans[] = {{.group = 0, .lo = 0, .hi = 4095}};
+static struct shard_table str_tables[] = {
+    {.schema = "shop",
+     .table = "users",
+     .key = "name",
+     .type = KEY_TYPE_STRING,
+     .cs = KEY_CS_UTF8MB4,
+     .pad = true,
+     .fn = KEY_FN_HASH,
+     .buckets = 4096,
+     .bucket_group = str_bucket_group,
+     .spans = str_spans,
+     .n_spans = 1},
+    {.schema = "shop",
+     .table = "codes",
+     .key = "code",
+     .type = KEY_TYPE_STRING,
+     .cs = KEY_CS_BINARY,
+     .fn = KEY_FN_HASH,
+     .buckets = 4096,
+     .bucket_group = str_bucket_group,
+     .spans = str_spans,
+     .n_spans = 1},
+};
+static const struct shard_tables STB = {.v = str_tables, .n = 2, .ref = refs, .n_ref = 1};
+
 static void setup_buckets(void)
 {
     for (int i = 0; i < 4096; i++)
@@ -282,12 +312,296 @@ static void test_writes(void **state)
         {"INSERT INTO shop.plain SELECT * FROM shop.countries", NULL, KEY_NONE, 0, NULL},
         {"UPDATE shop.plain p JOIN shop.countries c SET c.n = 1", NULL, KEY_REFUSE, 0,
          "reference table countries with other tables"},
+        /* a write joining reference tables: the sharded table's columns only, by its key */
         {"UPDATE shop.orders o JOIN shop.countries c SET o.x = 1 WHERE o.customer_id = 7", NULL,
-         KEY_REFUSE, 0, "reference table countries"},
+         KEY_ONE, 1, NULL},
+        {"UPDATE shop.orders o JOIN shop.countries c ON c.id = o.country SET o.x = c.n, "
+         "o.y = (1 + 2) WHERE o.customer_id = 8",
+         NULL, KEY_ONE, 0, NULL},
+        {"UPDATE orders JOIN countries SET orders.x = 1 WHERE orders.customer_id = 7", "shop",
+         KEY_ONE, 1, NULL},
+        {"UPDATE shop.orders o JOIN shop.countries c SET c.n = 1 WHERE o.customer_id = 7", NULL,
+         KEY_REFUSE, 0,
+         "halyard: UPDATE naming sharded table orders and reference table countries may change "
+         "countries, a copy on every group: write only the columns of orders, qualified"},
+        {"UPDATE shop.orders o JOIN shop.countries c SET o.x = 1, c.n = 2 WHERE o.customer_id = 7",
+         NULL, KEY_REFUSE, 0, "may change countries"},
+        {"UPDATE shop.orders o JOIN shop.countries c SET x = 1 WHERE o.customer_id = 7", NULL,
+         KEY_REFUSE, 0, "may change countries"},
+        {"UPDATE shop.orders o JOIN shop.countries c SET o.x = 1", NULL, KEY_REFUSE, 0,
+         "UPDATE on sharded table orders needs orders.customer_id"},
+        {"DELETE o FROM shop.orders o JOIN shop.countries c ON c.id = o.country WHERE "
+         "o.customer_id = 7 AND c.n = 'x'",
+         NULL, KEY_ONE, 1, NULL},
+        {"DELETE o.* FROM shop.orders o, shop.countries c WHERE o.customer_id = 8", NULL, KEY_ONE,
+         0, NULL},
+        {"DELETE FROM o USING shop.orders o JOIN shop.countries c WHERE o.customer_id = 8", NULL,
+         KEY_ONE, 0, NULL},
+        {"DELETE FROM shop.orders USING shop.orders JOIN shop.countries c WHERE "
+         "orders.customer_id = 8",
+         NULL, KEY_ONE, 0, NULL},
+        {"DELETE FROM shop.orders.* USING shop.orders, shop.countries WHERE customer_id = 7", NULL,
+         KEY_ONE, 1, NULL},
+        {"DELETE FROM shop.countries USING shop.orders o JOIN shop.countries WHERE "
+         "o.customer_id = 7",
+         NULL, KEY_REFUSE, 0, "may change countries"},
+        {"DELETE o, c FROM shop.orders o JOIN shop.countries c WHERE o.customer_id = 7", NULL,
+         KEY_REFUSE, 0, "may change countries"},
+        {"DELETE c FROM shop.orders o JOIN shop.countries c WHERE o.customer_id = 7", NULL,
+         KEY_REFUSE, 0, "may change countries"},
+        {"DELETE o FROM shop.orders o JOIN shop.countries c WHERE c.id = 7", NULL, KEY_REFUSE, 0,
+         "DELETE on sharded table orders needs orders.customer_id"},
+        /* DELETE ... USING names its tables after USING (before: the sharded table unseen) */
+        {"DELETE FROM o USING shop.orders o WHERE o.x = 1", NULL, KEY_REFUSE, 0,
+         "DELETE on sharded table orders needs orders.customer_id"},
+        {"INSERT INTO shop.orders (id, customer_id, country) VALUES (1, 7, (SELECT id FROM "
+         "shop.countries WHERE n = 'x'))",
+         NULL, KEY_ONE, 1, NULL},
+        {"INSERT INTO shop.orders (id, customer_id) SELECT id, 7 FROM shop.countries", NULL,
+         KEY_REFUSE, 0, "SELECT into or from sharded table orders"},
+        {"UPDATE shop.countries c JOIN shop.orders o SET c.n = 1 WHERE o.customer_id = 7", NULL,
+         KEY_REFUSE, 0, "may change countries"},
         {"LOAD DATA INFILE 'x' INTO TABLE shop.orders", NULL, KEY_REFUSE, 0,
          "LOAD on sharded table orders is not supported"},
     };
     run(C, sizeof(C) / sizeof(C[0]));
+}
+
+/* Reads joining the sharded table with reference tables (ref_join):
+ * keyed on one group, keyless scattered with ref_join set unless an outer
+ * join keeps reference rows without a sharded row. */
+static void test_ref_joins(void **state)
+{
+    (void)state;
+    setup_buckets();
+    static const struct {
+        const char *sql;
+        enum key_verdict v;
+        bool ref_join;
+        const char *why;
+    } C[] = {
+        {"SELECT COUNT(*) FROM shop.orders o JOIN shop.countries c ON c.id = o.country",
+         KEY_SCATTER, true, NULL},
+        {"SELECT * FROM shop.countries c, shop.orders o WHERE c.id = o.country", KEY_SCATTER, true,
+         NULL},
+        {"SELECT * FROM shop.orders o LEFT JOIN shop.countries c ON c.id = o.country", KEY_SCATTER,
+         true, NULL},
+        {"SELECT LEFT(c.n, 2) FROM shop.countries c JOIN shop.orders o ON c.id = o.country",
+         KEY_SCATTER, true, NULL},
+        {"SELECT * FROM shop.orders o JOIN shop.countries c WHERE o.customer_id IN (7, 8)",
+         KEY_SCATTER, true, NULL},
+        {"SELECT * FROM shop.orders o JOIN shop.countries c WHERE o.customer_id = 7", KEY_ONE,
+         false, NULL},
+        {"SELECT * FROM shop.countries c LEFT JOIN shop.orders o ON c.id = o.country", KEY_REFUSE,
+         false,
+         "halyard: SELECT joining sharded table orders with reference table countries by an outer "
+         "join that keeps countries rows without a matching orders row would repeat them on every "
+         "group"},
+        {"SELECT * FROM shop.orders o RIGHT JOIN shop.countries c ON c.id = o.country", KEY_REFUSE,
+         false, "by an outer join"},
+        /* an outer join filtered by the key: on its group(s) */
+        {"SELECT * FROM shop.countries c LEFT JOIN shop.orders o ON c.id = o.country WHERE "
+         "o.customer_id = 7",
+         KEY_ONE, false, NULL},
+        /* a join with a table neither sharded nor reference: not merged (scatter_plan) */
+        {"SELECT * FROM shop.orders o JOIN shop.plain p JOIN shop.countries c", KEY_SCATTER, false,
+         NULL},
+        {"SELECT * FROM shop.orders", KEY_SCATTER, false, NULL},
+        /* STRAIGHT_JOIN names a table too (it went unseen) */
+        {"SELECT * FROM shop.orders o STRAIGHT_JOIN shop.countries c ON c.id = o.country",
+         KEY_SCATTER, true, NULL},
+        {"SELECT * FROM shop.countries c STRAIGHT_JOIN shop.orders o ON c.id = o.country",
+         KEY_SCATTER, true, NULL},
+        {"SELECT * FROM shop.countries c STRAIGHT_JOIN shop.orders o WHERE o.customer_id = 8",
+         KEY_ONE, false, NULL},
+    };
+    for (size_t i = 0; i < sizeof(C) / sizeof(C[0]); i++) {
+        struct key_out out;
+        decide(C[i].sql, NULL, false, &out);
+        if (out.verdict != C[i].v || out.ref_join != C[i].ref_join)
+            fail_msg("%s: %s ref_join %d (%s)", C[i].sql, shard_key_verdict_to_str(out.verdict),
+                     out.ref_join, out.why);
+        if (C[i].why != NULL && strstr(out.why, C[i].why) == NULL)
+            fail_msg("%s: why \"%s\"", C[i].sql, out.why);
+    }
+    /* prepared: the key in a parameter, NULL at EXECUTE: scattered, still a ref join */
+    struct key_out out;
+    decide("SELECT * FROM shop.orders o JOIN shop.countries c WHERE o.customer_id = ?", NULL, true,
+           &out);
+    assert_int_equal(out.verdict, KEY_PARAMS);
+    assert_true(out.ref_join);
+    decide("SELECT * FROM shop.countries c LEFT JOIN shop.orders o ON o.customer_id = ?", NULL,
+           true, &out);
+    assert_int_equal(out.verdict, KEY_REFUSE);
+}
+
+/* zlib crc32 % 4096 of: "abc" 450, "abc  " 1915, "ABC" 840, "a'b" 2580,
+ * "a\\b" 2601, "a\\%" 3610, "\xc3\xa9" (é in UTF-8) 3390, "a\x08" 43, "ac" 2299. */
+static void test_string_keys(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 4096; i++)
+        str_bucket_group[i] = (uint16_t)i;
+    static const struct {
+        const char *sql;
+        unsigned opts;
+        enum key_cs cs;
+        enum key_verdict v;
+        int bucket;
+    } C[] = {
+        {"SELECT * FROM shop.users WHERE name = 'abc'", 0, KEY_CS_UTF8MB4, KEY_ONE, 450},
+        /* PAD SPACE: 'abc  ' = 'abc' */
+        {"SELECT * FROM shop.users WHERE name = 'abc  '", 0, KEY_CS_UTF8MB4, KEY_ONE, 450},
+        {"SELECT * FROM shop.codes WHERE code = 'abc  '", 0, KEY_CS_UTF8MB4, KEY_ONE, 1915},
+        {"SELECT * FROM shop.users WHERE name = 'ABC'", 0, KEY_CS_UTF8MB4, KEY_ONE, 840},
+        {"SELECT * FROM shop.users WHERE name = \"abc\"", 0, KEY_CS_UTF8MB4, KEY_ONE, 450},
+        {"SELECT * FROM shop.users WHERE name = \"abc\"", CLO_ANSI_QUOTES, KEY_CS_UTF8MB4,
+         KEY_SCATTER, 0},
+        /* escapes */
+        {"SELECT * FROM shop.users WHERE name = 'a\\'b'", 0, KEY_CS_UTF8MB4, KEY_ONE, 2580},
+        {"SELECT * FROM shop.users WHERE name = 'a''b'", 0, KEY_CS_UTF8MB4, KEY_ONE, 2580},
+        {"SELECT * FROM shop.users WHERE name = \"a'b\"", 0, KEY_CS_UTF8MB4, KEY_ONE, 2580},
+        {"SELECT * FROM shop.users WHERE name = 'a\\\\b'", 0, KEY_CS_UTF8MB4, KEY_ONE, 2601},
+        {"SELECT * FROM shop.users WHERE name = 'a\\b'", CLO_NO_BACKSLASH_ESCAPES, KEY_CS_UTF8MB4,
+         KEY_ONE, 2601},
+        {"SELECT * FROM shop.users WHERE name = 'a\\%'", 0, KEY_CS_UTF8MB4, KEY_ONE, 3610},
+        {"SELECT * FROM shop.users WHERE name = 'a\\b'", 0, KEY_CS_UTF8MB4, KEY_ONE,
+         43}, /* \\b: 0x08 */
+        {"SELECT * FROM shop.users WHERE name = 'a\\c'", 0, KEY_CS_UTF8MB4, KEY_ONE,
+         2299}, /* \\c: c */
+        /* binary strings: their bytes */
+        {"SELECT * FROM shop.users WHERE name = X'616263'", 0, KEY_CS_UTF8MB4, KEY_ONE, 450},
+        {"SELECT * FROM shop.users WHERE name = x'616263'", 0, KEY_CS_UNKNOWN, KEY_ONE, 450},
+        {"SELECT * FROM shop.users WHERE name = 0x616263", 0, KEY_CS_UTF8MB4, KEY_ONE, 450},
+        {"SELECT * FROM shop.users WHERE name = _binary'abc'", 0, KEY_CS_UTF8MB4, KEY_ONE, 450},
+        {"SELECT * FROM shop.users WHERE name = X'C3A9'", 0, KEY_CS_UTF8MB4, KEY_ONE, 3390},
+        /* ... well-formed in the column's set (the server may make '?' of the rest) */
+        {"SELECT * FROM shop.users WHERE name = X'FF'", 0, KEY_CS_UTF8MB4, KEY_SCATTER, 0},
+        {"SELECT * FROM shop.users WHERE name = _binary'\xc3'", 0, KEY_CS_UTF8MB4, KEY_SCATTER, 0},
+        {"SELECT * FROM shop.codes WHERE code = X'FF'", 0, KEY_CS_UTF8MB4, KEY_ONE, 0},
+        /* non-ASCII: the bytes are the column's only in its character set */
+        {"SELECT * FROM shop.users WHERE name = '\xc3\xa9'", 0, KEY_CS_UTF8MB4, KEY_ONE, 3390},
+        {"SELECT * FROM shop.users WHERE name = _utf8mb4'\xc3\xa9'", 0, KEY_CS_LATIN1, KEY_ONE,
+         3390},
+        {"SELECT * FROM shop.users WHERE name = N'\xc3\xa9'", 0, KEY_CS_LATIN1, KEY_ONE, 3390},
+        {"SELECT * FROM shop.users WHERE name = '\xc3\xa9'", 0, KEY_CS_UTF8MB3, KEY_ONE, 3390},
+        {"SELECT * FROM shop.users WHERE name = '\xc3\xa9'", 0, KEY_CS_UNKNOWN, KEY_SCATTER, 0},
+        {"SELECT * FROM shop.users WHERE name = '\xc3\xa9'", 0, KEY_CS_LATIN1, KEY_SCATTER, 0},
+        {"SELECT * FROM shop.users WHERE name = _latin1'\xe9'", 0, KEY_CS_UTF8MB4, KEY_SCATTER, 0},
+        {"SELECT * FROM shop.users WHERE name = '\xc3'", 0, KEY_CS_UTF8MB4, KEY_SCATTER, 0},
+        {"SELECT * FROM shop.users WHERE name = _koi8r'abc'", 0, KEY_CS_UTF8MB4, KEY_SCATTER, 0},
+        {"SELECT * FROM shop.codes WHERE code = '\xc3\xa9'", 0, KEY_CS_UTF8MB4, KEY_ONE, 3390},
+        {"SELECT * FROM shop.codes WHERE code = '\xc3\xa9'", 0, KEY_CS_UNKNOWN, KEY_SCATTER, 0},
+        /* ASCII text is the same bytes in every ASCII-based set */
+        {"SELECT * FROM shop.users WHERE name = 'abc'", 0, KEY_CS_UNKNOWN, KEY_ONE, 450},
+        {"SELECT * FROM shop.users WHERE name = _latin1'abc'", 0, KEY_CS_UTF8MB4, KEY_ONE, 450},
+        {"SELECT * FROM shop.users WHERE name = 'abc'", 0, KEY_CS_WIDE, KEY_SCATTER, 0},
+        /* numbers compare as numbers: no key */
+        {"SELECT * FROM shop.users WHERE name = 42", 0, KEY_CS_UTF8MB4, KEY_SCATTER, 0},
+        {"SELECT * FROM shop.users WHERE name = -'a'", 0, KEY_CS_UTF8MB4, KEY_SCATTER, 0},
+        /* a COLLATE or a concatenation changes the comparison */
+        {"SELECT * FROM shop.users WHERE name = 'abc' COLLATE utf8mb4_general_ci", 0,
+         KEY_CS_UTF8MB4, KEY_SCATTER, 0},
+        {"SELECT * FROM shop.users WHERE name = 'a' 'bc'", 0, KEY_CS_UTF8MB4, KEY_SCATTER, 0},
+        {"SELECT * FROM shop.users WHERE name IN ('abc', 'abc ', X'616263')", 0, KEY_CS_UTF8MB4,
+         KEY_ONE, 450},
+        {"SELECT * FROM shop.users WHERE name IN ('abc', 'ABC')", 0, KEY_CS_UTF8MB4, KEY_SCATTER,
+         0},
+        {"INSERT INTO shop.users (id, name) VALUES (1, 'abc'), (2, 'abc ')", 0, KEY_CS_UTF8MB4,
+         KEY_ONE, 450},
+        {"INSERT INTO shop.users (id, name) VALUES (1, 'abc'), (2, 'ABC')", 0, KEY_CS_UTF8MB4,
+         KEY_SPLIT, 0},
+        {"UPDATE shop.users SET x = 1 WHERE name = 'abc'", 0, KEY_CS_UTF8MB4, KEY_ONE, 450},
+    };
+    for (size_t i = 0; i < sizeof(C) / sizeof(C[0]); i++) {
+        struct key_in in = {.tables = &STB,
+                            .sql = C[i].sql,
+                            .len = strlen(C[i].sql),
+                            .opts = C[i].opts,
+                            .text_cs = C[i].cs};
+        struct key_out out;
+        shard_key_decide(&in, &out);
+        if (out.verdict != C[i].v || (C[i].v == KEY_ONE && out.group != C[i].bucket))
+            fail_msg("%s (opts %u, cs %d): %s group %u (%s), want %s %d", C[i].sql, C[i].opts,
+                     (int)C[i].cs, shard_key_verdict_to_str(out.verdict), out.group, out.why,
+                     shard_key_verdict_to_str(C[i].v), C[i].bucket);
+    }
+    /* writes without a usable string key: refused, saying what it must be */
+    struct key_in in = {.tables = &STB, .text_cs = KEY_CS_UTF8MB4};
+    struct key_out out;
+    in.sql = "DELETE FROM shop.users WHERE name = 42";
+    in.len = strlen(in.sql);
+    shard_key_decide(&in, &out);
+    assert_int_equal(out.verdict, KEY_REFUSE);
+    assert_string_equal(out.why, "halyard: DELETE on sharded table users needs users.name");
+    in.sql = "INSERT INTO shop.users (id, name) VALUES (1, 7)";
+    in.len = strlen(in.sql);
+    shard_key_decide(&in, &out);
+    assert_int_equal(out.verdict, KEY_REFUSE);
+    assert_string_equal(out.why, "halyard: INSERT on sharded table users needs users.name as a "
+                                 "string literal in every row");
+    /* the integer key still takes a quoted number ('42' = 42) */
+    decide("SELECT * FROM shop.orders WHERE customer_id = '42'", NULL, false, &out);
+    assert_int_equal(out.verdict, KEY_ONE);
+    assert_int_equal(out.group, 0);
+    /* the split of an INSERT by string keys */
+    in.sql = "INSERT INTO shop.users (id, name) VALUES (1, 'abc'), (2, 'ABC'), (3, 'abc ')";
+    in.len = strlen(in.sql);
+    char buf[256];
+    bool fits;
+    assert_true(shard_key_split(&in, 450, buf, sizeof(buf), &fits) > 0);
+    assert_string_equal(buf, "INSERT INTO shop.users (id, name) VALUES (1, 'abc'), (3, 'abc ')");
+    /* the character sets of names and ids */
+    assert_int_equal(shard_key_cs_by_name("UTF8MB4", 7), KEY_CS_UTF8MB4);
+    assert_int_equal(shard_key_cs_by_name("utf8", 4), KEY_CS_UTF8MB3);
+    assert_int_equal(shard_key_cs_by_name("ucs2", 4), KEY_CS_WIDE);
+    assert_int_equal(shard_key_cs_by_name("sjis", 4), KEY_CS_UNKNOWN);
+    assert_int_equal(shard_key_cs_by_id(45), KEY_CS_UTF8MB4);
+    assert_int_equal(shard_key_cs_by_id(8), KEY_CS_LATIN1);
+    assert_int_equal(shard_key_cs_by_id(33), KEY_CS_UTF8MB3);
+    assert_int_equal(shard_key_cs_by_id(63), KEY_CS_BINARY);
+    enum key_cs cs;
+    bool pad;
+    assert_true(shard_key_collation("utf8mb4_bin", &cs, &pad) && cs == KEY_CS_UTF8MB4 && pad);
+    assert_true(shard_key_collation("utf8mb4_nopad_bin", &cs, &pad) && cs == KEY_CS_UTF8MB4 &&
+                !pad);
+    assert_true(shard_key_collation("latin1_bin", &cs, &pad) && cs == KEY_CS_LATIN1);
+    assert_true(shard_key_collation("binary", &cs, &pad) && cs == KEY_CS_BINARY && !pad);
+    assert_false(shard_key_collation("utf8mb4_general_ci", &cs, &pad));
+    assert_false(shard_key_collation("utf8mb4_unicode_520_nopad_ci", &cs, &pad));
+    assert_false(shard_key_collation("ucs2_bin", &cs, &pad));
+    assert_false(shard_key_collation("_bin", &cs, &pad));
+    /* prepared: a string parameter by its group */
+    in.sql = "SELECT * FROM shop.users WHERE name = ?";
+    in.len = strlen(in.sql);
+    in.prepared = true;
+    shard_key_decide(&in, &out);
+    assert_int_equal(out.verdict, KEY_PARAMS);
+    uint16_t g[1] = {(uint16_t)shard_key_str_group(&str_tables[0], (const uint8_t *)"abc ", 4)};
+    assert_int_equal(g[0], 450);
+    bool ok[1] = {true};
+    struct key_out o2 = out;
+    shard_key_params_groups(&STB, &o2, g, ok);
+    assert_int_equal(o2.verdict, KEY_ONE);
+    assert_int_equal(o2.group, 450);
+    in.sql = "DELETE FROM shop.users WHERE name = ?";
+    in.len = strlen(in.sql);
+    shard_key_decide(&in, &out);
+    ok[0] = false;
+    shard_key_params_groups(&STB, &out, g, ok);
+    assert_int_equal(out.verdict, KEY_REFUSE);
+    assert_string_equal(out.why,
+                        "halyard: DELETE on sharded table users needs a string users.name in its "
+                        "parameter 1");
+    /* exactness of conversions */
+    assert_true(
+        shard_key_str_exact(&str_tables[0], KEY_CS_UTF8MB3, (const uint8_t *)"\xc3\xa9", 2));
+    assert_false(shard_key_str_exact(&str_tables[0], KEY_CS_UTF8MB3,
+                                     (const uint8_t *)"\xf0\x9f\x98\x80", 4));
+    assert_true(shard_key_str_exact(&str_tables[0], KEY_CS_UTF8MB4,
+                                    (const uint8_t *)"\xf0\x9f\x98\x80", 4));
+    assert_false(shard_key_str_exact(&str_tables[0], KEY_CS_UTF8MB4,
+                                     (const uint8_t *)"\xed\xa0\x80", 3)); /* a surrogate */
 }
 
 static void test_params(void **state)
@@ -410,6 +724,23 @@ static void test_config(void **state)
     assert_string_equal(t->ref[0].table, "countries");
     config_put(cfg);
 
+    text = BASE "shards = { tables = (\n"
+                "  { table = \"shop.users\"; key = \"name\"; type = \"string\";\n"
+                "    collation = \"utf8mb4_bin\"; buckets = 4;\n"
+                "    map = ( { group = \"a\"; buckets = \"0-3\"; } ); },\n"
+                "  { table = \"shop.codes\"; key = \"c\"; type = \"string\";\n"
+                "    collation = \"binary\"; buckets = 4;\n"
+                "    map = ( { group = \"b\"; buckets = \"0-3\"; } ); } ); };\n";
+    assert_int_equal(config_load_string(text, "t.conf", &cfg, err, sizeof(err)), HY_OK);
+    t = &cfg->key_tables;
+    assert_int_equal(t->v[0].type, KEY_TYPE_STRING);
+    assert_int_equal(t->v[0].cs, KEY_CS_UTF8MB4);
+    assert_true(t->v[0].pad);
+    assert_string_equal(t->v[0].collation, "utf8mb4_bin");
+    assert_int_equal(t->v[1].cs, KEY_CS_BINARY);
+    assert_false(t->v[1].pad);
+    config_put(cfg);
+
     static const struct {
         const char *shards;
         const char *want;
@@ -468,6 +799,35 @@ static void test_config(void **state)
         {"shards = { tables = ( { table = \"s.o\"; buckets = 1;\n"
          "map = ( { group = \"a\"; buckets = \"0\"; } ); } ); };",
          "shards.tables.[0].key: required key is missing"},
+        /* string keys: a collation whose equality is byte equality, hash only */
+        {"shards = { tables = ( { table = \"s.o\"; key = \"k\"; buckets = 1;\n"
+         "type = \"string\"; collation = \"utf8mb4_general_ci\";\n"
+         "map = ( { group = \"a\"; buckets = \"0\"; } ); } ); };",
+         "t.conf:7: shards.tables.[0].collation: \"utf8mb4_general_ci\" is not a collation "
+         "halyard can route by: under it values with other bytes may be equal ('a' = 'A'...), "
+         "and would be on other groups; use binary, <charset>_bin or <charset>_nopad_bin "
+         "(charset utf8mb4, utf8mb3, latin1 or ascii)"},
+        {"shards = { tables = ( { table = \"s.o\"; key = \"k\"; buckets = 1;\n"
+         "type = \"string\"; collation = \"utf8mb4_unicode_nopad_ci\";\n"
+         "map = ( { group = \"a\"; buckets = \"0\"; } ); } ); };",
+         "t.conf:7: shards.tables.[0].collation: \"utf8mb4_unicode_nopad_ci\" is not a "
+         "collation halyard can route by"},
+        {"shards = { tables = ( { table = \"s.o\"; key = \"k\"; buckets = 1;\n"
+         "type = \"string\";\n"
+         "map = ( { group = \"a\"; buckets = \"0\"; } ); } ); };",
+         "t.conf:7: shards.tables.[0].collation: type = \"string\" needs the key column's "
+         "collation (e.g. \"utf8mb4_bin\"): halyard routes by the value's bytes"},
+        {"shards = { tables = ( { table = \"s.o\"; key = \"k\"; function = \"range\";\n"
+         "type = \"string\"; collation = \"utf8mb4_bin\"; map = ( { group = \"a\"; } ); } ); "
+         "};",
+         "shards.tables.[0].function: function = \"range\" is for integer keys: a string key "
+         "is hashed"},
+        {"shards = { tables = ( { table = \"s.o\"; key = \"k\"; buckets = 1;\n"
+         "collation = \"utf8mb4_bin\"; map = ( { group = \"a\"; buckets = \"0\"; } ); } ); };",
+         "t.conf:7: shards.tables.[0].collation: a collation is for type = \"string\" keys"},
+        {"shards = { tables = ( { table = \"s.o\"; key = \"k\"; buckets = 1;\n"
+         "type = \"text\"; map = ( { group = \"a\"; buckets = \"0\"; } ); } ); };",
+         "shards.tables.[0].type"},
     };
     for (size_t i = 0; i < sizeof(BAD) / sizeof(BAD[0]); i++) {
         char buf[2048];
@@ -482,9 +842,11 @@ static void test_config(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hash),   cmocka_unit_test(test_literal), cmocka_unit_test(test_where),
-        cmocka_unit_test(test_writes), cmocka_unit_test(test_params),  cmocka_unit_test(test_split),
-        cmocka_unit_test(test_config),
+        cmocka_unit_test(test_hash),        cmocka_unit_test(test_literal),
+        cmocka_unit_test(test_where),       cmocka_unit_test(test_writes),
+        cmocka_unit_test(test_params),      cmocka_unit_test(test_split),
+        cmocka_unit_test(test_config),      cmocka_unit_test(test_ref_joins),
+        cmocka_unit_test(test_string_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
