@@ -887,6 +887,20 @@ void session_describe(const struct session *s, struct session_row *r)
     }
 }
 
+/* A command halyard answers itself, whole in the buffer: taken from the
+ * client's stream, and no backend answer is awaited for it. False when
+ * it is not all there (a protocol error: the session is closing). */
+static bool answer_here(struct session *s, bool fits, uint32_t len)
+{
+    if (!fits) {
+        session_mark_closing(s, END_PROTOCOL);
+        return false;
+    }
+    consume_packet(s, len);
+    command_abandon(s);
+    return true;
+}
+
 void session_next_command(struct session *s)
 {
     struct stream *st = &s->up;
@@ -1129,12 +1143,8 @@ void session_next_command(struct session *s)
         if (idx == ROUTE_NOBODY) {
             if (primary_write && fits && primary_wait_start(s))
                 return;
-            if (!fits) {
-                session_mark_closing(s, END_PROTOCOL);
+            if (!answer_here(s, fits, len))
                 return;
-            }
-            consume_packet(s, len);
-            command_abandon(s);
             session_err(s, 1, SERR_NO_BACKEND, why);
             continue;
         }
@@ -1157,12 +1167,8 @@ void session_next_command(struct session *s)
             continue;
         }
         if (idx == ROUTE_FIREWALL) {
-            if (!fits) {
-                session_mark_closing(s, END_PROTOCOL);
+            if (!answer_here(s, fits, len))
                 return;
-            }
-            consume_packet(s, len);
-            command_abandon(s);
             char digest[20];
             snprintf(digest, sizeof(digest), "%016" PRIx64, s->fw_hash);
             log_audit("session %u %s@%s: %s blocked by the firewall: digest %s not in the user's "
@@ -1173,12 +1179,8 @@ void session_next_command(struct session *s)
             continue;
         }
         if (idx == ROUTE_XA) {
-            if (!fits) {
-                session_mark_closing(s, END_PROTOCOL);
+            if (!answer_here(s, fits, len))
                 return;
-            }
-            consume_packet(s, len);
-            command_abandon(s);
             if (session_begin_run(s))
                 return; /* its steps run; the last one answers */
             if (s->state == SS_CLOSING)
@@ -1186,22 +1188,14 @@ void session_next_command(struct session *s)
             continue;
         }
         if (idx == ROUTE_SHARD) {
-            if (!fits) {
-                session_mark_closing(s, END_PROTOCOL);
+            if (!answer_here(s, fits, len))
                 return;
-            }
-            consume_packet(s, len);
-            command_abandon(s);
             session_shard_refuse(s);
             continue;
         }
         if (idx == ROUTE_DIAG) {
-            if (!fits) {
-                session_mark_closing(s, END_PROTOCOL);
+            if (!answer_here(s, fits, len))
                 return;
-            }
-            consume_packet(s, len);
-            command_abandon(s);
             stat_inc(&s->w->stats.commands);
             session_diag_answer(s);
             if (s->state == SS_CLOSING)
@@ -1209,12 +1203,8 @@ void session_next_command(struct session *s)
             continue;
         }
         if (idx == ROUTE_FANOUT) {
-            if (!fits) {
-                session_mark_closing(s, END_PROTOCOL);
+            if (!answer_here(s, fits, len))
                 return;
-            }
-            consume_packet(s, len);
-            command_abandon(s);
             stat_inc(&s->w->stats.commands);
             if (session_fanout_start(s))
                 return; /* it answers, then reads the next command */
@@ -1223,12 +1213,8 @@ void session_next_command(struct session *s)
             continue;
         }
         if (idx == ROUTE_REFUSE || idx == ROUTE_RO_WRITE) {
-            if (!fits) {
-                session_mark_closing(s, END_PROTOCOL);
+            if (!answer_here(s, fits, len))
                 return;
-            }
-            consume_packet(s, len);
-            command_abandon(s);
             if (idx == ROUTE_RO_WRITE)
                 session_err(s, 1, SERR_READ_ONLY_TRX);
             else
