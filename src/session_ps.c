@@ -958,9 +958,15 @@ static enum ps_shard ps_scatter(struct session *s, struct pstmt *st, const uint8
 {
     const struct config *root = config_root_c(s->cfg);
     const struct shard_table *x = ko->table >= 0 ? &root->key_tables.v[ko->table] : NULL;
+    bool write = ko->verdict != KEY_SCATTER;
     char about[300];
-    snprintf(about, sizeof(about), "sharded table %.64s without a usable %.64s.%.64s",
-             x != NULL ? x->table : ko->why, x != NULL ? x->table : "", x != NULL ? x->key : "");
+    if (write)
+        snprintf(about, sizeof(about), "%s %.64s", x != NULL ? "sharded table" : "reference table",
+                 x != NULL ? x->table : ko->why);
+    else
+        snprintf(about, sizeof(about), "sharded table %.64s without a usable %.64s.%.64s",
+                 x != NULL ? x->table : ko->why, x != NULL ? x->table : "",
+                 x != NULL ? x->key : "");
     char why[300] = "";
     char *text = NULL;
     size_t text_len = 0;
@@ -1008,9 +1014,34 @@ static enum ps_shard ps_scatter(struct session *s, struct pstmt *st, const uint8
     }
     if (text == NULL) {
         slog_info(s, "prepared scatter refused: %s", why);
-        ps_refuse(s, len, 1105, "HY000",
-                  "halyard: a prepared read of %s runs on every group, but %s", about, why);
+        ps_refuse(s, len, 1105, "HY000", "halyard: a prepared %s of %s runs on every group, but %s",
+                  write ? "statement" : "read", about, why);
         return PS_SHARD_REFUSED;
+    }
+    if (write) {
+        /* DDL, a reference table's write, a multi-row INSERT across groups:
+         * its text decides again, with the values written in, and runs as
+         * the same text statement would; the answer is an OK or an ERR,
+         * the same in both protocols */
+        uint32_t to = session_shard_route(s, text, text_len, false, false, false, true);
+        free(text);
+        if (s->state == SS_CLOSING)
+            return PS_SHARD_CLOSING;
+        ps_drop(s, len);
+        if (to == ROUTE_SHARD) {
+            session_shard_refuse(s);
+            return PS_SHARD_REFUSED;
+        }
+        if (to != ROUTE_FANOUT) {
+            send_err(s, 1, 1105, "HY000",
+                     "halyard: a prepared statement on %s decided every group by its parameters "
+                     "but one group by its text with their values: refused",
+                     about);
+            return PS_SHARD_REFUSED;
+        }
+        if (session_fanout_start(s))
+            return PS_SHARD_FANOUT;
+        return s->state == SS_CLOSING ? PS_SHARD_CLOSING : PS_SHARD_REFUSED;
     }
     (void)session_fanout_prepare(s, text, text_len, about);
     free(text);
@@ -1049,7 +1080,8 @@ static enum ps_shard ps_shard_route(struct session *s, struct pstmt *st, const u
             break;
         }
         key = &ko;
-        if (ko.verdict == KEY_SCATTER && !bulk)
+        if ((ko.verdict == KEY_SCATTER || ko.verdict == KEY_ALL || ko.verdict == KEY_SPLIT) &&
+            !bulk)
             return ps_scatter(s, st, p, len, avail, &ko);
     }
     if (session_shard_route_schema(s, st->sql, st->sql_len, st->db, key) == ROUTE_SHARD) {

@@ -1135,12 +1135,9 @@ void shard_key_params_groups(const struct shard_tables *tables, struct key_out *
         }
         v[n++] = groups[i];
     }
-    by_values(tables, out, v, n, kp->any_of, false, verb);
-    if (out->verdict == KEY_REFUSE && insert)
-        refuse(out,
-               "halyard: a prepared %s on sharded table %s has rows for more than one group: "
-               "execute one row at a time",
-               verb, x->table);
+    /* a multi-row INSERT across groups: split, its values written in
+     * (session_ps.c) */
+    by_values(tables, out, v, n, kp->any_of, insert, verb);
 }
 
 /* ---- KEY_SPLIT ------------------------------------------------------- */

@@ -266,3 +266,26 @@ def test_refusals_and_the_session_goes_on(items, ps_query_bin):
                        "was prepared in (shop): USE it again or prepare it anew"], out[17]
     assert out[19][-2:] == ["row\t8", "rows=1"], out[19]
     assert out[7][-3:] == ["row\t3\tbeta's", "row\t6\tdelta", "rows=2"], out[7]
+
+
+def test_prepared_writes_on_every_group(items, cluster, dual, ps_query_bin):
+    """A prepared multi-row INSERT whose key parameters fall on two groups
+    is split per group, and a prepared write to a reference table runs on
+    every group, each as its text statement would (before: "would run on
+    every group: not supported yet")."""
+    out = results(run(ps_query_bin, items.port, "shop", [
+        "INSERT INTO orders (id, customer_id, amount) VALUES (?, ?, ?), (?, ?, ?)"
+        "\ti:31\ti:7\tl:5\ti:32\ti:8\tl:6",
+        "UPDATE countries SET name = ? WHERE id = ?\ts:Francia\tl:1",
+        "INSERT INTO orders (id, customer_id, amount) VALUES (?, ?, ?), (?, ?, ?)"
+        "\ti:31\ti:7\tl:5\ti:33\ti:8\tl:6",
+    ]))
+    assert out[1] == ["affected=2"], out
+    assert out[2] == ["affected=1"], out
+    # a duplicate on b: every group's part rolled back, said per group
+    assert out[3][0].startswith("error\t1105\tHY000\thalyard: the statement ran on every group"), out
+    assert "rolled back on every group" in out[3][0], out
+    assert cluster.sql(0, "SELECT id FROM shop.orders WHERE id > 30") == [(32,)]
+    assert dual.sql(0, "SELECT id FROM shop.orders WHERE id > 30") == [(31,)]
+    for node in (cluster, dual):
+        assert node.sql(0, "SELECT name FROM shop.countries WHERE id = 1") == [("Francia",)]
