@@ -55,6 +55,18 @@ void registry_set_backend(struct registry_entry *e, uint32_t idx, uint32_t tid)
     atomic_store(&e->backend_tid, tid);
 }
 
+void registry_set_fanout(struct registry_entry *e, bool on)
+{
+    atomic_store(&e->fanout, on);
+    if (!on)
+        atomic_store(&e->kill_query, false);
+}
+
+bool registry_take_kill_query(struct registry_entry *e)
+{
+    return atomic_exchange(&e->kill_query, false);
+}
+
 bool registry_kill_requested(const struct registry_entry *e)
 {
     return atomic_load(&e->kill_req);
@@ -80,6 +92,19 @@ enum registry_kill registry_kill(const struct registry_entry *by, uint32_t id, b
     for (struct registry_entry *t = reg_table[id % REG_BUCKETS]; t != NULL; t = t->next) {
         if (t->id != id)
             continue;
+        if (atomic_load(&t->fanout)) {
+            /* Its statement runs on connections of its own to every
+             * group: its worker kills them (session_fanout_kill). Only
+             * its user may: no server checks a privilege here. */
+            if (strcmp(t->user, by->user) != 0) {
+                rc = KILL_NOT_OWNER;
+            } else {
+                rc = KILL_MARKED;
+                atomic_store(connection ? &t->kill_req : &t->kill_query, true);
+                wake_locked(t);
+            }
+            break;
+        }
         /* Count first, then read the thread (registry.h): a thread read
          * after the count is one the target cannot give away before
          * registry_kill_done. */

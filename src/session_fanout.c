@@ -79,6 +79,8 @@ struct fanout_leg {
     struct scatter_part part;
     int read_ms;
     /* what its connection says of the statement's conditions (finish) */
+    struct sqlclient *killer; /* KILL QUERY of its statement, on a connection of its own */
+    bool sent;                /* its statement is on its way or running */
     bool dwant;               /* asked: it has some, or the definitions are wanted */
     struct scatter_part dlist; /* its SHOW WARNINGS answer */
     uint64_t dcount[3];        /* @@warning_count, @@error_count, @@max_error_count */
@@ -100,6 +102,7 @@ struct fanout {
     char hint_backend[CLASSIFY_BACKEND_MAX]; /* with CLH_BACKEND */
     char diag_lost[256]; /* ... and not all told: why */
     bool binary;      /* a COM_STMT_EXECUTE's: the merged rows go in binary (ps_text.h) */
+    bool killed;      /* KILL QUERY: no group starts its part any more */
     size_t budget;
     size_t pending;
     struct varstate_cmds setup;
@@ -114,6 +117,7 @@ void session_fanout_free(struct session *s)
         return;
     for (size_t i = 0; i < f->n; i++) {
         sqlclient_destroy(f->legs[i].c);
+        sqlclient_destroy(f->legs[i].killer);
         scatter_part_free(&f->legs[i].part);
         scatter_part_free(&f->legs[i].dlist);
         if (f->legs[i].own_text)
@@ -124,6 +128,7 @@ void session_fanout_free(struct session *s)
     scatter_plan_free(&f->plan);
     free(f);
     s->fanout = NULL;
+    registry_set_fanout(&s->reg, false);
 }
 
 bool session_fanout_busy(const struct session *s)
@@ -359,6 +364,23 @@ static void next_step(struct fanout_leg *l)
             leg_fail(l, "cannot send START TRANSACTION");
         return;
     }
+    if (f->killed) {
+        /* KILL QUERY came before its part began: it ends as a killed one */
+        static const char msg[] = "Query execution was interrupted";
+        uint8_t pkt[64];
+        size_t n = mysql_err_encode(pkt, sizeof(pkt), 1317, "70100", msg, sizeof(msg) - 1);
+        l->part.err.p = malloc(n > 0 ? n : 1);
+        if (l->part.err.p == NULL || n == 0) {
+            leg_fail(l, "out of memory");
+            return;
+        }
+        memcpy(l->part.err.p, pkt, n);
+        l->part.err.len = n;
+        l->part.kind = SCATTER_PART_ERR;
+        leg_done(l);
+        return;
+    }
+    l->sent = true;
     if (sqlclient_raw(l->c, COM_QUERY, l->text, l->text_len, on_answer_packet, on_answer, l) !=
         HY_OK)
         leg_fail(l, "cannot send the statement");
@@ -532,6 +554,7 @@ bool session_fanout_start(struct session *s)
     }
     f->budget = SCATTER_MAX_BUFFER;
     f->running = true;
+    registry_set_fanout(&s->reg, true); /* a KILL of it is halyard's (session_fanout_kill) */
     f->pending = f->n + 1; /* the last one released below: no finish while starting */
     for (size_t g = 0; g < f->n; g++) {
         struct fanout_leg *l = &f->legs[g];
@@ -685,6 +708,69 @@ static void answer_write(struct fanout *f)
     free(parts);
     free(names);
     free(fail);
+}
+
+/* ---- KILL QUERY -------------------------------------------------------------
+ * The statement's parts run on connections only this fan-out knows: a
+ * KILL QUERY of the session (registry.c marks it, the worker calls here)
+ * asks each server to stop its part, from a connection of its own logged
+ * in as the session's user (the owner of the part's thread), as a client
+ * killing its own query would. Each part then ends with the server's 1317,
+ * and the statement with it. The killers go with the fan-out. */
+
+static void on_killed(struct sqlclient *c, const struct sqlresult *res, void *arg)
+{
+    struct fanout_leg *l = arg;
+    if (!res->ok)
+        slog_info(l->f->s, "scatter: group %s (%s): KILL QUERY: %s", l->group, l->be,
+                  res->err_msg);
+    l->killer = NULL;
+    sqlclient_destroy(c);
+}
+
+static void on_killer(struct sqlclient *c, const struct sqlresult *res, void *arg)
+{
+    struct fanout_leg *l = arg;
+    char sql[48];
+    snprintf(sql, sizeof(sql), "KILL QUERY %u", sqlclient_thread_id(l->c));
+    if (res->ok && l->c != NULL && !l->done &&
+        sqlclient_command(c, COM_QUERY, sql, strlen(sql), on_killed, l) == HY_OK)
+        return;
+    struct sqlresult none = {.ok = res->ok || l->done};
+    snprintf(none.err_msg, sizeof(none.err_msg), "%s", res->ok ? "" : res->err_msg);
+    on_killed(c, &none, l);
+}
+
+void session_fanout_kill(struct session *s)
+{
+    struct fanout *f = s->fanout;
+    if (f == NULL || !f->running)
+        return;
+    slog_info(s, "KILL QUERY: stopping the statement's part on every group");
+    f->killed = true;
+    for (size_t g = 0; g < f->n; g++) {
+        struct fanout_leg *l = &f->legs[g];
+        if (!l->sent || l->done || l->c == NULL || l->killer != NULL ||
+            sqlclient_thread_id(l->c) == 0)
+            continue;
+        const struct config_backend *be = &l->view->backends[l->idx];
+        struct sqlclient_target t = {
+            .name = be->name,
+            .address = be->address,
+            .port = be->port,
+            .user = s->user,
+            .tls = be->tls,
+            .tls_ctx = be->tls_ctx,
+            .h1 = s->no_password ? NULL : s->h1,
+            .h2 = s->no_password ? NULL : s->h2,
+            .charset = s->charset,
+        };
+        l->killer = sqlclient_create(s->w->loop, &t, l->view->connect_timeout_ms);
+        if (l->killer != NULL && sqlclient_connect(l->killer, on_killer, l) != HY_OK) {
+            sqlclient_destroy(l->killer);
+            l->killer = NULL;
+        }
+    }
 }
 
 /* ---- the statement's conditions --------------------------------------------
@@ -849,6 +935,17 @@ static void finish(struct fanout *f, bool from_loop)
     if (!f->diag_asked && ask_diag(f))
         return; /* runs again from the last group's answer */
     f->running = false;
+    registry_set_fanout(&s->reg, false);
+    if (registry_kill_requested(&s->reg)) {
+        /* KILL CONNECTION while it ran: as a server, "Connection was
+         * killed", and the session ends */
+        session_err(s, 1, SERR_KILLED);
+        session_fanout_free(s);
+        session_mark_closing(s, END_KILLED);
+        if (from_loop)
+            session_reap(s);
+        return;
+    }
     keep_diag(f, f->mode == FANOUT_READ ? read_failed(f) : NULL);
     if (s->state == SS_CLOSING) {
         session_fanout_free(s);

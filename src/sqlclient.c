@@ -415,6 +415,11 @@ bool sqlclient_ready(const struct sqlclient *c)
     return c->state == SC_READY;
 }
 
+uint32_t sqlclient_thread_id(const struct sqlclient *c)
+{
+    return c->login.thread_id;
+}
+
 void sqlclient_set_timeout(struct sqlclient *c, int timeout_ms)
 {
     c->timeout_ms = timeout_ms > 0 ? timeout_ms : c->timeout_ms;

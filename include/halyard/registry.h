@@ -45,6 +45,8 @@ struct registry_entry {
     atomic_bool kill_req;    /* KILL CONNECTION asked this session to close */
     atomic_uint kill_holds;  /* KILLs sent for its thread, not answered yet */
     atomic_uint kill_conns;  /* of which KILL CONNECTIONs */
+    atomic_bool fanout;      /* a statement runs on every group (session_fanout.c) */
+    atomic_bool kill_query;  /* KILL QUERY asked that statement to stop */
     /* How a KILL wakes the owner's worker (set before registry_add). */
     struct ev_loop *loop;
     ev_async *wakeup;
@@ -59,6 +61,13 @@ void registry_remove(struct registry_entry *e);
 void registry_set_user(struct registry_entry *e, const char *user);
 /* The backend the session's commands run on now (tid 0 = none). Owner only. */
 void registry_set_backend(struct registry_entry *e, uint32_t idx, uint32_t tid);
+/* Owner only: a statement on every group runs (on) or ended. A KILL of
+ * the session meanwhile is halyard's to carry out (KILL_MARKED): its
+ * connections to the groups are not the one it publishes. */
+void registry_set_fanout(struct registry_entry *e, bool on);
+/* Owner only: whether a KILL QUERY asked the statement on every group to
+ * stop since the last call. */
+bool registry_take_kill_query(struct registry_entry *e);
 /* The session is to end: a KILL CONNECTION the server accepted, or one
  * that found it without a backend thread. */
 bool registry_kill_requested(const struct registry_entry *e);

@@ -385,6 +385,13 @@ void session_config_changed(struct session *s);
 /* The KILL that kept an idle session's connections (s->kill_kept) was
  * answered: it gives them back now. From the worker's wakeup. */
 void session_kill_released(struct session *s);
+/* KILL QUERY of a session whose statement runs on every group: each
+ * group's connection still running its part gets KILL QUERY from a new
+ * connection as the session's user; the statement then ends with the
+ * server's 1317, as on one server (session_fanout.c). */
+void session_fanout_kill(struct session *s);
+/* A statement on every group is running (its answer not sent yet). */
+bool session_fanout_busy(const struct session *s);
 /* Graceful stop: close if idle, else at the end of the command in flight. */
 void session_shutdown(struct session *s);
 /* The worker thread ends: free what its sessions kept per thread. */

@@ -84,3 +84,63 @@ def test_a_group_without_its_primary_still_answers_from_replicas(start_halyard, 
                ["node0"]["state"] == "DOWN", 10, what="node0 DOWN")
     got = answered_by(h)
     assert got[3] == b[1] and {got[1], got[2]} <= {a[1], a[2]}, got
+
+
+def test_kill_query_stops_a_scatter_read(start_halyard, cluster, dual, tmp_path):
+    """KILL QUERY of a session whose read runs on every group stops each
+    group's part on its server: the read ends with the server's 1317 at
+    once, no part keeps running there, and the session goes on. KILL
+    CONNECTION ends the session."""
+    import threading
+    import time
+    h, _ = keyed_with(start_halyard, cluster, dual, tmp_path, consistency="eventual")
+    victim = h.connect()
+    with victim.cursor() as cur:
+        cur.execute("SELECT CONNECTION_ID()")
+        vid = cur.fetchone()[0]
+    got = {}
+
+    def slow():
+        t0 = time.monotonic()
+        try:
+            with victim.cursor() as cur:
+                cur.execute("SELECT id, SLEEP(20) FROM shop.orders")
+                got["rows"] = cur.fetchall()
+        except pymysql.MySQLError as e:
+            got["err"] = e.args[0]
+        got["took"] = time.monotonic() - t0
+
+    t = threading.Thread(target=slow)
+    t.start()
+
+    def sleeping():
+        n = 0
+        for c, i in ((cluster, 1), (cluster, 2), (dual, 1)):
+            n += len(c.sql(i, "SELECT ID FROM information_schema.PROCESSLIST "
+                              "WHERE INFO LIKE 'SELECT id, SLEEP(20)%'"))
+        return n
+    wait_until(lambda: sleeping() == 2, 10, what="a part running on each group")
+    killer = h.connect()
+    with killer.cursor() as cur:
+        cur.execute(f"KILL QUERY {vid}")
+    t.join(15)
+    assert got.get("err") == 1317, got
+    assert got["took"] < 10, got
+    wait_until(lambda: sleeping() == 0, 5, what="no part left running")
+    with victim.cursor() as cur:  # the session goes on
+        cur.execute("SELECT COUNT(*) FROM shop.orders")
+        assert cur.fetchone()[0] == 3
+    # KILL CONNECTION while a scatter read runs ends the session
+    t = threading.Thread(target=slow)
+    got.clear()
+    t.start()
+    wait_until(lambda: sleeping() == 2, 10, what="a part running on each group")
+    with killer.cursor() as cur:
+        cur.execute(f"KILL {vid}")
+    t.join(15)
+    assert got.get("err") == 1927, got  # Connection was killed, as a server says
+    assert got["took"] < 10, got
+    wait_until(lambda: sleeping() == 0, 5, what="no part left running")
+    with pytest.raises(pymysql.MySQLError):
+        with victim.cursor() as cur:
+            cur.execute("SELECT 1")
