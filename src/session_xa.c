@@ -15,15 +15,20 @@
  * that group; the pool never takes it (bc->xa holds it).
  *
  * COMMIT: one branch -> XA END, XA COMMIT ONE PHASE. Several -> XA END and
- * XA PREPARE on each; once all are prepared the decision is appended to
- * shards.xa_log and fsync'd (xa_log.h), then XA COMMIT on each, then the
- * decision is marked done. A failed END or PREPARE (or a branch's
- * connection lost) rolls every branch back and the COMMIT gets ERR 1402
- * saying why. ROLLBACK -> XA END, XA ROLLBACK on each. The client gets the
- * OK a server would give (SERVER_STATUS_IN_TRANS on after BEGIN, off after
- * the end). The steps are internal queries (INT_XA) on each branch's
- * connection in turn, run from here; the client's COMMIT is consumed first
- * and answered when the last step is.
+ * XA PREPARE on each; once all are prepared the decision is handed to the
+ * log's writer thread (xa_log_writer.h), which appends it to
+ * shards.xa_log and fsyncs it together with other sessions' decisions;
+ * the session waits for that without blocking its worker (x->logging),
+ * and only once the decision is durable runs XA COMMIT on each; then the
+ * decision is marked done (a D record, not fsync'd: recovery finds a
+ * decided transaction whose branches are all gone done, xa_recover.c).
+ * A failed END or PREPARE (or a branch's connection lost) rolls every
+ * branch back and the COMMIT gets ERR 1402 saying why. ROLLBACK -> XA
+ * END, XA ROLLBACK on each. The client gets the OK a server would give
+ * (SERVER_STATUS_IN_TRANS on after BEGIN, off after the end). The steps
+ * are internal queries (INT_XA) on each branch's connection in turn, run
+ * from here; the client's COMMIT is consumed first and answered when the
+ * last step is.
  *
  * Not handled here: START TRANSACTION READ ONLY / WITH CONSISTENT SNAPSHOT
  * and transactions of autocommit = 0 stay plain transactions on one group
@@ -51,6 +56,7 @@
 #include "halyard/stats.h"
 #include "halyard/worker.h"
 #include "halyard/xa_log.h"
+#include "halyard/xa_log_writer.h"
 #include "halyard/xa_recover.h"
 #include "session_int.h"
 
@@ -71,7 +77,8 @@ struct xa_branch {
     char name[XA_GROUP_MAX + 1];
     struct bconn *bc; /* NULL once gone */
     enum xb_state st;
-    bool taint; /* a step failed on it: its XA state is unknown, closed at the end */
+    bool taint;         /* a step failed on it: its XA state is unknown, closed at the end */
+    bool gone_prepared; /* its connection closed, prepared, while the decision was logged */
 };
 
 struct session_xa {
@@ -83,6 +90,7 @@ struct session_xa {
     bool ending;        /* COMMIT or ROLLBACK under way */
     bool commit;        /* still to commit (false once anything failed) */
     bool decided;       /* the decision is in the log */
+    bool logging;       /* the decision is with the log's writer: neither decided nor not */
     bool failed;        /* the client gets err instead of OK */
     bool lost;          /* ended because a branch died (trx_lost): err is SERR_TRX_LOST */
     bool lost_ok;       /* ... and the statement was a ROLLBACK: OK */
@@ -91,6 +99,7 @@ struct session_xa {
     uint16_t server_rb; /* a statement got this error: the server rolled a branch back */
     char err[400];
     struct bconn *saved_cur;
+    struct xa_log_wait logw; /* the decision's write (x->logging); data = the session */
 };
 
 static _Atomic uint64_t xa_serial;
@@ -282,6 +291,111 @@ static void xa_failpoint(const char *where)
     }
 }
 
+static bool xa_next(struct session *s);
+
+/* The decision is durable (ok) or could not be made so: the branches whose
+ * connection closed meanwhile, prepared, are the recovery's, to commit or
+ * to roll back as the log now says. */
+static void xa_decision_known(struct session *s, bool ok, int err)
+{
+    struct session_xa *x = s->xa;
+    const struct config *root = config_root_c(s->cfg);
+    x->logging = false;
+    if (ok) {
+        x->decided = true;
+        slog_info(s, "xa %s: prepared on %zu groups, commit decision logged", x->gtrid, x->n);
+    } else {
+        xa_fail(s,
+                "halyard: the transaction was rolled back: cannot log the commit decision to "
+                "%s: %s",
+                root->xa_log, strerror(err));
+    }
+    for (size_t i = 0; i < x->n; i++) {
+        struct xa_branch *b = &x->br[i];
+        if (!b->gone_prepared)
+            continue;
+        b->gone_prepared = false;
+        if (!ok) {
+            xa_recover_abandon(x->gtrid);
+            continue;
+        }
+        x->failed = true;
+        x->in_doubt = true;
+        snprintf(x->err, sizeof(x->err),
+                 "halyard: XA COMMIT on group %s failed (connection lost): the transaction is "
+                 "decided (in %s) and is committed there by recovery",
+                 b->name, root->xa_log);
+        slog_warn(s, "xa %s: %s", x->gtrid, x->err);
+    }
+}
+
+/* Test only: the failpoints once the decision is durable (xa_failpoint). */
+static void xa_after_decision(struct session *s)
+{
+    struct session_xa *x = s->xa;
+    xa_failpoint("after-decision");
+    const char *fp = getenv("HALYARD_TEST_XA_FAILPOINT");
+    if (fp != NULL && strcmp(fp, "lose-branch-after-decision") == 0 && x->br[x->n - 1].bc != NULL) {
+        /* test only: the last branch's connection breaks now (the
+         * server keeps the branch prepared), its XA COMMIT fails */
+        hy_log_warn("HALYARD_TEST_XA_FAILPOINT=%s: shutting down the connection to "
+                    "%s (test only)",
+                    fp, x->br[x->n - 1].bc->be->name);
+        shutdown(x->br[x->n - 1].bc->c.fd, SHUT_RDWR);
+    }
+}
+
+/* The log's writer is done with the decision (on the session's loop). */
+static void xa_logged(struct xa_log_wait *w)
+{
+    struct session *s = w->data;
+    xa_decision_known(s, w->rc == HY_OK, w->err);
+    if (s->state == SS_CLOSING) {
+        session_reap(s); /* session_xa_discard: the decision as known now */
+        return;
+    }
+    if (s->xa->decided)
+        xa_after_decision(s);
+    if (xa_next(s))
+        return;
+    session_timer_stop(s);
+    session_set_state(s, SS_IDLE);
+    session_next_command(s);
+    session_reap(s);
+}
+
+/* Every branch is prepared: the decision to commit goes to the log.
+ * True when the log's writer has it (xa_logged() goes on); false when it
+ * is known now (written here, or failed: x->decided says). */
+static bool xa_log_decision(struct session *s)
+{
+    struct session_xa *x = s->xa;
+    const struct config *root = config_root_c(s->cfg);
+    struct xa_decision d = {.when = (int64_t)time(NULL)};
+    snprintf(d.gtrid, sizeof(d.gtrid), "%s", x->gtrid);
+    for (size_t i = 0; i < x->n; i++)
+        snprintf(d.groups[d.n_groups++], sizeof(d.groups[0]), "%s", x->br[i].name);
+    char rec[XA_GROUPS_MAX * (XA_GROUP_MAX + 1) + 128];
+    if (!xa_log_format_commit(&d, rec, sizeof(rec))) {
+        xa_decision_known(s, false, ENAMETOOLONG);
+        return false;
+    }
+    x->logw.loop = s->w->loop;
+    x->logw.done = xa_logged;
+    x->logw.data = s;
+    if (xa_log_writer_submit(root->xa_log, rec, strlen(rec), &x->logw) == HY_OK) {
+        x->logging = true;
+        session_timer_stop(s); /* the disk's time, not a server's */
+        return true;
+    }
+    /* no writer thread: written here, blocking this worker */
+    bool ok = xa_log_append(root->xa_log, rec, strlen(rec)) == HY_OK;
+    xa_decision_known(s, ok, errno);
+    if (ok)
+        xa_after_decision(s);
+    return false;
+}
+
 /* The next step of the end; true when one is in flight, false when the
  * transaction is over (the client answered). */
 static bool xa_next(struct session *s)
@@ -307,33 +421,8 @@ static bool xa_next(struct session *s)
         }
         if (!x->decided && x->n > 1) {
             xa_failpoint("before-decision");
-            struct xa_decision d = {.when = (int64_t)time(NULL)};
-            snprintf(d.gtrid, sizeof(d.gtrid), "%s", x->gtrid);
-            for (size_t i = 0; i < x->n; i++)
-                snprintf(d.groups[d.n_groups++], sizeof(d.groups[0]), "%s", x->br[i].name);
-            char rec[XA_GROUPS_MAX * (XA_GROUP_MAX + 1) + 128];
-            if (!xa_log_format_commit(&d, rec, sizeof(rec)) ||
-                xa_log_append(root->xa_log, rec, strlen(rec)) != HY_OK) {
-                xa_fail(s,
-                        "halyard: the transaction was rolled back: cannot log the commit "
-                        "decision to %s: %s",
-                        root->xa_log, strerror(errno));
-            } else {
-                x->decided = true;
-                slog_info(s, "xa %s: prepared on %zu groups, commit decision logged", x->gtrid,
-                          x->n);
-                xa_failpoint("after-decision");
-                const char *fp = getenv("HALYARD_TEST_XA_FAILPOINT");
-                if (fp != NULL && strcmp(fp, "lose-branch-after-decision") == 0 &&
-                    x->br[x->n - 1].bc != NULL) {
-                    /* test only: the last branch's connection breaks now (the
-                     * server keeps the branch prepared), its XA COMMIT fails */
-                    hy_log_warn("HALYARD_TEST_XA_FAILPOINT=%s: shutting down the connection to "
-                                "%s (test only)",
-                                fp, x->br[x->n - 1].bc->be->name);
-                    shutdown(x->br[x->n - 1].bc->c.fd, SHUT_RDWR);
-                }
-            }
+            if (xa_log_decision(s))
+                return true; /* xa_logged() goes on once it is durable */
         }
         if (x->decided) {
             for (size_t i = 0; i < x->n; i++) {
@@ -346,9 +435,11 @@ static bool xa_next(struct session *s)
             snprintf(rec, sizeof(rec), "D %s\n", x->gtrid);
             if (x->in_doubt)
                 xa_recover_kick();
-            else if (xa_log_append(root->xa_log, rec, strlen(rec)) != HY_OK)
-                slog_warn(s, "xa %s: cannot mark the decision done in %s: %s", x->gtrid,
-                          root->xa_log, strerror(errno));
+            else if (xa_log_writer_submit(root->xa_log, rec, strlen(rec), NULL) != HY_OK)
+                slog_warn(s,
+                          "xa %s: cannot mark the decision done in %s: out of memory "
+                          "(recovery marks it)",
+                          x->gtrid, root->xa_log);
             xa_finish(s);
             return false;
         }
@@ -619,6 +710,8 @@ void session_xa_gone(struct session *s, struct bconn *bc)
         b->st = XB_DEAD;
         if (!x->ending) {
             session_trx_lost(s, bc->be->name);
+        } else if (prepared && x->logging) {
+            b->gone_prepared = true; /* the decision says what it means: xa_decision_known */
         } else if (prepared && x->decided) {
             /* the server keeps it prepared: the recovery commits it */
             x->failed = true;
@@ -670,9 +763,11 @@ void session_xa_discard(struct session *s)
     if (x == NULL)
         return;
     s->xa = NULL;
+    if (x->logging && xa_log_writer_cancel(&x->logw) == HY_OK)
+        x->decided = true; /* its decision was being written: now it is known */
     bool prepared = false;
     for (size_t i = 0; i < x->n; i++) {
-        prepared = prepared || x->br[i].st == XB_PREPARED;
+        prepared = prepared || x->br[i].st == XB_PREPARED || x->br[i].gone_prepared;
         struct bconn *bc = x->br[i].bc;
         if (bc == NULL)
             continue;
