@@ -227,8 +227,21 @@ static void xa_count(bool commit)
                               memory_order_relaxed);
 }
 
+/* The parked connection of branch b, its XA transaction ended on it
+ * without error, back to the pool of its group's view (pool_mode
+ * "transaction", nothing of the session on it): no new connection and
+ * login for the session's next transaction there. */
+static bool xa_give_parked(struct session *s, const struct xa_branch *b)
+{
+    struct config *root = config_root(s->cfg);
+    int g = group_find(root, b->name);
+    return b->st == XB_DONE && !b->taint && g >= 0 &&
+           session_pool_give_parked(s, b->bc, group_view(root, (size_t)g));
+}
+
 /* The transaction is over: its connections no longer hold it; the parked
- * ones are closed (the session is on another group); the client answered. */
+ * ones (the session is on another group) go back to the pool or are
+ * closed; the client answered. */
 static void xa_finish(struct session *s)
 {
     struct session_xa *x = s->xa;
@@ -238,6 +251,12 @@ static void xa_finish(struct session *s)
         if (bc == NULL)
             continue;
         bc->xa = false;
+        if (bc->parked && xa_give_parked(s, &x->br[i])) {
+            x->br[i].bc = NULL;
+            if (x->saved_cur == bc)
+                x->saved_cur = NULL;
+            continue;
+        }
         x->br[i].bc = NULL;
         if (bc->parked || x->br[i].taint) {
             if (x->br[i].taint)
