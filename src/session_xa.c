@@ -86,6 +86,7 @@ struct session_xa {
     struct xa_branch br[XA_GROUPS_MAX];
     size_t n;
     enum xa_op op;      /* the step in flight */
+    enum xa_op then;    /* ... and the one sent behind it on the same connection (xa_end) */
     size_t at;          /* ... on this branch */
     bool ending;        /* COMMIT or ROLLBACK under way */
     bool commit;        /* still to commit (false once anything failed) */
@@ -204,6 +205,34 @@ static void xa_send(struct session *s, enum xa_op op, size_t i, const char *verb
     s->cur = x->br[i].bc;
     slog_debug(s, "xa: %s", sql);
     internal_query(s, INT_XA, sql, XA_STEP_TIMEOUT_MS);
+}
+
+/* XA END on branch i with the branch's next step (`op`: PREPARE, COMMIT
+ * ONE PHASE or ROLLBACK) sent right behind it, pipelined: one round trip
+ * for both. The server runs them in order; when END fails the second
+ * fails too (the branch is not IDLE), and a branch PREPAREd while another
+ * branch's END failed is rolled back like any prepared one (its decision
+ * was never logged). xa_step_done reads the second answer after the
+ * first. */
+static void xa_end(struct session *s, size_t i, enum xa_op op, const char *verb, const char *tail)
+{
+    struct session_xa *x = s->xa;
+    xa_send(s, XOP_END, i, "END", "");
+    if (s->xa != x || s->internal != INT_XA || x->op != XOP_END || s->cur != x->br[i].bc)
+        return; /* the send failed, and what follows it ran (session_xa_failed) */
+    uint8_t pkt[MYSQL_HEADER_SIZE + 1 + 256];
+    int n = snprintf((char *)pkt + MYSQL_HEADER_SIZE + 1, sizeof(pkt) - MYSQL_HEADER_SIZE - 1,
+                     "XA %s '%s','%s'%s", verb, x->gtrid, x->br[i].name, tail);
+    if (n < 0 || (size_t)n >= sizeof(pkt) - MYSQL_HEADER_SIZE - 1)
+        return; /* not pipelined: sent after END's answer (xa_next) */
+    mysql_hdr_write(pkt, (uint32_t)n + 1, 0);
+    pkt[MYSQL_HEADER_SIZE] = COM_QUERY;
+    slog_debug(s, "xa: %s (pipelined)", (char *)pkt + MYSQL_HEADER_SIZE + 1);
+    struct bconn *bc = s->cur;
+    if (conn_send_local(&bc->c, s->w->loop, &s->w->pool, pkt, MYSQL_HEADER_SIZE + 1 + (size_t)n) !=
+        HY_OK)
+        return; /* not sent (no memory): sent after END's answer (xa_next) */
+    x->then = op;
 }
 
 static void xa_fail(struct session *s, const char *fmt, ...) HY_PRINTF(2, 3);
@@ -422,10 +451,15 @@ static bool xa_next(struct session *s)
     struct session_xa *x = s->xa;
     const struct config *root = config_root_c(s->cfg);
     for (size_t i = 0; i < x->n; i++) {
-        if (x->br[i].st == XB_ACTIVE) {
-            xa_send(s, XOP_END, i, "END", "");
-            return true;
-        }
+        if (x->br[i].st != XB_ACTIVE)
+            continue;
+        if (x->commit && x->n == 1)
+            xa_end(s, i, XOP_COMMIT_1P, "COMMIT", " ONE PHASE");
+        else if (x->commit)
+            xa_end(s, i, XOP_PREPARE, "PREPARE", "");
+        else
+            xa_end(s, i, XOP_ROLLBACK, "ROLLBACK", "");
+        return true;
     }
     if (x->commit && x->n == 1 && x->br[0].st == XB_IDLE) {
         xa_send(s, XOP_COMMIT_1P, 0, "COMMIT", " ONE PHASE");
@@ -692,6 +726,15 @@ static void xa_step_done(struct session *s, uint16_t code, bool dead)
     case XOP_START:
     case XOP_NONE:
         break;
+    }
+    enum xa_op then = x->then;
+    x->then = XOP_NONE;
+    if (then != XOP_NONE && !dead && b->bc != NULL) {
+        /* the step sent behind END: its answer is next (maybe in already) */
+        x->op = then;
+        internal_expect(s, INT_XA, COM_QUERY, XA_STEP_TIMEOUT_MS);
+        internal_progress(s);
+        return;
     }
     if (xa_next(s))
         return;
