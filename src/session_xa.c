@@ -214,25 +214,43 @@ static void xa_send(struct session *s, enum xa_op op, size_t i, const char *verb
  * branch's END failed is rolled back like any prepared one (its decision
  * was never logged). xa_step_done reads the second answer after the
  * first. */
+/* One XA statement on branch i as a COM_QUERY packet at p (cap bytes):
+ * its length, 0 when it does not fit. */
+static size_t xa_packet(const struct session_xa *x, size_t i, const char *verb, const char *tail,
+                        uint8_t *p, size_t cap)
+{
+    if (cap <= MYSQL_HEADER_SIZE + 1)
+        return 0;
+    int n = snprintf((char *)p + MYSQL_HEADER_SIZE + 1, cap - MYSQL_HEADER_SIZE - 1,
+                     "XA %s '%s','%s'%s", verb, x->gtrid, x->br[i].name, tail);
+    if (n < 0 || (size_t)n >= cap - MYSQL_HEADER_SIZE - 1)
+        return 0;
+    mysql_hdr_write(p, (uint32_t)n + 1, 0);
+    p[MYSQL_HEADER_SIZE] = COM_QUERY;
+    return MYSQL_HEADER_SIZE + 1 + (size_t)n;
+}
+
 static void xa_end(struct session *s, size_t i, enum xa_op op, const char *verb, const char *tail)
 {
     struct session_xa *x = s->xa;
-    xa_send(s, XOP_END, i, "END", "");
-    if (s->xa != x || s->internal != INT_XA || x->op != XOP_END || s->cur != x->br[i].bc)
-        return; /* the send failed, and what follows it ran (session_xa_failed) */
-    uint8_t pkt[MYSQL_HEADER_SIZE + 1 + 256];
-    int n = snprintf((char *)pkt + MYSQL_HEADER_SIZE + 1, sizeof(pkt) - MYSQL_HEADER_SIZE - 1,
-                     "XA %s '%s','%s'%s", verb, x->gtrid, x->br[i].name, tail);
-    if (n < 0 || (size_t)n >= sizeof(pkt) - MYSQL_HEADER_SIZE - 1)
-        return; /* not pipelined: sent after END's answer (xa_next) */
-    mysql_hdr_write(pkt, (uint32_t)n + 1, 0);
-    pkt[MYSQL_HEADER_SIZE] = COM_QUERY;
-    slog_debug(s, "xa: %s (pipelined)", (char *)pkt + MYSQL_HEADER_SIZE + 1);
-    struct bconn *bc = s->cur;
-    if (conn_send_local(&bc->c, s->w->loop, &s->w->pool, pkt, MYSQL_HEADER_SIZE + 1 + (size_t)n) !=
-        HY_OK)
-        return; /* not sent (no memory): sent after END's answer (xa_next) */
+    uint8_t pkt[2 * (MYSQL_HEADER_SIZE + 1 + 256)];
+    size_t n1 = xa_packet(x, i, "END", "", pkt, sizeof(pkt));
+    size_t n2 = n1 > 0 ? xa_packet(x, i, verb, tail, pkt + n1, sizeof(pkt) - n1) : 0;
+    if (n2 == 0) { /* cannot happen (names are bounded): one after the other then */
+        xa_send(s, XOP_END, i, "END", "");
+        return;
+    }
+    x->op = XOP_END;
+    x->at = i;
     x->then = op;
+    s->cur = x->br[i].bc;
+    slog_debug(s, "xa: XA END '%s','%s' + XA %s%s (pipelined)", x->gtrid, x->br[i].name, verb,
+               tail);
+    internal_expect(s, INT_XA, COM_QUERY, XA_STEP_TIMEOUT_MS);
+    if (conn_send_local(&s->cur->c, s->w->loop, &s->w->pool, pkt, n1 + n2) != HY_OK) {
+        x->then = XOP_NONE; /* the connection is closed, whatever part went */
+        session_backend_failed(s, NULL, 0, "cannot send an internal command");
+    }
 }
 
 static void xa_fail(struct session *s, const char *fmt, ...) HY_PRINTF(2, 3);
