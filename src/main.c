@@ -30,6 +30,7 @@
 #include "halyard/backup_sched.h"
 #include "halyard/backup_verify.h"
 #include "halyard/binlog_archive.h"
+#include "halyard/xa_log_writer.h"
 #include "halyard/xa_recover.h"
 #include "halyard/admin.h"
 #include "halyard/alerts.h"
@@ -826,6 +827,7 @@ out:
     /* Before the admin socket goes: it may wait for a switchover's answer. */
     failover_exec_stop();
     binlog_archive_stop();
+    xa_log_writer_stop(); /* after the joins: the D records handed to it are written */
     xa_recover_stop();
     backup_full_stop();
     backup_copy_stop();

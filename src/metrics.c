@@ -23,6 +23,7 @@
 #include "halyard/group.h"
 #include "halyard/metrics.h"
 #include "halyard/stats.h"
+#include "halyard/xa_log_writer.h"
 #include "halyard/xa_recover.h"
 #include "halyard/pool_stats.h"
 #include "halyard/resolve.h"
@@ -586,6 +587,16 @@ void metrics_render(struct textbuf *sb, const struct metrics_snapshot *m)
            "Transactions across groups rolled back (ROLLBACK, a failed PREPARE, a lost branch).");
     sample_u64(sb, "halyard_xa_rollbacks_total", NULL, NULL,
                atomic_load_explicit(&stats_xa_rollbacks, memory_order_relaxed));
+
+    unsigned long xa_recs, xa_syncs;
+    xa_log_writer_counts(&xa_recs, &xa_syncs);
+    family(sb, "halyard_xa_log_decisions_total", "counter",
+           "Commit decisions of transactions across groups made durable in shards.xa_log.");
+    sample_u64(sb, "halyard_xa_log_decisions_total", NULL, NULL, xa_recs);
+    family(sb, "halyard_xa_log_fsyncs_total", "counter",
+           "fdatasyncs of shards.xa_log that made them durable (group commit: one for all the "
+           "decisions handed to the log's writer meanwhile).");
+    sample_u64(sb, "halyard_xa_log_fsyncs_total", NULL, NULL, xa_syncs);
 
     gauge_u64(sb, "halyard_xa_in_doubt",
               "Transactions across groups in doubt: prepared by an earlier halyard process and "

@@ -194,6 +194,10 @@ void session_pool_values_set(struct session *s, bool rows, uint64_t n, bool err)
  * the session's. */
 void session_pool_internal_ran(struct session *s, const struct bconn *bc);
 bool session_pool_release(struct session *s);
+/* A parked XA branch's connection of group view `view` (session_xa.c), its
+ * transaction ended cleanly: to the pool, as give_back would, when nothing
+ * of the session is on it; false: the caller closes it. */
+bool session_pool_give_parked(struct session *s, struct bconn *bc, struct config *view);
 /* The client statement's answer ends in this ERR (whole at pl): kept as
  * the session's diagnostics if SIGNAL can raise it again. */
 void session_pool_diag_err(struct session *s, const uint8_t *pl, uint32_t len);

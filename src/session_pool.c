@@ -491,6 +491,46 @@ static void give_back(struct session *s, struct bconn *bc)
     }
 }
 
+bool session_pool_give_parked(struct session *s, struct bconn *bc, struct config *view)
+{
+    /* Whatever would hold it, or that the session's per-backend state
+     * (indexed by its own view's backends) would have to follow: closed. */
+    if (!view->pool_transaction || bc->state != BCONN_READY || conn_has_local(&bc->c) || bc->xa ||
+        bc->srv_trans || bc->lid_dirty || bc->diag_dirty || bc->found_rows || s->pinned ||
+        s->uvars_opaque || s->ps.count > 0 || bc->idx >= view->n_backends ||
+        bc->be != &view->backends[bc->idx] || !registry_release_ok(&s->reg))
+        return false;
+    struct backend_rt *rt = bc->be->rt;
+    struct session *next = NULL;
+    for (struct session *t = s->w->pool_waiters; t != NULL && next == NULL; t = t->pw_next) {
+        if (t->pool_wait_idx == bc->idx && t->cfg == view && strcmp(t->user, s->user) == 0)
+            next = t;
+    }
+    if (next == NULL && rt != NULL &&
+        atomic_load_explicit(&rt->pool_waiters, memory_order_relaxed) > 0)
+        return false; /* statements on other workers wait for its slot: closing frees it */
+    ev_io_stop(s->w->loop, &bc->c.rio);
+    bc->parked = false;
+    struct pool_key k = {
+        .cfg = view,
+        .idx = bc->idx,
+        .user = s->user,
+        .db = session_login_db(s),
+        .charset = s->charset,
+        .caps = s->caps,
+        .ext_caps = BACKEND_EXT_CAPS(s),
+    };
+    struct mysql_client_creds cr;
+    session_creds(s, bc->be, &cr);
+    (void)pool_put(&s->w->conns, bc, &k, &cr, ev_now(s->w->loop));
+    if (next != NULL) { /* the oldest waiter takes it, on its own timer */
+        ev_timer_stop(s->w->loop, &next->pool_wait);
+        ev_timer_set(&next->pool_wait, 0., 0.);
+        ev_timer_start(s->w->loop, &next->pool_wait);
+    }
+    return true;
+}
+
 /* Nothing goes back while a KILL for this session is on its way to the
  * server (registry.h): the thread it names must still be this session's
  * when it lands. The worker's wakeup (kill_kept) tries again once it is

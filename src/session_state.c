@@ -581,12 +581,18 @@ void internal_send(struct session *s, enum internal_op op, uint8_t cmd, const vo
                    int timeout_ms)
 {
     struct bconn *bc = s->cur;
-    uint8_t hdr[MYSQL_HEADER_SIZE + 1];
-    mysql_hdr_write(hdr, (uint32_t)(n + 1), 0);
-    hdr[MYSQL_HEADER_SIZE] = cmd;
+    /* A small command goes in one send (one TCP segment, one read for the
+     * server), not its header then its body. */
+    uint8_t pkt[MYSQL_HEADER_SIZE + 1 + 512];
+    bool whole = n <= sizeof(pkt) - MYSQL_HEADER_SIZE - 1;
+    mysql_hdr_write(pkt, (uint32_t)(n + 1), 0);
+    pkt[MYSQL_HEADER_SIZE] = cmd;
+    if (whole && n > 0)
+        memcpy(pkt + MYSQL_HEADER_SIZE + 1, body, n);
     internal_expect(s, op, cmd, timeout_ms);
-    if (conn_send_local(&bc->c, s->w->loop, &s->w->pool, hdr, sizeof(hdr)) != HY_OK ||
-        (n > 0 && conn_send_local(&bc->c, s->w->loop, &s->w->pool, body, n) != HY_OK)) {
+    if (conn_send_local(&bc->c, s->w->loop, &s->w->pool, pkt,
+                        MYSQL_HEADER_SIZE + 1 + (whole ? n : 0)) != HY_OK ||
+        (!whole && conn_send_local(&bc->c, s->w->loop, &s->w->pool, body, n) != HY_OK)) {
         session_backend_failed(s, NULL, 0, "cannot send an internal command");
         return;
     }

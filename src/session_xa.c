@@ -17,15 +17,20 @@
  * that group; the pool never takes it (bc->xa holds it).
  *
  * COMMIT: one branch -> XA END, XA COMMIT ONE PHASE. Several -> XA END and
- * XA PREPARE on each; once all are prepared the decision is appended to
- * shards.xa_log and fsync'd (xa_log.h), then XA COMMIT on each, then the
- * decision is marked done. A failed END or PREPARE (or a branch's
- * connection lost) rolls every branch back and the COMMIT gets ERR 1402
- * saying why. ROLLBACK -> XA END, XA ROLLBACK on each. The client gets the
- * OK a server would give (SERVER_STATUS_IN_TRANS on after BEGIN, off after
- * the end). The steps are internal queries (INT_XA) on each branch's
- * connection in turn, run from here; the client's COMMIT is consumed first
- * and answered when the last step is.
+ * XA PREPARE on each; once all are prepared the decision is handed to the
+ * log's writer thread (xa_log_writer.h), which appends it to
+ * shards.xa_log and fsyncs it together with other sessions' decisions;
+ * the session waits for that without blocking its worker (x->logging),
+ * and only once the decision is durable runs XA COMMIT on each; then the
+ * decision is marked done (a D record, not fsync'd: recovery finds a
+ * decided transaction whose branches are all gone done, xa_recover.c).
+ * A failed END or PREPARE (or a branch's connection lost) rolls every
+ * branch back and the COMMIT gets ERR 1402 saying why. ROLLBACK -> XA
+ * END, XA ROLLBACK on each. The client gets the OK a server would give
+ * (SERVER_STATUS_IN_TRANS on after BEGIN, off after the end). The steps
+ * are internal queries (INT_XA) on each branch's connection in turn, run
+ * from here; the client's COMMIT is consumed first and answered when the
+ * last step is.
  *
  * Not handled here: START TRANSACTION READ ONLY / WITH CONSISTENT SNAPSHOT
  * (deferred by session_begin.c) and transactions of autocommit = 0 stay
@@ -54,6 +59,7 @@
 #include "halyard/stats.h"
 #include "halyard/worker.h"
 #include "halyard/xa_log.h"
+#include "halyard/xa_log_writer.h"
 #include "halyard/xa_recover.h"
 #include "session_int.h"
 
@@ -74,7 +80,8 @@ struct xa_branch {
     char name[XA_GROUP_MAX + 1];
     struct bconn *bc; /* NULL once gone */
     enum xb_state st;
-    bool taint; /* a step failed on it: its XA state is unknown, closed at the end */
+    bool taint;         /* a step failed on it: its XA state is unknown, closed at the end */
+    bool gone_prepared; /* its connection closed, prepared, while the decision was logged */
 };
 
 struct session_xa {
@@ -82,10 +89,12 @@ struct session_xa {
     struct xa_branch br[XA_GROUPS_MAX];
     size_t n;
     enum xa_op op;      /* the step in flight */
+    enum xa_op then;    /* ... and the one sent behind it on the same connection (xa_end) */
     size_t at;          /* ... on this branch */
     bool ending;        /* COMMIT or ROLLBACK under way */
     bool commit;        /* still to commit (false once anything failed) */
     bool decided;       /* the decision is in the log */
+    bool logging;       /* the decision is with the log's writer: neither decided nor not */
     bool failed;        /* the client gets err instead of OK */
     bool lost;          /* ended because a branch died (trx_lost): err is SERR_TRX_LOST */
     bool lost_ok;       /* ... and the statement was a ROLLBACK: OK */
@@ -94,6 +103,7 @@ struct session_xa {
     uint16_t server_rb; /* a statement got this error: the server rolled a branch back */
     char err[400];
     struct bconn *saved_cur;
+    struct xa_log_wait logw; /* the decision's write (x->logging); data = the session */
 };
 
 static _Atomic uint64_t xa_serial;
@@ -174,6 +184,52 @@ static void xa_send(struct session *s, enum xa_op op, size_t i, const char *verb
     internal_query(s, INT_XA, sql, XA_STEP_TIMEOUT_MS);
 }
 
+/* XA END on branch i with the branch's next step (`op`: PREPARE, COMMIT
+ * ONE PHASE or ROLLBACK) sent right behind it, pipelined: one round trip
+ * for both. The server runs them in order; when END fails the second
+ * fails too (the branch is not IDLE), and a branch PREPAREd while another
+ * branch's END failed is rolled back like any prepared one (its decision
+ * was never logged). xa_step_done reads the second answer after the
+ * first. */
+/* One XA statement on branch i as a COM_QUERY packet at p (cap bytes):
+ * its length, 0 when it does not fit. */
+static size_t xa_packet(const struct session_xa *x, size_t i, const char *verb, const char *tail,
+                        uint8_t *p, size_t cap)
+{
+    if (cap <= MYSQL_HEADER_SIZE + 1)
+        return 0;
+    int n = snprintf((char *)p + MYSQL_HEADER_SIZE + 1, cap - MYSQL_HEADER_SIZE - 1,
+                     "XA %s '%s','%s'%s", verb, x->gtrid, x->br[i].name, tail);
+    if (n < 0 || (size_t)n >= cap - MYSQL_HEADER_SIZE - 1)
+        return 0;
+    mysql_hdr_write(p, (uint32_t)n + 1, 0);
+    p[MYSQL_HEADER_SIZE] = COM_QUERY;
+    return MYSQL_HEADER_SIZE + 1 + (size_t)n;
+}
+
+static void xa_end(struct session *s, size_t i, enum xa_op op, const char *verb, const char *tail)
+{
+    struct session_xa *x = s->xa;
+    uint8_t pkt[2 * (MYSQL_HEADER_SIZE + 1 + 256)];
+    size_t n1 = xa_packet(x, i, "END", "", pkt, sizeof(pkt));
+    size_t n2 = n1 > 0 ? xa_packet(x, i, verb, tail, pkt + n1, sizeof(pkt) - n1) : 0;
+    if (n2 == 0) { /* cannot happen (names are bounded): one after the other then */
+        xa_send(s, XOP_END, i, "END", "");
+        return;
+    }
+    x->op = XOP_END;
+    x->at = i;
+    x->then = op;
+    s->cur = x->br[i].bc;
+    slog_debug(s, "xa: XA END '%s','%s' + XA %s%s (pipelined)", x->gtrid, x->br[i].name, verb,
+               tail);
+    internal_expect(s, INT_XA, COM_QUERY, XA_STEP_TIMEOUT_MS);
+    if (conn_send_local(&s->cur->c, s->w->loop, &s->w->pool, pkt, n1 + n2) != HY_OK) {
+        x->then = XOP_NONE; /* the connection is closed, whatever part went */
+        session_backend_failed(s, NULL, 0, "cannot send an internal command");
+    }
+}
+
 static void xa_fail(struct session *s, const char *fmt, ...) HY_PRINTF(2, 3);
 static void xa_fail(struct session *s, const char *fmt, ...)
 {
@@ -195,8 +251,21 @@ static void xa_count(bool commit)
                               memory_order_relaxed);
 }
 
+/* The parked connection of branch b, its XA transaction ended on it
+ * without error, back to the pool of its group's view (pool_mode
+ * "transaction", nothing of the session on it): no new connection and
+ * login for the session's next transaction there. */
+static bool xa_give_parked(struct session *s, const struct xa_branch *b)
+{
+    struct config *root = config_root(s->cfg);
+    int g = group_find(root, b->name);
+    return b->st == XB_DONE && !b->taint && g >= 0 &&
+           session_pool_give_parked(s, b->bc, group_view(root, (size_t)g));
+}
+
 /* The transaction is over: its connections no longer hold it; the parked
- * ones are closed (the session is on another group); the client answered. */
+ * ones (the session is on another group) go back to the pool or are
+ * closed; the client answered. */
 static void xa_finish(struct session *s)
 {
     struct session_xa *x = s->xa;
@@ -206,6 +275,12 @@ static void xa_finish(struct session *s)
         if (bc == NULL)
             continue;
         bc->xa = false;
+        if (bc->parked && xa_give_parked(s, &x->br[i])) {
+            x->br[i].bc = NULL;
+            if (x->saved_cur == bc)
+                x->saved_cur = NULL;
+            continue;
+        }
         x->br[i].bc = NULL;
         if (bc->parked || x->br[i].taint) {
             if (x->br[i].taint)
@@ -259,6 +334,111 @@ static void xa_failpoint(const char *where)
     }
 }
 
+static bool xa_next(struct session *s);
+
+/* The decision is durable (ok) or could not be made so: the branches whose
+ * connection closed meanwhile, prepared, are the recovery's, to commit or
+ * to roll back as the log now says. */
+static void xa_decision_known(struct session *s, bool ok, int err)
+{
+    struct session_xa *x = s->xa;
+    const struct config *root = config_root_c(s->cfg);
+    x->logging = false;
+    if (ok) {
+        x->decided = true;
+        slog_info(s, "xa %s: prepared on %zu groups, commit decision logged", x->gtrid, x->n);
+    } else {
+        xa_fail(s,
+                "halyard: the transaction was rolled back: cannot log the commit decision to "
+                "%s: %s",
+                root->xa_log, strerror(err));
+    }
+    for (size_t i = 0; i < x->n; i++) {
+        struct xa_branch *b = &x->br[i];
+        if (!b->gone_prepared)
+            continue;
+        b->gone_prepared = false;
+        if (!ok) {
+            xa_recover_abandon(x->gtrid);
+            continue;
+        }
+        x->failed = true;
+        x->in_doubt = true;
+        snprintf(x->err, sizeof(x->err),
+                 "halyard: XA COMMIT on group %s failed (connection lost): the transaction is "
+                 "decided (in %s) and is committed there by recovery",
+                 b->name, root->xa_log);
+        slog_warn(s, "xa %s: %s", x->gtrid, x->err);
+    }
+}
+
+/* Test only: the failpoints once the decision is durable (xa_failpoint). */
+static void xa_after_decision(struct session *s)
+{
+    struct session_xa *x = s->xa;
+    xa_failpoint("after-decision");
+    const char *fp = getenv("HALYARD_TEST_XA_FAILPOINT");
+    if (fp != NULL && strcmp(fp, "lose-branch-after-decision") == 0 && x->br[x->n - 1].bc != NULL) {
+        /* test only: the last branch's connection breaks now (the
+         * server keeps the branch prepared), its XA COMMIT fails */
+        hy_log_warn("HALYARD_TEST_XA_FAILPOINT=%s: shutting down the connection to "
+                    "%s (test only)",
+                    fp, x->br[x->n - 1].bc->be->name);
+        shutdown(x->br[x->n - 1].bc->c.fd, SHUT_RDWR);
+    }
+}
+
+/* The log's writer is done with the decision (on the session's loop). */
+static void xa_logged(struct xa_log_wait *w)
+{
+    struct session *s = w->data;
+    xa_decision_known(s, w->rc == HY_OK, w->err);
+    if (s->state == SS_CLOSING) {
+        session_reap(s); /* session_xa_discard: the decision as known now */
+        return;
+    }
+    if (s->xa->decided)
+        xa_after_decision(s);
+    if (xa_next(s))
+        return;
+    session_timer_stop(s);
+    session_set_state(s, SS_IDLE);
+    session_next_command(s);
+    session_reap(s);
+}
+
+/* Every branch is prepared: the decision to commit goes to the log.
+ * True when the log's writer has it (xa_logged() goes on); false when it
+ * is known now (written here, or failed: x->decided says). */
+static bool xa_log_decision(struct session *s)
+{
+    struct session_xa *x = s->xa;
+    const struct config *root = config_root_c(s->cfg);
+    struct xa_decision d = {.when = (int64_t)time(NULL)};
+    snprintf(d.gtrid, sizeof(d.gtrid), "%s", x->gtrid);
+    for (size_t i = 0; i < x->n; i++)
+        snprintf(d.groups[d.n_groups++], sizeof(d.groups[0]), "%s", x->br[i].name);
+    char rec[XA_GROUPS_MAX * (XA_GROUP_MAX + 1) + 128];
+    if (!xa_log_format_commit(&d, rec, sizeof(rec))) {
+        xa_decision_known(s, false, ENAMETOOLONG);
+        return false;
+    }
+    x->logw.loop = s->w->loop;
+    x->logw.done = xa_logged;
+    x->logw.data = s;
+    if (xa_log_writer_submit(root->xa_log, rec, strlen(rec), &x->logw) == HY_OK) {
+        x->logging = true;
+        session_timer_stop(s); /* the disk's time, not a server's */
+        return true;
+    }
+    /* no writer thread: written here, blocking this worker */
+    bool ok = xa_log_append(root->xa_log, rec, strlen(rec)) == HY_OK;
+    xa_decision_known(s, ok, errno);
+    if (ok)
+        xa_after_decision(s);
+    return false;
+}
+
 /* The next step of the end; true when one is in flight, false when the
  * transaction is over (the client answered). */
 static bool xa_next(struct session *s)
@@ -266,10 +446,15 @@ static bool xa_next(struct session *s)
     struct session_xa *x = s->xa;
     const struct config *root = config_root_c(s->cfg);
     for (size_t i = 0; i < x->n; i++) {
-        if (x->br[i].st == XB_ACTIVE) {
-            xa_send(s, XOP_END, i, "END", "");
-            return true;
-        }
+        if (x->br[i].st != XB_ACTIVE)
+            continue;
+        if (x->commit && x->n == 1)
+            xa_end(s, i, XOP_COMMIT_1P, "COMMIT", " ONE PHASE");
+        else if (x->commit)
+            xa_end(s, i, XOP_PREPARE, "PREPARE", "");
+        else
+            xa_end(s, i, XOP_ROLLBACK, "ROLLBACK", "");
+        return true;
     }
     if (x->commit && x->n == 1 && x->br[0].st == XB_IDLE) {
         xa_send(s, XOP_COMMIT_1P, 0, "COMMIT", " ONE PHASE");
@@ -284,33 +469,8 @@ static bool xa_next(struct session *s)
         }
         if (!x->decided && x->n > 1) {
             xa_failpoint("before-decision");
-            struct xa_decision d = {.when = (int64_t)time(NULL)};
-            snprintf(d.gtrid, sizeof(d.gtrid), "%s", x->gtrid);
-            for (size_t i = 0; i < x->n; i++)
-                snprintf(d.groups[d.n_groups++], sizeof(d.groups[0]), "%s", x->br[i].name);
-            char rec[XA_GROUPS_MAX * (XA_GROUP_MAX + 1) + 128];
-            if (!xa_log_format_commit(&d, rec, sizeof(rec)) ||
-                xa_log_append(root->xa_log, rec, strlen(rec)) != HY_OK) {
-                xa_fail(s,
-                        "halyard: the transaction was rolled back: cannot log the commit "
-                        "decision to %s: %s",
-                        root->xa_log, strerror(errno));
-            } else {
-                x->decided = true;
-                slog_info(s, "xa %s: prepared on %zu groups, commit decision logged", x->gtrid,
-                          x->n);
-                xa_failpoint("after-decision");
-                const char *fp = getenv("HALYARD_TEST_XA_FAILPOINT");
-                if (fp != NULL && strcmp(fp, "lose-branch-after-decision") == 0 &&
-                    x->br[x->n - 1].bc != NULL) {
-                    /* test only: the last branch's connection breaks now (the
-                     * server keeps the branch prepared), its XA COMMIT fails */
-                    hy_log_warn("HALYARD_TEST_XA_FAILPOINT=%s: shutting down the connection to "
-                                "%s (test only)",
-                                fp, x->br[x->n - 1].bc->be->name);
-                    shutdown(x->br[x->n - 1].bc->c.fd, SHUT_RDWR);
-                }
-            }
+            if (xa_log_decision(s))
+                return true; /* xa_logged() goes on once it is durable */
         }
         if (x->decided) {
             for (size_t i = 0; i < x->n; i++) {
@@ -323,9 +483,11 @@ static bool xa_next(struct session *s)
             snprintf(rec, sizeof(rec), "D %s\n", x->gtrid);
             if (x->in_doubt)
                 xa_recover_kick();
-            else if (xa_log_append(root->xa_log, rec, strlen(rec)) != HY_OK)
-                slog_warn(s, "xa %s: cannot mark the decision done in %s: %s", x->gtrid,
-                          root->xa_log, strerror(errno));
+            else if (xa_log_writer_submit(root->xa_log, rec, strlen(rec), NULL) != HY_OK)
+                slog_warn(s,
+                          "xa %s: cannot mark the decision done in %s: out of memory "
+                          "(recovery marks it)",
+                          x->gtrid, root->xa_log);
             xa_finish(s);
             return false;
         }
@@ -546,6 +708,15 @@ static void xa_step_done(struct session *s, uint16_t code, bool dead)
     case XOP_NONE:
         break;
     }
+    enum xa_op then = x->then;
+    x->then = XOP_NONE;
+    if (then != XOP_NONE && !dead && b->bc != NULL) {
+        /* the step sent behind END: its answer is next (maybe in already) */
+        x->op = then;
+        internal_expect(s, INT_XA, COM_QUERY, XA_STEP_TIMEOUT_MS);
+        internal_progress(s);
+        return;
+    }
     if (xa_next(s))
         return;
     session_timer_stop(s);
@@ -582,6 +753,8 @@ void session_xa_gone(struct session *s, struct bconn *bc)
         b->st = XB_DEAD;
         if (!x->ending) {
             session_trx_lost(s, bc->be->name);
+        } else if (prepared && x->logging) {
+            b->gone_prepared = true; /* the decision says what it means: xa_decision_known */
         } else if (prepared && x->decided) {
             /* the server keeps it prepared: the recovery commits it */
             x->failed = true;
@@ -633,9 +806,11 @@ void session_xa_discard(struct session *s)
     if (x == NULL)
         return;
     s->xa = NULL;
+    if (x->logging && xa_log_writer_cancel(&x->logw) == HY_OK)
+        x->decided = true; /* its decision was being written: now it is known */
     bool prepared = false;
     for (size_t i = 0; i < x->n; i++) {
-        prepared = prepared || x->br[i].st == XB_PREPARED;
+        prepared = prepared || x->br[i].st == XB_PREPARED || x->br[i].gone_prepared;
         struct bconn *bc = x->br[i].bc;
         if (bc == NULL)
             continue;

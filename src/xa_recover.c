@@ -28,7 +28,8 @@
 
 #define TICK_S           1.0
 #define MAX_INDOUBT      4096
-#define ROLLBACK_GRACE_S 3 /* an undecided XID found is rolled back this much later */
+#define ROLLBACK_GRACE_S 3    /* an undecided XID found is rolled back this much later */
+#define XAER_NOTA        1397 /* XA COMMIT/ROLLBACK of an XID the server does not know */
 
 struct branch { /* a prepared XID found on the group being read */
     char gtrid[XA_GTRID_MAX + 1];
@@ -198,7 +199,15 @@ static void on_resolved(struct sqlclient *c, const struct sqlresult *res, void *
     struct branch *b = &R.br[R.at];
     struct xa_in_doubt *e = entry_find(b->gtrid);
     const char *gname = R.cfg->groups[R.g].name;
-    if (!res->ok) {
+    if (!res->ok && res->err_code == XAER_NOTA) {
+        /* Gone since XA RECOVER listed it: ended by the live session of
+         * this process that decided it (its XA COMMIT came first), the
+         * outcome the log says. Done, not a failure: a round that counted
+         * it as one would never be clean under load, and would come back
+         * every second reading the whole log. */
+        hy_log_info("xa recovery: '%s','%s' on group %s already ended (XAER_NOTA)", b->gtrid,
+                    b->bqual, gname);
+    } else if (!res->ok) {
         R.clean = false;
         hy_log_warn("xa recovery: XA %s '%s','%s' on group %s failed: %s",
                     e != NULL && e->commit ? "COMMIT" : "ROLLBACK", b->gtrid, b->bqual, gname,

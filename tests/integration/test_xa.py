@@ -90,6 +90,8 @@ def test_commit_on_both_groups(xa, cluster, dual):
         assert not conn.server_status & IN_TRANS
     assert on_a(cluster, "SELECT w FROM sa.t WHERE id = 100") == [(11,)]
     assert on_b(dual, "SELECT w FROM sb.t WHERE id = 100") == [(2,)]
+    # the D record goes to the log's writer after the OK (not waited for)
+    wait_until(lambda: "\nD " in log.read_text(), 10, what="the decision marked done")
     text = log.read_text()
     m = re.match(r"C (halyard-[0-9a-f]{8}-\d+-\d+) \d+ (\S+)\nD \1\n$", text)
     assert m, text
@@ -390,7 +392,7 @@ def test_prepared_statements_in_a_transaction(xa, cluster, dual, ps_client_bin):
     assert r.stdout.splitlines() == ["committed", "rolled back"], r.stdout
     assert {x[0] for x in on_a(cluster, "SELECT id FROM sa.t WHERE id >= 60")} == {60, 61, 62}
     assert {x[0] for x in on_b(dual, "SELECT id FROM sb.t WHERE id >= 60")} == {60, 61, 62}
-    assert log.read_text().count("\nD ") == 1, log.read_text()
+    wait_until(lambda: log.read_text().count("\nD ") == 1, 10, what="the decision marked done")
     assert metric(s["metrics_port"], "halyard_xa_commits_total") == 1
     assert metric(s["metrics_port"], "halyard_xa_rollbacks_total") == 1
 

@@ -1180,14 +1180,16 @@ static void test_metrics_render(void **state)
         }
     }
     free(text);
-    assert_int_equal(n_fam, 41);
-    assert_int_equal(samples, 54);
+    assert_int_equal(n_fam, 43);
+    assert_int_equal(samples, 56);
 
     static const char *const want[] = {
         "\nhalyard_up 1\n",
         "\nhalyard_build_info{version=\"" HALYARD_VERSION "\"} 1\n",
         "\nhalyard_uptime_seconds 12.500\n",
         "\nhalyard_client_sessions 3\n",
+        "\nhalyard_xa_log_decisions_total 0\n",
+        "\nhalyard_xa_log_fsyncs_total 0\n",
         "\nhalyard_sessions_accepted_total 10\n",
         "\nhalyard_commands_total 200\n",
         "\nhalyard_auth_failures_total 1\n",
