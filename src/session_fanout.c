@@ -27,10 +27,12 @@
  * the session's close frees it (session_fanout_free), which cancels the
  * groups' connections without their callbacks running.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "halyard/backend.h"
 #include "halyard/classify.h"
@@ -47,6 +49,9 @@
 #include "halyard/stats.h"
 #include "halyard/worker.h"
 #include "halyard/varstate.h"
+#include "halyard/xa_log.h"
+#include "halyard/xa_log_writer.h"
+#include "halyard/xa_recover.h"
 #include "session_int.h"
 
 #define SCATTER_MAX_BUFFER         (64u << 20) /* bytes of all groups' answers */
@@ -81,6 +86,10 @@ struct fanout_leg {
     /* what its connection says of the statement's conditions (finish) */
     struct sqlclient *killer; /* KILL QUERY of its statement, on a connection of its own */
     bool sent;                /* its statement is on its way or running */
+    /* "xa" (f->xa): its branch */
+    int xstep;       /* of the phase's commands (xa_phase) */
+    bool xprepared;  /* XA PREPARE answered OK */
+    bool xcommitted; /* XA COMMIT answered OK */
     bool dwant;               /* asked: it has some, or the definitions are wanted */
     struct scatter_part dlist; /* its SHOW WARNINGS answer */
     uint64_t dcount[3];        /* @@warning_count, @@error_count, @@max_error_count */
@@ -103,6 +112,14 @@ struct fanout {
     char diag_lost[256]; /* ... and not all told: why */
     bool binary;      /* a COM_STMT_EXECUTE's: the merged rows go in binary (ps_text.h) */
     bool killed;      /* KILL QUERY: no group starts its part any more */
+    /* A write on several groups in "xa" mode: one XA branch per group,
+     * two-phase commit with the decision in shards.xa_log (xa_end_trx) */
+    bool xa;
+    char gtrid[XA_GTRID_MAX + 1];
+    enum { FX_PREPARE, FX_COMMIT, FX_ROLLBACK } xop;
+    bool decided;            /* the decision to commit is durable */
+    bool logging;            /* ... is with the log's writer */
+    struct xa_log_wait logw; /* its wait; data = the fan-out */
     size_t budget;
     size_t pending;
     struct varstate_cmds setup;
@@ -115,6 +132,24 @@ void session_fanout_free(struct session *s)
     struct fanout *f = s->fanout;
     if (f == NULL)
         return;
+    if (f->logging) {
+        /* the session goes while its decision is being written: it is
+         * durable or not once this returns; the recovery finishes it */
+        (void)xa_log_writer_cancel(&f->logw);
+        f->decided = f->logw.rc == HY_OK;
+        f->logging = false;
+    }
+    if (f->xa) {
+        bool left = false;
+        for (size_t i = 0; i < f->n; i++)
+            left |= f->legs[i].xprepared && !f->legs[i].xcommitted;
+        /* prepared branches the servers keep: committed by the recovery
+         * when decided, else rolled back by it */
+        if (left && f->decided)
+            xa_recover_kick();
+        else if (left)
+            xa_recover_abandon(f->gtrid);
+    }
     for (size_t i = 0; i < f->n; i++) {
         sqlclient_destroy(f->legs[i].c);
         sqlclient_destroy(f->legs[i].killer);
@@ -238,6 +273,13 @@ uint32_t session_fanout_prepare_write(struct session *s, char **texts, const siz
     f->setup_state = true;
     f->trx = dml;
     f->sum = sum;
+    size_t parts = 0;
+    for (size_t g = 0; g < f->n; g++)
+        parts += texts[g] != NULL;
+    /* "xa": atomic across the groups, as a transaction across them is */
+    f->xa = dml && parts > 1 && config_root_c(s->cfg)->shards_xa;
+    if (f->xa)
+        session_xa_gtrid(s, f->gtrid, sizeof(f->gtrid));
     for (size_t g = 0; g < f->n; g++) {
         f->legs[g].text = texts[g];
         f->legs[g].text_len = texts[g] != NULL ? lens[g] : 0;
@@ -359,9 +401,11 @@ static void next_step(struct fanout_leg *l)
         return;
     }
     if (f->trx && l->step == f->setup.n) {
-        static const char begin[] = "START TRANSACTION";
-        if (sqlclient_command(l->c, COM_QUERY, begin, sizeof(begin) - 1, on_setup, l) != HY_OK)
-            leg_fail(l, "cannot send START TRANSACTION");
+        char begin[XA_GTRID_MAX + XA_GROUP_MAX + 32] = "START TRANSACTION";
+        if (f->xa)
+            snprintf(begin, sizeof(begin), "XA START '%s','%s'", f->gtrid, l->group);
+        if (sqlclient_command(l->c, COM_QUERY, begin, strlen(begin), on_setup, l) != HY_OK)
+            leg_fail(l, "cannot send %s", begin);
         return;
     }
     if (f->killed) {
@@ -401,10 +445,202 @@ static void on_end(struct sqlclient *c, const struct sqlresult *res, void *arg)
         finish(f, true);
 }
 
+/* ---- "xa": two-phase commit of a write on several groups ---------------------
+ * Each group's part ran in its XA branch (XA START '<gtrid>','<group>'). All
+ * succeeded: XA END + XA PREPARE on every branch (in parallel); every one
+ * prepared: the decision to commit goes to shards.xa_log and is waited for
+ * (xa_log_writer.h: durable before any XA COMMIT), then XA COMMIT on every
+ * branch, then the decision is marked done. Anything else: XA END + XA
+ * ROLLBACK on every branch, and the statement fails saying so. A branch
+ * left prepared (its connection lost, an XA COMMIT failed) is finished by
+ * the recovery (xa_recover.h) from the log, as a session's would be. */
+
+static void xa_phase(struct fanout *f, int op);
+
+static void xa_sql(const struct fanout_leg *l, const char *verb, char *out, size_t cap)
+{
+    snprintf(out, cap, "XA %s '%s','%s'", verb, l->f->gtrid, l->group);
+}
+
+static void xa_phase_done(struct fanout *f);
+
+static void on_xa_step(struct sqlclient *c, const struct sqlresult *res, void *arg)
+{
+    struct fanout_leg *l = arg;
+    struct fanout *f = l->f;
+    int step = l->xstep++;
+    char sql[XA_GTRID_MAX + XA_GROUP_MAX + 32];
+    /* a branch's XA END fails when it is prepared already: its ROLLBACK
+     * goes on regardless */
+    if (!res->ok && !(f->xop == FX_ROLLBACK && step == 0)) {
+        if (l->err[0] == '\0')
+            leg_note(l, "XA %s failed: %.200s",
+                     f->xop == FX_COMMIT ? "COMMIT" : step == 0 ? "END" : "PREPARE", res->err_msg);
+    } else if (f->xop != FX_COMMIT && step == 0) {
+        xa_sql(l, f->xop == FX_PREPARE ? "PREPARE" : "ROLLBACK", sql, sizeof(sql));
+        if (sqlclient_command(c, COM_QUERY, sql, strlen(sql), on_xa_step, l) == HY_OK)
+            return;
+        leg_note(l, "cannot send %s", sql);
+    } else if (f->xop == FX_PREPARE) {
+        l->xprepared = true;
+    } else if (f->xop == FX_COMMIT) {
+        l->xcommitted = true;
+    } else {
+        l->xprepared = false; /* rolled back */
+    }
+    if (--f->pending == 0)
+        xa_phase_done(f);
+}
+
+static void xa_phase(struct fanout *f, int op)
+{
+    f->xop = op;
+    f->pending = 1;
+    for (size_t g = 0; g < f->n; g++) {
+        struct fanout_leg *l = &f->legs[g];
+        if (l->skip || !l->in_trx)
+            continue;
+        if (op == FX_COMMIT && !l->xprepared)
+            continue;
+        char sql[XA_GTRID_MAX + XA_GROUP_MAX + 32];
+        xa_sql(l, op == FX_COMMIT ? "COMMIT" : "END", sql, sizeof(sql));
+        l->xstep = 0;
+        f->pending++;
+        if (l->c == NULL || !sqlclient_ready(l->c) ||
+            sqlclient_command(l->c, COM_QUERY, sql, strlen(sql), on_xa_step, l) != HY_OK) {
+            f->pending--;
+            if (l->err[0] == '\0')
+                leg_note(l, "its connection is gone");
+        }
+    }
+    if (--f->pending == 0)
+        xa_phase_done(f);
+}
+
+static void xa_decided(struct fanout *f, bool ok, int err)
+{
+    f->decided = ok;
+    if (!ok) {
+        struct fanout_leg *first = f->legs;
+        while (first < f->legs + f->n - 1 && first->skip)
+            first++;
+        leg_note(first, "the commit decision could not be logged to %.100s: %s",
+                 config_root_c(f->s->cfg)->xa_log, strerror(err));
+        xa_phase(f, FX_ROLLBACK);
+        return;
+    }
+    session_xa_failpoint("after-decision");
+    xa_phase(f, FX_COMMIT);
+}
+
+static void xa_logged(struct xa_log_wait *w)
+{
+    struct fanout *f = w->data;
+    f->logging = false;
+    xa_decided(f, w->rc == HY_OK, w->err);
+}
+
+/* Every branch prepared: the decision to the log, waited for. */
+static void xa_decide(struct fanout *f)
+{
+    struct session *s = f->s;
+    const struct config *root = config_root_c(s->cfg);
+    struct xa_decision d = {.when = (int64_t)time(NULL)};
+    snprintf(d.gtrid, sizeof(d.gtrid), "%s", f->gtrid);
+    for (size_t g = 0; g < f->n && d.n_groups < XA_GROUPS_MAX; g++) {
+        if (f->legs[g].xprepared)
+            snprintf(d.groups[d.n_groups++], sizeof(d.groups[0]), "%.40s", f->legs[g].group);
+    }
+    char rec[XA_GROUPS_MAX * (XA_GROUP_MAX + 1) + 128];
+    if (!xa_log_format_commit(&d, rec, sizeof(rec))) {
+        xa_decided(f, false, ENAMETOOLONG);
+        return;
+    }
+    session_xa_failpoint("before-decision");
+    f->logw.loop = s->w->loop;
+    f->logw.done = xa_logged;
+    f->logw.data = f;
+    if (xa_log_writer_submit(root->xa_log, rec, strlen(rec), &f->logw) == HY_OK) {
+        f->logging = true;
+        return;
+    }
+    bool ok = xa_log_append(root->xa_log, rec, strlen(rec)) == HY_OK;
+    xa_decided(f, ok, errno);
+}
+
+static void xa_phase_done(struct fanout *f)
+{
+    bool all = true;
+    for (size_t g = 0; g < f->n; g++) {
+        const struct fanout_leg *l = &f->legs[g];
+        if (!l->skip && l->in_trx && !(f->xop == FX_COMMIT ? l->xcommitted : l->xprepared))
+            all = false;
+    }
+    if (f->xop == FX_PREPARE) {
+        if (all)
+            xa_decide(f);
+        else
+            xa_phase(f, FX_ROLLBACK);
+        return;
+    }
+    if (f->xop == FX_COMMIT) {
+        /* decided: committed, or left prepared to the recovery, which
+         * commits it; either way the statement's answer is its success */
+        f->committed = true;
+        for (size_t g = 0; g < f->n; g++)
+            f->legs[g].err[0] = '\0';
+        if (!all) {
+            slog_warn(f->s, "xa %s: an XA COMMIT failed after the decision: left to the recovery",
+                      f->gtrid);
+            xa_recover_kick();
+        } else {
+            char rec[XA_GTRID_MAX + 8];
+            snprintf(rec, sizeof(rec), "D %s\n", f->gtrid);
+            if (xa_log_writer_submit(config_root_c(f->s->cfg)->xa_log, rec, strlen(rec), NULL) !=
+                HY_OK)
+                slog_warn(f->s, "xa %s: cannot mark the decision done (recovery marks it)",
+                          f->gtrid);
+        }
+        for (size_t g = 0; g < f->n; g++)
+            f->legs[g].in_trx = false;
+        finish(f, true);
+        return;
+    }
+    /* rolled back; a branch whose ROLLBACK failed while prepared stays so:
+     * the recovery rolls it back (undecided) */
+    bool left = false;
+    for (size_t g = 0; g < f->n; g++)
+        left |= f->legs[g].xprepared;
+    if (left)
+        xa_recover_abandon(f->gtrid);
+    f->committed = false;
+    for (size_t g = 0; g < f->n; g++) {
+        f->legs[g].in_trx = false;
+        f->legs[g].xprepared = false;
+    }
+    finish(f, true);
+}
+
+static void xa_end_trx(struct fanout *f)
+{
+    f->ending = true;
+    bool all_ok = true;
+    for (size_t g = 0; g < f->n; g++) {
+        const struct fanout_leg *l = &f->legs[g];
+        if (!l->skip && (l->err[0] != '\0' || l->part.kind != SCATTER_PART_OK))
+            all_ok = false;
+    }
+    xa_phase(f, all_ok ? FX_PREPARE : FX_ROLLBACK);
+}
+
 /* Every group answered a transactional write: COMMIT everywhere when every
  * one succeeded, else ROLLBACK where it is open. */
 static void end_trx(struct fanout *f)
 {
+    if (f->xa) {
+        xa_end_trx(f);
+        return;
+    }
     f->ending = true;
     bool all_ok = true;
     for (size_t g = 0; g < f->n; g++) {

@@ -406,6 +406,11 @@ uint32_t session_diag_route(struct session *s, const char *text, size_t len);
 /* ROUTE_DIAG: send what session_diag_route made ready. */
 void session_diag_answer(struct session *s);
 
+/* session_xa.c, for a write on several groups in "xa" mode (session_fanout.c):
+ * a new gtrid; the test-only failpoints (HALYARD_TEST_XA_FAILPOINT). */
+void session_xa_gtrid(const struct session *s, char *out, size_t cap);
+void session_xa_failpoint(const char *where);
+
 /* session_fanout.c: one statement on every group, the answers merged */
 /* Plan the statement (`len` bytes of text) into s->fanout: ROUTE_FANOUT
  * (a refusal is answered by session_fanout_start, naming `about`, e.g.

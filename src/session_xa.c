@@ -118,6 +118,11 @@ static void gtrid_new(const struct config *root, char *out, size_t cap)
     snprintf(out, cap, "%s%" PRId64 "-%" PRIu64, prefix, xa_log_process_start(), n);
 }
 
+void session_xa_gtrid(const struct session *s, char *out, size_t cap)
+{
+    gtrid_new(config_root_c(s->cfg), out, cap);
+}
+
 static uint16_t cur_group(const struct session *s)
 {
     return s->cfg->parent != NULL ? s->cfg->group_idx : 0;
@@ -324,6 +329,13 @@ static void xa_finish(struct session *s)
  * "after-decision" (the decision fsync'd, nothing committed) makes halyard
  * send itself SIGKILL there; "lose-branch-after-decision" breaks the last
  * branch's connection once the decision is logged (xa_next). */
+static void xa_failpoint(const char *where);
+
+void session_xa_failpoint(const char *where)
+{
+    xa_failpoint(where);
+}
+
 static void xa_failpoint(const char *where)
 {
     const char *fp = getenv("HALYARD_TEST_XA_FAILPOINT");

@@ -555,3 +555,84 @@ def test_begin_inside_a_plain_transaction_opens_an_xa_one(xa, cluster, dual):
     assert on_b(dual, "SELECT id FROM sb.t WHERE id = 310") == [(310,)]
     assert on_a(cluster, "SELECT id FROM sa.t WHERE id = 310") == [(310,)]
     assert re.match(r"C \S+ \d+ \S+\nD \S+\n$", log.read_text()), log.read_text()
+
+
+def start_keyed_xa(start_halyard, cluster, dual, tmp_path, log, sock_name="admin.sock"):
+    """test_key_shards' groups and tables, in "xa" mode."""
+    import test_key_shards as ks
+    port = free_port()
+    s = ks.settings(cluster, dual, tmp_path, port)
+    s["shards"]["cross_group_transactions"] = "xa"
+    s["shards"]["xa_log"] = str(log)
+    s["admin_socket"] = str(tmp_path / sock_name)
+    return start_sharded(start_halyard, s, port), s
+
+
+def keyed_schema(cluster, dual):
+    import test_key_shards as ks
+    for sql in ks.SCHEMA:
+        cluster.sql(0, sql)
+    for sql in ks.SCHEMA + ("GRANT ALL ON shop.* TO 'app'@'%'",):
+        dual.sql(0, sql)
+    cluster.sync()
+    dual.sync()
+
+
+def test_a_write_on_every_group_is_two_phase(start_halyard, cluster, dual, tmp_path):
+    """In "xa" mode a statement that writes on several groups outside a
+    transaction (a multi-row INSERT split by key, a reference table's
+    write) runs as one XA transaction: a branch per group, prepared on
+    all, the decision logged, then committed; a failure on one group rolls
+    every group back. Before, each group committed on its own: a COMMIT
+    failing on one group after another's could not be undone."""
+    keyed_schema(cluster, dual)
+    log = tmp_path / "xa.log"
+    h, _ = start_keyed_xa(start_halyard, cluster, dual, tmp_path, log)
+    conn = h.connect()
+    with conn.cursor() as cur:
+        assert cur.execute("INSERT INTO shop.orders (id, customer_id) VALUES (1, 8), (2, 7)") == 2
+        cur.execute("UPDATE shop.countries SET name = 'Francia' WHERE id = 1")
+    wait_until(lambda: log.exists() and
+               sum(r.startswith("D ") for r in log.read_text().splitlines()) >= 2, 10,
+               what="two decisions marked done")
+    recs = log.read_text().splitlines()
+    commits = [r.split()[1] for r in recs if r.startswith("C ")]
+    assert len(commits) == 2 and all(f"D {g}" in recs for g in commits), recs
+    assert all(r.split()[-1] in ("a,b", "b,a") for r in recs if r.startswith("C ")), recs
+    assert on_a(cluster, "SELECT id FROM shop.orders") == [(1,)]
+    assert on_b(dual, "SELECT id FROM shop.orders") == [(2,)]
+    for node in (cluster, dual):
+        assert node.sql(0, "SELECT name FROM shop.countries WHERE id = 1") == [("Francia",)]
+        assert node.sql(0, "XA RECOVER") == []
+    # b's row is a duplicate: every group's part rolled back
+    with conn.cursor() as cur:
+        code, msg = refused(cur, "INSERT INTO shop.orders (id, customer_id) VALUES (3, 8), (2, 7)")
+    assert code == 1105 and "rolled back on every group" in msg, msg
+    assert on_a(cluster, "SELECT id FROM shop.orders") == [(1,)]
+    assert len([r for r in log.read_text().splitlines() if r.startswith("C ")]) == 2
+
+
+@pytest.mark.parametrize("failpoint", ["after-decision", "before-decision"])
+def test_a_write_on_every_group_survives_a_crash(failpoint, start_halyard, cluster, dual, tmp_path,
+                                                 monkeypatch):
+    """halyard killed between the PREPAREs and the COMMITs of a split
+    INSERT: at restart the recovery commits both groups' rows (decision
+    logged) or neither (not logged), never one group's."""
+    keyed_schema(cluster, dual)
+    log = tmp_path / "xa.log"
+    monkeypatch.setenv("HALYARD_TEST_XA_FAILPOINT", failpoint)
+    h, _ = start_keyed_xa(start_halyard, cluster, dual, tmp_path, log)
+    conn = h.connect()
+    with conn.cursor() as cur:
+        with pytest.raises(pymysql.MySQLError):
+            cur.execute("INSERT INTO shop.orders (id, customer_id) VALUES (1, 8), (2, 7)")
+    assert h.wait() == -9, h.log_tail()
+    pa, pb = xids(on_a(cluster, "XA RECOVER")), xids(on_b(dual, "XA RECOVER"))
+    assert len(pa) == 1 and pa == pb, (pa, pb)
+    monkeypatch.delenv("HALYARD_TEST_XA_FAILPOINT")
+    h2, s2 = start_keyed_xa(start_halyard, cluster, dual, tmp_path, log, sock_name="admin2.sock")
+    wait_until(lambda: on_a(cluster, "XA RECOVER") == [] and on_b(dual, "XA RECOVER") == [], 20,
+               what="the branches resolved")
+    want = 1 if failpoint == "after-decision" else 0
+    assert len(on_a(cluster, "SELECT id FROM shop.orders")) == want
+    assert len(on_b(dual, "SELECT id FROM shop.orders")) == want
