@@ -1083,13 +1083,12 @@ static void stmt_end(struct ctx *c)
         /* MariaDB clears it before a statement that opens tables; the
          * others keep it (transaction control too, checked on 10.11) */
         uint8_t k1 = st->first_kw, k2 = st->second_kw;
-        bool keeps =
-            !st->uses_table &&
-            (k1 == KW_SELECT || k1 == KW_VALUES || k1 == KW_DO || k1 == KW_SET || k1 == KW_USE ||
-             k1 == KW_COMMIT || k1 == KW_ROLLBACK || k1 == KW_SAVEPOINT ||
-             (k1 == KW_RELEASE && k2 == KW_SAVEPOINT) || k1 == KW_XA ||
-             (k1 == KW_UNLOCK && k2 == KW_TABLES) || (k1 == KW_BEGIN && k2 != KW_NOT) ||
-             (k1 == KW_START && k2 == KW_TRANSACTION));
+        bool keeps = !st->uses_table &&
+                     (k1 == KW_SELECT || k1 == KW_VALUES || k1 == KW_DO || k1 == KW_SET ||
+                      k1 == KW_USE || k1 == KW_COMMIT || k1 == KW_ROLLBACK || k1 == KW_SAVEPOINT ||
+                      (k1 == KW_RELEASE && k2 == KW_SAVEPOINT) || k1 == KW_XA ||
+                      (k1 == KW_UNLOCK && k2 == KW_TABLES) || (k1 == KW_BEGIN && k2 != KW_NOT) ||
+                      (k1 == KW_START && k2 == KW_TRANSACTION));
         if (!keeps)
             c->res->clears_diag = true;
     }

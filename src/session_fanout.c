@@ -72,7 +72,7 @@ struct fanout_leg {
     const struct config *view; /* the group's */
     int idx;                   /* the backend it runs on, in view */
     int primary;               /* the group's usable primary, or -1 */
-    const char *text; /* what it runs: the plan's, or its own (owned) */
+    const char *text;          /* what it runs: the plan's, or its own (owned) */
     size_t text_len;
     bool own_text;
     bool skip;     /* no text for this group (a split INSERT without its rows) */
@@ -87,10 +87,10 @@ struct fanout_leg {
     struct sqlclient *killer; /* KILL QUERY of its statement, on a connection of its own */
     bool sent;                /* its statement is on its way or running */
     /* "xa" (f->xa): its branch */
-    int xstep;       /* of the phase's commands (xa_phase) */
-    bool xprepared;  /* XA PREPARE answered OK */
-    bool xcommitted; /* XA COMMIT answered OK */
-    bool dwant;               /* asked: it has some, or the definitions are wanted */
+    int xstep;                 /* of the phase's commands (xa_phase) */
+    bool xprepared;            /* XA PREPARE answered OK */
+    bool xcommitted;           /* XA COMMIT answered OK */
+    bool dwant;                /* asked: it has some, or the definitions are wanted */
     struct scatter_part dlist; /* its SHOW WARNINGS answer */
     uint64_t dcount[3];        /* @@warning_count, @@error_count, @@max_error_count */
 };
@@ -107,11 +107,11 @@ struct fanout {
     bool committed;   /* ... COMMIT */
     bool diag_asked;  /* the groups' conditions asked for (ask_diag) */
     bool replicas;    /* a scatter read: each group reads where a read would (leg_reader) */
-    enum classify_hint hint;                  /* the statement's */
+    enum classify_hint hint;                 /* the statement's */
     char hint_backend[CLASSIFY_BACKEND_MAX]; /* with CLH_BACKEND */
-    char diag_lost[256]; /* ... and not all told: why */
-    bool binary;      /* a COM_STMT_EXECUTE's: the merged rows go in binary (ps_text.h) */
-    bool killed;      /* KILL QUERY: no group starts its part any more */
+    char diag_lost[256];                     /* ... and not all told: why */
+    bool binary; /* a COM_STMT_EXECUTE's: the merged rows go in binary (ps_text.h) */
+    bool killed; /* KILL QUERY: no group starts its part any more */
     /* A write on several groups in "xa" mode: one XA branch per group,
      * two-phase commit with the decision in shards.xa_log (xa_end_trx) */
     bool xa;
@@ -347,18 +347,26 @@ static void leg_done(struct fanout_leg *l)
         finish(f, true);
 }
 
+/* One packet of an answer into `pt`, under the fan-out's budget: what
+ * sqlclient_raw is to do next; `why` says a failure. */
+static int feed(struct fanout_leg *l, struct scatter_part *pt, const uint8_t *p, size_t len,
+                char *why, size_t why_len)
+{
+    hy_status_t rc = scatter_part_feed(pt, p, len, &l->f->budget, why, why_len);
+    return rc == HY_AGAIN ? SQLCLIENT_RAW_MORE
+           : rc == HY_OK  ? SQLCLIENT_RAW_DONE
+                          : SQLCLIENT_RAW_FAIL;
+}
+
 static int on_answer_packet(struct sqlclient *c, const uint8_t *p, size_t len, void *arg)
 {
     (void)c;
     struct fanout_leg *l = arg;
     char why[200];
-    hy_status_t rc = scatter_part_feed(&l->part, p, len, &l->f->budget, why, sizeof(why));
-    if (rc == HY_AGAIN)
-        return SQLCLIENT_RAW_MORE;
-    if (rc == HY_OK)
-        return SQLCLIENT_RAW_DONE;
-    leg_note(l, "%s", why);
-    return SQLCLIENT_RAW_FAIL;
+    int rc = feed(l, &l->part, p, len, why, sizeof(why));
+    if (rc == SQLCLIENT_RAW_FAIL)
+        leg_note(l, "%s", why);
+    return rc;
 }
 
 static void on_answer(struct sqlclient *c, const struct sqlresult *res, void *arg)
@@ -475,7 +483,10 @@ static void on_xa_step(struct sqlclient *c, const struct sqlresult *res, void *a
     if (!res->ok && !(f->xop == FX_ROLLBACK && step == 0)) {
         if (l->err[0] == '\0')
             leg_note(l, "XA %s failed: %.200s",
-                     f->xop == FX_COMMIT ? "COMMIT" : step == 0 ? "END" : "PREPARE", res->err_msg);
+                     f->xop == FX_COMMIT ? "COMMIT"
+                     : step == 0         ? "END"
+                                         : "PREPARE",
+                     res->err_msg);
     } else if (f->xop != FX_COMMIT && step == 0) {
         xa_sql(l, f->xop == FX_PREPARE ? "PREPARE" : "ROLLBACK", sql, sizeof(sql));
         if (sqlclient_command(c, COM_QUERY, sql, strlen(sql), on_xa_step, l) == HY_OK)
@@ -791,7 +802,7 @@ bool session_fanout_start(struct session *s)
     f->budget = SCATTER_MAX_BUFFER;
     f->running = true;
     registry_set_fanout(&s->reg, true); /* a KILL of it is halyard's (session_fanout_kill) */
-    f->pending = f->n + 1; /* the last one released below: no finish while starting */
+    f->pending = f->n + 1;              /* the last one released below: no finish while starting */
     for (size_t g = 0; g < f->n; g++) {
         struct fanout_leg *l = &f->legs[g];
         l->f = f;
@@ -810,7 +821,9 @@ bool session_fanout_start(struct session *s)
         l->view = view;
         l->primary = view != NULL ? backend_primary_index(view) : -1;
         char why[320] = "no usable primary";
-        l->idx = view == NULL ? -1 : f->replicas ? leg_reader(f, view, why, sizeof(why)) : l->primary;
+        l->idx = view == NULL  ? -1
+                 : f->replicas ? leg_reader(f, view, why, sizeof(why))
+                               : l->primary;
         if (l->idx < 0) {
             leg_fail(l, "%s", why);
             continue;
@@ -958,8 +971,7 @@ static void on_killed(struct sqlclient *c, const struct sqlresult *res, void *ar
 {
     struct fanout_leg *l = arg;
     if (!res->ok)
-        slog_info(l->f->s, "scatter: group %s (%s): KILL QUERY: %s", l->group, l->be,
-                  res->err_msg);
+        slog_info(l->f->s, "scatter: group %s (%s): KILL QUERY: %s", l->group, l->be, res->err_msg);
     l->killer = NULL;
     sqlclient_destroy(c);
 }
@@ -1053,13 +1065,10 @@ static int on_diag_packet(struct sqlclient *c, const uint8_t *p, size_t len, voi
     (void)c;
     struct fanout_leg *l = arg;
     char why[200];
-    hy_status_t rc = scatter_part_feed(&l->dlist, p, len, &l->f->budget, why, sizeof(why));
-    if (rc == HY_AGAIN)
-        return SQLCLIENT_RAW_MORE;
-    if (rc == HY_OK)
-        return SQLCLIENT_RAW_DONE;
-    diag_lost(l, why);
-    return SQLCLIENT_RAW_FAIL;
+    int rc = feed(l, &l->dlist, p, len, why, sizeof(why));
+    if (rc == SQLCLIENT_RAW_FAIL)
+        diag_lost(l, why);
+    return rc;
 }
 
 static void on_diag_list(struct sqlclient *c, const struct sqlresult *res, void *arg)

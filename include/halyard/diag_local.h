@@ -73,8 +73,7 @@ hy_status_t diag_local_add(struct diag_local *d, const struct scatter_part *sw, 
 /* An error halyard answered the statement with becomes its one
  * condition; HY_ERROR when no definitions are known (d->unknown then
  * says so). */
-hy_status_t diag_local_own_error(struct diag_local *d, uint16_t code, const char *msg)
-    HY_MUSTCHECK;
+hy_status_t diag_local_own_error(struct diag_local *d, uint16_t code, const char *msg) HY_MUSTCHECK;
 
 /* The answer to `q` (not DIAG_OTHER) in the client's framing (`caps`;
  * `ext_meta`: MariaDB's extended metadata in definitions), final status

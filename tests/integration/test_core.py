@@ -52,19 +52,23 @@ def db(cluster):
     return DB
 
 
-@pytest.fixture(scope="session")
-def ps_client_bin():
-    """tests/clients/ps_client, from HALYARD_CLIENTS (built there if missing
+def client_bin(name):
+    """tests/clients/<name>, from HALYARD_CLIENTS (built there if missing
     or older than its source)."""
     clients = os.path.abspath(os.environ.get("HALYARD_CLIENTS") or os.path.join(REPO, "build", "clients"))
-    path = os.path.join(clients, "ps_client")
-    src = os.path.join(REPO, "tests", "clients", "ps_client.c")
+    path = os.path.join(clients, name)
+    src = os.path.join(REPO, "tests", "clients", f"{name}.c")
     if not os.access(path, os.X_OK) or os.path.getmtime(path) < os.path.getmtime(src):
         r = subprocess.run(["make", "-C", REPO, f"BUILD={os.path.dirname(clients)}", path],
                            capture_output=True, text=True, timeout=120)
         if r.returncode != 0 or not os.access(path, os.X_OK):
             pytest.fail(f"cannot build {path} (make integration builds it):\n{r.stdout}\n{r.stderr}")
     return path
+
+
+@pytest.fixture(scope="session")
+def ps_client_bin():
+    return client_bin("ps_client")
 
 
 def cli_cmd(port, *args, user=APP_USER, password=APP_PASSWORD, db=None):

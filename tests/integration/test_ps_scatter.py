@@ -20,6 +20,7 @@ import subprocess
 
 import pytest
 
+from test_core import client_bin
 from test_shards import start_sharded
 import test_key_shards as ks
 from util import APP_PASSWORD, APP_USER, free_port
@@ -94,17 +95,7 @@ def items(start_halyard, cluster, dual, tmp_path):
 
 @pytest.fixture
 def ps_query_bin():
-    import os
-    from util import REPO
-    clients = os.path.abspath(os.environ.get("HALYARD_CLIENTS") or os.path.join(REPO, "build", "clients"))
-    path = os.path.join(clients, "ps_query")
-    src = os.path.join(REPO, "tests", "clients", "ps_query.c")
-    if not os.access(path, os.X_OK) or os.path.getmtime(path) < os.path.getmtime(src):
-        r = subprocess.run(["make", "-C", REPO, f"BUILD={os.path.dirname(clients)}", path],
-                           capture_output=True, text=True, timeout=120)
-        if r.returncode != 0 or not os.access(path, os.X_OK):
-            pytest.fail(f"cannot build {path}:\n{r.stdout}\n{r.stderr}")
-    return path
+    return client_bin("ps_query")
 
 
 def run(binary, port, db, lines):

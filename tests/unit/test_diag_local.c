@@ -22,7 +22,7 @@ static const struct {
     const char *sql;
     enum diag_form form;
     bool errors;
-    const char *name; /* DIAG_COUNT: the column's name */
+    const char *name;  /* DIAG_COUNT: the column's name */
     int limit, offset; /* -1: no LIMIT */
 } FORMS[] = {
     {"SHOW WARNINGS", DIAG_WARNINGS, false, NULL, -1, 0},
