@@ -562,21 +562,15 @@ static void xa_decide(struct fanout *f)
         if (f->legs[g].xprepared)
             snprintf(d.groups[d.n_groups++], sizeof(d.groups[0]), "%.40s", f->legs[g].group);
     }
-    char rec[XA_GROUPS_MAX * (XA_GROUP_MAX + 1) + 128];
-    if (!xa_log_format_commit(&d, rec, sizeof(rec))) {
-        xa_decided(f, false, ENAMETOOLONG);
-        return;
-    }
     session_xa_failpoint("before-decision");
     f->logw.loop = s->w->loop;
     f->logw.done = xa_logged;
     f->logw.data = f;
-    if (xa_log_writer_submit(root->xa_log, rec, strlen(rec), &f->logw) == HY_OK) {
+    hy_status_t rc = xa_log_writer_decide(root->xa_log, &d, &f->logw);
+    if (rc == HY_AGAIN)
         f->logging = true;
-        return;
-    }
-    bool ok = xa_log_append(root->xa_log, rec, strlen(rec)) == HY_OK;
-    xa_decided(f, ok, errno);
+    else
+        xa_decided(f, rc == HY_OK, errno);
 }
 
 static void xa_phase_done(struct fanout *f)
@@ -605,10 +599,7 @@ static void xa_phase_done(struct fanout *f)
                       f->gtrid);
             xa_recover_kick();
         } else {
-            char rec[XA_GTRID_MAX + 8];
-            snprintf(rec, sizeof(rec), "D %s\n", f->gtrid);
-            if (xa_log_writer_submit(config_root_c(f->s->cfg)->xa_log, rec, strlen(rec), NULL) !=
-                HY_OK)
+            if (xa_log_writer_done(config_root_c(f->s->cfg)->xa_log, f->gtrid) != HY_OK)
                 slog_warn(f->s, "xa %s: cannot mark the decision done (recovery marks it)",
                           f->gtrid);
         }
@@ -744,14 +735,14 @@ static int leg_reader(struct fanout *f, const struct config *view, char *why, si
     return (int)out.target;
 }
 
-/* Connect the group's connection to l->idx, logged in as the session's
- * user. */
-static void leg_connect(struct fanout_leg *l)
+/* A client to the group's backend l->idx, logged in as the session's user
+ * (its SHA1 tokens) with its character set; for the statement (`part`)
+ * also in its schema (a scatter read's) and with its capabilities. NULL
+ * when out of memory. */
+static struct sqlclient *leg_client(const struct fanout_leg *l, bool part)
 {
-    struct fanout *f = l->f;
-    struct session *s = f->s;
+    const struct session *s = l->f->s;
     const struct config_backend *be = &l->view->backends[l->idx];
-    snprintf(l->be, sizeof(l->be), "%s", be->name);
     struct sqlclient_target t = {
         .name = be->name,
         .address = be->address,
@@ -761,13 +752,20 @@ static void leg_connect(struct fanout_leg *l)
         .tls_ctx = be->tls_ctx,
         .h1 = s->no_password ? NULL : s->h1,
         .h2 = s->no_password ? NULL : s->h2,
-        .db = f->setup_state ? session_schema(s) : NULL,
+        .db = part && l->f->setup_state ? session_schema(s) : NULL,
         .charset = s->charset,
-        .extra_caps = s->caps & CLIENT_FOUND_ROWS,
-        .ext_caps = s->ext_caps & MARIADB_CLIENT_EXTENDED_METADATA,
+        .extra_caps = part ? s->caps & CLIENT_FOUND_ROWS : 0,
+        .ext_caps = part ? s->ext_caps & MARIADB_CLIENT_EXTENDED_METADATA : 0,
     };
+    return sqlclient_create(s->w->loop, &t, l->view->connect_timeout_ms);
+}
+
+/* Connect the group's connection to l->idx. */
+static void leg_connect(struct fanout_leg *l)
+{
+    snprintf(l->be, sizeof(l->be), "%s", l->view->backends[l->idx].name);
     sqlclient_destroy(l->c);
-    l->c = sqlclient_create(s->w->loop, &t, l->view->connect_timeout_ms);
+    l->c = leg_client(l, true);
     if (l->c == NULL) {
         leg_fail(l, "out of memory");
         return;
@@ -1001,19 +999,7 @@ void session_fanout_kill(struct session *s)
         if (!l->sent || l->done || l->c == NULL || l->killer != NULL ||
             sqlclient_thread_id(l->c) == 0)
             continue;
-        const struct config_backend *be = &l->view->backends[l->idx];
-        struct sqlclient_target t = {
-            .name = be->name,
-            .address = be->address,
-            .port = be->port,
-            .user = s->user,
-            .tls = be->tls,
-            .tls_ctx = be->tls_ctx,
-            .h1 = s->no_password ? NULL : s->h1,
-            .h2 = s->no_password ? NULL : s->h2,
-            .charset = s->charset,
-        };
-        l->killer = sqlclient_create(s->w->loop, &t, l->view->connect_timeout_ms);
+        l->killer = leg_client(l, false);
         if (l->killer != NULL && sqlclient_connect(l->killer, on_killer, l) != HY_OK) {
             sqlclient_destroy(l->killer);
             l->killer = NULL;

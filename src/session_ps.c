@@ -946,10 +946,11 @@ static uint16_t ps_scatter_charset(const struct session *s)
     return 0;
 }
 
-/* A prepared read of every group (KEY_SCATTER: no key, a NULL key
- * parameter, keys on several groups): its text with the parameters
- * written in as literals (ps_text.h), run and merged as a text scatter is
- * (session_fanout.c), the merged rows sent in binary. The whole packet is
+/* A prepared statement on every group: a read (KEY_SCATTER: no key, a NULL
+ * key parameter, keys on several groups) or a write (KEY_ALL, KEY_SPLIT):
+ * its text with the parameters written in as literals (ps_text.h), run as
+ * the text statement is (session_fanout.c); a read's merged rows sent in
+ * binary, a write's OK or ERR as it is. The whole packet is
  * needed (WAIT); a cursor, long data or a parameter that cannot be written
  * as a literal is refused (1105). FANOUT: running, it answers and reads
  * the next command. */

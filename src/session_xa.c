@@ -430,21 +430,16 @@ static bool xa_log_decision(struct session *s)
     snprintf(d.gtrid, sizeof(d.gtrid), "%s", x->gtrid);
     for (size_t i = 0; i < x->n; i++)
         snprintf(d.groups[d.n_groups++], sizeof(d.groups[0]), "%s", x->br[i].name);
-    char rec[XA_GROUPS_MAX * (XA_GROUP_MAX + 1) + 128];
-    if (!xa_log_format_commit(&d, rec, sizeof(rec))) {
-        xa_decision_known(s, false, ENAMETOOLONG);
-        return false;
-    }
     x->logw.loop = s->w->loop;
     x->logw.done = xa_logged;
     x->logw.data = s;
-    if (xa_log_writer_submit(root->xa_log, rec, strlen(rec), &x->logw) == HY_OK) {
+    hy_status_t rc = xa_log_writer_decide(root->xa_log, &d, &x->logw);
+    if (rc == HY_AGAIN) {
         x->logging = true;
         session_timer_stop(s); /* the disk's time, not a server's */
         return true;
     }
-    /* no writer thread: written here, blocking this worker */
-    bool ok = xa_log_append(root->xa_log, rec, strlen(rec)) == HY_OK;
+    bool ok = rc == HY_OK;
     xa_decision_known(s, ok, errno);
     if (ok)
         xa_after_decision(s);
@@ -491,11 +486,9 @@ static bool xa_next(struct session *s)
                     return true;
                 }
             }
-            char rec[XA_GTRID_MAX + 8];
-            snprintf(rec, sizeof(rec), "D %s\n", x->gtrid);
             if (x->in_doubt)
                 xa_recover_kick();
-            else if (xa_log_writer_submit(root->xa_log, rec, strlen(rec), NULL) != HY_OK)
+            else if (xa_log_writer_done(root->xa_log, x->gtrid) != HY_OK)
                 slog_warn(s,
                           "xa %s: cannot mark the decision done in %s: out of memory "
                           "(recovery marks it)",

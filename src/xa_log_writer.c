@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "halyard/log.h"
+#include "halyard/xa_log.h"
 #include "halyard/xa_log_writer.h"
 
 struct wnode {
@@ -291,4 +292,25 @@ void xa_log_writer_pause(bool paused)
     W.paused = paused;
     pthread_cond_signal(&W.more);
     pthread_mutex_unlock(&W.mu);
+}
+
+hy_status_t xa_log_writer_decide(const char *path, const struct xa_decision *d,
+                                 struct xa_log_wait *w)
+{
+    char rec[XA_GROUPS_MAX * (XA_GROUP_MAX + 1) + 128];
+    if (!xa_log_format_commit(d, rec, sizeof(rec))) {
+        errno = ENAMETOOLONG;
+        return HY_ERROR;
+    }
+    if (xa_log_writer_submit(path, rec, strlen(rec), w) == HY_OK)
+        return HY_AGAIN;
+    /* no writer thread: written here, blocking the caller's worker */
+    return xa_log_append(path, rec, strlen(rec)) == HY_OK ? HY_OK : HY_ERROR;
+}
+
+hy_status_t xa_log_writer_done(const char *path, const char *gtrid)
+{
+    char rec[XA_GTRID_MAX + 8];
+    int n = snprintf(rec, sizeof(rec), "D %s\n", gtrid);
+    return xa_log_writer_submit(path, rec, (size_t)n, NULL);
 }

@@ -52,6 +52,18 @@ struct xa_log_wait {
  * first submit. */
 hy_status_t xa_log_writer_submit(const char *path, const char *rec, size_t len,
                                  struct xa_log_wait *w) HY_MUSTCHECK;
+struct xa_decision;
+/* The decision to commit `d` to the log at `path`, for a session (or a
+ * fan-out) waiting on w->loop (w->loop, done and data set by the caller):
+ * HY_AGAIN, the writer has it and `done` runs once it is durable or
+ * failed. Without the writer (out of memory) it is written and fsync'd
+ * here, blocking: HY_OK, or HY_ERROR with errno set (ENAMETOOLONG: the
+ * record does not fit). */
+hy_status_t xa_log_writer_decide(const char *path, const struct xa_decision *d,
+                                 struct xa_log_wait *w) HY_MUSTCHECK;
+/* Mark the decision `gtrid` done ("D" record), not waited for: HY_NOMEM
+ * when it cannot be handed over (the recovery marks it then). */
+hy_status_t xa_log_writer_done(const char *path, const char *gtrid) HY_MUSTCHECK;
 /* Wait (blocking) for w's record to be written or to fail, and stop its
  * watcher: `done` does not run. Returns its rc (errno set). For a caller
  * that goes away while its record is in flight (a session closed). */
