@@ -264,6 +264,13 @@ static hy_status_t fill_shards(struct loader *ld, struct config *cfg, config_set
                             "\"xa\" names each branch by its group: group \"%s\" is to be "
                             "letters, digits, '_', '.' or '-'",
                             cfg_printable(cfg->groups[g].name, shown));
+        if (cfg->groups[g].monitor_user[0] == '\0')
+            return cfg_fail(ld, config_setting_get_member(sh, "cross_group_transactions"),
+                            "shards.cross_group_transactions",
+                            "\"xa\" resolves what a crash leaves in doubt by logging in to each "
+                            "group's primary as the group's monitor account: set monitor.user "
+                            "(group \"%s\" has none)",
+                            cfg_printable(cfg->groups[g].name, shown));
     }
     if (n == 0)
         return HY_OK;

@@ -588,8 +588,8 @@ void metrics_render(struct textbuf *sb, const struct metrics_snapshot *m)
     sample_u64(sb, "halyard_xa_rollbacks_total", NULL, NULL,
                atomic_load_explicit(&stats_xa_rollbacks, memory_order_relaxed));
 
-    unsigned long xa_recs, xa_syncs;
-    xa_log_writer_counts(&xa_recs, &xa_syncs);
+    unsigned long xa_recs, xa_syncs, xa_compactions;
+    xa_log_writer_counts(&xa_recs, &xa_syncs, &xa_compactions);
     family(sb, "halyard_xa_log_decisions_total", "counter",
            "Commit decisions of transactions across groups made durable in shards.xa_log.");
     sample_u64(sb, "halyard_xa_log_decisions_total", NULL, NULL, xa_recs);
@@ -597,6 +597,9 @@ void metrics_render(struct textbuf *sb, const struct metrics_snapshot *m)
            "fdatasyncs of shards.xa_log that made them durable (group commit: one for all the "
            "decisions handed to the log's writer meanwhile).");
     sample_u64(sb, "halyard_xa_log_fsyncs_total", NULL, NULL, xa_syncs);
+    family(sb, "halyard_xa_log_compactions_total", "counter",
+           "Rewrites of shards.xa_log with only its decisions in doubt (past 1 MiB).");
+    sample_u64(sb, "halyard_xa_log_compactions_total", NULL, NULL, xa_compactions);
 
     gauge_u64(sb, "halyard_xa_in_doubt",
               "Transactions across groups in doubt: prepared by an earlier halyard process and "

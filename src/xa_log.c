@@ -1,7 +1,16 @@
 /*
  * xa_log.c: the recovery log of cross-group transactions (xa_log.h):
- * its records' format, the parser (pure) and the appends, each fsync'd
- * before the caller goes on.
+ * its records' format, the parser (pure), the appends, each fsync'd
+ * before the caller goes on, and the compaction.
+ *
+ * Every append and the compaction hold an exclusive flock on the file,
+ * so that appenders of this process (the log's writer thread, the
+ * recovery, a worker without the writer) and of another one (a takeover's
+ * old process finishing its commits) never interleave with a compaction:
+ * a record appended to the file a compaction has read and is replacing
+ * would be lost with it. A compaction renames a new file over the log; an
+ * appender that waited for the lock on the old one opens the log again
+ * (xa_log_open_locked).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -10,11 +19,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
+#include "halyard/fileio.h"
 #include "halyard/xa_log.h"
 
 bool xa_log_name_ok(const char *s, size_t max)
@@ -157,31 +168,172 @@ bool xa_log_format_commit(const struct xa_decision *d, char *out, size_t cap)
     return true;
 }
 
-hy_status_t xa_log_append(const char *path, const char *rec, size_t len)
+int xa_log_open_locked(const char *path)
 {
-    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return HY_ERROR;
-    size_t done = 0;
-    while (done < len) {
-        ssize_t w = write(fd, rec + done, len - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
+    for (int tries = 0; tries < 100; tries++) {
+        int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0)
+            return -1;
+        int rc;
+        while ((rc = flock(fd, LOCK_EX)) != 0 && errno == EINTR)
+            ;
+        if (rc != 0) {
             int e = errno;
             close(fd);
             errno = e;
-            return HY_ERROR;
+            return -1;
         }
-        done += (size_t)w;
+        struct stat a, b;
+        if (fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev &&
+            a.st_ino == b.st_ino)
+            return fd;
+        close(fd); /* replaced (compacted) or removed while we waited: again */
     }
-    if (fdatasync(fd) != 0) {
+    errno = EAGAIN;
+    return -1;
+}
+
+hy_status_t xa_log_append(const char *path, const char *rec, size_t len)
+{
+    int fd = xa_log_open_locked(path);
+    if (fd < 0)
+        return HY_ERROR;
+    if (!fileio_write_all(fd, rec, len) || fdatasync(fd) != 0) {
         int e = errno;
         close(fd);
         errno = e;
         return HY_ERROR;
     }
     return close(fd) == 0 ? HY_OK : HY_ERROR;
+}
+
+/* The whole file fd from its start into a malloc'd *buf (NULL when
+ * empty), *n bytes. HY_ERROR with errno. */
+static hy_status_t read_all(int fd, char **buf, size_t *n)
+{
+    char *b = NULL;
+    size_t at = 0, cap = 0;
+    for (;;) {
+        if (at == cap) {
+            size_t ncap = cap ? cap * 2 : 65536;
+            char *nb = realloc(b, ncap);
+            if (nb == NULL) {
+                free(b);
+                errno = ENOMEM;
+                return HY_ERROR;
+            }
+            b = nb;
+            cap = ncap;
+        }
+        ssize_t r = pread(fd, b + at, cap - at, (off_t)at);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            int e = errno;
+            free(b);
+            errno = e;
+            return HY_ERROR;
+        }
+        if (r == 0)
+            break;
+        at += (size_t)r;
+    }
+    *buf = b;
+    *n = at;
+    return HY_OK;
+}
+
+/* fsync the directory holding `path` (a rename in it made durable). */
+static hy_status_t sync_dir(const char *path)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    size_t n = slash == NULL ? 0 : (size_t)(slash - path);
+    if (n >= sizeof(dir)) {
+        errno = ENAMETOOLONG;
+        return HY_ERROR;
+    }
+    if (n == 0)
+        snprintf(dir, sizeof(dir), "%s", slash == NULL ? "." : "/");
+    else
+        snprintf(dir, sizeof(dir), "%.*s", (int)n, path);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return HY_ERROR;
+    int rc = fsync(fd);
+    int e = errno;
+    close(fd);
+    errno = e;
+    return rc == 0 ? HY_OK : HY_ERROR;
+}
+
+/* The C records of st into a new file at tmp, fsync'd. */
+static hy_status_t write_compacted(const char *tmp, const struct xa_log_state *st)
+{
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return HY_ERROR;
+    char rec[XA_GROUPS_MAX * (XA_GROUP_MAX + 1) + 128];
+    for (size_t i = 0; i < st->n; i++) {
+        if (!xa_log_format_commit(&st->v[i], rec, sizeof(rec)) ||
+            !fileio_write_all(fd, rec, strlen(rec))) {
+            int e = errno ? errno : ENAMETOOLONG;
+            close(fd);
+            errno = e;
+            return HY_ERROR;
+        }
+    }
+    if (fsync(fd) != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return HY_ERROR;
+    }
+    return close(fd) == 0 ? HY_OK : HY_ERROR;
+}
+
+hy_status_t xa_log_compact(const char *path, size_t *before, size_t *kept)
+{
+    char tmp[4096 + 16];
+    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.compact", path) >= sizeof(tmp)) {
+        errno = ENAMETOOLONG;
+        return HY_ERROR;
+    }
+    int fd = xa_log_open_locked(path);
+    if (fd < 0)
+        return HY_ERROR;
+    char *buf = NULL;
+    size_t n = 0;
+    struct xa_log_state st = {0};
+    hy_status_t rc = read_all(fd, &buf, &n);
+    if (rc == HY_OK) {
+        rc = xa_log_parse(buf != NULL ? buf : "", n, &st);
+        if (rc != HY_OK)
+            errno = ENOMEM;
+    }
+    free(buf);
+    /* the lock is held until the new file is in place: nothing is appended
+     * to the old one after it was read */
+    if (rc == HY_OK)
+        rc = write_compacted(tmp, &st);
+    if (rc == HY_OK && rename(tmp, path) != 0)
+        rc = HY_ERROR;
+    if (rc != HY_OK) {
+        int e = errno;
+        (void)unlink(tmp);
+        errno = e;
+    } else if (sync_dir(path) != HY_OK) {
+        rc = HY_ERROR; /* the new file is in place; the rename may not be durable yet */
+    }
+    int e = errno;
+    if (before != NULL)
+        *before = n;
+    if (kept != NULL)
+        *kept = st.n;
+    xa_log_state_free(&st);
+    close(fd);
+    errno = e;
+    return rc;
 }
 
 hy_status_t xa_log_load(const char *path, struct xa_log_state *out)
@@ -191,36 +343,15 @@ hy_status_t xa_log_load(const char *path, struct xa_log_state *out)
     if (fd < 0)
         return errno == ENOENT ? HY_OK : HY_ERROR;
     char *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 65536;
-            char *nb = realloc(buf, ncap);
-            if (nb == NULL) {
-                free(buf);
-                close(fd);
-                errno = ENOMEM;
-                return HY_ERROR;
-            }
-            buf = nb;
-            cap = ncap;
-        }
-        ssize_t r = read(fd, buf + n, cap - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            int e = errno;
-            free(buf);
-            close(fd);
-            errno = e;
-            return HY_ERROR;
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
-    }
+    size_t n = 0;
+    hy_status_t rc = read_all(fd, &buf, &n);
+    int e = errno;
     close(fd);
-    hy_status_t rc = xa_log_parse(buf != NULL ? buf : "", n, out);
+    if (rc != HY_OK) {
+        errno = e;
+        return HY_ERROR;
+    }
+    rc = xa_log_parse(buf != NULL ? buf : "", n, out);
     free(buf);
     if (rc != HY_OK)
         errno = ENOMEM;

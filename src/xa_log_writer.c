@@ -16,8 +16,10 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "halyard/fileio.h"
 #include "halyard/log.h"
 #include "halyard/xa_log.h"
 #include "halyard/xa_log_writer.h"
@@ -39,7 +41,7 @@ static struct {
     bool started, failed_start, stop;
     bool paused; /* tests: records queue up, nothing is written */
     struct wnode *head, **tail;
-    unsigned long records, syncs;
+    unsigned long records, syncs, compactions;
 } W = {
     .mu = PTHREAD_MUTEX_INITIALIZER,
     .more = PTHREAD_COND_INITIALIZER,
@@ -47,30 +49,13 @@ static struct {
     .once = PTHREAD_ONCE_INIT,
 };
 
-/* Write all of buf to fd; HY_ERROR with errno. */
-static hy_status_t write_all(int fd, const char *buf, size_t len)
-{
-    size_t done = 0;
-    while (done < len) {
-        ssize_t w = write(fd, buf + done, len - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            if (w == 0)
-                errno = EIO;
-            return HY_ERROR;
-        }
-        done += (size_t)w;
-    }
-    return HY_OK;
-}
-
 /* The records [first, end) all go to first->path: one write, one
  * fdatasync when any has a waiter. HY_ERROR with errno. A failed write
  * may leave part of a line: the next batch for this file starts with a
  * newline (torn_path), so that part is a line of its own that the parser
  * skips, not the head of the next record. */
-static hy_status_t write_run(struct wnode *first, struct wnode *end, bool sync, bool *torn)
+static hy_status_t write_run(struct wnode *first, struct wnode *end, bool sync, bool *torn,
+                             off_t *size)
 {
     size_t total = *torn ? 1 : 0;
     for (struct wnode *n = first; n != end; n = n->next)
@@ -87,13 +72,14 @@ static hy_status_t write_run(struct wnode *first, struct wnode *end, bool sync, 
         memcpy(buf + at, n->rec, n->len);
         at += n->len;
     }
-    int fd = open(first->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    int fd = xa_log_open_locked(first->path);
     hy_status_t rc = HY_ERROR;
     int e = 0;
+    struct stat sb;
     if (fd < 0) {
         e = errno;
     } else {
-        if (write_all(fd, buf, total) != HY_OK) {
+        if (!fileio_write_all(fd, buf, total)) {
             e = errno;
             *torn = true;
         } else if (sync && fdatasync(fd) != 0) {
@@ -101,6 +87,8 @@ static hy_status_t write_run(struct wnode *first, struct wnode *end, bool sync, 
         } else {
             *torn = false;
             rc = HY_OK;
+            if (fstat(fd, &sb) == 0)
+                *size = sb.st_size;
         }
         if (close(fd) != 0 && rc == HY_OK) {
             e = errno;
@@ -110,6 +98,24 @@ static hy_status_t write_run(struct wnode *first, struct wnode *end, bool sync, 
     free(buf);
     errno = e;
     return rc;
+}
+
+/* The log at path past its size limit: rewritten with only its decisions
+ * in doubt (xa_log_compact), after the batch's waiters were told, so that
+ * the next batch waits for it, not this one. A failure leaves the log as
+ * it was, to be tried again after the next batch. */
+static void compact(const char *path)
+{
+    size_t before = 0, kept = 0;
+    if (xa_log_compact(path, &before, &kept) != HY_OK) {
+        hy_log_warn("xa log: cannot compact %s: %s", path, strerror(errno));
+        return;
+    }
+    pthread_mutex_lock(&W.mu);
+    W.compactions++;
+    pthread_mutex_unlock(&W.mu);
+    hy_log_info("xa log: compacted %s: %zu bytes read, %zu decision(s) in doubt kept", path, before,
+                kept);
 }
 
 static void *writer_main(void *arg)
@@ -122,6 +128,9 @@ static void *writer_main(void *arg)
      * decisions meet in it and a test can look while they wait. */
     const char *hold = getenv("HALYARD_TEST_XA_LOG_HOLD_MS");
     long hold_ms = hold != NULL ? strtol(hold, NULL, 10) : 0;
+    /* Test only: compact at this size rather than XA_LOG_COMPACT_AT. */
+    const char *at = getenv("HALYARD_TEST_XA_LOG_COMPACT_AT");
+    off_t compact_at = at != NULL ? (off_t)strtoll(at, NULL, 10) : XA_LOG_COMPACT_AT;
     pthread_mutex_lock(&W.mu);
     for (;;) {
         while ((W.head == NULL || W.paused) && !W.stop)
@@ -148,7 +157,8 @@ static void *writer_main(void *arg)
                 end = end->next;
             }
             bool torn = strcmp(torn_path, first->path) == 0;
-            hy_status_t rc = write_run(first, end, sync, &torn);
+            off_t size = 0;
+            hy_status_t rc = write_run(first, end, sync, &torn, &size);
             int e = errno;
             if (rc != HY_OK)
                 hy_log_warn("xa log: cannot append to %s: %s", first->path, strerror(e));
@@ -171,6 +181,8 @@ static void *writer_main(void *arg)
             }
             pthread_cond_broadcast(&W.finished);
             pthread_mutex_unlock(&W.mu);
+            if (rc == HY_OK && size > compact_at)
+                compact(first->path);
             while (first != end) {
                 struct wnode *next = first->next;
                 free(first);
@@ -277,11 +289,12 @@ void xa_log_writer_stop(void)
     W.started = false;
 }
 
-void xa_log_writer_counts(unsigned long *records, unsigned long *syncs)
+void xa_log_writer_counts(unsigned long *records, unsigned long *syncs, unsigned long *compactions)
 {
     pthread_mutex_lock(&W.mu);
     *records = W.records;
     *syncs = W.syncs;
+    *compactions = W.compactions;
     pthread_mutex_unlock(&W.mu);
 }
 

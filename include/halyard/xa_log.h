@@ -27,6 +27,9 @@
 #define XA_GTRID_MAX  64 /* MariaDB's limit on an XID's gtrid */
 #define XA_GROUPS_MAX 32 /* groups one transaction may touch */
 #define XA_GROUP_MAX  40 /* bytes of a group name (groups.[].name) */
+/* The log's writer compacts it (xa_log_compact) past this size: about
+ * 10,000 transactions' records. */
+#define XA_LOG_COMPACT_AT (1024 * 1024)
 
 /* One decision to commit, not yet marked done. */
 struct xa_decision {
@@ -62,6 +65,12 @@ void xa_log_prefix(const char *path, char *out, size_t cap);
  * the first call: xa_recover_start() makes it at start). */
 int64_t xa_log_process_start(void);
 
+/* The log at `path` (created 0600 when missing) opened read-write for
+ * appending and locked (flock LOCK_EX: every append and the compaction,
+ * of any process, take it); the fd is the file `path` names now (one a
+ * compaction put in place while this waited is opened again). Closing
+ * the fd unlocks it. -1 with errno. */
+int xa_log_open_locked(const char *path);
 /* Append `len` bytes to the log at `path` (created 0600 when missing) and
  * fsync it: HY_OK once they are on disk. */
 hy_status_t xa_log_append(const char *path, const char *rec, size_t len) HY_MUSTCHECK;
@@ -69,4 +78,12 @@ hy_status_t xa_log_append(const char *path, const char *rec, size_t len) HY_MUST
  * log. HY_ERROR (errno) when it cannot be read. */
 hy_status_t xa_log_load(const char *path, struct xa_log_state *out) HY_MUSTCHECK;
 
+/* Rewrite the log at `path` with only its decisions in doubt (C records
+ * without a D, in order; D records, torn and bad lines dropped): read
+ * under the lock, the new file written beside it (<path>.compact),
+ * fsync'd, renamed over it and the directory fsync'd, the lock held
+ * throughout. A crash at any point leaves the old log or the new one,
+ * each with every decision in doubt. *before: the bytes read; *kept: the
+ * decisions kept (either may be NULL). HY_ERROR with errno. */
+hy_status_t xa_log_compact(const char *path, size_t *before, size_t *kept) HY_MUSTCHECK;
 #endif /* HALYARD_XA_LOG_H */

@@ -18,7 +18,10 @@
  * it done itself (xa_recover.c).
  *
  * The log file is opened for each batch, not kept open: a log removed or
- * renamed by hand is created anew, as xa_log_append does.
+ * renamed by hand is created anew, as xa_log_append does. Past
+ * XA_LOG_COMPACT_AT bytes, after a batch, the thread rewrites the log
+ * with only its decisions in doubt (xa_log_compact): done records are
+ * the bulk of it, and the recovery reads the whole log each round.
  *
  * Memory: a submit copies path and record; the wait is the caller's and
  * must live until `done` has run or xa_log_writer_cancel returned.
@@ -72,8 +75,9 @@ hy_status_t xa_log_writer_cancel(struct xa_log_wait *w);
  * once no worker submits any more. */
 void xa_log_writer_stop(void);
 /* Records made durable for a waiter, and the fdatasyncs that did it,
- * since start (metrics): records/syncs is the group commit's gain. */
-void xa_log_writer_counts(unsigned long *records, unsigned long *syncs);
+ * since start (metrics): records/syncs is the group commit's gain; and
+ * the compactions done (xa_log_compact, past XA_LOG_COMPACT_AT). */
+void xa_log_writer_counts(unsigned long *records, unsigned long *syncs, unsigned long *compactions);
 
 /* Tests only: while paused, records queue up and none is written (so that
  * a test can hand many at once and see them share one fsync). */

@@ -12,8 +12,10 @@ commit together meet in one batch, and a test can look while they wait.
 """
 import re
 import signal
+import socket
 import threading
 import time
+import zlib
 
 
 from test_shards import make_schemas
@@ -158,3 +160,81 @@ def test_decision_whose_done_mark_was_lost(start_halyard, cluster, dual, tmp_pat
     h.wait_log(f"xa recovery: {gtrid} resolved")
     assert admin_json(s["admin_socket"], "show xa")["in_doubt"] == []
     assert metric(s["metrics_port"], "halyard_xa_in_doubt") == 0
+
+
+def in_doubt(text):
+    """The gtrids of a log text with a C and no D."""
+    c = {}
+    for ln in text.splitlines():
+        parts = ln.split()
+        if len(parts) >= 2 and parts[0] == "C":
+            c[parts[1]] = True
+        elif len(parts) == 2 and parts[0] == "D":
+            c.pop(parts[1], None)
+    return set(c)
+
+
+def prepare_in_doubt(node, gtrid, bqual, row_id):
+    """A branch left prepared on a server, as a crashed halyard leaves it."""
+    conn = node[0].root_connect(node[1])
+    with conn.cursor() as cur:
+        cur.execute(f"XA START '{gtrid}','{bqual}'")
+        table = "sa.t" if bqual == "a" else "sb.t"
+        cur.execute(f"INSERT INTO {table} VALUES ({row_id}, {row_id})")
+        cur.execute(f"XA END '{gtrid}','{bqual}'")
+        cur.execute(f"XA PREPARE '{gtrid}','{bqual}'")
+    conn.close()  # MariaDB keeps a prepared XA transaction past its session
+
+
+def test_the_log_is_compacted_under_load(start_halyard, cluster, dual, tmp_path, monkeypatch):
+    """Past its size limit (HALYARD_TEST_XA_LOG_COMPACT_AT, 1 MiB in
+    production) the writer rewrites the log with only the decisions in
+    doubt, while sessions go on committing: every transaction committed on
+    both groups, the log stays small, and an earlier process's decision in
+    doubt (its branches prepared on both groups, the recovery held) survives
+    every compaction and is committed from the compacted log."""
+    make_schemas(cluster, dual)
+    log = tmp_path / "xa.log"
+    prefix = "halyard-%08x-" % zlib.crc32((socket.gethostname() + str(log)).encode())
+    kept = prefix + "1700000000000-9"
+    prepare_in_doubt((cluster, 0), kept, "a", 5990)
+    prepare_in_doubt((dual, 0), kept, "b", 5990)
+    log.write_text(f"C {kept} 1700000000 a,b\n")
+    hold = tmp_path / "release"
+    monkeypatch.setenv("HALYARD_TEST_XA_LOG_COMPACT_AT", "1500")
+    monkeypatch.setenv("HALYARD_TEST_XA_RECOVER_HOLD", str(hold))
+    h, s = start_xa(start_halyard, cluster, dual, tmp_path, log)
+    wait_until(lambda: [e["xid"] for e in admin_json(s["admin_socket"], "show xa")["in_doubt"]]
+               == [kept], 15, what="the earlier decision listed in doubt")
+    errors = []
+
+    def worker(base):
+        for i in range(base, base + 40):
+            commit_across(h, i, errors)
+    threads = [threading.Thread(target=worker, args=(5000 + 100 * k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert errors == [], errors
+    n = 4 * 40
+    assert on_a(cluster, "SELECT COUNT(*) FROM sa.t WHERE id BETWEEN 5000 AND 5399")[0][0] == n
+    assert on_b(dual, "SELECT COUNT(*) FROM sb.t WHERE id BETWEEN 5000 AND 5399")[0][0] == n
+    assert metric(s["metrics_port"], "halyard_xa_log_decisions_total") == n
+    compactions = metric(s["metrics_port"], "halyard_xa_log_compactions_total")
+    # 160 decisions and their D records are ~20 kB of log: compacted at 1.5 kB
+    assert compactions >= 3, compactions
+    h.wait_log("xa log: compacted")
+    text = log.read_text()
+    assert len(text) < 1500 + 4096, len(text)
+    assert kept in in_doubt(text), text
+    assert not (tmp_path / "xa.log.compact").exists()
+    # still prepared on both groups; released, the recovery commits it
+    assert on_a(cluster, "SELECT COUNT(*) FROM sa.t WHERE id = 5990")[0][0] == 0
+    hold.write_text("")
+    wait_until(lambda: on_a(cluster, "XA RECOVER") == [] and on_b(dual, "XA RECOVER") == [], 20,
+               what="the earlier decision committed by the recovery")
+    assert on_a(cluster, "SELECT w FROM sa.t WHERE id = 5990") == [(5990,)]
+    assert on_b(dual, "SELECT w FROM sb.t WHERE id = 5990") == [(5990,)]
+    wait_until(lambda: in_doubt(log.read_text()) == set(), 20,
+               what="every decision in the log done")

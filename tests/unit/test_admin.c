@@ -1180,8 +1180,8 @@ static void test_metrics_render(void **state)
         }
     }
     free(text);
-    assert_int_equal(n_fam, 43);
-    assert_int_equal(samples, 56);
+    assert_int_equal(n_fam, 44);
+    assert_int_equal(samples, 57);
 
     static const char *const want[] = {
         "\nhalyard_up 1\n",

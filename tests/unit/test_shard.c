@@ -669,6 +669,10 @@ static void test_config(void **state)
          "decisions to: set shards.xa_log"},
         {"shards = { cross_group_transactions = \"xa\"; xa_log = \"rel/xa.log\"; };",
          "t.conf:7: shards.xa_log: \"rel/xa.log\" is not an absolute path"},
+        {"shards = { cross_group_transactions = \"xa\"; xa_log = \"/tmp/xa.log\"; };",
+         "t.conf:7: shards.cross_group_transactions: \"xa\" resolves what a crash leaves in "
+         "doubt by logging in to each group's primary as the group's monitor account: set "
+         "monitor.user (group \"a\" has none)"},
         {"shards = { cross_group_transactions = \"two-phase\"; };",
          "shards.cross_group_transactions"},
     };

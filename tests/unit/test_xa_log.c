@@ -1,8 +1,11 @@
 /*
  * test_xa_log.c: the recovery log of cross-group transactions (xa_log.h):
  * records formatted and parsed back, decisions marked done dropped, a torn
- * last line and lines that are no record skipped, appends on disk.
+ * last line and lines that are no record skipped, appends on disk, the
+ * compaction (alone, and racing appenders of other threads).
  */
+#include <pthread.h>
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -121,6 +125,125 @@ static void test_append_load(void **state)
     assert_int_equal(xa_log_append("/nonexistent-dir/xa.log", c, strlen(c)), HY_ERROR);
 }
 
+static void tmp_log(char *path, size_t cap)
+{
+    snprintf(path, cap, "/tmp/test_xa_log.XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    unlink(path);
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    static char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return buf;
+}
+
+static void test_compact(void **state)
+{
+    (void)state;
+    char path[64], tmp[80];
+    tmp_log(path, sizeof(path));
+    const char *text = "C g1 5 a,b\nD g1\nC g2 6 a,b\nnot a record\nC g3 7 b,c\nD g3\n"
+                       "C g4 8 a,c\nC g5 9 a";
+    assert_int_equal(xa_log_append(path, text, strlen(text)), HY_OK);
+    size_t before = 0, kept = 0;
+    assert_int_equal(xa_log_compact(path, &before, &kept), HY_OK);
+    assert_int_equal(before, strlen(text));
+    assert_int_equal(kept, 2);
+    /* only the decisions in doubt, in order; the done ones, the bad line and
+     * the torn one (never fsync'd) are gone */
+    assert_string_equal(slurp(path), "C g2 6 a,b\nC g4 8 a,c\n");
+    snprintf(tmp, sizeof(tmp), "%s.compact", path);
+    struct stat sb;
+    assert_int_equal(stat(tmp, &sb), -1);
+    /* appends go on after it; a second compaction keeps what is in doubt */
+    assert_int_equal(xa_log_append(path, "D g2\nC g6 10 b\n", 15), HY_OK);
+    assert_int_equal(xa_log_compact(path, &before, &kept), HY_OK);
+    assert_string_equal(slurp(path), "C g4 8 a,c\nC g6 10 b\n");
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    unlink(path);
+    assert_int_equal(xa_log_compact("/nonexistent-dir/xa.log", NULL, NULL), HY_ERROR);
+}
+
+#define RACERS      3
+#define RACE_WRITES 60
+
+struct racer {
+    const char *path;
+    int id;
+};
+
+/* Appends C records, every other one followed by its D, each fsync'd. */
+static void *racer_main(void *arg)
+{
+    const struct racer *r = arg;
+    for (int i = 0; i < RACE_WRITES; i++) {
+        char rec[96];
+        int n = snprintf(rec, sizeof(rec), "C r%d-%d 1 a,b\n", r->id, i);
+        if (xa_log_append(r->path, rec, (size_t)n) != HY_OK)
+            return (void *)1;
+        if (i % 2 == 1) {
+            n = snprintf(rec, sizeof(rec), "D r%d-%d\n", r->id, i);
+            if (xa_log_append(r->path, rec, (size_t)n) != HY_OK)
+                return (void *)1;
+        }
+    }
+    return NULL;
+}
+
+/* Compactions while other threads append: no record is lost (without the
+ * lock, a record appended between a compaction's read and its rename
+ * would be). */
+static void test_compact_races_appends(void **state)
+{
+    (void)state;
+    char path[64];
+    tmp_log(path, sizeof(path));
+    pthread_t t[RACERS];
+    struct racer r[RACERS];
+    for (int k = 0; k < RACERS; k++) {
+        r[k] = (struct racer){.path = path, .id = k};
+        assert_int_equal(pthread_create(&t[k], NULL, racer_main, &r[k]), 0);
+    }
+    int compactions = 0;
+    bool joined[RACERS] = {false};
+    for (int busy = RACERS; busy > 0;) {
+        assert_int_equal(xa_log_compact(path, NULL, NULL), HY_OK);
+        compactions++;
+        usleep(2000); /* the appenders' turn (flock is not fair) */
+        busy = 0;
+        for (int k = 0; k < RACERS; k++) {
+            void *rc = NULL;
+            if (!joined[k] && pthread_tryjoin_np(t[k], &rc) == 0) {
+                joined[k] = true;
+                assert_null(rc);
+            }
+            busy += !joined[k];
+        }
+    }
+    assert_true(compactions > 1);
+    struct xa_log_state st;
+    assert_int_equal(xa_log_load(path, &st), HY_OK);
+    assert_int_equal(st.n, RACERS * RACE_WRITES / 2);
+    assert_int_equal(st.bad_lines, 0);
+    assert_false(st.torn);
+    for (size_t i = 0; i < st.n; i++) {
+        int id, n;
+        assert_int_equal(sscanf(st.v[i].gtrid, "r%d-%d", &id, &n), 2);
+        assert_int_equal(n % 2, 0); /* the in-doubt ones are the even ones, each once */
+    }
+    xa_log_state_free(&st);
+    unlink(path);
+}
+
 static void test_render(void **state)
 {
     (void)state;
@@ -157,9 +280,13 @@ static void test_render(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_format_parse), cmocka_unit_test(test_done_torn_bad),
-        cmocka_unit_test(test_names),        cmocka_unit_test(test_append_load),
+        cmocka_unit_test(test_format_parse),
+        cmocka_unit_test(test_done_torn_bad),
+        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_append_load),
         cmocka_unit_test(test_render),
+        cmocka_unit_test(test_compact),
+        cmocka_unit_test(test_compact_races_appends),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -54,8 +54,8 @@ static void test_group_commit(void **state)
     struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
     static struct xa_log_wait w[N_DECISIONS];
     static int order[N_DECISIONS];
-    unsigned long recs0, syncs0, recs1, syncs1;
-    xa_log_writer_counts(&recs0, &syncs0);
+    unsigned long recs0, syncs0, recs1, syncs1, comp0, comp1;
+    xa_log_writer_counts(&recs0, &syncs0, &comp0);
     n_done = 0;
     xa_log_writer_pause(true); /* all handed before the writer takes any */
     for (int i = 0; i < N_DECISIONS; i++) {
@@ -79,7 +79,7 @@ static void test_group_commit(void **state)
         assert_int_equal(w[i].rc, HY_OK);
         assert_true(order[i] > 0);
     }
-    xa_log_writer_counts(&recs1, &syncs1);
+    xa_log_writer_counts(&recs1, &syncs1, &comp1);
     assert_int_equal(recs1 - recs0, N_DECISIONS);
     assert_int_equal(syncs1 - syncs0, 1); /* one batch, one fdatasync */
     /* in the order handed: the odd ones still in doubt, the even ones done */
@@ -105,8 +105,8 @@ static void test_failure(void **state)
     struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
     static struct xa_log_wait w[3];
     static int order[3];
-    unsigned long recs0, syncs0, recs1, syncs1;
-    xa_log_writer_counts(&recs0, &syncs0);
+    unsigned long recs0, syncs0, recs1, syncs1, comp0, comp1;
+    xa_log_writer_counts(&recs0, &syncs0, &comp0);
     n_done = 0;
     for (int i = 0; i < 3; i++) {
         w[i] = (struct xa_log_wait){.loop = loop, .done = on_done, .data = &order[i]};
@@ -119,7 +119,7 @@ static void test_failure(void **state)
         assert_int_equal(w[i].rc, HY_ERROR);
         assert_int_equal(w[i].err, ENOENT);
     }
-    xa_log_writer_counts(&recs1, &syncs1);
+    xa_log_writer_counts(&recs1, &syncs1, &comp1);
     assert_int_equal(recs1, recs0); /* none made durable */
     assert_int_equal(syncs1, syncs0);
     ev_loop_destroy(loop);
