@@ -34,6 +34,10 @@ void shard_tables_free(struct shard_tables *t)
         free(t->v[i].key);
         free(t->v[i].collation);
         free(t->v[i].bucket_group);
+        for (size_t j = 0; j < t->v[i].n_spans; j++) {
+            free(t->v[i].spans[j].below_s);
+            free(t->v[i].spans[j].below_text);
+        }
         free(t->v[i].spans);
     }
     free(t->v);
