@@ -902,6 +902,50 @@ def test_string_key_prepared_parameters(strkeyed, cluster, dual, ps_client_bin):
     assert all(int(k) <= 2047 for _, k in a) and all(int(k) >= 2048 for _, k in b)
 
 
+def test_string_key_literals_in_prepared_text(strkeyed, cluster, dual, ps_client_bin):
+    """A key literal written in a prepared statement's text is read as the
+    server read the text at its PREPARE: 'a\\b' prepared under
+    NO_BACKSLASH_ESCAPES is the bytes a, \\, b though first executed after
+    SET sql_mode = DEFAULT; a non-ASCII 'é' is a key (an UPDATE by it runs
+    on its group, a SELECT reads there alone) while the session's
+    character set is the PREPARE's, and is refused after SET NAMES latin1
+    (MariaDB may read the text again in the new set), a key again after
+    SET NAMES utf8mb4."""
+    h, _, sock = strkeyed
+    b_ports = {dual.nodes[0]["port"], dual.nodes[1]["port"]}
+    conn = h.connect()
+    with conn.cursor() as cur:
+        # 'a\b' (CRC32 % 4096 = 2601) and 'é' (3390) are b's; 'a\x08' (43) and
+        # latin1 'Ã©' (1453) a's
+        for i, v in [(1, "a\\b"), (2, "é"), (3, "a\b"), (4, "Ã©")]:
+            cur.execute("INSERT INTO shop.users (id, name) VALUES (%s, %s)", (i, v))
+    cluster.sync()
+    dual.sync()
+    assert ids(on_b(dual, "SELECT id FROM shop.users")) == {1, 2}
+
+    def scatters():
+        return sum(g["scatters"] for g in admin_json(sock, "show shards")["groups"])
+
+    before = scatters()
+    r = subprocess.run([ps_client_bin, "127.0.0.1", str(h.port), APP_USER, APP_PASSWORD, "shop",
+                        "strlits"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, f"ps_client strlits failed: {r.stderr}\n{r.stdout}"
+    lines = [line.split("\t") for line in r.stdout.splitlines()]
+    bs = [x for x in lines if x[0] == "bs"]
+    assert len(bs) == 1 and bs[0][1] == "1" and int(bs[0][2]) in b_ports, lines
+    assert [x for x in lines if x[0] == "upd"] == [["upd", "1"]], lines
+    sel = [x for x in lines if x[0] == "sel"]
+    assert len(sel) == 2, lines
+    for x in sel:
+        assert (x[1], int(x[2]) in b_ports, x[3]) == ("1", True, "1"), lines
+    msg = ("halyard: sharded table users: the prepared statement's name literal is not ASCII and "
+           "the character set changed since its PREPARE: prepare it again")
+    assert [x[1:] for x in lines if x[0] == "error"] == [["1105", "HY000", msg]] * 2, lines
+    assert scatters() == before, "each by its key, none on every group"
+    assert sorted(on_b(dual, "SELECT id, v FROM shop.users")) == [(1, 0), (2, 1)]
+    assert sorted(on_a(cluster, "SELECT id, v FROM shop.users")) == [(3, 0), (4, 0)]
+
+
 def test_string_key_collation_refused_at_load_and_reload(strkeyed, cluster, dual, tmp_path):
     """A collation under which other bytes compare equal is refused, with
     file, line and key, at reload (the running map kept) and at load."""
