@@ -946,6 +946,55 @@ def test_string_key_literals_in_prepared_text(strkeyed, cluster, dual, ps_client
     assert sorted(on_a(cluster, "SELECT id, v FROM shop.users")) == [(3, 0), (4, 0)]
 
 
+def test_sql_prepare_and_execute_immediate(strkeyed, cluster, dual):
+    """SQL PREPARE ... FROM and EXECUTE IMMEDIATE are decided by the
+    statement in their string: EXECUTE IMMEDIATE by one key runs on its
+    group, without a key is refused as the statement would be; a PREPARE
+    naming a sharded table is refused (its EXECUTE ... USING @v would not
+    go by the key; before, it ran on the session's group: a keyless DELETE
+    there, a read of the wrong group), and so is one from a user variable,
+    whose text halyard cannot see; one of a reference table's read runs."""
+    h, _, _ = strkeyed
+    b_ports = {dual.nodes[0]["port"], dual.nodes[1]["port"]}
+    conn = h.connect()
+    with conn.cursor() as cur:
+        cur.execute("INSERT INTO shop.users (id, name) VALUES (1, 'é')")  # b
+        cur.execute("INSERT INTO shop.orders (id, customer_id, amount) VALUES (1, 7, 10)")  # b
+        # the session is left on a
+        cur.execute("INSERT INTO shop.orders (id, customer_id, amount) VALUES (2, 8, 20)")
+        cur.execute("EXECUTE IMMEDIATE 'UPDATE shop.orders SET amount = 70 WHERE customer_id = 7'")
+        assert cur.rowcount == 1
+        assert one(cur, "EXECUTE IMMEDIATE 'SELECT amount, @@port FROM shop.orders WHERE "
+                        "customer_id = ''007'''")[1] in b_ports
+        for sql, msg in [
+            ("EXECUTE IMMEDIATE 'DELETE FROM shop.orders'",
+             "halyard: DELETE on sharded table orders needs orders.customer_id"),
+            ("EXECUTE IMMEDIATE 'SELECT COUNT(*) FROM shop.orders'",
+             "halyard: EXECUTE IMMEDIATE on sharded table orders would run on every group, "
+             "which it does not do: send the statement itself"),
+            ("PREPARE s FROM 'SELECT COUNT(*) FROM shop.users WHERE name = ''é'''",
+             "halyard: PREPARE ... FROM naming sharded table users is not supported: its "
+             "EXECUTE would not go by the key; use the binary protocol's prepared statements "
+             "(COM_STMT_PREPARE)"),
+            ("PREPARE d FROM 'DELETE FROM shop.orders WHERE customer_id = ?'",
+             "halyard: PREPARE ... FROM naming sharded table orders is not supported: its "
+             "EXECUTE would not go by the key; use the binary protocol's prepared statements "
+             "(COM_STMT_PREPARE)"),
+        ]:
+            assert refused(cur, sql) == (1105, msg), sql
+        # nothing was prepared: the server does not know s
+        assert refused(cur, "EXECUTE s")[0] == 1243
+        cur.execute("SET @q = 'DELETE FROM shop.orders'")
+        assert refused(cur, "PREPARE d FROM @q") == (
+            1105, "halyard: PREPARE ... FROM a user variable, an expression or a text longer "
+                  "than 8192 bytes is not supported on a listener with sharded tables: halyard "
+                  "cannot see the tables it names; write the text as a string literal")
+        cur.execute("PREPARE c FROM 'SELECT name FROM shop.countries WHERE id = 2'")
+        assert one(cur, "EXECUTE c") == ("Japan",)
+    assert sorted(on_b(dual, "SELECT id, amount FROM shop.orders")) == [(1, 70)]
+    assert sorted(on_a(cluster, "SELECT id, amount FROM shop.orders")) == [(2, 20)]
+
+
 def test_string_key_collation_refused_at_load_and_reload(strkeyed, cluster, dual, tmp_path):
     """A collation under which other bytes compare equal is refused, with
     file, line and key, at reload (the running map kept) and at load."""

@@ -1006,6 +1006,59 @@ static void test_string_ranges(void **state)
     config_put(cfg);
 }
 
+/* PREPARE ... FROM and EXECUTE IMMEDIATE: decided by the statement in
+ * their string; a PREPARE naming a sharded table, or a text halyard cannot
+ * read, refused. */
+static void test_dynamic_sql(void **state)
+{
+    (void)state;
+    setup_buckets();
+    static const struct {
+        const char *sql;
+        enum key_verdict v;
+        uint16_t group;
+        const char *why; /* KEY_REFUSE: the start of the message */
+    } C[] = {
+        {"PREPARE s FROM 'SELECT * FROM shop.orders WHERE customer_id = 7'", KEY_REFUSE, 0,
+         "halyard: PREPARE ... FROM naming sharded table orders is not supported: its EXECUTE "
+         "would not go by the key; use the binary protocol's prepared statements "
+         "(COM_STMT_PREPARE)"},
+        {"prepare s from \"DELETE FROM shop.orders WHERE customer_id = ?\"", KEY_REFUSE, 0,
+         "halyard: PREPARE ... FROM naming sharded table orders"},
+        {"PREPARE s FROM 'INSERT INTO shop.countries VALUES (3, ''x'')'", KEY_REFUSE, 0,
+         "halyard: PREPARE ... FROM naming reference table countries"},
+        {"PREPARE s FROM @q", KEY_REFUSE, 0,
+         "halyard: PREPARE ... FROM a user variable, an expression or a text longer than 8192 "
+         "bytes is not supported on a listener with sharded tables"},
+        {"PREPARE s FROM 'SELECT * FROM shop.countries'", KEY_NONE, 0, NULL},
+        {"PREPARE s FROM 'SELECT 1'", KEY_NONE, 0, NULL},
+        {"EXECUTE s", KEY_NONE, 0, NULL},
+        {"EXECUTE s USING @a", KEY_NONE, 0, NULL},
+        {"XA PREPARE 'x'", KEY_NONE, 0, NULL},
+        {"EXECUTE IMMEDIATE 'UPDATE shop.orders SET amount = 1 WHERE customer_id = 7'", KEY_ONE, 1,
+         NULL},
+        {"EXECUTE IMMEDIATE 'SELECT * FROM shop.orders WHERE customer_id = ''8'''", KEY_ONE, 0,
+         NULL},
+        {"EXECUTE IMMEDIATE 'DELETE FROM shop.orders'", KEY_REFUSE, 0,
+         "halyard: DELETE on sharded table orders needs orders.customer_id"},
+        {"EXECUTE IMMEDIATE 'SELECT * FROM shop.orders'", KEY_REFUSE, 0,
+         "halyard: EXECUTE IMMEDIATE on sharded table orders would run on every group"},
+        {"EXECUTE IMMEDIATE 'SELECT * FROM shop.orders WHERE customer_id = ?' USING 7", KEY_REFUSE,
+         0, "halyard: EXECUTE IMMEDIATE on sharded table orders would run on every group"},
+        {"EXECUTE IMMEDIATE CONCAT('SELECT * FROM shop.orders')", KEY_REFUSE, 0,
+         "halyard: EXECUTE IMMEDIATE a user variable"},
+        {"EXECUTE IMMEDIATE 'SELECT 1'", KEY_NONE, 0, NULL},
+    };
+    for (size_t i = 0; i < sizeof(C) / sizeof(C[0]); i++) {
+        struct key_out out;
+        decide(C[i].sql, NULL, false, &out);
+        if (out.verdict != C[i].v || (C[i].v == KEY_ONE && out.group != C[i].group) ||
+            (C[i].why != NULL && strncmp(out.why, C[i].why, strlen(C[i].why)) != 0))
+            fail_msg("%s: %s group %u \"%s\"", C[i].sql, shard_key_verdict_to_str(out.verdict),
+                     out.group, out.why);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1014,6 +1067,7 @@ int main(void)
         cmocka_unit_test(test_params),      cmocka_unit_test(test_split),
         cmocka_unit_test(test_config),      cmocka_unit_test(test_ref_joins),
         cmocka_unit_test(test_string_keys), cmocka_unit_test(test_string_ranges),
+        cmocka_unit_test(test_dynamic_sql),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
