@@ -36,8 +36,11 @@
  * 'a\t' < 'a').
  *
  * shard_key_decide() reads one statement's tokens with the classifier's
- * lexer (lexer.h) and says where it runs (enum key_verdict). Pure: no I/O,
- * no allocation, writes only *out. tests/unit/test_shard_key.c tests it.
+ * lexer (lexer.h) and says where it runs (enum key_verdict); SQL `PREPARE
+ * name FROM '...'` and `EXECUTE IMMEDIATE '...'` by the statement in their
+ * string (a PREPARE naming a sharded table, or one from a user variable,
+ * refused). Pure: no I/O, no allocation, writes only *out.
+ * tests/unit/test_shard_key.c tests it.
  */
 #ifndef HALYARD_SHARD_KEY_H
 #define HALYARD_SHARD_KEY_H
