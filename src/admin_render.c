@@ -416,13 +416,14 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
                 snprintf(span, sizeof(span), "%u", sp->lo);
             else if (x->fn == KEY_FN_HASH)
                 snprintf(span, sizeof(span), "%u-%u", sp->lo, sp->hi);
-            if (sp->has_below)
+            if (sp->has_below && sp->below_text == NULL)
                 snprintf(below, sizeof(below), "%lld", (long long)sp->below);
             elem_begin(&ml);
             kv_str(&kv, elem_key(&ml, "group", k, sizeof(k)),
                    sp->group < cfg->n_groups ? cfg->groups[sp->group].name : "?");
             kv_str(&kv, elem_key(&ml, "buckets", k, sizeof(k)), span);
-            kv_str(&kv, elem_key(&ml, "below", k, sizeof(k)), below);
+            kv_str(&kv, elem_key(&ml, "below", k, sizeof(k)),
+                   sp->below_text != NULL ? sp->below_text : below);
             elem_end(&ml);
         }
         list_end(&ml);

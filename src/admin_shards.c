@@ -75,7 +75,14 @@ void admin_render_shards(struct textbuf *sb, const struct config *cfg, const str
                 textbuf_json_str(sb, cfg->groups[sp->group].name);
                 if (x->fn == KEY_FN_HASH)
                     textbuf_printf(sb, ",\"first\":%u,\"last\":%u}", sp->lo, sp->hi);
-                else if (sp->has_below)
+                else if (sp->below_text != NULL) {
+                    textbuf_puts(sb, ",\"below\":");
+                    textbuf_json_str(sb, sp->below_text);
+                    textbuf_puts(sb, ",\"below_hex\":\"");
+                    for (size_t b = 0; b < sp->below_n; b++)
+                        textbuf_printf(sb, "%02x", sp->below_s[b]);
+                    textbuf_puts(sb, "\"}");
+                } else if (sp->has_below)
                     textbuf_printf(sb, ",\"below\":%lld}", (long long)sp->below);
                 else
                     textbuf_puts(sb, ",\"below\":null}");
@@ -154,6 +161,8 @@ void admin_render_shards(struct textbuf *sb, const struct config *cfg, const str
             table_cell(&t, cfg->groups[sp->group].name);
             if (x->fn == KEY_FN_HASH)
                 table_cellf(&t, "buckets %u-%u", sp->lo, sp->hi);
+            else if (sp->below_text != NULL)
+                table_cellf(&t, "below '%s'", sp->below_text);
             else if (sp->has_below)
                 table_cellf(&t, "below %lld", (long long)sp->below);
             else

@@ -144,6 +144,8 @@ static const char *key_type_expected(enum config_type type)
         return "a group { ... }";
     case CONFIG_STRINGS:
         return "an array of strings [ \"...\", ... ]";
+    case CONFIG_INT_OR_STRING:
+        return "an integer or a string";
     }
     return "?";
 }
@@ -163,6 +165,8 @@ static bool type_matches(enum config_type want, int have)
         return have == CONFIG_TYPE_GROUP;
     case CONFIG_STRINGS:
         return have == CONFIG_TYPE_ARRAY;
+    case CONFIG_INT_OR_STRING:
+        return have == CONFIG_TYPE_INT || have == CONFIG_TYPE_INT64 || have == CONFIG_TYPE_STRING;
     }
     return false;
 }
@@ -314,6 +318,10 @@ static hy_status_t check_value(struct loader *ld, const struct config_key *k, co
                         setting_type_name(type));
 
     switch (k->type) {
+    case CONFIG_INT_OR_STRING:
+        if (type == CONFIG_TYPE_STRING)
+            break;
+        /* fall through */
     case CONFIG_INT: {
         long long v = config_setting_get_int64(s);
         if (k->max > 0 && (v < k->min || v > k->max))
@@ -1448,15 +1456,20 @@ const char *backend_role_to_str(enum backend_role role)
 void config_dump_keys(FILE *out)
 {
     static const char *const type_names[] = {
-        [CONFIG_INT] = "int",   [CONFIG_STRING] = "string", [CONFIG_BOOL] = "bool",
-        [CONFIG_LIST] = "list", [CONFIG_GROUP] = "group",   [CONFIG_STRINGS] = "strings",
+        [CONFIG_INT] = "int",
+        [CONFIG_STRING] = "string",
+        [CONFIG_BOOL] = "bool",
+        [CONFIG_LIST] = "list",
+        [CONFIG_GROUP] = "group",
+        [CONFIG_STRINGS] = "strings",
+        [CONFIG_INT_OR_STRING] = "int|string",
     };
     for (size_t i = 0; i < config_n_keys; i++) {
         const struct config_key *k = &config_keys[i];
         char bounds[64] = "-";
         if (k->choices != NULL)
             snprintf(bounds, sizeof(bounds), "%s", k->choices);
-        else if (k->max > 0 && k->type == CONFIG_INT)
+        else if (k->max > 0 && (k->type == CONFIG_INT || k->type == CONFIG_INT_OR_STRING))
             snprintf(bounds, sizeof(bounds), "%lld..%lld", k->min, k->max);
         else if (k->max > 0 && k->type == CONFIG_STRING)
             snprintf(bounds, sizeof(bounds), "length %lld..%lld", k->min, k->max);

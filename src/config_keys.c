@@ -498,7 +498,7 @@ const struct config_key config_keys[] = {
 
     {"shards.tables", CONFIG_LIST, "()", 0, 1000,
      "key shards: tables whose rows are spread over the groups by the value of one integer "
-     "column (shard_key.h); a statement naming one runs on the group of its key", NULL},
+     "or string column (shard_key.h); a statement naming one runs on the group of its key", NULL},
     {"shards.tables.[].table", CONFIG_STRING, NULL, 3, 129,
      "the sharded table, \"schema.table\" as the server spells them (case-sensitive)", NULL},
     {"shards.tables.[].key", CONFIG_STRING, NULL, 1, 64,
@@ -506,12 +506,12 @@ const struct config_key config_keys[] = {
      "(type = \"string\")", NULL},
     {"shards.tables.[].type", CONFIG_STRING, "int", 0, 0,
      "the key column's type: int (an integer column) or string (CHAR, VARCHAR, BINARY, "
-     "VARBINARY, TEXT, BLOB: hashed by its bytes, with collation)",
+     "VARBINARY, TEXT, BLOB: routed by its bytes, with collation)",
      "int|string"},
     {"shards.tables.[].collation", CONFIG_STRING, "", 0, 64,
      "type = string: the key column's collation, one whose equality is byte equality: binary, "
      "<charset>_nopad_bin (hash CRC32(key)) or <charset>_bin (PAD SPACE: hash CRC32(RTRIM(key))), "
-     "charset utf8mb4, utf8mb3, latin1 or ascii; another is refused",
+     "charset utf8mb4, utf8mb3, latin1 or ascii; another is refused; a range map orders by it",
      NULL},
     {"shards.tables.[].function", CONFIG_STRING, "hash", 0, 0,
      "hash: CRC32(key) % buckets, the same value as the server's own CRC32(key) % buckets, and "
@@ -527,9 +527,11 @@ const struct config_key config_keys[] = {
      "the group (groups.[].name) holding these rows", NULL},
     {"shards.tables.[].map.[].buckets", CONFIG_STRING, "", 0, 32,
      "function = hash: a bucket \"n\" or a range of buckets \"first-last\"", NULL},
-    {"shards.tables.[].map.[].below", CONFIG_INT, "0", -9223372036854775807LL, 9223372036854775807LL,
+    {"shards.tables.[].map.[].below", CONFIG_INT_OR_STRING, "0", -9223372036854775807LL,
+     9223372036854775807LL,
      "function = range: this entry takes the keys below this value (left out on the last "
-     "entry: the rest)", NULL},
+     "entry: the rest); an integer, or for type = string a string, ordered by the column's "
+     "collation", NULL},
     {"shards.reference", CONFIG_STRINGS, "[]", 0, 10000,
      "reference tables, \"schema.table\": a copy on every group; a read runs on any group, a "
      "write on every group", NULL},

@@ -5,7 +5,9 @@
  * Checked at load and reload, each mistake named by file, line and key:
  * a table is "schema.table", named once across both lists; a hash table's
  * map covers buckets 0..buckets-1 exactly once; a range table's bounds
- * ascend and its last entry has none (the rest); every group exists.
+ * ascend (a string key's in its collation's order, each a value of its
+ * character set) and its last entry has none (the rest); every group
+ * exists.
  */
 #include <libconfig.h>
 #include <stdio.h>
@@ -65,6 +67,39 @@ static bool parse_span(const char *s, uint32_t *lo, uint32_t *hi)
     return true;
 }
 
+/* A string key's bound `below` (map entry j): its bytes in the column's
+ * character set, above the previous entry's in the collation's order. */
+static hy_status_t fill_str_bound(struct loader *ld, struct shard_table *x, int j,
+                                  config_setting_t *below, const char *kname)
+{
+    struct key_span *sp = &x->spans[j];
+    char shown[48], prev[48];
+    if (config_setting_type(below) != CONFIG_TYPE_STRING)
+        return cfg_fail(ld, below, kname,
+                        "a string key's bound is a string in the column's character set (%s), "
+                        "e.g. below = \"m\"",
+                        x->collation);
+    const char *text = config_setting_get_string(below);
+    uint8_t buf[KEY_STR_MAX];
+    const char *why;
+    if (!shard_key_str_bound(x, text, buf, sizeof(buf), &sp->below_n, &why))
+        return cfg_fail(ld, below, kname, "\"%s\" is no value of the key column (%s): %s",
+                        cfg_printable(text, shown), x->collation, why);
+    sp->below_s = malloc(sp->below_n > 0 ? sp->below_n : 1);
+    sp->below_text = strdup(text);
+    if (sp->below_s == NULL || sp->below_text == NULL)
+        return cfg_fail(ld, NULL, NULL, "out of memory");
+    memcpy(sp->below_s, buf, sp->below_n);
+    sp->has_below = true;
+    const struct key_span *pv = j > 0 ? &x->spans[j - 1] : NULL;
+    if (pv != NULL && shard_key_str_cmp(x, sp->below_s, sp->below_n, pv->below_s, pv->below_n) <= 0)
+        return cfg_fail(ld, below, kname,
+                        "\"%s\" is not above the previous bound \"%s\" under %s%s",
+                        cfg_printable(text, shown), cfg_printable(pv->below_text, prev),
+                        x->collation, x->pad ? " (PAD SPACE: trailing spaces do not count)" : "");
+    return HY_OK;
+}
+
 static hy_status_t fill_map(struct loader *ld, struct config *cfg, struct shard_table *x,
                             config_setting_t *e, int i)
 {
@@ -120,7 +155,14 @@ static hy_status_t fill_map(struct loader *ld, struct config *cfg, struct shard_
                             "only the last entry may leave below out (it takes the rest)");
         if (below != NULL && j == n - 1)
             return cfg_fail(ld, below, kname, "the last entry takes the rest: leave below out");
-        if (below != NULL) {
+        if (below != NULL && x->type == KEY_TYPE_STRING) {
+            if (fill_str_bound(ld, x, j, below, kname) != HY_OK)
+                return HY_ERROR;
+        } else if (below != NULL) {
+            if (config_setting_type(below) == CONFIG_TYPE_STRING)
+                return cfg_fail(ld, below, kname,
+                                "an integer key's bound is an integer (a string is for type = "
+                                "\"string\")");
             sp->below = (int64_t)config_setting_get_int64(below);
             sp->has_below = true;
             if (j > 0 && sp->below <= x->spans[j - 1].below)
@@ -172,10 +214,6 @@ static hy_status_t fill_type(struct loader *ld, struct shard_table *x, config_se
                         cfg_printable(coll, shown));
     if ((x->collation = strdup(coll)) == NULL)
         return cfg_fail(ld, NULL, NULL, "out of memory");
-    snprintf(kname, sizeof(kname), "shards.tables.[%d].function", i);
-    if (x->fn == KEY_FN_RANGE)
-        return cfg_fail(ld, cfg_member_or_group(e, "function"), kname,
-                        "function = \"range\" is for integer keys: a string key is hashed");
     return HY_OK;
 }
 

@@ -377,6 +377,9 @@ uint32_t session_shard_route_schema(struct session *s, const char *text, size_t 
  * refusal in it too), PS_KEY_WAIT (the rest of the packet is coming),
  * PS_KEY_NOMEM. */
 enum ps_key { PS_KEY_OK, PS_KEY_WAIT, PS_KEY_NOMEM };
+/* The character set (enum key_cs) of the string literals of the session's
+ * statement texts now, for a PREPARE to keep (pstmt.h text_cs). */
+uint8_t session_shard_text_cs(const struct session *s);
 struct pstmt;
 enum ps_key session_shard_ps_key(struct session *s, struct pstmt *st, const uint8_t *p,
                                  uint32_t len, uint32_t avail, bool bulk, struct key_out *ko);

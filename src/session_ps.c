@@ -451,6 +451,8 @@ uint32_t ps_route_prepare(struct session *s, const uint8_t *p, uint32_t len, boo
     }
     st->home = s->primary;
     st->digest = s->digest_hash;
+    st->lex_opts = s->lex_opts;
+    st->text_cs = session_shard_text_cs(s);
     s->digest_pending = false; /* executions are counted, not the PREPARE */
     st->writes = true;
     if (!fits) {

@@ -233,13 +233,23 @@ static enum key_cs session_cs(const struct session *s, const char *var)
  * parameters (shard_key.h key_in.text_cs): they are sent in
  * character_set_client and converted to character_set_connection; when
  * the two differ only ASCII text is known to stay the same bytes. */
+static enum key_cs literal_cs(const struct session *s)
+{
+    enum key_cs client = session_cs(s, "character_set_client");
+    enum key_cs conn = session_cs(s, "character_set_connection");
+    return client == conn ? conn : KEY_CS_UNKNOWN;
+}
+
+uint8_t session_shard_text_cs(const struct session *s)
+{
+    return (uint8_t)literal_cs(s);
+}
+
 static enum key_cs text_cs(const struct session *s)
 {
     if (!config_root_c(s->cfg)->key_tables.any_string)
         return KEY_CS_UNKNOWN; /* integer keys only: not looked at */
-    enum key_cs client = session_cs(s, "character_set_client");
-    enum key_cs conn = session_cs(s, "character_set_connection");
-    return client == conn ? conn : KEY_CS_UNKNOWN;
+    return literal_cs(s);
 }
 
 /* A statement by key on every group (KEY_SCATTER: a read, merged;
@@ -514,6 +524,19 @@ static bool param_key(const struct mysql_param *v, int64_t *out)
     return false;
 }
 
+/* Whether two decisions route alike (verdict, group, key values). */
+static bool same_route(const struct key_out *a, const struct key_out *b)
+{
+    if (a->verdict != b->verdict || a->group != b->group || a->params.n != b->params.n ||
+        a->params.any_of != b->params.any_of)
+        return false;
+    for (size_t i = 0; i < a->params.n && i < KEY_MAX_PARAMS; i++) {
+        if (a->params.param[i] != b->params.param[i] || a->params.lit[i] != b->params.lit[i])
+            return false;
+    }
+    return true;
+}
+
 static void ps_key_refuse(struct key_out *ko, const struct shard_table *x, const char *what)
 {
     ko->verdict = KEY_REFUSE;
@@ -528,20 +551,40 @@ enum ps_key session_shard_ps_key(struct session *s, struct pstmt *st, const uint
     if (st->key == NULL || st->key_cfg != root->load_id) {
         if (st->key == NULL && (st->key = malloc(sizeof(*st->key))) == NULL)
             return PS_KEY_NOMEM;
+        /* the text as the server read it at the PREPARE: its sql_mode, its
+         * literals in the character set of then */
         struct key_in kin = {.tables = &root->key_tables,
                              .sql = st->sql,
                              .len = st->sql_len,
-                             .opts = s->lex_opts,
+                             .opts = st->lex_opts,
                              .schema = st->db,
                              .prepared = true,
-                             /* the text's literals are in the character set of
-                              * its PREPARE, which may not be the session's now:
-                              * only ASCII ones are known to be the column's bytes */
-                             .text_cs = KEY_CS_UNKNOWN};
+                             .text_cs = (enum key_cs)st->text_cs};
         shard_key_decide(&kin, st->key);
+        /* whether that character set matters: with ASCII literals only
+         * (KEY_CS_UNKNOWN) the decision would be another */
+        st->key_cs_dep = false;
+        if (st->text_cs != KEY_CS_UNKNOWN && root->key_tables.any_string) {
+            struct key_out ascii;
+            kin.text_cs = KEY_CS_UNKNOWN;
+            shard_key_decide(&kin, &ascii);
+            st->key_cs_dep = !same_route(st->key, &ascii);
+        }
         st->key_cfg = root->load_id;
     }
     *ko = *st->key;
+    if (st->key_cs_dep && literal_cs(s) != (enum key_cs)st->text_cs && ko->table >= 0) {
+        /* MariaDB reads a prepared text again, after a table it names
+         * changed, in the character set of that moment: which one the
+         * server holds now cannot be known */
+        const struct shard_table *x = &root->key_tables.v[ko->table];
+        ko->verdict = KEY_REFUSE;
+        snprintf(ko->why, sizeof(ko->why),
+                 "halyard: sharded table %.48s: the prepared statement's %.48s literal is not "
+                 "ASCII and the character set changed since its PREPARE: prepare it again",
+                 x->table, x->key);
+        return PS_KEY_OK;
+    }
     if (ko->verdict != KEY_PARAMS)
         return PS_KEY_OK;
     const struct shard_table *x = &root->key_tables.v[ko->table];

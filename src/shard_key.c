@@ -34,6 +34,10 @@ void shard_tables_free(struct shard_tables *t)
         free(t->v[i].key);
         free(t->v[i].collation);
         free(t->v[i].bucket_group);
+        for (size_t j = 0; j < t->v[i].n_spans; j++) {
+            free(t->v[i].spans[j].below_s);
+            free(t->v[i].spans[j].below_text);
+        }
         free(t->v[i].spans);
     }
     free(t->v);
@@ -931,6 +935,88 @@ static void by_values(const struct shard_tables *tb, struct key_out *out, const 
 
 static void decide(const struct key_in *in, struct key_out *out, struct shape *sh_out);
 
+#define DYN_SQL_MAX 8192 /* bytes of a PREPARE ... FROM / EXECUTE IMMEDIATE text looked at */
+
+/* `PREPARE name FROM <text>` and `EXECUTE IMMEDIATE <text>`: a statement
+ * the server runs from a string, which halyard decides as that string's
+ * statement (its bytes decoded as the server decodes the literal; its own
+ * string literals read as ASCII only). An EXECUTE IMMEDIATE by one key runs
+ * on that group; any other on a sharded table is refused, and so is every
+ * PREPARE ... FROM naming one (its EXECUTE ... USING @v would not go by the
+ * key), or a reference table's write, and a text halyard cannot read (a
+ * user variable, an expression). true: *out is the decision. */
+static bool dynamic_sql(const struct key_in *in, struct key_out *out)
+{
+    struct cur c = {.s = NULL};
+    lex_init(&c.lx, in->sql, in->len > CLASSIFY_MAX_LEN ? 0 : in->len, in->opts, NULL);
+    c.s = c.lx.s;
+    lex_next(&c.lx, &c.t);
+    bool prepare = word(&c, &c.t, "PREPARE");
+    if (!prepare && !word(&c, &c.t, "EXECUTE"))
+        return false;
+    adv(&c);
+    if (prepare) {
+        if (!is_name(&c.t) && c.t.type != T_WORD)
+            return false;
+        adv(&c);
+        if (c.t.kw != KW_FROM)
+            return false;
+    } else if (!word(&c, &c.t, "IMMEDIATE")) {
+        return false; /* EXECUTE name: its PREPARE was decided */
+    }
+    adv(&c);
+    const char *what = prepare ? "PREPARE ... FROM" : "EXECUTE IMMEDIATE";
+    struct token lit = c.t;
+    adv(&c);
+    char inner[DYN_SQL_MAX];
+    size_t n = 0;
+    enum key_cs cs = KEY_CS_WIDE;
+    if (lit.type != T_STRING ||
+        !(c.t.type == T_END || c.t.type == T_SEMI || (!prepare && word(&c, &c.t, "USING"))) ||
+        !shard_key_str_literal((const char *)c.s + lit.off, lit.len, in->opts, in->text_cs,
+                               (uint8_t *)inner, sizeof(inner), &n, &cs) ||
+        cs == KEY_CS_WIDE) {
+        refuse(out,
+               "halyard: %s a user variable, an expression or a text longer than %u bytes is not "
+               "supported on a listener with sharded tables: halyard cannot see the tables it "
+               "names; write the text as a string literal",
+               what, DYN_SQL_MAX);
+        out->verb = what;
+        return true;
+    }
+    struct key_in sub = *in;
+    sub.sql = inner;
+    sub.len = n;
+    sub.prepared = false;
+    sub.text_cs = KEY_CS_UNKNOWN;
+    struct key_out o;
+    decide(&sub, &o, NULL);
+    if (o.table < 0 && o.verdict == KEY_NONE)
+        return false; /* no sharded table, at most a read of reference tables */
+    const char *kind = o.table >= 0 ? "sharded" : "reference";
+    const char *name = o.table >= 0 ? in->tables->v[o.table].table : in->tables->ref[o.ref].table;
+    if (prepare) {
+        refuse(out,
+               "halyard: %s naming %s table %s is not supported: its EXECUTE would not go by "
+               "the key; use the binary protocol's prepared statements (COM_STMT_PREPARE)",
+               what, kind, name);
+        out->verb = what;
+        return true;
+    }
+    if (o.verdict == KEY_ONE || o.verdict == KEY_REFUSE || o.verdict == KEY_NONE) {
+        *out = o;
+        return true;
+    }
+    refuse(out,
+           "halyard: %s on %s table %s would run on every group, which it does not do: send the "
+           "statement itself",
+           what, kind, name);
+    out->verb = what;
+    out->table = o.table;
+    out->ref = o.ref;
+    return true;
+}
+
 void shard_key_decide(const struct key_in *in, struct key_out *out)
 {
     struct shape sh;
@@ -969,6 +1055,8 @@ static void decide(const struct key_in *in, struct key_out *out, struct shape *s
     if (in->tables == NULL || (in->tables->n == 0 && in->tables->n_ref == 0))
         return;
     kw_ready();
+    if (dynamic_sql(in, out))
+        return;
     pass1(in, shp);
     struct shape sh = *shp;
     out->table = sh.table;

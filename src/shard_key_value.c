@@ -7,7 +7,8 @@
  * decodes them, NO_BACKSLASH_ESCAPES heeded; X'..' and 0x.. as bytes) in
  * its character set, usable only when the server's conversion to the
  * column's character set leaves them unchanged; hashed as those bytes
- * (trailing spaces stripped under a PAD SPACE collation). Which
+ * (trailing spaces stripped under a PAD SPACE collation), or placed
+ * between a range map's bounds in the collation's order. Which
  * collations route exactly (byte equality) and the character sets of
  * names and collation ids. Pure.
  */
@@ -170,9 +171,38 @@ uint32_t shard_key_str_bucket(const struct shard_table *t, const uint8_t *s, siz
     return t->buckets > 0 ? (uint32_t)(c % t->buckets) : 0;
 }
 
+int shard_key_str_cmp(const struct shard_table *t, const uint8_t *a, size_t an, const uint8_t *b,
+                      size_t bn)
+{
+    /* The server's strnncollsp for binary, *_bin and *_nopad_bin: valid
+     * UTF-8 sorts by bytes as its code points do; under PAD SPACE the
+     * longer value's rest is compared with spaces ('a\t' < 'a' = 'a '). */
+    size_t n = an < bn ? an : bn;
+    int c = n > 0 ? memcmp(a, b, n) : 0;
+    if (c != 0 || an == bn)
+        return c;
+    if (!t->pad)
+        return an < bn ? -1 : 1;
+    const uint8_t *rest = an > bn ? a + n : b + n;
+    size_t rn = (an > bn ? an : bn) - n;
+    int sign = an > bn ? 1 : -1;
+    for (size_t i = 0; i < rn; i++) {
+        if (rest[i] != ' ')
+            return rest[i] < ' ' ? -sign : sign;
+    }
+    return 0;
+}
+
 uint16_t shard_key_str_group(const struct shard_table *t, const uint8_t *s, size_t n)
 {
-    return t->bucket_group[shard_key_str_bucket(t, s, n)];
+    if (t->fn == KEY_FN_HASH)
+        return t->bucket_group[shard_key_str_bucket(t, s, n)];
+    for (size_t i = 0; i < t->n_spans; i++) {
+        const struct key_span *sp = &t->spans[i];
+        if (!sp->has_below || shard_key_str_cmp(t, s, n, sp->below_s, sp->below_n) < 0)
+            return sp->group;
+    }
+    return t->n_spans > 0 ? t->spans[t->n_spans - 1].group : 0;
 }
 
 /* Whether s is well-formed UTF-8 (no 4-byte sequences when !mb4). */
@@ -219,6 +249,69 @@ static bool ascii_only(const uint8_t *s, size_t n)
             return false;
     }
     return true;
+}
+
+bool shard_key_str_bound(const struct shard_table *t, const char *text, uint8_t *buf, size_t cap,
+                         size_t *n, const char **why)
+{
+    const uint8_t *s = (const uint8_t *)text;
+    size_t len = strlen(text);
+    *n = 0;
+    *why = "longer than 1024 bytes";
+    switch (t->cs) {
+    case KEY_CS_BINARY: /* the bytes as written */
+        if (len > cap)
+            return false;
+        memcpy(buf, s, len);
+        *n = len;
+        return true;
+    case KEY_CS_UTF8MB4:
+    case KEY_CS_UTF8MB3:
+        if (!utf8_valid(s, len, t->cs == KEY_CS_UTF8MB4)) {
+            *why = t->cs == KEY_CS_UTF8MB4 ? "not valid UTF-8"
+                                           : "not valid UTF-8 of utf8mb3 (no 4-byte characters)";
+            return false;
+        }
+        if (len > cap)
+            return false;
+        memcpy(buf, s, len);
+        *n = len;
+        return true;
+    case KEY_CS_ASCII:
+        if (!ascii_only(s, len)) {
+            *why = "not ASCII";
+            return false;
+        }
+        if (len > cap)
+            return false;
+        memcpy(buf, s, len);
+        *n = len;
+        return true;
+    case KEY_CS_LATIN1:
+        /* UTF-8 text into latin1 bytes: ASCII and U+00A0..U+00FF, the same
+         * code in both; MariaDB's latin1 is cp1252 in 0x80..0x9F, which
+         * halyard does not map: refused */
+        for (size_t i = 0; i < len; i++) {
+            uint8_t c = s[i];
+            if (c >= 0x80) {
+                if ((c != 0xC2 && c != 0xC3) || i + 1 >= len || (s[i + 1] & 0xC0) != 0x80 ||
+                    (c == 0xC2 && s[i + 1] < 0xA0)) {
+                    *why = "not latin1 text halyard can convert (ASCII and U+00A0..U+00FF, as "
+                           "UTF-8)";
+                    return false;
+                }
+                c = (uint8_t)(((c & 0x03u) << 6) | (s[i + 1] & 0x3Fu));
+                i++;
+            }
+            if (*n >= cap)
+                return false;
+            buf[(*n)++] = c;
+        }
+        return true;
+    default:
+        *why = "not in a character set halyard routes by";
+        return false;
+    }
 }
 
 bool shard_key_str_exact(const struct shard_table *t, enum key_cs from, const uint8_t *s, size_t n)

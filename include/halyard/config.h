@@ -488,7 +488,8 @@ enum config_type {
     CONFIG_BOOL,
     CONFIG_LIST, /* a list of groups */
     CONFIG_GROUP,
-    CONFIG_STRINGS, /* an array of strings: [ "a", "b" ]; bounds: elements */
+    CONFIG_STRINGS,       /* an array of strings: [ "a", "b" ]; bounds: elements */
+    CONFIG_INT_OR_STRING, /* an integer (bounds: its value) or a string (checked by its user) */
 };
 
 struct config_key {

@@ -57,9 +57,20 @@ struct pstmt {
      * after a reload), so that an EXECUTE reads only its key parameters. */
     struct key_out *key;
     uint64_t key_cfg; /* the config's load_id */
-    char *db;         /* the default schema at the client's PREPARE (NULL = none): the
-                       * server runs a statement in it whatever USE came since, so a
-                       * backend that prepares it later does so there */
+    /* How the server read `sql` at the client's PREPARE, which is how it
+     * keeps reading it: the lexer options of its sql_mode, and the
+     * character set of its string literals (enum key_cs, shard_key.h).
+     * key_cs_dep: `key` depends on that character set (a non-ASCII key
+     * literal); a server may read the text again in the session's
+     * character set of the moment (MariaDB prepares a statement again
+     * after a table it uses changed), so it runs by that key only while
+     * the session's is the PREPARE's. */
+    unsigned lex_opts;
+    uint8_t text_cs;
+    bool key_cs_dep;
+    char *db; /* the default schema at the client's PREPARE (NULL = none): the
+               * server runs a statement in it whatever USE came since, so a
+               * backend that prepares it later does so there */
     /* The sql_mode and character set at the client's PREPARE, those the
      * session had set (NULL = none: the login's): the server parsed the
      * text under them, so a backend that prepares it later does so under

@@ -29,12 +29,18 @@
  * set, utf8mb3 into utf8mb4, ASCII text between ASCII-based sets, any
  * bytes into binary); `_binary'..'`, X'..' and 0x.. (binary strings, their
  * bytes). A number is not (the server compares a string column with a
- * number as numbers: '7', '07' and ' 7' all equal 7). Range maps are
- * integer only.
+ * number as numbers: '7', '07' and ' 7' all equal 7). A range map on a
+ * string key orders values as the server orders the column under those
+ * collations: by bytes (which for UTF-8 is by code points), and under a
+ * PAD SPACE one as if the shorter were padded with spaces ('a' = 'a ',
+ * 'a\t' < 'a').
  *
  * shard_key_decide() reads one statement's tokens with the classifier's
- * lexer (lexer.h) and says where it runs (enum key_verdict). Pure: no I/O,
- * no allocation, writes only *out. tests/unit/test_shard_key.c tests it.
+ * lexer (lexer.h) and says where it runs (enum key_verdict); SQL `PREPARE
+ * name FROM '...'` and `EXECUTE IMMEDIATE '...'` by the statement in their
+ * string (a PREPARE naming a sharded table, or one from a user variable,
+ * refused). Pure: no I/O, no allocation, writes only *out.
+ * tests/unit/test_shard_key.c tests it.
  */
 #ifndef HALYARD_SHARD_KEY_H
 #define HALYARD_SHARD_KEY_H
@@ -48,12 +54,18 @@
 enum key_fn { KEY_FN_HASH, KEY_FN_RANGE };
 
 /* One entry of a table's map: buckets lo..hi (hash), or the values below
- * `below` not taken by an earlier entry (range; has_below false: the rest). */
+ * `below` not taken by an earlier entry (range; has_below false: the rest).
+ * A string key's bound is below_s (below_n bytes in the column's character
+ * set), compared under the column's collation (shard_key_str_cmp);
+ * below_text is the config's spelling of it. */
 struct key_span {
     uint16_t group;
     uint32_t lo, hi;
     int64_t below;
     bool has_below;
+    uint8_t *below_s;
+    size_t below_n;
+    char *below_text;
 };
 
 /* A character set, as far as routing string keys needs to know it. */
@@ -121,10 +133,21 @@ enum key_cs shard_key_cs_by_id(unsigned id);
  * by bytes is exact under it (*cs and *pad filled); false for another
  * (a _ci, _cs or accent-insensitive one, an unknown character set). */
 bool shard_key_collation(const char *name, enum key_cs *cs, bool *pad);
-/* String tables: the bucket and group of a value given as the column's
- * bytes (trailing spaces stripped when t->pad). */
+/* String tables: the bucket (hash) and group (hash or range) of a value
+ * given as the column's bytes (hash: trailing spaces stripped when t->pad). */
 uint32_t shard_key_str_bucket(const struct shard_table *t, const uint8_t *s, size_t n);
 uint16_t shard_key_str_group(const struct shard_table *t, const uint8_t *s, size_t n);
+/* The order of column values a and b under t's collation, as the server's
+ * comparison gives it (<0, 0, >0): bytes, and when t->pad the shorter one
+ * compared as if padded with spaces. */
+int shard_key_str_cmp(const struct shard_table *t, const uint8_t *a, size_t an, const uint8_t *b,
+                      size_t bn);
+/* A range bound as the config writes it (UTF-8 text, or any bytes for a
+ * binary key) into the column's bytes (buf, cap bytes, *n); false with
+ * *why (static text) when it is no value of the column's character set
+ * halyard can say the bytes of. */
+bool shard_key_str_bound(const struct shard_table *t, const char *text, uint8_t *buf, size_t cap,
+                         size_t *n, const char **why);
 /* Whether bytes s in character set `from` compare with the column of t as
  * those same bytes (the server's conversion changes nothing); false: not
  * a usable key. */

@@ -1248,6 +1248,37 @@ static void scenario_strkeys(void)
     stmt_close(del);
 }
 
+/* Key literals in a prepared statement's text (shop.users by name, a
+ * string key, hashed; the rows 'a\b' (bytes 61 5C 62) and 'é' there): read
+ * as the server read the text at its PREPARE, in the sql_mode and
+ * character set of then. A non-ASCII one is a key while the session's
+ * character set is the PREPARE's, refused (1105) after SET NAMES latin1. */
+static void scenario_strlits(void)
+{
+    long long r[3];
+    query("SET NAMES utf8mb4");
+    query("SET sql_mode = CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES')");
+    MYSQL_STMT *bs = prepare("SELECT COUNT(*), @@port FROM users WHERE name = 'a\\b'");
+    query("SET sql_mode = DEFAULT");
+    exec_ints(bs, r, 2, "execute strlits backslash");
+    printf("bs\t%lld\t%lld\n", r[0], r[1]);
+    MYSQL_STMT *upd = prepare("UPDATE users SET v = v + 1 WHERE name = '\xc3\xa9'");
+    execute(upd, "execute strlits update");
+    printf("upd\t%llu\n", (unsigned long long)mysql_stmt_affected_rows(upd));
+    MYSQL_STMT *sel = prepare("SELECT COUNT(*), @@port, MAX(v) FROM users WHERE name = '\xc3\xa9'");
+    exec_ints(sel, r, 3, "execute strlits select");
+    printf("sel\t%lld\t%lld\t%lld\n", r[0], r[1], r[2]);
+    query("SET NAMES latin1");
+    expect_stmt_error(sel, mysql_stmt_execute(sel), 1105, "strlits select after SET NAMES latin1");
+    expect_stmt_error(upd, mysql_stmt_execute(upd), 1105, "strlits update after SET NAMES latin1");
+    query("SET NAMES utf8mb4");
+    exec_ints(sel, r, 3, "execute strlits select again");
+    printf("sel\t%lld\t%lld\t%lld\n", r[0], r[1], r[2]);
+    stmt_close(bs);
+    stmt_close(upd);
+    stmt_close(sel);
+}
+
 /* A SELECT prepared and run (on a replica) before the session writes, then
  * run after each write: it must see the write. The table ps_causal (id INT
  * PRIMARY KEY, v INT) with the row (1, 0) must exist on every server. */
@@ -1852,6 +1883,7 @@ static const struct {
     {"keys", scenario_keys},
     {"keys_trx", scenario_keys_trx},
     {"strkeys", scenario_strkeys},
+    {"strlits", scenario_strlits},
 };
 
 static void usage(FILE *out)

@@ -902,6 +902,99 @@ def test_string_key_prepared_parameters(strkeyed, cluster, dual, ps_client_bin):
     assert all(int(k) <= 2047 for _, k in a) and all(int(k) >= 2048 for _, k in b)
 
 
+def test_string_key_literals_in_prepared_text(strkeyed, cluster, dual, ps_client_bin):
+    """A key literal written in a prepared statement's text is read as the
+    server read the text at its PREPARE: 'a\\b' prepared under
+    NO_BACKSLASH_ESCAPES is the bytes a, \\, b though first executed after
+    SET sql_mode = DEFAULT; a non-ASCII 'é' is a key (an UPDATE by it runs
+    on its group, a SELECT reads there alone) while the session's
+    character set is the PREPARE's, and is refused after SET NAMES latin1
+    (MariaDB may read the text again in the new set), a key again after
+    SET NAMES utf8mb4."""
+    h, _, sock = strkeyed
+    b_ports = {dual.nodes[0]["port"], dual.nodes[1]["port"]}
+    conn = h.connect()
+    with conn.cursor() as cur:
+        # 'a\b' (CRC32 % 4096 = 2601) and 'é' (3390) are b's; 'a\x08' (43) and
+        # latin1 'Ã©' (1453) a's
+        for i, v in [(1, "a\\b"), (2, "é"), (3, "a\b"), (4, "Ã©")]:
+            cur.execute("INSERT INTO shop.users (id, name) VALUES (%s, %s)", (i, v))
+    cluster.sync()
+    dual.sync()
+    assert ids(on_b(dual, "SELECT id FROM shop.users")) == {1, 2}
+
+    def scatters():
+        return sum(g["scatters"] for g in admin_json(sock, "show shards")["groups"])
+
+    before = scatters()
+    r = subprocess.run([ps_client_bin, "127.0.0.1", str(h.port), APP_USER, APP_PASSWORD, "shop",
+                        "strlits"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, f"ps_client strlits failed: {r.stderr}\n{r.stdout}"
+    lines = [line.split("\t") for line in r.stdout.splitlines()]
+    bs = [x for x in lines if x[0] == "bs"]
+    assert len(bs) == 1 and bs[0][1] == "1" and int(bs[0][2]) in b_ports, lines
+    assert [x for x in lines if x[0] == "upd"] == [["upd", "1"]], lines
+    sel = [x for x in lines if x[0] == "sel"]
+    assert len(sel) == 2, lines
+    for x in sel:
+        assert (x[1], int(x[2]) in b_ports, x[3]) == ("1", True, "1"), lines
+    msg = ("halyard: sharded table users: the prepared statement's name literal is not ASCII and "
+           "the character set changed since its PREPARE: prepare it again")
+    assert [x[1:] for x in lines if x[0] == "error"] == [["1105", "HY000", msg]] * 2, lines
+    assert scatters() == before, "each by its key, none on every group"
+    assert sorted(on_b(dual, "SELECT id, v FROM shop.users")) == [(1, 0), (2, 1)]
+    assert sorted(on_a(cluster, "SELECT id, v FROM shop.users")) == [(3, 0), (4, 0)]
+
+
+def test_sql_prepare_and_execute_immediate(strkeyed, cluster, dual):
+    """SQL PREPARE ... FROM and EXECUTE IMMEDIATE are decided by the
+    statement in their string: EXECUTE IMMEDIATE by one key runs on its
+    group, without a key is refused as the statement would be; a PREPARE
+    naming a sharded table is refused (its EXECUTE ... USING @v would not
+    go by the key; before, it ran on the session's group: a keyless DELETE
+    there, a read of the wrong group), and so is one from a user variable,
+    whose text halyard cannot see; one of a reference table's read runs."""
+    h, _, _ = strkeyed
+    b_ports = {dual.nodes[0]["port"], dual.nodes[1]["port"]}
+    conn = h.connect()
+    with conn.cursor() as cur:
+        cur.execute("INSERT INTO shop.users (id, name) VALUES (1, 'é')")  # b
+        cur.execute("INSERT INTO shop.orders (id, customer_id, amount) VALUES (1, 7, 10)")  # b
+        # the session is left on a
+        cur.execute("INSERT INTO shop.orders (id, customer_id, amount) VALUES (2, 8, 20)")
+        cur.execute("EXECUTE IMMEDIATE 'UPDATE shop.orders SET amount = 70 WHERE customer_id = 7'")
+        assert cur.rowcount == 1
+        assert one(cur, "EXECUTE IMMEDIATE 'SELECT amount, @@port FROM shop.orders WHERE "
+                        "customer_id = ''007'''")[1] in b_ports
+        for sql, msg in [
+            ("EXECUTE IMMEDIATE 'DELETE FROM shop.orders'",
+             "halyard: DELETE on sharded table orders needs orders.customer_id"),
+            ("EXECUTE IMMEDIATE 'SELECT COUNT(*) FROM shop.orders'",
+             "halyard: EXECUTE IMMEDIATE on sharded table orders would run on every group, "
+             "which it does not do: send the statement itself"),
+            ("PREPARE s FROM 'SELECT COUNT(*) FROM shop.users WHERE name = ''é'''",
+             "halyard: PREPARE ... FROM naming sharded table users is not supported: its "
+             "EXECUTE would not go by the key; use the binary protocol's prepared statements "
+             "(COM_STMT_PREPARE)"),
+            ("PREPARE d FROM 'DELETE FROM shop.orders WHERE customer_id = ?'",
+             "halyard: PREPARE ... FROM naming sharded table orders is not supported: its "
+             "EXECUTE would not go by the key; use the binary protocol's prepared statements "
+             "(COM_STMT_PREPARE)"),
+        ]:
+            assert refused(cur, sql) == (1105, msg), sql
+        # nothing was prepared: the server does not know s
+        assert refused(cur, "EXECUTE s")[0] == 1243
+        cur.execute("SET @q = 'DELETE FROM shop.orders'")
+        assert refused(cur, "PREPARE d FROM @q") == (
+            1105, "halyard: PREPARE ... FROM a user variable, an expression or a text longer "
+                  "than 8192 bytes is not supported on a listener with sharded tables: halyard "
+                  "cannot see the tables it names; write the text as a string literal")
+        cur.execute("PREPARE c FROM 'SELECT name FROM shop.countries WHERE id = 2'")
+        assert one(cur, "EXECUTE c") == ("Japan",)
+    assert sorted(on_b(dual, "SELECT id, amount FROM shop.orders")) == [(1, 70)]
+    assert sorted(on_a(cluster, "SELECT id, amount FROM shop.orders")) == [(2, 20)]
+
+
 def test_string_key_collation_refused_at_load_and_reload(strkeyed, cluster, dual, tmp_path):
     """A collation under which other bytes compare equal is refused, with
     file, line and key, at reload (the running map kept) and at load."""
@@ -934,3 +1027,237 @@ def test_string_key_collation_refused_at_load_and_reload(strkeyed, cluster, dual
     assert r.returncode != 0
     assert f"{path}:{at + 1}: shards.tables.[2].collation: \"utf8mb4_general_ci\" is not a " \
         "collation halyard can route by" in r.stdout + r.stderr, r.stdout + r.stderr
+
+
+# ---- range maps on string keys ---------------------------------------------
+#
+# The same tables as above (STR_SCHEMA), by range: shop.users (utf8mb4_bin,
+# PAD SPACE: 'a' = 'a ', 'a\t' < 'a', '\t' < ''), shop.tags
+# (utf8mb4_nopad_bin: 'a' < 'a\t' < 'a '), shop.codes (VARBINARY: bytes).
+
+RANGE_BOUNDS = {  # table: (key, collation, [(group, below), ..., (group, None)])
+    "users": ("name", "utf8mb4_bin",
+              [("a", ""), ("b", "a"), ("a", "m"), ("b", "é"), ("a", "中"), ("b", None)]),
+    "tags": ("tag", "utf8mb4_nopad_bin", [("a", "a "), ("b", "n"), ("a", None)]),
+    "codes": ("code", "binary", [("a", "m"), ("b", "é"), ("a", None)]),
+}
+RANGE_TABLES = [
+    {"table": f"shop.{t}", "key": k, "type": "string", "collation": coll, "function": "range",
+     "map": [{"group": g, "below": b} if b is not None else {"group": g} for g, b in spans]}
+    for t, (k, coll, spans) in RANGE_BOUNDS.items()]
+# the bounds themselves, around them, trailing spaces, control characters,
+# the empty string, non-ASCII
+RANGE_VALUES = STR_VALUES + [v for v in (
+    "", " ", "   ", "\t", " \t", "\x1f", "!", "a", "a ", "a  ", "a\t", "a\x01", "Z", "lzzz", "m",
+    "m ", "m\t", "n", "n ", "è", "é", "é ", "é\t", "ê", "中", "中 ", "丫", "\x7f", "~~")
+    if v not in STR_VALUES]
+
+
+def pad_count(*keys):
+    """Rows of RANGE_VALUES equal to one of keys under PAD SPACE."""
+    return sum(1 for w in RANGE_VALUES if w.rstrip(" ") in {k.rstrip(" ") for k in keys})
+
+
+def str_range_settings(cluster, dual, tmp_path, port):
+    s = two_groups(cluster, dual, tmp_path, port, consistency="causal")
+    s["shards"] = {"tables": TABLES + RANGE_TABLES, "reference": ["shop.countries"]}
+    return s
+
+
+@pytest.fixture
+def strranged(start_halyard, cluster, dual, tmp_path):
+    for srv in (cluster, dual):
+        for sql in SCHEMA + STR_SCHEMA:
+            srv.sql(0, sql)
+    dual.sql(0, "GRANT ALL ON shop.* TO 'app'@'%'")
+    cluster.sync()
+    dual.sync()
+    port = free_port()
+    s = str_range_settings(cluster, dual, tmp_path, port)
+    h = start_sharded(start_halyard, s, port)
+    return h, s, s["admin_socket"]
+
+
+def lit(table, b):
+    """A value as an SQL literal of the column's character set and collation."""
+    _, coll, _ = RANGE_BOUNDS[table]
+    if coll == "binary":
+        return f"_binary X'{b.hex()}'"
+    return f"_utf8mb4 X'{b.hex()}' COLLATE {coll}"
+
+
+def server_group(srv, table, b):
+    """The group of value bytes b by the server's own comparison with the
+    bounds under the column's collation (the first entry it is below)."""
+    _, _, spans = RANGE_BOUNDS[table]
+    whens = " ".join(f"WHEN {lit(table, b)} < {lit(table, bound.encode())} THEN {i}"
+                     for i, (_, bound) in enumerate(spans) if bound is not None)
+    i = int(srv.sql(0, f"SELECT CASE {whens} ELSE {len(spans) - 1} END")[0][0])
+    return spans[i][0]
+
+
+def span_sql(table, i):
+    """The DBA's selection of map entry i's rows (README: Key shards)."""
+    col, _, spans = RANGE_BOUNDS[table]
+    lo = spans[i - 1][1] if i > 0 else None
+    hi = spans[i][1]
+    conds = ([f"{col} >= {lit(table, lo.encode())}"] if lo is not None else []) + \
+            ([f"{col} < {lit(table, hi.encode())}"] if hi is not None else [])
+    return f"SELECT id FROM shop.{table} WHERE " + " AND ".join(conds)
+
+
+def test_string_range_maps_follow_the_servers_order(strranged, cluster, dual):
+    """Every value inserted through halyard is on the group of the map entry
+    the server's own comparison under the column's collation puts it in
+    (CASE WHEN v < bound ...), once; the DBA's `key >= lo AND key < hi`
+    on each group selects exactly its rows; each is read back by its key on
+    that group alone, and IN on one entry runs there too."""
+    h, _, sock = strranged
+    conn = h.connect()
+    with conn.cursor() as cur:
+        for i, v in enumerate(RANGE_VALUES):
+            cur.execute("INSERT INTO shop.users (id, name) VALUES (%s, %s)", (i, v))
+            cur.execute("INSERT INTO shop.codes (id, code) VALUES (%s, %s)",
+                        (i, v.encode("utf-8")))
+            cur.execute("INSERT INTO shop.tags (id, tag) VALUES (%s, %s)", (i, v))
+    cluster.sync()
+    dual.sync()
+    srv = {"a": lambda sql: on_a(cluster, sql), "b": lambda sql: on_b(dual, sql)}
+    for table in RANGE_BOUNDS:
+        on = {g: ids(srv[g](f"SELECT id FROM shop.{table}")) for g in ("a", "b")}
+        assert not on["a"] & on["b"], table
+        assert on["a"] | on["b"] == set(range(len(RANGE_VALUES))), table
+        assert on["a"] and on["b"], table
+        for i, v in enumerate(RANGE_VALUES):
+            want = server_group(cluster, table, v.encode("utf-8"))
+            assert i in on[want], (table, v, want)
+        # the documented selection of an entry's rows, on its group
+        _, _, spans = RANGE_BOUNDS[table]
+        for g in ("a", "b"):
+            got = set()
+            for i, (sg, _) in enumerate(spans):
+                if sg == g:
+                    got |= ids(srv[g](span_sql(table, i)))
+            assert got == on[g], (table, g)
+    a_ports = {n["port"] for n in cluster.nodes}
+    b_ports = {dual.nodes[0]["port"], dual.nodes[1]["port"]}
+    ports = {"a": a_ports, "b": b_ports}
+
+    def scatters():
+        return sum(g["scatters"] for g in admin_json(sock, "show shards")["groups"])
+
+    before = scatters()
+    with conn.cursor() as cur:
+        for v in RANGE_VALUES:
+            b = v.encode("utf-8")
+            g = server_group(cluster, "users", b)
+            same = pad_count(v)
+            n, port = one(cur, "SELECT COUNT(*), MAX(@@port) FROM shop.users WHERE name = %s",
+                          (v,))
+            assert n == same and port in ports[g], (v, n, same, port, g)
+            g = server_group(cluster, "tags", b)
+            n, port = one(cur, "SELECT COUNT(*), MAX(@@port) FROM shop.tags WHERE tag = %s", (v,))
+            assert n == 1 and port in ports[g], (v, n, port, g)
+            g = server_group(cluster, "codes", b)
+            n, port = one(cur, f"SELECT COUNT(*), MAX(@@port) FROM shop.codes WHERE code = "
+                               f"X'{b.hex()}'")
+            assert n == 1 and port in ports[g], (v, n, port, g)
+        # IN with every value in one entry: that group
+        n, port = one(cur, "SELECT COUNT(*), MAX(@@port) FROM shop.users WHERE name IN "
+                           "('b', 'lzzz', 'a  ')")
+        assert (n, port in a_ports) == (pad_count("b", "lzzz", "a"), True)
+    assert scatters() == before, "each read by its key on one group"
+    with conn.cursor() as cur:
+        # values of two entries: every group, merged; a write is refused
+        assert one(cur, "SELECT COUNT(*) FROM shop.users WHERE name IN ('b', 'n')")[0] == \
+            pad_count("b", "n")
+        assert scatters() > before
+        assert refused(cur, "DELETE FROM shop.users WHERE name IN ('b', 'n')") == (
+            1105, "halyard: DELETE on sharded table users: its users.name values are on more "
+                  "than one group")
+        # a range predicate is no key (as for integer range maps): every group
+        assert one(cur, "SELECT COUNT(*) FROM shop.users WHERE name >= 'a' AND name < 'm'")[0] \
+            == len(ids(on_a(cluster, span_sql("users", 2))))
+        # a multi-row INSERT across entries is split by group
+        cur.execute("INSERT INTO shop.users (id, name) VALUES (1000, 'b'), (1001, 'n')")
+    assert 1000 in ids(on_a(cluster, "SELECT id FROM shop.users"))
+    assert 1001 in ids(on_b(dual, "SELECT id FROM shop.users"))
+    # show shards: each bound as configured (text), its bytes (--json)
+    t = {x["table"]: x for x in admin_json(sock, "show shards")["tables"]}
+    m = t["shop.users"]["map"]
+    assert t["shop.users"]["function"] == "range"
+    assert [(e["group"], e.get("below")) for e in m] == [
+        (g, b) for g, b in RANGE_BOUNDS["users"][2]]
+    assert m[3]["below_hex"] == "c3a9"
+    text = ctl(sock, "show shards").stdout
+    assert re.search(r"shop\.users\s+name \(utf8mb4_bin\)\s+range\s+b\s+below 'é'", text), text
+
+
+def test_string_range_prepared_parameters(strranged, cluster, dual, ps_client_bin):
+    """COM_STMT_EXECUTE with a string key parameter on a range-mapped key
+    runs on the group of the entry the server's comparison puts it in."""
+    h, _, _ = strranged
+    ports = {"a": {n["port"] for n in cluster.nodes},
+             "b": {dual.nodes[0]["port"], dual.nodes[1]["port"]}}
+    vals = [("s", v) for v in RANGE_VALUES if "\0" not in v] + \
+        [("b", v) for v in ("blob1", "zoë", "a  ", "")]
+    stdin = "".join(f"{k} {v.encode('utf-8').hex()}\n" for k, v in vals)
+    r = subprocess.run([ps_client_bin, "127.0.0.1", str(h.port), APP_USER, APP_PASSWORD, "shop",
+                        "strkeys"], input=stdin, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, f"ps_client strkeys failed: {r.stderr}\n{r.stdout}"
+    lines = [line.split("\t") for line in r.stdout.splitlines()]
+    sel = [x for x in lines if x[0] == "sel"]
+    assert len(sel) == len(vals)
+    for (_, v), (_, n, count, port) in zip(vals, sel):
+        same = sum(1 for _, w in vals[:int(n)] if w.rstrip(" ") == v.rstrip(" "))
+        assert int(count) == same, (v, count, same)
+        g = server_group(cluster, "users", v.encode("utf-8"))
+        assert int(port) in ports[g], (v, port, g)
+    assert [x[1:] for x in lines if x[0] == "error"] == [
+        ["1105", "HY000", "halyard: DELETE on sharded table users needs a string users.name in "
+                          "its parameter 1"]], r.stdout
+    a = ids(on_a(cluster, "SELECT id FROM shop.users"))
+    b = ids(on_b(dual, "SELECT id FROM shop.users"))
+    assert len(a) + len(b) == len(vals) and a and b and not a & b
+
+
+def test_string_range_bounds_refused_at_load_and_reload(strranged, cluster, dual, tmp_path):
+    """A bound not above the previous one under the collation ('a  ' after
+    '' and before 'm' is 'a' under PAD SPACE: equal to the bound before),
+    or not text of the column's character set, is refused with file, line
+    and key at reload (the running map kept) and at load."""
+    h, _, sock = strranged
+    conf = open(h.conf_path).read()
+    lines = conf.splitlines()
+    at = next(i for i, line in enumerate(lines) if 'below = "m"' in line)
+    assert conf.count('below = "m"') == 2  # users (map entry 2), codes (entry 0)
+    cases = [
+        (conf.replace('below = "m"', 'below = "a  "', 1),
+         f'{h.conf_path}:{at + 1}: shards.tables.[2].map.[2].below: "a  " is not above the '
+         'previous bound "a" under utf8mb4_bin (PAD SPACE: trailing spaces do not count)'),
+        (conf.replace('below = "m"', 'below = 5', 1),
+         f"{h.conf_path}:{at + 1}: shards.tables.[2].map.[2].below: a string key's bound is a "
+         "string in the column's character set (utf8mb4_bin), e.g. below = \"m\""),
+        (conf.replace('collation = "utf8mb4_bin"', 'collation = "ascii_bin"', 1),
+         ": shards.tables.[2].map.[3].below: \"??\" is no value of the key column (ascii_bin): "
+         "not ASCII"),
+    ]
+    for text, want in cases:
+        with open(h.conf_path, "w") as f:
+            f.write(text)
+        r = ctl(sock, "reload")
+        got = r.stdout + r.stderr
+        assert r.returncode == 1, got
+        assert want in got, got
+    # the running map is kept: 'n' is b's
+    conn = h.connect()
+    with conn.cursor() as cur:
+        cur.execute("INSERT INTO shop.users (id, name) VALUES (1, 'n')")
+    assert ids(on_b(dual, "SELECT id FROM shop.users")) == {1}
+    path = tmp_path / "bad.conf"
+    path.write_text(cases[0][0])
+    r = subprocess.run([halyard_bin(), "-t", "-c", str(path)],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0
+    assert f'{path}:{at + 1}: shards.tables.[2].map.[2].below: "a  " is not above' in \
+        r.stdout + r.stderr, r.stdout + r.stderr

@@ -816,11 +816,48 @@ static void test_config(void **state)
          "map = ( { group = \"a\"; buckets = \"0\"; } ); } ); };",
          "t.conf:7: shards.tables.[0].collation: type = \"string\" needs the key column's "
          "collation (e.g. \"utf8mb4_bin\"): halyard routes by the value's bytes"},
+        /* string range bounds: strings of the column's set, ascending in its order */
         {"shards = { tables = ( { table = \"s.o\"; key = \"k\"; function = \"range\";\n"
-         "type = \"string\"; collation = \"utf8mb4_bin\"; map = ( { group = \"a\"; } ); } ); "
+         "type = \"string\"; collation = \"utf8mb4_bin\";\n"
+         "map = ( { group = \"a\"; below = 5; }, { group = \"b\"; } ); } ); };",
+         "t.conf:8: shards.tables.[0].map.[0].below: a string key's bound is a string in the "
+         "column's character set (utf8mb4_bin), e.g. below = \"m\""},
+        {"shards = { tables = ( { table = \"s.o\"; key = \"k\"; function = \"range\";\n"
+         "map = ( { group = \"a\"; below = \"m\"; }, { group = \"b\"; } ); } ); };",
+         "t.conf:7: shards.tables.[0].map.[0].below: an integer key's bound is an integer (a "
+         "string is for type = \"string\")"},
+        {"shards = { tables = ( { table = \"s.o\"; key = \"k\"; function = \"range\";\n"
+         "type = \"string\"; collation = \"utf8mb4_bin\";\n"
+         "map = ( { group = \"a\"; below = \"m\"; }, { group = \"b\"; below = \"m  \"; },\n"
+         "{ group = \"a\"; } ); } ); };",
+         "t.conf:8: shards.tables.[0].map.[1].below: \"m  \" is not above the previous bound "
+         "\"m\" under utf8mb4_bin (PAD SPACE: trailing spaces do not count)"},
+        {"shards = { tables = ( { table = \"s.o\"; key = \"k\"; function = \"range\";\n"
+         "type = \"string\"; collation = \"utf8mb4_nopad_bin\";\n"
+         "map = ( { group = \"a\"; below = \"m\"; }, { group = \"b\"; below = \"l\"; },\n"
+         "{ group = \"a\"; } ); } ); };",
+         "shards.tables.[0].map.[1].below: \"l\" is not above the previous bound \"m\" under "
+         "utf8mb4_nopad_bin"},
+        {"shards = { tables = ( { table = \"s.o\"; key = \"k\"; function = \"range\";\n"
+         "type = \"string\"; collation = \"utf8mb3_bin\";\n"
+         "map = ( { group = \"a\"; below = \"\xf0\x9f\x98\x80\"; }, { group = \"b\"; } ); } ); "
          "};",
-         "shards.tables.[0].function: function = \"range\" is for integer keys: a string key "
-         "is hashed"},
+         "t.conf:8: shards.tables.[0].map.[0].below: \"????\" is no value of the key "
+         "column (utf8mb3_bin): not valid UTF-8 of utf8mb3 (no 4-byte characters)"},
+        {"shards = { tables = ( { table = \"s.o\"; key = \"k\"; function = \"range\";\n"
+         "type = \"string\"; collation = \"utf8mb4_bin\";\n"
+         "map = ( { group = \"a\"; below = \"\xe9\"; }, { group = \"b\"; } ); } ); };",
+         "is no value of the key column (utf8mb4_bin): not valid UTF-8"},
+        {"shards = { tables = ( { table = \"s.o\"; key = \"k\"; function = \"range\";\n"
+         "type = \"string\"; collation = \"latin1_bin\";\n"
+         "map = ( { group = \"a\"; below = \"\xe2\x82\xac\"; }, { group = \"b\"; } ); } ); };",
+         "is no value of the key column (latin1_bin): not latin1 text halyard can convert (ASCII "
+         "and "
+         "U+00A0..U+00FF, as UTF-8)"},
+        {"shards = { tables = ( { table = \"s.o\"; key = \"k\"; function = \"range\";\n"
+         "type = \"string\"; collation = \"ascii_bin\";\n"
+         "map = ( { group = \"a\"; below = \"\xc3\xa9\"; }, { group = \"b\"; } ); } ); };",
+         "is no value of the key column (ascii_bin): not ASCII"},
         {"shards = { tables = ( { table = \"s.o\"; key = \"k\"; buckets = 1;\n"
          "collation = \"utf8mb4_bin\"; map = ( { group = \"a\"; buckets = \"0\"; } ); } ); };",
          "t.conf:7: shards.tables.[0].collation: a collation is for type = \"string\" keys"},
@@ -838,6 +875,190 @@ static void test_config(void **state)
     }
 }
 
+/* Range maps on string keys: the collation's order (bytes; PAD SPACE:
+ * the shorter padded with spaces, so 'a' = 'a ' and 'a\t' < 'a'), bounds
+ * from the config's UTF-8 text into the column's bytes, and the keys of
+ * statements routed by them. */
+static void test_string_ranges(void **state)
+{
+    (void)state;
+    struct config *cfg = NULL;
+    char err[512];
+    const char *text = BASE
+        "shards = { tables = (\n"
+        "  { table = \"shop.users\"; key = \"name\"; type = \"string\"; function = \"range\";\n"
+        "    collation = \"utf8mb4_bin\";\n"
+        "    map = ( { group = \"a\"; below = \"\"; }, { group = \"b\"; below = \"a\"; },\n"
+        "            { group = \"a\"; below = \"m\"; }, { group = \"b\"; below = \"\xc3\xa9\"; "
+        "},\n"
+        "            { group = \"a\"; } ); },\n"
+        "  { table = \"shop.tags\"; key = \"tag\"; type = \"string\"; function = \"range\";\n"
+        "    collation = \"utf8mb4_nopad_bin\";\n"
+        "    map = ( { group = \"a\"; below = \"a\"; }, { group = \"b\"; below = \"a \"; },\n"
+        "            { group = \"a\"; } ); },\n"
+        "  { table = \"shop.codes\"; key = \"code\"; type = \"string\"; function = \"range\";\n"
+        "    collation = \"binary\";\n"
+        "    map = ( { group = \"b\"; below = \"\x80\"; }, { group = \"a\"; } ); },\n"
+        "  { table = \"shop.l1\"; key = \"k\"; type = \"string\"; function = \"range\";\n"
+        "    collation = \"latin1_bin\";\n"
+        "    map = ( { group = \"b\"; below = \"\xc3\xa9\"; }, { group = \"a\"; } ); } ); };\n";
+    if (config_load_string(text, "t.conf", &cfg, err, sizeof(err)) != HY_OK)
+        fail_msg("%s", err);
+    const struct shard_tables *t = &cfg->key_tables;
+    const struct shard_table *users = &t->v[0], *tags = &t->v[1], *codes = &t->v[2], *l1 = &t->v[3];
+    assert_int_equal(users->fn, KEY_FN_RANGE);
+    assert_int_equal(users->spans[3].below_n, 2);
+    assert_string_equal(users->spans[3].below_text, "\xc3\xa9");
+    assert_int_equal(l1->spans[0].below_n, 1);
+    assert_int_equal(l1->spans[0].below_s[0], 0xE9); /* UTF-8 'é' into latin1 */
+    static const struct {
+        int table;
+        const char *v;
+        size_t n;
+        uint16_t group;
+    } G[] = {
+        /* users (PAD SPACE): below '' a, below 'a' b, below 'm' a, below 'é' b, rest a */
+        {0, "\t", 1, 0},        /* '\t' < '' under PAD SPACE */
+        {0, "", 0, 1},          /* '' = '' */
+        {0, "   ", 3, 1},       /* = '' */
+        {0, " \t", 2, 0},       /* < '' */
+        {0, "\x1f", 1, 0},      /* < '' */
+        {0, "!", 1, 1},         /* > '', < 'a' */
+        {0, "a\t", 2, 1},       /* < 'a' */
+        {0, "a", 1, 0},         /* = the bound: not below it */
+        {0, "a  ", 3, 0},       /* = 'a' */
+        {0, "a\x00", 2, 1},     /* < 'a' (NUL below space) */
+        {0, "lzzz", 4, 0},      /* < 'm' */
+        {0, "m", 1, 1},         /* from 'm' */
+        {0, "Z", 1, 1},         /* > '', < 'a' */
+        {0, "\xc3\xa8", 2, 1},  /* 'è' < 'é' */
+        {0, "\xc3\xa9", 2, 0},  /* 'é' */
+        {0, "\xc3\xa9 ", 3, 0}, /* 'é ' = 'é' */
+        {0, "\xf0\x9f\x98\x80", 4, 0},
+        /* tags (NO PAD): below 'a' a, below 'a ' b, rest a */
+        {1, "a", 1, 1},
+        {1, "a\t", 2, 1}, /* > 'a', < 'a ' */
+        {1, "a ", 2, 0},
+        {1, "", 0, 0},
+        {1, "\t", 1, 0},
+        /* codes (binary): below 0x80 b, rest a */
+        {2, "\x7f\xff", 2, 1},
+        {2, "\x80", 1, 0},
+        {2, "", 0, 1},
+        /* latin1_bin: below 0xE9 b */
+        {3, "\xe8", 1, 1},
+        {3, "\xe9", 1, 0},
+    };
+    for (size_t i = 0; i < sizeof(G) / sizeof(G[0]); i++) {
+        uint16_t g = shard_key_str_group(&t->v[G[i].table], (const uint8_t *)G[i].v, G[i].n);
+        if (g != G[i].group)
+            fail_msg("case %zu (table %d): group %u, want %u", i, G[i].table, g, G[i].group);
+    }
+    /* the order itself */
+    assert_int_equal(shard_key_str_cmp(users, (const uint8_t *)"a", 1, (const uint8_t *)"a ", 2),
+                     0);
+    assert_true(shard_key_str_cmp(users, (const uint8_t *)"a\t", 2, (const uint8_t *)"a", 1) < 0);
+    assert_true(shard_key_str_cmp(users, (const uint8_t *)"a", 1, (const uint8_t *)"a\t", 2) > 0);
+    assert_true(shard_key_str_cmp(tags, (const uint8_t *)"a", 1, (const uint8_t *)"a ", 2) < 0);
+    assert_true(shard_key_str_cmp(codes, (const uint8_t *)"a", 1, (const uint8_t *)"a\0", 2) < 0);
+    /* statements: by the literal's bytes, as for hash */
+    static const struct {
+        const char *sql;
+        enum key_cs cs;
+        enum key_verdict v;
+        uint16_t group;
+    } D[] = {
+        {"SELECT * FROM shop.users WHERE name = 'n'", KEY_CS_UTF8MB4, KEY_ONE, 1},
+        {"SELECT * FROM shop.users WHERE name = 'a  '", KEY_CS_UTF8MB4, KEY_ONE, 0},
+        {"SELECT * FROM shop.users WHERE name = 'a\\t'", KEY_CS_UTF8MB4, KEY_ONE, 1},
+        {"SELECT * FROM shop.users WHERE name = ''", KEY_CS_UTF8MB4, KEY_ONE, 1},
+        {"SELECT * FROM shop.users WHERE name = '\xc3\xa9'", KEY_CS_UTF8MB4, KEY_ONE, 0},
+        {"SELECT * FROM shop.users WHERE name = _utf8mb4'\xc3\xa8'", KEY_CS_LATIN1, KEY_ONE, 1},
+        /* 'é' in latin1 text: the server converts it: no key */
+        {"SELECT * FROM shop.users WHERE name = '\xe9'", KEY_CS_LATIN1, KEY_SCATTER, 0},
+        {"SELECT * FROM shop.users WHERE name IN ('b', 'c', 'lzz')", KEY_CS_UTF8MB4, KEY_ONE, 0},
+        {"SELECT * FROM shop.users WHERE name IN ('b', 'n')", KEY_CS_UTF8MB4, KEY_SCATTER, 0},
+        {"DELETE FROM shop.users WHERE name IN ('b', 'n')", KEY_CS_UTF8MB4, KEY_REFUSE, 0},
+        /* a range predicate is no key (as for integer ranges) */
+        {"SELECT * FROM shop.users WHERE name BETWEEN 'b' AND 'c'", KEY_CS_UTF8MB4, KEY_SCATTER, 0},
+        {"SELECT * FROM shop.users WHERE name = 42", KEY_CS_UTF8MB4, KEY_SCATTER, 0},
+        {"INSERT INTO shop.users (id, name) VALUES (1, 'b'), (2, 'c')", KEY_CS_UTF8MB4, KEY_ONE, 0},
+        {"INSERT INTO shop.users (id, name) VALUES (1, 'b'), (2, 'n')", KEY_CS_UTF8MB4, KEY_SPLIT,
+         0},
+        {"SELECT * FROM shop.codes WHERE code = X'80'", KEY_CS_UTF8MB4, KEY_ONE, 0},
+        {"SELECT * FROM shop.codes WHERE code = 'abc'", KEY_CS_UTF8MB4, KEY_ONE, 1},
+        {"SELECT * FROM shop.l1 WHERE k = '\xe9'", KEY_CS_LATIN1, KEY_ONE, 0},
+        {"SELECT * FROM shop.l1 WHERE k = '\xc3\xa9'", KEY_CS_UTF8MB4, KEY_SCATTER, 0},
+    };
+    for (size_t i = 0; i < sizeof(D) / sizeof(D[0]); i++) {
+        struct key_in in = {.tables = t,
+                            .sql = D[i].sql,
+                            .len = strlen(D[i].sql),
+                            .schema = NULL,
+                            .text_cs = D[i].cs};
+        struct key_out out;
+        shard_key_decide(&in, &out);
+        if (out.verdict != D[i].v || (D[i].v == KEY_ONE && out.group != D[i].group))
+            fail_msg("%s: %s group %u, want %s group %u", D[i].sql,
+                     shard_key_verdict_to_str(out.verdict), out.group,
+                     shard_key_verdict_to_str(D[i].v), D[i].group);
+    }
+    config_put(cfg);
+}
+
+/* PREPARE ... FROM and EXECUTE IMMEDIATE: decided by the statement in
+ * their string; a PREPARE naming a sharded table, or a text halyard cannot
+ * read, refused. */
+static void test_dynamic_sql(void **state)
+{
+    (void)state;
+    setup_buckets();
+    static const struct {
+        const char *sql;
+        enum key_verdict v;
+        uint16_t group;
+        const char *why; /* KEY_REFUSE: the start of the message */
+    } C[] = {
+        {"PREPARE s FROM 'SELECT * FROM shop.orders WHERE customer_id = 7'", KEY_REFUSE, 0,
+         "halyard: PREPARE ... FROM naming sharded table orders is not supported: its EXECUTE "
+         "would not go by the key; use the binary protocol's prepared statements "
+         "(COM_STMT_PREPARE)"},
+        {"prepare s from \"DELETE FROM shop.orders WHERE customer_id = ?\"", KEY_REFUSE, 0,
+         "halyard: PREPARE ... FROM naming sharded table orders"},
+        {"PREPARE s FROM 'INSERT INTO shop.countries VALUES (3, ''x'')'", KEY_REFUSE, 0,
+         "halyard: PREPARE ... FROM naming reference table countries"},
+        {"PREPARE s FROM @q", KEY_REFUSE, 0,
+         "halyard: PREPARE ... FROM a user variable, an expression or a text longer than 8192 "
+         "bytes is not supported on a listener with sharded tables"},
+        {"PREPARE s FROM 'SELECT * FROM shop.countries'", KEY_NONE, 0, NULL},
+        {"PREPARE s FROM 'SELECT 1'", KEY_NONE, 0, NULL},
+        {"EXECUTE s", KEY_NONE, 0, NULL},
+        {"EXECUTE s USING @a", KEY_NONE, 0, NULL},
+        {"XA PREPARE 'x'", KEY_NONE, 0, NULL},
+        {"EXECUTE IMMEDIATE 'UPDATE shop.orders SET amount = 1 WHERE customer_id = 7'", KEY_ONE, 1,
+         NULL},
+        {"EXECUTE IMMEDIATE 'SELECT * FROM shop.orders WHERE customer_id = ''8'''", KEY_ONE, 0,
+         NULL},
+        {"EXECUTE IMMEDIATE 'DELETE FROM shop.orders'", KEY_REFUSE, 0,
+         "halyard: DELETE on sharded table orders needs orders.customer_id"},
+        {"EXECUTE IMMEDIATE 'SELECT * FROM shop.orders'", KEY_REFUSE, 0,
+         "halyard: EXECUTE IMMEDIATE on sharded table orders would run on every group"},
+        {"EXECUTE IMMEDIATE 'SELECT * FROM shop.orders WHERE customer_id = ?' USING 7", KEY_REFUSE,
+         0, "halyard: EXECUTE IMMEDIATE on sharded table orders would run on every group"},
+        {"EXECUTE IMMEDIATE CONCAT('SELECT * FROM shop.orders')", KEY_REFUSE, 0,
+         "halyard: EXECUTE IMMEDIATE a user variable"},
+        {"EXECUTE IMMEDIATE 'SELECT 1'", KEY_NONE, 0, NULL},
+    };
+    for (size_t i = 0; i < sizeof(C) / sizeof(C[0]); i++) {
+        struct key_out out;
+        decide(C[i].sql, NULL, false, &out);
+        if (out.verdict != C[i].v || (C[i].v == KEY_ONE && out.group != C[i].group) ||
+            (C[i].why != NULL && strncmp(out.why, C[i].why, strlen(C[i].why)) != 0))
+            fail_msg("%s: %s group %u \"%s\"", C[i].sql, shard_key_verdict_to_str(out.verdict),
+                     out.group, out.why);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -845,7 +1066,8 @@ int main(void)
         cmocka_unit_test(test_where),       cmocka_unit_test(test_writes),
         cmocka_unit_test(test_params),      cmocka_unit_test(test_split),
         cmocka_unit_test(test_config),      cmocka_unit_test(test_ref_joins),
-        cmocka_unit_test(test_string_keys),
+        cmocka_unit_test(test_string_keys), cmocka_unit_test(test_string_ranges),
+        cmocka_unit_test(test_dynamic_sql),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
