@@ -40,6 +40,10 @@ void session_diag_set(struct session *s, struct diag_local *d)
     session_diag_drop(s);
     if (d == NULL)
         return;
+    /* it replaces an error kept to be raised again (session_pool.c) */
+    free(s->diag_err);
+    s->diag_err = NULL;
+    s->diag_own = false;
     struct session_ldiag *l = calloc(1, sizeof(*l));
     if (l == NULL) {
         /* not kept, and the session's connection would answer wrong */

@@ -201,6 +201,11 @@ bool session_pool_give_parked(struct session *s, struct bconn *bc, struct config
 /* The client statement's answer ends in this ERR (whole at pl): kept as
  * the session's diagnostics if SIGNAL can raise it again. */
 void session_pool_diag_err(struct session *s, const uint8_t *pl, uint32_t len);
+/* halyard answered the statement with this ERR (payload, `len` bytes) of
+ * its own: the session's diagnostics area is that one error now, on no
+ * connection; a statement reading it gets it raised first (SIGNAL), in
+ * both pool modes, until a statement on a backend replaces it. */
+void session_pool_own_err(struct session *s, const uint8_t *pl, uint32_t len);
 /* s->cmd_diag reads the session's diagnostics, which are not on `bc`:
  * they are to be raised there first (session_pool_sync_diag). */
 bool session_pool_diag_lost(const struct session *s, const struct bconn *bc);

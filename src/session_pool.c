@@ -76,7 +76,7 @@ const char *session_pool_hold(const struct session *s, const struct bconn *bc)
         .found_rows = bc->found_rows,
         /* an error the session can raise again elsewhere keeps nothing */
         .diag = bc->diag_dirty && s->diag_idx == idx &&
-                !(s->diag_err != NULL && s->diag_err_stamp == bc->stamp),
+                !(s->diag_err != NULL && (s->diag_own || s->diag_err_stamp == bc->stamp)),
     };
     return pool_hold(&in);
 }
@@ -156,7 +156,7 @@ void session_pool_note(struct session *s)
      * error leaves it as it was). */
     if (found || cursor || s->found_stamp == before)
         s->found_stamp = bc->stamp;
-    if (!s->cfg->pool_transaction)
+    if (!s->cfg->pool_transaction && !s->diag_own)
         return;
     /* The session's diagnostics area, as session_diag_follow() moves it:
      * still the error kept, now this one, or something halyard cannot
@@ -164,9 +164,11 @@ void session_pool_note(struct session *s)
     bool err = s->resp.err_code != 0;
     if (!s->cmd_diag && err && s->diag_err_new) {
         s->diag_err_stamp = bc->stamp;
+        s->diag_own = false;
     } else if (!s->cmd_diag && (err || s->resp.warnings > 0 || s->cmd_clears_diag)) {
         free(s->diag_err);
         s->diag_err = NULL;
+        s->diag_own = false;
     } else if (s->diag_err != NULL && before == s->diag_err_stamp) {
         s->diag_err_stamp = bc->stamp; /* left as it was there */
     }
@@ -217,9 +219,36 @@ void session_pool_diag_err(struct session *s, const uint8_t *pl, uint32_t len)
     s->diag_err_new = true;
 }
 
+/* No connection's stamp: an error halyard answered is on none. */
+#define DIAG_ON_NONE UINT64_MAX
+
+void session_pool_own_err(struct session *s, const uint8_t *pl, uint32_t len)
+{
+    s->diag_err_new = false;
+    s->diag_own = false;
+    if (!err_raisable(pl, len)) {
+        /* not one SIGNAL can raise (never one of halyard's table): the
+         * area stays where it was, as before */
+        free(s->diag_err);
+        s->diag_err = NULL;
+        return;
+    }
+    uint8_t *p = realloc(s->diag_err, len);
+    if (p == NULL) {
+        /* the area would be an older statement's: the client must not read it */
+        session_mark_closing(s, END_NOMEM);
+        return;
+    }
+    memcpy(p, pl, len);
+    s->diag_err = p;
+    s->diag_err_len = (uint16_t)len;
+    s->diag_err_stamp = DIAG_ON_NONE;
+    s->diag_own = true;
+}
+
 bool session_pool_diag_lost(const struct session *s, const struct bconn *bc)
 {
-    return s->cfg->pool_transaction && s->cmd_diag && s->diag_err != NULL &&
+    return (s->cfg->pool_transaction || s->diag_own) && s->cmd_diag && s->diag_err != NULL &&
            bc->idx == s->diag_idx && bc->stamp != s->diag_err_stamp;
 }
 
@@ -380,6 +409,7 @@ void session_pool_reset(struct session *s)
     free(s->diag_err);
     s->diag_err = NULL;
     s->diag_err_new = false;
+    s->diag_own = false;
     s->lid = 0;
     free(s->lid_lost); /* the server's is 0 again */
     s->lid_lost = NULL;

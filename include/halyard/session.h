@@ -159,6 +159,9 @@ struct session {
     uint16_t diag_err_len;
     bool diag_err_new;       /* taken from the answer in flight */
     uint64_t diag_err_stamp; /* the stamp of the connection where the area is that error */
+    /* diag_err is an error halyard answered a statement with itself: no
+     * connection has it (both pool modes: session_pool_own_err). */
+    bool diag_own;
     uint32_t sync_signal;    /* s->sync's command that raises it, + 1; 0 = none */
     /* waiting for a connection to a backend at its max_connections */
     ev_timer pool_wait;
