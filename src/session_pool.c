@@ -114,6 +114,10 @@ void session_pool_note(struct session *s)
     bc->diag_dirty = dirty || (bc->diag_dirty && !s->cmd_clears_diag);
     if (s->resp.insert_id_seen || s->cmd_lid)
         bc->lid_dirty = true;
+    if (s->resp.insert_id_seen && s->lid_unknown != NULL) {
+        free(s->lid_unknown); /* an id of the session's own statement there */
+        s->lid_unknown = NULL;
+    }
     if (s->cmd_xa != 0 && s->resp.err_code == 0)
         bc->xa = s->cmd_xa > 0;
     /* A cursor's rows come by COM_STMT_FETCH, and FOUND_ROWS() counts
@@ -413,6 +417,8 @@ void session_pool_reset(struct session *s)
     s->lid = 0;
     free(s->lid_lost); /* the server's is 0 again */
     s->lid_lost = NULL;
+    free(s->lid_unknown);
+    s->lid_unknown = NULL;
     s->found_rows = 0;
     s->row_count = 0;
     s->found_stamp = 0;
@@ -635,6 +641,45 @@ void session_kill_released(struct session *s)
     s->kill_kept = false;
     session_next_command(s); /* gives back, or reads LAST_INSERT_ID() first */
     session_reap(s);
+}
+
+void session_pool_lid_set(struct session *s, uint64_t lid)
+{
+    s->lid = lid;
+    s->lid_epoch++;
+    free(s->lid_unknown);
+    s->lid_unknown = NULL;
+    free(s->lid_lost); /* a value the session has again */
+    s->lid_lost = NULL;
+    for (uint32_t i = 0; i < s->n_bc; i++) {
+        struct bconn *bc = s->bc[i];
+        if (bc == NULL)
+            continue;
+        /* what it holds is not the session's: not read back, set first */
+        bc->lid_dirty = false;
+        bc->lid = UINT64_MAX;
+        bc->lid_epoch = s->lid_epoch - 1;
+    }
+}
+
+void session_pool_lid_unknown(struct session *s, const char *why)
+{
+    free(s->lid_unknown);
+    if ((s->lid_unknown = strdup(why)) == NULL)
+        session_mark_closing(s, END_NOMEM); /* the client must not read a wrong one */
+}
+
+hy_status_t session_pool_sync_lid(struct session *s, struct bconn *bc, struct varstate_cmds *out)
+{
+    if (bc->lid_epoch == s->lid_epoch)
+        return HY_OK;
+    bc->lid_epoch = s->lid_epoch;
+    if (bc->lid == s->lid)
+        return HY_OK;
+    char sql[64];
+    int n = snprintf(sql, sizeof(sql), "SET last_insert_id = %llu", (unsigned long long)s->lid);
+    bc->lid = s->lid;
+    return varstate_cmds_push(out, COM_QUERY, sql, (size_t)n);
 }
 
 /* LAST_INSERT_ID() read back on s->cur (INT_LID). */

@@ -678,10 +678,18 @@ static int where_key(const struct key_in *in, const struct shape *sh, struct key
 }
 
 /* The INSERT's key column position in its column list; -1: not named. */
+static int insert_col_pos(const struct shape *sh, const char *key);
+
 static int insert_key_pos(const struct key_in *in, const struct shape *sh)
 {
+    return insert_col_pos(sh, in->tables->v[sh->table].key);
+}
+
+/* The position of column `key` in the INSERT's column list, -1 when it is
+ * not there (or the list does not parse). */
+static int insert_col_pos(const struct shape *sh, const char *key)
+{
     struct cur c = sh->cols;
-    const char *key = in->tables->v[sh->table].key;
     for (int i = 0;; i++) {
         if (!is_name(&c.t) && c.t.type != T_WORD)
             return -1;
@@ -1149,13 +1157,18 @@ struct split {
     char *buf;
     size_t cap, n, rows;
     bool fits;
+    uint32_t seen, first, last; /* rows of the statement; the group's first and last */
 };
 
 static void split_row(void *ctx, size_t off, size_t end, bool ok, uint16_t group)
 {
     struct split *sp = ctx;
+    uint32_t at = sp->seen++;
     if (!ok || group != sp->group)
         return;
+    if (sp->rows == 0)
+        sp->first = at;
+    sp->last = at;
     size_t need = (sp->rows > 0 ? 2 : 0) + (end - off);
     if (sp->n + need >= sp->cap) {
         sp->fits = false;
@@ -1172,7 +1185,25 @@ static void split_row(void *ctx, size_t off, size_t end, bool ok, uint16_t group
 
 size_t shard_key_split(const struct key_in *in, uint16_t group, char *buf, size_t cap, bool *fits)
 {
+    uint32_t first, last;
+    return shard_key_split_rows(in, group, buf, cap, fits, &first, &last);
+}
+
+bool shard_key_insert_names(const struct key_in *in, const char *column)
+{
+    kw_ready();
+    struct shape sh;
+    pass1(in, &sh);
+    if (sh.table < 0 || sh.st != ST_INSERT || !sh.have_cols)
+        return true; /* no list: every column is given */
+    return insert_col_pos(&sh, column) >= 0;
+}
+
+size_t shard_key_split_rows(const struct key_in *in, uint16_t group, char *buf, size_t cap,
+                            bool *fits, uint32_t *first, uint32_t *last)
+{
     *fits = true;
+    *first = *last = 0;
     kw_ready();
     struct shape sh;
     pass1(in, &sh);
@@ -1204,6 +1235,8 @@ size_t shard_key_split(const struct key_in *in, uint16_t group, char *buf, size_
     }
     if (sp.rows == 0)
         return 0;
+    *first = sp.first;
+    *last = sp.last;
     memcpy(buf + sp.n, in->sql + end, in->len - end);
     sp.n += in->len - end;
     buf[sp.n] = '\0';

@@ -144,6 +144,13 @@ struct session {
     uint64_t *lent; /* per backend: the serial its connection went to the pool under, 0 = none */
     uint64_t lid;   /* LAST_INSERT_ID() as last read back (pool_mode = "transaction") */
     bool cmd_lid;   /* the command in flight reads or sets LAST_INSERT_ID() */
+    /* halyard set the session's LAST_INSERT_ID() itself (after a write on
+     * several groups: session_pool_lid_set) this many times: a connection
+     * whose lid_epoch differs gets `SET last_insert_id = lid` first */
+    uint32_t lid_epoch;
+    /* ... or it is not known after such a write: why; a statement naming
+     * it is refused until a statement generates one (session.c) */
+    char *lid_unknown;
     int8_t cmd_xa;  /* it begins (1) or ends (-1) an XA transaction */
     bool cmd_calc_found;  /* it uses SQL_CALC_FOUND_ROWS */
     uint64_t found_rows;  /* FOUND_ROWS() after the previous statement, as halyard saw it */

@@ -205,6 +205,13 @@ void shard_key_params_groups(const struct shard_tables *tables, struct key_out *
  * buf (cap bytes); its length, 0 when no row is for `group`, or when it
  * does not fit (*fits false). */
 size_t shard_key_split(const struct key_in *in, uint16_t group, char *buf, size_t cap, bool *fits);
+/* The same, with where the group's rows are among the statement's (from
+ * 0): its first row's index and its last's. */
+size_t shard_key_split_rows(const struct key_in *in, uint16_t group, char *buf, size_t cap,
+                            bool *fits, uint32_t *first, uint32_t *last);
+/* Whether the INSERT of `in` gives a value for `column` (its column list
+ * names it, case-insensitively, or it has no list); true when unsure. */
+bool shard_key_insert_names(const struct key_in *in, const char *column);
 
 const char *shard_key_verdict_to_str(enum key_verdict v);
 

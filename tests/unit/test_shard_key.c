@@ -679,6 +679,21 @@ static void test_split(void **state)
     assert_int_equal(shard_key_split(&in, 2, buf, sizeof(buf), &fits), 0);
     assert_int_equal(shard_key_split(&in, 1, buf, 20, &fits), 0);
     assert_false(fits);
+    /* where each group's rows are (LAST_INSERT_ID() after the split) */
+    uint32_t first = 9, last = 9;
+    assert_true(shard_key_split_rows(&in, 1, buf, sizeof(buf), &fits, &first, &last) > 0);
+    assert_int_equal(first, 0);
+    assert_int_equal(last, 2);
+    assert_true(shard_key_split_rows(&in, 0, buf, sizeof(buf), &fits, &first, &last) > 0);
+    assert_int_equal(first, 1);
+    assert_int_equal(last, 1);
+    /* the columns it gives values for */
+    assert_true(shard_key_insert_names(&in, "ID"));
+    assert_true(shard_key_insert_names(&in, "customer_id"));
+    assert_false(shard_key_insert_names(&in, "amount"));
+    const char *nolist = "INSERT INTO shop.orders VALUES (1, 7)";
+    struct key_in in2 = {.tables = &TB, .sql = nolist, .len = strlen(nolist)};
+    assert_true(shard_key_insert_names(&in2, "amount"));
 }
 
 /* ---- the config: shards.tables, shards.reference --------------------------- */

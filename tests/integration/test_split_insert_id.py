@@ -1,0 +1,170 @@
+"""LAST_INSERT_ID() after a multi-row INSERT that halyard splits over groups
+(issue 15): as on one server, it is the first id the statement generated
+(the first row, in the statement's order, that got one), the OK packet's
+last insert id is the same, and a statement that generated none leaves it
+as it was (its OK then carries the last row's own id). Before, the OK said
+0 and LAST_INSERT_ID() gave an earlier statement's value.
+
+The groups are test_key_shards.py's (customer 8 on a, 7 on b); shop.ai is
+hashed by k the same way, its AUTO_INCREMENT id not the key, its counter
+at 1000 on a and 5000 on b so that each group's ids are its own.
+"""
+import subprocess
+
+import pytest
+
+from test_key_shards import SCHEMA, TABLES
+from test_shards import one, refused, start_sharded, two_groups
+from test_core import client_bin
+from util import APP_PASSWORD, APP_USER, free_port, pool_mode
+
+AI = {"table": "shop.ai", "key": "k", "function": "hash", "buckets": 4096,
+      "map": [{"group": "a", "buckets": "0-2047"}, {"group": "b", "buckets": "2048-4095"}]}
+AI_SQL = "CREATE TABLE shop.ai (id BIGINT AUTO_INCREMENT PRIMARY KEY, k BIGINT NOT NULL, " \
+         "v INT NOT NULL DEFAULT 0) AUTO_INCREMENT = {}"
+
+
+@pytest.fixture
+def aikeyed(start_halyard, cluster, dual, tmp_path):
+    for sql in SCHEMA + (AI_SQL.format(1000),):
+        cluster.sql(0, sql)
+    cluster.sync()
+    for sql in SCHEMA + (AI_SQL.format(5000), "GRANT ALL ON shop.* TO 'app'@'%'"):
+        dual.sql(0, sql)
+    dual.sync()
+    port = free_port()
+    s = two_groups(cluster, dual, tmp_path, port)
+    s["shards"] = {"tables": TABLES + [AI], "reference": ["shop.countries"]}
+    return start_sharded(start_halyard, s, port)
+
+
+def id_of(node, v):
+    """The id the group gave the row of value v."""
+    return node.value(0, "SELECT id FROM shop.ai WHERE v = %s", (v,))
+
+
+def lids(cur):
+    return one(cur, "SELECT LAST_INSERT_ID(), @@last_insert_id, @@identity")
+
+
+def test_last_insert_id_after_a_split_insert(aikeyed, cluster, dual):
+    c = aikeyed.connect()
+    with c.cursor() as cur:
+        cur.execute("SELECT LAST_INSERT_ID(77)")  # the client's own value first
+        assert lids(cur) == (77, 77, 77)
+        # one group: the server's own answer
+        cur.execute("INSERT INTO shop.ai (k, v) VALUES (8, 1)")
+        first = id_of(cluster, 1)
+        assert first >= 1000 and c.insert_id() == first
+        assert lids(cur) == (first,) * 3
+        # split, its first row on b: b's first generated id
+        cur.execute("INSERT INTO shop.ai (k, v) VALUES (7, 2), (8, 3), (7, 4)")
+        b2 = id_of(dual, 2)
+        assert b2 >= 5000 and id_of(cluster, 3) >= 1000
+        assert c.insert_id() == b2
+        assert lids(cur) == (b2,) * 3
+        # split, its first row on a
+        cur.execute("INSERT INTO shop.ai (k, v) VALUES (8, 5), (7, 6)")
+        a5 = id_of(cluster, 5)
+        assert c.insert_id() == a5 and lids(cur) == (a5,) * 3
+        # a statement on the session's group (a) that reads it with a table
+        assert one(cur, "SELECT COUNT(*), LAST_INSERT_ID() FROM shop.ai WHERE k = 8") == (3, a5)
+        # explicit ids only: unchanged; the OK has the last row's id
+        cur.execute("INSERT INTO shop.ai (id, k, v) VALUES (900, 7, 7), (901, 8, 8)")
+        assert c.insert_id() == 901
+        assert lids(cur) == (a5,) * 3
+        # explicit ids on b, generated on a: a's (the only group that generated)
+        cur.execute("INSERT INTO shop.ai (id, k, v) VALUES (902, 7, 9), (NULL, 8, 10)")
+        a10 = id_of(cluster, 10)
+        assert c.insert_id() == a10 and lids(cur) == (a10,) * 3
+        # the client sets it again: its value
+        cur.execute("SELECT LAST_INSERT_ID(5)")
+        assert lids(cur) == (5, 5, 5)
+
+
+def test_the_server_does_the_same(cluster):
+    """The rule above, on one server: explicit ids leave LAST_INSERT_ID()
+    and the OK carries the last row's id; the first generated id wins."""
+    c = cluster.connect(0, database="shop", autocommit=True)
+    with c.cursor() as cur:
+        cur.execute("DROP TABLE IF EXISTS shop.ai1")
+        cur.execute("CREATE TABLE shop.ai1 (id BIGINT AUTO_INCREMENT PRIMARY KEY, k BIGINT) "
+                    "AUTO_INCREMENT = 100")
+        cur.execute("SELECT LAST_INSERT_ID(77)")
+        cur.execute("INSERT INTO shop.ai1 (id, k) VALUES (900, 7), (901, 8)")
+        assert c.insert_id() == 901 and lids(cur) == (77, 77, 77)
+        cur.execute("INSERT INTO shop.ai1 (id, k) VALUES (902, 7), (NULL, 8), (NULL, 9)")
+        assert c.insert_id() == 903 and lids(cur) == (903,) * 3
+        cur.execute("DROP TABLE shop.ai1")
+
+
+def test_not_known_is_refused_not_wrong(aikeyed, cluster, dual):
+    """Rows on both groups generate ids and the INSERT names the
+    auto-increment column: which row got the first id is not known to
+    halyard, so a read of LAST_INSERT_ID() is refused until a statement
+    generates one; the OK says 0."""
+    c = aikeyed.connect()
+    with c.cursor() as cur:
+        cur.execute("INSERT INTO shop.ai (k, v) VALUES (8, 20)")
+        cur.execute("INSERT INTO shop.ai (id, k, v) VALUES (NULL, 7, 21), (NULL, 8, 22)")
+        assert c.insert_id() == 0
+        code, msg = refused(cur, "SELECT LAST_INSERT_ID()")
+        assert code == 1105 and "not known" in msg, msg
+        refused(cur, "SELECT @@identity")
+        cur.execute("SELECT 1")  # the session goes on
+        cur.execute("INSERT INTO shop.ai (k, v) VALUES (8, 23)")
+        assert lids(cur) == (id_of(cluster, 23),) * 3
+
+
+def test_a_write_naming_last_insert_id_on_several_groups_is_refused(aikeyed, cluster, dual):
+    c = aikeyed.connect()
+    with c.cursor() as cur:
+        cur.execute("INSERT INTO shop.ai (k, v) VALUES (8, 30)")
+        code, msg = refused(cur, "INSERT INTO shop.ai (k, v) VALUES (7, LAST_INSERT_ID()), "
+                                 "(8, LAST_INSERT_ID())")
+        assert code == 1105 and "LAST_INSERT_ID" in msg, msg
+        assert dual.value(0, "SELECT COUNT(*) FROM shop.ai") == 0
+        # on one group it runs there, with the session's value
+        cur.execute("INSERT INTO shop.ai (k, v) VALUES (8, LAST_INSERT_ID())")
+        assert cluster.value(0, "SELECT MAX(v) FROM shop.ai") == id_of(cluster, 30)
+
+
+def test_prepared_split_insert(aikeyed, cluster, dual):
+    binary = client_bin("ps_query")
+    lines = ["INSERT INTO ai (k, v) VALUES (?, ?), (?, ?)\ti:7\tl:40\ti:8\tl:41",
+             "SELECT LAST_INSERT_ID()",
+             "INSERT INTO ai (k, v) VALUES (?, ?), (?, ?)\ti:8\tl:42\ti:7\tl:43",
+             "SELECT LAST_INSERT_ID()"]
+    r = subprocess.run([binary, "127.0.0.1", str(aikeyed.port), APP_USER, APP_PASSWORD, "shop"],
+                       input="\n".join(lines) + "\n", capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.splitlines()
+    b40, a42 = id_of(dual, 40), id_of(cluster, 42)
+    i = out.index("stmt\t2")
+    assert out[1:3] == ["affected=2", f"insert_id={b40}"], out
+    assert out[i + 2] == f"row\t{b40}", out
+    j = out.index("stmt\t4")
+    assert f"insert_id={a42}" in out[i:j], out
+    assert out[j + 2] == f"row\t{a42}", out
+
+
+def test_in_a_session_that_moves_between_groups(aikeyed, cluster, dual):
+    """Statements on a, then on b, then the split: each connection the
+    session has gets the value before its next statement. With
+    pool_mode = "session" a move closes the connection that held the value
+    (README, Schema shards): the statement using it then ends the session,
+    as before."""
+    c = aikeyed.connect()
+    with c.cursor() as cur:
+        cur.execute("INSERT INTO shop.ai (k, v) VALUES (8, 50)")   # a
+        cur.execute("INSERT INTO shop.ai (k, v) VALUES (7, 51)")   # b
+        cur.execute("INSERT INTO shop.ai (k, v) VALUES (8, 52), (7, 53)")
+        a52 = id_of(cluster, 52)
+        assert one(cur, "SELECT v FROM shop.ai WHERE k = 7 AND v = 51") == (51,)  # on b
+        assert lids(cur) == (a52,) * 3
+        move = "SELECT v, LAST_INSERT_ID() FROM shop.ai WHERE k = 8 AND v = 50"
+        if pool_mode() == "session":
+            assert refused(cur, move)[0] == 1927
+        else:
+            assert one(cur, move) == (50, a52)
+
