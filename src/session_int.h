@@ -413,8 +413,6 @@ struct diag_local;
  * left empty); NULL: none held any more. */
 void session_diag_set(struct session *s, struct diag_local *d);
 void session_diag_drop(struct session *s);
-/* halyard answered the statement with its own error: the conditions now. */
-void session_diag_own_error(struct session *s, uint16_t code, const char *msg);
 /* s->ldiag is held and the COM_QUERY text reads the diagnostics: its
  * answer (or refusal) made ready, ROUTE_DIAG. */
 uint32_t session_diag_route(struct session *s, const char *text, size_t len);

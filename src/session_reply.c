@@ -26,10 +26,12 @@ void send_local(struct session *s, const uint8_t *pkt, size_t len)
 }
 
 /* An error halyard answers a statement with itself is the session's
- * diagnostics now, as a server's own error would be: where halyard holds
- * them after a fan-out (session_diag.c), else kept to be raised again on
- * the connection a statement reading them runs on (session_pool_own_err).
- * Not for a login's error (the session ends), nor while it ends. */
+ * diagnostics now, as a server's own error would be: kept to be raised
+ * again on the connection a statement reading them runs on
+ * (session_pool_own_err), in place of what halyard held after a fan-out
+ * (session_diag.c), so that every form of reading them (GET DIAGNOSTICS
+ * too) gets the server's answer. Not for a login's error (the session
+ * ends), nor while it ends. */
 static void own_error(struct session *s, const uint8_t *pkt, size_t len)
 {
     const uint8_t *e = pkt + MYSQL_HEADER_SIZE;
@@ -37,17 +39,8 @@ static void own_error(struct session *s, const uint8_t *pkt, size_t len)
         return;
     if (s->state != SS_IDLE && s->state != SS_WAIT_BACKEND && s->state != SS_COMMAND)
         return;
-    if (s->ldiag == NULL) {
-        session_pool_own_err(s, e, (uint32_t)(len - MYSQL_HEADER_SIZE));
-        return;
-    }
-    char msg[600];
-    size_t n = HY_MIN(len - MYSQL_HEADER_SIZE - 9, sizeof(msg) - 1);
-    memcpy(msg, e + 9, n);
-    msg[n] = '\0';
-    session_diag_own_error(s, (uint16_t)(e[1] | e[2] << 8), msg);
-    if (s->ldiag == NULL) /* dropped: not known there, kept as any other */
-        session_pool_own_err(s, e, (uint32_t)(len - MYSQL_HEADER_SIZE));
+    session_diag_drop(s);
+    session_pool_own_err(s, e, (uint32_t)(len - MYSQL_HEADER_SIZE));
 }
 
 /* Send the ERR of `why` (session_err.h: the one table of halyard's own

@@ -24,8 +24,7 @@ AI_SQL = "CREATE TABLE shop.ai (id BIGINT AUTO_INCREMENT PRIMARY KEY, k BIGINT N
          "v INT NOT NULL DEFAULT 0) AUTO_INCREMENT = {}"
 
 
-@pytest.fixture
-def aikeyed(start_halyard, cluster, dual, tmp_path):
+def start_ai(start_halyard, cluster, dual, tmp_path, xa=False):
     for sql in SCHEMA + (AI_SQL.format(1000),):
         cluster.sql(0, sql)
     cluster.sync()
@@ -35,7 +34,15 @@ def aikeyed(start_halyard, cluster, dual, tmp_path):
     port = free_port()
     s = two_groups(cluster, dual, tmp_path, port)
     s["shards"] = {"tables": TABLES + [AI], "reference": ["shop.countries"]}
+    if xa:
+        s["shards"]["cross_group_transactions"] = "xa"
+        s["shards"]["xa_log"] = str(tmp_path / "xa.log")
     return start_sharded(start_halyard, s, port)
+
+
+@pytest.fixture
+def aikeyed(start_halyard, cluster, dual, tmp_path):
+    return start_ai(start_halyard, cluster, dual, tmp_path)
 
 
 def id_of(node, v):
@@ -168,3 +175,25 @@ def test_in_a_session_that_moves_between_groups(aikeyed, cluster, dual):
         else:
             assert one(cur, move) == (50, a52)
 
+
+
+def test_xa_mode(start_halyard, cluster, dual, tmp_path):
+    """With cross_group_transactions = "xa" the split runs as one XA
+    transaction (a branch per group): LAST_INSERT_ID() after it is the
+    same. Inside a transaction a split is refused, as any statement on
+    several groups in one is, and LAST_INSERT_ID() stays the session's."""
+    h = start_ai(start_halyard, cluster, dual, tmp_path, xa=True)
+    c = h.connect()
+    with c.cursor() as cur:
+        cur.execute("INSERT INTO shop.ai (k, v) VALUES (7, 60), (8, 61)")
+        b60 = id_of(dual, 60)
+        assert c.insert_id() == b60 and lids(cur) == (b60,) * 3
+        cur.execute("BEGIN")
+        cur.execute("INSERT INTO shop.ai (k, v) VALUES (8, 62)")
+        code, msg = refused(cur, "INSERT INTO shop.ai (k, v) VALUES (7, 63), (8, 64)")
+        assert code == 1105, msg
+        got = lids(cur)
+        cur.execute("COMMIT")
+        a62 = id_of(cluster, 62)
+        assert got == (a62,) * 3
+        assert dual.value(0, "SELECT COUNT(*) FROM shop.ai WHERE v IN (63, 64)") == 0
