@@ -10,10 +10,14 @@ Each sequence is also run on a server directly, with an error the server
 raises itself in place of halyard's, and the answers compared.
 The groups and tables are test_key_shards.py's (customer 8 on a, 7 on b).
 """
+import struct
+
 import pymysql
 
+from rawmysql import MySQLError, RawConn
 from test_key_shards import keyed  # noqa: F401 (fixture)
 from test_shards import refused
+from util import APP_PASSWORD, APP_USER
 
 
 def rows(cur, sql):
@@ -123,3 +127,35 @@ def test_a_statement_that_keeps_the_area_after_a_scatter_then_a_refusal(keyed):
         assert rows(cur, "SHOW WARNINGS") == []
         code2, msg2 = refused(cur, "UPDATE shop.orders SET amount = 2")
         assert area(cur) == one_error(code2, msg2)
+
+
+def com_sequence(port):
+    """A warning, then commands halyard answers itself for an unknown
+    statement id (as MariaDB does, 1243), each followed by SHOW WARNINGS."""
+    out = []
+    with RawConn("127.0.0.1", port) as r:
+        r.login(APP_USER, APP_PASSWORD, db="shop")
+        for cmd, arg in ((0x17, struct.pack("<IBI", 999, 0, 1)),  # COM_STMT_EXECUTE
+                         (0x1A, struct.pack("<I", 999)),          # COM_STMT_RESET
+                         (0x1C, struct.pack("<II", 999, 1))):     # COM_STMT_FETCH
+            r.query("SELECT CAST('x' AS SIGNED)")
+            try:
+                r.command(cmd, arg)
+                out.append("no error")
+            except MySQLError as e:
+                out.append(str(e))
+            out.append([res.rows for res in r.query("SHOW WARNINGS")])
+    return out
+
+
+def test_commands_halyard_answers_as_the_server(keyed, cluster):
+    """COM_STMT_EXECUTE, COM_STMT_RESET and COM_STMT_FETCH of an unknown
+    statement: halyard answers them itself (the statement is not on any
+    backend); the server makes such an error its diagnostics (checked on
+    10.11), and so does halyard now. The same sequence directly on a
+    server gives the same answers."""
+    h, _, _ = keyed
+    got = com_sequence(h.port)
+    assert got == com_sequence(cluster.nodes[0]["port"]), got
+    assert got[1] == [[("Error", "1243", "Unknown prepared statement handler (999) given to "
+                        "mysqld_stmt_execute")]], got
