@@ -254,6 +254,21 @@ static bool text_names_lid(const struct session *s, const char *text, size_t len
     return named;
 }
 
+/* Whether the session's state has `insert_id` (the next generated id) at a
+ * value other than 0: each group's connection would get it. */
+static bool insert_id_set(const struct session *s)
+{
+    struct varstate_value v;
+    if (s->vs == NULL || !varstate_get(s->vs, VS_SYSTEM, "insert_id", 9, &v))
+        return false;
+    if (v.null || v.type == VS_DEFAULT)
+        return false;
+    bool zero = (v.type == VS_INT || v.type == VS_UINT) && v.len > 0;
+    for (size_t i = 0; zero && i < v.len; i++)
+        zero = v.data[i] == '0';
+    return !zero;
+}
+
 /* A statement by key on every group (KEY_SCATTER: a read, merged;
  * KEY_ALL: the same text on every group; KEY_SPLIT: each group's rows of
  * an INSERT), run by session_fanout.c: ROUTE_FANOUT. */
@@ -275,6 +290,10 @@ static uint32_t key_fanout(struct session *s, const struct key_out *ko, const ch
             s, "halyard: a write on several groups that names LAST_INSERT_ID() (or @@identity, "
                "@@insert_id, @@last_insert_id) would read each group's connection's value, not "
                "the session's: refused");
+    if (dml && insert_id_set(s))
+        return session_fanout_refuse(
+            s, "halyard: a write on several groups after SET insert_id: each group would give "
+               "that id to its first row: refused (SET insert_id = 0 or DEFAULT first)");
     size_t n = root->n_groups;
     char **texts = calloc(n > 0 ? n : 1, sizeof(*texts));
     size_t *lens = calloc(n > 0 ? n : 1, sizeof(*lens));

@@ -197,3 +197,20 @@ def test_xa_mode(start_halyard, cluster, dual, tmp_path):
         a62 = id_of(cluster, 62)
         assert got == (a62,) * 3
         assert dual.value(0, "SELECT COUNT(*) FROM shop.ai WHERE v IN (63, 64)") == 0
+
+
+def test_a_split_after_set_insert_id_is_refused(aikeyed, cluster, dual):
+    """SET insert_id = N names the next generated id: each group's
+    connection gets the session's variables, so each group would give N to
+    its first row (one server gives N, N+1...). Refused, not run."""
+    c = aikeyed.connect()
+    with c.cursor() as cur:
+        cur.execute("SET insert_id = 7000")
+        code, msg = refused(cur, "INSERT INTO shop.ai (k, v) VALUES (7, 70), (8, 71)")
+        assert code == 1105 and "insert_id" in msg, msg
+        assert cluster.value(0, "SELECT COUNT(*) FROM shop.ai") == 0
+        assert dual.value(0, "SELECT COUNT(*) FROM shop.ai") == 0
+        cur.execute("SET insert_id = 0")
+        cur.execute("INSERT INTO shop.ai (k, v) VALUES (7, 70), (8, 71)")
+        b70 = id_of(dual, 70)
+        assert b70 < 7000 and lids(cur) == (b70,) * 3
