@@ -999,7 +999,7 @@ hy_status_t scatter_report(const struct scatter_part *parts, const char *const *
 }
 
 enum scatter_lid_verdict scatter_insert_id(const struct scatter_lid *v, size_t n, bool copies,
-                                           bool all_generate, uint64_t *lid, uint64_t *ok_id)
+                                           int gen_at, uint64_t *lid, uint64_t *ok_id)
 {
     *lid = 0;
     *ok_id = 0;
@@ -1024,10 +1024,12 @@ enum scatter_lid_verdict scatter_insert_id(const struct scatter_lid *v, size_t n
             if (v[i].generated != v[best].generated)
                 return SCATTER_LID_UNKNOWN;
         }
-    } else if (gen > 1 && !all_generate) {
+    } else if (gen > 1) {
         /* a group's first generated id may be of a row after another
-         * group's first generated one */
-        return SCATTER_LID_UNKNOWN;
+         * group's first generated one: the text says which came first */
+        if (gen_at < 0 || (size_t)gen_at >= n || v[gen_at].generated == 0)
+            return SCATTER_LID_UNKNOWN;
+        best = (size_t)gen_at;
     }
     *lid = *ok_id = v[best].generated;
     return SCATTER_LID_SET;

@@ -132,6 +132,8 @@ struct fanout {
     bool lid_asked;
     bool lid_copies; /* the same rows on each group (a reference table's write) */
     bool lid_ai;     /* lid_sql also asks for the table's auto-increment column */
+    char *lid_text;  /* the whole INSERT (a split's) */
+    size_t lid_len;
     char lid_sql[400];
     size_t budget;
     size_t pending;
@@ -172,6 +174,7 @@ void session_fanout_free(struct session *s)
             free((char *)f->legs[i].text);
     }
     free(f->legs);
+    free(f->lid_text);
     varstate_cmds_free(&f->setup);
     scatter_plan_free(&f->plan);
     free(f);
@@ -312,11 +315,19 @@ uint32_t session_fanout_prepare_write(struct session *s, char **texts, const siz
 }
 
 void session_fanout_want_lid(struct session *s, const uint32_t *first, const uint32_t *last,
-                            const char *schema, const char *table)
+                             const char *schema, const char *table, const char *text,
+                             size_t len)
 {
     struct fanout *f = s->fanout;
     if (f == NULL || f->mode != FANOUT_WRITE)
         return;
+    if (text != NULL) {
+        if ((f->lid_text = dup_bytes(text, len)) == NULL) {
+            session_mark_closing(s, END_NOMEM);
+            return;
+        }
+        f->lid_len = len;
+    }
     f->lid_want = true;
     f->lid_copies = first == NULL;
     for (size_t g = 0; g < f->n && first != NULL; g++) {
@@ -327,7 +338,7 @@ void session_fanout_want_lid(struct session *s, const uint32_t *first, const uin
      * gives the auto-increment column values (answer_write) */
     bool quote_ok = schema != NULL && table != NULL && strpbrk(schema, "'\\") == NULL &&
                     strpbrk(table, "'\\") == NULL;
-    f->lid_ai = first != NULL && quote_ok;
+    f->lid_ai = first != NULL && quote_ok && f->lid_text != NULL;
     if (f->lid_ai)
         snprintf(f->lid_sql, sizeof(f->lid_sql),
                  "SELECT LAST_INSERT_ID(), (SELECT COLUMN_NAME FROM information_schema.COLUMNS "
@@ -957,21 +968,32 @@ static uint64_t write_insert_id(struct fanout *f)
         if (l->ai_col[0] != '\0')
             any = l;
     }
-    /* the groups' rows all generate ids when the INSERT gives no value for
-     * the auto-increment column */
-    bool all_generate = false;
+    /* the group of the statement's first row that generates an id, from
+     * its text: the auto-increment column not given, or NULL or DEFAULT
+     * (rows before it give their own ids) */
+    int gen_at = -1;
     if (f->lid_ai && any != NULL) {
         const struct config *root = config_root_c(s->cfg);
         struct key_in kin = {.tables = &root->key_tables,
-                             .sql = any->text,
-                             .len = any->text_len,
+                             .sql = f->lid_text,
+                             .len = f->lid_len,
                              .opts = s->lex_opts,
                              .schema = session_schema(s)};
-        all_generate = !shard_key_insert_names(&kin, any->ai_col);
+        uint32_t row;
+        uint16_t g = shard_key_insert_gen(&kin, any->ai_col, &row) == KEY_GEN_YES
+                         ? shard_key_row_group(&kin, row)
+                         : UINT16_MAX;
+        for (size_t i = 0, k = 0; g != UINT16_MAX && i < f->n; i++) {
+            if (f->legs[i].skip)
+                continue;
+            if (i == g)
+                gen_at = (int)k;
+            k++;
+        }
     }
     uint64_t lid = 0, ok_id = 0;
     enum scatter_lid_verdict vd =
-        read ? scatter_insert_id(v, n, f->lid_copies, all_generate, &lid, &ok_id)
+        read ? scatter_insert_id(v, n, f->lid_copies, gen_at, &lid, &ok_id)
              : SCATTER_LID_UNKNOWN;
     slog_debug(s, "LAST_INSERT_ID() after the write on every group: %s %llu",
                scatter_lid_verdict_to_str(vd), (unsigned long long)lid);
@@ -982,8 +1004,8 @@ static uint64_t write_insert_id(struct fanout *f)
             s, !read ? "a group's value could not be read back"
                : f->lid_copies
                    ? "the groups generated different ids for the copies of the same rows"
-                   : "rows on several groups generated ids and some rows give the "
-                     "auto-increment column a value: which row got the first id is not known");
+                   : "rows on several groups generated ids, and which row got the first one "
+                     "is not known from the statement's text");
     return ok_id;
 }
 

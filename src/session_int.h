@@ -428,10 +428,12 @@ void session_xa_failpoint(const char *where);
 /* The write just prepared (session_fanout_prepare_write) may generate
  * ids: each group's LAST_INSERT_ID() is read after it succeeded, and the
  * session's is what one server's would be (scatter_insert_id). first[g],
- * last[g]: where group g's rows are among the INSERT's (a split of table
- * `schema`.`table`); NULL for a write of the same rows on every group. */
+ * last[g]: where group g's rows are among those of the INSERT `text`
+ * (`len` bytes, copied; a split of table `schema`.`table`); NULL for a
+ * write of the same rows on every group. */
 void session_fanout_want_lid(struct session *s, const uint32_t *first, const uint32_t *last,
-                             const char *schema, const char *table);
+                             const char *schema, const char *table, const char *text,
+                             size_t len);
 /* Plan the statement (`len` bytes of text) into s->fanout: ROUTE_FANOUT
  * (a refusal is answered by session_fanout_start, naming `about`, e.g.
  * "sharded table orders without a usable orders.customer_id", when not

@@ -335,9 +335,9 @@ static uint32_t key_fanout(struct session *s, const struct key_out *ko, const ch
         /* LAST_INSERT_ID() after it is the session's (a DDL's is not) */
         if (rc == ROUTE_FANOUT && dml && ko->verdict == KEY_SPLIT)
             session_fanout_want_lid(s, first, last, x != NULL ? x->schema : NULL,
-                                    x != NULL ? x->table : NULL);
+                                    x != NULL ? x->table : NULL, text, len);
         else if (rc == ROUTE_FANOUT && dml)
-            session_fanout_want_lid(s, NULL, NULL, NULL, NULL);
+            session_fanout_want_lid(s, NULL, NULL, NULL, NULL, NULL, 0);
     } else {
         session_mark_closing(s, END_NOMEM);
         rc = s->primary;

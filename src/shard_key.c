@@ -1189,14 +1189,110 @@ size_t shard_key_split(const struct key_in *in, uint16_t group, char *buf, size_
     return shard_key_split_rows(in, group, buf, cap, fits, &first, &last);
 }
 
-bool shard_key_insert_names(const struct key_in *in, const char *column)
+/* The value at c, one token (or `-` and a number) up to the row's next
+ * ',' or ')': whether it makes the server generate an id for an
+ * AUTO_INCREMENT column. */
+static enum key_gen value_gen(struct cur *c)
+{
+    enum key_gen g = KEY_GEN_UNSURE;
+    if (c->t.kw == KW_NULL || c->t.kw == KW_DEFAULT) {
+        g = KEY_GEN_YES;
+        adv(c);
+    } else {
+        bool neg = is_op(c, &c->t, "-");
+        if (neg)
+            adv(c);
+        if (c->t.type == T_NUMBER) {
+            /* a plain integer other than 0 (0 generates one unless the
+             * sql_mode has NO_AUTO_VALUE_ON_ZERO, not known here) */
+            const unsigned char *p = c->s + c->t.off;
+            bool digits = c->t.len > 0, nonzero = false;
+            for (size_t i = 0; i < c->t.len && digits; i++) {
+                digits = p[i] >= '0' && p[i] <= '9';
+                nonzero |= p[i] != '0';
+            }
+            if (digits && nonzero)
+                g = KEY_GEN_NO;
+            adv(c);
+        }
+    }
+    return c->t.type == T_COMMA || c->t.type == T_RPAREN ? g : KEY_GEN_UNSURE;
+}
+
+struct row_find {
+    uint32_t want, at;
+    uint16_t group;
+};
+
+static void row_find(void *ctx, size_t off, size_t end, bool ok, uint16_t group)
+{
+    (void)off;
+    (void)end;
+    struct row_find *rf = ctx;
+    if (rf->at++ == rf->want && ok)
+        rf->group = group;
+}
+
+uint16_t shard_key_row_group(const struct key_in *in, uint32_t row)
 {
     kw_ready();
     struct shape sh;
     pass1(in, &sh);
-    if (sh.table < 0 || sh.st != ST_INSERT || !sh.have_cols)
-        return true; /* no list: every column is given */
-    return insert_col_pos(&sh, column) >= 0;
+    if (sh.table < 0 || sh.st != ST_INSERT || !sh.have_values || !sh.have_cols)
+        return UINT16_MAX;
+    int pos = insert_key_pos(in, &sh);
+    if (pos < 0)
+        return UINT16_MAX;
+    struct row_find rf = {.want = row, .group = UINT16_MAX};
+    size_t end;
+    bool all_ok;
+    if (each_row(in, &in->tables->v[sh.table], sh.values, pos, NULL, row_find, &rf, &end,
+                 &all_ok) <= 0)
+        return UINT16_MAX;
+    return rf.group;
+}
+
+enum key_gen shard_key_insert_gen(const struct key_in *in, const char *column, uint32_t *row)
+{
+    *row = 0;
+    kw_ready();
+    struct shape sh;
+    pass1(in, &sh);
+    if (sh.table < 0 || sh.st != ST_INSERT || !sh.have_values || !sh.have_cols)
+        return KEY_GEN_UNSURE;
+    int pos = insert_col_pos(&sh, column);
+    if (pos < 0)
+        return KEY_GEN_YES; /* not given: every row generates one */
+    struct cur c = sh.values;
+    for (uint32_t r = 0;; r++) {
+        if (c.t.type != T_LPAREN)
+            return KEY_GEN_UNSURE;
+        adv(&c);
+        enum key_gen g = KEY_GEN_UNSURE;
+        for (int col = 0;; col++) {
+            if (col == pos)
+                g = value_gen(&c);
+            int depth = 0;
+            while (c.t.type != T_END &&
+                   !(depth == 0 && (c.t.type == T_COMMA || c.t.type == T_RPAREN))) {
+                depth += c.t.type == T_LPAREN ? 1 : c.t.type == T_RPAREN ? -1 : 0;
+                adv(&c);
+            }
+            if (c.t.type != T_COMMA)
+                break;
+            adv(&c);
+        }
+        if (c.t.type != T_RPAREN)
+            return KEY_GEN_UNSURE;
+        adv(&c);
+        if (g != KEY_GEN_NO) {
+            *row = r;
+            return g;
+        }
+        if (c.t.type != T_COMMA)
+            return KEY_GEN_NO;
+        adv(&c);
+    }
 }
 
 size_t shard_key_split_rows(const struct key_in *in, uint16_t group, char *buf, size_t cap,

@@ -125,12 +125,13 @@ enum scatter_lid_verdict {
 };
 
 /* `copies`: each group ran the same rows (a reference table's write);
- * else each its own rows of one INSERT (a split), and `all_generate` says
- * that no row gives the auto-increment column a value (then a group's
- * first row is its first generated one). *ok_id: the OK's last insert id
- * (0 when UNKNOWN). Pure. */
+ * else each its own rows of one INSERT (a split), and `gen_at` is the
+ * entry whose rows hold the statement's first row that generates an id
+ * (from the INSERT's text and the table's auto-increment column), -1
+ * when that is not known. *ok_id: the OK's last insert id (0 when
+ * UNKNOWN). Pure. */
 enum scatter_lid_verdict scatter_insert_id(const struct scatter_lid *v, size_t n, bool copies,
-                                           bool all_generate, uint64_t *lid, uint64_t *ok_id);
+                                           int gen_at, uint64_t *lid, uint64_t *ok_id);
 const char *scatter_lid_verdict_to_str(enum scatter_lid_verdict v);
 
 

@@ -105,15 +105,32 @@ def test_the_server_does_the_same(cluster):
         cur.execute("DROP TABLE shop.ai1")
 
 
+def test_the_auto_increment_column_given(aikeyed, cluster, dual):
+    """The INSERT names the auto-increment column: NULL and DEFAULT
+    generate an id, a plain integer does not; halyard reads which row came
+    first from the text (after asking the group which column it is)."""
+    c = aikeyed.connect()
+    with c.cursor() as cur:
+        cur.execute("INSERT INTO shop.ai (id, k, v) VALUES (NULL, 7, 21), (NULL, 8, 22)")
+        b21 = id_of(dual, 21)
+        assert c.insert_id() == b21 and lids(cur) == (b21,) * 3
+        # a's row 0 gives its id; b's row 1 is the first to generate one
+        cur.execute("INSERT INTO shop.ai (id, k, v) VALUES (903, 8, 24), (DEFAULT, 7, 25), "
+                    "(NULL, 8, 26)")
+        b25 = id_of(dual, 25)
+        assert id_of(cluster, 24) == 903 and id_of(cluster, 26) > 903
+        assert c.insert_id() == b25 and lids(cur) == (b25,) * 3
+
+
 def test_not_known_is_refused_not_wrong(aikeyed, cluster, dual):
-    """Rows on both groups generate ids and the INSERT names the
-    auto-increment column: which row got the first id is not known to
-    halyard, so a read of LAST_INSERT_ID() is refused until a statement
-    generates one; the OK says 0."""
+    """Rows on both groups generate ids and the first of them gives 0 (which
+    generates one unless the sql_mode has NO_AUTO_VALUE_ON_ZERO): which row
+    got the first id is not known to halyard, so a read of LAST_INSERT_ID()
+    is refused until a statement generates one; the OK says 0."""
     c = aikeyed.connect()
     with c.cursor() as cur:
         cur.execute("INSERT INTO shop.ai (k, v) VALUES (8, 20)")
-        cur.execute("INSERT INTO shop.ai (id, k, v) VALUES (NULL, 7, 21), (NULL, 8, 22)")
+        cur.execute("INSERT INTO shop.ai (id, k, v) VALUES (0, 7, 21), (NULL, 8, 22)")
         assert c.insert_id() == 0
         code, msg = refused(cur, "SELECT LAST_INSERT_ID()")
         assert code == 1105 and "not known" in msg, msg

@@ -614,41 +614,42 @@ static void test_insert_id(void **state)
     /* a split: rows 0, 2 on the first group, 1 on the second; both generated */
     struct scatter_lid v[] = {{.generated = 11, .ok_id = 11, .first = 0, .last = 2},
                               {.generated = 40, .ok_id = 40, .first = 1, .last = 1}};
-    assert_int_equal(scatter_insert_id(v, 2, false, true, &lid, &ok_id), SCATTER_LID_SET);
+    assert_int_equal(scatter_insert_id(v, 2, false, 0, &lid, &ok_id), SCATTER_LID_SET);
     assert_int_equal(lid, 11);
     assert_int_equal(ok_id, 11);
-    /* the second group's rows come first */
-    v[0].first = 1;
-    v[1].first = 0;
-    assert_int_equal(scatter_insert_id(v, 2, false, true, &lid, &ok_id), SCATTER_LID_SET);
+    /* the text says the first generating row is the second group's */
+    assert_int_equal(scatter_insert_id(v, 2, false, 1, &lid, &ok_id), SCATTER_LID_SET);
     assert_int_equal(lid, 40);
-    /* rows may give the column a value: which came first is not known */
-    assert_int_equal(scatter_insert_id(v, 2, false, false, &lid, &ok_id), SCATTER_LID_UNKNOWN);
+    /* not known from the text: which came first is not known */
+    assert_int_equal(scatter_insert_id(v, 2, false, -1, &lid, &ok_id), SCATTER_LID_UNKNOWN);
     assert_int_equal(ok_id, 0);
     /* ... unless one group alone generated */
     v[1].generated = 0;
     v[1].ok_id = 500;
-    assert_int_equal(scatter_insert_id(v, 2, false, false, &lid, &ok_id), SCATTER_LID_SET);
+    assert_int_equal(scatter_insert_id(v, 2, false, -1, &lid, &ok_id), SCATTER_LID_SET);
+    /* a group that generated none cannot hold the first generated id */
+    assert_int_equal(scatter_insert_id(v, 2, false, 1, &lid, &ok_id), SCATTER_LID_SET);
     assert_int_equal(lid, 11);
     assert_int_equal(ok_id, 11);
     /* none generated: kept; the OK has the statement's last row's value */
     v[0].generated = 0;
+    v[1].generated = 0;
     v[0].ok_id = 300;
-    assert_int_equal(scatter_insert_id(v, 2, false, true, &lid, &ok_id), SCATTER_LID_KEEP);
+    assert_int_equal(scatter_insert_id(v, 2, false, -1, &lid, &ok_id), SCATTER_LID_KEEP);
     assert_int_equal(ok_id, 300); /* row 2, on the first group */
     v[1].last = 3;
-    assert_int_equal(scatter_insert_id(v, 2, false, true, &lid, &ok_id), SCATTER_LID_KEEP);
+    assert_int_equal(scatter_insert_id(v, 2, false, -1, &lid, &ok_id), SCATTER_LID_KEEP);
     assert_int_equal(ok_id, 500);
     /* copies: the same ids on every group, or not known */
     struct scatter_lid c[] = {{.generated = 7, .ok_id = 7}, {.generated = 7, .ok_id = 7}};
-    assert_int_equal(scatter_insert_id(c, 2, true, false, &lid, &ok_id), SCATTER_LID_SET);
+    assert_int_equal(scatter_insert_id(c, 2, true, -1, &lid, &ok_id), SCATTER_LID_SET);
     assert_int_equal(lid, 7);
     c[1].generated = 9;
-    assert_int_equal(scatter_insert_id(c, 2, true, false, &lid, &ok_id), SCATTER_LID_UNKNOWN);
+    assert_int_equal(scatter_insert_id(c, 2, true, -1, &lid, &ok_id), SCATTER_LID_UNKNOWN);
     c[0].generated = c[1].generated = 0;
-    assert_int_equal(scatter_insert_id(c, 2, true, false, &lid, &ok_id), SCATTER_LID_KEEP);
+    assert_int_equal(scatter_insert_id(c, 2, true, -1, &lid, &ok_id), SCATTER_LID_KEEP);
     assert_int_equal(ok_id, 7);
-    assert_int_equal(scatter_insert_id(c, 0, true, false, &lid, &ok_id), SCATTER_LID_KEEP);
+    assert_int_equal(scatter_insert_id(c, 0, true, -1, &lid, &ok_id), SCATTER_LID_KEEP);
     assert_int_equal(ok_id, 0);
     assert_string_equal(scatter_lid_verdict_to_str(SCATTER_LID_UNKNOWN), "unknown");
 }
