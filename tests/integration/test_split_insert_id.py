@@ -24,16 +24,19 @@ AI_SQL = "CREATE TABLE shop.ai (id BIGINT AUTO_INCREMENT PRIMARY KEY, k BIGINT N
          "v INT NOT NULL DEFAULT 0) AUTO_INCREMENT = {}"
 
 
+REF_SQL = "CREATE TABLE shop.refai (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(20))"
+
+
 def start_ai(start_halyard, cluster, dual, tmp_path, xa=False):
-    for sql in SCHEMA + (AI_SQL.format(1000),):
+    for sql in SCHEMA + (AI_SQL.format(1000), REF_SQL):
         cluster.sql(0, sql)
     cluster.sync()
-    for sql in SCHEMA + (AI_SQL.format(5000), "GRANT ALL ON shop.* TO 'app'@'%'"):
+    for sql in SCHEMA + (AI_SQL.format(5000), REF_SQL, "GRANT ALL ON shop.* TO 'app'@'%'"):
         dual.sql(0, sql)
     dual.sync()
     port = free_port()
     s = two_groups(cluster, dual, tmp_path, port)
-    s["shards"] = {"tables": TABLES + [AI], "reference": ["shop.countries"]}
+    s["shards"] = {"tables": TABLES + [AI], "reference": ["shop.countries", "shop.refai"]}
     if xa:
         s["shards"]["cross_group_transactions"] = "xa"
         s["shards"]["xa_log"] = str(tmp_path / "xa.log")
@@ -231,3 +234,24 @@ def test_a_split_after_set_insert_id_is_refused(aikeyed, cluster, dual):
         cur.execute("INSERT INTO shop.ai (k, v) VALUES (7, 70), (8, 71)")
         b70 = id_of(dual, 70)
         assert b70 < 7000 and lids(cur) == (b70,) * 3
+
+
+def test_a_reference_tables_write(aikeyed, cluster, dual):
+    """A write to a reference table runs on every group, each generating
+    its own ids for the copies: LAST_INSERT_ID() is theirs when they agree,
+    else not known (refused). Group a counts by 1, group b (the dual-master
+    pair, auto_increment_increment 2, offset 1 on its active) by 2: the
+    first row gets 1 on both, the second 2 on a and 3 on b."""
+    c = aikeyed.connect()
+    with c.cursor() as cur:
+        cur.execute("INSERT INTO shop.refai (name) VALUES ('x')")
+        assert cluster.value(0, "SELECT id FROM shop.refai WHERE name = 'x'") == 1
+        assert dual.value(0, "SELECT id FROM shop.refai WHERE name = 'x'") == 1
+        assert c.insert_id() == 1 and lids(cur) == (1, 1, 1)
+        cur.execute("INSERT INTO shop.refai (name) VALUES ('y')")
+        ids = (cluster.value(0, "SELECT id FROM shop.refai WHERE name = 'y'"),
+               dual.value(0, "SELECT id FROM shop.refai WHERE name = 'y'"))
+        assert ids == (2, 3), ids
+        assert c.insert_id() == 0
+        code, msg = refused(cur, "SELECT LAST_INSERT_ID()")
+        assert code == 1105 and "different ids" in msg, msg
