@@ -315,8 +315,7 @@ uint32_t session_fanout_prepare_write(struct session *s, char **texts, const siz
 }
 
 void session_fanout_want_lid(struct session *s, const uint32_t *first, const uint32_t *last,
-                             const char *schema, const char *table, const char *text,
-                             size_t len)
+                             const char *schema, const char *table, const char *text, size_t len)
 {
     struct fanout *f = s->fanout;
     if (f == NULL || f->mode != FANOUT_WRITE)
@@ -993,8 +992,7 @@ static uint64_t write_insert_id(struct fanout *f)
     }
     uint64_t lid = 0, ok_id = 0;
     enum scatter_lid_verdict vd =
-        read ? scatter_insert_id(v, n, f->lid_copies, gen_at, &lid, &ok_id)
-             : SCATTER_LID_UNKNOWN;
+        read ? scatter_insert_id(v, n, f->lid_copies, gen_at, &lid, &ok_id) : SCATTER_LID_UNKNOWN;
     slog_debug(s, "LAST_INSERT_ID() after the write on every group: %s %llu",
                scatter_lid_verdict_to_str(vd), (unsigned long long)lid);
     if (vd == SCATTER_LID_SET)
@@ -1040,8 +1038,8 @@ static void answer_write(struct fanout *f)
     struct scatter_out out = {0};
     char why[600] = "";
     uint64_t insert_id = f->lid_asked ? write_insert_id(f) : 0;
-    hy_status_t rc = scatter_report(parts, names, fail, n, f->sum, s->status, insert_id, &out, why,
-                                    sizeof(why));
+    hy_status_t rc =
+        scatter_report(parts, names, fail, n, f->sum, s->status, insert_id, &out, why, sizeof(why));
     struct mysql_ok ok;
     bool said = rc == HY_OK && out.len > MYSQL_HEADER_SIZE &&
                 mysql_ok_decode(out.p + MYSQL_HEADER_SIZE, out.len - MYSQL_HEADER_SIZE, s->caps,
@@ -1268,8 +1266,8 @@ static void on_lid(struct sqlclient *c, const struct sqlresult *res, void *arg)
 {
     (void)c;
     struct fanout_leg *l = arg;
-    const char *v = res->ok && res->n_rows == 1 && res->n_cols == 2 ? sqlresult_get(res, 0, 0)
-                                                                    : NULL;
+    const char *v =
+        res->ok && res->n_rows == 1 && res->n_cols == 2 ? sqlresult_get(res, 0, 0) : NULL;
     char *end = NULL;
     if (v != NULL) {
         l->lid = strtoull(v, &end, 10);

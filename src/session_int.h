@@ -432,8 +432,7 @@ void session_xa_failpoint(const char *where);
  * (`len` bytes, copied; a split of table `schema`.`table`); NULL for a
  * write of the same rows on every group. */
 void session_fanout_want_lid(struct session *s, const uint32_t *first, const uint32_t *last,
-                             const char *schema, const char *table, const char *text,
-                             size_t len);
+                             const char *schema, const char *table, const char *text, size_t len);
 /* Plan the statement (`len` bytes of text) into s->fanout: ROUTE_FANOUT
  * (a refusal is answered by session_fanout_start, naming `about`, e.g.
  * "sharded table orders without a usable orders.customer_id", when not

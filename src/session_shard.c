@@ -319,7 +319,8 @@ static uint32_t key_fanout(struct session *s, const struct key_out *ko, const ch
             continue;
         }
         bool fits = true;
-        lens[g] = shard_key_split_rows(&kin, (uint16_t)g, texts[g], cap, &fits, &first[g], &last[g]);
+        lens[g] =
+            shard_key_split_rows(&kin, (uint16_t)g, texts[g], cap, &fits, &first[g], &last[g]);
         if (!fits) {
             ok = false;
             break;

@@ -134,7 +134,6 @@ enum scatter_lid_verdict scatter_insert_id(const struct scatter_lid *v, size_t n
                                            int gen_at, uint64_t *lid, uint64_t *ok_id);
 const char *scatter_lid_verdict_to_str(enum scatter_lid_verdict v);
 
-
 /* Compare two DECIMAL texts ("-12.50", "3"): <0, 0, >0. Exposed for the
  * unit tests. */
 int scatter_dec_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn);

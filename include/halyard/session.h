@@ -151,7 +151,7 @@ struct session {
     /* ... or it is not known after such a write: why; a statement naming
      * it is refused until a statement generates one (session.c) */
     char *lid_unknown;
-    int8_t cmd_xa;  /* it begins (1) or ends (-1) an XA transaction */
+    int8_t cmd_xa;        /* it begins (1) or ends (-1) an XA transaction */
     bool cmd_calc_found;  /* it uses SQL_CALC_FOUND_ROWS */
     uint64_t found_rows;  /* FOUND_ROWS() after the previous statement, as halyard saw it */
     int64_t row_count;    /* ROW_COUNT() after it */
@@ -169,7 +169,7 @@ struct session {
     /* diag_err is an error halyard answered a statement with itself: no
      * connection has it (both pool modes: session_pool_own_err). */
     bool diag_own;
-    uint32_t sync_signal;    /* s->sync's command that raises it, + 1; 0 = none */
+    uint32_t sync_signal; /* s->sync's command that raises it, + 1; 0 = none */
     /* waiting for a connection to a backend at its max_connections */
     ev_timer pool_wait;
     double pool_wait_until;            /* ev_now() when the wait ends in 1040 */

@@ -582,7 +582,8 @@ static void test_report(void **state)
     assert_int_equal(mysql_ok_decode(out.p + MYSQL_HEADER_SIZE, 7, CLIENT_PROTOCOL_41, &ok), HY_OK);
     assert_int_equal(ok.affected_rows, 3);
     scatter_out_free(&out);
-    assert_int_equal(scatter_report(parts, names, NULL, 2, true, 2, 0, &out, why, sizeof(why)), HY_OK);
+    assert_int_equal(scatter_report(parts, names, NULL, 2, true, 2, 0, &out, why, sizeof(why)),
+                     HY_OK);
     /* one OK: 5 rows, 1 warning */
     assert_int_equal(out.len, MYSQL_HEADER_SIZE + 7);
     assert_int_equal(mysql_hdr_seq(out.p), 1);
