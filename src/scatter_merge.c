@@ -948,7 +948,7 @@ hy_status_t scatter_merge(const struct scatter_plan *plan, const struct scatter_
 
 hy_status_t scatter_report(const struct scatter_part *parts, const char *const *names,
                            const char *const *fail, size_t n, bool sum, uint16_t status,
-                           struct scatter_out *o, char *why, size_t why_len)
+                           uint64_t insert_id, struct scatter_out *o, char *why, size_t why_len)
 {
     bool all_ok = n > 0;
     uint64_t affected = 0;
@@ -964,7 +964,7 @@ hy_status_t scatter_report(const struct scatter_part *parts, const char *const *
     }
     if (all_ok) {
         uint8_t ok[32];
-        size_t len = mysql_ok_encode(ok, sizeof(ok), affected, 0,
+        size_t len = mysql_ok_encode(ok, sizeof(ok), affected, insert_id,
                                      (uint16_t)(status & ~SERVER_MORE_RESULTS_EXISTS),
                                      (uint16_t)(warnings > UINT16_MAX ? UINT16_MAX : warnings));
         o->seq = 1;
@@ -996,6 +996,56 @@ hy_status_t scatter_report(const struct scatter_part *parts, const char *const *
         at += (size_t)k;
     }
     return HY_ERROR;
+}
+
+enum scatter_lid_verdict scatter_insert_id(const struct scatter_lid *v, size_t n, bool copies,
+                                           int gen_at, uint64_t *lid, uint64_t *ok_id)
+{
+    *lid = 0;
+    *ok_id = 0;
+    size_t gen = 0, best = n, last = n;
+    for (size_t i = 0; i < n; i++) {
+        if (last == n || v[i].last > v[last].last)
+            last = i; /* the statement's last row: the first group's among copies */
+        if (v[i].generated == 0)
+            continue;
+        gen++;
+        if (best == n || v[i].first < v[best].first)
+            best = i;
+    }
+    if (gen == 0) {
+        *ok_id = last < n ? v[last].ok_id : 0;
+        return SCATTER_LID_KEEP;
+    }
+    if (copies) {
+        /* one server would have generated one id per row: the copies
+         * agree only when every group generated the same ones */
+        for (size_t i = 0; i < n; i++) {
+            if (v[i].generated != v[best].generated)
+                return SCATTER_LID_UNKNOWN;
+        }
+    } else if (gen > 1) {
+        /* a group's first generated id may be of a row after another
+         * group's first generated one: the text says which came first */
+        if (gen_at < 0 || (size_t)gen_at >= n || v[gen_at].generated == 0)
+            return SCATTER_LID_UNKNOWN;
+        best = (size_t)gen_at;
+    }
+    *lid = *ok_id = v[best].generated;
+    return SCATTER_LID_SET;
+}
+
+const char *scatter_lid_verdict_to_str(enum scatter_lid_verdict v)
+{
+    switch (v) {
+    case SCATTER_LID_KEEP:
+        return "keep";
+    case SCATTER_LID_SET:
+        return "set";
+    case SCATTER_LID_UNKNOWN:
+        return "unknown";
+    }
+    return "?";
 }
 
 bool scatter_out_packet(struct scatter_out *out, const uint8_t *p, size_t len)

@@ -733,7 +733,7 @@ bool ensure_backend(struct session *s, uint32_t idx)
     if (bc == NULL && session_pool_take(s, idx))
         bc = s->bc[idx];
     if (bc != NULL && bc->state == BCONN_READY && bc->vs_gen == s->vs_gen &&
-        !session_pool_diag_lost(s, bc)) {
+        bc->lid_epoch == s->lid_epoch && !session_pool_diag_lost(s, bc)) {
         s->cur = bc;
         session_publish_backend(s);
         /* a BEGIN halyard answered, or the group's XA branch, first */
@@ -1130,6 +1130,19 @@ void session_next_command(struct session *s)
                 session_err(s, 1, SERR_LID_LOST, s->lid_lost);
                 session_mark_closing(s, END_BACKEND_LOST);
                 return;
+            }
+            if (s->lid_unknown != NULL && s->cmd_lid) {
+                /* not known after a write on several groups: refused, not
+                 * answered with an older value */
+                if (idx == ROUTE_FANOUT)
+                    session_fanout_free(s);
+                if (!answer_here(s, fits, len))
+                    return;
+                send_err(s, 1, 1105, "HY000",
+                         "halyard: LAST_INSERT_ID() is not known after the previous statement "
+                         "on several groups: %.300s",
+                         s->lid_unknown);
+                continue;
             }
             primary_write = idx == s->primary && !session_in_trans(s) && s->ro_idx < 0;
             if (idx < s->n_bc)

@@ -13,7 +13,8 @@
  *     there, or that clears the diagnostics (it uses a table, or is not a
  *     plain SELECT/SET/DO/...: classify's clears_diag; session_diag_follow);
  *   - an error halyard answers itself (session_err & co.): it becomes the
- *     one condition;
+ *     one condition, raised again on a connection when read (session_pool.c:
+ *     session_pool_own_err), and what is held here is dropped;
  *   - COM_RESET_CONNECTION, COM_CHANGE_USER, the session's end.
  * A statement that keeps the diagnostics (SELECT 1, SET @x = 1) and
  * raises nothing leaves them here.
@@ -40,6 +41,10 @@ void session_diag_set(struct session *s, struct diag_local *d)
     session_diag_drop(s);
     if (d == NULL)
         return;
+    /* it replaces an error kept to be raised again (session_pool.c) */
+    free(s->diag_err);
+    s->diag_err = NULL;
+    s->diag_own = false;
     struct session_ldiag *l = calloc(1, sizeof(*l));
     if (l == NULL) {
         /* not kept, and the session's connection would answer wrong */
@@ -61,12 +66,6 @@ void session_diag_drop(struct session *s)
     scatter_out_free(&l->answer);
     free(l);
     s->ldiag = NULL;
-}
-
-void session_diag_own_error(struct session *s, uint16_t code, const char *msg)
-{
-    if (s->ldiag != NULL && diag_local_own_error(&s->ldiag->d, code, msg) == HY_NOMEM)
-        session_diag_drop(s); /* what the server would say is not known: see the caller */
 }
 
 uint32_t session_diag_route(struct session *s, const char *text, size_t len)

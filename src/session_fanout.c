@@ -45,6 +45,7 @@
 #include "halyard/scatter_plan.h"
 #include "halyard/session.h"
 #include "halyard/session_err.h"
+#include "halyard/shard_key.h"
 #include "halyard/sqlclient.h"
 #include "halyard/stats.h"
 #include "halyard/worker.h"
@@ -93,6 +94,11 @@ struct fanout_leg {
     bool dwant;                /* asked: it has some, or the definitions are wanted */
     struct scatter_part dlist; /* its SHOW WARNINGS answer */
     uint64_t dcount[3];        /* @@warning_count, @@error_count, @@max_error_count */
+    /* LAST_INSERT_ID() after its part (f->lid_want) */
+    bool lid_read;        /* read back */
+    uint64_t lid;         /* its value there (the connection began with 0) */
+    char ai_col[65];      /* the table's auto-increment column ("": none, or not asked) */
+    uint32_t first, last; /* where its rows are among the statement's */
 };
 
 struct fanout {
@@ -120,6 +126,15 @@ struct fanout {
     bool decided;            /* the decision to commit is durable */
     bool logging;            /* ... is with the log's writer */
     struct xa_log_wait logw; /* its wait; data = the fan-out */
+    /* A write whose LAST_INSERT_ID() is the session's after it
+     * (session_fanout_want_lid): each group's read after its part */
+    bool lid_want;
+    bool lid_asked;
+    bool lid_copies; /* the same rows on each group (a reference table's write) */
+    bool lid_ai;     /* lid_sql also asks for the table's auto-increment column */
+    char *lid_text;  /* the whole INSERT (a split's) */
+    size_t lid_len;
+    char lid_sql[400];
     size_t budget;
     size_t pending;
     struct varstate_cmds setup;
@@ -159,6 +174,7 @@ void session_fanout_free(struct session *s)
             free((char *)f->legs[i].text);
     }
     free(f->legs);
+    free(f->lid_text);
     varstate_cmds_free(&f->setup);
     scatter_plan_free(&f->plan);
     free(f);
@@ -296,6 +312,40 @@ uint32_t session_fanout_prepare_write(struct session *s, char **texts, const siz
         f->plan.shape = SCATTER_CONCAT; /* not refused; the plan is not used otherwise */
     }
     return ROUTE_FANOUT;
+}
+
+void session_fanout_want_lid(struct session *s, const uint32_t *first, const uint32_t *last,
+                             const char *schema, const char *table, const char *text, size_t len)
+{
+    struct fanout *f = s->fanout;
+    if (f == NULL || f->mode != FANOUT_WRITE)
+        return;
+    if (text != NULL) {
+        if ((f->lid_text = dup_bytes(text, len)) == NULL) {
+            session_mark_closing(s, END_NOMEM);
+            return;
+        }
+        f->lid_len = len;
+    }
+    f->lid_want = true;
+    f->lid_copies = first == NULL;
+    for (size_t g = 0; g < f->n && first != NULL; g++) {
+        f->legs[g].first = first[g];
+        f->legs[g].last = last[g];
+    }
+    /* a split: which rows generated ids depends on whether the INSERT
+     * gives the auto-increment column values (answer_write) */
+    bool quote_ok = schema != NULL && table != NULL && strpbrk(schema, "'\\") == NULL &&
+                    strpbrk(table, "'\\") == NULL;
+    f->lid_ai = first != NULL && quote_ok && f->lid_text != NULL;
+    if (f->lid_ai)
+        snprintf(f->lid_sql, sizeof(f->lid_sql),
+                 "SELECT LAST_INSERT_ID(), (SELECT COLUMN_NAME FROM information_schema.COLUMNS "
+                 "WHERE TABLE_SCHEMA = '%.64s' AND TABLE_NAME = '%.64s' AND EXTRA LIKE "
+                 "'%%auto_increment%%' LIMIT 1)",
+                 schema, table);
+    else
+        snprintf(f->lid_sql, sizeof(f->lid_sql), "SELECT LAST_INSERT_ID(), NULL");
 }
 
 static void leg_fail(struct fanout_leg *l, const char *fmt, ...) HY_PRINTF(2, 3);
@@ -897,6 +947,66 @@ static void answer_read(struct fanout *f)
     scatter_out_free(&out);
 }
 
+/* A write that succeeded on every group (ask_lid): the session's
+ * LAST_INSERT_ID() after it, set (session_pool_lid_set) or said unknown;
+ * the OK's last insert id returned. */
+static uint64_t write_insert_id(struct fanout *f)
+{
+    struct session *s = f->s;
+    struct scatter_lid v[64];
+    size_t n = 0;
+    bool read = true;
+    const struct fanout_leg *any = NULL;
+    for (size_t g = 0; g < f->n && n < sizeof(v) / sizeof(v[0]); g++) {
+        const struct fanout_leg *l = &f->legs[g];
+        if (l->skip)
+            continue;
+        read &= l->lid_read;
+        v[n++] = (struct scatter_lid){
+            .generated = l->lid, .ok_id = l->part.insert_id, .first = l->first, .last = l->last};
+        if (l->ai_col[0] != '\0')
+            any = l;
+    }
+    /* the group of the statement's first row that generates an id, from
+     * its text: the auto-increment column not given, or NULL or DEFAULT
+     * (rows before it give their own ids) */
+    int gen_at = -1;
+    if (f->lid_ai && any != NULL) {
+        const struct config *root = config_root_c(s->cfg);
+        struct key_in kin = {.tables = &root->key_tables,
+                             .sql = f->lid_text,
+                             .len = f->lid_len,
+                             .opts = s->lex_opts,
+                             .schema = session_schema(s)};
+        uint32_t row;
+        uint16_t g = shard_key_insert_gen(&kin, any->ai_col, &row) == KEY_GEN_YES
+                         ? shard_key_row_group(&kin, row)
+                         : UINT16_MAX;
+        for (size_t i = 0, k = 0; g != UINT16_MAX && i < f->n; i++) {
+            if (f->legs[i].skip)
+                continue;
+            if (i == g)
+                gen_at = (int)k;
+            k++;
+        }
+    }
+    uint64_t lid = 0, ok_id = 0;
+    enum scatter_lid_verdict vd =
+        read ? scatter_insert_id(v, n, f->lid_copies, gen_at, &lid, &ok_id) : SCATTER_LID_UNKNOWN;
+    slog_debug(s, "LAST_INSERT_ID() after the write on every group: %s %llu",
+               scatter_lid_verdict_to_str(vd), (unsigned long long)lid);
+    if (vd == SCATTER_LID_SET)
+        session_pool_lid_set(s, lid);
+    else if (vd == SCATTER_LID_UNKNOWN)
+        session_pool_lid_unknown(
+            s, !read ? "a group's value could not be read back"
+               : f->lid_copies
+                   ? "the groups generated different ids for the copies of the same rows"
+                   : "rows on several groups generated ids, and which row got the first one "
+                     "is not known from the statement's text");
+    return ok_id;
+}
+
 /* The answer of a write: one OK, or a 1105 saying what each group did. */
 static void answer_write(struct fanout *f)
 {
@@ -927,8 +1037,9 @@ static void answer_write(struct fanout *f)
     }
     struct scatter_out out = {0};
     char why[600] = "";
+    uint64_t insert_id = f->lid_asked ? write_insert_id(f) : 0;
     hy_status_t rc =
-        scatter_report(parts, names, fail, n, f->sum, s->status, &out, why, sizeof(why));
+        scatter_report(parts, names, fail, n, f->sum, s->status, insert_id, &out, why, sizeof(why));
     struct mysql_ok ok;
     bool said = rc == HY_OK && out.len > MYSQL_HEADER_SIZE &&
                 mysql_ok_decode(out.p + MYSQL_HEADER_SIZE, out.len - MYSQL_HEADER_SIZE, s->caps,
@@ -1144,6 +1255,55 @@ static void keep_diag(struct fanout *f, const struct fanout_leg *bad)
     session_diag_set(f->s, &d);
 }
 
+/* ---- LAST_INSERT_ID() ---------------------------------------------------------
+ * Once a write that may generate ids has succeeded on every group (and its
+ * conditions are read: the lookup of the auto-increment column uses a
+ * table, which clears them there), each group's connection is asked for
+ * its LAST_INSERT_ID(): it logged in with 0, so a value is the first id
+ * its part generated. answer_write decides (scatter_insert_id). */
+
+static void on_lid(struct sqlclient *c, const struct sqlresult *res, void *arg)
+{
+    (void)c;
+    struct fanout_leg *l = arg;
+    const char *v =
+        res->ok && res->n_rows == 1 && res->n_cols == 2 ? sqlresult_get(res, 0, 0) : NULL;
+    char *end = NULL;
+    if (v != NULL) {
+        l->lid = strtoull(v, &end, 10);
+        l->lid_read = end != v && *end == '\0';
+        const char *col = sqlresult_get(res, 0, 1);
+        snprintf(l->ai_col, sizeof(l->ai_col), "%s", col != NULL ? col : "");
+    }
+    if (!l->lid_read)
+        slog_info(l->f->s, "group %s: LAST_INSERT_ID() not read back: %s", l->group,
+                  res->ok ? "unexpected answer" : res->err_msg);
+    diag_done(l);
+}
+
+/* Every part succeeded (and committed): true when answers are awaited. */
+static bool ask_lid(struct fanout *f)
+{
+    f->lid_asked = true;
+    for (size_t g = 0; g < f->n; g++) {
+        const struct fanout_leg *l = &f->legs[g];
+        if (!l->skip && (l->err[0] != '\0' || l->part.kind != SCATTER_PART_OK))
+            return false; /* it failed: LAST_INSERT_ID() stays as it was */
+    }
+    if (f->trx && !f->committed)
+        return false;
+    f->pending = 1;
+    for (size_t g = 0; g < f->n; g++) {
+        struct fanout_leg *l = &f->legs[g];
+        if (l->skip || l->c == NULL || !sqlclient_ready(l->c))
+            continue;
+        f->pending++;
+        if (sqlclient_query(l->c, f->lid_sql, on_lid, l) != HY_OK)
+            f->pending--;
+    }
+    return --f->pending > 0;
+}
+
 /* The group whose failure is a read's answer (the first in group order),
  * or NULL. */
 static const struct fanout_leg *read_failed(const struct fanout *f)
@@ -1165,6 +1325,8 @@ static void finish(struct fanout *f, bool from_loop)
         return;
     if (!f->diag_asked && ask_diag(f))
         return; /* runs again from the last group's answer */
+    if (f->lid_want && !f->lid_asked && ask_lid(f))
+        return; /* the same */
     f->running = false;
     registry_set_fanout(&s->reg, false);
     if (registry_kill_requested(&s->reg)) {

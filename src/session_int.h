@@ -176,6 +176,16 @@ const char *session_pool_hold(const struct session *s, const struct bconn *bc);
 /* "db1: transaction; db2: read-only transaction" into out ("" = none). */
 void session_pool_holds(const struct session *s, char *out, size_t len);
 void session_pool_lid_read(struct session *s, bool ok, const char *value);
+/* A write halyard ran on several groups generated `lid` first: the
+ * session's LAST_INSERT_ID() (and @@identity, @@last_insert_id) is that
+ * now, in both pool modes; each connection gets it set before its next
+ * statement (state_sync_start). */
+void session_pool_lid_set(struct session *s, uint64_t lid);
+/* ... or it is not known (`why`): see s->lid_unknown. */
+void session_pool_lid_unknown(struct session *s, const char *why);
+/* state_sync_start: `SET last_insert_id` for `bc` when it has not had the
+ * value halyard set (s->lid_epoch). */
+hy_status_t session_pool_sync_lid(struct session *s, struct bconn *bc, struct varstate_cmds *out);
 void session_pool_note(struct session *s);
 /* FOUND_ROWS() and ROW_COUNT() of the session's previous statement, as
  * text, when the statement in flight runs where the server does not know
@@ -201,6 +211,11 @@ bool session_pool_give_parked(struct session *s, struct bconn *bc, struct config
 /* The client statement's answer ends in this ERR (whole at pl): kept as
  * the session's diagnostics if SIGNAL can raise it again. */
 void session_pool_diag_err(struct session *s, const uint8_t *pl, uint32_t len);
+/* halyard answered the statement with this ERR (payload, `len` bytes) of
+ * its own: the session's diagnostics area is that one error now, on no
+ * connection; a statement reading it gets it raised first (SIGNAL), in
+ * both pool modes, until a statement on a backend replaces it. */
+void session_pool_own_err(struct session *s, const uint8_t *pl, uint32_t len);
 /* s->cmd_diag reads the session's diagnostics, which are not on `bc`:
  * they are to be raised there first (session_pool_sync_diag). */
 bool session_pool_diag_lost(const struct session *s, const struct bconn *bc);
@@ -401,8 +416,6 @@ struct diag_local;
  * left empty); NULL: none held any more. */
 void session_diag_set(struct session *s, struct diag_local *d);
 void session_diag_drop(struct session *s);
-/* halyard answered the statement with its own error: the conditions now. */
-void session_diag_own_error(struct session *s, uint16_t code, const char *msg);
 /* s->ldiag is held and the COM_QUERY text reads the diagnostics: its
  * answer (or refusal) made ready, ROUTE_DIAG. */
 uint32_t session_diag_route(struct session *s, const char *text, size_t len);
@@ -415,6 +428,14 @@ void session_xa_gtrid(const struct session *s, char *out, size_t cap);
 void session_xa_failpoint(const char *where);
 
 /* session_fanout.c: one statement on every group, the answers merged */
+/* The write just prepared (session_fanout_prepare_write) may generate
+ * ids: each group's LAST_INSERT_ID() is read after it succeeded, and the
+ * session's is what one server's would be (scatter_insert_id). first[g],
+ * last[g]: where group g's rows are among those of the INSERT `text`
+ * (`len` bytes, copied; a split of table `schema`.`table`); NULL for a
+ * write of the same rows on every group. */
+void session_fanout_want_lid(struct session *s, const uint32_t *first, const uint32_t *last,
+                             const char *schema, const char *table, const char *text, size_t len);
 /* Plan the statement (`len` bytes of text) into s->fanout: ROUTE_FANOUT
  * (a refusal is answered by session_fanout_start, naming `about`, e.g.
  * "sharded table orders without a usable orders.customer_id", when not

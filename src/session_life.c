@@ -88,6 +88,7 @@ static void session_free(struct session *s)
     free(s->diag_err);
     free(s->trx_lost);
     free(s->lid_lost);
+    free(s->lid_unknown);
     free(s->broken_msg);
     free(s->via);
     if (s->acct_pend != NULL)

@@ -76,7 +76,7 @@ const char *session_pool_hold(const struct session *s, const struct bconn *bc)
         .found_rows = bc->found_rows,
         /* an error the session can raise again elsewhere keeps nothing */
         .diag = bc->diag_dirty && s->diag_idx == idx &&
-                !(s->diag_err != NULL && s->diag_err_stamp == bc->stamp),
+                !(s->diag_err != NULL && (s->diag_own || s->diag_err_stamp == bc->stamp)),
     };
     return pool_hold(&in);
 }
@@ -114,6 +114,10 @@ void session_pool_note(struct session *s)
     bc->diag_dirty = dirty || (bc->diag_dirty && !s->cmd_clears_diag);
     if (s->resp.insert_id_seen || s->cmd_lid)
         bc->lid_dirty = true;
+    if (s->resp.insert_id_seen && s->lid_unknown != NULL) {
+        free(s->lid_unknown); /* an id of the session's own statement there */
+        s->lid_unknown = NULL;
+    }
     if (s->cmd_xa != 0 && s->resp.err_code == 0)
         bc->xa = s->cmd_xa > 0;
     /* A cursor's rows come by COM_STMT_FETCH, and FOUND_ROWS() counts
@@ -156,7 +160,7 @@ void session_pool_note(struct session *s)
      * error leaves it as it was). */
     if (found || cursor || s->found_stamp == before)
         s->found_stamp = bc->stamp;
-    if (!s->cfg->pool_transaction)
+    if (!s->cfg->pool_transaction && !s->diag_own)
         return;
     /* The session's diagnostics area, as session_diag_follow() moves it:
      * still the error kept, now this one, or something halyard cannot
@@ -164,9 +168,11 @@ void session_pool_note(struct session *s)
     bool err = s->resp.err_code != 0;
     if (!s->cmd_diag && err && s->diag_err_new) {
         s->diag_err_stamp = bc->stamp;
+        s->diag_own = false;
     } else if (!s->cmd_diag && (err || s->resp.warnings > 0 || s->cmd_clears_diag)) {
         free(s->diag_err);
         s->diag_err = NULL;
+        s->diag_own = false;
     } else if (s->diag_err != NULL && before == s->diag_err_stamp) {
         s->diag_err_stamp = bc->stamp; /* left as it was there */
     }
@@ -217,9 +223,36 @@ void session_pool_diag_err(struct session *s, const uint8_t *pl, uint32_t len)
     s->diag_err_new = true;
 }
 
+/* No connection's stamp: an error halyard answered is on none. */
+#define DIAG_ON_NONE UINT64_MAX
+
+void session_pool_own_err(struct session *s, const uint8_t *pl, uint32_t len)
+{
+    s->diag_err_new = false;
+    s->diag_own = false;
+    if (!err_raisable(pl, len)) {
+        /* not one SIGNAL can raise (never one of halyard's table): the
+         * area stays where it was, as before */
+        free(s->diag_err);
+        s->diag_err = NULL;
+        return;
+    }
+    uint8_t *p = realloc(s->diag_err, len);
+    if (p == NULL) {
+        /* the area would be an older statement's: the client must not read it */
+        session_mark_closing(s, END_NOMEM);
+        return;
+    }
+    memcpy(p, pl, len);
+    s->diag_err = p;
+    s->diag_err_len = (uint16_t)len;
+    s->diag_err_stamp = DIAG_ON_NONE;
+    s->diag_own = true;
+}
+
 bool session_pool_diag_lost(const struct session *s, const struct bconn *bc)
 {
-    return s->cfg->pool_transaction && s->cmd_diag && s->diag_err != NULL &&
+    return (s->cfg->pool_transaction || s->diag_own) && s->cmd_diag && s->diag_err != NULL &&
            bc->idx == s->diag_idx && bc->stamp != s->diag_err_stamp;
 }
 
@@ -380,9 +413,12 @@ void session_pool_reset(struct session *s)
     free(s->diag_err);
     s->diag_err = NULL;
     s->diag_err_new = false;
+    s->diag_own = false;
     s->lid = 0;
     free(s->lid_lost); /* the server's is 0 again */
     s->lid_lost = NULL;
+    free(s->lid_unknown);
+    s->lid_unknown = NULL;
     s->found_rows = 0;
     s->row_count = 0;
     s->found_stamp = 0;
@@ -605,6 +641,45 @@ void session_kill_released(struct session *s)
     s->kill_kept = false;
     session_next_command(s); /* gives back, or reads LAST_INSERT_ID() first */
     session_reap(s);
+}
+
+void session_pool_lid_set(struct session *s, uint64_t lid)
+{
+    s->lid = lid;
+    s->lid_epoch++;
+    free(s->lid_unknown);
+    s->lid_unknown = NULL;
+    free(s->lid_lost); /* a value the session has again */
+    s->lid_lost = NULL;
+    for (uint32_t i = 0; i < s->n_bc; i++) {
+        struct bconn *bc = s->bc[i];
+        if (bc == NULL)
+            continue;
+        /* what it holds is not the session's: not read back, set first */
+        bc->lid_dirty = false;
+        bc->lid = UINT64_MAX;
+        bc->lid_epoch = s->lid_epoch - 1;
+    }
+}
+
+void session_pool_lid_unknown(struct session *s, const char *why)
+{
+    free(s->lid_unknown);
+    if ((s->lid_unknown = strdup(why)) == NULL)
+        session_mark_closing(s, END_NOMEM); /* the client must not read a wrong one */
+}
+
+hy_status_t session_pool_sync_lid(struct session *s, struct bconn *bc, struct varstate_cmds *out)
+{
+    if (bc->lid_epoch == s->lid_epoch)
+        return HY_OK;
+    bc->lid_epoch = s->lid_epoch;
+    if (bc->lid == s->lid)
+        return HY_OK;
+    char sql[64];
+    int n = snprintf(sql, sizeof(sql), "SET last_insert_id = %llu", (unsigned long long)s->lid);
+    bc->lid = s->lid;
+    return varstate_cmds_push(out, COM_QUERY, sql, (size_t)n);
 }
 
 /* LAST_INSERT_ID() read back on s->cur (INT_LID). */

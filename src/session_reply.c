@@ -25,22 +25,26 @@ void send_local(struct session *s, const uint8_t *pkt, size_t len)
         session_mark_closing(s, rc == HY_NOMEM ? END_NOMEM : END_CLIENT_ERROR);
 }
 
-/* Send the ERR of `why` (session_err.h: the one table of halyard's own
- * errors), its arguments as the table's format says. */
-/* An error halyard answers itself is the session's diagnostics now, where
- * halyard holds them (session_diag.c). */
+/* An error halyard answers a statement with itself is the session's
+ * diagnostics now, as a server's own error would be: kept to be raised
+ * again on the connection a statement reading them runs on
+ * (session_pool_own_err), in place of what halyard held after a fan-out
+ * (session_diag.c), so that every form of reading them (GET DIAGNOSTICS
+ * too) gets the server's answer. Not for a login's error (the session
+ * ends), nor while it ends. */
 static void own_error(struct session *s, const uint8_t *pkt, size_t len)
 {
     const uint8_t *e = pkt + MYSQL_HEADER_SIZE;
-    if (s->ldiag == NULL || len < MYSQL_HEADER_SIZE + 9 || e[0] != MYSQL_ERR)
+    if (len < MYSQL_HEADER_SIZE + 9 || e[0] != MYSQL_ERR)
         return;
-    char msg[600];
-    size_t n = HY_MIN(len - MYSQL_HEADER_SIZE - 9, sizeof(msg) - 1);
-    memcpy(msg, e + 9, n);
-    msg[n] = '\0';
-    session_diag_own_error(s, (uint16_t)(e[1] | e[2] << 8), msg);
+    if (s->state != SS_IDLE && s->state != SS_WAIT_BACKEND && s->state != SS_COMMAND)
+        return;
+    session_diag_drop(s);
+    session_pool_own_err(s, e, (uint32_t)(len - MYSQL_HEADER_SIZE));
 }
 
+/* Send the ERR of `why` (session_err.h: the one table of halyard's own
+ * errors), its arguments as the table's format says. */
 void session_err(struct session *s, uint8_t seq, enum session_err why, ...)
 {
     uint8_t pkt[MYSQL_HEADER_SIZE + 600];

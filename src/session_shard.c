@@ -252,6 +252,33 @@ static enum key_cs text_cs(const struct session *s)
     return literal_cs(s);
 }
 
+/* Whether the statement names LAST_INSERT_ID() or a variable of it. */
+static bool text_names_lid(const struct session *s, const char *text, size_t len)
+{
+    struct classify_result *r = malloc(sizeof(*r));
+    if (r == NULL)
+        return true; /* refused rather than run wrong */
+    classify(text, len, s->lex_opts, r, NULL);
+    bool named = (r->flags & CLF_LAST_INSERT_ID) != 0;
+    free(r);
+    return named;
+}
+
+/* Whether the session's state has `insert_id` (the next generated id) at a
+ * value other than 0: each group's connection would get it. */
+static bool insert_id_set(const struct session *s)
+{
+    struct varstate_value v;
+    if (s->vs == NULL || !varstate_get(s->vs, VS_SYSTEM, "insert_id", 9, &v))
+        return false;
+    if (v.null || v.type == VS_DEFAULT)
+        return false;
+    bool zero = (v.type == VS_INT || v.type == VS_UINT) && v.len > 0;
+    for (size_t i = 0; zero && i < v.len; i++)
+        zero = v.data[i] == '0';
+    return !zero;
+}
+
 /* A statement by key on every group (KEY_SCATTER: a read, merged;
  * KEY_ALL: the same text on every group; KEY_SPLIT: each group's rows of
  * an INSERT), run by session_fanout.c: ROUTE_FANOUT. */
@@ -267,10 +294,22 @@ static uint32_t key_fanout(struct session *s, const struct key_out *ko, const ch
                  x != NULL ? x->key : "");
         return session_fanout_prepare_joined(s, text, len, about, ko->ref_join);
     }
+    bool dml = ko->write || ko->verdict == KEY_SPLIT;
+    if (dml && text_names_lid(s, text, len))
+        return session_fanout_refuse(
+            s, "halyard: a write on several groups that names LAST_INSERT_ID() (or @@identity, "
+               "@@insert_id, @@last_insert_id) would read each group's connection's value, not "
+               "the session's: refused");
+    if (dml && insert_id_set(s))
+        return session_fanout_refuse(
+            s, "halyard: a write on several groups after SET insert_id: each group would give "
+               "that id to its first row: refused (SET insert_id = 0 or DEFAULT first)");
     size_t n = root->n_groups;
     char **texts = calloc(n > 0 ? n : 1, sizeof(*texts));
     size_t *lens = calloc(n > 0 ? n : 1, sizeof(*lens));
-    bool ok = texts != NULL && lens != NULL;
+    uint32_t *first = calloc(n > 0 ? n : 1, sizeof(*first));
+    uint32_t *last = calloc(n > 0 ? n : 1, sizeof(*last));
+    bool ok = texts != NULL && lens != NULL && first != NULL && last != NULL;
     struct key_in kin = {.tables = &root->key_tables,
                          .sql = text,
                          .len = len,
@@ -290,7 +329,8 @@ static uint32_t key_fanout(struct session *s, const struct key_out *ko, const ch
             continue;
         }
         bool fits = true;
-        lens[g] = shard_key_split(&kin, (uint16_t)g, texts[g], cap, &fits);
+        lens[g] =
+            shard_key_split_rows(&kin, (uint16_t)g, texts[g], cap, &fits, &first[g], &last[g]);
         if (!fits) {
             ok = false;
             break;
@@ -302,8 +342,13 @@ static uint32_t key_fanout(struct session *s, const struct key_out *ko, const ch
     }
     uint32_t rc;
     if (ok) {
-        rc = session_fanout_prepare_write(s, texts, lens, ko->write || ko->verdict == KEY_SPLIT,
-                                          ko->verdict == KEY_SPLIT);
+        rc = session_fanout_prepare_write(s, texts, lens, dml, ko->verdict == KEY_SPLIT);
+        /* LAST_INSERT_ID() after it is the session's (a DDL's is not) */
+        if (rc == ROUTE_FANOUT && dml && ko->verdict == KEY_SPLIT)
+            session_fanout_want_lid(s, first, last, x != NULL ? x->schema : NULL,
+                                    x != NULL ? x->table : NULL, text, len);
+        else if (rc == ROUTE_FANOUT && dml)
+            session_fanout_want_lid(s, NULL, NULL, NULL, NULL, NULL, 0);
     } else {
         session_mark_closing(s, END_NOMEM);
         rc = s->primary;
@@ -312,6 +357,8 @@ static uint32_t key_fanout(struct session *s, const struct key_out *ko, const ch
         free(texts[g]);
     free(texts);
     free(lens);
+    free(first);
+    free(last);
     return rc;
 }
 

@@ -511,6 +511,7 @@ void state_sync_start(struct session *s)
         return;
     }
     if ((bc->foreign && session_pool_sync_extra(s, bc, &s->sync) != HY_OK) ||
+        session_pool_sync_lid(s, bc, &s->sync) != HY_OK ||
         session_pool_sync_diag(s, bc, &s->sync) != HY_OK) { /* last: nothing clears it after */
         session_mark_closing(s, END_NOMEM);
         return;

@@ -682,10 +682,18 @@ static int where_key(const struct key_in *in, const struct shape *sh, struct key
 }
 
 /* The INSERT's key column position in its column list; -1: not named. */
+static int insert_col_pos(const struct shape *sh, const char *key);
+
 static int insert_key_pos(const struct key_in *in, const struct shape *sh)
 {
+    return insert_col_pos(sh, in->tables->v[sh->table].key);
+}
+
+/* The position of column `key` in the INSERT's column list, -1 when it is
+ * not there (or the list does not parse). */
+static int insert_col_pos(const struct shape *sh, const char *key)
+{
     struct cur c = sh->cols;
-    const char *key = in->tables->v[sh->table].key;
     for (int i = 0;; i++) {
         if (!is_name(&c.t) && c.t.type != T_WORD)
             return -1;
@@ -1237,13 +1245,18 @@ struct split {
     char *buf;
     size_t cap, n, rows;
     bool fits;
+    uint32_t seen, first, last; /* rows of the statement; the group's first and last */
 };
 
 static void split_row(void *ctx, size_t off, size_t end, bool ok, uint16_t group)
 {
     struct split *sp = ctx;
+    uint32_t at = sp->seen++;
     if (!ok || group != sp->group)
         return;
+    if (sp->rows == 0)
+        sp->first = at;
+    sp->last = at;
     size_t need = (sp->rows > 0 ? 2 : 0) + (end - off);
     if (sp->n + need >= sp->cap) {
         sp->fits = false;
@@ -1260,7 +1273,121 @@ static void split_row(void *ctx, size_t off, size_t end, bool ok, uint16_t group
 
 size_t shard_key_split(const struct key_in *in, uint16_t group, char *buf, size_t cap, bool *fits)
 {
+    uint32_t first, last;
+    return shard_key_split_rows(in, group, buf, cap, fits, &first, &last);
+}
+
+/* The value at c, one token (or `-` and a number) up to the row's next
+ * ',' or ')': whether it makes the server generate an id for an
+ * AUTO_INCREMENT column. */
+static enum key_gen value_gen(struct cur *c)
+{
+    enum key_gen g = KEY_GEN_UNSURE;
+    if (c->t.kw == KW_NULL || c->t.kw == KW_DEFAULT) {
+        g = KEY_GEN_YES;
+        adv(c);
+    } else {
+        bool neg = is_op(c, &c->t, "-");
+        if (neg)
+            adv(c);
+        if (c->t.type == T_NUMBER) {
+            /* a plain integer other than 0 (0 generates one unless the
+             * sql_mode has NO_AUTO_VALUE_ON_ZERO, not known here) */
+            const unsigned char *p = c->s + c->t.off;
+            bool digits = c->t.len > 0, nonzero = false;
+            for (size_t i = 0; i < c->t.len && digits; i++) {
+                digits = p[i] >= '0' && p[i] <= '9';
+                nonzero |= p[i] != '0';
+            }
+            if (digits && nonzero)
+                g = KEY_GEN_NO;
+            adv(c);
+        }
+    }
+    return c->t.type == T_COMMA || c->t.type == T_RPAREN ? g : KEY_GEN_UNSURE;
+}
+
+struct row_find {
+    uint32_t want, at;
+    uint16_t group;
+};
+
+static void row_find(void *ctx, size_t off, size_t end, bool ok, uint16_t group)
+{
+    (void)off;
+    (void)end;
+    struct row_find *rf = ctx;
+    if (rf->at++ == rf->want && ok)
+        rf->group = group;
+}
+
+uint16_t shard_key_row_group(const struct key_in *in, uint32_t row)
+{
+    kw_ready();
+    struct shape sh;
+    pass1(in, &sh);
+    if (sh.table < 0 || sh.st != ST_INSERT || !sh.have_values || !sh.have_cols)
+        return UINT16_MAX;
+    int pos = insert_key_pos(in, &sh);
+    if (pos < 0)
+        return UINT16_MAX;
+    struct row_find rf = {.want = row, .group = UINT16_MAX};
+    size_t end;
+    bool all_ok;
+    if (each_row(in, &in->tables->v[sh.table], sh.values, pos, NULL, row_find, &rf, &end,
+                 &all_ok) <= 0)
+        return UINT16_MAX;
+    return rf.group;
+}
+
+enum key_gen shard_key_insert_gen(const struct key_in *in, const char *column, uint32_t *row)
+{
+    *row = 0;
+    kw_ready();
+    struct shape sh;
+    pass1(in, &sh);
+    if (sh.table < 0 || sh.st != ST_INSERT || !sh.have_values || !sh.have_cols)
+        return KEY_GEN_UNSURE;
+    int pos = insert_col_pos(&sh, column);
+    if (pos < 0)
+        return KEY_GEN_YES; /* not given: every row generates one */
+    struct cur c = sh.values;
+    for (uint32_t r = 0;; r++) {
+        if (c.t.type != T_LPAREN)
+            return KEY_GEN_UNSURE;
+        adv(&c);
+        enum key_gen g = KEY_GEN_UNSURE;
+        for (int col = 0;; col++) {
+            if (col == pos)
+                g = value_gen(&c);
+            int depth = 0;
+            while (c.t.type != T_END &&
+                   !(depth == 0 && (c.t.type == T_COMMA || c.t.type == T_RPAREN))) {
+                depth += c.t.type == T_LPAREN ? 1 : c.t.type == T_RPAREN ? -1 : 0;
+                adv(&c);
+            }
+            if (c.t.type != T_COMMA)
+                break;
+            adv(&c);
+        }
+        if (c.t.type != T_RPAREN)
+            return KEY_GEN_UNSURE;
+        adv(&c);
+        if (g != KEY_GEN_NO) {
+            *row = r;
+            return g;
+        }
+        if (c.t.type != T_COMMA)
+            return KEY_GEN_NO;
+        adv(&c);
+    }
+}
+
+size_t shard_key_split_rows(const struct key_in *in, uint16_t group, char *buf, size_t cap,
+                            bool *fits, uint32_t *first, uint32_t *last)
+{
     *fits = true;
+    *first = *last = 0;
     kw_ready();
     struct shape sh;
     pass1(in, &sh);
@@ -1292,6 +1419,8 @@ size_t shard_key_split(const struct key_in *in, uint16_t group, char *buf, size_
     }
     if (sp.rows == 0)
         return 0;
+    *first = sp.first;
+    *last = sp.last;
     memcpy(buf + sp.n, in->sql + end, in->len - end);
     sp.n += in->len - end;
     buf[sp.n] = '\0';

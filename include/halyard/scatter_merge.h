@@ -96,13 +96,43 @@ bool scatter_out_end(struct scatter_out *out, uint32_t caps, uint16_t status, ui
  * why) reported as one answer. Every part an OK: one OK (seq 1) with the
  * affected rows summed (`sum`: each group has its own rows) or the first
  * group's (the groups hold copies of the same rows), the warnings summed,
- * status `status`; HY_OK. Else
+ * status `status`, last insert id `insert_id`; HY_OK. Else
  * HY_ERROR and `why` the text of a 1105 naming each group and what it
  * answered: "halyard: the statement ran on every group: a: OK, 3 rows;
  * b: ERROR 1050 (42S01): Table 't' already exists". */
 hy_status_t scatter_report(const struct scatter_part *parts, const char *const *names,
                            const char *const *fail, size_t n, bool sum, uint16_t status,
-                           struct scatter_out *out, char *why, size_t why_len) HY_MUSTCHECK;
+                           uint64_t insert_id, struct scatter_out *out, char *why,
+                           size_t why_len) HY_MUSTCHECK;
+
+/* What a write on several groups leaves of LAST_INSERT_ID(), by MariaDB's
+ * rule for one server: it is the first id the statement generated (the
+ * first row, in the statement's order, that got one), and the OK's last
+ * insert id is that id; a statement that generated none leaves
+ * LAST_INSERT_ID() as it was, and its OK carries the last row's own value
+ * of the auto-increment column (0 when it has none). One entry per group
+ * whose part succeeded: */
+struct scatter_lid {
+    uint64_t generated;   /* LAST_INSERT_ID() on its connection after its part; 0: none */
+    uint64_t ok_id;       /* its OK's last insert id */
+    uint32_t first, last; /* where its rows are among the statement's (copies: 0, 0) */
+};
+
+enum scatter_lid_verdict {
+    SCATTER_LID_KEEP,    /* none generated: LAST_INSERT_ID() stays as it was */
+    SCATTER_LID_SET,     /* it is *lid now */
+    SCATTER_LID_UNKNOWN, /* ids generated, but which one came first is not known */
+};
+
+/* `copies`: each group ran the same rows (a reference table's write);
+ * else each its own rows of one INSERT (a split), and `gen_at` is the
+ * entry whose rows hold the statement's first row that generates an id
+ * (from the INSERT's text and the table's auto-increment column), -1
+ * when that is not known. *ok_id: the OK's last insert id (0 when
+ * UNKNOWN). Pure. */
+enum scatter_lid_verdict scatter_insert_id(const struct scatter_lid *v, size_t n, bool copies,
+                                           int gen_at, uint64_t *lid, uint64_t *ok_id);
+const char *scatter_lid_verdict_to_str(enum scatter_lid_verdict v);
 
 /* Compare two DECIMAL texts ("-12.50", "3"): <0, 0, >0. Exposed for the
  * unit tests. */

@@ -92,6 +92,7 @@ struct bconn {
     struct ps_cache psc; /* pooled: the statements it keeps prepared (ps_cache.h) */
     uint64_t lid;        /* its LAST_INSERT_ID(), as last read back (0 at login) */
     bool lid_dirty;      /* an answer may have changed it since */
+    uint32_t lid_epoch;  /* the owner's lid_epoch it was last brought to (session.h) */
     bool diag_dirty;     /* its last answer left warnings or was an error */
     bool xa;             /* an XA transaction began here and has not ended */
     bool parked;         /* an XA branch of a group the session left (session_xa.c): not in

@@ -144,7 +144,14 @@ struct session {
     uint64_t *lent; /* per backend: the serial its connection went to the pool under, 0 = none */
     uint64_t lid;   /* LAST_INSERT_ID() as last read back (pool_mode = "transaction") */
     bool cmd_lid;   /* the command in flight reads or sets LAST_INSERT_ID() */
-    int8_t cmd_xa;  /* it begins (1) or ends (-1) an XA transaction */
+    /* halyard set the session's LAST_INSERT_ID() itself (after a write on
+     * several groups: session_pool_lid_set) this many times: a connection
+     * whose lid_epoch differs gets `SET last_insert_id = lid` first */
+    uint32_t lid_epoch;
+    /* ... or it is not known after such a write: why; a statement naming
+     * it is refused until a statement generates one (session.c) */
+    char *lid_unknown;
+    int8_t cmd_xa;        /* it begins (1) or ends (-1) an XA transaction */
     bool cmd_calc_found;  /* it uses SQL_CALC_FOUND_ROWS */
     uint64_t found_rows;  /* FOUND_ROWS() after the previous statement, as halyard saw it */
     int64_t row_count;    /* ROW_COUNT() after it */
@@ -159,7 +166,10 @@ struct session {
     uint16_t diag_err_len;
     bool diag_err_new;       /* taken from the answer in flight */
     uint64_t diag_err_stamp; /* the stamp of the connection where the area is that error */
-    uint32_t sync_signal;    /* s->sync's command that raises it, + 1; 0 = none */
+    /* diag_err is an error halyard answered a statement with itself: no
+     * connection has it (both pool modes: session_pool_own_err). */
+    bool diag_own;
+    uint32_t sync_signal; /* s->sync's command that raises it, + 1; 0 = none */
     /* waiting for a connection to a backend at its max_connections */
     ev_timer pool_wait;
     double pool_wait_until;            /* ev_now() when the wait ends in 1040 */

@@ -228,6 +228,21 @@ void shard_key_params_groups(const struct shard_tables *tables, struct key_out *
  * buf (cap bytes); its length, 0 when no row is for `group`, or when it
  * does not fit (*fits false). */
 size_t shard_key_split(const struct key_in *in, uint16_t group, char *buf, size_t cap, bool *fits);
+/* The same, with where the group's rows are among the statement's (from
+ * 0): its first row's index and its last's. */
+size_t shard_key_split_rows(const struct key_in *in, uint16_t group, char *buf, size_t cap,
+                            bool *fits, uint32_t *first, uint32_t *last);
+/* Which rows of the INSERT of `in` (a column list, VALUES) make the server
+ * generate an id for AUTO_INCREMENT column `column`, in order: KEY_GEN_NO,
+ * none (each gives a plain integer other than 0); else *row is the first
+ * row that does not, and KEY_GEN_YES says it generates one (the column is
+ * not in the list, or it gives NULL or DEFAULT), KEY_GEN_UNSURE that it may
+ * (0, an expression, a parameter...). */
+enum key_gen { KEY_GEN_NO, KEY_GEN_YES, KEY_GEN_UNSURE };
+/* The group of row `row` (from 0) of the INSERT of `in` by its key;
+ * UINT16_MAX when it has no such row or no usable key. */
+uint16_t shard_key_row_group(const struct key_in *in, uint32_t row);
+enum key_gen shard_key_insert_gen(const struct key_in *in, const char *column, uint32_t *row);
 
 const char *shard_key_verdict_to_str(enum key_verdict v);
 

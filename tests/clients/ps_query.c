@@ -26,6 +26,7 @@
  *                        temporals as their MYSQL_TIME fields; strings as sent)
  *   rows=<n>
  *   error <code> <sqlstate> <message>
+ *   insert_id=<n>       (after affected=, when the OK's last insert id is not 0)
  *   ok                  (a QUERY line that succeeded)
  * Exit status 0 unless the connection fails.
  */
@@ -287,6 +288,8 @@ static void results(MYSQL_STMT *stmt)
     MYSQL_RES *meta = mysql_stmt_result_metadata(stmt);
     if (meta == NULL) {
         printf("affected=%llu\n", (unsigned long long)mysql_stmt_affected_rows(stmt));
+        if (mysql_stmt_insert_id(stmt) != 0)
+            printf("insert_id=%llu\n", (unsigned long long)mysql_stmt_insert_id(stmt));
         return;
     }
     unsigned nc = mysql_num_fields(meta);

@@ -576,13 +576,14 @@ static void test_report(void **state)
     const char *names[] = {"a", "b", "c"};
     struct scatter_out out = {0};
     struct mysql_ok ok;
-    assert_int_equal(scatter_report(parts, names, NULL, 2, false, 2, &out, why, sizeof(why)),
+    assert_int_equal(scatter_report(parts, names, NULL, 2, false, 2, 0, &out, why, sizeof(why)),
                      HY_OK);
     /* copies of the same rows: the first group's count */
     assert_int_equal(mysql_ok_decode(out.p + MYSQL_HEADER_SIZE, 7, CLIENT_PROTOCOL_41, &ok), HY_OK);
     assert_int_equal(ok.affected_rows, 3);
     scatter_out_free(&out);
-    assert_int_equal(scatter_report(parts, names, NULL, 2, true, 2, &out, why, sizeof(why)), HY_OK);
+    assert_int_equal(scatter_report(parts, names, NULL, 2, true, 2, 0, &out, why, sizeof(why)),
+                     HY_OK);
     /* one OK: 5 rows, 1 warning */
     assert_int_equal(out.len, MYSQL_HEADER_SIZE + 7);
     assert_int_equal(mysql_hdr_seq(out.p), 1);
@@ -597,13 +598,61 @@ static void test_report(void **state)
     scatter_part_free(&parts[1]);
     assert_int_equal(scatter_part_feed(&parts[1], err, n, &budget, why, sizeof(why)), HY_OK);
     const char *fail[] = {NULL, NULL, "no usable primary"};
-    assert_int_equal(scatter_report(parts, names, fail, 3, true, 2, &out, why, sizeof(why)),
+    assert_int_equal(scatter_report(parts, names, fail, 3, true, 2, 0, &out, why, sizeof(why)),
                      HY_ERROR);
     assert_string_equal(why, "halyard: the statement ran on every group: a: OK, 3 rows; b: ERROR "
                              "1050 (42S01): Table 't' already exists; c: no usable primary");
     scatter_out_free(&out);
     for (size_t i = 0; i < 3; i++)
         scatter_part_free(&parts[i]);
+}
+
+/* LAST_INSERT_ID() after a write on several groups (scatter_insert_id) */
+static void test_insert_id(void **state)
+{
+    (void)state;
+    uint64_t lid, ok_id;
+    /* a split: rows 0, 2 on the first group, 1 on the second; both generated */
+    struct scatter_lid v[] = {{.generated = 11, .ok_id = 11, .first = 0, .last = 2},
+                              {.generated = 40, .ok_id = 40, .first = 1, .last = 1}};
+    assert_int_equal(scatter_insert_id(v, 2, false, 0, &lid, &ok_id), SCATTER_LID_SET);
+    assert_int_equal(lid, 11);
+    assert_int_equal(ok_id, 11);
+    /* the text says the first generating row is the second group's */
+    assert_int_equal(scatter_insert_id(v, 2, false, 1, &lid, &ok_id), SCATTER_LID_SET);
+    assert_int_equal(lid, 40);
+    /* not known from the text: which came first is not known */
+    assert_int_equal(scatter_insert_id(v, 2, false, -1, &lid, &ok_id), SCATTER_LID_UNKNOWN);
+    assert_int_equal(ok_id, 0);
+    /* ... unless one group alone generated */
+    v[1].generated = 0;
+    v[1].ok_id = 500;
+    assert_int_equal(scatter_insert_id(v, 2, false, -1, &lid, &ok_id), SCATTER_LID_SET);
+    /* a group that generated none cannot hold the first generated id */
+    assert_int_equal(scatter_insert_id(v, 2, false, 1, &lid, &ok_id), SCATTER_LID_SET);
+    assert_int_equal(lid, 11);
+    assert_int_equal(ok_id, 11);
+    /* none generated: kept; the OK has the statement's last row's value */
+    v[0].generated = 0;
+    v[1].generated = 0;
+    v[0].ok_id = 300;
+    assert_int_equal(scatter_insert_id(v, 2, false, -1, &lid, &ok_id), SCATTER_LID_KEEP);
+    assert_int_equal(ok_id, 300); /* row 2, on the first group */
+    v[1].last = 3;
+    assert_int_equal(scatter_insert_id(v, 2, false, -1, &lid, &ok_id), SCATTER_LID_KEEP);
+    assert_int_equal(ok_id, 500);
+    /* copies: the same ids on every group, or not known */
+    struct scatter_lid c[] = {{.generated = 7, .ok_id = 7}, {.generated = 7, .ok_id = 7}};
+    assert_int_equal(scatter_insert_id(c, 2, true, -1, &lid, &ok_id), SCATTER_LID_SET);
+    assert_int_equal(lid, 7);
+    c[1].generated = 9;
+    assert_int_equal(scatter_insert_id(c, 2, true, -1, &lid, &ok_id), SCATTER_LID_UNKNOWN);
+    c[0].generated = c[1].generated = 0;
+    assert_int_equal(scatter_insert_id(c, 2, true, -1, &lid, &ok_id), SCATTER_LID_KEEP);
+    assert_int_equal(ok_id, 7);
+    assert_int_equal(scatter_insert_id(c, 0, true, -1, &lid, &ok_id), SCATTER_LID_KEEP);
+    assert_int_equal(ok_id, 0);
+    assert_string_equal(scatter_lid_verdict_to_str(SCATTER_LID_UNKNOWN), "unknown");
 }
 
 int main(void)
@@ -614,6 +663,7 @@ int main(void)
         cmocka_unit_test(test_merge_types),     cmocka_unit_test(test_merge_distinct_agg),
         cmocka_unit_test(test_merge_databases), cmocka_unit_test(test_part_errors),
         cmocka_unit_test(test_report),          cmocka_unit_test(test_plan_joined),
+        cmocka_unit_test(test_insert_id),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

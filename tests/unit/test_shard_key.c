@@ -679,6 +679,44 @@ static void test_split(void **state)
     assert_int_equal(shard_key_split(&in, 2, buf, sizeof(buf), &fits), 0);
     assert_int_equal(shard_key_split(&in, 1, buf, 20, &fits), 0);
     assert_false(fits);
+    /* where each group's rows are (LAST_INSERT_ID() after the split) */
+    uint32_t first = 9, last = 9;
+    assert_true(shard_key_split_rows(&in, 1, buf, sizeof(buf), &fits, &first, &last) > 0);
+    assert_int_equal(first, 0);
+    assert_int_equal(last, 2);
+    assert_true(shard_key_split_rows(&in, 0, buf, sizeof(buf), &fits, &first, &last) > 0);
+    assert_int_equal(first, 1);
+    assert_int_equal(last, 1);
+    assert_int_equal(shard_key_row_group(&in, 0), 1);
+    assert_int_equal(shard_key_row_group(&in, 1), 0);
+    assert_int_equal(shard_key_row_group(&in, 2), 1);
+    assert_int_equal(shard_key_row_group(&in, 3), UINT16_MAX);
+    /* which rows make the server generate an id for an AUTO_INCREMENT column */
+    uint32_t row = 9;
+    assert_int_equal(shard_key_insert_gen(&in, "amount", &row), KEY_GEN_YES); /* not given */
+    assert_int_equal(row, 0);
+    assert_int_equal(shard_key_insert_gen(&in, "ID", &row), KEY_GEN_NO);
+    static const struct {
+        const char *sql;
+        enum key_gen gen;
+        uint32_t row;
+    } gens[] = {
+        {"INSERT INTO shop.orders (id, customer_id) VALUES (5, 7), (NULL, 8)", KEY_GEN_YES, 1},
+        {"INSERT INTO shop.orders (id, customer_id) VALUES (-5, 7), (default, 8)", KEY_GEN_YES, 1},
+        {"INSERT INTO shop.orders (customer_id, `id`) VALUES (7, 5), (8, 0), (8, NULL)",
+         KEY_GEN_UNSURE, 1}, /* 0: NO_AUTO_VALUE_ON_ZERO decides */
+        {"INSERT INTO shop.orders (id, customer_id) VALUES (1 + 1, 7)", KEY_GEN_UNSURE, 0},
+        {"INSERT INTO shop.orders (id, customer_id) VALUES ('5', 7)", KEY_GEN_UNSURE, 0},
+        {"INSERT INTO shop.orders (id, customer_id) VALUES (5, 7), (6, 8)", KEY_GEN_NO, 0},
+        {"INSERT INTO shop.orders VALUES (5, 7)", KEY_GEN_UNSURE, 0}, /* no column list */
+    };
+    for (size_t i = 0; i < sizeof(gens) / sizeof(gens[0]); i++) {
+        struct key_in g = {.tables = &TB, .sql = gens[i].sql, .len = strlen(gens[i].sql)};
+        row = 9;
+        assert_int_equal(shard_key_insert_gen(&g, "id", &row), gens[i].gen);
+        if (gens[i].gen != KEY_GEN_NO)
+            assert_int_equal(row, gens[i].row);
+    }
 }
 
 /* ---- the config: shards.tables, shards.reference --------------------------- */
