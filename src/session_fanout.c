@@ -853,6 +853,15 @@ bool session_fanout_start(struct session *s)
         session_fanout_free(s);
         return false;
     }
+    if (f->xread && !f->xdone) {
+        /* not from the command loop (session_fanout_xa_wait): a prepared
+         * statement's, whose parts cannot wait in `up` */
+        session_err(s, 1, SERR_SCATTER,
+                    "halyard: a read of every group inside a transaction across groups (XA) runs "
+                    "only as a text statement (COM_QUERY)");
+        session_fanout_free(s);
+        return false;
+    }
     if (f->xread) {
         xa_read_answer(f);
         return false;
