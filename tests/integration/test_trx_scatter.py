@@ -197,73 +197,82 @@ def test_deadlock_in_one_part_rolls_back_the_transaction(xa, cluster, dual):
     dual.sql(0, "INSERT INTO shop.orders (id, customer_id, amount) VALUES (104, 7, 0)")
     conn = h.connect()
     other = dual.connect(0)
-    with conn.cursor() as cur:
-        cur.execute("BEGIN")
-        cur.execute("INSERT INTO shop.orders (id, customer_id, amount) VALUES (301, 8, 1)")
-        cur.execute("SELECT amount FROM shop.orders WHERE customer_id = 7 AND id = 1 FOR UPDATE")
-        with other.cursor() as oc:
-            oc.execute("SET SESSION innodb_lock_wait_timeout = 30")
-            oc.execute("BEGIN")
-            oc.execute("UPDATE shop.orders SET amount = amount + 1 WHERE id IN (4, 104)")
-        waiter_err = []
+    t = None
+    try:
+        with conn.cursor() as cur:
+            cur.execute("BEGIN")
+            cur.execute("INSERT INTO shop.orders (id, customer_id, amount) VALUES (301, 8, 1)")
+            cur.execute("SELECT amount FROM shop.orders WHERE customer_id = 7 AND id = 1 "
+                        "FOR UPDATE")
+            with other.cursor() as oc:
+                oc.execute("SET SESSION innodb_lock_wait_timeout = 30")
+                oc.execute("BEGIN")
+                oc.execute("UPDATE shop.orders SET amount = amount + 1 WHERE id IN (4, 104)")
+            waiter_err = []
 
-        def wait_for_row_1():
-            try:
-                with other.cursor() as oc:
-                    oc.execute("UPDATE shop.orders SET amount = amount + 1 WHERE id = 1")
-            except pymysql.MySQLError as e:  # pragma: no cover (it is halyard's that dies)
-                waiter_err.append(e.args)
+            def wait_for_row_1():
+                try:
+                    with other.cursor() as oc:
+                        oc.execute("UPDATE shop.orders SET amount = amount + 1 WHERE id = 1")
+                except pymysql.MySQLError as e:  # pragma: no cover (it is halyard's that dies)
+                    waiter_err.append(e.args)
 
-        t = threading.Thread(target=wait_for_row_1)
-        t.start()
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            n = dual.sql(0, "SELECT COUNT(*) FROM information_schema.PROCESSLIST "
-                         "WHERE INFO LIKE 'UPDATE shop.orders SET amount = amount + 1 WHERE id = 1'"
-                         " AND STATE LIKE '%lock%'")[0][0]
-            if n:
-                break
-            time.sleep(0.1)
-        code, msg = refused(cur, "SELECT id FROM shop.orders ORDER BY id FOR UPDATE")
-        assert code == 1213, msg
-        assert "Deadlock" in msg, msg
-        t.join(15)
-        assert not t.is_alive() and waiter_err == []
-        with other.cursor() as oc:
-            oc.execute("COMMIT")
+            t = threading.Thread(target=wait_for_row_1)
+            t.start()
+            deadline = time.time() + 10
+            while time.time() < deadline:
+                n = dual.sql(0, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE "
+                             "INFO = 'UPDATE shop.orders SET amount = amount + 1 WHERE id = 1' "
+                             "AND STATE LIKE '%lock%'")[0][0]
+                if n:
+                    break
+                time.sleep(0.1)
+            code, msg = refused(cur, "SELECT id FROM shop.orders ORDER BY id FOR UPDATE")
+            assert code == 1213, msg
+            assert "Deadlock" in msg, msg
+            t.join(15)
+            assert not t.is_alive() and waiter_err == []
+            with other.cursor() as oc:
+                oc.execute("COMMIT")
+            # out of the transaction: the branch on a was rolled back too
+            assert rows(cur, "SELECT @@in_transaction")[1] == [(0,)]
+            cur.execute("COMMIT")  # nothing to commit: OK, as the server answers it
+            assert not conn.server_status & IN_TRANS
+            assert count_direct(cluster, "WHERE id = 301") == 0
+            assert cluster.sql(0, "XA RECOVER") == [] and dual.sql(0, "XA RECOVER") == []
+            # the session goes on
+            assert rows(cur, "SELECT COUNT(*) FROM shop.orders")[1] == [(len(ROWS) + 1,)]
+    finally:  # on a failure, nothing left holding locks for the next test
+        conn.close()
+        if t is not None:
+            t.join(30)
         other.close()
-        # out of the transaction: the branch on a was rolled back too
-        assert rows(cur, "SELECT @@in_transaction")[1] == [(0,)]
-        cur.execute("COMMIT")  # nothing to commit: OK, as the server answers it
-        assert not conn.server_status & IN_TRANS
-    assert count_direct(cluster, "WHERE id = 301") == 0
-    assert cluster.sql(0, "XA RECOVER") == [] and dual.sql(0, "XA RECOVER") == []
-    # the session goes on
-    with conn.cursor() as cur:
-        assert rows(cur, "SELECT COUNT(*) FROM shop.orders")[1] == [(len(ROWS) + 1,)]
 
 
 def test_lock_wait_timeout_in_one_part_is_the_servers(xa, cluster, dual):
     h = xa
     other = dual.connect(0)
-    with other.cursor() as oc:
-        oc.execute("BEGIN")
-        oc.execute("SELECT amount FROM shop.orders WHERE id = 4 FOR UPDATE")
     conn = h.connect()
-    with conn.cursor() as cur:
-        cur.execute("SET SESSION innodb_lock_wait_timeout = 1")
-        cur.execute("BEGIN")
-        cur.execute("INSERT INTO shop.orders (id, customer_id, amount) VALUES (401, 8, 1)")
-        code, msg = refused(cur, "SELECT id FROM shop.orders ORDER BY id FOR UPDATE")
-        assert code == 1205, msg
+    try:
         with other.cursor() as oc:
-            oc.execute("ROLLBACK")
+            oc.execute("BEGIN")
+            oc.execute("SELECT amount FROM shop.orders WHERE id = 4 FOR UPDATE")
+        with conn.cursor() as cur:
+            cur.execute("SET SESSION innodb_lock_wait_timeout = 1")
+            cur.execute("BEGIN")
+            cur.execute("INSERT INTO shop.orders (id, customer_id, amount) VALUES (401, 8, 1)")
+            code, msg = refused(cur, "SELECT id FROM shop.orders ORDER BY id FOR UPDATE")
+            assert code == 1205, msg
+            with other.cursor() as oc:
+                oc.execute("ROLLBACK")
+            # as on one server: the statement failed, the transaction goes on
+            assert conn.server_status & IN_TRANS
+            _, got = rows(cur, "SELECT id FROM shop.orders ORDER BY id FOR UPDATE")
+            assert [r[0] for r in got] == sorted([r[0] for r in ROWS] + [401])
+            cur.execute("COMMIT")
+    finally:
+        conn.close()
         other.close()
-        # as on one server: the statement failed, the transaction goes on
-        assert conn.server_status & IN_TRANS
-        _, got = rows(cur, "SELECT id FROM shop.orders ORDER BY id FOR UPDATE")
-        assert [r[0] for r in got] == sorted([r[0] for r in ROWS] + [401])
-        cur.execute("COMMIT")
     assert count_direct(cluster, "WHERE id = 401") == 1
 
 
