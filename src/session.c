@@ -1084,7 +1084,9 @@ void session_next_command(struct session *s)
         uint32_t idx;
         char why[160] = "";
         bool primary_write = false;
-        if (s->wait_idx >= 0) {
+        if (s->wait_idx >= 0 && s->fanout == NULL) {
+            /* (a read of every group in an XA transaction waiting between
+             * its parts, s->fanout, is routed again: session_fanout_xa_wait) */
             idx = (uint32_t)s->wait_idx;
         } else {
             session_backend_reap_pending(s);

@@ -123,6 +123,7 @@ struct fanout {
     size_t xat;       /* the group whose part is next (or runs) */
     uint16_t xhome;   /* the session's group before it: it goes back there */
     uint16_t xrolled; /* a part's error rolled its branch back (1213) */
+    bool xanswer;     /* being answered (session_fanout_start follows) */
     /* A write on several groups in "xa" mode: one XA branch per group,
      * two-phase commit with the decision in shards.xa_log (xa_end_trx) */
     bool xa;
@@ -1313,8 +1314,12 @@ static void finish(struct fanout *f, bool from_loop)
 bool session_fanout_xa_wait(struct session *s)
 {
     struct fanout *f = s->fanout;
-    if (f == NULL || !f->xread || f->xdone)
+    if (f == NULL || !f->xread)
         return false;
+    if (f->xdone) {
+        f->xanswer = true; /* answer_here's command_abandon keeps it */
+        return false;
+    }
     struct config *root = config_root(s->cfg);
     while (f->xat < f->n) {
         struct fanout_leg *l = &f->legs[f->xat];
@@ -1353,6 +1358,7 @@ bool session_fanout_xa_wait(struct session *s)
         return true;
     }
     f->xdone = true;
+    f->xanswer = true;
     return false;
 }
 
@@ -1427,7 +1433,10 @@ void session_fanout_xa_failed(struct session *s, const char *why)
 
 void session_fanout_abandon(struct session *s)
 {
-    if (s->fanout != NULL && s->fanout->xread && !s->fanout->xdone)
+    /* dropped before its answer (even with every part in: a statement
+     * may be dropped between the last part and its answer, e.g. for a
+     * transaction found lost first) */
+    if (s->fanout != NULL && s->fanout->xread && !s->fanout->xanswer)
         session_fanout_free(s);
 }
 
