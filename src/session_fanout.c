@@ -1352,8 +1352,7 @@ bool session_fanout_xa_wait(struct session *s)
             atomic_fetch_add_explicit(&gs->scatters, 1, memory_order_relaxed);
         int ms = s->cfg->backend_read_timeout_ms > 0 ? s->cfg->backend_read_timeout_ms
                                                      : SCATTER_DEFAULT_TIMEOUT_MS;
-        slog_info(s, "xa read: group %s's part on %s: %.*s", l->group, l->be, (int)f->plan.text_len,
-                  f->plan.text);
+        slog_debug(s, "xa read: group %s's part on %s", l->group, l->be);
         internal_send(s, INT_XREAD, COM_QUERY, f->plan.text, f->plan.text_len, ms);
         return true;
     }

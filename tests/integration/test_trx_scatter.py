@@ -336,3 +336,41 @@ def test_prepared_read_refused_inside_xa(xa):
                       "prepared one: run it as a text statement"], out[3]
     assert out[4][-2:] == ["row\t1", "rows=1"], out[4]
     assert out[6][-2:] == [f"row\t{len(ROWS)}", "rows=1"], out[6]
+
+
+def test_a_part_whose_connection_dies_loses_the_transaction(xa, cluster, dual):
+    """Group b's part is killed on its server (KILL CONNECTION) while it
+    runs: the statement fails with the server's 1927, never a partial
+    answer; the transaction is lost: its branch on a is rolled back too,
+    nothing is left prepared, and the session goes on."""
+    h = xa
+    conn = h.connect()
+    killed = []
+
+    def kill_b_part():
+        deadline = time.time() + 20
+        while time.time() < deadline and not killed:
+            for (tid,) in dual.sql(0, "SELECT ID FROM information_schema.PROCESSLIST "
+                                   "WHERE USER = 'app' AND INFO LIKE 'SELECT id, SLEEP%'"):
+                dual.sql(0, f"KILL CONNECTION {tid}")
+                killed.append(tid)
+            time.sleep(0.05)
+
+    try:
+        with conn.cursor() as cur:
+            cur.execute("BEGIN")
+            cur.execute("INSERT INTO shop.orders (id, customer_id, amount) VALUES (601, 8, 1)")
+            t = threading.Thread(target=kill_b_part)
+            t.start()
+            code, msg = refused(cur, "SELECT id, SLEEP(1) FROM shop.orders")
+            t.join(30)
+            assert killed, "group b's part never ran"
+            assert code == 1927, msg
+            # lost: the ROLLBACK the client would send is answered OK
+            cur.execute("ROLLBACK")
+            assert not conn.server_status & IN_TRANS
+            assert count_direct(cluster, "WHERE id = 601") == 0
+            assert cluster.sql(0, "XA RECOVER") == [] and dual.sql(0, "XA RECOVER") == []
+            assert rows(cur, "SELECT COUNT(*) FROM shop.orders")[1] == [(len(ROWS),)]
+    finally:
+        conn.close()
