@@ -115,7 +115,7 @@ hy_status_t scatter_part_feed(struct scatter_part *pt, const uint8_t *p, size_t 
         }
         if (++pt->n_cols == pt->rows_cap) {
             pt->rows_cap = 0;
-            pt->phase = PH_COLS_EOF;
+            pt->phase = pt->deprecate_eof ? PH_ROWS : PH_COLS_EOF;
         }
         return HY_AGAIN;
     }
@@ -127,8 +127,13 @@ hy_status_t scatter_part_feed(struct scatter_part *pt, const uint8_t *p, size_t 
         pt->phase = PH_ROWS;
         return HY_AGAIN;
     case PH_ROWS:
-        if (mysql_is_eof(p[0], (uint32_t)len, false)) {
-            if (mysql_eof_decode(p, len, &pt->warnings, &pt->status) != HY_OK) {
+        if (mysql_is_eof(p[0], (uint32_t)len, pt->deprecate_eof)) {
+            struct mysql_ok end;
+            if (pt->deprecate_eof && mysql_ok_decode(p, len, CLIENT_PROTOCOL_41, &end) == HY_OK) {
+                pt->warnings = end.warnings;
+                pt->status = end.status;
+            } else if (pt->deprecate_eof ||
+                       mysql_eof_decode(p, len, &pt->warnings, &pt->status) != HY_OK) {
                 say(why, why_len, "a malformed EOF");
                 return HY_ERROR;
             }

@@ -385,7 +385,7 @@ static bool plan(struct toks *t, struct scatter_plan *p, size_t *lim_a, size_t *
         return false;
     }
     /* the clauses after FROM */
-    size_t order = n, limit = n;
+    size_t order = n, limit = n, lock_at = n; /* lock_at: FOR UPDATE ..., the statement's end */
     for (size_t j = from + 1; j < n; j++) {
         /* a join, STRAIGHT_JOIN too, also inside parentheses: FROM (a JOIN b) */
         if ((word_is(t, j, "JOIN") || word_is(t, j, "STRAIGHT_JOIN")) && !p->joined) {
@@ -418,8 +418,13 @@ static bool plan(struct toks *t, struct scatter_plan *p, size_t *lim_a, size_t *
         bool next_in = j + 1 < n && t->v[j + 1].type == T_WORD && t->v[j + 1].kw == KW_IN;
         if ((t->v[j].kw == KW_FOR && (word_is(t, j + 1, "UPDATE") || next_share)) ||
             (t->v[j].kw == KW_LOCK && next_in)) {
-            refuse(p, "a locking read would lock rows on every group");
-            return false;
+            if (!p->locks_ok) {
+                refuse(p, "a locking read would lock rows on every group");
+                return false;
+            }
+            if (!p->locking && top(t, j))
+                lock_at = j;
+            p->locking = true;
         }
         if (word_is(t, j, "ORDER") && word_is(t, j + 1, "BY"))
             order = j;
@@ -471,7 +476,7 @@ static bool plan(struct toks *t, struct scatter_plan *p, size_t *lim_a, size_t *
         return false;
     }
     if (order < n) {
-        size_t ke = limit < n && limit > order ? limit : n;
+        size_t ke = limit < n && limit > order ? limit : lock_at;
         if (!keys_read(t, order + 2, ke, p))
             return false;
     }
@@ -480,10 +485,10 @@ static bool plan(struct toks *t, struct scatter_plan *p, size_t *lim_a, size_t *
             refuse(p, "LIMIT before ORDER BY");
             return false;
         }
-        if (!limit_read(t, limit + 1, n, p))
+        if (!limit_read(t, limit + 1, lock_at, p))
             return false;
         *lim_a = limit;
-        *lim_b = n;
+        *lim_b = lock_at;
     }
     if (n_agg > 0) {
         if (n_plain > 0) {
@@ -530,8 +535,15 @@ hy_status_t scatter_plan_make(const char *sql, size_t len, unsigned lex_opts,
 hy_status_t scatter_plan_make_joined(const char *sql, size_t len, unsigned lex_opts, bool joins_ok,
                                      struct scatter_plan *out)
 {
+    return scatter_plan_make_in(sql, len, lex_opts, joins_ok, false, out);
+}
+
+hy_status_t scatter_plan_make_in(const char *sql, size_t len, unsigned lex_opts, bool joins_ok,
+                                 bool locks_ok, struct scatter_plan *out)
+{
     memset(out, 0, sizeof(*out));
     out->joined = joins_ok;
+    out->locks_ok = locks_ok;
     struct toks t = {.s = sql};
     bool bad;
     hy_status_t rc = lex_all(sql, len, lex_opts, &t, &bad);

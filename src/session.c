@@ -228,6 +228,7 @@ void answer_expect(struct session *s, uint8_t cmd, uint8_t exec_flags)
  * backend can take it): undo what session_route() prepared for it. */
 void command_abandon(struct session *s)
 {
+    session_fanout_abandon(s);
     s->chg_pending = false;
     pstmt_free(s->ps_new);
     s->ps_new = NULL;
@@ -542,7 +543,7 @@ bool down_parse(struct session *s)
                    (st->b->data + st->scan + MYSQL_HEADER_SIZE)[0] == MYSQL_ERR &&
                    len + MYSQL_HEADER_SIZE <= st->b->cap;
         if ((capture || track || err || s->internal == INT_PS_PREPARE ||
-             s->internal == INT_READBACK) &&
+             s->internal == INT_READBACK || s->internal == INT_XREAD) &&
             len + MYSQL_HEADER_SIZE <= st->b->cap)
             peek = len; /* the whole first row, to read its value; a whole ERR or OK */
         if (stream_unparsed(st) < MYSQL_HEADER_SIZE + peek)
@@ -571,6 +572,8 @@ bool down_parse(struct session *s)
             capture_value(s, pl, len);
         if (s->internal == INT_READBACK && s->vs != NULL && !s->pinned)
             readback_feed(&s->chg->rb, pl, len, peek == len, s->vs);
+        if (s->internal == INT_XREAD)
+            session_fanout_xa_packet(s, pl, len, peek == len);
         if (s->internal == INT_PS_PREPARE && len > 0 && pl[0] == MYSQL_ERR && peek == len &&
             s->resp.err_code != 0) {
             free(s->ps_err);
@@ -1081,7 +1084,9 @@ void session_next_command(struct session *s)
         uint32_t idx;
         char why[160] = "";
         bool primary_write = false;
-        if (s->wait_idx >= 0) {
+        if (s->wait_idx >= 0 && s->fanout == NULL) {
+            /* (a read of every group in an XA transaction waiting between
+             * its parts, s->fanout, is routed again: session_fanout_xa_wait) */
             idx = (uint32_t)s->wait_idx;
         } else {
             session_backend_reap_pending(s);
@@ -1216,6 +1221,8 @@ void session_next_command(struct session *s)
             continue;
         }
         if (idx == ROUTE_FANOUT) {
+            if (session_fanout_xa_wait(s))
+                return; /* a group's part of it is being readied or runs */
             if (!answer_here(s, fits, len))
                 return;
             stat_inc(&s->w->stats.commands);

@@ -109,6 +109,10 @@ void session_backend_failed(struct session *s, const uint8_t *err_payload, size_
         session_begin_commit_failed(s, why);
         return;
     }
+    if (s->internal == INT_XREAD) {
+        session_fanout_xa_failed(s, why);
+        return;
+    }
     const struct config_backend *be = s->cur->be;
     /* The ERR may live in the connection's buffer, which closing frees. */
     uint8_t *err_copy = NULL;
@@ -372,6 +376,9 @@ void internal_progress(struct session *s)
         return;
     case INT_PRECOMMIT:
         session_begin_committed(s);
+        return;
+    case INT_XREAD:
+        session_fanout_xa_part(s);
         return;
     case INT_SYNC:
         if (s->resp.err_code != 0 && !session_pool_sync_err_ok(s, s->sync_i, s->resp.err_code)) {

@@ -23,6 +23,10 @@
  * command. The connections are closed: a fan-out holds nothing between
  * statements.
  *
+ * Inside a transaction across groups ("xa") a scatter read runs otherwise:
+ * on the session's own connections holding the branches, one group after
+ * the other (the last section of this file).
+ *
  * While it runs, s->fanout blocks the command loop (session_next_command);
  * the session's close frees it (session_fanout_free), which cancels the
  * groups' connections without their callbacks running.
@@ -118,6 +122,14 @@ struct fanout {
     char diag_lost[256];                     /* ... and not all told: why */
     bool binary; /* a COM_STMT_EXECUTE's: the merged rows go in binary (ps_text.h) */
     bool killed; /* KILL QUERY: no group starts its part any more */
+    /* A read inside a transaction across groups (session_fanout_xa_wait):
+     * each group's part on the session's connection holding its branch */
+    bool xread;
+    bool xdone;       /* every part is in, or one failed: to be answered */
+    size_t xat;       /* the group whose part is next (or runs) */
+    uint16_t xhome;   /* the session's group before it: it goes back there */
+    uint16_t xrolled; /* a part's error rolled its branch back (1213) */
+    bool xanswer;     /* being answered (session_fanout_start follows) */
     /* A write on several groups in "xa" mode: one XA branch per group,
      * two-phase commit with the decision in shards.xa_log (xa_end_trx) */
     bool xa;
@@ -205,17 +217,72 @@ static struct fanout *fanout_new(struct session *s, enum fanout_mode mode)
     return f;
 }
 
+static uint32_t prepare_read(struct session *s, const char *text, size_t len, const char *about,
+                             bool joins_ok, bool xa_ok);
+
 uint32_t session_fanout_prepare(struct session *s, const char *text, size_t len, const char *about)
 {
-    return session_fanout_prepare_joined(s, text, len, about, false);
+    return prepare_read(s, text, len, about, false, false);
 }
 
 uint32_t session_fanout_prepare_joined(struct session *s, const char *text, size_t len,
                                        const char *about, bool joins_ok)
 {
+    return prepare_read(s, text, len, about, joins_ok, true);
+}
+
+static uint16_t cur_group(const struct session *s)
+{
+    return s->cfg->parent != NULL ? s->cfg->group_idx : 0;
+}
+
+/* Why a read of every group is refused inside the session's transaction
+ * (or with autocommit off), into f->plan.why; false when it runs in it
+ * (an XA read: `xa_ok` and a transaction across groups). */
+static bool trx_refuse(struct fanout *f, const char *about, bool xa_ok)
+{
+    struct session *s = f->s;
+    if (!session_in_trans(s) && (s->status & SERVER_STATUS_AUTOCOMMIT))
+        return false;
+    bool autocommit = (s->status & SERVER_STATUS_AUTOCOMMIT) != 0;
+    if (s->xa != NULL && autocommit && xa_ok)
+        return false;
+    char what[340];
+    if (about != NULL)
+        snprintf(what, sizeof(what), "a read of %.300s runs on every group", about);
+    else
+        snprintf(what, sizeof(what), "a read of every group");
+    const char *why;
+    if (s->xa != NULL && autocommit)
+        why = "inside a transaction across groups (XA) only a text statement (COM_QUERY) reads "
+              "every group in the transaction, not a prepared one: run it as a text statement";
+    else if (config_root_c(s->cfg)->shards_xa && autocommit)
+        why = "this transaction is a plain one on one group, not XA (START TRANSACTION READ "
+              "ONLY or WITH CONSISTENT SNAPSHOT), so the other groups' parts would run outside "
+              "it: run it outside the transaction, or begin with BEGIN";
+    else if (config_root_c(s->cfg)->shards_xa)
+        why = "with autocommit = 0 a transaction is a plain one on one group, not XA, so the "
+              "other groups' parts would run outside it: run it with autocommit = 1, outside a "
+              "transaction or inside BEGIN ... COMMIT";
+    else
+        why = "a transaction is on one group (shards.cross_group_transactions = \"refuse\"), "
+              "so the other groups' parts would run outside it: run it outside the transaction "
+              "(or with autocommit = 1), or set cross_group_transactions = \"xa\"";
+    f->plan.shape = SCATTER_REFUSE;
+    snprintf(f->plan.why, sizeof(f->plan.why),
+             "halyard: %.200s, inside a transaction (or with autocommit off): %.250s", what, why);
+    return true;
+}
+
+static uint32_t prepare_read(struct session *s, const char *text, size_t len, const char *about,
+                             bool joins_ok, bool xa_ok)
+{
+    if (xa_ok && s->fanout != NULL && s->fanout->xread && (s->fanout->xdone || s->xa != NULL))
+        return ROUTE_FANOUT; /* routed again between its parts, or to be answered */
     struct fanout *f = fanout_new(s, FANOUT_READ);
+    bool in_xa = xa_ok && s->xa != NULL && (s->status & SERVER_STATUS_AUTOCOMMIT);
     if (f == NULL ||
-        scatter_plan_make_joined(text, len, s->lex_opts, joins_ok, &f->plan) != HY_OK) {
+        scatter_plan_make_in(text, len, s->lex_opts, joins_ok, in_xa, &f->plan) != HY_OK) {
         session_mark_closing(s, END_NOMEM);
         return s->primary;
     }
@@ -243,15 +310,17 @@ uint32_t session_fanout_prepare_joined(struct session *s, const char *text, size
         snprintf(f->hint_backend, sizeof(f->hint_backend), "%s", r->hint_backend);
         free(r);
     }
-    /* Each group reads on a connection of its own: in a transaction (or
-     * with autocommit off, where the read would begin one) it would see
-     * neither the transaction's changes nor keep its snapshot. */
+    /* Outside a transaction each group reads on a connection of its own.
+     * In one (or with autocommit off, where the read would begin one) that
+     * read would see neither the transaction's changes nor keep its
+     * snapshot or its locks: refused, but in a transaction across groups
+     * ("xa"), where each group's part runs in the group's branch. */
     if (f->plan.shape != SCATTER_REFUSE && f->plan.shape != SCATTER_DATABASES &&
-        (session_in_trans(s) || !(s->status & SERVER_STATUS_AUTOCOMMIT))) {
-        f->plan.shape = SCATTER_REFUSE;
-        snprintf(f->plan.why, sizeof(f->plan.why),
-                 "halyard: a read of every group inside a transaction (or with autocommit off) "
-                 "would not be part of the transaction: run it outside the transaction");
+        !trx_refuse(f, about, xa_ok) && s->xa != NULL) {
+        f->xread = true;
+        f->xhome = cur_group(s);
+        f->budget = SCATTER_MAX_BUFFER;
+        f->replicas = false; /* the branches are on the primaries */
     }
     for (size_t g = 0; g < f->n; g++) {
         f->legs[g].text = f->plan.text;
@@ -719,6 +788,8 @@ static void end_trx(struct fanout *f)
         finish(f, true);
 }
 
+static void xa_read_answer(struct fanout *f);
+
 static void leg_connect(struct fanout_leg *l);
 
 static void on_connect(struct sqlclient *c, const struct sqlresult *res, void *arg)
@@ -831,6 +902,19 @@ bool session_fanout_start(struct session *s)
         slog_info(s, "scatter refused: %s", f->plan.why);
         session_err(s, 1, SERR_SCATTER, f->plan.why);
         session_fanout_free(s);
+        return false;
+    }
+    if (f->xread && !f->xdone) {
+        /* not from the command loop (session_fanout_xa_wait): a prepared
+         * statement's, whose parts cannot wait in `up` */
+        session_err(s, 1, SERR_SCATTER,
+                    "halyard: a read of every group inside a transaction across groups (XA) runs "
+                    "only as a text statement (COM_QUERY)");
+        session_fanout_free(s);
+        return false;
+    }
+    if (f->xread) {
+        xa_read_answer(f);
         return false;
     }
     struct config *root = config_root(s->cfg);
@@ -1367,4 +1451,177 @@ static void finish(struct fanout *f, bool from_loop)
     session_next_command(s);
     if (s->state == SS_CLOSING)
         session_reap(s);
+}
+
+/* ---- a read inside a transaction across groups ("xa") ------------------------
+ * The transaction has a branch per group it touched, each on the session's
+ * own connection to the group's primary (session_xa.c). A scatter read in
+ * it runs each group's part on that connection, in group order, so that
+ * it sees the transaction's own changes and takes its locks (FOR UPDATE,
+ * LOCK IN SHARE MODE) there; a group without a branch yet gets one first
+ * (ensure_backend: connection, session state, XA START), as for any
+ * statement of the transaction. The client's statement waits in `up`
+ * meanwhile, and is routed again after each step (prepare_read keeps the
+ * fan-out): the session machinery readies a connection only for a
+ * statement that waits there. Each part is an internal query (INT_XREAD)
+ * whose answer is read into the group's scatter_part, in the client's
+ * framing (the session's connections have it). The first part that fails
+ * ends the run: its error (the server's ERR as it sent it) is the
+ * statement's answer; a deadlock there rolled the server's branch back,
+ * so the whole transaction is rolled back before the next command
+ * (session_xa_server_rollback), as for any statement of it. Once every
+ * part is in, the session goes back to its group and the parts are
+ * merged as outside a transaction. */
+
+bool session_fanout_xa_wait(struct session *s)
+{
+    struct fanout *f = s->fanout;
+    if (f == NULL || !f->xread)
+        return false;
+    if (f->xdone) {
+        f->xanswer = true; /* answer_here's command_abandon keeps it */
+        return false;
+    }
+    struct config *root = config_root(s->cfg);
+    while (f->xat < f->n) {
+        struct fanout_leg *l = &f->legs[f->xat];
+        uint16_t g = (uint16_t)f->xat;
+        l->f = f;
+        snprintf(l->group, sizeof(l->group), "%s", root->groups[g].name);
+        if (s->xa == NULL) { /* cannot be: nothing ends it while the statement waits */
+            leg_note(l, "the transaction across groups ended before this group's part ran");
+            break;
+        }
+        if (cur_group(s) != g) {
+            struct config *to = group_view(root, g);
+            if (to == NULL) {
+                leg_note(l, "the group is not in the session's config");
+                break;
+            }
+            if (!session_view_move(s, to)) {
+                session_mark_closing(s, END_NOMEM);
+                return true;
+            }
+        }
+        /* (not s->wait_idx: the statement is to be routed again, here) */
+        if (!ensure_backend(s, s->primary))
+            return true; /* readied first: routed again then (or dropped, and f with it) */
+        snprintf(l->be, sizeof(l->be), "%s", s->cur->be->name);
+        l->part.ext_meta = (s->ext_caps & MARIADB_CLIENT_EXTENDED_METADATA) != 0;
+        l->part.deprecate_eof = (s->caps & CLIENT_DEPRECATE_EOF) != 0;
+        struct group_stats *gs = stats_group(l->group);
+        if (gs != NULL)
+            atomic_fetch_add_explicit(&gs->scatters, 1, memory_order_relaxed);
+        int ms = s->cfg->backend_read_timeout_ms > 0 ? s->cfg->backend_read_timeout_ms
+                                                     : SCATTER_DEFAULT_TIMEOUT_MS;
+        slog_debug(s, "xa read: group %s's part on %s", l->group, l->be);
+        internal_send(s, INT_XREAD, COM_QUERY, f->plan.text, f->plan.text_len, ms);
+        return true;
+    }
+    f->xdone = true;
+    f->xanswer = true;
+    return false;
+}
+
+void session_fanout_xa_packet(struct session *s, const uint8_t *p, uint32_t len, bool whole)
+{
+    struct fanout *f = s->fanout;
+    if (f == NULL || !f->xread || f->xat >= f->n)
+        return;
+    struct fanout_leg *l = &f->legs[f->xat];
+    if (l->err[0] != '\0' || l->part.kind != SCATTER_PART_NONE)
+        return; /* failed already (the rest of the answer is read and dropped) */
+    char why[200];
+    if (!whole)
+        leg_note(l, "a packet of its answer is larger than buffer_size");
+    else if (scatter_part_feed(&l->part, p, len, &f->budget, why, sizeof(why)) == HY_ERROR)
+        leg_note(l, "%s", why);
+}
+
+void session_fanout_xa_part(struct session *s)
+{
+    struct fanout *f = s->fanout;
+    session_timer_stop(s);
+    session_set_state(s, SS_IDLE);
+    if (f != NULL && f->xread && f->xat < f->n) {
+        struct fanout_leg *l = &f->legs[f->xat];
+        if (l->err[0] == '\0' && l->part.kind == SCATTER_PART_NONE)
+            leg_note(l, "its answer ended early");
+        else if (l->err[0] == '\0' && l->part.kind == SCATTER_PART_OK)
+            leg_note(l, "it answered OK, not rows");
+        if (l->err[0] != '\0' || l->part.kind != SCATTER_PART_ROWS) {
+            f->xdone = true; /* answered with this group's failure */
+            if (l->part.kind == SCATTER_PART_ERR && s->resp.err_code == ER_LOCK_DEADLOCK)
+                f->xrolled = s->resp.err_code; /* once answered: session_xa_server_rollback */
+        } else {
+            f->xat++;
+        }
+    }
+    session_next_command(s); /* routed again: the next part, or the answer */
+}
+
+void session_fanout_xa_failed(struct session *s, const char *why)
+{
+    struct bconn *bc = s->cur;
+    char name[64];
+    snprintf(name, sizeof(name), "%s", bc->be->name);
+    slog_warn(s, "xa read: backend %s failed during its part: %s", name, why);
+    session_timer_stop(s);
+    s->internal = INT_NONE;
+    bconn_close(bc); /* its branch is gone with it (session_xa_gone) */
+    stream_release(&s->down, &s->w->pool);
+    session_set_state(s, SS_IDLE);
+    command_abandon(s); /* the fan-out too */
+    struct stream *st = &s->up;
+    uint32_t len = mysql_hdr_len(st->b->data + st->scan);
+    if (len + MYSQL_HEADER_SIZE > stream_unparsed(st)) {
+        session_mark_closing(s, END_BACKEND_LOST);
+        return;
+    }
+    consume_packet(s, len);
+    if (s->xa != NULL) {
+        /* every other branch rolled back, the client told (ERR 1927) */
+        free(s->trx_lost);
+        s->trx_lost = NULL;
+        if (session_xa_lost(s, false, name))
+            return;
+    } else {
+        session_err(s, 1, SERR_TRX_LOST, name);
+    }
+    if (s->state == SS_IDLE)
+        session_next_command(s);
+}
+
+void session_fanout_abandon(struct session *s)
+{
+    /* dropped before its answer (even with every part in: a statement
+     * may be dropped between the last part and its answer, e.g. for a
+     * transaction found lost first) */
+    if (s->fanout != NULL && s->fanout->xread && !s->fanout->xanswer)
+        session_fanout_free(s);
+}
+
+/* Every part is in (or one failed): the session back on its group, the
+ * merged answer (or the failure) to the client. */
+static void xa_read_answer(struct fanout *f)
+{
+    struct session *s = f->s;
+    struct config *root = config_root(s->cfg);
+    if (cur_group(s) != f->xhome && f->xhome < root->n_groups) {
+        struct config *home = group_view(root, f->xhome);
+        if (home != NULL && !session_view_move(s, home))
+            slog_info(s, "xa read: out of memory going back to group %s: staying on %s",
+                      root->groups[f->xhome].name, group_of(s->cfg)->name);
+    }
+    /* the parts' conditions stay on the branches' connections, which the
+     * next statements use: not gathered (SHOW WARNINGS is refused) */
+    struct diag_local d;
+    memset(&d, 0, sizeof(d));
+    snprintf(d.unknown, sizeof(d.unknown),
+             "a read of every group inside a transaction across groups does not gather them");
+    session_diag_set(s, &d);
+    answer_read(f);
+    if (f->xrolled != 0 && s->xa != NULL)
+        session_xa_server_rollback(s, f->xrolled); /* the others, before the next command */
+    session_fanout_free(s);
 }

@@ -6,9 +6,11 @@
  * removed) into a struct scatter_part: an OK, an ERR, or a result set
  * (column definitions and rows as the server sent them). The reading side
  * speaks the classic framing (an EOF after the definitions and after the
- * rows: the fan-out's connections do not ask for CLIENT_DEPRECATE_EOF);
- * with `ext_meta` the definitions carry MariaDB's extended metadata, as
- * the client asked for it. A budget bounds the bytes all parts hold.
+ * rows: the fan-out's connections do not ask for CLIENT_DEPRECATE_EOF),
+ * or with `deprecate_eof` that one (no EOF after the definitions, an OK
+ * with header 0xfe after the rows: a session's own connection to a
+ * group, which has the client's framing); with `ext_meta` the definitions carry MariaDB's extended
+ * metadata, as the client asked for it. A budget bounds the bytes all parts hold.
  *
  * scatter_merge() writes the client's answer as whole packets (sequence
  * ids from 1, in the client's framing: with CLIENT_DEPRECATE_EOF no EOF
@@ -49,6 +51,7 @@ struct scatter_part {
     enum scatter_part_kind kind;
     int phase; /* internal */
     bool ext_meta;
+    bool deprecate_eof; /* the answer's framing has CLIENT_DEPRECATE_EOF */
     uint64_t affected, insert_id;
     uint16_t status, warnings;
     struct scatter_cell err; /* SCATTER_PART_ERR: the ERR payload */

@@ -79,6 +79,12 @@ struct scatter_plan {
     /* made by scatter_plan_make_joined(joins_ok): the caller knows each
      * row of the statement's joins is on one group only */
     bool joined;
+    /* made by scatter_plan_make_in(locks_ok): the groups' parts run in
+     * one transaction across them (XA), where a locking read (FOR UPDATE,
+     * FOR SHARE, LOCK IN SHARE MODE) locks the rows each group reads, as
+     * it does on one server; else such a read is refused */
+    bool locks_ok;
+    bool locking; /* ... and this one is */
 };
 
 /* Plan the statement (`len` bytes of `sql`, lexed with `lex_opts`, CLO_*).
@@ -93,6 +99,9 @@ hy_status_t scatter_plan_make(const char *sql, size_t len, unsigned lex_opts,
  * that is not the selected one of that name). */
 hy_status_t scatter_plan_make_joined(const char *sql, size_t len, unsigned lex_opts, bool joins_ok,
                                      struct scatter_plan *out) HY_MUSTCHECK;
+/* The same, `locks_ok` as above. */
+hy_status_t scatter_plan_make_in(const char *sql, size_t len, unsigned lex_opts, bool joins_ok,
+                                 bool locks_ok, struct scatter_plan *out) HY_MUSTCHECK;
 void scatter_plan_free(struct scatter_plan *p);
 const char *scatter_shape_to_str(enum scatter_shape s);
 

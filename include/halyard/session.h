@@ -95,6 +95,7 @@ enum internal_op {
     INT_XA,         /* a step of a transaction across groups (session_xa.c) */
     INT_BEGIN,      /* a BEGIN halyard answered, before the first statement (session_begin.c) */
     INT_PRECOMMIT,  /* the implicit COMMIT of a BEGIN inside a transaction (session_begin.c) */
+    INT_XREAD,      /* a group's part of a scatter read in an XA transaction (session_fanout.c) */
 };
 
 /* What the client's next packet during login answers (SS_AUTH_SWITCH). */

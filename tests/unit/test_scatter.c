@@ -560,6 +560,71 @@ static void test_part_errors(void **state)
     scatter_part_free(&pt);
 }
 
+/* Inside a transaction across groups (locks_ok) a locking read is planned:
+ * its ORDER BY and LIMIT end where the locking clause begins, which each
+ * group's text keeps after its LIMIT. */
+static void test_plan_locking(void **state)
+{
+    (void)state;
+    struct scatter_plan p;
+    const char *q = "SELECT id, w FROM t ORDER BY w DESC, id LIMIT 2, 3 FOR UPDATE";
+    assert_int_equal(scatter_plan_make_in(q, strlen(q), 0, false, true, &p), HY_OK);
+    assert_int_equal(p.shape, SCATTER_SORTED);
+    assert_true(p.locking);
+    assert_int_equal(p.n_keys, 2);
+    assert_string_equal(p.keys[0].name, "w");
+    assert_true(p.keys[0].desc);
+    assert_string_equal(p.keys[1].name, "id");
+    assert_int_equal(p.limit, 3);
+    assert_int_equal(p.offset, 2);
+    assert_string_equal(p.text, "SELECT id, w FROM t ORDER BY w DESC, id LIMIT 5 FOR UPDATE");
+    scatter_plan_free(&p);
+    q = "SELECT COUNT(*) FROM t WHERE w > 1 LOCK IN SHARE MODE";
+    assert_int_equal(scatter_plan_make_in(q, strlen(q), 0, false, true, &p), HY_OK);
+    assert_int_equal(p.shape, SCATTER_AGG);
+    assert_true(p.locking);
+    scatter_plan_free(&p);
+    q = "SELECT id FROM t ORDER BY id FOR SHARE";
+    assert_int_equal(scatter_plan_make_in(q, strlen(q), 0, false, true, &p), HY_OK);
+    assert_int_equal(p.shape, SCATTER_SORTED);
+    assert_string_equal(p.keys[0].name, "id");
+    scatter_plan_free(&p);
+    /* outside one: refused as before */
+    assert_int_equal(scatter_plan_make_in(q, strlen(q), 0, false, false, &p), HY_OK);
+    assert_int_equal(p.shape, SCATTER_REFUSE);
+    assert_non_null(strstr(p.why, "locking read"));
+    scatter_plan_free(&p);
+}
+
+/* An answer in the CLIENT_DEPRECATE_EOF framing (a session's own
+ * connection): no EOF after the definitions, an OK 0xfe at the end. */
+static void test_part_deprecate_eof(void **state)
+{
+    (void)state;
+    struct scatter_part pt;
+    char why[200];
+    size_t budget = 1 << 20;
+    memset(&pt, 0, sizeof(pt));
+    pt.deprecate_eof = true;
+    uint8_t count = 1;
+    assert_int_equal(scatter_part_feed(&pt, &count, 1, &budget, why, sizeof(why)), HY_AGAIN);
+    uint8_t b[256];
+    struct col c = {"id", MYSQL_TYPE_LONG, 63, 0, 0};
+    size_t n = coldef(b, &c);
+    assert_int_equal(scatter_part_feed(&pt, b, n, &budget, why, sizeof(why)), HY_AGAIN);
+    uint8_t row[] = {0x01, '7'};
+    assert_int_equal(scatter_part_feed(&pt, row, sizeof(row), &budget, why, sizeof(why)), HY_AGAIN);
+    /* OK 0xfe: no affected rows, no insert id, status IN_TRANS|AUTOCOMMIT, 1 warning */
+    uint8_t end[] = {0xfe, 0x00, 0x00, 0x03, 0x00, 0x01, 0x00};
+    assert_int_equal(scatter_part_feed(&pt, end, sizeof(end), &budget, why, sizeof(why)), HY_OK);
+    assert_int_equal(pt.kind, SCATTER_PART_ROWS);
+    assert_int_equal(pt.n_cols, 1);
+    assert_int_equal(pt.n_rows, 1);
+    assert_int_equal(pt.status, 3);
+    assert_int_equal(pt.warnings, 1);
+    scatter_part_free(&pt);
+}
+
 static void test_report(void **state)
 {
     (void)state;
@@ -664,6 +729,7 @@ int main(void)
         cmocka_unit_test(test_merge_databases), cmocka_unit_test(test_part_errors),
         cmocka_unit_test(test_report),          cmocka_unit_test(test_plan_joined),
         cmocka_unit_test(test_insert_id),
+        cmocka_unit_test(test_plan_locking),    cmocka_unit_test(test_part_deprecate_eof),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
