@@ -25,7 +25,8 @@
  *
  * Inside a transaction across groups ("xa") a scatter read runs otherwise:
  * on the session's own connections holding the branches, one group after
- * the other (the last section of this file).
+ * the other (session_fanout_xa.c, which also runs the two-phase commit of
+ * a write on several groups in "xa" mode).
  *
  * While it runs, s->fanout blocks the command loop (session_next_command);
  * the session's close frees it (session_fanout_free), which cancels the
@@ -59,100 +60,7 @@
 #include "halyard/xa_recover.h"
 #include "session_int.h"
 
-#define SCATTER_MAX_BUFFER         (64u << 20) /* bytes of all groups' answers */
-#define SCATTER_DEFAULT_TIMEOUT_MS 60000
-
-enum fanout_mode {
-    FANOUT_READ,  /* the plan's text on every group, answers merged */
-    FANOUT_WRITE, /* a text per group (the same, or a split INSERT's rows), reported per group */
-};
-
-struct fanout;
-
-struct fanout_leg {
-    struct fanout *f;
-    struct sqlclient *c;
-    char group[48];
-    char be[64];
-    const struct config *view; /* the group's */
-    int idx;                   /* the backend it runs on, in view */
-    int primary;               /* the group's usable primary, or -1 */
-    const char *text;          /* what it runs: the plan's, or its own (owned) */
-    size_t text_len;
-    bool own_text;
-    bool skip;     /* no text for this group (a split INSERT without its rows) */
-    uint32_t step; /* setup commands run */
-    bool done;     /* its statement answered (or failed) */
-    bool in_trx;   /* START TRANSACTION answered OK: COMMIT or ROLLBACK follows */
-    char err[400]; /* halyard's own failure; "" = none */
-    size_t why_at; /* in err: where the failure is said, after "halyard: group X (be): " */
-    struct scatter_part part;
-    int read_ms;
-    /* what its connection says of the statement's conditions (finish) */
-    struct sqlclient *killer; /* KILL QUERY of its statement, on a connection of its own */
-    bool sent;                /* its statement is on its way or running */
-    /* "xa" (f->xa): its branch */
-    int xstep;                 /* of the phase's commands (xa_phase) */
-    bool xprepared;            /* XA PREPARE answered OK */
-    bool xcommitted;           /* XA COMMIT answered OK */
-    bool dwant;                /* asked: it has some, or the definitions are wanted */
-    struct scatter_part dlist; /* its SHOW WARNINGS answer */
-    uint64_t dcount[3];        /* @@warning_count, @@error_count, @@max_error_count */
-    /* LAST_INSERT_ID() after its part (f->lid_want) */
-    bool lid_read;        /* read back */
-    uint64_t lid;         /* its value there (the connection began with 0) */
-    char ai_col[65];      /* the table's auto-increment column ("": none, or not asked) */
-    uint32_t first, last; /* where its rows are among the statement's */
-};
-
-struct fanout {
-    struct session *s;
-    enum fanout_mode mode;
-    struct scatter_plan plan;
-    bool running;
-    bool setup_state; /* bring each connection to the session's state first */
-    bool trx;         /* FANOUT_WRITE of DML: one transaction per group, all commit or none */
-    bool sum;         /* FANOUT_WRITE: each group's own rows (affected rows summed), not copies */
-    bool ending;      /* COMMIT or ROLLBACK sent */
-    bool committed;   /* ... COMMIT */
-    bool diag_asked;  /* the groups' conditions asked for (ask_diag) */
-    bool replicas;    /* a scatter read: each group reads where a read would (leg_reader) */
-    enum classify_hint hint;                 /* the statement's */
-    char hint_backend[CLASSIFY_BACKEND_MAX]; /* with CLH_BACKEND */
-    char diag_lost[256];                     /* ... and not all told: why */
-    bool binary; /* a COM_STMT_EXECUTE's: the merged rows go in binary (ps_text.h) */
-    bool killed; /* KILL QUERY: no group starts its part any more */
-    /* A read inside a transaction across groups (session_fanout_xa_wait):
-     * each group's part on the session's connection holding its branch */
-    bool xread;
-    bool xdone;       /* every part is in, or one failed: to be answered */
-    size_t xat;       /* the group whose part is next (or runs) */
-    uint16_t xhome;   /* the session's group before it: it goes back there */
-    uint16_t xrolled; /* a part's error rolled its branch back (1213) */
-    bool xanswer;     /* being answered (session_fanout_start follows) */
-    /* A write on several groups in "xa" mode: one XA branch per group,
-     * two-phase commit with the decision in shards.xa_log (xa_end_trx) */
-    bool xa;
-    char gtrid[XA_GTRID_MAX + 1];
-    enum { FX_PREPARE, FX_COMMIT, FX_ROLLBACK } xop;
-    bool decided;            /* the decision to commit is durable */
-    bool logging;            /* ... is with the log's writer */
-    struct xa_log_wait logw; /* its wait; data = the fan-out */
-    /* A write whose LAST_INSERT_ID() is the session's after it
-     * (session_fanout_want_lid): each group's read after its part */
-    bool lid_want;
-    bool lid_asked;
-    bool lid_copies; /* the same rows on each group (a reference table's write) */
-    bool lid_ai;     /* lid_sql also asks for the table's auto-increment column */
-    char *lid_text;  /* the whole INSERT (a split's) */
-    size_t lid_len;
-    char lid_sql[400];
-    size_t budget;
-    size_t pending;
-    struct varstate_cmds setup;
-    size_t n;
-    struct fanout_leg *legs;
-};
+#include "session_fanout_int.h"
 
 void session_fanout_free(struct session *s)
 {
@@ -231,7 +139,7 @@ uint32_t session_fanout_prepare_joined(struct session *s, const char *text, size
     return prepare_read(s, text, len, about, joins_ok, true);
 }
 
-static uint16_t cur_group(const struct session *s)
+uint16_t fanout_cur_group(const struct session *s)
 {
     return s->cfg->parent != NULL ? s->cfg->group_idx : 0;
 }
@@ -318,7 +226,7 @@ static uint32_t prepare_read(struct session *s, const char *text, size_t len, co
     if (f->plan.shape != SCATTER_REFUSE && f->plan.shape != SCATTER_DATABASES &&
         !trx_refuse(f, about, xa_ok) && s->xa != NULL) {
         f->xread = true;
-        f->xhome = cur_group(s);
+        f->xhome = fanout_cur_group(s);
         f->budget = SCATTER_MAX_BUFFER;
         f->replicas = false; /* the branches are on the primaries */
     }
@@ -419,14 +327,12 @@ void session_fanout_want_lid(struct session *s, const uint32_t *first, const uin
 
 static void leg_fail(struct fanout_leg *l, const char *fmt, ...) HY_PRINTF(2, 3);
 static void leg_done(struct fanout_leg *l);
-static void finish(struct fanout *f, bool from_loop);
 static void end_trx(struct fanout *f);
 
 /* Say that the group's part failed in halyard: l->err, naming the group
  * and its backend (when it has one). */
-static void leg_note(struct fanout_leg *l, const char *fmt, ...) HY_PRINTF(2, 3);
 
-static void leg_note(struct fanout_leg *l, const char *fmt, ...)
+void fanout_leg_note(struct fanout_leg *l, const char *fmt, ...)
 {
     int k = l->be[0] != '\0'
                 ? snprintf(l->err, sizeof(l->err), "halyard: group %s (%s): ", l->group, l->be)
@@ -445,7 +351,7 @@ static void leg_fail(struct fanout_leg *l, const char *fmt, ...)
     char why[240];
     vsnprintf(why, sizeof(why), fmt, ap);
     va_end(ap);
-    leg_note(l, "%s", why);
+    fanout_leg_note(l, "%s", why);
     l->in_trx = false; /* its connection goes: the server rolls back */
     if (l->c != NULL)
         sqlclient_close(l->c);
@@ -463,7 +369,7 @@ static void leg_done(struct fanout_leg *l)
     if (f->trx && !f->ending)
         end_trx(f);
     else
-        finish(f, true);
+        fanout_finish(f, true);
 }
 
 /* One packet of an answer into `pt`, under the fan-out's budget: what
@@ -484,7 +390,7 @@ static int on_answer_packet(struct sqlclient *c, const uint8_t *p, size_t len, v
     char why[200];
     int rc = feed(l, &l->part, p, len, why, sizeof(why));
     if (rc == SQLCLIENT_RAW_FAIL)
-        leg_note(l, "%s", why);
+        fanout_leg_note(l, "%s", why);
     return rc;
 }
 
@@ -565,193 +471,11 @@ static void on_end(struct sqlclient *c, const struct sqlresult *res, void *arg)
     if (!res->ok && f->committed) {
         /* its COMMIT failed: its part is that failure */
         scatter_part_free(&l->part);
-        leg_note(l, "COMMIT failed: %.200s", res->err_msg);
+        fanout_leg_note(l, "COMMIT failed: %.200s", res->err_msg);
     }
     l->in_trx = false;
     if (--f->pending == 0)
-        finish(f, true);
-}
-
-/* ---- "xa": two-phase commit of a write on several groups ---------------------
- * Each group's part ran in its XA branch (XA START '<gtrid>','<group>'). All
- * succeeded: XA END + XA PREPARE on every branch (in parallel); every one
- * prepared: the decision to commit goes to shards.xa_log and is waited for
- * (xa_log_writer.h: durable before any XA COMMIT), then XA COMMIT on every
- * branch, then the decision is marked done. Anything else: XA END + XA
- * ROLLBACK on every branch, and the statement fails saying so. A branch
- * left prepared (its connection lost, an XA COMMIT failed) is finished by
- * the recovery (xa_recover.h) from the log, as a session's would be. */
-
-static void xa_phase(struct fanout *f, int op);
-
-static void xa_sql(const struct fanout_leg *l, const char *verb, char *out, size_t cap)
-{
-    snprintf(out, cap, "XA %s '%s','%s'", verb, l->f->gtrid, l->group);
-}
-
-static void xa_phase_done(struct fanout *f);
-
-static void on_xa_step(struct sqlclient *c, const struct sqlresult *res, void *arg)
-{
-    struct fanout_leg *l = arg;
-    struct fanout *f = l->f;
-    int step = l->xstep++;
-    char sql[XA_GTRID_MAX + XA_GROUP_MAX + 32];
-    /* a branch's XA END fails when it is prepared already: its ROLLBACK
-     * goes on regardless */
-    if (!res->ok && !(f->xop == FX_ROLLBACK && step == 0)) {
-        if (l->err[0] == '\0')
-            leg_note(l, "XA %s failed: %.200s",
-                     f->xop == FX_COMMIT ? "COMMIT"
-                     : step == 0         ? "END"
-                                         : "PREPARE",
-                     res->err_msg);
-    } else if (f->xop != FX_COMMIT && step == 0) {
-        xa_sql(l, f->xop == FX_PREPARE ? "PREPARE" : "ROLLBACK", sql, sizeof(sql));
-        if (sqlclient_command(c, COM_QUERY, sql, strlen(sql), on_xa_step, l) == HY_OK)
-            return;
-        leg_note(l, "cannot send %s", sql);
-    } else if (f->xop == FX_PREPARE) {
-        l->xprepared = true;
-    } else if (f->xop == FX_COMMIT) {
-        l->xcommitted = true;
-    } else {
-        l->xprepared = false; /* rolled back */
-    }
-    if (--f->pending == 0)
-        xa_phase_done(f);
-}
-
-static void xa_phase(struct fanout *f, int op)
-{
-    f->xop = op;
-    f->pending = 1;
-    for (size_t g = 0; g < f->n; g++) {
-        struct fanout_leg *l = &f->legs[g];
-        if (l->skip || !l->in_trx)
-            continue;
-        if (op == FX_COMMIT && !l->xprepared)
-            continue;
-        char sql[XA_GTRID_MAX + XA_GROUP_MAX + 32];
-        xa_sql(l, op == FX_COMMIT ? "COMMIT" : "END", sql, sizeof(sql));
-        l->xstep = 0;
-        f->pending++;
-        if (l->c == NULL || !sqlclient_ready(l->c) ||
-            sqlclient_command(l->c, COM_QUERY, sql, strlen(sql), on_xa_step, l) != HY_OK) {
-            f->pending--;
-            if (l->err[0] == '\0')
-                leg_note(l, "its connection is gone");
-        }
-    }
-    if (--f->pending == 0)
-        xa_phase_done(f);
-}
-
-static void xa_decided(struct fanout *f, bool ok, int err)
-{
-    f->decided = ok;
-    if (!ok) {
-        struct fanout_leg *first = f->legs;
-        while (first < f->legs + f->n - 1 && first->skip)
-            first++;
-        leg_note(first, "the commit decision could not be logged to %.100s: %s",
-                 config_root_c(f->s->cfg)->xa_log, strerror(err));
-        xa_phase(f, FX_ROLLBACK);
-        return;
-    }
-    session_xa_failpoint("after-decision");
-    xa_phase(f, FX_COMMIT);
-}
-
-static void xa_logged(struct xa_log_wait *w)
-{
-    struct fanout *f = w->data;
-    f->logging = false;
-    xa_decided(f, w->rc == HY_OK, w->err);
-}
-
-/* Every branch prepared: the decision to the log, waited for. */
-static void xa_decide(struct fanout *f)
-{
-    struct session *s = f->s;
-    const struct config *root = config_root_c(s->cfg);
-    struct xa_decision d = {.when = (int64_t)time(NULL)};
-    snprintf(d.gtrid, sizeof(d.gtrid), "%s", f->gtrid);
-    for (size_t g = 0; g < f->n && d.n_groups < XA_GROUPS_MAX; g++) {
-        if (f->legs[g].xprepared)
-            snprintf(d.groups[d.n_groups++], sizeof(d.groups[0]), "%.40s", f->legs[g].group);
-    }
-    session_xa_failpoint("before-decision");
-    f->logw.loop = s->w->loop;
-    f->logw.done = xa_logged;
-    f->logw.data = f;
-    hy_status_t rc = xa_log_writer_decide(root->xa_log, &d, &f->logw);
-    if (rc == HY_AGAIN)
-        f->logging = true;
-    else
-        xa_decided(f, rc == HY_OK, errno);
-}
-
-static void xa_phase_done(struct fanout *f)
-{
-    bool all = true;
-    for (size_t g = 0; g < f->n; g++) {
-        const struct fanout_leg *l = &f->legs[g];
-        if (!l->skip && l->in_trx && !(f->xop == FX_COMMIT ? l->xcommitted : l->xprepared))
-            all = false;
-    }
-    if (f->xop == FX_PREPARE) {
-        if (all)
-            xa_decide(f);
-        else
-            xa_phase(f, FX_ROLLBACK);
-        return;
-    }
-    if (f->xop == FX_COMMIT) {
-        /* decided: committed, or left prepared to the recovery, which
-         * commits it; either way the statement's answer is its success */
-        f->committed = true;
-        for (size_t g = 0; g < f->n; g++)
-            f->legs[g].err[0] = '\0';
-        if (!all) {
-            slog_warn(f->s, "xa %s: an XA COMMIT failed after the decision: left to the recovery",
-                      f->gtrid);
-            xa_recover_kick();
-        } else {
-            if (xa_log_writer_done(config_root_c(f->s->cfg)->xa_log, f->gtrid) != HY_OK)
-                slog_warn(f->s, "xa %s: cannot mark the decision done (recovery marks it)",
-                          f->gtrid);
-        }
-        for (size_t g = 0; g < f->n; g++)
-            f->legs[g].in_trx = false;
-        finish(f, true);
-        return;
-    }
-    /* rolled back; a branch whose ROLLBACK failed while prepared stays so:
-     * the recovery rolls it back (undecided) */
-    bool left = false;
-    for (size_t g = 0; g < f->n; g++)
-        left |= f->legs[g].xprepared;
-    if (left)
-        xa_recover_abandon(f->gtrid);
-    f->committed = false;
-    for (size_t g = 0; g < f->n; g++) {
-        f->legs[g].in_trx = false;
-        f->legs[g].xprepared = false;
-    }
-    finish(f, true);
-}
-
-static void xa_end_trx(struct fanout *f)
-{
-    f->ending = true;
-    bool all_ok = true;
-    for (size_t g = 0; g < f->n; g++) {
-        const struct fanout_leg *l = &f->legs[g];
-        if (!l->skip && (l->err[0] != '\0' || l->part.kind != SCATTER_PART_OK))
-            all_ok = false;
-    }
-    xa_phase(f, all_ok ? FX_PREPARE : FX_ROLLBACK);
+        fanout_finish(f, true);
 }
 
 /* Every group answered a transactional write: COMMIT everywhere when every
@@ -759,7 +483,7 @@ static void xa_end_trx(struct fanout *f)
 static void end_trx(struct fanout *f)
 {
     if (f->xa) {
-        xa_end_trx(f);
+        fanout_xa_end_trx(f);
         return;
     }
     f->ending = true;
@@ -781,14 +505,12 @@ static void end_trx(struct fanout *f)
         if (sqlclient_command(l->c, COM_QUERY, q, strlen(q), on_end, l) != HY_OK) {
             f->pending--;
             if (all_ok)
-                leg_note(l, "cannot send COMMIT");
+                fanout_leg_note(l, "cannot send COMMIT");
         }
     }
     if (--f->pending == 0)
-        finish(f, true);
+        fanout_finish(f, true);
 }
-
-static void xa_read_answer(struct fanout *f);
 
 static void leg_connect(struct fanout_leg *l);
 
@@ -914,7 +636,7 @@ bool session_fanout_start(struct session *s)
         return false;
     }
     if (f->xread) {
-        xa_read_answer(f);
+        fanout_xa_read_answer(f);
         return false;
     }
     struct config *root = config_root(s->cfg);
@@ -969,7 +691,7 @@ bool session_fanout_start(struct session *s)
             /* every group failed at once: nothing is open, nothing to end */
             f->ending = true;
         }
-        finish(f, false); /* the caller goes on */
+        fanout_finish(f, false); /* the caller goes on */
     }
     return s->fanout != NULL;
 }
@@ -977,7 +699,7 @@ bool session_fanout_start(struct session *s)
 /* The answer of a read: merged, or the first error in group order. */
 static const struct fanout_leg *read_failed(const struct fanout *f);
 
-static void answer_read(struct fanout *f)
+void fanout_answer_read(struct fanout *f)
 {
     struct session *s = f->s;
     const struct fanout_leg *bad = read_failed(f);
@@ -1215,7 +937,7 @@ static void diag_done(struct fanout_leg *l)
 {
     struct fanout *f = l->f;
     if (--f->pending == 0)
-        finish(f, true);
+        fanout_finish(f, true);
 }
 
 static void diag_lost(struct fanout_leg *l, const char *why)
@@ -1402,7 +1124,7 @@ static const struct fanout_leg *read_failed(const struct fanout *f)
 
 /* Send the answer; the session goes on. from_loop: called from a group's
  * callback (not from session_fanout_start, whose caller goes on itself). */
-static void finish(struct fanout *f, bool from_loop)
+void fanout_finish(struct fanout *f, bool from_loop)
 {
     struct session *s = f->s;
     if (!f->running)
@@ -1431,7 +1153,7 @@ static void finish(struct fanout *f, bool from_loop)
         return;
     }
     if (f->mode == FANOUT_READ) {
-        answer_read(f);
+        fanout_answer_read(f);
     } else {
         answer_write(f);
         /* It wrote on the groups' primaries (DDL keeps what succeeded):
@@ -1451,177 +1173,4 @@ static void finish(struct fanout *f, bool from_loop)
     session_next_command(s);
     if (s->state == SS_CLOSING)
         session_reap(s);
-}
-
-/* ---- a read inside a transaction across groups ("xa") ------------------------
- * The transaction has a branch per group it touched, each on the session's
- * own connection to the group's primary (session_xa.c). A scatter read in
- * it runs each group's part on that connection, in group order, so that
- * it sees the transaction's own changes and takes its locks (FOR UPDATE,
- * LOCK IN SHARE MODE) there; a group without a branch yet gets one first
- * (ensure_backend: connection, session state, XA START), as for any
- * statement of the transaction. The client's statement waits in `up`
- * meanwhile, and is routed again after each step (prepare_read keeps the
- * fan-out): the session machinery readies a connection only for a
- * statement that waits there. Each part is an internal query (INT_XREAD)
- * whose answer is read into the group's scatter_part, in the client's
- * framing (the session's connections have it). The first part that fails
- * ends the run: its error (the server's ERR as it sent it) is the
- * statement's answer; a deadlock there rolled the server's branch back,
- * so the whole transaction is rolled back before the next command
- * (session_xa_server_rollback), as for any statement of it. Once every
- * part is in, the session goes back to its group and the parts are
- * merged as outside a transaction. */
-
-bool session_fanout_xa_wait(struct session *s)
-{
-    struct fanout *f = s->fanout;
-    if (f == NULL || !f->xread)
-        return false;
-    if (f->xdone) {
-        f->xanswer = true; /* answer_here's command_abandon keeps it */
-        return false;
-    }
-    struct config *root = config_root(s->cfg);
-    while (f->xat < f->n) {
-        struct fanout_leg *l = &f->legs[f->xat];
-        uint16_t g = (uint16_t)f->xat;
-        l->f = f;
-        snprintf(l->group, sizeof(l->group), "%s", root->groups[g].name);
-        if (s->xa == NULL) { /* cannot be: nothing ends it while the statement waits */
-            leg_note(l, "the transaction across groups ended before this group's part ran");
-            break;
-        }
-        if (cur_group(s) != g) {
-            struct config *to = group_view(root, g);
-            if (to == NULL) {
-                leg_note(l, "the group is not in the session's config");
-                break;
-            }
-            if (!session_view_move(s, to)) {
-                session_mark_closing(s, END_NOMEM);
-                return true;
-            }
-        }
-        /* (not s->wait_idx: the statement is to be routed again, here) */
-        if (!ensure_backend(s, s->primary))
-            return true; /* readied first: routed again then (or dropped, and f with it) */
-        snprintf(l->be, sizeof(l->be), "%s", s->cur->be->name);
-        l->part.ext_meta = (s->ext_caps & MARIADB_CLIENT_EXTENDED_METADATA) != 0;
-        l->part.deprecate_eof = (s->caps & CLIENT_DEPRECATE_EOF) != 0;
-        struct group_stats *gs = stats_group(l->group);
-        if (gs != NULL)
-            atomic_fetch_add_explicit(&gs->scatters, 1, memory_order_relaxed);
-        int ms = s->cfg->backend_read_timeout_ms > 0 ? s->cfg->backend_read_timeout_ms
-                                                     : SCATTER_DEFAULT_TIMEOUT_MS;
-        slog_debug(s, "xa read: group %s's part on %s", l->group, l->be);
-        internal_send(s, INT_XREAD, COM_QUERY, f->plan.text, f->plan.text_len, ms);
-        return true;
-    }
-    f->xdone = true;
-    f->xanswer = true;
-    return false;
-}
-
-void session_fanout_xa_packet(struct session *s, const uint8_t *p, uint32_t len, bool whole)
-{
-    struct fanout *f = s->fanout;
-    if (f == NULL || !f->xread || f->xat >= f->n)
-        return;
-    struct fanout_leg *l = &f->legs[f->xat];
-    if (l->err[0] != '\0' || l->part.kind != SCATTER_PART_NONE)
-        return; /* failed already (the rest of the answer is read and dropped) */
-    char why[200];
-    if (!whole)
-        leg_note(l, "a packet of its answer is larger than buffer_size");
-    else if (scatter_part_feed(&l->part, p, len, &f->budget, why, sizeof(why)) == HY_ERROR)
-        leg_note(l, "%s", why);
-}
-
-void session_fanout_xa_part(struct session *s)
-{
-    struct fanout *f = s->fanout;
-    session_timer_stop(s);
-    session_set_state(s, SS_IDLE);
-    if (f != NULL && f->xread && f->xat < f->n) {
-        struct fanout_leg *l = &f->legs[f->xat];
-        if (l->err[0] == '\0' && l->part.kind == SCATTER_PART_NONE)
-            leg_note(l, "its answer ended early");
-        else if (l->err[0] == '\0' && l->part.kind == SCATTER_PART_OK)
-            leg_note(l, "it answered OK, not rows");
-        if (l->err[0] != '\0' || l->part.kind != SCATTER_PART_ROWS) {
-            f->xdone = true; /* answered with this group's failure */
-            if (l->part.kind == SCATTER_PART_ERR && s->resp.err_code == ER_LOCK_DEADLOCK)
-                f->xrolled = s->resp.err_code; /* once answered: session_xa_server_rollback */
-        } else {
-            f->xat++;
-        }
-    }
-    session_next_command(s); /* routed again: the next part, or the answer */
-}
-
-void session_fanout_xa_failed(struct session *s, const char *why)
-{
-    struct bconn *bc = s->cur;
-    char name[64];
-    snprintf(name, sizeof(name), "%s", bc->be->name);
-    slog_warn(s, "xa read: backend %s failed during its part: %s", name, why);
-    session_timer_stop(s);
-    s->internal = INT_NONE;
-    bconn_close(bc); /* its branch is gone with it (session_xa_gone) */
-    stream_release(&s->down, &s->w->pool);
-    session_set_state(s, SS_IDLE);
-    command_abandon(s); /* the fan-out too */
-    struct stream *st = &s->up;
-    uint32_t len = mysql_hdr_len(st->b->data + st->scan);
-    if (len + MYSQL_HEADER_SIZE > stream_unparsed(st)) {
-        session_mark_closing(s, END_BACKEND_LOST);
-        return;
-    }
-    consume_packet(s, len);
-    if (s->xa != NULL) {
-        /* every other branch rolled back, the client told (ERR 1927) */
-        free(s->trx_lost);
-        s->trx_lost = NULL;
-        if (session_xa_lost(s, false, name))
-            return;
-    } else {
-        session_err(s, 1, SERR_TRX_LOST, name);
-    }
-    if (s->state == SS_IDLE)
-        session_next_command(s);
-}
-
-void session_fanout_abandon(struct session *s)
-{
-    /* dropped before its answer (even with every part in: a statement
-     * may be dropped between the last part and its answer, e.g. for a
-     * transaction found lost first) */
-    if (s->fanout != NULL && s->fanout->xread && !s->fanout->xanswer)
-        session_fanout_free(s);
-}
-
-/* Every part is in (or one failed): the session back on its group, the
- * merged answer (or the failure) to the client. */
-static void xa_read_answer(struct fanout *f)
-{
-    struct session *s = f->s;
-    struct config *root = config_root(s->cfg);
-    if (cur_group(s) != f->xhome && f->xhome < root->n_groups) {
-        struct config *home = group_view(root, f->xhome);
-        if (home != NULL && !session_view_move(s, home))
-            slog_info(s, "xa read: out of memory going back to group %s: staying on %s",
-                      root->groups[f->xhome].name, group_of(s->cfg)->name);
-    }
-    /* the parts' conditions stay on the branches' connections, which the
-     * next statements use: not gathered (SHOW WARNINGS is refused) */
-    struct diag_local d;
-    memset(&d, 0, sizeof(d));
-    snprintf(d.unknown, sizeof(d.unknown),
-             "a read of every group inside a transaction across groups does not gather them");
-    session_diag_set(s, &d);
-    answer_read(f);
-    if (f->xrolled != 0 && s->xa != NULL)
-        session_xa_server_rollback(s, f->xrolled); /* the others, before the next command */
-    session_fanout_free(s);
 }

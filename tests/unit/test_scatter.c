@@ -723,13 +723,19 @@ static void test_insert_id(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_plans),           cmocka_unit_test(test_plan_details),
-        cmocka_unit_test(test_decimals),        cmocka_unit_test(test_merge_concat_sorted),
-        cmocka_unit_test(test_merge_types),     cmocka_unit_test(test_merge_distinct_agg),
-        cmocka_unit_test(test_merge_databases), cmocka_unit_test(test_part_errors),
-        cmocka_unit_test(test_report),          cmocka_unit_test(test_plan_joined),
+        cmocka_unit_test(test_plans),
+        cmocka_unit_test(test_plan_details),
+        cmocka_unit_test(test_decimals),
+        cmocka_unit_test(test_merge_concat_sorted),
+        cmocka_unit_test(test_merge_types),
+        cmocka_unit_test(test_merge_distinct_agg),
+        cmocka_unit_test(test_merge_databases),
+        cmocka_unit_test(test_part_errors),
+        cmocka_unit_test(test_report),
+        cmocka_unit_test(test_plan_joined),
         cmocka_unit_test(test_insert_id),
-        cmocka_unit_test(test_plan_locking),    cmocka_unit_test(test_part_deprecate_eof),
+        cmocka_unit_test(test_plan_locking),
+        cmocka_unit_test(test_part_deprecate_eof),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
