@@ -27,10 +27,21 @@
  * A failed END or PREPARE (or a branch's connection lost) rolls every
  * branch back and the COMMIT gets ERR 1402 saying why. ROLLBACK -> XA
  * END, XA ROLLBACK on each. The client gets the OK a server would give
- * (SERVER_STATUS_IN_TRANS on after BEGIN, off after the end). The steps
- * are internal queries (INT_XA) on each branch's connection in turn, run
- * from here; the client's COMMIT is consumed first and answered when the
- * last step is.
+ * (SERVER_STATUS_IN_TRANS on after BEGIN, off after the end). The client's
+ * COMMIT is consumed first and answered when the last step is.
+ *
+ * The end runs in phases, each sent to every branch it concerns before any
+ * answer is read (xa_post): END + PREPARE (pipelined on each connection),
+ * then, once the decision is durable, COMMIT; or END + ROLLBACK. The
+ * servers work at once, so a phase costs one round trip, not one per
+ * branch. The answers are then read one connection after the other, each
+ * as an internal query (INT_XA) on s->cur (xa_read_next); a branch whose
+ * answer waits its turn is not "an idle connection speaking" (a parked
+ * one's would be taken as lost): session_xa_awaits() tells the backend
+ * code to stop its read watcher until its turn. A phase's failures are
+ * weighed once all its answers are read: a failed END or PREPARE on one
+ * branch rolls back every branch, those that prepared meanwhile too (the
+ * decision was never logged).
  *
  * Not handled here: START TRANSACTION READ ONLY / WITH CONSISTENT SNAPSHOT
  * (deferred by session_begin.c) and transactions of autocommit = 0 stay
@@ -82,14 +93,16 @@ struct xa_branch {
     enum xb_state st;
     bool taint;         /* a step failed on it: its XA state is unknown, closed at the end */
     bool gone_prepared; /* its connection closed, prepared, while the decision was logged */
+    bool send_failed;   /* its phase's send failed: read as its connection lost */
+    uint8_t nwant;      /* answers outstanding on its connection (a phase sent, xa_post) */
+    enum xa_op want[2]; /* ... their steps, in order */
 };
 
 struct session_xa {
     char gtrid[XA_GTRID_MAX + 1];
     struct xa_branch br[XA_GROUPS_MAX];
     size_t n;
-    enum xa_op op;      /* the step in flight */
-    enum xa_op then;    /* ... and the one sent behind it on the same connection (xa_end) */
+    enum xa_op op;      /* the step whose answer is read now */
     size_t at;          /* ... on this branch */
     bool ending;        /* COMMIT or ROLLBACK under way */
     bool commit;        /* still to commit (false once anything failed) */
@@ -109,13 +122,24 @@ struct session_xa {
 static _Atomic uint64_t xa_serial;
 
 /* A gtrid no other transaction of any halyard process has:
- * <instance prefix><process start>-<serial> (xa_log.h). */
+ * <instance prefix><process start>-<serial> (xa_log.h). The head (prefix
+ * and process start: a gethostname() and two CRC32s) is made once per
+ * thread and log path, not per BEGIN. */
 static void gtrid_new(const struct config *root, char *out, size_t cap)
 {
-    char prefix[40];
-    xa_log_prefix(root->xa_log, prefix, sizeof(prefix));
+    static _Thread_local char path[512];
+    static _Thread_local char head[80];
+    static _Thread_local bool made;
+    if (!made || strncmp(path, root->xa_log, sizeof(path)) != 0) {
+        char prefix[40];
+        xa_log_prefix(root->xa_log, prefix, sizeof(prefix));
+        snprintf(head, sizeof(head), "%s%" PRId64 "-", prefix, xa_log_process_start());
+        /* a path too long for the cache is recomputed each time: still right */
+        made = strlen(root->xa_log) < sizeof(path);
+        snprintf(path, sizeof(path), "%s", root->xa_log);
+    }
     uint64_t n = atomic_fetch_add(&xa_serial, 1) + 1;
-    snprintf(out, cap, "%s%" PRId64 "-%" PRIu64, prefix, xa_log_process_start(), n);
+    snprintf(out, cap, "%s%" PRIu64, head, n);
 }
 
 void session_xa_gtrid(const struct session *s, char *out, size_t cap)
@@ -189,13 +213,6 @@ static void xa_send(struct session *s, enum xa_op op, size_t i, const char *verb
     internal_query(s, INT_XA, sql, XA_STEP_TIMEOUT_MS);
 }
 
-/* XA END on branch i with the branch's next step (`op`: PREPARE, COMMIT
- * ONE PHASE or ROLLBACK) sent right behind it, pipelined: one round trip
- * for both. The server runs them in order; when END fails the second
- * fails too (the branch is not IDLE), and a branch PREPAREd while another
- * branch's END failed is rolled back like any prepared one (its decision
- * was never logged). xa_step_done reads the second answer after the
- * first. */
 /* One XA statement on branch i as a COM_QUERY packet at p (cap bytes):
  * its length, 0 when it does not fit. */
 static size_t xa_packet(const struct session_xa *x, size_t i, const char *verb, const char *tail,
@@ -212,27 +229,76 @@ static size_t xa_packet(const struct session_xa *x, size_t i, const char *verb, 
     return MYSQL_HEADER_SIZE + 1 + (size_t)n;
 }
 
-static void xa_end(struct session *s, size_t i, enum xa_op op, const char *verb, const char *tail)
+/* A step of the end's phase on branch i, sent now, its answer read later
+ * (xa_read_next): `op` (verb, tail), and when op2 is not XOP_NONE a second
+ * step right behind it on the same connection, pipelined (XA END then
+ * PREPARE, COMMIT ONE PHASE or ROLLBACK: the server runs them in order;
+ * when END fails the second fails too, the branch not being IDLE). The
+ * caller posts to every branch of the phase before any answer is read: the
+ * servers work at once, their answers wait in the sockets. A send that
+ * fails is read as the connection lost, in the branch's turn. */
+static void xa_post(struct session *s, size_t i, enum xa_op op, const char *verb, const char *tail,
+                    enum xa_op op2, const char *verb2, const char *tail2)
 {
     struct session_xa *x = s->xa;
+    struct xa_branch *b = &x->br[i];
     uint8_t pkt[2 * (MYSQL_HEADER_SIZE + 1 + 256)];
-    size_t n1 = xa_packet(x, i, "END", "", pkt, sizeof(pkt));
-    size_t n2 = n1 > 0 ? xa_packet(x, i, verb, tail, pkt + n1, sizeof(pkt) - n1) : 0;
-    if (n2 == 0) { /* cannot happen (names are bounded): one after the other then */
-        xa_send(s, XOP_END, i, "END", "");
-        return;
+    size_t n1 = xa_packet(x, i, verb, tail, pkt, sizeof(pkt));
+    size_t n2 = 0;
+    if (n1 > 0 && op2 != XOP_NONE)
+        n2 = xa_packet(x, i, verb2, tail2, pkt + n1, sizeof(pkt) - n1);
+    b->want[0] = op;
+    b->nwant = 1;
+    if (n2 > 0)
+        b->want[b->nwant++] = op2;
+    /* n1 == 0 cannot happen (names are bounded); then op2 runs in the
+     * next phase, as the branch's state asks */
+    slog_debug(s, "xa: XA %s '%s','%s'%s%s%s%s (posted)", verb, x->gtrid, b->name, tail,
+               n2 > 0 ? " + XA " : "", n2 > 0 ? verb2 : "", n2 > 0 ? tail2 : "");
+    b->send_failed = n1 == 0 || conn_send_local(&b->bc->c, s->w->loop, &s->w->pool, pkt,
+                                                n1 + n2) != HY_OK;
+}
+
+/* The next answer of the phase posted: true when one is being read
+ * (or was read at once), false when none is outstanding. */
+static bool xa_read_next(struct session *s)
+{
+    struct session_xa *x = s->xa;
+    for (size_t i = 0; i < x->n; i++) {
+        struct xa_branch *b = &x->br[i];
+        if (b->nwant == 0)
+            continue;
+        if (b->bc == NULL) { /* closed meanwhile: session_xa_gone said what it means */
+            b->nwant = 0;
+            continue;
+        }
+        x->op = b->want[0];
+        x->at = i;
+        s->cur = b->bc;
+        internal_expect(s, INT_XA, COM_QUERY, XA_STEP_TIMEOUT_MS);
+        if (b->send_failed) {
+            b->send_failed = false;
+            session_xa_failed(s, "cannot send an internal command");
+            return true;
+        }
+        update_reads(s);  /* its read watcher: stopped while another was read */
+        internal_progress(s); /* its answer may be in already */
+        return true;
     }
-    x->op = XOP_END;
-    x->at = i;
-    x->then = op;
-    s->cur = x->br[i].bc;
-    slog_debug(s, "xa: XA END '%s','%s' + XA %s%s (pipelined)", x->gtrid, x->br[i].name, verb,
-               tail);
-    internal_expect(s, INT_XA, COM_QUERY, XA_STEP_TIMEOUT_MS);
-    if (conn_send_local(&s->cur->c, s->w->loop, &s->w->pool, pkt, n1 + n2) != HY_OK) {
-        x->then = XOP_NONE; /* the connection is closed, whatever part went */
-        session_backend_failed(s, NULL, 0, "cannot send an internal command");
+    return false;
+}
+
+/* Whether `bc` holds a branch with an answer outstanding (its turn to be
+ * read is to come): its readability is that answer, not the server
+ * closing it. */
+bool session_xa_awaits(const struct session *s, const struct bconn *bc)
+{
+    const struct session_xa *x = s->xa;
+    for (size_t i = 0; x != NULL && i < x->n; i++) {
+        if (x->br[i].bc == bc && x->br[i].nwant > 0)
+            return true;
     }
+    return false;
 }
 
 static void xa_fail(struct session *s, const char *fmt, ...) HY_PRINTF(2, 3);
@@ -446,34 +512,40 @@ static bool xa_log_decision(struct session *s)
     return false;
 }
 
-/* The next step of the end; true when one is in flight, false when the
+/* The next phase of the end, posted to every branch it concerns before
+ * any answer is read; true when answers are outstanding, false when the
  * transaction is over (the client answered). */
 static bool xa_next(struct session *s)
 {
     struct session_xa *x = s->xa;
     const struct config *root = config_root_c(s->cfg);
+    bool posted = false;
     for (size_t i = 0; i < x->n; i++) {
         if (x->br[i].st != XB_ACTIVE)
             continue;
         if (x->commit && x->n == 1)
-            xa_end(s, i, XOP_COMMIT_1P, "COMMIT", " ONE PHASE");
+            xa_post(s, i, XOP_END, "END", "", XOP_COMMIT_1P, "COMMIT", " ONE PHASE");
         else if (x->commit)
-            xa_end(s, i, XOP_PREPARE, "PREPARE", "");
+            xa_post(s, i, XOP_END, "END", "", XOP_PREPARE, "PREPARE", "");
         else
-            xa_end(s, i, XOP_ROLLBACK, "ROLLBACK", "");
-        return true;
+            xa_post(s, i, XOP_END, "END", "", XOP_ROLLBACK, "ROLLBACK", "");
+        posted = true;
     }
+    if (posted)
+        return xa_read_next(s);
     if (x->commit && x->n == 1 && x->br[0].st == XB_IDLE) {
-        xa_send(s, XOP_COMMIT_1P, 0, "COMMIT", " ONE PHASE");
-        return true;
+        xa_post(s, 0, XOP_COMMIT_1P, "COMMIT", " ONE PHASE", XOP_NONE, NULL, NULL);
+        return xa_read_next(s);
     }
     if (x->commit) {
         for (size_t i = 0; i < x->n; i++) {
             if (x->br[i].st == XB_IDLE) {
-                xa_send(s, XOP_PREPARE, i, "PREPARE", "");
-                return true;
+                xa_post(s, i, XOP_PREPARE, "PREPARE", "", XOP_NONE, NULL, NULL);
+                posted = true;
             }
         }
+        if (posted)
+            return xa_read_next(s);
         if (!x->decided && x->n > 1) {
             xa_failpoint("before-decision");
             if (xa_log_decision(s))
@@ -482,10 +554,12 @@ static bool xa_next(struct session *s)
         if (x->decided) {
             for (size_t i = 0; i < x->n; i++) {
                 if (x->br[i].st == XB_PREPARED) {
-                    xa_send(s, XOP_COMMIT, i, "COMMIT", "");
-                    return true;
+                    xa_post(s, i, XOP_COMMIT, "COMMIT", "", XOP_NONE, NULL, NULL);
+                    posted = true;
                 }
             }
+            if (posted)
+                return xa_read_next(s);
             if (x->in_doubt)
                 xa_recover_kick();
             else if (xa_log_writer_done(root->xa_log, x->gtrid) != HY_OK)
@@ -499,10 +573,12 @@ static bool xa_next(struct session *s)
     }
     for (size_t i = 0; i < x->n; i++) {
         if (x->br[i].st == XB_IDLE || x->br[i].st == XB_PREPARED) {
-            xa_send(s, XOP_ROLLBACK, i, "ROLLBACK", "");
-            return true;
+            xa_post(s, i, XOP_ROLLBACK, "ROLLBACK", "", XOP_NONE, NULL, NULL);
+            posted = true;
         }
     }
+    if (posted)
+        return xa_read_next(s);
     if (x->commit) /* nothing to commit: BEGIN then COMMIT */
         x->commit = !x->failed;
     xa_finish(s);
@@ -713,15 +789,14 @@ static void xa_step_done(struct session *s, uint16_t code, bool dead)
     case XOP_NONE:
         break;
     }
-    enum xa_op then = x->then;
-    x->then = XOP_NONE;
-    if (then != XOP_NONE && !dead && b->bc != NULL) {
-        /* the step sent behind END: its answer is next (maybe in already) */
-        x->op = then;
-        internal_expect(s, INT_XA, COM_QUERY, XA_STEP_TIMEOUT_MS);
-        internal_progress(s);
-        return;
+    if (b->nwant > 0) { /* the answer read: the next one on this branch, or another's */
+        memmove(b->want, b->want + 1, sizeof(b->want) - sizeof(b->want[0]));
+        b->nwant--;
     }
+    if (dead)
+        b->nwant = 0;
+    if (xa_read_next(s))
+        return;
     if (xa_next(s))
         return;
     session_timer_stop(s);
