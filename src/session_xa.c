@@ -117,6 +117,7 @@ struct session_xa {
     char err[400];
     struct bconn *saved_cur;
     struct xa_log_wait logw; /* the decision's write (x->logging); data = the session */
+    size_t piped; /* 1 + the branch whose XA START went with the statement, its answer to come */
 };
 
 static _Atomic uint64_t xa_serial;
@@ -662,6 +663,9 @@ static void branch_refuse(struct session *s, bool lost, const char *msg)
         session_next_command(s);
 }
 
+static const char *xa_start_tail(void);
+static bool xa_start_piped(struct session *s, size_t i);
+
 bool session_xa_branch_ready(struct session *s, struct bconn *bc)
 {
     struct session_xa *x = s->xa;
@@ -692,8 +696,131 @@ bool session_xa_branch_ready(struct session *s, struct bconn *bc)
     x->br[i] = (struct xa_branch){.group = g, .st = XB_IDLE};
     snprintf(x->br[i].name, sizeof(x->br[i].name), "%s", group_of(s->cfg)->name);
     x->br[i].bc = bc;
-    xa_send(s, XOP_START, i, "START", "");
+    if (xa_start_piped(s, i))
+        return false; /* the statement went with it */
+    xa_send(s, XOP_START, i, "START", xa_start_tail());
     return false;
+}
+
+int session_xa_start_answer(struct session *s, uint32_t len)
+{
+    struct session_xa *x = s->xa;
+    struct stream *st = &s->down;
+    s->xa_piped = false;
+    if (x == NULL || x->piped == 0 || s->internal != INT_NONE)
+        return 0;
+    size_t i = x->piped - 1;
+    struct xa_branch *b = &x->br[i];
+    x->piped = 0;
+    if (len + MYSQL_HEADER_SIZE > st->b->cap)
+        return 0; /* not START's: it is short */
+    if (stream_unparsed(st) < MYSQL_HEADER_SIZE + len) {
+        s->xa_piped = true; /* again once it is whole */
+        x->piped = i + 1;
+        return -1;
+    }
+    const uint8_t *pl = st->b->data + st->scan + MYSQL_HEADER_SIZE;
+    struct mysql_ok ok;
+    if (len > 0 && pl[0] == MYSQL_OK &&
+        mysql_ok_decode(pl, len, s->resp.caps, &ok) == HY_OK) {
+        b->st = XB_ACTIVE;
+        if (!(ok.status & SERVER_MORE_RESULTS_EXISTS))
+            return 0; /* the statement was empty: this OK is the answer */
+        /* START's OK, not the client's: left out, the statement's answer
+         * goes on with its sequence ids lowered by one */
+        st->scan += MYSQL_HEADER_SIZE + len;
+        st->head = st->scan;
+        s->rdown.shift++;
+        return 1;
+    }
+    struct mysql_err e = {0};
+    if (len == 0 || pl[0] != MYSQL_ERR || mysql_err_decode(pl, len, &e) != HY_OK) {
+        /* neither: not what a server answers to XA START */
+        b->st = XB_ACTIVE;
+        return 0;
+    }
+    /* START failed: the server ran nothing after it (a multi-statement
+     * stops at its first error). The branch never began: forgotten, the
+     * group's next statement tries again; the client gets the error
+     * today's two steps would give, and the transaction goes on. */
+    char msg[200];
+    snprintf(msg, sizeof(msg), "halyard: XA START on group %s failed with error %u", b->name,
+             e.code);
+    slog_info(s, "xa %s: %s (the statement sent with it did not run)", x->gtrid, msg);
+    b->bc->xa = false;
+    x->n--;
+    memmove(b, b + 1, (size_t)(&x->br[x->n] - b) * sizeof(*b));
+    st->scan += MYSQL_HEADER_SIZE + len;
+    st->head = st->scan;
+    s->resp.err_code = 1105;
+    session_err_custom(s, s->rdown.seq, 1105, "HY000", msg);
+    s->resp_done = true;
+    return 1;
+}
+
+/* Test only: HALYARD_TEST_XA_FAILPOINT = "start-fails" makes every XA
+ * START one the server refuses (RESUME of a branch that is not
+ * suspended). */
+static const char *xa_start_tail(void)
+{
+    const char *fp = getenv("HALYARD_TEST_XA_FAILPOINT");
+    return fp != NULL && strcmp(fp, "start-fails") == 0 ? " RESUME" : "";
+}
+
+/* Branch i's XA START and the statement waiting in `up` in one COM_QUERY,
+ * `XA START '<gtrid>','<group>'; <statement>`: one round trip, not two.
+ * The server stops a multi-statement at its first error, so when START
+ * fails the statement does not run at all (sent behind START as a packet
+ * of its own it would run, and with autocommit on, commit outside the
+ * transaction). START's answer comes first: session_xa_start_answer()
+ * takes it out of the answer (an OK, with SERVER_MORE_RESULTS_EXISTS) or
+ * answers the client in place of the server (an ERR). Only for a COM_QUERY
+ * the route allows (s->xa_pipe_ok: whole, no CONNECTION_ID() to rewrite),
+ * on a connection that runs multi-statements (CLIENT_MULTI_STATEMENTS
+ * asked by the client, hence by halyard at the backend's login); a
+ * COM_STMT_EXECUTE, a COM_STMT_PREPARE's first statement and the rest keep
+ * the two steps. True when sent (the command is under way). */
+static bool xa_start_piped(struct session *s, size_t i)
+{
+    struct session_xa *x = s->xa;
+    struct stream *up = &s->up;
+    struct bconn *bc = x->br[i].bc;
+    if (!s->xa_pipe_ok || !(s->caps & CLIENT_MULTI_STATEMENTS) ||
+        !(bc->login.caps & CLIENT_MULTI_STATEMENTS) || up->b == NULL ||
+        stream_unparsed(up) < MYSQL_HEADER_SIZE + 1)
+        return false;
+    uint32_t len = mysql_hdr_len(up->b->data + up->scan);
+    const uint8_t *p = up->b->data + up->scan + MYSQL_HEADER_SIZE;
+    if (len < 1 || p[0] != COM_QUERY || stream_unparsed(up) < MYSQL_HEADER_SIZE + len ||
+        len + 256 >= MYSQL_MAX_PAYLOAD)
+        return false;
+    const char *t = (const char *)p + 1, *end = t + len - 1;
+    const char *w = skip_space_comments(t, end);
+    if (w == end || match_word(&w, end, "LOAD"))
+        return false; /* empty (the server's ERR is its own), or a LOAD DATA LOCAL's exchange */
+    char head[256];
+    int hn = snprintf(head, sizeof(head), "XA START '%s','%s'%s;", x->gtrid, x->br[i].name,
+                      xa_start_tail());
+    if (hn < 0 || (size_t)hn >= sizeof(head))
+        return false;
+    size_t n = MYSQL_HEADER_SIZE + 1 + (size_t)hn + (len - 1);
+    uint8_t *pkt = malloc(n);
+    if (pkt == NULL)
+        return false; /* the two steps then */
+    mysql_hdr_write(pkt, (uint32_t)(n - MYSQL_HEADER_SIZE), 0);
+    pkt[MYSQL_HEADER_SIZE] = COM_QUERY;
+    memcpy(pkt + MYSQL_HEADER_SIZE + 1, head, (size_t)hn);
+    memcpy(pkt + MYSQL_HEADER_SIZE + 1 + hn, p + 1, len - 1);
+    slog_debug(s, "xa: %s with the statement (one packet)", head);
+    x->piped = i + 1;
+    s->xa_piped = true;
+    bc->xa = true; /* its loss is the transaction's (session_xa_gone) */
+    consume_packet(s, len);
+    bool writes = s->cmd_writes;
+    command_send_own(s, COM_QUERY, pkt, n);
+    s->cmd_writes = writes;
+    free(pkt);
+    return true;
 }
 
 /* A step answered (ok: error code 0) or its connection lost (dead). */
@@ -831,6 +958,10 @@ void session_xa_gone(struct session *s, struct bconn *bc)
         b->bc = NULL;
         bool prepared = b->st == XB_PREPARED;
         b->st = XB_DEAD;
+        if (x->piped == i + 1) { /* its XA START's answer will not come */
+            x->piped = 0;
+            s->xa_piped = false;
+        }
         if (!x->ending) {
             session_trx_lost(s, bc->be->name);
         } else if (prepared && x->logging) {
@@ -886,6 +1017,7 @@ void session_xa_discard(struct session *s)
     if (x == NULL)
         return;
     s->xa = NULL;
+    s->xa_piped = false;
     if (x->logging && xa_log_writer_cancel(&x->logw) == HY_OK)
         x->decided = true; /* its decision was being written: now it is known */
     bool prepared = false;
