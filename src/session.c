@@ -1233,8 +1233,8 @@ void session_next_command(struct session *s)
             return;
         s->causal_check = false;
         /* a branch's XA START may carry this statement (session_xa.c) */
-        s->xa_pipe_ok = s->xa != NULL && cmd == COM_QUERY && fits &&
-                        !(s->connid != NULL && s->connid->n > 0);
+        s->xa_pipe_ok =
+            s->xa != NULL && cmd == COM_QUERY && fits && !(s->connid != NULL && s->connid->n > 0);
         bool ready = ensure_backend(s, idx);
         s->xa_pipe_ok = false;
         if (!ready)

@@ -256,8 +256,8 @@ static void xa_post(struct session *s, size_t i, enum xa_op op, const char *verb
      * next phase, as the branch's state asks */
     slog_debug(s, "xa: XA %s '%s','%s'%s%s%s%s (posted)", verb, x->gtrid, b->name, tail,
                n2 > 0 ? " + XA " : "", n2 > 0 ? verb2 : "", n2 > 0 ? tail2 : "");
-    b->send_failed = n1 == 0 || conn_send_local(&b->bc->c, s->w->loop, &s->w->pool, pkt,
-                                                n1 + n2) != HY_OK;
+    b->send_failed =
+        n1 == 0 || conn_send_local(&b->bc->c, s->w->loop, &s->w->pool, pkt, n1 + n2) != HY_OK;
 }
 
 /* The next answer of the phase posted: true when one is being read
@@ -282,7 +282,7 @@ static bool xa_read_next(struct session *s)
             session_xa_failed(s, "cannot send an internal command");
             return true;
         }
-        update_reads(s);  /* its read watcher: stopped while another was read */
+        update_reads(s);      /* its read watcher: stopped while another was read */
         internal_progress(s); /* its answer may be in already */
         return true;
     }
@@ -721,8 +721,7 @@ int session_xa_start_answer(struct session *s, uint32_t len)
     }
     const uint8_t *pl = st->b->data + st->scan + MYSQL_HEADER_SIZE;
     struct mysql_ok ok;
-    if (len > 0 && pl[0] == MYSQL_OK &&
-        mysql_ok_decode(pl, len, s->resp.caps, &ok) == HY_OK) {
+    if (len > 0 && pl[0] == MYSQL_OK && mysql_ok_decode(pl, len, s->resp.caps, &ok) == HY_OK) {
         b->st = XB_ACTIVE;
         if (!(ok.status & SERVER_MORE_RESULTS_EXISTS))
             return 0; /* the statement was empty: this OK is the answer */
