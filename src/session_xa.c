@@ -822,6 +822,17 @@ static bool xa_start_piped(struct session *s, size_t i)
     return true;
 }
 
+/* Whether b's XA PREPARE was sent and its answer not read yet: when its
+ * connection is lost, whether the server prepared the branch is unknown. */
+static bool prepare_sent(const struct xa_branch *b)
+{
+    for (uint8_t k = 0; k < b->nwant; k++) {
+        if (b->want[k] == XOP_PREPARE)
+            return true;
+    }
+    return false;
+}
+
 /* A step answered (ok: error code 0) or its connection lost (dead). */
 static void xa_step_done(struct session *s, uint16_t code, bool dead)
 {
@@ -830,8 +841,10 @@ static void xa_step_done(struct session *s, uint16_t code, bool dead)
     enum xa_op op = x->op;
     x->op = XOP_NONE;
     if (dead) {
-        if (b->st == XB_PREPARED && !x->decided)
-            xa_recover_abandon(x->gtrid); /* kept prepared by the server: to roll back */
+        /* kept prepared by the server (or maybe: its PREPARE was sent, and
+         * may have run before the connection went): to roll back */
+        if ((b->st == XB_PREPARED || prepare_sent(b)) && !x->decided)
+            xa_recover_abandon(x->gtrid);
         b->st = XB_DEAD;
         b->bc = NULL;
     }
@@ -961,6 +974,9 @@ void session_xa_gone(struct session *s, struct bconn *bc)
             x->piped = 0;
             s->xa_piped = false;
         }
+        if (!prepared && prepare_sent(b) && !x->decided)
+            xa_recover_abandon(x->gtrid); /* it may have been prepared: to roll back */
+        b->nwant = 0;
         if (!x->ending) {
             session_trx_lost(s, bc->be->name);
         } else if (prepared && x->logging) {

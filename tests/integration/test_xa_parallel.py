@@ -121,6 +121,10 @@ def test_a_failed_prepare_rolls_back_the_branch_prepared_meanwhile(xa, cluster, 
         wait_until(waiting, 10, what="group a's XA PREPARE waiting")
         with lock.cursor() as lc:
             lc.execute(f"KILL CONNECTION {ids[0]}")
+        # gone before the lock is released: its PREPARE cannot run after all
+        wait_until(lambda: on_a(cluster, "SELECT COUNT(*) FROM information_schema.PROCESSLIST "
+                                         f"WHERE id = {ids[0]}") == [(0,)], 10,
+                   what="the killed connection gone")
     finally:
         with lock.cursor() as lc:
             lc.execute("UNLOCK TABLES")
