@@ -526,6 +526,13 @@ bool down_parse(struct session *s)
             if (s->resp_done)
                 continue;
         }
+        if (s->xa_piped) { /* the XA START sent with the statement answers first */
+            int xr = session_xa_start_answer(s, len);
+            if (xr < 0)
+                return true;
+            if (xr > 0)
+                continue;
+        }
         uint32_t peek = HY_MIN(len, (uint32_t)MYSQL_RESP_PEEK);
         bool capture = (s->internal == INT_GTID_FETCH || s->internal == INT_GTID_WAIT ||
                         s->internal == INT_LID) &&
@@ -1245,7 +1252,12 @@ void session_next_command(struct session *s)
         if (s->causal_check && idx != s->primary && !causal_ready(s, idx))
             return;
         s->causal_check = false;
-        if (!ensure_backend(s, idx))
+        /* a branch's XA START may carry this statement (session_xa.c) */
+        s->xa_pipe_ok =
+            s->xa != NULL && cmd == COM_QUERY && fits && !(s->connid != NULL && s->connid->n > 0);
+        bool ready = ensure_backend(s, idx);
+        s->xa_pipe_ok = false;
+        if (!ready)
             return;
         uint8_t exec_flags = (cmd == COM_STMT_EXECUTE && len >= 6) ? p[5] : 0;
         s->set_option = (cmd == COM_SET_OPTION && len >= 3) ? (int)(p[1] | p[2] << 8) : -1;

@@ -465,6 +465,12 @@ void internal_progress(struct session *s)
 /* s->cur's answer, or an idle connection speaking. */
 static void backend_readable(struct session *s, struct bconn *bc)
 {
+    if (bc != s->cur && bc->xa && session_xa_awaits(s, bc)) {
+        /* an XA branch's answer to a step posted to every branch at once
+         * (session_xa.c): read in its turn, when it is s->cur */
+        ev_io_stop(s->w->loop, &bc->c.rio);
+        return;
+    }
     if (bc != s->cur) {
         /* An idle connection spoke: an ERR before a close (wait_timeout,
          * KILL, shutdown) or the close itself. */

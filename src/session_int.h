@@ -550,6 +550,15 @@ void session_xa_answer(struct session *s);                  /* INT_XA answered *
 void session_xa_failed(struct session *s, const char *why); /* INT_XA's connection failed */
 /* bconn_close() of a connection holding a branch (bc->xa). */
 void session_xa_gone(struct session *s, struct bconn *bc);
+/* The first packet (payload `len`, at down.scan) of an answer whose
+ * command went with its branch's XA START (s->xa_piped): -1 to wait for
+ * more bytes, 1 when it was START's answer, taken out of `down` (an OK:
+ * the statement's answer follows; an ERR: the statement did not run, the
+ * client has halyard's ERR, the answer is done), 0 to parse it as usual. */
+int session_xa_start_answer(struct session *s, uint32_t len);
+/* Whether bc holds a branch whose answer to a posted step is still to be
+ * read (its readability is not a close). */
+bool session_xa_awaits(const struct session *s, const struct bconn *bc);
 /* A parked branch's connection spoke or closed while idle. */
 void session_xa_parked_lost(struct session *s, struct bconn *bc, const char *why);
 /* session_view_move() to `to`: the parked branch of its group back into

@@ -27,10 +27,21 @@
  * A failed END or PREPARE (or a branch's connection lost) rolls every
  * branch back and the COMMIT gets ERR 1402 saying why. ROLLBACK -> XA
  * END, XA ROLLBACK on each. The client gets the OK a server would give
- * (SERVER_STATUS_IN_TRANS on after BEGIN, off after the end). The steps
- * are internal queries (INT_XA) on each branch's connection in turn, run
- * from here; the client's COMMIT is consumed first and answered when the
- * last step is.
+ * (SERVER_STATUS_IN_TRANS on after BEGIN, off after the end). The client's
+ * COMMIT is consumed first and answered when the last step is.
+ *
+ * The end runs in phases, each sent to every branch it concerns before any
+ * answer is read (xa_post): END + PREPARE (pipelined on each connection),
+ * then, once the decision is durable, COMMIT; or END + ROLLBACK. The
+ * servers work at once, so a phase costs one round trip, not one per
+ * branch. The answers are then read one connection after the other, each
+ * as an internal query (INT_XA) on s->cur (xa_read_next); a branch whose
+ * answer waits its turn is not "an idle connection speaking" (a parked
+ * one's would be taken as lost): session_xa_awaits() tells the backend
+ * code to stop its read watcher until its turn. A phase's failures are
+ * weighed once all its answers are read: a failed END or PREPARE on one
+ * branch rolls back every branch, those that prepared meanwhile too (the
+ * decision was never logged).
  *
  * Not handled here: START TRANSACTION READ ONLY / WITH CONSISTENT SNAPSHOT
  * (deferred by session_begin.c) and transactions of autocommit = 0 stay
@@ -82,14 +93,16 @@ struct xa_branch {
     enum xb_state st;
     bool taint;         /* a step failed on it: its XA state is unknown, closed at the end */
     bool gone_prepared; /* its connection closed, prepared, while the decision was logged */
+    bool send_failed;   /* its phase's send failed: read as its connection lost */
+    uint8_t nwant;      /* answers outstanding on its connection (a phase sent, xa_post) */
+    enum xa_op want[2]; /* ... their steps, in order */
 };
 
 struct session_xa {
     char gtrid[XA_GTRID_MAX + 1];
     struct xa_branch br[XA_GROUPS_MAX];
     size_t n;
-    enum xa_op op;      /* the step in flight */
-    enum xa_op then;    /* ... and the one sent behind it on the same connection (xa_end) */
+    enum xa_op op;      /* the step whose answer is read now */
     size_t at;          /* ... on this branch */
     bool ending;        /* COMMIT or ROLLBACK under way */
     bool commit;        /* still to commit (false once anything failed) */
@@ -104,18 +117,30 @@ struct session_xa {
     char err[400];
     struct bconn *saved_cur;
     struct xa_log_wait logw; /* the decision's write (x->logging); data = the session */
+    size_t piped; /* 1 + the branch whose XA START went with the statement, its answer to come */
 };
 
 static _Atomic uint64_t xa_serial;
 
 /* A gtrid no other transaction of any halyard process has:
- * <instance prefix><process start>-<serial> (xa_log.h). */
+ * <instance prefix><process start>-<serial> (xa_log.h). The head (prefix
+ * and process start: a gethostname() and two CRC32s) is made once per
+ * thread and log path, not per BEGIN. */
 static void gtrid_new(const struct config *root, char *out, size_t cap)
 {
-    char prefix[40];
-    xa_log_prefix(root->xa_log, prefix, sizeof(prefix));
+    static _Thread_local char path[512];
+    static _Thread_local char head[80];
+    static _Thread_local bool made;
+    if (!made || strncmp(path, root->xa_log, sizeof(path)) != 0) {
+        char prefix[40];
+        xa_log_prefix(root->xa_log, prefix, sizeof(prefix));
+        snprintf(head, sizeof(head), "%s%" PRId64 "-", prefix, xa_log_process_start());
+        /* a path too long for the cache is recomputed each time: still right */
+        made = strlen(root->xa_log) < sizeof(path);
+        snprintf(path, sizeof(path), "%s", root->xa_log);
+    }
     uint64_t n = atomic_fetch_add(&xa_serial, 1) + 1;
-    snprintf(out, cap, "%s%" PRId64 "-%" PRIu64, prefix, xa_log_process_start(), n);
+    snprintf(out, cap, "%s%" PRIu64, head, n);
 }
 
 void session_xa_gtrid(const struct session *s, char *out, size_t cap)
@@ -189,13 +214,6 @@ static void xa_send(struct session *s, enum xa_op op, size_t i, const char *verb
     internal_query(s, INT_XA, sql, XA_STEP_TIMEOUT_MS);
 }
 
-/* XA END on branch i with the branch's next step (`op`: PREPARE, COMMIT
- * ONE PHASE or ROLLBACK) sent right behind it, pipelined: one round trip
- * for both. The server runs them in order; when END fails the second
- * fails too (the branch is not IDLE), and a branch PREPAREd while another
- * branch's END failed is rolled back like any prepared one (its decision
- * was never logged). xa_step_done reads the second answer after the
- * first. */
 /* One XA statement on branch i as a COM_QUERY packet at p (cap bytes):
  * its length, 0 when it does not fit. */
 static size_t xa_packet(const struct session_xa *x, size_t i, const char *verb, const char *tail,
@@ -212,27 +230,76 @@ static size_t xa_packet(const struct session_xa *x, size_t i, const char *verb, 
     return MYSQL_HEADER_SIZE + 1 + (size_t)n;
 }
 
-static void xa_end(struct session *s, size_t i, enum xa_op op, const char *verb, const char *tail)
+/* A step of the end's phase on branch i, sent now, its answer read later
+ * (xa_read_next): `op` (verb, tail), and when op2 is not XOP_NONE a second
+ * step right behind it on the same connection, pipelined (XA END then
+ * PREPARE, COMMIT ONE PHASE or ROLLBACK: the server runs them in order;
+ * when END fails the second fails too, the branch not being IDLE). The
+ * caller posts to every branch of the phase before any answer is read: the
+ * servers work at once, their answers wait in the sockets. A send that
+ * fails is read as the connection lost, in the branch's turn. */
+static void xa_post(struct session *s, size_t i, enum xa_op op, const char *verb, const char *tail,
+                    enum xa_op op2, const char *verb2, const char *tail2)
 {
     struct session_xa *x = s->xa;
+    struct xa_branch *b = &x->br[i];
     uint8_t pkt[2 * (MYSQL_HEADER_SIZE + 1 + 256)];
-    size_t n1 = xa_packet(x, i, "END", "", pkt, sizeof(pkt));
-    size_t n2 = n1 > 0 ? xa_packet(x, i, verb, tail, pkt + n1, sizeof(pkt) - n1) : 0;
-    if (n2 == 0) { /* cannot happen (names are bounded): one after the other then */
-        xa_send(s, XOP_END, i, "END", "");
-        return;
+    size_t n1 = xa_packet(x, i, verb, tail, pkt, sizeof(pkt));
+    size_t n2 = 0;
+    if (n1 > 0 && op2 != XOP_NONE)
+        n2 = xa_packet(x, i, verb2, tail2, pkt + n1, sizeof(pkt) - n1);
+    b->want[0] = op;
+    b->nwant = 1;
+    if (n2 > 0)
+        b->want[b->nwant++] = op2;
+    /* n1 == 0 cannot happen (names are bounded); then op2 runs in the
+     * next phase, as the branch's state asks */
+    slog_debug(s, "xa: XA %s '%s','%s'%s%s%s%s (posted)", verb, x->gtrid, b->name, tail,
+               n2 > 0 ? " + XA " : "", n2 > 0 ? verb2 : "", n2 > 0 ? tail2 : "");
+    b->send_failed =
+        n1 == 0 || conn_send_local(&b->bc->c, s->w->loop, &s->w->pool, pkt, n1 + n2) != HY_OK;
+}
+
+/* The next answer of the phase posted: true when one is being read
+ * (or was read at once), false when none is outstanding. */
+static bool xa_read_next(struct session *s)
+{
+    struct session_xa *x = s->xa;
+    for (size_t i = 0; i < x->n; i++) {
+        struct xa_branch *b = &x->br[i];
+        if (b->nwant == 0)
+            continue;
+        if (b->bc == NULL) { /* closed meanwhile: session_xa_gone said what it means */
+            b->nwant = 0;
+            continue;
+        }
+        x->op = b->want[0];
+        x->at = i;
+        s->cur = b->bc;
+        internal_expect(s, INT_XA, COM_QUERY, XA_STEP_TIMEOUT_MS);
+        if (b->send_failed) {
+            b->send_failed = false;
+            session_xa_failed(s, "cannot send an internal command");
+            return true;
+        }
+        update_reads(s);      /* its read watcher: stopped while another was read */
+        internal_progress(s); /* its answer may be in already */
+        return true;
     }
-    x->op = XOP_END;
-    x->at = i;
-    x->then = op;
-    s->cur = x->br[i].bc;
-    slog_debug(s, "xa: XA END '%s','%s' + XA %s%s (pipelined)", x->gtrid, x->br[i].name, verb,
-               tail);
-    internal_expect(s, INT_XA, COM_QUERY, XA_STEP_TIMEOUT_MS);
-    if (conn_send_local(&s->cur->c, s->w->loop, &s->w->pool, pkt, n1 + n2) != HY_OK) {
-        x->then = XOP_NONE; /* the connection is closed, whatever part went */
-        session_backend_failed(s, NULL, 0, "cannot send an internal command");
+    return false;
+}
+
+/* Whether `bc` holds a branch with an answer outstanding (its turn to be
+ * read is to come): its readability is that answer, not the server
+ * closing it. */
+bool session_xa_awaits(const struct session *s, const struct bconn *bc)
+{
+    const struct session_xa *x = s->xa;
+    for (size_t i = 0; x != NULL && i < x->n; i++) {
+        if (x->br[i].bc == bc && x->br[i].nwant > 0)
+            return true;
     }
+    return false;
 }
 
 static void xa_fail(struct session *s, const char *fmt, ...) HY_PRINTF(2, 3);
@@ -446,34 +513,40 @@ static bool xa_log_decision(struct session *s)
     return false;
 }
 
-/* The next step of the end; true when one is in flight, false when the
+/* The next phase of the end, posted to every branch it concerns before
+ * any answer is read; true when answers are outstanding, false when the
  * transaction is over (the client answered). */
 static bool xa_next(struct session *s)
 {
     struct session_xa *x = s->xa;
     const struct config *root = config_root_c(s->cfg);
+    bool posted = false;
     for (size_t i = 0; i < x->n; i++) {
         if (x->br[i].st != XB_ACTIVE)
             continue;
         if (x->commit && x->n == 1)
-            xa_end(s, i, XOP_COMMIT_1P, "COMMIT", " ONE PHASE");
+            xa_post(s, i, XOP_END, "END", "", XOP_COMMIT_1P, "COMMIT", " ONE PHASE");
         else if (x->commit)
-            xa_end(s, i, XOP_PREPARE, "PREPARE", "");
+            xa_post(s, i, XOP_END, "END", "", XOP_PREPARE, "PREPARE", "");
         else
-            xa_end(s, i, XOP_ROLLBACK, "ROLLBACK", "");
-        return true;
+            xa_post(s, i, XOP_END, "END", "", XOP_ROLLBACK, "ROLLBACK", "");
+        posted = true;
     }
+    if (posted)
+        return xa_read_next(s);
     if (x->commit && x->n == 1 && x->br[0].st == XB_IDLE) {
-        xa_send(s, XOP_COMMIT_1P, 0, "COMMIT", " ONE PHASE");
-        return true;
+        xa_post(s, 0, XOP_COMMIT_1P, "COMMIT", " ONE PHASE", XOP_NONE, NULL, NULL);
+        return xa_read_next(s);
     }
     if (x->commit) {
         for (size_t i = 0; i < x->n; i++) {
             if (x->br[i].st == XB_IDLE) {
-                xa_send(s, XOP_PREPARE, i, "PREPARE", "");
-                return true;
+                xa_post(s, i, XOP_PREPARE, "PREPARE", "", XOP_NONE, NULL, NULL);
+                posted = true;
             }
         }
+        if (posted)
+            return xa_read_next(s);
         if (!x->decided && x->n > 1) {
             xa_failpoint("before-decision");
             if (xa_log_decision(s))
@@ -482,10 +555,12 @@ static bool xa_next(struct session *s)
         if (x->decided) {
             for (size_t i = 0; i < x->n; i++) {
                 if (x->br[i].st == XB_PREPARED) {
-                    xa_send(s, XOP_COMMIT, i, "COMMIT", "");
-                    return true;
+                    xa_post(s, i, XOP_COMMIT, "COMMIT", "", XOP_NONE, NULL, NULL);
+                    posted = true;
                 }
             }
+            if (posted)
+                return xa_read_next(s);
             if (x->in_doubt)
                 xa_recover_kick();
             else if (xa_log_writer_done(root->xa_log, x->gtrid) != HY_OK)
@@ -499,10 +574,12 @@ static bool xa_next(struct session *s)
     }
     for (size_t i = 0; i < x->n; i++) {
         if (x->br[i].st == XB_IDLE || x->br[i].st == XB_PREPARED) {
-            xa_send(s, XOP_ROLLBACK, i, "ROLLBACK", "");
-            return true;
+            xa_post(s, i, XOP_ROLLBACK, "ROLLBACK", "", XOP_NONE, NULL, NULL);
+            posted = true;
         }
     }
+    if (posted)
+        return xa_read_next(s);
     if (x->commit) /* nothing to commit: BEGIN then COMMIT */
         x->commit = !x->failed;
     xa_finish(s);
@@ -586,6 +663,9 @@ static void branch_refuse(struct session *s, bool lost, const char *msg)
         session_next_command(s);
 }
 
+static const char *xa_start_tail(void);
+static bool xa_start_piped(struct session *s, size_t i);
+
 bool session_xa_branch_ready(struct session *s, struct bconn *bc)
 {
     struct session_xa *x = s->xa;
@@ -616,7 +696,140 @@ bool session_xa_branch_ready(struct session *s, struct bconn *bc)
     x->br[i] = (struct xa_branch){.group = g, .st = XB_IDLE};
     snprintf(x->br[i].name, sizeof(x->br[i].name), "%s", group_of(s->cfg)->name);
     x->br[i].bc = bc;
-    xa_send(s, XOP_START, i, "START", "");
+    if (xa_start_piped(s, i))
+        return false; /* the statement went with it */
+    xa_send(s, XOP_START, i, "START", xa_start_tail());
+    return false;
+}
+
+int session_xa_start_answer(struct session *s, uint32_t len)
+{
+    struct session_xa *x = s->xa;
+    struct stream *st = &s->down;
+    s->xa_piped = false;
+    if (x == NULL || x->piped == 0 || s->internal != INT_NONE)
+        return 0;
+    size_t i = x->piped - 1;
+    struct xa_branch *b = &x->br[i];
+    x->piped = 0;
+    if (len + MYSQL_HEADER_SIZE > st->b->cap)
+        return 0; /* not START's: it is short */
+    if (stream_unparsed(st) < MYSQL_HEADER_SIZE + len) {
+        s->xa_piped = true; /* again once it is whole */
+        x->piped = i + 1;
+        return -1;
+    }
+    const uint8_t *pl = st->b->data + st->scan + MYSQL_HEADER_SIZE;
+    struct mysql_ok ok;
+    if (len > 0 && pl[0] == MYSQL_OK && mysql_ok_decode(pl, len, s->resp.caps, &ok) == HY_OK) {
+        b->st = XB_ACTIVE;
+        if (!(ok.status & SERVER_MORE_RESULTS_EXISTS))
+            return 0; /* the statement was empty: this OK is the answer */
+        /* START's OK, not the client's: left out, the statement's answer
+         * goes on with its sequence ids lowered by one */
+        st->scan += MYSQL_HEADER_SIZE + len;
+        st->head = st->scan;
+        s->rdown.shift++;
+        return 1;
+    }
+    struct mysql_err e = {0};
+    if (len == 0 || pl[0] != MYSQL_ERR || mysql_err_decode(pl, len, &e) != HY_OK) {
+        /* neither: not what a server answers to XA START */
+        b->st = XB_ACTIVE;
+        return 0;
+    }
+    /* START failed: the server ran nothing after it (a multi-statement
+     * stops at its first error). The branch never began: forgotten, the
+     * group's next statement tries again; the client gets the error
+     * today's two steps would give, and the transaction goes on. */
+    char msg[200];
+    snprintf(msg, sizeof(msg), "halyard: XA START on group %s failed with error %u", b->name,
+             e.code);
+    slog_info(s, "xa %s: %s (the statement sent with it did not run)", x->gtrid, msg);
+    b->bc->xa = false;
+    x->n--;
+    memmove(b, b + 1, (size_t)(&x->br[x->n] - b) * sizeof(*b));
+    st->scan += MYSQL_HEADER_SIZE + len;
+    st->head = st->scan;
+    s->resp.err_code = 1105;
+    session_err_custom(s, s->rdown.seq, 1105, "HY000", msg);
+    s->resp_done = true;
+    return 1;
+}
+
+/* Test only: HALYARD_TEST_XA_FAILPOINT = "start-fails" makes every XA
+ * START one the server refuses (RESUME of a branch that is not
+ * suspended). */
+static const char *xa_start_tail(void)
+{
+    const char *fp = getenv("HALYARD_TEST_XA_FAILPOINT");
+    return fp != NULL && strcmp(fp, "start-fails") == 0 ? " RESUME" : "";
+}
+
+/* Branch i's XA START and the statement waiting in `up` in one COM_QUERY,
+ * `XA START '<gtrid>','<group>'; <statement>`: one round trip, not two.
+ * The server stops a multi-statement at its first error, so when START
+ * fails the statement does not run at all (sent behind START as a packet
+ * of its own it would run, and with autocommit on, commit outside the
+ * transaction). START's answer comes first: session_xa_start_answer()
+ * takes it out of the answer (an OK, with SERVER_MORE_RESULTS_EXISTS) or
+ * answers the client in place of the server (an ERR). Only for a COM_QUERY
+ * the route allows (s->xa_pipe_ok: whole, no CONNECTION_ID() to rewrite),
+ * on a connection that runs multi-statements (CLIENT_MULTI_STATEMENTS
+ * asked by the client, hence by halyard at the backend's login); a
+ * COM_STMT_EXECUTE, a COM_STMT_PREPARE's first statement and the rest keep
+ * the two steps. True when sent (the command is under way). */
+static bool xa_start_piped(struct session *s, size_t i)
+{
+    struct session_xa *x = s->xa;
+    struct stream *up = &s->up;
+    struct bconn *bc = x->br[i].bc;
+    if (!s->xa_pipe_ok || !(s->caps & CLIENT_MULTI_STATEMENTS) ||
+        !(bc->login.caps & CLIENT_MULTI_STATEMENTS) || up->b == NULL ||
+        stream_unparsed(up) < MYSQL_HEADER_SIZE + 1)
+        return false;
+    uint32_t len = mysql_hdr_len(up->b->data + up->scan);
+    const uint8_t *p = up->b->data + up->scan + MYSQL_HEADER_SIZE;
+    if (len < 1 || p[0] != COM_QUERY || stream_unparsed(up) < MYSQL_HEADER_SIZE + len ||
+        len + 256 >= MYSQL_MAX_PAYLOAD)
+        return false;
+    const char *t = (const char *)p + 1, *end = t + len - 1;
+    const char *w = skip_space_comments(t, end);
+    if (w == end || match_word(&w, end, "LOAD"))
+        return false; /* empty (the server's ERR is its own), or a LOAD DATA LOCAL's exchange */
+    char head[256];
+    int hn = snprintf(head, sizeof(head), "XA START '%s','%s'%s;", x->gtrid, x->br[i].name,
+                      xa_start_tail());
+    if (hn < 0 || (size_t)hn >= sizeof(head))
+        return false;
+    size_t n = MYSQL_HEADER_SIZE + 1 + (size_t)hn + (len - 1);
+    uint8_t *pkt = malloc(n);
+    if (pkt == NULL)
+        return false; /* the two steps then */
+    mysql_hdr_write(pkt, (uint32_t)(n - MYSQL_HEADER_SIZE), 0);
+    pkt[MYSQL_HEADER_SIZE] = COM_QUERY;
+    memcpy(pkt + MYSQL_HEADER_SIZE + 1, head, (size_t)hn);
+    memcpy(pkt + MYSQL_HEADER_SIZE + 1 + hn, p + 1, len - 1);
+    slog_debug(s, "xa: %s with the statement (one packet)", head);
+    x->piped = i + 1;
+    s->xa_piped = true;
+    bc->xa = true; /* its loss is the transaction's (session_xa_gone) */
+    consume_packet(s, len);
+    bool writes = s->cmd_writes;
+    command_send_own(s, COM_QUERY, pkt, n);
+    s->cmd_writes = writes;
+    free(pkt);
+    return true;
+}
+
+/* Whether b's XA PREPARE was sent and its answer not read yet: when its
+ * connection is lost, whether the server prepared the branch is unknown. */
+static bool prepare_sent(const struct xa_branch *b)
+{
+    for (uint8_t k = 0; k < b->nwant; k++) {
+        if (b->want[k] == XOP_PREPARE)
+            return true;
+    }
     return false;
 }
 
@@ -628,8 +841,10 @@ static void xa_step_done(struct session *s, uint16_t code, bool dead)
     enum xa_op op = x->op;
     x->op = XOP_NONE;
     if (dead) {
-        if (b->st == XB_PREPARED && !x->decided)
-            xa_recover_abandon(x->gtrid); /* kept prepared by the server: to roll back */
+        /* kept prepared by the server (or maybe: its PREPARE was sent, and
+         * may have run before the connection went): to roll back */
+        if ((b->st == XB_PREPARED || prepare_sent(b)) && !x->decided)
+            xa_recover_abandon(x->gtrid);
         b->st = XB_DEAD;
         b->bc = NULL;
     }
@@ -713,15 +928,14 @@ static void xa_step_done(struct session *s, uint16_t code, bool dead)
     case XOP_NONE:
         break;
     }
-    enum xa_op then = x->then;
-    x->then = XOP_NONE;
-    if (then != XOP_NONE && !dead && b->bc != NULL) {
-        /* the step sent behind END: its answer is next (maybe in already) */
-        x->op = then;
-        internal_expect(s, INT_XA, COM_QUERY, XA_STEP_TIMEOUT_MS);
-        internal_progress(s);
-        return;
+    if (b->nwant > 0) { /* the answer read: the next one on this branch, or another's */
+        memmove(b->want, b->want + 1, sizeof(b->want) - sizeof(b->want[0]));
+        b->nwant--;
     }
+    if (dead)
+        b->nwant = 0;
+    if (xa_read_next(s))
+        return;
     if (xa_next(s))
         return;
     session_timer_stop(s);
@@ -756,6 +970,13 @@ void session_xa_gone(struct session *s, struct bconn *bc)
         b->bc = NULL;
         bool prepared = b->st == XB_PREPARED;
         b->st = XB_DEAD;
+        if (x->piped == i + 1) { /* its XA START's answer will not come */
+            x->piped = 0;
+            s->xa_piped = false;
+        }
+        if (!prepared && prepare_sent(b) && !x->decided)
+            xa_recover_abandon(x->gtrid); /* it may have been prepared: to roll back */
+        b->nwant = 0;
         if (!x->ending) {
             session_trx_lost(s, bc->be->name);
         } else if (prepared && x->logging) {
@@ -811,6 +1032,7 @@ void session_xa_discard(struct session *s)
     if (x == NULL)
         return;
     s->xa = NULL;
+    s->xa_piped = false;
     if (x->logging && xa_log_writer_cancel(&x->logw) == HY_OK)
         x->decided = true; /* its decision was being written: now it is known */
     bool prepared = false;

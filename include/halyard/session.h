@@ -193,6 +193,8 @@ struct session {
     struct session_xa *xa;           /* a transaction across groups (session_xa.c); heap */
     const char *xa_refuse;           /* the statement's refusal (static text), or NULL */
     uint8_t xa_cmd;                  /* what ROUTE_XA runs (XA_CMD_*, session_int.h) */
+    bool xa_pipe_ok;                 /* the command routed may go with its XA START */
+    bool xa_piped;                   /* the answer starts with XA START's (session_xa.c) */
     char begin_sql[64];              /* a BEGIN halyard answered, not run yet, or "" */
     bool uvars_opaque;               /* a CALL, EXECUTE or stored function ran: statements that
                                       * mention a user variable go to the primary */
