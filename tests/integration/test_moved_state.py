@@ -1,0 +1,161 @@
+"""Session variables a statement moves without a SET, replayed on the
+session's other connections: insert_id (forgotten by the statement that
+generates an id with it) and rand_seed1/rand_seed2 (RAND()'s state, moved on
+by each RAND()). halyard reads them back after each statement while the
+session's state holds them; before, it replayed them as set: the next
+connection gave the same id again (a duplicate key, or a wrong id) and the
+same random numbers again.
+
+Each sequence runs directly on one server and through halyard, and the
+answers must be the same: on a sharded listener (two groups: the session's
+connection to each group is one of its connections, in both pool modes) and
+on a pooled one (pool_mode = "transaction", another session holding the
+connection the first one used).
+"""
+import pymysql
+import pytest
+
+from test_pool import threads_settle
+from test_shards import make_schemas, settings, start_sharded
+from util import APP_PASSWORD, APP_USER, free_port
+
+AI = "CREATE TABLE {}.ai (id BIGINT AUTO_INCREMENT PRIMARY KEY, v INT NOT NULL)"
+RND = "CREATE TABLE {}.r (id INT PRIMARY KEY)"
+
+
+def run(conn, steps):
+    """Each step's answer: the rows of a query, or ('ERR', code); an INSERT's
+    row as (its insert id,)."""
+    out = []
+    with conn.cursor() as cur:
+        for sql in steps:
+            try:
+                cur.execute(sql)
+                rows = cur.fetchall()
+                if sql.startswith("INSERT"):
+                    rows = ((cur.lastrowid,),)
+                out.append((sql, tuple(tuple(r) for r in rows)))
+            except pymysql.MySQLError as e:
+                out.append((sql, ("ERR", e.args[0])))
+    return out
+
+
+def direct(cluster, db1, db2):
+    """A connection to group a's primary, with tables ai and r made afresh in
+    schemas db1 and db2 there (the whole sequence on one server)."""
+    for db in (db1, db2):
+        cluster.sql(0, f"DROP DATABASE IF EXISTS {db}")
+        cluster.sql(0, f"CREATE DATABASE {db}")
+        cluster.sql(0, AI.format(db))
+        cluster.sql(0, RND.format(db))
+        cluster.sql(0, f"INSERT INTO {db}.r VALUES (1)")
+    return pymysql.connect(host="127.0.0.1", port=cluster.primary_port, user=APP_USER,
+                           password=APP_PASSWORD, autocommit=True)
+
+
+def insert_id_steps(a, b):
+    """insert_id set, then used on `a`'s table, then `b`'s; explicit ids,
+    a failed INSERT, a SELECT in between, read back after each."""
+    return [
+        # group b is a dual-master pair (ids 2 apart): the same everywhere
+        "SET auto_increment_increment = 2, auto_increment_offset = 1",
+        "SET insert_id = 100", "SELECT @@insert_id",
+        f"SELECT COUNT(*) FROM {a}.ai", "SELECT @@insert_id",
+        f"INSERT INTO {a}.ai (v) VALUES (1)", "SELECT @@insert_id, LAST_INSERT_ID()",
+        f"INSERT INTO {b}.ai (v) VALUES (2)", "SELECT @@insert_id, LAST_INSERT_ID()",
+        # explicit ids do not use it: still there for b
+        "SET insert_id = 200", f"INSERT INTO {a}.ai (id, v) VALUES (5, 3)",
+        "SELECT @@insert_id", f"INSERT INTO {b}.ai (v) VALUES (4), (5)",
+        "SELECT @@insert_id, LAST_INSERT_ID()", f"INSERT INTO {a}.ai (v) VALUES (6)",
+        # a failed INSERT that generated it: used all the same
+        "SET insert_id = 100", f"INSERT INTO {a}.ai (v) VALUES (7)", "SELECT @@insert_id",
+        f"INSERT INTO {b}.ai (v) VALUES (8)", "SELECT @@insert_id, LAST_INSERT_ID()",
+        # INSERT ... SELECT
+        "SET insert_id = 300", f"INSERT INTO {b}.ai (v) SELECT 9", "SELECT @@insert_id",
+        f"INSERT INTO {a}.ai (v) VALUES (10)",
+        f"SELECT id, v FROM {a}.ai ORDER BY id", f"SELECT id, v FROM {b}.ai ORDER BY id",
+    ]
+
+
+def rand_steps(a, b):
+    """RAND() after SET rand_seed1/rand_seed2, on one table and then the
+    other: one sequence, as on one connection."""
+    return [
+        "SET rand_seed1 = 5, rand_seed2 = 7",
+        f"SELECT RAND() FROM {a}.r", f"SELECT RAND() FROM {b}.r",
+        "SELECT @@rand_seed1, @@rand_seed2", f"SELECT RAND() FROM {a}.r",
+        "SET rand_seed1 = 5, rand_seed2 = 7", f"SELECT RAND() FROM {b}.r",
+        f"SELECT RAND() FROM {a}.r",
+    ]
+
+
+def lid_steps(a, b):
+    """LAST_INSERT_ID() read where the other table is, after ids generated
+    on one and the other (in session mode on two groups, the connection to
+    the group left was closed with the value unread: the session ended with
+    1927; its next group's connection gave its own value)."""
+    return [
+        "SET auto_increment_increment = 2, auto_increment_offset = 1",
+        f"INSERT INTO {a}.ai (v) VALUES (1)", f"SELECT LAST_INSERT_ID() FROM {b}.r",
+        f"INSERT INTO {b}.ai (v) VALUES (2)", "SELECT LAST_INSERT_ID(), @@identity",
+        f"SELECT LAST_INSERT_ID() FROM {a}.r",
+        f"INSERT INTO {a}.ai (id, v) VALUES (51, 3)", f"SELECT LAST_INSERT_ID() FROM {b}.r",
+        f"SELECT LAST_INSERT_ID(40) FROM {b}.r", f"SELECT LAST_INSERT_ID() FROM {a}.r",
+        f"INSERT INTO {a}.ai (v) VALUES (4), (5)", f"SELECT LAST_INSERT_ID() FROM {b}.r",
+    ]
+
+
+@pytest.fixture
+def sharded_ai(start_halyard, cluster, dual, tmp_path):
+    make_schemas(cluster, dual)
+    cluster.sql(0, AI.format("sa"))
+    cluster.sql(0, RND.format("sa"))
+    cluster.sql(0, "INSERT INTO sa.r VALUES (1)")
+    cluster.sync()
+    dual.sql(0, AI.format("sb"))
+    dual.sql(0, RND.format("sb"))
+    dual.sql(0, "INSERT INTO sb.r VALUES (1)")
+    dual.sync()
+    port = free_port()
+    return start_sharded(start_halyard, settings(cluster, dual, tmp_path, port), port)
+
+
+@pytest.mark.parametrize("steps", [insert_id_steps, rand_steps, lid_steps])
+def test_moved_variables_on_two_groups(sharded_ai, cluster, steps):
+    want = run(direct(cluster, "mva", "mvb"), steps("mva", "mvb"))
+    got = run(sharded_ai.connect(autocommit=True), steps("sa", "sb"))
+    strip = [(sql.replace("sa.", "X.").replace("sb.", "Y."), r) for sql, r in got]
+    assert strip == [(sql.replace("mva.", "X.").replace("mvb.", "Y."), r) for sql, r in want]
+
+
+@pytest.fixture
+def pooled(cluster, start_halyard):
+    threads_settle(cluster, 0)
+    return start_halyard(workers=1, pool_mode="transaction", read_write_split=False)
+
+
+@pytest.mark.parametrize("steps", [insert_id_steps, rand_steps, lid_steps])
+def test_moved_variables_on_another_pooled_connection(pooled, cluster, steps):
+    """Session a's statements alternate with session b's transactions,
+    each holding the connection a used last: a's next statement takes
+    another, brought to a's state."""
+    want = run(direct(cluster, "mva", "mvb"), steps("mva", "mvb"))
+    direct(cluster, "mpa", "mpb")
+    cluster.sync()
+    a = pooled.connect(autocommit=True)
+    others = []
+    got = []
+    for sql in steps("mpa", "mpb"):
+        got += run(a, [sql])
+        # another session takes a's connection and keeps it (a transaction)
+        o = pooled.connect(autocommit=True)
+        with o.cursor() as cur:
+            cur.execute("BEGIN")
+            cur.execute("SELECT COUNT(*) FROM mpa.r")
+        others.append(o)
+        if len(others) > 3:
+            others.pop(0).close()  # its transaction rolls back, the connection goes back
+    for o in others:
+        o.close()
+    norm = [(sql.replace("mpa.", "X.").replace("mpb.", "Y."), r) for sql, r in got]
+    assert norm == [(sql.replace("mva.", "X.").replace("mvb.", "Y."), r) for sql, r in want]
