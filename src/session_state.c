@@ -13,6 +13,7 @@
 
 #include "halyard/backend.h"
 #include "halyard/classify.h"
+#include "halyard/lexer.h"
 #include "halyard/readback.h"
 #include "halyard/session.h"
 #include "halyard/session_err.h"
@@ -205,6 +206,34 @@ void state_prepare_set(struct session *s, const struct classify_result *r, const
         s->chg_pending = false;
         session_pin(s, "session state set in a way that cannot be read back");
     }
+}
+
+/* GET DIAGNOSTICS (one statement, whole at p) is on its way: the user
+ * variables it assigns (`@n = NUMBER`, `CONDITION 1 @m = MESSAGE_TEXT`: each
+ * @name followed by =) are read back behind it, as a SET's are, wherever it
+ * runs (the connection that has the diagnostics area). */
+void state_prepare_diag(struct session *s, const uint8_t *p, uint32_t len)
+{
+    s->chg_pending = false;
+    struct state_change *c;
+    if (s->pinned || (c = state_change_begin(s)) == NULL)
+        return;
+    const char *sql = (const char *)p + 1;
+    struct lexer lx;
+    lex_init(&lx, sql, len - 1, s->lex_opts, NULL);
+    struct token t, prev = {.type = T_END};
+    bool ok = true;
+    for (lex_next(&lx, &t); t.type != T_END && ok; prev = t, lex_next(&lx, &t)) {
+        if (t.type == T_EQ && prev.type == T_UVAR)
+            ok = readback_add(&c->rb, VS_USER, sql + prev.in_off, prev.in_len) == HY_OK;
+    }
+    char rsql[READBACK_SQL_MAX];
+    if (ok && c->rb.n > 0 && readback_sql(&c->rb, rsql, sizeof(rsql)) >= sizeof(rsql))
+        ok = false;
+    if (!ok || c->rb.n == 0)
+        s->chg_pending = false;
+    if (!ok)
+        session_pin(s, "GET DIAGNOSTICS assigned user variables that cannot be read back");
 }
 
 /* The SET that state_prepare_set() looked at has gone out to s->cur whole:

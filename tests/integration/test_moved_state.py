@@ -13,6 +13,7 @@ on a pooled one (pool_mode = "transaction", another session holding the
 connection the first one used).
 """
 import pymysql
+from pymysql.constants import CLIENT
 import pytest
 
 from test_pool import threads_settle
@@ -38,6 +39,11 @@ def run(conn, steps):
             except pymysql.MySQLError as e:
                 out.append((sql, ("ERR", e.args[0])))
     return out
+
+
+def norm(out, a, b):
+    """The answers with schemas a and b named X and Y (error messages too)."""
+    return repr(out).replace(f"{a}.", "X.").replace(f"{b}.", "Y.")
 
 
 def direct(cluster, db1, db2):
@@ -105,6 +111,25 @@ def lid_steps(a, b):
     ]
 
 
+def diag_steps(a, b):
+    """GET DIAGNOSTICS assigns user variables (halyard did not see them: the
+    next connection had them NULL), read back on the other table's
+    connection."""
+    return [
+        f"SELECT * FROM {a}.nosuch",
+        "GET DIAGNOSTICS @n = NUMBER, @rc = ROW_COUNT",
+        "GET DIAGNOSTICS CONDITION 1 @m = MESSAGE_TEXT, @e = MYSQL_ERRNO, @st = RETURNED_SQLSTATE",
+        f"SELECT @n, @rc, @m, @e, @st FROM {b}.r",
+        f"SELECT @n, @m FROM {a}.r",
+        f"SELECT 1 FROM {a}.nosuch2",
+        "GET CURRENT DIAGNOSTICS CONDITION @n @`m` = MESSAGE_TEXT, @e = MYSQL_ERRNO",
+        f"SELECT @m, @e FROM {b}.r",
+        # a condition that is not there: an error, the variables as they were
+        "GET DIAGNOSTICS CONDITION 2 @m = MESSAGE_TEXT",
+        f"SELECT @m FROM {b}.r",
+    ]
+
+
 @pytest.fixture
 def sharded_ai(start_halyard, cluster, dual, tmp_path):
     make_schemas(cluster, dual)
@@ -120,12 +145,11 @@ def sharded_ai(start_halyard, cluster, dual, tmp_path):
     return start_sharded(start_halyard, settings(cluster, dual, tmp_path, port), port)
 
 
-@pytest.mark.parametrize("steps", [insert_id_steps, rand_steps, lid_steps])
+@pytest.mark.parametrize("steps", [insert_id_steps, rand_steps, lid_steps, diag_steps])
 def test_moved_variables_on_two_groups(sharded_ai, cluster, steps):
     want = run(direct(cluster, "mva", "mvb"), steps("mva", "mvb"))
     got = run(sharded_ai.connect(autocommit=True), steps("sa", "sb"))
-    strip = [(sql.replace("sa.", "X.").replace("sb.", "Y."), r) for sql, r in got]
-    assert strip == [(sql.replace("mva.", "X.").replace("mvb.", "Y."), r) for sql, r in want]
+    assert norm(got, "sa", "sb") == norm(want, "mva", "mvb")
 
 
 @pytest.fixture
@@ -134,7 +158,7 @@ def pooled(cluster, start_halyard):
     return start_halyard(workers=1, pool_mode="transaction", read_write_split=False)
 
 
-@pytest.mark.parametrize("steps", [insert_id_steps, rand_steps, lid_steps])
+@pytest.mark.parametrize("steps", [insert_id_steps, rand_steps, lid_steps, diag_steps])
 def test_moved_variables_on_another_pooled_connection(pooled, cluster, steps):
     """Session a's statements alternate with session b's transactions,
     each holding the connection a used last: a's next statement takes
@@ -157,5 +181,26 @@ def test_moved_variables_on_another_pooled_connection(pooled, cluster, steps):
             others.pop(0).close()  # its transaction rolls back, the connection goes back
     for o in others:
         o.close()
-    norm = [(sql.replace("mpa.", "X.").replace("mpb.", "Y."), r) for sql, r in got]
-    assert norm == [(sql.replace("mva.", "X.").replace("mvb.", "Y."), r) for sql, r in want]
+    assert norm(got, "mpa", "mpb") == norm(want, "mva", "mvb")
+
+
+def test_get_diagnostics_in_a_multi_statement(pooled, cluster):
+    """Several statements at once keep the session on its connection: what
+    GET DIAGNOSTICS assigned there is read there."""
+    want = []
+    for port in (cluster.primary_port, pooled.port):
+        c = pymysql.connect(host="127.0.0.1", port=port, user=APP_USER, password=APP_PASSWORD,
+                            autocommit=True, client_flag=CLIENT.MULTI_STATEMENTS)
+        with c.cursor() as cur:
+            cur.execute("SELECT 1/0; GET DIAGNOSTICS CONDITION 1 @w = MESSAGE_TEXT, @c = MYSQL_ERRNO")
+            while cur.nextset():
+                pass
+            o = pooled.connect(autocommit=True)
+            with o.cursor() as ocur:
+                ocur.execute("BEGIN")
+                ocur.execute("SELECT 1")
+            cur.execute("SELECT @w, @c")
+            want.append(cur.fetchall())
+            o.close()
+        c.close()
+    assert want[0] == want[1] == (("Division by 0", 1365),)
