@@ -12,10 +12,13 @@ connection to each group is one of its connections, in both pool modes) and
 on a pooled one (pool_mode = "transaction", another session holding the
 connection the first one used).
 """
+import subprocess
+
 import pymysql
 from pymysql.constants import CLIENT
 import pytest
 
+from test_core import client_bin
 from test_pool import threads_settle
 from test_shards import make_schemas, settings, start_sharded
 from util import APP_PASSWORD, APP_USER, free_port
@@ -204,3 +207,26 @@ def test_get_diagnostics_in_a_multi_statement(pooled, cluster):
             o.close()
         c.close()
     assert want[0] == want[1] == (("Division by 0", 1365),)
+
+
+def ps_run(port, a, b, db):
+    """LAST_INSERT_ID() set and read by prepared statements on a's table,
+    then b's: ps_query's output."""
+    lines = [f"SELECT LAST_INSERT_ID(77) FROM {a}.r", f"SELECT LAST_INSERT_ID() FROM {b}.r",
+             f"INSERT INTO {a}.ai (v) VALUES (?)\tl:1", f"SELECT LAST_INSERT_ID() FROM {b}.r",
+             f"SELECT LAST_INSERT_ID(78) FROM {b}.r", f"SELECT LAST_INSERT_ID() FROM {a}.r"]
+    r = subprocess.run([client_bin("ps_query"), "127.0.0.1", str(port), APP_USER, APP_PASSWORD, db],
+                       input="\n".join(lines) + "\n", capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.replace(f"{a}.", "X.").replace(f"{b}.", "Y.")
+
+
+def test_prepared_last_insert_id_on_two_groups(sharded_ai, cluster):
+    """A prepared statement naming LAST_INSERT_ID() is followed as a text
+    one is (before, `SELECT LAST_INSERT_ID(77)` prepared was not read back:
+    the next group's connection got the older value)."""
+    direct(cluster, "mva", "mvb").close()
+    want = ps_run(cluster.primary_port, "mva", "mvb", "mva")
+    got = ps_run(sharded_ai.port, "sa", "sb", "sa")
+    assert "row\t77" in want and "error" not in want, want
+    assert got == want

@@ -143,6 +143,25 @@ def test_not_known_is_refused_not_wrong(aikeyed, cluster, dual):
         assert lids(cur) == (id_of(cluster, 23),) * 3
 
 
+def test_not_known_is_refused_to_a_prepared_statement(aikeyed, cluster, dual):
+    """The same refusal for a SELECT LAST_INSERT_ID() prepared before and
+    executed then (before, it read the older value)."""
+    lines = ["QUERY INSERT INTO ai (k, v) VALUES (8, 24)",
+             "SELECT LAST_INSERT_ID(), ?\ti:1",
+             "QUERY INSERT INTO ai (id, k, v) VALUES (0, 7, 25), (NULL, 8, 26)",
+             "AGAIN\ti:2",
+             "QUERY INSERT INTO ai (k, v) VALUES (8, 27)", "AGAIN\ti:3"]
+    r = subprocess.run([client_bin("ps_query"), "127.0.0.1", str(aikeyed.port), APP_USER,
+                        APP_PASSWORD, "shop"],
+                       input="\n".join(lines) + "\n", capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.splitlines()
+    i = out.index("stmt\t4")
+    assert f"row\t{id_of(cluster, 24)}\t1" in out[:i], out
+    assert out[i + 1].startswith("error\t1105\tHY000\thalyard: LAST_INSERT_ID() is not known"), out
+    assert out[-2:] == [f"row\t{id_of(cluster, 27)}\t3", "rows=1"], out
+
+
 def test_a_write_naming_last_insert_id_on_several_groups_is_refused(aikeyed, cluster, dual):
     c = aikeyed.connect()
     with c.cursor() as cur:
