@@ -347,11 +347,36 @@ bool state_moved_readback(struct session *s)
     return false;
 }
 
+/* `SET last_insert_id = N` (or identity, its other name) read back: the
+ * session's LAST_INSERT_ID(), which halyard keeps apart from the variables
+ * (s->lid: read back after each statement that may change it, set on each
+ * connection before its next one), not a variable replayed as set. */
+static void lid_adopt(struct session *s)
+{
+    static const char *const names[] = {"last_insert_id", "identity"};
+    for (size_t i = 0; s->vs != NULL && i < HY_ARRAY_SIZE(names); i++) {
+        struct varstate_value v;
+        size_t n = strlen(names[i]);
+        if (!varstate_get(s->vs, VS_SYSTEM, names[i], n, &v))
+            continue;
+        char digits[24];
+        bool num = !v.null && (v.type == VS_UINT || v.type == VS_INT) && v.len < sizeof(digits);
+        if (num) {
+            memcpy(digits, v.data, v.len);
+            digits[v.len] = '\0';
+        }
+        (void)varstate_unset(s->vs, VS_SYSTEM, names[i], n);
+        if (num)
+            session_pool_lid_set(s, strtoull(digits, NULL, 10));
+    }
+}
+
 /* The session's state changed on s->cur, where it ran: that connection
  * has it all. */
 static void state_changed(struct session *s)
 {
     struct varstate_value v;
+    lid_adopt(s);
     if (s->vs != NULL && varstate_get(s->vs, VS_SYSTEM, "insert_id", 9, &v) && value_is_zero(&v))
         (void)varstate_unset(s->vs, VS_SYSTEM, "insert_id", 9); /* none: 0 is no forced id */
     s->vs_gen++;

@@ -111,6 +111,11 @@ def lid_steps(a, b):
         f"INSERT INTO {a}.ai (id, v) VALUES (51, 3)", f"SELECT LAST_INSERT_ID() FROM {b}.r",
         f"SELECT LAST_INSERT_ID(40) FROM {b}.r", f"SELECT LAST_INSERT_ID() FROM {a}.r",
         f"INSERT INTO {a}.ai (v) VALUES (4), (5)", f"SELECT LAST_INSERT_ID() FROM {b}.r",
+        # set as variables (identity is its other name): until the next id
+        "SET last_insert_id = 5", f"SELECT LAST_INSERT_ID() FROM {b}.r",
+        f"INSERT INTO {b}.ai (v) VALUES (6)", f"SELECT LAST_INSERT_ID() FROM {a}.r",
+        "SET identity = 9", f"SELECT @@last_insert_id, @@identity FROM {a}.r",
+        f"INSERT INTO {a}.ai (v) VALUES (7)", f"SELECT LAST_INSERT_ID() FROM {b}.r",
     ]
 
 
