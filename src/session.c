@@ -328,6 +328,7 @@ void command_done(struct session *s)
     }
     s->cmd_writes = false;
     bool readback = state_commit(s, s->resp.err_code == 0);
+    state_moved_note(s);
     s->last_active = ev_now(s->w->loop);
     session_set_state(s, SS_IDLE);
     stream_release_if_empty(&s->down, &s->w->pool);
@@ -930,6 +931,8 @@ void session_next_command(struct session *s)
             update_reads(s);
             return;
         }
+        if (state_moved_readback(s) || session_pool_lid_follow(s))
+            return; /* insert_id, rand_seed1/2, LAST_INSERT_ID() read back first */
         if (config_root(s->cfg) != s->w->session_cfg && s->state == SS_IDLE && s->wait_idx < 0) {
             session_config_switch(s);
             if (s->state == SS_CLOSING)

@@ -176,6 +176,9 @@ const char *session_pool_hold(const struct session *s, const struct bconn *bc);
 /* "db1: transaction; db2: read-only transaction" into out ("" = none). */
 void session_pool_holds(const struct session *s, char *out, size_t len);
 void session_pool_lid_read(struct session *s, bool ok, const char *value);
+/* Session mode on a shards listener: LAST_INSERT_ID() read back (INT_LID)
+ * between statements where it may have changed; true when that went out. */
+bool session_pool_lid_follow(struct session *s);
 /* A write halyard ran on several groups generated `lid` first: the
  * session's LAST_INSERT_ID() (and @@identity, @@last_insert_id) is that
  * now, in both pool modes; each connection gets it set before its next
@@ -248,6 +251,8 @@ void state_idle(struct session *s);
 /* The worker thread ends: free the sync's scratch state. */
 void state_thread_exit(void);
 bool state_commit(struct session *s, bool ok);
+void state_moved_note(struct session *s);
+bool state_moved_readback(struct session *s);
 /* A transaction began on s->cur, whose state is the session's: the
  * SET TRANSACTION (next transaction only) statements it consumed leave
  * the session's state (other connections, which did not consume them, are
@@ -257,6 +262,7 @@ void state_prepare_cmd(struct session *s, uint8_t cmd, const uint8_t *p, uint32_
 void state_prepare_set(struct session *s, const struct classify_result *r, const uint8_t *p,
                        uint32_t len);
 void state_readback_end(struct session *s);
+void state_prepare_diag(struct session *s, const uint8_t *p, uint32_t len);
 void state_readback_send(struct session *s);
 void state_readback_expect(struct session *s);
 bool state_readback_in_flight(const struct session *s);

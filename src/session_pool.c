@@ -636,6 +636,28 @@ bool session_pool_release(struct session *s)
     return rc;
 }
 
+/* Session mode on a shards listener: a connection whose LAST_INSERT_ID()
+ * may have changed is read back between statements, as a pooled one is
+ * before it goes: the session leaving its group closes it
+ * (session_view_move), and the value is the session's, which the next
+ * group's connection gets set (session_pool_lid_read). */
+bool session_pool_lid_follow(struct session *s)
+{
+    if (s->cfg->pool_transaction || !s->listener->shards || s->state != SS_IDLE ||
+        s->internal != INT_NONE)
+        return false;
+    for (uint32_t i = 0; i < s->n_bc; i++) {
+        struct bconn *bc = s->bc[i];
+        if (bc == NULL || bc->state != BCONN_READY || !bc->lid_dirty)
+            continue;
+        s->cur = bc;
+        session_publish_backend(s);
+        internal_query(s, INT_LID, "SELECT LAST_INSERT_ID()", s->cfg->connect_timeout_ms);
+        return true;
+    }
+    return false;
+}
+
 void session_kill_released(struct session *s)
 {
     s->kill_kept = false;
@@ -700,7 +722,12 @@ void session_pool_lid_read(struct session *s, bool ok, const char *value)
         free(s->lid_lost);
         s->lid_lost = NULL;
     }
+    if (!s->cfg->pool_transaction && bc->lid != s->lid) {
+        /* the session's other connections get it set (session_pool_sync_lid) */
+        s->lid_epoch++;
+    }
     bc->lid = s->lid;
+    bc->lid_epoch = s->lid_epoch;
     bc->lid_dirty = false;
 }
 

@@ -500,6 +500,7 @@ uint32_t ps_route_prepare(struct session *s, const uint8_t *p, uint32_t len, boo
     st->uvar_ref = (r->flags & CLF_USER_VAR_REF) != 0;
     st->clears_diag = r->clears_diag;
     st->diag = (r->flags & CLF_DIAG) != 0;
+    st->lid = (r->flags & CLF_LAST_INSERT_ID) != 0;
     st->ro_refused = (r->kind == CL_WRITE && (r->flags & CLF_DML)) ||
                      (r->flags & (CLF_LOCKING_READ | CLF_TEMP_TABLE_CREATED));
     st->show_status = show_status(st->sql, st->sql_len);
@@ -720,6 +721,7 @@ static uint32_t ps_route_execute(struct session *s, struct pstmt *st,
     s->cmd_writes = st->writes || bulk;
     s->cmd_clears_diag = st->clears_diag;
     s->cmd_diag = st->diag;
+    s->cmd_lid = st->lid; /* read back after it, as a text statement naming it */
     if (s->ldiag != NULL && st->diag)
         return session_fanout_refuse(s, "halyard: the previous statement ran on every group: "
                                         "its warnings and errors are answered to SHOW WARNINGS "
@@ -842,6 +844,22 @@ static enum ps_ready ps_exec_backend(struct session *s, struct pstmt *st,
             return PS_DONE;
         }
         ps_once_close(s, st); /* the last execution's values */
+        if (st->lid && s->lid_lost != NULL) {
+            /* as a text statement naming it: another connection's value
+             * would be wrong */
+            slog_warn(s, "a statement uses LAST_INSERT_ID(), lost with %s: closing", s->lid_lost);
+            ps_drop(s, len);
+            session_err(s, 1, SERR_LID_LOST, s->lid_lost);
+            session_mark_closing(s, END_BACKEND_LOST);
+            return PS_WAIT;
+        }
+        if (st->lid && s->lid_unknown != NULL) {
+            ps_refuse(s, len, 1105, "HY000",
+                      "halyard: LAST_INSERT_ID() is not known after the previous statement on "
+                      "several groups: %.150s",
+                      s->lid_unknown);
+            return PS_DONE;
+        }
         *idx = ps_route_execute(s, st, ex, len, bulk);
         if (s->state == SS_CLOSING)
             return PS_WAIT;

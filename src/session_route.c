@@ -513,6 +513,14 @@ static bool mentions_connid(const uint8_t *p, uint32_t n)
  * hint sends elsewhere, outside transactions; commands that change session
  * state are prepared for the log on the way. COM_STMT_PREPARE is
  * classified and matched against the rules like a COM_QUERY of its text. */
+/* Whether the text is a GET [CURRENT | STACKED] DIAGNOSTICS. */
+static bool is_get_diagnostics(const uint8_t *p, uint32_t n)
+{
+    const char *t = (const char *)p, *end = t + n;
+    t = skip_space_comments(t, end);
+    return match_word(&t, end, "GET");
+}
+
 /* Whether the text is an SQL PREPARE (of a named statement). */
 static bool sql_prepare(const uint8_t *p, uint32_t n)
 {
@@ -683,6 +691,9 @@ uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_
     session_decide(&in, &out);
     if (out.log_state)
         state_prepare_set(s, &r, p, len);
+    else if (r.kind == CL_READ && (r.flags & CLF_DIAG) && (r.flags & CLF_USER_VAR_REF) && fits &&
+             cmd == COM_QUERY && out.pin == NULL && is_get_diagnostics(p + 1, len - 1))
+        state_prepare_diag(s, p, len); /* GET DIAGNOSTICS @n = NUMBER: read back */
     return route_apply(s, &out);
 }
 

@@ -13,6 +13,7 @@
 
 #include "halyard/backend.h"
 #include "halyard/classify.h"
+#include "halyard/lexer.h"
 #include "halyard/readback.h"
 #include "halyard/session.h"
 #include "halyard/session_err.h"
@@ -207,6 +208,34 @@ void state_prepare_set(struct session *s, const struct classify_result *r, const
     }
 }
 
+/* GET DIAGNOSTICS (one statement, whole at p) is on its way: the user
+ * variables it assigns (`@n = NUMBER`, `CONDITION 1 @m = MESSAGE_TEXT`: each
+ * @name followed by =) are read back behind it, as a SET's are, wherever it
+ * runs (the connection that has the diagnostics area). */
+void state_prepare_diag(struct session *s, const uint8_t *p, uint32_t len)
+{
+    s->chg_pending = false;
+    struct state_change *c;
+    if (s->pinned || (c = state_change_begin(s)) == NULL)
+        return;
+    const char *sql = (const char *)p + 1;
+    struct lexer lx;
+    lex_init(&lx, sql, len - 1, s->lex_opts, NULL);
+    struct token t, prev = {.type = T_END};
+    bool ok = true;
+    for (lex_next(&lx, &t); t.type != T_END && ok; prev = t, lex_next(&lx, &t)) {
+        if (t.type == T_EQ && prev.type == T_UVAR)
+            ok = readback_add(&c->rb, VS_USER, sql + prev.in_off, prev.in_len) == HY_OK;
+    }
+    char rsql[READBACK_SQL_MAX];
+    if (ok && c->rb.n > 0 && readback_sql(&c->rb, rsql, sizeof(rsql)) >= sizeof(rsql))
+        ok = false;
+    if (!ok || c->rb.n == 0)
+        s->chg_pending = false;
+    if (!ok)
+        session_pin(s, "GET DIAGNOSTICS assigned user variables that cannot be read back");
+}
+
 /* The SET that state_prepare_set() looked at has gone out to s->cur whole:
  * its read-back follows it there now, before its answer is in. */
 void state_readback_send(struct session *s)
@@ -232,10 +261,124 @@ bool state_readback_in_flight(const struct session *s)
     return s->chg_pending && s->chg->rb_sent;
 }
 
+/* ---- variables a statement moves -----------------------------------------
+ * MariaDB changes three session variables without a SET. insert_id (SET
+ * insert_id = N: the id the next generated one takes) is forgotten by the
+ * statement that generates an id with it (handler::ha_release_auto_increment:
+ * an INSERT, REPLACE, INSERT ... SELECT, LOAD DATA, a trigger's or a
+ * routine's, even one that then fails on a duplicate key; not one that gives
+ * every id itself, nor one that fails before generating). rand_seed1 and
+ * rand_seed2 are RAND()'s state, which each RAND() moves on (@@rand_seed1
+ * reads where it is now). Kept as they were set, they would be replayed on
+ * the session's next connection: the same id again (a duplicate key, or a
+ * wrong id), the same random numbers again. So after each statement of a
+ * session whose state holds them (bconn.moved), they are read back on the
+ * connection it ran on, before the session's next command and before that
+ * connection goes back to the pool (state_moved_readback); an insert_id
+ * read back as 0 leaves the state (a connection that still has one gets SET
+ * insert_id = DEFAULT). */
+static const char *const moving_vars[] = {"insert_id", "rand_seed1", "rand_seed2"};
+
+static bool value_is_zero(const struct varstate_value *v)
+{
+    if (v->null || v->type == VS_DEFAULT)
+        return true;
+    bool zero = (v->type == VS_INT || v->type == VS_UINT) && v->len > 0;
+    for (size_t i = 0; zero && i < v->len; i++)
+        zero = v->data[i] == '0';
+    return zero;
+}
+
+/* Whether the session's state holds a variable a statement may move. */
+static bool moving_held(const struct session *s)
+{
+    struct varstate_value v;
+    for (size_t i = 0; s->vs != NULL && i < HY_ARRAY_SIZE(moving_vars); i++) {
+        if (varstate_get(s->vs, VS_SYSTEM, moving_vars[i], strlen(moving_vars[i]), &v) &&
+            (i > 0 ? v.type != VS_DEFAULT : !value_is_zero(&v)))
+            return true;
+    }
+    return false;
+}
+
+/* A client's statement ended on s->cur. */
+void state_moved_note(struct session *s)
+{
+    if (s->cur != NULL && s->internal == INT_NONE && !s->pinned &&
+        (s->resp.cmd == COM_QUERY || s->resp.cmd == COM_STMT_EXECUTE) && moving_held(s))
+        s->cur->moved = true;
+}
+
+/* Between commands: read back what a statement may have moved. True when
+ * the read-back went out (INT_READBACK; the next command waits for it). */
+bool state_moved_readback(struct session *s)
+{
+    if (s->state != SS_IDLE || s->internal != INT_NONE)
+        return false;
+    for (uint32_t i = 0; i < s->n_bc; i++) {
+        struct bconn *bc = s->bc[i];
+        if (bc == NULL || !bc->moved)
+            continue;
+        bc->moved = false;
+        if (bc->state != BCONN_READY || s->pinned || !moving_held(s))
+            continue;
+        struct state_change *c = state_change_begin(s);
+        if (c == NULL)
+            return false;
+        s->chg_pending = false;
+        c->ok = true;
+        struct varstate_value v;
+        for (size_t k = 0; k < HY_ARRAY_SIZE(moving_vars); k++) {
+            size_t n = strlen(moving_vars[k]);
+            if (varstate_get(s->vs, VS_SYSTEM, moving_vars[k], n, &v) &&
+                readback_add(&c->rb, VS_SYSTEM, moving_vars[k], n) != HY_OK)
+                return false; /* not reached: three valid names */
+        }
+        char sql[READBACK_SQL_MAX];
+        if (readback_sql(&c->rb, sql, sizeof(sql)) >= sizeof(sql))
+            return false;
+        slog_debug(s, "reads back insert_id/rand_seed on %s", bc->be->name);
+        s->cur = bc;
+        session_publish_backend(s);
+        readback_start(&c->rb, s->caps, s->ext_caps);
+        internal_query(s, INT_READBACK, sql, s->cfg->connect_timeout_ms);
+        return true;
+    }
+    return false;
+}
+
+/* `SET last_insert_id = N` (or identity, its other name) read back: the
+ * session's LAST_INSERT_ID(), which halyard keeps apart from the variables
+ * (s->lid: read back after each statement that may change it, set on each
+ * connection before its next one), not a variable replayed as set. */
+static void lid_adopt(struct session *s)
+{
+    static const char *const names[] = {"last_insert_id", "identity"};
+    for (size_t i = 0; s->vs != NULL && i < HY_ARRAY_SIZE(names); i++) {
+        struct varstate_value v;
+        size_t n = strlen(names[i]);
+        if (!varstate_get(s->vs, VS_SYSTEM, names[i], n, &v))
+            continue;
+        char digits[24];
+        bool num = !v.null && (v.type == VS_UINT || v.type == VS_INT) && v.len < sizeof(digits);
+        if (num) {
+            memcpy(digits, v.data, v.len);
+            digits[v.len] = '\0';
+        }
+        (void)varstate_unset(s->vs, VS_SYSTEM, names[i], n);
+        if (num)
+            session_pool_lid_set(s, strtoull(digits, NULL, 10));
+    }
+}
+
 /* The session's state changed on s->cur, where it ran: that connection
  * has it all. */
 static void state_changed(struct session *s)
 {
+    struct varstate_value v;
+    lid_adopt(s);
+    if (s->vs != NULL && varstate_get(s->vs, VS_SYSTEM, "insert_id", 9, &v) && value_is_zero(&v))
+        (void)varstate_unset(s->vs, VS_SYSTEM, "insert_id", 9); /* none: 0 is no forced id */
     s->vs_gen++;
     struct bconn *bc = s->cur;
     if (bc == NULL)

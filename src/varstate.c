@@ -423,6 +423,25 @@ hy_status_t varstate_set(struct varstate *vs, enum varstate_scope scope, const c
     return HY_OK;
 }
 
+bool varstate_unset(struct varstate *vs, enum varstate_scope scope, const char *name,
+                    size_t name_len)
+{
+    if ((scope != VS_SYSTEM && scope != VS_USER) || name_len == 0 || name_len > VARSTATE_NAME_MAX)
+        return false;
+    char key[VARSTATE_NAME_MAX + 1];
+    name_key(name, name_len, key);
+    struct vs_map *m = &vs->map[scope];
+    bool found;
+    uint32_t at = map_find(m, key, &found);
+    if (!found)
+        return false;
+    vs->bytes -= var_cost(m->v[at].len);
+    free(m->v[at].data);
+    memmove(&m->v[at], &m->v[at + 1], (m->n - at - 1) * sizeof(*m->v));
+    m->n--;
+    return true;
+}
+
 bool varstate_get(const struct varstate *vs, enum varstate_scope scope, const char *name,
                   size_t name_len, struct varstate_value *out)
 {
@@ -678,6 +697,21 @@ static bool set_by_login(const char *name)
     return false;
 }
 
+/* Whether system variable `name` has no DEFAULT (`SET rand_seed1 = DEFAULT`
+ * fails with 1230): RAND()'s state, which a connection the login left has
+ * at no value one could give back (left as it is: RAND() unseeded promises
+ * no sequence), and LAST_INSERT_ID(), which the session brings connections
+ * to itself (session_pool_sync_lid). */
+static bool no_default(const char *name)
+{
+    static const char *const names[] = {"identity", "last_insert_id", "rand_seed1", "rand_seed2"};
+    for (size_t i = 0; i < HY_ARRAY_SIZE(names); i++) {
+        if (strcmp(name, names[i]) == 0)
+            return true;
+    }
+    return false;
+}
+
 /* Assignments for one scope: what `want` has that `conn` has not or has
  * otherwise; what only `conn` has goes back to what the login left:
  * NULL, DEFAULT (the global value), or for the character set variables
@@ -701,7 +735,8 @@ static hy_status_t map_apply(const struct vs_map *conn, const struct vs_map *wan
             if (cs)
                 rc = set_add(sb, out, sc, conn->v[i].name, &login);
             else if (!(sc == VS_USER && conn->v[i].type == VS_NULL) &&
-                     !(sc == VS_SYSTEM && conn->v[i].type == VS_DEFAULT))
+                     !(sc == VS_SYSTEM && conn->v[i].type == VS_DEFAULT) &&
+                     !(sc == VS_SYSTEM && no_default(conn->v[i].name)))
                 rc = set_add(sb, out, sc, conn->v[i].name, &reset);
             i++;
         } else if (c > 0) {

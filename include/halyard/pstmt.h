@@ -43,6 +43,7 @@ struct pstmt {
     bool ro_refused;    /* refused inside START TRANSACTION READ ONLY (route_decide) */
     bool clears_diag;   /* an EXECUTE clears the diagnostics area (classify_result) */
     bool diag;          /* it reads the diagnostics area (CLF_DIAG) */
+    bool lid;           /* names LAST_INSERT_ID() or its variables (CLF_LAST_INSERT_ID) */
     bool show_status;   /* SHOW STATUS and the like: the primary's counters */
     bool ld_lost;       /* long data was lost with its backend: the next EXECUTE fails */
     uint8_t hint;       /* enum classify_hint of its text, or of the rule that matched it */

@@ -98,6 +98,8 @@ struct bconn {
     bool parked;         /* an XA branch of a group the session left (session_xa.c): not in
                           * the owner's slots, idx and be are its group's */
     bool found_rows;     /* its last statement used SQL_CALC_FOUND_ROWS */
+    bool moved;          /* its last statement may have moved insert_id or rand_seed1/2
+                          * (session_state.c: state_moved_readback) */
     bool srv_trans;      /* its last answer said a transaction is open (SERVER_STATUS_IN_TRANS) */
     bool foreign;        /* taken from the pool after another session: brought all the way */
     bool db_moved;       /* halyard moved its schema (INT_PS_USE): brought back as `foreign` is */

@@ -84,6 +84,10 @@ bool varstate_name_valid(enum varstate_scope scope, const char *name, size_t len
  * state is then unchanged. */
 hy_status_t varstate_set(struct varstate *vs, enum varstate_scope scope, const char *name,
                          size_t name_len, const struct varstate_value *v) HY_MUSTCHECK;
+/* Forget a variable: as if it was never set (varstate_apply then resets it
+ * where a connection has it). Returns whether it was there. */
+bool varstate_unset(struct varstate *vs, enum varstate_scope scope, const char *name,
+                    size_t name_len);
 /* The variable's value (pointers into vs, valid until it changes); false
  * when it was never set. */
 bool varstate_get(const struct varstate *vs, enum varstate_scope scope, const char *name,

@@ -208,6 +208,9 @@ static void test_apply(void **state)
         {"s:SQL_MODE=1", "s:sql_mode=2", 1000, "Q:SET @@session.sql_mode = 2"},
         /* what only the connection has goes back */
         {"u:a=1;s:x=1", "", 1000, "Q:SET @@session.x = DEFAULT, @`a` = NULL"},
+        /* no DEFAULT for these (1230): left as they are */
+        {"s:rand_seed1=5;s:rand_seed2=7;s:last_insert_id=3;s:identity=3;s:insert_id=9", "", 1000,
+         "Q:SET @@session.insert_id = DEFAULT"},
         /* the character set variables to the login's collation, not the
          * global value; without a login collation, DEFAULT */
         {"s:character_set_client=1;s:collation_connection=1;s:character_set_results=1;s:x=1", "",
@@ -369,12 +372,32 @@ static void test_budget(void **state)
     varstate_destroy(vs);
 }
 
+static void test_unset(void **state)
+{
+    (void)state;
+    struct varstate *vs = varstate_create(10000);
+    assert_non_null(vs);
+    const struct varstate_value v = {.type = VS_UINT, .data = (const uint8_t *)"100", .len = 3};
+    assert_int_equal(varstate_set(vs, VS_SYSTEM, "insert_id", 9, &v), HY_OK);
+    assert_int_equal(varstate_set(vs, VS_SYSTEM, "autocommit", 10, &v), HY_OK);
+    size_t two = varstate_bytes(vs);
+    assert_true(varstate_unset(vs, VS_SYSTEM, "INSERT_ID", 9));
+    assert_false(varstate_unset(vs, VS_SYSTEM, "insert_id", 9));
+    assert_false(varstate_unset(vs, VS_USER, "autocommit", 10));
+    struct varstate_value out;
+    assert_false(varstate_get(vs, VS_SYSTEM, "insert_id", 9, &out));
+    assert_true(varstate_get(vs, VS_SYSTEM, "autocommit", 10, &out));
+    assert_true(varstate_bytes(vs) < two);
+    assert_int_equal(varstate_count(vs, VS_SYSTEM), 1);
+    varstate_destroy(vs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_literals), cmocka_unit_test(test_names),
         cmocka_unit_test(test_apply),    cmocka_unit_test(test_set_get),
-        cmocka_unit_test(test_budget),
+        cmocka_unit_test(test_budget),   cmocka_unit_test(test_unset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
