@@ -670,7 +670,11 @@ uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_
         return ps_route_prepare(s, p, len, fits, &r);
     s->cmd_clears_diag = r.clears_diag || !fits;
     s->cmd_diag = (r.flags & CLF_DIAG) != 0;
-    if (s->n_bc == 1)
+    /* One backend: nothing to route; but under pool_mode "transaction"
+     * the session's connection goes back to the pool between statements,
+     * so what a statement sets is the session's state to bring onto the
+     * next one (session_decide: log_state), one backend or many. */
+    if (s->n_bc == 1 && !s->cfg->pool_transaction)
         return s->primary;
     s->cmd_writes = r.kind == CL_WRITE || r.kind == CL_TXN_END || (r.flags & CLF_SEQUENCE) || !fits;
     struct route_in in;

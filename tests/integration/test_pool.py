@@ -35,14 +35,25 @@ def threads_settle(cluster, n):
                what=f"{n} connections of app on the primary (has {app_threads(cluster)})")
 
 
-@pytest.fixture
-def pooled(cluster, start_halyard):
+@pytest.fixture(params=["3 backends", "1 backend"])
+def pooled(request, cluster, start_halyard):
+    """One worker, pool_mode "transaction", in front of the cluster's three
+    nodes or of its primary alone (with one backend nothing is routed, but
+    the connection still goes back to the pool between statements: the
+    session's state must follow it all the same)."""
     threads_settle(cluster, 0)  # nothing left of an earlier test
-    return start_halyard(workers=1, pool_mode="transaction", read_write_split=False)
+    conf = None
+    if request.param == "1 backend":
+        conf = {"backends": [b for b in default_halyard_settings(cluster, 0)["backends"]
+                             if b["role"] == "primary"]}
+    return start_halyard(conf, workers=1, pool_mode="transaction", read_write_split=False)
 
 
 @pytest.fixture
 def schema(cluster):
+    """pooldb.t, empty: each test (and each of its `pooled` variants)
+    counts its own rows."""
+    cluster.sql(0, "DROP TABLE IF EXISTS pooldb.t")
     return schema_with_table(cluster, "pooldb", "v INT")
 
 
