@@ -482,16 +482,16 @@ static void on_end(struct sqlclient *c, const struct sqlresult *res, void *arg)
  * one succeeded, else ROLLBACK where it is open. */
 static void end_trx(struct fanout *f)
 {
-    if (f->xa) {
-        fanout_xa_end_trx(f);
-        return;
-    }
     f->ending = true;
     bool all_ok = true;
     for (size_t g = 0; g < f->n; g++) {
         const struct fanout_leg *l = &f->legs[g];
         if (!l->skip && (l->err[0] != '\0' || l->part.kind != SCATTER_PART_OK))
             all_ok = false;
+    }
+    if (f->xa) {
+        fanout_xa_end_trx(f, all_ok);
+        return;
     }
     f->committed = all_ok;
     f->pending = 1;

@@ -126,9 +126,10 @@ void fanout_answer_read(struct fanout *f);
 void fanout_finish(struct fanout *f, bool from_loop);
 
 /* session_fanout_xa.c */
-/* A write's parts all answered in "xa" mode: PREPARE (or ROLLBACK) on every
- * branch, the decision, COMMIT; fanout_finish once done. */
-void fanout_xa_end_trx(struct fanout *f);
+/* A write's parts all answered in "xa" mode (all_ok: each succeeded):
+ * PREPARE on every branch, the decision, COMMIT; else ROLLBACK on every
+ * branch; fanout_finish once done. */
+void fanout_xa_end_trx(struct fanout *f, bool all_ok);
 /* A read inside a transaction across groups: every part in (or one
  * failed): the session back on its group, the answer to the client. */
 void fanout_xa_read_answer(struct fanout *f);

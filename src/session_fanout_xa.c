@@ -196,15 +196,8 @@ static void xa_phase_done(struct fanout *f)
     fanout_finish(f, true);
 }
 
-void fanout_xa_end_trx(struct fanout *f)
+void fanout_xa_end_trx(struct fanout *f, bool all_ok)
 {
-    f->ending = true;
-    bool all_ok = true;
-    for (size_t g = 0; g < f->n; g++) {
-        const struct fanout_leg *l = &f->legs[g];
-        if (!l->skip && (l->err[0] != '\0' || l->part.kind != SCATTER_PART_OK))
-            all_ok = false;
-    }
     xa_phase(f, all_ok ? FX_PREPARE : FX_ROLLBACK);
 }
 

@@ -719,8 +719,9 @@ def str_settings(cluster, dual, tmp_path, port):
     return s
 
 
-@pytest.fixture
-def strkeyed(start_halyard, cluster, dual, tmp_path):
+def start_str(start_halyard, cluster, dual, tmp_path, settings):
+    """shop with its string-keyed tables on both groups, and halyard in
+    front of them with settings(cluster, dual, tmp_path, port)."""
     for srv in (cluster, dual):
         for sql in SCHEMA + STR_SCHEMA:
             srv.sql(0, sql)
@@ -728,9 +729,14 @@ def strkeyed(start_halyard, cluster, dual, tmp_path):
     cluster.sync()
     dual.sync()
     port = free_port()
-    s = str_settings(cluster, dual, tmp_path, port)
+    s = settings(cluster, dual, tmp_path, port)
     h = start_sharded(start_halyard, s, port)
     return h, s, s["admin_socket"]
+
+
+@pytest.fixture
+def strkeyed(start_halyard, cluster, dual, tmp_path):
+    return start_str(start_halyard, cluster, dual, tmp_path, str_settings)
 
 
 def bucket(b, pad):
@@ -1066,16 +1072,7 @@ def str_range_settings(cluster, dual, tmp_path, port):
 
 @pytest.fixture
 def strranged(start_halyard, cluster, dual, tmp_path):
-    for srv in (cluster, dual):
-        for sql in SCHEMA + STR_SCHEMA:
-            srv.sql(0, sql)
-    dual.sql(0, "GRANT ALL ON shop.* TO 'app'@'%'")
-    cluster.sync()
-    dual.sync()
-    port = free_port()
-    s = str_range_settings(cluster, dual, tmp_path, port)
-    h = start_sharded(start_halyard, s, port)
-    return h, s, s["admin_socket"]
+    return start_str(start_halyard, cluster, dual, tmp_path, str_range_settings)
 
 
 def lit(table, b):
