@@ -51,11 +51,23 @@ def mysql_native_hash(password):
     return "*" + hashlib.sha1(inner).hexdigest().upper()
 
 
+_HANDED_OUT = set()
+
+
 def free_port():
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port on 127.0.0.1 that nothing listens on right now, and that
+    this process has not handed out before: the kernel may give a port it
+    just gave again once the probe closed, and a test taking two (its
+    listener's and its metrics') then got one port twice (CI:
+    test_full_backup_missing_a_schema_fails, "Address already in use")."""
+    for _ in range(1000):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
+    raise RuntimeError("free_port: no port left that was not handed out already")
 
 
 def port_accepts(port, host="127.0.0.1"):
