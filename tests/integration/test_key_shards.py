@@ -44,14 +44,21 @@ SCHEMA = ("DROP DATABASE IF EXISTS shop", "CREATE DATABASE shop",
           "INSERT INTO shop.countries VALUES (1, 'France'), (2, 'Japan')")
 
 
-@pytest.fixture
-def keyed(start_halyard, cluster, dual, tmp_path):
-    for sql in SCHEMA:
+def shop_schema(cluster, dual, extra=()):
+    """shop (SCHEMA, then the statements of `extra`) on the replication
+    group (a) and the dual-master group (b), app granted it on b,
+    replicated within each group."""
+    for sql in SCHEMA + tuple(extra):
         cluster.sql(0, sql)
     cluster.sync()
-    for sql in SCHEMA + ("GRANT ALL ON shop.* TO 'app'@'%'",):
+    for sql in SCHEMA + tuple(extra) + ("GRANT ALL ON shop.* TO 'app'@'%'",):
         dual.sql(0, sql)
     dual.sync()
+
+
+@pytest.fixture
+def keyed(start_halyard, cluster, dual, tmp_path):
+    shop_schema(cluster, dual)
     port = free_port()
     s = settings(cluster, dual, tmp_path, port)
     h = start_sharded(start_halyard, s, port)
@@ -722,12 +729,7 @@ def str_settings(cluster, dual, tmp_path, port):
 def start_str(start_halyard, cluster, dual, tmp_path, settings):
     """shop with its string-keyed tables on both groups, and halyard in
     front of them with settings(cluster, dual, tmp_path, port)."""
-    for srv in (cluster, dual):
-        for sql in SCHEMA + STR_SCHEMA:
-            srv.sql(0, sql)
-    dual.sql(0, "GRANT ALL ON shop.* TO 'app'@'%'")
-    cluster.sync()
-    dual.sync()
+    shop_schema(cluster, dual, STR_SCHEMA)
     port = free_port()
     s = settings(cluster, dual, tmp_path, port)
     h = start_sharded(start_halyard, s, port)
@@ -737,6 +739,20 @@ def start_str(start_halyard, cluster, dual, tmp_path, settings):
 @pytest.fixture
 def strkeyed(start_halyard, cluster, dual, tmp_path):
     return start_str(start_halyard, cluster, dual, tmp_path, str_settings)
+
+
+def insert_strings(conn, values, cluster, dual):
+    """Row i of shop.users, shop.codes (its UTF-8 bytes) and shop.tags holds
+    values[i], inserted through halyard on conn; replicated within each
+    group. pymysql writes the literals with backslash escapes ('O\\'Brien')."""
+    with conn.cursor() as cur:
+        for i, v in enumerate(values):
+            cur.execute("INSERT INTO shop.users (id, name) VALUES (%s, %s)", (i, v))
+            cur.execute("INSERT INTO shop.codes (id, code) VALUES (%s, %s)",
+                        (i, v.encode("utf-8")))
+            cur.execute("INSERT INTO shop.tags (id, tag) VALUES (%s, %s)", (i, v))
+    cluster.sync()
+    dual.sync()
 
 
 def bucket(b, pad):
@@ -750,15 +766,7 @@ def test_string_keys_hash_as_the_servers_crc32(strkeyed, cluster, dual):
     through halyard by its key, it is found (with its PAD SPACE equals)."""
     h, _, _ = strkeyed
     conn = h.connect()
-    with conn.cursor() as cur:
-        for i, v in enumerate(STR_VALUES):
-            # pymysql writes the literal with backslash escapes ('O\'Brien')
-            cur.execute("INSERT INTO shop.users (id, name) VALUES (%s, %s)", (i, v))
-            cur.execute("INSERT INTO shop.codes (id, code) VALUES (%s, %s)",
-                        (i, v.encode("utf-8")))
-            cur.execute("INSERT INTO shop.tags (id, tag) VALUES (%s, %s)", (i, v))
-    cluster.sync()
-    dual.sync()
+    insert_strings(conn, STR_VALUES, cluster, dual)
     for table, col, rtrim in (("users", "name", True), ("codes", "code", False),
                               ("tags", "tag", False)):
         expr = f"CRC32(RTRIM({col})) % 4096" if rtrim else f"CRC32({col}) % 4096"
@@ -1111,14 +1119,7 @@ def test_string_range_maps_follow_the_servers_order(strranged, cluster, dual):
     that group alone, and IN on one entry runs there too."""
     h, _, sock = strranged
     conn = h.connect()
-    with conn.cursor() as cur:
-        for i, v in enumerate(RANGE_VALUES):
-            cur.execute("INSERT INTO shop.users (id, name) VALUES (%s, %s)", (i, v))
-            cur.execute("INSERT INTO shop.codes (id, code) VALUES (%s, %s)",
-                        (i, v.encode("utf-8")))
-            cur.execute("INSERT INTO shop.tags (id, tag) VALUES (%s, %s)", (i, v))
-    cluster.sync()
-    dual.sync()
+    insert_strings(conn, RANGE_VALUES, cluster, dual)
     srv = {"a": lambda sql: on_a(cluster, sql), "b": lambda sql: on_b(dual, sql)}
     for table in RANGE_BOUNDS:
         on = {g: ids(srv[g](f"SELECT id FROM shop.{table}")) for g in ("a", "b")}

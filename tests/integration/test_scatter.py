@@ -214,12 +214,7 @@ PREFIX = ("halyard: a read of sharded table orders without a usable orders.custo
 
 @pytest.fixture
 def keyed(start_halyard, cluster, dual, tmp_path):
-    for sql in ks.SCHEMA:
-        cluster.sql(0, sql)
-    cluster.sync()
-    for sql in ks.SCHEMA + ("GRANT ALL ON shop.* TO 'app'@'%'",):
-        dual.sql(0, sql)
-    dual.sync()
+    ks.shop_schema(cluster, dual)
     port = free_port()
     s = ks.settings(cluster, dual, tmp_path, port)
     h = start_sharded(start_halyard, s, port)
@@ -425,12 +420,7 @@ def test_causal_read_sees_a_write_on_every_group(start_halyard, cluster, dual, t
     of its group, still sees it."""
     from test_routing import delay_replicas
 
-    for sql in ks.SCHEMA:
-        cluster.sql(0, sql)
-    cluster.sync()
-    for sql in ks.SCHEMA + ("GRANT ALL ON shop.* TO 'app'@'%'",):
-        dual.sql(0, sql)
-    dual.sync()
+    ks.shop_schema(cluster, dual)
     port = free_port()
     s = ks.settings(cluster, dual, tmp_path, port)
     s["consistency"] = "causal"
@@ -453,12 +443,7 @@ def test_fanout_inside_an_xa_transaction(start_halyard, cluster, dual, tmp_path)
     runs in it (each group's part in its branch: test_trx_scatter.py); a
     write on several groups is refused in it, and the transaction goes
     on."""
-    for sql in ks.SCHEMA:
-        cluster.sql(0, sql)
-    cluster.sync()
-    for sql in ks.SCHEMA + ("GRANT ALL ON shop.* TO 'app'@'%'",):
-        dual.sql(0, sql)
-    dual.sync()
+    ks.shop_schema(cluster, dual)
     port = free_port()
     s = ks.settings(cluster, dual, tmp_path, port)
     s["shards"]["cross_group_transactions"] = "xa"

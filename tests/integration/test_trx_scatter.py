@@ -46,12 +46,7 @@ ABOUT = "a read of sharded table orders without a usable orders.customer_id runs
 
 
 def prepare(cluster, dual):
-    for sql in ks.SCHEMA:
-        cluster.sql(0, sql)
-    cluster.sync()
-    for sql in ks.SCHEMA + ("GRANT ALL ON shop.* TO 'app'@'%'",):
-        dual.sql(0, sql)
-    dual.sync()
+    ks.shop_schema(cluster, dual)
     values = ", ".join(f"({i}, {c}, {a})" for i, c, a in ROWS)
     for c in (cluster, dual):
         rows = [r for r in ROWS if (r[1] == 7) == (c is dual)]

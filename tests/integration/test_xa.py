@@ -474,12 +474,7 @@ def test_key_shards_in_a_transaction(start_halyard, cluster, dual, tmp_path):
     transaction (customer 8 on a, 7 on b) committed on both, or rolled
     back on both."""
     import test_key_shards as ks
-    for sql in ks.SCHEMA:
-        cluster.sql(0, sql)
-    cluster.sync()
-    for sql in ks.SCHEMA + ("GRANT ALL ON shop.* TO 'app'@'%'",):
-        dual.sql(0, sql)
-    dual.sync()
+    ks.shop_schema(cluster, dual)
     port = free_port()
     s = ks.settings(cluster, dual, tmp_path, port)
     s["shards"]["cross_group_transactions"] = "xa"
@@ -570,12 +565,7 @@ def start_keyed_xa(start_halyard, cluster, dual, tmp_path, log, sock_name="admin
 
 def keyed_schema(cluster, dual):
     import test_key_shards as ks
-    for sql in ks.SCHEMA:
-        cluster.sql(0, sql)
-    for sql in ks.SCHEMA + ("GRANT ALL ON shop.* TO 'app'@'%'",):
-        dual.sql(0, sql)
-    cluster.sync()
-    dual.sync()
+    ks.shop_schema(cluster, dual)
 
 
 def test_a_write_on_every_group_is_two_phase(start_halyard, cluster, dual, tmp_path):
