@@ -23,10 +23,10 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -pthread $(CFLAGS) $(EXTRA
 LDLIBS  = -lev -lssl -lcrypto -lpcre2-8 -lconfig -lz -lcurl -pthread
 ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_LDFLAGS)
 
-SRC      = $(wildcard src/*.c)
-LIB_SRC  = $(filter-out src/main.c src/halyardctl.c, $(SRC))
+SRC      = $(wildcard src/*.c src/*/*.c)
+LIB_SRC  = $(filter-out src/main.c src/admin/halyardctl.c, $(SRC))
 LIB_OBJ  = $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
-HDRS     = $(wildcard include/halyard/*.h src/*.h)
+HDRS     = $(wildcard include/halyard/*/*.h src/*/*.h)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # Real client programs (libmariadb) the integration tests drive.
@@ -52,19 +52,15 @@ $(BUILD)/obj/%.o: src/%.c $(HDRS)
 $(BUILD)/halyard: $(BUILD)/obj/main.o $(LIB_OBJ)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# The admin socket's client needs only the config loader (-c CONFIG), which
-# compiles the query rules, loads the TLS certificates and hashes firewall digests.
-$(BUILD)/halyardctl: $(BUILD)/obj/halyardctl.o $(BUILD)/obj/config.o $(BUILD)/obj/config_cluster.o \
-                     $(BUILD)/obj/config_tls.o $(BUILD)/obj/config_rules.o $(BUILD)/obj/config_keys.o $(BUILD)/obj/xa_log.o $(BUILD)/obj/auth.o $(BUILD)/obj/log.o \
-                     $(BUILD)/obj/rules.o $(BUILD)/obj/group.o $(BUILD)/obj/tls.o $(BUILD)/obj/conn.o $(BUILD)/obj/resolve.o $(BUILD)/obj/buf.o \
-                     $(BUILD)/obj/classify.o $(BUILD)/obj/classify_digest.o $(BUILD)/obj/classify_rewrite.o \
-                     $(BUILD)/obj/lexer.o $(BUILD)/obj/sqlfunc.o $(BUILD)/obj/events.o $(BUILD)/obj/audit.o \
-                     $(BUILD)/obj/restore.o $(BUILD)/obj/restore_run.o $(BUILD)/obj/restore_physical.o $(BUILD)/obj/binlog.o $(BUILD)/obj/gtid.o \
-                     $(BUILD)/obj/fileio.o $(BUILD)/obj/verify_run.o $(BUILD)/obj/verify_server.o \
-                     $(BUILD)/obj/backup_expand.o $(BUILD)/obj/shard.o $(BUILD)/obj/shard_key.o \
-                     $(BUILD)/obj/shard_key_value.o \
-                     $(BUILD)/obj/config_shard_key.o
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ -lconfig -lssl -lcrypto -lpcre2-8 -lev -lz -pthread
+# The admin socket's client links what it uses from the library archive: the
+# config loader (-c CONFIG, which compiles the query rules, loads the TLS
+# certificates and hashes firewall digests), restore and verify.
+$(BUILD)/libhalyard.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/halyardctl: $(BUILD)/obj/admin/halyardctl.o $(BUILD)/libhalyard.a
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ -lconfig -lssl -lcrypto -lpcre2-8 -lev -lz -lcurl -pthread
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ) $(HDRS)
 	@mkdir -p $(dir $@)
@@ -147,10 +143,10 @@ tsan: deps
 	  EXTRA_LDFLAGS="-fsanitize=thread" all unit integration
 
 format:
-	clang-format -i src/*.c src/*.h include/halyard/*.h tests/unit/*.c
+	clang-format -i src/*.c src/*/*.c src/*/*.h include/halyard/*/*.h tests/unit/*.c
 
 format-check:
-	clang-format --dry-run --Werror src/*.c src/*.h include/halyard/*.h tests/unit/*.c
+	clang-format --dry-run --Werror src/*.c src/*/*.c src/*/*.h include/halyard/*/*.h tests/unit/*.c
 
 # The unit's ExecStart names the installed binary; the sample config goes to
 # $(SYSCONFDIR)/halyard/halyard.conf unless one is there already. systemd

@@ -8,12 +8,12 @@
 #include <string.h>
 
 #include "admin_int.h"
-#include "halyard/admin.h"
-#include "halyard/backup_copy.h"
-#include "halyard/backup_full.h"
-#include "halyard/backup_sched.h"
-#include "halyard/backup_verify.h"
-#include "halyard/binlog_archive.h"
+#include "halyard/admin/admin.h"
+#include "halyard/backup/backup_copy.h"
+#include "halyard/backup/backup_full.h"
+#include "halyard/backup/backup_sched.h"
+#include "halyard/backup/backup_verify.h"
+#include "halyard/backup/binlog_archive.h"
 
 static void kv_secs(struct kv *kv, const char *key, double v)
 {

@@ -8,10 +8,10 @@
 #include <stdlib.h>
 
 #include "admin_int.h"
-#include "halyard/admin.h"
-#include "halyard/backend.h"
-#include "halyard/config.h"
-#include "halyard/group.h"
+#include "halyard/admin/admin.h"
+#include "halyard/cluster/backend.h"
+#include "halyard/config/config.h"
+#include "halyard/config/group.h"
 
 /* One group's backends as `show groups` reads them. */
 struct group_row {

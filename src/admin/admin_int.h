@@ -10,8 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "halyard/core.h"
-#include "halyard/textbuf.h"
+#include "halyard/core/core.h"
+#include "halyard/core/textbuf.h"
 
 /* A text table: the first row is the header; columns are left-aligned and
  * separated by two spaces; the last column is not padded. */

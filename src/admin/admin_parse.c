@@ -9,9 +9,9 @@
 #include <strings.h>
 
 #include "admin_int.h"
-#include "halyard/admin.h"
-#include "halyard/alerts.h"
-#include "halyard/backend.h"
+#include "halyard/admin/admin.h"
+#include "halyard/admin/alerts.h"
+#include "halyard/cluster/backend.h"
 
 static const struct {
     const char *usage;

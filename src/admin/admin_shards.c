@@ -14,12 +14,12 @@
 #include <stdlib.h>
 
 #include "admin_int.h"
-#include "halyard/admin.h"
-#include "halyard/backend.h"
-#include "halyard/config.h"
-#include "halyard/shard_key.h"
-#include "halyard/shard_learn.h"
-#include "halyard/stats.h"
+#include "halyard/admin/admin.h"
+#include "halyard/cluster/backend.h"
+#include "halyard/config/config.h"
+#include "halyard/sql/shard_key.h"
+#include "halyard/cluster/shard_learn.h"
+#include "halyard/cluster/stats.h"
 
 void admin_render_shards(struct textbuf *sb, const struct config *cfg, const struct shard_map *m,
                          const struct admin_shard_group_row *rows, size_t n, bool json)

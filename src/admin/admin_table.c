@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "admin_int.h"
-#include "halyard/admin.h"
+#include "halyard/admin/admin.h"
 
 void table_init(struct table *t, size_t ncols)
 {

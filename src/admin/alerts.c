@@ -24,10 +24,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "halyard/alerts.h"
-#include "halyard/config.h"
-#include "halyard/log.h"
-#include "halyard/spawn.h"
+#include "halyard/admin/alerts.h"
+#include "halyard/config/config.h"
+#include "halyard/core/log.h"
+#include "halyard/core/spawn.h"
 
 /* ---- coalescing ----------------------------------------------------------- */
 

@@ -23,10 +23,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "halyard/admin.h"
-#include "halyard/config.h"
-#include "halyard/restore_run.h"
-#include "halyard/verify_run.h"
+#include "halyard/admin/admin.h"
+#include "halyard/config/config.h"
+#include "halyard/backup/restore_run.h"
+#include "halyard/backup/verify_run.h"
 
 /* The socket of an instance whose first listener is on 6033, as in the
  * sample config, with the default admin_socket. */

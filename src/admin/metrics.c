@@ -18,15 +18,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "halyard/backend.h"
-#include "halyard/log.h"
-#include "halyard/group.h"
-#include "halyard/metrics.h"
-#include "halyard/stats.h"
-#include "halyard/xa_log_writer.h"
-#include "halyard/xa_recover.h"
-#include "halyard/pool_stats.h"
-#include "halyard/resolve.h"
+#include "halyard/cluster/backend.h"
+#include "halyard/core/log.h"
+#include "halyard/config/group.h"
+#include "halyard/admin/metrics.h"
+#include "halyard/cluster/stats.h"
+#include "halyard/sql/xa_log_writer.h"
+#include "halyard/cluster/xa_recover.h"
+#include "halyard/cluster/pool_stats.h"
+#include "halyard/protocol/resolve.h"
 
 /* ---- rendering --------------------------------------------------------- */
 

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "halyard/config.h"
-#include "halyard/stats.h"
-#include "halyard/status.h"
-#include "halyard/worker.h"
+#include "halyard/config/config.h"
+#include "halyard/cluster/stats.h"
+#include "halyard/admin/status.h"
+#include "halyard/session/worker.h"
 
 const struct stat_field stat_fields[STAT_FIELDS] = {
     {"sessions_accepted", "halyard_sessions_accepted_total", "Client connections accepted.",

@@ -11,8 +11,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "halyard/backup_check.h"
-#include "halyard/sqlclient.h"
+#include "halyard/backup/backup_check.h"
+#include "halyard/protocol/sqlclient.h"
 
 static const struct {
     unsigned bit;

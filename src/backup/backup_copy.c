@@ -21,12 +21,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "halyard/backup_copy.h"
-#include "halyard/backup_full.h"
-#include "halyard/fileio.h"
-#include "halyard/events.h"
-#include "halyard/log.h"
-#include "halyard/spawn.h"
+#include "halyard/backup/backup_copy.h"
+#include "halyard/backup/backup_full.h"
+#include "halyard/core/fileio.h"
+#include "halyard/core/events.h"
+#include "halyard/core/log.h"
+#include "halyard/core/spawn.h"
 
 #define RETRY_MIN_S   5
 #define RETRY_MAX_S   300

@@ -4,7 +4,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "halyard/backup_expand.h"
+#include "halyard/backup/backup_expand.h"
 
 static bool put_quoted(char **o, char *end, const char *s)
 {

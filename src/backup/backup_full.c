@@ -25,15 +25,15 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "halyard/backend.h"
-#include "halyard/backup_check.h"
-#include "halyard/backup_full.h"
-#include "halyard/backup_physical.h"
-#include "halyard/fileio.h"
-#include "halyard/events.h"
-#include "halyard/sqlclient.h"
-#include "halyard/spawn.h"
-#include "halyard/log.h"
+#include "halyard/cluster/backend.h"
+#include "halyard/backup/backup_check.h"
+#include "halyard/backup/backup_full.h"
+#include "halyard/backup/backup_physical.h"
+#include "halyard/core/fileio.h"
+#include "halyard/core/events.h"
+#include "halyard/protocol/sqlclient.h"
+#include "halyard/core/spawn.h"
+#include "halyard/core/log.h"
 
 #define DRAIN_WAIT_MS 10000
 #define CARRY         512 /* bytes of the last chunk kept to find a line cut between two */

@@ -10,10 +10,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "halyard/backup_copy.h"
-#include "halyard/backup_physical.h"
-#include "halyard/gtid.h"
-#include "halyard/spawn.h"
+#include "halyard/backup/backup_copy.h"
+#include "halyard/backup/backup_physical.h"
+#include "halyard/core/gtid.h"
+#include "halyard/core/spawn.h"
 
 #define XB_MAGIC     "XBSTCK01"
 #define XB_FIXED     14 /* magic, flags, type, path length */

@@ -6,10 +6,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "halyard/backup_full.h"
-#include "halyard/backup_sched.h"
-#include "halyard/events.h"
-#include "halyard/log.h"
+#include "halyard/backup/backup_full.h"
+#include "halyard/backup/backup_sched.h"
+#include "halyard/core/events.h"
+#include "halyard/core/log.h"
 
 static struct {
     pthread_mutex_t mu;

@@ -12,10 +12,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "halyard/backup_verify.h"
-#include "halyard/config.h"
-#include "halyard/fileio.h"
-#include "halyard/log.h"
+#include "halyard/backup/backup_verify.h"
+#include "halyard/config/config.h"
+#include "halyard/core/fileio.h"
+#include "halyard/core/log.h"
 
 #define LAST_FILE "verify.last"
 

@@ -33,14 +33,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "halyard/backend.h"
-#include "halyard/binlog.h"
-#include "halyard/backup_copy.h"
-#include "halyard/binlog_archive.h"
-#include "halyard/events.h"
-#include "halyard/log.h"
-#include "halyard/mysql_proto.h"
-#include "halyard/sqlclient.h"
+#include "halyard/cluster/backend.h"
+#include "halyard/protocol/binlog.h"
+#include "halyard/backup/backup_copy.h"
+#include "halyard/backup/binlog_archive.h"
+#include "halyard/core/events.h"
+#include "halyard/core/log.h"
+#include "halyard/protocol/mysql_proto.h"
+#include "halyard/protocol/sqlclient.h"
 
 #define TICK_S          0.1
 #define RETRY_S         1.0

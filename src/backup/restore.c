@@ -6,8 +6,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "halyard/binlog.h"
-#include "halyard/restore.h"
+#include "halyard/protocol/binlog.h"
+#include "halyard/backup/restore.h"
 
 /* The backup holds nothing past the target. */
 static bool before_target(const struct restore_backup *b, const struct restore_target *t)

@@ -16,8 +16,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "halyard/fileio.h"
-#include "halyard/restore_physical.h"
+#include "halyard/core/fileio.h"
+#include "halyard/backup/restore_physical.h"
 
 #define fail(...) restore_fail("restore", __VA_ARGS__)
 

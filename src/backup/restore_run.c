@@ -20,12 +20,12 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "halyard/binlog.h"
-#include "halyard/binlog_archive.h"
-#include "halyard/fileio.h"
-#include "halyard/restore.h"
-#include "halyard/restore_physical.h"
-#include "halyard/restore_run.h"
+#include "halyard/protocol/binlog.h"
+#include "halyard/backup/binlog_archive.h"
+#include "halyard/core/fileio.h"
+#include "halyard/backup/restore.h"
+#include "halyard/backup/restore_physical.h"
+#include "halyard/backup/restore_run.h"
 
 #define MAX_EVENT (1u << 30) /* the server's max_allowed_packet ceiling */
 

@@ -11,12 +11,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "halyard/config.h"
-#include "halyard/gtid.h"
-#include "halyard/restore.h"
-#include "halyard/restore_run.h"
-#include "halyard/verify_run.h"
-#include "halyard/verify_server.h"
+#include "halyard/config/config.h"
+#include "halyard/core/gtid.h"
+#include "halyard/backup/restore.h"
+#include "halyard/backup/restore_run.h"
+#include "halyard/backup/verify_run.h"
+#include "halyard/backup/verify_server.h"
 
 enum { VF_OK = 0, VF_FAILED = 1, VF_USAGE = 2 };
 

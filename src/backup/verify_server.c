@@ -14,8 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "halyard/backup_expand.h"
-#include "halyard/verify_server.h"
+#include "halyard/backup/backup_expand.h"
+#include "halyard/backup/verify_server.h"
 
 #define fail(...) restore_fail("backup verify", __VA_ARGS__)
 

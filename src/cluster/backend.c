@@ -13,12 +13,12 @@
 
 #include <ev.h>
 
-#include "halyard/audit.h"
-#include "halyard/backend.h"
-#include "halyard/group.h"
-#include "halyard/events.h"
-#include "halyard/log.h"
-#include "halyard/pool_stats.h"
+#include "halyard/core/audit.h"
+#include "halyard/cluster/backend.h"
+#include "halyard/config/group.h"
+#include "halyard/core/events.h"
+#include "halyard/core/log.h"
+#include "halyard/cluster/pool_stats.h"
 
 const uint64_t backend_lat_bounds_us[BACKEND_LAT_BOUNDS] = {
     100,   250,    500,    1000,   2500,    5000,    10000,   25000,

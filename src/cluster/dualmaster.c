@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "halyard/dualmaster.h"
+#include "halyard/cluster/dualmaster.h"
 
 const char *dual_action_to_str(enum dual_action a)
 {

@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "halyard/failover.h"
+#include "halyard/cluster/failover.h"
 
 const char *failover_mode_to_str(enum failover_mode m)
 {

@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "failover_int.h"
-#include "halyard/group.h"
-#include "halyard/backend.h"
+#include "halyard/config/group.h"
+#include "halyard/cluster/backend.h"
 
 /* fence_cut_off_primary: this halyard reaches the primary but not a
  * majority of the failover lock's voters (backends and witnesses), as on

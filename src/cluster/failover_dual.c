@@ -23,11 +23,11 @@
 #include <string.h>
 
 #include "failover_int.h"
-#include "halyard/group.h"
-#include "halyard/backend.h"
-#include "halyard/dualmaster.h"
-#include "halyard/events.h"
-#include "halyard/status.h"
+#include "halyard/config/group.h"
+#include "halyard/cluster/backend.h"
+#include "halyard/cluster/dualmaster.h"
+#include "halyard/core/events.h"
+#include "halyard/admin/status.h"
 
 /* The pair as dualmaster.h sees it, from failover nodes (the monitor's view
  * or a probe). errant: with `states` (a probe's @@gtid_binlog_state), a

@@ -19,10 +19,10 @@
 #include <unistd.h>
 
 #include "failover_int.h"
-#include "halyard/backend.h"
-#include "halyard/events.h"
-#include "halyard/group.h"
-#include "halyard/status.h"
+#include "halyard/cluster/backend.h"
+#include "halyard/core/events.h"
+#include "halyard/config/group.h"
+#include "halyard/admin/status.h"
 
 static struct fx FX = {
     .mu = PTHREAD_MUTEX_INITIALIZER,

@@ -24,12 +24,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "halyard/audit.h"
-#include "halyard/config.h"
-#include "halyard/failover.h"
-#include "halyard/failover_exec.h"
-#include "halyard/gtid.h"
-#include "halyard/log.h"
+#include "halyard/core/audit.h"
+#include "halyard/config/config.h"
+#include "halyard/cluster/failover.h"
+#include "halyard/cluster/failover_exec.h"
+#include "halyard/core/gtid.h"
+#include "halyard/core/log.h"
 
 #define REPORT_MAX 16384
 

@@ -24,13 +24,13 @@
 #include <unistd.h>
 
 #include "failover_int.h"
-#include "halyard/group.h"
-#include "halyard/backend.h"
-#include "halyard/events.h"
-#include "halyard/spawn.h"
-#include "halyard/sqlclient.h"
-#include "halyard/status.h"
-#include "halyard/tls.h"
+#include "halyard/config/group.h"
+#include "halyard/cluster/backend.h"
+#include "halyard/core/events.h"
+#include "halyard/core/spawn.h"
+#include "halyard/protocol/sqlclient.h"
+#include "halyard/admin/status.h"
+#include "halyard/protocol/tls.h"
 
 uint64_t fx_now_ms(void)
 {

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "halyard/galera.h"
+#include "halyard/cluster/galera.h"
 
 const char *galera_state_to_str(int local_state)
 {

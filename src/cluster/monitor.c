@@ -20,15 +20,15 @@
 #include <string.h>
 #include <strings.h>
 
-#include "halyard/classify.h"
-#include "halyard/events.h"
-#include "halyard/dualmaster.h"
-#include "halyard/galera.h"
-#include "halyard/gtid.h"
-#include "halyard/log.h"
-#include "halyard/monitor.h"
-#include "halyard/shard_learn.h"
-#include "halyard/users.h"
+#include "halyard/sql/classify.h"
+#include "halyard/core/events.h"
+#include "halyard/cluster/dualmaster.h"
+#include "halyard/cluster/galera.h"
+#include "halyard/core/gtid.h"
+#include "halyard/core/log.h"
+#include "halyard/cluster/monitor.h"
+#include "halyard/cluster/shard_learn.h"
+#include "halyard/cluster/users.h"
 #include "monitor_int.h"
 
 #define VARS_SQL                                                                                   \

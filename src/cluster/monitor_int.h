@@ -12,11 +12,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "halyard/backend.h"
-#include "halyard/config.h"
-#include "halyard/galera.h"
-#include "halyard/monitor.h"
-#include "halyard/srvstatus.h"
+#include "halyard/cluster/backend.h"
+#include "halyard/config/config.h"
+#include "halyard/cluster/galera.h"
+#include "halyard/cluster/monitor.h"
+#include "halyard/core/srvstatus.h"
 
 /* What the monitor last saw of one backend: the monitor thread's own;
  * other threads read backend_rt (backend.h). */

@@ -11,10 +11,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "halyard/dualmaster.h"
-#include "halyard/galera.h"
-#include "halyard/gtid.h"
-#include "halyard/log.h"
+#include "halyard/cluster/dualmaster.h"
+#include "halyard/cluster/galera.h"
+#include "halyard/core/gtid.h"
+#include "halyard/core/log.h"
 #include "monitor_int.h"
 
 /* Which backend of the config a replica's source is: Master_Host and

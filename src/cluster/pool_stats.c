@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "halyard/config.h"
-#include "halyard/pool_stats.h"
+#include "halyard/config/config.h"
+#include "halyard/cluster/pool_stats.h"
 
 static struct pool_user_stats *find(struct backend_rt *rt, const char *user, size_t *n)
 {

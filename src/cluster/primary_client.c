@@ -4,10 +4,10 @@
  */
 #include <stdio.h>
 
-#include "halyard/backend.h"
-#include "halyard/config.h"
-#include "halyard/primary_client.h"
-#include "halyard/sqlclient.h"
+#include "halyard/cluster/backend.h"
+#include "halyard/config/config.h"
+#include "halyard/cluster/primary_client.h"
+#include "halyard/protocol/sqlclient.h"
 
 struct sqlclient *primary_client_create(struct ev_loop *loop, const struct config *view, char *name,
                                         size_t name_len, const char **why)

@@ -8,12 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "halyard/backend.h"
-#include "halyard/group.h"
-#include "halyard/primary_client.h"
-#include "halyard/log.h"
-#include "halyard/shard_learn.h"
-#include "halyard/sqlclient.h"
+#include "halyard/cluster/backend.h"
+#include "halyard/config/group.h"
+#include "halyard/cluster/primary_client.h"
+#include "halyard/core/log.h"
+#include "halyard/cluster/shard_learn.h"
+#include "halyard/protocol/sqlclient.h"
 
 #define LEARN_GROUPS 64
 

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "halyard/config.h"
-#include "halyard/stats.h"
+#include "halyard/config/config.h"
+#include "halyard/cluster/stats.h"
 
 atomic_uint stats_sessions_open;
 _Atomic uint64_t stats_xa_commits, stats_xa_rollbacks;

@@ -14,13 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "halyard/backend.h"
-#include "halyard/group.h"
-#include "halyard/primary_client.h"
-#include "halyard/config.h"
-#include "halyard/log.h"
-#include "halyard/sqlclient.h"
-#include "halyard/users.h"
+#include "halyard/cluster/backend.h"
+#include "halyard/config/group.h"
+#include "halyard/cluster/primary_client.h"
+#include "halyard/config/config.h"
+#include "halyard/core/log.h"
+#include "halyard/protocol/sqlclient.h"
+#include "halyard/cluster/users.h"
 
 /* Priv is JSON: the server's own JSON_VALUE() takes out what a login
  * needs, so halyard parses no JSON. The columns are accounts.h's ACOL_*. */

@@ -18,13 +18,13 @@
 
 #include <ev.h>
 
-#include "halyard/config.h"
-#include "halyard/group.h"
-#include "halyard/log.h"
-#include "halyard/primary_client.h"
-#include "halyard/sqlclient.h"
-#include "halyard/textbuf.h"
-#include "halyard/xa_recover.h"
+#include "halyard/config/config.h"
+#include "halyard/config/group.h"
+#include "halyard/core/log.h"
+#include "halyard/cluster/primary_client.h"
+#include "halyard/protocol/sqlclient.h"
+#include "halyard/core/textbuf.h"
+#include "halyard/cluster/xa_recover.h"
 
 #define TICK_S           1.0
 #define MAX_INDOUBT      4096

@@ -10,14 +10,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "halyard/auth.h"
-#include "halyard/classify.h"
-#include "halyard/config.h"
-#include "halyard/group.h"
-#include "halyard/log.h"
-#include "halyard/rules.h"
-#include "halyard/tls.h"
-#include "halyard/xa_log.h"
+#include "halyard/protocol/auth.h"
+#include "halyard/sql/classify.h"
+#include "halyard/config/config.h"
+#include "halyard/config/group.h"
+#include "halyard/core/log.h"
+#include "halyard/config/rules.h"
+#include "halyard/protocol/tls.h"
+#include "halyard/sql/xa_log.h"
 #include "config_int.h"
 
 hy_status_t cfg_fill_backends(struct loader *ld, struct config *cfg, config_setting_t *list,

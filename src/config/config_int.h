@@ -10,8 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "halyard/config.h"
-#include "halyard/core.h"
+#include "halyard/config/config.h"
+#include "halyard/core/core.h"
 
 /* A key as shown in messages, e.g. "backends.[12].max_connections". */
 #define KEYNAME_MAX 160

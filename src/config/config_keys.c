@@ -8,8 +8,8 @@
  */
 #include <stddef.h>
 
-#include "halyard/backup_physical.h"
-#include "halyard/config.h"
+#include "halyard/backup/backup_physical.h"
+#include "halyard/config/config.h"
 
 /* clang-format off */
 const struct config_key config_keys[] = {

@@ -14,10 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "halyard/config.h"
-#include "halyard/group.h"
-#include "halyard/shard.h"
-#include "halyard/shard_key.h"
+#include "halyard/config/config.h"
+#include "halyard/config/group.h"
+#include "halyard/sql/shard.h"
+#include "halyard/sql/shard_key.h"
 #include "config_int.h"
 
 /* "schema.table" into two copies; false when it is not that. */

@@ -8,13 +8,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "halyard/auth.h"
-#include "halyard/classify.h"
-#include "halyard/config.h"
-#include "halyard/group.h"
-#include "halyard/log.h"
-#include "halyard/rules.h"
-#include "halyard/tls.h"
+#include "halyard/protocol/auth.h"
+#include "halyard/sql/classify.h"
+#include "halyard/config/config.h"
+#include "halyard/config/group.h"
+#include "halyard/core/log.h"
+#include "halyard/config/rules.h"
+#include "halyard/protocol/tls.h"
 #include "config_int.h"
 
 /* One TLS file setting as it applies to a group: its value, the setting

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "halyard/group.h"
+#include "halyard/config/group.h"
 
 const char *cluster_type_to_str(enum cluster_type c)
 {

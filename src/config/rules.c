@@ -29,7 +29,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "halyard/rules.h"
+#include "halyard/config/rules.h"
 
 /* The JIT stack grows from 32 KiB to at most this; a pattern needing more
  * fails to match (counted in match_errors). */

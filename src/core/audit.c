@@ -34,7 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "halyard/audit.h"
+#include "halyard/core/audit.h"
 
 #define WRITER_PERIOD_MS 100
 #define WAKE_BYTES       (256u << 10)

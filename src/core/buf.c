@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "halyard/buf.h"
+#include "halyard/core/buf.h"
 
 void buf_pool_init(struct buf_pool *pool, uint32_t size, uint32_t max_free)
 {

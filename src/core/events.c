@@ -19,8 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "halyard/audit.h"
-#include "halyard/events.h"
+#include "halyard/core/audit.h"
+#include "halyard/core/events.h"
 
 static const char *const names[EVENT__COUNT] = {
     [EVENT_BACKEND_DOWN] = "backend_down",

@@ -11,7 +11,7 @@
 
 #include <openssl/evp.h>
 
-#include "halyard/fileio.h"
+#include "halyard/core/fileio.h"
 
 bool fileio_write_all(int fd, const void *p, size_t n)
 {

@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "halyard/gtid.h"
+#include "halyard/core/gtid.h"
 
 const char *gtid_order_to_str(enum gtid_order o)
 {

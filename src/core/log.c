@@ -24,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "halyard/log.h"
+#include "halyard/core/log.h"
 
 _Atomic(enum log_level) log_level_current = LOG_LEVEL_INFO;
 

@@ -7,11 +7,11 @@
 #include <time.h>
 #include <sys/resource.h>
 
-#include "halyard/audit.h"
-#include "halyard/events.h"
-#include "halyard/log.h"
-#include "halyard/selfwatch.h"
-#include "halyard/srvstatus.h"
+#include "halyard/core/audit.h"
+#include "halyard/core/events.h"
+#include "halyard/core/log.h"
+#include "halyard/core/selfwatch.h"
+#include "halyard/core/srvstatus.h"
 
 int64_t selfwatch_now_us(void)
 {

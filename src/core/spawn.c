@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "halyard/spawn.h"
+#include "halyard/core/spawn.h"
 
 void spawn_env_from_event(struct spawn_env *env, const struct event *e, const char *instance)
 {

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <strings.h>
 
-#include "halyard/srvstatus.h"
+#include "halyard/core/srvstatus.h"
 
 void srv_status_init(struct srv_status *s)
 {

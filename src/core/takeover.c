@@ -16,7 +16,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "halyard/takeover.h"
+#include "halyard/core/takeover.h"
 
 #define IO_TIMEOUT_MS 10000
 #define TEXT_MAX      (1u << 20)

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "halyard/textbuf.h"
+#include "halyard/core/textbuf.h"
 
 hy_status_t textbuf_send(const struct textbuf *sb, size_t *off, int fd)
 {

@@ -13,12 +13,12 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "halyard/backend.h"
-#include "halyard/log.h"
-#include "halyard/group.h"
-#include "halyard/pool.h"
-#include "halyard/pool_stats.h"
-#include "halyard/varstate.h"
+#include "halyard/cluster/backend.h"
+#include "halyard/core/log.h"
+#include "halyard/config/group.h"
+#include "halyard/pool/pool.h"
+#include "halyard/cluster/pool_stats.h"
+#include "halyard/sql/varstate.h"
 
 struct pool_bucket {
     struct pool_bucket *next;

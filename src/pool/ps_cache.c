@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "halyard/ps_cache.h"
+#include "halyard/pool/ps_cache.h"
 
 /* FNV-1a over the text, a separator, the schema, a separator, then the
  * sql_mode and character set. */

@@ -12,10 +12,10 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "halyard/backend.h"
-#include "halyard/log.h"
-#include "halyard/server.h"
-#include "halyard/tls.h"
+#include "halyard/cluster/backend.h"
+#include "halyard/core/log.h"
+#include "halyard/pool/server.h"
+#include "halyard/protocol/tls.h"
 
 #define ER_CON_COUNT_ERROR 1040 /* 08004 Too many connections */
 

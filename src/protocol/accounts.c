@@ -10,8 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "halyard/accounts.h"
-#include "halyard/auth.h"
+#include "halyard/protocol/accounts.h"
+#include "halyard/protocol/auth.h"
 
 #define NATIVE_NAME   "mysql_native_password"
 #define SOCKET_NAME   "unix_socket"

@@ -20,7 +20,7 @@
 #include <openssl/rsa.h>
 #include <openssl/sha.h>
 
-#include "halyard/auth.h"
+#include "halyard/protocol/auth.h"
 
 #define HASH_TEXT_LEN (1 + 2 * MYSQL_SHA1_LEN) /* "*" + 40 hex digits */
 

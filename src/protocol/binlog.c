@@ -7,7 +7,7 @@
 #include <strings.h>
 #include <zlib.h>
 
-#include "halyard/binlog.h"
+#include "halyard/protocol/binlog.h"
 
 #define QUERY_POST_HEADER 13 /* thread_id 4, exec_time 4, db_len 1, error_code 2, status_len 2 */
 

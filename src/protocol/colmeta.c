@@ -1,13 +1,13 @@
 /*
  * colmeta.c: MARIADB_CLIENT_CACHE_METADATA toward the client (see colmeta.h).
  */
-#include "halyard/colmeta.h"
+#include "halyard/protocol/colmeta.h"
 
 #include <string.h>
 
 #include <openssl/evp.h>
 
-#include "halyard/mysql_proto.h"
+#include "halyard/protocol/mysql_proto.h"
 
 enum colmeta_rc colmeta_defs_scan(const uint8_t *p, size_t avail, uint64_t n, size_t limit,
                                   struct colmeta_scan *out)

@@ -8,7 +8,7 @@
 
 #include <zlib.h>
 
-#include "halyard/compress.h"
+#include "halyard/protocol/compress.h"
 
 #define FRAME_MAX_ULEN 0xFFFFFFu
 

@@ -12,7 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "halyard/conn.h"
+#include "halyard/protocol/conn.h"
 
 static ssize_t plain_recv(struct conn *c, void *buf, size_t len)
 {

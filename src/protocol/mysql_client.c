@@ -3,8 +3,8 @@
  */
 #include <string.h>
 
-#include "halyard/auth.h"
-#include "halyard/mysql_client.h"
+#include "halyard/protocol/auth.h"
+#include "halyard/protocol/mysql_client.h"
 
 static enum mysql_client_step fail(struct mysql_client *mc, enum mysql_client_fail f,
                                    const char *why)

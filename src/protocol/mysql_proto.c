@@ -18,7 +18,7 @@
  */
 #include <string.h>
 
-#include "halyard/mysql_proto.h"
+#include "halyard/protocol/mysql_proto.h"
 
 /* ---- primitive readers -------------------------------------------------- */
 

@@ -13,7 +13,7 @@
 #include <netinet/in.h>
 #include <string.h>
 
-#include "halyard/proxyproto.h"
+#include "halyard/protocol/proxyproto.h"
 
 static const uint8_t v1_sig[] = "PROXY ";
 static const uint8_t v2_sig[PROXYPROTO_V2_SIG_LEN] = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D,

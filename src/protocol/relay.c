@@ -3,7 +3,7 @@
  */
 #include <errno.h>
 
-#include "halyard/relay.h"
+#include "halyard/protocol/relay.h"
 
 enum relay_rc relay_read(struct stream *st, struct conn *c, struct buf_pool *pool)
 {

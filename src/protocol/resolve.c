@@ -21,9 +21,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "halyard/config.h"
-#include "halyard/log.h"
-#include "halyard/resolve.h"
+#include "halyard/config/config.h"
+#include "halyard/core/log.h"
+#include "halyard/protocol/resolve.h"
 
 /* ---- pure parts ---------------------------------------------------------- */
 

@@ -22,11 +22,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "halyard/conn.h"
-#include "halyard/mysql_client.h"
-#include "halyard/mysql_proto.h"
-#include "halyard/sqlclient.h"
-#include "halyard/tls.h"
+#include "halyard/protocol/conn.h"
+#include "halyard/protocol/mysql_client.h"
+#include "halyard/protocol/mysql_proto.h"
+#include "halyard/protocol/sqlclient.h"
+#include "halyard/protocol/tls.h"
 
 #define CHARSET_UTF8MB4_GENERAL_CI 45
 #define CLIENT_CAPS                                                                                \

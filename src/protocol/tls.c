@@ -50,8 +50,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
-#include "halyard/log.h"
-#include "halyard/tls.h"
+#include "halyard/core/log.h"
+#include "halyard/protocol/tls.h"
 
 struct tls_conn {
     SSL *ssl;

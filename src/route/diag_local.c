@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "halyard/diag_local.h"
-#include "halyard/lexer.h"
-#include "halyard/mysql_proto.h"
+#include "halyard/route/diag_local.h"
+#include "halyard/sql/lexer.h"
+#include "halyard/protocol/mysql_proto.h"
 
 /* ---- the statement ------------------------------------------------------- */
 

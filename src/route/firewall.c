@@ -10,8 +10,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "halyard/digest.h"
-#include "halyard/firewall.h"
+#include "halyard/sql/digest.h"
+#include "halyard/route/firewall.h"
 
 #define FW_BUCKETS 4096
 

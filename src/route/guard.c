@@ -23,8 +23,8 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
-#include "halyard/events.h"
-#include "halyard/guard.h"
+#include "halyard/core/events.h"
+#include "halyard/route/guard.h"
 
 #define GUARD_PROBE        16
 #define GUARD_USER_BUCKETS 1024

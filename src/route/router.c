@@ -2,7 +2,7 @@
  * router.c: where a statement runs (see router.h). Pure: reads *in,
  * writes *out, nothing else.
  */
-#include "halyard/router.h"
+#include "halyard/route/router.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "halyard/mysql_proto.h"
-#include "halyard/scatter_merge.h"
+#include "halyard/protocol/mysql_proto.h"
+#include "halyard/route/scatter_merge.h"
 
 #define TYPE_TIMESTAMP 7
 #define TYPE_DATE      10

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "halyard/lexer.h"
-#include "halyard/scatter_plan.h"
+#include "halyard/sql/lexer.h"
+#include "halyard/route/scatter_plan.h"
 
 struct toks {
     const char *s;

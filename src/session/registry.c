@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "halyard/registry.h"
+#include "halyard/session/registry.h"
 
 #define REG_BUCKETS 4096
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;

@@ -41,13 +41,13 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "halyard/classify.h"
-#include "halyard/group.h"
-#include "halyard/log.h"
-#include "halyard/mysql_proto.h"
-#include "halyard/session.h"
-#include "halyard/session_err.h"
-#include "halyard/worker.h"
+#include "halyard/sql/classify.h"
+#include "halyard/config/group.h"
+#include "halyard/core/log.h"
+#include "halyard/protocol/mysql_proto.h"
+#include "halyard/session/session.h"
+#include "halyard/session/session_err.h"
+#include "halyard/session/worker.h"
 #include "session_int.h"
 
 #define BEGIN_TIMEOUT_MS 30000

@@ -23,11 +23,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "halyard/diag_local.h"
-#include "halyard/log.h"
-#include "halyard/mysql_proto.h"
-#include "halyard/session.h"
-#include "halyard/session_err.h"
+#include "halyard/route/diag_local.h"
+#include "halyard/core/log.h"
+#include "halyard/protocol/mysql_proto.h"
+#include "halyard/session/session.h"
+#include "halyard/session/session_err.h"
 #include "session_int.h"
 
 struct session_ldiag {

@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "halyard/mysql_proto.h"
-#include "halyard/session_err.h"
+#include "halyard/protocol/mysql_proto.h"
+#include "halyard/session/session_err.h"
 
 /* clang-format off */
 const struct session_err_row session_err_table[SERR__COUNT] = {

@@ -11,12 +11,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "halyard/classify.h"
-#include "halyard/scatter_merge.h"
-#include "halyard/scatter_plan.h"
-#include "halyard/varstate.h"
-#include "halyard/xa_log.h"
-#include "halyard/xa_log_writer.h"
+#include "halyard/sql/classify.h"
+#include "halyard/route/scatter_merge.h"
+#include "halyard/route/scatter_plan.h"
+#include "halyard/sql/varstate.h"
+#include "halyard/sql/xa_log.h"
+#include "halyard/sql/xa_log_writer.h"
 #include "session_int.h"
 
 #define SCATTER_MAX_BUFFER         (64u << 20) /* bytes of all groups' answers */

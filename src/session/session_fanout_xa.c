@@ -14,16 +14,16 @@
 #include <string.h>
 #include <time.h>
 
-#include "halyard/backend.h"
-#include "halyard/diag_local.h"
-#include "halyard/group.h"
-#include "halyard/log.h"
-#include "halyard/session.h"
-#include "halyard/session_err.h"
-#include "halyard/sqlclient.h"
-#include "halyard/stats.h"
-#include "halyard/worker.h"
-#include "halyard/xa_recover.h"
+#include "halyard/cluster/backend.h"
+#include "halyard/route/diag_local.h"
+#include "halyard/config/group.h"
+#include "halyard/core/log.h"
+#include "halyard/session/session.h"
+#include "halyard/session/session_err.h"
+#include "halyard/protocol/sqlclient.h"
+#include "halyard/cluster/stats.h"
+#include "halyard/session/worker.h"
+#include "halyard/cluster/xa_recover.h"
 #include "session_fanout_int.h"
 
 /* ---- "xa": two-phase commit of a write on several groups ---------------------

@@ -14,10 +14,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "halyard/classify.h"
-#include "halyard/pool_stats.h"
-#include "halyard/router.h"
-#include "halyard/session.h"
+#include "halyard/sql/classify.h"
+#include "halyard/cluster/pool_stats.h"
+#include "halyard/route/router.h"
+#include "halyard/session/session.h"
 
 /* MariaDB error codes the session reads in answers or passes to the
  * prepared-statement refusals; every ERR of its own is in session_err.h. */

@@ -32,11 +32,11 @@
  */
 #include <string.h>
 
-#include "halyard/colmeta.h"
-#include "halyard/mysql_proto.h"
-#include "halyard/pstmt.h"
-#include "halyard/session.h"
-#include "halyard/session_err.h"
+#include "halyard/protocol/colmeta.h"
+#include "halyard/protocol/mysql_proto.h"
+#include "halyard/sql/pstmt.h"
+#include "halyard/session/session.h"
+#include "halyard/session/session_err.h"
 #include "session_int.h"
 
 /* The statement the command in flight prepares or executes, or NULL. */

@@ -34,13 +34,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "halyard/backend.h"
-#include "halyard/events.h"
-#include "halyard/pool.h"
-#include "halyard/pool_stats.h"
-#include "halyard/session.h"
-#include "halyard/session_err.h"
-#include "halyard/worker.h"
+#include "halyard/cluster/backend.h"
+#include "halyard/core/events.h"
+#include "halyard/pool/pool.h"
+#include "halyard/cluster/pool_stats.h"
+#include "halyard/session/session.h"
+#include "halyard/session/session_err.h"
+#include "halyard/session/worker.h"
 #include "session_int.h"
 
 /* The statement that empties a connection's diagnostics area: a statement

@@ -9,11 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "halyard/session.h"
-#include "halyard/session_err.h"
-#include "halyard/stats.h"
-#include "halyard/users.h"
-#include "halyard/worker.h"
+#include "halyard/session/session.h"
+#include "halyard/session/session_err.h"
+#include "halyard/cluster/stats.h"
+#include "halyard/cluster/users.h"
+#include "halyard/session/worker.h"
 #include "session_int.h"
 
 /* ---- packets we generate ----------------------------------------------- */

@@ -20,17 +20,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "halyard/group.h"
-#include "halyard/log.h"
-#include "halyard/mysql_proto.h"
-#include "halyard/pstmt.h"
-#include "halyard/session.h"
-#include "halyard/session_err.h"
-#include "halyard/shard.h"
-#include "halyard/shard_key.h"
-#include "halyard/shard_learn.h"
-#include "halyard/stats.h"
-#include "halyard/varstate.h"
+#include "halyard/config/group.h"
+#include "halyard/core/log.h"
+#include "halyard/protocol/mysql_proto.h"
+#include "halyard/sql/pstmt.h"
+#include "halyard/session/session.h"
+#include "halyard/session/session_err.h"
+#include "halyard/sql/shard.h"
+#include "halyard/sql/shard_key.h"
+#include "halyard/cluster/shard_learn.h"
+#include "halyard/cluster/stats.h"
+#include "halyard/sql/varstate.h"
 #include "session_int.h"
 
 struct shard_refusal {

@@ -11,14 +11,14 @@
 #include <string.h>
 #include <strings.h>
 
-#include "halyard/backend.h"
-#include "halyard/classify.h"
-#include "halyard/lexer.h"
-#include "halyard/readback.h"
-#include "halyard/session.h"
-#include "halyard/session_err.h"
-#include "halyard/varstate.h"
-#include "halyard/worker.h"
+#include "halyard/cluster/backend.h"
+#include "halyard/sql/classify.h"
+#include "halyard/sql/lexer.h"
+#include "halyard/sql/readback.h"
+#include "halyard/session/session.h"
+#include "halyard/session/session_err.h"
+#include "halyard/sql/varstate.h"
+#include "halyard/session/worker.h"
 #include "session_int.h"
 
 /* ---- session state -------------------------------------------------------

@@ -61,17 +61,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "halyard/group.h"
-#include "halyard/log.h"
-#include "halyard/mysql_proto.h"
-#include "halyard/server.h"
-#include "halyard/session.h"
-#include "halyard/session_err.h"
-#include "halyard/stats.h"
-#include "halyard/worker.h"
-#include "halyard/xa_log.h"
-#include "halyard/xa_log_writer.h"
-#include "halyard/xa_recover.h"
+#include "halyard/config/group.h"
+#include "halyard/core/log.h"
+#include "halyard/protocol/mysql_proto.h"
+#include "halyard/pool/server.h"
+#include "halyard/session/session.h"
+#include "halyard/session/session_err.h"
+#include "halyard/cluster/stats.h"
+#include "halyard/session/worker.h"
+#include "halyard/sql/xa_log.h"
+#include "halyard/sql/xa_log_writer.h"
+#include "halyard/cluster/xa_recover.h"
 #include "session_int.h"
 
 #define XA_STEP_TIMEOUT_MS 30000

@@ -14,10 +14,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "halyard/selfwatch.h"
-#include "halyard/log.h"
-#include "halyard/session.h"
-#include "halyard/worker.h"
+#include "halyard/core/selfwatch.h"
+#include "halyard/core/log.h"
+#include "halyard/session/session.h"
+#include "halyard/session/worker.h"
 
 #define ACCEPT_BATCH 64
 

@@ -32,8 +32,8 @@
 #include <string.h>
 
 #include "classify_int.h"
-#include "halyard/classify.h"
-#include "halyard/sqlfunc.h"
+#include "halyard/sql/classify.h"
+#include "halyard/sql/sqlfunc.h"
 
 /* ---- statement classifier ---- */
 

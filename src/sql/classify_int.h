@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "halyard/lexer.h"
+#include "halyard/sql/lexer.h"
 
 /* What the digest printed last, for spacing and for telling unary from binary minus. */
 enum dlast {

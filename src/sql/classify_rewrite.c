@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "halyard/classify.h"
+#include "halyard/sql/classify.h"
 
 size_t classify_connid_bound(const struct classify_connid *cid, size_t len)
 {

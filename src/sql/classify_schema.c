@@ -17,8 +17,8 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "halyard/classify.h"
-#include "halyard/lexer.h"
+#include "halyard/sql/classify.h"
+#include "halyard/sql/lexer.h"
 
 enum expect {
     EX_NONE,

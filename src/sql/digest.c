@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "halyard/digest.h"
+#include "halyard/sql/digest.h"
 
 #define NO_SLOT UINT32_MAX
 

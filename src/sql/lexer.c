@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "halyard/lexer.h"
+#include "halyard/sql/lexer.h"
 
 #define SP   CC_SPACE
 #define DG   (CC_DIGIT | CC_HEX | CC_IDENT | CC_KW)

@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "halyard/classify.h"
-#include "halyard/lexer.h"
-#include "halyard/mysql_proto.h"
-#include "halyard/ps_text.h"
+#include "halyard/sql/classify.h"
+#include "halyard/sql/lexer.h"
+#include "halyard/protocol/mysql_proto.h"
+#include "halyard/sql/ps_text.h"
 
 /* ---- a growing buffer ---------------------------------------------------- */
 

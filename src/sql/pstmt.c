@@ -1,13 +1,13 @@
 /*
  * pstmt.c: a session's prepared statements, as data (see pstmt.h).
  */
-#include "halyard/pstmt.h"
+#include "halyard/sql/pstmt.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "halyard/mysql_proto.h"
-#include "halyard/varstate.h"
+#include "halyard/protocol/mysql_proto.h"
+#include "halyard/sql/varstate.h"
 
 struct pstmt *pstmt_new(uint32_t n_backends)
 {

@@ -11,8 +11,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "halyard/mysql_proto.h"
-#include "halyard/readback.h"
+#include "halyard/protocol/mysql_proto.h"
+#include "halyard/sql/readback.h"
 
 void readback_init(struct readback *rb)
 {

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "halyard/shard.h"
+#include "halyard/sql/shard.h"
 
 /* By name, then by line (the config's order of a name listed twice). */
 static int entry_cmp(const void *a, const void *b)

@@ -22,9 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "halyard/classify.h"
-#include "halyard/lexer.h"
-#include "halyard/shard_key.h"
+#include "halyard/sql/classify.h"
+#include "halyard/sql/lexer.h"
+#include "halyard/sql/shard_key.h"
 
 void shard_tables_free(struct shard_tables *t)
 {

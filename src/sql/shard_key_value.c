@@ -16,9 +16,9 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "halyard/classify.h"
-#include "halyard/lexer.h"
-#include "halyard/shard_key.h"
+#include "halyard/sql/classify.h"
+#include "halyard/sql/lexer.h"
+#include "halyard/sql/shard_key.h"
 
 /* ---- values ---------------------------------------------------------- */
 

@@ -16,7 +16,7 @@
  * either. Sorted in byte order of the upper-case names ('_' after the
  * letters), for bsearch; a probe is compared upper-cased.
  */
-#include "halyard/sqlfunc.h"
+#include "halyard/sql/sqlfunc.h"
 
 #include <ctype.h>
 #include <stdlib.h>

@@ -9,9 +9,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "halyard/classify.h"
-#include "halyard/mysql_proto.h"
-#include "halyard/track.h"
+#include "halyard/sql/classify.h"
+#include "halyard/protocol/mysql_proto.h"
+#include "halyard/sql/track.h"
 
 static bool track_is(const struct mysql_track *t, const char *name)
 {

@@ -16,8 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "halyard/mysql_proto.h"
-#include "halyard/varstate.h"
+#include "halyard/protocol/mysql_proto.h"
+#include "halyard/sql/varstate.h"
 
 struct vs_var {
     char name[VARSTATE_NAME_MAX + 1]; /* lower-cased, NUL-terminated */

@@ -25,8 +25,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "halyard/fileio.h"
-#include "halyard/xa_log.h"
+#include "halyard/core/fileio.h"
+#include "halyard/sql/xa_log.h"
 
 bool xa_log_name_ok(const char *s, size_t max)
 {

@@ -19,10 +19,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "halyard/fileio.h"
-#include "halyard/log.h"
-#include "halyard/xa_log.h"
-#include "halyard/xa_log_writer.h"
+#include "halyard/core/fileio.h"
+#include "halyard/core/log.h"
+#include "halyard/sql/xa_log.h"
+#include "halyard/sql/xa_log_writer.h"
 
 struct wnode {
     struct wnode *next;

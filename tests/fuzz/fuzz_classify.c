@@ -25,7 +25,7 @@
  */
 #include "fuzz.h"
 
-#include "halyard/classify.h"
+#include "halyard/sql/classify.h"
 
 #define CLF_ALL                                                                                    \
     (CLF_MULTI | CLF_UNTERMINATED | CLF_TOO_LONG | CLF_HINT_INVALID | CLF_LOCKING_READ |           \

@@ -19,7 +19,7 @@
 
 #include "fuzz.h"
 
-#include "halyard/classify.h"
+#include "halyard/sql/classify.h"
 
 #define CLO_ALL   (CLO_NO_BACKSLASH_ESCAPES | CLO_ANSI_QUOTES)
 #define DIGEST_MAX 512

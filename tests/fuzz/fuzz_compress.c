@@ -18,7 +18,7 @@
 
 #include "fuzz.h"
 
-#include "halyard/compress.h"
+#include "halyard/protocol/compress.h"
 
 /* What the frames in `d` declare, up to the first incomplete header. */
 static size_t declared_total(const uint8_t *d, size_t n)

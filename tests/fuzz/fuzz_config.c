@@ -18,7 +18,7 @@
  */
 #include "fuzz.h"
 
-#include "halyard/config.h"
+#include "halyard/config/config.h"
 
 #define NAME "fuzz.conf"
 

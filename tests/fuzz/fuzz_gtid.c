@@ -16,7 +16,7 @@
  */
 #include "fuzz.h"
 
-#include "halyard/gtid.h"
+#include "halyard/core/gtid.h"
 
 static int same(const struct gtid_pos *a, const struct gtid_pos *b)
 {

@@ -30,8 +30,8 @@
 
 #include "fuzz.h"
 
-#include "halyard/auth.h"
-#include "halyard/mysql_proto.h"
+#include "halyard/protocol/auth.h"
+#include "halyard/protocol/mysql_proto.h"
 
 #define PASSWORD "secret"
 

@@ -29,7 +29,7 @@
  */
 #include "fuzz.h"
 
-#include "halyard/mysql_proto.h"
+#include "halyard/protocol/mysql_proto.h"
 
 /* ---- decoders ----------------------------------------------------------- */
 

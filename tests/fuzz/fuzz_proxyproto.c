@@ -21,7 +21,7 @@
 
 #include <netinet/in.h>
 
-#include "halyard/proxyproto.h"
+#include "halyard/protocol/proxyproto.h"
 
 static enum proxyproto_rc parse(const uint8_t *data, size_t n, struct proxyproto_result *r)
 {

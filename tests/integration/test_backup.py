@@ -1,4 +1,4 @@
-"""The continuous binlog archive (backup section, src/binlog_archive.c)
+"""The continuous binlog archive (backup section, src/backup/binlog_archive.c)
 against the real cluster.
 
     the archive's files read back with the real mariadb-binlog: every GTID

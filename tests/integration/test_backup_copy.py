@@ -1,5 +1,5 @@
-"""The full backup schedule (backup.full_every, full_window; src/backup_sched.c)
-and the second copy (backup.copy_to_dir, copy_command; src/backup_copy.c)
+"""The full backup schedule (backup.full_every, full_window; src/backup/backup_sched.c)
+and the second copy (backup.copy_to_dir, copy_command; src/backup/backup_copy.c)
 against the real cluster.
 
     the schedule starts a full backup when none is younger than full_every,

@@ -1,4 +1,4 @@
-"""Full backups with backup.method = "mariadb-backup" (src/backup_physical.c)
+"""Full backups with backup.method = "mariadb-backup" (src/backup/backup_physical.c)
 against the real cluster:
 
     `backup full` runs the default mariadb_backup_command against the best

@@ -1,4 +1,4 @@
-"""`halyardctl restore` (src/restore.c, src/restore_run.c): point-in-time
+"""`halyardctl restore` (src/backup/restore.c, src/backup/restore_run.c): point-in-time
 restore from a full backup and the binlog archive into a fresh server.
 
     a restore to a GTID between two known transactions into a fresh

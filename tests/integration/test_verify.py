@@ -1,4 +1,4 @@
-"""`halyardctl backup verify` (src/verify_run.c, src/backup_verify.c): the
+"""`halyardctl backup verify` (src/backup/verify_run.c, src/backup/backup_verify.c): the
 newest full backup and the archive restored into an empty scratch server up
 to the GTID a replica is stopped at, CHECKSUM TABLE of every base table
 compared.

@@ -1,5 +1,5 @@
 """`halyardctl backup verify` of a backup taken with mariadb-backup
-(src/verify_server.c, src/verify_run.c), against the real cluster:
+(src/backup/verify_server.c, src/backup/verify_run.c), against the real cluster:
 
     without backup.verify_server_command it refuses, naming the key, and
     touches nothing (the replica keeps replicating, nothing reported);

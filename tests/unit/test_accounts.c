@@ -25,7 +25,7 @@
 
 #include <cmocka.h>
 
-#include "halyard/accounts.h"
+#include "halyard/protocol/accounts.h"
 
 #define H2_PW "*2470C0C06DEE42FD1618BB99005ADCA2EC9D1E19" /* "password" */
 

@@ -19,19 +19,19 @@
 
 #include <cmocka.h>
 
-#include "halyard/admin.h"
-#include "halyard/alerts.h"
-#include "halyard/events.h"
-#include "halyard/backend.h"
-#include "halyard/backup_copy.h"
-#include "halyard/backup_full.h"
-#include "halyard/backup_sched.h"
-#include "halyard/backup_verify.h"
-#include "halyard/binlog_archive.h"
-#include "halyard/config.h"
-#include "halyard/log.h"
-#include "halyard/metrics.h"
-#include "halyard/textbuf.h"
+#include "halyard/admin/admin.h"
+#include "halyard/admin/alerts.h"
+#include "halyard/core/events.h"
+#include "halyard/cluster/backend.h"
+#include "halyard/backup/backup_copy.h"
+#include "halyard/backup/backup_full.h"
+#include "halyard/backup/backup_sched.h"
+#include "halyard/backup/backup_verify.h"
+#include "halyard/backup/binlog_archive.h"
+#include "halyard/config/config.h"
+#include "halyard/core/log.h"
+#include "halyard/admin/metrics.h"
+#include "halyard/core/textbuf.h"
 
 #define HASH "*5BCB3E6AC345B435C7C2E6B7949A04CE6F6563D3"
 #define BASE                                                                                       \
@@ -724,7 +724,9 @@ static void test_render_config(void **state)
         key[n] = '\0';
         snprintf(line, sizeof(line), "\n%s ", key);
         if (strstr(sb.data, line) == NULL)
-            fail_msg("show config lacks %s: add it to admin_render_config() (src/admin.c)", key);
+            fail_msg(
+                "show config lacks %s: add it to admin_render_config() (src/admin/admin_render.c)",
+                key);
     }
     assert_string_equal(table_value(sb.data, "users.[0].password_hash"), "(hidden)");
     assert_string_equal(table_value(sb.data, "users.[1].password_hash"), "\"\"");

@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "halyard/audit.h"
+#include "halyard/core/audit.h"
 
 struct esc_case {
     const char *in;

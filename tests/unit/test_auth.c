@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "halyard/auth.h"
+#include "halyard/protocol/auth.h"
 
 #define APP_H2_TEXT "*5BCB3E6AC345B435C7C2E6B7949A04CE6F6563D3"
 /* SHA1("app") */

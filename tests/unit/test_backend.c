@@ -24,8 +24,8 @@
 
 #include <cmocka.h>
 
-#include "halyard/backend.h"
-#include "halyard/config.h"
+#include "halyard/cluster/backend.h"
+#include "halyard/config/config.h"
 
 static struct config *load(const char *text)
 {

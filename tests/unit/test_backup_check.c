@@ -21,7 +21,7 @@
 
 #include <cmocka.h>
 
-#include "halyard/backup_check.h"
+#include "halyard/backup/backup_check.h"
 
 static void test_grant_lines(void **state)
 {

@@ -18,9 +18,9 @@
 
 #include <cmocka.h>
 
-#include "halyard/backup_copy.h"
-#include "halyard/backup_full.h"
-#include "halyard/backup_physical.h"
+#include "halyard/backup/backup_copy.h"
+#include "halyard/backup/backup_full.h"
+#include "halyard/backup/backup_physical.h"
 
 static size_t put_le(uint8_t *o, uint64_t v, int n)
 {

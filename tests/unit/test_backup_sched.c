@@ -17,8 +17,8 @@
 
 #include <cmocka.h>
 
-#include "halyard/backup_copy.h"
-#include "halyard/backup_sched.h"
+#include "halyard/backup/backup_copy.h"
+#include "halyard/backup/backup_sched.h"
 
 #define DAY0     1795392000 /* 2026-11-23 00:00:00 UTC */
 #define AT(h, m) ((time_t)DAY0 + (h)*3600 + (m)*60)

@@ -22,7 +22,7 @@
 
 #include <cmocka.h>
 
-#include "halyard/binlog.h"
+#include "halyard/protocol/binlog.h"
 
 static void put32(uint8_t *p, uint32_t v)
 {

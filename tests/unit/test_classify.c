@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "halyard/classify.h"
+#include "halyard/sql/classify.h"
 
 /* ---- helpers ---- */
 

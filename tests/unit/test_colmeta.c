@@ -18,8 +18,8 @@
 
 #include <cmocka.h>
 
-#include "halyard/colmeta.h"
-#include "halyard/mysql_proto.h"
+#include "halyard/protocol/colmeta.h"
+#include "halyard/protocol/mysql_proto.h"
 
 /* A column definition packet for column `name` with sequence id `seq`. */
 static size_t coldef(uint8_t *out, uint8_t seq, const char *name, uint8_t type)

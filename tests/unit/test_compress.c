@@ -17,7 +17,7 @@
 #include <cmocka.h>
 #include <zlib.h>
 
-#include "halyard/compress.h"
+#include "halyard/protocol/compress.h"
 
 struct pair {
     struct ev_loop *loop;

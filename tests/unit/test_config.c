@@ -20,8 +20,8 @@
 
 #include <cmocka.h>
 
-#include "halyard/config.h"
-#include "halyard/events.h"
+#include "halyard/config/config.h"
+#include "halyard/core/events.h"
 
 #define HASH "*5BCB3E6AC345B435C7C2E6B7949A04CE6F6563D3" /* password "app" */
 

@@ -14,9 +14,9 @@
 
 #include <cmocka.h>
 
-#include "halyard/classify.h"
-#include "halyard/diag_local.h"
-#include "halyard/mysql_proto.h"
+#include "halyard/sql/classify.h"
+#include "halyard/route/diag_local.h"
+#include "halyard/protocol/mysql_proto.h"
 
 static const struct {
     const char *sql;

@@ -25,8 +25,8 @@
 
 #include <cmocka.h>
 
-#include "halyard/classify.h"
-#include "halyard/digest.h"
+#include "halyard/sql/classify.h"
+#include "halyard/sql/digest.h"
 
 static struct digest_table *table(uint32_t n)
 {

@@ -19,7 +19,7 @@
 
 #include <cmocka.h>
 
-#include "halyard/dualmaster.h"
+#include "halyard/cluster/dualmaster.h"
 
 static const char *const names[2] = {"a", "b"};
 

@@ -31,9 +31,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "halyard/alerts.h"
-#include "halyard/events.h"
-#include "halyard/spawn.h"
+#include "halyard/admin/alerts.h"
+#include "halyard/core/events.h"
+#include "halyard/core/spawn.h"
 
 static struct event ev(enum event_type t, const char *backend)
 {

@@ -24,7 +24,7 @@
 
 #include <cmocka.h>
 
-#include "halyard/failover.h"
+#include "halyard/cluster/failover.h"
 
 #define N 4
 

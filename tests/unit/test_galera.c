@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "halyard/galera.h"
+#include "halyard/cluster/galera.h"
 
 #define MAXN 4
 

@@ -12,11 +12,11 @@
 
 #include <cmocka.h>
 
-#include "halyard/admin.h"
-#include "halyard/backend.h"
-#include "halyard/config.h"
-#include "halyard/group.h"
-#include "halyard/textbuf.h"
+#include "halyard/admin/admin.h"
+#include "halyard/cluster/backend.h"
+#include "halyard/config/config.h"
+#include "halyard/config/group.h"
+#include "halyard/core/textbuf.h"
 
 #define HASH "*5BCB3E6AC345B435C7C2E6B7949A04CE6F6563D3"
 

@@ -22,7 +22,7 @@
 
 #include <cmocka.h>
 
-#include "halyard/gtid.h"
+#include "halyard/core/gtid.h"
 
 static struct gtid_pos pos(const char *s)
 {

@@ -22,10 +22,10 @@
 
 #include <cmocka.h>
 
-#include "halyard/galera.h"
-#include "halyard/monitor.h"
-#include "halyard/mysql_proto.h"
-#include "halyard/sqlclient.h"
+#include "halyard/cluster/galera.h"
+#include "halyard/cluster/monitor.h"
+#include "halyard/protocol/mysql_proto.h"
+#include "halyard/protocol/sqlclient.h"
 
 /* A result built by hand: columns, then rows of cells ("\x01" = NULL). */
 #define NUL_CELL "\x01"

@@ -12,8 +12,8 @@
 
 #include <cmocka.h>
 
-#include "halyard/auth.h"
-#include "halyard/mysql_client.h"
+#include "halyard/protocol/auth.h"
+#include "halyard/protocol/mysql_client.h"
 
 #define PW "s3cret"
 

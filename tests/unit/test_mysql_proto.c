@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "halyard/mysql_proto.h"
+#include "halyard/protocol/mysql_proto.h"
 
 #define LIT_LEN(s) (sizeof(s) - 1)
 #define LIT(s)     (const uint8_t *)(s), LIT_LEN(s)

@@ -21,9 +21,9 @@
 
 #include <cmocka.h>
 
-#include "halyard/config.h"
-#include "halyard/pool.h"
-#include "halyard/server.h"
+#include "halyard/config/config.h"
+#include "halyard/pool/pool.h"
+#include "halyard/pool/server.h"
 
 static void test_hold(void **state)
 {

@@ -23,7 +23,7 @@
 
 #include <cmocka.h>
 
-#include "halyard/proxyproto.h"
+#include "halyard/protocol/proxyproto.h"
 
 static const uint8_t SIG[12] = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D,
                                 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A};

@@ -22,7 +22,7 @@
 
 #include <cmocka.h>
 
-#include "halyard/ps_cache.h"
+#include "halyard/pool/ps_cache.h"
 
 /* One give-back: `ids` kept (texts "SELECT <id>" in db), then trimmed to
  * `max`; the ids closed go to `out`. */

@@ -14,9 +14,9 @@
 
 #include <cmocka.h>
 
-#include "halyard/classify.h"
-#include "halyard/mysql_proto.h"
-#include "halyard/ps_text.h"
+#include "halyard/sql/classify.h"
+#include "halyard/protocol/mysql_proto.h"
+#include "halyard/sql/ps_text.h"
 
 /* ---- EXECUTE packets ------------------------------------------------------ */
 

@@ -20,8 +20,8 @@
 
 #include <cmocka.h>
 
-#include "halyard/mysql_proto.h"
-#include "halyard/pstmt.h"
+#include "halyard/protocol/mysql_proto.h"
+#include "halyard/sql/pstmt.h"
 
 static struct pstmt *add(struct pstmt_map *m, uint32_t n_backends)
 {

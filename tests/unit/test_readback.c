@@ -18,8 +18,8 @@
 
 #include <cmocka.h>
 
-#include "halyard/mysql_proto.h"
-#include "halyard/readback.h"
+#include "halyard/protocol/mysql_proto.h"
+#include "halyard/sql/readback.h"
 
 static void test_sql(void **state)
 {

@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "halyard/registry.h"
+#include "halyard/session/registry.h"
 
 static int wakeups;
 

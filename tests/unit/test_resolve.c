@@ -20,7 +20,7 @@
 
 #include <cmocka.h>
 
-#include "halyard/resolve.h"
+#include "halyard/protocol/resolve.h"
 
 /* "127.0.0.1 ::1" -> addresses; "" -> none. */
 static struct resolve_addrs addrs_of(const char *list)

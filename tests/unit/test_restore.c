@@ -25,7 +25,7 @@
 
 #include <cmocka.h>
 
-#include "halyard/restore.h"
+#include "halyard/backup/restore.h"
 
 static struct gtid_pos pos(const char *s)
 {

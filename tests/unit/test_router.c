@@ -31,7 +31,7 @@
 
 #include <cmocka.h>
 
-#include "halyard/router.h"
+#include "halyard/route/router.h"
 
 #define N 3
 

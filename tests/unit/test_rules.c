@@ -25,9 +25,9 @@
 
 #include <cmocka.h>
 
-#include "halyard/classify.h"
-#include "halyard/config.h"
-#include "halyard/rules.h"
+#include "halyard/sql/classify.h"
+#include "halyard/config/config.h"
+#include "halyard/config/rules.h"
 
 /* Three lines: users app and admin, backends db1 (primary), db2, db3. */
 #define BASE                                                                                       \

@@ -14,9 +14,9 @@
 
 #include <cmocka.h>
 
-#include "halyard/mysql_proto.h"
-#include "halyard/scatter_merge.h"
-#include "halyard/scatter_plan.h"
+#include "halyard/protocol/mysql_proto.h"
+#include "halyard/route/scatter_merge.h"
+#include "halyard/route/scatter_plan.h"
 
 /* ---- the planner --------------------------------------------------------- */
 

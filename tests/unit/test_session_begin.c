@@ -8,9 +8,9 @@
 
 #include <cmocka.h>
 
-#include "halyard/session.h"
-#include "halyard/session_err.h"
-#include "../../src/session_int.h"
+#include "halyard/session/session.h"
+#include "halyard/session/session_err.h"
+#include "../../src/session/session_int.h"
 
 static void test_forms(void **state)
 {

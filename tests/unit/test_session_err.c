@@ -12,8 +12,8 @@
 
 #include <cmocka.h>
 
-#include "halyard/mysql_proto.h"
-#include "halyard/session_err.h"
+#include "halyard/protocol/mysql_proto.h"
+#include "halyard/session/session_err.h"
 
 static void assert_err(const uint8_t *pkt, size_t n, uint8_t seq, uint16_t code,
                        const char *sqlstate, const char *msg)

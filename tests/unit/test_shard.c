@@ -13,12 +13,12 @@
 
 #include <cmocka.h>
 
-#include "halyard/admin.h"
-#include "halyard/classify.h"
-#include "halyard/config.h"
-#include "halyard/group.h"
-#include "halyard/shard.h"
-#include "halyard/textbuf.h"
+#include "halyard/admin/admin.h"
+#include "halyard/sql/classify.h"
+#include "halyard/config/config.h"
+#include "halyard/config/group.h"
+#include "halyard/sql/shard.h"
+#include "halyard/core/textbuf.h"
 
 /* ---- classify_schemas ---------------------------------------------------- */
 

@@ -20,8 +20,8 @@
 
 #include <cmocka.h>
 
-#include "halyard/config.h"
-#include "halyard/shard_key.h"
+#include "halyard/config/config.h"
+#include "halyard/sql/shard_key.h"
 
 static uint16_t bucket_group[4096];
 static struct key_span hash_spans[] = {{.group = 0, .lo = 0, .hi = 2047},

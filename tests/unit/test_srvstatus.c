@@ -21,8 +21,8 @@
 
 #include <cmocka.h>
 
-#include "halyard/selfwatch.h"
-#include "halyard/srvstatus.h"
+#include "halyard/core/selfwatch.h"
+#include "halyard/core/srvstatus.h"
 
 static void test_fold(void **state)
 {

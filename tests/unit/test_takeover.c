@@ -19,7 +19,7 @@
 
 #include <cmocka.h>
 
-#include "halyard/takeover.h"
+#include "halyard/core/takeover.h"
 
 static void test_parse_line(void **state)
 {

@@ -15,8 +15,8 @@
 
 #include <cmocka.h>
 
-#include "halyard/classify.h"
-#include "halyard/track.h"
+#include "halyard/sql/classify.h"
+#include "halyard/sql/track.h"
 
 #define BLOCK(s) (const uint8_t *)(s), sizeof(s) - 1
 

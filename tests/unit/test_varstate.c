@@ -18,8 +18,8 @@
 
 #include <cmocka.h>
 
-#include "halyard/mysql_proto.h"
-#include "halyard/varstate.h"
+#include "halyard/protocol/mysql_proto.h"
+#include "halyard/sql/varstate.h"
 
 #define TXT(s) (const uint8_t *)(s), sizeof(s) - 1
 

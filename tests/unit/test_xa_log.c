@@ -18,9 +18,9 @@
 
 #include <cmocka.h>
 
-#include "halyard/textbuf.h"
-#include "halyard/xa_log.h"
-#include "halyard/xa_recover.h"
+#include "halyard/core/textbuf.h"
+#include "halyard/sql/xa_log.h"
+#include "halyard/cluster/xa_recover.h"
 
 static void test_format_parse(void **state)
 {

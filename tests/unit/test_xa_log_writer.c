@@ -18,8 +18,8 @@
 #include <cmocka.h>
 #include <ev.h>
 
-#include "halyard/xa_log.h"
-#include "halyard/xa_log_writer.h"
+#include "halyard/sql/xa_log.h"
+#include "halyard/sql/xa_log_writer.h"
 
 #define N_DECISIONS 64
 

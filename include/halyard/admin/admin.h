@@ -47,11 +47,11 @@
 #ifndef HALYARD_ADMIN_H
 #define HALYARD_ADMIN_H
 
-#include "halyard/core.h"
-#include "halyard/digest.h"
-#include "halyard/status.h"
-#include "halyard/srvstatus.h"
-#include "halyard/textbuf.h"
+#include "halyard/core/core.h"
+#include "halyard/sql/digest.h"
+#include "halyard/admin/status.h"
+#include "halyard/core/srvstatus.h"
+#include "halyard/core/textbuf.h"
 
 #define ADMIN_LINE_MAX       4096
 #define ADMIN_OUT_MAX        (16u << 20)

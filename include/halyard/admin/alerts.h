@@ -25,8 +25,8 @@
 
 #include <stdint.h>
 
-#include "halyard/core.h"
-#include "halyard/events.h"
+#include "halyard/core/core.h"
+#include "halyard/core/events.h"
 
 struct config;
 

@@ -11,18 +11,18 @@
 #ifndef HALYARD_METRICS_H
 #define HALYARD_METRICS_H
 
-#include "halyard/alerts.h"
-#include "halyard/audit.h"
-#include "halyard/backup_copy.h"
-#include "halyard/backup_full.h"
-#include "halyard/backup_sched.h"
-#include "halyard/backup_verify.h"
-#include "halyard/binlog_archive.h"
-#include "halyard/core.h"
-#include "halyard/resolve.h"
-#include "halyard/stats.h"
-#include "halyard/status.h"
-#include "halyard/textbuf.h"
+#include "halyard/admin/alerts.h"
+#include "halyard/core/audit.h"
+#include "halyard/backup/backup_copy.h"
+#include "halyard/backup/backup_full.h"
+#include "halyard/backup/backup_sched.h"
+#include "halyard/backup/backup_verify.h"
+#include "halyard/backup/binlog_archive.h"
+#include "halyard/core/core.h"
+#include "halyard/protocol/resolve.h"
+#include "halyard/cluster/stats.h"
+#include "halyard/admin/status.h"
+#include "halyard/core/textbuf.h"
 
 #define METRICS_REQUEST_MAX 8192
 #define METRICS_TIMEOUT     10.0 /* seconds for a request to arrive and its answer to leave */

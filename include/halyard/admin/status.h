@@ -15,7 +15,7 @@
 #include <sys/types.h>
 #include <time.h>
 
-#include "halyard/core.h"
+#include "halyard/core/core.h"
 
 /* The worker counters, by name, in the order tables and metrics show them.
  * Adding a counter to struct worker_stats and a row to stat_fields[] is

@@ -34,7 +34,7 @@
 
 #include <stddef.h>
 
-#include "halyard/core.h"
+#include "halyard/core/core.h"
 
 struct sqlclient_target;
 

@@ -39,9 +39,9 @@
 
 #include <time.h>
 
-#include "halyard/backup_expand.h"
-#include "halyard/config.h"
-#include "halyard/core.h"
+#include "halyard/backup/backup_expand.h"
+#include "halyard/config/config.h"
+#include "halyard/core/core.h"
 
 struct backup_copy_item {
     char name[96]; /* under backup.dir: "full/full-T.sql.gz", "binlog.000003" */

@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-#include "halyard/core.h"
+#include "halyard/core/core.h"
 
 /* %X for each letter X of `letters` replaced by values[i] (the same
  * index), single-quoted for /bin/sh; %% by %. HY_ERROR: too long for

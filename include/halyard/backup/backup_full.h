@@ -36,9 +36,9 @@
 #include <limits.h>
 #include <time.h>
 
-#include "halyard/config.h"
-#include "halyard/core.h"
-#include "halyard/gtid.h"
+#include "halyard/config/config.h"
+#include "halyard/core/core.h"
+#include "halyard/core/gtid.h"
 
 struct backup_full_status {
     char state[16]; /* none, running, ok, failed */

@@ -25,8 +25,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "halyard/config.h"
-#include "halyard/core.h"
+#include "halyard/config/config.h"
+#include "halyard/core/core.h"
 
 #define BACKUP_PHYSICAL_DEFAULT_COMMAND                                                            \
     "mariadb-backup --backup --stream=xbstream --host=%h --port=%p --user=%u --target-dir=/tmp"

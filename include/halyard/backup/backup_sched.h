@@ -24,8 +24,8 @@
 
 #include <time.h>
 
-#include "halyard/config.h"
-#include "halyard/core.h"
+#include "halyard/config/config.h"
+#include "halyard/core/core.h"
 
 #define BACKUP_SCHED_RETRY_MAX_S 600
 

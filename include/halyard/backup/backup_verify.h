@@ -22,8 +22,8 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "halyard/core.h"
-#include "halyard/gtid.h"
+#include "halyard/core/core.h"
+#include "halyard/core/gtid.h"
 
 struct backup_verify_status {
     char result[8]; /* none, ok, differ, failed */

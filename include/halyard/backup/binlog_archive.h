@@ -44,9 +44,9 @@
 
 #include <time.h>
 
-#include "halyard/config.h"
-#include "halyard/core.h"
-#include "halyard/gtid.h"
+#include "halyard/config/config.h"
+#include "halyard/core/core.h"
+#include "halyard/core/gtid.h"
 
 #define ARCHIVE_FILE_PREFIX "binlog"
 

@@ -28,8 +28,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "halyard/core.h"
-#include "halyard/gtid.h"
+#include "halyard/core/core.h"
+#include "halyard/core/gtid.h"
 
 struct restore_backup {
     char name[256]; /* the dump's file name in backup.dir/full */

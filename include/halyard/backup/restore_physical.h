@@ -17,7 +17,7 @@
 
 #include <stdbool.h>
 
-#include "halyard/restore_run.h"
+#include "halyard/backup/restore_run.h"
 
 #define RESTORE_PHYSICAL_WAIT_S 600 /* for the server on DIR to come up */
 

@@ -30,8 +30,8 @@
 #include <sys/types.h>
 #include <zlib.h>
 
-#include "halyard/gtid.h"
-#include "halyard/restore.h"
+#include "halyard/core/gtid.h"
+#include "halyard/backup/restore.h"
 
 /* A server halyardctl talks to through the `mariadb` client. */
 struct restore_server {

@@ -20,7 +20,7 @@
 #include <limits.h>
 #include <stdbool.h>
 
-#include "halyard/restore_run.h"
+#include "halyard/backup/restore_run.h"
 
 #define VERIFY_SERVER_STOP_S 30
 

@@ -42,9 +42,9 @@
 #include <stdatomic.h>
 #include <time.h>
 
-#include "halyard/config.h"
-#include "halyard/core.h"
-#include "halyard/srvstatus.h"
+#include "halyard/config/config.h"
+#include "halyard/core/core.h"
+#include "halyard/core/srvstatus.h"
 
 enum backend_state {
     BACKEND_ONLINE = 0,

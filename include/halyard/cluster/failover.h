@@ -51,9 +51,9 @@
 #ifndef HALYARD_FAILOVER_H
 #define HALYARD_FAILOVER_H
 
-#include "halyard/core.h"
-#include "halyard/failover_types.h"
-#include "halyard/gtid.h"
+#include "halyard/core/core.h"
+#include "halyard/core/failover_types.h"
+#include "halyard/core/gtid.h"
 
 enum failover_mode {
     FAILOVER_OFF = 0,

@@ -28,7 +28,7 @@
 #ifndef HALYARD_FAILOVER_EXEC_H
 #define HALYARD_FAILOVER_EXEC_H
 
-#include "halyard/core.h"
+#include "halyard/core/core.h"
 
 #define FAILOVER_EXEC_TICK_MS 100
 #define FAILOVER_LOCK_NAME    "halyard_failover"

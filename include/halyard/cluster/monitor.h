@@ -53,10 +53,10 @@
 
 #include <ev.h>
 
-#include "halyard/backend.h"
-#include "halyard/config.h"
-#include "halyard/core.h"
-#include "halyard/sqlclient.h"
+#include "halyard/cluster/backend.h"
+#include "halyard/config/config.h"
+#include "halyard/core/core.h"
+#include "halyard/protocol/sqlclient.h"
 
 /* One row of SHOW ALL SLAVES STATUS, the fields halyard uses. */
 struct monitor_repl {

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "halyard/backend.h"
+#include "halyard/cluster/backend.h"
 
 #define POOL_STATS_USERS 256
 

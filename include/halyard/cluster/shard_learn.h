@@ -19,8 +19,8 @@
 #include <ev.h>
 #include <stdbool.h>
 
-#include "halyard/config.h"
-#include "halyard/shard.h"
+#include "halyard/config/config.h"
+#include "halyard/sql/shard.h"
 
 struct shard_snap;
 

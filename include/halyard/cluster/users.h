@@ -21,8 +21,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "halyard/accounts.h"
-#include "halyard/core.h"
+#include "halyard/protocol/accounts.h"
+#include "halyard/core/core.h"
 
 struct config;
 

@@ -27,8 +27,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "halyard/core.h"
-#include "halyard/xa_log.h"
+#include "halyard/core/core.h"
+#include "halyard/sql/xa_log.h"
 
 struct config;
 struct textbuf;

@@ -18,11 +18,11 @@
 #include <stdatomic.h>
 #include <stdio.h>
 
-#include "halyard/core.h"
-#include "halyard/failover_types.h"
-#include "halyard/mysql_proto.h"
-#include "halyard/shard.h"
-#include "halyard/shard_key.h"
+#include "halyard/core/core.h"
+#include "halyard/core/failover_types.h"
+#include "halyard/protocol/mysql_proto.h"
+#include "halyard/sql/shard.h"
+#include "halyard/sql/shard_key.h"
 
 enum backend_role {
     ROLE_PRIMARY = 0,

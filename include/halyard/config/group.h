@@ -25,8 +25,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "halyard/config.h"
-#include "halyard/core.h"
+#include "halyard/config/config.h"
+#include "halyard/core/core.h"
 
 /* Build cfg's views (one per group). Returns HY_NOMEM on failure, which
  * leaves what was built for group_views_free(). */

@@ -39,8 +39,8 @@
 #include <stdatomic.h>
 #include <sys/socket.h>
 
-#include "halyard/config.h"
-#include "halyard/core.h"
+#include "halyard/config/config.h"
+#include "halyard/core/core.h"
 
 /* A client address as rules compare it (from rules_addr_from_sockaddr). */
 struct rules_addr {

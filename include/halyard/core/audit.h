@@ -26,7 +26,7 @@
 
 #include <stdint.h>
 
-#include "halyard/core.h"
+#include "halyard/core/core.h"
 
 #define AUDIT_QUEUE_MAX    (8u << 20) /* bytes waiting per log before lines are dropped */
 #define QUERY_LOG_TEXT_MAX 4096       /* bytes of a statement's text the query log keeps */

@@ -9,7 +9,7 @@
 #ifndef HALYARD_BUF_H
 #define HALYARD_BUF_H
 
-#include "halyard/core.h"
+#include "halyard/core/core.h"
 
 struct buf {
     struct buf *next; /* free-list link while pooled */

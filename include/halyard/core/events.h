@@ -23,7 +23,7 @@
 
 #include <stdint.h>
 
-#include "halyard/core.h"
+#include "halyard/core/core.h"
 
 enum event_type {
     EVENT_BACKEND_DOWN = 0,

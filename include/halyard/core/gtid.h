@@ -26,7 +26,7 @@
 #ifndef HALYARD_GTID_H
 #define HALYARD_GTID_H
 
-#include "halyard/core.h"
+#include "halyard/core/core.h"
 
 #define GTID_MAX     32   /* entries in a position or a state */
 #define GTID_STR_MAX 1400 /* bytes a formatted list needs at most (32 x 43 + NUL) */

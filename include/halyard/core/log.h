@@ -11,8 +11,8 @@
 
 #include <time.h>
 
-#include "halyard/core.h"
-#include "halyard/config.h"
+#include "halyard/core/core.h"
+#include "halyard/config/config.h"
 
 /* Read by every thread, set by the main thread (start, reload): atomic, so a
  * reload racing a thread that logs is defined (a plain load on x86). */

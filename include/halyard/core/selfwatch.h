@@ -19,7 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "halyard/srvstatus.h"
+#include "halyard/core/srvstatus.h"
 
 #define SELFWATCH_WORKERS_MAX 256
 

@@ -15,8 +15,8 @@
 #include <spawn.h>
 #include <sys/types.h>
 
-#include "halyard/core.h"
-#include "halyard/events.h"
+#include "halyard/core/core.h"
+#include "halyard/core/events.h"
 
 /* HALYARD_EVENT, _SEVERITY, _BACKEND, _OLD, _NEW, _REASON, _ACTION, _TIME,
  * _INSTANCE, _SEQ, _COALESCED and PATH, as one envp. */

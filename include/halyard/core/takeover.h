@@ -25,7 +25,7 @@
 #ifndef HALYARD_TAKEOVER_H
 #define HALYARD_TAKEOVER_H
 
-#include "halyard/core.h"
+#include "halyard/core/core.h"
 
 #define TAKEOVER_BATCH 64
 #define TAKEOVER_MAX   4096 /* descriptors in one hand-over */

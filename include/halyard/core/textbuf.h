@@ -14,7 +14,7 @@
 #ifndef HALYARD_TEXTBUF_H
 #define HALYARD_TEXTBUF_H
 
-#include "halyard/core.h"
+#include "halyard/core/core.h"
 
 struct textbuf {
     char *data;

@@ -25,9 +25,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "halyard/config.h"
-#include "halyard/server.h"
-#include "halyard/stats.h"
+#include "halyard/config/config.h"
+#include "halyard/pool/server.h"
+#include "halyard/cluster/stats.h"
 
 struct pool_key {
     struct config *cfg; /* the config of `be` (the pool takes a reference) */

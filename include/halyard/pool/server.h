@@ -24,12 +24,12 @@
 
 #include <ev.h>
 
-#include "halyard/buf.h"
-#include "halyard/config.h"
-#include "halyard/conn.h"
-#include "halyard/core.h"
-#include "halyard/mysql_client.h"
-#include "halyard/ps_cache.h"
+#include "halyard/core/buf.h"
+#include "halyard/config/config.h"
+#include "halyard/protocol/conn.h"
+#include "halyard/core/core.h"
+#include "halyard/protocol/mysql_client.h"
+#include "halyard/pool/ps_cache.h"
 
 enum bconn_state {
     BCONN_NONE = 0,   /* no connection */

@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "halyard/core.h"
+#include "halyard/core/core.h"
 
 #define ACCOUNT_USER_MAX 128 /* mysql.global_priv.User is char(128) */
 #define ACCOUNT_HOST_MAX 255 /* ... and Host char(255) */

@@ -13,8 +13,8 @@
 #ifndef HALYARD_AUTH_H
 #define HALYARD_AUTH_H
 
-#include "halyard/core.h"
-#include "halyard/mysql_proto.h"
+#include "halyard/core/core.h"
+#include "halyard/protocol/mysql_proto.h"
 
 /* Parse "*" + 40 hex digits (either case) into a 20-byte H2.
  * The empty string means "no password": HY_OK with *empty = true. */

@@ -22,8 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "halyard/core.h"
-#include "halyard/gtid.h"
+#include "halyard/core/core.h"
+#include "halyard/core/gtid.h"
 
 #define BINLOG_MAGIC                                                                               \
     "\xfe"                                                                                         \

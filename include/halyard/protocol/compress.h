@@ -39,8 +39,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "halyard/conn.h"
-#include "halyard/core.h"
+#include "halyard/protocol/conn.h"
+#include "halyard/core/core.h"
 
 #define COMPRESS_HEADER_SIZE 7
 /* Payloads shorter than this go out stored (uncompressed), as the server's. */

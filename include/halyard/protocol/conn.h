@@ -19,9 +19,9 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
-#include "halyard/buf.h"
-#include "halyard/core.h"
-#include "halyard/resolve.h"
+#include "halyard/core/buf.h"
+#include "halyard/core/core.h"
+#include "halyard/protocol/resolve.h"
 
 struct conn;
 struct tls_conn;

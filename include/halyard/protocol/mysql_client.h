@@ -22,8 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "halyard/config.h"
-#include "halyard/mysql_proto.h"
+#include "halyard/config/config.h"
+#include "halyard/protocol/mysql_proto.h"
 
 #define MYSQL_CLIENT_PLUGIN "mysql_native_password"
 

@@ -15,7 +15,7 @@
 #ifndef HALYARD_MYSQL_PROTO_H
 #define HALYARD_MYSQL_PROTO_H
 
-#include "halyard/core.h"
+#include "halyard/core/core.h"
 
 #define MYSQL_HEADER_SIZE  4
 #define MYSQL_MAX_PAYLOAD  0xFFFFFFu /* a payload this long continues in the next packet */

@@ -26,7 +26,7 @@
 
 #include <sys/socket.h>
 
-#include "halyard/core.h"
+#include "halyard/core/core.h"
 
 #define PROXYPROTO_V1_MAX     107 /* the spec's bound on a v1 line, CRLF included */
 #define PROXYPROTO_V2_SIG_LEN 12

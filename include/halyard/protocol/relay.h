@@ -18,9 +18,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "halyard/buf.h"
-#include "halyard/conn.h"
-#include "halyard/mysql_proto.h"
+#include "halyard/core/buf.h"
+#include "halyard/protocol/conn.h"
+#include "halyard/protocol/mysql_proto.h"
 
 enum relay_rc {
     RELAY_DONE,   /* read: bytes came in; flush: all of it went out */

@@ -31,7 +31,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include "halyard/core.h"
+#include "halyard/core/core.h"
 
 struct addrinfo;
 

@@ -45,7 +45,7 @@
 
 #include <ev.h>
 
-#include "halyard/core.h"
+#include "halyard/core/core.h"
 
 struct ssl_ctx_st;
 

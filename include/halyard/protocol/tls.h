@@ -29,9 +29,9 @@
 
 #include <ev.h>
 
-#include "halyard/config.h"
-#include "halyard/conn.h"
-#include "halyard/core.h"
+#include "halyard/config/config.h"
+#include "halyard/protocol/conn.h"
+#include "halyard/core/core.h"
 
 struct ssl_ctx_st; /* OpenSSL's SSL_CTX */
 

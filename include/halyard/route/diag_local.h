@@ -27,8 +27,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "halyard/core.h"
-#include "halyard/scatter_merge.h"
+#include "halyard/core/core.h"
+#include "halyard/route/scatter_merge.h"
 
 struct diag_local {
     uint64_t warnings, errors; /* @@warning_count, @@error_count */

@@ -24,8 +24,8 @@
 
 #include <time.h>
 
-#include "halyard/config.h"
-#include "halyard/core.h"
+#include "halyard/config/config.h"
+#include "halyard/core/core.h"
 
 /* The most digests learn mode keeps (firewall_learn_max): at start and at
  * each reload. Lowered under what is kept, nothing is forgotten: new

@@ -35,9 +35,9 @@
 #ifndef HALYARD_GUARD_H
 #define HALYARD_GUARD_H
 
-#include "halyard/config.h"
-#include "halyard/core.h"
-#include "halyard/rules.h"
+#include "halyard/config/config.h"
+#include "halyard/core/core.h"
+#include "halyard/config/rules.h"
 
 /* Size the address table (auth_block_table_size): at start, and at each
  * reload (main thread). The addresses tracked so far move to the new

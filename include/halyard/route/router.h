@@ -31,9 +31,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "halyard/backend.h"
-#include "halyard/classify.h"
-#include "halyard/config.h"
+#include "halyard/cluster/backend.h"
+#include "halyard/sql/classify.h"
+#include "halyard/config/config.h"
 
 /* One backend as the session sees it for this decision. */
 /* Round trips up to this many ms count as this many when reads are spread

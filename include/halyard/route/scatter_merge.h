@@ -32,8 +32,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "halyard/core.h"
-#include "halyard/scatter_plan.h"
+#include "halyard/core/core.h"
+#include "halyard/route/scatter_plan.h"
 
 enum scatter_part_kind {
     SCATTER_PART_NONE, /* still reading */

@@ -30,7 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "halyard/core.h"
+#include "halyard/core/core.h"
 
 #define SCATTER_MAX_KEYS  16 /* ORDER BY keys */
 #define SCATTER_MAX_ITEMS 64 /* select items described (aggregates, collations) */

@@ -21,21 +21,21 @@
 #include <ev.h>
 #include <stdatomic.h>
 
-#include "halyard/buf.h"
-#include "halyard/classify.h"
-#include "halyard/config.h"
-#include "halyard/conn.h"
-#include "halyard/core.h"
-#include "halyard/accounts.h"
-#include "halyard/log.h"
-#include "halyard/server.h"
-#include "halyard/mysql_proto.h"
-#include "halyard/pstmt.h"
-#include "halyard/readback.h"
-#include "halyard/registry.h"
-#include "halyard/relay.h"
-#include "halyard/rules.h"
-#include "halyard/varstate.h"
+#include "halyard/core/buf.h"
+#include "halyard/sql/classify.h"
+#include "halyard/config/config.h"
+#include "halyard/protocol/conn.h"
+#include "halyard/core/core.h"
+#include "halyard/protocol/accounts.h"
+#include "halyard/core/log.h"
+#include "halyard/pool/server.h"
+#include "halyard/protocol/mysql_proto.h"
+#include "halyard/sql/pstmt.h"
+#include "halyard/sql/readback.h"
+#include "halyard/session/registry.h"
+#include "halyard/protocol/relay.h"
+#include "halyard/config/rules.h"
+#include "halyard/sql/varstate.h"
 
 enum session_state {
     SS_PROXY_HEADER,  /* from a load balancer: waiting for its PROXY protocol header */

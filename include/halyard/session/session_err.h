@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "halyard/core.h"
+#include "halyard/core/core.h"
 
 enum session_err {
     SERR_TOO_MANY,              /* max_client_connections reached */

@@ -13,13 +13,13 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#include "halyard/buf.h"
-#include "halyard/config.h"
-#include "halyard/pool.h"
-#include "halyard/core.h"
-#include "halyard/digest.h"
-#include "halyard/rules.h"
-#include "halyard/stats.h"
+#include "halyard/core/buf.h"
+#include "halyard/config/config.h"
+#include "halyard/pool/pool.h"
+#include "halyard/core/core.h"
+#include "halyard/sql/digest.h"
+#include "halyard/config/rules.h"
+#include "halyard/cluster/stats.h"
 
 struct listener_sock {
     int fd;

@@ -107,7 +107,7 @@
 #ifndef HALYARD_CLASSIFY_H
 #define HALYARD_CLASSIFY_H
 
-#include "halyard/core.h"
+#include "halyard/core/core.h"
 
 #define CLASSIFY_MAX_LEN     0xFFFFFFFFu /* offsets in results are 32-bit */
 #define CLASSIFY_NAME_MAX    192         /* bytes of an unquoted name we keep (64 chars x 3) */

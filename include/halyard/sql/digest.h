@@ -31,8 +31,8 @@
 #ifndef HALYARD_DIGEST_H
 #define HALYARD_DIGEST_H
 
-#include "halyard/config.h"
-#include "halyard/core.h"
+#include "halyard/config/config.h"
+#include "halyard/core/core.h"
 
 #define DIGEST_TEXT_MAX 1024u /* bytes of digest text kept per entry */
 #define DIGEST_SAMPLE   8u    /* entries looked at to choose one to evict */

@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "halyard/classify.h"
+#include "halyard/sql/classify.h"
 
 /* ---- characters ---- */
 

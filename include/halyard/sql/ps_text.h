@@ -48,7 +48,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "halyard/core.h"
+#include "halyard/core/core.h"
 
 /* The text of statement `sql` (`len` bytes, lexed with `lex_opts`, CLO_*)
  * executed with the parameters of the COM_STMT_EXECUTE `payload` (`plen`

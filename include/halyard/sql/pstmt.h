@@ -13,8 +13,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "halyard/colmeta.h"
-#include "halyard/core.h"
+#include "halyard/protocol/colmeta.h"
+#include "halyard/core/core.h"
 
 struct key_out;
 

@@ -20,8 +20,8 @@
 #ifndef HALYARD_READBACK_H
 #define HALYARD_READBACK_H
 
-#include "halyard/core.h"
-#include "halyard/varstate.h"
+#include "halyard/core/core.h"
+#include "halyard/sql/varstate.h"
 
 #define READBACK_MAX 16 /* variables one read-back asks for */
 /* room for the longest read-back query readback_sql() writes */

@@ -35,8 +35,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "halyard/classify.h"
-#include "halyard/core.h"
+#include "halyard/sql/classify.h"
+#include "halyard/core/core.h"
 
 #define SHARD_NO_GROUP UINT16_MAX
 

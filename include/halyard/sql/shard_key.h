@@ -49,7 +49,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "halyard/core.h"
+#include "halyard/core/core.h"
 
 enum key_fn { KEY_FN_HASH, KEY_FN_RANGE };
 

@@ -10,7 +10,7 @@
 #ifndef HALYARD_TRACK_H
 #define HALYARD_TRACK_H
 
-#include "halyard/core.h"
+#include "halyard/core/core.h"
 
 struct track_changes {
     bool sql_mode;     /* the block reports sql_mode */

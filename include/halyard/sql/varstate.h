@@ -26,7 +26,7 @@
 #ifndef HALYARD_VARSTATE_H
 #define HALYARD_VARSTATE_H
 
-#include "halyard/core.h"
+#include "halyard/core/core.h"
 
 #define VARSTATE_NAME_MAX      64 /* bytes of a variable's name */
 #define VARSTATE_COLLATION_MAX 64 /* bytes of a collation's name */

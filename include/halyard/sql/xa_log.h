@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "halyard/core.h"
+#include "halyard/core/core.h"
 
 #define XA_GTRID_MAX  64 /* MariaDB's limit on an XID's gtrid */
 #define XA_GROUPS_MAX 32 /* groups one transaction may touch */

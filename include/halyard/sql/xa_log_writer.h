@@ -34,7 +34,7 @@
 
 #include <ev.h>
 
-#include "halyard/core.h"
+#include "halyard/core/core.h"
 
 struct xa_log_wait {
     ev_async ev; /* started on `loop` by the submit */
