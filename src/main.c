@@ -322,6 +322,23 @@ static hy_status_t open_admin_metrics(bool replace_socket, char *err, size_t err
     return HY_OK;
 }
 
+/* The resolver follows the config's host names: the backends', then the
+ * failover witnesses'. */
+static void resolve_follow(const struct config *cfg, int wait_ms)
+{
+    size_t n = cfg->n_backends + cfg->n_witnesses;
+    const char **hosts = calloc(n + 1, sizeof(*hosts));
+    if (hosts == NULL) {
+        hy_log_error("dns: out of memory: names are resolved at their first connect");
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        hosts[i] = i < cfg->n_backends ? cfg->backends[i].address
+                                       : cfg->witnesses[i - cfg->n_backends].address;
+    resolve_configure(hosts, n, cfg->dns_refresh_ms, wait_ms);
+    free(hosts);
+}
+
 /* Re-read the config file; on any error keep the running config. SIGHUP
  * and the admin socket's `reload` both come here; `by` names who asked. The
  * result is kept in app.st for `show status` and the metrics. */
@@ -379,7 +396,7 @@ static hy_status_t app_reload(struct status *st, const char *by)
     st->reloads_ok++;
     st->last_reload_error[0] = '\0';
     /* names the new config adds: resolved before sessions can use them */
-    resolve_configure(fresh, RESOLVE_RELOAD_WAIT_MS);
+    resolve_follow(fresh, RESOLVE_RELOAD_WAIT_MS);
     struct worker_listen *mine = calloc(n_ns + 1, sizeof(*mine));
     for (int i = 0; i < app.n_workers; i++) {
         size_t k = mine != NULL ? sockets_of(ns, n_ns, i, mine) : 0;
@@ -639,7 +656,7 @@ int main(int argc, char **argv)
         hy_log_error("cannot start the resolver thread");
         return 1;
     }
-    resolve_configure(app.cfg, RESOLVE_START_WAIT_MS);
+    resolve_follow(app.cfg, RESOLVE_START_WAIT_MS);
 
     /* Not libev's default loop: that one reaps every child (SIGCHLD), and
      * the notifier thread waits for its own (alerts.c). */

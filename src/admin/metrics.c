@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "halyard/cluster/failover_exec.h"
 #include "halyard/cluster/backend.h"
 #include "halyard/core/log.h"
 #include "halyard/config/group.h"
@@ -836,7 +837,7 @@ static void snapshot(const struct status *st, struct metrics_snapshot *s)
     s->groups = stats_groups();
     for (int sw = 0; sw < 2; sw++)
         for (int ok = 0; ok < 2; ok++)
-            s->failovers[sw][ok] = status_failovers(sw, ok);
+            s->failovers[sw][ok] = failover_exec_count(sw, ok);
     audit_get_stats(&s->logs);
     alerts_get_stats(&s->alerts);
     s->cfg = st->cfg;

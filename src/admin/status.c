@@ -58,18 +58,6 @@ const struct stat_field stat_fields[STAT_FIELDS] = {
      offsetof(struct worker_stats, pool_restore_resets)},
 };
 
-static _Atomic uint64_t failovers[2][2];
-
-void status_count_failover(bool switchover, bool ok)
-{
-    atomic_fetch_add_explicit(&failovers[switchover][ok], 1, memory_order_relaxed);
-}
-
-uint64_t status_failovers(bool switchover, bool ok)
-{
-    return atomic_load_explicit(&failovers[switchover][ok], memory_order_relaxed);
-}
-
 void status_worker_stats(struct worker *w, struct stat_values *out)
 {
     for (size_t i = 0; i < STAT_FIELDS; i++)

@@ -27,7 +27,6 @@
 #include "halyard/cluster/backend.h"
 #include "halyard/cluster/dualmaster.h"
 #include "halyard/core/events.h"
-#include "halyard/admin/status.h"
 
 /* The pair as dualmaster.h sees it, from failover nodes (the monitor's view
  * or a probe). errant: with `states` (a probe's @@gtid_binlog_state), a

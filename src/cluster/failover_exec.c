@@ -22,7 +22,6 @@
 #include "halyard/cluster/backend.h"
 #include "halyard/core/events.h"
 #include "halyard/config/group.h"
-#include "halyard/admin/status.h"
 
 static struct fx FX = {
     .mu = PTHREAD_MUTEX_INITIALIZER,

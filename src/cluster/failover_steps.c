@@ -29,8 +29,15 @@
 #include "halyard/core/events.h"
 #include "halyard/core/spawn.h"
 #include "halyard/protocol/sqlclient.h"
-#include "halyard/admin/status.h"
 #include "halyard/protocol/tls.h"
+
+/* [switchover][ok]: see failover_exec_count(). */
+static _Atomic uint64_t failover_counts[2][2];
+
+uint64_t failover_exec_count(bool switchover, bool ok)
+{
+    return atomic_load_explicit(&failover_counts[switchover][ok], memory_order_relaxed);
+}
 
 uint64_t fx_now_ms(void)
 {
@@ -837,7 +844,7 @@ bool fx_procedure_end(struct fx *fx, struct survey *sv, const struct fx_outcome 
 {
     const struct config *cfg = fx->cfg;
     if (o->attempted)
-        status_count_failover(o->switchover, o->ok);
+        atomic_fetch_add_explicit(&failover_counts[o->switchover][o->ok], 1, memory_order_relaxed);
     if (o->record) {
         const char *to = o->to >= 0 ? cfg->backends[o->to].name : NULL;
         const char *from = o->from >= 0 ? cfg->backends[o->from].name : NULL;

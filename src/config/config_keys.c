@@ -8,7 +8,6 @@
  */
 #include <stddef.h>
 
-#include "halyard/backup/backup_physical.h"
 #include "halyard/config/config.h"
 
 /* clang-format off */

@@ -38,23 +38,6 @@ static enum tls_mode tls_mode_parse(const char *v)
     return TLS_DEFAULT;
 }
 
-const char *tls_mode_to_str(enum tls_mode m)
-{
-    switch (m) {
-    case TLS_OFF:
-        return "off";
-    case TLS_ON:
-        return "on";
-    case TLS_VERIFY_CA:
-        return "verify-ca";
-    case TLS_VERIFY_FULL:
-        return "verify-full";
-    case TLS_DEFAULT:
-        break;
-    }
-    return "default";
-}
-
 /* backends.[i].LEAF, or the top-level backend_LEAF when that is "". */
 static void tls_file_pick(struct tls_file *f, config_setting_t *root, config_setting_t *g, int i,
                           const char *leaf)

@@ -21,7 +21,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "halyard/config/config.h"
 #include "halyard/core/log.h"
 #include "halyard/protocol/resolve.h"
 
@@ -448,17 +447,15 @@ static bool first_answers_pending(void)
     return false;
 }
 
-void resolve_configure(const struct config *cfg, int wait_ms)
+void resolve_configure(const char *const *hosts, size_t n, int refresh_ms, int wait_ms)
 {
     pthread_mutex_lock(&R.mu);
-    R.refresh_ms = cfg->dns_refresh_ms;
+    R.refresh_ms = refresh_ms;
     for (struct entry *e = R.list; e != NULL; e = e->next)
         e->wanted = false;
-    /* The backends' names, then the failover witnesses'. */
-    for (size_t i = 0; i < cfg->n_backends + cfg->n_witnesses; i++) {
+    for (size_t i = 0; i < n; i++) {
         struct resolve_addrs numeric;
-        const char *host = i < cfg->n_backends ? cfg->backends[i].address
-                                               : cfg->witnesses[i - cfg->n_backends].address;
+        const char *host = hosts[i];
         if (parse_numeric(host, &numeric))
             continue;
         struct entry *e = find(host);

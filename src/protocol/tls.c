@@ -693,3 +693,20 @@ void tls_describe(const struct conn *c, char *out, size_t len)
     }
     snprintf(out, len, "%s %s", SSL_get_version(c->tls->ssl), SSL_get_cipher_name(c->tls->ssl));
 }
+
+const char *tls_mode_to_str(enum tls_mode m)
+{
+    switch (m) {
+    case TLS_OFF:
+        return "off";
+    case TLS_ON:
+        return "on";
+    case TLS_VERIFY_CA:
+        return "verify-ca";
+    case TLS_VERIFY_FULL:
+        return "verify-full";
+    case TLS_DEFAULT:
+        break;
+    }
+    return "default";
+}

@@ -63,6 +63,7 @@
 #define ADMIN_DIGESTS_MAX    100000
 
 struct admin;
+struct shard_map;
 
 /* Create the socket at `path` (mode 0600) and serve it on st->loop. Refuses
  * a path that is a symbolic link, is owned by another user, is not a socket,

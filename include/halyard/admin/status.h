@@ -65,11 +65,6 @@ struct status {
     void (*takeover_done)(struct status *st);
 };
 
-/* Switchovers and failovers halyard ran (failover.c counts them). */
-void status_count_failover(bool switchover, bool ok);
-/* [switchover][ok] */
-uint64_t status_failovers(bool switchover, bool ok);
-
 /* Read worker `w`'s counters. */
 void status_worker_stats(struct worker *w, struct stat_values *out);
 /* The sum over every worker. */

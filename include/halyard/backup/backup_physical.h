@@ -28,9 +28,6 @@
 #include "halyard/config/config.h"
 #include "halyard/core/core.h"
 
-#define BACKUP_PHYSICAL_DEFAULT_COMMAND                                                            \
-    "mariadb-backup --backup --stream=xbstream --host=%h --port=%p --user=%u --target-dir=/tmp"
-
 #define XBSTREAM_PATH_MAX 1024
 
 /* A walk over an xbstream as it passes. Zero it before the first feed. */

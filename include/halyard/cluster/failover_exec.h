@@ -44,6 +44,10 @@ void failover_exec_set_config(struct config *cfg);
  * thread; cheap. */
 void failover_exec_notify(void);
 
+/* Switchovers and failovers this process ran, by [switchover][ok]: counted
+ * by the failover thread when a procedure ends, read by the metrics. */
+uint64_t failover_exec_count(bool switchover, bool ok);
+
 /* An admin request. `done` runs in the failover thread when the procedure
  * ends, with ok and the text to show (one line per step, each ending in
  * "\n"; the text is valid during the call only). */

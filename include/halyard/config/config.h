@@ -20,16 +20,17 @@
 
 #include "halyard/core/core.h"
 #include "halyard/core/failover_types.h"
+#include "halyard/core/log.h"
 #include "halyard/protocol/mysql_proto.h"
+#include "halyard/protocol/tls.h"
 #include "halyard/sql/shard.h"
 #include "halyard/sql/shard_key.h"
 
-enum backend_role {
-    ROLE_PRIMARY = 0,
-    ROLE_REPLICA = 1,
-};
-
 const char *backend_role_to_str(enum backend_role role);
+
+/* backup.mariadb_backup_command's default (backup_physical.h runs it). */
+#define BACKUP_PHYSICAL_DEFAULT_COMMAND                                                            \
+    "mariadb-backup --backup --stream=xbstream --host=%h --port=%p --user=%u --target-dir=/tmp"
 
 /* Where the accounts clients log in as come from (users_source). */
 enum users_source {
@@ -47,17 +48,6 @@ enum consistency {
 };
 
 const char *consistency_to_str(enum consistency c);
-
-/* TLS towards a backend (tls.h). */
-enum tls_mode {
-    TLS_DEFAULT = 0, /* inherit backend_tls (backends.[].tls only) */
-    TLS_OFF,
-    TLS_ON,          /* encrypt, accept any certificate */
-    TLS_VERIFY_CA,   /* the certificate must chain to tls_ca */
-    TLS_VERIFY_FULL, /* ... and name the backend's address */
-};
-
-const char *tls_mode_to_str(enum tls_mode m);
 
 struct ssl_ctx_st; /* OpenSSL's SSL_CTX, built by tls.c */
 
@@ -314,13 +304,6 @@ struct config_backup {
     bool physical;                /* method = "mariadb-backup" (else mariadb-dump) */
     char *method;                 /* as written */
     char *mariadb_backup_command; /* /bin/sh -c template with %h %p %u */
-};
-
-enum log_level {
-    LOG_LEVEL_ERROR = 0,
-    LOG_LEVEL_WARN,
-    LOG_LEVEL_INFO,
-    LOG_LEVEL_DEBUG,
 };
 
 struct config {

@@ -35,6 +35,12 @@ typedef enum hy_status {
 
 #define HALYARD_VERSION "0.1.0"
 
+/* A backend's role in its group (set by the monitor, read everywhere). */
+enum backend_role {
+    ROLE_PRIMARY = 0,
+    ROLE_REPLICA = 1,
+};
+
 struct config;
 struct config_backend;
 struct backend_rt;

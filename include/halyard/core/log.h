@@ -12,7 +12,15 @@
 #include <time.h>
 
 #include "halyard/core/core.h"
-#include "halyard/config/config.h"
+
+/* The levels, from the most to the least severe (log_level). */
+enum log_level {
+    LOG_LEVEL_ERROR = 0,
+    LOG_LEVEL_WARN,
+    LOG_LEVEL_INFO,
+    LOG_LEVEL_DEBUG,
+};
+
 
 /* Read by every thread, set by the main thread (start, reload): atomic, so a
  * reload racing a thread that logs is defined (a plain load on x86). */

@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "halyard/config/config.h"
+#include "halyard/protocol/tls.h"
 #include "halyard/protocol/mysql_proto.h"
 
 #define MYSQL_CLIENT_PLUGIN "mysql_native_password"

@@ -71,11 +71,12 @@ hy_status_t resolve_start(void) HY_MUSTCHECK;
 /* Stop and join the thread (waiting at most RESOLVE_STOP_WAIT_S for a
  * resolution in flight, then leaving it be), free the cache. */
 void resolve_stop(void);
-/* Make the cache follow `cfg`: its backends' host names are kept fresh every
- * cfg->dns_refresh_ms, names it adds are resolved at once, names no config
- * names any more are dropped. Then wait at most `wait_ms` for the first
+/* Make the cache follow the config's `n` host names (backends, then
+ * witnesses; numeric addresses are passed over): they are kept fresh every
+ * `refresh_ms`, names new to the list are resolved at once, names no
+ * longer in it are dropped. Then wait at most `wait_ms` for the first
  * answer (good or not) of every name that has none yet. Main thread. */
-void resolve_configure(const struct config *cfg, int wait_ms);
+void resolve_configure(const char *const *hosts, size_t n, int refresh_ms, int wait_ms);
 
 /* Fill `t` for host:port: a numeric address parsed in place, or the
  * cache's addresses of the name. Never blocks on the network. HY_ERROR

@@ -29,11 +29,21 @@
 
 #include <ev.h>
 
-#include "halyard/config/config.h"
 #include "halyard/protocol/conn.h"
 #include "halyard/core/core.h"
 
 struct ssl_ctx_st; /* OpenSSL's SSL_CTX */
+
+/* TLS towards a backend (backend_tls, backends.[].tls). */
+enum tls_mode {
+    TLS_DEFAULT = 0, /* inherit backend_tls (backends.[].tls only) */
+    TLS_OFF,
+    TLS_ON,          /* encrypt, accept any certificate */
+    TLS_VERIFY_CA,   /* the certificate must chain to tls_ca */
+    TLS_VERIFY_FULL, /* ... and name the backend's address */
+};
+
+const char *tls_mode_to_str(enum tls_mode m);
 
 /* Which setting a context error is about (config.c names the key). */
 enum tls_setting {

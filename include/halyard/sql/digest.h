@@ -31,7 +31,6 @@
 #ifndef HALYARD_DIGEST_H
 #define HALYARD_DIGEST_H
 
-#include "halyard/config/config.h"
 #include "halyard/core/core.h"
 
 #define DIGEST_TEXT_MAX 1024u /* bytes of digest text kept per entry */
