@@ -21,7 +21,6 @@ enum log_level {
     LOG_LEVEL_DEBUG,
 };
 
-
 /* Read by every thread, set by the main thread (start, reload): atomic, so a
  * reload racing a thread that logs is defined (a plain load on x86). */
 extern _Atomic(enum log_level) log_level_current;
