@@ -39,7 +39,7 @@ UNITDIR    ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 DESTDIR    ?=
 
-.PHONY: all check unit integration integration-session demo stop deps asan tsan format format-check clean check-config-keys bench mtr mtr-run \
+.PHONY: all check unit integration integration-session demo stop deps asan tsan format format-check clean check-config-keys check-docs bench mtr mtr-run \
         check-alerts pitr-check \
         install uninstall
 
@@ -80,6 +80,11 @@ unit: $(UNIT_BIN)
 check-config-keys: $(BUILD)/halyard
 	tools/check-config-keys $(BUILD)/halyard
 
+# README.md and docs/*.md: links and anchors resolve, the configs shown load,
+# every config key has its row in docs/configuration.md.
+check-docs: $(BUILD)/halyard
+	tools/check-docs $(BUILD)/halyard
+
 # The example alert rules: valid, and each alert fires on the series meant to fire it.
 check-alerts:
 	cd conf && promtool check rules halyard-alerts.yml && promtool test rules halyard-alerts.test.yml
@@ -101,6 +106,7 @@ check: deps
 	$(MAKE) all unit
 	$(MAKE) fuzz-smoke
 	$(MAKE) check-config-keys
+	$(MAKE) check-docs
 	$(MAKE) check-alerts
 	$(MAKE) integration
 	$(MAKE) integration-session

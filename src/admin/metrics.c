@@ -463,7 +463,7 @@ static void render_backends(struct textbuf *sb, const struct config *cfg)
     }
     family(sb, "halyard_backend_rtt_seconds", "gauge",
            "Round trip of the monitor's COM_PING to the backend, a moving average; reads "
-           "weigh it (README, Zones). Absent until measured.");
+           "weigh it (docs/zones.md). Absent until measured.");
     for (size_t i = 0; i < cfg->n_backends; i++) {
         const struct backend_rt *rt = cfg->backends[i].rt;
         uint32_t rtt = rt != NULL ? atomic_load_explicit(&rt->rtt_us, memory_order_relaxed) : 0;

@@ -86,7 +86,7 @@ void session_config_switch(struct session *s)
     struct config *to = session_group_cfg(s->w->session_cfg, s->lcfg, s->listener);
     if (to == NULL) {
         /* Its group was removed: the transaction under way finished, the
-         * session ends (group.h, README "Groups"). */
+         * session ends (group.h, docs/sharding.md "Groups"). */
         if (session_may_switch(s, s->cfg)) {
             char msg[160];
             snprintf(msg, sizeof(msg), "Group %s was removed by a reload: reconnect",

@@ -4,7 +4,7 @@ server (Debian's openssh-server, /usr/sbin/sshd) on loopback:
     halyard runs `ssh ... root@%h mariadb-backup --backup --stream=xbstream
     ...` with /bin/sh -c; sshd runs mariadb-backup "on the database host"
     and the xbstream comes back on ssh's standard output. The password
-    crosses only as README says: the ssh client's SendEnv MYSQL_PWD and the
+    crosses only as docs/backups.md says: the ssh client's SendEnv MYSQL_PWD and the
     server's AcceptEnv MYSQL_PWD (the backup account has a password, so a
     backup without it fails to log in). The backup is complete (manifest,
     GTID = the replica's position, mbstream extracts it and mariadb-backup
@@ -73,7 +73,7 @@ class Sshd:
         assert self.proc.poll() is None, self.log.read_text()
 
     def command(self, send_env=True):
-        """backup.mariadb_backup_command: README's ssh form, with this
+        """backup.mariadb_backup_command: docs/backups.md's ssh form, with this
         server's port, key and a throwaway known_hosts."""
         opts = (f"-p {self.port} -i {self.key} -o BatchMode=yes -o StrictHostKeyChecking=no "
                 f"-o UserKnownHostsFile={self.dir / 'known_hosts'}"

@@ -1102,7 +1102,7 @@ def server_group(srv, table, b):
 
 
 def span_sql(table, i):
-    """The DBA's selection of map entry i's rows (README: Key shards)."""
+    """The DBA's selection of map entry i's rows (docs/sharding.md: Key shards)."""
     col, _, spans = RANGE_BOUNDS[table]
     lo = spans[i - 1][1] if i > 0 else None
     hi = spans[i][1]

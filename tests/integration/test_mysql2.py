@@ -128,8 +128,8 @@ def test_compress(node, cluster, halyard, db):
             "seq": "20000", "m": hashlib.md5(b"20000").hexdigest()}}, where
         assert z["params"] == p["params"] == [{"a": "compressed 🐬", "b": 3}], where
     # The server's own status: the client's connection directly; through
-    # halyard, the backend connection, uncompressed (README, Compressed
-    # protocol: compression is the client side's alone).
+    # halyard, the backend connection, uncompressed (docs/compatibility.md,
+    # Compressed protocol: compression is the client side's alone).
     assert direct["compress"]["server_status"] == "ON"
     assert via["compress"]["server_status"] == "OFF"
     assert direct["plain"]["server_status"] == via["plain"]["server_status"] == "OFF"

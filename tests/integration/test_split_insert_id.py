@@ -198,7 +198,7 @@ def test_in_a_session_that_moves_between_groups(aikeyed, cluster, dual):
     """Statements on a, then on b, then the split: each connection the
     session has gets the value before its next statement. With
     pool_mode = "session" a move closes the connection that held the value
-    (README, Schema shards): it is read back before (the statement using it
+    (docs/sharding.md, Schema shards): it is read back before (the statement using it
     ended the session with 1927 before)."""
     c = aikeyed.connect()
     with c.cursor() as cur:

@@ -4,7 +4,7 @@
  * The audit log (config key audit_log) records who did what: logins and
  * failed logins, admin commands, reloads, backend state, role and fence
  * changes, statements blocked by a rule, and failover procedures
- * (failover, switchover, fence, rejoin) with their steps; README and
+ * (failover, switchover, fence, rejoin) with their steps; docs/operations.md and
  * halyard.conf(5) list every record's fields. The query log (query_log)
  * records every statement that took at least query_log_min_duration_ms.
  *
