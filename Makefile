@@ -14,6 +14,8 @@
 CC      ?= cc
 BUILD   ?= build
 PYTHON  ?= /usr/bin/python3
+# TESTS: which integration tests (files or node ids) make integration runs.
+TESTS   ?= tests/integration
 PYTEST_ARGS ?=
 
 WARN    = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes \
@@ -39,7 +41,7 @@ UNITDIR    ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 DESTDIR    ?=
 
-.PHONY: all check unit integration integration-session demo stop deps asan tsan format format-check clean check-config-keys check-docs bench mtr mtr-run \
+.PHONY: all check test-fast check-layers unit integration integration-session demo stop deps asan tsan format format-check clean check-config-keys check-docs bench mtr mtr-run \
         check-alerts pitr-check \
         install uninstall
 
@@ -77,6 +79,24 @@ deps:
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
+# Includes go downward only (docs/ARCHITECTURE.md, "Layers").
+check-layers:
+	tools/check-layers --self-test
+	tools/check-layers
+
+# The edit-compile-test loop, under 3 minutes: the unit tests, the layer check
+# and a short integration smoke test (a login, queries routed to the primary
+# and the replicas, a pooled connection handed between sessions, a KILL).
+SMOKE_TESTS ?= tests/integration/test_core.py::test_login_pymysql_and_thread_id \
+  tests/integration/test_core.py::test_com_change_user \
+  tests/integration/test_core.py::test_kill_query_by_halyard_id \
+  tests/integration/test_core.py::test_multi_statements \
+  tests/integration/test_routing.py \
+  tests/integration/test_pool.py::test_two_sessions_alternate_on_one_connection \
+  tests/integration/test_pool.py::test_schema_moves_and_comes_back
+test-fast: all unit check-layers
+	$(MAKE) integration TESTS="$(SMOKE_TESTS)"
+
 check-config-keys: $(BUILD)/halyard
 	tools/check-config-keys $(BUILD)/halyard
 
@@ -90,7 +110,7 @@ check-alerts:
 	cd conf && promtool check rules halyard-alerts.yml && promtool test rules halyard-alerts.test.yml
 
 integration: $(BUILD)/halyard $(BUILD)/halyardctl $(CLIENT_BIN)
-	HALYARD_BIN=$(abspath $(BUILD)/halyard) HALYARDCTL_BIN=$(abspath $(BUILD)/halyardctl) HALYARD_CLIENTS=$(abspath $(BUILD)/clients) $(PYTHON) -m pytest -q tests/integration $(PYTEST_ARGS)
+	HALYARD_BIN=$(abspath $(BUILD)/halyard) HALYARDCTL_BIN=$(abspath $(BUILD)/halyardctl) HALYARD_CLIENTS=$(abspath $(BUILD)/clients) $(PYTHON) -m pytest -q $(TESTS) $(PYTEST_ARGS)
 
 # Point-in-time recovery, the whole story on a real cluster (issue 14): load,
 # a full backup, a failover, a restore to a time T compared table by table
@@ -104,6 +124,7 @@ integration-session: $(BUILD)/halyard $(BUILD)/halyardctl $(CLIENT_BIN)
 
 check: deps
 	$(MAKE) all unit
+	$(MAKE) check-layers
 	$(MAKE) fuzz-smoke
 	$(MAKE) check-config-keys
 	$(MAKE) check-docs
