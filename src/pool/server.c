@@ -2,7 +2,7 @@
  * server.c: see server.h.
  *
  * The login is mysql_client.h's decisions; this file does its I/O: a
- * non-blocking connect (server_socket, the one place a backend's address
+ * non-blocking connect (server_connect, the one place a backend's address
  * becomes a socket), packets read into `in`, packets mysql_client leaves in
  * a buffer sent through conn_send_local, tls_connect when it says so.
  */
