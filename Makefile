@@ -41,7 +41,7 @@ UNITDIR    ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 DESTDIR    ?=
 
-.PHONY: all check test-fast check-layers unit integration integration-session demo stop deps asan tsan format format-check clean check-config-keys check-docs bench mtr mtr-run \
+.PHONY: all check check-suite-pooled check-suite-session test-fast check-layers unit integration integration-session demo stop deps asan tsan format format-check clean check-config-keys check-docs bench mtr mtr-run \
         check-alerts pitr-check \
         install uninstall
 
@@ -130,10 +130,19 @@ check: deps
 	$(MAKE) check-config-keys
 	$(MAKE) check-docs
 	$(MAKE) check-alerts
-	$(MAKE) integration
-	$(MAKE) integration-session
-	$(MAKE) pitr-check
+	$(MAKE) -j2 --output-sync=target check-suite-pooled check-suite-session
+
+# The two long halves of make check run side by side, each on test ports of
+# its own (a cluster per HALYARD_TEST_PORT: tests/integration/conftest.py),
+# so their clusters, namespaces and sockets never meet: 2 cores are mostly
+# waiting on the servers, the failovers' timers and the sleeps of the tests.
+check-suite-pooled:
+	HALYARD_TEST_PORT=23310 $(MAKE) integration
 	$(MAKE) mtr-run
+
+check-suite-session:
+	HALYARD_TEST_PORT=23610 $(MAKE) integration-session
+	$(MAKE) pitr-check
 
 demo: deps all
 	GALERA=$(GALERA) tools/demo start
