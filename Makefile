@@ -41,7 +41,7 @@ UNITDIR    ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 DESTDIR    ?=
 
-.PHONY: all check check-suite-pooled check-suite-session test-fast check-layers unit integration integration-session demo stop deps asan tsan format format-check clean check-config-keys check-docs bench mtr mtr-run \
+.PHONY: all clients check check-suite-pooled check-suite-session test-fast check-layers unit integration integration-session demo stop deps asan tsan format format-check clean check-config-keys check-docs bench mtr mtr-run \
         check-alerts pitr-check \
         install uninstall
 
@@ -75,6 +75,8 @@ $(BUILD)/clients/%: tests/clients/%.c
 
 deps:
 	tools/deps
+
+clients: $(CLIENT_BIN)
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
@@ -124,7 +126,7 @@ integration-session: $(BUILD)/halyard $(BUILD)/halyardctl $(CLIENT_BIN)
 	HALYARD_TEST_POOL_MODE=session $(MAKE) integration
 
 check: deps
-	$(MAKE) all unit
+	$(MAKE) all unit clients
 	$(MAKE) check-layers
 	$(MAKE) fuzz-smoke
 	$(MAKE) check-config-keys
@@ -132,7 +134,8 @@ check: deps
 	$(MAKE) check-alerts
 	$(MAKE) -j2 --output-sync=target check-suite-pooled check-suite-session
 
-# The two long halves of make check run side by side, each on test ports of
+# The two long halves of make check run side by side (everything they run
+# is built before), each on test ports of
 # its own (a cluster per HALYARD_TEST_PORT: tests/integration/conftest.py),
 # so their clusters, namespaces and sockets never meet: 2 cores are mostly
 # waiting on the servers, the failovers' timers and the sleeps of the tests.
