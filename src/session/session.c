@@ -997,7 +997,8 @@ void session_next_command(struct session *s)
             command_change_user(s, len);
             return;
         case COM_RESET_CONNECTION:
-            /* A fresh session everywhere: other backends reconnect when needed. */
+            /* A fresh session everywhere but for its schema, which the
+             * server keeps: other backends reconnect when needed. */
             POOL_COUNT(s, &s->cfg->backends[s->primary], resets);
             session_xa_discard(s); /* a transaction across groups ends with it */
             session_begin_forget(s);
@@ -1011,6 +1012,10 @@ void session_next_command(struct session *s)
             s->status = SERVER_STATUS_AUTOCOMMIT;
             s->ro_idx = -1;
             ps_clear(s); /* the server drops them all */
+            if (state_reset_keep_schema(s) != HY_OK) {
+                session_mark_closing(s, END_NOMEM);
+                return;
+            }
             /* fall through */
         case COM_PING:
             if (s->bc[s->primary] == NULL) {

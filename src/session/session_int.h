@@ -247,6 +247,8 @@ void internal_expect(struct session *s, enum internal_op op, uint8_t cmd, int ti
 void internal_send(struct session *s, enum internal_op op, uint8_t cmd, const void *body, size_t n,
                    int timeout_ms);
 void state_clear(struct session *s);
+/* COM_RESET_CONNECTION: the session's schema stays, as on the server. */
+hy_status_t state_reset_keep_schema(struct session *s) HY_MUSTCHECK;
 void state_idle(struct session *s);
 /* The worker thread ends: free the sync's scratch state. */
 void state_thread_exit(void);

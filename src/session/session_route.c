@@ -545,8 +545,6 @@ uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_
     s->cmd_xa = 0;
     s->cmd_calc_found = false;
     bool fw = s->cu != NULL && s->cu->firewall != FIREWALL_OFF;
-    /* One backend: nothing to route, but rules, digests, the firewall and
-     * the session's own CONNECTION_ID() still apply. */
     if (s->listener->shards && cmd == COM_INIT_DB && fits) {
         /* USE by command: to the database's group first. */
         uint32_t g =
@@ -554,10 +552,9 @@ uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_
         if (g != UINT32_MAX)
             return g;
     }
-    if (s->n_bc == 1 && !s->listener->shards && (!text || !s->cfg->pool_transaction) &&
-        (!text || (s->cfg->n_rules == 0 && s->w->digests == NULL && !query_log_enabled() && !fw &&
-                   !mentions_connid(p + 1, avail - 1))))
-        return cmd == COM_STMT_PREPARE ? ps_route_prepare(s, p, len, fits, NULL) : s->primary;
+    /* Before the shortcut below: with one backend too, the schema is the
+     * session's (a pooled connection another session takes is brought
+     * back from it; COM_RESET_CONNECTION keeps it). */
     if (cmd == COM_INIT_DB || cmd == COM_SET_OPTION) {
         if (cmd == COM_INIT_DB && fits) {
             free(s->pend_schema);
@@ -569,6 +566,12 @@ uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_
             session_pin(s, "oversized session command");
         return s->primary;
     }
+    /* One backend: nothing to route, but rules, digests, the firewall and
+     * the session's own CONNECTION_ID() still apply. */
+    if (s->n_bc == 1 && !s->listener->shards && (!text || !s->cfg->pool_transaction) &&
+        (!text || (s->cfg->n_rules == 0 && s->w->digests == NULL && !query_log_enabled() && !fw &&
+                   !mentions_connid(p + 1, avail - 1))))
+        return cmd == COM_STMT_PREPARE ? ps_route_prepare(s, p, len, fits, NULL) : s->primary;
     if (!text)
         return s->primary;
     struct classify_result r;

@@ -69,6 +69,29 @@ void state_clear(struct session *s)
     s->sync_i = 0;
 }
 
+/* COM_RESET_CONNECTION: the state is cleared (state_clear) but the server
+ * keeps the schema, on the primary's connection and so for the session:
+ * the schema of its last USE (s->schema: followed even while pinned, when
+ * s->vs is not) stays the session's and that connection's. Without it the
+ * connection went back to the pool with its schema unknown to halyard, and
+ * the next session of its key ran there (a session with no schema read
+ * the tables of this one's). HY_NOMEM: the session must end. */
+hy_status_t state_reset_keep_schema(struct session *s)
+{
+    if (s->schema == NULL)
+        return HY_OK; /* the login's: what an empty state stands for */
+    if (s->vs == NULL && (s->vs = varstate_create(STATE_MAX_BYTES)) == NULL)
+        return HY_NOMEM;
+    if (varstate_set_schema(s->vs, s->schema, strlen(s->schema)) != HY_OK)
+        return HY_NOMEM;
+    struct bconn *bc = s->bc[s->primary];
+    if (bc == NULL)
+        return HY_OK;
+    if (bc->vs == NULL && (bc->vs = varstate_create(STATE_MAX_BYTES)) == NULL)
+        return HY_NOMEM;
+    return varstate_set_schema(bc->vs, s->schema, strlen(s->schema));
+}
+
 /* Close the connections of a pinned session that only the primary serves.
  * Its state as values is dropped: the primary connection has it. Pooled,
  * that connection may be in the pool still (or gone to another session):
