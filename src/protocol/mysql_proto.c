@@ -842,6 +842,7 @@ static bool resp_ok(struct mysql_resp *r, const uint8_t *p, uint32_t len)
         return false;
     r->status = ok.status;
     r->status_seen = true;
+    r->db_dropped |= (ok.status & SERVER_STATUS_DB_DROPPED) != 0;
     r->warnings = HY_MAX(r->warnings, ok.warnings);
     if (p[0] == MYSQL_OK) { /* a result set's terminator does not count */
         r->affected = ok.affected_rows;
@@ -861,6 +862,7 @@ static bool resp_term(struct mysql_resp *r, const uint8_t *p, uint32_t len)
     if (mysql_eof_decode(p, len, &warnings, &r->status) != HY_OK)
         return false;
     r->status_seen = true;
+    r->db_dropped |= (r->status & SERVER_STATUS_DB_DROPPED) != 0;
     r->warnings = HY_MAX(r->warnings, warnings);
     return true;
 }

@@ -313,6 +313,8 @@ void command_done(struct session *s)
         }
         s->pend_schema = NULL;
     }
+    if (s->resp.db_dropped && s->cur != NULL)
+        s->cur->db_check = 1; /* state_db_check, before anything else runs there */
     if (s->resp.status_seen)
         session_lex_follow(s, s->resp.status);
     command_kill_unhold(s, false); /* answered without own_kill_answer: broken */
@@ -536,7 +538,7 @@ bool down_parse(struct session *s)
         }
         uint32_t peek = HY_MIN(len, (uint32_t)MYSQL_RESP_PEEK);
         bool capture = (s->internal == INT_GTID_FETCH || s->internal == INT_GTID_WAIT ||
-                        s->internal == INT_LID) &&
+                        s->internal == INT_LID || s->internal == INT_DB_CHECK) &&
                        s->resp.rows == 0;
         bool track = s->internal == INT_NONE && len > 0 && (s->resp.caps & CLIENT_SESSION_TRACK) &&
                      mysql_resp_ok_fits(&s->resp) &&
@@ -931,8 +933,8 @@ void session_next_command(struct session *s)
             update_reads(s);
             return;
         }
-        if (state_moved_readback(s) || session_pool_lid_follow(s))
-            return; /* insert_id, rand_seed1/2, LAST_INSERT_ID() read back first */
+        if (state_db_check(s) || state_moved_readback(s) || session_pool_lid_follow(s))
+            return; /* the schema, insert_id, rand_seed1/2, LAST_INSERT_ID() read back first */
         if (config_root(s->cfg) != s->w->session_cfg && s->state == SS_IDLE && s->wait_idx < 0) {
             session_config_switch(s);
             if (s->state == SS_CLOSING)

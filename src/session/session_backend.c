@@ -135,7 +135,8 @@ static void session_backend_failed_copied(struct session *s, const struct config
                                           const char *why)
 {
     /* Neither waits for a command of the client (its `up` may hold none) */
-    bool readback = s->internal == INT_READBACK, lid = s->internal == INT_LID;
+    bool readback = s->internal == INT_READBACK || s->internal == INT_DB_CHECK,
+         lid = s->internal == INT_LID;
     session_timer_stop(s);
     s->internal = INT_NONE;
     bconn_close(s->cur);
@@ -159,9 +160,10 @@ static void session_backend_failed_copied(struct session *s, const struct config
         return;
     }
     if (readback) {
-        /* No command waits; what the SET assigned is known only to the
-         * connection that stopped answering: gone with it, as a pinned
-         * session's state is. (Going on to answer a command read a header
+        /* No command waits; what the SET assigned (or whether a DROP
+         * DATABASE left a schema) is known only to the connection that
+         * stopped answering: gone with it, as a pinned session's state
+         * is. (Going on to answer a command read a header
          * from an `up` that may hold none: halyard crashed when a primary
          * was killed under pooled inserts.) */
         session_mark_closing(s, END_BACKEND_LOST);
@@ -452,6 +454,11 @@ void internal_progress(struct session *s)
         break;
     case INT_LID:
         session_pool_lid_read(s, s->resp.err_code == 0 && bc->captured, bc->capture);
+        break;
+    case INT_DB_CHECK:
+        state_db_checked(s, s->resp.err_code == 0 && bc->captured, bc->capture);
+        if (s->state == SS_CLOSING)
+            return;
         break;
     case INT_PS_RESET: /* its answer does not matter: the last backend's goes to the client */
     case INT_NONE:

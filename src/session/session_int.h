@@ -255,6 +255,12 @@ void state_thread_exit(void);
 bool state_commit(struct session *s, bool ok);
 void state_moved_note(struct session *s);
 bool state_moved_readback(struct session *s);
+/* Between commands: after a DROP DATABASE, whether the connection that ran
+ * it still has a schema (true: INT_DB_CHECK went out, the next command
+ * waits); its answer (`ok`: read, `value` "1" when none is left; not read
+ * a few times, the session ends). */
+bool state_db_check(struct session *s);
+void state_db_checked(struct session *s, bool ok, const char *value);
 /* A transaction began on s->cur, whose state is the session's: the
  * SET TRANSACTION (next transaction only) statements it consumed leave
  * the session's state (other connections, which did not consume them, are

@@ -370,6 +370,76 @@ bool state_moved_readback(struct session *s)
     return false;
 }
 
+/* ---- a dropped schema ----------------------------------------------------
+ * DROP DATABASE of the current schema leaves the connection that ran it
+ * with none, and so the session: MariaDB sets the dropping thread's schema
+ * to nothing, while its other connections (the replicas', which apply the
+ * drop in a thread of their own) keep the name. Recorded as the login's
+ * (an empty state), the schema would come back on the session's other
+ * connections, and the pooled connection, taken next by a session of its
+ * login schema, would run that session's statements with none (1046). The
+ * OK says that a database was dropped (SERVER_STATUS_DB_DROPPED), not
+ * which one, nor whether the server took it for the current one (names
+ * compare as its lower_case_table_names has them): the connection is asked,
+ * before the session's next command and before it goes back to the pool. */
+bool state_db_check(struct session *s)
+{
+    if (s->state != SS_IDLE || s->internal != INT_NONE)
+        return false;
+    for (uint32_t i = 0; i < s->n_bc; i++) {
+        struct bconn *bc = s->bc[i];
+        if (bc == NULL || bc->db_check == 0)
+            continue;
+        if (bc->state != BCONN_READY) {
+            bc->db_check = 0;
+            continue;
+        }
+        s->cur = bc;
+        session_publish_backend(s);
+        internal_query(s, INT_DB_CHECK, "SELECT DATABASE() IS NULL", s->cfg->connect_timeout_ms);
+        return true;
+    }
+    return false;
+}
+
+/* The session has no schema from now on: it logged in without one, as
+ * far as its connections are concerned. Its other connections are in the
+ * old one: closed (the DROP committed any transaction there was). */
+static void schema_gone(struct session *s, struct bconn *bc)
+{
+    slog_debug(s, "its schema %s was dropped: the session has none from now on", session_schema(s));
+    free(s->db);
+    s->db = NULL;
+    free(s->schema);
+    s->schema = NULL;
+    if (s->vs != NULL)
+        varstate_clear_schema(s->vs);
+    if (bc->vs != NULL)
+        varstate_clear_schema(bc->vs);
+    for (uint32_t i = 0; i < s->n_bc; i++) {
+        if (s->bc[i] != NULL && s->bc[i] != bc)
+            bconn_close(s->bc[i]);
+    }
+}
+
+void state_db_checked(struct session *s, bool ok, const char *value)
+{
+    struct bconn *bc = s->cur;
+    if (!ok) {
+        /* Not known (a KILL QUERY may have stopped it): asked again, a few
+         * times; the session cannot go on not knowing where it runs. */
+        if (++bc->db_check > 3) {
+            slog_warn(s, "cannot read back the schema on %s after a DROP DATABASE: closing",
+                      bc->be->name);
+            session_mark_closing(s, END_BACKEND_LOST);
+        }
+        return;
+    }
+    bc->db_check = 0;
+    if (strcmp(value, "1") == 0 && session_schema(s) != NULL)
+        schema_gone(s, bc);
+}
+
 /* `SET last_insert_id = N` (or identity, its other name) read back: the
  * session's LAST_INSERT_ID(), which halyard keeps apart from the variables
  * (s->lid: read back after each statement that may change it, set on each

@@ -1,8 +1,9 @@
 """The session's default schema through halyard is the server's.
 
 COM_CHANGE_USER without a schema leaves the session with none (with one,
-it is in that one), COM_RESET_CONNECTION keeps the schema, and COM_INIT_DB
-is the session's alone: on every connection the session's statements run on, the primary's and the
+it is in that one), COM_RESET_CONNECTION keeps the schema, COM_INIT_DB is
+the session's alone, and DROP DATABASE of the current schema leaves none:
+on every connection the session's statements run on, the primary's and the
 replicas', and never on a pooled connection another session takes next. A
 statement that runs in another schema than the client's reads other tables
 than it names: a silent wrong.
@@ -185,3 +186,123 @@ def test_init_db_is_the_sessions_alone(cluster, via):
     assert got == transcript(cluster.primary_port)
     assert got[6:12] == ["-", 1046] * 3
 
+
+SCHEMA_D = "hyschema_d"
+
+
+def fresh_schema_d(cluster):
+    cluster.sql(0, f"DROP DATABASE IF EXISTS {SCHEMA_D}")
+    cluster.sql(0, f"CREATE DATABASE {SCHEMA_D}")
+    cluster.sync()
+
+
+def drop_and_make_again(c, cluster):
+    """DROP DATABASE of c's schema (ROW_COUNT() is the DROP's, not that of
+    what halyard asks after it), then the schema and its t ('d') again."""
+    c.query(f"DROP DATABASE {SCHEMA_D}")
+    out = [c.value("SELECT ROW_COUNT()")] + look(c)
+    c.query(f"CREATE DATABASE {SCHEMA_D}")
+    c.query(f"CREATE TABLE {SCHEMA_D}.t (v VARCHAR(8))")
+    c.query(f"INSERT INTO {SCHEMA_D}.t VALUES ('d')")
+    cluster.sync()
+    return out + look(c)
+
+
+@pytest.mark.parametrize("how", ["login", "use"])
+def test_drop_database_of_the_current_schema_leaves_none(cluster, via, how):
+    """MariaDB sets the schema of the session that drops its current
+    database to none. Through halyard the replicas' connections kept the
+    name (SELECT v FROM t read the made-again schema there, not 1046), and
+    the pooled connection, with no schema, went to the next session of its
+    login schema, whose statements failed with 1046. Dropping another
+    database leaves the schema as it is."""
+
+    def transcript(port):
+        fresh_schema_d(cluster)
+        a = login(port, db=SCHEMA_D if how == "login" else SCHEMA_A)
+        if how == "use":
+            a.query(f"USE {SCHEMA_D}")
+        out = drop_and_make_again(a, cluster)
+        b = login(port, db=SCHEMA_D)
+        out += look(b)
+        c = login(port, db=SCHEMA_A)
+        c.query("DROP DATABASE IF EXISTS hyschema_nosuch")
+        c.query("CREATE DATABASE hyschema_e")
+        c.query("DROP DATABASE hyschema_e")
+        out += [c.value("SELECT ROW_COUNT()")] + look(c)
+        out += look(a)
+        for x in (a, b, c):
+            x.close()
+        return out
+
+    got = transcript(via.port)
+    assert got == transcript(cluster.primary_port)
+    assert got[1:13] == ["-", 1046] * 6
+    assert got[13:19] == [SCHEMA_D, "d"] * 3
+    assert got[20:26] == [SCHEMA_A, "a"] * 3
+
+
+def send(c, sql):
+    c.send_packet(bytes([rawmysql.COM_QUERY]) + sql.encode(), seq=0)
+
+
+def reap(c):
+    try:
+        return ("ok", c.read_result().affected_rows)
+    except MySQLError as e:
+        return e.code
+
+
+def waits(cluster, info, timeout=5.0):
+    """Whether the server shows `info` waiting for a metadata lock."""
+    import time
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        n = cluster.value(0, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE "
+                             "STATE = 'Waiting for table metadata lock' AND INFO = %s", (info,))
+        if int(n) == 1:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.parametrize("end", ["killed", "released"])
+def test_a_statement_waiting_on_a_lock_gets_its_own_answer(cluster, via, end):
+    """mtr main.kill (line 179), main.flush (135), main.lock_multi (51): a
+    statement that waits on a lock and is then interrupted by KILL QUERY
+    from another connection gets 1317, or released its own answer, and runs
+    once. Through halyard they came back at once with 1046 when the
+    session's connection was one another session had left without a
+    schema: here a session that dropped its login schema and made it
+    again, as MariaDB's tests do with theirs."""
+    insert = "INSERT INTO t (v) VALUES ('w')"
+
+    def transcript(port):
+        fresh_schema_d(cluster)
+        a = login(port, db=SCHEMA_D)
+        out = drop_and_make_again(a, cluster)
+        # Sessions of another login schema: the pool's connections of
+        # this one are left to dml.
+        blocker = login(port, db=SCHEMA_A)
+        other = login(port, db=SCHEMA_A)
+        out.append(ok_or_error(blocker, f"LOCK TABLES {SCHEMA_D}.t READ"))
+        dml = login(port, db=SCHEMA_D)
+        tid = dml.value("SELECT CONNECTION_ID()")
+        send(dml, insert)
+        out.append(waits(cluster, insert))
+        if end == "killed":
+            other.query(f"KILL QUERY {tid}")
+        else:
+            blocker.query("UNLOCK TABLES")
+        out.append(reap(dml))
+        blocker.query("UNLOCK TABLES")
+        out.append(cluster.value(0, f"SELECT COUNT(*) FROM {SCHEMA_D}.t WHERE v = 'w'"))
+        out += look(dml)
+        for x in (a, blocker, dml, other):
+            x.close()
+        return out
+
+    got = transcript(via.port)
+    assert got == transcript(cluster.primary_port)
+    answer = 1317 if end == "killed" else ("ok", 1)
+    assert got[13:17] == ["ok", True, answer, 0 if end == "killed" else 1]

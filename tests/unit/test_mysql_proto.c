@@ -2184,6 +2184,32 @@ static void test_resp_status_seen(void **state)
     assert_int_equal(r.err_code, 1146);
 }
 
+/* db_dropped: some OK of the answer said a database was dropped (DROP
+ * DATABASE: the session's schema may be gone), also when a later OK of a
+ * multi-statement answer does not say it again. */
+static void test_resp_db_dropped(void **state)
+{
+    (void)state;
+    /* OK, 0 rows, no id, status MORE_RESULTS | DB_DROPPED | AUTOCOMMIT, 0 warnings */
+    static const uint8_t ok_dropped_more[] = {0x00, 0x00, 0x00, 0x0a, 0x01, 0x00, 0x00};
+    static const uint8_t ok_ac[] = {0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00};
+    struct mysql_resp r;
+
+    mysql_resp_start(&r, COM_QUERY, CAPS_EOF, 0);
+    assert_int_equal(mysql_resp_feed(&r, ok_ac, sizeof(ok_ac)), DONE);
+    assert_false(r.db_dropped);
+
+    mysql_resp_start(&r, COM_QUERY, CAPS_EOF, 0);
+    assert_int_equal(mysql_resp_feed(&r, ok_dropped_more, sizeof(ok_dropped_more)), MORE);
+    assert_true(r.db_dropped);
+    assert_int_equal(mysql_resp_feed(&r, ok_ac, sizeof(ok_ac)), DONE);
+    assert_true(r.db_dropped);
+    assert_int_equal(r.status, SERVER_STATUS_AUTOCOMMIT);
+
+    mysql_resp_start(&r, COM_QUERY, CAPS_EOF, 0); /* a new answer starts without it */
+    assert_false(r.db_dropped);
+}
+
 /* Where a client takes an ERR in place of the next packet. */
 static void test_resp_err_fits(void **state)
 {
@@ -2600,6 +2626,7 @@ int main(void)
         cmocka_unit_test(test_com_name),
         cmocka_unit_test(test_resp_infile_order),
         cmocka_unit_test(test_resp_status_seen),
+        cmocka_unit_test(test_resp_db_dropped),
         cmocka_unit_test(test_resp_expects_reply),
         cmocka_unit_test(test_resp_err_fits),
         cmocka_unit_test(test_resp_garbage),

@@ -92,6 +92,7 @@ enum internal_op {
     INT_PS_PREPARE, /* preparing a statement where an EXECUTE lands */
     INT_PS_RESET,   /* COM_STMT_RESET on a backend other than the one answering */
     INT_LID,        /* SELECT LAST_INSERT_ID() before the connection goes to the pool */
+    INT_DB_CHECK,   /* SELECT DATABASE() IS NULL after a DROP DATABASE (session_state.c) */
     INT_XA,         /* a step of a transaction across groups (session_xa.c) */
     INT_BEGIN,      /* a BEGIN halyard answered, before the first statement (session_begin.c) */
     INT_PRECOMMIT,  /* the implicit COMMIT of a BEGIN inside a transaction (session_begin.c) */
