@@ -197,6 +197,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \
 	  $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
 	  $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/doc/halyard \
+	  $(DESTDIR)$(PREFIX)/share/halyard \
 	  $(DESTDIR)$(SYSCONFDIR)/halyard $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR)
 	install -m 0755 $(BUILD)/halyard $(DESTDIR)$(PREFIX)/sbin/halyard
 	install -m 0755 $(BUILD)/halyardctl $(DESTDIR)$(PREFIX)/bin/halyardctl
@@ -205,6 +206,7 @@ install: all
 	install -m 0644 docs/halyard.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/halyard.conf.5
 	install -m 0644 conf/halyard.conf $(DESTDIR)$(PREFIX)/share/doc/halyard/halyard.conf.sample
 	install -m 0644 conf/halyard-alerts.yml $(DESTDIR)$(PREFIX)/share/doc/halyard/halyard-alerts.yml
+	install -m 0644 conf/halyard-dashboard.json $(DESTDIR)$(PREFIX)/share/halyard/halyard-dashboard.json
 	test -e $(DESTDIR)$(SYSCONFDIR)/halyard/halyard.conf || \
 	  install -m 0640 conf/halyard.conf $(DESTDIR)$(SYSCONFDIR)/halyard/halyard.conf
 	sed 's|@SBINDIR@|$(PREFIX)/sbin|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' conf/halyard.service \
@@ -219,7 +221,9 @@ uninstall:
 	  $(DESTDIR)$(PREFIX)/share/man/man5/halyard.conf.5 \
 	  $(DESTDIR)$(PREFIX)/share/doc/halyard/halyard.conf.sample \
 	  $(DESTDIR)$(PREFIX)/share/doc/halyard/halyard-alerts.yml $(DESTDIR)$(UNITDIR)/halyard.service \
-	  $(DESTDIR)$(SYSUSERSDIR)/halyard.conf
+	  $(DESTDIR)$(SYSUSERSDIR)/halyard.conf \
+	  $(DESTDIR)$(PREFIX)/share/halyard/halyard-dashboard.json
+	-rmdir $(DESTDIR)$(PREFIX)/share/halyard 2>/dev/null
 
 clean:
 	rm -rf build build-asan build-tsan
