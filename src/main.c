@@ -339,6 +339,26 @@ static void resolve_follow(const struct config *cfg, int wait_ms)
     free(hosts);
 }
 
+/* Load the config file for a reload: its warnings logged; on errors,
+ * each logged when there are several, and `err` the first and how many. */
+static hy_status_t reload_load(struct config **fresh, char *err, size_t errlen)
+{
+    struct config_report rep;
+    hy_status_t rc = config_load_report(app.config_path, fresh, &rep);
+    for (size_t i = 0; i < rep.n_warnings; i++)
+        hy_log_warn("reload: %s", rep.warnings[i].text);
+    for (size_t i = 0; rep.n_errors > 1 && i < rep.n_errors; i++)
+        hy_log_error("reload: %s", rep.errors[i].text);
+    if (rc != HY_OK) {
+        int n = snprintf(err, errlen, "%s", rep.n_errors > 0 ? rep.errors[0].text : "failed");
+        if (rep.n_errors > 1 && n >= 0 && (size_t)n < errlen)
+            snprintf(err + n, errlen - (size_t)n, "; and %zu more error%s", rep.n_errors - 1,
+                     rep.n_errors > 2 ? "s" : "");
+    }
+    config_report_free(&rep);
+    return rc;
+}
+
 /* Re-read the config file; on any error keep the running config. SIGHUP
  * and the admin socket's `reload` both come here; `by` names who asked. The
  * result is kept in app.st for `show status` and the metrics. */
@@ -346,7 +366,7 @@ static hy_status_t app_reload(struct status *st, const char *by)
 {
     char err[1024];
     struct config *fresh = NULL;
-    hy_status_t rc = config_load(app.config_path, &fresh, err, sizeof(err));
+    hy_status_t rc = reload_load(&fresh, err, sizeof(err));
     if (rc == HY_OK && (backend_rt_attach(fresh) != HY_OK || stats_listeners_add(fresh) != HY_OK ||
                         stats_groups_add(fresh) != HY_OK)) {
         snprintf(err, sizeof(err), "out of memory");
@@ -531,6 +551,38 @@ static int write_pidfile(const char *path)
     return fclose(f);
 }
 
+/* halyard -t: every error and warning, then a summary line. Exit status 0
+ * valid, 1 errors, 2 warnings only (legal, but probably a mistake). */
+static int config_test(const char *path)
+{
+    struct config_report rep;
+    struct config *cfg = NULL;
+    char err[1024];
+    int rc = config_load_report(path, &cfg, &rep) == HY_OK ? 0 : 1;
+    /* What the start would find: the directories the backups write to. */
+    if (rc == 0 && (binlog_archive_check_dir(cfg, err, sizeof(err)) != HY_OK ||
+                    backup_copy_check_dir(cfg, err, sizeof(err)) != HY_OK)) {
+        fprintf(stderr, "%s\n", err);
+        rc = 1;
+    }
+    for (size_t i = 0; i < rep.n_errors; i++)
+        fprintf(stderr, "%s\n", rep.errors[i].text);
+    for (size_t i = 0; i < rep.n_warnings; i++)
+        fprintf(stderr, "%s\n", rep.warnings[i].text);
+    size_t nw = rep.n_warnings, ne = rep.n_errors + (rc != 0 && rep.n_errors == 0);
+    if (rc != 0)
+        fprintf(stderr, "halyard: %s: %zu error%s, %zu warning%s\n", path, ne, ne == 1 ? "" : "s",
+                nw, nw == 1 ? "" : "s");
+    else if (nw > 0)
+        printf("halyard: configuration file %s is valid, with %zu warning%s\n", path, nw,
+               nw == 1 ? "" : "s");
+    else
+        printf("halyard: configuration file %s is valid\n", path);
+    config_report_free(&rep);
+    config_put(cfg);
+    return rc != 0 ? 1 : nw > 0 ? 2 : 0;
+}
+
 static void monitor_round_done(struct monitor *m, void *arg)
 {
     (void)m;
@@ -593,34 +645,34 @@ int main(int argc, char **argv)
     }
 
     char err[1024];
-    if (config_load(path, &app.cfg, err, sizeof(err)) != HY_OK) {
-        fprintf(stderr, "halyard: %s\n", err);
+    if (test_only)
+        return config_test(path);
+    struct config_report rep;
+    hy_status_t lrc = config_load_report(path, &app.cfg, &rep);
+    for (size_t i = 0; i < rep.n_errors; i++)
+        fprintf(stderr, "halyard: %s\n", rep.errors[i].text);
+    if (lrc != HY_OK) {
+        config_report_free(&rep);
         return 1;
-    }
-    if (test_only && (binlog_archive_check_dir(app.cfg, err, sizeof(err)) != HY_OK ||
-                      backup_copy_check_dir(app.cfg, err, sizeof(err)) != HY_OK)) {
-        fprintf(stderr, "halyard: %s\n", err);
-        config_put(app.cfg);
-        return 1;
-    }
-    if (test_only) {
-        printf("halyard: configuration file %s is valid\n", path);
-        config_put(app.cfg);
-        return 0;
     }
     app.config_path = path;
     if (backend_rt_attach(app.cfg) != HY_OK || stats_listeners_add(app.cfg) != HY_OK ||
         stats_groups_add(app.cfg) != HY_OK) {
         fprintf(stderr, "halyard: out of memory\n");
+        config_report_free(&rep);
         config_put(app.cfg);
         return 1;
     }
     log_set_level(app.cfg->log_level);
     if (log_open(app.cfg->log_file, app.cfg->log_syslog, err, sizeof(err)) != HY_OK) {
         fprintf(stderr, "halyard: %s\n", err);
+        config_report_free(&rep);
         config_put(app.cfg);
         return 1;
     }
+    for (size_t i = 0; i < rep.n_warnings; i++)
+        hy_log_warn("%s", rep.warnings[i].text);
+    config_report_free(&rep);
     signal(SIGPIPE, SIG_IGN);
     raise_fd_limit();
 

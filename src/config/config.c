@@ -49,22 +49,23 @@
 
 /* ---- messages ---------------------------------------------------------- */
 
-/* Write "FILE:LINE: KEY: why" to the caller's buffer, leaving out LINE
- * when it is 0 and KEY when it is NULL. Always returns HY_ERROR. */
+/* Record "FILE:LINE: KEY: why" (config_check.c: the first error also goes
+ * to the caller's buffer), leaving out LINE when it is 0 and KEY when it
+ * is NULL. Always returns HY_ERROR. */
 static hy_status_t vfail(struct loader *ld, unsigned line, const char *key, const char *fmt,
                          va_list ap)
 {
-    if (ld->err == NULL || ld->errlen == 0)
-        return HY_ERROR;
+    char msg[1536];
     int n;
     if (line > 0)
-        n = snprintf(ld->err, ld->errlen, "%s:%u: ", ld->name, line);
+        n = snprintf(msg, sizeof(msg), "%s:%u: ", ld->name, line);
     else
-        n = snprintf(ld->err, ld->errlen, "%s: ", ld->name);
-    if (n >= 0 && (size_t)n < ld->errlen && key != NULL)
-        n += snprintf(ld->err + n, ld->errlen - (size_t)n, "%s: ", key);
-    if (n >= 0 && (size_t)n < ld->errlen)
-        vsnprintf(ld->err + n, ld->errlen - (size_t)n, fmt, ap);
+        n = snprintf(msg, sizeof(msg), "%s: ", ld->name);
+    if (n >= 0 && (size_t)n < sizeof(msg) && key != NULL)
+        n += snprintf(msg + n, sizeof(msg) - (size_t)n, "%s: ", key);
+    if (n >= 0 && (size_t)n < sizeof(msg))
+        vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+    cfg_report_add(ld, false, line, msg);
     return HY_ERROR;
 }
 
@@ -376,24 +377,33 @@ static hy_status_t check_value(struct loader *ld, const struct config_key *k, co
 /* Check the members of group `g` against the keys under table path `tpath`
  * ("" for the root, "backends.[]" for an element); `dpath` is the same path
  * as messages show it ("backends.[1]"). Recurses into lists and groups, at
- * most as deep as the table goes. */
+ * most as deep as the table goes. Goes on past errors, so that one run
+ * reports them all; sets *fatal on any but an unknown key (which step 3
+ * never reads, so it can still run). */
 static hy_status_t check_group(struct loader *ld, config_setting_t *g, const char *tpath,
-                               const char *dpath)
+                               const char *dpath, bool *fatal)
 {
     char kname[KEYNAME_MAX];
+    hy_status_t rc = HY_OK;
     int n = config_setting_length(g);
     for (int i = 0; i < n; i++) {
         config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
         const char *leaf = config_setting_name(s);
         snprintf(kname, sizeof(kname), "%s%s%s", dpath, *dpath ? "." : "", leaf);
         const struct config_key *k = key_find(tpath, leaf);
-        if (k == NULL)
-            return cfg_fail(ld, s, kname, "unknown key");
-        if (check_value(ld, k, s, kname) != HY_OK)
-            return HY_ERROR;
-
-        if (k->type == CONFIG_GROUP && check_group(ld, s, k->path, kname) != HY_OK)
-            return HY_ERROR;
+        if (k == NULL) {
+            char hint[KEYNAME_MAX + 64];
+            cfg_suggest_key(tpath, leaf, hint, sizeof(hint));
+            rc = cfg_fail(ld, s, kname, "unknown key%s", hint);
+            continue;
+        }
+        if (check_value(ld, k, s, kname) != HY_OK) {
+            rc = HY_ERROR;
+            *fatal = true;
+            continue;
+        }
+        if (k->type == CONFIG_GROUP && check_group(ld, s, k->path, kname, fatal) != HY_OK)
+            rc = HY_ERROR;
         if (k->type == CONFIG_LIST) {
             char etpath[KEYNAME_MAX], edpath[KEYNAME_MAX + 16];
             snprintf(etpath, sizeof(etpath), "%s.[]", k->path);
@@ -401,11 +411,13 @@ static hy_status_t check_group(struct loader *ld, config_setting_t *g, const cha
             for (int j = 0; j < m; j++) {
                 config_setting_t *e = config_setting_get_elem(s, (unsigned)j);
                 snprintf(edpath, sizeof(edpath), "%s.[%d]", kname, j);
-                if (config_setting_type(e) != CONFIG_TYPE_GROUP)
-                    return cfg_fail(ld, e, edpath, "expected a group { ... }, got %s",
-                                    setting_type_name(config_setting_type(e)));
-                if (check_group(ld, e, etpath, edpath) != HY_OK)
-                    return HY_ERROR;
+                if (config_setting_type(e) != CONFIG_TYPE_GROUP) {
+                    rc = cfg_fail(ld, e, edpath, "expected a group { ... }, got %s",
+                                  setting_type_name(config_setting_type(e)));
+                    *fatal = true;
+                } else if (check_group(ld, e, etpath, edpath, fatal) != HY_OK) {
+                    rc = HY_ERROR;
+                }
             }
         }
     }
@@ -417,10 +429,11 @@ static hy_status_t check_group(struct loader *ld, config_setting_t *g, const cha
         const char *leaf = cfg_key_leaf(k->path);
         if (config_setting_get_member(g, leaf) == NULL) {
             snprintf(kname, sizeof(kname), "%s%s%s", dpath, *dpath ? "." : "", leaf);
-            return cfg_fail(ld, g, kname, "required key is missing");
+            rc = cfg_fail(ld, g, kname, "required key is missing");
+            *fatal = true;
         }
     }
-    return HY_OK;
+    return rc;
 }
 
 /* ---- step 3: fill struct config ---------------------------------------- */
@@ -800,252 +813,104 @@ static hy_status_t fill_admin_socket(struct loader *ld, struct config *cfg, conf
     return HY_OK;
 }
 
-/* "7d", "36h", "90m", "600s", "0" -> seconds; -1 when malformed. */
-static int64_t parse_duration(const char *s)
-{
-    char *end = NULL;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (end == s || errno != 0 || v < 0 || v > 100000000LL)
-        return -1;
-    if (*end == '\0')
-        return v == 0 ? 0 : -1; /* a unit is required but for 0 */
-    int64_t mul = *end == 's' ? 1 : *end == 'm' ? 60 : *end == 'h' ? 3600 : *end == 'd' ? 86400 : 0;
-    if (mul == 0 || end[1] != '\0')
-        return -1;
-    return (int64_t)v * mul;
-}
+/* The parts of struct config filled after the scalars, in this order. A
+ * part runs unless a part it reads failed, so that one load reports the
+ * errors of every part it can; a half-built config is freed as always. */
+enum fill_part {
+    PART_LISTENERS,
+    PART_ADMIN_SOCKET,
+    PART_USERS,
+    PART_LISTENER_USERS,
+    PART_RSA,
+    PART_BACKENDS,
+    PART_TLS_SERVER,
+    PART_TLS_BACKENDS,
+    PART_RULES,
+    PART_WITNESSES,
+    PART_REPLICATION,
+    PART_MONITOR,
+    PART_ALERTS,
+    PART_INSTANCE_NAME,
+    PART_BACKUP,
+    PART_USERS_SOURCE,
+    PART_GROUPS,
+    PART_N,
+};
 
-/* "HH:MM-HH:MM" -> minutes after 00:00 (UTC); "" = no window (-1, -1).
- * The end may come before the start: the window spans midnight. */
-static hy_status_t parse_window(const char *s, int *from, int *to)
+#define NEEDS(p) (1u << (p))
+
+/* What each part reads of the parts before it. */
+static const unsigned part_needs[PART_N] = {
+    [PART_ADMIN_SOCKET] = NEEDS(PART_LISTENERS),
+    [PART_LISTENER_USERS] = NEEDS(PART_LISTENERS) | NEEDS(PART_USERS),
+    [PART_TLS_SERVER] = NEEDS(PART_LISTENERS) | NEEDS(PART_USERS),
+    [PART_TLS_BACKENDS] = NEEDS(PART_BACKENDS),
+    [PART_RULES] = NEEDS(PART_USERS) | NEEDS(PART_BACKENDS),
+    [PART_WITNESSES] = NEEDS(PART_BACKENDS),
+    [PART_INSTANCE_NAME] = NEEDS(PART_LISTENERS), /* the first listener's port */
+    [PART_BACKUP] = NEEDS(PART_INSTANCE_NAME),    /* server_id: from instance_name */
+    [PART_USERS_SOURCE] = NEEDS(PART_MONITOR),
+    [PART_GROUPS] = NEEDS(PART_GROUPS) - 1u, /* all of them */
+};
+
+static hy_status_t fill_part(struct loader *ld, struct config *cfg, config_setting_t *root,
+                             enum fill_part part)
 {
-    *from = *to = -1;
-    if (s[0] == '\0')
+    config_setting_t *groups = config_setting_get_member(root, "groups");
+    switch (part) {
+    case PART_LISTENERS:
+        return fill_listeners(ld, cfg, config_setting_get_member(root, "listeners"));
+    case PART_ADMIN_SOCKET:
+        return fill_admin_socket(ld, cfg, root);
+    case PART_USERS:
+        return fill_users(ld, cfg, config_setting_get_member(root, "users"));
+    case PART_LISTENER_USERS:
+        return check_listener_users(ld, cfg, config_setting_get_member(root, "listeners"));
+    case PART_RSA:
+        return fill_rsa(ld, cfg, root);
+    case PART_BACKENDS:
+        return cfg_fill_backends(ld, cfg, config_setting_get_member(root, "backends"),
+                                 groups != NULL && config_setting_length(groups) > 0);
+    case PART_TLS_SERVER:
+        return cfg_fill_tls_server(ld, cfg, root);
+    case PART_TLS_BACKENDS:
+        return cfg_fill_tls_backends(ld, cfg, root, config_setting_get_member(root, "backends"));
+    case PART_RULES:
+        return cfg_fill_rules(ld, cfg, config_setting_get_member(root, "rules"));
+    case PART_WITNESSES:
+        return cfg_fill_witnesses(ld, cfg, config_setting_get_member(root, "witnesses"));
+    case PART_REPLICATION:
+        return cfg_fill_replication(ld, cfg, root);
+    case PART_MONITOR:
+        return cfg_fill_monitor(ld, cfg, config_setting_get_member(root, "monitor"));
+    case PART_ALERTS:
+        return cfg_fill_alerts(ld, cfg, root);
+    case PART_INSTANCE_NAME:
+        return cfg_fill_instance_name(ld, cfg, root);
+    case PART_BACKUP:
+        return cfg_fill_backup(ld, cfg, root);
+    case PART_USERS_SOURCE:
+        if (cfg->users_source != USERS_CONFIG && cfg->monitor.user[0] == '\0')
+            return cfg_fail(ld, config_setting_get_member(root, "users_source"), "users_source",
+                            "reading the accounts from the primary needs an account to read "
+                            "them as: set monitor.user");
         return HY_OK;
-    unsigned h1, m1, h2, m2;
-    char tail;
-    if (strlen(s) != 11 || sscanf(s, "%2u:%2u-%2u:%2u%c", &h1, &m1, &h2, &m2, &tail) != 4 ||
-        h1 > 23 || h2 > 23 || m1 > 59 || m2 > 59 || (h1 == h2 && m1 == m2))
-        return HY_ERROR;
-    *from = (int)(h1 * 60 + m1);
-    *to = (int)(h2 * 60 + m2);
-    return HY_OK;
+    case PART_GROUPS:
+        return cfg_fill_groups(ld, cfg, root);
+    case PART_N:
+        break;
+    }
+    return HY_ERROR;
 }
 
-/* The backup section (binlog_archive.h): off when absent. */
-static hy_status_t fill_backup(struct loader *ld, struct config *cfg, config_setting_t *root)
+static hy_status_t fill_parts(struct loader *ld, struct config *cfg, config_setting_t *root)
 {
-    config_setting_t *g = config_setting_get_member(root, "backup");
-    struct config_backup *b = &cfg->backup;
-    bool given;
-    b->enabled = g != NULL;
-    b->binlog_sync_ms = (int)cfg_get_int(g, "backup.binlog_sync_ms");
-    b->server_id = (uint32_t)cfg_get_int(g, "backup.server_id");
-    if (cfg_dup_str(ld, &b->dir, g, "backup.dir") != HY_OK ||
-        cfg_dup_str(ld, &b->user, g, "backup.user") != HY_OK ||
-        cfg_dup_str(ld, &b->retention, g, "backup.binlog_retention") != HY_OK ||
-        cfg_dup_str(ld, &b->password_file, g, "backup.password_file") != HY_OK ||
-        cfg_dup_str(ld, &b->password_env, g, "backup.password_env") != HY_OK)
-        return HY_ERROR;
-    if (cfg_dup_str(ld, &b->full_every, g, "backup.full_every") != HY_OK ||
-        cfg_dup_str(ld, &b->full_window, g, "backup.full_window") != HY_OK ||
-        cfg_dup_str(ld, &b->full_max_age, g, "backup.full_max_age") != HY_OK ||
-        cfg_dup_str(ld, &b->full_timeout, g, "backup.full_timeout") != HY_OK ||
-        cfg_dup_str(ld, &b->copy_to_dir, g, "backup.copy_to_dir") != HY_OK ||
-        cfg_dup_str(ld, &b->copy_command, g, "backup.copy_command") != HY_OK ||
-        cfg_dup_str(ld, &b->copy_verify_command, g, "backup.copy_verify_command") != HY_OK ||
-        cfg_dup_str(ld, &b->verify_into, g, "backup.verify_into") != HY_OK ||
-        cfg_dup_str(ld, &b->verify_server_command, g, "backup.verify_server_command") != HY_OK ||
-        cfg_dup_str(ld, &b->method, g, "backup.method") != HY_OK ||
-        cfg_dup_str(ld, &b->mariadb_backup_command, g, "backup.mariadb_backup_command") != HY_OK)
-        return HY_ERROR;
-    const char *vc = strrchr(b->verify_into, ':');
-    if (b->verify_into[0] != '\0' && (vc == NULL || vc == b->verify_into || strlen(vc + 1) > 5 ||
-                                      strspn(vc + 1, "0123456789") != strlen(vc + 1) ||
-                                      atoi(vc + 1) < 1 || atoi(vc + 1) > 65535))
-        return cfg_fail(ld, config_setting_get_member(g, "verify_into"), "backup.verify_into",
-                        "\"%s\" is not HOST:PORT", b->verify_into);
-    b->full_every_s = parse_duration(b->full_every);
-    if (b->full_every_s < 0)
-        return cfg_fail(ld, config_setting_get_member(g, "full_every"), "backup.full_every",
-                        "\"%s\" is not a duration (a number with s, m, h or d, or \"0\")",
-                        b->full_every);
-    b->full_max_age_s = parse_duration(b->full_max_age);
-    if (b->full_max_age_s < 0)
-        return cfg_fail(ld, config_setting_get_member(g, "full_max_age"), "backup.full_max_age",
-                        "\"%s\" is not a duration (a number with s, m, h or d, or \"0\")",
-                        b->full_max_age);
-    b->full_timeout_s = parse_duration(b->full_timeout);
-    if (b->full_timeout_s < 0)
-        return cfg_fail(ld, config_setting_get_member(g, "full_timeout"), "backup.full_timeout",
-                        "\"%s\" is not a duration (a number with s, m, h or d, or \"0\")",
-                        b->full_timeout);
-    if (parse_window(b->full_window, &b->full_window_from, &b->full_window_to) != HY_OK)
-        return cfg_fail(ld, config_setting_get_member(g, "full_window"), "backup.full_window",
-                        "\"%s\" is not a daily window \"HH:MM-HH:MM\" (UTC, start and end differ)",
-                        b->full_window);
-    config_setting_t *cs = g != NULL ? config_setting_get_member(g, "copy_to_dir") : NULL;
-    b->copy_to_dir_line = cs != NULL ? (int)config_setting_source_line(cs) : 0;
-    if (b->copy_to_dir[0] != '\0' && b->copy_to_dir[0] != '/')
-        return cfg_fail(ld, cs, "backup.copy_to_dir", "must be an absolute path");
-    if (b->copy_to_dir[0] != '\0' && b->copy_command[0] != '\0')
-        return cfg_fail(ld, config_setting_get_member(g, "copy_command"), "backup.copy_command",
-                        "give one of copy_to_dir and copy_command");
-    size_t dl = strlen(b->dir);
-    if (b->enabled && b->copy_to_dir[0] != '\0' && dl > 0 &&
-        strncmp(b->copy_to_dir, b->dir, dl) == 0 &&
-        (b->copy_to_dir[dl] == '\0' || b->copy_to_dir[dl] == '/' || b->dir[dl - 1] == '/'))
-        return cfg_fail(ld, cs, "backup.copy_to_dir",
-                        "is backup.dir or inside it: not a second place");
-    static const char *const cmds[] = {"backup.copy_command", "backup.copy_verify_command"};
-    const char *texts[] = {b->copy_command, b->copy_verify_command};
-    for (size_t i = 0; i < 2; i++) {
-        for (const char *p = strchr(texts[i], '%'); p != NULL; p = strchr(p + 2, '%')) {
-            if (p[1] == '\0' || strchr("fns%", p[1]) == NULL)
-                return cfg_fail(ld, config_setting_get_member(g, cfg_key_leaf(cmds[i])), cmds[i],
-                                "%%%c: only %%f (the file), %%n (its name), %%s (its sha256) and "
-                                "%%%% are replaced",
-                                p[1] != '\0' ? p[1] : ' ');
-        }
+    unsigned failed = 0;
+    for (int p = 0; p < PART_N; p++) {
+        if ((part_needs[p] & failed) != 0 || fill_part(ld, cfg, root, (enum fill_part)p) != HY_OK)
+            failed |= NEEDS(p);
     }
-    b->physical = strcmp(b->method, "mariadb-backup") == 0;
-    for (const char *p = strchr(b->mariadb_backup_command, '%'); p != NULL;
-         p = strchr(p + 2, '%')) {
-        if (p[1] == '\0' || strchr("hpu%", p[1]) == NULL)
-            return cfg_fail(ld, config_setting_get_member(g, "mariadb_backup_command"),
-                            "backup.mariadb_backup_command",
-                            "%%%c: only %%h (the source's address), %%p (its port), %%u (the "
-                            "backup account) and %%%% are replaced",
-                            p[1] != '\0' ? p[1] : ' ');
-    }
-    for (const char *p = strchr(b->verify_server_command, '%'); p != NULL; p = strchr(p + 2, '%')) {
-        if (p[1] == '\0' || strchr("dhps%", p[1]) == NULL)
-            return cfg_fail(ld, config_setting_get_member(g, "verify_server_command"),
-                            "backup.verify_server_command",
-                            "%%%c: only %%d (the datadir), %%h and %%p (verify_into's host and "
-                            "port), %%s (a socket path) and %%%% are replaced",
-                            p[1] != '\0' ? p[1] : ' ');
-    }
-    if (b->copy_verify_command[0] != '\0' && b->copy_command[0] == '\0')
-        return cfg_fail(ld, config_setting_get_member(g, "copy_verify_command"),
-                        "backup.copy_verify_command", "needs backup.copy_command");
-    b->retention_s = parse_duration(b->retention);
-    if (b->retention_s < 0)
-        return cfg_fail(
-            ld, config_setting_get_member(g, "binlog_retention"), "backup.binlog_retention",
-            "\"%s\" is not a duration (a number with s, m, h or d, or \"0\")", b->retention);
-    config_setting_t *ds = g != NULL ? config_setting_get_member(g, "dir") : NULL;
-    b->dir_line = ds != NULL ? (int)config_setting_source_line(ds) : 0;
-    b->enabled = b->enabled && b->dir[0] != '\0'; /* "" = off, like no section */
-    if (b->enabled && b->dir[0] != '/')
-        return cfg_fail(ld, ds, "backup.dir", "must be an absolute path");
-    if (b->server_id == 0) {
-        uint32_t h = 2166136261u; /* FNV-1a of the instance name: stable across restarts */
-        for (const char *p = cfg->instance_name; p != NULL && *p; p++)
-            h = (h ^ (uint8_t)*p) * 16777619u;
-        b->server_id = 0x80000000u | (h & 0x7fffffffu);
-    }
-    b->password_clear = cfg_get_str(g, "backup.password")[0] != '\0';
-    if (b->password_clear) {
-        if (b->password_file[0] != '\0' || b->password_env[0] != '\0')
-            return cfg_fail(ld, config_setting_get_member(g, "password"), "backup.password",
-                            "give one of password, password_file and password_env");
-        return cfg_dup_str(ld, &b->password, g, "backup.password");
-    }
-    return cfg_read_secret(ld, g, "backup.password_file", "backup.password_env", &b->password,
-                           &given);
-}
-
-/* alerts.events: per event name, over the group's settings. */
-static hy_status_t fill_alert_events(struct loader *ld, struct config_alerts *a,
-                                     config_setting_t *list)
-{
-    for (int t = 0; t < 64; t++)
-        a->event_severity[t] = a->event_repeat_ms[t] = -1;
-    int n = list != NULL ? config_setting_length(list) : 0;
-    uint64_t seen = 0;
-    for (int i = 0; i < n; i++) {
-        config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
-        const char *name = cfg_get_str(g, "alerts.events.[].name");
-        char kname[KEYNAME_MAX], shown[48];
-        snprintf(kname, sizeof(kname), "alerts.events.[%d].name", i);
-        int t = event_parse(name);
-        if (t < 0)
-            return cfg_fail(ld, cfg_member_or_group(g, "name"), kname,
-                            "\"%s\" is not an event name", cfg_printable(name, shown));
-        if (seen & (1ull << t))
-            return cfg_fail(ld, cfg_member_or_group(g, "name"), kname, "\"%s\" is set twice",
-                            cfg_printable(name, shown));
-        seen |= 1ull << t;
-        if (!cfg_get_bool(g, "alerts.events.[].enabled")) {
-            a->disabled_mask |= 1ull << t;
-            a->events_off |= 1ull << t;
-        }
-        a->event_severity[t] = event_severity_parse(cfg_get_str(g, "alerts.events.[].severity"));
-        a->event_repeat_ms[t] = (int)cfg_get_int(g, "alerts.events.[].repeat_ms");
-    }
-    a->n_events = (size_t)n;
-    a->events_listed = seen;
-    return HY_OK;
-}
-
-/* The alerts group (alerts.h), and the instance name events carry. */
-static hy_status_t fill_alerts(struct loader *ld, struct config *cfg, config_setting_t *root)
-{
-    config_setting_t *g = config_setting_get_member(root, "alerts");
-    struct config_alerts *a = &cfg->alerts;
-    a->exec_timeout_ms = (int)cfg_get_int(g, "alerts.exec_timeout_ms");
-    a->exec_max_running = (int)cfg_get_int(g, "alerts.exec_max_running");
-    a->webhook_tls_verify = cfg_get_bool(g, "alerts.webhook_tls_verify");
-    a->webhook_timeout_ms = (int)cfg_get_int(g, "alerts.webhook_timeout_ms");
-    a->webhook_retries = (int)cfg_get_int(g, "alerts.webhook_retries");
-    a->queue_size = (int)cfg_get_int(g, "alerts.queue_size");
-    a->repeat_ms = (int)cfg_get_int(g, "alerts.repeat_ms");
-    a->min_severity = event_severity_parse(cfg_get_str(g, "alerts.min_severity"));
-    a->pre_failover_timeout_ms = (int)cfg_get_int(g, "alerts.pre_failover_timeout_ms");
-    if (cfg_dup_str(ld, &a->exec, g, "alerts.exec") != HY_OK ||
-        cfg_dup_str(ld, &a->webhook, g, "alerts.webhook") != HY_OK ||
-        cfg_dup_str(ld, &a->pre_failover, g, "alerts.pre_failover") != HY_OK ||
-        (g != NULL && cfg_dup_strings(ld, &a->disabled, g, "alerts.disabled") != HY_OK))
-        return HY_ERROR;
-    if (a->exec[0] != '\0' && a->exec[0] != '/')
-        return cfg_fail(ld, config_setting_get_member(g, "exec"), "alerts.exec",
-                        "must be an absolute path (it is run without a shell)");
-    if (a->pre_failover[0] != '\0' && a->pre_failover[0] != '/')
-        return cfg_fail(ld, config_setting_get_member(g, "pre_failover"), "alerts.pre_failover",
-                        "must be an absolute path (it is run without a shell)");
-    if (a->webhook[0] != '\0' && strncmp(a->webhook, "http://", 7) != 0 &&
-        strncmp(a->webhook, "https://", 8) != 0)
-        return cfg_fail(ld, config_setting_get_member(g, "webhook"), "alerts.webhook",
-                        "must start with http:// or https://");
-    a->disabled_mask = 0;
-    for (size_t i = 0; i < a->disabled.n; i++) {
-        int t = event_parse(a->disabled.v[i]);
-        if (t < 0)
-            return cfg_fail(ld, config_setting_get_member(g, "disabled"), "alerts.disabled",
-                            "'%s' is not an event name", a->disabled.v[i]);
-        a->disabled_mask |= 1ull << t;
-    }
-    if (fill_alert_events(ld, a, g != NULL ? config_setting_get_member(g, "events") : NULL) !=
-        HY_OK)
-        return HY_ERROR;
-    const char *in = cfg_get_str(root, "instance_name");
-    char name[320];
-    if (in[0] != '\0') {
-        snprintf(name, sizeof(name), "%s", in);
-    } else {
-        char host[256] = "localhost";
-        if (gethostname(host, sizeof(host)) != 0)
-            snprintf(host, sizeof(host), "localhost");
-        host[sizeof(host) - 1] = '\0';
-        snprintf(name, sizeof(name), "%s:%d", host,
-                 cfg->n_listeners > 0 ? cfg->listeners[0].port : 0);
-    }
-    cfg->instance_name = strdup(name);
-    if (cfg->instance_name == NULL)
-        return cfg_fail(ld, NULL, NULL, "out of memory");
-    return HY_OK;
+    return failed == 0 ? HY_OK : HY_ERROR;
 }
 
 static hy_status_t fill_config(struct loader *ld, struct config *cfg, config_setting_t *root)
@@ -1127,32 +992,9 @@ static hy_status_t fill_config(struct loader *ld, struct config *cfg, config_set
         cfg_dup_str(ld, &cfg->metrics_address, root, "metrics_address") != HY_OK ||
         cfg_dup_str(ld, &cfg->log_file, root, "log_file") != HY_OK ||
         cfg_dup_str(ld, &cfg->audit_log, root, "audit_log") != HY_OK ||
-        cfg_dup_str(ld, &cfg->query_log, root, "query_log") != HY_OK ||
-        fill_listeners(ld, cfg, config_setting_get_member(root, "listeners")) != HY_OK ||
-        fill_admin_socket(ld, cfg, root) != HY_OK ||
-        fill_users(ld, cfg, config_setting_get_member(root, "users")) != HY_OK ||
-        check_listener_users(ld, cfg, config_setting_get_member(root, "listeners")) != HY_OK ||
-        fill_rsa(ld, cfg, root) != HY_OK ||
-        cfg_fill_backends(ld, cfg, config_setting_get_member(root, "backends"),
-                          config_setting_get_member(root, "groups") != NULL &&
-                              config_setting_length(config_setting_get_member(root, "groups")) >
-                                  0) != HY_OK ||
-        cfg_fill_tls_server(ld, cfg, root) != HY_OK ||
-        cfg_fill_tls_backends(ld, cfg, root, config_setting_get_member(root, "backends")) !=
-            HY_OK ||
-        cfg_fill_rules(ld, cfg, config_setting_get_member(root, "rules")) != HY_OK ||
-        cfg_fill_witnesses(ld, cfg, config_setting_get_member(root, "witnesses")) != HY_OK ||
-        cfg_fill_replication(ld, cfg, root) != HY_OK ||
-        cfg_fill_monitor(ld, cfg, config_setting_get_member(root, "monitor")) != HY_OK ||
-        fill_alerts(ld, cfg, root) != HY_OK || fill_backup(ld, cfg, root) != HY_OK)
+        cfg_dup_str(ld, &cfg->query_log, root, "query_log") != HY_OK)
         return HY_ERROR;
-    if (cfg->users_source != USERS_CONFIG && cfg->monitor.user[0] == '\0')
-        return cfg_fail(ld, config_setting_get_member(root, "users_source"), "users_source",
-                        "reading the accounts from the primary needs an account to read them as: "
-                        "set monitor.user");
-    if (cfg_fill_groups(ld, cfg, root) != HY_OK)
-        return HY_ERROR;
-    return HY_OK;
+    return fill_parts(ld, cfg, root);
 }
 
 /* ---- public ------------------------------------------------------------ */
@@ -1290,7 +1132,8 @@ static void config_free(struct config *cfg)
     free(cfg);
 }
 
-/* Parse `text` (owned by the caller) and build the config. */
+/* Parse `text` (owned by the caller) and build the config; then, when it
+ * loaded, look for what is probably a mistake (cfg_lint). */
 static hy_status_t load(struct loader *ld, const char *text, struct config **out)
 {
     if (strlen(text) > CONFIG_MAX_TEXT)
@@ -1313,11 +1156,17 @@ static hy_status_t load(struct loader *ld, const char *text, struct config **out
     config_init(&lc);
     hy_status_t rc = HY_ERROR;
     if (config_read_string(&lc, widened) != CONFIG_TRUE) {
-        fail_line(ld, config_error_line(&lc), "%s", config_error_text(&lc));
+        cfg_syntax_error(ld, text, config_error_line(&lc), config_error_text(&lc));
     } else {
         config_setting_t *root = config_root_setting(&lc);
-        if (check_group(ld, root, "", "") == HY_OK && fill_config(ld, cfg, root) == HY_OK)
+        bool fatal = false;
+        hy_status_t checked = check_group(ld, root, "", "", &fatal);
+        /* Step 3 reads only keys step 2 found good: it runs past unknown
+         * keys (it never reads them), not past a bad value. */
+        if (!fatal && fill_config(ld, cfg, root) == HY_OK && checked == HY_OK) {
             rc = HY_OK;
+            cfg_lint(ld, cfg, root);
+        }
     }
     config_destroy(&lc);
     free(widened);
@@ -1330,15 +1179,41 @@ static hy_status_t load(struct loader *ld, const char *text, struct config **out
     return HY_OK;
 }
 
+/* After a load: sort the report, and say in the one-line error how many
+ * more there are. */
+static hy_status_t loaded(struct loader *ld, hy_status_t rc)
+{
+    cfg_report_sort(ld->rep);
+    if (rc != HY_OK && ld->n_errors > 1 && ld->err != NULL && ld->errlen > 0) {
+        size_t len = strlen(ld->err);
+        snprintf(ld->err + len, ld->errlen - len, "; and %u more error%s (halyard -t lists them)",
+                 ld->n_errors - 1, ld->n_errors > 2 ? "s" : "");
+    }
+    return rc;
+}
+
+static hy_status_t load_string(struct loader *ld, const char *text, struct config **out)
+{
+    if (ld->err != NULL && ld->errlen > 0)
+        ld->err[0] = '\0';
+    if (text == NULL || out == NULL)
+        return cfg_fail(ld, NULL, NULL, "no configuration text");
+    return loaded(ld, load(ld, text, out));
+}
+
 hy_status_t config_load_string(const char *text, const char *name, struct config **out, char *err,
                                size_t errlen)
 {
     struct loader ld = {.name = name != NULL ? name : "<string>", .err = err, .errlen = errlen};
-    if (err != NULL && errlen > 0)
-        err[0] = '\0';
-    if (text == NULL || out == NULL)
-        return cfg_fail(&ld, NULL, NULL, "no configuration text");
-    return load(&ld, text, out);
+    return load_string(&ld, text, out);
+}
+
+hy_status_t config_load_string_report(const char *text, const char *name, struct config **out,
+                                      struct config_report *rep)
+{
+    *rep = (struct config_report){0};
+    struct loader ld = {.name = name != NULL ? name : "<string>", .rep = rep};
+    return load_string(&ld, text, out);
 }
 
 /* Read all of `fp` into a NUL-terminated *text (the caller frees it). */
@@ -1378,27 +1253,40 @@ static hy_status_t read_text(struct loader *ld, FILE *fp, char **text)
     return HY_OK;
 }
 
-hy_status_t config_load(const char *path, struct config **out, char *err, size_t errlen)
+static hy_status_t load_file(struct loader *ld, const char *path, struct config **out)
 {
-    struct loader ld = {.name = path != NULL ? path : "<null>", .err = err, .errlen = errlen};
-    if (err != NULL && errlen > 0)
-        err[0] = '\0';
+    if (ld->err != NULL && ld->errlen > 0)
+        ld->err[0] = '\0';
     if (path == NULL || out == NULL)
-        return cfg_fail(&ld, NULL, NULL, "no configuration file given");
+        return cfg_fail(ld, NULL, NULL, "no configuration file given");
 
     char ebuf[128];
     FILE *fp = fopen(path, "r");
     if (fp == NULL)
-        return cfg_fail(&ld, NULL, NULL, "cannot open: %s", strerror_r(errno, ebuf, sizeof(ebuf)));
+        return cfg_fail(ld, NULL, NULL, "cannot open: %s", strerror_r(errno, ebuf, sizeof(ebuf)));
     char *text = NULL;
-    hy_status_t rc = read_text(&ld, fp, &text);
+    hy_status_t rc = read_text(ld, fp, &text);
     fclose(fp);
     if (rc != HY_OK)
         return rc;
 
-    rc = load(&ld, text, out);
+    rc = loaded(ld, load(ld, text, out));
     free(text);
     return rc;
+}
+
+hy_status_t config_load(const char *path, struct config **out, char *err, size_t errlen)
+{
+    struct loader ld = {
+        .name = path != NULL ? path : "<null>", .err = err, .errlen = errlen, .from_file = true};
+    return load_file(&ld, path, out);
+}
+
+hy_status_t config_load_report(const char *path, struct config **out, struct config_report *rep)
+{
+    *rep = (struct config_report){0};
+    struct loader ld = {.name = path != NULL ? path : "<null>", .rep = rep, .from_file = true};
+    return load_file(&ld, path, out);
 }
 
 struct config *config_get(struct config *cfg)

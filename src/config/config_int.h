@@ -20,9 +20,34 @@
 
 struct loader {
     const char *name; /* file name for messages */
-    char *err;
+    char *err;        /* the first error */
     size_t errlen;
+    struct config_report *rep; /* every error and warning; NULL = only err */
+    unsigned n_errors;         /* found so far */
+    bool from_file;            /* `name` is a file the checks may stat */
 };
+
+/* Record one message "FILE:LINE: KEY: what" (config_check.c): an error
+ * (the first also goes to ld->err) or a warning. */
+void cfg_report_add(struct loader *ld, bool warning, unsigned line, const char *text);
+
+/* Sort the report's messages by line. */
+void cfg_report_sort(struct config_report *rep);
+
+/* A warning about setting `s` (NULL: about the whole file). */
+void cfg_warn(struct loader *ld, const config_setting_t *s, const char *key, const char *fmt, ...)
+    HY_PRINTF(4, 5);
+
+/* libconfig's syntax error `what` at `line` of `text`, with the line's text. */
+void cfg_syntax_error(struct loader *ld, const char *text, int line, const char *what);
+
+/* For an unknown key `leaf` of the group at table path `prefix`: "; did
+ * you mean \"KEY\"?" when a key of that group is a few edits away, a note
+ * when `leaf` is a key of another group, else "". */
+void cfg_suggest_key(const char *prefix, const char *leaf, char *out, size_t outlen);
+
+/* Warnings about a config that loaded (config_check.c). */
+void cfg_lint(struct loader *ld, const struct config *cfg, config_setting_t *root);
 
 /* Element `i` of `list` must not reuse the name of an earlier one: the
  * message points at the second and names the line of the first. */
@@ -47,6 +72,15 @@ hy_status_t cfg_fill_backends(struct loader *ld, struct config *cfg, config_sett
 
 hy_status_t cfg_fill_endpoint(struct loader *ld, config_setting_t *list, int i, const char *what,
                               const char *lname, char **name, char **address, int *port);
+
+/* The alerts group (alerts.h) (config_ops.c). */
+hy_status_t cfg_fill_alerts(struct loader *ld, struct config *cfg, config_setting_t *root);
+
+/* instance_name, or the host name and the first listener's port (config_ops.c). */
+hy_status_t cfg_fill_instance_name(struct loader *ld, struct config *cfg, config_setting_t *root);
+
+/* The backup section (binlog_archive.h): off when absent (config_ops.c). */
+hy_status_t cfg_fill_backup(struct loader *ld, struct config *cfg, config_setting_t *root);
 
 /* The groups (group.h): each backend in exactly one, a replication or
  * dual-master group with exactly one configured primary... Without

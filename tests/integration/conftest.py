@@ -167,6 +167,8 @@ def _halyard_factory(cluster, tmp_path):
         port = port or free_port()
         conf_path = tmp_path / f"halyard{n}.conf"
         conf_path.write_text(render_conf(cluster, port, conf, overrides))
+        # It holds passwords: not for others to read (halyard -t warns then).
+        conf_path.chmod(0o600)
         h = Halyard(binary, str(conf_path), str(tmp_path / f"halyard{n}.log"), port, args,
                     host=host, prefix=prefix)
         started.append(h)

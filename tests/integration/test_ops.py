@@ -818,6 +818,30 @@ def test_config_test_exit_codes(start_halyard):
     assert "log_syslog: expected a boolean (true or false), got a string" in h.log_text()
     h = start_halyard(args=("-t", "--no-such-option"), wait=False)
     assert h.wait(timeout=10) == 2
+    # every error in one run, a misspelt key with the key it may be
+    h = start_halyard(args=("-t",), wait=False, metrics_port=70000, log_levle="info",
+                      log_level="verbose")
+    assert h.wait(timeout=10) == 1
+    log = h.log_text()
+    conf = re.escape(h.conf_path)
+    assert re.search(rf"{conf}:\d+: metrics_port: 70000 is out of range", log), log
+    assert re.search(rf'{conf}:\d+: log_levle: unknown key; did you mean "log_level"\?', log), log
+    assert re.search(rf'{conf}:\d+: log_level: "verbose" is not one of', log), log
+    assert f"halyard: {h.conf_path}: 3 errors, 0 warnings" in log, log
+    # warnings only: valid, status 2
+    h = start_halyard(args=("-t",), wait=False, monitor=None)
+    assert h.wait(timeout=10) == 2
+    assert f"{h.conf_path}: warning: monitor.user: not set: no health checks will run" in \
+        h.log_text(), h.log_text()
+    assert "is valid, with 1 warning" in h.log_text()
+    # with a password in it, the file must not be for others to read
+    h = start_halyard(args=("-t",), wait=False)
+    assert h.wait(timeout=10) == 0
+    os.chmod(h.conf_path, 0o644)
+    r = subprocess.run([h.binary, "-t", "-c", h.conf_path], capture_output=True, text=True)
+    assert r.returncode == 2
+    assert re.search(rf"{re.escape(h.conf_path)}:\d+: warning: monitor.password: a password in "
+                     r"clear text, in a file others can read \(mode 0644\)", r.stderr), r.stderr
 
 
 # ---------------------------------------------------------------------------

@@ -1139,7 +1139,7 @@ static void test_files(void **state)
 
     tmp_write(t->path, "syntax.conf", BASE "workers = = 1;\n", path, sizeof(path));
     assert_int_equal(config_load(path, &cfg, err, sizeof(err)), HY_ERROR);
-    snprintf(want, sizeof(want), "%s:4: syntax error", path);
+    snprintf(want, sizeof(want), "%s:4: syntax error, in: workers = = 1;", path);
     assert_string_equal(err, want);
 
     snprintf(path, sizeof(path), "%s/nonexistent.conf", t->path);

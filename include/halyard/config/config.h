@@ -1,5 +1,5 @@
 /*
- * config.h: loading and validating conf/halyard.conf (libconfig syntax).
+ * config.h: loading and validating halyard.conf (libconfig syntax).
  *
  * Every key is declared once, in the table config_keys[] in config.c: its
  * path, type, default, bounds and description. The loader walks the file
@@ -448,7 +448,9 @@ struct config {
 /* Load and validate `path`. On success *out holds a config with one
  * reference. On failure returns HY_ERROR and writes one line to `err`:
  * "FILE:LINE: KEY: why" (LINE and KEY left out only when they do not
- * apply, e.g. the file cannot be opened). Never aborts. */
+ * apply, e.g. the file cannot be opened), the first error found, followed
+ * by "; and N more errors" when there are more (config_load_report lists
+ * them). Never aborts. */
 hy_status_t config_load(const char *path, struct config **out, char *err,
                         size_t errlen) HY_MUSTCHECK;
 
@@ -456,6 +458,29 @@ hy_status_t config_load(const char *path, struct config **out, char *err,
  * messages. */
 hy_status_t config_load_string(const char *text, const char *name, struct config **out, char *err,
                                size_t errlen) HY_MUSTCHECK;
+
+/* Every error and warning one load found, each one line
+ * "FILE:LINE: KEY: what" (a warning "FILE:LINE: warning: KEY: what"),
+ * in the order of their lines. Errors: an unknown key (with "did you mean"
+ * when a known key is close), a wrong type or value, a rule spanning keys
+ * broken, a syntax error (libconfig stops at the first). Warnings: what is
+ * legal but probably a mistake (config_check.c). */
+struct config_msg {
+    unsigned line; /* 0: about the whole file */
+    char *text;
+};
+struct config_report {
+    struct config_msg *errors, *warnings;
+    size_t n_errors, n_warnings;
+};
+
+/* config_load() and config_load_string() with every message in *rep (the
+ * caller frees it with config_report_free, whatever the result). */
+hy_status_t config_load_report(const char *path, struct config **out,
+                               struct config_report *rep) HY_MUSTCHECK;
+hy_status_t config_load_string_report(const char *text, const char *name, struct config **out,
+                                      struct config_report *rep) HY_MUSTCHECK;
+void config_report_free(struct config_report *rep);
 
 struct config *config_get(struct config *cfg); /* +1 reference, returns cfg */
 void config_put(struct config *cfg);           /* -1 reference; frees at 0; NULL is fine */

@@ -1,0 +1,266 @@
+/*
+ * config_ops.c: the operations parts of halyard.conf (config.c has the
+ * loader): the backup section (binlog_archive.h, backup_sched.h), the
+ * alerts section (alerts.h) and the instance name events carry.
+ */
+#include <errno.h>
+#include <libconfig.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "halyard/config/config.h"
+#include "halyard/core/events.h"
+#include "config_int.h"
+
+/* "7d", "36h", "90m", "600s", "0" -> seconds; -1 when malformed. */
+static int64_t parse_duration(const char *s)
+{
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (end == s || errno != 0 || v < 0 || v > 100000000LL)
+        return -1;
+    if (*end == '\0')
+        return v == 0 ? 0 : -1; /* a unit is required but for 0 */
+    int64_t mul = *end == 's' ? 1 : *end == 'm' ? 60 : *end == 'h' ? 3600 : *end == 'd' ? 86400 : 0;
+    if (mul == 0 || end[1] != '\0')
+        return -1;
+    return (int64_t)v * mul;
+}
+
+/* "HH:MM-HH:MM" -> minutes after 00:00 (UTC); "" = no window (-1, -1).
+ * The end may come before the start: the window spans midnight. */
+static hy_status_t parse_window(const char *s, int *from, int *to)
+{
+    *from = *to = -1;
+    if (s[0] == '\0')
+        return HY_OK;
+    unsigned h1, m1, h2, m2;
+    char tail;
+    if (strlen(s) != 11 || sscanf(s, "%2u:%2u-%2u:%2u%c", &h1, &m1, &h2, &m2, &tail) != 4 ||
+        h1 > 23 || h2 > 23 || m1 > 59 || m2 > 59 || (h1 == h2 && m1 == m2))
+        return HY_ERROR;
+    *from = (int)(h1 * 60 + m1);
+    *to = (int)(h2 * 60 + m2);
+    return HY_OK;
+}
+
+/* The backup section (binlog_archive.h): off when absent. */
+hy_status_t cfg_fill_backup(struct loader *ld, struct config *cfg, config_setting_t *root)
+{
+    config_setting_t *g = config_setting_get_member(root, "backup");
+    struct config_backup *b = &cfg->backup;
+    bool given;
+    b->enabled = g != NULL;
+    b->binlog_sync_ms = (int)cfg_get_int(g, "backup.binlog_sync_ms");
+    b->server_id = (uint32_t)cfg_get_int(g, "backup.server_id");
+    if (cfg_dup_str(ld, &b->dir, g, "backup.dir") != HY_OK ||
+        cfg_dup_str(ld, &b->user, g, "backup.user") != HY_OK ||
+        cfg_dup_str(ld, &b->retention, g, "backup.binlog_retention") != HY_OK ||
+        cfg_dup_str(ld, &b->password_file, g, "backup.password_file") != HY_OK ||
+        cfg_dup_str(ld, &b->password_env, g, "backup.password_env") != HY_OK)
+        return HY_ERROR;
+    if (cfg_dup_str(ld, &b->full_every, g, "backup.full_every") != HY_OK ||
+        cfg_dup_str(ld, &b->full_window, g, "backup.full_window") != HY_OK ||
+        cfg_dup_str(ld, &b->full_max_age, g, "backup.full_max_age") != HY_OK ||
+        cfg_dup_str(ld, &b->full_timeout, g, "backup.full_timeout") != HY_OK ||
+        cfg_dup_str(ld, &b->copy_to_dir, g, "backup.copy_to_dir") != HY_OK ||
+        cfg_dup_str(ld, &b->copy_command, g, "backup.copy_command") != HY_OK ||
+        cfg_dup_str(ld, &b->copy_verify_command, g, "backup.copy_verify_command") != HY_OK ||
+        cfg_dup_str(ld, &b->verify_into, g, "backup.verify_into") != HY_OK ||
+        cfg_dup_str(ld, &b->verify_server_command, g, "backup.verify_server_command") != HY_OK ||
+        cfg_dup_str(ld, &b->method, g, "backup.method") != HY_OK ||
+        cfg_dup_str(ld, &b->mariadb_backup_command, g, "backup.mariadb_backup_command") != HY_OK)
+        return HY_ERROR;
+    const char *vc = strrchr(b->verify_into, ':');
+    if (b->verify_into[0] != '\0' && (vc == NULL || vc == b->verify_into || strlen(vc + 1) > 5 ||
+                                      strspn(vc + 1, "0123456789") != strlen(vc + 1) ||
+                                      atoi(vc + 1) < 1 || atoi(vc + 1) > 65535))
+        return cfg_fail(ld, config_setting_get_member(g, "verify_into"), "backup.verify_into",
+                        "\"%s\" is not HOST:PORT", b->verify_into);
+    b->full_every_s = parse_duration(b->full_every);
+    if (b->full_every_s < 0)
+        return cfg_fail(ld, config_setting_get_member(g, "full_every"), "backup.full_every",
+                        "\"%s\" is not a duration (a number with s, m, h or d, or \"0\")",
+                        b->full_every);
+    b->full_max_age_s = parse_duration(b->full_max_age);
+    if (b->full_max_age_s < 0)
+        return cfg_fail(ld, config_setting_get_member(g, "full_max_age"), "backup.full_max_age",
+                        "\"%s\" is not a duration (a number with s, m, h or d, or \"0\")",
+                        b->full_max_age);
+    b->full_timeout_s = parse_duration(b->full_timeout);
+    if (b->full_timeout_s < 0)
+        return cfg_fail(ld, config_setting_get_member(g, "full_timeout"), "backup.full_timeout",
+                        "\"%s\" is not a duration (a number with s, m, h or d, or \"0\")",
+                        b->full_timeout);
+    if (parse_window(b->full_window, &b->full_window_from, &b->full_window_to) != HY_OK)
+        return cfg_fail(ld, config_setting_get_member(g, "full_window"), "backup.full_window",
+                        "\"%s\" is not a daily window \"HH:MM-HH:MM\" (UTC, start and end differ)",
+                        b->full_window);
+    config_setting_t *cs = g != NULL ? config_setting_get_member(g, "copy_to_dir") : NULL;
+    b->copy_to_dir_line = cs != NULL ? (int)config_setting_source_line(cs) : 0;
+    if (b->copy_to_dir[0] != '\0' && b->copy_to_dir[0] != '/')
+        return cfg_fail(ld, cs, "backup.copy_to_dir", "must be an absolute path");
+    if (b->copy_to_dir[0] != '\0' && b->copy_command[0] != '\0')
+        return cfg_fail(ld, config_setting_get_member(g, "copy_command"), "backup.copy_command",
+                        "give one of copy_to_dir and copy_command");
+    size_t dl = strlen(b->dir);
+    if (b->enabled && b->copy_to_dir[0] != '\0' && dl > 0 &&
+        strncmp(b->copy_to_dir, b->dir, dl) == 0 &&
+        (b->copy_to_dir[dl] == '\0' || b->copy_to_dir[dl] == '/' || b->dir[dl - 1] == '/'))
+        return cfg_fail(ld, cs, "backup.copy_to_dir",
+                        "is backup.dir or inside it: not a second place");
+    static const char *const cmds[] = {"backup.copy_command", "backup.copy_verify_command"};
+    const char *texts[] = {b->copy_command, b->copy_verify_command};
+    for (size_t i = 0; i < 2; i++) {
+        for (const char *p = strchr(texts[i], '%'); p != NULL; p = strchr(p + 2, '%')) {
+            if (p[1] == '\0' || strchr("fns%", p[1]) == NULL)
+                return cfg_fail(ld, config_setting_get_member(g, cfg_key_leaf(cmds[i])), cmds[i],
+                                "%%%c: only %%f (the file), %%n (its name), %%s (its sha256) and "
+                                "%%%% are replaced",
+                                p[1] != '\0' ? p[1] : ' ');
+        }
+    }
+    b->physical = strcmp(b->method, "mariadb-backup") == 0;
+    for (const char *p = strchr(b->mariadb_backup_command, '%'); p != NULL;
+         p = strchr(p + 2, '%')) {
+        if (p[1] == '\0' || strchr("hpu%", p[1]) == NULL)
+            return cfg_fail(ld, config_setting_get_member(g, "mariadb_backup_command"),
+                            "backup.mariadb_backup_command",
+                            "%%%c: only %%h (the source's address), %%p (its port), %%u (the "
+                            "backup account) and %%%% are replaced",
+                            p[1] != '\0' ? p[1] : ' ');
+    }
+    for (const char *p = strchr(b->verify_server_command, '%'); p != NULL; p = strchr(p + 2, '%')) {
+        if (p[1] == '\0' || strchr("dhps%", p[1]) == NULL)
+            return cfg_fail(ld, config_setting_get_member(g, "verify_server_command"),
+                            "backup.verify_server_command",
+                            "%%%c: only %%d (the datadir), %%h and %%p (verify_into's host and "
+                            "port), %%s (a socket path) and %%%% are replaced",
+                            p[1] != '\0' ? p[1] : ' ');
+    }
+    if (b->copy_verify_command[0] != '\0' && b->copy_command[0] == '\0')
+        return cfg_fail(ld, config_setting_get_member(g, "copy_verify_command"),
+                        "backup.copy_verify_command", "needs backup.copy_command");
+    b->retention_s = parse_duration(b->retention);
+    if (b->retention_s < 0)
+        return cfg_fail(
+            ld, config_setting_get_member(g, "binlog_retention"), "backup.binlog_retention",
+            "\"%s\" is not a duration (a number with s, m, h or d, or \"0\")", b->retention);
+    config_setting_t *ds = g != NULL ? config_setting_get_member(g, "dir") : NULL;
+    b->dir_line = ds != NULL ? (int)config_setting_source_line(ds) : 0;
+    b->enabled = b->enabled && b->dir[0] != '\0'; /* "" = off, like no section */
+    if (b->enabled && b->dir[0] != '/')
+        return cfg_fail(ld, ds, "backup.dir", "must be an absolute path");
+    if (b->server_id == 0) {
+        uint32_t h = 2166136261u; /* FNV-1a of the instance name: stable across restarts */
+        for (const char *p = cfg->instance_name; p != NULL && *p; p++)
+            h = (h ^ (uint8_t)*p) * 16777619u;
+        b->server_id = 0x80000000u | (h & 0x7fffffffu);
+    }
+    b->password_clear = cfg_get_str(g, "backup.password")[0] != '\0';
+    if (b->password_clear) {
+        if (b->password_file[0] != '\0' || b->password_env[0] != '\0')
+            return cfg_fail(ld, config_setting_get_member(g, "password"), "backup.password",
+                            "give one of password, password_file and password_env");
+        return cfg_dup_str(ld, &b->password, g, "backup.password");
+    }
+    return cfg_read_secret(ld, g, "backup.password_file", "backup.password_env", &b->password,
+                           &given);
+}
+
+/* alerts.events: per event name, over the group's settings. */
+static hy_status_t fill_alert_events(struct loader *ld, struct config_alerts *a,
+                                     config_setting_t *list)
+{
+    for (int t = 0; t < 64; t++)
+        a->event_severity[t] = a->event_repeat_ms[t] = -1;
+    int n = list != NULL ? config_setting_length(list) : 0;
+    uint64_t seen = 0;
+    for (int i = 0; i < n; i++) {
+        config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+        const char *name = cfg_get_str(g, "alerts.events.[].name");
+        char kname[KEYNAME_MAX], shown[48];
+        snprintf(kname, sizeof(kname), "alerts.events.[%d].name", i);
+        int t = event_parse(name);
+        if (t < 0)
+            return cfg_fail(ld, cfg_member_or_group(g, "name"), kname,
+                            "\"%s\" is not an event name", cfg_printable(name, shown));
+        if (seen & (1ull << t))
+            return cfg_fail(ld, cfg_member_or_group(g, "name"), kname, "\"%s\" is set twice",
+                            cfg_printable(name, shown));
+        seen |= 1ull << t;
+        if (!cfg_get_bool(g, "alerts.events.[].enabled")) {
+            a->disabled_mask |= 1ull << t;
+            a->events_off |= 1ull << t;
+        }
+        a->event_severity[t] = event_severity_parse(cfg_get_str(g, "alerts.events.[].severity"));
+        a->event_repeat_ms[t] = (int)cfg_get_int(g, "alerts.events.[].repeat_ms");
+    }
+    a->n_events = (size_t)n;
+    a->events_listed = seen;
+    return HY_OK;
+}
+
+/* The alerts group (alerts.h). */
+hy_status_t cfg_fill_alerts(struct loader *ld, struct config *cfg, config_setting_t *root)
+{
+    config_setting_t *g = config_setting_get_member(root, "alerts");
+    struct config_alerts *a = &cfg->alerts;
+    a->exec_timeout_ms = (int)cfg_get_int(g, "alerts.exec_timeout_ms");
+    a->exec_max_running = (int)cfg_get_int(g, "alerts.exec_max_running");
+    a->webhook_tls_verify = cfg_get_bool(g, "alerts.webhook_tls_verify");
+    a->webhook_timeout_ms = (int)cfg_get_int(g, "alerts.webhook_timeout_ms");
+    a->webhook_retries = (int)cfg_get_int(g, "alerts.webhook_retries");
+    a->queue_size = (int)cfg_get_int(g, "alerts.queue_size");
+    a->repeat_ms = (int)cfg_get_int(g, "alerts.repeat_ms");
+    a->min_severity = event_severity_parse(cfg_get_str(g, "alerts.min_severity"));
+    a->pre_failover_timeout_ms = (int)cfg_get_int(g, "alerts.pre_failover_timeout_ms");
+    if (cfg_dup_str(ld, &a->exec, g, "alerts.exec") != HY_OK ||
+        cfg_dup_str(ld, &a->webhook, g, "alerts.webhook") != HY_OK ||
+        cfg_dup_str(ld, &a->pre_failover, g, "alerts.pre_failover") != HY_OK ||
+        (g != NULL && cfg_dup_strings(ld, &a->disabled, g, "alerts.disabled") != HY_OK))
+        return HY_ERROR;
+    if (a->exec[0] != '\0' && a->exec[0] != '/')
+        return cfg_fail(ld, config_setting_get_member(g, "exec"), "alerts.exec",
+                        "must be an absolute path (it is run without a shell)");
+    if (a->pre_failover[0] != '\0' && a->pre_failover[0] != '/')
+        return cfg_fail(ld, config_setting_get_member(g, "pre_failover"), "alerts.pre_failover",
+                        "must be an absolute path (it is run without a shell)");
+    if (a->webhook[0] != '\0' && strncmp(a->webhook, "http://", 7) != 0 &&
+        strncmp(a->webhook, "https://", 8) != 0)
+        return cfg_fail(ld, config_setting_get_member(g, "webhook"), "alerts.webhook",
+                        "must start with http:// or https://");
+    a->disabled_mask = 0;
+    for (size_t i = 0; i < a->disabled.n; i++) {
+        int t = event_parse(a->disabled.v[i]);
+        if (t < 0)
+            return cfg_fail(ld, config_setting_get_member(g, "disabled"), "alerts.disabled",
+                            "'%s' is not an event name", a->disabled.v[i]);
+        a->disabled_mask |= 1ull << t;
+    }
+    return fill_alert_events(ld, a, g != NULL ? config_setting_get_member(g, "events") : NULL);
+}
+
+/* instance_name, or the host name and the first listener's port. */
+hy_status_t cfg_fill_instance_name(struct loader *ld, struct config *cfg, config_setting_t *root)
+{
+    const char *in = cfg_get_str(root, "instance_name");
+    char name[320];
+    if (in[0] != '\0') {
+        snprintf(name, sizeof(name), "%s", in);
+    } else {
+        char host[256] = "localhost";
+        if (gethostname(host, sizeof(host)) != 0)
+            snprintf(host, sizeof(host), "localhost");
+        host[sizeof(host) - 1] = '\0';
+        snprintf(name, sizeof(name), "%s:%d", host,
+                 cfg->n_listeners > 0 ? cfg->listeners[0].port : 0);
+    }
+    cfg->instance_name = strdup(name);
+    if (cfg->instance_name == NULL)
+        return cfg_fail(ld, NULL, NULL, "out of memory");
+    return HY_OK;
+}
