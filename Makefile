@@ -51,8 +51,24 @@ $(BUILD)/obj/%.o: src/%.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(BUILD)/halyard: $(BUILD)/obj/main.o $(LIB_OBJ)
+$(BUILD)/halyard: $(BUILD)/obj/main.o $(BUILD)/obj/build_id.o $(LIB_OBJ)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# halyard --version: HALYARD_VERSION (include/halyard/core/core.h, the one
+# place the version is written) and `git describe --always --dirty` of the
+# checkout it was built in (none when built from a tarball). The file is
+# rewritten only when the description changes.
+VERSION      := $(shell sed -n 's/^\#define HALYARD_VERSION "\(.*\)"/\1/p' include/halyard/core/core.h)
+GIT_DESCRIBE := $(shell test -e .git && git describe --always --dirty 2>/dev/null)
+$(BUILD)/gen/build_id.c: FORCE
+	@mkdir -p $(dir $@)
+	@echo 'const char halyard_build_id[] = "$(GIT_DESCRIBE)";' >$@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+
+$(BUILD)/obj/build_id.o: $(BUILD)/gen/build_id.c
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+FORCE:
 
 # The admin socket's client links what it uses from the library archive: the
 # config loader (-c CONFIG, which compiles the query rules, loads the TLS

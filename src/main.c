@@ -51,6 +51,10 @@
 #include "halyard/core/takeover.h"
 #include "halyard/session/worker.h"
 
+/* `git describe --always --dirty` of the build, "" outside a git checkout
+ * (the Makefile writes it: build/gen/build_id.c). */
+extern const char halyard_build_id[];
+
 struct app {
     struct config *cfg;
     const char *config_path;
@@ -82,7 +86,7 @@ static void usage(FILE *out)
                  "      --takeover      take the listening sockets over from the halyard serving\n"
                  "                      admin_socket, then have it drain and exit (upgrades)\n"
                  "      --dump-keys     print every config key with type, default and bounds\n"
-                 "  -V, --version       print the version\n");
+                 "  -V, --version       print the version (and the git commit built)\n");
 }
 
 static void on_worker_done(struct worker *w)
@@ -628,7 +632,10 @@ int main(int argc, char **argv)
             takeover = true;
             break;
         case 'V':
-            printf("halyard %s\n", HALYARD_VERSION);
+            if (halyard_build_id[0] != '\0')
+                printf("halyard %s (%s)\n", HALYARD_VERSION, halyard_build_id);
+            else
+                printf("halyard %s\n", HALYARD_VERSION);
             return 0;
         case 'h':
             usage(stdout);
