@@ -22,7 +22,7 @@ WARN    = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes -Wm
           -Wno-missing-field-initializers
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -pthread $(CFLAGS) $(EXTRA_CFLAGS)
-LDLIBS  = -lev -lssl -lcrypto -lpcre2-8 -lconfig -lz -lcurl -pthread
+LDLIBS  = -lev -lssl -lcrypto -lpcre2-8 -lconfig -lz -lcurl -lsystemd -pthread
 ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_LDFLAGS)
 
 SRC      = $(wildcard src/*.c src/*/*.c)
@@ -204,9 +204,11 @@ format:
 format-check:
 	clang-format --dry-run --Werror src/*.c src/*/*.c src/*/*.h include/halyard/*/*.h tests/unit/*.c
 
-# The unit's ExecStart names the installed binary; the sample config goes to
-# $(SYSCONFDIR)/halyard/halyard.conf unless one is there already. systemd
-# reads $(PREFIX)/lib/systemd/system and $(PREFIX)/lib/sysusers.d for
+# The unit's ExecStart names the installed binary; the production config
+# (conf/halyard.production.conf, short, valid as installed) goes to
+# $(SYSCONFDIR)/halyard/halyard.conf unless one is there already, the
+# annotated sample of every key (the demo's) to share/doc. systemd reads
+# $(PREFIX)/lib/systemd/system and $(PREFIX)/lib/sysusers.d for
 # PREFIX=/usr/local and /usr; then: systemd-sysusers, chgrp halyard on the
 # config, systemctl daemon-reload, systemctl enable --now halyard.
 install: all
@@ -214,17 +216,20 @@ install: all
 	  $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
 	  $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/doc/halyard \
 	  $(DESTDIR)$(PREFIX)/share/halyard \
-	  $(DESTDIR)$(SYSCONFDIR)/halyard $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR)
+	  $(DESTDIR)$(SYSCONFDIR)/halyard $(DESTDIR)$(SYSCONFDIR)/logrotate.d \
+	  $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR)
 	install -m 0755 $(BUILD)/halyard $(DESTDIR)$(PREFIX)/sbin/halyard
 	install -m 0755 $(BUILD)/halyardctl $(DESTDIR)$(PREFIX)/bin/halyardctl
 	install -m 0644 docs/halyard.8 $(DESTDIR)$(PREFIX)/share/man/man8/halyard.8
 	install -m 0644 docs/halyardctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/halyardctl.1
 	install -m 0644 docs/halyard.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/halyard.conf.5
-	install -m 0644 conf/halyard.conf $(DESTDIR)$(PREFIX)/share/doc/halyard/halyard.conf.sample
+	install -m 0644 conf/halyard.demo.conf $(DESTDIR)$(PREFIX)/share/doc/halyard/halyard.conf.sample
 	install -m 0644 conf/halyard-alerts.yml $(DESTDIR)$(PREFIX)/share/doc/halyard/halyard-alerts.yml
 	install -m 0644 conf/halyard-dashboard.json $(DESTDIR)$(PREFIX)/share/halyard/halyard-dashboard.json
+	install -m 0644 LICENSE CHANGELOG.md $(DESTDIR)$(PREFIX)/share/doc/halyard/
 	test -e $(DESTDIR)$(SYSCONFDIR)/halyard/halyard.conf || \
-	  install -m 0640 conf/halyard.conf $(DESTDIR)$(SYSCONFDIR)/halyard/halyard.conf
+	  install -m 0640 conf/halyard.production.conf $(DESTDIR)$(SYSCONFDIR)/halyard/halyard.conf
+	install -m 0644 conf/halyard.logrotate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/halyard
 	sed 's|@SBINDIR@|$(PREFIX)/sbin|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' conf/halyard.service \
 	  > $(DESTDIR)$(UNITDIR)/halyard.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/halyard.service
@@ -237,7 +242,8 @@ uninstall:
 	  $(DESTDIR)$(PREFIX)/share/man/man5/halyard.conf.5 \
 	  $(DESTDIR)$(PREFIX)/share/doc/halyard/halyard.conf.sample \
 	  $(DESTDIR)$(PREFIX)/share/doc/halyard/halyard-alerts.yml $(DESTDIR)$(UNITDIR)/halyard.service \
-	  $(DESTDIR)$(SYSUSERSDIR)/halyard.conf \
+	  $(DESTDIR)$(PREFIX)/share/doc/halyard/LICENSE $(DESTDIR)$(PREFIX)/share/doc/halyard/CHANGELOG.md \
+	  $(DESTDIR)$(SYSCONFDIR)/logrotate.d/halyard $(DESTDIR)$(SYSUSERSDIR)/halyard.conf \
 	  $(DESTDIR)$(PREFIX)/share/halyard/halyard-dashboard.json
 	-rmdir $(DESTDIR)$(PREFIX)/share/halyard 2>/dev/null
 

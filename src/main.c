@@ -12,6 +12,11 @@
  * and, when configured, the admin socket (admin.c) and the metrics endpoint
  * (metrics.c). `reload` on the admin socket and SIGHUP run the same
  * app_reload().
+ *
+ * Under systemd (Type=notify, NOTIFY_SOCKET set) halyard says READY=1 once
+ * its listeners are open, RELOADING=1 then READY=1 around a reload (with
+ * STATUS= saying how it went) and STOPPING=1 when it stops; sd_notify()
+ * does nothing without NOTIFY_SOCKET.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +27,8 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "halyard/core/selfwatch.h"
@@ -76,10 +83,13 @@ struct app {
 
 static struct app app;
 
+/* Where halyard looks for its config when -c does not say. */
+#define HALYARD_CONFIG_PATH "/etc/halyard/halyard.conf"
+
 static void usage(FILE *out)
 {
     fprintf(out, "usage: halyard [-c FILE] [-t] [-d] [-p PIDFILE] [--takeover] [--dump-keys] [-V]\n"
-                 "  -c, --config FILE   config file (default conf/halyard.conf)\n"
+                 "  -c, --config FILE   config file (default " HALYARD_CONFIG_PATH ")\n"
                  "  -t, --test          check the config file and exit (0 = valid)\n"
                  "  -d, --daemon        run in the background\n"
                  "  -p, --pidfile FILE  write the process id to FILE\n"
@@ -123,6 +133,7 @@ static void shutdown_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 static void app_stop(const char *why, bool drain)
 {
     app.stopping = true;
+    sd_notifyf(0, "STOPPING=1\nSTATUS=stopping: %s", why);
     /* The workers close their listeners first: a log or event write that
      * blocks (a busy disk) must not leave the port accepting. */
     for (int i = 0; i < app.n_workers; i++) {
@@ -306,6 +317,25 @@ static hy_status_t takeover_begin(int *conn, struct new_socket **out, size_t *n_
     return HY_OK;
 }
 
+/* admin_socket left out: its directory (/run/halyard) is made when it is
+ * missing (systemd makes it: RuntimeDirectory), and a socket that cannot be
+ * made (not root, another instance has it) is said and done without. */
+static void open_admin_default(char *err, size_t errlen)
+{
+    char dir[128];
+    snprintf(dir, sizeof(dir), "%s", app.cfg->admin_socket);
+    char *slash = strrchr(dir, '/');
+    if (slash != NULL && slash != dir) {
+        *slash = '\0';
+        if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+            hy_log_debug("admin socket: cannot make %s: %s", dir, strerror(errno));
+    }
+    if ((app.admin = admin_create(&app.st, app.cfg->admin_socket, err, errlen)) == NULL) {
+        hy_log_warn("%s; running without an admin socket (set admin_socket to have one)", err);
+        app.st.admin_socket[0] = '\0';
+    }
+}
+
 /* The admin socket and the metrics listener. */
 static hy_status_t open_admin_metrics(bool replace_socket, char *err, size_t errlen)
 {
@@ -316,7 +346,9 @@ static hy_status_t open_admin_metrics(bool replace_socket, char *err, size_t err
         if (replace_socket && lstat(app.cfg->admin_socket, &sb) == 0 && S_ISSOCK(sb.st_mode) &&
             sb.st_uid == geteuid())
             unlink(app.cfg->admin_socket);
-        if ((app.admin = admin_create(&app.st, app.cfg->admin_socket, err, errlen)) == NULL)
+        if (app.cfg->admin_socket_default && !replace_socket)
+            open_admin_default(err, errlen);
+        else if ((app.admin = admin_create(&app.st, app.cfg->admin_socket, err, errlen)) == NULL)
             return HY_ERROR;
     }
     if (app.cfg->metrics_port > 0 &&
@@ -366,7 +398,7 @@ static hy_status_t reload_load(struct config **fresh, char *err, size_t errlen)
 /* Re-read the config file; on any error keep the running config. SIGHUP
  * and the admin socket's `reload` both come here; `by` names who asked. The
  * result is kept in app.st for `show status` and the metrics. */
-static hy_status_t app_reload(struct status *st, const char *by)
+static hy_status_t app_reload_config(struct status *st, const char *by)
 {
     char err[1024];
     struct config *fresh = NULL;
@@ -466,6 +498,24 @@ static hy_status_t app_reload(struct status *st, const char *by)
     snprintf(reason, sizeof(reason), "reload by %s", by);
     events_emit(EVENT_CONFIG_RELOADED, NULL, NULL, NULL, reason, "new sessions use the new config");
     return HY_OK;
+}
+
+/* A reload as systemd sees it: RELOADING=1 (with the monotonic time
+ * systemd 253 asks for), then READY=1 whatever the outcome, since the
+ * running config stays in force when the new one fails. */
+static hy_status_t app_reload(struct status *st, const char *by)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+               (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000);
+    hy_status_t rc = app_reload_config(st, by);
+    if (rc == HY_OK)
+        sd_notifyf(0, "READY=1\nSTATUS=reloaded by %s", by);
+    else
+        sd_notifyf(0, "READY=1\nSTATUS=reload by %s failed, the running config stays: %.400s", by,
+                   st->last_reload_error);
+    return rc;
 }
 
 static void reload_cb(struct ev_loop *loop, ev_signal *sig, int revents)
@@ -607,7 +657,7 @@ int main(int argc, char **argv)
         {"takeover", no_argument, NULL, 'T'},
         {NULL, 0, NULL, 0},
     };
-    const char *path = "conf/halyard.conf";
+    const char *path = HALYARD_CONFIG_PATH;
     const char *pidfile = NULL;
     bool test_only = false, daemon_mode = false, takeover = false;
     int c;
@@ -891,6 +941,8 @@ int main(int argc, char **argv)
         snprintf(reason, sizeof(reason), "pid %d, %d workers", (int)getpid(), app.n_workers);
         events_emit(EVENT_HALYARD_STARTED, NULL, "stopped", "running", reason,
                     takeover ? "took the listeners over" : "listening");
+        /* The listeners are open (and accepting) since listeners_open(). */
+        sd_notifyf(0, "READY=1\nSTATUS=%s", reason);
     }
     ev_run(app.loop, 0);
     ev_timer_stop(app.loop, &app.shutdown_timer);

@@ -28,9 +28,8 @@
 #include "halyard/backup/restore_run.h"
 #include "halyard/backup/verify_run.h"
 
-/* The socket of an instance whose first listener is on 6033, as in the
- * sample config, with the default admin_socket. */
-#define DEFAULT_SOCKET "/tmp/halyard-6033.sock"
+/* The default admin_socket (config_keys.c). */
+#define DEFAULT_SOCKET "/run/halyard/admin.sock"
 
 enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_NO_ANSWER = 3 };
 

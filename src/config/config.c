@@ -808,6 +808,7 @@ static hy_status_t fill_admin_socket(struct loader *ld, struct config *cfg, conf
     else
         snprintf(path, sizeof(path), "%s", v);
     cfg->admin_socket = strdup(path);
+    cfg->admin_socket_default = config_setting_get_member(root, "admin_socket") == NULL;
     if (cfg->admin_socket == NULL)
         return cfg_fail(ld, NULL, NULL, "out of memory");
     return HY_OK;

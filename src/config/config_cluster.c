@@ -247,7 +247,7 @@ static hy_status_t fill_shards(struct loader *ld, struct config *cfg, config_set
                         "learning the schemas needs an account to read them as: set monitor.user");
     cfg->shards_xa =
         sh != NULL && strcmp(cfg_get_str(sh, "shards.cross_group_transactions"), "xa") == 0;
-    cfg->xa_log = strdup(sh != NULL ? cfg_get_str(sh, "shards.xa_log") : "");
+    cfg->xa_log = strdup(cfg_get_str(sh, "shards.xa_log"));
     if (cfg->xa_log == NULL)
         return cfg_fail(ld, NULL, NULL, "out of memory");
     if (cfg->shards_xa && cfg->xa_log[0] == '\0')

@@ -144,9 +144,10 @@ const struct config_key config_keys[] = {
     {"firewall_learn_max", CONFIG_INT, "10000", 16, 10000000,
      "digests the firewall's learn mode keeps over all users (show firewall); a reload "
      "lowering it forgets nothing, new digests are dropped until there is room", NULL},
-    {"admin_socket", CONFIG_STRING, "/tmp/halyard-{port}.sock", 0, 107,
+    {"admin_socket", CONFIG_STRING, "/run/halyard/admin.sock", 0, 107,
      "Unix socket of the admin interface, mode 0600; {port} stands for the first listener's "
-     "port; \"\" = no admin socket", NULL},
+     "port; \"\" = no admin socket; left out, halyard runs without one when it cannot make it",
+     NULL},
     {"metrics_address", CONFIG_STRING, "127.0.0.1", 1, 255,
      "address of the Prometheus metrics HTTP listener", NULL},
     {"metrics_port", CONFIG_INT, "0", 0, 65535,
@@ -491,9 +492,9 @@ const struct config_key config_keys[] = {
      "opened with BEGIN or START TRANSACTION runs as XA on every group it touches, committed in "
      "two phases, the decision in shards.xa_log)",
      "refuse|xa"},
-    {"shards.xa_log", CONFIG_STRING, "", 0, 4095,
+    {"shards.xa_log", CONFIG_STRING, "/var/lib/halyard/xa.log", 0, 4095,
      "with cross_group_transactions = \"xa\": the file halyard appends each two-phase commit "
-     "decision to (fsync'd before the first XA COMMIT); required then", NULL},
+     "decision to (fsync'd before the first XA COMMIT), an absolute path", NULL},
 
     {"shards.tables", CONFIG_LIST, "()", 0, 1000,
      "key shards: tables whose rows are spread over the groups by the value of one integer "

@@ -314,7 +314,7 @@ def test_show_config(start_halyard, cluster):
     assert kv["admin_socket"] == path
     assert kv["shards.schemas.[0].schema"] == "orders"
     assert kv["shards.cross_group_transactions"] == "refuse"
-    assert kv["shards.xa_log"] == "\"\""
+    assert kv["shards.xa_log"] == "/var/lib/halyard/xa.log"  # the default
     assert kv["shards.tables.[0].table"] == "shop.orders"
     assert kv["shards.tables.[0].map.[0].buckets"] == "0-15"
     assert kv["shards.reference"] == '["shop.countries"]'

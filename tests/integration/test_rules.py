@@ -118,7 +118,7 @@ def test_block_rule_with_a_single_backend(start_halyard, cluster, schema):
 
 
 def test_sample_config_lets_the_app_do_what_the_server_does(start_halyard, cluster):
-    """conf/halyard.conf, the config `make demo` runs, with its ports moved
+    """conf/halyard.demo.conf, the config `make demo` runs, with its ports moved
     to the test cluster's: the app account makes and drops its own schema
     and writes without WHERE as on the server (issue 17: a client suite
     failed through the demo), while the sample's block rule stays there for
@@ -126,7 +126,7 @@ def test_sample_config_lets_the_app_do_what_the_server_does(start_halyard, clust
     import os
     import re
     from util import REPO
-    text = open(os.path.join(REPO, "conf", "halyard.conf")).read().replace("$", "$$")
+    text = open(os.path.join(REPO, "conf", "halyard.demo.conf")).read().replace("$", "$$")
     assert re.search(r'(?m)^\s+action = "block";', text)  # the example is still active
     text = text.replace("port = 6033;", "port = $listen_port;")
     for i, demo_port in enumerate((3310, 3311, 3312)):

@@ -597,6 +597,11 @@ class DualCluster(Cluster):
             self.rebuild()
 
 
+# Each test halyard's admin socket, by its first listener's port (the tests
+# read it as /tmp/halyard-PORT.sock).
+TEST_ADMIN_SOCKET = "/tmp/halyard-{port}.sock"
+
+
 def default_halyard_settings(cluster, port):
     """The config every test starts from: one listener, user app, the cluster's nodes."""
     backends = []
@@ -625,6 +630,8 @@ def default_halyard_settings(cluster, port):
         "users": [{"name": APP_USER, "password_hash": mysql_native_hash(APP_PASSWORD)}],
         "backends": backends,
         "monitor": {"user": MONITOR_USER, "password": MONITOR_PASSWORD},
+        # halyard's default is /run/halyard/admin.sock: one per machine
+        "admin_socket": TEST_ADMIN_SOCKET,
     }
 
 
@@ -835,6 +842,8 @@ def render_conf(cluster, port, conf=None, overrides=None):
         mode = os.environ.get("HALYARD_TEST_POOL_MODE")
         if mode and "pool_mode" not in text:
             text += f'\npool_mode = "{mode}";\n'
+        if "admin_socket" not in text:
+            text += f'\nadmin_socket = "{TEST_ADMIN_SOCKET}";\n'
         return text
     settings = default_halyard_settings(cluster, port)
     for extra in (conf or {}), (overrides or {}):

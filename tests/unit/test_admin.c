@@ -730,7 +730,7 @@ static void test_render_config(void **state)
     }
     assert_string_equal(table_value(sb.data, "users.[0].password_hash"), "(hidden)");
     assert_string_equal(table_value(sb.data, "users.[1].password_hash"), "\"\"");
-    assert_string_equal(table_value(sb.data, "admin_socket"), "/tmp/halyard-6033.sock");
+    assert_string_equal(table_value(sb.data, "admin_socket"), "/run/halyard/admin.sock");
     assert_string_equal(table_value(sb.data, "backends.[1].role"), "replica");
     assert_string_equal(table_value(sb.data, "log_file"), "\"\"");
     assert_string_equal(table_value(sb.data, "digest_max_entries"), "4096");
@@ -1300,7 +1300,8 @@ static void test_config_keys(void **state)
     struct config *cfg = NULL;
     char err[512];
     assert_int_equal(config_load_string(BASE, "t.conf", &cfg, err, sizeof(err)), HY_OK);
-    assert_string_equal(cfg->admin_socket, "/tmp/halyard-6033.sock");
+    assert_string_equal(cfg->admin_socket, "/run/halyard/admin.sock");
+    assert_true(cfg->admin_socket_default);
     assert_string_equal(cfg->metrics_address, "127.0.0.1");
     assert_int_equal(cfg->metrics_port, 0);
     assert_string_equal(cfg->log_file, "");
@@ -1314,6 +1315,7 @@ static void test_config_keys(void **state)
                      HY_OK);
     /* Only the first {port} is replaced. */
     assert_string_equal(cfg->admin_socket, "/run/6033/a{port}");
+    assert_false(cfg->admin_socket_default);
     assert_string_equal(cfg->metrics_address, "::1");
     assert_int_equal(cfg->metrics_port, 9104);
     assert_string_equal(cfg->log_file, "/var/log/h.log");

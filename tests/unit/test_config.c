@@ -890,6 +890,22 @@ static void test_every_value(void **state)
     assert_null(config_find_user(cfg, "APP", 3));
     assert_non_null(config_find_user(cfg, "app", 3));
     config_put(cfg);
+
+    /* The config make install puts in /etc: valid as installed, in front
+     * of the server on this machine, no password in it. */
+    struct config_report rep;
+    cfg = NULL;
+    if (config_load_report("conf/halyard.production.conf", &cfg, &rep) != HY_OK)
+        print_error("%s\n", rep.n_errors > 0 ? rep.errors[0].text : "?");
+    assert_non_null(cfg);
+    assert_int_equal(rep.n_errors, 0);
+    assert_string_equal(config_primary(cfg)->address, "127.0.0.1");
+    assert_int_equal(config_primary(cfg)->port, 3306);
+    assert_int_equal(cfg->users_source, USERS_BACKENDS);
+    assert_string_equal(cfg->monitor.password, "");
+    assert_string_equal(cfg->admin_socket, "/run/halyard/admin.sock");
+    config_report_free(&rep);
+    config_put(cfg);
 }
 
 static void test_refcount(void **state)
@@ -1202,16 +1218,16 @@ static void test_files(void **state)
     assert_null(cfg);
 }
 
-/* The shipped sample config loads (tests run from the repository root). */
+/* The shipped configs load (tests run from the repository root). */
 static void test_sample_config(void **state)
 {
     (void)state;
     struct stat st;
-    if (stat("conf/halyard.conf", &st) != 0)
+    if (stat("conf/halyard.demo.conf", &st) != 0)
         skip();
     struct config *cfg = NULL;
     char err[512];
-    if (config_load("conf/halyard.conf", &cfg, err, sizeof(err)) != HY_OK)
+    if (config_load("conf/halyard.demo.conf", &cfg, err, sizeof(err)) != HY_OK)
         print_error("%s\n", err);
     assert_non_null(cfg);
     assert_int_equal(cfg->n_backends, 3);

@@ -664,7 +664,7 @@ static void test_config(void **state)
          "t.conf:8: shards.schemas.[1].schema: \"x\" is listed twice for group \"a\""},
         {"shards = { schemas = ( { schema = \"\"; group = \"a\"; } ); };", "shards.schemas.[0]"},
         {"shards = { schemas = ( { group = \"a\"; } ); };", "schema"},
-        {"shards = { cross_group_transactions = \"xa\"; };",
+        {"shards = { cross_group_transactions = \"xa\"; xa_log = \"\"; };",
          "t.conf:7: shards.cross_group_transactions: \"xa\" needs a file to log its commit "
          "decisions to: set shards.xa_log"},
         {"shards = { cross_group_transactions = \"xa\"; xa_log = \"rel/xa.log\"; };",

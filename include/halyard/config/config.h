@@ -358,8 +358,10 @@ struct config {
     enum users_source users_source;
     int users_refresh_ms; /* the accounts are read again this often (users.h) */
 
-    int firewall_learn_max; /* digests the firewall's learn mode keeps; sized at start */
-    char *admin_socket;     /* resolved ({port} replaced); "" = none */
+    int firewall_learn_max;    /* digests the firewall's learn mode keeps; sized at start */
+    char *admin_socket;        /* resolved ({port} replaced); "" = none */
+    bool admin_socket_default; /* left out of the file: a socket that cannot be made is no
+                                * error (/run/halyard when not run as root or by systemd) */
     char *metrics_address;
     int metrics_port; /* 0 = no metrics listener */
     char *log_file;   /* "" = standard error */
