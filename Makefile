@@ -133,6 +133,7 @@ integration-session: $(BUILD)/halyard $(BUILD)/halyardctl $(CLIENT_BIN)
 check: deps
 	$(MAKE) all unit clients
 	$(MAKE) check-layers
+	$(MAKE) check-sizes
 	$(MAKE) fuzz-smoke
 	$(MAKE) check-config-keys
 	$(MAKE) check-docs
