@@ -103,6 +103,11 @@ check-layers:
 	tools/check-layers --self-test
 	tools/check-layers
 
+# No .c file over 1,500 lines, no function over 150 (universal-ctags).
+check-sizes:
+	tools/check-sizes --self-test
+	tools/check-sizes
+
 # The edit-compile-test loop, under 3 minutes: the unit tests, the layer check
 # and a short integration smoke test (a login, queries routed to the primary
 # and the replicas, a pooled connection handed between sessions, a KILL).
@@ -159,6 +164,7 @@ integration-session: $(BUILD)/halyard $(BUILD)/halyardctl $(CLIENT_BIN)
 check: deps
 	$(MAKE) all unit clients
 	$(MAKE) check-layers
+	$(MAKE) check-sizes
 	$(MAKE) fuzz-smoke
 	$(MAKE) check-config-keys
 	$(MAKE) check-docs

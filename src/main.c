@@ -79,6 +79,9 @@ struct app {
     struct metrics *metrics;
     bool handed_over; /* a new halyard took our listening sockets over */
     struct monitor *monitor;
+    const char *pidfile;  /* written by us, removed at exit; NULL = none */
+    sigset_t sigmask_old; /* the signal mask before signals_block() */
+    int takeover_conn;    /* --takeover: the connection to the old halyard */
 };
 
 static struct app app;
@@ -644,7 +647,18 @@ static void monitor_round_done(struct monitor *m, void *arg)
     failover_exec_notify();
 }
 
-int main(int argc, char **argv)
+/* What the command line asks for. */
+struct options {
+    const char *config_path;
+    const char *pidfile; /* NULL: none */
+    bool test_only;      /* -t: check the config and exit */
+    bool daemon;
+    bool takeover; /* take the listening sockets over; cleared when nobody serves them */
+};
+
+/* -1: go on; else the exit status (--help, --version, --dump-keys, a bad
+ * argument). */
+static int options_parse(int argc, char **argv, struct options *o)
 {
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
@@ -657,29 +671,27 @@ int main(int argc, char **argv)
         {"takeover", no_argument, NULL, 'T'},
         {NULL, 0, NULL, 0},
     };
-    const char *path = HALYARD_CONFIG_PATH;
-    const char *pidfile = NULL;
-    bool test_only = false, daemon_mode = false, takeover = false;
+    *o = (struct options){.config_path = HALYARD_CONFIG_PATH};
     int c;
     while ((c = getopt_long(argc, argv, "c:tdp:Vh", opts, NULL)) != -1) {
         switch (c) {
         case 'c':
-            path = optarg;
+            o->config_path = optarg;
             break;
         case 't':
-            test_only = true;
+            o->test_only = true;
             break;
         case 'd':
-            daemon_mode = true;
+            o->daemon = true;
             break;
         case 'p':
-            pidfile = optarg;
+            o->pidfile = optarg;
             break;
         case 'K':
             config_dump_keys(stdout);
             return 0;
         case 'T':
-            takeover = true;
+            o->takeover = true;
             break;
         case 'V':
             if (halyard_build_id[0] != '\0')
@@ -700,99 +712,121 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    return -1;
+}
 
+/* The config, the run-time state of its backends, listeners and groups,
+ * and the log it names. Errors go to stderr. */
+static hy_status_t config_first_load(const struct options *o)
+{
     char err[1024];
-    if (test_only)
-        return config_test(path);
     struct config_report rep;
-    hy_status_t lrc = config_load_report(path, &app.cfg, &rep);
+    hy_status_t lrc = config_load_report(o->config_path, &app.cfg, &rep);
     for (size_t i = 0; i < rep.n_errors; i++)
         fprintf(stderr, "halyard: %s\n", rep.errors[i].text);
     if (lrc != HY_OK) {
         config_report_free(&rep);
-        return 1;
+        return HY_ERROR;
     }
-    app.config_path = path;
+    app.config_path = o->config_path;
     if (backend_rt_attach(app.cfg) != HY_OK || stats_listeners_add(app.cfg) != HY_OK ||
         stats_groups_add(app.cfg) != HY_OK) {
         fprintf(stderr, "halyard: out of memory\n");
         config_report_free(&rep);
-        config_put(app.cfg);
-        return 1;
+        return HY_ERROR;
     }
     log_set_level(app.cfg->log_level);
     if (log_open(app.cfg->log_file, app.cfg->log_syslog, err, sizeof(err)) != HY_OK) {
         fprintf(stderr, "halyard: %s\n", err);
         config_report_free(&rep);
-        config_put(app.cfg);
-        return 1;
+        return HY_ERROR;
     }
+    /* The start goes on with a config that is legal but probably wrong:
+     * its warnings are logged (halyard -t lists them too). */
     for (size_t i = 0; i < rep.n_warnings; i++)
         hy_log_warn("%s", rep.warnings[i].text);
     config_report_free(&rep);
+    return HY_OK;
+}
+
+/* The process: SIGPIPE ignored, the descriptor limit, the daemon, the
+ * audit log's writer, the pid file. */
+static hy_status_t process_setup(const struct options *o)
+{
+    char err[1024];
     signal(SIGPIPE, SIG_IGN);
     raise_fd_limit();
-
-    if (daemon_mode && daemonize() != 0) {
+    if (o->daemon && daemonize() != 0) {
         fprintf(stderr, "halyard: cannot daemonize: %s\n", strerror(errno));
-        return 1;
+        return HY_ERROR;
     }
     /* After daemonize(): the writer thread must live in the final process. */
     if (audit_open(app.cfg->audit_log, app.cfg->query_log, app.cfg->query_log_min_duration_ms, err,
                    sizeof(err)) != HY_OK) {
-        hy_log_error("%s: %s", path, err);
-        config_put(app.cfg);
-        return 1;
+        hy_log_error("%s: %s", o->config_path, err);
+        return HY_ERROR;
     }
-    if (pidfile != NULL && write_pidfile(pidfile) != 0) {
-        hy_log_error("cannot write pid file %s: %s", pidfile, strerror(errno));
-        return 1;
+    if (o->pidfile != NULL) {
+        if (write_pidfile(o->pidfile) != 0) {
+            hy_log_error("cannot write pid file %s: %s", o->pidfile, strerror(errno));
+            return HY_ERROR;
+        }
+        app.pidfile = o->pidfile;
     }
+    return HY_OK;
+}
 
-    /* Workers never take signals: block them before the threads exist. */
-    sigset_t all, old;
+/* Workers never take signals: block them before the threads exist (the
+ * main loop takes them once running: app_run). */
+static void signals_block(void)
+{
+    sigset_t all;
     sigemptyset(&all);
     sigaddset(&all, SIGTERM);
     sigaddset(&all, SIGINT);
     sigaddset(&all, SIGHUP);
     sigaddset(&all, SIGUSR1);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
+    pthread_sigmask(SIG_BLOCK, &all, &app.sigmask_old);
+}
 
+/* What every thread started later may use: the resolver, the main loop,
+ * the workers' array, the events and their notifier, the guard, the
+ * firewall, and the status the admin socket and the metrics show. */
+static hy_status_t services_start(void)
+{
+    char err[1024];
     /* Backend host names resolved once before anything connects (bounded
      * wait); from here on only the resolver thread resolves them. Started
      * after the mask, like every thread: a SIGHUP must never reach it. */
     if (resolve_start() != HY_OK) {
         hy_log_error("cannot start the resolver thread");
-        return 1;
+        return HY_ERROR;
     }
     resolve_follow(app.cfg, RESOLVE_START_WAIT_MS);
 
     /* Not libev's default loop: that one reaps every child (SIGCHLD), and
      * the notifier thread waits for its own (alerts.c). */
     app.loop = ev_loop_new(EVFLAG_AUTO);
-    app.n_workers = app.cfg->workers;
-    app.workers = calloc((size_t)app.n_workers, sizeof(*app.workers));
+    app.workers = calloc((size_t)app.cfg->workers, sizeof(*app.workers));
     if (app.workers == NULL) {
         hy_log_error("out of memory");
-        return 1;
+        return HY_ERROR;
     }
-    int rc = 0;
+    app.n_workers = app.cfg->workers;
     /* Events first: any thread started below may emit one. */
     err[0] = '\0';
     events_set_instance(app.cfg->instance_name);
     if (events_setup((size_t)app.cfg->alerts.queue_size) != HY_OK ||
         alerts_start(app.cfg, err, sizeof(err)) != HY_OK) {
         hy_log_error("alerts: %s", err[0] ? err : "cannot start");
-        return 1;
+        return HY_ERROR;
     }
     if (guard_resize((size_t)app.cfg->auth_block_table_size) != HY_OK) {
         hy_log_error("out of memory");
-        return 1;
+        return HY_ERROR;
     }
     firewall_set_max((size_t)app.cfg->firewall_learn_max);
 
-    /* The admin socket and the metrics come up before the listeners, so a
-     * client that can connect to halyard can also ask about it. */
     app.st.pid = getpid();
     app.st.started = time(NULL);
     app.st.started_mono = ev_now(app.loop);
@@ -807,58 +841,69 @@ int main(int argc, char **argv)
         snprintf(app.st.metrics, sizeof(app.st.metrics), "%.250s:%d", app.cfg->metrics_address,
                  app.cfg->metrics_port);
     app.st.takeover_done = app_takeover_done;
+    return HY_OK;
+}
+
+/* The listening sockets, taken over from the halyard serving our admin
+ * socket (--takeover) or opened, and each worker set up with its share.
+ * Without a takeover the admin socket and the metrics come up first, so a
+ * client that can connect to halyard can also ask about it. */
+static hy_status_t workers_setup(struct options *o)
+{
+    char err[1024];
     struct new_socket *ns = NULL;
     size_t n_ns = 0;
-    int takeover_conn = -1;
-    if (takeover) {
-        hy_status_t trc = takeover_begin(&takeover_conn, &ns, &n_ns, err, sizeof(err));
+    if (o->takeover) {
+        hy_status_t trc = takeover_begin(&app.takeover_conn, &ns, &n_ns, err, sizeof(err));
         if (trc == HY_AGAIN) {
             hy_log_info("%s; starting without a takeover", err);
-            takeover = false;
+            o->takeover = false;
         } else if (trc != HY_OK) {
             hy_log_error("%s", err);
-            rc = 1;
-            goto out;
+            return HY_ERROR;
         }
     }
-    if (!takeover && open_admin_metrics(false, err, sizeof(err)) != HY_OK) {
+    if (!o->takeover && open_admin_metrics(false, err, sizeof(err)) != HY_OK) {
         hy_log_error("%s", err);
-        rc = 1;
-        goto out;
+        return HY_ERROR;
     }
     if (listeners_open(app.cfg, NULL, app.n_workers, &ns, &n_ns, err, sizeof(err)) != HY_OK) {
         hy_log_error("%s", err);
-        rc = 1;
-        goto out;
+        return HY_ERROR;
     }
     struct worker_listen *mine = calloc(n_ns + 1, sizeof(*mine));
-    for (int i = 0; i < app.n_workers; i++) {
+    hy_status_t rc = HY_OK;
+    for (int i = 0; i < app.n_workers && rc == HY_OK; i++) {
         size_t k = mine != NULL ? sockets_of(ns, n_ns, i, mine) : 0;
         if (mine == NULL ||
             worker_init(&app.workers[i], i, app.cfg, mine, k, err, sizeof(err)) != HY_OK) {
             hy_log_error("%s", mine == NULL ? "out of memory" : err);
-            rc = 1;
-            app.n_workers = i + 1;
+            /* Worker i and those before it own theirs: close the others. */
             for (size_t j = 0; j < n_ns; j++) {
                 if (ns[j].worker > i)
                     close(ns[j].wl.fd);
             }
-            free(ns);
-            free(mine);
-            goto out;
+            rc = HY_ERROR;
+            break;
         }
         app.workers[i].on_done = on_worker_done;
     }
     free(ns);
     free(mine);
+    return rc;
+}
+
+/* The threads, the monitor first: its first round starts at once, so
+ * backends that are down at start are known within one check. Then the
+ * failover thread, the backup threads, the XA recovery, the workers. */
+static hy_status_t threads_start(void)
+{
+    char err[1024];
     ev_async_init(&app.workers_done, workers_done_cb);
     ev_async_start(app.loop, &app.workers_done);
-    /* The monitor first: its first round starts at once, so backends that
-     * are down at start are known within one check. */
     if (failover_exec_start(app.cfg, err, sizeof(err)) != HY_OK) {
         hy_log_error("%s", err);
-        rc = 1;
-        goto out;
+        return HY_ERROR;
     }
     if (app.cfg->backup.enabled && binlog_archive_check_dir(app.cfg, err, sizeof(err)) != HY_OK)
         hy_log_error("%s (the binlog archive waits for it; halyard proxies meanwhile)", err);
@@ -866,54 +911,51 @@ int main(int argc, char **argv)
         hy_log_error("%s (copies wait for it, backup_copy_failed; halyard proxies meanwhile)", err);
     backup_full_seed(app.cfg);
     backup_verify_seed(app.cfg);
-    if (backup_copy_start(app.cfg, err, sizeof(err)) != HY_OK) {
+    if (backup_copy_start(app.cfg, err, sizeof(err)) != HY_OK ||
+        binlog_archive_start(app.cfg, err, sizeof(err)) != HY_OK ||
+        xa_recover_start(app.cfg, err, sizeof(err)) != HY_OK) {
         hy_log_error("%s", err);
-        rc = 1;
-        goto out;
-    }
-    if (binlog_archive_start(app.cfg, err, sizeof(err)) != HY_OK) {
-        hy_log_error("%s", err);
-        rc = 1;
-        goto out;
-    }
-    if (xa_recover_start(app.cfg, err, sizeof(err)) != HY_OK) {
-        hy_log_error("%s", err);
-        rc = 1;
-        goto out;
+        return HY_ERROR;
     }
     if ((app.monitor = monitor_create(app.cfg)) == NULL) {
         hy_log_error("cannot start the monitor thread");
-        rc = 1;
-        goto out;
+        return HY_ERROR;
     }
     /* After each round of checks the failover thread looks at the cluster. */
     monitor_set_round_hook(app.monitor, monitor_round_done, NULL);
     if (monitor_start(app.monitor) != HY_OK) {
         hy_log_error("cannot start the monitor thread");
-        rc = 1;
-        goto out;
+        return HY_ERROR;
     }
     app.st.monitor = app.monitor;
     for (int i = 0; i < app.n_workers; i++) {
         if (worker_start(&app.workers[i]) != HY_OK) {
             hy_log_error("cannot start worker %d", i);
-            rc = 1;
             for (int j = 0; j < i; j++)
                 worker_request_stop(&app.workers[j], true);
-            app.n_workers = i;
-            goto out_join;
+            return HY_ERROR;
         }
     }
-    if (takeover) {
-        /* Our workers accept on the sockets: the old halyard may stop. From
-         * here on a failure must not stop us, or no one would accept. */
-        if (takeover_finish(takeover_conn, err, sizeof(err)) != HY_OK)
-            hy_log_error("%s; the old halyard may still be accepting too", err);
-        else
-            hy_log_info("takeover: the old halyard stops accepting and drains its sessions");
-        if (open_admin_metrics(true, err, sizeof(err)) != HY_OK)
-            hy_log_error("%s; running without it", err);
-    }
+    return HY_OK;
+}
+
+/* --takeover: our workers accept on the sockets, so the old halyard may
+ * stop; the admin socket and the metrics are ours now. From here on a
+ * failure must not stop us, or no one would accept. */
+static void takeover_complete(void)
+{
+    char err[1024];
+    if (takeover_finish(app.takeover_conn, err, sizeof(err)) != HY_OK)
+        hy_log_error("%s; the old halyard may still be accepting too", err);
+    else
+        hy_log_info("takeover: the old halyard stops accepting and drains its sessions");
+    if (open_admin_metrics(true, err, sizeof(err)) != HY_OK)
+        hy_log_error("%s; running without it", err);
+}
+
+/* The main loop: signals, the timers, until the workers are done. */
+static void app_run(bool took_over)
+{
     /* Handlers first, then unblock: a signal that came in the meantime
      * (right after the listeners opened) is pending and reaches them, instead
      * of the default action killing the process. */
@@ -925,7 +967,7 @@ int main(int argc, char **argv)
     ev_signal_start(app.loop, &app.sig_int);
     ev_signal_start(app.loop, &app.sig_hup);
     ev_signal_start(app.loop, &app.sig_usr1);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_sigmask(SIG_SETMASK, &app.sigmask_old, NULL);
     ev_timer_init(&app.shutdown_timer, shutdown_timer_cb, 0., 0.);
     ev_timer_init(&app.selfwatch_timer, selfwatch_cb, 1., 1.);
     ev_timer_start(app.loop, &app.selfwatch_timer);
@@ -935,23 +977,23 @@ int main(int argc, char **argv)
                     app.cfg->listeners[i].address, app.cfg->listeners[i].port,
                     app.cfg->listeners[i].name, app.n_workers, config_primary(app.cfg)->address,
                     config_primary(app.cfg)->port);
-
-    {
-        char reason[96];
-        snprintf(reason, sizeof(reason), "pid %d, %d workers", (int)getpid(), app.n_workers);
-        events_emit(EVENT_HALYARD_STARTED, NULL, "stopped", "running", reason,
-                    takeover ? "took the listeners over" : "listening");
-        /* The listeners are open (and accepting) since listeners_open(). */
-        sd_notifyf(0, "READY=1\nSTATUS=%s", reason);
-    }
+    char reason[96];
+    snprintf(reason, sizeof(reason), "pid %d, %d workers", (int)getpid(), app.n_workers);
+    events_emit(EVENT_HALYARD_STARTED, NULL, "stopped", "running", reason,
+                took_over ? "took the listeners over" : "listening");
+    /* The listeners are open (and accepting) since listeners_open(). */
+    sd_notifyf(0, "READY=1\nSTATUS=%s", reason);
     ev_run(app.loop, 0);
     ev_timer_stop(app.loop, &app.shutdown_timer);
     ev_timer_stop(app.loop, &app.selfwatch_timer);
+}
 
-out_join:
+/* Stop and free whatever was started, in order; every step is a no-op for
+ * what never started, so a failed start comes here too. */
+static void app_shutdown(int rc)
+{
     for (int i = 0; i < app.n_workers; i++)
         worker_join(&app.workers[i]);
-out:
     /* Before the admin socket goes: it may wait for a switchover's answer. */
     failover_exec_stop();
     binlog_archive_stop();
@@ -971,8 +1013,8 @@ out:
     guard_destroy();
     firewall_destroy();
     resolve_stop();
-    if (pidfile != NULL && (!app.handed_over || pidfile_is_ours(pidfile)))
-        unlink(pidfile);
+    if (app.pidfile != NULL && (!app.handed_over || pidfile_is_ours(app.pidfile)))
+        unlink(app.pidfile);
     if (rc == 0)
         hy_log_info("stopped");
     alerts_stop(); /* halyard_stopping gets its 2 s */
@@ -982,5 +1024,26 @@ out:
     backend_rt_free_all();
     stats_listeners_free();
     stats_groups_free();
+}
+
+int main(int argc, char **argv)
+{
+    struct options opt;
+    int rc = options_parse(argc, argv, &opt);
+    if (rc >= 0)
+        return rc;
+    if (opt.test_only)
+        return config_test(opt.config_path);
+    rc = 1;
+    if (config_first_load(&opt) == HY_OK && process_setup(&opt) == HY_OK) {
+        signals_block();
+        if (services_start() == HY_OK && workers_setup(&opt) == HY_OK && threads_start() == HY_OK) {
+            if (opt.takeover)
+                takeover_complete();
+            app_run(opt.takeover);
+            rc = 0;
+        }
+    }
+    app_shutdown(rc);
     return rc;
 }

@@ -1,5 +1,6 @@
 /*
- * admin.c: the admin socket. See admin.h for the protocol.
+ * admin.c: the admin socket. See admin.h for the protocol, admin_cmd.c for
+ * the commands.
  *
  * Design
  * ------
@@ -12,6 +13,11 @@
  * time: while an answer is being gathered from the workers or written, its
  * read watcher is stopped, so the kernel's socket buffer is the only queue
  * and a client that never reads holds one answer at most.
+ *
+ * A command's handler (admin_verbs[], admin_cmd.c) writes its answer, or
+ * says how the answer comes: from the workers (a job, below), from the
+ * failover thread (fo_start), or once a drained backend is idle
+ * (drain_wait).
  *
  * A job (show sessions, show digests, kill session) has one part per
  * worker. Each part is handed to its worker with worker_call(); when the
@@ -36,83 +42,19 @@
 
 #include "halyard/protocol/tls.h"
 #include "halyard/admin/admin.h"
-#include "halyard/cluster/xa_recover.h"
-#include "halyard/admin/alerts.h"
 #include "halyard/cluster/backend.h"
-#include "halyard/backup/backup_copy.h"
-#include "halyard/backup/backup_full.h"
-#include "halyard/backup/backup_sched.h"
-#include "halyard/backup/backup_verify.h"
-#include "halyard/backup/binlog_archive.h"
 #include "halyard/core/audit.h"
 #include "halyard/config/config.h"
-#include "halyard/core/events.h"
-#include "halyard/route/firewall.h"
-#include "halyard/route/guard.h"
 #include "halyard/cluster/failover_exec.h"
 #include "halyard/core/log.h"
 #include "halyard/protocol/mysql_proto.h"
 #include "halyard/cluster/pool_stats.h"
-#include "halyard/config/rules.h"
 #include "halyard/session/session.h"
 #include "halyard/core/takeover.h"
 #include "halyard/cluster/users.h"
 #include "halyard/session/worker.h"
 
 #include "admin_int.h"
-
-/* The rows of `show backends` for the running config. */
-static struct admin_backend_row *backend_rows(const struct config *cfg)
-{
-    struct admin_backend_row *rows = calloc(cfg->n_backends ? cfg->n_backends : 1, sizeof(*rows));
-    if (rows == NULL)
-        return NULL;
-    time_t now = time(NULL);
-    for (size_t i = 0; i < cfg->n_backends; i++) {
-        const struct config_backend *be = &cfg->backends[i];
-        struct admin_backend_row *r = &rows[i];
-        struct backend_rt *rt = be->rt;
-        r->name = be->name;
-        r->group = be->group < cfg->n_groups ? cfg->groups[be->group].name : "";
-        r->zone = be->zone;
-        snprintf(r->address, sizeof(r->address), "%s:%d", be->address, be->port);
-        r->lag_ms = -1;
-        r->check_age_s = -1;
-        r->rtt_ms = -1;
-        if (rt == NULL) {
-            r->role = backend_role_to_str(be->role);
-            r->state = backend_state_to_str(BACKEND_ONLINE);
-            continue;
-        }
-        struct backend_info info;
-        struct backend_stats bs;
-        backend_info_get(rt, &info);
-        backend_stats_get(rt, &bs);
-        r->role = backend_role_to_str(backend_role(rt));
-        r->role_seen = atomic_load(&rt->role_seen);
-        r->fenced = atomic_load(&rt->fenced);
-        r->state = backend_state_to_str(backend_state(rt));
-        snprintf(r->why, sizeof(r->why), "%s", info.why);
-        r->lag_ms = atomic_load(&rt->lag_ms);
-        r->repl_broken = atomic_load(&rt->repl_broken);
-        snprintf(r->gtid, sizeof(r->gtid), "%s", info.gtid_current);
-        r->conns_in_use = HY_MIN(bs.outstanding, bs.conns);
-        r->conns_idle = bs.conns - r->conns_in_use;
-        r->queries = bs.queries;
-        r->errors = bs.errors;
-        r->p50_ms = backend_latency_quantile(&bs, 0.50) / 1000.0;
-        r->p99_ms = backend_latency_quantile(&bs, 0.99) / 1000.0;
-        uint32_t rtt = atomic_load_explicit(&rt->rtt_us, memory_order_relaxed);
-        r->rtt_ms = rtt > 0 ? rtt / 1000.0 : -1;
-        snprintf(r->last_check, sizeof(r->last_check), "%s", info.last_check);
-        if (info.last_check_time != 0)
-            r->check_age_s = difftime(now, info.last_check_time);
-        r->load_seen = info.status_time != 0;
-        r->status = info.status;
-        r->rates = info.rates;
-    }
-    return rows;
-}
 
 /* ---- the socket -------------------------------------------------------- */
 
@@ -806,11 +748,10 @@ static void fo_start(struct admin_conn *c, const struct admin_cmd *cmd)
 
 static bool aconn_send_answer(struct admin_conn *c);
 
-/* Answer one command line. false when the connection was closed. */
+/* Answer one command line by its row of admin_verbs[] (admin_cmd.c). false
+ * when the connection was closed. */
 static bool run_command(struct admin_conn *c, const char *line, size_t len)
 {
-    struct admin *a = c->a;
-    struct status *st = a->st;
     struct admin_cmd cmd;
     char err[512], shown[128];
     quote_line(shown, sizeof(shown), line, len);
@@ -826,254 +767,23 @@ static bool run_command(struct admin_conn *c, const char *line, size_t len)
         textbuf_printf(&c->out, "%s\n", err);
         return aconn_send_answer(c);
     }
-    if (cmd.verb != ADMIN_RELOAD && cmd.verb != ADMIN_KILL_SESSION && cmd.verb != ADMIN_UNBLOCK &&
-        cmd.verb != ADMIN_BACKEND_SET)
+    const struct admin_verb_def *def = &admin_verbs[cmd.verb];
+    if (!def->logs_outcome)
         hy_log_info("admin uid=%u pid=%d: %s", c->uid, c->pid, shown);
-    switch (cmd.verb) {
-    case ADMIN_HELP:
-        admin_render_help(&c->out, cmd.json);
+    struct admin_req req = {
+        .st = c->a->st, .cmd = &cmd, .shown = shown, .uid = c->uid, .pid = c->pid, .out = &c->out};
+    switch (def->run(&req)) {
+    case ADMIN_REPLY_NOW:
         break;
-    case ADMIN_SHOW_STATUS:
-        admin_render_status(&c->out, st, status_uptime(st), status_client_sessions(), cmd.json);
-        break;
-    case ADMIN_SHOW_CONFIG:
-        admin_render_config(&c->out, st->cfg, cmd.json);
-        break;
-    case ADMIN_SHOW_STATS: {
-        struct stat_values total, *per = calloc((size_t)st->n_workers, sizeof(*per));
-        if (per == NULL) {
-            textbuf_puts(&c->out, "ERR out of memory\n");
-            break;
-        }
-        status_sum_stats(st, &total);
-        for (int i = 0; i < st->n_workers; i++)
-            status_worker_stats(&st->workers[i], &per[i]);
-        admin_render_stats(&c->out, &total, per, st->n_workers, status_client_sessions(), cmd.json);
-        free(per);
-        break;
-    }
-    case ADMIN_SHOW_RULES: {
-        const struct config *cfg = st->cfg;
-        uint64_t *hits = calloc(cfg->n_rules ? cfg->n_rules : 1, sizeof(*hits));
-        if (hits == NULL) {
-            textbuf_puts(&c->out, "ERR out of memory\n");
-            break;
-        }
-        for (size_t i = 0; i < cfg->n_rules; i++)
-            hits[i] = rules_hits(cfg, i);
-        uint64_t errors = 0;
-        for (int i = 0; i < st->n_workers; i++)
-            errors +=
-                atomic_load_explicit(&st->workers[i].rules.match_errors, memory_order_relaxed);
-        admin_render_rules(&c->out, cfg, hits, errors, cmd.json);
-        free(hits);
-        break;
-    }
-    case ADMIN_SHOW_BACKENDS: {
-        struct admin_backend_row *rows = backend_rows(st->cfg);
-        if (rows == NULL) {
-            textbuf_puts(&c->out, "ERR out of memory\n");
-            break;
-        }
-        admin_render_backends(&c->out, rows, st->cfg->n_backends, cmd.json, cmd.detail);
-        free(rows);
-        break;
-    }
-    case ADMIN_SHOW_GROUPS:
-        admin_show_groups(&c->out, st->cfg, cmd.json);
-        break;
-    case ADMIN_SHOW_SHARDS:
-        admin_show_shards(&c->out, st->cfg, cmd.json);
-        break;
-    case ADMIN_SHOW_XA: {
-        struct xa_in_doubt *v = NULL;
-        size_t n = xa_recover_list(&v);
-        admin_render_xa(&c->out, v, n, (int64_t)time(NULL), cmd.json);
-        free(v);
-        break;
-    }
-    case ADMIN_BACKEND_SET: {
-        char why[200];
-        hy_status_t set =
-            backend_set_admin(st->cfg, cmd.arg, (enum backend_admin)cmd.mode, why, sizeof(why));
-        struct backend_rt *rt = set == HY_OK ? backend_rt_find(cmd.arg) : NULL;
-        log_audit("admin uid=%u pid=%d: %s: %s", c->uid, c->pid, shown, set == HY_OK ? "ok" : why);
-        if (set == HY_OK && rt != NULL && cmd.mode == BACKEND_ADMIN_DRAIN && !cmd.nowait &&
-            st->cfg->monitor.user[0] != '\0') {
-            drain_wait(c, rt, cmd.json); /* answers once the server is idle */
-            return true;
-        }
-        if (set != HY_OK) {
-            textbuf_puts(&c->out, "ERR backend: ");
-            textbuf_cell(&c->out, why);
-            textbuf_putc(&c->out, '\n');
-        } else if (cmd.json) {
-            textbuf_puts(&c->out, "{\"backend\":");
-            textbuf_json_str(&c->out, cmd.arg);
-            textbuf_puts(&c->out, ",\"state\":");
-            textbuf_json_str(&c->out, backend_state_to_str(backend_state(rt)));
-            textbuf_puts(&c->out, "}\n");
-        } else {
-            textbuf_puts(&c->out, "OK backend ");
-            textbuf_cell(&c->out, cmd.arg);
-            textbuf_printf(&c->out, " is %s\n", backend_state_to_str(backend_state(rt)));
-        }
-        break;
-    }
-    case ADMIN_SHOW_EVENTS: {
-        struct alerts_record *rows = calloc(ALERTS_HISTORY, sizeof(*rows));
-        if (rows == NULL) {
-            textbuf_puts(&c->out, "ERR out of memory\n");
-            break;
-        }
-        size_t n = alerts_history(rows, cmd.top);
-        admin_render_events(&c->out, rows, n, cmd.json);
-        free(rows);
-        break;
-    }
-    case ADMIN_SHOW_BACKUP: {
-        struct binlog_archive_status bs;
-        struct backup_full_status fs;
-        binlog_archive_status(&bs);
-        backup_full_status(&fs);
-        struct backup_copy_status cs;
-        struct backup_sched_status ss;
-        backup_copy_status(&cs, true);
-        backup_sched_status(&ss);
-        struct backup_verify_status vs;
-        backup_verify_status(&vs);
-        admin_render_backup(&c->out, &bs, &fs, &cs, &ss, &vs, cmd.json);
-        backup_copy_status_free(&cs);
-        break;
-    }
-    case ADMIN_BACKUP_FULL: {
-        char msg[300];
-        hy_status_t brc = backup_full_request(st->cfg, msg, sizeof(msg));
-        log_audit("admin uid=%u pid=%d: backup full: %s", c->uid, c->pid, msg);
-        if (cmd.json) {
-            textbuf_printf(&c->out, "{\"ok\":%s,\"message\":", brc == HY_OK ? "true" : "false");
-            textbuf_json_str(&c->out, msg);
-            textbuf_puts(&c->out, "}\n");
-        } else {
-            textbuf_puts(&c->out, brc == HY_OK ? "OK " : "ERR ");
-            textbuf_cell(&c->out, msg);
-            textbuf_putc(&c->out, '\n');
-        }
-        break;
-    }
-    case ADMIN_BACKUP_VERIFIED: {
-        struct backup_verify_status v;
-        char msg[200];
-        if (backup_verify_parse(cmd.arg, &v, msg, sizeof(msg)) != HY_OK) {
-            textbuf_puts(&c->out, "ERR backup verified: ");
-            textbuf_cell(&c->out, msg);
-            textbuf_putc(&c->out, '\n');
-            break;
-        }
-        backup_verify_record(&v, time(NULL), st->cfg->backup.enabled ? st->cfg->backup.dir : NULL);
-        log_audit("admin uid=%u pid=%d: backup verified %s", c->uid, c->pid, cmd.arg);
-        if (cmd.json)
-            textbuf_printf(&c->out, "{\"ok\":true,\"result\":\"%s\"}\n", v.result);
-        else
-            textbuf_printf(&c->out, "OK backup verify result %s recorded (show backup)\n",
-                           v.result);
-        break;
-    }
-    case ADMIN_TEST_ALERT: {
-        char why[96];
-        snprintf(why, sizeof(why), "halyardctl test-alert by uid=%u pid=%d", c->uid, c->pid);
-        uint64_t seq = events_emit(EVENT_TEST_ALERT, NULL, NULL, NULL, why,
-                                   "sent to every notifier: see show events");
-        if (seq == 0)
-            textbuf_puts(&c->out, "ERR test-alert: the event queue is full\n");
-        else if (cmd.json)
-            textbuf_printf(&c->out, "{\"event\":\"test_alert\",\"seq\":%" PRIu64 "}\n", seq);
-        else
-            textbuf_printf(&c->out, "OK test_alert event %" PRIu64 " emitted\n", seq);
-        break;
-    }
-    case ADMIN_SHOW_BLOCKED: {
-        size_t max = (size_t)st->cfg->auth_block_table_size;
-        struct guard_row *rows = calloc(max ? max : 1, sizeof(*rows));
-        if (rows == NULL) {
-            textbuf_puts(&c->out, "ERR out of memory\n");
-            break;
-        }
-        size_t n = guard_list(st->cfg, rows, max);
-        admin_render_blocked(&c->out, rows, n, cmd.json);
-        free(rows);
-        break;
-    }
-    case ADMIN_UNBLOCK: {
-        int n = guard_unblock(cmd.arg);
-        log_audit("admin uid=%u pid=%d: %s: %d address%s forgotten", c->uid, c->pid, shown,
-                  n < 0 ? 0 : n, n == 1 ? "" : "es");
-        if (n < 0) {
-            textbuf_puts(&c->out, "ERR unblock: '");
-            textbuf_cell(&c->out, cmd.arg);
-            textbuf_puts(&c->out, "' is not an IP address or all\n");
-        } else if (cmd.json) {
-            textbuf_printf(&c->out, "{\"unblocked\":%d}\n", n);
-        } else {
-            textbuf_printf(&c->out, "OK %d address%s unblocked\n", n, n == 1 ? "" : "es");
-        }
-        break;
-    }
-    case ADMIN_SHOW_FIREWALL:
-    case ADMIN_DUMP_FIREWALL: {
-        struct firewall_row *rows;
-        uint64_t dropped;
-        size_t n = firewall_list(cmd.arg[0] ? cmd.arg : NULL, &rows, &dropped);
-        if (n == (size_t)-1) {
-            textbuf_puts(&c->out, "ERR out of memory\n");
-            break;
-        }
-        if (cmd.verb == ADMIN_SHOW_FIREWALL)
-            admin_render_firewall(&c->out, rows, n, dropped, cmd.json);
-        else
-            admin_render_firewall_dump(&c->out, cmd.arg, rows, n, cmd.json);
-        free(rows);
-        break;
-    }
-    case ADMIN_SHOW_SESSIONS:
-    case ADMIN_SHOW_POOLS:
-    case ADMIN_SHOW_DIGESTS:
-    case ADMIN_KILL_SESSION: /* audited when answered */
-    case ADMIN_TAKEOVER:
+    case ADMIN_REPLY_WORKERS: /* kill session: audited when answered */
         job_start(c, &cmd, shown);
         return true;
-    case ADMIN_TAKEOVER_FINISH:
-        if (st->takeover_done == NULL) {
-            textbuf_puts(&c->out, "ERR takeover: not supported here\n");
-            break;
-        }
-        textbuf_printf(&c->out,
-                       "OK stopping: the new halyard accepts; sessions here get %d ms to finish\n",
-                       st->cfg->shutdown_timeout_ms);
-        st->takeover_done(st);
-        break;
-    case ADMIN_SWITCHOVER:
-    case ADMIN_FAILOVER: /* answered when the failover thread is done */
+    case ADMIN_REPLY_FAILOVER: /* answered when the failover thread is done */
         fo_start(c, &cmd);
         return true;
-    case ADMIN_RELOAD: {
-        char by[64];
-        snprintf(by, sizeof(by), "admin uid=%u pid=%d", c->uid, c->pid);
-        if (st->reload(st, by) != HY_OK) {
-            textbuf_puts(&c->out, "ERR reload failed, keeping the running config: ");
-            textbuf_cell(&c->out, st->last_reload_error);
-            textbuf_putc(&c->out, '\n');
-        } else if (cmd.json) {
-            textbuf_puts(&c->out, "{\"result\":\"ok\",\"config_file\":");
-            textbuf_json_str(&c->out, st->config_path);
-            textbuf_puts(&c->out, "}\n");
-        } else {
-            textbuf_puts(&c->out, "OK reloaded ");
-            textbuf_cell(&c->out, st->config_path);
-            textbuf_putc(&c->out, '\n');
-        }
-        break;
-    }
+    case ADMIN_REPLY_DRAIN: /* answered once the server is idle */
+        drain_wait(c, req.drain_rt, cmd.json);
+        return true;
     }
     return aconn_send_answer(c);
 }

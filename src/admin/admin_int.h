@@ -1,7 +1,8 @@
 /*
  * admin_int.h: what the admin socket's files share (admin.c the socket and
- * its jobs, admin_parse.c the command line, admin_render.c the answers,
- * admin_table.c their shapes). Not part of any other module's interface.
+ * its jobs, admin_cmd.c the commands, admin_parse.c the command line,
+ * admin_render.c the answers, admin_table.c their shapes). Not part of any
+ * other module's interface.
  */
 #ifndef HALYARD_ADMIN_INT_H
 #define HALYARD_ADMIN_INT_H
@@ -10,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "halyard/admin/admin.h"
 #include "halyard/core/core.h"
 #include "halyard/core/textbuf.h"
 
@@ -67,5 +69,58 @@ void text_missing(struct textbuf *sb, const int *missing, size_t n_missing, cons
 
 /* The line as an error message may quote it: at most 64 columns, escaped. */
 void quote_line(char *out, size_t len, const char *line, size_t n);
+
+/* ---- the commands (admin_cmd.c) ---- */
+
+/* The words of a command line after the ones that named the command. */
+struct admin_words {
+    const char *const *tok;
+    const size_t *len;
+    size_t n;
+};
+
+struct backend_rt;
+
+/* A command being answered: what its handler reads and fills. */
+struct admin_req {
+    struct status *st;
+    const struct admin_cmd *cmd;
+    const char *shown; /* the line, quoted (quote_line), for the log */
+    unsigned uid;      /* the client */
+    int pid;
+    struct textbuf *out;         /* the answer */
+    struct backend_rt *drain_rt; /* ADMIN_REPLY_DRAIN: the backend waited for */
+};
+
+/* How the answer of a command goes out. */
+enum admin_reply {
+    ADMIN_REPLY_NOW,      /* it is in req->out */
+    ADMIN_REPLY_WORKERS,  /* gathered from the workers (admin.c's jobs) */
+    ADMIN_REPLY_FAILOVER, /* once the failover thread is done (failover_exec.h) */
+    ADMIN_REPLY_DRAIN,    /* once req->drain_rt's server is idle */
+};
+
+#define ADMIN_ARGS_ANY 255
+
+/* One command: the words that name it, its arguments, its line in `help`,
+ * and what it does (pgbouncer's cmd_list[]). */
+struct admin_verb_def {
+    const char *words; /* "show digests": matched word by word, case-insensitively */
+    /* How many words may follow; with fewer or more the line is not this
+     * command. */
+    unsigned char min_args, max_args;
+    /* Reads the arguments into cmd; NULL when there are none. HY_ERROR:
+     * `err` holds the answer, "ERR ...". HY_AGAIN: not this command. */
+    hy_status_t (*parse)(struct admin_cmd *cmd, const struct admin_words *args, char *err,
+                         size_t errlen);
+    enum admin_reply (*run)(struct admin_req *r);
+    /* Its outcome goes to the log as an audit line (log_audit) when it is
+     * known, not as the command comes in. */
+    bool logs_outcome;
+    const char *usage, *help; /* its line in `help`; NULL: not listed */
+};
+
+/* Indexed by enum admin_verb. */
+extern const struct admin_verb_def admin_verbs[ADMIN_N_VERBS];
 
 #endif /* HALYARD_ADMIN_INT_H */

@@ -21,85 +21,94 @@
 #include "halyard/cluster/shard_learn.h"
 #include "halyard/cluster/stats.h"
 
-void admin_render_shards(struct textbuf *sb, const struct config *cfg, const struct shard_map *m,
-                         const struct admin_shard_group_row *rows, size_t n, bool json)
+/* One sharded table as JSON: its key and function, and its map. */
+static void key_table_json(struct textbuf *sb, const struct config *cfg,
+                           const struct shard_table *x)
 {
-    if (json) {
-        textbuf_puts(sb, "{\"schemas\":[");
-        for (size_t i = 0; i < m->n; i++) {
-            const struct shard_schema *e = &m->v[i];
-            textbuf_puts(sb, i ? ",{\"schema\":" : "{\"schema\":");
-            textbuf_json_str(sb, e->name);
-            textbuf_puts(sb, ",\"group\":");
-            textbuf_json_str(sb, cfg->groups[e->group].name);
-            textbuf_puts(sb, ",\"conflict\":");
-            if (e->other < cfg->n_groups)
-                textbuf_json_str(sb, cfg->groups[e->other].name);
-            else
-                textbuf_puts(sb, "null");
-            textbuf_printf(sb, ",\"learned\":%s,\"line\":%d}", e->learned ? "true" : "false",
-                           e->line);
-        }
-        textbuf_puts(sb, "],\"groups\":[");
-        for (size_t i = 0; i < n; i++) {
-            const struct admin_shard_group_row *r = &rows[i];
-            textbuf_puts(sb, i ? ",{\"name\":" : "{\"name\":");
-            textbuf_json_str(sb, r->name);
-            textbuf_printf(sb,
-                           ",\"schemas\":%zu,\"conflicts\":%zu,\"statements\":%llu,"
-                           "\"errors\":%llu,\"moves_in\":%llu,\"refused\":%llu,"
-                           "\"by_key\":%llu,\"scatters\":%llu}",
-                           r->schemas, r->conflicts, (unsigned long long)r->statements,
-                           (unsigned long long)r->errors, (unsigned long long)r->moves_in,
-                           (unsigned long long)r->refused, (unsigned long long)r->by_key,
-                           (unsigned long long)r->scatters);
-        }
-        textbuf_puts(sb, "],\"tables\":[");
-        const struct shard_tables *kt = &cfg->key_tables;
-        for (size_t i = 0; i < kt->n; i++) {
-            const struct shard_table *x = &kt->v[i];
-            char full[140];
-            snprintf(full, sizeof(full), "%s.%s", x->schema, x->table);
-            textbuf_puts(sb, i ? ",{\"table\":" : "{\"table\":");
-            textbuf_json_str(sb, full);
-            textbuf_puts(sb, ",\"key\":");
-            textbuf_json_str(sb, x->key);
-            textbuf_printf(sb, ",\"type\":\"%s\",\"collation\":",
-                           x->type == KEY_TYPE_STRING ? "string" : "int");
-            textbuf_json_str(sb, x->collation != NULL ? x->collation : "");
-            textbuf_printf(sb, ",\"function\":\"%s\",\"buckets\":%u,\"map\":[",
-                           x->fn == KEY_FN_HASH ? "hash" : "range", x->buckets);
-            for (size_t j = 0; j < x->n_spans; j++) {
-                const struct key_span *sp = &x->spans[j];
-                textbuf_puts(sb, j ? ",{\"group\":" : "{\"group\":");
-                textbuf_json_str(sb, cfg->groups[sp->group].name);
-                if (x->fn == KEY_FN_HASH)
-                    textbuf_printf(sb, ",\"first\":%u,\"last\":%u}", sp->lo, sp->hi);
-                else if (sp->below_text != NULL) {
-                    textbuf_puts(sb, ",\"below\":");
-                    textbuf_json_str(sb, sp->below_text);
-                    textbuf_puts(sb, ",\"below_hex\":\"");
-                    for (size_t b = 0; b < sp->below_n; b++)
-                        textbuf_printf(sb, "%02x", sp->below_s[b]);
-                    textbuf_puts(sb, "\"}");
-                } else if (sp->has_below)
-                    textbuf_printf(sb, ",\"below\":%lld}", (long long)sp->below);
-                else
-                    textbuf_puts(sb, ",\"below\":null}");
-            }
-            textbuf_puts(sb, "]}");
-        }
-        textbuf_puts(sb, "],\"reference\":[");
-        for (size_t i = 0; i < kt->n_ref; i++) {
-            char full[140];
-            snprintf(full, sizeof(full), "%s.%s", kt->ref[i].schema, kt->ref[i].table);
-            if (i > 0)
-                textbuf_putc(sb, ',');
-            textbuf_json_str(sb, full);
-        }
-        textbuf_puts(sb, "]}\n");
-        return;
+    char full[140];
+    snprintf(full, sizeof(full), "%s.%s", x->schema, x->table);
+    textbuf_puts(sb, "{\"table\":");
+    textbuf_json_str(sb, full);
+    textbuf_puts(sb, ",\"key\":");
+    textbuf_json_str(sb, x->key);
+    textbuf_printf(
+        sb, ",\"type\":\"%s\",\"collation\":", x->type == KEY_TYPE_STRING ? "string" : "int");
+    textbuf_json_str(sb, x->collation != NULL ? x->collation : "");
+    textbuf_printf(sb, ",\"function\":\"%s\",\"buckets\":%u,\"map\":[",
+                   x->fn == KEY_FN_HASH ? "hash" : "range", x->buckets);
+    for (size_t j = 0; j < x->n_spans; j++) {
+        const struct key_span *sp = &x->spans[j];
+        textbuf_puts(sb, j ? ",{\"group\":" : "{\"group\":");
+        textbuf_json_str(sb, cfg->groups[sp->group].name);
+        if (x->fn == KEY_FN_HASH)
+            textbuf_printf(sb, ",\"first\":%u,\"last\":%u}", sp->lo, sp->hi);
+        else if (sp->below_text != NULL) {
+            textbuf_puts(sb, ",\"below\":");
+            textbuf_json_str(sb, sp->below_text);
+            textbuf_puts(sb, ",\"below_hex\":\"");
+            for (size_t b = 0; b < sp->below_n; b++)
+                textbuf_printf(sb, "%02x", sp->below_s[b]);
+            textbuf_puts(sb, "\"}");
+        } else if (sp->has_below)
+            textbuf_printf(sb, ",\"below\":%lld}", (long long)sp->below);
+        else
+            textbuf_puts(sb, ",\"below\":null}");
     }
+    textbuf_puts(sb, "]}");
+}
+
+static void shards_json(struct textbuf *sb, const struct config *cfg, const struct shard_map *m,
+                        const struct admin_shard_group_row *rows, size_t n)
+{
+    textbuf_puts(sb, "{\"schemas\":[");
+    for (size_t i = 0; i < m->n; i++) {
+        const struct shard_schema *e = &m->v[i];
+        textbuf_puts(sb, i ? ",{\"schema\":" : "{\"schema\":");
+        textbuf_json_str(sb, e->name);
+        textbuf_puts(sb, ",\"group\":");
+        textbuf_json_str(sb, cfg->groups[e->group].name);
+        textbuf_puts(sb, ",\"conflict\":");
+        if (e->other < cfg->n_groups)
+            textbuf_json_str(sb, cfg->groups[e->other].name);
+        else
+            textbuf_puts(sb, "null");
+        textbuf_printf(sb, ",\"learned\":%s,\"line\":%d}", e->learned ? "true" : "false", e->line);
+    }
+    textbuf_puts(sb, "],\"groups\":[");
+    for (size_t i = 0; i < n; i++) {
+        const struct admin_shard_group_row *r = &rows[i];
+        textbuf_puts(sb, i ? ",{\"name\":" : "{\"name\":");
+        textbuf_json_str(sb, r->name);
+        textbuf_printf(sb,
+                       ",\"schemas\":%zu,\"conflicts\":%zu,\"statements\":%llu,"
+                       "\"errors\":%llu,\"moves_in\":%llu,\"refused\":%llu,"
+                       "\"by_key\":%llu,\"scatters\":%llu}",
+                       r->schemas, r->conflicts, (unsigned long long)r->statements,
+                       (unsigned long long)r->errors, (unsigned long long)r->moves_in,
+                       (unsigned long long)r->refused, (unsigned long long)r->by_key,
+                       (unsigned long long)r->scatters);
+    }
+    textbuf_puts(sb, "],\"tables\":[");
+    const struct shard_tables *kt = &cfg->key_tables;
+    for (size_t i = 0; i < kt->n; i++) {
+        if (i > 0)
+            textbuf_putc(sb, ',');
+        key_table_json(sb, cfg, &kt->v[i]);
+    }
+    textbuf_puts(sb, "],\"reference\":[");
+    for (size_t i = 0; i < kt->n_ref; i++) {
+        char full[140];
+        snprintf(full, sizeof(full), "%s.%s", kt->ref[i].schema, kt->ref[i].table);
+        if (i > 0)
+            textbuf_putc(sb, ',');
+        textbuf_json_str(sb, full);
+    }
+    textbuf_puts(sb, "]}\n");
+}
+
+/* The schema map: each schema's group, and a conflict's second group. */
+static void schemas_table(struct textbuf *sb, const struct config *cfg, const struct shard_map *m)
+{
     static const char *const mhead[] = {"schema", "group", "from", "conflict"};
     struct table t;
     table_init(&t, HY_ARRAY_SIZE(mhead));
@@ -117,9 +126,13 @@ void admin_render_shards(struct textbuf *sb, const struct config *cfg, const str
     }
     table_render(&t, sb);
     table_free(&t);
-    textbuf_putc(sb, '\n');
+}
+
+static void groups_table(struct textbuf *sb, const struct admin_shard_group_row *rows, size_t n)
+{
     static const char *const ghead[] = {"group",    "schemas", "conflicts", "statements", "errors",
                                         "moves_in", "refused", "by_key",    "scatters"};
+    struct table t;
     table_init(&t, HY_ARRAY_SIZE(ghead));
     for (size_t i = 0; i < HY_ARRAY_SIZE(ghead); i++)
         table_cell(&t, ghead[i]);
@@ -137,11 +150,15 @@ void admin_render_shards(struct textbuf *sb, const struct config *cfg, const str
     }
     table_render(&t, sb);
     table_free(&t);
+}
+
+/* Key shards: a row per span of each sharded table's map, then the
+ * reference tables. */
+static void key_tables_table(struct textbuf *sb, const struct config *cfg)
+{
     const struct shard_tables *kt = &cfg->key_tables;
-    if (kt->n == 0 && kt->n_ref == 0)
-        return;
-    textbuf_putc(sb, '\n');
     static const char *const khead[] = {"table", "key", "function", "group", "rows"};
+    struct table t;
     table_init(&t, HY_ARRAY_SIZE(khead));
     for (size_t i = 0; i < HY_ARRAY_SIZE(khead); i++)
         table_cell(&t, khead[i]);
@@ -178,6 +195,22 @@ void admin_render_shards(struct textbuf *sb, const struct config *cfg, const str
     }
     table_render(&t, sb);
     table_free(&t);
+}
+
+void admin_render_shards(struct textbuf *sb, const struct config *cfg, const struct shard_map *m,
+                         const struct admin_shard_group_row *rows, size_t n, bool json)
+{
+    if (json) {
+        shards_json(sb, cfg, m, rows, n);
+        return;
+    }
+    schemas_table(sb, cfg, m);
+    textbuf_putc(sb, '\n');
+    groups_table(sb, rows, n);
+    if (cfg->key_tables.n == 0 && cfg->key_tables.n_ref == 0)
+        return;
+    textbuf_putc(sb, '\n');
+    key_tables_table(sb, cfg);
 }
 
 void admin_show_shards(struct textbuf *sb, const struct config *cfg, bool json)

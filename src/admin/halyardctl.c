@@ -235,35 +235,41 @@ static int backup_full_wait(const char *path, double timeout)
     return EXIT_NO_ANSWER;
 }
 
-int main(int argc, char **argv)
+/* The options before COMMAND. */
+struct options {
+    const char *sock_path, *conf_path; /* NULL: not given */
+    bool json;
+    double timeout; /* seconds */
+    bool timeout_given;
+};
+
+/* -1: go on with argv[optind...], the command; else the exit status. */
+static int options_parse(int argc, char **argv, struct options *o)
 {
     static const struct option opts[] = {
         {"socket", required_argument, NULL, 's'}, {"config", required_argument, NULL, 'c'},
         {"json", no_argument, NULL, 'j'},         {"timeout", required_argument, NULL, 't'},
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
-    const char *sock_path = NULL, *conf_path = NULL;
-    bool json = false;
-    double timeout = 10;
-    bool timeout_given = false;
+    *o = (struct options){.timeout = 10};
     int c;
     /* "+": stop at the first word, so "show stats --json" stays the command's. */
     while ((c = getopt_long(argc, argv, "+s:c:jt:h", opts, NULL)) != -1) {
         switch (c) {
         case 's':
-            sock_path = optarg;
+            o->sock_path = optarg;
             break;
         case 'c':
-            conf_path = optarg;
+            o->conf_path = optarg;
             break;
         case 'j':
-            json = true;
+            o->json = true;
             break;
         case 't': {
             char *end;
-            timeout = strtod(optarg, &end);
-            timeout_given = true;
-            if (*end != '\0' || !(timeout > 0 && timeout <= 3600)) {
+            o->timeout = strtod(optarg, &end);
+            o->timeout_given = true;
+            if (*end != '\0' || !(o->timeout > 0 && o->timeout <= 3600)) {
                 fprintf(stderr, "halyardctl: -t wants seconds, 0 < SECS <= 3600\n");
                 return EXIT_USAGE;
             }
@@ -281,58 +287,58 @@ int main(int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
-    /* A restore is this process's own work on backup.dir, never halyard's. */
-    if (strcasecmp(argv[optind], "restore") == 0) {
-        char *dir = NULL;
-        if (conf_path != NULL) {
-            char err[1024];
-            struct config *rc_cfg = NULL;
-            if (config_load(conf_path, &rc_cfg, err, sizeof(err)) != HY_OK) {
-                fprintf(stderr, "halyardctl: %s\n", err);
-                return EXIT_USAGE;
-            }
-            if (rc_cfg->backup.enabled)
-                dir = strdup(rc_cfg->backup.dir);
-            config_put(rc_cfg);
-        }
-        int rc = restore_main(argc - optind, argv + optind, dir);
-        free(dir);
-        return rc;
-    }
-    /* `backup verify` too, with the config's servers, accounts and socket. */
-    if (argc - optind >= 2 && strcasecmp(argv[optind], "backup") == 0 &&
-        strcasecmp(argv[optind + 1], "verify") == 0) {
-        if (conf_path == NULL) {
-            fprintf(stderr, "halyardctl: backup verify needs -c CONFIG (its backup.dir, "
-                            "backends, accounts and admin socket)\n");
-            return EXIT_USAGE;
-        }
+    return -1;
+}
+
+/* A restore is this process's own work on backup.dir (-c's), never
+ * halyard's. */
+static int run_restore(const struct options *o, int argc, char **argv)
+{
+    char *dir = NULL;
+    if (o->conf_path != NULL) {
         char err[1024];
-        struct config *vcfg = NULL;
-        if (config_load(conf_path, &vcfg, err, sizeof(err)) != HY_OK) {
+        struct config *rc_cfg = NULL;
+        if (config_load(o->conf_path, &rc_cfg, err, sizeof(err)) != HY_OK) {
             fprintf(stderr, "halyardctl: %s\n", err);
             return EXIT_USAGE;
         }
-        snprintf(verify_socket, sizeof(verify_socket), "%s", vcfg->admin_socket);
-        int rc = verify_main(argc - optind, argv + optind, vcfg, verify_ask);
-        config_put(vcfg);
-        return rc;
+        if (rc_cfg->backup.enabled)
+            dir = strdup(rc_cfg->backup.dir);
+        config_put(rc_cfg);
     }
-    /* A switchover or failover waits on the servers (switchover_timeout_ms
-     * and more): give it longer than a query of halyard's own state. */
-    if (!timeout_given &&
-        (strcasecmp(argv[optind], "switchover") == 0 || strcasecmp(argv[optind], "failover") == 0))
-        timeout = 120;
-    if (sock_path != NULL && conf_path != NULL) {
-        fprintf(stderr, "halyardctl: -s and -c name the socket twice; give one\n");
+    int rc = restore_main(argc, argv, dir);
+    free(dir);
+    return rc;
+}
+
+/* `backup verify` too, with the config's servers, accounts and socket. */
+static int run_backup_verify(const struct options *o, int argc, char **argv)
+{
+    if (o->conf_path == NULL) {
+        fprintf(stderr, "halyardctl: backup verify needs -c CONFIG (its backup.dir, "
+                        "backends, accounts and admin socket)\n");
         return EXIT_USAGE;
     }
+    char err[1024];
+    struct config *vcfg = NULL;
+    if (config_load(o->conf_path, &vcfg, err, sizeof(err)) != HY_OK) {
+        fprintf(stderr, "halyardctl: %s\n", err);
+        return EXIT_USAGE;
+    }
+    snprintf(verify_socket, sizeof(verify_socket), "%s", vcfg->admin_socket);
+    int rc = verify_main(argc, argv, vcfg, verify_ask);
+    config_put(vcfg);
+    return rc;
+}
 
-    char line[ADMIN_LINE_MAX];
+/* The words of the command as one line, " --json" added with -j, ended by
+ * "\n", into line[ADMIN_LINE_MAX]. EXIT_OK, or EXIT_USAGE having said why. */
+static int command_line(int argc, char **argv, bool json, char *line, size_t *len_out)
+{
     size_t len = 0;
-    for (int i = optind; i < argc; i++) {
-        int n = snprintf(line + len, sizeof(line) - len, "%s%s", i > optind ? " " : "", argv[i]);
-        if (n < 0 || (size_t)n >= sizeof(line) - len) {
+    for (int i = 0; i < argc; i++) {
+        int n = snprintf(line + len, ADMIN_LINE_MAX - len, "%s%s", i > 0 ? " " : "", argv[i]);
+        if (n < 0 || (size_t)n >= ADMIN_LINE_MAX - len) {
             fprintf(stderr, "halyardctl: the command is longer than %d bytes\n", ADMIN_LINE_MAX);
             return EXIT_USAGE;
         }
@@ -342,41 +348,53 @@ int main(int argc, char **argv)
         fprintf(stderr, "halyardctl: the command contains a newline\n");
         return EXIT_USAGE;
     }
-    if (json && len + 8 < sizeof(line)) {
+    if (json && len + 8 < ADMIN_LINE_MAX) {
         memcpy(line + len, " --json", 7);
         len += 7;
     }
     line[len++] = '\n';
+    *len_out = len;
+    return EXIT_OK;
+}
 
-    struct config *cfg = NULL;
-    char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-    if (conf_path != NULL) {
+/* The admin socket: -c CONFIG's admin_socket, or -s PATH, or the default.
+ * EXIT_OK, or EXIT_USAGE having said why. */
+static int socket_path(const struct options *o, char *path, size_t cap)
+{
+    if (o->conf_path != NULL) {
         char err[1024];
-        if (config_load(conf_path, &cfg, err, sizeof(err)) != HY_OK) {
+        struct config *cfg = NULL;
+        if (config_load(o->conf_path, &cfg, err, sizeof(err)) != HY_OK) {
             fprintf(stderr, "halyardctl: %s\n", err);
             return EXIT_USAGE;
         }
         if (cfg->admin_socket[0] == '\0') {
             fprintf(stderr, "halyardctl: %s sets admin_socket = \"\": no admin socket\n",
-                    conf_path);
+                    o->conf_path);
             config_put(cfg);
             return EXIT_USAGE;
         }
-        snprintf(path, sizeof(path), "%s", cfg->admin_socket);
+        snprintf(path, cap, "%s", cfg->admin_socket);
         config_put(cfg);
-    } else {
-        const char *p = sock_path != NULL ? sock_path : DEFAULT_SOCKET;
-        if (strlen(p) >= sizeof(path)) {
-            fprintf(stderr, "halyardctl: socket path longer than %zu bytes\n", sizeof(path) - 1);
-            return EXIT_USAGE;
-        }
-        snprintf(path, sizeof(path), "%s", p);
+        return EXIT_OK;
     }
+    const char *p = o->sock_path != NULL ? o->sock_path : DEFAULT_SOCKET;
+    if (strlen(p) >= cap) {
+        fprintf(stderr, "halyardctl: socket path longer than %zu bytes\n", cap - 1);
+        return EXIT_USAGE;
+    }
+    snprintf(path, cap, "%s", p);
+    return EXIT_OK;
+}
 
-    double deadline = now() + timeout;
+/* Send the command line to halyard and print its answer. The exit status. */
+static int run_command(const struct options *o, const char *path, const char *line, size_t len,
+                       int argc, char **argv)
+{
+    double deadline = now() + o->timeout;
     char *ans = NULL;
     size_t got = 0;
-    int rc = ask(path, line, len, deadline, timeout, &ans, &got);
+    int rc = ask(path, line, len, deadline, o->timeout, &ans, &got);
     if (rc != EXIT_OK)
         goto out;
     fwrite(ans, 1, got - 1, stdout);
@@ -385,13 +403,43 @@ int main(int argc, char **argv)
      * checked there (backup_check.h): wait for that, so a refusal is this
      * command's answer and exit code, not only in show backup. The
      * mariadb-backup method has no such check (backup_physical.h). */
-    if (rc == EXIT_OK && !json && argc - optind == 2 && strcasecmp(argv[optind], "backup") == 0 &&
-        strcasecmp(argv[optind + 1], "full") == 0 &&
+    if (rc == EXIT_OK && !o->json && argc == 2 && strcasecmp(argv[0], "backup") == 0 &&
+        strcasecmp(argv[1], "full") == 0 &&
         memmem(ans, got, "started: mariadb-backup ", 24) == NULL)
-        rc = backup_full_wait(path, timeout);
+        rc = backup_full_wait(path, o->timeout);
     if (fflush(stdout) != 0)
         rc = EXIT_NO_ANSWER;
 out:
     free(ans);
     return rc;
+}
+
+int main(int argc, char **argv)
+{
+    struct options o;
+    int rc = options_parse(argc, argv, &o);
+    if (rc >= 0)
+        return rc;
+    int n = argc - optind; /* the command's words */
+    char **words = argv + optind;
+    if (strcasecmp(words[0], "restore") == 0)
+        return run_restore(&o, n, words);
+    if (n >= 2 && strcasecmp(words[0], "backup") == 0 && strcasecmp(words[1], "verify") == 0)
+        return run_backup_verify(&o, n, words);
+    /* A switchover or failover waits on the servers (switchover_timeout_ms
+     * and more): give it longer than a query of halyard's own state. */
+    if (!o.timeout_given &&
+        (strcasecmp(words[0], "switchover") == 0 || strcasecmp(words[0], "failover") == 0))
+        o.timeout = 120;
+    if (o.sock_path != NULL && o.conf_path != NULL) {
+        fprintf(stderr, "halyardctl: -s and -c name the socket twice; give one\n");
+        return EXIT_USAGE;
+    }
+    char line[ADMIN_LINE_MAX];
+    size_t len;
+    char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    if ((rc = command_line(n, words, o.json, line, &len)) != EXIT_OK ||
+        (rc = socket_path(&o, path, sizeof(path))) != EXIT_OK)
+        return rc;
+    return run_command(&o, path, line, len, n, words);
 }

@@ -365,7 +365,9 @@ static void render_verify(struct textbuf *sb, const struct backup_verify_status 
               "Tables whose CHECKSUM TABLE differed in the last backup verify.", v->differ);
 }
 
-static void render_backends(struct textbuf *sb, const struct config *cfg)
+/* Where each backend is: zones, groups, the writers, the failover lock's
+ * voters. */
+static void render_topology(struct textbuf *sb, const struct config *cfg)
 {
     family(sb, "halyard_zone_info", "gauge",
            "This halyard's zone (\"\" = no zones): always 1, the zone as a label.");
@@ -431,6 +433,11 @@ static void render_backends(struct textbuf *sb, const struct config *cfg)
         label_value(sb, cfg->groups[g].name);
         textbuf_printf(sb, "} %zu\n", backend_reachable_count(v));
     }
+}
+
+/* What the monitor says of each backend: state, role, lag, round trip. */
+static void render_backend_health(struct textbuf *sb, const struct config *cfg)
+{
     family(sb, "halyard_backend_state", "gauge",
            "1 for the backend's state (ONLINE, DOWN, LAGGING, DRAINING, MAINT), 0 for the others.");
     for (size_t i = 0; i < cfg->n_backends; i++) {
@@ -473,7 +480,11 @@ static void render_backends(struct textbuf *sb, const struct config *cfg)
         snprintf(v, sizeof(v), "%.6f", rtt / 1e6);
         sample2(sb, "halyard_backend_rtt_seconds", cfg->backends[i].name, NULL, NULL, v);
     }
-    render_server_status(sb, cfg);
+}
+
+/* The traffic to each backend: connections, statements, errors, latency. */
+static void render_backend_traffic(struct textbuf *sb, const struct config *cfg)
+{
     struct backend_stats *bs = calloc(cfg->n_backends ? cfg->n_backends : 1, sizeof(*bs));
     if (bs == NULL)
         return;
@@ -521,6 +532,14 @@ static void render_backends(struct textbuf *sb, const struct config *cfg)
     free(bs);
 }
 
+static void render_backends(struct textbuf *sb, const struct config *cfg)
+{
+    render_topology(sb, cfg);
+    render_backend_health(sb, cfg);
+    render_server_status(sb, cfg);
+    render_backend_traffic(sb, cfg);
+}
+
 /* What the pools did per backend and user (pool_stats.h). */
 static void render_pools(struct textbuf *sb, const struct config *cfg)
 {
@@ -561,9 +580,9 @@ static void render_pools(struct textbuf *sb, const struct config *cfg)
     free(f);
 }
 
-void metrics_render(struct textbuf *sb, const struct metrics_snapshot *m)
+/* The process: up, build, uptime, sessions and the workers' counters. */
+static void render_process(struct textbuf *sb, const struct metrics_snapshot *m)
 {
-    /* process */
     gauge_u64(sb, "halyard_up", "1 while halyard is running.", 1);
     family(sb, "halyard_build_info", "gauge",
            "Build of halyard: always 1, the version as a label.");
@@ -578,8 +597,11 @@ void metrics_render(struct textbuf *sb, const struct metrics_snapshot *m)
                stat_fields[i].help);
         sample_u64(sb, stat_fields[i].metric, NULL, NULL, m->stats.v[i]);
     }
+}
 
-    /* transactions across groups (session_xa.c) */
+/* Transactions across groups (session_xa.c) and their log (xa_log_writer.h). */
+static void render_xa(struct textbuf *sb)
+{
     family(sb, "halyard_xa_commits_total", "counter",
            "Transactions across groups (shards.cross_group_transactions = xa) committed.");
     sample_u64(sb, "halyard_xa_commits_total", NULL, NULL,
@@ -606,8 +628,11 @@ void metrics_render(struct textbuf *sb, const struct metrics_snapshot *m)
               "Transactions across groups in doubt: prepared by an earlier halyard process and "
               "not yet resolved (halyardctl show xa).",
               xa_recover_count());
+}
 
-    /* configuration */
+/* Configuration reloads. */
+static void render_reloads(struct textbuf *sb, const struct metrics_snapshot *m)
+{
     family(sb, "halyard_reloads_total", "counter",
            "Configuration reloads (SIGHUP or admin socket), by result.");
     sample_u64(sb, "halyard_reloads_total", "result", "ok", m->reloads_ok);
@@ -622,8 +647,11 @@ void metrics_render(struct textbuf *sb, const struct metrics_snapshot *m)
         textbuf_printf(sb, "halyard_config_last_reload_timestamp_seconds %lld\n",
                        (long long)m->last_reload);
     }
+}
 
-    /* listeners */
+/* Per listener. */
+static void render_listeners(struct textbuf *sb, const struct metrics_snapshot *m)
+{
     static const struct {
         const char *name, *type, *help;
         size_t offset;
@@ -643,8 +671,11 @@ void metrics_render(struct textbuf *sb, const struct metrics_snapshot *m)
                        atomic_load_explicit((_Atomic uint64_t *)((char *)l + lfam[f].offset),
                                             memory_order_relaxed));
     }
+}
 
-    /* schema shards, per group name (shard.h) */
+/* Schema and key shards, per group name (shard.h). */
+static void render_shard_groups(struct textbuf *sb, const struct metrics_snapshot *m)
+{
     static const struct {
         const char *name, *help;
         size_t offset;
@@ -671,8 +702,11 @@ void metrics_render(struct textbuf *sb, const struct metrics_snapshot *m)
                        atomic_load_explicit((_Atomic uint64_t *)((char *)g + gfam[f].offset),
                                             memory_order_relaxed));
     }
+}
 
-    /* failovers */
+/* Failovers and switchovers. */
+static void render_failovers(struct textbuf *sb, const struct metrics_snapshot *m)
+{
     family(sb, "halyard_failovers_total", "counter",
            "Primary changes halyard ran, by kind (failover: automatic; switchover: asked for) "
            "and result.");
@@ -682,8 +716,11 @@ void metrics_render(struct textbuf *sb, const struct metrics_snapshot *m)
                            sw ? "switchover" : "failover", ok ? "ok" : "error",
                            m->failovers[sw][ok]);
     }
+}
 
-    /* audit and query logs */
+/* The audit and query logs. */
+static void render_logs(struct textbuf *sb, const struct metrics_snapshot *m)
+{
     family(sb, "halyard_log_lines_total", "counter",
            "Lines written to the audit log and the query log.");
     sample_u64(sb, "halyard_log_lines_total", "log", "audit", m->logs.audit_lines);
@@ -693,8 +730,11 @@ void metrics_render(struct textbuf *sb, const struct metrics_snapshot *m)
            "than 8 MiB waiting) or the file could not be written.");
     sample_u64(sb, "halyard_log_lines_dropped_total", "log", "audit", m->logs.audit_dropped);
     sample_u64(sb, "halyard_log_lines_dropped_total", "log", "query", m->logs.query_dropped);
+}
 
-    /* backend host names (resolve.h); numeric addresses have none */
+/* Backend host names (resolve.h); numeric addresses have none. */
+static void render_dns(struct textbuf *sb, const struct metrics_snapshot *m)
+{
     family(sb, "halyard_dns_failures_total", "counter",
            "Failed resolutions of a backend host name by the resolver thread (its last good "
            "addresses stay in use meanwhile).");
@@ -705,7 +745,11 @@ void metrics_render(struct textbuf *sb, const struct metrics_snapshot *m)
            "it fails to resolve); 0: never resolved, connects to it fail.");
     for (size_t i = 0; i < m->n_dns; i++)
         sample_u64(sb, "halyard_dns_addresses", "host", m->dns[i].host, m->dns[i].n_addrs);
-    /* events and their notifiers (alerts.h) */
+}
+
+/* Events and their notifiers (alerts.h). */
+static void render_alerts(struct textbuf *sb, const struct metrics_snapshot *m)
+{
     family(sb, "halyard_events_total", "counter",
            "Events (backend_down, failover_done, ...) the notifier thread took.");
     textbuf_printf(sb, "halyard_events_total %" PRIu64 "\n", m->alerts.events);
@@ -726,7 +770,19 @@ void metrics_render(struct textbuf *sb, const struct metrics_snapshot *m)
     for (int n = 0; n < ALERTS__N; n++)
         sample_u64(sb, "halyard_alerts_failed_total", "notifier",
                    alerts_notifier_name((enum alerts_notifier)n), m->alerts.failed[n]);
+}
 
+void metrics_render(struct textbuf *sb, const struct metrics_snapshot *m)
+{
+    render_process(sb, m);
+    render_xa(sb);
+    render_reloads(sb, m);
+    render_listeners(sb, m);
+    render_shard_groups(sb, m);
+    render_failovers(sb, m);
+    render_logs(sb, m);
+    render_dns(sb, m);
+    render_alerts(sb, m);
     if (m->backup.enabled)
         render_backup(sb, &m->backup, &m->full, &m->copy, &m->sched);
     if (m->backup.enabled)

@@ -262,141 +262,186 @@ static void run(struct job *j)
     backup_schemas_free(&before);
 }
 
-static void run_dump(struct job *j, const struct backup_schemas *before)
+/* The files of a full backup in backup.dir/full: the backup
+ * (full-STAMP.sql.gz or .xb.gz) and its manifest (full-STAMP.json), each
+ * written as .partial and renamed when complete, and the command's stderr. */
+struct dump_files {
+    char part[PATH_MAX], done[PATH_MAX], man[PATH_MAX], mtmp[PATH_MAX], errpath[PATH_MAX];
+};
+
+/* What the copy of the command's output found and wrote. */
+struct dump_out {
+    EVP_MD_CTX *md; /* SHA-256 of the compressed file */
+    uint64_t size;  /* compressed bytes written */
+    char gtid[GTID_STR_MAX];
+    bool have_gtid;
+    struct backup_dump_scan scan; /* mariadb-dump: the schemas it holds */
+    size_t carry;                 /* bytes of the last chunk kept in `win` */
+};
+
+/* One backup runs at a time, in the job's thread: its buffers. */
+static uint8_t ibuf[1 << 16], obuf[1 << 16];
+/* The GTID line: with --master-data --gtid the dump prints it after the
+ * mysql schema, so every chunk is searched, with the end of the one
+ * before. */
+static char win[CARRY + sizeof(ibuf)];
+static struct xbstream_scan xb; /* mariadb-backup: the stream's chunks */
+
+static bool dump_files_make(const struct job *j, struct dump_files *f)
 {
-    const struct config_backend *b = &j->cfg->backends[j->src];
-    /* Reads already running there finish first (the drain stops new ones). */
-    if (j->drained) {
-        for (int waited = 0; waited < DRAIN_WAIT_MS; waited += 50) {
-            if (atomic_load(&b->rt->outstanding) == 0)
-                break;
-            usleep(50000);
-        }
-    }
-    char full[PATH_MAX], part[PATH_MAX], done[PATH_MAX], man[PATH_MAX], mtmp[PATH_MAX],
-        errpath[PATH_MAX];
+    bool phys = j->cfg->backup.physical;
+    char full[PATH_MAX];
     snprintf(full, sizeof(full), "%.4000s/full", j->dir);
     if (mkdir(full, 0750) != 0 && errno != EEXIST) {
         set_failed("mkdir %s: %s", full, strerror(errno));
-        return;
+        return false;
     }
-    bool phys = j->cfg->backup.physical;
-    const char *tool = phys ? "mariadb-backup command" : "mariadb-dump";
-    snprintf(done, sizeof(done), "%.4000s/full-%s%s", full, j->stamp, phys ? ".xb.gz" : ".sql.gz");
-    snprintf(part, sizeof(part), "%.4000s.partial", done);
-    snprintf(man, sizeof(man), "%.4000s/full-%s.json", full, j->stamp);
-    snprintf(mtmp, sizeof(mtmp), "%.4000s.partial", man);
-    snprintf(errpath, sizeof(errpath), "%.4000s/.%s.err", full,
+    snprintf(f->done, sizeof(f->done), "%.4000s/full-%s%s", full, j->stamp,
+             phys ? ".xb.gz" : ".sql.gz");
+    snprintf(f->part, sizeof(f->part), "%.4000s.partial", f->done);
+    snprintf(f->man, sizeof(f->man), "%.4000s/full-%s.json", full, j->stamp);
+    snprintf(f->mtmp, sizeof(f->mtmp), "%.4000s.partial", f->man);
+    snprintf(f->errpath, sizeof(f->errpath), "%.4000s/.%s.err", full,
              phys ? "mariadb-backup" : "mariadb-dump");
-    int fd = open(part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    if (fd < 0) {
-        set_failed("open %s: %s", part, strerror(errno));
-        return;
-    }
-    char why[512] = "";
-    int in = -1;
+    return true;
+}
+
+/* mariadb-dump, or backup.mariadb_backup_command; its stdout is *in. */
+static bool command_start(struct job *j, const struct config_backend *b, const struct dump_files *f,
+                          int *in, char *why, size_t wl)
+{
+    if (!j->cfg->backup.physical)
+        return dump_start(j, in, f->errpath, why, wl);
     pid_t ppid = 0;
-    bool spawned = phys ? backup_physical_start(j->cfg, b, errpath, &in, &ppid, why, sizeof(why))
-                        : dump_start(j, &in, errpath, why, sizeof(why));
-    if (spawned && phys) {
-        pthread_mutex_lock(&B.mu);
-        B.pid = ppid;
-        pthread_mutex_unlock(&B.mu);
-    }
-    if (!spawned) {
-        close(fd);
-        unlink(part);
-        set_failed("%s", why);
-        return;
-    }
-    z_stream z = {0};
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    bool ok = md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
-              deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK;
-    static uint8_t ibuf[1 << 16], obuf[1 << 16];
-    /* The GTID line: with --master-data --gtid the dump prints it after the
-     * mysql schema, so every chunk is searched, with the end of the one
-     * before (`win`). */
-    static char win[CARRY + sizeof(ibuf)];
-    size_t carry = 0;
-    char gtid[GTID_STR_MAX] = "";
-    bool have_gtid = false;
-    uint64_t size = 0;
-    struct backup_dump_scan scan = {0};
-    static struct xbstream_scan xb;
-    memset(&xb, 0, sizeof(xb));
-    /* backup.full_timeout: the command is killed (its process group) at
-     * the deadline, and the .partial removed below as for any failure. */
-    int64_t limit_s = j->cfg->backup.full_timeout_s;
+    if (!backup_physical_start(j->cfg, b, f->errpath, in, &ppid, why, wl))
+        return false;
+    pthread_mutex_lock(&B.mu);
+    B.pid = ppid;
+    pthread_mutex_unlock(&B.mu);
+    return true;
+}
+
+static int64_t now_ms(void)
+{
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    int64_t deadline_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + limit_s * 1000;
-    for (bool eof = false; ok && !eof;) {
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Read what the command wrote; with limit_s > 0 wait no later than
+ * deadline_ms (polling 60 s at most at a time). -2: the deadline passed. */
+static ssize_t read_until(int in, int64_t limit_s, int64_t deadline_ms)
+{
+    for (;;) {
         if (limit_s > 0) {
-            clock_gettime(CLOCK_MONOTONIC, &ts);
-            int64_t left = deadline_ms - ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+            int64_t left = deadline_ms - now_ms();
             struct pollfd pf = {.fd = in, .events = POLLIN};
             int pr = left > 0 ? poll(&pf, 1, (int)HY_MIN(left, (int64_t)60000)) : 0;
             if (pr < 0 && errno == EINTR)
                 continue;
             if (pr == 0 && left > (int64_t)60000)
                 continue;
-            if (pr == 0) {
-                snprintf(why, sizeof(why),
-                         "the %s did not finish within backup.full_timeout (%s): killed, with its "
-                         "process group",
-                         tool, j->cfg->backup.full_timeout);
-                ok = false;
-                break;
-            }
+            if (pr == 0)
+                return -2;
         }
         ssize_t n = read(in, ibuf, sizeof(ibuf));
         if (n < 0 && errno == EINTR)
             continue;
+        return n;
+    }
+}
+
+/* Look for the GTID line in the chunk, with the end of the one before. */
+static void gtid_search(struct dump_out *o, size_t n)
+{
+    memcpy(win + o->carry, ibuf, n);
+    size_t wl = o->carry + n;
+    char g[GTID_STR_MAX];
+    if (backup_full_dump_gtid(win, wl, g, sizeof(g))) {
+        snprintf(o->gtid, sizeof(o->gtid), "%s", g);
+        o->have_gtid = true;
+    }
+    o->carry = HY_MIN(wl, (size_t)CARRY);
+    memmove(win, win + wl - o->carry, o->carry);
+}
+
+/* Compress the chunk in ibuf (n bytes; the last one at eof) into the
+ * file and the digest. */
+static bool deflate_chunk(z_stream *z, size_t n, bool eof, int fd, struct dump_out *o,
+                          const char *part, char *why, size_t wl)
+{
+    z->next_in = ibuf;
+    z->avail_in = (uInt)n;
+    do {
+        z->next_out = obuf;
+        z->avail_out = sizeof(obuf);
+        int zr = deflate(z, eof ? Z_FINISH : Z_NO_FLUSH);
+        if (zr == Z_STREAM_ERROR) {
+            snprintf(why, wl, "deflate failed");
+            return false;
+        }
+        if (!emit(fd, o->md, obuf, sizeof(obuf) - z->avail_out, &o->size)) {
+            snprintf(why, wl, "write %.160s: %s", part, strerror(errno));
+            return false;
+        }
+    } while (z->avail_out == 0);
+    return true;
+}
+
+/* The command's output, read to its end (or backup.full_timeout), looked
+ * through (the GTID line, the schemas or the xbstream's chunks),
+ * compressed and hashed into `fd`. Closes `in`. */
+static bool dump_copy(const struct job *j, int in, int fd, const struct dump_files *f,
+                      const char *tool, struct dump_out *o, char *why, size_t wl)
+{
+    bool phys = j->cfg->backup.physical;
+    z_stream z = {0};
+    o->md = EVP_MD_CTX_new();
+    bool ok = o->md != NULL && EVP_DigestInit_ex(o->md, EVP_sha256(), NULL) == 1 &&
+              deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK;
+    memset(&xb, 0, sizeof(xb));
+    /* backup.full_timeout: the command is killed (its process group) at
+     * the deadline, and the .partial removed as for any failure. */
+    int64_t limit_s = j->cfg->backup.full_timeout_s;
+    int64_t deadline_ms = now_ms() + limit_s * 1000;
+    for (bool eof = false; ok && !eof;) {
+        ssize_t n = read_until(in, limit_s, deadline_ms);
+        if (n == -2) {
+            snprintf(why, wl,
+                     "the %s did not finish within backup.full_timeout (%s): killed, with its "
+                     "process group",
+                     tool, j->cfg->backup.full_timeout);
+            ok = false;
+            break;
+        }
         if (n < 0) {
-            snprintf(why, sizeof(why), "read from %s: %s", tool, strerror(errno));
+            snprintf(why, wl, "read from %s: %s", tool, strerror(errno));
             ok = false;
             break;
         }
         eof = n == 0;
         if (phys) {
             if (!xbstream_scan_feed(&xb, ibuf, (size_t)n)) {
-                snprintf(why, sizeof(why), "the %s's output: %s", tool, xb.error);
+                snprintf(why, wl, "the %s's output: %s", tool, xb.error);
                 ok = false;
                 break;
             }
         } else {
-            backup_dump_scan_feed(&scan, (const char *)ibuf, (size_t)n);
+            backup_dump_scan_feed(&o->scan, (const char *)ibuf, (size_t)n);
         }
-        memcpy(win + carry, ibuf, (size_t)n);
-        size_t wl = carry + (size_t)n;
-        char g[GTID_STR_MAX];
-        if (backup_full_dump_gtid(win, wl, g, sizeof(g))) {
-            snprintf(gtid, sizeof(gtid), "%s", g);
-            have_gtid = true;
-        }
-        carry = HY_MIN(wl, (size_t)CARRY);
-        memmove(win, win + wl - carry, carry);
-        z.next_in = ibuf;
-        z.avail_in = (uInt)n;
-        do {
-            z.next_out = obuf;
-            z.avail_out = sizeof(obuf);
-            int zr = deflate(&z, eof ? Z_FINISH : Z_NO_FLUSH);
-            if (zr == Z_STREAM_ERROR) {
-                snprintf(why, sizeof(why), "deflate failed");
-                ok = false;
-                break;
-            }
-            if (!emit(fd, md, obuf, sizeof(obuf) - z.avail_out, &size)) {
-                snprintf(why, sizeof(why), "write %.160s: %s", part, strerror(errno));
-                ok = false;
-                break;
-            }
-        } while (z.avail_out == 0);
+        gtid_search(o, (size_t)n);
+        ok = deflate_chunk(&z, (size_t)n, eof, fd, o, f->part, why, wl);
     }
     close(in);
     deflateEnd(&z);
+    return ok;
+}
+
+/* Wait for the command (killed, with its process group, when the copy
+ * failed); false if the copy failed or the command did not exit 0. */
+static bool command_wait(bool ok, const struct dump_files *f, const char *tool, char *why,
+                         size_t wl)
+{
     int status = 0;
     pthread_mutex_lock(&B.mu);
     pid_t pid = B.pid;
@@ -410,73 +455,84 @@ static void run_dump(struct job *j, const struct backup_schemas *before)
     pthread_mutex_unlock(&B.mu);
     if (ok && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
         char line[300];
-        fileio_last_line(errpath, line, sizeof(line));
-        snprintf(why, sizeof(why), "%s %s %d: %s", tool,
+        fileio_last_line(f->errpath, line, sizeof(line));
+        snprintf(why, wl, "%s %s %d: %s", tool,
                  WIFEXITED(status) ? "exited with" : "killed by signal",
                  WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), line);
         ok = false;
     }
-    if (ok && phys) {
-        have_gtid = backup_physical_gtid(xb.info, xb.info_len, gtid, sizeof(gtid));
+    return ok;
+}
+
+/* The backup is whole: the xbstream not cut short, a GTID, and (a dump)
+ * every schema the source had. */
+static bool dump_checks(const struct job *j, const struct backup_schemas *before, const char *tool,
+                        struct dump_out *o, char *why, size_t wl)
+{
+    bool phys = j->cfg->backup.physical;
+    if (phys) {
+        o->have_gtid = backup_physical_gtid(xb.info, xb.info_len, o->gtid, sizeof(o->gtid));
         if (!xbstream_scan_complete(&xb)) {
-            snprintf(why, sizeof(why), "the %s's xbstream ends inside a chunk (cut short)", tool);
-            ok = false;
-        } else if (!have_gtid) {
-            snprintf(why, sizeof(why),
+            snprintf(why, wl, "the %s's xbstream ends inside a chunk (cut short)", tool);
+            return false;
+        }
+        if (!o->have_gtid) {
+            snprintf(why, wl,
                      "no GTID in the stream's xtrabackup_binlog_info (%s): is the source's "
                      "binary log on?",
                      xb.info_len > 0 ? "no third field" : "absent");
-            ok = false;
+            return false;
         }
     }
-    if (ok && !have_gtid) {
-        snprintf(why, sizeof(why), "no gtid_slave_pos line in the dump (--gtid --master-data=2)");
-        ok = false;
+    if (!o->have_gtid) {
+        snprintf(why, wl, "no gtid_slave_pos line in the dump (--gtid --master-data=2)");
+        return false;
     }
-    if (ok && scan.nomem) {
-        snprintf(why, sizeof(why), "out of memory reading the dump's schemas");
-        ok = false;
+    if (o->scan.nomem) {
+        snprintf(why, wl, "out of memory reading the dump's schemas");
+        return false;
     }
-    if (ok && !phys)
-        ok = schemas_ok(j, before, &scan.found, why, sizeof(why));
-    size_t n_schemas = scan.found.n;
-    backup_schemas_free(&scan.found);
+    if (!phys)
+        return schemas_ok(j, before, &o->scan.found, why, wl);
+    return true;
+}
+
+/* The digest as hex (when ok), then the file synced and closed. */
+static bool dump_close(int fd, bool ok, struct dump_out *o, char hex[65], const char *part,
+                       char *why, size_t wl)
+{
     unsigned char dig[EVP_MAX_MD_SIZE];
     unsigned dl = 0;
-    char hex[65] = "";
-    if (ok && EVP_DigestFinal_ex(md, dig, &dl) == 1) {
+    if (ok && EVP_DigestFinal_ex(o->md, dig, &dl) == 1) {
         for (unsigned i = 0; i < dl && i < 32; i++)
             snprintf(hex + 2 * i, 3, "%02x", dig[i]);
     }
-    EVP_MD_CTX_free(md);
+    EVP_MD_CTX_free(o->md);
+    o->md = NULL;
     if (ok && (fsync(fd) != 0 || close(fd) != 0)) {
-        snprintf(why, sizeof(why), "fsync %.160s: %s", part, strerror(errno));
-        ok = false;
-        fd = -1;
-    } else if (ok) {
-        fd = -1;
+        snprintf(why, wl, "fsync %.160s: %s", part, strerror(errno));
+        return false;
     }
-    if (fd >= 0)
+    if (!ok)
         close(fd);
-    if (!ok) {
-        unlink(part); /* never a file that looks complete */
-        set_failed("%s", why);
-        return;
-    }
-    if (rename(part, done) != 0) {
-        unlink(part);
-        set_failed("rename %s: %s", part, strerror(errno));
-        return;
-    }
-    time_t started, finished = time(NULL);
+    return ok;
+}
+
+/* full-STAMP.json: the file, its method, source, GTID, times, size and
+ * SHA-256; written whole, synced, then renamed into place. */
+static bool manifest_write(const struct job *j, const struct config_backend *b,
+                           const struct dump_files *f, const struct dump_out *o, const char *hex,
+                           time_t finished)
+{
+    time_t started;
     pthread_mutex_lock(&B.mu);
     started = B.st.started;
     pthread_mutex_unlock(&B.mu);
     char t0[32], t1[32];
     strftime(t0, sizeof(t0), "%Y-%m-%dT%H:%M:%SZ", gmtime(&started));
     strftime(t1, sizeof(t1), "%Y-%m-%dT%H:%M:%SZ", gmtime(&finished));
-    const char *slash = strrchr(done, '/');
-    FILE *mf = fopen(mtmp, "w");
+    const char *slash = strrchr(f->done, '/');
+    FILE *mf = fopen(f->mtmp, "w");
     bool mok = mf != NULL;
     if (mok) {
         fprintf(mf,
@@ -484,24 +540,74 @@ static void run_dump(struct job *j, const struct backup_schemas *before)
                 "\"source\":\"%s\",\"source_address\":\"%s:%d\",\"source_is_primary\":%s,"
                 "\"gtid\":\"%s\",\"started\":\"%s\",\"finished\":\"%s\",\"size\":%llu,"
                 "\"sha256\":\"%s\"}\n",
-                slash + 1, phys ? "mariadb-backup" : "mariadb-dump", b->name, b->address, b->port,
-                j->drained ? "false" : "true", gtid, t0, t1, (unsigned long long)size, hex);
+                slash + 1, j->cfg->backup.physical ? "mariadb-backup" : "mariadb-dump", b->name,
+                b->address, b->port, j->drained ? "false" : "true", o->gtid, t0, t1,
+                (unsigned long long)o->size, hex);
         mok = fflush(mf) == 0 && fsync(fileno(mf)) == 0;
         mok = fclose(mf) == 0 && mok;
     }
-    if (!mok || rename(mtmp, man) != 0) {
-        unlink(mtmp);
-        set_failed("manifest %s: %s", man, strerror(errno));
+    return mok && rename(f->mtmp, f->man) == 0;
+}
+
+static void run_dump(struct job *j, const struct backup_schemas *before)
+{
+    const struct config_backend *b = &j->cfg->backends[j->src];
+    /* Reads already running there finish first (the drain stops new ones). */
+    if (j->drained) {
+        for (int waited = 0; waited < DRAIN_WAIT_MS; waited += 50) {
+            if (atomic_load(&b->rt->outstanding) == 0)
+                break;
+            usleep(50000);
+        }
+    }
+    struct dump_files f;
+    if (!dump_files_make(j, &f))
+        return;
+    const char *tool = j->cfg->backup.physical ? "mariadb-backup command" : "mariadb-dump";
+    int fd = open(f.part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (fd < 0) {
+        set_failed("open %s: %s", f.part, strerror(errno));
         return;
     }
-    hy_log_info("backup full: %s from %s at GTID %s: %llu bytes, sha256 %s, %zu schemas", done,
-                b->name, gtid, (unsigned long long)size, hex, n_schemas);
+    char why[512] = "";
+    int in = -1;
+    if (!command_start(j, b, &f, &in, why, sizeof(why))) {
+        close(fd);
+        unlink(f.part);
+        set_failed("%s", why);
+        return;
+    }
+    struct dump_out o = {0};
+    bool ok = dump_copy(j, in, fd, &f, tool, &o, why, sizeof(why));
+    ok = command_wait(ok, &f, tool, why, sizeof(why));
+    ok = ok && dump_checks(j, before, tool, &o, why, sizeof(why));
+    size_t n_schemas = o.scan.found.n;
+    backup_schemas_free(&o.scan.found);
+    char hex[65] = "";
+    if (!dump_close(fd, ok, &o, hex, f.part, why, sizeof(why))) {
+        unlink(f.part); /* never a file that looks complete */
+        set_failed("%s", why);
+        return;
+    }
+    if (rename(f.part, f.done) != 0) {
+        unlink(f.part);
+        set_failed("rename %s: %s", f.part, strerror(errno));
+        return;
+    }
+    time_t finished = time(NULL);
+    if (!manifest_write(j, b, &f, &o, hex, finished)) {
+        unlink(f.mtmp);
+        set_failed("manifest %s: %s", f.man, strerror(errno));
+        return;
+    }
+    hy_log_info("backup full: %s from %s at GTID %s: %llu bytes, sha256 %s, %zu schemas", f.done,
+                b->name, o.gtid, (unsigned long long)o.size, hex, n_schemas);
     pthread_mutex_lock(&B.mu);
     snprintf(B.st.state, sizeof(B.st.state), "ok");
-    snprintf(B.st.file, sizeof(B.st.file), "%s", done);
-    snprintf(B.st.gtid, sizeof(B.st.gtid), "%s", gtid);
+    snprintf(B.st.file, sizeof(B.st.file), "%s", f.done);
+    snprintf(B.st.gtid, sizeof(B.st.gtid), "%s", o.gtid);
     snprintf(B.st.sha256, sizeof(B.st.sha256), "%s", hex);
-    B.st.size = size;
+    B.st.size = o.size;
     B.st.schemas = n_schemas;
     B.st.finished = finished;
     B.st.last_ok = finished;

@@ -464,7 +464,28 @@ static void report(verify_ask_fn ask, const char *result, const struct gtid *g, 
     free(ans);
 }
 
-int verify_main(int argc, char **argv, const struct config *cfg, verify_ask_fn ask)
+/* One run of backup verify: its options, then what it has done so far
+ * (the clean-up puts back what it must). */
+struct verify {
+    const struct config *cfg;
+    verify_ask_fn ask;
+    struct restore_server scratch; /* --into, --user, --password-file */
+    const char *into, *want;       /* want: --replica, NULL = any */
+    double wait_s;
+    bool keep;
+    bool phys; /* the newest full backup is mariadb-backup's */
+    struct verify_server vs;
+    struct stop st;
+    struct restore_server repl; /* the replica, as the backup account */
+    struct tables ts;
+    const struct config_backend *be; /* the replica */
+    bool drained, compared;
+    size_t differ;
+};
+
+/* -1: go on; else the exit status (--help, a bad option, no scratch
+ * server, a physical backup without verify_server_command). */
+static int verify_options(struct verify *v, int argc, char **argv)
 {
     static const struct option opts[] = {
         {"into", required_argument, NULL, 'i'},
@@ -476,38 +497,35 @@ int verify_main(int argc, char **argv, const struct config *cfg, verify_ask_fn a
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    struct restore_server scratch = {.user = "root"};
-    const char *into = NULL, *want = NULL;
-    double wait_s = 60;
-    bool keep = false;
+    const struct config *cfg = v->cfg;
     int c;
     optind = 2; /* "backup" "verify" */
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'i':
-            into = optarg;
+            v->into = optarg;
             break;
         case 'u':
-            snprintf(scratch.user, sizeof(scratch.user), "%s", optarg);
+            snprintf(v->scratch.user, sizeof(v->scratch.user), "%s", optarg);
             break;
         case 'p':
-            if (!restore_read_password(optarg, &scratch))
+            if (!restore_read_password(optarg, &v->scratch))
                 return VF_USAGE;
             break;
         case 'r':
-            want = optarg;
+            v->want = optarg;
             break;
         case 'w': {
             char *end;
-            wait_s = strtod(optarg, &end);
-            if (*end != '\0' || !(wait_s > 0 && wait_s <= 86400)) {
+            v->wait_s = strtod(optarg, &end);
+            if (*end != '\0' || !(v->wait_s > 0 && v->wait_s <= 86400)) {
                 fail("--wait wants seconds, 0 < SECS <= 86400");
                 return VF_USAGE;
             }
             break;
         }
         case 'k':
-            keep = true;
+            v->keep = true;
             break;
         case 'h':
             usage(stdout);
@@ -526,135 +544,174 @@ int verify_main(int argc, char **argv, const struct config *cfg, verify_ask_fn a
         fail("give -c CONFIG with a backup section (backup.dir)");
         return VF_USAGE;
     }
-    if (into == NULL && cfg->backup.verify_into[0] != '\0')
-        into = cfg->backup.verify_into;
-    if (into == NULL) {
+    if (v->into == NULL && cfg->backup.verify_into[0] != '\0')
+        v->into = cfg->backup.verify_into;
+    if (v->into == NULL) {
         fail("no scratch server: give --into HOST:PORT or set backup.verify_into");
         return VF_USAGE;
     }
-    if (!restore_parse_into(into, &scratch)) {
-        fail("--into %s: want HOST:PORT", into);
+    if (!restore_parse_into(v->into, &v->scratch)) {
+        fail("--into %s: want HOST:PORT", v->into);
         return VF_USAGE;
     }
     /* A mariadb-backup backup is restored into a datadir, under a server
      * halyardctl starts itself (verify_server.h). */
-    bool phys = verify_newest_is_physical(cfg->backup.dir);
-    if (phys && cfg->backup.verify_server_command[0] == '\0') {
+    v->phys = verify_newest_is_physical(cfg->backup.dir);
+    if (v->phys && cfg->backup.verify_server_command[0] == '\0') {
         fail("refused: the newest full backup in %s/full was taken with mariadb-backup, which "
              "no running server can load: set backup.verify_server_command, the command that "
              "starts a scratch server on the datadir halyardctl prepares",
              cfg->backup.dir);
         return VF_USAGE;
     }
-    signal(SIGPIPE, SIG_IGN);
-    struct sigaction old_sa[HY_ARRAY_SIZE(caught)];
-    signals_catch(old_sa);
-    double t0 = restore_mono();
-    struct verify_server vs = {0};
-    int rc = VF_FAILED;
-    struct stop st = {0};
-    struct restore_server repl = {0}; /* the replica, as the backup account */
-    struct tables ts = {0};
-    const struct config_backend *be = NULL;
-    bool drained = false, compared = false;
-    size_t differ = 0;
+    return -1;
+}
 
-    if (phys ? !verify_server_init(&vs, cfg->backup.verify_server_command, &scratch)
-             : !restore_check_empty(&scratch, into))
-        goto out;
-    be = pick_replica(cfg, ask, want);
-    if (be == NULL)
-        goto out;
+/* The replica's two logins: the backup account for the checksums (the
+ * monitor's when backup.user is not set), the monitor's for STOP and START
+ * SLAVE. */
+static void replica_logins(struct verify *v)
+{
+    const struct config *cfg = v->cfg;
     const char *mu = cfg->monitor.user, *mp = cfg->monitor.password;
     const char *bu = cfg->backup.user[0] ? cfg->backup.user : mu;
     const char *bp = cfg->backup.user[0] ? cfg->backup.password : mp;
-    repl.port = be->port;
-    repl.have_password = true;
-    snprintf(repl.host, sizeof(repl.host), "%s", be->address);
-    snprintf(repl.user, sizeof(repl.user), "%s", bu);
-    snprintf(repl.password, sizeof(repl.password), "%s", bp);
-    st.ctl = repl;
-    snprintf(st.ctl.user, sizeof(st.ctl.user), "%s", mu);
-    snprintf(st.ctl.password, sizeof(st.ctl.password), "%s", mp);
+    v->repl.port = v->be->port;
+    v->repl.have_password = true;
+    snprintf(v->repl.host, sizeof(v->repl.host), "%s", v->be->address);
+    snprintf(v->repl.user, sizeof(v->repl.user), "%s", bu);
+    snprintf(v->repl.password, sizeof(v->repl.password), "%s", bp);
+    v->st.ctl = v->repl;
+    snprintf(v->st.ctl.user, sizeof(v->st.ctl.user), "%s", mu);
+    snprintf(v->st.ctl.password, sizeof(v->st.ctl.password), "%s", mp);
+}
 
+/* No reads on the replica while it stands still: halyard drains it. */
+static bool replica_drain(struct verify *v)
+{
     char cmd[200], *ans = NULL;
-    snprintf(cmd, sizeof(cmd), "backend %s drain", be->name);
-    if (ask(cmd, 120, &ans) != 0 || strncmp(ans, "OK", 2) != 0) {
-        fail("cannot drain %s: %s", be->name, ans != NULL ? ans : "no answer");
+    snprintf(cmd, sizeof(cmd), "backend %s drain", v->be->name);
+    if (v->ask(cmd, 120, &ans) != 0 || strncmp(ans, "OK", 2) != 0) {
+        fail("cannot drain %s: %s", v->be->name, ans != NULL ? ans : "no answer");
         free(ans);
-        goto out;
+        return false;
     }
     free(ans);
-    drained = true;
-    printf("replica: %s (%s:%d), drained of reads\n", be->name, be->address, be->port);
+    v->drained = true;
+    printf("replica: %s (%s:%d), drained of reads\n", v->be->name, v->be->address, v->be->port);
     fflush(stdout);
-    if (interrupted() || !stop_at_gtid(&st, ask, wait_s) || interrupted())
-        goto out;
-    char gs[64];
-    snprintf(gs, sizeof(gs), "%u-%u-%llu", st.g.domain, st.g.server_id,
-             (unsigned long long)st.g.seq);
-    printf("replica: stopped at GTID %s\n", gs);
-    fflush(stdout);
+    return true;
+}
 
-    struct restore_target tg = {.gtid = st.g};
-    struct gtid_pos reached;
-    if (restore_run(cfg->backup.dir, &tg, &scratch, into, phys ? vs.datadir : NULL,
-                    phys ? &vs.st : NULL, false, &reached) != 0 ||
-        interrupted())
-        goto out;
-    const struct gtid *rg = pos_get(&reached, st.g.domain);
-    if (rg == NULL || rg->seq != st.g.seq || rg->server_id != st.g.server_id) {
-        fail("the restore did not reach %s", gs);
-        goto out;
-    }
-    if (!checksums(&scratch, 0, &ts) || !checksums(&repl, 1, &ts))
-        goto out;
-    compared = true;
-    if (ts.n > 1)
-        qsort(ts.v, ts.n, sizeof(*ts.v), cmp_table);
-    for (size_t i = 0; i < ts.n; i++) {
-        const struct table *t = &ts.v[i];
+/* The checksums of both sides, table by table (gs: the GTID they stand
+ * at). VF_OK when every table is on both and the same. */
+static int tables_compare(struct verify *v, const char *gs, double t0)
+{
+    struct tables *ts = &v->ts;
+    if (ts->n > 1)
+        qsort(ts->v, ts->n, sizeof(*ts->v), cmp_table);
+    for (size_t i = 0; i < ts->n; i++) {
+        const struct table *t = &ts->v[i];
         if (t->sum[0][0] == '\0' || t->sum[1][0] == '\0') {
             printf("differs: %s exists only on %s\n", t->name,
                    t->sum[0][0] ? "the restored server" : "the replica");
-            differ++;
+            v->differ++;
         } else if (strcmp(t->sum[0], t->sum[1]) != 0) {
             printf("differs: %s (CHECKSUM TABLE %s restored, %s on the replica)\n", t->name,
                    t->sum[0], t->sum[1]);
-            differ++;
+            v->differ++;
         }
     }
-    if (differ == 0) {
-        printf("verified at GTID %s: %zu tables identical, 0 differ (%.2f s)\n", gs, ts.n,
+    if (v->differ == 0) {
+        printf("verified at GTID %s: %zu tables identical, 0 differ (%.2f s)\n", gs, ts->n,
                restore_mono() - t0);
-        rc = VF_OK;
-    } else {
-        printf("NOT verified at GTID %s: %zu of %zu tables differ; %s\n", gs, differ, ts.n,
-               phys ? (keep ? "the scratch datadir is kept" : "--keep keeps the scratch datadir")
-                    : "the scratch server is left as restored");
+        return VF_OK;
     }
-out:
+    printf("NOT verified at GTID %s: %zu of %zu tables differ; %s\n", gs, v->differ, ts->n,
+           v->phys ? (v->keep ? "the scratch datadir is kept" : "--keep keeps the scratch datadir")
+                   : "the scratch server is left as restored");
+    return VF_FAILED;
+}
+
+/* The steps (verify_run.h): the scratch server checked empty (or started
+ * on its datadir), a replica drained and stopped at a GTID G the archive
+ * holds, the restore to G, the checksums compared. */
+static int verify_run(struct verify *v)
+{
+    const struct config *cfg = v->cfg;
+    double t0 = restore_mono();
+    if (v->phys ? !verify_server_init(&v->vs, cfg->backup.verify_server_command, &v->scratch)
+                : !restore_check_empty(&v->scratch, v->into))
+        return VF_FAILED;
+    v->be = pick_replica(cfg, v->ask, v->want);
+    if (v->be == NULL)
+        return VF_FAILED;
+    replica_logins(v);
+    if (!replica_drain(v))
+        return VF_FAILED;
+    if (interrupted() || !stop_at_gtid(&v->st, v->ask, v->wait_s) || interrupted())
+        return VF_FAILED;
+    char gs[64];
+    snprintf(gs, sizeof(gs), "%u-%u-%llu", v->st.g.domain, v->st.g.server_id,
+             (unsigned long long)v->st.g.seq);
+    printf("replica: stopped at GTID %s\n", gs);
+    fflush(stdout);
+
+    struct restore_target tg = {.gtid = v->st.g};
+    struct gtid_pos reached;
+    if (restore_run(cfg->backup.dir, &tg, &v->scratch, v->into, v->phys ? v->vs.datadir : NULL,
+                    v->phys ? &v->vs.st : NULL, false, &reached) != 0 ||
+        interrupted())
+        return VF_FAILED;
+    const struct gtid *rg = pos_get(&reached, v->st.g.domain);
+    if (rg == NULL || rg->seq != v->st.g.seq || rg->server_id != v->st.g.server_id) {
+        fail("the restore did not reach %s", gs);
+        return VF_FAILED;
+    }
+    if (!checksums(&v->scratch, 0, &v->ts) || !checksums(&v->repl, 1, &v->ts))
+        return VF_FAILED;
+    v->compared = true;
+    return tables_compare(v, gs, t0);
+}
+
+/* Whatever the run got to: the replica started and back online, the
+ * scratch server stopped or emptied, the result sent to halyard. */
+static void verify_finish(struct verify *v, int rc)
+{
     if (taken) {
         fail("interrupted (signal %d): putting the replica back", (int)taken);
         restore_interrupted = 0; /* the clean-up's own children may run */
     }
-    restart(&st, be != NULL ? be->name : "", ask, drained);
-    if (phys)
-        verify_server_stop(&vs, keep);
-    else if (rc == VF_OK && !keep)
-        empty_scratch(&scratch, into);
-    report(ask,
-           rc == VF_OK ? "ok"
-           : compared  ? "differ"
-                       : "failed",
-           st.stopped ? &st.g : NULL, ts.n, differ);
-    if (!compared)
+    restart(&v->st, v->be != NULL ? v->be->name : "", v->ask, v->drained);
+    if (v->phys)
+        verify_server_stop(&v->vs, v->keep);
+    else if (rc == VF_OK && !v->keep)
+        empty_scratch(&v->scratch, v->into);
+    report(v->ask,
+           rc == VF_OK   ? "ok"
+           : v->compared ? "differ"
+                         : "failed",
+           v->st.stopped ? &v->st.g : NULL, v->ts.n, v->differ);
+    if (!v->compared)
         fail("failed: nothing was compared (the reason is above)");
     fflush(stdout);
-    tables_free(&ts);
-    explicit_bzero(scratch.password, sizeof(scratch.password));
-    explicit_bzero(st.ctl.password, sizeof(st.ctl.password));
-    explicit_bzero(repl.password, sizeof(repl.password));
+    tables_free(&v->ts);
+    explicit_bzero(v->scratch.password, sizeof(v->scratch.password));
+    explicit_bzero(v->st.ctl.password, sizeof(v->st.ctl.password));
+    explicit_bzero(v->repl.password, sizeof(v->repl.password));
+}
+
+int verify_main(int argc, char **argv, const struct config *cfg, verify_ask_fn ask)
+{
+    struct verify v = {.cfg = cfg, .ask = ask, .scratch = {.user = "root"}, .wait_s = 60};
+    int rc = verify_options(&v, argc, argv);
+    if (rc >= 0)
+        return rc;
+    signal(SIGPIPE, SIG_IGN);
+    struct sigaction old_sa[HY_ARRAY_SIZE(caught)];
+    signals_catch(old_sa);
+    rc = verify_run(&v);
+    verify_finish(&v, rc);
     signals_release(old_sa);
     return rc;
 }

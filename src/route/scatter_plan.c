@@ -322,7 +322,10 @@ static bool limit_read(const struct toks *t, size_t a, size_t b, struct scatter_
     return true;
 }
 
-static bool plan(struct toks *t, struct scatter_plan *p, size_t *lim_a, size_t *lim_b)
+/* What no merge can make exact anywhere in the statement (a user
+ * variable, a subquery, a window...), and a statement that is not one
+ * SELECT. Trailing `;` are dropped from t. */
+static bool statement_ok(struct toks *t, struct scatter_plan *p)
 {
     char buf[64];
     size_t n = t->n;
@@ -359,6 +362,13 @@ static bool plan(struct toks *t, struct scatter_plan *p, size_t *lim_a, size_t *
         refuse(p, "only a SELECT is merged (%s)", tok_text(t, 0, buf, sizeof(buf)));
         return false;
     }
+    return true;
+}
+
+/* SELECT's options (DISTINCT, SQL_NO_CACHE...): *list_a is the first
+ * token after them. */
+static bool select_options(const struct toks *t, struct scatter_plan *p, size_t *list_a)
+{
     size_t i = 1;
     for (;; i++) {
         if (word_is(t, i, "DISTINCT") || word_is(t, i, "DISTINCTROW"))
@@ -372,21 +382,84 @@ static bool plan(struct toks *t, struct scatter_plan *p, size_t *lim_a, size_t *
                      word_is(t, i, "SQL_CACHE") || word_is(t, i, "SQL_NO_CACHE")))
             break;
     }
-    /* the select list: to FROM (or the end) */
-    size_t list_a = i, from = n;
-    for (size_t j = i; j < n; j++) {
+    *list_a = i;
+    return true;
+}
+
+/* Where the top-level clauses are (t->n: absent). */
+struct clauses {
+    size_t from, order, limit;
+    size_t lock_at; /* FOR UPDATE ..., else the statement's end */
+};
+
+/* One top-level word after FROM at j: refused (GROUP BY, HAVING, UNION...),
+ * or noted in cl (ORDER BY, LIMIT, a locking clause). */
+static bool from_clause_word(const struct toks *t, size_t j, struct scatter_plan *p,
+                             struct clauses *cl)
+{
+    char buf[64];
+    size_t n = t->n;
+    if (word_is(t, j, "GROUP") && word_is(t, j + 1, "BY")) {
+        refuse(p, "GROUP BY: the rows of one group of values may be on several groups");
+        return false;
+    }
+    if (word_is(t, j, "HAVING")) {
+        refuse(p, "HAVING filters after grouping, which needs every group's rows");
+        return false;
+    }
+    if (word_is(t, j, "WINDOW")) {
+        refuse(p, "a window sees one group's rows only");
+        return false;
+    }
+    if (word_is(t, j, "UNION") || word_is(t, j, "INTERSECT") || word_is(t, j, "EXCEPT")) {
+        refuse(p, "%s of several SELECTs", tok_text(t, j, buf, sizeof(buf)));
+        return false;
+    }
+    if (t->v[j].kw == KW_INTO || word_is(t, j, "PROCEDURE")) {
+        refuse(p, "SELECT ... %s", tok_text(t, j, buf, sizeof(buf)));
+        return false;
+    }
+    bool next_share = j + 1 < n && t->v[j + 1].type == T_WORD && t->v[j + 1].kw == KW_SHARE;
+    bool next_in = j + 1 < n && t->v[j + 1].type == T_WORD && t->v[j + 1].kw == KW_IN;
+    if ((t->v[j].kw == KW_FOR && (word_is(t, j + 1, "UPDATE") || next_share)) ||
+        (t->v[j].kw == KW_LOCK && next_in)) {
+        if (!p->locks_ok) {
+            refuse(p, "a locking read would lock rows on every group");
+            return false;
+        }
+        if (!p->locking && top(t, j))
+            cl->lock_at = j;
+        p->locking = true;
+    }
+    if (word_is(t, j, "ORDER") && word_is(t, j + 1, "BY"))
+        cl->order = j;
+    if (word_is(t, j, "LIMIT"))
+        cl->limit = j;
+    if (word_is(t, j, "ROWS") && word_is(t, j + 1, "EXAMINED")) {
+        refuse(p, "LIMIT ROWS EXAMINED counts one group's rows");
+        return false;
+    }
+    return true;
+}
+
+/* FROM, and the clauses after it; a join (JOIN, or FROM a, b) unless the
+ * caller said joins are exact. */
+static bool clauses_find(const struct toks *t, struct scatter_plan *p, size_t list_a,
+                         struct clauses *cl)
+{
+    size_t n = t->n;
+    *cl = (struct clauses){.from = n, .order = n, .limit = n, .lock_at = n};
+    for (size_t j = list_a; j < n; j++) {
         if (top(t, j) && t->v[j].type == T_WORD && t->v[j].kw == KW_FROM) {
-            from = j;
+            cl->from = j;
             break;
         }
     }
-    if (from == n) {
+    if (cl->from == n) {
         refuse(p, "a SELECT without FROM reads no table");
         return false;
     }
-    /* the clauses after FROM */
-    size_t order = n, limit = n, lock_at = n; /* lock_at: FOR UPDATE ..., the statement's end */
-    for (size_t j = from + 1; j < n; j++) {
+    for (size_t j = cl->from + 1; j < n; j++) {
         /* a join, STRAIGHT_JOIN too, also inside parentheses: FROM (a JOIN b) */
         if ((word_is(t, j, "JOIN") || word_is(t, j, "STRAIGHT_JOIN")) && !p->joined) {
             refuse(p, "a join: rows on different groups never meet");
@@ -394,50 +467,12 @@ static bool plan(struct toks *t, struct scatter_plan *p, size_t *lim_a, size_t *
         }
         if (!top(t, j) || t->v[j].type != T_WORD)
             continue;
-        if (word_is(t, j, "GROUP") && word_is(t, j + 1, "BY")) {
-            refuse(p, "GROUP BY: the rows of one group of values may be on several groups");
+        if (!from_clause_word(t, j, p, cl))
             return false;
-        }
-        if (word_is(t, j, "HAVING")) {
-            refuse(p, "HAVING filters after grouping, which needs every group's rows");
-            return false;
-        }
-        if (word_is(t, j, "WINDOW")) {
-            refuse(p, "a window sees one group's rows only");
-            return false;
-        }
-        if (word_is(t, j, "UNION") || word_is(t, j, "INTERSECT") || word_is(t, j, "EXCEPT")) {
-            refuse(p, "%s of several SELECTs", tok_text(t, j, buf, sizeof(buf)));
-            return false;
-        }
-        if (t->v[j].kw == KW_INTO || word_is(t, j, "PROCEDURE")) {
-            refuse(p, "SELECT ... %s", tok_text(t, j, buf, sizeof(buf)));
-            return false;
-        }
-        bool next_share = j + 1 < n && t->v[j + 1].type == T_WORD && t->v[j + 1].kw == KW_SHARE;
-        bool next_in = j + 1 < n && t->v[j + 1].type == T_WORD && t->v[j + 1].kw == KW_IN;
-        if ((t->v[j].kw == KW_FOR && (word_is(t, j + 1, "UPDATE") || next_share)) ||
-            (t->v[j].kw == KW_LOCK && next_in)) {
-            if (!p->locks_ok) {
-                refuse(p, "a locking read would lock rows on every group");
-                return false;
-            }
-            if (!p->locking && top(t, j))
-                lock_at = j;
-            p->locking = true;
-        }
-        if (word_is(t, j, "ORDER") && word_is(t, j + 1, "BY"))
-            order = j;
-        if (word_is(t, j, "LIMIT"))
-            limit = j;
-        if (word_is(t, j, "ROWS") && word_is(t, j + 1, "EXAMINED")) {
-            refuse(p, "LIMIT ROWS EXAMINED counts one group's rows");
-            return false;
-        }
     }
     /* FROM a, b: a join too */
-    size_t from_end = HY_MIN(order, limit);
-    for (size_t j = from + 1; j < from_end; j++) {
+    size_t from_end = HY_MIN(cl->order, cl->limit);
+    for (size_t j = cl->from + 1; j < from_end; j++) {
         if (top(t, j) && word_is(t, j, "WHERE"))
             break;
         if (top(t, j) && t->v[j].type == T_COMMA && !p->joined) {
@@ -445,11 +480,18 @@ static bool plan(struct toks *t, struct scatter_plan *p, size_t *lim_a, size_t *
             return false;
         }
     }
-    /* the items */
-    size_t n_agg = 0, n_plain = 0, idx = 0;
+    return true;
+}
+
+/* The select list, list_a to FROM: each item read (item_read), counted
+ * as an aggregate or a plain column. */
+static bool items_read(const struct toks *t, struct scatter_plan *p, size_t list_a, size_t from,
+                       size_t *n_agg, size_t *n_plain)
+{
+    size_t idx = 0;
     bool star = false;
-    size_t a = list_a;
-    while (a < from) {
+    *n_agg = *n_plain = 0;
+    for (size_t a = list_a; a < from;) {
         size_t b = a;
         while (b < from && !(t->v[b].type == T_COMMA && top(t, b)))
             b++;
@@ -458,9 +500,9 @@ static bool plan(struct toks *t, struct scatter_plan *p, size_t *lim_a, size_t *
             return false;
         star = star || is_star;
         if (is_agg)
-            n_agg++;
+            (*n_agg)++;
         else
-            n_plain++;
+            (*n_plain)++;
         idx++;
         a = b + 1;
     }
@@ -471,25 +513,41 @@ static bool plan(struct toks *t, struct scatter_plan *p, size_t *lim_a, size_t *
     p->n_items = star ? 0 : HY_MIN(idx, (size_t)SCATTER_MAX_ITEMS);
     if (star)
         memset(p->bin_collate, 0, sizeof(p->bin_collate));
-    if (idx > SCATTER_MAX_ITEMS && n_agg > 0) {
+    if (idx > SCATTER_MAX_ITEMS && *n_agg > 0) {
         refuse(p, "more than %d aggregates", SCATTER_MAX_ITEMS);
         return false;
     }
-    if (order < n) {
-        size_t ke = limit < n && limit > order ? limit : lock_at;
-        if (!keys_read(t, order + 2, ke, p))
+    return true;
+}
+
+/* ORDER BY's keys and LIMIT's numbers; *lim_a..*lim_b: the LIMIT clause's
+ * tokens, which each group's text replaces. */
+static bool order_limit_read(const struct toks *t, struct scatter_plan *p, const struct clauses *cl,
+                             size_t *lim_a, size_t *lim_b)
+{
+    size_t n = t->n;
+    if (cl->order < n) {
+        size_t ke = cl->limit < n && cl->limit > cl->order ? cl->limit : cl->lock_at;
+        if (!keys_read(t, cl->order + 2, ke, p))
             return false;
     }
-    if (limit < n) {
-        if (limit < order && order < n) {
+    if (cl->limit < n) {
+        if (cl->limit < cl->order && cl->order < n) {
             refuse(p, "LIMIT before ORDER BY");
             return false;
         }
-        if (!limit_read(t, limit + 1, lock_at, p))
+        if (!limit_read(t, cl->limit + 1, cl->lock_at, p))
             return false;
-        *lim_a = limit;
-        *lim_b = lock_at;
+        *lim_a = cl->limit;
+        *lim_b = cl->lock_at;
     }
+    return true;
+}
+
+/* The merge: the aggregates combined, the sorted runs merged, or the
+ * rows one group's after another's. */
+static bool shape_decide(struct scatter_plan *p, size_t n_agg, size_t n_plain)
+{
     if (n_agg > 0) {
         if (n_plain > 0) {
             refuse(p, "COUNT, SUM, MIN and MAX combine only without other columns "
@@ -511,6 +569,15 @@ static bool plan(struct toks *t, struct scatter_plan *p, size_t *lim_a, size_t *
     }
     p->shape = p->n_keys > 0 ? SCATTER_SORTED : SCATTER_CONCAT;
     return true;
+}
+
+static bool plan(struct toks *t, struct scatter_plan *p, size_t *lim_a, size_t *lim_b)
+{
+    size_t list_a, n_agg, n_plain;
+    struct clauses cl;
+    return statement_ok(t, p) && select_options(t, p, &list_a) && clauses_find(t, p, list_a, &cl) &&
+           items_read(t, p, list_a, cl.from, &n_agg, &n_plain) &&
+           order_limit_read(t, p, &cl, lim_a, lim_b) && shape_decide(p, n_agg, n_plain);
 }
 
 bool scatter_is_show_databases(const char *sql, size_t len, unsigned lex_opts)

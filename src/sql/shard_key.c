@@ -292,207 +292,248 @@ static bool assigns_key(struct cur *c, const char *key)
     return hit;
 }
 
+/* Pass 1's position and what it has seen so far. */
+struct scan {
+    struct cur c;
+    int depth;       /* parentheses */
+    bool want;       /* a table reference may come next */
+    bool list;       /* ... and after it, a comma, another */
+    bool ddl_index;  /* CREATE/DROP INDEX: its table follows ON */
+    bool del_using;  /* DELETE t1 FROM ... USING: the FROM names no table to read */
+    bool dup_key;    /* INSERT ... ON DUPLICATE KEY */
+    unsigned pos;    /* tokens before c.t */
+    const char *key; /* the sharded table's key, once it is named */
+};
+
+/* After the INSERT's table at s->c: PARTITION (...), its column list,
+ * VALUES or SET. */
+static void insert_target(struct scan *s, struct shape *sh)
+{
+    struct cur *c = &s->c;
+    if (word(c, &c->t, "PARTITION")) { /* PARTITION (p0, ...) */
+        adv(c);
+        int d = 0;
+        do {
+            d += c->t.type == T_LPAREN ? 1 : c->t.type == T_RPAREN ? -1 : 0;
+            adv(c);
+        } while (d > 0 && c->t.type != T_END);
+    }
+    if (c->t.type == T_LPAREN) {
+        struct token n = peek(c);
+        if (n.kw != KW_SELECT && n.type != T_LPAREN && !word(c, &n, "WITH")) {
+            adv(c);
+            sh->have_cols = true;
+            sh->cols = *c;
+            while (c->t.type != T_RPAREN && c->t.type != T_END)
+                adv(c);
+            adv(c);
+        }
+    }
+    if (c->t.kw == KW_VALUES || c->t.kw == KW_VALUE) {
+        adv(c);
+        sh->have_values = true;
+        sh->values = *c;
+    } else if (c->t.kw == KW_SET) {
+        adv(c);
+        sh->have_set = true;
+        sh->set = *c;
+    }
+}
+
+/* A table reference at s->c.t: [a.]b [[AS] alias], counted as sharded,
+ * reference or neither. */
+static void table_ref(const struct key_in *in, struct scan *s, struct shape *sh)
+{
+    struct cur *c = &s->c;
+    struct token a = c->t, b = c->t;
+    bool qual = false;
+    adv(c);
+    if (c->t.type == T_DOT) {
+        adv(c);
+        if (!is_name(&c->t) && c->t.type != T_WORD)
+            return;
+        b = c->t;
+        qual = true;
+        adv(c);
+    }
+    int si, ri;
+    lookup(in, c, qual ? &a : NULL, &b, &si, &ri);
+    sh->n_refs++;
+    if (sh->n_refs == 1) {
+        sh->first_ref = si >= 0 ? si : ri;
+        sh->first_is_ref = ri >= 0;
+        sh->first_plain = si < 0 && ri < 0;
+    }
+    if (si >= 0) {
+        sh->n_sharded++;
+        if (sh->table < 0)
+            sh->table = si;
+        else if (si != sh->table && sh->table2 < 0)
+            sh->table2 = si;
+        if (s->depth > 0)
+            sh->sharded_deep = true;
+        s->key = in->tables->v[sh->table].key;
+    }
+    if (ri >= 0 && sh->ref < 0)
+        sh->ref = ri;
+    if (ri >= 0)
+        sh->n_reftab++;
+    s->want = false;
+    if (sh->st == ST_INSERT && s->depth == 0 && sh->n_refs == 1) {
+        insert_target(s, sh);
+        s->pos++;
+        return;
+    }
+    take_alias(c, sh, si >= 0 && si == sh->table && sh->n_sharded == 1);
+    if (s->list && c->t.type == T_COMMA) {
+        s->want = true;
+        adv(c);
+    } else if (c->t.kw == KW_TO && s->list) {
+        s->want = true; /* RENAME TABLE a TO b */
+        adv(c);
+    } else {
+        s->list = false;
+    }
+    s->pos++;
+}
+
+/* DELETE's first token: its modifiers, then where its targets start. */
+static void delete_head(struct scan *s, struct shape *sh)
+{
+    struct cur *c = &s->c;
+    adv(c);
+    while (word(c, &c->t, "LOW_PRIORITY") || word(c, &c->t, "QUICK") || word(c, &c->t, "IGNORE"))
+        adv(c);
+    sh->have_del = true;
+    sh->del = *c;
+    /* DELETE FROM t1 USING <tables>: t1 names a table of USING's */
+    struct cur u = *c;
+    int d = 0;
+    while (u.t.type != T_END && u.t.type != T_SEMI && !(d == 0 && word(&u, &u.t, "WHERE"))) {
+        d += u.t.type == T_LPAREN ? 1 : u.t.type == T_RPAREN ? -1 : 0;
+        if (d == 0 && word(&u, &u.t, "USING") && peek(&u).type != T_LPAREN) {
+            s->del_using = true;
+            break;
+        }
+        adv(&u);
+    }
+    s->pos++;
+}
+
+/* Whether word t puts a table reference next (FROM, JOIN, INTO, UPDATE,
+ * TABLE, ON after CREATE/DROP INDEX...), and a list of them. */
+static void table_words(struct scan *s, struct shape *sh, const struct token *t)
+{
+    const struct cur *c = &s->c;
+    if ((word(c, t, "LEFT") || word(c, t, "RIGHT") || word(c, t, "FULL")) &&
+        peek(c).type != T_LPAREN && (!word(c, t, "LEFT") || sh->table < 0))
+        sh->outer_bad = true; /* LEFT(s, n), RIGHT(s, n) are functions */
+    if ((t->kw == KW_FROM && !s->del_using) || word(c, t, "JOIN") || word(c, t, "STRAIGHT_JOIN") ||
+        t->kw == KW_INTO || (t->kw == KW_TABLE && !s->ddl_index) ||
+        (s->pos == 0 && word(c, t, "TRUNCATE")) ||
+        (s->pos == 0 && (t->kw == KW_UPDATE || t->kw == KW_INSERT || t->kw == KW_REPLACE)) ||
+        (t->kw == KW_ON && s->ddl_index) ||
+        (sh->st == ST_DELETE && s->depth == 0 && word(c, t, "USING") && peek(c).type != T_LPAREN)) {
+        s->want = true;
+        s->list = t->kw == KW_FROM || t->kw == KW_TABLE || t->kw == KW_UPDATE ||
+                  word(c, t, "TRUNCATE") || word(c, t, "USING");
+        s->ddl_index = false;
+    } else if (sh->st == ST_DDL && word(c, t, "INDEX")) {
+        s->ddl_index = true;
+    } else if (t->kw == KW_TABLES && (sh->st == ST_DDL || sh->st == ST_OTHER)) {
+        s->want = s->list = true; /* LOCK TABLES, OPTIMIZE TABLES... */
+    }
+}
+
+/* The outermost clauses pass 2 reads: UPDATE's SET, ON DUPLICATE KEY
+ * UPDATE, WHERE. true when t was one (s->c moved past it). */
+static bool clause(struct scan *s, struct shape *sh, const struct token *t)
+{
+    struct cur *c = &s->c;
+    if (s->depth == 0 && t->kw == KW_SET && sh->st == ST_UPDATE && s->key != NULL) {
+        adv(c);
+        sh->have_upd_set = true;
+        sh->upd_set = *c;
+        if (assigns_key(c, s->key))
+            sh->key_assigned = true;
+        s->pos++;
+        return true;
+    }
+    if (s->depth == 0 && sh->st == ST_INSERT && word(c, t, "DUPLICATE"))
+        s->dup_key = true;
+    if (s->depth == 0 && s->dup_key && t->kw == KW_UPDATE && s->key != NULL) {
+        adv(c);
+        if (assigns_key(c, s->key))
+            sh->key_assigned = true;
+        return true;
+    }
+    if (s->depth == 0 && !sh->have_where && word(c, t, "WHERE")) {
+        adv(c);
+        sh->have_where = true;
+        sh->where = *c;
+        s->pos++;
+        return true;
+    }
+    return false;
+}
+
+/* Modifiers between a table word and its table: IF NOT EXISTS, IGNORE... */
+static bool table_modifier(const struct cur *c, const struct token *t)
+{
+    return word(c, t, "IF") || t->kw == KW_NOT || t->kw == KW_EXISTS ||
+           word(c, t, "LOW_PRIORITY") || word(c, t, "DELAYED") || word(c, t, "HIGH_PRIORITY") ||
+           word(c, t, "IGNORE") || word(c, t, "QUICK") || t->kw == KW_ONLY || word(c, t, "LATERAL");
+}
+
 static void pass1(const struct key_in *in, struct shape *sh)
 {
-    struct cur c = {.s = NULL};
-    lex_init(&c.lx, in->sql, in->len > CLASSIFY_MAX_LEN ? 0 : in->len, in->opts, NULL);
-    c.s = c.lx.s;
+    struct scan s = {.c = {.s = NULL}};
+    struct cur *c = &s.c;
+    lex_init(&c->lx, in->sql, in->len > CLASSIFY_MAX_LEN ? 0 : in->len, in->opts, NULL);
+    c->s = c->lx.s;
     *sh =
         (struct shape){.first_ref = -1, .table = -1, .table2 = -1, .ref = -1, .verb = "statement"};
-    lex_next(&c.lx, &c.t);
-    if (c.t.type == T_END)
+    lex_next(&c->lx, &c->t);
+    if (c->t.type == T_END)
         return;
-    sh->st = stmt_of(&c, &c.t);
-    sh->verb = sh->st == ST_READ ? "SELECT" : verb_of(&c, &c.t);
-    int depth = 0;
-    bool want = false, list = false, ddl_index = false, del_using = false;
-    unsigned pos = 0;
-    const char *key = NULL;
-    bool dup_key = false;
-    while (c.t.type != T_END) {
-        struct token t = c.t;
+    sh->st = stmt_of(c, &c->t);
+    sh->verb = sh->st == ST_READ ? "SELECT" : verb_of(c, &c->t);
+    while (c->t.type != T_END) {
+        struct token t = c->t;
         if (t.type == T_SEMI) {
-            adv(&c);
-            if (c.t.type != T_END)
+            adv(c);
+            if (c->t.type != T_END)
                 sh->multi = true;
             break;
         }
-        if (pos > 0 && (t.kw == KW_SELECT || word(&c, &t, "UNION") || word(&c, &t, "EXCEPT") ||
-                        word(&c, &t, "INTERSECT"))) {
+        if (s.pos > 0 && (t.kw == KW_SELECT || word(c, &t, "UNION") || word(c, &t, "EXCEPT") ||
+                          word(c, &t, "INTERSECT"))) {
             sh->subquery = true;
-            if (sh->st == ST_INSERT && depth == 0 && t.kw == KW_SELECT)
+            if (sh->st == ST_INSERT && s.depth == 0 && t.kw == KW_SELECT)
                 sh->insert_select = true;
         }
-        if (t.type == T_LPAREN) {
-            depth++;
-            adv(&c);
-            pos++;
-            continue;
-        }
-        if (t.type == T_RPAREN) {
-            depth--;
-            want = list = false;
-            adv(&c);
-            pos++;
-            continue;
-        }
-        if (want && (word(&c, &t, "IF") || t.kw == KW_NOT || t.kw == KW_EXISTS ||
-                     word(&c, &t, "LOW_PRIORITY") || word(&c, &t, "DELAYED") ||
-                     word(&c, &t, "HIGH_PRIORITY") || word(&c, &t, "IGNORE") ||
-                     word(&c, &t, "QUICK") || t.kw == KW_ONLY || word(&c, &t, "LATERAL"))) {
-            adv(&c); /* modifiers: the table follows */
-            pos++;
-            continue;
-        }
-        if (want && is_name(&t)) {
-            /* a table reference: [a.]b [[AS] alias] */
-            struct token a = t, b = t;
-            bool qual = false;
-            adv(&c);
-            if (c.t.type == T_DOT) {
-                adv(&c);
-                if (!is_name(&c.t) && c.t.type != T_WORD)
-                    continue;
-                b = c.t;
-                qual = true;
-                adv(&c);
+        if (t.type == T_LPAREN || t.type == T_RPAREN) {
+            s.depth += t.type == T_LPAREN ? 1 : -1;
+            if (t.type == T_RPAREN)
+                s.want = s.list = false;
+            adv(c);
+            s.pos++;
+        } else if (s.want && table_modifier(c, &t)) {
+            adv(c); /* the table follows */
+            s.pos++;
+        } else if (s.want && is_name(&t)) {
+            table_ref(in, &s, sh);
+        } else if (s.pos == 0 && sh->st == ST_DELETE) {
+            s.want = false;
+            delete_head(&s, sh);
+        } else {
+            s.want = false;
+            table_words(&s, sh, &t);
+            if (!clause(&s, sh, &t)) {
+                adv(c);
+                s.pos++;
             }
-            int si, ri;
-            lookup(in, &c, qual ? &a : NULL, &b, &si, &ri);
-            sh->n_refs++;
-            if (sh->n_refs == 1) {
-                sh->first_ref = si >= 0 ? si : ri;
-                sh->first_is_ref = ri >= 0;
-                sh->first_plain = si < 0 && ri < 0;
-            }
-            if (si >= 0) {
-                sh->n_sharded++;
-                if (sh->table < 0)
-                    sh->table = si;
-                else if (si != sh->table && sh->table2 < 0)
-                    sh->table2 = si;
-                if (depth > 0)
-                    sh->sharded_deep = true;
-                key = in->tables->v[sh->table].key;
-            }
-            if (ri >= 0 && sh->ref < 0)
-                sh->ref = ri;
-            if (ri >= 0)
-                sh->n_reftab++;
-            want = false;
-            if (sh->st == ST_INSERT && depth == 0 && sh->n_refs == 1) {
-                if (word(&c, &c.t, "PARTITION")) { /* PARTITION (p0, ...) */
-                    adv(&c);
-                    int d = 0;
-                    do {
-                        d += c.t.type == T_LPAREN ? 1 : c.t.type == T_RPAREN ? -1 : 0;
-                        adv(&c);
-                    } while (d > 0 && c.t.type != T_END);
-                }
-                if (c.t.type == T_LPAREN) {
-                    struct token n = peek(&c);
-                    if (n.kw != KW_SELECT && n.type != T_LPAREN && !word(&c, &n, "WITH")) {
-                        adv(&c);
-                        sh->have_cols = true;
-                        sh->cols = c;
-                        while (c.t.type != T_RPAREN && c.t.type != T_END)
-                            adv(&c);
-                        adv(&c);
-                    }
-                }
-                if (c.t.kw == KW_VALUES || c.t.kw == KW_VALUE) {
-                    adv(&c);
-                    sh->have_values = true;
-                    sh->values = c;
-                } else if (c.t.kw == KW_SET) {
-                    adv(&c);
-                    sh->have_set = true;
-                    sh->set = c;
-                }
-                pos++;
-                continue;
-            }
-            take_alias(&c, sh, si >= 0 && si == sh->table && sh->n_sharded == 1);
-            if (list && c.t.type == T_COMMA) {
-                want = true;
-                adv(&c);
-            } else if (c.t.kw == KW_TO && list) {
-                want = true; /* RENAME TABLE a TO b */
-                adv(&c);
-            } else {
-                list = false;
-            }
-            pos++;
-            continue;
         }
-        want = false;
-        if (pos == 0 && sh->st == ST_DELETE) {
-            adv(&c);
-            while (word(&c, &c.t, "LOW_PRIORITY") || word(&c, &c.t, "QUICK") ||
-                   word(&c, &c.t, "IGNORE"))
-                adv(&c);
-            sh->have_del = true;
-            sh->del = c;
-            /* DELETE FROM t1 USING <tables>: t1 names a table of USING's */
-            struct cur u = c;
-            int d = 0;
-            while (u.t.type != T_END && u.t.type != T_SEMI &&
-                   !(d == 0 && word(&u, &u.t, "WHERE"))) {
-                d += u.t.type == T_LPAREN ? 1 : u.t.type == T_RPAREN ? -1 : 0;
-                if (d == 0 && word(&u, &u.t, "USING") && peek(&u).type != T_LPAREN) {
-                    del_using = true;
-                    break;
-                }
-                adv(&u);
-            }
-            pos++;
-            continue;
-        }
-        if ((word(&c, &t, "LEFT") || word(&c, &t, "RIGHT") || word(&c, &t, "FULL")) &&
-            peek(&c).type != T_LPAREN && (!word(&c, &t, "LEFT") || sh->table < 0))
-            sh->outer_bad = true; /* LEFT(s, n), RIGHT(s, n) are functions */
-        if ((t.kw == KW_FROM && !del_using) || word(&c, &t, "JOIN") ||
-            word(&c, &t, "STRAIGHT_JOIN") || t.kw == KW_INTO || (t.kw == KW_TABLE && !ddl_index) ||
-            (pos == 0 && word(&c, &t, "TRUNCATE")) ||
-            (pos == 0 && (t.kw == KW_UPDATE || t.kw == KW_INSERT || t.kw == KW_REPLACE)) ||
-            (t.kw == KW_ON && ddl_index) ||
-            (sh->st == ST_DELETE && depth == 0 && word(&c, &t, "USING") &&
-             peek(&c).type != T_LPAREN)) {
-            want = true;
-            list = t.kw == KW_FROM || t.kw == KW_TABLE || t.kw == KW_UPDATE ||
-                   word(&c, &t, "TRUNCATE") || word(&c, &t, "USING");
-            ddl_index = false;
-        } else if (sh->st == ST_DDL && word(&c, &t, "INDEX")) {
-            ddl_index = true;
-        } else if (t.kw == KW_TABLES && (sh->st == ST_DDL || sh->st == ST_OTHER)) {
-            want = list = true; /* LOCK TABLES, OPTIMIZE TABLES... */
-        }
-        if (depth == 0 && t.kw == KW_SET && sh->st == ST_UPDATE && key != NULL) {
-            adv(&c);
-            sh->have_upd_set = true;
-            sh->upd_set = c;
-            if (assigns_key(&c, key))
-                sh->key_assigned = true;
-            pos++;
-            continue;
-        }
-        if (depth == 0 && sh->st == ST_INSERT && word(&c, &t, "DUPLICATE"))
-            dup_key = true;
-        if (depth == 0 && dup_key && t.kw == KW_UPDATE && key != NULL) {
-            adv(&c);
-            if (assigns_key(&c, key))
-                sh->key_assigned = true;
-            continue;
-        }
-        if (depth == 0 && !sh->have_where && word(&c, &t, "WHERE")) {
-            adv(&c);
-            sh->have_where = true;
-            sh->where = c;
-            pos++;
-            continue;
-        }
-        adv(&c);
-        pos++;
     }
 }
 

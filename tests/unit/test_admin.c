@@ -33,6 +33,8 @@
 #include "halyard/admin/metrics.h"
 #include "halyard/core/textbuf.h"
 
+#include "../../src/admin/admin_int.h"
+
 #define HASH "*5BCB3E6AC345B435C7C2E6B7949A04CE6F6563D3"
 #define BASE                                                                                       \
     "listeners = ( { name = \"main\"; address = \"127.0.0.1\"; port = 6033; } );\n"                \
@@ -190,6 +192,28 @@ static void test_parse(void **state)
         } else if (rc == HY_ERROR) {
             assert_string_equal(err, c->err);
         }
+    }
+}
+
+/* Every verb has its row in admin_verbs[] (a verb added to the enum
+ * without one would have no words to match and no handler), and its own
+ * words name it. */
+static void test_verb_table(void **state)
+{
+    (void)state;
+    for (size_t v = 0; v < ADMIN_N_VERBS; v++) {
+        const struct admin_verb_def *d = &admin_verbs[v];
+        if (d->words == NULL || d->run == NULL)
+            fail_msg("verb %zu has no row in admin_verbs[] (src/admin/admin_cmd.c)", v);
+        assert_true(d->min_args <= d->max_args);
+        assert_true((d->usage == NULL) == (d->help == NULL));
+        if (d->min_args > 0)
+            continue;
+        struct admin_cmd cmd;
+        char err[512] = "";
+        hy_status_t rc = admin_parse(d->words, strlen(d->words), &cmd, err, sizeof(err));
+        if (rc == HY_OK && cmd.verb != v)
+            fail_msg("'%s' parses as verb %d, not %zu", d->words, cmd.verb, v);
     }
 }
 
@@ -1557,6 +1581,7 @@ int main(void)
         cmocka_unit_test(test_render_stats),
         cmocka_unit_test(test_render_sessions),
         cmocka_unit_test(test_render_help),
+        cmocka_unit_test(test_verb_table),
         cmocka_unit_test(test_render_rules),
         cmocka_unit_test(test_render_digests),
         cmocka_unit_test(test_render_pools),

@@ -76,6 +76,8 @@ void admin_destroy(struct admin *a);
 
 /* ---- pure parts, unit-tested ---- */
 
+/* The commands, in the order `help` lists them (admin_verbs[] in
+ * admin_cmd.c has one row for each). */
 enum admin_verb {
     ADMIN_HELP,
     ADMIN_SHOW_STATUS,
@@ -84,20 +86,20 @@ enum admin_verb {
     ADMIN_SHOW_SESSIONS,
     ADMIN_SHOW_POOLS,
     ADMIN_SHOW_RULES,
-    ADMIN_SHOW_DIGESTS,
-    ADMIN_KILL_SESSION,
-    ADMIN_RELOAD,
-    ADMIN_TAKEOVER,        /* a new halyard asks for the listening sockets (takeover.h) */
-    ADMIN_TAKEOVER_FINISH, /* ... and has them: stop accepting, drain, exit */
-    ADMIN_SHOW_BLOCKED,
-    ADMIN_UNBLOCK,
-    ADMIN_SHOW_FIREWALL,
-    ADMIN_DUMP_FIREWALL,
     ADMIN_SHOW_BACKENDS,
     ADMIN_SHOW_GROUPS, /* show groups (admin_groups.c) */
     ADMIN_SHOW_SHARDS, /* show shards (admin_shards.c) */
     ADMIN_SHOW_XA,     /* show xa (xa_recover.c) */
     ADMIN_BACKEND_SET, /* backend NAME drain [nowait]|maint|online */
+    ADMIN_SHOW_DIGESTS,
+    ADMIN_KILL_SESSION,
+    ADMIN_SHOW_BLOCKED,
+    ADMIN_UNBLOCK,
+    ADMIN_SHOW_FIREWALL,
+    ADMIN_DUMP_FIREWALL,
+    ADMIN_RELOAD,
+    ADMIN_TAKEOVER,        /* a new halyard asks for the listening sockets (takeover.h) */
+    ADMIN_TAKEOVER_FINISH, /* ... and has them: stop accepting, drain, exit (not in help) */
     ADMIN_SWITCHOVER,
     ADMIN_FAILOVER,
     ADMIN_SHOW_EVENTS, /* show events [last N] */
@@ -105,6 +107,7 @@ enum admin_verb {
     ADMIN_SHOW_BACKUP,     /* the binlog archive (binlog_archive.h) and the last full backup */
     ADMIN_BACKUP_FULL,     /* backup full (backup_full.h) */
     ADMIN_BACKUP_VERIFIED, /* backup verified RESULT GTID TABLES DIFFER (backup_verify.h) */
+    ADMIN_N_VERBS
 };
 
 struct admin_cmd {
