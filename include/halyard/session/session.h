@@ -87,6 +87,8 @@ enum internal_op {
     INT_READBACK,   /* reading back the values a SET assigned */
     INT_GTID_FETCH, /* SELECT @@last_gtid on the primary */
     INT_GTID_WAIT,  /* SELECT MASTER_GTID_WAIT(...) on a replica */
+    INT_GPOS_FETCH, /* consistency = global: the primary's position (global_pos.h) */
+    INT_GPOS_WAIT,  /* ... waited for on a replica */
     INT_PS_USE,     /* COM_INIT_DB to a statement's schema before INT_PS_PREPARE */
     INT_PS_ENV,     /* SET of its PREPARE's sql_mode and character set, the same */
     INT_PS_PREPARE, /* preparing a statement where an EXECUTE lands */
@@ -216,6 +218,14 @@ struct session {
     char gtid[128];       /* primary's GTID position after the session's last write */
     double last_write;    /* ev_now() of the last write, for consistency = strong */
     int ro_idx;           /* START TRANSACTION READ ONLY running on this replica, else -1 */
+
+    /* consistency = global (cluster/global_pos.h): the read being routed */
+    bool causal_read;      /* waits for the session's own writes (causal) */
+    bool global_read;      /* waits for its group's position (global) */
+    uint64_t global_need;  /* the group's commits it must see; 0 = not taken yet */
+    uint64_t global_at;    /* global_gtid holds the commits up to this; 0 = none */
+    char global_gtid[128]; /* the position it waits for (GLOBAL_POS_MAX) */
+
     /* health (backend.h): the statement in flight counts on q_rt; an
      * autocommit read on a replica keeps its packet to run it once more
      * elsewhere if the replica dies before answering */
