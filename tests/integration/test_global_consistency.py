@@ -130,3 +130,14 @@ def test_writes_through_another_halyard(start_halyard, cluster, table, ids):
     cluster.delay(2, 0)
     wait_until(lambda: q(reader, "SELECT v FROM t WHERE id = 1")[0][0] == 104, 5,
                what="the last value")
+
+
+def test_the_demo_config_reads_other_connections_writes(start_halyard, cluster, table, ids):
+    """conf/halyard.conf, the config `make demo` runs, behaves like one
+    server for an application that reads on one connection what it wrote on
+    another (with one replica a second late, as above)."""
+    from util import sample_config
+    h = start_halyard(sample_config())
+    cluster.delay(1, 1)
+    stale, served = write_then_read(h, table, 40)
+    assert stale == [], stale

@@ -262,6 +262,27 @@ def test_change_user_to_server_account(start_halyard, cluster, grant, accounts):
     c.close()
 
 
+def test_demo_config_takes_server_accounts(start_halyard, cluster, grant, accounts):
+    """The demo's config (conf/halyard.conf, users_source = "both") takes
+    accounts from the servers as well as its own: an account created on the
+    primary while halyard runs logs in through it and COM_CHANGE_USER to it
+    works; so does the tests' monitor account; app, from the config, too."""
+    from util import MONITOR_PASSWORD, sample_config
+    h = start_halyard(sample_config())
+    name = accounts("hy_demo")
+    assert current_user(h.port, name, PW) == f"{name}@%"
+    assert current_user(h.port, MONITOR_USER, MONITOR_PASSWORD) == f"{MONITOR_USER}@%"
+    assert current_user(h.port, APP_USER, APP_PASSWORD) == f"{APP_USER}@%"
+    c = RawConn("127.0.0.1", h.port)
+    c.login(APP_USER, APP_PASSWORD)
+    late = accounts("hy_demo_late")
+    c.change_user(late, PW)
+    assert c.value("SELECT CURRENT_USER()") == f"{late}@%"
+    c.change_user(MONITOR_USER, MONITOR_PASSWORD)
+    assert c.value("SELECT CURRENT_USER()") == f"{MONITOR_USER}@%"
+    c.close()
+
+
 def test_expired_password_sandbox(start_halyard, cluster, grant, accounts):
     """disconnect_on_expired_password = OFF (the default): the server logs
     the client in and refuses its statements until it sets a password;
