@@ -117,6 +117,7 @@ void users_lookup(const char *group, const char *user, const char *ip, struct us
     } else {
         const struct account *st = accounts_stand_in(&gt->t, user);
         out->stand_in_socket = st != NULL && st->fail_no_mention;
+        out->stand_in_socket_empty = st != NULL && st->fail_no_mention_empty;
     }
     pthread_mutex_unlock(&users_lock);
 }

@@ -79,6 +79,7 @@ struct methods {
     bool native_ok;   /* a native method with a usable string was seen */
     bool other;       /* a method halyard cannot check */
     bool last_socket; /* the last method is unix_socket */
+    bool any_socket;  /* ... or any is */
 };
 
 static void take_method(struct account *out, struct methods *m, const char *plugin,
@@ -96,7 +97,7 @@ static void take_method(struct account *out, struct methods *m, const char *plug
         return;
     }
     if (strcasecmp(plugin, SOCKET_NAME) == 0) {
-        m->last_socket = true;
+        m->last_socket = m->any_socket = true;
         return;
     }
     m->last_socket = false;
@@ -135,6 +136,7 @@ hy_status_t accounts_parse_row(const char *const *row, bool name_resolve, struct
         }
     }
     out->fail_no_mention = m.last_socket;
+    out->fail_no_mention_empty = m.any_socket;
     out->auth = m.native_ok     ? ACCOUNT_NATIVE
                 : m.other       ? ACCOUNT_OTHER
                 : m.last_socket ? ACCOUNT_UNIX_SOCKET

@@ -445,7 +445,8 @@ static bool server_account(struct session *s, const char *user, const uint8_t *a
     }
     s->pend_disconnect_expired = ua->disconnect_expired;
     if (!ua->found) {
-        s->deny = ua->stand_in_socket ? DENY_NO_MENTION : DENY_ACCESS;
+        bool no_mention = auth_len > 0 ? ua->stand_in_socket : ua->stand_in_socket_empty;
+        s->deny = no_mention ? DENY_NO_MENTION : DENY_ACCESS;
         free(ua);
         return true;
     }
@@ -475,7 +476,8 @@ static bool server_account(struct session *s, const char *user, const uint8_t *a
                          ? s->pend_acct->x509_subject
                          : NULL;
     u->max_connections = a->max_user_connections;
-    s->deny = a->fail_no_mention ? DENY_NO_MENTION : DENY_ACCESS;
+    s->deny = (auth_len > 0 ? a->fail_no_mention : a->fail_no_mention_empty) ? DENY_NO_MENTION
+                                                                             : DENY_ACCESS;
     switch (a->auth) {
     case ACCOUNT_NATIVE:
         *out = u;

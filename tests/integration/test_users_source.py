@@ -130,6 +130,42 @@ def test_unknown_users_as_the_server(start_halyard, cluster, grant):
     assert {e[0] for e in direct.values()} == {1045, 1698}
 
 
+@pytest.mark.parametrize("source", ["backends", "both"])
+def test_socket_accounts_refused_as_the_server(start_halyard, cluster, grant, accounts, source):
+    """Wrong passwords by the account's methods (issue 33 item 6): the
+    server answers 1698 (no "using password") when the last method that
+    said something is unix_socket (a password method given no password says
+    nothing), 1045 otherwise; halyard reads the methods from
+    mysql.global_priv and answers the same, code and text."""
+    sock = accounts("hy_sock", "IDENTIFIED VIA unix_socket")
+    sock_pw = accounts("hy_sock_pw", "IDENTIFIED VIA unix_socket OR mysql_native_password "
+                                     f"USING PASSWORD('{PW}')")
+    pw_sock = accounts("hy_pw_sock", f"IDENTIFIED VIA mysql_native_password USING PASSWORD('{PW}') "
+                                     "OR unix_socket")
+    h = start_backends(start_halyard, source=source, auth_fail_limit=0)
+    for user, pw, code in [(sock, PW, 1698), (sock, "", 1698), (sock_pw, "wrong", 1045),
+                           (sock_pw, "", 1698), (pw_sock, "wrong", 1698), (pw_sock, "", 1698)]:
+        assert same_login_error(cluster, h, user, pw)[0] == code, (user, pw)
+    # the password itself logs in wherever a native method is there
+    assert current_user(h.port, sock_pw, PW) == f"{sock_pw}@%"
+    assert current_user(h.port, pw_sock, PW) == f"{pw_sock}@%"
+
+
+def test_config_source_knows_no_server_account(start_halyard, cluster, accounts):
+    """users_source = "config" (halyard's default): halyard knows the names
+    in its config only and answers 1045 for every other, where the server
+    answers 1698 for an account whose method is unix_socket (and for some
+    unknown names, by its stand-in account). Documented in
+    docs/compatibility.md."""
+    sock = accounts("hy_sock_cfg", "IDENTIFIED VIA unix_socket")
+    h = start_halyard(auth_fail_limit=0)
+    assert login_error(cluster.primary_port, sock, PW)[0] == 1698
+    assert login_error(h.port, sock, PW) == (
+        1045, f"Access denied for user '{sock}'@'127.0.0.1' (using password: YES)")
+    assert login_error(h.port, APP_USER, "wrong") == (
+        1045, f"Access denied for user '{APP_USER}'@'127.0.0.1' (using password: YES)")
+
+
 def test_locked_account(start_halyard, cluster, grant, accounts):
     name = accounts("hy_locked", f"IDENTIFIED BY '{PW}' ACCOUNT LOCK")
     h = start_backends(start_halyard)

@@ -168,6 +168,7 @@ static void test_rows(void **state)
     assert_int_equal(a.auth, ACCOUNT_NATIVE);
     assert_false(a.no_password);
     assert_false(a.fail_no_mention);
+    assert_false(a.fail_no_mention_empty);
     assert_int_equal(a.h2[0], 0x24);
 
     row_init(row, "n", "%", "mysql_native_password", "");
@@ -196,6 +197,9 @@ static void test_rows(void **state)
     assert_int_equal(accounts_parse_row(row, false, &a, why, sizeof(why)), HY_OK);
     assert_int_equal(a.auth, ACCOUNT_NATIVE);
     assert_false(a.fail_no_mention);
+    /* ... but given no password the native method leaves unix_socket's
+     * "no mention": the server answers 1698 */
+    assert_true(a.fail_no_mention_empty);
 
     row_init(row, "e", "%", "ed25519", "ZIgUREUg5PVgQ6LskhXmO+eZLS0nC8be6HPjYWR4YJY");
     assert_int_equal(accounts_parse_row(row, false, &a, why, sizeof(why)), HY_OK);

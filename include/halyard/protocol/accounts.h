@@ -50,10 +50,14 @@ struct account {
     char user[ACCOUNT_USER_MAX + 1];
     char host[ACCOUNT_HOST_MAX + 1]; /* the pattern as written */
     enum account_auth auth;
-    char plugin[65];      /* the method's name (for ACCOUNT_OTHER's error) */
-    bool no_password;     /* ACCOUNT_NATIVE with an empty string */
-    bool fail_no_mention; /* a failed login gets 1698, not 1045: the last method the
-                           * server tries is unix_socket */
+    char plugin[65];  /* the method's name (for ACCOUNT_OTHER's error) */
+    bool no_password; /* ACCOUNT_NATIVE with an empty string */
+    /* A failed login gets 1698, not 1045 (MariaDB's PASSWORD_USED_NO_MENTION):
+     * unix_socket sets it, a password method given a password sets "using
+     * password", one given none leaves it. So with a password: the last
+     * method is unix_socket; without: any method is. */
+    bool fail_no_mention;
+    bool fail_no_mention_empty;
     uint8_t h2[20];       /* ACCOUNT_NATIVE: SHA1(SHA1(password)) */
     bool locked;          /* ACCOUNT LOCK */
     bool expired;         /* PASSWORD EXPIRE */
