@@ -166,6 +166,66 @@ def test_config_source_knows_no_server_account(start_halyard, cluster, accounts)
         1045, f"Access denied for user '{APP_USER}'@'127.0.0.1' (using password: YES)")
 
 
+OLD_PW, OLD_HASH = "oldpw", "09301740536db389"  # mysql_old_password, as main.change_user
+
+
+def raw_login_error(port, user, password):
+    """(code, message) of a RawConn login that must fail (it speaks
+    mysql_old_password when asked)."""
+    c = RawConn("127.0.0.1", port)
+    try:
+        with pytest.raises(MySQLError) as e:
+            c.login(user, password)
+    finally:
+        c.close()
+    return e.value.code, e.value.message
+
+
+@pytest.fixture
+def secure_auth(cluster):
+    """secure_auth(on) on every node (a login through halyard reaches the
+    replicas too); back to the default at the end."""
+    def set_all(on):
+        for i in range(len(cluster.nodes)):
+            cluster.sql(i, f"SET GLOBAL secure_auth = {1 if on else 0}")
+    yield set_all
+    for i in range(len(cluster.nodes)):
+        cluster.sql(i, "SET GLOBAL secure_auth = DEFAULT")
+
+
+def test_old_password_as_the_server(start_halyard, cluster, grant, accounts, secure_auth):
+    """mysql_old_password (main.change_user): refused with the server's 1275
+    while secure_auth is ON (the default); with it OFF the login and
+    COM_CHANGE_USER work through halyard as on the server, and halyard logs
+    in to the backends, replicas included, with the stored hash."""
+    name = accounts("hy_oldpw", f"IDENTIFIED BY PASSWORD '{OLD_HASH}'")
+    h = start_backends(start_halyard, source="both", auth_fail_limit=0)
+    direct = raw_login_error(cluster.primary_port, name, OLD_PW)
+    assert direct[0] == 1275
+    assert raw_login_error(h.port, name, OLD_PW) == direct
+    secure_auth(False)
+    # the refusal made halyard read the accounts again: secure_auth is OFF now
+    c = RawConn("127.0.0.1", h.port)
+    assert c.login(name, OLD_PW) == ["mysql_old_password"]
+    assert c.value("SELECT CURRENT_USER()") == f"{name}@%"
+    sids = {c.value("/* halyard: replica */ SELECT @@server_id") for _ in range(4)}
+    assert cluster.server_id(0) not in sids  # logged in on the replicas as well
+    c.close()
+    assert raw_login_error(h.port, name, "wrong") == raw_login_error(cluster.primary_port, name,
+                                                                     "wrong")
+    # COM_CHANGE_USER to it and back, as main.change_user does
+    c = RawConn("127.0.0.1", h.port)
+    c.login(APP_USER, APP_PASSWORD)
+    assert c.change_user(name, OLD_PW) == ["mysql_old_password"]
+    assert c.value("SELECT CURRENT_USER()") == f"{name}@%"
+    with pytest.raises(MySQLError) as e:
+        c.change_user(name, "wrong")
+    assert e.value.code == 1045
+    c.change_user(APP_USER, APP_PASSWORD)
+    assert c.value("SELECT CURRENT_USER()") == f"{APP_USER}@%"
+    c.close()
+
+
 def test_locked_account(start_halyard, cluster, grant, accounts):
     name = accounts("hy_locked", f"IDENTIFIED BY '{PW}' ACCOUNT LOCK")
     h = start_backends(start_halyard)

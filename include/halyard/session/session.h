@@ -105,6 +105,7 @@ enum internal_op {
 enum auth_step {
     AUTH_STEP_NATIVE = 0, /* our AuthSwitchRequest to mysql_native_password */
     AUTH_STEP_SHA2_FULL,  /* caching_sha2_password "perform full authentication" */
+    AUTH_STEP_OLD,        /* our request to switch to mysql_old_password (auth.h) */
 };
 
 /* What the command in flight changes in the session's state, kept from
@@ -128,6 +129,7 @@ enum login_deny {
     DENY_LOCKED,     /* 4151 ACCOUNT LOCK */
     DENY_EXPIRED,    /* 1862 PASSWORD EXPIRE, and the server disconnects such clients */
     DENY_PLUGIN,     /* 1524 a method halyard cannot check (pend_acct->plugin) */
+    DENY_SECURE_AUTH, /* 1275 mysql_old_password while the server's secure_auth is ON */
 };
 
 struct session {
@@ -325,6 +327,10 @@ struct session {
     uint8_t h1[MYSQL_SHA1_LEN]; /* SHA1(password): lets us log into backends */
     uint8_t h2[MYSQL_SHA1_LEN];
     bool no_password;
+    /* an account read from the servers with mysql_old_password: its stored
+     * hash answers the backends' requests for it (auth.h) */
+    bool old_pw;
+    uint32_t old_hash[2];
     uint32_t caps;     /* negotiated with the client */
     uint32_t ext_caps; /* MariaDB's extended ones, negotiated with the client */
     uint8_t charset;
