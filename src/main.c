@@ -43,6 +43,7 @@
 #include "halyard/admin/alerts.h"
 #include "halyard/core/audit.h"
 #include "halyard/cluster/backend.h"
+#include "halyard/cluster/global_pos.h"
 #include "halyard/config/config.h"
 #include "halyard/protocol/conn.h"
 #include "halyard/core/events.h"
@@ -1022,6 +1023,7 @@ static void app_shutdown(int rc)
     audit_shutdown();
     config_put(app.cfg);
     backend_rt_free_all();
+    global_pos_free_all();
     stats_listeners_free();
     stats_groups_free();
 }

@@ -15,6 +15,7 @@
 
 #include "halyard/core/audit.h"
 #include "halyard/cluster/backend.h"
+#include "halyard/cluster/global_pos.h"
 #include "halyard/config/group.h"
 #include "halyard/core/events.h"
 #include "halyard/core/log.h"
@@ -200,7 +201,7 @@ hy_status_t backend_rt_attach(struct config *cfg)
         }
     }
     group_views_attach(cfg);
-    return HY_OK;
+    return global_pos_attach(cfg);
 }
 
 void backend_rt_free_all(void)

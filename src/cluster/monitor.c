@@ -25,6 +25,7 @@
 #include "halyard/cluster/dualmaster.h"
 #include "halyard/cluster/galera.h"
 #include "halyard/core/gtid.h"
+#include "halyard/cluster/global_pos.h"
 #include "halyard/core/log.h"
 #include "halyard/cluster/monitor.h"
 #include "halyard/cluster/shard_learn.h"
@@ -573,6 +574,14 @@ static void parse_vars(struct monitor_backend *mb, const struct sqlresult *res)
     const char *sid = sqlresult_get(res, 0, 3);
     mb->server_id = sid != NULL ? (uint32_t)strtoul(sid, NULL, 10) : 0;
     copy_cell(mb->gtid_binlog_state, sizeof(mb->gtid_binlog_state), sqlresult_get(res, 0, 4));
+    /* consistency = global: writes the sessions did not see (another
+     * halyard's, or made on the server) are waited for from now on. */
+    struct global_pos *gp = grp_of(mb)->gpos;
+    if (gp != NULL && !galera(mb) && backend_role(mb->rt) == ROLE_PRIMARY &&
+        global_pos_primary_seen(gp, mb->gtid_binlog))
+        hy_log_debug("backend %s: binlog position %s is past the known one: global reads wait "
+                     "for it",
+                     mb->be->name, mb->gtid_binlog);
     const char *ss = sqlresult_get(res, 0, 5);
     mb->semisync_replica = ss != NULL && strcasecmp(ss, "ON") == 0;
     global_lex_note(mb, sqlresult_get(res, 0, 6));

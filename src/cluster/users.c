@@ -35,7 +35,8 @@ static const char USERS_SQL[] =
     "JSON_LENGTH(Priv, '$.auth_or'), "
     J("account_locked") J("password_last_changed") J("password_lifetime")
     J("ssl_type") J("x509_subject") J("x509_issuer") J("max_user_connections")
-    "@@default_password_lifetime, @@skip_name_resolve, @@disconnect_on_expired_password "
+    "@@default_password_lifetime, @@skip_name_resolve, @@disconnect_on_expired_password, "
+    "@@secure_auth "
     "FROM mysql.global_priv";
 #undef J
 /* clang-format on */
@@ -117,6 +118,7 @@ void users_lookup(const char *group, const char *user, const char *ip, struct us
     } else {
         const struct account *st = accounts_stand_in(&gt->t, user);
         out->stand_in_socket = st != NULL && st->fail_no_mention;
+        out->stand_in_socket_empty = st != NULL && st->fail_no_mention_empty;
     }
     pthread_mutex_unlock(&users_lock);
 }

@@ -447,6 +447,8 @@ static enum consistency consistency_parse(const char *v)
         return CONSISTENCY_CAUSAL;
     if (strcmp(v, "strong") == 0)
         return CONSISTENCY_STRONG;
+    if (strcmp(v, "global") == 0)
+        return CONSISTENCY_GLOBAL;
     return CONSISTENCY_DEFAULT;
 }
 
@@ -459,6 +461,8 @@ const char *consistency_to_str(enum consistency c)
         return "causal";
     case CONSISTENCY_STRONG:
         return "strong";
+    case CONSISTENCY_GLOBAL:
+        return "global";
     case CONSISTENCY_DEFAULT:
         break;
     }

@@ -168,12 +168,14 @@ const struct config_key config_keys[] = {
      "send reads outside transactions to replicas, as `consistency` allows; false = every "
      "statement to the primary unless a hint says otherwise", NULL},
     {"consistency", CONFIG_STRING, "causal", 0, 0,
-     "what a session's reads see after its own writes: eventual (any replica), causal (a "
-     "replica that has applied the session's last write, else the primary), strong (the "
-     "primary for strong_window_ms after a write)", "eventual|causal|strong"},
+     "what a session's reads see of writes: eventual (any replica), causal (a replica that "
+     "has applied the session's last write, else the primary), strong (the primary for "
+     "strong_window_ms after a write), global (a replica that has applied every write "
+     "committed through this halyard before the read began, else the primary)",
+     "eventual|causal|strong|global"},
     {"causal_timeout_ms", CONFIG_INT, "250", 0, 60000,
-     "consistency = causal: milliseconds a replica may take to apply the session's last write "
-     "before the read goes to the primary instead", NULL},
+     "consistency = causal or global: milliseconds a replica may take to apply the writes the "
+     "read must see before the read goes to the primary instead", NULL},
     {"strong_window_ms", CONFIG_INT, "1000", 0, 3600000,
      "consistency = strong: milliseconds after a write during which the session reads from the "
      "primary", NULL},
@@ -548,7 +550,7 @@ const struct config_key config_keys[] = {
      "listen(2) backlog: connections the kernel queues before halyard accepts them", NULL},
     {"listeners.[].consistency", CONFIG_STRING, "default", 0, 0,
      "consistency for sessions of this listener; default = the top-level consistency",
-     "default|eventual|causal|strong"},
+     "default|eventual|causal|strong|global"},
     {"listeners.[].require_tls", CONFIG_BOOL, "false", 0, 0,
      "refuse logins that did not start TLS (error 1045, as MariaDB 10.11 with "
      "require_secure_transport); needs tls_cert", NULL},
@@ -579,7 +581,7 @@ const struct config_key config_keys[] = {
      "check the password; \"\" = learned from the first full authentication", NULL},
     {"users.[].consistency", CONFIG_STRING, "default", 0, 0,
      "consistency for this user's sessions, over the listener's; default = the listener's",
-     "default|eventual|causal|strong"},
+     "default|eventual|causal|strong|global"},
     {"users.[].require_tls", CONFIG_BOOL, "false", 0, 0,
      "refuse this user's logins that did not start TLS (error 1045, as REQUIRE SSL); needs "
      "tls_cert", NULL},

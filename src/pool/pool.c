@@ -35,6 +35,7 @@ struct pool_bucket {
     bool has_creds, retired;         /* retired: its config was replaced, no more opening */
     struct mysql_client_creds creds; /* pointers into the copies below and user/db */
     uint8_t h1[MYSQL_SHA1_LEN], h2[MYSQL_SHA1_LEN];
+    uint32_t old_hash[2];
     uint8_t *attrs;
     struct bconn *opening; /* through bc->pool_next */
     uint32_t n_opening;
@@ -100,6 +101,7 @@ static void bucket_free(struct pool *p, struct pool_bucket *b)
     }
     config_put(b->cfg);
     explicit_bzero(b->h1, sizeof(b->h1));
+    explicit_bzero(b->old_hash, sizeof(b->old_hash));
     free(b->attrs);
     free(b->user);
     free(b->db);
@@ -249,6 +251,10 @@ static void bucket_creds(struct pool_bucket *b, const struct mysql_client_creds 
         memcpy(b->h2, cr->h2, sizeof(b->h2));
         b->creds.h1 = b->h1;
         b->creds.h2 = b->h2;
+    }
+    if (cr->old_hash != NULL) {
+        memcpy(b->old_hash, cr->old_hash, sizeof(b->old_hash));
+        b->creds.old_hash = b->old_hash;
     }
     b->has_creds = true;
 }

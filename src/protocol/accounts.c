@@ -15,6 +15,7 @@
 
 #define NATIVE_NAME   "mysql_native_password"
 #define SOCKET_NAME   "unix_socket"
+#define OLD_NAME      "mysql_old_password"
 #define HOST_MAXLEN   255 /* the server's max_hostname_length */
 #define MAGIC_BITS    30
 #define WILD_MANY     '%'
@@ -77,8 +78,10 @@ static bool parse_ipv4(const char *s, size_t len, uint32_t *out)
 /* One authentication method of the account, folded into `out`. */
 struct methods {
     bool native_ok;   /* a native method with a usable string was seen */
+    bool old_ok;      /* a mysql_old_password method with a usable string */
     bool other;       /* a method halyard cannot check */
     bool last_socket; /* the last method is unix_socket */
+    bool any_socket;  /* ... or any is */
 };
 
 static void take_method(struct account *out, struct methods *m, const char *plugin,
@@ -96,7 +99,19 @@ static void take_method(struct account *out, struct methods *m, const char *plug
         return;
     }
     if (strcasecmp(plugin, SOCKET_NAME) == 0) {
-        m->last_socket = true;
+        m->last_socket = m->any_socket = true;
+        return;
+    }
+    if (strcasecmp(plugin, OLD_NAME) == 0) {
+        m->last_socket = false;
+        bool empty = false;
+        uint32_t h[2];
+        if (!m->old_ok && auth_old_hash_parse(string != NULL ? string : "", h, &empty) == HY_OK) {
+            m->old_ok = true;
+            if (!m->native_ok) /* native's no_password wins: halyard checks that one */
+                out->no_password = empty;
+            memcpy(out->old_hash, h, sizeof(h));
+        }
         return;
     }
     m->last_socket = false;
@@ -135,10 +150,14 @@ hy_status_t accounts_parse_row(const char *const *row, bool name_resolve, struct
         }
     }
     out->fail_no_mention = m.last_socket;
+    out->fail_no_mention_empty = m.any_socket;
     out->auth = m.native_ok     ? ACCOUNT_NATIVE
+                : m.old_ok      ? ACCOUNT_OLD
                 : m.other       ? ACCOUNT_OTHER
                 : m.last_socket ? ACCOUNT_UNIX_SOCKET
                                 : ACCOUNT_INVALID;
+    const char *sa = row[ACOL_SECURE_AUTH];
+    out->secure_auth = sa == NULL || strcmp(sa, "0") != 0; /* unknown: as the default, ON */
 
     out->locked = row[ACOL_LOCKED] != NULL && strcmp(row[ACOL_LOCKED], "true") == 0;
     long long changed = num_or(row[ACOL_LAST_CHANGED], -1);

@@ -175,6 +175,84 @@ void auth_native_scramble(const uint8_t scramble[MYSQL_SCRAMBLE_LEN], const char
  * above it keeps the choice uniform. */
 #define SCRAMBLE_LIMIT (SCRAMBLE_SET * (256 / SCRAMBLE_SET))
 
+/* ---- mysql_old_password -------------------------------------------------
+ * MariaDB's sql/password.c, hash_password() and scramble_323(): 32-bit
+ * arithmetic gives the same low 31 bits as the server's unsigned long. */
+
+void auth_old_hash_password(const char *password, size_t len, uint32_t hash[2])
+{
+    uint32_t nr = 1345345333u, add = 7, nr2 = 0x12345671u;
+    for (size_t i = 0; i < len; i++) {
+        uint32_t c = (uint8_t)password[i];
+        if (c == ' ' || c == '\t')
+            continue; /* the scheme skips blanks */
+        nr ^= (((nr & 63) + add) * c) + (nr << 8);
+        nr2 += (nr2 << 8) ^ nr;
+        add += c;
+    }
+    hash[0] = nr & 0x7fffffffu;
+    hash[1] = nr2 & 0x7fffffffu;
+}
+
+hy_status_t auth_old_hash_parse(const char *text, uint32_t hash[2], bool *empty)
+{
+    *empty = text[0] == '\0';
+    hash[0] = hash[1] = 0;
+    if (*empty)
+        return HY_OK;
+    if (strlen(text) != 16)
+        return HY_ERROR;
+    for (int i = 0; i < 16; i++) {
+        int v = hex_value(text[i]);
+        if (v < 0)
+            return HY_ERROR;
+        hash[i / 8] = (hash[i / 8] << 4) | (uint32_t)v;
+    }
+    return HY_OK;
+}
+
+/* The server's my_rnd (mysys/my_rnd.c), seeded as scramble_323 seeds it. */
+struct old_rnd {
+    uint32_t seed1, seed2;
+};
+
+#define OLD_RND_MAX 0x3FFFFFFFu
+
+static double old_rnd_next(struct old_rnd *r)
+{
+    r->seed1 = (uint32_t)(((uint64_t)r->seed1 * 3 + r->seed2) % OLD_RND_MAX);
+    r->seed2 = (uint32_t)(((uint64_t)r->seed1 + r->seed2 + 33) % OLD_RND_MAX);
+    return (double)r->seed1 / (double)OLD_RND_MAX;
+}
+
+void auth_old_token(const uint8_t scramble[AUTH_OLD_SCRAMBLE_LEN], const uint32_t hash[2],
+                    uint8_t token[AUTH_OLD_SCRAMBLE_LEN])
+{
+    uint32_t msg[2];
+    auth_old_hash_password((const char *)scramble, AUTH_OLD_SCRAMBLE_LEN, msg);
+    struct old_rnd r = {(hash[0] ^ msg[0]) % OLD_RND_MAX, (hash[1] ^ msg[1]) % OLD_RND_MAX};
+    /* floor() of a value in [0, 31): the conversion truncates alike */
+    for (int i = 0; i < AUTH_OLD_SCRAMBLE_LEN; i++)
+        token[i] = (uint8_t)((unsigned)(old_rnd_next(&r) * 31) + 64);
+    uint8_t extra = (uint8_t)(unsigned)(old_rnd_next(&r) * 31);
+    for (int i = 0; i < AUTH_OLD_SCRAMBLE_LEN; i++)
+        token[i] ^= extra;
+}
+
+bool auth_old_verify(const uint8_t scramble[AUTH_OLD_SCRAMBLE_LEN], const uint8_t *reply,
+                     size_t reply_len, const uint32_t hash[2])
+{
+    if (reply_len == AUTH_OLD_SCRAMBLE_LEN + 1 && reply[AUTH_OLD_SCRAMBLE_LEN] == '\0')
+        reply_len = AUTH_OLD_SCRAMBLE_LEN;
+    if (reply_len != AUTH_OLD_SCRAMBLE_LEN)
+        return false;
+    uint8_t want[AUTH_OLD_SCRAMBLE_LEN];
+    auth_old_token(scramble, hash, want);
+    bool ok = CRYPTO_memcmp(want, reply, sizeof(want)) == 0;
+    explicit_bzero(want, sizeof(want));
+    return ok;
+}
+
 hy_status_t auth_random_scramble(uint8_t *out, size_t n)
 {
     uint8_t pool[64];

@@ -144,11 +144,43 @@ static enum mysql_client_step login(struct mysql_client *mc, const struct mysql_
     return send_out(mc, out, n, MYSQL_CLIENT_SEND);
 }
 
+/* The answer to a request for mysql_old_password on `scramble`: 8 bytes
+ * and a NUL, as the old clients send it; nothing for no password. */
+static enum mysql_client_step old_answer(struct mysql_client *mc,
+                                         const struct mysql_client_creds *cr,
+                                         const uint8_t *scramble, uint8_t *out)
+{
+    uint32_t h[2];
+    size_t n = 0;
+    if (cr->old_hash != NULL) {
+        memcpy(h, cr->old_hash, sizeof(h));
+    } else if (cr->password != NULL && cr->password[0] != '\0') {
+        auth_old_hash_password(cr->password, strlen(cr->password), h);
+    } else {
+        return send_out(mc, out, 0, MYSQL_CLIENT_SEND);
+    }
+    auth_old_token(scramble, h, out + MYSQL_HEADER_SIZE);
+    out[MYSQL_HEADER_SIZE + AUTH_OLD_SCRAMBLE_LEN] = '\0';
+    n = AUTH_OLD_SCRAMBLE_LEN + 1;
+    explicit_bzero(h, sizeof(h));
+    return send_out(mc, out, n, MYSQL_CLIENT_SEND);
+}
+
 static enum mysql_client_step auth_switch(struct mysql_client *mc,
                                           const struct mysql_client_creds *cr, const uint8_t *p,
                                           size_t len, uint8_t *out)
 {
+    static const char old[] = "mysql_old_password";
     const uint8_t *data;
+    size_t data_len;
+    /* 0xFE alone: the server's old-style request for mysql_old_password on
+     * the greeting's scramble (MariaDB sends it so) */
+    if (len == 1)
+        return old_answer(mc, cr, mc->scramble, out);
+    if (mysql_auth_switch_decode(p, len, &mc->plugin, &mc->plugin_len, &data, &data_len) == HY_OK &&
+        mc->plugin_len == sizeof(old) - 1 && memcmp(mc->plugin, old, mc->plugin_len) == 0 &&
+        data_len >= AUTH_OLD_SCRAMBLE_LEN)
+        return old_answer(mc, cr, data, out);
     if (mysql_auth_switch_native(p, len, &mc->plugin, &mc->plugin_len, &data) != HY_OK)
         return fail(mc, MYSQL_CLIENT_BAD_PLUGIN, "unsupported authentication method");
     size_t n = token(cr, data, out + MYSQL_HEADER_SIZE) ? MYSQL_SCRAMBLE_LEN : 0;

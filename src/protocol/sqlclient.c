@@ -74,6 +74,8 @@ struct sqlclient {
     sqlclient_raw_cb raw;    /* SC_RAW */
     uint8_t h1[20], h2[20];  /* a client user's tokens (have_tokens) */
     bool have_tokens;
+    uint32_t old_hash[2]; /* ... or its mysql_old_password hash (have_old) */
+    bool have_old;
     char *db;
     uint8_t charset;
     uint32_t extra_caps, ext_caps;
@@ -340,6 +342,10 @@ struct sqlclient *sqlclient_create(struct ev_loop *loop, const struct sqlclient_
         memcpy(c->h2, t->h2, sizeof(c->h2));
         c->have_tokens = true;
     }
+    if (t->old_hash != NULL) {
+        memcpy(c->old_hash, t->old_hash, sizeof(c->old_hash));
+        c->have_old = true;
+    }
     c->db = t->db != NULL ? strdup(t->db) : NULL;
     c->charset = t->charset != 0 ? t->charset : CHARSET_UTF8MB4_GENERAL_CI;
     c->extra_caps = t->extra_caps;
@@ -390,6 +396,7 @@ static void really_free(struct sqlclient *c)
     tls_ctx_free(c->tls_ctx);
     explicit_bzero(c->h1, sizeof(c->h1));
     explicit_bzero(c->h2, sizeof(c->h2));
+    explicit_bzero(c->old_hash, sizeof(c->old_hash));
     free(c->db);
     if (c->password != NULL) {
         explicit_bzero(c->password, strlen(c->password));
@@ -729,6 +736,7 @@ static void login_creds(const struct sqlclient *c, struct mysql_client_creds *cr
         .password = c->password,
         .h1 = c->have_tokens ? c->h1 : NULL,
         .h2 = c->have_tokens ? c->h2 : NULL,
+        .old_hash = c->have_old ? c->old_hash : NULL,
         .charset = c->charset,
         .max_packet = 0x1000000u,
         .want_caps = CLIENT_CAPS | c->extra_caps | (c->db != NULL ? CLIENT_CONNECT_WITH_DB : 0u),

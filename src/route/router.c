@@ -128,6 +128,9 @@ static void route_read(const struct route_in *in, struct route_out *out, bool ro
     case CONSISTENCY_CAUSAL:
         out->causal = true;
         break;
+    case CONSISTENCY_GLOBAL:
+        out->global = true;
+        break;
     default:
         break;
     }

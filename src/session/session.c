@@ -515,8 +515,15 @@ bool down_parse(struct session *s)
             return true;
         case RELAY_END:
             s->resp_done = true;
-            if (s->cur != NULL && s->resp.status_seen)
-                s->cur->srv_trans = (s->resp.status & SERVER_STATUS_IN_TRANS) != 0;
+            if (s->cur != NULL) {
+                bool was_trans = s->cur->srv_trans;
+                if (s->resp.status_seen)
+                    s->cur->srv_trans = (s->resp.status & SERVER_STATUS_IN_TRANS) != 0;
+                /* consistency = global: counted before the answer goes on */
+                if (s->cur->idx == s->primary &&
+                    (s->cmd_writes || (was_trans && !s->cur->srv_trans)))
+                    session_global_commit(s);
+            }
             return true;
         case RELAY_PACKET:
             break;
@@ -538,6 +545,7 @@ bool down_parse(struct session *s)
         }
         uint32_t peek = HY_MIN(len, (uint32_t)MYSQL_RESP_PEEK);
         bool capture = (s->internal == INT_GTID_FETCH || s->internal == INT_GTID_WAIT ||
+                        s->internal == INT_GPOS_FETCH || s->internal == INT_GPOS_WAIT ||
                         s->internal == INT_LID || s->internal == INT_DB_CHECK) &&
                        s->resp.rows == 0;
         bool track = s->internal == INT_NONE && len > 0 && (s->resp.caps & CLIENT_SESSION_TRACK) &&

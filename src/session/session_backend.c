@@ -84,7 +84,7 @@ static bool session_fall_back(struct session *s, const struct config_backend *be
     s->fell_back = true;
     /* The causal wait ran on the backend that failed, not on this one: a
      * replica waits again (it may not have the session's writes yet). */
-    s->causal_check = j != s->primary && s->consistency == CONSISTENCY_CAUSAL;
+    s->causal_check = j != s->primary && (s->causal_read || s->global_read);
     s->ro_idx = -1;
     session_set_state(s, SS_IDLE);
     session_next_command(s);
@@ -342,9 +342,7 @@ void capture_value(struct session *s, const uint8_t *p, uint32_t len)
     s->cur->captured = true;
 }
 
-/* A GTID list as MariaDB prints it: digits, '-' and ','. Anything else is
- * not put into a query. */
-static bool gtid_valid(const char *g)
+bool gtid_valid(const char *g)
 {
     for (; *g != '\0'; g++) {
         if (!isdigit((unsigned char)*g) && *g != '-' && *g != ',')
@@ -425,6 +423,10 @@ void internal_progress(struct session *s)
             s->wait_idx = (int)s->primary;
             s->causal_check = false;
         }
+        break;
+    case INT_GPOS_FETCH:
+    case INT_GPOS_WAIT:
+        session_global_answer(s, bc, op);
         break;
     case INT_PS_USE:
     case INT_PS_ENV:
@@ -619,8 +621,9 @@ void session_creds(const struct session *s, const struct config_backend *be,
         .db = session_login_db(s),
         .attrs = s->attrs,
         .attrs_len = s->attrs_len,
-        .h1 = s->no_password ? NULL : s->h1,
-        .h2 = s->no_password ? NULL : s->h2,
+        .h1 = s->no_password || s->old_pw ? NULL : s->h1,
+        .h2 = s->no_password || s->old_pw ? NULL : s->h2,
+        .old_hash = s->old_pw && !s->no_password ? s->old_hash : NULL,
         .charset = s->charset,
         .max_packet = 0x40000000u,
         .want_caps = s->caps,

@@ -52,6 +52,9 @@ const struct session_err_row session_err_table[SERR__COUNT] = {
     [SERR_PASSWORD_EXPIRED]      = {1862, "HY000", "Your password has expired. To log in you must "
                                    "change it using a client that supports expired passwords"},
     [SERR_PLUGIN_NOT_LOADED]     = {1524, "HY000", "Plugin '%s' is not loaded"},
+    [SERR_SECURE_AUTH]           = {1275, "HY000", "Server is running in --secure-auth mode, but "
+                                   "'%.*s'@'%s' has a password in the old format; please change "
+                                   "the password to the new format"},
     [SERR_SHARD_CONFLICT]        = {1105, "HY000", "halyard: schema %s is on groups %s and %s: "
                                    "refused until resolved"},
     [SERR_SHARD_TWO_GROUPS]      = {1105, "HY000", "halyard: the statement names schema %s (group "

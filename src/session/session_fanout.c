@@ -40,6 +40,7 @@
 #include <time.h>
 
 #include "halyard/cluster/backend.h"
+#include "halyard/cluster/global_pos.h"
 #include "halyard/sql/classify.h"
 #include "halyard/route/router.h"
 #include "halyard/route/diag_local.h"
@@ -552,8 +553,9 @@ static void on_connect(struct sqlclient *c, const struct sqlresult *res, void *a
  * session outside a transaction would, by the group's read/write split,
  * zones and the statement's hint (route_decide), but on the primary when
  * the router would first wait for the session's writes on the replica
- * (consistency = causal after a write): a fan-out cannot. -1 and `why`
- * when nobody can. */
+ * (consistency = causal after a write, or global unless the replica was
+ * seen to have every write): a fan-out cannot. -1 and `why` when nobody
+ * can. */
 static int leg_reader(struct fanout *f, const struct config *view, char *why, size_t whylen)
 {
     struct session *s = f->s;
@@ -575,6 +577,11 @@ static int leg_reader(struct fanout *f, const struct config *view, char *why, si
         return p;
     if (out.causal && s->last_write > 0)
         return p;
+    if (out.global) { /* a replica seen to have every write counted now, else the primary */
+        struct global_pos *g = group_of(view)->gpos;
+        if (g == NULL || global_pos_applied(g, view->backends[out.target].rt) < global_pos_need(g))
+            return p;
+    }
     return (int)out.target;
 }
 
@@ -593,8 +600,9 @@ static struct sqlclient *leg_client(const struct fanout_leg *l, bool part)
         .user = s->user,
         .tls = be->tls,
         .tls_ctx = be->tls_ctx,
-        .h1 = s->no_password ? NULL : s->h1,
-        .h2 = s->no_password ? NULL : s->h2,
+        .h1 = s->no_password || s->old_pw ? NULL : s->h1,
+        .h2 = s->no_password || s->old_pw ? NULL : s->h2,
+        .old_hash = s->old_pw && !s->no_password ? s->old_hash : NULL,
         .db = part && l->f->setup_state ? session_schema(s) : NULL,
         .charset = s->charset,
         .extra_caps = part ? s->caps & CLIENT_FOUND_ROWS : 0,
@@ -1155,6 +1163,12 @@ void fanout_finish(struct fanout *f, bool from_loop)
     if (f->mode == FANOUT_READ) {
         fanout_answer_read(f);
     } else {
+        /* consistency = global: before the client has the answer */
+        const struct config *root = config_root(s->cfg);
+        for (size_t g = 0; g < root->n_groups; g++) {
+            if (root->groups[g].gpos != NULL)
+                global_pos_commit(root->groups[g].gpos);
+        }
         answer_write(f);
         /* It wrote on the groups' primaries (DDL keeps what succeeded):
          * with consistency = causal or strong the session's next read on a

@@ -113,6 +113,14 @@ void bconn_close(struct bconn *bc);
 void bconn_close_all(struct session *s);
 void bconn_open(struct session *s, uint32_t idx);
 bool causal_ready(struct session *s, uint32_t idx);
+/* consistency = global (session_route.c): a statement that may have
+ * committed a write ended on the primary; the answer of an
+ * INT_GPOS_FETCH or INT_GPOS_WAIT on bc. */
+void session_global_commit(struct session *s);
+void session_global_answer(struct session *s, struct bconn *bc, enum internal_op op);
+/* A GTID list as MariaDB prints it: digits, '-' and ','. Anything else is
+ * not put into a query (session_backend.c). */
+bool gtid_valid(const char *g);
 void change_user_clear_pending(struct session *s);
 /* The client's address as text ("127.0.0.1", "::1"). */
 void client_ip(const struct session *s, char *out, size_t len);
@@ -130,7 +138,7 @@ bool plugin_is_native(const char *plugin, size_t len);
 void qlog_note(struct session *s, const char *text, size_t len, uint64_t digest);
 void retry_keep(struct session *s, const uint8_t *pkt, uint32_t n);
 uint32_t route_read(struct session *s, enum classify_hint hint, const char *hint_backend,
-                    bool prev_stmt, bool show_status_stmt);
+                    enum classify_consistency cons, bool prev_stmt, bool show_status_stmt);
 void send_access_denied(struct session *s, uint8_t seq, const char *user, size_t user_len,
                         bool used_password);
 void send_auth_switch(struct session *s, uint8_t seq);

@@ -79,6 +79,7 @@ static void session_free(struct session *s)
     free(s->qlog_text);
     free(s->retry_pkt);
     explicit_bzero(s->h1, sizeof(s->h1));
+    explicit_bzero(s->old_hash, sizeof(s->old_hash));
     explicit_bzero(s->pend_h1, sizeof(s->pend_h1));
     free(s->connid);
     session_fanout_free(s);

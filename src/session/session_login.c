@@ -192,6 +192,8 @@ static void login_decided(struct session *s, const struct config_user *u, bool o
             why = account_refusal(s);
     } else if (s->deny == DENY_PLUGIN) {
         why = "the account's authentication method cannot be checked by halyard";
+    } else if (s->deny == DENY_SECURE_AUTH) {
+        why = "mysql_old_password while the server's secure_auth is ON";
     } else {
         why = u == NULL ? "unknown user" : "wrong password";
     }
@@ -256,6 +258,10 @@ static void send_login_refusal(struct session *s, uint8_t seq, const char *user)
     case DENY_PLUGIN:
         session_err(s, seq, SERR_PLUGIN_NOT_LOADED,
                     s->pend_acct != NULL ? s->pend_acct->plugin : "");
+        break;
+    case DENY_SECURE_AUTH:
+        client_host(s, host, sizeof(host));
+        session_err(s, seq, SERR_SECURE_AUTH, (int)HY_MIN(strlen(user), 80), user, host);
         break;
     }
     stat_inc(&s->w->stats.auth_failures);
@@ -334,6 +340,9 @@ void login_finish(struct session *s)
         s->acct_cur->tls_subject = NULL; /* in pend_acct, freed below; checked at login only */
         u = s->acct_cur;
     }
+    s->old_pw = s->pend_acct != NULL && s->pend_acct->auth == ACCOUNT_OLD;
+    if (s->old_pw)
+        memcpy(s->old_hash, s->pend_acct->old_hash, sizeof(s->old_hash));
     free(s->pend_acct);
     s->pend_acct = NULL;
     s->cu = u;
@@ -445,7 +454,8 @@ static bool server_account(struct session *s, const char *user, const uint8_t *a
     }
     s->pend_disconnect_expired = ua->disconnect_expired;
     if (!ua->found) {
-        s->deny = ua->stand_in_socket ? DENY_NO_MENTION : DENY_ACCESS;
+        bool no_mention = auth_len > 0 ? ua->stand_in_socket : ua->stand_in_socket_empty;
+        s->deny = no_mention ? DENY_NO_MENTION : DENY_ACCESS;
         free(ua);
         return true;
     }
@@ -475,9 +485,11 @@ static bool server_account(struct session *s, const char *user, const uint8_t *a
                          ? s->pend_acct->x509_subject
                          : NULL;
     u->max_connections = a->max_user_connections;
-    s->deny = a->fail_no_mention ? DENY_NO_MENTION : DENY_ACCESS;
+    s->deny = (auth_len > 0 ? a->fail_no_mention : a->fail_no_mention_empty) ? DENY_NO_MENTION
+                                                                             : DENY_ACCESS;
     switch (a->auth) {
     case ACCOUNT_NATIVE:
+    case ACCOUNT_OLD: /* checked by old_login() */
         *out = u;
         break;
     case ACCOUNT_OTHER:
@@ -513,6 +525,37 @@ void users_wait_poll(struct session *s)
     explicit_bzero(auth, sizeof(auth));
 }
 
+/* A server account with mysql_old_password, as the server takes it: while
+ * its secure_auth is ON, refused at once (1275); else the client is asked
+ * for its answer with a 0xFE packet alone, the server's old-style request
+ * (the answer is to the greeting's scramble), and that answer is checked
+ * against the stored hash. False while the client is asked. */
+static bool old_login(struct session *s, const struct account *a, const uint8_t *auth,
+                      size_t auth_len, uint8_t seq, bool *ok)
+{
+    *ok = false;
+    if (a->secure_auth) {
+        s->deny = DENY_SECURE_AUTH;
+        return true;
+    }
+    if (s->state != SS_AUTH_SWITCH || s->auth_step != AUTH_STEP_OLD) {
+        uint8_t pkt[MYSQL_HEADER_SIZE + 1];
+        mysql_hdr_write(pkt, 1, (uint8_t)(seq + 1));
+        pkt[MYSQL_HEADER_SIZE] = MYSQL_AUTH_SWITCH;
+        send_local(s, pkt, sizeof(pkt));
+        s->auth_step = AUTH_STEP_OLD;
+        session_set_state(s, SS_AUTH_SWITCH);
+        s->last_seq = (uint8_t)(seq + 1);
+        session_timer_start(s, s->cfg->login_timeout_ms);
+        return false;
+    }
+    if (a->no_password)
+        *ok = auth_len == 0 || (auth_len == 1 && auth[0] == '\0');
+    else
+        *ok = auth_old_verify(s->scramble, auth, auth_len, a->old_hash);
+    return true;
+}
+
 /* Finish a mysql_native_password login (or COM_CHANGE_USER) once we know
  * whether the password is right. `seq` is the sequence id of the client's
  * auth packet. */
@@ -528,23 +571,28 @@ void auth_check(struct session *s, const char *user, size_t user_len, const uint
         return; /* waits for the accounts */
     uint8_t h1[MYSQL_SHA1_LEN];
     bool ok = false;
-    if (u != NULL) {
+    const struct account *a = s->pend_acct;
+    bool old = u != NULL && a != NULL && a->auth == ACCOUNT_OLD;
+    if (old) {
+        if (!old_login(s, a, auth, auth_len, seq, &ok))
+            return; /* the client is asked for its mysql_old_password answer */
+    } else if (u != NULL) {
         if (u->no_password)
             ok = auth_len == 0;
         else
             ok = auth_native_verify(s->scramble, auth, auth_len, u->h2, h1);
     }
     /* A server account that refuses this login may have changed on the
-     * server since the last read (a new password, unlocked): read again
-     * once before answering, as for an unknown name. */
-    const struct account *a = s->pend_acct;
+     * server since the last read (a new password, unlocked, secure_auth
+     * turned off): read again once before answering, as for an unknown
+     * name. */
     if (a != NULL && (!ok || a->locked || expired_refused(s, a)) &&
         users_wait_start(s, auth, auth_len, seq)) {
         explicit_bzero(h1, sizeof(h1));
         return;
     }
     s->users_waited = false;
-    login_decided(s, u, ok, ok && !u->no_password ? h1 : NULL, NULL, auth_len > 0,
+    login_decided(s, u, ok, ok && !u->no_password && !old ? h1 : NULL, NULL, auth_len > 0,
                   (uint8_t)(seq + 1));
     explicit_bzero(h1, sizeof(h1));
 }
@@ -711,6 +759,15 @@ void session_handle_login(struct session *s)
         consume_packet(s, len);
         sha2_full(s, data, len > sizeof(data) ? 0 : n, seq);
         explicit_bzero(data, n);
+        return;
+    }
+    if (s->state == SS_AUTH_SWITCH && s->auth_step == AUTH_STEP_OLD) {
+        /* mysql_old_password's answer: 8 bytes (and a NUL), or none */
+        uint8_t auth[AUTH_OLD_SCRAMBLE_LEN + 1];
+        size_t auth_len = len <= sizeof(auth) ? len : 1; /* longer: never verifies */
+        memcpy(auth, p, HY_MIN((size_t)len, sizeof(auth)));
+        consume_packet(s, len);
+        auth_check(s, login_user(s), strlen(login_user(s)), auth, auth_len, seq);
         return;
     }
     if (s->state == SS_AUTH_SWITCH) {

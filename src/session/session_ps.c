@@ -488,6 +488,7 @@ uint32_t ps_route_prepare(struct session *s, const uint8_t *p, uint32_t len, boo
                            CLF_TEMP_TABLE_CREATED | CLF_LOCK_TABLES | CLF_USER_VAR_SET));
     st->writes = r->kind != CL_READ || st->pin;
     st->hint = (uint8_t)r->hint;
+    st->hint_cons = (uint8_t)r->hint_consistency;
     if (r->hint == CLH_BACKEND) {
         st->hint_backend = strdup(r->hint_backend);
         if (st->hint_backend == NULL) {
@@ -510,7 +511,8 @@ uint32_t ps_route_prepare(struct session *s, const uint8_t *p, uint32_t len, boo
         return (uint32_t)s->ro_idx;
     if (s->pinned || session_in_trans(s))
         return s->primary;
-    uint32_t idx = route_read(s, r->hint, st->hint_backend, st->prev_stmt, st->show_status);
+    uint32_t idx = route_read(s, r->hint, st->hint_backend, r->hint_consistency, st->prev_stmt,
+                              st->show_status);
     if (idx == ROUTE_REFUSE) {
         s->causal_check = false;
         idx = s->primary; /* preparing reads no data */
@@ -752,8 +754,8 @@ static uint32_t ps_route_execute(struct session *s, struct pstmt *st,
         return st->ro_refused ? ROUTE_RO_WRITE : (uint32_t)s->ro_idx;
     if (st->writes || bulk || s->pinned || session_in_trans(s))
         return s->primary;
-    return route_read(s, (enum classify_hint)st->hint, st->hint_backend, st->prev_stmt,
-                      st->show_status);
+    return route_read(s, (enum classify_hint)st->hint, st->hint_backend,
+                      (enum classify_consistency)st->hint_cons, st->prev_stmt, st->show_status);
 }
 
 /* Send `head` (n bytes, built by the caller: the client's head of

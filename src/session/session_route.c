@@ -19,6 +19,7 @@
 #include "halyard/core/audit.h"
 #include "halyard/protocol/auth.h"
 #include "halyard/cluster/backend.h"
+#include "halyard/cluster/global_pos.h"
 #include "halyard/config/group.h"
 #include "halyard/sql/classify.h"
 #include "halyard/protocol/compress.h"
@@ -379,7 +380,9 @@ static uint32_t route_apply(struct session *s, const struct route_out *out)
     if (out->uvars_opaque)
         s->uvars_opaque = true;
     s->route_sticky = out->sticky;
-    if (out->causal)
+    s->causal_read = out->causal;
+    s->global_read = out->global;
+    if (out->causal || out->global)
         s->causal_check = true;
     if (out->verdict == ROUTE_RO_TRX_WRITE)
         return ROUTE_RO_WRITE;
@@ -392,10 +395,29 @@ static uint32_t route_apply(struct session *s, const struct route_out *out)
     return out->target;
 }
 
+/* The consistency a statement's read is routed with: its hint's, else
+ * the session's. */
+static enum consistency stmt_consistency(const struct session *s, enum classify_consistency c)
+{
+    switch (c) {
+    case CLC_EVENTUAL:
+        return CONSISTENCY_EVENTUAL;
+    case CLC_CAUSAL:
+        return CONSISTENCY_CAUSAL;
+    case CLC_STRONG:
+        return CONSISTENCY_STRONG;
+    case CLC_GLOBAL:
+        return CONSISTENCY_GLOBAL;
+    case CLC_NONE:
+        break;
+    }
+    return s->consistency;
+}
+
 /* Where a prepared statement's read runs outside a transaction (see
  * route_decide). */
 uint32_t route_read(struct session *s, enum classify_hint hint, const char *hint_backend,
-                    bool prev_stmt, bool show_status_stmt)
+                    enum classify_consistency cons, bool prev_stmt, bool show_status_stmt)
 {
     struct route_in in;
     struct route_out out;
@@ -407,6 +429,7 @@ uint32_t route_read(struct session *s, enum classify_hint hint, const char *hint
     in.flags = (prev_stmt ? CLF_PREV_STMT : 0) | (s->cmd_diag ? CLF_DIAG : 0);
     in.hint = hint;
     in.hint_backend = hint_backend;
+    in.consistency = stmt_consistency(s, cons);
     in.show_status = show_status_stmt;
     in.fits = true;
     session_decide(&in, &out);
@@ -536,6 +559,8 @@ uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_
     bool text = cmd == COM_QUERY || cmd == COM_STMT_PREPARE;
     s->cmd_writes = cmd == COM_QUERY && !fits;
     s->causal_check = false;
+    s->causal_read = s->global_read = false;
+    s->global_need = s->global_at = 0; /* a read routed now sees what is committed now */
     s->cmd_ro_begin = false;
     s->qlog_pending = false;
     s->route_sticky = false;
@@ -692,6 +717,7 @@ uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_
     in.nstmt = r.nstmt;
     in.hint = r.hint;
     in.hint_backend = r.hint_backend;
+    in.consistency = stmt_consistency(s, r.hint_consistency);
     in.show_status = r.kind == CL_READ && !s->pinned && !session_in_trans(s) &&
                      show_status((const char *)p + 1, avail - 1);
     in.fits = fits;
@@ -704,10 +730,33 @@ uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_
     return route_apply(s, &out);
 }
 
-/* consistency = causal: true when the read may run on replica `idx` now;
- * false when an internal step started (learning the primary's binlog
- * position after the session's writes, or waiting for it on the replica):
- * the read runs again when it ends.
+/* The SQL reading the primary's position (the writer's on Galera). */
+static const char *gtid_fetch_sql(const struct session *s)
+{
+    return s->cfg->cluster == CLUSTER_GALERA ? "SELECT WSREP_LAST_SEEN_GTID()"
+                                             : "SELECT @@GLOBAL.gtid_binlog_pos";
+}
+
+/* Wait for position `gtid` on s->cur's backend, at most causal_timeout_ms:
+ * the answer is 0 when applied, -1 on timeout (Galera: 1, or an error). */
+static void gtid_wait(struct session *s, enum internal_op op, const char *gtid)
+{
+    char sql[224];
+    if (s->cfg->cluster == CLUSTER_GALERA) /* whole seconds, at least 1 */
+        snprintf(sql, sizeof(sql), "SELECT WSREP_SYNC_WAIT_UPTO_GTID('%s', %d)", gtid,
+                 HY_MAX(1, (s->cfg->causal_timeout_ms + 999) / 1000));
+    else
+        snprintf(sql, sizeof(sql), "SELECT MASTER_GTID_WAIT('%s', %.3f)", gtid,
+                 s->cfg->causal_timeout_ms / 1e3);
+    internal_query(s, op, sql, s->cfg->causal_timeout_ms + s->cfg->connect_timeout_ms);
+}
+
+static bool global_ready(struct session *s, uint32_t idx);
+
+/* consistency = causal (or global: global_ready): true when the read may
+ * run on replica `idx` now; false when an internal step started (learning
+ * the primary's binlog position after the session's writes, or waiting for
+ * it on the replica): the read runs again when it ends.
  *
  * The position is @@gtid_binlog_pos, read after the session wrote, not the
  * session's @@last_gtid: MariaDB empties last_gtid after any statement that
@@ -716,16 +765,15 @@ uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_
  * the session's and those it has seen. */
 bool causal_ready(struct session *s, uint32_t idx)
 {
+    if (s->global_read)
+        return global_ready(s, idx);
     /* Galera: the writer's last committed write set, which the reader
      * waits to have applied (its own GTIDs, whether or not there is a
      * binary log); replication: the primary's binlog position. */
-    bool galera = s->cfg->cluster == CLUSTER_GALERA;
     if (s->need_gtid) {
         if (!ensure_backend(s, s->primary))
             return false;
-        internal_query(s, INT_GTID_FETCH,
-                       galera ? "SELECT WSREP_LAST_SEEN_GTID()" : "SELECT @@GLOBAL.gtid_binlog_pos",
-                       s->cfg->connect_timeout_ms);
+        internal_query(s, INT_GTID_FETCH, gtid_fetch_sql(s), s->cfg->connect_timeout_ms);
         return false;
     }
     struct bconn *bc = s->bc[idx];
@@ -733,13 +781,81 @@ bool causal_ready(struct session *s, uint32_t idx)
         return true;
     if (!ensure_connected(s, idx))
         return false;
-    char sql[224];
-    if (galera) /* whole seconds, at least 1; 1 when applied, an error on timeout */
-        snprintf(sql, sizeof(sql), "SELECT WSREP_SYNC_WAIT_UPTO_GTID('%s', %d)", s->gtid,
-                 HY_MAX(1, (s->cfg->causal_timeout_ms + 999) / 1000));
-    else /* 0 when applied, -1 on timeout */
-        snprintf(sql, sizeof(sql), "SELECT MASTER_GTID_WAIT('%s', %.3f)", s->gtid,
-                 s->cfg->causal_timeout_ms / 1e3);
-    internal_query(s, INT_GTID_WAIT, sql, s->cfg->causal_timeout_ms + s->cfg->connect_timeout_ms);
+    gtid_wait(s, INT_GTID_WAIT, s->gtid);
     return false;
+}
+
+/* ---- consistency = global (global_pos.h) ---------------------------------- */
+
+static struct global_pos *session_gpos(const struct session *s)
+{
+    const struct config_group *g = group_of(s->cfg);
+    return g != NULL ? g->gpos : NULL;
+}
+
+void session_global_commit(struct session *s)
+{
+    struct global_pos *g = session_gpos(s);
+    if (g != NULL)
+        global_pos_commit(g);
+}
+
+/* Like causal_ready(), for the group's position: the commits counted when
+ * the read was routed (global_need) must be applied on replica `idx`. One
+ * that was seen to have them serves the read at once; else it waits for a
+ * position that holds them, the one kept for the group or, when that one
+ * is older, one read from the primary now (and kept for the others). */
+static bool global_ready(struct session *s, uint32_t idx)
+{
+    struct global_pos *g = session_gpos(s);
+    if (g == NULL) /* a loaded config always has a group: not reached */
+        return true;
+    if (s->global_need == 0)
+        s->global_need = global_pos_need(g);
+    if (global_pos_applied(g, s->cfg->backends[idx].rt) >= s->global_need)
+        return true;
+    if (s->global_at < s->global_need && !global_pos_known(g, s->global_need, s->global_gtid,
+                                                           sizeof(s->global_gtid), &s->global_at)) {
+        if (!ensure_backend(s, s->primary))
+            return false;
+        /* whatever the counter holds now was committed before the query */
+        s->global_at = global_pos_need(g);
+        s->global_gtid[0] = '\0';
+        internal_query(s, INT_GPOS_FETCH, gtid_fetch_sql(s), s->cfg->connect_timeout_ms);
+        return false;
+    }
+    if (!ensure_connected(s, idx))
+        return false;
+    gtid_wait(s, INT_GPOS_WAIT, s->global_gtid);
+    return false;
+}
+
+void session_global_answer(struct session *s, struct bconn *bc, enum internal_op op)
+{
+    struct global_pos *g = session_gpos(s);
+    bool galera = s->cfg->cluster == CLUSTER_GALERA;
+    if (op == INT_GPOS_FETCH) {
+        if (g != NULL && s->resp.err_code == 0 && bc->captured &&
+            strlen(bc->capture) < sizeof(s->global_gtid) && gtid_valid(bc->capture) &&
+            (bc->capture[0] != '\0' || !galera)) {
+            memcpy(s->global_gtid, bc->capture, strlen(bc->capture) + 1);
+            global_pos_publish(g, s->global_at, s->global_gtid);
+            slog_debug(s, "primary GTID position for global reads: '%s'", s->global_gtid);
+            return;
+        }
+        slog_warn(s, "cannot read the %s's GTID position (error %u): reading from it",
+                  galera ? "writer" : "primary", s->resp.err_code);
+    } else if (s->resp.err_code == 0 && bc->captured &&
+               strcmp(bc->capture, galera ? "1" : "0") == 0) {
+        if (g != NULL)
+            global_pos_applied_set(g, bc->be->rt, s->global_at);
+        s->causal_check = false; /* the read runs there now */
+        return;
+    } else {
+        slog_debug(s, "replica %s has not applied %s within %d ms: reading from the primary",
+                   bc->be->name, s->global_gtid, s->cfg->causal_timeout_ms);
+    }
+    s->global_at = 0;
+    s->wait_idx = (int)s->primary;
+    s->causal_check = false;
 }

@@ -1109,6 +1109,7 @@ static void result_init(struct classify_result *res)
     res->autocommit = -1;
     res->hint = CLH_NONE;
     res->hint_backend[0] = '\0';
+    res->hint_consistency = CLC_NONE;
     res->schema[0] = '\0';
     res->temp_table[0] = '\0';
     res->temp_schema[0] = '\0';

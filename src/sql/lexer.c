@@ -647,14 +647,37 @@ static inline bool is_name_char(unsigned char c)
     return is_alpha(c) || is_digit(c) || c == '_' || c == '-' || c == '.';
 }
 
+/* "consistency=NAME" at s[*a, b): its CLC_*, CLC_NONE if malformed. */
+static enum classify_consistency hint_consistency(const unsigned char *s, size_t *a, size_t b)
+{
+    static const char *const names[] = {[CLC_EVENTUAL] = "eventual",
+                                        [CLC_CAUSAL] = "causal",
+                                        [CLC_STRONG] = "strong",
+                                        [CLC_GLOBAL] = "global"};
+    skip_spaces(s, a, b);
+    if (*a >= b || s[*a] != '=')
+        return CLC_NONE;
+    (*a)++;
+    skip_spaces(s, a, b);
+    size_t w = *a;
+    while (*a < b && is_alpha(s[*a]))
+        (*a)++;
+    for (size_t i = CLC_EVENTUAL; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (ci_equal(s + w, *a - w, names[i]))
+            return (enum classify_consistency)i;
+    }
+    return CLC_NONE;
+}
+
 /*
  * The comment text s[a, b) as a hint: "halyard: primary", "halyard:
- * replica" or "halyard: backend=NAME". Text not starting with "halyard"
- * and a colon is an ordinary comment.
+ * replica", "halyard: backend=NAME" or "halyard: consistency=NAME". Text
+ * not starting with "halyard" and a colon is an ordinary comment.
  */
 static void hint_parse(struct classify_result *res, const unsigned char *s, size_t a, size_t b)
 {
-    enum classify_hint hint;
+    enum classify_hint hint = CLH_NONE;
+    enum classify_consistency cons = CLC_NONE;
     size_t name = 0, name_len = 0;
 
     skip_spaces(s, &a, b);
@@ -686,12 +709,20 @@ static void hint_parse(struct classify_result *res, const unsigned char *s, size
         if (name_len == 0 || name_len >= CLASSIFY_BACKEND_MAX)
             goto invalid;
         hint = CLH_BACKEND;
+    } else if (ci_equal(s + w, a - w, "consistency")) {
+        if ((cons = hint_consistency(s, &a, b)) == CLC_NONE)
+            goto invalid;
     } else {
         goto invalid;
     }
     skip_spaces(s, &a, b);
     if (a != b)
         goto invalid;
+    if (cons != CLC_NONE) { /* a hint of its own: it routes nothing */
+        if (res->hint_consistency == CLC_NONE)
+            res->hint_consistency = cons;
+        return;
+    }
     if (res->hint == CLH_NONE) {
         res->hint = hint;
         memcpy(res->hint_backend, s + name, name_len);

@@ -71,6 +71,7 @@ MYSQL_OPTION_MULTI_STATEMENTS_ON = 0
 MYSQL_OPTION_MULTI_STATEMENTS_OFF = 1
 
 NATIVE = "mysql_native_password"
+OLD = "mysql_old_password"
 MAX_PAYLOAD = 0xFFFFFF
 
 
@@ -99,6 +100,40 @@ def native_token(password, scramble):
     h2 = hashlib.sha1(h1).digest()
     mix = hashlib.sha1(scramble[:20] + h2).digest()
     return bytes(a ^ b for a, b in zip(h1, mix))
+
+
+def old_hash(password):
+    """mysql_old_password's stored hash (sql/password.c, hash_password):
+    two 31-bit words, printed as 16 hex digits in mysql.global_priv."""
+    if isinstance(password, str):
+        password = password.encode()
+    nr, add, nr2 = 1345345333, 7, 0x12345671
+    for c in password:
+        if c in (32, 9):  # blanks are skipped
+            continue
+        nr = (nr ^ ((((nr & 63) + add) * c) + (nr << 8))) & 0xFFFFFFFF
+        nr2 = (nr2 + ((nr2 << 8) ^ nr)) & 0xFFFFFFFF
+        add = (add + c) & 0xFFFFFFFF
+    return nr & 0x7FFFFFFF, nr2 & 0x7FFFFFFF
+
+
+def old_token(password, scramble):
+    """mysql_old_password's answer to the first 8 bytes of the scramble
+    (sql/password.c, scramble_323), ended by a NUL as old clients send it."""
+    if not password:
+        return b""
+    hp, hm = old_hash(password), old_hash(scramble[:8])
+    top = 0x3FFFFFFF
+    s1, s2 = (hp[0] ^ hm[0]) % top, (hp[1] ^ hm[1]) % top
+
+    def rnd():
+        nonlocal s1, s2
+        s1 = (s1 * 3 + s2) % top
+        s2 = (s1 + s2 + 33) % top
+        return s1 / top
+    out = [int(rnd() * 31) + 64 for _ in range(8)]
+    extra = int(rnd() * 31)
+    return bytes(b ^ extra for b in out) + b"\0"
 
 
 def parse_err(payload):
@@ -365,11 +400,18 @@ class RawConn:
                 return switched
             if p[:1] == b"\xff":
                 raise parse_err(p)
+            if p == b"\xfe":  # the old-style request: mysql_old_password, greeting's scramble
+                switched.append(OLD)
+                self.send_packet(old_token(password, self.greeting.scramble))
+                continue
             if p[:1] == b"\xfe":
                 end = p.index(b"\0", 1) if b"\0" in p[1:] else len(p)
                 plugin = p[1:end].decode()
                 data = p[end + 1:]
                 switched.append(plugin)
+                if plugin == OLD:
+                    self.send_packet(old_token(password, data))
+                    continue
                 if plugin != NATIVE:
                     raise AssertionError(f"server asked for auth plugin {plugin!r}")
                 self.send_packet(native_token(password, data[:20]))

@@ -130,6 +130,102 @@ def test_unknown_users_as_the_server(start_halyard, cluster, grant):
     assert {e[0] for e in direct.values()} == {1045, 1698}
 
 
+@pytest.mark.parametrize("source", ["backends", "both"])
+def test_socket_accounts_refused_as_the_server(start_halyard, cluster, grant, accounts, source):
+    """Wrong passwords by the account's methods (issue 33 item 6): the
+    server answers 1698 (no "using password") when the last method that
+    said something is unix_socket (a password method given no password says
+    nothing), 1045 otherwise; halyard reads the methods from
+    mysql.global_priv and answers the same, code and text."""
+    sock = accounts("hy_sock", "IDENTIFIED VIA unix_socket")
+    sock_pw = accounts("hy_sock_pw", "IDENTIFIED VIA unix_socket OR mysql_native_password "
+                                     f"USING PASSWORD('{PW}')")
+    pw_sock = accounts("hy_pw_sock", f"IDENTIFIED VIA mysql_native_password USING PASSWORD('{PW}') "
+                                     "OR unix_socket")
+    h = start_backends(start_halyard, source=source, auth_fail_limit=0)
+    for user, pw, code in [(sock, PW, 1698), (sock, "", 1698), (sock_pw, "wrong", 1045),
+                           (sock_pw, "", 1698), (pw_sock, "wrong", 1698), (pw_sock, "", 1698)]:
+        assert same_login_error(cluster, h, user, pw)[0] == code, (user, pw)
+    # the password itself logs in wherever a native method is there
+    assert current_user(h.port, sock_pw, PW) == f"{sock_pw}@%"
+    assert current_user(h.port, pw_sock, PW) == f"{pw_sock}@%"
+
+
+def test_config_source_knows_no_server_account(start_halyard, cluster, accounts):
+    """users_source = "config" (halyard's default): halyard knows the names
+    in its config only and answers 1045 for every other, where the server
+    answers 1698 for an account whose method is unix_socket (and for some
+    unknown names, by its stand-in account). Documented in
+    docs/compatibility.md."""
+    sock = accounts("hy_sock_cfg", "IDENTIFIED VIA unix_socket")
+    h = start_halyard(auth_fail_limit=0)
+    assert login_error(cluster.primary_port, sock, PW)[0] == 1698
+    assert login_error(h.port, sock, PW) == (
+        1045, f"Access denied for user '{sock}'@'127.0.0.1' (using password: YES)")
+    assert login_error(h.port, APP_USER, "wrong") == (
+        1045, f"Access denied for user '{APP_USER}'@'127.0.0.1' (using password: YES)")
+
+
+OLD_PW, OLD_HASH = "oldpw", "09301740536db389"  # mysql_old_password, as main.change_user
+
+
+def raw_login_error(port, user, password):
+    """(code, message) of a RawConn login that must fail (it speaks
+    mysql_old_password when asked)."""
+    c = RawConn("127.0.0.1", port)
+    try:
+        with pytest.raises(MySQLError) as e:
+            c.login(user, password)
+    finally:
+        c.close()
+    return e.value.code, e.value.message
+
+
+@pytest.fixture
+def secure_auth(cluster):
+    """secure_auth(on) on every node (a login through halyard reaches the
+    replicas too); back to the default at the end."""
+    def set_all(on):
+        for i in range(len(cluster.nodes)):
+            cluster.sql(i, f"SET GLOBAL secure_auth = {1 if on else 0}")
+    yield set_all
+    for i in range(len(cluster.nodes)):
+        cluster.sql(i, "SET GLOBAL secure_auth = DEFAULT")
+
+
+def test_old_password_as_the_server(start_halyard, cluster, grant, accounts, secure_auth):
+    """mysql_old_password (main.change_user): refused with the server's 1275
+    while secure_auth is ON (the default); with it OFF the login and
+    COM_CHANGE_USER work through halyard as on the server, and halyard logs
+    in to the backends, replicas included, with the stored hash."""
+    name = accounts("hy_oldpw", f"IDENTIFIED BY PASSWORD '{OLD_HASH}'")
+    h = start_backends(start_halyard, source="both", auth_fail_limit=0)
+    direct = raw_login_error(cluster.primary_port, name, OLD_PW)
+    assert direct[0] == 1275
+    assert raw_login_error(h.port, name, OLD_PW) == direct
+    secure_auth(False)
+    # the refusal made halyard read the accounts again: secure_auth is OFF now
+    c = RawConn("127.0.0.1", h.port)
+    assert c.login(name, OLD_PW) == ["mysql_old_password"]
+    assert c.value("SELECT CURRENT_USER()") == f"{name}@%"
+    sids = {c.value("/* halyard: replica */ SELECT @@server_id") for _ in range(4)}
+    assert cluster.server_id(0) not in sids  # logged in on the replicas as well
+    c.close()
+    assert raw_login_error(h.port, name, "wrong") == raw_login_error(cluster.primary_port, name,
+                                                                     "wrong")
+    # COM_CHANGE_USER to it and back, as main.change_user does
+    c = RawConn("127.0.0.1", h.port)
+    c.login(APP_USER, APP_PASSWORD)
+    assert c.change_user(name, OLD_PW) == ["mysql_old_password"]
+    assert c.value("SELECT CURRENT_USER()") == f"{name}@%"
+    with pytest.raises(MySQLError) as e:
+        c.change_user(name, "wrong")
+    assert e.value.code == 1045
+    c.change_user(APP_USER, APP_PASSWORD)
+    assert c.value("SELECT CURRENT_USER()") == f"{APP_USER}@%"
+    c.close()
+
+
 def test_locked_account(start_halyard, cluster, grant, accounts):
     name = accounts("hy_locked", f"IDENTIFIED BY '{PW}' ACCOUNT LOCK")
     h = start_backends(start_halyard)
@@ -259,6 +355,27 @@ def test_change_user_to_server_account(start_halyard, cluster, grant, accounts):
                                                           direct.value.message)
     assert c.value("SELECT CURRENT_USER()") == f"{late}@%"
     d.close()
+    c.close()
+
+
+def test_demo_config_takes_server_accounts(start_halyard, cluster, grant, accounts):
+    """The demo's config (conf/halyard.demo.conf, users_source = "both") takes
+    accounts from the servers as well as its own: an account created on the
+    primary while halyard runs logs in through it and COM_CHANGE_USER to it
+    works; so does the tests' monitor account; app, from the config, too."""
+    from util import MONITOR_PASSWORD, sample_config
+    h = start_halyard(sample_config())
+    name = accounts("hy_demo")
+    assert current_user(h.port, name, PW) == f"{name}@%"
+    assert current_user(h.port, MONITOR_USER, MONITOR_PASSWORD) == f"{MONITOR_USER}@%"
+    assert current_user(h.port, APP_USER, APP_PASSWORD) == f"{APP_USER}@%"
+    c = RawConn("127.0.0.1", h.port)
+    c.login(APP_USER, APP_PASSWORD)
+    late = accounts("hy_demo_late")
+    c.change_user(late, PW)
+    assert c.value("SELECT CURRENT_USER()") == f"{late}@%"
+    c.change_user(MONITOR_USER, MONITOR_PASSWORD)
+    assert c.value("SELECT CURRENT_USER()") == f"{MONITOR_USER}@%"
     c.close()
 
 

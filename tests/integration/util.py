@@ -855,3 +855,18 @@ def app_threads(cluster, node=0):
     """Connections user app has on a node, as the server counts them."""
     rows = cluster.sql(node, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = 'app'")
     return int(rows[0][0])
+
+
+def sample_config():
+    """conf/halyard.demo.conf, the config `make demo` runs, as a start_halyard
+    template: its listener on $listen_port and its three backends on the
+    test cluster's nodes ($node0_port...), everything else as the demo has
+    it."""
+    import re
+    text = open(os.path.join(REPO, "conf", "halyard.demo.conf")).read().replace("$", "$$")
+    assert re.search(r"(?m)^\s+port = 6033;", text)
+    text = text.replace("port = 6033;", "port = $listen_port;")
+    for i, demo_port in enumerate((3310, 3311, 3312)):
+        assert f"port = {demo_port};" in text
+        text = text.replace(f"port = {demo_port};", f"port = $node{i}_port;")
+    return text

@@ -168,6 +168,7 @@ static void test_rows(void **state)
     assert_int_equal(a.auth, ACCOUNT_NATIVE);
     assert_false(a.no_password);
     assert_false(a.fail_no_mention);
+    assert_false(a.fail_no_mention_empty);
     assert_int_equal(a.h2[0], 0x24);
 
     row_init(row, "n", "%", "mysql_native_password", "");
@@ -196,11 +197,34 @@ static void test_rows(void **state)
     assert_int_equal(accounts_parse_row(row, false, &a, why, sizeof(why)), HY_OK);
     assert_int_equal(a.auth, ACCOUNT_NATIVE);
     assert_false(a.fail_no_mention);
+    /* ... but given no password the native method leaves unix_socket's
+     * "no mention": the server answers 1698 */
+    assert_true(a.fail_no_mention_empty);
 
     row_init(row, "e", "%", "ed25519", "ZIgUREUg5PVgQ6LskhXmO+eZLS0nC8be6HPjYWR4YJY");
     assert_int_equal(accounts_parse_row(row, false, &a, why, sizeof(why)), HY_OK);
     assert_int_equal(a.auth, ACCOUNT_OTHER);
     assert_string_equal(a.plugin, "ed25519");
+
+    /* mysql_old_password (IDENTIFIED BY PASSWORD '16 hex digits'): its
+     * hash, and whether the server refuses it (secure_auth; unknown: ON) */
+    row_init(row, "o", "%", "mysql_old_password", "09301740536db389");
+    assert_int_equal(accounts_parse_row(row, false, &a, why, sizeof(why)), HY_OK);
+    assert_int_equal(a.auth, ACCOUNT_OLD);
+    assert_int_equal(a.old_hash[0], 0x09301740u);
+    assert_int_equal(a.old_hash[1], 0x536db389u);
+    assert_false(a.no_password);
+    assert_true(a.secure_auth);
+    row[ACOL_SECURE_AUTH] = "0";
+    assert_int_equal(accounts_parse_row(row, false, &a, why, sizeof(why)), HY_OK);
+    assert_false(a.secure_auth);
+    row[ACOL_AUTH_STRING] = "";
+    assert_int_equal(accounts_parse_row(row, false, &a, why, sizeof(why)), HY_OK);
+    assert_int_equal(a.auth, ACCOUNT_OLD);
+    assert_true(a.no_password);
+    row[ACOL_AUTH_STRING] = "0930174";
+    assert_int_equal(accounts_parse_row(row, false, &a, why, sizeof(why)), HY_OK);
+    assert_int_equal(a.auth, ACCOUNT_INVALID); /* no password gives that string */
 
     row_init(row, "role1", "", NULL, NULL);
     row[ACOL_IS_ROLE] = "true";

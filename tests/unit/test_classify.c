@@ -844,6 +844,41 @@ static void test_hints(void **state)
     }
 }
 
+/* `halyard: consistency=NAME`: a hint of its own, beside the routing ones */
+static void test_consistency_hints(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *sql;
+        enum classify_consistency cons;
+        enum classify_hint hint;
+        uint32_t flags;
+    } t[] = {
+        {"/* halyard: consistency=global */ SELECT 1", CLC_GLOBAL, CLH_NONE, 0},
+        {"/* HALYARD : Consistency = Eventual */ SELECT 1", CLC_EVENTUAL, CLH_NONE, 0},
+        {"SELECT 1 -- halyard: consistency=causal", CLC_CAUSAL, CLH_NONE, 0},
+        {"/* halyard: consistency=strong */ SELECT 1", CLC_STRONG, CLH_NONE, 0},
+        {"/* halyard: replica */ /* halyard: consistency=global */ SELECT 1", CLC_GLOBAL,
+         CLH_REPLICA, 0},
+        {"/* halyard: consistency=global */ /* halyard: consistency=eventual */ SELECT 1",
+         CLC_GLOBAL, CLH_NONE, 0},
+        {"/* halyard: consistency=everything */ SELECT 1", CLC_NONE, CLH_NONE, CLF_HINT_INVALID},
+        {"/* halyard: consistency */ SELECT 1", CLC_NONE, CLH_NONE, CLF_HINT_INVALID},
+        {"/* halyard: consistency=global x */ SELECT 1", CLC_NONE, CLH_NONE, CLF_HINT_INVALID},
+        {"/* halyard: consistency=globalx */ SELECT 1", CLC_NONE, CLH_NONE, CLF_HINT_INVALID},
+        {"SELECT '/* halyard: consistency=global */'", CLC_NONE, CLH_NONE, 0},
+        {"SELECT 1", CLC_NONE, CLH_NONE, 0},
+    };
+    for (size_t i = 0; i < HY_ARRAY_SIZE(t); i++) {
+        struct classify_result res;
+        classify_str(t[i].sql, 0, &res);
+        if (res.hint_consistency != t[i].cons || res.hint != t[i].hint ||
+            (res.flags & ~CLF_DML) != t[i].flags)
+            fail_msg("consistency hint case %zu [%s]: %d, hint %d, flags %#x", i, t[i].sql,
+                     res.hint_consistency, res.hint, res.flags);
+    }
+}
+
 /* ---- names the caller tracks ---- */
 
 static void test_use_schema(void **state)
@@ -1779,6 +1814,7 @@ int main(void)
         cmocka_unit_test(test_prefixes),
         cmocka_unit_test(test_multi),
         cmocka_unit_test(test_hints),
+        cmocka_unit_test(test_consistency_hints),
         cmocka_unit_test(test_use_schema),
         cmocka_unit_test(test_temp_tables),
         cmocka_unit_test(test_find_ident),

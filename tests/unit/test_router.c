@@ -10,7 +10,7 @@
  *   - hints (primary, replica, backend=NAME), SHOW WARNINGS (sticky),
  *     SHOW STATUS, the split off
  *   - transactions, read-only transactions (begin, stay there)
- *   - consistency strong (window) and causal, replica_fallback = error
+ *   - consistency strong (window), causal and global, replica_fallback = error
  *   - the replica pick: weights, statements in flight, round robin,
  *     DOWN/DRAINING/MAINT, wrong role, connection limit, unmonitored,
  *     the retry exclusion
@@ -64,7 +64,7 @@ struct rcase {
     /* expected */
     enum route_verdict verdict;
     uint32_t want;
-    bool pin, log_state, causal, ro_begin, want_sticky, trx_end, rr_adv, want_opaque;
+    bool pin, log_state, causal, global, ro_begin, want_sticky, trx_end, rr_adv, want_opaque;
     int close1;
     const char *why;
 };
@@ -175,6 +175,11 @@ static const struct rcase cases[] = {
     {"causal", READ, .consistency = CONSISTENCY_CAUSAL, .want = 1, .causal = true, .rr_adv = true},
     {"causal, no replica: primary", READ, .consistency = CONSISTENCY_CAUSAL, .states = "ODD",
      .want = 0, .causal = true},
+    {"global", READ, .consistency = CONSISTENCY_GLOBAL, .want = 1, .global = true, .rr_adv = true},
+    {"global, no replica: primary", READ, .consistency = CONSISTENCY_GLOBAL, .states = "ODD",
+     .want = 0, .global = true},
+    {"global, a write: the primary, unchecked", WRITE, .consistency = CONSISTENCY_GLOBAL,
+     .want = 0},
     {"no replica: primary", READ, .states = "ODR", .want = 0},
     {"no replica, replica_fallback = error", READ, .states = "ODR", .fallback_error = true,
      .verdict = ROUTE_NO_REPLICA},
@@ -360,6 +365,7 @@ static void test_table(void **state)
         assert_int_equal(out.pin != NULL, c->pin);
         assert_int_equal(out.log_state, c->log_state);
         assert_int_equal(out.causal, c->causal);
+        assert_int_equal(out.global, c->global);
         assert_int_equal(out.ro_begin, c->ro_begin);
         assert_int_equal(out.sticky, c->want_sticky);
         assert_int_equal(out.uvars_opaque, c->want_opaque);

@@ -161,7 +161,8 @@ struct backend_rt *backend_rt_get(const char *name);
 struct backend_rt *backend_rt_find(const char *name);
 /* Set cfg->backends[i].rt for every backend of `cfg`, creating entries as
  * needed, and give each entry its config role (the role used until the
- * monitor has seen the server). Call before publishing the config; on
+ * monitor has seen the server); and each group's consistency = global
+ * position (global_pos_attach). Call before publishing the config; on
  * HY_NOMEM the config must not be used. */
 hy_status_t backend_rt_attach(struct config *cfg) HY_MUSTCHECK;
 /* At exit, after every thread that may use an entry has stopped. */

@@ -28,12 +28,13 @@ struct config;
 
 /* What a lookup found. */
 struct users_answer {
-    bool loaded;             /* a table has been read */
-    bool found;              /* `acct` is the account of this login */
-    struct account acct;     /* found: a copy */
-    bool stand_in_socket;    /* !found: the server fails this name with 1698 */
-    bool name_resolve;       /* the server names a loopback client 'localhost' */
-    bool disconnect_expired; /* disconnect_on_expired_password */
+    bool loaded;                /* a table has been read */
+    bool found;                 /* `acct` is the account of this login */
+    struct account acct;        /* found: a copy */
+    bool stand_in_socket;       /* !found: the server fails this name with 1698 ... */
+    bool stand_in_socket_empty; /* ... and without a password */
+    bool name_resolve;          /* the server names a loopback client 'localhost' */
+    bool disconnect_expired;    /* disconnect_on_expired_password */
 };
 
 /* The account `user` logging in from `ip` (text) is for, among group

@@ -45,6 +45,7 @@ enum consistency {
     CONSISTENCY_EVENTUAL,
     CONSISTENCY_CAUSAL,
     CONSISTENCY_STRONG,
+    CONSISTENCY_GLOBAL, /* every write committed through halyard before the read (global_pos.h) */
 };
 
 const char *consistency_to_str(enum consistency c);
@@ -166,6 +167,9 @@ struct config_group {
      * with the group's, and only its backends. What the session, the
      * failover thread and the router see. */
     struct config *view;
+    /* consistency = global's shared position (cluster/global_pos.h), set
+     * by global_pos_attach() when the config is loaded for running. */
+    struct global_pos *gpos;
 };
 
 enum fence_cut_off {

@@ -44,6 +44,7 @@ enum backend_role {
 struct config;
 struct config_backend;
 struct backend_rt;
+struct global_pos;
 struct monitor;
 struct config_user;
 struct config_listener;

@@ -35,6 +35,7 @@ enum account_auth {
     ACCOUNT_NATIVE,      /* mysql_native_password: h2, or no password */
     ACCOUNT_INVALID,     /* mysql_native_password with a string no password has ("invalid") */
     ACCOUNT_UNIX_SOCKET, /* unix_socket: never over TCP; the server answers 1698 */
+    ACCOUNT_OLD,         /* mysql_old_password: old_hash, or no password (auth.h) */
     ACCOUNT_OTHER,       /* a method halyard cannot check from the stored string (`plugin`) */
 };
 
@@ -50,11 +51,17 @@ struct account {
     char user[ACCOUNT_USER_MAX + 1];
     char host[ACCOUNT_HOST_MAX + 1]; /* the pattern as written */
     enum account_auth auth;
-    char plugin[65];      /* the method's name (for ACCOUNT_OTHER's error) */
-    bool no_password;     /* ACCOUNT_NATIVE with an empty string */
-    bool fail_no_mention; /* a failed login gets 1698, not 1045: the last method the
-                           * server tries is unix_socket */
+    char plugin[65];  /* the method's name (for ACCOUNT_OTHER's error) */
+    bool no_password; /* ACCOUNT_NATIVE with an empty string */
+    /* A failed login gets 1698, not 1045 (MariaDB's PASSWORD_USED_NO_MENTION):
+     * unix_socket sets it, a password method given a password sets "using
+     * password", one given none leaves it. So with a password: the last
+     * method is unix_socket; without: any method is. */
+    bool fail_no_mention;
+    bool fail_no_mention_empty;
     uint8_t h2[20];       /* ACCOUNT_NATIVE: SHA1(SHA1(password)) */
+    uint32_t old_hash[2]; /* ACCOUNT_OLD: hash_password(password) */
+    bool secure_auth;     /* ACCOUNT_OLD: the server's secure_auth is ON: it refuses it */
     bool locked;          /* ACCOUNT LOCK */
     bool expired;         /* PASSWORD EXPIRE */
     int64_t expires_at;   /* unix time the password's lifetime ends; 0 = never */
@@ -102,6 +109,7 @@ enum accounts_col {
     ACOL_DEFAULT_LIFETIME,   /* @@default_password_lifetime */
     ACOL_SKIP_NAME_RESOLVE,  /* @@skip_name_resolve */
     ACOL_DISCONNECT_EXPIRED, /* @@disconnect_on_expired_password */
+    ACOL_SECURE_AUTH,        /* @@secure_auth */
     ACOL__COUNT,
 };
 

@@ -74,6 +74,28 @@ bool auth_plain_verify(const char *password, size_t len, const uint8_t h2[MYSQL_
                        bool no_password, const uint8_t *s2, uint8_t h1_out[MYSQL_SHA1_LEN],
                        uint8_t s2_out[MYSQL_SHA256_LEN]);
 
+/* ---- mysql_old_password (MySQL 3.23's scheme) ----------------------------
+ * The account stores two 31-bit words, hash_password(password), printed as
+ * 16 hex digits. A client answers the first 8 bytes of the scramble with 8
+ * bytes derived from those words and the scramble's own hash: the stored
+ * string is all it takes to answer, as the server checks, and what a proxy
+ * needs to log in to its backends. The server refuses it while its
+ * secure_auth is ON. */
+#define AUTH_OLD_SCRAMBLE_LEN 8
+
+/* Parse the 16 hex digits of mysql.global_priv's authentication_string;
+ * "" is no password: HY_OK with *empty = true. */
+hy_status_t auth_old_hash_parse(const char *text, uint32_t hash[2], bool *empty) HY_MUSTCHECK;
+/* hash_password() of a plaintext password (tests). */
+void auth_old_hash_password(const char *password, size_t len, uint32_t hash[2]);
+/* The 8-byte answer to `scramble` (its first 8 bytes are used). */
+void auth_old_token(const uint8_t scramble[AUTH_OLD_SCRAMBLE_LEN], const uint32_t hash[2],
+                    uint8_t token[AUTH_OLD_SCRAMBLE_LEN]);
+/* A client's answer (8 bytes, or 9 ending in NUL as old clients send it)
+ * checked against `hash`. */
+bool auth_old_verify(const uint8_t scramble[AUTH_OLD_SCRAMBLE_LEN], const uint8_t *reply,
+                     size_t reply_len, const uint32_t hash[2]);
+
 /* An RSA key pair loaded from PEM files (immutable, shared by threads). */
 struct auth_rsa;
 

@@ -10,10 +10,12 @@
  *
  *   greeting -> [SSLRequest, TLS handshake ->] login -> [AuthSwitch ->] OK
  *
- * Only mysql_native_password is spoken: with the password itself, or with
- * the SHA1(password) / SHA1(SHA1(password)) pair a proxy derives from its
- * client's login (auth_native_token). A server asking for TLS that does not
- * offer it is refused: never a silent plaintext login.
+ * mysql_native_password is spoken: with the password itself, or with the
+ * SHA1(password) / SHA1(SHA1(password)) pair a proxy derives from its
+ * client's login (auth_native_token). So is mysql_old_password, when the
+ * server asks for it (the account has it): with the password, or the hash
+ * the server stores (old_hash, auth.h). A server asking for TLS that does
+ * not offer it is refused: never a silent plaintext login.
  */
 #ifndef HALYARD_MYSQL_CLIENT_H
 #define HALYARD_MYSQL_CLIENT_H
@@ -56,6 +58,7 @@ struct mysql_client_creds {
     size_t attrs_len;
     const uint8_t *h1, *h2; /* SHA1(pw), SHA1(SHA1(pw)); or NULL and: */
     const char *password;   /* the password itself; NULL or "" = none */
+    const uint32_t *old_hash; /* mysql_old_password's stored hash (2 words), or NULL */
     uint8_t charset;
     uint32_t max_packet;
     uint32_t want_caps;     /* what the client would like (kept if the server has them) */

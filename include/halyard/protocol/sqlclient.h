@@ -93,6 +93,7 @@ struct sqlclient_target {
      * capabilities added to the client's own (CLIENT_FOUND_ROWS) and
      * MariaDB's extended ones (EXTENDED_METADATA). */
     const uint8_t *h1, *h2;
+    const uint32_t *old_hash; /* or mysql_old_password's stored hash (auth.h) */
     const char *db;
     uint8_t charset;
     uint32_t extra_caps;

@@ -116,6 +116,7 @@ struct route_out {
     const char *pin;   /* pin the session to the primary, for this reason; NULL = no */
     bool log_state;    /* a session command: note what it changes (state_prepare_set) */
     bool causal;       /* the replica must first be seen to have the session's writes */
+    bool global;       /* ... to have every write committed through halyard (global_pos.h) */
     bool ro_begin;     /* a read-only transaction begins on target */
     bool sticky;       /* target is where the last statement ran (SHOW WARNINGS) */
     bool trx_end;      /* the session's transaction is over (its backend is out) */

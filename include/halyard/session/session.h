@@ -87,6 +87,8 @@ enum internal_op {
     INT_READBACK,   /* reading back the values a SET assigned */
     INT_GTID_FETCH, /* SELECT @@last_gtid on the primary */
     INT_GTID_WAIT,  /* SELECT MASTER_GTID_WAIT(...) on a replica */
+    INT_GPOS_FETCH, /* consistency = global: the primary's position (global_pos.h) */
+    INT_GPOS_WAIT,  /* ... waited for on a replica */
     INT_PS_USE,     /* COM_INIT_DB to a statement's schema before INT_PS_PREPARE */
     INT_PS_ENV,     /* SET of its PREPARE's sql_mode and character set, the same */
     INT_PS_PREPARE, /* preparing a statement where an EXECUTE lands */
@@ -103,6 +105,7 @@ enum internal_op {
 enum auth_step {
     AUTH_STEP_NATIVE = 0, /* our AuthSwitchRequest to mysql_native_password */
     AUTH_STEP_SHA2_FULL,  /* caching_sha2_password "perform full authentication" */
+    AUTH_STEP_OLD,        /* our request to switch to mysql_old_password (auth.h) */
 };
 
 /* What the command in flight changes in the session's state, kept from
@@ -126,6 +129,7 @@ enum login_deny {
     DENY_LOCKED,     /* 4151 ACCOUNT LOCK */
     DENY_EXPIRED,    /* 1862 PASSWORD EXPIRE, and the server disconnects such clients */
     DENY_PLUGIN,     /* 1524 a method halyard cannot check (pend_acct->plugin) */
+    DENY_SECURE_AUTH, /* 1275 mysql_old_password while the server's secure_auth is ON */
 };
 
 struct session {
@@ -216,6 +220,14 @@ struct session {
     char gtid[128];       /* primary's GTID position after the session's last write */
     double last_write;    /* ev_now() of the last write, for consistency = strong */
     int ro_idx;           /* START TRANSACTION READ ONLY running on this replica, else -1 */
+
+    /* consistency = global (cluster/global_pos.h): the read being routed */
+    bool causal_read;      /* waits for the session's own writes (causal) */
+    bool global_read;      /* waits for its group's position (global) */
+    uint64_t global_need;  /* the group's commits it must see; 0 = not taken yet */
+    uint64_t global_at;    /* global_gtid holds the commits up to this; 0 = none */
+    char global_gtid[128]; /* the position it waits for (GLOBAL_POS_MAX) */
+
     /* health (backend.h): the statement in flight counts on q_rt; an
      * autocommit read on a replica keeps its packet to run it once more
      * elsewhere if the replica dies before answering */
@@ -315,6 +327,10 @@ struct session {
     uint8_t h1[MYSQL_SHA1_LEN]; /* SHA1(password): lets us log into backends */
     uint8_t h2[MYSQL_SHA1_LEN];
     bool no_password;
+    /* an account read from the servers with mysql_old_password: its stored
+     * hash answers the backends' requests for it (auth.h) */
+    bool old_pw;
+    uint32_t old_hash[2];
     uint32_t caps;     /* negotiated with the client */
     uint32_t ext_caps; /* MariaDB's extended ones, negotiated with the client */
     uint8_t charset;

@@ -49,6 +49,7 @@ enum session_err {
     SERR_ACCOUNT_LOCKED,        /* ACCOUNT LOCK */
     SERR_PASSWORD_EXPIRED,      /* PASSWORD EXPIRE, disconnect_on_expired_password */
     SERR_PLUGIN_NOT_LOADED,     /* (plugin) an authentication method halyard cannot check */
+    SERR_SECURE_AUTH,           /* (int len, user, host) mysql_old_password, secure_auth ON */
     SERR_SHARD_CONFLICT,        /* (schema, group, group) a schema the map puts on two groups */
     SERR_SHARD_TWO_GROUPS,      /* (schema, group, schema, group) one statement, two groups */
     SERR_SHARD_CROSS_TRX,       /* (group, group, schema, group) a transaction would cross */

@@ -81,6 +81,8 @@
  *    replica` or `halyard: backend=NAME` (case-insensitive, any spacing), in
  *    any comment style. The first valid hint wins; a comment that starts
  *    `halyard:` but does not parse sets CLF_HINT_INVALID and is ignored.
+ *    `halyard: consistency=NAME` (eventual, causal, strong, global) is a
+ *    hint of its own, beside those: the first one sets hint_consistency.
  *  - Strings use backslash escapes unless CLO_NO_BACKSLASH_ESCAPES (the
  *    server reports that mode in SERVER_STATUS_NO_BACKSLASH_ESCAPES). "..."
  *    is a string unless CLO_ANSI_QUOTES.
@@ -182,6 +184,16 @@ enum classify_hint {
     CLH_BACKEND, /* halyard: backend=NAME, NAME in hint_backend */
 };
 
+/* A `halyard: consistency=NAME` hint: the consistency the statement's
+ * read is routed with instead of the session's. */
+enum classify_consistency {
+    CLC_NONE = 0,
+    CLC_EVENTUAL,
+    CLC_CAUSAL,
+    CLC_STRONG,
+    CLC_GLOBAL,
+};
+
 /* What a SET assignment sets. */
 enum classify_scope {
     CLV_SESSION, /* a session system variable: SET [SESSION|LOCAL|@@session.|@@] x */
@@ -254,6 +266,7 @@ struct classify_result {
     int autocommit;          /* with CLF_AUTOCOMMIT: 0, 1, or -1 if not a constant */
     enum classify_hint hint;
     char hint_backend[CLASSIFY_BACKEND_MAX];     /* with CLH_BACKEND */
+    enum classify_consistency hint_consistency;  /* CLC_NONE: the session's */
     char schema[CLASSIFY_NAME_MAX + 1];          /* with CLF_USE: unquoted; "" if too long */
     char temp_table[CLASSIFY_NAME_MAX + 1];      /* with CLF_TEMP_TABLE_CREATED: unquoted */
     char temp_schema[CLASSIFY_NAME_MAX + 1];     /* its schema if qualified, else "" */

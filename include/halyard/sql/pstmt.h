@@ -47,6 +47,7 @@ struct pstmt {
     bool show_status;   /* SHOW STATUS and the like: the primary's counters */
     bool ld_lost;       /* long data was lost with its backend: the next EXECUTE fails */
     uint8_t hint;       /* enum classify_hint of its text, or of the rule that matched it */
+    uint8_t hint_cons;  /* enum classify_consistency of its text */
     int16_t cursor_idx; /* backend whose EXECUTE opened a cursor, else -1 */
     int16_t ld_idx;     /* backend holding long data for the next EXECUTE, else -1 */
     uint32_t types_gen; /* bumped each time the client sends other parameter types */

@@ -1,0 +1,158 @@
+/*
+ * test_global_pos.c: consistency = global's shared position per group
+ * (global_pos.h): the counter, the known position and when it covers a
+ * read, the backends' applied counters, the monitor's bump, and entries
+ * kept by group name across configs (a reload).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "halyard/cluster/global_pos.h"
+#include "halyard/config/config.h"
+
+/* A config with groups named `names` (what global_pos_attach reads). */
+static void fake_config(struct config *cfg, struct config_group *groups, const char *const *names,
+                        size_t n)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    memset(groups, 0, n * sizeof(*groups));
+    for (size_t i = 0; i < n; i++)
+        groups[i].name = (char *)names[i];
+    cfg->groups = groups;
+    cfg->n_groups = n;
+}
+
+static void test_counter_and_known(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"g1"};
+    struct config cfg;
+    struct config_group grp[1];
+    fake_config(&cfg, grp, names, 1);
+    assert_int_equal(global_pos_attach(&cfg), HY_OK);
+    struct global_pos *g = grp[0].gpos;
+    assert_non_null(g);
+
+    /* Starts at 1 with nothing known: the first read reads the primary. */
+    uint64_t need = global_pos_need(g);
+    assert_int_equal(need, 1);
+    char pos[GLOBAL_POS_MAX];
+    uint64_t at = 0;
+    assert_false(global_pos_known(g, need, pos, sizeof(pos), &at));
+
+    /* A position read at 1 covers reads that need 1, not 2. */
+    global_pos_publish(g, 1, "0-1-10");
+    assert_true(global_pos_known(g, 1, pos, sizeof(pos), &at));
+    assert_string_equal(pos, "0-1-10");
+    assert_int_equal(at, 1);
+    global_pos_commit(g);
+    need = global_pos_need(g);
+    assert_int_equal(need, 2);
+    assert_false(global_pos_known(g, need, pos, sizeof(pos), &at));
+
+    /* An older read published late does not replace a newer one. */
+    global_pos_publish(g, 2, "0-1-11");
+    global_pos_publish(g, 1, "0-1-10");
+    assert_true(global_pos_known(g, 2, pos, sizeof(pos), &at));
+    assert_string_equal(pos, "0-1-11");
+    assert_int_equal(at, 2);
+
+    /* A position too long to keep is not kept. */
+    char big[GLOBAL_POS_MAX + 8];
+    memset(big, '1', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    global_pos_publish(g, 3, big);
+    assert_true(global_pos_known(g, 2, pos, sizeof(pos), &at));
+    assert_string_equal(pos, "0-1-11");
+    /* ... nor copied to a buffer too small for it */
+    assert_false(global_pos_known(g, 2, pos, 4, &at));
+}
+
+static void test_applied(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"g2"};
+    struct config cfg;
+    struct config_group grp[1];
+    fake_config(&cfg, grp, names, 1);
+    assert_int_equal(global_pos_attach(&cfg), HY_OK);
+    struct global_pos *g = grp[0].gpos;
+    /* Only the address is used: any two distinct objects will do. */
+    static char rt_a, rt_b;
+    const struct backend_rt *a = (const struct backend_rt *)&rt_a;
+    const struct backend_rt *b = (const struct backend_rt *)&rt_b;
+
+    assert_int_equal(global_pos_applied(g, a), 0);
+    assert_int_equal(global_pos_applied(g, NULL), 0);
+    global_pos_applied_set(g, a, 5);
+    assert_int_equal(global_pos_applied(g, a), 5);
+    assert_int_equal(global_pos_applied(g, b), 0);
+    global_pos_applied_set(g, a, 3); /* never backwards */
+    assert_int_equal(global_pos_applied(g, a), 5);
+    global_pos_applied_set(g, b, 7);
+    assert_int_equal(global_pos_applied(g, b), 7);
+    assert_int_equal(global_pos_applied(g, a), 5);
+}
+
+static void test_monitor_bump(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"g3"};
+    struct config cfg;
+    struct config_group grp[1];
+    fake_config(&cfg, grp, names, 1);
+    assert_int_equal(global_pos_attach(&cfg), HY_OK);
+    struct global_pos *g = grp[0].gpos;
+
+    /* Nothing known yet: no bump (the first read reads the primary). */
+    assert_false(global_pos_primary_seen(g, "0-1-100"));
+    assert_int_equal(global_pos_need(g), 1);
+    global_pos_publish(g, 1, "0-1-100");
+    /* The primary where the known position is, or behind it: no bump. */
+    assert_false(global_pos_primary_seen(g, "0-1-100"));
+    assert_false(global_pos_primary_seen(g, "0-1-99"));
+    assert_false(global_pos_primary_seen(g, "garbage"));
+    assert_int_equal(global_pos_need(g), 1);
+    /* Past it (another halyard wrote, or a new domain): reads wait anew. */
+    assert_true(global_pos_primary_seen(g, "0-1-101"));
+    assert_int_equal(global_pos_need(g), 2);
+    assert_true(global_pos_primary_seen(g, "0-1-100,1-2-1"));
+    assert_int_equal(global_pos_need(g), 3);
+}
+
+static void test_entries_kept_by_name(void **state)
+{
+    (void)state;
+    static const char *const first[] = {"keep", "other"};
+    static const char *const second[] = {"new", "keep"};
+    struct config c1, c2;
+    struct config_group g1[2], g2[2];
+    fake_config(&c1, g1, first, 2);
+    fake_config(&c2, g2, second, 2);
+    assert_int_equal(global_pos_attach(&c1), HY_OK);
+    global_pos_commit(g1[0].gpos);
+    assert_int_equal(global_pos_attach(&c2), HY_OK);
+    /* A reload keeps the group's counter: reads still wait for its writes. */
+    assert_ptr_equal(g2[1].gpos, g1[0].gpos);
+    assert_int_equal(global_pos_need(g2[1].gpos), 2);
+    assert_ptr_not_equal(g2[0].gpos, g1[0].gpos);
+    assert_ptr_not_equal(g1[1].gpos, g1[0].gpos);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_counter_and_known),
+        cmocka_unit_test(test_applied),
+        cmocka_unit_test(test_monitor_bump),
+        cmocka_unit_test(test_entries_kept_by_name),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    global_pos_free_all();
+    return rc;
+}
