@@ -540,6 +540,7 @@ void session_server_event(struct bconn *bc, const struct server_report *r)
     struct session *s = bc->owner;
     switch (r->event) {
     case SERVER_READY:
+        bc->epoch = ++s->w->conns.serial; /* logged in after the session began */
         if (bc == s->cur)
             session_backend_ready(s);
         break;

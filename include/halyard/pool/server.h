@@ -110,6 +110,11 @@ struct bconn {
      * command of its session (session.h, enum internal_op) on it: here,
      * not in the session, as only a connection's answer has one. */
     char capture[136];
+    /* The worker's pool serial (pool.h) when it logged in or was last
+     * reset (COM_RESET_CONNECTION): its session defaults are the server's
+     * global variables of then. A session that began later has it reset
+     * before it runs anything there (session_state.c). */
+    uint64_t epoch;
     bool captured;
 };
 

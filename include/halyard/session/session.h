@@ -361,6 +361,15 @@ struct session {
     char *via;     /* "host:port" of the load balancer it came through; NULL = direct */
 
     struct registry_entry reg; /* KILL across sessions (registry.h) */
+
+    /* Issue 33, what a pooled connection carries from before the session
+     * (session_pool.c, session_state.c): */
+    /* The worker's serial (pool.h) when the session began: accepted,
+     * COM_RESET_CONNECTION, COM_CHANGE_USER. A pooled connection logged
+     * in or reset before that (struct bconn.epoch) has the server's
+     * global variables of then as its session defaults, not those a new
+     * session gets: it is reset before it serves the session. */
+    uint64_t epoch;
 };
 
 /* What `show sessions` says of one session (session_describe). */
