@@ -81,6 +81,7 @@ static void session_free(struct session *s)
     explicit_bzero(s->h1, sizeof(s->h1));
     explicit_bzero(s->pend_h1, sizeof(s->pend_h1));
     free(s->connid);
+    session_sysview_free(s);
     session_fanout_free(s);
     session_diag_drop(s);
     free(s->shard_ref);

@@ -517,6 +517,7 @@ static void give_back(struct session *s, struct bconn *bc)
         session_publish_backend(s);
     }
     ev_io_stop(s->w->loop, &bc->c.rio);
+    connreg_serve(&bc->reg, 0);
     struct session *next = first_waiter(s->w, s, idx);
     struct backend_rt *rt = bc->be->rt;
     if (next == NULL && rt != NULL &&
@@ -558,6 +559,7 @@ bool session_pool_give_parked(struct session *s, struct bconn *bc, struct config
         atomic_load_explicit(&rt->pool_waiters, memory_order_relaxed) > 0)
         return false; /* statements on other workers wait for its slot: closing frees it */
     ev_io_stop(s->w->loop, &bc->c.rio);
+    connreg_serve(&bc->reg, 0);
     bc->parked = false;
     struct pool_key k = {
         .cfg = view,
@@ -766,6 +768,7 @@ bool session_pool_take(struct session *s, uint32_t idx)
     bc->owner = s;
     bc->on_event = session_server_event;
     bc->idx = (uint16_t)idx;
+    connreg_serve(&bc->reg, s->id);
     s->bc[idx] = bc;
     s->cur = bc;
     session_publish_backend(s);

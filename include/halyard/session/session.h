@@ -97,6 +97,7 @@ enum internal_op {
     INT_BEGIN,      /* a BEGIN halyard answered, before the first statement (session_begin.c) */
     INT_PRECOMMIT,  /* the implicit COMMIT of a BEGIN inside a transaction (session_begin.c) */
     INT_XREAD,      /* a group's part of a scatter read in an XA transaction (session_fanout.c) */
+    INT_SYSVIEW,    /* the columns of a server's process list (session_sysview.c) */
 };
 
 /* What the client's next packet during login answers (SS_AUTH_SWITCH). */
@@ -370,6 +371,10 @@ struct session {
      * global variables of then as its session defaults, not those a new
      * session gets: it is reset before it serves the session. */
     uint64_t epoch;
+    /* The statement in flight reads the server's process list or status
+     * variables, answered in the client's terms (session_sysview.c);
+     * heap, allocated at the first such statement. */
+    struct session_sysview *sysview;
 };
 
 /* What `show sessions` says of one session (session_describe). */
