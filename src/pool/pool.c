@@ -192,6 +192,7 @@ static void opening_event(struct bconn *bc, const struct server_report *r)
     bc->bucket = b;
     bc->idle_since = ev_now(p->loop);
     bc->lend = ++p->serial; /* nobody's: any session of the key takes it */
+    bc->epoch = bc->lend;   /* its login's global variables: older sessions' */
     bc->pool_next = b->idle;
     b->idle = bc;
     b->n_idle++;

@@ -162,6 +162,8 @@ static void login_progress(struct bconn *bc)
                 return;
             }
             login_end(bc);
+            connreg_add(&bc->reg, connreg_server(bc->be->address, bc->be->port),
+                        bc->login.thread_id);
             struct server_report r = {.event = SERVER_READY};
             report(bc, &r);
             return;
@@ -387,6 +389,7 @@ bool server_connect(struct bconn *bc, const struct mysql_client_creds *cr, int t
 
 void server_destroy(struct bconn *bc)
 {
+    connreg_remove(&bc->reg);
     login_end(bc);
     if (bc->counted)
         backend_conn_release(bc->be->rt);

@@ -985,6 +985,12 @@ bool mysql_resp_prep_cols_first(const struct mysql_resp *r)
     return r->state == RS_PREP_COLS && r->left == r->prep_cols;
 }
 
+bool mysql_resp_row_next(const struct mysql_resp *r, const uint8_t *p, uint32_t len)
+{
+    return r->state == RS_ROWS && len > 0 && p[0] != MYSQL_ERR &&
+           !mysql_is_eof(p[0], len, (r->caps & CLIENT_DEPRECATE_EOF) != 0);
+}
+
 bool mysql_resp_ok_fits(const struct mysql_resp *r)
 {
     return r->state == RS_SIMPLE || r->state == RS_FIRST || r->state == RS_INFILE_REPLY;

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "halyard/protocol/conn.h"
+#include "halyard/protocol/connreg.h"
 #include "halyard/protocol/mysql_client.h"
 #include "halyard/protocol/mysql_proto.h"
 #include "halyard/protocol/sqlclient.h"
@@ -87,6 +88,8 @@ struct sqlclient {
 
     int in_cb;
     bool doomed;
+    struct connreg_entry reg; /* listed while logged in (connreg.h) */
+    uint32_t session;         /* ... serving this halyard session (0 = none) */
 };
 
 /* ---- results ------------------------------------------------------------ */
@@ -350,6 +353,7 @@ struct sqlclient *sqlclient_create(struct ev_loop *loop, const struct sqlclient_
     c->charset = t->charset != 0 ? t->charset : CHARSET_UTF8MB4_GENERAL_CI;
     c->extra_caps = t->extra_caps;
     c->ext_caps = t->ext_caps;
+    c->session = t->session;
     if (c->name == NULL || c->address == NULL || c->user == NULL || c->password == NULL ||
         (t->db != NULL && c->db == NULL)) {
         sqlclient_destroy(c);
@@ -366,6 +370,7 @@ struct sqlclient *sqlclient_create(struct ev_loop *loop, const struct sqlclient_
 
 static void close_socket(struct sqlclient *c)
 {
+    connreg_remove(&c->reg);
     ev_timer_stop(c->loop, &c->timer);
     conn_close(&c->conn, c->loop, NULL); /* stops the watchers; `conn.out` is never used */
     c->state = SC_CLOSED;
@@ -791,6 +796,8 @@ static bool login_packet(struct sqlclient *c, const uint8_t *p, size_t len)
         return false;
     case MYSQL_CLIENT_READY: {
         c->state = SC_READY;
+        connreg_add(&c->reg, connreg_server(c->address, c->port), c->login.thread_id);
+        connreg_serve(&c->reg, c->session);
         struct sqlresult res = {.ok = true};
         complete(c, &res);
         return false;

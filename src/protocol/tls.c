@@ -694,6 +694,100 @@ void tls_describe(const struct conn *c, char *out, size_t len)
     snprintf(out, len, "%s %s", SSL_get_version(c->tls->ssl), SSL_get_cipher_name(c->tls->ssl));
 }
 
+const char *tls_status_name(enum tls_status_var v)
+{
+    static const char *const names[TLS_ST__COUNT] = {
+        [TLS_ST_CIPHER] = "Ssl_cipher",
+        [TLS_ST_CIPHER_LIST] = "Ssl_cipher_list",
+        [TLS_ST_DEFAULT_TIMEOUT] = "Ssl_default_timeout",
+        [TLS_ST_SERVER_NOT_AFTER] = "Ssl_server_not_after",
+        [TLS_ST_SERVER_NOT_BEFORE] = "Ssl_server_not_before",
+        [TLS_ST_SESSIONS_REUSED] = "Ssl_sessions_reused",
+        [TLS_ST_VERIFY_DEPTH] = "Ssl_verify_depth",
+        [TLS_ST_VERIFY_MODE] = "Ssl_verify_mode",
+        [TLS_ST_VERSION] = "Ssl_version",
+    };
+    return (unsigned)v < TLS_ST__COUNT ? names[v] : "";
+}
+
+/* An ASN1 time as the server prints it ("Nov 22 08:23:05 2036 GMT"). */
+static void asn1_time_text(const ASN1_TIME *t, char *out, size_t len)
+{
+    out[0] = '\0';
+    BIO *bio = BIO_new(BIO_s_mem());
+    if (bio == NULL)
+        return;
+    if (t != NULL && ASN1_TIME_print(bio, t) > 0) {
+        int n = BIO_read(bio, out, (int)len - 1);
+        out[n > 0 ? n : 0] = '\0';
+    }
+    BIO_free(bio);
+}
+
+/* The ciphers the connection allows, ':' between them (the server's
+ * Ssl_cipher_list, from the same OpenSSL call). */
+static void cipher_list_text(SSL *ssl, char *out, size_t len)
+{
+    size_t o = 0;
+    out[0] = '\0';
+    const char *c;
+    for (int i = 0; (c = SSL_get_cipher_list(ssl, i)) != NULL; i++) {
+        int n = snprintf(out + o, len - o, "%s%s", i > 0 ? ":" : "", c);
+        if (n < 0 || (size_t)n >= len - o) {
+            out[o] = '\0'; /* a whole cipher or none */
+            return;
+        }
+        o += (size_t)n;
+    }
+}
+
+void tls_status_value(const struct conn *c, enum tls_status_var v, char *out, size_t len)
+{
+    if (len == 0)
+        return;
+    SSL *ssl = c->tls != NULL ? c->tls->ssl : NULL;
+    bool number = v == TLS_ST_DEFAULT_TIMEOUT || v == TLS_ST_SESSIONS_REUSED ||
+                  v == TLS_ST_VERIFY_DEPTH || v == TLS_ST_VERIFY_MODE;
+    if (ssl == NULL) {
+        snprintf(out, len, "%s", number ? "0" : "");
+        return;
+    }
+    X509 *cert = SSL_get_certificate(ssl);
+    switch (v) {
+    case TLS_ST_CIPHER:
+        snprintf(out, len, "%s", SSL_get_cipher_name(ssl));
+        break;
+    case TLS_ST_CIPHER_LIST:
+        cipher_list_text(ssl, out, len);
+        break;
+    case TLS_ST_DEFAULT_TIMEOUT:
+        snprintf(out, len, "%ld", (long)SSL_get_default_timeout(ssl));
+        break;
+    case TLS_ST_SERVER_NOT_AFTER:
+        asn1_time_text(cert != NULL ? X509_get0_notAfter(cert) : NULL, out, len);
+        break;
+    case TLS_ST_SERVER_NOT_BEFORE:
+        asn1_time_text(cert != NULL ? X509_get0_notBefore(cert) : NULL, out, len);
+        break;
+    case TLS_ST_SESSIONS_REUSED:
+        snprintf(out, len, "%d", SSL_session_reused(ssl) ? 1 : 0);
+        break;
+    case TLS_ST_VERIFY_DEPTH:
+        /* the server prints OpenSSL's int as an unsigned 64-bit value */
+        snprintf(out, len, "%llu", (unsigned long long)(long long)SSL_get_verify_depth(ssl));
+        break;
+    case TLS_ST_VERIFY_MODE:
+        snprintf(out, len, "%d", SSL_get_verify_mode(ssl));
+        break;
+    case TLS_ST_VERSION:
+        snprintf(out, len, "%s", SSL_get_version(ssl));
+        break;
+    case TLS_ST__COUNT:
+        out[0] = '\0';
+        break;
+    }
+}
+
 const char *tls_mode_to_str(enum tls_mode m)
 {
     switch (m) {

@@ -544,10 +544,11 @@ bool down_parse(struct session *s)
                 continue;
         }
         uint32_t peek = HY_MIN(len, (uint32_t)MYSQL_RESP_PEEK);
-        bool capture = (s->internal == INT_GTID_FETCH || s->internal == INT_GTID_WAIT ||
-                        s->internal == INT_GPOS_FETCH || s->internal == INT_GPOS_WAIT ||
-                        s->internal == INT_LID || s->internal == INT_DB_CHECK) &&
-                       s->resp.rows == 0;
+        bool capture =
+            (s->internal == INT_GTID_FETCH || s->internal == INT_GTID_WAIT ||
+             s->internal == INT_GPOS_FETCH || s->internal == INT_GPOS_WAIT ||
+             s->internal == INT_LID || s->internal == INT_DB_CHECK || s->internal == INT_SYSVIEW) &&
+            s->resp.rows == 0;
         bool track = s->internal == INT_NONE && len > 0 && (s->resp.caps & CLIENT_SESSION_TRACK) &&
                      mysql_resp_ok_fits(&s->resp) &&
                      (st->b->data + st->scan + MYSQL_HEADER_SIZE)[0] == MYSQL_OK &&
@@ -577,6 +578,11 @@ bool down_parse(struct session *s)
         case META_PASS:
             break;
         }
+        int sv = session_sysview_row(s, len); /* SHOW PROCESSLIST, SHOW STATUS */
+        if (sv < 0)
+            return true;
+        if (sv > 0)
+            continue;
         if (s->ps_new != NULL && s->cmd == COM_STMT_PREPARE && s->internal == INT_NONE && len > 0 &&
             pl[0] == MYSQL_OK && s->rdown.seq == 1)
             ps_prepare_ok(s, pl, peek); /* before the tracker: it must not see our id */
@@ -702,9 +708,14 @@ void command_send_own(struct session *s, uint8_t cmd, const uint8_t *pkt, size_t
 
 /* The client's COM_QUERY or COM_STMT_PREPARE (whole at p) calls
  * CONNECTION_ID(): it goes to s->cur with the session's id there, the id
- * of the handshake, whichever backend runs it (s->connid, from session_route()). */
+ * of the handshake, whichever backend runs it (s->connid, from session_route()).
+ * A COM_QUERY that reads the process list or the status variables goes
+ * with derived tables in their place (session_sysview.c). */
 static void command_forward_connid(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len)
 {
+    static const struct classify_connid none = {0};
+    const struct classify_connid *cid = s->connid != NULL ? s->connid : &none;
+    bool sysview = cmd == COM_QUERY && session_sysview_rewrites(s);
     /* FOUND_ROWS() and ROW_COUNT() are the session's previous statement's,
      * which ran on another connection (or this one ran another session's
      * since): halyard gives the values it saw (session_pool_prev_values).
@@ -716,19 +727,24 @@ static void command_forward_connid(struct session *s, uint8_t cmd, const uint8_t
     if (cmd == COM_QUERY && session_pool_prev_values(s, num[1], num[2], sizeof(num[1]))) {
         value[CLASSIFY_CALL_FOUND_ROWS] = num[1];
         value[CLASSIFY_CALL_ROW_COUNT] = num[2];
-    } else if (s->connid->n_connid == 0) {
+    } else if (cid->n_connid == 0 && !sysview) {
         command_forward(s, cmd, len, 0); /* nothing to change */
         return;
     }
-    size_t cap = classify_connid_bound(s->connid, len - 1);
+    size_t cap = classify_connid_bound(cid, len - 1);
     uint8_t *pkt = malloc(MYSQL_HEADER_SIZE + 1 + cap);
     if (pkt == NULL) {
         session_mark_closing(s, END_NOMEM);
         return;
     }
     pkt[MYSQL_HEADER_SIZE] = cmd;
-    size_t n = classify_calls_rewrite((const char *)p + 1, len - 1, s->connid, value,
+    size_t n = classify_calls_rewrite((const char *)p + 1, len - 1, cid, value,
                                       (char *)pkt + MYSQL_HEADER_SIZE + 1, cap);
+    if (sysview && !session_sysview_packet(s, &pkt, &n)) {
+        free(pkt);
+        session_mark_closing(s, END_NOMEM);
+        return;
+    }
     mysql_hdr_write(pkt, (uint32_t)(n + 1), 0);
     consume_packet(s, len);
     bool writes = s->cmd_writes;
@@ -1275,11 +1291,12 @@ void session_next_command(struct session *s)
             s->xa != NULL && cmd == COM_QUERY && fits && !(s->connid != NULL && s->connid->n > 0);
         bool ready = ensure_backend(s, idx);
         s->xa_pipe_ok = false;
-        if (!ready)
+        if (!ready || !session_sysview_ready(s))
             return;
         uint8_t exec_flags = (cmd == COM_STMT_EXECUTE && len >= 6) ? p[5] : 0;
         s->set_option = (cmd == COM_SET_OPTION && len >= 3) ? (int)(p[1] | p[2] << 8) : -1;
-        if (s->connid != NULL && s->connid->n > 0 &&
+        session_sysview_begin(s);
+        if (((s->connid != NULL && s->connid->n > 0) || session_sysview_rewrites(s)) &&
             (cmd == COM_QUERY || cmd == COM_STMT_PREPARE) && fits)
             command_forward_connid(s, cmd, p, len);
         else

@@ -462,6 +462,9 @@ void internal_progress(struct session *s)
         if (s->state == SS_CLOSING)
             return;
         break;
+    case INT_SYSVIEW:
+        session_sysview_learned(s, s->resp.err_code == 0 && bc->captured, bc->capture);
+        break;
     case INT_PS_RESET: /* its answer does not matter: the last backend's goes to the client */
     case INT_NONE:
         break;
@@ -542,6 +545,8 @@ void session_server_event(struct bconn *bc, const struct server_report *r)
     struct session *s = bc->owner;
     switch (r->event) {
     case SERVER_READY:
+        bc->epoch = ++s->w->conns.serial; /* logged in after the session began */
+        connreg_serve(&bc->reg, s->id);
         if (bc == s->cur)
             session_backend_ready(s);
         break;

@@ -607,6 +607,7 @@ static struct sqlclient *leg_client(const struct fanout_leg *l, bool part)
         .charset = s->charset,
         .extra_caps = part ? s->caps & CLIENT_FOUND_ROWS : 0,
         .ext_caps = part ? s->ext_caps & MARIADB_CLIENT_EXTENDED_METADATA : 0,
+        .session = s->id, /* its process-list rows are the session's (connreg.h) */
     };
     return sqlclient_create(s->w->loop, &t, l->view->connect_timeout_ms);
 }

@@ -432,6 +432,35 @@ bool session_schema_here(const struct session *s, const char *schema);
  * the session's group, else none. */
 const char *session_login_db(const struct session *s);
 
+/* session_sysview.c: the process list and status variables in the
+ * client's terms (issue 33) */
+/* Routing command `cmd` (payload `p`, `len` bytes, whole when `fits`):
+ * whether it reads them. */
+bool session_sysview_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len,
+                           bool fits);
+/* Its process list lists halyard's session ids: CONNECTION_ID() in it is
+ * the session's too. */
+bool session_sysview_ids(const struct session *s);
+/* Its text is rewritten when it goes out (session_sysview_text). */
+bool session_sysview_rewrites(const struct session *s);
+/* s->cur is ready for it: true, or false when halyard reads the server's
+ * process-list columns first (INT_SYSVIEW; the command runs again after). */
+bool session_sysview_ready(struct session *s);
+/* INT_SYSVIEW answered: `cols` (when ok) the column names. */
+void session_sysview_learned(struct session *s, bool ok, const char *cols);
+/* It goes out now on s->cur: what its answer is read against. */
+void session_sysview_begin(struct session *s);
+/* The COM_QUERY packet it goes out as, *pkt (heap: header, command byte,
+ * then *n bytes of text with CONNECTION_ID() in place already): its text
+ * rewritten, in place (*pkt may move). False when out of memory. */
+bool session_sysview_packet(struct session *s, uint8_t **pkt, size_t *n);
+/* down_parse(): the packet (payload `len`) at down.scan: 0 to pass it,
+ * 1 when halyard sent its own in place (or left it out), -1 to wait (more
+ * bytes, or what is before it to go out first). */
+int session_sysview_row(struct session *s, uint32_t len);
+void session_sysview_free(struct session *s);
+void session_sysview_thread_exit(void);
+
 /* session_diag.c: the diagnostics area halyard holds (diag_local.h) */
 struct diag_local;
 /* The conditions of the statement just run on every group (taken: *d is

@@ -82,6 +82,7 @@ static void session_free(struct session *s)
     explicit_bzero(s->old_hash, sizeof(s->old_hash));
     explicit_bzero(s->pend_h1, sizeof(s->pend_h1));
     free(s->connid);
+    session_sysview_free(s);
     session_fanout_free(s);
     session_diag_drop(s);
     free(s->shard_ref);

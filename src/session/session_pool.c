@@ -405,10 +405,14 @@ static void pool_wait_cb(struct ev_loop *loop, ev_timer *t, int revents)
 void session_pool_init(struct session *s)
 {
     ev_init(&s->pool_wait, pool_wait_cb);
+    s->epoch = ++s->w->conns.serial; /* the session begins */
 }
 
 void session_pool_reset(struct session *s)
 {
+    /* A new session on the server: the global variables of now are its
+     * defaults, on every connection it takes from here on. */
+    s->epoch = ++s->w->conns.serial;
     session_diag_drop(s);
     free(s->diag_err);
     s->diag_err = NULL;
@@ -423,6 +427,14 @@ void session_pool_reset(struct session *s)
     s->row_count = 0;
     s->found_stamp = 0;
     s->prev_stamp = 0;
+    struct bconn *pc = s->bc[s->primary];
+    if (pc != NULL) {
+        /* COM_RESET_CONNECTION goes to it: as young as the session, and
+         * the statements it kept prepared for others are gone (a
+         * COM_CHANGE_USER closes it) */
+        pc->epoch = s->epoch;
+        ps_cache_clear(&pc->psc);
+    }
     for (uint32_t i = 0; i < s->n_bc; i++) {
         s->lent[i] = 0;
         struct bconn *bc = s->bc[i];
@@ -505,6 +517,7 @@ static void give_back(struct session *s, struct bconn *bc)
         session_publish_backend(s);
     }
     ev_io_stop(s->w->loop, &bc->c.rio);
+    connreg_serve(&bc->reg, 0);
     struct session *next = first_waiter(s->w, s, idx);
     struct backend_rt *rt = bc->be->rt;
     if (next == NULL && rt != NULL &&
@@ -546,6 +559,7 @@ bool session_pool_give_parked(struct session *s, struct bconn *bc, struct config
         atomic_load_explicit(&rt->pool_waiters, memory_order_relaxed) > 0)
         return false; /* statements on other workers wait for its slot: closing frees it */
     ev_io_stop(s->w->loop, &bc->c.rio);
+    connreg_serve(&bc->reg, 0);
     bc->parked = false;
     struct pool_key k = {
         .cfg = view,
@@ -754,6 +768,7 @@ bool session_pool_take(struct session *s, uint32_t idx)
     bc->owner = s;
     bc->on_event = session_server_event;
     bc->idx = (uint16_t)idx;
+    connreg_serve(&bc->reg, s->id);
     s->bc[idx] = bc;
     s->cur = bc;
     session_publish_backend(s);

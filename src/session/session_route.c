@@ -79,6 +79,7 @@ void session_thread_exit(void)
     rview.cap = 0;
     state_thread_exit();
     ps_thread_exit();
+    session_sysview_thread_exit();
 }
 
 static bool view_of(struct session *s, const struct config *cfg, enum route_op op,
@@ -226,14 +227,16 @@ static bool limit_offset(const char *p, size_t n)
  * primary's answer fits, since that is where the session's writes, locks,
  * transactions and prepared statements run: SHOW [SESSION|GLOBAL] STATUS,
  * SHOW PROFILE(S), SHOW [FULL] PROCESSLIST, SHOW ENGINE, SHOW OPEN TABLES,
- * and a read that names the process list, InnoDB's transactions and locks,
- * the metadata locks or performance_schema (found by name anywhere in the
- * text: a string that only mentions one sends a read to the primary, which
- * is never wrong). */
+ * and a read that names the process list, the status variables
+ * (SESSION_STATUS, GLOBAL_STATUS: as SHOW STATUS), InnoDB's transactions
+ * and locks, the metadata locks or performance_schema (found by name
+ * anywhere in the text: a string that only mentions one sends a read to
+ * the primary, which is never wrong). */
 bool show_status(const char *sql, size_t len)
 {
-    static const char *const tables[] = {"PROCESSLIST", "INNODB_TRX", "INNODB_LOCK",
-                                         "METADATA_LOCK_INFO", "PERFORMANCE_SCHEMA"};
+    static const char *const tables[] = {
+        "PROCESSLIST", "SESSION_STATUS",     "GLOBAL_STATUS",     "INNODB_TRX",
+        "INNODB_LOCK", "METADATA_LOCK_INFO", "PERFORMANCE_SCHEMA"};
     const char *p = skip_space_comments(sql, sql + len), *end = sql + len;
     if (match_word(&p, end, "SHOW")) {
         (void)(match_word(&p, end, "SESSION") || match_word(&p, end, "GLOBAL") ||
@@ -570,6 +573,7 @@ uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_
     s->cmd_xa = 0;
     s->cmd_calc_found = false;
     bool fw = s->cu != NULL && s->cu->firewall != FIREWALL_OFF;
+    bool sysview = session_sysview_route(s, cmd, p, len, fits); /* in the client's terms */
     if (s->listener->shards && cmd == COM_INIT_DB && fits) {
         /* USE by command: to the database's group first. */
         uint32_t g =
@@ -595,7 +599,7 @@ uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_
      * the session's own CONNECTION_ID() still apply. */
     if (s->n_bc == 1 && !s->listener->shards && (!text || !s->cfg->pool_transaction) &&
         (!text || (s->cfg->n_rules == 0 && s->w->digests == NULL && !query_log_enabled() && !fw &&
-                   !mentions_connid(p + 1, avail - 1))))
+                   !sysview && !mentions_connid(p + 1, avail - 1))))
         return cmd == COM_STMT_PREPARE ? ps_route_prepare(s, p, len, fits, NULL) : s->primary;
     if (!text)
         return s->primary;
@@ -681,11 +685,13 @@ uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_
                          config_root(s->cfg)->backends[rule->backend].name);
         }
     }
-    /* In a read of the server's own run-time state (the process list, its
-     * transactions and locks) CONNECTION_ID() stays the server's thread id:
-     * the rows there carry those ids, so `WHERE ID = CONNECTION_ID()` finds
-     * the session's own row as it does on the server. */
-    if (fits && r.connid.n > 0 && !show_status((const char *)p + 1, avail - 1)) {
+    /* In a read of the server's own run-time state (its transactions and
+     * locks, performance_schema) CONNECTION_ID() stays the server's thread
+     * id: the rows there carry those ids, so `WHERE ID = CONNECTION_ID()`
+     * finds the session's own row as it does on the server. The process
+     * list lists halyard's ids (session_sysview.c): there it is halyard's. */
+    if (fits && r.connid.n > 0 &&
+        (!show_status((const char *)p + 1, avail - 1) || session_sysview_ids(s))) {
         if (s->connid == NULL && (s->connid = malloc(sizeof(*s->connid))) == NULL) {
             session_mark_closing(s, END_NOMEM);
             return s->primary;

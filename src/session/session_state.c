@@ -651,7 +651,20 @@ void state_thread_exit(void)
  * statements the connection kept prepared for the sessions after, so it is
  * used when it takes fewer commands (the other session left more than one
  * SET's worth of state), or when SET cannot undo what it left (SET SESSION
- * TRANSACTION) and the other choice is a new connection. */
+ * TRANSACTION) and the other choice is a new connection.
+ *
+ * Two cases take the reset whatever it costs (issue 33), as nothing else
+ * is exact:
+ *  - the connection logged in (or was last reset) before the session
+ *    began (bc->epoch < s->epoch): its session defaults are the global
+ *    variables of then, and a SET GLOBAL since (through halyard or on the
+ *    server) must reach a session that begins after it, as it would on
+ *    the server. COM_RESET_CONNECTION takes the globals of now. So each
+ *    session resets the first pooled connection of each backend it takes
+ *    that is older than itself, once: the reset makes it younger.
+ *  - another session left user variables there that this one has not set
+ *    alike: `SET @a = NULL` would keep the old variable's type (a column
+ *    length of 20 where a new variable gives 16777216), so they go. */
 static bool mentions_role(const char *sql, size_t len)
 {
     for (size_t i = 0; i + 4 <= len; i++) {
@@ -683,27 +696,50 @@ static hy_status_t state_reset_cmds(const struct bconn *bc, const struct varstat
     return rc == HY_OK ? varstate_apply(reset_base, want, login_cs, max_cmd, out) : rc;
 }
 
+/* Whether `bc` (foreign) must be reset before it serves the session,
+ * whatever the SETs would cost (see above); `why` says why. */
+static bool state_reset_due(const struct session *s, const struct bconn *bc,
+                            const struct varstate *want, const char **why)
+{
+    if (bc->epoch < s->epoch) {
+        *why = "it logged in before the session began";
+        return true;
+    }
+    if (varstate_count(bc->vs, VS_USER) > 0 && !varstate_scope_equal(bc->vs, want, VS_USER)) {
+        *why = "another session's user variables are there";
+        return true;
+    }
+    return false;
+}
+
 /* s->cur (foreign) is restored by the SETs in s->sync (`set_ok`: they
- * can): restore it by a reset instead when that takes fewer commands, or
- * when the SETs cannot. True when s->sync holds what restores it. */
+ * can): restore it by a reset instead when that is due (state_reset_due),
+ * takes fewer commands, or when the SETs cannot. True when s->sync holds
+ * what restores it; false when only a new connection can. */
 static bool state_reset_choose(struct session *s, const struct varstate *want, size_t max_cmd,
                                bool set_ok)
 {
     struct bconn *bc = s->cur;
     struct varstate_cmds alt = {0};
+    const char *due = NULL;
+    bool must = state_reset_due(s, bc, want, &due);
     if (state_reset_cmds(bc, want, s->charset, max_cmd, &alt) != HY_OK) {
         varstate_cmds_free(&alt);
-        return set_ok;
+        return set_ok && !must;
     }
     /* what the reset also does: the diagnostics cleared, LAST_INSERT_ID() 0 */
     uint32_t by_set = s->sync.n + (bc->diag_dirty ? 1u : 0u) + (bc->lid != s->lid ? 1u : 0u);
     uint32_t by_reset = alt.n + (s->lid != 0 ? 1u : 0u);
-    if (set_ok && by_reset >= by_set) {
+    if (set_ok && !must && by_reset >= by_set) {
         varstate_cmds_free(&alt);
         return true;
     }
-    slog_debug(s, "restores %s by COM_RESET_CONNECTION: %u commands, not %s%u", bc->be->name,
-               by_reset, set_ok ? "" : "a new connection or ", by_set);
+    if (must)
+        slog_debug(s, "resets %s (thread %u): %s", bc->be->name, bc->login.thread_id, due);
+    else
+        slog_debug(s, "restores %s by COM_RESET_CONNECTION: %u commands, not %s%u", bc->be->name,
+                   by_reset, set_ok ? "" : "a new connection or ", by_set);
+    bc->epoch = ++s->w->conns.serial; /* the globals of now: younger than the session */
     varstate_cmds_free(&s->sync);
     s->sync = alt;
     bc->diag_dirty = false;

@@ -584,6 +584,12 @@ static bool map_equal(const struct vs_map *a, const struct vs_map *b)
     return true;
 }
 
+bool varstate_scope_equal(const struct varstate *a, const struct varstate *b,
+                          enum varstate_scope scope)
+{
+    return map_equal(&a->map[scope], &b->map[scope]);
+}
+
 bool varstate_equal(const struct varstate *a, const struct varstate *b)
 {
     if (a->option != b->option || a->n_stmts != b->n_stmts)

@@ -38,6 +38,21 @@ def test_cli_compress_negotiated(cluster, halyard):
         assert b"Compressed" in r.stdout, (port, r.stdout)
 
 
+def test_compression_status_is_the_clients(cluster, halyard):
+    """Issue 33 item 3: a client that negotiated the compressed protocol
+    reads Compression ON, as from the server (halyard's connections to the
+    servers are not compressed); one that did not reads OFF."""
+    q = ("SHOW STATUS LIKE 'Compression'; SHOW GLOBAL STATUS LIKE 'compression'; "
+         "SELECT VARIABLE_VALUE FROM information_schema.SESSION_STATUS "
+         "WHERE VARIABLE_NAME = 'COMPRESSION'")
+    for compress, want in ((True, b"Compression\tON\nCompression\tON\nON\n"),
+                           (False, b"Compression\tOFF\nCompression\tOFF\nOFF\n")):
+        for port in (cluster.port(0), halyard.port):
+            r = cli(port, "-e", q, compress=compress)
+            assert r.returncode == 0, r.stderr
+            assert r.stdout == want, (port, compress, r.stdout)
+
+
 def test_cli_compress_results_match_server(cluster, halyard):
     """Many rows and a large row read the same through halyard as directly."""
     q = ("SELECT seq, REPEAT(CHAR(65 + seq % 26), seq % 300), MD5(seq) FROM mysql.seq_1_to_50000;"

@@ -5,8 +5,9 @@ A session's statements run on several servers, each of which has its own
 thread id for halyard's connection; the client knows one id, the one in the
 handshake, which KILL and COM_PROCESS_KILL take. halyard puts that id in
 place of every CONNECTION_ID() call in a statement's text, on the primary,
-on a replica and in prepared statements; the servers' own thread ids remain
-in SHOW PROCESSLIST and @@pseudo_thread_id.
+on a replica and in prepared statements, and lists its sessions by that id
+in the process list (issue 33); the servers' own thread ids remain in
+@@pseudo_thread_id.
 """
 
 import threading
@@ -17,7 +18,7 @@ import pytest
 
 from rawmysql import RawConn
 from test_ps import binary_rows, execute, prepare
-from util import APP_PASSWORD, APP_USER, schema_with_table
+from util import APP_PASSWORD, APP_USER, schema_with_table, wait_until
 
 REPLICA = "/* halyard: replica */ "
 PRIMARY = "/* halyard: primary */ "
@@ -77,16 +78,102 @@ def test_written_and_assigned_values_are_the_handshake_id(halyard, cluster, tabl
 
 
 def test_a_process_list_read_finds_its_own_row(halyard, ids):
-    # The process list holds the servers' thread ids, so there CONNECTION_ID()
-    # is the server's: the session finds its own row, as directly (mtr
-    # main.user_var reads its memory_used this way).
+    # The process list lists halyard's sessions by the id halyard gave them
+    # (issue 33), and CONNECTION_ID() there is that id too: the session
+    # finds its own row, as directly (mtr main.user_var reads its
+    # memory_used this way).
     c = halyard.connect(autocommit=True)
     me = c.thread_id()
     tid = q(c, PRIMARY + "SELECT @@pseudo_thread_id")[0][0]
     rows = q(c, "SELECT ID, INFO FROM information_schema.PROCESSLIST WHERE ID = CONNECTION_ID()")
-    assert len(rows) == 1 and rows[0][0] == tid and "PROCESSLIST" in rows[0][1]
-    # Everywhere else the id stays the handshake's, in the same session.
+    assert len(rows) == 1 and rows[0][0] == me and "PROCESSLIST" in rows[0][1]
+    assert q(c, f"SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = {tid}") == ((0,),)
+    # A join with a view keyed by the server's thread ids keeps the server's.
+    rows = q(c, "SELECT p.ID FROM information_schema.PROCESSLIST p WHERE p.ID = CONNECTION_ID() "
+                "AND NOT EXISTS (SELECT 1 FROM information_schema.INNODB_TRX "
+                "WHERE trx_mysql_thread_id = p.ID)")
+    assert rows == ((tid,),)
     assert q(c, "SELECT CONNECTION_ID()")[0][0] == me
+
+
+def test_the_process_list_lists_halyard_ids(halyard, cluster):
+    """Issue 33 item 2: SHOW [FULL] PROCESSLIST and information_schema.PROCESSLIST
+    through halyard list a session by halyard's id; halyard's connections
+    that no session holds (idle in the pool, the monitor's) are left out;
+    other rows are the server's. KILL QUERY of an id read there stops that
+    session's statement."""
+    a = halyard.connect(autocommit=True)
+    b = halyard.connect(autocommit=True)
+    me, bid = a.thread_id(), b.thread_id()
+    for sql in ("SHOW PROCESSLIST", "SHOW FULL PROCESSLIST"):
+        rows = q(a, sql)
+        mine = [r for r in rows if r[0] == me]
+        assert len(mine) == 1 and mine[0][7] == sql, rows
+        # (the monitor may be logging in again just then: not halyard's yet)
+        wait_until(lambda: all(r[1] != "monitor" for r in q(a, sql)), timeout=5.0,
+                   what="no monitor row through halyard")
+    assert cluster.value(0, "SELECT COUNT(*) FROM information_schema.PROCESSLIST "
+                            "WHERE USER = 'monitor'") >= 1  # there, directly
+    wait_until(lambda: q(a, "SELECT COUNT(*) FROM information_schema.PROCESSLIST "
+                            "WHERE USER = 'monitor'") == ((0,),), timeout=5.0, what="no monitor row")
+    # Every row of halyard's app connections there is a session's.
+    ids = {r[0] for r in q(a, "SELECT ID FROM information_schema.processlist pl "
+                              "WHERE pl.USER = 'app'")}
+    assert me in ids and ids <= {me, bid}, ids
+    out = {}
+
+    def slow():
+        try:
+            out["row"] = q(b, PRIMARY + "SELECT SLEEP(10) /* hy-pl-kill */")
+        except pymysql.err.OperationalError as e:
+            out["e"] = e
+
+    t = threading.Thread(target=slow)
+    t.start()
+    # (a connection b takes just as a's read goes out is b's only from
+    # halyard's next read on: the first sighting may be the server's id)
+    found = ()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and found != ((bid, "Query"),):
+        found = q(a, "SELECT ID, COMMAND FROM information_schema.PROCESSLIST "
+                     "WHERE INFO LIKE '%hy-pl-kill%' AND ID <> CONNECTION_ID()")
+        time.sleep(0.02)
+    assert found == ((bid, "Query"),)
+    shown = [r for r in q(a, "SHOW FULL PROCESSLIST") if r[7] and "hy-pl-kill" in r[7]
+             and "SHOW" not in r[7]]
+    assert [r[0] for r in shown] == [bid]
+    q(a, f"KILL QUERY {found[0][0]}")
+    t.join(5)
+    assert "e" in out and out["e"].args[0] == 1317, out
+    assert q(b, "SELECT CONNECTION_ID()")[0][0] == bid
+
+
+def test_threads_connected_counts_sessions_not_pooled_connections(halyard, cluster):
+    """mtr's include/count_sessions.inc and wait_until_count_sessions.inc
+    (main.xa, main.view) read Threads_connected, then wait until the
+    sessions a test opened are gone. halyard's connections that no session
+    holds (pooled, the monitor's) are not counted through halyard, as they
+    are not listed, so the count comes back once the sessions close."""
+    def threads(c):
+        return int(q(c, "SHOW STATUS LIKE 'Threads_connected'")[0][1])
+
+    a = halyard.connect(autocommit=True)
+    before = threads(a)
+    n_is = int(q(a, "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS "
+                    "WHERE VARIABLE_NAME = 'THREADS_CONNECTED'")[0][0])
+    assert n_is == before
+    others = [halyard.connect(autocommit=True) for _ in range(4)]
+    for c in others:
+        q(c, PRIMARY + "SELECT 1")
+    for c in others:
+        c.close()
+    deadline = time.monotonic() + 5
+    while threads(a) > before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert threads(a) <= before
+    # directly, the server counts halyard's connections
+    assert int(cluster.value(0, "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS "
+                                "WHERE VARIABLE_NAME = 'THREADS_CONNECTED'")) > before
 
 
 def test_a_prepared_statement_sees_the_handshake_id(start_halyard, ids):

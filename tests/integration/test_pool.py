@@ -885,3 +885,101 @@ def test_a_charset_another_session_set_goes_back_to_the_takers_login(cluster, po
     finally:
         a.close()
         b.close()
+
+
+
+def described(conn, sql):
+    """sql's rows, and each column's definition as the client reads it:
+    name, type code, length, flags, decimals, character set."""
+    with conn.cursor() as cur:
+        cur.execute(sql)
+        rows = cur.fetchall()
+        return [(f.name, f.type_code, f.length, f.flags, f.scale, f.charsetnr)
+                for f in cur._result.fields], rows
+
+
+def test_user_variables_and_their_types_stay_the_sessions(cluster, pooled):
+    """Issue 33 item 4: two sessions take turns on one pooled connection.
+    What each reads of its variables (values and column definitions: type,
+    length, scale, nullability) is what a session that ran the same
+    statements reads on the server, whatever the other left on that
+    connection: `SET @a = NULL` over the other's integer @a kept its type
+    (length 20, not 16777216)."""
+    a = pooled.connect(autocommit=True)
+    b = pooled.connect(autocommit=True)
+    da = cluster.connect(0, autocommit=True)  # a's and b's statements, on the server
+    db = cluster.connect(0, autocommit=True)
+    try:
+        for c in (a, da):
+            q(c, "SET @a = 42, @s = 'abc', @d = 1.5, sql_mode = 'ANSI_QUOTES'")
+        tid = q(a, "SELECT @@pseudo_thread_id")[0][0]
+        for c in (b, db):
+            q(c, "SET @a = NULL")
+            q(c, "SET @d = NULL")
+        for sql in ("SELECT @a", "SELECT @s", "SELECT @d, @a IS NULL", "SELECT @@sql_mode"):
+            assert described(b, sql) == described(db, sql), sql
+            assert described(a, sql) == described(da, sql), sql
+        assert q(a, "SELECT @@pseudo_thread_id")[0][0] == tid  # one connection served both
+        assert described(b, "SELECT @a")[0][0][2] > 20  # a new variable's, not a BIGINT's
+        # and the other way round
+        for c in (b, db):
+            q(c, "SET @b = 7")
+        for c in (a, da):
+            q(c, "SET @b = NULL")
+        assert described(a, "SELECT @b") == described(da, "SELECT @b")
+        assert described(b, "SELECT @b") == described(db, "SELECT @b")
+    finally:
+        for c in (a, b, da, db):
+            c.close()
+
+
+def test_set_global_reaches_sessions_that_begin_after_it(cluster, pooled):
+    """Issue 33 item 7: a SET GLOBAL (here on the server, as a DBA or
+    another halyard would) reaches every session that begins after it, as
+    on the server, though the pooled connection it takes logged in before
+    it: that connection is reset (COM_RESET_CONNECTION takes the globals
+    of now) before it serves the new session. mtr's main.func_json sets
+    max_allowed_packet so, then connects."""
+    names = "SELECT @@session.sql_mode, @@session.max_allowed_packet, @@session.div_precision_increment"
+    root = cluster.root_connect(0)
+    old = q(root, names.replace("@@session.", "@@global."))[0]
+    a = pooled.connect(autocommit=True)
+    try:
+        assert q(a, names) == (old,)
+        tid = q(a, "SELECT @@pseudo_thread_id")[0][0]  # now back in the pool
+        new = ("ANSI_QUOTES", old[1] * 2, old[2] + 3)
+        q(root, "SET GLOBAL sql_mode = %s, max_allowed_packet = %s, div_precision_increment = %s",
+          new)
+        b = pooled.connect(autocommit=True)
+        assert q(b, names) == (new,)
+        assert q(b, "SELECT @@pseudo_thread_id")[0][0] == tid  # that connection, reset
+        assert str(q(b, "SELECT 1 / 3")[0][0]) == "0." + "3" * new[2]
+        assert q(b, "SELECT 'a' \"b\"") == (("a",),)  # ANSI_QUOTES: an alias, not 'ab'
+        b.close()
+        c = pooled.connect(autocommit=True)  # one more: the connection is as young as b
+        assert q(c, names) == (new,)
+    finally:
+        q(root, "SET GLOBAL sql_mode = %s, max_allowed_packet = %s, div_precision_increment = %s",
+          old)
+        root.close()
+        a.close()
+
+
+def test_reset_connection_counts_session_status_from_zero(cluster, pooled):
+    """Issue 33 item 7 (mtr's main.reset_connection): after
+    COM_RESET_CONNECTION the session's status counters start from 0, as on
+    the server, though between statements its connection was in the pool
+    (halyard answers the reset, and resets the connection it takes next)."""
+    import rawmysql
+    from test_core import raw_login
+    c = raw_login(pooled)
+    try:
+        for _ in range(3):
+            c.query("SELECT 1")
+        assert int(c.query("SHOW SESSION STATUS LIKE 'Com_select'")[0].rows[0][1]) >= 3
+        assert c.command(rawmysql.COM_RESET_CONNECTION)[:1] == b"\x00"
+        assert c.query("SHOW SESSION STATUS LIKE 'Com_select'")[0].rows == [("Com_select", "0")]
+        c.query("SELECT 1")
+        assert c.query("SHOW SESSION STATUS LIKE 'Com_select'")[0].rows == [("Com_select", "1")]
+    finally:
+        c.close()

@@ -162,6 +162,48 @@ def test_pymysql_tls_and_large_results(start_halyard, cluster):
     conn.close()
 
 
+def test_status_variables_describe_the_client_connection(start_halyard, cluster):
+    """Issue 33 item 3: Ssl_cipher, Ssl_version and the other Ssl_* status
+    variables of a connection, read through halyard (SHOW STATUS, SHOW
+    GLOBAL STATUS, information_schema), describe the client's connection to
+    halyard, not halyard's to the server: here the client speaks TLS and
+    the backends do not; a plain client reads what a plain client of the
+    server reads."""
+    f = tls_files(cluster)
+    h = start_halyard(client_tls_settings(cluster))
+    conn = tls_connect(h, f["ca"], autocommit=True)
+    cipher, version = conn._sock.cipher()[0], conn._sock.version()
+    with conn.cursor() as cur:
+        cur.execute("SHOW STATUS WHERE Variable_name IN ('Ssl_cipher', 'Ssl_version', "
+                    "'Ssl_verify_mode', 'Ssl_default_timeout', 'Compression')")
+        got = dict(cur.fetchall())
+        assert got["Ssl_cipher"] == cipher and got["Ssl_version"] == version, got
+        assert got["Compression"] == "OFF" and int(got["Ssl_default_timeout"]) > 0, got
+        cur.execute("SHOW GLOBAL STATUS LIKE 'Ssl_cipher'")
+        assert cur.fetchall() == (("Ssl_cipher", cipher),)
+        cur.execute("SELECT VARIABLE_NAME, VARIABLE_VALUE FROM information_schema.SESSION_STATUS "
+                    "WHERE VARIABLE_NAME IN ('SSL_CIPHER', 'SSL_VERSION') ORDER BY 1")
+        assert cur.fetchall() == (("SSL_CIPHER", cipher), ("SSL_VERSION", version))
+        cur.execute("SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS "
+                    "WHERE VARIABLE_NAME = 'SSL_CIPHER'")
+        assert cur.fetchall() == ((cipher,),)
+    conn.close()
+    # A plain client reads what a plain client of the server reads.
+    names = ("SHOW SESSION STATUS WHERE Variable_name IN ('Ssl_cipher', 'Ssl_version', "
+             "'Ssl_cipher_list', 'Ssl_default_timeout', 'Ssl_server_not_after', "
+             "'Ssl_server_not_before', 'Ssl_sessions_reused', 'Ssl_verify_depth', "
+             "'Ssl_verify_mode')")
+    plain, direct = h.connect(), cluster.connect(0, ssl_disabled=True)
+    try:
+        with plain.cursor() as a, direct.cursor() as b:
+            a.execute(names)
+            b.execute(names)
+            assert a.fetchall() == b.fetchall()
+    finally:
+        plain.close()
+        direct.close()
+
+
 def rss_kib(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -361,13 +403,12 @@ def test_sighup_new_certificate(start_halyard, cluster, tmp_path):
 
 
 def test_backend_tls_on(start_halyard, cluster, userstat):
-    """tls = on: the backend session is encrypted (Ssl_cipher on it is not
-    empty) and every login halyard made on the server was over TLS."""
+    """tls = on: every login halyard made on the server was over TLS. (The
+    client's Ssl_cipher through halyard is its own connection's: none.)"""
     h = start_halyard(read_write_split=False, backend_tls="on")
     conn = h.connect()
-    cipher = value(conn, "SHOW SESSION STATUS LIKE 'Ssl_cipher'")
-    assert cipher, cipher
-    assert value(conn, "SHOW SESSION STATUS LIKE 'Ssl_version'") in ("TLSv1.2", "TLSv1.3")
+    assert value(conn, "SHOW SESSION STATUS LIKE 'Ssl_cipher'") == ""
+    assert value(conn, "SELECT 1") == 1
     total, tls = userstat(0)
     assert total >= 1 and tls == total, (total, tls)
 
@@ -379,7 +420,9 @@ def test_backend_verify_full_and_verify_ca(start_halyard, cluster, userstat):
     login from app (no plaintext fallback). verify-ca accepts node2."""
     ca = tls_files(cluster)["ca"]
     h = start_halyard(read_write_split=False, backend_tls="verify-full", backend_tls_ca=ca)
-    assert value(h.connect(), "SHOW SESSION STATUS LIKE 'Ssl_cipher'")
+    assert value(h.connect(), "SELECT 1") == 1
+    total, tls = userstat(0)
+    assert total >= 1 and tls == total, (total, tls)
 
     # No health checks here: this is the data path's own verification (with
     # them, node2 is DOWN before the statement and is not even tried).
@@ -400,7 +443,7 @@ def test_backend_verify_full_and_verify_ca(start_halyard, cluster, userstat):
     ok = start_halyard(read_write_split=False, backends=[
         {"name": "node2", "address": "127.0.0.1", "port": cluster.port(2), "role": "primary",
          "tls": "verify-ca", "tls_ca": ca}])
-    assert value(ok.connect(), "SHOW SESSION STATUS LIKE 'Ssl_cipher'")
+    assert value(ok.connect(), "SELECT 1") == 1
     total, tls = userstat(2)
     assert total >= 1 and tls == total, (total, tls)
 
@@ -477,7 +520,7 @@ def test_backend_without_tls_is_refused(start_halyard, cluster):
     assert all(g == b"" for g in got), got
 
 
-def test_tls_both_ways_through_the_split(start_halyard, cluster):
+def test_tls_both_ways_through_the_split(start_halyard, cluster, userstat):
     """Client TLS and backend verify-full together, through the split: reads
     on replicas and writes on the primary, all encrypted."""
     f = tls_files(cluster)
@@ -493,13 +536,13 @@ def test_tls_both_ways_through_the_split(start_halyard, cluster):
         assert cur.fetchone()[0] == 100000
         ports = set()
         for _ in range(10):
-            cur.execute("SELECT @@port, (SELECT VARIABLE_VALUE FROM information_schema.SESSION_STATUS"
-                        " WHERE VARIABLE_NAME = 'SSL_CIPHER')")
-            port, cipher = cur.fetchone()
-            assert cipher, port
-            ports.add(port)
+            cur.execute("SELECT @@port")
+            ports.add(cur.fetchone()[0])
         cur.execute("DROP DATABASE tlsboth")
-    assert ports, ports
+    assert ports == {cluster.port(1), cluster.port(2)}, ports
+    for node in range(3):  # every login halyard made, on each node, over TLS
+        total, tls = userstat(node)
+        assert total >= 1 and tls == total, (node, total, tls)
 
 
 def test_monitor_checks_over_tls(start_halyard, cluster, userstat):

@@ -27,6 +27,7 @@
 #include "halyard/core/buf.h"
 #include "halyard/config/config.h"
 #include "halyard/protocol/conn.h"
+#include "halyard/protocol/connreg.h"
 #include "halyard/core/core.h"
 #include "halyard/protocol/mysql_client.h"
 #include "halyard/pool/ps_cache.h"
@@ -77,6 +78,9 @@ struct bconn {
     struct mysql_client_creds creds; /* who logs in (the owner's pointers) */
     struct mysql_client login;       /* the login's state; login.thread_id: the server's id */
     bool counted; /* counted in its backend's open connections (max_connections) */
+    /* Listed from its login to its close (connreg.h); its owner says which
+     * session it serves (connreg_serve). */
+    struct connreg_entry reg;
 
     /* The owner's bookkeeping; server.c never reads it. */
     uint16_t idx;        /* index of `be` in the owner's config */
@@ -106,10 +110,15 @@ struct bconn {
     uint8_t db_check;    /* its last statement dropped a database: is its schema still there?
                           * 1 + the times asking failed (session_state.c: state_db_check) */
     uint64_t stamp;      /* a worker-unique mark of the last client statement it ran */
+    /* The worker's pool serial (pool.h) when it logged in or was last
+     * reset (COM_RESET_CONNECTION): its session defaults are the server's
+     * global variables of then. A session that began later has it reset
+     * before it runs anything there (session_state.c). */
+    uint64_t epoch;
     /* The first column of the first row of the answer to an internal
      * command of its session (session.h, enum internal_op) on it: here,
      * not in the session, as only a connection's answer has one. */
-    char capture[136];
+    char capture[256];
     bool captured;
 };
 

@@ -635,6 +635,8 @@ bool mysql_resp_ok_fits(const struct mysql_resp *r);
 /* Whether the packet `p` (`len` bytes), fed now, would start a result set
  * (its column count). */
 bool mysql_resp_colcount_next(const struct mysql_resp *r, const uint8_t *p, uint32_t len);
+/* Whether the packet `p` (`len` bytes), fed now, is a row of a result set. */
+bool mysql_resp_row_next(const struct mysql_resp *r, const uint8_t *p, uint32_t len);
 /* Whether the packet fed next is the first column definition of a
  * COM_STMT_PREPARE's answer (r->prep_cols of them). */
 bool mysql_resp_prep_cols_first(const struct mysql_resp *r);

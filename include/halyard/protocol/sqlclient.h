@@ -98,6 +98,7 @@ struct sqlclient_target {
     uint8_t charset;
     uint32_t extra_caps;
     uint32_t ext_caps;
+    uint32_t session; /* the halyard session it runs statements for (connreg.h); 0 = none */
 };
 
 /* A client for `loop` (not connected). NULL when out of memory. */

@@ -113,4 +113,25 @@ bool tls_peer_issuer(const struct conn *c, char *out, size_t len);
 /* "TLSv1.3 TLS_AES_256_GCM_SHA384" for logs. */
 void tls_describe(const struct conn *c, char *out, size_t len);
 
+/* What MariaDB's per-connection status variables say of a connection it
+ * accepted (Ssl_cipher, Ssl_version...), said of `c`, halyard's side of a
+ * client's connection: as text, the server's forms ("" and "0" without
+ * TLS). Ssl_server_not_before/after are of halyard's own certificate. */
+enum tls_status_var {
+    TLS_ST_CIPHER,
+    TLS_ST_CIPHER_LIST,
+    TLS_ST_DEFAULT_TIMEOUT,
+    TLS_ST_SERVER_NOT_AFTER,
+    TLS_ST_SERVER_NOT_BEFORE,
+    TLS_ST_SESSIONS_REUSED,
+    TLS_ST_VERIFY_DEPTH,
+    TLS_ST_VERIFY_MODE,
+    TLS_ST_VERSION,
+    TLS_ST__COUNT
+};
+/* The variable's name as SHOW STATUS writes it ("Ssl_cipher"). */
+const char *tls_status_name(enum tls_status_var v);
+/* Its value for `c` into out[len] (cut to fit). */
+void tls_status_value(const struct conn *c, enum tls_status_var v, char *out, size_t len);
+
 #endif /* HALYARD_TLS_H */

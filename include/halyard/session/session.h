@@ -99,6 +99,7 @@ enum internal_op {
     INT_BEGIN,      /* a BEGIN halyard answered, before the first statement (session_begin.c) */
     INT_PRECOMMIT,  /* the implicit COMMIT of a BEGIN inside a transaction (session_begin.c) */
     INT_XREAD,      /* a group's part of a scatter read in an XA transaction (session_fanout.c) */
+    INT_SYSVIEW,    /* the columns of a server's process list (session_sysview.c) */
 };
 
 /* What the client's next packet during login answers (SS_AUTH_SWITCH). */
@@ -377,6 +378,19 @@ struct session {
     char *via;     /* "host:port" of the load balancer it came through; NULL = direct */
 
     struct registry_entry reg; /* KILL across sessions (registry.h) */
+
+    /* Issue 33, what a pooled connection carries from before the session
+     * (session_pool.c, session_state.c): */
+    /* The worker's serial (pool.h) when the session began: accepted,
+     * COM_RESET_CONNECTION, COM_CHANGE_USER. A pooled connection logged
+     * in or reset before that (struct bconn.epoch) has the server's
+     * global variables of then as its session defaults, not those a new
+     * session gets: it is reset before it serves the session. */
+    uint64_t epoch;
+    /* The statement in flight reads the server's process list or status
+     * variables, answered in the client's terms (session_sysview.c);
+     * heap, allocated at the first such statement. */
+    struct session_sysview *sysview;
 };
 
 /* What `show sessions` says of one session (session_describe). */

@@ -71,6 +71,9 @@ void varstate_clear(struct varstate *vs);
  * does not fit dst's budget, HY_NOMEM; dst is then empty. */
 hy_status_t varstate_copy(struct varstate *dst, const struct varstate *src) HY_MUSTCHECK;
 bool varstate_equal(const struct varstate *a, const struct varstate *b);
+/* The same variables of `scope`, with the same typed values. */
+bool varstate_scope_equal(const struct varstate *a, const struct varstate *b,
+                          enum varstate_scope scope);
 /* Bytes held, as counted against the budget. */
 size_t varstate_bytes(const struct varstate *vs);
 

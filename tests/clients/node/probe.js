@@ -292,8 +292,8 @@ async function compressed(compress) {
   const c = await connect({ compress });
   try {
     const out = { negotiated: Boolean(c.connection.config.compress) };
-    // The server's view of its own connection: through halyard, the
-    // backend's, which halyard always speaks uncompressed.
+    // The Compression status of the client's connection (through halyard
+    // too, though its backend connections are never compressed).
     const [st] = await c.query("SHOW SESSION STATUS LIKE 'Compression'");
     out.server_status = st[0].Value;
     const [[rows], qbytes] = await bytesRead(c, () => c.query(BIG));

@@ -1,0 +1,521 @@
+/*
+ * session_sysview.c: what a server says of its clients, said of halyard's
+ * clients (issue 33), part of the session module (session_int.h).
+ *
+ * The process list. A client reads its own connection id as halyard's
+ * session id (CONNECTION_ID(), the handshake), so the process list it
+ * reads through halyard lists halyard's sessions by that id too:
+ *  - the row of a connection of halyard's that a session holds (its
+ *    statement runs there, or it keeps it between statements) has the
+ *    session's id in place of the server's thread id;
+ *  - the rows of halyard's connections that no session holds (idle in a
+ *    pool, the monitor's, the failover's...) are left out: they are no
+ *    client's, and a client that counts rows (mtr's waits) must not count
+ *    them;
+ *  - every other row (other clients, the server's own threads, the
+ *    replicas' binlog dumps) is the server's as it is.
+ * It is the process list of the server the statement runs on (the
+ * primary, as for any read of the server's run-time state): a session
+ * whose connection to it went back to the pool has no row there.
+ * Threads_connected (SHOW STATUS, information_schema) leaves out the same
+ * connections, so it counts the rows of that list that are connections.
+ * connreg.h says which connection is whose, for every thread of halyard.
+ *
+ * The status variables of the client's connection (Compression, Ssl_*)
+ * describe its connection to halyard (tls.h), not halyard's to the server.
+ *
+ * How: `information_schema.PROCESSLIST`, `.SESSION_STATUS` and
+ * `.GLOBAL_STATUS` in a COM_QUERY's text are each replaced by a derived
+ * table that reads the server's and changes what is said above (sysview.h);
+ * SHOW [FULL] PROCESSLIST and SHOW STATUS are passed on as they are and
+ * their rows changed on the way back (session_sysview_row). A derived
+ * process list must name its columns, which differ between server
+ * versions: halyard reads them once per worker and server
+ * (information_schema.COLUMNS), before the first such statement there. A
+ * read that also names views keyed by thread ids (InnoDB's transactions,
+ * the metadata locks, performance_schema) keeps the server's process list
+ * and ids, so that a join between them still matches, and so does a
+ * prepared statement's text.
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "halyard/protocol/connreg.h"
+#include "halyard/protocol/tls.h"
+#include "halyard/session/session.h"
+#include "halyard/session/session_err.h"
+#include "halyard/session/worker.h"
+#include "halyard/sql/sysview.h"
+#include "session_int.h"
+
+/* A derived table's text past this is not written: the statement reads
+ * the server's process list as it is (a halyard with more connections to
+ * one server than this allows for). */
+#define SYSVIEW_TEXT_MAX (256u * 1024u)
+#define SYSVIEW_ROWS_MAX 16384u
+#define COLS_SQL                                                                                   \
+    "SELECT GROUP_CONCAT(COLUMN_NAME ORDER BY ORDINAL_POSITION) FROM information_schema.COLUMNS "  \
+    "WHERE TABLE_SCHEMA = 'information_schema' AND TABLE_NAME = 'PROCESSLIST'"
+
+/* The status variables said of the client's connection: Compression,
+ * the Ssl_* of tls.h, then Threads_connected (the server's, less the
+ * connections of halyard's left out of the process list). */
+#define OV_COMPRESSION 0
+#define OV_THREADS     (TLS_ST__COUNT + 1)
+#define N_OVERRIDES    (TLS_ST__COUNT + 2)
+#define OV_VALUE_MAX   4096 /* Ssl_cipher_list: OpenSSL's list, about 2 KiB */
+
+struct session_sysview {
+    struct sysview_scan sc;
+    bool active; /* sc is the statement in flight's */
+    /* Set when the statement goes out: */
+    enum sysview_show show;   /* its answer's rows are changed (session_sysview_row) */
+    struct connreg_row *rows; /* halyard's connections to that server, by thread */
+    size_t n_rows;
+    uint64_t hidden; /* of which serving no session */
+};
+
+/* ---- the columns of a server's process list, per worker -------------- */
+
+struct cols_known {
+    uint64_t server;
+    char *cols; /* "USER,HOST,..." after ID; "" = not usable (not rewritten) */
+};
+static _Thread_local struct cols_known *cols_cache;
+static _Thread_local size_t n_cols_cache;
+
+static const struct cols_known *cols_find(uint64_t server)
+{
+    for (size_t i = 0; i < n_cols_cache; i++) {
+        if (cols_cache[i].server == server)
+            return &cols_cache[i];
+    }
+    return NULL;
+}
+
+static void cols_put(uint64_t server, const char *cols)
+{
+    char *c = strdup(cols);
+    struct cols_known *n = realloc(cols_cache, (n_cols_cache + 1) * sizeof(*n));
+    if (c == NULL || n == NULL) {
+        free(c);
+        if (n != NULL)
+            cols_cache = n;
+        return; /* asked again next time */
+    }
+    cols_cache = n;
+    cols_cache[n_cols_cache++] = (struct cols_known){.server = server, .cols = c};
+}
+
+void session_sysview_thread_exit(void)
+{
+    for (size_t i = 0; i < n_cols_cache; i++)
+        free(cols_cache[i].cols);
+    free(cols_cache);
+    cols_cache = NULL;
+    n_cols_cache = 0;
+}
+
+static uint64_t server_of(const struct bconn *bc)
+{
+    return connreg_server(bc->be->address, bc->be->port);
+}
+
+/* ---- routing ------------------------------------------------------------ */
+
+bool session_sysview_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len,
+                           bool fits)
+{
+    if (s->sysview != NULL) {
+        s->sysview->active = false;
+        s->sysview->show = SYSVIEW_SHOW_NONE;
+    }
+    const char *text = (const char *)p + 1;
+    if (cmd != COM_QUERY || !fits || len == 0 || !sysview_mentioned(text, len - 1))
+        return false;
+    if (s->sysview == NULL && (s->sysview = calloc(1, sizeof(*s->sysview))) == NULL)
+        return false; /* the server's view, as it is */
+    struct session_sysview *v = s->sysview;
+    sysview_scan(text, len - 1, s->lex_opts, &v->sc);
+    v->active = v->sc.n > 0 || v->sc.show != SYSVIEW_SHOW_NONE;
+    return v->active;
+}
+
+/* Whether the process list the statement reads lists halyard's ids. */
+static bool ids_mapped(const struct session *s)
+{
+    const struct session_sysview *v = s->sysview;
+    return v != NULL && v->active && !v->sc.thread_views;
+}
+
+bool session_sysview_ids(const struct session *s)
+{
+    if (!ids_mapped(s))
+        return false;
+    for (uint32_t i = 0; i < s->sysview->sc.n; i++) {
+        if (s->sysview->sc.ref[i].table == SYSVIEW_PROCESSLIST)
+            return true;
+    }
+    return s->sysview->sc.show == SYSVIEW_SHOW_PROCESSLIST;
+}
+
+bool session_sysview_rewrites(const struct session *s)
+{
+    return s->sysview != NULL && s->sysview->active && s->sysview->sc.n > 0;
+}
+
+bool session_sysview_ready(struct session *s)
+{
+    if (!session_sysview_rewrites(s) || !ids_mapped(s))
+        return true;
+    bool pl = false;
+    for (uint32_t i = 0; i < s->sysview->sc.n; i++)
+        pl |= s->sysview->sc.ref[i].table == SYSVIEW_PROCESSLIST;
+    if (!pl || cols_find(server_of(s->cur)) != NULL)
+        return true;
+    internal_query(s, INT_SYSVIEW, COLS_SQL, s->cfg->connect_timeout_ms);
+    return false;
+}
+
+void session_sysview_learned(struct session *s, bool ok, const char *cols)
+{
+    /* "ID,USER,...": kept from the second name on, when every name is a
+     * plain upper-case one (it goes into SQL as it is) */
+    bool usable = ok && strncmp(cols, "ID,", 3) == 0;
+    for (const char *p = cols; usable && *p != '\0'; p++)
+        usable = isupper((unsigned char)*p) || isdigit((unsigned char)*p) || *p == '_' || *p == ',';
+    if (!usable)
+        slog_info(s,
+                  "the process list of %s reads as the server's: its columns are not "
+                  "known (%s)",
+                  s->cur->be->name, ok ? cols : "the query failed");
+    cols_put(server_of(s->cur), usable ? cols + 3 : "");
+}
+
+/* ---- what the statement reads, taken when it goes out ------------------- */
+
+static int row_cmp(const void *a, const void *b)
+{
+    uint32_t x = ((const struct connreg_row *)a)->thread,
+             y = ((const struct connreg_row *)b)->thread;
+    return x < y ? -1 : x > y;
+}
+
+/* halyard's connections to s->cur's server, sorted by thread id. */
+static bool snapshot(struct session *s)
+{
+    struct session_sysview *v = s->sysview;
+    uint64_t server = server_of(s->cur);
+    size_t cap = 64;
+    for (;;) {
+        struct connreg_row *r = realloc(v->rows, cap * sizeof(*r));
+        if (r == NULL)
+            return false;
+        v->rows = r;
+        size_t n = connreg_list(server, v->rows, cap);
+        if (n <= cap || cap >= SYSVIEW_ROWS_MAX) {
+            v->n_rows = HY_MIN(n, cap);
+            break;
+        }
+        cap = HY_MIN(n + 64, (size_t)SYSVIEW_ROWS_MAX);
+    }
+    qsort(v->rows, v->n_rows, sizeof(*v->rows), row_cmp);
+    v->hidden = 0;
+    for (size_t i = 0; i < v->n_rows; i++)
+        v->hidden += v->rows[i].session == 0;
+    return true;
+}
+
+static const struct connreg_row *row_find(const struct session_sysview *v, uint32_t thread)
+{
+    struct connreg_row key = {.thread = thread};
+    return bsearch(&key, v->rows, v->n_rows, sizeof(*v->rows), row_cmp);
+}
+
+/* Override `i`'s name as SHOW STATUS writes it. */
+static const char *override_name(int i)
+{
+    return i == OV_COMPRESSION ? "Compression"
+           : i == OV_THREADS   ? "Threads_connected"
+                               : tls_status_name((enum tls_status_var)(i - 1));
+}
+
+/* Its value for the client's connection (not OV_THREADS). */
+static void override_value(const struct session *s, int i, char *out, size_t len)
+{
+    if (i == OV_COMPRESSION)
+        snprintf(out, len, "%s", s->client.z != NULL ? "ON" : "OFF");
+    else
+        tls_status_value(&s->client, (enum tls_status_var)(i - 1), out, len);
+}
+
+/* ---- derived tables ----------------------------------------------------- */
+
+struct text {
+    char *p;
+    size_t len, cap;
+    bool bad; /* out of memory, or past SYSVIEW_TEXT_MAX */
+};
+
+static void put(struct text *t, const char *fmt, ...) HY_PRINTF(2, 3);
+static void put(struct text *t, const char *fmt, ...)
+{
+    for (int tries = 0; !t->bad && tries < 2; tries++) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(t->p != NULL ? t->p + t->len : NULL, t->p != NULL ? t->cap - t->len : 0,
+                          fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            t->bad = true;
+            return;
+        }
+        if (t->p != NULL && t->len + (size_t)n < t->cap) {
+            t->len += (size_t)n;
+            return;
+        }
+        size_t cap = HY_MAX(t->cap * 2, t->len + (size_t)n + 256);
+        char *p = cap <= SYSVIEW_TEXT_MAX ? realloc(t->p, cap) : NULL;
+        if (p == NULL) {
+            t->bad = true;
+            return;
+        }
+        t->p = p;
+        t->cap = cap;
+    }
+}
+
+/* A value as an SQL string literal: only characters that need no escape
+ * in any sql_mode (the values are cipher names, dates, numbers). */
+static void put_literal(struct text *t, const char *v)
+{
+    put(t, "'");
+    for (const char *p = v; *p != '\0'; p++) {
+        if (isalnum((unsigned char)*p) || strchr(" _-:.,/+=", *p) != NULL)
+            put(t, "%c", *p);
+    }
+    put(t, "'");
+}
+
+static char *derived_processlist(struct session *s, const char *cols)
+{
+    const struct session_sysview *v = s->sysview;
+    struct text t = {0};
+    put(&t, "SELECT ");
+    size_t mapped = 0;
+    for (size_t i = 0; i < v->n_rows; i++)
+        mapped += v->rows[i].session != 0;
+    if (mapped > 0) {
+        put(&t, "CASE ID");
+        for (size_t i = 0; i < v->n_rows; i++) {
+            if (v->rows[i].session != 0)
+                put(&t, " WHEN %u THEN %u", v->rows[i].thread, v->rows[i].session);
+        }
+        put(&t, " ELSE ID END AS ID");
+    } else {
+        put(&t, "ID");
+    }
+    put(&t, ", %s FROM information_schema.PROCESSLIST", cols);
+    const char *sep = " WHERE ID NOT IN (";
+    for (size_t i = 0; i < v->n_rows; i++) {
+        if (v->rows[i].session == 0) {
+            put(&t, "%s%u", sep, v->rows[i].thread);
+            sep = ", ";
+        }
+    }
+    if (v->hidden > 0)
+        put(&t, ")");
+    if (t.bad) {
+        free(t.p);
+        return NULL;
+    }
+    return t.p;
+}
+
+static char *derived_status(struct session *s, const char *table)
+{
+    const struct session_sysview *v = s->sysview;
+    struct text t = {0};
+    char value[OV_VALUE_MAX];
+    put(&t, "SELECT VARIABLE_NAME, CASE VARIABLE_NAME");
+    for (int i = 0; i < N_OVERRIDES; i++) {
+        put(&t, " WHEN '");
+        for (const char *p = override_name(i); *p != '\0'; p++)
+            put(&t, "%c", toupper((unsigned char)*p));
+        put(&t, "' THEN ");
+        if (i == OV_THREADS) {
+            put(&t, "CAST(CAST(VARIABLE_VALUE AS SIGNED) - %llu AS CHAR)",
+                (unsigned long long)v->hidden);
+            continue;
+        }
+        override_value(s, i, value, sizeof(value));
+        put_literal(&t, value);
+    }
+    put(&t, " ELSE VARIABLE_VALUE END AS VARIABLE_VALUE FROM information_schema.%s", table);
+    if (t.bad) {
+        free(t.p);
+        return NULL;
+    }
+    return t.p;
+}
+
+void session_sysview_begin(struct session *s)
+{
+    struct session_sysview *v = s->sysview;
+    if (v == NULL || !v->active)
+        return;
+    v->show = SYSVIEW_SHOW_NONE;
+    if (!snapshot(s)) {
+        v->n_rows = 0;
+        v->hidden = 0;
+    }
+    if (v->sc.show == SYSVIEW_SHOW_STATUS ||
+        (v->sc.show == SYSVIEW_SHOW_PROCESSLIST && ids_mapped(s)))
+        v->show = v->sc.show;
+}
+
+static char *session_sysview_text(struct session *s, const char *text, size_t len, size_t *out_len)
+{
+    struct session_sysview *v = s->sysview;
+    /* the text may have changed (CONNECTION_ID() in place): scanned again */
+    sysview_scan(text, len, s->lex_opts, &v->sc);
+    char *derived[SYSVIEW__COUNT] = {NULL};
+    const struct cols_known *ck = cols_find(server_of(s->cur));
+    if (ids_mapped(s) && ck != NULL && ck->cols[0] != '\0')
+        derived[SYSVIEW_PROCESSLIST] = derived_processlist(s, ck->cols);
+    derived[SYSVIEW_SESSION_STATUS] = derived_status(s, "SESSION_STATUS");
+    derived[SYSVIEW_GLOBAL_STATUS] = derived_status(s, "GLOBAL_STATUS");
+    size_t need = sysview_rewrite(text, len, &v->sc, (const char *const *)derived, NULL, 0);
+    char *out = malloc(need + 1);
+    if (out != NULL)
+        *out_len = sysview_rewrite(text, len, &v->sc, (const char *const *)derived, out, need);
+    for (int i = 0; i < SYSVIEW__COUNT; i++)
+        free(derived[i]);
+    return out;
+}
+
+bool session_sysview_packet(struct session *s, uint8_t **pkt, size_t *n)
+{
+    size_t n2 = 0;
+    char *t = session_sysview_text(s, (const char *)*pkt + MYSQL_HEADER_SIZE + 1, *n, &n2);
+    uint8_t *p2 =
+        t != NULL && n2 + 1 < MYSQL_MAX_PAYLOAD ? realloc(*pkt, MYSQL_HEADER_SIZE + 1 + n2) : NULL;
+    if (p2 == NULL) {
+        free(t);
+        return false;
+    }
+    memcpy(p2 + MYSQL_HEADER_SIZE + 1, t, n2);
+    free(t);
+    *pkt = p2;
+    *n = n2;
+    return true;
+}
+
+/* ---- the rows of SHOW PROCESSLIST and SHOW STATUS ----------------------- */
+
+/* The row's new payload into out (cap bytes): its length, 0 to drop it,
+ * SIZE_MAX to pass it as it is. */
+static size_t row_fix(const struct session *s, const uint8_t *pl, uint32_t len, uint8_t *out,
+                      size_t cap)
+{
+    const struct session_sysview *v = s->sysview;
+    struct mysql_rd rd;
+    mysql_rd_init(&rd, pl, len);
+    size_t n0 = 0;
+    const uint8_t *c0 = pl[0] == 0xfb ? NULL : mysql_rd_lenenc_str(&rd, &n0);
+    if (c0 == NULL || rd.bad)
+        return SIZE_MAX;
+    struct mysql_wr wr;
+    mysql_wr_init(&wr, out, cap);
+    if (v->show == SYSVIEW_SHOW_PROCESSLIST) {
+        char num[24];
+        if (n0 == 0 || n0 >= sizeof(num))
+            return SIZE_MAX;
+        memcpy(num, c0, n0);
+        num[n0] = '\0';
+        char *end;
+        unsigned long long id = strtoull(num, &end, 10);
+        const struct connreg_row *r =
+            *end == '\0' && id <= UINT32_MAX ? row_find(v, (uint32_t)id) : NULL;
+        if (r == NULL)
+            return SIZE_MAX;
+        if (r->session == 0)
+            return 0;
+        int k = snprintf(num, sizeof(num), "%u", r->session);
+        mysql_wr_lenenc_str(&wr, num, (size_t)k);
+        mysql_wr_bytes(&wr, rd.p, mysql_rd_left(&rd));
+        return mysql_wr_len(&wr);
+    }
+    for (int i = 0; i < N_OVERRIDES; i++) {
+        const char *name = override_name(i);
+        if (strlen(name) != n0 || strncasecmp(name, (const char *)c0, n0) != 0)
+            continue;
+        char val[OV_VALUE_MAX];
+        if (i != OV_THREADS) {
+            override_value(s, i, val, sizeof(val));
+        } else {
+            size_t n1 = 0;
+            const uint8_t *c1 = mysql_rd_lenenc_str(&rd, &n1);
+            if (c1 == NULL || rd.bad || n1 == 0 || n1 >= 24)
+                return SIZE_MAX;
+            char num[24];
+            memcpy(num, c1, n1);
+            num[n1] = '\0';
+            unsigned long long all = strtoull(num, NULL, 10);
+            snprintf(val, sizeof(val), "%llu", all > v->hidden ? all - v->hidden : 0);
+        }
+        mysql_wr_lenenc_str(&wr, c0, n0);
+        mysql_wr_lenenc_str(&wr, val, strlen(val));
+        return mysql_wr_len(&wr);
+    }
+    return SIZE_MAX;
+}
+
+int session_sysview_row(struct session *s, uint32_t len)
+{
+    struct session_sysview *v = s->sysview;
+    struct stream *st = &s->down;
+    if (v == NULL || v->show == SYSVIEW_SHOW_NONE || s->internal != INT_NONE ||
+        s->cmd != COM_QUERY || s->resp.results != 1 || len == 0 ||
+        len + MYSQL_HEADER_SIZE > st->b->cap)
+        return 0;
+    if (stream_unparsed(st) < MYSQL_HEADER_SIZE + len) {
+        s->meta_flush = st->head < st->scan; /* room for the rest, once that is out */
+        return -1;
+    }
+    const uint8_t *pl = st->b->data + st->scan + MYSQL_HEADER_SIZE;
+    if (!mysql_resp_row_next(&s->resp, pl, len))
+        return 0;
+    uint8_t pkt[MYSQL_HEADER_SIZE + 2 * OV_VALUE_MAX + 64];
+    size_t n = row_fix(s, pl, len, pkt + MYSQL_HEADER_SIZE, sizeof(pkt) - MYSQL_HEADER_SIZE);
+    if (n == SIZE_MAX)
+        return 0;
+    if (st->head < st->scan) {
+        s->meta_flush = true; /* what is before it goes first */
+        return -1;
+    }
+    (void)mysql_resp_feed(&s->resp, pl, len); /* a row: counted */
+    st->scan += MYSQL_HEADER_SIZE + len;
+    st->head = st->scan;
+    if (n == 0) {
+        s->rdown.shift++; /* left out: the packets after it follow on */
+        return 1;
+    }
+    mysql_hdr_write(pkt, (uint32_t)n, s->rdown.seq);
+    if (conn_send_local(&s->client, s->w->loop, &s->w->pool, pkt, MYSQL_HEADER_SIZE + n) != HY_OK)
+        session_mark_closing(s, END_CLIENT_ERROR);
+    return 1;
+}
+
+void session_sysview_free(struct session *s)
+{
+    if (s->sysview == NULL)
+        return;
+    free(s->sysview->rows);
+    free(s->sysview);
+    s->sysview = NULL;
+}

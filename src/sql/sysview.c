@@ -1,0 +1,173 @@
+/*
+ * sysview.c: see sysview.h. One pass of the classifier's lexer, with a
+ * window of the last three tokens for `information_schema . NAME`.
+ */
+#include <string.h>
+#include <strings.h>
+
+#include "halyard/sql/lexer.h"
+#include "halyard/sql/sysview.h"
+
+static const char *const table_names[SYSVIEW__COUNT] = {
+    [SYSVIEW_PROCESSLIST] = "PROCESSLIST",
+    [SYSVIEW_SESSION_STATUS] = "SESSION_STATUS",
+    [SYSVIEW_GLOBAL_STATUS] = "GLOBAL_STATUS",
+};
+
+/* The server's other views whose rows carry its thread ids. */
+static const char *const thread_view_names[] = {
+    "INNODB_TRX", "INNODB_LOCKS", "INNODB_LOCK_WAITS", "METADATA_LOCK_INFO", "PERFORMANCE_SCHEMA",
+};
+
+/* Words that may follow a table reference and are no alias of it. */
+static const char *const after_table[] = {
+    "WHERE",  "JOIN",      "INNER",     "LEFT",      "RIGHT", "CROSS",  "NATURAL", "STRAIGHT_JOIN",
+    "ON",     "USING",     "GROUP",     "ORDER",     "LIMIT", "HAVING", "WINDOW",  "UNION",
+    "EXCEPT", "INTERSECT", "MINUS",     "FOR",       "LOCK",  "INTO",   "USE",     "IGNORE",
+    "FORCE",  "PARTITION", "PROCEDURE", "RETURNING", "SET",   "OFFSET", "FETCH",   "WITH",
+    "AND",    "OR",        "FULL",      "OUTER",
+};
+
+static bool word_is(const char *sql, const struct token *t, const char *w)
+{
+    if (t->type != T_WORD && t->type != T_QIDENT)
+        return false;
+    size_t n = strlen(w);
+    return t->in_len == n && ci_equal((const unsigned char *)sql + t->in_off, n, w);
+}
+
+static bool word_in(const char *sql, const struct token *t, const char *const *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (word_is(sql, t, list[i]))
+            return true;
+    }
+    return false;
+}
+
+static int table_of(const char *sql, const struct token *t)
+{
+    for (int i = 0; i < SYSVIEW__COUNT; i++) {
+        if (word_is(sql, t, table_names[i]))
+            return i;
+    }
+    return -1;
+}
+
+/* The statement's first words: a SHOW form, or none. */
+static enum sysview_show show_form(const char *sql, const struct token t[4], int n)
+{
+    if (n < 2 || t[0].type != T_WORD || t[0].kw != KW_SHOW)
+        return SYSVIEW_SHOW_NONE;
+    int i = 1;
+    if (word_is(sql, &t[1], "FULL") && n > 2 && word_is(sql, &t[2], "PROCESSLIST"))
+        return SYSVIEW_SHOW_PROCESSLIST;
+    if (word_is(sql, &t[1], "PROCESSLIST"))
+        return SYSVIEW_SHOW_PROCESSLIST;
+    if (word_is(sql, &t[1], "GLOBAL") || word_is(sql, &t[1], "SESSION") ||
+        word_is(sql, &t[1], "LOCAL"))
+        i = 2;
+    return i < n && word_is(sql, &t[i], "STATUS") ? SYSVIEW_SHOW_STATUS : SYSVIEW_SHOW_NONE;
+}
+
+void sysview_scan(const char *sql, size_t len, unsigned lex_opts, struct sysview_scan *out)
+{
+    memset(out, 0, sizeof(*out));
+    kw_ready();
+    struct lexer lx;
+    lex_init(&lx, sql, len, lex_opts, NULL);
+    struct token first[4], w[3] = {{0}}; /* w[2] is the newest */
+    int nfirst = 0;
+    bool pending = false; /* a reference whose alias is decided by the next token */
+    for (;;) {
+        struct token t;
+        lex_next(&lx, &t);
+        if (nfirst < 4 && t.type != T_END)
+            first[nfirst++] = t;
+        if (pending) {
+            pending = false;
+            struct sysview_ref *r = &out->ref[out->n - 1];
+            if (t.type == T_DOT) {
+                out->n--; /* information_schema.NAME.column: a column, not the table */
+            } else if (t.type == T_QIDENT || (t.type == T_WORD && t.kw == KW_AS)) {
+                r->aliased = true;
+            } else if (t.type == T_WORD) {
+                r->aliased =
+                    !word_in(sql, &t, after_table, sizeof(after_table) / sizeof(after_table[0]));
+            }
+        }
+        if (t.type == T_END)
+            break;
+        if (word_in(sql, &t, thread_view_names,
+                    sizeof(thread_view_names) / sizeof(thread_view_names[0])))
+            out->thread_views = true;
+        w[0] = w[1];
+        w[1] = w[2];
+        w[2] = t;
+        int table = table_of(sql, &w[2]);
+        if (table < 0 || w[1].type != T_DOT || !word_is(sql, &w[0], "INFORMATION_SCHEMA"))
+            continue;
+        if (out->n == SYSVIEW_REFS_MAX) {
+            out->overflow = true;
+            continue;
+        }
+        out->ref[out->n++] = (struct sysview_ref){
+            .off = (uint32_t)w[0].off,
+            .len = (uint32_t)(w[2].off + w[2].len - w[0].off),
+            .name_off = (uint32_t)w[2].off,
+            .name_len = (uint32_t)w[2].len,
+            .table = (uint8_t)table,
+        };
+        pending = true;
+    }
+    out->show = show_form(sql, first, nfirst);
+    if (out->overflow)
+        out->n = 0;
+}
+
+static bool mentions(const char *p, size_t n, const char *word)
+{
+    const size_t wl = strlen(word);
+    for (size_t i = 0; i + wl <= n; i++) {
+        if ((p[i] & ~0x20) == word[0] && strncasecmp(p + i, word, wl) == 0)
+            return true;
+    }
+    return false;
+}
+
+bool sysview_mentioned(const char *sql, size_t len)
+{
+    /* "status" is a common column name: only with SHOW, or as a table */
+    return mentions(sql, len, "PROCESSLIST") || mentions(sql, len, "SESSION_STATUS") ||
+           mentions(sql, len, "GLOBAL_STATUS") ||
+           (mentions(sql, len, "STATUS") && mentions(sql, len, "SHOW"));
+}
+
+static size_t put(char *out, size_t cap, size_t o, const char *p, size_t n)
+{
+    if (o < cap)
+        memcpy(out + o, p, n < cap - o ? n : cap - o);
+    return o + n;
+}
+
+size_t sysview_rewrite(const char *sql, size_t len, const struct sysview_scan *sc,
+                       const char *const derived[SYSVIEW__COUNT], char *out, size_t cap)
+{
+    size_t o = 0, at = 0;
+    for (uint32_t i = 0; i < sc->n; i++) {
+        const struct sysview_ref *r = &sc->ref[i];
+        const char *d = derived[r->table];
+        if (d == NULL || r->off < at || r->off + r->len > len)
+            continue;
+        o = put(out, cap, o, sql + at, r->off - at);
+        o = put(out, cap, o, "(", 1);
+        o = put(out, cap, o, d, strlen(d));
+        o = put(out, cap, o, ")", 1);
+        if (!r->aliased) {
+            o = put(out, cap, o, " AS ", 4);
+            o = put(out, cap, o, sql + r->name_off, r->name_len);
+        }
+        at = r->off + r->len;
+    }
+    return put(out, cap, o, sql + at, len - at);
+}

@@ -1,0 +1,159 @@
+/*
+ * test_sysview.c: finding reads of the process list and the status
+ * variables in a statement, and rewriting them (sysview.h), table-driven.
+ * Texts are heap copies of exactly their length (no NUL after them), so
+ * ASan catches a read past `len`.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "halyard/sql/classify.h"
+#include "halyard/sql/sysview.h"
+
+static char *exact_copy(const char *s, size_t len)
+{
+    char *p = malloc(len > 0 ? len : 1);
+    assert_non_null(p);
+    memcpy(p, s, len);
+    return p;
+}
+
+struct scan_case {
+    const char *sql;
+    unsigned opts;
+    enum sysview_show show;
+    bool thread_views;
+    uint32_t n;
+    int table0; /* the first reference's table, -1 = none */
+    bool aliased0;
+};
+
+static const struct scan_case scans[] = {
+    {"SHOW PROCESSLIST", 0, SYSVIEW_SHOW_PROCESSLIST, false, 0, -1, false},
+    {"show full processlist", 0, SYSVIEW_SHOW_PROCESSLIST, false, 0, -1, false},
+    {"/* c */ SHOW STATUS LIKE 'Compression'", 0, SYSVIEW_SHOW_STATUS, false, 0, -1, false},
+    {"SHOW GLOBAL STATUS", 0, SYSVIEW_SHOW_STATUS, false, 0, -1, false},
+    {"SHOW LOCAL STATUS WHERE Variable_name = 'x'", 0, SYSVIEW_SHOW_STATUS, false, 0, -1, false},
+    {"SHOW SESSION STATUS", 0, SYSVIEW_SHOW_STATUS, false, 0, -1, false},
+    {"SHOW SLAVE STATUS", 0, SYSVIEW_SHOW_NONE, false, 0, -1, false},
+    {"SHOW TABLE STATUS", 0, SYSVIEW_SHOW_NONE, false, 0, -1, false},
+    {"SHOW ENGINE INNODB STATUS", 0, SYSVIEW_SHOW_NONE, false, 0, -1, false},
+    {"SELECT * FROM information_schema.PROCESSLIST", 0, SYSVIEW_SHOW_NONE, false, 1,
+     SYSVIEW_PROCESSLIST, false},
+    {"SELECT ID FROM INFORMATION_SCHEMA . processlist p WHERE p.ID = 1", 0, SYSVIEW_SHOW_NONE,
+     false, 1, SYSVIEW_PROCESSLIST, true},
+    {"SELECT ID FROM `information_schema`.`PROCESSLIST` AS x", 0, SYSVIEW_SHOW_NONE, false, 1,
+     SYSVIEW_PROCESSLIST, true},
+    {"SELECT COUNT(*) FROM information_schema.processlist WHERE state = 'x'", 0, SYSVIEW_SHOW_NONE,
+     false, 1, SYSVIEW_PROCESSLIST, false},
+    {"SELECT 1 FROM information_schema.PROCESSLIST JOIN t", 0, SYSVIEW_SHOW_NONE, false, 1,
+     SYSVIEW_PROCESSLIST, false},
+    {"SELECT VARIABLE_VALUE FROM information_schema.SESSION_STATUS WHERE 1", 0, SYSVIEW_SHOW_NONE,
+     false, 1, SYSVIEW_SESSION_STATUS, false},
+    {"SELECT * FROM information_schema.global_status g", 0, SYSVIEW_SHOW_NONE, false, 1,
+     SYSVIEW_GLOBAL_STATUS, true},
+    /* names in strings, comments and plain columns name no table */
+    {"SELECT 'information_schema.PROCESSLIST' /* information_schema.PROCESSLIST */", 0,
+     SYSVIEW_SHOW_NONE, false, 0, -1, false},
+    {"SELECT information_schema.PROCESSLIST.ID FROM t", 0, SYSVIEW_SHOW_NONE, false, 0, -1, false},
+    {"SELECT processlist FROM status", 0, SYSVIEW_SHOW_NONE, false, 0, -1, false},
+    /* a join with a view keyed by the server's thread ids */
+    {"SELECT 1 FROM information_schema.PROCESSLIST p JOIN information_schema.INNODB_TRX t "
+     "ON t.trx_mysql_thread_id = p.ID",
+     0, SYSVIEW_SHOW_NONE, true, 1, SYSVIEW_PROCESSLIST, true},
+    {"SELECT * FROM performance_schema.threads", 0, SYSVIEW_SHOW_NONE, true, 0, -1, false},
+};
+
+static void test_scan(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(scans) / sizeof(scans[0]); i++) {
+        const struct scan_case *c = &scans[i];
+        size_t len = strlen(c->sql);
+        char *copy = exact_copy(c->sql, len);
+        struct sysview_scan sc;
+        sysview_scan(copy, len, c->opts, &sc);
+        if (sc.show != c->show || sc.thread_views != c->thread_views || sc.n != c->n ||
+            (c->n > 0 && (sc.ref[0].table != c->table0 || sc.ref[0].aliased != c->aliased0)))
+            fail_msg("case %zu (%s): show %d views %d n %u table %d aliased %d", i, c->sql, sc.show,
+                     sc.thread_views, sc.n, c->n > 0 ? sc.ref[0].table : -1,
+                     c->n > 0 ? sc.ref[0].aliased : 0);
+        /* every prefix scans without reading past it */
+        for (size_t k = 0; k < len; k++)
+            sysview_scan(copy, k, c->opts, &sc);
+        free(copy);
+    }
+}
+
+struct rewrite_case {
+    const char *sql, *want;
+};
+
+static const struct rewrite_case rewrites[] = {
+    {"SELECT * FROM information_schema.PROCESSLIST", "SELECT * FROM (P) AS PROCESSLIST"},
+    {"SELECT * FROM information_schema.processlist p WHERE 1", "SELECT * FROM (P) p WHERE 1"},
+    {"SELECT * FROM `information_schema`.`processlist`;", "SELECT * FROM (P) AS `processlist`;"},
+    {"SELECT a.VARIABLE_VALUE, b.VARIABLE_VALUE FROM information_schema.SESSION_STATUS a, "
+     "information_schema.GLOBAL_STATUS b",
+     "SELECT a.VARIABLE_VALUE, b.VARIABLE_VALUE FROM (S) a, (G) b"},
+    {"SELECT 1", "SELECT 1"},
+};
+
+static void test_rewrite(void **state)
+{
+    (void)state;
+    const char *const derived[SYSVIEW__COUNT] = {"P", "S", "G"};
+    for (size_t i = 0; i < sizeof(rewrites) / sizeof(rewrites[0]); i++) {
+        const struct rewrite_case *c = &rewrites[i];
+        size_t len = strlen(c->sql);
+        char *copy = exact_copy(c->sql, len);
+        struct sysview_scan sc;
+        sysview_scan(copy, len, 0, &sc);
+        size_t need = sysview_rewrite(copy, len, &sc, derived, NULL, 0);
+        char out[512];
+        size_t n = sysview_rewrite(copy, len, &sc, derived, out, sizeof(out));
+        assert_int_equal(n, need);
+        assert_int_equal(n, strlen(c->want));
+        assert_memory_equal(out, c->want, n);
+        /* too small a buffer: nothing past it, the length still whole */
+        char small[8];
+        assert_int_equal(sysview_rewrite(copy, len, &sc, derived, small, sizeof(small)), need);
+        free(copy);
+    }
+    /* a table with no derived text stays as it is */
+    const char *const only_p[SYSVIEW__COUNT] = {"P", NULL, NULL};
+    const char *sql = "SELECT * FROM information_schema.SESSION_STATUS";
+    struct sysview_scan sc;
+    sysview_scan(sql, strlen(sql), 0, &sc);
+    char out[128];
+    size_t n = sysview_rewrite(sql, strlen(sql), &sc, only_p, out, sizeof(out));
+    assert_int_equal(n, strlen(sql));
+    assert_memory_equal(out, sql, n);
+}
+
+static void test_mentioned(void **state)
+{
+    (void)state;
+    assert_true(sysview_mentioned("show processlist", 16));
+    assert_true(sysview_mentioned("SHOW STATUS", 11));
+    assert_false(sysview_mentioned("SELECT 1", 8));
+    assert_false(sysview_mentioned("SELECT status FROM t", 20)); /* a column, no SHOW */
+    assert_true(sysview_mentioned("SELECT 1 FROM information_schema.session_status", 47));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_scan),
+        cmocka_unit_test(test_rewrite),
+        cmocka_unit_test(test_mentioned),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
