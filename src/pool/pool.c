@@ -108,17 +108,100 @@ static void bucket_free(struct pool *p, struct pool_bucket *b)
     free(b);
 }
 
+/* ---- the idle connections by lend serial (pool.h: p->lent) ------------- */
+
+static uint32_t lent_home(const struct pool *p, uint64_t serial)
+{
+    return (uint32_t)((serial * 0x9E3779B97F4A7C15ull) >> 32) & p->lent_mask;
+}
+
+/* The slot of `serial`'s connection, or the empty one it would go in. */
+static uint32_t lent_find(const struct pool *p, uint64_t serial)
+{
+    uint32_t i = lent_home(p, serial);
+    while (p->lent[i] != NULL && p->lent[i]->lend != serial)
+        i = (i + 1) & p->lent_mask;
+    return i;
+}
+
+static bool lent_grow(struct pool *p)
+{
+    uint32_t old_cap = p->lent != NULL ? p->lent_mask + 1 : 0;
+    uint32_t cap = old_cap > 0 ? old_cap * 2 : 64;
+    struct bconn **old = p->lent, **t = calloc(cap, sizeof(*t));
+    if (t == NULL)
+        return false;
+    p->lent = t;
+    p->lent_mask = cap - 1;
+    for (uint32_t i = 0; i < old_cap; i++) {
+        if (old[i] != NULL)
+            p->lent[lent_find(p, old[i]->lend)] = old[i];
+    }
+    free(old);
+    return true;
+}
+
+/* Index idle `bc` by bc->lend (before p->n_idle counts it); false when
+ * out of memory. */
+static bool lent_add(struct pool *p, struct bconn *bc)
+{
+    uint32_t cap = p->lent != NULL ? p->lent_mask + 1 : 0;
+    if (2 * (p->n_idle + 1) > cap && !lent_grow(p) && p->n_idle + 1 >= cap)
+        return false; /* out of memory, and no room left */
+    p->lent[lent_find(p, bc->lend)] = bc;
+    return true;
+}
+
+/* Backward-shift deletion: no tombstones, so a miss stops at the first
+ * empty slot. */
+static void lent_remove(struct pool *p, const struct bconn *bc)
+{
+    if (p->lent == NULL)
+        return;
+    uint32_t i = lent_find(p, bc->lend);
+    if (p->lent[i] != bc)
+        return;
+    for (uint32_t j = (i + 1) & p->lent_mask; p->lent[j] != NULL; j = (j + 1) & p->lent_mask) {
+        uint32_t k = lent_home(p, p->lent[j]->lend);
+        /* the entry at j may fill the hole at i unless its home is in (i, j] */
+        if (i < j ? (k <= i || k > j) : (k <= i && k > j)) {
+            p->lent[i] = p->lent[j];
+            i = j;
+        }
+    }
+    p->lent[i] = NULL;
+}
+
+/* Put `bc` (bc->lend set) first on b's idle list; false (nothing done)
+ * when out of memory. */
+static bool idle_push(struct pool *p, struct pool_bucket *b, struct bconn *bc)
+{
+    if (!lent_add(p, bc))
+        return false;
+    bc->bucket = b;
+    bc->pool_prev = NULL;
+    bc->pool_next = b->idle;
+    if (b->idle != NULL)
+        b->idle->pool_prev = bc;
+    b->idle = bc;
+    b->n_idle++;
+    p->n_idle++;
+    stat_set(&p->stats->pool_idle, p->n_idle);
+    return true;
+}
+
 /* Take `bc` off its bucket's idle list. */
 static void unlink_idle(struct bconn *bc)
 {
     struct pool_bucket *b = bc->bucket;
-    for (struct bconn **pp = &b->idle; *pp != NULL; pp = &(*pp)->pool_next) {
-        if (*pp == bc) {
-            *pp = bc->pool_next;
-            break;
-        }
-    }
-    bc->pool_next = NULL;
+    if (bc->pool_prev != NULL)
+        bc->pool_prev->pool_next = bc->pool_next;
+    else
+        b->idle = bc->pool_next;
+    if (bc->pool_next != NULL)
+        bc->pool_next->pool_prev = bc->pool_prev;
+    lent_remove(b->pool, bc);
+    bc->pool_next = bc->pool_prev = NULL;
     bc->bucket = NULL;
     b->n_idle--;
     b->pool->n_idle--;
@@ -189,15 +272,14 @@ static void opening_event(struct bconn *bc, const struct server_report *r)
         return;
     }
     bc->on_event = idle_event;
-    bc->bucket = b;
     bc->idle_since = ev_now(p->loop);
     bc->lend = ++p->serial; /* nobody's: any session of the key takes it */
     bc->epoch = bc->lend;   /* its login's global variables: older sessions' */
-    bc->pool_next = b->idle;
-    b->idle = bc;
-    b->n_idle++;
-    p->n_idle++;
-    stat_set(&p->stats->pool_idle, p->n_idle);
+    if (!idle_push(p, b, bc)) {
+        count_closed(b->cfg, b->idx, b->user);
+        server_destroy(bc);
+        return;
+    }
     ev_io_start(p->loop, &bc->c.rio);
 }
 
@@ -341,6 +423,8 @@ void pool_destroy(struct pool *p)
         }
         bucket_free(p, b);
     }
+    free(p->lent);
+    p->lent = NULL;
     p->loop = NULL;
 }
 
@@ -351,7 +435,8 @@ uint64_t pool_put(struct pool *p, struct bconn *bc, const struct pool_key *k,
     struct pool_bucket *b = too_old(bc, k->cfg, now) ? NULL : bucket_get(p, k);
     if (b != NULL && k->cfg->pool_min_idle > 0)
         bucket_creds(b, cr);
-    if (b == NULL) {
+    bc->idle_since = now;
+    if (b == NULL || !idle_push(p, b, bc)) {
         stat_inc(&p->stats->pool_closed_age);
         count_closed(k->cfg, k->idx, k->user != NULL ? k->user : "");
         conn_free(bc);
@@ -359,13 +444,6 @@ uint64_t pool_put(struct pool *p, struct bconn *bc, const struct pool_key *k,
     }
     bc->on_event = idle_event;
     bc->owner = b;
-    bc->bucket = b;
-    bc->idle_since = now;
-    bc->pool_next = b->idle;
-    b->idle = bc;
-    b->n_idle++;
-    p->n_idle++;
-    stat_set(&p->stats->pool_idle, p->n_idle);
     stat_inc(&p->stats->pool_returned);
     ev_io_stop(p->loop, &bc->c.wio);
     ev_io_start(p->loop, &bc->c.rio);
@@ -403,11 +481,10 @@ struct bconn *pool_take(struct pool *p, const struct pool_key *k, uint64_t prefe
         if (b == NULL || b->idle == NULL)
             return NULL;
         bc = b->idle;
-        for (struct bconn *c = b->idle; prefer != 0 && c != NULL; c = c->pool_next) {
-            if (c->lend == prefer) {
-                bc = c;
-                break;
-            }
+        if (prefer != 0) {
+            struct bconn *own = p->lent[lent_find(p, prefer)];
+            if (own != NULL && own->bucket == b)
+                bc = own;
         }
         if (idle_spoke(p, bc)) {
             idle_close(bc, &p->stats->pool_closed_spoke, "the server spoke or closed it");

@@ -9,6 +9,10 @@
  *   - an idle connection that speaks (the server closed it) is dropped,
  *     at once when the loop runs, or by pool_take() before the loop does
  *   - pool_max_age_ms: an old connection is closed, not kept
+ *   - hundreds idle under two keys, taken in a scrambled order by serial
+ *     (each its own, never another key's) or by none (the newest left of
+ *     the key), and closed from the middle: the index by serial
+ *     (p->lent) and the idle lists stay right through growth and removals
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -69,7 +73,7 @@ struct fixture {
     struct pool pool;
     struct worker_stats stats;
     struct config *cfg;
-    int peer[8]; /* the "server" ends of the connections' socket pairs */
+    int peer[320]; /* the "server" ends of the connections' socket pairs */
     int n_peer;
 };
 
@@ -236,6 +240,102 @@ static void test_max_age(void **state)
     assert_int_equal(pool_idle_count(&f->pool, "db1", NULL), 0);
 }
 
+/* The newest of conns[0..n) of key `kk` still idle (taken[] false), or NULL. */
+static struct bconn *newest_left(struct bconn **conns, const uint64_t *serial, const bool *taken,
+                                 const int *kof, int n, int kk)
+{
+    struct bconn *best = NULL;
+    uint64_t best_serial = 0;
+    for (int i = 0; i < n; i++) {
+        if (!taken[i] && kof[i] == kk && serial[i] > best_serial) {
+            best = conns[i];
+            best_serial = serial[i];
+        }
+    }
+    return best;
+}
+
+/* An index of conns still idle of the key other than `kk`, or -1. */
+static int other_left(const bool *taken, const int *kof, int n, int kk)
+{
+    for (int j = n - 1; j >= 0; j--) {
+        if (!taken[j] && kof[j] != kk)
+            return j;
+    }
+    return -1;
+}
+
+static void test_many_idle(void **state)
+{
+    enum { N = 300 };
+    struct fixture *f = *state;
+    struct pool_key keys[2] = {key(f), key(f)};
+    keys[1].user = "bob";
+    struct bconn *conns[N];
+    uint64_t serial[N];
+    int kof[N];
+    bool taken[N] = {false};
+    for (int i = 0; i < N; i++) {
+        conns[i] = conn_new(f);
+        kof[i] = i % 3 == 0;
+        serial[i] = pool_put(&f->pool, conns[i], &keys[kof[i]], NULL, ev_now(f->loop));
+        assert_true(serial[i] != 0);
+    }
+    assert_int_equal(f->pool.n_idle, N);
+    /* a close from the middle (the server spoke), seen by the loop */
+    assert_int_equal(write(f->peer[150], "\xff", 1), 1);
+    ev_run(f->loop, EVRUN_NOWAIT);
+    assert_int_equal(f->stats.pool_closed_spoke, 1);
+    taken[150] = true;
+    conns[150] = NULL;
+    uint64_t own = 0;
+    int left = N - 1;
+    /* 7 is prime to N: every index once, scrambled */
+    for (int step = 0, i = 0; step < N; step++, i = (i + 7) % N) {
+        if (taken[i])
+            continue;
+        struct pool_key *k = &keys[kof[i]];
+        if (step % 5 == 0) {
+            struct bconn *want = newest_left(conns, serial, taken, kof, N, kof[i]);
+            struct bconn *got = pool_take(&f->pool, k, 0);
+            assert_ptr_equal(got, want);
+            for (int j = 0; j < N; j++)
+                taken[j] = taken[j] || conns[j] == got;
+        } else if (step % 5 == 1 && other_left(taken, kof, N, kof[i]) >= 0) {
+            /* another key's serial: not that connection, the newest of this key */
+            int j = other_left(taken, kof, N, kof[i]);
+            struct bconn *want = newest_left(conns, serial, taken, kof, N, kof[i]);
+            struct bconn *got = pool_take(&f->pool, k, serial[j]);
+            assert_ptr_equal(got, want);
+            assert_ptr_not_equal(got, conns[j]);
+            for (int x = 0; x < N; x++)
+                taken[x] = taken[x] || conns[x] == got;
+        } else {
+            assert_ptr_equal(pool_take(&f->pool, k, serial[i]), conns[i]);
+            taken[i] = true;
+            own++;
+        }
+        left--;
+        assert_int_equal(f->pool.n_idle, (uint32_t)left);
+    }
+    assert_int_equal(f->stats.pool_taken_own, own);
+    /* what the scrambled walk left, by serial, then none is left */
+    for (int i = 0; i < N; i++) {
+        if (!taken[i]) {
+            assert_ptr_equal(pool_take(&f->pool, &keys[kof[i]], serial[i]), conns[i]);
+            taken[i] = true;
+        }
+    }
+    assert_int_equal(f->pool.n_idle, 0);
+    assert_null(pool_take(&f->pool, &keys[0], serial[3]));
+    assert_null(pool_take(&f->pool, &keys[1], serial[0]));
+    for (int i = 0; i < N; i++) {
+        if (conns[i] != NULL)
+            pool_put(&f->pool, conns[i], &keys[kof[i]], NULL, ev_now(f->loop));
+    }
+    assert_int_equal(f->pool.n_idle, N - 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -244,6 +344,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_idle_connection_speaks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_take_skips_a_closing_connection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_max_age, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_many_idle, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -44,9 +44,15 @@ struct pool {
     struct ev_loop *loop;
     struct buf_pool *bufs; /* the worker's, for the logins of connections it opens */
     struct pool_bucket *buckets;
-    ev_timer sweep;             /* once a second: idle and age limits */
-    uint64_t serial;            /* the last lend serial given */
-    uint32_t n_idle;            /* all buckets */
+    ev_timer sweep;  /* once a second: idle and age limits */
+    uint64_t serial; /* the last lend serial given */
+    uint32_t n_idle; /* all buckets */
+    /* The idle connections by lend serial (open addressing, linear
+     * probing): pool_take() finds the one a session asks back at once,
+     * however many are idle. `lent_mask` + 1 slots, a power of two, at
+     * least twice n_idle; NULL until the first connection comes back. */
+    struct bconn **lent;
+    uint32_t lent_mask;
     struct worker_stats *stats; /* its pool_* counters are the worker's */
 };
 

@@ -89,7 +89,7 @@ struct bconn {
     uint32_t gtid_epoch; /* the session's GTID (s->gtid_epoch) is known applied here */
     double born;         /* ev_now() when it was opened (pool_max_age_ms) */
     /* pool.h: while idle in a pool */
-    struct bconn *pool_next;
+    struct bconn *pool_next, *pool_prev; /* its bucket's idle list (opening: next only) */
     struct pool_bucket *bucket;
     double idle_since;
     uint64_t lend;       /* the serial of its last return to a pool */
