@@ -723,12 +723,14 @@ static bool state_reset_choose(struct session *s, const struct varstate *want, s
     struct varstate_cmds alt = {0};
     const char *due = NULL;
     bool must = state_reset_due(s, bc, want, &due);
+    /* what the reset also does: the diagnostics cleared, LAST_INSERT_ID() 0 */
+    uint32_t by_set = s->sync.n + (bc->diag_dirty ? 1u : 0u) + (bc->lid != s->lid ? 1u : 0u);
+    if (set_ok && !must && by_set == 0)
+        return true; /* nothing to send: a reset is one command at least */
     if (state_reset_cmds(bc, want, s->charset, max_cmd, &alt) != HY_OK) {
         varstate_cmds_free(&alt);
         return set_ok && !must;
     }
-    /* what the reset also does: the diagnostics cleared, LAST_INSERT_ID() 0 */
-    uint32_t by_set = s->sync.n + (bc->diag_dirty ? 1u : 0u) + (bc->lid != s->lid ? 1u : 0u);
     uint32_t by_reset = alt.n + (s->lid != 0 ? 1u : 0u);
     if (set_ok && !must && by_reset >= by_set) {
         varstate_cmds_free(&alt);

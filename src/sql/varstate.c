@@ -729,10 +729,17 @@ static hy_status_t map_apply(const struct vs_map *conn, const struct vs_map *wan
 {
     uint32_t i = 0, j = 0;
     const struct varstate_value reset = {.type = sc == VS_SYSTEM ? VS_DEFAULT : VS_NULL};
-    char digits[4];
-    int nd = snprintf(digits, sizeof(digits), "%u", login_cs);
+    /* login_cs in decimal (no snprintf: this runs for every connection a
+     * session takes from another) */
+    char digits[3];
+    size_t nd = 0;
+    if (login_cs >= 100)
+        digits[nd++] = (char)('0' + login_cs / 100);
+    if (login_cs >= 10)
+        digits[nd++] = (char)('0' + login_cs / 10 % 10);
+    digits[nd++] = (char)('0' + login_cs % 10);
     const struct varstate_value login = {
-        .type = VS_INT, .data = (const uint8_t *)digits, .len = (size_t)nd};
+        .type = VS_INT, .data = (const uint8_t *)digits, .len = nd};
     while (i < conn->n || j < want->n) {
         int c = i == conn->n ? 1 : j == want->n ? -1 : strcmp(conn->v[i].name, want->v[j].name);
         hy_status_t rc = HY_OK;
