@@ -208,19 +208,89 @@ static bool text_mentions(const char *p, size_t n, const char *word)
     return false;
 }
 
+/* What text_words() finds in a statement's text, anywhere, in any case. */
+#define TW_CALC_FOUND_ROWS 0x1u /* SQL_CALC_FOUND_ROWS */
 /* A LIMIT with an offset (`LIMIT 2, 1`, `LIMIT 1 OFFSET 2`): FOUND_ROWS()
  * after it counts the rows skipped too (MDEV-9390), which the rows sent do
- * not tell, so the connection is kept for it like SQL_CALC_FOUND_ROWS. A
- * text scan: a comma or OFFSET anywhere after a LIMIT (a string that only
- * looks like one keeps a connection one statement longer, never wrong). */
-static bool limit_offset(const char *p, size_t n)
+ * not tell, so the connection is kept for it like SQL_CALC_FOUND_ROWS: a
+ * comma or OFFSET anywhere after the first LIMIT (a string that only looks
+ * like one keeps a connection one statement longer, never wrong). */
+#define TW_LIMIT_OFFSET 0x2u
+#define TW_STATE_TABLE  0x4u /* a table show_status() looks for */
+
+/* Whether `word` (upper case letters and '_', wl bytes) starts p[0..n),
+ * in any case. */
+static bool word_at(const char *p, size_t n, const char *word, size_t wl)
 {
-    for (size_t i = 0; i + 5 <= n; i++) {
-        if ((p[i] & ~0x20) == 'L' && strncasecmp(p + i, "LIMIT", 5) == 0)
-            return memchr(p + i + 5, ',', n - i - 5) != NULL ||
-                   text_mentions(p + i + 5, n - i - 5, "OFFSET");
+    if (n < wl)
+        return false;
+    for (size_t k = 0; k < wl; k++) {
+        char c = p[k];
+        if (c >= 'a' && c <= 'z')
+            c = (char)(c - ('a' - 'A'));
+        if (c != word[k])
+            return false;
     }
-    return false;
+    return true;
+}
+
+/* The bytes text_words() stops at: the first letters of its words, in
+ * either case, and the comma. */
+static const bool tw_stop[256] = {
+    ['S'] = true, ['s'] = true, ['L'] = true, ['l'] = true, ['O'] = true,
+    ['o'] = true, ['P'] = true, ['p'] = true, ['I'] = true, ['i'] = true,
+    ['M'] = true, ['m'] = true, ['G'] = true, ['g'] = true, [','] = true,
+};
+
+/* The TW_* words of the text, in one pass (every statement is read for
+ * them: one pass, not one per word). */
+static uint32_t text_words(const char *p, size_t n)
+{
+    uint32_t found = 0;
+    size_t limit = SIZE_MAX; /* just past the first LIMIT */
+    for (size_t i = 0; i < n; i++) {
+        if (!tw_stop[(unsigned char)p[i]])
+            continue;
+        const char *q = p + i;
+        size_t left = n - i;
+        switch (*q & ~0x20) {
+        case 'S':
+            if (word_at(q, left, "SQL_CALC_FOUND_ROWS", 19))
+                found |= TW_CALC_FOUND_ROWS;
+            else if (word_at(q, left, "SESSION_STATUS", 14))
+                found |= TW_STATE_TABLE;
+            break;
+        case 'G':
+            if (word_at(q, left, "GLOBAL_STATUS", 13))
+                found |= TW_STATE_TABLE;
+            break;
+        case 'L':
+            if (limit == SIZE_MAX && word_at(q, left, "LIMIT", 5))
+                limit = i + 5;
+            break;
+        case 'O':
+            if (i >= limit && word_at(q, left, "OFFSET", 6))
+                found |= TW_LIMIT_OFFSET;
+            break;
+        case 'P':
+            if (word_at(q, left, "PROCESSLIST", 11) || word_at(q, left, "PERFORMANCE_SCHEMA", 18))
+                found |= TW_STATE_TABLE;
+            break;
+        case 'I':
+            if (word_at(q, left, "INNODB_TRX", 10) || word_at(q, left, "INNODB_LOCK", 11))
+                found |= TW_STATE_TABLE;
+            break;
+        case 'M':
+            if (word_at(q, left, "METADATA_LOCK_INFO", 18))
+                found |= TW_STATE_TABLE;
+            break;
+        default: /* the comma */
+            if (i >= limit)
+                found |= TW_LIMIT_OFFSET;
+            break;
+        }
+    }
+    return found;
 }
 
 /* A read of the server instance's own run-time state, which only the
@@ -231,12 +301,9 @@ static bool limit_offset(const char *p, size_t n)
  * (SESSION_STATUS, GLOBAL_STATUS: as SHOW STATUS), InnoDB's transactions
  * and locks, the metadata locks or performance_schema (found by name
  * anywhere in the text: a string that only mentions one sends a read to
- * the primary, which is never wrong). */
-bool show_status(const char *sql, size_t len)
+ * the primary, which is never wrong). `words`: text_words() of the text. */
+static bool show_status_words(const char *sql, size_t len, uint32_t words)
 {
-    static const char *const tables[] = {
-        "PROCESSLIST", "SESSION_STATUS",     "GLOBAL_STATUS",     "INNODB_TRX",
-        "INNODB_LOCK", "METADATA_LOCK_INFO", "PERFORMANCE_SCHEMA"};
     const char *p = skip_space_comments(sql, sql + len), *end = sql + len;
     if (match_word(&p, end, "SHOW")) {
         (void)(match_word(&p, end, "SESSION") || match_word(&p, end, "GLOBAL") ||
@@ -246,11 +313,12 @@ bool show_status(const char *sql, size_t len)
             match_word(&p, end, "ENGINE") || match_word(&p, end, "OPEN"))
             return true;
     }
-    for (size_t i = 0; i < HY_ARRAY_SIZE(tables); i++) {
-        if (text_mentions(sql, len, tables[i]))
-            return true;
-    }
-    return false;
+    return (words & TW_STATE_TABLE) != 0;
+}
+
+bool show_status(const char *sql, size_t len)
+{
+    return show_status_words(sql, len, text_words(sql, len));
 }
 
 /* The query log is on: keep the statement's text (its first
@@ -612,9 +680,9 @@ uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_
     s->cmd_lid = (r.flags & CLF_LAST_INSERT_ID) != 0;
     if (r.flags & CLF_XA)
         s->cmd_xa = r.kind == CL_TXN_BEGIN ? 1 : r.kind == CL_TXN_END ? -1 : 0;
-    s->cmd_calc_found = s->cfg->pool_transaction &&
-                        (text_mentions((const char *)p + 1, avail - 1, "SQL_CALC_FOUND_ROWS") ||
-                         limit_offset((const char *)p + 1, avail - 1));
+    uint32_t words = text_words((const char *)p + 1, avail - 1);
+    s->cmd_calc_found =
+        s->cfg->pool_transaction && (words & (TW_CALC_FOUND_ROWS | TW_LIMIT_OFFSET)) != 0;
     if (s->cfg->pool_transaction && sql_prepare(p + 1, avail - 1))
         session_pin(s, "PREPARE: the named statement lives on its connection");
     size_t dlen = want_digest ? HY_MIN(dg.len, sizeof(dtext) - 1) : 0;
@@ -691,7 +759,7 @@ uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_
      * finds the session's own row as it does on the server. The process
      * list lists halyard's ids (session_sysview.c): there it is halyard's. */
     if (fits && r.connid.n > 0 &&
-        (!show_status((const char *)p + 1, avail - 1) || session_sysview_ids(s))) {
+        (!show_status_words((const char *)p + 1, avail - 1, words) || session_sysview_ids(s))) {
         if (s->connid == NULL && (s->connid = malloc(sizeof(*s->connid))) == NULL) {
             session_mark_closing(s, END_NOMEM);
             return s->primary;
@@ -725,7 +793,7 @@ uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_
     in.hint_backend = r.hint_backend;
     in.consistency = stmt_consistency(s, r.hint_consistency);
     in.show_status = r.kind == CL_READ && !s->pinned && !session_in_trans(s) &&
-                     show_status((const char *)p + 1, avail - 1);
+                     show_status_words((const char *)p + 1, avail - 1, words);
     in.fits = fits;
     session_decide(&in, &out);
     if (out.log_state)

@@ -962,14 +962,25 @@ static void connid_note(struct ctx *c, const struct token *t)
         (uint32_t)st->connid_off, (uint32_t)(t->off + t->len - st->connid_off)};
 }
 
-static bool word_in(const unsigned char *s, const struct token *t, const char *const *words,
+/* A word and its length (select_list_note's lists, read for every
+ * token of every SELECT's list: no strlen there). */
+struct word {
+    const char *w;
+    size_t len;
+};
+#define WORD(x)                                                                                    \
+    {                                                                                              \
+        x, sizeof(x) - 1                                                                           \
+    }
+
+static bool word_in(const unsigned char *s, const struct token *t, const struct word *words,
                     size_t n)
 {
     if (t->type != T_WORD)
         return false;
     for (size_t i = 0; i < n; i++) {
-        if (strlen(words[i]) == t->len &&
-            strncasecmp((const char *)s + t->off, words[i], t->len) == 0)
+        if (words[i].len == t->len &&
+            strncasecmp((const char *)s + t->off, words[i].w, t->len) == 0)
             return true;
     }
     return false;
@@ -1001,13 +1012,21 @@ static void select_item_end(struct ctx *c)
  * count as outside). */
 static void select_list_note(struct ctx *c, const struct token *t, bool top)
 {
-    static const char *const opts[] = {
-        "ALL",           "DISTINCT",         "DISTINCTROW",        "HIGH_PRIORITY",
-        "STRAIGHT_JOIN", "SQL_SMALL_RESULT", "SQL_BIG_RESULT",     "SQL_BUFFER_RESULT",
-        "SQL_CACHE",     "SQL_NO_CACHE",     "SQL_CALC_FOUND_ROWS"};
-    static const char *const ends[] = {"FROM",      "INTO",  "WHERE",  "GROUP", "HAVING",
-                                       "ORDER",     "LIMIT", "WINDOW", "UNION", "EXCEPT",
-                                       "INTERSECT", "MINUS", "FOR",    "LOCK",  "PROCEDURE"};
+    static const struct word opts[] = {WORD("ALL"),
+                                       WORD("DISTINCT"),
+                                       WORD("DISTINCTROW"),
+                                       WORD("HIGH_PRIORITY"),
+                                       WORD("STRAIGHT_JOIN"),
+                                       WORD("SQL_SMALL_RESULT"),
+                                       WORD("SQL_BIG_RESULT"),
+                                       WORD("SQL_BUFFER_RESULT"),
+                                       WORD("SQL_CACHE"),
+                                       WORD("SQL_NO_CACHE"),
+                                       WORD("SQL_CALC_FOUND_ROWS")};
+    static const struct word ends[] = {
+        WORD("FROM"),      WORD("INTO"),  WORD("WHERE"),  WORD("GROUP"), WORD("HAVING"),
+        WORD("ORDER"),     WORD("LIMIT"), WORD("WINDOW"), WORD("UNION"), WORD("EXCEPT"),
+        WORD("INTERSECT"), WORD("MINUS"), WORD("FOR"),    WORD("LOCK"),  WORD("PROCEDURE")};
     struct stmt *st = &c->st;
     if (st->sl == SL_NONE) {
         st->sl = st->ntok == 1 && t->type == T_WORD && t->kw == KW_SELECT ? SL_OPTS : SL_DONE;
