@@ -182,11 +182,27 @@ void session_timer_start(struct session *s, int ms)
     ev_timer_stop(s->w->loop, &s->timer);
     ev_timer_set(&s->timer, ms / 1000.0, 0.);
     ev_timer_start(s->w->loop, &s->timer);
+    s->timer_lazy = false;
 }
 
 void session_timer_stop(struct session *s)
 {
     ev_timer_stop(s->w->loop, &s->timer);
+    s->timer_lazy = false;
+}
+
+/* backend_read_timeout_ms for the command beginning now: none of the
+ * timer's work while a read timer runs that fires no later than the new
+ * deadline (answer_timeout() then sets the rest); any other gives way. */
+static void read_timer_begin(struct session *s)
+{
+    double timeout = s->cfg->backend_read_timeout_ms / 1e3;
+    s->down_last = s->cmd_started;
+    if (s->timer_lazy && ev_is_active(&s->timer) &&
+        ev_timer_remaining(s->w->loop, &s->timer) <= timeout)
+        return;
+    session_timer_start(s, s->cfg->backend_read_timeout_ms);
+    s->timer_lazy = true;
 }
 
 /* ---- streams ----------------------------------------------------------- */
@@ -248,8 +264,8 @@ void command_abandon(struct session *s)
 
 void command_done(struct session *s)
 {
-    if (s->cfg->backend_read_timeout_ms > 0)
-        session_timer_stop(s);
+    if (s->cfg->backend_read_timeout_ms > 0 && !s->timer_lazy)
+        session_timer_stop(s); /* a lazy read timer runs on (read_timer_begin) */
     query_end(s, s->resp.err_code != 0);
     if (s->xa != NULL && s->resp.err_code == ER_LOCK_DEADLOCK)
         session_xa_server_rollback(s, s->resp.err_code);
@@ -676,10 +692,8 @@ void command_begin(struct session *s, uint8_t cmd, uint8_t exec_flags)
     stat_inc(&s->w->stats.commands);
     session_set_state(s, SS_COMMAND);
     answer_expect(s, cmd, exec_flags);
-    if (s->cfg->backend_read_timeout_ms > 0) {
-        s->down_last = s->cmd_started;
-        session_timer_start(s, s->cfg->backend_read_timeout_ms);
-    }
+    if (s->cfg->backend_read_timeout_ms > 0)
+        read_timer_begin(s);
 }
 
 void command_forward(struct session *s, uint8_t cmd, uint32_t len, uint8_t exec_flags)
@@ -1383,7 +1397,7 @@ static void answer_timeout(struct session *s)
     double left = s->down_last + timeout - now;
     if (left > 0) {
         ev_timer_set(&s->timer, left, 0.);
-        ev_timer_start(s->w->loop, &s->timer);
+        ev_timer_start(s->w->loop, &s->timer); /* lazy still, if it was */
         return;
     }
     char what[64];
@@ -1403,6 +1417,10 @@ void session_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
     (void)loop;
     (void)revents;
     struct session *s = container_of(w, struct session, timer);
+    if (s->timer_lazy && s->state != SS_COMMAND) {
+        s->timer_lazy = false; /* a read timer past its command: nothing to time */
+        return;
+    }
     if (s->login_delayed) {
         login_finish(s);
         session_reap(s);

@@ -246,3 +246,30 @@ def test_backend_read_timeout_on_a_real_server(start_halyard, cluster):
         assert e.value.args[0] == 1927 and "sent nothing for 400 ms" in e.value.args[1]
         cur.execute("SELECT 'next'")
         assert cur.fetchall() == (("next",),)
+
+
+def test_backend_read_timeout_times_each_statement_from_its_start(start_halyard, cluster):
+    """The read timer is not restarted per statement (it runs on from the
+    first and looks at when the statement in flight began when it fires):
+    after 1.5 s of quick statements, longer than the timeout, idle gaps
+    between them, a slow one still gets its whole 600 ms, not what the
+    first statement's timer had left, and its 1927 comes near 600 ms, not
+    a timer period late."""
+    h = start_halyard(backend_read_timeout_ms=600, read_write_split=False)
+    conn = h.connect(read_timeout=10)
+    with conn.cursor() as cur:
+        end = time.monotonic() + 1.5
+        while time.monotonic() < end:
+            cur.execute("SELECT 1")
+            assert cur.fetchall() == ((1,),)
+            time.sleep(0.04)
+        for pause in (0.0, 0.25, 0.45):
+            time.sleep(pause)  # the statement starts at another point of the timer's period
+            t0 = time.monotonic()
+            with pytest.raises(pymysql.err.OperationalError) as e:
+                cur.execute("SELECT SLEEP(3)")
+            took = time.monotonic() - t0
+            assert e.value.args[0] == 1927 and "sent nothing for 600 ms" in e.value.args[1]
+            assert 0.6 <= took < 1.1, (pause, took)
+            cur.execute("SELECT 'next'")
+            assert cur.fetchall() == (("next",),)

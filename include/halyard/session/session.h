@@ -281,9 +281,14 @@ struct session {
     struct varstate_cmds sync; /* commands bringing cur up to vs ... */
     uint32_t sync_i;           /* ... the next one to send */
     ev_timer timer;            /* login timeout, then backend connect timeout */
-    ev_timer idle;             /* client_idle_timeout_ms */
-    double last_active;        /* ev_now() of the client's last bytes or command end */
-    uint64_t req_bytes;        /* of the logical packet being forwarded (max_packet_size) */
+    /* `timer` runs for backend_read_timeout_ms, lazily: started when a
+     * command begins and it is not running already, never stopped when the
+     * command ends; it looks at down_last when it fires (answer_timeout),
+     * and does nothing outside a command. */
+    bool timer_lazy;
+    ev_timer idle;      /* client_idle_timeout_ms */
+    double last_active; /* ev_now() of the client's last bytes or command end */
+    uint64_t req_bytes; /* of the logical packet being forwarded (max_packet_size) */
     /* A write waiting for a usable primary (session.c, "waiting for a primary"). */
     ev_timer primary_wait;
     double primary_wait_until; /* ev_now() past which it fails; 0 = not waiting yet */
