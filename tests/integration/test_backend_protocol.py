@@ -246,6 +246,16 @@ def test_backend_read_timeout_on_a_real_server(start_halyard, cluster):
         assert e.value.args[0] == 1927 and "sent nothing for 400 ms" in e.value.args[1]
         cur.execute("SELECT 'next'")
         assert cur.fetchall() == (("next",),)
+    wait_server_sleeps_end(cluster)
+
+
+def wait_server_sleeps_end(cluster):
+    """The server runs a SLEEP() halyard gave up on to its end: the tests
+    after this file that count the primary's app connections (the process
+    list, test_connection_id.py) must not see those threads."""
+    wait_until(lambda: cluster.value(0, "SELECT COUNT(*) FROM information_schema.PROCESSLIST "
+                                        "WHERE INFO LIKE 'SELECT SLEEP(%'") == 0,
+               10, what="the server's SLEEP() threads ended")
 
 
 def test_backend_read_timeout_times_each_statement_from_its_start(start_halyard, cluster):
@@ -267,9 +277,10 @@ def test_backend_read_timeout_times_each_statement_from_its_start(start_halyard,
             time.sleep(pause)  # the statement starts at another point of the timer's period
             t0 = time.monotonic()
             with pytest.raises(pymysql.err.OperationalError) as e:
-                cur.execute("SELECT SLEEP(3)")
+                cur.execute("SELECT SLEEP(1.5)")
             took = time.monotonic() - t0
             assert e.value.args[0] == 1927 and "sent nothing for 600 ms" in e.value.args[1]
             assert 0.6 <= took < 1.1, (pause, took)
             cur.execute("SELECT 'next'")
             assert cur.fetchall() == (("next",),)
+    wait_server_sleeps_end(cluster)
