@@ -868,7 +868,6 @@ bool match_word(const char **pp, const char *end, const char *word)
     return true;
 }
 
-/* Take the next command from `up`, if a whole one is there. */
 /* ---- reload --------------------------------------------------------------
  * A reload gives the worker a new config (w->session_cfg). A session moves
  * to it between statements, when nothing it holds depends on the old one:
@@ -952,370 +951,496 @@ static bool answer_here(struct session *s, bool fits, uint32_t len)
     return true;
 }
 
-void session_next_command(struct session *s)
+/* ---- the command loop ----------------------------------------------------
+ * session_next_command() takes the client's next command from `up` once it
+ * is whole in the buffer (a larger one: once its first bytes are). A
+ * command halyard answers or rewrites itself goes to its handler in
+ * com_handlers[]; any other, and those its handler lets through, is routed
+ * (session_route) and forwarded to the backend chosen (next_forward). */
+
+/* The command at up.scan. */
+struct next_cmd {
+    const uint8_t *h; /* its header */
+    uint8_t *p;       /* its payload, p[0] the command */
+    uint32_t len;     /* payload bytes */
+    bool fits;        /* the whole packet fits in the buffer (and is there) */
+    uint8_t cmd;
+};
+
+/* What the loop does after a step. */
+enum next_step {
+    NEXT_STOP,  /* return: the session waits, runs a step of its own, or closes */
+    NEXT_AGAIN, /* the command is answered: take the next one */
+    NEXT_ROUTE, /* go on: route the command to a backend */
+};
+
+typedef enum next_step com_handler(struct session *s, const struct next_cmd *c);
+
+/* The payload bytes of the command at up.scan that are in the buffer. */
+static uint32_t next_avail(const struct session *s, uint32_t len)
+{
+    return HY_MIN(len, stream_unparsed(&s->up) - MYSQL_HEADER_SIZE);
+}
+
+static enum next_step com_quit(struct session *s, const struct next_cmd *c)
+{
+    consume_packet(s, c->len);
+    session_mark_closing(s, END_CLIENT_QUIT);
+    return NEXT_STOP;
+}
+
+static enum next_step com_change_user(struct session *s, const struct next_cmd *c)
+{
+    if (!c->fits) {
+        session_err(s, 1, SERR_CHANGE_USER_TOO_LARGE);
+        session_mark_closing(s, END_PROTOCOL);
+        return NEXT_STOP;
+    }
+    command_change_user(s, c->len);
+    return NEXT_STOP;
+}
+
+static enum next_step com_ping(struct session *s, const struct next_cmd *c)
+{
+    if (s->bc[s->primary] == NULL) {
+        /* No backend session yet: nothing to ping or to reset. */
+        consume_packet(s, c->len);
+        stat_inc(&s->w->stats.commands);
+        send_ok(s, 1);
+        return NEXT_AGAIN;
+    }
+    return NEXT_ROUTE;
+}
+
+static enum next_step com_reset_connection(struct session *s, const struct next_cmd *c)
+{
+    /* A fresh session everywhere but for its schema, which the
+     * server keeps: other backends reconnect when needed. */
+    POOL_COUNT(s, &s->cfg->backends[s->primary], resets);
+    session_xa_discard(s); /* a transaction across groups ends with it */
+    session_begin_forget(s);
+    state_clear(s);
+    session_pool_reset(s);
+    s->pinned = false;
+    for (uint32_t i = 0; i < s->n_bc; i++) {
+        if (s->bc[i] != NULL && i != s->primary)
+            bconn_close(s->bc[i]);
+    }
+    s->status = SERVER_STATUS_AUTOCOMMIT;
+    s->ro_idx = -1;
+    ps_clear(s); /* the server drops them all */
+    if (state_reset_keep_schema(s) != HY_OK) {
+        session_mark_closing(s, END_NOMEM);
+        return NEXT_STOP;
+    }
+    return com_ping(s, c);
+}
+
+static enum next_step com_process_kill(struct session *s, const struct next_cmd *c)
+{
+    if (c->len >= 5) {
+        const uint8_t *p = c->p;
+        uint32_t id =
+            (uint32_t)p[1] | (uint32_t)p[2] << 8 | (uint32_t)p[3] << 16 | (uint32_t)p[4] << 24;
+        command_kill(s, c->len, id, false, "", true);
+        return NEXT_STOP;
+    }
+    return NEXT_ROUTE;
+}
+
+/* KILL by a halyard id; any other statement is routed. */
+static enum next_step com_query(struct session *s, const struct next_cmd *c)
+{
+    const uint8_t *p = c->p;
+    if (c->fits && c->len >= 5 && (p[1] == 'K' || p[1] == 'k' || !isalpha(p[1]))) {
+        uint32_t id;
+        const char *mod;
+        bool query;
+        if (parse_kill((const char *)p + 1, c->len - 1, &id, &mod, &query)) {
+            command_kill(s, c->len, id, query, mod, false);
+            return NEXT_STOP;
+        }
+    }
+    return NEXT_ROUTE;
+}
+
+static enum next_step com_stmt_prepare(struct session *s, const struct next_cmd *c)
+{
+    if (s->wait_idx < 0 && s->ps.count >= (uint32_t)s->cfg->max_prepared_statements) {
+        ps_refuse(s, c->len, ER_MAX_PREPARED_STMT_COUNT, "42000",
+                  "Can't create more than max_prepared_stmt_count statements "
+                  "(current value: %d)",
+                  s->cfg->max_prepared_statements);
+        return NEXT_AGAIN;
+    }
+    return NEXT_ROUTE;
+}
+
+/* The prepared-statement commands session_ps.c runs: false from them
+ * means the command waits (or the session closes). */
+static enum next_step com_stmt_execute(struct session *s, const struct next_cmd *c)
+{
+    return ps_execute(s, c->p, c->len, next_avail(s, c->len)) ? NEXT_AGAIN : NEXT_STOP;
+}
+
+static enum next_step com_stmt_send_long_data(struct session *s, const struct next_cmd *c)
+{
+    return ps_long_data(s, c->p, c->len) ? NEXT_AGAIN : NEXT_STOP;
+}
+
+static enum next_step com_stmt_fetch(struct session *s, const struct next_cmd *c)
+{
+    return ps_fetch(s, c->p, c->len) ? NEXT_AGAIN : NEXT_STOP;
+}
+
+static enum next_step com_stmt_reset(struct session *s, const struct next_cmd *c)
+{
+    return ps_reset(s, c->p, c->len) ? NEXT_AGAIN : NEXT_STOP;
+}
+
+static enum next_step com_stmt_close(struct session *s, const struct next_cmd *c)
+{
+    ps_close(s, c->p, c->len);
+    return NEXT_AGAIN;
+}
+
+static enum next_step com_stmt_bulk_execute(struct session *s, const struct next_cmd *c)
+{
+    return ps_bulk_execute(s, c->p, c->len, next_avail(s, c->len)) ? NEXT_AGAIN : NEXT_STOP;
+}
+
+/* A replica must talk to its source itself. (Obsolete commands such as
+ * COM_TIME are forwarded: the server answers them.) */
+static enum next_step com_replication(struct session *s, const struct next_cmd *c)
+{
+    if (!c->fits) {
+        session_mark_closing(s, END_PROTOCOL);
+        return NEXT_STOP;
+    }
+    consume_packet(s, c->len);
+    slog_info(s, "refused %s: replication is not proxied", mysql_com_name(c->cmd));
+    session_err(s, 1, SERR_NOT_FORWARDED, mysql_com_name(c->cmd));
+    return NEXT_AGAIN;
+}
+
+/* The commands halyard looks at before routing; the others are routed. */
+static com_handler *const com_handlers[256] = {
+    [COM_QUIT] = com_quit,
+    [COM_CHANGE_USER] = com_change_user,
+    [COM_RESET_CONNECTION] = com_reset_connection,
+    [COM_PING] = com_ping,
+    [COM_PROCESS_KILL] = com_process_kill,
+    [COM_QUERY] = com_query,
+    [COM_STMT_PREPARE] = com_stmt_prepare,
+    [COM_STMT_EXECUTE] = com_stmt_execute,
+    [COM_STMT_SEND_LONG_DATA] = com_stmt_send_long_data,
+    [COM_STMT_FETCH] = com_stmt_fetch,
+    [COM_STMT_RESET] = com_stmt_reset,
+    [COM_STMT_CLOSE] = com_stmt_close,
+    [COM_STMT_BULK_EXECUTE] = com_stmt_bulk_execute,
+    [COM_BINLOG_DUMP] = com_replication,
+    [COM_BINLOG_DUMP_GTID] = com_replication,
+    [COM_REGISTER_SLAVE] = com_replication,
+    [COM_TABLE_DUMP] = com_replication,
+};
+
+/* Whether the session takes a command now, and which: NEXT_ROUTE with *c
+ * filled when a command (or the head of one larger than the buffer) is
+ * there; NEXT_AGAIN after a step that lets the loop look again. */
+static enum next_step next_take(struct session *s, struct next_cmd *c)
 {
     struct stream *st = &s->up;
+    if ((s->state != SS_IDLE && s->state != SS_WAIT_BACKEND) || s->login_delayed || s->users_wait ||
+        session_fanout_busy(s))
+        return NEXT_STOP;
+    if (registry_kill_requested(&s->reg)) {
+        /* KILL CONNECTION found it between statements, or waiting for
+         * a connection: it ends before it runs another. */
+        if (st->b != NULL && stream_unparsed(st) >= MYSQL_HEADER_SIZE)
+            session_err(s, (uint8_t)(mysql_hdr_seq(st->b->data + st->scan) + 1), SERR_KILLED);
+        session_mark_closing(s, END_KILLED);
+        return NEXT_STOP;
+    }
+    if (!request_skip_progress(s)) {
+        update_reads(s);
+        return NEXT_STOP;
+    }
+    if (state_db_check(s) || state_moved_readback(s) || session_pool_lid_follow(s))
+        return NEXT_STOP; /* the schema, insert_id, rand_seed1/2, LAST_INSERT_ID() read back first
+                           */
+    if (config_root(s->cfg) != s->w->session_cfg && s->state == SS_IDLE && s->wait_idx < 0) {
+        session_config_switch(s);
+        if (s->state == SS_CLOSING)
+            return NEXT_STOP; /* its group was removed: reaped as the callback ends */
+    }
+    if (s->state == SS_IDLE && s->xa != NULL && session_xa_rollback_due(s))
+        return session_xa_abort(s) ? NEXT_STOP : NEXT_AGAIN; /* its steps run; then the next */
+    if (st->b == NULL || stream_unparsed(st) < MYSQL_HEADER_SIZE) {
+        if (st->b != NULL && st->head == st->scan)
+            stream_release_if_empty(st, &s->w->pool);
+        if (session_pool_release(s))
+            return NEXT_STOP; /* LAST_INSERT_ID() is read back first */
+        if (s->state == SS_IDLE)
+            state_idle(s);
+        update_reads(s);
+        return NEXT_STOP;
+    }
+    c->h = st->b->data + st->scan;
+    c->len = mysql_hdr_len(c->h);
+    uint8_t seq = mysql_hdr_seq(c->h);
+    if (c->len > (uint32_t)s->cfg->max_packet_size) {
+        packet_too_large(s, seq);
+        return NEXT_STOP;
+    }
+    /* Commands we look into must be whole in the buffer; larger ones
+     * (a 20 MiB INSERT) are passed through as they arrive. */
+    c->fits = c->len + MYSQL_HEADER_SIZE <= st->b->cap;
+    uint32_t need = c->fits ? c->len : HY_MIN(c->len, 8u);
+    if (stream_unparsed(st) < MYSQL_HEADER_SIZE + need) {
+        update_reads(s);
+        return NEXT_STOP;
+    }
+    c->p = st->b->data + st->scan + MYSQL_HEADER_SIZE;
+    if (seq != 0) {
+        slog_info(s, "command packet with sequence id %u", seq);
+        session_err(s, seq + 1, SERR_PACKETS_OUT_OF_ORDER);
+        session_mark_closing(s, END_PROTOCOL);
+        return NEXT_STOP;
+    }
+    if (c->len == 0) {
+        consume_packet(s, c->len);
+        slog_info(s, "empty command packet");
+        session_err(s, 1, SERR_UNKNOWN_COMMAND);
+        return NEXT_AGAIN;
+    }
+    s->last_seq = seq;
+    c->cmd = c->p[0];
+    return NEXT_ROUTE;
+}
+
+/* The transaction died with its backend while the client was away (a
+ * statement found s->trx_lost): tell it now; a ROLLBACK is what it would
+ * have done. */
+static enum next_step next_trx_lost(struct session *s, const struct next_cmd *c)
+{
+    const char *q = (const char *)c->p + 1, *qend = (const char *)c->p + c->len;
+    q = skip_space_comments(q, qend);
+    bool rollback = c->cmd == COM_QUERY && match_word(&q, qend, "ROLLBACK");
+    consume_packet(s, c->len);
+    if (s->xa != NULL) {
+        /* the other groups' branches are rolled back first */
+        command_abandon(s);
+        char *name = s->trx_lost;
+        s->trx_lost = NULL;
+        bool waits = session_xa_lost(s, rollback, name);
+        free(name);
+        return waits ? NEXT_STOP : NEXT_AGAIN;
+    }
+    if (rollback)
+        send_ok(s, 1);
+    else
+        session_err(s, 1, SERR_TRX_LOST, s->trx_lost);
+    free(s->trx_lost);
+    s->trx_lost = NULL;
+    return NEXT_AGAIN;
+}
+
+/* Where the command goes (*idx: a backend or a ROUTE_* outcome; *why:
+ * why no backend; *primary_write: a write the primary is to take
+ * outside a transaction, which may wait for one). */
+static enum next_step next_route(struct session *s, const struct next_cmd *c, uint32_t *idx,
+                                 char *why, size_t whylen, bool *primary_write)
+{
+    if (s->wait_idx >= 0 && s->fanout == NULL) {
+        /* (a read of every group in an XA transaction waiting between
+         * its parts, s->fanout, is routed again: session_fanout_xa_wait) */
+        *idx = (uint32_t)s->wait_idx;
+        return NEXT_ROUTE;
+    }
+    uint8_t cmd = c->cmd;
+    session_backend_reap_pending(s);
+    session_follow_primary(s);
+    if (s->state == SS_CLOSING)
+        return NEXT_STOP;
+    if (s->trx_lost != NULL && c->fits &&
+        (cmd == COM_QUERY || cmd == COM_STMT_EXECUTE || cmd == COM_STMT_PREPARE))
+        return next_trx_lost(s, c);
+    session_note_statement(s, cmd, c->p, next_avail(s, c->len));
+    s->primary_wait_until = 0; /* a new statement gets the whole wait */
+    *idx = session_route(s, cmd, c->p, c->len, next_avail(s, c->len));
+    if (s->state == SS_CLOSING)
+        return NEXT_STOP;
+    if (s->lid_lost != NULL && s->cmd_lid) {
+        /* It would read another connection's value: the session
+         * ends as the server's death would have ended it. */
+        slog_warn(s, "a statement uses LAST_INSERT_ID(), lost with %s: closing", s->lid_lost);
+        command_abandon(s);
+        session_err(s, 1, SERR_LID_LOST, s->lid_lost);
+        session_mark_closing(s, END_BACKEND_LOST);
+        return NEXT_STOP;
+    }
+    if (s->lid_unknown != NULL && s->cmd_lid) {
+        /* not known after a write on several groups: refused, not
+         * answered with an older value */
+        if (*idx == ROUTE_FANOUT)
+            session_fanout_free(s);
+        if (!answer_here(s, c->fits, c->len))
+            return NEXT_STOP;
+        send_err(s, 1, 1105, "HY000",
+                 "halyard: LAST_INSERT_ID() is not known after the previous statement "
+                 "on several groups: %.300s",
+                 s->lid_unknown);
+        return NEXT_AGAIN;
+    }
+    *primary_write = *idx == s->primary && !session_in_trans(s) && s->ro_idx < 0;
+    if (*idx < s->n_bc)
+        *idx = route_health(s, *idx, why, whylen);
+    if (*idx < s->n_bc && *idx != s->primary && cmd == COM_QUERY && c->fits &&
+        !session_in_trans(s) && s->ro_idx < 0 && !s->retried)
+        retry_keep(s, c->h, MYSQL_HEADER_SIZE + c->len);
+    else if (!s->retried)
+        s->retry_ok = false;
+    return NEXT_ROUTE;
+}
+
+/* A statement a query rule blocked (ROUTE_BLOCK). */
+static enum next_step next_blocked(struct session *s, const struct next_cmd *c)
+{
+    const struct config_rule *rule = s->block_rule;
+    if (!c->fits) {
+        session_mark_closing(s, END_PROTOCOL);
+        return NEXT_STOP;
+    }
+    char digest[20];
+    snprintf(digest, sizeof(digest), "%016" PRIx64, s->digest_hash);
+    bool have_digest = s->digest_pending;
+    consume_packet(s, c->len);
+    command_abandon(s);
+    log_audit("session %u %s@%s: statement blocked by rule '%s'", s->id, s->user, s->peer,
+              rule->name);
+    audit_block(s->id, s->user, s->peer, rule->name, have_digest ? digest : NULL);
+    session_err_custom(s, 1, (uint16_t)rule->error_code, rule->error_sqlstate, rule->error_message);
+    return NEXT_AGAIN;
+}
+
+/* A statement the user's firewall refused (ROUTE_FIREWALL). */
+static enum next_step next_firewalled(struct session *s, const struct next_cmd *c)
+{
+    if (!answer_here(s, c->fits, c->len))
+        return NEXT_STOP;
+    char digest[20];
+    snprintf(digest, sizeof(digest), "%016" PRIx64, s->fw_hash);
+    log_audit("session %u %s@%s: %s blocked by the firewall: digest %s not in the user's "
+              "firewall_allow",
+              s->id, s->user, s->peer, mysql_com_name(c->cmd), digest);
+    audit_block(s->id, s->user, s->peer, "firewall", digest);
+    session_err(s, 1, SERR_FIREWALL, s->user);
+    return NEXT_AGAIN;
+}
+
+/* A ROUTE_* outcome other than a backend: answered here, or run by the
+ * file it belongs to. NEXT_ROUTE when idx is a backend. */
+static enum next_step next_outcome(struct session *s, const struct next_cmd *c, uint32_t idx,
+                                   const char *why, bool primary_write)
+{
+    switch (idx) {
+    case ROUTE_NOBODY:
+        if (primary_write && c->fits && primary_wait_start(s))
+            return NEXT_STOP;
+        if (!answer_here(s, c->fits, c->len))
+            return NEXT_STOP;
+        session_err(s, 1, SERR_NO_BACKEND, why);
+        return NEXT_AGAIN;
+    case ROUTE_BLOCK:
+        return next_blocked(s, c);
+    case ROUTE_FIREWALL:
+        return next_firewalled(s, c);
+    case ROUTE_XA:
+        if (!answer_here(s, c->fits, c->len))
+            return NEXT_STOP;
+        if (session_begin_run(s))
+            return NEXT_STOP; /* its steps run; the last one answers */
+        return s->state == SS_CLOSING ? NEXT_STOP : NEXT_AGAIN;
+    case ROUTE_SHARD:
+        if (!answer_here(s, c->fits, c->len))
+            return NEXT_STOP;
+        session_shard_refuse(s);
+        return NEXT_AGAIN;
+    case ROUTE_DIAG:
+        if (!answer_here(s, c->fits, c->len))
+            return NEXT_STOP;
+        stat_inc(&s->w->stats.commands);
+        session_diag_answer(s);
+        return s->state == SS_CLOSING ? NEXT_STOP : NEXT_AGAIN;
+    case ROUTE_FANOUT:
+        if (session_fanout_xa_wait(s))
+            return NEXT_STOP; /* a group's part of it is being readied or runs */
+        if (!answer_here(s, c->fits, c->len))
+            return NEXT_STOP;
+        stat_inc(&s->w->stats.commands);
+        if (session_fanout_start(s))
+            return NEXT_STOP; /* it answers, then reads the next command */
+        return s->state == SS_CLOSING ? NEXT_STOP : NEXT_AGAIN;
+    case ROUTE_REFUSE:
+    case ROUTE_RO_WRITE:
+        if (!answer_here(s, c->fits, c->len))
+            return NEXT_STOP;
+        if (idx == ROUTE_RO_WRITE)
+            session_err(s, 1, SERR_READ_ONLY_TRX);
+        else
+            session_err(s, 1, SERR_NO_REPLICA);
+        return NEXT_AGAIN;
+    default:
+        return NEXT_ROUTE;
+    }
+}
+
+/* The command goes to backend idx, once it is ready. */
+static void next_forward(struct session *s, const struct next_cmd *c, uint32_t idx)
+{
+    uint8_t cmd = c->cmd;
+    s->wait_idx = (int)idx;
+    if (s->causal_check && idx != s->primary && !causal_ready(s, idx))
+        return;
+    s->causal_check = false;
+    /* a branch's XA START may carry this statement (session_xa.c) */
+    s->xa_pipe_ok =
+        s->xa != NULL && cmd == COM_QUERY && c->fits && !(s->connid != NULL && s->connid->n > 0);
+    bool ready = ensure_backend(s, idx);
+    s->xa_pipe_ok = false;
+    if (!ready || !session_sysview_ready(s))
+        return;
+    uint8_t exec_flags = (cmd == COM_STMT_EXECUTE && c->len >= 6) ? c->p[5] : 0;
+    s->set_option = (cmd == COM_SET_OPTION && c->len >= 3) ? (int)(c->p[1] | c->p[2] << 8) : -1;
+    session_sysview_begin(s);
+    if (((s->connid != NULL && s->connid->n > 0) || session_sysview_rewrites(s)) &&
+        (cmd == COM_QUERY || cmd == COM_STMT_PREPARE) && c->fits)
+        command_forward_connid(s, cmd, c->p, c->len);
+    else
+        command_forward(s, cmd, c->len, exec_flags);
+}
+
+/* Take the next command from `up`, if a whole one is there. */
+void session_next_command(struct session *s)
+{
     for (;;) {
-        if ((s->state != SS_IDLE && s->state != SS_WAIT_BACKEND) || s->login_delayed ||
-            s->users_wait || session_fanout_busy(s))
-            return;
-        if (registry_kill_requested(&s->reg)) {
-            /* KILL CONNECTION found it between statements, or waiting for
-             * a connection: it ends before it runs another. */
-            if (st->b != NULL && stream_unparsed(st) >= MYSQL_HEADER_SIZE)
-                session_err(s, (uint8_t)(mysql_hdr_seq(st->b->data + st->scan) + 1), SERR_KILLED);
-            session_mark_closing(s, END_KILLED);
-            return;
-        }
-        if (!request_skip_progress(s)) {
-            update_reads(s);
-            return;
-        }
-        if (state_db_check(s) || state_moved_readback(s) || session_pool_lid_follow(s))
-            return; /* the schema, insert_id, rand_seed1/2, LAST_INSERT_ID() read back first */
-        if (config_root(s->cfg) != s->w->session_cfg && s->state == SS_IDLE && s->wait_idx < 0) {
-            session_config_switch(s);
-            if (s->state == SS_CLOSING)
-                return; /* its group was removed: reaped as the callback ends */
-        }
-        if (s->state == SS_IDLE && s->xa != NULL && session_xa_rollback_due(s)) {
-            if (session_xa_abort(s))
-                return; /* its steps run; then the next command */
-            continue;
-        }
-        if (st->b == NULL || stream_unparsed(st) < MYSQL_HEADER_SIZE) {
-            if (st->b != NULL && st->head == st->scan)
-                stream_release_if_empty(st, &s->w->pool);
-            if (session_pool_release(s))
-                return; /* LAST_INSERT_ID() is read back first */
-            if (s->state == SS_IDLE)
-                state_idle(s);
-            update_reads(s);
-            return;
-        }
-        const uint8_t *h = st->b->data + st->scan;
-        uint32_t len = mysql_hdr_len(h);
-        uint8_t seq = mysql_hdr_seq(h);
-        if (len > (uint32_t)s->cfg->max_packet_size) {
-            packet_too_large(s, seq);
-            return;
-        }
-        /* Commands we look into must be whole in the buffer; larger ones
-         * (a 20 MiB INSERT) are passed through as they arrive. */
-        bool fits = len + MYSQL_HEADER_SIZE <= st->b->cap;
-        uint32_t need = fits ? len : HY_MIN(len, 8u);
-        if (stream_unparsed(st) < MYSQL_HEADER_SIZE + need) {
-            update_reads(s);
-            return;
-        }
-        const uint8_t *p = h + MYSQL_HEADER_SIZE;
-        if (seq != 0) {
-            slog_info(s, "command packet with sequence id %u", seq);
-            session_err(s, seq + 1, SERR_PACKETS_OUT_OF_ORDER);
-            session_mark_closing(s, END_PROTOCOL);
-            return;
-        }
-        if (len == 0) {
-            consume_packet(s, len);
-            slog_info(s, "empty command packet");
-            session_err(s, 1, SERR_UNKNOWN_COMMAND);
-            continue;
-        }
-        s->last_seq = seq;
-        uint8_t cmd = p[0];
-        switch (cmd) {
-        case COM_QUIT:
-            consume_packet(s, len);
-            session_mark_closing(s, END_CLIENT_QUIT);
-            return;
-        case COM_CHANGE_USER:
-            if (!fits) {
-                session_err(s, 1, SERR_CHANGE_USER_TOO_LARGE);
-                session_mark_closing(s, END_PROTOCOL);
-                return;
-            }
-            command_change_user(s, len);
-            return;
-        case COM_RESET_CONNECTION:
-            /* A fresh session everywhere but for its schema, which the
-             * server keeps: other backends reconnect when needed. */
-            POOL_COUNT(s, &s->cfg->backends[s->primary], resets);
-            session_xa_discard(s); /* a transaction across groups ends with it */
-            session_begin_forget(s);
-            state_clear(s);
-            session_pool_reset(s);
-            s->pinned = false;
-            for (uint32_t i = 0; i < s->n_bc; i++) {
-                if (s->bc[i] != NULL && i != s->primary)
-                    bconn_close(s->bc[i]);
-            }
-            s->status = SERVER_STATUS_AUTOCOMMIT;
-            s->ro_idx = -1;
-            ps_clear(s); /* the server drops them all */
-            if (state_reset_keep_schema(s) != HY_OK) {
-                session_mark_closing(s, END_NOMEM);
-                return;
-            }
-            /* fall through */
-        case COM_PING:
-            if (s->bc[s->primary] == NULL) {
-                /* No backend session yet: nothing to ping or to reset. */
-                consume_packet(s, len);
-                stat_inc(&s->w->stats.commands);
-                send_ok(s, 1);
-                continue;
-            }
-            break;
-        case COM_PROCESS_KILL:
-            if (len >= 5) {
-                uint32_t id = (uint32_t)p[1] | (uint32_t)p[2] << 8 | (uint32_t)p[3] << 16 |
-                              (uint32_t)p[4] << 24;
-                command_kill(s, len, id, false, "", true);
-                return;
-            }
-            break;
-        case COM_QUERY:
-            if (fits && len >= 5 && (p[1] == 'K' || p[1] == 'k' || !isalpha(p[1]))) {
-                uint32_t id;
-                const char *mod;
-                bool query;
-                if (parse_kill((const char *)p + 1, len - 1, &id, &mod, &query)) {
-                    command_kill(s, len, id, query, mod, false);
-                    return;
-                }
-            }
-            break;
-        case COM_STMT_PREPARE:
-            if (s->wait_idx < 0 && s->ps.count >= (uint32_t)s->cfg->max_prepared_statements) {
-                ps_refuse(s, len, ER_MAX_PREPARED_STMT_COUNT, "42000",
-                          "Can't create more than max_prepared_stmt_count statements "
-                          "(current value: %d)",
-                          s->cfg->max_prepared_statements);
-                continue;
-            }
-            break;
-        case COM_STMT_EXECUTE:
-            if (!ps_execute(s, st->b->data + st->scan + MYSQL_HEADER_SIZE, len,
-                            HY_MIN(len, stream_unparsed(st) - MYSQL_HEADER_SIZE)))
-                return;
-            continue;
-        case COM_STMT_SEND_LONG_DATA:
-            if (!ps_long_data(s, st->b->data + st->scan + MYSQL_HEADER_SIZE, len))
-                return;
-            continue;
-        case COM_STMT_FETCH:
-            if (!ps_fetch(s, st->b->data + st->scan + MYSQL_HEADER_SIZE, len))
-                return;
-            continue;
-        case COM_STMT_RESET:
-            if (!ps_reset(s, st->b->data + st->scan + MYSQL_HEADER_SIZE, len))
-                return;
-            continue;
-        case COM_STMT_CLOSE:
-            ps_close(s, p, len);
-            continue;
-        case COM_STMT_BULK_EXECUTE:
-            if (!ps_bulk_execute(s, st->b->data + st->scan + MYSQL_HEADER_SIZE, len,
-                                 HY_MIN(len, stream_unparsed(st) - MYSQL_HEADER_SIZE)))
-                return;
-            continue;
-        case COM_BINLOG_DUMP:
-        case COM_BINLOG_DUMP_GTID:
-        case COM_REGISTER_SLAVE:
-        case COM_TABLE_DUMP:
-            /* A replica must talk to its source itself. (Obsolete commands
-             * such as COM_TIME are forwarded: the server answers them.) */
-            if (!fits) {
-                session_mark_closing(s, END_PROTOCOL);
-                return;
-            }
-            consume_packet(s, len);
-            slog_info(s, "refused %s: replication is not proxied", mysql_com_name(cmd));
-            session_err(s, 1, SERR_NOT_FORWARDED, mysql_com_name(cmd));
-            continue;
-        default:
-            break;
-        }
-        uint32_t idx;
+        struct next_cmd c;
+        enum next_step step = next_take(s, &c);
+        if (step == NEXT_ROUTE && com_handlers[c.cmd] != NULL)
+            step = com_handlers[c.cmd](s, &c);
+        uint32_t idx = 0;
         char why[160] = "";
         bool primary_write = false;
-        if (s->wait_idx >= 0 && s->fanout == NULL) {
-            /* (a read of every group in an XA transaction waiting between
-             * its parts, s->fanout, is routed again: session_fanout_xa_wait) */
-            idx = (uint32_t)s->wait_idx;
-        } else {
-            session_backend_reap_pending(s);
-            session_follow_primary(s);
-            if (s->state == SS_CLOSING)
-                return;
-            if (s->trx_lost != NULL && fits &&
-                (cmd == COM_QUERY || cmd == COM_STMT_EXECUTE || cmd == COM_STMT_PREPARE)) {
-                /* The transaction died with its backend while the client was
-                 * away: tell it now; a ROLLBACK is what it would have done. */
-                const char *q = (const char *)p + 1, *qend = (const char *)p + len;
-                q = skip_space_comments(q, qend);
-                bool rollback = cmd == COM_QUERY && match_word(&q, qend, "ROLLBACK");
-                consume_packet(s, len);
-                if (s->xa != NULL) {
-                    /* the other groups' branches are rolled back first */
-                    command_abandon(s);
-                    char *name = s->trx_lost;
-                    s->trx_lost = NULL;
-                    bool waits = session_xa_lost(s, rollback, name);
-                    free(name);
-                    if (waits)
-                        return;
-                    continue;
-                }
-                if (rollback)
-                    send_ok(s, 1);
-                else
-                    session_err(s, 1, SERR_TRX_LOST, s->trx_lost);
-                free(s->trx_lost);
-                s->trx_lost = NULL;
-                continue;
-            }
-            session_note_statement(s, cmd, p, HY_MIN(len, stream_unparsed(st) - MYSQL_HEADER_SIZE));
-            s->primary_wait_until = 0; /* a new statement gets the whole wait */
-            idx =
-                session_route(s, cmd, p, len, HY_MIN(len, stream_unparsed(st) - MYSQL_HEADER_SIZE));
-            if (s->state == SS_CLOSING)
-                return;
-            if (s->lid_lost != NULL && s->cmd_lid) {
-                /* It would read another connection's value: the session
-                 * ends as the server's death would have ended it. */
-                slog_warn(s, "a statement uses LAST_INSERT_ID(), lost with %s: closing",
-                          s->lid_lost);
-                command_abandon(s);
-                session_err(s, 1, SERR_LID_LOST, s->lid_lost);
-                session_mark_closing(s, END_BACKEND_LOST);
-                return;
-            }
-            if (s->lid_unknown != NULL && s->cmd_lid) {
-                /* not known after a write on several groups: refused, not
-                 * answered with an older value */
-                if (idx == ROUTE_FANOUT)
-                    session_fanout_free(s);
-                if (!answer_here(s, fits, len))
-                    return;
-                send_err(s, 1, 1105, "HY000",
-                         "halyard: LAST_INSERT_ID() is not known after the previous statement "
-                         "on several groups: %.300s",
-                         s->lid_unknown);
-                continue;
-            }
-            primary_write = idx == s->primary && !session_in_trans(s) && s->ro_idx < 0;
-            if (idx < s->n_bc)
-                idx = route_health(s, idx, why, sizeof(why));
-            if (idx < s->n_bc && idx != s->primary && cmd == COM_QUERY && fits &&
-                !session_in_trans(s) && s->ro_idx < 0 && !s->retried)
-                retry_keep(s, h, MYSQL_HEADER_SIZE + len);
-            else if (!s->retried)
-                s->retry_ok = false;
-        }
-        if (idx == ROUTE_NOBODY) {
-            if (primary_write && fits && primary_wait_start(s))
-                return;
-            if (!answer_here(s, fits, len))
-                return;
-            session_err(s, 1, SERR_NO_BACKEND, why);
-            continue;
-        }
-        if (idx == ROUTE_BLOCK) {
-            const struct config_rule *rule = s->block_rule;
-            if (!fits) {
-                session_mark_closing(s, END_PROTOCOL);
-                return;
-            }
-            char digest[20];
-            snprintf(digest, sizeof(digest), "%016" PRIx64, s->digest_hash);
-            bool have_digest = s->digest_pending;
-            consume_packet(s, len);
-            command_abandon(s);
-            log_audit("session %u %s@%s: statement blocked by rule '%s'", s->id, s->user, s->peer,
-                      rule->name);
-            audit_block(s->id, s->user, s->peer, rule->name, have_digest ? digest : NULL);
-            session_err_custom(s, 1, (uint16_t)rule->error_code, rule->error_sqlstate,
-                               rule->error_message);
-            continue;
-        }
-        if (idx == ROUTE_FIREWALL) {
-            if (!answer_here(s, fits, len))
-                return;
-            char digest[20];
-            snprintf(digest, sizeof(digest), "%016" PRIx64, s->fw_hash);
-            log_audit("session %u %s@%s: %s blocked by the firewall: digest %s not in the user's "
-                      "firewall_allow",
-                      s->id, s->user, s->peer, mysql_com_name(cmd), digest);
-            audit_block(s->id, s->user, s->peer, "firewall", digest);
-            session_err(s, 1, SERR_FIREWALL, s->user);
-            continue;
-        }
-        if (idx == ROUTE_XA) {
-            if (!answer_here(s, fits, len))
-                return;
-            if (session_begin_run(s))
-                return; /* its steps run; the last one answers */
-            if (s->state == SS_CLOSING)
-                return;
-            continue;
-        }
-        if (idx == ROUTE_SHARD) {
-            if (!answer_here(s, fits, len))
-                return;
-            session_shard_refuse(s);
-            continue;
-        }
-        if (idx == ROUTE_DIAG) {
-            if (!answer_here(s, fits, len))
-                return;
-            stat_inc(&s->w->stats.commands);
-            session_diag_answer(s);
-            if (s->state == SS_CLOSING)
-                return;
-            continue;
-        }
-        if (idx == ROUTE_FANOUT) {
-            if (session_fanout_xa_wait(s))
-                return; /* a group's part of it is being readied or runs */
-            if (!answer_here(s, fits, len))
-                return;
-            stat_inc(&s->w->stats.commands);
-            if (session_fanout_start(s))
-                return; /* it answers, then reads the next command */
-            if (s->state == SS_CLOSING)
-                return;
-            continue;
-        }
-        if (idx == ROUTE_REFUSE || idx == ROUTE_RO_WRITE) {
-            if (!answer_here(s, fits, len))
-                return;
-            if (idx == ROUTE_RO_WRITE)
-                session_err(s, 1, SERR_READ_ONLY_TRX);
-            else
-                session_err(s, 1, SERR_NO_REPLICA);
-            continue;
-        }
-        s->wait_idx = (int)idx;
-        if (s->causal_check && idx != s->primary && !causal_ready(s, idx))
+        if (step == NEXT_ROUTE)
+            step = next_route(s, &c, &idx, why, sizeof(why), &primary_write);
+        if (step == NEXT_ROUTE)
+            step = next_outcome(s, &c, idx, why, primary_write);
+        if (step == NEXT_ROUTE) {
+            next_forward(s, &c, idx);
             return;
-        s->causal_check = false;
-        /* a branch's XA START may carry this statement (session_xa.c) */
-        s->xa_pipe_ok =
-            s->xa != NULL && cmd == COM_QUERY && fits && !(s->connid != NULL && s->connid->n > 0);
-        bool ready = ensure_backend(s, idx);
-        s->xa_pipe_ok = false;
-        if (!ready || !session_sysview_ready(s))
+        }
+        if (step == NEXT_STOP)
             return;
-        uint8_t exec_flags = (cmd == COM_STMT_EXECUTE && len >= 6) ? p[5] : 0;
-        s->set_option = (cmd == COM_SET_OPTION && len >= 3) ? (int)(p[1] | p[2] << 8) : -1;
-        session_sysview_begin(s);
-        if (((s->connid != NULL && s->connid->n > 0) || session_sysview_rewrites(s)) &&
-            (cmd == COM_QUERY || cmd == COM_STMT_PREPARE) && fits)
-            command_forward_connid(s, cmd, p, len);
-        else
-            command_forward(s, cmd, len, exec_flags);
-        return;
     }
 }
 

@@ -602,11 +602,6 @@ static bool mentions_connid(const uint8_t *p, uint32_t n)
     return text_mentions((const char *)p, n, "CONNECTION_ID");
 }
 
-/* Which backend runs the command at up.scan (`avail` of its `len` payload
- * bytes are in the buffer). Everything goes to the primary but reads a
- * hint sends elsewhere, outside transactions; commands that change session
- * state are prepared for the log on the way. COM_STMT_PREPARE is
- * classified and matched against the rules like a COM_QUERY of its text. */
 /* Whether the text is a GET [CURRENT | STACKED] DIAGNOSTICS. */
 static bool is_get_diagnostics(const uint8_t *p, uint32_t n)
 {
@@ -623,11 +618,9 @@ static bool sql_prepare(const uint8_t *p, uint32_t n)
     return match_word(&t, end, "PREPARE");
 }
 
-uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len,
-                       uint32_t avail)
+/* A new command: what the previous one noted for its end is cleared. */
+static void route_begin(struct session *s, uint8_t cmd, bool fits)
 {
-    bool fits = avail == len;
-    bool text = cmd == COM_QUERY || cmd == COM_STMT_PREPARE;
     s->cmd_writes = cmd == COM_QUERY && !fits;
     s->causal_check = false;
     s->causal_read = s->global_read = false;
@@ -640,6 +633,160 @@ uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_
     s->cmd_lid = false;
     s->cmd_xa = 0;
     s->cmd_calc_found = false;
+}
+
+/* Classify the statement's text (p + 1, `avail` - 1 bytes) into *r, its
+ * digest into *dg when wanted, and note what its end needs: what the pool
+ * asks of its connection, the digest, the query log, the schema a USE
+ * selects. Returns the digest text's length (0: none). */
+static size_t route_classify(struct session *s, const uint8_t *p, uint32_t avail,
+                             struct classify_result *r, struct classify_digest *dg,
+                             bool want_digest, uint32_t *words)
+{
+    classify((const char *)p + 1, avail - 1, s->lex_opts, r, want_digest ? dg : NULL);
+    /* What pool_hold() asks of the connection it ran on (session_pool.c). */
+    s->cmd_lid = (r->flags & CLF_LAST_INSERT_ID) != 0;
+    if (r->flags & CLF_XA)
+        s->cmd_xa = r->kind == CL_TXN_BEGIN ? 1 : r->kind == CL_TXN_END ? -1 : 0;
+    *words = text_words((const char *)p + 1, avail - 1);
+    s->cmd_calc_found =
+        s->cfg->pool_transaction && (*words & (TW_CALC_FOUND_ROWS | TW_LIMIT_OFFSET)) != 0;
+    if (s->cfg->pool_transaction && sql_prepare(p + 1, avail - 1))
+        session_pin(s, "PREPARE: the named statement lives on its connection");
+    size_t dlen = want_digest ? HY_MIN(dg->len, dg->cap - 1) : 0;
+    if (s->w->digests != NULL) {
+        digest_note(s->w->digests, dg->hash, dg->buf, dlen);
+        s->digest_hash = dg->hash;
+        s->digest_pending = true;
+    }
+    if (query_log_enabled())
+        qlog_note(s, (const char *)p + 1, avail - 1, want_digest ? dg->hash : 0);
+    if (r->flags & CLF_USE) {
+        free(s->pend_schema);
+        s->pend_schema = r->schema[0] != '\0' ? strdup(r->schema) : NULL;
+    }
+    return dlen;
+}
+
+/* The diagnostics halyard holds, and a sharded listener's groups: where
+ * the statement goes, or UINT32_MAX to route it as usual. */
+static uint32_t route_groups(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len,
+                             uint32_t avail, bool fits, const struct classify_result *r)
+{
+    /* The diagnostics of a statement run on every group are halyard's. */
+    if (s->ldiag != NULL && cmd == COM_QUERY && fits && (r->flags & CLF_DIAG))
+        return session_diag_route(s, (const char *)p + 1, avail - 1);
+    if (s->listener->shards && fits &&
+        scatter_is_show_databases((const char *)p + 1, len - 1, s->lex_opts)) {
+        if (cmd == COM_QUERY)
+            return session_fanout_prepare(s, (const char *)p + 1, len - 1, NULL); /* the union */
+        /* prepared, it would list one group's: refused, never incomplete */
+        return session_fanout_refuse(s, "halyard: SHOW DATABASES lists every group's schemas "
+                                        "as a plain query only, not as a prepared statement");
+    }
+    if (s->listener->shards) {
+        uint32_t x = session_begin_route(s, r, (const char *)p + 1, avail - 1);
+        if (x != UINT32_MAX)
+            return x;
+        /* To the statement's group first, then inside it as always. A
+         * statement about the session or the previous one (which ran on
+         * the group the session is on) stays. */
+        bool stays = r->kind == CL_EMPTY || r->kind == CL_SESSION || r->kind == CL_TXN_END ||
+                     r->kind == CL_TXN_SAVEPOINT ||
+                     (r->flags & (CLF_PREV_STMT | CLF_DIAG | CLF_LAST_INSERT_ID));
+        uint32_t g = session_shard_route(s, (const char *)p + 1, avail - 1, false, stays,
+                                         cmd == COM_STMT_PREPARE, cmd == COM_QUERY && fits);
+        if (g != UINT32_MAX)
+            return g;
+    }
+    return UINT32_MAX;
+}
+
+/* The query rules: ROUTE_BLOCK for a statement a rule blocks, else
+ * UINT32_MAX, a rule's route put in r->hint unless the statement has one.
+ * `digest`: the statement's digest text (NULL when none was made). */
+static uint32_t route_rules(struct session *s, struct classify_result *r, const char *text,
+                            size_t text_len, const char *digest, size_t digest_len)
+{
+    struct rules_input in = {
+        .text = text,
+        .text_len = text_len,
+        .digest = digest,
+        .digest_len = digest_len,
+        .user = s->user,
+        .schema = session_schema(s),
+        .client = &s->client_addr,
+    };
+    const struct config_rule *rule = rules_match(&s->w->rules, s->cfg, &in);
+    if (rule != NULL && rule->action == RULE_ACTION_BLOCK) {
+        s->block_rule = rule;
+        return ROUTE_BLOCK;
+    }
+    if (rule != NULL && r->hint == CLH_NONE) {
+        /* A rule routes as a hint does (reads, outside transactions);
+         * a hint in the statement itself wins. */
+        r->hint = rule->route == RULE_ROUTE_PRIMARY   ? CLH_PRIMARY
+                  : rule->route == RULE_ROUTE_REPLICA ? CLH_REPLICA
+                                                      : CLH_BACKEND;
+        if (r->hint == CLH_BACKEND)
+            snprintf(r->hint_backend, sizeof(r->hint_backend), "%s",
+                     config_root(s->cfg)->backends[rule->backend].name);
+    }
+    return UINT32_MAX;
+}
+
+/* A classified COM_QUERY (not a PREPARE): the router decides among the
+ * backends, and what it changes of the session's state is prepared. */
+static uint32_t route_statement(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len,
+                                uint32_t avail, struct classify_result *r, uint32_t words)
+{
+    bool fits = avail == len;
+    s->cmd_clears_diag = r->clears_diag || !fits;
+    s->cmd_diag = (r->flags & CLF_DIAG) != 0;
+    /* One backend: nothing to route; but under pool_mode "transaction"
+     * the session's connection goes back to the pool between statements,
+     * so what a statement sets is the session's state to bring onto the
+     * next one (session_decide: log_state), one backend or many. */
+    if (s->n_bc == 1 && !s->cfg->pool_transaction)
+        return s->primary;
+    s->cmd_writes =
+        r->kind == CL_WRITE || r->kind == CL_TXN_END || (r->flags & CLF_SEQUENCE) || !fits;
+    struct route_in in;
+    struct route_out out;
+    if (!route_view(s, ROUTE_STATEMENT, &in)) {
+        session_mark_closing(s, END_NOMEM);
+        return s->primary;
+    }
+    in.kind = r->kind;
+    in.flags = r->flags;
+    in.nvars = r->nvars;
+    in.nstmt = r->nstmt;
+    in.hint = r->hint;
+    in.hint_backend = r->hint_backend;
+    in.consistency = stmt_consistency(s, r->hint_consistency);
+    in.show_status = r->kind == CL_READ && !s->pinned && !session_in_trans(s) &&
+                     show_status_words((const char *)p + 1, avail - 1, words);
+    in.fits = fits;
+    session_decide(&in, &out);
+    if (out.log_state)
+        state_prepare_set(s, r, p, len);
+    else if (r->kind == CL_READ && (r->flags & CLF_DIAG) && (r->flags & CLF_USER_VAR_REF) && fits &&
+             cmd == COM_QUERY && out.pin == NULL && is_get_diagnostics(p + 1, len - 1))
+        state_prepare_diag(s, p, len); /* GET DIAGNOSTICS @n = NUMBER: read back */
+    return route_apply(s, &out);
+}
+
+/* Which backend runs the command at up.scan (`avail` of its `len` payload
+ * bytes are in the buffer). Everything goes to the primary but reads a
+ * hint sends elsewhere, outside transactions; commands that change session
+ * state are prepared for the log on the way. COM_STMT_PREPARE is
+ * classified and matched against the rules like a COM_QUERY of its text. */
+uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len,
+                       uint32_t avail)
+{
+    bool fits = avail == len;
+    bool text = cmd == COM_QUERY || cmd == COM_STMT_PREPARE;
+    route_begin(s, cmd, fits);
     bool fw = s->cu != NULL && s->cu->firewall != FIREWALL_OFF;
     bool sysview = session_sysview_route(s, cmd, p, len, fits); /* in the client's terms */
     if (s->listener->shards && cmd == COM_INIT_DB && fits) {
@@ -675,84 +822,18 @@ uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_
     char dtext[DIGEST_TEXT_MAX];
     struct classify_digest dg = {.buf = dtext, .cap = sizeof(dtext)};
     bool want_digest = s->w->digests != NULL || s->cfg->rules_need_digest || fw;
-    classify((const char *)p + 1, avail - 1, s->lex_opts, &r, want_digest ? &dg : NULL);
-    /* What pool_hold() asks of the connection it ran on (session_pool.c). */
-    s->cmd_lid = (r.flags & CLF_LAST_INSERT_ID) != 0;
-    if (r.flags & CLF_XA)
-        s->cmd_xa = r.kind == CL_TXN_BEGIN ? 1 : r.kind == CL_TXN_END ? -1 : 0;
-    uint32_t words = text_words((const char *)p + 1, avail - 1);
-    s->cmd_calc_found =
-        s->cfg->pool_transaction && (words & (TW_CALC_FOUND_ROWS | TW_LIMIT_OFFSET)) != 0;
-    if (s->cfg->pool_transaction && sql_prepare(p + 1, avail - 1))
-        session_pin(s, "PREPARE: the named statement lives on its connection");
-    size_t dlen = want_digest ? HY_MIN(dg.len, sizeof(dtext) - 1) : 0;
-    if (s->w->digests != NULL) {
-        digest_note(s->w->digests, dg.hash, dtext, dlen);
-        s->digest_hash = dg.hash;
-        s->digest_pending = true;
-    }
-    if (query_log_enabled())
-        qlog_note(s, (const char *)p + 1, avail - 1, want_digest ? dg.hash : 0);
-    if (r.flags & CLF_USE) {
-        free(s->pend_schema);
-        s->pend_schema = r.schema[0] != '\0' ? strdup(r.schema) : NULL;
-    }
+    uint32_t words;
+    size_t dlen = route_classify(s, p, avail, &r, &dg, want_digest, &words);
     if (fw && !firewall_allows(s->cu, dg.hash, dtext, dlen)) {
         s->fw_hash = dg.hash;
         return ROUTE_FIREWALL;
     }
-    /* The diagnostics of a statement run on every group are halyard's. */
-    if (s->ldiag != NULL && cmd == COM_QUERY && fits && (r.flags & CLF_DIAG))
-        return session_diag_route(s, (const char *)p + 1, avail - 1);
-    if (s->listener->shards && fits &&
-        scatter_is_show_databases((const char *)p + 1, len - 1, s->lex_opts)) {
-        if (cmd == COM_QUERY)
-            return session_fanout_prepare(s, (const char *)p + 1, len - 1, NULL); /* the union */
-        /* prepared, it would list one group's: refused, never incomplete */
-        return session_fanout_refuse(s, "halyard: SHOW DATABASES lists every group's schemas "
-                                        "as a plain query only, not as a prepared statement");
-    }
-    if (s->listener->shards) {
-        uint32_t x = session_begin_route(s, &r, (const char *)p + 1, avail - 1);
-        if (x != UINT32_MAX)
-            return x;
-        /* To the statement's group first, then inside it as always. A
-         * statement about the session or the previous one (which ran on
-         * the group the session is on) stays. */
-        bool stays = r.kind == CL_EMPTY || r.kind == CL_SESSION || r.kind == CL_TXN_END ||
-                     r.kind == CL_TXN_SAVEPOINT ||
-                     (r.flags & (CLF_PREV_STMT | CLF_DIAG | CLF_LAST_INSERT_ID));
-        uint32_t g = session_shard_route(s, (const char *)p + 1, avail - 1, false, stays,
-                                         cmd == COM_STMT_PREPARE, cmd == COM_QUERY && fits);
-        if (g != UINT32_MAX)
-            return g;
-    }
-    if (s->cfg->n_rules > 0) {
-        struct rules_input in = {
-            .text = (const char *)p + 1,
-            .text_len = avail - 1,
-            .digest = want_digest ? dtext : NULL,
-            .digest_len = dlen,
-            .user = s->user,
-            .schema = session_schema(s),
-            .client = &s->client_addr,
-        };
-        const struct config_rule *rule = rules_match(&s->w->rules, s->cfg, &in);
-        if (rule != NULL && rule->action == RULE_ACTION_BLOCK) {
-            s->block_rule = rule;
-            return ROUTE_BLOCK;
-        }
-        if (rule != NULL && r.hint == CLH_NONE) {
-            /* A rule routes as a hint does (reads, outside transactions);
-             * a hint in the statement itself wins. */
-            r.hint = rule->route == RULE_ROUTE_PRIMARY   ? CLH_PRIMARY
-                     : rule->route == RULE_ROUTE_REPLICA ? CLH_REPLICA
-                                                         : CLH_BACKEND;
-            if (r.hint == CLH_BACKEND)
-                snprintf(r.hint_backend, sizeof(r.hint_backend), "%s",
-                         config_root(s->cfg)->backends[rule->backend].name);
-        }
-    }
+    uint32_t to = route_groups(s, cmd, p, len, avail, fits, &r);
+    if (to != UINT32_MAX)
+        return to;
+    if (s->cfg->n_rules > 0 && route_rules(s, &r, (const char *)p + 1, avail - 1,
+                                           want_digest ? dtext : NULL, dlen) == ROUTE_BLOCK)
+        return ROUTE_BLOCK;
     /* In a read of the server's own run-time state (its transactions and
      * locks, performance_schema) CONNECTION_ID() stays the server's thread
      * id: the rows there carry those ids, so `WHERE ID = CONNECTION_ID()`
@@ -770,38 +851,7 @@ uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_
     }
     if (cmd == COM_STMT_PREPARE)
         return ps_route_prepare(s, p, len, fits, &r);
-    s->cmd_clears_diag = r.clears_diag || !fits;
-    s->cmd_diag = (r.flags & CLF_DIAG) != 0;
-    /* One backend: nothing to route; but under pool_mode "transaction"
-     * the session's connection goes back to the pool between statements,
-     * so what a statement sets is the session's state to bring onto the
-     * next one (session_decide: log_state), one backend or many. */
-    if (s->n_bc == 1 && !s->cfg->pool_transaction)
-        return s->primary;
-    s->cmd_writes = r.kind == CL_WRITE || r.kind == CL_TXN_END || (r.flags & CLF_SEQUENCE) || !fits;
-    struct route_in in;
-    struct route_out out;
-    if (!route_view(s, ROUTE_STATEMENT, &in)) {
-        session_mark_closing(s, END_NOMEM);
-        return s->primary;
-    }
-    in.kind = r.kind;
-    in.flags = r.flags;
-    in.nvars = r.nvars;
-    in.nstmt = r.nstmt;
-    in.hint = r.hint;
-    in.hint_backend = r.hint_backend;
-    in.consistency = stmt_consistency(s, r.hint_consistency);
-    in.show_status = r.kind == CL_READ && !s->pinned && !session_in_trans(s) &&
-                     show_status_words((const char *)p + 1, avail - 1, words);
-    in.fits = fits;
-    session_decide(&in, &out);
-    if (out.log_state)
-        state_prepare_set(s, &r, p, len);
-    else if (r.kind == CL_READ && (r.flags & CLF_DIAG) && (r.flags & CLF_USER_VAR_REF) && fits &&
-             cmd == COM_QUERY && out.pin == NULL && is_get_diagnostics(p + 1, len - 1))
-        state_prepare_diag(s, p, len); /* GET DIAGNOSTICS @n = NUMBER: read back */
-    return route_apply(s, &out);
+    return route_statement(s, cmd, p, len, avail, &r, words);
 }
 
 /* The SQL reading the primary's position (the writer's on Galera). */
