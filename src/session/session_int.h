@@ -1,11 +1,17 @@
 /*
- * session_int.h: what the files of the session module share: session.c
- * (the session state machine, the command loop, routing, backend
- * connections), session_state.c (session state: what a statement changes,
- * its read-back, bringing a connection up to date), session_ps.c
- * (prepared statements) and session_login.c (the client's login). Not
- * for other modules: they use halyard/session.h. The functions below
- * change the session and are called only from these four files.
+ * session_int.h: the session module's internal interface, shared by the
+ * .c files of src/session/ that run a session (session.c and the 17
+ * session_*.c files beside it, and session_fanout_int.h): the commands,
+ * packets and errors of the client side, routing, backend connections,
+ * the pool, session state, prepared statements, login, KILL, reload, and
+ * the sharded listener's groups, fan-out and XA. worker.c and registry.c
+ * do not use it. Other modules use halyard/session/session.h only.
+ *
+ * The sections below are named for a file; the first ("session.c") dates
+ * from before session.c was split and also declares functions now defined
+ * in session_backend.c, session_cmd.c, session_reply.c, session_route.c
+ * and others (grep for the definition). The parts of struct session, and
+ * the files that write each, are in halyard/session/session_parts.h.
  */
 #ifndef HALYARD_SESSION_INT_H
 #define HALYARD_SESSION_INT_H
