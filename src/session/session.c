@@ -1150,7 +1150,7 @@ static com_handler *const com_handlers[256] = {
 static enum next_step next_take(struct session *s, struct next_cmd *c)
 {
     struct stream *st = &s->up;
-    if ((s->state != SS_IDLE && s->state != SS_WAIT_BACKEND) || s->login_delayed || s->users_wait ||
+    if ((s->state != SS_IDLE && s->state != SS_WAIT_BACKEND) || session_login_waits(s) ||
         session_fanout_busy(s))
         return NEXT_STOP;
     if (registry_kill_requested(&s->reg)) {
@@ -1546,13 +1546,7 @@ void session_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
         s->timer_lazy = false; /* a read timer past its command: nothing to time */
         return;
     }
-    if (s->login_delayed) {
-        login_finish(s);
-        session_reap(s);
-        return;
-    }
-    if (s->users_wait) {
-        users_wait_poll(s);
+    if (login_timer(s)) { /* a login's answer held back, or its wait for the accounts */
         session_reap(s);
         return;
     }
@@ -1564,7 +1558,7 @@ void session_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
         break;
     case SS_HANDSHAKE:
     case SS_AUTH_SWITCH:
-        if (s->changing_user) {
+        if (session_login_changing_user(s)) {
             session_mark_closing(s, END_LOGIN_TIMEOUT);
             break;
         }
@@ -1604,8 +1598,8 @@ void session_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
     double now = ev_now(loop);
     if (timeout <= 0)
         return; /* a reload turned it off */
-    bool idle = s->state == SS_IDLE && !s->login_delayed && !s->users_wait &&
-                !conn_has_local(&s->client) && (s->up.b == NULL || stream_empty(&s->up));
+    bool idle = s->state == SS_IDLE && !session_login_waits(s) && !conn_has_local(&s->client) &&
+                (s->up.b == NULL || stream_empty(&s->up));
     if (!idle)
         s->last_active = now; /* a command in flight is not idleness */
     double left = s->last_active + timeout - now;

@@ -174,32 +174,6 @@ char *dup_bytes(const void *p, size_t n)
     return d;
 }
 
-void change_user_clear_pending(struct session *s)
-{
-    free(s->pend_user);
-    free(s->pend_db);
-    free(s->pend_attrs);
-    s->pend_user = s->pend_db = NULL;
-    s->pend_attrs = NULL;
-    s->pend_attrs_len = 0;
-}
-
-void send_auth_switch(struct session *s, uint8_t seq)
-{
-    uint8_t data[MYSQL_SCRAMBLE_LEN + 1];
-    memcpy(data, s->scramble, MYSQL_SCRAMBLE_LEN);
-    data[MYSQL_SCRAMBLE_LEN] = 0;
-    uint8_t pkt[MYSQL_HEADER_SIZE + 64];
-    size_t n = mysql_auth_switch_encode(NATIVE_PLUGIN, data, sizeof(data), pkt + MYSQL_HEADER_SIZE,
-                                        sizeof(pkt) - MYSQL_HEADER_SIZE);
-    mysql_hdr_write(pkt, (uint32_t)n, seq);
-    send_local(s, pkt, MYSQL_HEADER_SIZE + n);
-    s->auth_step = AUTH_STEP_NATIVE;
-    session_set_state(s, SS_AUTH_SWITCH);
-    s->last_seq = seq;
-    session_timer_start(s, s->cfg->login_timeout_ms);
-}
-
 bool plugin_is_native(const char *plugin, size_t len)
 {
     return plugin == NULL ||
@@ -216,19 +190,11 @@ void command_change_user(struct session *s, uint32_t len)
         session_mark_closing(s, END_PROTOCOL);
         return;
     }
-    change_user_clear_pending(s);
-    s->pend_user = dup_bytes(cu.user, cu.user_len);
-    s->pend_db = cu.db != NULL && cu.db_len > 0 ? dup_bytes(cu.db, cu.db_len) : NULL;
-    if (cu.attrs != NULL && cu.attrs_len > 0) {
-        s->pend_attrs = (uint8_t *)dup_bytes(cu.attrs, cu.attrs_len);
-        s->pend_attrs_len = cu.attrs_len;
-    }
-    s->pend_charset = cu.charset;
-    s->changing_user = true;
+    bool made = login_change_user(s, &cu); /* a new login part, its pending user */
     stat_inc(&s->w->stats.commands);
     bool switch_needed = !plugin_is_native(cu.plugin, cu.plugin_len) ||
                          (cu.auth_len != 0 && cu.auth_len != MYSQL_SCRAMBLE_LEN);
-    if (s->pend_user == NULL) {
+    if (!made) {
         consume_packet(s, len);
         session_mark_closing(s, END_NOMEM);
         return;

@@ -127,7 +127,6 @@ void session_global_answer(struct session *s, struct bconn *bc, enum internal_op
 /* A GTID list as MariaDB prints it: digits, '-' and ','. Anything else is
  * not put into a query (session_backend.c). */
 bool gtid_valid(const char *g);
-void change_user_clear_pending(struct session *s);
 /* The client's address as text ("127.0.0.1", "::1"). */
 void client_ip(const struct session *s, char *out, size_t len);
 /* The client's host as the server names it in errors: 'localhost' for a
@@ -328,6 +327,19 @@ uint32_t ps_route_prepare(struct session *s, const uint8_t *p, uint32_t len, boo
 bool request_skip_progress(struct session *s);
 
 /* ---- session_login.c: the client's login */
+/* The login part (s->login): made at accept and by COM_CHANGE_USER
+ * (login_change_user: false when out of memory), freed when the login
+ * ends, with what it holds (login_end: also when the session closes). */
+bool login_begin(struct session *s);
+void login_end(struct session *s);
+struct mysql_change_user;
+bool login_change_user(struct session *s, const struct mysql_change_user *cu);
+/* A login waits on the session's timer: its answer held back, or a read
+ * of the accounts; the command loop and the idle timer leave it be. */
+bool session_login_waits(const struct session *s);
+bool session_login_changing_user(const struct session *s);
+/* The session's timer fired for the login's wait: true when it was its. */
+bool login_timer(struct session *s);
 void auth_check(struct session *s, const char *user, size_t user_len, const uint8_t *auth,
                 size_t auth_len, uint8_t seq);
 void login_finish(struct session *s);

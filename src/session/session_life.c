@@ -70,7 +70,7 @@ static void session_free(struct session *s)
     if (s->lstats != NULL)
         atomic_fetch_sub_explicit(&s->lstats->open, 1, memory_order_relaxed);
     config_put(s->cfg);
-    change_user_clear_pending(s);
+    login_end(s);
     free(s->user);
     free(s->db);
     free(s->attrs);
@@ -80,7 +80,6 @@ static void session_free(struct session *s)
     free(s->retry_pkt);
     explicit_bzero(s->h1, sizeof(s->h1));
     explicit_bzero(s->old_hash, sizeof(s->old_hash));
-    explicit_bzero(s->pend_h1, sizeof(s->pend_h1));
     free(s->connid);
     session_sysview_free(s);
     session_fanout_free(s);
@@ -93,13 +92,9 @@ static void session_free(struct session *s)
     free(s->lid_unknown);
     free(s->broken_msg);
     free(s->via);
-    if (s->acct_pend != NULL)
-        free(s->acct_pend->name);
     if (s->acct_cur != NULL)
         free(s->acct_cur->name);
-    free(s->acct_pend);
     free(s->acct_cur);
-    free(s->pend_acct);
     free(s);
 }
 
@@ -258,6 +253,7 @@ void session_create(struct worker *w, int fd, const struct config_listener *list
     s->bc = calloc(cfg->n_backends, sizeof(*s->bc));
     if (s->bc == NULL || session_pool_resize(s, cfg->n_backends) != HY_OK)
         s->n_bc = 0;
+    bool login = login_begin(s);
     ev_io_init(&s->client.rio, session_client_read_cb, fd, EV_READ);
     ev_io_init(&s->client.wio, session_client_write_cb, fd, EV_WRITE);
     ev_timer_init(&s->timer, session_timer_cb, 0., 0.);
@@ -273,7 +269,7 @@ void session_create(struct worker *w, int fd, const struct config_listener *list
     stat_inc(&w->stats.sessions_accepted);
     registry_add(&s->reg);
 
-    if (s->bc == NULL) {
+    if (s->bc == NULL || !login) {
         session_close(s, END_NOMEM);
         return;
     }

@@ -28,6 +28,90 @@
 #include "halyard/session/worker.h"
 #include "session_int.h"
 
+/* ---- the login part ----------------------------------------------------- */
+
+bool login_begin(struct session *s)
+{
+    login_end(s);
+    s->login = calloc(1, sizeof(*s->login));
+    return s->login != NULL;
+}
+
+void login_end(struct session *s)
+{
+    struct sess_login *lg = s->login;
+    if (lg == NULL)
+        return;
+    explicit_bzero(lg->pend_h1, sizeof(lg->pend_h1));
+    explicit_bzero(lg->wait_auth, sizeof(lg->wait_auth));
+    free(lg->pend_user);
+    free(lg->pend_db);
+    free(lg->pend_attrs);
+    if (lg->acct_pend != NULL)
+        free(lg->acct_pend->name);
+    free(lg->acct_pend);
+    free(lg->pend_acct);
+    free(lg);
+    s->login = NULL;
+}
+
+bool login_change_user(struct session *s, const struct mysql_change_user *cu)
+{
+    if (!login_begin(s))
+        return false;
+    struct sess_login *lg = s->login;
+    lg->pend_user = dup_bytes(cu->user, cu->user_len);
+    lg->pend_db = cu->db != NULL && cu->db_len > 0 ? dup_bytes(cu->db, cu->db_len) : NULL;
+    if (cu->attrs != NULL && cu->attrs_len > 0) {
+        lg->pend_attrs = (uint8_t *)dup_bytes(cu->attrs, cu->attrs_len);
+        lg->pend_attrs_len = cu->attrs_len;
+    }
+    lg->pend_charset = cu->charset;
+    lg->changing_user = true;
+    return lg->pend_user != NULL;
+}
+
+bool session_login_waits(const struct session *s)
+{
+    return s->login != NULL && s->login->wait != LOGIN_RUNNING;
+}
+
+bool session_login_changing_user(const struct session *s)
+{
+    return s->login != NULL && s->login->changing_user;
+}
+
+bool login_timer(struct session *s)
+{
+    switch (s->login != NULL ? s->login->wait : LOGIN_RUNNING) {
+    case LOGIN_DELAYED:
+        login_finish(s);
+        return true;
+    case LOGIN_USERS_WAIT:
+        users_wait_poll(s);
+        return true;
+    case LOGIN_RUNNING:
+        break;
+    }
+    return false;
+}
+
+void send_auth_switch(struct session *s, uint8_t seq)
+{
+    uint8_t data[MYSQL_SCRAMBLE_LEN + 1];
+    memcpy(data, s->scramble, MYSQL_SCRAMBLE_LEN);
+    data[MYSQL_SCRAMBLE_LEN] = 0;
+    uint8_t pkt[MYSQL_HEADER_SIZE + 64];
+    size_t n = mysql_auth_switch_encode(NATIVE_PLUGIN, data, sizeof(data), pkt + MYSQL_HEADER_SIZE,
+                                        sizeof(pkt) - MYSQL_HEADER_SIZE);
+    mysql_hdr_write(pkt, (uint32_t)n, seq);
+    send_local(s, pkt, MYSQL_HEADER_SIZE + n);
+    s->auth_step = AUTH_STEP_NATIVE;
+    session_set_state(s, SS_AUTH_SWITCH);
+    s->last_seq = seq;
+    session_timer_start(s, s->cfg->login_timeout_ms);
+}
+
 /* ---- client events ----------------------------------------------------- */
 
 void session_login_ok(struct session *s, uint8_t seq)
@@ -213,7 +297,7 @@ static void login_decided(struct session *s, const struct config_user *u, bool o
     if (delay > 0) {
         slog_info(s, "login answer held back %d ms: too many failed logins from this address",
                   delay);
-        s->login_delayed = true;
+        s->login->wait = LOGIN_DELAYED;
         ev_io_stop(s->w->loop, &s->client.rio);
         session_timer_start(s, delay);
         return;
@@ -227,8 +311,7 @@ static void login_failed(struct session *s, enum session_end why)
     explicit_bzero(s->pend_h1, sizeof(s->pend_h1));
     if (s->changing_user) {
         /* as MariaDB: a failed COM_CHANGE_USER keeps the old user */
-        s->changing_user = false;
-        change_user_clear_pending(s);
+        login_end(s);
         session_set_state(s, SS_IDLE);
         session_timer_stop(s);
         session_next_command(s);
@@ -274,7 +357,7 @@ void login_finish(struct session *s)
     const char *user = login_user(s);
     uint8_t reply_seq = s->pend_seq;
     char host[64];
-    s->login_delayed = false;
+    s->login->wait = LOGIN_RUNNING;
     if (!s->pend_ok) {
         client_host(s, host, sizeof(host));
         log_audit("session %u %s@%s: access denied for user '%.80s' from %s: %s", s->id,
@@ -354,7 +437,7 @@ void login_finish(struct session *s)
     memcpy(s->h2, u->h2, MYSQL_SHA1_LEN);
     if (!u->no_password)
         memcpy(s->h1, s->pend_h1, MYSQL_SHA1_LEN);
-    explicit_bzero(s->pend_h1, sizeof(s->pend_h1));
+    login_end(s); /* logged in: the login's part goes */
     s->last_seq = (uint8_t)(reply_seq - 1);
     if (!session_shard_login(s, reply_seq))
         return;
@@ -419,7 +502,7 @@ static bool users_wait_start(struct session *s, const uint8_t *auth, size_t auth
     uint64_t ticket;
     if (s->users_waited || !users_refresh_request(&ticket))
         return false;
-    s->users_wait = true;
+    s->login->wait = LOGIN_USERS_WAIT;
     s->users_ticket = ticket;
     /* the next read may start a second from now and then connect and
      * query, each within monitor.timeout_ms */
@@ -504,7 +587,7 @@ static bool server_account(struct session *s, const char *user, const uint8_t *a
     return true;
 }
 
-/* SS_HANDSHAKE / SS_AUTH_SWITCH with users_wait: has the read of the
+/* SS_HANDSHAKE / SS_AUTH_SWITCH, LOGIN_USERS_WAIT: has the read of the
  * accounts the login asked for finished (or the wait run out)? Then the
  * login goes on with the token it kept. */
 void users_wait_poll(struct session *s)
@@ -513,7 +596,7 @@ void users_wait_poll(struct session *s)
         session_timer_start(s, USERS_POLL_MS);
         return;
     }
-    s->users_wait = false;
+    s->login->wait = LOGIN_RUNNING;
     s->users_waited = true;
     session_timer_stop(s);
     update_reads(s);

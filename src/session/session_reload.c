@@ -54,7 +54,7 @@ int backend_match(const struct config *cfg, const struct config_backend *be)
 static bool session_may_switch(const struct session *s, const struct config *to)
 {
     if ((s->status & SERVER_STATUS_IN_TRANS) || s->ro_idx >= 0 || s->internal != INT_NONE ||
-        s->changing_user || s->xa != NULL)
+        session_login_changing_user(s) || s->xa != NULL)
         return false;
     if (s->pinned) {
         int j = backend_match(to, &s->cfg->backends[s->primary]);
