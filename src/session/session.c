@@ -1404,10 +1404,10 @@ static void next_forward(struct session *s, const struct next_cmd *c, uint32_t i
         return;
     s->causal_check = false;
     /* a branch's XA START may carry this statement (session_xa.c) */
-    s->xa_pipe_ok =
-        s->xa != NULL && cmd == COM_QUERY && c->fits && !(s->connid != NULL && s->connid->n > 0);
+    session_xa_pipe(s, s->xa != NULL && cmd == COM_QUERY && c->fits &&
+                           !(s->connid != NULL && s->connid->n > 0));
     bool ready = ensure_backend(s, idx);
-    s->xa_pipe_ok = false;
+    session_xa_pipe(s, false);
     if (!ready || !session_sysview_ready(s))
         return;
     uint8_t exec_flags = (cmd == COM_STMT_EXECUTE && c->len >= 6) ? c->p[5] : 0;

@@ -249,7 +249,8 @@ void session_begin_answer(struct session *s)
 
 void session_begin_forget(struct session *s)
 {
-    s->begin_sql[0] = '\0';
+    if (s->groups != NULL)
+        s->groups->begin_sql[0] = '\0';
 }
 
 void session_begin_committed(struct session *s)

@@ -65,7 +65,7 @@
 
 void session_fanout_free(struct session *s)
 {
-    struct fanout *f = s->fanout;
+    struct fanout *f = session_groups(s)->fanout;
     if (f == NULL)
         return;
     if (f->logging) {
@@ -105,7 +105,8 @@ void session_fanout_free(struct session *s)
 
 bool session_fanout_busy(const struct session *s)
 {
-    return s->fanout != NULL && s->fanout->running;
+    const struct fanout *f = session_groups(s)->fanout;
+    return f != NULL && f->running;
 }
 
 static struct fanout *fanout_new(struct session *s, enum fanout_mode mode)
@@ -915,7 +916,7 @@ static void on_killer(struct sqlclient *c, const struct sqlresult *res, void *ar
 
 void session_fanout_kill(struct session *s)
 {
-    struct fanout *f = s->fanout;
+    struct fanout *f = session_groups(s)->fanout;
     if (f == NULL || !f->running)
         return;
     slog_info(s, "KILL QUERY: stopping the statement's part on every group");

@@ -345,7 +345,8 @@ void session_fanout_abandon(struct session *s)
     /* dropped before its answer (even with every part in: a statement
      * may be dropped between the last part and its answer, e.g. for a
      * transaction found lost first) */
-    if (s->fanout != NULL && s->fanout->xread && !s->fanout->xanswer)
+    const struct fanout *f = session_groups(s)->fanout;
+    if (f != NULL && f->xread && !f->xanswer)
         session_fanout_free(s);
 }
 

@@ -103,14 +103,14 @@
 /* Where a statement goes, besides a backend index (route_read() and the
  * command loop). */
 #define ROUTE_REFUSE   UINT32_MAX       /* no backend may run it (replica_fallback = error) */
-#define ROUTE_BLOCK    (UINT32_MAX - 1) /* a query rule blocks it: s->block_rule says how */
-#define ROUTE_NOBODY   (UINT32_MAX - 2) /* no usable backend: s->route_err says why */
+#define ROUTE_BLOCK    (UINT32_MAX - 1) /* a query rule blocks it: query.block_rule says how */
+#define ROUTE_NOBODY   (UINT32_MAX - 2) /* no usable backend: route_health() says why */
 #define ROUTE_FIREWALL (UINT32_MAX - 3) /* the user's firewall refuses it */
 #define ROUTE_RO_WRITE (UINT32_MAX - 4) /* a write in a READ ONLY transaction: 1792 */
-#define ROUTE_SHARD    (UINT32_MAX - 5) /* refused by group (shard.h): s->shard_ref says why */
-#define ROUTE_XA       (UINT32_MAX - 6) /* session_xa_run(): s->xa_cmd, or s->xa_refuse */
-#define ROUTE_FANOUT   (UINT32_MAX - 7) /* on every group, merged: s->fanout (session_fanout.c) */
-#define ROUTE_DIAG     (UINT32_MAX - 8) /* answered from s->ldiag (session_diag.c) */
+#define ROUTE_SHARD    (UINT32_MAX - 5) /* refused by group (shard.h): groups->shard_ref says why */
+#define ROUTE_XA       (UINT32_MAX - 6) /* session_xa_run(): groups->xa_cmd, or ->xa_refuse */
+#define ROUTE_FANOUT   (UINT32_MAX - 7) /* on every group, merged: groups->fanout */
+#define ROUTE_DIAG     (UINT32_MAX - 8) /* answered from values.ldiag (session_diag.c) */
 
 /* ---- session.c: the state machine, packets, routing, backend connections */
 void answer_expect(struct session *s, uint8_t cmd, uint8_t exec_flags);
@@ -408,6 +408,23 @@ struct config *session_group_cfg(struct config *full, const struct config *lcfg,
                                  const struct config_listener *listener);
 
 /* session_shard.c: sessions of a listener with shards = true */
+/* The groups part (s->groups): made at accept for a listener with
+ * shards = true (false when out of memory; true, none made, for another
+ * listener), freed with the session. Read through session_groups(): an
+ * empty part for a session without one. */
+bool session_groups_make(struct session *s);
+/* A reload may turn shards on for the session's listener: before the
+ * session moves to `to`, its part is made if `to` has its listener with
+ * shards = true (false when out of memory: it does not move). */
+bool session_groups_for(struct session *s, const struct config *to);
+void session_groups_free(struct session *s);
+extern const struct sess_groups session_no_groups;
+static inline const struct sess_groups *session_groups(const struct session *s)
+{
+    return s->groups != NULL ? s->groups : &session_no_groups;
+}
+/* The learned map the session holds goes (a reload changed the config). */
+void session_shard_forget_map(struct session *s);
 /* The group the statement (`len` bytes of `text`; with sure_db, a
  * database name: COM_INIT_DB, the login's) runs on: the session moves
  * there and UINT32_MAX is returned, or ROUTE_SHARD (s->shard_ref). A
@@ -491,6 +508,8 @@ uint32_t session_diag_route(struct session *s, const char *text, size_t len);
 /* ROUTE_DIAG: send what session_diag_route made ready. */
 void session_diag_answer(struct session *s);
 
+/* The command being routed may (`ok`) go with its branch's XA START. */
+void session_xa_pipe(struct session *s, bool ok);
 /* session_xa.c, for a write on several groups in "xa" mode (session_fanout.c):
  * a new gtrid; the test-only failpoints (HALYARD_TEST_XA_FAILPOINT). */
 void session_xa_gtrid(const struct session *s, char *out, size_t cap);

@@ -84,8 +84,7 @@ static void session_free(struct session *s)
     session_sysview_free(s);
     session_fanout_free(s);
     session_diag_drop(s);
-    free(s->shard_ref);
-    shard_snap_release(&s->shard_snap);
+    session_groups_free(s);
     free(s->diag_err);
     free(s->trx_lost);
     free(s->lid_lost);
@@ -254,6 +253,7 @@ void session_create(struct worker *w, int fd, const struct config_listener *list
     if (s->bc == NULL || session_pool_resize(s, cfg->n_backends) != HY_OK)
         s->n_bc = 0;
     bool login = login_begin(s);
+    bool groups = session_groups_make(s);
     ev_io_init(&s->client.rio, session_client_read_cb, fd, EV_READ);
     ev_io_init(&s->client.wio, session_client_write_cb, fd, EV_WRITE);
     ev_timer_init(&s->timer, session_timer_cb, 0., 0.);
@@ -269,7 +269,7 @@ void session_create(struct worker *w, int fd, const struct config_listener *list
     stat_inc(&w->stats.sessions_accepted);
     registry_add(&s->reg);
 
-    if (s->bc == NULL || !login) {
+    if (s->bc == NULL || !login || !groups) {
         session_close(s, END_NOMEM);
         return;
     }

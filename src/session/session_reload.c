@@ -120,7 +120,7 @@ bool session_view_move(struct session *s, struct config *to)
 {
     struct bconn **nbc = calloc(to->n_backends, sizeof(*nbc));
     struct ps_backend **nbe = ps_remap_alloc(s, to->n_backends);
-    if (nbc == NULL || (nbe == NULL && s->ps.count > 0) ||
+    if (nbc == NULL || (nbe == NULL && s->ps.count > 0) || !session_groups_for(s, to) ||
         session_pool_resize(s, to->n_backends) != HY_OK) {
         free(nbc);
         free(nbe);
@@ -181,7 +181,7 @@ bool session_view_move(struct session *s, struct config *to)
     /* A learned map is for one config (shard_learn.h): the new config's
      * comes at the next statement. */
     if (config_root(to) != config_root(s->cfg))
-        shard_snap_release(&s->shard_snap);
+        session_shard_forget_map(s);
     config_put(s->cfg);
     s->cfg = config_get(to);
     session_publish_backend(s);

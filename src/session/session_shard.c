@@ -85,6 +85,45 @@ static uint16_t default_group(const struct session *s)
     return g >= 0 ? (uint16_t)g : cur_group(s);
 }
 
+const struct sess_groups session_no_groups;
+
+bool session_groups_make(struct session *s)
+{
+    if (!s->listener->shards)
+        return true;
+    s->groups = calloc(1, sizeof(*s->groups));
+    return s->groups != NULL;
+}
+
+bool session_groups_for(struct session *s, const struct config *to)
+{
+    if (s->groups != NULL)
+        return true;
+    for (size_t i = 0; i < to->n_listeners; i++) {
+        if (strcmp(to->listeners[i].name, s->listener->name) == 0 && to->listeners[i].shards) {
+            s->groups = calloc(1, sizeof(*s->groups));
+            return s->groups != NULL;
+        }
+    }
+    return true;
+}
+
+void session_groups_free(struct session *s)
+{
+    if (s->groups == NULL)
+        return;
+    free(s->groups->shard_ref);
+    shard_snap_release(&s->groups->shard_snap);
+    free(s->groups);
+    s->groups = NULL;
+}
+
+void session_shard_forget_map(struct session *s)
+{
+    if (s->groups != NULL)
+        shard_snap_release(&s->groups->shard_snap);
+}
+
 /* The map the session goes by: its config's, or the learned one it holds
  * (shards.learn). */
 static const struct shard_map *session_map(const struct session *s)

@@ -292,9 +292,15 @@ static bool xa_read_next(struct session *s)
 /* Whether `bc` holds a branch with an answer outstanding (its turn to be
  * read is to come): its readability is that answer, not the server
  * closing it. */
+void session_xa_pipe(struct session *s, bool ok)
+{
+    if (s->groups != NULL)
+        s->groups->xa_pipe_ok = ok;
+}
+
 bool session_xa_awaits(const struct session *s, const struct bconn *bc)
 {
-    const struct session_xa *x = s->xa;
+    const struct session_xa *x = session_groups(s)->xa; /* a client's own XA: none */
     for (size_t i = 0; x != NULL && i < x->n; i++) {
         if (x->br[i].bc == bc && x->br[i].nwant > 0)
             return true;
@@ -1011,7 +1017,7 @@ void session_xa_parked_lost(struct session *s, struct bconn *bc, const char *why
 void session_xa_restore(struct session *s, const struct config *to, struct bconn **nbc,
                         uint16_t primary)
 {
-    struct session_xa *x = s->xa;
+    struct session_xa *x = session_groups(s)->xa;
     for (size_t i = 0; x != NULL && i < x->n; i++) {
         struct bconn *bc = x->br[i].bc;
         if (bc == NULL || !bc->parked)
@@ -1028,7 +1034,7 @@ void session_xa_restore(struct session *s, const struct config *to, struct bconn
 
 void session_xa_discard(struct session *s)
 {
-    struct session_xa *x = s->xa;
+    struct session_xa *x = session_groups(s)->xa;
     if (x == NULL)
         return;
     s->xa = NULL;

@@ -32,7 +32,7 @@ from test_failover import Load, ctl, failover_settings, kill_now
 from test_groups import dm_backends, groups
 from test_core import ps_client_bin  # noqa: F401 (fixture)
 from util import (APP_PASSWORD, APP_USER, admin_json, default_halyard_settings, free_port,
-                  metric, render_libconfig, wait_until)
+                  metric, render_conf, render_libconfig, wait_until)
 
 MONITOR = {"user": "monitor", "password": "monitor", "interval_ms": 200, "timeout_ms": 1000,
            "rise": 2, "fall": 2}
@@ -297,6 +297,44 @@ def test_begin_runs_on_the_group_of_the_first_statement(sharded, cluster, dual):
         assert one(cur, "SELECT COUNT(*) FROM t")[0] == 1  # sa, autocommit again
     assert dual.sql(0, "SELECT id, w FROM sb.t ORDER BY id") == [(1, 2), (40, 2)]
     assert {r[0] for r in cluster.sql(0, "SELECT id FROM sa.t")} == {1}
+
+
+def reload_ok(h, s, cluster, port):
+    """Write settings `s` to h's config file as start_halyard does, SIGHUP,
+    wait for the reload."""
+    sock = s["admin_socket"]
+    st = admin_json(sock, "show status")
+    n = st["reloads_ok"] + st["reloads_failed"]
+    h.reload(render_conf(cluster, port, render_libconfig(s).replace("$", "$$")))
+    st = wait_until(lambda: (lambda j: j if j["reloads_ok"] + j["reloads_failed"] > n else None)(
+        admin_json(sock, "show status")), 15, what="the reload")
+    assert st["last_reload_result"] == "ok", st["last_reload_error"]
+
+
+def test_reload_turns_shards_on_for_an_open_session(start_halyard, cluster, dual, tmp_path):
+    """A reload turns shards on for the listener of a session already logged
+    in: at its next statement the session moves to the new config and goes
+    by schema as a new session does: a statement on sb runs on group b, a
+    BEGIN is answered by halyard and runs on the group of the first
+    statement. (A session keeps its shard state in a part made for the
+    sessions of a shards listener: this one gets it as it moves.)"""
+    make_schemas(cluster, dual)
+    port = free_port()
+    s = settings(cluster, dual, tmp_path, port)
+    s["listeners"][0]["shards"] = False
+    h = start_sharded(start_halyard, s, port)
+    conn = h.connect(database="sa")
+    with conn.cursor() as cur:
+        assert one(cur, "SELECT w FROM t WHERE id = 1")[0] == 1  # sa, group a: no shards yet
+        s["listeners"][0]["shards"] = True
+        reload_ok(h, s, cluster, port)
+        assert one(cur, "SELECT w FROM sb.t WHERE id = 1")[0] == 2  # group b
+        cur.execute("BEGIN")
+        assert conn.server_status & 1  # SERVER_STATUS_IN_TRANS: halyard's answer
+        cur.execute("INSERT INTO sb.t VALUES (41, 2)")
+        cur.execute("COMMIT")
+        assert one(cur, "SELECT COUNT(*) FROM t")[0] == 1  # sa again
+    assert dual.sql(0, "SELECT COUNT(*) FROM sb.t WHERE id = 41") == [(1,)]
 
 
 def test_failover_in_one_group_other_serves(sharded, cluster, dual):

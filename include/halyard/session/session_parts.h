@@ -19,8 +19,8 @@
  *   vars   sess_vars   session_state.c                the session
  *   values sess_values session_pool.c (+ diag)        the session
  *   prep   sess_prep   session_ps.c (+ meta)          the session
- *   groups sess_groups session_shard.c, session_xa.c, the session
- *                      session_begin.c, fanout
+ *   groups sess_groups session_shard.c, session_xa.c, heap, on a listener
+ *                      session_begin.c, fanout       with shards = true only
  *   kill   sess_kill   session_cmd.c                  the session
  *
  * The memory of each pointer a part holds is in docs/ARCHITECTURE.md
@@ -381,7 +381,11 @@ struct sess_prep {
 
 /* A listener with shards = true: the session's groups, a statement on
  * every group, a transaction across groups. session_shard.c,
- * session_fanout.c, session_xa.c, session_begin.c. */
+ * session_fanout.c, session_xa.c, session_begin.c. On the heap for a
+ * session of such a listener (session_groups_make), NULL for the others:
+ * the session's other files read it through session_groups() (never
+ * NULL: an empty part stands for a missing one) and change it through
+ * the owners' functions. */
 struct sess_groups {
     struct shard_refusal *shard_ref; /* the last statement refused by group (shard.h); heap */
     struct shard_snap *shard_snap;   /* the learned map it uses (shard_learn.h); a reference */
