@@ -1,27 +1,45 @@
 /*
  * session_parts.h: the parts of struct session (session.h).
  *
- * A session is a short core (session.h) and these parts. Each part says
- * which file owns it: that file writes it; the session's other files read
- * it, or call the owner's functions (session_int.h) to change it. Where
- * another file still writes a field, the field's comment names it.
+ * A session is a short core (session.h) and these parts. Each part has an
+ * owner, the file that writes it; the session's other files read it or
+ * call the owner's functions (session_int.h). session_life.c makes and
+ * frees every part (accept, session_free). Where other files still write
+ * a part, they are named below ("also"): the parts the command loop
+ * shares (io, conns, route, query) are written by the loop's files as a
+ * command moves through them; making each single-writer is the hook
+ * table's work (issue 28, review 2026-11-25 section 3.3), not done yet.
  *
- *   part               owner                          lives
- *   who    sess_who    session_login.c (accept: life) the session
- *   login  sess_login  session_login.c                heap: accept or
- *                                                     COM_CHANGE_USER to the
- *                                                     login's end
- *   io     sess_io     session.c                      the session
- *   conns  sess_conns  session_backend.c              the session
- *   .lease sess_lease  session_pool.c                 the session
- *   route  sess_route  session_route.c (+ reload)     the session
- *   query  sess_query  session_route.c, session.c     reset per command
- *   vars   sess_vars   session_state.c                the session
- *   values sess_values session_pool.c (+ diag)        the session
- *   prep   sess_prep   session_ps.c (+ meta)          the session
- *   groups sess_groups session_shard.c, session_xa.c, heap, on a listener
- *                      session_begin.c, fanout       with shards = true only
- *   kill   sess_kill   session_cmd.c                  the session
+ *   part   type         owner              also written by      lives
+ *   who    sess_who     session_login.c    reload (lcfg, cu);   the session
+ *                                          session.c (caps);
+ *                                          state (db, dropped)
+ *   login  sess_login   session_login.c    -                    heap: accept or
+ *                                                               COM_CHANGE_USER
+ *                                                               to the login's end
+ *   io     sess_io      session.c          backend, meta, ps,   the session
+ *                                          xa, sysview, login
+ *   conns  sess_conns   session_backend.c  session.c, pool,     the session
+ *                                          reload, state, xa
+ *   .lease sess_lease   session_pool.c     -                    the session
+ *   route  sess_route   session_route.c    session.c, backend,  the session
+ *                                          ps, reload, begin,
+ *                                          xa, shard, state
+ *   query  sess_query   session_route.c    session.c, ps,       one command
+ *                                          sysview, backend,
+ *                                          pool
+ *   vars   sess_vars    session_state.c    session.c, login     the session
+ *                                          (schema), backend
+ *   values sess_values  session_pool.c     diag (ldiag), reply  the session
+ *                                          (lid_lost), state
+ *   prep   sess_prep    session_ps.c       session.c, meta,     the session
+ *                                          sysview (meta_flush)
+ *   groups sess_groups  session_shard.c,   - (the others read   heap, on a listener
+ *                       session_xa.c,      it const, through    with shards = true
+ *                       session_begin.c,   session_groups())    only
+ *                       session_fanout*.c
+ *   kill   sess_kill    session_cmd.c      session.c (kill_id), the session
+ *                                          pool (kill_kept)
  *
  * The memory of each pointer a part holds is in docs/ARCHITECTURE.md
  * ("Memory ownership").
