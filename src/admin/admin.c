@@ -204,10 +204,11 @@ static void collect_pools(struct worker *w, struct worker_call *call)
     struct admin_part *p = container_of(call, struct admin_part, call);
     pool_each(&w->conns, pool_idle_row, p);
     for (struct session *s = w->sessions; s != NULL; s = s->next) {
-        for (uint32_t i = 0; i < s->n_bc; i++) {
+        for (uint32_t i = 0; i < s->conns.n_bc; i++) {
             struct admin_pool_row *r;
-            if (s->bc[i] != NULL &&
-                (r = pool_row(p, s->bc[i]->be->name, s->user != NULL ? s->user : "")) != NULL)
+            if (s->conns.bc[i] != NULL &&
+                (r = pool_row(p, s->conns.bc[i]->be->name,
+                              s->who.user != NULL ? s->who.user : "")) != NULL)
                 r->in_use++;
         }
     }

@@ -179,16 +179,16 @@ void session_mark_closing(struct session *s, enum session_end why)
 
 void session_timer_start(struct session *s, int ms)
 {
-    ev_timer_stop(s->w->loop, &s->timer);
-    ev_timer_set(&s->timer, ms / 1000.0, 0.);
-    ev_timer_start(s->w->loop, &s->timer);
-    s->timer_lazy = false;
+    ev_timer_stop(s->w->loop, &s->io.timer);
+    ev_timer_set(&s->io.timer, ms / 1000.0, 0.);
+    ev_timer_start(s->w->loop, &s->io.timer);
+    s->io.timer_lazy = false;
 }
 
 void session_timer_stop(struct session *s)
 {
-    ev_timer_stop(s->w->loop, &s->timer);
-    s->timer_lazy = false;
+    ev_timer_stop(s->w->loop, &s->io.timer);
+    s->io.timer_lazy = false;
 }
 
 /* backend_read_timeout_ms for the command beginning now: none of the
@@ -197,12 +197,12 @@ void session_timer_stop(struct session *s)
 static void read_timer_begin(struct session *s)
 {
     double timeout = s->cfg->backend_read_timeout_ms / 1e3;
-    s->down_last = s->cmd_started;
-    if (s->timer_lazy && ev_is_active(&s->timer) &&
-        ev_timer_remaining(s->w->loop, &s->timer) <= timeout)
+    s->io.down_last = s->query.cmd_started;
+    if (s->io.timer_lazy && ev_is_active(&s->io.timer) &&
+        ev_timer_remaining(s->w->loop, &s->io.timer) <= timeout)
         return;
     session_timer_start(s, s->cfg->backend_read_timeout_ms);
-    s->timer_lazy = true;
+    s->io.timer_lazy = true;
 }
 
 /* ---- streams ----------------------------------------------------------- */
@@ -211,33 +211,35 @@ static void read_timer_begin(struct session *s)
 void update_reads(struct session *s)
 {
     struct ev_loop *loop = s->w->loop;
-    bool up_full = s->up.b != NULL && s->up.tail == s->up.b->cap && s->up.head == 0;
-    bool up_blocked = s->up.b != NULL && s->up.head < s->up.scan; /* waiting for the backend */
+    bool up_full = s->io.up.b != NULL && s->io.up.tail == s->io.up.b->cap && s->io.up.head == 0;
+    bool up_blocked =
+        s->io.up.b != NULL && s->io.up.head < s->io.up.scan; /* waiting for the backend */
     if (s->client.fd >= 0) {
         if (up_full || up_blocked)
             ev_io_stop(loop, &s->client.rio);
         else
             ev_io_start(loop, &s->client.rio);
     }
-    if (s->cur != NULL && s->cur->state == BCONN_READY) {
-        bool down_full = s->down.b != NULL && s->down.tail == s->down.b->cap && s->down.head == 0;
-        bool down_blocked = s->down.b != NULL && s->down.head < s->down.scan;
+    if (s->conns.cur != NULL && s->conns.cur->state == BCONN_READY) {
+        bool down_full =
+            s->io.down.b != NULL && s->io.down.tail == s->io.down.b->cap && s->io.down.head == 0;
+        bool down_blocked = s->io.down.b != NULL && s->io.down.head < s->io.down.scan;
         if (down_full || down_blocked)
-            ev_io_stop(loop, &s->cur->c.rio);
+            ev_io_stop(loop, &s->conns.cur->c.rio);
         else
-            ev_io_start(loop, &s->cur->c.rio);
+            ev_io_start(loop, &s->conns.cur->c.rio);
     }
 }
 
 /* ---- commands ---------------------------------------------------------- */
 
-/* Get ready to parse a fresh answer to `cmd` from s->cur in `down`. */
+/* Get ready to parse a fresh answer to `cmd` from s->conns.cur in `down`. */
 void answer_expect(struct session *s, uint8_t cmd, uint8_t exec_flags)
 {
-    s->resp_done = s->resp_broken = false;
-    s->infile = false;
-    s->rdown = (struct relay_down){0};
-    mysql_resp_start(&s->resp, cmd, s->caps, exec_flags);
+    s->io.resp_done = s->io.resp_broken = false;
+    s->io.infile = false;
+    s->io.rdown = (struct relay_down){0};
+    mysql_resp_start(&s->io.resp, cmd, s->who.caps, exec_flags);
 }
 
 /* The routed command at up.scan will not run (a rule blocked it, no
@@ -245,112 +247,113 @@ void answer_expect(struct session *s, uint8_t cmd, uint8_t exec_flags)
 void command_abandon(struct session *s)
 {
     session_fanout_abandon(s);
-    s->chg_pending = false;
-    pstmt_free(s->ps_new);
-    s->ps_new = NULL;
-    s->ps_step = -1;
-    s->meta_ps_id = 0;
-    free(s->pend_schema);
-    s->pend_schema = NULL;
-    s->digest_pending = false;
-    s->qlog_pending = false;
-    if (s->cmd_ro_begin)
-        s->ro_idx = -1; /* the read-only transaction never began */
-    s->cmd_ro_begin = false;
-    s->cmd_writes = false;
-    s->causal_check = false;
-    s->wait_idx = -1;
+    s->vars.chg_pending = false;
+    pstmt_free(s->prep.ps_new);
+    s->prep.ps_new = NULL;
+    s->prep.ps_step = -1;
+    s->prep.meta_ps_id = 0;
+    free(s->query.pend_schema);
+    s->query.pend_schema = NULL;
+    s->query.digest_pending = false;
+    s->query.qlog_pending = false;
+    if (s->query.cmd_ro_begin)
+        s->route.ro_idx = -1; /* the read-only transaction never began */
+    s->query.cmd_ro_begin = false;
+    s->query.cmd_writes = false;
+    s->route.causal_check = false;
+    s->route.wait_idx = -1;
 }
 
 void command_done(struct session *s)
 {
-    if (s->cfg->backend_read_timeout_ms > 0 && !s->timer_lazy)
+    if (s->cfg->backend_read_timeout_ms > 0 && !s->io.timer_lazy)
         session_timer_stop(s); /* a lazy read timer runs on (read_timer_begin) */
-    query_end(s, s->resp.err_code != 0);
-    if (s->xa != NULL && s->resp.err_code == ER_LOCK_DEADLOCK)
-        session_xa_server_rollback(s, s->resp.err_code);
-    s->stmt_len = 0; /* show sessions: no statement in flight */
-    s->meta_ps_id = 0;
-    s->retry_ok = false;
-    s->retried = false;
-    s->retry_exclude = -1;
-    s->fell_back = false;
-    if (s->cmd == COM_SET_OPTION && s->set_option >= 0 && s->resp.err_code == 0) {
+    query_end(s, s->io.resp.err_code != 0);
+    if (session_groups(s)->xa != NULL && s->io.resp.err_code == ER_LOCK_DEADLOCK)
+        session_xa_server_rollback(s, s->io.resp.err_code);
+    s->query.stmt_len = 0; /* show sessions: no statement in flight */
+    s->prep.meta_ps_id = 0;
+    s->route.retry_ok = false;
+    s->route.retried = false;
+    s->route.retry_exclude = -1;
+    s->route.fell_back = false;
+    if (s->query.cmd == COM_SET_OPTION && s->query.set_option >= 0 && s->io.resp.err_code == 0) {
         /* Keep it for backend connections opened later (after COM_CHANGE_USER). */
-        if (s->set_option == 0)
-            s->caps |= CLIENT_MULTI_STATEMENTS;
+        if (s->query.set_option == 0)
+            s->who.caps |= CLIENT_MULTI_STATEMENTS;
         else
-            s->caps &= ~(uint32_t)CLIENT_MULTI_STATEMENTS;
-        s->set_option = -1;
+            s->who.caps &= ~(uint32_t)CLIENT_MULTI_STATEMENTS;
+        s->query.set_option = -1;
     }
-    if (s->ro_idx >= 0 && s->cur != NULL && s->cur->idx == s->ro_idx &&
-        ((s->cmd_ro_begin && s->resp.err_code != 0) ||
-         (s->resp.status_seen && !(s->resp.status & SERVER_STATUS_IN_TRANS))))
-        s->ro_idx = -1; /* the read-only transaction ended, or never began */
-    s->cmd_ro_begin = false;
-    if (s->qlog_pending) {
-        double usec = (ev_now(s->w->loop) - s->cmd_started) * 1e6;
+    if (s->route.ro_idx >= 0 && s->conns.cur != NULL && s->conns.cur->idx == s->route.ro_idx &&
+        ((s->query.cmd_ro_begin && s->io.resp.err_code != 0) ||
+         (s->io.resp.status_seen && !(s->io.resp.status & SERVER_STATUS_IN_TRANS))))
+        s->route.ro_idx = -1; /* the read-only transaction ended, or never began */
+    s->query.cmd_ro_begin = false;
+    if (s->query.qlog_pending) {
+        double usec = (ev_now(s->w->loop) - s->query.cmd_started) * 1e6;
         struct query_log_entry e = {
             .session = s->id,
-            .user = s->user,
-            .client = s->peer,
+            .user = s->who.user,
+            .client = s->who.peer,
             .schema = session_schema(s),
-            .backend = s->cur != NULL ? s->cur->be->name : NULL,
-            .digest = s->qlog_digest,
-            .text = s->qlog_text,
-            .text_len = s->qlog_len,
+            .backend = s->conns.cur != NULL ? s->conns.cur->be->name : NULL,
+            .digest = s->query.qlog_digest,
+            .text = s->query.qlog_text,
+            .text_len = s->query.qlog_len,
             .duration_us = usec > 0 ? (uint64_t)usec : 0,
-            .rows = s->resp.rows,
-            .affected = s->resp.affected,
-            .error = s->resp.err_code,
+            .rows = s->io.resp.rows,
+            .affected = s->io.resp.affected,
+            .error = s->io.resp.err_code,
         };
         query_log_write(&e);
-        s->qlog_pending = false;
+        s->query.qlog_pending = false;
     }
-    if (s->cmd == COM_STMT_PREPARE && s->ps_new != NULL) {
-        pstmt_free(s->ps_new); /* it failed: MariaDB's id -1 now names nothing */
-        s->ps_new = NULL;
-        s->ps.last = 0;
+    if (s->query.cmd == COM_STMT_PREPARE && s->prep.ps_new != NULL) {
+        pstmt_free(s->prep.ps_new); /* it failed: MariaDB's id -1 now names nothing */
+        s->prep.ps_new = NULL;
+        s->prep.map.last = 0;
     }
-    if (s->digest_pending) {
-        double usec = (ev_now(s->w->loop) - s->cmd_started) * 1e6;
-        digest_record(s->w->digests, s->digest_hash, NULL, 0, s->resp.err_code != 0,
-                      s->resp.rows != 0 ? s->resp.rows : s->resp.affected,
+    if (s->query.digest_pending) {
+        double usec = (ev_now(s->w->loop) - s->query.cmd_started) * 1e6;
+        digest_record(s->w->digests, s->query.digest_hash, NULL, 0, s->io.resp.err_code != 0,
+                      s->io.resp.rows != 0 ? s->io.resp.rows : s->io.resp.affected,
                       usec > 0 ? (uint64_t)usec : 0,
-                      s->cur != NULL && s->cur->idx != s->primary ? ROLE_REPLICA : ROLE_PRIMARY);
-        s->digest_pending = false;
+                      s->conns.cur != NULL && s->conns.cur->idx != s->route.primary ? ROLE_REPLICA
+                                                                                    : ROLE_PRIMARY);
+        s->query.digest_pending = false;
     }
-    if (s->pend_schema != NULL) {
-        if (s->resp.err_code == 0) {
-            free(s->schema);
-            s->schema = s->pend_schema;
+    if (s->query.pend_schema != NULL) {
+        if (s->io.resp.err_code == 0) {
+            free(s->vars.schema);
+            s->vars.schema = s->query.pend_schema;
         } else {
-            free(s->pend_schema);
+            free(s->query.pend_schema);
         }
-        s->pend_schema = NULL;
+        s->query.pend_schema = NULL;
     }
-    if (s->resp.db_dropped && s->cur != NULL)
-        s->cur->db_check = 1; /* state_db_check, before anything else runs there */
-    if (s->resp.status_seen)
-        session_lex_follow(s, s->resp.status);
+    if (s->io.resp.db_dropped && s->conns.cur != NULL)
+        s->conns.cur->db_check = 1; /* state_db_check, before anything else runs there */
+    if (s->io.resp.status_seen)
+        session_lex_follow(s, s->io.resp.status);
     command_kill_unhold(s, false); /* answered without own_kill_answer: broken */
     session_pool_note(s);
     session_diag_follow(s);
-    if (s->cur != NULL && s->cur->idx == s->primary) {
-        if (s->resp.status_seen)
-            s->status = s->resp.status; /* transactions live on the primary */
-        if (s->cmd_writes) {
-            s->need_gtid = true;
-            s->last_write = ev_now(s->w->loop);
+    if (s->conns.cur != NULL && s->conns.cur->idx == s->route.primary) {
+        if (s->io.resp.status_seen)
+            s->route.status = s->io.resp.status; /* transactions live on the primary */
+        if (s->query.cmd_writes) {
+            s->route.need_gtid = true;
+            s->route.last_write = ev_now(s->w->loop);
         }
     }
-    s->cmd_writes = false;
-    bool readback = state_commit(s, s->resp.err_code == 0);
+    s->query.cmd_writes = false;
+    bool readback = state_commit(s, s->io.resp.err_code == 0);
     state_moved_note(s);
-    s->last_active = ev_now(s->w->loop);
+    s->io.last_active = ev_now(s->w->loop);
     session_set_state(s, SS_IDLE);
-    stream_release_if_empty(&s->down, &s->w->pool);
-    if (s->resp.err_code == ER_CONNECTION_KILLED) {
+    stream_release_if_empty(&s->io.down, &s->w->pool);
+    if (s->io.resp.err_code == ER_CONNECTION_KILLED) {
         /* KILL CONNECTION (through halyard or on the server): the client
          * asked for this session to end, as a direct connection would. */
         session_mark_closing(s, END_KILLED);
@@ -373,20 +376,20 @@ void command_done(struct session *s)
 /* Pass request (or LOAD DATA file) packets from `up` on to the backend. */
 void up_forward(struct session *s)
 {
-    struct stream *st = &s->up;
+    struct stream *st = &s->io.up;
     if (st->b == NULL)
         return;
     bool ended = false;
     while (!ended) {
-        if (s->up_left > 0) {
-            uint32_t n = HY_MIN(s->up_left, stream_unparsed(st));
+        if (s->io.up_left > 0) {
+            uint32_t n = HY_MIN(s->io.up_left, stream_unparsed(st));
             if (n == 0)
                 break;
             st->scan += n;
-            s->up_left -= n;
+            s->io.up_left -= n;
             continue;
         }
-        if (!s->up_cont && !s->infile) {
+        if (!s->io.up_cont && !s->io.infile) {
             ended = true; /* the request's last packet has been passed */
             break;
         }
@@ -394,46 +397,47 @@ void up_forward(struct session *s)
             break;
         const uint8_t *h = st->b->data + st->scan;
         uint32_t len = mysql_hdr_len(h);
-        s->last_seq = mysql_hdr_seq(h);
+        s->io.last_seq = mysql_hdr_seq(h);
         st->scan += MYSQL_HEADER_SIZE;
-        s->up_left = len;
-        bool was_cont = s->up_cont;
-        s->up_cont = len == MYSQL_MAX_PAYLOAD;
-        s->req_bytes = was_cont ? s->req_bytes + len : len;
-        if (s->req_bytes > (uint64_t)s->cfg->max_packet_size) {
-            packet_too_large(s, s->last_seq);
+        s->io.up_left = len;
+        bool was_cont = s->io.up_cont;
+        s->io.up_cont = len == MYSQL_MAX_PAYLOAD;
+        s->io.req_bytes = was_cont ? s->io.req_bytes + len : len;
+        if (s->io.req_bytes > (uint64_t)s->cfg->max_packet_size) {
+            packet_too_large(s, s->io.last_seq);
             return;
         }
-        if (s->infile && len == 0 && !was_cont) {
+        if (s->io.infile && len == 0 && !was_cont) {
             ended = true; /* the empty packet that ends the file */
             break;
         }
     }
     /* Bytes halyard put before them (a rewritten head) leave first;
      * backend_writable comes back here once they are out. */
-    enum relay_rc rc =
-        conn_has_local(&s->cur->c) ? RELAY_AGAIN : relay_flush(st, &s->cur->c, s->w->loop);
+    enum relay_rc rc = conn_has_local(&s->conns.cur->c)
+                           ? RELAY_AGAIN
+                           : relay_flush(st, &s->conns.cur->c, s->w->loop);
     if (rc == RELAY_ERROR) {
         session_mark_closing(s, END_BACKEND_LOST);
         return;
     }
     if (ended) {
-        if (s->infile) {
-            s->infile = false;
-            mysql_resp_infile_done(&s->resp);
+        if (s->io.infile) {
+            s->io.infile = false;
+            mysql_resp_infile_done(&s->io.resp);
         }
-        s->req_open = false;
+        s->io.req_open = false;
         if (rc == RELAY_DONE)
             state_readback_send(s); /* right behind the SET, now all out */
     }
     if (rc == RELAY_DONE)
         stream_release_if_empty(st, &s->w->pool);
     update_reads(s);
-    if (!s->req_open && !mysql_resp_expects_reply(s->cmd) && rc == RELAY_DONE)
+    if (!s->io.req_open && !mysql_resp_expects_reply(s->query.cmd) && rc == RELAY_DONE)
         command_done(s);
 }
 
-/* Give up on the answer s->cur is sending, at a packet boundary: once
+/* Give up on the answer s->conns.cur is sending, at a packet boundary: once
  * what came before is out, the client gets ERR 1927 "Backend 'NAME'
  * <what> answering <command>" in place of the next packet, and that
  * backend connection is closed now, since nobody knows where its answer
@@ -443,22 +447,23 @@ void up_forward(struct session *s)
  * marked closing (`why`) and false returned. */
 static bool answer_abandon(struct session *s, const char *what, enum session_end why)
 {
-    struct bconn *bc = s->cur;
-    if (s->internal != INT_NONE || s->req_open || s->infile || s->kill_id != 0 ||
-        !mysql_resp_err_fits(&s->resp) || (bc->idx == s->primary && s->pinned)) {
+    struct bconn *bc = s->conns.cur;
+    if (s->query.internal != INT_NONE || s->io.req_open || s->io.infile || s->kill.kill_id != 0 ||
+        !mysql_resp_err_fits(&s->io.resp) || (bc->idx == s->route.primary && s->route.pinned)) {
         session_mark_closing(s, why);
         return false;
     }
-    bool trx = (bc->idx == s->primary && session_in_trans(s)) || s->ro_idx == (int)bc->idx;
-    if (bc->idx == s->primary)
-        s->status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
-    if (s->ro_idx == (int)bc->idx)
-        s->ro_idx = -1;
-    free(s->broken_msg);
-    if (asprintf(&s->broken_msg, "Backend '%s' %s answering %s%s", bc->be->name, what,
-                 mysql_com_name(s->cmd), trx ? "; the transaction was rolled back" : "") < 0)
-        s->broken_msg = NULL;
-    s->resp_broken = true;
+    bool trx =
+        (bc->idx == s->route.primary && session_in_trans(s)) || s->route.ro_idx == (int)bc->idx;
+    if (bc->idx == s->route.primary)
+        s->route.status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
+    if (s->route.ro_idx == (int)bc->idx)
+        s->route.ro_idx = -1;
+    free(s->io.broken_msg);
+    if (asprintf(&s->io.broken_msg, "Backend '%s' %s answering %s%s", bc->be->name, what,
+                 mysql_com_name(s->query.cmd), trx ? "; the transaction was rolled back" : "") < 0)
+        s->io.broken_msg = NULL;
+    s->io.resp_broken = true;
     bconn_close(bc);
     return true;
 }
@@ -469,9 +474,9 @@ static bool answer_abandon(struct session *s, const char *what, enum session_end
 static bool answer_broken(struct session *s)
 {
     slog_warn(s, "backend %s broke the protocol answering %s: closing that connection",
-              s->cur->be->name, mysql_com_name(s->cmd));
-    s->down.tail = s->down.scan; /* that packet and whatever came after it */
-    s->rdown.seq--;              /* the last packet passed on */
+              s->conns.cur->be->name, mysql_com_name(s->query.cmd));
+    s->io.down.tail = s->io.down.scan; /* that packet and whatever came after it */
+    s->io.rdown.seq--;                 /* the last packet passed on */
     return answer_abandon(s, "broke the protocol", END_BACKEND_PROTOCOL);
 }
 
@@ -479,13 +484,13 @@ static bool answer_broken(struct session *s)
  * broke it: the ERR ends the command. */
 static void answer_broken_end(struct session *s)
 {
-    s->resp_broken = false;
+    s->io.resp_broken = false;
     query_end(s, true);
-    session_err(s, (uint8_t)(s->rdown.seq + 1), SERR_ANSWER_ABANDONED,
-                s->broken_msg != NULL ? s->broken_msg : "Backend broke the protocol");
-    free(s->broken_msg);
-    s->broken_msg = NULL;
-    s->resp_done = true;
+    session_err(s, (uint8_t)(s->io.rdown.seq + 1), SERR_ANSWER_ABANDONED,
+                s->io.broken_msg != NULL ? s->io.broken_msg : "Backend broke the protocol");
+    free(s->io.broken_msg);
+    s->io.broken_msg = NULL;
+    s->io.resp_done = true;
 }
 
 /* Parse the answer in `down` as far as it has arrived, then send it on. */
@@ -494,11 +499,11 @@ static void answer_broken_end(struct session *s)
  * false while the whole answer packet is not there yet. */
 static bool own_kill_answer(struct session *s, uint32_t len)
 {
-    struct stream *st = &s->down;
+    struct stream *st = &s->io.down;
     if (len + MYSQL_HEADER_SIZE <= st->b->cap && stream_unparsed(st) < MYSQL_HEADER_SIZE + len)
         return false;
-    uint32_t id = s->kill_id;
-    s->kill_id = 0;
+    uint32_t id = s->kill.kill_id;
+    s->kill.kill_id = 0;
     const uint8_t *p = st->b->data + st->scan + MYSQL_HEADER_SIZE;
     struct mysql_err e = {0};
     bool refused = len > 0 && p[0] == MYSQL_ERR && mysql_err_decode(p, len, &e) == HY_OK &&
@@ -508,9 +513,9 @@ static bool own_kill_answer(struct session *s, uint32_t len)
         return true; /* passed on as it is */
     st->scan += MYSQL_HEADER_SIZE + len;
     st->head = st->scan;
-    session_err(s, s->rdown.seq,
+    session_err(s, s->io.rdown.seq,
                 e.code == ER_NO_SUCH_THREAD ? SERR_NO_SUCH_THREAD : SERR_KILL_DENIED, id);
-    s->resp_done = true;
+    s->io.resp_done = true;
     return true;
 }
 
@@ -519,25 +524,25 @@ static bool own_kill_answer(struct session *s, uint32_t len)
  * here before it is passed. False when the session must close. */
 bool down_parse(struct session *s)
 {
-    struct stream *st = &s->down;
+    struct stream *st = &s->io.down;
     for (;;) {
-        if (s->resp_done || s->infile || s->resp_broken)
+        if (s->io.resp_done || s->io.infile || s->io.resp_broken)
             return true;
         uint32_t len = 0;
-        switch (relay_down_next(&s->rdown, st, &len)) {
+        switch (relay_down_next(&s->io.rdown, st, &len)) {
         case RELAY_INFILE:
-            s->infile = true;
-            s->req_open = true;
+            s->io.infile = true;
+            s->io.req_open = true;
             return true;
         case RELAY_END:
-            s->resp_done = true;
-            if (s->cur != NULL) {
-                bool was_trans = s->cur->srv_trans;
-                if (s->resp.status_seen)
-                    s->cur->srv_trans = (s->resp.status & SERVER_STATUS_IN_TRANS) != 0;
+            s->io.resp_done = true;
+            if (s->conns.cur != NULL) {
+                bool was_trans = s->conns.cur->srv_trans;
+                if (s->io.resp.status_seen)
+                    s->conns.cur->srv_trans = (s->io.resp.status & SERVER_STATUS_IN_TRANS) != 0;
                 /* consistency = global: counted before the answer goes on */
-                if (s->cur->idx == s->primary &&
-                    (s->cmd_writes || (was_trans && !s->cur->srv_trans)))
+                if (s->conns.cur->idx == s->route.primary &&
+                    (s->query.cmd_writes || (was_trans && !s->conns.cur->srv_trans)))
                     session_global_commit(s);
             }
             return true;
@@ -546,13 +551,13 @@ bool down_parse(struct session *s)
         default:
             return true; /* more bytes needed */
         }
-        if (s->kill_id != 0) {
+        if (s->kill.kill_id != 0) {
             if (!own_kill_answer(s, len))
                 return true;
-            if (s->resp_done)
+            if (s->io.resp_done)
                 continue;
         }
-        if (s->xa_piped) { /* the XA START sent with the statement answers first */
+        if (session_groups(s)->xa_piped) { /* the XA START sent with the statement answers first */
             int xr = session_xa_start_answer(s, len);
             if (xr < 0)
                 return true;
@@ -560,25 +565,25 @@ bool down_parse(struct session *s)
                 continue;
         }
         uint32_t peek = HY_MIN(len, (uint32_t)MYSQL_RESP_PEEK);
-        bool capture =
-            (s->internal == INT_GTID_FETCH || s->internal == INT_GTID_WAIT ||
-             s->internal == INT_GPOS_FETCH || s->internal == INT_GPOS_WAIT ||
-             s->internal == INT_LID || s->internal == INT_DB_CHECK || s->internal == INT_SYSVIEW) &&
-            s->resp.rows == 0;
-        bool track = s->internal == INT_NONE && len > 0 && (s->resp.caps & CLIENT_SESSION_TRACK) &&
-                     mysql_resp_ok_fits(&s->resp) &&
+        bool capture = (s->query.internal == INT_GTID_FETCH || s->query.internal == INT_GTID_WAIT ||
+                        s->query.internal == INT_GPOS_FETCH || s->query.internal == INT_GPOS_WAIT ||
+                        s->query.internal == INT_LID || s->query.internal == INT_DB_CHECK ||
+                        s->query.internal == INT_SYSVIEW) &&
+                       s->io.resp.rows == 0;
+        bool track = s->query.internal == INT_NONE && len > 0 &&
+                     (s->io.resp.caps & CLIENT_SESSION_TRACK) && mysql_resp_ok_fits(&s->io.resp) &&
                      (st->b->data + st->scan + MYSQL_HEADER_SIZE)[0] == MYSQL_OK &&
                      len + MYSQL_HEADER_SIZE <= st->b->cap;
         /* an ERR answering a client's statement, kept whole
          * (session_pool_diag_err); one after a result began (a killed
          * query) is not: that connection is kept as for warnings */
-        bool err = s->internal == INT_NONE && s->cfg->pool_transaction && len > 0 &&
-                   s->resp.results == 0 && s->resp.rows == 0 &&
+        bool err = s->query.internal == INT_NONE && s->cfg->pool_transaction && len > 0 &&
+                   s->io.resp.results == 0 && s->io.resp.rows == 0 &&
                    stream_unparsed(st) > MYSQL_HEADER_SIZE &&
                    (st->b->data + st->scan + MYSQL_HEADER_SIZE)[0] == MYSQL_ERR &&
                    len + MYSQL_HEADER_SIZE <= st->b->cap;
-        if ((capture || track || err || s->internal == INT_PS_PREPARE ||
-             s->internal == INT_READBACK || s->internal == INT_XREAD) &&
+        if ((capture || track || err || s->query.internal == INT_PS_PREPARE ||
+             s->query.internal == INT_READBACK || s->query.internal == INT_XREAD) &&
             len + MYSQL_HEADER_SIZE <= st->b->cap)
             peek = len; /* the whole first row, to read its value; a whole ERR or OK */
         if (stream_unparsed(st) < MYSQL_HEADER_SIZE + peek)
@@ -599,31 +604,31 @@ bool down_parse(struct session *s)
             return true;
         if (sv > 0)
             continue;
-        if (s->ps_new != NULL && s->cmd == COM_STMT_PREPARE && s->internal == INT_NONE && len > 0 &&
-            pl[0] == MYSQL_OK && s->rdown.seq == 1)
+        if (s->prep.ps_new != NULL && s->query.cmd == COM_STMT_PREPARE &&
+            s->query.internal == INT_NONE && len > 0 && pl[0] == MYSQL_OK && s->io.rdown.seq == 1)
             ps_prepare_ok(s, pl, peek); /* before the tracker: it must not see our id */
         if (track && peek == len)
             session_track_note(s, pl, len);
-        uint16_t err_before = s->resp.err_code;
-        enum mysql_resp_rc rc = mysql_resp_feed(&s->resp, pl, len);
-        if (err && peek == len && err_before == 0 && s->resp.err_code != 0)
+        uint16_t err_before = s->io.resp.err_code;
+        enum mysql_resp_rc rc = mysql_resp_feed(&s->io.resp, pl, len);
+        if (err && peek == len && err_before == 0 && s->io.resp.err_code != 0)
             session_pool_diag_err(s, pl, len);
-        if (capture && s->resp.rows == 1 && peek == len)
+        if (capture && s->io.resp.rows == 1 && peek == len)
             capture_value(s, pl, len);
-        if (s->internal == INT_READBACK && s->vs != NULL && !s->pinned)
-            readback_feed(&s->chg->rb, pl, len, peek == len, s->vs);
-        if (s->internal == INT_XREAD)
+        if (s->query.internal == INT_READBACK && s->vars.vs != NULL && !s->route.pinned)
+            readback_feed(&s->vars.chg->rb, pl, len, peek == len, s->vars.vs);
+        if (s->query.internal == INT_XREAD)
             session_fanout_xa_packet(s, pl, len, peek == len);
-        if (s->internal == INT_PS_PREPARE && len > 0 && pl[0] == MYSQL_ERR && peek == len &&
-            s->resp.err_code != 0) {
-            free(s->ps_err);
-            s->ps_err_len = (uint16_t)HY_MIN(len, 1024u);
-            if ((s->ps_err = malloc(s->ps_err_len)) != NULL)
-                memcpy(s->ps_err, pl, s->ps_err_len);
+        if (s->query.internal == INT_PS_PREPARE && len > 0 && pl[0] == MYSQL_ERR && peek == len &&
+            s->io.resp.err_code != 0) {
+            free(s->prep.ps_err);
+            s->prep.ps_err_len = (uint16_t)HY_MIN(len, 1024u);
+            if ((s->prep.ps_err = malloc(s->prep.ps_err_len)) != NULL)
+                memcpy(s->prep.ps_err, pl, s->prep.ps_err_len);
         }
         if (rc == MYSQL_RESP_BAD)
             return answer_broken(s);
-        relay_down_take(&s->rdown, st, len, rc);
+        relay_down_take(&s->io.rdown, st, len, rc);
     }
 }
 
@@ -631,10 +636,10 @@ bool down_parse(struct session *s)
  * and anything we generated, is out. */
 void down_forward(struct session *s)
 {
-    struct stream *st = &s->down;
+    struct stream *st = &s->io.down;
     enum relay_rc rc = RELAY_DONE;
     while (st->b != NULL) {
-        s->meta_flush = false;
+        s->prep.meta_flush = false;
         if (!down_parse(s))
             return;
         if (conn_has_local(&s->client)) {
@@ -644,27 +649,27 @@ void down_forward(struct session *s)
             break;
         }
         if (st->head < st->scan)
-            s->down_sent = true;
+            s->io.down_sent = true;
         rc = relay_flush(st, &s->client, s->w->loop);
         if (rc == RELAY_ERROR) {
             session_mark_closing(s, END_CLIENT_ERROR);
             return;
         }
-        if (rc == RELAY_DONE && s->meta_flush && s->state != SS_CLOSING)
+        if (rc == RELAY_DONE && s->prep.meta_flush && s->state != SS_CLOSING)
             continue; /* a column count waited for this: parse on */
         if (rc == RELAY_DONE)
             stream_release_if_empty(st, &s->w->pool);
         break;
     }
-    if (s->resp_broken && rc == RELAY_DONE && (st->b == NULL || stream_empty(st)))
+    if (s->io.resp_broken && rc == RELAY_DONE && (st->b == NULL || stream_empty(st)))
         answer_broken_end(s);
     update_reads(s);
-    if (s->infile)
+    if (s->io.infile)
         up_forward(s); /* file packets may already be waiting */
-    if (s->state == SS_COMMAND && s->resp_done && !s->req_open && rc == RELAY_DONE &&
+    if (s->state == SS_COMMAND && s->io.resp_done && !s->io.req_open && rc == RELAY_DONE &&
         !conn_has_local(&s->client)) {
         if (stream_unparsed(st) > 0 && !state_readback_in_flight(s)) {
-            slog_warn(s, "backend %s sent %u bytes after its answer", s->cur->be->name,
+            slog_warn(s, "backend %s sent %u bytes after its answer", s->conns.cur->be->name,
                       stream_unparsed(st));
             session_mark_closing(s, END_BACKEND_PROTOCOL);
             return;
@@ -674,21 +679,21 @@ void down_forward(struct session *s)
 }
 
 /* Start forwarding the command whose header is at up.scan. */
-/* A command starts on s->cur. */
+/* A command starts on s->conns.cur. */
 void command_begin(struct session *s, uint8_t cmd, uint8_t exec_flags)
 {
-    s->cmd = cmd;
-    s->cmd_started = ev_now(s->w->loop);
-    s->kill_id = 0;
+    s->query.cmd = cmd;
+    s->query.cmd_started = ev_now(s->w->loop);
+    s->kill.kill_id = 0;
     command_kill_unhold(s, false); /* a leftover */
-    s->req_bytes = 0;              /* command_forward() counts the request it passes on */
-    s->wait_idx = -1;
-    s->last_idx = s->cur->idx;
-    s->down_sent = false;
+    s->io.req_bytes = 0;           /* command_forward() counts the request it passes on */
+    s->route.wait_idx = -1;
+    s->route.last_idx = s->conns.cur->idx;
+    s->io.down_sent = false;
     query_end(s, true); /* never two at once; a leftover would be a lost one */
-    s->q_rt = s->cur->be->rt;
-    if (s->q_rt != NULL)
-        backend_query_begin(s->q_rt);
+    s->route.q_rt = s->conns.cur->be->rt;
+    if (s->route.q_rt != NULL)
+        backend_query_begin(s->route.q_rt);
     stat_inc(&s->w->stats.commands);
     session_set_state(s, SS_COMMAND);
     answer_expect(s, cmd, exec_flags);
@@ -699,11 +704,11 @@ void command_begin(struct session *s, uint8_t cmd, uint8_t exec_flags)
 void command_forward(struct session *s, uint8_t cmd, uint32_t len, uint8_t exec_flags)
 {
     command_begin(s, cmd, exec_flags);
-    s->req_open = true;
-    s->up.scan += MYSQL_HEADER_SIZE;
-    s->up_left = len;
-    s->up_cont = len == MYSQL_MAX_PAYLOAD;
-    s->req_bytes = len;
+    s->io.req_open = true;
+    s->io.up.scan += MYSQL_HEADER_SIZE;
+    s->io.up_left = len;
+    s->io.up_cont = len == MYSQL_MAX_PAYLOAD;
+    s->io.req_bytes = len;
     up_forward(s);
 }
 
@@ -712,23 +717,23 @@ void command_forward(struct session *s, uint8_t cmd, uint32_t len, uint8_t exec_
 void command_send_own(struct session *s, uint8_t cmd, const uint8_t *pkt, size_t len)
 {
     command_begin(s, cmd, 0);
-    s->cmd_writes = false;
-    s->req_open = false;
-    if (conn_send_local(&s->cur->c, s->w->loop, &s->w->pool, pkt, len) != HY_OK)
+    s->query.cmd_writes = false;
+    s->io.req_open = false;
+    if (conn_send_local(&s->conns.cur->c, s->w->loop, &s->w->pool, pkt, len) != HY_OK)
         session_mark_closing(s, END_BACKEND_LOST);
     else
         state_readback_send(s);
 }
 
 /* The client's COM_QUERY or COM_STMT_PREPARE (whole at p) calls
- * CONNECTION_ID(): it goes to s->cur with the session's id there, the id
- * of the handshake, whichever backend runs it (s->connid, from session_route()).
+ * CONNECTION_ID(): it goes to s->conns.cur with the session's id there, the id
+ * of the handshake, whichever backend runs it (s->query.connid, from session_route()).
  * A COM_QUERY that reads the process list or the status variables goes
  * with derived tables in their place (session_sysview.c). */
 static void command_forward_connid(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len)
 {
     static const struct classify_connid none = {0};
-    const struct classify_connid *cid = s->connid != NULL ? s->connid : &none;
+    const struct classify_connid *cid = s->query.connid != NULL ? s->query.connid : &none;
     bool sysview = cmd == COM_QUERY && session_sysview_rewrites(s);
     /* FOUND_ROWS() and ROW_COUNT() are the session's previous statement's,
      * which ran on another connection (or this one ran another session's
@@ -761,9 +766,9 @@ static void command_forward_connid(struct session *s, uint8_t cmd, const uint8_t
     }
     mysql_hdr_write(pkt, (uint32_t)(n + 1), 0);
     consume_packet(s, len);
-    bool writes = s->cmd_writes;
+    bool writes = s->query.cmd_writes;
     command_send_own(s, cmd, pkt, MYSQL_HEADER_SIZE + 1 + n);
-    s->cmd_writes = writes;
+    s->query.cmd_writes = writes;
     free(pkt);
 }
 
@@ -771,25 +776,25 @@ static void command_forward_connid(struct session *s, uint8_t cmd, const uint8_t
  * there). */
 void consume_packet(struct session *s, uint32_t len)
 {
-    s->up.scan += MYSQL_HEADER_SIZE + len;
-    s->up.head = s->up.scan;
+    s->io.up.scan += MYSQL_HEADER_SIZE + len;
+    s->io.up.head = s->io.up.scan;
 }
 
-/* Make backend `idx` ready for a command. True when it is (it is s->cur);
+/* Make backend `idx` ready for a command. True when it is (it is s->conns.cur);
  * otherwise the command waits in `up` (SS_WAIT_BACKEND) while the backend
  * is opened or brought up to date, and session_next_command runs again. */
 bool ensure_backend(struct session *s, uint32_t idx)
 {
-    struct bconn *bc = s->bc[idx];
+    struct bconn *bc = s->conns.bc[idx];
     if (bc == NULL && session_pool_take(s, idx))
-        bc = s->bc[idx];
-    if (bc != NULL && bc->state == BCONN_READY && bc->vs_gen == s->vs_gen &&
-        bc->lid_epoch == s->lid_epoch && !session_pool_diag_lost(s, bc)) {
-        s->cur = bc;
+        bc = s->conns.bc[idx];
+    if (bc != NULL && bc->state == BCONN_READY && bc->vs_gen == s->vars.vs_gen &&
+        bc->lid_epoch == s->values.lid_epoch && !session_pool_diag_lost(s, bc)) {
+        s->conns.cur = bc;
         session_publish_backend(s);
         /* a BEGIN halyard answered, or the group's XA branch, first */
-        if ((s->xa != NULL || s->begin_sql[0] != '\0') && s->internal == INT_NONE &&
-            !session_begin_ready(s, bc, idx))
+        if ((session_groups(s)->xa != NULL || session_groups(s)->begin_sql[0] != '\0') &&
+            s->query.internal == INT_NONE && !session_begin_ready(s, bc, idx))
             return false;
         return true;
     }
@@ -799,7 +804,7 @@ bool ensure_backend(struct session *s, uint32_t idx)
         bconn_open(s, idx);
         return false;
     }
-    s->cur = bc;
+    s->conns.cur = bc;
     if (bc->state == BCONN_READY)
         state_sync_start(s);
     return false;
@@ -808,14 +813,14 @@ bool ensure_backend(struct session *s, uint32_t idx)
 /* Backend `idx` logged in, whatever session state it has run: for a query
  * of halyard's own that does not depend on it (MASTER_GTID_WAIT), which
  * then runs before the state is brought there. True when it is (it is
- * s->cur); otherwise the command waits as in ensure_backend(). */
+ * s->conns.cur); otherwise the command waits as in ensure_backend(). */
 bool ensure_connected(struct session *s, uint32_t idx)
 {
-    struct bconn *bc = s->bc[idx];
+    struct bconn *bc = s->conns.bc[idx];
     if (bc == NULL && session_pool_take(s, idx))
-        bc = s->bc[idx];
+        bc = s->conns.bc[idx];
     if (bc != NULL && bc->state == BCONN_READY) {
-        s->cur = bc;
+        s->conns.cur = bc;
         session_publish_backend(s);
         return true;
     }
@@ -824,7 +829,7 @@ bool ensure_connected(struct session *s, uint32_t idx)
     if (bc == NULL)
         bconn_open(s, idx);
     else
-        s->cur = bc;
+        s->conns.cur = bc;
     return false;
 }
 
@@ -893,47 +898,48 @@ static void session_note_statement(struct session *s, uint8_t cmd, const uint8_t
         text = (const char *)p + 1;
         len = avail - 1;
     } else if (cmd == COM_STMT_EXECUTE && avail >= 5) {
-        const struct pstmt *ps = pstmt_find(&s->ps, mysql_stmt_id_get(p));
+        const struct pstmt *ps = pstmt_find(&s->prep.map, mysql_stmt_id_get(p));
         if (ps != NULL && ps->sql != NULL) {
             text = ps->sql;
             len = ps->sql_len;
         }
     }
-    s->stmt_len = (uint8_t)HY_MIN(len, sizeof(s->stmt));
-    if (s->stmt_len > 0)
-        memcpy(s->stmt, text, s->stmt_len);
+    s->query.stmt_len = (uint8_t)HY_MIN(len, sizeof(s->query.stmt));
+    if (s->query.stmt_len > 0)
+        memcpy(s->query.stmt, text, s->query.stmt_len);
 }
 
 void session_describe(const struct session *s, struct session_row *r)
 {
     memset(r, 0, sizeof(*r));
     r->id = s->id;
-    snprintf(r->user, sizeof(r->user), "%s", s->user != NULL ? s->user : "");
-    snprintf(r->client, sizeof(r->client), "%s", s->peer);
-    snprintf(r->via, sizeof(r->via), "%s", s->via != NULL ? s->via : "");
+    snprintf(r->user, sizeof(r->user), "%s", s->who.user != NULL ? s->who.user : "");
+    snprintf(r->client, sizeof(r->client), "%s", s->who.peer);
+    snprintf(r->via, sizeof(r->via), "%s", s->who.via != NULL ? s->who.via : "");
     const char *schema = session_schema(s);
     snprintf(r->schema, sizeof(r->schema), "%s", schema != NULL ? schema : "");
-    if (s->cur != NULL) {
-        snprintf(r->backend, sizeof(r->backend), "%s", s->cur->be->name);
-        r->thread = s->cur->login.thread_id;
+    if (s->conns.cur != NULL) {
+        snprintf(r->backend, sizeof(r->backend), "%s", s->conns.cur->be->name);
+        r->thread = s->conns.cur->login.thread_id;
     }
     r->state = session_state_to_str(s->state);
-    r->command = s->state == SS_COMMAND ? mysql_com_name(s->cmd) : NULL;
+    r->command = s->state == SS_COMMAND ? mysql_com_name(s->query.cmd) : NULL;
     /* Runs in the session's worker (worker_call): its loop's cached time. */
-    r->command_age_ms =
-        s->state == SS_COMMAND ? (int64_t)((ev_now(s->w->loop) - s->cmd_started) * 1000.0) : -1;
-    r->statements = s->ps.count;
+    r->command_age_ms = s->state == SS_COMMAND
+                            ? (int64_t)((ev_now(s->w->loop) - s->query.cmd_started) * 1000.0)
+                            : -1;
+    r->statements = s->prep.map.count;
     session_pool_holds(s, r->holds, sizeof(r->holds));
     bool busy = s->state == SS_COMMAND || s->state == SS_WAIT_BACKEND;
-    if (!busy || s->stmt_len == 0)
+    if (!busy || s->query.stmt_len == 0)
         return;
-    if (may_hold_secret(s->stmt, s->stmt_len, s->lex_opts)) {
+    if (may_hold_secret(s->query.stmt, s->query.stmt_len, s->route.lex_opts)) {
         /* As the query log does: no password, the digest stands for it. */
-        (void)classify_digest(s->stmt, s->stmt_len, s->lex_opts, r->statement, sizeof(r->statement),
-                              NULL);
+        (void)classify_digest(s->query.stmt, s->query.stmt_len, s->route.lex_opts, r->statement,
+                              sizeof(r->statement), NULL);
     } else {
-        memcpy(r->statement, s->stmt, s->stmt_len);
-        r->statement[s->stmt_len] = '\0';
+        memcpy(r->statement, s->query.stmt, s->query.stmt_len);
+        r->statement[s->query.stmt_len] = '\0';
     }
 }
 
@@ -979,7 +985,7 @@ typedef enum next_step com_handler(struct session *s, const struct next_cmd *c);
 /* The payload bytes of the command at up.scan that are in the buffer. */
 static uint32_t next_avail(const struct session *s, uint32_t len)
 {
-    return HY_MIN(len, stream_unparsed(&s->up) - MYSQL_HEADER_SIZE);
+    return HY_MIN(len, stream_unparsed(&s->io.up) - MYSQL_HEADER_SIZE);
 }
 
 static enum next_step com_quit(struct session *s, const struct next_cmd *c)
@@ -1002,7 +1008,7 @@ static enum next_step com_change_user(struct session *s, const struct next_cmd *
 
 static enum next_step com_ping(struct session *s, const struct next_cmd *c)
 {
-    if (s->bc[s->primary] == NULL) {
+    if (s->conns.bc[s->route.primary] == NULL) {
         /* No backend session yet: nothing to ping or to reset. */
         consume_packet(s, c->len);
         stat_inc(&s->w->stats.commands);
@@ -1016,18 +1022,18 @@ static enum next_step com_reset_connection(struct session *s, const struct next_
 {
     /* A fresh session everywhere but for its schema, which the
      * server keeps: other backends reconnect when needed. */
-    POOL_COUNT(s, &s->cfg->backends[s->primary], resets);
+    POOL_COUNT(s, &s->cfg->backends[s->route.primary], resets);
     session_xa_discard(s); /* a transaction across groups ends with it */
     session_begin_forget(s);
     state_clear(s);
     session_pool_reset(s);
-    s->pinned = false;
-    for (uint32_t i = 0; i < s->n_bc; i++) {
-        if (s->bc[i] != NULL && i != s->primary)
-            bconn_close(s->bc[i]);
+    s->route.pinned = false;
+    for (uint32_t i = 0; i < s->conns.n_bc; i++) {
+        if (s->conns.bc[i] != NULL && i != s->route.primary)
+            bconn_close(s->conns.bc[i]);
     }
-    s->status = SERVER_STATUS_AUTOCOMMIT;
-    s->ro_idx = -1;
+    s->route.status = SERVER_STATUS_AUTOCOMMIT;
+    s->route.ro_idx = -1;
     ps_clear(s); /* the server drops them all */
     if (state_reset_keep_schema(s) != HY_OK) {
         session_mark_closing(s, END_NOMEM);
@@ -1066,7 +1072,7 @@ static enum next_step com_query(struct session *s, const struct next_cmd *c)
 
 static enum next_step com_stmt_prepare(struct session *s, const struct next_cmd *c)
 {
-    if (s->wait_idx < 0 && s->ps.count >= (uint32_t)s->cfg->max_prepared_statements) {
+    if (s->route.wait_idx < 0 && s->prep.map.count >= (uint32_t)s->cfg->max_prepared_statements) {
         ps_refuse(s, c->len, ER_MAX_PREPARED_STMT_COUNT, "42000",
                   "Can't create more than max_prepared_stmt_count statements "
                   "(current value: %d)",
@@ -1149,11 +1155,11 @@ static com_handler *const com_handlers[256] = {
  * there; NEXT_AGAIN after a step that lets the loop look again. */
 static enum next_step next_take(struct session *s, struct next_cmd *c)
 {
-    struct stream *st = &s->up;
+    struct stream *st = &s->io.up;
     if ((s->state != SS_IDLE && s->state != SS_WAIT_BACKEND) || session_login_waits(s) ||
         session_fanout_busy(s))
         return NEXT_STOP;
-    if (registry_kill_requested(&s->reg)) {
+    if (registry_kill_requested(&s->kill.reg)) {
         /* KILL CONNECTION found it between statements, or waiting for
          * a connection: it ends before it runs another. */
         if (st->b != NULL && stream_unparsed(st) >= MYSQL_HEADER_SIZE)
@@ -1168,12 +1174,12 @@ static enum next_step next_take(struct session *s, struct next_cmd *c)
     if (state_db_check(s) || state_moved_readback(s) || session_pool_lid_follow(s))
         return NEXT_STOP; /* the schema, insert_id, rand_seed1/2, LAST_INSERT_ID() read back first
                            */
-    if (config_root(s->cfg) != s->w->session_cfg && s->state == SS_IDLE && s->wait_idx < 0) {
+    if (config_root(s->cfg) != s->w->session_cfg && s->state == SS_IDLE && s->route.wait_idx < 0) {
         session_config_switch(s);
         if (s->state == SS_CLOSING)
             return NEXT_STOP; /* its group was removed: reaped as the callback ends */
     }
-    if (s->state == SS_IDLE && s->xa != NULL && session_xa_rollback_due(s))
+    if (s->state == SS_IDLE && session_groups(s)->xa != NULL && session_xa_rollback_due(s))
         return session_xa_abort(s) ? NEXT_STOP : NEXT_AGAIN; /* its steps run; then the next */
     if (st->b == NULL || stream_unparsed(st) < MYSQL_HEADER_SIZE) {
         if (st->b != NULL && st->head == st->scan)
@@ -1213,13 +1219,13 @@ static enum next_step next_take(struct session *s, struct next_cmd *c)
         session_err(s, 1, SERR_UNKNOWN_COMMAND);
         return NEXT_AGAIN;
     }
-    s->last_seq = seq;
+    s->io.last_seq = seq;
     c->cmd = c->p[0];
     return NEXT_ROUTE;
 }
 
 /* The transaction died with its backend while the client was away (a
- * statement found s->trx_lost): tell it now; a ROLLBACK is what it would
+ * statement found s->route.trx_lost): tell it now; a ROLLBACK is what it would
  * have done. */
 static enum next_step next_trx_lost(struct session *s, const struct next_cmd *c)
 {
@@ -1227,11 +1233,11 @@ static enum next_step next_trx_lost(struct session *s, const struct next_cmd *c)
     q = skip_space_comments(q, qend);
     bool rollback = c->cmd == COM_QUERY && match_word(&q, qend, "ROLLBACK");
     consume_packet(s, c->len);
-    if (s->xa != NULL) {
+    if (session_groups(s)->xa != NULL) {
         /* the other groups' branches are rolled back first */
         command_abandon(s);
-        char *name = s->trx_lost;
-        s->trx_lost = NULL;
+        char *name = s->route.trx_lost;
+        s->route.trx_lost = NULL;
         bool waits = session_xa_lost(s, rollback, name);
         free(name);
         return waits ? NEXT_STOP : NEXT_AGAIN;
@@ -1239,9 +1245,9 @@ static enum next_step next_trx_lost(struct session *s, const struct next_cmd *c)
     if (rollback)
         send_ok(s, 1);
     else
-        session_err(s, 1, SERR_TRX_LOST, s->trx_lost);
-    free(s->trx_lost);
-    s->trx_lost = NULL;
+        session_err(s, 1, SERR_TRX_LOST, s->route.trx_lost);
+    free(s->route.trx_lost);
+    s->route.trx_lost = NULL;
     return NEXT_AGAIN;
 }
 
@@ -1251,10 +1257,10 @@ static enum next_step next_trx_lost(struct session *s, const struct next_cmd *c)
 static enum next_step next_route(struct session *s, const struct next_cmd *c, uint32_t *idx,
                                  char *why, size_t whylen, bool *primary_write)
 {
-    if (s->wait_idx >= 0 && s->fanout == NULL) {
+    if (s->route.wait_idx >= 0 && session_groups(s)->fanout == NULL) {
         /* (a read of every group in an XA transaction waiting between
-         * its parts, s->fanout, is routed again: session_fanout_xa_wait) */
-        *idx = (uint32_t)s->wait_idx;
+         * its parts, s->groups->fanout, is routed again: session_fanout_xa_wait) */
+        *idx = (uint32_t)s->route.wait_idx;
         return NEXT_ROUTE;
     }
     uint8_t cmd = c->cmd;
@@ -1262,24 +1268,25 @@ static enum next_step next_route(struct session *s, const struct next_cmd *c, ui
     session_follow_primary(s);
     if (s->state == SS_CLOSING)
         return NEXT_STOP;
-    if (s->trx_lost != NULL && c->fits &&
+    if (s->route.trx_lost != NULL && c->fits &&
         (cmd == COM_QUERY || cmd == COM_STMT_EXECUTE || cmd == COM_STMT_PREPARE))
         return next_trx_lost(s, c);
     session_note_statement(s, cmd, c->p, next_avail(s, c->len));
-    s->primary_wait_until = 0; /* a new statement gets the whole wait */
+    s->route.primary_wait_until = 0; /* a new statement gets the whole wait */
     *idx = session_route(s, cmd, c->p, c->len, next_avail(s, c->len));
     if (s->state == SS_CLOSING)
         return NEXT_STOP;
-    if (s->lid_lost != NULL && s->cmd_lid) {
+    if (s->values.lid_lost != NULL && s->query.cmd_lid) {
         /* It would read another connection's value: the session
          * ends as the server's death would have ended it. */
-        slog_warn(s, "a statement uses LAST_INSERT_ID(), lost with %s: closing", s->lid_lost);
+        slog_warn(s, "a statement uses LAST_INSERT_ID(), lost with %s: closing",
+                  s->values.lid_lost);
         command_abandon(s);
-        session_err(s, 1, SERR_LID_LOST, s->lid_lost);
+        session_err(s, 1, SERR_LID_LOST, s->values.lid_lost);
         session_mark_closing(s, END_BACKEND_LOST);
         return NEXT_STOP;
     }
-    if (s->lid_unknown != NULL && s->cmd_lid) {
+    if (s->values.lid_unknown != NULL && s->query.cmd_lid) {
         /* not known after a write on several groups: refused, not
          * answered with an older value */
         if (*idx == ROUTE_FANOUT)
@@ -1289,36 +1296,36 @@ static enum next_step next_route(struct session *s, const struct next_cmd *c, ui
         send_err(s, 1, 1105, "HY000",
                  "halyard: LAST_INSERT_ID() is not known after the previous statement "
                  "on several groups: %.300s",
-                 s->lid_unknown);
+                 s->values.lid_unknown);
         return NEXT_AGAIN;
     }
-    *primary_write = *idx == s->primary && !session_in_trans(s) && s->ro_idx < 0;
-    if (*idx < s->n_bc)
+    *primary_write = *idx == s->route.primary && !session_in_trans(s) && s->route.ro_idx < 0;
+    if (*idx < s->conns.n_bc)
         *idx = route_health(s, *idx, why, whylen);
-    if (*idx < s->n_bc && *idx != s->primary && cmd == COM_QUERY && c->fits &&
-        !session_in_trans(s) && s->ro_idx < 0 && !s->retried)
+    if (*idx < s->conns.n_bc && *idx != s->route.primary && cmd == COM_QUERY && c->fits &&
+        !session_in_trans(s) && s->route.ro_idx < 0 && !s->route.retried)
         retry_keep(s, c->h, MYSQL_HEADER_SIZE + c->len);
-    else if (!s->retried)
-        s->retry_ok = false;
+    else if (!s->route.retried)
+        s->route.retry_ok = false;
     return NEXT_ROUTE;
 }
 
 /* A statement a query rule blocked (ROUTE_BLOCK). */
 static enum next_step next_blocked(struct session *s, const struct next_cmd *c)
 {
-    const struct config_rule *rule = s->block_rule;
+    const struct config_rule *rule = s->query.block_rule;
     if (!c->fits) {
         session_mark_closing(s, END_PROTOCOL);
         return NEXT_STOP;
     }
     char digest[20];
-    snprintf(digest, sizeof(digest), "%016" PRIx64, s->digest_hash);
-    bool have_digest = s->digest_pending;
+    snprintf(digest, sizeof(digest), "%016" PRIx64, s->query.digest_hash);
+    bool have_digest = s->query.digest_pending;
     consume_packet(s, c->len);
     command_abandon(s);
-    log_audit("session %u %s@%s: statement blocked by rule '%s'", s->id, s->user, s->peer,
+    log_audit("session %u %s@%s: statement blocked by rule '%s'", s->id, s->who.user, s->who.peer,
               rule->name);
-    audit_block(s->id, s->user, s->peer, rule->name, have_digest ? digest : NULL);
+    audit_block(s->id, s->who.user, s->who.peer, rule->name, have_digest ? digest : NULL);
     session_err_custom(s, 1, (uint16_t)rule->error_code, rule->error_sqlstate, rule->error_message);
     return NEXT_AGAIN;
 }
@@ -1329,12 +1336,12 @@ static enum next_step next_firewalled(struct session *s, const struct next_cmd *
     if (!answer_here(s, c->fits, c->len))
         return NEXT_STOP;
     char digest[20];
-    snprintf(digest, sizeof(digest), "%016" PRIx64, s->fw_hash);
+    snprintf(digest, sizeof(digest), "%016" PRIx64, s->query.fw_hash);
     log_audit("session %u %s@%s: %s blocked by the firewall: digest %s not in the user's "
               "firewall_allow",
-              s->id, s->user, s->peer, mysql_com_name(c->cmd), digest);
-    audit_block(s->id, s->user, s->peer, "firewall", digest);
-    session_err(s, 1, SERR_FIREWALL, s->user);
+              s->id, s->who.user, s->who.peer, mysql_com_name(c->cmd), digest);
+    audit_block(s->id, s->who.user, s->who.peer, "firewall", digest);
+    session_err(s, 1, SERR_FIREWALL, s->who.user);
     return NEXT_AGAIN;
 }
 
@@ -1399,21 +1406,22 @@ static enum next_step next_outcome(struct session *s, const struct next_cmd *c, 
 static void next_forward(struct session *s, const struct next_cmd *c, uint32_t idx)
 {
     uint8_t cmd = c->cmd;
-    s->wait_idx = (int)idx;
-    if (s->causal_check && idx != s->primary && !causal_ready(s, idx))
+    s->route.wait_idx = (int)idx;
+    if (s->route.causal_check && idx != s->route.primary && !causal_ready(s, idx))
         return;
-    s->causal_check = false;
+    s->route.causal_check = false;
     /* a branch's XA START may carry this statement (session_xa.c) */
-    session_xa_pipe(s, s->xa != NULL && cmd == COM_QUERY && c->fits &&
-                           !(s->connid != NULL && s->connid->n > 0));
+    session_xa_pipe(s, session_groups(s)->xa != NULL && cmd == COM_QUERY && c->fits &&
+                           !(s->query.connid != NULL && s->query.connid->n > 0));
     bool ready = ensure_backend(s, idx);
     session_xa_pipe(s, false);
     if (!ready || !session_sysview_ready(s))
         return;
     uint8_t exec_flags = (cmd == COM_STMT_EXECUTE && c->len >= 6) ? c->p[5] : 0;
-    s->set_option = (cmd == COM_SET_OPTION && c->len >= 3) ? (int)(c->p[1] | c->p[2] << 8) : -1;
+    s->query.set_option =
+        (cmd == COM_SET_OPTION && c->len >= 3) ? (int)(c->p[1] | c->p[2] << 8) : -1;
     session_sysview_begin(s);
-    if (((s->connid != NULL && s->connid->n > 0) || session_sysview_rewrites(s)) &&
+    if (((s->query.connid != NULL && s->query.connid->n > 0) || session_sysview_rewrites(s)) &&
         (cmd == COM_QUERY || cmd == COM_STMT_PREPARE) && c->fits)
         command_forward_connid(s, cmd, c->p, c->len);
     else
@@ -1448,9 +1456,9 @@ void session_client_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
     (void)revents;
     struct session *s = container_of(w, struct session, client.rio);
-    enum relay_rc rr = relay_read(&s->up, &s->client, &s->w->pool);
+    enum relay_rc rr = relay_read(&s->io.up, &s->client, &s->w->pool);
     if (rr == RELAY_DONE)
-        s->last_active = ev_now(loop);
+        s->io.last_active = ev_now(loop);
     if (rr == RELAY_AGAIN) {
         update_reads(s);
         goto out;
@@ -1471,7 +1479,7 @@ void session_client_read_cb(struct ev_loop *loop, ev_io *w, int revents)
         session_next_command(s);
         break;
     case SS_COMMAND:
-        if (s->req_open)
+        if (s->io.req_open)
             up_forward(s);
         else
             update_reads(s); /* pipelined: kept for later */
@@ -1513,23 +1521,23 @@ static void answer_timeout(struct session *s)
 {
     double timeout = s->cfg->backend_read_timeout_ms / 1e3;
     double now = ev_now(s->w->loop);
-    if (timeout <= 0 || s->cur == NULL || s->resp_done || s->resp_broken)
+    if (timeout <= 0 || s->conns.cur == NULL || s->io.resp_done || s->io.resp_broken)
         return; /* a reload turned it off; or the answer is all here */
-    bool client_side = s->req_open || s->infile || conn_has_local(&s->client) ||
-                       (s->down.b != NULL && !stream_empty(&s->down));
+    bool client_side = s->io.req_open || s->io.infile || conn_has_local(&s->client) ||
+                       (s->io.down.b != NULL && !stream_empty(&s->io.down));
     if (client_side)
-        s->down_last = now;
-    double left = s->down_last + timeout - now;
+        s->io.down_last = now;
+    double left = s->io.down_last + timeout - now;
     if (left > 0) {
-        ev_timer_set(&s->timer, left, 0.);
-        ev_timer_start(s->w->loop, &s->timer); /* lazy still, if it was */
+        ev_timer_set(&s->io.timer, left, 0.);
+        ev_timer_start(s->w->loop, &s->io.timer); /* lazy still, if it was */
         return;
     }
     char what[64];
     snprintf(what, sizeof(what), "sent nothing for %d ms", s->cfg->backend_read_timeout_ms);
     slog_warn(s, "backend %s %s answering %s (backend_read_timeout_ms): closing that connection",
-              s->cur->be->name, what, mysql_com_name(s->cmd));
-    if (s->rdown.left > 0 || s->rdown.cont) {
+              s->conns.cur->be->name, what, mysql_com_name(s->query.cmd));
+    if (s->io.rdown.left > 0 || s->io.rdown.cont) {
         session_mark_closing(s, END_BACKEND_LOST); /* in the middle of a packet */
         return;
     }
@@ -1541,9 +1549,9 @@ void session_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)loop;
     (void)revents;
-    struct session *s = container_of(w, struct session, timer);
-    if (s->timer_lazy && s->state != SS_COMMAND) {
-        s->timer_lazy = false; /* a read timer past its command: nothing to time */
+    struct session *s = container_of(w, struct session, io.timer);
+    if (s->io.timer_lazy && s->state != SS_COMMAND) {
+        s->io.timer_lazy = false; /* a read timer past its command: nothing to time */
         return;
     }
     if (login_timer(s)) { /* a login's answer held back, or its wait for the accounts */
@@ -1567,11 +1575,11 @@ void session_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
         break;
     case SS_LOGIN_BACKEND:
     case SS_WAIT_BACKEND:
-        if (s->cur == NULL) { /* waiting for a connection at max_connections */
+        if (s->conns.cur == NULL) { /* waiting for a connection at max_connections */
             if (s->state == SS_LOGIN_BACKEND) {
                 slog_info(s, "login not finished within %d ms: no connection to the primary",
                           s->cfg->login_timeout_ms);
-                session_err(s, (uint8_t)(s->last_seq + 1), SERR_TOO_MANY);
+                session_err(s, (uint8_t)(s->io.last_seq + 1), SERR_TOO_MANY);
                 session_mark_closing(s, END_LOGIN_TIMEOUT);
             }
             break; /* a statement: its wait has its own end (session_pool_wait) */
@@ -1593,16 +1601,16 @@ void session_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 void session_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)revents;
-    struct session *s = container_of(w, struct session, idle);
+    struct session *s = container_of(w, struct session, io.idle);
     double timeout = s->cfg->client_idle_timeout_ms / 1e3;
     double now = ev_now(loop);
     if (timeout <= 0)
         return; /* a reload turned it off */
     bool idle = s->state == SS_IDLE && !session_login_waits(s) && !conn_has_local(&s->client) &&
-                (s->up.b == NULL || stream_empty(&s->up));
+                (s->io.up.b == NULL || stream_empty(&s->io.up));
     if (!idle)
-        s->last_active = now; /* a command in flight is not idleness */
-    double left = s->last_active + timeout - now;
+        s->io.last_active = now; /* a command in flight is not idleness */
+    double left = s->io.last_active + timeout - now;
     if (left > 0) {
         w->repeat = left;
         ev_timer_again(loop, w);

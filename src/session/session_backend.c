@@ -43,13 +43,13 @@
 
 void session_backend_ready(struct session *s)
 {
-    struct bconn *bc = s->cur;
+    struct bconn *bc = s->conns.cur;
     session_timer_stop(s);
     ev_io_start(s->w->loop, &bc->c.rio);
     slog_debug(s, "backend %s ready, thread %u", bc->be->name, bc->login.thread_id);
     if (s->state == SS_LOGIN_BACKEND) {
         session_publish_backend(s);
-        session_login_ok(s, (uint8_t)(s->last_seq + 1));
+        session_login_ok(s, (uint8_t)(s->io.last_seq + 1));
         return;
     }
     if (s->state != SS_WAIT_BACKEND)
@@ -67,25 +67,25 @@ void session_backend_ready(struct session *s)
  * bounce between two replicas for ever. */
 static bool session_fall_back(struct session *s, const struct config_backend *be)
 {
-    if (s->wait_idx < 0 || s->state != SS_WAIT_BACKEND)
+    if (s->route.wait_idx < 0 || s->state != SS_WAIT_BACKEND)
         return false;
     struct route_in in;
     struct route_out out;
     if (!route_view(s, ROUTE_FALL_BACK, &in))
         return false;
-    in.target = (uint32_t)s->wait_idx;
+    in.target = (uint32_t)s->route.wait_idx;
     session_decide(&in, &out);
     if (out.verdict != ROUTE_GO)
         return false;
     uint32_t j = out.target;
     slog_warn(s, "sending the statement meant for %s to %s instead", be->name,
               s->cfg->backends[j].name);
-    s->wait_idx = (int)j;
-    s->fell_back = true;
+    s->route.wait_idx = (int)j;
+    s->route.fell_back = true;
     /* The causal wait ran on the backend that failed, not on this one: a
      * replica waits again (it may not have the session's writes yet). */
-    s->causal_check = j != s->primary && (s->causal_read || s->global_read);
-    s->ro_idx = -1;
+    s->route.causal_check = j != s->route.primary && (s->route.causal_read || s->route.global_read);
+    s->route.ro_idx = -1;
     session_set_state(s, SS_IDLE);
     session_next_command(s);
     return true;
@@ -95,25 +95,25 @@ static void session_backend_failed_copied(struct session *s, const struct config
                                           const uint8_t *err_payload, size_t err_len,
                                           const char *why);
 
-/* s->cur could not be opened, refused our login, or refused the session
+/* s->conns.cur could not be opened, refused our login, or refused the session
  * state. `err_payload` is the backend's ERR (forwarded as is) or NULL (we
  * answer 1429). */
 void session_backend_failed(struct session *s, const uint8_t *err_payload, size_t err_len,
                             const char *why)
 {
-    if (s->internal == INT_XA) {
+    if (s->query.internal == INT_XA) {
         session_xa_failed(s, why);
         return;
     }
-    if (s->internal == INT_PRECOMMIT) {
+    if (s->query.internal == INT_PRECOMMIT) {
         session_begin_commit_failed(s, why);
         return;
     }
-    if (s->internal == INT_XREAD) {
+    if (s->query.internal == INT_XREAD) {
         session_fanout_xa_failed(s, why);
         return;
     }
-    const struct config_backend *be = s->cur->be;
+    const struct config_backend *be = s->conns.cur->be;
     /* The ERR may live in the connection's buffer, which closing frees. */
     uint8_t *err_copy = NULL;
     if (err_payload != NULL) {
@@ -135,12 +135,12 @@ static void session_backend_failed_copied(struct session *s, const struct config
                                           const char *why)
 {
     /* Neither waits for a command of the client (its `up` may hold none) */
-    bool readback = s->internal == INT_READBACK || s->internal == INT_DB_CHECK,
-         lid = s->internal == INT_LID;
+    bool readback = s->query.internal == INT_READBACK || s->query.internal == INT_DB_CHECK,
+         lid = s->query.internal == INT_LID;
     session_timer_stop(s);
-    s->internal = INT_NONE;
-    bconn_close(s->cur);
-    stream_release(&s->down, &s->w->pool);
+    s->query.internal = INT_NONE;
+    bconn_close(s->conns.cur);
+    stream_release(&s->io.down, &s->w->pool);
     if (err_payload == NULL) {
         stat_inc(&s->w->stats.backend_connect_failures);
         if (be->rt != NULL) {
@@ -169,7 +169,7 @@ static void session_backend_failed_copied(struct session *s, const struct config
         session_mark_closing(s, END_BACKEND_LOST);
         return;
     }
-    uint8_t seq = (uint8_t)(s->last_seq + 1);
+    uint8_t seq = (uint8_t)(s->io.last_seq + 1);
     if (s->state == SS_LOGIN_BACKEND) {
         if (err_payload == NULL && login_wait_start(s, true))
             return;
@@ -189,7 +189,7 @@ static void session_backend_failed_copied(struct session *s, const struct config
     /* Answer the waiting command with an error and drop it. */
     command_abandon(s);
     session_set_state(s, SS_IDLE);
-    struct stream *st = &s->up;
+    struct stream *st = &s->io.up;
     uint32_t len = mysql_hdr_len(st->b->data + st->scan);
     if (len + MYSQL_HEADER_SIZE > stream_unparsed(st)) {
         /* the rest of a huge command is still coming: give up the session */
@@ -209,17 +209,17 @@ static void session_backend_failed_copied(struct session *s, const struct config
  * again. False when there is no room for it. */
 static bool retry_unread(struct session *s)
 {
-    struct stream *st = &s->up;
+    struct stream *st = &s->io.up;
     if (st->b != NULL && st->head != st->scan)
         return false; /* request bytes not flushed yet: cannot happen once answered */
     if (stream_reserve(st, &s->w->pool) != HY_OK)
         return false;
     stream_compact(st);
-    if (st->tail + s->retry_len > st->b->cap)
+    if (st->tail + s->route.retry_len > st->b->cap)
         return false;
-    memmove(st->b->data + s->retry_len, st->b->data, st->tail);
-    memcpy(st->b->data, s->retry_pkt, s->retry_len);
-    st->tail += s->retry_len;
+    memmove(st->b->data + s->route.retry_len, st->b->data, st->tail);
+    memcpy(st->b->data, s->route.retry_pkt, s->route.retry_len);
+    st->tail += s->route.retry_len;
     st->scan = st->head = 0;
     return true;
 }
@@ -228,18 +228,19 @@ static bool retry_unread(struct session *s)
  * again, once, on another replica or the primary: the client never knows. */
 static bool session_retry(struct session *s, struct bconn *bc)
 {
-    if (!s->retry_ok || s->retried || s->down_sent || s->req_open || s->resp_done ||
-        s->internal != INT_NONE || bc->idx == s->primary || !retry_unread(s))
+    if (!s->route.retry_ok || s->route.retried || s->io.down_sent || s->io.req_open ||
+        s->io.resp_done || s->query.internal != INT_NONE || bc->idx == s->route.primary ||
+        !retry_unread(s))
         return false;
     slog_info(s, "backend %s died before answering: running the read again elsewhere",
               bc->be->name);
     query_end(s, true);
-    s->retried = true;
-    s->retry_exclude = bc->idx;
+    s->route.retried = true;
+    s->route.retry_exclude = bc->idx;
     bconn_close(bc);
-    stream_release(&s->down, &s->w->pool);
-    s->digest_pending = false;
-    s->qlog_pending = false;
+    stream_release(&s->io.down, &s->w->pool);
+    s->query.digest_pending = false;
+    s->query.qlog_pending = false;
     session_set_state(s, SS_IDLE);
     session_next_command(s);
     return true;
@@ -259,22 +260,23 @@ void session_backend_lost(struct session *s, struct bconn *bc, const char *why)
         session_xa_parked_lost(s, bc, why);
         return;
     }
-    if (bc == s->cur && s->internal == INT_LID) {
+    if (bc == s->conns.cur && s->query.internal == INT_LID) {
         /* its read-back: no command of the client waits */
         session_backend_failed(s, NULL, 0, why);
         return;
     }
-    bool in_flight = bc == s->cur && s->state == SS_COMMAND;
+    bool in_flight = bc == s->conns.cur && s->state == SS_COMMAND;
     /* a BEGIN not run yet (session_begin.c) has nothing there to lose */
-    bool trx = (bc->idx == s->primary && session_in_trans(s) && s->begin_sql[0] == '\0') ||
-               s->ro_idx == (int)bc->idx;
+    bool trx = (bc->idx == s->route.primary && session_in_trans(s) &&
+                session_groups(s)->begin_sql[0] == '\0') ||
+               s->route.ro_idx == (int)bc->idx;
     slog_warn(s, "backend %s: %s (%s)", be->name, why, session_state_to_str(s->state));
-    if (registry_kill_sent(&s->reg)) {
+    if (registry_kill_sent(&s->kill.reg)) {
         /* KILL CONNECTION through halyard: the session ends with it (and
          * the backend is not to blame). */
         bconn_close(bc);
         if (in_flight)
-            session_err(s, (uint8_t)(s->rdown.seq + 1), SERR_KILLED);
+            session_err(s, (uint8_t)(s->io.rdown.seq + 1), SERR_KILLED);
         session_mark_closing(s, END_KILLED);
         return;
     }
@@ -285,25 +287,25 @@ void session_backend_lost(struct session *s, struct bconn *bc, const char *why)
     }
     if (in_flight && session_retry(s, bc))
         return;
-    if (s->ro_idx == (int)bc->idx)
-        s->ro_idx = -1; /* its read-only transaction is gone with it */
+    if (s->route.ro_idx == (int)bc->idx)
+        s->route.ro_idx = -1; /* its read-only transaction is gone with it */
     /* State only that connection had (temporary tables, locks, user
      * variables a CALL set): gone with it, so the session ends as it would
      * on the server, rather than go on without it. */
-    bool keep = !(bc->idx == s->primary && (s->pinned || s->uvars_opaque)) &&
-                !(s->internal != INT_NONE && bc == s->cur);
-    if (bc->idx == s->primary && keep && s->begin_sql[0] == '\0')
-        s->status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
-    if (in_flight && !s->resp_done && !s->req_open && s->rdown.left == 0 && !s->rdown.cont &&
-        (s->down.b == NULL || stream_empty(&s->down))) {
+    bool keep = !(bc->idx == s->route.primary && (s->route.pinned || s->route.uvars_opaque)) &&
+                !(s->query.internal != INT_NONE && bc == s->conns.cur);
+    if (bc->idx == s->route.primary && keep && session_groups(s)->begin_sql[0] == '\0')
+        s->route.status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
+    if (in_flight && !s->io.resp_done && !s->io.req_open && s->io.rdown.left == 0 &&
+        !s->io.rdown.cont && (s->io.down.b == NULL || stream_empty(&s->io.down))) {
         /* At a packet boundary the client can still be told why; the ERR
          * takes the sequence id after the last packet it was sent. */
         query_end(s, true);
-        session_err(s, (uint8_t)(s->rdown.seq + 1), SERR_BACKEND_LOST, be->name,
+        session_err(s, (uint8_t)(s->io.rdown.seq + 1), SERR_BACKEND_LOST, be->name,
                     trx ? "the transaction; it was rolled back" : "query");
         if (keep) {
             bconn_close(bc);
-            s->resp_done = true;
+            s->io.resp_done = true;
             down_forward(s); /* finishes the command once the ERR is out */
             return;
         }
@@ -319,8 +321,8 @@ void session_backend_lost(struct session *s, struct bconn *bc, const char *why)
 
 void session_backend_reap_pending(struct session *s)
 {
-    for (uint32_t i = 0; i < s->n_bc && s->state != SS_CLOSING; i++) {
-        struct bconn *bc = s->bc[i];
+    for (uint32_t i = 0; i < s->conns.n_bc && s->state != SS_CLOSING; i++) {
+        struct bconn *bc = s->conns.bc[i];
         if (bc != NULL && bc->state == BCONN_READY && ev_is_pending(&bc->c.rio))
             session_backend_lost(s, bc, "closed the connection");
     }
@@ -335,11 +337,11 @@ void capture_value(struct session *s, const uint8_t *p, uint32_t len)
         return; /* NULL */
     size_t n = 0;
     const uint8_t *v = mysql_rd_lenenc_str(&rd, &n);
-    if (rd.bad || n >= sizeof(s->cur->capture))
+    if (rd.bad || n >= sizeof(s->conns.cur->capture))
         return;
-    memcpy(s->cur->capture, v, n);
-    s->cur->capture[n] = '\0';
-    s->cur->captured = true;
+    memcpy(s->conns.cur->capture, v, n);
+    s->conns.cur->capture[n] = '\0';
+    s->conns.cur->captured = true;
 }
 
 bool gtid_valid(const char *g)
@@ -357,14 +359,14 @@ void internal_progress(struct session *s)
 {
     if (!down_parse(s))
         return;
-    s->down.head = s->down.scan;
-    stream_release_if_empty(&s->down, &s->w->pool);
-    if (!s->resp_done)
+    s->io.down.head = s->io.down.scan;
+    stream_release_if_empty(&s->io.down, &s->w->pool);
+    if (!s->io.resp_done)
         return;
-    struct bconn *bc = s->cur;
-    enum internal_op op = s->internal;
-    s->internal = INT_NONE;
-    s->resp_done = false;
+    struct bconn *bc = s->conns.cur;
+    enum internal_op op = s->query.internal;
+    s->query.internal = INT_NONE;
+    s->io.resp_done = false;
     if (op != INT_PS_PREPARE && op != INT_XA)
         session_pool_internal_ran(s, bc);
     switch (op) {
@@ -381,47 +383,49 @@ void internal_progress(struct session *s)
         session_fanout_xa_part(s);
         return;
     case INT_SYNC:
-        if (s->resp.err_code != 0 && !session_pool_sync_err_ok(s, s->sync_i, s->resp.err_code)) {
+        if (s->io.resp.err_code != 0 &&
+            !session_pool_sync_err_ok(s, s->vars.sync_i, s->io.resp.err_code)) {
             char why[96];
             snprintf(why, sizeof(why), "replaying session state failed with error %u",
-                     s->resp.err_code);
+                     s->io.resp.err_code);
             session_backend_failed(s, NULL, 0, why);
             return;
         }
-        s->sync_i++;
+        s->vars.sync_i++;
         state_sync_next(s);
         return;
     case INT_READBACK:
         state_readback_end(s);
         break;
     case INT_GTID_FETCH:
-        s->need_gtid = false;
-        s->gtid_epoch++;
-        s->gtid[0] = '\0';
-        if (s->resp.err_code == 0 && bc->captured && strlen(bc->capture) < sizeof(s->gtid) &&
-            gtid_valid(bc->capture) &&
+        s->route.need_gtid = false;
+        s->route.gtid_epoch++;
+        s->route.gtid[0] = '\0';
+        if (s->io.resp.err_code == 0 && bc->captured &&
+            strlen(bc->capture) < sizeof(s->route.gtid) && gtid_valid(bc->capture) &&
             (bc->capture[0] != '\0' || s->cfg->cluster != CLUSTER_GALERA)) {
-            memcpy(s->gtid, bc->capture, strlen(bc->capture) + 1);
-            slog_debug(s, "primary GTID position: '%s'", s->gtid);
+            memcpy(s->route.gtid, bc->capture, strlen(bc->capture) + 1);
+            slog_debug(s, "primary GTID position: '%s'", s->route.gtid);
         } else {
             /* Without the position, only the primary is sure to have the write. */
             slog_warn(s, "cannot read the %s's GTID position (error %u): reading from it",
-                      s->cfg->cluster == CLUSTER_GALERA ? "writer" : "primary", s->resp.err_code);
-            s->wait_idx = (int)s->primary;
-            s->causal_check = false;
+                      s->cfg->cluster == CLUSTER_GALERA ? "writer" : "primary",
+                      s->io.resp.err_code);
+            s->route.wait_idx = (int)s->route.primary;
+            s->route.causal_check = false;
         }
         break;
     case INT_GTID_WAIT:
-        if (s->resp.err_code == 0 && bc->captured &&
+        if (s->io.resp.err_code == 0 && bc->captured &&
             strcmp(bc->capture, s->cfg->cluster == CLUSTER_GALERA ? "1" : "0") == 0) {
             slog_debug(s, "replica %s (thread %u) has applied %s", bc->be->name,
-                       bc->login.thread_id, s->gtid);
-            bc->gtid_epoch = s->gtid_epoch;
+                       bc->login.thread_id, s->route.gtid);
+            bc->gtid_epoch = s->route.gtid_epoch;
         } else {
             slog_debug(s, "replica %s has not applied %s within %d ms: reading from the primary",
-                       bc->be->name, s->gtid, s->cfg->causal_timeout_ms);
-            s->wait_idx = (int)s->primary;
-            s->causal_check = false;
+                       bc->be->name, s->route.gtid, s->cfg->causal_timeout_ms);
+            s->route.wait_idx = (int)s->route.primary;
+            s->route.causal_check = false;
         }
         break;
     case INT_GPOS_FETCH:
@@ -430,7 +434,7 @@ void internal_progress(struct session *s)
         break;
     case INT_PS_USE:
     case INT_PS_ENV:
-        if (s->resp.err_code != 0) {
+        if (s->io.resp.err_code != 0) {
             ps_prepare_failed(s);
             break;
         }
@@ -441,29 +445,29 @@ void internal_progress(struct session *s)
             ps_env_done(s);
         return;
     case INT_PS_PREPARE:
-        if (s->resp.err_code != 0) {
+        if (s->io.resp.err_code != 0) {
             ps_prepare_failed(s);
         } else {
-            struct pstmt *ps = pstmt_find(&s->ps, s->ps_int_id);
-            if (ps != NULL && s->ps_once) { /* for the waiting EXECUTE alone */
-                ps->once_id = s->resp.stmt_id;
+            struct pstmt *ps = pstmt_find(&s->prep.map, s->prep.ps_int_id);
+            if (ps != NULL && s->prep.ps_once) { /* for the waiting EXECUTE alone */
+                ps->once_id = s->io.resp.stmt_id;
                 ps->once_idx = (int16_t)bc->idx;
             } else if (ps != NULL) {
-                ps->be[bc->idx].id = s->resp.stmt_id;
+                ps->be[bc->idx].id = s->io.resp.stmt_id;
                 ps->be[bc->idx].types_gen = 0;
             }
         }
         break;
     case INT_LID:
-        session_pool_lid_read(s, s->resp.err_code == 0 && bc->captured, bc->capture);
+        session_pool_lid_read(s, s->io.resp.err_code == 0 && bc->captured, bc->capture);
         break;
     case INT_DB_CHECK:
-        state_db_checked(s, s->resp.err_code == 0 && bc->captured, bc->capture);
+        state_db_checked(s, s->io.resp.err_code == 0 && bc->captured, bc->capture);
         if (s->state == SS_CLOSING)
             return;
         break;
     case INT_SYSVIEW:
-        session_sysview_learned(s, s->resp.err_code == 0 && bc->captured, bc->capture);
+        session_sysview_learned(s, s->io.resp.err_code == 0 && bc->captured, bc->capture);
         break;
     case INT_PS_RESET: /* its answer does not matter: the last backend's goes to the client */
     case INT_NONE:
@@ -474,44 +478,44 @@ void internal_progress(struct session *s)
     session_next_command(s);
 }
 
-/* s->cur's answer, or an idle connection speaking. */
+/* s->conns.cur's answer, or an idle connection speaking. */
 static void backend_readable(struct session *s, struct bconn *bc)
 {
-    if (bc != s->cur && bc->xa && session_xa_awaits(s, bc)) {
+    if (bc != s->conns.cur && bc->xa && session_xa_awaits(s, bc)) {
         /* an XA branch's answer to a step posted to every branch at once
-         * (session_xa.c): read in its turn, when it is s->cur */
+         * (session_xa.c): read in its turn, when it is s->conns.cur */
         ev_io_stop(s->w->loop, &bc->c.rio);
         return;
     }
-    if (bc != s->cur) {
+    if (bc != s->conns.cur) {
         /* An idle connection spoke: an ERR before a close (wait_timeout,
          * KILL, shutdown) or the close itself. */
         session_backend_lost(s, bc, "closed the connection");
         return;
     }
-    enum relay_rc rr = relay_read(&s->down, &bc->c, &s->w->pool);
+    enum relay_rc rr = relay_read(&s->io.down, &bc->c, &s->w->pool);
     if (rr == RELAY_AGAIN) {
         update_reads(s);
         return;
     }
-    s->down_last = ev_now(s->w->loop);
+    s->io.down_last = ev_now(s->w->loop);
     if (rr != RELAY_DONE) {
-        if (s->internal != INT_NONE)
+        if (s->query.internal != INT_NONE)
             session_backend_failed(s, NULL, 0, "closed the connection during an internal query");
         else
             session_backend_lost(s, bc,
                                  rr == RELAY_CLOSED ? "closed the connection" : strerror(errno));
         return;
     }
-    if (s->internal != INT_NONE) {
+    if (s->query.internal != INT_NONE) {
         internal_progress(s);
         return;
     }
-    if (s->state == SS_COMMAND && s->resp_done && state_readback_in_flight(s)) {
+    if (s->state == SS_COMMAND && s->io.resp_done && state_readback_in_flight(s)) {
         down_forward(s); /* the read-back's answer, early: it waits in `down` */
         return;
     }
-    if (s->state != SS_COMMAND || s->resp_done) {
+    if (s->state != SS_COMMAND || s->io.resp_done) {
         /* Nothing was asked: an ERR before a close (KILL, shutdown, timeout). */
         session_backend_lost(s, bc, "sent data while idle");
         return;
@@ -523,7 +527,7 @@ void backend_writable(struct session *s, struct bconn *bc)
 {
     hy_status_t rc = conn_flush_local(&bc->c, &s->w->pool);
     if (rc == HY_ERROR) {
-        if (s->internal != INT_NONE && bc == s->cur)
+        if (s->query.internal != INT_NONE && bc == s->conns.cur)
             session_backend_failed(s, NULL, 0, strerror(errno));
         else
             session_backend_lost(s, bc, strerror(errno));
@@ -531,7 +535,7 @@ void backend_writable(struct session *s, struct bconn *bc)
     }
     if (rc == HY_AGAIN)
         return;
-    if (bc == s->cur && s->up.b != NULL && s->up.head < s->up.scan) {
+    if (bc == s->conns.cur && s->io.up.b != NULL && s->io.up.head < s->io.up.scan) {
         up_forward(s);
     } else {
         ev_io_stop(s->w->loop, &bc->c.wio);
@@ -547,11 +551,11 @@ void session_server_event(struct bconn *bc, const struct server_report *r)
     case SERVER_READY:
         bc->epoch = ++s->w->conns.serial; /* logged in after the session began */
         connreg_serve(&bc->reg, s->id);
-        if (bc == s->cur)
+        if (bc == s->conns.cur)
             session_backend_ready(s);
         break;
     case SERVER_FAILED:
-        if (bc == s->cur)
+        if (bc == s->conns.cur)
             session_backend_failed(s, r->err, r->err_len, r->why);
         else
             session_backend_lost(s, bc, r->why);
@@ -568,7 +572,7 @@ void session_server_event(struct bconn *bc, const struct server_report *r)
 
 /* ---- backend connections -----------------------------------------------
  * A session opens at most one connection per configured backend, when a
- * command first needs it (s->bc[idx]). `s->cur` is the one the command in
+ * command first needs it (s->conns.bc[idx]). `s->conns.cur` is the one the command in
  * flight uses, or the one being opened or brought up to date for it. The
  * others sit idle, logged in, with their read watcher armed so a close is
  * noticed.
@@ -577,9 +581,9 @@ void session_server_event(struct bconn *bc, const struct server_report *r)
 /* The KILL registry follows the backend the session's commands run on. */
 void session_publish_backend(struct session *s)
 {
-    struct bconn *bc = s->cur;
+    struct bconn *bc = s->conns.cur;
     bool ready = bc != NULL && bc->state == BCONN_READY;
-    registry_set_backend(&s->reg, ready ? bc->idx : 0, ready ? bc->login.thread_id : 0);
+    registry_set_backend(&s->kill.reg, ready ? bc->idx : 0, ready ? bc->login.thread_id : 0);
 }
 
 void bconn_close(struct bconn *bc)
@@ -588,17 +592,17 @@ void bconn_close(struct bconn *bc)
     POOL_COUNT(s, bc->be, closed);
     if (bc->lid_dirty)
         session_lid_lost(s, bc->be->name);
-    if (bc->xa && s->xa != NULL)
+    if (bc->xa && session_groups(s)->xa != NULL)
         session_xa_gone(s, bc);
     if (!bc->parked) {
         ps_backend_gone(s, bc->idx);
-        s->bc[bc->idx] = NULL;
+        s->conns.bc[bc->idx] = NULL;
     }
     varstate_destroy(bc->vs);
     bc->vs = NULL;
     ps_cache_clear(&bc->psc);
-    if (s->cur == bc) {
-        s->cur = NULL;
+    if (s->conns.cur == bc) {
+        s->conns.cur = NULL;
         session_publish_backend(s);
     }
     server_destroy(bc);
@@ -608,9 +612,9 @@ void bconn_close_all(struct session *s)
 {
     session_xa_discard(s);
     session_begin_forget(s);
-    for (uint32_t i = 0; i < s->n_bc; i++) {
-        if (s->bc[i] != NULL)
-            bconn_close(s->bc[i]);
+    for (uint32_t i = 0; i < s->conns.n_bc; i++) {
+        if (s->conns.bc[i] != NULL)
+            bconn_close(s->conns.bc[i]);
     }
 }
 
@@ -622,24 +626,24 @@ void session_creds(const struct session *s, const struct config_backend *be,
                    struct mysql_client_creds *cr)
 {
     *cr = (struct mysql_client_creds){
-        .user = s->user,
+        .user = s->who.user,
         .db = session_login_db(s),
-        .attrs = s->attrs,
-        .attrs_len = s->attrs_len,
-        .h1 = s->no_password || s->old_pw ? NULL : s->h1,
-        .h2 = s->no_password || s->old_pw ? NULL : s->h2,
-        .old_hash = s->old_pw && !s->no_password ? s->old_hash : NULL,
-        .charset = s->charset,
+        .attrs = s->who.attrs,
+        .attrs_len = s->who.attrs_len,
+        .h1 = s->who.no_password || s->who.old_pw ? NULL : s->who.h1,
+        .h2 = s->who.no_password || s->who.old_pw ? NULL : s->who.h2,
+        .old_hash = s->who.old_pw && !s->who.no_password ? s->who.old_hash : NULL,
+        .charset = s->who.charset,
         .max_packet = 0x40000000u,
-        .want_caps = s->caps,
-        .need_caps = s->caps & FRAMING_CAPS,
+        .want_caps = s->who.caps,
+        .need_caps = s->who.caps & FRAMING_CAPS,
         .want_ext_caps = BACKEND_EXT_CAPS(s),
-        .need_ext_caps = s->ext_caps & SERVER_EXT_CAPS_NEEDED, /* session_int.h */
+        .need_ext_caps = s->who.ext_caps & SERVER_EXT_CAPS_NEEDED, /* session_int.h */
         .tls = be->tls,
     };
 }
 
-/* Start connecting to backend `idx` (server.h); it becomes s->cur. */
+/* Start connecting to backend `idx` (server.h); it becomes s->conns.cur. */
 void bconn_open(struct session *s, uint32_t idx)
 {
     if (session_pool_wait(s, idx))
@@ -660,11 +664,11 @@ void bconn_open(struct session *s, uint32_t idx)
         /* Pooled: a new connection is brought to the session's state like
          * one another session used (LAST_INSERT_ID() included). */
         bc->foreign = true;
-        bc->vs_gen = s->vs_gen - 1;
-        bc->gtid_epoch = s->gtid_epoch - 1;
+        bc->vs_gen = s->vars.vs_gen - 1;
+        bc->gtid_epoch = s->route.gtid_epoch - 1;
     }
-    s->bc[idx] = bc;
-    s->cur = bc;
+    s->conns.bc[idx] = bc;
+    s->conns.cur = bc;
     session_timer_stop(s); /* the connection times its own connect and login */
     struct mysql_client_creds cr;
     session_creds(s, bc->be, &cr);
@@ -682,9 +686,9 @@ void session_login_backend(struct session *s)
     session_set_state(s, SS_LOGIN_BACKEND);
     if (backend_primary_index(s->cfg) < 0 && login_wait_start(s, false))
         return;
-    if (session_pool_take(s, s->primary)) {
+    if (session_pool_take(s, s->route.primary)) {
         session_backend_ready(s);
         return;
     }
-    bconn_open(s, s->primary);
+    bconn_open(s, s->route.primary);
 }

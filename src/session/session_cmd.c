@@ -83,19 +83,19 @@ bool parse_kill(const char *sql, size_t len, uint32_t *id, const char **modifier
 void command_kill(struct session *s, uint32_t len, uint32_t id, bool query, const char *modifier,
                   bool as_com_process_kill)
 {
-    uint32_t tid = 0, idx = s->primary;
+    uint32_t tid = 0, idx = s->route.primary;
     bool hold = false;
     enum registry_kill k;
     for (;;) {
         /* First without a hold, to know which backend to get ready; then
          * again, held, once it is: the target may have moved meanwhile. */
         tid = 0;
-        idx = s->primary;
-        k = registry_kill(&s->reg, id, !query, hold, &tid, &idx);
-        if (idx >= s->n_bc)
-            idx = s->primary; /* the target runs under another config */
-        if (k != KILL_BACKEND ||
-            (hold && s->cur != NULL && s->cur->idx == idx && s->cur->state == BCONN_READY))
+        idx = s->route.primary;
+        k = registry_kill(&s->kill.reg, id, !query, hold, &tid, &idx);
+        if (idx >= s->conns.n_bc)
+            idx = s->route.primary; /* the target runs under another config */
+        if (k != KILL_BACKEND || (hold && s->conns.cur != NULL && s->conns.cur->idx == idx &&
+                                  s->conns.cur->state == BCONN_READY))
             break;
         if (hold)
             registry_kill_done(id, !query, false); /* moved to another backend: again */
@@ -108,7 +108,7 @@ void command_kill(struct session *s, uint32_t len, uint32_t id, bool query, cons
         if (id < REGISTRY_ID_BASE) {
             /* a backend thread id (from CONNECTION_ID(), which runs on the
              * primary): the server decides */
-            if (!ensure_backend(s, s->primary))
+            if (!ensure_backend(s, s->route.primary))
                 return;
             command_forward(s, as_com_process_kill ? COM_PROCESS_KILL : COM_QUERY, len, 0);
             return;
@@ -148,19 +148,19 @@ void command_kill(struct session *s, uint32_t len, uint32_t id, bool query, cons
     }
     mysql_hdr_write(pkt, (uint32_t)n, 0);
     slog_info(s, "KILL %s %u: asking backend %s to kill its thread %u",
-              query ? "QUERY" : "CONNECTION", id, s->cur->be->name, tid);
+              query ? "QUERY" : "CONNECTION", id, s->conns.cur->be->name, tid);
     command_send_own(s, as_com_process_kill ? COM_PROCESS_KILL : COM_QUERY, pkt,
                      MYSQL_HEADER_SIZE + n);
-    s->kill_id = id;
-    s->kill_conn = !query;
-    s->kill_hold = id; /* until the server answers (command_kill_unhold) */
+    s->kill.kill_id = id;
+    s->kill.kill_conn = !query;
+    s->kill.kill_hold = id; /* until the server answers (command_kill_unhold) */
 }
 
 void command_kill_unhold(struct session *s, bool accepted)
 {
-    if (s->kill_hold != 0) {
-        registry_kill_done(s->kill_hold, s->kill_conn, accepted);
-        s->kill_hold = 0;
+    if (s->kill.kill_hold != 0) {
+        registry_kill_done(s->kill.kill_hold, s->kill.kill_conn, accepted);
+        s->kill.kill_hold = 0;
     }
 }
 
@@ -182,9 +182,9 @@ bool plugin_is_native(const char *plugin, size_t len)
 
 void command_change_user(struct session *s, uint32_t len)
 {
-    const uint8_t *p = s->up.b->data + s->up.scan + MYSQL_HEADER_SIZE;
+    const uint8_t *p = s->io.up.b->data + s->io.up.scan + MYSQL_HEADER_SIZE;
     struct mysql_change_user cu;
-    if (mysql_change_user_decode(p, len, s->caps, &cu) != HY_OK) {
+    if (mysql_change_user_decode(p, len, s->who.caps, &cu) != HY_OK) {
         consume_packet(s, len);
         session_err(s, 1, SERR_BAD_CHANGE_USER);
         session_mark_closing(s, END_PROTOCOL);
@@ -208,7 +208,7 @@ void command_change_user(struct session *s, uint32_t len)
         send_auth_switch(s, 1);
         return;
     }
-    auth_check(s, s->pend_user, strlen(s->pend_user), auth, auth_len, 0);
+    auth_check(s, s->login->pend_user, strlen(s->login->pend_user), auth, auth_len, 0);
 }
 
 /* A request over max_packet_size: answered as the server answers one over

@@ -4,7 +4,7 @@
  *
  * A statement run on every group (session_fanout.c) leaves its conditions
  * on connections the session does not keep: session_fanout.c reads them
- * there and hands them over here (s->ldiag, diag_local.h). From then on,
+ * there and hands them over here (s->values.ldiag, diag_local.h). From then on,
  * until a statement replaces the diagnostics area, a statement that reads
  * it is answered by halyard (ROUTE_DIAG), never by a connection whose
  * diagnostics are an earlier statement's. What replaces it is what
@@ -42,9 +42,9 @@ void session_diag_set(struct session *s, struct diag_local *d)
     if (d == NULL)
         return;
     /* it replaces an error kept to be raised again (session_pool.c) */
-    free(s->diag_err);
-    s->diag_err = NULL;
-    s->diag_own = false;
+    free(s->values.diag_err);
+    s->values.diag_err = NULL;
+    s->values.diag_own = false;
     struct session_ldiag *l = calloc(1, sizeof(*l));
     if (l == NULL) {
         /* not kept, and the session's connection would answer wrong */
@@ -54,27 +54,27 @@ void session_diag_set(struct session *s, struct diag_local *d)
     }
     l->d = *d;
     memset(d, 0, sizeof(*d));
-    s->ldiag = l;
+    s->values.ldiag = l;
 }
 
 void session_diag_drop(struct session *s)
 {
-    struct session_ldiag *l = s->ldiag;
+    struct session_ldiag *l = s->values.ldiag;
     if (l == NULL)
         return;
     diag_local_free(&l->d);
     scatter_out_free(&l->answer);
     free(l);
-    s->ldiag = NULL;
+    s->values.ldiag = NULL;
 }
 
 uint32_t session_diag_route(struct session *s, const char *text, size_t len)
 {
-    struct session_ldiag *l = s->ldiag;
+    struct session_ldiag *l = s->values.ldiag;
     scatter_out_free(&l->answer);
     l->why[0] = '\0';
     struct diag_query q;
-    diag_query_parse(text, len, s->lex_opts, &q);
+    diag_query_parse(text, len, s->route.lex_opts, &q);
     if (l->d.unknown[0] != '\0') {
         snprintf(l->why, sizeof(l->why),
                  "halyard: the previous statement ran on every group and its warnings and "
@@ -89,11 +89,11 @@ uint32_t session_diag_route(struct session *s, const char *text, size_t len)
                  "@@warning_count|@@error_count about it, not this statement");
         return ROUTE_DIAG;
     }
-    bool ext = (s->ext_caps & MARIADB_CLIENT_EXTENDED_METADATA) != 0;
-    hy_status_t rc = diag_local_answer(&l->d, &q, s->caps, ext, s->status, &l->answer);
+    bool ext = (s->who.ext_caps & MARIADB_CLIENT_EXTENDED_METADATA) != 0;
+    hy_status_t rc = diag_local_answer(&l->d, &q, s->who.caps, ext, s->route.status, &l->answer);
     if (rc == HY_NOMEM) {
         session_mark_closing(s, END_NOMEM);
-        return s->primary;
+        return s->route.primary;
     }
     if (rc != HY_OK)
         snprintf(l->why, sizeof(l->why),
@@ -104,7 +104,7 @@ uint32_t session_diag_route(struct session *s, const char *text, size_t len)
 
 void session_diag_answer(struct session *s)
 {
-    struct session_ldiag *l = s->ldiag;
+    struct session_ldiag *l = s->values.ldiag;
     if (l == NULL || l->why[0] != '\0') {
         char why[sizeof(l->why)];
         snprintf(why, sizeof(why), "%s", l != NULL ? l->why : "halyard: no diagnostics");

@@ -28,7 +28,7 @@
  * the other (session_fanout_xa.c, which also runs the two-phase commit of
  * a write on several groups in "xa" mode).
  *
- * While it runs, s->fanout blocks the command loop (session_next_command);
+ * While it runs, s->groups->fanout blocks the command loop (session_next_command);
  * the session's close frees it (session_fanout_free), which cancels the
  * groups' connections without their callbacks running.
  */
@@ -99,8 +99,8 @@ void session_fanout_free(struct session *s)
     varstate_cmds_free(&f->setup);
     scatter_plan_free(&f->plan);
     free(f);
-    s->fanout = NULL;
-    registry_set_fanout(&s->reg, false);
+    s->groups->fanout = NULL;
+    registry_set_fanout(&s->kill.reg, false);
 }
 
 bool session_fanout_busy(const struct session *s)
@@ -123,7 +123,7 @@ static struct fanout *fanout_new(struct session *s, enum fanout_mode mode)
     }
     f->s = s;
     f->mode = mode;
-    s->fanout = f;
+    s->groups->fanout = f;
     return f;
 }
 
@@ -152,10 +152,10 @@ uint16_t fanout_cur_group(const struct session *s)
 static bool trx_refuse(struct fanout *f, const char *about, bool xa_ok)
 {
     struct session *s = f->s;
-    if (!session_in_trans(s) && (s->status & SERVER_STATUS_AUTOCOMMIT))
+    if (!session_in_trans(s) && (s->route.status & SERVER_STATUS_AUTOCOMMIT))
         return false;
-    bool autocommit = (s->status & SERVER_STATUS_AUTOCOMMIT) != 0;
-    if (s->xa != NULL && autocommit && xa_ok)
+    bool autocommit = (s->route.status & SERVER_STATUS_AUTOCOMMIT) != 0;
+    if (s->groups->xa != NULL && autocommit && xa_ok)
         return false;
     char what[340];
     if (about != NULL)
@@ -163,7 +163,7 @@ static bool trx_refuse(struct fanout *f, const char *about, bool xa_ok)
     else
         snprintf(what, sizeof(what), "a read of every group");
     const char *why;
-    if (s->xa != NULL && autocommit)
+    if (s->groups->xa != NULL && autocommit)
         why = "inside a transaction across groups (XA) only a text statement (COM_QUERY) reads "
               "every group in the transaction, not a prepared one: run it as a text statement";
     else if (config_root_c(s->cfg)->shards_xa && autocommit)
@@ -187,14 +187,15 @@ static bool trx_refuse(struct fanout *f, const char *about, bool xa_ok)
 static uint32_t prepare_read(struct session *s, const char *text, size_t len, const char *about,
                              bool joins_ok, bool xa_ok)
 {
-    if (xa_ok && s->fanout != NULL && s->fanout->xread && (s->fanout->xdone || s->xa != NULL))
+    if (xa_ok && s->groups->fanout != NULL && s->groups->fanout->xread &&
+        (s->groups->fanout->xdone || s->groups->xa != NULL))
         return ROUTE_FANOUT; /* routed again between its parts, or to be answered */
     struct fanout *f = fanout_new(s, FANOUT_READ);
-    bool in_xa = xa_ok && s->xa != NULL && (s->status & SERVER_STATUS_AUTOCOMMIT);
+    bool in_xa = xa_ok && s->groups->xa != NULL && (s->route.status & SERVER_STATUS_AUTOCOMMIT);
     if (f == NULL ||
-        scatter_plan_make_in(text, len, s->lex_opts, joins_ok, in_xa, &f->plan) != HY_OK) {
+        scatter_plan_make_in(text, len, s->route.lex_opts, joins_ok, in_xa, &f->plan) != HY_OK) {
         session_mark_closing(s, END_NOMEM);
-        return s->primary;
+        return s->route.primary;
     }
     static const char pre[] = "halyard: cannot merge a read of every group: ";
     if (f->plan.shape == SCATTER_REFUSE && about != NULL &&
@@ -212,9 +213,9 @@ static uint32_t prepare_read(struct session *s, const char *text, size_t len, co
         struct classify_result *r = malloc(sizeof(*r));
         if (r == NULL) {
             session_mark_closing(s, END_NOMEM);
-            return s->primary;
+            return s->route.primary;
         }
-        classify(text, len, s->lex_opts, r, NULL);
+        classify(text, len, s->route.lex_opts, r, NULL);
         f->replicas = true;
         f->hint = r->hint;
         snprintf(f->hint_backend, sizeof(f->hint_backend), "%s", r->hint_backend);
@@ -226,7 +227,7 @@ static uint32_t prepare_read(struct session *s, const char *text, size_t len, co
      * snapshot or its locks: refused, but in a transaction across groups
      * ("xa"), where each group's part runs in the group's branch. */
     if (f->plan.shape != SCATTER_REFUSE && f->plan.shape != SCATTER_DATABASES &&
-        !trx_refuse(f, about, xa_ok) && s->xa != NULL) {
+        !trx_refuse(f, about, xa_ok) && s->groups->xa != NULL) {
         f->xread = true;
         f->xhome = fanout_cur_group(s);
         f->budget = SCATTER_MAX_BUFFER;
@@ -241,8 +242,8 @@ static uint32_t prepare_read(struct session *s, const char *text, size_t len, co
 
 void session_fanout_binary(struct session *s)
 {
-    if (s->fanout != NULL)
-        s->fanout->binary = true;
+    if (s->groups->fanout != NULL)
+        s->groups->fanout->binary = true;
 }
 
 uint32_t session_fanout_refuse(struct session *s, const char *why)
@@ -250,7 +251,7 @@ uint32_t session_fanout_refuse(struct session *s, const char *why)
     struct fanout *f = fanout_new(s, FANOUT_READ);
     if (f == NULL) {
         session_mark_closing(s, END_NOMEM);
-        return s->primary;
+        return s->route.primary;
     }
     f->plan.shape = SCATTER_REFUSE;
     snprintf(f->plan.why, sizeof(f->plan.why), "%s", why);
@@ -263,7 +264,7 @@ uint32_t session_fanout_prepare_write(struct session *s, char **texts, const siz
     struct fanout *f = fanout_new(s, FANOUT_WRITE);
     if (f == NULL) {
         session_mark_closing(s, END_NOMEM);
-        return s->primary;
+        return s->route.primary;
     }
     f->setup_state = true;
     f->trx = dml;
@@ -282,7 +283,7 @@ uint32_t session_fanout_prepare_write(struct session *s, char **texts, const siz
         f->legs[g].skip = texts[g] == NULL;
         texts[g] = NULL;
     }
-    if (session_in_trans(s) || !(s->status & SERVER_STATUS_AUTOCOMMIT)) {
+    if (session_in_trans(s) || !(s->route.status & SERVER_STATUS_AUTOCOMMIT)) {
         f->plan.shape = SCATTER_REFUSE;
         snprintf(f->plan.why, sizeof(f->plan.why),
                  "halyard: a statement on several groups inside a transaction (or with "
@@ -296,7 +297,7 @@ uint32_t session_fanout_prepare_write(struct session *s, char **texts, const siz
 void session_fanout_want_lid(struct session *s, const uint32_t *first, const uint32_t *last,
                              const char *schema, const char *table, const char *text, size_t len)
 {
-    struct fanout *f = s->fanout;
+    struct fanout *f = s->groups->fanout;
     if (f == NULL || f->mode != FANOUT_WRITE)
         return;
     if (text != NULL) {
@@ -576,7 +577,7 @@ static int leg_reader(struct fanout *f, const struct config *view, char *why, si
     }
     if (out.verdict != ROUTE_GO || out.target >= view->n_backends)
         return p;
-    if (out.causal && s->last_write > 0)
+    if (out.causal && s->route.last_write > 0)
         return p;
     if (out.global) { /* a replica seen to have every write counted now, else the primary */
         struct global_pos *g = group_of(view)->gpos;
@@ -598,16 +599,16 @@ static struct sqlclient *leg_client(const struct fanout_leg *l, bool part)
         .name = be->name,
         .address = be->address,
         .port = be->port,
-        .user = s->user,
+        .user = s->who.user,
         .tls = be->tls,
         .tls_ctx = be->tls_ctx,
-        .h1 = s->no_password || s->old_pw ? NULL : s->h1,
-        .h2 = s->no_password || s->old_pw ? NULL : s->h2,
-        .old_hash = s->old_pw && !s->no_password ? s->old_hash : NULL,
+        .h1 = s->who.no_password || s->who.old_pw ? NULL : s->who.h1,
+        .h2 = s->who.no_password || s->who.old_pw ? NULL : s->who.h2,
+        .old_hash = s->who.old_pw && !s->who.no_password ? s->who.old_hash : NULL,
         .db = part && l->f->setup_state ? session_schema(s) : NULL,
-        .charset = s->charset,
-        .extra_caps = part ? s->caps & CLIENT_FOUND_ROWS : 0,
-        .ext_caps = part ? s->ext_caps & MARIADB_CLIENT_EXTENDED_METADATA : 0,
+        .charset = s->who.charset,
+        .extra_caps = part ? s->who.caps & CLIENT_FOUND_ROWS : 0,
+        .ext_caps = part ? s->who.ext_caps & MARIADB_CLIENT_EXTENDED_METADATA : 0,
         .session = s->id, /* its process-list rows are the session's (connreg.h) */
     };
     return sqlclient_create(s->w->loop, &t, l->view->connect_timeout_ms);
@@ -629,7 +630,7 @@ static void leg_connect(struct fanout_leg *l)
 
 bool session_fanout_start(struct session *s)
 {
-    struct fanout *f = s->fanout;
+    struct fanout *f = s->groups->fanout;
     if (f->plan.shape == SCATTER_REFUSE) {
         slog_info(s, "scatter refused: %s", f->plan.why);
         session_err(s, 1, SERR_SCATTER, f->plan.why);
@@ -650,11 +651,11 @@ bool session_fanout_start(struct session *s)
         return false;
     }
     struct config *root = config_root(s->cfg);
-    if (f->setup_state && s->vs != NULL) {
+    if (f->setup_state && s->vars.vs != NULL) {
         struct varstate *empty = varstate_create(STATE_MAX_BYTES);
-        hy_status_t rc = empty == NULL
-                             ? HY_NOMEM
-                             : varstate_apply(empty, s->vs, s->charset, STATE_MAX_BYTES, &f->setup);
+        hy_status_t rc = empty == NULL ? HY_NOMEM
+                                       : varstate_apply(empty, s->vars.vs, s->who.charset,
+                                                        STATE_MAX_BYTES, &f->setup);
         varstate_destroy(empty);
         if (rc != HY_OK) {
             session_err(s, 1, SERR_SCATTER,
@@ -665,12 +666,12 @@ bool session_fanout_start(struct session *s)
     }
     f->budget = SCATTER_MAX_BUFFER;
     f->running = true;
-    registry_set_fanout(&s->reg, true); /* a KILL of it is halyard's (session_fanout_kill) */
-    f->pending = f->n + 1;              /* the last one released below: no finish while starting */
+    registry_set_fanout(&s->kill.reg, true); /* a KILL of it is halyard's (session_fanout_kill) */
+    f->pending = f->n + 1; /* the last one released below: no finish while starting */
     for (size_t g = 0; g < f->n; g++) {
         struct fanout_leg *l = &f->legs[g];
         l->f = f;
-        l->part.ext_meta = (s->ext_caps & MARIADB_CLIENT_EXTENDED_METADATA) != 0;
+        l->part.ext_meta = (s->who.ext_caps & MARIADB_CLIENT_EXTENDED_METADATA) != 0;
         l->dlist.ext_meta = l->part.ext_meta;
         struct config *view = group_view(root, g);
         snprintf(l->group, sizeof(l->group), "%s", root->groups[g].name);
@@ -703,7 +704,7 @@ bool session_fanout_start(struct session *s)
         }
         fanout_finish(f, false); /* the caller goes on */
     }
-    return s->fanout != NULL;
+    return s->groups->fanout != NULL;
 }
 
 /* The answer of a read: merged, or the first error in group order. */
@@ -730,17 +731,19 @@ void fanout_answer_read(struct fanout *f)
     if (parts != NULL) {
         for (size_t g = 0; g < f->n; g++)
             parts[g] = f->legs[g].part; /* shallow: the legs keep ownership */
-        rc = scatter_merge(&f->plan, parts, f->n, s->caps, s->status, &out, why, sizeof(why));
+        rc = scatter_merge(&f->plan, parts, f->n, s->who.caps, s->route.status, &out, why,
+                           sizeof(why));
     }
     free(parts);
     uint8_t *bin = NULL;
     size_t bin_len = 0;
     if (rc == HY_OK && f->binary) {
         char bwhy[240] = "";
-        rc = ps_text_binary_resultset(
-            out.p, out.len, (s->ext_caps & MARIADB_CLIENT_EXTENDED_METADATA) != 0,
-            (s->caps & CLIENT_DEPRECATE_EOF) != 0,
-            (s->ext_caps & MARIADB_CLIENT_CACHE_METADATA) != 0, &bin, &bin_len, bwhy, sizeof(bwhy));
+        rc = ps_text_binary_resultset(out.p, out.len,
+                                      (s->who.ext_caps & MARIADB_CLIENT_EXTENDED_METADATA) != 0,
+                                      (s->who.caps & CLIENT_DEPRECATE_EOF) != 0,
+                                      (s->who.ext_caps & MARIADB_CLIENT_CACHE_METADATA) != 0, &bin,
+                                      &bin_len, bwhy, sizeof(bwhy));
         if (rc == HY_ERROR)
             snprintf(why, sizeof(why),
                      "halyard: the merged answer of a prepared read of every group cannot be sent "
@@ -792,7 +795,7 @@ static uint64_t write_insert_id(struct fanout *f)
         struct key_in kin = {.tables = &root->key_tables,
                              .sql = f->lid_text,
                              .len = f->lid_len,
-                             .opts = s->lex_opts,
+                             .opts = s->route.lex_opts,
                              .schema = session_schema(s)};
         uint32_t row;
         uint16_t g = shard_key_insert_gen(&kin, any->ai_col, &row) == KEY_GEN_YES
@@ -854,11 +857,11 @@ static void answer_write(struct fanout *f)
     struct scatter_out out = {0};
     char why[600] = "";
     uint64_t insert_id = f->lid_asked ? write_insert_id(f) : 0;
-    hy_status_t rc =
-        scatter_report(parts, names, fail, n, f->sum, s->status, insert_id, &out, why, sizeof(why));
+    hy_status_t rc = scatter_report(parts, names, fail, n, f->sum, s->route.status, insert_id, &out,
+                                    why, sizeof(why));
     struct mysql_ok ok;
     bool said = rc == HY_OK && out.len > MYSQL_HEADER_SIZE &&
-                mysql_ok_decode(out.p + MYSQL_HEADER_SIZE, out.len - MYSQL_HEADER_SIZE, s->caps,
+                mysql_ok_decode(out.p + MYSQL_HEADER_SIZE, out.len - MYSQL_HEADER_SIZE, s->who.caps,
                                 &ok) == HY_OK;
     session_pool_values_set(s, false, said ? ok.affected_rows : 0, !said); /* ROW_COUNT() */
     if (rc == HY_OK) {
@@ -1144,8 +1147,8 @@ void fanout_finish(struct fanout *f, bool from_loop)
     if (f->lid_want && !f->lid_asked && ask_lid(f))
         return; /* the same */
     f->running = false;
-    registry_set_fanout(&s->reg, false);
-    if (registry_kill_requested(&s->reg)) {
+    registry_set_fanout(&s->kill.reg, false);
+    if (registry_kill_requested(&s->kill.reg)) {
         /* KILL CONNECTION while it ran: as a server, "Connection was
          * killed", and the session ends */
         session_err(s, 1, SERR_KILLED);
@@ -1175,8 +1178,8 @@ void fanout_finish(struct fanout *f, bool from_loop)
         /* It wrote on the groups' primaries (DDL keeps what succeeded):
          * with consistency = causal or strong the session's next read on a
          * replica waits for it, as after any write of its own. */
-        s->need_gtid = true;
-        s->last_write = ev_now(s->w->loop);
+        s->route.need_gtid = true;
+        s->route.last_write = ev_now(s->w->loop);
     }
     /* Freed from a group's callback: sqlclient_destroy is safe there. */
     session_fanout_free(s);

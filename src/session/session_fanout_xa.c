@@ -223,7 +223,7 @@ void fanout_xa_end_trx(struct fanout *f, bool all_ok)
 
 bool session_fanout_xa_wait(struct session *s)
 {
-    struct fanout *f = s->fanout;
+    struct fanout *f = s->groups->fanout;
     if (f == NULL || !f->xread)
         return false;
     if (f->xdone) {
@@ -236,7 +236,7 @@ bool session_fanout_xa_wait(struct session *s)
         uint16_t g = (uint16_t)f->xat;
         l->f = f;
         snprintf(l->group, sizeof(l->group), "%s", root->groups[g].name);
-        if (s->xa == NULL) { /* cannot be: nothing ends it while the statement waits */
+        if (s->groups->xa == NULL) { /* cannot be: nothing ends it while the statement waits */
             fanout_leg_note(l, "the transaction across groups ended before this group's part ran");
             break;
         }
@@ -251,12 +251,12 @@ bool session_fanout_xa_wait(struct session *s)
                 return true;
             }
         }
-        /* (not s->wait_idx: the statement is to be routed again, here) */
-        if (!ensure_backend(s, s->primary))
+        /* (not s->route.wait_idx: the statement is to be routed again, here) */
+        if (!ensure_backend(s, s->route.primary))
             return true; /* readied first: routed again then (or dropped, and f with it) */
-        snprintf(l->be, sizeof(l->be), "%s", s->cur->be->name);
-        l->part.ext_meta = (s->ext_caps & MARIADB_CLIENT_EXTENDED_METADATA) != 0;
-        l->part.deprecate_eof = (s->caps & CLIENT_DEPRECATE_EOF) != 0;
+        snprintf(l->be, sizeof(l->be), "%s", s->conns.cur->be->name);
+        l->part.ext_meta = (s->who.ext_caps & MARIADB_CLIENT_EXTENDED_METADATA) != 0;
+        l->part.deprecate_eof = (s->who.caps & CLIENT_DEPRECATE_EOF) != 0;
         struct group_stats *gs = stats_group(l->group);
         if (gs != NULL)
             atomic_fetch_add_explicit(&gs->scatters, 1, memory_order_relaxed);
@@ -273,7 +273,7 @@ bool session_fanout_xa_wait(struct session *s)
 
 void session_fanout_xa_packet(struct session *s, const uint8_t *p, uint32_t len, bool whole)
 {
-    struct fanout *f = s->fanout;
+    struct fanout *f = s->groups->fanout;
     if (f == NULL || !f->xread || f->xat >= f->n)
         return;
     struct fanout_leg *l = &f->legs[f->xat];
@@ -288,7 +288,7 @@ void session_fanout_xa_packet(struct session *s, const uint8_t *p, uint32_t len,
 
 void session_fanout_xa_part(struct session *s)
 {
-    struct fanout *f = s->fanout;
+    struct fanout *f = s->groups->fanout;
     session_timer_stop(s);
     session_set_state(s, SS_IDLE);
     if (f != NULL && f->xread && f->xat < f->n) {
@@ -299,8 +299,8 @@ void session_fanout_xa_part(struct session *s)
             fanout_leg_note(l, "it answered OK, not rows");
         if (l->err[0] != '\0' || l->part.kind != SCATTER_PART_ROWS) {
             f->xdone = true; /* answered with this group's failure */
-            if (l->part.kind == SCATTER_PART_ERR && s->resp.err_code == ER_LOCK_DEADLOCK)
-                f->xrolled = s->resp.err_code; /* once answered: session_xa_server_rollback */
+            if (l->part.kind == SCATTER_PART_ERR && s->io.resp.err_code == ER_LOCK_DEADLOCK)
+                f->xrolled = s->io.resp.err_code; /* once answered: session_xa_server_rollback */
         } else {
             f->xat++;
         }
@@ -310,27 +310,27 @@ void session_fanout_xa_part(struct session *s)
 
 void session_fanout_xa_failed(struct session *s, const char *why)
 {
-    struct bconn *bc = s->cur;
+    struct bconn *bc = s->conns.cur;
     char name[64];
     snprintf(name, sizeof(name), "%s", bc->be->name);
     slog_warn(s, "xa read: backend %s failed during its part: %s", name, why);
     session_timer_stop(s);
-    s->internal = INT_NONE;
+    s->query.internal = INT_NONE;
     bconn_close(bc); /* its branch is gone with it (session_xa_gone) */
-    stream_release(&s->down, &s->w->pool);
+    stream_release(&s->io.down, &s->w->pool);
     session_set_state(s, SS_IDLE);
     command_abandon(s); /* the fan-out too */
-    struct stream *st = &s->up;
+    struct stream *st = &s->io.up;
     uint32_t len = mysql_hdr_len(st->b->data + st->scan);
     if (len + MYSQL_HEADER_SIZE > stream_unparsed(st)) {
         session_mark_closing(s, END_BACKEND_LOST);
         return;
     }
     consume_packet(s, len);
-    if (s->xa != NULL) {
+    if (s->groups->xa != NULL) {
         /* every other branch rolled back, the client told (ERR 1927) */
-        free(s->trx_lost);
-        s->trx_lost = NULL;
+        free(s->route.trx_lost);
+        s->route.trx_lost = NULL;
         if (session_xa_lost(s, false, name))
             return;
     } else {
@@ -370,7 +370,7 @@ void fanout_xa_read_answer(struct fanout *f)
              "a read of every group inside a transaction across groups does not gather them");
     session_diag_set(s, &d);
     fanout_answer_read(f);
-    if (f->xrolled != 0 && s->xa != NULL)
+    if (f->xrolled != 0 && s->groups->xa != NULL)
         session_xa_server_rollback(s, f->xrolled); /* the others, before the next command */
     session_fanout_free(s);
 }

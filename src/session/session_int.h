@@ -84,7 +84,7 @@
      MARIADB_CLIENT_STMT_BULK_OPERATIONS | MARIADB_CLIENT_CACHE_METADATA)
 /* What of the client's extended capabilities the backends are asked for:
  * CACHE_METADATA is halyard's own (session_meta.c). */
-#define BACKEND_EXT_CAPS(s)    ((s)->ext_caps & ~MARIADB_CLIENT_CACHE_METADATA)
+#define BACKEND_EXT_CAPS(s)    ((s)->who.ext_caps & ~MARIADB_CLIENT_CACHE_METADATA)
 #define SERVER_EXT_CAPS_NEEDED MARIADB_CLIENT_EXTENDED_METADATA
 
 /* Capabilities that change how packets are framed or laid out: a backend
@@ -197,10 +197,10 @@ bool session_pool_lid_follow(struct session *s);
  * now, in both pool modes; each connection gets it set before its next
  * statement (state_sync_start). */
 void session_pool_lid_set(struct session *s, uint64_t lid);
-/* ... or it is not known (`why`): see s->lid_unknown. */
+/* ... or it is not known (`why`): see s->values.lid_unknown. */
 void session_pool_lid_unknown(struct session *s, const char *why);
 /* state_sync_start: `SET last_insert_id` for `bc` when it has not had the
- * value halyard set (s->lid_epoch). */
+ * value halyard set (s->values.lid_epoch). */
 hy_status_t session_pool_sync_lid(struct session *s, struct bconn *bc, struct varstate_cmds *out);
 void session_pool_note(struct session *s);
 /* FOUND_ROWS() and ROW_COUNT() of the session's previous statement, as
@@ -232,11 +232,11 @@ void session_pool_diag_err(struct session *s, const uint8_t *pl, uint32_t len);
  * connection; a statement reading it gets it raised first (SIGNAL), in
  * both pool modes, until a statement on a backend replaces it. */
 void session_pool_own_err(struct session *s, const uint8_t *pl, uint32_t len);
-/* s->cmd_diag reads the session's diagnostics, which are not on `bc`:
+/* s->query.cmd_diag reads the session's diagnostics, which are not on `bc`:
  * they are to be raised there first (session_pool_sync_diag). */
 bool session_pool_diag_lost(const struct session *s, const struct bconn *bc);
 hy_status_t session_pool_sync_diag(struct session *s, struct bconn *bc, struct varstate_cmds *out);
-/* The answer to s->sync's command `i` (INT_SYNC) was ERR `code`: true when
+/* The answer to s->vars.sync's command `i` (INT_SYNC) was ERR `code`: true when
  * that is the raise it was meant to be. */
 bool session_pool_sync_err_ok(struct session *s, uint32_t i, uint16_t code);
 /* Backend `idx` is at its max_connections: true when the statement waits
@@ -274,7 +274,7 @@ bool state_moved_readback(struct session *s);
  * a few times, the session ends). */
 bool state_db_check(struct session *s);
 void state_db_checked(struct session *s, bool ok, const char *value);
-/* A transaction began on s->cur, whose state is the session's: the
+/* A transaction began on s->conns.cur, whose state is the session's: the
  * SET TRANSACTION (next transaction only) statements it consumed leave
  * the session's state (other connections, which did not consume them, are
  * reset before their next use). */
@@ -353,11 +353,11 @@ void session_proxy_header(struct session *s);
  * = none. */
 static inline const char *session_schema(const struct session *s)
 {
-    return s->schema != NULL ? s->schema : s->db;
+    return s->vars.schema != NULL ? s->vars.schema : s->who.db;
 }
 
 /* Count one pool event of the session's user on backend `be` (pool_stats.h). */
-#define POOL_COUNT(s, be, field) POOL_STATS_COUNT((be)->rt, (s)->user, field)
+#define POOL_COUNT(s, be, field) POOL_STATS_COUNT((be)->rt, (s)->who.user, field)
 
 /* ---- between the session module's files ---------------------------------
  * session.c: the command cycle, the answer's framing, the client socket */
@@ -427,7 +427,7 @@ static inline const struct sess_groups *session_groups(const struct session *s)
 void session_shard_forget_map(struct session *s);
 /* The group the statement (`len` bytes of `text`; with sure_db, a
  * database name: COM_INIT_DB, the login's) runs on: the session moves
- * there and UINT32_MAX is returned, or ROUTE_SHARD (s->shard_ref). A
+ * there and UINT32_MAX is returned, or ROUTE_SHARD (s->groups->shard_ref). A
  * statement that `stays` (COMMIT, SET...) is not moved by the session's
  * schema. Out of memory: the session is closing. */
 uint32_t session_shard_route(struct session *s, const char *text, size_t len, bool sure_db,
@@ -478,12 +478,12 @@ bool session_sysview_route(struct session *s, uint8_t cmd, const uint8_t *p, uin
 bool session_sysview_ids(const struct session *s);
 /* Its text is rewritten when it goes out (session_sysview_text). */
 bool session_sysview_rewrites(const struct session *s);
-/* s->cur is ready for it: true, or false when halyard reads the server's
+/* s->conns.cur is ready for it: true, or false when halyard reads the server's
  * process-list columns first (INT_SYSVIEW; the command runs again after). */
 bool session_sysview_ready(struct session *s);
 /* INT_SYSVIEW answered: `cols` (when ok) the column names. */
 void session_sysview_learned(struct session *s, bool ok, const char *cols);
-/* It goes out now on s->cur: what its answer is read against. */
+/* It goes out now on s->conns.cur: what its answer is read against. */
 void session_sysview_begin(struct session *s);
 /* The COM_QUERY packet it goes out as, *pkt (heap: header, command byte,
  * then *n bytes of text with CONNECTION_ID() in place already): its text
@@ -502,7 +502,7 @@ struct diag_local;
  * left empty); NULL: none held any more. */
 void session_diag_set(struct session *s, struct diag_local *d);
 void session_diag_drop(struct session *s);
-/* s->ldiag is held and the COM_QUERY text reads the diagnostics: its
+/* s->values.ldiag is held and the COM_QUERY text reads the diagnostics: its
  * answer (or refusal) made ready, ROUTE_DIAG. */
 uint32_t session_diag_route(struct session *s, const char *text, size_t len);
 /* ROUTE_DIAG: send what session_diag_route made ready. */
@@ -524,7 +524,7 @@ void session_xa_failpoint(const char *where);
  * write of the same rows on every group. */
 void session_fanout_want_lid(struct session *s, const uint32_t *first, const uint32_t *last,
                              const char *schema, const char *table, const char *text, size_t len);
-/* Plan the statement (`len` bytes of text) into s->fanout: ROUTE_FANOUT
+/* Plan the statement (`len` bytes of text) into s->groups->fanout: ROUTE_FANOUT
  * (a refusal is answered by session_fanout_start, naming `about`, e.g.
  * "sharded table orders without a usable orders.customer_id", when not
  * NULL). Out of memory: the session is closing. */
@@ -548,7 +548,7 @@ void session_fanout_binary(struct session *s);
  * a transaction or with autocommit off it is refused. ROUTE_FANOUT. */
 uint32_t session_fanout_prepare_write(struct session *s, char **texts, const size_t *lens, bool dml,
                                       bool sum);
-/* Run s->fanout (its request consumed): true while it runs (the client's
+/* Run s->groups->fanout (its request consumed): true while it runs (the client's
  * answer and the next command follow from the loop), false when it was
  * answered at once (refused, or every group failed). */
 bool session_fanout_start(struct session *s);
@@ -556,7 +556,7 @@ bool session_fanout_start(struct session *s);
 bool session_fanout_busy(const struct session *s);
 /* The session ends: cancel and free its fan-out. */
 void session_fanout_free(struct session *s);
-/* A scatter read inside a transaction across groups ("xa", s->xa): each
+/* A scatter read inside a transaction across groups ("xa", s->groups->xa): each
  * group's part runs on the session's own connection holding that group's
  * branch, one group after the other, while the client's statement waits
  * in `up` and is routed again after each step (session_next_command).
@@ -627,7 +627,7 @@ uint32_t session_xa_route(struct session *s, const struct classify_result *r, co
 /* Run what session_xa_route() decided, its packet consumed: true when a
  * step is in flight (the answer comes later), false when answered. */
 bool session_xa_run(struct session *s);
-/* The transaction's branch on backend `name` died (s->trx_lost): roll the
+/* The transaction's branch on backend `name` died (s->route.trx_lost): roll the
  * others back, then answer OK (`rollback`) or SERR_TRX_LOST. As run. */
 bool session_xa_lost(struct session *s, bool rollback, const char *name);
 /* ensure_backend(): `bc`, the group's primary, is ready: true when it
@@ -639,7 +639,7 @@ void session_xa_failed(struct session *s, const char *why); /* INT_XA's connecti
 /* bconn_close() of a connection holding a branch (bc->xa). */
 void session_xa_gone(struct session *s, struct bconn *bc);
 /* The first packet (payload `len`, at down.scan) of an answer whose
- * command went with its branch's XA START (s->xa_piped): -1 to wait for
+ * command went with its branch's XA START (s->groups->xa_piped): -1 to wait for
  * more bytes, 1 when it was START's answer, taken out of `down` (an OK:
  * the statement's answer follows; an ERR: the statement did not run, the
  * client has halyard's ERR, the answer is done), 0 to parse it as usual. */
@@ -663,7 +663,7 @@ bool session_xa_rollback_due(const struct session *s);
  * true when a step is in flight. */
 bool session_xa_abort(struct session *s);
 /* The session ends, changes user or is reset: the branches' connections
- * closed (the servers roll back what they hold), s->xa freed. */
+ * closed (the servers roll back what they hold), s->groups->xa freed. */
 void session_xa_discard(struct session *s);
 
 /* session_route.c */

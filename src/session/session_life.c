@@ -44,56 +44,56 @@ static void session_free(struct session *s)
 {
     struct worker *w = s->w;
     command_kill_unhold(s, false);
-    registry_remove(&s->reg);
-    ev_timer_stop(w->loop, &s->timer);
-    ev_timer_stop(w->loop, &s->idle);
-    ev_timer_stop(w->loop, &s->primary_wait);
+    registry_remove(&s->kill.reg);
+    ev_timer_stop(w->loop, &s->io.timer);
+    ev_timer_stop(w->loop, &s->io.idle);
+    ev_timer_stop(w->loop, &s->route.primary_wait);
     session_pool_forget(s);
-    if (s->user_counted)
-        guard_user_leave(s->user);
+    if (s->who.user_counted)
+        guard_user_leave(s->who.user);
     query_end(s, true);
     bconn_close_all(s);
     state_clear(s);
-    varstate_destroy(s->vs);
-    if (s->chg != NULL)
-        free(s->chg->stmt);
-    free(s->chg);
+    varstate_destroy(s->vars.vs);
+    if (s->vars.chg != NULL)
+        free(s->vars.chg->stmt);
+    free(s->vars.chg);
     ps_clear(s);
-    free(s->bc);
-    free(s->lent);
+    free(s->conns.bc);
+    free(s->conns.lease.lent);
     conn_close(&s->client, w->loop, &w->pool);
-    stream_release(&s->up, &w->pool);
-    stream_release(&s->down, &w->pool);
+    stream_release(&s->io.up, &w->pool);
+    stream_release(&s->io.down, &w->pool);
     worker_session_remove(w, s);
     atomic_fetch_sub(&stats_sessions_open, 1);
-    config_put(s->lcfg);
-    if (s->lstats != NULL)
-        atomic_fetch_sub_explicit(&s->lstats->open, 1, memory_order_relaxed);
+    config_put(s->who.lcfg);
+    if (s->who.lstats != NULL)
+        atomic_fetch_sub_explicit(&s->who.lstats->open, 1, memory_order_relaxed);
     config_put(s->cfg);
     login_end(s);
-    free(s->user);
-    free(s->db);
-    free(s->attrs);
-    free(s->schema);
-    free(s->pend_schema);
-    free(s->qlog_text);
-    free(s->retry_pkt);
-    explicit_bzero(s->h1, sizeof(s->h1));
-    explicit_bzero(s->old_hash, sizeof(s->old_hash));
-    free(s->connid);
+    free(s->who.user);
+    free(s->who.db);
+    free(s->who.attrs);
+    free(s->vars.schema);
+    free(s->query.pend_schema);
+    free(s->query.qlog_text);
+    free(s->route.retry_pkt);
+    explicit_bzero(s->who.h1, sizeof(s->who.h1));
+    explicit_bzero(s->who.old_hash, sizeof(s->who.old_hash));
+    free(s->query.connid);
     session_sysview_free(s);
     session_fanout_free(s);
     session_diag_drop(s);
     session_groups_free(s);
-    free(s->diag_err);
-    free(s->trx_lost);
-    free(s->lid_lost);
-    free(s->lid_unknown);
-    free(s->broken_msg);
-    free(s->via);
-    if (s->acct_cur != NULL)
-        free(s->acct_cur->name);
-    free(s->acct_cur);
+    free(s->values.diag_err);
+    free(s->route.trx_lost);
+    free(s->values.lid_lost);
+    free(s->values.lid_unknown);
+    free(s->io.broken_msg);
+    free(s->who.via);
+    if (s->who.acct_cur != NULL)
+        free(s->who.acct_cur->name);
+    free(s->who.acct_cur);
     free(s);
 }
 
@@ -126,7 +126,7 @@ void session_close(struct session *s, enum session_end why)
 
 void session_shutdown(struct session *s)
 {
-    if (registry_kill_requested(&s->reg)) {
+    if (registry_kill_requested(&s->kill.reg)) {
         session_close(s, END_KILLED);
         return;
     }
@@ -151,25 +151,26 @@ void session_greet(struct session *s)
         atomic_load(&stats_sessions_open) > (unsigned)cfg->max_client_connections) {
         session_err(s, 0, SERR_TOO_MANY);
         log_audit("session %u -@%s: connection refused: max_client_connections (%d) reached", s->id,
-                  s->peer, cfg->max_client_connections);
-        audit_login(false, s->id, "", s->peer, s->listener->name, "max_client_connections reached");
+                  s->who.peer, cfg->max_client_connections);
+        audit_login(false, s->id, "", s->who.peer, s->listener->name,
+                    "max_client_connections reached");
         session_mark_closing(s, END_TOO_MANY);
         return;
     }
     int64_t blocked_ms;
-    if (guard_blocked(cfg, &s->client_addr, &blocked_ms)) {
+    if (guard_blocked(cfg, &s->who.client_addr, &blocked_ms)) {
         char host[64];
         client_host(s, host, sizeof(host));
         log_audit("session %u -@%s: connection refused: address blocked for %" PRId64
                   " ms more after failed logins",
-                  s->id, s->peer, blocked_ms);
-        audit_login(false, s->id, "", s->peer, s->listener->name,
+                  s->id, s->who.peer, blocked_ms);
+        audit_login(false, s->id, "", s->who.peer, s->listener->name,
                     "address blocked after failed logins");
         session_err(s, 0, SERR_HOST_BLOCKED, host, host);
         session_mark_closing(s, END_BLOCKED);
         return;
     }
-    if (auth_random_scramble(s->scramble, sizeof(s->scramble)) != HY_OK) {
+    if (auth_random_scramble(s->who.scramble, sizeof(s->who.scramble)) != HY_OK) {
         session_mark_closing(s, END_NOMEM);
         return;
     }
@@ -178,7 +179,7 @@ void session_greet(struct session *s)
     hs.server_version = cfg->server_version;
     hs.server_version_len = strlen(cfg->server_version);
     hs.conn_id = s->id;
-    memcpy(hs.scramble, s->scramble, sizeof(hs.scramble));
+    memcpy(hs.scramble, s->who.scramble, sizeof(hs.scramble));
     hs.caps = (SERVER_CAPS & ~(uint32_t)CLIENT_MYSQL) | (cfg->tls_server != NULL ? CLIENT_SSL : 0);
     hs.ext_caps = SERVER_EXT_CAPS;
     hs.charset = 45; /* utf8mb4_general_ci */
@@ -226,54 +227,54 @@ void session_create(struct worker *w, int fd, const struct config_listener *list
     s->w = w;
     s->cfg = config_get(cfg);
     session_lex_mode(s, backend_default_lex(s->cfg)); /* the server's global sql_mode */
-    s->lcfg = config_get(w->cfg);
+    s->who.lcfg = config_get(w->cfg);
     s->listener = listener;
-    if ((s->lstats = stats_listener(listener->name)) != NULL) {
-        atomic_fetch_add_explicit(&s->lstats->accepted, 1, memory_order_relaxed);
-        atomic_fetch_add_explicit(&s->lstats->open, 1, memory_order_relaxed);
+    if ((s->who.lstats = stats_listener(listener->name)) != NULL) {
+        atomic_fetch_add_explicit(&s->who.lstats->accepted, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&s->who.lstats->open, 1, memory_order_relaxed);
     }
     s->id = registry_new_id();
-    s->reg.id = s->id;
-    s->reg.loop = w->loop;
-    s->reg.wakeup = &w->wakeup;
-    s->reg.kill_pending = &w->kill_pending;
+    s->kill.reg.id = s->id;
+    s->kill.reg.loop = w->loop;
+    s->kill.reg.wakeup = &w->wakeup;
+    s->kill.reg.kill_pending = &w->kill_pending;
     s->state = SS_HANDSHAKE;
     conn_init(&s->client, fd);
-    s->n_bc = (uint16_t)cfg->n_backends;
-    s->topo_gen = backend_generation();
-    s->primary = primary_now(cfg, s->id, -1);
-    s->primary_fail_gen = UINT64_MAX;
-    s->retry_exclude = -1;
-    s->wait_idx = -1;
-    s->ro_idx = -1;
-    s->ps_step = -1;
-    s->set_option = -1;
-    s->status = SERVER_STATUS_AUTOCOMMIT;
-    s->bc = calloc(cfg->n_backends, sizeof(*s->bc));
-    if (s->bc == NULL || session_pool_resize(s, cfg->n_backends) != HY_OK)
-        s->n_bc = 0;
+    s->conns.n_bc = (uint16_t)cfg->n_backends;
+    s->route.topo_gen = backend_generation();
+    s->route.primary = primary_now(cfg, s->id, -1);
+    s->route.primary_fail_gen = UINT64_MAX;
+    s->route.retry_exclude = -1;
+    s->route.wait_idx = -1;
+    s->route.ro_idx = -1;
+    s->prep.ps_step = -1;
+    s->query.set_option = -1;
+    s->route.status = SERVER_STATUS_AUTOCOMMIT;
+    s->conns.bc = calloc(cfg->n_backends, sizeof(*s->conns.bc));
+    if (s->conns.bc == NULL || session_pool_resize(s, cfg->n_backends) != HY_OK)
+        s->conns.n_bc = 0;
     bool login = login_begin(s);
     bool groups = session_groups_make(s);
     ev_io_init(&s->client.rio, session_client_read_cb, fd, EV_READ);
     ev_io_init(&s->client.wio, session_client_write_cb, fd, EV_WRITE);
-    ev_timer_init(&s->timer, session_timer_cb, 0., 0.);
-    ev_timer_init(&s->idle, session_idle_cb, 0., 0.);
+    ev_timer_init(&s->io.timer, session_timer_cb, 0., 0.);
+    ev_timer_init(&s->io.idle, session_idle_cb, 0., 0.);
     session_pool_init(s);
-    ev_timer_init(&s->primary_wait, primary_wait_cb, 0., 0.);
-    net_peer_name(fd, s->peer, sizeof(s->peer));
+    ev_timer_init(&s->route.primary_wait, primary_wait_cb, 0., 0.);
+    net_peer_name(fd, s->who.peer, sizeof(s->who.peer));
     struct sockaddr_storage ss;
     socklen_t sslen = sizeof(ss);
     if (getpeername(fd, (struct sockaddr *)&ss, &sslen) == 0)
-        rules_addr_from_sockaddr((struct sockaddr *)&ss, &s->client_addr);
+        rules_addr_from_sockaddr((struct sockaddr *)&ss, &s->who.client_addr);
     worker_session_add(w, s);
     stat_inc(&w->stats.sessions_accepted);
-    registry_add(&s->reg);
+    registry_add(&s->kill.reg);
 
-    if (s->bc == NULL || !login || !groups) {
+    if (s->conns.bc == NULL || !login || !groups) {
         session_close(s, END_NOMEM);
         return;
     }
-    if (proxy_expected(listener, &s->client_addr)) {
+    if (proxy_expected(listener, &s->who.client_addr)) {
         /* The balancer speaks first: its header, then our greeting. */
         s->state = SS_PROXY_HEADER;
         ev_io_start(w->loop, &s->client.rio);

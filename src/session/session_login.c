@@ -99,16 +99,16 @@ bool login_timer(struct session *s)
 void send_auth_switch(struct session *s, uint8_t seq)
 {
     uint8_t data[MYSQL_SCRAMBLE_LEN + 1];
-    memcpy(data, s->scramble, MYSQL_SCRAMBLE_LEN);
+    memcpy(data, s->who.scramble, MYSQL_SCRAMBLE_LEN);
     data[MYSQL_SCRAMBLE_LEN] = 0;
     uint8_t pkt[MYSQL_HEADER_SIZE + 64];
     size_t n = mysql_auth_switch_encode(NATIVE_PLUGIN, data, sizeof(data), pkt + MYSQL_HEADER_SIZE,
                                         sizeof(pkt) - MYSQL_HEADER_SIZE);
     mysql_hdr_write(pkt, (uint32_t)n, seq);
     send_local(s, pkt, MYSQL_HEADER_SIZE + n);
-    s->auth_step = AUTH_STEP_NATIVE;
+    s->login->auth_step = AUTH_STEP_NATIVE;
     session_set_state(s, SS_AUTH_SWITCH);
-    s->last_seq = seq;
+    s->io.last_seq = seq;
     session_timer_start(s, s->cfg->login_timeout_ms);
 }
 
@@ -120,7 +120,7 @@ void session_login_ok(struct session *s, uint8_t seq)
     send_ok(s, seq);
     /* A client that asked for compression turns it on once it has read
      * this OK: the OK itself goes out as it is, even if still queued. */
-    if ((s->caps & CLIENT_COMPRESS) && !conn_is_compressed(&s->client)) {
+    if ((s->who.caps & CLIENT_COMPRESS) && !conn_is_compressed(&s->client)) {
         size_t queued = conn_has_local(&s->client) ? s->client.out_tail - s->client.out_head : 0;
         if (compress_start(&s->client, s->w->loop, queued) != HY_OK) {
             session_mark_closing(s, END_NOMEM);
@@ -128,12 +128,12 @@ void session_login_ok(struct session *s, uint8_t seq)
         }
     }
     session_set_state(s, SS_IDLE);
-    slog_debug(s, "logged in%s%s", s->db ? ", schema " : "", s->db ? s->db : "");
-    audit_login(true, s->id, s->user, s->peer, s->listener->name, NULL);
-    if (s->cfg->client_idle_timeout_ms > 0 && !ev_is_active(&s->idle)) {
-        s->last_active = ev_now(s->w->loop);
-        s->idle.repeat = s->cfg->client_idle_timeout_ms / 1e3;
-        ev_timer_again(s->w->loop, &s->idle);
+    slog_debug(s, "logged in%s%s", s->who.db ? ", schema " : "", s->who.db ? s->who.db : "");
+    audit_login(true, s->id, s->who.user, s->who.peer, s->listener->name, NULL);
+    if (s->cfg->client_idle_timeout_ms > 0 && !ev_is_active(&s->io.idle)) {
+        s->io.last_active = ev_now(s->w->loop);
+        s->io.idle.repeat = s->cfg->client_idle_timeout_ms / 1e3;
+        ev_timer_again(s->w->loop, &s->io.idle);
     }
     session_next_command(s);
 }
@@ -186,7 +186,7 @@ static const char *user_tls_refusal(struct session *s, const struct config_user 
 /* The user name the login in progress is for. */
 static const char *login_user(const struct session *s)
 {
-    return s->changing_user ? s->pend_user : s->user;
+    return s->login->changing_user ? s->login->pend_user : s->who.user;
 }
 
 /* Whether the client's address is in `u`'s allow list (an account for
@@ -196,7 +196,7 @@ static bool user_allowed_from(const struct session *s, const struct config_user 
     if (u->allow.n == 0)
         return true;
     for (size_t i = 0; i < u->allow.n; i++) {
-        if (rules_cidr_match(&u->allow_net[i], &s->client_addr))
+        if (rules_cidr_match(&u->allow_net[i], &s->who.client_addr))
             return true;
     }
     return false;
@@ -226,35 +226,35 @@ static const char *access_refusal(struct session *s, const struct config_user *u
 static bool expired_refused(const struct session *s, const struct account *a)
 {
     bool expired = a->expired || (a->expires_at > 0 && (int64_t)time(NULL) >= a->expires_at);
-    return expired && !s->expired_ok && s->pend_disconnect_expired;
+    return expired && !s->who.expired_ok && s->login->pend_disconnect_expired;
 }
 
 /* The server's own checks of an account, after its password: NULL if it
- * may log in, else why not, with s->deny set to the server's error. */
+ * may log in, else why not, with s->login->deny set to the server's error. */
 static const char *account_refusal(struct session *s)
 {
-    const struct account *a = s->pend_acct;
+    const struct account *a = s->login->pend_acct;
     if (a->ssl == ACCOUNT_SSL_SPECIFIED && a->x509_issuer[0] != '\0') {
         char issuer[512];
         if (!tls_peer_issuer(&s->client, issuer, sizeof(issuer)) ||
             strcmp(issuer, a->x509_issuer) != 0) {
-            s->deny = DENY_ACCESS;
+            s->login->deny = DENY_ACCESS;
             return "client certificate issuer mismatch";
         }
     }
     if (a->ssl == ACCOUNT_SSL_X509) {
         char subject[512];
         if (!tls_peer_subject(&s->client, subject, sizeof(subject))) {
-            s->deny = DENY_ACCESS;
+            s->login->deny = DENY_ACCESS;
             return "no verified client certificate (REQUIRE X509)";
         }
     }
     if (a->locked) {
-        s->deny = DENY_LOCKED;
+        s->login->deny = DENY_LOCKED;
         return "account locked";
     }
     if (expired_refused(s, a)) {
-        s->deny = DENY_EXPIRED;
+        s->login->deny = DENY_EXPIRED;
         return "password expired";
     }
     return NULL;
@@ -271,12 +271,12 @@ static void login_decided(struct session *s, const struct config_user *u, bool o
     if (ok) {
         why = access_refusal(s, u);
         if (why != NULL)
-            s->deny = DENY_ACCESS;
-        else if (s->pend_acct != NULL)
+            s->login->deny = DENY_ACCESS;
+        else if (s->login->pend_acct != NULL)
             why = account_refusal(s);
-    } else if (s->deny == DENY_PLUGIN) {
+    } else if (s->login->deny == DENY_PLUGIN) {
         why = "the account's authentication method cannot be checked by halyard";
-    } else if (s->deny == DENY_SECURE_AUTH) {
+    } else if (s->login->deny == DENY_SECURE_AUTH) {
         why = "mysql_old_password while the server's secure_auth is ON";
     } else {
         why = u == NULL ? "unknown user" : "wrong password";
@@ -285,15 +285,15 @@ static void login_decided(struct session *s, const struct config_user *u, bool o
         ok = false;
     if (ok && h1 != NULL && !u->no_password)
         guard_cache_put(u->name, h1, s2);
-    s->pend_ok = ok;
-    s->pend_u = u;
-    s->pend_used_pw = used_pw;
-    s->pend_seq = reply_seq;
-    s->deny_why = why;
-    s->pend_has_h1 = ok && h1 != NULL;
-    if (s->pend_has_h1)
-        memcpy(s->pend_h1, h1, MYSQL_SHA1_LEN);
-    int delay = guard_login_result(s->cfg, &s->client_addr, ok);
+    s->login->pend_ok = ok;
+    s->login->pend_u = u;
+    s->login->pend_used_pw = used_pw;
+    s->login->pend_seq = reply_seq;
+    s->login->deny_why = why;
+    s->login->pend_has_h1 = ok && h1 != NULL;
+    if (s->login->pend_has_h1)
+        memcpy(s->login->pend_h1, h1, MYSQL_SHA1_LEN);
+    int delay = guard_login_result(s->cfg, &s->who.client_addr, ok);
     if (delay > 0) {
         slog_info(s, "login answer held back %d ms: too many failed logins from this address",
                   delay);
@@ -308,8 +308,8 @@ static void login_decided(struct session *s, const struct config_user *u, bool o
 /* A failed login or COM_CHANGE_USER: the ERR is out. */
 static void login_failed(struct session *s, enum session_end why)
 {
-    explicit_bzero(s->pend_h1, sizeof(s->pend_h1));
-    if (s->changing_user) {
+    explicit_bzero(s->login->pend_h1, sizeof(s->login->pend_h1));
+    if (s->login->changing_user) {
         /* as MariaDB: a failed COM_CHANGE_USER keeps the old user */
         login_end(s);
         session_set_state(s, SS_IDLE);
@@ -324,9 +324,9 @@ static void login_failed(struct session *s, enum session_end why)
 static void send_login_refusal(struct session *s, uint8_t seq, const char *user)
 {
     char host[64];
-    switch (s->deny) {
+    switch (s->login->deny) {
     case DENY_ACCESS:
-        send_access_denied(s, seq, user, strlen(user), s->pend_used_pw);
+        send_access_denied(s, seq, user, strlen(user), s->login->pend_used_pw);
         return;
     case DENY_NO_MENTION:
         client_host(s, host, sizeof(host));
@@ -340,7 +340,7 @@ static void send_login_refusal(struct session *s, uint8_t seq, const char *user)
         break;
     case DENY_PLUGIN:
         session_err(s, seq, SERR_PLUGIN_NOT_LOADED,
-                    s->pend_acct != NULL ? s->pend_acct->plugin : "");
+                    s->login->pend_acct != NULL ? s->login->pend_acct->plugin : "");
         break;
     case DENY_SECURE_AUTH:
         client_host(s, host, sizeof(host));
@@ -353,95 +353,97 @@ static void send_login_refusal(struct session *s, uint8_t seq, const char *user)
 /* Answer the login login_decided() judged. */
 void login_finish(struct session *s)
 {
-    const struct config_user *u = s->pend_u;
+    const struct config_user *u = s->login->pend_u;
     const char *user = login_user(s);
-    uint8_t reply_seq = s->pend_seq;
+    uint8_t reply_seq = s->login->pend_seq;
     char host[64];
     s->login->wait = LOGIN_RUNNING;
-    if (!s->pend_ok) {
+    if (!s->login->pend_ok) {
         client_host(s, host, sizeof(host));
         log_audit("session %u %s@%s: access denied for user '%.80s' from %s: %s", s->id,
-                  s->user != NULL ? s->user : "-", s->peer, user, host, s->deny_why);
-        audit_login(false, s->id, user, s->peer, s->listener->name, s->deny_why);
-        if (s->lstats != NULL)
-            atomic_fetch_add_explicit(&s->lstats->auth_failures, 1, memory_order_relaxed);
+                  s->who.user != NULL ? s->who.user : "-", s->who.peer, user, host,
+                  s->login->deny_why);
+        audit_login(false, s->id, user, s->who.peer, s->listener->name, s->login->deny_why);
+        if (s->who.lstats != NULL)
+            atomic_fetch_add_explicit(&s->who.lstats->auth_failures, 1, memory_order_relaxed);
         send_login_refusal(s, reply_seq, user);
         login_failed(s, END_AUTH_FAILED);
         return;
     }
     int current;
     /* COM_CHANGE_USER to the same user keeps its place in the count. */
-    bool same = s->user_counted && strcmp(s->user, u->name) == 0;
+    bool same = s->who.user_counted && strcmp(s->who.user, u->name) == 0;
     if (!same && !guard_user_enter(u->name, u->max_connections, &current)) {
         client_host(s, host, sizeof(host));
         log_audit("session %u %s@%s: login refused for user '%.80s' from %s: %d sessions open, "
                   "max_connections %d",
-                  s->id, s->user != NULL ? s->user : "-", s->peer, user, host, current,
+                  s->id, s->who.user != NULL ? s->who.user : "-", s->who.peer, user, host, current,
                   u->max_connections);
-        audit_login(false, s->id, user, s->peer, s->listener->name,
+        audit_login(false, s->id, user, s->who.peer, s->listener->name,
                     "max_connections of the user reached");
         session_err(s, reply_seq, SERR_USER_LIMIT, user, u->max_connections);
         login_failed(s, END_USER_LIMIT);
         return;
     }
-    if (!same && s->user_counted)
-        guard_user_leave(s->user); /* COM_CHANGE_USER: the old user's session ends */
-    s->user_counted = true;
-    if (s->changing_user) {
+    if (!same && s->who.user_counted)
+        guard_user_leave(s->who.user); /* COM_CHANGE_USER: the old user's session ends */
+    s->who.user_counted = true;
+    if (s->login->changing_user) {
         /* A new user is a new session on the backend too. */
-        s->changing_user = false;
-        POOL_COUNT(s, &s->cfg->backends[s->primary], resets);
+        s->login->changing_user = false;
+        POOL_COUNT(s, &s->cfg->backends[s->route.primary], resets);
         session_pool_reset(s); /* first: nothing of the old user's is lost */
         bconn_close_all(s);
         state_clear(s);
-        s->pinned = false;
-        s->status = SERVER_STATUS_AUTOCOMMIT;
-        s->ro_idx = -1;
+        s->route.pinned = false;
+        s->route.status = SERVER_STATUS_AUTOCOMMIT;
+        s->route.ro_idx = -1;
         ps_clear(s);
-        free(s->user);
-        free(s->db);
-        free(s->attrs);
-        s->user = s->pend_user;
-        s->db = s->pend_db;
-        free(s->schema); /* the new session starts in its login schema */
-        s->schema = NULL;
-        s->attrs = s->pend_attrs;
-        s->attrs_len = s->pend_attrs_len;
-        if (s->pend_charset != 0 && s->pend_charset < 256)
-            s->charset = (uint8_t)s->pend_charset;
-        s->pend_user = s->pend_db = NULL;
-        s->pend_attrs = NULL;
-        s->pend_attrs_len = 0;
+        free(s->who.user);
+        free(s->who.db);
+        free(s->who.attrs);
+        s->who.user = s->login->pend_user;
+        s->who.db = s->login->pend_db;
+        free(s->vars.schema); /* the new session starts in its login schema */
+        s->vars.schema = NULL;
+        s->who.attrs = s->login->pend_attrs;
+        s->who.attrs_len = s->login->pend_attrs_len;
+        if (s->login->pend_charset != 0 && s->login->pend_charset < 256)
+            s->who.charset = (uint8_t)s->login->pend_charset;
+        s->login->pend_user = s->login->pend_db = NULL;
+        s->login->pend_attrs = NULL;
+        s->login->pend_attrs_len = 0;
     }
-    if (u != NULL && u == s->acct_pend) {
+    if (u != NULL && u == s->login->acct_pend) {
         /* the session's account from now on */
-        if (s->acct_cur != NULL)
-            free(s->acct_cur->name);
-        free(s->acct_cur);
-        s->acct_cur = s->acct_pend;
-        s->acct_pend = NULL;
-        s->acct_cur->tls_subject = NULL; /* in pend_acct, freed below; checked at login only */
-        u = s->acct_cur;
+        if (s->who.acct_cur != NULL)
+            free(s->who.acct_cur->name);
+        free(s->who.acct_cur);
+        s->who.acct_cur = s->login->acct_pend;
+        s->login->acct_pend = NULL;
+        s->who.acct_cur->tls_subject = NULL; /* in pend_acct, freed below; checked at login only */
+        u = s->who.acct_cur;
     }
-    s->old_pw = s->pend_acct != NULL && s->pend_acct->auth == ACCOUNT_OLD;
-    if (s->old_pw)
-        memcpy(s->old_hash, s->pend_acct->old_hash, sizeof(s->old_hash));
-    free(s->pend_acct);
-    s->pend_acct = NULL;
-    s->cu = u;
-    registry_set_user(&s->reg, s->user);
-    s->consistency = u->consistency != CONSISTENCY_DEFAULT             ? u->consistency
-                     : s->listener->consistency != CONSISTENCY_DEFAULT ? s->listener->consistency
-                                                                       : s->cfg->consistency;
-    s->no_password = u->no_password;
-    memcpy(s->h2, u->h2, MYSQL_SHA1_LEN);
+    s->who.old_pw = s->login->pend_acct != NULL && s->login->pend_acct->auth == ACCOUNT_OLD;
+    if (s->who.old_pw)
+        memcpy(s->who.old_hash, s->login->pend_acct->old_hash, sizeof(s->who.old_hash));
+    free(s->login->pend_acct);
+    s->login->pend_acct = NULL;
+    s->who.cu = u;
+    registry_set_user(&s->kill.reg, s->who.user);
+    s->route.consistency = u->consistency != CONSISTENCY_DEFAULT ? u->consistency
+                           : s->listener->consistency != CONSISTENCY_DEFAULT
+                               ? s->listener->consistency
+                               : s->cfg->consistency;
+    s->who.no_password = u->no_password;
+    memcpy(s->who.h2, u->h2, MYSQL_SHA1_LEN);
     if (!u->no_password)
-        memcpy(s->h1, s->pend_h1, MYSQL_SHA1_LEN);
+        memcpy(s->who.h1, s->login->pend_h1, MYSQL_SHA1_LEN);
     login_end(s); /* logged in: the login's part goes */
-    s->last_seq = (uint8_t)(reply_seq - 1);
+    s->io.last_seq = (uint8_t)(reply_seq - 1);
     if (!session_shard_login(s, reply_seq))
         return;
-    if (s->db != NULL) {
+    if (s->who.db != NULL) {
         /* Open the backend now so an unknown schema fails here, as it would
          * on the server. */
         session_login_backend(s);
@@ -470,7 +472,7 @@ static void client_tls_done(struct conn *c, bool ok, const char *why)
  * of the ClientHello and go to the TLS transport. */
 static void client_start_tls(struct session *s, uint32_t len)
 {
-    struct stream *st = &s->up;
+    struct stream *st = &s->io.up;
     consume_packet(s, len);
     hy_status_t rc = tls_accept(&s->client, s->w->loop, s->cfg->tls_server, st->b->data + st->scan,
                                 stream_unparsed(st), client_tls_done);
@@ -500,25 +502,25 @@ static const struct config_user *config_user_of(const struct session *s, const c
 static bool users_wait_start(struct session *s, const uint8_t *auth, size_t auth_len, uint8_t seq)
 {
     uint64_t ticket;
-    if (s->users_waited || !users_refresh_request(&ticket))
+    if (s->login->users_waited || !users_refresh_request(&ticket))
         return false;
     s->login->wait = LOGIN_USERS_WAIT;
-    s->users_ticket = ticket;
+    s->login->users_ticket = ticket;
     /* the next read may start a second from now and then connect and
      * query, each within monitor.timeout_ms */
     int bound = HY_MIN(s->cfg->login_timeout_ms, 1000 + 2 * s->cfg->monitor.timeout_ms + 200);
-    s->users_deadline = ev_now(s->w->loop) + bound / 1e3;
-    s->wait_auth_len = (uint8_t)HY_MIN(auth_len, sizeof(s->wait_auth));
-    memcpy(s->wait_auth, auth, s->wait_auth_len);
-    s->wait_seq = seq;
+    s->login->users_deadline = ev_now(s->w->loop) + bound / 1e3;
+    s->login->wait_auth_len = (uint8_t)HY_MIN(auth_len, sizeof(s->login->wait_auth));
+    memcpy(s->login->wait_auth, auth, s->login->wait_auth_len);
+    s->login->wait_seq = seq;
     ev_io_stop(s->w->loop, &s->client.rio);
     session_timer_start(s, USERS_POLL_MS);
     return true;
 }
 
 /* users_source: the server account `user` logs in as from this client,
- * made the login's config user (s->acct_pend, with s->pend_acct). Sets
- * *out (NULL for none, s->deny saying which error). Returns false when the
+ * made the login's config user (s->login->acct_pend, with s->login->pend_acct). Sets
+ * *out (NULL for none, s->login->deny saying which error). Returns false when the
  * login waits for a read of the accounts instead: the token is kept and
  * users_wait_poll() takes the login up again. */
 static bool server_account(struct session *s, const char *user, const uint8_t *auth,
@@ -535,48 +537,50 @@ static bool server_account(struct session *s, const char *user, const uint8_t *a
         free(ua);
         return false;
     }
-    s->pend_disconnect_expired = ua->disconnect_expired;
+    s->login->pend_disconnect_expired = ua->disconnect_expired;
     if (!ua->found) {
         bool no_mention = auth_len > 0 ? ua->stand_in_socket : ua->stand_in_socket_empty;
-        s->deny = no_mention ? DENY_NO_MENTION : DENY_ACCESS;
+        s->login->deny = no_mention ? DENY_NO_MENTION : DENY_ACCESS;
         free(ua);
         return true;
     }
-    free(s->pend_acct);
-    s->pend_acct = malloc(sizeof(*s->pend_acct));
-    if (s->acct_pend == NULL)
-        s->acct_pend = calloc(1, sizeof(*s->acct_pend));
-    if (s->acct_pend != NULL) { /* the same record if one is there: pend_u may point at it */
-        free(s->acct_pend->name);
-        memset(s->acct_pend, 0, sizeof(*s->acct_pend));
-        s->acct_pend->name = strdup(user);
+    free(s->login->pend_acct);
+    s->login->pend_acct = malloc(sizeof(*s->login->pend_acct));
+    if (s->login->acct_pend == NULL)
+        s->login->acct_pend = calloc(1, sizeof(*s->login->acct_pend));
+    if (s->login->acct_pend != NULL) { /* the same record if one is there: pend_u may point at it */
+        free(s->login->acct_pend->name);
+        memset(s->login->acct_pend, 0, sizeof(*s->login->acct_pend));
+        s->login->acct_pend->name = strdup(user);
     }
-    if (s->pend_acct == NULL || s->acct_pend == NULL || s->acct_pend->name == NULL) {
+    if (s->login->pend_acct == NULL || s->login->acct_pend == NULL ||
+        s->login->acct_pend->name == NULL) {
         free(ua);
-        free(s->pend_acct);
-        s->pend_acct = NULL;
+        free(s->login->pend_acct);
+        s->login->pend_acct = NULL;
         return true;
     }
-    *s->pend_acct = ua->acct;
+    *s->login->pend_acct = ua->acct;
     free(ua);
-    const struct account *a = s->pend_acct;
-    struct config_user *u = s->acct_pend;
+    const struct account *a = s->login->pend_acct;
+    struct config_user *u = s->login->acct_pend;
     u->no_password = a->no_password;
     memcpy(u->h2, a->h2, sizeof(u->h2));
     u->require_tls = a->ssl != ACCOUNT_SSL_NONE;
     u->tls_subject = a->ssl == ACCOUNT_SSL_SPECIFIED && a->x509_subject[0] != '\0'
-                         ? s->pend_acct->x509_subject
+                         ? s->login->pend_acct->x509_subject
                          : NULL;
     u->max_connections = a->max_user_connections;
-    s->deny = (auth_len > 0 ? a->fail_no_mention : a->fail_no_mention_empty) ? DENY_NO_MENTION
-                                                                             : DENY_ACCESS;
+    s->login->deny = (auth_len > 0 ? a->fail_no_mention : a->fail_no_mention_empty)
+                         ? DENY_NO_MENTION
+                         : DENY_ACCESS;
     switch (a->auth) {
     case ACCOUNT_NATIVE:
     case ACCOUNT_OLD: /* checked by old_login() */
         *out = u;
         break;
     case ACCOUNT_OTHER:
-        s->deny = DENY_PLUGIN;
+        s->login->deny = DENY_PLUGIN;
         slog_info(s, "account '%.80s'@'%.80s' authenticates with %s, which halyard cannot check",
                   a->user, a->host, a->plugin);
         break;
@@ -592,19 +596,20 @@ static bool server_account(struct session *s, const char *user, const uint8_t *a
  * login goes on with the token it kept. */
 void users_wait_poll(struct session *s)
 {
-    if (users_loads_done() <= s->users_ticket && ev_now(s->w->loop) < s->users_deadline) {
+    if (users_loads_done() <= s->login->users_ticket &&
+        ev_now(s->w->loop) < s->login->users_deadline) {
         session_timer_start(s, USERS_POLL_MS);
         return;
     }
     s->login->wait = LOGIN_RUNNING;
-    s->users_waited = true;
+    s->login->users_waited = true;
     session_timer_stop(s);
     update_reads(s);
     uint8_t auth[MYSQL_SCRAMBLE_LEN];
-    size_t len = s->wait_auth_len;
-    memcpy(auth, s->wait_auth, len);
-    explicit_bzero(s->wait_auth, sizeof(s->wait_auth));
-    auth_check(s, login_user(s), strlen(login_user(s)), auth, len, s->wait_seq);
+    size_t len = s->login->wait_auth_len;
+    memcpy(auth, s->login->wait_auth, len);
+    explicit_bzero(s->login->wait_auth, sizeof(s->login->wait_auth));
+    auth_check(s, login_user(s), strlen(login_user(s)), auth, len, s->login->wait_seq);
     explicit_bzero(auth, sizeof(auth));
 }
 
@@ -618,24 +623,24 @@ static bool old_login(struct session *s, const struct account *a, const uint8_t 
 {
     *ok = false;
     if (a->secure_auth) {
-        s->deny = DENY_SECURE_AUTH;
+        s->login->deny = DENY_SECURE_AUTH;
         return true;
     }
-    if (s->state != SS_AUTH_SWITCH || s->auth_step != AUTH_STEP_OLD) {
+    if (s->state != SS_AUTH_SWITCH || s->login->auth_step != AUTH_STEP_OLD) {
         uint8_t pkt[MYSQL_HEADER_SIZE + 1];
         mysql_hdr_write(pkt, 1, (uint8_t)(seq + 1));
         pkt[MYSQL_HEADER_SIZE] = MYSQL_AUTH_SWITCH;
         send_local(s, pkt, sizeof(pkt));
-        s->auth_step = AUTH_STEP_OLD;
+        s->login->auth_step = AUTH_STEP_OLD;
         session_set_state(s, SS_AUTH_SWITCH);
-        s->last_seq = (uint8_t)(seq + 1);
+        s->io.last_seq = (uint8_t)(seq + 1);
         session_timer_start(s, s->cfg->login_timeout_ms);
         return false;
     }
     if (a->no_password)
         *ok = auth_len == 0 || (auth_len == 1 && auth[0] == '\0');
     else
-        *ok = auth_old_verify(s->scramble, auth, auth_len, a->old_hash);
+        *ok = auth_old_verify(s->who.scramble, auth, auth_len, a->old_hash);
     return true;
 }
 
@@ -646,15 +651,15 @@ void auth_check(struct session *s, const char *user, size_t user_len, const uint
                 size_t auth_len, uint8_t seq)
 {
     const struct config_user *u = config_user_of(s, user, user_len);
-    s->deny = DENY_ACCESS;
-    free(s->pend_acct);
-    s->pend_acct = NULL;
+    s->login->deny = DENY_ACCESS;
+    free(s->login->pend_acct);
+    s->login->pend_acct = NULL;
     if (u == NULL && s->cfg->users_source != USERS_CONFIG &&
         !server_account(s, user, auth, auth_len, seq, &u))
         return; /* waits for the accounts */
     uint8_t h1[MYSQL_SHA1_LEN];
     bool ok = false;
-    const struct account *a = s->pend_acct;
+    const struct account *a = s->login->pend_acct;
     bool old = u != NULL && a != NULL && a->auth == ACCOUNT_OLD;
     if (old) {
         if (!old_login(s, a, auth, auth_len, seq, &ok))
@@ -663,7 +668,7 @@ void auth_check(struct session *s, const char *user, size_t user_len, const uint
         if (u->no_password)
             ok = auth_len == 0;
         else
-            ok = auth_native_verify(s->scramble, auth, auth_len, u->h2, h1);
+            ok = auth_native_verify(s->who.scramble, auth, auth_len, u->h2, h1);
     }
     /* A server account that refuses this login may have changed on the
      * server since the last read (a new password, unlocked, secure_auth
@@ -674,7 +679,7 @@ void auth_check(struct session *s, const char *user, size_t user_len, const uint
         explicit_bzero(h1, sizeof(h1));
         return;
     }
-    s->users_waited = false;
+    s->login->users_waited = false;
     login_decided(s, u, ok, ok && !u->no_password && !old ? h1 : NULL, NULL, auth_len > 0,
                   (uint8_t)(seq + 1));
     explicit_bzero(h1, sizeof(h1));
@@ -712,7 +717,7 @@ static bool client_secure(const struct session *s)
  * reply to our scramble, `seq` the sequence id of its packet. */
 static void sha2_login(struct session *s, const uint8_t *auth, size_t auth_len, uint8_t seq)
 {
-    const struct config_user *u = config_user_of(s, s->user, strlen(s->user));
+    const struct config_user *u = config_user_of(s, s->who.user, strlen(s->who.user));
     if (u == NULL && s->cfg->users_source != USERS_CONFIG) {
         /* the servers' accounts are mysql_native_password ones */
         send_auth_switch(s, (uint8_t)(seq + 1));
@@ -733,7 +738,7 @@ static void sha2_login(struct session *s, const uint8_t *auth, size_t auth_len, 
     }
     if (auth_len == 0 || (auth_len != MYSQL_SHA256_LEN)) {
         login_decided(s, u, false, NULL, NULL, auth_len > 0, (uint8_t)(seq + 1));
-    } else if (have_s2 && !auth_sha2_verify(s->scramble, auth, auth_len, s2)) {
+    } else if (have_s2 && !auth_sha2_verify(s->who.scramble, auth, auth_len, s2)) {
         login_decided(s, u, false, NULL, NULL, true, (uint8_t)(seq + 1));
     } else if (have_s2 && have_h1) {
         uint8_t fast = SHA2_FAST_AUTH_OK;
@@ -744,10 +749,10 @@ static void sha2_login(struct session *s, const uint8_t *auth, size_t auth_len, 
          * password itself gives H1: ask for it. */
         uint8_t full = SHA2_PERFORM_FULL;
         send_more_data(s, (uint8_t)(seq + 1), &full, 1);
-        s->auth_step = AUTH_STEP_SHA2_FULL;
-        s->pubkey_sent = false;
+        s->login->auth_step = AUTH_STEP_SHA2_FULL;
+        s->login->pubkey_sent = false;
         session_set_state(s, SS_AUTH_SWITCH);
-        s->last_seq = (uint8_t)(seq + 1);
+        s->io.last_seq = (uint8_t)(seq + 1);
         session_timer_start(s, s->cfg->login_timeout_ms);
     } else {
         /* Neither TLS nor an RSA key to send the password safely with. */
@@ -763,13 +768,13 @@ static void sha2_login(struct session *s, const uint8_t *auth, size_t auth_len, 
 static void sha2_full(struct session *s, const uint8_t *p, uint32_t len, uint8_t seq)
 {
     const struct config *cfg = s->cfg;
-    if (len == 1 && p[0] == SHA2_REQUEST_PUBKEY && cfg->rsa != NULL && !s->pubkey_sent &&
+    if (len == 1 && p[0] == SHA2_REQUEST_PUBKEY && cfg->rsa != NULL && !s->login->pubkey_sent &&
         !client_secure(s)) {
         size_t pem_len;
         const char *pem = auth_rsa_public_pem(cfg->rsa, &pem_len);
         send_more_data(s, (uint8_t)(seq + 1), pem, pem_len);
-        s->pubkey_sent = true;
-        s->last_seq = (uint8_t)(seq + 1);
+        s->login->pubkey_sent = true;
+        s->io.last_seq = (uint8_t)(seq + 1);
         return;
     }
     char pw[512];
@@ -781,9 +786,9 @@ static void sha2_full(struct session *s, const uint8_t *p, uint32_t len, uint8_t
             n = (int)len - 1;
         }
     } else if (cfg->rsa != NULL) {
-        n = auth_rsa_decrypt_password(cfg->rsa, p, len, s->scramble, pw, sizeof(pw));
+        n = auth_rsa_decrypt_password(cfg->rsa, p, len, s->who.scramble, pw, sizeof(pw));
     }
-    const struct config_user *u = config_user_of(s, s->user, strlen(s->user));
+    const struct config_user *u = config_user_of(s, s->who.user, strlen(s->who.user));
     uint8_t h1[MYSQL_SHA1_LEN], s2[MYSQL_SHA256_LEN];
     bool ok =
         n >= 0 && u != NULL &&
@@ -808,13 +813,13 @@ static void sha2_full(struct session *s, const uint8_t *p, uint32_t len, uint8_t
 
 void session_handle_login(struct session *s)
 {
-    struct stream *st = &s->up;
+    struct stream *st = &s->io.up;
     if (stream_unparsed(st) < MYSQL_HEADER_SIZE)
         return;
     const uint8_t *h = st->b->data + st->scan;
     uint32_t len = mysql_hdr_len(h);
     uint8_t seq = mysql_hdr_seq(h);
-    if (s->state == SS_HANDSHAKE && !s->changing_user && !conn_is_tls(&s->client) &&
+    if (s->state == SS_HANDSHAKE && !s->login->changing_user && !conn_is_tls(&s->client) &&
         proxyproto_signature(h, MYSQL_HEADER_SIZE)) {
         /* "PROX" or "\r\n\r\n" cannot start a login packet halyard reads
          * (a length over 600 KiB); say what it is rather than wait for it. */
@@ -835,7 +840,7 @@ void session_handle_login(struct session *s)
     if (stream_unparsed(st) < MYSQL_HEADER_SIZE + len)
         return;
     const uint8_t *p = h + MYSQL_HEADER_SIZE;
-    if (s->state == SS_AUTH_SWITCH && s->auth_step == AUTH_STEP_SHA2_FULL) {
+    if (s->state == SS_AUTH_SWITCH && s->login->auth_step == AUTH_STEP_SHA2_FULL) {
         uint8_t data[1024];
         uint32_t n = HY_MIN(len, (uint32_t)sizeof(data));
         memcpy(data, p, n);
@@ -844,7 +849,7 @@ void session_handle_login(struct session *s)
         explicit_bzero(data, n);
         return;
     }
-    if (s->state == SS_AUTH_SWITCH && s->auth_step == AUTH_STEP_OLD) {
+    if (s->state == SS_AUTH_SWITCH && s->login->auth_step == AUTH_STEP_OLD) {
         /* mysql_old_password's answer: 8 bytes (and a NUL), or none */
         uint8_t auth[AUTH_OLD_SCRAMBLE_LEN + 1];
         size_t auth_len = len <= sizeof(auth) ? len : 1; /* longer: never verifies */
@@ -880,18 +885,18 @@ void session_handle_login(struct session *s)
         session_mark_closing(s, END_BAD_HANDSHAKE);
         return;
     }
-    s->caps = lg.caps & SERVER_CAPS;
-    s->ext_caps = lg.ext_caps & SERVER_EXT_CAPS;
-    s->expired_ok = (lg.caps & CLIENT_CAN_HANDLE_EXPIRED_PASSWORDS) != 0;
-    s->charset = lg.charset;
-    s->user = dup_bytes(lg.user, lg.user_len);
-    if (lg.db != NULL && lg.db_len > 0 && (s->caps & CLIENT_CONNECT_WITH_DB))
-        s->db = dup_bytes(lg.db, lg.db_len);
-    if (lg.attrs != NULL && lg.attrs_len > 0 && (s->caps & CLIENT_CONNECT_ATTRS)) {
-        s->attrs = (uint8_t *)dup_bytes(lg.attrs, lg.attrs_len);
-        s->attrs_len = lg.attrs_len;
+    s->who.caps = lg.caps & SERVER_CAPS;
+    s->who.ext_caps = lg.ext_caps & SERVER_EXT_CAPS;
+    s->who.expired_ok = (lg.caps & CLIENT_CAN_HANDLE_EXPIRED_PASSWORDS) != 0;
+    s->who.charset = lg.charset;
+    s->who.user = dup_bytes(lg.user, lg.user_len);
+    if (lg.db != NULL && lg.db_len > 0 && (s->who.caps & CLIENT_CONNECT_WITH_DB))
+        s->who.db = dup_bytes(lg.db, lg.db_len);
+    if (lg.attrs != NULL && lg.attrs_len > 0 && (s->who.caps & CLIENT_CONNECT_ATTRS)) {
+        s->who.attrs = (uint8_t *)dup_bytes(lg.attrs, lg.attrs_len);
+        s->who.attrs_len = lg.attrs_len;
     }
-    if (s->user == NULL) {
+    if (s->who.user == NULL) {
         session_mark_closing(s, END_NOMEM);
         return;
     }
@@ -914,7 +919,7 @@ void session_handle_login(struct session *s)
         send_auth_switch(s, (uint8_t)(seq + 1));
         return;
     }
-    auth_check(s, s->user, strlen(s->user), auth, auth_len, seq);
+    auth_check(s, s->who.user, strlen(s->who.user), auth, auth_len, seq);
 }
 
 /* SS_PROXY_HEADER: the bytes a proxy_protocol_from peer sent so far. A
@@ -923,7 +928,7 @@ void session_handle_login(struct session *s)
  * connection with a line saying why. Bytes after the header stay in `up`. */
 void session_proxy_header(struct session *s)
 {
-    struct stream *st = &s->up;
+    struct stream *st = &s->io.up;
     struct proxyproto_result r;
     switch (proxyproto_parse(st->b->data + st->scan, stream_unparsed(st), &r)) {
     case PROXYPROTO_MORE:
@@ -943,14 +948,14 @@ void session_proxy_header(struct session *s)
     st->head = st->scan;
     stream_release_if_empty(st, &s->w->pool);
     if (!r.local) {
-        free(s->via);
-        s->via = strdup(s->peer); /* NULL when out of memory: shown as direct */
-        net_addr_name((const struct sockaddr *)&r.src, s->peer, sizeof(s->peer));
-        rules_addr_from_sockaddr((const struct sockaddr *)&r.src, &s->client_addr);
+        free(s->who.via);
+        s->who.via = strdup(s->who.peer); /* NULL when out of memory: shown as direct */
+        net_addr_name((const struct sockaddr *)&r.src, s->who.peer, sizeof(s->who.peer));
+        rules_addr_from_sockaddr((const struct sockaddr *)&r.src, &s->who.client_addr);
         slog_debug(s, "PROXY protocol v%d header: client connected through %s", r.version,
-                   s->via != NULL ? s->via : "?");
+                   s->who.via != NULL ? s->who.via : "?");
     }
-    ev_timer_stop(s->w->loop, &s->timer);
+    ev_timer_stop(s->w->loop, &s->io.timer);
     session_set_state(s, SS_HANDSHAKE);
     session_greet(s);
     if (s->state == SS_HANDSHAKE && st->b != NULL && stream_unparsed(st) > 0)

@@ -42,18 +42,18 @@
 /* The statement the command in flight prepares or executes, or NULL. */
 static struct pstmt *meta_stmt(struct session *s)
 {
-    return s->meta_ps_id != 0 ? pstmt_find(&s->ps, s->meta_ps_id) : NULL;
+    return s->prep.meta_ps_id != 0 ? pstmt_find(&s->prep.map, s->prep.meta_ps_id) : NULL;
 }
 
 /* A COM_STMT_PREPARE's column definitions start at down.scan. */
 static enum meta_rc meta_prepare_cols(struct session *s, struct pstmt *st)
 {
-    struct stream *down = &s->down;
+    struct stream *down = &s->io.down;
     struct colmeta_scan sc;
     enum colmeta_rc cr = colmeta_defs_scan(down->b->data + down->scan, stream_unparsed(down),
-                                           s->resp.prep_cols, down->b->cap, &sc);
+                                           s->io.resp.prep_cols, down->b->cap, &sc);
     if (cr == COLMETA_MORE) {
-        s->meta_flush = down->head < down->scan;
+        s->prep.meta_flush = down->head < down->scan;
         return META_WAIT;
     }
     st->meta.known = cr == COLMETA_OK;
@@ -67,7 +67,7 @@ static enum meta_rc meta_prepare_cols(struct session *s, struct pstmt *st)
 static void meta_count_write(struct session *s, uint32_t at, const uint8_t *count, uint32_t len,
                              bool follows)
 {
-    (void)colmeta_count_packet(count, len, follows, s->rdown.seq, s->down.b->data + at,
+    (void)colmeta_count_packet(count, len, follows, s->io.rdown.seq, s->io.down.b->data + at,
                                MYSQL_HEADER_SIZE + len + 1);
 }
 
@@ -78,7 +78,7 @@ static void meta_count_write(struct session *s, uint32_t at, const uint8_t *coun
  * conn.out only when the buffer is full from its first byte. */
 static enum meta_rc meta_colcount(struct session *s, struct pstmt *st, uint32_t len)
 {
-    struct stream *down = &s->down;
+    struct stream *down = &s->io.down;
     uint8_t *base = down->b->data;
     if (len == 0 || len > 9)
         return META_BROKEN; /* no lenenc integer is that long */
@@ -87,9 +87,10 @@ static enum meta_rc meta_colcount(struct session *s, struct pstmt *st, uint32_t 
     struct mysql_rd rd;
     mysql_rd_init(&rd, count, len);
     uint64_t cols = mysql_rd_lenenc(&rd);
-    bool mine = st != NULL && (s->cmd == COM_STMT_EXECUTE || s->cmd == COM_STMT_BULK_EXECUTE);
-    bool cacheable = mine && s->cmd == COM_STMT_EXECUTE && s->resp.results == 0 && st->n_cols > 0 &&
-                     !rd.bad && cols > 0;
+    bool mine =
+        st != NULL && (s->query.cmd == COM_STMT_EXECUTE || s->query.cmd == COM_STMT_BULK_EXECUTE);
+    bool cacheable = mine && s->query.cmd == COM_STMT_EXECUTE && s->io.resp.results == 0 &&
+                     st->n_cols > 0 && !rd.bad && cols > 0;
     uint32_t at = MYSQL_HEADER_SIZE + len; /* the definitions, from down.scan */
     struct colmeta_scan sc;
     enum colmeta_rc cr = COLMETA_BIG;
@@ -97,17 +98,17 @@ static enum meta_rc meta_colcount(struct session *s, struct pstmt *st, uint32_t 
         cr = colmeta_defs_scan(base + down->scan + at, stream_unparsed(down) - at, cols,
                                down->b->cap - at, &sc);
         if (cr == COLMETA_MORE) {
-            s->meta_flush = down->head < down->scan; /* then the buffer can be compacted */
+            s->prep.meta_flush = down->head < down->scan; /* then the buffer can be compacted */
             return META_WAIT;
         }
     }
     bool skip = cr == COLMETA_OK && colmeta_skip(&st->meta, sc.sig);
     bool from_out = !skip && down->head == 0 && down->tail == down->b->cap;
     if (from_out && (down->head < down->scan || conn_has_local(&s->client))) {
-        s->meta_flush = down->head < down->scan;
+        s->prep.meta_flush = down->head < down->scan;
         return META_WAIT;
     }
-    if (mysql_resp_feed(&s->resp, count, len) == MYSQL_RESP_BAD)
+    if (mysql_resp_feed(&s->io.resp, count, len) == MYSQL_RESP_BAD)
         return META_BROKEN;
     if (mine) {
         st->meta.known = cr == COLMETA_OK;
@@ -116,10 +117,10 @@ static enum meta_rc meta_colcount(struct session *s, struct pstmt *st, uint32_t 
     }
     if (from_out) {
         uint8_t pkt[MYSQL_HEADER_SIZE + 10];
-        size_t n = colmeta_count_packet(count, len, true, s->rdown.seq, pkt, sizeof(pkt));
+        size_t n = colmeta_count_packet(count, len, true, s->io.rdown.seq, pkt, sizeof(pkt));
         down->scan += at;
         down->head = down->scan;
-        s->down_sent = true;
+        s->io.down_sent = true;
         send_local(s, pkt, n);
         return META_DONE;
     }
@@ -134,14 +135,14 @@ static enum meta_rc meta_colcount(struct session *s, struct pstmt *st, uint32_t 
             down->tail++;
         }
         meta_count_write(s, down->scan, count, len, true);
-        relay_down_take(&s->rdown, down, len + 1, MYSQL_RESP_MORE);
+        relay_down_take(&s->io.rdown, down, len + 1, MYSQL_RESP_MORE);
         return META_DONE;
     }
     /* The client has these: the tracker reads them, the client does not. */
     const uint8_t *p = base + down->scan + at;
     for (uint64_t i = 0; i < cols; i++) {
         uint32_t dlen = mysql_hdr_len(p);
-        if (mysql_resp_feed(&s->resp, p + MYSQL_HEADER_SIZE, dlen) == MYSQL_RESP_BAD)
+        if (mysql_resp_feed(&s->io.resp, p + MYSQL_HEADER_SIZE, dlen) == MYSQL_RESP_BAD)
             return META_BROKEN;
         p += MYSQL_HEADER_SIZE + dlen;
     }
@@ -152,19 +153,19 @@ static enum meta_rc meta_colcount(struct session *s, struct pstmt *st, uint32_t 
     down->head += gap;
     down->scan += gap;
     meta_count_write(s, down->scan, count, len, false);
-    relay_down_take(&s->rdown, down, len + 1, MYSQL_RESP_MORE);
-    s->rdown.shift = (uint8_t)(s->rdown.shift + cols);
+    relay_down_take(&s->io.rdown, down, len + 1, MYSQL_RESP_MORE);
+    s->io.rdown.shift = (uint8_t)(s->io.rdown.shift + cols);
     return META_DONE;
 }
 
 enum meta_rc meta_down(struct session *s, uint32_t len)
 {
-    if (!(s->ext_caps & MARIADB_CLIENT_CACHE_METADATA) || s->internal != INT_NONE)
+    if (!(s->who.ext_caps & MARIADB_CLIENT_CACHE_METADATA) || s->query.internal != INT_NONE)
         return META_PASS;
-    const uint8_t *p = s->down.b->data + s->down.scan + MYSQL_HEADER_SIZE;
-    if (mysql_resp_colcount_next(&s->resp, p, len))
+    const uint8_t *p = s->io.down.b->data + s->io.down.scan + MYSQL_HEADER_SIZE;
+    if (mysql_resp_colcount_next(&s->io.resp, p, len))
         return meta_colcount(s, meta_stmt(s), len);
-    if (s->cmd == COM_STMT_PREPARE && mysql_resp_prep_cols_first(&s->resp)) {
+    if (s->query.cmd == COM_STMT_PREPARE && mysql_resp_prep_cols_first(&s->io.resp)) {
         struct pstmt *st = meta_stmt(s);
         return st != NULL ? meta_prepare_cols(s, st) : META_PASS;
     }

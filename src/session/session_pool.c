@@ -52,10 +52,10 @@ static void pool_key_of(const struct session *s, uint32_t idx, struct pool_key *
     *k = (struct pool_key){
         .cfg = s->cfg,
         .idx = (uint16_t)idx,
-        .user = s->user,
+        .user = s->who.user,
         .db = session_login_db(s),
-        .charset = s->charset,
-        .caps = s->caps,
+        .charset = s->who.charset,
+        .caps = s->who.caps,
         .ext_caps = BACKEND_EXT_CAPS(s),
     };
 }
@@ -66,17 +66,18 @@ const char *session_pool_hold(const struct session *s, const struct bconn *bc)
     uint32_t idx = bc->idx;
     struct pool_hold_in in = {
         .session_mode = !s->cfg->pool_transaction,
-        .is_primary = idx == s->primary,
-        .pinned = s->pinned,
-        .uvars_opaque = s->uvars_opaque,
-        .in_trans = idx == s->primary && (s->status & SERVER_STATUS_IN_TRANS),
-        .ro_trans = s->ro_idx == (int)idx,
+        .is_primary = idx == s->route.primary,
+        .pinned = s->route.pinned,
+        .uvars_opaque = s->route.uvars_opaque,
+        .in_trans = idx == s->route.primary && (s->route.status & SERVER_STATUS_IN_TRANS),
+        .ro_trans = s->route.ro_idx == (int)idx,
         .xa = bc->xa,
-        .ps_bound = pstmt_backend_bound(&s->ps, idx),
+        .ps_bound = pstmt_backend_bound(&s->prep.map, idx),
         .found_rows = bc->found_rows,
         /* an error the session can raise again elsewhere keeps nothing */
-        .diag = bc->diag_dirty && s->diag_idx == idx &&
-                !(s->diag_err != NULL && (s->diag_own || s->diag_err_stamp == bc->stamp)),
+        .diag = bc->diag_dirty && s->route.diag_idx == idx &&
+                !(s->values.diag_err != NULL &&
+                  (s->values.diag_own || s->values.diag_err_stamp == bc->stamp)),
     };
     return pool_hold(&in);
 }
@@ -87,8 +88,8 @@ void session_pool_holds(const struct session *s, char *out, size_t len)
     out[0] = '\0';
     if (!s->cfg->pool_transaction)
         return;
-    for (uint32_t i = 0; i < s->n_bc && n < len; i++) {
-        const struct bconn *bc = s->bc[i];
+    for (uint32_t i = 0; i < s->conns.n_bc && n < len; i++) {
+        const struct bconn *bc = s->conns.bc[i];
         if (bc == NULL || bc->state != BCONN_READY)
             continue;
         const char *why = session_pool_hold(s, bc);
@@ -103,34 +104,34 @@ void session_pool_holds(const struct session *s, char *out, size_t len)
         out[len - 1] = '\0';
 }
 
-/* The command that just ended on s->cur: what it left on the connection
+/* The command that just ended on s->conns.cur: what it left on the connection
  * that decides whether the session may give it back. */
 void session_pool_note(struct session *s)
 {
-    struct bconn *bc = s->cur;
+    struct bconn *bc = s->conns.cur;
     if (bc == NULL)
         return;
-    bool dirty = s->resp.err_code != 0 || s->resp.warnings > 0;
-    bc->diag_dirty = dirty || (bc->diag_dirty && !s->cmd_clears_diag);
-    if (s->resp.insert_id_seen || s->cmd_lid)
+    bool dirty = s->io.resp.err_code != 0 || s->io.resp.warnings > 0;
+    bc->diag_dirty = dirty || (bc->diag_dirty && !s->query.cmd_clears_diag);
+    if (s->io.resp.insert_id_seen || s->query.cmd_lid)
         bc->lid_dirty = true;
-    if (s->resp.insert_id_seen && s->lid_unknown != NULL) {
-        free(s->lid_unknown); /* an id of the session's own statement there */
-        s->lid_unknown = NULL;
+    if (s->io.resp.insert_id_seen && s->values.lid_unknown != NULL) {
+        free(s->values.lid_unknown); /* an id of the session's own statement there */
+        s->values.lid_unknown = NULL;
     }
-    if (s->cmd_xa != 0 && s->resp.err_code == 0)
-        bc->xa = s->cmd_xa > 0;
+    if (s->query.cmd_xa != 0 && s->io.resp.err_code == 0)
+        bc->xa = s->query.cmd_xa > 0;
     /* A cursor's rows come by COM_STMT_FETCH, and FOUND_ROWS() counts
      * them all (the server has them at the EXECUTE), which halyard does not
      * see: the connection is kept for the next statement, as after
      * SQL_CALC_FOUND_ROWS. */
-    bool cursor =
-        s->resp.cmd == COM_STMT_FETCH || (s->resp.cmd == COM_STMT_EXECUTE && s->resp.cursor_asked);
-    bc->found_rows = (s->cmd_calc_found || cursor) && s->resp.err_code == 0;
-    s->cmd_lid = false;
-    s->cmd_xa = 0;
-    s->cmd_calc_found = false;
-    if (s->internal != INT_NONE)
+    bool cursor = s->io.resp.cmd == COM_STMT_FETCH ||
+                  (s->io.resp.cmd == COM_STMT_EXECUTE && s->io.resp.cursor_asked);
+    bc->found_rows = (s->query.cmd_calc_found || cursor) && s->io.resp.err_code == 0;
+    s->query.cmd_lid = false;
+    s->query.cmd_xa = 0;
+    s->query.cmd_calc_found = false;
+    if (s->query.internal != INT_NONE)
         return;
     /* What FOUND_ROWS() and ROW_COUNT() give after it, as MariaDB keeps
      * them: a result set sets both (its rows; -1), an OK the row count (its
@@ -138,45 +139,45 @@ void session_pool_note(struct session *s)
      * row count (-1). A COM_STMT_PREPARE leaves both as they were (whatever
      * its answer), and the connection of the statement before it still has
      * them. */
-    bool values = s->resp.cmd != COM_STMT_PREPARE;
-    bool found = values && s->resp.err_code == 0 && s->resp.rs_last && !cursor;
-    if (values && s->resp.err_code != 0) {
-        s->row_count = -1;
+    bool values = s->io.resp.cmd != COM_STMT_PREPARE;
+    bool found = values && s->io.resp.err_code == 0 && s->io.resp.rs_last && !cursor;
+    if (values && s->io.resp.err_code != 0) {
+        s->values.row_count = -1;
     } else if (found) {
-        s->found_rows = s->resp.rs_rows;
-        s->row_count = -1;
+        s->values.found_rows = s->io.resp.rs_rows;
+        s->values.row_count = -1;
     } else if (values && cursor) {
-        s->row_count = -1;
+        s->values.row_count = -1;
     } else if (values) {
-        s->row_count = (int64_t)s->resp.affected;
+        s->values.row_count = (int64_t)s->io.resp.affected;
     }
     uint64_t before = bc->stamp;
 
     bc->stamp = ++s->w->conns.serial;
-    if (values || s->prev_stamp == before)
-        s->prev_stamp = bc->stamp;
+    if (values || s->values.prev_stamp == before)
+        s->values.prev_stamp = bc->stamp;
     /* FOUND_ROWS() there is the session's while no other session ran a
      * statement there since its last result set or cursor (an OK or an
      * error leaves it as it was). */
-    if (found || cursor || s->found_stamp == before)
-        s->found_stamp = bc->stamp;
-    if (!s->cfg->pool_transaction && !s->diag_own)
+    if (found || cursor || s->values.found_stamp == before)
+        s->values.found_stamp = bc->stamp;
+    if (!s->cfg->pool_transaction && !s->values.diag_own)
         return;
     /* The session's diagnostics area, as session_diag_follow() moves it:
      * still the error kept, now this one, or something halyard cannot
      * raise again (warnings it only counted). */
-    bool err = s->resp.err_code != 0;
-    if (!s->cmd_diag && err && s->diag_err_new) {
-        s->diag_err_stamp = bc->stamp;
-        s->diag_own = false;
-    } else if (!s->cmd_diag && (err || s->resp.warnings > 0 || s->cmd_clears_diag)) {
-        free(s->diag_err);
-        s->diag_err = NULL;
-        s->diag_own = false;
-    } else if (s->diag_err != NULL && before == s->diag_err_stamp) {
-        s->diag_err_stamp = bc->stamp; /* left as it was there */
+    bool err = s->io.resp.err_code != 0;
+    if (!s->query.cmd_diag && err && s->values.diag_err_new) {
+        s->values.diag_err_stamp = bc->stamp;
+        s->values.diag_own = false;
+    } else if (!s->query.cmd_diag && (err || s->io.resp.warnings > 0 || s->query.cmd_clears_diag)) {
+        free(s->values.diag_err);
+        s->values.diag_err = NULL;
+        s->values.diag_own = false;
+    } else if (s->values.diag_err != NULL && before == s->values.diag_err_stamp) {
+        s->values.diag_err_stamp = bc->stamp; /* left as it was there */
     }
-    s->diag_err_new = false;
+    s->values.diag_err_new = false;
 }
 
 /* ---- an error as the session's diagnostics --------------------------------
@@ -214,13 +215,13 @@ void session_pool_diag_err(struct session *s, const uint8_t *pl, uint32_t len)
 {
     if (!s->cfg->pool_transaction || !err_raisable(pl, len))
         return;
-    uint8_t *p = realloc(s->diag_err, len);
+    uint8_t *p = realloc(s->values.diag_err, len);
     if (p == NULL)
         return; /* not new: dropped at the command's end, the connection kept */
     memcpy(p, pl, len);
-    s->diag_err = p;
-    s->diag_err_len = (uint16_t)len;
-    s->diag_err_new = true;
+    s->values.diag_err = p;
+    s->values.diag_err_len = (uint16_t)len;
+    s->values.diag_err_new = true;
 }
 
 /* No connection's stamp: an error halyard answered is on none. */
@@ -228,41 +229,42 @@ void session_pool_diag_err(struct session *s, const uint8_t *pl, uint32_t len)
 
 void session_pool_own_err(struct session *s, const uint8_t *pl, uint32_t len)
 {
-    s->diag_err_new = false;
-    s->diag_own = false;
+    s->values.diag_err_new = false;
+    s->values.diag_own = false;
     if (!err_raisable(pl, len)) {
         /* not one SIGNAL can raise (never one of halyard's table): the
          * area stays where it was, as before */
-        free(s->diag_err);
-        s->diag_err = NULL;
+        free(s->values.diag_err);
+        s->values.diag_err = NULL;
         return;
     }
-    uint8_t *p = realloc(s->diag_err, len);
+    uint8_t *p = realloc(s->values.diag_err, len);
     if (p == NULL) {
         /* the area would be an older statement's: the client must not read it */
         session_mark_closing(s, END_NOMEM);
         return;
     }
     memcpy(p, pl, len);
-    s->diag_err = p;
-    s->diag_err_len = (uint16_t)len;
-    s->diag_err_stamp = DIAG_ON_NONE;
-    s->diag_own = true;
+    s->values.diag_err = p;
+    s->values.diag_err_len = (uint16_t)len;
+    s->values.diag_err_stamp = DIAG_ON_NONE;
+    s->values.diag_own = true;
 }
 
 bool session_pool_diag_lost(const struct session *s, const struct bconn *bc)
 {
-    return (s->cfg->pool_transaction || s->diag_own) && s->cmd_diag && s->diag_err != NULL &&
-           bc->idx == s->diag_idx && bc->stamp != s->diag_err_stamp;
+    return (s->cfg->pool_transaction || s->values.diag_own) && s->query.cmd_diag &&
+           s->values.diag_err != NULL && bc->idx == s->route.diag_idx &&
+           bc->stamp != s->values.diag_err_stamp;
 }
 
 hy_status_t session_pool_sync_diag(struct session *s, struct bconn *bc, struct varstate_cmds *out)
 {
-    s->sync_signal = 0;
+    s->values.sync_signal = 0;
     if (!session_pool_diag_lost(s, bc))
         return HY_OK;
-    const uint8_t *e = s->diag_err;
-    uint32_t msg_len = s->diag_err_len - 9u;
+    const uint8_t *e = s->values.diag_err;
+    uint32_t msg_len = s->values.diag_err_len - 9u;
     char sql[128 + 2 * DIAG_ERR_MAX];
     int n =
         snprintf(sql, sizeof(sql), "SIGNAL SQLSTATE '%.5s' SET MYSQL_ERRNO = %u, MESSAGE_TEXT = X'",
@@ -275,17 +277,17 @@ hy_status_t session_pool_sync_diag(struct session *s, struct bconn *bc, struct v
     sql[n++] = '\'';
     hy_status_t rc = varstate_cmds_push(out, COM_QUERY, sql, (size_t)n);
     if (rc == HY_OK)
-        s->sync_signal = out->n;
+        s->values.sync_signal = out->n;
     return rc;
 }
 
 bool session_pool_sync_err_ok(struct session *s, uint32_t i, uint16_t code)
 {
-    if (s->sync_signal != i + 1 || s->diag_err == NULL ||
-        code != (uint16_t)(s->diag_err[1] | s->diag_err[2] << 8))
+    if (s->values.sync_signal != i + 1 || s->values.diag_err == NULL ||
+        code != (uint16_t)(s->values.diag_err[1] | s->values.diag_err[2] << 8))
         return false;
-    s->diag_err_stamp = s->cur->stamp; /* the area there is the session's now */
-    s->cur->diag_dirty = true;
+    s->values.diag_err_stamp = s->conns.cur->stamp; /* the area there is the session's now */
+    s->conns.cur->diag_dirty = true;
     return true;
 }
 
@@ -295,40 +297,41 @@ void session_pool_values(const struct session *s, char *found_rows, char *row_co
      * every expression a statement may put them in but `-ROW_COUNT()` of
      * -1: its constant gives a DECIMAL there. */
     snprintf(found_rows, len, "COALESCE(%020llu)",
-             (unsigned long long)HY_MIN(s->found_rows, (uint64_t)INT64_MAX));
-    if (s->row_count < 0)
-        snprintf(row_count, len, "COALESCE(-(%020llu))", 0ull - (unsigned long long)s->row_count);
+             (unsigned long long)HY_MIN(s->values.found_rows, (uint64_t)INT64_MAX));
+    if (s->values.row_count < 0)
+        snprintf(row_count, len, "COALESCE(-(%020llu))",
+                 0ull - (unsigned long long)s->values.row_count);
     else
-        snprintf(row_count, len, "COALESCE(%020lld)", (long long)s->row_count);
+        snprintf(row_count, len, "COALESCE(%020lld)", (long long)s->values.row_count);
 }
 
 void session_pool_internal_ran(struct session *s, const struct bconn *bc)
 {
     if (bc == NULL)
         return;
-    if (s->prev_stamp == bc->stamp)
-        s->prev_stamp = 0;
-    if (s->found_stamp == bc->stamp)
-        s->found_stamp = 0;
+    if (s->values.prev_stamp == bc->stamp)
+        s->values.prev_stamp = 0;
+    if (s->values.found_stamp == bc->stamp)
+        s->values.found_stamp = 0;
 }
 
 void session_pool_values_set(struct session *s, bool rows, uint64_t n, bool err)
 {
     if (err)
-        s->row_count = -1;
+        s->values.row_count = -1;
     else if (rows)
-        s->found_rows = n, s->row_count = -1;
+        s->values.found_rows = n, s->values.row_count = -1;
     else
-        s->row_count = (int64_t)HY_MIN(n, (uint64_t)INT64_MAX);
-    s->prev_stamp = 0;
-    s->found_stamp = 0;
+        s->values.row_count = (int64_t)HY_MIN(n, (uint64_t)INT64_MAX);
+    s->values.prev_stamp = 0;
+    s->values.found_stamp = 0;
 }
 
 bool session_pool_prev_values(const struct session *s, char *found_rows, char *row_count,
                               size_t len)
 {
-    if (s->cur != NULL && s->prev_stamp != 0 && s->cur->stamp == s->prev_stamp &&
-        s->cur->stamp == s->found_stamp)
+    if (s->conns.cur != NULL && s->values.prev_stamp != 0 &&
+        s->conns.cur->stamp == s->values.prev_stamp && s->conns.cur->stamp == s->values.found_stamp)
         return false; /* where the previous statement ran, untouched: the server knows */
     session_pool_values(s, found_rows, row_count, len);
     return true;
@@ -349,26 +352,26 @@ bool session_pool_prev_values(const struct session *s, char *found_rows, char *r
 static void wait_leave(struct session *s)
 {
     struct worker *w = s->w;
-    if (!s->pool_waiting)
+    if (!s->conns.lease.pool_waiting)
         return;
-    if (s->pw_prev != NULL)
-        s->pw_prev->pw_next = s->pw_next;
+    if (s->conns.lease.pw_prev != NULL)
+        s->conns.lease.pw_prev->conns.lease.pw_next = s->conns.lease.pw_next;
     else
-        w->pool_waiters = s->pw_next;
-    if (s->pw_next != NULL)
-        s->pw_next->pw_prev = s->pw_prev;
+        w->pool_waiters = s->conns.lease.pw_next;
+    if (s->conns.lease.pw_next != NULL)
+        s->conns.lease.pw_next->conns.lease.pw_prev = s->conns.lease.pw_prev;
     else
-        w->pool_waiters_tail = s->pw_prev;
-    s->pw_next = s->pw_prev = NULL;
-    s->pool_waiting = false;
-    ev_timer_stop(w->loop, &s->pool_wait);
-    if (s->pool_wait_idx < s->n_bc) {
-        const struct config_backend *be = &s->cfg->backends[s->pool_wait_idx];
-        struct pool_user_stats *u = be->rt != NULL ? pool_stats_user(be->rt, s->user) : NULL;
+        w->pool_waiters_tail = s->conns.lease.pw_prev;
+    s->conns.lease.pw_next = s->conns.lease.pw_prev = NULL;
+    s->conns.lease.pool_waiting = false;
+    ev_timer_stop(w->loop, &s->conns.lease.pool_wait);
+    if (s->conns.lease.pool_wait_idx < s->conns.n_bc) {
+        const struct config_backend *be = &s->cfg->backends[s->conns.lease.pool_wait_idx];
+        struct pool_user_stats *u = be->rt != NULL ? pool_stats_user(be->rt, s->who.user) : NULL;
         if (u != NULL) {
             pool_stats_add(&u->waiting, -1);
-            pool_stats_wait_done(u, ev_now(w->loop) -
-                                        (s->pool_wait_until - s->cfg->pool_wait_timeout_ms / 1e3));
+            pool_stats_wait_done(u, ev_now(w->loop) - (s->conns.lease.pool_wait_until -
+                                                       s->cfg->pool_wait_timeout_ms / 1e3));
         }
         if (be->rt != NULL &&
             atomic_fetch_sub_explicit(&be->rt->pool_waiters, 1, memory_order_relaxed) == 1)
@@ -380,8 +383,9 @@ static void wait_leave(struct session *s)
 /* The first session of this worker waiting for backend `idx` as `user`. */
 static struct session *first_waiter(struct worker *w, const struct session *like, uint32_t idx)
 {
-    for (struct session *t = w->pool_waiters; t != NULL; t = t->pw_next) {
-        if (t->pool_wait_idx == idx && t->cfg == like->cfg && strcmp(t->user, like->user) == 0)
+    for (struct session *t = w->pool_waiters; t != NULL; t = t->conns.lease.pw_next) {
+        if (t->conns.lease.pool_wait_idx == idx && t->cfg == like->cfg &&
+            strcmp(t->who.user, like->who.user) == 0)
             return t;
     }
     return NULL;
@@ -390,13 +394,13 @@ static struct session *first_waiter(struct worker *w, const struct session *like
 static void pool_wait_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
     (void)revents;
-    struct session *s = container_of(t, struct session, pool_wait);
-    if (ev_now(loop) >= s->pool_wait_until)
-        s->pool_wait_over = true;
+    struct session *s = container_of(t, struct session, conns.lease.pool_wait);
+    if (ev_now(loop) >= s->conns.lease.pool_wait_until)
+        s->conns.lease.pool_wait_over = true;
     if (s->state == SS_WAIT_BACKEND) {
         session_set_state(s, SS_IDLE);
         session_next_command(s); /* routed again: a connection, a wait, or 1040 */
-    } else if (s->state == SS_LOGIN_BACKEND && s->cur == NULL) {
+    } else if (s->state == SS_LOGIN_BACKEND && s->conns.cur == NULL) {
         session_login_backend(s); /* the same for a login that named a schema */
     }
     session_reap(s);
@@ -404,40 +408,40 @@ static void pool_wait_cb(struct ev_loop *loop, ev_timer *t, int revents)
 
 void session_pool_init(struct session *s)
 {
-    ev_init(&s->pool_wait, pool_wait_cb);
-    s->epoch = ++s->w->conns.serial; /* the session begins */
+    ev_init(&s->conns.lease.pool_wait, pool_wait_cb);
+    s->conns.lease.epoch = ++s->w->conns.serial; /* the session begins */
 }
 
 void session_pool_reset(struct session *s)
 {
     /* A new session on the server: the global variables of now are its
      * defaults, on every connection it takes from here on. */
-    s->epoch = ++s->w->conns.serial;
+    s->conns.lease.epoch = ++s->w->conns.serial;
     session_diag_drop(s);
-    free(s->diag_err);
-    s->diag_err = NULL;
-    s->diag_err_new = false;
-    s->diag_own = false;
-    s->lid = 0;
-    free(s->lid_lost); /* the server's is 0 again */
-    s->lid_lost = NULL;
-    free(s->lid_unknown);
-    s->lid_unknown = NULL;
-    s->found_rows = 0;
-    s->row_count = 0;
-    s->found_stamp = 0;
-    s->prev_stamp = 0;
-    struct bconn *pc = s->bc[s->primary];
+    free(s->values.diag_err);
+    s->values.diag_err = NULL;
+    s->values.diag_err_new = false;
+    s->values.diag_own = false;
+    s->values.lid = 0;
+    free(s->values.lid_lost); /* the server's is 0 again */
+    s->values.lid_lost = NULL;
+    free(s->values.lid_unknown);
+    s->values.lid_unknown = NULL;
+    s->values.found_rows = 0;
+    s->values.row_count = 0;
+    s->values.found_stamp = 0;
+    s->values.prev_stamp = 0;
+    struct bconn *pc = s->conns.bc[s->route.primary];
     if (pc != NULL) {
         /* COM_RESET_CONNECTION goes to it: as young as the session, and
          * the statements it kept prepared for others are gone (a
          * COM_CHANGE_USER closes it) */
-        pc->epoch = s->epoch;
+        pc->epoch = s->conns.lease.epoch;
         ps_cache_clear(&pc->psc);
     }
-    for (uint32_t i = 0; i < s->n_bc; i++) {
-        s->lent[i] = 0;
-        struct bconn *bc = s->bc[i];
+    for (uint32_t i = 0; i < s->conns.n_bc; i++) {
+        s->conns.lease.lent[i] = 0;
+        struct bconn *bc = s->conns.bc[i];
         if (bc != NULL) { /* the server resets it (or it is closed) */
             bc->lid = 0;
             bc->lid_dirty = false;
@@ -451,7 +455,7 @@ void session_pool_reset(struct session *s)
 void session_pool_forget(struct session *s)
 {
     wait_leave(s);
-    s->pool_wait_over = false;
+    s->conns.lease.pool_wait_over = false;
 }
 
 bool session_pool_wait(struct session *s, uint32_t idx)
@@ -461,21 +465,21 @@ bool session_pool_wait(struct session *s, uint32_t idx)
         return false;
     bool full =
         atomic_load_explicit(&be->rt->conns, memory_order_relaxed) >= (uint64_t)be->max_connections;
-    if (!full || s->pool_wait_over || s->cfg->pool_wait_timeout_ms == 0) {
+    if (!full || s->conns.lease.pool_wait_over || s->cfg->pool_wait_timeout_ms == 0) {
         wait_leave(s); /* a connection now, or the 1040 */
-        s->pool_wait_over = false;
+        s->conns.lease.pool_wait_over = false;
         return false;
     }
     struct worker *w = s->w;
-    if (!s->pool_waiting || s->pool_wait_idx != idx) {
+    if (!s->conns.lease.pool_waiting || s->conns.lease.pool_wait_idx != idx) {
         wait_leave(s);
-        s->pool_waiting = true;
-        s->pool_wait_idx = (uint16_t)idx;
-        s->pool_wait_until = ev_now(w->loop) + s->cfg->pool_wait_timeout_ms / 1e3;
-        s->pw_prev = w->pool_waiters_tail;
-        s->pw_next = NULL;
+        s->conns.lease.pool_waiting = true;
+        s->conns.lease.pool_wait_idx = (uint16_t)idx;
+        s->conns.lease.pool_wait_until = ev_now(w->loop) + s->cfg->pool_wait_timeout_ms / 1e3;
+        s->conns.lease.pw_prev = w->pool_waiters_tail;
+        s->conns.lease.pw_next = NULL;
         if (w->pool_waiters_tail != NULL)
-            w->pool_waiters_tail->pw_next = s;
+            w->pool_waiters_tail->conns.lease.pw_next = s;
         else
             w->pool_waiters = s;
         w->pool_waiters_tail = s;
@@ -491,11 +495,11 @@ bool session_pool_wait(struct session *s, uint32_t idx)
         slog_debug(s, "waits for a connection to %s (max_connections %d)", be->name,
                    be->max_connections);
     }
-    double left = s->pool_wait_until - ev_now(w->loop);
-    ev_timer_stop(w->loop, &s->pool_wait);
-    ev_timer_set(&s->pool_wait, left < POOL_WAIT_RETRY_S ? HY_MAX(left, 0.) : POOL_WAIT_RETRY_S,
-                 0.);
-    ev_timer_start(w->loop, &s->pool_wait);
+    double left = s->conns.lease.pool_wait_until - ev_now(w->loop);
+    ev_timer_stop(w->loop, &s->conns.lease.pool_wait);
+    ev_timer_set(&s->conns.lease.pool_wait,
+                 left < POOL_WAIT_RETRY_S ? HY_MAX(left, 0.) : POOL_WAIT_RETRY_S, 0.);
+    ev_timer_start(w->loop, &s->conns.lease.pool_wait);
     return true;
 }
 
@@ -511,9 +515,9 @@ static void give_back(struct session *s, struct bconn *bc)
         bconn_close(bc); /* they could not be kept: closed with it */
         return;
     }
-    s->bc[idx] = NULL;
-    if (s->cur == bc) {
-        s->cur = NULL;
+    s->conns.bc[idx] = NULL;
+    if (s->conns.cur == bc) {
+        s->conns.cur = NULL;
         session_publish_backend(s);
     }
     ev_io_stop(s->w->loop, &bc->c.rio);
@@ -524,7 +528,7 @@ static void give_back(struct session *s, struct bconn *bc)
         atomic_load_explicit(&rt->pool_waiters, memory_order_relaxed) > 0) {
         /* Statements on other workers wait for a slot: this one frees it. */
         bc->owner = s;
-        s->bc[idx] = bc;
+        s->conns.bc[idx] = bc;
         bconn_close(bc);
         return;
     }
@@ -532,11 +536,11 @@ static void give_back(struct session *s, struct bconn *bc)
     pool_key_of(s, idx, &k);
     struct mysql_client_creds cr;
     session_creds(s, bc->be, &cr);
-    s->lent[idx] = pool_put(&s->w->conns, bc, &k, &cr, ev_now(s->w->loop));
+    s->conns.lease.lent[idx] = pool_put(&s->w->conns, bc, &k, &cr, ev_now(s->w->loop));
     if (next != NULL) { /* the oldest waiter takes it, on its own timer */
-        ev_timer_stop(s->w->loop, &next->pool_wait);
-        ev_timer_set(&next->pool_wait, 0., 0.);
-        ev_timer_start(s->w->loop, &next->pool_wait);
+        ev_timer_stop(s->w->loop, &next->conns.lease.pool_wait);
+        ev_timer_set(&next->conns.lease.pool_wait, 0., 0.);
+        ev_timer_start(s->w->loop, &next->conns.lease.pool_wait);
     }
 }
 
@@ -545,14 +549,16 @@ bool session_pool_give_parked(struct session *s, struct bconn *bc, struct config
     /* Whatever would hold it, or that the session's per-backend state
      * (indexed by its own view's backends) would have to follow: closed. */
     if (!view->pool_transaction || bc->state != BCONN_READY || conn_has_local(&bc->c) || bc->xa ||
-        bc->srv_trans || bc->lid_dirty || bc->diag_dirty || bc->found_rows || s->pinned ||
-        s->uvars_opaque || s->ps.count > 0 || bc->idx >= view->n_backends ||
-        bc->be != &view->backends[bc->idx] || !registry_release_ok(&s->reg))
+        bc->srv_trans || bc->lid_dirty || bc->diag_dirty || bc->found_rows || s->route.pinned ||
+        s->route.uvars_opaque || s->prep.map.count > 0 || bc->idx >= view->n_backends ||
+        bc->be != &view->backends[bc->idx] || !registry_release_ok(&s->kill.reg))
         return false;
     struct backend_rt *rt = bc->be->rt;
     struct session *next = NULL;
-    for (struct session *t = s->w->pool_waiters; t != NULL && next == NULL; t = t->pw_next) {
-        if (t->pool_wait_idx == bc->idx && t->cfg == view && strcmp(t->user, s->user) == 0)
+    for (struct session *t = s->w->pool_waiters; t != NULL && next == NULL;
+         t = t->conns.lease.pw_next) {
+        if (t->conns.lease.pool_wait_idx == bc->idx && t->cfg == view &&
+            strcmp(t->who.user, s->who.user) == 0)
             next = t;
     }
     if (next == NULL && rt != NULL &&
@@ -564,19 +570,19 @@ bool session_pool_give_parked(struct session *s, struct bconn *bc, struct config
     struct pool_key k = {
         .cfg = view,
         .idx = bc->idx,
-        .user = s->user,
+        .user = s->who.user,
         .db = session_login_db(s),
-        .charset = s->charset,
-        .caps = s->caps,
+        .charset = s->who.charset,
+        .caps = s->who.caps,
         .ext_caps = BACKEND_EXT_CAPS(s),
     };
     struct mysql_client_creds cr;
     session_creds(s, bc->be, &cr);
     (void)pool_put(&s->w->conns, bc, &k, &cr, ev_now(s->w->loop));
     if (next != NULL) { /* the oldest waiter takes it, on its own timer */
-        ev_timer_stop(s->w->loop, &next->pool_wait);
-        ev_timer_set(&next->pool_wait, 0., 0.);
-        ev_timer_start(s->w->loop, &next->pool_wait);
+        ev_timer_stop(s->w->loop, &next->conns.lease.pool_wait);
+        ev_timer_set(&next->conns.lease.pool_wait, 0., 0.);
+        ev_timer_start(s->w->loop, &next->conns.lease.pool_wait);
     }
     return true;
 }
@@ -590,30 +596,30 @@ static bool release_allowed(struct session *s, bool *checked)
 {
     if (*checked)
         return true;
-    if (registry_kill_requested(&s->reg))
+    if (registry_kill_requested(&s->kill.reg))
         return false;
-    if (!registry_release_ok(&s->reg)) {
+    if (!registry_release_ok(&s->kill.reg)) {
         /* Its thread stays unpublished: between statements there is
          * nothing to kill (a KILL QUERY now answers OK, a KILL CONNECTION
          * marks it), and KILLs sent one after another cannot keep it
          * from giving its connections back. */
         slog_debug(s, "keeps its connections: a KILL for it is in flight");
-        s->kill_kept = true;
+        s->kill.kill_kept = true;
         return false;
     }
     *checked = true;
-    s->kill_kept = false;
+    s->kill.kill_kept = false;
     return true;
 }
 
 bool session_pool_release(struct session *s)
 {
-    if (!s->cfg->pool_transaction || s->state != SS_IDLE || s->internal != INT_NONE)
+    if (!s->cfg->pool_transaction || s->state != SS_IDLE || s->query.internal != INT_NONE)
         return false;
     bool checked = false; /* the published thread was cleared: published again at the end */
     bool rc = false;
-    for (uint32_t i = 0; i < s->n_bc && !rc; i++) {
-        struct bconn *bc = s->bc[i];
+    for (uint32_t i = 0; i < s->conns.n_bc && !rc; i++) {
+        struct bconn *bc = s->conns.bc[i];
         if (bc == NULL || bc->state != BCONN_READY || conn_has_local(&bc->c))
             continue;
         const char *why = session_pool_hold(s, bc);
@@ -635,7 +641,7 @@ bool session_pool_release(struct session *s)
         }
         if (bc->lid_dirty) {
             /* Read LAST_INSERT_ID() before it goes: the session's value. */
-            s->cur = bc;
+            s->conns.cur = bc;
             session_publish_backend(s);
             internal_query(s, INT_LID, "SELECT LAST_INSERT_ID()", s->cfg->connect_timeout_ms);
             rc = true;
@@ -658,13 +664,13 @@ bool session_pool_release(struct session *s)
 bool session_pool_lid_follow(struct session *s)
 {
     if (s->cfg->pool_transaction || !s->listener->shards || s->state != SS_IDLE ||
-        s->internal != INT_NONE)
+        s->query.internal != INT_NONE)
         return false;
-    for (uint32_t i = 0; i < s->n_bc; i++) {
-        struct bconn *bc = s->bc[i];
+    for (uint32_t i = 0; i < s->conns.n_bc; i++) {
+        struct bconn *bc = s->conns.bc[i];
         if (bc == NULL || bc->state != BCONN_READY || !bc->lid_dirty)
             continue;
-        s->cur = bc;
+        s->conns.cur = bc;
         session_publish_backend(s);
         internal_query(s, INT_LID, "SELECT LAST_INSERT_ID()", s->cfg->connect_timeout_ms);
         return true;
@@ -674,74 +680,75 @@ bool session_pool_lid_follow(struct session *s)
 
 void session_kill_released(struct session *s)
 {
-    s->kill_kept = false;
+    s->kill.kill_kept = false;
     session_next_command(s); /* gives back, or reads LAST_INSERT_ID() first */
     session_reap(s);
 }
 
 void session_pool_lid_set(struct session *s, uint64_t lid)
 {
-    s->lid = lid;
-    s->lid_epoch++;
-    free(s->lid_unknown);
-    s->lid_unknown = NULL;
-    free(s->lid_lost); /* a value the session has again */
-    s->lid_lost = NULL;
-    for (uint32_t i = 0; i < s->n_bc; i++) {
-        struct bconn *bc = s->bc[i];
+    s->values.lid = lid;
+    s->values.lid_epoch++;
+    free(s->values.lid_unknown);
+    s->values.lid_unknown = NULL;
+    free(s->values.lid_lost); /* a value the session has again */
+    s->values.lid_lost = NULL;
+    for (uint32_t i = 0; i < s->conns.n_bc; i++) {
+        struct bconn *bc = s->conns.bc[i];
         if (bc == NULL)
             continue;
         /* what it holds is not the session's: not read back, set first */
         bc->lid_dirty = false;
         bc->lid = UINT64_MAX;
-        bc->lid_epoch = s->lid_epoch - 1;
+        bc->lid_epoch = s->values.lid_epoch - 1;
     }
 }
 
 void session_pool_lid_unknown(struct session *s, const char *why)
 {
-    free(s->lid_unknown);
-    if ((s->lid_unknown = strdup(why)) == NULL)
+    free(s->values.lid_unknown);
+    if ((s->values.lid_unknown = strdup(why)) == NULL)
         session_mark_closing(s, END_NOMEM); /* the client must not read a wrong one */
 }
 
 hy_status_t session_pool_sync_lid(struct session *s, struct bconn *bc, struct varstate_cmds *out)
 {
-    if (bc->lid_epoch == s->lid_epoch)
+    if (bc->lid_epoch == s->values.lid_epoch)
         return HY_OK;
-    bc->lid_epoch = s->lid_epoch;
-    if (bc->lid == s->lid)
+    bc->lid_epoch = s->values.lid_epoch;
+    if (bc->lid == s->values.lid)
         return HY_OK;
     char sql[64];
-    int n = snprintf(sql, sizeof(sql), "SET last_insert_id = %llu", (unsigned long long)s->lid);
-    bc->lid = s->lid;
+    int n =
+        snprintf(sql, sizeof(sql), "SET last_insert_id = %llu", (unsigned long long)s->values.lid);
+    bc->lid = s->values.lid;
     return varstate_cmds_push(out, COM_QUERY, sql, (size_t)n);
 }
 
-/* LAST_INSERT_ID() read back on s->cur (INT_LID). */
+/* LAST_INSERT_ID() read back on s->conns.cur (INT_LID). */
 void session_pool_lid_read(struct session *s, bool ok, const char *value)
 {
-    struct bconn *bc = s->cur;
+    struct bconn *bc = s->conns.cur;
     if (!ok) {
         slog_warn(s, "cannot read LAST_INSERT_ID() back on %s: closing that connection",
                   bc->be->name);
         bconn_close(bc);
         return;
     }
-    s->lid = strtoull(value, NULL, 10);
-    if (s->lid_lost != NULL && s->lid != bc->lid) {
+    s->values.lid = strtoull(value, NULL, 10);
+    if (s->values.lid_lost != NULL && s->values.lid != bc->lid) {
         /* the session's own statements set it here since the connection
          * was brought to the session's (stale) value: known again */
-        slog_info(s, "LAST_INSERT_ID() known again (%llu)", (unsigned long long)s->lid);
-        free(s->lid_lost);
-        s->lid_lost = NULL;
+        slog_info(s, "LAST_INSERT_ID() known again (%llu)", (unsigned long long)s->values.lid);
+        free(s->values.lid_lost);
+        s->values.lid_lost = NULL;
     }
-    if (!s->cfg->pool_transaction && bc->lid != s->lid) {
+    if (!s->cfg->pool_transaction && bc->lid != s->values.lid) {
         /* the session's other connections get it set (session_pool_sync_lid) */
-        s->lid_epoch++;
+        s->values.lid_epoch++;
     }
-    bc->lid = s->lid;
-    bc->lid_epoch = s->lid_epoch;
+    bc->lid = s->values.lid;
+    bc->lid_epoch = s->values.lid_epoch;
     bc->lid_dirty = false;
 }
 
@@ -751,26 +758,26 @@ bool session_pool_take(struct session *s, uint32_t idx)
         return false;
     struct pool_key k;
     pool_key_of(s, idx, &k);
-    struct bconn *bc = pool_take(&s->w->conns, &k, s->lent[idx]);
+    struct bconn *bc = pool_take(&s->w->conns, &k, s->conns.lease.lent[idx]);
     if (bc == NULL) {
-        if (s->lent[idx] != 0) {
+        if (s->conns.lease.lent[idx] != 0) {
             /* The connection lent is gone (dropped by the pool, or taken
              * by another session), and the statements prepared there: the
              * one opened now prepares them again. */
-            s->lent[idx] = 0;
+            s->conns.lease.lent[idx] = 0;
             ps_backend_gone(s, idx);
         }
         return false;
     }
     wait_leave(s);
-    bool own = s->lent[idx] != 0 && bc->lend == s->lent[idx];
-    s->lent[idx] = 0;
+    bool own = s->conns.lease.lent[idx] != 0 && bc->lend == s->conns.lease.lent[idx];
+    s->conns.lease.lent[idx] = 0;
     bc->owner = s;
     bc->on_event = session_server_event;
     bc->idx = (uint16_t)idx;
     connreg_serve(&bc->reg, s->id);
-    s->bc[idx] = bc;
-    s->cur = bc;
+    s->conns.bc[idx] = bc;
+    s->conns.cur = bc;
     session_publish_backend(s);
     ev_io_start(s->w->loop, &bc->c.rio);
     slog_debug(s, "takes %s pooled connection to %s (thread %u)", own ? "its own" : "a",
@@ -782,8 +789,8 @@ bool session_pool_take(struct session *s, uint32_t idx)
     ps_backend_gone(s, idx);
     POOL_COUNT(s, bc->be, restores);
     bc->foreign = true;
-    bc->vs_gen = s->vs_gen - 1;         /* brought to the session's state first */
-    bc->gtid_epoch = s->gtid_epoch - 1; /* the session's writes not known there */
+    bc->vs_gen = s->vars.vs_gen - 1;          /* brought to the session's state first */
+    bc->gtid_epoch = s->route.gtid_epoch - 1; /* the session's writes not known there */
     return true;
 }
 
@@ -798,11 +805,12 @@ hy_status_t session_pool_sync_extra(struct session *s, struct bconn *bc, struct 
     }
     /* Always, not only for a statement that reads it: one that changes
      * nothing leaves the value the read-back then takes for the session's. */
-    if (rc == HY_OK && bc->lid != s->lid) {
+    if (rc == HY_OK && bc->lid != s->values.lid) {
         char sql[64];
-        int n = snprintf(sql, sizeof(sql), "SET last_insert_id = %llu", (unsigned long long)s->lid);
+        int n = snprintf(sql, sizeof(sql), "SET last_insert_id = %llu",
+                         (unsigned long long)s->values.lid);
         rc = varstate_cmds_push(out, COM_QUERY, sql, (size_t)n);
-        bc->lid = s->lid;
+        bc->lid = s->values.lid;
     }
     return rc;
 }
@@ -813,7 +821,7 @@ hy_status_t session_pool_resize(struct session *s, uint32_t n)
     uint64_t *lent = calloc(n > 0 ? n : 1, sizeof(*lent));
     if (lent == NULL)
         return HY_NOMEM;
-    free(s->lent);
-    s->lent = lent;
+    free(s->conns.lease.lent);
+    s->conns.lease.lent = lent;
     return HY_OK;
 }

@@ -72,17 +72,17 @@
 /* Forget every statement (COM_RESET_CONNECTION, COM_CHANGE_USER, the end). */
 void ps_clear(struct session *s)
 {
-    pstmt_clear(&s->ps);
-    pstmt_free(s->ps_new);
-    s->ps_new = NULL;
-    free(s->ps_err);
-    s->ps_err = NULL;
+    pstmt_clear(&s->prep.map);
+    pstmt_free(s->prep.ps_new);
+    s->prep.ps_new = NULL;
+    free(s->prep.ps_err);
+    s->prep.ps_err = NULL;
 }
 
 /* Backend `idx`'s connection is gone, and the statements it held with it. */
 void ps_backend_gone(struct session *s, uint32_t idx)
 {
-    pstmt_backend_gone(&s->ps, idx);
+    pstmt_backend_gone(&s->prep.map, idx);
 }
 
 /* Reload (session_config_switch): the statements' per-backend arrays for
@@ -90,12 +90,12 @@ void ps_backend_gone(struct session *s, uint32_t idx)
  * a failure leaves the session as it was; NULL without statements. */
 struct ps_backend **ps_remap_alloc(struct session *s, size_t n)
 {
-    if (s->ps.count == 0)
+    if (s->prep.map.count == 0)
         return NULL;
-    struct ps_backend **nbe = calloc(s->ps.count, sizeof(*nbe));
+    struct ps_backend **nbe = calloc(s->prep.map.count, sizeof(*nbe));
     if (nbe == NULL)
         return NULL;
-    for (uint32_t k = 0; k < s->ps.count; k++) {
+    for (uint32_t k = 0; k < s->prep.map.count; k++) {
         if ((nbe[k] = calloc(n, sizeof(**nbe))) == NULL) {
             while (k-- > 0)
                 free(nbe[k]);
@@ -114,8 +114,8 @@ void ps_remap_apply(struct session *s, struct ps_backend **nbe, const struct con
         return;
     const struct config *from = s->cfg;
     uint32_t k = 0;
-    for (uint32_t i = 0; i < s->ps.cap; i++) {
-        for (struct pstmt *st = s->ps.tab[i]; st != NULL; st = st->next, k++) {
+    for (uint32_t i = 0; i < s->prep.map.cap; i++) {
+        for (struct pstmt *st = s->prep.map.tab[i]; st != NULL; st = st->next, k++) {
             struct ps_backend *be = nbe[k];
             for (size_t b = 0; b < from->n_backends; b++) {
                 int j = backend_match(to, &from->backends[b]);
@@ -129,7 +129,7 @@ void ps_remap_apply(struct session *s, struct ps_backend **nbe, const struct con
             int once = st->once_idx >= 0 ? backend_match(to, &from->backends[st->once_idx]) : -1;
             if (st->ld_idx >= 0 && ld < 0)
                 st->ld_lost = true;
-            st->home = home >= 0 ? (uint16_t)home : s->primary; /* gone: ps_gone() says so */
+            st->home = home >= 0 ? (uint16_t)home : s->route.primary; /* gone: ps_gone() says so */
             st->cursor_idx = (int16_t)cursor;
             st->ld_idx = (int16_t)ld;
             st->once_idx = (int16_t)once;
@@ -150,28 +150,28 @@ static bool ps_gone(const struct pstmt *st)
  * not arrived yet (request_skip_progress drops the rest as it comes). */
 static void request_skip(struct session *s, uint32_t len)
 {
-    struct stream *st = &s->up;
+    struct stream *st = &s->io.up;
     uint32_t have = HY_MIN(len, stream_unparsed(st) - MYSQL_HEADER_SIZE);
     st->scan += MYSQL_HEADER_SIZE + have;
     st->head = st->scan;
-    s->skip_left = len - have;
-    s->skip_cont = len == MYSQL_MAX_PAYLOAD;
+    s->prep.skip_left = len - have;
+    s->prep.skip_cont = len == MYSQL_MAX_PAYLOAD;
 }
 
 /* False while part of a dropped request has still to come. */
 bool request_skip_progress(struct session *s)
 {
-    struct stream *st = &s->up;
-    while (s->skip_left > 0 || s->skip_cont) {
+    struct stream *st = &s->io.up;
+    while (s->prep.skip_left > 0 || s->prep.skip_cont) {
         if (st->b == NULL)
             return false;
-        if (s->skip_left > 0) {
-            uint32_t n = HY_MIN(s->skip_left, stream_unparsed(st));
+        if (s->prep.skip_left > 0) {
+            uint32_t n = HY_MIN(s->prep.skip_left, stream_unparsed(st));
             if (n == 0)
                 return false;
             st->scan += n;
             st->head = st->scan;
-            s->skip_left -= n;
+            s->prep.skip_left -= n;
             continue;
         }
         if (stream_unparsed(st) < MYSQL_HEADER_SIZE)
@@ -179,8 +179,8 @@ bool request_skip_progress(struct session *s)
         uint32_t len = mysql_hdr_len(st->b->data + st->scan);
         st->scan += MYSQL_HEADER_SIZE;
         st->head = st->scan;
-        s->skip_left = len;
-        s->skip_cont = len == MYSQL_MAX_PAYLOAD;
+        s->prep.skip_left = len;
+        s->prep.skip_cont = len == MYSQL_MAX_PAYLOAD;
     }
     return true;
 }
@@ -189,7 +189,7 @@ bool request_skip_progress(struct session *s)
 static void ps_drop(struct session *s, uint32_t len)
 {
     command_abandon(s);
-    s->ps_step = -1;
+    s->prep.ps_step = -1;
     if (s->state == SS_WAIT_BACKEND)
         session_set_state(s, SS_IDLE);
     request_skip(s, len);
@@ -214,9 +214,9 @@ void ps_refuse(struct session *s, uint32_t len, uint16_t code, const char *sqlst
  * nothing, waits for no GTID and begins no read-only transaction. */
 static void ps_plain_command(struct session *s)
 {
-    s->cmd_writes = false;
-    s->causal_check = false;
-    s->cmd_ro_begin = false;
+    s->query.cmd_writes = false;
+    s->route.causal_check = false;
+    s->query.cmd_ro_begin = false;
 }
 
 /* The statement a COM_STMT_EXECUTE/FETCH/RESET names, or NULL after
@@ -225,7 +225,7 @@ static void ps_plain_command(struct session *s)
 static struct pstmt *ps_lookup(struct session *s, const uint8_t *p, uint32_t len, const char *what)
 {
     uint32_t cid = len >= 5 ? mysql_stmt_id_get(p) : 0;
-    struct pstmt *st = len >= 5 ? pstmt_find(&s->ps, cid) : NULL;
+    struct pstmt *st = len >= 5 ? pstmt_find(&s->prep.map, cid) : NULL;
     if (st == NULL)
         ps_refuse(s, len, ER_UNKNOWN_STMT_HANDLER, "HY000",
                   "Unknown prepared statement handler (%u) given to %s", cid, what);
@@ -236,7 +236,7 @@ static void send_ok_status(struct session *s, uint8_t seq)
 {
     uint8_t pkt[MYSQL_HEADER_SIZE + 32];
     size_t len = mysql_ok_encode(pkt + MYSQL_HEADER_SIZE, sizeof(pkt) - MYSQL_HEADER_SIZE, 0, 0,
-                                 s->status, 0);
+                                 s->route.status, 0);
     mysql_hdr_write(pkt, (uint32_t)len, seq);
     send_local(s, pkt, MYSQL_HEADER_SIZE + len);
 }
@@ -261,18 +261,18 @@ static bool ps_head_too_large(const struct session *s, uint32_t n_params)
 }
 
 /* FOUND_ROWS() and ROW_COUNT() in the text of the client's PREPARE
- * (s->connid, pool_mode = "transaction"): where they are in st->sql (which
+ * (s->query.connid, pool_mode = "transaction"): where they are in st->sql (which
  * has the session's id in place of CONNECTION_ID() and the items named),
  * for executions elsewhere to put the session's values there. */
 static hy_status_t ps_calls_find(struct session *s, struct pstmt *st)
 {
     bool any = false;
-    for (uint32_t k = 0; s->connid != NULL && k < s->connid->n; k++)
-        any |= s->connid->kind[k] != CLASSIFY_CALL_CONNECTION_ID;
+    for (uint32_t k = 0; s->query.connid != NULL && k < s->query.connid->n; k++)
+        any |= s->query.connid->kind[k] != CLASSIFY_CALL_CONNECTION_ID;
     if (!any)
         return HY_OK;
     struct classify_result r;
-    classify(st->sql, st->sql_len, s->lex_opts, &r, NULL);
+    classify(st->sql, st->sql_len, s->route.lex_opts, &r, NULL);
     if (r.connid.n == 0)
         return HY_OK;
     if ((st->calls = malloc(sizeof(*st->calls))) == NULL)
@@ -324,7 +324,7 @@ static char *ps_env_key(const struct varstate *vs, bool *nomem)
 static hy_status_t ps_env_keep(struct session *s, struct pstmt *st)
 {
     bool nomem;
-    st->env_key = ps_env_key(s->vs, &nomem);
+    st->env_key = ps_env_key(s->vars.vs, &nomem);
     if (st->env_key == NULL)
         return nomem ? HY_NOMEM : HY_OK;
     if ((st->env = varstate_create(STATE_MAX_BYTES)) == NULL)
@@ -332,14 +332,14 @@ static hy_status_t ps_env_keep(struct session *s, struct pstmt *st)
     struct varstate_value v;
     for (size_t k = 0; k < HY_ARRAY_SIZE(ps_env_vars); k++) {
         size_t n = strlen(ps_env_vars[k]);
-        if (varstate_get(s->vs, VS_SYSTEM, ps_env_vars[k], n, &v) &&
+        if (varstate_get(s->vars.vs, VS_SYSTEM, ps_env_vars[k], n, &v) &&
             varstate_set(st->env, VS_SYSTEM, ps_env_vars[k], n, &v) != HY_OK)
             return HY_NOMEM;
     }
     return HY_OK;
 }
 
-/* What s->cur is set to for preparing `st`: its state with st->env's
+/* What s->conns.cur is set to for preparing `st`: its state with st->env's
  * values, and the login's for those st->env lacks and the connection has
  * (sql_mode's DEFAULT, the global one; a character set variable the
  * collation of the handshake, as the login set it: DEFAULT would give the
@@ -349,7 +349,7 @@ static _Thread_local struct varstate *env_want;
 
 static const struct varstate *ps_env_target(struct session *s, const struct pstmt *st, bool *nomem)
 {
-    struct bconn *bc = s->cur;
+    struct bconn *bc = s->conns.cur;
     char *have = ps_env_key(bc->vs, nomem);
     if (*nomem)
         return NULL;
@@ -363,7 +363,7 @@ static const struct varstate *ps_env_target(struct session *s, const struct pstm
         bc->vs == NULL || varstate_copy(env_want, bc->vs) != HY_OK)
         return NULL;
     char id[8];
-    snprintf(id, sizeof(id), "%u", (unsigned)s->charset);
+    snprintf(id, sizeof(id), "%u", (unsigned)s->who.charset);
     const struct varstate_value login_mode = {.type = VS_DEFAULT};
     const struct varstate_value login_charset = {
         .type = VS_INT, .data = (const uint8_t *)id, .len = strlen(id)};
@@ -389,7 +389,7 @@ void ps_thread_exit(void)
     env_want = NULL;
 }
 
-/* Before preparing `st` on s->cur: set the connection to the sql_mode and
+/* Before preparing `st` on s->conns.cur: set the connection to the sql_mode and
  * character set of its PREPARE if it is not under them (INT_PS_ENV; true:
  * the prepare waits for it). */
 static bool ps_env_move(struct session *s, const struct pstmt *st)
@@ -403,8 +403,8 @@ static bool ps_env_move(struct session *s, const struct pstmt *st)
     }
     struct varstate_cmds cmds = {0};
     size_t max_cmd = (size_t)s->cfg->buffer_size - MYSQL_HEADER_SIZE - 1;
-    if (varstate_apply(s->cur->vs, want, s->charset, max_cmd, &cmds) != HY_OK || cmds.n != 1 ||
-        cmds.v[0].pkt[0] != COM_QUERY) {
+    if (varstate_apply(s->conns.cur->vs, want, s->who.charset, max_cmd, &cmds) != HY_OK ||
+        cmds.n != 1 || cmds.v[0].pkt[0] != COM_QUERY) {
         /* (four variables make one SET) */
         varstate_cmds_free(&cmds);
         session_mark_closing(s, END_NOMEM);
@@ -413,76 +413,76 @@ static bool ps_env_move(struct session *s, const struct pstmt *st)
     slog_debug(s,
                "statement %u was prepared under another sql_mode or character set: "
                "preparing it under those on %s",
-               st->id, s->cur->be->name);
+               st->id, s->conns.cur->be->name);
     internal_send(s, INT_PS_ENV, COM_QUERY, cmds.v[0].pkt + 1, cmds.v[0].len - 1,
                   s->cfg->connect_timeout_ms);
     varstate_cmds_free(&cmds);
     return true;
 }
 
-/* INT_PS_ENV answered OK: s->cur is under the statement's sql_mode and
+/* INT_PS_ENV answered OK: s->conns.cur is under the statement's sql_mode and
  * character set; it is brought back before the command runs. */
 void ps_env_done(struct session *s)
 {
-    struct bconn *bc = s->cur;
-    struct pstmt *st = pstmt_find(&s->ps, s->ps_int_id);
+    struct bconn *bc = s->conns.cur;
+    struct pstmt *st = pstmt_find(&s->prep.map, s->prep.ps_int_id);
     bool nomem;
     const struct varstate *want = st != NULL ? ps_env_target(s, st, &nomem) : NULL;
     if (want == NULL || varstate_copy(bc->vs, want) != HY_OK) {
         session_mark_closing(s, END_NOMEM); /* (st is the waiting command's) */
         return;
     }
-    bc->vs_gen = s->vs_gen - 1;
+    bc->vs_gen = s->vars.vs_gen - 1;
     ps_prepare_send(s);
 }
 
-/* session_route() for a COM_STMT_PREPARE: the statement to be is s->ps_new, its
+/* session_route() for a COM_STMT_PREPARE: the statement to be is s->prep.ps_new, its
  * PREPARE runs where its EXECUTE would now. `r` is NULL when there is only
  * one backend and nothing was classified. */
 uint32_t ps_route_prepare(struct session *s, const uint8_t *p, uint32_t len, bool fits,
                           const struct classify_result *r)
 {
-    pstmt_free(s->ps_new);
-    struct pstmt *st = pstmt_new(s->n_bc);
-    s->ps_new = st;
+    pstmt_free(s->prep.ps_new);
+    struct pstmt *st = pstmt_new(s->conns.n_bc);
+    s->prep.ps_new = st;
     if (st == NULL) {
         session_mark_closing(s, END_NOMEM);
-        return s->primary;
+        return s->route.primary;
     }
-    st->home = s->primary;
-    st->digest = s->digest_hash;
-    st->lex_opts = s->lex_opts;
+    st->home = s->route.primary;
+    st->digest = s->query.digest_hash;
+    st->lex_opts = s->route.lex_opts;
     st->text_cs = session_shard_text_cs(s);
-    s->digest_pending = false; /* executions are counted, not the PREPARE */
+    s->query.digest_pending = false; /* executions are counted, not the PREPARE */
     st->writes = true;
     if (!fits) {
         st->home_only = true; /* too large to keep: it stays on the primary */
-        return s->primary;
+        return s->route.primary;
     }
-    if (s->connid == NULL || s->connid->n == 0) {
+    if (s->query.connid == NULL || s->query.connid->n == 0) {
         st->sql = dup_bytes(p + 1, len - 1);
         st->sql_len = len - 1;
     } else { /* kept as it is prepared: with the session's id */
-        size_t cap = classify_connid_bound(s->connid, len - 1);
+        size_t cap = classify_connid_bound(s->query.connid, len - 1);
         if ((st->sql = malloc(cap)) != NULL)
-            st->sql_len = (uint32_t)classify_connid_rewrite((const char *)p + 1, len - 1, s->connid,
-                                                            s->id, st->sql, cap);
+            st->sql_len = (uint32_t)classify_connid_rewrite((const char *)p + 1, len - 1,
+                                                            s->query.connid, s->id, st->sql, cap);
     }
     const char *db = session_schema(s);
     if (st->sql == NULL || (db != NULL && (st->db = strdup(db)) == NULL)) {
         session_mark_closing(s, END_NOMEM);
-        return s->primary;
+        return s->route.primary;
     }
     if (ps_head_too_large(s, ps_max_params(st->sql, st->sql_len))) {
         st->home_only = true; /* so many parameters it cannot move: the primary keeps it */
-        return s->primary;
+        return s->route.primary;
     }
     if (ps_calls_find(s, st) != HY_OK || ps_env_keep(s, st) != HY_OK) {
         session_mark_closing(s, END_NOMEM);
-        return s->primary;
+        return s->route.primary;
     }
     if (r == NULL)
-        return s->primary;
+        return s->route.primary;
     st->pin = r->kind == CL_SESSION || (r->nvars > 0 && !(r->flags & CLF_SET_STATEMENT)) ||
               (r->flags & (CLF_USE | CLF_AUTOCOMMIT | CLF_SET_NAMES | CLF_TXN_SESSION |
                            CLF_TEMP_TABLE_CREATED | CLF_LOCK_TABLES | CLF_USER_VAR_SET));
@@ -493,7 +493,7 @@ uint32_t ps_route_prepare(struct session *s, const uint8_t *p, uint32_t len, boo
         st->hint_backend = strdup(r->hint_backend);
         if (st->hint_backend == NULL) {
             session_mark_closing(s, END_NOMEM);
-            return s->primary;
+            return s->route.primary;
         }
     }
     st->prev_stmt = (r->flags & CLF_PREV_STMT) != 0;
@@ -505,59 +505,59 @@ uint32_t ps_route_prepare(struct session *s, const uint8_t *p, uint32_t len, boo
     st->ro_refused = (r->kind == CL_WRITE && (r->flags & CLF_DML)) ||
                      (r->flags & (CLF_LOCKING_READ | CLF_TEMP_TABLE_CREATED));
     st->show_status = show_status(st->sql, st->sql_len);
-    if (s->n_bc == 1 || st->writes)
-        return s->primary;
-    if (s->ro_idx >= 0)
-        return (uint32_t)s->ro_idx;
-    if (s->pinned || session_in_trans(s))
-        return s->primary;
+    if (s->conns.n_bc == 1 || st->writes)
+        return s->route.primary;
+    if (s->route.ro_idx >= 0)
+        return (uint32_t)s->route.ro_idx;
+    if (s->route.pinned || session_in_trans(s))
+        return s->route.primary;
     uint32_t idx = route_read(s, r->hint, st->hint_backend, r->hint_consistency, st->prev_stmt,
                               st->show_status);
     if (idx == ROUTE_REFUSE) {
-        s->causal_check = false;
-        idx = s->primary; /* preparing reads no data */
+        s->route.causal_check = false;
+        idx = s->route.primary; /* preparing reads no data */
     }
     return idx;
 }
 
 /* The OK of the client's COM_STMT_PREPARE (its first bytes at `p`) came
- * from s->cur: register the statement and give the client halyard's id. */
+ * from s->conns.cur: register the statement and give the client halyard's id. */
 void ps_prepare_ok(struct session *s, uint8_t *p, uint32_t len)
 {
-    struct pstmt *st = s->ps_new;
+    struct pstmt *st = s->prep.ps_new;
     struct mysql_prepare_ok ok;
     if (mysql_prepare_ok_decode(p, len, &ok) != HY_OK)
         return; /* the tracker calls it broken */
-    s->ps_new = NULL;
-    st->id = pstmt_id_next(&s->ps);
+    s->prep.ps_new = NULL;
+    st->id = pstmt_id_next(&s->prep.map);
     st->n_params = ok.n_params;
     st->n_cols = ok.n_cols;
-    st->home = s->cur->idx;
+    st->home = s->conns.cur->idx;
     st->be[st->home].id = ok.stmt_id;
     /* An EXECUTE's head (types included) must fit a buffer for halyard to
      * read the types and move the statement. */
     if (ps_head_too_large(s, ok.n_params) || st->sql == NULL)
         st->home_only = true;
     mysql_stmt_id_set(p, st->id);
-    s->meta_ps_id = st->id; /* its column definitions reach the client (session_meta.c) */
-    if (pstmt_insert(&s->ps, st) != HY_OK) {
+    s->prep.meta_ps_id = st->id; /* its column definitions reach the client (session_meta.c) */
+    if (pstmt_insert(&s->prep.map, st) != HY_OK) {
         pstmt_free(st);
         session_mark_closing(s, END_NOMEM);
         return;
     }
 }
 
-/* Prepare statement `st` on s->cur for a command waiting in `up` (`once`:
+/* Prepare statement `st` on s->conns.cur for a command waiting in `up` (`once`:
  * its one-off text, never cached); true when it is there already (pooled:
  * the connection's cache has it, the command goes on), false when the
  * command waits for the prepare. The
  * server runs a statement in the schema of its PREPARE, whatever USE came
- * since: when the session has moved on (s->cur is in its state), the
+ * since: when the session has moved on (s->conns.cur is in its state), the
  * connection goes to that schema first (INT_PS_USE, then ps_prepare_send)
  * and is brought back before the command runs (db_moved: state_target). */
 static bool ps_prepare_here(struct session *s, struct pstmt *st, bool once)
 {
-    struct bconn *bc = s->cur;
+    struct bconn *bc = s->conns.cur;
     uint32_t id = s->cfg->pool_transaction && !once
                       ? ps_cache_find(&bc->psc, st->sql, st->sql_len, st->db, st->env_key)
                       : 0;
@@ -568,16 +568,16 @@ static bool ps_prepare_here(struct session *s, struct pstmt *st, bool once)
         st->be[bc->idx].types_gen = 0; /* another session's types, maybe */
         return true;
     }
-    s->ps_int_id = st->id;
-    s->ps_once = once;
-    free(s->ps_err);
-    s->ps_err = NULL;
+    s->prep.ps_int_id = st->id;
+    s->prep.ps_once = once;
+    free(s->prep.ps_err);
+    s->prep.ps_err = NULL;
     const char *cur = session_schema(s);
     /* Sharded: a schema of another group is not there (session_shard.c). */
     if (st->db != NULL && cur != NULL && strcmp(st->db, cur) != 0 &&
         session_schema_here(s, st->db)) {
         slog_debug(s, "statement %u was prepared in schema %s: preparing it there on %s", st->id,
-                   st->db, s->cur->be->name);
+                   st->db, s->conns.cur->be->name);
         internal_send(s, INT_PS_USE, COM_INIT_DB, st->db, strlen(st->db),
                       s->cfg->connect_timeout_ms);
         return false;
@@ -604,7 +604,7 @@ static void ps_once_close(struct session *s, struct pstmt *st)
 {
     if (st->once_idx < 0)
         return;
-    struct bconn *bc = s->bc[st->once_idx];
+    struct bconn *bc = s->conns.bc[st->once_idx];
     if (bc != NULL && bc->state == BCONN_READY)
         stmt_close_send(s, bc, st->once_id);
     if (st->cursor_idx == st->once_idx)
@@ -623,8 +623,8 @@ hy_status_t ps_cache_fill(struct session *s, struct bconn *bc)
 {
     uint32_t idx = bc->idx;
     ps_cache_mark(&bc->psc);
-    for (uint32_t i = 0; i < s->ps.cap; i++) {
-        for (struct pstmt *st = s->ps.tab[i]; st != NULL; st = st->next) {
+    for (uint32_t i = 0; i < s->prep.map.cap; i++) {
+        for (struct pstmt *st = s->prep.map.tab[i]; st != NULL; st = st->next) {
             uint32_t id = st->be[idx].id, use;
             if (st->once_idx == (int)idx)
                 ps_once_close(s, st);
@@ -653,11 +653,11 @@ hy_status_t ps_cache_fill(struct session *s, struct bconn *bc)
     return HY_OK;
 }
 
-/* INT_PS_USE answered OK: s->cur is in the statement's schema. */
+/* INT_PS_USE answered OK: s->conns.cur is in the statement's schema. */
 void ps_use_done(struct session *s)
 {
-    struct bconn *bc = s->cur;
-    struct pstmt *st = pstmt_find(&s->ps, s->ps_int_id);
+    struct bconn *bc = s->conns.cur;
+    struct pstmt *st = pstmt_find(&s->prep.map, s->prep.ps_int_id);
     if (bc->vs == NULL && (bc->vs = varstate_create(STATE_MAX_BYTES)) == NULL) {
         session_mark_closing(s, END_NOMEM);
         return;
@@ -667,21 +667,21 @@ void ps_use_done(struct session *s)
         return;
     }
     bc->db_moved = true;
-    bc->vs_gen = s->vs_gen - 1; /* brought back before the command runs */
+    bc->vs_gen = s->vars.vs_gen - 1; /* brought back before the command runs */
     if (!ps_env_move(s, st))
         ps_prepare_send(s);
 }
 
-/* COM_STMT_PREPARE of statement s->ps_int_id on s->cur, for halyard. */
+/* COM_STMT_PREPARE of statement s->prep.ps_int_id on s->conns.cur, for halyard. */
 void ps_prepare_send(struct session *s)
 {
-    struct pstmt *st = pstmt_find(&s->ps, s->ps_int_id);
+    struct pstmt *st = pstmt_find(&s->prep.map, s->prep.ps_int_id);
     if (st == NULL) { /* cannot be: the waiting command names it */
         session_mark_closing(s, END_NOMEM);
         return;
     }
-    if (!s->ps_once) {
-        slog_debug(s, "preparing statement %u on %s", st->id, s->cur->be->name);
+    if (!s->prep.ps_once) {
+        slog_debug(s, "preparing statement %u on %s", st->id, s->conns.cur->be->name);
         internal_send(s, INT_PS_PREPARE, COM_STMT_PREPARE, st->sql, st->sql_len,
                       s->cfg->connect_timeout_ms);
         return;
@@ -697,13 +697,13 @@ void ps_prepare_send(struct session *s)
     session_pool_values(s, num[0], num[1], sizeof(num[0]));
     size_t n = classify_calls_rewrite(st->sql, st->sql_len, st->calls, value, sql, cap);
     slog_debug(s, "preparing statement %u on %s with FOUND_ROWS() %s, ROW_COUNT() %s", st->id,
-               s->cur->be->name, num[0], num[1]);
+               s->conns.cur->be->name, num[0], num[1]);
     internal_send(s, INT_PS_PREPARE, COM_STMT_PREPARE, sql, n, s->cfg->connect_timeout_ms);
     free(sql);
 }
 
-/* Whether an EXECUTE of `st` on s->cur runs its one-off text: it calls
- * FOUND_ROWS() or ROW_COUNT(), s->cur is not the untouched connection of
+/* Whether an EXECUTE of `st` on s->conns.cur runs its one-off text: it calls
+ * FOUND_ROWS() or ROW_COUNT(), s->conns.cur is not the untouched connection of
  * the session's previous statement, and no long data waits for the
  * statement itself. */
 static bool ps_once_wanted(struct session *s, const struct pstmt *st)
@@ -720,11 +720,11 @@ static bool ps_once_wanted(struct session *s, const struct pstmt *st)
 static uint32_t ps_route_execute(struct session *s, struct pstmt *st,
                                  const struct mysql_stmt_exec *ex, uint32_t len, bool bulk)
 {
-    s->cmd_writes = st->writes || bulk;
-    s->cmd_clears_diag = st->clears_diag;
-    s->cmd_diag = st->diag;
-    s->cmd_lid = st->lid; /* read back after it, as a text statement naming it */
-    if (s->ldiag != NULL && st->diag)
+    s->query.cmd_writes = st->writes || bulk;
+    s->query.cmd_clears_diag = st->clears_diag;
+    s->query.cmd_diag = st->diag;
+    s->query.cmd_lid = st->lid; /* read back after it, as a text statement naming it */
+    if (s->values.ldiag != NULL && st->diag)
         return session_fanout_refuse(s, "halyard: the previous statement ran on every group: "
                                         "its warnings and errors are answered to SHOW WARNINGS "
                                         "as a plain query, not as a prepared statement");
@@ -734,32 +734,32 @@ static uint32_t ps_route_execute(struct session *s, struct pstmt *st,
         return st->home;
     if (st->pin) {
         session_pin(s, "session state changed by a prepared statement");
-        return s->primary;
+        return s->route.primary;
     }
     if (st->uvars_opaque)
-        s->uvars_opaque = true;
-    if (st->uvar_ref && s->uvars_opaque)
-        return s->primary; /* as route_statement() for text */
-    if (s->n_bc == 1)
-        return s->primary;
+        s->route.uvars_opaque = true;
+    if (st->uvar_ref && s->route.uvars_opaque)
+        return s->route.primary; /* as route_statement() for text */
+    if (s->conns.n_bc == 1)
+        return s->route.primary;
     if (ex != NULL && !ex->new_params_bound && st->n_params > 0 && st->types != NULL &&
         (len >= MYSQL_MAX_PAYLOAD - 2u * st->n_params)) {
         /* too large to add the types to: where the types are known */
-        for (uint32_t i = 0; i < s->n_bc; i++) {
+        for (uint32_t i = 0; i < s->conns.n_bc; i++) {
             if (st->be[i].id != 0 && st->be[i].types_gen == st->types_gen)
                 return i;
         }
     }
-    if (s->ro_idx >= 0)
-        return st->ro_refused ? ROUTE_RO_WRITE : (uint32_t)s->ro_idx;
-    if (st->writes || bulk || s->pinned || session_in_trans(s))
-        return s->primary;
+    if (s->route.ro_idx >= 0)
+        return st->ro_refused ? ROUTE_RO_WRITE : (uint32_t)s->route.ro_idx;
+    if (st->writes || bulk || s->route.pinned || session_in_trans(s))
+        return s->route.primary;
     return route_read(s, (enum classify_hint)st->hint, st->hint_backend,
                       (enum classify_consistency)st->hint_cons, st->prev_stmt, st->show_status);
 }
 
 /* Send `head` (n bytes, built by the caller: the client's head of
- * `head_len` bytes with the types `added` bytes added) to s->cur in
+ * `head_len` bytes with the types `added` bytes added) to s->conns.cur in
  * place of the client's header and head; the rest of the client's packet
  * of `len` bytes follows from `up`. */
 static void ps_forward_head(struct session *s, uint8_t cmd, uint8_t exec_flags, uint8_t *pkt,
@@ -767,19 +767,20 @@ static void ps_forward_head(struct session *s, uint8_t cmd, uint8_t exec_flags, 
 {
     mysql_hdr_write(pkt, len + added, 0);
     command_begin(s, cmd, exec_flags);
-    s->req_open = true;
-    s->up.scan += MYSQL_HEADER_SIZE + (uint32_t)head_len;
-    s->up.head = s->up.scan; /* the client's header and head are replaced */
-    s->up_left = len - (uint32_t)head_len;
-    s->up_cont = false;
-    if (conn_send_local(&s->cur->c, s->w->loop, &s->w->pool, pkt, MYSQL_HEADER_SIZE + n) != HY_OK) {
+    s->io.req_open = true;
+    s->io.up.scan += MYSQL_HEADER_SIZE + (uint32_t)head_len;
+    s->io.up.head = s->io.up.scan; /* the client's header and head are replaced */
+    s->io.up_left = len - (uint32_t)head_len;
+    s->io.up_cont = false;
+    if (conn_send_local(&s->conns.cur->c, s->w->loop, &s->w->pool, pkt, MYSQL_HEADER_SIZE + n) !=
+        HY_OK) {
         session_mark_closing(s, END_BACKEND_LOST);
         return;
     }
     up_forward(s);
 }
 
-/* EXECUTE of `st` on s->cur, where it is prepared: rewrite the head with
+/* EXECUTE of `st` on s->conns.cur, where it is prepared: rewrite the head with
  * the types it lacks and send it, the values following from `up`. */
 static void ps_forward_with_types(struct session *s, struct pstmt *st, uint32_t id,
                                   const uint8_t *p, const struct mysql_stmt_exec *ex, uint32_t len)
@@ -805,13 +806,13 @@ static void ps_forward_with_types(struct session *s, struct pstmt *st, uint32_t 
 static void ps_retry_keep(struct session *s, const struct pstmt *st, uint32_t idx, const uint8_t *p,
                           uint32_t len, uint32_t avail)
 {
-    if (s->retried)
+    if (s->route.retried)
         return;
-    if (idx < s->n_bc && idx != s->primary && avail == len && st->ld_idx < 0 && !st->writes &&
-        !session_in_trans(s) && s->ro_idx < 0)
+    if (idx < s->conns.n_bc && idx != s->route.primary && avail == len && st->ld_idx < 0 &&
+        !st->writes && !session_in_trans(s) && s->route.ro_idx < 0)
         retry_keep(s, p - MYSQL_HEADER_SIZE, MYSQL_HEADER_SIZE + len);
     else
-        s->retry_ok = false;
+        s->route.retry_ok = false;
 }
 
 /* Each ps_* command handler below works on the packet at up.scan (`p`, of
@@ -821,7 +822,7 @@ static void ps_retry_keep(struct session *s, const struct pstmt *st, uint32_t id
 
 /* What ps_exec_backend() says. */
 enum ps_ready {
-    PS_READY, /* s->cur runs it and has the statement */
+    PS_READY, /* s->conns.cur runs it and has the statement */
     PS_WAIT,  /* it waits (a backend opening, syncing, preparing) */
     PS_DONE,  /* refused and answered: take the next command */
 };
@@ -833,11 +834,11 @@ static enum ps_ready ps_exec_backend(struct session *s, struct pstmt *st,
                                      const struct mysql_stmt_exec *ex, const uint8_t *p,
                                      uint32_t len, uint32_t avail, bool bulk, uint32_t *idx)
 {
-    if (s->wait_idx >= 0) {
-        *idx = (uint32_t)s->wait_idx;
+    if (s->route.wait_idx >= 0) {
+        *idx = (uint32_t)s->route.wait_idx;
     } else {
-        s->causal_check = false;
-        s->cmd_ro_begin = false;
+        s->route.causal_check = false;
+        s->query.cmd_ro_begin = false;
         if (st->ld_lost || ps_gone(st)) {
             ps_refuse(s, len, ER_CONNECTION_KILLED, "70100",
                       "Lost connection to the backend holding %sprepared statement %u",
@@ -846,20 +847,21 @@ static enum ps_ready ps_exec_backend(struct session *s, struct pstmt *st,
             return PS_DONE;
         }
         ps_once_close(s, st); /* the last execution's values */
-        if (st->lid && s->lid_lost != NULL) {
+        if (st->lid && s->values.lid_lost != NULL) {
             /* as a text statement naming it: another connection's value
              * would be wrong */
-            slog_warn(s, "a statement uses LAST_INSERT_ID(), lost with %s: closing", s->lid_lost);
+            slog_warn(s, "a statement uses LAST_INSERT_ID(), lost with %s: closing",
+                      s->values.lid_lost);
             ps_drop(s, len);
-            session_err(s, 1, SERR_LID_LOST, s->lid_lost);
+            session_err(s, 1, SERR_LID_LOST, s->values.lid_lost);
             session_mark_closing(s, END_BACKEND_LOST);
             return PS_WAIT;
         }
-        if (st->lid && s->lid_unknown != NULL) {
+        if (st->lid && s->values.lid_unknown != NULL) {
             ps_refuse(s, len, 1105, "HY000",
                       "halyard: LAST_INSERT_ID() is not known after the previous statement on "
                       "several groups: %.150s",
-                      s->lid_unknown);
+                      s->values.lid_unknown);
             return PS_DONE;
         }
         *idx = ps_route_execute(s, st, ex, len, bulk);
@@ -874,18 +876,18 @@ static enum ps_ready ps_exec_backend(struct session *s, struct pstmt *st,
             ps_refuse(s, len, 1792, "25006", "Cannot execute statement in a READ ONLY transaction");
             return PS_DONE;
         }
-        s->wait_idx = (int)*idx;
+        s->route.wait_idx = (int)*idx;
         ps_retry_keep(s, st, *idx, p, len, avail);
         if (s->w->digests != NULL) {
-            s->digest_hash = st->digest;
-            s->digest_pending = true;
+            s->query.digest_hash = st->digest;
+            s->query.digest_pending = true;
         }
         if (query_log_enabled() && st->sql != NULL)
             qlog_note(s, st->sql, st->sql_len, st->digest);
     }
-    if (s->causal_check && *idx != s->primary && !causal_ready(s, *idx))
+    if (s->route.causal_check && *idx != s->route.primary && !causal_ready(s, *idx))
         return PS_WAIT;
-    s->causal_check = false;
+    s->route.causal_check = false;
     if (!ensure_backend(s, *idx))
         return PS_WAIT;
     if (st->once_idx == (int)*idx)
@@ -948,8 +950,8 @@ static uint16_t ps_scatter_charset(const struct session *s)
     static const char var[] = "character_set_client";
     static const char *const safe[] = {"utf8", "latin1", "ascii", "binary"};
     struct varstate_value v;
-    if (s->vs == NULL || !varstate_get(s->vs, VS_SYSTEM, var, sizeof(var) - 1, &v))
-        return s->charset;
+    if (s->vars.vs == NULL || !varstate_get(s->vars.vs, VS_SYSTEM, var, sizeof(var) - 1, &v))
+        return s->who.charset;
     char buf[32] = "";
     if (v.data != NULL) {
         size_t n = HY_MIN(v.len, sizeof(buf) - 1);
@@ -1023,7 +1025,7 @@ static enum ps_shard ps_scatter(struct session *s, struct pstmt *st, const uint8
             session_mark_closing(s, END_NOMEM);
             return PS_SHARD_CLOSING;
         }
-        switch (ps_text_interpolate(st->sql, st->sql_len, s->lex_opts, p, len, st->n_params,
+        switch (ps_text_interpolate(st->sql, st->sql_len, s->route.lex_opts, p, len, st->n_params,
                                     st->types, ps_scatter_charset(s), &text, &text_len, why,
                                     sizeof(why))) {
         case HY_OK:
@@ -1087,7 +1089,7 @@ static enum ps_shard ps_scatter(struct session *s, struct pstmt *st, const uint8
 static enum ps_shard ps_shard_route(struct session *s, struct pstmt *st, const uint8_t *p,
                                     uint32_t len, uint32_t avail, bool bulk)
 {
-    if (!s->listener->shards || s->wait_idx >= 0 || st->sql == NULL)
+    if (!s->listener->shards || s->route.wait_idx >= 0 || st->sql == NULL)
         return PS_SHARD_GO;
     const struct config *root = config_root_c(s->cfg);
     struct key_out ko, *key = NULL;
@@ -1137,7 +1139,7 @@ bool ps_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t avail)
     struct ps_backend once = {.id = st->once_id}; /* it has received no types */
     struct ps_backend *pb = st->once_idx == (int)idx ? &once : &st->be[idx];
     uint8_t flags = len >= 6 ? p[5] : 0;
-    s->meta_ps_id = st->id; /* session_meta.c */
+    s->prep.meta_ps_id = st->id; /* session_meta.c */
     st->cursor_idx = (flags & CURSOR_TYPE_READ_ONLY) ? (int16_t)idx : -1;
     st->ld_idx = -1; /* the server forgets long data once it executed */
     switch (ps_types_need(s, st, pb, head_ok, ex.new_params_bound ? ex.types : NULL, len)) {
@@ -1166,7 +1168,7 @@ bool ps_bulk_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t avail
         ps_refuse(s, len, ER_MALFORMED_PACKET, "HY000", "Malformed communication packet");
         return true;
     }
-    if (!(s->ext_caps & MARIADB_CLIENT_STMT_BULK_OPERATIONS)) {
+    if (!(s->who.ext_caps & MARIADB_CLIENT_STMT_BULK_OPERATIONS)) {
         ps_refuse(s, len, ER_UNSUPPORTED_PS, "HY000",
                   "This command is not supported in the prepared statement protocol yet");
         return true;
@@ -1189,15 +1191,16 @@ bool ps_bulk_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t avail
     enum ps_ready ready = ps_exec_backend(s, st, NULL, p, len, avail, true, &idx);
     if (ready != PS_READY)
         return ready == PS_DONE;
-    if (!(s->cur->login.ext_caps & MARIADB_CLIENT_STMT_BULK_OPERATIONS)) {
+    if (!(s->conns.cur->login.ext_caps & MARIADB_CLIENT_STMT_BULK_OPERATIONS)) {
         ps_refuse(s, len, ER_UNSUPPORTED_PS, "HY000",
                   "This command is not supported in the prepared statement protocol yet");
         return true;
     }
     struct ps_backend once = {.id = st->once_id};
     struct ps_backend *pb = st->once_idx == (int)idx ? &once : &st->be[idx];
-    s->meta_ps_id = st->id; /* session_meta.c: its results leave the client's definitions unknown */
-    st->cursor_idx = -1;    /* an execution closes the statement's cursor */
+    s->prep.meta_ps_id =
+        st->id;          /* session_meta.c: its results leave the client's definitions unknown */
+    st->cursor_idx = -1; /* an execution closes the statement's cursor */
     st->ld_idx = -1;
     enum ps_types need_types = ps_types_need(s, st, pb, head_ok, head_ok ? bk.types : NULL, len);
     if (need_types == PS_TYPES_NOMEM)
@@ -1221,25 +1224,25 @@ bool ps_bulk_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t avail
 
 bool ps_long_data(struct session *s, uint8_t *p, uint32_t len)
 {
-    struct pstmt *st = len >= 7 ? pstmt_find(&s->ps, mysql_stmt_id_get(p)) : NULL;
+    struct pstmt *st = len >= 7 ? pstmt_find(&s->prep.map, mysql_stmt_id_get(p)) : NULL;
     if (st == NULL) {
         ps_drop(s, len); /* MariaDB ignores it too; no answer */
         return true;
     }
     uint32_t idx;
-    if (s->wait_idx >= 0) {
-        idx = (uint32_t)s->wait_idx;
+    if (s->route.wait_idx >= 0) {
+        idx = (uint32_t)s->route.wait_idx;
     } else {
         ps_plain_command(s);
         if (ps_gone(st)) {
             ps_drop(s, len);
             return true;
         }
-        idx = st->ld_idx >= 0  ? (uint32_t)st->ld_idx
-              : st->home_only  ? st->home
-              : s->ro_idx >= 0 ? (uint32_t)s->ro_idx
-                               : s->primary;
-        s->wait_idx = (int)idx;
+        idx = st->ld_idx >= 0        ? (uint32_t)st->ld_idx
+              : st->home_only        ? st->home
+              : s->route.ro_idx >= 0 ? (uint32_t)s->route.ro_idx
+                                     : s->route.primary;
+        s->route.wait_idx = (int)idx;
     }
     if (!ensure_backend(s, idx))
         return false;
@@ -1263,12 +1266,12 @@ bool ps_fetch(struct session *s, uint8_t *p, uint32_t len)
     struct pstmt *st = ps_lookup(s, p, len, "mysqld_stmt_fetch");
     if (st == NULL)
         return true;
-    if (s->wait_idx < 0) {
+    if (s->route.wait_idx < 0) {
         ps_plain_command(s);
-        s->wait_idx = st->cursor_idx; /* -1: no cursor */
+        s->route.wait_idx = st->cursor_idx; /* -1: no cursor */
     }
-    bool open = s->wait_idx >= 0;
-    uint32_t idx = (uint32_t)s->wait_idx;
+    bool open = s->route.wait_idx >= 0;
+    uint32_t idx = (uint32_t)s->route.wait_idx;
     if (open && !ensure_backend(s, idx))
         return false;
     if (!open || pstmt_exec_id(st, idx) == 0 || st->cursor_idx != (int)idx) {
@@ -1286,10 +1289,10 @@ bool ps_reset(struct session *s, uint8_t *p, uint32_t len)
     struct pstmt *st = ps_lookup(s, p, len, "mysqld_stmt_reset");
     if (st == NULL)
         return true;
-    if (s->wait_idx < 0) {
+    if (s->route.wait_idx < 0) {
         /* The answer comes from where a cursor or long data is, if any. */
         int fin = st->cursor_idx >= 0 ? st->cursor_idx : st->ld_idx;
-        for (uint32_t i = 0; fin < 0 && i < s->n_bc; i++) {
+        for (uint32_t i = 0; fin < 0 && i < s->conns.n_bc; i++) {
             if (st->be[i].id != 0)
                 fin = (int)i;
         }
@@ -1301,28 +1304,29 @@ bool ps_reset(struct session *s, uint8_t *p, uint32_t len)
             send_ok_status(s, 1);
             return true;
         }
-        s->wait_idx = fin;
-        s->ps_step = 0;
+        s->route.wait_idx = fin;
+        s->prep.ps_step = 0;
     }
     /* The others first, one at a time, their answers dropped. */
-    while (s->ps_step >= 0 && (uint32_t)s->ps_step < s->n_bc) {
-        uint32_t b = (uint32_t)s->ps_step++;
-        struct bconn *bc = s->bc[b];
-        if ((int)b == s->wait_idx || st->be[b].id == 0 || bc == NULL || bc->state != BCONN_READY)
+    while (s->prep.ps_step >= 0 && (uint32_t)s->prep.ps_step < s->conns.n_bc) {
+        uint32_t b = (uint32_t)s->prep.ps_step++;
+        struct bconn *bc = s->conns.bc[b];
+        if ((int)b == s->route.wait_idx || st->be[b].id == 0 || bc == NULL ||
+            bc->state != BCONN_READY)
             continue;
-        s->cur = bc;
+        s->conns.cur = bc;
         session_publish_backend(s);
         uint8_t body[4] = {(uint8_t)st->be[b].id, (uint8_t)(st->be[b].id >> 8),
                            (uint8_t)(st->be[b].id >> 16), (uint8_t)(st->be[b].id >> 24)};
-        s->ps_int_id = st->id;
+        s->prep.ps_int_id = st->id;
         internal_send(s, INT_PS_RESET, COM_STMT_RESET, body, sizeof(body),
                       s->cfg->connect_timeout_ms);
         return false;
     }
-    uint32_t idx = (uint32_t)s->wait_idx;
+    uint32_t idx = (uint32_t)s->route.wait_idx;
     if (!ensure_backend(s, idx))
         return false;
-    s->ps_step = -1;
+    s->prep.ps_step = -1;
     uint32_t id = pstmt_exec_id(st, idx);
     if (id == 0) {
         ps_drop(s, len);
@@ -1336,13 +1340,13 @@ bool ps_reset(struct session *s, uint8_t *p, uint32_t len)
 
 void ps_close(struct session *s, const uint8_t *p, uint32_t len)
 {
-    struct pstmt *st = len >= 5 ? pstmt_find(&s->ps, mysql_stmt_id_get(p)) : NULL;
+    struct pstmt *st = len >= 5 ? pstmt_find(&s->prep.map, mysql_stmt_id_get(p)) : NULL;
     ps_drop(s, len); /* no answer, whatever happens */
     if (st == NULL)
         return;
     ps_once_close(s, st);
-    for (uint32_t i = 0; i < s->n_bc; i++) {
-        struct bconn *bc = s->bc[i];
+    for (uint32_t i = 0; i < s->conns.n_bc; i++) {
+        struct bconn *bc = s->conns.bc[i];
         if (st->be[i].id == 0 || bc == NULL || bc->state != BCONN_READY)
             continue;
         /* A pooled connection keeps what its cache has for the next
@@ -1354,23 +1358,23 @@ void ps_close(struct session *s, const uint8_t *p, uint32_t len)
         }
         stmt_close_send(s, bc, st->be[i].id);
     }
-    pstmt_remove(&s->ps, st);
+    pstmt_remove(&s->prep.map, st);
 }
 
-/* An internal prepare failed on s->cur: try the primary instead, or give
+/* An internal prepare failed on s->conns.cur: try the primary instead, or give
  * its ERR to the waiting command. */
 void ps_prepare_failed(struct session *s)
 {
-    struct bconn *bc = s->cur;
-    struct stream *st = &s->up;
-    struct pstmt *ps = pstmt_find(&s->ps, s->ps_int_id);
+    struct bconn *bc = s->conns.cur;
+    struct stream *st = &s->io.up;
+    struct pstmt *ps = pstmt_find(&s->prep.map, s->prep.ps_int_id);
     uint8_t cmd = st->b->data[st->scan + MYSQL_HEADER_SIZE];
-    slog_info(s, "preparing statement %u on %s failed with error %u", s->ps_int_id, bc->be->name,
-              s->resp.err_code);
-    if (bc->idx != s->primary && !s->cfg->replica_fallback_error && ps != NULL && !ps->home_only &&
-        s->ro_idx < 0 && cmd == COM_STMT_EXECUTE) {
-        s->wait_idx = (int)s->primary; /* a replica behind on the schema */
-        s->causal_check = false;
+    slog_info(s, "preparing statement %u on %s failed with error %u", s->prep.ps_int_id,
+              bc->be->name, s->io.resp.err_code);
+    if (bc->idx != s->route.primary && !s->cfg->replica_fallback_error && ps != NULL &&
+        !ps->home_only && s->route.ro_idx < 0 && cmd == COM_STMT_EXECUTE) {
+        s->route.wait_idx = (int)s->route.primary; /* a replica behind on the schema */
+        s->route.causal_check = false;
         return;
     }
     uint32_t len = mysql_hdr_len(st->b->data + st->scan);
@@ -1381,9 +1385,9 @@ void ps_prepare_failed(struct session *s)
         return;
     }
     ps_drop(s, len);
-    if (s->ps_err != NULL)
-        send_err_payload(s, 1, s->ps_err, s->ps_err_len);
+    if (s->prep.ps_err != NULL)
+        send_err_payload(s, 1, s->prep.ps_err, s->prep.ps_err_len);
     else
-        send_err(s, 1, s->resp.err_code, "HY000", "Preparing the statement on %s failed",
+        send_err(s, 1, s->io.resp.err_code, "HY000", "Preparing the statement on %s failed",
                  bc->be->name);
 }

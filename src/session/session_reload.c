@@ -53,11 +53,12 @@ int backend_match(const struct config *cfg, const struct config_backend *be)
 
 static bool session_may_switch(const struct session *s, const struct config *to)
 {
-    if ((s->status & SERVER_STATUS_IN_TRANS) || s->ro_idx >= 0 || s->internal != INT_NONE ||
-        session_login_changing_user(s) || s->xa != NULL)
+    if ((s->route.status & SERVER_STATUS_IN_TRANS) || s->route.ro_idx >= 0 ||
+        s->query.internal != INT_NONE || session_login_changing_user(s) ||
+        session_groups(s)->xa != NULL)
         return false;
-    if (s->pinned) {
-        int j = backend_match(to, &s->cfg->backends[s->primary]);
+    if (s->route.pinned) {
+        int j = backend_match(to, &s->cfg->backends[s->route.primary]);
         if (j < 0 || to->backends[j].role != ROLE_PRIMARY)
             return false;
     }
@@ -83,7 +84,7 @@ struct config *session_group_cfg(struct config *full, const struct config *lcfg,
 
 void session_config_switch(struct session *s)
 {
-    struct config *to = session_group_cfg(s->w->session_cfg, s->lcfg, s->listener);
+    struct config *to = session_group_cfg(s->w->session_cfg, s->who.lcfg, s->listener);
     if (to == NULL) {
         /* Its group was removed: the transaction under way finished, the
          * session ends (group.h, docs/sharding.md "Groups"). */
@@ -120,20 +121,20 @@ bool session_view_move(struct session *s, struct config *to)
 {
     struct bconn **nbc = calloc(to->n_backends, sizeof(*nbc));
     struct ps_backend **nbe = ps_remap_alloc(s, to->n_backends);
-    if (nbc == NULL || (nbe == NULL && s->ps.count > 0) || !session_groups_for(s, to) ||
+    if (nbc == NULL || (nbe == NULL && s->prep.map.count > 0) || !session_groups_for(s, to) ||
         session_pool_resize(s, to->n_backends) != HY_OK) {
         free(nbc);
         free(nbe);
         return false;
     }
-    int last = backend_match(to, &s->cfg->backends[s->last_idx]);
-    int diag = backend_match(to, &s->cfg->backends[s->diag_idx]);
-    for (uint32_t i = 0; i < s->n_bc; i++) {
-        struct bconn *bc = s->bc[i];
+    int last = backend_match(to, &s->cfg->backends[s->route.last_idx]);
+    int diag = backend_match(to, &s->cfg->backends[s->route.diag_idx]);
+    for (uint32_t i = 0; i < s->conns.n_bc; i++) {
+        struct bconn *bc = s->conns.bc[i];
         if (bc == NULL)
             continue;
         int j = backend_match(to, bc->be);
-        if (j < 0 && bc->xa && s->xa != NULL) {
+        if (j < 0 && bc->xa && session_groups(s)->xa != NULL) {
             /* An XA branch of the group the session leaves: kept for the
              * commit, and for the statements when it comes back. */
             bc->parked = true;
@@ -141,7 +142,8 @@ bool session_view_move(struct session *s, struct config *to)
         }
         /* A connection made under another TLS mode is made again, unless
          * it holds state only the primary has. */
-        if (j < 0 || (to->backends[j].tls != bc->be->tls && !(s->pinned && i == s->primary))) {
+        if (j < 0 ||
+            (to->backends[j].tls != bc->be->tls && !(s->route.pinned && i == s->route.primary))) {
             slog_debug(s, "reload: closing the connection to %s", bc->be->name);
             bconn_close(bc);
             continue;
@@ -151,32 +153,33 @@ bool session_view_move(struct session *s, struct config *to)
         bc->be = &to->backends[j];
     }
     session_xa_restore(s, to, nbc, primary_now(to, s->id, -1));
-    free(s->bc);
-    s->bc = nbc;
-    s->n_bc = (uint16_t)to->n_backends;
-    s->topo_gen = backend_generation();
-    s->primary = primary_now(to, s->id, -1);
+    free(s->conns.bc);
+    s->conns.bc = nbc;
+    s->conns.n_bc = (uint16_t)to->n_backends;
+    s->route.topo_gen = backend_generation();
+    s->route.primary = primary_now(to, s->id, -1);
     ps_remap_apply(s, nbe, to);
-    s->last_idx = last >= 0 ? (uint16_t)last : s->primary;
-    s->diag_idx = diag >= 0 ? (uint16_t)diag : s->primary;
-    s->block_rule = NULL;
+    s->route.last_idx = last >= 0 ? (uint16_t)last : s->route.primary;
+    s->route.diag_idx = diag >= 0 ? (uint16_t)diag : s->route.primary;
+    s->query.block_rule = NULL;
     /* The listener may be gone from the new config: then keep the old one. */
     for (size_t i = 0; i < to->n_listeners; i++) {
         if (strcmp(to->listeners[i].name, s->listener->name) == 0) {
             s->listener = &to->listeners[i];
-            config_put(s->lcfg);
-            s->lcfg = config_get(to);
+            config_put(s->who.lcfg);
+            s->who.lcfg = config_get(to);
             break;
         }
     }
-    if (s->user != NULL && s->cu != s->acct_cur) { /* a server account stays the session's */
-        const struct config_user *u = config_find_user(to, s->user, strlen(s->user));
-        s->cu = u; /* a user gone from the config keeps its session, unchecked */
+    if (s->who.user != NULL &&
+        s->who.cu != s->who.acct_cur) { /* a server account stays the session's */
+        const struct config_user *u = config_find_user(to, s->who.user, strlen(s->who.user));
+        s->who.cu = u; /* a user gone from the config keeps its session, unchecked */
         if (u != NULL)
-            s->consistency = u->consistency != CONSISTENCY_DEFAULT ? u->consistency
-                             : s->listener->consistency != CONSISTENCY_DEFAULT
-                                 ? s->listener->consistency
-                                 : to->consistency;
+            s->route.consistency = u->consistency != CONSISTENCY_DEFAULT ? u->consistency
+                                   : s->listener->consistency != CONSISTENCY_DEFAULT
+                                       ? s->listener->consistency
+                                       : to->consistency;
     }
     /* A learned map is for one config (shard_learn.h): the new config's
      * comes at the next statement. */
@@ -190,7 +193,7 @@ bool session_view_move(struct session *s, struct config *to)
 
 void session_config_changed(struct session *s)
 {
-    if (config_root(s->cfg) != s->w->session_cfg && s->state == SS_IDLE && s->wait_idx < 0) {
+    if (config_root(s->cfg) != s->w->session_cfg && s->state == SS_IDLE && s->route.wait_idx < 0) {
         session_config_switch(s);
         if (s->state == SS_CLOSING)
             session_reap(s);
@@ -206,7 +209,7 @@ void session_config_changed(struct session *s)
  * before the monitor has marked it DOWN. It polls every PRIMARY_WAIT_POLL seconds, at most
  * failover_write_wait_ms from the statement's arrival, then goes to the
  * primary the monitor publishes (session_follow_primary), or fails as
- * before. The statement stays in `up`, routed once (s->wait_idx).
+ * before. The statement stays in `up`, routed once (s->route.wait_idx).
  * A login that names a schema, which needs the primary
  * (session_login_backend), waits the same way (login_wait_start). */
 #define PRIMARY_WAIT_POLL 0.02
@@ -216,45 +219,45 @@ void session_config_changed(struct session *s)
  * deadline passed. */
 static bool primary_expected(struct session *s)
 {
-    if (s->cfg->failover_write_wait_ms <= 0 || ev_is_active(&s->primary_wait))
+    if (s->cfg->failover_write_wait_ms <= 0 || ev_is_active(&s->route.primary_wait))
         return false;
     /* On Galera the next node takes writes as soon as one is Synced. */
     if (!s->cfg->failover_auto && s->cfg->cluster != CLUSTER_GALERA &&
         !backend_failover_busy(group_of(s->cfg)->name))
         return false;
     double now = ev_now(s->w->loop);
-    if (s->primary_wait_until == 0)
-        s->primary_wait_until = now + s->cfg->failover_write_wait_ms / 1000.0;
-    else if (now >= s->primary_wait_until)
+    if (s->route.primary_wait_until == 0)
+        s->route.primary_wait_until = now + s->cfg->failover_write_wait_ms / 1000.0;
+    else if (now >= s->route.primary_wait_until)
         return false;
     return true;
 }
 
 bool primary_wait_start(struct session *s)
 {
-    if (s->state != SS_IDLE || session_in_trans(s) || s->ro_idx >= 0 || !primary_expected(s))
+    if (s->state != SS_IDLE || session_in_trans(s) || s->route.ro_idx >= 0 || !primary_expected(s))
         return false;
     slog_info(s, "no usable primary: the statement waits up to %d ms for one",
               s->cfg->failover_write_wait_ms);
-    s->wait_idx = (int)s->primary;
+    s->route.wait_idx = (int)s->route.primary;
     session_set_state(s, SS_WAIT_BACKEND);
     ev_io_stop(s->w->loop, &s->client.rio);
-    ev_timer_set(&s->primary_wait, PRIMARY_WAIT_POLL, PRIMARY_WAIT_POLL);
-    ev_timer_start(s->w->loop, &s->primary_wait);
+    ev_timer_set(&s->route.primary_wait, PRIMARY_WAIT_POLL, PRIMARY_WAIT_POLL);
+    ev_timer_start(s->w->loop, &s->route.primary_wait);
     return true;
 }
 
 bool login_wait_start(struct session *s, bool refused)
 {
-    if (s->state != SS_LOGIN_BACKEND || s->cur != NULL || !primary_expected(s))
+    if (s->state != SS_LOGIN_BACKEND || s->conns.cur != NULL || !primary_expected(s))
         return false;
     slog_info(s, "no usable primary: the login waits up to %d ms for one",
               s->cfg->failover_write_wait_ms);
     /* After a refused connect, the same primary is tried again only once
      * something changed (primary_wait_cb). */
-    s->primary_fail_gen = refused ? backend_generation() : UINT64_MAX;
-    ev_timer_set(&s->primary_wait, PRIMARY_WAIT_POLL, PRIMARY_WAIT_POLL);
-    ev_timer_start(s->w->loop, &s->primary_wait);
+    s->route.primary_fail_gen = refused ? backend_generation() : UINT64_MAX;
+    ev_timer_set(&s->route.primary_wait, PRIMARY_WAIT_POLL, PRIMARY_WAIT_POLL);
+    ev_timer_start(s->w->loop, &s->route.primary_wait);
     return true;
 }
 
@@ -262,12 +265,13 @@ bool login_wait_start(struct session *s, bool refused)
  * usable, else answer the login with the error and end the session. */
 static void login_wait_end(struct session *s, bool ready)
 {
-    s->primary_fail_gen = UINT64_MAX;
+    s->route.primary_fail_gen = UINT64_MAX;
     if (ready) {
         session_follow_primary(s);
         if (s->state == SS_CLOSING)
             return;
-        slog_info(s, "primary %s usable: the login goes on", s->cfg->backends[s->primary].name);
+        slog_info(s, "primary %s usable: the login goes on",
+                  s->cfg->backends[s->route.primary].name);
         session_login_backend(s);
         return;
     }
@@ -275,7 +279,7 @@ static void login_wait_end(struct session *s, bool ready)
               s->cfg->failover_write_wait_ms);
     char note[400];
     backend_failover_note(group_of(s->cfg)->name, note, sizeof(note));
-    session_err(s, (uint8_t)(s->last_seq + 1), SERR_NO_PRIMARY_IN_TIME,
+    session_err(s, (uint8_t)(s->io.last_seq + 1), SERR_NO_PRIMARY_IN_TIME,
                 s->cfg->failover_write_wait_ms, note[0] != '\0' ? ": " : "", note);
     session_mark_closing(s, END_BACKEND_LOGIN);
 }
@@ -283,7 +287,7 @@ static void login_wait_end(struct session *s, bool ready)
 void primary_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)revents;
-    struct session *s = container_of(w, struct session, primary_wait);
+    struct session *s = container_of(w, struct session, route.primary_wait);
     if (s->state != SS_WAIT_BACKEND && s->state != SS_LOGIN_BACKEND) {
         ev_timer_stop(loop, w);
         return;
@@ -291,8 +295,8 @@ void primary_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
     /* After a refused connect, the same primary is tried again only once
      * something changed (it went DOWN, another one was promoted). */
     uint64_t gen = backend_generation();
-    bool ready = gen != s->primary_fail_gen && backend_primary_index(s->cfg) >= 0;
-    if (!ready && ev_now(loop) < s->primary_wait_until)
+    bool ready = gen != s->route.primary_fail_gen && backend_primary_index(s->cfg) >= 0;
+    if (!ready && ev_now(loop) < s->route.primary_wait_until)
         return; /* the timer repeats */
     ev_timer_stop(loop, w);
     if (s->state == SS_LOGIN_BACKEND) {
@@ -300,7 +304,7 @@ void primary_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
         session_reap(s);
         return;
     }
-    s->primary_fail_gen = UINT64_MAX;
+    s->route.primary_fail_gen = UINT64_MAX;
     session_set_state(s, SS_IDLE);
     if (ready) {
         session_follow_primary(s);
@@ -308,12 +312,13 @@ void primary_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
             session_reap(s);
             return;
         }
-        slog_info(s, "primary %s usable: the statement goes on", s->cfg->backends[s->primary].name);
-        s->wait_idx = (int)s->primary;
+        slog_info(s, "primary %s usable: the statement goes on",
+                  s->cfg->backends[s->route.primary].name);
+        s->route.wait_idx = (int)s->route.primary;
     } else {
         slog_warn(s, "no usable primary within failover_write_wait_ms (%d ms)",
                   s->cfg->failover_write_wait_ms);
-        struct stream *st = &s->up;
+        struct stream *st = &s->io.up;
         uint32_t len = mysql_hdr_len(st->b->data + st->scan);
         command_abandon(s);
         if (len + MYSQL_HEADER_SIZE > stream_unparsed(st))
@@ -335,12 +340,12 @@ void primary_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
  * or fail it as before (false). */
 bool primary_retry(struct session *s, const struct config_backend *be)
 {
-    if (s->state != SS_WAIT_BACKEND || s->wait_idx != (int)s->primary || s->cur != NULL ||
-        be != &s->cfg->backends[s->primary])
+    if (s->state != SS_WAIT_BACKEND || s->route.wait_idx != (int)s->route.primary ||
+        s->conns.cur != NULL || be != &s->cfg->backends[s->route.primary])
         return false;
     session_set_state(s, SS_IDLE);
     if (primary_wait_start(s)) {
-        s->primary_fail_gen = backend_generation();
+        s->route.primary_fail_gen = backend_generation();
         return true;
     }
     session_set_state(s, SS_WAIT_BACKEND);

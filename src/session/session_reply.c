@@ -110,7 +110,7 @@ void client_host(const struct session *s, char *out, size_t len)
 void client_ip(const struct session *s, char *out, size_t len)
 {
     /* "127.0.0.1:5555" -> "127.0.0.1", "[::1]:5555" -> "::1" */
-    const char *p = s->peer;
+    const char *p = s->who.peer;
     size_t n = strlen(p);
     const char *colon = strrchr(p, ':');
     if (colon != NULL)
@@ -134,8 +134,8 @@ void send_access_denied(struct session *s, uint8_t seq, const char *user, size_t
 
 void session_trx_lost(struct session *s, const char *name)
 {
-    free(s->trx_lost);
-    if ((s->trx_lost = strdup(name)) == NULL)
+    free(s->route.trx_lost);
+    if ((s->route.trx_lost = strdup(name)) == NULL)
         session_mark_closing(s, END_NOMEM); /* the client must not miss it */
 }
 
@@ -146,7 +146,7 @@ void session_lid_lost(struct session *s, const char *name)
     slog_warn(s,
               "its LAST_INSERT_ID() was on %s, unread: a statement that uses it ends the session",
               name);
-    free(s->lid_lost);
-    if ((s->lid_lost = strdup(name)) == NULL)
+    free(s->values.lid_lost);
+    if ((s->values.lid_lost = strdup(name)) == NULL)
         session_mark_closing(s, END_NOMEM); /* never another value in its place */
 }

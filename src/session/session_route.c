@@ -58,8 +58,8 @@ uint16_t primary_now(const struct config *cfg, uint32_t spread, int current)
 
 bool session_in_trans(const struct session *s)
 {
-    return (s->status & SERVER_STATUS_IN_TRANS) || !(s->status & SERVER_STATUS_AUTOCOMMIT) ||
-           s->xa != NULL;
+    return (s->route.status & SERVER_STATUS_IN_TRANS) ||
+           !(s->route.status & SERVER_STATUS_AUTOCOMMIT) || session_groups(s)->xa != NULL;
 }
 
 /* The backends as this session sees them, for route_decide(): one per
@@ -128,24 +128,24 @@ static bool view_of(struct session *s, const struct config *cfg, enum route_op o
     }
     memset(in, 0, sizeof(*in));
     in->op = op;
-    in->primary = s->primary;
+    in->primary = s->route.primary;
     in->in_trans = session_in_trans(s);
-    in->pinned = s->pinned;
-    in->uvars_opaque = s->uvars_opaque;
-    in->ro_idx = s->ro_idx;
-    in->consistency = s->consistency;
+    in->pinned = s->route.pinned;
+    in->uvars_opaque = s->route.uvars_opaque;
+    in->ro_idx = s->route.ro_idx;
+    in->consistency = s->route.consistency;
     in->now = ev_now(s->w->loop);
-    in->last_write = s->last_write;
+    in->last_write = s->route.last_write;
     in->strong_window_ms = (uint32_t)s->cfg->strong_window_ms;
     in->read_write_split = s->cfg->read_write_split;
     in->pooled = s->cfg->pool_transaction;
     in->zone_reads = s->cfg->zone_reads;
     in->replica_fallback_error = s->cfg->replica_fallback_error;
-    in->last_idx = s->last_idx;
-    in->diag_idx = s->diag_idx;
-    in->exclude = s->retried ? s->retry_exclude : -1;
-    in->sticky = s->route_sticky;
-    in->fell_back = s->fell_back;
+    in->last_idx = s->route.last_idx;
+    in->diag_idx = s->route.diag_idx;
+    in->exclude = s->route.retried ? s->route.retry_exclude : -1;
+    in->sticky = s->route.route_sticky;
+    in->fell_back = s->route.fell_back;
     in->be = rview.be;
     in->n_be = cfg->n_backends;
     in->rr = replica_rr;
@@ -162,7 +162,7 @@ static bool view_of(struct session *s, const struct config *cfg, enum route_op o
             .monitored = rt != NULL,
             .usable = true,
             .usable_in_trx = true,
-            .conn = cfg == s->cfg && s->bc[i] != NULL,
+            .conn = cfg == s->cfg && s->conns.bc[i] != NULL,
             .conn_room = true,
             .far = cfg->zone[0] != '\0' && be->zone[0] != '\0' && strcmp(be->zone, cfg->zone) != 0,
         };
@@ -345,44 +345,44 @@ static bool secret_word(void *ctx, const char *name, size_t len)
  * it, and the session's sql_mode is the same on every backend it uses (the
  * session state is brought there), so the last answer tells. Without it
  * `SELECT 'a\'; DELETE FROM t; -- '` lexes as one read. The one place
- * s->lex_opts changes. */
+ * s->route.lex_opts changes. */
 void session_lex_follow(struct session *s, uint16_t status)
 {
     /* ANSI_QUOTES has no status flag: it comes from a sql_mode the backend
      * reported through session tracking (session_track_note()), and stays
      * as it was when the answer reported none. */
-    if (s->tracked_lex >= 0) {
-        s->lex_opts =
-            (s->lex_opts & ~CLO_ANSI_QUOTES) | ((unsigned)s->tracked_lex & CLO_ANSI_QUOTES);
-        s->tracked_lex = -1;
+    if (s->route.tracked_lex >= 0) {
+        s->route.lex_opts = (s->route.lex_opts & ~CLO_ANSI_QUOTES) |
+                            ((unsigned)s->route.tracked_lex & CLO_ANSI_QUOTES);
+        s->route.tracked_lex = -1;
     }
     if (status & SERVER_STATUS_NO_BACKSLASH_ESCAPES)
-        s->lex_opts |= CLO_NO_BACKSLASH_ESCAPES;
+        s->route.lex_opts |= CLO_NO_BACKSLASH_ESCAPES;
     else
-        s->lex_opts &= ~CLO_NO_BACKSLASH_ESCAPES;
+        s->route.lex_opts &= ~CLO_NO_BACKSLASH_ESCAPES;
 }
 
-/* The command in flight ended on s->cur: the session's diagnostics area
+/* The command in flight ended on s->conns.cur: the session's diagnostics area
  * is there now when the command raised a warning or an error, or used a
  * table (MariaDB cleared it before); a SELECT 1 elsewhere leaves it where
- * it was, as it leaves it on the server. The one place s->diag_idx changes
+ * it was, as it leaves it on the server. The one place s->route.diag_idx changes
  * but for a reload's renumbering. */
 void session_diag_follow(struct session *s)
 {
-    if (s->cur != NULL && !s->cmd_diag &&
-        (s->resp.err_code != 0 || s->resp.warnings > 0 || s->cmd_clears_diag)) {
-        s->diag_idx = s->cur->idx;
+    if (s->conns.cur != NULL && !s->query.cmd_diag &&
+        (s->io.resp.err_code != 0 || s->io.resp.warnings > 0 || s->query.cmd_clears_diag)) {
+        s->route.diag_idx = s->conns.cur->idx;
         session_diag_drop(s); /* replaced there */
     }
-    s->cmd_clears_diag = false;
-    s->cmd_diag = false;
+    s->query.cmd_clears_diag = false;
+    s->query.cmd_diag = false;
 }
 
 /* The session's sql_mode is now one whose lexer options are `opts`
  * (classify_sql_mode): both modes are known. */
 void session_lex_mode(struct session *s, unsigned opts)
 {
-    s->tracked_lex = (int)opts;
+    s->route.tracked_lex = (int)opts;
     session_lex_follow(s,
                        (opts & CLO_NO_BACKSLASH_ESCAPES) ? SERVER_STATUS_NO_BACKSLASH_ESCAPES : 0);
 }
@@ -396,12 +396,12 @@ void session_track_note(struct session *s, const uint8_t *pl, uint32_t len)
     struct mysql_ok ok;
     struct track_changes tc;
 
-    if (mysql_ok_decode(pl, len, s->resp.caps, &ok) != HY_OK || ok.session_state == NULL)
+    if (mysql_ok_decode(pl, len, s->io.resp.caps, &ok) != HY_OK || ok.session_state == NULL)
         return;
     if (track_parse(ok.session_state, ok.session_state_len, &tc) != HY_OK)
         slog_debug(s, "malformed session-state block from the backend: read up to the fault");
     if (tc.sql_mode)
-        s->tracked_lex = (int)tc.lex_opts;
+        s->route.tracked_lex = (int)tc.lex_opts;
 }
 
 bool may_hold_secret(const char *text, size_t len, unsigned lex_opts)
@@ -417,21 +417,22 @@ bool may_hold_secret(const char *text, size_t len, unsigned lex_opts)
 
 void qlog_note(struct session *s, const char *text, size_t len, uint64_t digest)
 {
-    if (s->qlog_text == NULL && (s->qlog_text = malloc(QUERY_LOG_TEXT_MAX)) == NULL)
+    if (s->query.qlog_text == NULL && (s->query.qlog_text = malloc(QUERY_LOG_TEXT_MAX)) == NULL)
         return;
-    if (may_hold_secret(text, len, s->lex_opts)) {
+    if (may_hold_secret(text, len, s->route.lex_opts)) {
         /* No password in the log: the digest, literals as ?, stands for it. */
         size_t dlen = 0;
-        (void)classify_digest(text, len, s->lex_opts, s->qlog_text, QUERY_LOG_TEXT_MAX, &dlen);
-        s->qlog_len = HY_MIN(dlen, (size_t)QUERY_LOG_TEXT_MAX - 1);
-        s->qlog_digest = digest;
-        s->qlog_pending = true;
+        (void)classify_digest(text, len, s->route.lex_opts, s->query.qlog_text, QUERY_LOG_TEXT_MAX,
+                              &dlen);
+        s->query.qlog_len = HY_MIN(dlen, (size_t)QUERY_LOG_TEXT_MAX - 1);
+        s->query.qlog_digest = digest;
+        s->query.qlog_pending = true;
         return;
     }
-    s->qlog_len = HY_MIN(len, (size_t)QUERY_LOG_TEXT_MAX);
-    memcpy(s->qlog_text, text, s->qlog_len);
-    s->qlog_digest = digest;
-    s->qlog_pending = true;
+    s->query.qlog_len = HY_MIN(len, (size_t)QUERY_LOG_TEXT_MAX);
+    memcpy(s->query.qlog_text, text, s->query.qlog_len);
+    s->query.qlog_digest = digest;
+    s->query.qlog_pending = true;
 }
 
 /* Act on a ROUTE_STATEMENT decision: the pin, the read-only transaction,
@@ -442,26 +443,26 @@ static uint32_t route_apply(struct session *s, const struct route_out *out)
     if (out->trx_end && out->close_idx >= 0) {
         /* A statement that commits the read-only transaction implicitly:
          * the transaction ends with the connection it ran on. */
-        if (s->bc[out->close_idx] != NULL)
-            bconn_close(s->bc[out->close_idx]);
-        s->ro_idx = -1;
+        if (s->conns.bc[out->close_idx] != NULL)
+            bconn_close(s->conns.bc[out->close_idx]);
+        s->route.ro_idx = -1;
     }
     if (out->pin != NULL)
         session_pin(s, out->pin);
     if (out->uvars_opaque)
-        s->uvars_opaque = true;
-    s->route_sticky = out->sticky;
-    s->causal_read = out->causal;
-    s->global_read = out->global;
+        s->route.uvars_opaque = true;
+    s->route.route_sticky = out->sticky;
+    s->route.causal_read = out->causal;
+    s->route.global_read = out->global;
     if (out->causal || out->global)
-        s->causal_check = true;
+        s->route.causal_check = true;
     if (out->verdict == ROUTE_RO_TRX_WRITE)
         return ROUTE_RO_WRITE;
     if (out->verdict != ROUTE_GO)
         return ROUTE_REFUSE;
     if (out->ro_begin) {
-        s->ro_idx = (int)out->target;
-        s->cmd_ro_begin = true;
+        s->route.ro_idx = (int)out->target;
+        s->query.cmd_ro_begin = true;
     }
     return out->target;
 }
@@ -482,7 +483,7 @@ static enum consistency stmt_consistency(const struct session *s, enum classify_
     case CLC_NONE:
         break;
     }
-    return s->consistency;
+    return s->route.consistency;
 }
 
 /* Where a prepared statement's read runs outside a transaction (see
@@ -494,10 +495,10 @@ uint32_t route_read(struct session *s, enum classify_hint hint, const char *hint
     struct route_out out;
     if (!route_view(s, ROUTE_STATEMENT, &in)) {
         session_mark_closing(s, END_NOMEM);
-        return s->primary;
+        return s->route.primary;
     }
     in.kind = CL_READ;
-    in.flags = (prev_stmt ? CLF_PREV_STMT : 0) | (s->cmd_diag ? CLF_DIAG : 0);
+    in.flags = (prev_stmt ? CLF_PREV_STMT : 0) | (s->query.cmd_diag ? CLF_DIAG : 0);
     in.hint = hint;
     in.hint_backend = hint_backend;
     in.consistency = stmt_consistency(s, cons);
@@ -517,28 +518,29 @@ uint32_t route_read(struct session *s, enum classify_hint hint, const char *hint
 void session_follow_primary(struct session *s)
 {
     uint64_t gen = backend_generation();
-    if (gen == s->topo_gen)
+    if (gen == s->route.topo_gen)
         return;
-    s->topo_gen = gen;
-    uint16_t p = primary_now(s->cfg, s->id, s->primary);
-    if (p == s->primary)
+    s->route.topo_gen = gen;
+    uint16_t p = primary_now(s->cfg, s->id, s->route.primary);
+    if (p == s->route.primary)
         return;
-    const struct config_backend *old = &s->cfg->backends[s->primary];
+    const struct config_backend *old = &s->cfg->backends[s->route.primary];
     slog_info(s, "primary %s -> %s", old->name, s->cfg->backends[p].name);
-    struct bconn *bc = s->bc[s->primary];
+    struct bconn *bc = s->conns.bc[s->route.primary];
     if (bc != NULL) {
-        if (s->pinned) {
+        if (s->route.pinned) {
             slog_warn(s, "its session state is on the old primary %s: closing", old->name);
             session_mark_closing(s, END_BACKEND_LOST);
             return;
         }
-        if (session_in_trans(s) && s->ro_idx < 0 && s->begin_sql[0] == '\0')
+        if (session_in_trans(s) && s->route.ro_idx < 0 && session_groups(s)->begin_sql[0] == '\0')
             session_trx_lost(s, old->name);
         bconn_close(bc);
     }
-    if (s->begin_sql[0] == '\0') /* else not begun yet: it begins on the new primary */
-        s->status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
-    s->primary = p;
+    if (session_groups(s)->begin_sql[0] ==
+        '\0') /* else not begun yet: it begins on the new primary */
+        s->route.status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
+    s->route.primary = p;
 }
 
 /* Health gate for a routed backend (route_decide, ROUTE_GATE): `idx` if
@@ -554,11 +556,11 @@ uint32_t route_health(struct session *s, uint32_t idx, char *why, size_t whylen)
     }
     in.target = idx;
     session_decide(&in, &out);
-    if (out.close_idx >= 0 && s->bc[out.close_idx] != NULL)
-        bconn_close(s->bc[out.close_idx]);
+    if (out.close_idx >= 0 && s->conns.bc[out.close_idx] != NULL)
+        bconn_close(s->conns.bc[out.close_idx]);
     if (out.trx_end) {
-        s->ro_idx = -1;
-        s->status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
+        s->route.ro_idx = -1;
+        s->route.status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
     }
     if (out.verdict == ROUTE_GO)
         return out.target;
@@ -572,27 +574,27 @@ uint32_t route_health(struct session *s, uint32_t idx, char *why, size_t whylen)
  * run it once more elsewhere if the replica dies before it answers. */
 void retry_keep(struct session *s, const uint8_t *pkt, uint32_t n)
 {
-    s->retry_ok = false;
-    if (n > s->retry_cap) {
-        uint8_t *b = realloc(s->retry_pkt, n);
+    s->route.retry_ok = false;
+    if (n > s->route.retry_cap) {
+        uint8_t *b = realloc(s->route.retry_pkt, n);
         if (b == NULL)
             return;
-        s->retry_pkt = b;
-        s->retry_cap = n;
+        s->route.retry_pkt = b;
+        s->route.retry_cap = n;
     }
-    memcpy(s->retry_pkt, pkt, n);
-    s->retry_len = n;
-    s->retry_ok = true;
+    memcpy(s->route.retry_pkt, pkt, n);
+    s->route.retry_len = n;
+    s->route.retry_ok = true;
 }
 
 /* The statement in flight on q_rt ended (answered, failed or lost). */
 void query_end(struct session *s, bool error)
 {
-    if (s->q_rt == NULL)
+    if (s->route.q_rt == NULL)
         return;
-    double usec = (ev_now(s->w->loop) - s->cmd_started) * 1e6;
-    backend_query_end(s->q_rt, s->w->id, usec > 0 ? (uint64_t)usec : 0, error);
-    s->q_rt = NULL;
+    double usec = (ev_now(s->w->loop) - s->query.cmd_started) * 1e6;
+    backend_query_end(s->route.q_rt, s->w->id, usec > 0 ? (uint64_t)usec : 0, error);
+    s->route.q_rt = NULL;
 }
 
 /* Whether a statement's text may call CONNECTION_ID() (a cheap look
@@ -621,18 +623,19 @@ static bool sql_prepare(const uint8_t *p, uint32_t n)
 /* A new command: what the previous one noted for its end is cleared. */
 static void route_begin(struct session *s, uint8_t cmd, bool fits)
 {
-    s->cmd_writes = cmd == COM_QUERY && !fits;
-    s->causal_check = false;
-    s->causal_read = s->global_read = false;
-    s->global_need = s->global_at = 0; /* a read routed now sees what is committed now */
-    s->cmd_ro_begin = false;
-    s->qlog_pending = false;
-    s->route_sticky = false;
-    if (s->connid != NULL)
-        s->connid->n = 0;
-    s->cmd_lid = false;
-    s->cmd_xa = 0;
-    s->cmd_calc_found = false;
+    s->query.cmd_writes = cmd == COM_QUERY && !fits;
+    s->route.causal_check = false;
+    s->route.causal_read = s->route.global_read = false;
+    s->route.global_need = s->route.global_at =
+        0; /* a read routed now sees what is committed now */
+    s->query.cmd_ro_begin = false;
+    s->query.qlog_pending = false;
+    s->route.route_sticky = false;
+    if (s->query.connid != NULL)
+        s->query.connid->n = 0;
+    s->query.cmd_lid = false;
+    s->query.cmd_xa = 0;
+    s->query.cmd_calc_found = false;
 }
 
 /* Classify the statement's text (p + 1, `avail` - 1 bytes) into *r, its
@@ -643,27 +646,27 @@ static size_t route_classify(struct session *s, const uint8_t *p, uint32_t avail
                              struct classify_result *r, struct classify_digest *dg,
                              bool want_digest, uint32_t *words)
 {
-    classify((const char *)p + 1, avail - 1, s->lex_opts, r, want_digest ? dg : NULL);
+    classify((const char *)p + 1, avail - 1, s->route.lex_opts, r, want_digest ? dg : NULL);
     /* What pool_hold() asks of the connection it ran on (session_pool.c). */
-    s->cmd_lid = (r->flags & CLF_LAST_INSERT_ID) != 0;
+    s->query.cmd_lid = (r->flags & CLF_LAST_INSERT_ID) != 0;
     if (r->flags & CLF_XA)
-        s->cmd_xa = r->kind == CL_TXN_BEGIN ? 1 : r->kind == CL_TXN_END ? -1 : 0;
+        s->query.cmd_xa = r->kind == CL_TXN_BEGIN ? 1 : r->kind == CL_TXN_END ? -1 : 0;
     *words = text_words((const char *)p + 1, avail - 1);
-    s->cmd_calc_found =
+    s->query.cmd_calc_found =
         s->cfg->pool_transaction && (*words & (TW_CALC_FOUND_ROWS | TW_LIMIT_OFFSET)) != 0;
     if (s->cfg->pool_transaction && sql_prepare(p + 1, avail - 1))
         session_pin(s, "PREPARE: the named statement lives on its connection");
     size_t dlen = want_digest ? HY_MIN(dg->len, dg->cap - 1) : 0;
     if (s->w->digests != NULL) {
         digest_note(s->w->digests, dg->hash, dg->buf, dlen);
-        s->digest_hash = dg->hash;
-        s->digest_pending = true;
+        s->query.digest_hash = dg->hash;
+        s->query.digest_pending = true;
     }
     if (query_log_enabled())
         qlog_note(s, (const char *)p + 1, avail - 1, want_digest ? dg->hash : 0);
     if (r->flags & CLF_USE) {
-        free(s->pend_schema);
-        s->pend_schema = r->schema[0] != '\0' ? strdup(r->schema) : NULL;
+        free(s->query.pend_schema);
+        s->query.pend_schema = r->schema[0] != '\0' ? strdup(r->schema) : NULL;
     }
     return dlen;
 }
@@ -674,10 +677,10 @@ static uint32_t route_groups(struct session *s, uint8_t cmd, const uint8_t *p, u
                              uint32_t avail, bool fits, const struct classify_result *r)
 {
     /* The diagnostics of a statement run on every group are halyard's. */
-    if (s->ldiag != NULL && cmd == COM_QUERY && fits && (r->flags & CLF_DIAG))
+    if (s->values.ldiag != NULL && cmd == COM_QUERY && fits && (r->flags & CLF_DIAG))
         return session_diag_route(s, (const char *)p + 1, avail - 1);
     if (s->listener->shards && fits &&
-        scatter_is_show_databases((const char *)p + 1, len - 1, s->lex_opts)) {
+        scatter_is_show_databases((const char *)p + 1, len - 1, s->route.lex_opts)) {
         if (cmd == COM_QUERY)
             return session_fanout_prepare(s, (const char *)p + 1, len - 1, NULL); /* the union */
         /* prepared, it would list one group's: refused, never incomplete */
@@ -713,13 +716,13 @@ static uint32_t route_rules(struct session *s, struct classify_result *r, const 
         .text_len = text_len,
         .digest = digest,
         .digest_len = digest_len,
-        .user = s->user,
+        .user = s->who.user,
         .schema = session_schema(s),
-        .client = &s->client_addr,
+        .client = &s->who.client_addr,
     };
     const struct config_rule *rule = rules_match(&s->w->rules, s->cfg, &in);
     if (rule != NULL && rule->action == RULE_ACTION_BLOCK) {
-        s->block_rule = rule;
+        s->query.block_rule = rule;
         return ROUTE_BLOCK;
     }
     if (rule != NULL && r->hint == CLH_NONE) {
@@ -741,21 +744,21 @@ static uint32_t route_statement(struct session *s, uint8_t cmd, const uint8_t *p
                                 uint32_t avail, struct classify_result *r, uint32_t words)
 {
     bool fits = avail == len;
-    s->cmd_clears_diag = r->clears_diag || !fits;
-    s->cmd_diag = (r->flags & CLF_DIAG) != 0;
+    s->query.cmd_clears_diag = r->clears_diag || !fits;
+    s->query.cmd_diag = (r->flags & CLF_DIAG) != 0;
     /* One backend: nothing to route; but under pool_mode "transaction"
      * the session's connection goes back to the pool between statements,
      * so what a statement sets is the session's state to bring onto the
      * next one (session_decide: log_state), one backend or many. */
-    if (s->n_bc == 1 && !s->cfg->pool_transaction)
-        return s->primary;
-    s->cmd_writes =
+    if (s->conns.n_bc == 1 && !s->cfg->pool_transaction)
+        return s->route.primary;
+    s->query.cmd_writes =
         r->kind == CL_WRITE || r->kind == CL_TXN_END || (r->flags & CLF_SEQUENCE) || !fits;
     struct route_in in;
     struct route_out out;
     if (!route_view(s, ROUTE_STATEMENT, &in)) {
         session_mark_closing(s, END_NOMEM);
-        return s->primary;
+        return s->route.primary;
     }
     in.kind = r->kind;
     in.flags = r->flags;
@@ -764,7 +767,7 @@ static uint32_t route_statement(struct session *s, uint8_t cmd, const uint8_t *p
     in.hint = r->hint;
     in.hint_backend = r->hint_backend;
     in.consistency = stmt_consistency(s, r->hint_consistency);
-    in.show_status = r->kind == CL_READ && !s->pinned && !session_in_trans(s) &&
+    in.show_status = r->kind == CL_READ && !s->route.pinned && !session_in_trans(s) &&
                      show_status_words((const char *)p + 1, avail - 1, words);
     in.fits = fits;
     session_decide(&in, &out);
@@ -787,7 +790,7 @@ uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_
     bool fits = avail == len;
     bool text = cmd == COM_QUERY || cmd == COM_STMT_PREPARE;
     route_begin(s, cmd, fits);
-    bool fw = s->cu != NULL && s->cu->firewall != FIREWALL_OFF;
+    bool fw = s->who.cu != NULL && s->who.cu->firewall != FIREWALL_OFF;
     bool sysview = session_sysview_route(s, cmd, p, len, fits); /* in the client's terms */
     if (s->listener->shards && cmd == COM_INIT_DB && fits) {
         /* USE by command: to the database's group first. */
@@ -801,31 +804,31 @@ uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_
      * back from it; COM_RESET_CONNECTION keeps it). */
     if (cmd == COM_INIT_DB || cmd == COM_SET_OPTION) {
         if (cmd == COM_INIT_DB && fits) {
-            free(s->pend_schema);
-            s->pend_schema = dup_bytes(p + 1, len - 1);
+            free(s->query.pend_schema);
+            s->query.pend_schema = dup_bytes(p + 1, len - 1);
         }
         if (fits)
             state_prepare_cmd(s, cmd, p, len);
         else
             session_pin(s, "oversized session command");
-        return s->primary;
+        return s->route.primary;
     }
     /* One backend: nothing to route, but rules, digests, the firewall and
      * the session's own CONNECTION_ID() still apply. */
-    if (s->n_bc == 1 && !s->listener->shards && (!text || !s->cfg->pool_transaction) &&
+    if (s->conns.n_bc == 1 && !s->listener->shards && (!text || !s->cfg->pool_transaction) &&
         (!text || (s->cfg->n_rules == 0 && s->w->digests == NULL && !query_log_enabled() && !fw &&
                    !sysview && !mentions_connid(p + 1, avail - 1))))
-        return cmd == COM_STMT_PREPARE ? ps_route_prepare(s, p, len, fits, NULL) : s->primary;
+        return cmd == COM_STMT_PREPARE ? ps_route_prepare(s, p, len, fits, NULL) : s->route.primary;
     if (!text)
-        return s->primary;
+        return s->route.primary;
     struct classify_result r;
     char dtext[DIGEST_TEXT_MAX];
     struct classify_digest dg = {.buf = dtext, .cap = sizeof(dtext)};
     bool want_digest = s->w->digests != NULL || s->cfg->rules_need_digest || fw;
     uint32_t words;
     size_t dlen = route_classify(s, p, avail, &r, &dg, want_digest, &words);
-    if (fw && !firewall_allows(s->cu, dg.hash, dtext, dlen)) {
-        s->fw_hash = dg.hash;
+    if (fw && !firewall_allows(s->who.cu, dg.hash, dtext, dlen)) {
+        s->query.fw_hash = dg.hash;
         return ROUTE_FIREWALL;
     }
     uint32_t to = route_groups(s, cmd, p, len, avail, fits, &r);
@@ -841,13 +844,14 @@ uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_
      * list lists halyard's ids (session_sysview.c): there it is halyard's. */
     if (fits && r.connid.n > 0 &&
         (!show_status_words((const char *)p + 1, avail - 1, words) || session_sysview_ids(s))) {
-        if (s->connid == NULL && (s->connid = malloc(sizeof(*s->connid))) == NULL) {
+        if (s->query.connid == NULL &&
+            (s->query.connid = malloc(sizeof(*s->query.connid))) == NULL) {
             session_mark_closing(s, END_NOMEM);
-            return s->primary;
+            return s->route.primary;
         }
-        *s->connid = r.connid;
+        *s->query.connid = r.connid;
         if (classify_connid_bound(&r.connid, len) >= MYSQL_MAX_PAYLOAD)
-            s->connid->nalias = 0; /* it would take a second packet: names stay */
+            s->query.connid->nalias = 0; /* it would take a second packet: names stay */
     }
     if (cmd == COM_STMT_PREPARE)
         return ps_route_prepare(s, p, len, fits, &r);
@@ -861,7 +865,7 @@ static const char *gtid_fetch_sql(const struct session *s)
                                              : "SELECT @@GLOBAL.gtid_binlog_pos";
 }
 
-/* Wait for position `gtid` on s->cur's backend, at most causal_timeout_ms:
+/* Wait for position `gtid` on s->conns.cur's backend, at most causal_timeout_ms:
  * the answer is 0 when applied, -1 on timeout (Galera: 1, or an error). */
 static void gtid_wait(struct session *s, enum internal_op op, const char *gtid)
 {
@@ -889,23 +893,23 @@ static bool global_ready(struct session *s, uint32_t idx);
  * the session's and those it has seen. */
 bool causal_ready(struct session *s, uint32_t idx)
 {
-    if (s->global_read)
+    if (s->route.global_read)
         return global_ready(s, idx);
     /* Galera: the writer's last committed write set, which the reader
      * waits to have applied (its own GTIDs, whether or not there is a
      * binary log); replication: the primary's binlog position. */
-    if (s->need_gtid) {
-        if (!ensure_backend(s, s->primary))
+    if (s->route.need_gtid) {
+        if (!ensure_backend(s, s->route.primary))
             return false;
         internal_query(s, INT_GTID_FETCH, gtid_fetch_sql(s), s->cfg->connect_timeout_ms);
         return false;
     }
-    struct bconn *bc = s->bc[idx];
-    if (s->gtid[0] == '\0' || (bc != NULL && bc->gtid_epoch == s->gtid_epoch))
+    struct bconn *bc = s->conns.bc[idx];
+    if (s->route.gtid[0] == '\0' || (bc != NULL && bc->gtid_epoch == s->route.gtid_epoch))
         return true;
     if (!ensure_connected(s, idx))
         return false;
-    gtid_wait(s, INT_GTID_WAIT, s->gtid);
+    gtid_wait(s, INT_GTID_WAIT, s->route.gtid);
     return false;
 }
 
@@ -934,23 +938,24 @@ static bool global_ready(struct session *s, uint32_t idx)
     struct global_pos *g = session_gpos(s);
     if (g == NULL) /* a loaded config always has a group: not reached */
         return true;
-    if (s->global_need == 0)
-        s->global_need = global_pos_need(g);
-    if (global_pos_applied(g, s->cfg->backends[idx].rt) >= s->global_need)
+    if (s->route.global_need == 0)
+        s->route.global_need = global_pos_need(g);
+    if (global_pos_applied(g, s->cfg->backends[idx].rt) >= s->route.global_need)
         return true;
-    if (s->global_at < s->global_need && !global_pos_known(g, s->global_need, s->global_gtid,
-                                                           sizeof(s->global_gtid), &s->global_at)) {
-        if (!ensure_backend(s, s->primary))
+    if (s->route.global_at < s->route.global_need &&
+        !global_pos_known(g, s->route.global_need, s->route.global_gtid,
+                          sizeof(s->route.global_gtid), &s->route.global_at)) {
+        if (!ensure_backend(s, s->route.primary))
             return false;
         /* whatever the counter holds now was committed before the query */
-        s->global_at = global_pos_need(g);
-        s->global_gtid[0] = '\0';
+        s->route.global_at = global_pos_need(g);
+        s->route.global_gtid[0] = '\0';
         internal_query(s, INT_GPOS_FETCH, gtid_fetch_sql(s), s->cfg->connect_timeout_ms);
         return false;
     }
     if (!ensure_connected(s, idx))
         return false;
-    gtid_wait(s, INT_GPOS_WAIT, s->global_gtid);
+    gtid_wait(s, INT_GPOS_WAIT, s->route.global_gtid);
     return false;
 }
 
@@ -959,27 +964,27 @@ void session_global_answer(struct session *s, struct bconn *bc, enum internal_op
     struct global_pos *g = session_gpos(s);
     bool galera = s->cfg->cluster == CLUSTER_GALERA;
     if (op == INT_GPOS_FETCH) {
-        if (g != NULL && s->resp.err_code == 0 && bc->captured &&
-            strlen(bc->capture) < sizeof(s->global_gtid) && gtid_valid(bc->capture) &&
+        if (g != NULL && s->io.resp.err_code == 0 && bc->captured &&
+            strlen(bc->capture) < sizeof(s->route.global_gtid) && gtid_valid(bc->capture) &&
             (bc->capture[0] != '\0' || !galera)) {
-            memcpy(s->global_gtid, bc->capture, strlen(bc->capture) + 1);
-            global_pos_publish(g, s->global_at, s->global_gtid);
-            slog_debug(s, "primary GTID position for global reads: '%s'", s->global_gtid);
+            memcpy(s->route.global_gtid, bc->capture, strlen(bc->capture) + 1);
+            global_pos_publish(g, s->route.global_at, s->route.global_gtid);
+            slog_debug(s, "primary GTID position for global reads: '%s'", s->route.global_gtid);
             return;
         }
         slog_warn(s, "cannot read the %s's GTID position (error %u): reading from it",
-                  galera ? "writer" : "primary", s->resp.err_code);
-    } else if (s->resp.err_code == 0 && bc->captured &&
+                  galera ? "writer" : "primary", s->io.resp.err_code);
+    } else if (s->io.resp.err_code == 0 && bc->captured &&
                strcmp(bc->capture, galera ? "1" : "0") == 0) {
         if (g != NULL)
-            global_pos_applied_set(g, bc->be->rt, s->global_at);
-        s->causal_check = false; /* the read runs there now */
+            global_pos_applied_set(g, bc->be->rt, s->route.global_at);
+        s->route.causal_check = false; /* the read runs there now */
         return;
     } else {
         slog_debug(s, "replica %s has not applied %s within %d ms: reading from the primary",
-                   bc->be->name, s->global_gtid, s->cfg->causal_timeout_ms);
+                   bc->be->name, s->route.global_gtid, s->cfg->causal_timeout_ms);
     }
-    s->global_at = 0;
-    s->wait_idx = (int)s->primary;
-    s->causal_check = false;
+    s->route.global_at = 0;
+    s->route.wait_idx = (int)s->route.primary;
+    s->route.causal_check = false;
 }

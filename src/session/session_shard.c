@@ -78,7 +78,7 @@ static uint16_t cur_group(const struct session *s)
 /* The listener's group (the default group) in the session's config. */
 static uint16_t default_group(const struct session *s)
 {
-    const struct config *lroot = config_root_c(s->lcfg);
+    const struct config *lroot = config_root_c(s->who.lcfg);
     if (s->listener->group >= lroot->n_groups)
         return cur_group(s);
     int g = group_find(s->cfg, lroot->groups[s->listener->group].name);
@@ -129,7 +129,7 @@ void session_shard_forget_map(struct session *s)
 static const struct shard_map *session_map(const struct session *s)
 {
     const struct config *root = config_root_c(s->cfg);
-    return root->shards_learn ? shard_snap_peek(s->shard_snap, root) : &root->shards;
+    return root->shards_learn ? shard_snap_peek(s->groups->shard_snap, root) : &root->shards;
 }
 
 /* Whether a key-shard table (sharded or reference) is in `schema`: such a
@@ -161,16 +161,17 @@ bool session_schema_here(const struct session *s, const char *schema)
 
 const char *session_login_db(const struct session *s)
 {
-    return session_schema_here(s, s->db) ? s->db : NULL;
+    return session_schema_here(s, s->who.db) ? s->who.db : NULL;
 }
 
 /* Keep what the refusal's ERR says (the names outlive the statement's
  * buffers); false when out of memory. */
 static bool refusal_note(struct session *s, const struct shard_out *out, const char *why)
 {
-    if (s->shard_ref == NULL && (s->shard_ref = malloc(sizeof(*s->shard_ref))) == NULL)
+    if (s->groups->shard_ref == NULL &&
+        (s->groups->shard_ref = malloc(sizeof(*s->groups->shard_ref))) == NULL)
         return false;
-    struct shard_refusal *r = s->shard_ref;
+    struct shard_refusal *r = s->groups->shard_ref;
     const struct config *root = config_root_c(s->cfg);
     memset(r, 0, sizeof(*r));
     r->verdict = out->verdict;
@@ -186,14 +187,15 @@ static bool refusal_note(struct session *s, const struct shard_out *out, const c
 }
 
 /* A statement by key that does not run on one group (shard_key.h): the
- * ERR it gets, kept in s->shard_ref; false when out of memory. Fan-out
+ * ERR it gets, kept in s->groups->shard_ref; false when out of memory. Fan-out
  * (KEY_SCATTER, KEY_ALL, KEY_SPLIT) is not built yet: refused, naming the
  * table. */
 static bool key_refusal(struct session *s, const struct key_out *ko)
 {
-    if (s->shard_ref == NULL && (s->shard_ref = malloc(sizeof(*s->shard_ref))) == NULL)
+    if (s->groups->shard_ref == NULL &&
+        (s->groups->shard_ref = malloc(sizeof(*s->groups->shard_ref))) == NULL)
         return false;
-    struct shard_refusal *r = s->shard_ref;
+    struct shard_refusal *r = s->groups->shard_ref;
     memset(r, 0, sizeof(*r));
     r->by_key = true;
     const struct config *root = config_root_c(s->cfg);
@@ -262,10 +264,10 @@ uint32_t session_shard_route_schema(struct session *s, const char *text, size_t 
 static enum key_cs session_cs(const struct session *s, const char *var)
 {
     struct varstate_value v;
-    if (s->vs != NULL && varstate_get(s->vs, VS_SYSTEM, var, strlen(var), &v))
+    if (s->vars.vs != NULL && varstate_get(s->vars.vs, VS_SYSTEM, var, strlen(var), &v))
         return v.type == VS_STRING && !v.null ? shard_key_cs_by_name((const char *)v.data, v.len)
                                               : KEY_CS_UNKNOWN;
-    return shard_key_cs_by_id(s->charset);
+    return shard_key_cs_by_id(s->who.charset);
 }
 
 /* The character set of a statement's string literals and string
@@ -297,7 +299,7 @@ static bool text_names_lid(const struct session *s, const char *text, size_t len
     struct classify_result *r = malloc(sizeof(*r));
     if (r == NULL)
         return true; /* refused rather than run wrong */
-    classify(text, len, s->lex_opts, r, NULL);
+    classify(text, len, s->route.lex_opts, r, NULL);
     bool named = (r->flags & CLF_LAST_INSERT_ID) != 0;
     free(r);
     return named;
@@ -308,7 +310,7 @@ static bool text_names_lid(const struct session *s, const char *text, size_t len
 static bool insert_id_set(const struct session *s)
 {
     struct varstate_value v;
-    if (s->vs == NULL || !varstate_get(s->vs, VS_SYSTEM, "insert_id", 9, &v))
+    if (s->vars.vs == NULL || !varstate_get(s->vars.vs, VS_SYSTEM, "insert_id", 9, &v))
         return false;
     if (v.null || v.type == VS_DEFAULT)
         return false;
@@ -352,7 +354,7 @@ static uint32_t key_fanout(struct session *s, const struct key_out *ko, const ch
     struct key_in kin = {.tables = &root->key_tables,
                          .sql = text,
                          .len = len,
-                         .opts = s->lex_opts,
+                         .opts = s->route.lex_opts,
                          .schema = schema,
                          .text_cs = text_cs(s)};
     for (size_t g = 0; ok && g < n; g++) {
@@ -390,7 +392,7 @@ static uint32_t key_fanout(struct session *s, const struct key_out *ko, const ch
             session_fanout_want_lid(s, NULL, NULL, NULL, NULL, NULL, 0);
     } else {
         session_mark_closing(s, END_NOMEM);
-        rc = s->primary;
+        rc = s->route.primary;
     }
     for (size_t g = 0; texts != NULL && g < n; g++)
         free(texts[g]);
@@ -420,7 +422,7 @@ static uint32_t shard_route(struct session *s, const char *text, size_t len, boo
         struct key_in kin = {.tables = &kroot->key_tables,
                              .sql = text,
                              .len = len,
-                             .opts = s->lex_opts,
+                             .opts = s->route.lex_opts,
                              .schema = schema,
                              .prepared = prepare,
                              .text_cs = text_cs(s)};
@@ -435,10 +437,10 @@ static uint32_t shard_route(struct session *s, const char *text, size_t len, boo
     if (key != NULL && key->verdict != KEY_NONE && key->verdict != KEY_ONE) {
         if (!key_refusal(s, key)) {
             session_mark_closing(s, END_NOMEM);
-            return s->primary;
+            return s->route.primary;
         }
         slog_info(s, "refused by key: %s, %s", shard_key_verdict_to_str(key->verdict),
-                  s->shard_ref->key_why);
+                  s->groups->shard_ref->key_why);
         return ROUTE_SHARD;
     }
     const struct shard_table *kt =
@@ -451,12 +453,13 @@ static uint32_t shard_route(struct session *s, const char *text, size_t len, boo
     if (sure_db)
         (void)named_add(&ns, text, len, true);
     else
-        (void)classify_schemas(text, len, s->lex_opts, named_add, &ns);
-    bool in_trans = (s->status & SERVER_STATUS_IN_TRANS) || s->ro_idx >= 0 || s->xa != NULL;
+        (void)classify_schemas(text, len, s->route.lex_opts, named_add, &ns);
+    bool in_trans =
+        (s->route.status & SERVER_STATUS_IN_TRANS) || s->route.ro_idx >= 0 || s->groups->xa != NULL;
     const struct config *root = config_root_c(s->cfg);
     /* A new learned map from the next statement outside a transaction. */
     const struct shard_map *map =
-        root->shards_learn ? shard_snap_map(&s->shard_snap, root, in_trans) : &root->shards;
+        root->shards_learn ? shard_snap_map(&s->groups->shard_snap, root, in_trans) : &root->shards;
     struct shard_in in = {
         .map = map,
         .named = ns.v,
@@ -467,8 +470,8 @@ static uint32_t shard_route(struct session *s, const char *text, size_t len, boo
         .cur = cur_group(s),
         /* a transaction across groups (session_xa.c) may cross over; one
          * whose BEGIN has not run yet (session_begin.c) is on no group */
-        .in_trans = in_trans && s->xa == NULL && s->begin_sql[0] == '\0',
-        .held = s->pinned ? (s->pin_why != NULL ? s->pin_why : "pinned") : NULL,
+        .in_trans = in_trans && s->groups->xa == NULL && s->groups->begin_sql[0] == '\0',
+        .held = s->route.pinned ? (s->route.pin_why != NULL ? s->route.pin_why : "pinned") : NULL,
         .by_key = kt != NULL,
         .key_group = kt != NULL ? key->group : 0,
         .key_table = kt != NULL ? key_table : NULL,
@@ -479,15 +482,15 @@ static uint32_t shard_route(struct session *s, const char *text, size_t len, boo
     if (out.verdict != SHARD_GO) {
         if (!refusal_note(s, &out, in.held)) {
             session_mark_closing(s, END_NOMEM);
-            return s->primary;
+            return s->route.primary;
         }
         if (out.verdict == SHARD_CROSS_TRX || out.verdict == SHARD_HELD) {
             /* the error names the session's group first */
-            snprintf(s->shard_ref->other, sizeof(s->shard_ref->other), "%s",
+            snprintf(s->groups->shard_ref->other, sizeof(s->groups->shard_ref->other), "%s",
                      group_of(s->cfg)->name);
         }
         slog_info(s, "refused by group: %s, schema %s, group %s", shard_verdict_to_str(out.verdict),
-                  s->shard_ref->schema, s->shard_ref->group);
+                  s->groups->shard_ref->schema, s->groups->shard_ref->group);
         group_count(s, out.group, false);
         return ROUTE_SHARD;
     }
@@ -500,21 +503,21 @@ static uint32_t shard_route(struct session *s, const char *text, size_t len, boo
                group_of(s->cfg)->name, group_of(to)->name);
     if (!session_view_move(s, to)) {
         session_mark_closing(s, END_NOMEM);
-        return s->primary;
+        return s->route.primary;
     }
     group_count(s, out.group, true);
     /* consistency = causal: a GTID position is one group's. A session that
      * wrote reads the new group's primary position before its next read
      * on a replica there (its writes to this group, if any, are in it). */
-    s->gtid[0] = '\0';
-    s->gtid_epoch++;
-    s->need_gtid = s->last_write != 0;
+    s->route.gtid[0] = '\0';
+    s->route.gtid_epoch++;
+    s->route.need_gtid = s->route.last_write != 0;
     return UINT32_MAX;
 }
 
 void session_shard_refuse(struct session *s)
 {
-    const struct shard_refusal *r = s->shard_ref;
+    const struct shard_refusal *r = s->groups->shard_ref;
     if (r->key_why[0] != '\0') {
         session_err_custom(s, 1, 1105, "HY000", r->key_why);
         return;
@@ -544,13 +547,13 @@ void session_shard_refuse(struct session *s)
 
 bool session_shard_login(struct session *s, uint8_t seq)
 {
-    if (!s->listener->shards || s->db == NULL)
+    if (!s->listener->shards || s->who.db == NULL)
         return true;
-    uint32_t rc = session_shard_route(s, s->db, strlen(s->db), true, false, false, false);
+    uint32_t rc = session_shard_route(s, s->who.db, strlen(s->who.db), true, false, false, false);
     if (s->state == SS_CLOSING)
         return false;
     if (rc == ROUTE_SHARD) {
-        const struct shard_refusal *r = s->shard_ref;
+        const struct shard_refusal *r = s->groups->shard_ref;
         slog_info(s, "login refused: schema %s is on groups %s and %s", r->schema, r->group,
                   r->other);
         session_err(s, seq, SERR_SHARD_CONFLICT, r->schema, r->group, r->other);

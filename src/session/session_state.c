@@ -34,8 +34,8 @@
  * the client sends meanwhile waits in `up`). A SET that fails is read back
  * too: its answer is already on the way, and what it shows is the truth of
  * that connection.
- * s->vs is the session's state; each backend connection keeps the state it
- * has run (bconn.vs, current when bconn.vs_gen == s->vs_gen). Before another
+ * s->vars.vs is the session's state; each backend connection keeps the state it
+ * has run (bconn.vs, current when bconn.vs_gen == s->vars.vs_gen). Before another
  * backend runs a command, varstate_apply() gives the SETs that bring it up
  * to date, with literals: `SET @id = LAST_INSERT_ID()` arrives there as
  * `SET @`id` = 42`, never as that server's LAST_INSERT_ID(). A replica that
@@ -53,43 +53,43 @@
 void state_clear(struct session *s)
 {
     session_lex_mode(s, backend_default_lex(s->cfg));
-    s->uvars_opaque = false;
-    if (s->vs != NULL)
-        varstate_clear(s->vs);
-    s->vs_gen++;
-    for (uint32_t i = 0; i < s->n_bc; i++) {
-        if (s->bc[i] != NULL) {
-            if (s->bc[i]->vs != NULL)
-                varstate_clear(s->bc[i]->vs);
-            s->bc[i]->vs_gen = s->vs_gen;
+    s->route.uvars_opaque = false;
+    if (s->vars.vs != NULL)
+        varstate_clear(s->vars.vs);
+    s->vars.vs_gen++;
+    for (uint32_t i = 0; i < s->conns.n_bc; i++) {
+        if (s->conns.bc[i] != NULL) {
+            if (s->conns.bc[i]->vs != NULL)
+                varstate_clear(s->conns.bc[i]->vs);
+            s->conns.bc[i]->vs_gen = s->vars.vs_gen;
         }
     }
-    s->chg_pending = false;
-    varstate_cmds_free(&s->sync);
-    s->sync_i = 0;
+    s->vars.chg_pending = false;
+    varstate_cmds_free(&s->vars.sync);
+    s->vars.sync_i = 0;
 }
 
 /* COM_RESET_CONNECTION: the state is cleared (state_clear) but the server
  * keeps the schema, on the primary's connection and so for the session:
- * the schema of its last USE (s->schema: followed even while pinned, when
- * s->vs is not) stays the session's and that connection's. Without it the
+ * the schema of its last USE (s->vars.schema: followed even while pinned, when
+ * s->vars.vs is not) stays the session's and that connection's. Without it the
  * connection went back to the pool with its schema unknown to halyard, and
  * the next session of its key ran there (a session with no schema read
  * the tables of this one's). HY_NOMEM: the session must end. */
 hy_status_t state_reset_keep_schema(struct session *s)
 {
-    if (s->schema == NULL)
+    if (s->vars.schema == NULL)
         return HY_OK; /* the login's: what an empty state stands for */
-    if (s->vs == NULL && (s->vs = varstate_create(STATE_MAX_BYTES)) == NULL)
+    if (s->vars.vs == NULL && (s->vars.vs = varstate_create(STATE_MAX_BYTES)) == NULL)
         return HY_NOMEM;
-    if (varstate_set_schema(s->vs, s->schema, strlen(s->schema)) != HY_OK)
+    if (varstate_set_schema(s->vars.vs, s->vars.schema, strlen(s->vars.schema)) != HY_OK)
         return HY_NOMEM;
-    struct bconn *bc = s->bc[s->primary];
+    struct bconn *bc = s->conns.bc[s->route.primary];
     if (bc == NULL)
         return HY_OK;
     if (bc->vs == NULL && (bc->vs = varstate_create(STATE_MAX_BYTES)) == NULL)
         return HY_NOMEM;
-    return varstate_set_schema(bc->vs, s->schema, strlen(s->schema));
+    return varstate_set_schema(bc->vs, s->vars.schema, strlen(s->vars.schema));
 }
 
 /* Close the connections of a pinned session that only the primary serves.
@@ -98,15 +98,15 @@ hy_status_t state_reset_keep_schema(struct session *s)
  * the values bring the one it takes up to date, and it keeps it then. */
 void session_pin(struct session *s, const char *why)
 {
-    if (!s->pinned)
+    if (!s->route.pinned)
         slog_debug(s, "pinned to the primary: %s", why);
-    s->pinned = true;
-    s->pin_why = why;
+    s->route.pinned = true;
+    s->route.pin_why = why;
     if (!s->cfg->pool_transaction)
         state_clear(s);
-    for (uint32_t i = 0; i < s->n_bc; i++) {
-        if (s->bc[i] != NULL && i != s->primary && s->bc[i] != s->cur)
-            bconn_close(s->bc[i]);
+    for (uint32_t i = 0; i < s->conns.n_bc; i++) {
+        if (s->conns.bc[i] != NULL && i != s->route.primary && s->conns.bc[i] != s->conns.cur)
+            bconn_close(s->conns.bc[i]);
     }
 }
 
@@ -115,35 +115,35 @@ void session_pin(struct session *s, const char *why)
  * again, so an idle session costs less. */
 void state_idle(struct session *s)
 {
-    if (s->chg == NULL || s->chg_pending || s->internal != INT_NONE)
+    if (s->vars.chg == NULL || s->vars.chg_pending || s->query.internal != INT_NONE)
         return;
-    free(s->chg->stmt);
-    free(s->chg);
-    s->chg = NULL;
+    free(s->vars.chg->stmt);
+    free(s->vars.chg);
+    s->vars.chg = NULL;
 }
 
 /* A fresh change for the command in flight; NULL (the session pinned)
  * when out of memory. */
 static struct state_change *state_change_begin(struct session *s)
 {
-    if (s->chg == NULL && (s->chg = calloc(1, sizeof(*s->chg))) == NULL) {
+    if (s->vars.chg == NULL && (s->vars.chg = calloc(1, sizeof(*s->vars.chg))) == NULL) {
         session_pin(s, "out of memory for the session state");
         return NULL;
     }
-    free(s->chg->stmt);
-    memset(s->chg, 0, sizeof(*s->chg));
-    s->chg->option = -1;
-    readback_init(&s->chg->rb);
-    s->chg_pending = true;
-    return s->chg;
+    free(s->vars.chg->stmt);
+    memset(s->vars.chg, 0, sizeof(*s->vars.chg));
+    s->vars.chg->option = -1;
+    readback_init(&s->vars.chg->rb);
+    s->vars.chg_pending = true;
+    return s->vars.chg;
 }
 
 /* COM_INIT_DB or COM_SET_OPTION (whole at p) is on its way to the primary. */
 void state_prepare_cmd(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len)
 {
-    s->chg_pending = false;
+    s->vars.chg_pending = false;
     struct state_change *c;
-    if (s->pinned || (c = state_change_begin(s)) == NULL)
+    if (s->route.pinned || (c = state_change_begin(s)) == NULL)
         return;
     if (cmd == COM_INIT_DB)
         c->schema = true;
@@ -168,9 +168,9 @@ void state_prepare_set(struct session *s, const struct classify_result *r, const
 {
     static const char *const charset_vars[] = {"character_set_client", "character_set_connection",
                                                "character_set_results", "collation_connection"};
-    s->chg_pending = false;
+    s->vars.chg_pending = false;
     struct state_change *c;
-    if (s->pinned || (c = state_change_begin(s)) == NULL)
+    if (s->route.pinned || (c = state_change_begin(s)) == NULL)
         return;
     const char *sql = (const char *)p + 1;
     bool ok = true, verbatim = false;
@@ -226,7 +226,7 @@ void state_prepare_set(struct session *s, const struct classify_result *r, const
     if (ok && c->rb.n > 0 && readback_sql(&c->rb, rsql, sizeof(rsql)) >= sizeof(rsql))
         ok = false;
     if (!ok) {
-        s->chg_pending = false;
+        s->vars.chg_pending = false;
         session_pin(s, "session state set in a way that cannot be read back");
     }
 }
@@ -237,13 +237,13 @@ void state_prepare_set(struct session *s, const struct classify_result *r, const
  * runs (the connection that has the diagnostics area). */
 void state_prepare_diag(struct session *s, const uint8_t *p, uint32_t len)
 {
-    s->chg_pending = false;
+    s->vars.chg_pending = false;
     struct state_change *c;
-    if (s->pinned || (c = state_change_begin(s)) == NULL)
+    if (s->route.pinned || (c = state_change_begin(s)) == NULL)
         return;
     const char *sql = (const char *)p + 1;
     struct lexer lx;
-    lex_init(&lx, sql, len - 1, s->lex_opts, NULL);
+    lex_init(&lx, sql, len - 1, s->route.lex_opts, NULL);
     struct token t, prev = {.type = T_END};
     bool ok = true;
     for (lex_next(&lx, &t); t.type != T_END && ok; prev = t, lex_next(&lx, &t)) {
@@ -254,17 +254,17 @@ void state_prepare_diag(struct session *s, const uint8_t *p, uint32_t len)
     if (ok && c->rb.n > 0 && readback_sql(&c->rb, rsql, sizeof(rsql)) >= sizeof(rsql))
         ok = false;
     if (!ok || c->rb.n == 0)
-        s->chg_pending = false;
+        s->vars.chg_pending = false;
     if (!ok)
         session_pin(s, "GET DIAGNOSTICS assigned user variables that cannot be read back");
 }
 
-/* The SET that state_prepare_set() looked at has gone out to s->cur whole:
+/* The SET that state_prepare_set() looked at has gone out to s->conns.cur whole:
  * its read-back follows it there now, before its answer is in. */
 void state_readback_send(struct session *s)
 {
-    struct state_change *c = s->chg;
-    if (!s->chg_pending || c->rb.n == 0 || c->rb_sent || s->cur == NULL)
+    struct state_change *c = s->vars.chg;
+    if (!s->vars.chg_pending || c->rb.n == 0 || c->rb_sent || s->conns.cur == NULL)
         return;
     char sql[READBACK_SQL_MAX];
     size_t n = readback_sql(&c->rb, sql, sizeof(sql)); /* it fits: state_prepare_set */
@@ -272,16 +272,16 @@ void state_readback_send(struct session *s)
     mysql_hdr_write(hdr, (uint32_t)(n + 1), 0);
     hdr[MYSQL_HEADER_SIZE] = COM_QUERY;
     c->rb_sent = true;
-    if (conn_send_local(&s->cur->c, s->w->loop, &s->w->pool, hdr, sizeof(hdr)) != HY_OK ||
-        conn_send_local(&s->cur->c, s->w->loop, &s->w->pool, sql, n) != HY_OK)
+    if (conn_send_local(&s->conns.cur->c, s->w->loop, &s->w->pool, hdr, sizeof(hdr)) != HY_OK ||
+        conn_send_local(&s->conns.cur->c, s->w->loop, &s->w->pool, sql, n) != HY_OK)
         session_mark_closing(s, END_BACKEND_LOST);
 }
 
-/* The command in flight has a read-back behind it on s->cur, whose answer
+/* The command in flight has a read-back behind it on s->conns.cur, whose answer
  * follows the command's own. */
 bool state_readback_in_flight(const struct session *s)
 {
-    return s->chg_pending && s->chg->rb_sent;
+    return s->vars.chg_pending && s->vars.chg->rb_sent;
 }
 
 /* ---- variables a statement moves -----------------------------------------
@@ -316,44 +316,44 @@ static bool value_is_zero(const struct varstate_value *v)
 static bool moving_held(const struct session *s)
 {
     struct varstate_value v;
-    for (size_t i = 0; s->vs != NULL && i < HY_ARRAY_SIZE(moving_vars); i++) {
-        if (varstate_get(s->vs, VS_SYSTEM, moving_vars[i], strlen(moving_vars[i]), &v) &&
+    for (size_t i = 0; s->vars.vs != NULL && i < HY_ARRAY_SIZE(moving_vars); i++) {
+        if (varstate_get(s->vars.vs, VS_SYSTEM, moving_vars[i], strlen(moving_vars[i]), &v) &&
             (i > 0 ? v.type != VS_DEFAULT : !value_is_zero(&v)))
             return true;
     }
     return false;
 }
 
-/* A client's statement ended on s->cur. */
+/* A client's statement ended on s->conns.cur. */
 void state_moved_note(struct session *s)
 {
-    if (s->cur != NULL && s->internal == INT_NONE && !s->pinned &&
-        (s->resp.cmd == COM_QUERY || s->resp.cmd == COM_STMT_EXECUTE) && moving_held(s))
-        s->cur->moved = true;
+    if (s->conns.cur != NULL && s->query.internal == INT_NONE && !s->route.pinned &&
+        (s->io.resp.cmd == COM_QUERY || s->io.resp.cmd == COM_STMT_EXECUTE) && moving_held(s))
+        s->conns.cur->moved = true;
 }
 
 /* Between commands: read back what a statement may have moved. True when
  * the read-back went out (INT_READBACK; the next command waits for it). */
 bool state_moved_readback(struct session *s)
 {
-    if (s->state != SS_IDLE || s->internal != INT_NONE)
+    if (s->state != SS_IDLE || s->query.internal != INT_NONE)
         return false;
-    for (uint32_t i = 0; i < s->n_bc; i++) {
-        struct bconn *bc = s->bc[i];
+    for (uint32_t i = 0; i < s->conns.n_bc; i++) {
+        struct bconn *bc = s->conns.bc[i];
         if (bc == NULL || !bc->moved)
             continue;
         bc->moved = false;
-        if (bc->state != BCONN_READY || s->pinned || !moving_held(s))
+        if (bc->state != BCONN_READY || s->route.pinned || !moving_held(s))
             continue;
         struct state_change *c = state_change_begin(s);
         if (c == NULL)
             return false;
-        s->chg_pending = false;
+        s->vars.chg_pending = false;
         c->ok = true;
         struct varstate_value v;
         for (size_t k = 0; k < HY_ARRAY_SIZE(moving_vars); k++) {
             size_t n = strlen(moving_vars[k]);
-            if (varstate_get(s->vs, VS_SYSTEM, moving_vars[k], n, &v) &&
+            if (varstate_get(s->vars.vs, VS_SYSTEM, moving_vars[k], n, &v) &&
                 readback_add(&c->rb, VS_SYSTEM, moving_vars[k], n) != HY_OK)
                 return false; /* not reached: three valid names */
         }
@@ -361,9 +361,9 @@ bool state_moved_readback(struct session *s)
         if (readback_sql(&c->rb, sql, sizeof(sql)) >= sizeof(sql))
             return false;
         slog_debug(s, "reads back insert_id/rand_seed on %s", bc->be->name);
-        s->cur = bc;
+        s->conns.cur = bc;
         session_publish_backend(s);
-        readback_start(&c->rb, s->caps, s->ext_caps);
+        readback_start(&c->rb, s->who.caps, s->who.ext_caps);
         internal_query(s, INT_READBACK, sql, s->cfg->connect_timeout_ms);
         return true;
     }
@@ -384,17 +384,17 @@ bool state_moved_readback(struct session *s)
  * before the session's next command and before it goes back to the pool. */
 bool state_db_check(struct session *s)
 {
-    if (s->state != SS_IDLE || s->internal != INT_NONE)
+    if (s->state != SS_IDLE || s->query.internal != INT_NONE)
         return false;
-    for (uint32_t i = 0; i < s->n_bc; i++) {
-        struct bconn *bc = s->bc[i];
+    for (uint32_t i = 0; i < s->conns.n_bc; i++) {
+        struct bconn *bc = s->conns.bc[i];
         if (bc == NULL || bc->db_check == 0)
             continue;
         if (bc->state != BCONN_READY) {
             bc->db_check = 0;
             continue;
         }
-        s->cur = bc;
+        s->conns.cur = bc;
         session_publish_backend(s);
         internal_query(s, INT_DB_CHECK, "SELECT DATABASE() IS NULL", s->cfg->connect_timeout_ms);
         return true;
@@ -408,23 +408,23 @@ bool state_db_check(struct session *s)
 static void schema_gone(struct session *s, struct bconn *bc)
 {
     slog_debug(s, "its schema %s was dropped: the session has none from now on", session_schema(s));
-    free(s->db);
-    s->db = NULL;
-    free(s->schema);
-    s->schema = NULL;
-    if (s->vs != NULL)
-        varstate_clear_schema(s->vs);
+    free(s->who.db);
+    s->who.db = NULL;
+    free(s->vars.schema);
+    s->vars.schema = NULL;
+    if (s->vars.vs != NULL)
+        varstate_clear_schema(s->vars.vs);
     if (bc->vs != NULL)
         varstate_clear_schema(bc->vs);
-    for (uint32_t i = 0; i < s->n_bc; i++) {
-        if (s->bc[i] != NULL && s->bc[i] != bc)
-            bconn_close(s->bc[i]);
+    for (uint32_t i = 0; i < s->conns.n_bc; i++) {
+        if (s->conns.bc[i] != NULL && s->conns.bc[i] != bc)
+            bconn_close(s->conns.bc[i]);
     }
 }
 
 void state_db_checked(struct session *s, bool ok, const char *value)
 {
-    struct bconn *bc = s->cur;
+    struct bconn *bc = s->conns.cur;
     if (!ok) {
         /* Not known (a KILL QUERY may have stopped it): asked again, a few
          * times; the session cannot go on not knowing where it runs. */
@@ -442,15 +442,15 @@ void state_db_checked(struct session *s, bool ok, const char *value)
 
 /* `SET last_insert_id = N` (or identity, its other name) read back: the
  * session's LAST_INSERT_ID(), which halyard keeps apart from the variables
- * (s->lid: read back after each statement that may change it, set on each
+ * (s->values.lid: read back after each statement that may change it, set on each
  * connection before its next one), not a variable replayed as set. */
 static void lid_adopt(struct session *s)
 {
     static const char *const names[] = {"last_insert_id", "identity"};
-    for (size_t i = 0; s->vs != NULL && i < HY_ARRAY_SIZE(names); i++) {
+    for (size_t i = 0; s->vars.vs != NULL && i < HY_ARRAY_SIZE(names); i++) {
         struct varstate_value v;
         size_t n = strlen(names[i]);
-        if (!varstate_get(s->vs, VS_SYSTEM, names[i], n, &v))
+        if (!varstate_get(s->vars.vs, VS_SYSTEM, names[i], n, &v))
             continue;
         char digits[24];
         bool num = !v.null && (v.type == VS_UINT || v.type == VS_INT) && v.len < sizeof(digits);
@@ -458,30 +458,31 @@ static void lid_adopt(struct session *s)
             memcpy(digits, v.data, v.len);
             digits[v.len] = '\0';
         }
-        (void)varstate_unset(s->vs, VS_SYSTEM, names[i], n);
+        (void)varstate_unset(s->vars.vs, VS_SYSTEM, names[i], n);
         if (num)
             session_pool_lid_set(s, strtoull(digits, NULL, 10));
     }
 }
 
-/* The session's state changed on s->cur, where it ran: that connection
+/* The session's state changed on s->conns.cur, where it ran: that connection
  * has it all. */
 static void state_changed(struct session *s)
 {
     struct varstate_value v;
     lid_adopt(s);
-    if (s->vs != NULL && varstate_get(s->vs, VS_SYSTEM, "insert_id", 9, &v) && value_is_zero(&v))
-        (void)varstate_unset(s->vs, VS_SYSTEM, "insert_id", 9); /* none: 0 is no forced id */
-    s->vs_gen++;
-    struct bconn *bc = s->cur;
+    if (s->vars.vs != NULL && varstate_get(s->vars.vs, VS_SYSTEM, "insert_id", 9, &v) &&
+        value_is_zero(&v))
+        (void)varstate_unset(s->vars.vs, VS_SYSTEM, "insert_id", 9); /* none: 0 is no forced id */
+    s->vars.vs_gen++;
+    struct bconn *bc = s->conns.cur;
     if (bc == NULL)
         return;
     if ((bc->vs == NULL && (bc->vs = varstate_create(STATE_MAX_BYTES)) == NULL) ||
-        varstate_copy(bc->vs, s->vs) != HY_OK) {
+        varstate_copy(bc->vs, s->vars.vs) != HY_OK) {
         session_pin(s, "out of memory for the session state");
         return;
     }
-    bc->vs_gen = s->vs_gen;
+    bc->vs_gen = s->vars.vs_gen;
 }
 
 void state_txn_begun(struct session *s)
@@ -489,47 +490,47 @@ void state_txn_begun(struct session *s)
     const char *sql;
     size_t len;
     bool dropped = false;
-    for (uint32_t i = 0; s->vs != NULL && varstate_stmt_get(s->vs, i, &sql, &len);) {
+    for (uint32_t i = 0; s->vars.vs != NULL && varstate_stmt_get(s->vars.vs, i, &sql, &len);) {
         struct classify_result r;
-        classify(sql, len, s->lex_opts, &r, NULL);
+        classify(sql, len, s->route.lex_opts, &r, NULL);
         if (r.flags & CLF_TXN_NEXT) {
-            (void)varstate_stmt_drop(s->vs, i);
+            (void)varstate_stmt_drop(s->vars.vs, i);
             dropped = true;
         } else {
             i++;
         }
     }
     if (dropped)
-        state_changed(s); /* s->cur has it: it consumed them */
+        state_changed(s); /* s->conns.cur has it: it consumed them */
 }
 
 /* The command in flight ended (ok: it succeeded). Returns true when the
  * variables it set are to be read back (its answer follows: state_readback_expect). */
 bool state_commit(struct session *s, bool ok)
 {
-    struct state_change *c = s->chg;
-    if (!s->chg_pending)
+    struct state_change *c = s->vars.chg;
+    if (!s->vars.chg_pending)
         return false;
-    s->chg_pending = false;
+    s->vars.chg_pending = false;
     c->ok = ok;
-    if (s->cur == NULL) /* its answer was abandoned, and the connection closed */
+    if (s->conns.cur == NULL) /* its answer was abandoned, and the connection closed */
         return false;
-    if (s->vs == NULL && (s->vs = varstate_create(STATE_MAX_BYTES)) == NULL) {
+    if (s->vars.vs == NULL && (s->vars.vs = varstate_create(STATE_MAX_BYTES)) == NULL) {
         session_pin(s, "out of memory for the session state");
         return c->rb_sent; /* its answer is on the way all the same */
     }
-    if (!ok || s->pinned)
+    if (!ok || s->route.pinned)
         return c->rb_sent;
     hy_status_t rc = HY_OK;
-    if (c->schema && s->schema != NULL)
-        rc = varstate_set_schema(s->vs, s->schema, strlen(s->schema));
+    if (c->schema && s->vars.schema != NULL)
+        rc = varstate_set_schema(s->vars.vs, s->vars.schema, strlen(s->vars.schema));
     if (c->option >= 0)
-        varstate_set_option(s->vs, c->option);
+        varstate_set_option(s->vars.vs, c->option);
     if (rc == HY_OK && c->stmt != NULL)
-        rc = varstate_add_stmt(s->vs, (const char *)c->stmt, c->stmt_len);
+        rc = varstate_add_stmt(s->vars.vs, (const char *)c->stmt, c->stmt_len);
     for (uint32_t i = 0; i < c->n_default && rc == HY_OK; i++) {
         const struct varstate_value dflt = {.type = VS_DEFAULT};
-        rc = varstate_set(s->vs, VS_SYSTEM, c->dflt[i].name, c->dflt[i].len, &dflt);
+        rc = varstate_set(s->vars.vs, VS_SYSTEM, c->dflt[i].name, c->dflt[i].len, &dflt);
     }
     if (rc != HY_OK) {
         session_pin(s, "session state past its bounds");
@@ -541,11 +542,11 @@ bool state_commit(struct session *s, bool ok)
     return false;
 }
 
-/* The command ended and its read-back's answer comes next on s->cur:
+/* The command ended and its read-back's answer comes next on s->conns.cur:
  * read it (internal_progress) as an internal query's. */
 void state_readback_expect(struct session *s)
 {
-    readback_start(&s->chg->rb, s->caps, s->ext_caps);
+    readback_start(&s->vars.chg->rb, s->who.caps, s->who.ext_caps);
     internal_expect(s, INT_READBACK, COM_QUERY, s->cfg->connect_timeout_ms);
 }
 
@@ -553,21 +554,22 @@ void state_readback_expect(struct session *s)
  * or pin the session when they could not all be read. */
 void state_readback_end(struct session *s)
 {
-    struct state_change *c = s->chg;
-    if (s->pinned)
+    struct state_change *c = s->vars.chg;
+    if (s->route.pinned)
         return; /* nothing to keep */
     if (!c->ok) {
         /* The SET failed. Whatever the read-back learned is what that
          * connection holds (all of it, when the SET failed before assigning
          * anything): other connections are brought to it. */
-        if (s->resp.err_code == 0 && readback_done(&c->rb) == HY_OK)
+        if (s->io.resp.err_code == 0 && readback_done(&c->rb) == HY_OK)
             state_changed(s);
         else
-            s->vs_gen++;
+            s->vars.vs_gen++;
         return;
     }
-    if (s->resp.err_code != 0 || readback_done(&c->rb) != HY_OK) {
-        slog_debug(s, "reading back the session's variables failed (error %u)", s->resp.err_code);
+    if (s->io.resp.err_code != 0 || readback_done(&c->rb) != HY_OK) {
+        slog_debug(s, "reading back the session's variables failed (error %u)",
+                   s->io.resp.err_code);
         session_pin(s, "the session's variables could not be read back");
         return;
     }
@@ -575,10 +577,10 @@ void state_readback_end(struct session *s)
      * statements are lexed as the server now lexes them, whether or not
      * the client asked for session tracking. */
     struct varstate_value mode;
-    for (uint32_t i = 0; i < s->chg->rb.n; i++) {
-        const struct readback_var *v = &s->chg->rb.var[i];
+    for (uint32_t i = 0; i < s->vars.chg->rb.n; i++) {
+        const struct readback_var *v = &s->vars.chg->rb.var[i];
         if (v->scope == VS_SYSTEM && strcasecmp(v->name, "sql_mode") == 0 &&
-            varstate_get(s->vs, VS_SYSTEM, "sql_mode", 8, &mode) && !mode.null)
+            varstate_get(s->vars.vs, VS_SYSTEM, "sql_mode", 8, &mode) && !mode.null)
             session_lex_mode(s, classify_sql_mode((const char *)mode.data, mode.len));
     }
     state_changed(s);
@@ -595,14 +597,14 @@ static const struct varstate *state_target_base(struct session *s, const struct 
 {
     const char *db = session_login_db(s);
     if (!(bc->foreign || bc->db_moved) ||
-        (s->vs != NULL &&
-         (varstate_schema(s->vs) != NULL || db == NULL || varstate_schema(bc->vs) == NULL)))
-        return s->vs;
+        (s->vars.vs != NULL &&
+         (varstate_schema(s->vars.vs) != NULL || db == NULL || varstate_schema(bc->vs) == NULL)))
+        return s->vars.vs;
     if (sync_want == NULL && (sync_want = varstate_create(STATE_MAX_BYTES)) == NULL)
         return NULL;
-    if (s->vs == NULL)
+    if (s->vars.vs == NULL)
         varstate_clear(sync_want);
-    else if (varstate_copy(sync_want, s->vs) != HY_OK)
+    else if (varstate_copy(sync_want, s->vars.vs) != HY_OK)
         return NULL;
     if (db != NULL && varstate_schema(bc->vs) != NULL &&
         varstate_set_schema(sync_want, db, strlen(db)) != HY_OK)
@@ -656,7 +658,7 @@ void state_thread_exit(void)
  * Two cases take the reset whatever it costs (issue 33), as nothing else
  * is exact:
  *  - the connection logged in (or was last reset) before the session
- *    began (bc->epoch < s->epoch): its session defaults are the global
+ *    began (bc->epoch < s->conns.lease.epoch): its session defaults are the global
  *    variables of then, and a SET GLOBAL since (through halyard or on the
  *    server) must reach a session that begins after it, as it would on
  *    the server. COM_RESET_CONNECTION takes the globals of now. So each
@@ -701,7 +703,7 @@ static hy_status_t state_reset_cmds(const struct bconn *bc, const struct varstat
 static bool state_reset_due(const struct session *s, const struct bconn *bc,
                             const struct varstate *want, const char **why)
 {
-    if (bc->epoch < s->epoch) {
+    if (bc->epoch < s->conns.lease.epoch) {
         *why = "it logged in before the session began";
         return true;
     }
@@ -712,26 +714,27 @@ static bool state_reset_due(const struct session *s, const struct bconn *bc,
     return false;
 }
 
-/* s->cur (foreign) is restored by the SETs in s->sync (`set_ok`: they
+/* s->conns.cur (foreign) is restored by the SETs in s->vars.sync (`set_ok`: they
  * can): restore it by a reset instead when that is due (state_reset_due),
- * takes fewer commands, or when the SETs cannot. True when s->sync holds
+ * takes fewer commands, or when the SETs cannot. True when s->vars.sync holds
  * what restores it; false when only a new connection can. */
 static bool state_reset_choose(struct session *s, const struct varstate *want, size_t max_cmd,
                                bool set_ok)
 {
-    struct bconn *bc = s->cur;
+    struct bconn *bc = s->conns.cur;
     struct varstate_cmds alt = {0};
     const char *due = NULL;
     bool must = state_reset_due(s, bc, want, &due);
     /* what the reset also does: the diagnostics cleared, LAST_INSERT_ID() 0 */
-    uint32_t by_set = s->sync.n + (bc->diag_dirty ? 1u : 0u) + (bc->lid != s->lid ? 1u : 0u);
+    uint32_t by_set =
+        s->vars.sync.n + (bc->diag_dirty ? 1u : 0u) + (bc->lid != s->values.lid ? 1u : 0u);
     if (set_ok && !must && by_set == 0)
         return true; /* nothing to send: a reset is one command at least */
-    if (state_reset_cmds(bc, want, s->charset, max_cmd, &alt) != HY_OK) {
+    if (state_reset_cmds(bc, want, s->who.charset, max_cmd, &alt) != HY_OK) {
         varstate_cmds_free(&alt);
         return set_ok && !must;
     }
-    uint32_t by_reset = alt.n + (s->lid != 0 ? 1u : 0u);
+    uint32_t by_reset = alt.n + (s->values.lid != 0 ? 1u : 0u);
     if (set_ok && !must && by_reset >= by_set) {
         varstate_cmds_free(&alt);
         return true;
@@ -742,8 +745,8 @@ static bool state_reset_choose(struct session *s, const struct varstate *want, s
         slog_debug(s, "restores %s by COM_RESET_CONNECTION: %u commands, not %s%u", bc->be->name,
                    by_reset, set_ok ? "" : "a new connection or ", by_set);
     bc->epoch = ++s->w->conns.serial; /* the globals of now: younger than the session */
-    varstate_cmds_free(&s->sync);
-    s->sync = alt;
+    varstate_cmds_free(&s->vars.sync);
+    s->vars.sync = alt;
     bc->diag_dirty = false;
     bc->lid = 0;
     ps_cache_clear(&bc->psc);
@@ -751,24 +754,24 @@ static bool state_reset_choose(struct session *s, const struct varstate *want, s
     return true;
 }
 
-/* Bring s->cur (ready, idle) up to the session's state. */
+/* Bring s->conns.cur (ready, idle) up to the session's state. */
 void state_sync_start(struct session *s)
 {
-    struct bconn *bc = s->cur;
-    varstate_cmds_free(&s->sync);
-    s->sync_i = 0;
+    struct bconn *bc = s->conns.cur;
+    varstate_cmds_free(&s->vars.sync);
+    s->vars.sync_i = 0;
     if (bc->vs == NULL && (bc->vs = varstate_create(STATE_MAX_BYTES)) == NULL) {
         session_mark_closing(s, END_NOMEM);
         return;
     }
     const struct varstate *want = state_target(s, bc);
-    if (want == NULL && (bc->foreign || s->vs != NULL)) {
+    if (want == NULL && (bc->foreign || s->vars.vs != NULL)) {
         session_mark_closing(s, END_NOMEM);
         return;
     }
     size_t max_cmd = (size_t)s->cfg->buffer_size - MYSQL_HEADER_SIZE - 1;
-    bool set_ok =
-        want == NULL || varstate_apply(bc->vs, want, s->charset, max_cmd, &s->sync) == HY_OK;
+    bool set_ok = want == NULL ||
+                  varstate_apply(bc->vs, want, s->who.charset, max_cmd, &s->vars.sync) == HY_OK;
     if (want != NULL && bc->foreign)
         set_ok = state_reset_choose(s, want, max_cmd, set_ok);
     if (!set_ok) {
@@ -784,34 +787,34 @@ void state_sync_start(struct session *s)
         session_backend_failed(s, NULL, 0, "cannot bring the session state there");
         return;
     }
-    if ((bc->foreign && session_pool_sync_extra(s, bc, &s->sync) != HY_OK) ||
-        session_pool_sync_lid(s, bc, &s->sync) != HY_OK ||
-        session_pool_sync_diag(s, bc, &s->sync) != HY_OK) { /* last: nothing clears it after */
+    if ((bc->foreign && session_pool_sync_extra(s, bc, &s->vars.sync) != HY_OK) ||
+        session_pool_sync_lid(s, bc, &s->vars.sync) != HY_OK ||
+        session_pool_sync_diag(s, bc, &s->vars.sync) != HY_OK) { /* last: nothing clears it after */
         session_mark_closing(s, END_NOMEM);
         return;
     }
     state_sync_next(s);
 }
 
-/* Send s->cur the next command of s->sync; when none is left, it has the
+/* Send s->conns.cur the next command of s->vars.sync; when none is left, it has the
  * session's state: the waiting command goes on. */
 void state_sync_next(struct session *s)
 {
-    struct bconn *bc = s->cur;
-    if (s->sync_i == s->sync.n) {
-        varstate_cmds_free(&s->sync);
-        s->sync_i = 0;
-        s->sync_signal = 0;
+    struct bconn *bc = s->conns.cur;
+    if (s->vars.sync_i == s->vars.sync.n) {
+        varstate_cmds_free(&s->vars.sync);
+        s->vars.sync_i = 0;
+        s->values.sync_signal = 0;
         /* A schema of another group stayed off this connection
          * (state_target): it keeps its own. */
         char *keep = NULL;
-        bool other = s->vs != NULL && !session_schema_here(s, varstate_schema(s->vs));
+        bool other = s->vars.vs != NULL && !session_schema_here(s, varstate_schema(s->vars.vs));
         if (other && varstate_schema(bc->vs) != NULL &&
             (keep = strdup(varstate_schema(bc->vs))) == NULL) {
             session_mark_closing(s, END_NOMEM);
             return;
         }
-        if (s->vs != NULL && varstate_copy(bc->vs, s->vs) != HY_OK) {
+        if (s->vars.vs != NULL && varstate_copy(bc->vs, s->vars.vs) != HY_OK) {
             free(keep);
             session_mark_closing(s, END_NOMEM);
             return;
@@ -826,20 +829,20 @@ void state_sync_next(struct session *s)
                 return;
             }
         }
-        if (s->vs == NULL)
+        if (s->vars.vs == NULL)
             varstate_clear(bc->vs);
         bc->foreign = false;
         bc->db_moved = false;
-        bc->vs_gen = s->vs_gen;
+        bc->vs_gen = s->vars.vs_gen;
         session_timer_stop(s);
         session_set_state(s, SS_IDLE);
         session_next_command(s);
         return;
     }
-    const struct varstate_cmd *e = &s->sync.v[s->sync_i];
+    const struct varstate_cmd *e = &s->vars.sync.v[s->vars.sync_i];
     uint8_t hdr[MYSQL_HEADER_SIZE];
     mysql_hdr_write(hdr, e->len, 0);
-    s->internal = INT_SYNC;
+    s->query.internal = INT_SYNC;
     answer_expect(s, e->pkt[0], 0);
     if (conn_send_local(&bc->c, s->w->loop, &s->w->pool, hdr, sizeof(hdr)) != HY_OK ||
         conn_send_local(&bc->c, s->w->loop, &s->w->pool, e->pkt, e->len) != HY_OK) {
@@ -849,13 +852,13 @@ void state_sync_next(struct session *s)
     session_timer_start(s, s->cfg->connect_timeout_ms);
 }
 
-/* Run command `cmd` with `body` (at most a buffer's size) on s->cur for
+/* Run command `cmd` with `body` (at most a buffer's size) on s->conns.cur for
  * halyard itself; internal_progress() gets the answer. The waiting command
  * stays in `up` meanwhile. */
 void internal_send(struct session *s, enum internal_op op, uint8_t cmd, const void *body, size_t n,
                    int timeout_ms)
 {
-    struct bconn *bc = s->cur;
+    struct bconn *bc = s->conns.cur;
     /* A small command goes in one send (one TCP segment, one read for the
      * server), not its header then its body. */
     uint8_t pkt[MYSQL_HEADER_SIZE + 1 + 512];
@@ -873,15 +876,15 @@ void internal_send(struct session *s, enum internal_op op, uint8_t cmd, const vo
     }
 }
 
-/* The answer s->cur gives next is to a command `cmd` halyard ran for
+/* The answer s->conns.cur gives next is to a command `cmd` halyard ran for
  * itself (sent now by internal_send, or already: a read-back). */
 void internal_expect(struct session *s, enum internal_op op, uint8_t cmd, int timeout_ms)
 {
     session_set_state(s, SS_WAIT_BACKEND);
     ev_io_stop(s->w->loop, &s->client.rio);
-    s->internal = op;
-    if (s->cur != NULL) /* the answer comes on it */
-        s->cur->captured = false;
+    s->query.internal = op;
+    if (s->conns.cur != NULL) /* the answer comes on it */
+        s->conns.cur->captured = false;
     answer_expect(s, cmd, 0);
     session_timer_start(s, timeout_ms);
 }

@@ -130,17 +130,18 @@ static uint64_t server_of(const struct bconn *bc)
 bool session_sysview_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len,
                            bool fits)
 {
-    if (s->sysview != NULL) {
-        s->sysview->active = false;
-        s->sysview->show = SYSVIEW_SHOW_NONE;
+    if (s->query.sysview != NULL) {
+        s->query.sysview->active = false;
+        s->query.sysview->show = SYSVIEW_SHOW_NONE;
     }
     const char *text = (const char *)p + 1;
     if (cmd != COM_QUERY || !fits || len == 0 || !sysview_mentioned(text, len - 1))
         return false;
-    if (s->sysview == NULL && (s->sysview = calloc(1, sizeof(*s->sysview))) == NULL)
+    if (s->query.sysview == NULL &&
+        (s->query.sysview = calloc(1, sizeof(*s->query.sysview))) == NULL)
         return false; /* the server's view, as it is */
-    struct session_sysview *v = s->sysview;
-    sysview_scan(text, len - 1, s->lex_opts, &v->sc);
+    struct session_sysview *v = s->query.sysview;
+    sysview_scan(text, len - 1, s->route.lex_opts, &v->sc);
     v->active = v->sc.n > 0 || v->sc.show != SYSVIEW_SHOW_NONE;
     return v->active;
 }
@@ -148,7 +149,7 @@ bool session_sysview_route(struct session *s, uint8_t cmd, const uint8_t *p, uin
 /* Whether the process list the statement reads lists halyard's ids. */
 static bool ids_mapped(const struct session *s)
 {
-    const struct session_sysview *v = s->sysview;
+    const struct session_sysview *v = s->query.sysview;
     return v != NULL && v->active && !v->sc.thread_views;
 }
 
@@ -156,16 +157,16 @@ bool session_sysview_ids(const struct session *s)
 {
     if (!ids_mapped(s))
         return false;
-    for (uint32_t i = 0; i < s->sysview->sc.n; i++) {
-        if (s->sysview->sc.ref[i].table == SYSVIEW_PROCESSLIST)
+    for (uint32_t i = 0; i < s->query.sysview->sc.n; i++) {
+        if (s->query.sysview->sc.ref[i].table == SYSVIEW_PROCESSLIST)
             return true;
     }
-    return s->sysview->sc.show == SYSVIEW_SHOW_PROCESSLIST;
+    return s->query.sysview->sc.show == SYSVIEW_SHOW_PROCESSLIST;
 }
 
 bool session_sysview_rewrites(const struct session *s)
 {
-    return s->sysview != NULL && s->sysview->active && s->sysview->sc.n > 0;
+    return s->query.sysview != NULL && s->query.sysview->active && s->query.sysview->sc.n > 0;
 }
 
 bool session_sysview_ready(struct session *s)
@@ -173,9 +174,9 @@ bool session_sysview_ready(struct session *s)
     if (!session_sysview_rewrites(s) || !ids_mapped(s))
         return true;
     bool pl = false;
-    for (uint32_t i = 0; i < s->sysview->sc.n; i++)
-        pl |= s->sysview->sc.ref[i].table == SYSVIEW_PROCESSLIST;
-    if (!pl || cols_find(server_of(s->cur)) != NULL)
+    for (uint32_t i = 0; i < s->query.sysview->sc.n; i++)
+        pl |= s->query.sysview->sc.ref[i].table == SYSVIEW_PROCESSLIST;
+    if (!pl || cols_find(server_of(s->conns.cur)) != NULL)
         return true;
     internal_query(s, INT_SYSVIEW, COLS_SQL, s->cfg->connect_timeout_ms);
     return false;
@@ -192,8 +193,8 @@ void session_sysview_learned(struct session *s, bool ok, const char *cols)
         slog_info(s,
                   "the process list of %s reads as the server's: its columns are not "
                   "known (%s)",
-                  s->cur->be->name, ok ? cols : "the query failed");
-    cols_put(server_of(s->cur), usable ? cols + 3 : "");
+                  s->conns.cur->be->name, ok ? cols : "the query failed");
+    cols_put(server_of(s->conns.cur), usable ? cols + 3 : "");
 }
 
 /* ---- what the statement reads, taken when it goes out ------------------- */
@@ -205,11 +206,11 @@ static int row_cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* halyard's connections to s->cur's server, sorted by thread id. */
+/* halyard's connections to s->conns.cur's server, sorted by thread id. */
 static bool snapshot(struct session *s)
 {
-    struct session_sysview *v = s->sysview;
-    uint64_t server = server_of(s->cur);
+    struct session_sysview *v = s->query.sysview;
+    uint64_t server = server_of(s->conns.cur);
     size_t cap = 64;
     for (;;) {
         struct connreg_row *r = realloc(v->rows, cap * sizeof(*r));
@@ -303,7 +304,7 @@ static void put_literal(struct text *t, const char *v)
 
 static char *derived_processlist(struct session *s, const char *cols)
 {
-    const struct session_sysview *v = s->sysview;
+    const struct session_sysview *v = s->query.sysview;
     struct text t = {0};
     put(&t, "SELECT ");
     size_t mapped = 0;
@@ -338,7 +339,7 @@ static char *derived_processlist(struct session *s, const char *cols)
 
 static char *derived_status(struct session *s, const char *table)
 {
-    const struct session_sysview *v = s->sysview;
+    const struct session_sysview *v = s->query.sysview;
     struct text t = {0};
     char value[OV_VALUE_MAX];
     put(&t, "SELECT VARIABLE_NAME, CASE VARIABLE_NAME");
@@ -365,7 +366,7 @@ static char *derived_status(struct session *s, const char *table)
 
 void session_sysview_begin(struct session *s)
 {
-    struct session_sysview *v = s->sysview;
+    struct session_sysview *v = s->query.sysview;
     if (v == NULL || !v->active)
         return;
     v->show = SYSVIEW_SHOW_NONE;
@@ -380,11 +381,11 @@ void session_sysview_begin(struct session *s)
 
 static char *session_sysview_text(struct session *s, const char *text, size_t len, size_t *out_len)
 {
-    struct session_sysview *v = s->sysview;
+    struct session_sysview *v = s->query.sysview;
     /* the text may have changed (CONNECTION_ID() in place): scanned again */
-    sysview_scan(text, len, s->lex_opts, &v->sc);
+    sysview_scan(text, len, s->route.lex_opts, &v->sc);
     char *derived[SYSVIEW__COUNT] = {NULL};
-    const struct cols_known *ck = cols_find(server_of(s->cur));
+    const struct cols_known *ck = cols_find(server_of(s->conns.cur));
     if (ids_mapped(s) && ck != NULL && ck->cols[0] != '\0')
         derived[SYSVIEW_PROCESSLIST] = derived_processlist(s, ck->cols);
     derived[SYSVIEW_SESSION_STATUS] = derived_status(s, "SESSION_STATUS");
@@ -422,7 +423,7 @@ bool session_sysview_packet(struct session *s, uint8_t **pkt, size_t *n)
 static size_t row_fix(const struct session *s, const uint8_t *pl, uint32_t len, uint8_t *out,
                       size_t cap)
 {
-    const struct session_sysview *v = s->sysview;
+    const struct session_sysview *v = s->query.sysview;
     struct mysql_rd rd;
     mysql_rd_init(&rd, pl, len);
     size_t n0 = 0;
@@ -477,35 +478,35 @@ static size_t row_fix(const struct session *s, const uint8_t *pl, uint32_t len, 
 
 int session_sysview_row(struct session *s, uint32_t len)
 {
-    struct session_sysview *v = s->sysview;
-    struct stream *st = &s->down;
-    if (v == NULL || v->show == SYSVIEW_SHOW_NONE || s->internal != INT_NONE ||
-        s->cmd != COM_QUERY || s->resp.results != 1 || len == 0 ||
+    struct session_sysview *v = s->query.sysview;
+    struct stream *st = &s->io.down;
+    if (v == NULL || v->show == SYSVIEW_SHOW_NONE || s->query.internal != INT_NONE ||
+        s->query.cmd != COM_QUERY || s->io.resp.results != 1 || len == 0 ||
         len + MYSQL_HEADER_SIZE > st->b->cap)
         return 0;
     if (stream_unparsed(st) < MYSQL_HEADER_SIZE + len) {
-        s->meta_flush = st->head < st->scan; /* room for the rest, once that is out */
+        s->prep.meta_flush = st->head < st->scan; /* room for the rest, once that is out */
         return -1;
     }
     const uint8_t *pl = st->b->data + st->scan + MYSQL_HEADER_SIZE;
-    if (!mysql_resp_row_next(&s->resp, pl, len))
+    if (!mysql_resp_row_next(&s->io.resp, pl, len))
         return 0;
     uint8_t pkt[MYSQL_HEADER_SIZE + 2 * OV_VALUE_MAX + 64];
     size_t n = row_fix(s, pl, len, pkt + MYSQL_HEADER_SIZE, sizeof(pkt) - MYSQL_HEADER_SIZE);
     if (n == SIZE_MAX)
         return 0;
     if (st->head < st->scan) {
-        s->meta_flush = true; /* what is before it goes first */
+        s->prep.meta_flush = true; /* what is before it goes first */
         return -1;
     }
-    (void)mysql_resp_feed(&s->resp, pl, len); /* a row: counted */
+    (void)mysql_resp_feed(&s->io.resp, pl, len); /* a row: counted */
     st->scan += MYSQL_HEADER_SIZE + len;
     st->head = st->scan;
     if (n == 0) {
-        s->rdown.shift++; /* left out: the packets after it follow on */
+        s->io.rdown.shift++; /* left out: the packets after it follow on */
         return 1;
     }
-    mysql_hdr_write(pkt, (uint32_t)n, s->rdown.seq);
+    mysql_hdr_write(pkt, (uint32_t)n, s->io.rdown.seq);
     if (conn_send_local(&s->client, s->w->loop, &s->w->pool, pkt, MYSQL_HEADER_SIZE + n) != HY_OK)
         session_mark_closing(s, END_CLIENT_ERROR);
     return 1;
@@ -513,9 +514,9 @@ int session_sysview_row(struct session *s, uint32_t len)
 
 void session_sysview_free(struct session *s)
 {
-    if (s->sysview == NULL)
+    if (s->query.sysview == NULL)
         return;
-    free(s->sysview->rows);
-    free(s->sysview);
-    s->sysview = NULL;
+    free(s->query.sysview->rows);
+    free(s->query.sysview);
+    s->query.sysview = NULL;
 }

@@ -7,13 +7,13 @@
  * transaction) is answered by halyard itself (session_begin.c, which
  * parses it and calls session_xa_branch_ready() from ensure_backend()):
  * the session holds a
- * struct session_xa (s->xa) with a gtrid unique per halyard process and
+ * struct session_xa (s->groups->xa) with a gtrid unique per halyard process and
  * transaction. Nothing runs yet. The first time a statement is to run on a
  * group's primary, ensure_backend() has `XA START '<gtrid>','<group>'` run
  * there first (a branch per group, named by the group), then the statement.
  * When the session moves to another group (session_view_move), the
  * connection holding a branch is not closed but parked (bc->parked: out of
- * s->bc, still the session's) and put back when the session returns to
+ * s->conns.bc, still the session's) and put back when the session returns to
  * that group; the pool never takes it (bc->xa holds it).
  *
  * COMMIT: one branch -> XA END, XA COMMIT ONE PHASE. Several -> XA END and
@@ -35,7 +35,7 @@
  * then, once the decision is durable, COMMIT; or END + ROLLBACK. The
  * servers work at once, so a phase costs one round trip, not one per
  * branch. The answers are then read one connection after the other, each
- * as an internal query (INT_XA) on s->cur (xa_read_next); a branch whose
+ * as an internal query (INT_XA) on s->conns.cur (xa_read_next); a branch whose
  * answer waits its turn is not "an idle connection speaking" (a parked
  * one's would be taken as lost): session_xa_awaits() tells the backend
  * code to stop its read watcher until its turn. A phase's failures are
@@ -165,31 +165,34 @@ uint32_t session_xa_route(struct session *s, const struct classify_result *r, co
 {
     if (!config_root_c(s->cfg)->shards_xa)
         return UINT32_MAX;
-    s->xa_refuse = NULL;
-    if (s->xa != NULL && (r->flags & CLF_XA)) {
-        s->xa_refuse = "halyard: XA statements cannot run inside a transaction halyard runs as "
-                       "XA across groups (shards.cross_group_transactions = \"xa\")";
+    s->groups->xa_refuse = NULL;
+    if (s->groups->xa != NULL && (r->flags & CLF_XA)) {
+        s->groups->xa_refuse =
+            "halyard: XA statements cannot run inside a transaction halyard runs as "
+            "XA across groups (shards.cross_group_transactions = \"xa\")";
         return ROUTE_XA;
     }
     if (r->kind == CL_TXN_BEGIN && !(r->flags & CLF_XA)) {
-        if (s->xa != NULL) {
-            s->xa_refuse = "halyard: a transaction across groups is open: COMMIT or ROLLBACK it "
-                           "before BEGIN (no implicit commit across groups)";
+        if (s->groups->xa != NULL) {
+            s->groups->xa_refuse =
+                "halyard: a transaction across groups is open: COMMIT or ROLLBACK it "
+                "before BEGIN (no implicit commit across groups)";
             return ROUTE_XA;
         }
         if (session_in_trans(s) || r->nstmt != 1 || !plain_begin(text, len))
             return UINT32_MAX; /* a plain transaction, on one group */
-        s->xa_cmd = XA_CMD_BEGIN;
+        s->groups->xa_cmd = XA_CMD_BEGIN;
         return ROUTE_XA;
     }
-    if (r->kind == CL_TXN_END && !(r->flags & CLF_XA) && s->xa != NULL) {
+    if (r->kind == CL_TXN_END && !(r->flags & CLF_XA) && s->groups->xa != NULL) {
         bool commit;
         if (r->nstmt == 1 && session_plain_end(text, len, &commit)) {
-            s->xa_cmd = commit ? XA_CMD_COMMIT : XA_CMD_ROLLBACK;
+            s->groups->xa_cmd = commit ? XA_CMD_COMMIT : XA_CMD_ROLLBACK;
             return ROUTE_XA;
         }
-        s->xa_refuse = "halyard: only COMMIT or ROLLBACK, alone, ends a transaction across groups "
-                       "(not AND CHAIN, RELEASE, or in a multi-statement)";
+        s->groups->xa_refuse =
+            "halyard: only COMMIT or ROLLBACK, alone, ends a transaction across groups "
+            "(not AND CHAIN, RELEASE, or in a multi-statement)";
         return ROUTE_XA;
     }
     return UINT32_MAX;
@@ -204,12 +207,12 @@ static void xa_send_ok(struct session *s, uint16_t status)
 /* Run `sql` on branch i's connection as INT_XA. */
 static void xa_send(struct session *s, enum xa_op op, size_t i, const char *verb, const char *tail)
 {
-    struct session_xa *x = s->xa;
+    struct session_xa *x = s->groups->xa;
     char sql[256];
     snprintf(sql, sizeof(sql), "XA %s '%s','%s'%s", verb, x->gtrid, x->br[i].name, tail);
     x->op = op;
     x->at = i;
-    s->cur = x->br[i].bc;
+    s->conns.cur = x->br[i].bc;
     slog_debug(s, "xa: %s", sql);
     internal_query(s, INT_XA, sql, XA_STEP_TIMEOUT_MS);
 }
@@ -241,7 +244,7 @@ static size_t xa_packet(const struct session_xa *x, size_t i, const char *verb, 
 static void xa_post(struct session *s, size_t i, enum xa_op op, const char *verb, const char *tail,
                     enum xa_op op2, const char *verb2, const char *tail2)
 {
-    struct session_xa *x = s->xa;
+    struct session_xa *x = s->groups->xa;
     struct xa_branch *b = &x->br[i];
     uint8_t pkt[2 * (MYSQL_HEADER_SIZE + 1 + 256)];
     size_t n1 = xa_packet(x, i, verb, tail, pkt, sizeof(pkt));
@@ -264,7 +267,7 @@ static void xa_post(struct session *s, size_t i, enum xa_op op, const char *verb
  * (or was read at once), false when none is outstanding. */
 static bool xa_read_next(struct session *s)
 {
-    struct session_xa *x = s->xa;
+    struct session_xa *x = s->groups->xa;
     for (size_t i = 0; i < x->n; i++) {
         struct xa_branch *b = &x->br[i];
         if (b->nwant == 0)
@@ -275,7 +278,7 @@ static bool xa_read_next(struct session *s)
         }
         x->op = b->want[0];
         x->at = i;
-        s->cur = b->bc;
+        s->conns.cur = b->bc;
         internal_expect(s, INT_XA, COM_QUERY, XA_STEP_TIMEOUT_MS);
         if (b->send_failed) {
             b->send_failed = false;
@@ -311,7 +314,7 @@ bool session_xa_awaits(const struct session *s, const struct bconn *bc)
 static void xa_fail(struct session *s, const char *fmt, ...) HY_PRINTF(2, 3);
 static void xa_fail(struct session *s, const char *fmt, ...)
 {
-    struct session_xa *x = s->xa;
+    struct session_xa *x = s->groups->xa;
     x->commit = false;
     if (x->failed)
         return;
@@ -346,7 +349,7 @@ static bool xa_give_parked(struct session *s, const struct xa_branch *b)
  * closed; the client answered. */
 static void xa_finish(struct session *s)
 {
-    struct session_xa *x = s->xa;
+    struct session_xa *x = s->groups->xa;
     bool committed = (x->commit && !x->failed) || x->decided;
     for (size_t i = 0; i < x->n; i++) {
         struct bconn *bc = x->br[i].bc;
@@ -371,18 +374,18 @@ static void xa_finish(struct session *s)
             bconn_close(bc);
         }
     }
-    s->cur = NULL;
-    for (uint32_t i = 0; i < s->n_bc; i++) {
-        if (s->bc[i] != NULL && s->bc[i] == x->saved_cur)
-            s->cur = x->saved_cur;
+    s->conns.cur = NULL;
+    for (uint32_t i = 0; i < s->conns.n_bc; i++) {
+        if (s->conns.bc[i] != NULL && s->conns.bc[i] == x->saved_cur)
+            s->conns.cur = x->saved_cur;
     }
     session_publish_backend(s);
-    s->status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
+    s->route.status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
     xa_count(committed);
     if (x->silent)
         ; /* the statement's error told the client */
     else if (x->lost && x->lost_ok)
-        xa_send_ok(s, s->status | SERVER_STATUS_AUTOCOMMIT);
+        xa_send_ok(s, s->route.status | SERVER_STATUS_AUTOCOMMIT);
     else if (x->lost)
         session_err(s, 1, SERR_TRX_LOST, x->err);
     else if (x->in_doubt) /* decided: not rolled back, so not XA100 */
@@ -390,11 +393,11 @@ static void xa_finish(struct session *s)
     else if (x->failed)
         session_err_custom(s, 1, 1402, "XA100", x->err);
     else
-        xa_send_ok(s, s->status | SERVER_STATUS_AUTOCOMMIT);
+        xa_send_ok(s, s->route.status | SERVER_STATUS_AUTOCOMMIT);
     slog_info(s, "xa %s: %s on %zu group(s)", x->gtrid, committed ? "committed" : "rolled back",
               x->n);
     free(x);
-    s->xa = NULL;
+    s->groups->xa = NULL;
 }
 
 /* Test only (tests/integration/test_xa.py): HALYARD_TEST_XA_FAILPOINT =
@@ -426,7 +429,7 @@ static bool xa_next(struct session *s);
  * to roll back as the log now says. */
 static void xa_decision_known(struct session *s, bool ok, int err)
 {
-    struct session_xa *x = s->xa;
+    struct session_xa *x = s->groups->xa;
     const struct config *root = config_root_c(s->cfg);
     x->logging = false;
     if (ok) {
@@ -460,7 +463,7 @@ static void xa_decision_known(struct session *s, bool ok, int err)
 /* Test only: the failpoints once the decision is durable (xa_failpoint). */
 static void xa_after_decision(struct session *s)
 {
-    struct session_xa *x = s->xa;
+    struct session_xa *x = s->groups->xa;
     xa_failpoint("after-decision");
     const char *fp = getenv("HALYARD_TEST_XA_FAILPOINT");
     if (fp != NULL && strcmp(fp, "lose-branch-after-decision") == 0 && x->br[x->n - 1].bc != NULL) {
@@ -482,7 +485,7 @@ static void xa_logged(struct xa_log_wait *w)
         session_reap(s); /* session_xa_discard: the decision as known now */
         return;
     }
-    if (s->xa->decided)
+    if (s->groups->xa->decided)
         xa_after_decision(s);
     if (xa_next(s))
         return;
@@ -497,7 +500,7 @@ static void xa_logged(struct xa_log_wait *w)
  * is known now (written here, or failed: x->decided says). */
 static bool xa_log_decision(struct session *s)
 {
-    struct session_xa *x = s->xa;
+    struct session_xa *x = s->groups->xa;
     const struct config *root = config_root_c(s->cfg);
     struct xa_decision d = {.when = (int64_t)time(NULL)};
     snprintf(d.gtrid, sizeof(d.gtrid), "%s", x->gtrid);
@@ -524,7 +527,7 @@ static bool xa_log_decision(struct session *s)
  * transaction is over (the client answered). */
 static bool xa_next(struct session *s)
 {
-    struct session_xa *x = s->xa;
+    struct session_xa *x = s->groups->xa;
     const struct config *root = config_root_c(s->cfg);
     bool posted = false;
     for (size_t i = 0; i < x->n; i++) {
@@ -594,28 +597,28 @@ static bool xa_next(struct session *s)
 
 bool session_xa_run(struct session *s)
 {
-    if (s->xa_refuse != NULL) {
-        session_err_custom(s, 1, 1105, "HY000", s->xa_refuse);
-        s->xa_refuse = NULL;
+    if (s->groups->xa_refuse != NULL) {
+        session_err_custom(s, 1, 1105, "HY000", s->groups->xa_refuse);
+        s->groups->xa_refuse = NULL;
         return false;
     }
-    if (s->xa_cmd == XA_CMD_BEGIN) {
+    if (s->groups->xa_cmd == XA_CMD_BEGIN) {
         struct session_xa *x = calloc(1, sizeof(*x));
         if (x == NULL) {
             session_mark_closing(s, END_NOMEM);
             return false;
         }
         gtrid_new(config_root_c(s->cfg), x->gtrid, sizeof(x->gtrid));
-        s->xa = x;
-        s->status |= SERVER_STATUS_IN_TRANS;
+        s->groups->xa = x;
+        s->route.status |= SERVER_STATUS_IN_TRANS;
         slog_debug(s, "xa %s: BEGIN", x->gtrid);
-        xa_send_ok(s, s->status);
+        xa_send_ok(s, s->route.status);
         return false;
     }
-    struct session_xa *x = s->xa;
+    struct session_xa *x = s->groups->xa;
     x->ending = true;
-    x->commit = s->xa_cmd == XA_CMD_COMMIT;
-    x->saved_cur = s->cur;
+    x->commit = s->groups->xa_cmd == XA_CMD_COMMIT;
+    x->saved_cur = s->conns.cur;
     if (x->commit) {
         for (size_t i = 0; i < x->n; i++) {
             if (x->br[i].st == XB_DEAD)
@@ -630,13 +633,13 @@ bool session_xa_run(struct session *s)
 
 bool session_xa_lost(struct session *s, bool rollback, const char *name)
 {
-    struct session_xa *x = s->xa;
+    struct session_xa *x = s->groups->xa;
     x->ending = true;
     x->commit = false;
     x->lost = true;
     x->lost_ok = rollback;
     x->failed = true;
-    x->saved_cur = s->cur;
+    x->saved_cur = s->conns.cur;
     snprintf(x->err, sizeof(x->err), "%s", name);
     return xa_next(s);
 }
@@ -647,7 +650,7 @@ bool session_xa_lost(struct session *s, bool rollback, const char *name)
  * (the transaction goes on). Then the next command. */
 static void branch_refuse(struct session *s, bool lost, const char *msg)
 {
-    struct stream *st = &s->up;
+    struct stream *st = &s->io.up;
     uint32_t len = mysql_hdr_len(st->b->data + st->scan);
     if (s->state != SS_IDLE)
         session_set_state(s, SS_IDLE);
@@ -660,8 +663,8 @@ static void branch_refuse(struct session *s, bool lost, const char *msg)
     if (!lost) {
         session_err_custom(s, 1, 1105, "HY000", msg);
     } else {
-        free(s->trx_lost); /* said now */
-        s->trx_lost = NULL;
+        free(s->route.trx_lost); /* said now */
+        s->route.trx_lost = NULL;
         if (session_xa_lost(s, false, msg))
             return; /* the rollback's last step answers, then the next command */
     }
@@ -674,7 +677,7 @@ static bool xa_start_piped(struct session *s, size_t i);
 
 bool session_xa_branch_ready(struct session *s, struct bconn *bc)
 {
-    struct session_xa *x = s->xa;
+    struct session_xa *x = s->groups->xa;
     uint16_t g = cur_group(s);
     size_t i = 0;
     while (i < x->n && x->br[i].group != g)
@@ -710,10 +713,10 @@ bool session_xa_branch_ready(struct session *s, struct bconn *bc)
 
 int session_xa_start_answer(struct session *s, uint32_t len)
 {
-    struct session_xa *x = s->xa;
-    struct stream *st = &s->down;
-    s->xa_piped = false;
-    if (x == NULL || x->piped == 0 || s->internal != INT_NONE)
+    struct session_xa *x = s->groups->xa;
+    struct stream *st = &s->io.down;
+    s->groups->xa_piped = false;
+    if (x == NULL || x->piped == 0 || s->query.internal != INT_NONE)
         return 0;
     size_t i = x->piped - 1;
     struct xa_branch *b = &x->br[i];
@@ -721,13 +724,13 @@ int session_xa_start_answer(struct session *s, uint32_t len)
     if (len + MYSQL_HEADER_SIZE > st->b->cap)
         return 0; /* not START's: it is short */
     if (stream_unparsed(st) < MYSQL_HEADER_SIZE + len) {
-        s->xa_piped = true; /* again once it is whole */
+        s->groups->xa_piped = true; /* again once it is whole */
         x->piped = i + 1;
         return -1;
     }
     const uint8_t *pl = st->b->data + st->scan + MYSQL_HEADER_SIZE;
     struct mysql_ok ok;
-    if (len > 0 && pl[0] == MYSQL_OK && mysql_ok_decode(pl, len, s->resp.caps, &ok) == HY_OK) {
+    if (len > 0 && pl[0] == MYSQL_OK && mysql_ok_decode(pl, len, s->io.resp.caps, &ok) == HY_OK) {
         b->st = XB_ACTIVE;
         if (!(ok.status & SERVER_MORE_RESULTS_EXISTS))
             return 0; /* the statement was empty: this OK is the answer */
@@ -735,7 +738,7 @@ int session_xa_start_answer(struct session *s, uint32_t len)
          * goes on with its sequence ids lowered by one */
         st->scan += MYSQL_HEADER_SIZE + len;
         st->head = st->scan;
-        s->rdown.shift++;
+        s->io.rdown.shift++;
         return 1;
     }
     struct mysql_err e = {0};
@@ -757,9 +760,9 @@ int session_xa_start_answer(struct session *s, uint32_t len)
     memmove(b, b + 1, (size_t)(&x->br[x->n] - b) * sizeof(*b));
     st->scan += MYSQL_HEADER_SIZE + len;
     st->head = st->scan;
-    s->resp.err_code = 1105;
-    session_err_custom(s, s->rdown.seq, 1105, "HY000", msg);
-    s->resp_done = true;
+    s->io.resp.err_code = 1105;
+    session_err_custom(s, s->io.rdown.seq, 1105, "HY000", msg);
+    s->io.resp_done = true;
     return 1;
 }
 
@@ -780,17 +783,17 @@ static const char *xa_start_tail(void)
  * transaction). START's answer comes first: session_xa_start_answer()
  * takes it out of the answer (an OK, with SERVER_MORE_RESULTS_EXISTS) or
  * answers the client in place of the server (an ERR). Only for a COM_QUERY
- * the route allows (s->xa_pipe_ok: whole, no CONNECTION_ID() to rewrite),
+ * the route allows (s->groups->xa_pipe_ok: whole, no CONNECTION_ID() to rewrite),
  * on a connection that runs multi-statements (CLIENT_MULTI_STATEMENTS
  * asked by the client, hence by halyard at the backend's login); a
  * COM_STMT_EXECUTE, a COM_STMT_PREPARE's first statement and the rest keep
  * the two steps. True when sent (the command is under way). */
 static bool xa_start_piped(struct session *s, size_t i)
 {
-    struct session_xa *x = s->xa;
-    struct stream *up = &s->up;
+    struct session_xa *x = s->groups->xa;
+    struct stream *up = &s->io.up;
     struct bconn *bc = x->br[i].bc;
-    if (!s->xa_pipe_ok || !(s->caps & CLIENT_MULTI_STATEMENTS) ||
+    if (!s->groups->xa_pipe_ok || !(s->who.caps & CLIENT_MULTI_STATEMENTS) ||
         !(bc->login.caps & CLIENT_MULTI_STATEMENTS) || up->b == NULL ||
         stream_unparsed(up) < MYSQL_HEADER_SIZE + 1)
         return false;
@@ -818,12 +821,12 @@ static bool xa_start_piped(struct session *s, size_t i)
     memcpy(pkt + MYSQL_HEADER_SIZE + 1 + hn, p + 1, len - 1);
     slog_debug(s, "xa: %s with the statement (one packet)", head);
     x->piped = i + 1;
-    s->xa_piped = true;
+    s->groups->xa_piped = true;
     bc->xa = true; /* its loss is the transaction's (session_xa_gone) */
     consume_packet(s, len);
-    bool writes = s->cmd_writes;
+    bool writes = s->query.cmd_writes;
     command_send_own(s, COM_QUERY, pkt, n);
-    s->cmd_writes = writes;
+    s->query.cmd_writes = writes;
     free(pkt);
     return true;
 }
@@ -842,7 +845,7 @@ static bool prepare_sent(const struct xa_branch *b)
 /* A step answered (ok: error code 0) or its connection lost (dead). */
 static void xa_step_done(struct session *s, uint16_t code, bool dead)
 {
-    struct session_xa *x = s->xa;
+    struct session_xa *x = s->groups->xa;
     struct xa_branch *b = &x->br[x->at];
     enum xa_op op = x->op;
     x->op = XOP_NONE;
@@ -951,24 +954,25 @@ static void xa_step_done(struct session *s, uint16_t code, bool dead)
 
 void session_xa_answer(struct session *s)
 {
-    xa_step_done(s, s->resp.err_code, false);
+    xa_step_done(s, s->io.resp.err_code, false);
 }
 
 void session_xa_failed(struct session *s, const char *why)
 {
-    slog_warn(s, "xa %s: %s on group %s", s->xa->gtrid, why, s->xa->br[s->xa->at].name);
+    slog_warn(s, "xa %s: %s on group %s", s->groups->xa->gtrid, why,
+              s->groups->xa->br[s->groups->xa->at].name);
     session_timer_stop(s);
-    s->internal = INT_NONE;
-    struct bconn *bc = s->cur;
+    s->query.internal = INT_NONE;
+    struct bconn *bc = s->conns.cur;
     bc->xa = false; /* not through session_xa_gone: the step says what it means */
     bconn_close(bc);
-    stream_release(&s->down, &s->w->pool);
+    stream_release(&s->io.down, &s->w->pool);
     xa_step_done(s, 0, true);
 }
 
 void session_xa_gone(struct session *s, struct bconn *bc)
 {
-    struct session_xa *x = s->xa;
+    struct session_xa *x = s->groups->xa;
     for (size_t i = 0; i < x->n; i++) {
         struct xa_branch *b = &x->br[i];
         if (b->bc != bc)
@@ -978,7 +982,7 @@ void session_xa_gone(struct session *s, struct bconn *bc)
         b->st = XB_DEAD;
         if (x->piped == i + 1) { /* its XA START's answer will not come */
             x->piped = 0;
-            s->xa_piped = false;
+            s->groups->xa_piped = false;
         }
         if (!prepared && prepare_sent(b) && !x->decided)
             xa_recover_abandon(x->gtrid); /* it may have been prepared: to roll back */
@@ -1037,8 +1041,8 @@ void session_xa_discard(struct session *s)
     struct session_xa *x = session_groups(s)->xa;
     if (x == NULL)
         return;
-    s->xa = NULL;
-    s->xa_piped = false;
+    s->groups->xa = NULL;
+    s->groups->xa_piped = false;
     if (x->logging && xa_log_writer_cancel(&x->logw) == HY_OK)
         x->decided = true; /* its decision was being written: now it is known */
     bool prepared = false;
@@ -1071,24 +1075,24 @@ void session_xa_discard(struct session *s)
 
 void session_xa_server_rollback(struct session *s, uint16_t code)
 {
-    if (!s->xa->ending) {
-        s->xa->server_rb = code;
+    if (!s->groups->xa->ending) {
+        s->groups->xa->server_rb = code;
         slog_info(s, "xa %s: error %u: the server rolled a branch back; rolling back the others",
-                  s->xa->gtrid, code);
+                  s->groups->xa->gtrid, code);
     }
 }
 
 bool session_xa_rollback_due(const struct session *s)
 {
-    return s->xa->server_rb != 0 && !s->xa->ending;
+    return s->groups->xa->server_rb != 0 && !s->groups->xa->ending;
 }
 
 bool session_xa_abort(struct session *s)
 {
-    struct session_xa *x = s->xa;
+    struct session_xa *x = s->groups->xa;
     x->ending = true;
     x->commit = false;
     x->silent = true;
-    x->saved_cur = s->cur;
+    x->saved_cur = s->conns.cur;
     return xa_next(s);
 }

@@ -199,17 +199,17 @@ static void wakeup_cb(struct ev_loop *loop, ev_async *a, int revents)
     if (atomic_exchange(&w->kill_pending, false)) {
         for (struct session *s = w->sessions, *next; s != NULL; s = next) {
             next = s->next;
-            bool killed = registry_kill_requested(&s->reg);
+            bool killed = registry_kill_requested(&s->kill.reg);
             /* KILL QUERY, or KILL CONNECTION, of a statement on every group:
              * its parts are stopped first; the session ends as it ends */
-            if (registry_take_kill_query(&s->reg) || (killed && session_fanout_busy(s))) {
+            if (registry_take_kill_query(&s->kill.reg) || (killed && session_fanout_busy(s))) {
                 session_fanout_kill(s);
                 continue;
             }
             if (killed &&
                 (s->state == SS_IDLE || s->state == SS_HANDSHAKE || s->state == SS_PROXY_HEADER))
                 session_close(s, END_KILLED);
-            else if (s->kill_kept && s->state == SS_IDLE)
+            else if (s->kill.kill_kept && s->state == SS_IDLE)
                 session_kill_released(s); /* gives back what it kept for a KILL */
         }
     }

@@ -84,7 +84,7 @@ const char *session_end_to_str(enum session_end why);
 /* What the command in flight changes in the session's state, kept from
  * route() to its end (see "session state" in session.c). */
 struct state_change {
-    bool schema;   /* USE / COM_INIT_DB: s->schema once it succeeded */
+    bool schema;   /* USE / COM_INIT_DB: s->vars.schema once it succeeded */
     int option;    /* COM_SET_OPTION's option, else -1 */
     uint8_t *stmt; /* a statement kept as written (SET ROLE, SET TRANSACTION), or NULL */
     uint32_t stmt_len;
@@ -153,7 +153,7 @@ void session_close(struct session *s, enum session_end why);
  * it now if it safely can, others at a later statement. From the worker,
  * not from inside a session handler. */
 void session_config_changed(struct session *s);
-/* The KILL that kept an idle session's connections (s->kill_kept) was
+/* The KILL that kept an idle session's connections (s->kill.kill_kept) was
  * answered: it gives them back now. From the worker's wakeup. */
 void session_kill_released(struct session *s);
 /* KILL QUERY of a session whose statement runs on every group: each
