@@ -668,6 +668,9 @@ void session_xa_discard(struct session *s);
 
 /* session_route.c */
 bool may_hold_secret(const char *text, size_t len, unsigned lex_opts);
+/* Keep the first bytes of the statement the command at `p` runs, for
+ * `show sessions` (session_describe.c). */
+void session_note_statement(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t avail);
 /* The backend a session writes to: the primary (the first usable one); with
  * several Galera writers its own while it stays usable, else one picked by
  * `spread` (the session id) among them (backend_writer_index). */

@@ -39,6 +39,21 @@
 #include "halyard/session/worker.h"
 #include "session_int.h"
 
+/*
+ * Reload:
+ * A reload gives the worker a new config (w->session_cfg). A session moves
+ * to it between statements, when nothing it holds depends on the old one:
+ * idle, no transaction open (on the primary or a read-only one on a
+ * replica), and, when it has state only the primary holds (pinned), the
+ * same primary server in both. Its backend connections are carried over by
+ * backend name (same address and port), with the prepared statements they
+ * hold (ps_remap_*); connections to backends the new config no longer has
+ * (or has elsewhere) are closed, and a connection opened later is brought up
+ * to the session state and prepares statements as usual. Until
+ * it can move, a session keeps its config, and so its connections to
+ * removed backends: they drain as its transaction ends.
+ */
+
 /* Index in `cfg` of the backend that is the same server as `be`, or -1. */
 int backend_match(const struct config *cfg, const struct config_backend *be)
 {

@@ -56,8 +56,8 @@ struct mysql_client_creds {
     const char *db;       /* NULL = none */
     const uint8_t *attrs; /* raw connection attributes block, NULL = none */
     size_t attrs_len;
-    const uint8_t *h1, *h2; /* SHA1(pw), SHA1(SHA1(pw)); or NULL and: */
-    const char *password;   /* the password itself; NULL or "" = none */
+    const uint8_t *h1, *h2;   /* SHA1(pw), SHA1(SHA1(pw)); or NULL and: */
+    const char *password;     /* the password itself; NULL or "" = none */
     const uint32_t *old_hash; /* mysql_old_password's stored hash (2 words), or NULL */
     uint8_t charset;
     uint32_t max_packet;
