@@ -63,8 +63,8 @@ VERSION      := $(shell sed -n 's/^\#define HALYARD_VERSION "\(.*\)"/\1/p' inclu
 GIT_DESCRIBE := $(shell test -e .git && git describe --always --dirty 2>/dev/null)
 $(BUILD)/gen/build_id.c: FORCE
 	@mkdir -p $(dir $@)
-	@echo 'const char halyard_build_id[] = "$(GIT_DESCRIBE)";' >$@.tmp
-	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+	@echo 'const char halyard_build_id[] = "$(GIT_DESCRIBE)";' >$@.tmp.$$$$; \
+	if cmp -s $@.tmp.$$$$ $@; then rm -f $@.tmp.$$$$; else mv $@.tmp.$$$$ $@; fi
 
 $(BUILD)/obj/build_id.o: $(BUILD)/gen/build_id.c
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
