@@ -631,8 +631,8 @@ static void route_begin(struct session *s, uint8_t cmd, bool fits)
     s->query.cmd_ro_begin = false;
     s->query.qlog_pending = false;
     s->route.route_sticky = false;
-    if (s->query.connid != NULL)
-        s->query.connid->n = 0;
+    if (s->query.connid != NULL) /* the last statement's calls and names */
+        s->query.connid->n = s->query.connid->n_connid = s->query.connid->nalias = 0;
     s->query.cmd_lid = false;
     s->query.cmd_xa = 0;
     s->query.cmd_calc_found = false;

@@ -96,6 +96,27 @@ def test_a_process_list_read_finds_its_own_row(halyard, ids):
     assert q(c, "SELECT CONNECTION_ID()")[0][0] == me
 
 
+def test_a_process_list_read_after_a_named_call(halyard, ids):
+    """A select item that calls CONNECTION_ID() is named as the client wrote
+    it (`AS \`CONNECTION_ID()\``). The names of one statement must not be
+    written into the next one: mtr main.kill's wait_condition, a process
+    list read after `SELECT connection_id()`, got the old name inserted at
+    the old offset, and 1064 for its own text."""
+    c = halyard.connect(autocommit=True)
+    try:
+        for text in ("SELECT connection_id()", "SELECT FOUND_ROWS()", "SELECT ROW_COUNT() + 1"):
+            q(c, "/* two lines */\n  " + text)
+            rows = q(c, "\n  select count(*) = 1 from information_schema.processlist\n"
+                        "  where info = 'nothing runs this' and id > 0")
+            assert rows == ((0,),), text
+            with c.cursor() as cur:
+                cur.execute("select count(*) = 0 from information_schema.processlist "
+                            "where id = 0")
+                assert [d[0] for d in cur.description] == ["count(*) = 0"], text
+    finally:
+        c.close()
+
+
 def test_the_process_list_lists_halyard_ids(halyard, cluster):
     """Issue 33 item 2: SHOW [FULL] PROCESSLIST and information_schema.PROCESSLIST
     through halyard list a session by halyard's id; halyard's connections
