@@ -97,7 +97,9 @@ static void route_read(const struct route_in *in, struct route_out *out, bool ro
             }
         }
     }
-    if (in->hint != CLH_NONE || !in->read_write_split) {
+    /* While another session holds LOCK TABLES, reads wait on the primary
+     * for its locks, as on one server; a replica holds none. */
+    if (in->hint != CLH_NONE || !in->read_write_split || in->locks_elsewhere) {
         route_go(out, in->primary);
         return;
     }

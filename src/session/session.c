@@ -890,6 +890,7 @@ static enum next_step com_reset_connection(struct session *s, const struct next_
     state_clear(s);
     session_pool_reset(s);
     s->route.pinned = false;
+    session_tables_locked(s, false);
     for (uint32_t i = 0; i < s->conns.n_bc; i++) {
         if (s->conns.bc[i] != NULL && i != s->route.primary)
             bconn_close(s->conns.bc[i]);

@@ -163,6 +163,8 @@ void session_lex_mode(struct session *s, unsigned opts);
 void session_mark_closing(struct session *s, enum session_end why);
 void session_next_command(struct session *s);
 void session_pin(struct session *s, const char *why);
+/* The session holds LOCK TABLES on its primary, or no longer does. */
+void session_tables_locked(struct session *s, bool locked);
 void session_publish_backend(struct session *s);
 void session_reap(struct session *s);
 void session_set_state(struct session *s, enum session_state to);

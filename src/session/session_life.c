@@ -81,6 +81,7 @@ static void session_free(struct session *s)
     explicit_bzero(s->who.h1, sizeof(s->who.h1));
     explicit_bzero(s->who.old_hash, sizeof(s->who.old_hash));
     free(s->query.connid);
+    session_tables_locked(s, false);
     session_sysview_free(s);
     session_fanout_free(s);
     session_diag_drop(s);

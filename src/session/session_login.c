@@ -396,6 +396,7 @@ void login_finish(struct session *s)
         bconn_close_all(s);
         state_clear(s);
         s->route.pinned = false;
+        session_tables_locked(s, false);
         s->route.status = SERVER_STATUS_AUTOCOMMIT;
         s->route.ro_idx = -1;
         ps_clear(s);

@@ -45,6 +45,22 @@
 
 static _Thread_local uint32_t replica_rr; /* per worker: spreads sessions too */
 
+/* Sessions of this process that hold LOCK TABLES on their primary: while
+ * there are any, the reads of the others run on the primary, where they
+ * wait on those locks as they would on one server (route_read()). */
+static _Atomic uint32_t sessions_locking;
+
+void session_tables_locked(struct session *s, bool locked)
+{
+    if (locked == s->route.tables_locked)
+        return;
+    s->route.tables_locked = locked;
+    if (locked)
+        atomic_fetch_add_explicit(&sessions_locking, 1, memory_order_relaxed);
+    else
+        atomic_fetch_sub_explicit(&sessions_locking, 1, memory_order_relaxed);
+}
+
 /* Index of the primary for `cfg` now: the monitor's, else the config's. */
 uint16_t primary_now(const struct config *cfg, uint32_t spread, int current)
 {
@@ -131,6 +147,8 @@ static bool view_of(struct session *s, const struct config *cfg, enum route_op o
     in->primary = s->route.primary;
     in->in_trans = session_in_trans(s);
     in->pinned = s->route.pinned;
+    in->locks_elsewhere = atomic_load_explicit(&sessions_locking, memory_order_relaxed) >
+                          (s->route.tables_locked ? 1u : 0u);
     in->uvars_opaque = s->route.uvars_opaque;
     in->ro_idx = s->route.ro_idx;
     in->consistency = s->route.consistency;
@@ -654,6 +672,12 @@ static size_t route_classify(struct session *s, const uint8_t *p, uint32_t avail
     *words = text_words((const char *)p + 1, avail - 1);
     s->query.cmd_calc_found =
         s->cfg->pool_transaction && (*words & (TW_CALC_FOUND_ROWS | TW_LIMIT_OFFSET)) != 0;
+    /* a transaction's start releases the session's table locks */
+    s->query.cmd_locks =
+        (r->flags & CLF_LOCK_TABLES) ? 1
+        : (r->flags & CLF_UNLOCK_TABLES) || r->kind == CL_TXN_BEGIN || r->kind == CL_TXN_BEGIN_RO
+            ? -1
+            : 0;
     if (s->cfg->pool_transaction && sql_prepare(p + 1, avail - 1))
         session_pin(s, "PREPARE: the named statement lives on its connection");
     size_t dlen = want_digest ? HY_MIN(dg->len, dg->cap - 1) : 0;

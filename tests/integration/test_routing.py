@@ -777,3 +777,43 @@ def test_ddl_in_a_read_only_transaction_commits_it_and_runs_on_the_primary(halya
     q(c, "COMMIT")
     assert cluster.sql(0, "SELECT a FROM routing.ro_ddl") == [(1,)]
     q(c, "DROP TABLE routing.ro_ddl")
+
+
+def test_reads_wait_on_the_primary_while_a_session_holds_lock_tables(halyard, schema, ids):
+    """LOCK TABLES ... WRITE makes the other sessions' reads of the table
+    wait, on one server; a replica holds no lock. While a session through
+    halyard holds table locks, the others' reads run on the primary and wait
+    there (mtr main.kill); once it unlocks (or ends), reads go to the
+    replicas again."""
+    primary, replicas = ids
+    a = halyard.connect(database=schema, autocommit=True)
+    b = halyard.connect(database=schema, autocommit=True)
+    try:
+        q(a, "LOCK TABLES t WRITE")
+        assert sid(b, hint="") == primary
+        got = {}
+
+        def read():
+            got["rows"] = q(b, "SELECT COUNT(*) >= 0 FROM t")
+            got["at"] = time.monotonic()
+        th = threading.Thread(target=read)
+        th.start()
+        time.sleep(1)
+        assert "rows" not in got  # it waits on a's lock, as on one server
+        released = time.monotonic()
+        q(a, "UNLOCK TABLES")
+        th.join(10)
+        assert got["rows"] == ((1,),) and got["at"] >= released
+        assert {sid(b, hint="") for _ in range(6)} == replicas
+        # a transaction's start releases them as well
+        q(a, "LOCK TABLES t READ")
+        assert sid(b, hint="") == primary
+        q(a, "BEGIN")
+        q(a, "COMMIT")
+        assert {sid(b, hint="") for _ in range(6)} == replicas
+        q(a, "LOCK TABLES t READ")
+        assert sid(b, hint="") == primary
+    finally:
+        a.close()
+    wait_until(lambda: sid(b, hint="") in replicas, what="reads on the replicas once a ended")
+    b.close()

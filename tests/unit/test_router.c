@@ -47,6 +47,7 @@ struct rcase {
     uint32_t target;
     /* the session (indexes +1: 0 = none) */
     bool in_trans, pinned, no_split, fallback_error, sticky, fell_back, uvars_opaque, pooled;
+    bool locks_elsewhere;
     int ro1, exclude1;
     enum consistency consistency;
     double last_write; /* seconds before now; 0 = never wrote */
@@ -109,6 +110,9 @@ static const struct rcase cases[] = {
      .exclude1 = 3, .want = 0},
     {"hint backend unknown", READ, .hint = CLH_BACKEND, .hint_backend = "nope", .want = 0},
     {"hint on a write", WRITE, .hint = CLH_REPLICA, .want = 0},
+    {"read while another session holds LOCK TABLES", READ, .locks_elsewhere = true, .want = 0},
+    {"replica hint while another session holds LOCK TABLES", READ, .hint = CLH_REPLICA,
+     .locks_elsewhere = true, .want = 1, .rr_adv = true},
     {"SHOW WARNINGS where the diagnostics are", READ, .flags = CLF_PREV_STMT | CLF_DIAG,
      .last_idx = 1, .diag_idx = 2, .conns = ".cc", .want = 2, .want_sticky = true},
     {"FOUND_ROWS() where the last statement ran", READ, .flags = CLF_PREV_STMT, .last_idx = 1,
@@ -323,6 +327,7 @@ static void build(const struct rcase *c, struct route_in *in, struct route_backe
         .in_trans = c->in_trans,
         .pinned = c->pinned,
         .uvars_opaque = c->uvars_opaque,
+        .locks_elsewhere = c->locks_elsewhere,
         .ro_idx = c->ro1 - 1,
         .consistency =
             c->consistency != CONSISTENCY_DEFAULT ? c->consistency : CONSISTENCY_EVENTUAL,

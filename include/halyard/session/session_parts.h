@@ -276,6 +276,7 @@ struct sess_route {
     char global_gtid[128]; /* the position it waits for (GLOBAL_POS_MAX) */
     bool pinned;           /* session state only the primary has: everything goes there */
     const char *pin_why;   /* why it is pinned (a static text) */
+    bool tables_locked;    /* it holds LOCK TABLES there (session_tables_locked) */
     bool uvars_opaque;     /* a CALL, EXECUTE or stored function ran: statements that
                             * mention a user variable go to the primary */
     unsigned lex_opts;     /* CLO_* for classify(): session_lex_follow() */
@@ -310,6 +311,7 @@ struct sess_query {
     bool cmd_lid;                         /* it reads or sets LAST_INSERT_ID() */
     int8_t cmd_xa;                        /* it begins (1) or ends (-1) an XA transaction */
     bool cmd_calc_found;                  /* it uses SQL_CALC_FOUND_ROWS */
+    int8_t cmd_locks;                     /* LOCK TABLES (1), or what releases them (-1) */
     bool cmd_clears_diag;                 /* it clears the diagnostics area */
     bool cmd_diag;                        /* it reads the diagnostics area (SHOW WARNINGS ...) */
     bool cmd_writes;                      /* it may write on the primary */
