@@ -295,7 +295,8 @@ static uint32_t text_words(const char *p, size_t n)
                 found |= TW_STATE_TABLE;
             break;
         case 'I':
-            if (word_at(q, left, "INNODB_TRX", 10) || word_at(q, left, "INNODB_LOCK", 11))
+            if (word_at(q, left, "INNODB_TRX", 10) || word_at(q, left, "INNODB_LOCK", 11) ||
+                word_at(q, left, "IS_USED_LOCK", 12))
                 found |= TW_STATE_TABLE;
             break;
         case 'M':
@@ -317,7 +318,8 @@ static uint32_t text_words(const char *p, size_t n)
  * SHOW PROFILE(S), SHOW [FULL] PROCESSLIST, SHOW ENGINE, SHOW OPEN TABLES,
  * and a read that names the process list, the status variables
  * (SESSION_STATUS, GLOBAL_STATUS: as SHOW STATUS), InnoDB's transactions
- * and locks, the metadata locks or performance_schema (found by name
+ * and locks, the metadata locks, performance_schema or the holder of a
+ * user lock (IS_USED_LOCK(), a thread id of the server's) (found by name
  * anywhere in the text: a string that only mentions one sends a read to
  * the primary, which is never wrong). `words`: text_words() of the text. */
 static bool show_status_words(const char *sql, size_t len, uint32_t words)

@@ -96,6 +96,20 @@ def test_a_process_list_read_finds_its_own_row(halyard, ids):
     assert q(c, "SELECT CONNECTION_ID()")[0][0] == me
 
 
+def test_the_holder_of_a_user_lock_is_the_server_thread(halyard):
+    """IS_USED_LOCK() answers the server's thread id, as the process list
+    of InnoDB's transactions does: CONNECTION_ID() beside it stays the
+    server's, so a session finds itself the holder of its lock (mtr
+    main.change_user line 81)."""
+    c = halyard.connect(autocommit=True)
+    try:
+        assert q(c, "SELECT GET_LOCK('cid_lock', 0)") == ((1,),)
+        assert q(c, "SELECT IS_USED_LOCK('cid_lock') = CONNECTION_ID()") == ((1,),)
+        assert q(c, "SELECT RELEASE_LOCK('cid_lock')") == ((1,),)
+    finally:
+        c.close()
+
+
 def test_a_process_list_read_after_a_named_call(halyard, ids):
     """A select item that calls CONNECTION_ID() is named as the client wrote
     it (`AS \`CONNECTION_ID()\``). The names of one statement must not be
