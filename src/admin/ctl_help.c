@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "admin_int.h"
+#include "halyard/core/textbuf.h"
 #include "halyard/admin/ctl_help.h"
 #include "halyard/backup/restore_run.h"
 #include "halyard/backup/verify_run.h"
@@ -164,6 +165,44 @@ void ctl_help_list(FILE *out)
         if (!is_verb(ctl_local[i].words))
             list_line(out, ctl_local[i].usage, ctl_local[i].help);
     }
+}
+
+static void json_row(struct textbuf *tb, bool *first, const char *usage, const char *help,
+                     bool local, const char *example)
+{
+    textbuf_puts(tb, *first ? "{\"usage\":" : ",{\"usage\":");
+    *first = false;
+    textbuf_json_str(tb, usage);
+    textbuf_puts(tb, ",\"description\":");
+    textbuf_json_str(tb, help);
+    textbuf_printf(tb, ",\"runs_in\":\"%s\",\"example\":", local ? "halyardctl" : "halyard");
+    textbuf_json_str(tb, example);
+    textbuf_putc(tb, '}');
+}
+
+void ctl_help_list_json(FILE *out)
+{
+    struct textbuf tb;
+    textbuf_init(&tb, 1u << 20);
+    bool first = true;
+    textbuf_puts(&tb, "{\"commands\":[");
+    for (size_t i = 0; i < ADMIN_N_VERBS; i++) {
+        const struct admin_verb_def *v = &admin_verbs[i];
+        const struct ctl_local *l = local_find(v->words);
+        if (l != NULL)
+            json_row(&tb, &first, l->usage, l->help, true, l->example);
+        else if (v->usage != NULL)
+            json_row(&tb, &first, v->usage, v->help, false, ctl_help_example(v->words));
+    }
+    for (size_t i = 0; i < HY_ARRAY_SIZE(ctl_local); i++) {
+        const struct ctl_local *l = &ctl_local[i];
+        if (!is_verb(l->words))
+            json_row(&tb, &first, l->usage, l->help, true, l->example);
+    }
+    textbuf_puts(&tb, "]}\n");
+    if (tb.data != NULL)
+        fputs(tb.data, out);
+    textbuf_free(&tb);
 }
 
 /* `text` in lines of at most 76 columns, each indented by two. */

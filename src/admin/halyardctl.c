@@ -460,8 +460,15 @@ int main(int argc, char **argv)
         return rc;
     int n = argc - optind; /* the command's words */
     char **words = argv + optind;
+    if (strcasecmp(words[0], "help") == 0 && n == 2 && strcmp(words[1], "--json") == 0) {
+        o.json = true; /* help --json, as halyard's own help takes it */
+        n = 1;
+    }
     if (strcasecmp(words[0], "help") == 0 && n == 1) {
-        usage(stdout);
+        if (o.json)
+            ctl_help_list_json(stdout);
+        else
+            usage(stdout);
         return EXIT_OK;
     }
     if (strcasecmp(words[0], "help") == 0)

@@ -696,6 +696,12 @@ def test_halyardctl_help():
                  "restore --to-gtid G|--to-time T", "backup verify [--into HOST:PORT]", "backup full"):
         assert want in usages, usages
     assert man_commands() == usages, "docs/halyardctl.1's COMMANDS differ from --help"
+    j = json.loads(ctl("help", "--json").stdout)
+    assert [c["usage"] for c in j["commands"]] == usages
+    assert json.loads(ctl("-j", "help").stdout) == j
+    assert {c["runs_in"] for c in j["commands"] if c["usage"].startswith(("restore", "backup verify"))} \
+        == {"halyardctl"}
+    assert all(c["example"] and c["description"] for c in j["commands"]), j
     for u in usages:
         words = re.match(r"[a-z][a-z-]*(?: [a-z][a-z-]*)*", u).group(0).split()
         h = ctl("help", *words)

@@ -20,6 +20,9 @@
 /* Every command, one line each ("  USAGE  SUMMARY"), in the order of the
  * admin socket's table, then halyardctl's own. */
 void ctl_help_list(FILE *out);
+/* The same as one line of JSON: {"commands":[{"usage","description",
+ * "runs_in" ("halyard" or "halyardctl"),"example"}]}. */
+void ctl_help_list_json(FILE *out);
 
 /* `halyardctl help WORDS...`: each command whose words start with
  * words[0..n) explained (usage, what it does, where it runs, an example);
