@@ -55,9 +55,10 @@ static const struct ctl_local ctl_local[] = {
      verify_options},
 };
 
-/* An example of each of halyard's listed commands, by its words. */
+/* An example of each of halyard's listed commands, by its words, and the
+ * options halyardctl itself takes after it (NULL: none). */
 static const struct {
-    const char *words, *example;
+    const char *words, *example, *ctl_options;
 } ctl_examples[] = {
     {"show status", "halyardctl show status"},
     {"show config", "halyardctl -c /etc/halyard/halyard.conf show config"},
@@ -83,7 +84,10 @@ static const struct {
     {"show events", "halyardctl show events last 5"},
     {"test-alert", "halyardctl test-alert"},
     {"show backup", "halyardctl show backup --json"},
-    {"backup full", "halyardctl backup full"},
+    {"backup full", "halyardctl backup full --wait",
+     "--wait: halyardctl waits until the backup ended (OK backup full done: FILE, GTID G; or "
+     "ERR and exit 1), showing its progress (the bytes of the dump written so far); not with "
+     "--json"},
     {"backup verified", "(sent by halyardctl backup verify itself)"},
 };
 
@@ -92,6 +96,16 @@ const char *ctl_help_example(const char *words)
     for (size_t i = 0; i < HY_ARRAY_SIZE(ctl_examples); i++) {
         if (strcasecmp(ctl_examples[i].words, words) == 0)
             return ctl_examples[i].example;
+    }
+    return NULL;
+}
+
+/* halyardctl's own options after halyard's command `words`, or NULL. */
+static const char *ctl_options(const char *words)
+{
+    for (size_t i = 0; i < HY_ARRAY_SIZE(ctl_examples); i++) {
+        if (strcasecmp(ctl_examples[i].words, words) == 0)
+            return ctl_examples[i].ctl_options;
     }
     return NULL;
 }
@@ -226,7 +240,7 @@ static void wrapped(FILE *out, const char *text)
 }
 
 static void explain(FILE *out, const char *usage, const char *help, bool local, const char *example,
-                    void (*options)(void))
+                    void (*options)(void), const char *own)
 {
     fprintf(out, "usage: halyardctl [-s SOCKET | -c CONFIG] [-j] [-q] [-t SECONDS] %s\n", usage);
     wrapped(out, help);
@@ -235,6 +249,8 @@ static void explain(FILE *out, const char *usage, const char *help, bool local, 
     else
         fprintf(out, "  sent to halyard over the admin socket; -j or --json: the answer as "
                      "JSON\n");
+    if (own != NULL)
+        wrapped(out, own);
     if (example != NULL)
         fprintf(out, "example:\n  %s\n", example);
     if (options != NULL) {
@@ -253,14 +269,15 @@ int ctl_help_show(FILE *out, int n, char **words)
         if (v->usage == NULL || local_find(v->words) != NULL || same < (n < cw ? n : cw))
             continue;
         fputs(shown++ ? "\n" : "", out);
-        explain(out, v->usage, v->help, false, ctl_help_example(v->words), NULL);
+        explain(out, v->usage, v->help, false, ctl_help_example(v->words), NULL,
+                ctl_options(v->words));
     }
     for (size_t i = 0; i < HY_ARRAY_SIZE(ctl_local); i++) {
         const struct ctl_local *l = &ctl_local[i];
         if (words_agree(l->words, n, words, &cw) < (n < cw ? n : cw))
             continue;
         fputs(shown++ ? "\n" : "", out);
-        explain(out, l->usage, l->help, true, l->example, l->options);
+        explain(out, l->usage, l->help, true, l->example, l->options, NULL);
     }
     if (shown > 0)
         return 0;

@@ -15,6 +15,7 @@
  * restore_run.h, verify_run.h); the last two report their progress
  * (progress.h) to stdout. -q: only errors are printed (on stderr).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
@@ -23,6 +24,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -239,11 +241,73 @@ static int backup_full_wait(const char *path, double timeout, bool quiet)
     return EXIT_NO_ANSWER;
 }
 
+/* The bytes of the backup being written: the largest `*.gz.partial` in
+ * DIR/full (one backup runs at a time); 0 when none. */
+static uint64_t partial_bytes(const char *dir)
+{
+    char full[4200], path[4500];
+    snprintf(full, sizeof(full), "%.4000s/full", dir);
+    DIR *d = opendir(full);
+    uint64_t most = 0;
+    struct dirent *e;
+    while (d != NULL && (e = readdir(d)) != NULL) {
+        size_t l = strlen(e->d_name);
+        struct stat st;
+        snprintf(path, sizeof(path), "%s/%.255s", full, e->d_name);
+        if (l > 11 && strcmp(e->d_name + l - 11, ".gz.partial") == 0 && stat(path, &st) == 0 &&
+            (uint64_t)st.st_size > most)
+            most = (uint64_t)st.st_size;
+    }
+    if (d != NULL)
+        closedir(d);
+    return most;
+}
+
+/* `backup full --wait`: after the account check, follow the backup to its
+ * end through show backup (every 250 ms), the size of its .partial file
+ * as the phase's bytes (halyard reports none while the dump runs). */
+static int backup_full_follow(const char *path, double timeout, bool quiet)
+{
+    static const char cmd[] = "show backup --json\n";
+    struct progress *p = progress_main();
+    progress_phase(p, "dumping", 0);
+    for (;;) {
+        char *ans;
+        size_t got;
+        if (ask(path, cmd, sizeof(cmd) - 1, now() + timeout, timeout, &ans, &got) != EXIT_OK)
+            return EXIT_NO_ANSWER;
+        char state[32], dir[4096], file[4096], gtid[200], err[1024];
+        json_str(ans, "full_state", state, sizeof(state));
+        json_str(ans, "dir", dir, sizeof(dir));
+        json_str(ans, "full_file", file, sizeof(file));
+        json_str(ans, "full_gtid", gtid, sizeof(gtid));
+        json_str(ans, "full_error", err, sizeof(err));
+        const char *size = strstr(ans, "\"full_size\":");
+        uint64_t bytes = size != NULL ? strtoull(size + 12, NULL, 10) : 0;
+        free(ans);
+        if (strcmp(state, "running") != 0) {
+            bool ok = strcmp(state, "ok") == 0;
+            if (ok)
+                progress_update(p, bytes);
+            progress_finish(p, ok);
+            if (ok && !quiet)
+                printf("OK backup full done: %s, GTID %s\n", file, gtid);
+            if (!ok)
+                fprintf(quiet ? stderr : stdout, "ERR backup full failed: %s\n", err);
+            return ok ? EXIT_OK : EXIT_FAILED;
+        }
+        progress_update(p, partial_bytes(dir));
+        struct timespec ts = {0, 250 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
 /* The options before COMMAND. */
 struct options {
     const char *sock_path, *conf_path; /* NULL: not given */
     bool json;
     bool quiet;     /* -q: errors only */
+    bool wait;      /* backup full --wait: until it ends, with its progress */
     double timeout; /* seconds */
     bool timeout_given;
 };
@@ -422,6 +486,8 @@ static int run_command(const struct options *o, const char *path, const char *li
         strcasecmp(argv[1], "full") == 0 &&
         memmem(ans, got, "started: mariadb-backup ", 24) == NULL)
         rc = backup_full_wait(path, o->timeout, o->quiet);
+    if (rc == EXIT_OK && o->wait && !o->json)
+        rc = backup_full_follow(path, o->timeout, o->quiet);
     if (fflush(stdout) != 0)
         rc = EXIT_NO_ANSWER;
 out:
@@ -476,6 +542,12 @@ int main(int argc, char **argv)
     if (strcasecmp(words[0], "restore") == 0 ||
         (n >= 2 && strcasecmp(words[0], "backup") == 0 && strcasecmp(words[1], "verify") == 0))
         return run_local(&o, n, words);
+    if (n == 3 && strcasecmp(words[0], "backup") == 0 && strcasecmp(words[1], "full") == 0 &&
+        strcmp(words[2], "--wait") == 0) { /* halyardctl's, not sent */
+        o.wait = true;
+        n = 2;
+        progress_init(progress_main(), stdout, progress_mode_for(STDOUT_FILENO, o.quiet));
+    }
     if (!ctl_help_known(n, words)) {
         fprintf(stderr,
                 "halyardctl: unknown command \"%s\" (halyardctl --help lists the commands)\n",
