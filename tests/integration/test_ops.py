@@ -685,7 +685,8 @@ def man_commands():
 def test_halyardctl_help():
     """--help lists every command one line each (the admin socket's table and
     halyardctl's own, tested against the table in tests/unit/test_ctl_help.c),
-    the man page lists the same, and `help COMMAND` explains each one."""
+    the man page lists the same, help --json too, and `help COMMAND` explains
+    one (every one in the unit test)."""
     r = ctl("--help")
     assert r.returncode == 0 and r.stderr == "", r
     assert ctl("help").stdout == r.stdout
@@ -702,7 +703,8 @@ def test_halyardctl_help():
     assert {c["runs_in"] for c in j["commands"] if c["usage"].startswith(("restore", "backup verify"))} \
         == {"halyardctl"}
     assert all(c["example"] and c["description"] for c in j["commands"]), j
-    for u in usages:
+    # each one is explained in tests/unit/test_ctl_help.c; here the binary, for a few
+    for u in [x for x in usages if x.startswith(("show backends", "backend ", "restore", "backup "))]:
         words = re.match(r"[a-z][a-z-]*(?: [a-z][a-z-]*)*", u).group(0).split()
         h = ctl("help", *words)
         assert h.returncode == 0 and f"] {u}\n" in h.stdout and "example:\n" in h.stdout, (u, h)
