@@ -269,7 +269,7 @@ void command_done(struct session *s)
         s->conns.cur->db_check = 1; /* state_db_check, before anything else runs there */
     if (s->io.resp.status_seen)
         session_lex_follow(s, s->io.resp.status);
-    command_kill_unhold(s, false); /* answered without own_kill_answer: broken */
+    command_kill_unhold(s, false); /* answered without command_kill_answer: broken */
     session_pool_note(s);
     session_diag_follow(s);
     session_cache_done(s); /* the query cache: a fill kept, or a write noted */
@@ -427,32 +427,6 @@ static void answer_broken_end(struct session *s)
     s->io.resp_done = true;
 }
 
-/* Parse the answer in `down` as far as it has arrived, then send it on. */
-/* Our own KILL (command_kill) is answered by the backend in terms of its
- * thread id; when it refuses, the client must read the id it gave. Returns
- * false while the whole answer packet is not there yet. */
-static bool own_kill_answer(struct session *s, uint32_t len)
-{
-    struct stream *st = &s->io.down;
-    if (len + MYSQL_HEADER_SIZE <= st->b->cap && stream_unparsed(st) < MYSQL_HEADER_SIZE + len)
-        return false;
-    uint32_t id = s->kill.kill_id;
-    s->kill.kill_id = 0;
-    const uint8_t *p = st->b->data + st->scan + MYSQL_HEADER_SIZE;
-    struct mysql_err e = {0};
-    bool refused = len > 0 && p[0] == MYSQL_ERR && mysql_err_decode(p, len, &e) == HY_OK &&
-                   (e.code == ER_NO_SUCH_THREAD || e.code == ER_KILL_DENIED_ERROR);
-    command_kill_unhold(s, !refused); /* the server has done what it does with it */
-    if (!refused)
-        return true; /* passed on as it is */
-    st->scan += MYSQL_HEADER_SIZE + len;
-    st->head = st->scan;
-    session_err(s, s->io.rdown.seq,
-                e.code == ER_NO_SUCH_THREAD ? SERR_NO_SUCH_THREAD : SERR_KILL_DENIED, id);
-    s->io.resp_done = true;
-    return true;
-}
-
 /* Parse the answer in `down` as far as it has arrived: relay.h walks it
  * header first and stops at each new logical packet, which is looked at
  * here before it is passed. False when the session must close. */
@@ -486,7 +460,7 @@ bool down_parse(struct session *s)
             return true; /* more bytes needed */
         }
         if (s->kill.kill_id != 0) {
-            if (!own_kill_answer(s, len))
+            if (!command_kill_answer(s, len))
                 return true;
             if (s->io.resp_done)
                 continue;

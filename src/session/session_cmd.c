@@ -261,6 +261,31 @@ void command_kill(struct session *s, uint32_t len, uint32_t id, bool query, cons
     s->kill.kill_hold = id; /* until the server answers (command_kill_unhold) */
 }
 
+/* Our own KILL (command_kill) is answered by the backend in terms of its
+ * thread id; when it refuses, the client must read the id it gave. Returns
+ * false while the whole answer packet is not there yet. */
+bool command_kill_answer(struct session *s, uint32_t len)
+{
+    struct stream *st = &s->io.down;
+    if (len + MYSQL_HEADER_SIZE <= st->b->cap && stream_unparsed(st) < MYSQL_HEADER_SIZE + len)
+        return false;
+    uint32_t id = s->kill.kill_id;
+    s->kill.kill_id = 0;
+    const uint8_t *p = st->b->data + st->scan + MYSQL_HEADER_SIZE;
+    struct mysql_err e = {0};
+    bool refused = len > 0 && p[0] == MYSQL_ERR && mysql_err_decode(p, len, &e) == HY_OK &&
+                   (e.code == ER_NO_SUCH_THREAD || e.code == ER_KILL_DENIED_ERROR);
+    command_kill_unhold(s, !refused); /* the server has done what it does with it */
+    if (!refused)
+        return true; /* passed on as it is */
+    st->scan += MYSQL_HEADER_SIZE + len;
+    st->head = st->scan;
+    session_err(s, s->io.rdown.seq,
+                e.code == ER_NO_SUCH_THREAD ? SERR_NO_SUCH_THREAD : SERR_KILL_DENIED, id);
+    s->io.resp_done = true;
+    return true;
+}
+
 void command_kill_unhold(struct session *s, bool accepted)
 {
     if (s->kill.kill_hold != 0) {

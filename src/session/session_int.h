@@ -404,6 +404,10 @@ void command_kill_user(struct session *s, uint32_t len, const struct kill_user *
 void command_kill_user_answered(struct session *s, uint64_t killed);
 /* ... from the first packet of the answer in `down` (`len` bytes). */
 void command_kill_user_answer(struct session *s, uint32_t len);
+/* Our own KILL (command_kill) is answered by the backend in terms of its
+ * thread id; when it refuses, the client must read the id it gave. False
+ * while the whole answer packet is not there yet. */
+bool command_kill_answer(struct session *s, uint32_t len);
 
 /* session_reload.c */
 bool primary_retry(struct session *s, const struct config_backend *be);
