@@ -25,6 +25,7 @@
 
 #include "halyard/admin/admin.h"
 #include "halyard/config/config.h"
+#include "halyard/backup/backup_stream.h"
 #include "halyard/backup/restore_run.h"
 #include "halyard/backup/verify_run.h"
 
@@ -304,6 +305,7 @@ static int run_restore(const struct options *o, int argc, char **argv)
         }
         if (rc_cfg->backup.enabled)
             dir = strdup(rc_cfg->backup.dir);
+        backup_keys_set(rc_cfg); /* encrypted backup files */
         config_put(rc_cfg);
     }
     int rc = restore_main(argc, argv, dir);
@@ -326,6 +328,7 @@ static int run_backup_verify(const struct options *o, int argc, char **argv)
         return EXIT_USAGE;
     }
     snprintf(verify_socket, sizeof(verify_socket), "%s", vcfg->admin_socket);
+    backup_keys_set(vcfg);
     int rc = verify_main(argc, argv, vcfg, verify_ask);
     config_put(vcfg);
     return rc;
