@@ -25,6 +25,7 @@
 
 #include "halyard/admin/admin.h"
 #include "halyard/config/config.h"
+#include "halyard/backup/backup_list.h"
 #include "halyard/backup/backup_stream.h"
 #include "halyard/backup/restore_run.h"
 #include "halyard/backup/verify_run.h"
@@ -48,6 +49,7 @@ static void usage(FILE *out)
                  "          test-alert (halyardctl help: all)\n"
                  "          restore --to-time T | --to-gtid G --into HOST:PORT [--dry-run] ...\n"
                  "          (run by halyardctl itself from backup.dir: restore --help)\n"
+                 "          backup list [--dir DIR] (the backups and the restorable window)\n"
                  "          backup verify [--into HOST:PORT] ... (run by halyardctl itself,\n"
                  "          with -c CONFIG: backup verify --help)\n"
                  "exit status: 0 ok, 1 the command failed (ERR), 2 usage, 3 no answer\n");
@@ -313,6 +315,24 @@ static int run_restore(const struct options *o, int argc, char **argv)
     return rc;
 }
 
+/* `backup list`: backup.dir and the keys of -c CONFIG (or --dir). */
+static int run_backup_list(const struct options *o, int argc, char **argv)
+{
+    struct config *cfg = NULL;
+    if (o->conf_path != NULL) {
+        char err[1024];
+        if (config_load(o->conf_path, &cfg, err, sizeof(err)) != HY_OK) {
+            fprintf(stderr, "halyardctl: %s\n", err);
+            return EXIT_USAGE;
+        }
+        backup_keys_set(cfg);
+    }
+    int rc = backup_list_main(argc, argv, cfg);
+    if (cfg != NULL)
+        config_put(cfg);
+    return rc;
+}
+
 /* `backup verify` too, with the config's servers, accounts and socket. */
 static int run_backup_verify(const struct options *o, int argc, char **argv)
 {
@@ -429,6 +449,8 @@ int main(int argc, char **argv)
         return run_restore(&o, n, words);
     if (n >= 2 && strcasecmp(words[0], "backup") == 0 && strcasecmp(words[1], "verify") == 0)
         return run_backup_verify(&o, n, words);
+    if (n >= 2 && strcasecmp(words[0], "backup") == 0 && strcasecmp(words[1], "list") == 0)
+        return run_backup_list(&o, n, words);
     /* A switchover or failover waits on the servers (switchover_timeout_ms
      * and more): give it longer than a query of halyard's own state. */
     if (!o.timeout_given &&

@@ -35,11 +35,7 @@ extern char **environ;
 
 #define target restore_server
 
-struct archive_read {
-    struct restore_file *files;
-    size_t n;
-    struct restore_trx **trx; /* each file's, owned here */
-};
+#define archive_read restore_archive
 
 bool restore_unpack_to(struct backup_reader *r, int to, const char *what, uint64_t *bytes)
 {
@@ -213,6 +209,7 @@ static struct restore_backup *read_backups(const char *dir, size_t *n)
         b.finished = (int64_t)timegm(&tm);
         (void)restore_json_str(text, "sha256", b.sha256, sizeof(b.sha256));
         (void)restore_json_str(text, "source", b.source, sizeof(b.source));
+        (void)restore_json_str(text, "key_id", b.key_id, sizeof(b.key_id));
         if (!restore_json_str(text, "method", b.method, sizeof(b.method)))
             snprintf(b.method, sizeof(b.method), "mariadb-dump");
         struct stat sb;
@@ -409,6 +406,21 @@ static bool read_archive(const char *dir, struct archive_read *a)
     }
     free(nos);
     return true;
+}
+
+struct restore_backup *restore_backups_read(const char *dir, size_t *n)
+{
+    return read_backups(dir, n);
+}
+
+bool restore_archive_read(const char *dir, struct restore_archive *a)
+{
+    return read_archive(dir, a);
+}
+
+void restore_archive_free(struct restore_archive *a)
+{
+    archive_free(a);
 }
 
 /* ---- the tools ------------------------------------------------------------ */

@@ -19,9 +19,10 @@ import hashlib
 import json
 import os
 import re
+import subprocess
 
 from test_backup import wait_archived
-from test_restore import (full_backup, prepare, reset_scratch, restore, restorer,  # noqa: F401
+from test_restore import (HALYARDCTL, full_backup, prepare, reset_scratch, restore, restorer,  # noqa: F401
                           scratch, table_state)  # scratch: a fixture
 
 
@@ -30,6 +31,11 @@ def key_file(tmp_path, name, hexkey):
     p.write_text(hexkey + "\n")
     os.chmod(p, 0o600)
     return str(p)
+
+
+def backup_list(conf_path):
+    return subprocess.run([HALYARDCTL, "-c", conf_path, "backup", "list"], capture_output=True,
+                          text=True, timeout=60)
 
 
 def test_encrypted_zstd_backup_restores_and_refuses_tampering(cluster, start_halyard, tmp_path,
@@ -62,6 +68,16 @@ def test_encrypted_zstd_backup_restores_and_refuses_tampering(cluster, start_hal
     want = table_state(lambda q: cluster.sql(0, q), table)
     cluster.sql(0, f"DELETE FROM {table} WHERE id < 100")
     wait_archived(conf, cluster, 0)
+    end = cluster.value(0, "SELECT @@gtid_binlog_pos")
+
+    # backup list: the backup, its key held, the window from it to the archive's end
+    r = backup_list(conf["_path"])
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert os.path.basename(path) in r.stdout, r.stdout
+    assert f"GTID {bk['full_gtid']}" in r.stdout and f"aes-256-gcm key {key_id} (held)" in r.stdout
+    m = re.search(r"^restorable window: .+ \(GTID (\S+)\) to .+ \(GTID (\S+)\)$", r.stdout, re.M)
+    assert m and m.groups() == (bk["full_gtid"], end), r.stdout
+    assert "gap" not in r.stdout
     into = f"127.0.0.1:{scratch.port(0)}"
     reset_scratch(scratch)
     restorer(scratch)
@@ -89,6 +105,9 @@ def test_encrypted_zstd_backup_restores_and_refuses_tampering(cluster, start_hal
     r = restore(dict(conf, _path=str(rotated)), pw, "--to-gtid", mid, "--into", into)
     assert r.returncode == 1, r.stdout + r.stderr
     assert f"encrypted with key id {key_id}, which is neither" in r.stderr, r.stderr
+    r = backup_list(str(rotated))
+    assert r.returncode == 1 and f"key {key_id} (MISSING" in r.stdout, r.stdout + r.stderr
+    assert "restorable window: none (no backup this config can read)" in r.stdout, r.stdout
     assert not scratch.sql(0, "SELECT 1 FROM information_schema.schemata WHERE schema_name='fo'")
     both = tmp_path / "both.conf"
     both.write_text(text.replace(f'"{old_key}"', f'"{new_key}";\n    decryption_key_files = '

@@ -127,6 +127,19 @@ bool restore_unpack_to(struct backup_reader *r, int to, const char *what, uint64
  * stdout); false with the file and why on stderr. */
 bool restore_check_sealed(const char *path);
 
+/* backup.dir as restore reads it (backup_list.c reads it too). */
+struct restore_archive {
+    struct restore_file *files; /* binlog.NNNNNN in number order */
+    size_t n;
+    struct restore_trx **trx; /* each file's, owned here */
+};
+/* The complete full backups (a manifest and its file), oldest first; the
+ * caller frees. */
+struct restore_backup *restore_backups_read(const char *dir, size_t *n);
+/* Every archive file read whole; false said on stderr. */
+bool restore_archive_read(const char *dir, struct restore_archive *a);
+void restore_archive_free(struct restore_archive *a);
+
 /* Wait for a child; true when it exited 0, else said ("WHAT exited with N",
  * with the last line of `log`, its stderr, when not NULL). */
 bool restore_reap(pid_t pid, const char *what, const char *log);
