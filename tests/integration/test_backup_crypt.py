@@ -12,7 +12,11 @@ taken through halyard with `backup.compression = "zstd"` and
     the key rotated (a new encryption_key_file): without the old key in
     decryption_key_files the restore is refused naming the key id; with it
     the restore is whole (CHECKSUM TABLE and rows equal the primary's at
-    the GTID) and says every chunk was authenticated.
+    the GTID) and says every chunk was authenticated; backup list shows the
+    backup, its key held (then missing under the rotated config, the window
+    empty) and the window from the backup to the archive's end;
+    a mariadb-backup backup, zstd and encrypted, is authenticated, extracted
+    and prepared by restore --datadir.
 """
 
 import hashlib
@@ -21,9 +25,12 @@ import os
 import re
 import subprocess
 
-from test_backup import wait_archived
-from test_restore import (HALYARDCTL, full_backup, prepare, reset_scratch, restore, restorer,  # noqa: F401
+from test_backup import show_backup, wait_archived
+from test_backup_physical import run_full, start as phys_start
+from test_failover import make_table
+from test_restore import (HALYARDCTL, RESTORE_PW, RESTORE_USER, full_backup, prepare, reset_scratch, restore, restorer,  # noqa: F401
                           scratch, table_state)  # scratch: a fixture
+from util import wait_until
 
 
 def key_file(tmp_path, name, hexkey):
@@ -119,3 +126,44 @@ def test_encrypted_zstd_backup_restores_and_refuses_tampering(cluster, start_hal
     assert got == want, f"restored {len(got[1])} rows, checksum {got[0]}; want {want[0]}"
     assert scratch.value(0, "SELECT @@gtid_binlog_pos") == mid
     reset_scratch(scratch)
+
+
+def test_encrypted_mariadb_backup_extracts_and_prepares(cluster, start_halyard, tmp_path):
+    """The physical path: an xbstream, zstd and encrypted, is authenticated,
+    decrypted into mbstream -x and prepared by halyardctl restore --datadir
+    (stopped at its wait for the server: the rest is the same as a clear one)."""
+    key = key_file(tmp_path, "phys.key", "5a" * 32)
+    h, conf = phys_start(cluster, start_halyard, tmp_path, compression="zstd",
+                         encryption_key_file=key)
+    wait_until(lambda: show_backup(conf)["archive_state"] == "streaming", 15)
+    table = make_table(cluster, "encp")
+    cluster.sql(0, f"INSERT INTO {table} SELECT seq, seq % 5 FROM fo.seq_1_to_20000")
+    cluster.sync()
+    wait_archived(conf, cluster, 0)
+    run_full(conf)
+    s = show_backup(conf)
+    assert s["full_state"] == "ok" and s["full_file"].endswith(".xb.zst.enc"), s
+    assert open(s["full_file"], "rb").read(8) == b"HYCRYPT1"
+    datadir = tmp_path / "restored"
+    pw = tmp_path / "restore.pw"
+    pw.write_text(RESTORE_PW + "\n")
+    p = subprocess.Popen([HALYARDCTL, "-c", conf["_path"], "restore", "--to-gtid",
+                          s["full_gtid"].split(",")[0], "--into", "127.0.0.1:1", "--datadir",
+                          str(datadir), "--user", RESTORE_USER, "--password-file", str(pw)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out = []
+        for line in p.stdout:
+            out.append(line)
+            if line.startswith("waiting:"):
+                break
+        text = "".join(out)
+        assert out and out[-1].startswith("waiting:"), text + p.stderr.read()
+        assert f"checked: every AES-256-GCM chunk of {s['full_file']} authenticated" in text, text
+        assert any(x.startswith("prepared:") for x in out), text
+        assert os.path.exists(os.path.join(str(datadir), "fo", "encp.ibd"))
+    finally:
+        p.kill()
+        p.wait()
+        cluster.sql(0, f"DROP TABLE {table}")
+        cluster.sync()
