@@ -780,6 +780,49 @@ static void data_name(int dfd, const char *stem, size_t sl, char *out, size_t ca
     snprintf(out, cap, "%.*s.sql.gz", (int)sl, stem);
 }
 
+/* Manifest `name` (in dfd) names a key id none of cfg's keys has: that id
+ * in out (17 bytes). */
+static bool key_missing(const struct config *cfg, int dfd, const char *name, char *out)
+{
+    int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC);
+    char text[4096];
+    ssize_t n = fd >= 0 ? read(fd, text, sizeof(text) - 1) : -1;
+    if (fd >= 0)
+        close(fd);
+    if (n <= 0)
+        return false;
+    text[n] = '\0';
+    const char *p = strstr(text, "\"key_id\":\"");
+    if (p == NULL || p[10] == '"')
+        return false; /* not encrypted */
+    snprintf(out, 2 * BACKUP_CRYPT_ID_LEN + 1, "%s", p + 10);
+    for (size_t i = 0; i < cfg->backup.n_keys; i++) {
+        struct backup_crypt_key k;
+        backup_crypt_key_make(cfg->backup.keys[i], &k);
+        bool same = strcmp(k.id_hex, out) == 0;
+        explicit_bzero(&k, sizeof(k));
+        if (same)
+            return false;
+    }
+    return true;
+}
+
+/* backup_key_missing when a full backup needs a key cfg lacks. */
+static void keys_note(const char *full, size_t missing, const char *first, const char *id)
+{
+    if (missing == 0)
+        return;
+    char why[EVENT_TEXT_MAX];
+    snprintf(why, sizeof(why),
+             "%zu full backup(s) in %.400s are encrypted under a key neither "
+             "backup.encryption_key_file nor backup.decryption_key_files holds (%.200s: key id "
+             "%s): restore cannot read them",
+             missing, full, first, id);
+    hy_log_warn("backup: %s", why);
+    events_emit(EVENT_BACKUP_KEY_MISSING, NULL, "ok", "key_missing", why,
+                "add the key file to backup.decryption_key_files");
+}
+
 void backup_full_seed(const struct config *cfg)
 {
     if (!cfg->backup.enabled)
@@ -790,12 +833,18 @@ void backup_full_seed(const struct config *cfg)
     if (d == NULL)
         return;
     time_t newest = 0;
-    char name[256] = "";
+    char name[256] = "", first[256] = "", id[2 * BACKUP_CRYPT_ID_LEN + 1],
+         first_id[sizeof(id)] = "";
+    size_t missing = 0; /* manifests whose key the config lacks */
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         size_t n = strlen(e->d_name);
         if (n < 5 || strcmp(e->d_name + n - 5, ".json") != 0 || strncmp(e->d_name, "full-", 5))
             continue;
+        if (key_missing(cfg, dirfd(d), e->d_name, id) && missing++ == 0) {
+            snprintf(first, sizeof(first), "%s", e->d_name);
+            snprintf(first_id, sizeof(first_id), "%s", id);
+        }
         struct stat sb;
         if (fstatat(dirfd(d), e->d_name, &sb, 0) == 0 && sb.st_mtime > newest) {
             newest = sb.st_mtime;
@@ -803,6 +852,7 @@ void backup_full_seed(const struct config *cfg)
         }
     }
     closedir(d);
+    keys_note(full, missing, first, first_id);
     pthread_mutex_lock(&B.mu);
     if (newest > 0 && B.st.ok == 0 && !B.busy) {
         B.st.last_ok = newest;

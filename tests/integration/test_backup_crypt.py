@@ -14,7 +14,8 @@ taken through halyard with `backup.compression = "zstd"` and
     the restore is whole (CHECKSUM TABLE and rows equal the primary's at
     the GTID) and says every chunk was authenticated; backup list shows the
     backup, its key held (then missing under the rotated config, the window
-    empty) and the window from the backup to the archive's end;
+    empty) and the window from the backup to the archive's end; halyard
+    reloaded with that config raises backup_key_missing;
     a mariadb-backup backup, zstd and encrypted, is authenticated, extracted
     and prepared by restore --datadir.
 """
@@ -26,8 +27,9 @@ import re
 import subprocess
 
 from test_backup import show_backup, wait_archived
+from test_backup_copy import events
 from test_backup_physical import run_full, start as phys_start
-from test_failover import make_table
+from test_failover import ctl, make_table
 from test_restore import (HALYARDCTL, RESTORE_PW, RESTORE_USER, full_backup, prepare, reset_scratch, restore, restorer,  # noqa: F401
                           scratch, table_state)  # scratch: a fixture
 from util import wait_until
@@ -115,6 +117,14 @@ def test_encrypted_zstd_backup_restores_and_refuses_tampering(cluster, start_hal
     r = backup_list(str(rotated))
     assert r.returncode == 1 and f"key {key_id} (MISSING" in r.stdout, r.stdout + r.stderr
     assert "restorable window: none (no backup this config can read)" in r.stdout, r.stdout
+    # halyard reloaded with it: backup_key_missing names the backup and the key id
+    open(h.conf_path, "w").write(rotated.read_text())
+    r = ctl(conf["admin_socket"], "reload")
+    assert r.returncode == 0, r.stdout + r.stderr
+    wait_until(lambda: events(conf, "backup_key_missing"), 10, what="backup_key_missing")
+    ev = events(conf, "backup_key_missing")[-1]
+    assert f"key id {key_id}" in ev["reason"], ev
+    assert os.path.basename(mpath) in ev["reason"], ev
     assert not scratch.sql(0, "SELECT 1 FROM information_schema.schemata WHERE schema_name='fo'")
     both = tmp_path / "both.conf"
     both.write_text(text.replace(f'"{old_key}"', f'"{new_key}";\n    decryption_key_files = '
