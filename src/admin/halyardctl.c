@@ -1,16 +1,21 @@
 /*
  * halyardctl.c: the command-line client of the admin socket (admin.h).
  *
- *   halyardctl [-s SOCKET | -c CONFIG] [-j] [-t SECONDS] COMMAND...
+ *   halyardctl [-s SOCKET | -c CONFIG] [-j] [-q] [-t SECONDS] COMMAND...
  *
  * Sends the words of COMMAND as one line, prints the answer without the
  * empty line that ends it (after `backup full`, then the outcome of its
  * account check, read from show backup), and exits with
  *   0  the command succeeded
  *   1  it failed: the answer starts with "ERR"
- *   2  usage error, or the config given with -c does not load
+ *   2  usage error, an unknown command, or the config given with -c does
+ *      not load
  *   3  no answer: cannot connect, timed out, or the connection broke
+ * `help`, `restore` and `backup verify` run here instead (ctl_help.h,
+ * restore_run.h, verify_run.h); the last two report their progress
+ * (progress.h) to stdout. -q: only errors are printed (on stderr).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
@@ -19,11 +24,14 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "halyard/admin/admin.h"
+#include "halyard/admin/ctl_help.h"
+#include "halyard/core/progress.h"
 #include "halyard/config/config.h"
 #include "halyard/backup/backup_list.h"
 #include "halyard/backup/backup_stream.h"
@@ -37,22 +45,17 @@ enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_NO_ANSWER = 3 };
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: halyardctl [-s SOCKET | -c CONFIG] [-j] [-t SECONDS] COMMAND...\n"
+    fprintf(out, "usage: halyardctl [-s SOCKET | -c CONFIG] [-j] [-q] [-t SECONDS] COMMAND...\n"
                  "  -s, --socket PATH    admin socket (default " DEFAULT_SOCKET ")\n"
                  "  -c, --config FILE    take the socket from FILE's admin_socket\n"
                  "  -j, --json           append --json to the command\n"
+                 "  -q, --quiet          print only errors (on stderr): no answer, no progress\n"
                  "  -t, --timeout SECS   give up after SECS seconds (default 10; 120 for "
                  "switchover and failover)\n"
-                 "commands: help, show status|config|stats|sessions, kill session ID, reload,\n"
-                 "          switchover [to NAME], failover, show blocked, unblock ADDRESS|all,\n"
-                 "          show firewall [USER], dump firewall USER, show events [last N],\n"
-                 "          test-alert (halyardctl help: all)\n"
-                 "          restore --to-time T | --to-gtid G --into HOST:PORT [--dry-run] ...\n"
-                 "          (run by halyardctl itself from backup.dir: restore --help)\n"
-                 "          backup list [--dir DIR] (the backups and the restorable window)\n"
-                 "          backup verify [--into HOST:PORT] ... (run by halyardctl itself,\n"
-                 "          with -c CONFIG: backup verify --help)\n"
-                 "exit status: 0 ok, 1 the command failed (ERR), 2 usage, 3 no answer\n");
+                 "commands (halyardctl help COMMAND explains one):\n");
+    ctl_help_list(out);
+    fprintf(out, "exit status: 0 ok, 1 the command failed (ERR), 2 usage or unknown command, "
+                 "3 no answer\n");
 }
 
 static double now(void)
@@ -204,7 +207,7 @@ static int verify_ask(const char *cmd, double timeout, char **answer)
  * passed (full_account set) or the backup failed, at most BACKUP_CHECK_WAIT
  * seconds (the check's login and statements have 10 s each). */
 #define BACKUP_CHECK_WAIT 35.0
-static int backup_full_wait(const char *path, double timeout)
+static int backup_full_wait(const char *path, double timeout, bool quiet)
 {
     static const char cmd[] = "show backup --json\n";
     double until = now() + BACKUP_CHECK_WAIT;
@@ -219,13 +222,15 @@ static int backup_full_wait(const char *path, double timeout)
         json_str(ans, "full_error", err, sizeof(err));
         free(ans);
         if (strcmp(state, "failed") == 0) {
-            printf("ERR backup full %s: %s\n", account[0] ? "failed" : "refused", err);
+            fprintf(quiet ? stderr : stdout, "ERR backup full %s: %s\n",
+                    account[0] ? "failed" : "refused", err);
             return EXIT_FAILED;
         }
         if (account[0] != '\0' || strcmp(state, "ok") == 0) {
-            printf("OK account %s holds SELECT, SHOW VIEW, TRIGGER, EVENT ON *.*: the dump runs "
-                   "(show backup)\n",
-                   account);
+            if (!quiet)
+                printf("OK account %s holds SELECT, SHOW VIEW, TRIGGER, EVENT ON *.*: the dump "
+                       "runs (show backup)\n",
+                       account);
             return EXIT_OK;
         }
         struct timespec ts = {0, 100 * 1000 * 1000};
@@ -238,10 +243,73 @@ static int backup_full_wait(const char *path, double timeout)
     return EXIT_NO_ANSWER;
 }
 
+/* The bytes of the backup being written: the largest `*.gz.partial` in
+ * DIR/full (one backup runs at a time); 0 when none. */
+static uint64_t partial_bytes(const char *dir)
+{
+    char full[4200], path[4500];
+    snprintf(full, sizeof(full), "%.4000s/full", dir);
+    DIR *d = opendir(full);
+    uint64_t most = 0;
+    struct dirent *e;
+    while (d != NULL && (e = readdir(d)) != NULL) {
+        size_t l = strlen(e->d_name);
+        struct stat st;
+        snprintf(path, sizeof(path), "%s/%.255s", full, e->d_name);
+        if (l > 11 && strcmp(e->d_name + l - 11, ".gz.partial") == 0 && stat(path, &st) == 0 &&
+            (uint64_t)st.st_size > most)
+            most = (uint64_t)st.st_size;
+    }
+    if (d != NULL)
+        closedir(d);
+    return most;
+}
+
+/* `backup full --wait`: after the account check, follow the backup to its
+ * end through show backup (every 250 ms), the size of its .partial file
+ * as the phase's bytes (halyard reports none while the dump runs). */
+static int backup_full_follow(const char *path, double timeout, bool quiet)
+{
+    static const char cmd[] = "show backup --json\n";
+    struct progress *p = progress_main();
+    progress_phase(p, "dumping", 0);
+    for (;;) {
+        char *ans;
+        size_t got;
+        if (ask(path, cmd, sizeof(cmd) - 1, now() + timeout, timeout, &ans, &got) != EXIT_OK)
+            return EXIT_NO_ANSWER;
+        char state[32], dir[4096], file[4096], gtid[200], err[1024];
+        json_str(ans, "full_state", state, sizeof(state));
+        json_str(ans, "dir", dir, sizeof(dir));
+        json_str(ans, "full_file", file, sizeof(file));
+        json_str(ans, "full_gtid", gtid, sizeof(gtid));
+        json_str(ans, "full_error", err, sizeof(err));
+        const char *size = strstr(ans, "\"full_size\":");
+        uint64_t bytes = size != NULL ? strtoull(size + 12, NULL, 10) : 0;
+        free(ans);
+        if (strcmp(state, "running") != 0) {
+            bool ok = strcmp(state, "ok") == 0;
+            if (ok)
+                progress_update(p, bytes);
+            progress_finish(p, ok);
+            if (ok && !quiet)
+                printf("OK backup full done: %s, GTID %s\n", file, gtid);
+            if (!ok)
+                fprintf(quiet ? stderr : stdout, "ERR backup full failed: %s\n", err);
+            return ok ? EXIT_OK : EXIT_FAILED;
+        }
+        progress_update(p, partial_bytes(dir));
+        struct timespec ts = {0, 250 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
 /* The options before COMMAND. */
 struct options {
     const char *sock_path, *conf_path; /* NULL: not given */
     bool json;
+    bool quiet;     /* -q: errors only */
+    bool wait;      /* backup full --wait: until it ends, with its progress */
     double timeout; /* seconds */
     bool timeout_given;
 };
@@ -250,14 +318,18 @@ struct options {
 static int options_parse(int argc, char **argv, struct options *o)
 {
     static const struct option opts[] = {
-        {"socket", required_argument, NULL, 's'}, {"config", required_argument, NULL, 'c'},
-        {"json", no_argument, NULL, 'j'},         {"timeout", required_argument, NULL, 't'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"socket", required_argument, NULL, 's'},
+        {"config", required_argument, NULL, 'c'},
+        {"json", no_argument, NULL, 'j'},
+        {"timeout", required_argument, NULL, 't'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     *o = (struct options){.timeout = 10};
     int c;
     /* "+": stop at the first word, so "show stats --json" stays the command's. */
-    while ((c = getopt_long(argc, argv, "+s:c:jt:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+s:c:jqt:h", opts, NULL)) != -1) {
         switch (c) {
         case 's':
             o->sock_path = optarg;
@@ -267,6 +339,9 @@ static int options_parse(int argc, char **argv, struct options *o)
             break;
         case 'j':
             o->json = true;
+            break;
+        case 'q':
+            o->quiet = true;
             break;
         case 't': {
             char *end;
@@ -420,8 +495,11 @@ static int run_command(const struct options *o, const char *path, const char *li
     int rc = ask(path, line, len, deadline, o->timeout, &ans, &got);
     if (rc != EXIT_OK)
         goto out;
-    fwrite(ans, 1, got - 1, stdout);
     rc = got >= 3 && memcmp(ans, "ERR", 3) == 0 ? EXIT_FAILED : EXIT_OK;
+    if (!o->quiet)
+        fwrite(ans, 1, got - 1, stdout);
+    else if (rc == EXIT_FAILED)
+        fwrite(ans, 1, got - 1, stderr);
     /* `backup full` answers when the backup's thread starts; its account is
      * checked there (backup_check.h): wait for that, so a refusal is this
      * command's answer and exit code, not only in show backup. The
@@ -429,11 +507,36 @@ static int run_command(const struct options *o, const char *path, const char *li
     if (rc == EXIT_OK && !o->json && argc == 2 && strcasecmp(argv[0], "backup") == 0 &&
         strcasecmp(argv[1], "full") == 0 &&
         memmem(ans, got, "started: mariadb-backup ", 24) == NULL)
-        rc = backup_full_wait(path, o->timeout);
+        rc = backup_full_wait(path, o->timeout, o->quiet);
+    if (rc == EXIT_OK && o->wait && !o->json)
+        rc = backup_full_follow(path, o->timeout, o->quiet);
     if (fflush(stdout) != 0)
         rc = EXIT_NO_ANSWER;
 out:
     free(ans);
+    return rc;
+}
+
+/* restore and backup verify, run here with their progress on stdout; with
+ * --quiet (before the command or among its words) only errors, on stderr. */
+static int run_local(struct options *o, int n, char **words)
+{
+    int k = 0;
+    for (int i = 0; i < n; i++) { /* --quiet taken out of the command's words */
+        if (strcmp(words[i], "--quiet") == 0)
+            o->quiet = true;
+        else
+            words[k++] = words[i];
+    }
+    words[k] = NULL;
+    if (o->quiet && freopen("/dev/null", "w", stdout) == NULL) {
+        fprintf(stderr, "halyardctl: /dev/null: %s\n", strerror(errno));
+        return EXIT_USAGE;
+    }
+    progress_init(progress_main(), stdout, progress_mode_for(STDOUT_FILENO, o->quiet));
+    int rc = strcasecmp(words[0], "restore") == 0 ? run_restore(o, k, words)
+                                                  : run_backup_verify(o, k, words);
+    progress_finish(progress_main(), rc == EXIT_OK);
     return rc;
 }
 
@@ -445,12 +548,36 @@ int main(int argc, char **argv)
         return rc;
     int n = argc - optind; /* the command's words */
     char **words = argv + optind;
-    if (strcasecmp(words[0], "restore") == 0)
-        return run_restore(&o, n, words);
-    if (n >= 2 && strcasecmp(words[0], "backup") == 0 && strcasecmp(words[1], "verify") == 0)
-        return run_backup_verify(&o, n, words);
+    if (strcasecmp(words[0], "help") == 0 && n == 2 && strcmp(words[1], "--json") == 0) {
+        o.json = true; /* help --json, as halyard's own help takes it */
+        n = 1;
+    }
+    if (strcasecmp(words[0], "help") == 0 && n == 1) {
+        if (o.json)
+            ctl_help_list_json(stdout);
+        else
+            usage(stdout);
+        return EXIT_OK;
+    }
+    if (strcasecmp(words[0], "help") == 0)
+        return ctl_help_show(stdout, n - 1, words + 1);
     if (n >= 2 && strcasecmp(words[0], "backup") == 0 && strcasecmp(words[1], "list") == 0)
         return run_backup_list(&o, n, words);
+    if (strcasecmp(words[0], "restore") == 0 ||
+        (n >= 2 && strcasecmp(words[0], "backup") == 0 && strcasecmp(words[1], "verify") == 0))
+        return run_local(&o, n, words);
+    if (n == 3 && strcasecmp(words[0], "backup") == 0 && strcasecmp(words[1], "full") == 0 &&
+        strcmp(words[2], "--wait") == 0) { /* halyardctl's, not sent */
+        o.wait = true;
+        n = 2;
+        progress_init(progress_main(), stdout, progress_mode_for(STDOUT_FILENO, o.quiet));
+    }
+    if (!ctl_help_known(n, words)) {
+        fprintf(stderr,
+                "halyardctl: unknown command \"%s\" (halyardctl --help lists the commands)\n",
+                words[0]);
+        return EXIT_USAGE;
+    }
     /* A switchover or failover waits on the servers (switchover_timeout_ms
      * and more): give it longer than a query of halyard's own state. */
     if (!o.timeout_given &&

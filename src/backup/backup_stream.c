@@ -206,7 +206,8 @@ struct backup_reader {
     char path[PATH_MAX];
     struct backup_crypt_dec *dec;
     bool started, file_eof;
-    int comp; /* -1 until the plaintext's first bytes are seen */
+    uint64_t offset; /* bytes of the file read */
+    int comp;        /* -1 until the plaintext's first bytes are seen */
     z_stream z;
     bool z_init, z_end;
     ZSTD_DCtx *zd;
@@ -268,6 +269,7 @@ static bool mid_fill(struct backup_reader *r)
         ;
     if (n < 0)
         return reader_fail(r, strerror(errno)) == 0;
+    r->offset += (uint64_t)n;
     if (!r->started && n > 0) {
         r->started = true;
         if (backup_crypt_is_sealed(r->raw, (size_t)n)) {
@@ -376,6 +378,11 @@ ssize_t backup_reader_read(struct backup_reader *r, uint8_t *buf, size_t cap)
         if (!mid_fill(r))
             return -1;
     }
+}
+
+uint64_t backup_reader_offset(const struct backup_reader *r)
+{
+    return r->offset;
 }
 
 const char *backup_reader_error(const struct backup_reader *r)

@@ -17,6 +17,7 @@
 
 #include "halyard/core/fileio.h"
 #include "halyard/backup/backup_stream.h"
+#include "halyard/core/progress.h"
 #include "halyard/backup/restore_physical.h"
 
 #define fail(...) restore_fail("restore", __VA_ARGS__)
@@ -122,12 +123,14 @@ bool restore_physical_fill(const char *path, const char *datadir)
     if (!ok)
         return false;
     double t1 = restore_mono();
+    progress_end(progress_main());
     printf("extracted: %llu bytes of xbstream into %s in %.2f s\n", (unsigned long long)bytes,
            datadir, t1 - t0);
     fflush(stdout);
     char target[PATH_MAX + 16];
     snprintf(target, sizeof(target), "--target-dir=%s", datadir);
     char *prep[] = {"mariadb-backup", "--prepare", target, NULL};
+    progress_phase(progress_main(), "preparing the datadir", 0);
     pid = start(prep, -1, log);
     if (pid < 0 || !restore_reap(pid, "mariadb-backup --prepare", log))
         return false;

@@ -23,6 +23,7 @@
 #include "halyard/backup/backup_stream.h"
 #include "halyard/backup/binlog_archive.h"
 #include "halyard/core/fileio.h"
+#include "halyard/core/progress.h"
 #include "halyard/backup/restore.h"
 #include "halyard/backup/restore_physical.h"
 #include "halyard/backup/restore_run.h"
@@ -54,6 +55,7 @@ bool restore_unpack_to(struct backup_reader *r, int to, const char *what, uint64
             return false;
         }
         *bytes += (uint64_t)n;
+        progress_update(progress_main(), backup_reader_offset(r));
     }
 }
 
@@ -126,6 +128,7 @@ void restore_fail(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
+    progress_end(progress_main()); /* a terminal's progress line erased first */
     fprintf(stderr, "halyardctl %s: ", cmd);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
@@ -392,10 +395,16 @@ static bool read_archive(const char *dir, struct archive_read *a)
         fail("out of memory");
         return false;
     }
+    char path[PATH_MAX];
+    uint64_t total = 0, done = 0;
+    for (size_t i = 0; i < n; i++) {
+        snprintf(path, sizeof(path), "%.4000s/%s.%06u", dir, ARCHIVE_FILE_PREFIX, nos[i]);
+        total += fileio_size(path);
+    }
+    progress_phase(progress_main(), "reading the archive", total);
     for (size_t i = 0; i < n; i++) {
         struct restore_file *rf = &a->files[i];
         snprintf(rf->name, sizeof(rf->name), "%s.%06u", ARCHIVE_FILE_PREFIX, nos[i]);
-        char path[PATH_MAX];
         snprintf(path, sizeof(path), "%.4000s/%s", dir, rf->name);
         a->n = i + 1;
         if (!read_file(path, rf, &a->trx[i])) {
@@ -403,7 +412,9 @@ static bool read_archive(const char *dir, struct archive_read *a)
             fail("out of memory reading %s", path);
             return false;
         }
+        progress_update(progress_main(), done += fileio_size(path));
     }
+    progress_end(progress_main());
     free(nos);
     return true;
 }
@@ -704,6 +715,7 @@ static bool apply_binlog(const struct target *t, const char *dir, const struct a
         (void)restore_reap(client, "mariadb (applying the binlog)", NULL);
         goto out;
     }
+    progress_follow_child(progress_main(), mb); /* the files it has read so far */
     bool mb_ok = restore_reap(mb, "mariadb-binlog", NULL);
     bool cl_ok = restore_reap(client, "mariadb (applying the binlog)", NULL);
     ok = mb_ok && cl_ok;
@@ -932,6 +944,7 @@ int restore_run(const char *dir, const struct restore_target *target,
         goto out;
     char path[PATH_MAX], hex[65] = "";
     snprintf(path, sizeof(path), "%.3700s/full/%.255s", dir, b->name);
+    progress_phase(progress_main(), "checking the backup", fileio_size(path));
     if (b->sha256[0] != '\0') {
         char why[300];
         if (!fileio_sha256(path, -1, hex, why, sizeof(why))) {
@@ -947,9 +960,11 @@ int restore_run(const char *dir, const struct restore_target *target,
     if (!restore_check_sealed(path))
         goto out;
     double t1 = restore_mono();
+    progress_end(progress_main());
     if (phys) {
         printf("checked: the backup's sha256 matches its manifest (%.2f s)\n", t1 - t0);
         fflush(stdout);
+        progress_phase(progress_main(), "filling the datadir", fileio_size(path));
         if (!restore_physical_fill(path, datadir))
             goto out;
         if (starter != NULL) {
@@ -959,6 +974,7 @@ int restore_run(const char *dir, const struct restore_target *target,
                 goto out;
             }
         }
+        progress_phase(progress_main(), "waiting for the server", 0);
         if (!restore_physical_wait(t, into, datadir, starter))
             goto out;
     } else {
@@ -968,19 +984,28 @@ int restore_run(const char *dir, const struct restore_target *target,
         fflush(stdout);
     }
     uint64_t bytes = 0;
-    if (phys) {
-        /* nothing to load: the server started on the backup */
-    } else if (!load_dump(t, path, &bytes)) {
+    if (!phys) /* else nothing to load: the server started on the backup */
+        progress_phase(progress_main(), "loading the dump", fileio_size(path));
+    if (!phys && !load_dump(t, path, &bytes)) {
         fail("the load of %s into %s failed: the server holds part of it", b->name, into);
         goto out;
     }
     double t2 = restore_mono();
+    progress_end(progress_main());
     if (!phys)
         printf("loaded:  %s, %llu bytes of SQL, in %.2f s\n", b->name, (unsigned long long)bytes,
                t2 - t1);
     fflush(stdout);
     if (pl.n_files > 0) {
-        if (!apply_binlog(t, dir, &ar, &pl)) {
+        uint64_t total = 0;
+        for (size_t i = 0; i < pl.n_files; i++) {
+            snprintf(path, sizeof(path), "%.4000s/%s", dir, ar.files[pl.first_file + i].name);
+            total += fileio_size(path);
+        }
+        progress_phase(progress_main(), "replaying binlogs", total);
+        bool applied = apply_binlog(t, dir, &ar, &pl);
+        progress_end(progress_main());
+        if (!applied) {
             fail("applying the binlog into %s failed: the server holds the backup and part of "
                  "the range",
                  into);

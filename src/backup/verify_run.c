@@ -13,6 +13,7 @@
 
 #include "halyard/config/config.h"
 #include "halyard/core/gtid.h"
+#include "halyard/core/progress.h"
 #include "halyard/backup/restore.h"
 #include "halyard/backup/restore_run.h"
 #include "halyard/backup/verify_run.h"
@@ -640,6 +641,7 @@ static int verify_run(struct verify *v)
 {
     const struct config *cfg = v->cfg;
     double t0 = restore_mono();
+    progress_phase(progress_main(), "checking the scratch server", 0);
     if (v->phys ? !verify_server_init(&v->vs, cfg->backup.verify_server_command, &v->scratch)
                 : !restore_check_empty(&v->scratch, v->into))
         return VF_FAILED;
@@ -647,8 +649,10 @@ static int verify_run(struct verify *v)
     if (v->be == NULL)
         return VF_FAILED;
     replica_logins(v);
+    progress_phase(progress_main(), "draining the replica", 0);
     if (!replica_drain(v))
         return VF_FAILED;
+    progress_phase(progress_main(), "stopping the replica at a GTID the archive holds", 0);
     if (interrupted() || !stop_at_gtid(&v->st, v->ask, v->wait_s) || interrupted())
         return VF_FAILED;
     char gs[64];
@@ -668,6 +672,7 @@ static int verify_run(struct verify *v)
         fail("the restore did not reach %s", gs);
         return VF_FAILED;
     }
+    progress_phase(progress_main(), "comparing checksums", 0);
     if (!checksums(&v->scratch, 0, &v->ts) || !checksums(&v->repl, 1, &v->ts))
         return VF_FAILED;
     v->compared = true;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -90,4 +91,10 @@ void fileio_last_line(const char *path, char *out, size_t cap)
             snprintf(out, cap, "%s", line);
     }
     fclose(f);
+}
+
+uint64_t fileio_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && st.st_size > 0 ? (uint64_t)st.st_size : 0;
 }

@@ -226,6 +226,19 @@ void net_addr_name(const struct sockaddr *sa, char *out, size_t len)
     snprintf(out, len, "%s:%d", host, port);
 }
 
+void net_name_host(const char *name, char *out, size_t len)
+{
+    size_t n = strlen(name);
+    const char *colon = strrchr(name, ':');
+    if (colon != NULL)
+        n = (size_t)(colon - name);
+    if (n >= 2 && name[0] == '[') {
+        name++;
+        n -= 2;
+    }
+    snprintf(out, len, "%.*s", (int)n, name);
+}
+
 void net_peer_name(int fd, char *out, size_t len)
 {
     struct sockaddr_storage ss;

@@ -2,7 +2,6 @@
  * scatter_merge.c: the groups' answers, buffered, and the one answer the
  * client gets (scatter_merge.h). Pure: packets in, packets out.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,16 +23,6 @@
 
 enum { PH_FIRST, PH_COLS, PH_COLS_EOF, PH_ROWS };
 
-static void say(char *why, size_t n, const char *fmt, ...) HY_PRINTF(3, 4);
-
-static void say(char *why, size_t n, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, n, fmt, ap);
-    va_end(ap);
-}
-
 static bool keep(struct scatter_cell *c, const uint8_t *p, size_t len, size_t *budget)
 {
     if (len + 32 > *budget)
@@ -51,14 +40,14 @@ hy_status_t scatter_part_feed(struct scatter_part *pt, const uint8_t *p, size_t 
                               char *why, size_t why_len)
 {
     if (len == 0) {
-        say(why, why_len, "an empty packet in an answer");
+        snprintf(why, why_len, "an empty packet in an answer");
         return HY_ERROR;
     }
     switch (pt->phase) {
     case PH_FIRST:
         if (p[0] == MYSQL_ERR) {
             if (!keep(&pt->err, p, len, budget)) {
-                say(why, why_len, "out of memory");
+                snprintf(why, why_len, "out of memory");
                 return HY_ERROR;
             }
             pt->kind = SCATTER_PART_ERR;
@@ -67,7 +56,7 @@ hy_status_t scatter_part_feed(struct scatter_part *pt, const uint8_t *p, size_t 
         if (p[0] == MYSQL_OK) {
             struct mysql_ok ok;
             if (mysql_ok_decode(p, len, CLIENT_PROTOCOL_41, &ok) != HY_OK) {
-                say(why, why_len, "a malformed OK");
+                snprintf(why, why_len, "a malformed OK");
                 return HY_ERROR;
             }
             pt->affected = ok.affected_rows;
@@ -76,13 +65,13 @@ hy_status_t scatter_part_feed(struct scatter_part *pt, const uint8_t *p, size_t 
             pt->warnings = ok.warnings;
             pt->kind = SCATTER_PART_OK;
             if (ok.status & SERVER_MORE_RESULTS_EXISTS) {
-                say(why, why_len, "several results");
+                snprintf(why, why_len, "several results");
                 return HY_ERROR;
             }
             return HY_OK;
         }
         if (p[0] == MYSQL_LOCAL_INFILE) {
-            say(why, why_len, "LOAD DATA LOCAL");
+            snprintf(why, why_len, "LOAD DATA LOCAL");
             return HY_ERROR;
         }
         {
@@ -90,12 +79,12 @@ hy_status_t scatter_part_feed(struct scatter_part *pt, const uint8_t *p, size_t 
             mysql_rd_init(&rd, p, len);
             uint64_t n = mysql_rd_lenenc(&rd);
             if (rd.bad || n == 0 || n > 4096) {
-                say(why, why_len, "a malformed column count");
+                snprintf(why, why_len, "a malformed column count");
                 return HY_ERROR;
             }
             pt->cols = calloc((size_t)n, sizeof(*pt->cols));
             if (pt->cols == NULL) {
-                say(why, why_len, "out of memory");
+                snprintf(why, why_len, "out of memory");
                 return HY_ERROR;
             }
             pt->n_cols = 0;
@@ -106,11 +95,11 @@ hy_status_t scatter_part_feed(struct scatter_part *pt, const uint8_t *p, size_t 
     case PH_COLS: {
         struct mysql_coldef cd;
         if (mysql_coldef_decode(p, len, pt->ext_meta, &cd) != HY_OK) {
-            say(why, why_len, "a malformed column definition");
+            snprintf(why, why_len, "a malformed column definition");
             return HY_ERROR;
         }
         if (!keep(&pt->cols[pt->n_cols], p, len, budget)) {
-            say(why, why_len, "the answers are larger than the scatter buffer");
+            snprintf(why, why_len, "the answers are larger than the scatter buffer");
             return HY_ERROR;
         }
         if (++pt->n_cols == pt->rows_cap) {
@@ -121,7 +110,7 @@ hy_status_t scatter_part_feed(struct scatter_part *pt, const uint8_t *p, size_t 
     }
     case PH_COLS_EOF:
         if (!mysql_is_eof(p[0], (uint32_t)len, false)) {
-            say(why, why_len, "no EOF after the column definitions");
+            snprintf(why, why_len, "no EOF after the column definitions");
             return HY_ERROR;
         }
         pt->phase = PH_ROWS;
@@ -134,11 +123,11 @@ hy_status_t scatter_part_feed(struct scatter_part *pt, const uint8_t *p, size_t 
                 pt->status = end.status;
             } else if (pt->deprecate_eof ||
                        mysql_eof_decode(p, len, &pt->warnings, &pt->status) != HY_OK) {
-                say(why, why_len, "a malformed EOF");
+                snprintf(why, why_len, "a malformed EOF");
                 return HY_ERROR;
             }
             if (pt->status & SERVER_MORE_RESULTS_EXISTS) {
-                say(why, why_len, "several results");
+                snprintf(why, why_len, "several results");
                 return HY_ERROR;
             }
             pt->kind = SCATTER_PART_ROWS;
@@ -149,7 +138,7 @@ hy_status_t scatter_part_feed(struct scatter_part *pt, const uint8_t *p, size_t 
                 free(pt->rows[i].p);
             pt->n_rows = 0;
             if (!keep(&pt->err, p, len, budget)) {
-                say(why, why_len, "out of memory");
+                snprintf(why, why_len, "out of memory");
                 return HY_ERROR;
             }
             pt->kind = SCATTER_PART_ERR;
@@ -159,20 +148,20 @@ hy_status_t scatter_part_feed(struct scatter_part *pt, const uint8_t *p, size_t 
             size_t cap = pt->rows_cap == 0 ? 16 : pt->rows_cap * 2;
             struct scatter_cell *v = realloc(pt->rows, cap * sizeof(*v));
             if (v == NULL) {
-                say(why, why_len, "out of memory");
+                snprintf(why, why_len, "out of memory");
                 return HY_ERROR;
             }
             pt->rows = v;
             pt->rows_cap = cap;
         }
         if (!keep(&pt->rows[pt->n_rows], p, len, budget)) {
-            say(why, why_len, "the answers are larger than the scatter buffer");
+            snprintf(why, why_len, "the answers are larger than the scatter buffer");
             return HY_ERROR;
         }
         pt->n_rows++;
         return HY_AGAIN;
     }
-    say(why, why_len, "an impossible phase");
+    snprintf(why, why_len, "an impossible phase");
     return HY_ERROR;
 }
 
@@ -226,7 +215,7 @@ static bool cmp_kind_of(const struct scatter_plan *plan, const struct scatter_pa
 {
     struct mysql_coldef cd;
     if (mysql_coldef_decode(pt->cols[c].p, pt->cols[c].len, pt->ext_meta, &cd) != HY_OK) {
-        say(why, why_len, "a malformed column definition");
+        snprintf(why, why_len, "a malformed column definition");
         return false;
     }
     const char *pre = "halyard: cannot merge a read of every group: column";
@@ -256,10 +245,10 @@ static bool cmp_kind_of(const struct scatter_plan *plan, const struct scatter_pa
         *k = CMP_TIME;
         return true;
     case TYPE_TIMESTAMP:
-        say(why, why_len,
-            "%s %.*s is a TIMESTAMP, shown in the session's time zone, whose text need not "
-            "follow the order of its values",
-            pre, (int)HY_MIN(cd.name_len, 64), (const char *)cd.name);
+        snprintf(why, why_len,
+                 "%s %.*s is a TIMESTAMP, shown in the session's time zone, whose text need not "
+                 "follow the order of its values",
+                 pre, (int)HY_MIN(cd.name_len, 64), (const char *)cd.name);
         return false;
     case MYSQL_TYPE_NULL:
     case TYPE_BIT:
@@ -273,8 +262,8 @@ static bool cmp_kind_of(const struct scatter_plan *plan, const struct scatter_pa
     case MYSQL_TYPE_LONG_BLOB:
     case MYSQL_TYPE_BLOB:
         if (cd.flags & (FLAG_ENUM | FLAG_SET)) {
-            say(why, why_len, "%s %.*s is an ENUM or SET, which sorts by its index", pre,
-                (int)HY_MIN(cd.name_len, 64), (const char *)cd.name);
+            snprintf(why, why_len, "%s %.*s is an ENUM or SET, which sorts by its index", pre,
+                     (int)HY_MIN(cd.name_len, 64), (const char *)cd.name);
             return false;
         }
         if (cd.charset == CHARSET_BINARY) {
@@ -285,15 +274,15 @@ static bool cmp_kind_of(const struct scatter_plan *plan, const struct scatter_pa
             *k = CMP_PAD;
             return true;
         }
-        say(why, why_len,
-            "%s %.*s is a string in character set id %u: halyard compares only binary strings "
-            "and strings COLLATEd to utf8mb4_bin, utf8mb3_bin, latin1_bin or ascii_bin in the "
-            "select list",
-            pre, (int)HY_MIN(cd.name_len, 64), (const char *)cd.name, cd.charset);
+        snprintf(why, why_len,
+                 "%s %.*s is a string in character set id %u: halyard compares only binary strings "
+                 "and strings COLLATEd to utf8mb4_bin, utf8mb3_bin, latin1_bin or ascii_bin in the "
+                 "select list",
+                 pre, (int)HY_MIN(cd.name_len, 64), (const char *)cd.name, cd.charset);
         return false;
     default:
-        say(why, why_len, "%s %.*s has type %u, which halyard does not compare", pre,
-            (int)HY_MIN(cd.name_len, 64), (const char *)cd.name, cd.type);
+        snprintf(why, why_len, "%s %.*s has type %u, which halyard does not compare", pre,
+                 (int)HY_MIN(cd.name_len, 64), (const char *)cd.name, cd.type);
         return false;
     }
 }
@@ -647,19 +636,19 @@ static bool keys_resolve(const struct scatter_plan *plan, const struct scatter_p
         long c;
         if (sk->pos > 0) {
             if (sk->pos > pt->n_cols) {
-                say(why, why_len, "Unknown column '%u' in 'order clause'", sk->pos);
+                snprintf(why, why_len, "Unknown column '%u' in 'order clause'", sk->pos);
                 return false;
             }
             c = sk->pos - 1;
         } else {
             c = col_by_name(pt, sk->name);
             if (c == -1) {
-                say(why, why_len, "%s ORDER BY %s: not a selected column", pre, sk->name);
+                snprintf(why, why_len, "%s ORDER BY %s: not a selected column", pre, sk->name);
                 return false;
             }
             if (c == -2) {
-                say(why, why_len, "%s ORDER BY %s: several selected columns have that name", pre,
-                    sk->name);
+                snprintf(why, why_len, "%s ORDER BY %s: several selected columns have that name",
+                         pre, sk->name);
                 return false;
             }
         }
@@ -735,7 +724,7 @@ static hy_status_t merge_sorted(const struct scatter_plan *plan, const struct sc
     }
     free(at);
     if (bad) {
-        say(why, why_len, "a malformed row");
+        snprintf(why, why_len, "a malformed row");
         return HY_ERROR;
     }
     return rc;
@@ -746,8 +735,8 @@ static hy_status_t merge_agg(const struct scatter_plan *plan, const struct scatt
 {
     const struct scatter_part *p0 = &parts[0];
     if (plan->n_items != p0->n_cols) {
-        say(why, why_len, "the groups' answers have %zu columns, the statement %zu", p0->n_cols,
-            plan->n_items);
+        snprintf(why, why_len, "the groups' answers have %zu columns, the statement %zu",
+                 p0->n_cols, plan->n_items);
         return HY_ERROR;
     }
     /* each cell: text of up to 100 digits; NULL as null */
@@ -764,16 +753,16 @@ static hy_status_t merge_agg(const struct scatter_plan *plan, const struct scatt
         isnull[c] = true;
         struct mysql_coldef cd;
         if (mysql_coldef_decode(p0->cols[c].p, p0->cols[c].len, p0->ext_meta, &cd) != HY_OK) {
-            say(why, why_len, "a malformed column definition");
+            snprintf(why, why_len, "a malformed column definition");
             rc = HY_ERROR;
             goto out;
         }
         if (plan->agg[c] == SCATTER_AGG_SUM && cd.type != MYSQL_TYPE_NEWDECIMAL &&
             cd.type != MYSQL_TYPE_DECIMAL && cd.type != MYSQL_TYPE_LONGLONG) {
-            say(why, why_len,
-                "halyard: cannot merge a read of every group: SUM() of type %u (a FLOAT or "
-                "DOUBLE sum depends on the order of the additions)",
-                cd.type);
+            snprintf(why, why_len,
+                     "halyard: cannot merge a read of every group: SUM() of type %u (a FLOAT or "
+                     "DOUBLE sum depends on the order of the additions)",
+                     cd.type);
             rc = HY_ERROR;
             goto out;
         }
@@ -786,8 +775,8 @@ static hy_status_t merge_agg(const struct scatter_plan *plan, const struct scatt
     }
     for (size_t g = 0; g < n; g++) {
         if (parts[g].n_rows != 1 || parts[g].n_cols != nc) {
-            say(why, why_len, "an aggregate answered %zu rows of %zu columns", parts[g].n_rows,
-                parts[g].n_cols);
+            snprintf(why, why_len, "an aggregate answered %zu rows of %zu columns", parts[g].n_rows,
+                     parts[g].n_cols);
             rc = HY_ERROR;
             goto out;
         }
@@ -796,7 +785,7 @@ static hy_status_t merge_agg(const struct scatter_plan *plan, const struct scatt
             size_t vn;
             bool null;
             if (!cell(&parts[g].rows[0], c, &v, &vn, &null) || vn >= 100) {
-                say(why, why_len, "a malformed or too long aggregate value");
+                snprintf(why, why_len, "a malformed or too long aggregate value");
                 rc = HY_ERROR;
                 goto out;
             }
@@ -814,7 +803,7 @@ static hy_status_t merge_agg(const struct scatter_plan *plan, const struct scatt
             case SCATTER_AGG_COUNT:
             case SCATTER_AGG_SUM:
                 if (!scatter_dec_add(acc[c], val, acc[c], sizeof(acc[c]))) {
-                    say(why, why_len, "a sum that does not fit");
+                    snprintf(why, why_len, "a sum that does not fit");
                     rc = HY_ERROR;
                     goto out;
                 }
@@ -836,7 +825,7 @@ static hy_status_t merge_agg(const struct scatter_plan *plan, const struct scatt
         size_t rl = 0;
         if (nc > 64) {
             rc = HY_ERROR;
-            say(why, why_len, "too many aggregates");
+            snprintf(why, why_len, "too many aggregates");
             goto out;
         }
         for (size_t c = 0; c < nc; c++) {
@@ -866,17 +855,17 @@ hy_status_t scatter_merge(const struct scatter_plan *plan, const struct scatter_
                           char *why, size_t why_len)
 {
     if (n == 0) {
-        say(why, why_len, "no group answered");
+        snprintf(why, why_len, "no group answered");
         return HY_ERROR;
     }
     for (size_t g = 0; g < n; g++) {
         if (parts[g].kind != SCATTER_PART_ROWS) {
-            say(why, why_len, "a group answered without rows");
+            snprintf(why, why_len, "a group answered without rows");
             return HY_ERROR;
         }
         if (parts[g].n_cols != parts[0].n_cols) {
-            say(why, why_len, "the groups answered with %zu and %zu columns", parts[0].n_cols,
-                parts[g].n_cols);
+            snprintf(why, why_len, "the groups answered with %zu and %zu columns", parts[0].n_cols,
+                     parts[g].n_cols);
             return HY_ERROR;
         }
     }
@@ -897,10 +886,10 @@ hy_status_t scatter_merge(const struct scatter_plan *plan, const struct scatter_
                 for (size_t i = 0; i < nk; i++)
                     covered = covered || k[i].col == c;
                 if (!covered) {
-                    say(why, why_len,
-                        "halyard: cannot merge a read of every group: DISTINCT needs every "
-                        "selected column in the ORDER BY (column %zu is not)",
-                        c + 1);
+                    snprintf(why, why_len,
+                             "halyard: cannot merge a read of every group: DISTINCT needs every "
+                             "selected column in the ORDER BY (column %zu is not)",
+                             c + 1);
                     return HY_ERROR;
                 }
             }
@@ -932,7 +921,7 @@ hy_status_t scatter_merge(const struct scatter_plan *plan, const struct scatter_
         break;
     case SCATTER_DATABASES:
         if (parts[0].n_cols != 1) {
-            say(why, why_len, "SHOW DATABASES answered %zu columns", parts[0].n_cols);
+            snprintf(why, why_len, "SHOW DATABASES answered %zu columns", parts[0].n_cols);
             return HY_ERROR;
         }
         rc = merge_sorted(plan, parts, n, NULL, 0, true, o, why, why_len);
@@ -941,7 +930,7 @@ hy_status_t scatter_merge(const struct scatter_plan *plan, const struct scatter_
         rc = merge_agg(plan, parts, n, o, why, why_len);
         break;
     case SCATTER_REFUSE:
-        say(why, why_len, "%s", plan->why);
+        snprintf(why, why_len, "%s", plan->why);
         return HY_ERROR;
     }
     if (rc != HY_OK)

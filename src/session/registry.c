@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "halyard/protocol/accounts.h"
+#include "halyard/protocol/conn.h"
 #include "halyard/session/registry.h"
 
 #define REG_BUCKETS 4096
@@ -137,6 +139,32 @@ enum registry_kill registry_kill(const struct registry_entry *by, uint32_t id, b
     }
     pthread_mutex_unlock(&reg_lock);
     return rc;
+}
+
+unsigned registry_kill_user(const struct registry_entry *by, const char *user, const char *host,
+                            bool name_resolve)
+{
+    unsigned n = 0;
+    pthread_mutex_lock(&reg_lock);
+    for (size_t b = 0; b < REG_BUCKETS; b++) {
+        for (struct registry_entry *t = reg_table[b]; t != NULL; t = t->next) {
+            if (t == by || strcmp(t->user, user) != 0)
+                continue;
+            if (host != NULL) {
+                /* the server compares the text as it is, no pattern */
+                char ip[64];
+                net_name_host(t->peer != NULL ? t->peer : "", ip, sizeof(ip));
+                const char *h = name_resolve && accounts_loopback(ip) ? "localhost" : ip;
+                if (strcmp(host, h) != 0)
+                    continue;
+            }
+            atomic_store(&t->kill_req, true);
+            wake_locked(t);
+            n++;
+        }
+    }
+    pthread_mutex_unlock(&reg_lock);
+    return n;
 }
 
 void registry_kill_done(uint32_t id, bool connection, bool accepted)

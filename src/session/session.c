@@ -489,6 +489,8 @@ bool down_parse(struct session *s)
             if (s->io.resp_done)
                 continue;
         }
+        if (s->kill.kill_user != NULL)
+            command_kill_user_answer(s, len);
         if (session_groups(s)->xa_piped) { /* the XA START sent with the statement answers first */
             int xr = session_xa_start_answer(s, len);
             if (xr < 0)
@@ -618,7 +620,8 @@ void command_begin(struct session *s, uint8_t cmd, uint8_t exec_flags)
     s->query.cmd_started = ev_now(s->w->loop);
     s->kill.kill_id = 0;
     command_kill_unhold(s, false); /* a leftover */
-    s->io.req_bytes = 0;           /* command_forward() counts the request it passes on */
+    command_kill_user_answered(s, 0);
+    s->io.req_bytes = 0; /* command_forward() counts the request it passes on */
     s->route.wait_idx = -1;
     s->route.last_idx = s->conns.cur->idx;
     s->io.down_sent = false;
@@ -927,6 +930,11 @@ static enum next_step com_query(struct session *s, const struct next_cmd *c)
         bool query;
         if (parse_kill((const char *)p + 1, c->len - 1, &id, &mod, &query)) {
             command_kill(s, c->len, id, query, mod, false);
+            return NEXT_STOP;
+        }
+        struct kill_user ku;
+        if (parse_kill_user((const char *)p + 1, c->len - 1, &ku)) {
+            command_kill_user(s, c->len, &ku);
             return NEXT_STOP;
         }
     }

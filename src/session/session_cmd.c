@@ -74,6 +74,111 @@ bool parse_kill(const char *sql, size_t len, uint32_t *id, const char **modifier
     return true;
 }
 
+/* One part of an account name: 'quoted', "quoted", `quoted` or bare
+ * (letters, digits, '_', '$', '.', '%', '-'). */
+static bool kill_name_part(const char **pp, const char *end, char *out, size_t cap)
+{
+    const char *p = *pp;
+    size_t n = 0;
+    if (p < end && (*p == '\'' || *p == '"' || *p == '`')) {
+        char q = *p++;
+        while (p < end && *p != q) {
+            if (*p == '\\' && q != '`' && p + 1 < end)
+                p++;
+            if (n + 1 >= cap)
+                return false;
+            out[n++] = *p++;
+        }
+        if (p >= end)
+            return false;
+        p++;
+    } else {
+        while (p < end && (isalnum((unsigned char)*p) || strchr("_$.%-", *p) != NULL)) {
+            if (n + 1 >= cap)
+                return false;
+            out[n++] = *p++;
+        }
+        if (n == 0)
+            return false;
+    }
+    out[n] = '\0';
+    *pp = p;
+    return true;
+}
+
+bool parse_kill_user(const char *sql, size_t len, struct kill_user *ku)
+{
+    const char *p = sql, *end = sql + len;
+    p = skip_space_comments(p, end);
+    if (!match_word(&p, end, "KILL"))
+        return false;
+    if (!match_word(&p, end, "HARD"))
+        (void)match_word(&p, end, "SOFT");
+    if (match_word(&p, end, "QUERY"))
+        return false; /* the server stops the statements; sessions go on */
+    (void)match_word(&p, end, "CONNECTION");
+    if (!match_word(&p, end, "USER"))
+        return false;
+    if (match_word(&p, end, "CURRENT_USER"))
+        return false; /* the server's to resolve */
+    if (!kill_name_part(&p, end, ku->user, sizeof(ku->user)))
+        return false;
+    ku->any_host = true;
+    ku->host[0] = '\0';
+    if (p < end && *p == '@') {
+        p++;
+        if (!kill_name_part(&p, end, ku->host, sizeof(ku->host)))
+            return false;
+        ku->any_host = false;
+    }
+    p = skip_space_comments(p, end);
+    if (p < end && *p == ';')
+        p = skip_space_comments(p + 1, end);
+    return p == end;
+}
+
+/* KILL [CONNECTION] USER: passed to the primary, which kills that
+ * account's threads there (halyard's connections among them) and checks
+ * the privilege. halyard then ends that account's sessions too
+ * (command_kill_user_answered), as the server ends its clients', when the
+ * privilege is proven: the server killed at least one thread, or the
+ * account kills its own sessions. (The server answers OK with 0 rows, not
+ * an error, to a KILL USER that finds no thread it may kill.) */
+void command_kill_user(struct session *s, uint32_t len, const struct kill_user *ku)
+{
+    if (!ensure_backend(s, s->route.primary))
+        return; /* runs again once the backend is ready */
+    struct kill_user *pend = malloc(sizeof(*pend));
+    if (pend != NULL)
+        *pend = *ku;
+    command_forward(s, COM_QUERY, len, 0); /* command_begin drops a leftover */
+    s->kill.kill_user = pend;
+}
+
+void command_kill_user_answered(struct session *s, uint64_t killed)
+{
+    struct kill_user *ku = s->kill.kill_user;
+    s->kill.kill_user = NULL;
+    if (ku == NULL)
+        return;
+    if (killed > 0 || (s->who.user != NULL && strcmp(s->who.user, ku->user) == 0)) {
+        unsigned n = registry_kill_user(&s->kill.reg, ku->user, ku->any_host ? NULL : ku->host,
+                                        users_name_resolve());
+        slog_info(s, "KILL CONNECTION USER %s%s%s: %u halyard session(s) to end", ku->user,
+                  ku->any_host ? "" : "@", ku->host, n);
+    }
+    free(ku);
+}
+
+void command_kill_user_answer(struct session *s, uint32_t len)
+{
+    const uint8_t *p = s->io.down.b->data + s->io.down.scan + MYSQL_HEADER_SIZE;
+    struct mysql_ok ok = {0};
+    bool killed =
+        len > 0 && p[0] == MYSQL_OK && mysql_ok_decode(p, len, s->io.resp.caps, &ok) == HY_OK;
+    command_kill_user_answered(s, killed ? ok.affected_rows : 0);
+}
+
 /* A KILL naming a halyard session id: find the backend thread behind it.
  * It is sent only once this session's own backend is ready, with the
  * target held (registry.h) so that the thread, read then, stays the

@@ -395,6 +395,14 @@ void command_kill(struct session *s, uint32_t len, uint32_t id, bool query, cons
                   bool as_com_process_kill);
 void packet_too_large(struct session *s, uint8_t seq);
 bool parse_kill(const char *sql, size_t len, uint32_t *id, const char **modifier, bool *query);
+/* KILL [HARD|SOFT] [CONNECTION] USER name[@host]: true and *ku filled. */
+bool parse_kill_user(const char *sql, size_t len, struct kill_user *ku);
+void command_kill_user(struct session *s, uint32_t len, const struct kill_user *ku);
+/* Its answer arrived (`killed`: the OK's affected rows, the server
+ * threads it killed; 0 for an ERR), or it never will (0). */
+void command_kill_user_answered(struct session *s, uint64_t killed);
+/* ... from the first packet of the answer in `down` (`len` bytes). */
+void command_kill_user_answer(struct session *s, uint32_t len);
 
 /* session_reload.c */
 bool primary_retry(struct session *s, const struct config_backend *be);

@@ -44,6 +44,7 @@ static void session_free(struct session *s)
 {
     struct worker *w = s->w;
     command_kill_unhold(s, false);
+    command_kill_user_answered(s, 0);
     registry_remove(&s->kill.reg);
     ev_timer_stop(w->loop, &s->io.timer);
     ev_timer_stop(w->loop, &s->io.idle);
@@ -239,6 +240,7 @@ void session_create(struct worker *w, int fd, const struct config_listener *list
     s->kill.reg.loop = w->loop;
     s->kill.reg.wakeup = &w->wakeup;
     s->kill.reg.kill_pending = &w->kill_pending;
+    s->kill.reg.peer = s->who.peer;
     s->state = SS_HANDSHAKE;
     conn_init(&s->client, fd);
     s->conns.n_bc = (uint16_t)cfg->n_backends;

@@ -109,17 +109,7 @@ void client_host(const struct session *s, char *out, size_t len)
 
 void client_ip(const struct session *s, char *out, size_t len)
 {
-    /* "127.0.0.1:5555" -> "127.0.0.1", "[::1]:5555" -> "::1" */
-    const char *p = s->who.peer;
-    size_t n = strlen(p);
-    const char *colon = strrchr(p, ':');
-    if (colon != NULL)
-        n = (size_t)(colon - p);
-    if (n >= 2 && p[0] == '[') {
-        p++;
-        n -= 2;
-    }
-    snprintf(out, len, "%.*s", (int)n, p);
+    net_name_host(s->who.peer, out, len);
 }
 
 void send_access_denied(struct session *s, uint8_t seq, const char *user, size_t user_len,

@@ -86,16 +86,6 @@ static bool tb_lenenc(struct tbuf *b, uint64_t v)
     return tb_u8(b, 0xfe) && tb_le(b, v, 8);
 }
 
-static void say(char *why, size_t why_len, const char *fmt, ...) HY_PRINTF(3, 4);
-
-static void say(char *why, size_t why_len, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, why_len, fmt, ap);
-    va_end(ap);
-}
-
 /* ---- parameters as literals --------------------------------------------- */
 
 #define TYPE_TIMESTAMP 7
@@ -157,14 +147,15 @@ static bool put_string(struct tbuf *b, const uint8_t *s, size_t n, unsigned lex_
     for (size_t i = 0; i < n; i++)
         high = high || s[i] >= 0x80;
     if (high && !charset_safe(charset)) {
-        say(why, why_len,
+        snprintf(
+            why, why_len,
             "a string parameter with non-ASCII bytes in character set %u (collation id) cannot be "
             "written as a literal safely",
             (unsigned)charset);
         return false;
     }
     if (nbe && memchr(s, '\0', n) != NULL) {
-        say(why, why_len, "a string parameter holding a NUL byte under NO_BACKSLASH_ESCAPES");
+        snprintf(why, why_len, "a string parameter holding a NUL byte under NO_BACKSLASH_ESCAPES");
         return false;
     }
     tb_u8(b, '\'');
@@ -195,12 +186,12 @@ static bool put_temporal(struct tbuf *b, uint8_t type, struct mysql_rd *rd, char
     uint8_t n = mysql_rd_u8(rd);
     const uint8_t *f = mysql_rd_bytes(rd, n);
     if (rd->bad || f == NULL) {
-        say(why, why_len, "a temporal parameter is cut short");
+        snprintf(why, why_len, "a temporal parameter is cut short");
         return false;
     }
     if (type == TYPE_TIME) {
         if (n != 0 && n != 8 && n != 12) {
-            say(why, why_len, "a TIME parameter of %u bytes", (unsigned)n);
+            snprintf(why, why_len, "a TIME parameter of %u bytes", (unsigned)n);
             return false;
         }
         unsigned neg = n ? f[0] : 0;
@@ -213,7 +204,7 @@ static bool put_temporal(struct tbuf *b, uint8_t type, struct mysql_rd *rd, char
                               : 0;
         uint64_t hours = (uint64_t)days * 24 + h;
         if (hours > 838 || m > 59 || sec > 59 || us > 999999) {
-            say(why, why_len, "a TIME parameter out of range");
+            snprintf(why, why_len, "a TIME parameter out of range");
             return false;
         }
         tb_fmt(b, "TIME'%s%02u:%02u:%02u", neg ? "-" : "", (unsigned)hours, m, sec);
@@ -222,7 +213,7 @@ static bool put_temporal(struct tbuf *b, uint8_t type, struct mysql_rd *rd, char
         return tb_u8(b, '\'');
     }
     if (n != 4 && n != 7 && n != 11) {
-        say(why, why_len, "a zero or malformed date parameter (%u bytes)", (unsigned)n);
+        snprintf(why, why_len, "a zero or malformed date parameter (%u bytes)", (unsigned)n);
         return false;
     }
     unsigned y = (unsigned)f[0] | (unsigned)f[1] << 8, mo = f[2], d = f[3];
@@ -234,7 +225,8 @@ static bool put_temporal(struct tbuf *b, uint8_t type, struct mysql_rd *rd, char
     bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     if (y > 9999 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
         (mo == 2 && d == 29 && !leap) || h > 23 || mi > 59 || s > 59 || us > 999999) {
-        say(why, why_len, "a date parameter that is not a valid date (out of range, a zero part)");
+        snprintf(why, why_len,
+                 "a date parameter that is not a valid date (out of range, a zero part)");
         return false;
     }
     if (type == TYPE_DATE)
@@ -281,11 +273,11 @@ static bool put_param(struct tbuf *b, struct mysql_rd *rd, uint8_t type, bool un
             memcpy(&v, &bits, sizeof(v));
         }
         if (rd->bad) {
-            say(why, why_len, "a floating-point parameter is cut short");
+            snprintf(why, why_len, "a floating-point parameter is cut short");
             return false;
         }
         if (!isfinite(v)) {
-            say(why, why_len, "a floating-point parameter that is not a finite number");
+            snprintf(why, why_len, "a floating-point parameter that is not a finite number");
             return false;
         }
         return v < 0 ? tb_fmt(b, "(%.16e)", v) : tb_fmt(b, "%.16e", v);
@@ -295,11 +287,11 @@ static bool put_param(struct tbuf *b, struct mysql_rd *rd, uint8_t type, bool un
         uint64_t n = mysql_rd_lenenc(rd);
         const uint8_t *s = rd->bad ? NULL : mysql_rd_bytes(rd, n);
         if (s == NULL || rd->bad) {
-            say(why, why_len, "a DECIMAL parameter is cut short");
+            snprintf(why, why_len, "a DECIMAL parameter is cut short");
             return false;
         }
         if (!decimal_text(s, n)) {
-            say(why, why_len, "a DECIMAL parameter that is not a decimal number");
+            snprintf(why, why_len, "a DECIMAL parameter that is not a decimal number");
             return false;
         }
         bool neg = s[0] == '-';
@@ -318,7 +310,7 @@ static bool put_param(struct tbuf *b, struct mysql_rd *rd, uint8_t type, bool un
         uint64_t n = mysql_rd_lenenc(rd);
         const uint8_t *s = rd->bad ? NULL : mysql_rd_bytes(rd, n);
         if (s == NULL || rd->bad) {
-            say(why, why_len, "a string parameter is cut short");
+            snprintf(why, why_len, "a string parameter is cut short");
             return false;
         }
         return put_string(b, s, n, lex_opts, charset, why, why_len);
@@ -329,12 +321,13 @@ static bool put_param(struct tbuf *b, struct mysql_rd *rd, uint8_t type, bool un
     case TYPE_TIME:
         return put_temporal(b, type, rd, why, why_len);
     default:
-        say(why, why_len, "a parameter of type %u cannot be written as a literal", (unsigned)type);
+        snprintf(why, why_len, "a parameter of type %u cannot be written as a literal",
+                 (unsigned)type);
         return false;
     }
     const uint8_t *v = mysql_rd_bytes(rd, width);
     if (v == NULL || rd->bad) {
-        say(why, why_len, "an integer parameter is cut short");
+        snprintf(why, why_len, "an integer parameter is cut short");
         return false;
     }
     for (size_t i = 0; i < width; i++)
@@ -369,13 +362,13 @@ hy_status_t ps_text_interpolate(const char *sql, size_t len, unsigned lex_opts,
     *out_len = 0;
     struct mysql_stmt_exec ex;
     if (mysql_stmt_exec_decode(payload, plen, n_params, &ex) != HY_OK) {
-        say(why, why_len, "malformed COM_STMT_EXECUTE");
+        snprintf(why, why_len, "malformed COM_STMT_EXECUTE");
         return HY_ERROR;
     }
     if (ex.new_params_bound)
         types = ex.types;
     if (n_params > 0 && types == NULL) {
-        say(why, why_len, "the parameters' types were never sent");
+        snprintf(why, why_len, "the parameters' types were never sent");
         return HY_ERROR;
     }
     struct mysql_rd rd;
@@ -404,15 +397,15 @@ hy_status_t ps_text_interpolate(const char *sql, size_t len, unsigned lex_opts,
         if (t.type != T_PARAM)
             continue;
         if (list == 1) {
-            say(why, why_len,
-                "a parameter in the select list (the server names and types its column after "
-                "the `?`, a literal would change both)");
+            snprintf(why, why_len,
+                     "a parameter in the select list (the server names and types its column after "
+                     "the `?`, a literal would change both)");
             ok = false;
             break;
         }
         if (i >= n_params) {
-            say(why, why_len, "the statement has more `?` than its %u parameters",
-                (unsigned)n_params);
+            snprintf(why, why_len, "the statement has more `?` than its %u parameters",
+                     (unsigned)n_params);
             ok = false;
             break;
         }
@@ -432,8 +425,8 @@ hy_status_t ps_text_interpolate(const char *sql, size_t len, unsigned lex_opts,
         i++;
     }
     if (ok && i != n_params) {
-        say(why, why_len, "the statement has %u `?` for %u parameters", (unsigned)i,
-            (unsigned)n_params);
+        snprintf(why, why_len, "the statement has %u `?` for %u parameters", (unsigned)i,
+                 (unsigned)n_params);
         ok = false;
     }
     if (ok)
@@ -617,21 +610,21 @@ static bool put_value(struct tbuf *b, const struct col *c, size_t idx, const uin
     case MYSQL_TYPE_LONGLONG:
         if (put_int(b, c, s, n))
             return true;
-        say(why, why_len, "column %zu: \"%.*s\" is not a value of its integer type", idx + 1,
-            (int)HY_MIN(n, 40), (const char *)s);
+        snprintf(why, why_len, "column %zu: \"%.*s\" is not a value of its integer type", idx + 1,
+                 (int)HY_MIN(n, 40), (const char *)s);
         return false;
     case MYSQL_TYPE_FLOAT:
-        say(why, why_len,
-            "column %zu is a FLOAT, whose text has 6 significant digits, not its value's: its "
-            "binary value cannot be rebuilt exactly (CAST it to DOUBLE or DECIMAL)",
-            idx + 1);
+        snprintf(why, why_len,
+                 "column %zu is a FLOAT, whose text has 6 significant digits, not its value's: its "
+                 "binary value cannot be rebuilt exactly (CAST it to DOUBLE or DECIMAL)",
+                 idx + 1);
         return false;
     case MYSQL_TYPE_DOUBLE: {
         if (c->decimals != NOT_FIXED_DEC && c->decimals != 39) {
-            say(why, why_len,
-                "column %zu is a DOUBLE with %u fixed decimals, whose text is rounded: its "
-                "binary value cannot be rebuilt exactly",
-                idx + 1, (unsigned)c->decimals);
+            snprintf(why, why_len,
+                     "column %zu is a DOUBLE with %u fixed decimals, whose text is rounded: its "
+                     "binary value cannot be rebuilt exactly",
+                     idx + 1, (unsigned)c->decimals);
             return false;
         }
         char tmp[64];
@@ -648,8 +641,8 @@ static bool put_value(struct tbuf *b, const struct col *c, size_t idx, const uin
         memcpy(&bits, &v, sizeof(bits));
         return tb_le(b, bits, 8);
     bad_double:
-        say(why, why_len, "column %zu: \"%.*s\" is not a DOUBLE", idx + 1, (int)HY_MIN(n, 40),
-            (const char *)s);
+        snprintf(why, why_len, "column %zu: \"%.*s\" is not a DOUBLE", idx + 1, (int)HY_MIN(n, 40),
+                 (const char *)s);
         return false;
     }
     case TYPE_DATE:
@@ -658,17 +651,17 @@ static bool put_value(struct tbuf *b, const struct col *c, size_t idx, const uin
     case TYPE_TIMESTAMP:
         if (put_datetime(b, s, n, c->type == TYPE_DATE || c->type == TYPE_NEWDATE))
             return true;
-        say(why, why_len, "column %zu: \"%.*s\" is not a date", idx + 1, (int)HY_MIN(n, 40),
-            (const char *)s);
+        snprintf(why, why_len, "column %zu: \"%.*s\" is not a date", idx + 1, (int)HY_MIN(n, 40),
+                 (const char *)s);
         return false;
     case TYPE_TIME:
         if (put_time(b, s, n))
             return true;
-        say(why, why_len, "column %zu: \"%.*s\" is not a time", idx + 1, (int)HY_MIN(n, 40),
-            (const char *)s);
+        snprintf(why, why_len, "column %zu: \"%.*s\" is not a time", idx + 1, (int)HY_MIN(n, 40),
+                 (const char *)s);
         return false;
     case MYSQL_TYPE_NULL:
-        say(why, why_len, "column %zu is of type NULL but holds a value", idx + 1);
+        snprintf(why, why_len, "column %zu is of type NULL but holds a value", idx + 1);
         return false;
     case MYSQL_TYPE_DECIMAL:
     case MYSQL_TYPE_NEWDECIMAL:
@@ -686,8 +679,8 @@ static bool put_value(struct tbuf *b, const struct col *c, size_t idx, const uin
     case TYPE_GEOMETRY:
         return tb_lenenc(b, n) && tb_put(b, s, n);
     default:
-        say(why, why_len, "column %zu is of type %u, which halyard cannot write in binary", idx + 1,
-            (unsigned)c->type);
+        snprintf(why, why_len, "column %zu is of type %u, which halyard cannot write in binary",
+                 idx + 1, (unsigned)c->type);
         return false;
     }
 }
@@ -713,14 +706,14 @@ static bool row_binary(struct tbuf *b, const struct col *cols, size_t n_cols, co
         uint64_t n = mysql_rd_lenenc(&rd);
         const uint8_t *s = rd.bad ? NULL : mysql_rd_bytes(&rd, n);
         if (s == NULL || rd.bad) {
-            say(why, why_len, "a row of the merged answer is malformed");
+            snprintf(why, why_len, "a row of the merged answer is malformed");
             return false;
         }
         if (!put_value(b, &cols[i], i, s, n, why, why_len))
             return false;
     }
     if (mysql_rd_left(&rd) != 0) {
-        say(why, why_len, "a row of the merged answer has more values than columns");
+        snprintf(why, why_len, "a row of the merged answer has more values than columns");
         return false;
     }
     return true;
@@ -746,7 +739,7 @@ hy_status_t ps_text_binary_resultset(const uint8_t *in, size_t len, bool ext_met
     hy_status_t rc = HY_OK;
     while (at < len && rc == HY_OK) {
         if (len - at < 4) {
-            say(why, why_len, "a truncated packet in the merged answer");
+            snprintf(why, why_len, "a truncated packet in the merged answer");
             rc = HY_ERROR;
             break;
         }
@@ -754,7 +747,7 @@ hy_status_t ps_text_binary_resultset(const uint8_t *in, size_t len, bool ext_met
         uint8_t seq = in[at + 3];
         const uint8_t *p = in + at + 4;
         if (n > len - at - 4 || n == 0xffffff) {
-            say(why, why_len, "a packet of the merged answer is truncated or 16 MiB");
+            snprintf(why, why_len, "a packet of the merged answer is truncated or 16 MiB");
             rc = HY_ERROR;
             break;
         }
@@ -770,7 +763,7 @@ hy_status_t ps_text_binary_resultset(const uint8_t *in, size_t len, bool ext_met
             mysql_rd_init(&rd, p, n);
             uint64_t c = mysql_rd_lenenc(&rd);
             if (rd.bad || c == 0 || c > 4096 || n > 9) {
-                say(why, why_len, "a malformed column count in the merged answer");
+                snprintf(why, why_len, "a malformed column count in the merged answer");
                 rc = HY_ERROR;
                 break;
             }
@@ -794,7 +787,7 @@ hy_status_t ps_text_binary_resultset(const uint8_t *in, size_t len, bool ext_met
         case 1: {
             struct mysql_coldef cd;
             if (mysql_coldef_decode(p, n, ext_meta, &cd) != HY_OK) {
-                say(why, why_len, "a malformed column definition in the merged answer");
+                snprintf(why, why_len, "a malformed column definition in the merged answer");
                 rc = HY_ERROR;
                 break;
             }
@@ -824,7 +817,7 @@ hy_status_t ps_text_binary_resultset(const uint8_t *in, size_t len, bool ext_met
                 break;
             }
             if (row.len >= 0xffffff) {
-                say(why, why_len, "a binary row of 16 MiB or more");
+                snprintf(why, why_len, "a binary row of 16 MiB or more");
                 rc = HY_ERROR;
                 break;
             }
@@ -836,7 +829,7 @@ hy_status_t ps_text_binary_resultset(const uint8_t *in, size_t len, bool ext_met
         }
     }
     if (rc == HY_OK && phase != 4) {
-        say(why, why_len, "the merged answer ends early");
+        snprintf(why, why_len, "the merged answer ends early");
         rc = HY_ERROR;
     }
     if (rc == HY_OK && b.nomem)

@@ -148,13 +148,11 @@ static void *writer_main(void *arg)
         W.tail = &W.head;
         pthread_mutex_unlock(&W.mu);
 
-        unsigned long recs = 0, syncs = 0;
         for (struct wnode *first = batch; first != NULL;) {
             struct wnode *end = first;
             bool sync = false;
             while (end != NULL && strcmp(end->path, first->path) == 0) {
                 sync = sync || end->w != NULL;
-                recs += end->w != NULL;
                 end = end->next;
             }
             bool torn = strcmp(torn_path, first->path) == 0;
@@ -167,14 +165,16 @@ static void *writer_main(void *arg)
                 snprintf(torn_path, sizeof(torn_path), "%s", first->path);
             else if (strcmp(torn_path, first->path) == 0)
                 torn_path[0] = '\0';
-            if (sync && rc == HY_OK)
-                syncs++;
+            /* Counted before anyone is told: a waiter called back sees
+             * its record in the counts (xa_log_writer_counts). */
             pthread_mutex_lock(&W.mu);
+            if (sync && rc == HY_OK)
+                W.syncs++;
             for (struct wnode *n = first; n != end; n = n->next) {
                 if (n->w == NULL)
                     continue;
-                if (rc != HY_OK)
-                    recs--; /* counted as made durable: it was not */
+                if (rc == HY_OK)
+                    W.records++; /* made durable */
                 n->w->rc = rc;
                 n->w->err = rc == HY_OK ? 0 : e;
                 n->w->finished = true;
@@ -191,8 +191,6 @@ static void *writer_main(void *arg)
             }
         }
         pthread_mutex_lock(&W.mu);
-        W.records += recs;
-        W.syncs += syncs;
     }
     pthread_mutex_unlock(&W.mu);
     return NULL;

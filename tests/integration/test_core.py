@@ -582,6 +582,47 @@ def test_kill_other_users_session(start_halyard, cluster):
     assert one(app, "SELECT 'usable'") == ("usable",)
 
 
+def test_kill_connection_user_ends_that_account_s_sessions(start_halyard, cluster):
+    """KILL CONNECTION USER u[@host], once the server accepts it, ends
+    halyard's sessions of that account (from a matching client host) as the
+    server ends its clients': their next statement finds the connection
+    gone. Another account's sessions, and a host that does not match, stay;
+    a KILL USER the server refuses ends nothing."""
+    cluster.sql(0, "CREATE USER IF NOT EXISTS 'hy_ku'@'%' IDENTIFIED BY 'ku'")
+    cluster.sql(0, "GRANT SELECT ON *.* TO 'hy_ku'@'%'")
+    try:
+        h = start_halyard(users=TWO_USERS + [{"name": "hy_ku",
+                                              "password_hash": mysql_native_hash("ku")}])
+        busy = h.connect(user="hy_ku", password="ku")
+        # a connection of its account on the primary, where KILL USER runs
+        assert one(busy, "SELECT /* halyard: primary */ 1") == (1,)
+        idle = raw_login(h, "hy_ku", "ku")  # logged in, no backend yet
+        bystander = h.connect()
+        killer = h.connect(user=MONITOR_USER, password=MONITOR_PASSWORD)
+
+        # Refused by the server (app has no CONNECTION ADMIN): nothing ends.
+        with pytest.raises(pymysql.err.OperationalError) as e:
+            one(bystander, "KILL CONNECTION USER hy_ku")
+        assert e.value.args[0] == 1095, e.value.args
+        assert one(busy, "SELECT 'alive'") == ("alive",)
+        # A host the clients do not come from, or a pattern (the server
+        # compares the host as it is): nothing of halyard's ends.
+        one(killer, "KILL CONNECTION USER 'hy_ku'@'192.0.2.1'")
+        one(killer, "KILL CONNECTION USER 'hy_ku'@'127.0.0.%'")
+        assert one(busy, "SELECT 'still'") == ("still",)
+
+        with h.log_contains(r"KILL CONNECTION USER hy_ku@127\.0\.0\.1: 2 halyard session"):
+            one(killer, "KILL HARD CONNECTION USER hy_ku@'127.0.0.1'")
+        with pytest.raises(pymysql.err.OperationalError) as e:
+            one(busy, "SELECT 1")
+        assert e.value.args[0] in (2006, 2013), e.value.args
+        idle.wait_closed(2)
+        assert one(bystander, "SELECT 'bystander fine'") == ("bystander fine",)
+        assert one(killer, "SELECT 'killer fine'") == ("killer fine",)
+    finally:
+        cluster.sql(0, "DROP USER IF EXISTS 'hy_ku'@'%'")
+
+
 def test_kill_unknown_id(halyard, cluster):
     conn = halyard.connect()
     unknown = SESSION_ID_BASE + 12_345_678

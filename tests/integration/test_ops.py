@@ -615,7 +615,7 @@ def test_connection_limit(halyard):
         s.connect(path)
         assert s.recv(100) == b"ERR too many admin connections\n\n"
         assert s.recv(100) == b""
-    r = ctl("-s", path, "help")
+    r = ctl("-s", path, "show", "status")
     assert r.returncode == 1 and r.stdout == "ERR too many admin connections\n", r
     held.pop().close()
     wait_until(lambda: admin(path, "help").startswith("command "), what="a free admin slot")
@@ -642,23 +642,74 @@ def test_halyardctl_exit_codes(start_halyard, tmp_path):
     r = ctl("-c", h.conf_path, "show", "config")
     assert r.returncode == 0 and kv_table(r.stdout)["admin_socket"] == path
     # 1: the command failed
-    r = ctl("-s", path, "frobnicate")
-    assert r.returncode == 1 and r.stdout == "ERR unknown command 'frobnicate'; try help\n"
     r = ctl("-s", path, "kill", "session", "12345")
     assert r.returncode == 1 and r.stdout == "ERR no session 12345\n"
-    # 2: usage
+    # -q: nothing but the error, on stderr
+    r = ctl("-q", "-s", path, "kill", "session", "12345")
+    assert (r.returncode, r.stdout, r.stderr) == (1, "", "ERR no session 12345\n"), r
+    r = ctl("-q", "-s", path, "show", "status")
+    assert (r.returncode, r.stdout, r.stderr) == (0, "", ""), r
+    # 2: usage, or a command no table has (not sent)
+    r = ctl("-s", path, "frobnicate")
+    assert r.returncode == 2 and r.stdout == "" and \
+        'unknown command "frobnicate" (halyardctl --help lists the commands)' in r.stderr, r
     assert ctl().returncode == 2
-    assert ctl("-x", "help").returncode == 2
-    assert ctl("-s", path, "-c", h.conf_path, "help").returncode == 2
-    assert ctl("-t", "0", "help").returncode == 2
+    assert ctl("-x", "show", "status").returncode == 2
+    assert ctl("-s", path, "-c", h.conf_path, "show", "status").returncode == 2
+    assert ctl("-t", "0", "show", "status").returncode == 2
     bad = tmp_path / "bad.conf"
     bad.write_text("workers = ;\n")
-    r = ctl("-c", str(bad), "help")
+    r = ctl("-c", str(bad), "show", "status")
     assert r.returncode == 2 and f"{bad}:1: syntax error" in r.stderr
     # 3: no answer
-    r = ctl("-s", str(tmp_path / "nothing.sock"), "help")
+    r = ctl("-s", str(tmp_path / "nothing.sock"), "show", "status")
     assert r.returncode == 3 and "cannot connect" in r.stderr
     assert ctl("--help").returncode == 0
+
+
+def man_commands():
+    """The usages docs/halyardctl.1 lists under COMMANDS (each .TP's next
+    line, roff taken out)."""
+    text = open(os.path.join(REPO, "docs", "halyardctl.1")).read()
+    section = text.split("\n.SH COMMANDS\n", 1)[1].split("\n.SH ", 1)[0]
+    lines = section.split("\n")
+    out = []
+    for i, line in enumerate(lines[:-1]):
+        if line == ".TP":
+            u = re.sub(r"^\.B[IR]? ", "", lines[i + 1])
+            u = re.sub(r"\\f[BIRP]", "", u).replace("\\-", "-").replace('"', "")
+            out.append(u)
+    return out
+
+
+def test_halyardctl_help():
+    """--help lists every command one line each (the admin socket's table and
+    halyardctl's own, tested against the table in tests/unit/test_ctl_help.c),
+    the man page lists the same, help --json too, and `help COMMAND` explains
+    one (every one in the unit test)."""
+    r = ctl("--help")
+    assert r.returncode == 0 and r.stderr == "", r
+    assert ctl("help").stdout == r.stdout
+    listed = r.stdout.split("commands (halyardctl help COMMAND explains one):\n")[1]
+    listed = listed.split("\nexit status:")[0].split("\n")
+    usages = [re.match(r"  (\S.*?)(?:  +|$)", line).group(1) for line in listed]
+    for want in ("help [COMMAND]", "show status", "show backends [--detail]", "switchover [to NAME]",
+                 "restore --to-gtid G|--to-time T", "backup verify [--into HOST:PORT]", "backup full"):
+        assert want in usages, usages
+    assert man_commands() == usages, "docs/halyardctl.1's COMMANDS differ from --help"
+    j = json.loads(ctl("help", "--json").stdout)
+    assert [c["usage"] for c in j["commands"]] == usages
+    assert json.loads(ctl("-j", "help").stdout) == j
+    assert {c["runs_in"] for c in j["commands"] if c["usage"].startswith(("restore", "backup verify"))} \
+        == {"halyardctl"}
+    assert all(c["example"] and c["description"] for c in j["commands"]), j
+    # each one is explained in tests/unit/test_ctl_help.c; here the binary, for a few
+    for u in [x for x in usages if x.startswith(("show backends", "backend ", "restore", "backup "))]:
+        words = re.match(r"[a-z][a-z-]*(?: [a-z][a-z-]*)*", u).group(0).split()
+        h = ctl("help", *words)
+        assert h.returncode == 0 and f"] {u}\n" in h.stdout and "example:\n" in h.stdout, (u, h)
+    h = ctl("help", "frobnicate")
+    assert h.returncode == 2 and h.stdout == "" and 'no command "frobnicate"' in h.stderr, h
 
 
 def test_halyardctl_timeout(tmp_path):
@@ -667,7 +718,7 @@ def test_halyardctl_timeout(tmp_path):
     srv.bind(path)
     srv.listen(1)
     t0 = time.monotonic()
-    r = ctl("-s", path, "-t", "0.5", "help")
+    r = ctl("-s", path, "-t", "0.5", "show", "status")
     assert r.returncode == 3 and "no complete answer" in r.stderr
     assert time.monotonic() - t0 < 5
     srv.close()

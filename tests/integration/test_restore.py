@@ -60,11 +60,15 @@ def restore(conf, pwfile, *args, user=RESTORE_USER):
 
 
 def full_backup(conf):
-    r = ctl(conf["admin_socket"], "backup", "full")
+    """backup full --wait: halyardctl follows the backup to its end; into a
+    pipe its phase line, the outcome and the totals."""
+    r = ctl(conf["admin_socket"], "backup", "full", "--wait")
     assert r.returncode == 0, r.stdout + r.stderr
-    wait_until(lambda: show_backup(conf)["full_state"] != "running", 60, interval=0.1)
     s = show_backup(conf)
     assert s["full_state"] == "ok", s
+    assert f"\nOK backup full done: {s['full_file']}, GTID {s['full_gtid']}\n" in r.stdout, r.stdout
+    assert "\nphase: dumping\n" in r.stdout and re.search(
+        r"^progress: done after 1 phase, [\d.]+ (B|KiB|MiB) in \d+s$", r.stdout, re.M), r.stdout
     return s
 
 

@@ -13,10 +13,16 @@ compared.
     and the next verify refuses it (not empty) and says so;
     interrupted mid-restore (Ctrl-C to its group, or SIGTERM to it alone):
     the restore's children stopped, the replica replicating and ONLINE
-    again, the result failed, halyardctl ended by that signal.
+    again, the result failed, halyardctl ended by that signal;
+    its progress (src/core/progress.c): into a pipe one line per phase, in
+    order, with the bytes of those that read files, and the totals; on a
+    pseudo-terminal the line redrawn in place (\r, erased with ESC [K) with
+    bytes and no phase lines; --quiet: nothing on stdout, the refusal on
+    stderr.
 """
 
 import os
+import pty
 import re
 import signal
 import subprocess
@@ -33,6 +39,31 @@ def verify(conf, pwfile, *args):
     return subprocess.run([HALYARDCTL, "-c", conf["_path"], "backup", "verify",
                            "--user", RESTORE_USER, "--password-file", str(pwfile), *args],
                           capture_output=True, text=True, timeout=300)
+
+
+def verify_on_pty(conf, pwfile, *args):
+    """verify() with stdout a pseudo-terminal: (exit status, what it drew)."""
+    master, slave = pty.openpty()
+    p = subprocess.Popen([HALYARDCTL, "-c", conf["_path"], "backup", "verify",
+                          "--user", RESTORE_USER, "--password-file", str(pwfile), *args],
+                         stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.STDOUT)
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: every writer of the terminal is gone
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(master)
+    return p.wait(timeout=300), out.decode(errors="replace")
+
+
+PHASES = ["checking the scratch server", "draining the replica",
+          "stopping the replica at a GTID the archive holds", "reading the archive",
+          "checking the backup", "loading the dump", "replaying binlogs", "comparing checksums"]
 
 
 def backend_of(conf, port):
@@ -72,6 +103,16 @@ def test_verify(cluster, start_halyard, tmp_path, scratch):  # noqa: F811
     g, n = m.group(1), int(m.group(2))
     assert n >= 1 and f"replica: {name} " in r.stdout, r.stdout
     print("\n" + r.stdout)
+    # into a pipe: one line per phase, in order (those reading files with
+    # their size), then the totals; nothing drawn in place
+    phases = re.findall(r"^phase: (.*?)(?: \(([\d.]+ (?:B|KiB|MiB))\))?$", r.stdout, re.M)
+    assert [p for p, _ in phases] == PHASES, r.stdout
+    sized = {p: size for p, size in phases}
+    assert all(sized[p] for p in ("reading the archive", "checking the backup",
+                                  "loading the dump", "replaying binlogs")), phases
+    assert re.search(r"^progress: done after 8 phases, [\d.]+ (B|KiB|MiB) in \d+s$", r.stdout,
+                     re.M), r.stdout
+    assert "\r" not in r.stdout and "\033" not in r.stdout
     s = show_backup(conf)
     assert (s["verify_result"], s["verify_gtid"], s["verify_tables"], s["verify_differ"],
             s["verify_ok"]) == ("ok", g, n, 0, True), s
@@ -89,11 +130,17 @@ def test_verify(cluster, start_halyard, tmp_path, scratch):  # noqa: F811
     end = wait_archived(conf, cluster, 0)
     reset_scratch(scratch)
     restorer(scratch)
-    r = verify(conf, pw, "--into", into, "--replica", name)
-    assert r.returncode == 0, r.stdout + r.stderr
-    assert f"started until {end}, the archive's position" in r.stdout, r.stdout
-    assert f"verified at GTID {end}: {n} tables identical, 0 differ" in r.stdout, r.stdout
-    print(r.stdout)
+    # on a terminal: the progress line redrawn in place, with bytes; the
+    # command's own lines intact
+    rc, out = verify_on_pty(conf, pw, "--into", into, "--replica", name)
+    assert rc == 0, out
+    assert f"started until {end}, the archive's position" in out, out
+    assert f"verified at GTID {end}: {n} tables identical, 0 differ" in out, out
+    assert re.search(r"\r(reading the archive|loading the dump|replaying binlogs): "
+                     r"[\d.]+ (B|KiB|MiB) of [\d.]+ (B|KiB|MiB) \(\d+%\)", out), repr(out)
+    assert "\033[K" in out and "phase: " not in out, repr(out)
+    assert "progress: done after 8 phases" in out, repr(out)
+    print(out)
     wait_until(lambda: replicating(cluster, 1), 15)
     cluster.sync()
 
@@ -119,8 +166,9 @@ def test_verify(cluster, start_halyard, tmp_path, scratch):  # noqa: F811
         wait_until(lambda: backend_of(conf, cluster.port(1))["state"] == "ONLINE", 15)
         wait_until(lambda: replicating(cluster, 1), 15)
         # the scratch server holds the restore still: the next verify refuses it
-        r = verify(conf, pw, "--into", into, "--replica", name)
+        r = verify(conf, pw, "--into", into, "--replica", name, "--quiet")
         assert r.returncode == 1 and "is not empty" in r.stderr and "fo" in r.stderr, r.stderr
+        assert r.stdout == "", r.stdout  # --quiet: only the errors, on stderr
         assert show_backup(conf)["verify_result"] == "failed"
     finally:
         with conn.cursor() as cur:

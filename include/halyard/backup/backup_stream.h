@@ -61,6 +61,8 @@ struct backup_reader *backup_reader_open(const char *path, char *why, size_t wl)
  * an error (backup_reader_error: what, with the file's name). */
 ssize_t backup_reader_read(struct backup_reader *r, uint8_t *buf, size_t cap);
 const char *backup_reader_error(const struct backup_reader *r);
+/* Bytes of the file read so far (a progress meter's position). */
+uint64_t backup_reader_offset(const struct backup_reader *r);
 /* What the file is: "gzip"/"zstd"/"none", and its key id ("" clear). */
 const char *backup_reader_comp(const struct backup_reader *r);
 const char *backup_reader_key_id(const struct backup_reader *r);

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Write all n bytes (EINTR retried). False on an error or a write of 0
  * bytes (errno says which; ENOSPC for the latter). */
@@ -20,5 +21,8 @@ bool fileio_sha256(const char *path, int copy_to, char hex[65], char *why, size_
 /* The last non-empty line of the file at `path` (a command's standard
  * error, kept for the reason of a failure); "" when none. */
 void fileio_last_line(const char *path, char *out, size_t cap);
+
+/* The size of the file at `path`; 0 when it cannot be stat'ed. */
+uint64_t fileio_size(const char *path);
 
 #endif /* HALYARD_FILEIO_H */

@@ -97,6 +97,9 @@ int net_connect_next(struct resolve_target *t);
 /* "127.0.0.1:5555" / "[::1]:5555"; "?:0" for anything but IPv4 and IPv6 */
 void net_peer_name(int fd, char *out, size_t len);
 void net_addr_name(const struct sockaddr *sa, char *out, size_t len);
+/* The address part of such a name: "127.0.0.1:5555" -> "127.0.0.1",
+ * "[::1]:5555" -> "::1". */
+void net_name_host(const char *name, char *out, size_t len);
 void net_set_nodelay(int fd);
 
 #endif /* HALYARD_CONN_H */

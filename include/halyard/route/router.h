@@ -79,10 +79,10 @@ struct route_in {
     uint32_t primary;
     bool in_trans;
     bool pinned;
-    bool uvars_opaque; /* a CALL, EXECUTE or stored function ran: user variables
-                        * may hold values only the primary has */
+    bool uvars_opaque;    /* a CALL, EXECUTE or stored function ran: user variables
+                           * may hold values only the primary has */
     bool locks_elsewhere; /* another session holds LOCK TABLES on the primary */
-    int ro_idx;        /* backend of the read-only transaction, -1 = none */
+    int ro_idx;           /* backend of the read-only transaction, -1 = none */
     enum consistency consistency;
     double now, last_write; /* seconds; last_write 0 = never wrote */
     uint32_t strong_window_ms;

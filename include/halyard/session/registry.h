@@ -40,6 +40,7 @@ struct registry_entry {
     struct registry_entry *next; /* hash chain, under the registry's mutex */
     uint32_t id;
     char user[96];           /* the logged-in user, "" before login; under the mutex */
+    const char *peer;        /* the client's "host:port" (KILL ... USER matches its host) */
     atomic_uint backend_tid; /* thread id of the backend connection in use, 0 = none */
     atomic_uint backend_idx; /* and its backend */
     atomic_bool kill_req;    /* KILL CONNECTION asked this session to close */
@@ -91,6 +92,14 @@ enum registry_kill {
  * the KILL. KILL_MARKED: a KILL CONNECTION marks the target to end. */
 enum registry_kill registry_kill(const struct registry_entry *by, uint32_t id, bool connection,
                                  bool hold, uint32_t *tid, uint32_t *idx);
+/* KILL [CONNECTION] USER `user`[@`host`] that the server accepted: every
+ * session logged in as `user` from client host `host` (NULL = any; the
+ * address as text, or 'localhost' for a loopback client when
+ * `name_resolve`, compared as the server compares its clients' host: as
+ * it is, no pattern), but `by`, is marked to end and its worker woken.
+ * Returns how many were. */
+unsigned registry_kill_user(const struct registry_entry *by, const char *user, const char *host,
+                            bool name_resolve);
 /* The KILL that held session `id` is answered (or will never be): a KILL
  * CONNECTION (`connection`) the server `accepted` marks the target to end;
  * one it refused (no such thread, not the owner) leaves it be. */

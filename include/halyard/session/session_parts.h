@@ -428,6 +428,15 @@ struct sess_kill {
     uint32_t kill_hold;
     bool kill_kept;
     bool kill_conn; /* our KILL in flight is a KILL CONNECTION */
+    /* our KILL CONNECTION USER in flight (malloc'd), else NULL: once the
+     * server accepts it, halyard ends that account's sessions too */
+    struct kill_user *kill_user;
+};
+
+struct kill_user {
+    char user[96];
+    char host[64]; /* a host pattern; "" = any */
+    bool any_host;
 };
 
 #endif /* HALYARD_SESSION_PARTS_H */
