@@ -23,7 +23,7 @@ WARN    = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes -Wm
           -Wno-missing-field-initializers
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -pthread $(CFLAGS) $(EXTRA_CFLAGS)
-LDLIBS  = -lev -lssl -lcrypto -lpcre2-8 -lconfig -lz -lcurl -lsystemd -pthread
+LDLIBS  = -lev -lssl -lcrypto -lpcre2-8 -lconfig -lz -lzstd -lcurl -lsystemd -pthread
 ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_LDFLAGS)
 
 SRC      = $(wildcard src/*.c src/*/*.c)
@@ -79,7 +79,7 @@ $(BUILD)/libhalyard.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
 $(BUILD)/halyardctl: $(BUILD)/obj/admin/halyardctl.o $(BUILD)/libhalyard.a
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ -lconfig -lssl -lcrypto -lpcre2-8 -lev -lz -lcurl -pthread
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ -lconfig -lssl -lcrypto -lpcre2-8 -lev -lz -lzstd -lcurl -pthread
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ) $(HDRS)
 	@mkdir -p $(dir $@)

@@ -310,6 +310,9 @@ static void show_config_backup(struct kv *kv, const struct config *cfg)
     kv_str(kv, "backup.verify_server_command", cfg->backup.verify_server_command);
     kv_str(kv, "backup.method", cfg->backup.method);
     kv_str(kv, "backup.mariadb_backup_command", cfg->backup.mariadb_backup_command);
+    kv_str(kv, "backup.compression", cfg->backup.compression_name);
+    kv_str(kv, "backup.encryption_key_file", cfg->backup.encryption_key_file); /* the path only */
+    kv_strings(kv, "backup.decryption_key_files", &cfg->backup.decryption_key_files);
     kv_int(kv, "cache.size_mb", cfg->cache.size_bytes / (1024 * 1024));
     kv_str(kv, "cache.user", cfg->cache.user);
     kv_str(kv, "cache.password",

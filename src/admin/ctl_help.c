@@ -15,6 +15,7 @@
 #include "admin_int.h"
 #include "halyard/core/textbuf.h"
 #include "halyard/admin/ctl_help.h"
+#include "halyard/backup/backup_list.h"
 #include "halyard/backup/restore_run.h"
 #include "halyard/backup/verify_run.h"
 
@@ -38,6 +39,12 @@ static void verify_options(void)
     (void)verify_main(3, argv, NULL, NULL);
 }
 
+static void list_options(void)
+{
+    char *argv[] = {"backup", "list", "--help", NULL};
+    (void)backup_list_main(3, argv, NULL);
+}
+
 static const struct ctl_local ctl_local[] = {
     {"help", "help [COMMAND]",
      "every command, one line each; with COMMAND, that command explained (no halyard needed)",
@@ -53,6 +60,10 @@ static const struct ctl_local ctl_local[] = {
      "stopped at the same GTID; run by halyardctl itself (needs -c CONFIG), with progress",
      "halyardctl -c /etc/halyard/halyard.conf backup verify --password-file /root/scratch.pw",
      verify_options},
+    {"backup list", "backup list [--dir DIR]",
+     "the full backups of backup.dir (method, size, time, GTID, key id and whether the config "
+     "holds it) and the restorable window with its gaps; run by halyardctl itself",
+     "halyardctl -c /etc/halyard/halyard.conf backup list", list_options},
 };
 
 /* An example of each of halyard's listed commands, by its words, and the

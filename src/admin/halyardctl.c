@@ -33,6 +33,8 @@
 #include "halyard/admin/ctl_help.h"
 #include "halyard/core/progress.h"
 #include "halyard/config/config.h"
+#include "halyard/backup/backup_list.h"
+#include "halyard/backup/backup_stream.h"
 #include "halyard/backup/restore_run.h"
 #include "halyard/backup/verify_run.h"
 
@@ -380,10 +382,29 @@ static int run_restore(const struct options *o, int argc, char **argv)
         }
         if (rc_cfg->backup.enabled)
             dir = strdup(rc_cfg->backup.dir);
+        backup_keys_set(rc_cfg); /* encrypted backup files */
         config_put(rc_cfg);
     }
     int rc = restore_main(argc, argv, dir);
     free(dir);
+    return rc;
+}
+
+/* `backup list`: backup.dir and the keys of -c CONFIG (or --dir). */
+static int run_backup_list(const struct options *o, int argc, char **argv)
+{
+    struct config *cfg = NULL;
+    if (o->conf_path != NULL) {
+        char err[1024];
+        if (config_load(o->conf_path, &cfg, err, sizeof(err)) != HY_OK) {
+            fprintf(stderr, "halyardctl: %s\n", err);
+            return EXIT_USAGE;
+        }
+        backup_keys_set(cfg);
+    }
+    int rc = backup_list_main(argc, argv, cfg);
+    if (cfg != NULL)
+        config_put(cfg);
     return rc;
 }
 
@@ -402,6 +423,7 @@ static int run_backup_verify(const struct options *o, int argc, char **argv)
         return EXIT_USAGE;
     }
     snprintf(verify_socket, sizeof(verify_socket), "%s", vcfg->admin_socket);
+    backup_keys_set(vcfg);
     int rc = verify_main(argc, argv, vcfg, verify_ask);
     config_put(vcfg);
     return rc;
@@ -539,6 +561,8 @@ int main(int argc, char **argv)
     }
     if (strcasecmp(words[0], "help") == 0)
         return ctl_help_show(stdout, n - 1, words + 1);
+    if (n >= 2 && strcasecmp(words[0], "backup") == 0 && strcasecmp(words[1], "list") == 0)
+        return run_backup_list(&o, n, words);
     if (strcasecmp(words[0], "restore") == 0 ||
         (n >= 2 && strcasecmp(words[0], "backup") == 0 && strcasecmp(words[1], "verify") == 0))
         return run_local(&o, n, words);

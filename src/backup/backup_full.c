@@ -23,12 +23,12 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "halyard/cluster/backend.h"
 #include "halyard/backup/backup_check.h"
 #include "halyard/backup/backup_full.h"
 #include "halyard/backup/backup_physical.h"
+#include "halyard/backup/backup_stream.h"
 #include "halyard/core/fileio.h"
 #include "halyard/core/events.h"
 #include "halyard/protocol/sqlclient.h"
@@ -271,8 +271,11 @@ struct dump_files {
 
 /* What the copy of the command's output found and wrote. */
 struct dump_out {
-    EVP_MD_CTX *md; /* SHA-256 of the compressed file */
-    uint64_t size;  /* compressed bytes written */
+    int fd;         /* the .partial */
+    EVP_MD_CTX *md; /* SHA-256 of the file as written (compressed, encrypted) */
+    uint64_t size;  /* bytes written */
+    uint64_t plain; /* bytes the command wrote */
+    char key_id[2 * BACKUP_CRYPT_ID_LEN + 1]; /* "" = not encrypted */
     char gtid[GTID_STR_MAX];
     bool have_gtid;
     struct backup_dump_scan scan; /* mariadb-dump: the schemas it holds */
@@ -280,7 +283,7 @@ struct dump_out {
 };
 
 /* One backup runs at a time, in the job's thread: its buffers. */
-static uint8_t ibuf[1 << 16], obuf[1 << 16];
+static uint8_t ibuf[1 << 16];
 /* The GTID line: with --master-data --gtid the dump prints it after the
  * mysql schema, so every chunk is searched, with the end of the one
  * before. */
@@ -296,8 +299,10 @@ static bool dump_files_make(const struct job *j, struct dump_files *f)
         set_failed("mkdir %s: %s", full, strerror(errno));
         return false;
     }
-    snprintf(f->done, sizeof(f->done), "%.4000s/full-%s%s", full, j->stamp,
-             phys ? ".xb.gz" : ".sql.gz");
+    char sfx[32];
+    backup_stream_suffix(phys, (enum backup_comp)j->cfg->backup.compression,
+                         j->cfg->backup.encryption_key_file[0] != '\0', sfx, sizeof(sfx));
+    snprintf(f->done, sizeof(f->done), "%.4000s/full-%s%s", full, j->stamp, sfx);
     snprintf(f->part, sizeof(f->part), "%.4000s.partial", f->done);
     snprintf(f->man, sizeof(f->man), "%.4000s/full-%s.json", full, j->stamp);
     snprintf(f->mtmp, sizeof(f->mtmp), "%.4000s.partial", f->man);
@@ -365,27 +370,28 @@ static void gtid_search(struct dump_out *o, size_t n)
     memmove(win, win + wl - o->carry, o->carry);
 }
 
-/* Compress the chunk in ibuf (n bytes; the last one at eof) into the
- * file and the digest. */
-static bool deflate_chunk(z_stream *z, size_t n, bool eof, int fd, struct dump_out *o,
-                          const char *part, char *why, size_t wl)
+/* The writer's bytes into the file and the digest. */
+static bool sink(void *ctx, const uint8_t *p, size_t n)
 {
-    z->next_in = ibuf;
-    z->avail_in = (uInt)n;
-    do {
-        z->next_out = obuf;
-        z->avail_out = sizeof(obuf);
-        int zr = deflate(z, eof ? Z_FINISH : Z_NO_FLUSH);
-        if (zr == Z_STREAM_ERROR) {
-            snprintf(why, wl, "deflate failed");
-            return false;
-        }
-        if (!emit(fd, o->md, obuf, sizeof(obuf) - z->avail_out, &o->size)) {
-            snprintf(why, wl, "write %.160s: %s", part, strerror(errno));
-            return false;
-        }
-    } while (z->avail_out == 0);
-    return true;
+    struct dump_out *o = ctx;
+    return emit(o->fd, o->md, p, n, &o->size);
+}
+
+/* A writer for backup.compression, sealing under backup.encryption_key_file
+ * when set (its key id kept for the manifest). */
+static struct backup_writer *writer_make(const struct job *j, struct dump_out *o)
+{
+    const struct config_backup *bk = &j->cfg->backup;
+    struct backup_crypt_key key;
+    bool seal = bk->encryption_key_file[0] != '\0' && bk->n_keys > 0;
+    if (seal) {
+        backup_crypt_key_make(bk->keys[0], &key);
+        snprintf(o->key_id, sizeof(o->key_id), "%s", key.id_hex);
+    }
+    struct backup_writer *w =
+        backup_writer_create((enum backup_comp)bk->compression, seal ? &key : NULL, sink, o);
+    explicit_bzero(&key, sizeof(key));
+    return w;
 }
 
 /* The command's output, read to its end (or backup.full_timeout), looked
@@ -395,10 +401,11 @@ static bool dump_copy(const struct job *j, int in, int fd, const struct dump_fil
                       const char *tool, struct dump_out *o, char *why, size_t wl)
 {
     bool phys = j->cfg->backup.physical;
-    z_stream z = {0};
+    o->fd = fd;
     o->md = EVP_MD_CTX_new();
+    struct backup_writer *w = NULL;
     bool ok = o->md != NULL && EVP_DigestInit_ex(o->md, EVP_sha256(), NULL) == 1 &&
-              deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK;
+              (w = writer_make(j, o)) != NULL;
     memset(&xb, 0, sizeof(xb));
     /* backup.full_timeout: the command is killed (its process group) at
      * the deadline, and the .partial removed as for any failure. */
@@ -430,10 +437,18 @@ static bool dump_copy(const struct job *j, int in, int fd, const struct dump_fil
             backup_dump_scan_feed(&o->scan, (const char *)ibuf, (size_t)n);
         }
         gtid_search(o, (size_t)n);
-        ok = deflate_chunk(&z, (size_t)n, eof, fd, o, f->part, why, wl);
+        ok = backup_writer_write(w, ibuf, (size_t)n) == HY_OK &&
+             (!eof || backup_writer_finish(w) == HY_OK);
+        if (!ok)
+            snprintf(why, wl, "write %.160s: %s", f->part, errno != 0 ? strerror(errno) : "failed");
     }
+    if (w != NULL)
+        o->plain = backup_writer_plain(w);
+    else if (why[0] == '\0')
+        snprintf(why, wl, "out of memory starting the %s writer",
+                 backup_comp_name((enum backup_comp)j->cfg->backup.compression));
+    backup_writer_destroy(w);
     close(in);
-    deflateEnd(&z);
     return ok;
 }
 
@@ -536,13 +551,16 @@ static bool manifest_write(const struct job *j, const struct config_backend *b,
     bool mok = mf != NULL;
     if (mok) {
         fprintf(mf,
-                "{\"file\":\"%s\",\"method\":\"%s\",\"compression\":\"gzip\","
+                "{\"file\":\"%s\",\"method\":\"%s\",\"compression\":\"%s\","
+                "\"encryption\":\"%s\",\"key_id\":\"%s\","
                 "\"source\":\"%s\",\"source_address\":\"%s:%d\",\"source_is_primary\":%s,"
                 "\"gtid\":\"%s\",\"started\":\"%s\",\"finished\":\"%s\",\"size\":%llu,"
-                "\"sha256\":\"%s\"}\n",
-                slash + 1, j->cfg->backup.physical ? "mariadb-backup" : "mariadb-dump", b->name,
-                b->address, b->port, j->drained ? "false" : "true", o->gtid, t0, t1,
-                (unsigned long long)o->size, hex);
+                "\"plain_size\":%llu,\"sha256\":\"%s\"}\n",
+                slash + 1, j->cfg->backup.physical ? "mariadb-backup" : "mariadb-dump",
+                backup_comp_name((enum backup_comp)j->cfg->backup.compression),
+                o->key_id[0] != '\0' ? "aes-256-gcm" : "none", o->key_id, b->name, b->address,
+                b->port, j->drained ? "false" : "true", o->gtid, t0, t1,
+                (unsigned long long)o->size, (unsigned long long)o->plain, hex);
         mok = fflush(mf) == 0 && fsync(fileno(mf)) == 0;
         mok = fclose(mf) == 0 && mok;
     }
@@ -600,8 +618,11 @@ static void run_dump(struct job *j, const struct backup_schemas *before)
         set_failed("manifest %s: %s", f.man, strerror(errno));
         return;
     }
-    hy_log_info("backup full: %s from %s at GTID %s: %llu bytes, sha256 %s, %zu schemas", f.done,
-                b->name, o.gtid, (unsigned long long)o.size, hex, n_schemas);
+    hy_log_info("backup full: %s from %s at GTID %s: %llu bytes (%llu before %s%s), sha256 %s, "
+                "%zu schemas",
+                f.done, b->name, o.gtid, (unsigned long long)o.size, (unsigned long long)o.plain,
+                backup_comp_name((enum backup_comp)j->cfg->backup.compression),
+                o.key_id[0] != '\0' ? " and aes-256-gcm" : "", hex, n_schemas);
     pthread_mutex_lock(&B.mu);
     snprintf(B.st.state, sizeof(B.st.state), "ok");
     snprintf(B.st.file, sizeof(B.st.file), "%s", f.done);
@@ -744,6 +765,64 @@ void backup_full_status(struct backup_full_status *out)
     pthread_mutex_unlock(&B.mu);
 }
 
+/* The data file beside manifest full-STAMP.json (stem: its first sl bytes):
+ * whichever method, compression and encryption it was taken with. */
+static void data_name(int dfd, const char *stem, size_t sl, char *out, size_t cap)
+{
+    struct stat sb;
+    for (int k = 0; k < 12; k++) {
+        char sfx[32];
+        backup_stream_suffix(k & 1, (enum backup_comp)(k / 4), (k & 2) != 0, sfx, sizeof(sfx));
+        snprintf(out, cap, "%.*s%s", (int)sl, stem, sfx);
+        if (fstatat(dfd, out, &sb, 0) == 0)
+            return;
+    }
+    snprintf(out, cap, "%.*s.sql.gz", (int)sl, stem);
+}
+
+/* Manifest `name` (in dfd) names a key id none of cfg's keys has: that id
+ * in out (17 bytes). */
+static bool key_missing(const struct config *cfg, int dfd, const char *name, char *out)
+{
+    int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC);
+    char text[4096];
+    ssize_t n = fd >= 0 ? read(fd, text, sizeof(text) - 1) : -1;
+    if (fd >= 0)
+        close(fd);
+    if (n <= 0)
+        return false;
+    text[n] = '\0';
+    const char *p = strstr(text, "\"key_id\":\"");
+    if (p == NULL || p[10] == '"')
+        return false; /* not encrypted */
+    snprintf(out, 2 * BACKUP_CRYPT_ID_LEN + 1, "%s", p + 10);
+    for (size_t i = 0; i < cfg->backup.n_keys; i++) {
+        struct backup_crypt_key k;
+        backup_crypt_key_make(cfg->backup.keys[i], &k);
+        bool same = strcmp(k.id_hex, out) == 0;
+        explicit_bzero(&k, sizeof(k));
+        if (same)
+            return false;
+    }
+    return true;
+}
+
+/* backup_key_missing when a full backup needs a key cfg lacks. */
+static void keys_note(const char *full, size_t missing, const char *first, const char *id)
+{
+    if (missing == 0)
+        return;
+    char why[EVENT_TEXT_MAX];
+    snprintf(why, sizeof(why),
+             "%zu full backup(s) in %.400s are encrypted under a key neither "
+             "backup.encryption_key_file nor backup.decryption_key_files holds (%.200s: key id "
+             "%s): restore cannot read them",
+             missing, full, first, id);
+    hy_log_warn("backup: %s", why);
+    events_emit(EVENT_BACKUP_KEY_MISSING, NULL, "ok", "key_missing", why,
+                "add the key file to backup.decryption_key_files");
+}
+
 void backup_full_seed(const struct config *cfg)
 {
     if (!cfg->backup.enabled)
@@ -754,21 +833,26 @@ void backup_full_seed(const struct config *cfg)
     if (d == NULL)
         return;
     time_t newest = 0;
-    char name[256] = "";
+    char name[256] = "", first[256] = "", id[2 * BACKUP_CRYPT_ID_LEN + 1],
+         first_id[sizeof(id)] = "";
+    size_t missing = 0; /* manifests whose key the config lacks */
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         size_t n = strlen(e->d_name);
         if (n < 5 || strcmp(e->d_name + n - 5, ".json") != 0 || strncmp(e->d_name, "full-", 5))
             continue;
+        if (key_missing(cfg, dirfd(d), e->d_name, id) && missing++ == 0) {
+            snprintf(first, sizeof(first), "%s", e->d_name);
+            snprintf(first_id, sizeof(first_id), "%s", id);
+        }
         struct stat sb;
         if (fstatat(dirfd(d), e->d_name, &sb, 0) == 0 && sb.st_mtime > newest) {
             newest = sb.st_mtime;
-            snprintf(name, sizeof(name), "%.*s.sql.gz", (int)(n - 5), e->d_name);
-            if (fstatat(dirfd(d), name, &sb, 0) != 0)
-                snprintf(name, sizeof(name), "%.*s.xb.gz", (int)(n - 5), e->d_name);
+            data_name(dirfd(d), e->d_name, n - 5, name, sizeof(name));
         }
     }
     closedir(d);
+    keys_note(full, missing, first, first_id);
     pthread_mutex_lock(&B.mu);
     if (newest > 0 && B.st.ok == 0 && !B.busy) {
         B.st.last_ok = newest;
@@ -779,14 +863,7 @@ void backup_full_seed(const struct config *cfg)
 
 size_t backup_full_suffix(const char *name)
 {
-    static const char *const sfx[] = {".sql.gz", ".xb.gz"};
-    size_t l = strlen(name);
-    for (size_t i = 0; i < 2; i++) {
-        size_t k = strlen(sfx[i]);
-        if (l > k && strcmp(name + l - k, sfx[i]) == 0)
-            return k;
-    }
-    return 0;
+    return backup_stream_suffix_len(name);
 }
 
 void backup_full_stop(void)

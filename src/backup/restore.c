@@ -142,6 +142,7 @@ hy_status_t restore_plan_make(const struct restore_backup *backups, size_t n_bac
                      "the archive has a gap: %s missing before %s, which starts at %s while "
                      "%s %s; cannot restore to %s",
                      miss, f->name, gs, before, ps[0] ? ps : "nothing", tgt);
+            out->to = pos;
             return HY_ERROR;
         }
         for (size_t k = 0; k < f->n_trx && !done; k++) {
@@ -159,6 +160,7 @@ hy_status_t restore_plan_make(const struct restore_backup *backups, size_t n_bac
                          f->name, x->gtid.domain, x->gtid.server_id,
                          (unsigned long long)x->gtid.seq, x->gtid.domain, (unsigned long long)have,
                          miss, tgt);
+                out->to = pos;
                 return HY_ERROR;
             }
             if (t->by_time && (int64_t)x->when >= t->time) {
@@ -193,6 +195,7 @@ hy_status_t restore_plan_make(const struct restore_backup *backups, size_t n_bac
                      "%s cannot be read past its last whole transaction (%s); "
                      "cannot restore to %s",
                      f->name, f->error, tgt);
+            out->to = pos;
             return HY_ERROR;
         }
     }

@@ -14,9 +14,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "halyard/core/fileio.h"
+#include "halyard/backup/backup_stream.h"
 #include "halyard/core/progress.h"
 #include "halyard/backup/restore_physical.h"
 
@@ -90,9 +90,10 @@ bool restore_physical_fill(const char *path, const char *datadir)
     if (!empty_dir(datadir))
         return false;
     double t0 = restore_mono();
-    gzFile gz = gzopen(path, "rb");
+    char why[600];
+    struct backup_reader *gz = backup_reader_open(path, why, sizeof(why));
     if (gz == NULL) {
-        fail("%s: cannot open: %s", path, strerror(errno));
+        fail("cannot open %s", why);
         return false;
     }
     char log[PATH_MAX];
@@ -102,7 +103,7 @@ bool restore_physical_fill(const char *path, const char *datadir)
     snprintf(log, sizeof(log), "%.*s.prepare.log", (int)HY_MIN(l, (size_t)4000), datadir);
     int p[2];
     if (pipe2(p, O_CLOEXEC) != 0) {
-        gzclose(gz);
+        backup_reader_close(gz);
         fail("pipe: %s", strerror(errno));
         return false;
     }
@@ -111,12 +112,12 @@ bool restore_physical_fill(const char *path, const char *datadir)
     close(p[0]);
     if (pid < 0) {
         close(p[1]);
-        gzclose(gz);
+        backup_reader_close(gz);
         return false;
     }
     uint64_t bytes = 0;
-    bool ok = restore_gunzip_to(gz, path, p[1], "the stream to mbstream", &bytes);
-    gzclose(gz);
+    bool ok = restore_unpack_to(gz, p[1], "the stream to mbstream", &bytes);
+    backup_reader_close(gz);
     close(p[1]);
     ok = restore_reap(pid, "mbstream -x", log) && ok;
     if (!ok)

@@ -18,9 +18,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "halyard/protocol/binlog.h"
+#include "halyard/backup/backup_stream.h"
 #include "halyard/backup/binlog_archive.h"
 #include "halyard/core/fileio.h"
 #include "halyard/core/progress.h"
@@ -36,21 +36,16 @@ extern char **environ;
 
 #define target restore_server
 
-struct archive_read {
-    struct restore_file *files;
-    size_t n;
-    struct restore_trx **trx; /* each file's, owned here */
-};
+#define archive_read restore_archive
 
-bool restore_gunzip_to(gzFile gz, const char *path, int to, const char *what, uint64_t *bytes)
+bool restore_unpack_to(struct backup_reader *r, int to, const char *what, uint64_t *bytes)
 {
     static uint8_t buf[1 << 16];
     *bytes = 0;
     for (;;) {
-        int n = gzread(gz, buf, sizeof(buf));
+        ssize_t n = backup_reader_read(r, buf, sizeof(buf));
         if (n < 0) {
-            int zerr;
-            restore_fail("restore", "%s: %s", path, gzerror(gz, &zerr));
+            restore_fail("restore", "%s", backup_reader_error(r));
             return false;
         }
         if (n == 0)
@@ -60,8 +55,31 @@ bool restore_gunzip_to(gzFile gz, const char *path, int to, const char *what, ui
             return false;
         }
         *bytes += (uint64_t)n;
-        progress_update(progress_main(), (uint64_t)gzoffset(gz));
+        progress_update(progress_main(), backup_reader_offset(r));
     }
+}
+
+bool restore_check_sealed(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    uint8_t head[8];
+    ssize_t n = fd >= 0 ? read(fd, head, sizeof(head)) : -1;
+    if (fd >= 0)
+        close(fd);
+    if (n != (ssize_t)sizeof(head) || !backup_crypt_is_sealed(head, sizeof(head)))
+        return true; /* not encrypted: the reader's own errors say the rest */
+    double t0 = restore_mono();
+    char why[700];
+    uint64_t plain = 0;
+    if (backup_stream_check(path, &plain, why, sizeof(why)) != HY_OK) {
+        restore_fail("restore", "refused: %s", why);
+        return false;
+    }
+    printf("checked: every AES-256-GCM chunk of %s authenticated, %llu bytes once decrypted "
+           "(%.2f s)\n",
+           path, (unsigned long long)plain, restore_mono() - t0);
+    fflush(stdout);
+    return true;
 }
 
 volatile sig_atomic_t restore_interrupted;
@@ -194,6 +212,7 @@ static struct restore_backup *read_backups(const char *dir, size_t *n)
         b.finished = (int64_t)timegm(&tm);
         (void)restore_json_str(text, "sha256", b.sha256, sizeof(b.sha256));
         (void)restore_json_str(text, "source", b.source, sizeof(b.source));
+        (void)restore_json_str(text, "key_id", b.key_id, sizeof(b.key_id));
         if (!restore_json_str(text, "method", b.method, sizeof(b.method)))
             snprintf(b.method, sizeof(b.method), "mariadb-dump");
         struct stat sb;
@@ -400,6 +419,21 @@ static bool read_archive(const char *dir, struct archive_read *a)
     return true;
 }
 
+struct restore_backup *restore_backups_read(const char *dir, size_t *n)
+{
+    return read_backups(dir, n);
+}
+
+bool restore_archive_read(const char *dir, struct restore_archive *a)
+{
+    return read_archive(dir, a);
+}
+
+void restore_archive_free(struct restore_archive *a)
+{
+    archive_free(a);
+}
+
 /* ---- the tools ------------------------------------------------------------ */
 
 /* The tools get SIGPIPE back at its default (halyardctl ignores it, so a
@@ -564,17 +598,19 @@ bool restore_check_empty(const struct restore_server *t, const char *into)
     return empty;
 }
 
-/* Load the dump: gunzip in this process into `mariadb`'s standard input. */
+/* Load the dump: decrypted and inflated in this process into `mariadb`'s
+ * standard input. */
 static bool load_dump(const struct target *t, const char *path, uint64_t *bytes)
 {
-    gzFile gz = gzopen(path, "rb");
+    char why[600];
+    struct backup_reader *gz = backup_reader_open(path, why, sizeof(why));
     if (gz == NULL) {
-        fail("%s: cannot open: %s", path, strerror(errno));
+        fail("cannot open %s", why);
         return false;
     }
     int p[2];
     if (pipe2(p, O_CLOEXEC) != 0) {
-        gzclose(gz);
+        backup_reader_close(gz);
         fail("pipe: %s", strerror(errno));
         return false;
     }
@@ -582,11 +618,11 @@ static bool load_dump(const struct target *t, const char *path, uint64_t *bytes)
     close(p[0]);
     if (pid < 0) {
         close(p[1]);
-        gzclose(gz);
+        backup_reader_close(gz);
         return false;
     }
-    bool ok = restore_gunzip_to(gz, path, p[1], "the dump to mariadb", bytes);
-    gzclose(gz);
+    bool ok = restore_unpack_to(gz, p[1], "the dump to mariadb", bytes);
+    backup_reader_close(gz);
     close(p[1]);
     return restore_reap(pid, "mariadb (loading the dump)", NULL) && ok;
 }
@@ -921,6 +957,8 @@ int restore_run(const char *dir, const struct restore_target *target,
             goto out;
         }
     }
+    if (!restore_check_sealed(path))
+        goto out;
     double t1 = restore_mono();
     progress_end(progress_main());
     if (phys) {

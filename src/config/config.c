@@ -1118,6 +1118,13 @@ static void config_free(struct config *cfg)
     free(cfg->backup.verify_server_command);
     free(cfg->backup.method);
     free(cfg->backup.mariadb_backup_command);
+    free(cfg->backup.compression_name);
+    free(cfg->backup.encryption_key_file);
+    strings_free(&cfg->backup.decryption_key_files);
+    if (cfg->backup.keys != NULL) {
+        explicit_bzero(cfg->backup.keys, cfg->backup.n_keys * sizeof(*cfg->backup.keys));
+        free(cfg->backup.keys);
+    }
     if (cfg->backup.password != NULL) {
         explicit_bzero(cfg->backup.password, strlen(cfg->backup.password));
         free(cfg->backup.password);

@@ -349,6 +349,17 @@ const struct config_key config_keys[] = {
      "output; %h the source's address, %p its port, %u the backup account (quoted), %% a %; the "
      "password is in MYSQL_PWD; e.g. ssh db1 mariadb-backup --backup --stream=xbstream ...",
      NULL},
+    {"backup.compression", CONFIG_STRING, "gzip", 0, 0,
+     "how full backup files are compressed: gzip (zlib level 6), zstd (libzstd level 3) or none; "
+     "a reader tells them apart by their magic, so a change applies to new files only",
+     "gzip|zstd|none"},
+    {"backup.encryption_key_file", CONFIG_STRING, "", 0, 4095,
+     "file holding a 256-bit key as 64 hex digits (openssl rand -hex 32), mode 0600 or narrower, "
+     "read at load: new full backup files are encrypted with AES-256-GCM under it, the manifest "
+     "naming the key by id (the first 8 bytes of its SHA-256); \"\" = not encrypted", NULL},
+    {"backup.decryption_key_files", CONFIG_STRINGS, "[]", 0, 64,
+     "older key files (same format and mode) restore and verify may still need to read files "
+     "sealed under an earlier encryption_key_file", NULL},
     {"alerts", CONFIG_GROUP, "{}", 0, 0,
      "events (backend_down, failover_done, config_reloaded...) delivered by one notifier "
      "thread to a command and a webhook; see halyard.conf(5) ALERTS", NULL},

@@ -4,10 +4,12 @@
  * alerts section (alerts.h) and the instance name events carry.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <libconfig.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "halyard/config/config.h"
@@ -77,6 +79,76 @@ hy_status_t cfg_fill_cache(struct loader *ld, struct config *cfg, config_setting
         for (const char *p = cfg->instance_name; p != NULL && *p; p++)
             h = (h ^ (uint8_t)*p) * 16777619u;
         c->server_id = 0x80000000u | ((h ^ 0x5a5a5a5au) & 0x7fffffffu);
+    }
+    return HY_OK;
+}
+
+/* One key file (backup_crypt.h): 64 hex digits, blanks around them
+ * allowed, readable by its owner alone. */
+static hy_status_t read_key(struct loader *ld, const config_setting_t *s, const char *key,
+                            const char *path, uint8_t out[32])
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return cfg_fail(ld, s, key, "cannot read %s: %s", path, strerror(errno));
+    struct stat sb;
+    char text[160];
+    ssize_t n = fstat(fd, &sb) == 0 ? read(fd, text, sizeof(text) - 1) : -1;
+    int e = errno;
+    close(fd);
+    if (n < 0)
+        return cfg_fail(ld, s, key, "cannot read %s: %s", path, strerror(e));
+    if ((sb.st_mode & 077) != 0) {
+        explicit_bzero(text, sizeof(text));
+        return cfg_fail(ld, s, key,
+                        "%s has mode %04o: a key file must be readable by its owner alone "
+                        "(chmod 600 %s)",
+                        path, (unsigned)(sb.st_mode & 07777), path);
+    }
+    text[n] = '\0';
+    const char *p = text + strspn(text, " \t\r\n");
+    size_t hl = strspn(p, "0123456789abcdefABCDEF");
+    bool ok = hl == 64 && p[hl + strspn(p + hl, " \t\r\n")] == '\0';
+    for (size_t i = 0; ok && i < 32; i++) {
+        unsigned v;
+        ok = sscanf(p + 2 * i, "%2x", &v) == 1;
+        out[i] = (uint8_t)v;
+    }
+    explicit_bzero(text, sizeof(text));
+    if (!ok)
+        return cfg_fail(ld, s, key,
+                        "%s does not hold a 256-bit key as 64 hex digits (openssl rand -hex 32)",
+                        path);
+    return HY_OK;
+}
+
+/* backup.compression and the keys of encryption at rest. */
+static hy_status_t fill_backup_rest(struct loader *ld, config_setting_t *g, struct config_backup *b)
+{
+    if (cfg_dup_str(ld, &b->compression_name, g, "backup.compression") != HY_OK ||
+        cfg_dup_str(ld, &b->encryption_key_file, g, "backup.encryption_key_file") != HY_OK ||
+        (g != NULL &&
+         cfg_dup_strings(ld, &b->decryption_key_files, g, "backup.decryption_key_files") != HY_OK))
+        return HY_ERROR;
+    b->compression = strcmp(b->compression_name, "zstd") == 0   ? 1
+                     : strcmp(b->compression_name, "none") == 0 ? 2
+                                                                : 0;
+    bool enc = b->encryption_key_file[0] != '\0';
+    size_t n = (enc ? 1 : 0) + b->decryption_key_files.n;
+    if (n == 0)
+        return HY_OK;
+    b->keys = calloc(n, sizeof(*b->keys));
+    if (b->keys == NULL)
+        return cfg_fail(ld, NULL, NULL, "out of memory");
+    if (enc && read_key(ld, config_setting_get_member(g, "encryption_key_file"),
+                        "backup.encryption_key_file", b->encryption_key_file, b->keys[0]) != HY_OK)
+        return HY_ERROR;
+    b->n_keys = enc ? 1 : 0;
+    for (size_t i = 0; i < b->decryption_key_files.n; i++, b->n_keys++) {
+        if (read_key(ld, config_setting_get_member(g, "decryption_key_files"),
+                     "backup.decryption_key_files", b->decryption_key_files.v[i],
+                     b->keys[b->n_keys]) != HY_OK)
+            return HY_ERROR;
     }
     return HY_OK;
 }
@@ -158,6 +230,8 @@ hy_status_t cfg_fill_backup(struct loader *ld, struct config *cfg, config_settin
         }
     }
     b->physical = strcmp(b->method, "mariadb-backup") == 0;
+    if (fill_backup_rest(ld, g, b) != HY_OK)
+        return HY_ERROR;
     for (const char *p = strchr(b->mariadb_backup_command, '%'); p != NULL;
          p = strchr(p + 2, '%')) {
         if (p[1] == '\0' || strchr("hpu%", p[1]) == NULL)

@@ -63,6 +63,7 @@ static const char *const names[EVENT__COUNT] = {
     [EVENT_BACKUP_FULL_OK] = "backup_full_ok",
     [EVENT_BACKUP_COPY_FAILED] = "backup_copy_failed",
     [EVENT_BACKUP_COPY_OK] = "backup_copy_ok",
+    [EVENT_BACKUP_KEY_MISSING] = "backup_key_missing",
 };
 
 static const enum event_severity severities[EVENT__COUNT] = {
@@ -106,6 +107,7 @@ static const enum event_severity severities[EVENT__COUNT] = {
     [EVENT_BACKUP_FULL_OK] = EVENT_INFO,
     [EVENT_BACKUP_COPY_FAILED] = EVENT_CRITICAL,
     [EVENT_BACKUP_COPY_OK] = EVENT_INFO,
+    [EVENT_BACKUP_KEY_MISSING] = EVENT_CRITICAL,
 };
 
 static const char *const severity_names[] = {"info", "warning", "critical"};

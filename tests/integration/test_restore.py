@@ -77,11 +77,12 @@ def table_state(conn_sql, table):
             conn_sql(f"SELECT id, w FROM {table} ORDER BY id"))
 
 
-def prepare(cluster, start_halyard, tmp_path, table_name):
+def prepare(cluster, start_halyard, tmp_path, table_name, **backup_extra):
     restorer(cluster)
     # the backup user must read every schema (repl, the archive's default, reads none)
     conf = failover_settings(tmp_path, backup=backup_settings(tmp_path, user=RESTORE_USER,
-                                                              password=RESTORE_PW),
+                                                              password=RESTORE_PW,
+                                                              **backup_extra),
                              metrics_port=free_port())
     h = start_halyard(conf)
     conf["_path"] = str(h.conf_path)

@@ -1139,7 +1139,7 @@ static int tmpdir_teardown(void **state)
 static void test_files(void **state)
 {
     struct tmpdir *t = *state;
-    char path[256], want[512], err[512];
+    char path[256], want[1024], err[1024];
     struct config *cfg = NULL;
 
     tmp_write(t->path, "ok.conf", "# sample\n" BASE, path, sizeof(path));
@@ -1205,6 +1205,54 @@ static void test_files(void **state)
     assert_string_equal(cfg->replication_password, "from-env");
     config_put(cfg);
     unsetenv("HALYARD_TEST_REPL_PW");
+    cfg = NULL;
+
+    /* Keys of backups at rest: 64 hex digits, mode 0600 checked. */
+    char kf[256], kf2[256];
+    tmp_write(t->path, "backup.key",
+              "  00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF\n", kf,
+              sizeof(kf));
+    tmp_write(t->path, "old.key",
+              "ff00000000000000000000000000000000000000000000000000000000000001", kf2, sizeof(kf2));
+    assert_int_equal(chmod(kf, 0600), 0);
+    assert_int_equal(chmod(kf2, 0400), 0);
+    snprintf(text2, sizeof(text2),
+             BASE "backup = { dir = \"/a\"; compression = \"zstd\";\n encryption_key_file = "
+                  "\"%s\";\n decryption_key_files = [ \"%s\" ]; };\n",
+             kf, kf2);
+    cfg = load_ok(text2);
+    assert_int_equal(cfg->backup.compression, 1);
+    assert_int_equal(cfg->backup.n_keys, 2);
+    assert_int_equal(cfg->backup.keys[0][0], 0x00);
+    assert_int_equal(cfg->backup.keys[0][31], 0xff);
+    assert_int_equal(cfg->backup.keys[1][0], 0xff);
+    assert_int_equal(cfg->backup.keys[1][31], 0x01);
+    config_put(cfg);
+    cfg = NULL;
+    assert_int_equal(chmod(kf, 0640), 0);
+    snprintf(text2, sizeof(text2),
+             BASE "backup = { dir = \"/a\";\n encryption_key_file = \"%s\"; };\n", kf);
+    assert_int_equal(config_load_string(text2, "t.conf", &cfg, err, sizeof(err)), HY_ERROR);
+    snprintf(want, sizeof(want),
+             "t.conf:5: backup.encryption_key_file: %s has mode 0640: a key file must be "
+             "readable by its owner alone (chmod 600 %s)",
+             kf, kf);
+    assert_string_equal(err, want);
+    assert_int_equal(chmod(kf, 0600), 0);
+    tmp_write(t->path, "short.key", "00112233\n", kf, sizeof(kf));
+    assert_int_equal(chmod(kf, 0600), 0);
+    snprintf(text2, sizeof(text2),
+             BASE "backup = { dir = \"/a\";\n decryption_key_files = [ \"%s\" ]; };\n", kf);
+    assert_int_equal(config_load_string(text2, "t.conf", &cfg, err, sizeof(err)), HY_ERROR);
+    snprintf(want, sizeof(want),
+             "t.conf:5: backup.decryption_key_files: %s does not hold a 256-bit key as 64 hex "
+             "digits (openssl rand -hex 32)",
+             kf);
+    assert_string_equal(err, want);
+    cfg = load_ok(BASE "backup = { dir = \"/a\"; };\n");
+    assert_int_equal(cfg->backup.compression, 0);
+    assert_int_equal(cfg->backup.n_keys, 0);
+    config_put(cfg);
     cfg = NULL;
 
     /* A binary file is refused, not half-read. */

@@ -70,11 +70,12 @@ static void test_list(void **state)
     assert_int_equal(lines_with(text, "help [COMMAND]"), 1);
     assert_true(strstr(text, "\n  restore ") != NULL);
     assert_true(strstr(text, "\n  backup verify ") != NULL);
-    /* one line each: the listed rows and halyardctl's restore and backup verify */
+    assert_true(strstr(text, "\n  backup list ") != NULL);
+    /* one line each: the listed rows and halyardctl's restore, backup verify, backup list */
     size_t lines = 0;
     for (const char *p = text + 1; *p != '\0'; p++)
         lines += *p == '\n';
-    assert_int_equal(lines, listed + 2);
+    assert_int_equal(lines, listed + 3);
     free(text);
 }
 

@@ -65,7 +65,9 @@ hy_status_t backup_full_request(struct config *cfg, char *msg, size_t len) HY_MU
 /* Any thread. */
 void backup_full_status(struct backup_full_status *out);
 /* Main thread, at start and reload: the newest manifest in DIR/full gives
- * the last complete backup's time (last_ok) and file when none ran yet. */
+ * the last complete backup's time (last_ok) and file when none ran yet;
+ * backup_key_missing when a manifest names a key id none of the config's
+ * keys has (backup_crypt.h). */
 void backup_full_seed(const struct config *cfg);
 /* At exit: wait for a running backup's thread (its dump is killed). */
 void backup_full_stop(void);

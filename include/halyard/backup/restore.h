@@ -38,6 +38,7 @@ struct restore_backup {
     char method[32];      /* the manifest's "method": mariadb-dump, mariadb-backup */
     struct gtid_pos gtid; /* the manifest's "gtid" */
     int64_t finished;     /* the manifest's "finished", seconds since the epoch */
+    char key_id[17];      /* the manifest's "key_id": "" = not encrypted */
 };
 
 struct restore_trx {
@@ -77,7 +78,9 @@ struct restore_plan {
 /* Choose the backup and walk the archive (`files` in archive order, by
  * number). HY_ERROR with the reason in err: no backup, the target before
  * the first backup, a file that cannot be read, a gap (which GTIDs, where),
- * a target GTID the archive lacks or holds for another server_id. */
+ * a target GTID the archive lacks or holds for another server_id. On a gap
+ * or an unreadable file, out->to, ->n_trx, ->last and ->last_when still say
+ * how far the archive reached from the backup (backup_list.c's window). */
 hy_status_t restore_plan_make(const struct restore_backup *backups, size_t n_backups,
                               const struct restore_file *files, size_t n_files,
                               const struct restore_target *t, struct restore_plan *out, char *err,

@@ -28,10 +28,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include <zlib.h>
 
 #include "halyard/core/gtid.h"
 #include "halyard/backup/restore.h"
+
+struct backup_reader;
 
 /* A server halyardctl talks to through the `mariadb` client. */
 struct restore_server {
@@ -114,10 +115,30 @@ void restore_kill_children(void);
  * line, an admin answer: names, states and GTIDs have no escapes). */
 bool restore_json_str(const char *text, const char *key, char *out, size_t cap);
 
-/* Gunzip `gz` (opened from `path`) into fd `to` (a child's stdin, `what`
- * names it: "the dump to mariadb"); *bytes is what was written. False when
- * a read or a write failed, said on stderr. */
-bool restore_gunzip_to(gzFile gz, const char *path, int to, const char *what, uint64_t *bytes);
+/* The plaintext of backup file `r` (backup_stream.h: decrypted, inflated)
+ * into fd `to` (a child's stdin, `what` names it: "the dump to mariadb");
+ * *bytes is what was written. False when a read or a write failed, said on
+ * stderr. */
+bool restore_unpack_to(struct backup_reader *r, int to, const char *what, uint64_t *bytes);
+
+/* An encrypted backup file (HYCRYPT1) is read through once before any of
+ * it is used: every chunk's tag, the last chunk, the compressed stream's
+ * end. True when it is not encrypted or all of it checked (said on
+ * stdout); false with the file and why on stderr. */
+bool restore_check_sealed(const char *path);
+
+/* backup.dir as restore reads it (backup_list.c reads it too). */
+struct restore_archive {
+    struct restore_file *files; /* binlog.NNNNNN in number order */
+    size_t n;
+    struct restore_trx **trx; /* each file's, owned here */
+};
+/* The complete full backups (a manifest and its file), oldest first; the
+ * caller frees. */
+struct restore_backup *restore_backups_read(const char *dir, size_t *n);
+/* Every archive file read whole; false said on stderr. */
+bool restore_archive_read(const char *dir, struct restore_archive *a);
+void restore_archive_free(struct restore_archive *a);
 
 /* Wait for a child; true when it exited 0, else said ("WHAT exited with N",
  * with the last line of `log`, its stderr, when not NULL). */

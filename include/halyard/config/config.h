@@ -323,6 +323,15 @@ struct config_backup {
     bool physical;                /* method = "mariadb-backup" (else mariadb-dump) */
     char *method;                 /* as written */
     char *mariadb_backup_command; /* /bin/sh -c template with %h %p %u */
+    /* at rest (backup_stream.h, backup_crypt.h) */
+    int compression;           /* 0 gzip, 1 zstd, 2 none: enum backup_comp's order */
+    char *compression_name;    /* as written */
+    char *encryption_key_file; /* "" = backups are not encrypted */
+    struct config_strings decryption_key_files;
+    /* the keys' bytes, read at load (mode 0600 checked): [0] is
+     * encryption_key_file's when set, then decryption_key_files' */
+    uint8_t (*keys)[32];
+    size_t n_keys;
 };
 
 struct config {
