@@ -40,6 +40,7 @@
 #include "halyard/sql/xa_log_writer.h"
 #include "halyard/cluster/xa_recover.h"
 #include "halyard/admin/admin.h"
+#include "halyard/admin/admin_sql.h"
 #include "halyard/admin/alerts.h"
 #include "halyard/core/audit.h"
 #include "halyard/cluster/backend.h"
@@ -353,6 +354,14 @@ static hy_status_t open_admin_metrics(bool replace_socket, char *err, size_t err
         if (app.cfg->admin_socket_default && !replace_socket)
             open_admin_default(err, errlen);
         else if ((app.admin = admin_create(&app.st, app.cfg->admin_socket, err, errlen)) == NULL)
+            return HY_ERROR;
+    }
+    if (app.cfg->admin_listen[0] != '\0') {
+        /* The SQL admin port runs the admin socket's commands: it needs the
+         * admin's loop work even without a socket. */
+        if (app.admin == NULL && (app.admin = admin_create(&app.st, "", err, errlen)) == NULL)
+            return HY_ERROR;
+        if (admin_sql_create(app.admin, app.cfg->admin_listen, err, errlen) != HY_OK)
             return HY_ERROR;
     }
     if (app.cfg->metrics_port > 0 &&

@@ -251,6 +251,7 @@ static void show_config_logins(struct kv *kv, const struct config *cfg)
 static void show_config_outputs(struct kv *kv, const struct config *cfg)
 {
     kv_str(kv, "admin_socket", cfg->admin_socket);
+    kv_str(kv, "admin_listen", cfg->admin_listen);
     kv_str(kv, "metrics_address", cfg->metrics_address);
     kv_int(kv, "metrics_port", cfg->metrics_port);
     kv_str(kv, "log_file", cfg->log_file);
@@ -568,6 +569,61 @@ static void show_config_users(struct kv *kv, const struct config *cfg)
     list_end(&l);
 }
 
+/* The SQL admin port's accounts, hashes hidden as the users' are. */
+static void show_config_admin_accounts(struct kv *kv, const struct config *cfg)
+{
+    char k[192];
+    struct kv_list l;
+    list_begin(&l, kv, "admin_accounts");
+    for (size_t i = 0; i < cfg->n_admin_accounts; i++) {
+        const struct config_admin_account *x = &cfg->admin_accounts[i];
+        elem_begin(&l);
+        kv_str(kv, elem_key(&l, "name", k, sizeof(k)), x->name);
+        kv_str(kv, elem_key(&l, "password_hash", k, sizeof(k)), "(hidden)");
+        kv_str(kv, elem_key(&l, "role", k, sizeof(k)),
+               x->role == ADMIN_ROLE_OPERATOR ? "operator" : "read-only");
+        elem_end(&l);
+    }
+    list_end(&l);
+}
+
+static void runtime_row(struct kv *kv, struct kv_list *l, const char *backend, const char *what,
+                        const char *file, const char *now)
+{
+    char k[192];
+    elem_begin(l);
+    kv_str(kv, elem_key(l, "backend", k, sizeof(k)), backend);
+    kv_str(kv, elem_key(l, "what", k, sizeof(k)), what);
+    kv_str(kv, elem_key(l, "file", k, sizeof(k)), file);
+    kv_str(kv, elem_key(l, "runtime", k, sizeof(k)), now);
+    elem_end(l);
+}
+
+/* Where the running state differs from the file: a backend an action set
+ * apart (backend NAME drain|maint), one the failover fenced, one whose
+ * role the servers say is not the file's (after a switchover). Nothing of
+ * it is saved: a restart starts from the file again. */
+static void show_config_runtime(struct kv *kv, const struct config *cfg)
+{
+    struct kv_list l;
+    list_begin(&l, kv, "runtime");
+    for (size_t i = 0; i < cfg->n_backends; i++) {
+        const struct config_backend *be = &cfg->backends[i];
+        const struct backend_rt *rt = be->rt;
+        if (rt == NULL)
+            continue;
+        enum backend_admin mode = (enum backend_admin)atomic_load(&rt->admin);
+        if (mode != BACKEND_ADMIN_NONE)
+            runtime_row(kv, &l, be->name, "admin", "none", backend_admin_to_str(mode));
+        if (atomic_load(&rt->fenced))
+            runtime_row(kv, &l, be->name, "fenced", "false", "true");
+        if (atomic_load(&rt->role_seen) && backend_role(rt) != be->role)
+            runtime_row(kv, &l, be->name, "role", backend_role_to_str(be->role),
+                        backend_role_to_str(backend_role(rt)));
+    }
+    list_end(&l);
+}
+
 static void show_config_backends(struct kv *kv, const struct config *cfg)
 {
     char k[192];
@@ -663,9 +719,11 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
     show_config_shards(&kv, cfg);
     show_config_groups(&kv, cfg);
     show_config_users(&kv, cfg);
+    show_config_admin_accounts(&kv, cfg);
     show_config_backends(&kv, cfg);
     show_config_witnesses(&kv, cfg);
     show_config_rules(&kv, cfg);
+    show_config_runtime(&kv, cfg);
     kv_end(&kv);
 }
 

@@ -40,6 +40,8 @@
     "listeners = ( { name = \"main\"; address = \"127.0.0.1\"; port = 6033; } );\n"                \
     "users = ( { name = \"app\"; password_hash = \"" HASH "\"; },\n"                               \
     "          { name = \"nopw\"; password_hash = \"\"; } );\n"                                    \
+    "admin_accounts = ( { name = \"ops\"; password_hash = \"" HASH                                 \
+    "\"; role = \"operator\"; } );\n"                                                              \
     "backends = ( { name = \"db1\"; address = \"127.0.0.1\"; port = 3310; role = \"primary\"; "    \
     "},\n"                                                                                         \
     "             { name = \"db2\"; address = \"127.0.0.1\"; port = 3311; role = \"replica\"; } "  \
