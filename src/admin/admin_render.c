@@ -930,7 +930,7 @@ static void cell_count(struct table *t, bool seen, int64_t v)
 static void cell_mib(struct table *t, bool seen, int64_t bytes)
 {
     if (seen && bytes >= 0)
-        table_cellf(t, "%.1f MiB", (double)bytes / 1048576.0);
+        table_cellf(t, "%.1f", (double)bytes / 1048576.0);
     else
         table_cell(t, "-");
 }
@@ -939,7 +939,7 @@ static void cell_mib(struct table *t, bool seen, int64_t bytes)
 static void cell_pct(struct table *t, bool seen, double pct, int decimals)
 {
     if (seen && pct >= 0)
-        table_cellf(t, "%.*f%%", decimals, pct);
+        table_cellf(t, "%.*f", decimals, pct);
     else
         table_cell(t, "-");
 }
@@ -947,8 +947,9 @@ static void cell_pct(struct table *t, bool seen, double pct, int decimals)
 static void render_load(struct textbuf *sb, const struct admin_backend_row *rows, size_t n)
 {
     struct table t;
-    static const char *const head[] = {"name", "connected", "max conn", "running", "qps",
-                                       "slow", "aborted",   "bp hit",   "dirty",   "lock waits"};
+    static const char *const head[] = {"name",      "connected", "max_conn", "running",
+                                       "qps",       "slow",      "aborted",  "bp_hit_pct",
+                                       "dirty_pct", "lock_waits"};
     table_init(&t, HY_ARRAY_SIZE(head));
     for (size_t i = 0; i < HY_ARRAY_SIZE(head); i++)
         table_cell(&t, head[i]);
@@ -972,9 +973,9 @@ static void render_load(struct textbuf *sb, const struct admin_backend_row *rows
 
     /* Statements per kind (per second), the binary log and the datadir's
      * filesystem. */
-    static const char *const head2[] = {"name",     "select/s",  "insert/s",   "update/s",
-                                        "delete/s", "commit/s",  "rollback/s", "binlog files",
-                                        "binlog",   "datadir fs"};
+    static const char *const head2[] = {
+        "name",         "select_per_s",   "insert_per_s", "update_per_s", "delete_per_s",
+        "commit_per_s", "rollback_per_s", "binlog_files", "binlog_mib",   "datadir_fs_used"};
     table_init(&t, HY_ARRAY_SIZE(head2));
     for (size_t i = 0; i < HY_ARRAY_SIZE(head2); i++)
         table_cell(&t, head2[i]);
@@ -1053,9 +1054,10 @@ void admin_render_backends(struct textbuf *sb, const struct admin_backend_row *r
         return;
     }
     struct table t;
-    static const char *const head[] = {"name",   "group",  "address", "role",  "state",    "why",
-                                       "lag",    "gtid",   "in use",  "idle",  "queries",  "errors",
-                                       "p50 ms", "p99 ms", "rtt ms",  "check", "check age"};
+    static const char *const head[] = {"name",       "group",      "address", "role",   "state",
+                                       "why",        "lag_s",      "gtid",    "in_use", "idle",
+                                       "queries",    "errors",     "p50_ms",  "p99_ms", "rtt_ms",
+                                       "last_check", "check_age_s"};
     table_init(&t, HY_ARRAY_SIZE(head));
     for (size_t i = 0; i < HY_ARRAY_SIZE(head); i++)
         table_cell(&t, head[i]);
@@ -1069,7 +1071,7 @@ void admin_render_backends(struct textbuf *sb, const struct admin_backend_row *r
         table_cell(&t, r->state);
         table_cell(&t, r->why[0] ? r->why : "-");
         if (r->lag_ms >= 0)
-            table_cellf(&t, "%.0f s%s", r->lag_ms / 1000.0, r->repl_broken ? " (broken)" : "");
+            table_cellf(&t, "%.0f%s", r->lag_ms / 1000.0, r->repl_broken ? " (broken)" : "");
         else
             table_cell(&t, r->repl_broken ? "broken" : "-");
         table_cell(&t, r->gtid[0] ? r->gtid : "-");
@@ -1085,7 +1087,7 @@ void admin_render_backends(struct textbuf *sb, const struct admin_backend_row *r
             table_cell(&t, "-");
         table_cell(&t, r->last_check[0] ? r->last_check : "-");
         if (r->check_age_s >= 0)
-            table_cellf(&t, "%.1f s", r->check_age_s);
+            table_cellf(&t, "%.1f", r->check_age_s);
         else
             table_cell(&t, "-");
     }
@@ -1243,9 +1245,9 @@ void admin_render_pools(struct textbuf *sb, const struct admin_pool_row *rows, s
         return;
     }
     struct table t;
-    static const char *const head[] = {"backend",  "user",   "in_use",   "idle",
-                                       "waiting",  "waits",  "wait_p50", "wait_p99",
-                                       "restores", "resets", "opened",   "closed"};
+    static const char *const head[] = {"backend",  "user",   "in_use",      "idle",
+                                       "waiting",  "waits",  "wait_p50_ms", "wait_p99_ms",
+                                       "restores", "resets", "opened",      "closed"};
     table_init(&t, HY_ARRAY_SIZE(head));
     for (size_t i = 0; i < HY_ARRAY_SIZE(head); i++)
         table_cell(&t, head[i]);
@@ -1258,8 +1260,8 @@ void admin_render_pools(struct textbuf *sb, const struct admin_pool_row *rows, s
         table_cellf(&t, "%" PRIu64, r->waiting);
         table_cellf(&t, "%" PRIu64, r->waits);
         if (r->waits > 0) {
-            table_cellf(&t, "%.1f ms", r->wait_p50_ms);
-            table_cellf(&t, "%.1f ms", r->wait_p99_ms);
+            table_cellf(&t, "%.1f", r->wait_p50_ms);
+            table_cellf(&t, "%.1f", r->wait_p99_ms);
         } else {
             table_cell(&t, "-");
             table_cell(&t, "-");
