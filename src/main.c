@@ -194,6 +194,7 @@ static void app_takeover_done(struct status *st)
     metrics_destroy(app.metrics);
     app.metrics = NULL;
     st->metrics[0] = '\0';
+    admin_sql_stop(app.admin); /* its port is the new halyard's too */
     if (!app.stopping)
         app_stop("takeover: a new halyard has the listeners", true);
 }
@@ -356,6 +357,10 @@ static hy_status_t open_admin_metrics(bool replace_socket, char *err, size_t err
         else if ((app.admin = admin_create(&app.st, app.cfg->admin_socket, err, errlen)) == NULL)
             return HY_ERROR;
     }
+    if (app.cfg->metrics_port > 0 &&
+        (app.metrics = metrics_create(&app.st, app.cfg->metrics_address, app.cfg->metrics_port, err,
+                                      errlen)) == NULL)
+        return HY_ERROR;
     if (app.cfg->admin_listen[0] != '\0') {
         /* The SQL admin port runs the admin socket's commands: it needs the
          * admin's loop work even without a socket. */
@@ -364,10 +369,6 @@ static hy_status_t open_admin_metrics(bool replace_socket, char *err, size_t err
         if (admin_sql_create(app.admin, app.cfg->admin_listen, err, errlen) != HY_OK)
             return HY_ERROR;
     }
-    if (app.cfg->metrics_port > 0 &&
-        (app.metrics = metrics_create(&app.st, app.cfg->metrics_address, app.cfg->metrics_port, err,
-                                      errlen)) == NULL)
-        return HY_ERROR;
     return HY_OK;
 }
 

@@ -574,3 +574,11 @@ void admin_sql_destroy(struct admin_sql *s)
         unlink(s->path);
     free(s);
 }
+
+void admin_sql_stop(struct admin *a)
+{
+    if (a == NULL)
+        return;
+    admin_sql_destroy(*admin_sql_slot(a));
+    *admin_sql_slot(a) = NULL;
+}

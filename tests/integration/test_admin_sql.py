@@ -167,3 +167,19 @@ def test_garbage_packet(sql_halyard):
     assert got == b"" or got[4] == 0xff  # an ERR, or closed
     assert query(sql_halyard, "SELECT 1")  # still up
     sql_halyard.connect().close()
+
+
+def test_takeover_hands_the_port_over(start_halyard):
+    """A new halyard started with --takeover listens on the SQL admin port
+    once the old one has stopped accepting (the old closes it first)."""
+    port = free_port()
+    conf = dict(admin_listen=f"127.0.0.1:{port}", log_level="info", shutdown_timeout_ms=1000,
+                admin_accounts=[{"name": "viewer", "password_hash": mysql_native_hash(VIEWER_PW)}])
+    old = start_halyard(**conf)
+    old.admin_port = port
+    assert query(old, "SHOW STATUS", "viewer", VIEWER_PW)[0]["pid"] == old.pid
+    new = start_halyard(port=old.port, wait=False, args=("--takeover",), **conf)
+    new.admin_port = port
+    new.wait_log(r"admin sql: listening on 127\.0\.0\.1:", timeout=15)
+    assert old.wait(timeout=20) == 0
+    assert query(new, "SHOW STATUS", "viewer", VIEWER_PW)[0]["pid"] == new.pid

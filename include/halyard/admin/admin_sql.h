@@ -35,4 +35,8 @@ struct admin;
 hy_status_t admin_sql_create(struct admin *a, const char *spec, char *err,
                              size_t errlen) HY_MUSTCHECK;
 
+/* Close the port and its connections (a takeover: the new halyard listens
+ * there next); nothing when there is none. */
+void admin_sql_stop(struct admin *a);
+
 #endif /* HALYARD_ADMIN_SQL_H */
