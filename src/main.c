@@ -41,6 +41,7 @@
 #include "halyard/sql/xa_log_writer.h"
 #include "halyard/cluster/xa_recover.h"
 #include "halyard/admin/admin.h"
+#include "halyard/admin/admin_sql.h"
 #include "halyard/admin/alerts.h"
 #include "halyard/core/audit.h"
 #include "halyard/cluster/backend.h"
@@ -194,6 +195,7 @@ static void app_takeover_done(struct status *st)
     metrics_destroy(app.metrics);
     app.metrics = NULL;
     st->metrics[0] = '\0';
+    admin_sql_stop(app.admin); /* its port is the new halyard's too */
     if (!app.stopping)
         app_stop("takeover: a new halyard has the listeners", true);
 }
@@ -360,6 +362,14 @@ static hy_status_t open_admin_metrics(bool replace_socket, char *err, size_t err
         (app.metrics = metrics_create(&app.st, app.cfg->metrics_address, app.cfg->metrics_port, err,
                                       errlen)) == NULL)
         return HY_ERROR;
+    if (app.cfg->admin_listen[0] != '\0') {
+        /* The SQL admin port runs the admin socket's commands: it needs the
+         * admin's loop work even without a socket. */
+        if (app.admin == NULL && (app.admin = admin_create(&app.st, "", err, errlen)) == NULL)
+            return HY_ERROR;
+        if (admin_sql_create(app.admin, app.cfg->admin_listen, err, errlen) != HY_OK)
+            return HY_ERROR;
+    }
     return HY_OK;
 }
 

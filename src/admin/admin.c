@@ -74,6 +74,7 @@ struct admin {
     struct admin_job *jobs; /* gathering, or answered and waiting for late parts */
     ev_async fo_async;      /* the failover thread finished a request */
     struct admin_fo *fo;    /* the switchover or failover under way, NULL = none */
+    struct admin_sql *sql;  /* the SQL admin port (admin_sql.c), NULL = none */
 };
 
 struct admin_conn {
@@ -82,8 +83,11 @@ struct admin_conn {
     int fd;
     ev_io rio, wio;
     ev_timer idle;
-    unsigned uid;
-    int pid;
+    char who[160]; /* "uid=0 pid=123" on the socket; the SQL port's account and address */
+    /* An inner connection (admin_sql.c): no socket; each answer goes to
+     * `answer` instead, its lines given by admin_conn_submit. */
+    admin_answer_fn answer;
+    void *answer_arg;
     char in[ADMIN_LINE_MAX];
     size_t in_len;
     struct textbuf out;
@@ -393,8 +397,8 @@ static void answer_digests(struct admin_job *j, struct textbuf *out, const int *
  * copies are closed when the job is freed. */
 static void answer_takeover(struct admin_job *j, struct admin_conn *c, size_t n_missing)
 {
-    char who[48], err[256];
-    snprintf(who, sizeof(who), "uid=%u pid=%d", c->uid, c->pid);
+    const char *who = c->who;
+    char err[256];
     c->audit_cmd[0] = '\0';
     size_t n = 0;
     bool nomem = false;
@@ -419,13 +423,12 @@ static void answer_takeover(struct admin_job *j, struct admin_conn *c, size_t n_
     hy_status_t rc = takeover_send(c->fd, all, n, err, sizeof(err));
     free(all);
     if (rc != HY_OK) {
-        hy_log_error("admin uid=%u pid=%d: %s", c->uid, c->pid, err);
+        hy_log_error("admin %s: %s", c->who, err);
         audit_admin(who, "takeover", err);
         aconn_close(c);
         return;
     }
-    hy_log_info("admin uid=%u pid=%d: takeover: handed %zu listening sockets over", c->uid, c->pid,
-                n);
+    hy_log_info("admin %s: takeover: handed %zu listening sockets over", c->who, n);
     audit_admin(who, "takeover", "OK");
     aconn_process(c);
 }
@@ -470,8 +473,7 @@ static void job_answer(struct admin_job *j)
                            j->cmd.session_id, missing[0], ADMIN_GATHER_TIMEOUT);
         else
             textbuf_printf(&c->out, "ERR no session %" PRIu32 "\n", j->cmd.session_id);
-        log_audit("admin uid=%u pid=%d: %s: %s", c->uid, c->pid, j->line,
-                  found ? "killed" : "not found");
+        log_audit("admin %s: %s: %s", c->who, j->line, found ? "killed" : "not found");
     } else if (j->cmd.verb == ADMIN_SHOW_DIGESTS) {
         answer_digests(j, &c->out, missing, n_missing);
     } else if (j->cmd.verb == ADMIN_SHOW_POOLS) {
@@ -764,15 +766,15 @@ static bool run_command(struct admin_conn *c, const char *line, size_t len)
     if (strncasecmp(shown, "show", 4) != 0 && strncasecmp(shown, "help", 4) != 0)
         snprintf(c->audit_cmd, sizeof(c->audit_cmd), "%s", shown);
     if (rc != HY_OK) {
-        hy_log_info("admin uid=%u pid=%d: %s: refused", c->uid, c->pid, shown);
+        hy_log_info("admin %s: %s: refused", c->who, shown);
         textbuf_printf(&c->out, "%s\n", err);
         return aconn_send_answer(c);
     }
     const struct admin_verb_def *def = &admin_verbs[cmd.verb];
     if (!def->logs_outcome)
-        hy_log_info("admin uid=%u pid=%d: %s", c->uid, c->pid, shown);
+        hy_log_info("admin %s: %s", c->who, shown);
     struct admin_req req = {
-        .st = c->a->st, .cmd = &cmd, .shown = shown, .uid = c->uid, .pid = c->pid, .out = &c->out};
+        .st = c->a->st, .cmd = &cmd, .shown = shown, .who = c->who, .out = &c->out};
     switch (def->run(&req)) {
     case ADMIN_REPLY_NOW:
         break;
@@ -813,8 +815,12 @@ static void aconn_close(struct admin_conn *c)
     ev_io_stop(a->loop, &c->rio);
     ev_io_stop(a->loop, &c->wio);
     ev_timer_stop(a->loop, &c->idle);
-    close_drained(c->fd);
     textbuf_free(&c->out);
+    if (c->answer != NULL) { /* inner: not in the list */
+        free(c);
+        return;
+    }
+    close_drained(c->fd);
     if (c->prev != NULL)
         c->prev->next = c->next;
     else
@@ -907,6 +913,11 @@ static bool aconn_busy(const struct admin_conn *c)
 /* Try to write what is pending. false when the connection was closed. */
 static bool aconn_flush(struct admin_conn *c)
 {
+    if (c->answer != NULL) {
+        c->answer(c->answer_arg, c->out.data != NULL ? c->out.data : "", c->out.len);
+        textbuf_reset(&c->out);
+        return true;
+    }
     switch (textbuf_send(&c->out, &c->out_off, c->fd)) {
     case HY_AGAIN:
         ev_io_start(c->a->loop, &c->wio);
@@ -936,9 +947,9 @@ static bool aconn_send_answer(struct admin_conn *c)
         textbuf_printf(&c->out, "ERR the answer is larger than %u bytes\n", ADMIN_OUT_MAX);
     }
     if (c->audit_cmd[0] != '\0') {
-        char who[48], result[256];
+        const char *who = c->who;
+        char result[256];
         const char *nl = c->out.data != NULL ? memchr(c->out.data, '\n', c->out.len) : NULL;
-        snprintf(who, sizeof(who), "uid=%u pid=%d", c->uid, c->pid);
         snprintf(result, sizeof(result), "%.*s", nl != NULL ? (int)(nl - c->out.data) : 0,
                  c->out.data != NULL ? c->out.data : "");
         /* A JSON answer of a command that succeeded says so in its own terms. */
@@ -955,6 +966,8 @@ static void aconn_update(struct admin_conn *c)
 {
     struct admin *a = c->a;
     bool busy = aconn_busy(c);
+    if (c->answer != NULL)
+        return; /* inner: lines come from admin_conn_submit */
     if (c->eof && !busy) {
         aconn_close(c);
         return;
@@ -1001,8 +1014,8 @@ static void aconn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
     } else {
         c->in_len += (size_t)n;
         if (c->in_len == sizeof(c->in) && memchr(c->in, '\n', c->in_len) == NULL) {
-            hy_log_warn("admin uid=%u pid=%d: command line longer than %d bytes; closing", c->uid,
-                        c->pid, ADMIN_LINE_MAX);
+            hy_log_warn("admin %s: command line longer than %d bytes; closing", c->who,
+                        ADMIN_LINE_MAX);
             c->in_len = 0;
             c->close_after = true;
             textbuf_printf(&c->out, "ERR command line longer than %d bytes\n", ADMIN_LINE_MAX);
@@ -1031,8 +1044,7 @@ static void aconn_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
         ev_timer_again(c->a->loop, &c->idle); /* busy: not idle */
         return;
     }
-    hy_log_info("admin uid=%u pid=%d: idle for %.0f s; closing", c->uid, c->pid,
-                ADMIN_IDLE_TIMEOUT);
+    hy_log_info("admin %s: idle for %.0f s; closing", c->who, ADMIN_IDLE_TIMEOUT);
     aconn_close(c);
 }
 
@@ -1063,8 +1075,7 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
         }
         c->a = a;
         c->fd = fd;
-        c->uid = (unsigned)cred.uid;
-        c->pid = (int)cred.pid;
+        snprintf(c->who, sizeof(c->who), "uid=%u pid=%d", (unsigned)cred.uid, (int)cred.pid);
         textbuf_init(&c->out, ADMIN_OUT_MAX);
         ev_io_init(&c->rio, aconn_read_cb, fd, EV_READ);
         ev_io_init(&c->wio, aconn_write_cb, fd, EV_WRITE);
@@ -1139,8 +1150,29 @@ static hy_status_t clear_path(const char *path, char *err, size_t errlen)
     return HY_OK;
 }
 
+/* The admin's loop work without a socket: jobs, the failover thread's
+ * answers. */
+static struct admin *admin_alloc(struct status *st, char *err, size_t errlen)
+{
+    struct admin *a = calloc(1, sizeof(*a));
+    if (a == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    a->st = st;
+    a->loop = st->loop;
+    a->fd = -1;
+    ev_async_init(&a->parts_async, parts_async_cb);
+    ev_async_start(a->loop, &a->parts_async);
+    ev_async_init(&a->fo_async, fo_async_cb);
+    ev_async_start(a->loop, &a->fo_async);
+    return a;
+}
+
 struct admin *admin_create(struct status *st, const char *path, char *err, size_t errlen)
 {
+    if (path[0] == '\0')
+        return admin_alloc(st, err, errlen);
     struct sockaddr_un sun = {.sun_family = AF_UNIX};
     if (strlen(path) >= sizeof(sun.sun_path)) {
         snprintf(err, errlen, "admin_socket %s: longer than %zu bytes", path,
@@ -1149,19 +1181,15 @@ struct admin *admin_create(struct status *st, const char *path, char *err, size_
     }
     if (clear_path(path, err, errlen) != HY_OK)
         return NULL;
-    struct admin *a = calloc(1, sizeof(*a));
-    if (a == NULL) {
-        snprintf(err, errlen, "out of memory");
+    struct admin *a = admin_alloc(st, err, errlen);
+    if (a == NULL)
         return NULL;
-    }
-    a->st = st;
-    a->loop = st->loop;
     snprintf(a->path, sizeof(a->path), "%s", path);
     snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
     a->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (a->fd < 0) {
         snprintf(err, errlen, "admin_socket %s: socket: %s", path, strerror(errno));
-        free(a);
+        admin_destroy(a);
         return NULL;
     }
     /* Created 0600 from the start: no window where others may connect. */
@@ -1177,17 +1205,14 @@ struct admin *admin_create(struct status *st, const char *path, char *err, size_
         if (rc == 0)
             unlink(path);
         close(a->fd);
-        free(a);
+        a->fd = -1;
+        admin_destroy(a);
         return NULL;
     }
     a->dev = sb.st_dev;
     a->ino = sb.st_ino;
     ev_io_init(&a->accept_io, accept_cb, a->fd, EV_READ);
     ev_io_start(a->loop, &a->accept_io);
-    ev_async_init(&a->parts_async, parts_async_cb);
-    ev_async_start(a->loop, &a->parts_async);
-    ev_async_init(&a->fo_async, fo_async_cb);
-    ev_async_start(a->loop, &a->fo_async);
     hy_log_info("admin socket: %s", path);
     return a;
 }
@@ -1196,6 +1221,7 @@ void admin_destroy(struct admin *a)
 {
     if (a == NULL)
         return;
+    admin_sql_destroy(a->sql);
     while (a->conns != NULL)
         aconn_close(a->conns);
     while (a->jobs != NULL) {
@@ -1209,10 +1235,64 @@ void admin_destroy(struct admin *a)
     ev_async_stop(a->loop, &a->fo_async);
     /* The failover thread has been stopped: a request it did not answer is ours to free. */
     fo_free(a->fo);
-    close(a->fd);
-    /* Remove the file only if it is still the one we created. */
-    struct stat sb;
-    if (lstat(a->path, &sb) == 0 && sb.st_dev == a->dev && sb.st_ino == a->ino)
-        unlink(a->path);
+    if (a->fd >= 0) {
+        close(a->fd);
+        /* Remove the file only if it is still the one we created. */
+        struct stat sb;
+        if (lstat(a->path, &sb) == 0 && sb.st_dev == a->dev && sb.st_ino == a->ino)
+            unlink(a->path);
+    }
     free(a);
+}
+
+/* ---- inner connections (admin_sql.c) ---------------------------------- */
+
+struct admin_conn *admin_conn_inner(struct admin *a, const char *who, admin_answer_fn answer,
+                                    void *arg)
+{
+    struct admin_conn *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return NULL;
+    c->a = a;
+    c->fd = -1;
+    c->answer = answer;
+    c->answer_arg = arg;
+    snprintf(c->who, sizeof(c->who), "%s", who);
+    textbuf_init(&c->out, ADMIN_OUT_MAX);
+    ev_init(&c->idle, aconn_idle_cb);
+    ev_init(&c->drain_t, drain_tick);
+    c->drain_t.repeat = 0.1;
+    return c;
+}
+
+hy_status_t admin_conn_submit(struct admin_conn *c, const char *line, size_t len)
+{
+    if (aconn_busy(c) || len + 1 > sizeof(c->in) - c->in_len || memchr(line, '\n', len) != NULL)
+        return HY_ERROR;
+    memcpy(c->in + c->in_len, line, len);
+    c->in[c->in_len + len] = '\n';
+    c->in_len += len + 1;
+    aconn_process(c);
+    return HY_OK;
+}
+
+void admin_conn_release(struct admin_conn *c)
+{
+    if (c != NULL)
+        aconn_close(c);
+}
+
+struct status *admin_status(const struct admin *a)
+{
+    return a->st;
+}
+
+struct ev_loop *admin_loop(const struct admin *a)
+{
+    return a->loop;
+}
+
+struct admin_sql **admin_sql_slot(struct admin *a)
+{
+    return &a->sql;
 }

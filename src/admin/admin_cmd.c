@@ -388,7 +388,7 @@ static enum admin_reply run_backend_set(struct admin_req *r)
     hy_status_t set =
         backend_set_admin(cfg, cmd->arg, (enum backend_admin)cmd->mode, why, sizeof(why));
     struct backend_rt *rt = set == HY_OK ? backend_rt_find(cmd->arg) : NULL;
-    log_audit("admin uid=%u pid=%d: %s: %s", r->uid, r->pid, r->shown, set == HY_OK ? "ok" : why);
+    log_audit("admin %s: %s: %s", r->who, r->shown, set == HY_OK ? "ok" : why);
     if (set == HY_OK && rt != NULL && cmd->mode == BACKEND_ADMIN_DRAIN && !cmd->nowait &&
         cfg->monitor.user[0] != '\0') {
         r->drain_rt = rt;
@@ -461,7 +461,7 @@ static enum admin_reply run_backup_full(struct admin_req *r)
 {
     char msg[300];
     hy_status_t rc = backup_full_request(r->st->cfg, msg, sizeof(msg));
-    log_audit("admin uid=%u pid=%d: backup full: %s", r->uid, r->pid, msg);
+    log_audit("admin %s: backup full: %s", r->who, msg);
     if (r->cmd->json) {
         textbuf_printf(r->out, "{\"ok\":%s,\"message\":", rc == HY_OK ? "true" : "false");
         textbuf_json_str(r->out, msg);
@@ -486,7 +486,7 @@ static enum admin_reply run_backup_verified(struct admin_req *r)
         return ADMIN_REPLY_NOW;
     }
     backup_verify_record(&v, time(NULL), cfg->backup.enabled ? cfg->backup.dir : NULL);
-    log_audit("admin uid=%u pid=%d: backup verified %s", r->uid, r->pid, r->cmd->arg);
+    log_audit("admin %s: backup verified %s", r->who, r->cmd->arg);
     if (r->cmd->json)
         textbuf_printf(r->out, "{\"ok\":true,\"result\":\"%s\"}\n", v.result);
     else
@@ -497,7 +497,7 @@ static enum admin_reply run_backup_verified(struct admin_req *r)
 static enum admin_reply run_test_alert(struct admin_req *r)
 {
     char why[96];
-    snprintf(why, sizeof(why), "halyardctl test-alert by uid=%u pid=%d", r->uid, r->pid);
+    snprintf(why, sizeof(why), "halyardctl test-alert by %s", r->who);
     uint64_t seq = events_emit(EVENT_TEST_ALERT, NULL, NULL, NULL, why,
                                "sent to every notifier: see show events");
     if (seq == 0)
@@ -525,8 +525,8 @@ static enum admin_reply run_show_blocked(struct admin_req *r)
 static enum admin_reply run_unblock(struct admin_req *r)
 {
     int n = guard_unblock(r->cmd->arg);
-    log_audit("admin uid=%u pid=%d: %s: %d address%s forgotten", r->uid, r->pid, r->shown,
-              n < 0 ? 0 : n, n == 1 ? "" : "es");
+    log_audit("admin %s: %s: %d address%s forgotten", r->who, r->shown, n < 0 ? 0 : n,
+              n == 1 ? "" : "es");
     if (n < 0) {
         textbuf_puts(r->out, "ERR unblock: '");
         textbuf_cell(r->out, r->cmd->arg);
@@ -560,7 +560,7 @@ static enum admin_reply run_reload(struct admin_req *r)
 {
     struct status *st = r->st;
     char by[64];
-    snprintf(by, sizeof(by), "admin uid=%u pid=%d", r->uid, r->pid);
+    snprintf(by, sizeof(by), "admin %s", r->who);
     if (st->reload(st, by) != HY_OK) {
         textbuf_puts(r->out, "ERR reload failed, keeping the running config: ");
         textbuf_cell(r->out, st->last_reload_error);
@@ -608,35 +608,46 @@ static enum admin_reply by_failover_thread(struct admin_req *r)
 /* ---- the table ---------------------------------------------------------- */
 
 const struct admin_verb_def admin_verbs[ADMIN_N_VERBS] = {
-    [ADMIN_HELP] = {.words = "help", .run = run_help, .usage = "help", .help = "this list"},
+    [ADMIN_HELP] = {.words = "help",
+                    .sql = ADMIN_SQL_READ,
+                    .run = run_help,
+                    .usage = "help",
+                    .help = "this list"},
     [ADMIN_SHOW_STATUS] = {.words = "show status",
+                           .sql = ADMIN_SQL_READ,
                            .run = run_show_status,
                            .usage = "show status",
                            .help = "version, pid, uptime, config file, last reload, workers, "
                                    "zone, majority"},
     [ADMIN_SHOW_CONFIG] = {.words = "show config",
+                           .sql = ADMIN_SQL_READ,
                            .run = run_show_config,
                            .usage = "show config",
                            .help = "the running configuration, password hashes hidden"},
     [ADMIN_SHOW_STATS] = {.words = "show stats",
+                          .sql = ADMIN_SQL_READ,
                           .run = run_show_stats,
                           .usage = "show stats",
                           .help = "counters summed over the workers, and per worker"},
     [ADMIN_SHOW_SESSIONS] = {.words = "show sessions",
+                             .sql = ADMIN_SQL_READ,
                              .run = by_workers,
                              .usage = "show sessions",
                              .help = "client sessions of every worker"},
     [ADMIN_SHOW_POOLS] = {.words = "show pools",
+                          .sql = ADMIN_SQL_READ,
                           .run = by_workers,
                           .usage = "show pools",
                           .help = "backend connections per backend and user: held by sessions, "
                                   "idle in the pools; waiting, waits and their p50/p99, "
                                   "restores, resets, opened and closed"},
     [ADMIN_SHOW_RULES] = {.words = "show rules",
+                          .sql = ADMIN_SQL_READ,
                           .run = run_show_rules,
                           .usage = "show rules",
                           .help = "query rules in order, with their hits"},
     [ADMIN_SHOW_BACKENDS] = {.words = "show backends",
+                             .sql = ADMIN_SQL_READ,
                              .max_args = 1,
                              .parse = args_backends,
                              .run = run_show_backends,
@@ -646,23 +657,27 @@ const struct admin_verb_def admin_verbs[ADMIN_N_VERBS] = {
                                      "servers' own load (threads, max_connections, QPS, slow "
                                      "queries, buffer pool)"},
     [ADMIN_SHOW_GROUPS] = {.words = "show groups",
+                           .sql = ADMIN_SQL_READ,
                            .run = run_show_groups,
                            .usage = "show groups",
                            .help = "groups of backends: cluster type, failover, the writer, each "
                                    "backend's role and state"},
     [ADMIN_SHOW_SHARDS] = {.words = "show shards",
+                           .sql = ADMIN_SQL_READ,
                            .run = run_show_shards,
                            .usage = "show shards",
                            .help = "the schema map (each schema's group, conflicts) and per "
                                    "group its schemas, statements, errors, sessions moved in and "
                                    "statements refused"},
     [ADMIN_SHOW_XA] = {.words = "show xa",
+                       .sql = ADMIN_SQL_READ,
                        .run = run_show_xa,
                        .usage = "show xa",
                        .help = "transactions across groups in doubt "
                                "(shards.cross_group_transactions = \"xa\"): xid, groups, "
                                "decision (commit: logged; rollback: not), age, why still there"},
     [ADMIN_BACKEND_SET] = {.words = "backend",
+                           .sql = ADMIN_SQL_OPERATOR,
                            .max_args = ADMIN_ARGS_ANY,
                            .parse = args_backend_set,
                            .run = run_backend_set,
@@ -673,6 +688,7 @@ const struct admin_verb_def admin_verbs[ADMIN_N_VERBS] = {
                                    "maint: no statements at all; online: back to what the "
                                    "health checks say"},
     [ADMIN_SHOW_DIGESTS] = {.words = "show digests",
+                            .sql = ADMIN_SQL_READ,
                             .max_args = ADMIN_ARGS_ANY,
                             .parse = args_digests,
                             .run = by_workers,
@@ -680,6 +696,7 @@ const struct admin_verb_def admin_verbs[ADMIN_N_VERBS] = {
                             .help = "the N statement digests (default 20) with the most total "
                                     "time"},
     [ADMIN_KILL_SESSION] = {.words = "kill session",
+                            .sql = ADMIN_SQL_OPERATOR,
                             .max_args = ADMIN_ARGS_ANY,
                             .parse = args_kill,
                             .run = by_workers,
@@ -687,11 +704,13 @@ const struct admin_verb_def admin_verbs[ADMIN_N_VERBS] = {
                             .usage = "kill session ID",
                             .help = "close client session ID now"},
     [ADMIN_SHOW_BLOCKED] = {.words = "show blocked",
+                            .sql = ADMIN_SQL_READ,
                             .run = run_show_blocked,
                             .usage = "show blocked",
                             .help = "client addresses with failed logins, slowed down or "
                                     "blocked"},
     [ADMIN_UNBLOCK] = {.words = "unblock",
+                       .sql = ADMIN_SQL_OPERATOR,
                        .max_args = ADMIN_ARGS_ANY,
                        .parse = args_unblock,
                        .run = run_unblock,
@@ -699,6 +718,7 @@ const struct admin_verb_def admin_verbs[ADMIN_N_VERBS] = {
                        .usage = "unblock ADDRESS|all",
                        .help = "forget an address's failed logins and its block"},
     [ADMIN_SHOW_FIREWALL] = {.words = "show firewall",
+                             .sql = ADMIN_SQL_READ,
                              .max_args = ADMIN_ARGS_ANY,
                              .parse = args_show_firewall,
                              .run = run_firewall,
@@ -706,6 +726,7 @@ const struct admin_verb_def admin_verbs[ADMIN_N_VERBS] = {
                              .help = "the digests the firewall learned (users with firewall = "
                                      "learn)"},
     [ADMIN_DUMP_FIREWALL] = {.words = "dump firewall",
+                             .sql = ADMIN_SQL_READ,
                              .max_args = ADMIN_ARGS_ANY,
                              .parse = args_dump_firewall,
                              .run = run_firewall,
@@ -713,6 +734,7 @@ const struct admin_verb_def admin_verbs[ADMIN_N_VERBS] = {
                              .help = "USER's learned digests as a firewall_allow line for the "
                                      "config"},
     [ADMIN_RELOAD] = {.words = "reload",
+                      .sql = ADMIN_SQL_OPERATOR,
                       .run = run_reload,
                       .logs_outcome = true,
                       .usage = "reload",
@@ -724,6 +746,7 @@ const struct admin_verb_def admin_verbs[ADMIN_N_VERBS] = {
                                 "halyard"},
     [ADMIN_TAKEOVER_FINISH] = {.words = "takeover finish", .run = run_takeover_finish},
     [ADMIN_SWITCHOVER] = {.words = "switchover",
+                          .sql = ADMIN_SQL_OPERATOR,
                           .max_args = ADMIN_ARGS_ANY,
                           .parse = args_switchover,
                           .run = by_failover_thread,
@@ -731,6 +754,7 @@ const struct admin_verb_def admin_verbs[ADMIN_N_VERBS] = {
                           .help = "make backend NAME (default: the most advanced replica of the "
                                   "first group) the primary of its group; writes pause"},
     [ADMIN_FAILOVER] = {.words = "failover",
+                        .sql = ADMIN_SQL_OPERATOR,
                         .max_args = 1,
                         .parse = args_failover,
                         .run = by_failover_thread,
@@ -739,6 +763,7 @@ const struct admin_verb_def admin_verbs[ADMIN_N_VERBS] = {
                                 "unreachable (of GROUP, or the group of the backend so named; "
                                 "default: the first group)"},
     [ADMIN_SHOW_EVENTS] = {.words = "show events",
+                           .sql = ADMIN_SQL_READ,
                            .max_args = ADMIN_ARGS_ANY,
                            .parse = args_events,
                            .run = run_show_events,
@@ -746,16 +771,19 @@ const struct admin_verb_def admin_verbs[ADMIN_N_VERBS] = {
                            .help = "the last N events (default 20, at most 64) and what each "
                                    "notifier made of them"},
     [ADMIN_TEST_ALERT] = {.words = "test-alert",
+                          .sql = ADMIN_SQL_OPERATOR,
                           .run = run_test_alert,
                           .usage = "test-alert",
                           .help = "emit a test_alert event through every notifier (alerts.exec, "
                                   "alerts.webhook)"},
     [ADMIN_SHOW_BACKUP] = {.words = "show backup",
+                           .sql = ADMIN_SQL_READ,
                            .run = run_show_backup,
                            .usage = "show backup",
                            .help = "the binlog archive (state, source, file, archived GTID, lag, "
                                    "errors) and the last full backup"},
     [ADMIN_BACKUP_FULL] = {.words = "backup full",
+                           .sql = ADMIN_SQL_OPERATOR,
                            .run = run_backup_full,
                            .usage = "backup full",
                            .help = "take a full backup now (mariadb-dump of a replica drained of "

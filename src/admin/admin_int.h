@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "halyard/admin/admin.h"
+#include "halyard/config/config.h"
 #include "halyard/core/core.h"
 #include "halyard/core/textbuf.h"
 
@@ -85,10 +86,9 @@ struct backend_rt;
 struct admin_req {
     struct status *st;
     const struct admin_cmd *cmd;
-    const char *shown; /* the line, quoted (quote_line), for the log */
-    unsigned uid;      /* the client */
-    int pid;
-    struct textbuf *out;         /* the answer */
+    const char *shown;   /* the line, quoted (quote_line), for the log */
+    const char *who;     /* the client: "uid=0 pid=123", or the SQL port's account and address */
+    struct textbuf *out; /* the answer */
     struct backend_rt *drain_rt; /* ADMIN_REPLY_DRAIN: the backend waited for */
 };
 
@@ -101,6 +101,13 @@ enum admin_reply {
 };
 
 #define ADMIN_ARGS_ANY 255
+
+/* Whether a command is on the SQL admin port, and for which role. */
+enum admin_sql_use {
+    ADMIN_SQL_NO = 0,   /* the socket's only (takeover: it passes descriptors) */
+    ADMIN_SQL_READ,     /* any admin account: it changes nothing */
+    ADMIN_SQL_OPERATOR, /* an operator's: it changes runtime state */
+};
 
 /* One command: the words that name it, its arguments, its line in `help`,
  * and what it does (pgbouncer's cmd_list[]). */
@@ -117,10 +124,85 @@ struct admin_verb_def {
     /* Its outcome goes to the log as an audit line (log_audit) when it is
      * known, not as the command comes in. */
     bool logs_outcome;
+    /* Who may run it on the SQL admin port (admin_sql.c); left out: nobody. */
+    enum admin_sql_use sql;
     const char *usage, *help; /* its line in `help`; NULL: not listed */
 };
 
 /* Indexed by enum admin_verb. */
 extern const struct admin_verb_def admin_verbs[ADMIN_N_VERBS];
+
+/* ---- inner connections: the SQL admin port's way in (admin_sql.c) ---- */
+
+struct admin_conn;
+struct admin_sql;
+struct ev_loop;
+
+/* An answer is complete: `text` holds it, ending in the empty line, as the
+ * socket would send it. Called from the main loop, possibly from within
+ * admin_conn_submit; it must not release the connection. */
+typedef void (*admin_answer_fn)(void *arg, const char *text, size_t len);
+
+/* A connection of the admin socket's kind without a socket: lines come
+ * from admin_conn_submit, answers go to `answer`. `who` names it in the
+ * log and the audit log. NULL: out of memory. */
+struct admin_conn *admin_conn_inner(struct admin *a, const char *who, admin_answer_fn answer,
+                                    void *arg);
+/* Run one command line (no "\n"), as if the socket had read it. HY_ERROR:
+ * an answer is still pending, or the line does not fit. */
+hy_status_t admin_conn_submit(struct admin_conn *c, const char *line, size_t len) HY_MUSTCHECK;
+/* Close it: a pending answer (a job, a switchover) goes on without it. */
+void admin_conn_release(struct admin_conn *c);
+struct status *admin_status(const struct admin *a);
+struct ev_loop *admin_loop(const struct admin *a);
+/* Where admin.c keeps the SQL port (admin_sql_create fills it). */
+struct admin_sql **admin_sql_slot(struct admin *a);
+/* Close the SQL port and its connections (admin_destroy calls it). */
+void admin_sql_destroy(struct admin_sql *s);
+
+/* ---- the SQL admin port's statements (admin_sql_stmt.c) ---- */
+
+/* Who runs the statement. */
+struct admin_sql_who {
+    const char *user, *host; /* the account and the client's address */
+    uint32_t id;             /* the connection's id */
+    const char *version;     /* what the greeting said */
+    enum admin_role role;
+};
+
+enum admin_sql_plan_kind {
+    ADMIN_SQL_PLAN_ERR,   /* answer code/sqlstate/msg */
+    ADMIN_SQL_PLAN_OK,    /* answer OK: a session setting, nothing kept */
+    ADMIN_SQL_PLAN_VALUE, /* answer one row: col = val */
+    ADMIN_SQL_PLAN_ADMIN, /* run `line` by the admin table */
+};
+
+struct admin_sql_plan {
+    enum admin_sql_plan_kind kind;
+    /* ADMIN_SQL_PLAN_ADMIN */
+    char line[600];
+    enum admin_verb verb;
+    bool rows;       /* the answer is JSON for a result set (admin_sql_result) */
+    bool name_value; /* ... as name/value rows (show config) */
+    char table[64];  /* the table its columns name: "backends" */
+    /* ADMIN_SQL_PLAN_ERR */
+    uint16_t code;
+    char sqlstate[6];
+    char msg[512];
+    /* ADMIN_SQL_PLAN_VALUE */
+    char col[128];
+    char val[256];
+    bool val_null, val_int;
+};
+
+/* What the `len` bytes of a COM_QUERY ask for. */
+void admin_sql_plan(const char *sql, size_t len, const struct admin_sql_who *who,
+                    struct admin_sql_plan *p);
+
+/* A JSON answer of the admin table as a text result set: packets from
+ * sequence id *seq appended to `out` (admin_sql_rs.c). HY_ERROR: `json`
+ * is not a JSON object (nothing written). */
+hy_status_t admin_sql_result(struct textbuf *out, uint8_t *seq, const char *table, bool name_value,
+                             const char *json, size_t len) HY_MUSTCHECK;
 
 #endif /* HALYARD_ADMIN_INT_H */

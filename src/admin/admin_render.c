@@ -251,6 +251,7 @@ static void show_config_logins(struct kv *kv, const struct config *cfg)
 static void show_config_outputs(struct kv *kv, const struct config *cfg)
 {
     kv_str(kv, "admin_socket", cfg->admin_socket);
+    kv_str(kv, "admin_listen", cfg->admin_listen);
     kv_str(kv, "metrics_address", cfg->metrics_address);
     kv_int(kv, "metrics_port", cfg->metrics_port);
     kv_str(kv, "log_file", cfg->log_file);
@@ -578,6 +579,61 @@ static void show_config_users(struct kv *kv, const struct config *cfg)
     list_end(&l);
 }
 
+/* The SQL admin port's accounts, hashes hidden as the users' are. */
+static void show_config_admin_accounts(struct kv *kv, const struct config *cfg)
+{
+    char k[192];
+    struct kv_list l;
+    list_begin(&l, kv, "admin_accounts");
+    for (size_t i = 0; i < cfg->n_admin_accounts; i++) {
+        const struct config_admin_account *x = &cfg->admin_accounts[i];
+        elem_begin(&l);
+        kv_str(kv, elem_key(&l, "name", k, sizeof(k)), x->name);
+        kv_str(kv, elem_key(&l, "password_hash", k, sizeof(k)), "(hidden)");
+        kv_str(kv, elem_key(&l, "role", k, sizeof(k)),
+               x->role == ADMIN_ROLE_OPERATOR ? "operator" : "read-only");
+        elem_end(&l);
+    }
+    list_end(&l);
+}
+
+static void runtime_row(struct kv *kv, struct kv_list *l, const char *backend, const char *what,
+                        const char *file, const char *now)
+{
+    char k[192];
+    elem_begin(l);
+    kv_str(kv, elem_key(l, "backend", k, sizeof(k)), backend);
+    kv_str(kv, elem_key(l, "what", k, sizeof(k)), what);
+    kv_str(kv, elem_key(l, "file", k, sizeof(k)), file);
+    kv_str(kv, elem_key(l, "runtime", k, sizeof(k)), now);
+    elem_end(l);
+}
+
+/* Where the running state differs from the file: a backend an action set
+ * apart (backend NAME drain|maint), one the failover fenced, one whose
+ * role the servers say is not the file's (after a switchover). Nothing of
+ * it is saved: a restart starts from the file again. */
+static void show_config_runtime(struct kv *kv, const struct config *cfg)
+{
+    struct kv_list l;
+    list_begin(&l, kv, "runtime");
+    for (size_t i = 0; i < cfg->n_backends; i++) {
+        const struct config_backend *be = &cfg->backends[i];
+        const struct backend_rt *rt = be->rt;
+        if (rt == NULL)
+            continue;
+        enum backend_admin mode = (enum backend_admin)atomic_load(&rt->admin);
+        if (mode != BACKEND_ADMIN_NONE)
+            runtime_row(kv, &l, be->name, "admin", "none", backend_admin_to_str(mode));
+        if (atomic_load(&rt->fenced))
+            runtime_row(kv, &l, be->name, "fenced", "false", "true");
+        if (atomic_load(&rt->role_seen) && backend_role(rt) != be->role)
+            runtime_row(kv, &l, be->name, "role", backend_role_to_str(be->role),
+                        backend_role_to_str(backend_role(rt)));
+    }
+    list_end(&l);
+}
+
 static void show_config_backends(struct kv *kv, const struct config *cfg)
 {
     char k[192];
@@ -684,9 +740,11 @@ void admin_render_config(struct textbuf *sb, const struct config *cfg, bool json
     show_config_shards(&kv, cfg);
     show_config_groups(&kv, cfg);
     show_config_users(&kv, cfg);
+    show_config_admin_accounts(&kv, cfg);
     show_config_backends(&kv, cfg);
     show_config_witnesses(&kv, cfg);
     show_config_rules(&kv, cfg);
+    show_config_runtime(&kv, cfg);
     kv_end(&kv);
 }
 
@@ -893,7 +951,7 @@ static void cell_count(struct table *t, bool seen, int64_t v)
 static void cell_mib(struct table *t, bool seen, int64_t bytes)
 {
     if (seen && bytes >= 0)
-        table_cellf(t, "%.1f MiB", (double)bytes / 1048576.0);
+        table_cellf(t, "%.1f", (double)bytes / 1048576.0);
     else
         table_cell(t, "-");
 }
@@ -902,7 +960,7 @@ static void cell_mib(struct table *t, bool seen, int64_t bytes)
 static void cell_pct(struct table *t, bool seen, double pct, int decimals)
 {
     if (seen && pct >= 0)
-        table_cellf(t, "%.*f%%", decimals, pct);
+        table_cellf(t, "%.*f", decimals, pct);
     else
         table_cell(t, "-");
 }
@@ -910,8 +968,9 @@ static void cell_pct(struct table *t, bool seen, double pct, int decimals)
 static void render_load(struct textbuf *sb, const struct admin_backend_row *rows, size_t n)
 {
     struct table t;
-    static const char *const head[] = {"name", "connected", "max conn", "running", "qps",
-                                       "slow", "aborted",   "bp hit",   "dirty",   "lock waits"};
+    static const char *const head[] = {"name",      "connected", "max_conn", "running",
+                                       "qps",       "slow",      "aborted",  "bp_hit_pct",
+                                       "dirty_pct", "lock_waits"};
     table_init(&t, HY_ARRAY_SIZE(head));
     for (size_t i = 0; i < HY_ARRAY_SIZE(head); i++)
         table_cell(&t, head[i]);
@@ -935,9 +994,9 @@ static void render_load(struct textbuf *sb, const struct admin_backend_row *rows
 
     /* Statements per kind (per second), the binary log and the datadir's
      * filesystem. */
-    static const char *const head2[] = {"name",     "select/s",  "insert/s",   "update/s",
-                                        "delete/s", "commit/s",  "rollback/s", "binlog files",
-                                        "binlog",   "datadir fs"};
+    static const char *const head2[] = {
+        "name",         "select_per_s",   "insert_per_s", "update_per_s", "delete_per_s",
+        "commit_per_s", "rollback_per_s", "binlog_files", "binlog_mib",   "datadir_fs_used"};
     table_init(&t, HY_ARRAY_SIZE(head2));
     for (size_t i = 0; i < HY_ARRAY_SIZE(head2); i++)
         table_cell(&t, head2[i]);
@@ -1016,9 +1075,10 @@ void admin_render_backends(struct textbuf *sb, const struct admin_backend_row *r
         return;
     }
     struct table t;
-    static const char *const head[] = {"name",   "group",  "address", "role",  "state",    "why",
-                                       "lag",    "gtid",   "in use",  "idle",  "queries",  "errors",
-                                       "p50 ms", "p99 ms", "rtt ms",  "check", "check age"};
+    static const char *const head[] = {"name",       "group",      "address", "role",   "state",
+                                       "why",        "lag_s",      "gtid",    "in_use", "idle",
+                                       "queries",    "errors",     "p50_ms",  "p99_ms", "rtt_ms",
+                                       "last_check", "check_age_s"};
     table_init(&t, HY_ARRAY_SIZE(head));
     for (size_t i = 0; i < HY_ARRAY_SIZE(head); i++)
         table_cell(&t, head[i]);
@@ -1032,7 +1092,7 @@ void admin_render_backends(struct textbuf *sb, const struct admin_backend_row *r
         table_cell(&t, r->state);
         table_cell(&t, r->why[0] ? r->why : "-");
         if (r->lag_ms >= 0)
-            table_cellf(&t, "%.0f s%s", r->lag_ms / 1000.0, r->repl_broken ? " (broken)" : "");
+            table_cellf(&t, "%.0f%s", r->lag_ms / 1000.0, r->repl_broken ? " (broken)" : "");
         else
             table_cell(&t, r->repl_broken ? "broken" : "-");
         table_cell(&t, r->gtid[0] ? r->gtid : "-");
@@ -1048,7 +1108,7 @@ void admin_render_backends(struct textbuf *sb, const struct admin_backend_row *r
             table_cell(&t, "-");
         table_cell(&t, r->last_check[0] ? r->last_check : "-");
         if (r->check_age_s >= 0)
-            table_cellf(&t, "%.1f s", r->check_age_s);
+            table_cellf(&t, "%.1f", r->check_age_s);
         else
             table_cell(&t, "-");
     }
@@ -1206,9 +1266,9 @@ void admin_render_pools(struct textbuf *sb, const struct admin_pool_row *rows, s
         return;
     }
     struct table t;
-    static const char *const head[] = {"backend",  "user",   "in_use",   "idle",
-                                       "waiting",  "waits",  "wait_p50", "wait_p99",
-                                       "restores", "resets", "opened",   "closed"};
+    static const char *const head[] = {"backend",  "user",   "in_use",      "idle",
+                                       "waiting",  "waits",  "wait_p50_ms", "wait_p99_ms",
+                                       "restores", "resets", "opened",      "closed"};
     table_init(&t, HY_ARRAY_SIZE(head));
     for (size_t i = 0; i < HY_ARRAY_SIZE(head); i++)
         table_cell(&t, head[i]);
@@ -1221,8 +1281,8 @@ void admin_render_pools(struct textbuf *sb, const struct admin_pool_row *rows, s
         table_cellf(&t, "%" PRIu64, r->waiting);
         table_cellf(&t, "%" PRIu64, r->waits);
         if (r->waits > 0) {
-            table_cellf(&t, "%.1f ms", r->wait_p50_ms);
-            table_cellf(&t, "%.1f ms", r->wait_p99_ms);
+            table_cellf(&t, "%.1f", r->wait_p50_ms);
+            table_cellf(&t, "%.1f", r->wait_p99_ms);
         } else {
             table_cell(&t, "-");
             table_cell(&t, "-");

@@ -840,6 +840,7 @@ enum fill_part {
     PART_CACHE,
     PART_USERS_SOURCE,
     PART_GROUPS,
+    PART_ADMIN_SQL,
     PART_N,
 };
 
@@ -869,6 +870,8 @@ static hy_status_t fill_part(struct loader *ld, struct config *cfg, config_setti
         return fill_listeners(ld, cfg, config_setting_get_member(root, "listeners"));
     case PART_ADMIN_SOCKET:
         return fill_admin_socket(ld, cfg, root);
+    case PART_ADMIN_SQL:
+        return cfg_fill_admin_sql(ld, cfg, root);
     case PART_USERS:
         return fill_users(ld, cfg, config_setting_get_member(root, "users"));
     case PART_LISTENER_USERS:
@@ -1091,6 +1094,7 @@ static void config_free(struct config *cfg)
     free(cfg->rule_hits);
     free(cfg->server_version);
     free(cfg->admin_socket);
+    cfg_free_admin_sql(cfg);
     free(cfg->metrics_address);
     free(cfg->log_file);
     free(cfg->audit_log);

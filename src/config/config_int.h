@@ -73,6 +73,10 @@ hy_status_t cfg_fill_backends(struct loader *ld, struct config *cfg, config_sett
 hy_status_t cfg_fill_endpoint(struct loader *ld, config_setting_t *list, int i, const char *what,
                               const char *lname, char **name, char **address, int *port);
 
+/* admin_listen and admin_accounts (config_admin.c). */
+hy_status_t cfg_fill_admin_sql(struct loader *ld, struct config *cfg, config_setting_t *root);
+void cfg_free_admin_sql(struct config *cfg);
+
 /* The alerts group (alerts.h) (config_ops.c). */
 hy_status_t cfg_fill_alerts(struct loader *ld, struct config *cfg, config_setting_t *root);
 

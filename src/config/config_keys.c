@@ -148,6 +148,10 @@ const struct config_key config_keys[] = {
      "Unix socket of the admin interface, mode 0600; {port} stands for the first listener's "
      "port; \"\" = no admin socket; left out, halyard runs without one when it cannot make it",
      NULL},
+    {"admin_listen", CONFIG_STRING, "", 0, 107,
+     "the SQL admin port, where any MySQL client logs in with an admin_accounts account and "
+     "runs SHOW BACKENDS, SWITCHOVER...: \"HOST:PORT\" on a loopback address (127.0.0.1, ::1, "
+     "localhost) or the path of a Unix socket; \"\" = none; read at start", NULL},
     {"metrics_address", CONFIG_STRING, "127.0.0.1", 1, 255,
      "address of the Prometheus metrics HTTP listener", NULL},
     {"metrics_port", CONFIG_INT, "0", 0, 65535,
@@ -612,6 +616,16 @@ const struct config_key config_keys[] = {
      "firewall = enforce: the statements allowed, each a digest (as show digests prints it) or "
      "its 16-hex-digit hash", NULL},
 
+    {"admin_accounts", CONFIG_LIST, "()", 0, 1000,
+     "accounts of the SQL admin port (admin_listen); at least one when it is on", NULL},
+    {"admin_accounts.[].name", CONFIG_STRING, NULL, 1, 80,
+     "unique account name, compared case-sensitively", NULL},
+    {"admin_accounts.[].password_hash", CONFIG_STRING, NULL, 0, 0,
+     "mysql_native_password hash: \"*\" and 40 hex digits, as in mysql.user (users[] keep the "
+     "same)", NULL},
+    {"admin_accounts.[].role", CONFIG_STRING, "read-only", 0, 0,
+     "read-only: the SHOW statements; operator: the actions too (RELOAD, SWITCHOVER, KILL "
+     "SESSION, SET BACKEND...)", "read-only|operator"},
     {"backends", CONFIG_LIST, NULL, 1, 256,
      "MariaDB/MySQL servers behind halyard", NULL},
     {"backends.[].name", CONFIG_STRING, NULL, 1, 64,

@@ -22,7 +22,7 @@ import time
 import pymysql
 import pytest
 
-from util import APP_USER, REPO, free_port, wait_until
+from util import APP_USER, REPO, free_port, mysql_native_hash, wait_until
 
 HALYARDCTL = os.path.abspath(os.environ.get("HALYARDCTL_BIN") or os.path.join(REPO, "build", "halyardctl"))
 
@@ -286,11 +286,14 @@ def test_show_status(start_halyard):
 
 
 def test_show_config(start_halyard, cluster):
-    # One rule, one witness, one event setting, one schema shard and one
-    # key shard, so that the rules.[0].*, witnesses.[0].*,
-    # alerts.events.[0].*, shards.schemas.[0].* and shards.tables.[0].*
-    # keys have an element to show.
+    # One rule, one witness, one event setting, one schema shard, one
+    # key shard and one admin account, so that the rules.[0].*,
+    # witnesses.[0].*, alerts.events.[0].*, shards.schemas.[0].*,
+    # shards.tables.[0].* and admin_accounts.[0].* keys have an element to
+    # show.
     h = start_halyard(connect_timeout_ms=1234, max_client_connections=77,
+                      admin_accounts=[{"name": "ops", "password_hash": mysql_native_hash("x"),
+                                       "role": "operator"}],
                       rules=[{"name": "never", "match_digest": "^SELECT 'never'$", "route": "primary"}],
                       witnesses=[{"name": "w1", "address": "10.0.3.9", "port": 3306}],
                       alerts={"events": [{"name": "backend_lagging", "repeat_ms": 60000}]},
@@ -308,6 +311,8 @@ def test_show_config(start_halyard, cluster):
     assert kv["listeners.[0].port"] == str(h.port)
     assert kv["users.[0].name"] == APP_USER
     assert kv["users.[0].password_hash"] == "(hidden)"
+    assert kv["admin_accounts.[0].password_hash"] == "(hidden)"
+    assert kv["admin_accounts.[0].role"] == "operator"
     assert kv["witnesses.[0].address"] == "10.0.3.9"
     assert kv["backends.[0].port"] == str(cluster.primary_port)
     assert kv["backends.[0].role"] == "primary"

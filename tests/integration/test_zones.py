@@ -84,7 +84,7 @@ def test_reads_weigh_the_round_trip(start_halyard, cluster):
                    (state(h, "node2")["rtt_ms"] or 0) >= 15 and
                    (state(h, "node1")["rtt_ms"] or 99) < 5, 15, what="round trips measured")
         text = admin(default_socket(h), "show backends")
-        assert "rtt ms" in text.splitlines()[0]
+        assert "rtt_ms" in text.splitlines()[0]
         assert read_ids(h) == {ids[1]}
         rtt = metric(port, 'halyard_backend_rtt_seconds{backend="node2"}')
         assert rtt is not None and 0.015 <= rtt < 1

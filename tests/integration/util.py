@@ -866,6 +866,10 @@ def sample_config():
     text = open(os.path.join(REPO, "conf", "halyard.demo.conf")).read().replace("$", "$$")
     assert re.search(r"(?m)^\s+port = 6033;", text)
     text = text.replace("port = 6033;", "port = $listen_port;")
+    # The demo's SQL admin port is a fixed address: off here, so that
+    # halyards started at once (and other test runs) do not collide on it.
+    assert 'admin_listen = "127.0.0.1:6032";' in text
+    text = text.replace('admin_listen = "127.0.0.1:6032";', 'admin_listen = "";')
     for i, demo_port in enumerate((3310, 3311, 3312)):
         assert f"port = {demo_port};" in text
         text = text.replace(f"port = {demo_port};", f"port = $node{i}_port;")

@@ -109,6 +109,19 @@ struct config_user {
     size_t n_fw_hashes;
 };
 
+/* What an account of the SQL admin port may do: read-only runs the SHOW
+ * statements, operator the actions too. */
+enum admin_role {
+    ADMIN_ROLE_READ_ONLY = 0,
+    ADMIN_ROLE_OPERATOR,
+};
+
+struct config_admin_account {
+    char *name;
+    uint8_t h2[MYSQL_SHA1_LEN]; /* SHA1(SHA1(password)), as users[] keep it */
+    enum admin_role role;
+};
+
 enum cluster_type {
     CLUSTER_REPLICATION = 0,
     CLUSTER_GALERA,
@@ -390,6 +403,11 @@ struct config {
     char *admin_socket;        /* resolved ({port} replaced); "" = none */
     bool admin_socket_default; /* left out of the file: a socket that cannot be made is no
                                 * error (/run/halyard when not run as root or by systemd) */
+    /* The SQL admin port (admin_sql.h): "HOST:PORT" on loopback or a Unix
+     * socket's path; "" = none. Read at start. */
+    char *admin_listen;
+    struct config_admin_account *admin_accounts; /* who may log in there */
+    size_t n_admin_accounts;
     char *metrics_address;
     int metrics_port; /* 0 = no metrics listener */
     char *log_file;   /* "" = standard error */
@@ -551,5 +569,18 @@ extern const size_t config_n_keys;
  * none; bounds is "MIN..MAX", "length MIN..MAX", "MIN..MAX elements", the
  * choices "a|b|c", or "-". tools/check-config-keys reads the first column. */
 void config_dump_keys(FILE *out);
+
+/* admin_listen read: a Unix socket's path, or a loopback address ("localhost"
+ * is 127.0.0.1) and a port. HY_ERROR with `why` for anything else, a
+ * non-loopback address included. Pure (config_admin.c). */
+struct admin_listen_addr {
+    bool unix_path;
+    bool v6;
+    char path[108];
+    char host[64];
+    int port;
+};
+hy_status_t config_admin_listen_parse(const char *spec, struct admin_listen_addr *out, char *why,
+                                      size_t len) HY_MUSTCHECK;
 
 #endif /* HALYARD_CONFIG_H */

@@ -1,0 +1,185 @@
+"""The SQL admin port (admin_listen, issue 32): the admin socket's commands as
+statements for any MySQL client, logged in with an account of
+admin_accounts.
+
+One halyard serves every test of the module (they only read, or set a
+backend apart and back): the mariadb CLI and pymysql log in, read typed
+result sets, are refused by role (1227), by password (1045), for syntax
+(1064) and for an unknown SHOW (1146), and a garbage packet closes only
+its own connection.
+"""
+
+import datetime
+import socket
+import struct
+import subprocess
+
+import pymysql
+import pytest
+
+from util import free_port, mysql_native_hash
+
+ADMIN_PW, VIEWER_PW = "adm-secret", "view-secret"
+
+
+@pytest.fixture(scope="module")
+def sql_halyard(cluster_session, tmp_path_factory):
+    """A halyard with its SQL admin port on a free loopback port."""
+    from conftest import _halyard_factory
+
+    port = free_port()
+    gen = _halyard_factory(cluster_session, tmp_path_factory.mktemp("admin_sql"))
+    start = next(gen)
+    h = start(admin_listen=f"127.0.0.1:{port}",
+              admin_accounts=[{"name": "admin", "password_hash": mysql_native_hash(ADMIN_PW),
+                               "role": "operator"},
+                              {"name": "viewer", "password_hash": mysql_native_hash(VIEWER_PW)}])
+    h.admin_port = port
+    yield h
+    next(gen, None)
+
+
+def connect(h, user="admin", password=ADMIN_PW):
+    return pymysql.connect(host="127.0.0.1", port=h.admin_port, user=user, password=password,
+                           connect_timeout=5, read_timeout=30)
+
+
+def query(h, sql, user="admin", password=ADMIN_PW):
+    c = connect(h, user, password)
+    try:
+        with c.cursor(pymysql.cursors.DictCursor) as cur:
+            cur.execute(sql)
+            return cur.fetchall()
+    finally:
+        c.close()
+
+
+def refused(h, sql, user="admin", password=ADMIN_PW):
+    """The (code, message) a statement is refused with; the connection stays usable."""
+    c = connect(h, user, password)
+    try:
+        with c.cursor() as cur:
+            with pytest.raises(pymysql.MySQLError) as e:
+                cur.execute(sql)
+            cur.execute("SELECT 1")
+            assert cur.fetchall() == ((1,),)  # never a dropped connection
+        return e.value.args[0], e.value.args[1]
+    finally:
+        c.close()
+
+
+def test_mariadb_cli_show_backends(sql_halyard, cluster):
+    out = subprocess.run(
+        ["mariadb", "-h127.0.0.1", f"-P{sql_halyard.admin_port}", "-uadmin", f"-p{ADMIN_PW}",
+         "--batch", "-e", "SHOW BACKENDS"],
+        capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    head = lines[0].split("\t")
+    rows = [dict(zip(head, l.split("\t"))) for l in lines[1:]]
+    assert sorted(r["name"] for r in rows) == sorted(n["name"] for n in cluster.nodes)
+    roles = {r["name"]: r["role"] for r in rows}
+    assert sorted(roles.values()) == ["primary", "replica", "replica"], roles
+
+
+def test_typed_columns(sql_halyard):
+    rows = query(sql_halyard, "SHOW BACKENDS")
+    assert rows and all(isinstance(r["queries"], int) for r in rows)
+    assert all(isinstance(r["role_seen"], int) and isinstance(r["p99_ms"], float) for r in rows)
+    assert all(r["lag_seconds"] is None or isinstance(r["lag_seconds"], float) for r in rows)
+    status = query(sql_halyard, "show status")
+    assert len(status) == 1
+    assert isinstance(status[0]["pid"], int)
+    assert isinstance(status[0]["started"], datetime.datetime)
+    # same data as the admin socket's answer
+    stats = query(sql_halyard, "SHOW STATS")
+    # the totals first (worker NULL), then each worker's
+    assert stats[0]["worker"] is None and isinstance(stats[0]["commands"], int)
+    assert [r["worker"] for r in stats[1:]] == [0, 1]
+    assert stats[0]["sessions_accepted"] == sum(r["sessions_accepted"] for r in stats[1:])
+    assert query(sql_halyard, "SELECT @@version_comment LIMIT 1")[0]["@@version_comment"]
+    assert query(sql_halyard, "SELECT DATABASE()") == [{"DATABASE()": None}]
+
+
+def test_every_show_answers(sql_halyard):
+    for what in ("POOLS", "SESSIONS", "EVENTS", "SHARDS", "BACKUPS", "GROUPS", "RULES", "DIGESTS",
+                 "BLOCKED", "XA", "FIREWALL", "CONFIG"):
+        query(sql_halyard, f"SHOW {what}", user="viewer", password=VIEWER_PW)
+    config = {r["name"]: r["value"] for r in query(sql_halyard, "SHOW CONFIG")}
+    assert config["admin_accounts.[0].password_hash"] == "(hidden)"
+    assert config["admin_accounts.[1].role"] == "read-only"
+
+
+def test_viewer_refused_actions(sql_halyard):
+    for sql in ("SWITCHOVER", "RELOAD", "SET BACKEND node1 OFFLINE", "KILL SESSION 5"):
+        code, msg = refused(sql_halyard, sql, "viewer", VIEWER_PW)
+        assert code == 1227, (sql, msg)
+
+
+def test_errors(sql_halyard):
+    assert refused(sql_halyard, "SHOW NOSUCHTHING")[0] == 1146
+    assert refused(sql_halyard, "FROBNICATE THE BACKENDS")[0] == 1064
+    assert refused(sql_halyard, "SET BACKEND node1 SIDEWAYS")[0] == 1064
+    assert refused(sql_halyard, "SELECT * FROM t")[0] == 1064
+    assert refused(sql_halyard, "KILL SESSION 4000000")[0] == 1094
+    with pytest.raises(pymysql.MySQLError) as e:
+        connect(sql_halyard, "admin", "wrong")
+    assert e.value.args[0] == 1045
+    with pytest.raises(pymysql.MySQLError) as e:
+        connect(sql_halyard, "nobody", "x")
+    assert e.value.args[0] == 1045
+
+
+def test_set_backend_offline_shows(sql_halyard, cluster):
+    name = cluster.nodes[2]["name"]
+    c = connect(sql_halyard)
+    try:
+        with c.cursor(pymysql.cursors.DictCursor) as cur:
+            cur.execute(f"SET BACKEND {name} OFFLINE")
+            cur.execute("SHOW BACKENDS")
+            state = {r["name"]: r["state"] for r in cur.fetchall()}
+            assert state[name] == "MAINT", state
+            cur.execute("SHOW CONFIG")
+            cfg = {r["name"]: r["value"] for r in cur.fetchall()}
+            assert cfg["runtime.[0].backend"] == name and cfg["runtime.[0].runtime"] == "maint"
+            cur.execute(f"SET BACKEND `{name}` ONLINE")
+            cur.execute("SHOW BACKENDS")
+            state = {r["name"]: r["state"] for r in cur.fetchall()}
+            assert state[name] != "MAINT", state
+    finally:
+        c.close()
+
+
+def test_garbage_packet(sql_halyard):
+    s = socket.create_connection(("127.0.0.1", sql_halyard.admin_port), timeout=5)
+    s.recv(4096)  # the greeting
+    s.sendall(struct.pack("<I", 0xffffff)[:3] + b"\x01" + b"\xff" * 64)
+    got = b""
+    try:
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            got += chunk
+    except socket.timeout:
+        pass
+    s.close()
+    assert got == b"" or got[4] == 0xff  # an ERR, or closed
+    assert query(sql_halyard, "SELECT 1")  # still up
+    sql_halyard.connect().close()
+
+
+def test_takeover_hands_the_port_over(start_halyard):
+    """A new halyard started with --takeover listens on the SQL admin port
+    once the old one has stopped accepting (the old closes it first)."""
+    port = free_port()
+    conf = dict(admin_listen=f"127.0.0.1:{port}", log_level="info", shutdown_timeout_ms=1000,
+                admin_accounts=[{"name": "viewer", "password_hash": mysql_native_hash(VIEWER_PW)}])
+    old = start_halyard(**conf)
+    old.admin_port = port
+    assert query(old, "SHOW STATUS", "viewer", VIEWER_PW)[0]["pid"] == old.pid
+    new = start_halyard(port=old.port, wait=False, args=("--takeover",), **conf)
+    new.admin_port = port
+    new.wait_log(r"admin sql: listening on 127\.0\.0\.1:", timeout=15)
+    assert old.wait(timeout=20) == 0
+    assert query(new, "SHOW STATUS", "viewer", VIEWER_PW)[0]["pid"] == new.pid
