@@ -219,6 +219,8 @@ static void show_config_process(struct kv *kv, const struct config *cfg)
     kv_int(kv, "max_packet_size", cfg->max_packet_size);
     kv_int(kv, "client_idle_timeout_ms", cfg->client_idle_timeout_ms);
     kv_int(kv, "backend_read_timeout_ms", cfg->backend_read_timeout_ms);
+    kv_bool(kv, "retry_primary_reads", cfg->retry_primary_reads);
+    kv_int(kv, "retry_buffer_size", (long long)cfg->retry_buffer_size);
 }
 
 /* The pools and the logins: accounts, auth plugins, the guard. */

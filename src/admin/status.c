@@ -56,6 +56,10 @@ const struct stat_field stat_fields[STAT_FIELDS] = {
      "own SETs, fewer commands than undoing the other session's state by SET, or in place of a "
      "new connection.",
      offsetof(struct worker_stats, pool_restore_resets)},
+    {"statements_retried", "halyard_statements_retried_total",
+     "Reads whose server died before the client got any of the answer, run again elsewhere "
+     "(retry_primary_reads, retry_buffer_size).",
+     offsetof(struct worker_stats, statements_retried)},
 };
 
 void status_worker_stats(struct worker *w, struct stat_values *out)

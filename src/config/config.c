@@ -946,6 +946,8 @@ static hy_status_t fill_config(struct loader *ld, struct config *cfg, config_set
     cfg->max_packet_size = (int)cfg_get_int(root, "max_packet_size");
     cfg->client_idle_timeout_ms = (int)cfg_get_int(root, "client_idle_timeout_ms");
     cfg->backend_read_timeout_ms = (int)cfg_get_int(root, "backend_read_timeout_ms");
+    cfg->retry_primary_reads = cfg_get_bool(root, "retry_primary_reads");
+    cfg->retry_buffer_size = (uint32_t)cfg_get_int(root, "retry_buffer_size");
     cfg->default_sha2 =
         strcmp(cfg_get_str(root, "default_auth_plugin"), "caching_sha2_password") == 0;
     cfg->pool_transaction = strcmp(cfg_get_str(root, "pool_mode"), "transaction") == 0;

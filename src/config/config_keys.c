@@ -108,6 +108,17 @@ const struct config_key config_keys[] = {
      "the next one); then the client gets error 1927 and that backend connection is closed; 0 = "
      "as long as it takes",
      NULL},
+    {"retry_primary_reads", CONFIG_BOOL, "true", 0, 0,
+     "an autocommit read on the primary whose server dies before the client got any of its "
+     "answer runs again elsewhere (a replica, or the new primary within failover_write_wait_ms), "
+     "as one on a replica always does; only a read safe to run twice (no stored routine, lock, "
+     "user variable set, sequence, LAST_INSERT_ID() or diagnostics)",
+     NULL},
+    {"retry_buffer_size", CONFIG_INT, "16384", 0, 1048576,
+     "bytes of a retryable read's answer held back until the answer is complete, so that the "
+     "read can still run elsewhere if its server dies before the end (at most buffer_size); a "
+     "larger answer streams and a failure past this point is an error; 0 = stream at once",
+     NULL},
     {"default_auth_plugin", CONFIG_STRING, "mysql_native_password", 0, 0,
      "the authentication method the greeting offers clients",
      "mysql_native_password|caching_sha2_password"},

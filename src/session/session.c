@@ -155,7 +155,9 @@ void update_reads(struct session *s)
     if (s->conns.cur != NULL && s->conns.cur->state == BCONN_READY) {
         bool down_full =
             s->io.down.b != NULL && s->io.down.tail == s->io.down.b->cap && s->io.down.head == 0;
-        bool down_blocked = s->io.down.b != NULL && s->io.down.head < s->io.down.scan;
+        /* an answer held back (down_hold) is read on to its end */
+        bool down_blocked =
+            s->io.down.b != NULL && s->io.down.head < s->io.down.scan && !s->io.down_held;
         if (down_full || down_blocked)
             ev_io_stop(loop, &s->conns.cur->c.rio);
         else
@@ -561,6 +563,11 @@ void down_forward(struct session *s)
             rc = RELAY_AGAIN;
             break;
         }
+        s->io.down_held = down_hold(s, st);
+        if (s->io.down_held) {
+            rc = RELAY_AGAIN; /* the rest of the answer first */
+            break;
+        }
         if (st->head < st->scan)
             s->io.down_sent = true;
         rc = relay_flush(st, &s->client, s->w->loop);
@@ -603,7 +610,7 @@ void command_begin(struct session *s, uint8_t cmd, uint8_t exec_flags)
     s->io.req_bytes = 0; /* command_forward() counts the request it passes on */
     s->route.wait_idx = -1;
     s->route.last_idx = s->conns.cur->idx;
-    s->io.down_sent = false;
+    s->io.down_sent = s->io.down_held = false;
     query_end(s, true); /* never two at once; a leftover would be a lost one */
     s->route.q_rt = s->conns.cur->be->rt;
     if (s->route.q_rt != NULL)
@@ -1152,11 +1159,7 @@ static enum next_step next_route(struct session *s, const struct next_cmd *c, ui
     *primary_write = *idx == s->route.primary && !session_in_trans(s) && s->route.ro_idx < 0;
     if (*idx < s->conns.n_bc)
         *idx = route_health(s, *idx, why, whylen);
-    if (*idx < s->conns.n_bc && *idx != s->route.primary && cmd == COM_QUERY && c->fits &&
-        !session_in_trans(s) && s->route.ro_idx < 0 && !s->route.retried)
-        retry_keep(s, c->h, MYSQL_HEADER_SIZE + c->len);
-    else if (!s->route.retried)
-        s->route.retry_ok = false;
+    retry_note(s, *idx, cmd, c->h, MYSQL_HEADER_SIZE + c->len, c->fits);
     return NEXT_ROUTE;
 }
 

@@ -224,17 +224,22 @@ static bool retry_unread(struct session *s)
     return true;
 }
 
-/* An autocommit read whose replica died before answering anything runs
- * again, once, on another replica or the primary: the client never knows. */
+/* An autocommit read whose server (a replica, or the primary when
+ * retry_primary_ok) died before the client got any of its answer runs
+ * again, once, where the router now sends it (another replica, the primary
+ * or, after waiting for it, the new primary): the client never knows. What
+ * the dead server sent is still held in `down` (retry_buffer_size) and is
+ * dropped. */
 static bool session_retry(struct session *s, struct bconn *bc)
 {
     if (!s->route.retry_ok || s->route.retried || s->io.down_sent || s->io.req_open ||
-        s->io.resp_done || s->query.internal != INT_NONE || bc->idx == s->route.primary ||
-        !retry_unread(s))
+        s->io.resp_done || s->query.internal != INT_NONE ||
+        (bc->idx == s->route.primary && !retry_primary_ok(s, true)) || !retry_unread(s))
         return false;
     slog_info(s, "backend %s died before answering: running the read again elsewhere",
               bc->be->name);
     query_end(s, true);
+    stat_inc(&s->w->stats.statements_retried);
     s->route.retried = true;
     s->route.retry_exclude = bc->idx;
     bconn_close(bc);

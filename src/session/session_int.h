@@ -143,6 +143,10 @@ bool ensure_backend(struct session *s, uint32_t idx);
 bool plugin_is_native(const char *plugin, size_t len);
 void qlog_note(struct session *s, const char *text, size_t len, uint64_t digest);
 void retry_keep(struct session *s, const uint8_t *pkt, uint32_t n);
+void retry_note(struct session *s, uint32_t idx, uint8_t cmd, const uint8_t *pkt, uint32_t n,
+                bool fits);
+bool retry_primary_ok(const struct session *s, bool safe);
+bool down_hold(const struct session *s, const struct stream *st);
 uint32_t route_read(struct session *s, enum classify_hint hint, const char *hint_backend,
                     enum classify_consistency cons, bool prev_stmt, bool show_status_stmt);
 void send_access_denied(struct session *s, uint8_t seq, const char *user, size_t user_len,

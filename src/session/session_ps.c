@@ -487,6 +487,7 @@ uint32_t ps_route_prepare(struct session *s, const uint8_t *p, uint32_t len, boo
               (r->flags & (CLF_USE | CLF_AUTOCOMMIT | CLF_SET_NAMES | CLF_TXN_SESSION |
                            CLF_TEMP_TABLE_CREATED | CLF_LOCK_TABLES | CLF_USER_VAR_SET));
     st->writes = r->kind != CL_READ || st->pin;
+    st->retry_safe = !st->writes && classify_retry_safe(r);
     st->hint = (uint8_t)r->hint;
     st->hint_cons = (uint8_t)r->hint_consistency;
     if (r->hint == CLH_BACKEND) {
@@ -798,18 +799,20 @@ static void ps_forward_with_types(struct session *s, struct pstmt *st, uint32_t 
 }
 
 /* An EXECUTE of `st` bound for `idx` (its whole packet, `p`, is in `up`):
- * an autocommit read on a replica is kept to run once more elsewhere if
- * the replica dies before it answers, as a text read is (retry_keep); the
- * statement is prepared there on the way. Not when its long data went to
- * that backend: the data dies with it. Kept before the statement id in the
- * packet is rewritten for the backend. */
+ * an autocommit read on a replica (or one safe to run twice on the primary,
+ * retry_primary_ok) is kept to run once more elsewhere if its server dies
+ * before it answers, as a text read is (retry_keep); the statement is
+ * prepared there on the way. Not when its long data went to that backend:
+ * the data dies with it. Kept before the statement id in the packet is
+ * rewritten for the backend. */
 static void ps_retry_keep(struct session *s, const struct pstmt *st, uint32_t idx, const uint8_t *p,
                           uint32_t len, uint32_t avail)
 {
     if (s->route.retried)
         return;
-    if (idx < s->conns.n_bc && idx != s->route.primary && avail == len && st->ld_idx < 0 &&
-        !st->writes && !session_in_trans(s) && s->route.ro_idx < 0)
+    if (idx < s->conns.n_bc && (idx != s->route.primary || retry_primary_ok(s, st->retry_safe)) &&
+        avail == len && st->ld_idx < 0 && !st->writes && !session_in_trans(s) &&
+        s->route.ro_idx < 0)
         retry_keep(s, p - MYSQL_HEADER_SIZE, MYSQL_HEADER_SIZE + len);
     else
         s->route.retry_ok = false;

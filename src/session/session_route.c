@@ -590,8 +590,34 @@ uint32_t route_health(struct session *s, uint32_t idx, char *why, size_t whylen)
     return ROUTE_NOBODY;
 }
 
-/* Keep an autocommit read bound for a replica (whole in `up` at scan), to
- * run it once more elsewhere if the replica dies before it answers. */
+/* Whether a read bound for the primary may be kept to run again elsewhere
+ * if the primary dies before answering: `safe` (classify_retry_safe), the
+ * config allows it, and the primary holds no state that dies with it (a
+ * pinned session ends with its primary instead). */
+bool retry_primary_ok(const struct session *s, bool safe)
+{
+    return safe && s->cfg->retry_primary_reads && !s->route.pinned && !s->route.uvars_opaque;
+}
+
+/* The command at `pkt` (`n` bytes, whole in `up` when `fits`) goes to
+ * `idx`: kept to run again elsewhere when it is an autocommit read that may
+ * (retry_keep), else marked as not to be retried (unless it is the retry). */
+void retry_note(struct session *s, uint32_t idx, uint8_t cmd, const uint8_t *pkt, uint32_t n,
+                bool fits)
+{
+    if (s->route.retried)
+        return;
+    if (idx < s->conns.n_bc && cmd == COM_QUERY && fits && !session_in_trans(s) &&
+        s->route.ro_idx < 0 &&
+        (idx != s->route.primary || retry_primary_ok(s, s->query.cmd_retry_safe)))
+        retry_keep(s, pkt, n);
+    else
+        s->route.retry_ok = false;
+}
+
+/* Keep an autocommit read (whole in `up` at scan) bound for a replica, or
+ * for the primary when retry_primary_ok, to run it once more elsewhere if
+ * its server dies before it answers. */
 void retry_keep(struct session *s, const uint8_t *pkt, uint32_t n)
 {
     s->route.retry_ok = false;
@@ -605,6 +631,21 @@ void retry_keep(struct session *s, const uint8_t *pkt, uint32_t n)
     memcpy(s->route.retry_pkt, pkt, n);
     s->route.retry_len = n;
     s->route.retry_ok = true;
+}
+
+/* Whether the answer parsed so far stays in `down` rather than go to the
+ * client: a read that may still run elsewhere (retry_keep) keeps its
+ * answer until it is complete, up to retry_buffer_size bytes and while the
+ * buffer has room, so that a server dying in the middle of it leaves the
+ * client nothing to see (session_retry). No copy: the bytes wait where
+ * they were read. */
+bool down_hold(const struct session *s, const struct stream *st)
+{
+    if (!s->route.retry_ok || s->route.retried || s->io.down_sent || s->io.resp_done ||
+        s->io.resp_broken || s->io.infile || s->prep.meta_flush)
+        return false; /* (meta_flush: the parse waits for what is parsed to go out) */
+    uint32_t bound = HY_MIN(s->cfg->retry_buffer_size, st->b->cap);
+    return st->tail - st->head < bound && st->tail < st->b->cap;
 }
 
 /* The statement in flight on q_rt ended (answered, failed or lost). */
@@ -644,6 +685,7 @@ static bool sql_prepare(const uint8_t *p, uint32_t n)
 static void route_begin(struct session *s, uint8_t cmd, bool fits)
 {
     s->query.cmd_writes = cmd == COM_QUERY && !fits;
+    s->query.cmd_retry_safe = false;
     s->route.causal_check = false;
     s->route.causal_read = s->route.global_read = false;
     s->route.global_need = s->route.global_at =
@@ -777,6 +819,7 @@ static uint32_t route_statement(struct session *s, uint8_t cmd, const uint8_t *p
                                 uint32_t avail, struct classify_result *r, uint32_t words)
 {
     bool fits = avail == len;
+    s->query.cmd_retry_safe = fits && classify_retry_safe(r);
     s->query.cmd_clears_diag = r->clears_diag || !fits;
     s->query.cmd_diag = (r->flags & CLF_DIAG) != 0;
     /* One backend: nothing to route; but under pool_mode "transaction"

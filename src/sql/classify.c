@@ -1306,3 +1306,12 @@ unsigned classify_sql_mode(const char *mode, size_t len)
     }
     return opts;
 }
+
+bool classify_retry_safe(const struct classify_result *res)
+{
+    const uint32_t unsafe = CLF_MULTI | CLF_UNTERMINATED | CLF_TOO_LONG | CLF_LOCKING_READ |
+                            CLF_SELECT_INTO | CLF_USER_VAR_SET | CLF_LAST_INSERT_ID |
+                            CLF_PREV_STMT | CLF_USER_LOCK | CLF_SEQUENCE | CLF_ROUTINE_CALL |
+                            CLF_UVARS_OPAQUE | CLF_STATE_OPAQUE | CLF_DIAG;
+    return res->kind == CL_READ && (res->flags & unsafe) == 0;
+}

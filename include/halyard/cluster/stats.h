@@ -39,6 +39,7 @@ struct worker_stats {
     _Atomic uint64_t pool_stmt_cached;    /* executions that found their statement prepared there */
     _Atomic uint64_t pool_stmt_evicted;   /* statements a pooled connection's cache closed */
     _Atomic uint64_t pool_restore_resets; /* restores by COM_RESET_CONNECTION (session_state.c) */
+    _Atomic uint64_t statements_retried;  /* reads run again after their server died */
 };
 
 /* From the owning worker's thread only. */

@@ -376,6 +376,8 @@ struct config {
     int max_packet_size;                   /* bytes of one client request (logical packet) */
     int client_idle_timeout_ms;            /* 0 = never */
     int backend_read_timeout_ms;           /* a silent backend during a command; 0 = never */
+    bool retry_primary_reads;              /* a safe read lost with the primary runs again */
+    uint32_t retry_buffer_size;            /* a retryable read's answer held back up to this */
     bool pool_transaction;                 /* pool_mode = "transaction" (pool.h) */
     int pool_idle_timeout_ms;              /* 0 = never */
     int pool_max_age_ms;                   /* 0 = no limit */

@@ -209,6 +209,7 @@ struct sess_io {
     char *broken_msg;        /* answer_broken(): the ERR the client gets once the rest is out */
     double down_last;        /* ev_now() when the backend last sent (backend_read_timeout_ms) */
     bool down_sent;          /* some of the answer went to the client */
+    bool down_held;          /* the answer waits in `down` for its end (down_hold) */
     ev_timer timer;          /* login timeout, then backend connect and read timeouts */
     /* `timer` runs for backend_read_timeout_ms, lazily: started when a
      * command begins and it is not running already, never stopped when the
@@ -316,6 +317,7 @@ struct sess_query {
     bool cmd_clears_diag;                 /* it clears the diagnostics area */
     bool cmd_diag;                        /* it reads the diagnostics area (SHOW WARNINGS ...) */
     bool cmd_writes;                      /* it may write on the primary */
+    bool cmd_retry_safe;                  /* a read that may run twice (classify_retry_safe) */
     bool cmd_ro_begin;                    /* it starts a READ ONLY transaction on a replica */
     uint64_t digest_hash;                 /* digest of the statement in flight ... */
     bool digest_pending;                  /* ... to record when it ends */

@@ -298,6 +298,16 @@ void classify(const char *sql, size_t len, unsigned opts, struct classify_result
               struct classify_digest *dg);
 
 /*
+ * Whether a classified statement may run a second time on another server
+ * with the same outcome: a plain read (CL_READ, one statement) that calls
+ * no stored routine, sets no user variable, takes no lock, touches no
+ * sequence and reads nothing about the previous statement or the
+ * connection's own LAST_INSERT_ID(). A read the primary runs is retried
+ * (after the primary died) only when this holds.
+ */
+bool classify_retry_safe(const struct classify_result *res);
+
+/*
  * `len` bytes of `sql` with each call of `cid` (classify_result.connid)
  * replaced by `id` in decimal, and each of its aliases added: writes at
  * most cap bytes to out and returns the length of the whole text, never
