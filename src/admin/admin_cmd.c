@@ -451,7 +451,7 @@ static enum admin_reply run_show_cache(struct admin_req *r)
 static enum admin_reply run_flush_cache(struct admin_req *r)
 {
     size_t n = cache_flush(r->cmd->arg[0] != '\0' ? r->cmd->arg : NULL);
-    log_audit("admin uid=%u pid=%d: flush cache %s: %zu entries", r->uid, r->pid,
+    log_audit("admin %s: flush cache %s: %zu entries", r->who,
               r->cmd->arg[0] != '\0' ? r->cmd->arg : "(all)", n);
     admin_render_cache_flush(r->out, r->cmd->arg, n, r->cmd->json);
     return ADMIN_REPLY_NOW;
@@ -798,12 +798,14 @@ const struct admin_verb_def admin_verbs[ADMIN_N_VERBS] = {
                                        "differ, failed), at GTID G, T tables compared, D "
                                        "differing: for show backup and the metrics"},
     [ADMIN_SHOW_CACHE] = {.words = "show cache",
+                          .sql = ADMIN_SQL_READ,
                           .run = run_show_cache,
                           .usage = "show cache",
                           .help = "the query cache: its reader of the binary log, entries, "
                                   "bytes, hits, misses, fills refused, invalidations by reason, "
                                   "hit ratio per rule"},
     [ADMIN_FLUSH_CACHE] = {.words = "flush cache",
+                           .sql = ADMIN_SQL_OPERATOR,
                            .max_args = ADMIN_ARGS_ANY,
                            .parse = args_flush_cache,
                            .run = run_flush_cache,
