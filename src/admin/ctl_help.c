@@ -299,8 +299,20 @@ int ctl_help_show(FILE *out, int n, char **words)
     return 2;
 }
 
-bool ctl_help_known(int n, char **words)
+bool ctl_help_known(int n, char **argv_words)
 {
+    /* The words as halyard will read the line: an argument may hold
+     * several ("show backends" quoted as one), split on blanks. */
+    char line[512], *words[32];
+    size_t used = 0;
+    line[0] = '\0';
+    for (int i = 0; i < n && used < sizeof(line); i++)
+        used += (size_t)snprintf(line + used, sizeof(line) - used, "%s%s", i ? " " : "",
+                                 argv_words[i]);
+    n = 0;
+    for (char *save = NULL, *w = strtok_r(line, " \t", &save); w != NULL && n < 32;
+         w = strtok_r(NULL, " \t", &save))
+        words[n++] = w;
     int cw;
     for (size_t i = 0; i < ADMIN_N_VERBS; i++) {
         if (words_agree(admin_verbs[i].words, n, words, &cw) == cw)

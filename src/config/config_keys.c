@@ -108,7 +108,7 @@ const struct config_key config_keys[] = {
      "the next one); then the client gets error 1927 and that backend connection is closed; 0 = "
      "as long as it takes",
      NULL},
-    {"retry_primary_reads", CONFIG_BOOL, "true", 0, 0,
+    {"retry_primary_reads", CONFIG_BOOL, "false", 0, 0,
      "an autocommit read on the primary whose server dies before the client got any of its "
      "answer runs again elsewhere (a replica, or the new primary within failover_write_wait_ms), "
      "as one on a replica always does; only a read safe to run twice (no stored routine, lock, "

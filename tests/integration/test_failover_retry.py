@@ -92,7 +92,7 @@ def test_replica_killed_under_read_load(cluster, start_halyard, tmp_path):
 
 def test_primary_killed_under_read_load(cluster, start_halyard, tmp_path):
     cluster.sql(0, "CREATE DATABASE IF NOT EXISTS fo")
-    conf = failover_settings(tmp_path)
+    conf = failover_settings(tmp_path, retry_primary_reads=True)
     h = start_halyard(conf)
     with Readers(h, prefix="/* halyard: primary */ ") as r:
         wait_until(lambda: r.count() >= 40 or r.errors, 10, what="the reads to get going")
