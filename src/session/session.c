@@ -452,6 +452,11 @@ bool down_parse(struct session *s)
                 if (s->conns.cur->idx == s->route.primary &&
                     (s->query.cmd_writes || (was_trans && !s->conns.cur->srv_trans)))
                     session_global_commit(s);
+                /* LOCK TABLES: counted before its OK goes on, so that a
+                 * read another session sends once this client has it waits
+                 * on the primary (session_pool_note settles the rest) */
+                if (s->query.cmd_locks > 0 && s->io.resp.err_code == 0)
+                    session_tables_locked(s, true);
             }
             return true;
         case RELAY_PACKET:
