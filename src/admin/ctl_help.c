@@ -307,8 +307,8 @@ bool ctl_help_known(int n, char **argv_words)
     size_t used = 0;
     line[0] = '\0';
     for (int i = 0; i < n && used < sizeof(line); i++)
-        used += (size_t)snprintf(line + used, sizeof(line) - used, "%s%s", i ? " " : "",
-                                 argv_words[i]);
+        used +=
+            (size_t)snprintf(line + used, sizeof(line) - used, "%s%s", i ? " " : "", argv_words[i]);
     n = 0;
     for (char *save = NULL, *w = strtok_r(line, " \t", &save); w != NULL && n < 32;
          w = strtok_r(NULL, " \t", &save))
