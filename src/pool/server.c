@@ -149,7 +149,14 @@ static void login_progress(struct bconn *bc)
         st->head = st->scan;
         uint8_t out[MYSQL_CLIENT_OUT_MAX];
         char buf[160];
-        switch (mysql_client_packet(&bc->login, &bc->creds, mysql_hdr_seq(h), p, len, out)) {
+        enum mysql_client_step step =
+            mysql_client_packet(&bc->login, &bc->creds, mysql_hdr_seq(h), p, len, out);
+        /* The server counts it from its accept (Threads_connected, the
+         * process list): listed as soon as the greeting names its thread. */
+        if (bc->login.thread_id != 0 && !bc->reg.listed)
+            connreg_add(&bc->reg, connreg_server(bc->be->address, bc->be->port),
+                        bc->login.thread_id);
+        switch (step) {
         case MYSQL_CLIENT_REFUSED:
             fail(bc, p, len, "backend refused the login");
             return;
@@ -162,8 +169,6 @@ static void login_progress(struct bconn *bc)
                 return;
             }
             login_end(bc);
-            connreg_add(&bc->reg, connreg_server(bc->be->address, bc->be->port),
-                        bc->login.thread_id);
             struct server_report r = {.event = SERVER_READY};
             report(bc, &r);
             return;

@@ -790,13 +790,17 @@ static bool login_packet(struct sqlclient *c, const uint8_t *p, size_t len)
     login_creds(c, &cr);
     uint8_t out[MYSQL_CLIENT_OUT_MAX];
     bool greeting = c->state == SC_GREETING;
-    switch (mysql_client_packet(&c->login, &cr, c->seq, p, len, out)) {
+    enum mysql_client_step step = mysql_client_packet(&c->login, &cr, c->seq, p, len, out);
+    /* Listed as soon as the greeting names its thread: the server counts
+     * it from its accept (Threads_connected, the process list). */
+    if (c->login.thread_id != 0 && !c->reg.listed)
+        connreg_add(&c->reg, connreg_server(c->address, c->port), c->login.thread_id);
+    switch (step) {
     case MYSQL_CLIENT_REFUSED:
         fail_server(c, p, len);
         return false;
     case MYSQL_CLIENT_READY: {
         c->state = SC_READY;
-        connreg_add(&c->reg, connreg_server(c->address, c->port), c->login.thread_id);
         connreg_serve(&c->reg, c->session);
         struct sqlresult res = {.ok = true};
         complete(c, &res);
