@@ -42,7 +42,7 @@ UNITDIR    ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 DESTDIR    ?=
 
-.PHONY: all clients check check-suite-pooled check-suite-session test-fast check-layers unit integration integration-session demo stop deps asan tsan format format-check clean check-config-keys check-docs bench mtr mtr-run \
+.PHONY: all clients check check-suite-pooled check-suite-session check-suite-tools test-fast check-layers unit integration integration-session demo stop deps asan tsan format format-check clean check-config-keys check-docs bench mtr mtr-run \
         check-alerts pitr-check \
         install uninstall deb check-package
 
@@ -165,24 +165,30 @@ check: deps
 	$(MAKE) all unit clients
 	$(MAKE) check-layers
 	$(MAKE) check-sizes
-	$(MAKE) fuzz-smoke
 	$(MAKE) check-config-keys
 	$(MAKE) check-docs
 	$(MAKE) check-alerts
-	$(MAKE) check-package
-	$(MAKE) -j2 --output-sync=target check-suite-pooled check-suite-session
+	$(MAKE) -j3 --output-sync=target check-suite-pooled check-suite-session check-suite-tools
 
-# The two long halves of make check run side by side (everything they run
-# is built before), each on test ports of
-# its own (a cluster per HALYARD_TEST_PORT: tests/integration/conftest.py),
-# so their clusters, namespaces and sockets never meet: 2 cores are mostly
-# waiting on the servers, the failovers' timers and the sleeps of the tests.
+# The long part of make check runs as three tracks side by side: the
+# pooled suite, the session-mode suite, and the fuzzers, the package, mtr
+# and pitr-check one after another. Each works on ports of its own (a
+# cluster per HALYARD_TEST_PORT: tests/integration/conftest.py; tools/mtr
+# and tools/pitr-check have theirs), so their clusters, namespaces and
+# sockets never meet; 2 cores are mostly waiting on the servers, the
+# failovers' timers and the sleeps of the tests. Each suite lists its 20
+# slowest tests at the end.
+CHECK_DURATIONS = --durations=20
 check-suite-pooled:
-	HALYARD_TEST_PORT=23310 $(MAKE) integration
-	$(MAKE) mtr-run
+	HALYARD_TEST_PORT=23310 $(MAKE) integration PYTEST_ARGS="$(CHECK_DURATIONS)"
 
 check-suite-session:
-	HALYARD_TEST_PORT=23610 $(MAKE) integration-session
+	HALYARD_TEST_PORT=23610 $(MAKE) integration-session PYTEST_ARGS="$(CHECK_DURATIONS)"
+
+check-suite-tools:
+	$(MAKE) fuzz-smoke
+	$(MAKE) check-package
+	$(MAKE) mtr-run
 	$(MAKE) pitr-check
 
 demo: deps all
