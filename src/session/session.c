@@ -911,17 +911,16 @@ static enum next_step com_query(struct session *s, const struct next_cmd *c)
 {
     const uint8_t *p = c->p;
     if (c->fits && c->len >= 5 && (p[1] == 'K' || p[1] == 'k' || !isalpha(p[1]))) {
-        uint32_t id;
-        const char *mod;
-        bool query;
-        if (parse_kill((const char *)p + 1, c->len - 1, &id, &mod, &query)) {
-            command_kill(s, c->len, id, query, mod, false);
+        struct kill_stmt k;
+        switch (parse_kill((const char *)p + 1, c->len - 1, &k)) {
+        case KILL_ID:
+            command_kill(s, c->len, k.id, k.query, k.modifier, false);
             return NEXT_STOP;
-        }
-        struct kill_user ku;
-        if (parse_kill_user((const char *)p + 1, c->len - 1, &ku)) {
-            command_kill_user(s, c->len, &ku);
+        case KILL_USER:
+            command_kill_user(s, c->len, &k.user);
             return NEXT_STOP;
+        case KILL_NONE:
+            break;
         }
     }
     return NEXT_ROUTE;

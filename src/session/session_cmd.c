@@ -37,41 +37,13 @@
 #include "halyard/session/worker.h"
 #include "session_int.h"
 
-bool parse_kill(const char *sql, size_t len, uint32_t *id, const char **modifier, bool *query)
+/* Nothing but spaces, comments and one ';' left. */
+static bool kill_end(const char *p, const char *end)
 {
-    const char *p = sql, *end = sql + len;
-    p = skip_space_comments(p, end);
-    if (!match_word(&p, end, "KILL"))
-        return false;
-    *modifier = "";
-    if (match_word(&p, end, "HARD"))
-        *modifier = "HARD ";
-    else if (match_word(&p, end, "SOFT"))
-        *modifier = "SOFT ";
-    *query = false;
-    if (match_word(&p, end, "QUERY")) {
-        *query = true;
-        if (match_word(&p, end, "ID"))
-            return false; /* a query id, not a connection id */
-    } else {
-        (void)match_word(&p, end, "CONNECTION");
-    }
-    if (p >= end || !isdigit((unsigned char)*p))
-        return false;
-    uint64_t v = 0;
-    while (p < end && isdigit((unsigned char)*p)) {
-        v = v * 10 + (uint64_t)(*p - '0');
-        if (v > UINT32_MAX)
-            return false;
-        p++;
-    }
     p = skip_space_comments(p, end);
     if (p < end && *p == ';')
         p = skip_space_comments(p + 1, end);
-    if (p != end)
-        return false;
-    *id = (uint32_t)v;
-    return true;
+    return p == end;
 }
 
 /* One part of an account name: 'quoted', "quoted", `quoted` or bare
@@ -106,19 +78,25 @@ static bool kill_name_part(const char **pp, const char *end, char *out, size_t c
     return true;
 }
 
-bool parse_kill_user(const char *sql, size_t len, struct kill_user *ku)
+/* A connection id: digits to the end of the statement. */
+static bool kill_id(const char *p, const char *end, uint32_t *id)
 {
-    const char *p = sql, *end = sql + len;
-    p = skip_space_comments(p, end);
-    if (!match_word(&p, end, "KILL"))
+    if (p >= end || !isdigit((unsigned char)*p))
         return false;
-    if (!match_word(&p, end, "HARD"))
-        (void)match_word(&p, end, "SOFT");
-    if (match_word(&p, end, "QUERY"))
-        return false; /* the server stops the statements; sessions go on */
-    (void)match_word(&p, end, "CONNECTION");
-    if (!match_word(&p, end, "USER"))
-        return false;
+    uint64_t v = 0;
+    while (p < end && isdigit((unsigned char)*p)) {
+        v = v * 10 + (uint64_t)(*p - '0');
+        if (v > UINT32_MAX)
+            return false;
+        p++;
+    }
+    *id = (uint32_t)v;
+    return kill_end(p, end);
+}
+
+/* USER name[@host] to the end of the statement. */
+static bool kill_user_name(const char *p, const char *end, struct kill_user *ku)
+{
     if (match_word(&p, end, "CURRENT_USER"))
         return false; /* the server's to resolve */
     if (!kill_name_part(&p, end, ku->user, sizeof(ku->user)))
@@ -131,10 +109,33 @@ bool parse_kill_user(const char *sql, size_t len, struct kill_user *ku)
             return false;
         ku->any_host = false;
     }
+    return kill_end(p, end);
+}
+
+enum kill_kind parse_kill(const char *sql, size_t len, struct kill_stmt *k)
+{
+    const char *p = sql, *end = sql + len;
     p = skip_space_comments(p, end);
-    if (p < end && *p == ';')
-        p = skip_space_comments(p + 1, end);
-    return p == end;
+    if (!match_word(&p, end, "KILL"))
+        return KILL_NONE;
+    k->modifier = "";
+    if (match_word(&p, end, "HARD"))
+        k->modifier = "HARD ";
+    else if (match_word(&p, end, "SOFT"))
+        k->modifier = "SOFT ";
+    k->query = false;
+    if (match_word(&p, end, "QUERY")) {
+        k->query = true;
+        if (match_word(&p, end, "ID"))
+            return KILL_NONE; /* a query id, not a connection id */
+    } else {
+        (void)match_word(&p, end, "CONNECTION");
+    }
+    if (match_word(&p, end, "USER")) {
+        /* KILL QUERY USER: the server stops the statements; sessions go on */
+        return !k->query && kill_user_name(p, end, &k->user) ? KILL_USER : KILL_NONE;
+    }
+    return kill_id(p, end, &k->id) ? KILL_ID : KILL_NONE;
 }
 
 /* KILL [CONNECTION] USER: passed to the primary, which kills that

@@ -398,9 +398,19 @@ void command_kill_unhold(struct session *s, bool accepted);
 void command_kill(struct session *s, uint32_t len, uint32_t id, bool query, const char *modifier,
                   bool as_com_process_kill);
 void packet_too_large(struct session *s, uint8_t seq);
-bool parse_kill(const char *sql, size_t len, uint32_t *id, const char **modifier, bool *query);
-/* KILL [HARD|SOFT] [CONNECTION] USER name[@host]: true and *ku filled. */
-bool parse_kill_user(const char *sql, size_t len, struct kill_user *ku);
+/* A KILL statement halyard answers itself. */
+enum kill_kind {
+    KILL_NONE, /* not one: routed as it is (KILL QUERY ID, CURRENT_USER...) */
+    KILL_ID,   /* KILL [HARD|SOFT] [QUERY|CONNECTION] id: k->id, k->query */
+    KILL_USER, /* KILL [HARD|SOFT] [CONNECTION] USER name[@host]: k->user */
+};
+struct kill_stmt {
+    const char *modifier; /* "", "HARD " or "SOFT " */
+    bool query;
+    uint32_t id;
+    struct kill_user user;
+};
+enum kill_kind parse_kill(const char *sql, size_t len, struct kill_stmt *k);
 void command_kill_user(struct session *s, uint32_t len, const struct kill_user *ku);
 /* Its answer arrived (`killed`: the OK's affected rows, the server
  * threads it killed; 0 for an ERR), or it never will (0). */
