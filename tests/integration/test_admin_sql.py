@@ -86,7 +86,7 @@ def test_typed_columns(sql_halyard):
     rows = query(sql_halyard, "SHOW BACKENDS")
     assert rows and all(isinstance(r["queries"], int) for r in rows)
     assert all(isinstance(r["role_seen"], int) and isinstance(r["p99_ms"], float) for r in rows)
-    assert all(r["lag_seconds"] is None or isinstance(r["lag_seconds"], float) for r in rows)
+    assert all(r["lag_s"] is None or isinstance(r["lag_s"], float) for r in rows)
     status = query(sql_halyard, "show status")
     assert len(status) == 1
     assert isinstance(status[0]["pid"], int)
