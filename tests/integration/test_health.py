@@ -369,7 +369,8 @@ def test_drain_maint_online(start_halyard, cluster, tmp_path):
     c = h.connect(autocommit=True)
     assert admin_cmd(h, "backend node1 drain nowait") == "OK backend node1 is DRAINING\n"
     assert {sid(c) for _ in range(8)} == {r2}
-    assert admin_json_cmd(h, "backend node2 maint") == {"backend": "node2", "state": "MAINT"}
+    assert admin_json_cmd(h, "backend node2 maint") == {
+        "ok": True, "message": "backend node2 is MAINT", "backend": "node2", "state": "MAINT"}
     # No replica left: reads go to the primary.
     assert {sid(c) for _ in range(4)} == {cluster.server_id(0)}
     states = {b["name"]: (b["state"], b["why"]) for b in admin_json_cmd(h, "show backends")["backends"]}
