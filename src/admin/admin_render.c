@@ -852,6 +852,16 @@ void admin_render_sessions(struct textbuf *sb, const struct admin_session_row *r
     text_missing(sb, missing, n_missing, "sessions");
 }
 
+/* A rule's target for one table cell (and JSON's "target"): the route, or
+ * the ERR it answers. */
+static void rule_target(struct textbuf *tb, const struct config_rule *r)
+{
+    if (r->action == RULE_ACTION_BLOCK)
+        textbuf_printf(tb, "ERR %d (%s): %s", r->error_code, r->error_sqlstate, r->error_message);
+    else
+        textbuf_puts(tb, r->route_name != NULL ? r->route_name : "");
+}
+
 /* A rule's conditions for one table cell: key="value" pairs. The values
  * are as written (the cell escapes backslashes and control bytes, as
  * `show config` does); --json gives each one on its own. */
@@ -1115,6 +1125,8 @@ void admin_render_backends(struct textbuf *sb, const struct admin_backend_row *r
 void admin_render_rules(struct textbuf *sb, const struct config *cfg, const uint64_t *hits,
                         uint64_t match_errors, bool json)
 {
+    struct textbuf cell;
+    textbuf_init(&cell, 64 * 1024);
     if (json) {
         textbuf_puts(sb, "{\"rules\":[");
         for (size_t i = 0; i < cfg->n_rules; i++) {
@@ -1144,28 +1156,32 @@ void admin_render_rules(struct textbuf *sb, const struct config *cfg, const uint
             textbuf_json_str(sb, r->schema);
             textbuf_puts(sb, ",\"client\":");
             textbuf_json_str(sb, r->client);
+            textbuf_reset(&cell);
+            rule_target(&cell, r);
+            textbuf_puts(sb, ",\"target\":");
+            textbuf_json_str(sb, cell.data != NULL ? cell.data : "");
+            textbuf_reset(&cell);
+            rule_conditions(&cell, r);
+            textbuf_puts(sb, ",\"conditions\":");
+            textbuf_json_str(sb, cell.data != NULL ? cell.data : "");
             textbuf_printf(sb, ",\"hits\":%" PRIu64 "}", hits[i]);
         }
         textbuf_printf(sb, "],\"match_errors\":%" PRIu64 "}\n", match_errors);
+        textbuf_free(&cell);
         return;
     }
     struct table t;
-    struct textbuf cell;
     table_init(&t, 5);
     static const char *const head[] = {"name", "action", "target", "conditions", "hits"};
     for (size_t i = 0; i < HY_ARRAY_SIZE(head); i++)
         table_cell(&t, head[i]);
-    textbuf_init(&cell, 64 * 1024);
     for (size_t i = 0; i < cfg->n_rules; i++) {
         const struct config_rule *r = &cfg->rules[i];
         table_cell(&t, r->name);
-        if (r->action == RULE_ACTION_BLOCK) {
-            table_cell(&t, "block");
-            table_cellf(&t, "ERR %d (%s): %s", r->error_code, r->error_sqlstate, r->error_message);
-        } else {
-            table_cell(&t, "route");
-            table_cell(&t, r->route_name);
-        }
+        table_cell(&t, r->action == RULE_ACTION_BLOCK ? "block" : "route");
+        textbuf_reset(&cell);
+        rule_target(&cell, r);
+        table_cell(&t, cell.data != NULL ? cell.data : "");
         textbuf_reset(&cell);
         rule_conditions(&cell, r);
         table_cell(&t, cell.data != NULL ? cell.data : "");

@@ -529,11 +529,14 @@ static void test_render_rules(void **state)
         "{\"rules\":[{\"name\":\"reads\",\"action\":\"route\",\"route\":\"db2\","
         "\"error_code\":null,\"error_sqlstate\":null,\"error_message\":null,\"match_digest\":\"^"
         "SELECT\","
-        "\"match_text\":null,\"user\":null,\"schema\":null,\"client\":\"10.0.0.0/8\",\"hits\":12},"
+        "\"match_text\":null,\"user\":null,\"schema\":null,\"client\":\"10.0.0.0/8\",\"target\":"
+        "\"db2\",\"conditions\":\"match_digest=\\\"^SELECT\\\" client=\\\"10.0.0.0/8\\\"\","
+        "\"hits\":12},"
         "{\"name\":\"no\\\"drop\",\"action\":\"block\",\"route\":null,\"error_code\":1045,"
         "\"error_sqlstate\":\"42000\",\"error_message\":\"no: no\\\"drop\",\"match_digest\":null,"
         "\"match_text\":\"(?i)^drop\\\\s\",\"user\":\"app\",\"schema\":\"s\",\"client\":null,"
-        "\"hits\":0}],\"match_errors\":3}\n");
+        "\"target\":\"ERR 1045 (42000): no: no\\\"drop\",\"conditions\":\"match_text=\\\"(?i)^drop"
+        "\\\\s\\\" user=\\\"app\\\" schema=\\\"s\\\"\",\"hits\":0}],\"match_errors\":3}\n");
     config_put(cfg);
 
     /* No rules: a header, an empty list. */
