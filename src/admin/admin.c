@@ -464,7 +464,12 @@ static void job_answer(struct admin_job *j)
         bool found = false;
         for (int i = 0; i < j->n_parts; i++)
             found |= part_finished(&j->parts[i]) && j->parts[i].found;
-        if (found)
+        if (found && j->cmd.json)
+            textbuf_printf(&c->out,
+                           "{\"ok\":true,\"message\":\"session %" PRIu32
+                           " killed\",\"session\":%" PRIu32 "}\n",
+                           j->cmd.session_id, j->cmd.session_id);
+        else if (found)
             textbuf_printf(&c->out, "OK session %" PRIu32 " killed\n", j->cmd.session_id);
         else if (n_missing > 0)
             textbuf_printf(&c->out,
@@ -666,7 +671,10 @@ static void fo_answer(struct admin_fo *fo)
         textbuf_cell(&c->out, why);
         textbuf_putc(&c->out, '\n');
     } else if (fo->cmd.json) {
-        textbuf_printf(&c->out, "{\"result\":\"ok\",\"command\":\"%s\",\"steps\":[", what);
+        textbuf_printf(&c->out,
+                       "{\"ok\":true,\"message\":\"%s done\",\"result\":\"ok\",\"command\":"
+                       "\"%s\",\"steps\":[",
+                       what, what);
         bool first = true;
         for (const char *p = text; *p != '\0';) {
             const char *nl = strchr(p, '\n');
@@ -843,7 +851,11 @@ static void drain_answer(struct admin_conn *c, const char *how, int64_t busy)
     c->drain_rt = NULL;
     const char *state = backend_state_to_str(backend_state(rt));
     if (c->drain_json) {
-        textbuf_puts(&c->out, "{\"backend\":");
+        char msg[200];
+        snprintf(msg, sizeof(msg), "backend %s is %s, %s (waited %.1f s)", rt->name, state, how,
+                 waited);
+        json_ok_begin(&c->out, msg);
+        textbuf_puts(&c->out, ",\"backend\":");
         textbuf_json_str(&c->out, rt->name);
         textbuf_puts(&c->out, ",\"state\":");
         textbuf_json_str(&c->out, state);
@@ -853,7 +865,7 @@ static void drain_answer(struct admin_conn *c, const char *how, int64_t busy)
             textbuf_printf(&c->out, "%lld", (long long)busy);
         else
             textbuf_puts(&c->out, "null");
-        textbuf_printf(&c->out, ",\"waited_seconds\":%.1f,\"result\":", waited);
+        textbuf_printf(&c->out, ",\"waited_s\":%.1f,\"result\":", waited);
         textbuf_json_str(&c->out, how);
         textbuf_puts(&c->out, "}\n");
     } else {

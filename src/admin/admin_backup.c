@@ -42,9 +42,9 @@ static void render_copies(struct kv *kv, const struct backup_copy_status *c,
 {
     if (sc != NULL) {
         kv_str(kv, "full_schedule", sc->state);
-        kv_int(kv, "full_next", (long long)sc->next);
+        kv_time(kv, "full_next", (long long)sc->next);
         kv_u64(kv, "full_scheduled", sc->started);
-        kv_int(kv, "full_max_age_seconds", (long long)sc->max_age_s);
+        kv_int(kv, "full_max_age_s", (long long)sc->max_age_s);
         kv_bool(kv, "full_too_old", sc->too_old);
     }
     if (c == NULL)
@@ -57,7 +57,7 @@ static void render_copies(struct kv *kv, const struct backup_copy_status *c,
     kv_u64(kv, "copies_failed", c->failed);
     kv_u64(kv, "copy_failures", c->failures_total);
     kv_str(kv, "copy_last_error", c->last_error);
-    kv_int(kv, "copy_last_error_time", (long long)c->last_error_time);
+    kv_time(kv, "copy_last_error_time", (long long)c->last_error_time);
     struct kv_list l;
     char k[160];
     list_begin(&l, kv, "copies");
@@ -66,11 +66,11 @@ static void render_copies(struct kv *kv, const struct backup_copy_status *c,
         elem_begin(&l);
         kv_str(kv, elem_key(&l, "name", k, sizeof(k)), it->name);
         kv_str(kv, elem_key(&l, "kind", k, sizeof(k)), it->kind);
-        kv_u64(kv, elem_key(&l, "size", k, sizeof(k)), it->size);
+        kv_u64(kv, elem_key(&l, "bytes", k, sizeof(k)), it->size);
         kv_str(kv, elem_key(&l, "copy", k, sizeof(k)), it->state);
         kv_str(kv, elem_key(&l, "sha256", k, sizeof(k)), it->sha256);
         kv_u64(kv, elem_key(&l, "attempts", k, sizeof(k)), it->attempts);
-        kv_int(kv, elem_key(&l, "done", k, sizeof(k)), (long long)it->done);
+        kv_time(kv, elem_key(&l, "done", k, sizeof(k)), (long long)it->done);
         kv_str(kv, elem_key(&l, "error", k, sizeof(k)), it->error);
         elem_end(&l);
     }
@@ -91,11 +91,11 @@ void admin_render_backup(struct textbuf *sb, const struct binlog_archive_status 
     kv_str(&kv, "file", s->file);
     kv_str(&kv, "archived_gtid", s->gtid);
     kv_str(&kv, "primary_gtid", s->primary_gtid);
-    kv_secs(&kv, "lag_seconds", s->lag_seconds);
+    kv_secs(&kv, "lag_s", s->lag_seconds);
     kv_int(&kv, "lag_transactions", s->lag_transactions);
-    kv_secs(&kv, "lag_p50_seconds", s->lag_p50);
-    kv_secs(&kv, "lag_p99_seconds", s->lag_p99);
-    kv_secs(&kv, "lag_max_seconds", s->lag_max);
+    kv_secs(&kv, "lag_p50_s", s->lag_p50);
+    kv_secs(&kv, "lag_p99_s", s->lag_p99);
+    kv_secs(&kv, "lag_max_s", s->lag_max);
     kv_u64(&kv, "lag_samples", s->lag_samples);
     kv_u64(&kv, "transactions", s->transactions);
     kv_u64(&kv, "events", s->events);
@@ -108,16 +108,16 @@ void admin_render_backup(struct textbuf *sb, const struct binlog_archive_status 
     kv_u64(&kv, "lost_transactions", s->lost_trx);
     kv_str(&kv, "last_gap", s->last_gap);
     kv_str(&kv, "last_error", s->last_error);
-    kv_int(&kv, "last_error_time", (long long)s->last_error_time);
+    kv_time(&kv, "last_error_time", (long long)s->last_error_time);
     kv_str(&kv, "full_state", f->state);
     kv_str(&kv, "full_source", f->source);
     kv_bool(&kv, "full_source_is_primary", f->source_is_primary);
     kv_str(&kv, "full_account", f->account);
-    kv_int(&kv, "full_started", (long long)f->started);
-    kv_int(&kv, "full_finished", (long long)f->finished);
+    kv_time(&kv, "full_started", (long long)f->started);
+    kv_time(&kv, "full_finished", (long long)f->finished);
     kv_str(&kv, "full_file", f->file);
     kv_str(&kv, "full_gtid", f->gtid);
-    kv_u64(&kv, "full_size", f->size);
+    kv_u64(&kv, "full_bytes", f->size);
     kv_u64(&kv, "full_schemas", f->schemas);
     kv_str(&kv, "full_sha256", f->sha256);
     kv_str(&kv, "full_error", f->error);
@@ -125,7 +125,7 @@ void admin_render_backup(struct textbuf *sb, const struct binlog_archive_status 
     kv_u64(&kv, "full_failed", f->failed);
     if (v != NULL) {
         kv_str(&kv, "verify_result", v->result);
-        kv_int(&kv, "verify_time", (long long)v->time);
+        kv_time(&kv, "verify_time", (long long)v->time);
         kv_str(&kv, "verify_gtid", v->gtid);
         kv_u64(&kv, "verify_tables", v->tables);
         kv_u64(&kv, "verify_differ", v->differ);

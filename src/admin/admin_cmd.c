@@ -386,7 +386,11 @@ static enum admin_reply run_backend_set(struct admin_req *r)
         textbuf_cell(r->out, why);
         textbuf_putc(r->out, '\n');
     } else if (cmd->json) {
-        textbuf_puts(r->out, "{\"backend\":");
+        char msg[200];
+        snprintf(msg, sizeof(msg), "backend %s is %s", cmd->arg,
+                 backend_state_to_str(backend_state(rt)));
+        json_ok_begin(r->out, msg);
+        textbuf_puts(r->out, ",\"backend\":");
         textbuf_json_str(r->out, cmd->arg);
         textbuf_puts(r->out, ",\"state\":");
         textbuf_json_str(r->out, backend_state_to_str(backend_state(rt)));
@@ -432,9 +436,8 @@ static enum admin_reply run_backup_full(struct admin_req *r)
     char msg[300];
     hy_status_t rc = backup_full_request(r->st->cfg, msg, sizeof(msg));
     log_audit("admin %s: backup full: %s", r->who, msg);
-    if (r->cmd->json) {
-        textbuf_printf(r->out, "{\"ok\":%s,\"message\":", rc == HY_OK ? "true" : "false");
-        textbuf_json_str(r->out, msg);
+    if (r->cmd->json && rc == HY_OK) {
+        json_ok_begin(r->out, msg);
         textbuf_puts(r->out, "}\n");
     } else {
         textbuf_puts(r->out, rc == HY_OK ? "OK " : "ERR ");
@@ -457,10 +460,14 @@ static enum admin_reply run_backup_verified(struct admin_req *r)
     }
     backup_verify_record(&v, time(NULL), cfg->backup.enabled ? cfg->backup.dir : NULL);
     log_audit("admin %s: backup verified %s", r->who, r->cmd->arg);
-    if (r->cmd->json)
-        textbuf_printf(r->out, "{\"ok\":true,\"result\":\"%s\"}\n", v.result);
-    else
-        textbuf_printf(r->out, "OK backup verify result %s recorded (show backup)\n", v.result);
+    char done[100];
+    snprintf(done, sizeof(done), "backup verify result %s recorded (show backup)", v.result);
+    if (r->cmd->json) {
+        json_ok_begin(r->out, done);
+        textbuf_printf(r->out, ",\"result\":\"%s\"}\n", v.result);
+    } else {
+        textbuf_printf(r->out, "OK %s\n", done);
+    }
     return ADMIN_REPLY_NOW;
 }
 
@@ -473,7 +480,10 @@ static enum admin_reply run_test_alert(struct admin_req *r)
     if (seq == 0)
         textbuf_puts(r->out, "ERR test-alert: the event queue is full\n");
     else if (r->cmd->json)
-        textbuf_printf(r->out, "{\"event\":\"test_alert\",\"seq\":%" PRIu64 "}\n", seq);
+        textbuf_printf(r->out,
+                       "{\"ok\":true,\"message\":\"test_alert event %" PRIu64
+                       " emitted\",\"event\":\"test_alert\",\"seq\":%" PRIu64 "}\n",
+                       seq, seq);
     else
         textbuf_printf(r->out, "OK test_alert event %" PRIu64 " emitted\n", seq);
     return ADMIN_REPLY_NOW;
@@ -502,7 +512,9 @@ static enum admin_reply run_unblock(struct admin_req *r)
         textbuf_cell(r->out, r->cmd->arg);
         textbuf_puts(r->out, "' is not an IP address or all\n");
     } else if (r->cmd->json) {
-        textbuf_printf(r->out, "{\"unblocked\":%d}\n", n);
+        textbuf_printf(r->out,
+                       "{\"ok\":true,\"message\":\"%d address%s unblocked\",\"unblocked\":%d}\n", n,
+                       n == 1 ? "" : "es", n);
     } else {
         textbuf_printf(r->out, "OK %d address%s unblocked\n", n, n == 1 ? "" : "es");
     }
@@ -536,7 +548,10 @@ static enum admin_reply run_reload(struct admin_req *r)
         textbuf_cell(r->out, st->last_reload_error);
         textbuf_putc(r->out, '\n');
     } else if (r->cmd->json) {
-        textbuf_puts(r->out, "{\"result\":\"ok\",\"config_file\":");
+        char msg[4200];
+        snprintf(msg, sizeof(msg), "reloaded %s", st->config_path);
+        json_ok_begin(r->out, msg);
+        textbuf_puts(r->out, ",\"result\":\"ok\",\"config_file\":");
         textbuf_json_str(r->out, st->config_path);
         textbuf_puts(r->out, "}\n");
     } else {
@@ -554,9 +569,16 @@ static enum admin_reply run_takeover_finish(struct admin_req *r)
         textbuf_puts(r->out, "ERR takeover: not supported here\n");
         return ADMIN_REPLY_NOW;
     }
-    textbuf_printf(r->out,
-                   "OK stopping: the new halyard accepts; sessions here get %d ms to finish\n",
-                   st->cfg->shutdown_timeout_ms);
+    char msg[120];
+    snprintf(msg, sizeof(msg),
+             "stopping: the new halyard accepts; sessions here get %d ms to finish",
+             st->cfg->shutdown_timeout_ms);
+    if (r->cmd->json) {
+        json_ok_begin(r->out, msg);
+        textbuf_puts(r->out, "}\n");
+    } else {
+        textbuf_printf(r->out, "OK %s\n", msg);
+    }
     st->takeover_done(st);
     return ADMIN_REPLY_NOW;
 }

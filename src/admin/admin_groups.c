@@ -50,7 +50,7 @@ static void render_json(struct textbuf *sb, const struct group_row *rows, size_t
     textbuf_puts(sb, "{\"groups\":[");
     for (size_t i = 0; i < n; i++) {
         const struct group_row *r = &rows[i];
-        textbuf_puts(sb, i ? ",{\"name\":" : "{\"name\":");
+        textbuf_puts(sb, i ? ",{\"group\":" : "{\"group\":");
         textbuf_json_str(sb, r->g->name);
         textbuf_puts(sb, ",\"cluster\":");
         textbuf_json_str(sb, cluster_type_to_str(r->g->cluster));
@@ -60,7 +60,8 @@ static void render_json(struct textbuf *sb, const struct group_row *rows, size_t
             textbuf_json_str(sb, r->sum.writer);
         else
             textbuf_puts(sb, "null");
-        textbuf_printf(sb, ",\"writers\":%zu,\"backends\":[", r->sum.writers);
+        textbuf_printf(sb, ",\"writers\":%zu,\"online\":%zu,\"backends\":[", r->sum.writers,
+                       r->sum.by_state[BACKEND_ONLINE]);
         for (size_t j = 0; j < r->n; j++) {
             textbuf_puts(sb, j ? ",{\"name\":" : "{\"name\":");
             textbuf_json_str(sb, r->b[j].name);
@@ -89,7 +90,7 @@ static void render_table(struct textbuf *sb, const struct group_row *rows, size_
         table_cell(&t, cluster_type_to_str(r->g->cluster));
         table_cell(&t, r->g->failover_auto ? "auto" : "off");
         table_cell(&t, r->sum.writer != NULL ? r->sum.writer : "-");
-        table_cellf(&t, "%zu/%zu", r->sum.by_state[BACKEND_ONLINE], r->n);
+        table_cellf(&t, "%zu", r->sum.by_state[BACKEND_ONLINE]);
         struct textbuf list;
         textbuf_init(&list, 4096);
         for (size_t j = 0; j < r->n; j++)

@@ -46,6 +46,13 @@ void kv_str(struct kv *kv, const char *key, const char *v);
 void kv_u64(struct kv *kv, const char *key, uint64_t v);
 void kv_int(struct kv *kv, const char *key, long long v);
 void kv_bool(struct kv *kv, const char *key, bool v);
+/* The JSON answer of a command that changed something begins so:
+ * {"ok":true,"message":MESSAGE (the text answer's line after "OK "); the
+ * caller adds its own members, each after a ',', and the closing "}\n". */
+void json_ok_begin(struct textbuf *sb, const char *message);
+/* A unix time as ISO 8601 UTC ("2026-11-25T14:55:05Z"); 0 = none: JSON null,
+ * "-" in a table. */
+void kv_time(struct kv *kv, const char *key, long long unix_time);
 void kv_end(struct kv *kv);
 
 /* A list of groups: in JSON an array of objects, in a table rows named

@@ -100,7 +100,7 @@ void admin_render_status(struct textbuf *sb, const struct status *st, double upt
     kv_int(&kv, "pid", (long long)st->pid);
     status_format_time(st->started, when, sizeof(when));
     kv_str(&kv, "started", when);
-    kv_u64(&kv, "uptime_seconds", (uint64_t)uptime);
+    kv_u64(&kv, "uptime_s", (uint64_t)uptime);
     kv_str(&kv, "config_file", st->config_path);
     kv_int(&kv, "workers", st->n_workers);
     kv_u64(&kv, "client_sessions", client_sessions);
@@ -852,6 +852,16 @@ void admin_render_sessions(struct textbuf *sb, const struct admin_session_row *r
     text_missing(sb, missing, n_missing, "sessions");
 }
 
+/* A rule's target for one table cell (and JSON's "target"): the route, or
+ * the ERR it answers. */
+static void rule_target(struct textbuf *tb, const struct config_rule *r)
+{
+    if (r->action == RULE_ACTION_BLOCK)
+        textbuf_printf(tb, "ERR %d (%s): %s", r->error_code, r->error_sqlstate, r->error_message);
+    else
+        textbuf_puts(tb, r->route_name != NULL ? r->route_name : "");
+}
+
 /* A rule's conditions for one table cell: key="value" pairs. The values
  * are as written (the cell escapes backslashes and control bytes, as
  * `show config` does); --json gives each one on its own. */
@@ -899,18 +909,18 @@ static void json_load(struct textbuf *sb, const struct admin_backend_row *r)
     json_count(sb, "questions", s->questions);
     json_count(sb, "slow_queries", s->slow_queries);
     json_count(sb, "aborted_connects", s->aborted_connects);
-    json_count(sb, "innodb_row_lock_waits", s->row_lock_waits);
+    json_count(sb, "row_lock_waits", s->row_lock_waits);
     json_count(sb, "binlog_bytes_written", s->binlog_bytes_written);
     json_count(sb, "binlog_files", s->binlog_files);
     json_count(sb, "binlog_size_bytes", s->binlog_size);
     json_count(sb, "datadir_fs_size_bytes", s->disk_total);
     json_count(sb, "datadir_fs_used_bytes", s->disk_used);
-    json_ratio(sb, "queries_per_second", r->rates.qps);
+    json_ratio(sb, "queries_per_s", r->rates.qps);
     json_ratio(sb, "connections_pct", r->rates.connections_pct);
-    json_ratio(sb, "buffer_pool_hit_ratio", r->rates.bp_hit_ratio);
-    json_ratio(sb, "buffer_pool_dirty_pct", r->rates.bp_dirty_pct);
+    json_ratio(sb, "bp_hit_pct", r->rates.bp_hit_ratio >= 0 ? 100.0 * r->rates.bp_hit_ratio : -1);
+    json_ratio(sb, "bp_dirty_pct", r->rates.bp_dirty_pct);
     json_ratio(sb, "datadir_fs_used_pct", r->rates.disk_pct);
-    textbuf_puts(sb, ",\"commands_per_second\":{");
+    textbuf_puts(sb, ",\"commands_per_s\":{");
     for (int c = 0; c < SRV_COM_COUNT; c++) {
         textbuf_printf(sb, "%s\"%s\":", c ? "," : "", srv_com_name(c));
         if (r->rates.com_ps[c] >= 0)
@@ -952,9 +962,10 @@ static void cell_pct(struct table *t, bool seen, double pct, int decimals)
 static void render_load(struct textbuf *sb, const struct admin_backend_row *rows, size_t n)
 {
     struct table t;
-    static const char *const head[] = {"name",      "connected", "max_conn", "running",
-                                       "qps",       "slow",      "aborted",  "bp_hit_pct",
-                                       "dirty_pct", "lock_waits"};
+    static const char *const head[] = {
+        "name",          "threads_connected", "max_connections",  "threads_running",
+        "queries_per_s", "slow_queries",      "aborted_connects", "bp_hit_pct",
+        "bp_dirty_pct",  "row_lock_waits"};
     table_init(&t, HY_ARRAY_SIZE(head));
     for (size_t i = 0; i < HY_ARRAY_SIZE(head); i++)
         table_cell(&t, head[i]);
@@ -978,9 +989,17 @@ static void render_load(struct textbuf *sb, const struct admin_backend_row *rows
 
     /* Statements per kind (per second), the binary log and the datadir's
      * filesystem. */
-    static const char *const head2[] = {
-        "name",         "select_per_s",   "insert_per_s", "update_per_s", "delete_per_s",
-        "commit_per_s", "rollback_per_s", "binlog_files", "binlog_mib",   "datadir_fs_used"};
+    static const char *const head2[] = {"name",
+                                        "select_per_s",
+                                        "insert_per_s",
+                                        "update_per_s",
+                                        "delete_per_s",
+                                        "commit_per_s",
+                                        "rollback_per_s",
+                                        "binlog_files",
+                                        "binlog_size_mib",
+                                        "datadir_fs_used_pct",
+                                        "datadir_fs_size_gib"};
     table_init(&t, HY_ARRAY_SIZE(head2));
     for (size_t i = 0; i < HY_ARRAY_SIZE(head2); i++)
         table_cell(&t, head2[i]);
@@ -996,9 +1015,9 @@ static void render_load(struct textbuf *sb, const struct admin_backend_row *rows
         }
         cell_count(&t, seen, r->status.binlog_files);
         cell_mib(&t, seen, r->status.binlog_size);
-        if (seen && r->rates.disk_pct >= 0)
-            table_cellf(&t, "%.1f%% of %.1f GiB", r->rates.disk_pct,
-                        (double)r->status.disk_total / 1073741824.0);
+        cell_pct(&t, seen, r->rates.disk_pct, 1);
+        if (seen && r->status.disk_total >= 0)
+            table_cellf(&t, "%.1f", (double)r->status.disk_total / 1073741824.0);
         else
             table_cell(&t, "-");
     }
@@ -1030,16 +1049,15 @@ void admin_render_backends(struct textbuf *sb, const struct admin_backend_row *r
             textbuf_puts(sb, ",\"why\":");
             textbuf_json_str(sb, r->why);
             if (r->lag_ms >= 0)
-                textbuf_printf(sb, ",\"lag_seconds\":%.3f", r->lag_ms / 1000.0);
+                textbuf_printf(sb, ",\"lag_s\":%.3f", r->lag_ms / 1000.0);
             else
-                textbuf_puts(sb, ",\"lag_seconds\":null");
+                textbuf_puts(sb, ",\"lag_s\":null");
             textbuf_printf(
                 sb, ",\"replication_broken\":%s,\"gtid\":", r->repl_broken ? "true" : "false");
             textbuf_json_str(sb, r->gtid);
             textbuf_printf(sb,
-                           ",\"connections_in_use\":%" PRIu64 ",\"connections_idle\":%" PRIu64
-                           ",\"queries\":%" PRIu64 ",\"errors\":%" PRIu64
-                           ",\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"rtt_ms\":",
+                           ",\"in_use\":%" PRIu64 ",\"idle\":%" PRIu64 ",\"queries\":%" PRIu64
+                           ",\"errors\":%" PRIu64 ",\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"rtt_ms\":",
                            r->conns_in_use, r->conns_idle, r->queries, r->errors, r->p50_ms,
                            r->p99_ms);
             if (r->rtt_ms >= 0)
@@ -1049,9 +1067,9 @@ void admin_render_backends(struct textbuf *sb, const struct admin_backend_row *r
             textbuf_puts(sb, ",\"last_check\":");
             textbuf_json_str(sb, r->last_check);
             if (r->check_age_s >= 0)
-                textbuf_printf(sb, ",\"last_check_age_seconds\":%.1f", r->check_age_s);
+                textbuf_printf(sb, ",\"check_age_s\":%.1f", r->check_age_s);
             else
-                textbuf_puts(sb, ",\"last_check_age_seconds\":null");
+                textbuf_puts(sb, ",\"check_age_s\":null");
             json_load(sb, r);
             textbuf_putc(sb, '}');
         }
@@ -1107,6 +1125,8 @@ void admin_render_backends(struct textbuf *sb, const struct admin_backend_row *r
 void admin_render_rules(struct textbuf *sb, const struct config *cfg, const uint64_t *hits,
                         uint64_t match_errors, bool json)
 {
+    struct textbuf cell;
+    textbuf_init(&cell, 64 * 1024);
     if (json) {
         textbuf_puts(sb, "{\"rules\":[");
         for (size_t i = 0; i < cfg->n_rules; i++) {
@@ -1136,28 +1156,32 @@ void admin_render_rules(struct textbuf *sb, const struct config *cfg, const uint
             textbuf_json_str(sb, r->schema);
             textbuf_puts(sb, ",\"client\":");
             textbuf_json_str(sb, r->client);
+            textbuf_reset(&cell);
+            rule_target(&cell, r);
+            textbuf_puts(sb, ",\"target\":");
+            textbuf_json_str(sb, cell.data != NULL ? cell.data : "");
+            textbuf_reset(&cell);
+            rule_conditions(&cell, r);
+            textbuf_puts(sb, ",\"conditions\":");
+            textbuf_json_str(sb, cell.data != NULL ? cell.data : "");
             textbuf_printf(sb, ",\"hits\":%" PRIu64 "}", hits[i]);
         }
         textbuf_printf(sb, "],\"match_errors\":%" PRIu64 "}\n", match_errors);
+        textbuf_free(&cell);
         return;
     }
     struct table t;
-    struct textbuf cell;
     table_init(&t, 5);
     static const char *const head[] = {"name", "action", "target", "conditions", "hits"};
     for (size_t i = 0; i < HY_ARRAY_SIZE(head); i++)
         table_cell(&t, head[i]);
-    textbuf_init(&cell, 64 * 1024);
     for (size_t i = 0; i < cfg->n_rules; i++) {
         const struct config_rule *r = &cfg->rules[i];
         table_cell(&t, r->name);
-        if (r->action == RULE_ACTION_BLOCK) {
-            table_cell(&t, "block");
-            table_cellf(&t, "ERR %d (%s): %s", r->error_code, r->error_sqlstate, r->error_message);
-        } else {
-            table_cell(&t, "route");
-            table_cell(&t, r->route_name);
-        }
+        table_cell(&t, r->action == RULE_ACTION_BLOCK ? "block" : "route");
+        textbuf_reset(&cell);
+        rule_target(&cell, r);
+        table_cell(&t, cell.data != NULL ? cell.data : "");
         textbuf_reset(&cell);
         rule_conditions(&cell, r);
         table_cell(&t, cell.data != NULL ? cell.data : "");
@@ -1183,14 +1207,14 @@ void admin_render_digests(struct textbuf *sb, const struct digest_row *rows, siz
             const struct digest_row *r = &rows[i];
             textbuf_printf(sb,
                            "%s{\"hash\":\"%016" PRIx64 "\",\"calls\":%" PRIu64
-                           ",\"errors\":%" PRIu64 ",\"rows\":%" PRIu64 ",\"total_usec\":%" PRIu64
-                           ",\"avg_usec\":%" PRIu64 ",\"max_usec\":%" PRIu64 ",\"primary\":%" PRIu64
-                           ",\"replica\":%" PRIu64 ",\"text\":",
+                           ",\"errors\":%" PRIu64 ",\"rows\":%" PRIu64 ",\"total_us\":%" PRIu64
+                           ",\"avg_us\":%" PRIu64 ",\"max_us\":%" PRIu64 ",\"primary\":%" PRIu64
+                           ",\"replica\":%" PRIu64 ",\"digest\":",
                            i ? "," : "", r->hash, r->calls, r->errors, r->rows, r->total_usec,
                            r->calls ? r->total_usec / r->calls : 0, r->max_usec,
                            r->served[ROLE_PRIMARY], r->served[ROLE_REPLICA]);
             textbuf_json_str(sb, r->text);
-            textbuf_printf(sb, ",\"text_truncated\":%s}", r->text_truncated ? "true" : "false");
+            textbuf_printf(sb, ",\"digest_truncated\":%s}", r->text_truncated ? "true" : "false");
         }
         textbuf_printf(sb, "],\"distinct\":%zu,\"evictions\":%" PRIu64 ",\"capacity\":%" PRIu64,
                        sum->distinct, sum->evictions, sum->capacity);
@@ -1348,11 +1372,12 @@ void admin_render_blocked(struct textbuf *sb, const struct guard_row *rows, size
             const struct guard_row *r = &rows[i];
             textbuf_puts(sb, i ? ",{\"address\":" : "{\"address\":");
             textbuf_json_str(sb, r->address);
-            textbuf_printf(sb,
-                           ",\"failures\":%" PRIu32 ",\"blocked\":%s,\"blocked_ms\":%" PRId64
-                           ",\"window_ms\":%" PRId64 ",\"last_failure_ms_ago\":%" PRId64 "}",
-                           r->failures, r->blocked ? "true" : "false", r->blocked_ms, r->window_ms,
-                           r->last_fail_ms);
+            textbuf_printf(
+                sb,
+                ",\"failures\":%" PRIu32 ",\"state\":\"%s\",\"blocked\":%s,\"blocked_ms\":%" PRId64
+                ",\"window_ms\":%" PRId64 ",\"last_failure_age_ms\":%" PRId64 "}",
+                r->failures, r->blocked ? "blocked" : "counting", r->blocked ? "true" : "false",
+                r->blocked_ms, r->window_ms, r->last_fail_ms);
         }
         textbuf_puts(sb, "]}\n");
         return;
@@ -1360,7 +1385,7 @@ void admin_render_blocked(struct textbuf *sb, const struct guard_row *rows, size
     struct table t;
     table_init(&t, 5);
     static const char *const head[] = {"address", "failures", "state", "blocked_ms",
-                                       "last_failure_ms_ago"};
+                                       "last_failure_age_ms"};
     for (size_t i = 0; i < HY_ARRAY_SIZE(head); i++)
         table_cell(&t, head[i]);
     for (size_t i = 0; i < n; i++) {
@@ -1391,8 +1416,9 @@ void admin_render_firewall(struct textbuf *sb, const struct firewall_row *rows, 
             textbuf_puts(sb, i ? ",{\"user\":" : "{\"user\":");
             textbuf_json_str(sb, r->user);
             textbuf_printf(sb,
-                           ",\"hash\":\"%016" PRIx64 "\",\"count\":%" PRIu64 ",\"first\":\"%s\""
-                           ",\"last\":\"%s\",\"digest\":",
+                           ",\"hash\":\"%016" PRIx64 "\",\"count\":%" PRIu64
+                           ",\"first_seen\":\"%s\""
+                           ",\"last_seen\":\"%s\",\"digest\":",
                            r->hash, r->count, first, last);
             textbuf_json_str(sb, r->text);
             textbuf_putc(sb, '}');
@@ -1402,7 +1428,7 @@ void admin_render_firewall(struct textbuf *sb, const struct firewall_row *rows, 
     }
     struct table t;
     table_init(&t, 5);
-    static const char *const head[] = {"user", "hash", "count", "last", "digest"};
+    static const char *const head[] = {"user", "hash", "count", "last_seen", "digest"};
     for (size_t i = 0; i < HY_ARRAY_SIZE(head); i++)
         table_cell(&t, head[i]);
     for (size_t i = 0; i < n; i++) {

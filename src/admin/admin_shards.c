@@ -72,12 +72,13 @@ static void shards_json(struct textbuf *sb, const struct config *cfg, const stru
             textbuf_json_str(sb, cfg->groups[e->other].name);
         else
             textbuf_puts(sb, "null");
-        textbuf_printf(sb, ",\"learned\":%s,\"line\":%d}", e->learned ? "true" : "false", e->line);
+        textbuf_printf(sb, ",\"from\":\"%s\",\"learned\":%s,\"line\":%d}",
+                       e->learned ? "learned" : "config", e->learned ? "true" : "false", e->line);
     }
     textbuf_puts(sb, "],\"groups\":[");
     for (size_t i = 0; i < n; i++) {
         const struct admin_shard_group_row *r = &rows[i];
-        textbuf_puts(sb, i ? ",{\"name\":" : "{\"name\":");
+        textbuf_puts(sb, i ? ",{\"group\":" : "{\"group\":");
         textbuf_json_str(sb, r->name);
         textbuf_printf(sb,
                        ",\"schemas\":%zu,\"conflicts\":%zu,\"statements\":%llu,"

@@ -150,6 +150,23 @@ void kv_bool(struct kv *kv, const char *key, bool v)
     }
 }
 
+void kv_time(struct kv *kv, const char *key, long long unix_time)
+{
+    char when[32];
+    if (unix_time == 0) {
+        kv_str(kv, key, NULL);
+        return;
+    }
+    status_format_time((time_t)unix_time, when, sizeof(when));
+    kv_str(kv, key, when);
+}
+
+void json_ok_begin(struct textbuf *sb, const char *message)
+{
+    textbuf_puts(sb, "{\"ok\":true,\"message\":");
+    textbuf_json_str(sb, message);
+}
+
 void kv_end(struct kv *kv)
 {
     if (kv->json) {

@@ -251,12 +251,14 @@ static void wrapped(FILE *out, const char *text)
 }
 
 static void explain(FILE *out, const char *usage, const char *help, bool local, const char *example,
-                    void (*options)(void), const char *own)
+                    void (*options)(void), const char *own, bool after_another)
 {
+    if (after_another)
+        fputc('\n', out);
     fprintf(out, "usage: halyardctl [-s SOCKET | -c CONFIG] [-j] [-q] [-t SECONDS] %s\n", usage);
     wrapped(out, help);
     if (local)
-        fprintf(out, "  runs in halyardctl's own process\n");
+        fprintf(out, "  runs in halyardctl's own process; -j or --json: its result as JSON\n");
     else
         fprintf(out, "  sent to halyard over the admin socket; -j or --json: the answer as "
                      "JSON\n");
@@ -271,25 +273,39 @@ static void explain(FILE *out, const char *usage, const char *help, bool local, 
     }
 }
 
-int ctl_help_show(FILE *out, int n, char **words)
+int ctl_help_show(FILE *out, int n, char **words, bool json)
 {
     int shown = 0, cw;
+    struct textbuf tb;
+    bool first = true;
+    textbuf_init(&tb, 1u << 20);
+    textbuf_puts(&tb, "{\"commands\":[");
     for (size_t i = 0; i < ADMIN_N_VERBS; i++) {
         const struct admin_verb_def *v = &admin_verbs[i];
         int same = words_agree(v->words, n, words, &cw);
         if (v->usage == NULL || local_find(v->words) != NULL || same < (n < cw ? n : cw))
             continue;
-        fputs(shown++ ? "\n" : "", out);
-        explain(out, v->usage, v->help, false, ctl_help_example(v->words), NULL,
-                ctl_options(v->words));
+        shown++;
+        if (json)
+            json_row(&tb, &first, v->usage, v->help, false, ctl_help_example(v->words));
+        else
+            explain(out, v->usage, v->help, false, ctl_help_example(v->words), NULL,
+                    ctl_options(v->words), shown > 1);
     }
     for (size_t i = 0; i < HY_ARRAY_SIZE(ctl_local); i++) {
         const struct ctl_local *l = &ctl_local[i];
         if (words_agree(l->words, n, words, &cw) < (n < cw ? n : cw))
             continue;
-        fputs(shown++ ? "\n" : "", out);
-        explain(out, l->usage, l->help, true, l->example, l->options, NULL);
+        shown++;
+        if (json)
+            json_row(&tb, &first, l->usage, l->help, true, l->example);
+        else
+            explain(out, l->usage, l->help, true, l->example, l->options, NULL, shown > 1);
     }
+    textbuf_puts(&tb, "]}\n");
+    if (json && shown > 0 && tb.data != NULL)
+        fputs(tb.data, out);
+    textbuf_free(&tb);
     if (shown > 0)
         return 0;
     fprintf(stderr, "halyardctl: no command \"");

@@ -284,7 +284,7 @@ static int backup_full_follow(const char *path, double timeout, bool quiet)
         json_str(ans, "full_file", file, sizeof(file));
         json_str(ans, "full_gtid", gtid, sizeof(gtid));
         json_str(ans, "full_error", err, sizeof(err));
-        const char *size = strstr(ans, "\"full_size\":");
+        const char *size = strstr(ans, "\"full_bytes\":");
         uint64_t bytes = size != NULL ? strtoull(size + 12, NULL, 10) : 0;
         free(ans);
         if (strcmp(state, "running") != 0) {
@@ -402,7 +402,14 @@ static int run_backup_list(const struct options *o, int argc, char **argv)
         }
         backup_keys_set(cfg);
     }
-    int rc = backup_list_main(argc, argv, cfg);
+    char *words[64];
+    int n = 0;
+    for (int i = 0; i < argc && n < 62; i++)
+        words[n++] = argv[i];
+    if (o->json) /* -j backup list: as backup list --json */
+        words[n++] = (char *)"--json";
+    words[n] = NULL;
+    int rc = backup_list_main(n, words, cfg);
     if (cfg != NULL)
         config_put(cfg);
     return rc;
@@ -518,25 +525,42 @@ out:
 }
 
 /* restore and backup verify, run here with their progress on stdout; with
- * --quiet (before the command or among its words) only errors, on stderr. */
+ * --quiet (before the command or among its words) only errors, on stderr.
+ * With --json (or -j) what they print goes to stderr and stdout gets one
+ * JSON object once they end: {"ok","command","exit_status","elapsed_s"}. */
 static int run_local(struct options *o, int n, char **words)
 {
     int k = 0;
-    for (int i = 0; i < n; i++) { /* --quiet taken out of the command's words */
+    for (int i = 0; i < n; i++) { /* --quiet and --json taken out of the command's words */
         if (strcmp(words[i], "--quiet") == 0)
             o->quiet = true;
+        else if (strcmp(words[i], "--json") == 0)
+            o->json = true;
         else
             words[k++] = words[i];
     }
     words[k] = NULL;
+    int json_fd = o->json ? dup(STDOUT_FILENO) : -1;
+    if (o->json && (json_fd < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0)) {
+        fprintf(stderr, "halyardctl: stdout: %s\n", strerror(errno));
+        return EXIT_USAGE;
+    }
     if (o->quiet && freopen("/dev/null", "w", stdout) == NULL) {
         fprintf(stderr, "halyardctl: /dev/null: %s\n", strerror(errno));
         return EXIT_USAGE;
     }
+    double start = now();
     progress_init(progress_main(), stdout, progress_mode_for(STDOUT_FILENO, o->quiet));
-    int rc = strcasecmp(words[0], "restore") == 0 ? run_restore(o, k, words)
-                                                  : run_backup_verify(o, k, words);
+    bool restore = strcasecmp(words[0], "restore") == 0;
+    int rc = restore ? run_restore(o, k, words) : run_backup_verify(o, k, words);
     progress_finish(progress_main(), rc == EXIT_OK);
+    if (json_fd >= 0) {
+        fflush(stdout);
+        dprintf(json_fd, "{\"ok\":%s,\"command\":\"%s\",\"exit_status\":%d,\"elapsed_s\":%.1f}\n",
+                rc == EXIT_OK ? "true" : "false", restore ? "restore" : "backup verify", rc,
+                now() - start);
+        close(json_fd);
+    }
     return rc;
 }
 
@@ -548,9 +572,9 @@ int main(int argc, char **argv)
         return rc;
     int n = argc - optind; /* the command's words */
     char **words = argv + optind;
-    if (strcasecmp(words[0], "help") == 0 && n == 2 && strcmp(words[1], "--json") == 0) {
-        o.json = true; /* help --json, as halyard's own help takes it */
-        n = 1;
+    if (strcasecmp(words[0], "help") == 0 && n >= 2 && strcmp(words[n - 1], "--json") == 0) {
+        o.json = true; /* help [COMMAND] --json, as halyard's own help takes it */
+        n--;
     }
     if (strcasecmp(words[0], "help") == 0 && n == 1) {
         if (o.json)
@@ -560,7 +584,7 @@ int main(int argc, char **argv)
         return EXIT_OK;
     }
     if (strcasecmp(words[0], "help") == 0)
-        return ctl_help_show(stdout, n - 1, words + 1);
+        return ctl_help_show(stdout, n - 1, words + 1, o.json);
     if (n >= 2 && strcasecmp(words[0], "backup") == 0 && strcasecmp(words[1], "list") == 0)
         return run_backup_list(&o, n, words);
     if (strcasecmp(words[0], "restore") == 0 ||

@@ -11,11 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "halyard/backup/backup_list.h"
 #include "halyard/backup/backup_stream.h"
 #include "halyard/backup/restore.h"
 #include "halyard/backup/restore_run.h"
+#include "halyard/core/textbuf.h"
 
 size_t backup_list_merge(struct backup_span *s, size_t n)
 {
@@ -70,6 +72,71 @@ static bool print_backups(const char *dir, const struct restore_backup *b, size_
     return keys_ok;
 }
 
+static void json_time(struct textbuf *tb, int64_t t)
+{
+    char when[32];
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    textbuf_json_str(tb, when);
+}
+
+/* --json: the backups as print_backups says them, one object each. */
+static void json_backups(struct textbuf *tb, const char *dir, const struct restore_backup *b,
+                         size_t n)
+{
+    textbuf_puts(tb, "{\"dir\":");
+    textbuf_json_str(tb, dir);
+    textbuf_puts(tb, ",\"backups\":[");
+    for (size_t i = 0; i < n; i++) {
+        char path[PATH_MAX], gs[GTID_STR_MAX];
+        snprintf(path, sizeof(path), "%.3700s/full/%.255s", dir, b[i].name);
+        struct stat sb;
+        gtid_pos_format(&b[i].gtid, gs, sizeof(gs));
+        textbuf_puts(tb, i ? ",{\"name\":" : "{\"name\":");
+        textbuf_json_str(tb, b[i].name);
+        textbuf_puts(tb, ",\"method\":");
+        textbuf_json_str(tb, b[i].method);
+        textbuf_printf(tb, ",\"bytes\":%lld,\"finished\":",
+                       stat(path, &sb) == 0 ? (long long)sb.st_size : 0LL);
+        json_time(tb, b[i].finished);
+        textbuf_puts(tb, ",\"gtid\":");
+        textbuf_json_str(tb, gs);
+        textbuf_puts(tb, ",\"source\":");
+        textbuf_json_str(tb, b[i].source[0] ? b[i].source : NULL);
+        textbuf_puts(tb, ",\"key_id\":");
+        textbuf_json_str(tb, b[i].key_id[0] ? b[i].key_id : NULL);
+        textbuf_printf(tb, ",\"key_held\":%s}",
+                       b[i].key_id[0] == '\0' || key_held(b[i].key_id) ? "true" : "false");
+    }
+    textbuf_putc(tb, ']');
+}
+
+/* --json: the window's stretches (merged), each with why it ends; whether
+ * it is one stretch to the archive's end. */
+static bool json_window(struct textbuf *tb, struct backup_span *sp, size_t n)
+{
+    size_t k = n > 0 ? backup_list_merge(sp, n) : 0;
+    textbuf_puts(tb, ",\"window\":[");
+    for (size_t i = 0; i < k; i++) {
+        textbuf_puts(tb, i ? ",{\"from\":" : "{\"from\":");
+        json_time(tb, sp[i].from);
+        textbuf_puts(tb, ",\"from_gtid\":");
+        textbuf_json_str(tb, sp[i].from_gtid);
+        textbuf_puts(tb, ",\"to\":");
+        json_time(tb, sp[i].to);
+        textbuf_puts(tb, ",\"to_gtid\":");
+        textbuf_json_str(tb, sp[i].to_gtid);
+        textbuf_puts(tb, ",\"then\":");
+        textbuf_json_str(tb, sp[i].why[0] ? sp[i].why : NULL);
+        textbuf_putc(tb, '}');
+    }
+    bool whole = k == 1 && sp[0].why[0] == '\0';
+    textbuf_printf(tb, "],\"restorable\":%s}\n", whole ? "true" : "false");
+    return whole;
+}
+
 /* Each backup's stretch: restore's plan from it alone to the end of time. */
 static void spans_make(const struct restore_backup *b, size_t n, const struct restore_archive *ar,
                        struct backup_span *sp)
@@ -113,22 +180,61 @@ static bool print_window(struct backup_span *sp, size_t n)
     return k == 1 && sp[k - 1].why[0] == '\0';
 }
 
+/* The backups a config can read, moved to the front; how many. */
+static size_t readable(struct restore_backup *b, size_t n)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (b[i].key_id[0] == '\0' || key_held(b[i].key_id))
+            b[m++] = b[i];
+    return m;
+}
+
+/* backup list --json: one object on stdout; frees b and ar. */
+static int list_json(const char *dir, struct restore_backup *b, size_t n,
+                     struct restore_archive *ar)
+{
+    struct textbuf tb;
+    textbuf_init(&tb, 16u << 20);
+    json_backups(&tb, dir, b, n);
+    textbuf_printf(&tb, ",\"archive_files\":%zu,\"archive_first\":", ar->n);
+    textbuf_json_str(&tb, ar->n ? ar->files[0].name : NULL);
+    textbuf_puts(&tb, ",\"archive_last\":");
+    textbuf_json_str(&tb, ar->n ? ar->files[ar->n - 1].name : NULL);
+    size_t m = readable(b, n);
+    struct backup_span *sp = m > 0 ? calloc(m, sizeof(*sp)) : NULL;
+    if (sp != NULL)
+        spans_make(b, m, ar, sp);
+    bool ok = json_window(&tb, sp, sp != NULL ? m : 0) && m == n;
+    if (tb.data != NULL)
+        fputs(tb.data, stdout);
+    textbuf_free(&tb);
+    free(sp);
+    restore_archive_free(ar);
+    free(b);
+    return ok ? 0 : 1;
+}
+
 int backup_list_main(int argc, char **argv, const struct config *cfg)
 {
     static const struct option opts[] = {
         {"dir", required_argument, NULL, 'd'},
+        {"json", no_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *dir = cfg != NULL && cfg->backup.enabled ? cfg->backup.dir : NULL;
     int c;
+    bool json = false;
     optind = 2; /* after "backup" "list" */
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (c == 'd') {
             dir = optarg;
+        } else if (c == 'j') {
+            json = true;
         } else {
             fprintf(c == 'h' ? stdout : stderr,
-                    "usage: halyardctl -c CONFIG backup list [--dir DIR]\n"
+                    "usage: halyardctl -c CONFIG backup list [--dir DIR] [--json]\n"
                     "  the full backups in DIR (backup.dir) and the restorable window\n");
             return c == 'h' ? 0 : 2;
         }
@@ -148,14 +254,13 @@ int backup_list_main(int argc, char **argv, const struct config *cfg)
         free(b);
         return 1;
     }
+    if (json)
+        return list_json(dir, b, n, &ar);
     bool ok = print_backups(dir, b, n);
     printf("archive: %zu files%s%s%s%s\n", ar.n, ar.n ? ", " : "", ar.n ? ar.files[0].name : "",
            ar.n > 1 ? " to " : "", ar.n > 1 ? ar.files[ar.n - 1].name : "");
     /* A backup whose key this config lacks restores nothing: left out. */
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++)
-        if (b[i].key_id[0] == '\0' || key_held(b[i].key_id))
-            b[m++] = b[i];
+    size_t m = readable(b, n);
     struct backup_span *sp = m > 0 ? calloc(m, sizeof(*sp)) : NULL;
     if (sp == NULL) {
         printf("restorable window: none (%s)\n", n == 0   ? "no full backup"

@@ -10,6 +10,7 @@ its own connection.
 """
 
 import datetime
+import os
 import socket
 import struct
 import subprocess
@@ -17,7 +18,7 @@ import subprocess
 import pymysql
 import pytest
 
-from util import free_port, mysql_native_hash
+from util import REPO, free_port, mysql_native_hash
 
 ADMIN_PW, VIEWER_PW = "adm-secret", "view-secret"
 
@@ -86,7 +87,7 @@ def test_typed_columns(sql_halyard):
     rows = query(sql_halyard, "SHOW BACKENDS")
     assert rows and all(isinstance(r["queries"], int) for r in rows)
     assert all(isinstance(r["role_seen"], int) and isinstance(r["p99_ms"], float) for r in rows)
-    assert all(r["lag_seconds"] is None or isinstance(r["lag_seconds"], float) for r in rows)
+    assert all(r["lag_s"] is None or isinstance(r["lag_s"], float) for r in rows)
     status = query(sql_halyard, "show status")
     assert len(status) == 1
     assert isinstance(status[0]["pid"], int)
@@ -183,3 +184,30 @@ def test_takeover_hands_the_port_over(start_halyard):
     new.wait_log(r"admin sql: listening on 127\.0\.0\.1:", timeout=15)
     assert old.wait(timeout=20) == 0
     assert query(new, "SHOW STATUS", "viewer", VIEWER_PW)[0]["pid"] == new.pid
+
+
+def test_sql_columns_are_the_tables_names(sql_halyard):
+    """One name per value: every column of a show table (halyardctl over the
+    admin socket) is a column of the same SHOW on the SQL port."""
+    sock = f"/tmp/halyard-{sql_halyard.port}.sock"
+    ctl = os.environ.get("HALYARDCTL_BIN") or os.path.join(REPO, "build", "halyardctl")
+    app = sql_halyard.connect()  # a session, a pool and a digest to show
+    with app.cursor() as cur:
+        cur.execute("SELECT 1")
+        cur.fetchall()
+    try:
+        for what in ("backends", "pools", "sessions", "digests", "groups"):
+            c = connect(sql_halyard)
+            try:
+                with c.cursor() as cur:
+                    assert cur.execute(f"SHOW {what.upper()}") > 0, what
+                    columns = [d[0] for d in cur.description]
+            finally:
+                c.close()
+            out = subprocess.run([ctl, "-s", sock, "show", what], capture_output=True,
+                                 text=True, timeout=30)
+            assert out.returncode == 0, out
+            head = out.stdout.splitlines()[0].split()
+            assert set(head) <= set(columns), (what, head, columns)
+    finally:
+        app.close()

@@ -262,7 +262,7 @@ def test_full_too_old_alarm(cluster, start_halyard, tmp_path):
     assert len(ev) == 1 and "no complete full backup" in ev[0]["reason"], ev
     assert metric(conf["metrics_port"], "halyard_backup_full_too_old") == 1
     s = show_backup(conf)
-    assert s["full_too_old"] is True and s["full_max_age_seconds"] == 3, s
+    assert s["full_too_old"] is True and s["full_max_age_s"] == 3, s
     assert s["full_schedule"] == "off" and s["full_scheduled"] == 0
     r = ctl(conf["admin_socket"], "backup", "full")
     assert r.stdout.startswith("OK "), r.stdout + r.stderr

@@ -93,7 +93,7 @@ def test_mariadb_backup_of_a_drained_replica(cluster, start_halyard, tmp_path):
     assert man["method"] == "mariadb-backup" and man["compression"] == "gzip", man
     assert man["source"] == src and man["source_is_primary"] is False, man
     assert man["sha256"] == hashlib.sha256(data).hexdigest() == s["full_sha256"]
-    assert man["size"] == len(data) == s["full_size"]
+    assert man["size"] == len(data) == s["full_bytes"]
     # the replica's position when it was copied: the primary's, nothing written meanwhile
     assert man["gtid"] == pos == s["full_gtid"], (man, pos)
     assert man["started"] <= man["finished"]
@@ -276,7 +276,7 @@ def test_point_in_time_restore_into_a_datadir(cluster, start_halyard, tmp_path):
         assert got[0] == want[0] and got == want, \
             f"restored {len(got[1])} rows, checksum {got[0]}; want {want[0]}"
         assert scratch.value(0, "SELECT @@gtid_binlog_pos") == mid
-        print(f"\nmariadb-backup {s['full_size']} bytes in {took_backup:.2f} s; restore: "
+        print(f"\nmariadb-backup {s['full_bytes']} bytes in {took_backup:.2f} s; restore: "
               f"extracted and prepared in {t_prepared:.2f} s, {took:.2f} s in all (with the "
               f"server's start)\n{out}")
     finally:

@@ -65,7 +65,7 @@ def settings_for(cluster, dual, tmp_path, port, dm_port, with_dm=True):
 
 
 def groups(h, sock):
-    return {g["name"]: g for g in admin_json(sock, "show groups")["groups"]}
+    return {g["group"]: g for g in admin_json(sock, "show groups")["groups"]}
 
 
 def start(start_halyard, cluster, dual, tmp_path, with_dm=True):

@@ -274,7 +274,7 @@ def test_show_shards_and_metrics(keyed, cluster, dual):
         # a read without a key runs on every group: a scatter there, not by key
         assert cur.execute("SELECT id FROM shop.orders") == 3
     sh = admin_json(sock, "show shards")
-    g = {r["name"]: r for r in sh["groups"]}
+    g = {r["group"]: r for r in sh["groups"]}
     assert (g["a"]["by_key"], g["b"]["by_key"]) == (2, 3), g
     assert (g["a"]["scatters"], g["b"]["scatters"]) == (1, 1), g
     assert sh["tables"] == [
@@ -595,19 +595,19 @@ def test_reads_joining_a_reference_table_route_and_refuse(keyed, cluster, dual):
     h, _, sock = keyed
     load_join_rows(h, cluster, dual)
     b_ports = {dual.nodes[0]["port"], dual.nodes[1]["port"]}
-    before = {r["name"]: r["scatters"] for r in admin_json(sock, "show shards")["groups"]}
+    before = {r["group"]: r["scatters"] for r in admin_json(sock, "show shards")["groups"]}
     conn = h.connect()
     with conn.cursor() as cur:
         # with the key: that group alone (no scatter)
         r = one(cur, "SELECT COUNT(*), MIN(@@port) FROM shop.orders o JOIN shop.countries c "
                      "ON c.id = o.country WHERE o.customer_id = 7")
         assert r[0] == 3 and r[1] in b_ports, r
-        sh = {r["name"]: r["scatters"] for r in admin_json(sock, "show shards")["groups"]}
+        sh = {r["group"]: r["scatters"] for r in admin_json(sock, "show shards")["groups"]}
         assert sh == before, (sh, before)
         # without: every group
         assert one(cur, "SELECT COUNT(*) FROM shop.orders o JOIN shop.countries c "
                         "ON c.id = o.country")[0] == 7
-        sh = {r["name"]: r["scatters"] for r in admin_json(sock, "show shards")["groups"]}
+        sh = {r["group"]: r["scatters"] for r in admin_json(sock, "show shards")["groups"]}
         assert sh == {g: n + 1 for g, n in before.items()}, (sh, before)
         # a table after STRAIGHT_JOIN is seen (it ran on one group, its rows only)
         assert one(cur, "SELECT COUNT(*) FROM shop.countries c STRAIGHT_JOIN shop.orders o "

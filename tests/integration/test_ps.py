@@ -40,7 +40,7 @@ def test_select_on_replicas_insert_on_primary(start_halyard, cluster, db, ps_cli
     assert cluster.sql(0, f"SELECT COUNT(*) FROM {db}.ps_split") == [(6,)]
     # Executions count in their text's digest, with the role that ran them.
     from test_reload import admin_json
-    dig = {d["text"]: d for d in admin_json(h, "show digests")["digests"]}
+    dig = {d["digest"]: d for d in admin_json(h, "show digests")["digests"]}
     assert (dig["SELECT @@server_id"]["calls"], dig["SELECT @@server_id"]["replica"]) == (6, 6)
     ins = dig["INSERT INTO ps_split VALUES (?, @@server_id)"]
     assert (ins["calls"], ins["primary"], ins["rows"]) == (6, 6, 6)

@@ -62,7 +62,7 @@ def test_route_rule_by_digest(start_halyard, cluster, schema):
     # split is off, so nothing else would).
     assert {q(c, f"SELECT v FROM t WHERE id = {i}") for i in (1, 2)} == {((1,),), ((2,),)}
     assert q(c, "SELECT @@server_id")[0][0] == cluster.server_id(0)  # not matched: primary
-    rows = {r["text"]: r for r in admin_json(f"/tmp/halyard-{h.port}.sock", "show digests")
+    rows = {r["digest"]: r for r in admin_json(f"/tmp/halyard-{h.port}.sock", "show digests")
             ["digests"]}
     hit = rows["SELECT v FROM t WHERE id = ?"]
     assert hit["calls"] == 2 and hit["replica"] == 2 and hit["primary"] == 0, hit
@@ -94,7 +94,7 @@ def test_digests_count_statements_and_roles(halyard, cluster, schema):
     with pytest.raises(pymysql.err.MySQLError) as e:
         q(c, "SELECT nosuchcolumn FROM t")
     assert e.value.args[0] == 1054
-    rows = {r["text"]: r for r in admin_json(f"/tmp/halyard-{halyard.port}.sock",
+    rows = {r["digest"]: r for r in admin_json(f"/tmp/halyard-{halyard.port}.sock",
                                              "show digests")["digests"]}
     sel = rows["SELECT v FROM t WHERE id IN (...)"]
     assert sel["calls"] == 5 and sel["replica"] == 5 and sel["errors"] == 0, sel

@@ -384,7 +384,7 @@ def test_show_shards(sharded, cluster, dual):
         {"schema": "sb", "group": "b", "conflict": None, "learned": False},
         {"schema": "shared", "group": "a", "conflict": "b", "learned": False},
     ], sh["schemas"]
-    g = {r["name"]: r for r in sh["groups"]}
+    g = {r["group"]: r for r in sh["groups"]}
     assert (g["a"]["schemas"], g["a"]["conflicts"], g["b"]["schemas"], g["b"]["conflicts"]) == \
         (2, 1, 2, 1)
     assert (g["a"]["moves_in"], g["b"]["moves_in"]) == (1, 1), g

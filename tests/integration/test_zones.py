@@ -116,7 +116,7 @@ def test_partition_reads(start_halyard, cluster):
     # serve: reads still go to the replicas, the data's age shows as lag.
     assert read_ids(serve, 6) <= {ids[1], ids[2]}
     assert state(serve, "node1")["state"] == "ONLINE"
-    wait_until(lambda: (state(serve, "node1")["lag_seconds"] or 0) >= 1, 10, what="age grows")
+    wait_until(lambda: (state(serve, "node1")["lag_s"] or 0) >= 1, 10, what="age grows")
     wait_until(lambda: state(serve, "node1")["state"] == "LAGGING", 12,
                what="node1 LAGGING once its data is older than max_replication_lag")
     assert time.monotonic() - t0 >= 6 - 0.5

@@ -529,11 +529,14 @@ static void test_render_rules(void **state)
         "{\"rules\":[{\"name\":\"reads\",\"action\":\"route\",\"route\":\"db2\","
         "\"error_code\":null,\"error_sqlstate\":null,\"error_message\":null,\"match_digest\":\"^"
         "SELECT\","
-        "\"match_text\":null,\"user\":null,\"schema\":null,\"client\":\"10.0.0.0/8\",\"hits\":12},"
+        "\"match_text\":null,\"user\":null,\"schema\":null,\"client\":\"10.0.0.0/8\",\"target\":"
+        "\"db2\",\"conditions\":\"match_digest=\\\"^SELECT\\\" client=\\\"10.0.0.0/8\\\"\","
+        "\"hits\":12},"
         "{\"name\":\"no\\\"drop\",\"action\":\"block\",\"route\":null,\"error_code\":1045,"
         "\"error_sqlstate\":\"42000\",\"error_message\":\"no: no\\\"drop\",\"match_digest\":null,"
         "\"match_text\":\"(?i)^drop\\\\s\",\"user\":\"app\",\"schema\":\"s\",\"client\":null,"
-        "\"hits\":0}],\"match_errors\":3}\n");
+        "\"target\":\"ERR 1045 (42000): no: no\\\"drop\",\"conditions\":\"match_text=\\\"(?i)^drop"
+        "\\\\s\\\" user=\\\"app\\\" schema=\\\"s\\\"\",\"hits\":0}],\"match_errors\":3}\n");
     config_put(cfg);
 
     /* No rules: a header, an empty list. */
@@ -596,11 +599,11 @@ static void test_render_digests(void **state)
     assert_string_equal(
         sb.data,
         "{\"digests\":[{\"hash\":\"0000000000abcdef\",\"calls\":4,\"errors\":1,\"rows\":40,"
-        "\"total_usec\":1000,\"avg_usec\":250,\"max_usec\":700,\"primary\":1,\"replica\":3,"
-        "\"text\":\"SELECT * FROM t WHERE id = ?\",\"text_truncated\":false},"
-        "{\"hash\":\"ffffffffffffffff\",\"calls\":1,\"errors\":0,\"rows\":0,\"total_usec\":10,"
-        "\"avg_usec\":10,\"max_usec\":10,\"primary\":1,\"replica\":0,"
-        "\"text\":\"UPDATE t SET\\n\\\"a\\\" = ?\",\"text_truncated\":true}],\"distinct\":5,"
+        "\"total_us\":1000,\"avg_us\":250,\"max_us\":700,\"primary\":1,\"replica\":3,"
+        "\"digest\":\"SELECT * FROM t WHERE id = ?\",\"digest_truncated\":false},"
+        "{\"hash\":\"ffffffffffffffff\",\"calls\":1,\"errors\":0,\"rows\":0,\"total_us\":10,"
+        "\"avg_us\":10,\"max_us\":10,\"primary\":1,\"replica\":0,"
+        "\"digest\":\"UPDATE t SET\\n\\\"a\\\" = ?\",\"digest_truncated\":true}],\"distinct\":5,"
         "\"evictions\":7,\"capacity\":8192,\"missing_workers\":[1]}\n");
     /* Digests off. */
     struct admin_digest_summary off = {0};
@@ -820,7 +823,7 @@ static void test_render_status(void **state)
     assert_non_null(strstr(sb.data, "name             value\nversion          " HALYARD_VERSION
                                     "\npid              42\n"
                                     "started          1970-01-01T00:00:00Z\n"
-                                    "uptime_seconds   12\n"));
+                                    "uptime_s         12\n"));
     assert_non_null(strstr(sb.data, "\nmetrics          off\n"));
     assert_non_null(strstr(sb.data, "\nlast_reload      never\n"));
     assert_non_null(strstr(sb.data, "\nlog_file         (standard error)\n"));
@@ -947,20 +950,20 @@ static void test_render_backup(void **state)
     admin_render_backup(&sb, &s, &f, NULL, NULL, NULL, false);
     assert_string_equal(table_value(sb.data, "full_state"), "ok");
     assert_string_equal(table_value(sb.data, "full_gtid"), "0-1-40");
-    assert_string_equal(table_value(sb.data, "full_size"), "1234");
+    assert_string_equal(table_value(sb.data, "full_bytes"), "1234");
     assert_string_equal(table_value(sb.data, "full_account"), "bk@%");
     assert_string_equal(table_value(sb.data, "full_schemas"), "5");
     assert_string_equal(table_value(sb.data, "archive_state"), "streaming");
     assert_string_equal(table_value(sb.data, "archived_gtid"), "0-1-42");
-    assert_string_equal(table_value(sb.data, "lag_seconds"), "0.250");
+    assert_string_equal(table_value(sb.data, "lag_s"), "0.250");
     assert_string_equal(table_value(sb.data, "lag_transactions"), "3");
-    assert_string_equal(table_value(sb.data, "lag_p99_seconds"), "0.500");
-    assert_string_equal(table_value(sb.data, "lag_max_seconds"), "-");
+    assert_string_equal(table_value(sb.data, "lag_p99_s"), "0.500");
+    assert_string_equal(table_value(sb.data, "lag_max_s"), "-");
     assert_string_equal(table_value(sb.data, "corrupt_events"), "1");
     textbuf_reset(&sb);
     admin_render_backup(&sb, &s, &f, NULL, NULL, NULL, true);
-    assert_non_null(strstr(sb.data, "\"lag_seconds\":0.250,"));
-    assert_non_null(strstr(sb.data, "\"lag_max_seconds\":null,"));
+    assert_non_null(strstr(sb.data, "\"lag_s\":0.250,"));
+    assert_non_null(strstr(sb.data, "\"lag_max_s\":null,"));
     assert_non_null(strstr(sb.data, "\"last_error\":\"a corrupted \\\"event\\\"\""));
     /* the schedule and each file's second copy */
     struct backup_copy_item items[2] = {
@@ -988,14 +991,14 @@ static void test_render_backup(void **state)
     textbuf_reset(&sb);
     admin_render_backup(&sb, &s, &f, &cs, &ss, NULL, false);
     assert_string_equal(table_value(sb.data, "full_schedule"), "waiting");
-    assert_string_equal(table_value(sb.data, "full_next"), "1795440000");
+    assert_string_equal(table_value(sb.data, "full_next"), "2026-11-23T13:20:00Z");
     assert_string_equal(table_value(sb.data, "copies_failed"), "1");
     assert_string_equal(table_value(sb.data, "copies.[0].name"), "full/full-1.sql.gz");
     assert_string_equal(table_value(sb.data, "copies.[1].copy"), "failed");
     textbuf_reset(&sb);
     admin_render_backup(&sb, &s, &f, &cs, &ss, NULL, true);
     assert_non_null(strstr(sb.data, "\"copies\":[{\"name\":\"full/full-1.sql.gz\",\"kind\":"
-                                    "\"full\",\"size\":10,\"copy\":\"safe\",\"sha256\":\"cd34\""));
+                                    "\"full\",\"bytes\":10,\"copy\":\"safe\",\"sha256\":\"cd34\""));
     assert_non_null(strstr(sb.data, "\"error\":\"open /x: No such file or directory\"}]"));
     s.enabled = false;
     textbuf_reset(&sb);
@@ -1049,9 +1052,10 @@ static void test_render_backup(void **state)
     assert_string_equal(table_value(sb.data, "verify_ok"), "false");
     textbuf_reset(&sb);
     admin_render_backup(&sb, &s, &f, NULL, NULL, &v, true);
-    assert_non_null(strstr(sb.data, "\"verify_result\":\"differ\",\"verify_time\":1795440000,"
-                                    "\"verify_gtid\":\"0-2-77\",\"verify_tables\":12,"
-                                    "\"verify_differ\":2,\"verify_ok\":false,"));
+    assert_non_null(strstr(sb.data,
+                           "\"verify_result\":\"differ\",\"verify_time\":\"2026-11-23T13:20:00Z\","
+                           "\"verify_gtid\":\"0-2-77\",\"verify_tables\":12,"
+                           "\"verify_differ\":2,\"verify_ok\":false,"));
     /* reports halyard refuses */
     static const char *const bad[] = {"ok 0-1-5 3 1", "differ 0-1-5 3 0", "good 0-1-5 3 0",
                                       "ok x 3 0",     "ok 0-1-5 3 4",     "ok 0-1-5 -3 0",
@@ -1471,19 +1475,18 @@ static void test_backends(void **state)
     textbuf_reset(&sb);
     admin_render_backends(&sb, rows, 2, false, true);
     assert_non_null(strstr(sb.data, "rtt_ms"));
-    assert_non_null(strstr(sb.data, "\nname  connected  max_conn  running  qps  slow"));
-    assert_non_null(strstr(
-        sb.data,
-        "\ndb1   12         151       3        250  1     0        99.00       -          7"));
-    assert_non_null(strstr(
-        sb.data,
-        "\ndb2   -          -         -        -    -     -        -           -          -"));
+    assert_non_null(strstr(sb.data, "\nname  threads_connected  max_connections  threads_running  "
+                                    "queries_per_s  slow_queries  aborted_connects  bp_hit_pct  "
+                                    "bp_dirty_pct  row_lock_waits\n"));
+    assert_non_null(strstr(sb.data, "\ndb1   12                 151              3                "
+                                    "250            1             0                 99.00       -  "
+                                    "           7\n"));
     assert_non_null(strstr(sb.data, "\nname  select_per_s  insert_per_s  update_per_s  "
                                     "delete_per_s  commit_per_s  rollback_per_s  binlog_files  "
-                                    "binlog_mib  datadir_fs_used\n"));
+                                    "binlog_size_mib  datadir_fs_used_pct  datadir_fs_size_gib\n"));
     assert_non_null(strstr(sb.data, "\ndb1   200.0         30.5          12.0          0.0     "
                                     "      40.0          -               3             3.0     "
-                                    "    -\n"));
+                                    "         -                    -\n"));
     textbuf_reset(&sb);
     admin_render_backends(&sb, rows, 2, true, false);
     assert_string_equal(
@@ -1491,28 +1494,28 @@ static void test_backends(void **state)
         "{\"backends\":[{\"name\":\"db1\",\"group\":\"\",\"address\":\"127.0.0.1:3310\",\"zone\":"
         "\"\",\"role\":"
         "\"primary\","
-        "\"role_seen\":true,\"fenced\":false,\"state\":\"ONLINE\",\"why\":\"\",\"lag_seconds\":"
+        "\"role_seen\":true,\"fenced\":false,\"state\":\"ONLINE\",\"why\":\"\",\"lag_s\":"
         "null,"
-        "\"replication_broken\":false,\"gtid\":\"0-1-42\",\"connections_in_use\":1,"
-        "\"connections_idle\":3,\"queries\":1000,\"errors\":2,\"p50_ms\":0.410,\"p99_ms\":12.500,"
-        "\"rtt_ms\":0.250,\"last_check\":\"ok\",\"last_check_age_seconds\":0.4,"
+        "\"replication_broken\":false,\"gtid\":\"0-1-42\",\"in_use\":1,"
+        "\"idle\":3,\"queries\":1000,\"errors\":2,\"p50_ms\":0.410,\"p99_ms\":12.500,"
+        "\"rtt_ms\":0.250,\"last_check\":\"ok\",\"check_age_s\":0.4,"
         "\"server\":{\"max_connections\":151,\"threads_connected\":12,\"threads_running\":3,"
         "\"questions\":5000,\"slow_queries\":1,\"aborted_connects\":0,"
-        "\"innodb_row_lock_waits\":7,\"binlog_bytes_written\":null,\"binlog_files\":3,"
+        "\"row_lock_waits\":7,\"binlog_bytes_written\":null,\"binlog_files\":3,"
         "\"binlog_size_bytes\":3145728,\"datadir_fs_size_bytes\":null,"
         "\"datadir_fs_used_bytes\":null,"
-        "\"queries_per_second\":250.0000,\"connections_pct\":7.9470,"
-        "\"buffer_pool_hit_ratio\":0.9900,\"buffer_pool_dirty_pct\":null,"
-        "\"datadir_fs_used_pct\":null,\"commands_per_second\":{\"select\":200.0000,"
+        "\"queries_per_s\":250.0000,\"connections_pct\":7.9470,"
+        "\"bp_hit_pct\":99.0000,\"bp_dirty_pct\":null,"
+        "\"datadir_fs_used_pct\":null,\"commands_per_s\":{\"select\":200.0000,"
         "\"insert\":30.5000,\"update\":12.0000,\"delete\":0.0000,\"commit\":40.0000,"
         "\"rollback\":null}}},"
         "{\"name\":\"db2\",\"group\":\"west\",\"address\":\"127.0.0.1:3311\",\"zone\":\"\","
         "\"role\":\"replica\","
         "\"role_seen\":false,\"fenced\":true,\"state\":\"LAGGING\",\"why\":\"replication broken\","
-        "\"lag_seconds\":null,\"replication_broken\":true,\"gtid\":\"\",\"connections_in_use\":0,"
-        "\"connections_idle\":0,\"queries\":0,\"errors\":0,\"p50_ms\":0.000,\"p99_ms\":0.000,"
+        "\"lag_s\":null,\"replication_broken\":true,\"gtid\":\"\",\"in_use\":0,"
+        "\"idle\":0,\"queries\":0,\"errors\":0,\"p50_ms\":0.000,\"p99_ms\":0.000,"
         "\"rtt_ms\":null,\"last_check\":\"connect: "
-        "\\\"refused\\\"\",\"last_check_age_seconds\":null,\"server\":null}]}\n");
+        "\\\"refused\\\"\",\"check_age_s\":null,\"server\":null}]}\n");
 
     /* Metrics: the backend families from backend_rt. */
     struct config *cfg = NULL;

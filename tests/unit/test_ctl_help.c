@@ -88,7 +88,7 @@ static int explained(const char *line, char **out)
         words[n++] = w;
     FILE *f = tmpfile();
     assert_non_null(f);
-    int rc = ctl_help_show(f, n, words);
+    int rc = ctl_help_show(f, n, words, false);
     *out = captured(f);
     return rc;
 }

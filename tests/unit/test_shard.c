@@ -639,14 +639,16 @@ static void test_config(void **state)
     textbuf_free(&sb);
     textbuf_init(&sb, 1 << 16);
     admin_render_shards(&sb, cfg, &cfg->shards, rows, 1, true);
-    assert_string_equal(sb.data,
-                        "{\"schemas\":[{\"schema\":\"alpha\",\"group\":\"a\",\"conflict\":null,"
-                        "\"learned\":false,\"line\":9},{\"schema\":\"both\",\"group\":\"a\","
-                        "\"conflict\":\"b\",\"learned\":false,\"line\":10},{\"schema\":\"zeta\","
-                        "\"group\":\"b\",\"conflict\":null,\"learned\":false,\"line\":8}],"
-                        "\"groups\":[{\"name\":\"a\",\"schemas\":2,\"conflicts\":1,"
-                        "\"statements\":120,\"errors\":3,\"moves_in\":7,\"refused\":2,"
-                        "\"by_key\":0,\"scatters\":5}],\"tables\":[],\"reference\":[]}\n");
+    assert_string_equal(
+        sb.data,
+        "{\"schemas\":[{\"schema\":\"alpha\",\"group\":\"a\",\"conflict\":null,"
+        "\"from\":\"config\",\"learned\":false,\"line\":9},{\"schema\":\"both\",\"group\":\"a\","
+        "\"conflict\":\"b\",\"from\":\"config\",\"learned\":false,\"line\":10},{\"schema\":"
+        "\"zeta\","
+        "\"group\":\"b\",\"conflict\":null,\"from\":\"config\",\"learned\":false,\"line\":8}],"
+        "\"groups\":[{\"group\":\"a\",\"schemas\":2,\"conflicts\":1,"
+        "\"statements\":120,\"errors\":3,\"moves_in\":7,\"refused\":2,"
+        "\"by_key\":0,\"scatters\":5}],\"tables\":[],\"reference\":[]}\n");
     textbuf_free(&sb);
     config_put(cfg);
 

@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "halyard/admin/admin.h"
 #include "halyard/core/textbuf.h"
 #include "halyard/sql/xa_log.h"
 #include "halyard/cluster/xa_recover.h"
@@ -260,11 +261,10 @@ static void test_render(void **state)
     admin_render_xa(&sb, v, 2, 160, true);
     textbuf_putc(&sb, '\0');
     assert_string_equal(
-        sb.data,
-        "{\"in_doubt\":[{\"xid\":\"halyard-0a1b2c3d-1-1\",\"groups\":[\"a\",\"b\"],"
-        "\"decision\":\"commit\",\"age_seconds\":60,\"note\":\"\"},"
-        "{\"xid\":\"halyard-0a1b2c3d-1-2\",\"groups\":[\"b\"],\"decision\":"
-        "\"rollback\",\"age_seconds\":30,\"note\":\"group b unreachable: \\\"x\\\"\"}]}\n");
+        sb.data, "{\"in_doubt\":[{\"xid\":\"halyard-0a1b2c3d-1-1\",\"groups\":[\"a\",\"b\"],"
+                 "\"decision\":\"commit\",\"age_s\":60,\"note\":\"\"},"
+                 "{\"xid\":\"halyard-0a1b2c3d-1-2\",\"groups\":[\"b\"],\"decision\":"
+                 "\"rollback\",\"age_s\":30,\"note\":\"group b unreachable: \\\"x\\\"\"}]}\n");
     textbuf_reset(&sb);
     admin_render_xa(&sb, v, 0, 160, false);
     textbuf_putc(&sb, '\0');
@@ -272,8 +272,8 @@ static void test_render(void **state)
     textbuf_reset(&sb);
     admin_render_xa(&sb, v, 1, 160, false);
     textbuf_putc(&sb, '\0');
-    assert_string_equal(sb.data, "XID\tGROUPS\tDECISION\tAGE\tNOTE\n"
-                                 "halyard-0a1b2c3d-1-1\ta,b\tcommit\t60s\t-\n");
+    assert_string_equal(sb.data, "xid                   groups  decision  age_s  note\n"
+                                 "halyard-0a1b2c3d-1-1  a,b     commit    60     -\n");
     textbuf_free(&sb);
 }
 

@@ -266,6 +266,11 @@ void admin_render_backup(struct textbuf *sb, const struct binlog_archive_status 
                          const struct backup_sched_status *sc, const struct backup_verify_status *v,
                          bool json);
 void admin_render_blocked(struct textbuf *sb, const struct guard_row *rows, size_t n, bool json);
+/* show xa: the transactions in doubt (xa_recover.h), `now` in unix seconds,
+ * in admin_xa.c. */
+struct xa_in_doubt;
+void admin_render_xa(struct textbuf *sb, const struct xa_in_doubt *v, size_t n, int64_t now,
+                     bool json);
 /* dropped: digests the learn table had no room for. */
 void admin_render_firewall(struct textbuf *sb, const struct firewall_row *rows, size_t n,
                            uint64_t dropped, bool json);

@@ -25,9 +25,10 @@ void ctl_help_list(FILE *out);
 void ctl_help_list_json(FILE *out);
 
 /* `halyardctl help WORDS...`: each command whose words start with
- * words[0..n) explained (usage, what it does, where it runs, an example);
+ * words[0..n) explained (usage, what it does, where it runs, an example),
+ * or with `json` the same as ctl_help_list_json's rows of those commands;
  * 0, or 2 having said on stderr that there is none. */
-int ctl_help_show(FILE *out, int n, char **words);
+int ctl_help_show(FILE *out, int n, char **words, bool json);
 
 /* Whether words[0..n) start like a command (halyard's, listed or not, or
  * halyardctl's own); false: unknown, nothing is sent. */

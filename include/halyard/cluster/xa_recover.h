@@ -59,8 +59,5 @@ void xa_recover_abandon(const char *gtrid);
 size_t xa_recover_list(struct xa_in_doubt **out);
 /* Any thread: how many are in doubt now. */
 size_t xa_recover_count(void);
-/* `show xa`: the list as a table, or JSON. */
-void admin_render_xa(struct textbuf *sb, const struct xa_in_doubt *v, size_t n, int64_t now,
-                     bool json);
 
 #endif /* HALYARD_XA_RECOVER_H */
