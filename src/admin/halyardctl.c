@@ -566,7 +566,9 @@ int main(int argc, char **argv)
     if (strcasecmp(words[0], "restore") == 0 ||
         (n >= 2 && strcasecmp(words[0], "backup") == 0 && strcasecmp(words[1], "verify") == 0))
         return run_local(&o, n, words);
-    if (n == 3 && strcasecmp(words[0], "backup") == 0 && strcasecmp(words[1], "full") == 0 &&
+    if (n == 3 && strcasecmp(words[0], "backup") == 0 &&
+        (strcasecmp(words[1], "full") == 0 || strcasecmp(words[1], "incr") == 0 ||
+         strcasecmp(words[1], "diff") == 0) &&
         strcmp(words[2], "--wait") == 0) { /* halyardctl's, not sent */
         o.wait = true;
         n = 2;

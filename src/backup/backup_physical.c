@@ -44,11 +44,27 @@ static bool is_binlog_info(const uint8_t *path, size_t n)
     return false;
 }
 
+static bool is_checkpoints(const uint8_t *path, size_t n)
+{
+    static const char *const names[] = {"xtrabackup_checkpoints", "mariadb_backup_checkpoints"};
+    for (size_t i = 0; i < 2; i++)
+        if (n == strlen(names[i]) && memcmp(path, names[i], n) == 0)
+            return true;
+    return false;
+}
+
 bool xbstream_scan_feed(struct xbstream_scan *s, const uint8_t *p, size_t n)
 {
     while (n > 0 && !s->bad) {
         if (s->left > 0) { /* inside a payload */
             size_t k = s->left < n ? (size_t)s->left : n;
+            if (s->capture_ckpt) {
+                size_t room = sizeof(s->ckpt) - 1 - s->ckpt_len;
+                size_t c = k < room ? k : room;
+                memcpy(s->ckpt + s->ckpt_len, p, c);
+                s->ckpt_len += c;
+                s->ckpt[s->ckpt_len] = '\0';
+            }
             if (s->capture) {
                 size_t room = sizeof(s->info) - 1 - s->info_len;
                 size_t c = k < room ? k : room;
@@ -92,6 +108,9 @@ bool xbstream_scan_feed(struct xbstream_scan *s, const uint8_t *p, size_t n)
             s->capture = is_binlog_info(s->hdr + XB_FIXED, pl) && s->left > 0;
             if (s->capture)
                 s->info_len = 0;
+            s->capture_ckpt = is_checkpoints(s->hdr + XB_FIXED, pl) && s->left > 0;
+            if (s->capture_ckpt)
+                s->ckpt_len = 0;
         }
     }
     return !s->bad;
@@ -121,15 +140,19 @@ bool backup_physical_gtid(const char *info, size_t len, char *out, size_t cap)
 }
 
 bool backup_physical_start(const struct config *cfg, const struct config_backend *b,
-                           const char *errpath, int *out_fd, pid_t *pid, char *why, size_t wl)
+                           uint64_t incr_lsn, const char *errpath, int *out_fd, pid_t *pid,
+                           char *why, size_t wl)
 {
     const struct config_backup *bk = &cfg->backup;
     bool own = bk->user[0] != '\0';
     char port[16];
     snprintf(port, sizeof(port), "%d", b->port);
-    const char *const values[] = {b->address, port, own ? bk->user : cfg->monitor.user};
+    char incr[48];
+    snprintf(incr, sizeof(incr), "--incremental-lsn=%llu", (unsigned long long)incr_lsn);
+    const char *const values[] = {b->address, port, own ? bk->user : cfg->monitor.user,
+                                  incr_lsn > 0 ? incr : NULL};
     static char cmd[8192];
-    if (backup_expand(bk->mariadb_backup_command, "hpu", values, cmd, sizeof(cmd)) != HY_OK) {
+    if (backup_expand(bk->mariadb_backup_command, "hpui", values, cmd, sizeof(cmd)) != HY_OK) {
         snprintf(why, wl,
                  "backup.mariadb_backup_command does not expand (an unknown %%x, or too long)");
         return false;

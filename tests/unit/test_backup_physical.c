@@ -152,11 +152,11 @@ static void test_expand(void **state)
 {
     (void)state;
     char out[512];
-    const char *const v[] = {"127.0.0.1", "3306", "bk'u"};
-    assert_int_equal(backup_expand(BACKUP_PHYSICAL_DEFAULT_COMMAND, "hpu", v, out, sizeof(out)),
+    const char *const v[] = {"127.0.0.1", "3306", "bk'u", NULL}; /* %i: a full's */
+    assert_int_equal(backup_expand(BACKUP_PHYSICAL_DEFAULT_COMMAND, "hpui", v, out, sizeof(out)),
                      HY_OK);
     assert_string_equal(out, "mariadb-backup --backup --stream=xbstream --host='127.0.0.1' "
-                             "--port='3306' --user='bk'\\''u' --target-dir=/tmp");
+                             "--port='3306' --user='bk'\\''u' --target-dir=/tmp ");
     assert_int_equal(backup_expand("ssh db1 mb -H %h 100%%", "hpu", v, out, sizeof(out)), HY_OK);
     assert_string_equal(out, "ssh db1 mb -H '127.0.0.1' 100%");
     assert_int_equal(backup_expand("x %f", "hpu", v, out, sizeof(out)), HY_ERROR);
