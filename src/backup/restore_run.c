@@ -985,9 +985,9 @@ int restore_run(const char *dir, const struct restore_target *target,
         goto out;
     }
     if (dry && phys)
-        printf("it would extract and prepare %s into %s, wait for the server on it at %s, then "
+        printf("it would extract and prepare %s%s into %s, wait for the server on it at %s, then "
                "apply the range\n",
-               b->name, datadir, into);
+               pl.n_chain > 1 ? "the chain ending with " : "", b->name, datadir, into);
     if (dry) {
         printf("dry run: %s was not touched\n", into);
         rc = RS_OK;

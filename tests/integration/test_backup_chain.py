@@ -13,15 +13,21 @@ and the restore of a chain, against the real cluster:
     a scratch server: CHECKSUM TABLE of every table equals a replica's;
     the source changed (the chain's server drained): `backup incr` takes a
     full instead, says why, and sends backup_chain_new;
-    `backup list` shows each backup's type and parent.
+    `backup list` shows each backup's type and parent;
+    the chain is zstd and encrypted: a byte flipped in the last
+    incremental (its manifest's sha256 made to match) makes the restore
+    refuse before anything is written, naming that file.
 """
+import hashlib
 import json
+import os
 import re
 import subprocess
 import time
 
 from test_backup import full_files, show_backup, wait_archived
 from test_backup_copy import events
+from test_backup_crypt import key_file
 from test_backup_physical import start
 from test_failover import ctl, make_table
 from test_restore import HALYARDCTL, RESTORE_PW, restore
@@ -43,26 +49,28 @@ def checkpoint(cluster):
             what=f"node{i} checkpointed")
 
 
-def take(conf, kind):
-    r = ctl(conf["admin_socket"], "backup", kind)
+def take(conf, kind, *opts):
+    r = ctl(conf["admin_socket"], "backup", kind, *opts)
     assert r.returncode == 0, r.stdout + r.stderr
     wait_until(lambda: show_backup(conf)["full_state"] != "running", 120, interval=0.05)
     s = show_backup(conf)
     assert s["full_state"] == "ok", s
-    man = s["full_file"].split(".xb")[0] + ".json"
+    man = re.sub(r"\.xb(\.\w+)*$", ".json", s["full_file"])
     return r.stdout, json.load(open(man)), s
 
 
 def test_chain_backups_and_restore(cluster, start_halyard, tmp_path):
     assert not port_accepts(SCRATCH_PORT), f"port {SCRATCH_PORT} is taken"
+    key = key_file(tmp_path, "chain.key", "ab" * 32)
     h, conf = start(cluster, start_halyard, tmp_path,
                     verify_into=f"127.0.0.1:{SCRATCH_PORT}",
-                    verify_server_command=server_command())
+                    verify_server_command=server_command(),
+                    compression="zstd", encryption_key_file=key)
     wait_until(lambda: show_backup(conf)["archive_state"] == "streaming", 15)
     table = make_table(cluster, "ch1")
     # enough InnoDB pages that a copy of the changed ones is smaller than
     # the whole (every incremental also carries the non-InnoDB files whole)
-    cluster.sql(0, f"INSERT INTO {table} SELECT seq, seq % 5 FROM fo.seq_1_to_300000")
+    cluster.sql(0, f"INSERT INTO {table} SELECT seq, seq % 5 FROM fo.seq_1_to_150000")
     cluster.sync()
     checkpoint(cluster)
     t0 = time.monotonic()
@@ -77,7 +85,7 @@ def test_chain_backups_and_restore(cluster, start_halyard, tmp_path):
         cluster.sync()
         checkpoint(cluster)
 
-    write(300001, 300100)
+    write(150001, 150100)
     out, incr1, s = take(conf, "incr")
     assert out.startswith(f"OK backup incr started: mariadb-backup of replica {src}"), out
     assert s["full_type"] == "incr" and s["full_chain_note"] == "", s
@@ -87,12 +95,13 @@ def test_chain_backups_and_restore(cluster, start_halyard, tmp_path):
     assert incr1["from_lsn"] == full["to_lsn"] <= incr1["to_lsn"], (full, incr1)
     g_incr1 = cluster.value(0, "SELECT @@gtid_binlog_pos")
     assert incr1["gtid"] == g_incr1, (incr1, g_incr1)
-    write(300101, 300200)
+    write(150101, 150200)
     out, diff, _ = take(conf, "diff")
     assert (diff["type"], diff["parent"], diff["source"]) == ("diff", full["file"], src), diff
     assert diff["from_lsn"] == full["to_lsn"] <= incr1["to_lsn"] <= diff["to_lsn"], (incr1, diff)
-    write(300201, 300300)
-    out, incr2, _ = take(conf, "incr")
+    write(150201, 150300)
+    out, incr2, _ = take(conf, "incr", "--wait")
+    assert f"OK backup incr done: " in out and incr2["file"] in out, out
     assert (incr2["type"], incr2["parent"]) == ("incr", diff["file"]), incr2
     assert incr2["from_lsn"] == diff["to_lsn"] <= incr2["to_lsn"], (diff, incr2)
     took = time.monotonic() - t0
@@ -100,7 +109,7 @@ def test_chain_backups_and_restore(cluster, start_halyard, tmp_path):
     print(f"\nchain: full {full['size']} bytes; {sizes}; four backups in {took:.1f} s")
     for m in (incr1, diff, incr2):
         assert m["size"] < full["size"], (m, full)
-    write(300301, 300400)
+    write(150301, 150400)
     wait_archived(conf, cluster, 0)
 
     # the chain a restore would prepare, for a point inside each stretch
@@ -120,6 +129,7 @@ def test_chain_backups_and_restore(cluster, start_halyard, tmp_path):
     assert "chain:   3 backups" in r.stdout and f"3. " in r.stdout, r.stdout
     assert re.search(rf"2\. \S+/{diff['file']} \(diff", r.stdout), r.stdout
     assert re.search(rf"3\. \S+/{incr2['file']} \(incr", r.stdout), r.stdout
+    print("\n" + r.stdout)
 
     # backup list: each one's type and parent
     r = subprocess.run([HALYARDCTL, "-c", conf["_path"], "backup", "list"],
@@ -136,6 +146,26 @@ def test_chain_backups_and_restore(cluster, start_halyard, tmp_path):
     assert r.stdout.count("extracted: ") == 3, out
     assert f"--incremental-dir=" in r.stdout and "chain:   3 backups" in r.stdout, out
     wait_until(lambda: backend_of(conf, cluster.port(1))["state"] == "ONLINE", 15)
+
+    # a byte flipped in the last incremental, its manifest's sha256 made to
+    # match: the restore refuses before it writes anything, naming the file
+    path = os.path.join(os.path.dirname(show_backup(conf)["full_file"]), incr2["file"])
+    assert path.endswith(".xb.zst.enc"), path
+    mpath = re.sub(r"\.xb\.zst\.enc$", ".json", path)
+    data, mtext = open(path, "rb").read(), open(mpath).read()
+    bad = bytearray(data)
+    bad[len(bad) // 2] ^= 0x01
+    open(path, "wb").write(bytes(bad))
+    open(mpath, "w").write(mtext.replace(incr2["sha256"], hashlib.sha256(bad).hexdigest()))
+    dd = tmp_path / "dd"
+    r = restore(conf, pw, "--to-gtid", cluster.value(0, "SELECT @@gtid_binlog_pos"),
+                "--into", "127.0.0.1:1", "--datadir", str(dd))
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert re.search(r"refused: " + re.escape(path) + r": chunk \d+ \(bytes \d+ to \d+\) fails "
+                     r"its AES-256-GCM tag", r.stderr), r.stderr
+    assert not dd.exists() or not os.listdir(dd), os.listdir(dd)
+    open(path, "wb").write(data)
+    open(mpath, "w").write(mtext)
     cluster.sql(0, f"DROP TABLE {table}")
     cluster.sync()
     for i in range(3):
