@@ -141,7 +141,8 @@ int backup_list_main(int argc, char **argv, const struct config *cfg)
         } else {
             fprintf(c == 'h' ? stdout : stderr,
                     "usage: halyardctl -c CONFIG backup list [--dir DIR]\n"
-                    "  the full backups in DIR (backup.dir) and the restorable window\n");
+                    "  the backups in DIR (backup.dir: full, diff, incr, each with its parent) "
+                    "and the restorable window\n");
             return c == 'h' ? 0 : 2;
         }
     }

@@ -190,3 +190,21 @@ def test_source_changed_starts_a_new_chain(cluster, start_halyard, tmp_path):
     assert ev and "the source changed" in ev[-1]["reason"], ev
     names = full_files(tmp_path)
     assert not [n for n in names if n.startswith("incr-")], names
+
+
+def test_scheduled_incremental(cluster, start_halyard, tmp_path):
+    """backup.incr_every: nothing before a full exists; after one, an
+    incremental of it starts on its own (backup_full_started says which
+    key), from the full's server."""
+    h, conf = start(cluster, start_halyard, tmp_path, incr_every="2s")
+    time.sleep(2.5)
+    assert full_files(tmp_path) == [], full_files(tmp_path)  # no full: no incr either
+    _, full, _ = take(conf, "full")
+    wait_until(lambda: [n for n in full_files(tmp_path) if n.startswith("incr-")
+                        and n.endswith(".json")], 30, what="a scheduled incremental")
+    wait_until(lambda: show_backup(conf)["full_state"] != "running", 60, interval=0.05)
+    name = sorted(n for n in full_files(tmp_path) if n.startswith("incr-") and n.endswith(".json"))[0]
+    m = json.load(open(tmp_path / "archive" / "full" / name))
+    assert (m["type"], m["parent"], m["source"]) == ("incr", full["file"], full["source"]), m
+    ev = [e for e in events(conf, "backup_full_started") if "incr_every" in e["reason"]]
+    assert ev and "backup incr started" in ev[0]["action"], events(conf, "backup_full_started")
