@@ -35,23 +35,18 @@ static bool scan_fail(struct xbstream_scan *s, const char *why)
     return false;
 }
 
-static bool is_binlog_info(const uint8_t *path, size_t n)
+/* The chunk's path is one of the two names a file has (xtrabackup_X in
+ * MariaDB 10, mariadb_backup_X in 11). */
+static bool path_is(const uint8_t *path, size_t n, const char *const names[2])
 {
-    static const char *const names[] = {"xtrabackup_binlog_info", "mariadb_backup_binlog_info"};
     for (size_t i = 0; i < 2; i++)
         if (n == strlen(names[i]) && memcmp(path, names[i], n) == 0)
             return true;
     return false;
 }
 
-static bool is_checkpoints(const uint8_t *path, size_t n)
-{
-    static const char *const names[] = {"xtrabackup_checkpoints", "mariadb_backup_checkpoints"};
-    for (size_t i = 0; i < 2; i++)
-        if (n == strlen(names[i]) && memcmp(path, names[i], n) == 0)
-            return true;
-    return false;
-}
+static const char *const BINLOG_INFO[2] = {"xtrabackup_binlog_info", "mariadb_backup_binlog_info"};
+static const char *const CHECKPOINTS[2] = {"xtrabackup_checkpoints", "mariadb_backup_checkpoints"};
 
 bool xbstream_scan_feed(struct xbstream_scan *s, const uint8_t *p, size_t n)
 {
@@ -105,10 +100,10 @@ bool xbstream_scan_feed(struct xbstream_scan *s, const uint8_t *p, size_t n)
         s->have = 0;
         if (s->hdr[9] == 'P') {
             s->left = le(s->hdr + XB_FIXED + pl, 8);
-            s->capture = is_binlog_info(s->hdr + XB_FIXED, pl) && s->left > 0;
+            s->capture = path_is(s->hdr + XB_FIXED, pl, BINLOG_INFO) && s->left > 0;
             if (s->capture)
                 s->info_len = 0;
-            s->capture_ckpt = is_checkpoints(s->hdr + XB_FIXED, pl) && s->left > 0;
+            s->capture_ckpt = path_is(s->hdr + XB_FIXED, pl, CHECKPOINTS) && s->left > 0;
             if (s->capture_ckpt)
                 s->ckpt_len = 0;
         }
