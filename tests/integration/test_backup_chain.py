@@ -195,8 +195,11 @@ def test_source_changed_starts_a_new_chain(cluster, start_halyard, tmp_path):
 def test_scheduled_incremental(cluster, start_halyard, tmp_path):
     """backup.incr_every: nothing before a full exists; after one, an
     incremental of it starts on its own (backup_full_started says which
-    key), from the full's server."""
-    h, conf = start(cluster, start_halyard, tmp_path, incr_every="2s")
+    key), from the full's server; it is copied to the second place as the
+    full is."""
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    h, conf = start(cluster, start_halyard, tmp_path, incr_every="2s", copy_to_dir=str(copy))
     time.sleep(2.5)
     assert full_files(tmp_path) == [], full_files(tmp_path)  # no full: no incr either
     _, full, _ = take(conf, "full")
@@ -208,3 +211,6 @@ def test_scheduled_incremental(cluster, start_halyard, tmp_path):
     assert (m["type"], m["parent"], m["source"]) == ("incr", full["file"], full["source"]), m
     ev = [e for e in events(conf, "backup_full_started") if "incr_every" in e["reason"]]
     assert ev and "backup incr started" in ev[0]["action"], events(conf, "backup_full_started")
+    data = m["file"]
+    wait_until(lambda: (copy / "full" / data).exists() and
+               (copy / "full" / data).stat().st_size == m["size"], 30, what=f"{data} copied")
