@@ -43,10 +43,13 @@ def checkpoint(cluster):
     written since it started."""
     for i in range(3):
         cluster.sql(i, "SET GLOBAL innodb_max_dirty_pages_pct = 0")
-        wait_until(lambda: int(cluster.value(
-            i, "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS "
-               "WHERE VARIABLE_NAME = 'INNODB_CHECKPOINT_AGE'")) < 65536, 30,
-            what=f"node{i} checkpointed")
+        try:
+            wait_until(lambda: int(cluster.value(
+                i, "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS "
+                   "WHERE VARIABLE_NAME = 'INNODB_CHECKPOINT_AGE'")) < 65536, 30,
+                what=f"node{i} checkpointed")
+        finally:
+            cluster.sql(i, "SET GLOBAL innodb_max_dirty_pages_pct = DEFAULT")
 
 
 def take(conf, kind, *opts):
@@ -168,8 +171,6 @@ def test_chain_backups_and_restore(cluster, start_halyard, tmp_path):
     open(mpath, "w").write(mtext)
     cluster.sql(0, f"DROP TABLE {table}")
     cluster.sync()
-    for i in range(3):
-        cluster.sql(i, "SET GLOBAL innodb_max_dirty_pages_pct = DEFAULT")
 
 
 def test_source_changed_starts_a_new_chain(cluster, start_halyard, tmp_path):
