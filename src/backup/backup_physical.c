@@ -48,25 +48,25 @@ static bool path_is(const uint8_t *path, size_t n, const char *const names[2])
 static const char *const BINLOG_INFO[2] = {"xtrabackup_binlog_info", "mariadb_backup_binlog_info"};
 static const char *const CHECKPOINTS[2] = {"xtrabackup_checkpoints", "mariadb_backup_checkpoints"};
 
+/* Up to cap - 1 bytes of a kept payload, NUL-terminated. */
+static void keep(char *buf, size_t cap, size_t *len, const uint8_t *p, size_t k)
+{
+    size_t room = cap - 1 - *len;
+    size_t c = k < room ? k : room;
+    memcpy(buf + *len, p, c);
+    *len += c;
+    buf[*len] = '\0';
+}
+
 bool xbstream_scan_feed(struct xbstream_scan *s, const uint8_t *p, size_t n)
 {
     while (n > 0 && !s->bad) {
         if (s->left > 0) { /* inside a payload */
             size_t k = s->left < n ? (size_t)s->left : n;
-            if (s->capture_ckpt) {
-                size_t room = sizeof(s->ckpt) - 1 - s->ckpt_len;
-                size_t c = k < room ? k : room;
-                memcpy(s->ckpt + s->ckpt_len, p, c);
-                s->ckpt_len += c;
-                s->ckpt[s->ckpt_len] = '\0';
-            }
-            if (s->capture) {
-                size_t room = sizeof(s->info) - 1 - s->info_len;
-                size_t c = k < room ? k : room;
-                memcpy(s->info + s->info_len, p, c);
-                s->info_len += c;
-                s->info[s->info_len] = '\0';
-            }
+            if (s->capture_ckpt)
+                keep(s->ckpt, sizeof(s->ckpt), &s->ckpt_len, p, k);
+            if (s->capture)
+                keep(s->info, sizeof(s->info), &s->info_len, p, k);
             s->left -= k;
             p += k;
             n -= k;
