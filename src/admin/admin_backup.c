@@ -110,6 +110,9 @@ void admin_render_backup(struct textbuf *sb, const struct binlog_archive_status 
     kv_str(&kv, "last_error", s->last_error);
     kv_time(&kv, "last_error_time", (long long)s->last_error_time);
     kv_str(&kv, "full_state", f->state);
+    kv_str(&kv, "full_type", f->type);
+    kv_str(&kv, "full_chain_note", f->chain_note);
+    kv_u64(&kv, "full_to_lsn", f->to_lsn);
     kv_str(&kv, "full_source", f->source);
     kv_bool(&kv, "full_source_is_primary", f->source_is_primary);
     kv_str(&kv, "full_account", f->account);

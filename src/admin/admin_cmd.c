@@ -431,11 +431,11 @@ static enum admin_reply run_show_backup(struct admin_req *r)
     return ADMIN_REPLY_NOW;
 }
 
-static enum admin_reply run_backup_full(struct admin_req *r)
+static enum admin_reply run_backup_take(struct admin_req *r, enum backup_type type)
 {
-    char msg[300];
-    hy_status_t rc = backup_full_request(r->st->cfg, msg, sizeof(msg));
-    log_audit("admin %s: backup full: %s", r->who, msg);
+    char msg[600];
+    hy_status_t rc = backup_take_request(r->st->cfg, type, msg, sizeof(msg));
+    log_audit("admin %s: backup %s: %s", r->who, backup_type_name(type), msg);
     if (r->cmd->json && rc == HY_OK) {
         json_ok_begin(r->out, msg);
         textbuf_puts(r->out, "}\n");
@@ -445,6 +445,21 @@ static enum admin_reply run_backup_full(struct admin_req *r)
         textbuf_putc(r->out, '\n');
     }
     return ADMIN_REPLY_NOW;
+}
+
+static enum admin_reply run_backup_full(struct admin_req *r)
+{
+    return run_backup_take(r, BACKUP_FULL);
+}
+
+static enum admin_reply run_backup_incr(struct admin_req *r)
+{
+    return run_backup_take(r, BACKUP_INCR);
+}
+
+static enum admin_reply run_backup_diff(struct admin_req *r)
+{
+    return run_backup_take(r, BACKUP_DIFF);
 }
 
 static enum admin_reply run_backup_verified(struct admin_req *r)
@@ -780,6 +795,20 @@ const struct admin_verb_def admin_verbs[ADMIN_N_VERBS] = {
                            .usage = "backup full",
                            .help = "take a full backup now (mariadb-dump of a replica drained of "
                                    "reads meanwhile)"},
+    [ADMIN_BACKUP_INCR] = {.words = "backup incr",
+                           .sql = ADMIN_SQL_OPERATOR,
+                           .run = run_backup_incr,
+                           .usage = "backup incr",
+                           .help = "take an incremental backup now (mariadb-backup: the pages "
+                                   "changed since the newest backup, from its server; a full when "
+                                   "that server cannot be used)"},
+    [ADMIN_BACKUP_DIFF] = {.words = "backup diff",
+                           .sql = ADMIN_SQL_OPERATOR,
+                           .run = run_backup_diff,
+                           .usage = "backup diff",
+                           .help = "take a differential backup now (mariadb-backup: the pages "
+                                   "changed since the newest full, from its server; a full when "
+                                   "that server cannot be used)"},
     [ADMIN_BACKUP_VERIFIED] = {.words = "backup verified",
                                .min_args = 4,
                                .max_args = 4,

@@ -306,6 +306,8 @@ static void show_config_backup(struct kv *kv, const struct config *cfg)
     kv_str(kv, "backup.full_window", cfg->backup.full_window);
     kv_str(kv, "backup.full_max_age", cfg->backup.full_max_age);
     kv_str(kv, "backup.full_timeout", cfg->backup.full_timeout);
+    kv_str(kv, "backup.incr_every", cfg->backup.incr_every);
+    kv_str(kv, "backup.diff_every", cfg->backup.diff_every);
     kv_str(kv, "backup.copy_to_dir", cfg->backup.copy_to_dir);
     kv_str(kv, "backup.copy_command", cfg->backup.copy_command);
     kv_str(kv, "backup.copy_verify_command", cfg->backup.copy_verify_command);

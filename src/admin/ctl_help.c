@@ -99,6 +99,8 @@ static const struct {
      "--wait: halyardctl waits until the backup ended (OK backup full done: FILE, GTID G; or "
      "ERR and exit 1), showing its progress (the bytes of the dump written so far); not with "
      "--json"},
+    {"backup incr", "halyardctl backup incr --wait", "--wait: as for backup full"},
+    {"backup diff", "halyardctl backup diff --wait", "--wait: as for backup full"},
     {"backup verified", "(sent by halyardctl backup verify itself)"},
 };
 

@@ -278,8 +278,9 @@ static int backup_full_follow(const char *path, double timeout, bool quiet)
         size_t got;
         if (ask(path, cmd, sizeof(cmd) - 1, now() + timeout, timeout, &ans, &got) != EXIT_OK)
             return EXIT_NO_ANSWER;
-        char state[32], dir[4096], file[4096], gtid[200], err[1024];
+        char state[32], type[8] = "full", dir[4096], file[4096], gtid[200], err[1024];
         json_str(ans, "full_state", state, sizeof(state));
+        json_str(ans, "full_type", type, sizeof(type));
         json_str(ans, "dir", dir, sizeof(dir));
         json_str(ans, "full_file", file, sizeof(file));
         json_str(ans, "full_gtid", gtid, sizeof(gtid));
@@ -293,9 +294,9 @@ static int backup_full_follow(const char *path, double timeout, bool quiet)
                 progress_update(p, bytes);
             progress_finish(p, ok);
             if (ok && !quiet)
-                printf("OK backup full done: %s, GTID %s\n", file, gtid);
+                printf("OK backup %s done: %s, GTID %s\n", type, file, gtid);
             if (!ok)
-                fprintf(quiet ? stderr : stdout, "ERR backup full failed: %s\n", err);
+                fprintf(quiet ? stderr : stdout, "ERR backup %s failed: %s\n", type, err);
             return ok ? EXIT_OK : EXIT_FAILED;
         }
         progress_update(p, partial_bytes(dir));
@@ -590,7 +591,9 @@ int main(int argc, char **argv)
     if (strcasecmp(words[0], "restore") == 0 ||
         (n >= 2 && strcasecmp(words[0], "backup") == 0 && strcasecmp(words[1], "verify") == 0))
         return run_local(&o, n, words);
-    if (n == 3 && strcasecmp(words[0], "backup") == 0 && strcasecmp(words[1], "full") == 0 &&
+    if (n == 3 && strcasecmp(words[0], "backup") == 0 &&
+        (strcasecmp(words[1], "full") == 0 || strcasecmp(words[1], "incr") == 0 ||
+         strcasecmp(words[1], "diff") == 0) &&
         strcmp(words[2], "--wait") == 0) { /* halyardctl's, not sent */
         o.wait = true;
         n = 2;

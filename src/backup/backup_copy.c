@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "halyard/backup/backup_chain.h"
 #include "halyard/backup/backup_copy.h"
 #include "halyard/backup/backup_full.h"
 #include "halyard/core/fileio.h"
@@ -364,7 +365,7 @@ static void scan(void)
     while (d != NULL && (e = readdir(d)) != NULL) {
         size_t l = strlen(e->d_name);
         size_t sl = backup_full_suffix(e->d_name);
-        if (strncmp(e->d_name, "full-", 5) != 0 || l < 8 || l > 80 || sl == 0)
+        if (!backup_type_of(e->d_name, NULL) || l < 8 || l > 80 || sl == 0)
             continue;
         char man[PATH_MAX], name[96];
         snprintf(man, sizeof(man), "%.4000s/%.*s.json", path, (int)(l - sl), e->d_name);

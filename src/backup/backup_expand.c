@@ -49,7 +49,7 @@ hy_status_t backup_expand(const char *tmpl, const char *letters, const char *con
             if (ok)
                 *o++ = '%';
         } else if (l != NULL) {
-            ok = put_quoted(&o, end, values[l - letters]);
+            ok = values[l - letters] == NULL || put_quoted(&o, end, values[l - letters]);
         } else {
             ok = false;
         }

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "halyard/cluster/backend.h"
+#include "halyard/backup/backup_chain.h"
 #include "halyard/backup/backup_check.h"
 #include "halyard/backup/backup_full.h"
 #include "halyard/backup/backup_physical.h"
@@ -43,6 +44,8 @@ struct job {
     struct config *cfg;
     int src; /* index in cfg->backends */
     bool drained;
+    enum backup_type type;       /* what is taken (backup_chain.h) */
+    struct backup_parent parent; /* an incr's or diff's: what it continues */
     char dir[PATH_MAX];
     char stamp[32];
 };
@@ -278,6 +281,7 @@ struct dump_out {
     char key_id[2 * BACKUP_CRYPT_ID_LEN + 1]; /* "" = not encrypted */
     char gtid[GTID_STR_MAX];
     bool have_gtid;
+    uint64_t from_lsn, to_lsn;    /* mariadb-backup: the stream's xtrabackup_checkpoints */
     struct backup_dump_scan scan; /* mariadb-dump: the schemas it holds */
     size_t carry;                 /* bytes of the last chunk kept in `win` */
 };
@@ -302,9 +306,10 @@ static bool dump_files_make(const struct job *j, struct dump_files *f)
     char sfx[32];
     backup_stream_suffix(phys, (enum backup_comp)j->cfg->backup.compression,
                          j->cfg->backup.encryption_key_file[0] != '\0', sfx, sizeof(sfx));
-    snprintf(f->done, sizeof(f->done), "%.4000s/full-%s%s", full, j->stamp, sfx);
+    const char *type = backup_type_name(j->type);
+    snprintf(f->done, sizeof(f->done), "%.4000s/%s-%s%s", full, type, j->stamp, sfx);
     snprintf(f->part, sizeof(f->part), "%.4000s.partial", f->done);
-    snprintf(f->man, sizeof(f->man), "%.4000s/full-%s.json", full, j->stamp);
+    snprintf(f->man, sizeof(f->man), "%.4000s/%s-%s.json", full, type, j->stamp);
     snprintf(f->mtmp, sizeof(f->mtmp), "%.4000s.partial", f->man);
     snprintf(f->errpath, sizeof(f->errpath), "%.4000s/.%s.err", full,
              phys ? "mariadb-backup" : "mariadb-dump");
@@ -318,7 +323,8 @@ static bool command_start(struct job *j, const struct config_backend *b, const s
     if (!j->cfg->backup.physical)
         return dump_start(j, in, f->errpath, why, wl);
     pid_t ppid = 0;
-    if (!backup_physical_start(j->cfg, b, f->errpath, in, &ppid, why, wl))
+    uint64_t lsn = j->type != BACKUP_FULL ? j->parent.to_lsn : 0;
+    if (!backup_physical_start(j->cfg, b, lsn, f->errpath, in, &ppid, why, wl))
         return false;
     pthread_mutex_lock(&B.mu);
     B.pid = ppid;
@@ -479,6 +485,33 @@ static bool command_wait(bool ok, const struct dump_files *f, const char *tool, 
     return ok;
 }
 
+/* The stream's LSN range (xtrabackup_checkpoints): an incremental or
+ * differential must start exactly where its parent ended, else it would
+ * not apply onto it. */
+static bool lsn_checks(const struct job *j, struct dump_out *o, char *why, size_t wl)
+{
+    bool have_to = backup_chain_ckpt_lsn(xb.ckpt, xb.ckpt_len, "to_lsn", &o->to_lsn);
+    bool have_from = backup_chain_ckpt_lsn(xb.ckpt, xb.ckpt_len, "from_lsn", &o->from_lsn);
+    if (j->type == BACKUP_FULL)
+        return true; /* a full without them still restores (as before halyard recorded them) */
+    if (!have_to || !have_from) {
+        snprintf(why, wl,
+                 "the stream has no xtrabackup_checkpoints with from_lsn and to_lsn: the %s "
+                 "cannot be placed in its chain",
+                 backup_type_name(j->type));
+        return false;
+    }
+    if (o->from_lsn != j->parent.to_lsn) {
+        snprintf(why, wl,
+                 "the %s starts at LSN %llu, not at its parent %.200s's to_lsn %llu: is "
+                 "%%i in backup.mariadb_backup_command?",
+                 backup_type_name(j->type), (unsigned long long)o->from_lsn, j->parent.name,
+                 (unsigned long long)j->parent.to_lsn);
+        return false;
+    }
+    return true;
+}
+
 /* The backup is whole: the xbstream not cut short, a GTID, and (a dump)
  * every schema the source had. */
 static bool dump_checks(const struct job *j, const struct backup_schemas *before, const char *tool,
@@ -498,6 +531,8 @@ static bool dump_checks(const struct job *j, const struct backup_schemas *before
                      xb.info_len > 0 ? "no third field" : "absent");
             return false;
         }
+        if (!lsn_checks(j, o, why, wl))
+            return false;
     }
     if (!o->have_gtid) {
         snprintf(why, wl, "no gtid_slave_pos line in the dump (--gtid --master-data=2)");
@@ -551,12 +586,15 @@ static bool manifest_write(const struct job *j, const struct config_backend *b,
     bool mok = mf != NULL;
     if (mok) {
         fprintf(mf,
-                "{\"file\":\"%s\",\"method\":\"%s\",\"compression\":\"%s\","
+                "{\"file\":\"%s\",\"type\":\"%s\",\"parent\":\"%s\",\"from_lsn\":%llu,"
+                "\"to_lsn\":%llu,\"method\":\"%s\",\"compression\":\"%s\","
                 "\"encryption\":\"%s\",\"key_id\":\"%s\","
                 "\"source\":\"%s\",\"source_address\":\"%s:%d\",\"source_is_primary\":%s,"
                 "\"gtid\":\"%s\",\"started\":\"%s\",\"finished\":\"%s\",\"size\":%llu,"
                 "\"plain_size\":%llu,\"sha256\":\"%s\"}\n",
-                slash + 1, j->cfg->backup.physical ? "mariadb-backup" : "mariadb-dump",
+                slash + 1, backup_type_name(j->type), j->parent.name,
+                (unsigned long long)o->from_lsn, (unsigned long long)o->to_lsn,
+                j->cfg->backup.physical ? "mariadb-backup" : "mariadb-dump",
                 backup_comp_name((enum backup_comp)j->cfg->backup.compression),
                 o->key_id[0] != '\0' ? "aes-256-gcm" : "none", o->key_id, b->name, b->address,
                 b->port, j->drained ? "false" : "true", o->gtid, t0, t1,
@@ -618,9 +656,11 @@ static void run_dump(struct job *j, const struct backup_schemas *before)
         set_failed("manifest %s: %s", f.man, strerror(errno));
         return;
     }
-    hy_log_info("backup full: %s from %s at GTID %s: %llu bytes (%llu before %s%s), sha256 %s, "
-                "%zu schemas",
-                f.done, b->name, o.gtid, (unsigned long long)o.size, (unsigned long long)o.plain,
+    hy_log_info("backup %s: %s from %s at GTID %s, LSN %llu..%llu: %llu bytes (%llu before "
+                "%s%s), sha256 %s, %zu schemas",
+                backup_type_name(j->type), f.done, b->name, o.gtid, (unsigned long long)o.from_lsn,
+                (unsigned long long)o.to_lsn, (unsigned long long)o.size,
+                (unsigned long long)o.plain,
                 backup_comp_name((enum backup_comp)j->cfg->backup.compression),
                 o.key_id[0] != '\0' ? " and aes-256-gcm" : "", hex, n_schemas);
     pthread_mutex_lock(&B.mu);
@@ -631,7 +671,12 @@ static void run_dump(struct job *j, const struct backup_schemas *before)
     B.st.size = o.size;
     B.st.schemas = n_schemas;
     B.st.finished = finished;
-    B.st.last_ok = finished;
+    if (j->type == BACKUP_FULL)
+        B.st.last_ok = finished;
+    if (j->type != BACKUP_INCR)
+        B.st.last_base = finished;
+    B.st.last_any = finished;
+    B.st.to_lsn = o.to_lsn;
     B.st.error[0] = '\0';
     B.st.ok++;
     pthread_mutex_unlock(&B.mu);
@@ -655,8 +700,9 @@ static void *job_main(void *arg)
     return NULL;
 }
 
-/* The ONLINE replica with the least lag, not fenced; -1 when none. */
-static int pick_replica(const struct config *cfg)
+/* The ONLINE replica with the least lag, not fenced (`prefer` when it is
+ * one: an incremental continues its parent's server); -1 when none. */
+static int pick_replica(const struct config *cfg, const char *prefer)
 {
     int best = -1;
     int64_t best_lag = INT64_MAX;
@@ -665,6 +711,8 @@ static int pick_replica(const struct config *cfg)
         if (rt == NULL || backend_role(rt) != ROLE_REPLICA || !backend_usable(rt) ||
             atomic_load(&rt->fenced))
             continue;
+        if (prefer[0] != '\0' && strcmp(cfg->backends[i].name, prefer) == 0)
+            return (int)i;
         int64_t lag = atomic_load(&rt->lag_ms);
         if (lag < 0)
             lag = INT64_MAX - 1;
@@ -676,34 +724,109 @@ static int pick_replica(const struct config *cfg)
     return best;
 }
 
+/* The answer to a request that started: what, from where, and why a full
+ * when another type was asked for (logged, and backup_chain_new). */
+static void request_said(const struct config *cfg, enum backup_type want, enum backup_type type,
+                         const char *name, bool drained, const char *note, char *msg, size_t len)
+{
+    const char *tool = cfg->backup.physical ? "mariadb-backup" : "mariadb-dump";
+    char what[300];
+    if (drained)
+        snprintf(what, sizeof(what), "%s of replica %s, drained of reads until it ends", tool,
+                 name);
+    else
+        snprintf(what, sizeof(what),
+                 "%s of the PRIMARY %s (no healthy replica), which keeps its traffic", tool, name);
+    if (want != type)
+        snprintf(msg, len, "backup full started: %s (%s)", what, note);
+    else
+        snprintf(msg, len, "backup %s started: %s", backup_type_name(type), what);
+    hy_log_info("%s", msg);
+    if (want != type) {
+        hy_log_warn("backup: %s", note);
+        events_emit(EVENT_BACKUP_CHAIN_NEW, name, backup_type_name(want), "full", note,
+                    "a new chain starts with this full backup");
+    }
+}
+
+/* An incr or diff can be asked for: the method and its command allow it. */
+static bool chain_possible(const struct config *cfg, enum backup_type want, char *msg, size_t len)
+{
+    if (want == BACKUP_FULL)
+        return true;
+    if (!cfg->backup.physical) {
+        snprintf(msg, len,
+                 "a%s backup needs backup.method = \"mariadb-backup\" (mariadb-dump takes "
+                 "full backups only)",
+                 want == BACKUP_INCR ? "n incremental" : " differential");
+        return false;
+    }
+    const char *c = cfg->backup.mariadb_backup_command;
+    for (const char *p = strchr(c, '%'); p != NULL && p[1] != '\0'; p = strchr(p + 2, '%'))
+        if (p[1] == 'i')
+            return true;
+    snprintf(msg, len,
+             "backup.mariadb_backup_command has no %%i, where an incremental's "
+             "--incremental-lsn=N goes");
+    return false;
+}
+
+/* The source and the type: the parent's server when an incr or diff is
+ * wanted, a full when the chain cannot continue (j->type, note). */
+static int pick_source(struct config *cfg, enum backup_type want, struct job *j, bool *drained,
+                       char *note, size_t nl)
+{
+    struct backup_parent any, full;
+    time_t base_at;
+    note[0] = '\0';
+    if (want != BACKUP_FULL)
+        backup_chain_parents(cfg->backup.dir, &any, &full, &base_at);
+    const struct backup_parent *p = want == BACKUP_INCR ? &any : &full;
+    int src = pick_replica(cfg, want != BACKUP_FULL && p->found ? p->source : "");
+    *drained = src >= 0;
+    if (src < 0)
+        src = backend_primary_index(cfg);
+    if (src < 0)
+        return -1;
+    j->type = backup_chain_decide(want, &any, &full, cfg->backends[src].name, &j->parent, note, nl);
+    return src;
+}
+
 hy_status_t backup_full_request(struct config *cfg, char *msg, size_t len)
+{
+    return backup_take_request(cfg, BACKUP_FULL, msg, len);
+}
+
+hy_status_t backup_take_request(struct config *cfg, enum backup_type want, char *msg, size_t len)
 {
     if (!cfg->backup.enabled) {
         snprintf(msg, len, "no backup section (backup.dir) in the running config");
         return HY_ERROR;
     }
+    if (!chain_possible(cfg, want, msg, len))
+        return HY_ERROR;
     pthread_mutex_lock(&B.mu);
     bool busy = B.busy, joinable = B.running;
     pthread_mutex_unlock(&B.mu);
     if (busy) {
-        snprintf(msg, len, "a full backup is running (show backup)");
+        snprintf(msg, len, "a backup is running (show backup)");
         return HY_ERROR;
     }
     if (joinable) {
         pthread_join(B.thread, NULL);
         B.running = false;
     }
-    int src = pick_replica(cfg);
-    bool drained = src >= 0;
-    if (src < 0)
-        src = backend_primary_index(cfg);
-    if (src < 0) {
-        snprintf(msg, len, "no healthy replica and no primary to back up");
-        return HY_ERROR;
-    }
     struct job *j = calloc(1, sizeof(*j));
     if (j == NULL) {
         snprintf(msg, len, "out of memory");
+        return HY_ERROR;
+    }
+    char note[sizeof(B.st.chain_note)];
+    bool drained;
+    int src = pick_source(cfg, want, j, &drained, note, sizeof(note));
+    if (src < 0) {
+        free(j);
+        snprintf(msg, len, "no healthy replica and no primary to back up");
         return HY_ERROR;
     }
     j->cfg = config_get(cfg);
@@ -720,10 +843,13 @@ hy_status_t backup_full_request(struct config *cfg, char *msg, size_t len)
         return HY_ERROR;
     }
     j->drained = drained;
+    enum backup_type type = j->type;
     pthread_mutex_lock(&B.mu);
     memset(&B.st.error, 0, sizeof(B.st.error));
     B.st.account[0] = '\0';
     snprintf(B.st.state, sizeof(B.st.state), "running");
+    snprintf(B.st.type, sizeof(B.st.type), "%s", backup_type_name(type));
+    snprintf(B.st.chain_note, sizeof(B.st.chain_note), "%s", note);
     snprintf(B.st.source, sizeof(B.st.source), "%s", name);
     B.st.source_is_primary = !drained;
     B.st.started = now;
@@ -744,17 +870,7 @@ hy_status_t backup_full_request(struct config *cfg, char *msg, size_t len)
         snprintf(msg, len, "cannot start a thread: %s", strerror(rc));
         return HY_ERROR;
     }
-    if (drained)
-        snprintf(msg, len,
-                 "backup full started: %s of replica %s, drained of reads "
-                 "until it ends",
-                 cfg->backup.physical ? "mariadb-backup" : "mariadb-dump", name);
-    else
-        snprintf(msg, len,
-                 "backup full started: %s of the PRIMARY %s (no healthy "
-                 "replica), which keeps its traffic",
-                 cfg->backup.physical ? "mariadb-backup" : "mariadb-dump", name);
-    hy_log_info("%s", msg);
+    request_said(cfg, want, type, name, drained, note, msg, len);
     return HY_OK;
 }
 
@@ -839,12 +955,14 @@ void backup_full_seed(const struct config *cfg)
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         size_t n = strlen(e->d_name);
-        if (n < 5 || strcmp(e->d_name + n - 5, ".json") != 0 || strncmp(e->d_name, "full-", 5))
+        if (n < 5 || strcmp(e->d_name + n - 5, ".json") != 0 || !backup_type_of(e->d_name, NULL))
             continue;
         if (key_missing(cfg, dirfd(d), e->d_name, id) && missing++ == 0) {
             snprintf(first, sizeof(first), "%s", e->d_name);
             snprintf(first_id, sizeof(first_id), "%s", id);
         }
+        if (strncmp(e->d_name, "full-", 5) != 0)
+            continue; /* last_ok is the newest full's */
         struct stat sb;
         if (fstatat(dirfd(d), e->d_name, &sb, 0) == 0 && sb.st_mtime > newest) {
             newest = sb.st_mtime;
@@ -853,10 +971,18 @@ void backup_full_seed(const struct config *cfg)
     }
     closedir(d);
     keys_note(full, missing, first, first_id);
+    struct backup_parent any, last_full;
+    time_t base_at;
+    backup_chain_parents(cfg->backup.dir, &any, &last_full, &base_at);
     pthread_mutex_lock(&B.mu);
     if (newest > 0 && B.st.ok == 0 && !B.busy) {
         B.st.last_ok = newest;
         snprintf(B.st.file, sizeof(B.st.file), "%.4000s/%s", full, name);
+    }
+    if (B.st.ok == 0 && !B.busy) {
+        B.st.last_base = base_at;
+        B.st.last_any = any.found ? any.finished : 0;
+        B.st.to_lsn = any.to_lsn;
     }
     pthread_mutex_unlock(&B.mu);
 }

@@ -66,8 +66,10 @@ static bool print_backups(const char *dir, const struct restore_backup *b, size_
             snprintf(enc, sizeof(enc), "aes-256-gcm key %s %s", b[i].key_id,
                      held ? "(held)" : "(MISSING: not in this config's keys)");
         }
-        printf("  %s  full  %s  %.1f MB  %s  GTID %s  source %s  %s\n", b[i].name, b[i].method, mb,
-               ts, gs, b[i].source[0] ? b[i].source : "?", enc);
+        printf("  %s  %s  %s  %.1f MB  %s  GTID %s  source %s  %s%s%s\n", b[i].name,
+               backup_type_name(b[i].type), b[i].method, mb, ts, gs,
+               b[i].source[0] ? b[i].source : "?", enc, b[i].parent[0] ? "  parent " : "",
+               b[i].parent);
     }
     return keys_ok;
 }
@@ -148,7 +150,17 @@ static void spans_make(const struct restore_backup *b, size_t n, const struct re
         memset(s, 0, sizeof(*s));
         s->from = b[i].finished;
         gtid_pos_format(&b[i].gtid, s->from_gtid, sizeof(s->from_gtid));
-        if (restore_plan_make(&b[i], 1, ar->files, ar->n, &end, &pl, s->why, sizeof(s->why)) ==
+        /* an incr or diff restores as its chain does: from its own GTID on
+         * when the chain is whole, nothing otherwise */
+        size_t chain[RESTORE_CHAIN_MAX];
+        struct restore_backup one = b[i];
+        one.type = BACKUP_FULL;
+        if (restore_chain(b, n, i, chain, s->why, sizeof(s->why)) == 0) {
+            s->to = s->from;
+            snprintf(s->to_gtid, sizeof(s->to_gtid), "%s", s->from_gtid);
+            continue;
+        }
+        if (restore_plan_make(&one, 1, ar->files, ar->n, &end, &pl, s->why, sizeof(s->why)) ==
             HY_OK)
             s->why[0] = '\0';
         s->to = pl.n_trx > 0 && (int64_t)pl.last_when > s->from ? (int64_t)pl.last_when : s->from;
@@ -235,7 +247,8 @@ int backup_list_main(int argc, char **argv, const struct config *cfg)
         } else {
             fprintf(c == 'h' ? stdout : stderr,
                     "usage: halyardctl -c CONFIG backup list [--dir DIR] [--json]\n"
-                    "  the full backups in DIR (backup.dir) and the restorable window\n");
+                    "  the backups in DIR (backup.dir: full, diff, incr, each with its parent) "
+                    "and the restorable window\n");
             return c == 'h' ? 0 : 2;
         }
     }

@@ -35,13 +35,27 @@ static bool scan_fail(struct xbstream_scan *s, const char *why)
     return false;
 }
 
-static bool is_binlog_info(const uint8_t *path, size_t n)
+/* The chunk's path is one of the two names a file has (xtrabackup_X in
+ * MariaDB 10, mariadb_backup_X in 11). */
+static bool path_is(const uint8_t *path, size_t n, const char *const names[2])
 {
-    static const char *const names[] = {"xtrabackup_binlog_info", "mariadb_backup_binlog_info"};
     for (size_t i = 0; i < 2; i++)
         if (n == strlen(names[i]) && memcmp(path, names[i], n) == 0)
             return true;
     return false;
+}
+
+static const char *const BINLOG_INFO[2] = {"xtrabackup_binlog_info", "mariadb_backup_binlog_info"};
+static const char *const CHECKPOINTS[2] = {"xtrabackup_checkpoints", "mariadb_backup_checkpoints"};
+
+/* Up to cap - 1 bytes of a kept payload, NUL-terminated. */
+static void keep(char *buf, size_t cap, size_t *len, const uint8_t *p, size_t k)
+{
+    size_t room = cap - 1 - *len;
+    size_t c = k < room ? k : room;
+    memcpy(buf + *len, p, c);
+    *len += c;
+    buf[*len] = '\0';
 }
 
 bool xbstream_scan_feed(struct xbstream_scan *s, const uint8_t *p, size_t n)
@@ -49,13 +63,10 @@ bool xbstream_scan_feed(struct xbstream_scan *s, const uint8_t *p, size_t n)
     while (n > 0 && !s->bad) {
         if (s->left > 0) { /* inside a payload */
             size_t k = s->left < n ? (size_t)s->left : n;
-            if (s->capture) {
-                size_t room = sizeof(s->info) - 1 - s->info_len;
-                size_t c = k < room ? k : room;
-                memcpy(s->info + s->info_len, p, c);
-                s->info_len += c;
-                s->info[s->info_len] = '\0';
-            }
+            if (s->capture_ckpt)
+                keep(s->ckpt, sizeof(s->ckpt), &s->ckpt_len, p, k);
+            if (s->capture)
+                keep(s->info, sizeof(s->info), &s->info_len, p, k);
             s->left -= k;
             p += k;
             n -= k;
@@ -89,9 +100,12 @@ bool xbstream_scan_feed(struct xbstream_scan *s, const uint8_t *p, size_t n)
         s->have = 0;
         if (s->hdr[9] == 'P') {
             s->left = le(s->hdr + XB_FIXED + pl, 8);
-            s->capture = is_binlog_info(s->hdr + XB_FIXED, pl) && s->left > 0;
+            s->capture = path_is(s->hdr + XB_FIXED, pl, BINLOG_INFO) && s->left > 0;
             if (s->capture)
                 s->info_len = 0;
+            s->capture_ckpt = path_is(s->hdr + XB_FIXED, pl, CHECKPOINTS) && s->left > 0;
+            if (s->capture_ckpt)
+                s->ckpt_len = 0;
         }
     }
     return !s->bad;
@@ -121,15 +135,19 @@ bool backup_physical_gtid(const char *info, size_t len, char *out, size_t cap)
 }
 
 bool backup_physical_start(const struct config *cfg, const struct config_backend *b,
-                           const char *errpath, int *out_fd, pid_t *pid, char *why, size_t wl)
+                           uint64_t incr_lsn, const char *errpath, int *out_fd, pid_t *pid,
+                           char *why, size_t wl)
 {
     const struct config_backup *bk = &cfg->backup;
     bool own = bk->user[0] != '\0';
     char port[16];
     snprintf(port, sizeof(port), "%d", b->port);
-    const char *const values[] = {b->address, port, own ? bk->user : cfg->monitor.user};
+    char incr[48];
+    snprintf(incr, sizeof(incr), "--incremental-lsn=%llu", (unsigned long long)incr_lsn);
+    const char *const values[] = {b->address, port, own ? bk->user : cfg->monitor.user,
+                                  incr_lsn > 0 ? incr : NULL};
     static char cmd[8192];
-    if (backup_expand(bk->mariadb_backup_command, "hpu", values, cmd, sizeof(cmd)) != HY_OK) {
+    if (backup_expand(bk->mariadb_backup_command, "hpui", values, cmd, sizeof(cmd)) != HY_OK) {
         snprintf(why, wl,
                  "backup.mariadb_backup_command does not expand (an unknown %%x, or too long)");
         return false;

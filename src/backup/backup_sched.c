@@ -47,6 +47,24 @@ const char *backup_sched_decide(const struct config_backup *b, time_t now, time_
     return "due";
 }
 
+enum backup_type backup_sched_chain(const struct config_backup *b, time_t now, time_t last_full,
+                                    time_t last_base, time_t last_any, time_t failed_at)
+{
+    if (!b->enabled || last_full <= 0)
+        return BACKUP_FULL;
+    int64_t every[2] = {b->diff_every_s, b->incr_every_s};
+    time_t since[2] = {HY_MAX(last_base, last_full), HY_MAX(last_any, last_full)};
+    for (int i = 0; i < 2; i++) {
+        if (every[i] <= 0 || now < since[i] + (time_t)every[i])
+            continue;
+        int64_t retry = HY_MIN(every[i], (int64_t)BACKUP_SCHED_RETRY_MAX_S);
+        if (failed_at > last_any && now < failed_at + (time_t)retry)
+            return BACKUP_FULL;
+        return i == 0 ? BACKUP_DIFF : BACKUP_INCR;
+    }
+    return BACKUP_FULL;
+}
+
 int64_t backup_sched_max_age(const struct config_backup *b)
 {
     if (!b->enabled)
@@ -104,13 +122,17 @@ void backup_sched_tick(struct config *cfg, time_t now)
     S.st.max_age_s = max_age;
     snprintf(S.st.state, sizeof(S.st.state), "%s", strcmp(what, "due") == 0 ? "running" : what);
     pthread_mutex_unlock(&S.mu);
-    if (strcmp(what, "due") != 0)
+    enum backup_type type = BACKUP_FULL;
+    if (strcmp(what, "off") == 0 || strcmp(what, "waiting") == 0 ||
+        strcmp(what, "outside_window") == 0)
+        type = backup_sched_chain(b, now, f.last_ok, f.last_base, f.last_any, failed_at);
+    if (strcmp(what, "due") != 0 && type == BACKUP_FULL)
         return;
-    char msg[300];
-    if (backup_full_request(cfg, msg, sizeof(msg)) != HY_OK) {
+    char msg[600];
+    if (backup_take_request(cfg, type, msg, sizeof(msg)) != HY_OK) {
         /* No source now, or a thread: the next tick tries again; the
          * request's own refusals are cheap (no process, no drain). */
-        static char said[300];
+        static char said[600];
         if (strcmp(said, msg) != 0)
             hy_log_warn("backup: scheduled full backup not started: %s", msg);
         snprintf(said, sizeof(said), "%s", msg);
@@ -119,9 +141,16 @@ void backup_sched_tick(struct config *cfg, time_t now)
         pthread_mutex_unlock(&S.mu);
         return;
     }
-    hy_log_info("backup: scheduled (full_every = %s): %s", b->full_every, msg);
-    events_emit(EVENT_BACKUP_FULL_STARTED, NULL, "", "running", "scheduled (backup.full_every)",
-                msg);
+    const char *key = type == BACKUP_FULL   ? "full_every"
+                      : type == BACKUP_DIFF ? "diff_every"
+                                            : "incr_every";
+    const char *val = type == BACKUP_FULL   ? b->full_every
+                      : type == BACKUP_DIFF ? b->diff_every
+                                            : b->incr_every;
+    char why[64];
+    snprintf(why, sizeof(why), "scheduled (backup.%s)", key);
+    hy_log_info("backup: scheduled (%s = %s): %s", key, val, msg);
+    events_emit(EVENT_BACKUP_FULL_STARTED, NULL, "", "running", why, msg);
     pthread_mutex_lock(&S.mu);
     S.st.started++;
     pthread_mutex_unlock(&S.mu);

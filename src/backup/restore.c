@@ -17,12 +17,44 @@ static bool before_target(const struct restore_backup *b, const struct restore_t
     return gtid_pos_seq(&b->gtid, t->gtid.domain) <= t->gtid.seq;
 }
 
+size_t restore_chain(const struct restore_backup *backups, size_t n, size_t last,
+                     size_t out[RESTORE_CHAIN_MAX], char *err, size_t errlen)
+{
+    size_t rev[RESTORE_CHAIN_MAX], k = 0;
+    for (size_t cur = last;;) {
+        if (k == RESTORE_CHAIN_MAX) {
+            snprintf(err, errlen, "the chain of %s is longer than %d backups", backups[last].name,
+                     RESTORE_CHAIN_MAX);
+            return 0;
+        }
+        rev[k++] = cur;
+        if (backups[cur].type == BACKUP_FULL)
+            break;
+        size_t p = n;
+        for (size_t i = 0; i < n && p == n; i++)
+            if (i != cur && strcmp(backups[i].name, backups[cur].parent) == 0)
+                p = i;
+        if (p == n) {
+            snprintf(err, errlen, "%s's parent %s is missing: its chain is broken",
+                     backups[cur].name, backups[cur].parent[0] ? backups[cur].parent : "(none)");
+            return 0;
+        }
+        cur = p;
+    }
+    for (size_t i = 0; i < k; i++)
+        out[i] = rev[k - 1 - i];
+    return k;
+}
+
 int restore_pick_backup(const struct restore_backup *backups, size_t n,
                         const struct restore_target *t)
 {
     int best = -1;
     for (size_t i = 0; i < n; i++) {
-        if (!before_target(&backups[i], t))
+        size_t chain[RESTORE_CHAIN_MAX];
+        char why[8];
+        if (!before_target(&backups[i], t) ||
+            restore_chain(backups, n, i, chain, why, sizeof(why)) == 0)
             continue;
         if (best < 0)
             best = (int)i;
@@ -98,6 +130,7 @@ hy_status_t restore_plan_make(const struct restore_backup *backups, size_t n_bac
     }
     const struct restore_backup *b = &backups[bi];
     out->backup = (size_t)bi;
+    out->n_chain = restore_chain(backups, n_backups, (size_t)bi, out->chain, err, errlen);
     out->from = b->gtid;
     struct gtid_pos pos = b->gtid;
     bool done = false;

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <signal.h>
 #include <spawn.h>
@@ -85,29 +86,38 @@ static bool empty_dir(const char *dir)
     return true;
 }
 
-bool restore_physical_fill(const char *path, const char *datadir)
+static int rm_one(const char *path, const struct stat *sb, int type, struct FTW *ftw)
 {
-    if (!empty_dir(datadir))
-        return false;
+    (void)sb;
+    (void)ftw;
+    if ((type == FTW_DP ? rmdir(path) : unlink(path)) != 0 && errno != ENOENT)
+        fail("cannot remove %s: %s", path, strerror(errno));
+    return 0;
+}
+
+void restore_physical_remove(const char *dir)
+{
+    nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* `path` read (decrypted, inflated) into `mbstream -x -C into`. */
+static bool extract(const char *path, const char *into, const char *log)
+{
     double t0 = restore_mono();
     char why[600];
+    progress_phase(progress_main(), "filling the datadir", fileio_size(path));
     struct backup_reader *gz = backup_reader_open(path, why, sizeof(why));
     if (gz == NULL) {
         fail("cannot open %s", why);
         return false;
     }
-    char log[PATH_MAX];
-    size_t l = strlen(datadir);
-    while (l > 1 && datadir[l - 1] == '/') /* DIR/ given: DIR.prepare.log, not in DIR */
-        l--;
-    snprintf(log, sizeof(log), "%.*s.prepare.log", (int)HY_MIN(l, (size_t)4000), datadir);
     int p[2];
     if (pipe2(p, O_CLOEXEC) != 0) {
         backup_reader_close(gz);
         fail("pipe: %s", strerror(errno));
         return false;
     }
-    char *x[] = {"mbstream", "-x", "-C", (char *)datadir, NULL};
+    char *x[] = {"mbstream", "-x", "-C", (char *)into, NULL};
     pid_t pid = start(x, p[0], log);
     close(p[0]);
     if (pid < 0) {
@@ -122,21 +132,63 @@ bool restore_physical_fill(const char *path, const char *datadir)
     ok = restore_reap(pid, "mbstream -x", log) && ok;
     if (!ok)
         return false;
-    double t1 = restore_mono();
     progress_end(progress_main());
-    printf("extracted: %llu bytes of xbstream into %s in %.2f s\n", (unsigned long long)bytes,
-           datadir, t1 - t0);
+    printf("extracted: %llu bytes of xbstream into %s in %.2f s\n", (unsigned long long)bytes, into,
+           restore_mono() - t0);
     fflush(stdout);
-    char target[PATH_MAX + 16];
+    return true;
+}
+
+/* mariadb-backup --prepare of datadir, with an incremental's directory
+ * applied onto it when incr is not NULL. */
+static bool prepare(const char *datadir, const char *incr, const char *log)
+{
+    double t0 = restore_mono();
+    char target[PATH_MAX + 16], inc[PATH_MAX + 24];
     snprintf(target, sizeof(target), "--target-dir=%s", datadir);
-    char *prep[] = {"mariadb-backup", "--prepare", target, NULL};
+    snprintf(inc, sizeof(inc), "--incremental-dir=%s", incr != NULL ? incr : "");
+    char *prep[] = {"mariadb-backup", "--prepare", target, incr != NULL ? inc : NULL, NULL};
     progress_phase(progress_main(), "preparing the datadir", 0);
-    pid = start(prep, -1, log);
+    pid_t pid = start(prep, -1, log);
     if (pid < 0 || !restore_reap(pid, "mariadb-backup --prepare", log))
         return false;
-    unlink(log);
-    printf("prepared:  %s with mariadb-backup --prepare in %.2f s\n", datadir, restore_mono() - t1);
+    progress_end(progress_main());
+    printf("prepared:  %s with mariadb-backup --prepare%s%s in %.2f s\n", datadir,
+           incr != NULL ? " --incremental-dir=" : "", incr != NULL ? incr : "",
+           restore_mono() - t0);
     fflush(stdout);
+    return true;
+}
+
+bool restore_physical_fill(const char *dir, const struct restore_backup *backups,
+                           const size_t *chain, size_t n, const char *datadir)
+{
+    if (!empty_dir(datadir))
+        return false;
+    char log[PATH_MAX], incr[PATH_MAX];
+    size_t l = strlen(datadir);
+    while (l > 1 && datadir[l - 1] == '/') /* DIR/ given: DIR.prepare.log, not in DIR */
+        l--;
+    snprintf(log, sizeof(log), "%.*s.prepare.log", (int)HY_MIN(l, (size_t)4000), datadir);
+    snprintf(incr, sizeof(incr), "%.*s.incr", (int)HY_MIN(l, (size_t)4000), datadir);
+    for (size_t i = 0; i < n; i++) {
+        char path[PATH_MAX];
+        snprintf(path, sizeof(path), "%.3700s/full/%.255s", dir, backups[chain[i]].name);
+        const char *into = i == 0 ? datadir : incr;
+        if (i > 0) { /* a fresh directory for each incremental, ours alone */
+            restore_physical_remove(incr);
+            if (mkdir(incr, 0750) != 0) {
+                fail("mkdir %s: %s", incr, strerror(errno));
+                return false;
+            }
+        }
+        bool ok = extract(path, into, log) && prepare(datadir, i == 0 ? NULL : incr, log);
+        if (i > 0)
+            restore_physical_remove(incr);
+        if (!ok)
+            return false;
+    }
+    unlink(log);
     return true;
 }
 

@@ -187,7 +187,7 @@ static struct restore_backup *read_backups(const char *dir, size_t *n)
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         size_t len = strlen(e->d_name);
-        if (len < 6 || strncmp(e->d_name, "full-", 5) != 0 ||
+        if (len < 6 || !backup_type_of(e->d_name, NULL) ||
             strcmp(e->d_name + len - 5, ".json") != 0)
             continue;
         char path[PATH_MAX], text[8192], fin[40], gtid[GTID_STR_MAX];
@@ -213,6 +213,14 @@ static struct restore_backup *read_backups(const char *dir, size_t *n)
         (void)restore_json_str(text, "sha256", b.sha256, sizeof(b.sha256));
         (void)restore_json_str(text, "source", b.source, sizeof(b.source));
         (void)restore_json_str(text, "key_id", b.key_id, sizeof(b.key_id));
+        (void)restore_json_str(text, "parent", b.parent, sizeof(b.parent));
+        char type[8] = "full";
+        (void)restore_json_str(text, "type", type, sizeof(type));
+        b.type = strcmp(type, "incr") == 0   ? BACKUP_INCR
+                 : strcmp(type, "diff") == 0 ? BACKUP_DIFF
+                                             : BACKUP_FULL;
+        const char *lsn = strstr(text, "\"to_lsn\":");
+        b.to_lsn = lsn != NULL ? strtoull(lsn + 9, NULL, 10) : 0;
         if (!restore_json_str(text, "method", b.method, sizeof(b.method)))
             snprintf(b.method, sizeof(b.method), "mariadb-dump");
         struct stat sb;
@@ -886,6 +894,52 @@ int restore_main(int argc, char **argv, const char *conf_dir)
     return rc;
 }
 
+/* Every backup of the chain: its sha256 as its manifest says, and (when
+ * encrypted) every tag, before anything is written. */
+static bool check_chain(const char *dir, const struct restore_backup *backups,
+                        const struct restore_plan *pl)
+{
+    for (size_t i = 0; i < pl->n_chain; i++) {
+        const struct restore_backup *b = &backups[pl->chain[i]];
+        char path[PATH_MAX], hex[65] = "", why[300];
+        snprintf(path, sizeof(path), "%.3700s/full/%.255s", dir, b->name);
+        progress_phase(progress_main(), "checking the backup", fileio_size(path));
+        if (b->sha256[0] != '\0' && !fileio_sha256(path, -1, hex, why, sizeof(why))) {
+            fail("%s: cannot read: %s", path, why);
+            return false;
+        }
+        if (b->sha256[0] != '\0' && strcmp(hex, b->sha256) != 0) {
+            fail("refused: %s has sha256 %s, its manifest says %s: the file is damaged", path, hex,
+                 b->sha256);
+            return false;
+        }
+        if (!restore_check_sealed(path))
+            return false;
+    }
+    return true;
+}
+
+/* What the plan loads: the chain, each with why it is there. */
+static void print_chain(const char *dir, const struct restore_backup *backups,
+                        const struct restore_plan *pl)
+{
+    if (pl->n_chain < 2)
+        return;
+    printf("chain:   %zu backups, prepared in this order (the newest backup before the target "
+           "and what it applies onto):\n",
+           pl->n_chain);
+    for (size_t i = 0; i < pl->n_chain; i++) {
+        const struct restore_backup *b = &backups[pl->chain[i]];
+        char gs[GTID_STR_MAX];
+        gtid_pos_format(&b->gtid, gs, sizeof(gs));
+        const char *why = b->type == BACKUP_FULL   ? "the full the chain starts from"
+                          : b->type == BACKUP_DIFF ? "the pages changed since that full"
+                                                   : "the pages changed since the one before";
+        printf("  %zu. %s/full/%s (%s, GTID %s, to LSN %llu): %s\n", i + 1, dir, b->name,
+               backup_type_name(b->type), gs, (unsigned long long)b->to_lsn, why);
+    }
+}
+
 int restore_run(const char *dir, const struct restore_target *target,
                 const struct restore_server *t, const char *into, const char *datadir,
                 struct restore_starter *starter, bool dry, struct gtid_pos *reached)
@@ -910,6 +964,7 @@ int restore_run(const char *dir, const struct restore_target *target,
     }
     const struct restore_backup *b = &backups[pl.backup];
     print_plan(dir, b, &ar, &pl, &tg, into);
+    print_chain(dir, backups, &pl);
     bool phys = strcmp(b->method, "mariadb-backup") == 0;
     if (!phys && strcmp(b->method, "mariadb-dump") != 0) {
         fail("refused: %s was taken with %s, a method this halyardctl does not know", b->name,
@@ -930,9 +985,9 @@ int restore_run(const char *dir, const struct restore_target *target,
         goto out;
     }
     if (dry && phys)
-        printf("it would extract and prepare %s into %s, wait for the server on it at %s, then "
+        printf("it would extract and prepare %s%s into %s, wait for the server on it at %s, then "
                "apply the range\n",
-               b->name, datadir, into);
+               pl.n_chain > 1 ? "the chain ending with " : "", b->name, datadir, into);
     if (dry) {
         printf("dry run: %s was not touched\n", into);
         rc = RS_OK;
@@ -942,30 +997,16 @@ int restore_run(const char *dir, const struct restore_target *target,
 
     if (!phys && !restore_check_empty(t, into))
         goto out;
-    char path[PATH_MAX], hex[65] = "";
+    char path[PATH_MAX];
     snprintf(path, sizeof(path), "%.3700s/full/%.255s", dir, b->name);
-    progress_phase(progress_main(), "checking the backup", fileio_size(path));
-    if (b->sha256[0] != '\0') {
-        char why[300];
-        if (!fileio_sha256(path, -1, hex, why, sizeof(why))) {
-            fail("%s: cannot read: %s", path, why);
-            goto out;
-        }
-        if (strcmp(hex, b->sha256) != 0) {
-            fail("refused: %s has sha256 %s, its manifest says %s: the file is damaged", path, hex,
-                 b->sha256);
-            goto out;
-        }
-    }
-    if (!restore_check_sealed(path))
+    if (!check_chain(dir, backups, &pl))
         goto out;
     double t1 = restore_mono();
     progress_end(progress_main());
     if (phys) {
         printf("checked: the backup's sha256 matches its manifest (%.2f s)\n", t1 - t0);
         fflush(stdout);
-        progress_phase(progress_main(), "filling the datadir", fileio_size(path));
-        if (!restore_physical_fill(path, datadir))
+        if (!restore_physical_fill(dir, backups, pl.chain, pl.n_chain, datadir))
             goto out;
         if (starter != NULL) {
             starter->pid = starter->start(starter->arg, datadir);

@@ -3,7 +3,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -15,6 +14,7 @@
 #include <unistd.h>
 
 #include "halyard/backup/backup_expand.h"
+#include "halyard/backup/restore_physical.h"
 #include "halyard/backup/verify_server.h"
 
 #define fail(...) restore_fail("backup verify", __VA_ARGS__)
@@ -90,15 +90,6 @@ bool verify_server_init(struct verify_server *vs, const char *tmpl, const struct
     return true;
 }
 
-static int rm_one(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-    (void)sb;
-    (void)ftw;
-    if ((type == FTW_DP ? rmdir(path) : unlink(path)) != 0 && errno != ENOENT)
-        fail("cannot remove %s: %s", path, strerror(errno));
-    return 0;
-}
-
 void verify_server_stop(struct verify_server *vs, bool keep)
 {
     pid_t pid = vs->st.pid;
@@ -130,7 +121,7 @@ void verify_server_stop(struct verify_server *vs, bool keep)
     if (keep) {
         printf("server:    its datadir is kept (--keep): %s\n", vs->datadir);
     } else {
-        nftw(vs->base, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+        restore_physical_remove(vs->base);
         printf("server:    removed %s\n", vs->base);
     }
     fflush(stdout);

@@ -1111,6 +1111,8 @@ static void config_free(struct config *cfg)
     free(cfg->backup.full_window);
     free(cfg->backup.full_max_age);
     free(cfg->backup.full_timeout);
+    free(cfg->backup.incr_every);
+    free(cfg->backup.diff_every);
     free(cfg->backup.copy_to_dir);
     free(cfg->backup.copy_command);
     free(cfg->backup.copy_verify_command);

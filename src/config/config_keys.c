@@ -337,6 +337,14 @@ const struct config_key config_keys[] = {
      "a full backup's command (mariadb-dump or mariadb_backup_command) still running after this "
      "is killed with its process group and the backup fails, leaving no file (a number with s, "
      "m, h or d); \"0\" = no limit", NULL},
+    {"backup.incr_every", CONFIG_STRING, "0", 1, 32,
+     "with method mariadb-backup: start an incremental backup (the pages changed since the newest "
+     "backup of any type) when that one is older than this (\"1h\"); a full when none can be "
+     "continued; \"0\" = none scheduled", NULL},
+    {"backup.diff_every", CONFIG_STRING, "0", 1, 32,
+     "with method mariadb-backup: start a differential backup (the pages changed since the "
+     "newest full) when the newest full or differential is older than this (\"6h\"); \"0\" = "
+     "none scheduled", NULL},
     {"backup.copy_to_dir", CONFIG_STRING, "", 0, 4095,
      "second copy: every full backup and closed archive file is copied into this directory (an "
      "absolute path, e.g. another mount) and read back to compare its sha256; \"\" = none", NULL},
@@ -361,8 +369,9 @@ const struct config_key config_keys[] = {
      "mariadb-dump|mariadb-backup"},
     {"backup.mariadb_backup_command", CONFIG_STRING, BACKUP_PHYSICAL_DEFAULT_COMMAND, 1, 4095,
      "with method mariadb-backup: run with /bin/sh -c, it writes one xbstream on its standard "
-     "output; %h the source's address, %p its port, %u the backup account (quoted), %% a %; the "
-     "password is in MYSQL_PWD; e.g. ssh db1 mariadb-backup --backup --stream=xbstream ...",
+     "output; %h the source's address, %p its port, %u the backup account (quoted), %i "
+     "--incremental-lsn=N for an incremental or differential (nothing for a full), %% a %; the "
+     "password is in MYSQL_PWD; e.g. ssh db1 mariadb-backup --backup --stream=xbstream ... %i",
      NULL},
     {"backup.compression", CONFIG_STRING, "gzip", 0, 0,
      "how full backup files are compressed: gzip (zlib level 6), zstd (libzstd level 3) or none; "

@@ -119,6 +119,16 @@ static hy_status_t fill_backup_rest(struct loader *ld, config_setting_t *g, stru
     return HY_OK;
 }
 
+/* The mariadb-backup command has %i (not %%i). */
+static bool backup_command_has_i(const struct config_backup *b)
+{
+    for (const char *p = strchr(b->mariadb_backup_command, '%'); p != NULL && p[1] != '\0';
+         p = strchr(p + 2, '%'))
+        if (p[1] == 'i')
+            return true;
+    return false;
+}
+
 /* The backup section (binlog_archive.h): off when absent. */
 hy_status_t cfg_fill_backup(struct loader *ld, struct config *cfg, config_setting_t *root)
 {
@@ -138,6 +148,8 @@ hy_status_t cfg_fill_backup(struct loader *ld, struct config *cfg, config_settin
         cfg_dup_str(ld, &b->full_window, g, "backup.full_window") != HY_OK ||
         cfg_dup_str(ld, &b->full_max_age, g, "backup.full_max_age") != HY_OK ||
         cfg_dup_str(ld, &b->full_timeout, g, "backup.full_timeout") != HY_OK ||
+        cfg_dup_str(ld, &b->incr_every, g, "backup.incr_every") != HY_OK ||
+        cfg_dup_str(ld, &b->diff_every, g, "backup.diff_every") != HY_OK ||
         cfg_dup_str(ld, &b->copy_to_dir, g, "backup.copy_to_dir") != HY_OK ||
         cfg_dup_str(ld, &b->copy_command, g, "backup.copy_command") != HY_OK ||
         cfg_dup_str(ld, &b->copy_verify_command, g, "backup.copy_verify_command") != HY_OK ||
@@ -157,6 +169,16 @@ hy_status_t cfg_fill_backup(struct loader *ld, struct config *cfg, config_settin
         return cfg_fail(ld, config_setting_get_member(g, "full_every"), "backup.full_every",
                         "\"%s\" is not a duration (a number with s, m, h or d, or \"0\")",
                         b->full_every);
+    b->incr_every_s = parse_duration(b->incr_every);
+    if (b->incr_every_s < 0)
+        return cfg_fail(ld, config_setting_get_member(g, "incr_every"), "backup.incr_every",
+                        "\"%s\" is not a duration (a number with s, m, h or d, or \"0\")",
+                        b->incr_every);
+    b->diff_every_s = parse_duration(b->diff_every);
+    if (b->diff_every_s < 0)
+        return cfg_fail(ld, config_setting_get_member(g, "diff_every"), "backup.diff_every",
+                        "\"%s\" is not a duration (a number with s, m, h or d, or \"0\")",
+                        b->diff_every);
     b->full_max_age_s = parse_duration(b->full_max_age);
     if (b->full_max_age_s < 0)
         return cfg_fail(ld, config_setting_get_member(g, "full_max_age"), "backup.full_max_age",
@@ -200,13 +222,24 @@ hy_status_t cfg_fill_backup(struct loader *ld, struct config *cfg, config_settin
         return HY_ERROR;
     for (const char *p = strchr(b->mariadb_backup_command, '%'); p != NULL;
          p = strchr(p + 2, '%')) {
-        if (p[1] == '\0' || strchr("hpu%", p[1]) == NULL)
+        if (p[1] == '\0' || strchr("hpui%", p[1]) == NULL)
             return cfg_fail(ld, config_setting_get_member(g, "mariadb_backup_command"),
                             "backup.mariadb_backup_command",
                             "%%%c: only %%h (the source's address), %%p (its port), %%u (the "
-                            "backup account) and %%%% are replaced",
+                            "backup account), %%i (--incremental-lsn=N) and %%%% are replaced",
                             p[1] != '\0' ? p[1] : ' ');
     }
+    const char *chain_key = b->diff_every_s > 0 ? "diff_every" : "incr_every";
+    if ((b->incr_every_s > 0 || b->diff_every_s > 0) && !b->physical)
+        return cfg_fail(ld, config_setting_get_member(g, chain_key),
+                        b->diff_every_s > 0 ? "backup.diff_every" : "backup.incr_every",
+                        "incremental and differential backups need backup.method = "
+                        "\"mariadb-backup\"");
+    if ((b->incr_every_s > 0 || b->diff_every_s > 0) && !backup_command_has_i(b))
+        return cfg_fail(ld, config_setting_get_member(g, chain_key),
+                        b->diff_every_s > 0 ? "backup.diff_every" : "backup.incr_every",
+                        "backup.mariadb_backup_command has no %%i, where an incremental's "
+                        "--incremental-lsn=N goes");
     for (const char *p = strchr(b->verify_server_command, '%'); p != NULL; p = strchr(p + 2, '%')) {
         if (p[1] == '\0' || strchr("dhps%", p[1]) == NULL)
             return cfg_fail(ld, config_setting_get_member(g, "verify_server_command"),

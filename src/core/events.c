@@ -64,6 +64,7 @@ static const char *const names[EVENT__COUNT] = {
     [EVENT_BACKUP_COPY_FAILED] = "backup_copy_failed",
     [EVENT_BACKUP_COPY_OK] = "backup_copy_ok",
     [EVENT_BACKUP_KEY_MISSING] = "backup_key_missing",
+    [EVENT_BACKUP_CHAIN_NEW] = "backup_chain_new",
 };
 
 static const enum event_severity severities[EVENT__COUNT] = {
@@ -108,6 +109,7 @@ static const enum event_severity severities[EVENT__COUNT] = {
     [EVENT_BACKUP_COPY_FAILED] = EVENT_CRITICAL,
     [EVENT_BACKUP_COPY_OK] = EVENT_INFO,
     [EVENT_BACKUP_KEY_MISSING] = EVENT_CRITICAL,
+    [EVENT_BACKUP_CHAIN_NEW] = EVENT_WARNING,
 };
 
 static const char *const severity_names[] = {"info", "warning", "critical"};

@@ -3,7 +3,8 @@
  * (backup_physical.h):
  *   - the xbstream walk: chunks fed whole and one byte at a time, the
  *     binlog info's payload kept (xtrabackup_binlog_info and MariaDB 11's
- *     mariadb_backup_binlog_info), another file's payload not; a stream
+ *     mariadb_backup_binlog_info) and xtrabackup_checkpoints' (the LSN
+ *     range) kept, another file's payload not; a stream
  *     cut inside a header or a payload is not complete; bad magic, an
  *     unknown chunk type and a path length out of range refused;
  *   - the GTID of a binlog info line (multi-domain; none; not a GTID);
@@ -56,6 +57,8 @@ static size_t sample(uint8_t *o, const char *info_name)
     size_t k = 0;
     k += chunk(o + k, 'P', "ibdata1", "pages pages pages");
     k += chunk(o + k, 'E', "ibdata1", NULL);
+    k += chunk(o + k, 'P', "xtrabackup_checkpoints", "from_lsn = 0\nto_lsn = 4242\n");
+    k += chunk(o + k, 'E', "xtrabackup_checkpoints", NULL);
     k += chunk(o + k, 'P', info_name, "binlog.000003\t1234\t0-1-42,1-2-7\n");
     k += chunk(o + k, 'E', info_name, NULL);
     k += chunk(o + k, 'P', "xtrabackup_info", "binlog_pos = '0-9-9'\n");
@@ -73,8 +76,9 @@ static void test_walk(void **state)
         struct xbstream_scan s = {0};
         assert_true(xbstream_scan_feed(&s, buf, n));
         assert_true(xbstream_scan_complete(&s));
-        assert_int_equal(s.chunks, 6);
+        assert_int_equal(s.chunks, 8);
         assert_string_equal(s.info, "binlog.000003\t1234\t0-1-42,1-2-7\n");
+        assert_string_equal(s.ckpt, "from_lsn = 0\nto_lsn = 4242\n"); /* the LSN range */
         /* one byte at a time: the same */
         struct xbstream_scan t = {0};
         for (size_t k = 0; k < n; k++) {
@@ -85,6 +89,7 @@ static void test_walk(void **state)
         }
         assert_true(xbstream_scan_complete(&t));
         assert_string_equal(t.info, s.info);
+        assert_string_equal(t.ckpt, s.ckpt);
         /* cut anywhere inside the last chunk: not complete */
         size_t last = n - (14 + strlen("xtrabackup_info"));
         for (size_t cut = last + 1; cut < n; cut++) {
@@ -152,11 +157,11 @@ static void test_expand(void **state)
 {
     (void)state;
     char out[512];
-    const char *const v[] = {"127.0.0.1", "3306", "bk'u"};
-    assert_int_equal(backup_expand(BACKUP_PHYSICAL_DEFAULT_COMMAND, "hpu", v, out, sizeof(out)),
+    const char *const v[] = {"127.0.0.1", "3306", "bk'u", NULL}; /* %i: a full's */
+    assert_int_equal(backup_expand(BACKUP_PHYSICAL_DEFAULT_COMMAND, "hpui", v, out, sizeof(out)),
                      HY_OK);
     assert_string_equal(out, "mariadb-backup --backup --stream=xbstream --host='127.0.0.1' "
-                             "--port='3306' --user='bk'\\''u' --target-dir=/tmp");
+                             "--port='3306' --user='bk'\\''u' --target-dir=/tmp ");
     assert_int_equal(backup_expand("ssh db1 mb -H %h 100%%", "hpu", v, out, sizeof(out)), HY_OK);
     assert_string_equal(out, "ssh db1 mb -H '127.0.0.1' 100%");
     assert_int_equal(backup_expand("x %f", "hpu", v, out, sizeof(out)), HY_ERROR);

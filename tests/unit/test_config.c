@@ -92,6 +92,16 @@ static const struct config_case cases[] = {
      "backup.binlog_sync_ms"},
     {"backup full_every without unit", BASE "backup = { dir = \"/a\";\n full_every = \"24\"; };\n",
      "t.conf:5: backup.full_every: \"24\" is not a duration"},
+    {"backup incr_every without unit", BASE "backup = { dir = \"/a\";\n incr_every = \"1\"; };\n",
+     "t.conf:5: backup.incr_every: \"1\" is not a duration"},
+    {"backup incr_every with mariadb-dump",
+     BASE "backup = { dir = \"/a\";\n incr_every = \"1h\"; };\n",
+     "t.conf:5: backup.incr_every: incremental and differential backups need backup.method = "
+     "\"mariadb-backup\""},
+    {"backup diff_every without %i",
+     BASE "backup = { dir = \"/a\"; method = \"mariadb-backup\";\n diff_every = \"6h\";\n"
+          " mariadb_backup_command = \"mariadb-backup --backup --stream=xbstream\"; };\n",
+     "t.conf:5: backup.diff_every: backup.mariadb_backup_command has no %i"},
     {"backup full_max_age unit", BASE "backup = { dir = \"/a\"; full_max_age = \"2y\"; };\n",
      "backup.full_max_age: \"2y\" is not a duration"},
     {"backup window malformed", BASE "backup = { dir = \"/a\";\n full_window = \"1:00-5:00\"; };\n",

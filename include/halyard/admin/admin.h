@@ -106,6 +106,8 @@ enum admin_verb {
     ADMIN_TEST_ALERT,
     ADMIN_SHOW_BACKUP,     /* the binlog archive (binlog_archive.h) and the last full backup */
     ADMIN_BACKUP_FULL,     /* backup full (backup_full.h) */
+    ADMIN_BACKUP_INCR,     /* backup incr (backup_chain.h) */
+    ADMIN_BACKUP_DIFF,     /* backup diff */
     ADMIN_BACKUP_VERIFIED, /* backup verified RESULT GTID TABLES DIFFER (backup_verify.h) */
     ADMIN_N_VERBS
 };

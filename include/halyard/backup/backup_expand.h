@@ -12,7 +12,8 @@
 #include "halyard/core/core.h"
 
 /* %X for each letter X of `letters` replaced by values[i] (the same
- * index), single-quoted for /bin/sh; %% by %. HY_ERROR: too long for
+ * index), single-quoted for /bin/sh (a NULL value: by nothing, not even
+ * an empty word); %% by %. HY_ERROR: too long for
  * `cap`, or a letter not in `letters`. */
 hy_status_t backup_expand(const char *tmpl, const char *letters, const char *const values[],
                           char *out, size_t cap) HY_MUSTCHECK;

@@ -36,12 +36,16 @@
 #include <limits.h>
 #include <time.h>
 
+#include "halyard/backup/backup_chain.h"
 #include "halyard/config/config.h"
 #include "halyard/core/core.h"
 #include "halyard/core/gtid.h"
 
 struct backup_full_status {
-    char state[16]; /* none, running, ok, failed */
+    char state[16];       /* none, running, ok, failed */
+    char type[8];         /* the running or last one's: full, incr, diff (backup_chain.h) */
+    char chain_note[400]; /* why it is a full when an incr or diff was asked for, or "" */
+    uint64_t to_lsn;      /* the last complete one's (0 = not recorded) */
     char source[128];
     bool source_is_primary;
     /* The account checked before the dump ("bk@%"; backup_check.h), "" until
@@ -53,7 +57,9 @@ struct backup_full_status {
     uint64_t size;
     char sha256[65];
     time_t started, finished;
-    time_t last_ok; /* when the last complete one ended; 0 = none */
+    time_t last_ok;   /* when the last complete FULL one ended; 0 = none */
+    time_t last_base; /* ... full or differential (backup.diff_every) */
+    time_t last_any;  /* ... of any type (backup.incr_every) */
     char error[512];
     uint64_t ok, failed;
 };
@@ -62,6 +68,13 @@ struct backup_full_status {
  * `msg` says what started; HY_ERROR: why not (none configured, one
  * running, no source). */
 hy_status_t backup_full_request(struct config *cfg, char *msg, size_t len) HY_MUSTCHECK;
+/* The same for an incremental or differential (`backup incr`, `backup
+ * diff`; backup_chain.h): from the parent's source when it is a healthy
+ * replica; a full instead, said in msg, the log and backup_chain_new, when
+ * the chain cannot continue. HY_ERROR also without method mariadb-backup
+ * or without %i in its command. */
+hy_status_t backup_take_request(struct config *cfg, enum backup_type want, char *msg,
+                                size_t len) HY_MUSTCHECK;
 /* Any thread. */
 void backup_full_status(struct backup_full_status *out);
 /* Main thread, at start and reload: the newest manifest in DIR/full gives

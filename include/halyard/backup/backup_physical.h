@@ -11,12 +11,17 @@
  * with its SHA-256, as it does a dump, and renames it only when the
  * stream is whole and the command exited 0.
  *
+ * %i is replaced by --incremental-lsn=N for an incremental or
+ * differential backup (backup_chain.h) and by nothing for a full.
+ *
  * The stream is walked chunk by chunk as it passes (xbstream_scan): a
  * stream that is not xbstream, or ends inside a chunk, fails the backup;
  * the payload of xtrabackup_binlog_info (mariadb_backup_binlog_info in
  * MariaDB 11) is kept: mariadb-backup writes it while it holds BACKUP
  * STAGE BLOCK_COMMIT, after the last commit its copy holds, so its GTID
  * is the backup's consistent point, where the restore's binlogs start.
+ * The payload of xtrabackup_checkpoints is kept too: its from_lsn and
+ * to_lsn are the manifest's LSN range.
  */
 #ifndef HALYARD_BACKUP_PHYSICAL_H
 #define HALYARD_BACKUP_PHYSICAL_H
@@ -38,6 +43,9 @@ struct xbstream_scan {
     bool capture;                             /* they are the binlog info's */
     char info[512];                           /* the binlog info's payload */
     size_t info_len;
+    bool capture_ckpt; /* they are xtrabackup_checkpoints' */
+    char ckpt[512];    /* its payload: from_lsn, to_lsn */
+    size_t ckpt_len;
     uint64_t chunks;
     bool bad;
     char error[160];
@@ -54,8 +62,11 @@ bool backup_physical_gtid(const char *info, size_t len, char *out, size_t cap);
 
 /* Run the command template for source `b` (its stdout a pipe: *out_fd,
  * its stderr into errpath). The account is backup.user (else
- * monitor.user) with its password in MYSQL_PWD. */
+ * monitor.user) with its password in MYSQL_PWD. %i is
+ * --incremental-lsn=INCR_LSN when incr_lsn > 0, nothing for a full
+ * (backup_chain.h). */
 bool backup_physical_start(const struct config *cfg, const struct config_backend *b,
-                           const char *errpath, int *out_fd, pid_t *pid, char *why, size_t wl);
+                           uint64_t incr_lsn, const char *errpath, int *out_fd, pid_t *pid,
+                           char *why, size_t wl);
 
 #endif /* HALYARD_BACKUP_PHYSICAL_H */

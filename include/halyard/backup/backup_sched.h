@@ -18,12 +18,16 @@
  * none, halyard's start) is older than full_max_age (by default twice
  * full_every; no alarm without a schedule unless full_max_age is given),
  * and backup_full_ok when a complete one comes after that.
+ *
+ * backup.incr_every and backup.diff_every start incrementals and
+ * differentials (backup_chain.h) the same way, between the fulls.
  */
 #ifndef HALYARD_BACKUP_SCHED_H
 #define HALYARD_BACKUP_SCHED_H
 
 #include <time.h>
 
+#include "halyard/backup/backup_chain.h"
 #include "halyard/config/config.h"
 #include "halyard/core/core.h"
 
@@ -48,6 +52,16 @@ bool backup_sched_in_window(int from, int to, time_t now);
  * (0 = off). Pure. */
 const char *backup_sched_decide(const struct config_backup *b, time_t now, time_t last_ok,
                                 bool running, time_t failed_at, time_t *next);
+
+/* With no full due (its decision "off", "waiting" or "outside_window":
+ * incrementals and differentials ignore full_window): BACKUP_DIFF when
+ * the newest full or differential ended diff_every or longer ago,
+ * BACKUP_INCR when the newest backup of any type ended incr_every or
+ * longer ago, else BACKUP_FULL = nothing due. Only once a full exists
+ * (last_full > 0), and not within min(every, 10 min) of a failure after
+ * the last good one. Pure. */
+enum backup_type backup_sched_chain(const struct config_backup *b, time_t now, time_t last_full,
+                                    time_t last_base, time_t last_any, time_t failed_at);
 
 /* The age limit backup_full_old uses (0 = none). Pure. */
 int64_t backup_sched_max_age(const struct config_backup *b);

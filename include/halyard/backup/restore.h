@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "halyard/backup/backup_chain.h"
 #include "halyard/core/core.h"
 #include "halyard/core/gtid.h"
 
@@ -35,11 +36,16 @@ struct restore_backup {
     char name[256]; /* the dump's file name in backup.dir/full */
     char source[128];
     char sha256[65];
-    char method[32];      /* the manifest's "method": mariadb-dump, mariadb-backup */
-    struct gtid_pos gtid; /* the manifest's "gtid" */
-    int64_t finished;     /* the manifest's "finished", seconds since the epoch */
-    char key_id[17];      /* the manifest's "key_id": "" = not encrypted */
+    char method[32];       /* the manifest's "method": mariadb-dump, mariadb-backup */
+    struct gtid_pos gtid;  /* the manifest's "gtid" */
+    int64_t finished;      /* the manifest's "finished", seconds since the epoch */
+    char key_id[17];       /* the manifest's "key_id": "" = not encrypted */
+    enum backup_type type; /* the manifest's "type" (absent: full) */
+    char parent[256];      /* an incr's or diff's: its parent's file name */
+    uint64_t to_lsn;       /* the manifest's "to_lsn" (0 = none) */
 };
+
+#define RESTORE_CHAIN_MAX 64 /* backups one restore prepares, the full included */
 
 struct restore_trx {
     struct gtid gtid;
@@ -62,7 +68,9 @@ struct restore_target {
 };
 
 struct restore_plan {
-    size_t backup;        /* index of the backup to load */
+    size_t backup;                   /* index of the backup to load (the chain's last) */
+    size_t chain[RESTORE_CHAIN_MAX]; /* its chain: the full, then what applies onto it */
+    size_t n_chain;
     struct gtid_pos from; /* the backup's position: applying starts after it */
     struct gtid_pos to;   /* the position once the plan has run */
     size_t first_file;    /* the files holding the transactions to apply; */
@@ -86,8 +94,17 @@ hy_status_t restore_plan_make(const struct restore_backup *backups, size_t n_bac
                               const struct restore_target *t, struct restore_plan *out, char *err,
                               size_t errlen) HY_MUSTCHECK;
 
-/* The index of the backup a restore to t loads, -1 when every backup is
- * past t (or there is none). */
+/* The chain that ends with backups[last]: its full, then (a differential,
+ * incrementals) each one's parent before it, into out[0..]. The count, or
+ * 0 with the reason in err when a parent is missing or the chain is longer
+ * than RESTORE_CHAIN_MAX. */
+size_t restore_chain(const struct restore_backup *backups, size_t n, size_t last,
+                     size_t out[RESTORE_CHAIN_MAX], char *err, size_t errlen);
+
+/* The index of the backup a restore to t loads (the newest before t whose
+ * chain is whole: the full, the newest differential after it, the
+ * incrementals after that), -1 when every backup is past t (or there is
+ * none). */
 int restore_pick_backup(const struct restore_backup *backups, size_t n,
                         const struct restore_target *t);
 

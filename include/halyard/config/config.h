@@ -30,7 +30,7 @@ const char *backend_role_to_str(enum backend_role role);
 
 /* backup.mariadb_backup_command's default (backup_physical.h runs it). */
 #define BACKUP_PHYSICAL_DEFAULT_COMMAND                                                            \
-    "mariadb-backup --backup --stream=xbstream --host=%h --port=%p --user=%u --target-dir=/tmp"
+    "mariadb-backup --backup --stream=xbstream --host=%h --port=%p --user=%u --target-dir=/tmp %i"
 
 /* Where the accounts clients log in as come from (users_source). */
 enum users_source {
@@ -309,6 +309,11 @@ struct config_backup {
     char *full_max_age;     /* as written */
     int64_t full_timeout_s; /* a full backup's command is killed after this; 0 = no limit */
     char *full_timeout;     /* as written */
+    /* incremental and differential backups (backup_chain.h) */
+    int64_t incr_every_s; /* 0 = none scheduled */
+    char *incr_every;     /* as written */
+    int64_t diff_every_s; /* 0 = none scheduled */
+    char *diff_every;     /* as written */
     /* the second copy (backup_copy.h); at most one of dir and command */
     char *copy_to_dir;           /* "" = none */
     int copy_to_dir_line;        /* its line in the file, for halyard -t */
@@ -320,7 +325,7 @@ struct config_backup {
     /* the full backup's method (backup_full.h, backup_physical.h) */
     bool physical;                /* method = "mariadb-backup" (else mariadb-dump) */
     char *method;                 /* as written */
-    char *mariadb_backup_command; /* /bin/sh -c template with %h %p %u */
+    char *mariadb_backup_command; /* /bin/sh -c template with %h %p %u %i */
     /* at rest (backup_stream.h, backup_crypt.h) */
     int compression;           /* 0 gzip, 1 zstd, 2 none: enum backup_comp's order */
     char *compression_name;    /* as written */
