@@ -7,6 +7,9 @@
  *   - the sum: the same answer gives the same sum; a different row, affected
  *     row count, insert id or error code a different one; status flags,
  *     warnings and info do not count; result_only counts rows only
+ *   - the statement in flight is dropped again (replay_pop), an answered one
+ *     never; statements calling NOW(), RAND(), UUID()... are found, names
+ *     in strings, comments or quotes are not
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -230,13 +233,68 @@ static void test_sum_ok_err(void **state)
     assert_false(same(sum_of(cut, 1, false), sum_of(upd3, 1, false)));
 }
 
+static void test_pop(void **state)
+{
+    (void)state;
+    struct replay_log l;
+    replay_init(&l, 1024, false);
+    struct replay_sum s;
+    replay_sum_begin(&s, false);
+    assert_int_equal(replay_add(&l, P("\x03"
+                                      "BEGIN")),
+                     HY_OK);
+    replay_answer(&l, &s);
+    assert_int_equal(replay_add(&l, P("\x03UPDATE t SET v = 1")), HY_OK);
+    assert_false(replay_ok(&l));
+    replay_pop(&l); /* in flight: dropped */
+    assert_true(replay_ok(&l));
+    assert_int_equal(l.n, 1);
+    assert_int_equal(l.used, 6);
+    replay_pop(&l); /* answered: kept */
+    assert_int_equal(l.n, 1);
+    const uint8_t *p;
+    uint32_t n;
+    assert_true(replay_stmt(&l, 0, &p, &n));
+    assert_memory_equal(p,
+                        "\x03"
+                        "BEGIN",
+                        6);
+    replay_free(&l);
+}
+
+static void test_nondeterministic(void **state)
+{
+    (void)state;
+    struct {
+        const char *sql;
+        const char *fn; /* NULL: deterministic */
+    } cases[] = {
+        {"INSERT INTO t VALUES (1, NOW())", "NOW"},
+        {"update t set at = current_timestamp where id = 2", "CURRENT_TIMESTAMP"},
+        {"SELECT rand ( ) FROM t", "RAND"},
+        {"INSERT INTO t (u) VALUES (UUID())", "UUID"},
+        {"SELECT CONNECTION_ID()", "CONNECTION_ID"},
+        {"SELECT 1 /*!100000 + UNIX_TIMESTAMP() */", "UNIX_TIMESTAMP"},
+        {"SELECT id, v FROM t WHERE id = 1 FOR UPDATE", NULL},
+        {"SELECT 'NOW()' , `rand`() FROM t -- uuid()", NULL},
+        {"UPDATE t SET v = v + 1 WHERE id IN (1, 2)", NULL},
+        {"SELECT now FROM t", NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *fn = replay_nondeterministic(cases[i].sql, strlen(cases[i].sql), 0);
+        if (cases[i].fn == NULL)
+            assert_null(fn);
+        else
+            assert_string_equal(fn, cases[i].fn);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_record),
-        cmocka_unit_test(test_bound_and_refuse),
-        cmocka_unit_test(test_sum),
-        cmocka_unit_test(test_sum_ok_err),
+        cmocka_unit_test(test_record), cmocka_unit_test(test_bound_and_refuse),
+        cmocka_unit_test(test_sum),    cmocka_unit_test(test_sum_ok_err),
+        cmocka_unit_test(test_pop),    cmocka_unit_test(test_nondeterministic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -80,6 +80,9 @@ hy_status_t replay_add(struct replay_log *l, const uint8_t *pkt, uint32_t len) H
 void replay_refuse(struct replay_log *l);
 /* The last statement added got its answer, whose sum is `s`. */
 void replay_answer(struct replay_log *l, const struct replay_sum *s);
+/* Forget the last statement if it has no answer yet (the one in flight
+ * when the primary died, which is sent again after the replay instead). */
+void replay_pop(struct replay_log *l);
 /* Whether every statement is kept and answered: a replay may start. */
 bool replay_ok(const struct replay_log *l);
 /* Statement `i` (0 = the first): its packet. False past the last. */
@@ -92,5 +95,12 @@ void replay_sum_begin(struct replay_sum *s, bool result_only);
 /* Add one packet of the answer (`payload`, `len` bytes, of kind `kind`). */
 void replay_sum_packet(struct replay_sum *s, enum replay_pkt kind, const uint8_t *payload,
                        size_t len);
+
+/* The name of the first function in the SQL text `sql` (`len` bytes,
+ * lexed with the classifier's options `opts`) whose value is not the same
+ * when the statement runs again on another server (NOW(), RAND(), UUID(),
+ * CONNECTION_ID()...: the list is in replay.c and docs/failover.md), or
+ * NULL when it calls none. A statement calling one is not replayable. */
+const char *replay_nondeterministic(const char *sql, size_t len, unsigned opts);
 
 #endif
