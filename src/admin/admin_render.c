@@ -221,6 +221,10 @@ static void show_config_process(struct kv *kv, const struct config *cfg)
     kv_int(kv, "backend_read_timeout_ms", cfg->backend_read_timeout_ms);
     kv_bool(kv, "retry_primary_reads", cfg->retry_primary_reads);
     kv_int(kv, "retry_buffer_size", (long long)cfg->retry_buffer_size);
+    kv_bool(kv, "transaction_replay", cfg->transaction_replay);
+    kv_int(kv, "replay_max_size", (long long)cfg->replay_max_size);
+    kv_int(kv, "replay_timeout_ms", cfg->replay_timeout_ms);
+    kv_str(kv, "replay_checksum", cfg->replay_result_only ? "result_only" : "full");
 }
 
 /* The pools and the logins: accounts, auth plugins, the guard. */

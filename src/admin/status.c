@@ -60,6 +60,22 @@ const struct stat_field stat_fields[STAT_FIELDS] = {
      "Reads whose server died before the client got any of the answer, run again elsewhere "
      "(retry_primary_reads, retry_buffer_size).",
      offsetof(struct worker_stats, statements_retried)},
+    {"transactions_replayed", "halyard_transactions_replayed_total",
+     "Transactions open on a primary that died, run again on the new primary with every answer "
+     "the same as the client got, and gone on (transaction_replay).",
+     offsetof(struct worker_stats, transactions_replayed)},
+    {"replays_failed_mismatch", "halyard_replays_failed_mismatch_total",
+     "Replayed transactions an answer of which differed on the new primary: rolled back, the "
+     "client got error 1213.",
+     offsetof(struct worker_stats, replays_failed_mismatch)},
+    {"replays_failed_timeout", "halyard_replays_failed_timeout_total",
+     "Transactions not replayed because no new primary took them within replay_timeout_ms: "
+     "error 1927.",
+     offsetof(struct worker_stats, replays_failed_timeout)},
+    {"replays_refused", "halyard_replays_refused_total",
+     "Transactions lost with their primary that were not replayable (past replay_max_size, a "
+     "non-deterministic function, a prepared statement, a COMMIT in flight...): error 1927.",
+     offsetof(struct worker_stats, replays_refused)},
 };
 
 void status_worker_stats(struct worker *w, struct stat_values *out)

@@ -119,6 +119,23 @@ const struct config_key config_keys[] = {
      "read can still run elsewhere if its server dies before the end (at most buffer_size); a "
      "larger answer streams and a failure past this point is an error; 0 = stream at once",
      NULL},
+    {"transaction_replay", CONFIG_BOOL, "false", 0, 0,
+     "a transaction open on the primary when the primary dies is run again on the new primary "
+     "(within replay_timeout_ms) and goes on if every answer is the same as the client got; "
+     "otherwise the client gets error 1213 and the transaction is rolled back",
+     NULL},
+    {"replay_max_size", CONFIG_INT, "1048576", 1024, 67108864,
+     "bytes of statements an open transaction keeps for transaction_replay; a transaction past "
+     "it is not replayable (error 1927 as without transaction_replay)",
+     NULL},
+    {"replay_timeout_ms", CONFIG_INT, "10000", 100, 600000,
+     "milliseconds from the primary's death within which a transaction is replayed on the new "
+     "primary (waiting for it, connecting, running the statements again); past it, error 1927",
+     NULL},
+    {"replay_checksum", CONFIG_STRING, "full", 0, 0,
+     "what of each answer a replay compares: \"full\" (column definitions, rows, an OK's "
+     "affected rows and insert id, an ERR's code) or \"result_only\" (result rows only)",
+     "full|result_only"},
     {"default_auth_plugin", CONFIG_STRING, "mysql_native_password", 0, 0,
      "the authentication method the greeting offers clients",
      "mysql_native_password|caching_sha2_password"},

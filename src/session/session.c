@@ -282,6 +282,7 @@ void command_done(struct session *s)
         }
     }
     s->query.cmd_writes = false;
+    session_replay_done(s);
     bool readback = state_commit(s, s->io.resp.err_code == 0);
     state_moved_note(s);
     s->io.last_active = ev_now(s->w->loop);
@@ -497,8 +498,9 @@ bool down_parse(struct session *s)
                    stream_unparsed(st) > MYSQL_HEADER_SIZE &&
                    (st->b->data + st->scan + MYSQL_HEADER_SIZE)[0] == MYSQL_ERR &&
                    len + MYSQL_HEADER_SIZE <= st->b->cap;
-        if ((capture || track || err || s->query.internal == INT_PS_PREPARE ||
-             s->query.internal == INT_READBACK || s->query.internal == INT_XREAD) &&
+        if ((capture || track || err || session_replay_sums(s) ||
+             s->query.internal == INT_PS_PREPARE || s->query.internal == INT_READBACK ||
+             s->query.internal == INT_XREAD) &&
             len + MYSQL_HEADER_SIZE <= st->b->cap)
             peek = len; /* the whole first row, to read its value; a whole ERR or OK */
         if (stream_unparsed(st) < MYSQL_HEADER_SIZE + peek)
@@ -524,6 +526,7 @@ bool down_parse(struct session *s)
             ps_prepare_ok(s, pl, peek); /* before the tracker: it must not see our id */
         if (track && peek == len)
             session_track_note(s, pl, len);
+        session_replay_packet(s, pl, len, peek == len);
         uint16_t err_before = s->io.resp.err_code;
         enum mysql_resp_rc rc = mysql_resp_feed(&s->io.resp, pl, len);
         if (err && peek == len && err_before == 0 && s->io.resp.err_code != 0)
@@ -1125,8 +1128,12 @@ static enum next_step next_route(struct session *s, const struct next_cmd *c, ui
     if (s->state == SS_CLOSING)
         return NEXT_STOP;
     if (s->route.trx_lost != NULL && c->fits &&
-        (cmd == COM_QUERY || cmd == COM_STMT_EXECUTE || cmd == COM_STMT_PREPARE))
-        return next_trx_lost(s, c);
+        (cmd == COM_QUERY || cmd == COM_STMT_EXECUTE || cmd == COM_STMT_PREPARE)) {
+        if (session_replay_next(s, cmd, c->p, c->len) == REPLAY_STOP)
+            return NEXT_STOP; /* replayed first (session_replay.c) */
+        if (s->route.trx_lost != NULL)
+            return next_trx_lost(s, c);
+    }
     session_note_statement(s, cmd, c->p, next_avail(s, c->len));
     s->route.primary_wait_until = 0; /* a new statement gets the whole wait */
     *idx = session_route(s, cmd, c->p, c->len, next_avail(s, c->len));
@@ -1273,8 +1280,11 @@ static void next_forward(struct session *s, const struct next_cmd *c, uint32_t i
     s->query.set_option =
         (cmd == COM_SET_OPTION && c->len >= 3) ? (int)(c->p[1] | c->p[2] << 8) : -1;
     session_sysview_begin(s);
-    if (((s->query.connid != NULL && s->query.connid->n > 0) || session_sysview_rewrites(s)) &&
-        (cmd == COM_QUERY || cmd == COM_STMT_PREPARE) && c->fits)
+    bool rewrite =
+        ((s->query.connid != NULL && s->query.connid->n > 0) || session_sysview_rewrites(s)) &&
+        (cmd == COM_QUERY || cmd == COM_STMT_PREPARE) && c->fits;
+    session_replay_sent(s, cmd, c->p, c->len, c->fits, rewrite);
+    if (rewrite)
         command_forward_connid(s, cmd, c->p, c->len);
     else
         command_forward(s, cmd, c->len, exec_flags);

@@ -182,7 +182,7 @@ static void session_backend_failed_copied(struct session *s, const struct config
     }
     if (s->state != SS_WAIT_BACKEND)
         return;
-    if (session_fall_back(s, be))
+    if (session_replay_failed(s, why) || session_fall_back(s, be))
         return;
     if (err_payload == NULL && primary_retry(s, be))
         return;
@@ -205,23 +205,31 @@ static void session_backend_failed_copied(struct session *s, const struct config
         session_next_command(s);
 }
 
-/* Put the command kept by retry_keep back in front of `up`, to be routed
- * again. False when there is no room for it. */
-static bool retry_unread(struct session *s)
+bool up_unread(struct session *s, const uint8_t *payload, uint32_t len)
 {
     struct stream *st = &s->io.up;
+    uint32_t n = MYSQL_HEADER_SIZE + len;
     if (st->b != NULL && st->head != st->scan)
         return false; /* request bytes not flushed yet: cannot happen once answered */
     if (stream_reserve(st, &s->w->pool) != HY_OK)
         return false;
     stream_compact(st);
-    if (st->tail + s->route.retry_len > st->b->cap)
+    if (st->tail + n > st->b->cap)
         return false;
-    memmove(st->b->data + s->route.retry_len, st->b->data, st->tail);
-    memcpy(st->b->data, s->route.retry_pkt, s->route.retry_len);
-    st->tail += s->route.retry_len;
+    memmove(st->b->data + n, st->b->data, st->tail);
+    mysql_hdr_write(st->b->data, len, 0);
+    memcpy(st->b->data + MYSQL_HEADER_SIZE, payload, len);
+    st->tail += n;
     st->scan = st->head = 0;
     return true;
+}
+
+/* Put the command kept by retry_keep back in front of `up`, to be routed
+ * again. False when there is no room for it. */
+static bool retry_unread(struct session *s)
+{
+    return up_unread(s, s->route.retry_pkt + MYSQL_HEADER_SIZE,
+                     s->route.retry_len - MYSQL_HEADER_SIZE);
 }
 
 /* An autocommit read whose server (a replica, or the primary when
@@ -290,7 +298,7 @@ void session_backend_lost(struct session *s, struct bconn *bc, const char *why)
         snprintf(what, sizeof(what), "session %u: %s", s->id, why);
         backend_report_failure(be->rt, what);
     }
-    if (in_flight && session_retry(s, bc))
+    if (in_flight && (session_retry(s, bc) || session_replay_lost(s, bc)))
         return;
     if (s->route.ro_idx == (int)bc->idx)
         s->route.ro_idx = -1; /* its read-only transaction is gone with it */
@@ -386,6 +394,9 @@ void internal_progress(struct session *s)
         return;
     case INT_XREAD:
         session_fanout_xa_part(s);
+        return;
+    case INT_REPLAY:
+        session_replay_answer(s);
         return;
     case INT_SYNC:
         if (s->io.resp.err_code != 0 &&

@@ -41,6 +41,9 @@ const struct session_err_row session_err_table[SERR__COUNT] = {
     [SERR_BACKEND_LOST]          = {1927, "70100", "Lost connection to backend '%s' during %s"},
     [SERR_TRX_LOST]              = {1927, "70100", "Lost connection to backend '%s' during the "
                                    "transaction; it was rolled back"},
+    [SERR_REPLAY_MISMATCH]       = {1213, "40001", "Deadlock found when trying to get lock; try "
+                                   "restarting transaction (halyard: rolled back by a failover "
+                                   "of backend '%s' and not replayable: %s)"},
     [SERR_LID_LOST]              = {1927, "70100", "Lost connection to backend '%s', which held "
                                    "this session's LAST_INSERT_ID(): reconnect"},
     [SERR_KILLED]                = {1927, "70100", "Connection was killed"},

@@ -89,6 +89,7 @@ static void session_free(struct session *s)
     session_groups_free(s);
     free(s->values.diag_err);
     free(s->route.trx_lost);
+    session_replay_free(s);
     free(s->values.lid_lost);
     free(s->values.lid_unknown);
     free(s->io.broken_msg);

@@ -127,6 +127,8 @@ void session_trx_lost(struct session *s, const char *name)
     free(s->route.trx_lost);
     if ((s->route.trx_lost = strdup(name)) == NULL)
         session_mark_closing(s, END_NOMEM); /* the client must not miss it */
+    else
+        session_replay_arm(s, name);
 }
 
 void session_lid_lost(struct session *s, const char *name)

@@ -40,6 +40,10 @@ struct worker_stats {
     _Atomic uint64_t pool_stmt_evicted;   /* statements a pooled connection's cache closed */
     _Atomic uint64_t pool_restore_resets; /* restores by COM_RESET_CONNECTION (session_state.c) */
     _Atomic uint64_t statements_retried;  /* reads run again after their server died */
+    _Atomic uint64_t transactions_replayed;   /* open transactions run again on a new primary */
+    _Atomic uint64_t replays_failed_mismatch; /* ... whose answers differed: 1213 */
+    _Atomic uint64_t replays_failed_timeout;  /* ... with no new primary in time: 1927 */
+    _Atomic uint64_t replays_refused;         /* lost transactions that were not replayable */
 };
 
 /* From the owning worker's thread only. */

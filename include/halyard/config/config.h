@@ -368,6 +368,10 @@ struct config {
     int backend_read_timeout_ms;           /* a silent backend during a command; 0 = never */
     bool retry_primary_reads;              /* a safe read lost with the primary runs again */
     uint32_t retry_buffer_size;            /* a retryable read's answer held back up to this */
+    bool transaction_replay;               /* an open transaction runs again on a new primary */
+    uint32_t replay_max_size;              /* bytes of statements a transaction keeps for it */
+    int replay_timeout_ms;                 /* from the primary's death to the replay's end */
+    bool replay_result_only;               /* replay_checksum = "result_only" */
     bool pool_transaction;                 /* pool_mode = "transaction" (pool.h) */
     int pool_idle_timeout_ms;              /* 0 = never */
     int pool_max_age_ms;                   /* 0 = no limit */

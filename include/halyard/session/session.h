@@ -118,6 +118,7 @@ struct session {
     struct sess_prep prep;      /* prepared statements */
     struct sess_groups *groups; /* shards = true only: groups, fan-out, XA; else NULL */
     struct sess_kill kill;      /* KILL across sessions */
+    struct sess_replay *replay; /* transaction_replay: the open transaction's record, or NULL */
 };
 
 /* What `show sessions` says of one session (session_describe). */

@@ -95,6 +95,7 @@ enum internal_op {
     INT_PRECOMMIT,  /* the implicit COMMIT of a BEGIN inside a transaction (session_begin.c) */
     INT_XREAD,      /* a group's part of a scatter read in an XA transaction (session_fanout.c) */
     INT_SYSVIEW,    /* the columns of a server's process list (session_sysview.c) */
+    INT_REPLAY,     /* a statement of a transaction run again on a new primary (session_replay.c) */
 };
 
 /* What the client's next packet during login answers (SS_AUTH_SWITCH). */

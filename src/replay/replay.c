@@ -1,0 +1,260 @@
+/*
+ * replay.c: see replay.h.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "halyard/protocol/mysql_proto.h"
+#include "halyard/replay/replay.h"
+#include "halyard/sql/lexer.h"
+
+#define SUM_A0 0xcbf29ce484222325ull /* FNV-1a offset basis */
+#define SUM_B0 0x84222325cbf29ce4ull
+#define SUM_PA 0x100000001b3ull /* FNV prime */
+#define SUM_PB 0x9e3779b97f4a7c15ull
+
+void replay_init(struct replay_log *l, size_t max, bool result_only)
+{
+    memset(l, 0, sizeof(*l));
+    l->max = max;
+    l->result_only = result_only;
+}
+
+void replay_reset(struct replay_log *l)
+{
+    l->used = 0;
+    l->n = 0;
+    l->over = false;
+}
+
+void replay_free(struct replay_log *l)
+{
+    free(l->buf);
+    free(l->st);
+    replay_init(l, l->max, l->result_only);
+}
+
+/* Past the bound or refused: nothing more is kept, and what was is freed. */
+void replay_refuse(struct replay_log *l)
+{
+    free(l->buf);
+    free(l->st);
+    l->buf = NULL;
+    l->st = NULL;
+    l->used = l->cap = 0;
+    l->n = l->n_cap = 0;
+    l->over = true;
+}
+
+hy_status_t replay_add(struct replay_log *l, const uint8_t *pkt, uint32_t len)
+{
+    if (l->over)
+        return HY_OK;
+    if (len == 0 || len > l->max || l->used > l->max - len) {
+        replay_refuse(l);
+        return HY_OK;
+    }
+    if (l->used + len > l->cap) {
+        size_t cap = l->cap == 0 ? 1024 : l->cap;
+        while (cap < l->used + len)
+            cap *= 2;
+        uint8_t *b = realloc(l->buf, cap);
+        if (b == NULL) {
+            replay_refuse(l);
+            return HY_NOMEM;
+        }
+        l->buf = b;
+        l->cap = cap;
+    }
+    if (l->n == l->n_cap) {
+        uint32_t n = l->n_cap == 0 ? 16 : l->n_cap * 2;
+        struct replay_stmt *st = realloc(l->st, n * sizeof(*st));
+        if (st == NULL) {
+            replay_refuse(l);
+            return HY_NOMEM;
+        }
+        l->st = st;
+        l->n_cap = n;
+    }
+    memcpy(l->buf + l->used, pkt, len);
+    l->st[l->n] = (struct replay_stmt){.off = l->used, .len = len};
+    l->used += len;
+    l->n++;
+    return HY_OK;
+}
+
+void replay_answer(struct replay_log *l, const struct replay_sum *s)
+{
+    if (l->over || l->n == 0)
+        return;
+    struct replay_stmt *st = &l->st[l->n - 1];
+    st->answered = true;
+    st->sum_a = s->a;
+    st->sum_b = s->b;
+}
+
+void replay_pop(struct replay_log *l)
+{
+    if (l->over || l->n == 0 || l->st[l->n - 1].answered)
+        return;
+    l->n--;
+    l->used = l->st[l->n].off;
+}
+
+bool replay_ok(const struct replay_log *l)
+{
+    if (l->over)
+        return false;
+    for (uint32_t i = 0; i < l->n; i++)
+        if (!l->st[i].answered)
+            return false;
+    return true;
+}
+
+bool replay_stmt(const struct replay_log *l, uint32_t i, const uint8_t **pkt, uint32_t *len)
+{
+    if (l->over || i >= l->n)
+        return false;
+    *pkt = l->buf + l->st[i].off;
+    *len = l->st[i].len;
+    return true;
+}
+
+bool replay_check(const struct replay_log *l, uint32_t i, const struct replay_sum *s)
+{
+    return !l->over && i < l->n && l->st[i].answered && l->st[i].sum_a == s->a &&
+           l->st[i].sum_b == s->b;
+}
+
+void replay_sum_begin(struct replay_sum *s, bool result_only)
+{
+    s->a = SUM_A0;
+    s->b = SUM_B0;
+    s->result_only = result_only;
+}
+
+static void sum_bytes(struct replay_sum *s, const uint8_t *p, size_t n)
+{
+    uint64_t a = s->a, b = s->b;
+    for (size_t i = 0; i < n; i++) {
+        a = (a ^ p[i]) * SUM_PA;
+        b = (b + p[i] + 1) * SUM_PB;
+        b ^= b >> 29;
+    }
+    s->a = a;
+    s->b = b;
+}
+
+static void sum_u64(struct replay_sum *s, uint64_t v)
+{
+    uint8_t w[8];
+    for (int i = 0; i < 8; i++)
+        w[i] = (uint8_t)(v >> (8 * i));
+    sum_bytes(s, w, sizeof(w));
+}
+
+void replay_sum_packet(struct replay_sum *s, enum replay_pkt kind, const uint8_t *payload,
+                       size_t len)
+{
+    if (kind == REPLAY_PKT_OTHER || (s->result_only && kind != REPLAY_PKT_ROW))
+        return;
+    /* the packet's kind and length first: boundaries count */
+    uint8_t k = (uint8_t)kind;
+    sum_bytes(s, &k, 1);
+    if (kind == REPLAY_PKT_OK) {
+        /* affected rows and insert id; status, warnings and info differ
+         * between servers for the same outcome */
+        struct mysql_rd rd;
+        mysql_rd_init(&rd, payload, len);
+        (void)mysql_rd_u8(&rd);
+        uint64_t affected = mysql_rd_lenenc(&rd);
+        uint64_t insert_id = mysql_rd_lenenc(&rd);
+        sum_u64(s, rd.bad ? UINT64_MAX : affected);
+        sum_u64(s, rd.bad ? UINT64_MAX : insert_id);
+        return;
+    }
+    if (kind == REPLAY_PKT_ERR) {
+        sum_u64(s, len >= 3 ? (uint64_t)payload[1] | (uint64_t)payload[2] << 8 : UINT64_MAX);
+        return;
+    }
+    sum_u64(s, len);
+    sum_bytes(s, payload, len);
+}
+
+/* Functions whose value differs from one run (or server) to the next: the
+ * clock, random numbers and identifiers, the connection's own identity,
+ * and what the server is right now. A word of these followed by '(' or one
+ * of the clock's words alone (CURRENT_TIMESTAMP) makes a statement not
+ * replayable; a column of the same name does too (replay refused, never a
+ * wrong answer). */
+static const char *const nondet_funcs[] = {"NOW",
+                                           "SYSDATE",
+                                           "CURDATE",
+                                           "CURTIME",
+                                           "CURRENT_DATE",
+                                           "CURRENT_TIME",
+                                           "CURRENT_TIMESTAMP",
+                                           "LOCALTIME",
+                                           "LOCALTIMESTAMP",
+                                           "UTC_DATE",
+                                           "UTC_TIME",
+                                           "UTC_TIMESTAMP",
+                                           "UNIX_TIMESTAMP",
+                                           "RAND",
+                                           "RANDOM_BYTES",
+                                           "UUID",
+                                           "UUID_SHORT",
+                                           "SYS_GUID",
+                                           "CONNECTION_ID",
+                                           "CURRENT_USER",
+                                           "USER",
+                                           "SESSION_USER",
+                                           "SYSTEM_USER",
+                                           "LAST_INSERT_ID",
+                                           "ROW_COUNT",
+                                           "FOUND_ROWS",
+                                           "SLEEP",
+                                           "BENCHMARK",
+                                           "GET_LOCK",
+                                           "RELEASE_LOCK",
+                                           "IS_FREE_LOCK",
+                                           "IS_USED_LOCK",
+                                           "MASTER_POS_WAIT",
+                                           "MASTER_GTID_WAIT",
+                                           "NEXTVAL",
+                                           "LASTVAL",
+                                           "SETVAL",
+                                           NULL};
+/* Those that are values without parentheses too. */
+static const char *const nondet_words[] = {
+    "CURRENT_DATE", "CURRENT_TIME", "CURRENT_TIMESTAMP", "LOCALTIME",    "LOCALTIMESTAMP",
+    "UTC_DATE",     "UTC_TIME",     "UTC_TIMESTAMP",     "CURRENT_USER", NULL};
+
+static const char *nondet_find(const char *const *list, const unsigned char *p, size_t n)
+{
+    for (size_t i = 0; list[i] != NULL; i++)
+        if (ci_equal(p, n, list[i]))
+            return list[i];
+    return NULL;
+}
+
+const char *replay_nondeterministic(const char *sql, size_t len, unsigned opts)
+{
+    kw_ready();
+    struct lexer lx;
+    lex_init(&lx, sql, len, opts, NULL);
+    struct token t, next;
+    lex_next(&lx, &t);
+    while (t.type != T_END) {
+        lex_next(&lx, &next);
+        if (t.type == T_WORD) {
+            const unsigned char *w = (const unsigned char *)sql + t.off;
+            const char *f = next.type == T_LPAREN ? nondet_find(nondet_funcs, w, t.len)
+                                                  : nondet_find(nondet_words, w, t.len);
+            if (f != NULL)
+                return f;
+        }
+        t = next;
+    }
+    return NULL;
+}

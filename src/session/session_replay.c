@@ -1,0 +1,432 @@
+/*
+ * session_replay.c: transaction_replay, the session's side of replay.h;
+ * part of the session module (session_int.h).
+ *
+ * Recording. While a transaction is open on the primary, each COM_QUERY
+ * the client sends there is kept (session_replay_sent, as the client sent
+ * it) and the checksum of its answer is built packet by packet as the
+ * answer goes by (session_replay_packet, from down_parse) and kept when
+ * the answer ends (session_replay_done, from command_done). The record is
+ * emptied when the primary's answer says no transaction is open. A
+ * statement that could give another answer or another effect when run
+ * again (a non-deterministic function, a user variable set, a lock, a
+ * sequence, a stored routine, several statements, CONNECTION_ID()...: see
+ * session_replay_note), a prepared statement, an answer larger than the
+ * buffer, or a record past replay_max_size makes the transaction not
+ * replayable: it fails as without transaction_replay.
+ *
+ * Replaying. When the primary dies with a transaction open, the session
+ * is told through session_trx_lost (an idle connection closed, or the
+ * monitor moved the primary), or the statement in flight broke
+ * (session_replay_lost: it is put back in front of `up` when the client
+ * got none of its answer and it cannot have ended the transaction).
+ * Either way the next statement of the client finds the transaction lost
+ * and, if it is armed, session_replay_next runs it again first: it waits
+ * (polling) for a usable primary other than the one that failed, brings
+ * the session's state there (ensure_backend), runs the statements one by
+ * one as INT_REPLAY and compares each answer's checksum. All equal: the
+ * client's statement goes on there as if nothing happened. One differs:
+ * ROLLBACK there, and the client's statement gets 1213 (40001), which
+ * applications retry. No primary within replay_timeout_ms: 1927 as
+ * before. A COMMIT in flight is never run again (it may have committed):
+ * 1927 as before.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "halyard/cluster/backend.h"
+#include "halyard/cluster/stats.h"
+#include "halyard/core/log.h"
+#include "halyard/protocol/mysql_proto.h"
+#include "halyard/replay/replay.h"
+#include "halyard/session/session.h"
+#include "halyard/session/session_err.h"
+#include "halyard/session/worker.h"
+#include "session_int.h"
+
+#define REPLAY_POLL 0.02 /* seconds between looks for a usable primary */
+
+enum replay_phase {
+    RP_RECORD,   /* recording (or nothing open) */
+    RP_ARMED,    /* the transaction was lost: replayed at the client's next statement */
+    RP_RUN,      /* its statements run again on the new primary (INT_REPLAY) */
+    RP_ROLLBACK, /* an answer differed: ROLLBACK there, then 1213 */
+};
+
+struct sess_replay {
+    struct session *s;
+    struct replay_log log;
+    enum replay_phase phase;
+    bool stmt_safe;   /* the statement routed last may run again (session_replay_note) */
+    bool stmt_resend; /* ... and, in flight when the primary died, cannot have committed */
+    bool resend;      /* the statement in flight may be sent again */
+    bool summing;     /* the client's answer read now is summed into `sum` */
+    bool sum_cut;     /* a packet of the answer summed was not whole in the buffer */
+    struct replay_sum sum;
+    uint32_t next;     /* RP_RUN: the statement whose answer comes next */
+    double deadline;   /* RP_ARMED, RP_RUN: ev_now() past which the replay gives up */
+    uint64_t fail_gen; /* backend_generation() when the primary last failed us */
+    ev_timer wait;     /* RP_ARMED: polls for a usable primary */
+    char stmt_why[80]; /* why the statement routed last may not run again */
+    char why[120];     /* why the record is not replayable, or the answer that differed */
+};
+
+/* The session's record, created when transaction_replay is on (and the
+ * listener is not a shards listener, whose transactions halyard begins
+ * itself). */
+static struct sess_replay *replay_of(struct session *s)
+{
+    if (s->replay != NULL || !s->cfg->transaction_replay || s->groups != NULL)
+        return s->replay;
+    struct sess_replay *rp = calloc(1, sizeof(*rp));
+    if (rp == NULL)
+        return NULL;
+    rp->s = s;
+    replay_init(&rp->log, s->cfg->replay_max_size, s->cfg->replay_result_only);
+    ev_init(&rp->wait, session_replay_wait_cb);
+    s->replay = rp;
+    return rp;
+}
+
+void session_replay_free(struct session *s)
+{
+    struct sess_replay *rp = s->replay;
+    if (rp == NULL)
+        return;
+    ev_timer_stop(s->w->loop, &rp->wait);
+    replay_free(&rp->log);
+    free(rp);
+    s->replay = NULL;
+}
+
+/* Not replayable, for `why` (the first reason is kept). */
+static void replay_refuse_why(struct sess_replay *rp, const char *why)
+{
+    if (!rp->log.over)
+        snprintf(rp->why, sizeof(rp->why), "%s", why);
+    replay_refuse(&rp->log);
+    rp->summing = false;
+}
+
+/* The record starts again: no transaction is open. */
+static void replay_clear(struct sess_replay *rp)
+{
+    replay_reset(&rp->log);
+    rp->log.max = rp->s->cfg->replay_max_size;
+    rp->log.result_only = rp->s->cfg->replay_result_only;
+    rp->phase = RP_RECORD;
+    rp->why[0] = '\0';
+    rp->summing = false;
+}
+
+void session_replay_note(struct session *s, const struct classify_result *r, const uint8_t *p,
+                         uint32_t len, bool fits)
+{
+    struct sess_replay *rp = replay_of(s);
+    if (rp == NULL)
+        return;
+    const uint32_t unsafe = CLF_MULTI | CLF_UNTERMINATED | CLF_TOO_LONG | CLF_SELECT_INTO |
+                            CLF_USER_VAR_SET | CLF_LAST_INSERT_ID | CLF_PREV_STMT | CLF_USER_LOCK |
+                            CLF_SEQUENCE | CLF_ROUTINE_CALL | CLF_UVARS_OPAQUE | CLF_STATE_OPAQUE |
+                            CLF_DIAG | CLF_XA | CLF_LOCK_TABLES | CLF_TEMP_TABLE_CREATED;
+    rp->stmt_safe = rp->stmt_resend = false;
+    const char *fn = NULL;
+    if (!fits)
+        snprintf(rp->stmt_why, sizeof(rp->stmt_why), "a statement larger than the buffer");
+    else if (r->flags & unsafe)
+        snprintf(rp->stmt_why, sizeof(rp->stmt_why),
+                 "a statement with effects on its connection (%s)",
+                 (r->flags & CLF_MULTI) ? "several statements" : "variables, locks, routines");
+    else if ((fn = replay_nondeterministic((const char *)p + 1, len - 1, s->route.lex_opts)))
+        snprintf(rp->stmt_why, sizeof(rp->stmt_why), "a statement calling %s()", fn);
+    else
+        rp->stmt_safe = true;
+    /* in flight when the primary died, only these cannot have committed */
+    rp->stmt_resend = rp->stmt_safe && (r->kind == CL_READ || r->kind == CL_TXN_SAVEPOINT ||
+                                        (r->kind == CL_WRITE && (r->flags & CLF_DML)));
+}
+
+void session_replay_sent(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len, bool fits,
+                         bool rewritten)
+{
+    struct sess_replay *rp = s->replay;
+    if (rp == NULL || rp->phase != RP_RECORD)
+        return;
+    /* session_replay_note's verdict is for this statement only: one that
+     * did not pass there (routed otherwise) is not known to be safe */
+    bool safe = rp->stmt_safe;
+    rp->stmt_safe = false;
+    rp->summing = false;
+    if (!s->cfg->transaction_replay || s->conns.cur == NULL ||
+        s->conns.cur->idx != s->route.primary || s->route.ro_idx >= 0 || cmd == COM_PING)
+        return;
+    if (cmd != COM_QUERY) {
+        replay_refuse_why(rp, cmd == COM_STMT_EXECUTE ? "a prepared statement"
+                                                      : "a command other than COM_QUERY");
+        return;
+    }
+    if (!fits || !safe || rewritten || (s->who.ext_caps & MARIADB_CLIENT_CACHE_METADATA)) {
+        replay_refuse_why(rp, safe ? "a statement halyard rewrote" : rp->stmt_why);
+        return;
+    }
+    if (replay_add(&rp->log, p, len) != HY_OK || rp->log.over) {
+        replay_refuse_why(rp, "past replay_max_size");
+        return;
+    }
+    replay_sum_begin(&rp->sum, rp->log.result_only);
+    rp->summing = true;
+    rp->sum_cut = false;
+    rp->resend = rp->stmt_resend;
+}
+
+/* Whether the answer read now is summed: the client's statement being
+ * recorded, or one run again. */
+bool session_replay_sums(const struct session *s)
+{
+    const struct sess_replay *rp = s->replay;
+    return rp != NULL && ((s->query.internal == INT_NONE && rp->summing) ||
+                          (s->query.internal == INT_REPLAY && rp->phase == RP_RUN));
+}
+
+/* What a packet of the answer is, from the tracker before it is fed. */
+static enum replay_pkt packet_kind(const struct mysql_resp *r, const uint8_t *pl, uint32_t len)
+{
+    if (mysql_resp_row_next(r, pl, len))
+        return REPLAY_PKT_ROW;
+    if (mysql_resp_colcount_next(r, pl, len))
+        return REPLAY_PKT_COLDEF;
+    if (len > 0 && pl[0] == MYSQL_ERR)
+        return len >= 3 && pl[1] == 0xff && pl[2] == 0xff ? REPLAY_PKT_OTHER /* progress */
+                                                          : REPLAY_PKT_ERR;
+    if (len > 0 && pl[0] == MYSQL_OK && mysql_resp_ok_fits(r))
+        return REPLAY_PKT_OK;
+    if (len > 0 && mysql_is_eof(pl[0], len, (r->caps & CLIENT_DEPRECATE_EOF) != 0))
+        return REPLAY_PKT_OTHER;
+    return REPLAY_PKT_COLDEF;
+}
+
+void session_replay_packet(struct session *s, const uint8_t *pl, uint32_t len, bool whole)
+{
+    if (!session_replay_sums(s))
+        return;
+    struct sess_replay *rp = s->replay;
+    if (!whole) {
+        rp->sum_cut = true;
+        return;
+    }
+    replay_sum_packet(&rp->sum, packet_kind(&s->io.resp, pl, len), pl, len);
+}
+
+void session_replay_done(struct session *s)
+{
+    struct sess_replay *rp = s->replay;
+    if (rp == NULL || rp->phase != RP_RECORD)
+        return;
+    if (rp->summing) {
+        rp->summing = false;
+        if (rp->sum_cut)
+            replay_refuse_why(rp, "an answer larger than the buffer");
+        else
+            replay_answer(&rp->log, &rp->sum);
+    }
+    bool primary = s->conns.cur == NULL || s->conns.cur->idx == s->route.primary;
+    if (primary && !(s->route.status & SERVER_STATUS_IN_TRANS))
+        replay_clear(rp);
+}
+
+void session_replay_arm(struct session *s, const char *name)
+{
+    struct sess_replay *rp = s->replay;
+    if (rp == NULL || rp->phase != RP_RECORD || (rp->log.n == 0 && !rp->log.over))
+        return;
+    if (!s->cfg->transaction_replay || !replay_ok(&rp->log)) {
+        stat_inc(&s->w->stats.replays_refused);
+        slog_info(s, "the transaction lost with %s is not replayable: %s", name,
+                  rp->why[0] != '\0' ? rp->why : "a statement was in flight");
+        replay_clear(rp);
+        return;
+    }
+    rp->phase = RP_ARMED;
+    rp->deadline = ev_now(s->w->loop) + s->cfg->replay_timeout_ms / 1000.0;
+    rp->fail_gen = UINT64_MAX;
+    slog_info(s, "the transaction lost with %s (%u statements) is replayed first", name, rp->log.n);
+}
+
+bool session_replay_lost(struct session *s, struct bconn *bc)
+{
+    struct sess_replay *rp = s->replay;
+    if (rp == NULL || rp->phase != RP_RECORD || bc->idx != s->route.primary ||
+        !(s->route.status & SERVER_STATUS_IN_TRANS) || s->route.pinned || s->route.uvars_opaque ||
+        s->query.internal != INT_NONE)
+        return false;
+    const uint8_t *pkt;
+    uint32_t len;
+    if (!rp->summing || !rp->resend || s->io.down_sent || s->io.req_open || s->io.resp_done ||
+        !replay_stmt(&rp->log, rp->log.n - 1, &pkt, &len)) {
+        if (rp->summing)
+            replay_refuse_why(rp, !rp->resend ? "a statement in flight that may have committed"
+                                              : "a statement in flight partly answered");
+        if (s->cfg->transaction_replay && rp->log.over) {
+            stat_inc(&s->w->stats.replays_refused);
+            slog_info(s, "the transaction lost with %s is not replayable: %s", bc->be->name,
+                      rp->why);
+        }
+        return false; /* session_backend_lost answers it; the record is refused */
+    }
+    if (!up_unread(s, pkt, len))
+        return false;
+    rp->summing = false;
+    replay_pop(&rp->log);
+    slog_info(s, "backend %s died during the transaction: replaying it, then its statement",
+              bc->be->name);
+    query_end(s, true);
+    s->query.digest_pending = false;
+    s->query.qlog_pending = false;
+    session_trx_lost(s, bc->be->name); /* arms the replay */
+    s->route.status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
+    bconn_close(bc);
+    stream_release(&s->io.down, &s->w->pool);
+    session_set_state(s, SS_IDLE);
+    session_next_command(s);
+    return true;
+}
+
+/* Wait for a usable primary (another one than failed us last). */
+static void replay_wait(struct session *s)
+{
+    struct sess_replay *rp = s->replay;
+    rp->phase = RP_ARMED;
+    if (s->state != SS_WAIT_BACKEND)
+        session_set_state(s, SS_WAIT_BACKEND);
+    ev_io_stop(s->w->loop, &s->client.rio);
+    ev_timer_set(&rp->wait, REPLAY_POLL, REPLAY_POLL);
+    ev_timer_start(s->w->loop, &rp->wait);
+}
+
+void session_replay_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)revents;
+    struct sess_replay *rp = container_of(w, struct sess_replay, wait);
+    struct session *s = rp->s;
+    if (s->state != SS_WAIT_BACKEND || rp->phase != RP_ARMED) {
+        ev_timer_stop(loop, w);
+        return;
+    }
+    bool ready = backend_primary_index(s->cfg) >= 0 && backend_generation() != rp->fail_gen;
+    if (!ready && ev_now(loop) < rp->deadline)
+        return; /* the timer repeats */
+    ev_timer_stop(loop, w);
+    session_set_state(s, SS_IDLE);
+    session_next_command(s); /* back in session_replay_next */
+    session_reap(s);
+}
+
+/* The client's statement (whole at up.scan) gets 1213 with rp->why, and
+ * the session goes on without a transaction. */
+static void replay_answer_client(struct session *s)
+{
+    struct sess_replay *rp = s->replay;
+    session_timer_stop(s);
+    if (s->state != SS_IDLE)
+        session_set_state(s, SS_IDLE);
+    struct stream *st = &s->io.up;
+    consume_packet(s, mysql_hdr_len(st->b->data + st->scan));
+    session_err(s, 1, SERR_REPLAY_MISMATCH, s->route.trx_lost, rp->why);
+    free(s->route.trx_lost);
+    s->route.trx_lost = NULL;
+    s->route.status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
+    replay_clear(rp);
+}
+
+/* Run statement rp->next again, or, all run, let the client's go on. */
+static void replay_send_next(struct session *s)
+{
+    struct sess_replay *rp = s->replay;
+    const uint8_t *pkt;
+    uint32_t len;
+    double left = rp->deadline - ev_now(s->w->loop);
+    int ms = left > 1.0 ? (int)(left * 1000) : 1000;
+    if (replay_stmt(&rp->log, rp->next, &pkt, &len)) {
+        replay_sum_begin(&rp->sum, rp->log.result_only);
+        rp->sum_cut = false;
+        internal_send(s, INT_REPLAY, pkt[0], pkt + 1, len - 1, ms);
+        return;
+    }
+    stat_inc(&s->w->stats.transactions_replayed);
+    slog_info(s, "transaction replayed on %s: %u statements, every answer the same",
+              s->cfg->backends[s->route.primary].name, rp->log.n);
+    rp->phase = RP_RECORD;
+    free(s->route.trx_lost);
+    s->route.trx_lost = NULL;
+    s->route.status |= SERVER_STATUS_IN_TRANS;
+    session_timer_stop(s);
+    session_set_state(s, SS_IDLE);
+    session_next_command(s);
+}
+
+int session_replay_next(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len)
+{
+    struct sess_replay *rp = s->replay;
+    if (rp == NULL || rp->phase != RP_ARMED)
+        return REPLAY_NO;
+    if (cmd == COM_QUERY && session_text_is((const char *)p + 1, len - 1, "ROLLBACK", NULL)) {
+        replay_clear(rp); /* what it would have done: next_trx_lost answers OK */
+        return REPLAY_NO;
+    }
+    if (!s->cfg->transaction_replay || ev_now(s->w->loop) >= rp->deadline) {
+        stat_inc(&s->w->stats.replays_failed_timeout);
+        slog_warn(s, "no primary took the transaction lost with %s within replay_timeout_ms",
+                  s->route.trx_lost);
+        replay_clear(rp);
+        return REPLAY_NO;
+    }
+    if (backend_primary_index(s->cfg) < 0 || backend_generation() == rp->fail_gen) {
+        replay_wait(s);
+        return REPLAY_STOP;
+    }
+    if (!ensure_backend(s, s->route.primary))
+        return REPLAY_STOP; /* back here once it is ready, or in session_replay_failed */
+    rp->phase = RP_RUN;
+    rp->next = 0;
+    replay_send_next(s);
+    return REPLAY_STOP;
+}
+
+void session_replay_answer(struct session *s)
+{
+    struct sess_replay *rp = s->replay;
+    if (rp->phase == RP_ROLLBACK) {
+        replay_answer_client(s);
+        session_next_command(s);
+        return;
+    }
+    if (rp->sum_cut || !replay_check(&rp->log, rp->next, &rp->sum)) {
+        stat_inc(&s->w->stats.replays_failed_mismatch);
+        snprintf(rp->why, sizeof(rp->why), "statement %u of %u answered differently", rp->next + 1,
+                 rp->log.n);
+        slog_warn(s, "replay on %s: %s: rolled back", s->cfg->backends[s->route.primary].name,
+                  rp->why);
+        rp->phase = RP_ROLLBACK;
+        internal_query(s, INT_REPLAY, "ROLLBACK", s->cfg->connect_timeout_ms);
+        return;
+    }
+    rp->next++;
+    replay_send_next(s);
+}
+
+bool session_replay_failed(struct session *s, const char *why)
+{
+    struct sess_replay *rp = s->replay;
+    if (rp == NULL || rp->phase == RP_RECORD)
+        return false;
+    if (rp->phase == RP_ROLLBACK) { /* gone with its connection anyway */
+        replay_answer_client(s);
+        session_next_command(s);
+        return true;
+    }
+    slog_info(s, "replay: the primary failed (%s): waiting for a usable one", why);
+    rp->fail_gen = backend_generation();
+    replay_wait(s);
+    return true;
+}
