@@ -316,6 +316,13 @@ static void show_config_backup(struct kv *kv, const struct config *cfg)
     kv_str(kv, "backup.compression", cfg->backup.compression_name);
     kv_str(kv, "backup.encryption_key_file", cfg->backup.encryption_key_file); /* the path only */
     kv_strings(kv, "backup.decryption_key_files", &cfg->backup.decryption_key_files);
+    kv_int(kv, "cache.size_mb", cfg->cache.size_bytes / (1024 * 1024));
+    kv_str(kv, "cache.user", cfg->cache.user);
+    kv_str(kv, "cache.password",
+           cfg->cache.password != NULL && cfg->cache.password[0] ? "(hidden)" : "");
+    kv_u64(kv, "cache.server_id", cfg->cache.server_id);
+    kv_int(kv, "cache.settle_ms", cfg->cache.settle_ms);
+    kv_int(kv, "cache.max_lag_ms", cfg->cache.max_lag_ms);
 }
 
 /* Failover, zones and fencing, replication. */
@@ -693,7 +700,11 @@ static void show_config_rules(struct kv *kv, const struct config *cfg)
         kv_str(kv, elem_key(&l, "schema", k, sizeof(k)), opt_str(x->schema));
         kv_str(kv, elem_key(&l, "client", k, sizeof(k)), opt_str(x->client));
         kv_strings(kv, elem_key(&l, "no_where", k, sizeof(k)), &x->no_where);
-        kv_str(kv, elem_key(&l, "action", k, sizeof(k)), block ? "block" : "route");
+        bool cache = x->action == RULE_ACTION_CACHE;
+        kv_str(kv, elem_key(&l, "action", k, sizeof(k)),
+               block   ? "block"
+               : cache ? "cache"
+                       : "route");
         kv_str(kv, elem_key(&l, "route", k, sizeof(k)), x->route_name);
         if (block)
             kv_int(kv, elem_key(&l, "error_code", k, sizeof(k)), x->error_code);
@@ -701,6 +712,13 @@ static void show_config_rules(struct kv *kv, const struct config *cfg)
             kv_str(kv, elem_key(&l, "error_code", k, sizeof(k)), NULL);
         kv_str(kv, elem_key(&l, "error_sqlstate", k, sizeof(k)), block ? x->error_sqlstate : NULL);
         kv_str(kv, elem_key(&l, "error_message", k, sizeof(k)), x->error_message);
+        if (cache) {
+            kv_int(kv, elem_key(&l, "ttl_ms", k, sizeof(k)), x->ttl_ms);
+            kv_int(kv, elem_key(&l, "max_result_bytes", k, sizeof(k)), x->max_result_bytes);
+        } else {
+            kv_str(kv, elem_key(&l, "ttl_ms", k, sizeof(k)), NULL);
+            kv_str(kv, elem_key(&l, "max_result_bytes", k, sizeof(k)), NULL);
+        }
         elem_end(&l);
     }
     list_end(&l);

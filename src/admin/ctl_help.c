@@ -100,6 +100,8 @@ static const struct {
      "ERR and exit 1), showing its progress (the bytes of the dump written so far); not with "
      "--json"},
     {"backup verified", "(sent by halyardctl backup verify itself)"},
+    {"show cache", "halyardctl show cache"},
+    {"flush cache", "halyardctl flush cache shop.orders"},
 };
 
 const char *ctl_help_example(const char *words)

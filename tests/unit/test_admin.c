@@ -702,7 +702,7 @@ static void test_render_help(void **state)
         assert_int_equal(admin_parse(cmdline, strlen(cmdline), &cmd, err, sizeof(err)), HY_OK);
         parsed++;
     }
-    assert_int_equal(parsed, 27);
+    assert_int_equal(parsed, 29);
     free(text);
     textbuf_reset(&sb);
     admin_render_help(&sb, true);
@@ -795,7 +795,8 @@ static void test_render_config(void **state)
                            "\"match_text\":\"\",\"user\":\"\",\"users\":[],\"schema\":\"\","
                            "\"client\":\"\",\"no_where\":[],"
                            "\"action\":\"route\",\"route\":\"replica\",\"error_code\":null,"
-                           "\"error_sqlstate\":null,\"error_message\":null},"));
+                           "\"error_sqlstate\":null,\"error_message\":null,\"ttl_ms\":null,"
+                           "\"max_result_bytes\":null},"));
     assert_int_equal(sb.data[0], '{');
     assert_string_equal(sb.data + sb.len - 3, "]}\n");
     textbuf_free(&sb);

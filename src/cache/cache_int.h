@@ -1,0 +1,29 @@
+/*
+ * cache_int.h: what cache.c offers the binary log reader (cache_follow.c).
+ */
+#ifndef HALYARD_CACHE_INT_H
+#define HALYARD_CACHE_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "halyard/core/core.h"
+#include "halyard/core/gtid.h"
+
+struct config;
+
+/* The reader starts streaming from `from` (or stops: from NULL): the
+ * cache is emptied either way. `source`: the backend's name. */
+void cache_stream_reset(const struct gtid_pos *from, const char *source);
+/* One event of the stream (`body_end`: without its checksum). */
+void cache_stream_event(const uint8_t *ev, size_t body_end);
+/* The primary's position read at `sent_at` (cache_clock()): hits may be
+ * served once the reader has applied it. */
+void cache_stream_primary(const struct gtid_pos *pos, double sent_at);
+
+/* The store's bound and timings, on or off, from cfg (start, reload). */
+hy_status_t cache_shared_configure(const struct config *cfg) HY_MUSTCHECK;
+/* The store freed, the cache off (stop). */
+void cache_shared_free(void);
+
+#endif /* HALYARD_CACHE_INT_H */

@@ -1,0 +1,135 @@
+"""The query cache (issue 30), against a real primary and its binary log.
+
+A `cache` rule keeps the answers of the SELECTs it matches; the cache's
+reader follows the primary's binary log and drops an answer when its table
+changes, whoever changed it. These tests prove a hit by changing a row on
+the primary with sql_log_bin = 0 (a change the binary log never sees, so
+nothing drops the entry): the old answer coming back through halyard is
+the cached one. Every other change goes through the binary log and must be
+seen at once.
+"""
+
+import pymysql
+import pytest
+
+from util import admin_json, wait_until
+
+CACHE = {"user": "backup", "password": "backup", "settle_ms": 0}
+RULES = [{"name": "reads", "match_text": r"(?i)^\s*SELECT", "action": "cache", "ttl_ms": 60000}]
+
+
+def q(conn, sql):
+    with conn.cursor() as cur:
+        cur.execute(sql)
+        return cur.fetchall()
+
+
+@pytest.fixture
+def schema(cluster):
+    cluster.sql(0, "CREATE DATABASE IF NOT EXISTS qc")
+    cluster.sql(0, "CREATE OR REPLACE TABLE qc.t (id INT PRIMARY KEY, v INT)")
+    cluster.sql(0, "INSERT INTO qc.t VALUES (1, 10), (2, 20)")
+    cluster.sync()
+    return "qc"
+
+
+def silent_update(cluster, sql):
+    """A change the binary log does not see, made on every server (a read
+    the cache does not answer may go to a replica)."""
+    for node in range(len(cluster.nodes)):
+        c = cluster.root_connect(node, autocommit=True)
+        try:
+            q(c, "SET sql_log_bin = 0")
+            q(c, sql)
+        finally:
+            c.close()
+
+
+def cache_status(h):
+    return admin_json(f"/tmp/halyard-{h.port}.sock", "show cache")
+
+
+@pytest.fixture
+def cached(start_halyard, schema):
+    h = start_halyard(rules=RULES, cache=CACHE)
+    wait_until(lambda: cache_status(h)["streaming"], what="the cache's reader streaming")
+    return h
+
+
+def warm(conn, sql, want):
+    """Run sql until its answer comes from the cache (a silent change on
+    the primary would not show), returning the answer."""
+    return wait_until(lambda: q(conn, sql) == want and q(conn, sql), what=f"{sql} answered")
+
+
+def test_hit_then_a_write_through_halyard_invalidates(cached, cluster):
+    c = cached.connect(database="qc", autocommit=True)
+    sql = "SELECT v FROM t WHERE id = 1"
+    assert q(c, sql) == ((10,),)
+    silent_update(cluster, "UPDATE qc.t SET v = 11 WHERE id = 1")
+    # the answer comes from the cache: the silent change does not show
+    wait_until(lambda: cache_status(cached)["entries"] >= 1, what="the entry kept")
+    assert q(c, sql) == ((10,),)
+    st = cache_status(cached)
+    assert st["hits"] >= 1, st
+    # a write through halyard (another session): the binary log drops it
+    w = cached.connect(database="qc", autocommit=True)
+    q(w, "UPDATE t SET v = 12 WHERE id = 1")
+    assert q(c, sql) == ((12,),)
+    assert q(w, sql) == ((12,),)
+
+
+def test_a_write_direct_to_the_primary_invalidates(cached, cluster):
+    c = cached.connect(database="qc", autocommit=True)
+    sql = "SELECT v FROM t WHERE id = 2"
+    assert q(c, sql) == ((20,),)
+    wait_until(lambda: cache_status(cached)["entries"] >= 1, what="the entry kept")
+    d = cluster.connect(0, database="qc", autocommit=True)
+    q(d, "UPDATE t SET v = 21 WHERE id = 2")
+    # seen as soon as the reader applied it: well under a second
+    wait_until(lambda: q(c, sql) == ((21,),), timeout=2, what="the direct write seen")
+    st = cache_status(cached)
+    assert st["invalidated_row"] >= 1, st
+
+
+def test_a_session_reads_its_own_write(cached, cluster):
+    c = cached.connect(database="qc", autocommit=True)
+    sql = "SELECT v FROM t WHERE id = 1"
+    for i in range(30):
+        q(c, f"UPDATE t SET v = {100 + i} WHERE id = 1")
+        assert q(c, sql) == ((100 + i,),)
+
+
+def test_nothing_cached_in_a_transaction_and_sql_no_cache_bypasses(cached, cluster):
+    c = cached.connect(database="qc", autocommit=True)
+    sql = "SELECT v FROM t WHERE id = 1"
+    assert q(c, sql) == ((10,),)
+    wait_until(lambda: cache_status(cached)["entries"] >= 1, what="the entry kept")
+    silent_update(cluster, "UPDATE qc.t SET v = 13 WHERE id = 1")
+    assert q(c, sql) == ((10,),)  # the cached answer
+    # inside a transaction: the server answers
+    q(c, "BEGIN")
+    assert q(c, sql) == ((13,),)
+    q(c, "COMMIT")
+    # SQL_NO_CACHE and the hint: the server answers
+    assert q(c, "SELECT SQL_NO_CACHE v FROM t WHERE id = 1") == ((13,),)
+    assert q(c, "SELECT /* halyard:nocache */ v FROM t WHERE id = 1") == ((13,),)
+    # autocommit off: a transaction opens at the first statement
+    q(c, "SET autocommit = 0")
+    assert q(c, sql) == ((13,),)
+    q(c, "ROLLBACK")
+
+
+def test_flush_cache(cached, cluster):
+    c = cached.connect(database="qc", autocommit=True)
+    sql = "SELECT v FROM t WHERE id = 2"
+    assert q(c, sql) == ((20,),)
+    wait_until(lambda: cache_status(cached)["entries"] >= 1, what="the entry kept")
+    silent_update(cluster, "UPDATE qc.t SET v = 22 WHERE id = 2")
+    got = q(c, sql)
+    st = cache_status(cached)
+    assert got == ((20,),), {k: st[k] for k in ("lag_ms", "entries", "hits", "misses",
+                                               "streaming", "reader_resets")}
+    out = admin_json(f"/tmp/halyard-{cached.port}.sock", "flush cache qc.t")
+    assert out["dropped"] >= 1, out
+    assert q(c, sql) == ((22,),)
