@@ -22,10 +22,16 @@
  * that rebuild it, which hold sql_mode, time_zone, the character sets,
  * the role ...), and the statement's exact text.
  *
- * The answer is served as stored: it was filled outside a transaction
- * with autocommit on, one result, no warnings, and is served only under
- * the same conditions, so its sequence ids (from 1), status flags and
- * warning count are the asking session's.
+ * The answer kept is the packets this client was sent, as it was sent
+ * them: the column count packet halyard rewrites for a client with
+ * MARIADB_CLIENT_CACHE_METADATA (session_meta.c) is recorded as
+ * rewritten, and a fill whose packets do not run from sequence id 1 with
+ * no gap is not kept. The key holds the capabilities (DEPRECATE_EOF, the
+ * MariaDB extended ones), so a hit goes only to a client that negotiated
+ * the same framing. It was filled outside a transaction with autocommit
+ * on, one result, no warnings, and is served only under the same
+ * conditions, so its sequence ids, status flags and warning count are the
+ * asking session's: byte for byte what the server would have sent it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -247,6 +253,22 @@ bool session_cache_capturing(const struct session *s)
     return c != NULL && c->armed && !c->too_big && s->query.internal == INT_NONE;
 }
 
+/* The answer kept is the one this client was sent: whole packets whose
+ * sequence ids run from 1 with no gap (a packet the client got that the
+ * fill missed, or one it kept that the client did not get, breaks that). */
+static bool answer_framed(const uint8_t *p, size_t n)
+{
+    uint8_t seq = 1;
+    size_t at = 0;
+    while (at < n) {
+        if (n - at < MYSQL_HEADER_SIZE || p[at + 3] != seq)
+            return false;
+        at += MYSQL_HEADER_SIZE + mysql_hdr_len(p + at);
+        seq++;
+    }
+    return at == n && n > 0;
+}
+
 void session_cache_done(struct session *s)
 {
     if (!cache_on())
@@ -265,7 +287,8 @@ void session_cache_done(struct session *s)
                 !(rs->status & (SERVER_MORE_RESULTS_EXISTS | SERVER_STATUS_IN_TRANS |
                                 SERVER_SESSION_STATE_CHANGED)) &&
                 (rs->status & SERVER_STATUS_AUTOCOMMIT) && s->conns.cur != NULL &&
-                s->conns.cur->idx == s->route.primary && !s->io.resp_broken;
+                s->conns.cur->idx == s->route.primary && !s->io.resp_broken &&
+                answer_framed(c->data, c->len);
     if (keep) {
         const char *names[CACHE_SQL_MAX_TABLES];
         for (unsigned i = 0; i < c->tables.ntables; i++)

@@ -9,10 +9,13 @@ the cached one. Every other change goes through the binary log and must be
 seen at once.
 """
 
+import subprocess
+
 import pymysql
 import pytest
 
-from util import admin_json, wait_until
+from test_core import cli, client_bin
+from util import APP_PASSWORD, APP_USER, admin_json, wait_until
 
 CACHE = {"user": "backup", "password": "backup", "settle_ms": 0}
 RULES = [{"name": "reads", "match_text": r"(?i)^\s*SELECT", "action": "cache", "ttl_ms": 60000}]
@@ -133,3 +136,38 @@ def test_flush_cache(cached, cluster):
     out = admin_json(f"/tmp/halyard-{cached.port}.sock", "flush cache qc.t")
     assert out["dropped"] >= 1, out
     assert q(c, sql) == ((22,),)
+
+
+
+def test_a_hit_is_what_each_client_would_get(cached, cluster):
+    """A hit is byte for byte the server's answer to the client that asks:
+    the mariadb CLI (libmariadb with MARIADB_CLIENT_CACHE_METADATA, whose
+    column count packet halyard rewrites), a libmariadb program, and
+    pymysql (CLIENT_DEPRECATE_EOF off), each served hits after its own
+    fill, twice."""
+    sql = "SELECT id, v FROM t ORDER BY id"
+    first = cli(cached.port, "-e", sql, db="qc")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == "1\t10\n2\t20\n"
+    lib = subprocess.run([client_bin("ps_query"), "127.0.0.1", str(cached.port), APP_USER,
+                          APP_PASSWORD, "qc"], input=f"TEXT {sql}\nTEXT {sql}\n",
+                         capture_output=True, text=True, timeout=30)
+    assert lib.returncode == 0, lib.stderr
+    want = lib.stdout.split("stmt\t2\n")[1]
+    assert "row\t1\t10\nrow\t2\t20\nrows=2\n" in want, lib.stdout
+    py = cached.connect(database="qc", autocommit=True)
+    assert q(py, sql) == ((1, 10), (2, 20))
+    wait_until(lambda: cache_status(cached)["entries"] >= 3, what="each client's entry kept")
+    hits = cache_status(cached)["hits"]
+    silent_update(cluster, "UPDATE qc.t SET v = 14 WHERE id = 1")
+    for _ in range(2):
+        again = cli(cached.port, "-e", sql, db="qc")
+        assert again.returncode == 0, again.stderr
+        assert again.stdout == first.stdout  # the cached answer, not the silent change
+        lib2 = subprocess.run([client_bin("ps_query"), "127.0.0.1", str(cached.port), APP_USER,
+                               APP_PASSWORD, "qc"], input=f"TEXT {sql}\n",
+                              capture_output=True, text=True, timeout=30)
+        assert lib2.returncode == 0, lib2.stderr
+        assert lib2.stdout == "stmt\t1\n" + want
+        assert q(py, sql) == ((1, 10), (2, 20))
+    assert cache_status(cached)["hits"] >= hits + 6
