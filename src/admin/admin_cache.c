@@ -30,7 +30,10 @@ void admin_render_cache(struct textbuf *sb, const struct cache_status *s, const 
     kv_u64(&kv, "fills", s->store.fills);
     kv_u64(&kv, "fills_refused_race", s->store.refused_race);
     kv_u64(&kv, "fills_refused_size", s->store.refused_big);
+    kv_u64(&kv, "fills_refused_not_base", s->refused_not_base);
     kv_u64(&kv, "fills_abandoned", s->abandoned);
+    kv_int(&kv, "base_tables", (long long)s->base_tables);
+    kv_u64(&kv, "base_table_reads", s->base_loads);
     for (int why = 0; why < CACHE_DROP_N; why++) {
         snprintf(k, sizeof(k), "invalidated_%s", cache_drop_name((enum cache_drop)why));
         kv_u64(&kv, k, s->store.dropped[why]);

@@ -16,6 +16,7 @@
 #include "cache_int.h"
 #include "halyard/cache/cache.h"
 #include "halyard/cache/cache_inval.h"
+#include "halyard/cache/cache_tables.h"
 #include "halyard/config/config.h"
 
 #define SAMPLES 64 /* positions of the primary waiting to be applied */
@@ -37,7 +38,9 @@ static struct {
     struct sample samples[SAMPLES];
     unsigned nsamples;
     double settle, max_lag;
-    uint64_t hits, misses, abandoned, resets;
+    struct cache_tables *base; /* the primary's base tables; NULL = not read yet */
+    uint64_t base_gen;         /* ci.ddl when they were read: stale once it moves */
+    uint64_t hits, misses, abandoned, resets, refused_not_base, base_loads;
     uint64_t rule_hits[CACHE_RULES_MAX], rule_misses[CACHE_RULES_MAX];
     size_t capacity;
 } C = {.mu = PTHREAD_MUTEX_INITIALIZER};
@@ -109,6 +112,20 @@ bool cache_get(const uint8_t *key, size_t key_len, double wrote_at, uint32_t rul
     return hit;
 }
 
+/* Every table is known to be a base table of the primary, by a list read
+ * since the last DDL the reader applied (under the mutex). A view, a
+ * temporary table, a system table, a table the reader account cannot see
+ * or one created since: not known, never cached (cache_tables.h). */
+static bool base_tables_all(const char *const *tables, unsigned ntables)
+{
+    if (C.base == NULL || C.base_gen != C.ci.ddl)
+        return false;
+    for (unsigned i = 0; i < ntables; i++)
+        if (!cache_tables_has(C.base, tables[i]))
+            return false;
+    return true;
+}
+
 enum cache_fill_rc cache_put(const struct cache_ticket *t, const uint8_t *key, size_t key_len,
                              const uint8_t *data, size_t data_len, const char *const *tables,
                              unsigned ntables, int ttl_ms, uint32_t rule)
@@ -128,10 +145,13 @@ enum cache_fill_rc cache_put(const struct cache_ticket *t, const uint8_t *key, s
     };
     enum cache_fill_rc rc = CACHE_FILL_RACED;
     pthread_mutex_lock(&C.mu);
-    if (C.store != NULL && t->valid && C.streaming)
-        rc = cache_store_fill(C.store, &f, now);
-    else
+    if (C.store == NULL || !t->valid || !C.streaming)
         C.abandoned++;
+    else if (!base_tables_all(tables, ntables)) {
+        C.refused_not_base++;
+        rc = CACHE_FILL_NOT_BASE;
+    } else
+        rc = cache_store_fill(C.store, &f, now);
     pthread_mutex_unlock(&C.mu);
     return rc;
 }
@@ -181,6 +201,10 @@ void cache_status_get(struct cache_status *out)
     out->misses = C.misses;
     out->abandoned = C.abandoned;
     out->resets = C.resets;
+    out->refused_not_base = C.refused_not_base;
+    out->base_tables =
+        C.base != NULL && C.base_gen == C.ci.ddl ? (int64_t)cache_tables_count(C.base) : -1;
+    out->base_loads = C.base_loads;
     out->gaps = C.ci.gaps;
     memcpy(out->rule_hits, C.rule_hits, sizeof(out->rule_hits));
     memcpy(out->rule_misses, C.rule_misses, sizeof(out->rule_misses));
@@ -216,6 +240,8 @@ void cache_stream_reset(const struct gtid_pos *from, const char *source)
     C.synced_at = 0;
     C.nsamples = 0;
     C.resets++;
+    cache_tables_destroy(C.base); /* read again from the server followed now */
+    C.base = NULL;
     pthread_mutex_unlock(&C.mu);
 }
 
@@ -238,6 +264,31 @@ void cache_stream_primary(const struct gtid_pos *pos, double sent_at)
     C.samples[C.nsamples++] = (struct sample){.sent_at = sent_at, .pos = *pos};
     samples_settle();
     pthread_mutex_unlock(&C.mu);
+}
+
+bool cache_base_wanted(uint64_t *gen)
+{
+    pthread_mutex_lock(&C.mu);
+    bool want = C.streaming && (C.base == NULL || C.base_gen != C.ci.ddl);
+    *gen = C.ci.ddl;
+    pthread_mutex_unlock(&C.mu);
+    return want;
+}
+
+bool cache_base_load(uint64_t gen, struct cache_tables *set)
+{
+    pthread_mutex_lock(&C.mu);
+    bool taken = C.streaming && gen == C.ci.ddl;
+    if (taken) {
+        cache_tables_destroy(C.base);
+        C.base = set;
+        C.base_gen = gen;
+        C.base_loads++;
+    }
+    pthread_mutex_unlock(&C.mu);
+    if (!taken)
+        cache_tables_destroy(set);
+    return taken;
 }
 
 /* ---- configuration -------------------------------------------------------- */
@@ -277,5 +328,7 @@ void cache_shared_free(void)
     cache_store_destroy(C.store);
     C.store = NULL;
     C.streaming = false;
+    cache_tables_destroy(C.base);
+    C.base = NULL;
     pthread_mutex_unlock(&C.mu);
 }

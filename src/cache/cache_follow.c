@@ -7,7 +7,9 @@
  * @@gtid_binlog_pos, the replica's variables, COM_REGISTER_SLAVE,
  * COM_BINLOG_DUMP from that position, then the stream, each event applied
  * to the cache) and `probe` (SELECT @@global.gtid_binlog_pos each tick,
- * the positions hits wait for). When the stream ends, fails, is silent
+ * the positions hits wait for; and the primary's base tables, the
+ * cache's allowlist (cache_tables.h), read from information_schema at
+ * the start and after each DDL the stream shows). When the stream ends, fails, is silent
  * for 5 s (the server sends a heartbeat each second), or the primary
  * changes, the cache is emptied and the reader connects again from the
  * primary's position of then: it never tries to prove it missed nothing.
@@ -24,6 +26,7 @@
 
 #include "cache_int.h"
 #include "halyard/cache/cache.h"
+#include "halyard/cache/cache_tables.h"
 #include "halyard/cluster/backend.h"
 #include "halyard/config/config.h"
 #include "halyard/core/log.h"
@@ -53,6 +56,7 @@ static struct {
     double retry_at;
     bool probe_busy;
     double probe_sent;
+    uint64_t base_gen; /* the DDL generation the base tables are being read at */
 } F = {.mu = PTHREAD_MUTEX_INITIALIZER, .src = -1};
 
 static void drop_dump(double retry_in)
@@ -238,6 +242,33 @@ static void probe_read(struct sqlclient *c, const struct sqlresult *res, void *a
     }
 }
 
+static void base_read(struct sqlclient *c, const struct sqlresult *res, void *arg)
+{
+    (void)c;
+    (void)arg;
+    F.probe_busy = false;
+    struct cache_tables *set = res->ok && res->n_cols == 2 ? cache_tables_create() : NULL;
+    bool ok = set != NULL;
+    for (size_t i = 0; ok && i < res->n_rows; i++) {
+        const char *schema = sqlresult_get(res, i, 0), *table = sqlresult_get(res, i, 1);
+        /* a name too long for the cache is simply not allowed */
+        ok = schema == NULL || table == NULL || cache_tables_add(set, schema, table) != HY_NOMEM;
+    }
+    if (!ok) {
+        hy_log_warn("cache: reading the base tables of %s: %s; nothing is cached until they are "
+                    "read",
+                    F.src_name, res->ok ? "out of memory" : res->err_msg);
+        cache_tables_destroy(set);
+        if (!res->ok) {
+            sqlclient_destroy(F.probe);
+            F.probe = NULL;
+        }
+        return;
+    }
+    hy_log_debug("cache: %zu base tables on %s", cache_tables_count(set), F.src_name);
+    (void)cache_base_load(F.base_gen, set);
+}
+
 static void probe_done_connect(struct sqlclient *c, const struct sqlresult *res, void *arg)
 {
     (void)c;
@@ -265,6 +296,15 @@ static void probe_tick(void)
     }
     if (!sqlclient_ready(F.probe))
         return;
+    if (cache_base_wanted(&F.base_gen)) {
+        /* an allowlist: what the reader account cannot see is not in it */
+        if (sqlclient_query(F.probe,
+                            "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES "
+                            "WHERE TABLE_TYPE = 'BASE TABLE'",
+                            base_read, NULL) == HY_OK)
+            F.probe_busy = true;
+        return;
+    }
     F.probe_sent = cache_clock(); /* before: the answer holds what was committed by then */
     if (sqlclient_query(F.probe, "SELECT @@global.gtid_binlog_pos", probe_read, NULL) == HY_OK)
         F.probe_busy = true;

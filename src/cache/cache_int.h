@@ -10,6 +10,7 @@
 #include "halyard/core/core.h"
 #include "halyard/core/gtid.h"
 
+struct cache_tables;
 struct config;
 
 /* The reader starts streaming from `from` (or stops: from NULL): the
@@ -20,6 +21,13 @@ void cache_stream_event(const uint8_t *ev, size_t body_end);
 /* The primary's position read at `sent_at` (cache_clock()): hits may be
  * served once the reader has applied it. */
 void cache_stream_primary(const struct gtid_pos *pos, double sent_at);
+
+/* The primary's base tables are wanted (none yet, or a DDL was applied
+ * since they were read): true, and *gen the generation to read them at. */
+bool cache_base_wanted(uint64_t *gen);
+/* The base tables read (the set is taken, or freed): kept unless a DDL
+ * was applied since `gen` (then they are read again). */
+bool cache_base_load(uint64_t gen, struct cache_tables *set);
 
 /* The store's bound and timings, on or off, from cfg (start, reload). */
 hy_status_t cache_shared_configure(const struct config *cfg) HY_MUSTCHECK;

@@ -7,9 +7,10 @@
 
 void cache_inval_start(struct cache_inval *ci, const struct gtid_pos *from)
 {
-    uint64_t seq = ci->seq, gaps = ci->gaps, unknown = ci->unknown;
+    uint64_t seq = ci->seq, gaps = ci->gaps, unknown = ci->unknown, ddl = ci->ddl;
     memset(ci, 0, sizeof(*ci));
     ci->seq = seq;
+    ci->ddl = ddl;
     ci->gaps = gaps;
     ci->unknown = unknown;
     if (from != NULL) {
@@ -129,12 +130,14 @@ size_t cache_inval_feed(struct cache_inval *ci, struct cache_store *st, const ui
         n += rows(ci, st, ev, body_end, now);
         break;
     case BINLOG_CHANGES_STATEMENT:
+        ci->ddl++;
         n += drop_all(ci, st, CACHE_DROP_DDL, now);
         if (ci->grp.open || step == BINLOG_END)
             ci->trx_overflow = true; /* and again once it is committed */
         break;
     case BINLOG_CHANGES_UNKNOWN:
         ci->unknown++;
+        ci->ddl++;
         n += drop_all(ci, st, CACHE_DROP_ALL, now);
         ci->trx_overflow = true;
         break;

@@ -334,7 +334,10 @@ static bool fill_raced(const struct cache_store *st, const struct cache_fill *f,
         struct inval tv = table_last_inval(st, names[i], schema_len[i]);
         inval_raise(&v, &tv);
     }
-    return v.seq > f->stamp || v.at + st->settle > f->sent_at;
+    /* by order: an invalidation applied after the stamp; by time (settle,
+     * when set): one applied just before it, whose rows may not have been
+     * visible yet when the statement was read */
+    return v.seq > f->stamp || (st->settle > 0 && v.at + st->settle > f->sent_at);
 }
 
 /* A new entry for f, linked to its tables; NULL when out of memory. */

@@ -9,6 +9,9 @@
  *     primary, and its fill is refused when any of its tables was
  *     invalidated after the ticket (cache_store.h), or when the reader was
  *     not streaming then;
+ *   - a fill is refused unless every table it read is a base table of
+ *     the primary by the list read since the last DDL (cache_tables.h):
+ *     the binary log never names a view, a temporary or a system table;
  *   - the misses go to the primary, which has everything the reader has
  *     applied (the reader reads the primary's binary log);
  *   - hits are served only while the reader streams and has applied a
@@ -85,6 +88,9 @@ struct cache_status {
     double lag_s;             /* since the last position it applied was read; -1 = none */
     struct cache_stats store; /* entries, bytes, fills, refusals, drops by reason */
     uint64_t hits, misses, abandoned, resets, gaps;
+    uint64_t refused_not_base; /* fills of a table not known to be a base table */
+    int64_t base_tables;       /* base tables known; -1 = not read since the last DDL */
+    uint64_t base_loads;       /* times they were read */
     uint64_t rule_hits[CACHE_RULES_MAX], rule_misses[CACHE_RULES_MAX];
     size_t capacity;
 };

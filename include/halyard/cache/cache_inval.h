@@ -13,6 +13,8 @@
  *     code cannot attribute: it may name tables of other schemas, fire
  *     triggers, cascade) drops everything;
  *   - an event type this code does not know drops everything;
+ *   - both of the last two count in `ddl`: the primary's base tables
+ *     (cache_tables.h) may have changed and are read again;
  *   - a GTID that skips sequence numbers in its domain (a gap: transactions
  *     the follower did not see) drops everything.
  * Each invalidation advances the applied sequence number (`seq`) that
@@ -45,6 +47,7 @@ struct cache_inval {
     unsigned ntrx;
     bool trx_overflow;      /* ... more than that: everything at its end */
     uint64_t gaps, unknown; /* counts (show cache) */
+    uint64_t ddl;           /* statements and unknown events applied: the base tables may differ */
 };
 
 /* Start (or restart after a reconnect) from position `from` (NULL: not

@@ -55,6 +55,7 @@ enum cache_fill_rc {
     CACHE_FILL_TOO_BIG,  /* larger than the whole store */
     CACHE_FILL_UNMAPPED, /* no table, too many, or a name that is not "schema.table" */
     CACHE_FILL_NOMEM,
+    CACHE_FILL_NOT_BASE, /* (cache.c) a table not known to be a base table of the primary */
 };
 
 struct cache_fill {
