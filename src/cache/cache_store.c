@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "halyard/cache/cache_store.h"
+#include "halyard/cache/cache_tables.h"
 
 #define TABLE_BUCKETS  1024
 #define TABLES_KEEP    4096 /* table records past which empty ones are forgotten */
@@ -95,14 +96,6 @@ static uint64_t fnv(const uint8_t *p, size_t n)
     return h;
 }
 
-static uint64_t fnv_lower(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s != '\0'; s++)
-        h = (h ^ (uint8_t)tolower((unsigned char)*s)) * 1099511628211ULL;
-    return h;
-}
-
 static void inval_raise(struct inval *to, const struct inval *from)
 {
     if (from->seq > to->seq)
@@ -147,7 +140,8 @@ static bool table_name(char *out, const char *schema, const char *table, size_t 
 
 static struct ctable *table_find(const struct cache_store *st, const char *name)
 {
-    for (struct ctable *t = st->tables[fnv_lower(name) % TABLE_BUCKETS]; t != NULL; t = t->hnext)
+    for (struct ctable *t = st->tables[cache_tables_hash(name) % TABLE_BUCKETS]; t != NULL;
+         t = t->hnext)
         if (strcmp(t->name, name) == 0)
             return t;
     return NULL;
@@ -191,7 +185,7 @@ static struct ctable *table_get(struct cache_store *st, const char *name, size_t
         return NULL;
     memcpy(t->name, name, strlen(name) + 1);
     t->schema_len = schema_len;
-    size_t b = fnv_lower(name) % TABLE_BUCKETS;
+    size_t b = cache_tables_hash(name) % TABLE_BUCKETS;
     t->hnext = st->tables[b];
     st->tables[b] = t;
     st->ntables++;

@@ -18,7 +18,7 @@ struct cache_tables {
     size_t n;
 };
 
-static uint64_t name_hash(const char *s)
+uint64_t cache_tables_hash(const char *s)
 {
     uint64_t h = 1469598103934665603ULL;
     for (; *s != '\0'; s++)
@@ -53,7 +53,7 @@ void cache_tables_destroy(struct cache_tables *t)
 /* The slot of `name`, or the empty slot where it would go. */
 static size_t slot_of(const struct cache_tables *t, const char *name)
 {
-    size_t i = (size_t)name_hash(name) & (t->nslots - 1);
+    size_t i = (size_t)cache_tables_hash(name) & (t->nslots - 1);
     while (t->slots[i] != NULL && strcasecmp(t->slots[i], name) != 0)
         i = (i + 1) & (t->nslots - 1);
     return i;

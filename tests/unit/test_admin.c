@@ -1007,6 +1007,29 @@ static void test_render_backup(void **state)
     textbuf_reset(&sb);
     metrics_render(&sb, &m); /* no backup section: no family */
     assert_null(strstr(sb.data, "halyard_backup_"));
+    assert_null(strstr(sb.data, "halyard_cache_")); /* no cache rule: no family either */
+    m.cache.on = true;
+    m.cache.streaming = true;
+    m.cache.lag_s = 0.125;
+    m.cache.hits = 7;
+    m.cache.misses = 3;
+    m.cache.refused_not_base = 2;
+    m.cache.store.refused_race = 4;
+    m.cache.store.entries = 5;
+    m.cache.store.dropped[CACHE_DROP_ROW] = 6;
+    textbuf_reset(&sb);
+    metrics_render(&sb, &m);
+    assert_non_null(strstr(sb.data, "\nhalyard_cache_streaming 1\n"));
+    assert_non_null(strstr(sb.data, "\nhalyard_cache_lag_seconds 0.125\n"));
+    assert_non_null(strstr(sb.data, "\nhalyard_cache_hits_total 7\n"));
+    assert_non_null(strstr(sb.data, "\nhalyard_cache_misses_total 3\n"));
+    assert_non_null(strstr(sb.data, "\nhalyard_cache_entries 5\n"));
+    assert_non_null(strstr(sb.data, "\nhalyard_cache_fills_refused_total{reason=\"race\"} 4\n"));
+    assert_non_null(
+        strstr(sb.data, "\nhalyard_cache_fills_refused_total{reason=\"not_base\"} 2\n"));
+    assert_non_null(strstr(sb.data, "\nhalyard_cache_invalidations_total{reason=\"row\"} 6\n"));
+    assert_non_null(strstr(sb.data, "\nhalyard_cache_invalidations_total{reason=\"lru\"} 0\n"));
+    m.cache = (struct cache_status){0};
     s.enabled = true;
     m.backup = s;
     m.full = f;

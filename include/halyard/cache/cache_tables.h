@@ -20,6 +20,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "halyard/core/core.h"
 
@@ -39,5 +40,8 @@ hy_status_t cache_tables_add(struct cache_tables *t, const char *schema,
 bool cache_tables_has(const struct cache_tables *t, const char *name);
 
 size_t cache_tables_count(const struct cache_tables *t);
+
+/* FNV-1a of a name, lower-cased (cache_store.c hashes its tables so too). */
+uint64_t cache_tables_hash(const char *name);
 
 #endif /* HALYARD_CACHE_TABLES_H */
