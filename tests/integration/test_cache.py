@@ -58,8 +58,9 @@ def cache_status(h):
 @pytest.fixture
 def cached(start_halyard, schema):
     h = start_halyard(rules=RULES, cache=CACHE)
-    wait_until(lambda: cache_status(h)["streaming"] and cache_status(h)["base_tables"] >= 1,
-               what="the cache's reader streaming, the base tables read")
+    wait_until(lambda: cache_status(h)["streaming"] and cache_status(h)["base_tables"] >= 1
+               and cache_status(h)["lag_ms"] >= 0,
+               what="the cache's reader streaming, the base tables read, a position applied")
     return h
 
 
