@@ -37,6 +37,7 @@
 #include "halyard/backup/backup_sched.h"
 #include "halyard/backup/backup_verify.h"
 #include "halyard/backup/binlog_archive.h"
+#include "halyard/cache/cache.h"
 #include "halyard/sql/xa_log_writer.h"
 #include "halyard/cluster/xa_recover.h"
 #include "halyard/admin/admin.h"
@@ -492,6 +493,7 @@ static hy_status_t app_reload_config(struct status *st, const char *by)
         monitor_publish_config(app.monitor, fresh);
     failover_exec_set_config(fresh);
     binlog_archive_set_config(fresh);
+    cache_set_config(fresh);
     xa_recover_set_config(fresh);
     backup_copy_set_config(fresh);
     backup_full_seed(fresh);
@@ -924,6 +926,7 @@ static hy_status_t threads_start(void)
     backup_verify_seed(app.cfg);
     if (backup_copy_start(app.cfg, err, sizeof(err)) != HY_OK ||
         binlog_archive_start(app.cfg, err, sizeof(err)) != HY_OK ||
+        cache_start(app.cfg, err, sizeof(err)) != HY_OK ||
         xa_recover_start(app.cfg, err, sizeof(err)) != HY_OK) {
         hy_log_error("%s", err);
         return HY_ERROR;
@@ -1008,6 +1011,7 @@ static void app_shutdown(int rc)
     /* Before the admin socket goes: it may wait for a switchover's answer. */
     failover_exec_stop();
     binlog_archive_stop();
+    cache_stop();
     xa_log_writer_stop(); /* after the joins: the D records handed to it are written */
     xa_recover_stop();
     backup_full_stop();

@@ -23,6 +23,7 @@
 #include "halyard/backup/backup_sched.h"
 #include "halyard/backup/backup_verify.h"
 #include "halyard/backup/binlog_archive.h"
+#include "halyard/cache/cache.h"
 #include "halyard/cluster/backend.h"
 #include "halyard/cluster/xa_recover.h"
 #include "halyard/config/config.h"
@@ -141,6 +142,18 @@ static hy_status_t args_unblock(struct admin_cmd *cmd, const struct admin_words 
 {
     if (a->n != 1 || !word_copy(a, 0, cmd->arg, sizeof(cmd->arg))) {
         snprintf(err, errlen, "ERR usage: unblock ADDRESS|all");
+        return HY_ERROR;
+    }
+    return HY_OK;
+}
+
+/* flush cache [SCHEMA.TABLE] */
+static hy_status_t args_flush_cache(struct admin_cmd *cmd, const struct admin_words *a, char *err,
+                                    size_t errlen)
+{
+    if (a->n > 1 || (a->n == 1 && !word_copy(a, 0, cmd->arg, sizeof(cmd->arg))) ||
+        (a->n == 1 && strchr(cmd->arg, '.') == NULL)) {
+        snprintf(err, errlen, "ERR usage: flush cache [SCHEMA.TABLE]");
         return HY_ERROR;
     }
     return HY_OK;
@@ -428,6 +441,23 @@ static enum admin_reply run_show_backup(struct admin_req *r)
     backup_verify_status(&vs);
     admin_render_backup(r->out, &bs, &fs, &cs, &ss, &vs, r->cmd->json);
     backup_copy_status_free(&cs);
+    return ADMIN_REPLY_NOW;
+}
+
+static enum admin_reply run_show_cache(struct admin_req *r)
+{
+    struct cache_status cs;
+    cache_status_get(&cs);
+    admin_render_cache(r->out, &cs, r->st->cfg, r->cmd->json);
+    return ADMIN_REPLY_NOW;
+}
+
+static enum admin_reply run_flush_cache(struct admin_req *r)
+{
+    size_t n = cache_flush(r->cmd->arg[0] != '\0' ? r->cmd->arg : NULL);
+    log_audit("admin %s: flush cache %s: %zu entries", r->who,
+              r->cmd->arg[0] != '\0' ? r->cmd->arg : "(all)", n);
+    admin_render_cache_flush(r->out, r->cmd->arg, n, r->cmd->json);
     return ADMIN_REPLY_NOW;
 }
 
@@ -818,4 +848,19 @@ const struct admin_verb_def admin_verbs[ADMIN_N_VERBS] = {
                                .help = "(sent by halyardctl backup verify) its result R (ok, "
                                        "differ, failed), at GTID G, T tables compared, D "
                                        "differing: for show backup and the metrics"},
+    [ADMIN_SHOW_CACHE] = {.words = "show cache",
+                          .sql = ADMIN_SQL_READ,
+                          .run = run_show_cache,
+                          .usage = "show cache",
+                          .help = "the query cache: its reader of the binary log, entries, "
+                                  "bytes, hits, misses, fills refused, invalidations by reason, "
+                                  "hit ratio per rule"},
+    [ADMIN_FLUSH_CACHE] = {.words = "flush cache",
+                           .sql = ADMIN_SQL_OPERATOR,
+                           .max_args = ADMIN_ARGS_ANY,
+                           .parse = args_flush_cache,
+                           .run = run_flush_cache,
+                           .logs_outcome = true,
+                           .usage = "flush cache [SCHEMA.TABLE]",
+                           .help = "drop the cached answers (that read SCHEMA.TABLE)"},
 };

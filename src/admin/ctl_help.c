@@ -102,6 +102,8 @@ static const struct {
     {"backup incr", "halyardctl backup incr --wait", "--wait: as for backup full"},
     {"backup diff", "halyardctl backup diff --wait", "--wait: as for backup full"},
     {"backup verified", "(sent by halyardctl backup verify itself)"},
+    {"show cache", "halyardctl show cache"},
+    {"flush cache", "halyardctl flush cache shop.orders"},
 };
 
 const char *ctl_help_example(const char *words)

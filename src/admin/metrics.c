@@ -747,6 +747,49 @@ static void render_dns(struct textbuf *sb, const struct metrics_snapshot *m)
         sample_u64(sb, "halyard_dns_addresses", "host", m->dns[i].host, m->dns[i].n_addrs);
 }
 
+/* The query cache (cache.h), when a rule turns it on. */
+static void render_cache(struct textbuf *sb, const struct cache_status *c)
+{
+    family(sb, "halyard_cache_streaming", "gauge",
+           "1 while the query cache's reader follows the primary's binary log (hits are served "
+           "only then).");
+    textbuf_printf(sb, "halyard_cache_streaming %d\n", c->streaming ? 1 : 0);
+    if (c->lag_s >= 0) {
+        family(sb, "halyard_cache_lag_seconds", "gauge",
+               "Age of the newest position of the primary the cache's reader has applied.");
+        textbuf_printf(sb, "halyard_cache_lag_seconds %.3f\n", c->lag_s);
+    }
+    family(sb, "halyard_cache_entries", "gauge", "Answers the query cache holds.");
+    textbuf_printf(sb, "halyard_cache_entries %" PRIu64 "\n", c->store.entries);
+    family(sb, "halyard_cache_bytes", "gauge",
+           "Memory the query cache's answers take (keys and bookkeeping included).");
+    textbuf_printf(sb, "halyard_cache_bytes %" PRIu64 "\n", c->store.bytes);
+    family(sb, "halyard_cache_hits_total", "counter", "Statements answered from the query cache.");
+    textbuf_printf(sb, "halyard_cache_hits_total %" PRIu64 "\n", c->hits);
+    family(sb, "halyard_cache_misses_total", "counter",
+           "Statements a cache rule matched that the query cache did not answer.");
+    textbuf_printf(sb, "halyard_cache_misses_total %" PRIu64 "\n", c->misses);
+    family(sb, "halyard_cache_fills_total", "counter", "Answers kept by the query cache.");
+    textbuf_printf(sb, "halyard_cache_fills_total %" PRIu64 "\n", c->store.fills);
+    family(sb, "halyard_cache_fills_refused_total", "counter",
+           "Answers the query cache did not keep, by reason: race (a table changed after the "
+           "fill was stamped), size (larger than the cache), not_base (a table not known to be "
+           "a base table of the primary: a view, a temporary or system table), abandoned (an "
+           "error, warnings, several results, a transaction, too large for its rule, the "
+           "reader not streaming).");
+    sample_u64(sb, "halyard_cache_fills_refused_total", "reason", "race", c->store.refused_race);
+    sample_u64(sb, "halyard_cache_fills_refused_total", "reason", "size", c->store.refused_big);
+    sample_u64(sb, "halyard_cache_fills_refused_total", "reason", "not_base", c->refused_not_base);
+    sample_u64(sb, "halyard_cache_fills_refused_total", "reason", "abandoned", c->abandoned);
+    family(sb, "halyard_cache_invalidations_total", "counter",
+           "Answers dropped from the query cache, by reason: row (a row event of its table), "
+           "table (flush cache TABLE), ddl (a statement in the binary log), all (a gap, a "
+           "reconnect, a failover, flush cache), ttl, lru.");
+    for (int why = 0; why < CACHE_DROP_N; why++)
+        sample_u64(sb, "halyard_cache_invalidations_total", "reason",
+                   cache_drop_name((enum cache_drop)why), c->store.dropped[why]);
+}
+
 /* Events and their notifiers (alerts.h). */
 static void render_alerts(struct textbuf *sb, const struct metrics_snapshot *m)
 {
@@ -783,6 +826,8 @@ void metrics_render(struct textbuf *sb, const struct metrics_snapshot *m)
     render_logs(sb, m);
     render_dns(sb, m);
     render_alerts(sb, m);
+    if (m->cache.on)
+        render_cache(sb, &m->cache);
     if (m->backup.enabled)
         render_backup(sb, &m->backup, &m->full, &m->copy, &m->sched);
     if (m->backup.enabled)
@@ -908,6 +953,7 @@ static void snapshot(const struct status *st, struct metrics_snapshot *s)
     backup_copy_status(&s->copy, false);
     backup_sched_status(&s->sched);
     backup_verify_status(&s->verify);
+    cache_status_get(&s->cache);
 }
 
 static void respond(struct metrics_conn *c, int code, const char *reason, const char *extra,

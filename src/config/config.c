@@ -837,6 +837,7 @@ enum fill_part {
     PART_ALERTS,
     PART_INSTANCE_NAME,
     PART_BACKUP,
+    PART_CACHE,
     PART_USERS_SOURCE,
     PART_GROUPS,
     PART_ADMIN_SQL,
@@ -855,6 +856,7 @@ static const unsigned part_needs[PART_N] = {
     [PART_WITNESSES] = NEEDS(PART_BACKENDS),
     [PART_INSTANCE_NAME] = NEEDS(PART_LISTENERS), /* the first listener's port */
     [PART_BACKUP] = NEEDS(PART_INSTANCE_NAME),    /* server_id: from instance_name */
+    [PART_CACHE] = NEEDS(PART_RULES) | NEEDS(PART_BACKUP) | NEEDS(PART_MONITOR),
     [PART_USERS_SOURCE] = NEEDS(PART_MONITOR),
     [PART_GROUPS] = NEEDS(PART_GROUPS) - 1u, /* all of them */
 };
@@ -897,6 +899,8 @@ static hy_status_t fill_part(struct loader *ld, struct config *cfg, config_setti
         return cfg_fill_instance_name(ld, cfg, root);
     case PART_BACKUP:
         return cfg_fill_backup(ld, cfg, root);
+    case PART_CACHE:
+        return cfg_fill_cache(ld, cfg, root);
     case PART_USERS_SOURCE:
         if (cfg->users_source != USERS_CONFIG && cfg->monitor.user[0] == '\0')
             return cfg_fail(ld, config_setting_get_member(root, "users_source"), "users_source",
@@ -1106,6 +1110,8 @@ static void config_free(struct config *cfg)
     free(cfg->alerts.webhook);
     free(cfg->alerts.pre_failover);
     strings_free(&cfg->alerts.disabled);
+    free(cfg->cache.user);
+    free(cfg->cache.password);
     free(cfg->backup.dir);
     free(cfg->backup.user);
     free(cfg->backup.password_file);

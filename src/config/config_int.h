@@ -85,6 +85,7 @@ hy_status_t cfg_fill_instance_name(struct loader *ld, struct config *cfg, config
 
 /* The backup section (binlog_archive.h): off when absent (config_ops.c). */
 hy_status_t cfg_fill_backup(struct loader *ld, struct config *cfg, config_setting_t *root);
+hy_status_t cfg_fill_cache(struct loader *ld, struct config *cfg, config_setting_t *root);
 
 /* The groups (group.h): each backend in exactly one, a replication or
  * dual-master group with exactly one configured primary... Without

@@ -723,7 +723,8 @@ const struct config_key config_keys[] = {
      "condition: an UPDATE or DELETE without WHERE on one of these tables (NAME or SCHEMA.NAME; "
      "\"*\" = any table); [] = none", NULL},
     {"rules.[].action", CONFIG_STRING, "route", 0, 0,
-     "route the statement to `route`, or block it with the error_* error", "route|block"},
+     "route the statement to `route`, block it with the error_* error, or cache its answer "
+     "(the cache section)", "route|block|cache"},
     {"rules.[].route", CONFIG_STRING, "", 0, 64,
      "action = route: primary, replica, or a backend's name; required there, refused with "
      "block", NULL},
@@ -733,6 +734,32 @@ const struct config_key config_keys[] = {
      "action = block: SQLSTATE the client gets, 5 characters 0-9 A-Z", NULL},
     {"rules.[].error_message", CONFIG_STRING, "statement blocked by halyard rule {name}", 1, 400,
      "action = block: error message the client gets; {name} stands for the rule's name", NULL},
+    {"rules.[].ttl_ms", CONFIG_INT, "60000", 1, 86400000,
+     "action = cache: an entry is served at most this long after it was filled (an upper "
+     "bound: the primary's binary log drops it sooner when its tables change)", NULL},
+    {"rules.[].max_result_bytes", CONFIG_INT, "1048576", 1, 1073741824,
+     "action = cache: answers larger than this are not kept", NULL},
+
+    {"cache", CONFIG_GROUP, "{}", 0, 0,
+     "the query cache's settings; the cache is on when a rule has action = \"cache\"", NULL},
+    {"cache.size_mb", CONFIG_INT, "64", 1, 65536,
+     "memory the cached answers may take (keys and bookkeeping included); the least recently "
+     "used go first", NULL},
+    {"cache.user", CONFIG_STRING, "", 0, 80,
+     "account the cache's binary log reader logs in as (REPLICATION SLAVE); \"\" = backup.user, "
+     "else monitor.user", NULL},
+    {"cache.password", CONFIG_STRING, "", 0, 255,
+     "cache.user's password in clear text", NULL},
+    {"cache.server_id", CONFIG_INT, "0", 0, 4294967295LL,
+     "server_id the cache's binary log reader registers with on the primary (unique among its "
+     "replicas); 0 = one derived from instance_name", NULL},
+    {"cache.settle_ms", CONFIG_INT, "50", 0, 10000,
+     "a fill sent sooner than this after an invalidation of one of its tables is not kept: "
+     "the primary sends a transaction's events a moment before its rows are visible to other "
+     "reads; 0 = only the order of invalidations refuses fills", NULL},
+    {"cache.max_lag_ms", CONFIG_INT, "1000", 10, 600000,
+     "no hits are served unless the reader has applied the primary's position read at most "
+     "this long ago", NULL},
 };
 /* clang-format on */
 

@@ -49,6 +49,40 @@ static hy_status_t parse_window(const char *s, int *from, int *to)
     return HY_OK;
 }
 
+/* The cache section (cache.h); after the rules (which turn it on) and
+ * the backup section (whose account it falls back on). */
+hy_status_t cfg_fill_cache(struct loader *ld, struct config *cfg, config_setting_t *root)
+{
+    config_setting_t *g = config_setting_get_member(root, "cache");
+    struct config_cache *c = &cfg->cache;
+    c->size_bytes = cfg_get_int(g, "cache.size_mb") * 1024 * 1024;
+    c->server_id = (uint32_t)cfg_get_int(g, "cache.server_id");
+    c->settle_ms = (int)cfg_get_int(g, "cache.settle_ms");
+    c->max_lag_ms = (int)cfg_get_int(g, "cache.max_lag_ms");
+    const char *user = cfg_get_str(g, "cache.user");
+    const char *pw = cfg_get_str(g, "cache.password");
+    if (user[0] == '\0' && cfg->backup.user != NULL && cfg->backup.user[0] != '\0') {
+        user = cfg->backup.user;
+        pw = cfg->backup.password != NULL ? cfg->backup.password : "";
+    } else if (user[0] == '\0') {
+        user = cfg->monitor.user != NULL ? cfg->monitor.user : "";
+        pw = cfg->monitor.password != NULL ? cfg->monitor.password : "";
+    }
+    if ((c->user = strdup(user)) == NULL || (c->password = strdup(pw)) == NULL)
+        return cfg_fail(ld, NULL, NULL, "out of memory");
+    if (c->enabled && c->user[0] == '\0')
+        return cfg_fail(ld, g, "cache.user",
+                        "a rule has action = \"cache\": its binary log reader needs an account "
+                        "(cache.user, backup.user or monitor.user)");
+    if (c->server_id == 0) {
+        uint32_t h = 2166136261u; /* FNV-1a of the instance name, another than backup's */
+        for (const char *p = cfg->instance_name; p != NULL && *p; p++)
+            h = (h ^ (uint8_t)*p) * 16777619u;
+        c->server_id = 0x80000000u | ((h ^ 0x5a5a5a5au) & 0x7fffffffu);
+    }
+    return HY_OK;
+}
+
 /* One key file (backup_crypt.h): 64 hex digits, blanks around them
  * allowed, readable by its owner alone. */
 static hy_status_t read_key(struct loader *ld, const config_setting_t *s, const char *key,

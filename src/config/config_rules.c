@@ -158,6 +158,30 @@ static hy_status_t fill_rule(struct loader *ld, struct config *cfg, config_setti
         compile_pattern(ld, g, i, "match_text", r->match_text, &r->text_re) != HY_OK)
         return HY_ERROR;
     cfg->rules_need_digest |= r->digest_re != NULL;
+    if (strcmp(cfg_get_str(g, "rules.[].action"), "cache") == 0) {
+        r->action = RULE_ACTION_CACHE;
+        r->ttl_ms = (int)cfg_get_int(g, "rules.[].ttl_ms");
+        r->max_result_bytes = cfg_get_int(g, "rules.[].max_result_bytes");
+        cfg->cache.enabled = true;
+        static const char *const not_here[] = {"route", "error_code", "error_sqlstate",
+                                               "error_message"};
+        for (size_t k = 0; k < HY_ARRAY_SIZE(not_here); k++) {
+            config_setting_t *s = config_setting_get_member(g, not_here[k]);
+            if (s != NULL) {
+                snprintf(kname, sizeof(kname), "rules.[%d].%s", i, not_here[k]);
+                return cfg_fail(ld, s, kname, "not used with action = \"cache\"");
+            }
+        }
+        return HY_OK;
+    }
+    static const char *const cache_only[] = {"ttl_ms", "max_result_bytes"};
+    for (size_t k = 0; k < HY_ARRAY_SIZE(cache_only); k++) {
+        config_setting_t *s = config_setting_get_member(g, cache_only[k]);
+        if (s != NULL) {
+            snprintf(kname, sizeof(kname), "rules.[%d].%s", i, cache_only[k]);
+            return cfg_fail(ld, s, kname, "only used with action = \"cache\"");
+        }
+    }
     if (strcmp(cfg_get_str(g, "rules.[].action"), "block") == 0) {
         r->action = RULE_ACTION_BLOCK;
         return fill_rule_block(ld, g, i, r);

@@ -249,6 +249,117 @@ enum binlog_group_step binlog_group_feed(struct binlog_group *g, const uint8_t *
     }
 }
 
+/* ---- what an event changes --------------------------------------------- */
+
+#define ROWS_POST_HEADER 8 /* table_id 6, flags 2 */
+
+static bool rows_type(uint8_t type)
+{
+    return (type >= BINLOG_WRITE_ROWS_V1 && type <= BINLOG_DELETE_ROWS_V1) ||
+           (type >= BINLOG_WRITE_ROWS && type <= BINLOG_DELETE_ROWS) ||
+           (type >= BINLOG_WRITE_ROWS_COMPRESSED_V1 && type <= BINLOG_DELETE_ROWS_COMPRESSED);
+}
+
+/* A statement that only frames a transaction. */
+static bool framing_statement(const char *q, size_t n)
+{
+    static const char *const words[] = {"BEGIN",       "COMMIT",    "ROLLBACK",         "XA START",
+                                        "XA BEGIN",    "XA END",    "XA PREPARE",       "XA COMMIT",
+                                        "XA ROLLBACK", "SAVEPOINT", "RELEASE SAVEPOINT"};
+    while (n > 0 && (*q == ' ' || *q == '\n' || *q == '\t')) {
+        q++;
+        n--;
+    }
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+        if (starts_with(q, n, words[i]))
+            return true;
+    return false;
+}
+
+enum binlog_change binlog_change_of(const uint8_t *ev, size_t body_end)
+{
+    if (body_end < BINLOG_HEADER_LEN)
+        return BINLOG_CHANGES_UNKNOWN;
+    uint8_t type = ev[4];
+    if (rows_type(type))
+        return BINLOG_CHANGES_ROWS;
+    switch (type) {
+    case BINLOG_TABLE_MAP:
+        return BINLOG_CHANGES_TABLE_MAP;
+    case BINLOG_QUERY: {
+        size_t n = 0;
+        const char *q = query_text(ev, body_end, &n);
+        return q != NULL && framing_statement(q, n) ? BINLOG_CHANGES_NOTHING
+                                                    : BINLOG_CHANGES_STATEMENT;
+    }
+    case BINLOG_ROTATE:
+    case BINLOG_FORMAT_DESCRIPTION:
+    case BINLOG_XID:
+    case BINLOG_HEARTBEAT:
+    case BINLOG_XA_PREPARE:
+    case BINLOG_ANNOTATE_ROWS:
+    case BINLOG_CHECKPOINT:
+    case BINLOG_GTID:
+    case BINLOG_GTID_LIST:
+    case BINLOG_START_ENCRYPTION:
+        return BINLOG_CHANGES_NOTHING;
+    default:
+        return BINLOG_CHANGES_UNKNOWN; /* QUERY_COMPRESSED, INCIDENT, ... */
+    }
+}
+
+static uint64_t rd48(const uint8_t *p)
+{
+    return (uint64_t)rd32(p) | (uint64_t)rd16(p + 4) << 32;
+}
+
+hy_status_t binlog_table_map_parse(const uint8_t *ev, size_t body_end, struct binlog_table *t)
+{
+    size_t off = BINLOG_HEADER_LEN + ROWS_POST_HEADER;
+    if (body_end < off + 1 || ev[4] != BINLOG_TABLE_MAP)
+        return HY_ERROR;
+    t->id = rd48(ev + BINLOG_HEADER_LEN);
+    size_t sl = ev[off];
+    if (sl > 64 || off + 1 + sl + 2 > body_end)
+        return HY_ERROR;
+    memcpy(t->schema, ev + off + 1, sl);
+    t->schema[sl] = '\0';
+    off += 1 + sl + 1; /* the name's NUL */
+    size_t tl = ev[off];
+    if (tl > 64 || off + 1 + tl > body_end)
+        return HY_ERROR;
+    memcpy(t->table, ev + off + 1, tl);
+    t->table[tl] = '\0';
+    return sl > 0 && tl > 0 ? HY_OK : HY_ERROR;
+}
+
+hy_status_t binlog_rows_table_id(const uint8_t *ev, size_t body_end, uint64_t *id)
+{
+    if (body_end < BINLOG_HEADER_LEN + ROWS_POST_HEADER || !rows_type(ev[4]))
+        return HY_ERROR;
+    *id = rd48(ev + BINLOG_HEADER_LEN);
+    return HY_OK;
+}
+
+hy_status_t binlog_query_parse(const uint8_t *ev, size_t body_end, char *db, size_t cap,
+                               const char **sql, size_t *sql_len)
+{
+    if (body_end < BINLOG_HEADER_LEN + QUERY_POST_HEADER || ev[4] != BINLOG_QUERY || cap == 0)
+        return HY_ERROR;
+    const uint8_t *b = ev + BINLOG_HEADER_LEN;
+    size_t db_len = b[8];
+    size_t status_len = rd16(b + 11);
+    size_t db_off = BINLOG_HEADER_LEN + QUERY_POST_HEADER + status_len;
+    if (db_off + db_len + 1 > body_end)
+        return HY_ERROR;
+    size_t n = db_len < cap - 1 ? db_len : cap - 1;
+    memcpy(db, ev + db_off, n);
+    db[n] = '\0';
+    *sql = (const char *)ev + db_off + db_len + 1;
+    *sql_len = body_end - (db_off + db_len + 1);
+    return HY_OK;
+}
+
 enum binlog_gtid_order binlog_gtid_order(const struct gtid_pos *pos, const struct gtid *g)
 {
     uint64_t last = gtid_pos_seq(pos, g->domain);

@@ -196,6 +196,7 @@ void command_abandon(struct session *s)
     s->query.cmd_writes = false;
     s->route.causal_check = false;
     s->route.wait_idx = -1;
+    session_cache_abandon(s);
 }
 
 void command_done(struct session *s)
@@ -273,6 +274,7 @@ void command_done(struct session *s)
     command_kill_unhold(s, false); /* answered without command_kill_answer: broken */
     session_pool_note(s);
     session_diag_follow(s);
+    session_cache_done(s); /* the query cache: a fill kept, or a write noted */
     if (s->conns.cur != NULL && s->conns.cur->idx == s->route.primary) {
         if (s->io.resp.status_seen)
             s->route.status = s->io.resp.status; /* transactions live on the primary */
@@ -498,7 +500,7 @@ bool down_parse(struct session *s)
                    stream_unparsed(st) > MYSQL_HEADER_SIZE &&
                    (st->b->data + st->scan + MYSQL_HEADER_SIZE)[0] == MYSQL_ERR &&
                    len + MYSQL_HEADER_SIZE <= st->b->cap;
-        if ((capture || track || err || session_replay_sums(s) ||
+        if ((capture || track || err || session_replay_sums(s) || session_cache_capturing(s) ||
              s->query.internal == INT_PS_PREPARE || s->query.internal == INT_READBACK ||
              s->query.internal == INT_XREAD) &&
             len + MYSQL_HEADER_SIZE <= st->b->cap)
@@ -527,6 +529,8 @@ bool down_parse(struct session *s)
         if (track && peek == len)
             session_track_note(s, pl, len);
         session_replay_packet(s, pl, len, peek == len);
+        if (session_cache_capturing(s))
+            session_cache_packet(s, pl, len, peek == len); /* the query cache's fill */
         uint16_t err_before = s->io.resp.err_code;
         enum mysql_resp_rc rc = mysql_resp_feed(&s->io.resp, pl, len);
         if (err && peek == len && err_before == 0 && s->io.resp.err_code != 0)
@@ -1232,6 +1236,12 @@ static enum next_step next_outcome(struct session *s, const struct next_cmd *c, 
             return NEXT_STOP;
         session_shard_refuse(s);
         return NEXT_AGAIN;
+    case ROUTE_CACHE:
+        if (!answer_here(s, c->fits, c->len))
+            return NEXT_STOP;
+        stat_inc(&s->w->stats.commands);
+        session_cache_answer(s);
+        return s->state == SS_CLOSING ? NEXT_STOP : NEXT_AGAIN;
     case ROUTE_DIAG:
         if (!answer_here(s, c->fits, c->len))
             return NEXT_STOP;

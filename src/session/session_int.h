@@ -111,6 +111,7 @@
 #define ROUTE_XA       (UINT32_MAX - 6) /* session_xa_run(): groups->xa_cmd, or ->xa_refuse */
 #define ROUTE_FANOUT   (UINT32_MAX - 7) /* on every group, merged: groups->fanout */
 #define ROUTE_DIAG     (UINT32_MAX - 8) /* answered from values.ldiag (session_diag.c) */
+#define ROUTE_CACHE    (UINT32_MAX - 9) /* answered from the query cache (session_cache.c) */
 
 /* ---- session.c: the state machine, packets, routing, backend connections */
 void answer_expect(struct session *s, uint8_t cmd, uint8_t exec_flags);
@@ -570,6 +571,24 @@ void session_diag_drop(struct session *s);
 uint32_t session_diag_route(struct session *s, const char *text, size_t len);
 /* ROUTE_DIAG: send what session_diag_route made ready. */
 void session_diag_answer(struct session *s);
+
+/* session_cache.c: the query cache (cache.h). With the rule that matched
+ * a text statement (NULL: none; rule_idx its index): ROUTE_CACHE for a hit,
+ * else UINT32_MAX (a miss that may be kept is sent to the primary: r->hint). */
+uint32_t session_cache_rules(struct session *s, uint8_t cmd, const struct config_rule *rule,
+                             uint32_t rule_idx, struct classify_result *r, const char *text,
+                             size_t len, bool fits);
+/* A fill copies this answer's packets (down_parse peeks at them whole). */
+bool session_cache_capturing(const struct session *s);
+/* A packet of the answer (whole: all `len` bytes at pl). */
+void session_cache_packet(struct session *s, const uint8_t *pl, uint32_t len, bool whole);
+/* The command ended (command_done): a fill is kept or given up. */
+void session_cache_done(struct session *s);
+/* The command was abandoned: its fill given up. */
+void session_cache_abandon(struct session *s);
+/* ROUTE_CACHE: send the hit. */
+void session_cache_answer(struct session *s);
+void session_cache_free(struct session *s);
 
 /* The command being routed may (`ok`) go with its branch's XA START. */
 void session_xa_pipe(struct session *s, bool ok);

@@ -84,6 +84,7 @@ static void session_free(struct session *s)
     free(s->query.connid);
     session_tables_locked(s, false);
     session_sysview_free(s);
+    session_cache_free(s);
     session_fanout_free(s);
     session_diag_drop(s);
     session_groups_free(s);

@@ -20,6 +20,8 @@
  *    1 and their signature is what the client holds now. Definitions that
  *    would not fit in a buffer always go on, and the client's are then
  *    unknown to halyard: never left out until sent again whole.
+ *    A query cache fill (session_cache.c) records the client's count
+ *    packet, the one written here, not the server's.
  *  - the first column definition of a COM_STMT_PREPARE's answer: the
  *    client keeps those too, as a server counts them sent. Their signature
  *    is taken the same way (unknown when they do not fit).
@@ -118,6 +120,9 @@ static enum meta_rc meta_colcount(struct session *s, struct pstmt *st, uint32_t 
     if (from_out) {
         uint8_t pkt[MYSQL_HEADER_SIZE + 10];
         size_t n = colmeta_count_packet(count, len, true, s->io.rdown.seq, pkt, sizeof(pkt));
+        if (session_cache_capturing(s)) /* the query cache keeps what the client gets */
+            session_cache_packet(s, pkt + MYSQL_HEADER_SIZE, (uint32_t)(n - MYSQL_HEADER_SIZE),
+                                 true);
         down->scan += at;
         down->head = down->scan;
         s->io.down_sent = true;
@@ -135,6 +140,8 @@ static enum meta_rc meta_colcount(struct session *s, struct pstmt *st, uint32_t 
             down->tail++;
         }
         meta_count_write(s, down->scan, count, len, true);
+        if (session_cache_capturing(s)) /* the query cache keeps what the client gets */
+            session_cache_packet(s, base + down->scan + MYSQL_HEADER_SIZE, len + 1, true);
         relay_down_take(&s->io.rdown, down, len + 1, MYSQL_RESP_MORE);
         return META_DONE;
     }

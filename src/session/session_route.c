@@ -698,6 +698,7 @@ static void route_begin(struct session *s, uint8_t cmd, bool fits)
     s->query.cmd_lid = false;
     s->query.cmd_xa = 0;
     s->query.cmd_calc_found = false;
+    s->query.cache_read = false;
 }
 
 /* Classify the statement's text (p + 1, `avail` - 1 bytes) into *r, its
@@ -776,8 +777,9 @@ static uint32_t route_groups(struct session *s, uint8_t cmd, const uint8_t *p, u
 /* The query rules: ROUTE_BLOCK for a statement a rule blocks, else
  * UINT32_MAX, a rule's route put in r->hint unless the statement has one.
  * `digest`: the statement's digest text (NULL when none was made). */
-static uint32_t route_rules(struct session *s, struct classify_result *r, const char *text,
-                            size_t text_len, const char *digest, size_t digest_len)
+static uint32_t route_rules(struct session *s, uint8_t cmd, bool fits, struct classify_result *r,
+                            const char *text, size_t text_len, const char *digest,
+                            size_t digest_len)
 {
     struct rules_input in = {
         .text = text,
@@ -789,6 +791,11 @@ static uint32_t route_rules(struct session *s, struct classify_result *r, const 
         .client = &s->who.client_addr,
     };
     const struct config_rule *rule = rules_match(&s->w->rules, s->cfg, &in);
+    if (session_cache_rules(s, cmd, rule, rule != NULL ? (uint32_t)(rule - s->cfg->rules) : 0, r,
+                            text, text_len, fits) == ROUTE_CACHE)
+        return ROUTE_CACHE;
+    if (rule != NULL && rule->action == RULE_ACTION_CACHE)
+        return UINT32_MAX; /* a cache rule does not route (a miss goes to the primary: r->hint) */
     if (rule != NULL && rule->action == RULE_ACTION_BLOCK) {
         s->query.block_rule = rule;
         return ROUTE_BLOCK;
@@ -904,9 +911,12 @@ uint32_t session_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_
     uint32_t to = route_groups(s, cmd, p, len, avail, fits, &r);
     if (to != UINT32_MAX)
         return to;
-    if (s->cfg->n_rules > 0 && route_rules(s, &r, (const char *)p + 1, avail - 1,
-                                           want_digest ? dtext : NULL, dlen) == ROUTE_BLOCK)
-        return ROUTE_BLOCK;
+    if (s->cfg->n_rules > 0) {
+        uint32_t rr = route_rules(s, cmd, fits, &r, (const char *)p + 1, avail - 1,
+                                  want_digest ? dtext : NULL, dlen);
+        if (rr == ROUTE_BLOCK || rr == ROUTE_CACHE)
+            return rr;
+    }
     /* In a read of the server's own run-time state (its transactions and
      * locks, performance_schema) CONNECTION_ID() stays the server's thread
      * id: the rows there carry those ids, so `WHERE ID = CONNECTION_ID()`

@@ -15,7 +15,8 @@
  * A line starting with "CURSOR " executes with a read-only cursor (rows
  * fetched with COM_STMT_FETCH); "LONGDATA " sends parameter 1 (a string)
  * with mysql_stmt_send_long_data; "QUERY " runs the rest as a text query
- * (prints ok or the error); "AGAIN\t<values>" executes the last statement
+ * (prints ok or the error); "TEXT " runs the rest as a text query and
+ * prints its result as a statement's; "AGAIN\t<values>" executes the last statement
  * again with new values of the same types, without binding again (so
  * libmariadb sends no types: those of the first execution hold).
  *
@@ -208,6 +209,34 @@ static void again(char *line, int n)
     results(last);
 }
 
+/* A text query's result: its columns, rows and count, as for a statement. */
+static void text_rows(MYSQL *conn)
+{
+    MYSQL_RES *res = mysql_store_result(conn);
+    if (res == NULL) {
+        if (mysql_errno(conn) != 0)
+            printf("error\t%u\t%s\t%s\n", mysql_errno(conn), mysql_sqlstate(conn),
+                   mysql_error(conn));
+        else
+            printf("ok\n");
+        return;
+    }
+    unsigned nf = mysql_num_fields(res);
+    MYSQL_FIELD *f = mysql_fetch_fields(res);
+    for (unsigned i = 0; i < nf; i++)
+        printf("col\t%s\ttype=%d\tflags=%u\tdecimals=%u\tcharset=%u\n", f[i].name, (int)f[i].type,
+               f[i].flags, f[i].decimals, f[i].charsetnr);
+    MYSQL_ROW row;
+    while ((row = mysql_fetch_row(res)) != NULL) {
+        printf("row");
+        for (unsigned i = 0; i < nf; i++)
+            printf("\t%s", row[i] != NULL ? row[i] : "NULL");
+        printf("\n");
+    }
+    printf("rows=%llu\n", (unsigned long long)mysql_num_rows(res));
+    mysql_free_result(res);
+}
+
 static void run(MYSQL *conn, char *line, int n)
 {
     if (strncmp(line, "AGAIN\t", 6) == 0 && last != NULL) {
@@ -226,6 +255,16 @@ static void run(MYSQL *conn, char *line, int n)
         if (res != NULL)
             mysql_free_result(res);
         printf("ok\n");
+        return;
+    }
+    if (strncmp(line, "TEXT ", 5) == 0) {
+        printf("stmt\t%d\n", n);
+        if (mysql_query(conn, line + 5) != 0) {
+            printf("error\t%u\t%s\t%s\n", mysql_errno(conn), mysql_sqlstate(conn),
+                   mysql_error(conn));
+            return;
+        }
+        text_rows(conn);
         return;
     }
     if (strncmp(line, "CURSOR ", 7) == 0) {

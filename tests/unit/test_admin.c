@@ -716,7 +716,7 @@ static void test_render_help(void **state)
         assert_int_equal(admin_parse(cmdline, strlen(cmdline), &cmd, err, sizeof(err)), HY_OK);
         parsed++;
     }
-    assert_int_equal(parsed, 29);
+    assert_int_equal(parsed, 31);
     free(text);
     textbuf_reset(&sb);
     admin_render_help(&sb, true);
@@ -809,7 +809,8 @@ static void test_render_config(void **state)
                            "\"match_text\":\"\",\"user\":\"\",\"users\":[],\"schema\":\"\","
                            "\"client\":\"\",\"no_where\":[],"
                            "\"action\":\"route\",\"route\":\"replica\",\"error_code\":null,"
-                           "\"error_sqlstate\":null,\"error_message\":null},"));
+                           "\"error_sqlstate\":null,\"error_message\":null,\"ttl_ms\":null,"
+                           "\"max_result_bytes\":null},"));
     assert_int_equal(sb.data[0], '{');
     assert_string_equal(sb.data + sb.len - 3, "]}\n");
     textbuf_free(&sb);
@@ -1020,6 +1021,29 @@ static void test_render_backup(void **state)
     textbuf_reset(&sb);
     metrics_render(&sb, &m); /* no backup section: no family */
     assert_null(strstr(sb.data, "halyard_backup_"));
+    assert_null(strstr(sb.data, "halyard_cache_")); /* no cache rule: no family either */
+    m.cache.on = true;
+    m.cache.streaming = true;
+    m.cache.lag_s = 0.125;
+    m.cache.hits = 7;
+    m.cache.misses = 3;
+    m.cache.refused_not_base = 2;
+    m.cache.store.refused_race = 4;
+    m.cache.store.entries = 5;
+    m.cache.store.dropped[CACHE_DROP_ROW] = 6;
+    textbuf_reset(&sb);
+    metrics_render(&sb, &m);
+    assert_non_null(strstr(sb.data, "\nhalyard_cache_streaming 1\n"));
+    assert_non_null(strstr(sb.data, "\nhalyard_cache_lag_seconds 0.125\n"));
+    assert_non_null(strstr(sb.data, "\nhalyard_cache_hits_total 7\n"));
+    assert_non_null(strstr(sb.data, "\nhalyard_cache_misses_total 3\n"));
+    assert_non_null(strstr(sb.data, "\nhalyard_cache_entries 5\n"));
+    assert_non_null(strstr(sb.data, "\nhalyard_cache_fills_refused_total{reason=\"race\"} 4\n"));
+    assert_non_null(
+        strstr(sb.data, "\nhalyard_cache_fills_refused_total{reason=\"not_base\"} 2\n"));
+    assert_non_null(strstr(sb.data, "\nhalyard_cache_invalidations_total{reason=\"row\"} 6\n"));
+    assert_non_null(strstr(sb.data, "\nhalyard_cache_invalidations_total{reason=\"lru\"} 0\n"));
+    m.cache = (struct cache_status){0};
     s.enabled = true;
     m.backup = s;
     m.full = f;

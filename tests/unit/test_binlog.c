@@ -12,6 +12,10 @@
  *   - positions: the next GTID, a gap, a repeat, a new domain; domains kept
  *     sorted, at most GTID_MAX
  *   - file names: PREFIX.NNNNNN and nothing else
+ *   - what an event changes (the query cache): TABLE_MAP's id and names,
+ *     the table id of each kind of ROWS event, a QUERY's schema and text,
+ *     framing statements change nothing, others are statements, unknown
+ *     types may change anything; truncated events refused
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -286,13 +290,104 @@ static void test_file_names(void **state)
     assert_int_equal(binlog_file_number("mariadb-bin.000001", "binlog"), 0);
 }
 
+/* A TABLE_MAP of `id` for schema.table (one INT column). */
+static size_t make_table_map(uint8_t *out, uint64_t id, const char *schema, const char *table)
+{
+    uint8_t b[256] = {0};
+    size_t n = 0;
+    put64(b, id); /* 6 bytes of it, then flags 2 */
+    n = 8;
+    b[n++] = (uint8_t)strlen(schema);
+    memcpy(b + n, schema, strlen(schema) + 1);
+    n += strlen(schema) + 1;
+    b[n++] = (uint8_t)strlen(table);
+    memcpy(b + n, table, strlen(table) + 1);
+    n += strlen(table) + 1;
+    b[n++] = 1; /* columns */
+    b[n++] = 3; /* LONG */
+    b[n++] = 0; /* metadata length */
+    b[n++] = 1; /* null bits */
+    return make(out, BINLOG_TABLE_MAP, 1, b, n);
+}
+
+static void test_changes(void **state)
+{
+    (void)state;
+    uint8_t ev[600];
+    size_t n = make_table_map(ev, 0x0000123456789aULL, "shop", "orders");
+    struct binlog_table t;
+    assert_int_equal(binlog_change_of(ev, n - 4), BINLOG_CHANGES_TABLE_MAP);
+    assert_int_equal(binlog_table_map_parse(ev, n - 4, &t), HY_OK);
+    assert_true(t.id == 0x123456789aULL);
+    assert_string_equal(t.schema, "shop");
+    assert_string_equal(t.table, "orders");
+    /* truncated inside the table's name */
+    assert_int_equal(binlog_table_map_parse(ev, BINLOG_HEADER_LEN + 8 + 1 + 4 + 1 + 3, &t),
+                     HY_ERROR);
+    /* every ROWS event type: its table id */
+    const uint8_t rows[] = {BINLOG_WRITE_ROWS_V1,
+                            BINLOG_UPDATE_ROWS_V1,
+                            BINLOG_DELETE_ROWS_V1,
+                            BINLOG_WRITE_ROWS,
+                            BINLOG_UPDATE_ROWS,
+                            BINLOG_DELETE_ROWS,
+                            166,
+                            170,
+                            171};
+    uint8_t body[16] = {0x9a, 0x78, 0x56, 0x34, 0x12, 0x00, 1, 0, 1, 0xff};
+    for (size_t i = 0; i < sizeof(rows); i++) {
+        n = make(ev, rows[i], 1, body, sizeof(body));
+        uint64_t id = 0;
+        assert_int_equal(binlog_change_of(ev, n - 4), BINLOG_CHANGES_ROWS);
+        assert_int_equal(binlog_rows_table_id(ev, n - 4, &id), HY_OK);
+        assert_true(id == 0x123456789aULL);
+    }
+    uint64_t id;
+    n = make(ev, BINLOG_WRITE_ROWS, 1, body, 5);
+    assert_int_equal(binlog_rows_table_id(ev, n - 4, &id), HY_ERROR);
+    /* QUERY: framing statements change nothing, the others are statements */
+    const char *framing[] = {"BEGIN",      "COMMIT",   "XA START 'x'",
+                             "XA END 'x'", "ROLLBACK", "SAVEPOINT a"};
+    for (size_t i = 0; i < sizeof(framing) / sizeof(framing[0]); i++) {
+        n = make_query(ev, "shop", framing[i]);
+        assert_int_equal(binlog_change_of(ev, n - 4), BINLOG_CHANGES_NOTHING);
+    }
+    const char *stmts[] = {"ALTER TABLE t ADD c INT", "TRUNCATE t", "BEGINNER_PROC()",
+                           "UPDATE t SET a = 1", "COMMITTED_ROWS()"};
+    for (size_t i = 0; i < sizeof(stmts) / sizeof(stmts[0]); i++) {
+        n = make_query(ev, "shop", stmts[i]);
+        assert_int_equal(binlog_change_of(ev, n - 4), BINLOG_CHANGES_STATEMENT);
+    }
+    char db[65];
+    const char *sql;
+    size_t sl;
+    n = make_query(ev, "shop", "TRUNCATE t");
+    assert_int_equal(binlog_query_parse(ev, n - 4, db, sizeof(db), &sql, &sl), HY_OK);
+    assert_string_equal(db, "shop");
+    assert_int_equal(sl, 10);
+    assert_memory_equal(sql, "TRUNCATE t", 10);
+    assert_int_equal(binlog_query_parse(ev, BINLOG_HEADER_LEN + 14, db, sizeof(db), &sql, &sl),
+                     HY_ERROR);
+    /* framing events and unknown ones */
+    n = make_gtid(ev, 0, 1, 5, 0);
+    assert_int_equal(binlog_change_of(ev, n - 4), BINLOG_CHANGES_NOTHING);
+    n = make(ev, BINLOG_XID, 1, body, 8);
+    assert_int_equal(binlog_change_of(ev, n - 4), BINLOG_CHANGES_NOTHING);
+    n = make(ev, BINLOG_QUERY_COMPRESSED, 1, body, 16);
+    assert_int_equal(binlog_change_of(ev, n - 4), BINLOG_CHANGES_UNKNOWN);
+    n = make(ev, 26 /* INCIDENT */, 1, body, 4);
+    assert_int_equal(binlog_change_of(ev, n - 4), BINLOG_CHANGES_UNKNOWN);
+    assert_int_equal(binlog_change_of(ev, 5), BINLOG_CHANGES_UNKNOWN);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_header_and_crc), cmocka_unit_test(test_gtid_event),
-        cmocka_unit_test(test_fde_checksum),   cmocka_unit_test(test_rotate),
-        cmocka_unit_test(test_gtid_list),      cmocka_unit_test(test_groups),
-        cmocka_unit_test(test_positions),      cmocka_unit_test(test_file_names),
+        cmocka_unit_test(test_changes),    cmocka_unit_test(test_header_and_crc),
+        cmocka_unit_test(test_gtid_event), cmocka_unit_test(test_fde_checksum),
+        cmocka_unit_test(test_rotate),     cmocka_unit_test(test_gtid_list),
+        cmocka_unit_test(test_groups),     cmocka_unit_test(test_positions),
+        cmocka_unit_test(test_file_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

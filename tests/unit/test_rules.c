@@ -145,7 +145,7 @@ static const struct bad_case bad_cases[] = {
     {RULES("{ name = \"a\"; user = \"app\"; error_message = \"no\"; }"),
      "t.conf:4: rules.[0].error_message: only used with action = \"block\""},
     {RULES("{ name = \"a\"; user = \"app\"; action = \"drop\"; }"),
-     "t.conf:4: rules.[0].action: \"drop\" is not one of route|block"},
+     "t.conf:4: rules.[0].action: \"drop\" is not one of route|block|cache"},
     {RULES("{ name = \"a\"; user = \"app\"; action = \"block\"; error_sqlstate = \"4200a\"; }"),
      "t.conf:4: rules.[0].error_sqlstate: \"4200a\" is not an SQLSTATE: 5 characters 0-9 or A-Z"},
     {RULES("{ name = \"a\"; user = \"app\"; action = \"block\"; error_sqlstate = \"4200\"; }"),

@@ -109,6 +109,8 @@ enum admin_verb {
     ADMIN_BACKUP_INCR,     /* backup incr (backup_chain.h) */
     ADMIN_BACKUP_DIFF,     /* backup diff */
     ADMIN_BACKUP_VERIFIED, /* backup verified RESULT GTID TABLES DIFFER (backup_verify.h) */
+    ADMIN_SHOW_CACHE,      /* the query cache (cache.h) */
+    ADMIN_FLUSH_CACHE,     /* flush cache [SCHEMA.TABLE] */
     ADMIN_N_VERBS
 };
 
@@ -118,7 +120,8 @@ struct admin_cmd {
     bool detail;         /* ADMIN_SHOW_BACKENDS: --detail */
     uint32_t session_id; /* ADMIN_KILL_SESSION */
     uint32_t top;        /* ADMIN_SHOW_DIGESTS: 1..ADMIN_DIGESTS_MAX; ADMIN_SHOW_EVENTS: 1..64 */
-    char arg[100];       /* ADMIN_UNBLOCK: address or "all"; *_FIREWALL: user ("" = all);
+    char arg[140];       /* ADMIN_UNBLOCK: address or "all"; *_FIREWALL: user ("" = all);
+                          * ADMIN_FLUSH_CACHE: schema.table ("" = all);
                           * ADMIN_BACKEND_SET: the backend's name;
                           * ADMIN_BACKUP_VERIFIED: its four words */
     int mode;            /* ADMIN_BACKEND_SET: enum backend_admin */
@@ -263,6 +266,12 @@ struct backup_copy_status;
 struct backup_sched_status;
 struct backup_verify_status;
 /* c, sc and v may be NULL (no copy rows, no schedule rows, no verify rows). */
+struct cache_status;
+/* show cache (admin_cache.c); cfg names the rules. */
+void admin_render_cache(struct textbuf *sb, const struct cache_status *s, const struct config *cfg,
+                        bool json);
+/* flush cache's answer. */
+void admin_render_cache_flush(struct textbuf *sb, const char *table, size_t dropped, bool json);
 void admin_render_backup(struct textbuf *sb, const struct binlog_archive_status *s,
                          const struct backup_full_status *f, const struct backup_copy_status *c,
                          const struct backup_sched_status *sc, const struct backup_verify_status *v,

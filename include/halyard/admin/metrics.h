@@ -18,6 +18,7 @@
 #include "halyard/backup/backup_sched.h"
 #include "halyard/backup/backup_verify.h"
 #include "halyard/backup/binlog_archive.h"
+#include "halyard/cache/cache.h"
 #include "halyard/core/core.h"
 #include "halyard/protocol/resolve.h"
 #include "halyard/cluster/stats.h"
@@ -62,6 +63,7 @@ struct metrics_snapshot {
     struct backup_copy_status copy;      /* (no item list) */
     struct backup_sched_status sched;
     struct backup_verify_status verify;
+    struct cache_status cache; /* families only when the cache is on (cache.on) */
 };
 
 void metrics_render(struct textbuf *sb, const struct metrics_snapshot *m);

@@ -210,6 +210,7 @@ struct config_witness {
 enum rule_action {
     RULE_ACTION_ROUTE = 0, /* send the statement to `route` */
     RULE_ACTION_BLOCK,     /* answer it with error_code/error_sqlstate/error_message */
+    RULE_ACTION_CACHE,     /* its answer may be cached (cache.h): ttl_ms, max_result_bytes */
 };
 
 enum rule_route {
@@ -243,6 +244,9 @@ struct config_rule {
     int error_code;
     char error_sqlstate[6];
     char *error_message; /* NULL for route */
+    /* RULE_ACTION_CACHE */
+    int ttl_ms;               /* an entry is served at most this long after its fill */
+    int64_t max_result_bytes; /* larger answers are not kept */
 };
 
 /* Health checks (monitor.h). */
@@ -287,6 +291,17 @@ struct config_alerts {
 };
 
 /* backup (binlog_archive.h): the continuous binlog archive */
+/* The query cache (cache.h): on when a rule has action = "cache". */
+struct config_cache {
+    bool enabled;       /* some rule has action = "cache" */
+    int64_t size_bytes; /* cache.size_mb */
+    char *user;         /* resolved: cache.user, else backup.user, else monitor.user */
+    char *password;     /* resolved with it */
+    uint32_t server_id; /* the replica id its binlog reader registers with */
+    int settle_ms;      /* a fill sent sooner after an invalidation of its tables is refused */
+    int max_lag_ms;     /* no hits while the reader has not caught up for this long */
+};
+
 struct config_backup {
     bool enabled;        /* the section is present */
     char *dir;           /* where the archive's files go */
@@ -434,6 +449,7 @@ struct config {
     char *instance_name; /* resolved: "" in the file = host name:first listener port */
     struct config_alerts alerts;
     struct config_backup backup;
+    struct config_cache cache;
 
     /* cluster type: replication (a primary and replicas, failover.h),
      * galera (every node writable, one writer picked by galera.h) or

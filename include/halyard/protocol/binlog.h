@@ -38,13 +38,23 @@ enum binlog_type {
     BINLOG_ROTATE = 4,
     BINLOG_FORMAT_DESCRIPTION = 15,
     BINLOG_XID = 16,
+    BINLOG_TABLE_MAP = 19,
+    BINLOG_WRITE_ROWS_V1 = 23,
+    BINLOG_UPDATE_ROWS_V1 = 24,
+    BINLOG_DELETE_ROWS_V1 = 25,
     BINLOG_HEARTBEAT = 27,
+    BINLOG_WRITE_ROWS = 30,
+    BINLOG_UPDATE_ROWS = 31,
+    BINLOG_DELETE_ROWS = 32,
     BINLOG_XA_PREPARE = 38,
     BINLOG_ANNOTATE_ROWS = 160,
     BINLOG_CHECKPOINT = 161,
     BINLOG_GTID = 162,
     BINLOG_GTID_LIST = 163,
     BINLOG_START_ENCRYPTION = 164,
+    BINLOG_QUERY_COMPRESSED = 165,
+    BINLOG_WRITE_ROWS_COMPRESSED_V1 = 166, /* ... through DELETE_ROWS_COMPRESSED = 171 */
+    BINLOG_DELETE_ROWS_COMPRESSED = 171,
 };
 
 #define BINLOG_F_IN_USE 0x0001 /* LOG_EVENT_BINLOG_IN_USE_F: the file is open */
@@ -140,6 +150,42 @@ enum binlog_gtid_order binlog_gtid_order(const struct gtid_pos *pos, const struc
 /* Make g the last GTID of its domain in pos. HY_ERROR when pos has
  * GTID_MAX domains already and g's is new. */
 hy_status_t binlog_pos_apply(struct gtid_pos *pos, const struct gtid *g) HY_MUSTCHECK;
+
+/* ---- what an event changes (the query cache's invalidation) -------------
+ * Each event of the stream, as far as the data it changes: nothing (the
+ * events that frame transactions and files, BEGIN/COMMIT/XA statements),
+ * a TABLE_MAP (a table id's schema and name for the row events after it),
+ * a ROWS event (write, update, delete, v1, v2 and compressed: the table id
+ * it changes), a statement (any other QUERY event: DDL, or DML logged as
+ * a statement), or an event halyard does not know, which may change
+ * anything. The table id is 6 bytes (FORMAT_DESCRIPTION's post-header
+ * length 8 for these events, MariaDB and MySQL 5.6 on). */
+enum binlog_change {
+    BINLOG_CHANGES_NOTHING = 0,
+    BINLOG_CHANGES_TABLE_MAP,
+    BINLOG_CHANGES_ROWS,
+    BINLOG_CHANGES_STATEMENT,
+    BINLOG_CHANGES_UNKNOWN,
+};
+
+struct binlog_table {
+    uint64_t id;
+    char schema[65];
+    char table[65];
+};
+
+/* What the event (`body_end`: its size less the checksum) changes. */
+enum binlog_change binlog_change_of(const uint8_t *ev, size_t body_end);
+/* A TABLE_MAP event's table id, schema and name. HY_ERROR when malformed
+ * or a name is over 64 bytes. */
+hy_status_t binlog_table_map_parse(const uint8_t *ev, size_t body_end,
+                                   struct binlog_table *t) HY_MUSTCHECK;
+/* A ROWS event's table id. HY_ERROR when too short. */
+hy_status_t binlog_rows_table_id(const uint8_t *ev, size_t body_end, uint64_t *id) HY_MUSTCHECK;
+/* A QUERY event's default schema (copied, cut to `cap`; "" when none) and
+ * its statement (pointing into ev). HY_ERROR when malformed. */
+hy_status_t binlog_query_parse(const uint8_t *ev, size_t body_end, char *db, size_t cap,
+                               const char **sql, size_t *sql_len) HY_MUSTCHECK;
 
 /* Archive file names: "PREFIX.000001" ... (6 digits, as the server). The
  * number of a name of that form, 0 otherwise. */

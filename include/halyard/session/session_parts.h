@@ -70,6 +70,7 @@ struct fanout;
 struct session_ldiag;
 struct session_xa;
 struct session_sysview;
+struct session_cache;
 struct shard_refusal;
 struct shard_snap;
 struct state_change;
@@ -337,6 +338,13 @@ struct sess_query {
      * variables, answered in the client's terms (session_sysview.c, which
      * writes it); heap, allocated at the first such statement. */
     struct session_sysview *sysview;
+    /* The query cache (session_cache.c): its fill in flight or hit, heap,
+     * allocated at the first statement a cache rule matched; whether the
+     * command in flight is a read, and when its last other command ended
+     * (cache_clock(), for read-your-writes). */
+    struct session_cache *cache;
+    bool cache_read;
+    double cache_wrote_at;
 };
 
 /* The session state the client set (see "session state" in session.c).

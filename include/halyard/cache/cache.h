@@ -1,0 +1,106 @@
+/*
+ * cache.h: the query cache shared by the workers (issue 30): one store
+ * (cache_store.h) behind one mutex, filled by the sessions and emptied by
+ * the reader of the primary's binary log (cache_follow.c, which applies
+ * each event with cache_inval.h under the same mutex).
+ *
+ * Never stale, by construction:
+ *   - a session takes a ticket (cache_stamp) BEFORE it sends a miss to the
+ *     primary, and its fill is refused when any of its tables was
+ *     invalidated after the ticket (cache_store.h), or when the reader was
+ *     not streaming then;
+ *   - a fill is refused unless every table it read is a base table of
+ *     the primary by the list read since the last DDL (cache_tables.h):
+ *     the binary log never names a view, a temporary or a system table;
+ *   - the misses go to the primary, which has everything the reader has
+ *     applied (the reader reads the primary's binary log);
+ *   - hits are served only while the reader streams and has applied a
+ *     position of the primary read at most cache.max_lag_ms ago
+ *     (`synced_at`), and only once that position was read after the last
+ *     write through halyard ended, of any session (so a write through
+ *     halyard is never missed by a read that follows it; a write made
+ *     elsewhere is seen within the reader's lag);
+ *   - when the reader reconnects (to the same primary or after a
+ *     failover) the cache is emptied: it starts again from the primary's
+ *     position of then and does not try to prove it missed nothing.
+ * Off (every call a no-op, cache_on() false) unless a rule has
+ * action = "cache".
+ */
+#ifndef HALYARD_CACHE_H
+#define HALYARD_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "halyard/cache/cache_store.h"
+#include "halyard/core/core.h"
+
+struct config;
+
+/* The time every cache decision is taken in: CLOCK_MONOTONIC seconds. */
+double cache_clock(void);
+
+/* Whether the cache is configured (a rule has action = "cache"). */
+bool cache_on(void);
+
+/* The stamp of a fill, taken before its statement is sent. */
+struct cache_ticket {
+    uint64_t seq;   /* invalidations the reader had applied */
+    double sent_at; /* cache_clock() */
+    bool valid;     /* the reader was streaming */
+};
+
+void cache_stamp(struct cache_ticket *t);
+
+/* A command that may have written ended at `at` (cache_clock()), in any
+ * session: no hit is served to anyone until the reader has applied a
+ * position of the primary read after it. */
+void cache_note_write(double at);
+
+/* The answer under `key`, copied into *data (malloc'd, the caller frees),
+ * if one may be served now to a session whose last write ended at
+ * `wrote_at` (cache_clock(); 0 = never wrote; the latest write of any
+ * session through halyard counts too). `rule`: the rule's index,
+ * for its counts. Counts a hit or a miss. */
+bool cache_get(const uint8_t *key, size_t key_len, double wrote_at, uint32_t rule, uint8_t **data,
+               size_t *data_len);
+
+/* Keep an answer (see cache_store_fill); the outcome is counted. */
+enum cache_fill_rc cache_put(const struct cache_ticket *t, const uint8_t *key, size_t key_len,
+                             const uint8_t *data, size_t data_len, const char *const *tables,
+                             unsigned ntables, int ttl_ms, uint32_t rule);
+
+/* A fill given up by the session (too large, warnings, an error...). */
+void cache_fill_abandoned(void);
+
+/* flush cache [TABLE]: `table` "schema.table", or NULL for everything.
+ * Returns the entries dropped. */
+size_t cache_flush(const char *table);
+
+#define CACHE_RULES_MAX 64 /* rules counted one by one; the others together */
+
+struct cache_status {
+    bool on;
+    bool streaming;           /* the reader follows the primary */
+    char source[64];          /* the backend it reads, "" when none */
+    char gtid[256];           /* the position it has applied */
+    double lag_s;             /* since the last position it applied was read; -1 = none */
+    struct cache_stats store; /* entries, bytes, fills, refusals, drops by reason */
+    uint64_t hits, misses, abandoned, resets, gaps;
+    uint64_t refused_not_base; /* fills of a table not known to be a base table */
+    int64_t base_tables;       /* base tables known; -1 = not read since the last DDL */
+    uint64_t base_loads;       /* times they were read */
+    uint64_t rule_hits[CACHE_RULES_MAX], rule_misses[CACHE_RULES_MAX];
+    size_t capacity;
+};
+
+void cache_status_get(struct cache_status *out);
+
+/* The reader's thread and the store: made at start, told of reloads
+ * (the store's bound, the rules), stopped at exit. */
+hy_status_t cache_start(struct config *cfg, char *err, size_t errlen) HY_MUSTCHECK;
+void cache_set_config(struct config *cfg);
+void cache_stop(void);
+
+#endif /* HALYARD_CACHE_H */

@@ -1,0 +1,117 @@
+/*
+ * cache_store.h: the query cache's entries as data (issue 30).
+ *
+ * An entry is an answer (the packets a server sent, headers included)
+ * under a key that holds everything that changes that answer; the caller
+ * builds the key (user, schema, session state, capabilities, the exact
+ * statement). Each entry names the tables it read ("schema.table"). The
+ * store is bounded in bytes (`cap`) and evicts the least recently used;
+ * each entry has its own expiry.
+ *
+ * Never stale, by construction: the store counts invalidations. The
+ * follower of the primary's binary log applies each event it reads as
+ * `cache_store_invalidate_*` with its applied sequence number (`seq`,
+ * increasing) and the time it applied it. A fill carries the sequence
+ * number the follower had applied BEFORE its statement was sent (its
+ * stamp) and the time it was sent. It is refused when any of its tables
+ * (or its schema, or everything) was invalidated past the stamp, or less
+ * than `settle` before it was sent: a transaction is in the binary log a
+ * moment before its rows are visible to other readers (the engine commits
+ * after the log is written), so a read sent right after its invalidation
+ * could still see the rows before it.
+ *
+ * No locking, no I/O: one mutex in the caller (cache.c) guards a store.
+ * Tested in tests/unit/test_cache_store.c.
+ */
+#ifndef HALYARD_CACHE_STORE_H
+#define HALYARD_CACHE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "halyard/core/core.h"
+
+#define CACHE_MAX_TABLES 8   /* tables one cached statement may read */
+#define CACHE_NAME_MAX   130 /* "schema.table": 64 + 1 + 64, and the NUL */
+
+/* Why entries went (show cache, metrics). */
+enum cache_drop {
+    CACHE_DROP_ROW = 0, /* a row event of one of its tables */
+    CACHE_DROP_TABLE,   /* flush cache TABLE */
+    CACHE_DROP_DDL,     /* DDL or a statement-format event naming its schema */
+    CACHE_DROP_ALL,     /* a gap, a reconnect, a failover, flush cache */
+    CACHE_DROP_TTL,     /* expired */
+    CACHE_DROP_LRU,     /* evicted for room */
+    CACHE_DROP_N,
+};
+
+const char *cache_drop_name(enum cache_drop why);
+
+/* Why a fill was not stored. */
+enum cache_fill_rc {
+    CACHE_FILL_STORED = 0,
+    CACHE_FILL_RACED,    /* a table changed after its stamp, or just before it was sent */
+    CACHE_FILL_TOO_BIG,  /* larger than the whole store */
+    CACHE_FILL_UNMAPPED, /* no table, too many, or a name that is not "schema.table" */
+    CACHE_FILL_NOMEM,
+    CACHE_FILL_NOT_BASE, /* (cache.c) a table not known to be a base table of the primary */
+};
+
+struct cache_fill {
+    const uint8_t *key;
+    size_t key_len;
+    const uint8_t *data; /* the answer's packets */
+    size_t data_len;
+    const char *const *tables; /* "schema.table", lower case as the server names them */
+    unsigned ntables;
+    uint64_t stamp;    /* the follower's applied sequence number before it was sent */
+    double sent_at;    /* when it was sent (the store's clock: seconds) */
+    double expires_at; /* past this the entry is not served */
+    uint32_t rule;     /* the rule that allowed it (per-rule counts) */
+};
+
+struct cache_stats {
+    uint64_t entries, bytes;
+    uint64_t fills, refused_race, refused_big;
+    uint64_t dropped[CACHE_DROP_N];
+};
+
+struct cache_store;
+
+/* A store of at most `cap` bytes (entries' keys, answers and their
+ * bookkeeping), refusing fills sent less than `settle` seconds after an
+ * invalidation of their tables. NULL when out of memory. */
+struct cache_store *cache_store_create(size_t cap, double settle);
+void cache_store_destroy(struct cache_store *st);
+/* A new bound: entries evicted (LRU) until the store fits. */
+void cache_store_resize(struct cache_store *st, size_t cap, double settle);
+
+/* The entry of `key`, unexpired at `now`, and the stamp it was filled at:
+ * its answer in *data (valid until the store changes: copy it under the
+ * caller's lock). It becomes the most recently used. False when none (an
+ * expired one is dropped). */
+bool cache_store_get(struct cache_store *st, const uint8_t *key, size_t key_len, double now,
+                     const uint8_t **data, size_t *data_len, uint64_t *stamp, uint32_t *rule);
+
+/* Store an answer (replacing one under the same key) unless it raced an
+ * invalidation (see the top); older entries are evicted for room. */
+enum cache_fill_rc cache_store_fill(struct cache_store *st, const struct cache_fill *f, double now);
+
+/* Invalidations, applied in the follower's order: `seq` is its applied
+ * sequence number after the event, `now` the time. Each drops the entries
+ * concerned and records the sequence number for the fills in flight.
+ * Names are compared without regard to case. Return the entries dropped. */
+size_t cache_store_invalidate_table(struct cache_store *st, const char *schema, const char *table,
+                                    enum cache_drop why, uint64_t seq, double now);
+size_t cache_store_invalidate_schema(struct cache_store *st, const char *schema, uint64_t seq,
+                                     double now);
+size_t cache_store_invalidate_all(struct cache_store *st, enum cache_drop why, uint64_t seq,
+                                  double now);
+
+/* Entries expired at `now` dropped (a sweep; get drops them lazily too). */
+size_t cache_store_expire(struct cache_store *st, double now);
+
+void cache_store_stats(const struct cache_store *st, struct cache_stats *out);
+
+#endif /* HALYARD_CACHE_STORE_H */

@@ -1,0 +1,54 @@
+/*
+ * cache_sql.h: whether a SELECT's answer may be cached, and the tables it
+ * reads (the query cache, issue 30), from its text alone.
+ *
+ * Conservative by design: anything this code cannot prove harmless is
+ * refused, never guessed. Accepted: one SELECT (UNION of SELECTs too)
+ * whose FROM and JOIN clauses name base tables by name (`t`, `db.t`,
+ * quoted or not, with aliases), calling only built-in functions whose
+ * value depends on their arguments alone (a short list: aggregates,
+ * arithmetic, string and null functions). Refused: another statement, a
+ * subquery or derived table, user and system variables, `?`, any other
+ * function call (NOW(), RAND(), UUID(), USER(), a stored function ...),
+ * a name of a system schema (mysql, information_schema,
+ * performance_schema, sys), an unqualified name without a default schema,
+ * `SQL_NO_CACHE`, a `halyard:nocache` comment, more than
+ * CACHE_SQL_MAX_TABLES tables. The caller still refuses by the
+ * classifier's flags (locking reads, INTO, transactions) and must refuse
+ * views and temporary tables, which the text cannot tell from tables.
+ * Pure; tested in tests/unit/test_cache_sql.c.
+ */
+#ifndef HALYARD_CACHE_SQL_H
+#define HALYARD_CACHE_SQL_H
+
+#include <stddef.h>
+
+#define CACHE_SQL_MAX_TABLES 8
+#define CACHE_SQL_NAME_MAX   130 /* "schema.table" and the NUL */
+
+enum cache_sql_verdict {
+    CACHE_SQL_OK = 0,
+    CACHE_SQL_NOT_SELECT, /* not one SELECT */
+    CACHE_SQL_NOCACHE,    /* SQL_NO_CACHE or halyard:nocache */
+    CACHE_SQL_VARIABLE,   /* @x, @@x, ? */
+    CACHE_SQL_FUNCTION,   /* a call not known to be deterministic */
+    CACHE_SQL_SUBQUERY,   /* a subquery, a derived table, a parenthesised join */
+    CACHE_SQL_NO_TABLE,   /* no table (nothing would ever invalidate it) */
+    CACHE_SQL_SYSTEM,     /* a system schema's table */
+    CACHE_SQL_NO_SCHEMA,  /* an unqualified table and no default schema */
+    CACHE_SQL_TOO_MANY,   /* more tables than CACHE_SQL_MAX_TABLES */
+};
+
+struct cache_sql {
+    unsigned ntables;
+    char tables[CACHE_SQL_MAX_TABLES][CACHE_SQL_NAME_MAX]; /* "schema.table", lower case */
+};
+
+const char *cache_sql_verdict_str(enum cache_sql_verdict v);
+
+/* `schema`: the session's default schema, NULL or "" when none. `opts`:
+ * CLO_* (classify.h). */
+enum cache_sql_verdict cache_sql_tables(const char *sql, size_t len, unsigned opts,
+                                        const char *schema, struct cache_sql *out);
+
+#endif /* HALYARD_CACHE_SQL_H */

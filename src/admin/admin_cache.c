@@ -1,0 +1,71 @@
+/*
+ * admin_cache.c: `show cache` and `flush cache [TABLE]` (the query cache,
+ * cache.h).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "admin_int.h"
+#include "halyard/admin/admin.h"
+#include "halyard/cache/cache.h"
+#include "halyard/config/config.h"
+#include "halyard/core/textbuf.h"
+
+void admin_render_cache(struct textbuf *sb, const struct cache_status *s, const struct config *cfg,
+                        bool json)
+{
+    struct kv kv;
+    char k[160];
+    kv_begin(&kv, sb, json, "name");
+    kv_bool(&kv, "on", s->on);
+    kv_bool(&kv, "streaming", s->streaming);
+    kv_str(&kv, "source", s->source);
+    kv_str(&kv, "applied_gtid", s->gtid);
+    kv_int(&kv, "lag_ms", s->lag_s < 0 ? -1 : (long long)(s->lag_s * 1000));
+    kv_u64(&kv, "entries", s->store.entries);
+    kv_u64(&kv, "bytes", s->store.bytes);
+    kv_u64(&kv, "capacity", s->capacity);
+    kv_u64(&kv, "hits", s->hits);
+    kv_u64(&kv, "misses", s->misses);
+    kv_u64(&kv, "fills", s->store.fills);
+    kv_u64(&kv, "fills_refused_race", s->store.refused_race);
+    kv_u64(&kv, "fills_refused_size", s->store.refused_big);
+    kv_u64(&kv, "fills_refused_not_base", s->refused_not_base);
+    kv_u64(&kv, "fills_abandoned", s->abandoned);
+    kv_int(&kv, "base_tables", (long long)s->base_tables);
+    kv_u64(&kv, "base_table_reads", s->base_loads);
+    for (int why = 0; why < CACHE_DROP_N; why++) {
+        snprintf(k, sizeof(k), "invalidated_%s", cache_drop_name((enum cache_drop)why));
+        kv_u64(&kv, k, s->store.dropped[why]);
+    }
+    kv_u64(&kv, "reader_resets", s->resets);
+    kv_u64(&kv, "gtid_gaps", s->gaps);
+    struct kv_list l;
+    list_begin(&l, &kv, "rules");
+    for (size_t i = 0; cfg != NULL && i < cfg->n_rules && i < CACHE_RULES_MAX; i++) {
+        if (cfg->rules[i].action != RULE_ACTION_CACHE)
+            continue;
+        uint64_t h = s->rule_hits[i], m = s->rule_misses[i];
+        elem_begin(&l);
+        kv_str(&kv, elem_key(&l, "name", k, sizeof(k)), cfg->rules[i].name);
+        kv_u64(&kv, elem_key(&l, "hits", k, sizeof(k)), h);
+        kv_u64(&kv, elem_key(&l, "misses", k, sizeof(k)), m);
+        kv_int(&kv, elem_key(&l, "hit_ratio_pct", k, sizeof(k)),
+               h + m > 0 ? (long long)(100 * h / (h + m)) : 0);
+        elem_end(&l);
+    }
+    list_end(&l);
+    kv_end(&kv);
+}
+
+void admin_render_cache_flush(struct textbuf *sb, const char *table, size_t dropped, bool json)
+{
+    if (json) {
+        textbuf_printf(sb, "{\"ok\":true,\"dropped\":%zu,\"table\":", dropped);
+        textbuf_json_str(sb, table[0] != '\0' ? table : "*");
+        textbuf_puts(sb, "}\n");
+        return;
+    }
+    textbuf_printf(sb, "OK %zu cache entries dropped (%s)\n", dropped,
+                   table[0] != '\0' ? table : "all");
+}

@@ -1,0 +1,334 @@
+/*
+ * cache.c: the query cache shared by the workers (cache.h).
+ *
+ * Everything here is under one mutex: the store, the reader's applied
+ * state (cache_inval.h) and the primary positions waiting to be applied.
+ * The workers hold it for a lookup (a hash probe and a copy) or a fill;
+ * the reader for each event it applies.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cache_int.h"
+#include "halyard/cache/cache.h"
+#include "halyard/cache/cache_inval.h"
+#include "halyard/cache/cache_tables.h"
+#include "halyard/config/config.h"
+
+#define SAMPLES 64 /* positions of the primary waiting to be applied */
+
+struct sample {
+    double sent_at;
+    struct gtid_pos pos;
+};
+
+static struct {
+    pthread_mutex_t mu;
+    atomic_bool on;
+    struct cache_store *store;
+    struct cache_inval ci;
+    bool streaming;
+    char source[64];
+    double synced_at; /* the newest sample the reader has applied; 0 = none */
+    double wrote_at;  /* the last write through halyard ended (cache_note_write) */
+    struct sample samples[SAMPLES];
+    unsigned nsamples;
+    double settle, max_lag;
+    struct cache_tables *base; /* the primary's base tables; NULL = not read yet */
+    uint64_t base_gen;         /* ci.ddl when they were read: stale once it moves */
+    uint64_t hits, misses, abandoned, resets, refused_not_base, base_loads;
+    uint64_t rule_hits[CACHE_RULES_MAX], rule_misses[CACHE_RULES_MAX];
+    size_t capacity;
+} C = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+double cache_clock(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+bool cache_on(void)
+{
+    return atomic_load_explicit(&C.on, memory_order_relaxed);
+}
+
+void cache_stamp(struct cache_ticket *t)
+{
+    pthread_mutex_lock(&C.mu);
+    t->seq = C.ci.seq;
+    t->valid = C.streaming && C.store != NULL;
+    pthread_mutex_unlock(&C.mu);
+    t->sent_at = cache_clock();
+}
+
+static unsigned rule_slot(uint32_t rule)
+{
+    return rule < CACHE_RULES_MAX ? rule : CACHE_RULES_MAX - 1;
+}
+
+void cache_note_write(double at)
+{
+    pthread_mutex_lock(&C.mu);
+    if (at > C.wrote_at)
+        C.wrote_at = at;
+    pthread_mutex_unlock(&C.mu);
+}
+
+bool cache_get(const uint8_t *key, size_t key_len, double wrote_at, uint32_t rule, uint8_t **data,
+               size_t *data_len)
+{
+    double now = cache_clock();
+    bool hit = false;
+    pthread_mutex_lock(&C.mu);
+    const uint8_t *d;
+    size_t n;
+    uint64_t stamp;
+    uint32_t r;
+    /* the reader streams, has applied a recent position of the primary,
+     * read after this session's last write */
+    if (C.store != NULL && C.streaming && C.synced_at > 0 && now - C.synced_at <= C.max_lag &&
+        C.synced_at > wrote_at && C.synced_at > C.wrote_at &&
+        cache_store_get(C.store, key, key_len, now, &d, &n, &stamp, &r)) {
+        *data = malloc(n > 0 ? n : 1);
+        if (*data != NULL) {
+            memcpy(*data, d, n);
+            *data_len = n;
+            hit = true;
+        }
+    }
+    if (hit) {
+        C.hits++;
+        C.rule_hits[rule_slot(rule)]++;
+    } else {
+        C.misses++;
+        C.rule_misses[rule_slot(rule)]++;
+    }
+    pthread_mutex_unlock(&C.mu);
+    return hit;
+}
+
+/* Every table is known to be a base table of the primary, by a list read
+ * since the last DDL the reader applied (under the mutex). A view, a
+ * temporary table, a system table, a table the reader account cannot see
+ * or one created since: not known, never cached (cache_tables.h). */
+static bool base_tables_all(const char *const *tables, unsigned ntables)
+{
+    if (C.base == NULL || C.base_gen != C.ci.ddl)
+        return false;
+    for (unsigned i = 0; i < ntables; i++)
+        if (!cache_tables_has(C.base, tables[i]))
+            return false;
+    return true;
+}
+
+enum cache_fill_rc cache_put(const struct cache_ticket *t, const uint8_t *key, size_t key_len,
+                             const uint8_t *data, size_t data_len, const char *const *tables,
+                             unsigned ntables, int ttl_ms, uint32_t rule)
+{
+    double now = cache_clock();
+    struct cache_fill f = {
+        .key = key,
+        .key_len = key_len,
+        .data = data,
+        .data_len = data_len,
+        .tables = tables,
+        .ntables = ntables,
+        .stamp = t->seq,
+        .sent_at = t->sent_at,
+        .expires_at = t->sent_at + ttl_ms / 1000.0,
+        .rule = rule,
+    };
+    enum cache_fill_rc rc = CACHE_FILL_RACED;
+    pthread_mutex_lock(&C.mu);
+    if (C.store == NULL || !t->valid || !C.streaming)
+        C.abandoned++;
+    else if (!base_tables_all(tables, ntables)) {
+        C.refused_not_base++;
+        rc = CACHE_FILL_NOT_BASE;
+    } else
+        rc = cache_store_fill(C.store, &f, now);
+    pthread_mutex_unlock(&C.mu);
+    return rc;
+}
+
+void cache_fill_abandoned(void)
+{
+    pthread_mutex_lock(&C.mu);
+    C.abandoned++;
+    pthread_mutex_unlock(&C.mu);
+}
+
+size_t cache_flush(const char *table)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&C.mu);
+    if (C.store != NULL) {
+        const char *dot = table != NULL ? strchr(table, '.') : NULL;
+        double now = cache_clock();
+        if (dot != NULL && dot != table && dot[1] != '\0' && (size_t)(dot - table) < 65) {
+            char schema[65];
+            memcpy(schema, table, (size_t)(dot - table));
+            schema[dot - table] = '\0';
+            n = cache_store_invalidate_table(C.store, schema, dot + 1, CACHE_DROP_TABLE, ++C.ci.seq,
+                                             now);
+        } else {
+            n = cache_store_invalidate_all(C.store, CACHE_DROP_ALL, ++C.ci.seq, now);
+        }
+    }
+    pthread_mutex_unlock(&C.mu);
+    return n;
+}
+
+void cache_status_get(struct cache_status *out)
+{
+    memset(out, 0, sizeof(*out));
+    double now = cache_clock();
+    pthread_mutex_lock(&C.mu);
+    out->on = cache_on();
+    out->streaming = C.streaming;
+    snprintf(out->source, sizeof(out->source), "%s", C.source);
+    if (C.ci.pos_known)
+        gtid_pos_format(&C.ci.pos, out->gtid, sizeof(out->gtid));
+    out->lag_s = C.streaming && C.synced_at > 0 ? now - C.synced_at : -1;
+    if (C.store != NULL)
+        cache_store_stats(C.store, &out->store);
+    out->hits = C.hits;
+    out->misses = C.misses;
+    out->abandoned = C.abandoned;
+    out->resets = C.resets;
+    out->refused_not_base = C.refused_not_base;
+    out->base_tables =
+        C.base != NULL && C.base_gen == C.ci.ddl ? (int64_t)cache_tables_count(C.base) : -1;
+    out->base_loads = C.base_loads;
+    out->gaps = C.ci.gaps;
+    memcpy(out->rule_hits, C.rule_hits, sizeof(out->rule_hits));
+    memcpy(out->rule_misses, C.rule_misses, sizeof(out->rule_misses));
+    out->capacity = C.capacity;
+    pthread_mutex_unlock(&C.mu);
+}
+
+/* ---- the reader's side ---------------------------------------------------- */
+
+/* Samples the applied position covers: hits may be served up to them. */
+static void samples_settle(void)
+{
+    unsigned keep = 0;
+    for (unsigned i = 0; i < C.nsamples; i++) {
+        if (C.ci.pos_known && gtid_pos_covers(&C.ci.pos, &C.samples[i].pos)) {
+            if (C.samples[i].sent_at > C.synced_at)
+                C.synced_at = C.samples[i].sent_at;
+        } else {
+            C.samples[keep++] = C.samples[i];
+        }
+    }
+    C.nsamples = keep;
+}
+
+void cache_stream_reset(const struct gtid_pos *from, const char *source)
+{
+    pthread_mutex_lock(&C.mu);
+    cache_inval_start(&C.ci, from);
+    if (C.store != NULL)
+        cache_store_invalidate_all(C.store, CACHE_DROP_ALL, ++C.ci.seq, cache_clock());
+    C.streaming = from != NULL;
+    snprintf(C.source, sizeof(C.source), "%s", from != NULL && source != NULL ? source : "");
+    C.synced_at = 0;
+    C.nsamples = 0;
+    C.resets++;
+    cache_tables_destroy(C.base); /* read again from the server followed now */
+    C.base = NULL;
+    pthread_mutex_unlock(&C.mu);
+}
+
+void cache_stream_event(const uint8_t *ev, size_t body_end)
+{
+    pthread_mutex_lock(&C.mu);
+    if (C.store != NULL)
+        cache_inval_feed(&C.ci, C.store, ev, body_end, cache_clock());
+    samples_settle();
+    pthread_mutex_unlock(&C.mu);
+}
+
+void cache_stream_primary(const struct gtid_pos *pos, double sent_at)
+{
+    pthread_mutex_lock(&C.mu);
+    if (C.nsamples == SAMPLES) { /* the oldest can only be older than the ones after it */
+        memmove(C.samples, C.samples + 1, (SAMPLES - 1) * sizeof(C.samples[0]));
+        C.nsamples--;
+    }
+    C.samples[C.nsamples++] = (struct sample){.sent_at = sent_at, .pos = *pos};
+    samples_settle();
+    pthread_mutex_unlock(&C.mu);
+}
+
+bool cache_base_wanted(uint64_t *gen)
+{
+    pthread_mutex_lock(&C.mu);
+    bool want = C.streaming && (C.base == NULL || C.base_gen != C.ci.ddl);
+    *gen = C.ci.ddl;
+    pthread_mutex_unlock(&C.mu);
+    return want;
+}
+
+bool cache_base_load(uint64_t gen, struct cache_tables *set)
+{
+    pthread_mutex_lock(&C.mu);
+    bool taken = C.streaming && gen == C.ci.ddl;
+    if (taken) {
+        cache_tables_destroy(C.base);
+        C.base = set;
+        C.base_gen = gen;
+        C.base_loads++;
+    }
+    pthread_mutex_unlock(&C.mu);
+    if (!taken)
+        cache_tables_destroy(set);
+    return taken;
+}
+
+/* ---- configuration -------------------------------------------------------- */
+
+/* The store's bound and timings from cfg (under the mutex). */
+static hy_status_t configure(const struct config *cfg)
+{
+    C.settle = cfg->cache.settle_ms / 1000.0;
+    C.max_lag = cfg->cache.max_lag_ms / 1000.0;
+    C.capacity = (size_t)cfg->cache.size_bytes;
+    if (!cfg->cache.enabled) {
+        cache_store_destroy(C.store); /* off: nothing kept */
+        C.store = NULL;
+        return HY_OK;
+    }
+    if (C.store == NULL) {
+        C.store = cache_store_create(C.capacity, C.settle);
+        return C.store != NULL ? HY_OK : HY_NOMEM;
+    }
+    cache_store_resize(C.store, C.capacity, C.settle);
+    return HY_OK;
+}
+
+hy_status_t cache_shared_configure(const struct config *cfg)
+{
+    pthread_mutex_lock(&C.mu);
+    hy_status_t rc = configure(cfg);
+    atomic_store(&C.on, cfg->cache.enabled && C.store != NULL);
+    pthread_mutex_unlock(&C.mu);
+    return rc;
+}
+
+void cache_shared_free(void)
+{
+    pthread_mutex_lock(&C.mu);
+    atomic_store(&C.on, false);
+    cache_store_destroy(C.store);
+    C.store = NULL;
+    C.streaming = false;
+    cache_tables_destroy(C.base);
+    C.base = NULL;
+    pthread_mutex_unlock(&C.mu);
+}

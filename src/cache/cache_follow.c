@@ -1,0 +1,431 @@
+/*
+ * cache_follow.c: the query cache's reader of the primary's binary log
+ * (cache.h), a thread of its own with a private libev loop.
+ *
+ * A 50 ms tick takes a new config, finds the primary (backend.h), and
+ * keeps two sqlclients on it: `dump` (login, the server's checksum and
+ * @@gtid_binlog_pos, the replica's variables, COM_REGISTER_SLAVE,
+ * COM_BINLOG_DUMP from that position, then the stream, each event applied
+ * to the cache) and `probe` (SELECT @@global.gtid_binlog_pos each tick,
+ * the positions hits wait for; and the primary's base tables, the
+ * cache's allowlist (cache_tables.h), read from information_schema at
+ * the start and after each DDL the stream shows). When the stream ends, fails, is silent
+ * for 5 s (the server sends a heartbeat each second), or the primary
+ * changes, the cache is emptied and the reader connects again from the
+ * primary's position of then: it never tries to prove it missed nothing.
+ * The backup's archive (binlog_archive.c) reads the same stream for
+ * another purpose; this reader is independent of it.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <ev.h>
+
+#include "cache_int.h"
+#include "halyard/cache/cache.h"
+#include "halyard/cache/cache_tables.h"
+#include "halyard/cluster/backend.h"
+#include "halyard/config/config.h"
+#include "halyard/core/log.h"
+#include "halyard/protocol/binlog.h"
+#include "halyard/protocol/mysql_proto.h"
+#include "halyard/protocol/sqlclient.h"
+
+#define TICK_S         0.05
+#define RETRY_S        1.0
+#define STREAM_SILENCE 5000 /* ms without a packet (heartbeats included): reconnect */
+
+static struct {
+    pthread_t thread;
+    bool running;
+    struct ev_loop *loop;
+    ev_timer tick;
+    ev_async wake;
+    pthread_mutex_t mu; /* stop, cfg_new */
+    bool stop;
+    struct config *cfg_new;
+    struct config *cfg; /* the thread's */
+    struct sqlclient *dump, *probe;
+    int src; /* backend the dump reads, -1 = none */
+    char src_name[64];
+    bool crc; /* events end with a CRC32 */
+    struct gtid_pos from;
+    double retry_at;
+    bool probe_busy;
+    double probe_sent;
+    uint64_t base_gen; /* the DDL generation the base tables are being read at */
+} F = {.mu = PTHREAD_MUTEX_INITIALIZER, .src = -1};
+
+static void drop_dump(double retry_in)
+{
+    sqlclient_destroy(F.dump);
+    F.dump = NULL;
+    sqlclient_destroy(F.probe);
+    F.probe = NULL;
+    F.probe_busy = false;
+    F.src = -1;
+    F.retry_at = ev_now(F.loop) + retry_in;
+    cache_stream_reset(NULL, NULL);
+}
+
+static bool on_packet(struct sqlclient *c, const uint8_t *p, size_t len, void *arg)
+{
+    (void)c;
+    (void)arg;
+    if (len < 1 + BINLOG_HEADER_LEN || p[0] != 0x00) {
+        hy_log_warn("cache: an unexpected packet in the binlog stream from %s", F.src_name);
+        drop_dump(RETRY_S);
+        return false;
+    }
+    size_t n = len - 1;
+    size_t body_end = F.crc && p[1 + 4] != BINLOG_FORMAT_DESCRIPTION ? n - BINLOG_CRC_LEN : n;
+    if (F.crc && n < BINLOG_HEADER_LEN + BINLOG_CRC_LEN) {
+        drop_dump(RETRY_S);
+        return false;
+    }
+    if (p[1 + 4] == BINLOG_FORMAT_DESCRIPTION)
+        body_end = n - (binlog_fde_checksum_alg(p + 1, n) == 1 ? BINLOG_CRC_LEN : 0);
+    cache_stream_event(p + 1, body_end);
+    return true;
+}
+
+static void stream_done(struct sqlclient *c, const struct sqlresult *res, void *arg)
+{
+    (void)c;
+    (void)arg;
+    hy_log_warn("cache: the binlog stream from %s ended: %s; the cache is emptied", F.src_name,
+                res->ok ? "by the server" : res->err_msg);
+    drop_dump(RETRY_S);
+}
+
+static void put_u32(uint8_t **p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        *(*p)++ = (uint8_t)(v >> (8 * i));
+}
+
+static void registered(struct sqlclient *c, const struct sqlresult *res, void *arg)
+{
+    (void)arg;
+    if (!res->ok) {
+        hy_log_warn("cache: COM_REGISTER_SLAVE on %s: %s", F.src_name, res->err_msg);
+        drop_dump(RETRY_S);
+        return;
+    }
+    uint8_t req[10], *p = req; /* position 4, flags 0 (block), server_id, no file */
+    put_u32(&p, BINLOG_MAGIC_LEN);
+    *p++ = 0;
+    *p++ = 0;
+    put_u32(&p, F.cfg->cache.server_id);
+    sqlclient_set_timeout(c, STREAM_SILENCE);
+    if (sqlclient_stream(c, COM_BINLOG_DUMP, req, (size_t)(p - req), on_packet, stream_done,
+                         NULL) != HY_OK) {
+        drop_dump(RETRY_S);
+        return;
+    }
+    /* everything after `from` comes now: the cache starts empty from it */
+    cache_stream_reset(&F.from, F.src_name);
+    char gs[GTID_STR_MAX];
+    gtid_pos_format(&F.from, gs, sizeof(gs));
+    hy_log_info("cache: following %s's binary log after GTID %s", F.src_name,
+                gs[0] ? gs : "(none)");
+}
+
+static void vars_set(struct sqlclient *c, const struct sqlresult *res, void *arg)
+{
+    (void)arg;
+    if (!res->ok) {
+        hy_log_warn("cache: setting the replica's variables on %s: %s", F.src_name, res->err_msg);
+        drop_dump(RETRY_S);
+        return;
+    }
+    uint8_t req[32], *p = req;
+    put_u32(&p, F.cfg->cache.server_id);
+    static const char host[] = "halyard-cache";
+    *p++ = (uint8_t)(sizeof(host) - 1);
+    memcpy(p, host, sizeof(host) - 1);
+    p += sizeof(host) - 1;
+    *p++ = 0; /* user */
+    *p++ = 0; /* password */
+    *p++ = 0; /* port */
+    *p++ = 0;
+    put_u32(&p, 0); /* rank */
+    put_u32(&p, 0); /* master id */
+    if (sqlclient_command(c, COM_REGISTER_SLAVE, req, (size_t)(p - req), registered, NULL) != HY_OK)
+        drop_dump(RETRY_S);
+}
+
+static void server_read(struct sqlclient *c, const struct sqlresult *res, void *arg)
+{
+    (void)arg;
+    const char *alg = res->ok && res->n_rows == 1 ? sqlresult_get(res, 0, 0) : NULL;
+    const char *bpos = res->ok && res->n_rows == 1 ? sqlresult_get(res, 0, 1) : NULL;
+    if (alg == NULL || bpos == NULL || gtid_pos_parse(bpos, strlen(bpos), &F.from) != HY_OK) {
+        hy_log_warn("cache: reading @@binlog_checksum and @@gtid_binlog_pos on %s: %s", F.src_name,
+                    res->ok ? "unexpected answer" : res->err_msg);
+        drop_dump(RETRY_S);
+        return;
+    }
+    F.crc = strcasecmp(alg, "CRC32") == 0;
+    char sql[GTID_STR_MAX + 300], gs[GTID_STR_MAX];
+    gtid_pos_format(&F.from, gs, sizeof(gs));
+    snprintf(sql, sizeof(sql),
+             "SET @master_binlog_checksum = @@global.binlog_checksum, "
+             "@mariadb_slave_capability = 4, @slave_connect_state = '%s', "
+             "@slave_gtid_strict_mode = 0, @slave_gtid_ignore_duplicates = 0, "
+             "@master_heartbeat_period = 1000000000",
+             gs);
+    if (sqlclient_query(c, sql, vars_set, NULL) != HY_OK)
+        drop_dump(RETRY_S);
+}
+
+static void connected(struct sqlclient *c, const struct sqlresult *res, void *arg)
+{
+    (void)arg;
+    if (!res->ok) {
+        hy_log_warn("cache: connect to %s: %s", F.src_name, res->err_msg);
+        drop_dump(RETRY_S);
+        return;
+    }
+    if (sqlclient_query(c, "SELECT @@global.binlog_checksum, @@global.gtid_binlog_pos", server_read,
+                        NULL) != HY_OK)
+        drop_dump(RETRY_S);
+}
+
+static struct sqlclient *client_for(const struct config_backend *b)
+{
+    struct sqlclient_target t = {
+        .name = b->name,
+        .address = b->address,
+        .port = b->port,
+        .user = F.cfg->cache.user,
+        .password = F.cfg->cache.password,
+        .tls = b->tls,
+        .tls_ctx = b->tls_ctx,
+    };
+    return sqlclient_create(F.loop, &t, F.cfg->connect_timeout_ms);
+}
+
+static void dump_connect(int idx)
+{
+    const struct config_backend *b = &F.cfg->backends[idx];
+    F.src = idx;
+    snprintf(F.src_name, sizeof(F.src_name), "%s", b->name);
+    F.dump = client_for(b);
+    if (F.dump == NULL || sqlclient_connect(F.dump, connected, NULL) != HY_OK) {
+        sqlclient_destroy(F.dump);
+        F.dump = NULL;
+        F.src = -1;
+        F.retry_at = ev_now(F.loop) + RETRY_S;
+    }
+}
+
+/* ---- the primary's position ------------------------------------------------ */
+
+static void probe_read(struct sqlclient *c, const struct sqlresult *res, void *arg)
+{
+    (void)c;
+    (void)arg;
+    F.probe_busy = false;
+    const char *v = res->ok && res->n_rows == 1 ? sqlresult_get(res, 0, 0) : NULL;
+    struct gtid_pos p;
+    if (v != NULL && gtid_pos_parse(v, strlen(v), &p) == HY_OK) {
+        cache_stream_primary(&p, F.probe_sent);
+        return;
+    }
+    if (!res->ok) {
+        sqlclient_destroy(F.probe);
+        F.probe = NULL;
+    }
+}
+
+static void base_read(struct sqlclient *c, const struct sqlresult *res, void *arg)
+{
+    (void)c;
+    (void)arg;
+    F.probe_busy = false;
+    struct cache_tables *set = res->ok && res->n_cols == 2 ? cache_tables_create() : NULL;
+    bool ok = set != NULL;
+    for (size_t i = 0; ok && i < res->n_rows; i++) {
+        const char *schema = sqlresult_get(res, i, 0), *table = sqlresult_get(res, i, 1);
+        /* a name too long for the cache is simply not allowed */
+        ok = schema == NULL || table == NULL || cache_tables_add(set, schema, table) != HY_NOMEM;
+    }
+    if (!ok) {
+        hy_log_warn("cache: reading the base tables of %s: %s; nothing is cached until they are "
+                    "read",
+                    F.src_name, res->ok ? "out of memory" : res->err_msg);
+        cache_tables_destroy(set);
+        if (!res->ok) {
+            sqlclient_destroy(F.probe);
+            F.probe = NULL;
+        }
+        return;
+    }
+    hy_log_debug("cache: %zu base tables on %s", cache_tables_count(set), F.src_name);
+    (void)cache_base_load(F.base_gen, set);
+}
+
+static void probe_done_connect(struct sqlclient *c, const struct sqlresult *res, void *arg)
+{
+    (void)c;
+    (void)arg;
+    F.probe_busy = false;
+    if (!res->ok) {
+        sqlclient_destroy(F.probe);
+        F.probe = NULL;
+    }
+}
+
+static void probe_tick(void)
+{
+    if (F.src < 0 || F.probe_busy)
+        return;
+    if (F.probe == NULL) {
+        F.probe = client_for(&F.cfg->backends[F.src]);
+        if (F.probe == NULL || sqlclient_connect(F.probe, probe_done_connect, NULL) != HY_OK) {
+            sqlclient_destroy(F.probe);
+            F.probe = NULL;
+            return;
+        }
+        F.probe_busy = true;
+        return;
+    }
+    if (!sqlclient_ready(F.probe))
+        return;
+    if (cache_base_wanted(&F.base_gen)) {
+        /* an allowlist: what the reader account cannot see is not in it */
+        if (sqlclient_query(F.probe,
+                            "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES "
+                            "WHERE TABLE_TYPE = 'BASE TABLE'",
+                            base_read, NULL) == HY_OK)
+            F.probe_busy = true;
+        return;
+    }
+    F.probe_sent = cache_clock(); /* before: the answer holds what was committed by then */
+    if (sqlclient_query(F.probe, "SELECT @@global.gtid_binlog_pos", probe_read, NULL) == HY_OK)
+        F.probe_busy = true;
+}
+
+/* ---- the thread -------------------------------------------------------------- */
+
+static void take_config(void)
+{
+    pthread_mutex_lock(&F.mu);
+    struct config *fresh = F.cfg_new;
+    F.cfg_new = NULL;
+    pthread_mutex_unlock(&F.mu);
+    if (fresh == NULL)
+        return;
+    if (F.dump != NULL)
+        drop_dump(0); /* its backend pointers belong to the old config */
+    config_put(F.cfg);
+    F.cfg = fresh;
+}
+
+static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)loop;
+    (void)t;
+    (void)revents;
+    take_config();
+    if (F.cfg == NULL || !F.cfg->cache.enabled) {
+        if (F.dump != NULL)
+            drop_dump(0);
+        return;
+    }
+    int primary = backend_primary_index(F.cfg);
+    if (F.dump != NULL && primary != F.src) {
+        hy_log_info("cache: the primary is now %s: the cache is emptied and follows it",
+                    primary >= 0 ? F.cfg->backends[primary].name : "(none)");
+        drop_dump(0);
+    }
+    if (F.dump == NULL && primary >= 0 && ev_now(F.loop) >= F.retry_at)
+        dump_connect(primary);
+    probe_tick();
+}
+
+static void wake_cb(struct ev_loop *loop, ev_async *w, int revents)
+{
+    (void)w;
+    (void)revents;
+    pthread_mutex_lock(&F.mu);
+    bool stop = F.stop;
+    pthread_mutex_unlock(&F.mu);
+    if (stop)
+        ev_break(loop, EVBREAK_ALL);
+}
+
+static void *follow_main(void *arg)
+{
+    (void)arg;
+    pthread_setname_np(pthread_self(), "cache");
+    ev_run(F.loop, 0);
+    sqlclient_destroy(F.dump);
+    F.dump = NULL;
+    sqlclient_destroy(F.probe);
+    F.probe = NULL;
+    return NULL;
+}
+
+hy_status_t cache_start(struct config *cfg, char *err, size_t errlen)
+{
+    if (cache_shared_configure(cfg) != HY_OK) {
+        snprintf(err, errlen, "cache: out of memory");
+        return HY_ERROR;
+    }
+    F.loop = ev_loop_new(EVFLAG_AUTO);
+    if (F.loop == NULL) {
+        snprintf(err, errlen, "cache: out of memory");
+        return HY_ERROR;
+    }
+    F.cfg_new = config_get(cfg);
+    ev_timer_init(&F.tick, tick_cb, 0., TICK_S);
+    ev_timer_start(F.loop, &F.tick);
+    ev_async_init(&F.wake, wake_cb);
+    ev_async_start(F.loop, &F.wake);
+    int rc = pthread_create(&F.thread, NULL, follow_main, NULL);
+    if (rc != 0) {
+        snprintf(err, errlen, "cache: cannot start its thread: %s", strerror(rc));
+        config_put(F.cfg_new);
+        F.cfg_new = NULL;
+        ev_loop_destroy(F.loop);
+        F.loop = NULL;
+        return HY_ERROR;
+    }
+    F.running = true;
+    return HY_OK;
+}
+
+void cache_set_config(struct config *cfg)
+{
+    if (!F.running)
+        return;
+    if (cache_shared_configure(cfg) != HY_OK)
+        hy_log_error("cache: out of memory at reload: the cache is off");
+    pthread_mutex_lock(&F.mu);
+    config_put(F.cfg_new);
+    F.cfg_new = config_get(cfg);
+    pthread_mutex_unlock(&F.mu);
+}
+
+void cache_stop(void)
+{
+    if (!F.running)
+        return;
+    pthread_mutex_lock(&F.mu);
+    F.stop = true;
+    pthread_mutex_unlock(&F.mu);
+    ev_async_send(F.loop, &F.wake);
+    pthread_join(F.thread, NULL);
+    F.running = false;
+    ev_loop_destroy(F.loop);
+    F.loop = NULL;
+    config_put(F.cfg);
+    config_put(F.cfg_new);
+    F.cfg = F.cfg_new = NULL;
+    cache_shared_free();
+}

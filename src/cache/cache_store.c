@@ -1,0 +1,541 @@
+/*
+ * cache_store.c: see cache_store.h.
+ *
+ * Entries sit in a chained hash table by key (FNV-1a), on one LRU list,
+ * and on the list of each table they read (a link per table, embedded in
+ * the entry). A table's record keeps the sequence number and time of its
+ * last invalidation for the fills in flight; schemas have such records
+ * too, and the store one for everything. Records of tables without
+ * entries are forgotten when there are too many: their numbers are folded
+ * into a floor that every fill is checked against, so forgetting only
+ * ever refuses more.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "halyard/cache/cache_store.h"
+#include "halyard/cache/cache_tables.h"
+
+#define TABLE_BUCKETS  1024
+#define TABLES_KEEP    4096 /* table records past which empty ones are forgotten */
+#define SCHEMAS_KEEP   256
+#define ENTRY_OVERHEAD 256 /* bookkeeping counted per entry */
+
+struct centry;
+struct ctable;
+
+struct clink {
+    struct clink *prev, *next;
+    struct centry *e;
+    struct ctable *t;
+};
+
+struct centry {
+    uint64_t hash;
+    struct centry *hnext;
+    struct centry *lru_prev, *lru_next;
+    uint8_t *key;
+    size_t key_len;
+    uint8_t *data;
+    size_t data_len;
+    size_t cost;
+    uint64_t stamp;
+    double expires;
+    uint32_t rule;
+    unsigned nt;
+    struct clink links[CACHE_MAX_TABLES];
+};
+
+struct inval {
+    uint64_t seq;
+    double at;
+};
+
+struct ctable {
+    struct ctable *hnext;
+    char name[CACHE_NAME_MAX]; /* "schema.table", lower case */
+    size_t schema_len;
+    struct inval inv;
+    struct clink *head;
+};
+
+struct cschema {
+    char name[65];
+    struct inval inv;
+};
+
+struct cache_store {
+    size_t cap;
+    double settle;
+    struct centry **buckets;
+    size_t nbuckets;
+    struct centry *lru_head, *lru_tail; /* head: most recent */
+    struct ctable *tables[TABLE_BUCKETS];
+    size_t ntables;
+    struct cschema *schemas;
+    size_t nschemas;
+    struct inval all;   /* everything */
+    struct inval floor; /* forgotten records */
+    struct cache_stats st;
+};
+
+static const char *const drop_names[CACHE_DROP_N] = {"row", "table", "ddl", "all", "ttl", "lru"};
+
+const char *cache_drop_name(enum cache_drop why)
+{
+    return why < CACHE_DROP_N ? drop_names[why] : "?";
+}
+
+static uint64_t fnv(const uint8_t *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 1099511628211ULL;
+    return h;
+}
+
+static void inval_raise(struct inval *to, const struct inval *from)
+{
+    if (from->seq > to->seq)
+        to->seq = from->seq;
+    if (from->at > to->at)
+        to->at = from->at;
+}
+
+struct cache_store *cache_store_create(size_t cap, double settle)
+{
+    struct cache_store *st = calloc(1, sizeof(*st));
+    if (st == NULL)
+        return NULL;
+    st->nbuckets = 256;
+    st->buckets = calloc(st->nbuckets, sizeof(*st->buckets));
+    if (st->buckets == NULL) {
+        free(st);
+        return NULL;
+    }
+    st->cap = cap;
+    st->settle = settle;
+    return st;
+}
+
+/* ---- tables and schemas -------------------------------------------------- */
+
+/* "schema.table" lower case into out; false when it does not fit. */
+static bool table_name(char *out, const char *schema, const char *table, size_t *schema_len)
+{
+    size_t sl = strlen(schema), tl = strlen(table);
+    if (sl == 0 || tl == 0 || sl > 64 || tl > 64)
+        return false;
+    for (size_t i = 0; i < sl; i++)
+        out[i] = (char)tolower((unsigned char)schema[i]);
+    out[sl] = '.';
+    for (size_t i = 0; i < tl; i++)
+        out[sl + 1 + i] = (char)tolower((unsigned char)table[i]);
+    out[sl + 1 + tl] = '\0';
+    *schema_len = sl;
+    return true;
+}
+
+static struct ctable *table_find(const struct cache_store *st, const char *name)
+{
+    for (struct ctable *t = st->tables[cache_tables_hash(name) % TABLE_BUCKETS]; t != NULL;
+         t = t->hnext)
+        if (strcmp(t->name, name) == 0)
+            return t;
+    return NULL;
+}
+
+static struct cschema *schema_find(const struct cache_store *st, const char *name, size_t len)
+{
+    for (size_t i = 0; i < st->nschemas; i++)
+        if (strlen(st->schemas[i].name) == len && strncasecmp(st->schemas[i].name, name, len) == 0)
+            return &st->schemas[i];
+    return NULL;
+}
+
+/* Forget the records of tables without entries (their numbers go to the floor). */
+static void tables_prune(struct cache_store *st)
+{
+    for (size_t b = 0; b < TABLE_BUCKETS; b++) {
+        struct ctable **pp = &st->tables[b];
+        while (*pp != NULL) {
+            struct ctable *t = *pp;
+            if (t->head != NULL) {
+                pp = &t->hnext;
+                continue;
+            }
+            inval_raise(&st->floor, &t->inv);
+            *pp = t->hnext;
+            free(t);
+            st->ntables--;
+        }
+    }
+}
+
+static struct ctable *table_get(struct cache_store *st, const char *name, size_t schema_len)
+{
+    struct ctable *t = table_find(st, name);
+    if (t != NULL)
+        return t;
+    if (st->ntables >= TABLES_KEEP)
+        tables_prune(st);
+    if ((t = calloc(1, sizeof(*t))) == NULL)
+        return NULL;
+    memcpy(t->name, name, strlen(name) + 1);
+    t->schema_len = schema_len;
+    size_t b = cache_tables_hash(name) % TABLE_BUCKETS;
+    t->hnext = st->tables[b];
+    st->tables[b] = t;
+    st->ntables++;
+    return t;
+}
+
+/* ---- entries ------------------------------------------------------------- */
+
+static void lru_unlink(struct cache_store *st, struct centry *e)
+{
+    if (e->lru_prev != NULL)
+        e->lru_prev->lru_next = e->lru_next;
+    else
+        st->lru_head = e->lru_next;
+    if (e->lru_next != NULL)
+        e->lru_next->lru_prev = e->lru_prev;
+    else
+        st->lru_tail = e->lru_prev;
+    e->lru_prev = e->lru_next = NULL;
+}
+
+static void lru_push(struct cache_store *st, struct centry *e)
+{
+    e->lru_prev = NULL;
+    e->lru_next = st->lru_head;
+    if (st->lru_head != NULL)
+        st->lru_head->lru_prev = e;
+    st->lru_head = e;
+    if (st->lru_tail == NULL)
+        st->lru_tail = e;
+}
+
+static void entry_drop(struct cache_store *st, struct centry *e, enum cache_drop why)
+{
+    struct centry **pp = &st->buckets[e->hash & (st->nbuckets - 1)];
+    while (*pp != e)
+        pp = &(*pp)->hnext;
+    *pp = e->hnext;
+    lru_unlink(st, e);
+    for (unsigned i = 0; i < e->nt; i++) {
+        struct clink *l = &e->links[i];
+        if (l->prev != NULL)
+            l->prev->next = l->next;
+        else
+            l->t->head = l->next;
+        if (l->next != NULL)
+            l->next->prev = l->prev;
+    }
+    st->st.entries--;
+    st->st.bytes -= e->cost;
+    st->st.dropped[why]++;
+    free(e->key);
+    free(e->data);
+    free(e);
+}
+
+static struct centry *entry_find(const struct cache_store *st, const uint8_t *key, size_t len,
+                                 uint64_t h)
+{
+    for (struct centry *e = st->buckets[h & (st->nbuckets - 1)]; e != NULL; e = e->hnext)
+        if (e->hash == h && e->key_len == len && memcmp(e->key, key, len) == 0)
+            return e;
+    return NULL;
+}
+
+static void buckets_grow(struct cache_store *st)
+{
+    size_t n = st->nbuckets * 2;
+    struct centry **nb = calloc(n, sizeof(*nb));
+    if (nb == NULL)
+        return; /* longer chains, still correct */
+    for (size_t b = 0; b < st->nbuckets; b++) {
+        struct centry *e = st->buckets[b];
+        while (e != NULL) {
+            struct centry *next = e->hnext;
+            e->hnext = nb[e->hash & (n - 1)];
+            nb[e->hash & (n - 1)] = e;
+            e = next;
+        }
+    }
+    free(st->buckets);
+    st->buckets = nb;
+    st->nbuckets = n;
+}
+
+static void evict_to(struct cache_store *st, size_t cap)
+{
+    while (st->st.bytes > cap && st->lru_tail != NULL)
+        entry_drop(st, st->lru_tail, CACHE_DROP_LRU);
+}
+
+void cache_store_resize(struct cache_store *st, size_t cap, double settle)
+{
+    st->cap = cap;
+    st->settle = settle;
+    evict_to(st, cap);
+}
+
+bool cache_store_get(struct cache_store *st, const uint8_t *key, size_t key_len, double now,
+                     const uint8_t **data, size_t *data_len, uint64_t *stamp, uint32_t *rule)
+{
+    struct centry *e = entry_find(st, key, key_len, fnv(key, key_len));
+    if (e == NULL)
+        return false;
+    if (now >= e->expires) {
+        entry_drop(st, e, CACHE_DROP_TTL);
+        return false;
+    }
+    lru_unlink(st, e);
+    lru_push(st, e);
+    *data = e->data;
+    *data_len = e->data_len;
+    *stamp = e->stamp;
+    *rule = e->rule;
+    return true;
+}
+
+/* The latest invalidation that concerns table `name` (its own, its
+ * schema's, everything's, the forgotten ones'). */
+static struct inval table_last_inval(const struct cache_store *st, const char *name,
+                                     size_t schema_len)
+{
+    struct inval v = st->all;
+    inval_raise(&v, &st->floor);
+    const struct ctable *t = table_find(st, name);
+    if (t != NULL)
+        inval_raise(&v, &t->inv);
+    const struct cschema *sc = schema_find(st, name, schema_len);
+    if (sc != NULL)
+        inval_raise(&v, &sc->inv);
+    return v;
+}
+
+static bool fill_raced(const struct cache_store *st, const struct cache_fill *f,
+                       char names[][CACHE_NAME_MAX], const size_t *schema_len)
+{
+    struct inval v = st->all;
+    inval_raise(&v, &st->floor);
+    for (unsigned i = 0; i < f->ntables; i++) {
+        struct inval tv = table_last_inval(st, names[i], schema_len[i]);
+        inval_raise(&v, &tv);
+    }
+    /* by order: an invalidation applied after the stamp; by time (settle,
+     * when set): one applied just before it, whose rows may not have been
+     * visible yet when the statement was read */
+    return v.seq > f->stamp || (st->settle > 0 && v.at + st->settle > f->sent_at);
+}
+
+/* A new entry for f, linked to its tables; NULL when out of memory. */
+static struct centry *entry_make(struct cache_store *st, const struct cache_fill *f, uint64_t h,
+                                 char names[][CACHE_NAME_MAX], const size_t *schema_len,
+                                 size_t cost)
+{
+    struct centry *e = calloc(1, sizeof(*e));
+    if (e == NULL)
+        return NULL;
+    e->key = malloc(f->key_len);
+    e->data = malloc(f->data_len > 0 ? f->data_len : 1);
+    struct ctable *tabs[CACHE_MAX_TABLES];
+    bool ok = e->key != NULL && e->data != NULL;
+    for (unsigned i = 0; ok && i < f->ntables; i++)
+        ok = (tabs[i] = table_get(st, names[i], schema_len[i])) != NULL;
+    if (!ok) {
+        free(e->key);
+        free(e->data);
+        free(e);
+        return NULL;
+    }
+    memcpy(e->key, f->key, f->key_len);
+    memcpy(e->data, f->data, f->data_len);
+    e->key_len = f->key_len;
+    e->data_len = f->data_len;
+    e->hash = h;
+    e->cost = cost;
+    e->stamp = f->stamp;
+    e->expires = f->expires_at;
+    e->rule = f->rule;
+    e->nt = f->ntables;
+    for (unsigned i = 0; i < f->ntables; i++) {
+        struct clink *l = &e->links[i];
+        l->e = e;
+        l->t = tabs[i];
+        l->prev = NULL;
+        l->next = tabs[i]->head;
+        if (tabs[i]->head != NULL)
+            tabs[i]->head->prev = l;
+        tabs[i]->head = l;
+    }
+    return e;
+}
+
+enum cache_fill_rc cache_store_fill(struct cache_store *st, const struct cache_fill *f, double now)
+{
+    (void)now;
+    char names[CACHE_MAX_TABLES][CACHE_NAME_MAX];
+    size_t schema_len[CACHE_MAX_TABLES];
+    if (f->ntables == 0 || f->ntables > CACHE_MAX_TABLES)
+        return CACHE_FILL_UNMAPPED; /* not attributable: never stored */
+    for (unsigned i = 0; i < f->ntables; i++) {
+        const char *dot = strchr(f->tables[i], '.');
+        char schema[65];
+        if (dot == NULL || (size_t)(dot - f->tables[i]) >= sizeof(schema))
+            return CACHE_FILL_UNMAPPED;
+        memcpy(schema, f->tables[i], (size_t)(dot - f->tables[i]));
+        schema[dot - f->tables[i]] = '\0';
+        if (!table_name(names[i], schema, dot + 1, &schema_len[i]))
+            return CACHE_FILL_UNMAPPED;
+    }
+    if (fill_raced(st, f, names, schema_len)) {
+        st->st.refused_race++;
+        return CACHE_FILL_RACED;
+    }
+    size_t cost = f->key_len + f->data_len + ENTRY_OVERHEAD;
+    if (cost > st->cap) {
+        st->st.refused_big++;
+        return CACHE_FILL_TOO_BIG;
+    }
+    uint64_t h = fnv(f->key, f->key_len);
+    struct centry *old = entry_find(st, f->key, f->key_len, h);
+    if (old != NULL)
+        entry_drop(st, old, CACHE_DROP_LRU);
+    evict_to(st, st->cap - cost);
+    struct centry *e = entry_make(st, f, h, names, schema_len, cost);
+    if (e == NULL)
+        return CACHE_FILL_NOMEM;
+    if (st->st.entries >= st->nbuckets)
+        buckets_grow(st);
+    size_t b = h & (st->nbuckets - 1);
+    e->hnext = st->buckets[b];
+    st->buckets[b] = e;
+    lru_push(st, e);
+    st->st.entries++;
+    st->st.bytes += cost;
+    st->st.fills++;
+    return CACHE_FILL_STORED;
+}
+
+/* ---- invalidation -------------------------------------------------------- */
+
+static size_t table_drop_entries(struct cache_store *st, struct ctable *t, enum cache_drop why)
+{
+    size_t n = 0;
+    while (t->head != NULL) {
+        entry_drop(st, t->head->e, why);
+        n++;
+    }
+    return n;
+}
+
+size_t cache_store_invalidate_table(struct cache_store *st, const char *schema, const char *table,
+                                    enum cache_drop why, uint64_t seq, double now)
+{
+    char name[CACHE_NAME_MAX];
+    size_t sl;
+    struct inval v = {seq, now};
+    if (!table_name(name, schema, table, &sl)) {
+        /* a name no fill can have, but be safe: everything */
+        return cache_store_invalidate_all(st, why, seq, now);
+    }
+    struct ctable *t = table_find(st, name);
+    if (t == NULL) {
+        /* no entry reads it: only fills in flight care */
+        if ((t = table_get(st, name, sl)) == NULL) {
+            inval_raise(&st->floor, &v);
+            return cache_store_invalidate_all(st, why, seq, now);
+        }
+    }
+    inval_raise(&t->inv, &v);
+    return table_drop_entries(st, t, why);
+}
+
+size_t cache_store_invalidate_schema(struct cache_store *st, const char *schema, uint64_t seq,
+                                     double now)
+{
+    struct inval v = {seq, now};
+    size_t len = strlen(schema);
+    struct cschema *sc = schema_find(st, schema, len);
+    if (sc == NULL && len < sizeof(sc->name)) {
+        if (st->nschemas >= SCHEMAS_KEEP) {
+            for (size_t i = 0; i < st->nschemas; i++)
+                inval_raise(&st->floor, &st->schemas[i].inv);
+            st->nschemas = 0;
+        }
+        struct cschema *ns = realloc(st->schemas, (st->nschemas + 1) * sizeof(*ns));
+        if (ns != NULL) {
+            st->schemas = ns;
+            sc = &ns[st->nschemas++];
+            memcpy(sc->name, schema, len + 1);
+            sc->inv = (struct inval){0, 0};
+        }
+    }
+    if (sc == NULL)
+        return cache_store_invalidate_all(st, CACHE_DROP_DDL, seq, now);
+    inval_raise(&sc->inv, &v);
+    size_t n = 0;
+    for (size_t b = 0; b < TABLE_BUCKETS; b++)
+        for (struct ctable *t = st->tables[b]; t != NULL; t = t->hnext)
+            if (t->schema_len == len && strncasecmp(t->name, schema, len) == 0)
+                n += table_drop_entries(st, t, CACHE_DROP_DDL);
+    return n;
+}
+
+size_t cache_store_invalidate_all(struct cache_store *st, enum cache_drop why, uint64_t seq,
+                                  double now)
+{
+    struct inval v = {seq, now};
+    inval_raise(&st->all, &v);
+    size_t n = 0;
+    while (st->lru_tail != NULL) {
+        entry_drop(st, st->lru_tail, why);
+        n++;
+    }
+    return n;
+}
+
+size_t cache_store_expire(struct cache_store *st, double now)
+{
+    size_t n = 0;
+    struct centry *e = st->lru_tail;
+    while (e != NULL) {
+        struct centry *prev = e->lru_prev;
+        if (now >= e->expires) {
+            entry_drop(st, e, CACHE_DROP_TTL);
+            n++;
+        }
+        e = prev;
+    }
+    return n;
+}
+
+void cache_store_stats(const struct cache_store *st, struct cache_stats *out)
+{
+    *out = st->st;
+}
+
+void cache_store_destroy(struct cache_store *st)
+{
+    if (st == NULL)
+        return;
+    while (st->lru_tail != NULL)
+        entry_drop(st, st->lru_tail, CACHE_DROP_ALL);
+    for (size_t b = 0; b < TABLE_BUCKETS; b++) {
+        struct ctable *t = st->tables[b];
+        while (t != NULL) {
+            struct ctable *next = t->hnext;
+            free(t);
+            t = next;
+        }
+    }
+    free(st->schemas);
+    free(st->buckets);
+    free(st);
+}

@@ -1,0 +1,321 @@
+/*
+ * session_cache.c: a session's side of the query cache (cache.h).
+ *
+ * Four hooks, called from the command loop:
+ *   - session_cache_rules (session_route.c, with the rule that matched a
+ *     text statement): notes what the statement is, and for a rule with
+ *     action = "cache" looks the answer up. A hit is ROUTE_CACHE (the
+ *     stored packets ready in s->query.cache); a miss that may be kept is
+ *     sent to the primary, its ticket taken now, before it is sent;
+ *   - session_cache_packet (session.c's down_parse): each packet of that
+ *     answer is copied while it stays under the rule's max_result_bytes;
+ *   - session_cache_done (command_done): the answer is kept if it ended
+ *     well (no error, no warning, one result, outside a transaction, on the
+ *     primary); and any command that is not such a read marks the
+ *     session's last write, hits waiting until the cache's reader has
+ *     applied a position of the primary read after it (read-your-writes);
+ *   - session_cache_answer (ROUTE_CACHE): the stored packets sent.
+ *
+ * The key is everything that changes the answer: the user, the default
+ * schema, the login's character set, the capabilities (the answer's
+ * framing), the session state the client set (varstate.h, as the SETs
+ * that rebuild it, which hold sql_mode, time_zone, the character sets,
+ * the role ...), and the statement's exact text.
+ *
+ * The answer kept is the packets this client was sent, as it was sent
+ * them: the column count packet halyard rewrites for a client with
+ * MARIADB_CLIENT_CACHE_METADATA (session_meta.c) is recorded as
+ * rewritten, and a fill whose packets do not run from sequence id 1 with
+ * no gap is not kept. The key holds the capabilities (DEPRECATE_EOF, the
+ * MariaDB extended ones), so a hit goes only to a client that negotiated
+ * the same framing. It was filled outside a transaction with autocommit
+ * on, one result, no warnings, and is served only under the same
+ * conditions, so its sequence ids, status flags and warning count are the
+ * asking session's: byte for byte what the server would have sent it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "halyard/cache/cache.h"
+#include "halyard/sql/cache_sql.h"
+#include "halyard/protocol/mysql_proto.h"
+#include "halyard/session/session.h"
+#include "halyard/session/session_err.h"
+#include "halyard/sql/varstate.h"
+#include "session_int.h"
+
+#define KEY_STATE_MAX 8192 /* state larger than this: not cached */
+
+struct session_cache {
+    /* the key's session state, as of vars.vs_gen */
+    uint8_t *state;
+    size_t state_len;
+    uint32_t state_gen;
+    bool state_ok;
+    bool state_known;
+    bool tainted; /* temporary tables, or state out of sight: never again */
+    /* the fill in flight */
+    bool armed;
+    struct cache_ticket ticket;
+    uint8_t *key;
+    size_t key_len;
+    struct cache_sql tables;
+    int ttl_ms;
+    int64_t max_bytes;
+    uint32_t rule;
+    uint8_t *data;
+    size_t len, cap;
+    bool too_big;
+    /* a hit ready to go out */
+    uint8_t *hit;
+    size_t hit_len;
+};
+
+static struct session_cache *sc_get(struct session *s)
+{
+    if (s->query.cache == NULL)
+        s->query.cache = calloc(1, sizeof(*s->query.cache));
+    return s->query.cache;
+}
+
+static void fill_disarm(struct session_cache *c)
+{
+    c->armed = false;
+    free(c->key);
+    c->key = NULL;
+    c->len = 0;
+    c->too_big = false;
+}
+
+void session_cache_free(struct session *s)
+{
+    struct session_cache *c = s->query.cache;
+    if (c == NULL)
+        return;
+    fill_disarm(c);
+    free(c->data);
+    free(c->state);
+    free(c->hit);
+    free(c);
+    s->query.cache = NULL;
+}
+
+/* The session state part of the key, rebuilt when the state changed. */
+static bool state_key(struct session *s, struct session_cache *c)
+{
+    if (c->state_known && c->state_gen == s->vars.vs_gen)
+        return c->state_ok;
+    c->state_known = true;
+    c->state_gen = s->vars.vs_gen;
+    c->state_ok = false;
+    c->state_len = 0;
+    if (s->vars.vs == NULL) {
+        c->state_ok = true;
+        return true;
+    }
+    struct varstate *empty = varstate_create(KEY_STATE_MAX);
+    struct varstate_cmds cmds = {0};
+    if (empty != NULL &&
+        varstate_apply(empty, s->vars.vs, s->who.charset, KEY_STATE_MAX, &cmds) == HY_OK) {
+        size_t n = 0;
+        for (uint32_t i = 0; i < cmds.n; i++)
+            n += cmds.v[i].len + 1;
+        uint8_t *b = n <= KEY_STATE_MAX ? realloc(c->state, n + 1) : NULL;
+        if (b != NULL) {
+            c->state = b;
+            for (uint32_t i = 0; i < cmds.n; i++) {
+                memcpy(b + c->state_len, cmds.v[i].pkt, cmds.v[i].len);
+                c->state_len += cmds.v[i].len;
+                b[c->state_len++] = '\0';
+            }
+            c->state_ok = true;
+        }
+    }
+    varstate_cmds_free(&cmds);
+    varstate_destroy(empty);
+    return c->state_ok;
+}
+
+static void put(uint8_t *b, size_t *n, const void *p, size_t len)
+{
+    memcpy(b + *n, p, len);
+    *n += len;
+}
+
+/* The key of text (len bytes) for this session; false when out of memory. */
+static bool key_make(struct session *s, struct session_cache *c, const char *text, size_t len)
+{
+    const char *user = s->who.user != NULL ? s->who.user : "";
+    const char *schema = session_schema(s) != NULL ? session_schema(s) : "";
+    size_t n = strlen(user) + 1 + strlen(schema) + 1 + 9 + c->state_len + 1 + len;
+    free(c->key);
+    if ((c->key = malloc(n)) == NULL)
+        return false;
+    size_t k = 0;
+    put(c->key, &k, user, strlen(user) + 1);
+    put(c->key, &k, schema, strlen(schema) + 1);
+    c->key[k++] = s->who.charset;
+    put(c->key, &k, &s->who.caps, 4);
+    put(c->key, &k, &s->who.ext_caps, 4);
+    put(c->key, &k, c->state, c->state_len);
+    c->key[k++] = '\0';
+    put(c->key, &k, text, len);
+    c->key_len = k;
+    return true;
+}
+
+/* The statement may be cached in this session now (the classifier's view). */
+static bool eligible(const struct session *s, const struct classify_result *r)
+{
+    const uint32_t refuse = CLF_MULTI | CLF_UNTERMINATED | CLF_TOO_LONG | CLF_HINT_INVALID |
+                            CLF_LOCKING_READ | CLF_SELECT_INTO | CLF_USER_VAR_SET |
+                            CLF_USER_VAR_REF | CLF_LAST_INSERT_ID | CLF_PREV_STMT | CLF_USER_LOCK |
+                            CLF_SEQUENCE | CLF_ROUTINE_CALL | CLF_UVARS_OPAQUE | CLF_STATE_OPAQUE |
+                            CLF_DIAG | CLF_TEMP_TABLE_CREATED;
+    return r->kind == CL_READ && r->nstmt == 1 && !(r->flags & refuse) && r->connid.n == 0 &&
+           !r->connid_overflow && !session_in_trans(s) && !s->route.pinned &&
+           !s->route.tables_locked && s->route.ro_idx < 0 && !s->listener->shards &&
+           s->route.trx_lost == NULL;
+}
+
+uint32_t session_cache_rules(struct session *s, uint8_t cmd, const struct config_rule *rule,
+                             uint32_t rule_idx, struct classify_result *r, const char *text,
+                             size_t len, bool fits)
+{
+    s->query.cache_read = false;
+    if (!cache_on())
+        return UINT32_MAX;
+    struct session_cache *c = sc_get(s);
+    if (c == NULL)
+        return UINT32_MAX;
+    if (r->flags &
+        (CLF_TEMP_TABLE_CREATED | CLF_STATE_OPAQUE | CLF_UVARS_OPAQUE | CLF_ROUTINE_CALL))
+        c->tainted = true; /* a temporary table may shadow a table: never again */
+    /* what cannot write (a read, a SET of the session's own state) */
+    s->query.cache_read =
+        (cmd == COM_QUERY || cmd == COM_STMT_PREPARE) && fits &&
+        (r->kind == CL_READ || r->kind == CL_SESSION || r->kind == CL_EMPTY) &&
+        !(r->flags & (CLF_ROUTINE_CALL | CLF_SET_GLOBAL | CLF_UVARS_OPAQUE | CLF_STATE_OPAQUE |
+                      CLF_SEQUENCE | CLF_USER_LOCK | CLF_SELECT_INTO));
+    if (cmd != COM_QUERY || !fits || !eligible(s, r))
+        return UINT32_MAX;
+    if (rule == NULL || rule->action != RULE_ACTION_CACHE || c->tainted)
+        return UINT32_MAX;
+    if (cache_sql_tables(text, len, s->route.lex_opts, session_schema(s), &c->tables) !=
+            CACHE_SQL_OK ||
+        !state_key(s, c) || !key_make(s, c, text, len))
+        return UINT32_MAX;
+    free(c->hit);
+    c->hit = NULL;
+    if (cache_get(c->key, c->key_len, s->query.cache_wrote_at, rule_idx, &c->hit, &c->hit_len))
+        return ROUTE_CACHE;
+    /* a miss: to the primary (which has all the reader applied), stamped now */
+    cache_stamp(&c->ticket);
+    if (!c->ticket.valid)
+        return UINT32_MAX;
+    c->armed = true;
+    c->ttl_ms = rule->ttl_ms;
+    c->max_bytes = rule->max_result_bytes;
+    c->rule = rule_idx;
+    c->len = 0;
+    c->too_big = false;
+    r->hint = CLH_PRIMARY;
+    return UINT32_MAX;
+}
+
+void session_cache_packet(struct session *s, const uint8_t *pl, uint32_t len, bool whole)
+{
+    struct session_cache *c = s->query.cache;
+    if (c == NULL || !c->armed || c->too_big || s->query.internal != INT_NONE)
+        return;
+    size_t n = MYSQL_HEADER_SIZE + (size_t)len;
+    if (!whole || c->len + n > (size_t)c->max_bytes) {
+        c->too_big = true; /* given up: the answer passes on as always */
+        return;
+    }
+    if (c->len + n > c->cap) {
+        size_t cap = HY_MAX(c->cap * 2, c->len + n);
+        uint8_t *b = realloc(c->data, cap);
+        if (b == NULL) {
+            c->too_big = true;
+            return;
+        }
+        c->data = b;
+        c->cap = cap;
+    }
+    memcpy(c->data + c->len, pl - MYSQL_HEADER_SIZE, n); /* the header is before the payload */
+    c->len += n;
+}
+
+bool session_cache_capturing(const struct session *s)
+{
+    const struct session_cache *c = s->query.cache;
+    return c != NULL && c->armed && !c->too_big && s->query.internal == INT_NONE;
+}
+
+/* The answer kept is the one this client was sent: whole packets whose
+ * sequence ids run from 1 with no gap (a packet the client got that the
+ * fill missed, or one it kept that the client did not get, breaks that). */
+static bool answer_framed(const uint8_t *p, size_t n)
+{
+    uint8_t seq = 1;
+    size_t at = 0;
+    while (at < n) {
+        if (n - at < MYSQL_HEADER_SIZE || p[at + 3] != seq)
+            return false;
+        at += MYSQL_HEADER_SIZE + mysql_hdr_len(p + at);
+        seq++;
+    }
+    return at == n && n > 0;
+}
+
+void session_cache_done(struct session *s)
+{
+    if (!cache_on())
+        return;
+    struct session_cache *c = s->query.cache;
+    if (!s->query.cache_read) { /* may have written: read-your-writes, for every session */
+        s->query.cache_wrote_at = cache_clock();
+        cache_note_write(s->query.cache_wrote_at);
+    }
+    s->query.cache_read = false;
+    if (c == NULL || !c->armed)
+        return;
+    const struct mysql_resp *rs = &s->io.resp;
+    bool keep = !c->too_big && rs->err_code == 0 && rs->warnings == 0 && rs->status_seen &&
+                rs->results == 1 &&
+                !(rs->status & (SERVER_MORE_RESULTS_EXISTS | SERVER_STATUS_IN_TRANS |
+                                SERVER_SESSION_STATE_CHANGED)) &&
+                (rs->status & SERVER_STATUS_AUTOCOMMIT) && s->conns.cur != NULL &&
+                s->conns.cur->idx == s->route.primary && !s->io.resp_broken &&
+                answer_framed(c->data, c->len);
+    if (keep) {
+        const char *names[CACHE_SQL_MAX_TABLES];
+        for (unsigned i = 0; i < c->tables.ntables; i++)
+            names[i] = c->tables.tables[i];
+        (void)cache_put(&c->ticket, c->key, c->key_len, c->data, c->len, names, c->tables.ntables,
+                        c->ttl_ms, c->rule);
+    } else {
+        cache_fill_abandoned();
+    }
+    fill_disarm(c);
+}
+
+void session_cache_abandon(struct session *s)
+{
+    struct session_cache *c = s->query.cache;
+    if (c != NULL && c->armed) {
+        cache_fill_abandoned();
+        fill_disarm(c);
+    }
+}
+
+void session_cache_answer(struct session *s)
+{
+    struct session_cache *c = s->query.cache;
+    if (c == NULL || c->hit == NULL)
+        return;
+    send_local(s, c->hit, c->hit_len);
+    free(c->hit);
+    c->hit = NULL;
+}

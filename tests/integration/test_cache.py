@@ -1,0 +1,248 @@
+"""The query cache (issue 30), against a real primary and its binary log.
+
+A `cache` rule keeps the answers of the SELECTs it matches; the cache's
+reader follows the primary's binary log and drops an answer when its table
+changes, whoever changed it. These tests prove a hit by changing a row on
+the primary with sql_log_bin = 0 (a change the binary log never sees, so
+nothing drops the entry): the old answer coming back through halyard is
+the cached one. Every other change goes through the binary log and must be
+seen at once.
+"""
+
+import subprocess
+import threading
+import time
+import urllib.request
+
+import pymysql
+import pytest
+
+from test_core import cli, client_bin
+from util import APP_PASSWORD, APP_USER, admin_json, free_port, wait_until
+
+CACHE = {"user": "backup", "password": "backup", "settle_ms": 0}
+RULES = [{"name": "reads", "match_text": r"(?i)^\s*SELECT", "action": "cache", "ttl_ms": 60000}]
+
+
+def q(conn, sql):
+    with conn.cursor() as cur:
+        cur.execute(sql)
+        return cur.fetchall()
+
+
+@pytest.fixture
+def schema(cluster):
+    cluster.sql(0, "CREATE DATABASE IF NOT EXISTS qc")
+    cluster.sql(0, "CREATE OR REPLACE TABLE qc.t (id INT PRIMARY KEY, v INT)")
+    cluster.sql(0, "INSERT INTO qc.t VALUES (1, 10), (2, 20)")
+    cluster.sync()
+    return "qc"
+
+
+def silent_update(cluster, sql):
+    """A change the binary log does not see, made on every server (a read
+    the cache does not answer may go to a replica)."""
+    for node in range(len(cluster.nodes)):
+        c = cluster.root_connect(node, autocommit=True)
+        try:
+            q(c, "SET sql_log_bin = 0")
+            q(c, sql)
+        finally:
+            c.close()
+
+
+def cache_status(h):
+    return admin_json(f"/tmp/halyard-{h.port}.sock", "show cache")
+
+
+@pytest.fixture
+def cached(start_halyard, schema):
+    h = start_halyard(rules=RULES, cache=CACHE)
+    wait_until(lambda: cache_status(h)["streaming"] and cache_status(h)["base_tables"] >= 1
+               and cache_status(h)["lag_ms"] >= 0,
+               what="the cache's reader streaming, the base tables read, a position applied")
+    return h
+
+
+def warm(conn, sql, want):
+    """Run sql until its answer comes from the cache (a silent change on
+    the primary would not show), returning the answer."""
+    return wait_until(lambda: q(conn, sql) == want and q(conn, sql), what=f"{sql} answered")
+
+
+def test_hit_then_a_write_through_halyard_invalidates(cached, cluster):
+    c = cached.connect(database="qc", autocommit=True)
+    sql = "SELECT v FROM t WHERE id = 1"
+    assert q(c, sql) == ((10,),)
+    silent_update(cluster, "UPDATE qc.t SET v = 11 WHERE id = 1")
+    # the answer comes from the cache: the silent change does not show
+    wait_until(lambda: cache_status(cached)["entries"] >= 1, what="the entry kept")
+    assert q(c, sql) == ((10,),)
+    st = cache_status(cached)
+    assert st["hits"] >= 1, st
+    # a write through halyard (another session): the binary log drops it
+    w = cached.connect(database="qc", autocommit=True)
+    q(w, "UPDATE t SET v = 12 WHERE id = 1")
+    assert q(c, sql) == ((12,),)
+    assert q(w, sql) == ((12,),)
+
+
+def test_a_write_direct_to_the_primary_invalidates(cached, cluster):
+    c = cached.connect(database="qc", autocommit=True)
+    sql = "SELECT v FROM t WHERE id = 2"
+    assert q(c, sql) == ((20,),)
+    wait_until(lambda: cache_status(cached)["entries"] >= 1, what="the entry kept")
+    d = cluster.connect(0, database="qc", autocommit=True)
+    q(d, "UPDATE t SET v = 21 WHERE id = 2")
+    # seen as soon as the reader applied it: well under a second
+    wait_until(lambda: q(c, sql) == ((21,),), timeout=2, what="the direct write seen")
+    st = cache_status(cached)
+    assert st["invalidated_row"] >= 1, st
+
+
+def test_a_session_reads_its_own_write(cached, cluster):
+    c = cached.connect(database="qc", autocommit=True)
+    sql = "SELECT v FROM t WHERE id = 1"
+    for i in range(30):
+        q(c, f"UPDATE t SET v = {100 + i} WHERE id = 1")
+        assert q(c, sql) == ((100 + i,),)
+
+
+def test_nothing_cached_in_a_transaction_and_sql_no_cache_bypasses(cached, cluster):
+    c = cached.connect(database="qc", autocommit=True)
+    sql = "SELECT v FROM t WHERE id = 1"
+    assert q(c, sql) == ((10,),)
+    wait_until(lambda: cache_status(cached)["entries"] >= 1, what="the entry kept")
+    silent_update(cluster, "UPDATE qc.t SET v = 13 WHERE id = 1")
+    got = q(c, sql)
+    assert got == ((10,),), {k: v for k, v in cache_status(cached).items() if k != "rules"}
+    # inside a transaction: the server answers
+    q(c, "BEGIN")
+    assert q(c, sql) == ((13,),)
+    q(c, "COMMIT")
+    # SQL_NO_CACHE and the hint: the server answers
+    assert q(c, "SELECT SQL_NO_CACHE v FROM t WHERE id = 1") == ((13,),)
+    assert q(c, "SELECT /* halyard:nocache */ v FROM t WHERE id = 1") == ((13,),)
+    # autocommit off: a transaction opens at the first statement
+    q(c, "SET autocommit = 0")
+    assert q(c, sql) == ((13,),)
+    q(c, "ROLLBACK")
+
+
+def test_flush_cache(cached, cluster):
+    c = cached.connect(database="qc", autocommit=True)
+    sql = "SELECT v FROM t WHERE id = 2"
+    assert q(c, sql) == ((20,),)
+    wait_until(lambda: cache_status(cached)["entries"] >= 1, what="the entry kept")
+    silent_update(cluster, "UPDATE qc.t SET v = 22 WHERE id = 2")
+    got = q(c, sql)
+    st = cache_status(cached)
+    assert got == ((20,),), {k: st[k] for k in ("lag_ms", "entries", "hits", "misses",
+                                               "streaming", "reader_resets")}
+    out = admin_json(f"/tmp/halyard-{cached.port}.sock", "flush cache qc.t")
+    assert out["dropped"] >= 1, out
+    assert q(c, sql) == ((22,),)
+
+
+
+def test_a_hit_is_what_each_client_would_get(cached, cluster):
+    """A hit is byte for byte the server's answer to the client that asks:
+    the mariadb CLI (libmariadb with MARIADB_CLIENT_CACHE_METADATA, whose
+    column count packet halyard rewrites), a libmariadb program, and
+    pymysql (CLIENT_DEPRECATE_EOF off), each served hits after its own
+    fill, twice."""
+    sql = "SELECT id, v FROM t ORDER BY id"
+    first = cli(cached.port, "-e", sql, db="qc")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == "1\t10\n2\t20\n"
+    lib = subprocess.run([client_bin("ps_query"), "127.0.0.1", str(cached.port), APP_USER,
+                          APP_PASSWORD, "qc"], input=f"TEXT {sql}\nTEXT {sql}\n",
+                         capture_output=True, text=True, timeout=30)
+    assert lib.returncode == 0, lib.stderr
+    want = lib.stdout.split("stmt\t2\n")[1]
+    assert "row\t1\t10\nrow\t2\t20\nrows=2\n" in want, lib.stdout
+    py = cached.connect(database="qc", autocommit=True)
+    assert q(py, sql) == ((1, 10), (2, 20))
+    wait_until(lambda: cache_status(cached)["entries"] >= 3, what="each client's entry kept")
+    hits = cache_status(cached)["hits"]
+    silent_update(cluster, "UPDATE qc.t SET v = 14 WHERE id = 1")
+    for _ in range(2):
+        again = cli(cached.port, "-e", sql, db="qc")
+        assert again.returncode == 0, again.stderr
+        assert again.stdout == first.stdout  # the cached answer, not the silent change
+        lib2 = subprocess.run([client_bin("ps_query"), "127.0.0.1", str(cached.port), APP_USER,
+                               APP_PASSWORD, "qc"], input=f"TEXT {sql}\n",
+                              capture_output=True, text=True, timeout=30)
+        assert lib2.returncode == 0, lib2.stderr
+        assert lib2.stdout == "stmt\t1\n" + want
+        assert q(py, sql) == ((1, 10), (2, 20))
+    assert cache_status(cached)["hits"] >= hits + 6
+
+
+def test_a_view_is_never_cached_and_a_new_table_is(cached, cluster):
+    """Only base tables of the primary are cached (an allowlist read from
+    information_schema): a read through a view, whose base table's row
+    events never name it, is not kept; a table created later is, once the
+    reader has read the list again after the CREATE it applied."""
+    cluster.sql(0, "CREATE OR REPLACE VIEW qc.v AS SELECT id, v FROM qc.t")
+    c = cached.connect(database="qc", autocommit=True)
+    sql = "SELECT v FROM v WHERE id = 1"
+    assert q(c, sql) == ((10,),)
+    wait_until(lambda: cache_status(cached)["fills_refused_not_base"] >= 1,
+               what="the view's fill refused")
+    st = cache_status(cached)
+    assert st["entries"] == 0, st
+    # a change of the base table the binary log does not see shows at once:
+    # nothing of the view was kept
+    silent_update(cluster, "UPDATE qc.t SET v = 15 WHERE id = 1")
+    assert q(c, sql) == ((15,),)
+    # a table created after the list was read: cached once it is read again
+    cluster.sql(0, "CREATE OR REPLACE TABLE qc.n (id INT PRIMARY KEY, v INT)")
+    cluster.sql(0, "INSERT INTO qc.n VALUES (1, 1)")
+    wait_until(lambda: q(c, "SELECT v FROM n WHERE id = 1") == ((1,),)
+               and cache_status(cached)["entries"] >= 1, what="the new table's entry kept")
+    assert cache_status(cached)["base_tables"] >= 2
+
+
+def test_a_fill_that_raced_a_write_is_not_kept(start_halyard, schema, cluster):
+    """The fill race, closed by order: a slow SELECT reads t's row before
+    an UPDATE commits and its answer comes after the UPDATE's row event
+    was applied. The fill was stamped (the invalidation sequence) before
+    it was sent, the UPDATE's invalidation moved it: the old answer is not
+    kept, and the next read sees the write. settle_ms = 0: no time window
+    helps."""
+    cluster.sql(0, "CREATE OR REPLACE TABLE qc.big (id INT PRIMARY KEY)")
+    cluster.sql(0, "INSERT INTO qc.big SELECT seq FROM qc.seq_1_to_3000")
+    cluster.sync()
+    mport = free_port()
+    h = start_halyard(rules=RULES, cache=CACHE, metrics_port=mport)
+    wait_until(lambda: cache_status(h)["streaming"] and cache_status(h)["base_tables"] >= 2,
+               what="the cache's reader streaming, the base tables read")
+    slow = ("SELECT t.v, COUNT(*) FROM t JOIN big a JOIN big b "
+            "WHERE t.id = 1 AND a.id + b.id > 0 GROUP BY t.v")
+    r = h.connect(database="qc", autocommit=True)
+    w = h.connect(database="qc", autocommit=True)
+    t0 = time.monotonic()
+    out = {}
+    reader = threading.Thread(target=lambda: out.setdefault("v", q(r, slow)))
+    reader.start()
+    time.sleep(0.3)
+    q(w, "UPDATE t SET v = 16 WHERE id = 1")
+    before = cache_status(h)["fills_refused_race"]
+    reader.join(30)
+    took = time.monotonic() - t0
+    # the race happened: the slow read saw the row before the write
+    assert out["v"] == ((10, 9000000),), (out, took)
+    assert took > 0.6, took
+    st = cache_status(h)
+    assert st["fills_refused_race"] == before + 1, st
+    assert st["entries"] == 0, st
+    # the next read sees the write, now and once everything has settled
+    assert q(r, "SELECT v FROM t WHERE id = 1") == ((16,),)
+    time.sleep(0.2)
+    assert q(r, slow) == ((16, 9000000),)
+    # the same counts in the metrics
+    with urllib.request.urlopen(f"http://127.0.0.1:{mport}/metrics", timeout=5) as resp:
+        text = resp.read().decode()
+    assert f'halyard_cache_fills_refused_total{{reason="race"}} {before + 1}' in text, text
+    assert "\nhalyard_cache_streaming 1\n" in text

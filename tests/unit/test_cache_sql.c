@@ -1,0 +1,125 @@
+/*
+ * test_cache_sql.c: which SELECTs the query cache may keep, and the
+ * tables each reads (cache_sql.h).
+ *
+ *   - tables: plain, qualified, quoted, aliased, comma lists, every JOIN,
+ *     UNION; the default schema for unqualified names; lower case
+ *   - refused: other statements, two statements, subqueries and derived
+ *     tables, variables, non-deterministic and stored functions, system
+ *     schemas, no schema, no table, SQL_NO_CACHE and halyard:nocache,
+ *     too many tables
+ *   - names in strings and comments are not tables
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "halyard/sql/cache_sql.h"
+#include "halyard/sql/classify.h"
+
+static enum cache_sql_verdict run(const char *sql, const char *schema, struct cache_sql *out)
+{
+    return cache_sql_tables(sql, strlen(sql), 0, schema, out);
+}
+
+/* sql is accepted and reads exactly `want` (space-separated, in order). */
+static void accepts(const char *sql, const char *schema, const char *want)
+{
+    struct cache_sql c;
+    enum cache_sql_verdict v = run(sql, schema, &c);
+    if (v != CACHE_SQL_OK)
+        fail_msg("%s: refused (%s)", sql, cache_sql_verdict_str(v));
+    char got[1024] = "";
+    for (unsigned i = 0; i < c.ntables; i++) {
+        if (i > 0)
+            strcat(got, " ");
+        strcat(got, c.tables[i]);
+    }
+    if (strcmp(got, want) != 0)
+        fail_msg("%s: tables '%s', want '%s'", sql, got, want);
+}
+
+static void refuses(const char *sql, const char *schema, enum cache_sql_verdict want)
+{
+    struct cache_sql c;
+    enum cache_sql_verdict v = run(sql, schema, &c);
+    if (v != want)
+        fail_msg("%s: %s, want %s", sql, cache_sql_verdict_str(v), cache_sql_verdict_str(want));
+}
+
+static void test_tables(void **state)
+{
+    (void)state;
+    accepts("SELECT * FROM t WHERE id = 1", "db", "db.t");
+    accepts("select c from Shop.Orders o where o.id in (1, 2, 3)", NULL, "shop.orders");
+    accepts("SELECT a FROM `my db`.`t 1` AS x", NULL, "my db.t 1");
+    accepts("SELECT * FROM a, b.c, d x WHERE a.id = x.id", "s", "s.a b.c s.d");
+    accepts("SELECT * FROM a JOIN b ON a.id = b.id LEFT JOIN c USING (id) "
+            "STRAIGHT_JOIN d CROSS JOIN e NATURAL JOIN f",
+            "s", "s.a s.b s.c s.d s.e s.f");
+    accepts("SELECT * FROM a JOIN b ON a.id = b.id, c WHERE 1", "s", "s.a s.b s.c");
+    accepts("SELECT id FROM a UNION ALL SELECT id FROM b ORDER BY id LIMIT 10", "s", "s.a s.b");
+    accepts("SELECT COUNT(*), SUM(x), COALESCE(MAX(y), 0) FROM t GROUP BY z HAVING COUNT(*) > 1",
+            "s", "s.t");
+    accepts("SELECT CAST(x AS CHAR(10)), CONCAT(a, 'FROM zz') FROM t -- FROM u\n", "s", "s.t");
+    accepts("SELECT * FROM t;", "s", "s.t");
+    accepts("SELECT * FROM t /* halyard: primary */", "s", "s.t");
+    accepts("SELECT * FROM t a, t b", "s", "s.t");
+}
+
+static void test_refused(void **state)
+{
+    (void)state;
+    refuses("UPDATE t SET a = 1", "s", CACHE_SQL_NOT_SELECT);
+    refuses("SELECT 1; SELECT 2", "s", CACHE_SQL_NOT_SELECT);
+    refuses("WITH x AS (SELECT 1) SELECT * FROM x", "s", CACHE_SQL_NOT_SELECT);
+    refuses("SELECT * FROM (SELECT 1) d", "s", CACHE_SQL_SUBQUERY);
+    refuses("SELECT * FROM t WHERE id IN (SELECT id FROM u)", "s", CACHE_SQL_SUBQUERY);
+    refuses("SELECT (SELECT 1 FROM u) FROM t", "s", CACHE_SQL_SUBQUERY);
+    refuses("SELECT * FROM t WHERE a = @x", "s", CACHE_SQL_VARIABLE);
+    refuses("SELECT @@version FROM t", "s", CACHE_SQL_VARIABLE);
+    refuses("SELECT * FROM t WHERE id = ?", "s", CACHE_SQL_VARIABLE);
+    refuses("SELECT NOW() FROM t", "s", CACHE_SQL_FUNCTION);
+    refuses("SELECT * FROM t ORDER BY RAND()", "s", CACHE_SQL_FUNCTION);
+    refuses("SELECT UUID(), a FROM t", "s", CACHE_SQL_FUNCTION);
+    refuses("SELECT CONNECTION_ID() FROM t", "s", CACHE_SQL_FUNCTION);
+    refuses("SELECT USER() FROM t", "s", CACHE_SQL_FUNCTION);
+    refuses("SELECT LAST_INSERT_ID() FROM t", "s", CACHE_SQL_FUNCTION);
+    refuses("SELECT FOUND_ROWS()", "s", CACHE_SQL_FUNCTION);
+    refuses("SELECT NEXTVAL(seq)", "s", CACHE_SQL_FUNCTION);
+    refuses("SELECT SLEEP(1) FROM t", "s", CACHE_SQL_FUNCTION);
+    refuses("SELECT GET_LOCK('a', 1) FROM t", "s", CACHE_SQL_FUNCTION);
+    refuses("SELECT my_func(a) FROM t", "s", CACHE_SQL_FUNCTION);
+    refuses("SELECT db.f(a) FROM t", "s", CACHE_SQL_FUNCTION);
+    refuses("SELECT `f`(a) FROM t", "s", CACHE_SQL_FUNCTION);
+    refuses("SELECT * FROM mysql.user", "s", CACHE_SQL_SYSTEM);
+    refuses("SELECT * FROM information_schema.TABLES", "s", CACHE_SQL_SYSTEM);
+    refuses("SELECT * FROM t", "performance_schema", CACHE_SQL_SYSTEM);
+    refuses("SELECT * FROM t", NULL, CACHE_SQL_NO_SCHEMA);
+    refuses("SELECT * FROM t", "", CACHE_SQL_NO_SCHEMA);
+    refuses("SELECT 1 + 1", "s", CACHE_SQL_NO_TABLE);
+    refuses("SELECT 1 FROM DUAL", "s", CACHE_SQL_NO_TABLE);
+    refuses("SELECT SQL_NO_CACHE * FROM t", "s", CACHE_SQL_NOCACHE);
+    refuses("SELECT /* halyard:nocache */ * FROM t", "s", CACHE_SQL_NOCACHE);
+    refuses("SELECT * FROM a,b,c,d,e,f,g,h,i", "s", CACHE_SQL_TOO_MANY);
+    refuses("SELECT * FROM t PARTITION (p0)", "s", CACHE_SQL_FUNCTION);
+    refuses("SELECT EXTRACT(YEAR FROM d) FROM t", "s", CACHE_SQL_FUNCTION);
+    refuses("SELECT TRIM(LEADING 'x' FROM a) FROM t", "s", CACHE_SQL_SUBQUERY);
+    refuses("SELECT * FROM", "s", CACHE_SQL_NOT_SELECT);
+    refuses("SELECT 'abc FROM t", "s", CACHE_SQL_NOT_SELECT);
+    refuses("", "s", CACHE_SQL_NOT_SELECT);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tables),
+        cmocka_unit_test(test_refused),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,240 @@
+/*
+ * test_cache_store.c: the query cache's entries as data (cache_store.h).
+ *
+ *   - a fill is found by its exact key, another key misses
+ *   - a row event of one of its tables drops it, one of another table not;
+ *     names compared without regard to case
+ *   - the fill race: an invalidation past the stamp, or just before the
+ *     fill was sent (settle), refuses it; after both it is stored
+ *   - schema and whole-store invalidations, and a fill of that schema in
+ *     flight refused
+ *   - TTL: an expired entry is not served and counted
+ *   - the byte bound: least recently used evicted first, a get refreshes
+ *   - unmappable fills are never stored
+ *   - many tables: forgotten records still refuse a raced fill (the floor)
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "halyard/cache/cache_store.h"
+
+static enum cache_fill_rc fill(struct cache_store *st, const char *key, const char *data,
+                               const char *t1, const char *t2, uint64_t stamp, double sent)
+{
+    const char *tabs[2] = {t1, t2};
+    struct cache_fill f = {
+        .key = (const uint8_t *)key,
+        .key_len = strlen(key),
+        .data = (const uint8_t *)data,
+        .data_len = strlen(data),
+        .tables = tabs,
+        .ntables = t2 != NULL   ? 2
+                   : t1 != NULL ? 1
+                                : 0,
+        .stamp = stamp,
+        .sent_at = sent,
+        .expires_at = sent + 100,
+        .rule = 3,
+    };
+    return cache_store_fill(st, &f, sent);
+}
+
+static bool has(struct cache_store *st, const char *key, double now)
+{
+    const uint8_t *d;
+    size_t n;
+    uint64_t stamp;
+    uint32_t rule;
+    return cache_store_get(st, (const uint8_t *)key, strlen(key), now, &d, &n, &stamp, &rule);
+}
+
+static void test_hit_and_row_invalidation(void **state)
+{
+    (void)state;
+    struct cache_store *st = cache_store_create(1 << 20, 0.01);
+    assert_non_null(st);
+    assert_int_equal(fill(st, "k1", "answer1", "db.t1", NULL, 0, 10), CACHE_FILL_STORED);
+    assert_int_equal(fill(st, "k2", "answer2", "db.t1", "db.t2", 0, 10), CACHE_FILL_STORED);
+    assert_int_equal(fill(st, "k3", "answer3", "db.T3", NULL, 0, 10), CACHE_FILL_STORED);
+    const uint8_t *d;
+    size_t n;
+    uint64_t stamp;
+    uint32_t rule;
+    assert_true(cache_store_get(st, (const uint8_t *)"k1", 2, 11, &d, &n, &stamp, &rule));
+    assert_int_equal(n, 7);
+    assert_memory_equal(d, "answer1", 7);
+    assert_int_equal(rule, 3);
+    assert_false(has(st, "k", 11));
+    assert_false(has(st, "k10", 11));
+    /* a row of db.t2 drops k2 only */
+    assert_int_equal(cache_store_invalidate_table(st, "db", "t2", CACHE_DROP_ROW, 1, 12), 1);
+    assert_true(has(st, "k1", 12));
+    assert_false(has(st, "k2", 12));
+    /* case does not matter */
+    assert_int_equal(cache_store_invalidate_table(st, "DB", "t3", CACHE_DROP_ROW, 2, 12), 1);
+    assert_false(has(st, "k3", 12));
+    /* another schema's table of the same name does nothing */
+    assert_int_equal(cache_store_invalidate_table(st, "db2", "t1", CACHE_DROP_ROW, 3, 12), 0);
+    assert_true(has(st, "k1", 12));
+    struct cache_stats s;
+    cache_store_stats(st, &s);
+    assert_int_equal(s.entries, 1);
+    assert_int_equal(s.dropped[CACHE_DROP_ROW], 2);
+    assert_int_equal(s.fills, 3);
+    cache_store_destroy(st);
+}
+
+static void test_fill_race(void **state)
+{
+    (void)state;
+    struct cache_store *st = cache_store_create(1 << 20, 0.05);
+    /* t1 changed at seq 5, time 100 */
+    assert_int_equal(cache_store_invalidate_table(st, "db", "t1", CACHE_DROP_ROW, 5, 100), 0);
+    /* stamped before it: refused */
+    assert_int_equal(fill(st, "a", "x", "db.t1", NULL, 4, 101), CACHE_FILL_RACED);
+    /* stamped after it but sent within the settle time: refused */
+    assert_int_equal(fill(st, "a", "x", "db.t1", NULL, 5, 100.01), CACHE_FILL_RACED);
+    /* the second table raced, the first did not */
+    assert_int_equal(fill(st, "a", "x", "db.t0", "db.t1", 4, 101), CACHE_FILL_RACED);
+    /* stamped after it and sent after the settle time: stored */
+    assert_int_equal(fill(st, "a", "x", "db.t1", NULL, 5, 100.1), CACHE_FILL_STORED);
+    /* another table's change does not refuse a fill of t1 */
+    assert_int_equal(cache_store_invalidate_table(st, "db", "t9", CACHE_DROP_ROW, 6, 200), 0);
+    assert_int_equal(fill(st, "b", "y", "db.t1", NULL, 5, 200.001), CACHE_FILL_STORED);
+    struct cache_stats s;
+    cache_store_stats(st, &s);
+    assert_int_equal(s.refused_race, 3);
+    assert_int_equal(s.entries, 2);
+    cache_store_destroy(st);
+}
+
+static void test_schema_and_all(void **state)
+{
+    (void)state;
+    struct cache_store *st = cache_store_create(1 << 20, 0);
+    assert_int_equal(fill(st, "a", "x", "s1.t1", NULL, 0, 1), CACHE_FILL_STORED);
+    assert_int_equal(fill(st, "b", "x", "s1.t2", "s2.t1", 0, 1), CACHE_FILL_STORED);
+    assert_int_equal(fill(st, "c", "x", "s2.t1", NULL, 0, 1), CACHE_FILL_STORED);
+    assert_int_equal(fill(st, "d", "x", "s10.t1", NULL, 0, 1), CACHE_FILL_STORED);
+    assert_int_equal(cache_store_invalidate_schema(st, "S1", 7, 2), 2);
+    assert_false(has(st, "a", 2));
+    assert_false(has(st, "b", 2));
+    assert_true(has(st, "c", 2));
+    assert_true(has(st, "d", 2)); /* s10 is not s1 */
+    /* a fill of a table of s1 not seen before, stamped before: refused */
+    assert_int_equal(fill(st, "e", "x", "s1.new", NULL, 6, 3), CACHE_FILL_RACED);
+    assert_int_equal(fill(st, "e", "x", "s1.new", NULL, 7, 3), CACHE_FILL_STORED);
+    assert_int_equal(cache_store_invalidate_all(st, CACHE_DROP_ALL, 9, 4), 3);
+    assert_false(has(st, "c", 4));
+    assert_int_equal(fill(st, "f", "x", "s3.t", NULL, 8, 5), CACHE_FILL_RACED);
+    struct cache_stats s;
+    cache_store_stats(st, &s);
+    assert_int_equal(s.entries, 0);
+    assert_int_equal(s.bytes, 0);
+    assert_int_equal(s.dropped[CACHE_DROP_DDL], 2);
+    assert_int_equal(s.dropped[CACHE_DROP_ALL], 3);
+    cache_store_destroy(st);
+}
+
+static void test_ttl(void **state)
+{
+    (void)state;
+    struct cache_store *st = cache_store_create(1 << 20, 0);
+    assert_int_equal(fill(st, "a", "x", "s.t", NULL, 0, 1), CACHE_FILL_STORED);  /* expires 101 */
+    assert_int_equal(fill(st, "b", "x", "s.t", NULL, 0, 50), CACHE_FILL_STORED); /* 150 */
+    assert_true(has(st, "a", 100.9));
+    assert_false(has(st, "a", 101));
+    assert_int_equal(cache_store_expire(st, 149), 0);
+    assert_int_equal(cache_store_expire(st, 150), 1);
+    struct cache_stats s;
+    cache_store_stats(st, &s);
+    assert_int_equal(s.dropped[CACHE_DROP_TTL], 2);
+    assert_int_equal(s.entries, 0);
+    cache_store_destroy(st);
+}
+
+static void test_lru_bound(void **state)
+{
+    (void)state;
+    char big[1000];
+    memset(big, 'r', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    /* room for 3 entries of ~1,256 bytes */
+    struct cache_store *st = cache_store_create(3 * 1300, 0);
+    assert_int_equal(fill(st, "k1", big, "s.t", NULL, 0, 1), CACHE_FILL_STORED);
+    assert_int_equal(fill(st, "k2", big, "s.t", NULL, 0, 1), CACHE_FILL_STORED);
+    assert_int_equal(fill(st, "k3", big, "s.t", NULL, 0, 1), CACHE_FILL_STORED);
+    assert_true(has(st, "k1", 2)); /* k2 is now the least recent */
+    assert_int_equal(fill(st, "k4", big, "s.t", NULL, 0, 2), CACHE_FILL_STORED);
+    assert_false(has(st, "k2", 2));
+    assert_true(has(st, "k1", 2));
+    assert_true(has(st, "k3", 2));
+    assert_true(has(st, "k4", 2));
+    struct cache_stats s;
+    cache_store_stats(st, &s);
+    assert_true(s.bytes <= 3 * 1300);
+    assert_int_equal(s.dropped[CACHE_DROP_LRU], 1);
+    /* larger than the store */
+    char huge[5000];
+    memset(huge, 'h', sizeof(huge) - 1);
+    huge[sizeof(huge) - 1] = '\0';
+    assert_int_equal(fill(st, "k5", huge, "s.t", NULL, 0, 2), CACHE_FILL_TOO_BIG);
+    /* a smaller bound evicts */
+    cache_store_resize(st, 1300, 0);
+    cache_store_stats(st, &s);
+    assert_int_equal(s.entries, 1);
+    assert_true(has(st, "k4", 3)); /* the most recent stays */
+    /* the same key again replaces */
+    assert_int_equal(fill(st, "k4", "small", "s.t", NULL, 0, 3), CACHE_FILL_STORED);
+    cache_store_stats(st, &s);
+    assert_int_equal(s.entries, 1);
+    cache_store_destroy(st);
+}
+
+static void test_unmapped(void **state)
+{
+    (void)state;
+    struct cache_store *st = cache_store_create(1 << 20, 0);
+    assert_int_equal(fill(st, "a", "x", NULL, NULL, 0, 1), CACHE_FILL_UNMAPPED);
+    assert_int_equal(fill(st, "a", "x", "notable", NULL, 0, 1), CACHE_FILL_UNMAPPED);
+    assert_int_equal(fill(st, "a", "x", ".t", NULL, 0, 1), CACHE_FILL_UNMAPPED);
+    assert_false(has(st, "a", 1));
+    cache_store_destroy(st);
+}
+
+static void test_forgotten_tables_floor(void **state)
+{
+    (void)state;
+    struct cache_store *st = cache_store_create(1 << 20, 0);
+    /* t0 changes at seq 10, then thousands of other tables: t0's record
+     * is forgotten, and a fill of t0 stamped before 10 is still refused */
+    assert_int_equal(cache_store_invalidate_table(st, "s", "t0", CACHE_DROP_ROW, 10, 1), 0);
+    char name[32];
+    for (int i = 1; i < 5000; i++) {
+        snprintf(name, sizeof(name), "t%d", i);
+        assert_int_equal(cache_store_invalidate_table(st, "s", name, CACHE_DROP_ROW, 10, 1), 0);
+    }
+    assert_int_equal(fill(st, "a", "x", "s.t0", NULL, 9, 2), CACHE_FILL_RACED);
+    assert_int_equal(fill(st, "a", "x", "s.t0", NULL, 10, 2), CACHE_FILL_STORED);
+    cache_store_destroy(st);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hit_and_row_invalidation),
+        cmocka_unit_test(test_fill_race),
+        cmocka_unit_test(test_schema_and_all),
+        cmocka_unit_test(test_ttl),
+        cmocka_unit_test(test_lru_bound),
+        cmocka_unit_test(test_unmapped),
+        cmocka_unit_test(test_forgotten_tables_floor),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

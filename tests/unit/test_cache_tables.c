@@ -1,0 +1,93 @@
+/*
+ * test_cache_tables.c: the primary's base tables, the query cache's
+ * allowlist (cache_tables.h).
+ *
+ *   - a table added is known, in any case; another name, a view's name
+ *     never added, a name without its schema are not
+ *   - system schemas' tables are never kept
+ *   - many tables (the set grows) are all kept
+ *   - a name too long is refused
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "halyard/cache/cache_tables.h"
+
+static void test_known_and_unknown(void **state)
+{
+    (void)state;
+    struct cache_tables *t = cache_tables_create();
+    assert_non_null(t);
+    assert_false(cache_tables_has(t, "shop.orders"));
+    assert_int_equal(cache_tables_add(t, "Shop", "Orders"), HY_OK);
+    assert_int_equal(cache_tables_add(t, "shop", "orders"), HY_OK); /* again: one entry */
+    assert_int_equal(cache_tables_count(t), 1);
+    assert_true(cache_tables_has(t, "shop.orders"));
+    assert_true(cache_tables_has(t, "SHOP.ORDERS"));
+    assert_false(cache_tables_has(t, "shop.orders_view"));
+    assert_false(cache_tables_has(t, "orders"));
+    assert_false(cache_tables_has(t, "other.orders"));
+    assert_false(cache_tables_has(NULL, "shop.orders")); /* not loaded: nothing is known */
+    cache_tables_destroy(t);
+}
+
+static void test_system_schemas(void **state)
+{
+    (void)state;
+    struct cache_tables *t = cache_tables_create();
+    assert_int_equal(cache_tables_add(t, "mysql", "user"), HY_OK);
+    assert_int_equal(cache_tables_add(t, "INFORMATION_SCHEMA", "TABLES"), HY_OK);
+    assert_int_equal(cache_tables_add(t, "performance_schema", "threads"), HY_OK);
+    assert_int_equal(cache_tables_add(t, "sys", "x"), HY_OK);
+    assert_int_equal(cache_tables_count(t), 0);
+    assert_false(cache_tables_has(t, "mysql.user"));
+    cache_tables_destroy(t);
+}
+
+static void test_many(void **state)
+{
+    (void)state;
+    struct cache_tables *t = cache_tables_create();
+    char name[32];
+    for (int i = 0; i < 5000; i++) {
+        snprintf(name, sizeof(name), "t%d", i);
+        assert_int_equal(cache_tables_add(t, "s", name), HY_OK);
+    }
+    assert_int_equal(cache_tables_count(t), 5000);
+    for (int i = 0; i < 5000; i++) {
+        snprintf(name, sizeof(name), "s.t%d", i);
+        assert_true(cache_tables_has(t, name));
+    }
+    assert_false(cache_tables_has(t, "s.t5000"));
+    cache_tables_destroy(t);
+}
+
+static void test_too_long(void **state)
+{
+    (void)state;
+    struct cache_tables *t = cache_tables_create();
+    char big[80];
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    assert_int_equal(cache_tables_add(t, big, big), HY_ERROR);
+    assert_int_equal(cache_tables_add(t, "", "t"), HY_ERROR);
+    assert_int_equal(cache_tables_count(t), 0);
+    cache_tables_destroy(t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_known_and_unknown),
+        cmocka_unit_test(test_system_schemas),
+        cmocka_unit_test(test_many),
+        cmocka_unit_test(test_too_long),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
