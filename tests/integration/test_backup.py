@@ -428,7 +428,7 @@ def test_full_backup_of_a_drained_replica(cluster, start_halyard, tmp_path):
     # see the replica drained at least twice (300,000 rows, 0.3 s, saw it
     # too few times in 2 runs of 10).
     cluster.sql(0, f"INSERT INTO {table} SELECT seq, seq % 7 FROM fo.seq_1_to_1000000")
-    cluster.sync()
+    cluster.sync(timeout=90)  # a loaded 2-core machine applies 1,000,000 rows in 10-30 s
     conf = failover_settings(tmp_path, backup=backup_settings(tmp_path), metrics_port=free_port())
     h = start_halyard(conf)
     wait_until(lambda: all(b["state"] == "ONLINE" for b in backends(conf).values()), 10)
