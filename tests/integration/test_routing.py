@@ -804,13 +804,15 @@ def test_reads_wait_on_the_primary_while_a_session_holds_lock_tables(halyard, sc
         q(a, "UNLOCK TABLES")
         th.join(10)
         assert got["rows"] == ((1,),) and got["at"] >= released
-        assert {sid(b, hint="") for _ in range(6)} == replicas
+        # on the replicas again (which of them is the balancer's: one
+        # measured slower on a loaded machine gets none of six)
+        assert {sid(b, hint="") for _ in range(6)} <= replicas
         # a transaction's start releases them as well
         q(a, "LOCK TABLES t READ")
         assert sid(b, hint="") == primary
         q(a, "BEGIN")
         q(a, "COMMIT")
-        assert {sid(b, hint="") for _ in range(6)} == replicas
+        assert {sid(b, hint="") for _ in range(6)} <= replicas
         q(a, "LOCK TABLES t READ")
         assert sid(b, hint="") == primary
     finally:
