@@ -52,6 +52,30 @@ static void deleted(const struct restore_backup *b, size_t n, const bool *del, c
     }
 }
 
+/* One case: backups (TYPE FINISHED [PARENT]) and full_keep in; the count,
+ * the names deleted and the oldest kept full out. */
+static void check(const char *const *spec, size_t n, int keep, size_t want_n,
+                  const char *want_deleted, const char *want_oldest)
+{
+    struct restore_backup b[MAXB];
+    bool del[MAXB];
+    char got[512];
+    int oldest = 99;
+    assert_true(n <= MAXB);
+    n = make(b, spec, n);
+    del[0] = true;
+    assert_int_equal(backup_retain_decide(b, n, keep, del, &oldest), want_n);
+    deleted(b, n, del, got, sizeof(got));
+    assert_string_equal(got, want_deleted);
+    if (want_oldest == NULL)
+        assert_int_equal(oldest, -1);
+    else
+        assert_string_equal(b[oldest].name, want_oldest);
+}
+
+#define CHECK(spec, keep, n, del, oldest)                                                          \
+    check(spec, sizeof(spec) / sizeof(spec[0]), keep, n, del, oldest)
+
 static const char *const CHAINS[] = {
     "full 100",
     "incr 110 full-000100",
@@ -68,54 +92,29 @@ static const char *const CHAINS[] = {
 static void test_several_chains(void **state)
 {
     (void)state;
-    struct restore_backup b[MAXB];
-    bool del[MAXB];
-    char got[512];
-    int oldest;
-    size_t n = make(b, CHAINS, sizeof(CHAINS) / sizeof(CHAINS[0]));
     /* keep 2: full 300 and 400 with their incrs */
-    assert_int_equal(backup_retain_decide(b, n, 2, del, &oldest), 6);
-    deleted(b, n, del, got, sizeof(got));
-    assert_string_equal(got, "full-000100 incr-000110 incr-000120 full-000200 diff-000210 "
-                             "incr-000220");
-    assert_string_equal(b[oldest].name, "full-000300.xb.gz");
+    CHECK(CHAINS, 2, 6, "full-000100 incr-000110 incr-000120 full-000200 diff-000210 incr-000220",
+          "full-000300.xb.gz");
     /* keep 3: only the first chain goes */
-    assert_int_equal(backup_retain_decide(b, n, 3, del, &oldest), 3);
-    deleted(b, n, del, got, sizeof(got));
-    assert_string_equal(got, "full-000100 incr-000110 incr-000120");
-    assert_string_equal(b[oldest].name, "full-000200.xb.gz");
+    CHECK(CHAINS, 3, 3, "full-000100 incr-000110 incr-000120", "full-000200.xb.gz");
 }
 
 static void test_keep_one(void **state)
 {
     (void)state;
-    struct restore_backup b[MAXB];
-    bool del[MAXB];
-    char got[512];
-    int oldest;
-    size_t n = make(b, CHAINS, sizeof(CHAINS) / sizeof(CHAINS[0]));
-    assert_int_equal(backup_retain_decide(b, n, 1, del, &oldest), 8);
-    deleted(b, n, del, got, sizeof(got));
-    assert_string_equal(got, "full-000100 incr-000110 incr-000120 full-000200 diff-000210 "
-                             "incr-000220 full-000300 incr-000310");
-    assert_string_equal(b[oldest].name, "full-000400.xb.gz");
+    CHECK(CHAINS, 1, 8,
+          "full-000100 incr-000110 incr-000120 full-000200 diff-000210 incr-000220 "
+          "full-000300 incr-000310",
+          "full-000400.xb.gz");
 }
 
 static void test_keep_more_than_fulls(void **state)
 {
     (void)state;
-    struct restore_backup b[MAXB];
-    bool del[MAXB];
-    int oldest;
-    size_t n = make(b, CHAINS, sizeof(CHAINS) / sizeof(CHAINS[0]));
-    for (int keep = 4; keep <= 9; keep++) {
-        del[0] = true;
-        assert_int_equal(backup_retain_decide(b, n, keep, del, &oldest), 0);
-        assert_false(del[0]);
-        assert_int_equal(oldest, -1);
-    }
-    assert_int_equal(backup_retain_decide(b, n, 0, del, &oldest), 0); /* off */
-    assert_int_equal(backup_retain_decide(b, 0, 2, del, &oldest), 0); /* none */
+    for (int keep = 4; keep <= 9; keep++)
+        CHECK(CHAINS, keep, 0, "", NULL);
+    CHECK(CHAINS, 0, 0, "", NULL);    /* off */
+    check(CHAINS, 0, 2, 0, "", NULL); /* no backup */
 }
 
 /* A chain whose parent is gone: past the oldest kept full it stays (never
@@ -132,15 +131,7 @@ static void test_broken_chain(void **state)
         "incr 260 incr-000250",
         "full 300",
     };
-    struct restore_backup b[MAXB];
-    bool del[MAXB];
-    char got[512];
-    int oldest;
-    size_t n = make(b, spec, sizeof(spec) / sizeof(spec[0]));
-    assert_int_equal(backup_retain_decide(b, n, 2, del, &oldest), 3);
-    deleted(b, n, del, got, sizeof(got));
-    assert_string_equal(got, "incr-000050 full-000100 incr-000110");
-    assert_string_equal(b[oldest].name, "full-000200.xb.gz");
+    CHECK(spec, 2, 3, "incr-000050 full-000100 incr-000110", "full-000200.xb.gz");
 }
 
 /* A kept backup whose chain reaches back past the oldest kept full (an
@@ -157,17 +148,9 @@ static void test_kept_chain_needs_older(void **state)
         "full 100",
         "diff 210 full-000200",
     };
-    struct restore_backup b[MAXB];
-    bool del[MAXB];
-    char got[512];
-    int oldest;
-    size_t n = make(b, spec, sizeof(spec) / sizeof(spec[0]));
     /* keep 1 (full 300): incr 320 needs incr 150 and full 100; full 200
      * and its diff go */
-    assert_int_equal(backup_retain_decide(b, n, 1, del, &oldest), 2);
-    deleted(b, n, del, got, sizeof(got));
-    assert_string_equal(got, "full-000200 diff-000210");
-    assert_string_equal(b[oldest].name, "full-000300.xb.gz");
+    CHECK(spec, 1, 2, "full-000200 diff-000210", "full-000300.xb.gz");
 }
 
 /* Two backups in the same second: the name's stamp orders them. */
