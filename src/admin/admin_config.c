@@ -209,6 +209,7 @@ static void show_config_backup(struct kv *kv, const struct config *cfg)
     kv_str(kv, "backup.full_timeout", cfg->backup.full_timeout);
     kv_str(kv, "backup.incr_every", cfg->backup.incr_every);
     kv_str(kv, "backup.diff_every", cfg->backup.diff_every);
+    kv_int(kv, "backup.full_keep", cfg->backup.full_keep);
     kv_str(kv, "backup.copy_to_dir", cfg->backup.copy_to_dir);
     kv_str(kv, "backup.copy_command", cfg->backup.copy_command);
     kv_str(kv, "backup.copy_verify_command", cfg->backup.copy_verify_command);

@@ -29,6 +29,7 @@
 #include "halyard/backup/backup_check.h"
 #include "halyard/backup/backup_full.h"
 #include "halyard/backup/backup_physical.h"
+#include "halyard/backup/backup_retain.h"
 #include "halyard/backup/backup_stream.h"
 #include "halyard/core/fileio.h"
 #include "halyard/core/events.h"
@@ -663,6 +664,10 @@ static void run_dump(struct job *j, const struct backup_schemas *before)
                 (unsigned long long)o.plain,
                 backup_comp_name((enum backup_comp)j->cfg->backup.compression),
                 o.key_id[0] != '\0' ? " and aes-256-gcm" : "", hex, n_schemas);
+    /* backup.full_keep: before the backup counts as done, so a caller that
+     * waited for it sees what retention left */
+    struct backup_retain_result rr;
+    backup_retain_run(j->cfg, &rr);
     pthread_mutex_lock(&B.mu);
     snprintf(B.st.state, sizeof(B.st.state), "ok");
     snprintf(B.st.file, sizeof(B.st.file), "%s", f.done);

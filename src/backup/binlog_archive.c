@@ -36,6 +36,7 @@
 #include "halyard/cluster/backend.h"
 #include "halyard/protocol/binlog.h"
 #include "halyard/backup/backup_copy.h"
+#include "halyard/backup/backup_retain.h"
 #include "halyard/backup/binlog_archive.h"
 #include "halyard/core/events.h"
 #include "halyard/core/log.h"
@@ -1143,6 +1144,10 @@ static void probe_tick(struct archive *a, int primary)
 
 static void retention(struct archive *a)
 {
+    /* backup.full_keep: backups whose second copy was not made at the last
+     * backup's pass go once it is */
+    struct backup_retain_result rr;
+    backup_retain_run(a->cfg, &rr);
     int64_t keep_s = a->cfg->backup.retention_s;
     if (keep_s <= 0)
         return;

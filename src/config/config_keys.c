@@ -362,6 +362,10 @@ const struct config_key config_keys[] = {
      "with method mariadb-backup: start a differential backup (the pages changed since the "
      "newest full) when the newest full or differential is older than this (\"6h\"); \"0\" = "
      "none scheduled", NULL},
+    {"backup.full_keep", CONFIG_INT, "0", 0, 10000,
+     "retention by count: keep the newest N full backups and every differential and "
+     "incremental whose chain starts at one of them; older ones (and their second copies in "
+     "copy_to_dir) are deleted after each backup; 0 = keep every backup", NULL},
     {"backup.copy_to_dir", CONFIG_STRING, "", 0, 4095,
      "second copy: every full backup and closed archive file is copied into this directory (an "
      "absolute path, e.g. another mount) and read back to compare its sha256; \"\" = none", NULL},

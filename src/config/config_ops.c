@@ -172,6 +172,7 @@ hy_status_t cfg_fill_backup(struct loader *ld, struct config *cfg, config_settin
     b->enabled = g != NULL;
     b->binlog_sync_ms = (int)cfg_get_int(g, "backup.binlog_sync_ms");
     b->server_id = (uint32_t)cfg_get_int(g, "backup.server_id");
+    b->full_keep = (int)cfg_get_int(g, "backup.full_keep");
     if (cfg_dup_str(ld, &b->dir, g, "backup.dir") != HY_OK ||
         cfg_dup_str(ld, &b->user, g, "backup.user") != HY_OK ||
         cfg_dup_str(ld, &b->retention, g, "backup.binlog_retention") != HY_OK ||

@@ -65,6 +65,7 @@ static const char *const names[EVENT__COUNT] = {
     [EVENT_BACKUP_COPY_OK] = "backup_copy_ok",
     [EVENT_BACKUP_KEY_MISSING] = "backup_key_missing",
     [EVENT_BACKUP_CHAIN_NEW] = "backup_chain_new",
+    [EVENT_BACKUP_EXPIRED] = "backup_expired",
 };
 
 static const enum event_severity severities[EVENT__COUNT] = {
@@ -110,6 +111,7 @@ static const enum event_severity severities[EVENT__COUNT] = {
     [EVENT_BACKUP_COPY_OK] = EVENT_INFO,
     [EVENT_BACKUP_KEY_MISSING] = EVENT_CRITICAL,
     [EVENT_BACKUP_CHAIN_NEW] = EVENT_WARNING,
+    [EVENT_BACKUP_EXPIRED] = EVENT_INFO,
 };
 
 static const char *const severity_names[] = {"info", "warning", "critical"};

@@ -16,7 +16,10 @@ and the restore of a chain, against the real cluster:
     `backup list` shows each backup's type and parent;
     the chain is zstd and encrypted: a byte flipped in the last
     incremental (its manifest's sha256 made to match) makes the restore
-    refuse before anything is written, naming that file.
+    refuse before anything is written, naming that file;
+    backup.full_keep = 2 (backup_retain.c): full, incr, full, incr, full
+    leaves the last two chains, in backup.dir and in copy_to_dir, and
+    backup list's window starts at the oldest kept full.
 """
 import hashlib
 import json
@@ -215,3 +218,61 @@ def test_scheduled_incremental(cluster, start_halyard, tmp_path):
     data = m["file"]
     wait_until(lambda: (copy / "full" / data).exists() and
                (copy / "full" / data).stat().st_size == m["size"], 30, what=f"{data} copied")
+
+
+def copied(conf, copy, m):
+    """Until backup m's data file is safe in copy_to_dir."""
+    name = f"full/{m['file']}"
+    wait_until(lambda: any(c["name"] == name and c["copy"] == "safe"
+                           for c in show_backup(conf)["copies"]), 30, interval=0.1,
+               what=f"{name} copied")
+
+
+def test_retention_by_count(cluster, start_halyard, tmp_path):
+    """full_keep = 2: after full, incr, full, incr, full the first chain is
+    gone (backup.dir and its copy), the other two kept; backup_expired
+    says how many files and bytes; backup list's window starts at the
+    second full."""
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    h, conf = start(cluster, start_halyard, tmp_path, full_keep=2, copy_to_dir=str(copy))
+    wait_until(lambda: show_backup(conf)["archive_state"] == "streaming", 15)
+    table = make_table(cluster, "rt1")
+    taken = []
+    for i, kind in enumerate(["full", "incr", "full", "incr", "full"]):
+        cluster.sql(0, f"INSERT INTO {table} VALUES ({i + 1}, {i})")
+        cluster.sync()
+        out, m, _ = take(conf, kind, "--wait")
+        assert m["type"] == kind, (out, m)
+        taken.append(m)
+        if i < 4:
+            assert not events(conf, "backup_expired"), events(conf, "backup_expired")
+            copied(conf, copy, m)
+    full1, incr1, full2, incr2, full3 = taken
+    assert incr1["parent"] == full1["file"] and incr2["parent"] == full2["file"], taken
+
+    def names(m):
+        return {m["file"], re.sub(r"\.xb(\.\w+)*$", ".json", m["file"])}
+
+    kept = set().union(*(names(m) for m in (full2, incr2, full3)))
+    gone = names(full1) | names(incr1)
+    assert set(full_files(tmp_path)) == kept, full_files(tmp_path)
+    ev = events(conf, "backup_expired")
+    assert len(ev) == 1, ev
+    size = sum(m["size"] for m in (full1, incr1))
+    # four files in backup.dir, four copies: data files and manifests
+    nbytes = int(re.search(r"8 files, (\d+) bytes", ev[0]["reason"]).group(1))
+    assert "2 backups" in ev[0]["reason"] and nbytes > 2 * size, ev[0]
+    assert full2["file"] in ev[0]["action"], ev[0]
+    print(f"\nretention: {ev[0]['reason']}; {ev[0]['action']}")
+    # the copy follows (full3's copy may still be on its way)
+    wait_until(lambda: set(os.listdir(copy / "full")) == kept, 30, interval=0.1,
+               what=f"copy_to_dir = {kept}: {sorted(os.listdir(copy / 'full'))}")
+    assert not gone & set(os.listdir(copy / "full"))
+    wait_archived(conf, cluster, 0)
+    r = subprocess.run([HALYARDCTL, "-c", conf["_path"], "backup", "list", "--json"],
+                       capture_output=True, text=True, timeout=60)
+    lst = json.loads(r.stdout)
+    assert [b["name"] for b in lst["backups"]] == [full2["file"], incr2["file"], full3["file"]], lst
+    assert lst["window"][0]["from"] == full2["finished"], (lst, full2)
+    assert lst["window"][0]["from_gtid"] == full2["gtid"], (lst, full2)

@@ -329,6 +329,7 @@ struct config_backup {
     char *incr_every;     /* as written */
     int64_t diff_every_s; /* 0 = none scheduled */
     char *diff_every;     /* as written */
+    int full_keep;        /* keep the newest N fulls and their chains (backup_retain.h); 0 = all */
     /* the second copy (backup_copy.h); at most one of dir and command */
     char *copy_to_dir;           /* "" = none */
     int copy_to_dir_line;        /* its line in the file, for halyard -t */

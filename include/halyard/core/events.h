@@ -70,6 +70,7 @@ enum event_type {
     EVENT_BACKUP_COPY_OK,       /* ... and no copy is failing any more */
     EVENT_BACKUP_KEY_MISSING,   /* a full backup is encrypted under a key the config lacks */
     EVENT_BACKUP_CHAIN_NEW,     /* an incr or diff was due, a full was taken (backup_chain.h) */
+    EVENT_BACKUP_EXPIRED,       /* retention deleted backups (backup_retain.h) */
     EVENT__COUNT
 };
 /* alerts.disabled and alerts.events are bit masks and tables of 64. */
