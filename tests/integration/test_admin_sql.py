@@ -8,7 +8,8 @@ result sets, are refused by role (1227), by password (1045), for syntax
 (1064) and for an unknown SHOW (1146), and a garbage packet closes only
 its own connection. A second halyard listens on 0.0.0.0 with
 admin_require_tls: pymysql and the CLI log in over TLS, a plaintext login
-gets 1045, and `halyard -t` refuses a non-loopback address without TLS.
+gets 1045, a failed handshake closes only its connection, and `halyard -t`
+refuses a non-loopback address without TLS.
 """
 
 import datetime
@@ -322,3 +323,23 @@ def test_non_loopback_needs_tls_at_load(start_halyard, cluster, tmp_path):
             continue
         assert rc != 0, log
         assert re.search(rf"{re.escape(h.conf_path)}:\d+: {re.escape(key)}: {why}", log), log
+
+
+def test_tls_handshake_garbage(tls_halyard):
+    """An SSLRequest followed by what is not a ClientHello fails the handshake:
+    that connection closes (the log says why), the port serves the next."""
+    s = socket.create_connection(("127.0.0.1", tls_halyard.admin_port), timeout=5)
+    greeting = s.recv(4096)
+    caps = struct.unpack("<H", greeting[greeting.index(b"\0", 5) + 1 + 4 + 9:][:2])[0]
+    assert caps & 0x800  # CLIENT_SSL offered
+    payload = struct.pack("<IIB", 0x800 | 0x200 | 0x8000 | 0x80000, 1 << 24, 45) + b"\0" * 23
+    s.sendall(struct.pack("<I", len(payload))[:3] + b"\x01" + payload + b"not a ClientHello" * 8)
+    try:
+        assert s.recv(4096)[:1] in (b"", b"\x15")  # closed, or a TLS alert first
+    except ConnectionResetError:
+        pass
+    s.close()
+    tls_halyard.wait_log(r"admin sql from 127\.0\.0\.1: TLS handshake failed", timeout=10)
+    c = pymysql.connect(host="127.0.0.1", port=tls_halyard.admin_port, user="admin",
+                        password=ADMIN_PW, ssl={"ca": tls_halyard.ca}, connect_timeout=5)
+    c.close()
