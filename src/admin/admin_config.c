@@ -155,6 +155,7 @@ static void show_config_outputs(struct kv *kv, const struct config *cfg)
 {
     kv_str(kv, "admin_socket", cfg->admin_socket);
     kv_str(kv, "admin_listen", cfg->admin_listen);
+    kv_bool(kv, "admin_require_tls", cfg->admin_require_tls);
     kv_str(kv, "metrics_address", cfg->metrics_address);
     kv_int(kv, "metrics_port", cfg->metrics_port);
     kv_str(kv, "log_file", cfg->log_file);

@@ -14,6 +14,15 @@
  * (admin_sql_result, admin_sql_rs.c), an "OK ..." line an OK packet with
  * that line as its info, an "ERR ..." line an ERR packet.
  *
+ * TLS: with tls_cert set the greeting offers CLIENT_SSL; an SSLRequest
+ * turns the connection to TLS (a non-blocking SSL_accept on the client
+ * listener's context, ASQL_TLS), and the login packet and everything after
+ * go through SSL_read/SSL_write (asql_recv, asql_send). Until then only
+ * whole packets are read from the socket, so the ClientHello after an
+ * SSLRequest stays there for OpenSSL. admin_require_tls refuses a TCP login
+ * without TLS after the password check, as MariaDB refuses one to a
+ * REQUIRE SSL account (1045).
+ *
  * While a statement is answered the read watcher is stopped and further
  * packets wait in the socket, so a connection holds one answer at most.
  * answer_cb may run inside admin_conn_submit or later from the loop; it
@@ -32,6 +41,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include "admin_int.h"
 #include "halyard/admin/admin_sql.h"
 #include "halyard/config/config.h"
@@ -47,7 +59,8 @@
      CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA | CLIENT_CONNECT_ATTRS)
 
 enum asql_state {
-    ASQL_LOGIN,   /* greeted: the login packet is next */
+    ASQL_LOGIN,   /* greeted (or TLS set up): the login packet is next */
+    ASQL_TLS,     /* SSLRequest read: the TLS handshake runs */
     ASQL_SWITCH,  /* AuthSwitch sent: the native reply is next */
     ASQL_READY,   /* logged in, reading commands */
     ASQL_WAIT,    /* a statement is being answered by the admin table */
@@ -58,6 +71,8 @@ struct asql_conn {
     struct asql_conn *next, *prev;
     struct admin_sql *s;
     int fd;
+    SSL *ssl;              /* NULL: plain */
+    bool read_wants_write; /* SSL_read waits for the socket to be writable */
     ev_io rio, wio;
     ev_timer timer; /* login, then idle */
     uint32_t id;
@@ -146,6 +161,12 @@ static void asql_close(struct asql_conn *c)
     ev_io_stop(s->loop, &c->rio);
     ev_io_stop(s->loop, &c->wio);
     ev_timer_stop(s->loop, &c->timer);
+    if (c->ssl != NULL) {
+        if (SSL_is_init_finished(c->ssl))
+            SSL_shutdown(c->ssl); /* close_notify, without waiting for the peer's */
+        SSL_free(c->ssl);
+        ERR_clear_error();
+    }
     close(c->fd);
     textbuf_free(&c->out);
     if (c->prev != NULL)
@@ -158,6 +179,103 @@ static void asql_close(struct asql_conn *c)
     free(c);
 }
 
+/* ---- the transport: the socket, or TLS over it ---------------------------- */
+
+/* Write `out` through TLS: HY_OK when all of it went, HY_AGAIN. */
+static hy_status_t asql_send(struct asql_conn *c)
+{
+    while (c->out_off < c->out.len) {
+        ERR_clear_error();
+        int n = SSL_write(c->ssl, c->out.data + c->out_off,
+                          (int)HY_MIN(c->out.len - c->out_off, (size_t)1 << 30));
+        if (n > 0) {
+            c->out_off += (size_t)n;
+            continue;
+        }
+        int e = SSL_get_error(c->ssl, n);
+        return e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ ? HY_AGAIN : HY_ERROR;
+    }
+    return HY_OK;
+}
+
+/* Read into `in`: bytes, 0 at the end, or -1 with errno (EAGAIN: later). A
+ * plain connection still logging in reads no further than the packet it
+ * is in, so what follows an SSLRequest is left to OpenSSL. */
+static ssize_t asql_recv(struct asql_conn *c)
+{
+    size_t room = sizeof(c->in) - c->in_len;
+    if (c->ssl == NULL) {
+        if (c->state == ASQL_LOGIN) {
+            size_t want = c->in_len < MYSQL_HEADER_SIZE
+                              ? MYSQL_HEADER_SIZE - c->in_len
+                              : MYSQL_HEADER_SIZE + mysql_hdr_len(c->in) - c->in_len;
+            room = HY_MIN(room, want);
+        }
+        return room == 0 ? (errno = EAGAIN, -1)
+                         : recv(c->fd, c->in + c->in_len, room, MSG_DONTWAIT);
+    }
+    ERR_clear_error();
+    int n = SSL_read(c->ssl, c->in + c->in_len, (int)room);
+    if (n > 0)
+        return n;
+    switch (SSL_get_error(c->ssl, n)) {
+    case SSL_ERROR_ZERO_RETURN:
+        return 0;
+    case SSL_ERROR_WANT_WRITE:
+        c->read_wants_write = true;
+        ev_io_start(c->s->loop, &c->wio);
+        /* fall through */
+    case SSL_ERROR_WANT_READ:
+        errno = EAGAIN;
+        return -1;
+    default:
+        errno = EIO;
+        return -1;
+    }
+}
+
+/* One step of the TLS handshake; the login packet follows it. */
+static void asql_tls_step(struct asql_conn *c)
+{
+    ERR_clear_error();
+    int r = SSL_accept(c->ssl);
+    if (r == 1) {
+        c->state = ASQL_LOGIN;
+        ev_io_stop(c->s->loop, &c->wio);
+        ev_io_start(c->s->loop, &c->rio);
+        /* the login packet may have come with the client's Finished, and be
+         * in OpenSSL's buffer already */
+        ev_feed_event(c->s->loop, &c->rio, EV_READ);
+        return;
+    }
+    int e = SSL_get_error(c->ssl, r);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        ev_io_stop(c->s->loop, e == SSL_ERROR_WANT_READ ? &c->wio : &c->rio);
+        ev_io_start(c->s->loop, e == SSL_ERROR_WANT_READ ? &c->rio : &c->wio);
+        return;
+    }
+    char why[256];
+    ERR_error_string_n(ERR_peek_last_error(), why, sizeof(why));
+    hy_log_info("admin sql from %s: TLS handshake failed: %s", c->host,
+                ERR_peek_last_error() != 0 ? why : "the connection closed");
+    asql_close(c);
+}
+
+/* The SSLRequest: TLS from here on. */
+static void asql_tls_start(struct asql_conn *c)
+{
+    SSL_CTX *ctx = admin_status(c->s->a)->cfg->tls_server;
+    if (c->ssl != NULL || ctx == NULL || (c->ssl = SSL_new(ctx)) == NULL ||
+        SSL_set_fd(c->ssl, c->fd) != 1) {
+        send_err(c, 1043, "08S01",
+                 ctx == NULL ? "TLS is not offered on the SQL admin port" : "Bad handshake");
+        c->state = ASQL_CLOSING;
+        return;
+    }
+    SSL_set_accept_state(c->ssl);
+    c->state = ASQL_TLS;
+}
+
 /* Write what is pending; false when the connection was closed. */
 static bool asql_flush(struct asql_conn *c)
 {
@@ -166,7 +284,7 @@ static bool asql_flush(struct asql_conn *c)
         c->out_off = 0;
         send_err(c, 1105, "HY000", "the answer is larger than the admin port's bound");
     }
-    switch (textbuf_send(&c->out, &c->out_off, c->fd)) {
+    switch (c->ssl != NULL ? asql_send(c) : textbuf_send(&c->out, &c->out_off, c->fd)) {
     case HY_AGAIN:
         ev_io_start(c->s->loop, &c->wio);
         return true;
@@ -263,8 +381,10 @@ static void login_done(struct asql_conn *c, bool ok, const char *why)
         c->state = ASQL_CLOSING;
         return;
     }
-    hy_log_info("admin %s: logged in (%s)", c->who,
-                c->role == ADMIN_ROLE_OPERATOR ? "operator" : "read-only");
+    hy_log_info("admin %s: logged in (%s%s%s%s%s)", c->who,
+                c->role == ADMIN_ROLE_OPERATOR ? "operator" : "read-only",
+                c->ssl != NULL ? ", " : "", c->ssl != NULL ? SSL_get_version(c->ssl) : "",
+                c->ssl != NULL ? " " : "", c->ssl != NULL ? SSL_get_cipher_name(c->ssl) : "");
     send_ok(c, NULL);
     c->state = ASQL_READY;
     ev_timer_stop(c->s->loop, &c->timer);
@@ -282,8 +402,12 @@ static void check_reply(struct asql_conn *c, const uint8_t *reply, size_t len)
             continue;
         uint8_t h1[MYSQL_SHA1_LEN];
         c->role = acc->role;
-        bool ok = auth_native_verify(c->scramble, reply, len, acc->h2, h1);
-        login_done(c, ok, ok ? "" : "wrong password");
+        if (!auth_native_verify(c->scramble, reply, len, acc->h2, h1))
+            login_done(c, false, "wrong password");
+        else if (c->ssl == NULL && c->s->path[0] == '\0' && cfg->admin_require_tls)
+            login_done(c, false, "TLS is required on the admin port (admin_require_tls)");
+        else
+            login_done(c, true, "");
         return;
     }
     login_done(c, false, "no such admin account");
@@ -292,10 +416,13 @@ static void check_reply(struct asql_conn *c, const uint8_t *reply, size_t len)
 static void on_login(struct asql_conn *c, const uint8_t *p, size_t n)
 {
     struct mysql_login lg;
-    if (mysql_login_decode(p, n, &lg) != HY_OK || lg.ssl_request) {
-        send_err(c, 1043, "08S01",
-                 lg.ssl_request ? "TLS is not offered on the SQL admin port" : "Bad handshake");
+    if (mysql_login_decode(p, n, &lg) != HY_OK) {
+        send_err(c, 1043, "08S01", "Bad handshake");
         c->state = ASQL_CLOSING;
+        return;
+    }
+    if (lg.ssl_request) {
+        asql_tls_start(c);
         return;
     }
     snprintf(c->user, sizeof(c->user), "%.*s", (int)HY_MIN(lg.user_len, 80u),
@@ -346,14 +473,18 @@ static void on_packet(struct asql_conn *c, const uint8_t *p, size_t n, uint8_t s
 /* Answer the whole packets received, one at a time. */
 static void asql_process(struct asql_conn *c)
 {
-    while (c->state != ASQL_WAIT && c->state != ASQL_CLOSING && c->out.len == 0 &&
-           c->in_len >= MYSQL_HEADER_SIZE) {
+    while (c->state != ASQL_WAIT && c->state != ASQL_CLOSING && c->state != ASQL_TLS &&
+           c->out.len == 0 && c->in_len >= MYSQL_HEADER_SIZE) {
         uint32_t n = mysql_hdr_len(c->in);
         if (n > ADMIN_SQL_PACKET_MAX) {
             c->seq = (uint8_t)(mysql_hdr_seq(c->in) + 1);
             send_err(c, 1153, "08S01", "Got a packet bigger than 'max_allowed_packet' bytes");
             c->state = ASQL_CLOSING;
             c->in_len = 0;
+            /* What came with it goes too: closing with unread bytes would
+             * reset the connection before the client reads the ERR. */
+            if (c->ssl == NULL)
+                (void)!recv(c->fd, c->in, sizeof(c->in), MSG_DONTWAIT);
             break;
         }
         if (c->in_len < MYSQL_HEADER_SIZE + n)
@@ -362,16 +493,23 @@ static void asql_process(struct asql_conn *c)
         c->in_len -= MYSQL_HEADER_SIZE + n;
         memmove(c->in, c->in + MYSQL_HEADER_SIZE + n, c->in_len);
     }
+    if (c->state == ASQL_TLS) {
+        asql_tls_step(c);
+        return;
+    }
     if (c->out.len > 0 && !asql_flush(c))
         return;
     if (c->state == ASQL_CLOSING && c->out.len == 0) {
         asql_close(c);
         return;
     }
-    if (c->state == ASQL_WAIT || c->out.len > 0)
+    if (c->state == ASQL_WAIT || c->out.len > 0) {
         ev_io_stop(c->s->loop, &c->rio);
-    else
+    } else {
         ev_io_start(c->s->loop, &c->rio);
+        if (c->ssl != NULL && SSL_has_pending(c->ssl)) /* OpenSSL holds some, maybe all */
+            ev_feed_event(c->s->loop, &c->rio, EV_READ);
+    }
 }
 
 static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
@@ -379,7 +517,11 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
     (void)loop;
     (void)revents;
     struct asql_conn *c = container_of(w, struct asql_conn, rio);
-    ssize_t n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, MSG_DONTWAIT);
+    if (c->state == ASQL_TLS) {
+        asql_tls_step(c);
+        return;
+    }
+    ssize_t n = asql_recv(c);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
         return;
     if (n <= 0) {
@@ -395,6 +537,16 @@ static void write_cb(struct ev_loop *loop, ev_io *w, int revents)
     (void)loop;
     (void)revents;
     struct asql_conn *c = container_of(w, struct asql_conn, wio);
+    if (c->state == ASQL_TLS) {
+        asql_tls_step(c);
+        return;
+    }
+    if (c->read_wants_write) { /* SSL_read could not go on: now it can */
+        c->read_wants_write = false;
+        ev_io_stop(c->s->loop, &c->wio);
+        read_cb(loop, &c->rio, EV_READ);
+        return;
+    }
     if (c->out.len == 0)
         ev_io_stop(c->s->loop, &c->wio);
     if (asql_flush(c) && c->out.len == 0)
@@ -411,7 +563,9 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
         return;
     }
     hy_log_info("admin sql %s@%s: %s; closing", c->user, c->host,
-                c->state == ASQL_LOGIN || c->state == ASQL_SWITCH ? "no login in time" : "idle");
+                c->state == ASQL_LOGIN || c->state == ASQL_SWITCH || c->state == ASQL_TLS
+                    ? "no login in time"
+                    : "idle");
     asql_close(c);
 }
 
@@ -428,7 +582,7 @@ static void greet(struct asql_conn *c)
     hs.server_version_len = strlen(cfg->server_version);
     hs.conn_id = c->id;
     memcpy(hs.scramble, c->scramble, sizeof(hs.scramble));
-    hs.caps = ASQL_CAPS;
+    hs.caps = ASQL_CAPS | (cfg->tls_server != NULL ? CLIENT_SSL : 0);
     hs.charset = 45; /* utf8mb4_general_ci */
     hs.status = SERVER_STATUS_AUTOCOMMIT;
     hs.plugin = NATIVE;

@@ -1,7 +1,7 @@
 /*
  * config_admin.c: the SQL admin port's part of halyard.conf (admin_sql.h):
- * admin_listen, where it listens, and admin_accounts, who may log in there
- * and with which role. config.c has the loader.
+ * admin_listen, where it listens, admin_require_tls, and admin_accounts, who
+ * may log in there and with which role. config.c has the loader.
  */
 #include <arpa/inet.h>
 #include <libconfig.h>
@@ -61,13 +61,7 @@ hy_status_t config_admin_listen_parse(const char *spec, struct admin_listen_addr
         snprintf(why, len, "\"%s\" is not an IP address (or localhost)", h);
         return HY_ERROR;
     }
-    if (!loop) {
-        snprintf(why, len,
-                 "%s is not a loopback address: the SQL admin port listens on loopback "
-                 "(127.0.0.0/8, ::1) or a Unix socket only, since it has no TLS",
-                 h);
-        return HY_ERROR;
-    }
+    out->loopback = loop;
     snprintf(out->host, sizeof(out->host), "%s", h);
     out->port = (int)port;
     return HY_OK;
@@ -112,6 +106,10 @@ hy_status_t cfg_fill_admin_sql(struct loader *ld, struct config *cfg, config_set
         if (fill_account(ld, list, i, &cfg->admin_accounts[i]) != HY_OK)
             rc = HY_ERROR;
     }
+    cfg->admin_require_tls = cfg_get_bool(root, "admin_require_tls");
+    if (cfg->admin_require_tls && cfg_get_str(root, "tls_cert")[0] == '\0')
+        return cfg_fail(ld, config_setting_get_member(root, "admin_require_tls"),
+                        "admin_require_tls", "needs TLS: set tls_cert and tls_key");
     if (cfg->admin_listen[0] == '\0')
         return rc;
     config_setting_t *at = config_setting_get_member(root, "admin_listen");
@@ -122,6 +120,20 @@ hy_status_t cfg_fill_admin_sql(struct loader *ld, struct config *cfg, config_set
     if (n == 0)
         return cfg_fail(ld, at, "admin_listen",
                         "no admin_accounts: list at least one account to log in with");
+    if (addr.unix_path || addr.loopback)
+        return rc;
+    /* Another host may reach it: only over TLS, with the client listener's
+     * certificate (config_tls.c checks the files). */
+    const char *cert = cfg_get_str(root, "tls_cert"), *key = cfg_get_str(root, "tls_key");
+    if (!cfg->admin_require_tls || cert[0] == '\0' || key[0] == '\0')
+        return cfg_fail(ld, at, "admin_listen",
+                        "%s is not a loopback address: the SQL admin port listens beyond "
+                        "loopback (127.0.0.0/8, ::1) and Unix sockets only with TLS required "
+                        "and a certificate: %s",
+                        addr.host,
+                        !cfg->admin_require_tls ? "set admin_require_tls = true"
+                        : cert[0] == '\0'       ? "set tls_cert and tls_key"
+                                                : "set tls_key");
     return rc;
 }
 

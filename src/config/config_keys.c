@@ -179,7 +179,11 @@ const struct config_key config_keys[] = {
     {"admin_listen", CONFIG_STRING, "", 0, 107,
      "the SQL admin port, where any MySQL client logs in with an admin_accounts account and "
      "runs SHOW BACKENDS, SWITCHOVER...: \"HOST:PORT\" on a loopback address (127.0.0.1, ::1, "
-     "localhost) or the path of a Unix socket; \"\" = none; read at start", NULL},
+     "localhost) or the path of a Unix socket, or any address with admin_require_tls; \"\" = "
+     "none; read at start", NULL},
+    {"admin_require_tls", CONFIG_BOOL, "false", 0, 0,
+     "refuse a TCP login to the SQL admin port that did not start TLS (error 1045); the port "
+     "offers TLS with tls_cert whenever it is set; needs tls_cert", NULL},
     {"metrics_address", CONFIG_STRING, "127.0.0.1", 1, 255,
      "address of the Prometheus metrics HTTP listener", NULL},
     {"metrics_port", CONFIG_INT, "0", 0, 65535,

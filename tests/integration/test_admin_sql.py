@@ -6,12 +6,17 @@ One halyard serves every test of the module (they only read, or set a
 backend apart and back): the mariadb CLI and pymysql log in, read typed
 result sets, are refused by role (1227), by password (1045), for syntax
 (1064) and for an unknown SHOW (1146), and a garbage packet closes only
-its own connection.
+its own connection. A second halyard listens on 0.0.0.0 with
+admin_require_tls: pymysql and the CLI log in over TLS, a plaintext login
+gets 1045, a failed handshake closes only its connection, and `halyard -t`
+refuses a non-loopback address without TLS.
 """
 
 import datetime
 import os
+import re
 import socket
+import ssl
 import struct
 import subprocess
 
@@ -211,3 +216,130 @@ def test_sql_columns_are_the_tables_names(sql_halyard):
             assert set(head) <= set(columns), (what, head, columns)
     finally:
         app.close()
+
+
+# ---- TLS on the SQL admin port (admin_require_tls) ---------------------------
+
+
+def tls_files(cluster):
+    d = cluster.tls_dir
+    return {n: os.path.join(d, f"{n}.pem") for n in ("ca", "server", "server-key")}
+
+
+@pytest.fixture(scope="module")
+def tls_halyard(cluster_session, tmp_path_factory):
+    """A halyard whose SQL admin port listens on every address (0.0.0.0),
+    which the config accepts only with admin_require_tls and a certificate;
+    the tests reach it on 127.0.0.1."""
+    from conftest import _halyard_factory
+
+    f = tls_files(cluster_session)
+    port = free_port()
+    gen = _halyard_factory(cluster_session, tmp_path_factory.mktemp("admin_sql_tls"))
+    start = next(gen)
+    h = start(admin_listen=f"0.0.0.0:{port}", admin_require_tls=True, log_level="info",
+              tls_cert=f["server"], tls_key=f["server-key"],
+              admin_accounts=[{"name": "admin", "password_hash": mysql_native_hash(ADMIN_PW),
+                               "role": "operator"}])
+    h.admin_port = port
+    h.ca = f["ca"]
+    yield h
+    next(gen, None)
+
+
+def test_tls_login_pymysql(tls_halyard, cluster):
+    c = pymysql.connect(host="127.0.0.1", port=tls_halyard.admin_port, user="admin",
+                        password=ADMIN_PW, ssl={"ca": tls_halyard.ca}, connect_timeout=5,
+                        read_timeout=30)
+    try:
+        assert isinstance(c._sock, ssl.SSLSocket)
+        assert c._sock.version() in ("TLSv1.2", "TLSv1.3")
+        with c.cursor(pymysql.cursors.DictCursor) as cur:
+            cur.execute("SHOW BACKENDS")
+            rows = cur.fetchall()
+            assert sorted(r["name"] for r in rows) == sorted(n["name"] for n in cluster.nodes)
+            cur.execute("SHOW CONFIG")  # a larger answer, over several TLS records
+            cfg = {r["name"]: r["value"] for r in cur.fetchall()}
+            assert cfg["admin_require_tls"] == "true"
+            assert cfg["admin_listen"] == f"0.0.0.0:{tls_halyard.admin_port}"
+    finally:
+        c.close()
+    tls_halyard.wait_log(r"admin sql admin@127\.0\.0\.1: logged in \(operator, TLSv1\.[23] ",
+                         timeout=10)
+
+
+def test_tls_login_mariadb_cli(tls_halyard, cluster):
+    out = subprocess.run(
+        ["mariadb", "-h127.0.0.1", f"-P{tls_halyard.admin_port}", "-uadmin", f"-p{ADMIN_PW}",
+         "--ssl", f"--ssl-ca={tls_halyard.ca}", "--ssl-verify-server-cert", "--batch",
+         "-e", "SHOW BACKENDS"],
+        capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    names = [l.split("\t")[0] for l in out.stdout.splitlines()[1:]]
+    assert sorted(names) == sorted(n["name"] for n in cluster.nodes)
+
+
+def test_tls_required(tls_halyard):
+    """Without TLS the right password is refused as MariaDB refuses a REQUIRE
+    SSL account (1045), and the log says why; over TLS a wrong one is too."""
+    with pytest.raises(pymysql.MySQLError) as e:
+        pymysql.connect(host="127.0.0.1", port=tls_halyard.admin_port, user="admin",
+                        password=ADMIN_PW, connect_timeout=5)
+    assert e.value.args[0] == 1045, e.value.args
+    assert "Access denied for user 'admin'" in e.value.args[1]
+    tls_halyard.wait_log(r"login refused: TLS is required on the admin port", timeout=10)
+    out = subprocess.run(
+        ["mariadb", "-h127.0.0.1", f"-P{tls_halyard.admin_port}", "-uadmin", f"-p{ADMIN_PW}",
+         "--skip-ssl", "-e", "SHOW BACKENDS"], capture_output=True, text=True, timeout=30)
+    assert out.returncode != 0 and "ERROR 1045 (28000)" in out.stderr, out.stderr
+    with pytest.raises(pymysql.MySQLError) as e:
+        pymysql.connect(host="127.0.0.1", port=tls_halyard.admin_port, user="admin",
+                        password="wrong", ssl={"ca": tls_halyard.ca}, connect_timeout=5)
+    assert e.value.args[0] == 1045, e.value.args
+
+
+def test_non_loopback_needs_tls_at_load(start_halyard, cluster, tmp_path):
+    """admin_listen beyond loopback: refused at load (FILE:LINE: key: why,
+    naming what is missing) unless admin_require_tls, tls_cert and an
+    account are all there; `halyard -t` says so without binding anything."""
+    f = tls_files(cluster)
+    acc = [{"name": "admin", "password_hash": mysql_native_hash(ADMIN_PW)}]
+    cases = [
+        (dict(admin_accounts=acc), "admin_listen",
+         "10.9.8.7 is not a loopback address: .* set admin_require_tls = true"),
+        (dict(admin_accounts=acc, admin_require_tls=True), "admin_require_tls",
+         "needs TLS: set tls_cert and tls_key"),
+        (dict(admin_require_tls=True, tls_cert=f["server"], tls_key=f["server-key"]),
+         "admin_listen", "no admin_accounts"),
+        (dict(admin_accounts=acc, admin_require_tls=True, tls_cert=f["server"],
+              tls_key=f["server-key"]), None, None),
+    ]
+    for conf, key, why in cases:
+        h = start_halyard(args=("-t",), wait=False, admin_listen="10.9.8.7:6032", **conf)
+        rc = h.wait(timeout=10)
+        log = h.log_text()
+        if key is None:
+            assert rc == 0, log
+            continue
+        assert rc != 0, log
+        assert re.search(rf"{re.escape(h.conf_path)}:\d+: {re.escape(key)}: {why}", log), log
+
+
+def test_tls_handshake_garbage(tls_halyard):
+    """An SSLRequest followed by what is not a ClientHello fails the handshake:
+    that connection closes (the log says why), the port serves the next."""
+    s = socket.create_connection(("127.0.0.1", tls_halyard.admin_port), timeout=5)
+    greeting = s.recv(4096)
+    caps = struct.unpack("<H", greeting[greeting.index(b"\0", 5) + 1 + 4 + 9:][:2])[0]
+    assert caps & 0x800  # CLIENT_SSL offered
+    payload = struct.pack("<IIB", 0x800 | 0x200 | 0x8000 | 0x80000, 1 << 24, 45) + b"\0" * 23
+    s.sendall(struct.pack("<I", len(payload))[:3] + b"\x01" + payload + b"not a ClientHello" * 8)
+    try:
+        assert s.recv(4096)[:1] in (b"", b"\x15")  # closed, or a TLS alert first
+    except ConnectionResetError:
+        pass
+    s.close()
+    tls_halyard.wait_log(r"admin sql from 127\.0\.0\.1: TLS handshake failed", timeout=10)
+    c = pymysql.connect(host="127.0.0.1", port=tls_halyard.admin_port, user="admin",
+                        password=ADMIN_PW, ssl={"ca": tls_halyard.ca}, connect_timeout=5)
+    c.close()

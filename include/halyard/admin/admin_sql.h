@@ -12,7 +12,10 @@
  * blocking, one statement at a time per connection (the next is read once
  * the answer is written), each connection's input bounded by
  * ADMIN_SQL_PACKET_MAX, at most ADMIN_SQL_MAX_CONNS at once. It listens on
- * loopback or a Unix socket only (config_admin_listen_parse); logins use
+ * loopback or a Unix socket, elsewhere only with admin_require_tls
+ * (cfg_fill_admin_sql); with tls_cert it offers TLS on the clients'
+ * context (config->tls_server), and admin_require_tls refuses a TCP login
+ * without it; logins use
  * mysql_native_password against the accounts' double-SHA1 hashes (auth.h),
  * read from the running config, so a reload changes who may log in.
  */

@@ -416,8 +416,10 @@ struct config {
     bool admin_socket_default; /* left out of the file: a socket that cannot be made is no
                                 * error (/run/halyard when not run as root or by systemd) */
     /* The SQL admin port (admin_sql.h): "HOST:PORT" on loopback or a Unix
-     * socket's path; "" = none. Read at start. */
+     * socket's path, or any address with admin_require_tls; "" = none. Read
+     * at start. */
     char *admin_listen;
+    bool admin_require_tls;                      /* TCP logins there must have started TLS */
     struct config_admin_account *admin_accounts; /* who may log in there */
     size_t n_admin_accounts;
     char *metrics_address;
@@ -582,12 +584,14 @@ extern const size_t config_n_keys;
  * choices "a|b|c", or "-". tools/check-config-keys reads the first column. */
 void config_dump_keys(FILE *out);
 
-/* admin_listen read: a Unix socket's path, or a loopback address ("localhost"
- * is 127.0.0.1) and a port. HY_ERROR with `why` for anything else, a
- * non-loopback address included. Pure (config_admin.c). */
+/* admin_listen read: a Unix socket's path, or an IP address ("localhost"
+ * is 127.0.0.1) and a port; `loopback` says whether the address is one
+ * (cfg_fill_admin_sql refuses any other without admin_require_tls). HY_ERROR
+ * with `why` for anything else. Pure (config_admin.c). */
 struct admin_listen_addr {
     bool unix_path;
     bool v6;
+    bool loopback; /* 127.0.0.0/8 or ::1 */
     char path[108];
     char host[64];
     int port;
