@@ -212,7 +212,7 @@ def test_a_fill_that_raced_a_write_is_not_kept(start_halyard, schema, cluster):
     kept, and the next read sees the write. settle_ms = 0: no time window
     helps."""
     cluster.sql(0, "CREATE OR REPLACE TABLE qc.big (id INT PRIMARY KEY)")
-    cluster.sql(0, "INSERT INTO qc.big SELECT seq FROM qc.seq_1_to_3000")
+    cluster.sql(0, "INSERT INTO qc.big SELECT seq FROM qc.seq_1_to_6000")
     cluster.sync()
     mport = free_port()
     h = start_halyard(rules=RULES, cache=CACHE, metrics_port=mport)
@@ -222,25 +222,28 @@ def test_a_fill_that_raced_a_write_is_not_kept(start_halyard, schema, cluster):
             "WHERE t.id = 1 AND a.id + b.id > 0 GROUP BY t.v")
     r = h.connect(database="qc", autocommit=True)
     w = h.connect(database="qc", autocommit=True)
-    t0 = time.monotonic()
     out = {}
     reader = threading.Thread(target=lambda: out.setdefault("v", q(r, slow)))
     reader.start()
-    time.sleep(0.3)
+
+    def running():
+        return int(cluster.value(0, "SELECT COUNT(*) FROM information_schema.PROCESSLIST "
+                                    "WHERE INFO LIKE 'SELECT t.v, COUNT(*) FROM t JOIN big%'"))
+    # the write commits while the read runs (the server's process list says so)
+    wait_until(lambda: running() == 1, timeout=20, interval=0.02, what="the slow read running")
     q(w, "UPDATE t SET v = 16 WHERE id = 1")
+    assert running() == 1, "the slow read ended before the write: no race to test"
     before = cache_status(h)["fills_refused_race"]
-    reader.join(30)
-    took = time.monotonic() - t0
+    reader.join(60)
     # the race happened: the slow read saw the row before the write
-    assert out["v"] == ((10, 9000000),), (out, took)
-    assert took > 0.6, took
+    assert out["v"] == ((10, 36000000),), out
     st = cache_status(h)
     assert st["fills_refused_race"] == before + 1, st
     assert st["entries"] == 0, st
     # the next read sees the write, now and once everything has settled
     assert q(r, "SELECT v FROM t WHERE id = 1") == ((16,),)
     time.sleep(0.2)
-    assert q(r, slow) == ((16, 9000000),)
+    assert q(r, slow) == ((16, 36000000),)
     # the same counts in the metrics
     with urllib.request.urlopen(f"http://127.0.0.1:{mport}/metrics", timeout=5) as resp:
         text = resp.read().decode()
