@@ -500,7 +500,8 @@ bool down_parse(struct session *s)
                    stream_unparsed(st) > MYSQL_HEADER_SIZE &&
                    (st->b->data + st->scan + MYSQL_HEADER_SIZE)[0] == MYSQL_ERR &&
                    len + MYSQL_HEADER_SIZE <= st->b->cap;
-        if ((capture || track || err || session_replay_sums(s) || session_cache_capturing(s) ||
+        if ((capture || track || err || (s->replay != NULL && session_replay_sums(s)) ||
+             (s->query.cache != NULL && session_cache_capturing(s)) ||
              s->query.internal == INT_PS_PREPARE || s->query.internal == INT_READBACK ||
              s->query.internal == INT_XREAD) &&
             len + MYSQL_HEADER_SIZE <= st->b->cap)
@@ -528,8 +529,9 @@ bool down_parse(struct session *s)
             ps_prepare_ok(s, pl, peek); /* before the tracker: it must not see our id */
         if (track && peek == len)
             session_track_note(s, pl, len);
-        session_replay_packet(s, pl, len, peek == len);
-        if (session_cache_capturing(s))
+        if (s->replay != NULL) /* both off unless configured: a load and a branch */
+            session_replay_packet(s, pl, len, peek == len);
+        if (s->query.cache != NULL && session_cache_capturing(s))
             session_cache_packet(s, pl, len, peek == len); /* the query cache's fill */
         uint16_t err_before = s->io.resp.err_code;
         enum mysql_resp_rc rc = mysql_resp_feed(&s->io.resp, pl, len);
