@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "halyard/core/fileio.h"
 #include "halyard/backup/backup_chain.h"
 #include "halyard/backup/restore_run.h"
 
@@ -65,12 +66,8 @@ static bool read_parent(const char *dir, const char *mname, struct backup_parent
 {
     char path[PATH_MAX], text[8192], fin[40], lsn[32] = "";
     snprintf(path, sizeof(path), "%.3800s/%.255s", dir, mname);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
+    if (!fileio_read_text(path, text, sizeof(text)))
         return false;
-    size_t got = fread(text, 1, sizeof(text) - 1, f);
-    fclose(f);
-    text[got] = '\0';
     struct tm tm = {0};
     memset(p, 0, sizeof(*p));
     if (!backup_type_of(mname, &p->type) ||

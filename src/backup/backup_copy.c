@@ -93,12 +93,8 @@ hy_status_t backup_copy_check_dir(const struct config *cfg, char *err, size_t er
 static bool manifest_sha(const char *path, char out[65])
 {
     char text[4096];
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
+    if (!fileio_read_text(path, text, sizeof(text)))
         return false;
-    size_t n = fread(text, 1, sizeof(text) - 1, f);
-    fclose(f);
-    text[n] = '\0';
     const char *p = strstr(text, "\"sha256\"");
     if (p == NULL)
         return false;

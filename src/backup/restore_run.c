@@ -192,12 +192,8 @@ static struct restore_backup *read_backups(const char *dir, size_t *n)
             continue;
         char path[PATH_MAX], text[8192], fin[40], gtid[GTID_STR_MAX];
         snprintf(path, sizeof(path), "%.3700s/%.255s", full, e->d_name);
-        FILE *f = fopen(path, "r");
-        if (f == NULL)
+        if (!fileio_read_text(path, text, sizeof(text)))
             continue;
-        size_t got = fread(text, 1, sizeof(text) - 1, f);
-        fclose(f);
-        text[got] = '\0';
         struct restore_backup b = {0};
         struct tm tm = {0};
         if (!restore_json_str(text, "file", b.name, sizeof(b.name)) ||

@@ -93,6 +93,19 @@ void fileio_last_line(const char *path, char *out, size_t cap)
     fclose(f);
 }
 
+bool fileio_read_text(const char *path, char *out, size_t cap)
+{
+    if (cap == 0)
+        return false;
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return false;
+    size_t got = fread(out, 1, cap - 1, f);
+    fclose(f);
+    out[got] = '\0';
+    return true;
+}
+
 uint64_t fileio_size(const char *path)
 {
     struct stat st;

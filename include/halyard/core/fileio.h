@@ -22,6 +22,10 @@ bool fileio_sha256(const char *path, int copy_to, char hex[65], char *why, size_
  * error, kept for the reason of a failure); "" when none. */
 void fileio_last_line(const char *path, char *out, size_t cap);
 
+/* The first cap - 1 bytes of the file at `path` (a manifest, a small
+ * JSON), NUL-terminated in out; false when it cannot be opened. */
+bool fileio_read_text(const char *path, char *out, size_t cap);
+
 /* The size of the file at `path`; 0 when it cannot be stat'ed. */
 uint64_t fileio_size(const char *path);
 
