@@ -127,7 +127,7 @@ def test_session_goes_on_after_the_union(sharded, cluster, dual):
     conn.close()
     # show shards counts the statements each group ran for a fan-out
     shards = admin_json(sock, "show shards")
-    counts = {g["name"]: g["scatters"] for g in shards["groups"]}
+    counts = {g["group"]: g["scatters"] for g in shards["groups"]}
     assert counts["a"] >= 6 and counts["b"] >= 6, counts
 
 
@@ -374,7 +374,7 @@ def test_ddl_on_every_group(keyed, cluster, dual):
                   "succeeded keep the change)")
     assert "y" in {r[0] for r in cluster.sql(0, "SHOW COLUMNS FROM shop.orders")}
     shards = admin_json(sock, "show shards")
-    counts = {g["name"]: g["scatters"] for g in shards["groups"]}
+    counts = {g["group"]: g["scatters"] for g in shards["groups"]}
     assert counts["a"] >= 2 and counts["b"] >= 2, counts
 
 

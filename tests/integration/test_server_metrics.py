@@ -121,15 +121,15 @@ def test_load_moves_the_backend_metrics(cluster, start_halyard, tmp_path):
         assert fast.count > 0
         # show backends --detail has the same reading.
         table = ctl(sock, "show backends", "--detail")
-        assert "max_conn" in table and "qps" in table, table
+        assert "max_connections" in table and "queries_per_s" in table, table
         load = next(part for part in table.split("\n\n")
-                    if part.split()[:2] == ["name", "connected"])
+                    if part.split()[:2] == ["name", "threads_connected"])
         row = next(line.split() for line in load.splitlines() if line.startswith("node1 "))
-        assert int(row[4]) > 500, table  # name connected max running qps
+        assert int(row[4]) > 500, table  # name threads_connected max_connections threads_running queries_per_s
         detail = json.loads(ctl(sock, "show backends", "--json"))
         node1 = next(b for b in detail["backends"] if b["name"] == "node1")
         assert node1["server"]["threads_running"] >= 1, node1
-        assert node1["server"]["commands_per_second"]["select"] > 500, node1
+        assert node1["server"]["commands_per_s"]["select"] > 500, node1
         assert "select_per_s" in table, table
     finally:
         fast.close()
@@ -169,7 +169,7 @@ def test_transactions_move_the_command_rates(cluster, start_halyard, tmp_path):
                        what=f"node0's Com_{cmd} per second past 20")
         detail = json.loads(ctl(sock, "show backends", "--json"))
         node0 = next(b for b in detail["backends"] if b["name"] == "node0")
-        rates = node0["server"]["commands_per_second"]
+        rates = node0["server"]["commands_per_s"]
         assert rates["commit"] > 0 and rates["rollback"] > 0, rates
     finally:
         stop.set()
@@ -456,10 +456,10 @@ def test_binlog_size(cluster, start_halyard, tmp_path):
         assert "limit 1 MiB" in high["reason"], high
         assert high["severity"] == "warning", high
         table = ctl(sock, "show backends", "--detail")
-        part = next(p for p in table.split("\n\n") if "binlog_mib" in p.splitlines()[0])
+        part = next(p for p in table.split("\n\n") if "binlog_size_mib" in p.splitlines()[0])
         head = part.splitlines()[0].split()
         row = next(line.split() for line in part.splitlines() if line.startswith("node0 "))
-        assert row[head.index("binlog_mib")] == "2.0", table
+        assert row[head.index("binlog_size_mib")] == "2.0", table
         detail = json.loads(ctl(sock, "show backends", "--json"))
         node0 = next(b for b in detail["backends"] if b["name"] == "node0")
         assert node0["server"]["binlog_size_bytes"] > 2 << 20, node0

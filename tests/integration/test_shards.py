@@ -463,7 +463,7 @@ def test_learned_map(learning, cluster, dual):
     wait_until(lambda: learned(sock).get("lb", {}).get("group") == "b", 10, what="lb learned")
     m = learned(sock)
     assert m["sa"] == {"schema": "sa", "group": "a", "conflict": None, "learned": False,
-                       "line": m["sa"]["line"]}
+                       "from": "config", "line": m["sa"]["line"]}
     assert (m["sb"]["group"], m["sb"]["learned"], m["ua"]["group"]) == ("b", True, "a"), m
     assert (m["lboth"]["group"], m["lboth"]["conflict"], m["lboth"]["learned"]) == ("a", "b", True)
     h.wait_log(r"shards: \d+ schemas on the groups; \d+ on two groups, refused until resolved: "
