@@ -531,7 +531,7 @@ bool down_parse(struct session *s)
             session_track_note(s, pl, len);
         if (s->replay != NULL) /* both off unless configured: a load and a branch */
             session_replay_packet(s, pl, len, peek == len);
-        if (s->query.cache != NULL && session_cache_capturing(s))
+        if (s->query.cache != NULL)
             session_cache_packet(s, pl, len, peek == len); /* the query cache's fill */
         uint16_t err_before = s->io.resp.err_code;
         enum mysql_resp_rc rc = mysql_resp_feed(&s->io.resp, pl, len);

@@ -225,9 +225,9 @@ uint32_t session_cache_rules(struct session *s, uint8_t cmd, const struct config
 
 void session_cache_packet(struct session *s, const uint8_t *pl, uint32_t len, bool whole)
 {
-    struct session_cache *c = s->query.cache;
-    if (c == NULL || !c->armed || c->too_big || s->query.internal != INT_NONE)
+    if (!session_cache_capturing(s))
         return;
+    struct session_cache *c = s->query.cache;
     size_t n = MYSQL_HEADER_SIZE + (size_t)len;
     if (!whole || c->len + n > (size_t)c->max_bytes) {
         c->too_big = true; /* given up: the answer passes on as always */

@@ -120,7 +120,7 @@ static enum meta_rc meta_colcount(struct session *s, struct pstmt *st, uint32_t 
     if (from_out) {
         uint8_t pkt[MYSQL_HEADER_SIZE + 10];
         size_t n = colmeta_count_packet(count, len, true, s->io.rdown.seq, pkt, sizeof(pkt));
-        if (s->query.cache != NULL && session_cache_capturing(s)) /* kept as the client got it */
+        if (s->query.cache != NULL) /* the query cache keeps what the client gets */
             session_cache_packet(s, pkt + MYSQL_HEADER_SIZE, (uint32_t)(n - MYSQL_HEADER_SIZE),
                                  true);
         down->scan += at;
@@ -140,7 +140,7 @@ static enum meta_rc meta_colcount(struct session *s, struct pstmt *st, uint32_t 
             down->tail++;
         }
         meta_count_write(s, down->scan, count, len, true);
-        if (s->query.cache != NULL && session_cache_capturing(s)) /* kept as the client got it */
+        if (s->query.cache != NULL) /* the query cache keeps what the client gets */
             session_cache_packet(s, base + down->scan + MYSQL_HEADER_SIZE, len + 1, true);
         relay_down_take(&s->io.rdown, down, len + 1, MYSQL_RESP_MORE);
         return META_DONE;
