@@ -350,7 +350,13 @@ static void answer_pools(struct admin_job *j, struct textbuf *out, const int *mi
     } else {
         if (all.n_pools > 1)
             qsort(all.pools, all.n_pools, sizeof(*all.pools), pool_row_cmp);
-        admin_render_pools(out, all.pools, all.n_pools, missing, n_missing, j->cmd.json);
+        static const struct admin_pool_row zero;
+        bool proto = json_prototype(&j->cmd, all.n_pools);
+        size_t at = out->len;
+        admin_render_pools(out, proto ? &zero : all.pools, proto ? 1 : all.n_pools, missing,
+                           n_missing, j->cmd.json);
+        if (proto)
+            json_prototype_mark(out, at);
     }
     free(all.pools);
 }
@@ -387,8 +393,13 @@ static void answer_digests(struct admin_job *j, struct textbuf *out, const int *
         k += p->digests.n;
     }
     sum.distinct = digest_merge(rows, k);
-    admin_render_digests(out, rows, HY_MIN(sum.distinct, (size_t)j->cmd.top), &sum, missing,
-                         n_missing, j->cmd.json);
+    size_t shown = HY_MIN(sum.distinct, (size_t)j->cmd.top), at = out->len;
+    bool proto = json_prototype(&j->cmd, shown);
+    if (proto)
+        memset(rows, 0, sizeof(*rows));
+    admin_render_digests(out, rows, proto ? 1 : shown, &sum, missing, n_missing, j->cmd.json);
+    if (proto)
+        json_prototype_mark(out, at);
     free(rows);
 }
 
@@ -496,7 +507,11 @@ static void job_answer(struct admin_job *j)
                 k += j->parts[i].n_rows;
             }
             qsort(rows, k, sizeof(*rows), row_cmp);
-            admin_render_sessions(&c->out, rows, k, missing, n_missing, j->cmd.json);
+            bool proto = json_prototype(&j->cmd, k); /* rows[0] is calloc's zeroes */
+            size_t at = c->out.len;
+            admin_render_sessions(&c->out, rows, proto ? 1 : k, missing, n_missing, j->cmd.json);
+            if (proto)
+                json_prototype_mark(&c->out, at);
             free(rows);
         }
     }

@@ -289,7 +289,18 @@ static enum admin_reply run_show_rules(struct admin_req *r)
     uint64_t errors = 0;
     for (int i = 0; i < r->st->n_workers; i++)
         errors += atomic_load_explicit(&r->st->workers[i].rules.match_errors, memory_order_relaxed);
-    admin_render_rules(r->out, cfg, hits, errors, r->cmd->json);
+    struct config_rule zero = {0};
+    struct config *one = json_prototype(r->cmd, cfg->n_rules) ? malloc(sizeof(*one)) : NULL;
+    if (one != NULL) { /* the same config but for one zeroed rule */
+        memcpy(one, cfg, sizeof(*one));
+        one->rules = &zero;
+        one->n_rules = 1;
+    }
+    size_t at = r->out->len;
+    admin_render_rules(r->out, one != NULL ? one : cfg, hits, errors, r->cmd->json);
+    if (one != NULL)
+        json_prototype_mark(r->out, at);
+    free(one);
     free(hits);
     return ADMIN_REPLY_NOW;
 }
@@ -373,7 +384,12 @@ static enum admin_reply run_show_xa(struct admin_req *r)
 {
     struct xa_in_doubt *v = NULL;
     size_t n = xa_recover_list(&v);
-    admin_render_xa(r->out, v, n, (int64_t)time(NULL), r->cmd->json);
+    static const struct xa_in_doubt zero;
+    bool proto = json_prototype(r->cmd, n);
+    size_t at = r->out->len;
+    admin_render_xa(r->out, proto ? &zero : v, proto ? 1 : n, (int64_t)time(NULL), r->cmd->json);
+    if (proto)
+        json_prototype_mark(r->out, at);
     free(v);
     return ADMIN_REPLY_NOW;
 }
@@ -422,7 +438,11 @@ static enum admin_reply run_show_events(struct admin_req *r)
     if (rows == NULL)
         return out_of_memory(r);
     size_t n = alerts_history(rows, r->cmd->top);
-    admin_render_events(r->out, rows, n, r->cmd->json);
+    bool proto = json_prototype(r->cmd, n); /* rows[0] is calloc's zeroes */
+    size_t at = r->out->len;
+    admin_render_events(r->out, rows, proto ? 1 : n, r->cmd->json);
+    if (proto)
+        json_prototype_mark(r->out, at);
     free(rows);
     return ADMIN_REPLY_NOW;
 }
@@ -542,7 +562,11 @@ static enum admin_reply run_show_blocked(struct admin_req *r)
     if (rows == NULL)
         return out_of_memory(r);
     size_t n = guard_list(cfg, rows, max);
-    admin_render_blocked(r->out, rows, n, r->cmd->json);
+    bool proto = json_prototype(r->cmd, n); /* rows[0] is calloc's zeroes */
+    size_t at = r->out->len;
+    admin_render_blocked(r->out, rows, proto ? 1 : n, r->cmd->json);
+    if (proto)
+        json_prototype_mark(r->out, at);
     free(rows);
     return ADMIN_REPLY_NOW;
 }
@@ -575,10 +599,16 @@ static enum admin_reply run_firewall(struct admin_req *r)
     size_t n = firewall_list(cmd->arg[0] ? cmd->arg : NULL, &rows, &dropped);
     if (n == (size_t)-1)
         return out_of_memory(r);
+    static const struct firewall_row zero;
+    bool proto = json_prototype(cmd, n);
+    size_t at = r->out->len;
     if (cmd->verb == ADMIN_SHOW_FIREWALL)
-        admin_render_firewall(r->out, rows, n, dropped, cmd->json);
+        admin_render_firewall(r->out, proto ? &zero : rows, proto ? 1 : n, dropped, cmd->json);
     else
-        admin_render_firewall_dump(r->out, cmd->arg, rows, n, cmd->json);
+        admin_render_firewall_dump(r->out, cmd->arg, proto ? &zero : rows, proto ? 1 : n,
+                                   cmd->json);
+    if (proto)
+        json_prototype_mark(r->out, at);
     free(rows);
     return ADMIN_REPLY_NOW;
 }

@@ -73,6 +73,14 @@ void list_end(struct kv_list *l);
 /* The end of a job's answer: the workers that did not answer in time, then
  * (JSON) the closing brackets, or (text) a comment line per worker. */
 void json_missing_end(struct textbuf *sb, const int *missing, size_t n_missing);
+
+/* An empty list asked for with --sql (the SQL admin port): its renderer
+ * draws one zeroed row in place of none, and json_prototype_mark marks the
+ * answer that starts at `at` "prototype":true. The SQL port then names the
+ * list's columns, typed by the zeroed values, and sends no row: the columns
+ * have one source, the renderer. */
+bool json_prototype(const struct admin_cmd *cmd, size_t n);
+void json_prototype_mark(struct textbuf *sb, size_t at);
 void text_missing(struct textbuf *sb, const int *missing, size_t n_missing, const char *what);
 
 /* The line as an error message may quote it: at most 64 columns, escaped. */

@@ -73,6 +73,9 @@ hy_status_t admin_parse(const char *line, size_t len, struct admin_cmd *cmd, cha
     if (n > 1 && tlen[n - 1] == 6 && strncasecmp(tok[n - 1], "--json", 6) == 0) {
         cmd->json = true;
         n--;
+    } else if (n > 1 && tlen[n - 1] == 5 && strncasecmp(tok[n - 1], "--sql", 5) == 0) {
+        cmd->json = cmd->sql = true;
+        n--;
     }
     for (size_t v = 0; v < ADMIN_N_VERBS; v++) {
         const struct admin_verb_def *d = &admin_verbs[v];

@@ -11,7 +11,9 @@
  * config is name/value rows instead, its keys flattened as the text table
  * names them ("listeners.[0].port").
  *
- * Column types come from the values: integers are BIGINT, fractions DOUBLE,
+ * An empty list comes as one zeroed row in an answer marked
+ * "prototype":true (json_prototype, asked for by --sql): its columns, and
+ * no row. Column types come from the values: integers are BIGINT, fractions DOUBLE,
  * booleans TINYINT, ISO 8601 UTC times ("2026-11-21T20:30:01Z") DATETIME,
  * JSON null (or a member a row lacks) NULL, nested lists and objects their
  * JSON text. Pure: text in, packets out.
@@ -475,7 +477,9 @@ static void table_rows(struct textbuf *out, uint8_t *seq, const char *table,
 {
     struct rs rs = {.n = 0};
     const struct jnode *list = first_list(top);
-    bool summary = false;
+    const struct jnode *proto = member(top, "prototype");
+    bool summary = false,
+         columns_only = proto != NULL && proto->t == J_BOOL && proto->raw[0] == 't';
     if (list != NULL) {
         for (size_t r = 0; r < list->n_kids; r++) {
             for (size_t i = 0; list->kids[r].t == J_OBJ && i < list->kids[r].n_kids; i++)
@@ -490,7 +494,7 @@ static void table_rows(struct textbuf *out, uint8_t *seq, const char *table,
                 }
             }
         }
-        if (rs.n == 0) { /* an empty list: its name as the one column */
+        if (rs.n == 0) { /* an empty list no renderer named: its name as the one column */
             rs.cols[0] = (struct rs_col){.name = list->key, .times = true};
             rs.n = 1;
         }
@@ -504,9 +508,9 @@ static void table_rows(struct textbuf *out, uint8_t *seq, const char *table,
     for (size_t i = 0; i < rs.n; i++)
         coldef(out, seq, list != NULL ? list->key : table, &rs.cols[i]);
     eof_packet(out, seq);
-    if (list == NULL || summary)
+    if ((list == NULL || summary) && !columns_only)
         row_packet(out, seq, &rs, top);
-    for (size_t r = 0; list != NULL && r < list->n_kids; r++)
+    for (size_t r = 0; list != NULL && !columns_only && r < list->n_kids; r++)
         row_packet(out, seq, &rs, &list->kids[r]);
     eof_packet(out, seq);
 }

@@ -212,7 +212,7 @@ static void plan_line(struct admin_sql_plan *p, const struct admin_sql_who *who)
     p->rows = def->sql == ADMIN_SQL_READ;
     if (p->rows && !cmd.json) {
         size_t n = strlen(p->line);
-        snprintf(p->line + n, sizeof(p->line) - n, " --json");
+        snprintf(p->line + n, sizeof(p->line) - n, " --sql");
     }
     if (p->table[0] == '\0') {
         snprintf(p->table, sizeof(p->table), "%s", def->words);

@@ -231,6 +231,25 @@ void json_missing_end(struct textbuf *sb, const int *missing, size_t n_missing)
     textbuf_puts(sb, "]}\n");
 }
 
+bool json_prototype(const struct admin_cmd *cmd, size_t n)
+{
+    return cmd->sql && n == 0;
+}
+
+void json_prototype_mark(struct textbuf *sb, size_t at)
+{
+    static const char mark[] = "\"prototype\":true,";
+    const size_t n = sizeof(mark) - 1;
+    if (sb->overflow || sb->len <= at || sb->data[at] != '{')
+        return;
+    size_t tail = sb->len - at - 1;
+    textbuf_append(sb, mark, n);
+    if (sb->overflow)
+        return; /* cut short: the SQL port refuses the answer as it is */
+    memmove(sb->data + at + 1 + n, sb->data + at + 1, tail);
+    memcpy(sb->data + at + 1, mark, n);
+}
+
 /* ... and of its text answer: a comment line per worker missing. */
 void text_missing(struct textbuf *sb, const int *missing, size_t n_missing, const char *what)
 {

@@ -116,6 +116,35 @@ def test_every_show_answers(sql_halyard):
     assert config["admin_accounts.[1].role"] == "read-only"
 
 
+def columns(h, sql):
+    """The column names and type codes of a statement's result set, and its rows."""
+    c = connect(h)
+    try:
+        with c.cursor() as cur:
+            cur.execute(sql)
+            return [(d[0], d[1]) for d in cur.description], cur.fetchall()
+    finally:
+        c.close()
+
+
+def test_empty_list_names_its_columns(sql_halyard):
+    """A SHOW whose list is empty answers the columns a full one has, and no
+    row (no transaction is in doubt on this halyard, no rule is set)."""
+    longlong, var_string = 8, 253
+    cols, rows = columns(sql_halyard, "SHOW XA")
+    assert rows == ()
+    assert [n for n, _ in cols] == ["xid", "groups", "decision", "age_s", "note"]
+    assert dict(cols)["age_s"] == longlong and dict(cols)["decision"] == var_string
+    cols, rows = columns(sql_halyard, "SHOW RULES")
+    assert rows == ()
+    assert [n for n, _ in cols][:3] == ["name", "action", "route"]
+    assert dict(cols)["hits"] == longlong
+    cols, rows = columns(sql_halyard, "SHOW POOLS")  # empty or not: the same columns
+    assert [n for n, _ in cols] == ["backend", "user", "in_use", "idle", "waiting", "waits",
+                                    "wait_p50_ms", "wait_p99_ms", "restores", "resets",
+                                    "opened", "closed"]
+
+
 def test_viewer_refused_actions(sql_halyard):
     for sql in ("SWITCHOVER", "RELOAD", "SET BACKEND node1 OFFLINE", "KILL SESSION 5"):
         code, msg = refused(sql_halyard, sql, "viewer", VIEWER_PW)

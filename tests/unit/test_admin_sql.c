@@ -44,12 +44,12 @@ static void test_plan(void **state)
         const char *line; /* ADMIN: the command line; ERR: NULL */
         uint16_t code;
     } cases[] = {
-        {"SHOW BACKENDS", &VIEWER, ADMIN_SQL_PLAN_ADMIN, "show backends --json", 0},
-        {"show pools;", &VIEWER, ADMIN_SQL_PLAN_ADMIN, "show pools --json", 0},
-        {"SHOW BACKUPS", &VIEWER, ADMIN_SQL_PLAN_ADMIN, "show backup --json", 0},
-        {"SHOW DIGESTS TOP 5", &VIEWER, ADMIN_SQL_PLAN_ADMIN, "show digests TOP 5 --json", 0},
+        {"SHOW BACKENDS", &VIEWER, ADMIN_SQL_PLAN_ADMIN, "show backends --sql", 0},
+        {"show pools;", &VIEWER, ADMIN_SQL_PLAN_ADMIN, "show pools --sql", 0},
+        {"SHOW BACKUPS", &VIEWER, ADMIN_SQL_PLAN_ADMIN, "show backup --sql", 0},
+        {"SHOW DIGESTS TOP 5", &VIEWER, ADMIN_SQL_PLAN_ADMIN, "show digests TOP 5 --sql", 0},
         {"/* hi */ SHOW EVENTS LAST 3 -- x", &VIEWER, ADMIN_SQL_PLAN_ADMIN,
-         "show events LAST 3 --json", 0},
+         "show events LAST 3 --sql", 0},
         {"SHOW NOSUCH", &VIEWER, ADMIN_SQL_PLAN_ERR, NULL, 1146},
         {"SHOW", &VIEWER, ADMIN_SQL_PLAN_ERR, NULL, 1064},
         {"SHOW DIGESTS TOP x", &VIEWER, ADMIN_SQL_PLAN_ERR, NULL, 1064},
@@ -65,7 +65,7 @@ static void test_plan(void **state)
         {"SET BACKEND db3 UP", &OPERATOR, ADMIN_SQL_PLAN_ERR, NULL, 1064},
         {"TEST ALERT", &OPERATOR, ADMIN_SQL_PLAN_ADMIN, "test-alert", 0},
         {"TAKEOVER", &OPERATOR, ADMIN_SQL_PLAN_ERR, NULL, 1235},
-        {"HELP", &VIEWER, ADMIN_SQL_PLAN_ADMIN, "HELP --json", 0},
+        {"HELP", &VIEWER, ADMIN_SQL_PLAN_ADMIN, "HELP --sql", 0},
         {"DROP TABLE t", &OPERATOR, ADMIN_SQL_PLAN_ERR, NULL, 1064},
         {"SHOW BACKENDS; SHOW POOLS", &VIEWER, ADMIN_SQL_PLAN_ERR, NULL, 1064},
         {"SET BACKEND 'db 3' MAINT", &OPERATOR, ADMIN_SQL_PLAN_ERR, NULL, 1064},
@@ -204,6 +204,50 @@ static void test_result(void **state)
     textbuf_free(&b);
 }
 
+/* An empty list asked for with --sql: its renderer draws one zeroed row,
+ * marked a prototype, and the result set names the columns a full answer
+ * has, typed, with no row. */
+static void test_prototype(void **state)
+{
+    (void)state;
+    struct admin_cmd cmd;
+    char err[128];
+    assert_int_equal(admin_parse("show pools --sql", 16, &cmd, err, sizeof(err)), HY_OK);
+    assert_true(cmd.json && cmd.sql && cmd.verb == ADMIN_SHOW_POOLS);
+    assert_false(json_prototype(&cmd, 1));
+    assert_true(json_prototype(&cmd, 0));
+    static const struct admin_pool_row zero, one = {.backend = "db1", .user = "app", .in_use = 2};
+    struct textbuf j, b;
+    textbuf_init(&j, 1 << 20);
+    textbuf_init(&b, 1 << 20);
+    textbuf_puts(&j, "x"); /* the mark goes where the answer starts */
+    admin_render_pools(&j, &zero, 1, NULL, 0, true);
+    json_prototype_mark(&j, 1);
+    assert_memory_equal(j.data, "x{\"prototype\":true,\"pools\":[{", 28);
+    uint8_t seq = 1;
+    assert_int_equal(admin_sql_result(&b, &seq, "pools", false, j.data + 1, j.len - 1), HY_OK);
+    struct walked empty, full;
+    walk(&b, &empty);
+    assert_int_equal(empty.nrows, 0);
+    textbuf_reset(&j);
+    textbuf_reset(&b);
+    admin_render_pools(&j, &one, 1, NULL, 0, true);
+    seq = 1;
+    assert_int_equal(admin_sql_result(&b, &seq, "pools", false, j.data, j.len), HY_OK);
+    walk(&b, &full);
+    assert_int_equal(full.nrows, 1);
+    assert_int_equal(empty.ncols, 12);
+    assert_int_equal(empty.ncols, full.ncols);
+    for (size_t c = 0; c < full.ncols; c++) {
+        assert_string_equal(empty.names[c], full.names[c]);
+        assert_int_equal(empty.types[c], full.types[c]);
+    }
+    assert_string_equal(empty.names[2], "in_use");
+    assert_int_equal(empty.types[2], MYSQL_TYPE_LONGLONG);
+    textbuf_free(&j);
+    textbuf_free(&b);
+}
+
 static void test_listen_parse(void **state)
 {
     (void)state;
@@ -284,9 +328,8 @@ static void test_config(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_plan),
-        cmocka_unit_test(test_result),
-        cmocka_unit_test(test_listen_parse),
+        cmocka_unit_test(test_plan),      cmocka_unit_test(test_result),
+        cmocka_unit_test(test_prototype), cmocka_unit_test(test_listen_parse),
         cmocka_unit_test(test_config),
     };
     return cmocka_run_group_tests_name("admin_sql", tests, NULL, NULL);

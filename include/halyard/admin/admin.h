@@ -117,6 +117,8 @@ enum admin_verb {
 struct admin_cmd {
     enum admin_verb verb;
     bool json;
+    bool sql;            /* --sql: --json for the SQL admin port, where an empty list
+                          * still names its columns (json_prototype in admin_table.c) */
     bool detail;         /* ADMIN_SHOW_BACKENDS: --detail */
     uint32_t session_id; /* ADMIN_KILL_SESSION */
     uint32_t top;        /* ADMIN_SHOW_DIGESTS: 1..ADMIN_DIGESTS_MAX; ADMIN_SHOW_EVENTS: 1..64 */
