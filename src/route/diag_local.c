@@ -283,7 +283,7 @@ static bool count_def(struct scatter_out *o, const struct diag_query *q, bool ex
     if (ext_meta)
         mysql_wr_lenenc_str(&wr, "", 0); /* no extended metadata */
     mysql_wr_lenenc(&wr, 0x0c);
-    mysql_wr_u16(&wr, 63); /* binary */
+    mysql_wr_u16(&wr, MYSQL_CHARSET_BINARY);
     mysql_wr_u32(&wr, 21); /* the widest BIGINT UNSIGNED */
     mysql_wr_u8(&wr, MYSQL_TYPE_LONGLONG);
     mysql_wr_u16(&wr, 0xa0); /* UNSIGNED | BINARY */

@@ -10,17 +10,6 @@
 #include "halyard/protocol/mysql_proto.h"
 #include "halyard/route/scatter_merge.h"
 
-#define TYPE_TIMESTAMP 7
-#define TYPE_DATE      10
-#define TYPE_TIME      11
-#define TYPE_DATETIME  12
-#define TYPE_YEAR      13
-#define TYPE_NEWDATE   14
-#define TYPE_BIT       16
-#define FLAG_ENUM      0x0100u
-#define FLAG_SET       0x0800u
-#define CHARSET_BINARY 63
-
 enum { PH_FIRST, PH_COLS, PH_COLS_EOF, PH_ROWS };
 
 static bool keep(struct scatter_cell *c, const uint8_t *p, size_t len, size_t *budget)
@@ -225,7 +214,7 @@ static bool cmp_kind_of(const struct scatter_plan *plan, const struct scatter_pa
     case MYSQL_TYPE_LONG:
     case MYSQL_TYPE_LONGLONG:
     case MYSQL_TYPE_INT24:
-    case TYPE_YEAR:
+    case MYSQL_TYPE_YEAR:
         *k = (cd.flags & MYSQL_UNSIGNED_FLAG) ? CMP_UINT : CMP_INT;
         return true;
     case MYSQL_TYPE_DECIMAL:
@@ -236,22 +225,22 @@ static bool cmp_kind_of(const struct scatter_plan *plan, const struct scatter_pa
     case MYSQL_TYPE_DOUBLE:
         *k = CMP_DOUBLE;
         return true;
-    case TYPE_DATE:
-    case TYPE_NEWDATE:
-    case TYPE_DATETIME:
+    case MYSQL_TYPE_DATE:
+    case MYSQL_TYPE_NEWDATE:
+    case MYSQL_TYPE_DATETIME:
         *k = CMP_TEXT;
         return true;
-    case TYPE_TIME:
+    case MYSQL_TYPE_TIME:
         *k = CMP_TIME;
         return true;
-    case TYPE_TIMESTAMP:
+    case MYSQL_TYPE_TIMESTAMP:
         snprintf(why, why_len,
                  "%s %.*s is a TIMESTAMP, shown in the session's time zone, whose text need not "
                  "follow the order of its values",
                  pre, (int)HY_MIN(cd.name_len, 64), (const char *)cd.name);
         return false;
     case MYSQL_TYPE_NULL:
-    case TYPE_BIT:
+    case MYSQL_TYPE_BIT:
         *k = CMP_BYTES;
         return true;
     case MYSQL_TYPE_VARCHAR:
@@ -261,12 +250,12 @@ static bool cmp_kind_of(const struct scatter_plan *plan, const struct scatter_pa
     case MYSQL_TYPE_MEDIUM_BLOB:
     case MYSQL_TYPE_LONG_BLOB:
     case MYSQL_TYPE_BLOB:
-        if (cd.flags & (FLAG_ENUM | FLAG_SET)) {
+        if (cd.flags & (MYSQL_ENUM_FLAG | MYSQL_SET_FLAG)) {
             snprintf(why, why_len, "%s %.*s is an ENUM or SET, which sorts by its index", pre,
                      (int)HY_MIN(cd.name_len, 64), (const char *)cd.name);
             return false;
         }
-        if (cd.charset == CHARSET_BINARY) {
+        if (cd.charset == MYSQL_CHARSET_BINARY) {
             *k = CMP_BYTES;
             return true;
         }

@@ -88,16 +88,6 @@ static bool tb_lenenc(struct tbuf *b, uint64_t v)
 
 /* ---- parameters as literals --------------------------------------------- */
 
-#define TYPE_TIMESTAMP 7
-#define TYPE_DATE      10
-#define TYPE_TIME      11
-#define TYPE_DATETIME  12
-#define TYPE_YEAR      13
-#define TYPE_NEWDATE   14
-#define TYPE_BIT       16
-#define TYPE_JSON      245
-#define TYPE_GEOMETRY  255
-
 /* Collation ids whose character set never puts 0x5c inside a multi-byte
  * character: ascii, latin1, binary, utf8mb3, utf8mb4. */
 static bool charset_safe(uint16_t id)
@@ -113,7 +103,7 @@ static bool charset_safe(uint16_t id)
     case 94: /* latin1 */
     case 11:
     case 65: /* ascii */
-    case 63: /* binary */
+    case MYSQL_CHARSET_BINARY:
     case 33:
     case 83: /* utf8mb3 */
     case 45:
@@ -189,7 +179,7 @@ static bool put_temporal(struct tbuf *b, uint8_t type, struct mysql_rd *rd, char
         snprintf(why, why_len, "a temporal parameter is cut short");
         return false;
     }
-    if (type == TYPE_TIME) {
+    if (type == MYSQL_TYPE_TIME) {
         if (n != 0 && n != 8 && n != 12) {
             snprintf(why, why_len, "a TIME parameter of %u bytes", (unsigned)n);
             return false;
@@ -229,7 +219,7 @@ static bool put_temporal(struct tbuf *b, uint8_t type, struct mysql_rd *rd, char
                  "a date parameter that is not a valid date (out of range, a zero part)");
         return false;
     }
-    if (type == TYPE_DATE)
+    if (type == MYSQL_TYPE_DATE)
         return tb_fmt(b, "DATE'%04u-%02u-%02u'", y, mo, d);
     tb_fmt(b, "TIMESTAMP'%04u-%02u-%02u %02u:%02u:%02u", y, mo, d, h, mi, s);
     if (us != 0)
@@ -250,7 +240,7 @@ static bool put_param(struct tbuf *b, struct mysql_rd *rd, uint8_t type, bool un
         width = 1;
         break;
     case MYSQL_TYPE_SHORT:
-    case TYPE_YEAR:
+    case MYSQL_TYPE_YEAR:
         width = 2;
         break;
     case MYSQL_TYPE_LONG:
@@ -306,7 +296,7 @@ static bool put_param(struct tbuf *b, struct mysql_rd *rd, uint8_t type, bool un
     case MYSQL_TYPE_BLOB:
     case MYSQL_TYPE_ENUM:
     case MYSQL_TYPE_SET:
-    case TYPE_JSON: {
+    case MYSQL_TYPE_JSON: {
         uint64_t n = mysql_rd_lenenc(rd);
         const uint8_t *s = rd->bad ? NULL : mysql_rd_bytes(rd, n);
         if (s == NULL || rd->bad) {
@@ -315,10 +305,10 @@ static bool put_param(struct tbuf *b, struct mysql_rd *rd, uint8_t type, bool un
         }
         return put_string(b, s, n, lex_opts, charset, why, why_len);
     }
-    case TYPE_DATE:
-    case TYPE_DATETIME:
-    case TYPE_TIMESTAMP:
-    case TYPE_TIME:
+    case MYSQL_TYPE_DATE:
+    case MYSQL_TYPE_DATETIME:
+    case MYSQL_TYPE_TIMESTAMP:
+    case MYSQL_TYPE_TIME:
         return put_temporal(b, type, rd, why, why_len);
     default:
         snprintf(why, why_len, "a parameter of type %u cannot be written as a literal",
@@ -332,7 +322,7 @@ static bool put_param(struct tbuf *b, struct mysql_rd *rd, uint8_t type, bool un
     }
     for (size_t i = 0; i < width; i++)
         u |= (uint64_t)v[i] << (8 * i);
-    if (uns || type == TYPE_YEAR)
+    if (uns || type == MYSQL_TYPE_YEAR)
         return tb_fmt(b, "%llu", (unsigned long long)u);
     int64_t sv;
     if (width == 8)
@@ -475,11 +465,11 @@ static bool parse_u64(const uint8_t *s, size_t n, uint64_t *v)
 
 static bool put_int(struct tbuf *b, const struct col *c, const uint8_t *s, size_t n)
 {
-    size_t width = c->type == MYSQL_TYPE_TINY                            ? 1
-                   : c->type == MYSQL_TYPE_SHORT || c->type == TYPE_YEAR ? 2
-                   : c->type == MYSQL_TYPE_LONGLONG                      ? 8
-                                                                         : 4;
-    bool uns = (c->flags & MYSQL_UNSIGNED_FLAG) != 0 || c->type == TYPE_YEAR;
+    size_t width = c->type == MYSQL_TYPE_TINY                                  ? 1
+                   : c->type == MYSQL_TYPE_SHORT || c->type == MYSQL_TYPE_YEAR ? 2
+                   : c->type == MYSQL_TYPE_LONGLONG                            ? 8
+                                                                               : 4;
+    bool uns = (c->flags & MYSQL_UNSIGNED_FLAG) != 0 || c->type == MYSQL_TYPE_YEAR;
     bool neg = n > 0 && s[0] == '-';
     uint64_t mag;
     if (!parse_u64(s + neg, n - neg, &mag))
@@ -604,7 +594,7 @@ static bool put_value(struct tbuf *b, const struct col *c, size_t idx, const uin
     switch (c->type) {
     case MYSQL_TYPE_TINY:
     case MYSQL_TYPE_SHORT:
-    case TYPE_YEAR:
+    case MYSQL_TYPE_YEAR:
     case MYSQL_TYPE_LONG:
     case MYSQL_TYPE_INT24:
     case MYSQL_TYPE_LONGLONG:
@@ -645,16 +635,16 @@ static bool put_value(struct tbuf *b, const struct col *c, size_t idx, const uin
                  (const char *)s);
         return false;
     }
-    case TYPE_DATE:
-    case TYPE_NEWDATE:
-    case TYPE_DATETIME:
-    case TYPE_TIMESTAMP:
-        if (put_datetime(b, s, n, c->type == TYPE_DATE || c->type == TYPE_NEWDATE))
+    case MYSQL_TYPE_DATE:
+    case MYSQL_TYPE_NEWDATE:
+    case MYSQL_TYPE_DATETIME:
+    case MYSQL_TYPE_TIMESTAMP:
+        if (put_datetime(b, s, n, c->type == MYSQL_TYPE_DATE || c->type == MYSQL_TYPE_NEWDATE))
             return true;
         snprintf(why, why_len, "column %zu: \"%.*s\" is not a date", idx + 1, (int)HY_MIN(n, 40),
                  (const char *)s);
         return false;
-    case TYPE_TIME:
+    case MYSQL_TYPE_TIME:
         if (put_time(b, s, n))
             return true;
         snprintf(why, why_len, "column %zu: \"%.*s\" is not a time", idx + 1, (int)HY_MIN(n, 40),
@@ -674,9 +664,9 @@ static bool put_value(struct tbuf *b, const struct col *c, size_t idx, const uin
     case MYSQL_TYPE_BLOB:
     case MYSQL_TYPE_ENUM:
     case MYSQL_TYPE_SET:
-    case TYPE_BIT:
-    case TYPE_JSON:
-    case TYPE_GEOMETRY:
+    case MYSQL_TYPE_BIT:
+    case MYSQL_TYPE_JSON:
+    case MYSQL_TYPE_GEOMETRY:
         return tb_lenenc(b, n) && tb_put(b, s, n);
     default:
         snprintf(why, why_len, "column %zu is of type %u, which halyard cannot write in binary",

@@ -324,9 +324,17 @@ enum mysql_type {
     MYSQL_TYPE_FLOAT = 4,
     MYSQL_TYPE_DOUBLE = 5,
     MYSQL_TYPE_NULL = 6,
+    MYSQL_TYPE_TIMESTAMP = 7,
     MYSQL_TYPE_LONGLONG = 8,
     MYSQL_TYPE_INT24 = 9,
+    MYSQL_TYPE_DATE = 10,
+    MYSQL_TYPE_TIME = 11,
+    MYSQL_TYPE_DATETIME = 12,
+    MYSQL_TYPE_YEAR = 13,
+    MYSQL_TYPE_NEWDATE = 14,
     MYSQL_TYPE_VARCHAR = 15,
+    MYSQL_TYPE_BIT = 16,
+    MYSQL_TYPE_JSON = 245,
     MYSQL_TYPE_NEWDECIMAL = 246,
     MYSQL_TYPE_ENUM = 247,
     MYSQL_TYPE_SET = 248,
@@ -336,9 +344,15 @@ enum mysql_type {
     MYSQL_TYPE_BLOB = 252,
     MYSQL_TYPE_VAR_STRING = 253,
     MYSQL_TYPE_STRING = 254,
+    MYSQL_TYPE_GEOMETRY = 255,
 };
 
-#define MYSQL_UNSIGNED_FLAG 0x0020u /* column definition flags */
+/* Column definition flags. */
+#define MYSQL_UNSIGNED_FLAG 0x0020u
+#define MYSQL_ENUM_FLAG     0x0100u
+#define MYSQL_SET_FLAG      0x0800u
+/* The character set number of binary strings (the `binary` collation). */
+#define MYSQL_CHARSET_BINARY 63
 
 /* A column definition (protocol 4.1): what a result's values are. */
 struct mysql_coldef {
