@@ -214,7 +214,7 @@ void admin_render_shards(struct textbuf *sb, const struct config *cfg, const str
     key_tables_table(sb, cfg);
 }
 
-void admin_show_shards(struct textbuf *sb, const struct config *cfg, bool json)
+void admin_show_shards(struct textbuf *sb, const struct config *cfg, bool json, bool sql)
 {
     struct admin_shard_group_row *rows = calloc(cfg->n_groups ? cfg->n_groups : 1, sizeof(*rows));
     if (rows == NULL) {
@@ -252,7 +252,16 @@ void admin_show_shards(struct textbuf *sb, const struct config *cfg, bool json)
             r->scatters = atomic_load_explicit(&gs->scatters, memory_order_relaxed);
         }
     }
-    admin_render_shards(sb, cfg, m, rows, cfg->n_groups, json);
+    /* --sql and no schema mapped: one zeroed schema (its conflict a group's
+     * name, so typed as one), for the SQL port to name the map's columns
+     * (json_prototype) */
+    struct shard_schema zero = {.name = (char *)"", .group = 0, .other = 0};
+    struct shard_map one = {.v = &zero, .n = 1};
+    bool proto = json && sql && m->n == 0;
+    size_t at = sb->len;
+    admin_render_shards(sb, cfg, proto ? &one : m, rows, cfg->n_groups, json);
+    if (proto)
+        json_prototype_mark(sb, at);
     shard_snap_release(&held);
     free(rows);
 }

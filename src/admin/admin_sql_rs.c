@@ -7,9 +7,11 @@
  * The rows are the objects of the answer's first list of objects ("backends"
  * of show backends); top-level values whose names are also columns make a
  * first summary row (show stats' totals beside its per-worker rows). An
- * answer without such a list is one row of its top-level values. show
- * config is name/value rows instead, its keys flattened as the text table
- * names them ("listeners.[0].port").
+ * answer without such a list, or of a command whose sql_shape is
+ * ADMIN_SQL_ONE_ROW (show backup, show cache: a document whose list is a
+ * part of it), is one row of its top-level values. show config is
+ * name/value rows instead (ADMIN_SQL_NAME_VALUE), its keys flattened as
+ * the text table names them ("listeners.[0].port").
  *
  * An empty list comes as one zeroed row in an answer marked
  * "prototype":true (json_prototype, asked for by --sql): its columns, and
@@ -473,10 +475,10 @@ static const struct jnode *first_list(const struct jnode *top)
 }
 
 static void table_rows(struct textbuf *out, uint8_t *seq, const char *table,
-                       const struct jnode *top)
+                       const struct jnode *top, bool one_row)
 {
     struct rs rs = {.n = 0};
-    const struct jnode *list = first_list(top);
+    const struct jnode *list = one_row ? NULL : first_list(top);
     const struct jnode *proto = member(top, "prototype");
     bool summary = false,
          columns_only = proto != NULL && proto->t == J_BOOL && proto->raw[0] == 't';
@@ -515,8 +517,8 @@ static void table_rows(struct textbuf *out, uint8_t *seq, const char *table,
     eof_packet(out, seq);
 }
 
-hy_status_t admin_sql_result(struct textbuf *out, uint8_t *seq, const char *table, bool name_value,
-                             const char *json, size_t len)
+hy_status_t admin_sql_result(struct textbuf *out, uint8_t *seq, const char *table,
+                             enum admin_sql_shape shape, const char *json, size_t len)
 {
     struct jparse j = {.p = json, .end = json + len};
     struct jnode top = {.t = J_NULL};
@@ -524,7 +526,7 @@ hy_status_t admin_sql_result(struct textbuf *out, uint8_t *seq, const char *tabl
     hy_status_t rc = HY_ERROR;
     if (!j.bad && top.t == J_OBJ) {
         rc = HY_OK;
-        if (name_value) {
+        if (shape == ADMIN_SQL_NAME_VALUE) {
             struct rs rs = {.n = 2};
             rs.cols[0] = (struct rs_col){.name = "name", .t = J_STR, .width = 64};
             rs.cols[1] = (struct rs_col){.name = "value", .t = J_STR, .width = 256, .mixed = true};
@@ -536,7 +538,7 @@ hy_status_t admin_sql_result(struct textbuf *out, uint8_t *seq, const char *tabl
             nv_rows(out, seq, &top, "", &rs);
             eof_packet(out, seq);
         } else {
-            table_rows(out, seq, table, &top);
+            table_rows(out, seq, table, &top, shape == ADMIN_SQL_ONE_ROW);
         }
     }
     jnode_free(&top);

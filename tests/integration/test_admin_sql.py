@@ -127,6 +127,15 @@ def columns(h, sql):
         c.close()
 
 
+def admin_shows():
+    """The X of every `show X` of admin_verbs[] (src/admin/admin_cmd.c)."""
+    src = open(os.path.join(REPO, "src", "admin", "admin_cmd.c")).read()
+    table = src[src.index("const struct admin_verb_def admin_verbs[ADMIN_N_VERBS]"):]
+    shows = re.findall(r'\.words = "show ([a-z]+)"', table)
+    assert len(shows) >= 15, shows
+    return shows
+
+
 def test_empty_list_names_its_columns(sql_halyard):
     """A SHOW whose list is empty answers the columns a full one has, and no
     row (no transaction is in doubt on this halyard, no rule is set)."""
@@ -143,6 +152,38 @@ def test_empty_list_names_its_columns(sql_halyard):
     assert [n for n, _ in cols] == ["backend", "user", "in_use", "idle", "waiting", "waits",
                                     "wait_p50_ms", "wait_p99_ms", "restores", "resets",
                                     "opened", "closed"]
+    cols, rows = columns(sql_halyard, "SHOW SHARDS")  # no schema mapped
+    assert rows == ()
+    assert [n for n, _ in cols] == ["schema", "group", "conflict", "from", "learned", "line"]
+    assert dict(cols)["line"] == longlong
+    # a document with an empty list in it (no copy, no cached rule): its one
+    # row of values, typed, the list its JSON text
+    (backup,), (cache,) = query(sql_halyard, "SHOW BACKUPS"), query(sql_halyard, "SHOW CACHE")
+    assert backup["archive_state"] == "off" and backup["copies"] == "[]", backup
+    assert isinstance(backup["lag_s"], float) and isinstance(backup["transactions"], int)
+    assert backup["full_started"] is None
+    assert cache["on"] == 0 and cache["hits"] == 0 and cache["rules"] == "[]", cache
+    # every SHOW of the command table: never a lone column named after a list
+    for what in admin_shows():
+        cols, _ = columns(sql_halyard, f"SHOW {what}")
+        assert len(cols) > 1, (what, cols)
+
+
+def test_show_groups_one_fact_a_column(sql_halyard, cluster):
+    """SHOW GROUPS: a group's writer and its backends counted by state, each
+    in a typed column of its own (no list of backends in one cell)."""
+    cols, rows = columns(sql_halyard, "SHOW GROUPS")
+    longlong = 8
+    names = [n for n, _ in cols]
+    assert names == ["group", "cluster", "failover", "writer", "writers", "backends", "online",
+                     "down", "lagging", "draining", "maint"]
+    assert all(t == longlong for n, t in cols if n not in ("group", "cluster", "failover",
+                                                           "writer")), cols
+    (g,) = [dict(zip(names, r)) for r in rows]
+    assert (g["group"], g["cluster"], g["writers"], g["backends"]) == \
+        ("default", "replication", 1, len(cluster.nodes))
+    assert g["writer"] == cluster.nodes[0]["name"]
+    assert sum(g[s] for s in ("online", "down", "lagging", "draining", "maint")) == g["backends"]
 
 
 def test_viewer_refused_actions(sql_halyard):
@@ -202,6 +243,45 @@ def test_garbage_packet(sql_halyard):
     assert got == b"" or got[4] == 0xff  # an ERR, or closed
     assert query(sql_halyard, "SELECT 1")  # still up
     sql_halyard.connect().close()
+
+
+def demo_cli(port, user, password, sql):
+    return subprocess.run(["mariadb", "-h127.0.0.1", f"-P{port}", f"-u{user}", f"-p{password}",
+                           "--batch", "-e", sql], capture_output=True, text=True, timeout=30)
+
+
+def test_demo_config_admin_port(start_halyard, cluster):
+    """The demo's config (conf/halyard.demo.conf, what `make demo` runs) with
+    its SQL admin port moved from 127.0.0.1:6032 to a free port, its
+    accounts as they are: operator admin/admin reads SHOW BACKENDS (one row
+    per backend, with its role) and sets a backend offline and back;
+    read-only viewer/viewer is refused SWITCHOVER with 1227; a wrong
+    password with 1045. The mariadb CLI and pymysql both."""
+    from util import sample_config
+    port = free_port()
+    h = start_halyard(sample_config(admin_port=port))
+    h.admin_port = port
+    out = demo_cli(port, "admin", "admin", "SHOW BACKENDS")
+    assert out.returncode == 0, out.stderr
+    head, *lines = out.stdout.splitlines()
+    rows = [dict(zip(head.split("\t"), l.split("\t"))) for l in lines]
+    assert len(rows) == len(cluster.nodes) == 3, rows
+    assert sorted(r["role"] for r in rows) == ["primary", "replica", "replica"], rows
+    replica = [r["name"] for r in rows if r["role"] == "replica"][0]
+    out = demo_cli(port, "viewer", "viewer", "SWITCHOVER")
+    assert out.returncode != 0 and "ERROR 1227 (42000)" in out.stderr, out
+    out = demo_cli(port, "admin", "wrong", "SHOW BACKENDS")
+    assert out.returncode != 0 and "ERROR 1045 (28000)" in out.stderr, out
+    assert refused(h, f"SWITCHOVER TO {replica}", "viewer", "viewer")[0] == 1227
+    with pytest.raises(pymysql.MySQLError) as e:
+        connect(h, "viewer", "admin")
+    assert e.value.args[0] == 1045
+    out = demo_cli(port, "admin", "admin", f"SET BACKEND {replica} OFFLINE; SHOW BACKENDS")
+    assert out.returncode == 0, out.stderr
+    assert f"{replica}\t" in out.stdout and "\tMAINT\t" in out.stdout, out.stdout
+    query(h, f"SET BACKEND {replica} ONLINE", "admin", "admin")
+    state = {r["name"]: r["state"] for r in query(h, "SHOW BACKENDS", "viewer", "viewer")}
+    assert state[replica] != "MAINT", state
 
 
 def test_takeover_hands_the_port_over(start_halyard):

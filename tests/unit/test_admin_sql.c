@@ -92,8 +92,19 @@ static void test_plan(void **state)
     assert_string_equal(p.val, "8");
     assert_true(p.val_int);
     admin_sql_plan("SHOW CONFIG", 11, &VIEWER, &p);
-    assert_true(p.name_value && p.rows);
+    assert_true(p.shape == ADMIN_SQL_NAME_VALUE && p.rows);
     assert_string_equal(p.table, "config");
+    /* a document with a list in it is one row; a table's list, its rows */
+    admin_sql_plan("SHOW BACKUPS", 12, &VIEWER, &p);
+    assert_true(p.shape == ADMIN_SQL_ONE_ROW && p.rows);
+    assert_string_equal(p.table, "backup");
+    admin_sql_plan("SHOW CACHE", 10, &VIEWER, &p);
+    assert_true(p.shape == ADMIN_SQL_ONE_ROW && p.rows);
+    admin_sql_plan("SHOW STATUS", 11, &VIEWER, &p);
+    assert_true(p.shape == ADMIN_SQL_ONE_ROW && p.rows);
+    admin_sql_plan("SHOW SHARDS", 11, &VIEWER, &p);
+    assert_true(p.shape == ADMIN_SQL_ROWS && p.rows);
+    assert_string_equal(p.line, "show shards --sql");
     admin_sql_plan("RELOAD", 6, &OPERATOR, &p);
     assert_false(p.rows);
 }
@@ -160,7 +171,7 @@ static void test_result(void **state)
     struct textbuf b;
     textbuf_init(&b, 1 << 20);
     uint8_t seq = 1;
-    assert_int_equal(admin_sql_result(&b, &seq, "t", false, json, strlen(json)), HY_OK);
+    assert_int_equal(admin_sql_result(&b, &seq, "t", ADMIN_SQL_ROWS, json, strlen(json)), HY_OK);
     struct walked w;
     walk(&b, &w);
     assert_int_equal(w.ncols, 8);
@@ -185,11 +196,28 @@ static void test_result(void **state)
     assert_string_equal(w.cells[2][3], "0");
     assert_string_equal(w.cells[3][1], "NULL"); /* a member the row lacks */
 
+    /* one row: the document's values, its (empty) list as its JSON text,
+     * never the list's name as a lone column */
+    textbuf_reset(&b);
+    seq = 1;
+    static const char doc[] = "{\"state\":\"off\",\"hits\":7,\"at\":null,\"copies\":[]}";
+    assert_int_equal(admin_sql_result(&b, &seq, "backup", ADMIN_SQL_ONE_ROW, doc, strlen(doc)),
+                     HY_OK);
+    walk(&b, &w);
+    assert_int_equal(w.ncols, 4);
+    assert_int_equal(w.nrows, 1);
+    assert_string_equal(w.names[1], "hits");
+    assert_int_equal(w.types[1], MYSQL_TYPE_LONGLONG);
+    assert_string_equal(w.cells[0][1], "7");
+    assert_string_equal(w.names[3], "copies");
+    assert_string_equal(w.cells[0][3], "[]");
+
     /* name/value, and what is not JSON */
     textbuf_reset(&b);
     seq = 1;
     static const char cfg[] = "{\"a\":1,\"l\":[{\"b\":\"x\"}],\"o\":{\"c\":true}}";
-    assert_int_equal(admin_sql_result(&b, &seq, "config", true, cfg, strlen(cfg)), HY_OK);
+    assert_int_equal(admin_sql_result(&b, &seq, "config", ADMIN_SQL_NAME_VALUE, cfg, strlen(cfg)),
+                     HY_OK);
     walk(&b, &w);
     assert_int_equal(w.nrows, 3);
     assert_string_equal(w.cells[0][0], "a");
@@ -198,8 +226,8 @@ static void test_result(void **state)
     assert_string_equal(w.cells[2][0], "o.c");
     assert_string_equal(w.cells[2][1], "true");
     textbuf_reset(&b);
-    assert_int_equal(admin_sql_result(&b, &seq, "t", false, "OK done", 7), HY_ERROR);
-    assert_int_equal(admin_sql_result(&b, &seq, "t", false, "{\"a\":[1,", 8), HY_ERROR);
+    assert_int_equal(admin_sql_result(&b, &seq, "t", ADMIN_SQL_ROWS, "OK done", 7), HY_ERROR);
+    assert_int_equal(admin_sql_result(&b, &seq, "t", ADMIN_SQL_ROWS, "{\"a\":[1,", 8), HY_ERROR);
     assert_int_equal(b.len, 0);
     textbuf_free(&b);
 }
@@ -225,7 +253,8 @@ static void test_prototype(void **state)
     json_prototype_mark(&j, 1);
     assert_memory_equal(j.data, "x{\"prototype\":true,\"pools\":[{", 28);
     uint8_t seq = 1;
-    assert_int_equal(admin_sql_result(&b, &seq, "pools", false, j.data + 1, j.len - 1), HY_OK);
+    assert_int_equal(admin_sql_result(&b, &seq, "pools", ADMIN_SQL_ROWS, j.data + 1, j.len - 1),
+                     HY_OK);
     struct walked empty, full;
     walk(&b, &empty);
     assert_int_equal(empty.nrows, 0);
@@ -233,7 +262,7 @@ static void test_prototype(void **state)
     textbuf_reset(&b);
     admin_render_pools(&j, &one, 1, NULL, 0, true);
     seq = 1;
-    assert_int_equal(admin_sql_result(&b, &seq, "pools", false, j.data, j.len), HY_OK);
+    assert_int_equal(admin_sql_result(&b, &seq, "pools", ADMIN_SQL_ROWS, j.data, j.len), HY_OK);
     walk(&b, &full);
     assert_int_equal(full.nrows, 1);
     assert_int_equal(empty.ncols, 12);
