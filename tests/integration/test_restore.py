@@ -137,6 +137,13 @@ def test_restore_to_a_gtid(cluster, start_halyard, tmp_path, scratch):
     done = r.stdout
     assert re.search(r"restored .* to GTID " + re.escape(mid) + r" in [\d.]+ s", r.stdout), r.stdout
     assert f"applied: {n - n0} transactions" in r.stdout, r.stdout
+    # into a pipe its progress is one plain line per phase, in order, and the totals
+    phases = re.findall(r"^phase: (.*?)(?: \([\d.]+ (?:B|KiB|MiB)\))?$", r.stdout, re.M)
+    assert phases == ["reading the archive", "checking the backup", "loading the dump",
+                      "replaying binlogs"], r.stdout
+    assert re.search(r"^progress: done after 4 phases, [\d.]+ (B|KiB|MiB) in \d+s$", r.stdout,
+                     re.M), r.stdout
+    assert "\r" not in r.stdout and "\033" not in r.stdout
     got = table_state(lambda q: scratch.sql(0, q), table)
     assert got == want, f"restored {len(got[1])} rows, checksum {got[0]}; want {want[0]}"
     # the applied range went through the server's binary log with its GTIDs
