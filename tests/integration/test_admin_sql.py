@@ -284,6 +284,21 @@ def test_demo_config_admin_port(start_halyard, cluster):
     query(h, f"SET BACKEND {replica} ONLINE", "admin", "admin")
     state = {r["name"]: r["state"] for r in query(h, "SHOW BACKENDS", "viewer", "viewer")}
     assert state[replica] != "MAINT", state
+    # the operator's other actions, as statements: RELOAD, KILL SESSION n,
+    # SWITCHOVER TO name (and back)
+    query(h, "RELOAD", "admin", "admin")
+    status = query(h, "SHOW STATUS", "viewer", "viewer")[0]
+    assert status["reloads_ok"] == 1 and status["last_reload_result"] == "ok", status
+    app = h.connect()
+    query(h, f"KILL SESSION {app.thread_id()}", "admin", "admin")
+    with pytest.raises(pymysql.MySQLError):
+        with app.cursor() as cur:
+            cur.execute("SELECT 1")
+    # (the next test's cluster fixture heals the cluster back)
+    out = demo_cli(port, "admin", "admin", f"SWITCHOVER TO {replica}")
+    assert out.returncode == 0, out
+    roles = {r["name"]: r["role"] for r in query(h, "SHOW BACKENDS", "viewer", "viewer")}
+    assert roles[replica] == "primary", roles
 
 
 def test_takeover_hands_the_port_over(start_halyard):
