@@ -733,6 +733,7 @@ const struct admin_verb_def admin_verbs[ADMIN_N_VERBS] = {
                                    "many writers and backends, how many backends in each state"},
     [ADMIN_SHOW_SHARDS] = {.words = "show shards",
                            .sql = ADMIN_SQL_READ,
+                           .sql_shape = ADMIN_SQL_LISTS,
                            .run = run_show_shards,
                            .usage = "show shards",
                            .help = "the schema map (each schema's group, conflicts) and per "

@@ -81,6 +81,9 @@ void json_missing_end(struct textbuf *sb, const int *missing, size_t n_missing);
  * have one source, the renderer. */
 bool json_prototype(const struct admin_cmd *cmd, size_t n);
 void json_prototype_mark(struct textbuf *sb, size_t at);
+/* ... of an answer of several lists (ADMIN_SQL_LISTS): "prototype":`lists`,
+ * a JSON array of the names of those drawn with one zeroed row. */
+void json_prototype_mark_lists(struct textbuf *sb, size_t at, const char *lists);
 void text_missing(struct textbuf *sb, const int *missing, size_t n_missing, const char *what);
 
 /* The line as an error message may quote it: at most 64 columns, escaped. */
@@ -129,6 +132,8 @@ enum admin_sql_shape {
     ADMIN_SQL_ROWS = 0,   /* a row per object of its first list (show backends) */
     ADMIN_SQL_NAME_VALUE, /* a name/value row per value, nested names joined (show config) */
     ADMIN_SQL_ONE_ROW,    /* one row of its values, a list as its JSON text (show backup) */
+    ADMIN_SQL_LISTS,      /* a result set per list, one after another (show shards); the
+                           * first alone to a client without CLIENT_MULTI_RESULTS */
 };
 
 /* One command: the words that name it, its arguments, its line in `help`,

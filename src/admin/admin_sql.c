@@ -82,6 +82,7 @@ struct asql_conn {
     char host[64];
     char who[160]; /* "sql admin@127.0.0.1" for the logs */
     enum admin_role role;
+    bool multi_results; /* the client takes several result sets (CLIENT_MULTI_RESULTS) */
     struct admin_conn *inner;
     struct admin_sql_plan plan; /* the statement being answered */
     uint8_t seq;                /* of the answer's next packet */
@@ -329,7 +330,10 @@ static void answer_cb(void *arg, const char *text, size_t len)
         bool no_session = p->verb == ADMIN_KILL_SESSION && strncmp(msg, "no session", 10) == 0;
         send_err(c, no_session ? 1094 : 1105, "HY000", msg);
     } else if (!p->rows || len == 0 || text[0] != '{' ||
-               admin_sql_result(&c->out, &c->seq, p->table, p->shape, text, len) != HY_OK) {
+               admin_sql_result(&c->out, &c->seq, p->table,
+                                p->shape == ADMIN_SQL_LISTS && !c->multi_results ? ADMIN_SQL_ROWS
+                                                                                 : p->shape,
+                                text, len) != HY_OK) {
         char info[512];
         const char *nl = memchr(text, '\n', len);
         size_t n = nl != NULL ? (size_t)(nl - text) : len;
@@ -437,6 +441,7 @@ static void on_login(struct asql_conn *c, const uint8_t *p, size_t n)
     }
     snprintf(c->user, sizeof(c->user), "%.*s", (int)HY_MIN(lg.user_len, 80u),
              lg.user != NULL ? lg.user : "");
+    c->multi_results = (lg.caps & CLIENT_MULTI_RESULTS) != 0;
     if (lg.plugin != NULL &&
         !(lg.plugin_len == strlen(NATIVE) && memcmp(lg.plugin, NATIVE, lg.plugin_len) == 0)) {
         uint8_t data[MYSQL_SCRAMBLE_LEN + 1] = {0}, b[128];

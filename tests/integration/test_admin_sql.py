@@ -152,10 +152,38 @@ def test_empty_list_names_its_columns(sql_halyard):
     assert [n for n, _ in cols] == ["backend", "user", "in_use", "idle", "waiting", "waits",
                                     "wait_p50_ms", "wait_p99_ms", "restores", "resets",
                                     "opened", "closed"]
-    cols, rows = columns(sql_halyard, "SHOW SHARDS")  # no schema mapped
-    assert rows == ()
+    # SHOW SHARDS: a result set per table of `show shards`: the schema map
+    # (none mapped: its columns), the groups' counters, the sharded tables
+    # (none: their columns), the reference tables (a column of names)
+    c = connect(sql_halyard)
+    try:
+        with c.cursor() as cur:
+            sets = []
+            cur.execute("SHOW SHARDS")
+            while True:
+                sets.append(([(d[0], d[1]) for d in cur.description], cur.fetchall()))
+                if not cur.nextset():
+                    break
+    finally:
+        c.close()
+    assert len(sets) == 4, sets
+    (cols, rows), (gcols, grows), (tcols, trows), (rcols, rrows) = sets
+    assert rows == () and trows == () and rrows == ()
     assert [n for n, _ in cols] == ["schema", "group", "conflict", "from", "learned", "line"]
     assert dict(cols)["line"] == longlong
+    assert [n for n, _ in gcols] == ["group", "schemas", "conflicts", "statements", "errors",
+                                     "moves_in", "refused", "by_key", "scatters"]
+    assert all(t == longlong for n, t in gcols if n != "group"), gcols
+    assert [r[0] for r in grows] == ["default"] and grows[0][3] >= 0
+    assert [n for n, _ in tcols][:3] == ["table", "key", "type"]
+    assert [n for n, _ in rcols] == ["reference"]
+    # the mariadb CLI prints each of them
+    out = subprocess.run(
+        ["mariadb", "-h127.0.0.1", f"-P{sql_halyard.admin_port}", "-uviewer", f"-p{VIEWER_PW}",
+         "--batch", "-e", "SHOW SHARDS"], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    assert "group\tschemas\tconflicts\tstatements" in out.stdout and "\ndefault\t" in out.stdout, \
+        out.stdout
     # a document with an empty list in it (no copy, no cached rule): its one
     # row of values, typed, the list its JSON text
     (backup,), (cache,) = query(sql_halyard, "SHOW BACKUPS"), query(sql_halyard, "SHOW CACHE")

@@ -103,7 +103,7 @@ static void test_plan(void **state)
     admin_sql_plan("SHOW STATUS", 11, &VIEWER, &p);
     assert_true(p.shape == ADMIN_SQL_ONE_ROW && p.rows);
     admin_sql_plan("SHOW SHARDS", 11, &VIEWER, &p);
-    assert_true(p.shape == ADMIN_SQL_ROWS && p.rows);
+    assert_true(p.shape == ADMIN_SQL_LISTS && p.rows);
     assert_string_equal(p.line, "show shards --sql");
     admin_sql_plan("RELOAD", 6, &OPERATOR, &p);
     assert_false(p.rows);
@@ -211,6 +211,46 @@ static void test_result(void **state)
     assert_string_equal(w.cells[0][1], "7");
     assert_string_equal(w.names[3], "copies");
     assert_string_equal(w.cells[0][3], "[]");
+
+    /* a result set per list (show shards): a zeroed one's columns and no
+     * row, the next's rows, a list of names as one column; every result
+     * set but the last says another follows */
+    textbuf_reset(&b);
+    seq = 1;
+    static const char lists[] = "{\"prototype\":[\"schemas\"],\"schemas\":[{\"schema\":\"\","
+                                "\"line\":0}],\"groups\":[{\"group\":\"a\",\"n\":3}],"
+                                "\"reference\":[\"d.t\"]}";
+    assert_int_equal(admin_sql_result(&b, &seq, "shards", ADMIN_SQL_LISTS, lists, strlen(lists)),
+                     HY_OK);
+    size_t ncols[3] = {0}, nrows[3] = {0}, set = 0, eofs = 0;
+    uint16_t status[6] = {0};
+    char last_cell[16] = "";
+    for (const uint8_t *q = (const uint8_t *)b.data, *end = q + b.len; q < end;) {
+        uint32_t n = mysql_hdr_len(q);
+        const uint8_t *pl = q + MYSQL_HEADER_SIZE;
+        q += MYSQL_HEADER_SIZE + n;
+        assert_true(set < 3);
+        if (n == 5 && pl[0] == 0xfe) {
+            status[eofs++] = (uint16_t)(pl[3] | pl[4] << 8);
+            set += eofs % 2 == 0;
+        } else if (eofs % 2 == 0 && ncols[set] == 0) {
+            ncols[set] = pl[0];
+        } else if (eofs % 2 == 1) {
+            nrows[set]++;
+            snprintf(last_cell, sizeof(last_cell), "%.*s", pl[0], (const char *)pl + 1);
+        }
+    }
+    assert_int_equal(set, 3);
+    assert_int_equal(ncols[0], 2); /* schema, line: and no row */
+    assert_int_equal(nrows[0], 0);
+    assert_int_equal(ncols[1], 2);
+    assert_int_equal(nrows[1], 1);
+    assert_int_equal(ncols[2], 1); /* reference: its names */
+    assert_int_equal(nrows[2], 1);
+    assert_string_equal(last_cell, "d.t");
+    assert_true(status[1] & SERVER_MORE_RESULTS_EXISTS);
+    assert_true(status[3] & SERVER_MORE_RESULTS_EXISTS);
+    assert_false(status[5] & SERVER_MORE_RESULTS_EXISTS);
 
     /* name/value, and what is not JSON */
     textbuf_reset(&b);
