@@ -376,7 +376,7 @@ static enum admin_reply run_show_groups(struct admin_req *r)
 
 static enum admin_reply run_show_shards(struct admin_req *r)
 {
-    admin_show_shards(r->out, r->st->cfg, r->cmd->json);
+    admin_show_shards(r->out, r->st->cfg, r->cmd->json, r->cmd->sql);
     return ADMIN_REPLY_NOW;
 }
 
@@ -682,12 +682,14 @@ const struct admin_verb_def admin_verbs[ADMIN_N_VERBS] = {
                     .help = "this list"},
     [ADMIN_SHOW_STATUS] = {.words = "show status",
                            .sql = ADMIN_SQL_READ,
+                           .sql_shape = ADMIN_SQL_ONE_ROW,
                            .run = run_show_status,
                            .usage = "show status",
                            .help = "version, pid, uptime, config file, last reload, workers, "
                                    "zone, majority"},
     [ADMIN_SHOW_CONFIG] = {.words = "show config",
                            .sql = ADMIN_SQL_READ,
+                           .sql_shape = ADMIN_SQL_NAME_VALUE,
                            .run = run_show_config,
                            .usage = "show config",
                            .help = "the running configuration, password hashes hidden"},
@@ -727,10 +729,11 @@ const struct admin_verb_def admin_verbs[ADMIN_N_VERBS] = {
                            .sql = ADMIN_SQL_READ,
                            .run = run_show_groups,
                            .usage = "show groups",
-                           .help = "groups of backends: cluster type, failover, the writer, each "
-                                   "backend's role and state"},
+                           .help = "groups of backends: cluster type, failover, the writer, how "
+                                   "many writers and backends, how many backends in each state"},
     [ADMIN_SHOW_SHARDS] = {.words = "show shards",
                            .sql = ADMIN_SQL_READ,
+                           .sql_shape = ADMIN_SQL_LISTS,
                            .run = run_show_shards,
                            .usage = "show shards",
                            .help = "the schema map (each schema's group, conflicts) and per "
@@ -845,6 +848,7 @@ const struct admin_verb_def admin_verbs[ADMIN_N_VERBS] = {
                                   "alerts.webhook)"},
     [ADMIN_SHOW_BACKUP] = {.words = "show backup",
                            .sql = ADMIN_SQL_READ,
+                           .sql_shape = ADMIN_SQL_ONE_ROW,
                            .run = run_show_backup,
                            .usage = "show backup",
                            .help = "the binlog archive (state, source, file, archived GTID, lag, "
@@ -880,6 +884,7 @@ const struct admin_verb_def admin_verbs[ADMIN_N_VERBS] = {
                                        "differing: for show backup and the metrics"},
     [ADMIN_SHOW_CACHE] = {.words = "show cache",
                           .sql = ADMIN_SQL_READ,
+                          .sql_shape = ADMIN_SQL_ONE_ROW,
                           .run = run_show_cache,
                           .usage = "show cache",
                           .help = "the query cache: its reader of the binary log, entries, "

@@ -1,8 +1,11 @@
 /*
  * admin_groups.c: `show groups` (group.h): per group its cluster type,
  * failover, the writer (the primary, a Galera writer, the dual-master
- * active) and its backends by state. The rows are read from the backends'
- * run-time state (backend.h), the text and JSON rendered from them.
+ * active), how many writers and backends, and how many backends in each
+ * state: one fact a column, a number a count (each backend's own role and
+ * state are show backends' rows, with their group). The rows are read
+ * from the backends' run-time state (backend.h), the text and JSON
+ * rendered from them.
  */
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -17,7 +20,6 @@
 struct group_row {
     const struct config_group *g;
     struct group_backend_state b[64];
-    const char *role[64];
     size_t n;
     struct group_summary sum;
 };
@@ -39,11 +41,14 @@ static void read_group(const struct config *cfg, const struct config_group *g, s
             fenced = atomic_load(&be->rt->fenced);
         }
         s->writer = role == ROLE_PRIMARY && !fenced && s->state != BACKEND_DOWN;
-        r->role[r->n] = fenced ? "fenced" : backend_role_to_str(role);
         r->n++;
     }
     group_summarize(r->b, r->n, &r->sum);
 }
+
+/* The per-state counts' columns, in enum backend_state order. */
+static const char *const state_col[BACKEND__STATES] = {"online", "down", "lagging", "draining",
+                                                       "maint"};
 
 static void render_json(struct textbuf *sb, const struct group_row *rows, size_t n)
 {
@@ -60,18 +65,10 @@ static void render_json(struct textbuf *sb, const struct group_row *rows, size_t
             textbuf_json_str(sb, r->sum.writer);
         else
             textbuf_puts(sb, "null");
-        textbuf_printf(sb, ",\"writers\":%zu,\"online\":%zu,\"backends\":[", r->sum.writers,
-                       r->sum.by_state[BACKEND_ONLINE]);
-        for (size_t j = 0; j < r->n; j++) {
-            textbuf_puts(sb, j ? ",{\"name\":" : "{\"name\":");
-            textbuf_json_str(sb, r->b[j].name);
-            textbuf_puts(sb, ",\"role\":");
-            textbuf_json_str(sb, r->role[j]);
-            textbuf_puts(sb, ",\"state\":");
-            textbuf_json_str(sb, backend_state_to_str((enum backend_state)r->b[j].state));
-            textbuf_putc(sb, '}');
-        }
-        textbuf_puts(sb, "]}");
+        textbuf_printf(sb, ",\"writers\":%zu,\"backends\":%zu", r->sum.writers, r->n);
+        for (int st = 0; st < BACKEND__STATES; st++)
+            textbuf_printf(sb, ",\"%s\":%zu", state_col[st], r->sum.by_state[st]);
+        textbuf_putc(sb, '}');
     }
     textbuf_puts(sb, "]}\n");
 }
@@ -79,25 +76,23 @@ static void render_json(struct textbuf *sb, const struct group_row *rows, size_t
 static void render_table(struct textbuf *sb, const struct group_row *rows, size_t n)
 {
     static const char *const head[] = {"group",  "cluster", "failover",
-                                       "writer", "online",  "backends"};
+                                       "writer", "writers", "backends"};
     struct table t;
-    table_init(&t, HY_ARRAY_SIZE(head));
+    table_init(&t, HY_ARRAY_SIZE(head) + BACKEND__STATES);
     for (size_t i = 0; i < HY_ARRAY_SIZE(head); i++)
         table_cell(&t, head[i]);
+    for (int st = 0; st < BACKEND__STATES; st++)
+        table_cell(&t, state_col[st]);
     for (size_t i = 0; i < n; i++) {
         const struct group_row *r = &rows[i];
         table_cell(&t, r->g->name);
         table_cell(&t, cluster_type_to_str(r->g->cluster));
         table_cell(&t, r->g->failover_auto ? "auto" : "off");
         table_cell(&t, r->sum.writer != NULL ? r->sum.writer : "-");
-        table_cellf(&t, "%zu", r->sum.by_state[BACKEND_ONLINE]);
-        struct textbuf list;
-        textbuf_init(&list, 4096);
-        for (size_t j = 0; j < r->n; j++)
-            textbuf_printf(&list, "%s%s %s %s", j ? ", " : "", r->b[j].name, r->role[j],
-                           backend_state_to_str((enum backend_state)r->b[j].state));
-        table_cell(&t, list.data != NULL ? list.data : "");
-        textbuf_free(&list);
+        table_cellf(&t, "%zu", r->sum.writers);
+        table_cellf(&t, "%zu", r->n);
+        for (int st = 0; st < BACKEND__STATES; st++)
+            table_cellf(&t, "%zu", r->sum.by_state[st]);
     }
     table_render(&t, sb);
     table_free(&t);

@@ -81,6 +81,9 @@ void json_missing_end(struct textbuf *sb, const int *missing, size_t n_missing);
  * have one source, the renderer. */
 bool json_prototype(const struct admin_cmd *cmd, size_t n);
 void json_prototype_mark(struct textbuf *sb, size_t at);
+/* ... of an answer of several lists (ADMIN_SQL_LISTS): "prototype":`lists`,
+ * a JSON array of the names of those drawn with one zeroed row. */
+void json_prototype_mark_lists(struct textbuf *sb, size_t at, const char *lists);
 void text_missing(struct textbuf *sb, const int *missing, size_t n_missing, const char *what);
 
 /* The line as an error message may quote it: at most 64 columns, escaped. */
@@ -124,6 +127,15 @@ enum admin_sql_use {
     ADMIN_SQL_OPERATOR, /* an operator's: it changes runtime state */
 };
 
+/* How the SQL admin port draws a command's JSON answer (admin_sql_rs.c). */
+enum admin_sql_shape {
+    ADMIN_SQL_ROWS = 0,   /* a row per object of its first list (show backends) */
+    ADMIN_SQL_NAME_VALUE, /* a name/value row per value, nested names joined (show config) */
+    ADMIN_SQL_ONE_ROW,    /* one row of its values, a list as its JSON text (show backup) */
+    ADMIN_SQL_LISTS,      /* a result set per list, one after another (show shards); the
+                           * first alone to a client without CLIENT_MULTI_RESULTS */
+};
+
 /* One command: the words that name it, its arguments, its line in `help`,
  * and what it does (pgbouncer's cmd_list[]). */
 struct admin_verb_def {
@@ -141,6 +153,9 @@ struct admin_verb_def {
     bool logs_outcome;
     /* Who may run it on the SQL admin port (admin_sql.c); left out: nobody. */
     enum admin_sql_use sql;
+    /* How the SQL port draws its answer: the rows of its first list of
+     * objects unless said otherwise. */
+    enum admin_sql_shape sql_shape;
     const char *usage, *help; /* its line in `help`; NULL: not listed */
 };
 
@@ -197,9 +212,9 @@ struct admin_sql_plan {
     /* ADMIN_SQL_PLAN_ADMIN */
     char line[600];
     enum admin_verb verb;
-    bool rows;       /* the answer is JSON for a result set (admin_sql_result) */
-    bool name_value; /* ... as name/value rows (show config) */
-    char table[64];  /* the table its columns name: "backends" */
+    bool rows;                  /* the answer is JSON for a result set (admin_sql_result) */
+    enum admin_sql_shape shape; /* ... drawn so (its verb's sql_shape) */
+    char table[64];             /* the table its columns name: "backends" */
     /* ADMIN_SQL_PLAN_ERR */
     uint16_t code;
     char sqlstate[6];
@@ -217,7 +232,7 @@ void admin_sql_plan(const char *sql, size_t len, const struct admin_sql_who *who
 /* A JSON answer of the admin table as a text result set: packets from
  * sequence id *seq appended to `out` (admin_sql_rs.c). HY_ERROR: `json`
  * is not a JSON object (nothing written). */
-hy_status_t admin_sql_result(struct textbuf *out, uint8_t *seq, const char *table, bool name_value,
-                             const char *json, size_t len) HY_MUSTCHECK;
+hy_status_t admin_sql_result(struct textbuf *out, uint8_t *seq, const char *table,
+                             enum admin_sql_shape shape, const char *json, size_t len) HY_MUSTCHECK;
 
 #endif /* HALYARD_ADMIN_INT_H */

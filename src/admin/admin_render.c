@@ -485,10 +485,13 @@ void admin_render_backends(struct textbuf *sb, const struct admin_backend_row *r
         return;
     }
     struct table t;
-    static const char *const head[] = {"name",       "group",      "address", "role",   "state",
-                                       "why",        "lag_s",      "gtid",    "in_use", "idle",
-                                       "queries",    "errors",     "p50_ms",  "p99_ms", "rtt_ms",
-                                       "last_check", "check_age_s"};
+    /* one fact a column, named as in the JSON (role_seen: the servers'
+     * own; false: the config's, until the first check) */
+    static const char *const head[] = {
+        "name",   "group",  "address", "role",       "role_seen",
+        "fenced", "state",  "why",     "lag_s",      "replication_broken",
+        "gtid",   "in_use", "idle",    "queries",    "errors",
+        "p50_ms", "p99_ms", "rtt_ms",  "last_check", "check_age_s"};
     table_init(&t, HY_ARRAY_SIZE(head));
     for (size_t i = 0; i < HY_ARRAY_SIZE(head); i++)
         table_cell(&t, head[i]);
@@ -497,14 +500,16 @@ void admin_render_backends(struct textbuf *sb, const struct admin_backend_row *r
         table_cell(&t, r->name);
         table_cell(&t, r->group != NULL ? r->group : "-");
         table_cell(&t, r->address);
-        table_cellf(&t, "%s%s%s", r->role, r->role_seen ? "" : " (config)",
-                    r->fenced ? " (fenced)" : "");
+        table_cell(&t, r->role);
+        table_cell(&t, r->role_seen ? "true" : "false");
+        table_cell(&t, r->fenced ? "true" : "false");
         table_cell(&t, r->state);
         table_cell(&t, r->why[0] ? r->why : "-");
         if (r->lag_ms >= 0)
-            table_cellf(&t, "%.0f%s", r->lag_ms / 1000.0, r->repl_broken ? " (broken)" : "");
+            table_cellf(&t, "%.0f", r->lag_ms / 1000.0);
         else
-            table_cell(&t, r->repl_broken ? "broken" : "-");
+            table_cell(&t, "-");
+        table_cell(&t, r->repl_broken ? "true" : "false");
         table_cell(&t, r->gtid[0] ? r->gtid : "-");
         table_cellf(&t, "%" PRIu64, r->conns_in_use);
         table_cellf(&t, "%" PRIu64, r->conns_idle);

@@ -58,7 +58,8 @@ static void key_table_json(struct textbuf *sb, const struct config *cfg,
 }
 
 static void shards_json(struct textbuf *sb, const struct config *cfg, const struct shard_map *m,
-                        const struct admin_shard_group_row *rows, size_t n)
+                        const struct admin_shard_group_row *rows, size_t n,
+                        const struct shard_tables *kt)
 {
     textbuf_puts(sb, "{\"schemas\":[");
     for (size_t i = 0; i < m->n; i++) {
@@ -90,7 +91,6 @@ static void shards_json(struct textbuf *sb, const struct config *cfg, const stru
                        (unsigned long long)r->scatters);
     }
     textbuf_puts(sb, "],\"tables\":[");
-    const struct shard_tables *kt = &cfg->key_tables;
     for (size_t i = 0; i < kt->n; i++) {
         if (i > 0)
             textbuf_putc(sb, ',');
@@ -202,7 +202,7 @@ void admin_render_shards(struct textbuf *sb, const struct config *cfg, const str
                          const struct admin_shard_group_row *rows, size_t n, bool json)
 {
     if (json) {
-        shards_json(sb, cfg, m, rows, n);
+        shards_json(sb, cfg, m, rows, n, &cfg->key_tables);
         return;
     }
     schemas_table(sb, cfg, m);
@@ -214,7 +214,32 @@ void admin_render_shards(struct textbuf *sb, const struct config *cfg, const str
     key_tables_table(sb, cfg);
 }
 
-void admin_show_shards(struct textbuf *sb, const struct config *cfg, bool json)
+/* --sql: the JSON answer, an empty schema map or list of sharded tables
+ * drawn as one zeroed entry (a schema's conflict a group's name, so typed as
+ * one) and named in "prototype", for the SQL port to name its columns
+ * (json_prototype_mark_lists). */
+static void sql_answer(struct textbuf *sb, const struct config *cfg, const struct shard_map *m,
+                       const struct admin_shard_group_row *rows)
+{
+    struct shard_schema zero = {.name = (char *)"", .group = 0, .other = 0};
+    struct shard_map one = {.v = &zero, .n = 1};
+    struct shard_table zero_table = {.schema = (char *)"", .table = (char *)"", .key = (char *)""};
+    struct shard_tables kt = cfg->key_tables;
+    bool no_schema = m->n == 0, no_table = kt.n == 0;
+    if (no_table) {
+        kt.v = &zero_table;
+        kt.n = 1;
+    }
+    size_t at = sb->len;
+    shards_json(sb, cfg, no_schema ? &one : m, rows, cfg->n_groups, &kt);
+    if (no_schema || no_table)
+        json_prototype_mark_lists(sb, at,
+                                  no_schema && no_table ? "[\"schemas\",\"tables\"]"
+                                  : no_schema           ? "[\"schemas\"]"
+                                                        : "[\"tables\"]");
+}
+
+void admin_show_shards(struct textbuf *sb, const struct config *cfg, bool json, bool sql)
 {
     struct admin_shard_group_row *rows = calloc(cfg->n_groups ? cfg->n_groups : 1, sizeof(*rows));
     if (rows == NULL) {
@@ -252,7 +277,10 @@ void admin_show_shards(struct textbuf *sb, const struct config *cfg, bool json)
             r->scatters = atomic_load_explicit(&gs->scatters, memory_order_relaxed);
         }
     }
-    admin_render_shards(sb, cfg, m, rows, cfg->n_groups, json);
+    if (json && sql)
+        sql_answer(sb, cfg, m, rows);
+    else
+        admin_render_shards(sb, cfg, m, rows, cfg->n_groups, json);
     shard_snap_release(&held);
     free(rows);
 }

@@ -82,6 +82,7 @@ struct asql_conn {
     char host[64];
     char who[160]; /* "sql admin@127.0.0.1" for the logs */
     enum admin_role role;
+    bool multi_results; /* the client takes several result sets (CLIENT_MULTI_RESULTS) */
     struct admin_conn *inner;
     struct admin_sql_plan plan; /* the statement being answered */
     uint8_t seq;                /* of the answer's next packet */
@@ -118,8 +119,18 @@ static void send_ok(struct asql_conn *c, const char *info)
 {
     uint8_t b[600];
     size_t n = mysql_ok_encode(b, sizeof(b), 0, 0, SERVER_STATUS_AUTOCOMMIT, 0);
-    size_t len = info != NULL ? HY_MIN(strlen(info), sizeof(b) - n - 1) : 0;
-    if (len > 0 && n > 0) { /* info as the rest of the packet (no session tracking) */
+    size_t len = info != NULL ? HY_MIN(strlen(info), sizeof(b) - n - 3) : 0;
+    /* info as a length-encoded string, as MariaDB's and MySQL's servers send
+     * it whether or not session tracking is on: libmariadb (the mariadb CLI)
+     * reads it so, and calls the packet malformed otherwise */
+    if (len > 0 && n > 0) {
+        if (len < 251) {
+            b[n++] = (uint8_t)len;
+        } else {
+            b[n++] = 0xfc;
+            b[n++] = (uint8_t)len;
+            b[n++] = (uint8_t)(len >> 8);
+        }
         memcpy(b + n, info, len);
         n += len;
     }
@@ -319,7 +330,10 @@ static void answer_cb(void *arg, const char *text, size_t len)
         bool no_session = p->verb == ADMIN_KILL_SESSION && strncmp(msg, "no session", 10) == 0;
         send_err(c, no_session ? 1094 : 1105, "HY000", msg);
     } else if (!p->rows || len == 0 || text[0] != '{' ||
-               admin_sql_result(&c->out, &c->seq, p->table, p->name_value, text, len) != HY_OK) {
+               admin_sql_result(&c->out, &c->seq, p->table,
+                                p->shape == ADMIN_SQL_LISTS && !c->multi_results ? ADMIN_SQL_ROWS
+                                                                                 : p->shape,
+                                text, len) != HY_OK) {
         char info[512];
         const char *nl = memchr(text, '\n', len);
         size_t n = nl != NULL ? (size_t)(nl - text) : len;
@@ -427,6 +441,7 @@ static void on_login(struct asql_conn *c, const uint8_t *p, size_t n)
     }
     snprintf(c->user, sizeof(c->user), "%.*s", (int)HY_MIN(lg.user_len, 80u),
              lg.user != NULL ? lg.user : "");
+    c->multi_results = (lg.caps & CLIENT_MULTI_RESULTS) != 0;
     if (lg.plugin != NULL &&
         !(lg.plugin_len == strlen(NATIVE) && memcmp(lg.plugin, NATIVE, lg.plugin_len) == 0)) {
         uint8_t data[MYSQL_SCRAMBLE_LEN + 1] = {0}, b[128];

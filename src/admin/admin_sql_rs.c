@@ -7,9 +7,14 @@
  * The rows are the objects of the answer's first list of objects ("backends"
  * of show backends); top-level values whose names are also columns make a
  * first summary row (show stats' totals beside its per-worker rows). An
- * answer without such a list is one row of its top-level values. show
- * config is name/value rows instead, its keys flattened as the text table
- * names them ("listeners.[0].port").
+ * answer without such a list, or of a command whose sql_shape is
+ * ADMIN_SQL_ONE_ROW (show backup, show cache: a document whose list is a
+ * part of it), is one row of its top-level values. show config is
+ * name/value rows instead (ADMIN_SQL_NAME_VALUE), its keys flattened as
+ * the text table names them ("listeners.[0].port"). An answer of several
+ * tables (ADMIN_SQL_LISTS: show shards) is a result set per list, one
+ * after another (SERVER_MORE_RESULTS_EXISTS), a list of values (names) one
+ * column named after it.
  *
  * An empty list comes as one zeroed row in an answer marked
  * "prototype":true (json_prototype, asked for by --sql): its columns, and
@@ -291,6 +296,8 @@ static bool iso_time(const char *s, bool *frac)
     return t[0] == 'Z' && t[1] == '\0';
 }
 
+static void col_type(struct rs_col *c, const struct jnode *v);
+
 static void col_see(struct rs *rs, const struct jnode *v)
 {
     struct rs_col *c = NULL;
@@ -306,6 +313,12 @@ static void col_see(struct rs *rs, const struct jnode *v)
         c->name = v->key;
         c->times = true;
     }
+    col_type(c, v);
+}
+
+/* Column c's type, widened by value v. */
+static void col_type(struct rs_col *c, const struct jnode *v)
+{
     if (v->t == J_NULL)
         return;
     c->width = HY_MAX(c->width, v->raw_len);
@@ -390,9 +403,11 @@ static void coldef(struct textbuf *out, uint8_t *seq, const char *table, const s
     textbuf_free(&b);
 }
 
-static void eof_packet(struct textbuf *out, uint8_t *seq)
+/* more: another result set follows (SERVER_MORE_RESULTS_EXISTS). */
+static void eof_packet(struct textbuf *out, uint8_t *seq, bool more)
 {
-    static const uint8_t eof[5] = {0xfe, 0, 0, SERVER_STATUS_AUTOCOMMIT, 0};
+    uint16_t st = SERVER_STATUS_AUTOCOMMIT | (more ? SERVER_MORE_RESULTS_EXISTS : 0);
+    const uint8_t eof[5] = {0xfe, 0, 0, (uint8_t)st, (uint8_t)(st >> 8)};
     rs_packet(out, seq, eof, sizeof(eof));
 }
 
@@ -472,20 +487,45 @@ static const struct jnode *first_list(const struct jnode *top)
     return NULL;
 }
 
-static void table_rows(struct textbuf *out, uint8_t *seq, const char *table,
-                       const struct jnode *top)
+/* Whether the answer marks `list` as drawn with one zeroed row to name its
+ * columns (json_prototype): "prototype":true for its first list, or
+ * "prototype":["schemas",...] naming the lists. */
+static bool is_prototype(const struct jnode *top, const struct jnode *list, bool first)
+{
+    const struct jnode *p = member(top, "prototype");
+    if (p != NULL && p->t == J_BOOL)
+        return first && p->raw[0] == 't';
+    for (size_t i = 0; p != NULL && p->t == J_ARR && i < p->n_kids; i++) {
+        if (p->kids[i].t == J_STR && list != NULL && strcmp(p->kids[i].str, list->key) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* One result set: a row per element of `list` (NULL: one row of top's
+ * values), after a summary row of top's values when they are columns of
+ * the list's objects too (summary_ok). A list of values, or an empty list
+ * nothing named, is one column named after the list. columns_only: the
+ * columns, and no row. more: another result set follows. */
+static void result_set(struct textbuf *out, uint8_t *seq, const char *table,
+                       const struct jnode *top, const struct jnode *list, bool columns_only,
+                       bool summary_ok, bool more)
 {
     struct rs rs = {.n = 0};
-    const struct jnode *list = first_list(top);
-    const struct jnode *proto = member(top, "prototype");
-    bool summary = false,
-         columns_only = proto != NULL && proto->t == J_BOOL && proto->raw[0] == 't';
+    bool summary = false, values = false;
     if (list != NULL) {
         for (size_t r = 0; r < list->n_kids; r++) {
+            values = values || list->kids[r].t != J_OBJ;
             for (size_t i = 0; list->kids[r].t == J_OBJ && i < list->kids[r].n_kids; i++)
                 col_see(&rs, &list->kids[r].kids[i]);
         }
-        for (size_t i = 0; i < top->n_kids && rs.n > 0; i++) {
+        if (values || rs.n == 0) {
+            rs.cols[0] = (struct rs_col){.name = list->key, .times = true};
+            rs.n = 1;
+            for (size_t r = 0; r < list->n_kids; r++)
+                col_type(&rs.cols[0], &list->kids[r]);
+        }
+        for (size_t i = 0; summary_ok && !values && i < top->n_kids; i++) {
             const struct jnode *k = &top->kids[i];
             for (size_t c = 0; k->t != J_ARR && k->t != J_OBJ && c < rs.n; c++) {
                 if (strcmp(rs.cols[c].name, k->key) == 0) {
@@ -493,10 +533,6 @@ static void table_rows(struct textbuf *out, uint8_t *seq, const char *table,
                     summary = true;
                 }
             }
-        }
-        if (rs.n == 0) { /* an empty list no renderer named: its name as the one column */
-            rs.cols[0] = (struct rs_col){.name = list->key, .times = true};
-            rs.n = 1;
         }
     } else {
         for (size_t i = 0; i < top->n_kids; i++)
@@ -507,16 +543,46 @@ static void table_rows(struct textbuf *out, uint8_t *seq, const char *table,
     rs.n = n;
     for (size_t i = 0; i < rs.n; i++)
         coldef(out, seq, list != NULL ? list->key : table, &rs.cols[i]);
-    eof_packet(out, seq);
+    eof_packet(out, seq, false);
     if ((list == NULL || summary) && !columns_only)
         row_packet(out, seq, &rs, top);
-    for (size_t r = 0; list != NULL && !columns_only && r < list->n_kids; r++)
-        row_packet(out, seq, &rs, &list->kids[r]);
-    eof_packet(out, seq);
+    for (size_t r = 0; list != NULL && !columns_only && r < list->n_kids; r++) {
+        if (!values) {
+            row_packet(out, seq, &rs, &list->kids[r]);
+            continue;
+        }
+        struct textbuf row;
+        textbuf_init(&row, MYSQL_MAX_PAYLOAD - 1);
+        put_value(&row, &rs.cols[0], &list->kids[r]);
+        rs_packet(out, seq, row.data, row.len);
+        textbuf_free(&row);
+    }
+    eof_packet(out, seq, more);
 }
 
-hy_status_t admin_sql_result(struct textbuf *out, uint8_t *seq, const char *table, bool name_value,
-                             const char *json, size_t len)
+static void table_rows(struct textbuf *out, uint8_t *seq, const char *table,
+                       const struct jnode *top, enum admin_sql_shape shape)
+{
+    if (shape != ADMIN_SQL_LISTS) {
+        const struct jnode *list = shape == ADMIN_SQL_ONE_ROW ? NULL : first_list(top);
+        result_set(out, seq, table, top, list, is_prototype(top, list, true), true, false);
+        return;
+    }
+    const struct jnode *lists[16];
+    size_t n = 0;
+    for (size_t i = 0; i < top->n_kids && n < HY_ARRAY_SIZE(lists); i++) {
+        if (top->kids[i].t == J_ARR && strcmp(top->kids[i].key, "prototype") != 0)
+            lists[n++] = &top->kids[i];
+    }
+    if (n == 0)
+        result_set(out, seq, table, top, NULL, false, false, false);
+    for (size_t i = 0; i < n; i++)
+        result_set(out, seq, table, top, lists[i], is_prototype(top, lists[i], i == 0), false,
+                   i + 1 < n);
+}
+
+hy_status_t admin_sql_result(struct textbuf *out, uint8_t *seq, const char *table,
+                             enum admin_sql_shape shape, const char *json, size_t len)
 {
     struct jparse j = {.p = json, .end = json + len};
     struct jnode top = {.t = J_NULL};
@@ -524,7 +590,7 @@ hy_status_t admin_sql_result(struct textbuf *out, uint8_t *seq, const char *tabl
     hy_status_t rc = HY_ERROR;
     if (!j.bad && top.t == J_OBJ) {
         rc = HY_OK;
-        if (name_value) {
+        if (shape == ADMIN_SQL_NAME_VALUE) {
             struct rs rs = {.n = 2};
             rs.cols[0] = (struct rs_col){.name = "name", .t = J_STR, .width = 64};
             rs.cols[1] = (struct rs_col){.name = "value", .t = J_STR, .width = 256, .mixed = true};
@@ -532,11 +598,11 @@ hy_status_t admin_sql_result(struct textbuf *out, uint8_t *seq, const char *tabl
             rs_packet(out, seq, &two, 1);
             coldef(out, seq, table, &rs.cols[0]);
             coldef(out, seq, table, &rs.cols[1]);
-            eof_packet(out, seq);
+            eof_packet(out, seq, false);
             nv_rows(out, seq, &top, "", &rs);
-            eof_packet(out, seq);
+            eof_packet(out, seq, false);
         } else {
-            table_rows(out, seq, table, &top);
+            table_rows(out, seq, table, &top, shape);
         }
     }
     jnode_free(&top);

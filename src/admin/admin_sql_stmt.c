@@ -210,6 +210,7 @@ static void plan_line(struct admin_sql_plan *p, const struct admin_sql_who *who)
     p->kind = ADMIN_SQL_PLAN_ADMIN;
     p->verb = cmd.verb;
     p->rows = def->sql == ADMIN_SQL_READ;
+    p->shape = def->sql_shape;
     if (p->rows && !cmd.json) {
         size_t n = strlen(p->line);
         snprintf(p->line + n, sizeof(p->line) - n, " --sql");
@@ -273,7 +274,6 @@ void admin_sql_plan(const char *sql, size_t len, const struct admin_sql_who *who
             plan_err(p, 1146, "42S02", "Table 'halyard.%.64s' doesn't exist", w.w[1]);
             return;
         }
-        p->name_value = strcmp(p->table, "config") == 0;
         join(&w, 2, p->line, sizeof(p->line),
              (size_t)snprintf(p->line, sizeof(p->line), "%s", words));
     } else if (eq(w0, "test") && w.n == 2 && eq(w.w[1], "alert")) {

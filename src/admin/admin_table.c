@@ -238,8 +238,16 @@ bool json_prototype(const struct admin_cmd *cmd, size_t n)
 
 void json_prototype_mark(struct textbuf *sb, size_t at)
 {
-    static const char mark[] = "\"prototype\":true,";
-    const size_t n = sizeof(mark) - 1;
+    json_prototype_mark_lists(sb, at, "true");
+}
+
+void json_prototype_mark_lists(struct textbuf *sb, size_t at, const char *lists)
+{
+    char mark[128];
+    int k = snprintf(mark, sizeof(mark), "\"prototype\":%s,", lists);
+    if (k < 0 || (size_t)k >= sizeof(mark))
+        return;
+    const size_t n = (size_t)k;
     if (sb->overflow || sb->len <= at || sb->data[at] != '{')
         return;
     size_t tail = sb->len - at - 1;

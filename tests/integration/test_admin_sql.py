@@ -127,6 +127,15 @@ def columns(h, sql):
         c.close()
 
 
+def admin_shows():
+    """The X of every `show X` of admin_verbs[] (src/admin/admin_cmd.c)."""
+    src = open(os.path.join(REPO, "src", "admin", "admin_cmd.c")).read()
+    table = src[src.index("const struct admin_verb_def admin_verbs[ADMIN_N_VERBS]"):]
+    shows = re.findall(r'\.words = "show ([a-z]+)"', table)
+    assert len(shows) >= 15, shows
+    return shows
+
+
 def test_empty_list_names_its_columns(sql_halyard):
     """A SHOW whose list is empty answers the columns a full one has, and no
     row (no transaction is in doubt on this halyard, no rule is set)."""
@@ -143,6 +152,68 @@ def test_empty_list_names_its_columns(sql_halyard):
     assert [n for n, _ in cols] == ["backend", "user", "in_use", "idle", "waiting", "waits",
                                     "wait_p50_ms", "wait_p99_ms", "restores", "resets",
                                     "opened", "closed"]
+    # SHOW SHARDS: a result set per table of `show shards`: the schema map
+    # (none mapped: its columns), the groups' counters, the sharded tables
+    # (none: their columns), the reference tables (a column of names)
+    c = connect(sql_halyard)
+    try:
+        with c.cursor() as cur:
+            sets = []
+            cur.execute("SHOW SHARDS")
+            while True:
+                sets.append(([(d[0], d[1]) for d in cur.description], cur.fetchall()))
+                if not cur.nextset():
+                    break
+    finally:
+        c.close()
+    assert len(sets) == 4, sets
+    (cols, rows), (gcols, grows), (tcols, trows), (rcols, rrows) = sets
+    assert rows == () and trows == () and rrows == ()
+    assert [n for n, _ in cols] == ["schema", "group", "conflict", "from", "learned", "line"]
+    assert dict(cols)["line"] == longlong
+    assert [n for n, _ in gcols] == ["group", "schemas", "conflicts", "statements", "errors",
+                                     "moves_in", "refused", "by_key", "scatters"]
+    assert all(t == longlong for n, t in gcols if n != "group"), gcols
+    assert [r[0] for r in grows] == ["default"] and grows[0][3] >= 0
+    assert [n for n, _ in tcols][:3] == ["table", "key", "type"]
+    assert [n for n, _ in rcols] == ["reference"]
+    # the mariadb CLI prints each of them
+    out = subprocess.run(
+        ["mariadb", "-h127.0.0.1", f"-P{sql_halyard.admin_port}", "-uviewer", f"-p{VIEWER_PW}",
+         "--batch", "-e", "SHOW SHARDS"], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    assert "group\tschemas\tconflicts\tstatements" in out.stdout and "\ndefault\t" in out.stdout, \
+        out.stdout
+    # a document with an empty list in it (no copy, no cached rule): its one
+    # row of values, typed, the list its JSON text
+    (backup,), (cache,) = query(sql_halyard, "SHOW BACKUPS"), query(sql_halyard, "SHOW CACHE")
+    assert backup["archive_state"] == "off" and backup["copies"] == "[]", backup
+    assert isinstance(backup["lag_s"], float) and isinstance(backup["transactions"], int)
+    assert backup["full_started"] is None
+    assert cache["on"] == 0 and cache["hits"] == 0 and cache["rules"] == "[]", cache
+    # every SHOW of the command table: never a lone column named after a list
+    for what in admin_shows():
+        cols, _ = columns(sql_halyard, f"SHOW {what}")
+        assert len(cols) > 1, (what, cols)
+        # one naming convention: lower_case, a unit as a suffix (age_s, p50_ms)
+        assert all(re.fullmatch(r"[a-z][a-z0-9_]*", n) for n, _ in cols), (what, cols)
+
+
+def test_show_groups_one_fact_a_column(sql_halyard, cluster):
+    """SHOW GROUPS: a group's writer and its backends counted by state, each
+    in a typed column of its own (no list of backends in one cell)."""
+    cols, rows = columns(sql_halyard, "SHOW GROUPS")
+    longlong = 8
+    names = [n for n, _ in cols]
+    assert names == ["group", "cluster", "failover", "writer", "writers", "backends", "online",
+                     "down", "lagging", "draining", "maint"]
+    assert all(t == longlong for n, t in cols if n not in ("group", "cluster", "failover",
+                                                           "writer")), cols
+    (g,) = [dict(zip(names, r)) for r in rows]
+    assert (g["group"], g["cluster"], g["writers"], g["backends"]) == \
+        ("default", "replication", 1, len(cluster.nodes))
+    assert g["writer"] == cluster.nodes[0]["name"]
+    assert sum(g[s] for s in ("online", "down", "lagging", "draining", "maint")) == g["backends"]
 
 
 def test_viewer_refused_actions(sql_halyard):
@@ -204,6 +275,60 @@ def test_garbage_packet(sql_halyard):
     sql_halyard.connect().close()
 
 
+def demo_cli(port, user, password, sql):
+    return subprocess.run(["mariadb", "-h127.0.0.1", f"-P{port}", f"-u{user}", f"-p{password}",
+                           "--batch", "-e", sql], capture_output=True, text=True, timeout=30)
+
+
+def test_demo_config_admin_port(start_halyard, cluster):
+    """The demo's config (conf/halyard.demo.conf, what `make demo` runs) with
+    its SQL admin port moved from 127.0.0.1:6032 to a free port, its
+    accounts as they are: operator admin/admin reads SHOW BACKENDS (one row
+    per backend, with its role) and sets a backend offline and back;
+    read-only viewer/viewer is refused SWITCHOVER with 1227; a wrong
+    password with 1045. The mariadb CLI and pymysql both."""
+    from util import sample_config
+    port = free_port()
+    h = start_halyard(sample_config(admin_port=port))
+    h.admin_port = port
+    out = demo_cli(port, "admin", "admin", "SHOW BACKENDS")
+    assert out.returncode == 0, out.stderr
+    head, *lines = out.stdout.splitlines()
+    rows = [dict(zip(head.split("\t"), l.split("\t"))) for l in lines]
+    assert len(rows) == len(cluster.nodes) == 3, rows
+    assert sorted(r["role"] for r in rows) == ["primary", "replica", "replica"], rows
+    replica = [r["name"] for r in rows if r["role"] == "replica"][0]
+    out = demo_cli(port, "viewer", "viewer", "SWITCHOVER")
+    assert out.returncode != 0 and "ERROR 1227 (42000)" in out.stderr, out
+    out = demo_cli(port, "admin", "wrong", "SHOW BACKENDS")
+    assert out.returncode != 0 and "ERROR 1045 (28000)" in out.stderr, out
+    assert refused(h, f"SWITCHOVER TO {replica}", "viewer", "viewer")[0] == 1227
+    with pytest.raises(pymysql.MySQLError) as e:
+        connect(h, "viewer", "admin")
+    assert e.value.args[0] == 1045
+    out = demo_cli(port, "admin", "admin", f"SET BACKEND {replica} OFFLINE; SHOW BACKENDS")
+    assert out.returncode == 0, out.stderr
+    assert f"{replica}\t" in out.stdout and "\tMAINT\t" in out.stdout, out.stdout
+    query(h, f"SET BACKEND {replica} ONLINE", "admin", "admin")
+    state = {r["name"]: r["state"] for r in query(h, "SHOW BACKENDS", "viewer", "viewer")}
+    assert state[replica] != "MAINT", state
+    # the operator's other actions, as statements: RELOAD, KILL SESSION n,
+    # SWITCHOVER TO name (and back)
+    query(h, "RELOAD", "admin", "admin")
+    status = query(h, "SHOW STATUS", "viewer", "viewer")[0]
+    assert status["reloads_ok"] == 1 and status["last_reload_result"] == "ok", status
+    app = h.connect()
+    query(h, f"KILL SESSION {app.thread_id()}", "admin", "admin")
+    with pytest.raises(pymysql.MySQLError):
+        with app.cursor() as cur:
+            cur.execute("SELECT 1")
+    # (the next test's cluster fixture heals the cluster back)
+    out = demo_cli(port, "admin", "admin", f"SWITCHOVER TO {replica}")
+    assert out.returncode == 0, out
+    roles = {r["name"]: r["role"] for r in query(h, "SHOW BACKENDS", "viewer", "viewer")}
+    assert roles[replica] == "primary", roles
+
+
 def test_takeover_hands_the_port_over(start_halyard):
     """A new halyard started with --takeover listens on the SQL admin port
     once the old one has stopped accepting (the old closes it first)."""
@@ -230,11 +355,13 @@ def test_sql_columns_are_the_tables_names(sql_halyard):
         cur.execute("SELECT 1")
         cur.fetchall()
     try:
-        for what in ("backends", "pools", "sessions", "digests", "groups"):
+        for what in ("backends", "pools", "sessions", "digests", "groups", "rules", "blocked",
+                     "firewall", "events", "shards"):
             c = connect(sql_halyard)
             try:
-                with c.cursor() as cur:
-                    assert cur.execute(f"SHOW {what.upper()}") > 0, what
+                with c.cursor() as cur:  # full, or (the last five) empty but for events
+                    n = cur.execute(f"SHOW {what.upper()}")
+                    assert n > 0 or what in ("rules", "blocked", "firewall", "shards"), what
                     columns = [d[0] for d in cur.description]
             finally:
                 c.close()

@@ -326,9 +326,13 @@ def test_show_backends_both_formats(start_halyard, cluster):
     assert 0 <= j[0]["check_age_s"] < 5
     text = admin_cmd(h, "show backends")
     lines = text.splitlines()
-    assert lines[0].split()[:5] == ["name", "group", "address", "role", "state"]
-    assert lines[1].split()[:2] == ["node0", "default"]
-    assert " primary " in lines[1] and " ONLINE " in lines[1]
+    head = lines[0].split()
+    assert head[:7] == ["name", "group", "address", "role", "role_seen", "fenced", "state"]
+    row = dict(zip(head, lines[1].split()))  # one fact a cell: no blank inside one here
+    assert (row["name"], row["group"], row["role"], row["state"]) == \
+        ("node0", "default", "primary", "ONLINE"), lines
+    assert (row["role_seen"], row["fenced"], row["replication_broken"]) == \
+        ("true", "false", "false"), lines
     assert all(b["group"] == "default" for b in j)
     assert len(lines) == 4
 

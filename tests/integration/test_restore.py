@@ -14,6 +14,7 @@ restore from a full backup and the binlog archive into a fresh server.
 
 import json
 import os
+import pty
 import re
 import subprocess
 import time
@@ -57,6 +58,27 @@ def restore(conf, pwfile, *args, user=RESTORE_USER):
     return subprocess.run([HALYARDCTL, "-c", conf["_path"], "restore", *args,
                            "--user", user, "--password-file", str(pwfile)],
                           capture_output=True, text=True, timeout=300)
+
+
+def restore_on_pty(conf, pwfile, *args):
+    """restore() with stdout (and stderr) a pseudo-terminal: (exit status,
+    what it drew)."""
+    master, slave = pty.openpty()
+    p = subprocess.Popen([HALYARDCTL, "-c", conf["_path"], "restore", *args, "--user",
+                          RESTORE_USER, "--password-file", str(pwfile)],
+                         stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.STDOUT)
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: every writer of the terminal is gone
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(master)
+    return p.wait(timeout=300), out.decode(errors="replace")
 
 
 def full_backup(conf):
@@ -137,6 +159,13 @@ def test_restore_to_a_gtid(cluster, start_halyard, tmp_path, scratch):
     done = r.stdout
     assert re.search(r"restored .* to GTID " + re.escape(mid) + r" in [\d.]+ s", r.stdout), r.stdout
     assert f"applied: {n - n0} transactions" in r.stdout, r.stdout
+    # into a pipe its progress is one plain line per phase, in order, and the totals
+    phases = re.findall(r"^phase: (.*?)(?: \([\d.]+ (?:B|KiB|MiB)\))?$", r.stdout, re.M)
+    assert phases == ["reading the archive", "checking the backup", "loading the dump",
+                      "replaying binlogs"], r.stdout
+    assert re.search(r"^progress: done after 4 phases, [\d.]+ (B|KiB|MiB) in \d+s$", r.stdout,
+                     re.M), r.stdout
+    assert "\r" not in r.stdout and "\033" not in r.stdout
     got = table_state(lambda q: scratch.sql(0, q), table)
     assert got == want, f"restored {len(got[1])} rows, checksum {got[0]}; want {want[0]}"
     # the applied range went through the server's binary log with its GTIDs
@@ -249,11 +278,17 @@ def test_restore_to_a_time(cluster, start_halyard, tmp_path, scratch):
     restorer(scratch)
     into = f"127.0.0.1:{scratch.port(0)}"
     t0 = time.monotonic()
-    r = restore(conf, pw, "--to-time", target, "--into", into)
+    rc, out = restore_on_pty(conf, pw, "--to-time", target, "--into", into)
     took = time.monotonic() - t0
-    assert r.returncode == 0, r.stdout + r.stderr
-    assert f"to GTID {pos} in" in r.stdout, (pos, r.stdout)
-    assert re.search(r"applied: 3001 transactions from [2-9] binlog files", r.stdout), r.stdout
+    assert rc == 0, out
+    assert f"to GTID {pos} in" in out, (pos, out)
+    assert re.search(r"applied: 3001 transactions from [2-9] binlog files", out), out
+    # on a terminal: the progress line drawn in place (phase, bytes), no
+    # phase lines, then the totals
+    assert re.search(r"\r(reading the archive|checking the backup|loading the dump|replaying "
+                     r"binlogs): [\d.]+ (B|KiB|MiB)", out), repr(out)
+    assert "\033[K" in out and "phase: " not in out, repr(out)
+    assert "progress: done after 4 phases" in out, repr(out)
     got = table_state(lambda q: scratch.sql(0, q), table)
     assert got == want, f"restored {len(got[1])} rows, checksum {got[0]}; want {want[0]}"
-    print(f"\nrestore to {target}: {took:.2f} s\n{r.stdout}")
+    print(f"\nrestore to {target}: {took:.2f} s\n{out!r}")

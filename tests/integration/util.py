@@ -857,11 +857,12 @@ def app_threads(cluster, node=0):
     return int(rows[0][0])
 
 
-def sample_config():
+def sample_config(admin_port=None):
     """conf/halyard.demo.conf, the config `make demo` runs, as a start_halyard
     template: its listener on $listen_port and its three backends on the
     test cluster's nodes ($node0_port...), everything else as the demo has
-    it."""
+    it; its SQL admin port off, or on 127.0.0.1:`admin_port` (its accounts
+    as the demo has them)."""
     import re
     text = open(os.path.join(REPO, "conf", "halyard.demo.conf")).read().replace("$", "$$")
     assert re.search(r"(?m)^\s+port = 6033;", text)
@@ -869,7 +870,9 @@ def sample_config():
     # The demo's SQL admin port is a fixed address: off here, so that
     # halyards started at once (and other test runs) do not collide on it.
     assert 'admin_listen = "127.0.0.1:6032";' in text
-    text = text.replace('admin_listen = "127.0.0.1:6032";', 'admin_listen = "";')
+    text = text.replace('admin_listen = "127.0.0.1:6032";',
+                        f'admin_listen = "127.0.0.1:{admin_port}";' if admin_port
+                        else 'admin_listen = "";')
     for i, demo_port in enumerate((3310, 3311, 3312)):
         assert f"port = {demo_port};" in text
         text = text.replace(f"port = {demo_port};", f"port = $node{i}_port;")

@@ -92,8 +92,19 @@ static void test_plan(void **state)
     assert_string_equal(p.val, "8");
     assert_true(p.val_int);
     admin_sql_plan("SHOW CONFIG", 11, &VIEWER, &p);
-    assert_true(p.name_value && p.rows);
+    assert_true(p.shape == ADMIN_SQL_NAME_VALUE && p.rows);
     assert_string_equal(p.table, "config");
+    /* a document with a list in it is one row; a table's list, its rows */
+    admin_sql_plan("SHOW BACKUPS", 12, &VIEWER, &p);
+    assert_true(p.shape == ADMIN_SQL_ONE_ROW && p.rows);
+    assert_string_equal(p.table, "backup");
+    admin_sql_plan("SHOW CACHE", 10, &VIEWER, &p);
+    assert_true(p.shape == ADMIN_SQL_ONE_ROW && p.rows);
+    admin_sql_plan("SHOW STATUS", 11, &VIEWER, &p);
+    assert_true(p.shape == ADMIN_SQL_ONE_ROW && p.rows);
+    admin_sql_plan("SHOW SHARDS", 11, &VIEWER, &p);
+    assert_true(p.shape == ADMIN_SQL_LISTS && p.rows);
+    assert_string_equal(p.line, "show shards --sql");
     admin_sql_plan("RELOAD", 6, &OPERATOR, &p);
     assert_false(p.rows);
 }
@@ -160,7 +171,7 @@ static void test_result(void **state)
     struct textbuf b;
     textbuf_init(&b, 1 << 20);
     uint8_t seq = 1;
-    assert_int_equal(admin_sql_result(&b, &seq, "t", false, json, strlen(json)), HY_OK);
+    assert_int_equal(admin_sql_result(&b, &seq, "t", ADMIN_SQL_ROWS, json, strlen(json)), HY_OK);
     struct walked w;
     walk(&b, &w);
     assert_int_equal(w.ncols, 8);
@@ -185,11 +196,68 @@ static void test_result(void **state)
     assert_string_equal(w.cells[2][3], "0");
     assert_string_equal(w.cells[3][1], "NULL"); /* a member the row lacks */
 
+    /* one row: the document's values, its (empty) list as its JSON text,
+     * never the list's name as a lone column */
+    textbuf_reset(&b);
+    seq = 1;
+    static const char doc[] = "{\"state\":\"off\",\"hits\":7,\"at\":null,\"copies\":[]}";
+    assert_int_equal(admin_sql_result(&b, &seq, "backup", ADMIN_SQL_ONE_ROW, doc, strlen(doc)),
+                     HY_OK);
+    walk(&b, &w);
+    assert_int_equal(w.ncols, 4);
+    assert_int_equal(w.nrows, 1);
+    assert_string_equal(w.names[1], "hits");
+    assert_int_equal(w.types[1], MYSQL_TYPE_LONGLONG);
+    assert_string_equal(w.cells[0][1], "7");
+    assert_string_equal(w.names[3], "copies");
+    assert_string_equal(w.cells[0][3], "[]");
+
+    /* a result set per list (show shards): a zeroed one's columns and no
+     * row, the next's rows, a list of names as one column; every result
+     * set but the last says another follows */
+    textbuf_reset(&b);
+    seq = 1;
+    static const char lists[] = "{\"prototype\":[\"schemas\"],\"schemas\":[{\"schema\":\"\","
+                                "\"line\":0}],\"groups\":[{\"group\":\"a\",\"n\":3}],"
+                                "\"reference\":[\"d.t\"]}";
+    assert_int_equal(admin_sql_result(&b, &seq, "shards", ADMIN_SQL_LISTS, lists, strlen(lists)),
+                     HY_OK);
+    size_t ncols[3] = {0}, nrows[3] = {0}, set = 0, eofs = 0;
+    uint16_t status[6] = {0};
+    char last_cell[16] = "";
+    for (const uint8_t *q = (const uint8_t *)b.data, *end = q + b.len; q < end;) {
+        uint32_t n = mysql_hdr_len(q);
+        const uint8_t *pl = q + MYSQL_HEADER_SIZE;
+        q += MYSQL_HEADER_SIZE + n;
+        assert_true(set < 3);
+        if (n == 5 && pl[0] == 0xfe) {
+            status[eofs++] = (uint16_t)(pl[3] | pl[4] << 8);
+            set += eofs % 2 == 0;
+        } else if (eofs % 2 == 0 && ncols[set] == 0) {
+            ncols[set] = pl[0];
+        } else if (eofs % 2 == 1) {
+            nrows[set]++;
+            snprintf(last_cell, sizeof(last_cell), "%.*s", pl[0], (const char *)pl + 1);
+        }
+    }
+    assert_int_equal(set, 3);
+    assert_int_equal(ncols[0], 2); /* schema, line: and no row */
+    assert_int_equal(nrows[0], 0);
+    assert_int_equal(ncols[1], 2);
+    assert_int_equal(nrows[1], 1);
+    assert_int_equal(ncols[2], 1); /* reference: its names */
+    assert_int_equal(nrows[2], 1);
+    assert_string_equal(last_cell, "d.t");
+    assert_true(status[1] & SERVER_MORE_RESULTS_EXISTS);
+    assert_true(status[3] & SERVER_MORE_RESULTS_EXISTS);
+    assert_false(status[5] & SERVER_MORE_RESULTS_EXISTS);
+
     /* name/value, and what is not JSON */
     textbuf_reset(&b);
     seq = 1;
     static const char cfg[] = "{\"a\":1,\"l\":[{\"b\":\"x\"}],\"o\":{\"c\":true}}";
-    assert_int_equal(admin_sql_result(&b, &seq, "config", true, cfg, strlen(cfg)), HY_OK);
+    assert_int_equal(admin_sql_result(&b, &seq, "config", ADMIN_SQL_NAME_VALUE, cfg, strlen(cfg)),
+                     HY_OK);
     walk(&b, &w);
     assert_int_equal(w.nrows, 3);
     assert_string_equal(w.cells[0][0], "a");
@@ -198,8 +266,8 @@ static void test_result(void **state)
     assert_string_equal(w.cells[2][0], "o.c");
     assert_string_equal(w.cells[2][1], "true");
     textbuf_reset(&b);
-    assert_int_equal(admin_sql_result(&b, &seq, "t", false, "OK done", 7), HY_ERROR);
-    assert_int_equal(admin_sql_result(&b, &seq, "t", false, "{\"a\":[1,", 8), HY_ERROR);
+    assert_int_equal(admin_sql_result(&b, &seq, "t", ADMIN_SQL_ROWS, "OK done", 7), HY_ERROR);
+    assert_int_equal(admin_sql_result(&b, &seq, "t", ADMIN_SQL_ROWS, "{\"a\":[1,", 8), HY_ERROR);
     assert_int_equal(b.len, 0);
     textbuf_free(&b);
 }
@@ -225,7 +293,8 @@ static void test_prototype(void **state)
     json_prototype_mark(&j, 1);
     assert_memory_equal(j.data, "x{\"prototype\":true,\"pools\":[{", 28);
     uint8_t seq = 1;
-    assert_int_equal(admin_sql_result(&b, &seq, "pools", false, j.data + 1, j.len - 1), HY_OK);
+    assert_int_equal(admin_sql_result(&b, &seq, "pools", ADMIN_SQL_ROWS, j.data + 1, j.len - 1),
+                     HY_OK);
     struct walked empty, full;
     walk(&b, &empty);
     assert_int_equal(empty.nrows, 0);
@@ -233,7 +302,7 @@ static void test_prototype(void **state)
     textbuf_reset(&b);
     admin_render_pools(&j, &one, 1, NULL, 0, true);
     seq = 1;
-    assert_int_equal(admin_sql_result(&b, &seq, "pools", false, j.data, j.len), HY_OK);
+    assert_int_equal(admin_sql_result(&b, &seq, "pools", ADMIN_SQL_ROWS, j.data, j.len), HY_OK);
     walk(&b, &full);
     assert_int_equal(full.nrows, 1);
     assert_int_equal(empty.ncols, 12);

@@ -245,7 +245,7 @@ struct admin_shard_group_row {
     uint64_t by_key;             /* statements routed to it by a table's key (shard_key.h) */
     uint64_t scatters;           /* statements run for a fan-out to every group */
 };
-void admin_show_shards(struct textbuf *sb, const struct config *cfg, bool json);
+void admin_show_shards(struct textbuf *sb, const struct config *cfg, bool json, bool sql);
 /* Pure: the answer from map `m` (the config's or the learned one, its
  * group indexes cfg's) and the rows (one per group, in order). */
 void admin_render_shards(struct textbuf *sb, const struct config *cfg, const struct shard_map *m,
