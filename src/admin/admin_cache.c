@@ -41,6 +41,7 @@ void admin_render_cache(struct textbuf *sb, const struct cache_status *s, const 
         kv_u64(&kv, k, s->store.dropped[why]);
     }
     kv_u64(&kv, "reader_resets", s->resets);
+    kv_u64(&kv, "reader_resumes", s->resumes);
     kv_u64(&kv, "gtid_gaps", s->gaps);
     struct kv_list l;
     list_begin(&l, &kv, "rules");

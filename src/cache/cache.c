@@ -44,7 +44,7 @@ static struct {
     struct gtid_pos base_pos;  /* the primary's position read after them */
     bool base_armed;           /* the reader has applied base_pos: they hold for its events */
     bool base_keys;            /* key columns were read (binlog_row_image = FULL) */
-    uint64_t hits, misses, abandoned, resets, refused_not_base, base_loads;
+    uint64_t hits, misses, abandoned, resets, resumes, refused_not_base, base_loads;
     uint64_t rule_hits[CACHE_RULES_MAX], rule_misses[CACHE_RULES_MAX];
     size_t capacity;
 } C = {.mu = PTHREAD_MUTEX_INITIALIZER};
@@ -239,6 +239,7 @@ void cache_status_get(struct cache_status *out)
     out->misses = C.misses;
     out->abandoned = C.abandoned;
     out->resets = C.resets;
+    out->resumes = C.resumes;
     out->refused_not_base = C.refused_not_base;
     out->base_tables = schema_ready() ? (int64_t)cache_tables_count(C.base) : -1;
     out->row_keys = schema_ready() && C.base_keys;
@@ -282,6 +283,36 @@ void cache_stream_reset(const struct gtid_pos *from, const char *source, bool fa
     cache_tables_destroy(C.base); /* read again from the server followed now */
     C.base = NULL;
     C.base_armed = false;
+    pthread_mutex_unlock(&C.mu);
+}
+
+bool cache_stream_pause(struct gtid_pos *from)
+{
+    pthread_mutex_lock(&C.mu);
+    bool keep = C.streaming && C.ci.pos_known && C.store != NULL && C.synced_at > 0;
+    if (keep) {
+        double now = cache_clock();
+        *from = C.ci.pos;
+        /* an entry stored after the newest primary position the reader
+         * applied may hold a transaction the new primary never got */
+        cache_store_drop_filled_after(C.store, C.synced_at, CACHE_DROP_FAILOVER);
+        cache_store_fence(C.store, ++C.ci.seq, now);
+        cache_inval_start(&C.ci, from); /* an open transaction comes again, whole */
+        C.streaming = false;
+        snprintf(C.source, sizeof(C.source), "%s", "");
+        C.synced_at = 0;
+        C.nsamples = 0;
+    }
+    pthread_mutex_unlock(&C.mu);
+    return keep;
+}
+
+void cache_stream_resume(const char *source)
+{
+    pthread_mutex_lock(&C.mu);
+    C.streaming = true;
+    snprintf(C.source, sizeof(C.source), "%s", source);
+    C.resumes++;
     pthread_mutex_unlock(&C.mu);
 }
 

@@ -10,9 +10,16 @@
  * the positions hits wait for; and the primary's base tables, the
  * cache's allowlist (cache_tables.h), read from information_schema at
  * the start and after each DDL the stream shows). When the stream ends, fails, is silent
- * for 5 s (the server sends a heartbeat each second), or the primary
- * changes, the cache is emptied and the reader connects again from the
- * primary's position of then: it never tries to prove it missed nothing.
+ * for 5 s (the server sends a heartbeat each second), the cache is
+ * emptied and the reader connects again from the primary's position of
+ * then. When the primary changes (a failover, a switchover) the reader
+ * instead asks the new primary for its binary log from the GTID position
+ * it had applied, in strict mode: the server refuses unless its binary
+ * log holds that position, and a GTID that does not follow it is a gap
+ * (cache_inval.h). Its first event proves the position: the cache is kept
+ * (but the entries stored after the last primary position the reader
+ * applied, which may hold a transaction the new primary never got); a
+ * refusal or any failure before it empties the cache ("failover").
  * The backup's archive (binlog_archive.c) reads the same stream for
  * another purpose; this reader is independent of it.
  */
@@ -58,6 +65,8 @@ static struct {
     double probe_sent;
     uint64_t base_gen;           /* the DDL generation the schema is being read at */
     struct cache_tables *schema; /* ... what was read of it so far */
+    bool resume;                 /* re-attaching at a new primary from `from` */
+    bool resume_proved;          /* ... its first event came */
 } F = {.mu = PTHREAD_MUTEX_INITIALIZER, .src = -1};
 
 static void drop_dump(double retry_in, bool failover)
@@ -71,7 +80,27 @@ static void drop_dump(double retry_in, bool failover)
     F.retry_at = ev_now(F.loop) + retry_in;
     cache_tables_destroy(F.schema);
     F.schema = NULL;
-    cache_stream_reset(NULL, NULL, failover);
+    cache_stream_reset(NULL, NULL, failover || (F.resume && !F.resume_proved));
+    F.resume = F.resume_proved = false;
+}
+
+/* The primary changed: re-attach at it from the position applied, when
+ * there is one (cache_stream_pause), else start again empty. */
+static void reattach(void)
+{
+    sqlclient_destroy(F.dump);
+    F.dump = NULL;
+    sqlclient_destroy(F.probe);
+    F.probe = NULL;
+    F.probe_busy = false;
+    F.src = -1;
+    F.retry_at = ev_now(F.loop);
+    if (cache_stream_pause(&F.from)) {
+        F.resume = true;
+        F.resume_proved = false;
+        return;
+    }
+    drop_dump(0, true);
 }
 
 static bool on_packet(struct sqlclient *c, const uint8_t *p, size_t len, void *arg)
@@ -91,6 +120,13 @@ static bool on_packet(struct sqlclient *c, const uint8_t *p, size_t len, void *a
     }
     if (p[1 + 4] == BINLOG_FORMAT_DESCRIPTION)
         body_end = n - (binlog_fde_checksum_alg(p + 1, n) == 1 ? BINLOG_CRC_LEN : 0);
+    if (F.resume && !F.resume_proved) {
+        /* the server checked the position before sending anything */
+        F.resume_proved = true;
+        cache_stream_resume(F.src_name);
+        hy_log_info("cache: %s's binary log holds the position applied: the cache is kept",
+                    F.src_name);
+    }
     cache_stream_event(p + 1, body_end);
     return true;
 }
@@ -129,6 +165,8 @@ static void registered(struct sqlclient *c, const struct sqlresult *res, void *a
         drop_dump(RETRY_S, false);
         return;
     }
+    if (F.resume)
+        return; /* proved by the first event (on_packet) */
     /* everything after `from` comes now: the cache starts empty from it */
     cache_stream_reset(&F.from, F.src_name, false);
     char gs[GTID_STR_MAX];
@@ -166,21 +204,24 @@ static void server_read(struct sqlclient *c, const struct sqlresult *res, void *
     (void)arg;
     const char *alg = res->ok && res->n_rows == 1 ? sqlresult_get(res, 0, 0) : NULL;
     const char *bpos = res->ok && res->n_rows == 1 ? sqlresult_get(res, 0, 1) : NULL;
-    if (alg == NULL || bpos == NULL || gtid_pos_parse(bpos, strlen(bpos), &F.from) != HY_OK) {
+    struct gtid_pos now_pos;
+    if (alg == NULL || bpos == NULL || gtid_pos_parse(bpos, strlen(bpos), &now_pos) != HY_OK) {
         hy_log_warn("cache: reading @@binlog_checksum and @@gtid_binlog_pos on %s: %s", F.src_name,
                     res->ok ? "unexpected answer" : res->err_msg);
         drop_dump(RETRY_S, false);
         return;
     }
     F.crc = strcasecmp(alg, "CRC32") == 0;
+    if (!F.resume)
+        F.from = now_pos; /* a fresh start: from the primary's position of now */
     char sql[GTID_STR_MAX + 300], gs[GTID_STR_MAX];
     gtid_pos_format(&F.from, gs, sizeof(gs));
     snprintf(sql, sizeof(sql),
              "SET @master_binlog_checksum = @@global.binlog_checksum, "
              "@mariadb_slave_capability = 4, @slave_connect_state = '%s', "
-             "@slave_gtid_strict_mode = 0, @slave_gtid_ignore_duplicates = 0, "
+             "@slave_gtid_strict_mode = %d, @slave_gtid_ignore_duplicates = 0, "
              "@master_heartbeat_period = 1000000000",
-             gs);
+             gs, F.resume ? 1 : 0);
     if (sqlclient_query(c, sql, vars_set, NULL) != HY_OK)
         drop_dump(RETRY_S, false);
 }
@@ -433,9 +474,9 @@ static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
     }
     int primary = backend_primary_index(F.cfg);
     if (F.dump != NULL && primary != F.src) {
-        hy_log_info("cache: the primary is now %s: the cache is emptied and follows it",
+        hy_log_info("cache: the primary is now %s: the reader re-attaches to it",
                     primary >= 0 ? F.cfg->backends[primary].name : "(none)");
-        drop_dump(0, true);
+        reattach();
     }
     if (F.dump == NULL && primary >= 0 && ev_now(F.loop) >= F.retry_at)
         dump_connect(primary);

@@ -61,6 +61,7 @@ struct centry {
     size_t cost;
     uint64_t stamp;
     double expires;
+    double filled; /* when it was stored */
     uint32_t rule;
     unsigned nt;
     struct clink links[CACHE_MAX_TABLES];
@@ -424,7 +425,7 @@ static bool fill_raced(const struct cache_store *st, const struct cache_fill *f,
 /* A new entry for f, linked to its tables; NULL when out of memory. */
 static struct centry *entry_make(struct cache_store *st, const struct cache_fill *f, uint64_t h,
                                  char names[][CACHE_NAME_MAX], const size_t *schema_len,
-                                 size_t cost)
+                                 size_t cost, double now)
 {
     struct centry *e = calloc(1, sizeof(*e));
     if (e == NULL)
@@ -449,6 +450,7 @@ static struct centry *entry_make(struct cache_store *st, const struct cache_fill
     e->cost = cost;
     e->stamp = f->stamp;
     e->expires = f->expires_at;
+    e->filled = now;
     e->rule = f->rule;
     e->nt = f->ntables;
     for (unsigned i = 0; i < f->ntables; i++) {
@@ -481,7 +483,6 @@ static struct centry *entry_make(struct cache_store *st, const struct cache_fill
 
 enum cache_fill_rc cache_store_fill(struct cache_store *st, const struct cache_fill *f, double now)
 {
-    (void)now;
     char names[CACHE_MAX_TABLES][CACHE_NAME_MAX];
     size_t schema_len[CACHE_MAX_TABLES];
     if (f->ntables == 0 || f->ntables > CACHE_MAX_TABLES || f->nkeys > CACHE_MAX_KEYS ||
@@ -511,7 +512,7 @@ enum cache_fill_rc cache_store_fill(struct cache_store *st, const struct cache_f
     if (old != NULL)
         entry_drop(st, old, CACHE_DROP_LRU);
     evict_to(st, st->cap - cost);
-    struct centry *e = entry_make(st, f, h, names, schema_len, cost);
+    struct centry *e = entry_make(st, f, h, names, schema_len, cost, now);
     if (e == NULL)
         return CACHE_FILL_NOMEM;
     if (st->st.entries >= st->nbuckets)
@@ -647,6 +648,27 @@ size_t cache_store_invalidate_all(struct cache_store *st, enum cache_drop why, u
         n++;
     }
     return n;
+}
+
+size_t cache_store_drop_filled_after(struct cache_store *st, double t, enum cache_drop why)
+{
+    size_t n = 0;
+    struct centry *e = st->lru_tail;
+    while (e != NULL) {
+        struct centry *prev = e->lru_prev;
+        if (e->filled > t) {
+            entry_drop(st, e, why);
+            n++;
+        }
+        e = prev;
+    }
+    return n;
+}
+
+void cache_store_fence(struct cache_store *st, uint64_t seq, double now)
+{
+    struct inval v = {seq, now};
+    inval_raise(&st->floor, &v);
 }
 
 size_t cache_store_expire(struct cache_store *st, double now)

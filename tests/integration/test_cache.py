@@ -338,3 +338,45 @@ def test_a_foreign_key_cascade_drops_the_child(start_halyard, cluster):
     q(d, "DELETE FROM p WHERE id = 1")  # c (10, 1) goes
     wait_until(lambda: q(c, count) == ((1,),), timeout=5, what="ON DELETE CASCADE seen")
     assert cache_status(h)["invalidated_fk"] >= 2
+
+
+def test_a_switchover_keeps_the_cache(cluster, start_halyard, schema):
+    """The reader re-attaches at the new primary from the GTID position it
+    had applied; the new primary's binary log holds it (the server checks,
+    strict mode), so the entries are kept and served, and the new
+    primary's writes drop them."""
+    from test_failover import REPL_ENV, ctl
+
+    h = start_halyard(rules=RULES, cache=CACHE, failover="auto",
+                      monitor={"user": "monitor", "password": "monitor"},
+                      replication_user="repl", replication_password_env=REPL_ENV)
+    sock = f"/tmp/halyard-{h.port}.sock"
+    wait_until(lambda: cache_status(h)["streaming"] and cache_status(h)["row_keys"]
+               and cache_status(h)["lag_ms"] >= 0, what="the cache's reader ready")
+    c = h.connect(database="qc", autocommit=True)
+    one, two = "SELECT v FROM t WHERE id = 1", "SELECT v FROM t WHERE id = 2"
+    assert q(c, one) == ((10,),)
+    assert q(c, two) == ((20,),)
+    wait_until(lambda: cache_status(h)["entries"] >= 2, what="the entries kept")
+    filled = time.monotonic()
+    # entries stored after the newest primary position the reader applied
+    # would go: wait until that position was read after the fills
+    wait_until(lambda: time.monotonic() - cache_status(h)["lag_ms"] / 1000 > filled + 0.01,
+               what="a primary position read after the fills applied")
+    silent_update(cluster, "UPDATE qc.t SET v = v + 1")
+    r = ctl(sock, "switchover", "to", "node2")
+    assert r.returncode == 0, r.stdout + r.stderr
+
+    def following_node2():
+        st = cache_status(h)
+        return st["streaming"] and st["source"] == "node2" and 0 <= st["lag_ms"] < 1000
+    wait_until(following_node2, timeout=20, what="the reader following node2")
+    st = cache_status(h)
+    assert st["reader_resumes"] == 1, st
+    assert st["invalidated_failover"] == 0, st
+    assert q(c, one) == ((10,),)  # kept across the switchover: the silent change does not show
+    assert q(c, two) == ((20,),)
+    d = cluster.connect(2, database="qc", autocommit=True)
+    q(d, "UPDATE t SET v = 30 WHERE id = 2")
+    wait_until(lambda: q(c, two) == ((30,),), timeout=5, what="the new primary's write seen")
+    assert q(c, one) == ((10,),)

@@ -26,10 +26,15 @@
  *     write through halyard ended, of any session (so a write through
  *     halyard is never missed by a read that follows it; a write made
  *     elsewhere is seen within the reader's lag);
- *   - when the reader reconnects (to the same primary or after a
- *     failover) the cache is emptied: it starts again from the primary's
- *     position of then and does not try to prove it missed nothing
- *     (counted as "failover" when the primary changed).
+ *   - when the reader reconnects to the same primary the cache is
+ *     emptied: it starts again from the primary's position of then;
+ *   - when the primary changes, the reader asks the new one for its
+ *     binary log from the position it had applied, in strict mode; the
+ *     server checks that its binary log holds it before it sends any
+ *     event, so the first event proves it and the cache is kept (less
+ *     the entries stored after the newest primary position the reader had
+ *     applied); no hit is served in between; a refusal empties it
+ *     ("failover"). cache_follow.c.
  * Off (every call a no-op, cache_on() false) unless a rule has
  * action = "cache".
  */
@@ -97,7 +102,7 @@ struct cache_status {
     char gtid[256];           /* the position it has applied */
     double lag_s;             /* since the last position it applied was read; -1 = none */
     struct cache_stats store; /* entries, bytes, fills, refusals, drops by reason */
-    uint64_t hits, misses, abandoned, resets, gaps;
+    uint64_t hits, misses, abandoned, resets, resumes, gaps;
     uint64_t refused_not_base; /* fills of a table not known to be a base table */
     int64_t base_tables;       /* base tables known; -1 = not read since the last DDL */
     bool row_keys;             /* key columns known: point lookups go per row */

@@ -133,6 +133,12 @@ size_t cache_store_invalidate_schema(struct cache_store *st, const char *schema,
 size_t cache_store_invalidate_all(struct cache_store *st, enum cache_drop why, uint64_t seq,
                                   double now);
 
+/* Entries stored after time `t` dropped (a failover: they may hold
+ * transactions the follower had not applied). Returns their count. */
+size_t cache_store_drop_filled_after(struct cache_store *st, double t, enum cache_drop why);
+/* Every fill stamped before `seq` refused, no entry dropped. */
+void cache_store_fence(struct cache_store *st, uint64_t seq, double now);
+
 /* Entries expired at `now` dropped (a sweep; get drops them lazily too). */
 size_t cache_store_expire(struct cache_store *st, double now);
 
