@@ -380,3 +380,35 @@ def test_a_switchover_keeps_the_cache(cluster, start_halyard, schema):
     q(d, "UPDATE t SET v = 30 WHERE id = 2")
     wait_until(lambda: q(c, two) == ((30,),), timeout=5, what="the new primary's write seen")
     assert q(c, one) == ((10,),)
+
+
+def test_the_key_holds_the_session_state(cached, cluster):
+    """Sessions whose state changes the answer never share an entry:
+    time_zone (a TIMESTAMP is shown in it), sql_mode (PIPES_AS_CONCAT makes
+    || a concatenation); each is served its own answer from the cache."""
+    cluster.sql(0, "CREATE OR REPLACE TABLE qc.ts (id INT PRIMARY KEY, ts TIMESTAMP NULL)")
+    cluster.sql(0, "INSERT INTO qc.ts VALUES (1, FROM_UNIXTIME(1577836800))")
+    cluster.sync()
+    wait_until(lambda: cache_status(cached)["base_tables"] >= 2, what="the schema read again")
+    utc = cached.connect(database="qc", autocommit=True)
+    east = cached.connect(database="qc", autocommit=True)
+    q(utc, "SET time_zone = '+00:00'")
+    q(east, "SET time_zone = '+05:00'")
+    sql = "SELECT ts FROM ts WHERE id = 1"
+    got_utc = q(utc, sql)
+    got_east = q(east, sql)
+    assert got_utc[0][0].hour == 0 and got_east[0][0].hour == 5, (got_utc, got_east)
+    plain = cached.connect(database="qc", autocommit=True)
+    pipes = cached.connect(database="qc", autocommit=True)
+    q(pipes, "SET sql_mode = 'PIPES_AS_CONCAT'")
+    concat = "SELECT v || 'x' FROM t WHERE id = 1"
+    assert q(plain, concat) == ((1,),)
+    assert q(pipes, concat) == (("10x",),)
+    wait_until(lambda: cache_status(cached)["entries"] >= 4, what="four entries kept")
+    hits = cache_status(cached)["hits"]
+    for _ in range(2):
+        assert q(utc, sql) == got_utc
+        assert q(east, sql) == got_east
+        assert q(plain, concat) == ((1,),)
+        assert q(pipes, concat) == (("10x",),)
+    assert cache_status(cached)["hits"] >= hits + 8
