@@ -312,24 +312,23 @@ static void point_found(struct walk *w)
 }
 
 /* One token of the statement (depth: parentheses around it) through the
- * point lookup's states. */
-static void point_step(struct walk *w, const struct token *t, unsigned depth)
+ * point lookup's states; `where_kw`: it is the WHERE that starts the
+ * clause (pt->in_where is kept by the caller, which reads the words that
+ * end a FROM clause anyway). */
+static void point_step(struct walk *w, const struct token *t, unsigned depth, bool where_kw)
 {
     struct point *pt = &w->pt;
     const unsigned char *p = w->s + t->off;
     if (t->type == T_WORD && t->kw == KW_SELECT)
         pt->selects++;
-    if (depth == 0 && t->type == T_WORD) {
-        if (ci_equal(p, t->len, "WHERE"))
-            pt->in_where = true;
-        else if (IN_LIST(p, t->len, from_end))
-            pt->in_where = false;
-        else if (pt->in_where && (t->kw == KW_OR || ci_equal(p, t->len, "XOR") ||
-                                  ci_equal(p, t->len, "BETWEEN") || ci_equal(p, t->len, "CASE")))
+    if (depth == 0 && pt->in_where && !where_kw) {
+        if (t->type == T_WORD && t->len >= 2 && t->len <= 7 &&
+            (t->kw == KW_OR || ci_equal(p, t->len, "XOR") || ci_equal(p, t->len, "BETWEEN") ||
+             ci_equal(p, t->len, "CASE")))
+            pt->bad = true;
+        else if (t->type == T_OP && t->len == 2 && p[0] == '|' && p[1] == '|')
             pt->bad = true;
     }
-    if (depth == 0 && pt->in_where && t->type == T_OP && t->len == 2 && p[0] == '|' && p[1] == '|')
-        pt->bad = true;
     switch (pt->ps) {
     case PS_START:
         pt->ps = PS_NONE;
@@ -399,8 +398,8 @@ static void point_step(struct walk *w, const struct token *t, unsigned depth)
     case PS_NONE:
         break;
     }
-    if (pt->ps == PS_NONE && depth == 0 && pt->in_where && t->type == T_WORD &&
-        (t->kw == KW_AND || ci_equal(p, t->len, "WHERE")))
+    if (pt->ps == PS_NONE && depth == 0 && pt->in_where &&
+        (where_kw || (t->type == T_WORD && t->kw == KW_AND)))
         pt->ps = PS_START;
 }
 
@@ -421,7 +420,7 @@ enum cache_sql_verdict cache_sql_tables(const char *sql, size_t len, unsigned op
     struct token t, prev = {.type = T_END}, prev2 = {.type = T_END};
     struct walk w = {.schema = schema, .out = out, .ts = TS_NONE};
     unsigned depth = 0, pos = 0;
-    bool ended = false;
+    bool ended = false, where_kw = false;
     enum cache_sql_verdict v;
 
     out->ntables = 0;
@@ -481,6 +480,8 @@ enum cache_sql_verdict cache_sql_tables(const char *sql, size_t len, unsigned op
                 w.ts = TS_EXPECT;
             } else if (IN_LIST(p, t.len, from_end)) {
                 w.in_from = false;
+                where_kw = ci_equal(p, t.len, "WHERE");
+                w.pt.in_where = where_kw;
             }
         } else if (t.type == T_WORD && depth > 0 &&
                    (t.kw == KW_FROM || ci_equal(p, t.len, "JOIN"))) {
@@ -490,7 +491,8 @@ enum cache_sql_verdict cache_sql_tables(const char *sql, size_t len, unsigned op
         }
         if (t.type == T_COMMA && depth == 0 && w.in_from && w.ts == TS_NONE)
             w.ts = TS_EXPECT;
-        point_step(&w, &t, depth);
+        point_step(&w, &t, depth, where_kw);
+        where_kw = false;
         prev2 = prev;
         prev = t;
     }
