@@ -95,6 +95,8 @@ static void reattach(void)
     F.probe_busy = false;
     F.src = -1;
     F.retry_at = ev_now(F.loop);
+    cache_tables_destroy(F.schema); /* a read cut short */
+    F.schema = NULL;
     if (cache_stream_pause(&F.from)) {
         F.resume = true;
         F.resume_proved = false;
