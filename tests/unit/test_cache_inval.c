@@ -152,7 +152,8 @@ static size_t ev_map_cols(uint8_t *out, const uint8_t *types, size_t n, const ui
     memcpy(b + k, types, n);
     k += n;
     b[k++] = (uint8_t)mlen;
-    memcpy(b + k, meta, mlen);
+    if (mlen > 0)
+        memcpy(b + k, meta, mlen);
     k += mlen;
     b[k++] = 0xff; /* nullable */
     return make(out, BINLOG_TABLE_MAP, b, k);
