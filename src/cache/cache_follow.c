@@ -397,13 +397,24 @@ static void schema_base_read(struct sqlclient *c, const struct sqlresult *res, v
         return;
     }
     /* the first column of each PRIMARY or UNIQUE index, when an integer
-     * stored in the row (the binary log's images carry it) */
+     * stored in the row (the binary log's images carry it), of a table
+     * whose every column has a type whose image binlog_rows.c reads for
+     * sure (not INET6, UUID, geometry, a compressed or generated column:
+     * a length misread would misplace the key) */
     schema_next("SELECT s.TABLE_SCHEMA, s.TABLE_NAME, s.COLUMN_NAME, c.ORDINAL_POSITION "
                 "FROM information_schema.STATISTICS s JOIN information_schema.COLUMNS c "
                 "ON c.TABLE_SCHEMA = s.TABLE_SCHEMA AND c.TABLE_NAME = s.TABLE_NAME "
                 "AND c.COLUMN_NAME = s.COLUMN_NAME "
-                "WHERE s.NON_UNIQUE = 0 AND s.SEQ_IN_INDEX = 1 AND c.IS_GENERATED = 'NEVER' "
-                "AND c.DATA_TYPE IN ('tinyint', 'smallint', 'mediumint', 'int', 'bigint')",
+                "WHERE s.NON_UNIQUE = 0 AND s.SEQ_IN_INDEX = 1 "
+                "AND c.DATA_TYPE IN ('tinyint', 'smallint', 'mediumint', 'int', 'bigint') "
+                "AND NOT EXISTS (SELECT 1 FROM information_schema.COLUMNS o "
+                "WHERE o.TABLE_SCHEMA = s.TABLE_SCHEMA AND o.TABLE_NAME = s.TABLE_NAME "
+                "AND (o.IS_GENERATED <> 'NEVER' OR o.COLUMN_TYPE LIKE '%compressed%' "
+                "OR o.DATA_TYPE NOT IN ('tinyint', 'smallint', 'mediumint', 'int', 'bigint', "
+                "'decimal', 'float', 'double', 'bit', 'date', 'time', 'datetime', 'timestamp', "
+                "'year', 'char', 'varchar', 'binary', 'varbinary', 'tinyblob', 'blob', "
+                "'mediumblob', 'longblob', 'tinytext', 'text', 'mediumtext', 'longtext', "
+                "'enum', 'set')))",
                 schema_keys_read, res, "key columns");
 }
 

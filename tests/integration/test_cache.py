@@ -412,3 +412,25 @@ def test_the_key_holds_the_session_state(cached, cluster):
         assert q(plain, concat) == ((1,),)
         assert q(pipes, concat) == (("10x",),)
     assert cache_status(cached)["hits"] >= hits + 8
+
+
+def test_a_table_with_a_column_not_read_for_sure_goes_whole(cached, cluster):
+    """A column whose image halyard does not read for sure (INET6: 16 bytes
+    without a length, though its TABLE_MAP type is CHAR's) could misplace
+    the key: such a table's point lookups go with any row event of it."""
+    cluster.sql(0, "CREATE OR REPLACE TABLE qc.ip (a INET6, id INT PRIMARY KEY, v INT)")
+    cluster.sql(0, "INSERT INTO qc.ip VALUES ('::1', 1, 10)")
+    cluster.sync()
+    wait_until(lambda: cache_status(cached)["base_tables"] >= 2
+               and cache_status(cached)["row_keys"], what="the schema read again")
+    c = cached.connect(database="qc", autocommit=True)
+    sql = "SELECT v FROM ip WHERE id = 1"
+    assert q(c, sql) == ((10,),)
+    wait_until(lambda: cache_status(cached)["entries"] >= 1, what="the entry kept")
+    st0 = cache_status(cached)
+    assert st0["point_entries"] == 0, st0
+    silent_update(cluster, "UPDATE qc.ip SET v = 11 WHERE id = 1")
+    d = cluster.connect(0, database="qc", autocommit=True)
+    q(d, "INSERT INTO ip VALUES ('::2', 2, 20)")
+    wait_until(lambda: q(c, sql) == ((11,),), timeout=5, what="the entry dropped with its table")
+    assert cache_status(cached)["invalidated_table"] > st0["invalidated_table"]
