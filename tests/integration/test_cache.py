@@ -434,3 +434,26 @@ def test_a_table_with_a_column_not_read_for_sure_goes_whole(cached, cluster):
     q(d, "INSERT INTO ip VALUES ('::2', 2, 20)")
     wait_until(lambda: q(c, sql) == ((11,),), timeout=5, what="the entry dropped with its table")
     assert cache_status(cached)["invalidated_table"] > st0["invalidated_table"]
+
+
+def test_no_stale_hit_once_the_reader_is_down(cached, cluster):
+    """The reader's stream cut (its Binlog Dump thread killed on the
+    primary): from then on no cached answer is served (the cache is
+    emptied, hits wait until the reader streams and has applied a fresh
+    position of the primary again)."""
+    c = cached.connect(database="qc", autocommit=True)
+    sql = "SELECT v FROM t WHERE id = 1"
+    assert q(c, sql) == ((10,),)
+    wait_until(lambda: cache_status(cached)["entries"] >= 1, what="the entry kept")
+    silent_update(cluster, "UPDATE qc.t SET v = 18 WHERE id = 1")
+    assert q(c, sql) == ((10,),)  # a hit
+    resets = cache_status(cached)["reader_resets"]
+    for (tid,) in cluster.sql(0, "SELECT ID FROM information_schema.PROCESSLIST "
+                                 "WHERE COMMAND = 'Binlog Dump' AND USER = 'backup'"):
+        cluster.sql(0, f"KILL {tid}")
+    wait_until(lambda: cache_status(cached)["reader_resets"] > resets, timeout=10,
+               what="the reader seeing its stream end")
+    assert q(c, sql) == ((18,),)
+    wait_until(lambda: cache_status(cached)["streaming"] and cache_status(cached)["lag_ms"] >= 0,
+               timeout=20, what="the reader streaming again")
+    assert q(c, sql) == ((18,),)
