@@ -23,6 +23,7 @@ void admin_render_cache(struct textbuf *sb, const struct cache_status *s, const 
     kv_str(&kv, "applied_gtid", s->gtid);
     kv_int(&kv, "lag_ms", s->lag_s < 0 ? -1 : (long long)(s->lag_s * 1000));
     kv_u64(&kv, "entries", s->store.entries);
+    kv_u64(&kv, "point_entries", s->store.point_entries);
     kv_u64(&kv, "bytes", s->store.bytes);
     kv_u64(&kv, "capacity", s->capacity);
     kv_u64(&kv, "hits", s->hits);
@@ -33,12 +34,14 @@ void admin_render_cache(struct textbuf *sb, const struct cache_status *s, const 
     kv_u64(&kv, "fills_refused_not_base", s->refused_not_base);
     kv_u64(&kv, "fills_abandoned", s->abandoned);
     kv_int(&kv, "base_tables", (long long)s->base_tables);
+    kv_bool(&kv, "row_keys", s->row_keys);
     kv_u64(&kv, "base_table_reads", s->base_loads);
     for (int why = 0; why < CACHE_DROP_N; why++) {
         snprintf(k, sizeof(k), "invalidated_%s", cache_drop_name((enum cache_drop)why));
         kv_u64(&kv, k, s->store.dropped[why]);
     }
     kv_u64(&kv, "reader_resets", s->resets);
+    kv_u64(&kv, "reader_resumes", s->resumes);
     kv_u64(&kv, "gtid_gaps", s->gaps);
     struct kv_list l;
     list_begin(&l, &kv, "rules");

@@ -782,9 +782,11 @@ static void render_cache(struct textbuf *sb, const struct cache_status *c)
     sample_u64(sb, "halyard_cache_fills_refused_total", "reason", "not_base", c->refused_not_base);
     sample_u64(sb, "halyard_cache_fills_refused_total", "reason", "abandoned", c->abandoned);
     family(sb, "halyard_cache_invalidations_total", "counter",
-           "Answers dropped from the query cache, by reason: row (a row event of its table), "
-           "table (flush cache TABLE), ddl (a statement in the binary log), all (a gap, a "
-           "reconnect, a failover, flush cache), ttl, lru.");
+           "Answers dropped from the query cache, by reason: row (a point lookup whose key a "
+           "row event's image carried), table (a row event of its table), fk (a row event of "
+           "a parent whose foreign key cascades to its table), flush (flush cache), ddl (a "
+           "statement in the binary log), all (a gap, an event not understood, the reader "
+           "reconnecting), failover (the reader following a new primary), ttl, lru.");
     for (int why = 0; why < CACHE_DROP_N; why++)
         sample_u64(sb, "halyard_cache_invalidations_total", "reason",
                    cache_drop_name((enum cache_drop)why), c->store.dropped[why]);

@@ -18,6 +18,7 @@
 #include "halyard/cache/cache_inval.h"
 #include "halyard/cache/cache_tables.h"
 #include "halyard/config/config.h"
+#include "halyard/sql/cache_sql.h"
 
 #define SAMPLES 64 /* positions of the primary waiting to be applied */
 
@@ -40,7 +41,10 @@ static struct {
     double settle, max_lag;
     struct cache_tables *base; /* the primary's base tables; NULL = not read yet */
     uint64_t base_gen;         /* ci.ddl when they were read: stale once it moves */
-    uint64_t hits, misses, abandoned, resets, refused_not_base, base_loads;
+    struct gtid_pos base_pos;  /* the primary's position read after them */
+    bool base_armed;           /* the reader has applied base_pos: they hold for its events */
+    bool base_keys;            /* key columns were read (binlog_row_image = FULL) */
+    uint64_t hits, misses, abandoned, resets, resumes, refused_not_base, base_loads;
     uint64_t rule_hits[CACHE_RULES_MAX], rule_misses[CACHE_RULES_MAX];
     size_t capacity;
 } C = {.mu = PTHREAD_MUTEX_INITIALIZER};
@@ -112,13 +116,23 @@ bool cache_get(const uint8_t *key, size_t key_len, double wrote_at, uint32_t rul
     return hit;
 }
 
+/* The primary's schema (base tables, key columns, foreign keys) holds for
+ * the events the reader applies: it was read since the last DDL the reader
+ * applied, and the reader has applied the position read after it (so no
+ * event before it, of an older layout, is read with it). Until then
+ * nothing is filled, and a row event drops everything (under the mutex). */
 /* Every table is known to be a base table of the primary, by a list read
  * since the last DDL the reader applied (under the mutex). A view, a
  * temporary table, a system table, a table the reader account cannot see
  * or one created since: not known, never cached (cache_tables.h). */
+static bool schema_ready(void)
+{
+    return C.base != NULL && C.base_gen == C.ci.ddl && C.base_armed;
+}
+
 static bool base_tables_all(const char *const *tables, unsigned ntables)
 {
-    if (C.base == NULL || C.base_gen != C.ci.ddl)
+    if (!schema_ready())
         return false;
     for (unsigned i = 0; i < ntables; i++)
         if (!cache_tables_has(C.base, tables[i]))
@@ -126,11 +140,33 @@ static bool base_tables_all(const char *const *tables, unsigned ntables)
     return true;
 }
 
+/* A point lookup's key hashes into f (under the mutex): when its column
+ * is a key column of its table by the schema read, else f stays a plain
+ * entry, dropped by any row event of its table. */
+static void point_keys(const struct cache_sql *q, struct cache_fill *f, uint64_t *keys)
+{
+    if (q->nkeys == 0 || q->ntables != 1 || q->nkeys > CACHE_MAX_KEYS || !C.base_keys)
+        return;
+    int pos = cache_tables_key_pos(C.base, q->tables[0], q->key_col);
+    if (pos < 0)
+        return;
+    for (unsigned i = 0; i < q->nkeys; i++)
+        keys[i] =
+            cache_key_hash(q->tables[0], (unsigned)pos, q->key_vals[i], strlen(q->key_vals[i]));
+    f->keys = keys;
+    f->nkeys = q->nkeys;
+}
+
 enum cache_fill_rc cache_put(const struct cache_ticket *t, const uint8_t *key, size_t key_len,
-                             const uint8_t *data, size_t data_len, const char *const *tables,
-                             unsigned ntables, int ttl_ms, uint32_t rule)
+                             const uint8_t *data, size_t data_len, const struct cache_sql *q,
+                             int ttl_ms, uint32_t rule)
 {
     double now = cache_clock();
+    const char *tables[CACHE_SQL_MAX_TABLES];
+    unsigned ntables = q->ntables;
+    for (unsigned i = 0; i < ntables; i++)
+        tables[i] = q->tables[i];
+    uint64_t keys[CACHE_MAX_KEYS];
     struct cache_fill f = {
         .key = key,
         .key_len = key_len,
@@ -150,8 +186,10 @@ enum cache_fill_rc cache_put(const struct cache_ticket *t, const uint8_t *key, s
     else if (!base_tables_all(tables, ntables)) {
         C.refused_not_base++;
         rc = CACHE_FILL_NOT_BASE;
-    } else
+    } else {
+        point_keys(q, &f, keys);
         rc = cache_store_fill(C.store, &f, now);
+    }
     pthread_mutex_unlock(&C.mu);
     return rc;
 }
@@ -174,10 +212,10 @@ size_t cache_flush(const char *table)
             char schema[65];
             memcpy(schema, table, (size_t)(dot - table));
             schema[dot - table] = '\0';
-            n = cache_store_invalidate_table(C.store, schema, dot + 1, CACHE_DROP_TABLE, ++C.ci.seq,
+            n = cache_store_invalidate_table(C.store, schema, dot + 1, CACHE_DROP_FLUSH, ++C.ci.seq,
                                              now);
         } else {
-            n = cache_store_invalidate_all(C.store, CACHE_DROP_ALL, ++C.ci.seq, now);
+            n = cache_store_invalidate_all(C.store, CACHE_DROP_FLUSH, ++C.ci.seq, now);
         }
     }
     pthread_mutex_unlock(&C.mu);
@@ -201,9 +239,10 @@ void cache_status_get(struct cache_status *out)
     out->misses = C.misses;
     out->abandoned = C.abandoned;
     out->resets = C.resets;
+    out->resumes = C.resumes;
     out->refused_not_base = C.refused_not_base;
-    out->base_tables =
-        C.base != NULL && C.base_gen == C.ci.ddl ? (int64_t)cache_tables_count(C.base) : -1;
+    out->base_tables = schema_ready() ? (int64_t)cache_tables_count(C.base) : -1;
+    out->row_keys = schema_ready() && C.base_keys;
     out->base_loads = C.base_loads;
     out->gaps = C.ci.gaps;
     memcpy(out->rule_hits, C.rule_hits, sizeof(out->rule_hits));
@@ -229,12 +268,13 @@ static void samples_settle(void)
     C.nsamples = keep;
 }
 
-void cache_stream_reset(const struct gtid_pos *from, const char *source)
+void cache_stream_reset(const struct gtid_pos *from, const char *source, bool failover)
 {
     pthread_mutex_lock(&C.mu);
     cache_inval_start(&C.ci, from);
     if (C.store != NULL)
-        cache_store_invalidate_all(C.store, CACHE_DROP_ALL, ++C.ci.seq, cache_clock());
+        cache_store_invalidate_all(C.store, failover ? CACHE_DROP_FAILOVER : CACHE_DROP_ALL,
+                                   ++C.ci.seq, cache_clock());
     C.streaming = from != NULL;
     snprintf(C.source, sizeof(C.source), "%s", from != NULL && source != NULL ? source : "");
     C.synced_at = 0;
@@ -242,14 +282,56 @@ void cache_stream_reset(const struct gtid_pos *from, const char *source)
     C.resets++;
     cache_tables_destroy(C.base); /* read again from the server followed now */
     C.base = NULL;
+    C.base_armed = false;
     pthread_mutex_unlock(&C.mu);
+}
+
+bool cache_stream_pause(struct gtid_pos *from)
+{
+    pthread_mutex_lock(&C.mu);
+    bool keep = C.streaming && C.ci.pos_known && C.store != NULL && C.synced_at > 0;
+    if (keep) {
+        double now = cache_clock();
+        *from = C.ci.pos;
+        /* an entry stored after the newest primary position the reader
+         * applied may hold a transaction the new primary never got */
+        cache_store_drop_filled_after(C.store, C.synced_at, CACHE_DROP_FAILOVER);
+        cache_store_fence(C.store, ++C.ci.seq, now);
+        cache_inval_start(&C.ci, from); /* an open transaction comes again, whole */
+        C.streaming = false;
+        snprintf(C.source, sizeof(C.source), "%s", "");
+        C.synced_at = 0;
+        C.nsamples = 0;
+    }
+    pthread_mutex_unlock(&C.mu);
+    return keep;
+}
+
+void cache_stream_resume(const char *source)
+{
+    pthread_mutex_lock(&C.mu);
+    C.streaming = true;
+    snprintf(C.source, sizeof(C.source), "%s", source);
+    C.resumes++;
+    pthread_mutex_unlock(&C.mu);
+}
+
+/* The schema read holds once the reader has applied the position read
+ * after it (under the mutex). */
+static void schema_arm(void)
+{
+    if (C.base != NULL && !C.base_armed && C.ci.pos_known &&
+        gtid_pos_covers(&C.ci.pos, &C.base_pos))
+        C.base_armed = true;
 }
 
 void cache_stream_event(const uint8_t *ev, size_t body_end)
 {
     pthread_mutex_lock(&C.mu);
     if (C.store != NULL)
-        cache_inval_feed(&C.ci, C.store, ev, body_end, cache_clock());
+        cache_inval_feed(&C.ci, C.store, schema_ready() ? C.base : NULL, ev, body_end,
+                         cache_clock());
+    schema_arm();
     samples_settle();
     pthread_mutex_unlock(&C.mu);
 }
@@ -275,7 +357,8 @@ bool cache_base_wanted(uint64_t *gen)
     return want;
 }
 
-bool cache_base_load(uint64_t gen, struct cache_tables *set)
+bool cache_base_load(uint64_t gen, struct cache_tables *set, const struct gtid_pos *after,
+                     bool keys)
 {
     pthread_mutex_lock(&C.mu);
     bool taken = C.streaming && gen == C.ci.ddl;
@@ -283,7 +366,11 @@ bool cache_base_load(uint64_t gen, struct cache_tables *set)
         cache_tables_destroy(C.base);
         C.base = set;
         C.base_gen = gen;
+        C.base_pos = *after;
+        C.base_armed = false;
+        C.base_keys = keys;
         C.base_loads++;
+        schema_arm();
     }
     pthread_mutex_unlock(&C.mu);
     if (!taken)

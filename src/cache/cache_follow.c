@@ -10,9 +10,16 @@
  * the positions hits wait for; and the primary's base tables, the
  * cache's allowlist (cache_tables.h), read from information_schema at
  * the start and after each DDL the stream shows). When the stream ends, fails, is silent
- * for 5 s (the server sends a heartbeat each second), or the primary
- * changes, the cache is emptied and the reader connects again from the
- * primary's position of then: it never tries to prove it missed nothing.
+ * for 5 s (the server sends a heartbeat each second), the cache is
+ * emptied and the reader connects again from the primary's position of
+ * then. When the primary changes (a failover, a switchover) the reader
+ * instead asks the new primary for its binary log from the GTID position
+ * it had applied, in strict mode: the server refuses unless its binary
+ * log holds that position, and a GTID that does not follow it is a gap
+ * (cache_inval.h). Its first event proves the position: the cache is kept
+ * (but the entries stored after the last primary position the reader
+ * applied, which may hold a transaction the new primary never got); a
+ * refusal or any failure before it empties the cache ("failover").
  * The backup's archive (binlog_archive.c) reads the same stream for
  * another purpose; this reader is independent of it.
  */
@@ -56,10 +63,13 @@ static struct {
     double retry_at;
     bool probe_busy;
     double probe_sent;
-    uint64_t base_gen; /* the DDL generation the base tables are being read at */
+    uint64_t base_gen;           /* the DDL generation the schema is being read at */
+    struct cache_tables *schema; /* ... what was read of it so far */
+    bool resume;                 /* re-attaching at a new primary from `from` */
+    bool resume_proved;          /* ... its first event came */
 } F = {.mu = PTHREAD_MUTEX_INITIALIZER, .src = -1};
 
-static void drop_dump(double retry_in)
+static void drop_dump(double retry_in, bool failover)
 {
     sqlclient_destroy(F.dump);
     F.dump = NULL;
@@ -68,7 +78,31 @@ static void drop_dump(double retry_in)
     F.probe_busy = false;
     F.src = -1;
     F.retry_at = ev_now(F.loop) + retry_in;
-    cache_stream_reset(NULL, NULL);
+    cache_tables_destroy(F.schema);
+    F.schema = NULL;
+    cache_stream_reset(NULL, NULL, failover || (F.resume && !F.resume_proved));
+    F.resume = F.resume_proved = false;
+}
+
+/* The primary changed: re-attach at it from the position applied, when
+ * there is one (cache_stream_pause), else start again empty. */
+static void reattach(void)
+{
+    sqlclient_destroy(F.dump);
+    F.dump = NULL;
+    sqlclient_destroy(F.probe);
+    F.probe = NULL;
+    F.probe_busy = false;
+    F.src = -1;
+    F.retry_at = ev_now(F.loop);
+    cache_tables_destroy(F.schema); /* a read cut short */
+    F.schema = NULL;
+    if (cache_stream_pause(&F.from)) {
+        F.resume = true;
+        F.resume_proved = false;
+        return;
+    }
+    drop_dump(0, true);
 }
 
 static bool on_packet(struct sqlclient *c, const uint8_t *p, size_t len, void *arg)
@@ -77,17 +111,24 @@ static bool on_packet(struct sqlclient *c, const uint8_t *p, size_t len, void *a
     (void)arg;
     if (len < 1 + BINLOG_HEADER_LEN || p[0] != 0x00) {
         hy_log_warn("cache: an unexpected packet in the binlog stream from %s", F.src_name);
-        drop_dump(RETRY_S);
+        drop_dump(RETRY_S, false);
         return false;
     }
     size_t n = len - 1;
     size_t body_end = F.crc && p[1 + 4] != BINLOG_FORMAT_DESCRIPTION ? n - BINLOG_CRC_LEN : n;
     if (F.crc && n < BINLOG_HEADER_LEN + BINLOG_CRC_LEN) {
-        drop_dump(RETRY_S);
+        drop_dump(RETRY_S, false);
         return false;
     }
     if (p[1 + 4] == BINLOG_FORMAT_DESCRIPTION)
         body_end = n - (binlog_fde_checksum_alg(p + 1, n) == 1 ? BINLOG_CRC_LEN : 0);
+    if (F.resume && !F.resume_proved) {
+        /* the server checked the position before sending anything */
+        F.resume_proved = true;
+        cache_stream_resume(F.src_name);
+        hy_log_info("cache: %s's binary log holds the position applied: the cache is kept",
+                    F.src_name);
+    }
     cache_stream_event(p + 1, body_end);
     return true;
 }
@@ -98,7 +139,7 @@ static void stream_done(struct sqlclient *c, const struct sqlresult *res, void *
     (void)arg;
     hy_log_warn("cache: the binlog stream from %s ended: %s; the cache is emptied", F.src_name,
                 res->ok ? "by the server" : res->err_msg);
-    drop_dump(RETRY_S);
+    drop_dump(RETRY_S, false);
 }
 
 static void put_u32(uint8_t **p, uint32_t v)
@@ -112,7 +153,7 @@ static void registered(struct sqlclient *c, const struct sqlresult *res, void *a
     (void)arg;
     if (!res->ok) {
         hy_log_warn("cache: COM_REGISTER_SLAVE on %s: %s", F.src_name, res->err_msg);
-        drop_dump(RETRY_S);
+        drop_dump(RETRY_S, false);
         return;
     }
     uint8_t req[10], *p = req; /* position 4, flags 0 (block), server_id, no file */
@@ -123,11 +164,13 @@ static void registered(struct sqlclient *c, const struct sqlresult *res, void *a
     sqlclient_set_timeout(c, STREAM_SILENCE);
     if (sqlclient_stream(c, COM_BINLOG_DUMP, req, (size_t)(p - req), on_packet, stream_done,
                          NULL) != HY_OK) {
-        drop_dump(RETRY_S);
+        drop_dump(RETRY_S, false);
         return;
     }
+    if (F.resume)
+        return; /* proved by the first event (on_packet) */
     /* everything after `from` comes now: the cache starts empty from it */
-    cache_stream_reset(&F.from, F.src_name);
+    cache_stream_reset(&F.from, F.src_name, false);
     char gs[GTID_STR_MAX];
     gtid_pos_format(&F.from, gs, sizeof(gs));
     hy_log_info("cache: following %s's binary log after GTID %s", F.src_name,
@@ -139,7 +182,7 @@ static void vars_set(struct sqlclient *c, const struct sqlresult *res, void *arg
     (void)arg;
     if (!res->ok) {
         hy_log_warn("cache: setting the replica's variables on %s: %s", F.src_name, res->err_msg);
-        drop_dump(RETRY_S);
+        drop_dump(RETRY_S, false);
         return;
     }
     uint8_t req[32], *p = req;
@@ -155,7 +198,7 @@ static void vars_set(struct sqlclient *c, const struct sqlresult *res, void *arg
     put_u32(&p, 0); /* rank */
     put_u32(&p, 0); /* master id */
     if (sqlclient_command(c, COM_REGISTER_SLAVE, req, (size_t)(p - req), registered, NULL) != HY_OK)
-        drop_dump(RETRY_S);
+        drop_dump(RETRY_S, false);
 }
 
 static void server_read(struct sqlclient *c, const struct sqlresult *res, void *arg)
@@ -163,23 +206,26 @@ static void server_read(struct sqlclient *c, const struct sqlresult *res, void *
     (void)arg;
     const char *alg = res->ok && res->n_rows == 1 ? sqlresult_get(res, 0, 0) : NULL;
     const char *bpos = res->ok && res->n_rows == 1 ? sqlresult_get(res, 0, 1) : NULL;
-    if (alg == NULL || bpos == NULL || gtid_pos_parse(bpos, strlen(bpos), &F.from) != HY_OK) {
+    struct gtid_pos now_pos;
+    if (alg == NULL || bpos == NULL || gtid_pos_parse(bpos, strlen(bpos), &now_pos) != HY_OK) {
         hy_log_warn("cache: reading @@binlog_checksum and @@gtid_binlog_pos on %s: %s", F.src_name,
                     res->ok ? "unexpected answer" : res->err_msg);
-        drop_dump(RETRY_S);
+        drop_dump(RETRY_S, false);
         return;
     }
     F.crc = strcasecmp(alg, "CRC32") == 0;
+    if (!F.resume)
+        F.from = now_pos; /* a fresh start: from the primary's position of now */
     char sql[GTID_STR_MAX + 300], gs[GTID_STR_MAX];
     gtid_pos_format(&F.from, gs, sizeof(gs));
     snprintf(sql, sizeof(sql),
              "SET @master_binlog_checksum = @@global.binlog_checksum, "
              "@mariadb_slave_capability = 4, @slave_connect_state = '%s', "
-             "@slave_gtid_strict_mode = 0, @slave_gtid_ignore_duplicates = 0, "
+             "@slave_gtid_strict_mode = %d, @slave_gtid_ignore_duplicates = 0, "
              "@master_heartbeat_period = 1000000000",
-             gs);
+             gs, F.resume ? 1 : 0);
     if (sqlclient_query(c, sql, vars_set, NULL) != HY_OK)
-        drop_dump(RETRY_S);
+        drop_dump(RETRY_S, false);
 }
 
 static void connected(struct sqlclient *c, const struct sqlresult *res, void *arg)
@@ -187,12 +233,12 @@ static void connected(struct sqlclient *c, const struct sqlresult *res, void *ar
     (void)arg;
     if (!res->ok) {
         hy_log_warn("cache: connect to %s: %s", F.src_name, res->err_msg);
-        drop_dump(RETRY_S);
+        drop_dump(RETRY_S, false);
         return;
     }
     if (sqlclient_query(c, "SELECT @@global.binlog_checksum, @@global.gtid_binlog_pos", server_read,
                         NULL) != HY_OK)
-        drop_dump(RETRY_S);
+        drop_dump(RETRY_S, false);
 }
 
 static struct sqlclient *client_for(const struct config_backend *b)
@@ -242,31 +288,134 @@ static void probe_read(struct sqlclient *c, const struct sqlresult *res, void *a
     }
 }
 
-static void base_read(struct sqlclient *c, const struct sqlresult *res, void *arg)
+/* The schema read failed (a query's error, out of memory): nothing is
+ * cached until it is read again (the next tick). */
+static void schema_failed(const struct sqlresult *res, const char *what)
+{
+    F.probe_busy = false;
+    hy_log_warn("cache: reading the %s of %s: %s; nothing is cached until it is read", what,
+                F.src_name, res->ok ? "out of memory" : res->err_msg);
+    cache_tables_destroy(F.schema);
+    F.schema = NULL;
+    if (!res->ok) {
+        sqlclient_destroy(F.probe);
+        F.probe = NULL;
+    }
+}
+
+static void schema_next(const char *sql, sqlclient_cb cb, const struct sqlresult *res,
+                        const char *what)
+{
+    if (sqlclient_query(F.probe, sql, cb, NULL) != HY_OK)
+        schema_failed(res, what);
+}
+
+/* 4/4: the primary's position after the schema was read, and its
+ * binlog_row_image. */
+static void schema_pos_read(struct sqlclient *c, const struct sqlresult *res, void *arg)
 {
     (void)c;
     (void)arg;
+    const char *v = res->ok && res->n_rows == 1 ? sqlresult_get(res, 0, 0) : NULL;
+    const char *img = res->ok && res->n_rows == 1 ? sqlresult_get(res, 0, 1) : NULL;
+    struct gtid_pos after;
+    if (v == NULL || gtid_pos_parse(v, strlen(v), &after) != HY_OK) {
+        schema_failed(res, "position after the schema");
+        return;
+    }
     F.probe_busy = false;
-    struct cache_tables *set = res->ok && res->n_cols == 2 ? cache_tables_create() : NULL;
-    bool ok = set != NULL;
+    bool full = img != NULL && strcasecmp(img, "FULL") == 0;
+    hy_log_debug("cache: %zu base tables on %s, binlog_row_image %s", cache_tables_count(F.schema),
+                 F.src_name, img != NULL ? img : "?");
+    struct cache_tables *set = F.schema;
+    F.schema = NULL;
+    (void)cache_base_load(F.base_gen, set, &after, full);
+}
+
+/* 3/4: the foreign keys that cascade. */
+static void schema_fk_read(struct sqlclient *c, const struct sqlresult *res, void *arg)
+{
+    (void)c;
+    (void)arg;
+    bool ok = res->ok && res->n_cols == 4;
+    for (size_t i = 0; ok && i < res->n_rows; i++) {
+        const char *cs = sqlresult_get(res, i, 0), *ct = sqlresult_get(res, i, 1);
+        const char *ps = sqlresult_get(res, i, 2), *pt = sqlresult_get(res, i, 3);
+        ok = cs == NULL || ct == NULL || ps == NULL || pt == NULL ||
+             cache_tables_add_fk(F.schema, cs, ct, ps, pt) != HY_NOMEM;
+    }
+    if (!ok) {
+        schema_failed(res, "foreign keys");
+        return;
+    }
+    schema_next("SELECT @@global.gtid_binlog_pos, @@global.binlog_row_image", schema_pos_read, res,
+                "position after the schema");
+}
+
+/* 2/4: the key columns. */
+static void schema_keys_read(struct sqlclient *c, const struct sqlresult *res, void *arg)
+{
+    (void)c;
+    (void)arg;
+    bool ok = res->ok && res->n_cols == 4;
+    for (size_t i = 0; ok && i < res->n_rows; i++) {
+        const char *sc = sqlresult_get(res, i, 0), *tb = sqlresult_get(res, i, 1);
+        const char *col = sqlresult_get(res, i, 2), *pos = sqlresult_get(res, i, 3);
+        long p = pos != NULL ? strtol(pos, NULL, 10) : 0;
+        /* a name too long, a position out of range: simply not a key */
+        ok = sc == NULL || tb == NULL || col == NULL || p < 1 ||
+             cache_tables_add_key(F.schema, sc, tb, col, (unsigned)(p - 1)) != HY_NOMEM;
+    }
+    if (!ok) {
+        schema_failed(res, "key columns");
+        return;
+    }
+    schema_next("SELECT CONSTRAINT_SCHEMA, TABLE_NAME, UNIQUE_CONSTRAINT_SCHEMA, "
+                "REFERENCED_TABLE_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS "
+                "WHERE NOT (DELETE_RULE IN ('RESTRICT', 'NO ACTION') "
+                "AND UPDATE_RULE IN ('RESTRICT', 'NO ACTION'))",
+                schema_fk_read, res, "foreign keys");
+}
+
+/* 1/4: the base tables (an allowlist: what the reader account cannot
+ * see is not in it). */
+static void schema_base_read(struct sqlclient *c, const struct sqlresult *res, void *arg)
+{
+    (void)c;
+    (void)arg;
+    cache_tables_destroy(F.schema); /* a read cut short before */
+    F.schema = res->ok && res->n_cols == 2 ? cache_tables_create() : NULL;
+    bool ok = F.schema != NULL;
     for (size_t i = 0; ok && i < res->n_rows; i++) {
         const char *schema = sqlresult_get(res, i, 0), *table = sqlresult_get(res, i, 1);
         /* a name too long for the cache is simply not allowed */
-        ok = schema == NULL || table == NULL || cache_tables_add(set, schema, table) != HY_NOMEM;
+        ok = schema == NULL || table == NULL ||
+             cache_tables_add(F.schema, schema, table) != HY_NOMEM;
     }
     if (!ok) {
-        hy_log_warn("cache: reading the base tables of %s: %s; nothing is cached until they are "
-                    "read",
-                    F.src_name, res->ok ? "out of memory" : res->err_msg);
-        cache_tables_destroy(set);
-        if (!res->ok) {
-            sqlclient_destroy(F.probe);
-            F.probe = NULL;
-        }
+        schema_failed(res, "base tables");
         return;
     }
-    hy_log_debug("cache: %zu base tables on %s", cache_tables_count(set), F.src_name);
-    (void)cache_base_load(F.base_gen, set);
+    /* the first column of each PRIMARY or UNIQUE index, when an integer
+     * stored in the row (the binary log's images carry it), of a table
+     * whose every column has a type whose image binlog_rows.c reads for
+     * sure (not INET6, UUID, geometry, a compressed or generated column:
+     * a length misread would misplace the key) */
+    schema_next("SELECT s.TABLE_SCHEMA, s.TABLE_NAME, s.COLUMN_NAME, c.ORDINAL_POSITION "
+                "FROM information_schema.STATISTICS s JOIN information_schema.COLUMNS c "
+                "ON c.TABLE_SCHEMA = s.TABLE_SCHEMA AND c.TABLE_NAME = s.TABLE_NAME "
+                "AND c.COLUMN_NAME = s.COLUMN_NAME "
+                "WHERE s.NON_UNIQUE = 0 AND s.SEQ_IN_INDEX = 1 "
+                "AND c.DATA_TYPE IN ('tinyint', 'smallint', 'mediumint', 'int', 'bigint') "
+                "AND NOT EXISTS (SELECT 1 FROM information_schema.COLUMNS o "
+                "WHERE o.TABLE_SCHEMA = s.TABLE_SCHEMA AND o.TABLE_NAME = s.TABLE_NAME "
+                "AND (o.IS_GENERATED <> 'NEVER' OR o.COLUMN_TYPE LIKE '%compressed%' "
+                "OR o.DATA_TYPE NOT IN ('tinyint', 'smallint', 'mediumint', 'int', 'bigint', "
+                "'decimal', 'float', 'double', 'bit', 'date', 'time', 'datetime', 'timestamp', "
+                "'year', 'char', 'varchar', 'binary', 'varbinary', 'tinyblob', 'blob', "
+                "'mediumblob', 'longblob', 'tinytext', 'text', 'mediumtext', 'longtext', "
+                "'enum', 'set')))",
+                schema_keys_read, res, "key columns");
 }
 
 static void probe_done_connect(struct sqlclient *c, const struct sqlresult *res, void *arg)
@@ -297,11 +446,10 @@ static void probe_tick(void)
     if (!sqlclient_ready(F.probe))
         return;
     if (cache_base_wanted(&F.base_gen)) {
-        /* an allowlist: what the reader account cannot see is not in it */
         if (sqlclient_query(F.probe,
                             "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES "
                             "WHERE TABLE_TYPE = 'BASE TABLE'",
-                            base_read, NULL) == HY_OK)
+                            schema_base_read, NULL) == HY_OK)
             F.probe_busy = true;
         return;
     }
@@ -321,7 +469,7 @@ static void take_config(void)
     if (fresh == NULL)
         return;
     if (F.dump != NULL)
-        drop_dump(0); /* its backend pointers belong to the old config */
+        drop_dump(0, false); /* its backend pointers belong to the old config */
     config_put(F.cfg);
     F.cfg = fresh;
 }
@@ -334,14 +482,14 @@ static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
     take_config();
     if (F.cfg == NULL || !F.cfg->cache.enabled) {
         if (F.dump != NULL)
-            drop_dump(0);
+            drop_dump(0, false);
         return;
     }
     int primary = backend_primary_index(F.cfg);
     if (F.dump != NULL && primary != F.src) {
-        hy_log_info("cache: the primary is now %s: the cache is emptied and follows it",
+        hy_log_info("cache: the primary is now %s: the reader re-attaches to it",
                     primary >= 0 ? F.cfg->backends[primary].name : "(none)");
-        drop_dump(0);
+        reattach();
     }
     if (F.dump == NULL && primary >= 0 && ev_now(F.loop) >= F.retry_at)
         dump_connect(primary);
@@ -368,6 +516,8 @@ static void *follow_main(void *arg)
     F.dump = NULL;
     sqlclient_destroy(F.probe);
     F.probe = NULL;
+    cache_tables_destroy(F.schema);
+    F.schema = NULL;
     return NULL;
 }
 

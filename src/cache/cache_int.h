@@ -4,6 +4,7 @@
 #ifndef HALYARD_CACHE_INT_H
 #define HALYARD_CACHE_INT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,8 +15,18 @@ struct cache_tables;
 struct config;
 
 /* The reader starts streaming from `from` (or stops: from NULL): the
- * cache is emptied either way. `source`: the backend's name. */
-void cache_stream_reset(const struct gtid_pos *from, const char *source);
+ * cache is emptied either way (counted as "failover" when the primary
+ * changed). `source`: the backend's name. */
+void cache_stream_reset(const struct gtid_pos *from, const char *source, bool failover);
+/* The primary changed: true, and *from the position the reader had
+ * applied, when the cache may be kept if the new primary proves it holds
+ * that position (cache_stream_resume); the entries stored after the last
+ * primary position the reader applied are dropped, the fills in flight
+ * refused, no hit served until resumed. False: nothing to keep. */
+bool cache_stream_pause(struct gtid_pos *from);
+/* The new primary `source` streams from the position pause gave (it sent
+ * its first event: its binary log holds that position). */
+void cache_stream_resume(const char *source);
 /* One event of the stream (`body_end`: without its checksum). */
 void cache_stream_event(const uint8_t *ev, size_t body_end);
 /* The primary's position read at `sent_at` (cache_clock()): hits may be
@@ -25,9 +36,12 @@ void cache_stream_primary(const struct gtid_pos *pos, double sent_at);
 /* The primary's base tables are wanted (none yet, or a DDL was applied
  * since they were read): true, and *gen the generation to read them at. */
 bool cache_base_wanted(uint64_t *gen);
-/* The base tables read (the set is taken, or freed): kept unless a DDL
- * was applied since `gen` (then they are read again). */
-bool cache_base_load(uint64_t gen, struct cache_tables *set);
+/* The primary's schema read (the set is taken, or freed): kept unless a
+ * DDL was applied since `gen` (then it is read again). `after`: the
+ * primary's position read after it: it holds for the events after that.
+ * `keys`: its key columns were read (binlog_row_image = FULL). */
+bool cache_base_load(uint64_t gen, struct cache_tables *set, const struct gtid_pos *after,
+                     bool keys);
 
 /* The store's bound and timings, on or off, from cfg (start, reload). */
 hy_status_t cache_shared_configure(const struct config *cfg) HY_MUSTCHECK;

@@ -1,9 +1,13 @@
 /*
  * cache_inval.c: see cache_inval.h.
  */
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "halyard/cache/cache_inval.h"
+#include "halyard/cache/cache_tables.h"
 
 void cache_inval_start(struct cache_inval *ci, const struct gtid_pos *from)
 {
@@ -19,27 +23,24 @@ void cache_inval_start(struct cache_inval *ci, const struct gtid_pos *from)
     }
 }
 
-static const struct binlog_table *map_find(const struct cache_inval *ci, uint64_t id)
+static const struct cache_inval_map *map_find(const struct cache_inval *ci, uint64_t id)
 {
     for (unsigned i = 0; i < ci->nmaps; i++)
-        if (ci->maps[i].id == id)
+        if (ci->maps[i].t.id == id)
             return &ci->maps[i];
     return NULL;
 }
 
-static void map_note(struct cache_inval *ci, const struct binlog_table *t)
+static struct cache_inval_map *map_slot(struct cache_inval *ci, uint64_t id)
 {
     for (unsigned i = 0; i < ci->nmaps; i++)
-        if (ci->maps[i].id == t->id) {
-            ci->maps[i] = *t; /* an id reused for another table */
-            return;
-        }
-    if (ci->nmaps < CACHE_INVAL_MAPS) {
-        ci->maps[ci->nmaps++] = *t;
-        return;
-    }
-    ci->maps[ci->next_map] = *t;
+        if (ci->maps[i].t.id == id)
+            return &ci->maps[i]; /* an id reused for another table */
+    if (ci->nmaps < CACHE_INVAL_MAPS)
+        return &ci->maps[ci->nmaps++];
+    struct cache_inval_map *m = &ci->maps[ci->next_map];
     ci->next_map = (ci->next_map + 1) % CACHE_INVAL_MAPS;
+    return m;
 }
 
 static size_t drop_all(struct cache_inval *ci, struct cache_store *st, enum cache_drop why,
@@ -48,46 +49,194 @@ static size_t drop_all(struct cache_inval *ci, struct cache_store *st, enum cach
     return cache_store_invalidate_all(st, why, ++ci->seq, now);
 }
 
-static size_t drop_table_id(struct cache_inval *ci, struct cache_store *st, uint64_t id, double now)
+/* "schema.table" split; false when it is not of that form. */
+static bool split(const char *name, char *schema, char *table)
 {
-    const struct binlog_table *t = map_find(ci, id);
-    if (t == NULL) {
-        ci->unknown++;
-        return drop_all(ci, st, CACHE_DROP_ALL, now);
-    }
-    return cache_store_invalidate_table(st, t->schema, t->table, CACHE_DROP_ROW, ++ci->seq, now);
+    const char *dot = strchr(name, '.');
+    if (dot == NULL || dot == name || (size_t)(dot - name) > 64 || strlen(dot + 1) > 64)
+        return false;
+    memcpy(schema, name, (size_t)(dot - name));
+    schema[dot - name] = '\0';
+    memcpy(table, dot + 1, strlen(dot + 1) + 1);
+    return true;
 }
 
-/* A ROWS event: its table now, and again at its transaction's end. */
-static size_t rows(struct cache_inval *ci, struct cache_store *st, const uint8_t *ev,
-                   size_t body_end, double now)
+/* The tables the cascading foreign keys of schema.table reach, all their
+ * entries dropped ("fk"). */
+static size_t drop_children(struct cache_inval *ci, struct cache_store *st,
+                            const struct cache_tables *schema, const struct binlog_table *t,
+                            double now)
+{
+    const char *seen[CACHE_INVAL_FK];
+    unsigned nseen = 0, next = 0;
+    const char *kids[CACHE_FK_CHILDREN];
+    char s[65], tb[65];
+    size_t n = 0;
+    int k = cache_tables_children(schema, t->schema, t->table, kids);
+    for (;;) {
+        if (k < 0)
+            return n + drop_all(ci, st, CACHE_DROP_FK, now);
+        for (int i = 0; i < k; i++) {
+            bool dup = false;
+            for (unsigned j = 0; j < nseen && !dup; j++)
+                dup = seen[j] == kids[i];
+            if (dup)
+                continue;
+            if (nseen == CACHE_INVAL_FK || !split(kids[i], s, tb))
+                return n + drop_all(ci, st, CACHE_DROP_FK, now);
+            seen[nseen++] = kids[i];
+            n += cache_store_invalidate_table(st, s, tb, CACHE_DROP_FK, ++ci->seq, now);
+        }
+        if (next == nseen)
+            return n;
+        if (!split(seen[next++], s, tb))
+            return n + drop_all(ci, st, CACHE_DROP_FK, now);
+        k = cache_tables_children(schema, s, tb, kids);
+    }
+}
+
+/* ---- per row ---------------------------------------------------------------- */
+
+struct row_ctx {
+    struct cache_inval *ci;
+    struct cache_store *st;
+    char name[CACHE_NAME_MAX]; /* "schema.table" */
+    const unsigned *pos;
+    uint64_t seq;
+    double now;
+    size_t dropped;
+};
+
+static void key_drop(struct row_ctx *c, unsigned pos, const char *text, size_t len)
+{
+    uint64_t h = cache_key_hash(c->name, pos, text, len);
+    c->dropped += cache_store_invalidate_key(c->st, h, c->seq, c->now);
+    struct cache_inval *ci = c->ci;
+    for (unsigned i = 0; i < ci->nkeys; i++)
+        if (ci->trx_keys[i] == h)
+            return;
+    if (ci->nkeys < CACHE_INVAL_KEYS)
+        ci->trx_keys[ci->nkeys++] = h;
+    else
+        ci->keys_overflow = true;
+}
+
+/* An integer key's value: as signed and, when its top bit is set, as
+ * unsigned too (the TABLE_MAP does not say which the column is). */
+static void row_value(void *arg, unsigned want, uint8_t type, const uint8_t *v, size_t len)
+{
+    struct row_ctx *c = arg;
+    (void)type;
+    if (v == NULL || len == 0 || len > 8)
+        return; /* NULL equals no constant */
+    uint64_t u = 0;
+    for (size_t i = 0; i < len; i++)
+        u |= (uint64_t)v[i] << (8 * i);
+    bool neg = (v[len - 1] & 0x80) != 0;
+    char text[24];
+    int n;
+    if (neg) {
+        int64_t sv = len == 8 ? (int64_t)u : (int64_t)(u | (~UINT64_C(0) << (8 * len)));
+        n = snprintf(text, sizeof(text), "%" PRId64, sv);
+        key_drop(c, c->pos[want], text, (size_t)n);
+    }
+    n = snprintf(text, sizeof(text), "%" PRIu64, u);
+    key_drop(c, c->pos[want], text, (size_t)n);
+}
+
+static bool int_type(uint8_t t)
+{
+    return t == BINLOG_T_TINY || t == BINLOG_T_SHORT || t == BINLOG_T_INT24 || t == BINLOG_T_LONG ||
+           t == BINLOG_T_LONGLONG;
+}
+
+/* The event read per row (true), or not (false: nothing was dropped but
+ * perhaps some keys, harmlessly). */
+static bool per_row(struct cache_inval *ci, struct cache_store *st,
+                    const struct cache_tables *schema, const struct cache_inval_map *m,
+                    const uint8_t *ev, size_t body_end, double now, size_t *dropped)
+{
+    unsigned pos[CACHE_KEY_COLS];
+    unsigned k = cache_tables_keys(schema, m->t.schema, m->t.table, pos, CACHE_KEY_COLS);
+    if (k == 0 || !m->cols_ok)
+        return false;
+    for (unsigned i = 0; i < k; i++)
+        if (pos[i] >= m->cols.n || !int_type(m->cols.type[pos[i]]))
+            return false; /* the layout is not the one read */
+    struct row_ctx c = {.ci = ci, .st = st, .pos = pos, .seq = ++ci->seq, .now = now};
+    snprintf(c.name, sizeof(c.name), "%s.%s", m->t.schema, m->t.table);
+    if (binlog_rows_scan(ev, body_end, &m->cols, pos, k, CACHE_INVAL_ROWS, row_value, &c) !=
+        HY_OK) {
+        *dropped += c.dropped;
+        return false;
+    }
+    *dropped += c.dropped + cache_store_invalidate_rows(st, m->t.schema, m->t.table, c.seq, now);
+    return true;
+}
+
+/* A ROWS event: its table (per row when it can) now, and again at its
+ * transaction's end; the tables its foreign keys cascade to likewise. */
+static size_t rows(struct cache_inval *ci, struct cache_store *st,
+                   const struct cache_tables *schema, const uint8_t *ev, size_t body_end,
+                   double now)
 {
     uint64_t id;
-    if (binlog_rows_table_id(ev, body_end, &id) != HY_OK) {
-        ci->unknown++;
+    const struct cache_inval_map *m = NULL;
+    if (binlog_rows_table_id(ev, body_end, &id) != HY_OK || (m = map_find(ci, id)) == NULL ||
+        schema == NULL) {
+        if (m == NULL)
+            ci->unknown++;
+        ci->trx_overflow = true;
         return drop_all(ci, st, CACHE_DROP_ALL, now);
     }
-    bool seen = false;
-    for (unsigned i = 0; i < ci->ntrx && !seen; i++)
-        seen = ci->trx_ids[i] == id;
-    if (!seen && ci->ntrx < CACHE_INVAL_TABLES)
-        ci->trx_ids[ci->ntrx++] = id;
-    else if (!seen)
+    unsigned slot = ci->ntrx;
+    for (unsigned i = 0; i < ci->ntrx; i++)
+        if (ci->trx_ids[i] == id)
+            slot = i;
+    if (slot == ci->ntrx && ci->ntrx < CACHE_INVAL_TABLES) {
+        ci->trx_ids[ci->ntrx] = id;
+        ci->trx_whole[ci->ntrx++] = false;
+    } else if (slot == ci->ntrx) {
         ci->trx_overflow = true;
-    return drop_table_id(ci, st, id, now);
+    }
+    size_t n = 0;
+    if (!per_row(ci, st, schema, m, ev, body_end, now, &n)) {
+        n += cache_store_invalidate_table(st, m->t.schema, m->t.table, CACHE_DROP_TABLE, ++ci->seq,
+                                          now);
+        if (slot < ci->ntrx)
+            ci->trx_whole[slot] = true;
+    }
+    return n + drop_children(ci, st, schema, &m->t, now);
 }
 
-/* The open transaction ended: its tables dropped again. */
-static size_t trx_end(struct cache_inval *ci, struct cache_store *st, double now)
+/* The open transaction ended: its tables and keys dropped again. */
+static size_t trx_end(struct cache_inval *ci, struct cache_store *st,
+                      const struct cache_tables *schema, double now)
 {
     size_t n = 0;
-    if (ci->trx_overflow)
+    if (ci->trx_overflow || (schema == NULL && ci->ntrx > 0)) {
         n = drop_all(ci, st, CACHE_DROP_ALL, now);
-    else
-        for (unsigned i = 0; i < ci->ntrx; i++)
-            n += drop_table_id(ci, st, ci->trx_ids[i], now);
+    } else {
+        for (unsigned i = 0; i < ci->ntrx; i++) {
+            const struct cache_inval_map *m = map_find(ci, ci->trx_ids[i]);
+            if (m == NULL) {
+                n += drop_all(ci, st, CACHE_DROP_ALL, now);
+                break;
+            }
+            if (ci->trx_whole[i] || ci->keys_overflow)
+                n += cache_store_invalidate_table(st, m->t.schema, m->t.table, CACHE_DROP_TABLE,
+                                                  ++ci->seq, now);
+            else
+                n += cache_store_invalidate_rows(st, m->t.schema, m->t.table, ++ci->seq, now);
+            n += drop_children(ci, st, schema, &m->t, now);
+        }
+        for (unsigned i = 0; i < ci->nkeys && !ci->keys_overflow; i++)
+            n += cache_store_invalidate_key(st, ci->trx_keys[i], ci->seq, now);
+    }
     ci->ntrx = 0;
+    ci->nkeys = 0;
     ci->trx_overflow = false;
+    ci->keys_overflow = false;
     if (ci->grp.gtid.seq != 0 && binlog_pos_apply(&ci->pos, &ci->grp.gtid) == HY_OK)
         ci->pos_known = true;
     return n;
@@ -108,8 +257,21 @@ static size_t gtid_seen(struct cache_inval *ci, struct cache_store *st, const ui
     return 0;
 }
 
-size_t cache_inval_feed(struct cache_inval *ci, struct cache_store *st, const uint8_t *ev,
-                        size_t body_end, double now)
+static void table_map(struct cache_inval *ci, const uint8_t *ev, size_t body_end)
+{
+    struct binlog_table t;
+    if (binlog_table_map_parse(ev, body_end, &t) != HY_OK) {
+        ci->trx_overflow = true; /* a table it cannot name: everything at the end */
+        return;
+    }
+    struct cache_inval_map *m = map_slot(ci, t.id);
+    m->t = t;
+    m->cols_ok = binlog_table_map_cols(ev, body_end, &m->cols) == HY_OK;
+}
+
+size_t cache_inval_feed(struct cache_inval *ci, struct cache_store *st,
+                        const struct cache_tables *schema, const uint8_t *ev, size_t body_end,
+                        double now)
 {
     size_t n = 0;
     if (body_end >= BINLOG_HEADER_LEN && ev[4] == BINLOG_GTID)
@@ -118,16 +280,11 @@ size_t cache_inval_feed(struct cache_inval *ci, struct cache_store *st, const ui
     switch (binlog_change_of(ev, body_end)) {
     case BINLOG_CHANGES_NOTHING:
         break;
-    case BINLOG_CHANGES_TABLE_MAP: {
-        struct binlog_table t;
-        if (binlog_table_map_parse(ev, body_end, &t) == HY_OK)
-            map_note(ci, &t);
-        else
-            ci->trx_overflow = true; /* a table it cannot name: everything at the end */
+    case BINLOG_CHANGES_TABLE_MAP:
+        table_map(ci, ev, body_end);
         break;
-    }
     case BINLOG_CHANGES_ROWS:
-        n += rows(ci, st, ev, body_end, now);
+        n += rows(ci, st, schema, ev, body_end, now);
         break;
     case BINLOG_CHANGES_STATEMENT:
         ci->ddl++;
@@ -143,6 +300,6 @@ size_t cache_inval_feed(struct cache_inval *ci, struct cache_store *st, const ui
         break;
     }
     if (step == BINLOG_END)
-        n += trx_end(ci, st, now);
+        n += trx_end(ci, st, schema, now);
     return n;
 }

@@ -9,6 +9,16 @@
  * entries are forgotten when there are too many: their numbers are folded
  * into a floor that every fill is checked against, so forgetting only
  * ever refuses more.
+ *
+ * A point lookup (a fill with keys) sits on its table's `points` list,
+ * not on `head`, and on the key index: a chained hash table from key
+ * hash to the lookups of that key (a link per key, embedded in the
+ * entry). A row event read per row drops `head` and, per key value its
+ * images carry, that key's chain: its cost is the event's rows, not the
+ * entries. Its fills in flight are checked against `key_inv`, a fixed
+ * array of invalidation records indexed by key hash (a shared slot only
+ * refuses more), and the table's `whole` record (a whole-table drop);
+ * other fills against the table's `inv` (any change).
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -21,7 +31,8 @@
 #define TABLE_BUCKETS  1024
 #define TABLES_KEEP    4096 /* table records past which empty ones are forgotten */
 #define SCHEMAS_KEEP   256
-#define ENTRY_OVERHEAD 256 /* bookkeeping counted per entry */
+#define ENTRY_OVERHEAD 256  /* bookkeeping counted per entry */
+#define KEY_INV_SLOTS  4096 /* key invalidation records (a power of two) */
 
 struct centry;
 struct ctable;
@@ -30,6 +41,13 @@ struct clink {
     struct clink *prev, *next;
     struct centry *e;
     struct ctable *t;
+    bool point; /* on t->points, else on t->head */
+};
+
+struct klink {
+    struct klink *prev, *next;
+    struct centry *e;
+    uint64_t hash;
 };
 
 struct centry {
@@ -43,9 +61,12 @@ struct centry {
     size_t cost;
     uint64_t stamp;
     double expires;
+    double filled; /* when it was stored */
     uint32_t rule;
     unsigned nt;
     struct clink links[CACHE_MAX_TABLES];
+    unsigned nk;
+    struct klink klinks[CACHE_MAX_KEYS];
 };
 
 struct inval {
@@ -57,8 +78,10 @@ struct ctable {
     struct ctable *hnext;
     char name[CACHE_NAME_MAX]; /* "schema.table", lower case */
     size_t schema_len;
-    struct inval inv;
-    struct clink *head;
+    struct inval inv;     /* any change */
+    struct inval whole;   /* a change of any row, not told per key */
+    struct clink *head;   /* entries that are not point lookups */
+    struct clink *points; /* point lookups */
 };
 
 struct cschema {
@@ -78,10 +101,14 @@ struct cache_store {
     size_t nschemas;
     struct inval all;   /* everything */
     struct inval floor; /* forgotten records */
+    struct klink **kbuckets;
+    size_t nkbuckets, nklinks;
+    struct inval key_inv[KEY_INV_SLOTS];
     struct cache_stats st;
 };
 
-static const char *const drop_names[CACHE_DROP_N] = {"row", "table", "ddl", "all", "ttl", "lru"};
+static const char *const drop_names[CACHE_DROP_N] = {"row", "table",    "fk",  "flush", "ddl",
+                                                     "all", "failover", "ttl", "lru"};
 
 const char *cache_drop_name(enum cache_drop why)
 {
@@ -93,6 +120,17 @@ static uint64_t fnv(const uint8_t *p, size_t n)
     uint64_t h = 1469598103934665603ULL;
     for (size_t i = 0; i < n; i++)
         h = (h ^ p[i]) * 1099511628211ULL;
+    return h;
+}
+
+uint64_t cache_key_hash(const char *name, unsigned pos, const char *val, size_t len)
+{
+    uint64_t h = cache_tables_hash(name);
+    for (int i = 0; i < 2; i++)
+        h = (h ^ (uint8_t)(pos >> (8 * i))) * 1099511628211ULL;
+    h = (h ^ 0xff) * 1099511628211ULL; /* between the position and the value */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (uint8_t)val[i]) * 1099511628211ULL;
     return h;
 }
 
@@ -112,6 +150,13 @@ struct cache_store *cache_store_create(size_t cap, double settle)
     st->nbuckets = 256;
     st->buckets = calloc(st->nbuckets, sizeof(*st->buckets));
     if (st->buckets == NULL) {
+        free(st);
+        return NULL;
+    }
+    st->nkbuckets = 256;
+    st->kbuckets = calloc(st->nkbuckets, sizeof(*st->kbuckets));
+    if (st->kbuckets == NULL) {
+        free(st->buckets);
         free(st);
         return NULL;
     }
@@ -162,11 +207,12 @@ static void tables_prune(struct cache_store *st)
         struct ctable **pp = &st->tables[b];
         while (*pp != NULL) {
             struct ctable *t = *pp;
-            if (t->head != NULL) {
+            if (t->head != NULL || t->points != NULL) {
                 pp = &t->hnext;
                 continue;
             }
             inval_raise(&st->floor, &t->inv);
+            inval_raise(&st->floor, &t->whole);
             *pp = t->hnext;
             free(t);
             st->ntables--;
@@ -229,11 +275,25 @@ static void entry_drop(struct cache_store *st, struct centry *e, enum cache_drop
         struct clink *l = &e->links[i];
         if (l->prev != NULL)
             l->prev->next = l->next;
+        else if (l->point)
+            l->t->points = l->next;
         else
             l->t->head = l->next;
         if (l->next != NULL)
             l->next->prev = l->prev;
     }
+    for (unsigned i = 0; i < e->nk; i++) {
+        struct klink *k = &e->klinks[i];
+        if (k->prev != NULL)
+            k->prev->next = k->next;
+        else
+            st->kbuckets[k->hash & (st->nkbuckets - 1)] = k->next;
+        if (k->next != NULL)
+            k->next->prev = k->prev;
+        st->nklinks--;
+    }
+    if (e->nk > 0)
+        st->st.point_entries--;
     st->st.entries--;
     st->st.bytes -= e->cost;
     st->st.dropped[why]++;
@@ -271,6 +331,31 @@ static void buckets_grow(struct cache_store *st)
     st->nbuckets = n;
 }
 
+/* The key index doubled (entry_make linked the new entry's keys already). */
+static void kbuckets_grow(struct cache_store *st)
+{
+    size_t n = st->nkbuckets * 2;
+    struct klink **nb = calloc(n, sizeof(*nb));
+    if (nb == NULL)
+        return; /* longer chains, still correct */
+    for (size_t b = 0; b < st->nkbuckets; b++) {
+        struct klink *k = st->kbuckets[b];
+        while (k != NULL) {
+            struct klink *next = k->next;
+            struct klink **to = &nb[k->hash & (n - 1)];
+            k->prev = NULL;
+            k->next = *to;
+            if (*to != NULL)
+                (*to)->prev = k;
+            *to = k;
+            k = next;
+        }
+    }
+    free(st->kbuckets);
+    st->kbuckets = nb;
+    st->nkbuckets = n;
+}
+
 static void evict_to(struct cache_store *st, size_t cap)
 {
     while (st->st.bytes > cap && st->lru_tail != NULL)
@@ -304,15 +389,16 @@ bool cache_store_get(struct cache_store *st, const uint8_t *key, size_t key_len,
 }
 
 /* The latest invalidation that concerns table `name` (its own, its
- * schema's, everything's, the forgotten ones'). */
+ * schema's, everything's, the forgotten ones'): for a point lookup, only
+ * its whole-table ones (its keys' are checked apart). */
 static struct inval table_last_inval(const struct cache_store *st, const char *name,
-                                     size_t schema_len)
+                                     size_t schema_len, bool point)
 {
     struct inval v = st->all;
     inval_raise(&v, &st->floor);
     const struct ctable *t = table_find(st, name);
     if (t != NULL)
-        inval_raise(&v, &t->inv);
+        inval_raise(&v, point ? &t->whole : &t->inv);
     const struct cschema *sc = schema_find(st, name, schema_len);
     if (sc != NULL)
         inval_raise(&v, &sc->inv);
@@ -325,9 +411,11 @@ static bool fill_raced(const struct cache_store *st, const struct cache_fill *f,
     struct inval v = st->all;
     inval_raise(&v, &st->floor);
     for (unsigned i = 0; i < f->ntables; i++) {
-        struct inval tv = table_last_inval(st, names[i], schema_len[i]);
+        struct inval tv = table_last_inval(st, names[i], schema_len[i], f->nkeys > 0);
         inval_raise(&v, &tv);
     }
+    for (unsigned i = 0; i < f->nkeys; i++)
+        inval_raise(&v, &st->key_inv[f->keys[i] & (KEY_INV_SLOTS - 1)]);
     /* by order: an invalidation applied after the stamp; by time (settle,
      * when set): one applied just before it, whose rows may not have been
      * visible yet when the statement was read */
@@ -337,7 +425,7 @@ static bool fill_raced(const struct cache_store *st, const struct cache_fill *f,
 /* A new entry for f, linked to its tables; NULL when out of memory. */
 static struct centry *entry_make(struct cache_store *st, const struct cache_fill *f, uint64_t h,
                                  char names[][CACHE_NAME_MAX], const size_t *schema_len,
-                                 size_t cost)
+                                 size_t cost, double now)
 {
     struct centry *e = calloc(1, sizeof(*e));
     if (e == NULL)
@@ -362,27 +450,43 @@ static struct centry *entry_make(struct cache_store *st, const struct cache_fill
     e->cost = cost;
     e->stamp = f->stamp;
     e->expires = f->expires_at;
+    e->filled = now;
     e->rule = f->rule;
     e->nt = f->ntables;
     for (unsigned i = 0; i < f->ntables; i++) {
         struct clink *l = &e->links[i];
+        struct clink **list = f->nkeys > 0 ? &tabs[i]->points : &tabs[i]->head;
         l->e = e;
         l->t = tabs[i];
+        l->point = f->nkeys > 0;
         l->prev = NULL;
-        l->next = tabs[i]->head;
-        if (tabs[i]->head != NULL)
-            tabs[i]->head->prev = l;
-        tabs[i]->head = l;
+        l->next = *list;
+        if (*list != NULL)
+            (*list)->prev = l;
+        *list = l;
+    }
+    e->nk = f->nkeys;
+    for (unsigned i = 0; i < f->nkeys; i++) {
+        struct klink *k = &e->klinks[i];
+        struct klink **b = &st->kbuckets[f->keys[i] & (st->nkbuckets - 1)];
+        k->e = e;
+        k->hash = f->keys[i];
+        k->prev = NULL;
+        k->next = *b;
+        if (*b != NULL)
+            (*b)->prev = k;
+        *b = k;
+        st->nklinks++;
     }
     return e;
 }
 
 enum cache_fill_rc cache_store_fill(struct cache_store *st, const struct cache_fill *f, double now)
 {
-    (void)now;
     char names[CACHE_MAX_TABLES][CACHE_NAME_MAX];
     size_t schema_len[CACHE_MAX_TABLES];
-    if (f->ntables == 0 || f->ntables > CACHE_MAX_TABLES)
+    if (f->ntables == 0 || f->ntables > CACHE_MAX_TABLES || f->nkeys > CACHE_MAX_KEYS ||
+        (f->nkeys > 0 && f->ntables != 1))
         return CACHE_FILL_UNMAPPED; /* not attributable: never stored */
     for (unsigned i = 0; i < f->ntables; i++) {
         const char *dot = strchr(f->tables[i], '.');
@@ -408,16 +512,19 @@ enum cache_fill_rc cache_store_fill(struct cache_store *st, const struct cache_f
     if (old != NULL)
         entry_drop(st, old, CACHE_DROP_LRU);
     evict_to(st, st->cap - cost);
-    struct centry *e = entry_make(st, f, h, names, schema_len, cost);
+    struct centry *e = entry_make(st, f, h, names, schema_len, cost, now);
     if (e == NULL)
         return CACHE_FILL_NOMEM;
     if (st->st.entries >= st->nbuckets)
         buckets_grow(st);
+    if (st->nklinks + e->nk > st->nkbuckets)
+        kbuckets_grow(st);
     size_t b = h & (st->nbuckets - 1);
     e->hnext = st->buckets[b];
     st->buckets[b] = e;
     lru_push(st, e);
     st->st.entries++;
+    st->st.point_entries += e->nk > 0;
     st->st.bytes += cost;
     st->st.fills++;
     return CACHE_FILL_STORED;
@@ -430,6 +537,10 @@ static size_t table_drop_entries(struct cache_store *st, struct ctable *t, enum 
     size_t n = 0;
     while (t->head != NULL) {
         entry_drop(st, t->head->e, why);
+        n++;
+    }
+    while (t->points != NULL) {
+        entry_drop(st, t->points->e, why);
         n++;
     }
     return n;
@@ -454,7 +565,45 @@ size_t cache_store_invalidate_table(struct cache_store *st, const char *schema, 
         }
     }
     inval_raise(&t->inv, &v);
+    inval_raise(&t->whole, &v);
     return table_drop_entries(st, t, why);
+}
+
+size_t cache_store_invalidate_rows(struct cache_store *st, const char *schema, const char *table,
+                                   uint64_t seq, double now)
+{
+    char name[CACHE_NAME_MAX];
+    size_t sl;
+    struct inval v = {seq, now};
+    struct ctable *t = table_name(name, schema, table, &sl) ? table_get(st, name, sl) : NULL;
+    if (t == NULL) /* no room for its record: as a whole-table change */
+        return cache_store_invalidate_table(st, schema, table, CACHE_DROP_TABLE, seq, now);
+    inval_raise(&t->inv, &v);
+    size_t n = 0;
+    while (t->head != NULL) {
+        entry_drop(st, t->head->e, CACHE_DROP_TABLE);
+        n++;
+    }
+    return n;
+}
+
+size_t cache_store_invalidate_key(struct cache_store *st, uint64_t key, uint64_t seq, double now)
+{
+    struct inval v = {seq, now};
+    inval_raise(&st->key_inv[key & (KEY_INV_SLOTS - 1)], &v);
+    size_t n = 0;
+    struct klink *k = st->kbuckets[key & (st->nkbuckets - 1)];
+    while (k != NULL) {
+        struct klink *next = k->next;
+        if (k->hash == key) {
+            /* the entry's other links may be `next`: start the chain again */
+            entry_drop(st, k->e, CACHE_DROP_ROW);
+            n++;
+            next = st->kbuckets[key & (st->nkbuckets - 1)];
+        }
+        k = next;
+    }
+    return n;
 }
 
 size_t cache_store_invalidate_schema(struct cache_store *st, const char *schema, uint64_t seq,
@@ -501,6 +650,27 @@ size_t cache_store_invalidate_all(struct cache_store *st, enum cache_drop why, u
     return n;
 }
 
+size_t cache_store_drop_filled_after(struct cache_store *st, double t, enum cache_drop why)
+{
+    size_t n = 0;
+    struct centry *e = st->lru_tail;
+    while (e != NULL) {
+        struct centry *prev = e->lru_prev;
+        if (e->filled > t) {
+            entry_drop(st, e, why);
+            n++;
+        }
+        e = prev;
+    }
+    return n;
+}
+
+void cache_store_fence(struct cache_store *st, uint64_t seq, double now)
+{
+    struct inval v = {seq, now};
+    inval_raise(&st->floor, &v);
+}
+
 size_t cache_store_expire(struct cache_store *st, double now)
 {
     size_t n = 0;
@@ -537,5 +707,6 @@ void cache_store_destroy(struct cache_store *st)
     }
     free(st->schemas);
     free(st->buckets);
+    free(st->kbuckets);
     free(st);
 }

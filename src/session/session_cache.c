@@ -290,11 +290,8 @@ void session_cache_done(struct session *s)
                 s->conns.cur->idx == s->route.primary && !s->io.resp_broken &&
                 answer_framed(c->data, c->len);
     if (keep) {
-        const char *names[CACHE_SQL_MAX_TABLES];
-        for (unsigned i = 0; i < c->tables.ntables; i++)
-            names[i] = c->tables.tables[i];
-        (void)cache_put(&c->ticket, c->key, c->key_len, c->data, c->len, names, c->tables.ntables,
-                        c->ttl_ms, c->rule);
+        (void)cache_put(&c->ticket, c->key, c->key_len, c->data, c->len, &c->tables, c->ttl_ms,
+                        c->rule);
     } else {
         cache_fill_abandoned();
     }

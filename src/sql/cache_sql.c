@@ -75,6 +75,33 @@ enum tstate {
     TS_ALIAS,  /* after AS */
 };
 
+/* The point lookup's term (cache_sql.h), token by token. */
+enum pstate {
+    PS_NONE,   /* not at a term's start */
+    PS_START,  /* after WHERE or AND at the top level */
+    PS_COL,    /* after a name */
+    PS_COLDOT, /* after `name.` */
+    PS_EQ,     /* after `col =` */
+    PS_EQNEG,  /* after `col = -` */
+    PS_IN,     /* after `col IN` */
+    PS_INVAL,  /* after `(` or `,` of the list */
+    PS_INNEG,  /* after a `-` in the list */
+    PS_INNEXT, /* after a value of the list */
+    PS_AFTER,  /* after the term: what comes must end it */
+};
+
+struct point {
+    enum pstate ps;
+    unsigned parts;         /* of the column's name */
+    struct token col;       /* its last part */
+    bool neg;               /* a minus before the value */
+    unsigned nvals;         /* values of the term being read */
+    bool overflow;          /* a value that is not a canonical integer, or too many */
+    bool found;             /* a term was read whole: out->key_* hold it */
+    bool in_where, bad;     /* in the WHERE clause; an OR, BETWEEN ... at its top level */
+    unsigned refs, selects; /* table references, SELECT keywords */
+};
+
 struct walk {
     const unsigned char *s;
     const char *schema;
@@ -82,6 +109,7 @@ struct walk {
     enum tstate ts;
     struct token part1;
     bool in_from;
+    struct point pt;
 };
 
 static bool is_name(const struct token *t)
@@ -126,6 +154,7 @@ static enum cache_sql_verdict emit(struct walk *w, const struct token *sch, cons
     }
     if (!name_of(w, tab, t, sizeof(t)))
         return CACHE_SQL_SUBQUERY;
+    w->pt.refs++;
     for (size_t i = 0; i < sizeof(system_schemas) / sizeof(system_schemas[0]); i++)
         if (strcmp(s, system_schemas[i]) == 0)
             return CACHE_SQL_SYSTEM;
@@ -207,6 +236,173 @@ static enum cache_sql_verdict paren(const struct walk *w, const struct token *pr
     return CACHE_SQL_FUNCTION;
 }
 
+/* A number token's digits as a canonical integer into out (cache_sql.h);
+ * false when it is not a decimal integer or out of the 64-bit range. */
+static bool int_value(const unsigned char *p, size_t n, bool neg, char *out)
+{
+    size_t i = 0;
+    while (i + 1 < n && p[i] == '0')
+        i++;
+    size_t len = n - i;
+    if (n == 0 || len > 20)
+        return false;
+    for (size_t k = i; k < n; k++)
+        if (p[k] < '0' || p[k] > '9')
+            return false;
+    const char *max = neg ? "9223372036854775808" : "18446744073709551615";
+    if (len == strlen(max) && memcmp(p + i, max, len) > 0)
+        return false;
+    if (len > strlen(max))
+        return false;
+    neg = neg && !(len == 1 && p[i] == '0');
+    size_t o = 0;
+    if (neg)
+        out[o++] = '-';
+    memcpy(out + o, p + i, len);
+    out[o + len] = '\0';
+    return true;
+}
+
+/* A value of the term (a number token), kept unless already there. */
+static void point_value(struct walk *w, const struct token *t)
+{
+    struct point *pt = &w->pt;
+    char v[CACHE_SQL_VALUE_MAX];
+    if (pt->found)
+        return; /* the first term is the one kept */
+    if (!int_value(w->s + t->off, t->len, pt->neg, v)) {
+        pt->overflow = true;
+        return;
+    }
+    pt->neg = false;
+    for (unsigned i = 0; i < pt->nvals; i++)
+        if (strcmp(w->out->key_vals[i], v) == 0)
+            return;
+    if (pt->nvals == CACHE_SQL_MAX_KEYS) {
+        pt->overflow = true;
+        return;
+    }
+    memcpy(w->out->key_vals[pt->nvals++], v, strlen(v) + 1);
+}
+
+static bool is_minus(const struct walk *w, const struct token *t)
+{
+    return t->type == T_OP && t->len == 1 && w->s[t->off] == '-';
+}
+
+/* Words after which a term of the WHERE clause has ended. */
+static bool term_end(const struct walk *w, const struct token *t, unsigned depth)
+{
+    static const char *const ends[] = {"GROUP", "HAVING", "ORDER", "LIMIT", "WINDOW"};
+    if (depth != 0)
+        return false;
+    return t->type == T_END || t->type == T_SEMI || (t->type == T_WORD && t->kw == KW_AND) ||
+           (t->type == T_WORD && IN_LIST(w->s + t->off, t->len, ends));
+}
+
+/* The term read whole: kept as the point lookup (the first one only). */
+static void point_found(struct walk *w)
+{
+    struct point *pt = &w->pt;
+    if (!pt->found && !pt->overflow && pt->nvals > 0 &&
+        name_of(w, &pt->col, w->out->key_col, sizeof(w->out->key_col))) {
+        pt->found = true;
+        w->out->nkeys = pt->nvals;
+    }
+}
+
+/* One token of the statement (depth: parentheses around it) through the
+ * point lookup's states; `where_kw`: it is the WHERE that starts the
+ * clause (pt->in_where is kept by the caller, which reads the words that
+ * end a FROM clause anyway). */
+static void point_step(struct walk *w, const struct token *t, unsigned depth, bool where_kw)
+{
+    struct point *pt = &w->pt;
+    const unsigned char *p = w->s + t->off;
+    if (t->type == T_WORD && t->kw == KW_SELECT)
+        pt->selects++;
+    if (depth == 0 && pt->in_where && !where_kw) {
+        if (t->type == T_WORD && t->len >= 2 && t->len <= 7 &&
+            (t->kw == KW_OR || ci_equal(p, t->len, "XOR") || ci_equal(p, t->len, "BETWEEN") ||
+             ci_equal(p, t->len, "CASE")))
+            pt->bad = true;
+        else if (t->type == T_OP && t->len == 2 && p[0] == '|' && p[1] == '|')
+            pt->bad = true;
+    }
+    switch (pt->ps) {
+    case PS_START:
+        pt->ps = PS_NONE;
+        if (is_name(t)) {
+            pt->col = *t;
+            pt->parts = 1;
+            pt->ps = PS_COL;
+        }
+        break;
+    case PS_COL:
+        pt->ps = t->type == T_DOT                      ? PS_COLDOT
+                 : t->type == T_EQ                     ? PS_EQ
+                 : t->type == T_WORD && t->kw == KW_IN ? PS_IN
+                                                       : PS_NONE;
+        break;
+    case PS_COLDOT:
+        pt->ps = PS_NONE;
+        if ((is_name(t) || t->type == T_WORD) && pt->parts < 3) {
+            pt->col = *t;
+            pt->parts++;
+            pt->ps = PS_COL;
+        }
+        break;
+    case PS_EQ:
+    case PS_EQNEG:
+        pt->nvals = 0;
+        pt->overflow = false;
+        if (pt->ps == PS_EQ && is_minus(w, t)) {
+            pt->neg = true;
+            pt->ps = PS_EQNEG;
+            break;
+        }
+        pt->ps = PS_NONE;
+        if (t->type == T_NUMBER) {
+            point_value(w, t);
+            pt->ps = PS_AFTER;
+        }
+        pt->neg = false;
+        break;
+    case PS_IN:
+        pt->nvals = 0;
+        pt->overflow = false;
+        pt->ps = t->type == T_LPAREN ? PS_INVAL : PS_NONE;
+        break;
+    case PS_INVAL:
+    case PS_INNEG:
+        if (pt->ps == PS_INVAL && is_minus(w, t)) {
+            pt->neg = true;
+            pt->ps = PS_INNEG;
+            break;
+        }
+        pt->ps = PS_NONE;
+        if (t->type == T_NUMBER) {
+            point_value(w, t);
+            pt->ps = PS_INNEXT;
+        }
+        pt->neg = false;
+        break;
+    case PS_INNEXT:
+        pt->ps = t->type == T_COMMA ? PS_INVAL : t->type == T_RPAREN ? PS_AFTER : PS_NONE;
+        break;
+    case PS_AFTER:
+        pt->ps = PS_NONE;
+        if (term_end(w, t, depth))
+            point_found(w);
+        break;
+    case PS_NONE:
+        break;
+    }
+    if (pt->ps == PS_NONE && depth == 0 && pt->in_where &&
+        (where_kw || (t->type == T_WORD && t->kw == KW_AND)))
+        pt->ps = PS_START;
+}
+
 static bool has_nocache(const char *sql, size_t len)
 {
     static const char mark[] = "halyard:nocache";
@@ -224,10 +420,11 @@ enum cache_sql_verdict cache_sql_tables(const char *sql, size_t len, unsigned op
     struct token t, prev = {.type = T_END}, prev2 = {.type = T_END};
     struct walk w = {.schema = schema, .out = out, .ts = TS_NONE};
     unsigned depth = 0, pos = 0;
-    bool ended = false;
+    bool ended = false, where_kw = false;
     enum cache_sql_verdict v;
 
     out->ntables = 0;
+    out->nkeys = 0;
     if (len > CLASSIFY_MAX_LEN)
         return CACHE_SQL_NOT_SELECT;
     if (has_nocache(sql, len))
@@ -283,6 +480,8 @@ enum cache_sql_verdict cache_sql_tables(const char *sql, size_t len, unsigned op
                 w.ts = TS_EXPECT;
             } else if (IN_LIST(p, t.len, from_end)) {
                 w.in_from = false;
+                where_kw = ci_equal(p, t.len, "WHERE");
+                w.pt.in_where = where_kw;
             }
         } else if (t.type == T_WORD && depth > 0 &&
                    (t.kw == KW_FROM || ci_equal(p, t.len, "JOIN"))) {
@@ -292,6 +491,8 @@ enum cache_sql_verdict cache_sql_tables(const char *sql, size_t len, unsigned op
         }
         if (t.type == T_COMMA && depth == 0 && w.in_from && w.ts == TS_NONE)
             w.ts = TS_EXPECT;
+        point_step(&w, &t, depth, where_kw);
+        where_kw = false;
         prev2 = prev;
         prev = t;
     }
@@ -301,5 +502,9 @@ enum cache_sql_verdict cache_sql_tables(const char *sql, size_t len, unsigned op
         return v;
     if (w.ts == TS_EXPECT || w.ts == TS_NAME2)
         return CACHE_SQL_NOT_SELECT;
+    if (w.pt.ps == PS_AFTER)
+        point_found(&w); /* the term ends the statement */
+    if (!w.pt.found || w.pt.bad || w.pt.refs != 1 || w.pt.selects != 1 || out->ntables != 1)
+        out->nkeys = 0;
     return out->ntables > 0 ? CACHE_SQL_OK : CACHE_SQL_NO_TABLE;
 }

@@ -249,3 +249,211 @@ def test_a_fill_that_raced_a_write_is_not_kept(start_halyard, schema, cluster):
         text = resp.read().decode()
     assert f'halyard_cache_fills_refused_total{{reason="race"}} {before + 1}' in text, text
     assert "\nhalyard_cache_streaming 1\n" in text
+
+
+def test_a_point_lookup_goes_only_with_its_rows(cached, cluster):
+    """Per-row invalidation: `WHERE id = N` and `WHERE id IN (...)` are
+    dropped only by a row event whose before or after image carries one
+    of their keys; a read of the whole table by any row event of it. The
+    silent changes (not in the binary log) show which entries were kept."""
+    wait_until(lambda: cache_status(cached)["row_keys"], what="the key columns read")
+    c = cached.connect(database="qc", autocommit=True)
+    one, pair, total = ("SELECT v FROM t WHERE id = 1", "SELECT id, v FROM t WHERE id IN (2, 3)",
+                        "SELECT SUM(v) FROM t")
+    assert q(c, one) == ((10,),)
+    assert q(c, pair) == ((2, 20),)
+    assert q(c, total) == ((30,),)
+    wait_until(lambda: cache_status(cached)["entries"] >= 3, what="the three entries kept")
+    silent_update(cluster, "UPDATE qc.t SET v = v + 1 WHERE id IN (1, 2)")
+    st0 = cache_status(cached)
+    d = cluster.connect(0, database="qc", autocommit=True)
+    # a row of another key: the sum goes, the point lookups stay
+    q(d, "INSERT INTO t VALUES (5, 50)")
+    wait_until(lambda: q(c, total) == ((82,),), timeout=5, what="the sum dropped")
+    assert q(c, one) == ((10,),)  # still the cached answer: id 5 is not its key
+    assert q(c, pair) == ((2, 20),)
+    st = cache_status(cached)
+    assert st["invalidated_table"] > st0["invalidated_table"], st
+    assert st["invalidated_row"] == st0["invalidated_row"], st
+    assert st["hits"] >= st0["hits"] + 2, st
+    # an insert of a key of the IN list (the after image carries it)
+    q(d, "INSERT INTO t VALUES (3, 30)")
+    wait_until(lambda: q(c, pair) == ((2, 21), (3, 30)), timeout=5, what="the IN list dropped")
+    assert q(c, one) == ((10,),)
+    # an update that moves a row onto a cached key, and one off it
+    empty = "SELECT v FROM t WHERE id = 7"
+    assert q(c, empty) == ()
+    wait_until(lambda: cache_status(cached)["entries"] >= 3, what="the empty answer kept")
+    q(d, "UPDATE t SET id = 7 WHERE id = 5")
+    wait_until(lambda: q(c, empty) == ((50,),), timeout=5, what="the moved row seen")
+    # a delete of the key (the before image)
+    q(d, "DELETE FROM t WHERE id = 1")
+    wait_until(lambda: q(c, one) == (), timeout=5, what="the deleted row gone")
+    assert cache_status(cached)["invalidated_row"] >= st0["invalidated_row"] + 3
+
+
+def test_an_image_without_the_key_drops_the_whole_table(cached, cluster):
+    """binlog_row_image = MINIMAL (set by one session): the after image of
+    an UPDATE carries only what changed, so its key is not known for sure:
+    every entry of the table goes."""
+    wait_until(lambda: cache_status(cached)["row_keys"], what="the key columns read")
+    c = cached.connect(database="qc", autocommit=True)
+    assert q(c, "SELECT v FROM t WHERE id = 2") == ((20,),)
+    wait_until(lambda: cache_status(cached)["entries"] >= 1, what="the entry kept")
+    silent_update(cluster, "UPDATE qc.t SET v = 23 WHERE id = 2")
+    st0 = cache_status(cached)
+    d = cluster.root_connect(0, autocommit=True)
+    q(d, "SET SESSION binlog_row_image = MINIMAL")
+    q(d, "UPDATE qc.t SET v = 11 WHERE id = 1")
+    wait_until(lambda: q(c, "SELECT v FROM t WHERE id = 2") == ((23,),), timeout=5,
+               what="id 2's entry dropped with its table")
+    st = cache_status(cached)
+    assert st["invalidated_table"] > st0["invalidated_table"], st
+
+
+def test_a_foreign_key_cascade_drops_the_child(start_halyard, cluster):
+    """ON DELETE CASCADE and ON UPDATE CASCADE change the child below the
+    binary log (only the parent's row event is written): the child's
+    entries go with the parent's row event, counted as "fk"."""
+    cluster.sql(0, "CREATE DATABASE IF NOT EXISTS qc")
+    cluster.sql(0, "DROP TABLE IF EXISTS qc.c")
+    cluster.sql(0, "CREATE OR REPLACE TABLE qc.p (id INT PRIMARY KEY)")
+    cluster.sql(0, "CREATE TABLE qc.c (id INT PRIMARY KEY, pid INT, FOREIGN KEY (pid) "
+                   "REFERENCES qc.p (id) ON DELETE CASCADE ON UPDATE CASCADE)")
+    cluster.sql(0, "INSERT INTO qc.p VALUES (1), (2)")
+    cluster.sql(0, "INSERT INTO qc.c VALUES (10, 1), (20, 2)")
+    cluster.sync()
+    h = start_halyard(rules=RULES, cache=CACHE)
+    wait_until(lambda: cache_status(h)["streaming"] and cache_status(h)["base_tables"] >= 2
+               and cache_status(h)["lag_ms"] >= 0, what="the cache's reader ready")
+    c = h.connect(database="qc", autocommit=True)
+    count, child = "SELECT COUNT(*) FROM c", "SELECT pid FROM c WHERE id = 20"
+    assert q(c, count) == ((2,),)
+    assert q(c, child) == ((2,),)
+    wait_until(lambda: cache_status(h)["entries"] >= 2, what="the child's entries kept")
+    d = cluster.connect(0, database="qc", autocommit=True)
+    q(d, "UPDATE p SET id = 3 WHERE id = 2")  # c (20, 2) becomes (20, 3)
+    wait_until(lambda: q(c, child) == ((3,),), timeout=5, what="ON UPDATE CASCADE seen")
+    assert q(c, count) == ((2,),)
+    q(d, "DELETE FROM p WHERE id = 1")  # c (10, 1) goes
+    wait_until(lambda: q(c, count) == ((1,),), timeout=5, what="ON DELETE CASCADE seen")
+    assert cache_status(h)["invalidated_fk"] >= 2
+
+
+def test_a_switchover_keeps_the_cache(cluster, start_halyard, schema):
+    """The reader re-attaches at the new primary from the GTID position it
+    had applied; the new primary's binary log holds it (the server checks,
+    strict mode), so the entries are kept and served, and the new
+    primary's writes drop them."""
+    from test_failover import REPL_ENV, ctl
+
+    h = start_halyard(rules=RULES, cache=CACHE, failover="auto",
+                      monitor={"user": "monitor", "password": "monitor"},
+                      replication_user="repl", replication_password_env=REPL_ENV)
+    sock = f"/tmp/halyard-{h.port}.sock"
+    wait_until(lambda: cache_status(h)["streaming"] and cache_status(h)["row_keys"]
+               and cache_status(h)["lag_ms"] >= 0, what="the cache's reader ready")
+    c = h.connect(database="qc", autocommit=True)
+    one, two = "SELECT v FROM t WHERE id = 1", "SELECT v FROM t WHERE id = 2"
+    assert q(c, one) == ((10,),)
+    assert q(c, two) == ((20,),)
+    wait_until(lambda: cache_status(h)["entries"] >= 2, what="the entries kept")
+    filled = time.monotonic()
+    # entries stored after the newest primary position the reader applied
+    # would go: wait until that position was read after the fills
+    wait_until(lambda: time.monotonic() - cache_status(h)["lag_ms"] / 1000 > filled + 0.01,
+               what="a primary position read after the fills applied")
+    silent_update(cluster, "UPDATE qc.t SET v = v + 1")
+    r = ctl(sock, "switchover", "to", "node2")
+    assert r.returncode == 0, r.stdout + r.stderr
+
+    def following_node2():
+        st = cache_status(h)
+        return st["streaming"] and st["source"] == "node2" and 0 <= st["lag_ms"] < 1000
+    wait_until(following_node2, timeout=20, what="the reader following node2")
+    st = cache_status(h)
+    assert st["reader_resumes"] == 1, st
+    assert st["invalidated_failover"] == 0, st
+    assert q(c, one) == ((10,),)  # kept across the switchover: the silent change does not show
+    assert q(c, two) == ((20,),)
+    d = cluster.connect(2, database="qc", autocommit=True)
+    q(d, "UPDATE t SET v = 30 WHERE id = 2")
+    wait_until(lambda: q(c, two) == ((30,),), timeout=5, what="the new primary's write seen")
+    assert q(c, one) == ((10,),)
+
+
+def test_the_key_holds_the_session_state(cached, cluster):
+    """Sessions whose state changes the answer never share an entry:
+    time_zone (a TIMESTAMP is shown in it), sql_mode (PIPES_AS_CONCAT makes
+    || a concatenation); each is served its own answer from the cache."""
+    cluster.sql(0, "CREATE OR REPLACE TABLE qc.ts (id INT PRIMARY KEY, ts TIMESTAMP NULL)")
+    cluster.sql(0, "INSERT INTO qc.ts VALUES (1, FROM_UNIXTIME(1577836800))")
+    cluster.sync()
+    wait_until(lambda: cache_status(cached)["base_tables"] >= 2, what="the schema read again")
+    utc = cached.connect(database="qc", autocommit=True)
+    east = cached.connect(database="qc", autocommit=True)
+    q(utc, "SET time_zone = '+00:00'")
+    q(east, "SET time_zone = '+05:00'")
+    sql = "SELECT ts FROM ts WHERE id = 1"
+    got_utc = q(utc, sql)
+    got_east = q(east, sql)
+    assert got_utc[0][0].hour == 0 and got_east[0][0].hour == 5, (got_utc, got_east)
+    plain = cached.connect(database="qc", autocommit=True)
+    pipes = cached.connect(database="qc", autocommit=True)
+    q(pipes, "SET sql_mode = 'PIPES_AS_CONCAT'")
+    concat = "SELECT v || 'x' FROM t WHERE id = 1"
+    assert q(plain, concat) == ((1,),)
+    assert q(pipes, concat) == (("10x",),)
+    wait_until(lambda: cache_status(cached)["entries"] >= 4, what="four entries kept")
+    hits = cache_status(cached)["hits"]
+    for _ in range(2):
+        assert q(utc, sql) == got_utc
+        assert q(east, sql) == got_east
+        assert q(plain, concat) == ((1,),)
+        assert q(pipes, concat) == (("10x",),)
+    assert cache_status(cached)["hits"] >= hits + 8
+
+
+def test_a_table_with_a_column_not_read_for_sure_goes_whole(cached, cluster):
+    """A column whose image halyard does not read for sure (INET6: 16 bytes
+    without a length, though its TABLE_MAP type is CHAR's) could misplace
+    the key: such a table's point lookups go with any row event of it."""
+    cluster.sql(0, "CREATE OR REPLACE TABLE qc.ip (a INET6, id INT PRIMARY KEY, v INT)")
+    cluster.sql(0, "INSERT INTO qc.ip VALUES ('::1', 1, 10)")
+    cluster.sync()
+    wait_until(lambda: cache_status(cached)["base_tables"] >= 2
+               and cache_status(cached)["row_keys"], what="the schema read again")
+    c = cached.connect(database="qc", autocommit=True)
+    sql = "SELECT v FROM ip WHERE id = 1"
+    assert q(c, sql) == ((10,),)
+    wait_until(lambda: cache_status(cached)["entries"] >= 1, what="the entry kept")
+    st0 = cache_status(cached)
+    assert st0["point_entries"] == 0, st0
+    silent_update(cluster, "UPDATE qc.ip SET v = 11 WHERE id = 1")
+    d = cluster.connect(0, database="qc", autocommit=True)
+    q(d, "INSERT INTO ip VALUES ('::2', 2, 20)")
+    wait_until(lambda: q(c, sql) == ((11,),), timeout=5, what="the entry dropped with its table")
+    assert cache_status(cached)["invalidated_table"] > st0["invalidated_table"]
+
+
+def test_no_stale_hit_once_the_reader_is_down(cached, cluster):
+    """The reader's stream cut (its Binlog Dump thread killed on the
+    primary): from then on no cached answer is served (the cache is
+    emptied, hits wait until the reader streams and has applied a fresh
+    position of the primary again)."""
+    c = cached.connect(database="qc", autocommit=True)
+    sql = "SELECT v FROM t WHERE id = 1"
+    assert q(c, sql) == ((10,),)
+    wait_until(lambda: cache_status(cached)["entries"] >= 1, what="the entry kept")
+    silent_update(cluster, "UPDATE qc.t SET v = 18 WHERE id = 1")
+    assert q(c, sql) == ((10,),)  # a hit
+    resets = cache_status(cached)["reader_resets"]
+    for (tid,) in cluster.sql(0, "SELECT ID FROM information_schema.PROCESSLIST "
+                                 "WHERE COMMAND = 'Binlog Dump' AND USER = 'backup'"):
+        cluster.sql(0, f"KILL {tid}")
+    wait_until(lambda: cache_status(cached)["reader_resets"] > resets, timeout=10,
+               what="the reader seeing its stream end")
+    assert q(c, sql) == ((18,),)
+    wait_until(lambda: cache_status(cached)["streaming"] and cache_status(cached)["lag_ms"] >= 0,
+               timeout=20, what="the reader streaming again")
+    assert q(c, sql) == ((18,),)

@@ -10,6 +10,14 @@
  *     everything; an unknown event type drops everything
  *   - GTIDs: the next one is fine, a gap drops everything; the position
  *     of the last whole transaction kept
+ *   - per row: a point lookup goes only when an image carries its key
+ *     (before or after, insert, update, delete), with the table's other
+ *     entries; a fill of another key in flight is kept, of the same key
+ *     refused; an image without the key column (MINIMAL), a table without
+ *     keys, a type that is not the one read: the whole table
+ *   - an integer key with its top bit set drops both its readings
+ *   - a row event of a parent drops its cascading children and theirs
+ *   - with no schema known a row event drops everything
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,6 +29,9 @@
 #include <cmocka.h>
 
 #include "halyard/cache/cache_inval.h"
+#include "halyard/cache/cache_tables.h"
+
+static struct cache_tables *known; /* what feed() passes: an empty set unless a test fills it */
 
 static void put32(uint8_t *p, uint32_t v)
 {
@@ -119,7 +130,251 @@ static uint64_t entries(struct cache_store *st)
 static size_t feed(struct cache_inval *ci, struct cache_store *st, const uint8_t *ev, size_t n,
                    double now)
 {
-    return cache_inval_feed(ci, st, ev, n, now);
+    return cache_inval_feed(ci, st, known, ev, n, now);
+}
+
+/* ---- per row ------------------------------------------------------------ */
+
+/* A TABLE_MAP of shop.orders (id 5): `types` (n), metadata `meta` (mlen). */
+static size_t ev_map_cols(uint8_t *out, const uint8_t *types, size_t n, const uint8_t *meta,
+                          size_t mlen)
+{
+    uint8_t b[256] = {0};
+    put64(b, 5);
+    size_t k = 8;
+    b[k++] = 4;
+    memcpy(b + k, "shop", 5);
+    k += 5;
+    b[k++] = 6;
+    memcpy(b + k, "orders", 7);
+    k += 7;
+    b[k++] = (uint8_t)n;
+    memcpy(b + k, types, n);
+    k += n;
+    b[k++] = (uint8_t)mlen;
+    if (mlen > 0)
+        memcpy(b + k, meta, mlen);
+    k += mlen;
+    b[k++] = 0xff; /* nullable */
+    return make(out, BINLOG_TABLE_MAP, b, k);
+}
+
+/* A ROWS event of table 5: `rows` is everything after the table id and flags. */
+static size_t ev_rows_of(uint8_t *out, uint8_t type, const uint8_t *rows, size_t len)
+{
+    uint8_t b[256] = {0};
+    put64(b, 5);
+    b[6] = 1;
+    memcpy(b + 8, rows, len);
+    return make(out, type, b, 8 + len);
+}
+
+static enum cache_fill_rc fill_key(struct cache_store *st, const char *key, const char *val,
+                                   uint64_t stamp)
+{
+    const char *tabs[1] = {"shop.orders"};
+    uint64_t h = cache_key_hash("shop.orders", 0, val, strlen(val));
+    struct cache_fill f = {.key = (const uint8_t *)key,
+                           .key_len = strlen(key),
+                           .data = (const uint8_t *)"row",
+                           .data_len = 3,
+                           .tables = tabs,
+                           .ntables = 1,
+                           .stamp = stamp,
+                           .sent_at = 1,
+                           .expires_at = 1e9,
+                           .keys = &h,
+                           .nkeys = 1};
+    return cache_store_fill(st, &f, 1);
+}
+
+static uint64_t dropped(struct cache_store *st, enum cache_drop why)
+{
+    struct cache_stats s;
+    cache_store_stats(st, &s);
+    return s.dropped[why];
+}
+
+static bool has(struct cache_store *st, const char *key)
+{
+    const uint8_t *d;
+    size_t n;
+    uint64_t stamp;
+    uint32_t rule;
+    return cache_store_get(st, (const uint8_t *)key, strlen(key), 1, &d, &n, &stamp, &rule);
+}
+
+/* shop.orders (id INT key, name VARCHAR(20)) in a fresh known. */
+static void orders_schema(void)
+{
+    cache_tables_destroy(known);
+    known = cache_tables_create();
+    assert_int_equal(cache_tables_add(known, "shop", "orders"), HY_OK);
+    assert_int_equal(cache_tables_add(known, "shop", "items"), HY_OK);
+    assert_int_equal(cache_tables_add_key(known, "shop", "orders", "id", 0), HY_OK);
+}
+
+static const uint8_t int_varchar[] = {3, 15}; /* LONG, VARCHAR */
+static const uint8_t varchar20[] = {20, 0};
+
+static void test_per_row(void **state)
+{
+    (void)state;
+    orders_schema();
+    struct cache_store *st = cache_store_create(1 << 20, 0);
+    struct cache_inval ci = {0};
+    cache_inval_start(&ci, NULL);
+    uint8_t ev[600];
+    assert_int_equal(fill_key(st, "p1", "1", 0), CACHE_FILL_STORED);
+    assert_int_equal(fill_key(st, "p2", "2", 0), CACHE_FILL_STORED);
+    assert_int_equal(fill_key(st, "p7", "7", 0), CACHE_FILL_STORED);
+    assert_int_equal(fill(st, "sum", "shop.orders", 0, 1), CACHE_FILL_STORED);
+    assert_int_equal(fill(st, "items", "shop.items", 0, 1), CACHE_FILL_STORED);
+    feed(&ci, st, ev, ev_gtid(ev, 0, 1, 0), 2);
+    feed(&ci, st, ev, ev_map_cols(ev, int_varchar, 2, varchar20, 2), 2);
+    /* UPDATE orders SET id = 7, name = 'b' WHERE id = 1 */
+    static const uint8_t upd[] = {2,   0x03, 0x03, 0x00, 1, 0, 0, 0,  1,
+                                  'a', 0x00, 7,    0,    0, 0, 1, 'b'};
+    uint64_t before = ci.seq;
+    assert_int_equal(feed(&ci, st, ev, ev_rows_of(ev, BINLOG_UPDATE_ROWS_V1, upd, sizeof(upd)), 2),
+                     3);
+    assert_false(has(st, "p1"));
+    assert_false(has(st, "p7"));
+    assert_false(has(st, "sum"));
+    assert_true(has(st, "p2"));
+    assert_true(has(st, "items"));
+    assert_int_equal(dropped(st, CACHE_DROP_ROW), 2);
+    assert_int_equal(dropped(st, CACHE_DROP_TABLE), 1);
+    /* fills in flight, stamped before it: another key kept, its keys not */
+    assert_int_equal(fill_key(st, "p3", "3", before), CACHE_FILL_STORED);
+    assert_int_equal(fill_key(st, "p1", "1", before), CACHE_FILL_RACED);
+    assert_int_equal(fill(st, "sum", "shop.orders", before, 3), CACHE_FILL_RACED);
+    /* the commit drops them again; a later stamp is fine */
+    feed(&ci, st, ev, ev_xid(ev), 3);
+    assert_true(has(st, "p2"));
+    assert_true(has(st, "p3"));
+    assert_int_equal(fill_key(st, "p1", "1", ci.seq), CACHE_FILL_STORED);
+    /* DELETE of id 2 (a NULL name), INSERT of id 3 */
+    feed(&ci, st, ev, ev_gtid(ev, 0, 2, 0), 4);
+    static const uint8_t del[] = {2, 0x03, 0x02, 2, 0, 0, 0};
+    assert_int_equal(feed(&ci, st, ev, ev_rows_of(ev, BINLOG_DELETE_ROWS_V1, del, sizeof(del)), 4),
+                     1);
+    assert_false(has(st, "p2"));
+    static const uint8_t ins[] = {2, 0x03, 0x00, 3, 0, 0, 0, 1, 'c'};
+    assert_int_equal(feed(&ci, st, ev, ev_rows_of(ev, BINLOG_WRITE_ROWS_V1, ins, sizeof(ins)), 4),
+                     1);
+    assert_false(has(st, "p3"));
+    assert_true(has(st, "p1"));
+    feed(&ci, st, ev, ev_xid(ev), 4);
+    assert_true(has(st, "p1"));
+    cache_store_destroy(st);
+}
+
+static void test_per_row_unsure(void **state)
+{
+    (void)state;
+    orders_schema();
+    struct cache_store *st = cache_store_create(1 << 20, 0);
+    struct cache_inval ci = {0};
+    cache_inval_start(&ci, NULL);
+    uint8_t ev[600];
+    assert_int_equal(fill_key(st, "p1", "1", 0), CACHE_FILL_STORED);
+    assert_int_equal(fill_key(st, "p2", "2", 0), CACHE_FILL_STORED);
+    feed(&ci, st, ev, ev_gtid(ev, 0, 1, 0), 2);
+    feed(&ci, st, ev, ev_map_cols(ev, int_varchar, 2, varchar20, 2), 2);
+    /* binlog_row_image = MINIMAL: the after image has the name alone */
+    static const uint8_t upd[] = {2, 0x01, 0x02, 0x00, 1, 0, 0, 0, 0x00, 1, 'b'};
+    uint64_t before = ci.seq;
+    assert_int_equal(feed(&ci, st, ev, ev_rows_of(ev, BINLOG_UPDATE_ROWS_V1, upd, sizeof(upd)), 2),
+                     2);
+    assert_int_equal(dropped(st, CACHE_DROP_TABLE), 2);
+    assert_int_equal(fill_key(st, "p3", "3", before), CACHE_FILL_RACED); /* the whole table */
+    feed(&ci, st, ev, ev_xid(ev), 3);
+    /* the layout is not the one read: id is a VARCHAR now */
+    assert_int_equal(fill_key(st, "p1", "1", ci.seq), CACHE_FILL_STORED);
+    static const uint8_t vv[] = {15, 15}, meta[] = {20, 0, 20, 0};
+    feed(&ci, st, ev, ev_gtid(ev, 0, 2, 0), 4);
+    feed(&ci, st, ev, ev_map_cols(ev, vv, 2, meta, 4), 4);
+    static const uint8_t ins[] = {2, 0x03, 0x00, 1, '9', 1, 'c'};
+    assert_int_equal(feed(&ci, st, ev, ev_rows_of(ev, BINLOG_WRITE_ROWS_V1, ins, sizeof(ins)), 4),
+                     1);
+    assert_int_equal(dropped(st, CACHE_DROP_TABLE), 3);
+    feed(&ci, st, ev, ev_xid(ev), 4);
+    /* a table without key columns: the whole table */
+    assert_int_equal(fill_key(st, "p1", "1", ci.seq), CACHE_FILL_STORED);
+    cache_tables_destroy(known);
+    known = cache_tables_create();
+    assert_int_equal(cache_tables_add(known, "shop", "orders"), HY_OK);
+    feed(&ci, st, ev, ev_gtid(ev, 0, 3, 0), 5);
+    feed(&ci, st, ev, ev_map_cols(ev, int_varchar, 2, varchar20, 2), 5);
+    static const uint8_t ins2[] = {2, 0x03, 0x00, 5, 0, 0, 0, 1, 'c'};
+    assert_int_equal(feed(&ci, st, ev, ev_rows_of(ev, BINLOG_WRITE_ROWS_V1, ins2, sizeof(ins2)), 5),
+                     1);
+    feed(&ci, st, ev, ev_xid(ev), 5);
+    /* no known known: everything */
+    assert_int_equal(fill(st, "x", "other.t", ci.seq, 6), CACHE_FILL_STORED);
+    struct cache_tables *keep = known;
+    known = NULL;
+    feed(&ci, st, ev, ev_gtid(ev, 0, 4, 0), 6);
+    feed(&ci, st, ev, ev_map_cols(ev, int_varchar, 2, varchar20, 2), 6);
+    assert_int_equal(feed(&ci, st, ev, ev_rows_of(ev, BINLOG_WRITE_ROWS_V1, ins2, sizeof(ins2)), 6),
+                     1);
+    assert_int_equal(entries(st), 0);
+    known = keep;
+    cache_store_destroy(st);
+}
+
+static void test_per_row_signedness(void **state)
+{
+    (void)state;
+    cache_tables_destroy(known);
+    known = cache_tables_create();
+    assert_int_equal(cache_tables_add(known, "shop", "orders"), HY_OK);
+    assert_int_equal(cache_tables_add_key(known, "shop", "orders", "k", 0), HY_OK);
+    struct cache_store *st = cache_store_create(1 << 20, 0);
+    struct cache_inval ci = {0};
+    cache_inval_start(&ci, NULL);
+    uint8_t ev[600];
+    assert_int_equal(fill_key(st, "neg", "-1", 0), CACHE_FILL_STORED);
+    assert_int_equal(fill_key(st, "uns", "255", 0), CACHE_FILL_STORED);
+    assert_int_equal(fill_key(st, "one", "1", 0), CACHE_FILL_STORED);
+    static const uint8_t tiny[] = {1};
+    feed(&ci, st, ev, ev_gtid(ev, 0, 1, 0), 2);
+    feed(&ci, st, ev, ev_map_cols(ev, tiny, 1, NULL, 0), 2);
+    static const uint8_t ins[] = {1, 0x01, 0x00, 0xff};
+    assert_int_equal(feed(&ci, st, ev, ev_rows_of(ev, BINLOG_WRITE_ROWS_V1, ins, sizeof(ins)), 2),
+                     2);
+    assert_true(has(st, "one"));
+    cache_store_destroy(st);
+}
+
+static void test_fk_children(void **state)
+{
+    (void)state;
+    cache_tables_destroy(known);
+    known = cache_tables_create();
+    const char *names[] = {"orders", "lines", "notes", "items"};
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(cache_tables_add(known, "shop", names[i]), HY_OK);
+    /* lines -> orders, notes -> lines: a cascade two deep */
+    assert_int_equal(cache_tables_add_fk(known, "shop", "lines", "shop", "orders"), HY_OK);
+    assert_int_equal(cache_tables_add_fk(known, "shop", "notes", "shop", "lines"), HY_OK);
+    struct cache_store *st = cache_store_create(1 << 20, 0);
+    struct cache_inval ci = {0};
+    cache_inval_start(&ci, NULL);
+    uint8_t ev[600];
+    assert_int_equal(fill(st, "l", "shop.lines", 0, 1), CACHE_FILL_STORED);
+    assert_int_equal(fill(st, "n", "shop.notes", 0, 1), CACHE_FILL_STORED);
+    assert_int_equal(fill(st, "i", "shop.items", 0, 1), CACHE_FILL_STORED);
+    feed(&ci, st, ev, ev_gtid(ev, 0, 1, 0), 2);
+    feed(&ci, st, ev, ev_map(ev, 9, "shop", "orders"), 2);
+    uint64_t before = ci.seq;
+    assert_int_equal(feed(&ci, st, ev, ev_rows(ev, BINLOG_DELETE_ROWS_V1, 9), 2), 2);
+    assert_int_equal(dropped(st, CACHE_DROP_FK), 2);
+    assert_true(has(st, "i"));
+    assert_int_equal(fill(st, "n", "shop.notes", before, 3), CACHE_FILL_RACED);
+    feed(&ci, st, ev, ev_xid(ev), 3);
+    cache_store_destroy(st);
 }
 
 static void test_rows(void **state)
@@ -205,9 +460,13 @@ static void test_gtid_gap(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rows),
-        cmocka_unit_test(test_statements_and_unknown),
-        cmocka_unit_test(test_gtid_gap),
+        cmocka_unit_test(test_rows),           cmocka_unit_test(test_statements_and_unknown),
+        cmocka_unit_test(test_gtid_gap),       cmocka_unit_test(test_per_row),
+        cmocka_unit_test(test_per_row_unsure), cmocka_unit_test(test_per_row_signedness),
+        cmocka_unit_test(test_fk_children),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    known = cache_tables_create();
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    cache_tables_destroy(known);
+    return rc;
 }

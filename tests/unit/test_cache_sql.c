@@ -9,6 +9,11 @@
  *     schemas, no schema, no table, SQL_NO_CACHE and halyard:nocache,
  *     too many tables
  *   - names in strings and comments are not tables
+ *   - point lookups: `col = N`, `col IN (N, ...)` as a top-level term of
+ *     the WHERE clause of a one-table SELECT, values canonical and
+ *     distinct; not one: OR, XOR, BETWEEN, CASE at the top level, a JOIN,
+ *     a UNION, a string or decimal value, an expression, a term inside
+ *     parentheses or after NOT, more than CACHE_SQL_MAX_KEYS values
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -115,9 +120,86 @@ static void test_refused(void **state)
     refuses("", "s", CACHE_SQL_NOT_SELECT);
 }
 
+/* sql is a point lookup on `col` of values `want` (space-separated). */
+static void point(const char *sql, const char *col, const char *want)
+{
+    struct cache_sql c;
+    enum cache_sql_verdict v = run(sql, "db", &c);
+    if (v != CACHE_SQL_OK)
+        fail_msg("%s: refused (%s)", sql, cache_sql_verdict_str(v));
+    if (c.nkeys == 0)
+        fail_msg("%s: not a point lookup", sql);
+    char got[512] = "";
+    for (unsigned i = 0; i < c.nkeys; i++) {
+        if (i > 0)
+            strcat(got, " ");
+        strcat(got, c.key_vals[i]);
+    }
+    if (strcmp(c.key_col, col) != 0 || strcmp(got, want) != 0)
+        fail_msg("%s: %s = %s, want %s = %s", sql, c.key_col, got, col, want);
+}
+
+static void not_point(const char *sql)
+{
+    struct cache_sql c;
+    enum cache_sql_verdict v = run(sql, "db", &c);
+    if (v != CACHE_SQL_OK)
+        fail_msg("%s: refused (%s)", sql, cache_sql_verdict_str(v));
+    if (c.nkeys != 0)
+        fail_msg("%s: taken for a point lookup on %s", sql, c.key_col);
+}
+
+static void test_point_lookups(void **state)
+{
+    (void)state;
+    point("SELECT v FROM t WHERE id = 1", "id", "1");
+    point("SELECT v FROM t WHERE id = 1;", "id", "1");
+    point("SELECT c FROM sbtest1 WHERE id=4711", "id", "4711");
+    point("select v from t where ID = 007", "id", "7");
+    point("SELECT v FROM t WHERE id = -0", "id", "0");
+    point("SELECT v FROM t WHERE id = - 5", "id", "-5");
+    point("SELECT v FROM t AS x WHERE x.id IN (3, 1, 3, -2)", "id", "3 1 -2");
+    point("SELECT v FROM db.t WHERE db.t.`id` = 18446744073709551615", "id",
+          "18446744073709551615");
+    point("SELECT v FROM t WHERE id = -9223372036854775808", "id", "-9223372036854775808");
+    point("SELECT v FROM t WHERE a > 3 AND id = 2 AND (b = 1 OR c = 2)", "id", "2");
+    point("SELECT v FROM t WHERE id = 2 AND k = 5 ORDER BY v LIMIT 3", "id", "2");
+    point("SELECT COUNT(*) FROM t WHERE NOT a AND id IN (1) GROUP BY v HAVING v > 1 OR v < 0", "id",
+          "1");
+    not_point("SELECT v FROM t");
+    not_point("SELECT v FROM t WHERE id = 1 OR id = 2");
+    not_point("SELECT v FROM t WHERE a = 1 OR id = 2");
+    not_point("SELECT v FROM t WHERE id = 1 XOR a");
+    not_point("SELECT v FROM t WHERE id = 1 || a");
+    not_point("SELECT v FROM t WHERE a BETWEEN 1 AND id = 5");
+    not_point("SELECT v FROM t WHERE CASE WHEN a THEN 1 ELSE 0 END AND id = 5");
+    not_point("SELECT v FROM t WHERE (id = 1)");
+    not_point("SELECT v FROM t WHERE NOT id = 1");
+    not_point("SELECT v FROM t WHERE id NOT IN (1, 2)");
+    not_point("SELECT v FROM t WHERE id = '1'");
+    not_point("SELECT v FROM t WHERE id = 1.0");
+    not_point("SELECT v FROM t WHERE id = 1e0");
+    not_point("SELECT v FROM t WHERE id = 0x10");
+    not_point("SELECT v FROM t WHERE id = 1 + 1");
+    not_point("SELECT v FROM t WHERE id = 1 IS TRUE");
+    not_point("SELECT v FROM t WHERE id = 1 = 0");
+    not_point("SELECT v FROM t WHERE id IN (1, a)");
+    not_point("SELECT v FROM t WHERE id = 18446744073709551616");
+    not_point("SELECT v FROM t WHERE id = -9223372036854775809");
+    not_point("SELECT v FROM t WHERE 1 = id");
+    not_point("SELECT v FROM t a JOIN t b ON a.k = b.k WHERE a.id = 1");
+    not_point("SELECT v FROM t, u WHERE t.id = 1");
+    not_point("SELECT v FROM t WHERE id = 1 UNION SELECT v FROM t WHERE id = 2");
+    not_point("SELECT v FROM t HAVING id = 1");
+    not_point("SELECT v FROM t WHERE id IN (1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17)");
+    point("SELECT v FROM t WHERE id IN (1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16)", "id",
+          "1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_point_lookups),
         cmocka_unit_test(test_tables),
         cmocka_unit_test(test_refused),
     };

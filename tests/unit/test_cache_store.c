@@ -225,6 +225,79 @@ static void test_forgotten_tables_floor(void **state)
     cache_store_destroy(st);
 }
 
+/* A point lookup (key hash `h` on s.t) filled at `sent`. */
+static enum cache_fill_rc fill_point(struct cache_store *st, const char *key, uint64_t h,
+                                     uint64_t stamp, double sent)
+{
+    const char *tabs[1] = {"s.t"};
+    struct cache_fill f = {.key = (const uint8_t *)key,
+                           .key_len = strlen(key),
+                           .data = (const uint8_t *)"r",
+                           .data_len = 1,
+                           .tables = tabs,
+                           .ntables = 1,
+                           .stamp = stamp,
+                           .sent_at = sent,
+                           .expires_at = sent + 100,
+                           .keys = &h,
+                           .nkeys = 1};
+    return cache_store_fill(st, &f, sent);
+}
+
+static void test_point_lookups(void **state)
+{
+    (void)state;
+    struct cache_store *st = cache_store_create(1 << 20, 0);
+    uint64_t k1 = cache_key_hash("S.T", 0, "1", 1), k2 = cache_key_hash("s.t", 0, "2", 1);
+    assert_true(k1 == cache_key_hash("s.t", 0, "1", 1)); /* names in any case */
+    assert_true(k1 != cache_key_hash("s.t", 1, "1", 1)); /* another column */
+    assert_int_equal(fill_point(st, "p1", k1, 0, 1), CACHE_FILL_STORED);
+    assert_int_equal(fill_point(st, "p2", k2, 0, 1), CACHE_FILL_STORED);
+    assert_int_equal(fill(st, "all", "x", "s.t", NULL, 0, 1), CACHE_FILL_STORED);
+    struct cache_stats cs;
+    cache_store_stats(st, &cs);
+    assert_int_equal(cs.point_entries, 2);
+    /* the table's rows: the plain entry goes, the point lookups stay */
+    assert_int_equal(cache_store_invalidate_rows(st, "s", "t", 1, 2), 1);
+    assert_true(has(st, "p1", 2) && has(st, "p2", 2));
+    assert_int_equal(fill(st, "all", "x", "s.t", NULL, 0, 3), CACHE_FILL_RACED);
+    assert_int_equal(fill_point(st, "p3", cache_key_hash("s.t", 0, "3", 1), 0, 3),
+                     CACHE_FILL_STORED);
+    /* a key: its lookup goes, and its fills in flight */
+    assert_int_equal(cache_store_invalidate_key(st, k1, 2, 4), 1);
+    assert_false(has(st, "p1", 4));
+    assert_true(has(st, "p2", 4));
+    assert_int_equal(fill_point(st, "p1", k1, 1, 5), CACHE_FILL_RACED);
+    assert_int_equal(fill_point(st, "p1", k1, 2, 5), CACHE_FILL_STORED);
+    /* the whole table: every entry of it, point lookups too */
+    assert_int_equal(cache_store_invalidate_table(st, "s", "t", CACHE_DROP_TABLE, 3, 6), 3);
+    assert_int_equal(fill_point(st, "p2", k2, 2, 7), CACHE_FILL_RACED);
+    cache_store_stats(st, &cs);
+    assert_int_equal(cs.point_entries, 0);
+    assert_int_equal(cs.dropped[CACHE_DROP_ROW], 1);
+    assert_int_equal(cs.dropped[CACHE_DROP_TABLE], 4);
+    cache_store_destroy(st);
+}
+
+static void test_failover_keep(void **state)
+{
+    (void)state;
+    struct cache_store *st = cache_store_create(1 << 20, 0);
+    assert_int_equal(fill(st, "old", "x", "s.t", NULL, 0, 1), CACHE_FILL_STORED);
+    assert_int_equal(fill(st, "new", "x", "s.t", NULL, 0, 5), CACHE_FILL_STORED);
+    /* the newest primary position applied was read at 3: "new" may hold
+     * a transaction the new primary never got */
+    assert_int_equal(cache_store_drop_filled_after(st, 3, CACHE_DROP_FAILOVER), 1);
+    assert_true(has(st, "old", 6));
+    assert_false(has(st, "new", 6));
+    /* fills in flight from before the fence refused, no entry dropped */
+    cache_store_fence(st, 10, 6);
+    assert_true(has(st, "old", 6));
+    assert_int_equal(fill(st, "other", "x", "s.u", NULL, 9, 7), CACHE_FILL_RACED);
+    assert_int_equal(fill(st, "other", "x", "s.u", NULL, 10, 7), CACHE_FILL_STORED);
+    cache_store_destroy(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -235,6 +308,8 @@ int main(void)
         cmocka_unit_test(test_lru_bound),
         cmocka_unit_test(test_unmapped),
         cmocka_unit_test(test_forgotten_tables_floor),
+        cmocka_unit_test(test_point_lookups),
+        cmocka_unit_test(test_failover_keep),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,6 +7,10 @@
  *   - system schemas' tables are never kept
  *   - many tables (the set grows) are all kept
  *   - a name too long is refused
+ *   - key columns by name (any case) and their positions; a table not in
+ *     the set, two tables whose names differ only in case: none
+ *   - foreign keys: a parent's children; a parent only named by one is
+ *     not a base table; too many children: -1
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -81,6 +85,52 @@ static void test_too_long(void **state)
     cache_tables_destroy(t);
 }
 
+static void test_keys(void **state)
+{
+    (void)state;
+    struct cache_tables *t = cache_tables_create();
+    unsigned pos[CACHE_KEY_COLS];
+    assert_int_equal(cache_tables_add(t, "shop", "orders"), HY_OK);
+    assert_int_equal(cache_tables_add_key(t, "shop", "orders", "id", 0), HY_OK);
+    assert_int_equal(cache_tables_add_key(t, "shop", "orders", "Code", 3), HY_OK);
+    assert_int_equal(cache_tables_add_key(t, "shop", "gone", "id", 0), HY_OK); /* ignored */
+    assert_int_equal(cache_tables_key_pos(t, "shop.orders", "ID"), 0);
+    assert_int_equal(cache_tables_key_pos(t, "shop.orders", "code"), 3);
+    assert_int_equal(cache_tables_key_pos(t, "shop.orders", "v"), -1);
+    assert_int_equal(cache_tables_key_pos(t, "shop.gone", "id"), -1);
+    assert_int_equal(cache_tables_keys(t, "SHOP", "Orders", pos, CACHE_KEY_COLS), 2);
+    assert_int_equal(pos[1], 3);
+    /* `T` and `t`: a row event's name cannot tell them apart */
+    assert_int_equal(cache_tables_add(t, "shop", "t"), HY_OK);
+    assert_int_equal(cache_tables_add(t, "shop", "T"), HY_OK);
+    assert_int_equal(cache_tables_add_key(t, "shop", "t", "id", 0), HY_OK);
+    assert_int_equal(cache_tables_key_pos(t, "shop.t", "id"), -1);
+    assert_int_equal(cache_tables_keys(t, "shop", "t", pos, CACHE_KEY_COLS), 0);
+    cache_tables_destroy(t);
+}
+
+static void test_foreign_keys(void **state)
+{
+    (void)state;
+    struct cache_tables *t = cache_tables_create();
+    const char *kids[CACHE_FK_CHILDREN];
+    assert_int_equal(cache_tables_add(t, "shop", "lines"), HY_OK);
+    assert_int_equal(cache_tables_add_fk(t, "shop", "lines", "Shop", "Orders"), HY_OK);
+    assert_int_equal(cache_tables_add_fk(t, "shop", "lines", "shop", "orders"), HY_OK); /* once */
+    assert_false(cache_tables_has(t, "shop.orders")); /* only named by the key */
+    assert_int_equal(cache_tables_count(t), 1);
+    assert_int_equal(cache_tables_children(t, "shop", "orders", kids), 1);
+    assert_string_equal(kids[0], "shop.lines");
+    assert_int_equal(cache_tables_children(t, "shop", "lines", kids), 0);
+    char name[32];
+    for (int i = 0; i < CACHE_FK_CHILDREN + 1; i++) {
+        snprintf(name, sizeof(name), "c%d", i);
+        assert_int_equal(cache_tables_add_fk(t, "s", name, "s", "p"), HY_OK);
+    }
+    assert_int_equal(cache_tables_children(t, "s", "p", kids), -1);
+    cache_tables_destroy(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -88,6 +138,8 @@ int main(void)
         cmocka_unit_test(test_system_schemas),
         cmocka_unit_test(test_many),
         cmocka_unit_test(test_too_long),
+        cmocka_unit_test(test_keys),
+        cmocka_unit_test(test_foreign_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,8 +10,14 @@
  *     invalidated after the ticket (cache_store.h), or when the reader was
  *     not streaming then;
  *   - a fill is refused unless every table it read is a base table of
- *     the primary by the list read since the last DDL (cache_tables.h):
- *     the binary log never names a view, a temporary or a system table;
+ *     the primary by the list read since the last DDL (cache_tables.h),
+ *     and the reader has applied the primary's position read after that
+ *     list: the binary log never names a view, a temporary or a system
+ *     table, and an event before that position may be of an older layout;
+ *   - a point lookup (cache_sql.h) on a key column of that schema is
+ *     dropped by the row events whose images carry its keys, any other
+ *     entry by every row event of its tables, and the children of a
+ *     parent by its row events (cache_inval.h);
  *   - the misses go to the primary, which has everything the reader has
  *     applied (the reader reads the primary's binary log);
  *   - hits are served only while the reader streams and has applied a
@@ -20,9 +26,15 @@
  *     write through halyard ended, of any session (so a write through
  *     halyard is never missed by a read that follows it; a write made
  *     elsewhere is seen within the reader's lag);
- *   - when the reader reconnects (to the same primary or after a
- *     failover) the cache is emptied: it starts again from the primary's
- *     position of then and does not try to prove it missed nothing.
+ *   - when the reader reconnects to the same primary the cache is
+ *     emptied: it starts again from the primary's position of then;
+ *   - when the primary changes, the reader asks the new one for its
+ *     binary log from the position it had applied, in strict mode; the
+ *     server checks that its binary log holds it before it sends any
+ *     event, so the first event proves it and the cache is kept (less
+ *     the entries stored after the newest primary position the reader had
+ *     applied); no hit is served in between; a refusal empties it
+ *     ("failover"). cache_follow.c.
  * Off (every call a no-op, cache_on() false) unless a rule has
  * action = "cache".
  */
@@ -36,6 +48,7 @@
 #include "halyard/cache/cache_store.h"
 #include "halyard/core/core.h"
 
+struct cache_sql;
 struct config;
 
 /* The time every cache decision is taken in: CLOCK_MONOTONIC seconds. */
@@ -66,10 +79,12 @@ void cache_note_write(double at);
 bool cache_get(const uint8_t *key, size_t key_len, double wrote_at, uint32_t rule, uint8_t **data,
                size_t *data_len);
 
-/* Keep an answer (see cache_store_fill); the outcome is counted. */
+/* Keep an answer (see cache_store_fill): `q` the tables it read and,
+ * for a point lookup, its key column and values (cache_sql.h). The
+ * outcome is counted. */
 enum cache_fill_rc cache_put(const struct cache_ticket *t, const uint8_t *key, size_t key_len,
-                             const uint8_t *data, size_t data_len, const char *const *tables,
-                             unsigned ntables, int ttl_ms, uint32_t rule);
+                             const uint8_t *data, size_t data_len, const struct cache_sql *q,
+                             int ttl_ms, uint32_t rule);
 
 /* A fill given up by the session (too large, warnings, an error...). */
 void cache_fill_abandoned(void);
@@ -87,9 +102,10 @@ struct cache_status {
     char gtid[256];           /* the position it has applied */
     double lag_s;             /* since the last position it applied was read; -1 = none */
     struct cache_stats store; /* entries, bytes, fills, refusals, drops by reason */
-    uint64_t hits, misses, abandoned, resets, gaps;
+    uint64_t hits, misses, abandoned, resets, resumes, gaps;
     uint64_t refused_not_base; /* fills of a table not known to be a base table */
     int64_t base_tables;       /* base tables known; -1 = not read since the last DDL */
+    bool row_keys;             /* key columns known: point lookups go per row */
     uint64_t base_loads;       /* times they were read */
     uint64_t rule_hits[CACHE_RULES_MAX], rule_misses[CACHE_RULES_MAX];
     size_t capacity;

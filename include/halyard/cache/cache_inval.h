@@ -4,11 +4,25 @@
  *
  * The follower feeds every event it reads, in order, with the store it
  * invalidates. What each event changes (binlog.h) drops entries:
- *   - a TABLE_MAP names a table id for the ROWS events after it;
- *   - a ROWS event drops its table's entries, once when it is read and
+ *   - a TABLE_MAP names a table id (and its column types) for the ROWS
+ *     events after it;
+ *   - a ROWS event, read per row when it can be (below), drops the
+ *     entries of its table that are not point lookups ("table") and the
+ *     point lookups of each key value its images carry ("row"); otherwise
+ *     all its table's entries ("table"). Either once when it is read and
  *     again when its transaction ends (a fill sent in between read the
  *     rows before the commit); a ROWS event whose table id no TABLE_MAP
  *     named drops everything;
+ *   - it is read per row when the primary's schema (cache_tables.h) is
+ *     known (`schema` not NULL), its table has integer key columns, the
+ *     TABLE_MAP's types agree, the event is not compressed, holds at most
+ *     CACHE_INVAL_ROWS rows, and every image carries every key column
+ *     (binlog_row_image = FULL does; MINIMAL's after image does not);
+ *   - a ROWS event of a parent table also drops every entry of each table
+ *     its cascading foreign keys reach, children of children too ("fk";
+ *     over CACHE_INVAL_FK tables: everything);
+ *   - with no schema known (`schema` NULL) a ROWS event drops everything:
+ *     nothing is filled then (cache.c), but a fill in flight is refused;
  *   - any other statement (DDL, a statement-format write, a QUERY this
  *     code cannot attribute: it may name tables of other schemas, fire
  *     triggers, cascade) drops everything;
@@ -32,20 +46,36 @@
 #include "halyard/cache/cache_store.h"
 #include "halyard/core/gtid.h"
 #include "halyard/protocol/binlog.h"
+#include "halyard/protocol/binlog_rows.h"
 
-#define CACHE_INVAL_MAPS   64 /* table ids remembered */
-#define CACHE_INVAL_TABLES 32 /* tables of one transaction dropped again at its end */
+#define CACHE_INVAL_MAPS   64  /* table ids remembered */
+#define CACHE_INVAL_TABLES 32  /* tables of one transaction dropped again at its end */
+#define CACHE_INVAL_KEYS   256 /* key values of one transaction dropped again at its end */
+#define CACHE_INVAL_ROWS   128 /* rows of one event read per row; more: its whole table */
+#define CACHE_INVAL_FK     32  /* tables one parent's cascades reach; more: everything */
+
+struct cache_tables;
+
+struct cache_inval_map {
+    struct binlog_table t;
+    struct binlog_cols cols;
+    bool cols_ok; /* the column types were read */
+};
 
 struct cache_inval {
     uint64_t seq;            /* applied sequence number: advanced by each invalidation */
     struct gtid_pos pos;     /* the last whole transaction of each domain */
     bool pos_known;          /* pos is where the stream started or since */
     struct binlog_group grp; /* the transaction being read */
-    struct binlog_table maps[CACHE_INVAL_MAPS];
+    struct cache_inval_map maps[CACHE_INVAL_MAPS];
     unsigned nmaps, next_map;             /* a ring: the oldest replaced */
     uint64_t trx_ids[CACHE_INVAL_TABLES]; /* table ids the open transaction changed */
+    bool trx_whole[CACHE_INVAL_TABLES];   /* ... not read per row: all its entries at the end */
     unsigned ntrx;
-    bool trx_overflow;      /* ... more than that: everything at its end */
+    bool trx_overflow;                   /* ... more than that: everything at its end */
+    uint64_t trx_keys[CACHE_INVAL_KEYS]; /* key values it changed (cache_key_hash) */
+    unsigned nkeys;
+    bool keys_overflow;     /* ... more than that: its tables whole at the end */
     uint64_t gaps, unknown; /* counts (show cache) */
     uint64_t ddl;           /* statements and unknown events applied: the base tables may differ */
 };
@@ -56,8 +86,11 @@ struct cache_inval {
 void cache_inval_start(struct cache_inval *ci, const struct gtid_pos *from);
 
 /* One event (`body_end`: its size less the checksum, if any), applied to
- * `st` at time `now`. Returns the entries it dropped. */
-size_t cache_inval_feed(struct cache_inval *ci, struct cache_store *st, const uint8_t *ev,
-                        size_t body_end, double now);
+ * `st` at time `now`, with the primary's schema (key columns, foreign
+ * keys) when it is known for the position the event is at, else NULL.
+ * Returns the entries it dropped. */
+size_t cache_inval_feed(struct cache_inval *ci, struct cache_store *st,
+                        const struct cache_tables *schema, const uint8_t *ev, size_t body_end,
+                        double now);
 
 #endif /* HALYARD_CACHE_INVAL_H */

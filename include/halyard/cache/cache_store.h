@@ -33,16 +33,20 @@
 #include "halyard/core/core.h"
 
 #define CACHE_MAX_TABLES 8   /* tables one cached statement may read */
+#define CACHE_MAX_KEYS   16  /* key values one point lookup may name */
 #define CACHE_NAME_MAX   130 /* "schema.table": 64 + 1 + 64, and the NUL */
 
 /* Why entries went (show cache, metrics). */
 enum cache_drop {
-    CACHE_DROP_ROW = 0, /* a row event of one of its tables */
-    CACHE_DROP_TABLE,   /* flush cache TABLE */
-    CACHE_DROP_DDL,     /* DDL or a statement-format event naming its schema */
-    CACHE_DROP_ALL,     /* a gap, a reconnect, a failover, flush cache */
-    CACHE_DROP_TTL,     /* expired */
-    CACHE_DROP_LRU,     /* evicted for room */
+    CACHE_DROP_ROW = 0,  /* a point lookup: a row event's image carried its key */
+    CACHE_DROP_TABLE,    /* a row event of one of its tables (not a point lookup, or not sure) */
+    CACHE_DROP_FK,       /* a row event of a parent whose foreign key cascades to its table */
+    CACHE_DROP_FLUSH,    /* flush cache [TABLE] */
+    CACHE_DROP_DDL,      /* DDL or a statement-format event */
+    CACHE_DROP_ALL,      /* a gap, an event not understood, the reader reconnecting */
+    CACHE_DROP_FAILOVER, /* the reader follows a new primary */
+    CACHE_DROP_TTL,      /* expired */
+    CACHE_DROP_LRU,      /* evicted for room */
     CACHE_DROP_N,
 };
 
@@ -69,10 +73,21 @@ struct cache_fill {
     double sent_at;    /* when it was sent (the store's clock: seconds) */
     double expires_at; /* past this the entry is not served */
     uint32_t rule;     /* the rule that allowed it (per-rule counts) */
+    /* a point lookup (one table): the cache_key_hash of each key value it
+     * reads; it is dropped by those keys' invalidations, not by the
+     * table's row invalidations. nkeys 0: not a point lookup. */
+    const uint64_t *keys;
+    unsigned nkeys;
 };
+
+/* The hash of one key value: column `pos` (0-based) of `name`
+ * ("schema.table", any case) holding `val` (its canonical text: an
+ * integer in decimal, no leading zero or plus). */
+uint64_t cache_key_hash(const char *name, unsigned pos, const char *val, size_t len);
 
 struct cache_stats {
     uint64_t entries, bytes;
+    uint64_t point_entries; /* of which point lookups */
     uint64_t fills, refused_race, refused_big;
     uint64_t dropped[CACHE_DROP_N];
 };
@@ -104,10 +119,25 @@ enum cache_fill_rc cache_store_fill(struct cache_store *st, const struct cache_f
  * Names are compared without regard to case. Return the entries dropped. */
 size_t cache_store_invalidate_table(struct cache_store *st, const char *schema, const char *table,
                                     enum cache_drop why, uint64_t seq, double now);
+/* A row event of schema.table: its entries that are not point lookups
+ * dropped (CACHE_DROP_TABLE); point lookups go by cache_store_invalidate_key. */
+size_t cache_store_invalidate_rows(struct cache_store *st, const char *schema, const char *table,
+                                   uint64_t seq, double now);
+/* A key value (cache_key_hash) a row event's image carried: the point
+ * lookups of it dropped (CACHE_DROP_ROW). Fills in flight are checked
+ * against a fixed table of such records (hashes sharing a slot share a
+ * record: that only ever refuses more). */
+size_t cache_store_invalidate_key(struct cache_store *st, uint64_t key, uint64_t seq, double now);
 size_t cache_store_invalidate_schema(struct cache_store *st, const char *schema, uint64_t seq,
                                      double now);
 size_t cache_store_invalidate_all(struct cache_store *st, enum cache_drop why, uint64_t seq,
                                   double now);
+
+/* Entries stored after time `t` dropped (a failover: they may hold
+ * transactions the follower had not applied). Returns their count. */
+size_t cache_store_drop_filled_after(struct cache_store *st, double t, enum cache_drop why);
+/* Every fill stamped before `seq` refused, no entry dropped. */
+void cache_store_fence(struct cache_store *st, uint64_t seq, double now);
 
 /* Entries expired at `now` dropped (a sweep; get drops them lazily too). */
 size_t cache_store_expire(struct cache_store *st, double now);

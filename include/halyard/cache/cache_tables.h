@@ -12,6 +12,19 @@
  * information_schema.TABLES (TABLE_TYPE = 'BASE TABLE') by cache_follow.c
  * and loaded again after each DDL the binary log shows.
  *
+ * With the set come, for per-row invalidation (cache_inval.h):
+ *   - each table's key columns: the first column of each PRIMARY or
+ *     UNIQUE index whose type is an integer (TINYINT ... BIGINT), not
+ *     generated, with its 0-based position in the row (the binary log's
+ *     column order). A lookup `col = N` reads only rows whose col is N,
+ *     so a row event whose images do not carry N there cannot change it;
+ *   - the foreign keys whose cascades change a child table (ON DELETE or
+ *     ON UPDATE CASCADE, SET NULL, SET DEFAULT): InnoDB applies them
+ *     below the binary log, so a row event of the parent is one of the
+ *     children too.
+ * Two tables whose names differ only in case have no key columns (a
+ * name is looked up without regard to case).
+ *
  * Names are "schema.table", compared without regard to case. Pure, no
  * locking: tested in tests/unit/test_cache_tables.c.
  */
@@ -40,6 +53,34 @@ hy_status_t cache_tables_add(struct cache_tables *t, const char *schema,
 bool cache_tables_has(const struct cache_tables *t, const char *name);
 
 size_t cache_tables_count(const struct cache_tables *t);
+
+#define CACHE_KEY_COLS    4  /* key columns kept per table */
+#define CACHE_FK_CHILDREN 16 /* children kept per parent; more: every table's entries */
+
+/* `column` (0-based `pos`) of schema.table is a key column. Ignored (HY_OK)
+ * for a table not in the set, or past CACHE_KEY_COLS. */
+hy_status_t cache_tables_add_key(struct cache_tables *t, const char *schema, const char *table,
+                                 const char *column, unsigned pos) HY_MUSTCHECK;
+
+/* The position of key column `column` of `name` ("schema.table"); -1 when
+ * it is not one. */
+int cache_tables_key_pos(const struct cache_tables *t, const char *name, const char *column);
+
+/* The key columns' positions of schema.table into pos[] (at most max);
+ * their count, 0 when none or not known. */
+unsigned cache_tables_keys(const struct cache_tables *t, const char *schema, const char *table,
+                           unsigned *pos, unsigned max);
+
+/* A foreign key of child schema.table on parent schema.table that cascades. */
+hy_status_t cache_tables_add_fk(struct cache_tables *t, const char *child_schema,
+                                const char *child_table, const char *parent_schema,
+                                const char *parent_table) HY_MUSTCHECK;
+
+/* The children of parent schema.table ("schema.table", pointers into the
+ * set) into out[] (at most CACHE_FK_CHILDREN); their count, or -1 when the
+ * parent has more than that (then every table is to be dropped). */
+int cache_tables_children(const struct cache_tables *t, const char *schema, const char *table,
+                          const char **out);
 
 /* FNV-1a of a name, lower-cased (cache_store.c hashes its tables so too). */
 uint64_t cache_tables_hash(const char *name);

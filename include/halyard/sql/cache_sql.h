@@ -16,6 +16,14 @@
  * CACHE_SQL_MAX_TABLES tables. The caller still refuses by the
  * classifier's flags (locking reads, INTO, transactions) and must refuse
  * views and temporary tables, which the text cannot tell from tables.
+ *
+ * A point lookup is told apart (for per-row invalidation): one table
+ * named once (no JOIN, no UNION), and a WHERE clause that is a
+ * conjunction at its top level (no OR, XOR, ||, BETWEEN or CASE outside
+ * parentheses) of which one term is `col = N` or `col IN (N, ...)`, N an
+ * integer literal (an optional minus, decimal digits), the term between
+ * WHERE or AND and AND, GROUP, HAVING, ORDER, LIMIT, WINDOW, `;` or the
+ * end. Such a statement reads only rows whose `col` is one of the Ns.
  * Pure; tested in tests/unit/test_cache_sql.c.
  */
 #ifndef HALYARD_CACHE_SQL_H
@@ -39,9 +47,18 @@ enum cache_sql_verdict {
     CACHE_SQL_TOO_MANY,   /* more tables than CACHE_SQL_MAX_TABLES */
 };
 
+#define CACHE_SQL_MAX_KEYS  16 /* values of an IN list a point lookup may name */
+#define CACHE_SQL_VALUE_MAX 22 /* "-9223372036854775808", "18446744073709551615" and a NUL */
+
 struct cache_sql {
     unsigned ntables;
     char tables[CACHE_SQL_MAX_TABLES][CACHE_SQL_NAME_MAX]; /* "schema.table", lower case */
+    /* a point lookup on tables[0]: its column and values (canonical
+     * integers: no plus, no leading zero, "-" only before a non-zero
+     * value, distinct); nkeys 0 when it is not one */
+    unsigned nkeys;
+    char key_col[65];
+    char key_vals[CACHE_SQL_MAX_KEYS][CACHE_SQL_VALUE_MAX];
 };
 
 const char *cache_sql_verdict_str(enum cache_sql_verdict v);
