@@ -181,13 +181,13 @@ check: deps
 	$(MAKE) -j3 --output-sync=target check-suite-pooled check-suite-session check-suite-tools
 
 # The long part of make check runs as three tracks side by side: the
-# pooled suite, the session-mode suite, and the fuzzers, the package, mtr
-# and pitr-check one after another. Each works on ports of its own (a
-# cluster per HALYARD_TEST_PORT: tests/integration/conftest.py; tools/mtr
-# and tools/pitr-check have theirs), so their clusters, namespaces and
-# sockets never meet; 2 cores are mostly waiting on the servers, the
-# failovers' timers and the sleeps of the tests. Each suite lists its 20
-# slowest tests at the end.
+# pooled suite, the session-mode suite, and the fuzzers, the package, mtr,
+# pitr-check and cache-check --short one after another. Each works on ports
+# of its own (a cluster per HALYARD_TEST_PORT: tests/integration/conftest.py;
+# tools/mtr, tools/pitr-check and tools/cache-check have theirs), so their
+# clusters, namespaces and sockets never meet; 2 cores are mostly waiting on
+# the servers, the failovers' timers and the sleeps of the tests. Each suite
+# lists its 20 slowest tests at the end.
 CHECK_DURATIONS = --durations=20
 check-suite-pooled:
 	HALYARD_TEST_PORT=23310 $(MAKE) integration PYTEST_ARGS="$(CHECK_DURATIONS)"
@@ -200,6 +200,7 @@ check-suite-tools:
 	$(MAKE) check-package
 	$(MAKE) mtr-run
 	$(MAKE) pitr-check
+	$(MAKE) cache-check-short
 
 demo: deps all
 	GALERA=$(GALERA) tools/demo start
