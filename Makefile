@@ -43,7 +43,7 @@ SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 DESTDIR    ?=
 
 .PHONY: all clients check check-suite-pooled check-suite-session check-suite-tools test-fast check-layers unit integration integration-session demo stop deps asan tsan format format-check clean check-config-keys check-docs bench mtr mtr-run \
-        check-alerts pitr-check \
+        check-alerts pitr-check cache-check cache-check-short \
         install uninstall deb check-package
 
 all: $(BUILD)/halyard $(BUILD)/halyardctl
@@ -157,6 +157,16 @@ integration: $(BUILD)/halyard $(BUILD)/halyardctl $(CLIENT_BIN)
 pitr-check: $(BUILD)/halyard $(BUILD)/halyardctl
 	tools/pitr-check --halyard $(abspath $(BUILD)/halyard) --halyardctl $(abspath $(BUILD)/halyardctl)
 
+# The query cache's stale-read checker (issue 30): readers through halyard
+# against every kind of writer, a failover in the middle; stale reads and
+# read-your-writes violations must both be 0. About 2.5 minutes; the
+# short one (45 s of load) about 1.
+cache-check: $(BUILD)/halyard
+	tools/cache-check --halyard $(abspath $(BUILD)/halyard)
+
+cache-check-short: $(BUILD)/halyard
+	tools/cache-check --short --halyard $(abspath $(BUILD)/halyard)
+
 # The same suite with pool_mode = "session" wherever a test does not set it.
 integration-session: $(BUILD)/halyard $(BUILD)/halyardctl $(CLIENT_BIN)
 	HALYARD_TEST_POOL_MODE=session $(MAKE) integration
@@ -171,13 +181,13 @@ check: deps
 	$(MAKE) -j3 --output-sync=target check-suite-pooled check-suite-session check-suite-tools
 
 # The long part of make check runs as three tracks side by side: the
-# pooled suite, the session-mode suite, and the fuzzers, the package, mtr
-# and pitr-check one after another. Each works on ports of its own (a
-# cluster per HALYARD_TEST_PORT: tests/integration/conftest.py; tools/mtr
-# and tools/pitr-check have theirs), so their clusters, namespaces and
-# sockets never meet; 2 cores are mostly waiting on the servers, the
-# failovers' timers and the sleeps of the tests. Each suite lists its 20
-# slowest tests at the end.
+# pooled suite, the session-mode suite, and the fuzzers, the package, mtr,
+# pitr-check and cache-check --short one after another. Each works on ports
+# of its own (a cluster per HALYARD_TEST_PORT: tests/integration/conftest.py;
+# tools/mtr, tools/pitr-check and tools/cache-check have theirs), so their
+# clusters, namespaces and sockets never meet; 2 cores are mostly waiting on
+# the servers, the failovers' timers and the sleeps of the tests. Each suite
+# lists its 20 slowest tests at the end.
 CHECK_DURATIONS = --durations=20
 check-suite-pooled:
 	HALYARD_TEST_PORT=23310 $(MAKE) integration PYTEST_ARGS="$(CHECK_DURATIONS)"
@@ -190,6 +200,7 @@ check-suite-tools:
 	$(MAKE) check-package
 	$(MAKE) mtr-run
 	$(MAKE) pitr-check
+	$(MAKE) cache-check-short
 
 demo: deps all
 	GALERA=$(GALERA) tools/demo start
