@@ -535,6 +535,8 @@ bool down_parse(struct session *s)
             session_cache_packet(s, pl, len, peek == len); /* the query cache's fill */
         uint16_t err_before = s->io.resp.err_code;
         enum mysql_resp_rc rc = mysql_resp_feed(&s->io.resp, pl, len);
+        if (rc == MYSQL_RESP_DONE && s->query.cache != NULL && s->query.internal == INT_NONE)
+            session_cache_answered(s); /* a write noted before the client has its answer */
         if (err && peek == len && err_before == 0 && s->io.resp.err_code != 0)
             session_pool_diag_err(s, pl, len);
         if (capture && s->io.resp.rows == 1 && peek == len)

@@ -269,12 +269,23 @@ static bool answer_framed(const uint8_t *p, size_t n)
     return at == n && n > 0;
 }
 
+void session_cache_answered(struct session *s)
+{
+    if (s->query.cache_read || s->query.cache_noted || !cache_on())
+        return;
+    s->query.cache_wrote_at = cache_clock();
+    cache_note_write(s->query.cache_wrote_at);
+    s->query.cache_noted = true;
+}
+
 void session_cache_done(struct session *s)
 {
+    bool noted = s->query.cache_noted;
+    s->query.cache_noted = false;
     if (!cache_on())
         return;
     struct session_cache *c = s->query.cache;
-    if (!s->query.cache_read) { /* may have written: read-your-writes, for every session */
+    if (!s->query.cache_read && !noted) { /* may have written: read-your-writes, for every session */
         s->query.cache_wrote_at = cache_clock();
         cache_note_write(s->query.cache_wrote_at);
     }

@@ -583,6 +583,12 @@ bool session_cache_capturing(const struct session *s);
 /* A packet of the answer (whole: all `len` bytes at pl). */
 void session_cache_packet(struct session *s, const uint8_t *pl, uint32_t len, bool whole);
 /* The command ended (command_done): a fill is kept or given up. */
+/* A command that may have written has its answer's last packet parsed,
+ * not yet relayed: the write is noted now, before the client has its OK,
+ * so that no session's read that begins after the OK is served an answer
+ * the reader has not yet seen the write drop (cache_get's gate). Noted at
+ * command_done instead, a read on another worker could come between. */
+void session_cache_answered(struct session *s);
 void session_cache_done(struct session *s);
 /* The command was abandoned: its fill given up. */
 void session_cache_abandon(struct session *s);

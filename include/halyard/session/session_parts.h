@@ -344,6 +344,7 @@ struct sess_query {
      * (cache_clock(), for read-your-writes). */
     struct session_cache *cache;
     bool cache_read;
+    bool cache_noted; /* this command's write was noted as its answer ended */
     double cache_wrote_at;
 };
 
