@@ -285,7 +285,8 @@ void session_cache_done(struct session *s)
     if (!cache_on())
         return;
     struct session_cache *c = s->query.cache;
-    if (!s->query.cache_read && !noted) { /* may have written: read-your-writes, for every session */
+    if (!s->query.cache_read &&
+        !noted) { /* may have written: read-your-writes, for every session */
         s->query.cache_wrote_at = cache_clock();
         cache_note_write(s->query.cache_wrote_at);
     }
