@@ -23,7 +23,7 @@ import subprocess
 import pymysql
 import pytest
 
-from util import REPO, free_port, mysql_native_hash
+from util import REPO, free_port, mysql_native_hash, wait_until
 
 ADMIN_PW, VIEWER_PW = "adm-secret", "view-secret"
 
@@ -345,9 +345,15 @@ def test_takeover_hands_the_port_over(start_halyard):
     assert query(new, "SHOW STATUS", "viewer", VIEWER_PW)[0]["pid"] == new.pid
 
 
-def test_sql_columns_are_the_tables_names(sql_halyard):
+def test_sql_columns_are_the_tables_names(sql_halyard, cluster):
     """One name per value: every column of a show table (halyardctl over the
     admin socket) is a column of the same SHOW on the SQL port."""
+    # The module's halyard outlives the tests before this one: the demo
+    # config's switchover, and the cluster rebuilt after it (its primary
+    # restarted), which it saw as node0 DOWN. Its session needs a primary.
+    wait_until(lambda: {(r["name"], r["role"], r["state"]) for r in query(sql_halyard, "SHOW BACKENDS")
+                        if r["role"] == "primary"} == {("node0", "primary", "ONLINE")},
+               timeout=30, what="the module's halyard sees node0 as its ONLINE primary again")
     sock = f"/tmp/halyard-{sql_halyard.port}.sock"
     ctl = os.environ.get("HALYARDCTL_BIN") or os.path.join(REPO, "build", "halyardctl")
     app = sql_halyard.connect()  # a session, a pool and a digest to show
