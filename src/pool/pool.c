@@ -9,6 +9,7 @@
  * before anyone takes it.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -250,6 +251,32 @@ static bool too_old(const struct bconn *bc, const struct config *cfg, double now
     return cfg->pool_max_age_ms > 0 && now - bc->born >= cfg->pool_max_age_ms / 1e3;
 }
 
+/* When privileges last changed (pool_privileges_changed), in microseconds
+ * of ev_time(); 0 = never. Shared by the workers. */
+static _Atomic uint64_t privileges_changed_us;
+
+void pool_privileges_changed(double when)
+{
+    uint64_t us = (uint64_t)(when * 1e6);
+    uint64_t old = atomic_load_explicit(&privileges_changed_us, memory_order_relaxed);
+    while (old < us &&
+           !atomic_compare_exchange_weak_explicit(&privileges_changed_us, &old, us,
+                                                  memory_order_relaxed, memory_order_relaxed)) {
+    }
+}
+
+/* Whether `bc` logged in before the last change of privileges: the server
+ * keeps a connection's global privileges (and roles' defaults) as they
+ * were at its login, COM_RESET_CONNECTION included, so it would run a new
+ * session's statements with the old ones. `born` is an ev_now() taken
+ * before the connect, so a connection opened after the change was
+ * recorded logged in after it took effect. */
+static bool before_privileges(const struct bconn *bc)
+{
+    uint64_t us = atomic_load_explicit(&privileges_changed_us, memory_order_relaxed);
+    return us != 0 && bc->born * 1e6 < (double)us;
+}
+
 /* A connection the pool opened for pool_min_idle logged in, or failed. */
 static void opening_event(struct bconn *bc, const struct server_report *r)
 {
@@ -488,6 +515,9 @@ struct bconn *pool_take(struct pool *p, const struct pool_key *k, uint64_t prefe
         }
         if (idle_spoke(p, bc)) {
             idle_close(bc, &p->stats->pool_closed_spoke, "the server spoke or closed it");
+            bc = NULL;
+        } else if (before_privileges(bc)) {
+            idle_close(bc, &p->stats->pool_closed_age, "it logged in before privileges changed");
             bc = NULL;
         }
     }

@@ -131,6 +131,9 @@ void session_pool_note(struct session *s)
     s->query.cmd_lid = false;
     s->query.cmd_xa = 0;
     s->query.cmd_calc_found = false;
+    if (s->query.cmd_privs) /* answered: it took effect, if it did */
+        pool_privileges_changed(ev_time());
+    s->query.cmd_privs = false;
     if (s->query.internal != INT_NONE)
         return;
     if (s->query.cmd_locks != 0) /* a LOCK TABLES that failed released the old locks too */
