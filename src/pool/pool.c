@@ -9,7 +9,6 @@
  * before anyone takes it.
  */
 #include <errno.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -19,6 +18,7 @@
 #include "halyard/config/group.h"
 #include "halyard/pool/pool.h"
 #include "halyard/cluster/pool_stats.h"
+#include "halyard/cluster/users.h"
 #include "halyard/sql/varstate.h"
 
 struct pool_bucket {
@@ -251,20 +251,6 @@ static bool too_old(const struct bconn *bc, const struct config *cfg, double now
     return cfg->pool_max_age_ms > 0 && now - bc->born >= cfg->pool_max_age_ms / 1e3;
 }
 
-/* When privileges last changed (pool_privileges_changed), in microseconds
- * of ev_time(); 0 = never. Shared by the workers. */
-static _Atomic uint64_t privileges_changed_us;
-
-void pool_privileges_changed(double when)
-{
-    uint64_t us = (uint64_t)(when * 1e6);
-    uint64_t old = atomic_load_explicit(&privileges_changed_us, memory_order_relaxed);
-    while (old < us &&
-           !atomic_compare_exchange_weak_explicit(&privileges_changed_us, &old, us,
-                                                  memory_order_relaxed, memory_order_relaxed)) {
-    }
-}
-
 /* Whether `bc` logged in before the last change of privileges: the server
  * keeps a connection's global privileges (and roles' defaults) as they
  * were at its login, COM_RESET_CONNECTION included, so it would run a new
@@ -273,7 +259,7 @@ void pool_privileges_changed(double when)
  * recorded logged in after it took effect. */
 static bool before_privileges(const struct bconn *bc)
 {
-    uint64_t us = atomic_load_explicit(&privileges_changed_us, memory_order_relaxed);
+    uint64_t us = users_privileges_changed_us();
     return us != 0 && bc->born * 1e6 < (double)us;
 }
 

@@ -686,7 +686,7 @@ static bool sql_prepare(const uint8_t *p, uint32_t n)
  * DEFAULT ROLE, FLUSH PRIVILEGES (its first statement only). The server
  * gives a connection its global privileges at login, so the pooled ones
  * logged in before are not given to the sessions after
- * (pool_privileges_changed). */
+ * (users_privileges_changed). */
 static bool changes_privileges(const uint8_t *p, uint32_t n)
 {
     const char *t = (const char *)p, *end = t + n;

@@ -25,6 +25,7 @@
 
 #include <cmocka.h>
 
+#include "halyard/cluster/users.h"
 #include "halyard/config/config.h"
 #include "halyard/pool/pool.h"
 #include "halyard/pool/server.h"
@@ -180,11 +181,11 @@ static void test_privileges_changed(void **state)
     a->born = b->born = now - 10;
     uint64_t la = pool_put(&f->pool, a, &k, NULL, now);
     pool_put(&f->pool, b, &k, NULL, now);
-    pool_privileges_changed(now - 20); /* before them: they stay */
+    users_privileges_changed(now - 20); /* before them: they stay */
     assert_ptr_equal(pool_take(&f->pool, &k, la), a);
     la = pool_put(&f->pool, a, &k, NULL, now);
-    pool_privileges_changed(now - 5);
-    pool_privileges_changed(now - 30); /* an older time never moves it back */
+    users_privileges_changed(now - 5);
+    users_privileges_changed(now - 30); /* an older time never moves it back */
     assert_null(pool_take(&f->pool, &k, la));
     assert_int_equal(f->stats.pool_closed_age, 2);
     assert_int_equal(pool_idle_count(&f->pool, "db1", NULL), 0);

@@ -76,15 +76,9 @@ uint64_t pool_put(struct pool *p, struct bconn *bc, const struct pool_key *k,
 /* An idle connection of key `k`: the one lent under `prefer` if it is
  * there, else the one returned last; NULL when none. The caller becomes its
  * owner (server.h's on_event and owner are its to set). Idle connections
- * that logged in before the last pool_privileges_changed() are closed on
+ * that logged in before the last users_privileges_changed() are closed on
  * the way, never given. */
 struct bconn *pool_take(struct pool *p, const struct pool_key *k, uint64_t prefer);
-
-/* Accounts or privileges changed at `when` (ev_time(), after the server
- * answered the change): every pool's connections that logged in before
- * hold the old global privileges and are not given out again (any
- * thread; the latest time wins). */
-void pool_privileges_changed(double when);
 
 /* A reload: close the idle connections made under any config but `cfg`
  * (sessions move to it at their next statement and cannot use them). */
