@@ -287,7 +287,8 @@ def test_server_account(node, cluster, start_halyard, db):
     try:
         h = start_halyard(users_source="both")
         h.wait_log(r"users: \d+ accounts from \S+")
-        direct, via = both(node, cluster, h, db, "server_account", env={"M2_ACCOUNT": "m2_srv:m2 pw"})
+        direct, via = both(node, cluster, h, db, "server_account",
+                           env={"M2_ACCOUNT": "m2_srv:m2 pw"})
         assert_same(direct, via)
         assert via["server_account"] == {"login": [{"u": "m2_srv@%"}],
                                          "changed": [{"u": "m2_srv@%", "d": db}]}

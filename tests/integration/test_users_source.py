@@ -549,7 +549,7 @@ def test_revoked_global_privilege_reaches_the_next_session(start_halyard, cluste
     cluster.sql(0, "CREATE DATABASE IF NOT EXISTS hy_priv")
     cluster.sql(0, "CREATE TABLE IF NOT EXISTS hy_priv.t (a INT)")
     cluster.sync()
-    h = start_backends(start_halyard, source="both", workers=1)  # one pool
+    h = start_backends(start_halyard, source="both", workers=1, pool_mode="transaction")  # one pool
     reads = ["/* halyard: primary */ SELECT COUNT(*) FROM hy_priv.t",
              "/* halyard: backend=node1 */ SELECT COUNT(*) FROM hy_priv.t"]
     c = h.connect(user=name, password=PW)
@@ -595,7 +595,8 @@ def test_privilege_changed_on_the_server_reaches_new_sessions(start_halyard, clu
     cluster.sql(0, "CREATE DATABASE IF NOT EXISTS hy_privd")
     cluster.sql(0, "CREATE TABLE IF NOT EXISTS hy_privd.t (a INT)")
     cluster.sync()
-    h = start_backends(start_halyard, source="both", users_refresh_ms=1000, workers=1)
+    h = start_backends(start_halyard, source="both", users_refresh_ms=1000, workers=1,
+                       pool_mode="transaction")
     read = "/* halyard: primary */ SELECT COUNT(*) FROM hy_privd.t"
     c = h.connect(user=name, password=PW)
     with c.cursor() as cur:
