@@ -38,7 +38,8 @@ const struct stat_field stat_fields[STAT_FIELDS] = {
      "wait for.",
      offsetof(struct worker_stats, pool_closed_idle)},
     {"pool_closed_age", "halyard_pool_closed_age_total",
-     "Pooled connections closed past pool_max_age_ms, or because a reload replaced their config.",
+     "Pooled connections closed past pool_max_age_ms, because a reload replaced their config, "
+     "or logged in before privileges changed.",
      offsetof(struct worker_stats, pool_closed_age)},
     {"pool_closed_spoke", "halyard_pool_closed_broken_total",
      "Idle pooled connections the server closed (wait_timeout, KILL, restart), dropped before "

@@ -36,7 +36,7 @@ static const char USERS_SQL[] =
     J("account_locked") J("password_last_changed") J("password_lifetime")
     J("ssl_type") J("x509_subject") J("x509_issuer") J("max_user_connections")
     "@@default_password_lifetime, @@skip_name_resolve, @@disconnect_on_expired_password, "
-    "@@secure_auth "
+    "@@secure_auth, MD5(Priv) "
     "FROM mysql.global_priv";
 #undef J
 /* clang-format on */
@@ -78,7 +78,44 @@ struct users_loader {
     bool again;                  /* asked for during it: one more after */
     bool failing[USERS_GROUPS];  /* per group: its last read failed (logged once a streak) */
     size_t last_n[USERS_GROUPS]; /* per group: accounts of its last read (logged on change) */
+    uint64_t sum[USERS_GROUPS];  /* per group: privs_sum() of its last read, 0 = none yet */
 };
+
+/* When privileges last changed, in microseconds of ev_time(); 0 = never. */
+static _Atomic uint64_t privileges_changed_us;
+
+void users_privileges_changed(double when)
+{
+    uint64_t us = (uint64_t)(when * 1e6);
+    uint64_t old = atomic_load_explicit(&privileges_changed_us, memory_order_relaxed);
+    while (old < us &&
+           !atomic_compare_exchange_weak_explicit(&privileges_changed_us, &old, us,
+                                                  memory_order_relaxed, memory_order_relaxed)) {
+    }
+}
+
+uint64_t users_privileges_changed_us(void)
+{
+    return atomic_load_explicit(&privileges_changed_us, memory_order_relaxed);
+}
+
+/* A checksum of every account's row (user, host, MD5 of Priv), the same
+ * whatever their order; never 0. */
+static uint64_t privs_sum(const struct sqlresult *res)
+{
+    uint64_t sum = 1;
+    for (size_t r = 0; r < res->n_rows; r++) {
+        uint64_t h = 0xcbf29ce484222325ull;
+        const int cols[] = {ACOL_USER, ACOL_HOST, ACOL_PRIV_MD5};
+        for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
+            for (const char *p = res->rows[r][cols[i]]; p != NULL && *p != '\0'; p++)
+                h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
+            h = (h ^ 0xff) * 0x100000001b3ull; /* the end of a column */
+        }
+        sum += h;
+    }
+    return sum != 0 ? sum : 1;
+}
 
 /* ---- the shared table ---------------------------------------------------- */
 
@@ -275,6 +312,13 @@ static void rows_cb(struct sqlclient *c, const struct sqlresult *res, void *arg)
     if (t.n != l->last_n[slot]) /* each read is logged only when the count changes */
         hy_log_info("users: %zu accounts from %s (group %s)", t.n, l->backend, group);
     l->last_n[slot] = t.n;
+    /* An account changed on the server since the last read (a GRANT made
+     * there directly, or by another halyard): pooled connections that
+     * logged in before may hold the old global privileges. */
+    uint64_t sum = privs_sum(res);
+    if (l->sum[slot] != 0 && l->sum[slot] != sum)
+        users_privileges_changed(ev_time());
+    l->sum[slot] = sum;
     publish(group, l->g == 0, &t);
     load_end(l, true, NULL);
 }

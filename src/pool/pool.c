@@ -18,6 +18,7 @@
 #include "halyard/config/group.h"
 #include "halyard/pool/pool.h"
 #include "halyard/cluster/pool_stats.h"
+#include "halyard/cluster/users.h"
 #include "halyard/sql/varstate.h"
 
 struct pool_bucket {
@@ -248,6 +249,18 @@ static void idle_event(struct bconn *bc, const struct server_report *r)
 static bool too_old(const struct bconn *bc, const struct config *cfg, double now)
 {
     return cfg->pool_max_age_ms > 0 && now - bc->born >= cfg->pool_max_age_ms / 1e3;
+}
+
+/* Whether `bc` logged in before the last change of privileges: the server
+ * keeps a connection's global privileges (and roles' defaults) as they
+ * were at its login, COM_RESET_CONNECTION included, so it would run a new
+ * session's statements with the old ones. `born` is an ev_now() taken
+ * before the connect, so a connection opened after the change was
+ * recorded logged in after it took effect. */
+static bool before_privileges(const struct bconn *bc)
+{
+    uint64_t us = users_privileges_changed_us();
+    return us != 0 && bc->born * 1e6 < (double)us;
 }
 
 /* A connection the pool opened for pool_min_idle logged in, or failed. */
@@ -488,6 +501,9 @@ struct bconn *pool_take(struct pool *p, const struct pool_key *k, uint64_t prefe
         }
         if (idle_spoke(p, bc)) {
             idle_close(bc, &p->stats->pool_closed_spoke, "the server spoke or closed it");
+            bc = NULL;
+        } else if (before_privileges(bc)) {
+            idle_close(bc, &p->stats->pool_closed_age, "it logged in before privileges changed");
             bc = NULL;
         }
     }

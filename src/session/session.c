@@ -691,7 +691,7 @@ static void command_forward_connid(struct session *s, uint8_t cmd, const uint8_t
     pkt[MYSQL_HEADER_SIZE] = cmd;
     size_t n = classify_calls_rewrite((const char *)p + 1, len - 1, cid, value,
                                       (char *)pkt + MYSQL_HEADER_SIZE + 1, cap);
-    if (sysview && !session_sysview_packet(s, &pkt, &n)) {
+    if (sysview && !session_sysview_packet(s, &pkt, &n, (const char *)p + 1, len - 1)) {
         free(pkt);
         session_mark_closing(s, END_NOMEM);
         return;

@@ -551,8 +551,11 @@ void session_sysview_learned(struct session *s, bool ok, const char *cols);
 void session_sysview_begin(struct session *s);
 /* The COM_QUERY packet it goes out as, *pkt (heap: header, command byte,
  * then *n bytes of text with CONNECTION_ID() in place already): its text
- * rewritten, in place (*pkt may move). False when out of memory. */
-bool session_sysview_packet(struct session *s, uint8_t **pkt, size_t *n);
+ * rewritten, in place (*pkt may move), the statement's own row showing the
+ * client's text `orig` (`orig_len` bytes) as its INFO. False when out of
+ * memory. */
+bool session_sysview_packet(struct session *s, uint8_t **pkt, size_t *n, const char *orig,
+                            size_t orig_len);
 /* down_parse(): the packet (payload `len`) at down.scan: 0 to pass it,
  * 1 when halyard sent its own in place (or left it out), -1 to wait (more
  * bytes, or what is before it to go out first). */

@@ -38,6 +38,7 @@
 #include "halyard/core/events.h"
 #include "halyard/pool/pool.h"
 #include "halyard/cluster/pool_stats.h"
+#include "halyard/cluster/users.h"
 #include "halyard/session/session.h"
 #include "halyard/session/session_err.h"
 #include "halyard/session/worker.h"
@@ -131,6 +132,9 @@ void session_pool_note(struct session *s)
     s->query.cmd_lid = false;
     s->query.cmd_xa = 0;
     s->query.cmd_calc_found = false;
+    if (s->query.cmd_privs) /* answered: it took effect, if it did */
+        users_privileges_changed(ev_time());
+    s->query.cmd_privs = false;
     if (s->query.internal != INT_NONE)
         return;
     if (s->query.cmd_locks != 0) /* a LOCK TABLES that failed released the old locks too */

@@ -681,10 +681,38 @@ static bool sql_prepare(const uint8_t *p, uint32_t n)
     return match_word(&t, end, "PREPARE");
 }
 
+/* Whether the text changes accounts or privileges: GRANT, REVOKE,
+ * CREATE/ALTER/DROP/RENAME USER, CREATE/DROP ROLE, SET PASSWORD, SET
+ * DEFAULT ROLE, FLUSH PRIVILEGES (its first statement only). The server
+ * gives a connection its global privileges at login, so the pooled ones
+ * logged in before are not given to the sessions after
+ * (users_privileges_changed). */
+static bool changes_privileges(const uint8_t *p, uint32_t n)
+{
+    const char *t = (const char *)p, *end = t + n;
+    t = skip_space_comments(t, end);
+    if (match_word(&t, end, "GRANT") || match_word(&t, end, "REVOKE"))
+        return true;
+    if (match_word(&t, end, "CREATE")) {
+        if (match_word(&t, end, "OR"))
+            match_word(&t, end, "REPLACE");
+        return match_word(&t, end, "USER") || match_word(&t, end, "ROLE");
+    }
+    if (match_word(&t, end, "DROP"))
+        return match_word(&t, end, "USER") || match_word(&t, end, "ROLE");
+    if (match_word(&t, end, "ALTER") || match_word(&t, end, "RENAME"))
+        return match_word(&t, end, "USER");
+    if (match_word(&t, end, "SET"))
+        return match_word(&t, end, "PASSWORD") ||
+               (match_word(&t, end, "DEFAULT") && match_word(&t, end, "ROLE"));
+    return match_word(&t, end, "FLUSH") && match_word(&t, end, "PRIVILEGES");
+}
+
 /* A new command: what the previous one noted for its end is cleared. */
 static void route_begin(struct session *s, uint8_t cmd, bool fits)
 {
     s->query.cmd_writes = cmd == COM_QUERY && !fits;
+    s->query.cmd_privs = false;
     s->query.cmd_retry_safe = false;
     s->route.causal_check = false;
     s->route.causal_read = s->route.global_read = false;
@@ -831,6 +859,9 @@ static uint32_t route_statement(struct session *s, uint8_t cmd, const uint8_t *p
         return s->route.primary;
     s->query.cmd_writes =
         r->kind == CL_WRITE || r->kind == CL_TXN_END || (r->flags & CLF_SEQUENCE) || !fits;
+    s->query.cmd_privs = s->cfg->pool_transaction &&
+                         (r->kind == CL_WRITE || r->kind == CL_SESSION) &&
+                         changes_privileges(p + 1, avail - 1);
     struct route_in in;
     struct route_out out;
     if (!route_view(s, ROUTE_STATEMENT, &in)) {

@@ -302,7 +302,52 @@ static void put_literal(struct text *t, const char *v)
     put(t, "'");
 }
 
-static char *derived_processlist(struct session *s, const char *cols)
+/* The client's text as the value of column `col` (INFO, or INFO_BINARY
+ * when `binary`) of the row of thread `tid`, the others' own: the server
+ * lists the text halyard sent, which names halyard's derived tables and
+ * ids in place of what the client wrote. Hex, so no sql_mode changes it;
+ * INFO is the server's system character set (utf8mb3), as the server
+ * shows it. */
+static void put_info(struct text *t, const char *col, bool binary, uint32_t tid, const char *text,
+                     size_t len)
+{
+    if (tid == 0 || text == NULL) {
+        put(t, "%s", col);
+        return;
+    }
+    put(t, "CASE ID WHEN %u THEN %sX'", tid, binary ? "" : "CONVERT(");
+    for (size_t i = 0; i < len && !t->bad; i++)
+        put(t, "%02X", (unsigned char)text[i]);
+    put(t, "'%s ELSE %s END AS %s", binary ? "" : " USING utf8mb3)", col, col);
+}
+
+/* The process list's columns but ID, as `cols` names them (a comma
+ * between two), INFO and INFO_BINARY put_info's. */
+static void put_cols(struct text *t, const char *cols, uint32_t tid, const char *text, size_t len)
+{
+    const char *p = cols;
+    while (*p != '\0') {
+        size_t n = strcspn(p, ",");
+        char col[64];
+        if (n < sizeof(col)) {
+            memcpy(col, p, n);
+            col[n] = '\0';
+            if (strcasecmp(col, "INFO") == 0 || strcasecmp(col, "INFO_BINARY") == 0)
+                put_info(t, col, col[4] != '\0', tid, text, len);
+            else
+                put(t, "%s", col);
+        } else {
+            put(t, "%.*s", (int)n, p);
+        }
+        p += n;
+        if (*p == ',') {
+            put(t, ",");
+            p++;
+        }
+    }
+}
+
+static char *derived_processlist(struct session *s, const char *cols, const char *text, size_t len)
 {
     const struct session_sysview *v = s->query.sysview;
     struct text t = {0};
@@ -320,7 +365,9 @@ static char *derived_processlist(struct session *s, const char *cols)
     } else {
         put(&t, "ID");
     }
-    put(&t, ", %s FROM information_schema.PROCESSLIST", cols);
+    put(&t, ", ");
+    put_cols(&t, cols, s->conns.cur != NULL ? s->conns.cur->login.thread_id : 0, text, len);
+    put(&t, " FROM information_schema.PROCESSLIST");
     const char *sep = " WHERE ID NOT IN (";
     for (size_t i = 0; i < v->n_rows; i++) {
         if (v->rows[i].session == 0) {
@@ -379,7 +426,9 @@ void session_sysview_begin(struct session *s)
         v->show = v->sc.show;
 }
 
-static char *session_sysview_text(struct session *s, const char *text, size_t len, size_t *out_len)
+/* `orig`: the client's text, which the statement's own row shows. */
+static char *session_sysview_text(struct session *s, const char *text, size_t len, const char *orig,
+                                  size_t orig_len, size_t *out_len)
 {
     struct session_sysview *v = s->query.sysview;
     /* the text may have changed (CONNECTION_ID() in place): scanned again */
@@ -387,7 +436,7 @@ static char *session_sysview_text(struct session *s, const char *text, size_t le
     char *derived[SYSVIEW__COUNT] = {NULL};
     const struct cols_known *ck = cols_find(server_of(s->conns.cur));
     if (ids_mapped(s) && ck != NULL && ck->cols[0] != '\0')
-        derived[SYSVIEW_PROCESSLIST] = derived_processlist(s, ck->cols);
+        derived[SYSVIEW_PROCESSLIST] = derived_processlist(s, ck->cols, orig, orig_len);
     derived[SYSVIEW_SESSION_STATUS] = derived_status(s, "SESSION_STATUS");
     derived[SYSVIEW_GLOBAL_STATUS] = derived_status(s, "GLOBAL_STATUS");
     size_t need = sysview_rewrite(text, len, &v->sc, (const char *const *)derived, NULL, 0);
@@ -399,10 +448,12 @@ static char *session_sysview_text(struct session *s, const char *text, size_t le
     return out;
 }
 
-bool session_sysview_packet(struct session *s, uint8_t **pkt, size_t *n)
+bool session_sysview_packet(struct session *s, uint8_t **pkt, size_t *n, const char *orig,
+                            size_t orig_len)
 {
     size_t n2 = 0;
-    char *t = session_sysview_text(s, (const char *)*pkt + MYSQL_HEADER_SIZE + 1, *n, &n2);
+    char *t = session_sysview_text(s, (const char *)*pkt + MYSQL_HEADER_SIZE + 1, *n, orig,
+                                   orig_len, &n2);
     uint8_t *p2 =
         t != NULL && n2 + 1 < MYSQL_MAX_PAYLOAD ? realloc(*pkt, MYSQL_HEADER_SIZE + 1 + n2) : NULL;
     if (p2 == NULL) {

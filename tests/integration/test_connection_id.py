@@ -272,3 +272,41 @@ def test_kill_query_of_the_id_a_client_read(halyard, cluster):
     assert time.monotonic() - t0 < 2.0
     assert "e" in out and out["e"].args[0] == 1317, out
     assert q(victim, "SELECT CONNECTION_ID()")[0][0] == vid
+
+
+def test_kill_query_id_read_from_the_process_list(halyard):
+    """KILL QUERY ID <query id> (mtr main.kill, MDEV-4911): query ids are
+    each server's own; halyard passes the statement to the primary, so a
+    QUERY_ID read from the process list (which halyard reads on the
+    primary) stops that statement when it runs there, as on one server:
+    here in a transaction. A statement on a replica has no row in that
+    list (routing.md, the process list): main.kill's SELECT SLEEP outside a
+    transaction cannot be found so."""
+    victim = halyard.connect(autocommit=True)
+    out = {}
+
+    def slow():
+        try:
+            q(victim, "BEGIN")
+            out["row"] = q(victim, "SELECT SLEEP(30) /* hy-qid-kill */")
+        except pymysql.err.OperationalError as e:
+            out["e"] = e
+
+    t = threading.Thread(target=slow)
+    t.start()
+    killer = halyard.connect(autocommit=True)
+    found = []
+    wait_until(lambda: found.extend(q(killer, "SELECT @qid := QUERY_ID FROM "
+                                              "information_schema.PROCESSLIST WHERE INFO = "
+                                              "'SELECT SLEEP(30) /* hy-qid-kill */' AND "
+                                              "STATE = 'User sleep'")) or found,
+               timeout=10)
+    q(killer, "KILL QUERY ID @qid")
+    t.join(5)
+    assert not t.is_alive()
+    assert "e" in out and out["e"].args[0] == 1317, out
+    q(victim, "ROLLBACK")
+    assert q(victim, "SELECT 1") == ((1,),)
+    with pytest.raises(pymysql.err.OperationalError) as e:
+        q(killer, "KILL QUERY ID 0")
+    assert e.value.args[0] == 1957

@@ -49,24 +49,25 @@ def node():
     return path
 
 
-def probe(node, port, db, *checks):
+def probe(node, port, db, *checks, env=None):
     r = subprocess.run([node, PROBE, "127.0.0.1", str(port), APP_USER, APP_PASSWORD, db, *checks],
-                       capture_output=True, text=True, timeout=180)
+                       capture_output=True, text=True, timeout=180,
+                       env=dict(os.environ, **(env or {})))
     assert r.returncode == 0, f"probe.js {' '.join(checks)} on port {port}: {r.stderr}"
     return json.loads(r.stdout)
 
 
-TABLES = ("m2_json", "m2_types", "m2_err", "m2_multi")
+TABLES = ("m2_json", "m2_types", "m2_err", "m2_multi", "m2_global")
 
 
-def both(node, cluster, h, db, *checks):
+def both(node, cluster, h, db, *checks, env=None):
     """The probe's results directly and through halyard h, in that order,
     each run starting without the probe's tables (whose DROP TABLE IF
     EXISTS then warns in both)."""
     out = []
     for port in (cluster.primary_port, h.port):
         cluster.sql(0, "DROP TABLE IF EXISTS " + ", ".join(f"{db}.{t}" for t in TABLES))
-        out.append(probe(node, port, db, *checks))
+        out.append(probe(node, port, db, *checks, env=env))
     return tuple(out)
 
 
@@ -234,3 +235,64 @@ def test_ping(node, cluster, halyard, db):
     direct, via = both(node, cluster, halyard, db, "ping")
     assert_same(direct, via)
     assert via["ping"] == {"pings": [True, True, True, True], "after": [{"two": 2}]}
+
+
+# Issue 33's "Why": the differences real client suites found, each read by
+# mysql2 through halyard as directly.
+
+def test_own_row(node, cluster, halyard, db):
+    """The processlist: CONNECTION_ID() is the handshake's id, both
+    process lists show the connection's row under it, and another
+    connection's KILL QUERY of that id stops its statement."""
+    direct, via = both(node, cluster, halyard, db, "own_row")
+    assert_same(direct, via)
+    got = via["own_row"]
+    assert got["handshake_id"] is True
+    assert got["show"] == ["SHOW FULL PROCESSLIST"]
+    assert got["is"] == [{"INFO": "SELECT INFO FROM information_schema.PROCESSLIST "
+                                  "WHERE ID = CONNECTION_ID()"}]
+    assert got["killed"]["errno"] == 1317  # MariaDB: "Query execution was interrupted"
+    assert got["after"] == [{"three": 3}]
+
+
+def test_uservar_types(node, cluster, halyard, db):
+    """User variable types: SET @v = NULL after another session's integer
+    @v on the same pooled connection gives a new variable's definition."""
+    direct, via = both(node, cluster, halyard, db, "uservar_types")
+    assert_same(direct, via)
+    got = via["uservar_types"]
+    assert got[0][0]["columnLength"] == 20  # the integer's
+    for nulled in got[1::3]:
+        assert nulled["rows"] == [{"v": None}]
+        assert nulled["fields"][0]["columnLength"] == 16777215  # not the other session's 20
+
+
+def test_global_consistency(node, cluster, start_halyard, db):
+    """Another session reads old data: under consistency = "global" a read
+    on another connection sees the write just before it, 200 times."""
+    h = start_halyard(consistency="global")
+    direct, via = both(node, cluster, h, db, "global")
+    assert direct == via == {"global": {"reads": 200, "stale": 0}}
+
+
+def test_server_account(node, cluster, start_halyard, db):
+    """Server accounts: one made on the primary alone (not in halyard's
+    config) logs in through halyard and changeUser to it works, as
+    directly, with users_source = "both" (the demo's)."""
+    cluster.sql(0, "GRANT SELECT ON mysql.global_priv TO 'monitor'@'%'")
+    cluster.sql(0, "DROP USER IF EXISTS 'm2_srv'@'%'")
+    cluster.sql(0, "CREATE USER 'm2_srv'@'%' IDENTIFIED BY 'm2 pw'")
+    cluster.sql(0, f"GRANT SELECT ON {db}.* TO 'm2_srv'@'%'")
+    cluster.sync()
+    try:
+        h = start_halyard(users_source="both")
+        h.wait_log(r"users: \d+ accounts from \S+")
+        direct, via = both(node, cluster, h, db, "server_account",
+                           env={"M2_ACCOUNT": "m2_srv:m2 pw"})
+        assert_same(direct, via)
+        assert via["server_account"] == {"login": [{"u": "m2_srv@%"}],
+                                         "changed": [{"u": "m2_srv@%", "d": db}]}
+    finally:
+        cluster.sql(0, "DROP USER IF EXISTS 'm2_srv'@'%'")
+        cluster.sql(0, "REVOKE SELECT ON mysql.global_priv FROM 'monitor'@'%'")
+        cluster.sync()

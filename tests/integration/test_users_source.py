@@ -13,7 +13,7 @@ import pymysql
 import pytest
 
 from rawmysql import MySQLError, RawConn
-from util import (APP_PASSWORD, APP_USER, MONITOR_USER, default_halyard_settings,
+from util import (APP_PASSWORD, APP_USER, MONITOR_USER, admin_json, default_halyard_settings,
                   mysql_native_hash, render_libconfig, wait_until)
 
 PW = "s3cret"
@@ -534,3 +534,89 @@ def test_mariadb_cli(start_halyard, cluster, grant, accounts):
         assert cli(h.port, user, "wrong") == direct
         codes.add(direct[2].split()[1])
     assert codes == {"1045", "1698"}, codes
+
+
+def test_revoked_global_privilege_reaches_the_next_session(start_halyard, cluster, grant, accounts):
+    """The server gives a connection its global privileges when it logs in,
+    and COM_RESET_CONNECTION keeps them: after REVOKE ... ON *.*, a new
+    session must not run on a pooled connection that logged in before it
+    (mtr main.trigger_notembedded: a CREATE DEFINER that needs SUPER ran
+    with the SUPER revoked). Both the primary's and a replica's pooled
+    connection are asked for by name, so the new session would take them."""
+    name = accounts("hy_priv")  # SELECT ON *.*
+    adm = accounts("hy_privadm")
+    cluster.sql(0, f"GRANT ALL PRIVILEGES ON *.* TO '{adm}'@'%' WITH GRANT OPTION")
+    cluster.sql(0, "CREATE DATABASE IF NOT EXISTS hy_priv")
+    cluster.sql(0, "CREATE TABLE IF NOT EXISTS hy_priv.t (a INT)")
+    cluster.sync()
+    h = start_backends(start_halyard, source="both", workers=1, pool_mode="transaction")  # one pool
+    reads = ["/* halyard: primary */ SELECT COUNT(*) FROM hy_priv.t",
+             "/* halyard: backend=node1 */ SELECT COUNT(*) FROM hy_priv.t"]
+    c = h.connect(user=name, password=PW)
+    with c.cursor() as cur:
+        for q in reads:
+            cur.execute(q)
+            assert cur.fetchone()[0] == 0
+    c.close()
+    a = h.connect(user=adm, password=PW)
+    with a.cursor() as cur:
+        cur.execute(f"REVOKE SELECT ON *.* FROM '{name}'@'%'")
+    cluster.sync()
+    with pytest.raises(pymysql.err.OperationalError) as direct:
+        query = "SELECT COUNT(*) FROM hy_priv.t"
+        d = pymysql.connect(host="127.0.0.1", port=cluster.primary_port, user=name, password=PW)
+        with d.cursor() as cur:
+            cur.execute(query)
+    assert direct.value.args[0] == 1142
+    c = h.connect(user=name, password=PW)
+    for q in reads:
+        with pytest.raises(pymysql.err.OperationalError) as through, c.cursor() as cur:
+            cur.execute(q)
+        assert through.value.args == direct.value.args, q
+    # the account gets it back: a new session has it again
+    with a.cursor() as cur:
+        cur.execute(f"GRANT SELECT ON *.* TO '{name}'@'%'")
+    cluster.sync()
+    c = h.connect(user=name, password=PW)
+    with c.cursor() as cur:
+        for q in reads:
+            cur.execute(q)
+            assert cur.fetchone()[0] == 0
+    cluster.sql(0, "DROP DATABASE hy_priv")
+
+
+def test_privilege_changed_on_the_server_reaches_new_sessions(start_halyard, cluster, grant,
+                                                              accounts):
+    """The same REVOKE made on the server directly (a DBA, another
+    halyard): halyard sees the account's row change at its next read of
+    the accounts (users_refresh_ms), and from then on new sessions do not
+    take the connections pooled before it."""
+    name = accounts("hy_privd")  # SELECT ON *.*
+    cluster.sql(0, "CREATE DATABASE IF NOT EXISTS hy_privd")
+    cluster.sql(0, "CREATE TABLE IF NOT EXISTS hy_privd.t (a INT)")
+    cluster.sync()
+    h = start_backends(start_halyard, source="both", users_refresh_ms=1000, workers=1,
+                       pool_mode="transaction")
+    read = "/* halyard: primary */ SELECT COUNT(*) FROM hy_privd.t"
+    c = h.connect(user=name, password=PW)
+    with c.cursor() as cur:
+        cur.execute(read)
+    c.close()
+    cluster.sql(0, f"REVOKE SELECT ON *.* FROM '{name}'@'%'")
+    cluster.sync()
+
+    def refused():
+        s = h.connect(user=name, password=PW)
+        try:
+            with s.cursor() as cur:
+                cur.execute(read)
+            return None
+        except pymysql.err.OperationalError as e:
+            return e.args
+        finally:
+            s.close()
+
+    assert wait_until(refused, timeout=20, interval=0.2)[0] == 1142
+    stats = admin_json(f"/tmp/halyard-{h.port}.sock", "show stats")
+    assert stats["pool_closed_age"] >= 1, stats  # the connection pooled before, closed
+    cluster.sql(0, "DROP DATABASE hy_privd")

@@ -25,6 +25,7 @@
 
 #include <cmocka.h>
 
+#include "halyard/cluster/users.h"
 #include "halyard/config/config.h"
 #include "halyard/pool/pool.h"
 #include "halyard/pool/server.h"
@@ -167,6 +168,31 @@ static void test_put_take(void **state)
     assert_int_equal(f->stats.pool_taken, 3);
     pool_put(&f->pool, a, &k, NULL, ev_now(f->loop));
     pool_put(&f->pool, b, &k, NULL, ev_now(f->loop));
+}
+
+/* Connections that logged in before privileges changed are closed by
+ * the take, never given; one opened after is. */
+static void test_privileges_changed(void **state)
+{
+    struct fixture *f = *state;
+    struct pool_key k = key(f);
+    double now = ev_now(f->loop);
+    struct bconn *a = conn_new(f), *b = conn_new(f);
+    a->born = b->born = now - 10;
+    uint64_t la = pool_put(&f->pool, a, &k, NULL, now);
+    pool_put(&f->pool, b, &k, NULL, now);
+    users_privileges_changed(now - 20); /* before them: they stay */
+    assert_ptr_equal(pool_take(&f->pool, &k, la), a);
+    la = pool_put(&f->pool, a, &k, NULL, now);
+    users_privileges_changed(now - 5);
+    users_privileges_changed(now - 30); /* an older time never moves it back */
+    assert_null(pool_take(&f->pool, &k, la));
+    assert_int_equal(f->stats.pool_closed_age, 2);
+    assert_int_equal(pool_idle_count(&f->pool, "db1", NULL), 0);
+    struct bconn *c = conn_new(f);
+    pool_put(&f->pool, c, &k, NULL, now);
+    assert_ptr_equal(pool_take(&f->pool, &k, 0), c);
+    pool_put(&f->pool, c, &k, NULL, now);
 }
 
 static void test_idle_connection_speaks(void **state)
@@ -345,6 +371,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_take_skips_a_closing_connection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_max_age, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_idle, setup, teardown),
+        /* last: the time it sets is the process's */
+        cmocka_unit_test_setup_teardown(test_privileges_changed, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

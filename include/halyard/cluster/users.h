@@ -55,6 +55,14 @@ bool users_refresh_request(uint64_t *ticket);
 /* The number of reads finished (well or not) so far. */
 uint64_t users_loads_done(void);
 
+/* Accounts or privileges changed at `when` (ev_time(), after the server
+ * answered the change, or when a read of the accounts found one): pooled
+ * connections that logged in before hold the old global privileges
+ * (pool.h: pool_take closes them). Any thread; the latest time wins. */
+void users_privileges_changed(double when);
+/* That time in microseconds, 0 = never. Any thread. */
+uint64_t users_privileges_changed_us(void);
+
 /* The loader, on the monitor's loop: created and configured there. */
 struct users_loader;
 struct users_loader *users_loader_create(struct ev_loop *loop, struct config *cfg);

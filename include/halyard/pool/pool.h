@@ -75,7 +75,9 @@ uint64_t pool_put(struct pool *p, struct bconn *bc, const struct pool_key *k,
 
 /* An idle connection of key `k`: the one lent under `prefer` if it is
  * there, else the one returned last; NULL when none. The caller becomes its
- * owner (server.h's on_event and owner are its to set). */
+ * owner (server.h's on_event and owner are its to set). Idle connections
+ * that logged in before the last users_privileges_changed() are closed on
+ * the way, never given. */
 struct bconn *pool_take(struct pool *p, const struct pool_key *k, uint64_t prefer);
 
 /* A reload: close the idle connections made under any config but `cfg`

@@ -110,6 +110,7 @@ enum accounts_col {
     ACOL_SKIP_NAME_RESOLVE,  /* @@skip_name_resolve */
     ACOL_DISCONNECT_EXPIRED, /* @@disconnect_on_expired_password */
     ACOL_SECURE_AUTH,        /* @@secure_auth */
+    ACOL_PRIV_MD5,           /* MD5(Priv): the whole row, to see any change of it */
     ACOL__COUNT,
 };
 

@@ -318,6 +318,7 @@ struct sess_query {
     bool cmd_clears_diag;                 /* it clears the diagnostics area */
     bool cmd_diag;                        /* it reads the diagnostics area (SHOW WARNINGS ...) */
     bool cmd_writes;                      /* it may write on the primary */
+    bool cmd_privs;                       /* it may change accounts or privileges */
     bool cmd_retry_safe;                  /* a read that may run twice (classify_retry_safe) */
     bool cmd_ro_begin;                    /* it starts a READ ONLY transaction on a replica */
     uint64_t digest_hash;                 /* digest of the statement in flight ... */

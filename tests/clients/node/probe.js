@@ -6,8 +6,10 @@
 //
 //   node probe.js HOST PORT USER PASSWORD DATABASE CHECK...
 //
-// Checks: extmeta compress plain execute errors multi change_user ping.
-// change_user needs the account monitor/monitor besides USER.
+// Checks: extmeta compress plain execute errors multi change_user ping
+// own_row uservar_types global server_account. change_user needs the
+// account monitor/monitor besides USER; server_account the account named
+// by M2_ACCOUNT (user:password), made on the server only.
 'use strict';
 
 const mysql = require('mysql2/promise');
@@ -270,6 +272,104 @@ const run = {
       }
       return out;
     } finally {
+      c.destroy();
+    }
+  },
+
+  // The client's own row (issue 33, "the processlist"): CONNECTION_ID()
+  // is the handshake's thread id, SHOW PROCESSLIST and
+  // information_schema.PROCESSLIST list the connection under it, and a
+  // KILL QUERY of it from another connection (a connector's cancel) stops
+  // its statement. The statement runs in a transaction, on the server
+  // whose list the other connection reads.
+  async own_row() {
+    const c = await connect();
+    const k = await connect();
+    try {
+      const [[{ id }]] = await c.query('SELECT CONNECTION_ID() AS id');
+      const out = { handshake_id: c.threadId === Number(id) };
+      const [pl] = await c.query('SHOW FULL PROCESSLIST');
+      out.show = pl.filter((r) => Number(r.Id) === Number(id)).map((r) => r.Info);
+      const [is] = await c.query('SELECT INFO FROM information_schema.PROCESSLIST ' +
+                                 'WHERE ID = CONNECTION_ID()');
+      out.is = plain(is);
+      await c.query('BEGIN');
+      const sleeping = c.query('SELECT SLEEP(60) AS s').then(([r]) => plain(r), errInfo);
+      for (let i = 0; i < 600; i++) {
+        const [r] = await k.query('SELECT STATE FROM information_schema.PROCESSLIST WHERE ID = ?',
+                                  [c.threadId]);
+        if (r.length && r[0].STATE === 'User sleep') break;
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      await k.query(`KILL QUERY ${c.threadId}`);
+      out.killed = await sleeping;
+      await c.query('ROLLBACK');
+      out.after = plain((await c.query('SELECT 3 AS three'))[0]);
+      return out;
+    } finally {
+      await c.end();
+      await k.end();
+    }
+  },
+
+  // Two sessions taking turns (on one pooled connection through
+  // halyard): a user variable the other set as an integer, set to NULL,
+  // reads with a new variable's column definition ("user variable types").
+  async uservar_types() {
+    const a = await connect();
+    const b = await connect();
+    const out = [];
+    try {
+      for (let i = 0; i < 3; i++) {
+        await a.query('SET @m2_t = 42');
+        out.push((await a.query('SELECT @m2_t AS v'))[1].map(fieldInfo));
+        await b.query('SET @m2_t = NULL');
+        const [rows, fields] = await b.query('SELECT @m2_t AS v');
+        out.push({ rows: plain(rows), fields: fields.map(fieldInfo) });
+        out.push((await b.query('SELECT @m2_never AS v'))[1].map(fieldInfo));
+      }
+      return out;
+    } finally {
+      await a.end();
+      await b.end();
+    }
+  },
+
+  // Written on one connection, read on another right after ("another
+  // session reads old data"): each read must see the write before it.
+  async global() {
+    const w = await connect();
+    const r = await connect();
+    try {
+      await w.query('DROP TABLE IF EXISTS m2_global');
+      await w.query('CREATE TABLE m2_global (id INT PRIMARY KEY)');
+      let stale = 0;
+      for (let i = 1; i <= 200; i++) {
+        await w.query('INSERT INTO m2_global VALUES (?)', [i]);
+        const [[row]] = await r.query('SELECT MAX(id) AS m FROM m2_global');
+        if (Number(row.m) !== i) stale++;
+      }
+      return { reads: 200, stale };
+    } finally {
+      await w.end();
+      await r.end();
+    }
+  },
+
+  // An account made on the server only logs in, and changeUser to it
+  // works ("server accounts in the demo").
+  async server_account() {
+    const [acct, pw] = (process.env.M2_ACCOUNT || ':').split(':');
+    const q = async (c, sql) => plain((await c.query(sql))[0]);
+    const d = await connect({ user: acct, password: pw });
+    const c = await connect();
+    try {
+      const out = { login: await q(d, 'SELECT CURRENT_USER() AS u') };
+      await c.changeUser({ user: acct, password: pw, database });
+      out.changed = await q(c, 'SELECT CURRENT_USER() AS u, DATABASE() AS d');
+      return out;
+    } finally {
+      await d.end();
       c.destroy();
     }
   },
