@@ -18,16 +18,10 @@ import pymysql
 import pytest
 
 from test_core import cli, client_bin
-from util import APP_PASSWORD, APP_USER, admin_json, free_port, wait_until
+from util import APP_PASSWORD, APP_USER, admin_json, free_port, wait_until, q
 
 CACHE = {"user": "backup", "password": "backup", "settle_ms": 0}
 RULES = [{"name": "reads", "match_text": r"(?i)^\s*SELECT", "action": "cache", "ttl_ms": 60000}]
-
-
-def q(conn, sql):
-    with conn.cursor() as cur:
-        cur.execute(sql)
-        return cur.fetchall()
 
 
 @pytest.fixture

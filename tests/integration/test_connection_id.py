@@ -18,16 +18,10 @@ import pytest
 
 from rawmysql import RawConn
 from test_ps import binary_rows, execute, prepare
-from util import APP_PASSWORD, APP_USER, schema_with_table, wait_until
+from util import APP_PASSWORD, APP_USER, schema_with_table, wait_until, q
 
 REPLICA = "/* halyard: replica */ "
 PRIMARY = "/* halyard: primary */ "
-
-
-def q(conn, sql, args=None):
-    with conn.cursor() as cur:
-        cur.execute(sql, args)
-        return cur.fetchall()
 
 
 @pytest.fixture

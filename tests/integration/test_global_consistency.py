@@ -14,15 +14,9 @@ import time
 
 import pytest
 
-from util import wait_until
+from util import wait_until, q
 
 ROUNDS = 1000
-
-
-def q(conn, sql, args=None):
-    with conn.cursor() as cur:
-        cur.execute(sql, args)
-        return cur.fetchall()
 
 
 @pytest.fixture

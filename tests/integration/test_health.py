@@ -16,13 +16,7 @@ import time
 import pymysql
 import pytest
 
-from util import Background, audit_records, wait_audit, wait_until
-
-
-def q(conn, sql, args=None):
-    with conn.cursor() as cur:
-        cur.execute(sql, args)
-        return cur.fetchall()
+from util import Background, audit_records, wait_audit, wait_until, q
 
 
 def sid(conn):

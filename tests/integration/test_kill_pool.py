@@ -19,16 +19,9 @@ import time
 import pymysql
 import pytest
 
-from util import admin_json, app_threads, default_halyard_settings, schema_with_table, wait_until
+from util import admin_json, app_threads, default_halyard_settings, schema_with_table, wait_until, q
 
 ER_QUERY_INTERRUPTED = 1317
-
-
-def q(conn, sql, args=None):
-    with conn.cursor() as cur:
-        cur.execute(sql, args)
-        return cur.fetchall()
-
 
 
 @pytest.fixture

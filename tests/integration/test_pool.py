@@ -17,14 +17,7 @@ import pytest
 from rawmysql import RawConn
 from tcprelay import TcpRelay
 from util import (APP_PASSWORD, APP_USER, admin_json, app_threads, default_halyard_settings,
-                  free_port, schema_with_table, wait_until)
-
-
-def q(conn, sql, args=None):
-    with conn.cursor() as cur:
-        cur.execute(sql, args)
-        return cur.fetchall()
-
+                  free_port, schema_with_table, wait_until, q)
 
 
 def threads_settle(cluster, n):

@@ -18,15 +18,9 @@ import pymysql
 import pytest
 
 from rawmysql import RawConn
-from util import APP_PASSWORD, APP_USER, wait_until
+from util import APP_PASSWORD, APP_USER, wait_until, q
 
 REPLICA = "/* halyard: replica */ "
-
-
-def q(conn, sql, args=None):
-    with conn.cursor() as cur:
-        cur.execute(sql, args)
-        return cur.fetchall()
 
 
 def sid(conn, hint=REPLICA):

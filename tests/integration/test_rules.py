@@ -12,13 +12,7 @@ import json
 import pymysql
 import pytest
 
-from util import APP_PASSWORD, APP_USER, admin_json, mysql_native_hash, wait_until
-
-
-def q(conn, sql):
-    with conn.cursor() as cur:
-        cur.execute(sql)
-        return cur.fetchall()
+from util import APP_PASSWORD, APP_USER, admin_json, mysql_native_hash, wait_until, q
 
 
 @pytest.fixture

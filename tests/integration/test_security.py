@@ -22,7 +22,7 @@ import pytest
 import rawmysql
 from rawmysql import RawConn
 from test_ops import admin, admin_json
-from util import APP_PASSWORD, APP_USER, mysql_native_hash, vm_kb, wait_until
+from util import APP_PASSWORD, APP_USER, mysql_native_hash, vm_kb, wait_until, q
 
 SHA2 = "caching_sha2_password"
 
@@ -411,12 +411,6 @@ def fwschema(cluster):
     cluster.sql(0, "REPLACE INTO fw.notes VALUES (1, 1), (2, 2)")
     cluster.sync()
     return "fw"
-
-
-def q(conn, sql):
-    with conn.cursor() as cur:
-        cur.execute(sql)
-        return cur.fetchall()
 
 
 def test_no_where_rule_for_chosen_users(start_halyard, cluster, fwschema):

@@ -21,16 +21,10 @@ import pytest
 
 from tcprelay import TcpRelay
 from util import (MONITOR_PASSWORD, MONITOR_USER, default_halyard_settings, schema_with_table,
-                  wait_until)
+                  wait_until, q)
 
 REPLICA = "/* halyard: replica */ "
 PRIMARY = "/* halyard: primary */ "
-
-
-def q(conn, sql, args=None):
-    with conn.cursor() as cur:
-        cur.execute(sql, args)
-        return cur.fetchall()
 
 
 def typed(conn, sql):

@@ -877,3 +877,10 @@ def sample_config(admin_port=None):
         assert f"port = {demo_port};" in text
         text = text.replace(f"port = {demo_port};", f"port = $node{i}_port;")
     return text
+
+
+def q(conn, sql, args=None):
+    """Run one statement on a pymysql connection; its rows (a tuple of tuples)."""
+    with conn.cursor() as cur:
+        cur.execute(sql, args)
+        return cur.fetchall()
