@@ -185,6 +185,9 @@ hy_status_t archive_seal_file(const char *src, const char *dst, const struct bac
     if (feed_failed)
         snprintf(why, wl, "write %s: %s", tmp, errno ? strerror(errno) : "failed");
     backup_crypt_enc_destroy(e);
+    struct stat sb; /* the sealed file keeps the clear one's times: binlog_retention's age */
+    if (ok && fstat(in, &sb) == 0)
+        (void)futimens(fd, (struct timespec[2]){sb.st_atim, sb.st_mtim});
     close(in);
     return partial_finish(fd, tmp, dst, ok, why, wl);
 }

@@ -119,6 +119,7 @@ struct archive {
     double next_retention;
     bool retention_soon; /* under mu: a backup completed (binlog_archive_retention_soon) */
     bool in_error;
+    bool blocked;   /* the newest file is sealed and cannot be opened: no stream (a gap) */
     double backoff; /* seconds before the next try after errors in a row */
 };
 
@@ -493,6 +494,7 @@ static void recover(struct archive *a)
     a->file_no = n > 0 ? v[n - 1].no : 0;
     bool opened = n == 0 || strchr(v[n - 1].name + strlen(ARCHIVE_FILE_PREFIX) + 1, '.') == NULL ||
                   unseal_last(a, &v[n - 1]);
+    a->blocked = !opened; /* retried every 5 s: a reload may bring the key */
     free(v);
     if (n == 0 || !opened)
         return;
@@ -1317,9 +1319,12 @@ static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
                 archive_error(a, "%s", err);
             a->retry_at = now + 5 * RETRY_S;
         } else {
-            if (a->fd < 0 && a->file_no == 0 && a->pos.n == 0)
-                recover(a); /* the directory may have come back */
-            dump_connect(a, primary);
+            if (a->blocked || (a->fd < 0 && a->file_no == 0 && a->pos.n == 0))
+                recover(a); /* the directory (or the newest file's key) may have come back */
+            if (a->blocked)
+                a->retry_at = now + 5 * RETRY_S;
+            else
+                dump_connect(a, primary);
         }
     }
     if (a->dirty && now - a->last_sync >= a->cfg->backup.binlog_sync_ms / 1000.0)

@@ -18,13 +18,16 @@ binlog.NNNNNN.KEYID.enc; the file being written stays in clear, mode 0600.
 """
 
 import hashlib
+import json
 import os
 import re
 import signal
 import subprocess
+import time
 
 from test_backup import show_backup, wait_archived
 from test_backup_crypt import key_file
+from test_failover import ctl
 from test_restore import (HALYARDCTL, full_backup, prepare, reset_scratch, restore, restorer,  # noqa: F401
                           scratch, table_state)  # scratch: a fixture
 from util import wait_until
@@ -50,7 +53,7 @@ def test_archive_sealed_restored_tamper_refused(cluster, start_halyard, tmp_path
     h, conf, table, pw = prepare(cluster, start_halyard, tmp_path, "ac1",
                                  encryption_key_file=key)
     d = conf["backup"]["dir"]
-    bk = full_backup(conf)
+    full_backup(conf)
     for i in range(50, 120):
         cluster.sql(0, f"INSERT INTO {table} VALUES ({i}, {i % 3})")
     cluster.sql(0, "FLUSH BINARY LOGS")
@@ -61,7 +64,9 @@ def test_archive_sealed_restored_tamper_refused(cluster, start_halyard, tmp_path
     cluster.sql(0, "FLUSH BINARY LOGS")
     cluster.sql(0, f"DELETE FROM {table} WHERE id < 30")
     wait_archived(conf, cluster, 0)
-    wait_until(lambda: len(listing(d)[0]) >= 2, 15, what=f"two sealed files: {listing(d)[2]}")
+    # (a seal under way shows the clear file beside its sealed twin a moment)
+    wait_until(lambda: len(listing(d)[0]) >= 2 and len(listing(d)[1]) == 1, 15,
+               what=f"two sealed files: {listing(d)[2]}")
     sealed, clear, _ = listing(d)
     assert all(SEALED.match(n).group(2) == key_id for n in sealed), sealed
     assert len(clear) == 1 and int(CLEAR.match(clear[0]).group(1)) > \
@@ -131,7 +136,7 @@ def test_archive_seal_at_start_and_crash_leftovers(cluster, start_halyard, tmp_p
     and a clear file beside its sealed twin are settled; no gap."""
     h, conf, table, pw = prepare(cluster, start_halyard, tmp_path, "ac2")
     d = conf["backup"]["dir"]
-    bk = full_backup(conf)
+    full_backup(conf)
     for rot in range(2):
         for i in range(50 + 40 * rot, 90 + 40 * rot):
             cluster.sql(0, f"INSERT INTO {table} VALUES ({i}, {rot})")
@@ -149,9 +154,9 @@ def test_archive_seal_at_start_and_crash_leftovers(cluster, start_halyard, tmp_p
     h2 = start_halyard(conf)
     conf["_path"] = str(h2.conf_path)
     wait_until(lambda: show_backup(conf)["archive_state"] == "streaming", 15)
-    sealed, clear, _ = listing(d)
-    assert len(sealed) >= 2 and len(clear) == 1, listing(d)[2]
-    assert f"closed archive files sealed at start" in h2.log_text()
+    wait_until(lambda: len(listing(d)[0]) >= 2 and len(listing(d)[1]) == 1, 15,
+               what=f"closed files sealed: {listing(d)[2]}")
+    assert "closed archive files sealed at start" in h2.log_text()
     for i in range(200, 230):
         cluster.sql(0, f"INSERT INTO {table} VALUES ({i}, 9)")
     wait_archived(conf, cluster, 0)
@@ -165,7 +170,9 @@ def test_archive_seal_at_start_and_crash_leftovers(cluster, start_halyard, tmp_p
     conf["_path"] = str(h3.conf_path)
     wait_until(lambda: show_backup(conf)["archive_state"] == "streaming", 15)
     names = listing(d)[2]
-    assert not [n for n in names if n.endswith(".partial")], names
+    # the planted .partial is gone (a seal of the file the new stream closed
+    # may be under way: its own .partial, for a moment)
+    assert f"binlog.000002.{key_id}.enc.partial" not in names, names
     assert "binlog.000001" not in names and f"binlog.000001.{key_id}.enc" in names, names
     assert "holds it sealed" in h3.log_text()
     for i in range(230, 260):
@@ -200,11 +207,15 @@ def test_archive_follows_full_keep(cluster, start_halyard, tmp_path, scratch):  
             n[0] += 1
         cluster.sql(0, "FLUSH BINARY LOGS")
 
+    def full():  # a backup's name has the second it started in: one a second
+        time.sleep(1.1)
+        return full_backup(conf)
+
     rotate()
-    full_backup(conf)
+    full()
     rotate()
     rotate()
-    bk2 = full_backup(conf)
+    bk2 = full()
     cluster.sql(0, f"UPDATE {table} SET w = w + 1 WHERE id % 2 = 0")
     mid = cluster.value(0, "SELECT @@gtid_binlog_pos")
     want_sum = checksums(lambda q: cluster.sql(0, q), table)
@@ -213,10 +224,11 @@ def test_archive_follows_full_keep(cluster, start_halyard, tmp_path, scratch):  
     wait_archived(conf, cluster, 0)
     # every closed file copied first: retention waits for the copies
     wait_until(lambda: len(listing(d)[0]) >= 4 and set(listing(d)[0]) <= set(os.listdir(copy)),
-               30, interval=0.2, what=f"sealed files copied: {listing(d)[0]} {os.listdir(copy)}")
+               60, interval=0.2, what=f"sealed files copied: {listing(d)[0]} {os.listdir(copy)} "
+                                      f"{show_backup(conf)['copies']}")
     before = listing(d)[0]
     removed0 = show_backup(conf)["files_removed"]  # with two fulls: those before the first
-    full_backup(conf)
+    full()
     wait_until(lambda: show_backup(conf)["files_removed"] > removed0, 20, interval=0.2,
                what=f"the archive's retention: {show_backup(conf)}")
     after_ = listing(d)[0]
@@ -226,7 +238,6 @@ def test_archive_follows_full_keep(cluster, start_halyard, tmp_path, scratch):  
     assert "before the oldest kept full" in h.log_text()
     r = subprocess.run([HALYARDCTL, "-c", conf["_path"], "backup", "list", "--json"],
                        capture_output=True, text=True, timeout=60)
-    import json
     lst = json.loads(r.stdout)
     assert r.returncode == 0 and lst["restorable"], r.stdout + r.stderr
     assert lst["window"][0]["from_gtid"] == bk2["full_gtid"], lst
@@ -237,3 +248,59 @@ def test_archive_follows_full_keep(cluster, start_halyard, tmp_path, scratch):  
     assert r.returncode == 0, r.stdout + r.stderr
     assert checksums(lambda q: scratch.sql(0, q), table) == want_sum
     print(f"\nfull_keep = 2: {len(gone)} of {len(before)} sealed archive files deleted: {gone}")
+
+
+def test_newest_sealed_file_without_its_key_blocks(cluster, start_halyard, tmp_path, scratch):  # noqa: F811
+    """A reload that moves backup.dir closes (and seals) the archive's newest
+    file. Started again on that directory with a key that cannot open it,
+    the archive does not stream (it would leave a gap): an error naming
+    the file and the key id, no new file. With the old key among
+    decryption_key_files it opens the file back, goes on in it, and a
+    restore to the primary's end equals the primary."""
+    k1 = key_file(tmp_path, "k1.key", "1f" * 32)
+    k2 = key_file(tmp_path, "k2.key", "2f" * 32)
+    id1 = hashlib.sha256(bytes.fromhex("1f" * 32)).hexdigest()[:16]
+    h, conf, table, pw = prepare(cluster, start_halyard, tmp_path, "ac4", encryption_key_file=k1)
+    d = conf["backup"]["dir"]
+    full_backup(conf)
+    for i in range(50, 80):
+        cluster.sql(0, f"INSERT INTO {table} VALUES ({i}, 4)")
+    wait_archived(conf, cluster, 0)
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    text = open(h.conf_path).read()
+    open(h.conf_path, "w").write(text.replace(f'"{d}"', f'"{other}"'))
+    assert ctl(conf["admin_socket"], "reload").returncode == 0
+    wait_until(lambda: listing(d)[1] == [], 15, what=f"the newest file sealed: {listing(d)[2]}")
+    sealed = listing(d)[0]
+    assert sealed and all(id1 in n for n in sealed), sealed
+    h.stop()
+
+    for i in range(80, 100):
+        cluster.sql(0, f"INSERT INTO {table} VALUES ({i}, 5)")
+    del conf["_path"]
+    conf["backup"]["encryption_key_file"] = k2
+    h2 = start_halyard(conf)
+    conf["_path"] = str(h2.conf_path)
+    wait_until(lambda: id1 in show_backup(conf)["last_error"], 15,
+               what=f"an error naming the key: {show_backup(conf)}")
+    s = show_backup(conf)
+    assert sealed[-1] in s["last_error"] and s["archive_state"] != "streaming", s
+    time.sleep(2)
+    assert listing(d)[0] == sealed and listing(d)[1] == [], listing(d)[2]  # no file, no gap
+    h2.stop()
+
+    del conf["_path"]
+    conf["backup"]["decryption_key_files"] = [k1]
+    h3 = start_halyard(conf)
+    conf["_path"] = str(h3.conf_path)
+    wait_until(lambda: show_backup(conf)["archive_state"] == "streaming", 15)
+    end = wait_archived(conf, cluster, 0)
+    assert "opened back into" in h3.log_text()
+    want_sum = checksums(lambda q: cluster.sql(0, q), table)
+    into = f"127.0.0.1:{scratch.port(0)}"
+    reset_scratch(scratch)
+    restorer(scratch)
+    r = restore(conf, pw, "--to-gtid", end.split(",")[0], "--into", into)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert checksums(lambda q: scratch.sql(0, q), table) == want_sum
