@@ -241,6 +241,8 @@ def test_archive_follows_full_keep(cluster, start_halyard, tmp_path, scratch):  
     lst = json.loads(r.stdout)
     assert r.returncode == 0 and lst["restorable"], r.stdout + r.stderr
     assert lst["window"][0]["from_gtid"] == bk2["full_gtid"], lst
+    assert [(b["type"], b["parent"]) for b in lst["backups"]] == [("full", None)] * 2, lst
+    assert lst["gaps"] == [], lst
     into = f"127.0.0.1:{scratch.port(0)}"
     reset_scratch(scratch)
     restorer(scratch)
