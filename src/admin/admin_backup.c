@@ -46,6 +46,14 @@ static void render_copies(struct kv *kv, const struct backup_copy_status *c,
         kv_u64(kv, "full_scheduled", sc->started);
         kv_int(kv, "full_max_age_s", (long long)sc->max_age_s);
         kv_bool(kv, "full_too_old", sc->too_old);
+        if (sc->watch.checked) { /* backup_watch.h */
+            kv_u64(kv, "chains_broken", sc->watch.chains_broken);
+            kv_u64(kv, "archive_keys_missing", sc->watch.keys_missing);
+            kv_int(kv, "window_s", (long long)sc->watch.window_s);
+            kv_str(kv, "window_from", sc->watch.window_from);
+            kv_int(kv, "window_promised_s", (long long)sc->watch.promised_s);
+            kv_bool(kv, "window_short", sc->watch.window_short);
+        }
     }
     if (c == NULL)
         return;

@@ -284,6 +284,14 @@ static void render_backup(struct textbuf *sb, const struct binlog_archive_status
               "1 while the newest complete full backup is older than backup.full_max_age "
               "(backup_full_old), 0 otherwise.",
               sc->too_old);
+    gauge_u64(sb, "halyard_backup_window_short",
+              "1 while the restorable window is shorter than backup.full_keep and full_every "
+              "promise (backup_window_short), 0 otherwise.",
+              sc->watch.window_short);
+    gauge_u64(sb, "halyard_backup_chains_broken",
+              "Incremental and differential backups whose chain lacks a backup "
+              "(backup_chain_broken): a restore cannot prepare them.",
+              sc->watch.chains_broken);
     family(sb, "halyard_backup_full_total", "counter",
            "Full backups (halyardctl backup full) that completed or failed.");
     textbuf_printf(sb, "halyard_backup_full_total{result=\"ok\"} %" PRIu64 "\n", f->ok);

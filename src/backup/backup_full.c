@@ -28,6 +28,7 @@
 #include "halyard/backup/backup_chain.h"
 #include "halyard/backup/backup_check.h"
 #include "halyard/backup/backup_full.h"
+#include "halyard/backup/binlog_archive.h"
 #include "halyard/backup/backup_physical.h"
 #include "halyard/backup/backup_retain.h"
 #include "halyard/backup/backup_stream.h"
@@ -668,6 +669,7 @@ static void run_dump(struct job *j, const struct backup_schemas *before)
      * waited for it sees what retention left */
     struct backup_retain_result rr;
     backup_retain_run(j->cfg, &rr);
+    binlog_archive_retention_soon();
     pthread_mutex_lock(&B.mu);
     snprintf(B.st.state, sizeof(B.st.state), "ok");
     snprintf(B.st.file, sizeof(B.st.file), "%s", f.done);

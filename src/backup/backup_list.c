@@ -19,11 +19,30 @@
 #include "halyard/backup/restore_run.h"
 #include "halyard/core/textbuf.h"
 
+/* next starts inside prev: by time, or (prev reaching the archive's end,
+ * its last transaction logged the second before next's backup ended) by
+ * GTID, next's at or before where prev ends in every domain. */
+static bool starts_within(const struct backup_span *prev, const struct backup_span *next)
+{
+    if (next->from <= prev->to)
+        return true;
+    if (prev->why[0] != '\0')
+        return false;
+    struct gtid_pos f, t;
+    if (gtid_pos_parse(next->from_gtid, strlen(next->from_gtid), &f) != HY_OK ||
+        gtid_pos_parse(prev->to_gtid, strlen(prev->to_gtid), &t) != HY_OK)
+        return false;
+    for (uint32_t i = 0; i < f.n; i++)
+        if (f.g[i].seq > gtid_pos_seq(&t, f.g[i].domain))
+            return false;
+    return true;
+}
+
 size_t backup_list_merge(struct backup_span *s, size_t n)
 {
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
-        if (k > 0 && s[i].from <= s[k - 1].to) {
+        if (k > 0 && starts_within(&s[k - 1], &s[i])) {
             if (s[i].to > s[k - 1].to) { /* it goes on further: the stretch grows */
                 s[k - 1].to = s[i].to;
                 memcpy(s[k - 1].to_gtid, s[i].to_gtid, sizeof(s[i].to_gtid));
@@ -98,6 +117,10 @@ static void json_backups(struct textbuf *tb, const char *dir, const struct resto
         gtid_pos_format(&b[i].gtid, gs, sizeof(gs));
         textbuf_puts(tb, i ? ",{\"name\":" : "{\"name\":");
         textbuf_json_str(tb, b[i].name);
+        textbuf_puts(tb, ",\"type\":");
+        textbuf_json_str(tb, backup_type_name(b[i].type));
+        textbuf_puts(tb, ",\"parent\":");
+        textbuf_json_str(tb, b[i].parent[0] ? b[i].parent : NULL);
         textbuf_puts(tb, ",\"method\":");
         textbuf_json_str(tb, b[i].method);
         textbuf_printf(tb, ",\"bytes\":%lld,\"finished\":",
@@ -131,6 +154,21 @@ static bool json_window(struct textbuf *tb, struct backup_span *sp, size_t n)
         textbuf_puts(tb, ",\"to_gtid\":");
         textbuf_json_str(tb, sp[i].to_gtid);
         textbuf_puts(tb, ",\"then\":");
+        textbuf_json_str(tb, sp[i].why[0] ? sp[i].why : NULL);
+        textbuf_putc(tb, '}');
+    }
+    /* between two stretches: not restorable, and why */
+    textbuf_puts(tb, "],\"gaps\":[");
+    for (size_t i = 0; i + 1 < k; i++) {
+        textbuf_puts(tb, i ? ",{\"from\":" : "{\"from\":");
+        json_time(tb, sp[i].to);
+        textbuf_puts(tb, ",\"from_gtid\":");
+        textbuf_json_str(tb, sp[i].to_gtid);
+        textbuf_puts(tb, ",\"to\":");
+        json_time(tb, sp[i + 1].from);
+        textbuf_puts(tb, ",\"to_gtid\":");
+        textbuf_json_str(tb, sp[i + 1].from_gtid);
+        textbuf_puts(tb, ",\"why\":");
         textbuf_json_str(tb, sp[i].why[0] ? sp[i].why : NULL);
         textbuf_putc(tb, '}');
     }

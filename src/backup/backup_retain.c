@@ -1,6 +1,7 @@
 /*
  * backup_retain.c: see backup_retain.h.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -9,8 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "halyard/backup/archive_seal.h"
 #include "halyard/backup/backup_copy.h"
 #include "halyard/backup/backup_full.h"
 #include "halyard/backup/backup_retain.h"
@@ -35,6 +38,23 @@ static int find_name(const struct restore_backup *b, size_t n, const char *name)
         if (strcmp(b[i].name, name) == 0)
             return (int)i;
     return -1;
+}
+
+bool backup_retain_pos_le(const struct gtid_pos *a, const struct gtid_pos *b)
+{
+    for (uint32_t i = 0; i < a->n; i++)
+        if (a->g[i].seq > gtid_pos_seq(b, a->g[i].domain))
+            return false;
+    return true;
+}
+
+size_t backup_retain_binlogs(const struct gtid_pos *starts, const bool *known, size_t n,
+                             const struct gtid_pos *floor)
+{
+    size_t k = 0;
+    while (k + 1 < n && known[k + 1] && backup_retain_pos_le(&starts[k + 1], floor))
+        k++;
+    return k;
 }
 
 size_t backup_retain_decide(const struct restore_backup *b, size_t n, int keep, bool *del,
@@ -134,7 +154,19 @@ void backup_retain_run(const struct config *cfg, struct backup_retain_result *ou
     struct restore_backup *b = restore_backups_read(cb->dir, &n);
     bool *del = n > 0 ? calloc(n, sizeof(*del)) : NULL;
     int oldest = -1;
-    if (del != NULL && backup_retain_decide(b, n, cb->full_keep, del, &oldest) > 0) {
+    if (del != NULL)
+        (void)backup_retain_decide(b, n, cb->full_keep, del, &oldest);
+    for (size_t i = 0; del != NULL && i < n; i++) { /* the archive keeps what it needs */
+        if (del[i] || b[i].type != BACKUP_FULL)
+            continue;
+        if (!out->have_floor || b[i].finished < out->floor_finished) {
+            out->have_floor = true;
+            out->floor = b[i].gtid;
+            out->floor_finished = b[i].finished;
+            snprintf(out->floor_name, sizeof(out->floor_name), "%s", b[i].name);
+        }
+    }
+    if (oldest >= 0) {
         snprintf(out->oldest, sizeof(out->oldest), "%s", b[oldest].name);
         for (size_t i = 0; i < n; i++) {
             char item[300];
@@ -162,4 +194,132 @@ void backup_retain_run(const struct config *cfg, struct backup_retain_result *ou
              out->deferred > 0 ? "; some wait for their second copy" : "");
     hy_log_info("backup retention: %s; %s", reason, action);
     events_emit(EVENT_BACKUP_EXPIRED, NULL, NULL, NULL, reason, action);
+}
+
+/* ---- the archive's files ---------------------------------------------------- */
+
+struct afile {
+    uint32_t no;
+    char name[64];
+};
+
+static int afile_cmp(const void *x, const void *y)
+{
+    const struct afile *a = x, *b = y;
+    return a->no < b->no ? -1 : a->no > b->no;
+}
+
+/* The archive's files (clear or sealed) by number; NULL when none. */
+static struct afile *afiles(const char *dir, size_t *n)
+{
+    *n = 0;
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return NULL;
+    struct afile *v = NULL;
+    size_t cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        uint32_t no = 0;
+        if (archive_name_parse(e->d_name, &no, NULL) == ARCHIVE_NOT ||
+            strlen(e->d_name) >= sizeof(v->name))
+            continue;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 64;
+            struct afile *nv = realloc(v, cap * sizeof(*v));
+            if (nv == NULL)
+                break;
+            v = nv;
+        }
+        v[*n].no = no;
+        snprintf(v[*n].name, sizeof(v[*n].name), "%s", e->d_name);
+        (*n)++;
+    }
+    closedir(d);
+    if (*n > 1)
+        qsort(v, *n, sizeof(*v), afile_cmp);
+    return v;
+}
+
+/* Delete archive file `name` from backup.dir and, with_copy, its second
+ * copy from copy_to_dir; true when it went. */
+static bool retire(const struct config_backup *cb, const char *name, bool with_copy,
+                   const char *why)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%.4000s/%s", cb->dir, name);
+    if (unlink(path) != 0)
+        return false;
+    if (with_copy && cb->copy_to_dir[0] != '\0') {
+        snprintf(path, sizeof(path), "%.4000s/%s", cb->copy_to_dir, name);
+        if (unlink(path) != 0 && errno != ENOENT)
+            hy_log_error("backup: cannot delete %s: %s", path, strerror(errno));
+    }
+    hy_log_info("backup: %s removed (%s)", name, why);
+    return true;
+}
+
+/* full_keep: the files no point since the oldest kept full needs. */
+static uint64_t by_backups(const struct config_backup *cb, const struct backup_retain_result *rr,
+                           const struct afile *v, size_t n, uint32_t open_no)
+{
+    struct gtid_pos *starts = calloc(n + 1, sizeof(*starts));
+    bool *known = calloc(n + 1, sizeof(*known));
+    struct backup_crypt_key *keys = calloc(cb->n_keys + 1, sizeof(*keys));
+    uint64_t removed = 0;
+    if (starts == NULL || known == NULL || keys == NULL)
+        goto out;
+    for (size_t i = 0; i < cb->n_keys; i++)
+        backup_crypt_key_make(cb->keys[i], &keys[i]);
+    for (size_t i = 0; i < n; i++) {
+        known[i] = archive_file_start(cb->dir, v[i].name, keys, cb->n_keys, &starts[i]) == HY_OK;
+        if (!known[i])
+            break; /* nothing from here on is known to be before the floor */
+    }
+    size_t k = backup_retain_binlogs(starts, known, n, &rr->floor);
+    char why[400];
+    snprintf(why, sizeof(why), "before the oldest kept full %.300s, full_keep = %d", rr->floor_name,
+             cb->full_keep);
+    for (size_t i = 0; i < k; i++) {
+        if (v[i].no >= open_no || !backup_copy_done(v[i].name))
+            break; /* never the newest; kept until its second copy is made */
+        removed += retire(cb, v[i].name, true, why);
+    }
+out:
+    if (keys != NULL)
+        explicit_bzero(keys, (cb->n_keys + 1) * sizeof(*keys));
+    free(keys);
+    free(known);
+    free(starts);
+    return removed;
+}
+
+uint64_t backup_retain_archive(const struct config *cfg, const struct backup_retain_result *rr,
+                               uint32_t open_no)
+{
+    const struct config_backup *cb = &cfg->backup;
+    bool keep_by_backups = cb->full_keep > 0;
+    if (!cb->enabled || (!keep_by_backups && cb->retention_s <= 0))
+        return 0;
+    size_t n = 0;
+    struct afile *v = afiles(cb->dir, &n);
+    uint64_t removed = 0;
+    if (keep_by_backups && rr->have_floor)
+        removed = by_backups(cb, rr, v, n, open_no);
+    time_t now = time(NULL);
+    for (size_t i = 0; !keep_by_backups && i < n; i++) {
+        if (v[i].no >= open_no) /* the file being written, and never the last */
+            break;
+        char path[PATH_MAX], why[200];
+        snprintf(path, sizeof(path), "%.4000s/%s", cb->dir, v[i].name);
+        struct stat sb;
+        if (stat(path, &sb) != 0 || now - sb.st_mtime < cb->retention_s)
+            break; /* oldest first: the rest are newer */
+        if (!backup_copy_done(v[i].name))
+            break; /* kept until its second copy is made (backup_copy.h) */
+        snprintf(why, sizeof(why), "older than binlog_retention = %.100s", cb->retention);
+        removed += retire(cb, v[i].name, false, why); /* the copy keeps its own pace */
+    }
+    free(v);
+    return removed;
 }

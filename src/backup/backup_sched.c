@@ -161,4 +161,5 @@ void backup_sched_status(struct backup_sched_status *out)
     pthread_mutex_lock(&S.mu);
     *out = S.st;
     pthread_mutex_unlock(&S.mu);
+    backup_watch_status(&out->watch);
 }

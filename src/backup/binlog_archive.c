@@ -35,8 +35,10 @@
 
 #include "halyard/cluster/backend.h"
 #include "halyard/protocol/binlog.h"
+#include "halyard/backup/archive_seal.h"
 #include "halyard/backup/backup_copy.h"
 #include "halyard/backup/backup_retain.h"
+#include "halyard/backup/backup_watch.h"
 #include "halyard/backup/binlog_archive.h"
 #include "halyard/core/events.h"
 #include "halyard/core/log.h"
@@ -115,7 +117,9 @@ struct archive {
     double lag[LAG_RING];
     size_t n_lag, lag_next;
     double next_retention;
+    bool retention_soon; /* under mu: a backup completed (binlog_archive_retention_soon) */
     bool in_error;
+    bool blocked;   /* the newest file is sealed and cannot be opened: no stream (a gap) */
     double backoff; /* seconds before the next try after errors in a row */
 };
 
@@ -175,38 +179,47 @@ static void path_of(const struct archive *a, char *out, size_t cap, const char *
 
 /* ---- the directory -------------------------------------------------------- */
 
-static int cmp_u32(const void *x, const void *y)
+struct afile {
+    uint32_t no;
+    char name[64]; /* binlog.NNNNNN, or sealed binlog.NNNNNN.KEYID.enc (archive_seal.h) */
+};
+
+static int afile_cmp(const void *x, const void *y)
 {
-    uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
-    return a < b ? -1 : a > b;
+    const struct afile *a = x, *b = y;
+    return a->no < b->no ? -1 : a->no > b->no;
 }
 
-/* The archive's file numbers, sorted; *n of them (malloc'd, NULL when none). */
-static uint32_t *list_files(const char *dir, size_t *n)
+/* The archive's files, clear or sealed, by number; *n of them (malloc'd,
+ * NULL when none). */
+static struct afile *list_files(const char *dir, size_t *n)
 {
     *n = 0;
     DIR *d = opendir(dir);
     if (d == NULL)
         return NULL;
-    uint32_t *v = NULL;
+    struct afile *v = NULL;
     size_t cap = 0;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-        uint32_t no = binlog_file_number(e->d_name, ARCHIVE_FILE_PREFIX);
-        if (no == 0)
+        uint32_t no = 0;
+        if (archive_name_parse(e->d_name, &no, NULL) == ARCHIVE_NOT ||
+            strlen(e->d_name) >= sizeof(v->name))
             continue;
         if (*n == cap) {
             cap = cap ? cap * 2 : 64;
-            uint32_t *nv = realloc(v, cap * sizeof(*v));
+            struct afile *nv = realloc(v, cap * sizeof(*v));
             if (nv == NULL)
                 break;
             v = nv;
         }
-        v[(*n)++] = no;
+        v[*n].no = no;
+        snprintf(v[*n].name, sizeof(v[*n].name), "%s", e->d_name);
+        (*n)++;
     }
     closedir(d);
     if (*n > 0)
-        qsort(v, *n, sizeof(*v), cmp_u32);
+        qsort(v, *n, sizeof(*v), afile_cmp);
     return v;
 }
 
@@ -214,21 +227,29 @@ static uint32_t *list_files(const char *dir, size_t *n)
 static void write_index(struct archive *a)
 {
     size_t n = 0;
-    uint32_t *v = list_files(a->dir, &n);
+    struct afile *v = list_files(a->dir, &n);
     char tmp[PATH_MAX], final[PATH_MAX];
     path_of(a, tmp, sizeof(tmp), ARCHIVE_FILE_PREFIX ".index.tmp");
     path_of(a, final, sizeof(final), ARCHIVE_FILE_PREFIX ".index");
     FILE *f = fopen(tmp, "w");
     if (f != NULL) {
-        for (size_t i = 0; i < n; i++) {
-            char name[64];
-            file_name(name, sizeof(name), v[i]);
-            fprintf(f, "./%s\n", name);
-        }
+        for (size_t i = 0; i < n; i++)
+            fprintf(f, "./%s\n", v[i].name);
         if (fclose(f) == 0)
             (void)!rename(tmp, final);
     }
     free(v);
+}
+
+/* The key new files are sealed under (backup.encryption_key_file), into
+ * k; false when the archive stays in clear. */
+static bool seal_key(const struct archive *a, struct backup_crypt_key *k)
+{
+    const struct config_backup *b = &a->cfg->backup;
+    if (b->encryption_key_file[0] == '\0' || b->n_keys == 0)
+        return false;
+    backup_crypt_key_make(b->keys[0], k);
+    return true;
 }
 
 hy_status_t binlog_archive_check_dir(const struct config *cfg, char *err, size_t errlen)
@@ -289,6 +310,21 @@ static void file_sync(struct archive *a)
     lag_settle(a);
 }
 
+/* Seal closed file `no` when the config has a key (archive_seal.h); on
+ * an error it stays in clear (0600) and the archive's next start seals it. */
+static void file_seal(struct archive *a, uint32_t no)
+{
+    struct backup_crypt_key k;
+    if (!seal_key(a, &k))
+        return;
+    char why[PATH_MAX + 256], sealed[96];
+    if (archive_seal(a->dir, no, &k, sealed, sizeof(sealed), why, sizeof(why)) == HY_OK)
+        hy_log_info("backup: %s sealed (key id %s)", sealed, k.id_hex);
+    else
+        archive_error(a, "sealing a closed archive file: %s", why);
+    explicit_bzero(&k, sizeof(k));
+}
+
 /* Close the file: clear the FORMAT_DESCRIPTION's IN_USE flag (the server's
  * sign of a file closed properly), sync. An empty file (no transaction)
  * is removed. */
@@ -321,6 +357,8 @@ static void file_close(struct archive *a)
     if (empty) {
         unlink(path);
         a->file_no--;
+    } else {
+        file_seal(a, a->file_no);
     }
     write_index(a);
 }
@@ -359,11 +397,17 @@ static bool file_open(struct archive *a, uint8_t *fde, size_t len)
     char name[64], path[PATH_MAX];
     file_name(name, sizeof(name), a->file_no + 1);
     path_of(a, path, sizeof(path), name);
-    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    /* sealed when closed; in clear until then, readable by halyard alone */
+    struct backup_crypt_key k;
+    bool sealing = seal_key(a, &k);
+    explicit_bzero(&k, sizeof(k));
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, sealing ? 0600 : 0640);
     if (fd < 0) {
         archive_error(a, "open %s: %s", path, strerror(errno));
         return false;
     }
+    if (sealing)
+        (void)fchmod(fd, 0600); /* a file left over from before kept its mode */
     a->fd = fd;
     a->file_no++;
     a->off = 0;
@@ -405,15 +449,54 @@ static bool file_open(struct archive *a, uint8_t *fde, size_t len)
 /* Open the directory's last file, read it, cut it back to its last whole
  * transaction and park it; the position comes from its GTID_LIST and
  * transactions. An empty directory: a fresh archive. */
+/* The newest file is sealed (the archive was stopped by a reload that
+ * closed it): opened back into clear so that it can be parked and a lost
+ * tail cut from it, as any newest file. */
+static bool unseal_last(struct archive *a, const struct afile *last)
+{
+    const struct config_backup *b = &a->cfg->backup;
+    struct backup_crypt_key *keys = calloc(b->n_keys + 1, sizeof(*keys));
+    if (keys == NULL)
+        return false;
+    for (size_t i = 0; i < b->n_keys; i++)
+        backup_crypt_key_make(b->keys[i], &keys[i]);
+    char src[PATH_MAX], dst[PATH_MAX], name[64], why[PATH_MAX + 256];
+    file_name(name, sizeof(name), last->no);
+    path_of(a, src, sizeof(src), last->name);
+    path_of(a, dst, sizeof(dst), name);
+    bool ok = archive_unseal(src, dst, keys, b->n_keys, why, sizeof(why)) == HY_OK;
+    explicit_bzero(keys, (b->n_keys + 1) * sizeof(*keys));
+    free(keys);
+    if (!ok) {
+        archive_error(a, "the newest archive file cannot be opened: %s", why);
+        return false;
+    }
+    if (unlink(src) != 0) {
+        archive_error(a, "unlink %s: %s", src, strerror(errno));
+        return false;
+    }
+    hy_log_info("backup: %s opened back into %s to go on with it", last->name, name);
+    return true;
+}
+
 static void recover(struct archive *a)
 {
+    struct backup_crypt_key k;
+    bool sealing = seal_key(a, &k);
+    size_t sealed = archive_seal_tidy(a->dir, sealing ? &k : NULL);
+    explicit_bzero(&k, sizeof(k));
+    if (sealed > 0)
+        hy_log_info("backup: %zu closed archive files sealed at start", sealed);
     size_t n = 0;
-    uint32_t *v = list_files(a->dir, &n);
+    struct afile *v = list_files(a->dir, &n);
     memset(&a->pos, 0, sizeof(a->pos));
     a->fresh = true;
-    a->file_no = n > 0 ? v[n - 1] : 0;
+    a->file_no = n > 0 ? v[n - 1].no : 0;
+    bool opened = n == 0 || strchr(v[n - 1].name + strlen(ARCHIVE_FILE_PREFIX) + 1, '.') == NULL ||
+                  unseal_last(a, &v[n - 1]);
+    a->blocked = !opened; /* retried every 5 s: a reload may bring the key */
     free(v);
-    if (n == 0)
+    if (n == 0 || !opened)
         return;
     char name[64], path[PATH_MAX];
     file_name(name, sizeof(name), a->file_no);
@@ -526,6 +609,22 @@ static bool in_history(const struct gtid_pos *state, const struct gtid *g)
     return false;
 }
 
+/* The lost tail's file sealed as the archive's files are (NAME.lost.KEYID.enc);
+ * name gets the sealed name. */
+static void lost_seal(struct archive *a, const char *path, char *name, size_t cap)
+{
+    struct backup_crypt_key k;
+    if (!seal_key(a, &k))
+        return;
+    char dst[PATH_MAX], why[PATH_MAX + 256];
+    snprintf(dst, sizeof(dst), "%.4000s.%s%s", path, k.id_hex, ARCHIVE_SEALED_SUFFIX);
+    if (archive_seal_file(path, dst, &k, why, sizeof(why)) != HY_OK)
+        hy_log_error("backup: sealing %s: %s", path, why);
+    else if (unlink(path) == 0)
+        snprintf(name + strlen(name), cap - strlen(name), ".%s%s", k.id_hex, ARCHIVE_SEALED_SUFFIX);
+    explicit_bzero(&k, sizeof(k));
+}
+
 /* The archive has transactions the server whose @@gtid_binlog_state is
  * `state` (a new primary) never got: move them from the parked file to
  * NAME.lost, when they are its last ones. Returns false when they are not
@@ -593,6 +692,7 @@ static bool cut_lost_tail(struct archive *a, const struct gtid_pos *state)
         if (!ok || fsync(lf) != 0)
             hy_log_error("backup: writing %s: %s", path, strerror(errno));
         close(lf);
+        lost_seal(a, path, name, sizeof(name));
     } else {
         hy_log_error("backup: open %s: %s", path, strerror(errno));
     }
@@ -1145,34 +1245,11 @@ static void probe_tick(struct archive *a, int primary)
 static void retention(struct archive *a)
 {
     /* backup.full_keep: backups whose second copy was not made at the last
-     * backup's pass go once it is */
+     * backup's pass go once it is; then the archive's files */
     struct backup_retain_result rr;
     backup_retain_run(a->cfg, &rr);
-    int64_t keep_s = a->cfg->backup.retention_s;
-    if (keep_s <= 0)
-        return;
-    size_t n = 0;
-    uint32_t *v = list_files(a->dir, &n);
-    time_t now = time(NULL);
-    uint64_t removed = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (v[i] >= a->file_no) /* the file being written, and never the last */
-            break;
-        char name[64], path[PATH_MAX];
-        file_name(name, sizeof(name), v[i]);
-        path_of(a, path, sizeof(path), name);
-        struct stat sb;
-        if (stat(path, &sb) != 0 || now - sb.st_mtime < keep_s)
-            break; /* oldest first: the rest are newer */
-        if (!backup_copy_done(name))
-            break; /* kept until its second copy is made (backup_copy.h) */
-        if (unlink(path) == 0) {
-            removed++;
-            hy_log_info("backup: %s removed (older than binlog_retention = %s)", name,
-                        a->cfg->backup.retention);
-        }
-    }
-    free(v);
+    uint64_t removed = backup_retain_archive(a->cfg, &rr, a->file_no);
+    backup_watch_run(a->cfg, (int64_t)time(NULL)); /* chains, keys, the window */
     if (removed > 0) {
         write_index(a);
         pthread_mutex_lock(&a->mu);
@@ -1242,9 +1319,12 @@ static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
                 archive_error(a, "%s", err);
             a->retry_at = now + 5 * RETRY_S;
         } else {
-            if (a->fd < 0 && a->file_no == 0 && a->pos.n == 0)
-                recover(a); /* the directory may have come back */
-            dump_connect(a, primary);
+            if (a->blocked || (a->fd < 0 && a->file_no == 0 && a->pos.n == 0))
+                recover(a); /* the directory (or the newest file's key) may have come back */
+            if (a->blocked)
+                a->retry_at = now + 5 * RETRY_S;
+            else
+                dump_connect(a, primary);
         }
     }
     if (a->dirty && now - a->last_sync >= a->cfg->backup.binlog_sync_ms / 1000.0)
@@ -1252,7 +1332,11 @@ static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
     probe_tick(a, primary);
     lag_settle(a);
     status_publish(a);
-    if (now >= a->next_retention) {
+    pthread_mutex_lock(&a->mu);
+    bool soon = a->retention_soon;
+    a->retention_soon = false;
+    pthread_mutex_unlock(&a->mu);
+    if (soon || now >= a->next_retention) {
         a->next_retention = now + RETENTION_EVERY;
         retention(a);
     }
@@ -1348,6 +1432,13 @@ void binlog_archive_set_config(struct config *cfg)
     config_put(a->cfg_new);
     a->cfg_new = config_get(cfg);
     pthread_mutex_unlock(&a->mu);
+}
+
+void binlog_archive_retention_soon(void)
+{
+    pthread_mutex_lock(&A.mu);
+    A.retention_soon = true;
+    pthread_mutex_unlock(&A.mu);
 }
 
 void binlog_archive_status(struct binlog_archive_status *out)

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "halyard/protocol/binlog.h"
+#include "halyard/backup/archive_seal.h"
 #include "halyard/backup/backup_stream.h"
 #include "halyard/backup/binlog_archive.h"
 #include "halyard/core/fileio.h"
@@ -254,10 +255,19 @@ bool restore_newest_method(const char *dir, char *method, size_t cap)
 
 /* ---- backup.dir: the archive's files ------------------------------------- */
 
-static int cmp_u32(const void *x, const void *y)
+struct afile {
+    uint32_t no;
+    bool sealed;
+    char name[64];
+};
+
+/* by number; the clear one before the sealed one of the same number */
+static int afile_cmp(const void *x, const void *y)
 {
-    uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
-    return a < b ? -1 : a > b;
+    const struct afile *a = x, *b = y;
+    if (a->no != b->no)
+        return a->no < b->no ? -1 : 1;
+    return (int)a->sealed - (int)b->sealed;
 }
 
 static bool read_full(FILE *f, void *buf, size_t n)
@@ -267,18 +277,73 @@ static bool read_full(FILE *f, void *buf, size_t n)
 
 /* One file: its GTID_LIST and whole transactions (checksums checked).
  * Returns false only when out of memory. */
-static bool read_file(const char *path, struct restore_file *rf, struct restore_trx **trx_out)
+static ssize_t sealed_read(void *c, char *buf, size_t n)
 {
-    FILE *f = fopen(path, "r");
-    *trx_out = NULL;
+    return backup_reader_read(c, (uint8_t *)buf, n);
+}
+
+static int sealed_close(void *c)
+{
+    (void)c; /* the reader is closed by read_file, after its error is read */
+    return 0;
+}
+
+/* A sealed archive file read whole to its end: every tag checked. False
+ * with rf->error set (the file is named by the caller's messages). */
+static bool sealed_end(struct backup_reader *r, struct restore_file *rf)
+{
+    uint8_t buf[4096];
+    ssize_t k;
+    while ((k = backup_reader_read(r, buf, sizeof(buf))) > 0)
+        ;
+    if (k == 0)
+        return true;
+    snprintf(rf->error, sizeof(rf->error), "%s", backup_reader_error(r));
+    return false;
+}
+
+/* The file as a stream: clear as it is, sealed through backup_stream.c's
+ * reader (archive_seal.h), *r set. NULL with rf->error. */
+static FILE *archive_open(const char *path, struct restore_file *rf, struct backup_reader **r)
+{
+    *r = NULL;
+    uint32_t no;
+    if (archive_name_parse(rf->name, &no, NULL) != ARCHIVE_SEALED) {
+        FILE *f = fopen(path, "r");
+        if (f == NULL)
+            snprintf(rf->error, sizeof(rf->error), "%s", strerror(errno));
+        return f;
+    }
+    char why[sizeof(rf->error)];
+    *r = backup_reader_open(path, why, sizeof(why));
+    if (*r == NULL) {
+        snprintf(rf->error, sizeof(rf->error), "%s", why);
+        return NULL;
+    }
+    FILE *f =
+        fopencookie(*r, "r", (cookie_io_functions_t){.read = sealed_read, .close = sealed_close});
     if (f == NULL) {
         snprintf(rf->error, sizeof(rf->error), "%s", strerror(errno));
-        return true;
+        backup_reader_close(*r);
+        *r = NULL;
     }
+    return f;
+}
+
+static bool read_file(const char *path, struct restore_file *rf, struct restore_trx **trx_out)
+{
+    struct backup_reader *sr;
+    FILE *f = archive_open(path, rf, &sr);
+    *trx_out = NULL;
+    if (f == NULL)
+        return true;
     uint8_t magic[BINLOG_MAGIC_LEN];
     if (!read_full(f, magic, sizeof(magic)) || memcmp(magic, BINLOG_MAGIC, BINLOG_MAGIC_LEN)) {
-        snprintf(rf->error, sizeof(rf->error), "not a binlog file (no magic)");
+        const char *why = sr != NULL ? backup_reader_error(sr) : "";
+        snprintf(rf->error, sizeof(rf->error), "%s", why[0] ? why : "not a binlog file (no magic)");
         fclose(f);
+        if (sr != NULL)
+            backup_reader_close(sr);
         return true;
     }
     uint8_t *ev = NULL;
@@ -348,6 +413,15 @@ static bool read_file(const char *path, struct restore_file *rf, struct restore_
     }
     free(ev);
     fclose(f);
+    if (sr != NULL) {
+        /* sealed: whole or nothing (a tag that fails is a changed file,
+         * not a tail being written) */
+        if (rf->error[0] != '\0' || !sealed_end(sr, rf)) {
+            rf->have_list = false;
+            rf->n_trx = 0;
+        }
+        backup_reader_close(sr);
+    }
     rf->trx = trx;
     *trx_out = trx;
     return ok;
@@ -369,16 +443,17 @@ static bool read_archive(const char *dir, struct archive_read *a)
         fail("%s: %s", dir, strerror(errno));
         return false;
     }
-    uint32_t *nos = NULL;
+    struct afile *nos = NULL;
     size_t n = 0, cap = 0;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-        uint32_t no = binlog_file_number(e->d_name, ARCHIVE_FILE_PREFIX);
-        if (no == 0)
+        uint32_t no = 0;
+        enum archive_kind kind = archive_name_parse(e->d_name, &no, NULL);
+        if (kind == ARCHIVE_NOT || strlen(e->d_name) >= sizeof(nos->name))
             continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 64;
-            uint32_t *nv = realloc(nos, cap * sizeof(*nos));
+            struct afile *nv = realloc(nos, cap * sizeof(*nos));
             if (nv == NULL) {
                 closedir(d);
                 free(nos);
@@ -387,11 +462,23 @@ static bool read_archive(const char *dir, struct archive_read *a)
             }
             nos = nv;
         }
-        nos[n++] = no;
+        nos[n].no = no;
+        nos[n].sealed = kind == ARCHIVE_SEALED;
+        snprintf(nos[n].name, sizeof(nos[n].name), "%s", e->d_name);
+        n++;
     }
     closedir(d);
     if (n > 1)
-        qsort(nos, n, sizeof(*nos), cmp_u32);
+        qsort(nos, n, sizeof(*nos), afile_cmp);
+    /* a file both sealed and clear (the archive's seal cut short by a
+     * crash, before it unlinked the clear one): the sealed one is whole */
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i + 1 < n && nos[i + 1].no == nos[i].no)
+            continue;
+        nos[w++] = nos[i];
+    }
+    n = w;
     a->files = calloc(n + 1, sizeof(*a->files));
     a->trx = calloc(n + 1, sizeof(*a->trx));
     if (a->files == NULL || a->trx == NULL) {
@@ -402,13 +489,13 @@ static bool read_archive(const char *dir, struct archive_read *a)
     char path[PATH_MAX];
     uint64_t total = 0, done = 0;
     for (size_t i = 0; i < n; i++) {
-        snprintf(path, sizeof(path), "%.4000s/%s.%06u", dir, ARCHIVE_FILE_PREFIX, nos[i]);
+        snprintf(path, sizeof(path), "%.4000s/%s", dir, nos[i].name);
         total += fileio_size(path);
     }
     progress_phase(progress_main(), "reading the archive", total);
     for (size_t i = 0; i < n; i++) {
         struct restore_file *rf = &a->files[i];
-        snprintf(rf->name, sizeof(rf->name), "%s.%06u", ARCHIVE_FILE_PREFIX, nos[i]);
+        snprintf(rf->name, sizeof(rf->name), "%s", nos[i].name);
         snprintf(path, sizeof(path), "%.4000s/%s", dir, rf->name);
         a->n = i + 1;
         if (!read_file(path, rf, &a->trx[i])) {
@@ -632,6 +719,40 @@ static bool load_dump(const struct target *t, const char *path, uint64_t *bytes)
 }
 
 /* mariadb-binlog FILES... | mariadb */
+/* Where mariadb-binlog reads archive file `name` from: backup.dir for a
+ * clear one; a sealed one is opened first (archive_unseal: every tag
+ * checked) into a private directory (mode 0700 under $TMPDIR or /tmp,
+ * made on the first, its path in clear_dir), its plaintext 0600, deleted
+ * once applied. */
+static bool binlog_path(const char *dir, const char *name, char *clear_dir, char *out)
+{
+    uint32_t no;
+    snprintf(out, PATH_MAX, "%.4000s/%s", dir, name);
+    if (archive_name_parse(name, &no, NULL) != ARCHIVE_SEALED)
+        return true;
+    if (clear_dir[0] == '\0') {
+        const char *tmp = getenv("TMPDIR");
+        snprintf(clear_dir, PATH_MAX, "%.4000s/halyard-restore-XXXXXX",
+                 tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
+        if (mkdtemp(clear_dir) == NULL) {
+            fail("mkdtemp %s: %s", clear_dir, strerror(errno));
+            clear_dir[0] = '\0';
+            return false;
+        }
+    }
+    char src[PATH_MAX], cn[64], why[PATH_MAX + 300];
+    snprintf(src, sizeof(src), "%s", out);
+    archive_name_make(cn, sizeof(cn), no, NULL);
+    snprintf(out, PATH_MAX, "%.4000s/%s", clear_dir, cn);
+    size_t nk = 0;
+    const struct backup_crypt_key *k = backup_keys(&nk);
+    if (archive_unseal(src, out, k, nk, why, sizeof(why)) != HY_OK) {
+        fail("%s", why);
+        return false;
+    }
+    return true;
+}
+
 static bool apply_binlog(const struct target *t, const char *dir, const struct archive_read *a,
                          const struct restore_plan *pl)
 {
@@ -682,13 +803,15 @@ static bool apply_binlog(const struct target *t, const char *dir, const struct a
     argv[ac++] = stop;
     if (n_seen > 0)
         argv[ac++] = ignore;
+    char clear_dir[PATH_MAX] = "";
+    bool ok = false;
     for (size_t i = 0; i < pl->n_files; i++) {
-        snprintf(paths[i], PATH_MAX, "%.4000s/%s", dir, a->files[pl->first_file + i].name);
+        if (!binlog_path(dir, a->files[pl->first_file + i].name, clear_dir, paths[i]))
+            goto out;
         argv[ac++] = paths[i];
     }
     argv[ac] = NULL;
     int p[2];
-    bool ok = false;
     if (pipe2(p, O_CLOEXEC) != 0) {
         fail("pipe: %s", strerror(errno));
         goto out;
@@ -724,6 +847,11 @@ static bool apply_binlog(const struct target *t, const char *dir, const struct a
     bool cl_ok = restore_reap(client, "mariadb (applying the binlog)", NULL);
     ok = mb_ok && cl_ok;
 out:
+    for (size_t i = 0; clear_dir[0] != '\0' && i < pl->n_files; i++)
+        if (strncmp(paths[i], clear_dir, strlen(clear_dir)) == 0)
+            unlink(paths[i]);
+    if (clear_dir[0] != '\0')
+        rmdir(clear_dir);
     free(argv);
     free(paths);
     return ok;

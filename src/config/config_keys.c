@@ -341,7 +341,7 @@ const struct config_key config_keys[] = {
      "counts as archived once synced", NULL},
     {"backup.binlog_retention", CONFIG_STRING, "7d", 1, 32,
      "closed archive files older than this are deleted: a number with s, m, h or d (\"36h\"); "
-     "\"0\" = keep every file", NULL},
+     "\"0\" = keep every file; not applied when full_keep is set", NULL},
     {"backup.server_id", CONFIG_INT, "0", 0, 4294967295LL,
      "server_id the archive registers with on the primary (unique among its replicas); 0 = "
      "one derived from instance_name", NULL},
@@ -369,7 +369,8 @@ const struct config_key config_keys[] = {
     {"backup.full_keep", CONFIG_INT, "0", 0, 10000,
      "retention by count: keep the newest N full backups and every differential and "
      "incremental whose chain starts at one of them; older ones (and their second copies in "
-     "copy_to_dir) are deleted after each backup; 0 = keep every backup", NULL},
+     "copy_to_dir) are deleted after each backup, and so are the archive files older than the "
+     "oldest kept full; 0 = keep every backup", NULL},
     {"backup.copy_to_dir", CONFIG_STRING, "", 0, 4095,
      "second copy: every full backup and closed archive file is copied into this directory (an "
      "absolute path, e.g. another mount) and read back to compare its sha256; \"\" = none", NULL},
@@ -405,7 +406,8 @@ const struct config_key config_keys[] = {
     {"backup.encryption_key_file", CONFIG_STRING, "", 0, 4095,
      "file holding a 256-bit key as 64 hex digits (openssl rand -hex 32), mode 0600 or narrower, "
      "read at load: new full backup files are encrypted with AES-256-GCM under it, the manifest "
-     "naming the key by id (the first 8 bytes of its SHA-256); \"\" = not encrypted", NULL},
+     "naming the key by id (the first 8 bytes of its SHA-256), and each archive file once closed "
+     "(binlog.NNNNNN.KEYID.enc); \"\" = not encrypted", NULL},
     {"backup.decryption_key_files", CONFIG_STRINGS, "[]", 0, 64,
      "older key files (same format and mode) restore and verify may still need to read files "
      "sealed under an earlier encryption_key_file", NULL},

@@ -66,6 +66,9 @@ static const char *const names[EVENT__COUNT] = {
     [EVENT_BACKUP_KEY_MISSING] = "backup_key_missing",
     [EVENT_BACKUP_CHAIN_NEW] = "backup_chain_new",
     [EVENT_BACKUP_EXPIRED] = "backup_expired",
+    [EVENT_BACKUP_CHAIN_BROKEN] = "backup_chain_broken",
+    [EVENT_BACKUP_WINDOW_SHORT] = "backup_window_short",
+    [EVENT_BACKUP_WINDOW_OK] = "backup_window_ok",
 };
 
 static const enum event_severity severities[EVENT__COUNT] = {
@@ -112,6 +115,9 @@ static const enum event_severity severities[EVENT__COUNT] = {
     [EVENT_BACKUP_KEY_MISSING] = EVENT_CRITICAL,
     [EVENT_BACKUP_CHAIN_NEW] = EVENT_WARNING,
     [EVENT_BACKUP_EXPIRED] = EVENT_INFO,
+    [EVENT_BACKUP_CHAIN_BROKEN] = EVENT_CRITICAL,
+    [EVENT_BACKUP_WINDOW_SHORT] = EVENT_WARNING,
+    [EVENT_BACKUP_WINDOW_OK] = EVENT_INFO,
 };
 
 static const char *const severity_names[] = {"info", "warning", "critical"};

@@ -36,7 +36,7 @@ from test_failover import ctl, make_table
 from test_restore import HALYARDCTL, RESTORE_PW, restore
 from test_verify import backend_of
 from test_verify_physical import SCRATCH_PORT, server_command, verify
-from util import port_accepts, wait_until
+from util import metric, port_accepts, wait_until
 
 
 def checkpoint(cluster):
@@ -276,3 +276,44 @@ def test_retention_by_count(cluster, start_halyard, tmp_path):
     assert [b["name"] for b in lst["backups"]] == [full2["file"], incr2["file"], full3["file"]], lst
     assert lst["window"][0]["from"] == full2["finished"], (lst, full2)
     assert lst["window"][0]["from_gtid"] == full2["gtid"], (lst, full2)
+
+
+def test_chain_broken_and_window_short(cluster, start_halyard, tmp_path):
+    """The policy held against the backups (backup_watch.c): two fulls taken
+    by hand a moment apart where full_keep = 2 and full_every = 7d promise
+    a week: backup_window_short, show backup's window_short and the
+    metric; an incremental whose full is deleted: backup_chain_broken,
+    chains_broken = 1 and its metric."""
+    h, conf = start(cluster, start_halyard, tmp_path, full_keep=2, full_every="7d")
+    wait_until(lambda: show_backup(conf)["archive_state"] == "streaming", 15)
+    table = make_table(cluster, "wb1")
+    cluster.sql(0, f"INSERT INTO {table} VALUES (1, 1)")
+    cluster.sync()
+    _, full1, _ = take(conf, "full", "--wait")
+    wait_until(lambda: show_backup(conf)["full_schedule"] == "waiting", 10)
+    cluster.sql(0, f"INSERT INTO {table} VALUES (2, 2)")
+    cluster.sync()
+    _, incr1, _ = take(conf, "incr", "--wait")
+    assert incr1["parent"] == full1["file"], incr1
+    assert not events(conf, "backup_window_short")  # one full: the schedule fills up
+    _, full2, _ = take(conf, "full", "--wait")
+    wait_until(lambda: events(conf, "backup_window_short"), 15, what="backup_window_short")
+    ev = events(conf, "backup_window_short")[0]
+    assert "promises 604800 s" in ev["reason"] and full1["file"] in ev["reason"], ev
+    s = show_backup(conf)
+    assert s["window_short"] and s["window_promised_s"] == 604800 and s["window_from"] == \
+        full1["file"], s
+    assert metric(conf["metrics_port"], "halyard_backup_window_short") == 1
+    assert not events(conf, "backup_chain_broken")
+    # the first full deleted by hand: its incremental cannot be restored
+    d = tmp_path / "archive" / "full"
+    os.unlink(d / full1["file"])
+    os.unlink(d / re.sub(r"\.xb(\.\w+)*$", ".json", full1["file"]))
+    take(conf, "incr", "--wait")  # after full2: its pass finds the broken chain
+    wait_until(lambda: events(conf, "backup_chain_broken"), 15, what="backup_chain_broken")
+    ev = events(conf, "backup_chain_broken")[0]
+    assert "1 incremental" in ev["reason"], ev
+    assert full1["file"] in ev["reason"], ev
+    assert show_backup(conf)["chains_broken"] == 1
+    assert metric(conf["metrics_port"], "halyard_backup_chains_broken") == 1
+    assert len(events(conf, "backup_chain_broken")) == 1  # once per streak

@@ -785,7 +785,7 @@ def test_halyardctl_own_commands_json(tmp_path):
     r = ctl("backup", "list", "--dir", str(tmp_path), "--json")
     assert r.returncode == 1 and json.loads(r.stdout) == {
         "dir": str(tmp_path), "backups": [], "archive_files": 0, "archive_first": None,
-        "archive_last": None, "window": [], "restorable": False}, r
+        "archive_last": None, "window": [], "gaps": [], "restorable": False}, r
     assert json.loads(ctl("-j", "backup", "list", "--dir", str(tmp_path)).stdout)["backups"] == []
     r = ctl("restore", "--to-gtid", "0-1-5", "--dir", str(tmp_path), "--into", "127.0.0.1:1",
             "--json")

@@ -47,6 +47,22 @@ static void test_merge(void **state)
     assert_int_equal(s[1].to, 130);
     assert_string_equal(s[1].from_gtid, "0-1-100");
     assert_string_equal(s[1].why, "");
+    /* after a stretch to the archive's end, a backup that ended the
+     * second after its last transaction: inside it by GTID; one past it
+     * (the archive behind) is not */
+    span(&s[0], 200, 210, "");
+    span(&s[1], 211, 211, "");
+    snprintf(s[1].from_gtid, sizeof(s[1].from_gtid), "0-1-210");
+    span(&s[2], 212, 212, "");
+    snprintf(s[2].from_gtid, sizeof(s[2].from_gtid), "0-1-215");
+    assert_int_equal(backup_list_merge(s, 3), 2);
+    assert_int_equal(s[0].to, 211);
+    assert_int_equal(s[1].from, 212);
+    /* ... and not after a stretch that stops short */
+    span(&s[0], 200, 210, "a gap");
+    span(&s[1], 211, 211, "");
+    snprintf(s[1].from_gtid, sizeof(s[1].from_gtid), "0-1-205");
+    assert_int_equal(backup_list_merge(s, 2), 2);
     /* one backup, and none */
     span(&s[0], 5, 5, "");
     assert_int_equal(backup_list_merge(s, 1), 1);

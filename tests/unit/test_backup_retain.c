@@ -3,7 +3,10 @@
  * (backup_retain_decide): the newest N fulls and their chains stay, older
  * backups go, unless a kept chain needs one; a broken chain newer than the
  * oldest kept full stays; N past the number of fulls, or 0, deletes
- * nothing; the order of the list does not matter.
+ * nothing; the order of the list does not matter. The archive's files
+ * under full_keep (backup_retain_binlogs): a file goes when the next one
+ * begins at or before the oldest kept full's GTID in every domain, as a
+ * prefix only, never the last, never past a file whose start is unknown.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -171,12 +174,53 @@ static void test_same_second(void **state)
     assert_int_equal(oldest, 0);
 }
 
+static struct gtid_pos pos(const char *s)
+{
+    struct gtid_pos p;
+    memset(&p, 0, sizeof(p));
+    assert_int_equal(gtid_pos_parse(s, strlen(s), &p), HY_OK);
+    return p;
+}
+
+static void test_binlogs_before_the_floor(void **state)
+{
+    (void)state;
+    /* files begin at 0-1-0, 0-1-40, 0-1-90, 0-2-120 (a failover), 0-2-200 */
+    struct gtid_pos st[5] = {pos("0-1-0"), pos("0-1-40"), pos("0-1-90"), pos("0-2-120"),
+                             pos("0-2-200")};
+    bool known[5] = {true, true, true, true, true};
+    struct gtid_pos floor = pos("0-1-95");
+    assert_int_equal(backup_retain_binlogs(st, known, 5, &floor), 2); /* file 2 holds 91..95 */
+    floor = pos("0-1-90");
+    assert_int_equal(backup_retain_binlogs(st, known, 5, &floor), 2); /* 90 is file 1's last */
+    floor = pos("0-1-89");
+    assert_int_equal(backup_retain_binlogs(st, known, 5, &floor), 1);
+    floor = pos("0-2-500");
+    assert_int_equal(backup_retain_binlogs(st, known, 5, &floor), 4); /* never the last */
+    floor = pos("0-1-10");
+    assert_int_equal(backup_retain_binlogs(st, known, 5, &floor), 0);
+    /* a start not known: nothing from it on */
+    floor = pos("0-2-500");
+    known[2] = false;
+    assert_int_equal(backup_retain_binlogs(st, known, 5, &floor), 1);
+    known[2] = true;
+    /* a domain the floor lacks keeps the file before it */
+    struct gtid_pos two[3] = {pos("0-1-0"), pos("0-1-50,1-1-5"), pos("0-1-80,1-1-9")};
+    floor = pos("0-1-100");
+    assert_int_equal(backup_retain_binlogs(two, known, 3, &floor), 0);
+    floor = pos("0-1-100,1-1-5");
+    assert_int_equal(backup_retain_binlogs(two, known, 3, &floor), 1);
+    assert_int_equal(backup_retain_binlogs(two, known, 1, &floor), 0);
+    assert_int_equal(backup_retain_binlogs(two, known, 0, &floor), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_several_chains),         cmocka_unit_test(test_keep_one),
-        cmocka_unit_test(test_keep_more_than_fulls),   cmocka_unit_test(test_broken_chain),
-        cmocka_unit_test(test_kept_chain_needs_older), cmocka_unit_test(test_same_second),
+        cmocka_unit_test(test_several_chains),           cmocka_unit_test(test_keep_one),
+        cmocka_unit_test(test_keep_more_than_fulls),     cmocka_unit_test(test_broken_chain),
+        cmocka_unit_test(test_kept_chain_needs_older),   cmocka_unit_test(test_same_second),
+        cmocka_unit_test(test_binlogs_before_the_floor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,7 +21,10 @@ struct backup_span {
 
 /* Merge spans (sorted by from) in place into disjoint ones; returns how
  * many remain. A span inside an earlier one is dropped; one that starts
- * before an earlier one ends extends it. Pure. */
+ * before an earlier one ends extends it: by time, or, after a span that
+ * reaches the archive's end (why ""), by GTID (its from_gtid at or before
+ * the earlier to_gtid: a backup taken the second after the last write).
+ * Pure. */
 size_t backup_list_merge(struct backup_span *s, size_t n);
 
 /* argv: "backup" "list" [--dir DIR]; the keys are backup_keys_set's. Exit

@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "halyard/backup/backup_chain.h"
+#include "halyard/backup/backup_watch.h"
 #include "halyard/config/config.h"
 #include "halyard/core/core.h"
 
@@ -39,6 +40,7 @@ struct backup_sched_status {
     uint64_t started; /* scheduled backups started */
     bool too_old;     /* backup_full_old raised and not yet cleared */
     int64_t max_age_s;
+    struct backup_watch_status watch; /* the policy held against the backups (backup_watch.h) */
 };
 
 /* Whether `now` (UTC) is in the daily window [from, to) given in minutes

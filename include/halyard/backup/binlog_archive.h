@@ -82,5 +82,8 @@ void binlog_archive_stop(void);
 void binlog_archive_set_config(struct config *cfg);
 /* Any thread. */
 void binlog_archive_status(struct binlog_archive_status *out);
+/* A backup completed: the archive's retention runs at its next tick (with
+ * backup.full_keep the archive's files follow the kept backups). */
+void binlog_archive_retention_soon(void);
 
 #endif /* HALYARD_BINLOG_ARCHIVE_H */

@@ -53,7 +53,7 @@ struct restore_trx {
 };
 
 struct restore_file {
-    char name[64]; /* binlog.NNNNNN */
+    char name[64]; /* binlog.NNNNNN, or sealed binlog.NNNNNN.KEYID.enc */
     bool have_list;
     struct gtid_pos start; /* its GTID_LIST: the archive's position where it begins */
     const struct restore_trx *trx;

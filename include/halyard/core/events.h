@@ -71,6 +71,9 @@ enum event_type {
     EVENT_BACKUP_KEY_MISSING,   /* a full backup is encrypted under a key the config lacks */
     EVENT_BACKUP_CHAIN_NEW,     /* an incr or diff was due, a full was taken (backup_chain.h) */
     EVENT_BACKUP_EXPIRED,       /* retention deleted backups (backup_retain.h) */
+    EVENT_BACKUP_CHAIN_BROKEN,  /* an incr or diff whose chain lacks a backup (backup_watch.h) */
+    EVENT_BACKUP_WINDOW_SHORT,  /* the restorable window is shorter than the policy promises */
+    EVENT_BACKUP_WINDOW_OK,     /* ... and holds again */
     EVENT__COUNT
 };
 /* alerts.disabled and alerts.events are bit masks and tables of 64. */
