@@ -54,6 +54,7 @@
 #include "halyard/cluster/backend.h"
 #include "halyard/config/group.h"
 #include "halyard/sql/classify.h"
+#include "halyard/sql/lexer.h"
 #include "halyard/protocol/compress.h"
 #include "halyard/sql/digest.h"
 #include "halyard/route/firewall.h"
@@ -765,46 +766,6 @@ bool ensure_connected(struct session *s, uint32_t idx)
     return false;
 }
 
-/* KILL [HARD|SOFT] [CONNECTION|QUERY] <id>: the id is one halyard gave out.
- * Returns true and fills *id / *query / *rest when the text is of that form.
- * Other forms (KILL QUERY ID <query id>, KILL USER <name>) are not
- * translated. */
-const char *skip_space_comments(const char *p, const char *end)
-{
-    for (;;) {
-        while (p < end && isspace((unsigned char)*p))
-            p++;
-        if (end - p >= 2 && p[0] == '/' && p[1] == '*' && (end - p < 3 || p[2] != '!')) {
-            const char *q = p + 2;
-            while (end - q >= 2 && !(q[0] == '*' && q[1] == '/'))
-                q++;
-            if (end - q < 2)
-                return end;
-            p = q + 2;
-            continue;
-        }
-        if (p < end && (*p == '#' || (end - p >= 3 && p[0] == '-' && p[1] == '-' &&
-                                      isspace((unsigned char)p[2])))) {
-            while (p < end && *p != '\n')
-                p++;
-            continue;
-        }
-        return p;
-    }
-}
-
-bool match_word(const char **pp, const char *end, const char *word)
-{
-    size_t n = strlen(word);
-    const char *p = *pp;
-    if ((size_t)(end - p) < n || strncasecmp(p, word, n) != 0)
-        return false;
-    if (p + n < end && (isalnum((unsigned char)p[n]) || p[n] == '_'))
-        return false;
-    *pp = skip_space_comments(p + n, end);
-    return true;
-}
-
 /* A command halyard answers itself, whole in the buffer: taken from the
  * client's stream, and no backend answer is awaited for it. False when
  * it is not all there (a protocol error: the session is closing). */
@@ -1097,8 +1058,8 @@ static enum next_step next_take(struct session *s, struct next_cmd *c)
 static enum next_step next_trx_lost(struct session *s, const struct next_cmd *c)
 {
     const char *q = (const char *)c->p + 1, *qend = (const char *)c->p + c->len;
-    q = skip_space_comments(q, qend);
-    bool rollback = c->cmd == COM_QUERY && match_word(&q, qend, "ROLLBACK");
+    q = lex_skip_space_comments(q, qend);
+    bool rollback = c->cmd == COM_QUERY && lex_match_word(&q, qend, "ROLLBACK");
     consume_packet(s, c->len);
     if (session_groups(s)->xa != NULL) {
         /* the other groups' branches are rolled back first */

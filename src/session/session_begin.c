@@ -42,6 +42,7 @@
 #include <string.h>
 
 #include "halyard/sql/classify.h"
+#include "halyard/sql/lexer.h"
 #include "halyard/config/group.h"
 #include "halyard/core/log.h"
 #include "halyard/protocol/mysql_proto.h"
@@ -55,43 +56,45 @@
 /* The text is these words (NULL ends them) then at most a ';'. */
 bool session_text_is(const char *t, size_t len, const char *w1, const char *w2)
 {
-    const char *end = t + len, *p = skip_space_comments(t, end);
-    if (!match_word(&p, end, w1) || (w2 != NULL && !match_word(&p, end, w2)))
+    const char *end = t + len, *p = lex_skip_space_comments(t, end);
+    if (!lex_match_word(&p, end, w1) || (w2 != NULL && !lex_match_word(&p, end, w2)))
         return false;
     if (p < end && *p == ';')
-        p = skip_space_comments(p + 1, end);
+        p = lex_skip_space_comments(p + 1, end);
     return p == end;
 }
 
 bool session_begin_parse(const char *t, size_t len, struct begin_form *f)
 {
-    const char *end = t + len, *p = skip_space_comments(t, end);
+    const char *end = t + len, *p = lex_skip_space_comments(t, end);
     memset(f, 0, sizeof(*f));
-    if (match_word(&p, end, "BEGIN")) {
-        (void)match_word(&p, end, "WORK");
+    if (lex_match_word(&p, end, "BEGIN")) {
+        (void)lex_match_word(&p, end, "WORK");
         snprintf(f->sql, sizeof(f->sql), "BEGIN");
-    } else if (match_word(&p, end, "START") && match_word(&p, end, "TRANSACTION")) {
+    } else if (lex_match_word(&p, end, "START") && lex_match_word(&p, end, "TRANSACTION")) {
         size_t n = (size_t)snprintf(f->sql, sizeof(f->sql), "START TRANSACTION");
         bool rw = false, first = true;
         while (p < end && *p != ';') {
             if (!first) {
                 if (*p != ',')
                     return false;
-                p = skip_space_comments(p + 1, end);
+                p = lex_skip_space_comments(p + 1, end);
             }
             const char *what, *q = p;
-            if (match_word(&q, end, "READ") && match_word(&q, end, "WRITE")) {
+            if (lex_match_word(&q, end, "READ") && lex_match_word(&q, end, "WRITE")) {
                 what = "READ WRITE";
                 if (rw || f->read_only)
                     return false; /* the server says what is wrong */
                 rw = true;
-            } else if ((q = p, match_word(&q, end, "READ") && match_word(&q, end, "ONLY"))) {
+            } else if ((q = p,
+                        lex_match_word(&q, end, "READ") && lex_match_word(&q, end, "ONLY"))) {
                 what = "READ ONLY";
                 if (rw || f->read_only)
                     return false;
                 f->read_only = true;
-            } else if ((q = p, match_word(&q, end, "WITH") && match_word(&q, end, "CONSISTENT") &&
-                                   match_word(&q, end, "SNAPSHOT"))) {
+            } else if ((q = p, lex_match_word(&q, end, "WITH") &&
+                                   lex_match_word(&q, end, "CONSISTENT") &&
+                                   lex_match_word(&q, end, "SNAPSHOT"))) {
                 what = "WITH CONSISTENT SNAPSHOT";
                 if (f->snapshot)
                     return false;
@@ -107,7 +110,7 @@ bool session_begin_parse(const char *t, size_t len, struct begin_form *f)
         return false;
     }
     if (p < end && *p == ';')
-        p = skip_space_comments(p + 1, end);
+        p = lex_skip_space_comments(p + 1, end);
     return p == end;
 }
 

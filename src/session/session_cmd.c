@@ -19,6 +19,7 @@
 #include "halyard/cluster/backend.h"
 #include "halyard/config/group.h"
 #include "halyard/sql/classify.h"
+#include "halyard/sql/lexer.h"
 #include "halyard/protocol/compress.h"
 #include "halyard/sql/digest.h"
 #include "halyard/route/firewall.h"
@@ -40,9 +41,9 @@
 /* Nothing but spaces, comments and one ';' left. */
 static bool kill_end(const char *p, const char *end)
 {
-    p = skip_space_comments(p, end);
+    p = lex_skip_space_comments(p, end);
     if (p < end && *p == ';')
-        p = skip_space_comments(p + 1, end);
+        p = lex_skip_space_comments(p + 1, end);
     return p == end;
 }
 
@@ -97,7 +98,7 @@ static bool kill_id(const char *p, const char *end, uint32_t *id)
 /* USER name[@host] to the end of the statement. */
 static bool kill_user_name(const char *p, const char *end, struct kill_user *ku)
 {
-    if (match_word(&p, end, "CURRENT_USER"))
+    if (lex_match_word(&p, end, "CURRENT_USER"))
         return false; /* the server's to resolve */
     if (!kill_name_part(&p, end, ku->user, sizeof(ku->user)))
         return false;
@@ -115,23 +116,23 @@ static bool kill_user_name(const char *p, const char *end, struct kill_user *ku)
 enum kill_kind parse_kill(const char *sql, size_t len, struct kill_stmt *k)
 {
     const char *p = sql, *end = sql + len;
-    p = skip_space_comments(p, end);
-    if (!match_word(&p, end, "KILL"))
+    p = lex_skip_space_comments(p, end);
+    if (!lex_match_word(&p, end, "KILL"))
         return KILL_NONE;
     k->modifier = "";
-    if (match_word(&p, end, "HARD"))
+    if (lex_match_word(&p, end, "HARD"))
         k->modifier = "HARD ";
-    else if (match_word(&p, end, "SOFT"))
+    else if (lex_match_word(&p, end, "SOFT"))
         k->modifier = "SOFT ";
     k->query = false;
-    if (match_word(&p, end, "QUERY")) {
+    if (lex_match_word(&p, end, "QUERY")) {
         k->query = true;
-        if (match_word(&p, end, "ID"))
+        if (lex_match_word(&p, end, "ID"))
             return KILL_NONE; /* a query id, not a connection id */
     } else {
-        (void)match_word(&p, end, "CONNECTION");
+        (void)lex_match_word(&p, end, "CONNECTION");
     }
-    if (match_word(&p, end, "USER")) {
+    if (lex_match_word(&p, end, "USER")) {
         /* KILL QUERY USER: the server stops the statements; sessions go on */
         return !k->query && kill_user_name(p, end, &k->user) ? KILL_USER : KILL_NONE;
     }

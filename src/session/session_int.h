@@ -411,8 +411,6 @@ void down_forward(struct session *s);
 bool down_parse(struct session *s);
 bool ensure_connected(struct session *s, uint32_t idx);
 void session_idle_cb(struct ev_loop *loop, ev_timer *w, int revents);
-bool match_word(const char **pp, const char *end, const char *word);
-const char *skip_space_comments(const char *p, const char *end);
 void session_timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
 
 /* session_backend.c */

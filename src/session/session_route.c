@@ -22,6 +22,7 @@
 #include "halyard/cluster/global_pos.h"
 #include "halyard/config/group.h"
 #include "halyard/sql/classify.h"
+#include "halyard/sql/lexer.h"
 #include "halyard/protocol/compress.h"
 #include "halyard/sql/digest.h"
 #include "halyard/route/firewall.h"
@@ -324,13 +325,13 @@ static uint32_t text_words(const char *p, size_t n)
  * the primary, which is never wrong). `words`: text_words() of the text. */
 static bool show_status_words(const char *sql, size_t len, uint32_t words)
 {
-    const char *p = skip_space_comments(sql, sql + len), *end = sql + len;
-    if (match_word(&p, end, "SHOW")) {
-        (void)(match_word(&p, end, "SESSION") || match_word(&p, end, "GLOBAL") ||
-               match_word(&p, end, "LOCAL") || match_word(&p, end, "FULL"));
-        if (match_word(&p, end, "STATUS") || match_word(&p, end, "PROFILE") ||
-            match_word(&p, end, "PROFILES") || match_word(&p, end, "PROCESSLIST") ||
-            match_word(&p, end, "ENGINE") || match_word(&p, end, "OPEN"))
+    const char *p = lex_skip_space_comments(sql, sql + len), *end = sql + len;
+    if (lex_match_word(&p, end, "SHOW")) {
+        (void)(lex_match_word(&p, end, "SESSION") || lex_match_word(&p, end, "GLOBAL") ||
+               lex_match_word(&p, end, "LOCAL") || lex_match_word(&p, end, "FULL"));
+        if (lex_match_word(&p, end, "STATUS") || lex_match_word(&p, end, "PROFILE") ||
+            lex_match_word(&p, end, "PROFILES") || lex_match_word(&p, end, "PROCESSLIST") ||
+            lex_match_word(&p, end, "ENGINE") || lex_match_word(&p, end, "OPEN"))
             return true;
     }
     return (words & TW_STATE_TABLE) != 0;
@@ -669,16 +670,16 @@ static bool mentions_connid(const uint8_t *p, uint32_t n)
 static bool is_get_diagnostics(const uint8_t *p, uint32_t n)
 {
     const char *t = (const char *)p, *end = t + n;
-    t = skip_space_comments(t, end);
-    return match_word(&t, end, "GET");
+    t = lex_skip_space_comments(t, end);
+    return lex_match_word(&t, end, "GET");
 }
 
 /* Whether the text is an SQL PREPARE (of a named statement). */
 static bool sql_prepare(const uint8_t *p, uint32_t n)
 {
     const char *t = (const char *)p, *end = t + n;
-    t = skip_space_comments(t, end);
-    return match_word(&t, end, "PREPARE");
+    t = lex_skip_space_comments(t, end);
+    return lex_match_word(&t, end, "PREPARE");
 }
 
 /* Whether the text changes accounts or privileges: GRANT, REVOKE,
@@ -690,22 +691,22 @@ static bool sql_prepare(const uint8_t *p, uint32_t n)
 static bool changes_privileges(const uint8_t *p, uint32_t n)
 {
     const char *t = (const char *)p, *end = t + n;
-    t = skip_space_comments(t, end);
-    if (match_word(&t, end, "GRANT") || match_word(&t, end, "REVOKE"))
+    t = lex_skip_space_comments(t, end);
+    if (lex_match_word(&t, end, "GRANT") || lex_match_word(&t, end, "REVOKE"))
         return true;
-    if (match_word(&t, end, "CREATE")) {
-        if (match_word(&t, end, "OR"))
-            match_word(&t, end, "REPLACE");
-        return match_word(&t, end, "USER") || match_word(&t, end, "ROLE");
+    if (lex_match_word(&t, end, "CREATE")) {
+        if (lex_match_word(&t, end, "OR"))
+            lex_match_word(&t, end, "REPLACE");
+        return lex_match_word(&t, end, "USER") || lex_match_word(&t, end, "ROLE");
     }
-    if (match_word(&t, end, "DROP"))
-        return match_word(&t, end, "USER") || match_word(&t, end, "ROLE");
-    if (match_word(&t, end, "ALTER") || match_word(&t, end, "RENAME"))
-        return match_word(&t, end, "USER");
-    if (match_word(&t, end, "SET"))
-        return match_word(&t, end, "PASSWORD") ||
-               (match_word(&t, end, "DEFAULT") && match_word(&t, end, "ROLE"));
-    return match_word(&t, end, "FLUSH") && match_word(&t, end, "PRIVILEGES");
+    if (lex_match_word(&t, end, "DROP"))
+        return lex_match_word(&t, end, "USER") || lex_match_word(&t, end, "ROLE");
+    if (lex_match_word(&t, end, "ALTER") || lex_match_word(&t, end, "RENAME"))
+        return lex_match_word(&t, end, "USER");
+    if (lex_match_word(&t, end, "SET"))
+        return lex_match_word(&t, end, "PASSWORD") ||
+               (lex_match_word(&t, end, "DEFAULT") && lex_match_word(&t, end, "ROLE"));
+    return lex_match_word(&t, end, "FLUSH") && lex_match_word(&t, end, "PRIVILEGES");
 }
 
 /* A new command: what the previous one noted for its end is cleared. */

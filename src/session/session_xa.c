@@ -69,6 +69,7 @@
 #include "halyard/session/session_err.h"
 #include "halyard/cluster/stats.h"
 #include "halyard/session/worker.h"
+#include "halyard/sql/lexer.h"
 #include "halyard/sql/xa_log.h"
 #include "halyard/sql/xa_log_writer.h"
 #include "halyard/cluster/xa_recover.h"
@@ -803,8 +804,8 @@ static bool xa_start_piped(struct session *s, size_t i)
         len + 256 >= MYSQL_MAX_PAYLOAD)
         return false;
     const char *t = (const char *)p + 1, *end = t + len - 1;
-    const char *w = skip_space_comments(t, end);
-    if (w == end || match_word(&w, end, "LOAD"))
+    const char *w = lex_skip_space_comments(t, end);
+    if (w == end || lex_match_word(&w, end, "LOAD"))
         return false; /* empty (the server's ERR is its own), or a LOAD DATA LOCAL's exchange */
     char head[256];
     int hn = snprintf(head, sizeof(head), "XA START '%s','%s'%s;", x->gtrid, x->br[i].name,

@@ -4,9 +4,11 @@
  * tokens. Words and whitespace, most of any query, take an inlined fast
  * path inside lex_next.
  */
+#include <ctype.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "halyard/sql/lexer.h"
 
@@ -1160,4 +1162,42 @@ out:
 void lex_next(struct lexer *lx, struct token *t)
 {
     lex_token(lx, t);
+}
+
+/* ---- a look at a statement's first words, without tokens ----------------- */
+
+const char *lex_skip_space_comments(const char *p, const char *end)
+{
+    for (;;) {
+        while (p < end && isspace((unsigned char)*p))
+            p++;
+        if (end - p >= 2 && p[0] == '/' && p[1] == '*' && (end - p < 3 || p[2] != '!')) {
+            const char *q = p + 2;
+            while (end - q >= 2 && !(q[0] == '*' && q[1] == '/'))
+                q++;
+            if (end - q < 2)
+                return end;
+            p = q + 2;
+            continue;
+        }
+        if (p < end && (*p == '#' || (end - p >= 3 && p[0] == '-' && p[1] == '-' &&
+                                      isspace((unsigned char)p[2])))) {
+            while (p < end && *p != '\n')
+                p++;
+            continue;
+        }
+        return p;
+    }
+}
+
+bool lex_match_word(const char **pp, const char *end, const char *word)
+{
+    size_t n = strlen(word);
+    const char *p = *pp;
+    if ((size_t)(end - p) < n || strncasecmp(p, word, n) != 0)
+        return false;
+    if (p + n < end && (isalnum((unsigned char)p[n]) || p[n] == '_'))
+        return false;
+    *pp = lex_skip_space_comments(p + n, end);
+    return true;
 }

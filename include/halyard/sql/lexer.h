@@ -234,4 +234,11 @@ void lex_init(struct lexer *lx, const char *sql, size_t len, unsigned opts,
 /* The next token of the text. */
 void lex_next(struct lexer *lx, struct token *t);
 
+/* The first character of text[p, end) past spaces and comments (not an
+ * executable comment, which is text); end if a comment does not close. */
+const char *lex_skip_space_comments(const char *p, const char *end);
+/* Whether the text at *pp is `word` (case-insensitive) ending a word; if
+ * so, *pp moves past it and the spaces and comments after it. */
+bool lex_match_word(const char **pp, const char *end, const char *word);
+
 #endif /* HALYARD_LEXER_H */
