@@ -309,9 +309,18 @@ static bool dump_files_make(const struct job *j, struct dump_files *f)
     backup_stream_suffix(phys, (enum backup_comp)j->cfg->backup.compression,
                          j->cfg->backup.encryption_key_file[0] != '\0', sfx, sizeof(sfx));
     const char *type = backup_type_name(j->type);
-    snprintf(f->done, sizeof(f->done), "%.4000s/%s-%s%s", full, type, j->stamp, sfx);
+    /* Two backups of a type started in the same second: the second is
+     * named STAMP-2 (then -3 ...), never over the first's file or manifest. */
+    char stamp[sizeof(j->stamp) + 12];
+    snprintf(stamp, sizeof(stamp), "%s", j->stamp);
+    for (unsigned k = 2;; k++) {
+        snprintf(f->done, sizeof(f->done), "%.4000s/%s-%s%s", full, type, stamp, sfx);
+        snprintf(f->man, sizeof(f->man), "%.4000s/%s-%s.json", full, type, stamp);
+        if ((access(f->done, F_OK) != 0 && access(f->man, F_OK) != 0) || k > 1000)
+            break;
+        snprintf(stamp, sizeof(stamp), "%s-%u", j->stamp, k);
+    }
     snprintf(f->part, sizeof(f->part), "%.4000s.partial", f->done);
-    snprintf(f->man, sizeof(f->man), "%.4000s/%s-%s.json", full, type, j->stamp);
     snprintf(f->mtmp, sizeof(f->mtmp), "%.4000s.partial", f->man);
     snprintf(f->errpath, sizeof(f->errpath), "%.4000s/.%s.err", full,
              phys ? "mariadb-backup" : "mariadb-dump");

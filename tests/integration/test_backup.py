@@ -657,3 +657,34 @@ def test_full_backup_missing_a_schema_fails(cluster, start_halyard, tmp_path):
     assert full_files(tmp_path) == [], full_files(tmp_path)
     wait_until(lambda: backends(conf)["node1"]["state"] == "ONLINE", 10)
     assert h.alive()
+
+
+def test_backups_started_in_one_second_keep_both(cluster, start_halyard, tmp_path):
+    """A backup's files are named by the second it started: one whose name
+    is taken (a backup of the same type started in that second) is named
+    STAMP-2, never written over the other's dump and manifest. The seconds
+    the backup may start in are planted with files first, so the clash is
+    certain, not a race."""
+    conf = failover_settings(tmp_path, backup=backup_settings(tmp_path), metrics_port=free_port())
+    start_halyard(conf)
+    wait_until(lambda: all(b["state"] == "ONLINE" for b in backends(conf).values()), 10)
+    full = tmp_path / "archive" / "full"
+    full.mkdir(parents=True, exist_ok=True)
+    now = int(time.time())
+    planted = {}
+    for t in range(now, now + 60):
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(t))
+        for name in (f"full-{stamp}.json", f"full-{stamp}.sql.gz"):
+            (full / name).write_text(f"planted {name}\n")
+            planted[name] = f"planted {name}\n"
+    r = ctl(conf["admin_socket"], "backup", "full")
+    assert r.returncode == 0 and r.stdout.startswith("OK backup full started"), r.stdout + r.stderr
+    wait_until(lambda: show_backup(conf)["full_state"] != "running", 60)
+    s = show_backup(conf)
+    assert s["full_state"] == "ok", s
+    for name, text in planted.items():  # untouched
+        assert (full / name).read_text() == text, name
+    made = [n for n in full_files(tmp_path) if n not in planted]
+    assert any(re.fullmatch(r"full-\d{8}T\d{6}Z-2\.json", n) for n in made), made
+    assert any(re.fullmatch(r"full-\d{8}T\d{6}Z-2\.sql\.gz", n) for n in made), made
+    assert os.path.basename(s["full_file"]) in made, (s["full_file"], made)
