@@ -68,6 +68,7 @@ enum inflight_kind {
     IF_WRITE,  /* an autocommit data-changing statement */
     IF_TRX,    /* a data-changing statement in a transaction */
     IF_COMMIT, /* the COMMIT of a transaction that carried a mark */
+    IF_BEGIN,  /* BEGIN or START TRANSACTION outside a transaction: nothing to lose */
 };
 
 enum inflight_step {
@@ -174,9 +175,28 @@ void session_inflight_note(struct session *s, const struct classify_result *r, c
     f->stmt = IF_NONE;
     if (r->kind == CL_WRITE && (r->flags & CLF_DML) && !(r->flags & unsafe))
         f->stmt = session_in_trans(s) ? IF_TRX : IF_WRITE;
+    else if (r->kind == CL_TXN_BEGIN && !(r->flags & unsafe) && !session_in_trans(s))
+        f->stmt = IF_BEGIN;
     else if (r->kind == CL_TXN_END && f->trx_marked && session_in_trans(s) &&
              session_text_is((const char *)p + 1, len - 1, "COMMIT", NULL))
         f->stmt = IF_COMMIT;
+}
+
+/* The client's packet (command byte and payload) kept in f->pkt. */
+static bool keep_packet(struct sess_inflight *f, const uint8_t *p, uint32_t len)
+{
+    size_t n = MYSQL_HEADER_SIZE + (size_t)len;
+    if (n > f->pkt_cap) {
+        uint8_t *b = realloc(f->pkt, n);
+        if (b == NULL)
+            return false;
+        f->pkt = b;
+        f->pkt_cap = n;
+    }
+    mysql_hdr_write(f->pkt, len, 0);
+    memcpy(f->pkt + MYSQL_HEADER_SIZE, p, len);
+    f->pkt_len = (uint32_t)n;
+    return true;
 }
 
 bool session_inflight_send(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len,
@@ -189,9 +209,12 @@ bool session_inflight_send(struct session *s, uint8_t cmd, const uint8_t *p, uin
     if (k == IF_NONE || cmd != COM_QUERY || !fits || idx != s->route.primary ||
         s->route.ro_idx >= 0 || s->groups != NULL)
         return false;
-    if (k == IF_COMMIT) {
-        f->inflight = IF_COMMIT;
-        return false; /* sent as it is */
+    if (k == IF_COMMIT || k == IF_BEGIN) {
+        /* sent as it is; a BEGIN kept to be sent again */
+        if (k == IF_BEGIN && !keep_packet(f, p, len))
+            return false;
+        f->inflight = k;
+        return false;
     }
     if (k == IF_WRITE || !f->trx_marked) {
         f->seq++;
@@ -584,6 +607,27 @@ static void inflight_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
     lookup_start(s, p);
 }
 
+/* A BEGIN in flight began nothing that could outlive its connection: it is
+ * routed again (to the new primary, waiting for one as a write does). */
+static bool begin_again(struct session *s, struct bconn *bc)
+{
+    struct sess_inflight *f = s->inflight;
+    if (!up_unread(s, f->pkt + MYSQL_HEADER_SIZE, f->pkt_len - MYSQL_HEADER_SIZE))
+        return false;
+    slog_info(s, "backend %s died with a BEGIN in flight: sending it again", bc->be->name);
+    stat_inc(&s->w->stats.statements_retried);
+    query_end(s, true);
+    s->query.digest_pending = false;
+    s->query.qlog_pending = false;
+    session_replay_forget(s); /* it had begun recording */
+    s->route.status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
+    bconn_close(bc);
+    stream_release(&s->io.down, &s->w->pool);
+    session_set_state(s, SS_IDLE);
+    session_next_command(s);
+    return true;
+}
+
 bool session_inflight_lost(struct session *s, struct bconn *bc)
 {
     struct sess_inflight *f = s->inflight;
@@ -595,6 +639,8 @@ bool session_inflight_lost(struct session *s, struct bconn *bc)
     f->inflight = IF_NONE;
     if (f->kind == IF_TRX)
         return false; /* the transaction is lost as before (or replayed) */
+    if (f->kind == IF_BEGIN)
+        return begin_again(s, bc);
     f->sent = s->query.cmd_started;
     f->old = bc->idx;
     f->deadline = ev_now(s->w->loop) + s->cfg->replay_timeout_ms / 1000.0;
