@@ -11,6 +11,9 @@ finds in the new primary's binary log whether it committed
     gets that answer (1 row), the row changed once
     asynchronous replication, the same UPDATE: not found, and nothing
     proves it did not commit: error 1180 saying the outcome is unknown
+    semi-sync, a COMMIT waiting for an acknowledgement no replica can give
+    (they stopped receiving): not committed, so its transaction runs again
+    on the new primary (transaction_replay) and the client gets its OK
 """
 
 import os
@@ -174,3 +177,49 @@ def test_in_flight_write_unknown_with_async_replication(start_halyard, tmp_path,
     a.close()
     st = admin_json(conf["admin_socket"], "show stats")
     assert st["inflight_unknown"] == 1, st
+
+
+def test_in_flight_commit_not_committed_is_replayed(start_halyard, tmp_path, request):
+    """Semi-sync; the replicas stop receiving right after a monitor check
+    (which saw them acknowledging), so a COMMIT then waits on the primary
+    for an acknowledgement no replica can give, and never reaches them. The
+    primary is killed: the COMMIT is not in the new primary's binary log
+    and provably not committed, so the transaction runs again there
+    (transaction_replay) with its COMMIT, and the client gets its OK."""
+    c = own_cluster(request, "inflight-ss", True, 130)
+    c.sql(0, "SET GLOBAL rpl_semi_sync_master_wait_no_slave = ON")
+    c.sql(0, "SET GLOBAL rpl_semi_sync_master_timeout = 600000")
+    conf, h = start(c, start_halyard, tmp_path, transaction_replay=True,
+                    monitor={"user": "monitor", "password": "monitor", "interval_ms": 3000})
+    b = pymysql.connect(**h.conn_params(read_timeout=60, autocommit=True))
+    bcur = b.cursor()
+    bcur.execute("BEGIN")
+    bcur.execute(f"SELECT v FROM {TABLE} WHERE id = 1")
+    assert bcur.fetchall() == ((10,),)
+    assert bcur.execute(f"INSERT INTO {TABLE} VALUES (5, 50)") == 1
+
+    def fresh():
+        bs = admin_json(conf["admin_socket"], "show backends")["backends"]
+        return all(x["check_age_s"] is not None and x["check_age_s"] < 0.3 for x in bs)
+    # the checks of every backend just passed: the next are 3 s away, so
+    # the last check before the COMMIT saw the replicas acknowledging (a
+    # check between the IO threads' stop and the COMMIT would make its
+    # outcome unknown: 2.7 s of margin for two statements)
+    wait_until(fresh, 20, interval=0.05, what="a fresh check of every backend")
+    for i in c.replicas:
+        c.sql(i, "STOP SLAVE IO_THREAD")
+    tb, rb = in_thread(lambda: bcur.execute("COMMIT"))
+    wait_until(lambda: c.sql(0, "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_master_wait_sessions'")
+               [0][1] == "1", 10, what="the COMMIT to wait for an acknowledgement")
+    for i in c.replicas:
+        assert 5 not in {r[0] for r in rows(c, i)}
+    kill_now(c, 0)
+    tb.join(60)
+    assert not tb.is_alive()
+    assert rb == {"ok": 0}, rb
+    new = writable_nodes(c)
+    assert len(new) == 1 and new[0] != 0, new
+    assert rows(c, new[0]) == [(1, 10), (2, 20), (5, 50)]
+    b.close()
+    st = admin_json(conf["admin_socket"], "show stats")
+    assert st["inflight_rerun"] == 1 and st["transactions_replayed"] == 1, st
