@@ -62,6 +62,7 @@
 #define INFLIGHT_POLL     0.02                  /* seconds between looks for a new primary */
 #define INFLIGHT_SCAN_MAX (64ull * 1024 * 1024) /* binary log bytes read at most */
 #define INFLIGHT_FILES    64                    /* files of SHOW BINARY LOGS looked at */
+#define INFLIGHT_PKT_KEEP 16384 /* bytes of marked-statement buffer a session keeps */
 
 enum inflight_kind {
     IF_NONE,
@@ -251,6 +252,11 @@ void session_inflight_done(struct session *s)
     if (f == NULL || f->step != IS_IDLE)
         return;
     f->inflight = IF_NONE;
+    if (f->pkt_cap > INFLIGHT_PKT_KEEP) { /* a large write's copy is not kept */
+        free(f->pkt);
+        f->pkt = NULL;
+        f->pkt_cap = f->pkt_len = 0;
+    }
     bool primary = s->conns.cur == NULL || s->conns.cur->idx == s->route.primary;
     if (primary && !(s->route.status & SERVER_STATUS_IN_TRANS))
         f->trx_marked = false;
