@@ -223,3 +223,94 @@ def test_in_flight_commit_not_committed_is_replayed(start_halyard, tmp_path, req
     b.close()
     st = admin_json(conf["admin_socket"], "show stats")
     assert st["inflight_rerun"] == 1 and st["transactions_replayed"] == 1, st
+
+
+class MixedLoad:
+    """Writers through halyard: autocommit INSERTs, and transactions (BEGIN,
+    a read, two INSERTs, COMMIT), each write followed by an autocommit
+    read; ids kept once acknowledged, every failed statement kept."""
+
+    def __init__(self, h, writers=4):
+        self.h = h
+        self.stop_ev = threading.Event()
+        self.lock = threading.Lock()
+        self.acked, self.errors = [], []
+        self.threads = [threading.Thread(target=self.run, args=(w,), daemon=True)
+                        for w in range(1, writers + 1)]
+
+    def __enter__(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop_ev.set()
+        for t in self.threads:
+            t.join(60)
+
+    def run(self, w):
+        conn, n = None, 0
+        while not self.stop_ev.is_set():
+            try:
+                if conn is None:
+                    conn = pymysql.connect(**self.h.conn_params(read_timeout=60))
+                n += 2
+                row = w * 1_000_000 + n
+                cur = conn.cursor()
+                if n % 4 == 0:
+                    cur.execute("BEGIN")
+                    cur.execute(f"SELECT COUNT(*) FROM {TABLE} WHERE id = %s", (row - 2,))
+                    cur.execute(f"INSERT INTO {TABLE} VALUES (%s, %s)", (row, w))
+                    cur.execute(f"INSERT INTO {TABLE} VALUES (%s, %s)", (row + 1, w))
+                    cur.execute("COMMIT")
+                    done = [row, row + 1]
+                else:
+                    cur.execute(f"INSERT INTO {TABLE} VALUES (%s, %s)", (row, w))
+                    done = [row]
+                cur.execute(f"SELECT COUNT(*) FROM {TABLE} WHERE id = %s", (row,))
+                with self.lock:
+                    self.acked.extend(done)
+            except pymysql.MySQLError as e:
+                with self.lock:
+                    self.errors.append(str(e))
+                conn = None
+
+    def count(self):
+        with self.lock:
+            return len(self.acked)
+
+
+def test_switchover_under_mixed_load_no_client_error(start_halyard, tmp_path, request):
+    """halyardctl switchover under writes, transactions and reads with
+    every failover option on: no client sees an error, a transaction open
+    when it starts commits on the old primary first, and every
+    acknowledged row is on the new primary once."""
+    from test_failover import ctl
+    c = own_cluster(request, "inflight-ss", True, 130)
+    conf, h = start(c, start_halyard, tmp_path, transaction_replay=True,
+                    retry_primary_reads=True)
+    # a transaction open when the switchover starts ends on the old
+    # primary: the switchover waits for it (at most 2 s) before read_only
+    t = pymysql.connect(**h.conn_params(read_timeout=60))
+    tcur = t.cursor()
+    tcur.execute("BEGIN")
+    assert tcur.execute(f"INSERT INTO {TABLE} VALUES (7, 70)") == 1
+    with MixedLoad(h) as load:
+        wait_until(lambda: load.count() >= 100, 20, what="the load to get going")
+        ts, rs = in_thread(lambda: ctl(conf["admin_socket"], "switchover", "to", "node2"))
+        wait_until(lambda: "writes paused" in h.log_text(), 10, what="the switchover to start")
+        assert tcur.execute(f"INSERT INTO {TABLE} VALUES (8, 80)") == 1
+        tcur.execute("COMMIT")
+        ts.join(150)
+        r = rs["ok"]
+        n = load.count()
+        wait_until(lambda: load.count() >= n + 100, 20, what="writes after the switchover")
+    assert r.returncode == 0 and "node2 promoted" in r.stdout, (r.stdout, r.stderr)
+    assert load.errors == [], f"{len(load.errors)} failed statements: {load.errors[:5]}"
+    assert writable_nodes(c) == [2]
+    counts = dict(c.sql(2, f"SELECT id, COUNT(*) FROM {TABLE} GROUP BY id"))
+    missing = [i for i in load.acked if i not in counts]
+    twice = [i for i in load.acked if counts.get(i, 0) > 1]
+    assert not missing and not twice, (missing[:5], twice[:5])
+    assert counts.get(7) == 1 and counts.get(8) == 1, counts
+    t.close()
