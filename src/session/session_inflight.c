@@ -86,7 +86,10 @@ struct sess_inflight {
     enum inflight_kind stmt;     /* the statement routed last (session_inflight_note) */
     enum inflight_kind inflight; /* the statement in flight, or IF_NONE */
     bool trx_marked;             /* the open transaction carries mark `seq` */
-    uint64_t seq;                /* the session's last write transaction */
+    bool trx_unmarked;           /* a statement of it that may have written went without the mark:
+                                  * its COMMIT is not resolved (not found would prove nothing) */
+    bool stmt_harmless; /* the statement routed last writes nothing (session_inflight_note) */
+    uint64_t seq;       /* the session's last write transaction */
     char mark[INFLIGHT_MARK_MAX];
     size_t mark_len; /* without its trailing space */
     uint8_t *pkt;    /* the marked statement: header, command, mark, text */
@@ -174,11 +177,14 @@ void session_inflight_note(struct session *s, const struct classify_result *r, c
         return;
     const uint32_t unsafe = CLF_MULTI | CLF_UNTERMINATED | CLF_TOO_LONG | CLF_XA;
     f->stmt = IF_NONE;
+    f->stmt_harmless = !(r->flags & (unsafe | CLF_ROUTINE_CALL | CLF_SELECT_INTO)) &&
+                       (r->kind == CL_READ || r->kind == CL_SESSION ||
+                        r->kind == CL_TXN_SAVEPOINT || r->kind == CL_EMPTY);
     if (r->kind == CL_WRITE && (r->flags & CLF_DML) && !(r->flags & unsafe))
         f->stmt = session_in_trans(s) ? IF_TRX : IF_WRITE;
     else if (r->kind == CL_TXN_BEGIN && !(r->flags & unsafe) && !session_in_trans(s))
         f->stmt = IF_BEGIN;
-    else if (r->kind == CL_TXN_END && f->trx_marked && session_in_trans(s) &&
+    else if (r->kind == CL_TXN_END && f->trx_marked && !f->trx_unmarked && session_in_trans(s) &&
              session_text_is((const char *)p + 1, len - 1, "COMMIT", NULL))
         f->stmt = IF_COMMIT;
 }
@@ -200,13 +206,34 @@ static bool keep_packet(struct sess_inflight *f, const uint8_t *p, uint32_t len)
     return true;
 }
 
+static bool inflight_send(struct session *s, struct sess_inflight *f, enum inflight_kind k,
+                          uint8_t cmd, const uint8_t *p, uint32_t len, bool fits, uint32_t idx);
+
 bool session_inflight_send(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len,
                            bool fits, uint32_t idx)
 {
     struct sess_inflight *f = s->inflight;
-    enum inflight_kind k = f != NULL ? f->stmt : IF_NONE;
-    if (f != NULL)
-        f->stmt = IF_NONE;
+    enum inflight_kind k = f->stmt;
+    bool harmless = f->stmt_harmless;
+    f->stmt = IF_NONE;
+    f->stmt_harmless = false; /* another command than a COM_QUERY is not known to be */
+    bool marked = inflight_send(s, f, k, cmd, p, len, fits, idx);
+    if (!marked && !harmless && k != IF_COMMIT && idx == s->route.primary && session_in_trans(s))
+        f->trx_unmarked = true;
+    return marked;
+}
+
+void session_inflight_unmarked(struct session *s)
+{
+    /* not `fits`: never marked, but a write in a transaction is noted */
+    uint32_t idx = s->conns.cur != NULL ? s->conns.cur->idx : UINT32_MAX;
+    (void)session_inflight_send(s, COM_QUERY, NULL, 0, false, idx);
+}
+
+/* session_inflight_send: true when the statement went with its mark. */
+static bool inflight_send(struct session *s, struct sess_inflight *f, enum inflight_kind k,
+                          uint8_t cmd, const uint8_t *p, uint32_t len, bool fits, uint32_t idx)
+{
     if (k == IF_NONE || cmd != COM_QUERY || !fits || idx != s->route.primary ||
         s->route.ro_idx >= 0 || s->groups != NULL)
         return false;
@@ -218,8 +245,10 @@ bool session_inflight_send(struct session *s, uint8_t cmd, const uint8_t *p, uin
         return false;
     }
     if (k == IF_WRITE || !f->trx_marked) {
+        /* an autocommit write is a transaction of its own, or with
+         * autocommit off the first of one: later writes carry its mark */
         f->seq++;
-        f->trx_marked = k == IF_TRX;
+        f->trx_marked = true;
         f->mark_len = inflight_mark(f->mark, boot_id(), s->id, f->seq) - 1;
     }
     size_t n = MYSQL_HEADER_SIZE + 1 + f->mark_len + 1 + (len - 1);
@@ -259,7 +288,7 @@ void session_inflight_done(struct session *s)
     }
     bool primary = s->conns.cur == NULL || s->conns.cur->idx == s->route.primary;
     if (primary && !(s->route.status & SERVER_STATUS_IN_TRANS))
-        f->trx_marked = false;
+        f->trx_marked = f->trx_unmarked = false;
 }
 
 /* ---- the answer */
@@ -276,7 +305,7 @@ static void inflight_end(struct session *s)
     files_free(f);
     f->step = IS_IDLE;
     f->inflight = IF_NONE;
-    f->trx_marked = false;
+    f->trx_marked = f->trx_unmarked = false;
     if (s->state != SS_IDLE)
         session_set_state(s, SS_IDLE);
     session_next_command(s);

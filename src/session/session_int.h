@@ -235,6 +235,8 @@ void session_inflight_note(struct session *s, const struct classify_result *r, c
  * caller sends nothing). */
 bool session_inflight_send(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len,
                            bool fits, uint32_t idx);
+/* The statement went as halyard rewrote it (session_replay_sent): unmarked. */
+void session_inflight_unmarked(struct session *s);
 /* The answer ended (command_done). */
 void session_inflight_done(struct session *s);
 /* session_backend_lost: true when the write in flight is being resolved
