@@ -121,6 +121,7 @@ static void show_config_process(struct kv *kv, const struct config *cfg)
     kv_bool(kv, "transaction_replay", cfg->transaction_replay);
     kv_int(kv, "replay_max_size", (long long)cfg->replay_max_size);
     kv_int(kv, "replay_timeout_ms", cfg->replay_timeout_ms);
+    kv_bool(kv, "resolve_in_flight_writes", cfg->resolve_in_flight_writes);
     kv_str(kv, "replay_checksum", cfg->replay_result_only ? "result_only" : "full");
 }
 

@@ -77,6 +77,21 @@ const struct stat_field stat_fields[STAT_FIELDS] = {
      "Transactions lost with their primary that were not replayable (past replay_max_size, a "
      "non-deterministic function, a prepared statement, a COMMIT in flight...): error 1927.",
      offsetof(struct worker_stats, replays_refused)},
+    {"inflight_committed", "halyard_inflight_committed_total",
+     "Autocommit writes and COMMITs in flight when their primary died, found committed in the "
+     "new primary's binary log: the client got an OK (resolve_in_flight_writes).",
+     offsetof(struct worker_stats, inflight_committed)},
+    {"inflight_rerun", "halyard_inflight_rerun_total",
+     "... proven not committed and run once on the new primary (a COMMIT with its transaction, "
+     "by transaction_replay).",
+     offsetof(struct worker_stats, inflight_rerun)},
+    {"inflight_rolled_back", "halyard_inflight_rolled_back_total",
+     "... COMMITs proven not committed whose transaction could not run again: error 1213.",
+     offsetof(struct worker_stats, inflight_rolled_back)},
+    {"inflight_unknown", "halyard_inflight_unknown_total",
+     "... whose outcome could not be proven (asynchronous replication, a primary another halyard "
+     "promoted, the binary log not read): error 1180.",
+     offsetof(struct worker_stats, inflight_unknown)},
 };
 
 void status_worker_stats(struct worker *w, struct stat_values *out)

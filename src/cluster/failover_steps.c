@@ -774,10 +774,32 @@ void fx_track_primary(struct fx *fx, int p, bool reachable, uint64_t now)
     }
 }
 
+/* Transactions open on the server of link `l` (other than the link's own,
+ * and the server's internal ones) are left to end, within `ms`: their
+ * statements still go there (a transaction finishes where it began) while
+ * new writes wait. Returns how many are still open (-1: not known). */
+static int wait_transactions(struct fx *fx, struct link *l, int ms)
+{
+    uint64_t until = fx_now_ms() + (uint64_t)ms;
+    for (;;) {
+        if (!fx_link_run(fx, l,
+                         "SELECT COUNT(*) FROM information_schema.INNODB_TRX WHERE "
+                         "trx_mysql_thread_id NOT IN (0, CONNECTION_ID())",
+                         fx->cfg->connect_timeout_ms))
+            return -1;
+        const char *n = fx_link_cell(l, 0);
+        int open = n != NULL ? atoi(n) : -1;
+        if (open == 0 || fx_now_ms() >= until)
+            return open;
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
 /* The first half of a switchover from `old`: new writes wait (sessions look
- * for a primary and find none), statements in flight there finish (bounded),
- * then read_only = 1; its @@gtid_binlog_pos then, what the new primary must
- * apply, in pos. False when it could not be made read-only: undo with
+ * for a primary and find none), statements in flight there finish, then the
+ * transactions open there (both bounded), then read_only = 1; its @@gtid_binlog_pos then, what the
+ * new primary must apply, in pos. False when it could not be made read-only: undo with
  * fx_resume_writes(). */
 bool fx_pause_writes(struct fx *fx, const struct failover_node *nodes, size_t old, char *pos,
                      size_t poslen)
@@ -794,6 +816,12 @@ bool fx_pause_writes(struct fx *fx, const struct failover_node *nodes, size_t ol
     fx_wait_quiet(cfg, old, HY_MIN(2000, cfg->switchover_timeout_ms));
     fx_step(fx, LOG_LEVEL_INFO, "writes paused; statements in flight on %s done (%llu ms)",
             nodes[old].name, (unsigned long long)(fx_now_ms() - t0));
+    t0 = fx_now_ms();
+    int open = wait_transactions(fx, ol, HY_MIN(2000, cfg->switchover_timeout_ms));
+    fx_step(fx, open == 0 ? LOG_LEVEL_INFO : LOG_LEVEL_WARN,
+            "%s: %d transaction(s) still open after %llu ms%s", nodes[old].name, open,
+            (unsigned long long)(fx_now_ms() - t0),
+            open == 0 ? "" : ": their next statement fails (read_only)");
     t0 = fx_now_ms();
     if (!fx_link_run(fx, ol, "SET GLOBAL read_only = 1", cfg->switchover_timeout_ms + t) ||
         !fx_link_run(fx, ol, "SELECT @@gtid_binlog_pos", t)) {

@@ -36,7 +36,11 @@
     "SELECT @@read_only, @@gtid_current_pos, @@gtid_binlog_pos, @@server_id, "                     \
     "@@gtid_binlog_state, (SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS "           \
     "WHERE VARIABLE_NAME = 'RPL_SEMI_SYNC_SLAVE_STATUS'), @@global.sql_mode, "                     \
-    "(SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'UPTIME')"
+    "(SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = "          \
+    "'UPTIME'), "                                                                                  \
+    "(SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS "                                \
+    "WHERE VARIABLE_NAME = 'RPL_SEMI_SYNC_MASTER_STATUS'), (SELECT VARIABLE_VALUE FROM "           \
+    "information_schema.GLOBAL_VARIABLES WHERE VARIABLE_NAME = 'RPL_SEMI_SYNC_MASTER_WAIT_POINT')"
 #define SLAVES_SQL "SHOW ALL SLAVES STATUS"
 /* A DRAINING backend: the client connections running a statement or
  * holding an InnoDB transaction open (replication and Galera appliers,
@@ -424,6 +428,15 @@ static void publish_info(struct monitor_backend *mb)
         copy_cell(in->last_check, sizeof(in->last_check), mb->error);
     }
     in->last_check_time = time(NULL);
+    if (mb->ok) {
+        /* the newest first: what a session's in-flight write may be
+         * compared with (session_inflight.c) */
+        memmove(&in->seen[1], &in->seen[0], sizeof(in->seen) - sizeof(in->seen[0]));
+        in->seen[0].at = ev_time();
+        copy_cell(in->seen[0].gtid_binlog, sizeof(in->seen[0].gtid_binlog), mb->gtid_binlog);
+        in->seen[0].semisync_replica = mb->semisync_replica;
+        in->seen[0].semisync_primary = mb->semisync_primary;
+    }
     pthread_mutex_unlock(&rt->lock);
 }
 
@@ -592,6 +605,10 @@ static void parse_vars(struct monitor_backend *mb, const struct sqlresult *res)
         mb->ahead = false;
     }
     mb->uptime = uptime;
+    /* resolve_in_flight_writes: a commit it answers had reached a replica */
+    const char *ms = sqlresult_get(res, 0, 8), *wp = sqlresult_get(res, 0, 9);
+    mb->semisync_primary =
+        ms != NULL && strcasecmp(ms, "ON") == 0 && wp != NULL && strcasecmp(wp, "AFTER_SYNC") == 0;
 }
 
 void monitor_parse_wsrep(const struct sqlresult *res, struct galera_node *g)

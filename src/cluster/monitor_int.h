@@ -40,6 +40,7 @@ struct monitor_backend {
     char gtid_binlog[1400];
     char gtid_binlog_state[1400];
     bool semisync_replica; /* Rpl_semi_sync_slave_status = ON */
+    bool semisync_primary; /* Rpl_semi_sync_master_status = ON, wait point AFTER_SYNC */
     struct monitor_repl repl;
     int source;               /* index of the backend it replicates from; -1 = none of ours */
     bool writable_outside;    /* writable and not replicating from the cluster, not the primary */

@@ -949,6 +949,7 @@ static hy_status_t fill_config(struct loader *ld, struct config *cfg, config_set
     cfg->retry_primary_reads = cfg_get_bool(root, "retry_primary_reads");
     cfg->retry_buffer_size = (uint32_t)cfg_get_int(root, "retry_buffer_size");
     cfg->transaction_replay = cfg_get_bool(root, "transaction_replay");
+    cfg->resolve_in_flight_writes = cfg_get_bool(root, "resolve_in_flight_writes");
     cfg->replay_max_size = (uint32_t)cfg_get_int(root, "replay_max_size");
     cfg->replay_timeout_ms = (int)cfg_get_int(root, "replay_timeout_ms");
     cfg->replay_result_only = strcmp(cfg_get_str(root, "replay_checksum"), "result_only") == 0;

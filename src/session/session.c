@@ -1261,8 +1261,8 @@ static void next_forward(struct session *s, const struct next_cmd *c, uint32_t i
     session_replay_sent(s, cmd, c->p, c->len, c->fits, rewrite);
     if (rewrite)
         command_forward_connid(s, cmd, c->p, c->len);
-    else
-        command_forward(s, cmd, c->len, exec_flags);
+    else if (s->inflight == NULL || !session_inflight_send(s, cmd, c->p, c->len, c->fits, idx))
+        command_forward(s, cmd, c->len, exec_flags); /* else sent with its mark */
 }
 
 /* Take the next command from `up`, if a whole one is there. */

@@ -298,7 +298,8 @@ void session_backend_lost(struct session *s, struct bconn *bc, const char *why)
         snprintf(what, sizeof(what), "session %u: %s", s->id, why);
         backend_report_failure(be->rt, what);
     }
-    if (in_flight && (session_retry(s, bc) || session_replay_lost(s, bc)))
+    if (in_flight &&
+        (session_retry(s, bc) || session_inflight_lost(s, bc) || session_replay_lost(s, bc)))
         return;
     if (s->route.ro_idx == (int)bc->idx)
         s->route.ro_idx = -1; /* its read-only transaction is gone with it */

@@ -44,6 +44,9 @@ const struct session_err_row session_err_table[SERR__COUNT] = {
     [SERR_REPLAY_MISMATCH]       = {1213, "40001", "Deadlock found when trying to get lock; try "
                                    "restarting transaction (halyard: rolled back by a failover "
                                    "of backend '%s' and not replayable: %s)"},
+    [SERR_WRITE_UNKNOWN]         = {1180, "HY000", "Got error 1927 during COMMIT (halyard: "
+                                   "backend '%s' died while this write was in flight, and "
+                                   "whether it committed is unknown: %s)"},
     [SERR_LID_LOST]              = {1927, "70100", "Lost connection to backend '%s', which held "
                                    "this session's LAST_INSERT_ID(): reconnect"},
     [SERR_KILLED]                = {1927, "70100", "Connection was killed"},

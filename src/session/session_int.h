@@ -222,6 +222,27 @@ void session_replay_answer(struct session *s);
 bool session_replay_failed(struct session *s, const char *why);
 void session_replay_wait_cb(struct ev_loop *loop, ev_timer *w, int revents);
 void session_replay_free(struct session *s);
+bool session_replay_commit_lost(struct session *s, const char *name, uint8_t *pkt, size_t cap,
+                                uint32_t *len, char *why, size_t whylen);
+/* The record is forgotten (the transaction's fate is known). */
+void session_replay_forget(struct session *s);
+
+/* ---- session_inflight.c: resolve_in_flight_writes */
+/* A classified COM_QUERY: whether it is a write to mark, or a COMMIT. */
+void session_inflight_note(struct session *s, const struct classify_result *r, const uint8_t *p,
+                           uint32_t len);
+/* The statement goes to backend idx: true when it was sent marked (the
+ * caller sends nothing). */
+bool session_inflight_send(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len,
+                           bool fits, uint32_t idx);
+/* The statement went as halyard rewrote it (session_replay_sent): unmarked. */
+void session_inflight_unmarked(struct session *s);
+/* The answer ended (command_done). */
+void session_inflight_done(struct session *s);
+/* session_backend_lost: true when the write in flight is being resolved
+ * (the session waits, then answers). */
+bool session_inflight_lost(struct session *s, struct bconn *bc);
+void session_inflight_free(struct session *s);
 /* Put a command (`len` bytes of payload, no header) back in front of `up`
  * (session_backend.c). False when there is no room. */
 bool up_unread(struct session *s, const uint8_t *payload, uint32_t len);

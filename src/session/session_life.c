@@ -91,6 +91,7 @@ static void session_free(struct session *s)
     free(s->values.diag_err);
     free(s->route.trx_lost);
     session_replay_free(s);
+    session_inflight_free(s);
     free(s->values.lid_lost);
     free(s->values.lid_unknown);
     free(s->io.broken_msg);

@@ -150,6 +150,8 @@ void session_replay_note(struct session *s, const struct classify_result *r, con
 void session_replay_sent(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len, bool fits,
                          bool rewritten)
 {
+    if (rewritten && s->inflight != NULL) /* resolve_in_flight_writes: sent without a mark */
+        session_inflight_unmarked(s);
     struct sess_replay *rp = s->replay;
     if (rp == NULL || rp->phase != RP_RECORD)
         return;
@@ -220,6 +222,8 @@ void session_replay_packet(struct session *s, const uint8_t *pl, uint32_t len, b
 
 void session_replay_done(struct session *s)
 {
+    if (s->inflight != NULL) /* the other failover feature's end of a command */
+        session_inflight_done(s);
     struct sess_replay *rp = s->replay;
     if (rp == NULL || rp->phase != RP_RECORD)
         return;
@@ -429,4 +433,45 @@ bool session_replay_failed(struct session *s, const char *why)
     rp->fail_gen = backend_generation();
     replay_wait(s);
     return true;
+}
+
+/* resolve_in_flight_writes (session_inflight.c): the COMMIT in flight when
+ * the primary died did not commit. The record without that COMMIT is armed
+ * for a replay when it is replayable, and the COMMIT is copied to `pkt`
+ * (at most `cap` bytes; *len) to be sent again after it; otherwise false,
+ * `why` says why, and the record is forgotten. */
+bool session_replay_commit_lost(struct session *s, const char *name, uint8_t *pkt, size_t cap,
+                                uint32_t *len, char *why, size_t whylen)
+{
+    struct sess_replay *rp = s->replay;
+    const uint8_t *p;
+    uint32_t n;
+    if (rp == NULL || rp->phase != RP_RECORD || !s->cfg->transaction_replay) {
+        snprintf(why, whylen, "transaction_replay is off");
+        session_replay_forget(s);
+        return false;
+    }
+    rp->summing = false;
+    if (rp->log.over || rp->log.n == 0 || !replay_stmt(&rp->log, rp->log.n - 1, &p, &n) ||
+        rp->log.st[rp->log.n - 1].answered || n > cap) {
+        snprintf(why, whylen, "%s", rp->why[0] != '\0' ? rp->why : "its record is not whole");
+        session_replay_forget(s);
+        return false;
+    }
+    memcpy(pkt, p, n);
+    *len = n;
+    replay_pop(&rp->log);
+    if (!replay_ok(&rp->log)) {
+        snprintf(why, whylen, "%s", rp->why[0] != '\0' ? rp->why : "its record is not whole");
+        session_replay_forget(s);
+        return false;
+    }
+    session_trx_lost(s, name); /* arms the replay (session_replay_arm) */
+    return rp->phase == RP_ARMED;
+}
+
+void session_replay_forget(struct session *s)
+{
+    if (s->replay != NULL && s->replay->phase == RP_RECORD)
+        replay_clear(s->replay);
 }

@@ -421,7 +421,9 @@ def test_show_stats_counts(start_halyard):
                        "pool_returned", "pool_closed_idle", "pool_closed_age",
                        "pool_closed_spoke", "pool_stmt_cached", "pool_stmt_evicted",
                        "pool_restore_resets", "statements_retried", "transactions_replayed",
-                       "replays_failed_mismatch", "replays_failed_timeout", "replays_refused"}
+                       "replays_failed_mismatch", "replays_failed_timeout", "replays_refused",
+                       "inflight_committed", "inflight_rerun", "inflight_rolled_back",
+                       "inflight_unknown"}
     assert int(by["commands"]["total"]) >= after["commands"]
     assert int(by["commands"]["total"]) == int(by["commands"]["worker0"]) + int(by["commands"]["worker1"])
     conn = h.connect()

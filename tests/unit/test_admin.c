@@ -368,7 +368,11 @@ static void test_render_stats(void **state)
                                  "transactions_replayed     0      0        0\n"
                                  "replays_failed_mismatch   0      0        0\n"
                                  "replays_failed_timeout    0      0        0\n"
-                                 "replays_refused           0      0        0\n");
+                                 "replays_refused           0      0        0\n"
+                                 "inflight_committed        0      0        0\n"
+                                 "inflight_rerun            0      0        0\n"
+                                 "inflight_rolled_back      0      0        0\n"
+                                 "inflight_unknown          0      0        0\n");
     textbuf_reset(&sb);
     admin_render_stats(&sb, &total, per, 2, 7, true);
     assert_string_equal(
@@ -380,13 +384,17 @@ static void test_render_stats(void **state)
         "\"pool_stmt_evicted\":0,\"pool_restore_resets\":0,\"statements_retried\":0,\"transactions_"
         "replayed\":0,"
         "\"replays_failed_mismatch\":0,\"replays_failed_timeout\":0,\"replays_refused\":0,"
+        "\"inflight_committed\":0,\"inflight_rerun\":0,\"inflight_rolled_back\":0,"
+        "\"inflight_unknown\":0,"
         "\"workers\":[{\"worker\":0,\"sessions_accepted\":1,"
         "\"commands\":10,\"auth_failures\":0,\"backend_connect_failures\":2,"
         "\"pool_idle\":0,\"pool_taken\":0,\"pool_taken_own\":0,\"pool_returned\":0,\"pool_closed_"
         "idle\":0,\"pool_closed_age\":0,\"pool_closed_spoke\":0,\"pool_stmt_cached\":0,"
         "\"pool_stmt_evicted\":0,\"pool_restore_resets\":0,\"statements_retried\":0,\"transactions_"
         "replayed\":0,"
-        "\"replays_failed_mismatch\":0,\"replays_failed_timeout\":0,\"replays_refused\":0},{"
+        "\"replays_failed_mismatch\":0,\"replays_failed_timeout\":0,\"replays_refused\":0,"
+        "\"inflight_committed\":0,\"inflight_rerun\":0,\"inflight_rolled_back\":0,"
+        "\"inflight_unknown\":0},{"
         "\"worker\":1,"
         "\"sessions_accepted\":3,\"commands\":5,\"auth_failures\":1,"
         "\"backend_connect_failures\":0,"
@@ -394,7 +402,9 @@ static void test_render_stats(void **state)
         "idle\":0,\"pool_closed_age\":0,\"pool_closed_spoke\":0,\"pool_stmt_cached\":0,"
         "\"pool_stmt_evicted\":0,\"pool_restore_resets\":0,\"statements_retried\":0,\"transactions_"
         "replayed\":0,"
-        "\"replays_failed_mismatch\":0,\"replays_failed_timeout\":0,\"replays_refused\":0}]}\n");
+        "\"replays_failed_mismatch\":0,\"replays_failed_timeout\":0,\"replays_refused\":0,"
+        "\"inflight_committed\":0,\"inflight_rerun\":0,\"inflight_rolled_back\":0,"
+        "\"inflight_unknown\":0}]}\n");
     textbuf_free(&sb);
 }
 
@@ -1248,8 +1258,8 @@ static void test_metrics_render(void **state)
         }
     }
     free(text);
-    assert_int_equal(n_fam, 49);
-    assert_int_equal(samples, 62);
+    assert_int_equal(n_fam, 53);
+    assert_int_equal(samples, 66);
 
     static const char *const want[] = {
         "\nhalyard_up 1\n",

@@ -79,6 +79,8 @@ extern const uint64_t backend_lat_bounds_us[BACKEND_LAT_BOUNDS];
  * BACKEND_STAT_SLOTS with relaxed atomic adds, readers sum the slots. */
 #define BACKEND_STAT_SLOTS 8
 
+#define BACKEND_SEEN 8 /* good checks a backend_info keeps (backend_seen) */
+
 struct backend_stat_slot {
     _Atomic uint64_t queries;          /* statements that completed (answered or failed) */
     _Atomic uint64_t errors;           /* statements answered with ERR or lost */
@@ -110,6 +112,14 @@ struct backend_info {
     struct srv_status status;
     struct srv_rates rates;
     time_t status_time; /* wall clock of the last reading; 0 = never */
+    /* the last good checks, newest first: ev_time() once each answer had
+     * come (0 = none), with what it read (resolve_in_flight_writes) */
+    struct backend_seen {
+        double at;
+        char gtid_binlog[256]; /* @@gtid_binlog_pos */
+        bool semisync_replica; /* Rpl_semi_sync_slave_status ON */
+        bool semisync_primary; /* Rpl_semi_sync_master_status ON, wait point AFTER_SYNC */
+    } seen[BACKEND_SEEN];
 };
 
 struct backend_rt {

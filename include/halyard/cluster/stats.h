@@ -44,6 +44,12 @@ struct worker_stats {
     _Atomic uint64_t replays_failed_mismatch; /* ... whose answers differed: 1213 */
     _Atomic uint64_t replays_failed_timeout;  /* ... with no new primary in time: 1927 */
     _Atomic uint64_t replays_refused;         /* lost transactions that were not replayable */
+    /* resolve_in_flight_writes: an autocommit write or a COMMIT in flight
+     * when the primary died (session_inflight.c) */
+    _Atomic uint64_t inflight_committed;   /* found committed: OK */
+    _Atomic uint64_t inflight_rerun;       /* not committed: run once on the new primary */
+    _Atomic uint64_t inflight_rolled_back; /* a COMMIT not committed, not replayable: 1213 */
+    _Atomic uint64_t inflight_unknown;     /* not known: 1180 */
 };
 
 /* From the owning worker's thread only. */

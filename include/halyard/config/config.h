@@ -388,6 +388,7 @@ struct config {
     uint32_t replay_max_size;              /* bytes of statements a transaction keeps for it */
     int replay_timeout_ms;                 /* from the primary's death to the replay's end */
     bool replay_result_only;               /* replay_checksum = "result_only" */
+    bool resolve_in_flight_writes;         /* an in-flight write's fate is read in the binlog */
     bool pool_transaction;                 /* pool_mode = "transaction" (pool.h) */
     int pool_idle_timeout_ms;              /* 0 = never */
     int pool_max_age_ms;                   /* 0 = no limit */

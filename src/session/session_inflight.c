@@ -1,0 +1,700 @@
+/*
+ * session_inflight.c: resolve_in_flight_writes, the fate of an autocommit
+ * write or a COMMIT in flight when the primary died; part of the session
+ * module (session_int.h). The mark and the binary log's side are in
+ * inflight.h.
+ *
+ * Marking. Each data-changing statement (INSERT, UPDATE, DELETE, REPLACE,
+ * one statement, a COM_QUERY) the session sends to the primary goes with
+ * the mark of its write transaction at its head (session_inflight_send): an
+ * autocommit one is a transaction of its own, and every such statement of
+ * an open transaction carries that transaction's mark, so that a
+ * transaction whose first write changed no row is still found by a later
+ * one. A COMMIT of a transaction that carried a mark is watched too.
+ *
+ * Resolving. When the primary's connection breaks with such a statement in
+ * flight and none of its answer sent to the client
+ * (session_inflight_lost), the session waits for a usable primary other
+ * than the one that died (within replay_timeout_ms), connects to it as the
+ * monitor account and reads its binary log: SHOW BINARY LOGS, then, from
+ * the newest file back, each file's Gtid_list until one began before the
+ * write was sent (inflight_file_began_before against the new primary's
+ * @@gtid_binlog_pos at a monitor check whose answer had come before the
+ * write left), then SHOW BINLOG EVENTS of that file and every later one,
+ * looking for the mark:
+ *   - found: it committed; the client gets an OK (affected rows 0, and the
+ *     insert id only when an Intvar event gives it: a ROW-format binary
+ *     log does not say how many rows a statement changed);
+ *   - not found, and not committed is proven: the old primary was a
+ *     semi-synchronous primary (Rpl_semi_sync_master_status ON, wait point
+ *     AFTER_SYNC) at its last check before the write, the new primary
+ *     acknowledged semi-sync then, and this halyard promoted it after the
+ *     write was sent (so it is the replica that had received the most):
+ *     what the old primary may have committed reached a replica first, and
+ *     that replica's log is the one read. An autocommit write is run once
+ *     on the new primary (put back in front of `up`); a COMMIT is run again
+ *     with its transaction by transaction_replay when that is on and the
+ *     transaction replayable, else the client gets 1213 (rolled back);
+ *   - otherwise (asynchronous replication, another halyard or an operator
+ *     promoted, the log not read): error 1180 saying the outcome is
+ *     unknown.
+ */
+#include <inttypes.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "halyard/cluster/backend.h"
+#include "halyard/cluster/primary_client.h"
+#include "halyard/cluster/stats.h"
+#include "halyard/core/log.h"
+#include "halyard/protocol/mysql_proto.h"
+#include "halyard/protocol/sqlclient.h"
+#include "halyard/replay/inflight.h"
+#include "halyard/session/session.h"
+#include "halyard/session/session_err.h"
+#include "halyard/session/worker.h"
+#include "session_int.h"
+
+#define INFLIGHT_POLL     0.02                  /* seconds between looks for a new primary */
+#define INFLIGHT_SCAN_MAX (64ull * 1024 * 1024) /* binary log bytes read at most */
+#define INFLIGHT_FILES    64                    /* files of SHOW BINARY LOGS looked at */
+#define INFLIGHT_PKT_KEEP 16384 /* bytes of marked-statement buffer a session keeps */
+
+enum inflight_kind {
+    IF_NONE,
+    IF_WRITE,  /* an autocommit data-changing statement */
+    IF_TRX,    /* a data-changing statement in a transaction */
+    IF_COMMIT, /* the COMMIT of a transaction that carried a mark */
+    IF_BEGIN,  /* BEGIN or START TRANSACTION outside a transaction: nothing to lose */
+};
+
+enum inflight_step {
+    IS_IDLE,
+    IS_WAIT,    /* waiting for a new primary */
+    IS_CONNECT, /* the monitor account's connection to it */
+    IS_FILES,   /* SHOW BINARY LOGS */
+    IS_START,   /* a file's Gtid_list: did it begin before the write? */
+    IS_SCAN,    /* a file's events: the mark? */
+};
+
+struct sess_inflight {
+    struct session *s;
+    enum inflight_kind stmt;     /* the statement routed last (session_inflight_note) */
+    enum inflight_kind inflight; /* the statement in flight, or IF_NONE */
+    bool trx_marked;             /* the open transaction carries mark `seq` */
+    bool trx_unmarked;           /* a statement of it that may have written went without the mark:
+                                  * its COMMIT is not resolved (not found would prove nothing) */
+    bool stmt_harmless; /* the statement routed last writes nothing (session_inflight_note) */
+    uint64_t seq;       /* the session's last write transaction */
+    char mark[INFLIGHT_MARK_MAX];
+    size_t mark_len; /* without its trailing space */
+    uint8_t *pkt;    /* the marked statement: header, command, mark, text */
+    size_t pkt_cap;
+    uint32_t pkt_len;
+    /* resolving */
+    enum inflight_step step;
+    enum inflight_kind kind;
+    double sent;     /* ev_now() when the write was sent */
+    double deadline; /* past it, the outcome is unknown */
+    uint16_t old;    /* the primary that died */
+    int newp;        /* the new primary's index */
+    char old_name[64], new_name[64];
+    bool proven;      /* not found means not committed (see the top) */
+    bool have_before; /* `before` was read: else the whole log is read */
+    struct gtid_pos before;
+    struct sqlclient *sc;
+    char **files;
+    uint64_t *sizes;
+    size_t n_files, file; /* the file being looked at */
+    uint64_t insert_id;
+    char why[400]; /* why the outcome is unknown */
+    ev_timer wait;
+};
+
+static void inflight_wait_cb(struct ev_loop *loop, ev_timer *w, int revents);
+
+/* This halyard process in the marks: its start time and pid mixed. */
+static uint32_t boot_id(void)
+{
+    static _Atomic uint32_t boot;
+    uint32_t b = atomic_load(&boot);
+    if (b == 0) {
+        uint32_t v = ((uint32_t)time(NULL) * 2654435761u) ^ ((uint32_t)getpid() << 12) ^ 1u;
+        uint32_t zero = 0;
+        atomic_compare_exchange_strong(&boot, &zero, v);
+        b = atomic_load(&boot);
+    }
+    return b;
+}
+
+static struct sess_inflight *inflight_of(struct session *s)
+{
+    if (s->inflight != NULL)
+        return s->inflight;
+    struct sess_inflight *f = calloc(1, sizeof(*f));
+    if (f == NULL)
+        return NULL;
+    f->s = s;
+    ev_init(&f->wait, inflight_wait_cb);
+    s->inflight = f;
+    return f;
+}
+
+static void files_free(struct sess_inflight *f)
+{
+    for (size_t i = 0; i < f->n_files; i++)
+        free(f->files[i]);
+    free(f->files);
+    free(f->sizes);
+    f->files = NULL;
+    f->sizes = NULL;
+    f->n_files = f->file = 0;
+}
+
+void session_inflight_free(struct session *s)
+{
+    struct sess_inflight *f = s->inflight;
+    if (f == NULL)
+        return;
+    ev_timer_stop(s->w->loop, &f->wait);
+    if (f->sc != NULL)
+        sqlclient_destroy(f->sc);
+    files_free(f);
+    free(f->pkt);
+    free(f);
+    s->inflight = NULL;
+}
+
+void session_inflight_note(struct session *s, const struct classify_result *r, const uint8_t *p,
+                           uint32_t len)
+{
+    struct sess_inflight *f = inflight_of(s);
+    if (f == NULL)
+        return;
+    const uint32_t unsafe = CLF_MULTI | CLF_UNTERMINATED | CLF_TOO_LONG | CLF_XA;
+    f->stmt = IF_NONE;
+    f->stmt_harmless = !(r->flags & (unsafe | CLF_ROUTINE_CALL | CLF_SELECT_INTO)) &&
+                       (r->kind == CL_READ || r->kind == CL_SESSION ||
+                        r->kind == CL_TXN_SAVEPOINT || r->kind == CL_EMPTY);
+    if (r->kind == CL_WRITE && (r->flags & CLF_DML) && !(r->flags & unsafe))
+        f->stmt = session_in_trans(s) ? IF_TRX : IF_WRITE;
+    else if (r->kind == CL_TXN_BEGIN && !(r->flags & unsafe) && !session_in_trans(s))
+        f->stmt = IF_BEGIN;
+    else if (r->kind == CL_TXN_END && f->trx_marked && !f->trx_unmarked && session_in_trans(s) &&
+             session_text_is((const char *)p + 1, len - 1, "COMMIT", NULL))
+        f->stmt = IF_COMMIT;
+}
+
+/* The client's packet (command byte and payload) kept in f->pkt. */
+static bool keep_packet(struct sess_inflight *f, const uint8_t *p, uint32_t len)
+{
+    size_t n = MYSQL_HEADER_SIZE + (size_t)len;
+    if (n > f->pkt_cap) {
+        uint8_t *b = realloc(f->pkt, n);
+        if (b == NULL)
+            return false;
+        f->pkt = b;
+        f->pkt_cap = n;
+    }
+    mysql_hdr_write(f->pkt, len, 0);
+    memcpy(f->pkt + MYSQL_HEADER_SIZE, p, len);
+    f->pkt_len = (uint32_t)n;
+    return true;
+}
+
+static bool inflight_send(struct session *s, struct sess_inflight *f, enum inflight_kind k,
+                          uint8_t cmd, const uint8_t *p, uint32_t len, bool fits, uint32_t idx);
+
+bool session_inflight_send(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len,
+                           bool fits, uint32_t idx)
+{
+    struct sess_inflight *f = s->inflight;
+    enum inflight_kind k = f->stmt;
+    bool harmless = f->stmt_harmless;
+    f->stmt = IF_NONE;
+    f->stmt_harmless = false; /* another command than a COM_QUERY is not known to be */
+    bool marked = inflight_send(s, f, k, cmd, p, len, fits, idx);
+    if (!marked && !harmless && k != IF_COMMIT && idx == s->route.primary && session_in_trans(s))
+        f->trx_unmarked = true;
+    return marked;
+}
+
+void session_inflight_unmarked(struct session *s)
+{
+    /* not `fits`: never marked, but a write in a transaction is noted */
+    uint32_t idx = s->conns.cur != NULL ? s->conns.cur->idx : UINT32_MAX;
+    (void)session_inflight_send(s, COM_QUERY, NULL, 0, false, idx);
+}
+
+/* session_inflight_send: true when the statement went with its mark. */
+static bool inflight_send(struct session *s, struct sess_inflight *f, enum inflight_kind k,
+                          uint8_t cmd, const uint8_t *p, uint32_t len, bool fits, uint32_t idx)
+{
+    if (k == IF_NONE || cmd != COM_QUERY || !fits || idx != s->route.primary ||
+        s->route.ro_idx >= 0 || s->groups != NULL)
+        return false;
+    if (k == IF_COMMIT || k == IF_BEGIN) {
+        /* sent as it is; a BEGIN kept to be sent again */
+        if (k == IF_BEGIN && !keep_packet(f, p, len))
+            return false;
+        f->inflight = k;
+        return false;
+    }
+    if (k == IF_WRITE || !f->trx_marked) {
+        /* an autocommit write is a transaction of its own, or with
+         * autocommit off the first of one: later writes carry its mark */
+        f->seq++;
+        f->trx_marked = true;
+        f->mark_len = inflight_mark(f->mark, boot_id(), s->id, f->seq) - 1;
+    }
+    size_t n = MYSQL_HEADER_SIZE + 1 + f->mark_len + 1 + (len - 1);
+    if (n - MYSQL_HEADER_SIZE >= MYSQL_MAX_PAYLOAD)
+        return false;
+    if (n > f->pkt_cap) {
+        uint8_t *b = realloc(f->pkt, n);
+        if (b == NULL)
+            return false;
+        f->pkt = b;
+        f->pkt_cap = n;
+    }
+    uint8_t *q = f->pkt + MYSQL_HEADER_SIZE;
+    *q++ = COM_QUERY;
+    memcpy(q, f->mark, f->mark_len + 1); /* the mark and its space */
+    memcpy(q + f->mark_len + 1, p + 1, len - 1);
+    mysql_hdr_write(f->pkt, (uint32_t)(n - MYSQL_HEADER_SIZE), 0);
+    f->pkt_len = (uint32_t)n;
+    consume_packet(s, len);
+    bool writes = s->query.cmd_writes;
+    command_send_own(s, COM_QUERY, f->pkt, n);
+    s->query.cmd_writes = writes;
+    f->inflight = k;
+    return true;
+}
+
+void session_inflight_done(struct session *s)
+{
+    struct sess_inflight *f = s->inflight;
+    if (f == NULL || f->step != IS_IDLE)
+        return;
+    f->inflight = IF_NONE;
+    if (f->pkt_cap > INFLIGHT_PKT_KEEP) { /* a large write's copy is not kept */
+        free(f->pkt);
+        f->pkt = NULL;
+        f->pkt_cap = f->pkt_len = 0;
+    }
+    bool primary = s->conns.cur == NULL || s->conns.cur->idx == s->route.primary;
+    if (primary && !(s->route.status & SERVER_STATUS_IN_TRANS))
+        f->trx_marked = f->trx_unmarked = false;
+}
+
+/* ---- the answer */
+
+/* The session goes on: the client's next statement is read. */
+static void inflight_end(struct session *s)
+{
+    struct sess_inflight *f = s->inflight;
+    ev_timer_stop(s->w->loop, &f->wait);
+    if (f->sc != NULL) {
+        sqlclient_destroy(f->sc);
+        f->sc = NULL;
+    }
+    files_free(f);
+    f->step = IS_IDLE;
+    f->inflight = IF_NONE;
+    f->trx_marked = f->trx_unmarked = false;
+    if (s->state != SS_IDLE)
+        session_set_state(s, SS_IDLE);
+    session_next_command(s);
+    session_reap(s);
+}
+
+/* The session stops waiting: it answers now. */
+static void inflight_idle(struct session *s)
+{
+    if (s->state != SS_IDLE)
+        session_set_state(s, SS_IDLE);
+}
+
+static void inflight_unknown(struct session *s)
+{
+    struct sess_inflight *f = s->inflight;
+    inflight_idle(s);
+    stat_inc(&s->w->stats.inflight_unknown);
+    slog_warn(s, "the %s in flight when %s died: outcome unknown: %s",
+              f->kind == IF_COMMIT ? "COMMIT" : "write", f->old_name, f->why);
+    if (f->kind == IF_COMMIT)
+        session_replay_forget(s);
+    session_err(s, 1, SERR_WRITE_UNKNOWN, f->old_name, f->why);
+    inflight_end(s);
+}
+
+static void inflight_committed(struct session *s)
+{
+    struct sess_inflight *f = s->inflight;
+    inflight_idle(s);
+    stat_inc(&s->w->stats.inflight_committed);
+    slog_info(s, "the %s in flight when %s died had committed (found in the binary log of %s)",
+              f->kind == IF_COMMIT ? "COMMIT" : "write", f->old_name, f->new_name);
+    if (f->kind == IF_COMMIT)
+        session_replay_forget(s);
+    uint8_t pkt[MYSQL_HEADER_SIZE + 32];
+    uint16_t status = s->route.status & (uint16_t)~SERVER_STATUS_IN_TRANS;
+    size_t len = mysql_ok_encode(pkt + MYSQL_HEADER_SIZE, sizeof(pkt) - MYSQL_HEADER_SIZE, 0,
+                                 f->insert_id, status, 0);
+    mysql_hdr_write(pkt, (uint32_t)len, 1);
+    send_local(s, pkt, MYSQL_HEADER_SIZE + len);
+    inflight_end(s);
+}
+
+/* Not committed, proven: run it once on the new primary. */
+static void inflight_not_committed(struct session *s)
+{
+    struct sess_inflight *f = s->inflight;
+    inflight_idle(s);
+    uint8_t commit[64];
+    uint32_t clen = 0;
+    char why[160];
+    if (f->kind == IF_COMMIT) {
+        if (!session_replay_commit_lost(s, f->old_name, commit, sizeof(commit), &clen, why,
+                                        sizeof(why))) {
+            stat_inc(&s->w->stats.inflight_rolled_back);
+            slog_info(s,
+                      "the COMMIT in flight when %s died had not committed, and its "
+                      "transaction cannot be run again: %s",
+                      f->old_name, why);
+            char msg[240];
+            snprintf(msg, sizeof(msg), "its COMMIT did not commit, and %s", why);
+            session_err(s, 1, SERR_REPLAY_MISMATCH, f->old_name, msg);
+            inflight_end(s);
+            return;
+        }
+        if (!up_unread(s, commit, clen)) {
+            snprintf(f->why, sizeof(f->why), "no room to send it again");
+            inflight_unknown(s);
+            return;
+        }
+    } else {
+        /* as the client sent it: the command byte where the mark's space
+         * was, then the text */
+        uint8_t *orig = f->pkt + MYSQL_HEADER_SIZE + 1 + f->mark_len;
+        orig[0] = COM_QUERY;
+        if (!up_unread(s, orig, f->pkt_len - (uint32_t)(MYSQL_HEADER_SIZE + 1 + f->mark_len))) {
+            snprintf(f->why, sizeof(f->why), "no room to send it again");
+            inflight_unknown(s);
+            return;
+        }
+    }
+    stat_inc(&s->w->stats.inflight_rerun);
+    slog_info(s, "the %s in flight when %s died had not committed: running it on %s",
+              f->kind == IF_COMMIT ? "COMMIT" : "write", f->old_name, f->new_name);
+    inflight_end(s);
+}
+
+/* ---- reading the new primary's binary log */
+
+static void lookup_cb(struct sqlclient *c, const struct sqlresult *res, void *arg);
+
+static void lookup_query(struct session *s, const char *fmt, const char *file)
+{
+    struct sess_inflight *f = s->inflight;
+    char sql[320];
+    char q[260];
+    size_t j = 0;
+    for (const char *p = file != NULL ? file : ""; *p != '\0' && j + 3 < sizeof(q); p++) {
+        if (*p == '\'' || *p == '\\')
+            q[j++] = '\\';
+        q[j++] = *p;
+    }
+    q[j] = '\0';
+    snprintf(sql, sizeof(sql), fmt, q);
+    if (sqlclient_query(f->sc, sql, lookup_cb, s) != HY_OK) {
+        snprintf(f->why, sizeof(f->why), "could not query %s", f->new_name);
+        inflight_unknown(s);
+    }
+}
+
+/* The newest good check of the new primary whose answer had come before
+ * the write was sent: its position then, and whether it acknowledged
+ * semi-sync; and the old primary's mode at its last check before it. */
+static bool proof_read(struct sess_inflight *f, const struct config *cfg)
+{
+    struct backend_info *in = malloc(sizeof(*in));
+    if (in == NULL)
+        return false;
+    bool found = false, replica_semi = false, primary_semi = false;
+    backend_info_get(cfg->backends[f->newp].rt, in);
+    for (size_t i = 0; i < BACKEND_SEEN && !found; i++)
+        if (in->seen[i].at > 0 && in->seen[i].at < f->sent) {
+            found = gtid_pos_parse(in->seen[i].gtid_binlog, strlen(in->seen[i].gtid_binlog),
+                                   &f->before) == HY_OK;
+            replica_semi = in->seen[i].semisync_replica;
+        }
+    backend_info_get(cfg->backends[f->old].rt, in);
+    for (size_t i = 0; i < BACKEND_SEEN; i++)
+        if (in->seen[i].at > 0 && in->seen[i].at < f->sent) {
+            primary_semi = in->seen[i].semisync_primary;
+            break;
+        }
+    free(in);
+    int64_t promoted = atomic_load(&cfg->backends[f->newp].rt->failover_at_us);
+    f->have_before = found;
+    f->proven = found && replica_semi && primary_semi && promoted > (int64_t)(f->sent * 1e6);
+    if (!found)
+        snprintf(f->why, sizeof(f->why),
+                 "no monitor check of %s finished before the write was sent", f->new_name);
+    else if (!primary_semi || !replica_semi)
+        snprintf(f->why, sizeof(f->why),
+                 "not in the binary log of %s, and replication was not semi-synchronous "
+                 "(AFTER_SYNC) from %s to it",
+                 f->new_name, f->old_name);
+    else if (!f->proven)
+        snprintf(f->why, sizeof(f->why),
+                 "not in the binary log of %s, which this halyard did not promote", f->new_name);
+    return true;
+}
+
+static bool files_take(struct sess_inflight *f, const struct sqlresult *res)
+{
+    if (res->n_cols < 2 || res->n_rows == 0)
+        return false;
+    size_t n = res->n_rows > INFLIGHT_FILES ? INFLIGHT_FILES : res->n_rows;
+    size_t first = res->n_rows - n;
+    f->files = calloc(n, sizeof(*f->files));
+    f->sizes = calloc(n, sizeof(*f->sizes));
+    if (f->files == NULL || f->sizes == NULL)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        const char *name = sqlresult_get(res, first + i, 0);
+        const char *size = sqlresult_get(res, first + i, 1);
+        if (name == NULL || (f->files[i] = strdup(name)) == NULL)
+            return false;
+        f->n_files = i + 1;
+        f->sizes[i] = size != NULL ? strtoull(size, NULL, 10) : 0;
+    }
+    f->file = n - 1;
+    return true;
+}
+
+/* The mark in one file's events: true when found. */
+static bool scan_rows(struct sess_inflight *f, const struct sqlresult *res)
+{
+    int type = sqlresult_col(res, "Event_type"), info = sqlresult_col(res, "Info");
+    if (type < 0 || info < 0)
+        return false;
+    for (size_t r = 0; r < res->n_rows; r++) {
+        const char *t = sqlresult_get(res, r, type);
+        const char *i = sqlresult_get(res, r, info);
+        if (t != NULL && strcmp(t, "Intvar") == 0) {
+            f->insert_id = inflight_insert_id(i);
+            continue;
+        }
+        if (inflight_info_has(i, f->mark, f->mark_len))
+            return true;
+        if (t != NULL && (strcmp(t, "Query") == 0 || strcmp(t, "Annotate_rows") == 0))
+            f->insert_id = 0; /* an Intvar goes with the statement right after it */
+    }
+    return false;
+}
+
+/* Read the events of f->file and every later file, within the bound. */
+static void scan_from_here(struct session *s)
+{
+    struct sess_inflight *f = s->inflight;
+    uint64_t bytes = 0;
+    for (size_t i = f->file; i < f->n_files; i++)
+        bytes += f->sizes[i];
+    if (bytes > INFLIGHT_SCAN_MAX) {
+        snprintf(f->why, sizeof(f->why),
+                 "%" PRIu64 " bytes of binary log of %s to read, over the bound", bytes,
+                 f->new_name);
+        inflight_unknown(s);
+        return;
+    }
+    f->step = IS_SCAN;
+    lookup_query(s, "SHOW BINLOG EVENTS IN '%s'", f->files[f->file]);
+}
+
+static void lookup_cb(struct sqlclient *c, const struct sqlresult *res, void *arg)
+{
+    (void)c;
+    struct session *s = arg;
+    struct sess_inflight *f = s->inflight;
+    if (!res->ok) {
+        snprintf(f->why, sizeof(f->why), "reading the binary log of %s failed: %s", f->new_name,
+                 res->err_msg);
+        inflight_unknown(s);
+        return;
+    }
+    switch (f->step) {
+    case IS_CONNECT:
+        f->step = IS_FILES;
+        lookup_query(s, "SHOW BINARY LOGS", NULL);
+        return;
+    case IS_FILES:
+        if (!files_take(f, res)) {
+            snprintf(f->why, sizeof(f->why), "SHOW BINARY LOGS on %s listed nothing usable",
+                     f->new_name);
+            inflight_unknown(s);
+            return;
+        }
+        if (!f->have_before) {
+            /* no check to compare with: the whole log, when it is all listed */
+            if (res->n_rows > INFLIGHT_FILES) {
+                snprintf(f->why, sizeof(f->why),
+                         "no monitor check of %s finished before the write was sent", f->new_name);
+                inflight_unknown(s);
+                return;
+            }
+            f->file = 0;
+            scan_from_here(s);
+            return;
+        }
+        f->step = IS_START;
+        lookup_query(s, "SHOW BINLOG EVENTS IN '%s' LIMIT 2", f->files[f->file]);
+        return;
+    case IS_START: {
+        int info = sqlresult_col(res, "Info");
+        const char *gl = res->n_rows >= 2 && info >= 0 ? sqlresult_get(res, 1, info) : NULL;
+        if (!inflight_file_began_before(gl, &f->before)) {
+            if (f->file == 0) {
+                snprintf(f->why, sizeof(f->why),
+                         "no binary log file of %s began before the write was sent", f->new_name);
+                inflight_unknown(s);
+                return;
+            }
+            f->file--;
+            lookup_query(s, "SHOW BINLOG EVENTS IN '%s' LIMIT 2", f->files[f->file]);
+            return;
+        }
+        scan_from_here(s);
+        return;
+    }
+    case IS_SCAN:
+        if (scan_rows(f, res)) {
+            inflight_committed(s);
+            return;
+        }
+        if (++f->file < f->n_files) {
+            lookup_query(s, "SHOW BINLOG EVENTS IN '%s'", f->files[f->file]);
+            return;
+        }
+        if (f->proven)
+            inflight_not_committed(s);
+        else
+            inflight_unknown(s);
+        return;
+    default:
+        return;
+    }
+}
+
+/* A new primary is there: read its binary log. */
+static void lookup_start(struct session *s, int newp)
+{
+    struct sess_inflight *f = s->inflight;
+    f->newp = newp;
+    snprintf(f->new_name, sizeof(f->new_name), "%s", s->cfg->backends[newp].name);
+    if (!proof_read(f, s->cfg)) {
+        snprintf(f->why, sizeof(f->why), "out of memory");
+        inflight_unknown(s);
+        return;
+    }
+    char name[64];
+    const char *why = "";
+    f->sc = primary_client_create(s->w->loop, s->cfg, name, sizeof(name), &why);
+    if (f->sc == NULL || s->cfg->monitor.user == NULL) {
+        snprintf(f->why, sizeof(f->why), "cannot read the binary log of %s: %s", f->new_name,
+                 f->sc == NULL ? why : "no monitor.user");
+        inflight_unknown(s);
+        return;
+    }
+    f->step = IS_CONNECT;
+    if (sqlclient_connect(f->sc, lookup_cb, s) != HY_OK) {
+        snprintf(f->why, sizeof(f->why), "cannot connect to %s", f->new_name);
+        inflight_unknown(s);
+    }
+}
+
+static void inflight_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)revents;
+    struct sess_inflight *f = container_of(w, struct sess_inflight, wait);
+    struct session *s = f->s;
+    if (f->step != IS_WAIT || s->state != SS_WAIT_BACKEND) {
+        ev_timer_stop(loop, w);
+        return;
+    }
+    int p = backend_primary_index(s->cfg);
+    if (p < 0 || p == (int)f->old) {
+        if (ev_now(loop) < f->deadline)
+            return; /* the timer repeats */
+        ev_timer_stop(loop, w);
+        snprintf(f->why, sizeof(f->why), "no new primary within replay_timeout_ms (%d ms)",
+                 s->cfg->replay_timeout_ms);
+        inflight_unknown(s);
+        return;
+    }
+    ev_timer_stop(loop, w);
+    lookup_start(s, p);
+}
+
+/* A BEGIN in flight began nothing that could outlive its connection: it is
+ * routed again (to the new primary, waiting for one as a write does). */
+static bool begin_again(struct session *s, struct bconn *bc)
+{
+    struct sess_inflight *f = s->inflight;
+    if (!up_unread(s, f->pkt + MYSQL_HEADER_SIZE, f->pkt_len - MYSQL_HEADER_SIZE))
+        return false;
+    slog_info(s, "backend %s died with a BEGIN in flight: sending it again", bc->be->name);
+    stat_inc(&s->w->stats.statements_retried);
+    query_end(s, true);
+    s->query.digest_pending = false;
+    s->query.qlog_pending = false;
+    session_replay_forget(s); /* it had begun recording */
+    s->route.status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
+    bconn_close(bc);
+    stream_release(&s->io.down, &s->w->pool);
+    session_set_state(s, SS_IDLE);
+    session_next_command(s);
+    return true;
+}
+
+bool session_inflight_lost(struct session *s, struct bconn *bc)
+{
+    struct sess_inflight *f = s->inflight;
+    if (f == NULL || f->inflight == IF_NONE || f->step != IS_IDLE || bc->idx != s->route.primary ||
+        s->query.internal != INT_NONE || s->io.down_sent || s->io.req_open || s->io.resp_done ||
+        s->route.pinned || s->route.uvars_opaque || s->cfg->monitor.user == NULL)
+        return false;
+    f->kind = f->inflight;
+    f->inflight = IF_NONE;
+    if (f->kind == IF_TRX)
+        return false; /* the transaction is lost as before (or replayed) */
+    if (f->kind == IF_BEGIN)
+        return begin_again(s, bc);
+    f->sent = s->query.cmd_started;
+    f->old = bc->idx;
+    f->deadline = ev_now(s->w->loop) + s->cfg->replay_timeout_ms / 1000.0;
+    f->insert_id = 0;
+    f->why[0] = '\0';
+    snprintf(f->old_name, sizeof(f->old_name), "%s", bc->be->name);
+    slog_info(s, "backend %s died with a %s in flight: looking for it on the new primary",
+              bc->be->name, f->kind == IF_COMMIT ? "COMMIT" : "write");
+    query_end(s, true);
+    s->query.digest_pending = false;
+    s->query.qlog_pending = false;
+    s->route.status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
+    bconn_close(bc);
+    stream_release(&s->io.down, &s->w->pool);
+    session_set_state(s, SS_IDLE);
+    session_set_state(s, SS_WAIT_BACKEND);
+    ev_io_stop(s->w->loop, &s->client.rio);
+    f->step = IS_WAIT;
+    ev_timer_set(&f->wait, INFLIGHT_POLL, INFLIGHT_POLL);
+    ev_timer_start(s->w->loop, &f->wait);
+    return true;
+}

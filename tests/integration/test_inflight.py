@@ -1,0 +1,316 @@
+"""An autocommit write or a COMMIT in flight when the primary dies: halyard
+finds in the new primary's binary log whether it committed
+(resolve_in_flight_writes), with real kills of the primary.
+
+    semi-sync, the replicas receive but no longer acknowledge: an INSERT
+    and a transaction's COMMIT wait on the primary for an acknowledgement,
+    the primary is killed: both are in the new primary's binary log, so
+    both clients get their OK, and each row is there once
+    semi-sync, an UPDATE waiting on a row lock when the primary is killed
+    (it never committed): it runs once on the new primary and its client
+    gets that answer (1 row), the row changed once
+    asynchronous replication, the same UPDATE: not found, and nothing
+    proves it did not commit: error 1180 saying the outcome is unknown
+    semi-sync, a COMMIT waiting for an acknowledgement no replica can give
+    (they stopped receiving): not committed, so its transaction runs again
+    on the new primary (transaction_replay) and the client gets its OK
+"""
+
+import os
+import threading
+
+import pymysql
+import pytest
+
+from test_failover import failover_settings, kill_now, writable_nodes
+from test_ops import admin_json
+from conftest import TEST_PORT
+from util import Cluster, wait_until
+
+TABLE = "fi.t"
+
+
+def own_cluster(request, name, semisync, offset):
+    base = f"/tmp/halyard-test-{os.geteuid()}-{TEST_PORT}-{name}"
+    c = Cluster(base, TEST_PORT + offset, semisync=semisync)
+    c.destroy()
+    c.start()
+    request.addfinalizer(c.destroy)
+    c.sql(0, "CREATE DATABASE IF NOT EXISTS fi")
+    # no unique key: a write run twice would show as two rows
+    c.sql(0, f"CREATE TABLE {TABLE} (id BIGINT NOT NULL, v INT NOT NULL, KEY (id))")
+    c.sql(0, f"INSERT INTO {TABLE} VALUES (1, 10), (2, 20)")
+    c.sync()
+    return c
+
+
+def start(c, start_halyard, tmp_path, **extra):
+    conf = failover_settings(tmp_path, resolve_in_flight_writes=True, replay_timeout_ms=20000,
+                             **extra)
+    conf["backends"] = [{"name": n["name"], "address": "127.0.0.1", "port": n["port"],
+                         "role": n["role"]} for n in c.nodes]
+    h = start_halyard(conf)
+    # a check of each backend has finished: the writes below come after it
+    wait_until(lambda: all(b["state"] == "ONLINE" and b["last_check"] == "ok" for b in
+                           admin_json(conf["admin_socket"], "show backends")["backends"]), 10,
+               what="every backend checked")
+    return conf, h
+
+
+def in_thread(fn):
+    out = {}
+
+    def run():
+        try:
+            out["ok"] = fn()
+        except pymysql.MySQLError as e:
+            out["error"] = e.args
+
+    t = threading.Thread(target=run)
+    t.start()
+    return t, out
+
+
+def waiting_on_primary(c, like):
+    return lambda: c.value(0, "SELECT COUNT(*) FROM information_schema.processlist "
+                              "WHERE info LIKE %s", (like,)) == 1
+
+
+def rows(c, node):
+    return sorted(c.sql(node, f"SELECT id, v FROM {TABLE}"))
+
+
+def test_in_flight_writes_that_committed_get_their_ok(start_halyard, tmp_path, request):
+    c = own_cluster(request, "inflight-ss", True, 130)
+    conf, h = start(c, start_halyard, tmp_path)
+    # The replicas receive and apply, but no longer acknowledge: the
+    # primary's next commits are on the replicas, and wait there.
+    for i in c.replicas:
+        c.sql(i, "STOP SLAVE IO_THREAD")
+        c.sql(i, "SET GLOBAL rpl_semi_sync_slave_enabled = OFF")
+        c.sql(i, "START SLAVE IO_THREAD")
+    c.sql(0, "SET GLOBAL rpl_semi_sync_master_wait_no_slave = ON")
+    c.sql(0, "SET GLOBAL rpl_semi_sync_master_timeout = 600000")
+    a = pymysql.connect(**h.conn_params(read_timeout=60, autocommit=True))
+    b = pymysql.connect(**h.conn_params(read_timeout=60, autocommit=True))
+    bcur = b.cursor()
+    bcur.execute("BEGIN")
+    bcur.execute(f"SELECT v FROM {TABLE} WHERE id = 1")
+    assert bcur.fetchall() == ((10,),)
+    assert bcur.execute(f"INSERT INTO {TABLE} VALUES (4, 40)") == 1
+    ta, ra = in_thread(lambda: a.cursor().execute(f"INSERT INTO {TABLE} VALUES (3, 30)"))
+    tb, rb = in_thread(lambda: bcur.execute("COMMIT"))
+    # both committed on the primary and wait for an acknowledgement; the
+    # replicas have them
+    for i in c.replicas:
+        wait_until(lambda: {3, 4} <= {r[0] for r in rows(c, i)}, 10,
+                   what=f"node{i} to have both writes")
+    assert ta.is_alive() and tb.is_alive()
+    kill_now(c, 0)
+    ta.join(60)
+    tb.join(60)
+    assert not ta.is_alive() and not tb.is_alive()
+    assert ra == {"ok": 0}, ra  # affected rows are not known: 0 (docs/failover.md)
+    assert rb == {"ok": 0}, rb
+    new = writable_nodes(c)
+    assert len(new) == 1 and new[0] != 0, new
+    assert rows(c, new[0]) == [(1, 10), (2, 20), (3, 30), (4, 40)]
+    # the sessions go on
+    acur = a.cursor()
+    acur.execute(f"SELECT COUNT(*) FROM {TABLE}")
+    assert acur.fetchall() == ((4,),)
+    bcur.execute("SELECT @@in_transaction")
+    assert bcur.fetchall() == ((0,),)
+    a.close()
+    b.close()
+    st = admin_json(conf["admin_socket"], "show stats")
+    assert st["inflight_committed"] == 2, st
+    assert st["inflight_rerun"] == 0 and st["inflight_unknown"] == 0, st
+    assert "had committed (found in the binary log of" in h.log_text()
+
+
+def lock_and_kill(c, h, sql):
+    """`sql` through halyard waits on a row lock another client holds on the
+    primary, which is then killed: it never committed. Its outcome."""
+    blocker = c.connect(0)
+    bl = blocker.cursor()
+    bl.execute("BEGIN")
+    bl.execute(f"SELECT v FROM {TABLE} WHERE id = 2 FOR UPDATE")
+    a = pymysql.connect(**h.conn_params(read_timeout=60, autocommit=True))
+    t, r = in_thread(lambda: a.cursor().execute(sql))
+    wait_until(waiting_on_primary(c, "/*hy:%" + sql), 10,
+               what="the UPDATE to wait on the lock")
+    kill_now(c, 0)
+    t.join(60)
+    assert not t.is_alive()
+    return a, r
+
+
+def test_in_flight_write_not_committed_runs_once(start_halyard, tmp_path, request):
+    c = own_cluster(request, "inflight-ss", True, 130)
+    conf, h = start(c, start_halyard, tmp_path)
+    a, r = lock_and_kill(c, h, f"UPDATE {TABLE} SET v = v + 1 WHERE id = 2")
+    assert r == {"ok": 1}, r
+    new = writable_nodes(c)
+    assert len(new) == 1 and new[0] != 0, new
+    assert rows(c, new[0]) == [(1, 10), (2, 21)]
+    a.close()
+    st = admin_json(conf["admin_socket"], "show stats")
+    assert st["inflight_rerun"] == 1, st
+    assert st["inflight_committed"] == 0 and st["inflight_unknown"] == 0, st
+
+
+def test_in_flight_write_unknown_with_async_replication(start_halyard, tmp_path, request):
+    c = own_cluster(request, "inflight-async", False, 140)
+    conf, h = start(c, start_halyard, tmp_path)
+    a, r = lock_and_kill(c, h, f"UPDATE {TABLE} SET v = v + 1 WHERE id = 2")
+    code, msg = r["error"]
+    assert code == 1180, r
+    assert "whether it committed is unknown" in msg and "not semi-synchronous" in msg, msg
+    new = writable_nodes(c)
+    assert len(new) == 1 and new[0] != 0, new
+    assert rows(c, new[0]) == [(1, 10), (2, 20)]  # not run again
+    # the session goes on
+    cur = a.cursor()
+    cur.execute(f"SELECT v FROM {TABLE} WHERE id = 2")
+    assert cur.fetchall() == ((20,),)
+    a.close()
+    st = admin_json(conf["admin_socket"], "show stats")
+    assert st["inflight_unknown"] == 1, st
+
+
+def test_in_flight_commit_not_committed_is_replayed(start_halyard, tmp_path, request):
+    """Semi-sync; the replicas stop receiving right after a monitor check
+    (which saw them acknowledging), so a COMMIT then waits on the primary
+    for an acknowledgement no replica can give, and never reaches them. The
+    primary is killed: the COMMIT is not in the new primary's binary log
+    and provably not committed, so the transaction runs again there
+    (transaction_replay) with its COMMIT, and the client gets its OK."""
+    c = own_cluster(request, "inflight-ss", True, 130)
+    c.sql(0, "SET GLOBAL rpl_semi_sync_master_wait_no_slave = ON")
+    c.sql(0, "SET GLOBAL rpl_semi_sync_master_timeout = 600000")
+    conf, h = start(c, start_halyard, tmp_path, transaction_replay=True,
+                    monitor={"user": "monitor", "password": "monitor", "interval_ms": 3000})
+    b = pymysql.connect(**h.conn_params(read_timeout=60, autocommit=True))
+    bcur = b.cursor()
+    bcur.execute("BEGIN")
+    bcur.execute(f"SELECT v FROM {TABLE} WHERE id = 1")
+    assert bcur.fetchall() == ((10,),)
+    assert bcur.execute(f"INSERT INTO {TABLE} VALUES (5, 50)") == 1
+
+    def fresh():
+        bs = admin_json(conf["admin_socket"], "show backends")["backends"]
+        return all(x["check_age_s"] is not None and x["check_age_s"] < 0.3 for x in bs)
+    # the checks of every backend just passed: the next are 3 s away, so
+    # the last check before the COMMIT saw the replicas acknowledging (a
+    # check between the IO threads' stop and the COMMIT would make its
+    # outcome unknown: 2.7 s of margin for two statements)
+    wait_until(fresh, 20, interval=0.05, what="a fresh check of every backend")
+    for i in c.replicas:
+        c.sql(i, "STOP SLAVE IO_THREAD")
+    tb, rb = in_thread(lambda: bcur.execute("COMMIT"))
+    wait_until(lambda: c.sql(0, "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_master_wait_sessions'")
+               [0][1] == "1", 10, what="the COMMIT to wait for an acknowledgement")
+    for i in c.replicas:
+        assert 5 not in {r[0] for r in rows(c, i)}
+    kill_now(c, 0)
+    tb.join(60)
+    assert not tb.is_alive()
+    assert rb == {"ok": 0}, rb
+    new = writable_nodes(c)
+    assert len(new) == 1 and new[0] != 0, new
+    assert rows(c, new[0]) == [(1, 10), (2, 20), (5, 50)]
+    b.close()
+    st = admin_json(conf["admin_socket"], "show stats")
+    assert st["inflight_rerun"] == 1 and st["transactions_replayed"] == 1, st
+
+
+class MixedLoad:
+    """Writers through halyard: autocommit INSERTs, and transactions (BEGIN,
+    a read, two INSERTs, COMMIT), each write followed by an autocommit
+    read; ids kept once acknowledged, every failed statement kept."""
+
+    def __init__(self, h, writers=4):
+        self.h = h
+        self.stop_ev = threading.Event()
+        self.lock = threading.Lock()
+        self.acked, self.errors = [], []
+        self.threads = [threading.Thread(target=self.run, args=(w,), daemon=True)
+                        for w in range(1, writers + 1)]
+
+    def __enter__(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop_ev.set()
+        for t in self.threads:
+            t.join(60)
+
+    def run(self, w):
+        conn, n = None, 0
+        while not self.stop_ev.is_set():
+            try:
+                if conn is None:
+                    conn = pymysql.connect(**self.h.conn_params(read_timeout=60))
+                n += 2
+                row = w * 1_000_000 + n
+                cur = conn.cursor()
+                if n % 4 == 0:
+                    cur.execute("BEGIN")
+                    cur.execute(f"SELECT COUNT(*) FROM {TABLE} WHERE id = %s", (row - 2,))
+                    cur.execute(f"INSERT INTO {TABLE} VALUES (%s, %s)", (row, w))
+                    cur.execute(f"INSERT INTO {TABLE} VALUES (%s, %s)", (row + 1, w))
+                    cur.execute("COMMIT")
+                    done = [row, row + 1]
+                else:
+                    cur.execute(f"INSERT INTO {TABLE} VALUES (%s, %s)", (row, w))
+                    done = [row]
+                cur.execute(f"SELECT COUNT(*) FROM {TABLE} WHERE id = %s", (row,))
+                with self.lock:
+                    self.acked.extend(done)
+            except pymysql.MySQLError as e:
+                with self.lock:
+                    self.errors.append(str(e))
+                conn = None
+
+    def count(self):
+        with self.lock:
+            return len(self.acked)
+
+
+def test_switchover_under_mixed_load_no_client_error(start_halyard, tmp_path, request):
+    """halyardctl switchover under writes, transactions and reads with
+    every failover option on: no client sees an error, a transaction open
+    when it starts commits on the old primary first, and every
+    acknowledged row is on the new primary once."""
+    from test_failover import ctl
+    c = own_cluster(request, "inflight-ss", True, 130)
+    conf, h = start(c, start_halyard, tmp_path, transaction_replay=True,
+                    retry_primary_reads=True)
+    # a transaction open when the switchover starts ends on the old
+    # primary: the switchover waits for it (at most 2 s) before read_only
+    t = pymysql.connect(**h.conn_params(read_timeout=60))
+    tcur = t.cursor()
+    tcur.execute("BEGIN")
+    assert tcur.execute(f"INSERT INTO {TABLE} VALUES (7, 70)") == 1
+    with MixedLoad(h) as load:
+        wait_until(lambda: load.count() >= 100, 20, what="the load to get going")
+        ts, rs = in_thread(lambda: ctl(conf["admin_socket"], "switchover", "to", "node2"))
+        wait_until(lambda: "writes paused" in h.log_text(), 10, what="the switchover to start")
+        assert tcur.execute(f"INSERT INTO {TABLE} VALUES (8, 80)") == 1
+        tcur.execute("COMMIT")
+        ts.join(150)
+        r = rs["ok"]
+        n = load.count()
+        wait_until(lambda: load.count() >= n + 100, 20, what="writes after the switchover")
+    assert r.returncode == 0 and "node2 promoted" in r.stdout, (r.stdout, r.stderr)
+    assert load.errors == [], f"{len(load.errors)} failed statements: {load.errors[:5]}"
+    assert writable_nodes(c) == [2]
+    counts = dict(c.sql(2, f"SELECT id, COUNT(*) FROM {TABLE} GROUP BY id"))
+    missing = [i for i in load.acked if i not in counts]
+    twice = [i for i in load.acked if counts.get(i, 0) > 1]
+    assert not missing and not twice, (missing[:5], twice[:5])
+    assert counts.get(7) == 1 and counts.get(8) == 1, counts
+    t.close()
