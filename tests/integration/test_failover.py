@@ -30,7 +30,7 @@ import pytest
 from conftest import TEST_PORT
 from test_ops import admin_json
 from util import (REPO, Cluster, audit_records, default_halyard_settings, free_port, metric,
-                  wait_audit, wait_until)
+                  wait_audit, wait_until, q)
 
 HALYARDCTL = os.path.abspath(os.environ.get("HALYARDCTL_BIN") or os.path.join(REPO, "build", "halyardctl"))
 REPL_ENV = "HALYARD_TEST_REPL_PASSWORD"
@@ -600,12 +600,6 @@ def test_a_login_during_a_failover_waits_for_the_new_primary(cluster, start_haly
     assert 2 in ids_on(cluster, new[0], table)
     assert "the login waits up to 15000 ms" in h.log_text()
     print(f"\nlogin during failover ({when}): logged in after {waited:.2f} s")
-
-
-def q(conn, sql, args=None):
-    with conn.cursor() as cur:
-        cur.execute(sql, args)
-        return cur.fetchall()
 
 
 def test_failover_command(cluster, start_halyard, tmp_path):
