@@ -243,18 +243,51 @@ hy_status_t archive_unseal(const char *src, const char *dst, const struct backup
 
 /* ---- the start ------------------------------------------------------------ */
 
-struct entry {
-    uint32_t no;
-    enum archive_kind kind;
-    char name[96];
-};
-
-static int entry_cmp(const void *x, const void *y)
+static int archive_file_cmp(const void *x, const void *y)
 {
-    const struct entry *a = x, *b = y;
+    const struct archive_file *a = x, *b = y;
     if (a->no != b->no)
         return a->no < b->no ? -1 : 1;
     return (int)a->kind - (int)b->kind; /* clear before sealed */
+}
+
+hy_status_t archive_list(const char *dir, struct archive_file **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return HY_ERROR;
+    struct archive_file *v = NULL;
+    size_t k = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        uint32_t no = 0;
+        enum archive_kind kind = archive_name_parse(e->d_name, &no, NULL);
+        if (kind == ARCHIVE_NOT || strlen(e->d_name) >= sizeof(v->name))
+            continue;
+        if (k == cap) {
+            cap = cap ? cap * 2 : 64;
+            struct archive_file *nv = realloc(v, cap * sizeof(*v));
+            if (nv == NULL) {
+                closedir(d);
+                free(v);
+                errno = ENOMEM;
+                return HY_ERROR;
+            }
+            v = nv;
+        }
+        v[k].no = no;
+        v[k].kind = kind;
+        snprintf(v[k].name, sizeof(v[k].name), "%s", e->d_name);
+        k++;
+    }
+    closedir(d);
+    if (k > 1)
+        qsort(v, k, sizeof(*v), archive_file_cmp);
+    *out = v;
+    *n = k;
+    return HY_OK;
 }
 
 static bool ends_with(const char *s, const char *tail)
@@ -268,8 +301,6 @@ size_t archive_seal_tidy(const char *dir, const struct backup_crypt_key *k)
     DIR *d = opendir(dir);
     if (d == NULL)
         return 0;
-    struct entry *v = NULL;
-    size_t n = 0, cap = 0;
     struct dirent *e;
     char path[PATH_MAX];
     while ((e = readdir(d)) != NULL) {
@@ -280,27 +311,13 @@ size_t archive_seal_tidy(const char *dir, const struct backup_crypt_key *k)
             snprintf(path, sizeof(path), "%.4000s/%s", dir, e->d_name);
             if (unlink(path) == 0)
                 hy_log_info("backup: %s removed (a seal cut short)", e->d_name);
-            continue;
         }
-        uint32_t no;
-        enum archive_kind kind = archive_name_parse(e->d_name, &no, NULL);
-        if (kind == ARCHIVE_NOT)
-            continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 64;
-            struct entry *nv = realloc(v, cap * sizeof(*v));
-            if (nv == NULL)
-                break;
-            v = nv;
-        }
-        v[n].no = no;
-        v[n].kind = kind;
-        snprintf(v[n].name, sizeof(v[n].name), "%s", e->d_name);
-        n++;
     }
     closedir(d);
-    if (n > 1)
-        qsort(v, n, sizeof(*v), entry_cmp);
+    struct archive_file *v;
+    size_t n;
+    if (archive_list(dir, &v, &n) != HY_OK)
+        return 0;
     size_t sealed = 0;
     for (size_t i = 0; i < n; i++) {
         if (v[i].kind != ARCHIVE_CLEAR)

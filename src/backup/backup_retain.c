@@ -198,46 +198,12 @@ void backup_retain_run(const struct config *cfg, struct backup_retain_result *ou
 
 /* ---- the archive's files ---------------------------------------------------- */
 
-struct afile {
-    uint32_t no;
-    char name[64];
-};
-
-static int afile_cmp(const void *x, const void *y)
-{
-    const struct afile *a = x, *b = y;
-    return a->no < b->no ? -1 : a->no > b->no;
-}
-
 /* The archive's files (clear or sealed) by number; NULL when none. */
-static struct afile *afiles(const char *dir, size_t *n)
+static struct archive_file *afiles(const char *dir, size_t *n)
 {
-    *n = 0;
-    DIR *d = opendir(dir);
-    if (d == NULL)
+    struct archive_file *v;
+    if (archive_list(dir, &v, n) != HY_OK)
         return NULL;
-    struct afile *v = NULL;
-    size_t cap = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        uint32_t no = 0;
-        if (archive_name_parse(e->d_name, &no, NULL) == ARCHIVE_NOT ||
-            strlen(e->d_name) >= sizeof(v->name))
-            continue;
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 64;
-            struct afile *nv = realloc(v, cap * sizeof(*v));
-            if (nv == NULL)
-                break;
-            v = nv;
-        }
-        v[*n].no = no;
-        snprintf(v[*n].name, sizeof(v[*n].name), "%s", e->d_name);
-        (*n)++;
-    }
-    closedir(d);
-    if (*n > 1)
-        qsort(v, *n, sizeof(*v), afile_cmp);
     return v;
 }
 
@@ -261,7 +227,7 @@ static bool retire(const struct config_backup *cb, const char *name, bool with_c
 
 /* full_keep: the files no point since the oldest kept full needs. */
 static uint64_t by_backups(const struct config_backup *cb, const struct backup_retain_result *rr,
-                           const struct afile *v, size_t n, uint32_t open_no)
+                           const struct archive_file *v, size_t n, uint32_t open_no)
 {
     struct gtid_pos *starts = calloc(n + 1, sizeof(*starts));
     bool *known = calloc(n + 1, sizeof(*known));
@@ -302,7 +268,7 @@ uint64_t backup_retain_archive(const struct config *cfg, const struct backup_ret
     if (!cb->enabled || (!keep_by_backups && cb->retention_s <= 0))
         return 0;
     size_t n = 0;
-    struct afile *v = afiles(cb->dir, &n);
+    struct archive_file *v = afiles(cb->dir, &n);
     uint64_t removed = 0;
     if (keep_by_backups && rr->have_floor)
         removed = by_backups(cb, rr, v, n, open_no);

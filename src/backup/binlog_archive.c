@@ -179,47 +179,13 @@ static void path_of(const struct archive *a, char *out, size_t cap, const char *
 
 /* ---- the directory -------------------------------------------------------- */
 
-struct afile {
-    uint32_t no;
-    char name[64]; /* binlog.NNNNNN, or sealed binlog.NNNNNN.KEYID.enc (archive_seal.h) */
-};
-
-static int afile_cmp(const void *x, const void *y)
+/* The archive's files, clear or sealed, by number (archive_list); *n of
+ * them, malloc'd, NULL when none or the directory cannot be read. */
+static struct archive_file *list_files(const char *dir, size_t *n)
 {
-    const struct afile *a = x, *b = y;
-    return a->no < b->no ? -1 : a->no > b->no;
-}
-
-/* The archive's files, clear or sealed, by number; *n of them (malloc'd,
- * NULL when none). */
-static struct afile *list_files(const char *dir, size_t *n)
-{
-    *n = 0;
-    DIR *d = opendir(dir);
-    if (d == NULL)
+    struct archive_file *v;
+    if (archive_list(dir, &v, n) != HY_OK)
         return NULL;
-    struct afile *v = NULL;
-    size_t cap = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        uint32_t no = 0;
-        if (archive_name_parse(e->d_name, &no, NULL) == ARCHIVE_NOT ||
-            strlen(e->d_name) >= sizeof(v->name))
-            continue;
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 64;
-            struct afile *nv = realloc(v, cap * sizeof(*v));
-            if (nv == NULL)
-                break;
-            v = nv;
-        }
-        v[*n].no = no;
-        snprintf(v[*n].name, sizeof(v[*n].name), "%s", e->d_name);
-        (*n)++;
-    }
-    closedir(d);
-    if (*n > 0)
-        qsort(v, *n, sizeof(*v), afile_cmp);
     return v;
 }
 
@@ -227,7 +193,7 @@ static struct afile *list_files(const char *dir, size_t *n)
 static void write_index(struct archive *a)
 {
     size_t n = 0;
-    struct afile *v = list_files(a->dir, &n);
+    struct archive_file *v = list_files(a->dir, &n);
     char tmp[PATH_MAX], final[PATH_MAX];
     path_of(a, tmp, sizeof(tmp), ARCHIVE_FILE_PREFIX ".index.tmp");
     path_of(a, final, sizeof(final), ARCHIVE_FILE_PREFIX ".index");
@@ -452,7 +418,7 @@ static bool file_open(struct archive *a, uint8_t *fde, size_t len)
 /* The newest file is sealed (the archive was stopped by a reload that
  * closed it): opened back into clear so that it can be parked and a lost
  * tail cut from it, as any newest file. */
-static bool unseal_last(struct archive *a, const struct afile *last)
+static bool unseal_last(struct archive *a, const struct archive_file *last)
 {
     const struct config_backup *b = &a->cfg->backup;
     struct backup_crypt_key *keys = calloc(b->n_keys + 1, sizeof(*keys));
@@ -488,7 +454,7 @@ static void recover(struct archive *a)
     if (sealed > 0)
         hy_log_info("backup: %zu closed archive files sealed at start", sealed);
     size_t n = 0;
-    struct afile *v = list_files(a->dir, &n);
+    struct archive_file *v = list_files(a->dir, &n);
     memset(&a->pos, 0, sizeof(a->pos));
     a->fresh = true;
     a->file_no = n > 0 ? v[n - 1].no : 0;

@@ -255,21 +255,6 @@ bool restore_newest_method(const char *dir, char *method, size_t cap)
 
 /* ---- backup.dir: the archive's files ------------------------------------- */
 
-struct afile {
-    uint32_t no;
-    bool sealed;
-    char name[64];
-};
-
-/* by number; the clear one before the sealed one of the same number */
-static int afile_cmp(const void *x, const void *y)
-{
-    const struct afile *a = x, *b = y;
-    if (a->no != b->no)
-        return a->no < b->no ? -1 : 1;
-    return (int)a->sealed - (int)b->sealed;
-}
-
 static bool read_full(FILE *f, void *buf, size_t n)
 {
     return fread(buf, 1, n, f) == n;
@@ -438,38 +423,12 @@ static void archive_free(struct archive_read *a)
 static bool read_archive(const char *dir, struct archive_read *a)
 {
     memset(a, 0, sizeof(*a));
-    DIR *d = opendir(dir);
-    if (d == NULL) {
+    struct archive_file *nos;
+    size_t n;
+    if (archive_list(dir, &nos, &n) != HY_OK) {
         fail("%s: %s", dir, strerror(errno));
         return false;
     }
-    struct afile *nos = NULL;
-    size_t n = 0, cap = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        uint32_t no = 0;
-        enum archive_kind kind = archive_name_parse(e->d_name, &no, NULL);
-        if (kind == ARCHIVE_NOT || strlen(e->d_name) >= sizeof(nos->name))
-            continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 64;
-            struct afile *nv = realloc(nos, cap * sizeof(*nos));
-            if (nv == NULL) {
-                closedir(d);
-                free(nos);
-                fail("out of memory");
-                return false;
-            }
-            nos = nv;
-        }
-        nos[n].no = no;
-        nos[n].sealed = kind == ARCHIVE_SEALED;
-        snprintf(nos[n].name, sizeof(nos[n].name), "%s", e->d_name);
-        n++;
-    }
-    closedir(d);
-    if (n > 1)
-        qsort(nos, n, sizeof(*nos), afile_cmp);
     /* a file both sealed and clear (the archive's seal cut short by a
      * crash, before it unlinked the clear one): the sealed one is whole */
     size_t w = 0;

@@ -40,6 +40,20 @@ enum archive_kind { ARCHIVE_NOT = 0, ARCHIVE_CLEAR, ARCHIVE_SEALED };
  * its number; ARCHIVE_NOT for anything else (.lost, .partial, the index). */
 enum archive_kind archive_name_parse(const char *name, uint32_t *no, char *key_id);
 
+/* One file of the archive, as archive_list finds it. */
+struct archive_file {
+    uint32_t no;
+    enum archive_kind kind;
+    char name[64]; /* binlog.NNNNNN or binlog.NNNNNN.KEYID.enc */
+};
+
+/* The archive files of `dir` (clear and sealed; names archive_name_parse
+ * knows, .partial and the rest left out), by number, a clear file before
+ * its sealed twin (a seal cut short by a crash leaves both). *out is
+ * malloc'd, NULL when there are none. HY_ERROR (errno set) when the
+ * directory cannot be read or memory runs out: *out NULL, *n 0. */
+hy_status_t archive_list(const char *dir, struct archive_file **out, size_t *n) HY_MUSTCHECK;
+
 /* The name of file `no`: sealed under key_id, or clear when key_id is
  * NULL or "". */
 void archive_name_make(char *out, size_t cap, uint32_t no, const char *key_id);
