@@ -186,9 +186,28 @@ def test_in_flight_writes_that_committed_get_their_ok(start_halyard, tmp_path, r
     st = admin_json(conf["admin_socket"], "show stats")
     assert st["inflight_committed"] == 5, st
     assert st["inflight_rerun"] == 0 and st["inflight_unknown"] == 0, st
+    reason = session_summary(conf)
+    assert "transactions replayed 0," in reason, reason
+    assert "in-flight writes committed 5, re-run 0, rolled back 0, unknown 0; " \
+        "sessions given an error 0" in reason, reason
     assert "had committed (found in the binary log of" in h.log_text()
     assert "its affected rows not read" not in h.log_text()
     assert "insert id 0 answered" not in h.log_text()
+
+
+def session_summary(conf):
+    """The failover_sessions event that followed the failover (a few
+    seconds after its end): its reason, checked to name the failover_done."""
+    def find():
+        events = admin_json(conf["admin_socket"], "show events")["events"]
+        done = [e for e in events if e["event"] == "failover_done"]
+        summ = [e for e in events if e["event"] == "failover_sessions"]
+        return (done, summ) if done and summ else None
+    done, summ = wait_until(find, 30, interval=0.2, what="a failover_sessions event")
+    assert len(done) == 1 and len(summ) == 1, (done, summ)
+    assert summ[0]["action"] == f"failover_done seq {done[0]['seq']}", summ
+    assert summ[0]["seq"] > done[0]["seq"] and summ[0]["backend"] == done[0]["backend"], summ
+    return summ[0]["reason"]
 
 
 def lock_and_kill(c, h, sql):
@@ -239,6 +258,9 @@ def test_in_flight_write_unknown_with_async_replication(start_halyard, tmp_path,
     a.close()
     st = admin_json(conf["admin_socket"], "show stats")
     assert st["inflight_unknown"] == 1, st
+    reason = session_summary(conf)
+    assert "in-flight writes committed 0, re-run 0, rolled back 0, unknown 1; " \
+        "sessions given an error 1" in reason, reason
 
 
 def test_in_flight_commit_not_committed_is_replayed(start_halyard, tmp_path, request):
@@ -285,6 +307,10 @@ def test_in_flight_commit_not_committed_is_replayed(start_halyard, tmp_path, req
     b.close()
     st = admin_json(conf["admin_socket"], "show stats")
     assert st["inflight_rerun"] == 1 and st["transactions_replayed"] == 1, st
+    reason = session_summary(conf)
+    assert "transactions replayed 1, replays failed 0" in reason, reason
+    assert "in-flight writes committed 0, re-run 1, rolled back 0, unknown 0; " \
+        "sessions given an error 0" in reason, reason
 
 
 class MixedLoad:
