@@ -18,10 +18,16 @@ finds in the new primary's binary log whether it committed
     semi-sync, a COMMIT waiting for an acknowledgement no replica can give
     (they stopped receiving): not committed, so its transaction runs again
     on the new primary (transaction_replay) and the client gets its OK
+    after each of those failovers, a failover_sessions event naming its
+    failover_done counts what the sessions went through
+    a switchover, and a rolling restart of every server (drain, restart,
+    online; the primary switched over first), under a mixed load: no
+    client error, every acknowledged row there once
 """
 
 import os
 import threading
+import time
 
 import pymysql
 import pytest
@@ -402,3 +408,57 @@ def test_switchover_under_mixed_load_no_client_error(start_halyard, tmp_path, re
     assert not missing and not twice, (missing[:5], twice[:5])
     assert counts.get(7) == 1 and counts.get(8) == 1, counts
     t.close()
+
+
+def test_rolling_restart_under_mixed_load(start_halyard, tmp_path, request):
+    """Every server restarted one by one under writes, transactions and
+    reads, through halyard: each replica drained, stopped, started and put
+    online; the primary switched over to node1 first, then restarted the
+    same way (read_only set again before it is put online, as its own
+    config would). Every acknowledged row is on the primary once, and the
+    clients' errors are counted: 0 is the goal."""
+    from test_failover import ctl
+    c = own_cluster(request, "inflight-ss", True, 130)
+    conf, h = start(c, start_halyard, tmp_path, transaction_replay=True,
+                    retry_primary_reads=True)
+    sock = conf["admin_socket"]
+
+    def state(name):
+        return {b["name"]: b for b in admin_json(sock, "show backends")["backends"]}[name]
+
+    def restart(i, after_start=None):
+        name = c.nodes[i]["name"]
+        r = ctl(sock, "backend", name, "drain")
+        assert r.returncode == 0, (r.stdout, r.stderr)
+        c.stop_node(i)
+        c.start_node(i)
+        if after_start:
+            after_start()
+        r = ctl(sock, "backend", name, "online")
+        assert r.returncode == 0, (r.stdout, r.stderr)
+        wait_until(lambda: state(name)["state"] == "ONLINE", 30, what=f"{name} ONLINE again")
+
+    t0 = time.monotonic()
+    with MixedLoad(h) as load:
+        wait_until(lambda: load.count() >= 100, 20, what="the load to get going")
+        for i in c.replicas:
+            restart(i)
+            n = load.count()
+            wait_until(lambda: load.count() >= n + 50, 20, what="writes go on")
+        r = ctl(sock, "switchover", "to", "node1")
+        assert r.returncode == 0 and "node1 promoted" in r.stdout, (r.stdout, r.stderr)
+        restart(0, lambda: c.sql(0, "SET GLOBAL read_only = 1"))
+        n = load.count()
+        wait_until(lambda: load.count() >= n + 100, 20, what="writes after the last restart")
+    errors = list(load.errors)
+    print(f"rolling restart: {load.count()} acknowledged writes, {len(errors)} client errors: "
+          f"{errors[:5]}")
+    assert writable_nodes(c) == [1]
+    for n in c.nodes:  # each was restarted during the load
+        up = int(c.sql(n["index"], "SHOW GLOBAL STATUS LIKE 'Uptime'")[0][1])
+        assert up < time.monotonic() - t0, (n["name"], up)
+    counts = dict(c.sql(1, f"SELECT id, COUNT(*) FROM {TABLE} GROUP BY id"))
+    missing = [i for i in load.acked if i not in counts]
+    twice = [i for i in load.acked if counts.get(i, 0) > 1]
+    assert not missing and not twice, (missing[:5], twice[:5])
+    assert errors == [], f"{len(errors)} failed statements: {errors[:5]}"
