@@ -43,6 +43,7 @@
 #include "halyard/admin/admin.h"
 #include "halyard/admin/admin_sql.h"
 #include "halyard/admin/alerts.h"
+#include "halyard/admin/failover_tally.h"
 #include "halyard/core/audit.h"
 #include "halyard/cluster/backend.h"
 #include "halyard/cluster/global_pos.h"
@@ -76,6 +77,7 @@ struct app {
     ev_timer shutdown_timer;
     ev_timer selfwatch_timer; /* once a second: selfwatch_tick */
     struct selfwatch selfwatch;
+    struct failover_tally tally; /* failover_sessions events (failover_tally.h) */
     bool stopping;
     struct status st; /* what the admin socket and the metrics show */
     struct admin *admin;
@@ -170,6 +172,9 @@ static void selfwatch_cb(struct ev_loop *loop, ev_timer *t, int revents)
     for (int i = 0; i < n; i++)
         beats[i] = atomic_load_explicit(&app.workers[i].beat_us, memory_order_relaxed);
     selfwatch_workers(&app.selfwatch, beats, n, app.cfg->worker_stall_ms);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    failover_tally_tick(&app.tally, &app.st, (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
 }
 
 static void stop_cb(struct ev_loop *loop, ev_signal *sig, int revents)

@@ -69,6 +69,7 @@ static const char *const names[EVENT__COUNT] = {
     [EVENT_BACKUP_CHAIN_BROKEN] = "backup_chain_broken",
     [EVENT_BACKUP_WINDOW_SHORT] = "backup_window_short",
     [EVENT_BACKUP_WINDOW_OK] = "backup_window_ok",
+    [EVENT_FAILOVER_SESSIONS] = "failover_sessions",
 };
 
 static const enum event_severity severities[EVENT__COUNT] = {
@@ -118,6 +119,7 @@ static const enum event_severity severities[EVENT__COUNT] = {
     [EVENT_BACKUP_CHAIN_BROKEN] = EVENT_CRITICAL,
     [EVENT_BACKUP_WINDOW_SHORT] = EVENT_WARNING,
     [EVENT_BACKUP_WINDOW_OK] = EVENT_INFO,
+    [EVENT_FAILOVER_SESSIONS] = EVENT_INFO,
 };
 
 static const char *const severity_names[] = {"info", "warning", "critical"};

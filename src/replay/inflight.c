@@ -1,9 +1,12 @@
 /*
  * inflight.c: see inflight.h.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "halyard/protocol/binlog.h"
 #include "halyard/replay/inflight.h"
 
 /* `v` in decimal at `out`; its length. */
@@ -74,4 +77,194 @@ uint64_t inflight_insert_id(const char *info)
     if (info == NULL || strncmp(info, key, sizeof(key) - 1) != 0)
         return 0;
     return strtoull(info + sizeof(key) - 1, NULL, 10);
+}
+
+/* ---- the row events of a write found committed */
+
+struct inflight_map {
+    uint64_t id;
+    char db[68], table[68];
+    struct binlog_cols cols;
+};
+
+static uint64_t le(const uint8_t *p, size_t n)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+/* A TABLE_MAP's id, names and columns kept (replacing one of the same id). */
+static void take_map(struct inflight_rows *r, const uint8_t *ev, size_t end)
+{
+    size_t off = BINLOG_HEADER_LEN + 8; /* table_id 6, flags 2 */
+    struct inflight_map m;
+    memset(&m, 0, sizeof(m));
+    if (off + 1 > end)
+        goto bad;
+    m.id = le(ev + BINLOG_HEADER_LEN, 6);
+    char *names[2] = {m.db, m.table};
+    for (int k = 0; k < 2; k++) {
+        size_t n = ev[off];
+        if (off + 1 + n + 1 > end || n >= sizeof(m.db))
+            goto bad;
+        memcpy(names[k], ev + off + 1, n);
+        names[k][n] = '\0';
+        off += 1 + n + 1;
+    }
+    if (binlog_table_map_cols(ev, end, &m.cols) != HY_OK)
+        goto bad;
+    for (size_t i = 0; i < r->n_maps; i++)
+        if (r->maps[i].id == m.id) {
+            r->maps[i] = m;
+            return;
+        }
+    struct inflight_map *b = realloc(r->maps, (r->n_maps + 1) * sizeof(*b));
+    if (b == NULL)
+        goto bad;
+    r->maps = b;
+    r->maps[r->n_maps++] = m;
+    return;
+bad:
+    r->failed = r->done = true;
+}
+
+struct row_count {
+    struct inflight_rows *r;
+    unsigned images;
+    bool first; /* keeping the first row's values */
+};
+
+static void count_cb(void *arg, unsigned want, uint8_t type, const uint8_t *v, size_t len)
+{
+    struct row_count *c = arg;
+    if (want == 0)
+        c->images++;
+    if (!c->first || want >= BINLOG_COLS_MAX)
+        return;
+    bool integer = type == BINLOG_T_TINY || type == BINLOG_T_SHORT || type == BINLOG_T_INT24 ||
+                   type == BINLOG_T_LONG || type == BINLOG_T_LONGLONG;
+    c->r->first_int[want] = integer && v != NULL && len <= 8;
+    if (c->r->first_int[want])
+        c->r->first_val[want] = le(v, len);
+}
+
+static void take_rows(struct inflight_rows *r, const uint8_t *ev, size_t end, uint8_t type)
+{
+    if (end < BINLOG_HEADER_LEN + 6)
+        goto bad;
+    uint64_t id = le(ev + BINLOG_HEADER_LEN, 6);
+    struct inflight_map *m = NULL;
+    for (size_t i = 0; i < r->n_maps && m == NULL; i++)
+        if (r->maps[i].id == id)
+            m = &r->maps[i];
+    if (m == NULL || m->cols.n == 0)
+        goto bad;
+    bool write = type == BINLOG_WRITE_ROWS || type == BINLOG_WRITE_ROWS_V1;
+    bool update = type == BINLOG_UPDATE_ROWS || type == BINLOG_UPDATE_ROWS_V1;
+    /* the first inserted row's; failing one, the first updated row's
+     * (INSERT ... ON DUPLICATE KEY UPDATE answers that row's id) */
+    bool first = r->want_first &&
+                 ((write && !r->first_written) || (update && r->dup_counts_2 && !r->have_first));
+    unsigned cols[BINLOG_COLS_MAX];
+    unsigned ncols = first ? m->cols.n : 1;
+    for (unsigned i = 0; i < ncols; i++)
+        cols[i] = i;
+    struct row_count c = {.r = r, .first = first};
+    if (first) {
+        /* the first row with every column, then the event's rows counted */
+        memset(r->first_int, 0, sizeof(r->first_int));
+        hy_status_t st = binlog_rows_scan(ev, end, &m->cols, cols, ncols, 1, count_cb, &c);
+        if (st == HY_ERROR)
+            goto bad;
+        r->have_first = true;
+        r->first_written = write;
+        r->first_n = m->cols.n;
+        snprintf(r->db, sizeof(r->db), "%s", m->db);
+        snprintf(r->table, sizeof(r->table), "%s", m->table);
+        c.first = false;
+        c.images = 0;
+        ncols = 1;
+    }
+    if (binlog_rows_scan(ev, end, &m->cols, cols, 1, UINT32_MAX, count_cb, &c) != HY_OK)
+        goto bad;
+    uint64_t rows = update ? c.images / 2 : c.images;
+    r->affected += update && r->dup_counts_2 ? 2 * rows : rows;
+    return;
+bad:
+    r->failed = r->done = true;
+}
+
+void inflight_rows_event(struct inflight_rows *r, const uint8_t *ev, size_t len)
+{
+    if (r->done)
+        return;
+    if (len < BINLOG_HEADER_LEN) {
+        r->failed = r->done = true;
+        return;
+    }
+    uint8_t type = ev[4];
+    if (type == BINLOG_FORMAT_DESCRIPTION) {
+        r->crc = binlog_fde_checksum_alg(ev, len) == 1;
+        return;
+    }
+    size_t end = r->crc ? len - BINLOG_CRC_LEN : len;
+    if (r->crc && len < BINLOG_HEADER_LEN + BINLOG_CRC_LEN) {
+        r->failed = r->done = true;
+        return;
+    }
+    switch (type) {
+    case BINLOG_TABLE_MAP:
+        take_map(r, ev, end);
+        return;
+    case BINLOG_WRITE_ROWS_V1:
+    case BINLOG_UPDATE_ROWS_V1:
+    case BINLOG_DELETE_ROWS_V1:
+    case BINLOG_WRITE_ROWS:
+    case BINLOG_UPDATE_ROWS:
+    case BINLOG_DELETE_ROWS:
+        take_rows(r, ev, end, type);
+        return;
+    case BINLOG_XID:
+    case BINLOG_GTID:
+        r->done = true;
+        return;
+    case BINLOG_QUERY:
+        /* the COMMIT of a non-transactional table's group: the body ends
+         * with the statement's text */
+        if (end >= BINLOG_HEADER_LEN + 6 && memcmp(ev + end - 6, "COMMIT", 6) == 0)
+            r->done = true;
+        return;
+    default:
+        if (type >= BINLOG_WRITE_ROWS_COMPRESSED_V1 && type <= BINLOG_DELETE_ROWS_COMPRESSED)
+            r->failed = r->done = true;
+        return;
+    }
+}
+
+void inflight_rows_free(struct inflight_rows *r)
+{
+    free(r->maps);
+    r->maps = NULL;
+    r->n_maps = 0;
+}
+
+bool inflight_is_insert(const char *sql, size_t len)
+{
+    size_t i = 0;
+    for (;;) {
+        while (i < len && (sql[i] == ' ' || sql[i] == '\t' || sql[i] == '\n' || sql[i] == '\r'))
+            i++;
+        if (i + 1 < len && sql[i] == '/' && sql[i + 1] == '*') {
+            const char *e = memmem(sql + i + 2, len - i - 2, "*/", 2);
+            if (e == NULL)
+                return false;
+            i = (size_t)(e - sql) + 2;
+            continue;
+        }
+        break;
+    }
+    return (len - i >= 6 && strncasecmp(sql + i, "INSERT", 6) == 0) ||
+           (len - i >= 7 && strncasecmp(sql + i, "REPLACE", 7) == 0);
 }

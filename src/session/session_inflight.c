@@ -22,9 +22,11 @@
  * @@gtid_binlog_pos at a monitor check whose answer had come before the
  * write left), then SHOW BINLOG EVENTS of that file and every later one,
  * looking for the mark:
- *   - found: it committed; the client gets an OK (affected rows 0, and the
- *     insert id only when an Intvar event gives it: a ROW-format binary
- *     log does not say how many rows a statement changed);
+ *   - found: it committed; the client gets an OK: a COMMIT's, or for an
+ *     autocommit write the affected rows and insert id its row events
+ *     give (rows_start: a binlog dump of its transaction, then its
+ *     table's AUTO_INCREMENT column from information_schema), 0 when
+ *     they cannot be read (docs/failover.md says which cases);
  *   - not found, and not committed is proven: the old primary was a
  *     semi-synchronous primary (Rpl_semi_sync_master_status ON, wait point
  *     AFTER_SYNC) at its last check before the write, the new primary
@@ -79,6 +81,8 @@ enum inflight_step {
     IS_FILES,   /* SHOW BINARY LOGS */
     IS_START,   /* a file's Gtid_list: did it begin before the write? */
     IS_SCAN,    /* a file's events: the mark? */
+    IS_ROWS,    /* found: its row events, read by a binlog dump */
+    IS_AUTOINC, /* the AUTO_INCREMENT column of its first inserted row's table */
 };
 
 struct sess_inflight {
@@ -111,6 +115,14 @@ struct sess_inflight {
     uint64_t *sizes;
     size_t n_files, file; /* the file being looked at */
     uint64_t insert_id;
+    uint64_t affected;
+    /* found: where its rows begin (the event after its Annotate_rows) */
+    bool found_annotate;
+    uint64_t found_end;
+    char found_file[256];
+    struct sqlclient *dc; /* the binlog dump reading them */
+    bool dc_set;          /* its SET (the replica's variables) went through */
+    struct inflight_rows rows;
     char why[400]; /* why the outcome is unknown */
     ev_timer wait;
 };
@@ -163,6 +175,8 @@ void session_inflight_free(struct session *s)
     ev_timer_stop(s->w->loop, &f->wait);
     if (f->sc != NULL)
         sqlclient_destroy(f->sc);
+    sqlclient_destroy(f->dc);
+    inflight_rows_free(&f->rows);
     files_free(f);
     free(f->pkt);
     free(f);
@@ -302,6 +316,9 @@ static void inflight_end(struct session *s)
         sqlclient_destroy(f->sc);
         f->sc = NULL;
     }
+    sqlclient_destroy(f->dc);
+    f->dc = NULL;
+    inflight_rows_free(&f->rows);
     files_free(f);
     f->step = IS_IDLE;
     f->inflight = IF_NONE;
@@ -343,8 +360,8 @@ static void inflight_committed(struct session *s)
         session_replay_forget(s);
     uint8_t pkt[MYSQL_HEADER_SIZE + 32];
     uint16_t status = s->route.status & (uint16_t)~SERVER_STATUS_IN_TRANS;
-    size_t len = mysql_ok_encode(pkt + MYSQL_HEADER_SIZE, sizeof(pkt) - MYSQL_HEADER_SIZE, 0,
-                                 f->insert_id, status, 0);
+    size_t len = mysql_ok_encode(pkt + MYSQL_HEADER_SIZE, sizeof(pkt) - MYSQL_HEADER_SIZE,
+                                 f->affected, f->insert_id, status, 0);
     mysql_hdr_write(pkt, (uint32_t)len, 1);
     send_local(s, pkt, MYSQL_HEADER_SIZE + len);
     inflight_end(s);
@@ -483,6 +500,7 @@ static bool files_take(struct sess_inflight *f, const struct sqlresult *res)
 static bool scan_rows(struct sess_inflight *f, const struct sqlresult *res)
 {
     int type = sqlresult_col(res, "Event_type"), info = sqlresult_col(res, "Info");
+    int end = sqlresult_col(res, "End_log_pos");
     if (type < 0 || info < 0)
         return false;
     for (size_t r = 0; r < res->n_rows; r++) {
@@ -492,8 +510,13 @@ static bool scan_rows(struct sess_inflight *f, const struct sqlresult *res)
             f->insert_id = inflight_insert_id(i);
             continue;
         }
-        if (inflight_info_has(i, f->mark, f->mark_len))
+        if (inflight_info_has(i, f->mark, f->mark_len)) {
+            const char *e = end >= 0 ? sqlresult_get(res, r, end) : NULL;
+            f->found_annotate = t != NULL && strcmp(t, "Annotate_rows") == 0 && e != NULL;
+            f->found_end = e != NULL ? strtoull(e, NULL, 10) : 0;
+            snprintf(f->found_file, sizeof(f->found_file), "%s", f->files[f->file]);
             return true;
+        }
         if (t != NULL && (strcmp(t, "Query") == 0 || strcmp(t, "Annotate_rows") == 0))
             f->insert_id = 0; /* an Intvar goes with the statement right after it */
     }
@@ -518,11 +541,185 @@ static void scan_from_here(struct session *s)
     lookup_query(s, "SHOW BINLOG EVENTS IN '%s'", f->files[f->file]);
 }
 
+/* ---- found committed: its affected rows and insert id, from its row
+ * events (ROW format). Read by a binlog dump (COM_BINLOG_DUMP, which
+ * needs REPLICATION SLAVE: as replication_user when it is set, else as
+ * monitor.user) from the event after its Annotate_rows to its XID. Any
+ * failure here leaves the OK with 0 affected rows and no insert id: the
+ * write did commit. */
+
+static void rows_give_up(struct session *s, const char *why)
+{
+    struct sess_inflight *f = s->inflight;
+    slog_info(s, "the write found committed on %s: its affected rows not read (%s): 0 answered",
+              f->new_name, why);
+    sqlclient_destroy(f->dc);
+    f->dc = NULL;
+    f->affected = 0;
+    f->insert_id = 0;
+    inflight_committed(s);
+}
+
+/* Its table's AUTO_INCREMENT column's position (0: none) and its number
+ * of columns (0: the table is not visible to monitor.user). */
+static void autoinc_read(struct session *s, const struct sqlresult *res)
+{
+    struct sess_inflight *f = s->inflight;
+    const char *v = res->ok && res->n_rows == 1 ? sqlresult_get(res, 0, 0) : NULL;
+    const char *n = res->ok && res->n_rows == 1 ? sqlresult_get(res, 0, 1) : NULL;
+    unsigned long pos = v != NULL ? strtoul(v, NULL, 10) : 0;
+    if (pos >= 1 && pos <= f->rows.first_n && f->rows.first_int[pos - 1])
+        f->insert_id = f->rows.first_val[pos - 1];
+    else if (!res->ok || n == NULL || strcmp(n, "0") == 0)
+        slog_info(s,
+                  "the write found committed on %s: the columns of %s.%s not seen by "
+                  "monitor.user%s%s: insert id 0 answered",
+                  f->new_name, f->rows.db, f->rows.table, res->ok ? "" : ": ",
+                  res->ok ? "" : res->err_msg);
+    inflight_committed(s);
+}
+
+/* `in` quoted for a string literal into `out` (cap >= 2 * strlen + 1). */
+static void sql_quote(char *out, const char *in)
+{
+    for (; *in != '\0'; in++) {
+        if (*in == '\'' || *in == '\\')
+            *out++ = '\\';
+        *out++ = *in;
+    }
+    *out = '\0';
+}
+
+static void rows_finish(struct session *s)
+{
+    struct sess_inflight *f = s->inflight;
+    sqlclient_destroy(f->dc);
+    f->dc = NULL;
+    if (f->rows.failed) {
+        rows_give_up(s, "an event of it could not be read");
+        return;
+    }
+    f->affected = f->rows.affected;
+    if (!f->rows.want_first || !f->rows.have_first) {
+        inflight_committed(s);
+        return;
+    }
+    char db[2 * sizeof(f->rows.db)], tb[2 * sizeof(f->rows.table)], sql[600];
+    sql_quote(db, f->rows.db);
+    sql_quote(tb, f->rows.table);
+    snprintf(sql, sizeof(sql),
+             "SELECT IFNULL(MAX(IF(EXTRA LIKE '%%auto_increment%%', ORDINAL_POSITION, 0)), 0), "
+             "COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = '%s' "
+             "AND TABLE_NAME = '%s'",
+             db, tb);
+    f->step = IS_AUTOINC;
+    if (sqlclient_query(f->sc, sql, lookup_cb, s) != HY_OK) {
+        f->step = IS_IDLE;
+        inflight_committed(s);
+    }
+}
+
+static bool rows_packet(struct sqlclient *c, const uint8_t *p, size_t len, void *arg)
+{
+    (void)c;
+    struct session *s = arg;
+    struct sess_inflight *f = s->inflight;
+    if (len < 1 || p[0] != 0x00)
+        f->rows.failed = f->rows.done = true;
+    else
+        inflight_rows_event(&f->rows, p + 1, len - 1);
+    if (!f->rows.done)
+        return true;
+    rows_finish(s); /* destroys the client */
+    return false;
+}
+
+static void rows_ended(struct sqlclient *c, const struct sqlresult *res, void *arg)
+{
+    (void)c;
+    struct session *s = arg;
+    struct sess_inflight *f = s->inflight;
+    if (!res->ok) {
+        char why[300];
+        snprintf(why, sizeof(why), "binlog dump: %s", res->err_msg);
+        rows_give_up(s, why);
+        return;
+    }
+    f->rows.failed = true; /* the log ended before the transaction did */
+    rows_finish(s);
+}
+
+static void rows_dump(struct sqlclient *c, const struct sqlresult *res, void *arg)
+{
+    struct session *s = arg;
+    struct sess_inflight *f = s->inflight;
+    if (!res->ok) {
+        char why[300];
+        snprintf(why, sizeof(why), "%s", res->err_msg);
+        rows_give_up(s, why);
+        return;
+    }
+    if (f->dc_set) {
+        /* the SET went through: the dump */
+        uint8_t req[4 + 2 + 4 + sizeof(f->found_file)], *q = req;
+        for (int i = 0; i < 4; i++)
+            *q++ = (uint8_t)(f->found_end >> (8 * i));
+        *q++ = 0x01; /* BINLOG_DUMP_NON_BLOCK: an EOF at the log's end */
+        *q++ = 0;
+        for (int i = 0; i < 4; i++)
+            *q++ = 0; /* server_id 0: no replica of that id is displaced */
+        size_t n = strlen(f->found_file);
+        memcpy(q, f->found_file, n);
+        q += n;
+        if (sqlclient_stream(c, COM_BINLOG_DUMP, req, (size_t)(q - req), rows_packet, rows_ended,
+                             s) != HY_OK)
+            rows_give_up(s, "the dump could not be sent");
+        return;
+    }
+    f->dc_set = true;
+    if (sqlclient_query(c,
+                        "SET @master_binlog_checksum = @@global.binlog_checksum, "
+                        "@mariadb_slave_capability = 4",
+                        rows_dump, s) != HY_OK)
+        rows_give_up(s, "the dump could not be set up");
+}
+
+static void rows_start(struct session *s)
+{
+    struct sess_inflight *f = s->inflight;
+    const struct config *cfg = s->cfg;
+    const struct config_backend *b = &cfg->backends[f->newp];
+    bool repl = cfg->replication_user != NULL && cfg->replication_user[0] != '\0';
+    struct sqlclient_target t = {
+        .name = b->name,
+        .address = b->address,
+        .port = b->port,
+        .user = repl ? cfg->replication_user : cfg->monitor.user,
+        .password = repl ? cfg->replication_password : cfg->monitor.password,
+        .tls = b->tls,
+        .tls_ctx = b->tls_ctx,
+    };
+    uint8_t *orig = f->pkt + MYSQL_HEADER_SIZE + 1 + f->mark_len + 1;
+    size_t olen = f->pkt_len - (MYSQL_HEADER_SIZE + 1 + f->mark_len + 1);
+    inflight_rows_free(&f->rows);
+    memset(&f->rows, 0, sizeof(f->rows));
+    f->rows.want_first = f->rows.dup_counts_2 = inflight_is_insert((const char *)orig, olen);
+    f->step = IS_ROWS;
+    f->dc_set = false;
+    f->dc = sqlclient_create(s->w->loop, &t, cfg->connect_timeout_ms);
+    if (f->dc == NULL || sqlclient_connect(f->dc, rows_dump, s) != HY_OK)
+        rows_give_up(s, "no connection for a binlog dump");
+}
+
 static void lookup_cb(struct sqlclient *c, const struct sqlresult *res, void *arg)
 {
     (void)c;
     struct session *s = arg;
     struct sess_inflight *f = s->inflight;
+    if (f->step == IS_AUTOINC) {
+        autoinc_read(s, res);
+        return;
+    }
     if (!res->ok) {
         snprintf(f->why, sizeof(f->why), "reading the binary log of %s failed: %s", f->new_name,
                  res->err_msg);
@@ -575,7 +772,10 @@ static void lookup_cb(struct sqlclient *c, const struct sqlresult *res, void *ar
     }
     case IS_SCAN:
         if (scan_rows(f, res)) {
-            inflight_committed(s);
+            if (f->kind == IF_WRITE && f->found_annotate)
+                rows_start(s);
+            else
+                inflight_committed(s);
             return;
         }
         if (++f->file < f->n_files) {
@@ -680,6 +880,7 @@ bool session_inflight_lost(struct session *s, struct bconn *bc)
     f->old = bc->idx;
     f->deadline = ev_now(s->w->loop) + s->cfg->replay_timeout_ms / 1000.0;
     f->insert_id = 0;
+    f->affected = 0;
     f->why[0] = '\0';
     snprintf(f->old_name, sizeof(f->old_name), "%s", bc->be->name);
     slog_info(s, "backend %s died with a %s in flight: looking for it on the new primary",

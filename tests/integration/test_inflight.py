@@ -5,7 +5,11 @@ finds in the new primary's binary log whether it committed
     semi-sync, the replicas receive but no longer acknowledge: an INSERT
     and a transaction's COMMIT wait on the primary for an acknowledgement,
     the primary is killed: both are in the new primary's binary log, so
-    both clients get their OK, and each row is there once
+    both clients get their OK, and each row is there once; with them an
+    UPDATE that matches 2 rows and changes 1, a 2-row INSERT with
+    AUTO_INCREMENT and an INSERT ... ON DUPLICATE KEY UPDATE that updates:
+    each client gets the affected rows and insert id the server answered
+    directly for the same statement (read from the row events)
     semi-sync, an UPDATE waiting on a row lock when the primary is killed
     (it never committed): it runs once on the new primary and its client
     gets that answer (1 row), the row changed once
@@ -14,10 +18,16 @@ finds in the new primary's binary log whether it committed
     semi-sync, a COMMIT waiting for an acknowledgement no replica can give
     (they stopped receiving): not committed, so its transaction runs again
     on the new primary (transaction_replay) and the client gets its OK
+    after each of those failovers, a failover_sessions event naming its
+    failover_done counts what the sessions went through
+    a switchover, and a rolling restart of every server (drain, restart,
+    online; the primary switched over first), under a mixed load: no
+    client error, every acknowledged row there once
 """
 
 import os
 import threading
+import time
 
 import pymysql
 import pytest
@@ -80,8 +90,43 @@ def rows(c, node):
     return sorted(c.sql(node, f"SELECT id, v FROM {TABLE}"))
 
 
+AUTO = "fi.a"
+UPD = "fi.u"
+UPDATE_SQL = f"UPDATE {UPD} SET v = 20 WHERE id IN (1, 2)"  # matches 2 rows, changes 1
+INSERT_SQL = f"INSERT INTO {AUTO} (v) VALUES (30), (31)"
+UPSERT_SQL = f"INSERT INTO {AUTO} (id, v) VALUES (1, 5) ON DUPLICATE KEY UPDATE v = v + 1"
+
+
+def execute(conn, sql):
+    """Run `sql`: the affected rows and the insert id the client got."""
+    cur = conn.cursor()
+    n = cur.execute(sql)
+    return (n, cur.lastrowid)
+
+
 def test_in_flight_writes_that_committed_get_their_ok(start_halyard, tmp_path, request):
     c = own_cluster(request, "inflight-ss", True, 130)
+    c.sql(0, f"CREATE TABLE {AUTO} (id BIGINT AUTO_INCREMENT PRIMARY KEY, v INT NOT NULL)")
+    c.sql(0, f"INSERT INTO {AUTO} (v) VALUES (1), (2)")
+    # what the server answers directly for the same statements, on a copy
+    c.sql(0, f"CREATE TABLE {UPD} (id INT PRIMARY KEY, v INT NOT NULL)")
+    c.sql(0, f"INSERT INTO {UPD} VALUES (1, 10), (2, 20)")
+    c.sql(0, f"CREATE TABLE fi.u2 LIKE {UPD}")
+    c.sql(0, f"INSERT INTO fi.u2 SELECT * FROM {UPD}")
+    c.sql(0, f"CREATE TABLE fi.a2 LIKE {AUTO}")
+    c.sql(0, f"INSERT INTO fi.a2 SELECT * FROM {AUTO}")
+    c.sql(0, "ALTER TABLE fi.a2 AUTO_INCREMENT = 3")
+    # the insert id needs monitor.user to see the table's columns
+    # (docs/failover.md)
+    c.sql(0, "GRANT SELECT ON fi.* TO 'monitor'@'%'")
+    c.sync()
+    direct = {}
+    with c.connect(0) as d:
+        d.autocommit(True)
+        for sql in (UPDATE_SQL, INSERT_SQL, UPSERT_SQL):
+            direct[sql] = execute(d, sql.replace(UPD, "fi.u2").replace(AUTO, "fi.a2"))
+    assert direct[UPDATE_SQL] == (1, 0) and direct[INSERT_SQL] == (2, 3), direct
+    assert direct[UPSERT_SQL][0] == 2, direct
     conf, h = start(c, start_halyard, tmp_path)
     # The replicas receive and apply, but no longer acknowledge: the
     # primary's next commits are on the replicas, and wait there.
@@ -91,8 +136,14 @@ def test_in_flight_writes_that_committed_get_their_ok(start_halyard, tmp_path, r
         c.sql(i, "START SLAVE IO_THREAD")
     c.sql(0, "SET GLOBAL rpl_semi_sync_master_wait_no_slave = ON")
     c.sql(0, "SET GLOBAL rpl_semi_sync_master_timeout = 600000")
+    # the 5 commits below go to the binary log as one group: a group
+    # waiting for its acknowledgement holds the next one back
+    c.sql(0, "SET GLOBAL binlog_commit_wait_usec = 60000000")
+    c.sql(0, "SET GLOBAL binlog_commit_wait_count = 5")
     a = pymysql.connect(**h.conn_params(read_timeout=60, autocommit=True))
     b = pymysql.connect(**h.conn_params(read_timeout=60, autocommit=True))
+    writers = {sql: pymysql.connect(**h.conn_params(read_timeout=60, autocommit=True))
+               for sql in (UPDATE_SQL, INSERT_SQL, UPSERT_SQL)}
     bcur = b.cursor()
     bcur.execute("BEGIN")
     bcur.execute(f"SELECT v FROM {TABLE} WHERE id = 1")
@@ -100,33 +151,69 @@ def test_in_flight_writes_that_committed_get_their_ok(start_halyard, tmp_path, r
     assert bcur.execute(f"INSERT INTO {TABLE} VALUES (4, 40)") == 1
     ta, ra = in_thread(lambda: a.cursor().execute(f"INSERT INTO {TABLE} VALUES (3, 30)"))
     tb, rb = in_thread(lambda: bcur.execute("COMMIT"))
-    # both committed on the primary and wait for an acknowledgement; the
+    # each waits for its acknowledgement on the primary holding its rows'
+    # locks (AFTER_SYNC): no two of them touch the same rows or gaps
+    tw = {}
+    for sql, conn in writers.items():
+        tw[sql] = in_thread(lambda conn=conn, sql=sql: execute(conn, sql))
+    # all committed on the primary and wait for an acknowledgement; the
     # replicas have them
     for i in c.replicas:
-        wait_until(lambda: {3, 4} <= {r[0] for r in rows(c, i)}, 10,
-                   what=f"node{i} to have both writes")
+        wait_until(lambda: {3, 4} <= {r[0] for r in rows(c, i)} and
+                   c.value(i, f"SELECT COUNT(*) FROM {AUTO}") == 4 and
+                   c.value(i, f"SELECT v FROM {AUTO} WHERE id = 1") == 2 and
+                   c.value(i, f"SELECT v FROM {UPD} WHERE id = 1") == 20, 10,
+                   what=f"node{i} to have every write")
     assert ta.is_alive() and tb.is_alive()
+    assert all(t.is_alive() for t, _ in tw.values())
     kill_now(c, 0)
-    ta.join(60)
-    tb.join(60)
-    assert not ta.is_alive() and not tb.is_alive()
-    assert ra == {"ok": 0}, ra  # affected rows are not known: 0 (docs/failover.md)
-    assert rb == {"ok": 0}, rb
+    for t in [ta, tb] + [t for t, _ in tw.values()]:
+        t.join(60)
+        assert not t.is_alive()
+    assert ra == {"ok": 1}, ra  # an INSERT of one row into a table without AUTO_INCREMENT
+    assert rb == {"ok": 0}, rb  # a COMMIT's OK
+    # each as the server answered the same statement directly
+    for sql, (_, r) in tw.items():
+        assert r == {"ok": direct[sql]}, (sql, r, direct[sql])
     new = writable_nodes(c)
     assert len(new) == 1 and new[0] != 0, new
     assert rows(c, new[0]) == [(1, 10), (2, 20), (3, 30), (4, 40)]
+    assert sorted(c.sql(new[0], f"SELECT id, v FROM {UPD}")) == [(1, 20), (2, 20)]
+    assert sorted(c.sql(new[0], f"SELECT id, v FROM {AUTO}")) == \
+        [(1, 2), (2, 2), (3, 30), (4, 31)]
     # the sessions go on
     acur = a.cursor()
     acur.execute(f"SELECT COUNT(*) FROM {TABLE}")
     assert acur.fetchall() == ((4,),)
     bcur.execute("SELECT @@in_transaction")
     assert bcur.fetchall() == ((0,),)
-    a.close()
-    b.close()
+    for conn in [a, b] + list(writers.values()):
+        conn.close()
     st = admin_json(conf["admin_socket"], "show stats")
-    assert st["inflight_committed"] == 2, st
+    assert st["inflight_committed"] == 5, st
     assert st["inflight_rerun"] == 0 and st["inflight_unknown"] == 0, st
+    reason = session_summary(conf)
+    assert "transactions replayed 0," in reason, reason
+    assert "in-flight writes committed 5, re-run 0, rolled back 0, unknown 0; " \
+        "sessions given an error 0" in reason, reason
     assert "had committed (found in the binary log of" in h.log_text()
+    assert "its affected rows not read" not in h.log_text()
+    assert "insert id 0 answered" not in h.log_text()
+
+
+def session_summary(conf):
+    """The failover_sessions event that followed the failover (a few
+    seconds after its end): its reason, checked to name the failover_done."""
+    def find():
+        events = admin_json(conf["admin_socket"], "show events")["events"]
+        done = [e for e in events if e["event"] == "failover_done"]
+        summ = [e for e in events if e["event"] == "failover_sessions"]
+        return (done, summ) if done and summ else None
+    done, summ = wait_until(find, 30, interval=0.2, what="a failover_sessions event")
+    assert len(done) == 1 and len(summ) == 1, (done, summ)
+    assert summ[0]["action"] == f"failover_done seq {done[0]['seq']}", summ
+    assert summ[0]["seq"] > done[0]["seq"] and summ[0]["backend"] == done[0]["backend"], summ
+    return summ[0]["reason"]
 
 
 def lock_and_kill(c, h, sql):
@@ -177,6 +264,9 @@ def test_in_flight_write_unknown_with_async_replication(start_halyard, tmp_path,
     a.close()
     st = admin_json(conf["admin_socket"], "show stats")
     assert st["inflight_unknown"] == 1, st
+    reason = session_summary(conf)
+    assert "in-flight writes committed 0, re-run 0, rolled back 0, unknown 1; " \
+        "sessions given an error 1" in reason, reason
 
 
 def test_in_flight_commit_not_committed_is_replayed(start_halyard, tmp_path, request):
@@ -223,6 +313,10 @@ def test_in_flight_commit_not_committed_is_replayed(start_halyard, tmp_path, req
     b.close()
     st = admin_json(conf["admin_socket"], "show stats")
     assert st["inflight_rerun"] == 1 and st["transactions_replayed"] == 1, st
+    reason = session_summary(conf)
+    assert "transactions replayed 1, replays failed 0" in reason, reason
+    assert "in-flight writes committed 0, re-run 1, rolled back 0, unknown 0; " \
+        "sessions given an error 0" in reason, reason
 
 
 class MixedLoad:
@@ -314,3 +408,57 @@ def test_switchover_under_mixed_load_no_client_error(start_halyard, tmp_path, re
     assert not missing and not twice, (missing[:5], twice[:5])
     assert counts.get(7) == 1 and counts.get(8) == 1, counts
     t.close()
+
+
+def test_rolling_restart_under_mixed_load(start_halyard, tmp_path, request):
+    """Every server restarted one by one under writes, transactions and
+    reads, through halyard: each replica drained, stopped, started and put
+    online; the primary switched over to node1 first, then restarted the
+    same way (read_only set again before it is put online, as its own
+    config would). Every acknowledged row is on the primary once, and the
+    clients' errors are counted: 0 is the goal."""
+    from test_failover import ctl
+    c = own_cluster(request, "inflight-ss", True, 130)
+    conf, h = start(c, start_halyard, tmp_path, transaction_replay=True,
+                    retry_primary_reads=True)
+    sock = conf["admin_socket"]
+
+    def state(name):
+        return {b["name"]: b for b in admin_json(sock, "show backends")["backends"]}[name]
+
+    def restart(i, after_start=None):
+        name = c.nodes[i]["name"]
+        r = ctl(sock, "backend", name, "drain")
+        assert r.returncode == 0, (r.stdout, r.stderr)
+        c.stop_node(i)
+        c.start_node(i)
+        if after_start:
+            after_start()
+        r = ctl(sock, "backend", name, "online")
+        assert r.returncode == 0, (r.stdout, r.stderr)
+        wait_until(lambda: state(name)["state"] == "ONLINE", 30, what=f"{name} ONLINE again")
+
+    t0 = time.monotonic()
+    with MixedLoad(h) as load:
+        wait_until(lambda: load.count() >= 100, 20, what="the load to get going")
+        for i in c.replicas:
+            restart(i)
+            n = load.count()
+            wait_until(lambda: load.count() >= n + 50, 20, what="writes go on")
+        r = ctl(sock, "switchover", "to", "node1")
+        assert r.returncode == 0 and "node1 promoted" in r.stdout, (r.stdout, r.stderr)
+        restart(0, lambda: c.sql(0, "SET GLOBAL read_only = 1"))
+        n = load.count()
+        wait_until(lambda: load.count() >= n + 100, 20, what="writes after the last restart")
+    errors = list(load.errors)
+    print(f"rolling restart: {load.count()} acknowledged writes, {len(errors)} client errors: "
+          f"{errors[:5]}")
+    assert writable_nodes(c) == [1]
+    for n in c.nodes:  # each was restarted during the load
+        up = int(c.sql(n["index"], "SHOW GLOBAL STATUS LIKE 'Uptime'")[0][1])
+        assert up < time.monotonic() - t0, (n["name"], up)
+    counts = dict(c.sql(1, f"SELECT id, COUNT(*) FROM {TABLE} GROUP BY id"))
+    missing = [i for i in load.acked if i not in counts]
+    twice = [i for i in load.acked if counts.get(i, 0) > 1]
+    assert not missing and not twice, (missing[:5], twice[:5])
+    assert errors == [], f"{len(errors)} failed statements: {errors[:5]}"

@@ -10,6 +10,12 @@
  *     that position in its domain; "[]" always did; a list naming a domain
  *     the position lacks, a malformed one or none did not
  *   - INSERT_ID=n from an Intvar event's Info
+ *   - the row events of a write found committed: rows counted (an UPDATE's
+ *     pair of images one row; with dup_counts_2 an updated row 2), the
+ *     first inserted row's integers kept (else the first updated row's
+ *     after image), the end at XID or the next GTID; a rows event of an
+ *     unmapped table, a compressed or truncated one: failed
+ *   - INSERT and REPLACE recognised after spaces and comments
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,6 +26,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include "halyard/protocol/binlog.h"
 
 #include "halyard/replay/inflight.h"
 
@@ -88,12 +96,159 @@ static void test_insert_id(void **state)
     assert_int_equal(inflight_insert_id(NULL), 0);
 }
 
+/* ---- row events */
+
+static size_t event(uint8_t *out, uint8_t type, const uint8_t *body, size_t len)
+{
+    memset(out, 0, BINLOG_HEADER_LEN);
+    out[4] = type;
+    out[9] = (uint8_t)(BINLOG_HEADER_LEN + len);
+    memcpy(out + BINLOG_HEADER_LEN, body, len);
+    return BINLOG_HEADER_LEN + len;
+}
+
+/* table `id` s.t: INT (the AUTO_INCREMENT one), BIGINT, VARCHAR(20) */
+static size_t map(uint8_t *out, uint8_t id)
+{
+    const uint8_t b[] = {id, 0,   0, 0, 0, 0, 0,  0, 1,  's', 0,
+                         1,  't', 0, 3, 3, 8, 15, 2, 20, 0,   0x07};
+    return event(out, BINLOG_TABLE_MAP, b, sizeof(b));
+}
+
+/* One image of every column: id, big, and a 1-byte string. */
+static size_t img(uint8_t *p, uint32_t id, uint8_t big)
+{
+    size_t n = 0;
+    p[n++] = 0; /* no NULL */
+    for (int i = 0; i < 4; i++)
+        p[n++] = (uint8_t)(id >> (8 * i));
+    memset(p + n, 0, 8);
+    p[n] = big;
+    n += 8;
+    p[n++] = 1;
+    p[n++] = 'x';
+    return n;
+}
+
+/* A v1 ROWS event of table `id`: `rows` rows (an UPDATE: pairs). */
+static size_t rows(uint8_t *out, uint8_t type, uint8_t id, unsigned nrows, uint32_t first_id)
+{
+    uint8_t b[512] = {id, 0, 0, 0, 0, 0, 0, 0, 3, 0x07};
+    size_t n = 10;
+    bool update = type == BINLOG_UPDATE_ROWS_V1;
+    if (update)
+        b[n++] = 0x07;
+    for (unsigned r = 0; r < nrows; r++) {
+        if (update)
+            n += img(b + n, first_id + r, 1);
+        n += img(b + n, first_id + r, 2);
+    }
+    return event(out, type, b, n);
+}
+
+static void feed(struct inflight_rows *r, const uint8_t *ev, size_t len)
+{
+    inflight_rows_event(r, ev, len);
+}
+
+static void test_rows(void **state)
+{
+    (void)state;
+    uint8_t ev[600];
+    size_t n;
+    /* an INSERT of 3 rows: 3, the first row's values kept */
+    struct inflight_rows r = {.want_first = true, .dup_counts_2 = true};
+    n = map(ev, 7);
+    feed(&r, ev, n);
+    n = rows(ev, BINLOG_WRITE_ROWS_V1, 7, 3, 41);
+    feed(&r, ev, n);
+    assert_false(r.done);
+    n = event(ev, BINLOG_XID, (const uint8_t *)"\1\0\0\0\0\0\0\0", 8);
+    feed(&r, ev, n);
+    assert_true(r.done);
+    assert_false(r.failed);
+    assert_int_equal(r.affected, 3);
+    assert_true(r.have_first && r.first_written);
+    assert_string_equal(r.db, "s");
+    assert_string_equal(r.table, "t");
+    assert_int_equal(r.first_n, 3);
+    assert_true(r.first_int[0] && r.first_int[1] && !r.first_int[2]);
+    assert_int_equal(r.first_val[0], 41);
+    assert_int_equal(r.first_val[1], 2);
+    inflight_rows_free(&r);
+
+    /* INSERT ... ON DUPLICATE KEY UPDATE: an updated row counts 2, an
+     * inserted one 1; the inserted row's id wins over the updated one's */
+    memset(&r, 0, sizeof(r));
+    r.want_first = r.dup_counts_2 = true;
+    n = map(ev, 7);
+    feed(&r, ev, n);
+    n = rows(ev, BINLOG_UPDATE_ROWS_V1, 7, 2, 5);
+    feed(&r, ev, n);
+    assert_true(r.have_first && !r.first_written);
+    assert_int_equal(r.first_val[0], 5);
+    assert_int_equal(r.first_val[1], 2); /* the after image */
+    n = rows(ev, BINLOG_WRITE_ROWS_V1, 7, 1, 9);
+    feed(&r, ev, n);
+    assert_int_equal(r.affected, 5);
+    assert_true(r.first_written);
+    assert_int_equal(r.first_val[0], 9);
+    inflight_rows_free(&r);
+
+    /* an UPDATE and a DELETE: 1 each a row; the next GTID ends it */
+    memset(&r, 0, sizeof(r));
+    n = map(ev, 7);
+    feed(&r, ev, n);
+    n = rows(ev, BINLOG_UPDATE_ROWS_V1, 7, 4, 1);
+    feed(&r, ev, n);
+    n = rows(ev, BINLOG_DELETE_ROWS_V1, 7, 2, 1);
+    feed(&r, ev, n);
+    assert_int_equal(r.affected, 6);
+    assert_false(r.have_first);
+    n = event(ev, BINLOG_GTID, (const uint8_t *)"\0\0\0\0\0\0\0\0\0\0\0\0\0", 13);
+    feed(&r, ev, n);
+    assert_true(r.done && !r.failed);
+    inflight_rows_free(&r);
+
+    /* a ROWS event of a table no TABLE_MAP named, a compressed one, a
+     * truncated one: failed */
+    memset(&r, 0, sizeof(r));
+    n = rows(ev, BINLOG_WRITE_ROWS_V1, 8, 1, 1);
+    feed(&r, ev, n);
+    assert_true(r.done && r.failed);
+    inflight_rows_free(&r);
+    memset(&r, 0, sizeof(r));
+    n = event(ev, BINLOG_WRITE_ROWS_COMPRESSED_V1, (const uint8_t *)"\7\0\0\0\0\0\0\0", 8);
+    feed(&r, ev, n);
+    assert_true(r.done && r.failed);
+    memset(&r, 0, sizeof(r));
+    n = map(ev, 7);
+    feed(&r, ev, n);
+    n = rows(ev, BINLOG_WRITE_ROWS_V1, 7, 2, 1);
+    feed(&r, ev, n - 3);
+    assert_true(r.done && r.failed);
+    inflight_rows_free(&r);
+}
+
+static void test_is_insert(void **state)
+{
+    (void)state;
+    const char *yes[] = {"INSERT INTO t VALUES (1)", "  insert into t", "/* x */ REPLACE t",
+                         "\n/*a*//*b*/Insert"};
+    const char *no[] = {"UPDATE t SET a = 1", "DELETE FROM t", "/* INSERT */ UPDATE t",
+                        "/* unterminated INSERT", "INSER"};
+    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+        assert_true(inflight_is_insert(yes[i], strlen(yes[i])));
+    for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+        assert_false(inflight_is_insert(no[i], strlen(no[i])));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_mark),
-        cmocka_unit_test(test_file_began_before),
-        cmocka_unit_test(test_insert_id),
+        cmocka_unit_test(test_mark),      cmocka_unit_test(test_file_began_before),
+        cmocka_unit_test(test_insert_id), cmocka_unit_test(test_rows),
+        cmocka_unit_test(test_is_insert),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

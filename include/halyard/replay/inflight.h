@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "halyard/core/gtid.h"
+#include "halyard/protocol/binlog_rows.h"
 
 #define INFLIGHT_MARK_MAX 64 /* bytes a mark takes at most, NUL included */
 
@@ -47,5 +48,38 @@ bool inflight_file_began_before(const char *info, const struct gtid_pos *before)
 
 /* The insert id an Intvar event's Info ("INSERT_ID=42") gives, or 0. */
 uint64_t inflight_insert_id(const char *info);
+
+/* The row events of a write found committed, read from its new primary's
+ * binary log (a binlog dump from the event after its Annotate_rows): how
+ * many rows it changed, and the after image of its first inserted row.
+ * The caller sets `dup_counts_2` and `want_first`, then hands over each
+ * event as the server sent it (inflight_rows_event) until `done`. */
+struct inflight_rows {
+    bool dup_counts_2; /* an Update_rows row counts 2 (INSERT ... ON DUPLICATE KEY UPDATE, REPLACE)
+                        */
+    bool want_first;   /* keep the first inserted row's integer values */
+    bool crc;          /* the file's events end with a CRC32 (its FORMAT_DESCRIPTION) */
+    bool done;         /* the transaction's end (XID, COMMIT, the next GTID) was seen */
+    bool failed;       /* an event was not read (compressed, malformed, an unknown table) */
+    uint64_t affected;
+    bool have_first;        /* first_val holds a row: a Write_rows' (first_written), else */
+    bool first_written;     /* an Update_rows' after image (ON DUPLICATE KEY UPDATE) */
+    char db[68], table[68]; /* that row's table */
+    unsigned first_n;
+    uint64_t first_val[BINLOG_COLS_MAX]; /* its integer columns' values */
+    uint8_t first_int[BINLOG_COLS_MAX];  /* 1: column i is an integer, not NULL */
+    struct inflight_map *maps;           /* the transaction's TABLE_MAPs */
+    size_t n_maps;
+};
+
+/* One event (`len` bytes: header, body, checksum if any). Sets r->done at
+ * the transaction's end, r->failed (and done) when an event that counts
+ * cannot be read. */
+void inflight_rows_event(struct inflight_rows *r, const uint8_t *ev, size_t len);
+void inflight_rows_free(struct inflight_rows *r);
+
+/* Whether the statement text (the mark left out) begins with INSERT or
+ * REPLACE, after spaces and comments. */
+bool inflight_is_insert(const char *sql, size_t len);
 
 #endif
