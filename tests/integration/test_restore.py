@@ -54,10 +54,10 @@ def restorer(cluster_or_scratch):
     cluster_or_scratch.sql(0, f"GRANT ALL ON *.* TO '{RESTORE_USER}'@'%' WITH GRANT OPTION")
 
 
-def restore(conf, pwfile, *args, user=RESTORE_USER):
+def restore(conf, pwfile, *args, user=RESTORE_USER, env=None):
     return subprocess.run([HALYARDCTL, "-c", conf["_path"], "restore", *args,
                            "--user", user, "--password-file", str(pwfile)],
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300, env=env)
 
 
 def restore_on_pty(conf, pwfile, *args):
