@@ -14,7 +14,6 @@ restore from a full backup and the binlog archive into a fresh server.
 
 import json
 import os
-import pty
 import re
 import subprocess
 import time
@@ -24,7 +23,7 @@ import pytest
 from conftest import TEST_PORT
 from test_backup import archive_files, backup_settings, show_backup, wait_archived
 from test_failover import ctl, failover_settings, make_table
-from util import Cluster, free_port, wait_until
+from util import Cluster, free_port, run_on_pty, wait_until
 
 HALYARDCTL = os.environ.get("HALYARDCTL_BIN", "build/halyardctl")
 RESTORE_USER, RESTORE_PW = "restorer", "restorer-pw"
@@ -63,22 +62,8 @@ def restore(conf, pwfile, *args, user=RESTORE_USER, env=None):
 def restore_on_pty(conf, pwfile, *args):
     """restore() with stdout (and stderr) a pseudo-terminal: (exit status,
     what it drew)."""
-    master, slave = pty.openpty()
-    p = subprocess.Popen([HALYARDCTL, "-c", conf["_path"], "restore", *args, "--user",
-                          RESTORE_USER, "--password-file", str(pwfile)],
-                         stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.STDOUT)
-    os.close(slave)
-    out = b""
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:  # EIO: every writer of the terminal is gone
-            break
-        if not chunk:
-            break
-        out += chunk
-    os.close(master)
-    return p.wait(timeout=300), out.decode(errors="replace")
+    return run_on_pty([HALYARDCTL, "-c", conf["_path"], "restore", *args, "--user",
+                       RESTORE_USER, "--password-file", str(pwfile)])
 
 
 def full_backup(conf):

@@ -22,7 +22,6 @@ compared.
 """
 
 import os
-import pty
 import re
 import signal
 import subprocess
@@ -32,7 +31,7 @@ import pytest
 from test_backup import show_backup, wait_archived
 from test_restore import HALYARDCTL, RESTORE_USER, full_backup, prepare, reset_scratch, restorer
 from test_restore import scratch  # noqa: F401 (the fixture)
-from util import admin_json, metric, wait_until
+from util import admin_json, metric, run_on_pty, wait_until
 
 
 def verify(conf, pwfile, *args):
@@ -43,22 +42,8 @@ def verify(conf, pwfile, *args):
 
 def verify_on_pty(conf, pwfile, *args):
     """verify() with stdout a pseudo-terminal: (exit status, what it drew)."""
-    master, slave = pty.openpty()
-    p = subprocess.Popen([HALYARDCTL, "-c", conf["_path"], "backup", "verify",
-                          "--user", RESTORE_USER, "--password-file", str(pwfile), *args],
-                         stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.STDOUT)
-    os.close(slave)
-    out = b""
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:  # EIO: every writer of the terminal is gone
-            break
-        if not chunk:
-            break
-        out += chunk
-    os.close(master)
-    return p.wait(timeout=300), out.decode(errors="replace")
+    return run_on_pty([HALYARDCTL, "-c", conf["_path"], "backup", "verify",
+                       "--user", RESTORE_USER, "--password-file", str(pwfile), *args])
 
 
 PHASES = ["checking the scratch server", "draining the replica",

@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import json
 import os
+import pty
 import re
 import signal
 import socket
@@ -884,3 +885,22 @@ def q(conn, sql, args=None):
     with conn.cursor() as cur:
         cur.execute(sql, args)
         return cur.fetchall()
+
+
+def run_on_pty(argv, timeout=300):
+    """argv with stdout and stderr a pseudo-terminal, stdin /dev/null: its
+    exit status and what it drew, once every writer of the terminal is gone."""
+    master, slave = pty.openpty()
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.STDOUT)
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: every writer of the terminal is gone
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(master)
+    return p.wait(timeout=timeout), out.decode(errors="replace")
