@@ -9,39 +9,9 @@
 
 #include "halyard/protocol/binlog.h"
 #include "halyard/protocol/binlog_rows.h"
+#include "halyard/protocol/mysql_proto.h"
 
 #define ROWS_POST_HEADER 8 /* table_id 6, flags 2 */
-
-enum {
-    T_DECIMAL = 0,
-    T_FLOAT = 4,
-    T_DOUBLE = 5,
-    T_NULL = 6,
-    T_TIMESTAMP = 7,
-    T_DATE = 10,
-    T_TIME = 11,
-    T_DATETIME = 12,
-    T_YEAR = 13,
-    T_NEWDATE = 14,
-    T_VARCHAR = 15,
-    T_BIT = 16,
-    T_TIMESTAMP2 = 17,
-    T_DATETIME2 = 18,
-    T_TIME2 = 19,
-    T_VARCHAR_COMPRESSED = 140,
-    T_BLOB_COMPRESSED = 141,
-    T_JSON = 245,
-    T_NEWDECIMAL = 246,
-    T_ENUM = 247,
-    T_SET = 248,
-    T_TINY_BLOB = 249,
-    T_MEDIUM_BLOB = 250,
-    T_LONG_BLOB = 251,
-    T_BLOB = 252,
-    T_VAR_STRING = 253,
-    T_STRING = 254,
-    T_GEOMETRY = 255,
-};
 
 /* A length-encoded integer at *off; false when it does not fit. */
 static bool lenenc(const uint8_t *p, size_t end, size_t *off, uint64_t *v)
@@ -67,40 +37,40 @@ static bool lenenc(const uint8_t *p, size_t end, size_t *off, uint64_t *v)
 static int meta_bytes(uint8_t t)
 {
     switch (t) {
-    case T_FLOAT:
-    case T_DOUBLE:
-    case T_TIMESTAMP2:
-    case T_DATETIME2:
-    case T_TIME2:
-    case T_BLOB_COMPRESSED:
-    case T_JSON:
-    case T_TINY_BLOB:
-    case T_MEDIUM_BLOB:
-    case T_LONG_BLOB:
-    case T_BLOB:
-    case T_GEOMETRY:
+    case MYSQL_TYPE_FLOAT:
+    case MYSQL_TYPE_DOUBLE:
+    case MYSQL_TYPE_TIMESTAMP2:
+    case MYSQL_TYPE_DATETIME2:
+    case MYSQL_TYPE_TIME2:
+    case MYSQL_TYPE_BLOB_COMPRESSED:
+    case MYSQL_TYPE_JSON:
+    case MYSQL_TYPE_TINY_BLOB:
+    case MYSQL_TYPE_MEDIUM_BLOB:
+    case MYSQL_TYPE_LONG_BLOB:
+    case MYSQL_TYPE_BLOB:
+    case MYSQL_TYPE_GEOMETRY:
         return 1;
-    case T_VARCHAR:
-    case T_VARCHAR_COMPRESSED:
-    case T_BIT:
-    case T_NEWDECIMAL:
-    case T_ENUM:
-    case T_SET:
-    case T_VAR_STRING:
-    case T_STRING:
+    case MYSQL_TYPE_VARCHAR:
+    case MYSQL_TYPE_VARCHAR_COMPRESSED:
+    case MYSQL_TYPE_BIT:
+    case MYSQL_TYPE_NEWDECIMAL:
+    case MYSQL_TYPE_ENUM:
+    case MYSQL_TYPE_SET:
+    case MYSQL_TYPE_VAR_STRING:
+    case MYSQL_TYPE_STRING:
         return 2;
     case BINLOG_T_TINY:
     case BINLOG_T_SHORT:
     case BINLOG_T_LONG:
     case BINLOG_T_LONGLONG:
     case BINLOG_T_INT24:
-    case T_NULL:
-    case T_TIMESTAMP:
-    case T_DATE:
-    case T_TIME:
-    case T_DATETIME:
-    case T_YEAR:
-    case T_NEWDATE:
+    case MYSQL_TYPE_NULL:
+    case MYSQL_TYPE_TIMESTAMP:
+    case MYSQL_TYPE_DATE:
+    case MYSQL_TYPE_TIME:
+    case MYSQL_TYPE_DATETIME:
+    case MYSQL_TYPE_YEAR:
+    case MYSQL_TYPE_NEWDATE:
         return 0;
     default:
         return -1;
@@ -158,62 +128,62 @@ static size_t value_len(uint8_t t, uint16_t meta, const uint8_t *p, size_t at, s
 {
     switch (t) {
     case BINLOG_T_TINY:
-    case T_YEAR:
+    case MYSQL_TYPE_YEAR:
         return 1;
     case BINLOG_T_SHORT:
         return 2;
     case BINLOG_T_INT24:
-    case T_DATE:
-    case T_TIME:
-    case T_NEWDATE:
+    case MYSQL_TYPE_DATE:
+    case MYSQL_TYPE_TIME:
+    case MYSQL_TYPE_NEWDATE:
         return 3;
     case BINLOG_T_LONG:
-    case T_TIMESTAMP:
+    case MYSQL_TYPE_TIMESTAMP:
         return 4;
     case BINLOG_T_LONGLONG:
-    case T_DATETIME:
+    case MYSQL_TYPE_DATETIME:
         return 8;
-    case T_NULL:
+    case MYSQL_TYPE_NULL:
         return 0;
-    case T_FLOAT:
+    case MYSQL_TYPE_FLOAT:
         return 4;
-    case T_DOUBLE:
+    case MYSQL_TYPE_DOUBLE:
         return 8;
-    case T_TIMESTAMP2:
+    case MYSQL_TYPE_TIMESTAMP2:
         return 4 + (meta + 1u) / 2;
-    case T_DATETIME2:
+    case MYSQL_TYPE_DATETIME2:
         return 5 + (meta + 1u) / 2;
-    case T_TIME2:
+    case MYSQL_TYPE_TIME2:
         return 3 + (meta + 1u) / 2;
-    case T_BIT:
+    case MYSQL_TYPE_BIT:
         return (size_t)(meta >> 8) + ((meta & 0xff) != 0);
-    case T_NEWDECIMAL: {
+    case MYSQL_TYPE_NEWDECIMAL: {
         unsigned prec = meta & 0xff, scale = meta >> 8;
         return scale > prec ? SIZE_MAX : dec_bytes(prec - scale) + dec_bytes(scale);
     }
-    case T_VARCHAR:
-    case T_VARCHAR_COMPRESSED:
+    case MYSQL_TYPE_VARCHAR:
+    case MYSQL_TYPE_VARCHAR_COMPRESSED:
         return prefixed(p, at, end, meta < 256 ? 1 : 2);
-    case T_BLOB_COMPRESSED:
-    case T_JSON:
-    case T_TINY_BLOB:
-    case T_MEDIUM_BLOB:
-    case T_LONG_BLOB:
-    case T_BLOB:
-    case T_GEOMETRY:
+    case MYSQL_TYPE_BLOB_COMPRESSED:
+    case MYSQL_TYPE_JSON:
+    case MYSQL_TYPE_TINY_BLOB:
+    case MYSQL_TYPE_MEDIUM_BLOB:
+    case MYSQL_TYPE_LONG_BLOB:
+    case MYSQL_TYPE_BLOB:
+    case MYSQL_TYPE_GEOMETRY:
         return prefixed(p, at, end, meta);
-    case T_ENUM:
-    case T_SET:
+    case MYSQL_TYPE_ENUM:
+    case MYSQL_TYPE_SET:
         return meta >> 8;
-    case T_STRING: {
+    case MYSQL_TYPE_STRING: {
         unsigned real = meta & 0xff, len = meta >> 8;
         if ((real & 0x30) != 0x30) { /* a length over 255: its high bits in the type byte */
             len |= ((real & 0x30) ^ 0x30) << 4;
             real |= 0x30;
         }
-        if (real == T_ENUM || real == T_SET)
+        if (real == MYSQL_TYPE_ENUM || real == MYSQL_TYPE_SET)
             return len;
-        if (real != T_STRING)
+        if (real != MYSQL_TYPE_STRING)
             return SIZE_MAX;
         return prefixed(p, at, end, len > 255 ? 2 : 1);
     }

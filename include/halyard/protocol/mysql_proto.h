@@ -334,6 +334,13 @@ enum mysql_type {
     MYSQL_TYPE_NEWDATE = 14,
     MYSQL_TYPE_VARCHAR = 15,
     MYSQL_TYPE_BIT = 16,
+    /* in a binary log's TABLE_MAP only: the fractional-second layouts and
+     * the compressed columns */
+    MYSQL_TYPE_TIMESTAMP2 = 17,
+    MYSQL_TYPE_DATETIME2 = 18,
+    MYSQL_TYPE_TIME2 = 19,
+    MYSQL_TYPE_VARCHAR_COMPRESSED = 140,
+    MYSQL_TYPE_BLOB_COMPRESSED = 141,
     MYSQL_TYPE_JSON = 245,
     MYSQL_TYPE_NEWDECIMAL = 246,
     MYSQL_TYPE_ENUM = 247,
