@@ -71,6 +71,7 @@ static void verdict(struct failover_verdict *out, enum failover_action a, int ca
 {
     out->action = a;
     out->candidate = candidate;
+    out->donor = -1;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(out->reason, sizeof(out->reason), fmt, ap);
@@ -197,6 +198,32 @@ int failover_pick(const struct failover_view *v, int primary, int exclude, char 
     return best;
 }
 
+int failover_donor(const struct failover_view *v, int primary, int c)
+{
+    if (c < 0 || (size_t)c >= v->n)
+        return -1;
+    struct gtid_pos cpos, best_pos = {0};
+    eventual_pos(&v->nodes[c], &cpos);
+    int best = -1;
+    for (size_t i = 0; i < v->n; i++) {
+        const struct failover_node *n = &v->nodes[i];
+        /* its binlog must hold them: an SQL thread stopped on an error never
+         * writes what it received */
+        if ((int)i == primary || (int)i == c || !n->reachable || !replica_of(n, primary) ||
+            !n->has_gtid || n->sql_error)
+            continue;
+        struct gtid_pos p;
+        eventual_pos(n, &p);
+        if (gtid_pos_compare(&p, &cpos) != GTID_AHEAD)
+            continue;
+        if (best < 0 || gtid_pos_compare(&p, &best_pos) == GTID_AHEAD) {
+            best = (int)i;
+            best_pos = p;
+        }
+    }
+    return best;
+}
+
 size_t failover_lock_needed(size_t reachable, size_t configured, bool strict)
 {
     size_t voters = strict ? configured : reachable;
@@ -264,9 +291,13 @@ void failover_decide(const struct failover_view *v, const struct failover_settin
                 (unsigned long long)v->primary_down_ms, why);
         return;
     }
+    int d = failover_donor(v, p, c);
     verdict(out, FAILOVER_PROMOTE, c,
-            "primary %s down for %llu ms, %zu of %zu replicas lost it; %s", pn->name,
-            (unsigned long long)v->primary_down_ms, lost, replicas, why);
+            "primary %s down for %llu ms, %zu of %zu replicas lost it; %s%s%s%s", pn->name,
+            (unsigned long long)v->primary_down_ms, lost, replicas, why,
+            d >= 0 ? "; it first takes the transactions it lacks from " : "",
+            d >= 0 ? v->nodes[d].name : "", d >= 0 ? ", which is ahead of it" : "");
+    out->donor = d;
 }
 
 void failover_switchover_check(const struct failover_view *v, const char *target,

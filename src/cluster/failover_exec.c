@@ -103,6 +103,18 @@ static bool run_failover(struct fx *fx, bool manual, uint64_t down_ms)
     gtid_pos_merge(&nodes[c].current_pos, &nodes[c].io_pos, &target);
     gtid_pos_format(&target, pos, sizeof(pos));
     backend_set_failover_busy(group_of(fx->cfg)->name, true);
+    if (vd.donor >= 0 && !fx_catch_up(fx, nodes, c, (size_t)vd.donor, cfg->switchover_timeout_ms)) {
+        /* A second failure (the donor lost, or too far behind to finish in
+         * time): the service comes first, and the loss is said loudly. */
+        char note[EVENT_TEXT_MAX];
+        snprintf(note, sizeof(note),
+                 "%s could not take the transactions only %s has: promoted without them; %s "
+                 "will not replicate from it until they are reconciled by hand",
+                 nodes[c].name, nodes[vd.donor].name, nodes[vd.donor].name);
+        fx_step(fx, LOG_LEVEL_ERROR, "%s", note);
+        events_emit(EVENT_FAILOVER_FAILED, nodes[c].name, old >= 0 ? nodes[old].name : "",
+                    nodes[c].name, note, "promoting it without them");
+    }
     if (!fx_make_primary(fx, nodes, c, pos, cfg->switchover_timeout_ms))
         goto out;
     fx_repoint_others(fx, nodes, c, old, -1);

@@ -152,6 +152,8 @@ void fx_repoint_others(struct fx *fx, const struct failover_node *nodes, size_t 
 /* Wait (bounded by wait_ms) until backend c has applied wait_pos. */
 bool fx_apply_relay_log(struct fx *fx, const struct failover_node *nodes, size_t c,
                         const char *wait_pos, int wait_ms);
+/* Candidate c first takes what replica d has and it lacks (bounded by wait_ms). */
+bool fx_catch_up(struct fx *fx, const struct failover_node *nodes, size_t c, size_t d, int wait_ms);
 bool fx_make_primary(struct fx *fx, const struct failover_node *nodes, size_t c,
                      const char *wait_pos, int wait_ms);
 void fx_publish_primary(struct fx *fx, size_t c, int old, const char *why);

@@ -624,6 +624,34 @@ bool fx_apply_relay_log(struct fx *fx, const struct failover_node *nodes, size_t
     return true;
 }
 
+/* Candidate c takes the transactions it lacks from replica d (ahead of it:
+ * promotion = never, maintenance or a zone rule kept d from being the
+ * candidate): d applies what it received, so that its binlog holds it, then
+ * c replicates from d until it has d's position. False when that could not
+ * be done within wait_ms; c then replicates from d, or from whom it did. */
+bool fx_catch_up(struct fx *fx, const struct failover_node *nodes, size_t c, size_t d, int wait_ms)
+{
+    struct gtid_pos target;
+    char pos[GTID_STR_MAX];
+    gtid_pos_merge(&nodes[d].current_pos, &nodes[d].io_pos, &target);
+    gtid_pos_format(&target, pos, sizeof(pos));
+    uint64_t t0 = fx_now_ms();
+    fx_step(fx, LOG_LEVEL_WARN, "%s lacks transactions %s has (%s): it takes them first",
+            nodes[c].name, nodes[d].name, pos);
+    if (!fx_apply_relay_log(fx, nodes, d, pos, wait_ms))
+        return false;
+    if (!fx_repoint(fx, &fx->links[c], d, "slave_pos", false)) {
+        fx_step(fx, LOG_LEVEL_ERROR, "%s: replicating from %s failed: %s", nodes[c].name,
+                nodes[d].name, fx->links[c].err);
+        return false;
+    }
+    if (!fx_apply_relay_log(fx, nodes, c, pos, wait_ms))
+        return false;
+    fx_step(fx, LOG_LEVEL_INFO, "%s took from %s what it lacked, up to %s (%llu ms)", nodes[c].name,
+            nodes[d].name, pos, (unsigned long long)(fx_now_ms() - t0));
+    return true;
+}
+
 /* Make candidate c a primary: apply what it received, leave replication,
  * writable. */
 bool fx_make_primary(struct fx *fx, const struct failover_node *nodes, size_t c,

@@ -8,6 +8,8 @@ before the next test when node0 is no longer the primary (util.heal).
     printed; tools/failover-bench measures the median of several runs)
     semi-sync: every insert acknowledged to a client is on the new primary
     switchover under load: no client statement fails
+    a replica that may not be promoted but is ahead of the candidate: the
+    candidate takes what it lacks from it first
     two halyards, one cluster: exactly one server is promoted and both route
     writes to it
     the old primary restarted: read_only at once, a replica with auto_rejoin,
@@ -403,6 +405,36 @@ def test_failover_follows_zones_and_promotion(cluster, start_halyard, tmp_path, 
     wait_until(write_ok, 15, what="a write through halyard")
     assert ids_on(cluster, promoted, table) == {1}
     assert re.search(rf"node{promoted} is the most advanced of \d candidate", h.log_text())
+
+
+def test_candidate_first_takes_what_a_never_replica_has(cluster, start_halyard, tmp_path):
+    """node2 (promotion = never) received writes node1 did not (node1's IO
+    thread stopped): node1 is promoted, but only after it took them from
+    node2, so no acknowledged write is lost and node2 replicates from it."""
+    table = make_table(cluster)
+    backends = default_halyard_settings(cluster, 0)["backends"]
+    backends[2]["promotion"] = "never"
+    h = start_halyard(failover_settings(tmp_path, backends=backends))
+    cluster.sql(1, "STOP SLAVE IO_THREAD")
+    for i in range(1, 11):
+        h.sql(f"INSERT INTO {table} (id, w) VALUES ({i}, 0)")
+    want = cluster.value(0, "SELECT @@gtid_binlog_pos")
+    wait_until(lambda: cluster.value(2, "SELECT @@gtid_current_pos") == want, 20,
+               what="node2 to apply the writes")
+    assert ids_on(cluster, 1, table) == set()
+    cluster.kill(0)
+    wait_until(lambda: writable_nodes(cluster) != [], 30, what="a new primary")
+    assert writable_nodes(cluster) == [1]
+    assert ids_on(cluster, 1, table) == set(range(1, 11))
+    log = h.log_text()
+    assert "node1 lacks transactions node2 has" in log, log[-3000:]
+    assert "node1 took from node2 what it lacked" in log
+    wait_until(lambda: (cluster.slave_status(2) or {}).get("Slave_IO_Running") == "Yes" and
+               cluster.slave_status(2)["Master_Port"] == cluster.port(1), 20,
+               what="node2 to replicate from node1")
+    h.sql(f"INSERT INTO {table} (id, w) VALUES (11, 0)")
+    wait_until(lambda: ids_on(cluster, 2, table) == set(range(1, 12)), 20,
+               what="node2 to get the new primary's write")
 
 
 def test_old_primary_fenced_then_rejoins(cluster, start_halyard, tmp_path):

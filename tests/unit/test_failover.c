@@ -306,6 +306,49 @@ static void test_pick_zones_and_promotion(void **st)
     assert_int_equal(v.action, FAILOVER_BLOCKED);
 }
 
+/* A replica that may not be the candidate (promotion = never, maintenance)
+ * but is ahead of it: the candidate takes what it lacks from it first. */
+static void test_donor(void **st)
+{
+    (void)st;
+    struct fixture f;
+    setup(&f, 4);
+    struct failover_verdict v = decide(&f);
+    assert_int_equal(v.action, FAILOVER_PROMOTE);
+    assert_int_equal(v.donor, -1); /* all equal: nobody has more */
+
+    f.nodes[2].promotion = PROMOTION_NEVER;
+    f.nodes[2].io_pos = pos("0-1-102");
+    f.nodes[3].current_pos = pos("0-1-101");
+    v = decide(&f);
+    assert_int_equal(v.action, FAILOVER_PROMOTE);
+    assert_int_equal(v.candidate, 3);
+    assert_int_equal(v.donor, 2); /* the most advanced, never or not */
+    assert_non_null(strstr(v.reason, "takes the transactions it lacks from node2"));
+    assert_int_equal(failover_donor(&f.view, 0, 3), 2);
+    assert_int_equal(failover_donor(&f.view, 0, 1), 2);
+    assert_int_equal(failover_donor(&f.view, 0, -1), -1);
+
+    /* In maintenance: still holds them. */
+    f.nodes[2].promotion = PROMOTION_NEUTRAL;
+    f.nodes[2].maint = true;
+    assert_int_equal(decide(&f).donor, 2);
+    /* Its SQL thread stopped on an error: its binlog never gets them. */
+    f.nodes[2].sql_error = true;
+    assert_int_equal(decide(&f).donor, -1);
+    f.nodes[2].sql_error = false;
+    /* Unreachable: nothing to take. */
+    f.nodes[2].reachable = false;
+    assert_int_equal(decide(&f).donor, -1);
+    f.nodes[2].reachable = true;
+    /* Diverged from the candidate (each has what the other lacks): not a
+     * position the candidate can continue from. */
+    f.nodes[2].io_pos = pos("0-1-102,1-5-7");
+    f.nodes[3].current_pos = pos("0-1-101,2-6-9");
+    assert_int_equal(decide(&f).candidate, 3);
+    assert_int_equal(failover_donor(&f.view, 0, 3), -1);
+}
+
 static void test_switchover(void **st)
 {
     (void)st;
@@ -481,6 +524,7 @@ int main(void)
         cmocka_unit_test(test_candidate),
         cmocka_unit_test(test_pick_exclude),
         cmocka_unit_test(test_pick_zones_and_promotion),
+        cmocka_unit_test(test_donor),
         cmocka_unit_test(test_switchover),
         cmocka_unit_test(test_rejoin),
         cmocka_unit_test(test_names),

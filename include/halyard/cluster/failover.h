@@ -113,8 +113,17 @@ const char *failover_action_to_str(enum failover_action a);
 struct failover_verdict {
     enum failover_action action;
     int candidate; /* index in the view; -1 when none */
-    char reason[320];
+    int donor;     /* FAILOVER_PROMOTE: the replica the candidate first takes the
+                      transactions it lacks from; -1 when it lacks none */
+    char reason[400];
 };
+
+/* The replica candidate c must first take transactions from: the most
+ * advanced reachable replica of `primary` whose position (applied plus
+ * received) is ahead of c's, though promotion = never, maintenance or a
+ * rule of zones kept it from being the candidate; -1 when c lacks nothing
+ * a survivor has. */
+int failover_donor(const struct failover_view *v, int primary, int c);
 
 /* Automatic failover: the rules in the comment at the top. Always fills
  * *out, with a reason fit for the log. */
