@@ -119,7 +119,8 @@ struct archive {
     double next_retention;
     bool retention_soon; /* under mu: a backup completed (binlog_archive_retention_soon) */
     bool in_error;
-    bool blocked;   /* the newest file is sealed and cannot be opened: no stream (a gap) */
+    bool blocked;   /* the newest file cannot be opened or read back (sealed under a key we
+                       lack, not a binlog): no stream, which would leave a gap */
     double backoff; /* seconds before the next try after errors in a row */
 };
 
@@ -464,6 +465,10 @@ static void recover(struct archive *a)
     free(v);
     if (n == 0 || !opened)
         return;
+    /* Until it is read back: streaming from the primary's position would
+     * leave a gap after it. Moving it away (or fixing it) ends the block
+     * at the next try. */
+    a->blocked = true;
     char name[64], path[PATH_MAX];
     file_name(name, sizeof(name), a->file_no);
     path_of(a, path, sizeof(path), name);
@@ -555,6 +560,7 @@ static void recover(struct archive *a)
     a->parked = true;
     a->pos = a->synced = pos;
     a->fresh = false;
+    a->blocked = false;
     char gs[GTID_STR_MAX];
     gtid_pos_format(&pos, gs, sizeof(gs));
     hy_log_info("backup: %s read back: position %s, %zu transactions", name, gs, a->n_trx);

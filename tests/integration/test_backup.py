@@ -10,7 +10,9 @@ against the real cluster.
     raises backup_archive_error, is not written, and the archive goes on;
     halyard -t names an unusable backup.dir (FILE:LINE: backup.dir: why),
     and halyard with one still proxies and raises the alarm;
-    the lag under an insert load: p99 at most 1 s (printed).
+    the lag under an insert load: p99 at most 1 s (printed);
+    the newest file damaged while halyard was stopped: no stream (no gap)
+    until it is moved away.
 """
 
 import glob
@@ -247,6 +249,46 @@ def test_rotation_restart_and_retention(cluster, start_halyard, tmp_path):
     assert left[0] == files[-1], left  # the last file stays (and the new stream's after it)
     index = open(os.path.join(conf["backup"]["dir"], "binlog.index")).read().split()
     assert index == ["./" + os.path.basename(f) for f in left]
+
+
+def test_unreadable_newest_file_blocks_until_moved_away(cluster, start_halyard, tmp_path):
+    """The archive's newest file damaged while halyard was stopped (not a
+    binlog any more): started again, the archive names the file and does
+    not stream (from the primary's position it would leave a gap), writes
+    no new file; once the file is moved away it goes on from the one
+    before, with every GTID once."""
+    h, conf = start(cluster, start_halyard, tmp_path)
+    start_pos = show_backup(conf)["archived_gtid"]
+    table = make_table(cluster, "bk9")
+    for i in range(1, 21):
+        cluster.sql(0, f"INSERT INTO {table} VALUES ({i}, 0)")
+    cluster.sql(0, "FLUSH BINARY LOGS")
+    for i in range(21, 41):
+        cluster.sql(0, f"INSERT INTO {table} VALUES ({i}, 0)")
+    wait_archived(conf, cluster, 0)
+    d = conf["backup"]["dir"]
+    files = archive_files(d)
+    assert [os.path.basename(f) for f in files] == ["binlog.000001", "binlog.000002"], files
+    h.stop()
+    with open(files[-1], "r+b") as f:
+        f.write(b"garbage!")
+    for i in range(41, 51):
+        cluster.sql(0, f"INSERT INTO {table} VALUES ({i}, 0)")
+    h2 = start_halyard(conf)
+    wait_until(lambda: "binlog.000002 is not a binlog file" in show_backup(conf)["last_error"],
+               15, what=f"an error naming the file: {show_backup(conf)}")
+    time.sleep(2)
+    s = show_backup(conf)
+    assert s["archive_state"] != "streaming", s
+    assert archive_files(d) == files  # no new file, no gap
+    os.rename(files[-1], str(tmp_path / "binlog.000002.damaged"))
+    wait_until(lambda: show_backup(conf)["archive_state"] == "streaming", 20,
+               what=f"the archive to stream again: {show_backup(conf)}")
+    wait_archived(conf, cluster, 0)
+    got, _ = binlog_gtids(archive_files(d))
+    check_contiguous(got)
+    assert got == after(server_gtids(cluster, 0), start_pos)
+    assert "read back" in h2.log_text()
 
 
 def test_lost_tail_moved_out_after_failover(cluster, start_halyard, tmp_path):
