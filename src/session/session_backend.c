@@ -486,6 +486,13 @@ void internal_progress(struct session *s)
     case INT_SYSVIEW:
         session_sysview_learned(s, s->io.resp.err_code == 0 && bc->captured, bc->capture);
         break;
+    case INT_SYSVIEW_PEER:
+        session_sysview_peer_done(s, s->io.resp.err_code == 0);
+        break;
+    case INT_KILL_QID:
+        command_kill_qid_value(s, s->io.resp.err_code == 0 && bc->captured,
+                               bc->captured ? bc->capture : NULL);
+        break;
     case INT_PS_RESET: /* its answer does not matter: the last backend's goes to the client */
     case INT_NONE:
         break;
