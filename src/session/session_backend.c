@@ -278,6 +278,20 @@ void session_backend_lost(struct session *s, struct bconn *bc, const char *why)
         session_backend_failed(s, NULL, 0, why);
         return;
     }
+    if (bc == s->conns.cur && s->query.internal == INT_SYSVIEW_PEER) {
+        /* reading another backend's rows for a process list: it goes out
+         * without them */
+        slog_warn(s, "backend %s: %s (reading its process list)", be->name, why);
+        session_sysview_peer_done(s, false);
+        s->query.internal = INT_NONE;
+        s->io.resp_done = false;
+        bconn_close(bc);
+        stream_release(&s->io.down, &s->w->pool);
+        session_timer_stop(s);
+        session_set_state(s, SS_IDLE);
+        session_next_command(s);
+        return;
+    }
     bool in_flight = bc == s->conns.cur && s->state == SS_COMMAND;
     /* a BEGIN not run yet (session_begin.c) has nothing there to lose */
     bool trx = (bc->idx == s->route.primary && session_in_trans(s) &&
@@ -524,7 +538,7 @@ static void backend_readable(struct session *s, struct bconn *bc)
     }
     s->io.down_last = ev_now(s->w->loop);
     if (rr != RELAY_DONE) {
-        if (s->query.internal != INT_NONE)
+        if (s->query.internal != INT_NONE && s->query.internal != INT_SYSVIEW_PEER)
             session_backend_failed(s, NULL, 0, "closed the connection during an internal query");
         else
             session_backend_lost(s, bc,

@@ -11,6 +11,8 @@ the victim 1317 and stays connected, an unknown id 1957, and another
 account's statement 1979 (1095 for KILL QUERY <connection id>).
 """
 
+import os
+import signal
 import threading
 import time
 
@@ -203,3 +205,63 @@ def test_another_account_s_statement_is_refused(h, cluster):
         s.killed()
     finally:
         s.stop(cluster)
+
+
+def max_unread(port):
+    """The most bytes waiting unread in a socket a server listening on
+    `port` accepted (/proc/net/tcp: rx_queue)."""
+    most = 0
+    for path in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(path) as f:
+            next(f)
+            for line in f:
+                cols = line.split()
+                if int(cols[1].rsplit(":", 1)[1], 16) == port and cols[3] == "01":
+                    most = max(most, int(cols[4].split(":")[1], 16))
+    return most
+
+
+def test_a_replica_that_dies_while_its_rows_are_read(start_halyard, cluster):
+    """The process list goes out without the rows of a backend that is lost
+    while halyard reads them: the reader gets the primary's list, and its
+    session goes on."""
+    h = start_halyard(users=USERS, pool_mode="session")
+    s = Sleeper(h, cluster, "hy-kq-lost")
+    victim = next(i for i in (1, 2) if s._running(cluster, i))
+    name = cluster.node(victim)["name"]
+    pid = cluster.status()[victim]["pid"]
+    reader = h.connect(autocommit=True)
+    me = q(reader, "SELECT CONNECTION_ID()")[0][0]
+    q(reader, f"/* halyard: backend={name} */ SELECT 1")  # its connection there, kept
+    out = {}
+
+    def read():
+        try:
+            out["rows"] = q(reader, "SELECT ID FROM information_schema.PROCESSLIST")
+        except pymysql.err.MySQLError as e:
+            out["e"] = e
+
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        t = threading.Thread(target=read)
+        t.start()
+        # halyard's read of its rows waits, unread, in the stopped server's socket
+        port = cluster.node(victim)["port"]
+        wait_until(lambda: max_unread(port) >= 1000, timeout=10, what="the read of its rows sent")
+        assert t.is_alive()  # the stopped replica does not answer
+        os.kill(pid, signal.SIGKILL)
+        t.join(10)
+        assert not t.is_alive()
+        assert "rows" in out, out
+        ids = {r[0] for r in out["rows"]}
+        assert me in ids and s.id not in ids
+        assert q(reader, "SELECT 'goes on'") == (("goes on",),)
+    finally:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        wait_until(lambda: not cluster.is_running(victim), timeout=10)
+        cluster.start_node(victim)
+        cluster.sync()
+        s.stop(cluster)  # its read ran again on the other replica
