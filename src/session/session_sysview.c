@@ -61,6 +61,9 @@
  * one server than this allows for). */
 #define SYSVIEW_TEXT_MAX (256u * 1024u)
 #define SYSVIEW_ROWS_MAX 16384u
+/* halyard's connections to one other backend a process-list read looks
+ * at: past this many, the rest of that backend's are not shown. */
+#define PEER_ROWS_MAX 4096u
 #define COLS_SQL                                                                                   \
     "SELECT GROUP_CONCAT(COLUMN_NAME ORDER BY ORDINAL_POSITION) FROM information_schema.COLUMNS "  \
     "WHERE TABLE_SCHEMA = 'information_schema' AND TABLE_NAME = 'PROCESSLIST'"
@@ -484,8 +487,14 @@ static bool peers_ready(struct session *s)
     const struct cols_known *ck = cols_find(server_of(s->conns.cur));
     if (ck == NULL || ck->cols[0] == '\0')
         return true;
-    uint64_t h = text_hash(s->io.up.b->data + s->io.up.scan + MYSQL_HEADER_SIZE,
-                           HY_MIN(stream_unparsed(&s->io.up) - MYSQL_HEADER_SIZE, 4096u));
+    /* the command's own bytes (what follows it may grow meanwhile) */
+    const uint8_t *cmd = s->io.up.b->data + s->io.up.scan;
+    uint32_t avail = stream_unparsed(&s->io.up);
+    uint64_t h =
+        avail > MYSQL_HEADER_SIZE
+            ? text_hash(cmd + MYSQL_HEADER_SIZE,
+                        HY_MIN(HY_MIN(avail - MYSQL_HEADER_SIZE, mysql_hdr_len(cmd)), 4096u))
+            : 0;
     if (!v->peer_busy || v->peer_hash != h) {
         v->peer_busy = true;
         v->peer_hash = h;
@@ -494,17 +503,17 @@ static bool peers_ready(struct session *s)
         v->n_peer_ids = 0;
     }
     uint32_t home = s->conns.cur->idx;
-    struct connreg_row rows[256];
-    for (; v->peer_next < s->conns.n_bc; v->peer_next++) {
+    struct connreg_row *rows = malloc(PEER_ROWS_MAX * sizeof(*rows));
+    for (; rows != NULL && v->peer_next < s->conns.n_bc; v->peer_next++) {
         uint32_t idx = v->peer_next;
         if (idx == home || idx >= s->cfg->n_backends)
             continue;
-        size_t n = peer_rows(s, idx, rows, sizeof(rows) / sizeof(rows[0]));
-        if (n == 0)
-            continue;
-        char *sql = peer_sql(ck->cols, idx, rows, n);
+        size_t n = peer_rows(s, idx, rows, PEER_ROWS_MAX);
+        char *sql = n > 0 ? peer_sql(ck->cols, idx, rows, n) : NULL;
         if (sql == NULL)
             continue;
+        free(rows);
+        rows = NULL;
         if (!ensure_connected(s, idx)) {
             free(sql);
             return false; /* runs again once that backend is ready */
@@ -516,6 +525,7 @@ static bool peers_ready(struct session *s)
         free(sql);
         return false;
     }
+    free(rows);
     return true;
 }
 
