@@ -504,7 +504,7 @@ bool down_parse(struct session *s)
         if ((capture || track || err || (s->replay != NULL && session_replay_sums(s)) ||
              (s->query.cache != NULL && session_cache_capturing(s)) ||
              s->query.internal == INT_PS_PREPARE || s->query.internal == INT_READBACK ||
-             s->query.internal == INT_XREAD || s->query.internal == INT_SYSVIEW_PEER) &&
+             s->query.internal == INT_XREAD || s->query.internal == INT_SYSPEER) &&
             len + MYSQL_HEADER_SIZE <= st->b->cap)
             peek = len; /* the whole first row, to read its value; a whole ERR or OK */
         if (stream_unparsed(st) < MYSQL_HEADER_SIZE + peek)
@@ -537,7 +537,7 @@ bool down_parse(struct session *s)
         uint16_t err_before = s->io.resp.err_code;
         uint64_t rows_before = s->io.resp.rows;
         enum mysql_resp_rc rc = mysql_resp_feed(&s->io.resp, pl, len);
-        if (s->query.internal == INT_SYSVIEW_PEER && peek == len && s->io.resp.rows > rows_before)
+        if (s->query.internal == INT_SYSPEER && peek == len && s->io.resp.rows > rows_before)
             session_sysview_peer_row(s, pl, len);
         if (rc == MYSQL_RESP_DONE && s->query.cache != NULL && s->query.internal == INT_NONE)
             session_cache_answered(s); /* a write noted before the client has its answer */

@@ -278,7 +278,7 @@ void session_backend_lost(struct session *s, struct bconn *bc, const char *why)
         session_backend_failed(s, NULL, 0, why);
         return;
     }
-    if (bc == s->conns.cur && s->query.internal == INT_SYSVIEW_PEER) {
+    if (bc == s->conns.cur && s->query.internal == INT_SYSPEER) {
         /* reading another backend's rows for a process list: it goes out
          * without them */
         slog_warn(s, "backend %s: %s (reading its process list)", be->name, why);
@@ -500,7 +500,7 @@ void internal_progress(struct session *s)
     case INT_SYSVIEW:
         session_sysview_learned(s, s->io.resp.err_code == 0 && bc->captured, bc->capture);
         break;
-    case INT_SYSVIEW_PEER:
+    case INT_SYSPEER:
         session_sysview_peer_done(s, s->io.resp.err_code == 0);
         break;
     case INT_KILL_QID:
@@ -538,7 +538,7 @@ static void backend_readable(struct session *s, struct bconn *bc)
     }
     s->io.down_last = ev_now(s->w->loop);
     if (rr != RELAY_DONE) {
-        if (s->query.internal != INT_NONE && s->query.internal != INT_SYSVIEW_PEER)
+        if (s->query.internal != INT_NONE && s->query.internal != INT_SYSPEER)
             session_backend_failed(s, NULL, 0, "closed the connection during an internal query");
         else
             session_backend_lost(s, bc,

@@ -579,7 +579,7 @@ bool session_sysview_rewrites(const struct session *s);
 bool session_sysview_ready(struct session *s);
 /* INT_SYSVIEW answered: `cols` (when ok) the column names. */
 void session_sysview_learned(struct session *s, bool ok, const char *cols);
-/* A row of INT_SYSVIEW_PEER's answer (`p`, `len` bytes); its end (`ok`:
+/* A row of INT_SYSPEER's answer (`p`, `len` bytes); its end (`ok`:
  * not an error). */
 void session_sysview_peer_row(struct session *s, const uint8_t *p, uint32_t len);
 void session_sysview_peer_done(struct session *s, bool ok);

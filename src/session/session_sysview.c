@@ -480,7 +480,7 @@ static size_t peer_rows(const struct session *s, uint32_t idx, struct connreg_ro
 /* Before a read of the process list goes out on s->conns.cur: the rows of
  * halyard's sessions whose statements run on other backends, read there
  * on connections of this session's (so with its privileges), one backend
- * at a time (INT_SYSVIEW_PEER; the command runs again after each). */
+ * at a time (INT_SYSPEER; the command runs again after each). */
 static bool peers_ready(struct session *s)
 {
     struct session_sysview *v = s->query.sysview;
@@ -521,7 +521,7 @@ static bool peers_ready(struct session *s)
         v->peer_mark = v->peer_text.len;
         v->peer_ids_mark = v->n_peer_ids;
         v->peer_next++;
-        internal_query(s, INT_SYSVIEW_PEER, sql, s->cfg->connect_timeout_ms);
+        internal_query(s, INT_SYSPEER, sql, s->cfg->connect_timeout_ms);
         free(sql);
         return false;
     }

@@ -79,26 +79,26 @@ struct listener_stats;
 /* Commands halyard runs on a backend for itself. */
 enum internal_op {
     INT_NONE = 0,
-    INT_SYNC,         /* bringing a connection up to the session's state */
-    INT_READBACK,     /* reading back the values a SET assigned */
-    INT_GTID_FETCH,   /* SELECT @@last_gtid on the primary */
-    INT_GTID_WAIT,    /* SELECT MASTER_GTID_WAIT(...) on a replica */
-    INT_GPOS_FETCH,   /* consistency = global: the primary's position (global_pos.h) */
-    INT_GPOS_WAIT,    /* ... waited for on a replica */
-    INT_PS_USE,       /* COM_INIT_DB to a statement's schema before INT_PS_PREPARE */
-    INT_PS_ENV,       /* SET of its PREPARE's sql_mode and character set, the same */
-    INT_PS_PREPARE,   /* preparing a statement where an EXECUTE lands */
-    INT_PS_RESET,     /* COM_STMT_RESET on a backend other than the one answering */
-    INT_LID,          /* SELECT LAST_INSERT_ID() before the connection goes to the pool */
-    INT_DB_CHECK,     /* SELECT DATABASE() IS NULL after a DROP DATABASE (session_state.c) */
-    INT_XA,           /* a step of a transaction across groups (session_xa.c) */
-    INT_BEGIN,        /* a BEGIN halyard answered, before the first statement (session_begin.c) */
-    INT_PRECOMMIT,    /* the implicit COMMIT of a BEGIN inside a transaction (session_begin.c) */
-    INT_XREAD,        /* a group's part of a scatter read in an XA transaction (session_fanout.c) */
-    INT_SYSVIEW,      /* the columns of a server's process list (session_sysview.c) */
-    INT_SYSVIEW_PEER, /* its rows of halyard's sessions on another backend (the same) */
-    INT_KILL_QID,     /* the value of KILL QUERY ID's expression (session_cmd.c) */
-    INT_REPLAY, /* a statement of a transaction run again on a new primary (session_replay.c) */
+    INT_SYNC,       /* bringing a connection up to the session's state */
+    INT_READBACK,   /* reading back the values a SET assigned */
+    INT_GTID_FETCH, /* SELECT @@last_gtid on the primary */
+    INT_GTID_WAIT,  /* SELECT MASTER_GTID_WAIT(...) on a replica */
+    INT_GPOS_FETCH, /* consistency = global: the primary's position (global_pos.h) */
+    INT_GPOS_WAIT,  /* ... waited for on a replica */
+    INT_PS_USE,     /* COM_INIT_DB to a statement's schema before INT_PS_PREPARE */
+    INT_PS_ENV,     /* SET of its PREPARE's sql_mode and character set, the same */
+    INT_PS_PREPARE, /* preparing a statement where an EXECUTE lands */
+    INT_PS_RESET,   /* COM_STMT_RESET on a backend other than the one answering */
+    INT_LID,        /* SELECT LAST_INSERT_ID() before the connection goes to the pool */
+    INT_DB_CHECK,   /* SELECT DATABASE() IS NULL after a DROP DATABASE (session_state.c) */
+    INT_XA,         /* a step of a transaction across groups (session_xa.c) */
+    INT_BEGIN,      /* a BEGIN halyard answered, before the first statement (session_begin.c) */
+    INT_PRECOMMIT,  /* the implicit COMMIT of a BEGIN inside a transaction (session_begin.c) */
+    INT_XREAD,      /* a group's part of a scatter read in an XA transaction (session_fanout.c) */
+    INT_SYSVIEW,    /* the columns of a server's process list (session_sysview.c) */
+    INT_SYSPEER,    /* its rows of halyard's sessions on another backend (the same) */
+    INT_KILL_QID,   /* the value of KILL QUERY ID's expression (session_cmd.c) */
+    INT_REPLAY,     /* a statement of a transaction run again on a new primary (session_replay.c) */
 };
 
 /* What the client's next packet during login answers (SS_AUTH_SWITCH). */
