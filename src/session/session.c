@@ -468,7 +468,7 @@ bool down_parse(struct session *s)
         default:
             return true; /* more bytes needed */
         }
-        if (s->kill.kill_id != 0) {
+        if (s->kill.kill_id != 0 || s->kill.kill_qid != 0) {
             if (!command_kill_answer(s, len))
                 return true;
             if (s->io.resp_done)
@@ -487,7 +487,7 @@ bool down_parse(struct session *s)
         bool capture = (s->query.internal == INT_GTID_FETCH || s->query.internal == INT_GTID_WAIT ||
                         s->query.internal == INT_GPOS_FETCH || s->query.internal == INT_GPOS_WAIT ||
                         s->query.internal == INT_LID || s->query.internal == INT_DB_CHECK ||
-                        s->query.internal == INT_SYSVIEW) &&
+                        s->query.internal == INT_SYSVIEW || s->query.internal == INT_KILL_QID) &&
                        s->io.resp.rows == 0;
         bool track = s->query.internal == INT_NONE && len > 0 &&
                      (s->io.resp.caps & CLIENT_SESSION_TRACK) && mysql_resp_ok_fits(&s->io.resp) &&
@@ -504,7 +504,7 @@ bool down_parse(struct session *s)
         if ((capture || track || err || (s->replay != NULL && session_replay_sums(s)) ||
              (s->query.cache != NULL && session_cache_capturing(s)) ||
              s->query.internal == INT_PS_PREPARE || s->query.internal == INT_READBACK ||
-             s->query.internal == INT_XREAD) &&
+             s->query.internal == INT_XREAD || s->query.internal == INT_SYSPEER) &&
             len + MYSQL_HEADER_SIZE <= st->b->cap)
             peek = len; /* the whole first row, to read its value; a whole ERR or OK */
         if (stream_unparsed(st) < MYSQL_HEADER_SIZE + peek)
@@ -535,7 +535,10 @@ bool down_parse(struct session *s)
         if (s->query.cache != NULL)
             session_cache_packet(s, pl, len, peek == len); /* the query cache's fill */
         uint16_t err_before = s->io.resp.err_code;
+        uint64_t rows_before = s->io.resp.rows;
         enum mysql_resp_rc rc = mysql_resp_feed(&s->io.resp, pl, len);
+        if (s->query.internal == INT_SYSPEER && peek == len && s->io.resp.rows > rows_before)
+            session_sysview_peer_row(s, pl, len);
         if (rc == MYSQL_RESP_DONE && s->query.cache != NULL && s->query.internal == INT_NONE)
             session_cache_answered(s); /* a write noted before the client has its answer */
         if (err && peek == len && err_before == 0 && s->io.resp.err_code != 0)
@@ -617,6 +620,7 @@ void command_begin(struct session *s, uint8_t cmd, uint8_t exec_flags)
     s->query.cmd = cmd;
     s->query.cmd_started = ev_now(s->w->loop);
     s->kill.kill_id = 0;
+    s->kill.kill_qid = 0;
     command_kill_unhold(s, false); /* a leftover */
     command_kill_user_answered(s, 0);
     s->io.req_bytes = 0; /* command_forward() counts the request it passes on */
@@ -890,6 +894,9 @@ static enum next_step com_query(struct session *s, const struct next_cmd *c)
             return NEXT_STOP;
         case KILL_USER:
             command_kill_user(s, c->len, &k.user);
+            return NEXT_STOP;
+        case KILL_QID:
+            command_kill_qid(s, c->len, (const char *)p + 1, &k);
             return NEXT_STOP;
         case KILL_NONE:
             break;

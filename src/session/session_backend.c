@@ -278,6 +278,20 @@ void session_backend_lost(struct session *s, struct bconn *bc, const char *why)
         session_backend_failed(s, NULL, 0, why);
         return;
     }
+    if (bc == s->conns.cur && s->query.internal == INT_SYSPEER) {
+        /* reading another backend's rows for a process list: it goes out
+         * without them */
+        slog_warn(s, "backend %s: %s (reading its process list)", be->name, why);
+        session_sysview_peer_done(s, false);
+        s->query.internal = INT_NONE;
+        s->io.resp_done = false;
+        bconn_close(bc);
+        stream_release(&s->io.down, &s->w->pool);
+        session_timer_stop(s);
+        session_set_state(s, SS_IDLE);
+        session_next_command(s);
+        return;
+    }
     bool in_flight = bc == s->conns.cur && s->state == SS_COMMAND;
     /* a BEGIN not run yet (session_begin.c) has nothing there to lose */
     bool trx = (bc->idx == s->route.primary && session_in_trans(s) &&
@@ -486,6 +500,13 @@ void internal_progress(struct session *s)
     case INT_SYSVIEW:
         session_sysview_learned(s, s->io.resp.err_code == 0 && bc->captured, bc->capture);
         break;
+    case INT_SYSPEER:
+        session_sysview_peer_done(s, s->io.resp.err_code == 0);
+        break;
+    case INT_KILL_QID:
+        command_kill_qid_value(s, s->io.resp.err_code == 0 && bc->captured,
+                               bc->captured ? bc->capture : NULL);
+        break;
     case INT_PS_RESET: /* its answer does not matter: the last backend's goes to the client */
     case INT_NONE:
         break;
@@ -517,7 +538,7 @@ static void backend_readable(struct session *s, struct bconn *bc)
     }
     s->io.down_last = ev_now(s->w->loop);
     if (rr != RELAY_DONE) {
-        if (s->query.internal != INT_NONE)
+        if (s->query.internal != INT_NONE && s->query.internal != INT_SYSPEER)
             session_backend_failed(s, NULL, 0, "closed the connection during an internal query");
         else
             session_backend_lost(s, bc,

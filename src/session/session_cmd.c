@@ -1,7 +1,8 @@
 /*
  * session_cmd.c: commands the session answers or rewrites itself, part of
  * the session module (session_int.h): KILL [QUERY|CONNECTION] and
- * COM_PROCESS_KILL by halyard's ids, COM_CHANGE_USER, a packet too large.
+ * COM_PROCESS_KILL by halyard's ids, KILL QUERY ID by halyard's query ids,
+ * COM_CHANGE_USER, a packet too large.
  */
 #include <ctype.h>
 #include <stdarg.h>
@@ -20,6 +21,7 @@
 #include "halyard/config/group.h"
 #include "halyard/sql/classify.h"
 #include "halyard/sql/lexer.h"
+#include "halyard/sql/sysview.h"
 #include "halyard/protocol/compress.h"
 #include "halyard/sql/digest.h"
 #include "halyard/route/firewall.h"
@@ -113,6 +115,33 @@ static bool kill_user_name(const char *p, const char *end, struct kill_user *ku)
     return kill_end(p, end);
 }
 
+/* KILL QUERY ID's expression: a number, or any other expression. */
+static enum kill_kind kill_qid(const char *p, const char *sql, const char *end, struct kill_stmt *k)
+{
+    p = lex_skip_space_comments(p, end);
+    const char *e = end;
+    while (e > p && (isspace((unsigned char)e[-1]) || e[-1] == ';'))
+        e--;
+    if (p == e)
+        return KILL_NONE; /* the server's syntax error */
+    k->qid_number = false;
+    k->qid = 0;
+    const char *d = p;
+    while (d < e && isdigit((unsigned char)*d)) {
+        if (k->qid > (UINT64_MAX - 9) / 10)
+            return KILL_NONE; /* past any id: the server's to answer */
+        k->qid = k->qid * 10 + (uint64_t)(*d - '0');
+        d++;
+    }
+    if (d > p && kill_end(d, end)) {
+        k->qid_number = true;
+        return KILL_QID;
+    }
+    k->expr_off = (uint32_t)(p - sql);
+    k->expr_len = (uint32_t)(e - p);
+    return KILL_QID;
+}
+
 enum kill_kind parse_kill(const char *sql, size_t len, struct kill_stmt *k)
 {
     const char *p = sql, *end = sql + len;
@@ -128,7 +157,7 @@ enum kill_kind parse_kill(const char *sql, size_t len, struct kill_stmt *k)
     if (lex_match_word(&p, end, "QUERY")) {
         k->query = true;
         if (lex_match_word(&p, end, "ID"))
-            return KILL_NONE; /* a query id, not a connection id */
+            return kill_qid(p, sql, end, k); /* a query id, not a connection id */
     } else {
         (void)lex_match_word(&p, end, "CONNECTION");
     }
@@ -272,20 +301,105 @@ bool command_kill_answer(struct session *s, uint32_t len)
     if (len + MYSQL_HEADER_SIZE <= st->b->cap && stream_unparsed(st) < MYSQL_HEADER_SIZE + len)
         return false;
     uint32_t id = s->kill.kill_id;
+    uint64_t qid = s->kill.kill_qid;
     s->kill.kill_id = 0;
+    s->kill.kill_qid = 0;
     const uint8_t *p = st->b->data + st->scan + MYSQL_HEADER_SIZE;
     struct mysql_err e = {0};
-    bool refused = len > 0 && p[0] == MYSQL_ERR && mysql_err_decode(p, len, &e) == HY_OK &&
-                   (e.code == ER_NO_SUCH_THREAD || e.code == ER_KILL_DENIED_ERROR);
+    bool err = len > 0 && p[0] == MYSQL_ERR && mysql_err_decode(p, len, &e) == HY_OK;
+    bool refused =
+        err && (qid != 0 ? e.code == ER_NO_SUCH_QUERY || e.code == ER_KILL_QUERY_DENIED_ERROR
+                         : e.code == ER_NO_SUCH_THREAD || e.code == ER_KILL_DENIED_ERROR);
     command_kill_unhold(s, !refused); /* the server has done what it does with it */
     if (!refused)
         return true; /* passed on as it is */
     st->scan += MYSQL_HEADER_SIZE + len;
     st->head = st->scan;
-    session_err(s, s->io.rdown.seq,
-                e.code == ER_NO_SUCH_THREAD ? SERR_NO_SUCH_THREAD : SERR_KILL_DENIED, id);
+    if (qid != 0)
+        session_err(s, s->io.rdown.seq,
+                    e.code == ER_NO_SUCH_QUERY ? SERR_NO_SUCH_QUERY : SERR_KILL_QUERY_DENIED,
+                    (unsigned long long)qid);
+    else
+        session_err(s, s->io.rdown.seq,
+                    e.code == ER_NO_SUCH_THREAD ? SERR_NO_SUCH_THREAD : SERR_KILL_DENIED, id);
     s->io.resp_done = true;
     return true;
+}
+
+/* The value INT_KILL_QID read, as KILL QUERY ID reads its expression
+ * (a signed integer); false when it is no number. */
+static bool qid_parse(const char *v, uint64_t *out)
+{
+    if (v == NULL || *v == '\0')
+        return false;
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (*end != '\0' || errno != 0 || v[0] == '-')
+        return false;
+    *out = n;
+    return true;
+}
+
+void command_kill_qid_value(struct session *s, bool ok, const char *value)
+{
+    uint64_t v = 0;
+    bool number = ok && qid_parse(value, &v);
+    s->kill.qid_state = number ? 1 : 2;
+    s->kill.qid_value = v;
+}
+
+void command_kill_qid(struct session *s, uint32_t len, const char *sql, const struct kill_stmt *k)
+{
+    uint64_t v = k->qid;
+    bool number = k->qid_number;
+    if (!number && s->kill.qid_state != 0) { /* read for this command (INT_KILL_QID) */
+        number = s->kill.qid_state == 1;
+        v = s->kill.qid_value;
+    } else if (!number) {
+        /* Read where the session's user variables are, then run again. */
+        if (!ensure_backend(s, s->route.primary))
+            return; /* runs again once the backend is ready */
+        char q[1024];
+        if ((size_t)k->expr_len + 64 > sizeof(q)) {
+            s->kill.qid_state = 2; /* too long to be an id's: the server's */
+            command_kill_qid(s, len, sql, k);
+            return;
+        }
+        /* a newline ends a trailing comment of the expression's */
+        snprintf(q, sizeof(q), "SELECT CAST((%.*s\n) AS SIGNED)", (int)k->expr_len,
+                 sql + k->expr_off);
+        internal_query(s, INT_KILL_QID, q, s->cfg->connect_timeout_ms);
+        return;
+    }
+    uint32_t idx = s->route.primary;
+    uint64_t qid = 0;
+    bool mapped = number && sysview_qid_decode(v, &idx, &qid);
+    if (mapped && idx >= s->conns.n_bc) {
+        s->kill.qid_state = 0;
+        consume_packet(s, len);
+        session_err(s, 1, SERR_NO_SUCH_QUERY, (unsigned long long)v);
+        session_next_command(s);
+        return;
+    }
+    if (!ensure_backend(s, mapped ? idx : s->route.primary))
+        return; /* runs again once the backend is ready */
+    s->kill.qid_state = 0;
+    if (!mapped) {
+        /* the primary's own query id: the server decides */
+        command_forward(s, COM_QUERY, len, 0);
+        return;
+    }
+    consume_packet(s, len);
+    uint8_t pkt[MYSQL_HEADER_SIZE + 64];
+    int m = snprintf((char *)pkt + MYSQL_HEADER_SIZE + 1, sizeof(pkt) - MYSQL_HEADER_SIZE - 1,
+                     "KILL %sQUERY ID %llu", k->modifier, (unsigned long long)qid);
+    pkt[MYSQL_HEADER_SIZE] = COM_QUERY;
+    mysql_hdr_write(pkt, (uint32_t)(1 + m), 0);
+    slog_info(s, "KILL QUERY ID %llu: asking backend %s to kill its query %llu",
+              (unsigned long long)v, s->conns.cur->be->name, (unsigned long long)qid);
+    command_send_own(s, COM_QUERY, pkt, MYSQL_HEADER_SIZE + 1 + (size_t)m);
+    s->kill.kill_qid = v;
 }
 
 void command_kill_unhold(struct session *s, bool accepted)

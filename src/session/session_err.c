@@ -32,6 +32,8 @@ const struct session_err_row session_err_table[SERR__COUNT] = {
                                    "server directly"},
     [SERR_NO_SUCH_THREAD]        = {1094, "HY000", "Unknown thread id: %u"},
     [SERR_KILL_DENIED]           = {1095, "HY000", "You are not owner of thread %u"},
+    [SERR_NO_SUCH_QUERY]         = {1957, "HY000", "Unknown query id: %llu"},
+    [SERR_KILL_QUERY_DENIED]     = {1979, "HY000", "You are not owner of query %llu"},
     [SERR_NO_BACKEND]            = {1429, "HY000", "%s"},
     [SERR_NO_REPLICA]            = {1429, "HY000", "No replica can serve this read "
                                    "(replica_fallback = error)"},

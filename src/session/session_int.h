@@ -27,8 +27,10 @@
 
 /* MariaDB error codes the session reads in answers or passes to the
  * prepared-statement refusals; every ERR of its own is in session_err.h. */
-#define ER_NO_SUCH_THREAD    1094 /* HY000 Unknown thread id */
-#define ER_KILL_DENIED_ERROR 1095 /* HY000 You are not owner of thread */
+#define ER_NO_SUCH_THREAD          1094 /* HY000 Unknown thread id */
+#define ER_KILL_DENIED_ERROR       1095 /* HY000 You are not owner of thread */
+#define ER_NO_SUCH_QUERY           1957 /* HY000 Unknown query id */
+#define ER_KILL_QUERY_DENIED_ERROR 1979 /* HY000 You are not owner of query */
 /* Backend failures. Not the client library's own 2003/2013: libmariadb
  * turns any code of its 2000-2999 range sent by a server into 2027
  * "Received malformed packet", so the mariadb CLI, sysbench and every
@@ -458,12 +460,16 @@ enum kill_kind {
     KILL_NONE, /* not one: routed as it is (KILL QUERY ID, CURRENT_USER...) */
     KILL_ID,   /* KILL [HARD|SOFT] [QUERY|CONNECTION] id: k->id, k->query */
     KILL_USER, /* KILL [HARD|SOFT] [CONNECTION] USER name[@host]: k->user */
+    KILL_QID,  /* KILL [HARD|SOFT] QUERY ID expr: k->qid (a number), else k->expr */
 };
 struct kill_stmt {
     const char *modifier; /* "", "HARD " or "SOFT " */
     bool query;
     uint32_t id;
     struct kill_user user;
+    bool qid_number;             /* KILL_QID: the id is a number, k->qid */
+    uint64_t qid;                /* ... */
+    uint32_t expr_off, expr_len; /* ... else the expression, in the text */
 };
 enum kill_kind parse_kill(const char *sql, size_t len, struct kill_stmt *k);
 void command_kill_user(struct session *s, uint32_t len, const struct kill_user *ku);
@@ -476,6 +482,13 @@ void command_kill_user_answer(struct session *s, uint32_t len);
  * thread id; when it refuses, the client must read the id it gave. False
  * while the whole answer packet is not there yet. */
 bool command_kill_answer(struct session *s, uint32_t len);
+/* KILL [HARD|SOFT] QUERY ID: a query id halyard showed for a statement on
+ * another backend than the primary (sysview.h) is killed there; any other
+ * goes to the primary as it is. An expression (@id) is read on the
+ * primary first (INT_KILL_QID; the command runs again after). */
+void command_kill_qid(struct session *s, uint32_t len, const char *sql, const struct kill_stmt *k);
+/* INT_KILL_QID answered: `ok` and the value read (NULL: none). */
+void command_kill_qid_value(struct session *s, bool ok, const char *value);
 
 /* session_reload.c */
 bool primary_retry(struct session *s, const struct config_backend *be);
@@ -566,6 +579,10 @@ bool session_sysview_rewrites(const struct session *s);
 bool session_sysview_ready(struct session *s);
 /* INT_SYSVIEW answered: `cols` (when ok) the column names. */
 void session_sysview_learned(struct session *s, bool ok, const char *cols);
+/* A row of INT_SYSPEER's answer (`p`, `len` bytes); its end (`ok`:
+ * not an error). */
+void session_sysview_peer_row(struct session *s, const uint8_t *p, uint32_t len);
+void session_sysview_peer_done(struct session *s, bool ok);
 /* It goes out now on s->conns.cur: what its answer is read against. */
 void session_sysview_begin(struct session *s);
 /* The COM_QUERY packet it goes out as, *pkt (heap: header, command byte,

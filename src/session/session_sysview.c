@@ -16,7 +16,11 @@
  *    replicas' binlog dumps) is the server's as it is.
  * It is the process list of the server the statement runs on (the
  * primary, as for any read of the server's run-time state): a session
- * whose connection to it went back to the pool has no row there.
+ * whose connection to it went back to the pool has no row there. A
+ * session whose statement runs on another backend (a read on a replica)
+ * is shown by that backend's row, read there first on a connection of the
+ * reading session's (peers_ready) and added to the derived table; its
+ * query id is halyard's, which KILL QUERY ID maps back (sysview.h).
  * Threads_connected (SHOW STATUS, information_schema) leaves out the same
  * connections, so it counts the rows of that list that are connections.
  * connreg.h says which connection is whose, for every thread of halyard.
@@ -57,6 +61,9 @@
  * one server than this allows for). */
 #define SYSVIEW_TEXT_MAX (256u * 1024u)
 #define SYSVIEW_ROWS_MAX 16384u
+/* halyard's connections to one other backend a process-list read looks
+ * at: past this many, the rest of that backend's are not shown. */
+#define PEER_ROWS_MAX 4096u
 #define COLS_SQL                                                                                   \
     "SELECT GROUP_CONCAT(COLUMN_NAME ORDER BY ORDINAL_POSITION) FROM information_schema.COLUMNS "  \
     "WHERE TABLE_SCHEMA = 'information_schema' AND TABLE_NAME = 'PROCESSLIST'"
@@ -69,6 +76,11 @@
 #define N_OVERRIDES    (TLS_ST__COUNT + 2)
 #define OV_VALUE_MAX   4096 /* Ssl_cipher_list: OpenSSL's list, about 2 KiB */
 
+struct text_acc {
+    char *p;
+    size_t len, cap;
+};
+
 struct session_sysview {
     struct sysview_scan sc;
     bool active; /* sc is the statement in flight's */
@@ -77,6 +89,16 @@ struct session_sysview {
     struct connreg_row *rows; /* halyard's connections to that server, by thread */
     size_t n_rows;
     uint64_t hidden; /* of which serving no session */
+    /* The rows of halyard's sessions whose statements run on other
+     * backends (peers_ready), read before the statement goes out: */
+    bool peer_busy; /* being read for the statement whose text hashes to peer_hash */
+    uint64_t peer_hash;
+    uint32_t peer_next;        /* the next backend to look at */
+    struct text_acc peer_text; /* " UNION ALL SELECT <row>" each */
+    size_t peer_mark;          /* peer_text's length before the backend asked now */
+    uint32_t *peer_ids;        /* the sessions those rows are of */
+    size_t n_peer_ids, cap_peer_ids, peer_ids_mark;
+    bool peer_use; /* the statement going out shows them */
 };
 
 /* ---- the columns of a server's process list, per worker -------------- */
@@ -133,6 +155,7 @@ bool session_sysview_route(struct session *s, uint8_t cmd, const uint8_t *p, uin
     if (s->query.sysview != NULL) {
         s->query.sysview->active = false;
         s->query.sysview->show = SYSVIEW_SHOW_NONE;
+        s->query.sysview->peer_use = false;
     }
     const char *text = (const char *)p + 1;
     if (cmd != COM_QUERY || !fits || len == 0 || !sysview_mentioned(text, len - 1))
@@ -169,6 +192,8 @@ bool session_sysview_rewrites(const struct session *s)
     return s->query.sysview != NULL && s->query.sysview->active && s->query.sysview->sc.n > 0;
 }
 
+static bool peers_ready(struct session *s);
+
 bool session_sysview_ready(struct session *s)
 {
     if (!session_sysview_rewrites(s) || !ids_mapped(s))
@@ -176,10 +201,13 @@ bool session_sysview_ready(struct session *s)
     bool pl = false;
     for (uint32_t i = 0; i < s->query.sysview->sc.n; i++)
         pl |= s->query.sysview->sc.ref[i].table == SYSVIEW_PROCESSLIST;
-    if (!pl || cols_find(server_of(s->conns.cur)) != NULL)
+    if (!pl)
         return true;
-    internal_query(s, INT_SYSVIEW, COLS_SQL, s->cfg->connect_timeout_ms);
-    return false;
+    if (cols_find(server_of(s->conns.cur)) == NULL) {
+        internal_query(s, INT_SYSVIEW, COLS_SQL, s->cfg->connect_timeout_ms);
+        return false;
+    }
+    return peers_ready(s);
 }
 
 void session_sysview_learned(struct session *s, bool ok, const char *cols)
@@ -323,7 +351,8 @@ static void put_info(struct text *t, const char *col, bool binary, uint32_t tid,
 
 /* The process list's columns but ID, as `cols` names them (a comma
  * between two), INFO and INFO_BINARY put_info's. */
-static void put_cols(struct text *t, const char *cols, uint32_t tid, const char *text, size_t len)
+static void put_cols(struct text *t, const char *cols, uint32_t tid, const char *text, size_t len,
+                     uint64_t qid_base)
 {
     const char *p = cols;
     while (*p != '\0') {
@@ -334,6 +363,9 @@ static void put_cols(struct text *t, const char *cols, uint32_t tid, const char 
             col[n] = '\0';
             if (strcasecmp(col, "INFO") == 0 || strcasecmp(col, "INFO_BINARY") == 0)
                 put_info(t, col, col[4] != '\0', tid, text, len);
+            else if (qid_base != 0 && strcmp(col, "QUERY_ID") == 0)
+                put(t, "IF(QUERY_ID >= 0 AND QUERY_ID < %llu, QUERY_ID + %llu, NULL) AS QUERY_ID",
+                    (unsigned long long)SYSVIEW_QID_STRIDE, (unsigned long long)qid_base);
             else
                 put(t, "%s", col);
         } else {
@@ -345,6 +377,204 @@ static void put_cols(struct text *t, const char *cols, uint32_t tid, const char 
             p++;
         }
     }
+}
+
+/* ---- halyard's sessions on other backends ------------------------------ */
+
+/* The columns that are numbers (the others are text, INFO_BINARY bytes):
+ * a row read on another backend is written as literals of their types,
+ * so that the UNION keeps each column's type. */
+static bool col_numeric(const char *col)
+{
+    static const char *const nums[] = {
+        "TIME",      "TIME_MS",     "STAGE",           "MAX_STAGE",
+        "PROGRESS",  "MEMORY_USED", "MAX_MEMORY_USED", "EXAMINED_ROWS",
+        "SENT_ROWS", "TID",         "QUERY_ID"};
+    for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+        if (strcmp(col, nums[i]) == 0)
+            return true;
+    }
+    return false;
+}
+
+static uint64_t text_hash(const uint8_t *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 1099511628211ULL;
+    return h;
+}
+
+static bool acc_put(struct text_acc *a, const void *p, size_t n)
+{
+    if (a->len + n + 1 > a->cap) {
+        size_t cap = HY_MAX(a->cap * 2, a->len + n + 256);
+        char *q = cap <= SYSVIEW_TEXT_MAX ? realloc(a->p, cap) : NULL;
+        if (q == NULL)
+            return false;
+        a->p = q;
+        a->cap = cap;
+    }
+    memcpy(a->p + a->len, p, n);
+    a->len += n;
+    a->p[a->len] = '\0';
+    return true;
+}
+
+/* The statement backend `idx` answers with one text a row: the row of
+ * each session's connection there that runs a statement, as the literals
+ * of a SELECT, its ID the session's and its QUERY_ID halyard's
+ * (sysview.h). NULL when out of memory. */
+static char *peer_sql(const char *cols, uint32_t idx, const struct connreg_row *rows, size_t n)
+{
+    struct text t = {0};
+    put(&t, "SELECT CONCAT_WS(',', CASE ID");
+    for (size_t i = 0; i < n; i++)
+        put(&t, " WHEN %u THEN %u", rows[i].thread, rows[i].session);
+    put(&t, " END");
+    for (const char *p = cols; *p != '\0';) {
+        size_t len = strcspn(p, ",");
+        char col[64];
+        if (len == 0 || len >= sizeof(col)) {
+            free(t.p);
+            return NULL;
+        }
+        memcpy(col, p, len);
+        col[len] = '\0';
+        p += len + (p[len] == ',');
+        if (strcmp(col, "QUERY_ID") == 0)
+            put(&t, ", IF(QUERY_ID >= 0 AND QUERY_ID < %llu, QUERY_ID + %llu, 'NULL')",
+                (unsigned long long)SYSVIEW_QID_STRIDE,
+                (unsigned long long)sysview_qid_encode(idx, 0));
+        else if (col_numeric(col))
+            put(&t, ", IFNULL(%s, 'NULL')", col);
+        else if (strcmp(col, "INFO_BINARY") == 0)
+            put(&t, ", IF(%s IS NULL, 'NULL', CONCAT('X''', HEX(%s), ''''))", col, col);
+        else
+            put(&t, ", IF(%s IS NULL, 'NULL', CONCAT('CONVERT(X''', HEX(%s), ''' USING utf8mb3)'))",
+                col, col);
+    }
+    put(&t, ") FROM information_schema.PROCESSLIST WHERE COMMAND <> 'Sleep' AND ID IN (");
+    for (size_t i = 0; i < n; i++)
+        put(&t, "%s%u", i > 0 ? ", " : "", rows[i].thread);
+    put(&t, ")");
+    if (t.bad) {
+        free(t.p);
+        return NULL;
+    }
+    return t.p;
+}
+
+/* Backend idx's connections that serve sessions other than this one. */
+static size_t peer_rows(const struct session *s, uint32_t idx, struct connreg_row *out, size_t max)
+{
+    const struct config_backend *be = &s->cfg->backends[idx];
+    size_t n = HY_MIN(connreg_list(connreg_server(be->address, be->port), out, max), max), k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (out[i].session != 0 && out[i].session != s->kill.reg.id)
+            out[k++] = out[i];
+    }
+    return k;
+}
+
+/* Before a read of the process list goes out on s->conns.cur: the rows of
+ * halyard's sessions whose statements run on other backends, read there
+ * on connections of this session's (so with its privileges), one backend
+ * at a time (INT_SYSPEER; the command runs again after each). */
+static bool peers_ready(struct session *s)
+{
+    struct session_sysview *v = s->query.sysview;
+    const struct cols_known *ck = cols_find(server_of(s->conns.cur));
+    if (ck == NULL || ck->cols[0] == '\0')
+        return true;
+    /* the command's own bytes (what follows it may grow meanwhile) */
+    const uint8_t *cmd = s->io.up.b->data + s->io.up.scan;
+    uint32_t avail = stream_unparsed(&s->io.up);
+    uint64_t h =
+        avail > MYSQL_HEADER_SIZE
+            ? text_hash(cmd + MYSQL_HEADER_SIZE,
+                        HY_MIN(HY_MIN(avail - MYSQL_HEADER_SIZE, mysql_hdr_len(cmd)), 4096u))
+            : 0;
+    if (!v->peer_busy || v->peer_hash != h) {
+        v->peer_busy = true;
+        v->peer_hash = h;
+        v->peer_next = 0;
+        v->peer_text.len = 0;
+        v->n_peer_ids = 0;
+    }
+    uint32_t home = s->conns.cur->idx;
+    struct connreg_row *rows = malloc(PEER_ROWS_MAX * sizeof(*rows));
+    for (; rows != NULL && v->peer_next < s->conns.n_bc; v->peer_next++) {
+        uint32_t idx = v->peer_next;
+        if (idx == home || idx >= s->cfg->n_backends)
+            continue;
+        size_t n = peer_rows(s, idx, rows, PEER_ROWS_MAX);
+        char *sql = n > 0 ? peer_sql(ck->cols, idx, rows, n) : NULL;
+        if (sql == NULL)
+            continue;
+        free(rows);
+        rows = NULL;
+        if (!ensure_connected(s, idx)) {
+            free(sql);
+            return false; /* runs again once that backend is ready */
+        }
+        v->peer_mark = v->peer_text.len;
+        v->peer_ids_mark = v->n_peer_ids;
+        v->peer_next++;
+        internal_query(s, INT_SYSPEER, sql, s->cfg->connect_timeout_ms);
+        free(sql);
+        return false;
+    }
+    free(rows);
+    return true;
+}
+
+void session_sysview_peer_row(struct session *s, const uint8_t *p, uint32_t len)
+{
+    struct session_sysview *v = s->query.sysview;
+    struct mysql_rd rd;
+    mysql_rd_init(&rd, p, len);
+    size_t n = 0;
+    const uint8_t *c = len > 0 && p[0] != 0xfb ? mysql_rd_lenenc_str(&rd, &n) : NULL;
+    if (v == NULL || c == NULL || rd.bad || n == 0)
+        return;
+    uint32_t id = 0;
+    for (size_t i = 0; i < n && isdigit(c[i]); i++)
+        id = id * 10 + (uint32_t)(c[i] - '0');
+    if (v->n_peer_ids == v->cap_peer_ids) {
+        size_t cap = HY_MAX(v->cap_peer_ids * 2, (size_t)16);
+        uint32_t *ids = realloc(v->peer_ids, cap * sizeof(*ids));
+        if (ids == NULL)
+            return;
+        v->peer_ids = ids;
+        v->cap_peer_ids = cap;
+    }
+    size_t len0 = v->peer_text.len;
+    if (!acc_put(&v->peer_text, " UNION ALL SELECT ", 18) || !acc_put(&v->peer_text, c, n)) {
+        v->peer_text.len = len0;
+        return;
+    }
+    v->peer_ids[v->n_peer_ids++] = id;
+}
+
+void session_sysview_peer_done(struct session *s, bool ok)
+{
+    struct session_sysview *v = s->query.sysview;
+    if (v == NULL || ok)
+        return;
+    slog_info(s, "the process list leaves out the statements running on %s: reading them failed",
+              s->conns.cur->be->name);
+    v->peer_text.len = v->peer_mark;
+    v->n_peer_ids = v->peer_ids_mark;
+}
+
+static bool peer_has(const struct session_sysview *v, uint32_t session)
+{
+    for (size_t i = 0; i < v->n_peer_ids; i++) {
+        if (v->peer_ids[i] == session)
+            return true;
+    }
+    return false;
 }
 
 static char *derived_processlist(struct session *s, const char *cols, const char *text, size_t len)
@@ -366,17 +596,24 @@ static char *derived_processlist(struct session *s, const char *cols, const char
         put(&t, "ID");
     }
     put(&t, ", ");
-    put_cols(&t, cols, s->conns.cur != NULL ? s->conns.cur->login.thread_id : 0, text, len);
+    /* a replica's query ids as halyard shows them (sysview.h) */
+    uint32_t home = s->conns.cur != NULL ? s->conns.cur->idx : s->route.primary;
+    put_cols(&t, cols, s->conns.cur != NULL ? s->conns.cur->login.thread_id : 0, text, len,
+             home != s->route.primary ? sysview_qid_encode(home, 0) : 0);
     put(&t, " FROM information_schema.PROCESSLIST");
+    /* left out: connections no session holds, and those of sessions whose
+     * row is the one of the backend where their statement runs */
     const char *sep = " WHERE ID NOT IN (";
     for (size_t i = 0; i < v->n_rows; i++) {
-        if (v->rows[i].session == 0) {
+        if (v->rows[i].session == 0 || (v->peer_use && peer_has(v, v->rows[i].session))) {
             put(&t, "%s%u", sep, v->rows[i].thread);
             sep = ", ";
         }
     }
-    if (v->hidden > 0)
+    if (sep[0] == ',')
         put(&t, ")");
+    if (v->peer_use && v->peer_text.len > 0)
+        put(&t, "%s", v->peer_text.p);
     if (t.bad) {
         free(t.p);
         return NULL;
@@ -417,6 +654,8 @@ void session_sysview_begin(struct session *s)
     if (v == NULL || !v->active)
         return;
     v->show = SYSVIEW_SHOW_NONE;
+    v->peer_use = v->peer_busy; /* read for this statement (peers_ready) */
+    v->peer_busy = false;
     if (!snapshot(s)) {
         v->n_rows = 0;
         v->hidden = 0;
@@ -568,6 +807,8 @@ void session_sysview_free(struct session *s)
     if (s->query.sysview == NULL)
         return;
     free(s->query.sysview->rows);
+    free(s->query.sysview->peer_text.p);
+    free(s->query.sysview->peer_ids);
     free(s->query.sysview);
     s->query.sysview = NULL;
 }

@@ -273,9 +273,8 @@ def test_kill_query_id_read_from_the_process_list(halyard):
     each server's own; halyard passes the statement to the primary, so a
     QUERY_ID read from the process list (which halyard reads on the
     primary) stops that statement when it runs there, as on one server:
-    here in a transaction. A statement on a replica has no row in that
-    list (routing.md, the process list): main.kill's SELECT SLEEP outside a
-    transaction cannot be found so."""
+    here in a transaction. A statement on a replica:
+    test_kill_query_id.py."""
     victim = halyard.connect(autocommit=True)
     out = {}
 

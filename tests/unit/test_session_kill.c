@@ -10,6 +10,7 @@
 
 #include "halyard/session/session.h"
 #include "halyard/session/session_err.h"
+#include "halyard/sql/sysview.h"
 #include "../../src/session/session_int.h"
 
 static enum kill_kind parse(const char *sql, struct kill_stmt *k)
@@ -35,7 +36,6 @@ static void test_ids(void **state)
     assert_string_equal(k.modifier, "SOFT ");
     /* the server's to answer */
     assert_int_equal(parse("KILL 4294967296", &k), KILL_NONE);
-    assert_int_equal(parse("KILL QUERY ID 5", &k), KILL_NONE);
     assert_int_equal(parse("KILL 5 6", &k), KILL_NONE);
     assert_int_equal(parse("KILL @id", &k), KILL_NONE);
     assert_int_equal(parse("KILL", &k), KILL_NONE);
@@ -64,10 +64,56 @@ static void test_users(void **state)
     assert_int_equal(parse("KILL USER", &k), KILL_NONE);
 }
 
+static void test_query_ids(void **state)
+{
+    (void)state;
+    struct kill_stmt k;
+    const char *sql = "KILL HARD QUERY ID 4611967493404098560 ;";
+    assert_int_equal(parse(sql, &k), KILL_QID);
+    assert_true(k.qid_number);
+    assert_true(k.qid == 4611967493404098560ULL);
+    assert_string_equal(k.modifier, "HARD ");
+    sql = "kill query id @id; ";
+    assert_int_equal(parse(sql, &k), KILL_QID);
+    assert_false(k.qid_number);
+    assert_int_equal(k.expr_len, 3);
+    assert_memory_equal(sql + k.expr_off, "@id", 3);
+    sql = "KILL QUERY ID 5 + 1";
+    assert_int_equal(parse(sql, &k), KILL_QID);
+    assert_false(k.qid_number);
+    assert_memory_equal(sql + k.expr_off, "5 + 1", 5);
+    /* the server's to answer */
+    assert_int_equal(parse("KILL QUERY ID", &k), KILL_NONE);
+    assert_int_equal(parse("KILL QUERY ID ;", &k), KILL_NONE);
+    assert_int_equal(parse("KILL QUERY ID 99999999999999999999999", &k), KILL_NONE);
+}
+
+static void test_query_id_map(void **state)
+{
+    (void)state;
+    uint32_t idx = 99;
+    uint64_t qid = 99;
+    assert_true(sysview_qid_encode(2, 77) == SYSVIEW_QID_BASE + 2 * SYSVIEW_QID_STRIDE + 77);
+    assert_true(sysview_qid_decode(sysview_qid_encode(2, 77), &idx, &qid));
+    assert_int_equal(idx, 2);
+    assert_true(qid == 77);
+    assert_true(sysview_qid_encode(1, SYSVIEW_QID_STRIDE) == 0);
+    assert_true(sysview_qid_encode(SYSVIEW_QID_BACKENDS, 1) == 0);
+    assert_true(sysview_qid_encode(SYSVIEW_QID_BACKENDS - 1, SYSVIEW_QID_STRIDE - 1) <
+                (1ULL << 63));
+    /* a server's own ids are not halyard's */
+    assert_false(sysview_qid_decode(0, &idx, &qid));
+    assert_false(sysview_qid_decode(SYSVIEW_QID_BASE - 1, &idx, &qid));
+    assert_false(sysview_qid_decode(SYSVIEW_QID_BASE + SYSVIEW_QID_BACKENDS * SYSVIEW_QID_STRIDE,
+                                    &idx, &qid));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ids),
+        cmocka_unit_test(test_query_ids),
+        cmocka_unit_test(test_query_id_map),
         cmocka_unit_test(test_users),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

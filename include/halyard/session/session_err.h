@@ -35,6 +35,8 @@ enum session_err {
     SERR_NOT_FORWARDED,         /* (command name) replication commands and the like */
     SERR_NO_SUCH_THREAD,        /* (id) KILL of an unknown session */
     SERR_KILL_DENIED,           /* (id) KILL of another user's session */
+    SERR_NO_SUCH_QUERY,         /* (unsigned long long id) KILL QUERY ID of an unknown query */
+    SERR_KILL_QUERY_DENIED,     /* (unsigned long long id) ... of another user's query */
     SERR_NO_BACKEND,            /* (why) routing found no usable backend */
     SERR_NO_REPLICA,            /* replica_fallback = error and no replica */
     SERR_NO_PRIMARY_IN_TIME,    /* (ms, ": " or "", why) failover_write_wait_ms passed */

@@ -96,6 +96,8 @@ enum internal_op {
     INT_PRECOMMIT,  /* the implicit COMMIT of a BEGIN inside a transaction (session_begin.c) */
     INT_XREAD,      /* a group's part of a scatter read in an XA transaction (session_fanout.c) */
     INT_SYSVIEW,    /* the columns of a server's process list (session_sysview.c) */
+    INT_SYSPEER,    /* its rows of halyard's sessions on another backend (the same) */
+    INT_KILL_QID,   /* the value of KILL QUERY ID's expression (session_cmd.c) */
     INT_REPLAY,     /* a statement of a transaction run again on a new primary (session_replay.c) */
 };
 
@@ -441,6 +443,13 @@ struct sess_kill {
     uint32_t kill_hold;
     bool kill_kept;
     bool kill_conn; /* our KILL in flight is a KILL CONNECTION */
+    /* our KILL QUERY ID in flight on another backend: the id the client
+     * named (its errors name it), 0 = none */
+    uint64_t kill_qid;
+    /* KILL QUERY ID's expression read (INT_KILL_QID) for the command
+     * that runs again: qid_state 1 = a number in qid_value, 2 = none */
+    uint8_t qid_state;
+    uint64_t qid_value;
     /* our KILL CONNECTION USER in flight (malloc'd), else NULL: once the
      * server accepts it, halyard ends that account's sessions too */
     struct kill_user *kill_user;

@@ -66,4 +66,35 @@ bool sysview_mentioned(const char *sql, size_t len);
 size_t sysview_rewrite(const char *sql, size_t len, const struct sysview_scan *sc,
                        const char *const derived[SYSVIEW__COUNT], char *out, size_t cap);
 
+/* Query ids (the process list's QUERY_ID, KILL QUERY ID) are each
+ * server's own, one sequence per server. Through halyard the primary's
+ * are shown as they are; a statement's on another backend (a read on a
+ * replica) is shown as SYSVIEW_QID_BASE + the backend's index times
+ * SYSVIEW_QID_STRIDE + its server's query id, which KILL QUERY ID maps
+ * back to that backend and id. A server's ids past SYSVIEW_QID_STRIDE are
+ * shown as NULL there (no id that KILL could take for another's). */
+#define SYSVIEW_QID_BASE     (1ULL << 62)
+#define SYSVIEW_QID_STRIDE   (1ULL << 48)
+#define SYSVIEW_QID_BACKENDS 4096u /* 2^62 + 4096 * 2^48 < 2^63: a positive BIGINT */
+
+/* Backend `idx`'s query id `qid` as halyard shows it; 0 when it has none
+ * (qid past the stride, or idx past SYSVIEW_QID_BACKENDS). */
+static inline uint64_t sysview_qid_encode(uint32_t idx, uint64_t qid)
+{
+    if (idx >= SYSVIEW_QID_BACKENDS || qid >= SYSVIEW_QID_STRIDE)
+        return 0;
+    return SYSVIEW_QID_BASE + (uint64_t)idx * SYSVIEW_QID_STRIDE + qid;
+}
+
+/* A query id a client gave: true, with the backend and its id there, when
+ * it is one sysview_qid_encode() made; false for a server's own. */
+static inline bool sysview_qid_decode(uint64_t v, uint32_t *idx, uint64_t *qid)
+{
+    if (v < SYSVIEW_QID_BASE || v >= SYSVIEW_QID_BASE + SYSVIEW_QID_BACKENDS * SYSVIEW_QID_STRIDE)
+        return false;
+    *idx = (uint32_t)((v - SYSVIEW_QID_BASE) / SYSVIEW_QID_STRIDE);
+    *qid = (v - SYSVIEW_QID_BASE) % SYSVIEW_QID_STRIDE;
+    return true;
+}
+
 #endif /* HALYARD_SYSVIEW_H */

@@ -1,0 +1,267 @@
+"""KILL QUERY ID and KILL QUERY of a statement that runs on a replica
+(issue 33, mtr main.kill line 259, MDEV-4911 and MDEV-5096).
+
+A read outside a transaction runs on a replica. Another client looks for
+its row in information_schema.PROCESSLIST, which halyard reads on the
+primary; the rows of halyard's sessions whose statements run on other
+backends are read there and shown too, with the session's id and a query
+id of halyard's that KILL QUERY ID maps back to that backend's own
+(routing.md, the process list). As on one server: the killer gets OK,
+the victim 1317 and stays connected, an unknown id 1957, and another
+account's statement 1979 (1095 for KILL QUERY <connection id>).
+"""
+
+import os
+import signal
+import threading
+import time
+
+import pymysql
+import pytest
+
+from util import (APP_PASSWORD, APP_USER, MONITOR_PASSWORD, MONITOR_USER, mysql_native_hash, q,
+                  wait_until)
+
+QID_BASE = 1 << 62  # sysview.h: a replica's query id as halyard shows it
+OTHER = "hy_kq_other"
+OTHER_PASSWORD = "kq-other"
+USERS = [
+    {"name": APP_USER, "password_hash": mysql_native_hash(APP_PASSWORD)},
+    {"name": MONITOR_USER, "password_hash": mysql_native_hash(MONITOR_PASSWORD)},
+    {"name": OTHER, "password_hash": mysql_native_hash(OTHER_PASSWORD)},
+]
+
+
+@pytest.fixture
+def h(start_halyard, cluster):
+    cluster.sql(0, f"CREATE USER IF NOT EXISTS '{OTHER}'@'%' IDENTIFIED BY '{OTHER_PASSWORD}'")
+    cluster.sql(0, f"GRANT SELECT ON *.* TO '{OTHER}'@'%'")
+    cluster.sync()
+    yield start_halyard(users=USERS)
+    cluster.sql(0, f"DROP USER IF EXISTS '{OTHER}'@'%'")
+
+
+class Sleeper:
+    """A SELECT SLEEP outside a transaction (a read: on a replica), in a
+    thread of its own."""
+
+    def __init__(self, h, cluster, tag):
+        self.conn = h.connect(autocommit=True)
+        self.id = q(self.conn, "SELECT CONNECTION_ID()")[0][0]
+        self.text = f"SELECT SLEEP(30) /* {tag} */"
+        self.out = {}
+        self.thread = threading.Thread(target=self._run)
+        self.thread.start()
+        # it runs on a replica, not on the primary
+        wait_until(lambda: sum(self._running(cluster, i) for i in (1, 2)) == 1, timeout=10,
+                   what=f"{tag} running on a replica")
+        assert self._running(cluster, 0) == 0
+
+    def _running(self, cluster, node):
+        return cluster.value(node, "SELECT COUNT(*) FROM information_schema.PROCESSLIST "
+                                   f"WHERE INFO = '{self.text}' AND STATE = 'User sleep'")
+
+    def _run(self):
+        try:
+            self.out["rows"] = q(self.conn, self.text)
+        except pymysql.err.OperationalError as e:
+            self.out["e"] = e
+
+    def killed(self):
+        """It ends with 1317, and the session goes on."""
+        self.thread.join(5)
+        assert not self.thread.is_alive()
+        assert "e" in self.out and self.out["e"].args[0] == 1317, self.out
+        assert q(self.conn, "SELECT CONNECTION_ID()")[0][0] == self.id
+
+    def stop(self, cluster):
+        for node in (1, 2):
+            for (tid,) in cluster.sql(node, "SELECT ID FROM information_schema.PROCESSLIST "
+                                             f"WHERE INFO = '{self.text}'"):
+                cluster.sql(node, f"KILL QUERY {tid}")
+        self.thread.join(5)
+        self.conn.close()
+
+
+def row_of(killer, s, timeout=10):
+    """(ID, QUERY_ID, COMMAND) of the sleeper's row, read through halyard."""
+    found = []
+    wait_until(lambda: found.extend(q(killer, "SELECT ID, QUERY_ID, COMMAND FROM "
+                                              "information_schema.PROCESSLIST WHERE INFO = "
+                                              f"'{s.text}' AND STATE = 'User sleep'")) or found,
+               timeout=timeout, what="the sleeper's row in the process list")
+    return found
+
+
+def test_a_read_on_a_replica_is_in_the_process_list(h, cluster):
+    """Its row has the session's id, once, and a query id of halyard's."""
+    s = Sleeper(h, cluster, "hy-kq-row")
+    try:
+        killer = h.connect(autocommit=True)
+        rows = row_of(killer, s)
+        assert len(rows) == 1, rows
+        sid, qid, command = rows[0]
+        assert (sid, command) == (s.id, "Query")
+        assert qid >= QID_BASE
+        # one row for the session, though it may hold a connection to the
+        # primary too; and the list's column types stay the server's
+        rows = q(killer, f"SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = {s.id}")
+        assert rows == ((1,),)
+        cur = killer.cursor()
+        cur.execute("SELECT ID, TIME, QUERY_ID, INFO FROM information_schema.PROCESSLIST "
+                    f"WHERE ID = {s.id}")
+        row = cur.fetchone()
+        direct = cluster.root_connect(0).cursor()
+        direct.execute("SELECT ID, TIME, QUERY_ID, INFO FROM information_schema.PROCESSLIST")
+        assert [d[1] for d in cur.description] == [d[1] for d in direct.description]
+        assert row[0] == s.id and row[2] == qid and row[3] == s.text, row
+        cur.close()
+    finally:
+        s.stop(cluster)
+
+
+def test_kill_query_id_of_a_read_on_a_replica(h, cluster):
+    """KILL QUERY ID <the query id read>: OK, the statement stops (1317)."""
+    s = Sleeper(h, cluster, "hy-kq-lit")
+    try:
+        killer = h.connect(autocommit=True)
+        (_, qid, _), = row_of(killer, s)
+        t0 = time.monotonic()
+        with killer.cursor() as cur:
+            assert cur.execute(f"KILL QUERY ID {qid}") == 0
+        s.killed()
+        assert time.monotonic() - t0 < 3.0
+    finally:
+        s.stop(cluster)
+
+
+def test_kill_query_id_of_a_user_variable(h, cluster):
+    """mtr main.kill's form: SELECT @id := QUERY_ID ..., then KILL QUERY ID @id."""
+    s = Sleeper(h, cluster, "hy-kq-var")
+    try:
+        killer = h.connect(autocommit=True)
+        found = []
+        wait_until(lambda: found.extend(q(killer, "SELECT @id := QUERY_ID FROM "
+                                                  "information_schema.PROCESSLIST WHERE INFO = "
+                                                  f"'{s.text}' AND STATE = 'User sleep'")) or found,
+                   timeout=10, what="the sleeper's row")
+        q(killer, "KILL QUERY ID @id")
+        s.killed()
+        # the killer's session is as it was: its variable, its next statement
+        assert q(killer, "SELECT @id")[0][0] == found[0][0]
+    finally:
+        s.stop(cluster)
+
+
+def test_kill_query_of_the_connection_id_on_a_replica(h, cluster):
+    """KILL QUERY <the row's ID> (a connector's cancel) stops it too."""
+    s = Sleeper(h, cluster, "hy-kq-cid")
+    try:
+        killer = h.connect(autocommit=True)
+        (sid, _, _), = row_of(killer, s)
+        q(killer, f"KILL QUERY {sid}")
+        s.killed()
+    finally:
+        s.stop(cluster)
+
+
+def test_unknown_query_ids(h):
+    """1957 naming the id the client gave, as MariaDB answers."""
+    c = h.connect(autocommit=True)
+    for qid in (0, QID_BASE + (1 << 48) + 123456789, QID_BASE + (4000 << 48) + 5):
+        with pytest.raises(pymysql.err.OperationalError) as e:
+            q(c, f"KILL QUERY ID {qid}")
+        assert e.value.args == (1957, f"Unknown query id: {qid}"), e.value.args
+    q(c, f"SET @gone = {QID_BASE + (2 << 48) + 99999999}")
+    with pytest.raises(pymysql.err.OperationalError) as e:
+        q(c, "KILL QUERY ID @gone")
+    assert e.value.args == (1957, f"Unknown query id: {QID_BASE + (2 << 48) + 99999999}")
+    with pytest.raises(pymysql.err.ProgrammingError) as e:
+        q(c, "KILL QUERY ID @")  # the server's syntax error, as it is
+    assert e.value.args[0] == 1064
+    assert q(c, "SELECT 'usable'") == (("usable",),)
+
+
+def test_another_account_s_statement_is_refused(h, cluster):
+    """An account without PROCESS / CONNECTION ADMIN may not kill app's
+    statement (MDEV-5096): 1979 for the query id, 1095 for the connection
+    id; the statement runs on."""
+    s = Sleeper(h, cluster, "hy-kq-deny")
+    try:
+        killer = h.connect(autocommit=True)
+        (sid, qid, _), = row_of(killer, s)
+        other = h.connect(user=OTHER, password=OTHER_PASSWORD, autocommit=True)
+        with pytest.raises(pymysql.err.OperationalError) as e:
+            q(other, f"KILL QUERY ID {qid}")
+        assert e.value.args == (1979, f"You are not owner of query {qid}"), e.value.args
+        with pytest.raises(pymysql.err.OperationalError) as e:
+            q(other, f"KILL QUERY {sid}")
+        assert e.value.args == (1095, f"You are not owner of thread {sid}"), e.value.args
+        # it does not see app's statement in the list either, as on the server
+        assert q(other, "SELECT COUNT(*) FROM information_schema.PROCESSLIST "
+                        f"WHERE INFO = '{s.text}'") == ((0,),)
+        assert s.thread.is_alive()
+        q(killer, f"KILL QUERY ID {qid}")
+        s.killed()
+    finally:
+        s.stop(cluster)
+
+
+def max_unread(port):
+    """The most bytes waiting unread in a socket a server listening on
+    `port` accepted (/proc/net/tcp: rx_queue)."""
+    most = 0
+    for path in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(path) as f:
+            next(f)
+            for line in f:
+                cols = line.split()
+                if int(cols[1].rsplit(":", 1)[1], 16) == port and cols[3] == "01":
+                    most = max(most, int(cols[4].split(":")[1], 16))
+    return most
+
+
+def test_a_replica_that_dies_while_its_rows_are_read(start_halyard, cluster):
+    """The process list goes out without the rows of a backend that is lost
+    while halyard reads them: the reader gets the primary's list, and its
+    session goes on."""
+    h = start_halyard(users=USERS, pool_mode="session")
+    s = Sleeper(h, cluster, "hy-kq-lost")
+    victim = next(i for i in (1, 2) if s._running(cluster, i))
+    name = cluster.node(victim)["name"]
+    pid = cluster.status()[victim]["pid"]
+    reader = h.connect(autocommit=True)
+    me = q(reader, "SELECT CONNECTION_ID()")[0][0]
+    q(reader, f"/* halyard: backend={name} */ SELECT 1")  # its connection there, kept
+    out = {}
+
+    def read():
+        try:
+            out["rows"] = q(reader, "SELECT ID FROM information_schema.PROCESSLIST")
+        except pymysql.err.MySQLError as e:
+            out["e"] = e
+
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        t = threading.Thread(target=read)
+        t.start()
+        # halyard's read of its rows waits, unread, in the stopped server's socket
+        port = cluster.node(victim)["port"]
+        wait_until(lambda: max_unread(port) >= 1000, timeout=10, what="the read of its rows sent")
+        assert t.is_alive()  # the stopped replica does not answer
+        os.kill(pid, signal.SIGKILL)
+        t.join(10)
+        assert not t.is_alive()
+        assert "rows" in out, out
+        ids = {r[0] for r in out["rows"]}
+        assert me in ids and s.id not in ids
+        assert q(reader, "SELECT 'goes on'") == (("goes on",),)
+    finally:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        wait_until(lambda: not cluster.is_running(victim), timeout=10)
+        cluster.start_node(victim)
+        cluster.sync()
+        s.stop(cluster)  # its read ran again on the other replica
