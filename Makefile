@@ -23,7 +23,7 @@ WARN    = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes -Wm
           -Wno-missing-field-initializers
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -pthread $(CFLAGS) $(EXTRA_CFLAGS)
-LDLIBS  = -lev -lssl -lcrypto -lpcre2-8 -lconfig -lz -lzstd -lcurl -lsystemd -pthread
+LDLIBS  = -lev -lssl -lcrypto -lpcre2-8 -lconfig -lz -lzstd -lcurl -lsystemd -lm -pthread
 ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_LDFLAGS)
 
 SRC      = $(wildcard src/*.c src/*/*.c)
@@ -42,7 +42,7 @@ UNITDIR    ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 DESTDIR    ?=
 
-.PHONY: all clients check check-suite-pooled check-suite-session check-suite-tools test-fast check-layers unit integration integration-session demo stop deps asan tsan format format-check clean check-config-keys check-docs bench mtr mtr-run \
+.PHONY: all clients check check-clang check-suite-pooled check-suite-session check-suite-tools test-fast check-layers unit integration integration-session demo stop deps asan tsan format format-check clean check-config-keys check-docs bench mtr mtr-run \
         check-alerts pitr-check cache-check cache-check-short \
         install uninstall deb check-package
 
@@ -79,7 +79,7 @@ $(BUILD)/libhalyard.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
 $(BUILD)/halyardctl: $(BUILD)/obj/admin/halyardctl.o $(BUILD)/libhalyard.a
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ -lconfig -lssl -lcrypto -lpcre2-8 -lev -lz -lzstd -lcurl -pthread
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ -lconfig -lssl -lcrypto -lpcre2-8 -lev -lz -lzstd -lcurl -lm -pthread
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ) $(HDRS)
 	@mkdir -p $(dir $@)
@@ -184,7 +184,8 @@ check: deps
 	$(MAKE) -j3 --output-sync=target check-suite-pooled check-suite-session check-suite-tools
 
 # The long part of make check runs as three tracks side by side: the
-# pooled suite, the session-mode suite, and the fuzzers, the package, mtr,
+# pooled suite, the session-mode suite, and the clang build, the fuzzers,
+# the package, mtr,
 # pitr-check and cache-check --short one after another. Each works on ports
 # of its own (a cluster per HALYARD_TEST_PORT: tests/integration/conftest.py;
 # tools/mtr, tools/pitr-check and tools/cache-check have theirs), so their
@@ -199,11 +200,17 @@ check-suite-session:
 	HALYARD_TEST_PORT=23610 $(MAKE) integration-session PYTEST_ARGS="$(CHECK_DURATIONS)"
 
 check-suite-tools:
+	$(MAKE) check-clang
 	$(MAKE) fuzz-smoke
 	$(MAKE) check-package
 	$(MAKE) mtr-run
 	$(MAKE) pitr-check
 	$(MAKE) cache-check-short
+
+# The build with clang, warnings as errors, as with gcc (CC=clang: its own
+# warnings, and a link that names every library the code needs).
+check-clang:
+	$(MAKE) BUILD=build-clang CC=clang all
 
 demo: deps all
 	GALERA=$(GALERA) tools/demo start
