@@ -185,8 +185,7 @@ check: deps
 
 # The long part of make check runs as three tracks side by side: the
 # pooled suite, the session-mode suite, and the clang build, the fuzzers,
-# the package, mtr,
-# pitr-check and cache-check --short one after another. Each works on ports
+# the package, mtr, pitr-check and cache-check --short one after another. Each works on ports
 # of its own (a cluster per HALYARD_TEST_PORT: tests/integration/conftest.py;
 # tools/mtr, tools/pitr-check and tools/cache-check have theirs), so their
 # clusters, namespaces and sockets never meet; 2 cores are mostly waiting on
