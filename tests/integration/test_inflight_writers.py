@@ -1,0 +1,108 @@
+"""The writer changes under a mixed load, on the clusters whose writer is
+not a replication primary: the Galera writer (tools/cluster --galera, whose
+nodes keep a binary log with log_slave_updates) and the active of a
+dual-master pair (tools/cluster --dual-master --semisync), each killed with
+kill -9 through halyard with every failover option on
+(resolve_in_flight_writes, transaction_replay, retry_primary_reads).
+
+Four clients run autocommit INSERTs, transactions (BEGIN, a read, two
+INSERTs, COMMIT) and reads (test_inflight.MixedLoad). The table has no
+unique key on the clients' ids, so a write run twice shows as two rows.
+Afterwards every acknowledged id is on the new writer exactly once, and no
+client saw an error: an INSERT or COMMIT in flight at the kill got its
+fate found in the new writer's binary log (committed: its OK; provably not
+committed: run once there), an open transaction was replayed there.
+"""
+import os
+
+
+from test_failover import REPL_ENV, failover_settings, kill_now
+from test_galera import MONITOR as GALERA_MONITOR, backends as galera_backends
+from test_galera import start as galera_start
+from test_inflight import MixedLoad
+from test_ops import admin_json, default_socket
+from util import wait_until
+
+ON = dict(resolve_in_flight_writes=True, transaction_replay=True, retry_primary_reads=True,
+          replay_timeout_ms=20000, failover_write_wait_ms=20000)
+
+
+def check_rows(load, counts):
+    """Every acknowledged id once in `counts` (id -> rows): lost, twice."""
+    missing = [i for i in load.acked if i not in counts]
+    twice = [i for i in load.acked if counts.get(i, 0) > 1]
+    return missing, twice
+
+
+def kill_under_load(h, kill, stats):
+    """The load through halyard, `kill()` once it runs, until 100 more
+    writes were acknowledged after it. The load, and halyard's stats."""
+    with MixedLoad(h, table="iw.t") as load:
+        wait_until(lambda: load.count() >= 100, 30, what="the load to get going")
+        kill()
+        n = load.count()
+        wait_until(lambda: load.count() >= n + 100, 60, what="writes after the kill")
+    st = stats()
+    with open(f"/tmp/halyard-iw-{os.getpid()}.log", "w") as f:
+        f.write(h.log_text())
+    print(f"\n{load.count()} acknowledged writes, {len(load.errors)} client errors "
+          f"{load.errors[:5]}; in-flight writes committed {st['inflight_committed']}, re-run "
+          f"{st['inflight_rerun']}, unknown {st['inflight_unknown']}; transactions replayed "
+          f"{st['transactions_replayed']}, statements retried {st['statements_retried']}")
+    return load, st
+
+
+def test_galera_writer_killed_under_mixed_load(start_galera_halyard, galera):
+    galera.sql(0, "CREATE DATABASE IF NOT EXISTS iw")
+    galera.sql(0, "GRANT ALL ON iw.* TO 'app'@'%'")
+    galera.sql(0, "DROP TABLE IF EXISTS iw.t")
+    # no unique key, nor AUTO_INCREMENT: an insert id differs on another
+    # node (auto_increment_offset), and a replayed transaction's answers
+    # would differ from the first
+    galera.sql(0, "CREATE TABLE iw.t (id BIGINT NOT NULL, v INT NOT NULL, KEY (id))")
+    h = galera_start(start_galera_halyard, monitor=GALERA_MONITOR, replication_user="repl",
+                     replication_password_env=REPL_ENV, **ON)
+    assert galera_backends(h)["node0"]["role"] == "primary"
+    sock = default_socket(h)
+    load, st = kill_under_load(h, lambda: galera.kill(0),
+                               lambda: admin_json(sock, "show stats"))
+    b = galera_backends(h)
+    assert b["node1"]["role"] == "primary", b
+    counts = dict(galera.sql(1, "SELECT id, COUNT(*) FROM iw.t GROUP BY id"))
+    missing, twice = check_rows(load, counts)
+    assert not missing and not twice, (missing[:5], twice[:5])
+    assert load.errors == [], f"{len(load.errors)} failed statements: {load.errors[:5]}"
+    assert st["inflight_unknown"] == 0, st
+    log = h.log_text()
+    # a write that was in flight was looked for once node1's view had
+    # dropped node0 (it was there: the kill came mid-load)
+    assert st["inflight_committed"] + st["inflight_rerun"] + st["transactions_replayed"] >= 1, st
+    assert "outcome unknown" not in log
+
+
+def test_dual_master_active_killed_under_mixed_load(start_dual_halyard, dual, tmp_path):
+    from test_dual_master import MONITOR as DUAL_MONITOR, roles
+    dual.sql(0, "CREATE DATABASE IF NOT EXISTS iw")
+    dual.sql(0, "GRANT ALL ON iw.* TO 'app'@'%'")
+    dual.sql(0, "DROP TABLE IF EXISTS iw.t")
+    dual.sql(0, "CREATE TABLE iw.t (id BIGINT NOT NULL, v INT NOT NULL, KEY (id))")
+    dual.sync()
+    conf = failover_settings(tmp_path, monitor=DUAL_MONITOR, failover_delay_ms=500,
+                             consistency="eventual", **ON)
+    h = start_dual_halyard(conf)
+    h.admin_socket = conf["admin_socket"]
+    wait_until(lambda: roles(h) == {"node0": "primary", "node1": "replica"}, 10,
+               what="node0 the active, node1 the standby")
+    # a check of each server has finished: the writes below come after it
+    wait_until(lambda: all(b["last_check"] == "ok" for b in
+                           admin_json(conf["admin_socket"], "show backends")["backends"]), 10,
+               what="every backend checked")
+    load, st = kill_under_load(h, lambda: kill_now(dual, 0),
+                               lambda: admin_json(conf["admin_socket"], "show stats"))
+    assert roles(h)["node1"] == "primary", roles(h)
+    counts = dict(dual.sql(1, "SELECT id, COUNT(*) FROM iw.t GROUP BY id"))
+    missing, twice = check_rows(load, counts)
+    assert not missing and not twice, (missing[:5], twice[:5])
+    assert load.errors == [], f"{len(load.errors)} failed statements: {load.errors[:5]}"
+    assert st["inflight_unknown"] == 0, st
+    assert st["inflight_committed"] + st["inflight_rerun"] + st["transactions_replayed"] >= 1, st
