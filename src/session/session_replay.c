@@ -308,6 +308,16 @@ static void replay_wait(struct session *s)
     ev_timer_start(s->w->loop, &rp->wait);
 }
 
+/* A usable primary other than the one that failed the replay: after a
+ * change of the topology, or one published between the failure and the
+ * generation read with it (a Galera writer's successor is, within the
+ * same millisecond). */
+static bool replay_primary_ready(const struct session *s, const struct sess_replay *rp)
+{
+    int p = backend_primary_index(s->cfg);
+    return p >= 0 && (backend_generation() != rp->fail_gen || p != (int)s->route.primary);
+}
+
 void session_replay_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)revents;
@@ -317,8 +327,7 @@ void session_replay_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
         ev_timer_stop(loop, w);
         return;
     }
-    bool ready = backend_primary_index(s->cfg) >= 0 && backend_generation() != rp->fail_gen;
-    if (!ready && ev_now(loop) < rp->deadline)
+    if (!replay_primary_ready(s, rp) && ev_now(loop) < rp->deadline)
         return; /* the timer repeats */
     ev_timer_stop(loop, w);
     session_set_state(s, SS_IDLE);
@@ -385,7 +394,7 @@ int session_replay_next(struct session *s, uint8_t cmd, const uint8_t *p, uint32
         replay_clear(rp);
         return REPLAY_NO;
     }
-    if (backend_primary_index(s->cfg) < 0 || backend_generation() == rp->fail_gen) {
+    if (!replay_primary_ready(s, rp)) {
         replay_wait(s);
         return REPLAY_STOP;
     }
