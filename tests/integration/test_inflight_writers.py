@@ -12,6 +12,9 @@ Afterwards every acknowledged id is on the new writer exactly once, and no
 client saw an error: an INSERT or COMMIT in flight at the kill got its
 fate found in the new writer's binary log (committed: its OK; provably not
 committed: run once there), an open transaction was replayed there.
+
+The planned changes too, under the same load: the Galera writer drained
+and put online again, and a dual-master switchover both ways.
 """
 
 from test_failover import REPL_ENV, failover_settings, kill_now
@@ -104,3 +107,88 @@ def test_dual_master_active_killed_under_mixed_load(start_dual_halyard, dual, tm
     assert load.errors == [], f"{len(load.errors)} failed statements: {load.errors[:5]}"
     assert st["inflight_unknown"] == 0, st
     assert st["inflight_committed"] + st["inflight_rerun"] + st["transactions_replayed"] >= 1, st
+
+
+def change_under_load(h, steps):
+    """The load through halyard, each of `steps` (callables) run once it
+    goes, 100 acknowledged writes after each. The load."""
+    with MixedLoad(h, table="iw.t") as load:
+        wait_until(lambda: load.count() >= 100, 30, what="the load to get going")
+        for step in steps:
+            step()
+            n = load.count()
+            wait_until(lambda: load.count() >= n + 100, 60, what="writes after the change")
+    print(f"\n{load.count()} acknowledged writes, {len(load.errors)} client errors "
+          f"{load.errors[:5]}")
+    return load
+
+
+def test_galera_writer_drained_under_mixed_load(start_galera_halyard, galera):
+    """A planned writer change on Galera: the writer drained (writes wait
+    until it is idle, then go to the next node), then put online again
+    (the writer again, by name). No client error, every row once."""
+    from test_failover import ctl
+    galera.sql(0, "CREATE DATABASE IF NOT EXISTS iw")
+    galera.sql(0, "GRANT ALL ON iw.* TO 'app'@'%'")
+    galera.sql(0, "DROP TABLE IF EXISTS iw.t")
+    galera.sql(0, "CREATE TABLE iw.t (id BIGINT NOT NULL, v INT NOT NULL, KEY (id))")
+    h = galera_start(start_galera_halyard, monitor=GALERA_MONITOR, replication_user="repl",
+                     replication_password_env=REPL_ENV, **ON)
+    sock = default_socket(h)
+
+    def run(*args):
+        r = ctl(sock, *args)
+        assert r.returncode == 0, (r.stdout, r.stderr)
+
+    def drain():
+        run("backend", "node0", "drain")
+        wait_until(lambda: galera_backends(h)["node1"]["role"] == "primary", 30,
+                   what="node1 the writer")
+
+    def online():
+        run("backend", "node0", "online")
+        wait_until(lambda: galera_backends(h)["node0"]["role"] == "primary", 30,
+                   what="node0 the writer again")
+
+    load = change_under_load(h, [drain, online])
+    counts = dict(galera.sql(1, "SELECT id, COUNT(*) FROM iw.t GROUP BY id"))
+    missing, twice = check_rows(load, counts)
+    assert not missing and not twice, (missing[:5], twice[:5])
+    assert load.errors == [], f"{len(load.errors)} failed statements: {load.errors[:5]}"
+
+
+def test_dual_master_switchover_under_mixed_load(start_dual_halyard, dual, tmp_path):
+    """halyardctl switchover of the pair's active, both ways, under the
+    mixed load with every option on: no client error, every row once."""
+    from test_dual_master import MONITOR as DUAL_MONITOR
+    from test_failover import ctl
+    dual.sql(0, "CREATE DATABASE IF NOT EXISTS iw")
+    dual.sql(0, "GRANT ALL ON iw.* TO 'app'@'%'")
+    dual.sql(0, "DROP TABLE IF EXISTS iw.t")
+    dual.sql(0, "CREATE TABLE iw.t (id BIGINT NOT NULL, v INT NOT NULL, KEY (id))")
+    dual.sync()
+    conf = failover_settings(tmp_path, monitor=DUAL_MONITOR, failover_delay_ms=500,
+                             consistency="eventual", **ON)
+    h = start_dual_halyard(conf)
+    wait_until(lambda: roles_of(conf) == {"node0": "primary", "node1": "replica"}, 10,
+               what="node0 the active, node1 the standby")
+
+    def switch(to):
+        def step():
+            r = ctl(conf["admin_socket"], "switchover", "to", to)
+            assert r.returncode == 0 and r.stdout.startswith("OK switchover done"), \
+                r.stdout + r.stderr
+        return step
+
+    load = change_under_load(h, [switch("node1"), switch("node0")])
+    assert roles_of(conf)["node0"] == "primary"
+    dual.sync()
+    counts = dict(dual.sql(0, "SELECT id, COUNT(*) FROM iw.t GROUP BY id"))
+    missing, twice = check_rows(load, counts)
+    assert not missing and not twice, (missing[:5], twice[:5])
+    assert load.errors == [], f"{len(load.errors)} failed statements: {load.errors[:5]}"
+
+
+def roles_of(conf):
+    return {b["name"]: b["role"] for b in
+            admin_json(conf["admin_socket"], "show backends")["backends"]}
