@@ -17,6 +17,12 @@ The planned changes too, under the same load: the Galera writer drained
 and put online again, and a dual-master switchover both ways.
 """
 
+import socket
+import threading
+
+import pymysql
+
+from tcprelay import TcpRelay
 from test_failover import REPL_ENV, failover_settings, kill_now
 from test_galera import MONITOR as GALERA_MONITOR, backends as galera_backends
 from test_galera import start as galera_start
@@ -192,3 +198,86 @@ def test_dual_master_switchover_under_mixed_load(start_dual_halyard, dual, tmp_p
 def roles_of(conf):
     return {b["name"]: b["role"] for b in
             admin_json(conf["admin_socket"], "show backends")["backends"]}
+
+
+class CutRelay(TcpRelay):
+    """A relay that can be cut: every connection through it closed, and no
+    new one accepted (halyard loses the server; the server lives on)."""
+
+    def __init__(self, target_port):
+        self.socks = []
+        super().__init__(target_port)
+
+    def _pump(self, src, dst, hook):
+        self.socks += [src, dst]
+        super()._pump(src, dst, hook)
+
+    def cut(self):
+        # shutdown, not close alone: the accepting thread would go on
+        # listening on a closed descriptor
+        for s in [self.sock] + list(self.socks):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self.close()
+
+
+def test_galera_writer_cut_off_outcome_unknown(start_galera_halyard, galera):
+    """halyard loses the Galera writer while it lives on in the cluster
+    (the connections between them cut), with an UPDATE waiting there on a
+    row lock: node1 takes the writes, but its Primary component still
+    lists node0, where the UPDATE may yet commit. So not finding it in
+    node1's binary log proves nothing: after replay_timeout_ms the client
+    gets 1180, the outcome unknown, and the UPDATE is not run again (it
+    does commit on node0 once the lock is released: once, on every node)."""
+    galera.sql(0, "CREATE DATABASE IF NOT EXISTS iw")
+    galera.sql(0, "GRANT ALL ON iw.* TO 'app'@'%'")
+    galera.sql(0, "DROP TABLE IF EXISTS iw.u")
+    galera.sql(0, "CREATE TABLE iw.u (id INT PRIMARY KEY, v INT NOT NULL)")
+    galera.sql(0, "INSERT INTO iw.u VALUES (1, 10), (2, 20)")
+    relay = CutRelay(galera.port(0))
+    settings = dict(ON, replay_timeout_ms=3000)
+    h = galera_start(start_galera_halyard, monitor=GALERA_MONITOR, replication_user="repl",
+                     replication_password_env=REPL_ENV, consistency="eventual",
+                     failover_write_wait_ms=10000, backends=[
+                         {"name": n["name"], "address": "127.0.0.1",
+                          "port": relay.port if n["index"] == 0 else n["port"],
+                          "role": "primary" if n["index"] == 0 else "replica"}
+                         for n in galera.nodes], **{k: v for k, v in settings.items()
+                                                   if k != "failover_write_wait_ms"})
+    blocker = galera.connect(0)
+    try:
+        bl = blocker.cursor()
+        bl.execute("BEGIN")
+        bl.execute("SELECT v FROM iw.u WHERE id = 2 FOR UPDATE")
+        a = pymysql.connect(**h.conn_params(read_timeout=60, autocommit=True))
+        out = {}
+
+        def run():
+            try:
+                out["ok"] = a.cursor().execute("UPDATE iw.u SET v = v + 1 WHERE id = 2")
+            except pymysql.MySQLError as e:
+                out["error"] = e.args
+        t = threading.Thread(target=run)
+        t.start()
+        wait_until(lambda: galera.value(0, "SELECT COUNT(*) FROM information_schema.processlist "
+                                           "WHERE info LIKE '/*hy:%UPDATE iw.u%'") == 1, 10,
+                   what="the UPDATE to wait on the lock on node0")
+        relay.cut()
+        t.join(60)
+        assert not t.is_alive()
+        code, msg = out["error"]
+        assert code == 1180, out
+        assert "whether it committed is unknown" in msg and "still counted node0" in msg, msg
+        assert galera_backends(h)["node1"]["role"] == "primary"
+        bl.execute("COMMIT")  # the UPDATE goes on, on node0
+    finally:
+        blocker.close()
+        relay.cut()
+    for node in (0, 1, 2):
+        wait_until(lambda node=node: galera.value(node, "SELECT v FROM iw.u WHERE id = 2") == 21,
+                   10, what=f"the UPDATE committed once on node{node}")
+    st = admin_json(default_socket(h), "show stats")
+    assert st["inflight_unknown"] == 1 and st["inflight_rerun"] == 0, st
+    a.close()
