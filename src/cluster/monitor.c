@@ -74,7 +74,8 @@
  * SHOW, and what it says is exactly why it takes no traffic. */
 #define WSREP_STATUS_SQL                                                                           \
     "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_local_state', 'wsrep_ready', "              \
-    "'wsrep_cluster_status', 'wsrep_cluster_size', 'wsrep_local_recv_queue')"
+    "'wsrep_cluster_status', 'wsrep_cluster_size', 'wsrep_local_recv_queue', "                     \
+    "'wsrep_local_index', 'wsrep_incoming_addresses')"
 #define WSREP_VARS_SQL                                                                             \
     "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('wsrep_on', 'wsrep_desync', "                   \
     "'wsrep_reject_queries', 'sql_mode')"
@@ -436,6 +437,10 @@ static void publish_info(struct monitor_backend *mb)
         copy_cell(in->seen[0].gtid_binlog, sizeof(in->seen[0].gtid_binlog), mb->gtid_binlog);
         in->seen[0].semisync_replica = mb->semisync_replica;
         in->seen[0].semisync_primary = mb->semisync_primary;
+        in->seen[0].galera_member =
+            galera(mb) && mb->wsrep.primary && mb->wsrep.local_state == GALERA_SYNCED;
+        copy_cell(in->seen[0].galera_self, sizeof(in->seen[0].galera_self),
+                  galera(mb) ? mb->wsrep.self_address : "");
     }
     pthread_mutex_unlock(&rt->lock);
 }
@@ -611,8 +616,28 @@ static void parse_vars(struct monitor_backend *mb, const struct sqlresult *res)
         ms != NULL && strcasecmp(ms, "ON") == 0 && wp != NULL && strcasecmp(wp, "AFTER_SYNC") == 0;
 }
 
+/* Entry `index` of a comma-separated list into out[len] ("" if none). */
+static void list_entry(const char *list, long index, char *out, size_t len)
+{
+    out[0] = '\0';
+    for (const char *p = list; p != NULL && index >= 0; index--) {
+        const char *e = strchr(p, ',');
+        if (index == 0) {
+            size_t n = e != NULL ? (size_t)(e - p) : strlen(p);
+            if (n < len) {
+                memcpy(out, p, n);
+                out[n] = '\0';
+            }
+            return;
+        }
+        p = e != NULL ? e + 1 : NULL;
+    }
+}
+
 void monitor_parse_wsrep(const struct sqlresult *res, struct galera_node *g)
 {
+    long index = -1;
+    const char *addresses = NULL;
     for (size_t r = 0; r < res->n_rows; r++) {
         const char *k = sqlresult_get(res, r, 0);
         const char *v = sqlresult_get(res, r, 1);
@@ -634,7 +659,14 @@ void monitor_parse_wsrep(const struct sqlresult *res, struct galera_node *g)
             g->reject_queries = strcasecmp(v, "NONE") != 0;
         else if (strcasecmp(k, "wsrep_on") == 0)
             g->wsrep_off = strcasecmp(v, "ON") != 0;
+        else if (strcasecmp(k, "wsrep_local_index") == 0)
+            index = strtol(v, NULL, 10);
+        else if (strcasecmp(k, "wsrep_incoming_addresses") == 0)
+            addresses = v;
     }
+    /* its own entry of the view's list (Galera orders both alike) */
+    if (addresses != NULL && index >= 0)
+        list_entry(addresses, index, g->self_address, sizeof(g->self_address));
 }
 
 /* A COM_PING round trip of `secs`: the backend's RTT (backend_rt.rtt_us)

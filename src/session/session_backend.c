@@ -69,6 +69,36 @@ static bool session_fall_back(struct session *s, const struct config_backend *be
 {
     if (s->route.wait_idx < 0 || s->state != SS_WAIT_BACKEND)
         return false;
+    /* The primary that refused may have been replaced meanwhile (a Galera
+     * writer's successor is published at once): the fall-back's causal
+     * wait reads the new one's position, not the dead one's. */
+    if (!session_in_trans(s)) {
+        session_follow_primary(s);
+        if (s->state == SS_CLOSING)
+            return true;
+    }
+    if (!s->route.fell_back && strcmp(be->name, s->cfg->backends[s->route.wait_idx].name) != 0) {
+        /* Not the statement's backend but the one an internal query of
+         * it ran on (the primary's position for a causal read): the
+         * statement goes to its backend again, once; when that was the
+         * primary, still the session's, it waits for a usable one (as a
+         * write does) and runs there. */
+        const char *target = s->cfg->backends[s->route.wait_idx].name;
+        s->route.fell_back = true;
+        session_set_state(s, SS_IDLE);
+        if (strcmp(be->name, s->cfg->backends[s->route.primary].name) == 0 &&
+            !session_in_trans(s) && primary_wait_start(s)) {
+            s->route.causal_check = false;
+            s->route.primary_fail_gen = backend_generation();
+            slog_warn(s, "%s failed before the statement meant for %s: it waits for a primary",
+                      be->name, target);
+            return true;
+        }
+        slog_warn(s, "%s failed before the statement meant for %s: routing it again", be->name,
+                  target);
+        session_next_command(s);
+        return true;
+    }
     struct route_in in;
     struct route_out out;
     if (!route_view(s, ROUTE_FALL_BACK, &in))

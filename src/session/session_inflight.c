@@ -40,12 +40,21 @@
  *   - otherwise (asynchronous replication, another halyard or an operator
  *     promoted, the log not read): error 1180 saying the outcome is
  *     unknown.
+ * A dual-master pair is the same case as semi-sync replication (the
+ * standby acknowledges the active, this halyard promotes it). On Galera
+ * (view_query) the new writer's log is read once its Primary component no
+ * longer lists the old writer, with wsrep_sync_wait on: a writeset its
+ * writer committed had reached every member first, and a member applies
+ * all of a view before it installs the next, so not found is proven not
+ * committed when the new writer was Synced and Primary at its check
+ * before the write.
  */
 #include <inttypes.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -61,10 +70,11 @@
 #include "halyard/session/worker.h"
 #include "session_int.h"
 
-#define INFLIGHT_POLL     0.02                  /* seconds between looks for a new primary */
-#define INFLIGHT_SCAN_MAX (64ull * 1024 * 1024) /* binary log bytes read at most */
-#define INFLIGHT_FILES    64                    /* files of SHOW BINARY LOGS looked at */
-#define INFLIGHT_PKT_KEEP 16384 /* bytes of marked-statement buffer a session keeps */
+#define INFLIGHT_POLL      0.02                  /* seconds between looks for a new primary */
+#define INFLIGHT_SCAN_MAX  (64ull * 1024 * 1024) /* binary log bytes read at most */
+#define INFLIGHT_FILES     64                    /* files of SHOW BINARY LOGS looked at */
+#define INFLIGHT_PKT_KEEP  16384 /* bytes of marked-statement buffer a session keeps */
+#define INFLIGHT_VIEW_POLL 0.05  /* seconds between looks at a Galera node's view */
 
 enum inflight_kind {
     IF_NONE,
@@ -78,6 +88,8 @@ enum inflight_step {
     IS_IDLE,
     IS_WAIT,    /* waiting for a new primary */
     IS_CONNECT, /* the monitor account's connection to it */
+    IS_VIEW,    /* cluster = galera: its view, until the old writer has left it */
+    IS_SYNC,    /* cluster = galera: its reads wait for what the cluster ordered before */
     IS_FILES,   /* SHOW BINARY LOGS */
     IS_START,   /* a file's Gtid_list: did it begin before the write? */
     IS_SCAN,    /* a file's events: the mark? */
@@ -107,8 +119,10 @@ struct sess_inflight {
     uint16_t old;    /* the primary that died */
     int newp;        /* the new primary's index */
     char old_name[64], new_name[64];
-    bool proven;      /* not found means not committed (see the top) */
-    bool have_before; /* `before` was read: else the whole log is read */
+    bool proven;        /* not found means not committed (see the top) */
+    bool galera;        /* cluster = galera: the new writer's view is waited for */
+    char old_self[128]; /* galera: how the members list the old writer ("" unknown) */
+    bool have_before;   /* `before` was read: else the whole log is read */
     struct gtid_pos before;
     struct sqlclient *sc;
     char **files;
@@ -442,21 +456,42 @@ static bool proof_read(struct sess_inflight *f, const struct config *cfg)
     struct backend_info *in = malloc(sizeof(*in));
     if (in == NULL)
         return false;
-    bool found = false, replica_semi = false, primary_semi = false;
+    bool found = false, replica_semi = false, primary_semi = false, member = false;
     backend_info_get(cfg->backends[f->newp].rt, in);
     for (size_t i = 0; i < BACKEND_SEEN && !found; i++)
         if (in->seen[i].at > 0 && in->seen[i].at < f->sent) {
             found = gtid_pos_parse(in->seen[i].gtid_binlog, strlen(in->seen[i].gtid_binlog),
                                    &f->before) == HY_OK;
             replica_semi = in->seen[i].semisync_replica;
+            member = in->seen[i].galera_member;
         }
+    f->old_self[0] = '\0';
     backend_info_get(cfg->backends[f->old].rt, in);
     for (size_t i = 0; i < BACKEND_SEEN; i++)
         if (in->seen[i].at > 0 && in->seen[i].at < f->sent) {
             primary_semi = in->seen[i].semisync_primary;
+            snprintf(f->old_self, sizeof(f->old_self), "%s", in->seen[i].galera_self);
             break;
         }
     free(in);
+    f->galera = cfg->cluster == CLUSTER_GALERA;
+    if (f->galera) {
+        f->have_before = found;
+        f->proven = found && member && f->old_self[0] != '\0';
+        if (!found)
+            snprintf(f->why, sizeof(f->why),
+                     "no monitor check of %s finished before the write was sent", f->new_name);
+        else if (!member)
+            snprintf(f->why, sizeof(f->why),
+                     "not in the binary log of %s, which was not Synced in the Primary "
+                     "component when the write was sent",
+                     f->new_name);
+        else if (!f->proven)
+            snprintf(f->why, sizeof(f->why),
+                     "not in the binary log of %s, and how the cluster lists %s is unknown",
+                     f->new_name, f->old_name);
+        return true;
+    }
     int64_t promoted = atomic_load(&cfg->backends[f->newp].rt->failover_at_us);
     f->have_before = found;
     f->proven = found && replica_semi && primary_semi && promoted > (int64_t)(f->sent * 1e6);
@@ -711,6 +746,50 @@ static void rows_start(struct session *s)
         rows_give_up(s, "no connection for a binlog dump");
 }
 
+/* cluster = galera. A writeset its writer committed had reached every
+ * member of its view first (Galera delivers a writeset, to its sender too,
+ * only once all members have it), and a member delivers and applies what
+ * it received of a view before it installs the next one. So once the new
+ * writer is in a Primary component without the old one, and its reads
+ * wait for what the cluster ordered before them (wsrep_sync_wait), a write
+ * the old writer committed is in its binary log (log_slave_updates). */
+static void view_query(struct session *s)
+{
+    s->inflight->step = IS_VIEW;
+    lookup_query(s,
+                 "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_cluster_status', "
+                 "'wsrep_incoming_addresses')%s",
+                 NULL);
+}
+
+/* Whether the view `res` (view_query's answer) is a Primary component
+ * that does not list the old writer. */
+static bool view_left(const struct sess_inflight *f, const struct sqlresult *res)
+{
+    bool primary = false;
+    const char *list = NULL;
+    for (size_t r = 0; r < res->n_rows; r++) {
+        const char *k = sqlresult_get(res, r, 0), *v = sqlresult_get(res, r, 1);
+        if (k == NULL || v == NULL)
+            continue;
+        if (strcasecmp(k, "wsrep_cluster_status") == 0)
+            primary = strcmp(v, "Primary") == 0;
+        else if (strcasecmp(k, "wsrep_incoming_addresses") == 0)
+            list = v;
+    }
+    if (!primary || list == NULL)
+        return false;
+    size_t n = strlen(f->old_self);
+    for (const char *p = list; p != NULL;) {
+        const char *e = strchr(p, ',');
+        size_t len = e != NULL ? (size_t)(e - p) : strlen(p);
+        if (len == n && strncmp(p, f->old_self, n) == 0)
+            return false;
+        p = e != NULL ? e + 1 : NULL;
+    }
+    return true;
+}
+
 static void lookup_cb(struct sqlclient *c, const struct sqlresult *res, void *arg)
 {
     (void)c;
@@ -728,6 +807,36 @@ static void lookup_cb(struct sqlclient *c, const struct sqlresult *res, void *ar
     }
     switch (f->step) {
     case IS_CONNECT:
+        if (f->galera && f->old_self[0] != '\0') {
+            view_query(s);
+            return;
+        }
+        if (f->galera) {
+            f->step = IS_SYNC;
+            lookup_query(s, "SET SESSION wsrep_sync_wait = 15", NULL);
+            return;
+        }
+        f->step = IS_FILES;
+        lookup_query(s, "SHOW BINARY LOGS", NULL);
+        return;
+    case IS_VIEW:
+        if (view_left(f, res)) {
+            f->step = IS_SYNC;
+            lookup_query(s, "SET SESSION wsrep_sync_wait = 15", NULL);
+            return;
+        }
+        if (ev_now(s->w->loop) >= f->deadline) {
+            snprintf(f->why, sizeof(f->why),
+                     "%s still counted %s (%s) in its Primary component after "
+                     "replay_timeout_ms (%d ms)",
+                     f->new_name, f->old_name, f->old_self, s->cfg->replay_timeout_ms);
+            inflight_unknown(s);
+            return;
+        }
+        ev_timer_set(&f->wait, INFLIGHT_VIEW_POLL, INFLIGHT_VIEW_POLL);
+        ev_timer_start(s->w->loop, &f->wait);
+        return;
+    case IS_SYNC:
         f->step = IS_FILES;
         lookup_query(s, "SHOW BINARY LOGS", NULL);
         return;
@@ -824,6 +933,11 @@ static void inflight_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
     (void)revents;
     struct sess_inflight *f = container_of(w, struct sess_inflight, wait);
     struct session *s = f->s;
+    if (f->step == IS_VIEW && s->state == SS_WAIT_BACKEND) {
+        ev_timer_stop(loop, w);
+        view_query(s);
+        return;
+    }
     if (f->step != IS_WAIT || s->state != SS_WAIT_BACKEND) {
         ev_timer_stop(loop, w);
         return;

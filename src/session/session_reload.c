@@ -308,9 +308,13 @@ void primary_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
         return;
     }
     /* After a refused connect, the same primary is tried again only once
-     * something changed (it went DOWN, another one was promoted). */
+     * something changed (it went DOWN, another one was promoted); another
+     * primary at once, even when it was published between the statement's
+     * routing and the refusal (the generation read at the refusal is then
+     * already the new one's: the wait ran to failover_write_wait_ms). */
     uint64_t gen = backend_generation();
-    bool ready = gen != s->route.primary_fail_gen && backend_primary_index(s->cfg) >= 0;
+    int p = backend_primary_index(s->cfg);
+    bool ready = p >= 0 && (gen != s->route.primary_fail_gen || p != (int)s->route.primary);
     if (!ready && ev_now(loop) < s->route.primary_wait_until)
         return; /* the timer repeats */
     ev_timer_stop(loop, w);

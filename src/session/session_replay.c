@@ -67,6 +67,7 @@ struct sess_replay {
     uint32_t next;     /* RP_RUN: the statement whose answer comes next */
     double deadline;   /* RP_ARMED, RP_RUN: ev_now() past which the replay gives up */
     uint64_t fail_gen; /* backend_generation() when the primary last failed us */
+    int fail_idx;      /* ... and that primary's index (-1: none) */
     ev_timer wait;     /* RP_ARMED: polls for a usable primary */
     char stmt_why[80]; /* why the statement routed last may not run again */
     char why[120];     /* why the record is not replayable, or the answer that differed */
@@ -254,6 +255,7 @@ void session_replay_arm(struct session *s, const char *name)
     rp->phase = RP_ARMED;
     rp->deadline = ev_now(s->w->loop) + s->cfg->replay_timeout_ms / 1000.0;
     rp->fail_gen = UINT64_MAX;
+    rp->fail_idx = -1;
     slog_info(s, "the transaction lost with %s (%u statements) is replayed first", name, rp->log.n);
 }
 
@@ -308,6 +310,16 @@ static void replay_wait(struct session *s)
     ev_timer_start(s->w->loop, &rp->wait);
 }
 
+/* A usable primary, after a change of the topology since the primary
+ * failed the replay, or another one than that primary (its successor may
+ * have been published before the generation was read at the failure: a
+ * Galera writer's is, within the same millisecond). */
+static bool replay_primary_ready(const struct session *s, const struct sess_replay *rp)
+{
+    int p = backend_primary_index(s->cfg);
+    return p >= 0 && (backend_generation() != rp->fail_gen || p != rp->fail_idx);
+}
+
 void session_replay_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)revents;
@@ -317,8 +329,7 @@ void session_replay_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
         ev_timer_stop(loop, w);
         return;
     }
-    bool ready = backend_primary_index(s->cfg) >= 0 && backend_generation() != rp->fail_gen;
-    if (!ready && ev_now(loop) < rp->deadline)
+    if (!replay_primary_ready(s, rp) && ev_now(loop) < rp->deadline)
         return; /* the timer repeats */
     ev_timer_stop(loop, w);
     session_set_state(s, SS_IDLE);
@@ -385,7 +396,7 @@ int session_replay_next(struct session *s, uint8_t cmd, const uint8_t *p, uint32
         replay_clear(rp);
         return REPLAY_NO;
     }
-    if (backend_primary_index(s->cfg) < 0 || backend_generation() == rp->fail_gen) {
+    if (!replay_primary_ready(s, rp)) {
         replay_wait(s);
         return REPLAY_STOP;
     }
@@ -431,6 +442,7 @@ bool session_replay_failed(struct session *s, const char *why)
     }
     slog_info(s, "replay: the primary failed (%s): waiting for a usable one", why);
     rp->fail_gen = backend_generation();
+    rp->fail_idx = (int)s->route.primary;
     replay_wait(s);
     return true;
 }

@@ -324,8 +324,8 @@ class MixedLoad:
     a read, two INSERTs, COMMIT), each write followed by an autocommit
     read; ids kept once acknowledged, every failed statement kept."""
 
-    def __init__(self, h, writers=4):
-        self.h = h
+    def __init__(self, h, writers=4, table=TABLE):
+        self.h, self.table = h, table
         self.stop_ev = threading.Event()
         self.lock = threading.Lock()
         self.acked, self.errors = [], []
@@ -353,15 +353,15 @@ class MixedLoad:
                 cur = conn.cursor()
                 if n % 4 == 0:
                     cur.execute("BEGIN")
-                    cur.execute(f"SELECT COUNT(*) FROM {TABLE} WHERE id = %s", (row - 2,))
-                    cur.execute(f"INSERT INTO {TABLE} VALUES (%s, %s)", (row, w))
-                    cur.execute(f"INSERT INTO {TABLE} VALUES (%s, %s)", (row + 1, w))
+                    cur.execute(f"SELECT COUNT(*) FROM {self.table} WHERE id = %s", (row - 2,))
+                    cur.execute(f"INSERT INTO {self.table} (id, v) VALUES (%s, %s)", (row, w))
+                    cur.execute(f"INSERT INTO {self.table} (id, v) VALUES (%s, %s)", (row + 1, w))
                     cur.execute("COMMIT")
                     done = [row, row + 1]
                 else:
-                    cur.execute(f"INSERT INTO {TABLE} VALUES (%s, %s)", (row, w))
+                    cur.execute(f"INSERT INTO {self.table} (id, v) VALUES (%s, %s)", (row, w))
                     done = [row]
-                cur.execute(f"SELECT COUNT(*) FROM {TABLE} WHERE id = %s", (row,))
+                cur.execute(f"SELECT COUNT(*) FROM {self.table} WHERE id = %s", (row,))
                 with self.lock:
                     self.acked.extend(done)
             except pymysql.MySQLError as e:

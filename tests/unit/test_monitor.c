@@ -88,10 +88,14 @@ static void test_wsrep(void **state)
                             "wsrep_ready",
                             "ON",
                             "wsrep_other",
-                            "x"};
+                            "x",
+                            "wsrep_incoming_addresses",
+                            "10.0.0.1:3306,db2:3307,10.0.0.3:3306",
+                            "wsrep_local_index",
+                            "1"};
     const char *vars[] = {"wsrep_desync", "OFF", "wsrep_on", "ON", "wsrep_reject_queries", "NONE"};
     struct sqlresult a, b;
-    build(&a, var_cols, 2, status, 6);
+    build(&a, var_cols, 2, status, 8);
     build(&b, var_cols, 2, vars, 3);
     struct galera_node g = {0};
     monitor_parse_wsrep(&a, &g);
@@ -100,6 +104,7 @@ static void test_wsrep(void **state)
     assert_true(g.ready && g.primary && !g.desync && !g.reject_queries && !g.wsrep_off);
     assert_int_equal(g.cluster_size, 3);
     assert_int_equal(g.recv_queue, 0);
+    assert_string_equal(g.self_address, "db2:3307"); /* the list's entry at its index */
     sqlresult_clear(&a);
     sqlresult_clear(&b);
 
@@ -126,6 +131,7 @@ static void test_wsrep(void **state)
     assert_true(g.desync && g.reject_queries);
     assert_int_equal(g.cluster_size, 1);
     assert_int_equal(g.recv_queue, 17);
+    assert_string_equal(g.self_address, ""); /* no index, no list: unknown */
     sqlresult_clear(&a);
     sqlresult_clear(&b);
 

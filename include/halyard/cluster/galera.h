@@ -58,19 +58,21 @@ const char *galera_state_to_str(int local_state);
 /* What the monitor last saw of one node. */
 struct galera_node {
     const char *name;
-    int priority;        /* backends.[].priority: lower is preferred as writer */
-    bool reachable;      /* its last check succeeded (and read the wsrep state) */
-    bool wsrep_off;      /* wsrep_on = OFF: not a Galera node at all */
-    bool admin_out;      /* drained or in maintenance: never the writer */
-    bool handing_over;   /* the writer, drained, and transactions still run there: no other
-                          * node writes until it is idle (certification would fail one side) */
-    int local_state;     /* wsrep_local_state; 0 = unknown (wsrep off) */
-    bool ready;          /* wsrep_ready = ON */
-    bool primary;        /* wsrep_cluster_status = Primary */
-    bool desync;         /* wsrep_desync = ON: names why a Donor/Desynced node is out */
-    bool reject_queries; /* wsrep_reject_queries is not NONE */
-    int cluster_size;    /* wsrep_cluster_size */
-    int64_t recv_queue;  /* wsrep_local_recv_queue */
+    int priority;           /* backends.[].priority: lower is preferred as writer */
+    bool reachable;         /* its last check succeeded (and read the wsrep state) */
+    bool wsrep_off;         /* wsrep_on = OFF: not a Galera node at all */
+    bool admin_out;         /* drained or in maintenance: never the writer */
+    bool handing_over;      /* the writer, drained, and transactions still run there: no other
+                             * node writes until it is idle (certification would fail one side) */
+    int local_state;        /* wsrep_local_state; 0 = unknown (wsrep off) */
+    bool ready;             /* wsrep_ready = ON */
+    bool primary;           /* wsrep_cluster_status = Primary */
+    bool desync;            /* wsrep_desync = ON: names why a Donor/Desynced node is out */
+    bool reject_queries;    /* wsrep_reject_queries is not NONE */
+    int cluster_size;       /* wsrep_cluster_size */
+    int64_t recv_queue;     /* wsrep_local_recv_queue */
+    char self_address[128]; /* its own entry of wsrep_incoming_addresses (wsrep_local_index'th):
+                             * how the other members list it (resolve_in_flight_writes) */
 };
 
 struct galera_settings {

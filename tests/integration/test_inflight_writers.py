@@ -1,0 +1,283 @@
+"""The writer changes under a mixed load, on the clusters whose writer is
+not a replication primary: the Galera writer (tools/cluster --galera, whose
+nodes keep a binary log with log_slave_updates) and the active of a
+dual-master pair (tools/cluster --dual-master --semisync), each killed with
+kill -9 through halyard with every failover option on
+(resolve_in_flight_writes, transaction_replay, retry_primary_reads).
+
+Four clients run autocommit INSERTs, transactions (BEGIN, a read, two
+INSERTs, COMMIT) and reads (test_inflight.MixedLoad). The table has no
+unique key on the clients' ids, so a write run twice shows as two rows.
+Afterwards every acknowledged id is on the new writer exactly once, and no
+client saw an error: an INSERT or COMMIT in flight at the kill got its
+fate found in the new writer's binary log (committed: its OK; provably not
+committed: run once there), an open transaction was replayed there.
+
+The planned changes too, under the same load: the Galera writer drained
+and put online again, and a dual-master switchover both ways.
+"""
+
+import socket
+import threading
+
+import pymysql
+
+from tcprelay import TcpRelay
+from test_failover import REPL_ENV, failover_settings, kill_now
+from test_galera import MONITOR as GALERA_MONITOR, backends as galera_backends
+from test_galera import start as galera_start
+from test_inflight import MixedLoad
+from test_ops import admin_json, default_socket
+from util import wait_until
+
+ON = dict(resolve_in_flight_writes=True, transaction_replay=True, retry_primary_reads=True,
+          replay_timeout_ms=20000, failover_write_wait_ms=20000)
+
+
+def check_rows(load, counts):
+    """Every acknowledged id once in `counts` (id -> rows): lost, twice."""
+    missing = [i for i in load.acked if i not in counts]
+    twice = [i for i in load.acked if counts.get(i, 0) > 1]
+    return missing, twice
+
+
+def kill_under_load(h, kill, stats):
+    """The load through halyard, `kill()` once it runs, until 100 more
+    writes were acknowledged after it. The load, and halyard's stats."""
+    with MixedLoad(h, table="iw.t") as load:
+        wait_until(lambda: load.count() >= 100, 30, what="the load to get going")
+        kill()
+        n = load.count()
+        wait_until(lambda: load.count() >= n + 100, 60, what="writes after the kill")
+    st = stats()
+    print(f"\n{load.count()} acknowledged writes, {len(load.errors)} client errors "
+          f"{load.errors[:5]}; in-flight writes committed {st['inflight_committed']}, re-run "
+          f"{st['inflight_rerun']}, unknown {st['inflight_unknown']}; transactions replayed "
+          f"{st['transactions_replayed']}, statements retried {st['statements_retried']}")
+    return load, st
+
+
+def test_galera_writer_killed_under_mixed_load(start_galera_halyard, galera):
+    galera.sql(0, "CREATE DATABASE IF NOT EXISTS iw")
+    galera.sql(0, "GRANT ALL ON iw.* TO 'app'@'%'")
+    galera.sql(0, "DROP TABLE IF EXISTS iw.t")
+    # no unique key, nor AUTO_INCREMENT: an insert id differs on another
+    # node (auto_increment_offset), and a replayed transaction's answers
+    # would differ from the first
+    galera.sql(0, "CREATE TABLE iw.t (id BIGINT NOT NULL, v INT NOT NULL, KEY (id))")
+    h = galera_start(start_galera_halyard, monitor=GALERA_MONITOR, replication_user="repl",
+                     replication_password_env=REPL_ENV, **ON)
+    assert galera_backends(h)["node0"]["role"] == "primary"
+    sock = default_socket(h)
+    load, st = kill_under_load(h, lambda: galera.kill(0),
+                               lambda: admin_json(sock, "show stats"))
+    b = galera_backends(h)
+    assert b["node1"]["role"] == "primary", b
+    counts = dict(galera.sql(1, "SELECT id, COUNT(*) FROM iw.t GROUP BY id"))
+    missing, twice = check_rows(load, counts)
+    assert not missing and not twice, (missing[:5], twice[:5])
+    log = h.log_text()
+    assert load.errors == [], (f"{len(load.errors)} failed statements: {load.errors[:5]}",
+                               [ln for ln in log.splitlines() if "node0" in ln and
+                                ("died" in ln or "lost" in ln.lower())][:20])
+    assert st["inflight_unknown"] == 0, st
+    # a write that was in flight was looked for once node1's view had
+    # dropped node0 (it was there: the kill came mid-load)
+    assert st["inflight_committed"] + st["inflight_rerun"] + st["transactions_replayed"] >= 1, st
+    assert "outcome unknown" not in log
+
+
+def test_dual_master_active_killed_under_mixed_load(start_dual_halyard, dual, tmp_path):
+    from test_dual_master import MONITOR as DUAL_MONITOR, roles
+    dual.sql(0, "CREATE DATABASE IF NOT EXISTS iw")
+    dual.sql(0, "GRANT ALL ON iw.* TO 'app'@'%'")
+    dual.sql(0, "DROP TABLE IF EXISTS iw.t")
+    dual.sql(0, "CREATE TABLE iw.t (id BIGINT NOT NULL, v INT NOT NULL, KEY (id))")
+    dual.sync()
+    conf = failover_settings(tmp_path, monitor=DUAL_MONITOR, failover_delay_ms=500,
+                             consistency="eventual", **ON)
+    h = start_dual_halyard(conf)
+    h.admin_socket = conf["admin_socket"]
+    wait_until(lambda: roles(h) == {"node0": "primary", "node1": "replica"}, 10,
+               what="node0 the active, node1 the standby")
+    # a check of each server has finished: the writes below come after it
+    wait_until(lambda: all(b["last_check"] == "ok" for b in
+                           admin_json(conf["admin_socket"], "show backends")["backends"]), 10,
+               what="every backend checked")
+    load, st = kill_under_load(h, lambda: kill_now(dual, 0),
+                               lambda: admin_json(conf["admin_socket"], "show stats"))
+    assert roles(h)["node1"] == "primary", roles(h)
+    counts = dict(dual.sql(1, "SELECT id, COUNT(*) FROM iw.t GROUP BY id"))
+    missing, twice = check_rows(load, counts)
+    assert not missing and not twice, (missing[:5], twice[:5])
+    assert load.errors == [], f"{len(load.errors)} failed statements: {load.errors[:5]}"
+    assert st["inflight_unknown"] == 0, st
+    assert st["inflight_committed"] + st["inflight_rerun"] + st["transactions_replayed"] >= 1, st
+
+
+def change_under_load(h, steps):
+    """The load through halyard, each of `steps` (callables) run once it
+    goes, 100 acknowledged writes after each. The load."""
+    with MixedLoad(h, table="iw.t") as load:
+        wait_until(lambda: load.count() >= 100, 30, what="the load to get going")
+        for step in steps:
+            step()
+            n = load.count()
+            wait_until(lambda: load.count() >= n + 100, 60, what="writes after the change")
+    print(f"\n{load.count()} acknowledged writes, {len(load.errors)} client errors "
+          f"{load.errors[:5]}")
+    return load
+
+
+def test_galera_writer_drained_under_mixed_load(start_galera_halyard, galera):
+    """A planned writer change on Galera: the writer drained (writes wait
+    until it is idle, then go to the next node), then put online again
+    (the writer again, by name). No client error, every row once."""
+    from test_failover import ctl
+    galera.sql(0, "CREATE DATABASE IF NOT EXISTS iw")
+    galera.sql(0, "GRANT ALL ON iw.* TO 'app'@'%'")
+    galera.sql(0, "DROP TABLE IF EXISTS iw.t")
+    galera.sql(0, "CREATE TABLE iw.t (id BIGINT NOT NULL, v INT NOT NULL, KEY (id))")
+    h = galera_start(start_galera_halyard, monitor=GALERA_MONITOR, replication_user="repl",
+                     replication_password_env=REPL_ENV, **ON)
+    sock = default_socket(h)
+
+    def run(*args):
+        r = ctl(sock, *args)
+        assert r.returncode == 0, (r.stdout, r.stderr)
+
+    def drain():
+        run("backend", "node0", "drain")
+        wait_until(lambda: galera_backends(h)["node1"]["role"] == "primary", 30,
+                   what="node1 the writer")
+
+    def online():
+        run("backend", "node0", "online")
+        wait_until(lambda: galera_backends(h)["node0"]["role"] == "primary", 30,
+                   what="node0 the writer again")
+
+    load = change_under_load(h, [drain, online])
+    counts = dict(galera.sql(1, "SELECT id, COUNT(*) FROM iw.t GROUP BY id"))
+    missing, twice = check_rows(load, counts)
+    assert not missing and not twice, (missing[:5], twice[:5])
+    assert load.errors == [], f"{len(load.errors)} failed statements: {load.errors[:5]}"
+
+
+def test_dual_master_switchover_under_mixed_load(start_dual_halyard, dual, tmp_path):
+    """halyardctl switchover of the pair's active, both ways, under the
+    mixed load with every option on: no client error, every row once."""
+    from test_dual_master import MONITOR as DUAL_MONITOR
+    from test_failover import ctl
+    dual.sql(0, "CREATE DATABASE IF NOT EXISTS iw")
+    dual.sql(0, "GRANT ALL ON iw.* TO 'app'@'%'")
+    dual.sql(0, "DROP TABLE IF EXISTS iw.t")
+    dual.sql(0, "CREATE TABLE iw.t (id BIGINT NOT NULL, v INT NOT NULL, KEY (id))")
+    dual.sync()
+    conf = failover_settings(tmp_path, monitor=DUAL_MONITOR, failover_delay_ms=500,
+                             consistency="eventual", **ON)
+    h = start_dual_halyard(conf)
+    wait_until(lambda: roles_of(conf) == {"node0": "primary", "node1": "replica"}, 10,
+               what="node0 the active, node1 the standby")
+
+    def switch(to):
+        def step():
+            r = ctl(conf["admin_socket"], "switchover", "to", to)
+            assert r.returncode == 0 and r.stdout.startswith("OK switchover done"), \
+                r.stdout + r.stderr
+        return step
+
+    load = change_under_load(h, [switch("node1"), switch("node0")])
+    assert roles_of(conf)["node0"] == "primary"
+    dual.sync()
+    counts = dict(dual.sql(0, "SELECT id, COUNT(*) FROM iw.t GROUP BY id"))
+    missing, twice = check_rows(load, counts)
+    assert not missing and not twice, (missing[:5], twice[:5])
+    assert load.errors == [], f"{len(load.errors)} failed statements: {load.errors[:5]}"
+
+
+def roles_of(conf):
+    return {b["name"]: b["role"] for b in
+            admin_json(conf["admin_socket"], "show backends")["backends"]}
+
+
+class CutRelay(TcpRelay):
+    """A relay that can be cut: every connection through it closed, and no
+    new one accepted (halyard loses the server; the server lives on)."""
+
+    def __init__(self, target_port):
+        self.socks = []
+        super().__init__(target_port)
+
+    def _pump(self, src, dst, hook):
+        self.socks += [src, dst]
+        super()._pump(src, dst, hook)
+
+    def cut(self):
+        # shutdown, not close alone: the accepting thread would go on
+        # listening on a closed descriptor
+        for s in [self.sock] + list(self.socks):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self.close()
+
+
+def test_galera_writer_cut_off_outcome_unknown(start_galera_halyard, galera):
+    """halyard loses the Galera writer while it lives on in the cluster
+    (the connections between them cut), with an UPDATE waiting there on a
+    row lock: node1 takes the writes, but its Primary component still
+    lists node0, where the UPDATE may yet commit. So not finding it in
+    node1's binary log proves nothing: after replay_timeout_ms the client
+    gets 1180, the outcome unknown, and the UPDATE is not run again (it
+    does commit on node0 once the lock is released: once, on every node)."""
+    galera.sql(0, "CREATE DATABASE IF NOT EXISTS iw")
+    galera.sql(0, "GRANT ALL ON iw.* TO 'app'@'%'")
+    galera.sql(0, "DROP TABLE IF EXISTS iw.u")
+    galera.sql(0, "CREATE TABLE iw.u (id INT PRIMARY KEY, v INT NOT NULL)")
+    galera.sql(0, "INSERT INTO iw.u VALUES (1, 10), (2, 20)")
+    relay = CutRelay(galera.port(0))
+    settings = dict(ON, replay_timeout_ms=3000)
+    h = galera_start(start_galera_halyard, monitor=GALERA_MONITOR, replication_user="repl",
+                     replication_password_env=REPL_ENV, consistency="eventual",
+                     failover_write_wait_ms=10000, backends=[
+                         {"name": n["name"], "address": "127.0.0.1",
+                          "port": relay.port if n["index"] == 0 else n["port"],
+                          "role": "primary" if n["index"] == 0 else "replica"}
+                         for n in galera.nodes], **{k: v for k, v in settings.items()
+                                                   if k != "failover_write_wait_ms"})
+    blocker = galera.connect(0)
+    try:
+        bl = blocker.cursor()
+        bl.execute("BEGIN")
+        bl.execute("SELECT v FROM iw.u WHERE id = 2 FOR UPDATE")
+        a = pymysql.connect(**h.conn_params(read_timeout=60, autocommit=True))
+        out = {}
+
+        def run():
+            try:
+                out["ok"] = a.cursor().execute("UPDATE iw.u SET v = v + 1 WHERE id = 2")
+            except pymysql.MySQLError as e:
+                out["error"] = e.args
+        t = threading.Thread(target=run)
+        t.start()
+        wait_until(lambda: galera.value(0, "SELECT COUNT(*) FROM information_schema.processlist "
+                                           "WHERE info LIKE '/*hy:%UPDATE iw.u%'") == 1, 10,
+                   what="the UPDATE to wait on the lock on node0")
+        relay.cut()
+        t.join(60)
+        assert not t.is_alive()
+        code, msg = out["error"]
+        assert code == 1180, out
+        assert "whether it committed is unknown" in msg and "still counted node0" in msg, msg
+        assert galera_backends(h)["node1"]["role"] == "primary"
+        bl.execute("COMMIT")  # the UPDATE goes on, on node0
+    finally:
+        blocker.close()
+        relay.cut()
+    for node in (0, 1, 2):
+        wait_until(lambda node=node: galera.value(node, "SELECT v FROM iw.u WHERE id = 2") == 21,
+                   10, what=f"the UPDATE committed once on node{node}")
+    st = admin_json(default_socket(h), "show stats")
+    assert st["inflight_unknown"] == 1 and st["inflight_rerun"] == 0, st
+    a.close()
