@@ -12,8 +12,11 @@
  *   - session_cache_done (command_done): the answer is kept if it ended
  *     well (no error, no warning, one result, outside a transaction, on the
  *     primary); and any command that is not such a read marks the
- *     session's last write, hits waiting until the cache's reader has
- *     applied a position of the primary read after it (read-your-writes);
+ *     session's last write (session_cache_answered, as its answer's last
+ *     packet is parsed), its hits (and every session's, with
+ *     cache.read_your_writes = "global") waiting until the cache's
+ *     reader has applied a position of the primary read after it
+ *     (read-your-writes);
  *   - session_cache_answer (ROUTE_CACHE): the stored packets sent.
  *
  * The key is everything that changes the answer: the user, the default

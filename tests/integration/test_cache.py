@@ -102,6 +102,31 @@ def test_a_session_reads_its_own_write(cached, cluster):
         assert q(c, sql) == ((100 + i,),)
 
 
+def test_read_your_writes_session_holds_only_the_writer(start_halyard, schema, cluster):
+    """cache.read_your_writes = "session": a write through halyard holds
+    the hits of its own session until the reader has applied it, and no
+    other session's: right after each write another session is still
+    served its cached row (a silent change hides under it), while the
+    writer reads its own write back every time."""
+    h = start_halyard(rules=RULES, cache={**CACHE, "read_your_writes": "session"})
+    wait_until(lambda: cache_status(h)["streaming"] and cache_status(h)["base_tables"] >= 1
+               and cache_status(h)["lag_ms"] >= 0, what="the cache's reader streaming")
+    assert admin_json(f"/tmp/halyard-{h.port}.sock", "show config")["cache.read_your_writes"] \
+        == "session"
+    r = h.connect(database="qc", autocommit=True)
+    w = h.connect(database="qc", autocommit=True)
+    other = "SELECT v FROM t WHERE id = 2"
+    assert q(r, other) == ((20,),)
+    wait_until(lambda: cache_status(h)["entries"] >= 1, what="the entry kept")
+    silent_update(cluster, "UPDATE qc.t SET v = 29 WHERE id = 2")
+    hits0 = cache_status(h)["hits"]
+    for i in range(30):
+        q(w, f"UPDATE t SET v = {100 + i} WHERE id = 1")
+        assert q(r, other) == ((20,),), i  # a hit: not held by w's write
+        assert q(w, "SELECT v FROM t WHERE id = 1") == ((100 + i,),), i
+    assert cache_status(h)["hits"] - hits0 >= 30
+
+
 def test_nothing_cached_in_a_transaction_and_sql_no_cache_bypasses(cached, cluster):
     c = cached.connect(database="qc", autocommit=True)
     sql = "SELECT v FROM t WHERE id = 1"
