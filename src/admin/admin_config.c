@@ -229,6 +229,7 @@ static void show_config_backup(struct kv *kv, const struct config *cfg)
     kv_u64(kv, "cache.server_id", cfg->cache.server_id);
     kv_int(kv, "cache.settle_ms", cfg->cache.settle_ms);
     kv_int(kv, "cache.max_lag_ms", cfg->cache.max_lag_ms);
+    kv_str(kv, "cache.read_your_writes", cfg->cache.gate_global ? "global" : "session");
 }
 
 /* Failover, zones and fencing, replication. */

@@ -39,6 +39,7 @@ static struct {
     struct sample samples[SAMPLES];
     unsigned nsamples;
     double settle, max_lag;
+    bool gate_global;          /* cache.read_your_writes = "global": wrote_at holds every session */
     struct cache_tables *base; /* the primary's base tables; NULL = not read yet */
     uint64_t base_gen;         /* ci.ddl when they were read: stale once it moves */
     struct gtid_pos base_pos;  /* the primary's position read after them */
@@ -81,6 +82,7 @@ void cache_note_write(double at)
     if (at > C.wrote_at)
         C.wrote_at = at;
     pthread_mutex_unlock(&C.mu);
+    cache_follow_probe_now(); /* a position read after it, at once */
 }
 
 bool cache_get(const uint8_t *key, size_t key_len, double wrote_at, uint32_t rule, uint8_t **data,
@@ -94,9 +96,10 @@ bool cache_get(const uint8_t *key, size_t key_len, double wrote_at, uint32_t rul
     uint64_t stamp;
     uint32_t r;
     /* the reader streams, has applied a recent position of the primary,
-     * read after this session's last write */
+     * read after this session's last write (and after every session's,
+     * cache.read_your_writes = "global") */
     if (C.store != NULL && C.streaming && C.synced_at > 0 && now - C.synced_at <= C.max_lag &&
-        C.synced_at > wrote_at && C.synced_at > C.wrote_at &&
+        C.synced_at > wrote_at && (!C.gate_global || C.synced_at > C.wrote_at) &&
         cache_store_get(C.store, key, key_len, now, &d, &n, &stamp, &r)) {
         *data = malloc(n > 0 ? n : 1);
         if (*data != NULL) {
@@ -385,6 +388,7 @@ static hy_status_t configure(const struct config *cfg)
 {
     C.settle = cfg->cache.settle_ms / 1000.0;
     C.max_lag = cfg->cache.max_lag_ms / 1000.0;
+    C.gate_global = cfg->cache.gate_global;
     C.capacity = (size_t)cfg->cache.size_bytes;
     if (!cfg->cache.enabled) {
         cache_store_destroy(C.store); /* off: nothing kept */

@@ -6,8 +6,11 @@
  * keeps two sqlclients on it: `dump` (login, the server's checksum and
  * @@gtid_binlog_pos, the replica's variables, COM_REGISTER_SLAVE,
  * COM_BINLOG_DUMP from that position, then the stream, each event applied
- * to the cache) and `probe` (SELECT @@global.gtid_binlog_pos each tick,
- * the positions hits wait for; and the primary's base tables, the
+ * to the cache) and `probe` (SELECT @@global.gtid_binlog_pos each tick
+ * and at once when a write through halyard is noted
+ * (cache_follow_probe_now; one in flight, the writes noted meanwhile
+ * probed for as soon as it returns): the positions hits wait for; and
+ * the primary's base tables, the
  * cache's allowlist (cache_tables.h), read from information_schema at
  * the start and after each DDL the stream shows). When the stream ends, fails, is silent
  * for 5 s (the server sends a heartbeat each second), the cache is
@@ -24,6 +27,7 @@
  * another purpose; this reader is independent of it.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +67,7 @@ static struct {
     double retry_at;
     bool probe_busy;
     double probe_sent;
+    atomic_bool probe_want;      /* a write was noted since the last probe was sent */
     uint64_t base_gen;           /* the DDL generation the schema is being read at */
     struct cache_tables *schema; /* ... what was read of it so far */
     bool resume;                 /* re-attaching at a new primary from `from` */
@@ -271,21 +276,29 @@ static void dump_connect(int idx)
 
 /* ---- the primary's position ------------------------------------------------ */
 
+static void probe_tick(void);
+
+/* The probe is free again: a write noted meanwhile is probed for now. */
+static void probe_free(void)
+{
+    F.probe_busy = false;
+    if (F.probe != NULL && atomic_load(&F.probe_want)) /* failed: the next tick */
+        probe_tick();
+}
+
 static void probe_read(struct sqlclient *c, const struct sqlresult *res, void *arg)
 {
     (void)c;
     (void)arg;
-    F.probe_busy = false;
     const char *v = res->ok && res->n_rows == 1 ? sqlresult_get(res, 0, 0) : NULL;
     struct gtid_pos p;
     if (v != NULL && gtid_pos_parse(v, strlen(v), &p) == HY_OK) {
         cache_stream_primary(&p, F.probe_sent);
-        return;
-    }
-    if (!res->ok) {
+    } else if (!res->ok) {
         sqlclient_destroy(F.probe);
         F.probe = NULL;
     }
+    probe_free();
 }
 
 /* The schema read failed (a query's error, out of memory): nothing is
@@ -323,13 +336,13 @@ static void schema_pos_read(struct sqlclient *c, const struct sqlresult *res, vo
         schema_failed(res, "position after the schema");
         return;
     }
-    F.probe_busy = false;
     bool full = img != NULL && strcasecmp(img, "FULL") == 0;
     hy_log_debug("cache: %zu base tables on %s, binlog_row_image %s", cache_tables_count(F.schema),
                  F.src_name, img != NULL ? img : "?");
     struct cache_tables *set = F.schema;
     F.schema = NULL;
     (void)cache_base_load(F.base_gen, set, &after, full);
+    probe_free();
 }
 
 /* 3/4: the foreign keys that cascade. */
@@ -422,11 +435,11 @@ static void probe_done_connect(struct sqlclient *c, const struct sqlresult *res,
 {
     (void)c;
     (void)arg;
-    F.probe_busy = false;
     if (!res->ok) {
         sqlclient_destroy(F.probe);
         F.probe = NULL;
     }
+    probe_free();
 }
 
 static void probe_tick(void)
@@ -453,6 +466,9 @@ static void probe_tick(void)
             F.probe_busy = true;
         return;
     }
+    /* cleared before the time is taken: a write noted after this clear
+     * (cache_follow_probe_now) asks for the next probe */
+    atomic_store(&F.probe_want, false);
     F.probe_sent = cache_clock(); /* before: the answer holds what was committed by then */
     if (sqlclient_query(F.probe, "SELECT @@global.gtid_binlog_pos", probe_read, NULL) == HY_OK)
         F.probe_busy = true;
@@ -503,8 +519,19 @@ static void wake_cb(struct ev_loop *loop, ev_async *w, int revents)
     pthread_mutex_lock(&F.mu);
     bool stop = F.stop;
     pthread_mutex_unlock(&F.mu);
-    if (stop)
+    if (stop) {
         ev_break(loop, EVBREAK_ALL);
+        return;
+    }
+    if (atomic_load(&F.probe_want) && F.cfg != NULL && F.cfg->cache.enabled)
+        probe_tick(); /* busy: probe_free() sends it */
+}
+
+void cache_follow_probe_now(void)
+{
+    /* the workers are joined before cache_stop(): F.loop is alive here */
+    if (F.running && !atomic_exchange(&F.probe_want, true))
+        ev_async_send(F.loop, &F.wake);
 }
 
 static void *follow_main(void *arg)

@@ -776,6 +776,12 @@ const struct config_key config_keys[] = {
     {"cache.max_lag_ms", CONFIG_INT, "1000", 10, 600000,
      "no hits are served unless the reader has applied the primary's position read at most "
      "this long ago", NULL},
+    {"cache.read_your_writes", CONFIG_STRING, "global", 0, 0,
+     "whose writes through halyard hold a session's hits until the reader has applied a "
+     "position of the primary read after them: \"global\" (every session's: a write is seen by "
+     "every session once its client has the answer) or \"session\" (its own only: other "
+     "sessions see it once the reader applies it, as a write made elsewhere)",
+     "global|session"},
 };
 /* clang-format on */
 

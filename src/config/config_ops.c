@@ -59,6 +59,7 @@ hy_status_t cfg_fill_cache(struct loader *ld, struct config *cfg, config_setting
     c->server_id = (uint32_t)cfg_get_int(g, "cache.server_id");
     c->settle_ms = (int)cfg_get_int(g, "cache.settle_ms");
     c->max_lag_ms = (int)cfg_get_int(g, "cache.max_lag_ms");
+    c->gate_global = strcmp(cfg_get_str(g, "cache.read_your_writes"), "global") == 0;
     const char *user = cfg_get_str(g, "cache.user");
     const char *pw = cfg_get_str(g, "cache.password");
     if (user[0] == '\0' && cfg->backup.user != NULL && cfg->backup.user[0] != '\0') {

@@ -12,9 +12,19 @@
  *   - session_cache_done (command_done): the answer is kept if it ended
  *     well (no error, no warning, one result, outside a transaction, on the
  *     primary); and any command that is not such a read marks the
- *     session's last write, hits waiting until the cache's reader has
- *     applied a position of the primary read after it (read-your-writes);
+ *     session's last write (session_cache_answered, as its answer's last
+ *     packet is parsed), its hits (and every session's, with
+ *     cache.read_your_writes = "global") waiting until the cache's
+ *     reader has applied a position of the primary read after it
+ *     (read-your-writes);
  *   - session_cache_answer (ROUTE_CACHE): the stored packets sent.
+ * And for prepared statements: session_cache_rules keeps the rule a
+ * COM_STMT_PREPARE's text matched (session_cache_ps_rule, into its
+ * pstmt), and session_cache_execute (session_ps.c's ps_execute) looks a
+ * COM_STMT_EXECUTE up or arms its fill as session_cache_rules does a text
+ * statement's: its tables and point-lookup keys from its text with the
+ * parameters written in (ps_text.h), its key the binary protocol's
+ * (key_exec).
  *
  * The key is everything that changes the answer: the user, the default
  * schema, the login's character set, the capabilities (the answer's
@@ -38,6 +48,8 @@
 
 #include "halyard/cache/cache.h"
 #include "halyard/sql/cache_sql.h"
+#include "halyard/sql/ps_text.h"
+#include "halyard/sql/pstmt.h"
 #include "halyard/protocol/mysql_proto.h"
 #include "halyard/session/session.h"
 #include "halyard/session/session_err.h"
@@ -66,6 +78,8 @@ struct session_cache {
     uint8_t *data;
     size_t len, cap;
     bool too_big;
+    /* the COM_STMT_PREPARE being routed: 1 + its cache rule, 0 = none */
+    uint32_t ps_rule;
     /* a hit ready to go out */
     uint8_t *hit;
     size_t hit_len;
@@ -142,12 +156,31 @@ static void put(uint8_t *b, size_t *n, const void *p, size_t len)
     *n += len;
 }
 
-/* The key of text (len bytes) for this session; false when out of memory. */
-static bool key_make(struct session *s, struct session_cache *c, const char *text, size_t len)
+/* The binary protocol's part of a key (key_make): a prepared statement's
+ * sql_mode and character set of its PREPARE, its parameters' types, NULL
+ * bitmap and values as the client sent them, and for a client with
+ * MARIADB_CLIENT_CACHE_METADATA the column definitions halyard last sent
+ * it for the statement (pstmt.meta: whether they are known, their
+ * signature), since its answer leaves them out when they are the same
+ * (session_meta.c): such an entry goes only to a client that holds them. */
+struct key_exec {
+    const char *env; /* pstmt.env_key, NULL = none */
+    const uint8_t *types, *nulls, *values, *meta;
+    size_t n_types, n_nulls, n_values, n_meta;
+};
+
+/* The key of text (len bytes, read in `schema`) for this session, and of
+ * its execution `ex` (NULL: a text statement); false when out of memory. */
+static bool key_make(struct session *s, struct session_cache *c, const char *schema,
+                     const char *text, size_t len, const struct key_exec *ex)
 {
     const char *user = s->who.user != NULL ? s->who.user : "";
-    const char *schema = session_schema(s) != NULL ? session_schema(s) : "";
-    size_t n = strlen(user) + 1 + strlen(schema) + 1 + 9 + c->state_len + 1 + len;
+    schema = schema != NULL ? schema : "";
+    const char *env = ex != NULL && ex->env != NULL ? ex->env : "";
+    size_t exn = ex != NULL
+                     ? strlen(env) + 1 + 16 + ex->n_types + ex->n_nulls + ex->n_values + ex->n_meta
+                     : 0;
+    size_t n = strlen(user) + 1 + strlen(schema) + 1 + 9 + c->state_len + 2 + exn + len;
     free(c->key);
     if ((c->key = malloc(n)) == NULL)
         return false;
@@ -159,13 +192,24 @@ static bool key_make(struct session *s, struct session_cache *c, const char *tex
     put(c->key, &k, &s->who.ext_caps, 4);
     put(c->key, &k, c->state, c->state_len);
     c->key[k++] = '\0';
+    c->key[k++] = ex != NULL; /* the protocol: the answer's rows differ */
+    if (ex != NULL) {         /* each part's length first: no two keys run together */
+        uint32_t lens[4] = {(uint32_t)ex->n_types, (uint32_t)ex->n_nulls, (uint32_t)ex->n_values,
+                            (uint32_t)ex->n_meta};
+        put(c->key, &k, env, strlen(env) + 1);
+        put(c->key, &k, lens, sizeof(lens));
+        put(c->key, &k, ex->types, ex->n_types);
+        put(c->key, &k, ex->nulls, ex->n_nulls);
+        put(c->key, &k, ex->values, ex->n_values);
+        put(c->key, &k, ex->meta, ex->n_meta);
+    }
     put(c->key, &k, text, len);
     c->key_len = k;
     return true;
 }
 
-/* The statement may be cached in this session now (the classifier's view). */
-static bool eligible(const struct session *s, const struct classify_result *r)
+/* The statement's answer may be cached (the classifier's view). */
+static bool stmt_eligible(const struct classify_result *r)
 {
     const uint32_t refuse = CLF_MULTI | CLF_UNTERMINATED | CLF_TOO_LONG | CLF_HINT_INVALID |
                             CLF_LOCKING_READ | CLF_SELECT_INTO | CLF_USER_VAR_SET |
@@ -173,9 +217,29 @@ static bool eligible(const struct session *s, const struct classify_result *r)
                             CLF_SEQUENCE | CLF_ROUTINE_CALL | CLF_UVARS_OPAQUE | CLF_STATE_OPAQUE |
                             CLF_DIAG | CLF_TEMP_TABLE_CREATED;
     return r->kind == CL_READ && r->nstmt == 1 && !(r->flags & refuse) && r->connid.n == 0 &&
-           !r->connid_overflow && !session_in_trans(s) && !s->route.pinned &&
-           !s->route.tables_locked && s->route.ro_idx < 0 && !s->listener->shards &&
-           s->route.trx_lost == NULL;
+           !r->connid_overflow;
+}
+
+/* This session may be served or filled now. */
+static bool session_eligible(const struct session *s)
+{
+    return !session_in_trans(s) && !s->route.pinned && !s->route.tables_locked &&
+           s->route.ro_idx < 0 && !s->listener->shards && s->route.trx_lost == NULL;
+}
+
+/* Arm the fill of a miss (its ticket taken now, before it is sent). */
+static bool fill_arm(struct session_cache *c, const struct config_rule *rule, uint32_t rule_idx)
+{
+    cache_stamp(&c->ticket);
+    if (!c->ticket.valid)
+        return false;
+    c->armed = true;
+    c->ttl_ms = rule->ttl_ms;
+    c->max_bytes = rule->max_result_bytes;
+    c->rule = rule_idx;
+    c->len = 0;
+    c->too_big = false;
+    return true;
 }
 
 uint32_t session_cache_rules(struct session *s, uint8_t cmd, const struct config_rule *rule,
@@ -188,6 +252,7 @@ uint32_t session_cache_rules(struct session *s, uint8_t cmd, const struct config
     struct session_cache *c = sc_get(s);
     if (c == NULL)
         return UINT32_MAX;
+    c->ps_rule = 0;
     if (r->flags &
         (CLF_TEMP_TABLE_CREATED | CLF_STATE_OPAQUE | CLF_UVARS_OPAQUE | CLF_ROUTINE_CALL))
         c->tainted = true; /* a temporary table may shadow a table: never again */
@@ -197,30 +262,119 @@ uint32_t session_cache_rules(struct session *s, uint8_t cmd, const struct config
         (r->kind == CL_READ || r->kind == CL_SESSION || r->kind == CL_EMPTY) &&
         !(r->flags & (CLF_ROUTINE_CALL | CLF_SET_GLOBAL | CLF_UVARS_OPAQUE | CLF_STATE_OPAQUE |
                       CLF_SEQUENCE | CLF_USER_LOCK | CLF_SELECT_INTO));
-    if (cmd != COM_QUERY || !fits || !eligible(s, r))
+    if (!fits || !stmt_eligible(r) || rule == NULL || rule->action != RULE_ACTION_CACHE ||
+        c->tainted)
         return UINT32_MAX;
-    if (rule == NULL || rule->action != RULE_ACTION_CACHE || c->tainted)
+    if (cmd == COM_STMT_PREPARE) { /* its executions, with their parameters */
+        c->ps_rule = rule_idx + 1;
+        return UINT32_MAX;
+    }
+    if (cmd != COM_QUERY || !session_eligible(s))
         return UINT32_MAX;
     if (cache_sql_tables(text, len, s->route.lex_opts, session_schema(s), &c->tables) !=
             CACHE_SQL_OK ||
-        !state_key(s, c) || !key_make(s, c, text, len))
+        !state_key(s, c) || !key_make(s, c, session_schema(s), text, len, NULL))
         return UINT32_MAX;
     free(c->hit);
     c->hit = NULL;
     if (cache_get(c->key, c->key_len, s->query.cache_wrote_at, rule_idx, &c->hit, &c->hit_len))
         return ROUTE_CACHE;
     /* a miss: to the primary (which has all the reader applied), stamped now */
-    cache_stamp(&c->ticket);
-    if (!c->ticket.valid)
-        return UINT32_MAX;
-    c->armed = true;
-    c->ttl_ms = rule->ttl_ms;
-    c->max_bytes = rule->max_result_bytes;
-    c->rule = rule_idx;
-    c->len = 0;
-    c->too_big = false;
-    r->hint = CLH_PRIMARY;
+    if (fill_arm(c, rule, rule_idx))
+        r->hint = CLH_PRIMARY;
     return UINT32_MAX;
+}
+
+uint32_t session_cache_ps_rule(struct session *s)
+{
+    struct session_cache *c = s->query.cache;
+    uint32_t r = c != NULL ? c->ps_rule : 0;
+    if (c != NULL)
+        c->ps_rule = 0;
+    return r;
+}
+
+/* An answer (whole packets) whose column definitions follow its count:
+ * always, but for a client with MARIADB_CLIENT_CACHE_METADATA whose count
+ * says they do not. */
+static bool defs_follow(const struct session *s, const uint8_t *p, size_t n)
+{
+    if (!(s->who.ext_caps & MARIADB_CLIENT_CACHE_METADATA))
+        return true;
+    uint32_t len = mysql_hdr_len(p);
+    return n < MYSQL_HEADER_SIZE + len || len < 2 || p[MYSQL_HEADER_SIZE + len - 1] != 0;
+}
+
+/* The rule an execution of `st` falls under now, NULL when none. */
+static const struct config_rule *exec_rule(const struct session *s, const struct pstmt *st)
+{
+    if (st->cache_rule == 0 || st->cache_cfg != s->cfg->load_id || st->cache_rule > s->cfg->n_rules)
+        return NULL; /* none, or matched under another config: not cached */
+    const struct config_rule *rule = &s->cfg->rules[st->cache_rule - 1];
+    return rule->action == RULE_ACTION_CACHE ? rule : NULL;
+}
+
+bool session_cache_execute(struct session *s, struct pstmt *st, const uint8_t *p, uint32_t len,
+                           uint32_t avail, const struct mysql_stmt_exec *ex)
+{
+    if (!cache_on())
+        return false;
+    /* what cannot write, as session_cache_rules says of a text read */
+    s->query.cache_read = !st->writes && !st->pin && !st->uvars_opaque;
+    struct session_cache *c = sc_get(s);
+    const struct config_rule *rule = exec_rule(s, st);
+    /* whole here; no cursor, long data, one-off text or unknown types */
+    if (c == NULL || c->armed || c->tainted || rule == NULL || ex == NULL || avail < len ||
+        ex->flags != 0 || st->ld_idx >= 0 || st->sql == NULL || st->home_only ||
+        st->calls != NULL || (st->n_params > 0 && !ex->new_params_bound && st->types == NULL) ||
+        !session_eligible(s))
+        return false;
+    /* the text with the values in: its tables and point-lookup keys */
+    char *text = NULL, why[160];
+    size_t tlen = 0;
+    if (ps_text_interpolate(st->sql, st->sql_len, st->lex_opts, p, len, st->n_params, st->types,
+                            ps_scatter_charset(s), &text, &tlen, why, sizeof(why)) != HY_OK)
+        return false;
+    uint8_t meta[1 + COLMETA_SIG_LEN];
+    struct key_exec kx = {.env = st->env_key};
+    if (s->who.ext_caps & MARIADB_CLIENT_CACHE_METADATA) {
+        meta[0] = st->meta.known;
+        memcpy(meta + 1, st->meta.sig, COLMETA_SIG_LEN);
+        kx.meta = meta;
+        kx.n_meta = st->meta.known ? sizeof(meta) : 1;
+    }
+    if (st->n_params > 0) {
+        kx.types = ex->new_params_bound ? ex->types : st->types;
+        kx.n_types = 2u * st->n_params;
+        kx.nulls = ex->null_bitmap;
+        kx.n_nulls = ex->null_len;
+        kx.values = p + ex->head_len;
+        kx.n_values = len - ex->head_len;
+    }
+    /* the server runs it in the schema of its PREPARE */
+    bool keyed = cache_sql_tables(text, tlen, st->lex_opts, st->db, &c->tables) == CACHE_SQL_OK &&
+                 state_key(s, c) && key_make(s, c, st->db, text, tlen, &kx);
+    free(text);
+    if (!keyed)
+        return false;
+    /* types bound now hold for the next executions, a hit's too (they go
+     * to a backend that lacks them then: session_ps.c's ps_types_need) */
+    if (st->n_params > 0 && ex->new_params_bound && pstmt_types_remember(st, ex->types) != HY_OK)
+        return false; /* out of memory: the EXECUTE's own path says so */
+    uint32_t rule_idx = st->cache_rule - 1;
+    free(c->hit);
+    c->hit = NULL;
+    if (cache_get(c->key, c->key_len, s->query.cache_wrote_at, rule_idx, &c->hit, &c->hit_len)) {
+        /* a hit that carries its definitions: the client holds those now
+         * (not known here: the next answer sends them again); and as on
+         * the server, an execution closes the statement's cursor */
+        if (defs_follow(s, c->hit, c->hit_len))
+            st->meta.known = false;
+        st->cursor_idx = -1;
+        return true;
+    }
+    (void)fill_arm(c, rule, rule_idx);
+    return false;
 }
 
 void session_cache_packet(struct session *s, const uint8_t *pl, uint32_t len, bool whole)
@@ -244,6 +398,7 @@ void session_cache_packet(struct session *s, const uint8_t *pl, uint32_t len, bo
         c->cap = cap;
     }
     memcpy(c->data + c->len, pl - MYSQL_HEADER_SIZE, n); /* the header is before the payload */
+    c->data[c->len + 3] = s->io.rdown.seq; /* as the client gets it: lowered past left-out ones */
     c->len += n;
 }
 
@@ -285,6 +440,8 @@ void session_cache_done(struct session *s)
     if (!cache_on())
         return;
     struct session_cache *c = s->query.cache;
+    if (c != NULL)
+        c->ps_rule = 0; /* the PREPARE's, taken or not */
     if (!s->query.cache_read &&
         !noted) { /* may have written: read-your-writes, for every session */
         s->query.cache_wrote_at = cache_clock();

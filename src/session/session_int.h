@@ -370,6 +370,9 @@ void ps_clear(struct session *s);
 void ps_close(struct session *s, const uint8_t *p, uint32_t len);
 bool ps_bulk_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t avail);
 bool ps_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t avail);
+/* The collation id a prepared statement's string parameters are written
+ * in as text (ps_text_interpolate), 0 when not a safe one. */
+uint16_t ps_scatter_charset(const struct session *s);
 bool ps_fetch(struct session *s, uint8_t *p, uint32_t len);
 bool ps_long_data(struct session *s, uint8_t *p, uint32_t len);
 void ps_prepare_failed(struct session *s);
@@ -549,6 +552,7 @@ enum ps_key { PS_KEY_OK, PS_KEY_WAIT, PS_KEY_NOMEM };
  * statement texts now, for a PREPARE to keep (pstmt.h text_cs). */
 uint8_t session_shard_text_cs(const struct session *s);
 struct pstmt;
+struct mysql_stmt_exec;
 enum ps_key session_shard_ps_key(struct session *s, struct pstmt *st, const uint8_t *p,
                                  uint32_t len, uint32_t avail, bool bulk, struct key_out *ko);
 /* Answer the statement session_shard_route() refused. */
@@ -633,6 +637,15 @@ void session_cache_done(struct session *s);
 void session_cache_abandon(struct session *s);
 /* ROUTE_CACHE: send the hit. */
 void session_cache_answer(struct session *s);
+/* The COM_STMT_PREPARE being routed: 1 + the cache rule its text matched
+ * (session_cache_rules), 0 = none; for ps_route_prepare. */
+uint32_t session_cache_ps_rule(struct session *s);
+/* A COM_STMT_EXECUTE of `st` (`len` bytes, `avail` of them at p; `ex` its
+ * head, NULL when not read): true for a hit (session_cache_answer sends
+ * it); else a miss that may be kept is armed (ps_route_execute sends it
+ * to the primary). Notes whether it may write (read-your-writes). */
+bool session_cache_execute(struct session *s, struct pstmt *st, const uint8_t *p, uint32_t len,
+                           uint32_t avail, const struct mysql_stmt_exec *ex);
 void session_cache_free(struct session *s);
 
 /* The command being routed may (`ok`) go with its branch's XA START. */

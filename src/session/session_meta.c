@@ -160,6 +160,8 @@ static enum meta_rc meta_colcount(struct session *s, struct pstmt *st, uint32_t 
     down->head += gap;
     down->scan += gap;
     meta_count_write(s, down->scan, count, len, false);
+    if (s->query.cache != NULL) /* kept as the client gets it, for one that holds them */
+        session_cache_packet(s, base + down->scan + MYSQL_HEADER_SIZE, len + 1, true);
     relay_down_take(&s->io.rdown, down, len + 1, MYSQL_RESP_MORE);
     s->io.rdown.shift = (uint8_t)(s->io.rdown.shift + cols);
     return META_DONE;

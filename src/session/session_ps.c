@@ -483,6 +483,8 @@ uint32_t ps_route_prepare(struct session *s, const uint8_t *p, uint32_t len, boo
     }
     if (r == NULL)
         return s->route.primary;
+    st->cache_rule = session_cache_ps_rule(s); /* the query cache's rule for its executions */
+    st->cache_cfg = s->cfg->load_id;
     st->pin = r->kind == CL_SESSION || (r->nvars > 0 && !(r->flags & CLF_SET_STATEMENT)) ||
               (r->flags & (CLF_USE | CLF_AUTOCOMMIT | CLF_SET_NAMES | CLF_TXN_SESSION |
                            CLF_TEMP_TABLE_CREATED | CLF_LOCK_TABLES | CLF_USER_VAR_SET));
@@ -741,8 +743,8 @@ static uint32_t ps_route_execute(struct session *s, struct pstmt *st,
         s->route.uvars_opaque = true;
     if (st->uvar_ref && s->route.uvars_opaque)
         return s->route.primary; /* as route_statement() for text */
-    if (s->conns.n_bc == 1)
-        return s->route.primary;
+    if (s->conns.n_bc == 1 || session_cache_capturing(s))
+        return s->route.primary; /* a query cache's fill too: the primary has what it applied */
     if (ex != NULL && !ex->new_params_bound && st->n_params > 0 && st->types != NULL &&
         (len >= MYSQL_MAX_PAYLOAD - 2u * st->n_params)) {
         /* too large to add the types to: where the types are known */
@@ -948,7 +950,7 @@ enum ps_shard { PS_SHARD_GO, PS_SHARD_REFUSED, PS_SHARD_CLOSING, PS_SHARD_WAIT, 
  * name: a utf8, latin1, ascii or binary one stands as utf8mb4's id 45;
  * a number as itself; anything else, sjis or DEFAULT, as 0, which lets
  * only ASCII strings through). */
-static uint16_t ps_scatter_charset(const struct session *s)
+uint16_t ps_scatter_charset(const struct session *s)
 {
     static const char var[] = "character_set_client";
     static const char *const safe[] = {"utf8", "latin1", "ascii", "binary"};
@@ -1135,6 +1137,11 @@ bool ps_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t avail)
     }
     struct mysql_stmt_exec ex;
     bool head_ok = !st->home_only && mysql_stmt_exec_decode(p, avail, st->n_params, &ex) == HY_OK;
+    if (session_cache_execute(s, st, p, len, avail, head_ok ? &ex : NULL)) {
+        ps_drop(s, len); /* answered from the query cache */
+        session_cache_answer(s);
+        return true;
+    }
     uint32_t idx;
     enum ps_ready ready = ps_exec_backend(s, st, head_ok ? &ex : NULL, p, len, avail, false, &idx);
     if (ready != PS_READY)

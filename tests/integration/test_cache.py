@@ -102,6 +102,31 @@ def test_a_session_reads_its_own_write(cached, cluster):
         assert q(c, sql) == ((100 + i,),)
 
 
+def test_read_your_writes_session_holds_only_the_writer(start_halyard, schema, cluster):
+    """cache.read_your_writes = "session": a write through halyard holds
+    the hits of its own session until the reader has applied it, and no
+    other session's: right after each write another session is still
+    served its cached row (a silent change hides under it), while the
+    writer reads its own write back every time."""
+    h = start_halyard(rules=RULES, cache={**CACHE, "read_your_writes": "session"})
+    wait_until(lambda: cache_status(h)["streaming"] and cache_status(h)["base_tables"] >= 1
+               and cache_status(h)["lag_ms"] >= 0, what="the cache's reader streaming")
+    assert admin_json(f"/tmp/halyard-{h.port}.sock", "show config")["cache.read_your_writes"] \
+        == "session"
+    r = h.connect(database="qc", autocommit=True)
+    w = h.connect(database="qc", autocommit=True)
+    other = "SELECT v FROM t WHERE id = 2"
+    assert q(r, other) == ((20,),)
+    wait_until(lambda: cache_status(h)["entries"] >= 1, what="the entry kept")
+    silent_update(cluster, "UPDATE qc.t SET v = 29 WHERE id = 2")
+    hits0 = cache_status(h)["hits"]
+    for i in range(30):
+        q(w, f"UPDATE t SET v = {100 + i} WHERE id = 1")
+        assert q(r, other) == ((20,),), i  # a hit: not held by w's write
+        assert q(w, "SELECT v FROM t WHERE id = 1") == ((100 + i,),), i
+    assert cache_status(h)["hits"] - hits0 >= 30
+
+
 def test_nothing_cached_in_a_transaction_and_sql_no_cache_bypasses(cached, cluster):
     c = cached.connect(database="qc", autocommit=True)
     sql = "SELECT v FROM t WHERE id = 1"
@@ -171,6 +196,47 @@ def test_a_hit_is_what_each_client_would_get(cached, cluster):
         assert lib2.stdout == "stmt\t1\n" + want
         assert q(py, sql) == ((1, 10), (2, 20))
     assert cache_status(cached)["hits"] >= hits + 6
+
+
+def ps_run(h, lines):
+    """ps_query (libmariadb: mysql_stmt_prepare and mysql_stmt_execute,
+    MARIADB_CLIENT_CACHE_METADATA) through halyard; its output."""
+    r = subprocess.run([client_bin("ps_query"), "127.0.0.1", str(h.port), APP_USER, APP_PASSWORD,
+                        "qc"], input="".join(line + "\n" for line in lines),
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+def test_a_prepared_read_is_cached_by_its_parameters(cached, cluster):
+    """A COM_STMT_EXECUTE of a cached rule's SELECT is kept under its
+    statement and parameter values (types and values), in the binary
+    protocol's own entry: a silent change hides under the hit for the
+    same value, another value or a text query of the same statement is
+    not that entry, and a write through halyard drops it (per row: a
+    point lookup by a parameter)."""
+    sql = "SELECT id, v FROM t WHERE id = ?"
+    first = ps_run(cached, [f"{sql}\ti:1", "AGAIN\ti:1"])
+    assert first.count("row\t1\t10\n") == 2, first
+    # the same statement as text (its own entry), then both kept
+    c = cached.connect(database="qc", autocommit=True)
+    assert q(c, "SELECT id, v FROM t WHERE id = 1") == ((1, 10),)
+    wait_until(lambda: cache_status(cached)["entries"] >= 2, what="both entries kept")
+    silent_update(cluster, "UPDATE qc.t SET v = 15 WHERE id = 1")
+    hits = cache_status(cached)["hits"]
+    again = ps_run(cached, [f"{sql}\ti:1", "AGAIN\ti:1", "AGAIN\ti:2", f"{sql}\tl:1"])
+    # the cached answer, column definitions and all, twice for BIGINT 1
+    # (bound, then not: the types of the first execution); 20 for 2; INT 1
+    # is another key: the server's (silently changed) row
+    outs = again.split("stmt\t")
+    assert outs[1].count("row\t1\t10\n") == 1 and outs[2].count("row\t1\t10\n") == 1, again
+    assert "row\t2\t20\n" in outs[3] and "row\t1\t15\n" in outs[4], again
+    assert first.split("row\t")[0] == again.split("row\t")[0], (first, again)  # same columns
+    assert cache_status(cached)["hits"] >= hits + 2
+    # a write through halyard drops the point lookup of id 1
+    w = cached.connect(database="qc", autocommit=True)
+    q(w, "UPDATE t SET v = 16 WHERE id = 1")
+    assert "row\t1\t16\n" in ps_run(cached, [f"{sql}\ti:1"])
 
 
 def test_a_view_is_never_cached_and_a_new_table_is(cached, cluster):

@@ -22,10 +22,14 @@
  *     applied (the reader reads the primary's binary log);
  *   - hits are served only while the reader streams and has applied a
  *     position of the primary read at most cache.max_lag_ms ago
- *     (`synced_at`), and only once that position was read after the last
- *     write through halyard ended, of any session (so a write through
- *     halyard is never missed by a read that follows it; a write made
- *     elsewhere is seen within the reader's lag);
+ *     (`synced_at`), and only once that position was read after the
+ *     asking session's last write through halyard ended, and, with
+ *     cache.read_your_writes = "global", after every session's (so a
+ *     write through halyard is never missed by a read that follows it,
+ *     in its session or any); a write made elsewhere is seen within the
+ *     reader's lag. The reader reads the primary's position at once after
+ *     a write is noted (cache_note_write), so those hits wait one round
+ *     trip of that read and the reader's own lag;
  *   - when the reader reconnects to the same primary the cache is
  *     emptied: it starts again from the primary's position of then;
  *   - when the primary changes, the reader asks the new one for its
@@ -67,14 +71,17 @@ struct cache_ticket {
 void cache_stamp(struct cache_ticket *t);
 
 /* A command that may have written ended at `at` (cache_clock()), in any
- * session: no hit is served to anyone until the reader has applied a
- * position of the primary read after it. */
+ * session: with cache.read_your_writes = "global" no hit is served to
+ * anyone until the reader has applied a position of the primary read
+ * after it (the session's own hits wait for it either way: cache_get's
+ * `wrote_at`). The reader is asked to read one at once. */
 void cache_note_write(double at);
 
 /* The answer under `key`, copied into *data (malloc'd, the caller frees),
  * if one may be served now to a session whose last write ended at
  * `wrote_at` (cache_clock(); 0 = never wrote; the latest write of any
- * session through halyard counts too). `rule`: the rule's index,
+ * session through halyard counts too when cache.read_your_writes is
+ * "global"). `rule`: the rule's index,
  * for its counts. Counts a hit or a miss. */
 bool cache_get(const uint8_t *key, size_t key_len, double wrote_at, uint32_t rule, uint8_t **data,
                size_t *data_len);

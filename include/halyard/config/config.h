@@ -300,6 +300,7 @@ struct config_cache {
     uint32_t server_id; /* the replica id its binlog reader registers with */
     int settle_ms;      /* a fill sent sooner after an invalidation of its tables is refused */
     int max_lag_ms;     /* no hits while the reader has not caught up for this long */
+    bool gate_global;   /* cache.read_your_writes: every session waits for every write */
 };
 
 struct config_backup {

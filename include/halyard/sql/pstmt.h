@@ -93,6 +93,8 @@ struct pstmt {
     int16_t once_idx;
     uint64_t digest;         /* digest hash of the text, for executions */
     struct colmeta_sig meta; /* the column definitions the client holds (CACHE_METADATA) */
+    uint32_t cache_rule;     /* 1 + the cache rule its text matched, 0 = none (session_cache.c) */
+    uint64_t cache_cfg;      /* ... in the config of this load_id */
     struct ps_backend *be;   /* one per backend of the session's config */
 };
 
