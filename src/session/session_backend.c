@@ -359,8 +359,13 @@ void session_backend_lost(struct session *s, struct bconn *bc, const char *why)
         /* At a packet boundary the client can still be told why; the ERR
          * takes the sequence id after the last packet it was sent. */
         query_end(s, true);
-        session_err(s, (uint8_t)(s->io.rdown.seq + 1), SERR_BACKEND_LOST, be->name,
-                    trx ? "the transaction; it was rolled back" : "query");
+        if (trx && s->query.cmd_may_commit)
+            session_err(s, (uint8_t)(s->io.rdown.seq + 1), SERR_WRITE_UNKNOWN, be->name,
+                        "the connection broke before its answer, and the statement ends the "
+                        "transaction");
+        else
+            session_err(s, (uint8_t)(s->io.rdown.seq + 1), SERR_BACKEND_LOST, be->name,
+                        trx ? "the transaction; it was rolled back" : "query");
         if (keep) {
             bconn_close(bc);
             s->io.resp_done = true;

@@ -709,10 +709,38 @@ static bool changes_privileges(const uint8_t *p, uint32_t n)
     return lex_match_word(&t, end, "FLUSH") && lex_match_word(&t, end, "PRIVILEGES");
 }
 
+/* The statement may commit a transaction open when it began: COMMIT (not
+ * ROLLBACK), XA COMMIT, a statement that commits implicitly (DDL, account
+ * statements, BEGIN, SET autocommit = 1, LOCK/UNLOCK TABLES), or one not
+ * known to be otherwise. A transaction whose connection broke with such a
+ * statement in flight may have committed: it is not said rolled back. */
+static bool may_commit(const struct classify_result *r, const uint8_t *p, uint32_t avail)
+{
+    if (r->flags & (CLF_MULTI | CLF_UNTERMINATED | CLF_TOO_LONG | CLF_ROUTINE_CALL |
+                    CLF_AUTOCOMMIT | CLF_LOCK_TABLES | CLF_UNLOCK_TABLES))
+        return true;
+    switch (r->kind) {
+    case CL_TXN_END: {
+        const char *end = (const char *)p + avail,
+                   *t = lex_skip_space_comments((const char *)p + 1, end);
+        return !lex_match_word(&t, end, "ROLLBACK"); /* ROLLBACK [WORK] [AND [NO] CHAIN] */
+    }
+    case CL_TXN_BEGIN:
+    case CL_TXN_BEGIN_RO:
+        return true;
+    case CL_WRITE:
+        return !(r->flags & CLF_DML);
+    default:
+        return false;
+    }
+}
+
 /* A new command: what the previous one noted for its end is cleared. */
 static void route_begin(struct session *s, uint8_t cmd, bool fits)
 {
     s->query.cmd_writes = cmd == COM_QUERY && !fits;
+    /* what it is not known to be may commit (COM_QUERY classified below) */
+    s->query.cmd_may_commit = cmd != COM_QUERY || !fits;
     s->query.cmd_privs = false;
     s->query.cmd_retry_safe = false;
     s->route.causal_check = false;
@@ -854,6 +882,7 @@ static uint32_t route_statement(struct session *s, uint8_t cmd, const uint8_t *p
         session_inflight_note(s, r, p, len);
     s->query.cmd_clears_diag = r->clears_diag || !fits;
     s->query.cmd_diag = (r->flags & CLF_DIAG) != 0;
+    s->query.cmd_may_commit = may_commit(r, p, avail);
     /* One backend: nothing to route; but under pool_mode "transaction"
      * the session's connection goes back to the pool between statements,
      * so what a statement sets is the session's state to bring onto the

@@ -8,6 +8,9 @@ variables, schema, LAST_INSERT_ID(), warnings, prepared statements) while
 counting the connections the servers see.
 """
 
+import contextlib
+import socket
+import threading
 import time
 import urllib.request
 
@@ -808,6 +811,71 @@ def test_connection_lost_while_reading_last_insert_id_back(cluster, start_halyar
         assert q(c, "SELECT 1") == ((1,),)
         c.close()
     finally:
+        relay.close()
+
+
+class CutAfterRelay(TcpRelay):
+    """In front of the primary: the connection that sends `text` up is cut
+    `delay` seconds after it went to the server (the others go on)."""
+
+    def __init__(self, target_port, text, delay):
+        self.text, self.delay, self.cut = text, delay, 0
+        super().__init__(target_port)
+
+    def _pump(self, src, dst, hook):
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+                if hook == self.up and self.text in data:
+                    threading.Thread(target=self._cut, args=(src, dst), daemon=True).start()
+        except OSError:
+            pass
+        for x in (src, dst):
+            with contextlib.suppress(OSError):
+                x.shutdown(socket.SHUT_RDWR)
+
+    def _cut(self, a, b):
+        time.sleep(self.delay)
+        self.cut += 1
+        for x in (a, b):
+            with contextlib.suppress(OSError):
+                x.shutdown(socket.SHUT_RDWR)
+
+
+def test_connection_lost_during_a_statement_that_commits(cluster, start_halyard):
+    """A transaction's connection breaks while its statement in flight
+    commits it implicitly (a DDL that committed the transaction's INSERT,
+    then waits on a table another session holds): the client is not told
+    the transaction was rolled back (it was not: the row is there), but
+    that whether it committed is unknown (1180). A plain INSERT in flight
+    in a transaction is still said rolled back (it is)."""
+    schema = schema_with_table(cluster, "poolcommit", "v INT")
+    cluster.sql(0, f"DROP TABLE IF EXISTS {schema}.held")
+    cluster.sql(0, f"CREATE TABLE {schema}.held (id INT)")
+    relay = CutAfterRelay(cluster.primary_port, b"ALTER TABLE", 1.0)
+    holder = cluster.connect(0, autocommit=False)
+    try:
+        backends = default_halyard_settings(cluster, 0)["backends"]
+        for b in backends:
+            if b["port"] == cluster.primary_port:
+                b["port"] = relay.port
+        h = start_halyard(workers=1, read_write_split=False, backends=backends)
+        with holder.cursor() as cur:  # holds the table's metadata lock
+            cur.execute(f"SELECT * FROM {schema}.held")
+        c = h.connect(autocommit=True)
+        q(c, "BEGIN")
+        q(c, f"INSERT INTO {schema}.t (v) VALUES (424242)")
+        with pytest.raises(pymysql.err.Error) as e:
+            q(c, f"ALTER TABLE {schema}.held ADD COLUMN x INT")
+        assert relay.cut == 1
+        assert e.value.args[0] == 1180, e.value.args
+        assert "whether it committed is unknown" in e.value.args[1], e.value.args
+        # and it had committed: the DDL's implicit commit came first
+        assert cluster.sql(0, f"SELECT COUNT(*) FROM {schema}.t WHERE v = 424242") == [(1,)]
+        c.close()
+    finally:
+        holder.rollback()
+        holder.close()
         relay.close()
 
 

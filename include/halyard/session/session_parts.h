@@ -312,19 +312,20 @@ struct sess_query {
     enum internal_op internal; /* a command halyard runs itself on cur, answer not forwarded */
     char stmt[80];             /* the statement's first bytes (show sessions) */
     uint8_t stmt_len;
-    int set_option;                       /* COM_SET_OPTION in flight: its option, else -1 */
-    bool cmd_lid;                         /* it reads or sets LAST_INSERT_ID() */
-    int8_t cmd_xa;                        /* it begins (1) or ends (-1) an XA transaction */
-    bool cmd_calc_found;                  /* it uses SQL_CALC_FOUND_ROWS */
-    int8_t cmd_locks;                     /* LOCK TABLES (1), or what releases them (-1) */
-    bool cmd_clears_diag;                 /* it clears the diagnostics area */
-    bool cmd_diag;                        /* it reads the diagnostics area (SHOW WARNINGS ...) */
-    bool cmd_writes;                      /* it may write on the primary */
-    bool cmd_privs;                       /* it may change accounts or privileges */
-    bool cmd_retry_safe;                  /* a read that may run twice (classify_retry_safe) */
-    bool cmd_ro_begin;                    /* it starts a READ ONLY transaction on a replica */
-    uint64_t digest_hash;                 /* digest of the statement in flight ... */
-    bool digest_pending;                  /* ... to record when it ends */
+    int set_option;       /* COM_SET_OPTION in flight: its option, else -1 */
+    bool cmd_lid;         /* it reads or sets LAST_INSERT_ID() */
+    int8_t cmd_xa;        /* it begins (1) or ends (-1) an XA transaction */
+    bool cmd_calc_found;  /* it uses SQL_CALC_FOUND_ROWS */
+    int8_t cmd_locks;     /* LOCK TABLES (1), or what releases them (-1) */
+    bool cmd_clears_diag; /* it clears the diagnostics area */
+    bool cmd_diag;        /* it reads the diagnostics area (SHOW WARNINGS ...) */
+    bool cmd_writes;      /* it may write on the primary */
+    bool cmd_privs;       /* it may change accounts or privileges */
+    bool cmd_retry_safe;  /* a read that may run twice (classify_retry_safe) */
+    bool cmd_ro_begin;    /* it starts a READ ONLY transaction on a replica */
+    bool cmd_may_commit;  /* it may commit the open transaction (COMMIT, DDL, BEGIN...) */
+    uint64_t digest_hash; /* digest of the statement in flight ... */
+    bool digest_pending;  /* ... to record when it ends */
     const struct config_rule *block_rule; /* the rule that blocked the statement */
     uint64_t fw_hash;                     /* the digest the firewall refused */
     char *qlog_text;                      /* query log: the statement in flight (audit.h) */
