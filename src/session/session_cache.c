@@ -86,6 +86,7 @@ struct session_cache {
      * wait to be noted as a write (write_now) */
     enum { DEFER_NO, DEFER_DML, DEFER_BEGIN } defer;
     bool trx_wrote; /* DML ran in the transaction open now, not yet noted */
+    double began;   /* when the command in flight was sent (session_cache_begin) */
     /* a hit ready to go out */
     uint8_t *hit;
     size_t hit_len;
@@ -480,10 +481,21 @@ static bool write_now(struct session *s)
 
 static void write_note(struct session *s)
 {
-    if (s->query.cache != NULL)
-        s->query.cache->trx_wrote = false;
+    struct session_cache *c = s->query.cache;
     s->query.cache_wrote_at = cache_clock();
-    cache_note_write(s->query.cache_wrote_at);
+    /* sent when the command went to its backend (session_cache_begin);
+     * not known: since ever (every fill stored meanwhile goes) */
+    double sent = c != NULL ? c->began : 0;
+    if (c != NULL)
+        c->trx_wrote = false;
+    cache_note_write(sent, s->query.cache_wrote_at);
+}
+
+void session_cache_begin(struct session *s)
+{
+    struct session_cache *c = s->query.cache;
+    if (c != NULL && cache_on())
+        c->began = cache_clock();
 }
 
 void session_cache_answered(struct session *s)
