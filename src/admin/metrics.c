@@ -782,19 +782,22 @@ static void render_cache(struct textbuf *sb, const struct cache_status *c)
     family(sb, "halyard_cache_fills_refused_total", "counter",
            "Answers the query cache did not keep, by reason: race (a table changed after the "
            "fill was stamped), size (larger than the cache), not_base (a table not known to be "
-           "a base table of the primary: a view, a temporary or system table), abandoned (an "
+           "a base table of the primary: a view, a temporary or system table), write (sent "
+           "while a write through halyard was in flight), abandoned (an "
            "error, warnings, several results, a transaction, too large for its rule, the "
            "reader not streaming).");
     sample_u64(sb, "halyard_cache_fills_refused_total", "reason", "race", c->store.refused_race);
     sample_u64(sb, "halyard_cache_fills_refused_total", "reason", "size", c->store.refused_big);
     sample_u64(sb, "halyard_cache_fills_refused_total", "reason", "not_base", c->refused_not_base);
+    sample_u64(sb, "halyard_cache_fills_refused_total", "reason", "write", c->refused_write);
     sample_u64(sb, "halyard_cache_fills_refused_total", "reason", "abandoned", c->abandoned);
     family(sb, "halyard_cache_invalidations_total", "counter",
            "Answers dropped from the query cache, by reason: row (a point lookup whose key a "
            "row event's image carried), table (a row event of its table), fk (a row event of "
            "a parent whose foreign key cascades to its table), flush (flush cache), ddl (a "
            "statement in the binary log), all (a gap, an event not understood, the reader "
-           "reconnecting), failover (the reader following a new primary), ttl, lru.");
+           "reconnecting), failover (the reader following a new primary), ttl, lru, write (its "
+           "fill was sent while a write through halyard was in flight).");
     for (int why = 0; why < CACHE_DROP_N; why++)
         sample_u64(sb, "halyard_cache_invalidations_total", "reason",
                    cache_drop_name((enum cache_drop)why), c->store.dropped[why]);

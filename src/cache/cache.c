@@ -20,7 +20,8 @@
 #include "halyard/config/config.h"
 #include "halyard/sql/cache_sql.h"
 
-#define SAMPLES 64 /* positions of the primary waiting to be applied */
+#define SAMPLES 64  /* positions of the primary waiting to be applied */
+#define WINDOWS 128 /* writes through halyard last noted: fills sent in their flight refused */
 
 struct sample {
     double sent_at;
@@ -38,6 +39,11 @@ static struct {
     double wrote_at;  /* the last write through halyard ended (cache_note_write) */
     struct sample samples[SAMPLES];
     unsigned nsamples;
+    struct {
+        double from, to;
+    } win[WINDOWS];    /* the last writes noted, from sent to answered (a ring) */
+    unsigned win_next; /* the next slot of `win` */
+    double win_forgot; /* the latest `to` of a window the ring no longer holds */
     double settle, max_lag;
     bool gate_global;          /* cache.read_your_writes = "global": wrote_at holds every session */
     struct cache_tables *base; /* the primary's base tables; NULL = not read yet */
@@ -46,6 +52,7 @@ static struct {
     bool base_armed;           /* the reader has applied base_pos: they hold for its events */
     bool base_keys;            /* key columns were read (binlog_row_image = FULL) */
     uint64_t hits, misses, abandoned, resets, resumes, refused_not_base, base_loads;
+    uint64_t refused_in_flight; /* fills sent while a write through halyard was in flight */
     uint64_t rule_hits[CACHE_RULES_MAX], rule_misses[CACHE_RULES_MAX];
     size_t capacity;
 } C = {.mu = PTHREAD_MUTEX_INITIALIZER};
@@ -71,16 +78,38 @@ void cache_stamp(struct cache_ticket *t)
     t->sent_at = cache_clock();
 }
 
+/* A fill sent while a write through halyard that is noted by now was in
+ * flight (cache_note_write), or before one the ring forgot ended (under
+ * the mutex). */
+static bool sent_in_flight(double sent)
+{
+    if (sent < C.win_forgot)
+        return true;
+    unsigned n = C.win_next < WINDOWS ? C.win_next : WINDOWS;
+    for (unsigned i = 0; i < n; i++)
+        if (sent > C.win[i].from && sent < C.win[i].to)
+            return true;
+    return false;
+}
+
 static unsigned rule_slot(uint32_t rule)
 {
     return rule < CACHE_RULES_MAX ? rule : CACHE_RULES_MAX - 1;
 }
 
-void cache_note_write(double at)
+void cache_note_write(double sent, double at)
 {
     pthread_mutex_lock(&C.mu);
     if (at > C.wrote_at)
         C.wrote_at = at;
+    /* what was read during its flight may predate it, invalidation or not */
+    if (C.store != NULL)
+        (void)cache_store_drop_sent_within(C.store, sent, at);
+    unsigned i = C.win_next++ % WINDOWS;
+    if (C.win_next > WINDOWS && C.win[i].to > C.win_forgot)
+        C.win_forgot = C.win[i].to;
+    C.win[i].from = sent;
+    C.win[i].to = at;
     pthread_mutex_unlock(&C.mu);
     cache_follow_probe_now(); /* a position read after it, at once */
 }
@@ -186,6 +215,8 @@ enum cache_fill_rc cache_put(const struct cache_ticket *t, const uint8_t *key, s
     pthread_mutex_lock(&C.mu);
     if (C.store == NULL || !t->valid || !C.streaming)
         C.abandoned++;
+    else if (sent_in_flight(t->sent_at))
+        C.refused_in_flight++;
     else if (!base_tables_all(tables, ntables)) {
         C.refused_not_base++;
         rc = CACHE_FILL_NOT_BASE;
@@ -244,6 +275,7 @@ void cache_status_get(struct cache_status *out)
     out->resets = C.resets;
     out->resumes = C.resumes;
     out->refused_not_base = C.refused_not_base;
+    out->refused_write = C.refused_in_flight;
     out->base_tables = schema_ready() ? (int64_t)cache_tables_count(C.base) : -1;
     out->row_keys = schema_ready() && C.base_keys;
     out->base_loads = C.base_loads;

@@ -61,7 +61,9 @@ struct centry {
     size_t cost;
     uint64_t stamp;
     double expires;
-    double filled; /* when it was stored */
+    double filled;                        /* when it was stored */
+    double sent_at;                       /* when its fill was sent (cache_fill.sent_at) */
+    struct centry *fill_prev, *fill_next; /* by `filled`, the newest first */
     uint32_t rule;
     unsigned nt;
     struct clink links[CACHE_MAX_TABLES];
@@ -95,6 +97,7 @@ struct cache_store {
     struct centry **buckets;
     size_t nbuckets;
     struct centry *lru_head, *lru_tail; /* head: most recent */
+    struct centry *fill_head;           /* the newest stored */
     struct ctable *tables[TABLE_BUCKETS];
     size_t ntables;
     struct cschema *schemas;
@@ -108,7 +111,7 @@ struct cache_store {
 };
 
 static const char *const drop_names[CACHE_DROP_N] = {"row", "table",    "fk",  "flush", "ddl",
-                                                     "all", "failover", "ttl", "lru"};
+                                                     "all", "failover", "ttl", "lru",   "write"};
 
 const char *cache_drop_name(enum cache_drop why)
 {
@@ -271,6 +274,12 @@ static void entry_drop(struct cache_store *st, struct centry *e, enum cache_drop
         pp = &(*pp)->hnext;
     *pp = e->hnext;
     lru_unlink(st, e);
+    if (e->fill_prev != NULL)
+        e->fill_prev->fill_next = e->fill_next;
+    else
+        st->fill_head = e->fill_next;
+    if (e->fill_next != NULL)
+        e->fill_next->fill_prev = e->fill_prev;
     for (unsigned i = 0; i < e->nt; i++) {
         struct clink *l = &e->links[i];
         if (l->prev != NULL)
@@ -450,7 +459,14 @@ static struct centry *entry_make(struct cache_store *st, const struct cache_fill
     e->cost = cost;
     e->stamp = f->stamp;
     e->expires = f->expires_at;
-    e->filled = now;
+    /* never before the newest: cache_store_drop_sent_within walks them so */
+    e->filled = st->fill_head != NULL && st->fill_head->filled > now ? st->fill_head->filled : now;
+    e->sent_at = f->sent_at;
+    e->fill_prev = NULL;
+    e->fill_next = st->fill_head;
+    if (st->fill_head != NULL)
+        st->fill_head->fill_prev = e;
+    st->fill_head = e;
     e->rule = f->rule;
     e->nt = f->ntables;
     for (unsigned i = 0; i < f->ntables; i++) {
@@ -646,6 +662,21 @@ size_t cache_store_invalidate_all(struct cache_store *st, enum cache_drop why, u
     while (st->lru_tail != NULL) {
         entry_drop(st, st->lru_tail, why);
         n++;
+    }
+    return n;
+}
+
+size_t cache_store_drop_sent_within(struct cache_store *st, double from, double to)
+{
+    size_t n = 0;
+    struct centry *e = st->fill_head;
+    while (e != NULL && e->filled > from) { /* sent before it was stored */
+        struct centry *next = e->fill_next;
+        if (e->sent_at > from && e->sent_at < to) {
+            entry_drop(st, e, CACHE_DROP_WRITE);
+            n++;
+        }
+        e = next;
     }
     return n;
 }

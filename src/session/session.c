@@ -631,6 +631,8 @@ void command_begin(struct session *s, uint8_t cmd, uint8_t exec_flags)
     s->route.q_rt = s->conns.cur->be->rt;
     if (s->route.q_rt != NULL)
         backend_query_begin(s->route.q_rt);
+    if (s->query.cache != NULL)
+        session_cache_begin(s); /* the query cache: a write's flight starts */
     stat_inc(&s->w->stats.commands);
     session_set_state(s, SS_COMMAND);
     answer_expect(s, cmd, exec_flags);

@@ -13,7 +13,8 @@
  *     well (no error, no warning, one result, outside a transaction, on the
  *     primary); and any command that is not such a read marks the
  *     session's last write (session_cache_answered, as its answer's last
- *     packet is parsed), its hits (and every session's, with
+ *     packet is parsed; a DML statement that leaves a transaction open, at
+ *     the transaction's end: write_now), its hits (and every session's, with
  *     cache.read_your_writes = "global") waiting until the cache's
  *     reader has applied a position of the primary read after it
  *     (read-your-writes);
@@ -48,6 +49,7 @@
 
 #include "halyard/cache/cache.h"
 #include "halyard/sql/cache_sql.h"
+#include "halyard/sql/lexer.h"
 #include "halyard/sql/ps_text.h"
 #include "halyard/sql/pstmt.h"
 #include "halyard/protocol/mysql_proto.h"
@@ -80,6 +82,11 @@ struct session_cache {
     bool too_big;
     /* the COM_STMT_PREPARE being routed: 1 + its cache rule, 0 = none */
     uint32_t ps_rule;
+    /* the command in flight, if its answer leaves a transaction open, may
+     * wait to be noted as a write (write_now) */
+    enum { DEFER_NO, DEFER_DML, DEFER_BEGIN } defer;
+    bool trx_wrote; /* DML ran in the transaction open now, not yet noted */
+    double began;   /* when the command in flight was sent (session_cache_begin) */
     /* a hit ready to go out */
     uint8_t *hit;
     size_t hit_len;
@@ -242,6 +249,28 @@ static bool fill_arm(struct session_cache *c, const struct config_rule *rule, ui
     return true;
 }
 
+/* Whether a statement's write may be noted at its transaction's end: one
+ * INSERT, UPDATE, DELETE or REPLACE (none commits, implicitly or not), or
+ * BEGIN / START TRANSACTION (which writes nothing, but commits what was
+ * open). */
+static int defer_kind(const struct classify_result *r, const char *text, size_t len)
+{
+    if (r->nstmt != 1 || (r->flags & (CLF_MULTI | CLF_ROUTINE_CALL | CLF_UVARS_OPAQUE)))
+        return DEFER_NO;
+    if (r->kind == CL_TXN_BEGIN && !(r->flags & CLF_XA))
+        return DEFER_BEGIN;
+    if (r->kind != CL_WRITE || !(r->flags & CLF_DML))
+        return DEFER_NO;
+    static const char *const dml[] = {"INSERT", "UPDATE", "DELETE", "REPLACE"};
+    const char *end = text + len, *p = lex_skip_space_comments(text, end);
+    for (size_t i = 0; i < HY_ARRAY_SIZE(dml); i++) {
+        const char *q = p;
+        if (lex_match_word(&q, end, dml[i]))
+            return DEFER_DML;
+    }
+    return DEFER_NO;
+}
+
 uint32_t session_cache_rules(struct session *s, uint8_t cmd, const struct config_rule *rule,
                              uint32_t rule_idx, struct classify_result *r, const char *text,
                              size_t len, bool fits)
@@ -253,6 +282,7 @@ uint32_t session_cache_rules(struct session *s, uint8_t cmd, const struct config
     if (c == NULL)
         return UINT32_MAX;
     c->ps_rule = 0;
+    c->defer = cmd == COM_QUERY && fits ? defer_kind(r, text, len) : DEFER_NO;
     if (r->flags &
         (CLF_TEMP_TABLE_CREATED | CLF_STATE_OPAQUE | CLF_UVARS_OPAQUE | CLF_ROUTINE_CALL))
         c->tainted = true; /* a temporary table may shadow a table: never again */
@@ -424,13 +454,58 @@ static bool answer_framed(const uint8_t *p, size_t n)
     return at == n && n > 0;
 }
 
+/* Whether the command whose answer was parsed is noted as a write now.
+ * Its rows are seen by no other session while its transaction stays open,
+ * and this session is served no hit meanwhile (session_eligible): a DML
+ * statement whose answer says a transaction is still open is noted when a
+ * later command's answer says none is (its COMMIT, a SET autocommit = 1,
+ * a DDL, an error), or at a BEGIN, which commits it; so a transaction is
+ * one note, not one per statement (each of which would have the reader
+ * read the primary's position). Anything else that may write, now. */
+static bool write_now(struct session *s)
+{
+    struct session_cache *c = s->query.cache;
+    const struct mysql_resp *rs = &s->io.resp;
+    bool open = rs->status_seen && rs->err_code == 0 && (rs->status & SERVER_STATUS_IN_TRANS) != 0;
+    bool wrote = c != NULL && c->trx_wrote;
+    if (s->query.cache_read)
+        return wrote && !open;
+    if (c != NULL && open && c->defer == DEFER_DML) {
+        c->trx_wrote = true;
+        return false;
+    }
+    if (c != NULL && open && c->defer == DEFER_BEGIN)
+        return wrote;
+    return true;
+}
+
+static void write_note(struct session *s)
+{
+    struct session_cache *c = s->query.cache;
+    s->query.cache_wrote_at = cache_clock();
+    /* sent when the command went to its backend (session_cache_begin);
+     * not known: since ever (every fill stored meanwhile goes) */
+    double sent = c != NULL ? c->began : 0;
+    if (c != NULL)
+        c->trx_wrote = false;
+    cache_note_write(sent, s->query.cache_wrote_at);
+}
+
+void session_cache_begin(struct session *s)
+{
+    struct session_cache *c = s->query.cache;
+    if (c != NULL && cache_on())
+        c->began = cache_clock();
+}
+
 void session_cache_answered(struct session *s)
 {
-    if (s->query.cache_read || s->query.cache_noted || !cache_on())
+    if (s->query.cache_noted || !cache_on())
         return;
-    s->query.cache_wrote_at = cache_clock();
-    cache_note_write(s->query.cache_wrote_at);
-    s->query.cache_noted = true;
+    if (write_now(s)) {
+        write_note(s);
+        s->query.cache_noted = true;
+    }
 }
 
 void session_cache_done(struct session *s)
@@ -439,13 +514,12 @@ void session_cache_done(struct session *s)
     s->query.cache_noted = false;
     if (!cache_on())
         return;
+    if (!noted && write_now(s)) /* may have written: read-your-writes */
+        write_note(s);
     struct session_cache *c = s->query.cache;
-    if (c != NULL)
+    if (c != NULL) {
         c->ps_rule = 0; /* the PREPARE's, taken or not */
-    if (!s->query.cache_read &&
-        !noted) { /* may have written: read-your-writes, for every session */
-        s->query.cache_wrote_at = cache_clock();
-        cache_note_write(s->query.cache_wrote_at);
+        c->defer = DEFER_NO;
     }
     s->query.cache_read = false;
     if (c == NULL || !c->armed)
@@ -470,6 +544,10 @@ void session_cache_done(struct session *s)
 void session_cache_abandon(struct session *s)
 {
     struct session_cache *c = s->query.cache;
+    if (c != NULL && c->trx_wrote && cache_on())
+        write_note(s); /* its transaction's end is not known: it may have committed */
+    if (c != NULL)
+        c->defer = DEFER_NO;
     if (c != NULL && c->armed) {
         cache_fill_abandoned();
         fill_disarm(c);

@@ -637,6 +637,9 @@ void session_cache_done(struct session *s);
 void session_cache_abandon(struct session *s);
 /* ROUTE_CACHE: send the hit. */
 void session_cache_answer(struct session *s);
+/* A command goes to a backend now (command_begin): if it writes, what is
+ * read from here until its answer may predate it (cache_note_write). */
+void session_cache_begin(struct session *s);
 /* The COM_STMT_PREPARE being routed: 1 + the cache rule its text matched
  * (session_cache_rules), 0 = none; for ps_route_prepare. */
 uint32_t session_cache_ps_rule(struct session *s);

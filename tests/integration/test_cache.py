@@ -127,6 +127,48 @@ def test_read_your_writes_session_holds_only_the_writer(start_halyard, schema, c
     assert cache_status(h)["hits"] - hits0 >= 30
 
 
+def test_a_transaction_counts_as_a_write_at_its_end(cached, cluster):
+    """A write inside a transaction is noted when the transaction ends
+    (COMMIT, SET autocommit = 1, a BEGIN that commits it), not at each
+    statement: meanwhile another session is still served its hits; from
+    each end on, no session is served the answer from before it."""
+    r = cached.connect(database="qc", autocommit=True)
+    w = cached.connect(database="qc", autocommit=True)
+    one, two = "SELECT v FROM t WHERE id = 1", "SELECT v FROM t WHERE id = 2"
+
+    def hits_now():
+        return cache_status(cached)["hits"]
+
+    def cached_row(sql):
+        """Read sql on r until its answer comes from the cache."""
+        want = q(r, sql)
+
+        def hit():
+            h = hits_now()
+            return q(r, sql) == want and hits_now() == h + 1
+        wait_until(hit, what=f"{sql} answered from the cache")
+
+    assert q(r, two) == ((20,),)
+    wait_until(lambda: cache_status(cached)["entries"] >= 1, what="the entry kept")
+    silent_update(cluster, "UPDATE qc.t SET v = 29 WHERE id = 2")
+    ends = [("BEGIN", "COMMIT"), ("SET autocommit = 0", "SET autocommit = 1"),
+            ("BEGIN", "BEGIN")]
+    for i, (start, end) in enumerate(ends):
+        cached_row(one)
+        q(w, start)
+        q(w, f"UPDATE t SET v = {200 + i} WHERE id = 1")
+        h = hits_now()
+        # not held by a write no other session can see yet: a hit
+        assert q(r, two) == ((20,),), (start, end)
+        assert hits_now() == h + 1
+        q(w, end)
+        # the end was noted before its OK came back: never the old row
+        assert q(r, one) == ((200 + i,),), (start, end)
+        if end == "BEGIN":
+            q(w, "COMMIT")
+    assert q(w, "SELECT @@autocommit") == ((1,),)
+
+
 def test_nothing_cached_in_a_transaction_and_sql_no_cache_bypasses(cached, cluster):
     c = cached.connect(database="qc", autocommit=True)
     sql = "SELECT v FROM t WHERE id = 1"

@@ -298,6 +298,47 @@ static void test_failover_keep(void **state)
     cache_store_destroy(st);
 }
 
+/* A fill stored with a sent time and a store time of its own. */
+static enum cache_fill_rc fill_at(struct cache_store *st, const char *key, double sent,
+                                  double stored)
+{
+    const char *tabs[1] = {"s.t"};
+    struct cache_fill f = {
+        .key = (const uint8_t *)key,
+        .key_len = strlen(key),
+        .data = (const uint8_t *)"x",
+        .data_len = 1,
+        .tables = tabs,
+        .ntables = 1,
+        .sent_at = sent,
+        .expires_at = sent + 100,
+    };
+    return cache_store_fill(st, &f, stored);
+}
+
+static void test_drop_sent_within_a_write(void **state)
+{
+    (void)state;
+    struct cache_store *st = cache_store_create(1 << 20, 0);
+    assert_int_equal(fill_at(st, "before", 1, 2), CACHE_FILL_STORED);    /* read before it */
+    assert_int_equal(fill_at(st, "during", 4, 6), CACHE_FILL_STORED);    /* read in flight */
+    assert_int_equal(fill_at(st, "late", 4.5, 5), CACHE_FILL_STORED);    /* stored out of order */
+    assert_int_equal(fill_at(st, "after", 8, 9), CACHE_FILL_STORED);     /* read after its OK */
+    assert_int_equal(fill_at(st, "again", 2.5, 9.5), CACHE_FILL_STORED); /* sent before it */
+    /* a write sent at 3, answered at 7 */
+    assert_int_equal(cache_store_drop_sent_within(st, 3, 7), 2);
+    assert_true(has(st, "before", 10));
+    assert_false(has(st, "during", 10));
+    assert_false(has(st, "late", 10));
+    assert_true(has(st, "after", 10));
+    assert_true(has(st, "again", 10));
+    struct cache_stats cs;
+    cache_store_stats(st, &cs);
+    assert_int_equal(cs.dropped[CACHE_DROP_WRITE], 2);
+    assert_string_equal(cache_drop_name(CACHE_DROP_WRITE), "write");
+    cache_store_destroy(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -310,6 +351,7 @@ int main(void)
         cmocka_unit_test(test_forgotten_tables_floor),
         cmocka_unit_test(test_point_lookups),
         cmocka_unit_test(test_failover_keep),
+        cmocka_unit_test(test_drop_sent_within_a_write),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,6 +9,13 @@
  *     primary, and its fill is refused when any of its tables was
  *     invalidated after the ticket (cache_store.h), or when the reader was
  *     not streaming then;
+ *   - a fill sent while a write through halyard was in flight (from its
+ *     command_begin to its answer: cache_note_write's `sent` and `at`)
+ *     is refused, and one stored meanwhile dropped when that write is
+ *     noted: the primary sends a transaction's events before its rows are
+ *     visible, so such a fill may hold the rows from before the write
+ *     although the reader applied its invalidation first (settle_ms is the
+ *     time window for the writes made elsewhere);
  *   - a fill is refused unless every table it read is a base table of
  *     the primary by the list read since the last DDL (cache_tables.h),
  *     and the reader has applied the primary's position read after that
@@ -70,12 +77,13 @@ struct cache_ticket {
 
 void cache_stamp(struct cache_ticket *t);
 
-/* A command that may have written ended at `at` (cache_clock()), in any
- * session: with cache.read_your_writes = "global" no hit is served to
- * anyone until the reader has applied a position of the primary read
- * after it (the session's own hits wait for it either way: cache_get's
- * `wrote_at`). The reader is asked to read one at once. */
-void cache_note_write(double at);
+/* A command that may have written, sent at `sent`, ended at `at`
+ * (cache_clock()), in any session: the entries whose fill was sent in
+ * between are dropped, and fills sent in between refused
+ * (cache_store_drop_sent_within says why); with cache.read_your_writes = "global" no hit is served
+ * to anyone until the reader has applied a position of the primary read after it (the session's own
+ * hits wait for it either way: cache_get's `wrote_at`). The reader is asked to read one at once. */
+void cache_note_write(double sent, double at);
 
 /* The answer under `key`, copied into *data (malloc'd, the caller frees),
  * if one may be served now to a session whose last write ended at
@@ -111,6 +119,7 @@ struct cache_status {
     struct cache_stats store; /* entries, bytes, fills, refusals, drops by reason */
     uint64_t hits, misses, abandoned, resets, resumes, gaps;
     uint64_t refused_not_base; /* fills of a table not known to be a base table */
+    uint64_t refused_write;    /* fills sent while a write through halyard was in flight */
     int64_t base_tables;       /* base tables known; -1 = not read since the last DDL */
     bool row_keys;             /* key columns known: point lookups go per row */
     uint64_t base_loads;       /* times they were read */

@@ -47,6 +47,7 @@ enum cache_drop {
     CACHE_DROP_FAILOVER, /* the reader follows a new primary */
     CACHE_DROP_TTL,      /* expired */
     CACHE_DROP_LRU,      /* evicted for room */
+    CACHE_DROP_WRITE,    /* read while a write through halyard was in flight */
     CACHE_DROP_N,
 };
 
@@ -112,6 +113,15 @@ bool cache_store_get(struct cache_store *st, const uint8_t *key, size_t key_len,
 /* Store an answer (replacing one under the same key) unless it raced an
  * invalidation (see the top); older entries are evicted for room. */
 enum cache_fill_rc cache_store_fill(struct cache_store *st, const struct cache_fill *f, double now);
+
+/* A write through halyard was sent at `from` and its answer came at `to`:
+ * the entries whose fill was sent in between are dropped
+ * (CACHE_DROP_WRITE). The primary sends a transaction's events before
+ * its rows are visible to other reads, so such a fill may have read the
+ * rows from before the write after the reader applied its invalidation;
+ * from `to` on (the write's OK) they are visible to every read. Costs
+ * the entries stored since `from`. Returns the entries dropped. */
+size_t cache_store_drop_sent_within(struct cache_store *st, double from, double to);
 
 /* Invalidations, applied in the follower's order: `seq` is its applied
  * sequence number after the event, `now` the time. Each drops the entries
