@@ -19,6 +19,7 @@ and put online again, and a dual-master switchover both ways.
 
 import socket
 import threading
+import time
 
 import pymysql
 
@@ -41,30 +42,60 @@ def check_rows(load, counts):
     return missing, twice
 
 
+def load_table(c):
+    """iw.t on cluster c, empty, for app. No unique key, nor AUTO_INCREMENT:
+    an insert id differs on another node (auto_increment_offset), and a
+    replayed transaction's answers would differ from the first."""
+    c.sql(0, "CREATE DATABASE IF NOT EXISTS iw")
+    c.sql(0, "GRANT ALL ON iw.* TO 'app'@'%'")
+    c.sql(0, "DROP TABLE IF EXISTS iw.t")
+    c.sql(0, "CREATE TABLE iw.t (id BIGINT NOT NULL, v INT NOT NULL, KEY (id))")
+
+
+SLOW_ID = 9_000_000  # MixedLoad's writers use w * 1,000,000 + n, w 1 to 4
+
+
+def slow_write(h, out):
+    """An autocommit INSERT through halyard that takes two seconds on the
+    server: in flight when the writer is killed 0.3 s after it left, so
+    every run resolves at least one write. What it got goes in `out`."""
+    try:
+        c = pymysql.connect(**h.conn_params(read_timeout=60))
+        with c.cursor() as cur:
+            cur.execute(f"INSERT INTO iw.t (id, v) SELECT {SLOW_ID}, SLEEP(2)")
+        c.close()
+        out.append("ok")
+    except pymysql.MySQLError as e:
+        out.append(str(e))
+
+
 def kill_under_load(h, kill, stats):
-    """The load through halyard, `kill()` once it runs, until 100 more
-    writes were acknowledged after it. The load, and halyard's stats."""
+    """The load through halyard, and a slow write (slow_write); `kill()`
+    once they run, until 100 more writes were acknowledged after it. The
+    load, halyard's stats and what the slow write got."""
+    slow = []
     with MixedLoad(h, table="iw.t") as load:
         wait_until(lambda: load.count() >= 100, 30, what="the load to get going")
+        t = threading.Thread(target=slow_write, args=(h, slow), daemon=True)
+        t.start()
+        time.sleep(0.3)
         kill()
         n = load.count()
         wait_until(lambda: load.count() >= n + 100, 60, what="writes after the kill")
+        t.join(60)
     st = stats()
     print(f"\n{load.count()} acknowledged writes, {len(load.errors)} client errors "
-          f"{load.errors[:5]}; in-flight writes committed {st['inflight_committed']}, re-run "
-          f"{st['inflight_rerun']}, unknown {st['inflight_unknown']}; transactions replayed "
-          f"{st['transactions_replayed']}, statements retried {st['statements_retried']}")
+          f"{load.errors[:5]}; the slow write: {slow}; in-flight writes committed "
+          f"{st['inflight_committed']}, re-run {st['inflight_rerun']}, unknown "
+          f"{st['inflight_unknown']}; transactions replayed {st['transactions_replayed']}, "
+          f"statements retried {st['statements_retried']}")
+    load.acked.append(SLOW_ID)  # checked once with the others
+    assert slow == ["ok"], slow
     return load, st
 
 
 def test_galera_writer_killed_under_mixed_load(start_galera_halyard, galera):
-    galera.sql(0, "CREATE DATABASE IF NOT EXISTS iw")
-    galera.sql(0, "GRANT ALL ON iw.* TO 'app'@'%'")
-    galera.sql(0, "DROP TABLE IF EXISTS iw.t")
-    # no unique key, nor AUTO_INCREMENT: an insert id differs on another
-    # node (auto_increment_offset), and a replayed transaction's answers
-    # would differ from the first
-    galera.sql(0, "CREATE TABLE iw.t (id BIGINT NOT NULL, v INT NOT NULL, KEY (id))")
+    load_table(galera)
     h = galera_start(start_galera_halyard, monitor=GALERA_MONITOR, replication_user="repl",
                      replication_password_env=REPL_ENV, **ON)
     assert galera_backends(h)["node0"]["role"] == "primary"
@@ -90,10 +121,7 @@ def test_galera_writer_killed_under_mixed_load(start_galera_halyard, galera):
 
 def test_dual_master_active_killed_under_mixed_load(start_dual_halyard, dual, tmp_path):
     from test_dual_master import MONITOR as DUAL_MONITOR, roles
-    dual.sql(0, "CREATE DATABASE IF NOT EXISTS iw")
-    dual.sql(0, "GRANT ALL ON iw.* TO 'app'@'%'")
-    dual.sql(0, "DROP TABLE IF EXISTS iw.t")
-    dual.sql(0, "CREATE TABLE iw.t (id BIGINT NOT NULL, v INT NOT NULL, KEY (id))")
+    load_table(dual)
     dual.sync()
     conf = failover_settings(tmp_path, monitor=DUAL_MONITOR, failover_delay_ms=500,
                              consistency="eventual", **ON)
@@ -135,10 +163,7 @@ def test_galera_writer_drained_under_mixed_load(start_galera_halyard, galera):
     until it is idle, then go to the next node), then put online again
     (the writer again, by name). No client error, every row once."""
     from test_failover import ctl
-    galera.sql(0, "CREATE DATABASE IF NOT EXISTS iw")
-    galera.sql(0, "GRANT ALL ON iw.* TO 'app'@'%'")
-    galera.sql(0, "DROP TABLE IF EXISTS iw.t")
-    galera.sql(0, "CREATE TABLE iw.t (id BIGINT NOT NULL, v INT NOT NULL, KEY (id))")
+    load_table(galera)
     h = galera_start(start_galera_halyard, monitor=GALERA_MONITOR, replication_user="repl",
                      replication_password_env=REPL_ENV, **ON)
     sock = default_socket(h)
@@ -169,10 +194,7 @@ def test_dual_master_switchover_under_mixed_load(start_dual_halyard, dual, tmp_p
     mixed load with every option on: no client error, every row once."""
     from test_dual_master import MONITOR as DUAL_MONITOR
     from test_failover import ctl
-    dual.sql(0, "CREATE DATABASE IF NOT EXISTS iw")
-    dual.sql(0, "GRANT ALL ON iw.* TO 'app'@'%'")
-    dual.sql(0, "DROP TABLE IF EXISTS iw.t")
-    dual.sql(0, "CREATE TABLE iw.t (id BIGINT NOT NULL, v INT NOT NULL, KEY (id))")
+    load_table(dual)
     dual.sync()
     conf = failover_settings(tmp_path, monitor=DUAL_MONITOR, failover_delay_ms=500,
                              consistency="eventual", **ON)
