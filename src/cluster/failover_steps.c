@@ -746,11 +746,14 @@ bool fx_pre_failover_allows(struct fx *fx, const char *procedure, bool manual, i
 }
 
 /* Wait until no statement runs on backend i (in-flight writes finish
- * before read_only is set), at most ms. */
+ * before read_only is set) and no session of this halyard has a
+ * transaction open there (its statements still go there), at most ms. */
 void fx_wait_quiet(const struct config *cfg, size_t i, int ms)
 {
     uint64_t until = fx_now_ms() + (uint64_t)ms;
-    while (atomic_load_explicit(&cfg->backends[i].rt->outstanding, memory_order_relaxed) > 0 &&
+    struct backend_rt *rt = cfg->backends[i].rt;
+    while ((atomic_load_explicit(&rt->outstanding, memory_order_relaxed) > 0 ||
+            atomic_load_explicit(&rt->trx_open, memory_order_relaxed) > 0) &&
            fx_now_ms() < until) {
         struct timespec ts = {0, 2 * 1000 * 1000};
         nanosleep(&ts, NULL);

@@ -286,6 +286,7 @@ void command_done(struct session *s)
     }
     s->query.cmd_writes = false;
     session_replay_done(s);
+    session_trx_hold(s, true);
     bool readback = state_commit(s, s->io.resp.err_code == 0);
     state_moved_note(s);
     s->io.last_active = ev_now(s->w->loop);
@@ -615,6 +616,25 @@ void down_forward(struct session *s)
 
 /* Start forwarding the command whose header is at up.scan. */
 /* A command starts on s->conns.cur. */
+/* The session's share of its primary's trx_open: held while its last
+ * answer said a transaction is open there (`open`), let go otherwise and
+ * when the session ends. A switchover lets those transactions end before
+ * the primary turns read-only: a BEGIN the server acknowledged has nothing
+ * in information_schema.INNODB_TRX until its first statement. */
+void session_trx_hold(struct session *s, bool open)
+{
+    struct backend_rt *rt = NULL;
+    if (open && session_in_trans(s) && s->cfg != NULL && s->route.primary < s->cfg->n_backends)
+        rt = s->cfg->backends[s->route.primary].rt;
+    if (rt == s->route.trx_rt)
+        return;
+    if (s->route.trx_rt != NULL)
+        atomic_fetch_sub_explicit(&s->route.trx_rt->trx_open, 1, memory_order_relaxed);
+    if (rt != NULL)
+        atomic_fetch_add_explicit(&rt->trx_open, 1, memory_order_relaxed);
+    s->route.trx_rt = rt;
+}
+
 void command_begin(struct session *s, uint8_t cmd, uint8_t exec_flags)
 {
     s->query.cmd = cmd;

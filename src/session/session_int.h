@@ -166,6 +166,8 @@ void session_err_custom(struct session *s, uint8_t seq, uint16_t code, const cha
                         const char *msg);
 void session_greet(struct session *s);
 bool session_in_trans(const struct session *s);
+/* Its share of the primary's trx_open follows its transaction (session.c). */
+void session_trx_hold(struct session *s, bool open);
 void session_lex_mode(struct session *s, unsigned opts);
 void session_mark_closing(struct session *s, enum session_end why);
 void session_next_command(struct session *s);

@@ -53,6 +53,7 @@ static void session_free(struct session *s)
     if (s->who.user_counted)
         guard_user_leave(s->who.user);
     query_end(s, true);
+    session_trx_hold(s, false);
     bconn_close_all(s);
     state_clear(s);
     varstate_destroy(s->vars.vs);

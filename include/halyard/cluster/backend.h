@@ -153,6 +153,8 @@ struct backend_rt {
                                         * from the majority (fence_cut_off_primary); 0 = it is not */
     _Atomic uint64_t passive_failures; /* backend_report_failure() calls */
     _Atomic uint64_t outstanding;      /* statements in flight now, over every worker */
+    _Atomic uint64_t trx_open;         /* sessions with a transaction open there, as its last
+                                          answer to each said (a switchover waits for them) */
     _Atomic uint64_t conns;            /* connections open now (connecting included) */
     _Atomic uint32_t pool_waiters;     /* statements waiting for a connection (pool.h) */
     struct pool_user_stats *_Atomic pool_users; /* per user (pool_stats.h), appended only */
