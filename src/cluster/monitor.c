@@ -78,7 +78,7 @@
     "'wsrep_local_index', 'wsrep_incoming_addresses')"
 #define WSREP_VARS_SQL                                                                             \
     "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('wsrep_on', 'wsrep_desync', "                   \
-    "'wsrep_reject_queries', 'sql_mode')"
+    "'wsrep_reject_queries', 'sql_mode', 'gtid_binlog_pos')"
 
 enum step {
     STEP_CONNECT = 0,
@@ -916,6 +916,10 @@ static void check_cb(struct sqlclient *c, const struct sqlresult *res, void *arg
             const char *k = sqlresult_get(res, r, 0);
             if (k != NULL && strcasecmp(k, "sql_mode") == 0)
                 global_lex_note(mb, sqlresult_get(res, r, 1));
+            /* what a session's in-flight write is compared with on the
+             * new writer (session_inflight.c, publish_info's seen[]) */
+            else if (k != NULL && strcasecmp(k, "gtid_binlog_pos") == 0)
+                copy_cell(mb->gtid_binlog, sizeof(mb->gtid_binlog), sqlresult_get(res, r, 1));
         }
         check_good(mb); /* mb->wsrep is set when the check is done */
         return;

@@ -867,8 +867,12 @@ static void lookup_cb(struct sqlclient *c, const struct sqlresult *res, void *ar
         const char *gl = res->n_rows >= 2 && info >= 0 ? sqlresult_get(res, 1, info) : NULL;
         if (!inflight_file_began_before(gl, &f->before)) {
             if (f->file == 0) {
+                char at[GTID_STR_MAX];
+                gtid_pos_format(&f->before, at, sizeof(at));
                 snprintf(f->why, sizeof(f->why),
-                         "no binary log file of %s began before the write was sent", f->new_name);
+                         "no binary log file of %s began before the write was sent (it was at "
+                         "%.60s; its oldest listed, %.40s, begins at %.120s)",
+                         f->new_name, at, f->files[0], gl != NULL ? gl : "?");
                 inflight_unknown(s);
                 return;
             }

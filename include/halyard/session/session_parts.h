@@ -262,7 +262,8 @@ struct sess_route {
     uint64_t topo_gen; /* backend_generation() when `primary` was last looked up */
     int wait_idx;      /* backend a waiting command was routed to, else -1 */
     uint16_t status;   /* server status flags of the primary's last answer */
-    struct backend_rt *trx_rt; /* the backend whose trx_open counts this session (session_trx_hold) */
+    struct backend_rt
+        *trx_rt; /* the backend whose trx_open counts this session (session_trx_hold) */
     enum consistency consistency;
     uint16_t last_idx;   /* backend of the previous statement (FOUND_ROWS()...) */
     uint16_t diag_idx;   /* backend holding the session's diagnostics area (SHOW WARNINGS):
