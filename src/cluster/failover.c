@@ -91,8 +91,7 @@ static bool replica_of(const struct failover_node *n, int primary)
     return n->replicating && (n->source == primary || n->source < 0);
 }
 
-/* How far n will be once its relay log is applied. */
-static void eventual_pos(const struct failover_node *n, struct gtid_pos *out)
+void failover_eventual_pos(const struct failover_node *n, struct gtid_pos *out)
 {
     gtid_pos_merge(&n->current_pos, &n->io_pos, out);
 }
@@ -126,7 +125,7 @@ int failover_pick(const struct failover_view *v, int primary, int exclude, char 
             !replica_of(n, primary) || !n->has_gtid || n->sql_error)
             continue;
         struct gtid_pos p;
-        eventual_pos(n, &p);
+        failover_eventual_pos(n, &p);
         if (n->promotion == PROMOTION_NEVER) {
             never++;
             continue;
@@ -203,7 +202,7 @@ int failover_donor(const struct failover_view *v, int primary, int c)
     if (c < 0 || (size_t)c >= v->n)
         return -1;
     struct gtid_pos cpos, best_pos = {0};
-    eventual_pos(&v->nodes[c], &cpos);
+    failover_eventual_pos(&v->nodes[c], &cpos);
     int best = -1;
     for (size_t i = 0; i < v->n; i++) {
         const struct failover_node *n = &v->nodes[i];
@@ -213,7 +212,7 @@ int failover_donor(const struct failover_view *v, int primary, int c)
             !n->has_gtid || n->sql_error)
             continue;
         struct gtid_pos p;
-        eventual_pos(n, &p);
+        failover_eventual_pos(n, &p);
         if (gtid_pos_compare(&p, &cpos) != GTID_AHEAD)
             continue;
         if (best < 0 || gtid_pos_compare(&p, &best_pos) == GTID_AHEAD) {

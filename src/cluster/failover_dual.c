@@ -301,7 +301,7 @@ bool fx_dual_failover(struct fx *fx, bool manual, uint64_t down_ms)
     backend_set_failover_busy(group_of(fx->cfg)->name, true);
     struct gtid_pos target;
     char pos[GTID_STR_MAX];
-    gtid_pos_merge(&sv.nodes[c].current_pos, &sv.nodes[c].io_pos, &target);
+    failover_eventual_pos(&sv.nodes[c], &target);
     gtid_pos_format(&target, pos, sizeof(pos));
     struct link *l = &fx->links[c];
     int t = cfg->connect_timeout_ms;

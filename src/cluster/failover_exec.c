@@ -100,7 +100,7 @@ static bool run_failover(struct fx *fx, bool manual, uint64_t down_ms)
     }
     struct gtid_pos target;
     char pos[GTID_STR_MAX];
-    gtid_pos_merge(&nodes[c].current_pos, &nodes[c].io_pos, &target);
+    failover_eventual_pos(&nodes[c], &target);
     gtid_pos_format(&target, pos, sizeof(pos));
     backend_set_failover_busy(group_of(fx->cfg)->name, true);
     if (vd.donor >= 0 && !fx_catch_up(fx, nodes, c, (size_t)vd.donor, cfg->switchover_timeout_ms)) {

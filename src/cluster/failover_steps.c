@@ -633,7 +633,7 @@ bool fx_catch_up(struct fx *fx, const struct failover_node *nodes, size_t c, siz
 {
     struct gtid_pos target;
     char pos[GTID_STR_MAX];
-    gtid_pos_merge(&nodes[d].current_pos, &nodes[d].io_pos, &target);
+    failover_eventual_pos(&nodes[d], &target);
     gtid_pos_format(&target, pos, sizeof(pos));
     uint64_t t0 = fx_now_ms();
     fx_step(fx, LOG_LEVEL_WARN, "%s lacks transactions %s has (%s): it takes them first",

@@ -118,6 +118,10 @@ struct failover_verdict {
     char reason[400];
 };
 
+/* How far n will be once its relay log is applied: @@gtid_current_pos and
+ * the received Gtid_IO_Pos together. */
+void failover_eventual_pos(const struct failover_node *n, struct gtid_pos *out);
+
 /* The replica candidate c must first take transactions from: the most
  * advanced reachable replica of `primary` whose position (applied plus
  * received) is ahead of c's, though promotion = never, maintenance or a
