@@ -529,7 +529,10 @@ def test_snapshot_and_read_only_begin_on_their_first_group(xa, cluster, dual):
         cur.execute("COMMIT")
     assert on_b(dual, "SELECT id FROM sb.t WHERE id >= 300 ORDER BY id") == [(300,), (301,)]
     assert on_a(cluster, "SELECT id FROM sa.t WHERE id >= 300") == [(301,)]
-    assert len(log.read_text().splitlines()) == 2  # the XA one's C and D only
+    # the XA one's C and D only; D is written by the log's writer thread after
+    # the client's OK (it need not be durable first), so it may come a little later
+    wait_until(lambda: "\nD " in log.read_text(), 10, what="the decision marked done")
+    assert len(log.read_text().splitlines()) == 2, log.read_text()
 
 
 def test_begin_inside_a_plain_transaction_opens_an_xa_one(xa, cluster, dual):
@@ -549,6 +552,7 @@ def test_begin_inside_a_plain_transaction_opens_an_xa_one(xa, cluster, dual):
         assert not conn.server_status & IN_TRANS
     assert on_b(dual, "SELECT id FROM sb.t WHERE id = 310") == [(310,)]
     assert on_a(cluster, "SELECT id FROM sa.t WHERE id = 310") == [(310,)]
+    wait_until(lambda: "\nD " in log.read_text(), 10, what="the decision marked done")
     assert re.match(r"C \S+ \d+ \S+\nD \S+\n$", log.read_text()), log.read_text()
 
 
