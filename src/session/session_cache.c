@@ -159,6 +159,8 @@ static bool state_key(struct session *s, struct session_cache *c)
 
 static void put(uint8_t *b, size_t *n, const void *p, size_t len)
 {
+    if (len == 0)
+        return; /* p may be NULL then (no state, no schema): memcpy's is undefined */
     memcpy(b + *n, p, len);
     *n += len;
 }
