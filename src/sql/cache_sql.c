@@ -47,8 +47,17 @@ static const char *const system_schemas[] = {"mysql", "information_schema", "per
                                              "sys"};
 
 static const char *const verdicts[] = {
-    "ok",         "not one SELECT", "SQL_NO_CACHE",    "a variable",        "a function",
-    "a subquery", "no table",       "a system schema", "no default schema", "too many tables",
+    "ok",
+    "not one SELECT",
+    "SQL_NO_CACHE",
+    "a variable",
+    "a function",
+    "a subquery",
+    "no table",
+    "a system schema",
+    "no default schema",
+    "too many tables",
+    "FOUND_ROWS() not its rows",
 };
 
 const char *cache_sql_verdict_str(enum cache_sql_verdict v)
@@ -420,7 +429,7 @@ enum cache_sql_verdict cache_sql_tables(const char *sql, size_t len, unsigned op
     struct token t, prev = {.type = T_END}, prev2 = {.type = T_END};
     struct walk w = {.schema = schema, .out = out, .ts = TS_NONE};
     unsigned depth = 0, pos = 0;
-    bool ended = false, where_kw = false;
+    bool ended = false, where_kw = false, in_limit = false;
     enum cache_sql_verdict v;
 
     out->ntables = 0;
@@ -466,6 +475,14 @@ enum cache_sql_verdict cache_sql_tables(const char *sql, size_t len, unsigned op
         }
         if (t.type == T_WORD && ci_equal(p, t.len, "SQL_NO_CACHE"))
             return CACHE_SQL_NOCACHE;
+        /* FOUND_ROWS() after it would not be the count of its rows, which
+         * is all halyard tells after a hit (session_cache.c) */
+        if (t.type == T_WORD && ci_equal(p, t.len, "SQL_CALC_FOUND_ROWS"))
+            return CACHE_SQL_FOUND_ROWS;
+        if (in_limit && (t.type == T_COMMA || (t.type == T_WORD && ci_equal(p, t.len, "OFFSET"))))
+            return CACHE_SQL_FOUND_ROWS;
+        if (t.type == T_WORD && ci_equal(p, t.len, "LIMIT"))
+            in_limit = true;
         if (t.type == T_WORD && t.kw == KW_SELECT && pos > 0 && prev.type == T_LPAREN)
             return CACHE_SQL_SUBQUERY;
         if (t.type == T_WORD && t.kw == KW_SELECT && pos > 0 && depth > 0)

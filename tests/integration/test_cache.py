@@ -559,3 +559,49 @@ def test_no_stale_hit_once_the_reader_is_down(cached, cluster):
     wait_until(lambda: cache_status(cached)["streaming"] and cache_status(cached)["lag_ms"] >= 0,
                timeout=20, what="the reader streaming again")
     assert q(c, sql) == ((18,),)
+
+
+def test_found_rows_and_row_count_after_a_hit_are_the_hits(cached, cluster):
+    """After a SELECT of N rows MariaDB gives FOUND_ROWS() = N and
+    ROW_COUNT() = -1; after a hit the backend connection holds an earlier
+    statement's, so halyard gives the hit's (session_pool_values_set):
+    the same sequence through halyard (most of its reads hits) and
+    directly gives the same values."""
+    cluster.sql(0, "INSERT INTO qc.t VALUES (3, 30)")
+    cluster.sync()
+    c = cached.connect(database="qc", autocommit=True)
+    d = cluster.connect(0, database="qc", autocommit=True)
+    rows = "SELECT id, v FROM t ORDER BY id"
+    assert q(c, rows) == ((1, 10), (2, 20), (3, 30))
+    wait_until(lambda: cache_status(cached)["entries"] >= 1, what="the entry kept")
+
+    def run(conn):
+        out = []
+        for before in ("SELECT 1", "SET @x = 1", "DO 1", "SELECT 1 UNION SELECT 2"):
+            q(conn, before)
+            got = q(conn, rows)
+            out.append((before, got[0], len(got), q(conn, "SELECT FOUND_ROWS()")))
+            q(conn, before)
+            q(conn, rows)
+            out.append((before, q(conn, "SELECT ROW_COUNT()")))
+            q(conn, before)
+            q(conn, rows)
+            out.append((before, q(conn, "SELECT ROW_COUNT(), FOUND_ROWS()")))
+        return out
+
+    hits = cache_status(cached)["hits"]
+    through, direct = run(c), run(d)
+    assert cache_status(cached)["hits"] >= hits + 8
+    assert through == direct, (through, direct)
+    assert ("SELECT 1", (1, 10), 3, ((3,),)) in through, through
+    assert ("DO 1", ((-1,),)) in through, through
+    # a LIMIT with an offset or SQL_CALC_FOUND_ROWS: FOUND_ROWS() after it
+    # is not its rows' count; such a statement is never cached
+    for sql in ("SELECT SQL_CALC_FOUND_ROWS id FROM t ORDER BY id LIMIT 1",
+                "SELECT id FROM t ORDER BY id LIMIT 1, 1", "SELECT id FROM t ORDER BY id LIMIT 1",
+                "SELECT id FROM t WHERE id = 2"):
+        got = []
+        for conn in (c, d, c, d):
+            q(conn, "SELECT 1")
+            got.append((q(conn, sql), q(conn, "SELECT FOUND_ROWS()")))
+        assert got[0] == got[1] == got[2] == got[3], (sql, got)

@@ -111,6 +111,9 @@ static void test_refused(void **state)
     refuses("SELECT 1 FROM DUAL", "s", CACHE_SQL_NO_TABLE);
     refuses("SELECT SQL_NO_CACHE * FROM t", "s", CACHE_SQL_NOCACHE);
     refuses("SELECT /* halyard:nocache */ * FROM t", "s", CACHE_SQL_NOCACHE);
+    refuses("SELECT SQL_CALC_FOUND_ROWS * FROM t LIMIT 2", "s", CACHE_SQL_FOUND_ROWS);
+    refuses("SELECT * FROM t LIMIT 10, 5", "s", CACHE_SQL_FOUND_ROWS);
+    refuses("SELECT * FROM t ORDER BY a LIMIT 5 OFFSET 10", "s", CACHE_SQL_FOUND_ROWS);
     refuses("SELECT * FROM a,b,c,d,e,f,g,h,i", "s", CACHE_SQL_TOO_MANY);
     refuses("SELECT * FROM t PARTITION (p0)", "s", CACHE_SQL_FUNCTION);
     refuses("SELECT EXTRACT(YEAR FROM d) FROM t", "s", CACHE_SQL_FUNCTION);

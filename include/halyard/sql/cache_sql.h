@@ -12,7 +12,9 @@
  * function call (NOW(), RAND(), UUID(), USER(), a stored function ...),
  * a name of a system schema (mysql, information_schema,
  * performance_schema, sys), an unqualified name without a default schema,
- * `SQL_NO_CACHE`, a `halyard:nocache` comment, more than
+ * `SQL_NO_CACHE`, a `halyard:nocache` comment, `SQL_CALC_FOUND_ROWS` or a
+ * LIMIT with an offset (a comma or OFFSET after LIMIT: FOUND_ROWS() after
+ * them is not the count of the rows, which is what a hit tells), more than
  * CACHE_SQL_MAX_TABLES tables. The caller still refuses by the
  * classifier's flags (locking reads, INTO, transactions) and must refuse
  * views and temporary tables, which the text cannot tell from tables.
@@ -45,6 +47,8 @@ enum cache_sql_verdict {
     CACHE_SQL_SYSTEM,     /* a system schema's table */
     CACHE_SQL_NO_SCHEMA,  /* an unqualified table and no default schema */
     CACHE_SQL_TOO_MANY,   /* more tables than CACHE_SQL_MAX_TABLES */
+    CACHE_SQL_FOUND_ROWS, /* SQL_CALC_FOUND_ROWS, or LIMIT with an offset: FOUND_ROWS() after
+                             it is not the count of its rows */
 };
 
 #define CACHE_SQL_MAX_KEYS  16 /* values of an IN list a point lookup may name */
