@@ -37,6 +37,7 @@
 
 #include "cache_int.h"
 #include "halyard/cache/cache.h"
+#include "halyard/cache/cache_keyval.h"
 #include "halyard/cache/cache_tables.h"
 #include "halyard/cluster/backend.h"
 #include "halyard/config/config.h"
@@ -365,19 +366,21 @@ static void schema_fk_read(struct sqlclient *c, const struct sqlresult *res, voi
                 "position after the schema");
 }
 
-/* 2/4: the key columns. */
+/* 2/4: the key columns, and their kinds (cache_keyval.h). */
 static void schema_keys_read(struct sqlclient *c, const struct sqlresult *res, void *arg)
 {
     (void)c;
     (void)arg;
-    bool ok = res->ok && res->n_cols == 4;
+    bool ok = res->ok && res->n_cols == 6;
     for (size_t i = 0; ok && i < res->n_rows; i++) {
         const char *sc = sqlresult_get(res, i, 0), *tb = sqlresult_get(res, i, 1);
         const char *col = sqlresult_get(res, i, 2), *pos = sqlresult_get(res, i, 3);
+        enum cache_key_kind kind =
+            cache_keyval_kind(sqlresult_get(res, i, 4), sqlresult_get(res, i, 5));
         long p = pos != NULL ? strtol(pos, NULL, 10) : 0;
-        /* a name too long, a position out of range: simply not a key */
+        /* a name too long, a position out of range, another type: simply not a key */
         ok = sc == NULL || tb == NULL || col == NULL || p < 1 ||
-             cache_tables_add_key(F.schema, sc, tb, col, (unsigned)(p - 1)) != HY_NOMEM;
+             cache_tables_add_key_kind(F.schema, sc, tb, col, (unsigned)(p - 1), kind) != HY_NOMEM;
     }
     if (!ok) {
         schema_failed(res, "key columns");
@@ -409,17 +412,20 @@ static void schema_base_read(struct sqlclient *c, const struct sqlresult *res, v
         schema_failed(res, "base tables");
         return;
     }
-    /* the first column of each PRIMARY or UNIQUE index, when an integer
-     * stored in the row (the binary log's images carry it), of a table
+    /* the first column of each PRIMARY or UNIQUE index, when of a key
+     * kind (cache_keyval_kind: its type and collation) stored in the row
+     * (the binary log's images carry it), of a table
      * whose every column has a type whose image binlog_rows.c reads for
      * sure (not INET6, UUID, geometry, a compressed or generated column:
      * a length misread would misplace the key) */
-    schema_next("SELECT s.TABLE_SCHEMA, s.TABLE_NAME, s.COLUMN_NAME, c.ORDINAL_POSITION "
+    schema_next("SELECT s.TABLE_SCHEMA, s.TABLE_NAME, s.COLUMN_NAME, c.ORDINAL_POSITION, "
+                "c.DATA_TYPE, c.COLLATION_NAME "
                 "FROM information_schema.STATISTICS s JOIN information_schema.COLUMNS c "
                 "ON c.TABLE_SCHEMA = s.TABLE_SCHEMA AND c.TABLE_NAME = s.TABLE_NAME "
                 "AND c.COLUMN_NAME = s.COLUMN_NAME "
                 "WHERE s.NON_UNIQUE = 0 AND s.SEQ_IN_INDEX = 1 "
-                "AND c.DATA_TYPE IN ('tinyint', 'smallint', 'mediumint', 'int', 'bigint') "
+                "AND c.DATA_TYPE IN ('tinyint', 'smallint', 'mediumint', 'int', 'bigint', "
+                "'decimal', 'date', 'datetime', 'char', 'varchar') "
                 "AND NOT EXISTS (SELECT 1 FROM information_schema.COLUMNS o "
                 "WHERE o.TABLE_SCHEMA = s.TABLE_SCHEMA AND o.TABLE_NAME = s.TABLE_NAME "
                 "AND (o.IS_GENERATED <> 'NEVER' OR o.COLUMN_TYPE LIKE '%compressed%' "

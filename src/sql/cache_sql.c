@@ -245,41 +245,66 @@ static enum cache_sql_verdict paren(const struct walk *w, const struct token *pr
     return CACHE_SQL_FUNCTION;
 }
 
-/* A number token's digits as a canonical integer into out (cache_sql.h);
- * false when it is not a decimal integer or out of the 64-bit range. */
-static bool int_value(const unsigned char *p, size_t n, bool neg, char *out)
+bool cache_sql_number(const char *p, size_t n, bool neg, char *out, size_t cap)
 {
-    size_t i = 0;
-    while (i + 1 < n && p[i] == '0')
+    size_t dot = n, digits = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (p[k] == '.' && dot == n)
+            dot = k;
+        else if (p[k] < '0' || p[k] > '9')
+            return false; /* 1e3 (a DOUBLE), 0x1F, a second dot */
+        else
+            digits++;
+    }
+    /* past 65 digits a literal is a DOUBLE; past 30 decimals a DECIMAL
+     * column's scale could round it onto another value */
+    if (digits == 0 || digits > 65 || (dot < n && n - dot - 1 > 30))
+        return false;
+    size_t i = 0, e = n;
+    while (i < dot && p[i] == '0')
         i++;
-    size_t len = n - i;
-    if (n == 0 || len > 20)
-        return false;
-    for (size_t k = i; k < n; k++)
-        if (p[k] < '0' || p[k] > '9')
-            return false;
-    const char *max = neg ? "9223372036854775808" : "18446744073709551615";
-    if (len == strlen(max) && memcmp(p + i, max, len) > 0)
-        return false;
-    if (len > strlen(max))
-        return false;
-    neg = neg && !(len == 1 && p[i] == '0');
+    if (dot < n) {
+        while (e > dot + 1 && p[e - 1] == '0')
+            e--;
+        if (e == dot + 1)
+            e = dot; /* no decimals left: no dot either */
+    }
+    bool zero = i == dot && e <= dot;
     size_t o = 0;
-    if (neg)
+    if (cap < (size_t)(e - i) + 3)
+        return false;
+    if (neg && !zero)
         out[o++] = '-';
-    memcpy(out + o, p + i, len);
-    out[o + len] = '\0';
+    if (i == dot)
+        out[o++] = '0';
+    memcpy(out + o, p + i, e - i);
+    out[o + e - i] = '\0';
     return true;
 }
 
-/* A value of the term (a number token), kept unless already there. */
+/* A value of the term (a number, or a string in single quotes without an
+ * escape: "'" and its content), kept unless already there. */
 static void point_value(struct walk *w, const struct token *t)
 {
     struct point *pt = &w->pt;
     char v[CACHE_SQL_VALUE_MAX];
     if (pt->found)
         return; /* the first term is the one kept */
-    if (!int_value(w->s + t->off, t->len, pt->neg, v)) {
+    bool ok;
+    if (t->type == T_STRING) {
+        const unsigned char *c = w->s + t->in_off;
+        ok = !pt->neg && w->s[t->off] == '\'' && t->in_len + 2 <= sizeof(v);
+        for (size_t i = 0; ok && i < t->in_len; i++)
+            ok = c[i] != '\\' && c[i] != '\'';
+        if (ok) {
+            v[0] = '\'';
+            memcpy(v + 1, c, t->in_len);
+            v[t->in_len + 1] = '\0';
+        }
+    } else {
+        ok = cache_sql_number((const char *)w->s + t->off, t->len, pt->neg, v, sizeof(v));
+    }
+    if (!ok) {
         pt->overflow = true;
         return;
     }
@@ -371,7 +396,7 @@ static void point_step(struct walk *w, const struct token *t, unsigned depth, bo
             break;
         }
         pt->ps = PS_NONE;
-        if (t->type == T_NUMBER) {
+        if (t->type == T_NUMBER || t->type == T_STRING) {
             point_value(w, t);
             pt->ps = PS_AFTER;
         }
@@ -390,7 +415,7 @@ static void point_step(struct walk *w, const struct token *t, unsigned depth, bo
             break;
         }
         pt->ps = PS_NONE;
-        if (t->type == T_NUMBER) {
+        if (t->type == T_NUMBER || t->type == T_STRING) {
             point_value(w, t);
             pt->ps = PS_INNEXT;
         }

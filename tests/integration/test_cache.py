@@ -605,3 +605,116 @@ def test_found_rows_and_row_count_after_a_hit_are_the_hits(cached, cluster):
             q(conn, "SELECT 1")
             got.append((q(conn, sql), q(conn, "SELECT FOUND_ROWS()")))
         assert got[0] == got[1] == got[2] == got[3], (sql, got)
+
+
+def test_point_lookups_by_string_decimal_and_date_keys_go_per_row(cached, cluster):
+    """Per-row invalidation beyond integer keys (cache_keyval.h): a
+    VARCHAR key under utf8mb4_general_ci (case- and accent-insensitive,
+    PAD SPACE), a DECIMAL key (1.0 = 1.00), a DATE and a DATETIME key.
+    Writes made directly on the primary and through halyard that name the
+    row in another case, with trailing spaces or with other decimals drop
+    the lookup of that row and only it (invalidated_row, not _table); a
+    row whose key is not plain ASCII drops its table's entries whole. Each
+    read through halyard agrees with the primary."""
+    cluster.sql(0, "CREATE OR REPLACE TABLE qc.s (name VARCHAR(20) COLLATE utf8mb4_general_ci "
+                   "PRIMARY KEY, v INT)")
+    cluster.sql(0, "INSERT INTO qc.s VALUES ('abc', 1), ('xyz', 2), ('k', 3)")
+    cluster.sql(0, "CREATE OR REPLACE TABLE qc.dm (d DECIMAL(6,2) PRIMARY KEY, v INT)")
+    cluster.sql(0, "INSERT INTO qc.dm VALUES (1, 1), (2.5, 2)")
+    cluster.sql(0, "CREATE OR REPLACE TABLE qc.dd (d DATE PRIMARY KEY, t DATETIME UNIQUE, v INT)")
+    cluster.sql(0, "INSERT INTO qc.dd VALUES ('2020-01-02', '2020-01-02 03:04:05', 1), "
+                   "('2021-06-07', '2021-06-07 00:00:00', 2)")
+    cluster.sync()
+    wait_until(lambda: cache_status(cached)["base_tables"] >= 4 and cache_status(cached)["row_keys"],
+               what="the schema read again")
+    c = cached.connect(database="qc", autocommit=True)
+    d = cluster.connect(0, database="qc", autocommit=True)
+    reads = {
+        "abc": "SELECT v FROM s WHERE name = 'ABC'",
+        "xyz": "SELECT v FROM s WHERE name IN ('xyz', 'XYZ ')",
+        "k": "SELECT v FROM s WHERE name = 'k'",
+        "d1": "SELECT v FROM dm WHERE d = 1.0",
+        "d2": "SELECT v FROM dm WHERE d = 2.50",
+        "day": "SELECT v FROM dd WHERE d = '2020-01-02'",
+        "other_day": "SELECT v FROM dd WHERE d = '2021-06-07'",
+        "time": "SELECT v FROM dd WHERE t = '2021-06-07'",
+    }
+
+    def agree(name):
+        got, want = q(c, reads[name]), q(d, reads[name])
+        assert got == want, (name, got, want)
+        return got
+
+    for name in reads:
+        agree(name)
+    wait_until(lambda: cache_status(cached)["point_entries"] >= len(reads),
+               what="every lookup kept as a point lookup")
+
+    def step(write, gone, kept, conn=d, whole=False):
+        """`write`; then each of `gone` is read anew, each of `kept` is
+        still a hit (a silent change of its row does not show)."""
+        for name in kept:
+            assert q(c, reads[name]) == q(d, reads[name])
+        silent = {n: q(d, reads[n]) for n in kept}
+        silent_update(cluster, "UPDATE qc.s SET v = v + 100")
+        silent_update(cluster, "UPDATE qc.dm SET v = v + 100")
+        silent_update(cluster, "UPDATE qc.dd SET v = v + 100")
+        st0 = cache_status(cached)
+        q(conn, write)
+        for name in gone:
+            wait_until(lambda: q(c, reads[name]) == q(d, reads[name]), timeout=5,
+                       what=f"{name} dropped by {write}")
+        for name in kept:
+            assert q(c, reads[name]) == silent[name], (write, name)  # a hit, kept
+        st = cache_status(cached)
+        if whole:
+            assert st["invalidated_table"] > st0["invalidated_table"], st
+        else:
+            assert st["invalidated_row"] > st0["invalidated_row"], st
+            assert st["invalidated_table"] == st0["invalidated_table"], (write, st0, st)
+        # the kept ones hide the silent changes: gone, every read agrees
+        admin_json(f"/tmp/halyard-{cached.port}.sock", "flush cache")
+        for name in reads:
+            agree(name)
+        wait_until(lambda: cache_status(cached)["point_entries"] >= len(reads),
+                   what="every lookup kept again")
+
+    # another case and trailing spaces: the same row under utf8mb4_general_ci
+    step("UPDATE s SET v = 10 WHERE name = 'aBc  '", ["abc"], ["xyz", "k", "d1"])
+    step("UPDATE s SET v = 20 WHERE name = 'XyZ'", ["xyz"], ["abc", "k"], conn=c)
+    # 1.00 is 1.0; 2.5 is not touched
+    step("UPDATE dm SET v = 11 WHERE d = 1.00", ["d1"], ["d2", "abc"])
+    step("UPDATE dm SET v = 12 WHERE d = 2.5", ["d2"], ["d1"], conn=c)
+    step("UPDATE dd SET v = 13 WHERE d = '2020-01-02'", ["day"], ["other_day", "time"])
+    step("UPDATE dd SET v = 14 WHERE t = '2021-06-07 00:00:00'", ["other_day", "time"], ["day"])
+    # a key outside plain ASCII: 'àbc' may equal a lookup's 'abc': the whole table
+    step("INSERT INTO s VALUES ('\u00e0bz', 5)", ["abc", "xyz", "k"], ["d1"], whole=True)
+    # and a row written with it as its key, read back through halyard
+    q(d, "UPDATE s SET v = 6 WHERE name = 'ABZ'")
+    wait_until(lambda: q(c, "SELECT v FROM s WHERE name = 'abz'") == ((6,),), timeout=5,
+               what="the accented row seen by its plain name")
+
+
+def test_the_collations_keyed_fold_printable_ascii_alike(cluster):
+    """The collations whose strings are keys (cache_keyval.c's list): on
+    the server itself, two printable ASCII characters are equal under each
+    exactly when they are equal lower-cased (and no printable character but
+    the space is ignored at the end): so the key's folding never splits two
+    strings the server finds equal."""
+    chars = [chr(i) for i in range(0x20, 0x7e) if chr(i) != "\\"]
+    conn = cluster.root_connect(0, autocommit=True)
+    q(conn, "CREATE DATABASE IF NOT EXISTS qc")
+    q(conn, "CREATE OR REPLACE TABLE qc.ch (c VARCHAR(2) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin)")
+    with conn.cursor() as cur:
+        cur.executemany("INSERT INTO qc.ch VALUES (%s)", chars)
+    for coll in ("utf8mb4_general_ci", "utf8mb4_unicode_ci", "utf8mb4_unicode_520_ci",
+                 "utf8mb4_bin", "utf8mb4_general_nopad_ci", "utf8mb4_nopad_bin"):
+        pairs = q(conn, f"SELECT a.c, b.c FROM qc.ch a JOIN qc.ch b "
+                        f"ON a.c COLLATE {coll} = b.c COLLATE {coll} "
+                        f"AND a.c COLLATE utf8mb4_bin <> b.c COLLATE utf8mb4_bin")
+        for a, b in pairs:
+            assert a.lower() == b.lower(), (coll, a, b)
+        # no printable character is ignored: 'x' and 'x?' are never equal
+        ign = q(conn, f"SELECT c FROM qc.ch WHERE c <> ' ' AND "
+                      f"CONCAT('x', c) COLLATE {coll} = 'x' COLLATE {coll}")
+        assert ign == (), (coll, ign)

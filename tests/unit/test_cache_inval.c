@@ -29,6 +29,7 @@
 #include <cmocka.h>
 
 #include "halyard/cache/cache_inval.h"
+#include "halyard/cache/cache_keyval.h"
 #include "halyard/cache/cache_tables.h"
 
 static struct cache_tables *known; /* what feed() passes: an empty set unless a test fills it */
@@ -173,7 +174,9 @@ static enum cache_fill_rc fill_key(struct cache_store *st, const char *key, cons
                                    uint64_t stamp)
 {
     const char *tabs[1] = {"shop.orders"};
-    uint64_t h = cache_key_hash("shop.orders", 0, val, strlen(val));
+    char text[CACHE_KEYVAL_MAX]; /* as cache.c writes a lookup's integer */
+    assert_true(cache_keyval_from_sql(CACHE_KEY_INT, val, text));
+    uint64_t h = cache_key_hash("shop.orders", 0, text, strlen(text));
     struct cache_fill f = {.key = (const uint8_t *)key,
                            .key_len = strlen(key),
                            .data = (const uint8_t *)"row",

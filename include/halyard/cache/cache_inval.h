@@ -14,10 +14,11 @@
  *     rows before the commit); a ROWS event whose table id no TABLE_MAP
  *     named drops everything;
  *   - it is read per row when the primary's schema (cache_tables.h) is
- *     known (`schema` not NULL), its table has integer key columns, the
+ *     known (`schema` not NULL), its table has key columns, the
  *     TABLE_MAP's types agree, the event is not compressed, holds at most
  *     CACHE_INVAL_ROWS rows, and every image carries every key column
- *     (binlog_row_image = FULL does; MINIMAL's after image does not);
+ *     (binlog_row_image = FULL does; MINIMAL's after image does not), and
+ *     each key value can be written as its kind (cache_keyval.h);
  *   - a ROWS event of a parent table also drops every entry of each table
  *     its cascading foreign keys reach, children of children too ("fk";
  *     over CACHE_INVAL_FK tables: everything);
