@@ -11,7 +11,8 @@
  * (cache_follow_probe_now; one in flight, the writes noted meanwhile
  * probed for as soon as it returns): the positions hits wait for; and
  * the primary's base tables, the
- * cache's allowlist (cache_tables.h), read from information_schema at
+ * cache's allowlist (cache_tables.h), with their key columns, cascading
+ * foreign keys and triggers, read from information_schema at
  * the start and after each DDL the stream shows). When the stream ends, fails, is silent
  * for 5 s (the server sends a heartbeat each second), the cache is
  * emptied and the reader connects again from the primary's position of
@@ -346,6 +347,30 @@ static void schema_pos_read(struct sqlclient *c, const struct sqlresult *res, vo
     probe_free();
 }
 
+/* 3b/4: the triggers (cache_tables_trigger_free). */
+static void schema_triggers_read(struct sqlclient *c, const struct sqlresult *res, void *arg)
+{
+    (void)c;
+    (void)arg;
+    if (!res->ok || res->n_cols != 3) {
+        schema_failed(res, "triggers");
+        return;
+    }
+    bool priv = false;
+    for (size_t i = 0; i < res->n_rows; i++) {
+        const char *sc = sqlresult_get(res, i, 0), *tb = sqlresult_get(res, i, 1);
+        const char *n = sqlresult_get(res, i, 2);
+        if (n != NULL && strcmp(n, "-1") != 0)
+            priv = priv || strtol(n, NULL, 10) > 0;
+        else if (sc != NULL && tb != NULL)
+            cache_tables_add_trigger(F.schema, sc, tb);
+    }
+    if (priv)
+        cache_tables_triggers_known(F.schema);
+    schema_next("SELECT @@global.gtid_binlog_pos, @@global.binlog_row_image", schema_pos_read, res,
+                "position after the schema");
+}
+
 /* 3/4: the foreign keys that cascade. */
 static void schema_fk_read(struct sqlclient *c, const struct sqlresult *res, void *arg)
 {
@@ -362,8 +387,15 @@ static void schema_fk_read(struct sqlclient *c, const struct sqlresult *res, voi
         schema_failed(res, "foreign keys");
         return;
     }
-    schema_next("SELECT @@global.gtid_binlog_pos, @@global.binlog_row_image", schema_pos_read, res,
-                "position after the schema");
+    /* the reader's TRIGGER privilege on *.* (then it sees every trigger),
+     * and the tables triggers are defined on */
+    schema_next("SELECT 'p', '', COUNT(*) FROM information_schema.USER_PRIVILEGES "
+                "WHERE PRIVILEGE_TYPE = 'TRIGGER' AND GRANTEE = CONCAT('''', "
+                "SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''', "
+                "SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''') "
+                "UNION ALL SELECT EVENT_OBJECT_SCHEMA, EVENT_OBJECT_TABLE, -1 "
+                "FROM information_schema.TRIGGERS",
+                schema_triggers_read, res, "triggers");
 }
 
 /* 2/4: the key columns, and their kinds (cache_keyval.h). */

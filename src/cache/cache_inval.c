@@ -9,6 +9,7 @@
 #include "halyard/cache/cache_inval.h"
 #include "halyard/cache/cache_keyval.h"
 #include "halyard/cache/cache_tables.h"
+#include "halyard/sql/cache_sql.h"
 
 void cache_inval_start(struct cache_inval *ci, const struct gtid_pos *from)
 {
@@ -228,6 +229,34 @@ static size_t rows(struct cache_inval *ci, struct cache_store *st,
     return n + drop_children(ci, st, schema, &m->t, now);
 }
 
+/* A statement-format write (cache_sql_written): the one table it
+ * changes, its entries all ("table"), and those its foreign keys cascade
+ * to, now and again at its transaction's end. False when that table is
+ * not known for sure (several tables, a routine, a view, a table with a
+ * trigger, whose writes a statement-format binary log does not carry,
+ * or triggers the reader cannot see): the caller drops everything. */
+static bool statement_table(struct cache_inval *ci, struct cache_store *st,
+                            const struct cache_tables *schema, const uint8_t *ev, size_t body_end,
+                            double now, size_t *n)
+{
+    char db[65];
+    const char *sql;
+    size_t len;
+    struct cache_sql w;
+    struct binlog_table t = {0};
+    if (schema == NULL || binlog_query_parse(ev, body_end, db, sizeof(db), &sql, &len) != HY_OK ||
+        cache_sql_written(sql, len, 0, db, &w) != CACHE_SQL_OK ||
+        !cache_tables_trigger_free(schema, w.tables[0]) || !split(w.tables[0], t.schema, t.table))
+        return false;
+    if (ci->nstmt < CACHE_INVAL_TABLES)
+        memcpy(ci->trx_stmt[ci->nstmt++], w.tables[0], strlen(w.tables[0]) + 1);
+    else
+        ci->trx_overflow = true;
+    *n += cache_store_invalidate_table(st, t.schema, t.table, CACHE_DROP_TABLE, ++ci->seq, now);
+    *n += drop_children(ci, st, schema, &t, now);
+    return true;
+}
+
 /* The open transaction ended: its tables and keys dropped again. */
 static size_t trx_end(struct cache_inval *ci, struct cache_store *st,
                       const struct cache_tables *schema, double now)
@@ -251,8 +280,19 @@ static size_t trx_end(struct cache_inval *ci, struct cache_store *st,
         }
         for (unsigned i = 0; i < ci->nkeys && !ci->keys_overflow; i++)
             n += cache_store_invalidate_key(st, ci->trx_keys[i], ci->seq, now);
+        struct binlog_table t = {0};
+        for (unsigned i = 0; i < ci->nstmt; i++) {
+            if (!split(ci->trx_stmt[i], t.schema, t.table)) {
+                n += drop_all(ci, st, CACHE_DROP_ALL, now);
+                break;
+            }
+            n += cache_store_invalidate_table(st, t.schema, t.table, CACHE_DROP_TABLE, ++ci->seq,
+                                              now);
+            n += drop_children(ci, st, schema, &t, now);
+        }
     }
     ci->ntrx = 0;
+    ci->nstmt = 0;
     ci->nkeys = 0;
     ci->trx_overflow = false;
     ci->keys_overflow = false;
@@ -306,6 +346,8 @@ size_t cache_inval_feed(struct cache_inval *ci, struct cache_store *st,
         n += rows(ci, st, schema, ev, body_end, now);
         break;
     case BINLOG_CHANGES_STATEMENT:
+        if (statement_table(ci, st, schema, ev, body_end, now, &n))
+            break;
         ci->ddl++;
         n += drop_all(ci, st, CACHE_DROP_DDL, now);
         if (ci->grp.open || step == BINLOG_END)

@@ -19,6 +19,7 @@ struct tent {
     char exact[NAME_MAX_LEN + 1]; /* as the server spelled it */
     bool base;                    /* a base table (a parent only named by a foreign key: not) */
     bool ambiguous;               /* another table's name differs only in case */
+    bool trigger;                 /* a trigger is defined on it */
     unsigned nkeys;
     uint16_t key_pos[CACHE_KEY_COLS];
     uint8_t key_kind[CACHE_KEY_COLS]; /* enum cache_key_kind */
@@ -30,9 +31,10 @@ struct tent {
 
 struct cache_tables {
     struct tent **slots;
-    size_t nslots; /* a power of two */
-    size_t n;      /* entries */
-    size_t nbase;  /* of which base tables */
+    size_t nslots;       /* a power of two */
+    size_t n;            /* entries */
+    size_t nbase;        /* of which base tables */
+    bool triggers_known; /* every trigger was read (the reader may see them all) */
 };
 
 uint64_t cache_tables_hash(const char *s)
@@ -276,4 +278,25 @@ int cache_tables_children(const struct cache_tables *t, const char *schema, cons
     for (unsigned i = 0; i < e->nchildren; i++)
         out[i] = e->children[i]->name;
     return (int)e->nchildren;
+}
+
+void cache_tables_triggers_known(struct cache_tables *t)
+{
+    t->triggers_known = true;
+}
+
+void cache_tables_add_trigger(struct cache_tables *t, const char *schema, const char *table)
+{
+    char exact[NAME_MAX_LEN + 1], lc[NAME_MAX_LEN + 1];
+    if (!name_make(exact, lc, schema, table))
+        return; /* a name too long for any base table of the set */
+    struct tent *e = t->slots[slot_of(t, lc)];
+    if (e != NULL)
+        e->trigger = true;
+}
+
+bool cache_tables_trigger_free(const struct cache_tables *t, const char *name)
+{
+    const struct tent *e = find(t, name);
+    return t != NULL && t->triggers_known && e != NULL && e->base && !e->ambiguous && !e->trigger;
 }

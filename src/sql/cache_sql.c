@@ -550,3 +550,122 @@ enum cache_sql_verdict cache_sql_tables(const char *sql, size_t len, unsigned op
         out->nkeys = 0;
     return out->ntables > 0 ? CACHE_SQL_OK : CACHE_SQL_NO_TABLE;
 }
+
+/* ---- the table a statement-format write changes ----------------------------- */
+
+/* Words between a DML keyword and its table, and after a table (its
+ * alias aside) that start its clauses. */
+static const char *const dml_opts[] = {"LOW_PRIORITY", "DELAYED", "HIGH_PRIORITY", "IGNORE",
+                                       "QUICK"};
+/* Calls whose value is computed by the server itself, never a routine. */
+static const char *const dml_funcs[] = {
+    "VALUES",   "VALUE",    "NOW",     "CURRENT_TIMESTAMP", "UTC_TIMESTAMP",
+    "SYSDATE",  "CURDATE",  "CURTIME", "UNIX_TIMESTAMP",    "FROM_UNIXTIME",
+    "DATE_ADD", "DATE_SUB", "ROW",     "JSON_OBJECT",       "JSON_ARRAY",
+    "UNHEX",    "NULLIF"};
+
+enum cache_sql_verdict cache_sql_written(const char *sql, size_t len, unsigned opts,
+                                         const char *schema, struct cache_sql *out)
+{
+    struct lexer lx;
+    struct token t, prev = {.type = T_END}, prev2 = {.type = T_END}, name1 = {.type = T_END};
+    struct walk w = {.schema = schema, .out = out};
+    out->ntables = 0;
+    out->nkeys = 0;
+    if (len > CLASSIFY_MAX_LEN || memchr(sql, '\\', len) != NULL || memchr(sql, '"', len) != NULL)
+        return CACHE_SQL_NOT_SELECT; /* a sql_mode (NO_BACKSLASH_ESCAPES, ANSI_QUOTES) may matter */
+    kw_ready();
+    lex_init(&lx, sql, len, opts, NULL);
+    w.s = lx.s;
+    /* the verb, its options (INTO, FROM), the table's name (one or two
+     * parts), then the rest: before its SET / WHERE at the top level no
+     * comma (another table), never JOIN or USING */
+    enum { VERB, OPTS, NAME1, NAME2, REST } stage = VERB;
+    int verb = 0;
+    unsigned depth = 0;
+    bool head = true; /* before SET, VALUES, WHERE ... */
+    for (;;) {
+        lex_next(&lx, &t);
+        if (t.type == T_END)
+            break;
+        const unsigned char *p = lx.s + t.off;
+        if (t.type == T_UVAR || t.type == T_SVAR || t.type == T_PARAM)
+            return CACHE_SQL_VARIABLE;
+        if (t.type == T_SEMI || (t.type == T_WORD && (t.kw == KW_SELECT || t.kw == KW_CALL)))
+            return CACHE_SQL_SUBQUERY;
+        if (stage == NAME1 || stage == NAME2) {
+            if (t.type == T_DOT && stage == NAME1) {
+                stage = NAME2;
+                goto next;
+            }
+            if (stage == NAME2 && (is_name(&t) || t.type == T_WORD)) {
+                if (emit(&w, &name1, &t) != CACHE_SQL_OK)
+                    return CACHE_SQL_NO_SCHEMA;
+                stage = REST;
+                goto next;
+            }
+            if (stage == NAME2 || emit(&w, NULL, &name1) != CACHE_SQL_OK)
+                return CACHE_SQL_NO_SCHEMA;
+            stage = REST;
+        }
+        switch (stage) {
+        case VERB:
+            if (t.type != T_WORD ||
+                (t.kw != KW_INSERT && t.kw != KW_REPLACE && t.kw != KW_UPDATE && t.kw != KW_DELETE))
+                return CACHE_SQL_NOT_SELECT;
+            verb = t.kw;
+            stage = OPTS;
+            break;
+        case OPTS:
+            if (t.type == T_WORD && IN_LIST(p, t.len, dml_opts))
+                break;
+            if (t.type == T_WORD && t.kw == KW_INTO && (verb == KW_INSERT || verb == KW_REPLACE))
+                break;
+            if (t.type == T_WORD && t.kw == KW_FROM && verb == KW_DELETE) {
+                verb = -1; /* DELETE ... FROM */
+                break;
+            }
+            if (verb == KW_DELETE || !is_name(&t))
+                return CACHE_SQL_SUBQUERY; /* DELETE t1 FROM ...: several tables */
+            name1 = t;
+            stage = NAME1;
+            break;
+        default:
+            if (t.type == T_LPAREN) {
+                bool cols = head && depth == 0 && (verb == KW_INSERT || verb == KW_REPLACE);
+                enum cache_sql_verdict v = cols ? CACHE_SQL_OK : paren(&w, &prev, &prev2);
+                if (v == CACHE_SQL_FUNCTION && prev.type == T_WORD && prev2.type != T_DOT &&
+                    IN_LIST(lx.s + prev.off, prev.len, dml_funcs))
+                    v = CACHE_SQL_OK;
+                if (v != CACHE_SQL_OK)
+                    return v;
+                depth++;
+            } else if (t.type == T_RPAREN) {
+                if (depth == 0)
+                    return CACHE_SQL_NOT_SELECT;
+                depth--;
+            } else if (t.type == T_COMMA && head && depth == 0) {
+                return CACHE_SQL_SUBQUERY; /* UPDATE a, b / DELETE FROM a, b */
+            } else if (t.type == T_WORD &&
+                       (ci_equal(p, t.len, "JOIN") || ci_equal(p, t.len, "STRAIGHT_JOIN") ||
+                        ci_equal(p, t.len, "USING") || ci_equal(p, t.len, "PARTITION"))) {
+                return CACHE_SQL_SUBQUERY;
+            } else if (t.type == T_WORD && depth == 0 &&
+                       (t.kw == KW_SET || ci_equal(p, t.len, "VALUES") ||
+                        ci_equal(p, t.len, "VALUE") || ci_equal(p, t.len, "WHERE") ||
+                        ci_equal(p, t.len, "ORDER") || ci_equal(p, t.len, "LIMIT") ||
+                        ci_equal(p, t.len, "RETURNING"))) {
+                head = false;
+            }
+            break;
+        }
+    next:
+        prev2 = prev;
+        prev = t;
+    }
+    if (stage == NAME1 && emit(&w, NULL, &name1) != CACHE_SQL_OK)
+        return CACHE_SQL_NO_SCHEMA;
+    if (lx.unterminated || depth != 0 || out->ntables != 1 || (stage != REST && stage != NAME1))
+        return CACHE_SQL_NOT_SELECT;
+    return CACHE_SQL_OK;
+}

@@ -12,8 +12,13 @@
  *   - point lookups: `col = N`, `col IN (N, ...)` as a top-level term of
  *     the WHERE clause of a one-table SELECT, values canonical and
  *     distinct; not one: OR, XOR, BETWEEN, CASE at the top level, a JOIN,
- *     a UNION, a string or decimal value, an expression, a term inside
- *     parentheses or after NOT, more than CACHE_SQL_MAX_KEYS values
+ *     a UNION, an escaped or introduced string, a number in exponent or
+ *     hexadecimal form, an expression, a term inside parentheses or after
+ *     NOT, more than CACHE_SQL_MAX_KEYS values
+ *   - the table a statement-format write changes: INSERT, REPLACE,
+ *     UPDATE, DELETE of one table, qualified or in the default schema;
+ *   refused: several tables, a subquery, a routine or unknown call,
+ *     variables, a backslash or double quote, another statement
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -214,12 +219,59 @@ static void test_point_lookups(void **state)
           "1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16");
 }
 
+static void written(const char *sql, const char *want)
+{
+    struct cache_sql c;
+    enum cache_sql_verdict v = cache_sql_written(sql, strlen(sql), 0, "db", &c);
+    if (want == NULL) {
+        if (v == CACHE_SQL_OK)
+            fail_msg("%s: taken as a write of %s", sql, c.tables[0]);
+        return;
+    }
+    if (v != CACHE_SQL_OK)
+        fail_msg("%s: refused (%s), want %s", sql, cache_sql_verdict_str(v), want);
+    assert_int_equal(c.ntables, 1);
+    assert_string_equal(c.tables[0], want);
+}
+
+static void test_written(void **state)
+{
+    (void)state;
+    written("INSERT INTO t VALUES (1, 'a')", "db.t");
+    written("insert ignore into Other.T (a, b) values (1, 2), (3, NOW())", "other.t");
+    written("INSERT t SET a = 1 ON DUPLICATE KEY UPDATE a = VALUES(a)", "db.t");
+    written("REPLACE INTO `x`.`y`(a) VALUES (1)", "x.y");
+    written("UPDATE t SET v = v + 1 WHERE id = 1", "db.t");
+    written("UPDATE LOW_PRIORITY o.t AS a SET a.v = 2, a.w = CONCAT(a.w, 'x') WHERE a.id IN (1, 2)",
+            "o.t");
+    written("DELETE FROM t WHERE id = 3 ORDER BY id LIMIT 1", "db.t");
+    written("DELETE QUICK IGNORE FROM o.t", "o.t");
+    written("UPDATE t, u SET t.v = 1", NULL);
+    written("UPDATE t JOIN u ON t.id = u.id SET t.v = 1", NULL);
+    written("DELETE t FROM t JOIN u", NULL);
+    written("DELETE FROM t USING t, u", NULL);
+    written("DELETE FROM t, u USING t JOIN u", NULL);
+    written("INSERT INTO t SELECT * FROM u", NULL);
+    written("UPDATE t SET v = (SELECT 1)", NULL);
+    written("UPDATE t SET v = f(1)", NULL);
+    written("UPDATE t SET v = db.f(1)", NULL);
+    written("INSERT INTO t VALUES (@x)", NULL);
+    written("INSERT INTO t VALUES ('a\\'b')", NULL);
+    written("INSERT INTO t VALUES (\"a\")", NULL);
+    written("UPDATE t PARTITION (p0) SET v = 1", NULL);
+    written("CALL p()", NULL);
+    written("CREATE TABLE t (a INT)", NULL);
+    written("INSERT INTO t VALUES (1); DELETE FROM u", NULL);
+    written("UPDATE v SET", "db.v");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_point_lookups),
         cmocka_unit_test(test_tables),
         cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_written),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

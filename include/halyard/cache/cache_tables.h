@@ -97,6 +97,16 @@ hy_status_t cache_tables_add_fk(struct cache_tables *t, const char *child_schema
 int cache_tables_children(const struct cache_tables *t, const char *schema, const char *table,
                           const char **out);
 
+/* The triggers: each table one is defined on (cache_tables_add_trigger,
+ * after the tables were added), and that the list is whole (the reader
+ * account holds the TRIGGER privilege on *.*: information_schema shows a
+ * trigger only to who holds it). */
+void cache_tables_add_trigger(struct cache_tables *t, const char *schema, const char *table);
+void cache_tables_triggers_known(struct cache_tables *t);
+/* `name` ("schema.table") is a base table known to have no trigger (a
+ * statement-format write of it changes it alone, cascades aside). */
+bool cache_tables_trigger_free(const struct cache_tables *t, const char *name);
+
 /* FNV-1a of a name, lower-cased (cache_store.c hashes its tables so too). */
 uint64_t cache_tables_hash(const char *name);
 

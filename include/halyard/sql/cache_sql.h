@@ -86,4 +86,19 @@ const char *cache_sql_verdict_str(enum cache_sql_verdict v);
 enum cache_sql_verdict cache_sql_tables(const char *sql, size_t len, unsigned opts,
                                         const char *schema, struct cache_sql *out);
 
+/* The one table a statement-format write changes (the query cache's
+ * reader of the binary log, issue 30), qualified with `schema` (the
+ * event's default database) when unqualified, into out->tables[0]:
+ * CACHE_SQL_OK only for one INSERT, REPLACE, UPDATE or DELETE of one
+ * table (`INSERT [opts] [INTO] t ...`, `UPDATE [opts] t [alias] SET ...`,
+ * `DELETE [opts] FROM t ...`), with no SELECT, CALL, variable, `;`, second
+ * table (a comma before SET/VALUES/WHERE, JOIN, USING), PARTITION, a call
+ * of anything but a built-in function known not to be a routine, nor a
+ * backslash or double quote anywhere (their meaning hangs on a sql_mode
+ * the event's text does not carry). Anything else: a verdict other than
+ * OK (the reader then drops everything). What the server does beyond the
+ * statement (triggers, cascades) is the caller's to know. */
+enum cache_sql_verdict cache_sql_written(const char *sql, size_t len, unsigned opts,
+                                         const char *schema, struct cache_sql *out);
+
 #endif /* HALYARD_CACHE_SQL_H */
