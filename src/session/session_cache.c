@@ -19,7 +19,9 @@
  *     reader has applied a position of the primary read after it
  *     (read-your-writes);
  *   - session_cache_answer (ROUTE_CACHE): the stored packets sent, and
- *     FOUND_ROWS() / ROW_COUNT() made the hit's (its rows; -1).
+ *     FOUND_ROWS() / ROW_COUNT() made the hit's (its rows; -1), its
+ *     diagnostics area empty (values.diag_hit: a statement reading it
+ *     clears the connection's first, session_pool.c).
  * And for prepared statements: session_cache_rules keeps the rule a
  * COM_STMT_PREPARE's text matched (session_cache_ps_rule, into its
  * pstmt), and session_cache_execute (session_ps.c's ps_execute) looks a
@@ -604,6 +606,13 @@ void session_cache_answer(struct session *s)
         session_pool_values_set(s, true, rows, false);
     else
         session_pool_values_set(s, false, 0, true); /* not known: -1, FOUND_ROWS() kept */
+    /* and the diagnostics area is the hit's: empty (it used a table and
+     * raised nothing), not the connection's of an earlier statement */
+    session_diag_drop(s);
+    free(s->values.diag_err);
+    s->values.diag_err = NULL;
+    s->values.diag_own = false;
+    s->values.diag_hit = true;
     send_local(s, c->hit, c->hit_len);
     free(c->hit);
     c->hit = NULL;

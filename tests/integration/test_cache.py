@@ -777,3 +777,25 @@ def test_a_statement_format_write_drops_its_table_only(cached, cluster):
          ["t", "u"], [], "ddl")
     # a table with a trigger that writes u: everything (u's change is not in the log)
     step("INSERT INTO tg VALUES (1)", ["t", "u"], [], "ddl")
+
+
+def test_warnings_after_a_hit_are_the_hits(cached, cluster):
+    """A SELECT of a table clears the session's diagnostics on MariaDB;
+    after a hit the backend connection still holds the warnings of the
+    statement before it. SHOW WARNINGS, SHOW COUNT(*) WARNINGS and
+    @@warning_count after a hit agree with the server's."""
+    c = cached.connect(database="qc", autocommit=True)
+    d = cluster.connect(0, database="qc", autocommit=True)
+    rows = "SELECT id, v FROM t ORDER BY id"
+    assert q(c, rows) == q(d, rows)
+    wait_until(lambda: cache_status(cached)["entries"] >= 1, what="the entry kept")
+    out = []
+    for conn in (c, d):
+        got = []
+        for read in ("SHOW WARNINGS", "SHOW COUNT(*) WARNINGS", "SELECT @@warning_count",
+                     "SELECT @@session.warning_count, @@error_count"):
+            q(conn, "SELECT CAST('x1' AS SIGNED)")  # a warning
+            q(conn, rows)
+            got.append((read, q(conn, read)))
+        out.append(got)
+    assert out[0] == out[1], out
