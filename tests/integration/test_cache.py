@@ -732,7 +732,7 @@ def test_a_statement_format_write_drops_its_table_only(cached, cluster):
     trigger (whose own writes a statement-format binary log does not
     carry), drops everything ("ddl"). No read through halyard is stale."""
     cluster.sql(0, "CREATE DATABASE IF NOT EXISTS qc2")
-    cluster.sql(0, "CREATE OR REPLACE TABLE qc.u (id INT PRIMARY KEY, v INT)")
+    cluster.sql(0, "CREATE OR REPLACE TABLE qc.u (id INT AUTO_INCREMENT PRIMARY KEY, v INT)")
     cluster.sql(0, "INSERT INTO qc.u VALUES (1, 100), (2, 200)")
     cluster.sql(0, "CREATE OR REPLACE TABLE qc.tg (id INT PRIMARY KEY)")
     cluster.sql(0, "CREATE TRIGGER qc.tg_ins AFTER INSERT ON qc.tg FOR EACH ROW "
@@ -772,6 +772,8 @@ def test_a_statement_format_write_drops_its_table_only(cached, cluster):
     q(d, "USE qc")
     step("INSERT INTO u VALUES (3, 300)", ["u"], ["t"], "table")
     step("DELETE FROM u WHERE id = 3", ["u"], ["t"], "table")
+    # an AUTO_INCREMENT id: an INTVAR event (the id) comes before the statement
+    step("INSERT INTO u (v) VALUES (400)", ["u"], ["t"], "table")
     # two tables: everything
     step("UPDATE t, u SET t.v = t.v + 1, u.v = u.v + 1 WHERE t.id = 1 AND u.id = 2",
          ["t", "u"], [], "ddl")
