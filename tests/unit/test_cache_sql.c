@@ -263,6 +263,9 @@ static void test_written(void **state)
     written("CREATE TABLE t (a INT)", NULL);
     written("INSERT INTO t VALUES (1); DELETE FROM u", NULL);
     written("UPDATE v SET", "db.v");
+    written("INSERT INTO /*!99999 x */ t VALUES (1)", NULL);
+    written("UPDATE t /*M!100000 , u */ SET v = 1", NULL);
+    written("UPDATE t /* a comment, u */ SET v = 1 -- and, this", "db.t");
 }
 
 int main(void)

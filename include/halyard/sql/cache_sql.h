@@ -95,7 +95,8 @@ enum cache_sql_verdict cache_sql_tables(const char *sql, size_t len, unsigned op
  * table (a comma before SET/VALUES/WHERE, JOIN, USING), PARTITION, a call
  * of anything but a built-in function known not to be a routine, nor a
  * backslash or double quote anywhere (their meaning hangs on a sql_mode
- * the event's text does not carry). Anything else: a verdict other than
+ * the event's text does not carry), nor an executable comment (whether
+ * it runs hangs on the server's version). Anything else: a verdict other than
  * OK (the reader then drops everything). What the server does beyond the
  * statement (triggers, cascades) is the caller's to know. */
 enum cache_sql_verdict cache_sql_written(const char *sql, size_t len, unsigned opts,
