@@ -784,8 +784,9 @@ def test_a_statement_format_write_drops_its_table_only(cached, cluster):
 def test_warnings_after_a_hit_are_the_hits(cached, cluster):
     """A SELECT of a table clears the session's diagnostics on MariaDB;
     after a hit the backend connection still holds the warnings of the
-    statement before it. SHOW WARNINGS, SHOW COUNT(*) WARNINGS and
-    @@warning_count after a hit agree with the server's."""
+    statement before it. SHOW WARNINGS, SHOW COUNT(*) WARNINGS,
+    @@warning_count and GET DIAGNOSTICS after a hit agree with the
+    server's."""
     c = cached.connect(database="qc", autocommit=True)
     d = cluster.connect(0, database="qc", autocommit=True)
     rows = "SELECT id, v FROM t ORDER BY id"
@@ -799,5 +800,9 @@ def test_warnings_after_a_hit_are_the_hits(cached, cluster):
             q(conn, "SELECT CAST('x1' AS SIGNED)")  # a warning
             q(conn, rows)
             got.append((read, q(conn, read)))
+        q(conn, "SELECT CAST('x1' AS SIGNED)")
+        q(conn, rows)
+        q(conn, "GET DIAGNOSTICS @n = NUMBER")
+        got.append(("GET DIAGNOSTICS", q(conn, "SELECT @n")))
         out.append(got)
     assert out[0] == out[1], out
