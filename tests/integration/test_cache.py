@@ -728,12 +728,19 @@ def test_a_statement_format_write_drops_its_table_only(cached, cluster):
     reader takes the table a write changes from its text, qualified with
     the event's default database (a session on another database writing
     qc.u is logged with that database), and drops that table's entries
-    only ("table"); a write of several tables, or of a table with a
+    only ("table"), and its foreign keys' children's ("fk"); a write of
+    several tables, or of a table with a
     trigger (whose own writes a statement-format binary log does not
     carry), drops everything ("ddl"). No read through halyard is stale."""
     cluster.sql(0, "CREATE DATABASE IF NOT EXISTS qc2")
     cluster.sql(0, "CREATE OR REPLACE TABLE qc.u (id INT AUTO_INCREMENT PRIMARY KEY, v INT)")
     cluster.sql(0, "INSERT INTO qc.u VALUES (1, 100), (2, 200)")
+    cluster.sql(0, "DROP TABLE IF EXISTS qc.ch")
+    cluster.sql(0, "CREATE OR REPLACE TABLE qc.p (id INT PRIMARY KEY)")
+    cluster.sql(0, "CREATE TABLE qc.ch (id INT PRIMARY KEY, pid INT, v INT, "
+                   "FOREIGN KEY (pid) REFERENCES qc.p (id) ON DELETE CASCADE)")
+    cluster.sql(0, "INSERT INTO qc.p VALUES (1), (2)")
+    cluster.sql(0, "INSERT INTO qc.ch VALUES (1, 1, 10), (2, 2, 20)")
     cluster.sql(0, "CREATE OR REPLACE TABLE qc.tg (id INT PRIMARY KEY)")
     cluster.sql(0, "CREATE TRIGGER qc.tg_ins AFTER INSERT ON qc.tg FOR EACH ROW "
                    "UPDATE qc.u SET v = v + 1 WHERE id = 2")
@@ -743,16 +750,18 @@ def test_a_statement_format_write_drops_its_table_only(cached, cluster):
     d = cluster.root_connect(0, autocommit=True)
     q(d, "SET SESSION binlog_format = 'STATEMENT'")
     q(d, "USE qc2")
-    reads = {"t": "SELECT v FROM qc.t WHERE id = 1", "u": "SELECT v FROM qc.u WHERE id = 2"}
+    reads = {"t": "SELECT v FROM qc.t WHERE id = 1", "u": "SELECT v FROM qc.u WHERE id = 2",
+             "ch": "SELECT SUM(v) FROM qc.ch"}
 
     def step(write, gone, kept, reason):
         for name in reads:
             want = q(d, reads[name])
             wait_until(lambda: q(c, reads[name]) == want and cache_status(cached)["entries"] >= 1,
                        what=f"{name} agreeing")
-        wait_until(lambda: cache_status(cached)["entries"] >= 2, what="both kept")
+        wait_until(lambda: cache_status(cached)["entries"] >= 3, what="all three kept")
         silent_update(cluster, "UPDATE qc.t SET v = v + 1000")
         silent_update(cluster, "UPDATE qc.u SET v = v + 1000")
+        silent_update(cluster, "UPDATE qc.ch SET v = v + 1000")
         before = {n: q(c, reads[n]) for n in reads}  # hits: the silent change hidden
         st0 = cache_status(cached)
         q(d, write)
@@ -763,17 +772,19 @@ def test_a_statement_format_write_drops_its_table_only(cached, cluster):
             assert q(c, reads[name]) == before[name], (write, name)
         st = cache_status(cached)
         assert st[f"invalidated_{reason}"] > st0[f"invalidated_{reason}"], (write, st0, st)
-        if reason == "table":
+        if reason != "ddl":
             assert st["invalidated_ddl"] == st0["invalidated_ddl"], (write, st0, st)
         admin_json(f"/tmp/halyard-{cached.port}.sock", "flush cache")
 
     # from database qc2, a write of qc.t: logged with qc2, names qc.t
-    step("UPDATE qc.t SET v = v + 1 WHERE id = 1", ["t"], ["u"], "table")
+    step("UPDATE qc.t SET v = v + 1 WHERE id = 1", ["t"], ["u", "ch"], "table")
     q(d, "USE qc")
     step("INSERT INTO u VALUES (3, 300)", ["u"], ["t"], "table")
     step("DELETE FROM u WHERE id = 3", ["u"], ["t"], "table")
     # an AUTO_INCREMENT id: an INTVAR event (the id) comes before the statement
     step("INSERT INTO u (v) VALUES (400)", ["u"], ["t"], "table")
+    # a parent's row: its cascade changes the child below the binary log
+    step("DELETE FROM p WHERE id = 1", ["ch"], ["t", "u"], "fk")
     # two tables: everything
     step("UPDATE t, u SET t.v = t.v + 1, u.v = u.v + 1 WHERE t.id = 1 AND u.id = 2",
          ["t", "u"], [], "ddl")
