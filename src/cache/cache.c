@@ -16,6 +16,7 @@
 #include "cache_int.h"
 #include "halyard/cache/cache.h"
 #include "halyard/cache/cache_inval.h"
+#include "halyard/cache/cache_keyval.h"
 #include "halyard/cache/cache_tables.h"
 #include "halyard/config/config.h"
 #include "halyard/sql/cache_sql.h"
@@ -173,20 +174,31 @@ static bool base_tables_all(const char *const *tables, unsigned ntables)
 }
 
 /* A point lookup's key hashes into f (under the mutex): when its column
- * is a key column of its table by the schema read, else f stays a plain
- * entry, dropped by any row event of its table. */
+ * is a key column of its table by the schema read and each value can be
+ * written as that column's kind for sure (cache_keyval.h), else f stays a
+ * plain entry, dropped by any row event of its table. */
 static void point_keys(const struct cache_sql *q, struct cache_fill *f, uint64_t *keys)
 {
     if (q->nkeys == 0 || q->ntables != 1 || q->nkeys > CACHE_MAX_KEYS || !C.base_keys)
         return;
-    int pos = cache_tables_key_pos(C.base, q->tables[0], q->key_col);
+    enum cache_key_kind kind = CACHE_KEY_NONE;
+    int pos = cache_tables_key_of(C.base, q->tables[0], q->key_col, &kind);
     if (pos < 0)
         return;
-    for (unsigned i = 0; i < q->nkeys; i++)
-        keys[i] =
-            cache_key_hash(q->tables[0], (unsigned)pos, q->key_vals[i], strlen(q->key_vals[i]));
+    unsigned n = 0;
+    for (unsigned i = 0; i < q->nkeys; i++) {
+        char text[CACHE_KEYVAL_MAX];
+        if (!cache_keyval_from_sql(kind, q->key_vals[i], text))
+            return;
+        uint64_t h = cache_key_hash(q->tables[0], (unsigned)pos, text, strlen(text));
+        bool dup = false;
+        for (unsigned j = 0; j < n && !dup; j++)
+            dup = keys[j] == h; /* 'a' and 'A' are one key */
+        if (!dup)
+            keys[n++] = h;
+    }
     f->keys = keys;
-    f->nkeys = q->nkeys;
+    f->nkeys = n;
 }
 
 enum cache_fill_rc cache_put(const struct cache_ticket *t, const uint8_t *key, size_t key_len,

@@ -11,7 +11,8 @@
  * (cache_follow_probe_now; one in flight, the writes noted meanwhile
  * probed for as soon as it returns): the positions hits wait for; and
  * the primary's base tables, the
- * cache's allowlist (cache_tables.h), read from information_schema at
+ * cache's allowlist (cache_tables.h), with their key columns, cascading
+ * foreign keys and triggers, read from information_schema at
  * the start and after each DDL the stream shows). When the stream ends, fails, is silent
  * for 5 s (the server sends a heartbeat each second), the cache is
  * emptied and the reader connects again from the primary's position of
@@ -37,6 +38,7 @@
 
 #include "cache_int.h"
 #include "halyard/cache/cache.h"
+#include "halyard/cache/cache_keyval.h"
 #include "halyard/cache/cache_tables.h"
 #include "halyard/cluster/backend.h"
 #include "halyard/config/config.h"
@@ -345,6 +347,30 @@ static void schema_pos_read(struct sqlclient *c, const struct sqlresult *res, vo
     probe_free();
 }
 
+/* 3b/4: the triggers (cache_tables_trigger_free). */
+static void schema_triggers_read(struct sqlclient *c, const struct sqlresult *res, void *arg)
+{
+    (void)c;
+    (void)arg;
+    if (!res->ok || res->n_cols != 3) {
+        schema_failed(res, "triggers");
+        return;
+    }
+    bool priv = false;
+    for (size_t i = 0; i < res->n_rows; i++) {
+        const char *sc = sqlresult_get(res, i, 0), *tb = sqlresult_get(res, i, 1);
+        const char *n = sqlresult_get(res, i, 2);
+        if (n != NULL && strcmp(n, "-1") != 0)
+            priv = priv || strtol(n, NULL, 10) > 0;
+        else if (sc != NULL && tb != NULL)
+            cache_tables_add_trigger(F.schema, sc, tb);
+    }
+    if (priv)
+        cache_tables_triggers_known(F.schema);
+    schema_next("SELECT @@global.gtid_binlog_pos, @@global.binlog_row_image", schema_pos_read, res,
+                "position after the schema");
+}
+
 /* 3/4: the foreign keys that cascade. */
 static void schema_fk_read(struct sqlclient *c, const struct sqlresult *res, void *arg)
 {
@@ -361,23 +387,32 @@ static void schema_fk_read(struct sqlclient *c, const struct sqlresult *res, voi
         schema_failed(res, "foreign keys");
         return;
     }
-    schema_next("SELECT @@global.gtid_binlog_pos, @@global.binlog_row_image", schema_pos_read, res,
-                "position after the schema");
+    /* the reader's TRIGGER privilege on *.* (then it sees every trigger),
+     * and the tables triggers are defined on */
+    schema_next("SELECT 'p', '', COUNT(*) FROM information_schema.USER_PRIVILEGES "
+                "WHERE PRIVILEGE_TYPE = 'TRIGGER' AND GRANTEE = CONCAT('''', "
+                "SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''', "
+                "SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''') "
+                "UNION ALL SELECT EVENT_OBJECT_SCHEMA, EVENT_OBJECT_TABLE, -1 "
+                "FROM information_schema.TRIGGERS",
+                schema_triggers_read, res, "triggers");
 }
 
-/* 2/4: the key columns. */
+/* 2/4: the key columns, and their kinds (cache_keyval.h). */
 static void schema_keys_read(struct sqlclient *c, const struct sqlresult *res, void *arg)
 {
     (void)c;
     (void)arg;
-    bool ok = res->ok && res->n_cols == 4;
+    bool ok = res->ok && res->n_cols == 6;
     for (size_t i = 0; ok && i < res->n_rows; i++) {
         const char *sc = sqlresult_get(res, i, 0), *tb = sqlresult_get(res, i, 1);
         const char *col = sqlresult_get(res, i, 2), *pos = sqlresult_get(res, i, 3);
+        enum cache_key_kind kind =
+            cache_keyval_kind(sqlresult_get(res, i, 4), sqlresult_get(res, i, 5));
         long p = pos != NULL ? strtol(pos, NULL, 10) : 0;
-        /* a name too long, a position out of range: simply not a key */
+        /* a name too long, a position out of range, another type: simply not a key */
         ok = sc == NULL || tb == NULL || col == NULL || p < 1 ||
-             cache_tables_add_key(F.schema, sc, tb, col, (unsigned)(p - 1)) != HY_NOMEM;
+             cache_tables_add_key_kind(F.schema, sc, tb, col, (unsigned)(p - 1), kind) != HY_NOMEM;
     }
     if (!ok) {
         schema_failed(res, "key columns");
@@ -409,17 +444,20 @@ static void schema_base_read(struct sqlclient *c, const struct sqlresult *res, v
         schema_failed(res, "base tables");
         return;
     }
-    /* the first column of each PRIMARY or UNIQUE index, when an integer
-     * stored in the row (the binary log's images carry it), of a table
+    /* the first column of each PRIMARY or UNIQUE index, when of a key
+     * kind (cache_keyval_kind: its type and collation) stored in the row
+     * (the binary log's images carry it), of a table
      * whose every column has a type whose image binlog_rows.c reads for
      * sure (not INET6, UUID, geometry, a compressed or generated column:
      * a length misread would misplace the key) */
-    schema_next("SELECT s.TABLE_SCHEMA, s.TABLE_NAME, s.COLUMN_NAME, c.ORDINAL_POSITION "
+    schema_next("SELECT s.TABLE_SCHEMA, s.TABLE_NAME, s.COLUMN_NAME, c.ORDINAL_POSITION, "
+                "c.DATA_TYPE, c.COLLATION_NAME "
                 "FROM information_schema.STATISTICS s JOIN information_schema.COLUMNS c "
                 "ON c.TABLE_SCHEMA = s.TABLE_SCHEMA AND c.TABLE_NAME = s.TABLE_NAME "
                 "AND c.COLUMN_NAME = s.COLUMN_NAME "
                 "WHERE s.NON_UNIQUE = 0 AND s.SEQ_IN_INDEX = 1 "
-                "AND c.DATA_TYPE IN ('tinyint', 'smallint', 'mediumint', 'int', 'bigint') "
+                "AND c.DATA_TYPE IN ('tinyint', 'smallint', 'mediumint', 'int', 'bigint', "
+                "'decimal', 'date', 'datetime', 'char', 'varchar') "
                 "AND NOT EXISTS (SELECT 1 FROM information_schema.COLUMNS o "
                 "WHERE o.TABLE_SCHEMA = s.TABLE_SCHEMA AND o.TABLE_NAME = s.TABLE_NAME "
                 "AND (o.IS_GENERATED <> 'NEVER' OR o.COLUMN_TYPE LIKE '%compressed%' "

@@ -7,7 +7,9 @@
 #include <string.h>
 
 #include "halyard/cache/cache_inval.h"
+#include "halyard/cache/cache_keyval.h"
 #include "halyard/cache/cache_tables.h"
+#include "halyard/sql/cache_sql.h"
 
 void cache_inval_start(struct cache_inval *ci, const struct gtid_pos *from)
 {
@@ -102,9 +104,12 @@ struct row_ctx {
     struct cache_store *st;
     char name[CACHE_NAME_MAX]; /* "schema.table" */
     const unsigned *pos;
+    const enum cache_key_kind *kind;
+    const struct binlog_cols *cols;
     uint64_t seq;
     double now;
     size_t dropped;
+    bool whole; /* a value not written for sure: the table goes whole */
 };
 
 static void key_drop(struct row_ctx *c, unsigned pos, const char *text, size_t len)
@@ -121,33 +126,39 @@ static void key_drop(struct row_ctx *c, unsigned pos, const char *text, size_t l
         ci->keys_overflow = true;
 }
 
-/* An integer key's value: as signed and, when its top bit is set, as
- * unsigned too (the TABLE_MAP does not say which the column is). */
+/* A key's value, as cache_keyval.h writes it. An integer: as signed and,
+ * when its top bit is set, as unsigned too (the TABLE_MAP does not say
+ * which the column is). */
 static void row_value(void *arg, unsigned want, uint8_t type, const uint8_t *v, size_t len)
 {
     struct row_ctx *c = arg;
-    (void)type;
-    if (v == NULL || len == 0 || len > 8)
+    unsigned pos = c->pos[want];
+    char text[CACHE_KEYVAL_MAX];
+    if (v == NULL)
         return; /* NULL equals no constant */
+    if (c->kind[want] != CACHE_KEY_INT) {
+        if (cache_keyval_from_image(c->kind[want], type, c->cols->meta[pos], v, len, text))
+            key_drop(c, pos, text, strlen(text));
+        else
+            c->whole = true;
+        return;
+    }
+    if (len == 0 || len > 8) {
+        c->whole = true;
+        return;
+    }
     uint64_t u = 0;
     for (size_t i = 0; i < len; i++)
         u |= (uint64_t)v[i] << (8 * i);
     bool neg = (v[len - 1] & 0x80) != 0;
-    char text[24];
     int n;
     if (neg) {
         int64_t sv = len == 8 ? (int64_t)u : (int64_t)(u | (~UINT64_C(0) << (8 * len)));
-        n = snprintf(text, sizeof(text), "%" PRId64, sv);
-        key_drop(c, c->pos[want], text, (size_t)n);
+        n = snprintf(text, sizeof(text), "n%" PRId64, sv);
+        key_drop(c, pos, text, (size_t)n);
     }
-    n = snprintf(text, sizeof(text), "%" PRIu64, u);
-    key_drop(c, c->pos[want], text, (size_t)n);
-}
-
-static bool int_type(uint8_t t)
-{
-    return t == BINLOG_T_TINY || t == BINLOG_T_SHORT || t == BINLOG_T_INT24 || t == BINLOG_T_LONG ||
-           t == BINLOG_T_LONGLONG;
+    n = snprintf(text, sizeof(text), "n%" PRIu64, u);
+    key_drop(c, pos, text, (size_t)n);
 }
 
 /* The event read per row (true), or not (false: nothing was dropped but
@@ -157,16 +168,25 @@ static bool per_row(struct cache_inval *ci, struct cache_store *st,
                     const uint8_t *ev, size_t body_end, double now, size_t *dropped)
 {
     unsigned pos[CACHE_KEY_COLS];
-    unsigned k = cache_tables_keys(schema, m->t.schema, m->t.table, pos, CACHE_KEY_COLS);
+    enum cache_key_kind kind[CACHE_KEY_COLS];
+    unsigned k = cache_tables_keys_kind(schema, m->t.schema, m->t.table, pos, kind, CACHE_KEY_COLS);
     if (k == 0 || !m->cols_ok)
         return false;
     for (unsigned i = 0; i < k; i++)
-        if (pos[i] >= m->cols.n || !int_type(m->cols.type[pos[i]]))
+        if (pos[i] >= m->cols.n ||
+            !cache_keyval_type_ok(kind[i], m->cols.type[pos[i]], m->cols.meta[pos[i]]))
             return false; /* the layout is not the one read */
-    struct row_ctx c = {.ci = ci, .st = st, .pos = pos, .seq = ++ci->seq, .now = now};
+    struct row_ctx c = {.ci = ci,
+                        .st = st,
+                        .pos = pos,
+                        .kind = kind,
+                        .cols = &m->cols,
+                        .seq = ++ci->seq,
+                        .now = now};
     snprintf(c.name, sizeof(c.name), "%s.%s", m->t.schema, m->t.table);
     if (binlog_rows_scan(ev, body_end, &m->cols, pos, k, CACHE_INVAL_ROWS, row_value, &c) !=
-        HY_OK) {
+            HY_OK ||
+        c.whole) {
         *dropped += c.dropped;
         return false;
     }
@@ -209,6 +229,34 @@ static size_t rows(struct cache_inval *ci, struct cache_store *st,
     return n + drop_children(ci, st, schema, &m->t, now);
 }
 
+/* A statement-format write (cache_sql_written): the one table it
+ * changes, its entries all ("table"), and those its foreign keys cascade
+ * to, now and again at its transaction's end. False when that table is
+ * not known for sure (several tables, a routine, a view, a table with a
+ * trigger, whose writes a statement-format binary log does not carry,
+ * or triggers the reader cannot see): the caller drops everything. */
+static bool statement_table(struct cache_inval *ci, struct cache_store *st,
+                            const struct cache_tables *schema, const uint8_t *ev, size_t body_end,
+                            double now, size_t *n)
+{
+    char db[65];
+    const char *sql;
+    size_t len;
+    struct cache_sql w;
+    struct binlog_table t = {0};
+    if (schema == NULL || binlog_query_parse(ev, body_end, db, sizeof(db), &sql, &len) != HY_OK ||
+        cache_sql_written(sql, len, 0, db, &w) != CACHE_SQL_OK ||
+        !cache_tables_trigger_free(schema, w.tables[0]) || !split(w.tables[0], t.schema, t.table))
+        return false;
+    if (ci->nstmt < CACHE_INVAL_TABLES)
+        memcpy(ci->trx_stmt[ci->nstmt++], w.tables[0], strlen(w.tables[0]) + 1);
+    else
+        ci->trx_overflow = true;
+    *n += cache_store_invalidate_table(st, t.schema, t.table, CACHE_DROP_TABLE, ++ci->seq, now);
+    *n += drop_children(ci, st, schema, &t, now);
+    return true;
+}
+
 /* The open transaction ended: its tables and keys dropped again. */
 static size_t trx_end(struct cache_inval *ci, struct cache_store *st,
                       const struct cache_tables *schema, double now)
@@ -232,8 +280,19 @@ static size_t trx_end(struct cache_inval *ci, struct cache_store *st,
         }
         for (unsigned i = 0; i < ci->nkeys && !ci->keys_overflow; i++)
             n += cache_store_invalidate_key(st, ci->trx_keys[i], ci->seq, now);
+        struct binlog_table t = {0};
+        for (unsigned i = 0; i < ci->nstmt; i++) {
+            if (!split(ci->trx_stmt[i], t.schema, t.table)) {
+                n += drop_all(ci, st, CACHE_DROP_ALL, now);
+                break;
+            }
+            n += cache_store_invalidate_table(st, t.schema, t.table, CACHE_DROP_TABLE, ++ci->seq,
+                                              now);
+            n += drop_children(ci, st, schema, &t, now);
+        }
     }
     ci->ntrx = 0;
+    ci->nstmt = 0;
     ci->nkeys = 0;
     ci->trx_overflow = false;
     ci->keys_overflow = false;
@@ -287,6 +346,8 @@ size_t cache_inval_feed(struct cache_inval *ci, struct cache_store *st,
         n += rows(ci, st, schema, ev, body_end, now);
         break;
     case BINLOG_CHANGES_STATEMENT:
+        if (statement_table(ci, st, schema, ev, body_end, now, &n))
+            break;
         ci->ddl++;
         n += drop_all(ci, st, CACHE_DROP_DDL, now);
         if (ci->grp.open || step == BINLOG_END)

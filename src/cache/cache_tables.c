@@ -19,8 +19,10 @@ struct tent {
     char exact[NAME_MAX_LEN + 1]; /* as the server spelled it */
     bool base;                    /* a base table (a parent only named by a foreign key: not) */
     bool ambiguous;               /* another table's name differs only in case */
+    bool trigger;                 /* a trigger is defined on it */
     unsigned nkeys;
     uint16_t key_pos[CACHE_KEY_COLS];
+    uint8_t key_kind[CACHE_KEY_COLS]; /* enum cache_key_kind */
     char key_name[CACHE_KEY_COLS][65];
     unsigned nchildren;
     bool children_overflow;
@@ -29,9 +31,10 @@ struct tent {
 
 struct cache_tables {
     struct tent **slots;
-    size_t nslots; /* a power of two */
-    size_t n;      /* entries */
-    size_t nbase;  /* of which base tables */
+    size_t nslots;       /* a power of two */
+    size_t n;            /* entries */
+    size_t nbase;        /* of which base tables */
+    bool triggers_known; /* every trigger was read (the reader may see them all) */
 };
 
 uint64_t cache_tables_hash(const char *s)
@@ -180,16 +183,24 @@ size_t cache_tables_count(const struct cache_tables *t)
 hy_status_t cache_tables_add_key(struct cache_tables *t, const char *schema, const char *table,
                                  const char *column, unsigned pos)
 {
+    return cache_tables_add_key_kind(t, schema, table, column, pos, CACHE_KEY_INT);
+}
+
+hy_status_t cache_tables_add_key_kind(struct cache_tables *t, const char *schema, const char *table,
+                                      const char *column, unsigned pos, enum cache_key_kind kind)
+{
     char exact[NAME_MAX_LEN + 1], lc[NAME_MAX_LEN + 1];
     if (!name_make(exact, lc, schema, table) || strlen(column) > 64 || pos > UINT16_MAX)
         return HY_ERROR;
     struct tent *e = t->slots[slot_of(t, lc)];
-    if (e == NULL || !e->base || e->ambiguous || e->nkeys == CACHE_KEY_COLS)
+    if (kind == CACHE_KEY_NONE || e == NULL || !e->base || e->ambiguous ||
+        e->nkeys == CACHE_KEY_COLS)
         return HY_OK;
     for (unsigned i = 0; i < e->nkeys; i++)
         if (e->key_pos[i] == pos)
             return HY_OK;
     e->key_pos[e->nkeys] = (uint16_t)pos;
+    e->key_kind[e->nkeys] = (uint8_t)kind;
     memcpy(e->key_name[e->nkeys], column, strlen(column) + 1);
     e->nkeys++;
     return HY_OK;
@@ -197,24 +208,42 @@ hy_status_t cache_tables_add_key(struct cache_tables *t, const char *schema, con
 
 int cache_tables_key_pos(const struct cache_tables *t, const char *name, const char *column)
 {
+    return cache_tables_key_of(t, name, column, NULL);
+}
+
+int cache_tables_key_of(const struct cache_tables *t, const char *name, const char *column,
+                        enum cache_key_kind *kind)
+{
     const struct tent *e = find(t, name);
     if (e == NULL || e->ambiguous)
         return -1;
     for (unsigned i = 0; i < e->nkeys; i++)
-        if (strcasecmp(e->key_name[i], column) == 0) /* column names are never case-sensitive */
+        if (strcasecmp(e->key_name[i], column) == 0) { /* column names are never case-sensitive */
+            if (kind != NULL)
+                *kind = (enum cache_key_kind)e->key_kind[i];
             return e->key_pos[i];
+        }
     return -1;
 }
 
 unsigned cache_tables_keys(const struct cache_tables *t, const char *schema, const char *table,
                            unsigned *pos, unsigned max)
 {
+    return cache_tables_keys_kind(t, schema, table, pos, NULL, max);
+}
+
+unsigned cache_tables_keys_kind(const struct cache_tables *t, const char *schema, const char *table,
+                                unsigned *pos, enum cache_key_kind *kind, unsigned max)
+{
     const struct tent *e = find2(t, schema, table);
     if (e == NULL || e->ambiguous)
         return 0;
     unsigned n = 0;
-    for (; n < e->nkeys && n < max; n++)
+    for (; n < e->nkeys && n < max; n++) {
         pos[n] = e->key_pos[n];
+        if (kind != NULL)
+            kind[n] = (enum cache_key_kind)e->key_kind[n];
+    }
     return n;
 }
 
@@ -249,4 +278,25 @@ int cache_tables_children(const struct cache_tables *t, const char *schema, cons
     for (unsigned i = 0; i < e->nchildren; i++)
         out[i] = e->children[i]->name;
     return (int)e->nchildren;
+}
+
+void cache_tables_triggers_known(struct cache_tables *t)
+{
+    t->triggers_known = true;
+}
+
+void cache_tables_add_trigger(struct cache_tables *t, const char *schema, const char *table)
+{
+    char exact[NAME_MAX_LEN + 1], lc[NAME_MAX_LEN + 1];
+    if (!name_make(exact, lc, schema, table))
+        return; /* a name too long for any base table of the set */
+    struct tent *e = t->slots[slot_of(t, lc)];
+    if (e != NULL)
+        e->trigger = true;
+}
+
+bool cache_tables_trigger_free(const struct cache_tables *t, const char *name)
+{
+    const struct tent *e = find(t, name);
+    return t != NULL && t->triggers_known && e != NULL && e->base && !e->ambiguous && !e->trigger;
 }

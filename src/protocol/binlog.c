@@ -293,6 +293,9 @@ enum binlog_change binlog_change_of(const uint8_t *ev, size_t body_end)
                                                     : BINLOG_CHANGES_STATEMENT;
     }
     case BINLOG_ROTATE:
+    case BINLOG_INTVAR:
+    case BINLOG_RAND:
+    case BINLOG_USER_VAR:
     case BINLOG_FORMAT_DESCRIPTION:
     case BINLOG_XID:
     case BINLOG_HEARTBEAT:

@@ -18,7 +18,10 @@
  *     cache.read_your_writes = "global") waiting until the cache's
  *     reader has applied a position of the primary read after it
  *     (read-your-writes);
- *   - session_cache_answer (ROUTE_CACHE): the stored packets sent.
+ *   - session_cache_answer (ROUTE_CACHE): the stored packets sent, and
+ *     FOUND_ROWS() / ROW_COUNT() made the hit's (its rows; -1), its
+ *     diagnostics area empty (values.diag_hit: a statement reading it
+ *     clears the connection's first, session_pool.c).
  * And for prepared statements: session_cache_rules keeps the rule a
  * COM_STMT_PREPARE's text matched (session_cache_ps_rule, into its
  * pstmt), and session_cache_execute (session_ps.c's ps_execute) looks a
@@ -556,11 +559,62 @@ void session_cache_abandon(struct session *s)
     }
 }
 
+/* The rows of a stored answer (one result set: a column count, its
+ * definitions, an EOF unless DEPRECATE_EOF, the rows, the EOF or OK that
+ * ends it); false when it is not of that form. A row of 16 MiB or more
+ * runs on in the packets after a full one. */
+static bool answer_rows(const uint8_t *p, size_t n, bool deprecate_eof, uint64_t *rows)
+{
+    size_t off = 0;
+    uint64_t k = 0, ncols = 0, defs = 0;
+    bool cont = false;
+    *rows = 0;
+    while (off + MYSQL_HEADER_SIZE <= n) {
+        uint32_t len = (uint32_t)(p[off] | p[off + 1] << 8 | p[off + 2] << 16);
+        const uint8_t *pl = p + off + MYSQL_HEADER_SIZE;
+        off += MYSQL_HEADER_SIZE + len;
+        if (off > n || len == 0)
+            return false;
+        bool was_cont = cont;
+        cont = len == MYSQL_MAX_PAYLOAD;
+        if (k++ == 0) {
+            struct mysql_rd rd;
+            mysql_rd_init(&rd, pl, len);
+            ncols = mysql_rd_lenenc(&rd);
+            defs = ncols + (deprecate_eof ? 0 : 1);
+            if (rd.bad || ncols == 0)
+                return false;
+        } else if (defs > 0) {
+            defs--;
+        } else if (!was_cont && mysql_is_eof(pl[0], len, deprecate_eof)) {
+            return off == n;
+        } else if (!was_cont) {
+            ++*rows;
+        }
+    }
+    return false;
+}
+
 void session_cache_answer(struct session *s)
 {
     struct session_cache *c = s->query.cache;
     if (c == NULL || c->hit == NULL)
         return;
+    /* FOUND_ROWS() and ROW_COUNT() after it are its own (its rows; -1),
+     * not those of the statement before it on the backend connection:
+     * halyard answers them (session_pool_prev_values) */
+    uint64_t rows;
+    if (answer_rows(c->hit, c->hit_len, (s->who.caps & CLIENT_DEPRECATE_EOF) != 0, &rows))
+        session_pool_values_set(s, true, rows, false);
+    else
+        session_pool_values_set(s, false, 0, true); /* not known: -1, FOUND_ROWS() kept */
+    /* and the diagnostics area is the hit's: empty (it used a table and
+     * raised nothing), not the connection's of an earlier statement */
+    session_diag_drop(s);
+    free(s->values.diag_err);
+    s->values.diag_err = NULL;
+    s->values.diag_own = false;
+    s->values.diag_hit = true;
     send_local(s, c->hit, c->hit_len);
     free(c->hit);
     c->hit = NULL;

@@ -394,6 +394,7 @@ void session_diag_follow(struct session *s)
         (s->io.resp.err_code != 0 || s->io.resp.warnings > 0 || s->query.cmd_clears_diag)) {
         s->route.diag_idx = s->conns.cur->idx;
         session_diag_drop(s); /* replaced there */
+        s->values.diag_hit = false;
     }
     s->query.cmd_clears_diag = false;
     s->query.cmd_diag = false;

@@ -47,8 +47,17 @@ static const char *const system_schemas[] = {"mysql", "information_schema", "per
                                              "sys"};
 
 static const char *const verdicts[] = {
-    "ok",         "not one SELECT", "SQL_NO_CACHE",    "a variable",        "a function",
-    "a subquery", "no table",       "a system schema", "no default schema", "too many tables",
+    "ok",
+    "not one SELECT",
+    "SQL_NO_CACHE",
+    "a variable",
+    "a function",
+    "a subquery",
+    "no table",
+    "a system schema",
+    "no default schema",
+    "too many tables",
+    "FOUND_ROWS() not its rows",
 };
 
 const char *cache_sql_verdict_str(enum cache_sql_verdict v)
@@ -236,41 +245,66 @@ static enum cache_sql_verdict paren(const struct walk *w, const struct token *pr
     return CACHE_SQL_FUNCTION;
 }
 
-/* A number token's digits as a canonical integer into out (cache_sql.h);
- * false when it is not a decimal integer or out of the 64-bit range. */
-static bool int_value(const unsigned char *p, size_t n, bool neg, char *out)
+bool cache_sql_number(const char *p, size_t n, bool neg, char *out, size_t cap)
 {
-    size_t i = 0;
-    while (i + 1 < n && p[i] == '0')
+    size_t dot = n, digits = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (p[k] == '.' && dot == n)
+            dot = k;
+        else if (p[k] < '0' || p[k] > '9')
+            return false; /* 1e3 (a DOUBLE), 0x1F, a second dot */
+        else
+            digits++;
+    }
+    /* past 65 digits a literal is a DOUBLE; past 30 decimals a DECIMAL
+     * column's scale could round it onto another value */
+    if (digits == 0 || digits > 65 || (dot < n && n - dot - 1 > 30))
+        return false;
+    size_t i = 0, e = n;
+    while (i < dot && p[i] == '0')
         i++;
-    size_t len = n - i;
-    if (n == 0 || len > 20)
-        return false;
-    for (size_t k = i; k < n; k++)
-        if (p[k] < '0' || p[k] > '9')
-            return false;
-    const char *max = neg ? "9223372036854775808" : "18446744073709551615";
-    if (len == strlen(max) && memcmp(p + i, max, len) > 0)
-        return false;
-    if (len > strlen(max))
-        return false;
-    neg = neg && !(len == 1 && p[i] == '0');
+    if (dot < n) {
+        while (e > dot + 1 && p[e - 1] == '0')
+            e--;
+        if (e == dot + 1)
+            e = dot; /* no decimals left: no dot either */
+    }
+    bool zero = i == dot && e <= dot;
     size_t o = 0;
-    if (neg)
+    if (cap < (size_t)(e - i) + 3)
+        return false;
+    if (neg && !zero)
         out[o++] = '-';
-    memcpy(out + o, p + i, len);
-    out[o + len] = '\0';
+    if (i == dot)
+        out[o++] = '0';
+    memcpy(out + o, p + i, e - i);
+    out[o + e - i] = '\0';
     return true;
 }
 
-/* A value of the term (a number token), kept unless already there. */
+/* A value of the term (a number, or a string in single quotes without an
+ * escape: "'" and its content), kept unless already there. */
 static void point_value(struct walk *w, const struct token *t)
 {
     struct point *pt = &w->pt;
     char v[CACHE_SQL_VALUE_MAX];
     if (pt->found)
         return; /* the first term is the one kept */
-    if (!int_value(w->s + t->off, t->len, pt->neg, v)) {
+    bool ok;
+    if (t->type == T_STRING) {
+        const unsigned char *c = w->s + t->in_off;
+        ok = !pt->neg && w->s[t->off] == '\'' && t->in_len + 2 <= sizeof(v);
+        for (size_t i = 0; ok && i < t->in_len; i++)
+            ok = c[i] != '\\' && c[i] != '\'';
+        if (ok) {
+            v[0] = '\'';
+            memcpy(v + 1, c, t->in_len);
+            v[t->in_len + 1] = '\0';
+        }
+    } else {
+        ok = cache_sql_number((const char *)w->s + t->off, t->len, pt->neg, v, sizeof(v));
+    }
+    if (!ok) {
         pt->overflow = true;
         return;
     }
@@ -362,7 +396,7 @@ static void point_step(struct walk *w, const struct token *t, unsigned depth, bo
             break;
         }
         pt->ps = PS_NONE;
-        if (t->type == T_NUMBER) {
+        if (t->type == T_NUMBER || t->type == T_STRING) {
             point_value(w, t);
             pt->ps = PS_AFTER;
         }
@@ -381,7 +415,7 @@ static void point_step(struct walk *w, const struct token *t, unsigned depth, bo
             break;
         }
         pt->ps = PS_NONE;
-        if (t->type == T_NUMBER) {
+        if (t->type == T_NUMBER || t->type == T_STRING) {
             point_value(w, t);
             pt->ps = PS_INNEXT;
         }
@@ -420,7 +454,7 @@ enum cache_sql_verdict cache_sql_tables(const char *sql, size_t len, unsigned op
     struct token t, prev = {.type = T_END}, prev2 = {.type = T_END};
     struct walk w = {.schema = schema, .out = out, .ts = TS_NONE};
     unsigned depth = 0, pos = 0;
-    bool ended = false, where_kw = false;
+    bool ended = false, where_kw = false, in_limit = false;
     enum cache_sql_verdict v;
 
     out->ntables = 0;
@@ -466,6 +500,14 @@ enum cache_sql_verdict cache_sql_tables(const char *sql, size_t len, unsigned op
         }
         if (t.type == T_WORD && ci_equal(p, t.len, "SQL_NO_CACHE"))
             return CACHE_SQL_NOCACHE;
+        /* FOUND_ROWS() after it would not be the count of its rows, which
+         * is all halyard tells after a hit (session_cache.c) */
+        if (t.type == T_WORD && ci_equal(p, t.len, "SQL_CALC_FOUND_ROWS"))
+            return CACHE_SQL_FOUND_ROWS;
+        if (in_limit && (t.type == T_COMMA || (t.type == T_WORD && ci_equal(p, t.len, "OFFSET"))))
+            return CACHE_SQL_FOUND_ROWS;
+        if (t.type == T_WORD && ci_equal(p, t.len, "LIMIT"))
+            in_limit = true;
         if (t.type == T_WORD && t.kw == KW_SELECT && pos > 0 && prev.type == T_LPAREN)
             return CACHE_SQL_SUBQUERY;
         if (t.type == T_WORD && t.kw == KW_SELECT && pos > 0 && depth > 0)
@@ -507,4 +549,127 @@ enum cache_sql_verdict cache_sql_tables(const char *sql, size_t len, unsigned op
     if (!w.pt.found || w.pt.bad || w.pt.refs != 1 || w.pt.selects != 1 || out->ntables != 1)
         out->nkeys = 0;
     return out->ntables > 0 ? CACHE_SQL_OK : CACHE_SQL_NO_TABLE;
+}
+
+/* ---- the table a statement-format write changes ----------------------------- */
+
+/* Words between a DML keyword and its table, and after a table (its
+ * alias aside) that start its clauses. */
+static const char *const dml_opts[] = {"LOW_PRIORITY", "DELAYED", "HIGH_PRIORITY", "IGNORE",
+                                       "QUICK"};
+/* Calls whose value is computed by the server itself, never a routine. */
+static const char *const dml_funcs[] = {
+    "VALUES",   "VALUE",    "NOW",     "CURRENT_TIMESTAMP", "UTC_TIMESTAMP",
+    "SYSDATE",  "CURDATE",  "CURTIME", "UNIX_TIMESTAMP",    "FROM_UNIXTIME",
+    "DATE_ADD", "DATE_SUB", "ROW",     "JSON_OBJECT",       "JSON_ARRAY",
+    "UNHEX",    "NULLIF"};
+
+enum cache_sql_verdict cache_sql_written(const char *sql, size_t len, unsigned opts,
+                                         const char *schema, struct cache_sql *out)
+{
+    struct lexer lx;
+    struct token t, prev = {.type = T_END}, prev2 = {.type = T_END}, name1 = {.type = T_END};
+    struct walk w = {.schema = schema, .out = out};
+    out->ntables = 0;
+    out->nkeys = 0;
+    if (len > CLASSIFY_MAX_LEN || memchr(sql, '\\', len) != NULL || memchr(sql, '"', len) != NULL)
+        return CACHE_SQL_NOT_SELECT; /* a sql_mode (NO_BACKSLASH_ESCAPES, ANSI_QUOTES) may matter */
+    /* an executable comment runs or not by the server's version (a
+     * version number after its `!`): what it names is not known for sure */
+    if (memmem(sql, len, "/*!", 3) != NULL || memmem(sql, len, "/*M!", 4) != NULL)
+        return CACHE_SQL_NOT_SELECT;
+    kw_ready();
+    lex_init(&lx, sql, len, opts, NULL);
+    w.s = lx.s;
+    /* the verb, its options (INTO, FROM), the table's name (one or two
+     * parts), then the rest: before its SET / WHERE at the top level no
+     * comma (another table), never JOIN or USING */
+    enum { VERB, OPTS, NAME1, NAME2, REST } stage = VERB;
+    int verb = 0;
+    unsigned depth = 0;
+    bool head = true; /* before SET, VALUES, WHERE ... */
+    for (;;) {
+        lex_next(&lx, &t);
+        if (t.type == T_END)
+            break;
+        const unsigned char *p = lx.s + t.off;
+        if (t.type == T_UVAR || t.type == T_SVAR || t.type == T_PARAM)
+            return CACHE_SQL_VARIABLE;
+        if (t.type == T_SEMI || (t.type == T_WORD && (t.kw == KW_SELECT || t.kw == KW_CALL)))
+            return CACHE_SQL_SUBQUERY;
+        if (stage == NAME1 || stage == NAME2) {
+            if (t.type == T_DOT && stage == NAME1) {
+                stage = NAME2;
+                goto next;
+            }
+            if (stage == NAME2 && (is_name(&t) || t.type == T_WORD)) {
+                if (emit(&w, &name1, &t) != CACHE_SQL_OK)
+                    return CACHE_SQL_NO_SCHEMA;
+                stage = REST;
+                goto next;
+            }
+            if (stage == NAME2 || emit(&w, NULL, &name1) != CACHE_SQL_OK)
+                return CACHE_SQL_NO_SCHEMA;
+            stage = REST;
+        }
+        switch (stage) {
+        case VERB:
+            if (t.type != T_WORD ||
+                (t.kw != KW_INSERT && t.kw != KW_REPLACE && t.kw != KW_UPDATE && t.kw != KW_DELETE))
+                return CACHE_SQL_NOT_SELECT;
+            verb = t.kw;
+            stage = OPTS;
+            break;
+        case OPTS:
+            if (t.type == T_WORD && IN_LIST(p, t.len, dml_opts))
+                break;
+            if (t.type == T_WORD && t.kw == KW_INTO && (verb == KW_INSERT || verb == KW_REPLACE))
+                break;
+            if (t.type == T_WORD && t.kw == KW_FROM && verb == KW_DELETE) {
+                verb = -1; /* DELETE ... FROM */
+                break;
+            }
+            if (verb == KW_DELETE || !is_name(&t))
+                return CACHE_SQL_SUBQUERY; /* DELETE t1 FROM ...: several tables */
+            name1 = t;
+            stage = NAME1;
+            break;
+        default:
+            if (t.type == T_LPAREN) {
+                bool cols = head && depth == 0 && (verb == KW_INSERT || verb == KW_REPLACE);
+                enum cache_sql_verdict v = cols ? CACHE_SQL_OK : paren(&w, &prev, &prev2);
+                if (v == CACHE_SQL_FUNCTION && prev.type == T_WORD && prev2.type != T_DOT &&
+                    IN_LIST(lx.s + prev.off, prev.len, dml_funcs))
+                    v = CACHE_SQL_OK;
+                if (v != CACHE_SQL_OK)
+                    return v;
+                depth++;
+            } else if (t.type == T_RPAREN) {
+                if (depth == 0)
+                    return CACHE_SQL_NOT_SELECT;
+                depth--;
+            } else if (t.type == T_COMMA && head && depth == 0) {
+                return CACHE_SQL_SUBQUERY; /* UPDATE a, b / DELETE FROM a, b */
+            } else if (t.type == T_WORD &&
+                       (ci_equal(p, t.len, "JOIN") || ci_equal(p, t.len, "STRAIGHT_JOIN") ||
+                        ci_equal(p, t.len, "USING") || ci_equal(p, t.len, "PARTITION"))) {
+                return CACHE_SQL_SUBQUERY;
+            } else if (t.type == T_WORD && depth == 0 &&
+                       (t.kw == KW_SET || ci_equal(p, t.len, "VALUES") ||
+                        ci_equal(p, t.len, "VALUE") || ci_equal(p, t.len, "WHERE") ||
+                        ci_equal(p, t.len, "ORDER") || ci_equal(p, t.len, "LIMIT") ||
+                        ci_equal(p, t.len, "RETURNING"))) {
+                head = false;
+            }
+            break;
+        }
+    next:
+        prev2 = prev;
+        prev = t;
+    }
+    if (stage == NAME1 && emit(&w, NULL, &name1) != CACHE_SQL_OK)
+        return CACHE_SQL_NO_SCHEMA;
+    if (lx.unterminated || depth != 0 || out->ntables != 1 || (stage != REST && stage != NAME1))
+        return CACHE_SQL_NOT_SELECT;
+    return CACHE_SQL_OK;
 }

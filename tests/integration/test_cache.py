@@ -559,3 +559,261 @@ def test_no_stale_hit_once_the_reader_is_down(cached, cluster):
     wait_until(lambda: cache_status(cached)["streaming"] and cache_status(cached)["lag_ms"] >= 0,
                timeout=20, what="the reader streaming again")
     assert q(c, sql) == ((18,),)
+
+
+def test_found_rows_and_row_count_after_a_hit_are_the_hits(cached, cluster):
+    """After a SELECT of N rows MariaDB gives FOUND_ROWS() = N and
+    ROW_COUNT() = -1; after a hit the backend connection holds an earlier
+    statement's, so halyard gives the hit's (session_pool_values_set):
+    the same sequence through halyard (most of its reads hits) and
+    directly gives the same values."""
+    cluster.sql(0, "INSERT INTO qc.t VALUES (3, 30)")
+    cluster.sync()
+    c = cached.connect(database="qc", autocommit=True)
+    d = cluster.connect(0, database="qc", autocommit=True)
+    rows = "SELECT id, v FROM t ORDER BY id"
+    assert q(c, rows) == ((1, 10), (2, 20), (3, 30))
+    wait_until(lambda: cache_status(cached)["entries"] >= 1, what="the entry kept")
+
+    def run(conn):
+        out = []
+        for before in ("SELECT 1", "SET @x = 1", "DO 1", "SELECT 1 UNION SELECT 2"):
+            q(conn, before)
+            got = q(conn, rows)
+            out.append((before, got[0], len(got), q(conn, "SELECT FOUND_ROWS()")))
+            q(conn, before)
+            q(conn, rows)
+            out.append((before, q(conn, "SELECT ROW_COUNT()")))
+            q(conn, before)
+            q(conn, rows)
+            out.append((before, q(conn, "SELECT ROW_COUNT(), FOUND_ROWS()")))
+        return out
+
+    hits = cache_status(cached)["hits"]
+    through, direct = run(c), run(d)
+    # (some of the reads after SET and DO may miss: they count as writes)
+    assert cache_status(cached)["hits"] >= hits + 3
+    assert through == direct, (through, direct)
+    assert ("SELECT 1", (1, 10), 3, ((3,),)) in through, through
+    assert ("DO 1", ((-1,),)) in through, through
+    # a LIMIT with an offset or SQL_CALC_FOUND_ROWS: FOUND_ROWS() after it
+    # is not its rows' count; such a statement is never cached
+    for sql in ("SELECT SQL_CALC_FOUND_ROWS id FROM t ORDER BY id LIMIT 1",
+                "SELECT id FROM t ORDER BY id LIMIT 1, 1", "SELECT id FROM t ORDER BY id LIMIT 1",
+                "SELECT id FROM t WHERE id = 2"):
+        got = []
+        for conn in (c, d, c, d):
+            q(conn, "SELECT 1")
+            got.append((q(conn, sql), q(conn, "SELECT FOUND_ROWS()")))
+        assert got[0] == got[1] == got[2] == got[3], (sql, got)
+
+
+def test_point_lookups_by_string_decimal_and_date_keys_go_per_row(cached, cluster):
+    """Per-row invalidation beyond integer keys (cache_keyval.h): a
+    VARCHAR key under utf8mb4_general_ci (case- and accent-insensitive,
+    PAD SPACE), a DECIMAL key (1.0 = 1.00), a DATE and a DATETIME key.
+    Writes made directly on the primary and through halyard that name the
+    row in another case, with trailing spaces or with other decimals drop
+    the lookup of that row and only it (invalidated_row, not _table); a
+    row whose key is not plain ASCII drops its table's entries whole. Each
+    read through halyard agrees with the primary."""
+    cluster.sql(0, "CREATE OR REPLACE TABLE qc.s (name VARCHAR(20) COLLATE utf8mb4_general_ci "
+                   "PRIMARY KEY, v INT)")
+    cluster.sql(0, "INSERT INTO qc.s VALUES ('abc', 1), ('xyz', 2), ('k', 3)")
+    cluster.sql(0, "CREATE OR REPLACE TABLE qc.dm (d DECIMAL(6,2) PRIMARY KEY, v INT)")
+    cluster.sql(0, "INSERT INTO qc.dm VALUES (1, 1), (2.5, 2)")
+    cluster.sql(0, "CREATE OR REPLACE TABLE qc.dd (d DATE PRIMARY KEY, t DATETIME UNIQUE, v INT)")
+    cluster.sql(0, "INSERT INTO qc.dd VALUES ('2020-01-02', '2020-01-02 03:04:05', 1), "
+                   "('2021-06-07', '2021-06-07 00:00:00', 2)")
+    cluster.sync()
+    wait_until(lambda: cache_status(cached)["base_tables"] >= 4 and cache_status(cached)["row_keys"],
+               what="the schema read again")
+    c = cached.connect(database="qc", autocommit=True)
+    d = cluster.connect(0, database="qc", autocommit=True)
+    reads = {
+        "abc": "SELECT v FROM s WHERE name = 'ABC'",
+        "xyz": "SELECT v FROM s WHERE name IN ('xyz', 'XYZ ')",
+        "k": "SELECT v FROM s WHERE name = 'k'",
+        "d1": "SELECT v FROM dm WHERE d = 1.0",
+        "d2": "SELECT v FROM dm WHERE d = 2.50",
+        "day": "SELECT v FROM dd WHERE d = '2020-01-02'",
+        "other_day": "SELECT v FROM dd WHERE d = '2021-06-07'",
+        "time": "SELECT v FROM dd WHERE t = '2021-06-07'",
+    }
+
+    def agree(name):
+        got, want = q(c, reads[name]), q(d, reads[name])
+        assert got == want, (name, got, want)
+        return got
+
+    for name in reads:
+        agree(name)
+    wait_until(lambda: cache_status(cached)["point_entries"] >= len(reads),
+               what="every lookup kept as a point lookup")
+
+    def step(write, gone, kept, conn=d, whole=False):
+        """`write`; then each of `gone` is read anew, each of `kept` is
+        still a hit (a silent change of its row does not show)."""
+        for name in kept:
+            assert q(c, reads[name]) == q(d, reads[name])
+        silent = {n: q(d, reads[n]) for n in kept}
+        silent_update(cluster, "UPDATE qc.s SET v = v + 100")
+        silent_update(cluster, "UPDATE qc.dm SET v = v + 100")
+        silent_update(cluster, "UPDATE qc.dd SET v = v + 100")
+        st0 = cache_status(cached)
+        q(conn, write)
+        for name in gone:
+            wait_until(lambda: q(c, reads[name]) == q(d, reads[name]), timeout=5,
+                       what=f"{name} dropped by {write}")
+        # a hit, kept (after a write through halyard the session's hits wait
+        # for the reader, and a miss meanwhile fills again: the counts say)
+        for name in kept if conn is d else ():
+            assert q(c, reads[name]) == silent[name], (write, name)
+        st = cache_status(cached)
+        if whole:
+            assert st["invalidated_table"] > st0["invalidated_table"], st
+        else:
+            assert st["invalidated_row"] > st0["invalidated_row"], st
+            assert st["invalidated_table"] == st0["invalidated_table"], (write, st0, st)
+        # the kept ones hide the silent changes: gone, every read agrees
+        admin_json(f"/tmp/halyard-{cached.port}.sock", "flush cache")
+        for name in reads:
+            agree(name)
+        wait_until(lambda: cache_status(cached)["point_entries"] >= len(reads),
+                   what="every lookup kept again")
+
+    # another case and trailing spaces: the same row under utf8mb4_general_ci
+    step("UPDATE s SET v = 10 WHERE name = 'aBc  '", ["abc"], ["xyz", "k", "d1"])
+    step("UPDATE s SET v = 20 WHERE name = 'XyZ'", ["xyz"], ["abc", "k"], conn=c)
+    # 1.00 is 1.0; 2.5 is not touched
+    step("UPDATE dm SET v = 11 WHERE d = 1.00", ["d1"], ["d2", "abc"])
+    step("UPDATE dm SET v = 12 WHERE d = 2.5", ["d2"], ["d1"], conn=c)
+    step("UPDATE dd SET v = 13 WHERE d = '2020-01-02'", ["day"], ["other_day", "time"])
+    step("UPDATE dd SET v = 14 WHERE t = '2021-06-07 00:00:00'", ["other_day", "time"], ["day"])
+    # a key outside plain ASCII: 'àbc' may equal a lookup's 'abc': the whole table
+    step("INSERT INTO s VALUES ('\u00e0bz', 5)", ["abc", "xyz", "k"], ["d1"], whole=True)
+    # and a row written with it as its key, read back through halyard
+    q(d, "UPDATE s SET v = 6 WHERE name = 'ABZ'")
+    wait_until(lambda: q(c, "SELECT v FROM s WHERE name = 'abz'") == ((6,),), timeout=5,
+               what="the accented row seen by its plain name")
+
+
+def test_the_collations_keyed_fold_printable_ascii_alike(cluster):
+    """The collations whose strings are keys (cache_keyval.c's list): on
+    the server itself, two printable ASCII characters are equal under each
+    exactly when they are equal lower-cased (and no printable character but
+    the space is ignored at the end): so the key's folding never splits two
+    strings the server finds equal."""
+    chars = [chr(i) for i in range(0x20, 0x7e) if chr(i) != "\\"]
+    conn = cluster.root_connect(0, autocommit=True)
+    q(conn, "CREATE DATABASE IF NOT EXISTS qc")
+    q(conn, "CREATE OR REPLACE TABLE qc.ch (c VARCHAR(2) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin)")
+    with conn.cursor() as cur:
+        cur.executemany("INSERT INTO qc.ch VALUES (%s)", chars)
+    for coll in ("utf8mb4_general_ci", "utf8mb4_unicode_ci", "utf8mb4_unicode_520_ci",
+                 "utf8mb4_bin", "utf8mb4_general_nopad_ci", "utf8mb4_nopad_bin"):
+        pairs = q(conn, f"SELECT a.c, b.c FROM qc.ch a JOIN qc.ch b "
+                        f"ON a.c COLLATE {coll} = b.c COLLATE {coll} "
+                        f"AND a.c COLLATE utf8mb4_bin <> b.c COLLATE utf8mb4_bin")
+        for a, b in pairs:
+            assert a.lower() == b.lower(), (coll, a, b)
+        # no printable character is ignored: 'x' and 'x?' are never equal
+        ign = q(conn, f"SELECT c FROM qc.ch WHERE c <> ' ' AND "
+                      f"CONCAT('x', c) COLLATE {coll} = 'x' COLLATE {coll}")
+        assert ign == (), (coll, ign)
+
+
+def test_a_statement_format_write_drops_its_table_only(cached, cluster):
+    """binlog_format = STATEMENT (set by a session on the primary): the
+    reader takes the table a write changes from its text, qualified with
+    the event's default database (a session on another database writing
+    qc.u is logged with that database), and drops that table's entries
+    only ("table"), and its foreign keys' children's ("fk"); a write of
+    several tables, or of a table with a
+    trigger (whose own writes a statement-format binary log does not
+    carry), drops everything ("ddl"). No read through halyard is stale."""
+    cluster.sql(0, "CREATE DATABASE IF NOT EXISTS qc2")
+    cluster.sql(0, "CREATE OR REPLACE TABLE qc.u (id INT AUTO_INCREMENT PRIMARY KEY, v INT)")
+    cluster.sql(0, "INSERT INTO qc.u VALUES (1, 100), (2, 200)")
+    cluster.sql(0, "DROP TABLE IF EXISTS qc.ch")
+    cluster.sql(0, "CREATE OR REPLACE TABLE qc.p (id INT PRIMARY KEY)")
+    cluster.sql(0, "CREATE TABLE qc.ch (id INT PRIMARY KEY, pid INT, v INT, "
+                   "FOREIGN KEY (pid) REFERENCES qc.p (id) ON DELETE CASCADE)")
+    cluster.sql(0, "INSERT INTO qc.p VALUES (1), (2)")
+    cluster.sql(0, "INSERT INTO qc.ch VALUES (1, 1, 10), (2, 2, 20)")
+    cluster.sql(0, "CREATE OR REPLACE TABLE qc.tg (id INT PRIMARY KEY)")
+    cluster.sql(0, "CREATE TRIGGER qc.tg_ins AFTER INSERT ON qc.tg FOR EACH ROW "
+                   "UPDATE qc.u SET v = v + 1 WHERE id = 2")
+    cluster.sync()
+    wait_until(lambda: cache_status(cached)["base_tables"] >= 3, what="the schema read again")
+    c = cached.connect(database="qc", autocommit=True)
+    d = cluster.root_connect(0, autocommit=True)
+    q(d, "SET SESSION binlog_format = 'STATEMENT'")
+    q(d, "USE qc2")
+    reads = {"t": "SELECT v FROM qc.t WHERE id = 1", "u": "SELECT v FROM qc.u WHERE id = 2",
+             "ch": "SELECT SUM(v) FROM qc.ch"}
+
+    def step(write, gone, kept, reason):
+        for name in reads:
+            want = q(d, reads[name])
+            wait_until(lambda: q(c, reads[name]) == want and cache_status(cached)["entries"] >= 1,
+                       what=f"{name} agreeing")
+        wait_until(lambda: cache_status(cached)["entries"] >= 3, what="all three kept")
+        silent_update(cluster, "UPDATE qc.t SET v = v + 1000")
+        silent_update(cluster, "UPDATE qc.u SET v = v + 1000")
+        silent_update(cluster, "UPDATE qc.ch SET v = v + 1000")
+        before = {n: q(c, reads[n]) for n in reads}  # hits: the silent change hidden
+        st0 = cache_status(cached)
+        q(d, write)
+        for name in gone:
+            wait_until(lambda: q(c, reads[name]) == q(d, reads[name]), timeout=5,
+                       what=f"{name} dropped by {write}")
+        for name in kept:
+            assert q(c, reads[name]) == before[name], (write, name)
+        st = cache_status(cached)
+        assert st[f"invalidated_{reason}"] > st0[f"invalidated_{reason}"], (write, st0, st)
+        if reason != "ddl":
+            assert st["invalidated_ddl"] == st0["invalidated_ddl"], (write, st0, st)
+        admin_json(f"/tmp/halyard-{cached.port}.sock", "flush cache")
+
+    # from database qc2, a write of qc.t: logged with qc2, names qc.t
+    step("UPDATE qc.t SET v = v + 1 WHERE id = 1", ["t"], ["u", "ch"], "table")
+    q(d, "USE qc")
+    step("INSERT INTO u VALUES (3, 300)", ["u"], ["t"], "table")
+    step("DELETE FROM u WHERE id = 3", ["u"], ["t"], "table")
+    # an AUTO_INCREMENT id: an INTVAR event (the id) comes before the statement
+    step("INSERT INTO u (v) VALUES (400)", ["u"], ["t"], "table")
+    # a parent's row: its cascade changes the child below the binary log
+    step("DELETE FROM p WHERE id = 1", ["ch"], ["t", "u"], "fk")
+    # two tables: everything
+    step("UPDATE t, u SET t.v = t.v + 1, u.v = u.v + 1 WHERE t.id = 1 AND u.id = 2",
+         ["t", "u"], [], "ddl")
+    # a table with a trigger that writes u: everything (u's change is not in the log)
+    step("INSERT INTO tg VALUES (1)", ["t", "u"], [], "ddl")
+
+
+def test_warnings_after_a_hit_are_the_hits(cached, cluster):
+    """A SELECT of a table clears the session's diagnostics on MariaDB;
+    after a hit the backend connection still holds the warnings of the
+    statement before it. SHOW WARNINGS, SHOW COUNT(*) WARNINGS,
+    @@warning_count and GET DIAGNOSTICS after a hit agree with the
+    server's."""
+    c = cached.connect(database="qc", autocommit=True)
+    d = cluster.connect(0, database="qc", autocommit=True)
+    rows = "SELECT id, v FROM t ORDER BY id"
+    assert q(c, rows) == q(d, rows)
+    wait_until(lambda: cache_status(cached)["entries"] >= 1, what="the entry kept")
+    out = []
+    for conn in (c, d):
+        got = []
+        for read in ("SHOW WARNINGS", "SHOW COUNT(*) WARNINGS", "SELECT @@warning_count",
+                     "SELECT @@session.warning_count, @@error_count"):
+            q(conn, "SELECT CAST('x1' AS SIGNED)")  # a warning
+            q(conn, rows)
+            got.append((read, q(conn, read)))
+        q(conn, "SELECT CAST('x1' AS SIGNED)")
+        q(conn, rows)
+        q(conn, "GET DIAGNOSTICS @n = NUMBER")
+        got.append(("GET DIAGNOSTICS", q(conn, "SELECT @n")))
+        out.append(got)
+    assert out[0] == out[1], out

@@ -373,6 +373,14 @@ static void test_changes(void **state)
     assert_int_equal(binlog_change_of(ev, n - 4), BINLOG_CHANGES_NOTHING);
     n = make(ev, BINLOG_XID, 1, body, 8);
     assert_int_equal(binlog_change_of(ev, n - 4), BINLOG_CHANGES_NOTHING);
+    /* a statement's context (an AUTO_INCREMENT id, RAND()'s seeds, a user
+     * variable): the statement after it is what changes data */
+    n = make(ev, BINLOG_INTVAR, 1, body, 9);
+    assert_int_equal(binlog_change_of(ev, n - 4), BINLOG_CHANGES_NOTHING);
+    n = make(ev, BINLOG_RAND, 1, body, 16);
+    assert_int_equal(binlog_change_of(ev, n - 4), BINLOG_CHANGES_NOTHING);
+    n = make(ev, BINLOG_USER_VAR, 1, body, 12);
+    assert_int_equal(binlog_change_of(ev, n - 4), BINLOG_CHANGES_NOTHING);
     n = make(ev, BINLOG_QUERY_COMPRESSED, 1, body, 16);
     assert_int_equal(binlog_change_of(ev, n - 4), BINLOG_CHANGES_UNKNOWN);
     n = make(ev, 26 /* INCIDENT */, 1, body, 4);

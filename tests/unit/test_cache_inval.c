@@ -6,8 +6,12 @@
  *     it), not the others'; a fill stamped before its transaction's end is
  *     refused, one after it stored
  *   - a row event of a table id no TABLE_MAP named drops everything
- *   - BEGIN changes nothing; DDL and statement-format writes drop
- *     everything; an unknown event type drops everything
+ *   - BEGIN changes nothing; DDL drops everything; an unknown event type
+ *     drops everything
+ *   - a statement-format write of one base table without a trigger drops
+ *     that table (and its children), now and at its end, in the event's
+ *     database when unqualified; with a trigger, triggers not known,
+ *     several tables, a view: everything
  *   - GTIDs: the next one is fine, a gap drops everything; the position
  *     of the last whole transaction kept
  *   - per row: a point lookup goes only when an image carries its key
@@ -29,6 +33,7 @@
 #include <cmocka.h>
 
 #include "halyard/cache/cache_inval.h"
+#include "halyard/cache/cache_keyval.h"
 #include "halyard/cache/cache_tables.h"
 
 static struct cache_tables *known; /* what feed() passes: an empty set unless a test fills it */
@@ -173,7 +178,9 @@ static enum cache_fill_rc fill_key(struct cache_store *st, const char *key, cons
                                    uint64_t stamp)
 {
     const char *tabs[1] = {"shop.orders"};
-    uint64_t h = cache_key_hash("shop.orders", 0, val, strlen(val));
+    char text[CACHE_KEYVAL_MAX]; /* as cache.c writes a lookup's integer */
+    assert_true(cache_keyval_from_sql(CACHE_KEY_INT, val, text));
+    uint64_t h = cache_key_hash("shop.orders", 0, text, strlen(text));
     struct cache_fill f = {.key = (const uint8_t *)key,
                            .key_len = strlen(key),
                            .data = (const uint8_t *)"row",
@@ -430,6 +437,67 @@ static void test_statements_and_unknown(void **state)
     cache_store_destroy(st);
 }
 
+/* A statement-format write of one table the reader knows to have no
+ * trigger: that table's entries (and its cascades' children), now and at
+ * the transaction's end; unqualified names in the event's database; a
+ * table with a trigger, triggers not known, several tables: everything. */
+static void test_statement_of_one_table(void **state)
+{
+    (void)state;
+    cache_tables_destroy(known);
+    known = cache_tables_create();
+    const char *names[] = {"orders", "lines", "items", "audited"};
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(cache_tables_add(known, "shop", names[i]), HY_OK);
+    assert_int_equal(cache_tables_add_fk(known, "shop", "lines", "shop", "orders"), HY_OK);
+    cache_tables_add_trigger(known, "shop", "audited");
+    struct cache_store *st = cache_store_create(1 << 20, 0);
+    struct cache_inval ci = {0};
+    cache_inval_start(&ci, NULL);
+    uint8_t ev[600];
+    /* triggers not known (no TRIGGER privilege): everything */
+    assert_int_equal(fill(st, "o", "shop.orders", 0, 1), CACHE_FILL_STORED);
+    assert_int_equal(fill(st, "i", "shop.items", 0, 1), CACHE_FILL_STORED);
+    feed(&ci, st, ev, ev_gtid(ev, 0, 1, 0), 2);
+    feed(&ci, st, ev, ev_query(ev, "other", "UPDATE shop.items SET v = 1"), 2);
+    assert_int_equal(entries(st), 0);
+    feed(&ci, st, ev, ev_xid(ev), 2);
+    cache_tables_triggers_known(known);
+    uint64_t ddl = ci.ddl;
+    /* from database `other`, a write of shop.orders: orders and its child lines */
+    assert_int_equal(fill(st, "o", "shop.orders", ci.seq, 3), CACHE_FILL_STORED);
+    assert_int_equal(fill(st, "l", "shop.lines", ci.seq, 3), CACHE_FILL_STORED);
+    assert_int_equal(fill(st, "i", "shop.items", ci.seq, 3), CACHE_FILL_STORED);
+    feed(&ci, st, ev, ev_gtid(ev, 0, 2, 0), 4);
+    feed(&ci, st, ev, ev_query(ev, "other", "BEGIN"), 4);
+    assert_int_equal(feed(&ci, st, ev, ev_query(ev, "other", "UPDATE shop.orders SET v = 2"), 4),
+                     2);
+    assert_true(has(st, "i"));
+    assert_int_equal(dropped(st, CACHE_DROP_TABLE), 1);
+    assert_int_equal(dropped(st, CACHE_DROP_FK), 1);
+    uint64_t mid = ci.seq;
+    assert_int_equal(fill(st, "o", "shop.orders", mid, 5), CACHE_FILL_STORED);
+    assert_int_equal(feed(&ci, st, ev, ev_xid(ev), 6), 1); /* again at its end */
+    assert_int_equal(fill(st, "o", "shop.orders", mid, 7), CACHE_FILL_RACED);
+    assert_int_equal(ci.ddl, ddl); /* not a DDL: the schema holds */
+    /* unqualified: in the event's database */
+    assert_int_equal(fill(st, "o", "shop.orders", ci.seq, 8), CACHE_FILL_STORED);
+    feed(&ci, st, ev, ev_gtid(ev, 0, 3, BINLOG_GTID_STANDALONE), 9);
+    assert_int_equal(feed(&ci, st, ev, ev_query(ev, "shop", "INSERT INTO items VALUES (1)"), 9), 1);
+    assert_true(has(st, "o"));
+    /* a table with a trigger, several tables, a view (not a base table): everything */
+    const char *all[] = {"INSERT INTO audited VALUES (1)", "UPDATE orders, items SET v = 1",
+                         "DELETE FROM a_view"};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(fill(st, "o", "shop.orders", ci.seq, 10 + i), CACHE_FILL_STORED);
+        feed(&ci, st, ev, ev_gtid(ev, 0, 4 + (uint64_t)i, BINLOG_GTID_STANDALONE), 10 + i);
+        feed(&ci, st, ev, ev_query(ev, "shop", all[i]), 10 + i);
+        assert_false(has(st, "o"));
+    }
+    assert_true(ci.ddl > ddl);
+    cache_store_destroy(st);
+}
+
 static void test_gtid_gap(void **state)
 {
     (void)state;
@@ -463,7 +531,7 @@ int main(void)
         cmocka_unit_test(test_rows),           cmocka_unit_test(test_statements_and_unknown),
         cmocka_unit_test(test_gtid_gap),       cmocka_unit_test(test_per_row),
         cmocka_unit_test(test_per_row_unsure), cmocka_unit_test(test_per_row_signedness),
-        cmocka_unit_test(test_fk_children),
+        cmocka_unit_test(test_fk_children),    cmocka_unit_test(test_statement_of_one_table),
     };
     known = cache_tables_create();
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,8 +12,13 @@
  *   - point lookups: `col = N`, `col IN (N, ...)` as a top-level term of
  *     the WHERE clause of a one-table SELECT, values canonical and
  *     distinct; not one: OR, XOR, BETWEEN, CASE at the top level, a JOIN,
- *     a UNION, a string or decimal value, an expression, a term inside
- *     parentheses or after NOT, more than CACHE_SQL_MAX_KEYS values
+ *     a UNION, an escaped or introduced string, a number in exponent or
+ *     hexadecimal form, an expression, a term inside parentheses or after
+ *     NOT, more than CACHE_SQL_MAX_KEYS values
+ *   - the table a statement-format write changes: INSERT, REPLACE,
+ *     UPDATE, DELETE of one table, qualified or in the default schema;
+ *   refused: several tables, a subquery, a routine or unknown call,
+ *     variables, a backslash or double quote, another statement
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -111,6 +116,9 @@ static void test_refused(void **state)
     refuses("SELECT 1 FROM DUAL", "s", CACHE_SQL_NO_TABLE);
     refuses("SELECT SQL_NO_CACHE * FROM t", "s", CACHE_SQL_NOCACHE);
     refuses("SELECT /* halyard:nocache */ * FROM t", "s", CACHE_SQL_NOCACHE);
+    refuses("SELECT SQL_CALC_FOUND_ROWS * FROM t LIMIT 2", "s", CACHE_SQL_FOUND_ROWS);
+    refuses("SELECT * FROM t LIMIT 10, 5", "s", CACHE_SQL_FOUND_ROWS);
+    refuses("SELECT * FROM t ORDER BY a LIMIT 5 OFFSET 10", "s", CACHE_SQL_FOUND_ROWS);
     refuses("SELECT * FROM a,b,c,d,e,f,g,h,i", "s", CACHE_SQL_TOO_MANY);
     refuses("SELECT * FROM t PARTITION (p0)", "s", CACHE_SQL_FUNCTION);
     refuses("SELECT EXTRACT(YEAR FROM d) FROM t", "s", CACHE_SQL_FUNCTION);
@@ -176,16 +184,31 @@ static void test_point_lookups(void **state)
     not_point("SELECT v FROM t WHERE (id = 1)");
     not_point("SELECT v FROM t WHERE NOT id = 1");
     not_point("SELECT v FROM t WHERE id NOT IN (1, 2)");
-    not_point("SELECT v FROM t WHERE id = '1'");
-    not_point("SELECT v FROM t WHERE id = 1.0");
+    point("SELECT v FROM t WHERE id = '1'", "id", "'1");
+    point("SELECT v FROM t WHERE id = 1.0", "id", "1");
+    point("SELECT v FROM t WHERE d IN (1.50, -0.0, .5, 0010.010)", "d", "1.5 0 0.5 10.01");
+    point("SELECT v FROM t WHERE name = 'AbC' AND x = 1", "name", "'AbC");
+    point("SELECT v FROM t WHERE name IN ('a', 'A', 'a')", "name", "'a 'A");
+    point("SELECT v FROM t WHERE d = '2020-01-02'", "d", "'2020-01-02");
+    point("SELECT v FROM t WHERE id = 18446744073709551616", "id", "18446744073709551616");
+    point("SELECT v FROM t WHERE id = -9223372036854775809", "id", "-9223372036854775809");
+    not_point("SELECT v FROM t WHERE name = 'a\\'b'");
+    not_point("SELECT v FROM t WHERE name = 'a''b'");
+    not_point("SELECT v FROM t WHERE name = N'ab'");
+    not_point("SELECT v FROM t WHERE name = _latin1'ab'");
+    not_point("SELECT v FROM t WHERE name = \"ab\"");
+    not_point("SELECT v FROM t WHERE name = 'ab' COLLATE utf8mb4_bin");
+    not_point("SELECT v FROM t WHERE name = 'ab' 'cd'");
+    not_point("SELECT v FROM t WHERE name = -'1'");
+    not_point("SELECT v FROM t WHERE d = 1.0000000000000000000000000000001");
+    not_point("SELECT v FROM t WHERE d = "
+              "123456789012345678901234567890123456789012345678901234567890123456");
     not_point("SELECT v FROM t WHERE id = 1e0");
     not_point("SELECT v FROM t WHERE id = 0x10");
     not_point("SELECT v FROM t WHERE id = 1 + 1");
     not_point("SELECT v FROM t WHERE id = 1 IS TRUE");
     not_point("SELECT v FROM t WHERE id = 1 = 0");
     not_point("SELECT v FROM t WHERE id IN (1, a)");
-    not_point("SELECT v FROM t WHERE id = 18446744073709551616");
-    not_point("SELECT v FROM t WHERE id = -9223372036854775809");
     not_point("SELECT v FROM t WHERE 1 = id");
     not_point("SELECT v FROM t a JOIN t b ON a.k = b.k WHERE a.id = 1");
     not_point("SELECT v FROM t, u WHERE t.id = 1");
@@ -196,12 +219,62 @@ static void test_point_lookups(void **state)
           "1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16");
 }
 
+static void written(const char *sql, const char *want)
+{
+    struct cache_sql c;
+    enum cache_sql_verdict v = cache_sql_written(sql, strlen(sql), 0, "db", &c);
+    if (want == NULL) {
+        if (v == CACHE_SQL_OK)
+            fail_msg("%s: taken as a write of %s", sql, c.tables[0]);
+        return;
+    }
+    if (v != CACHE_SQL_OK)
+        fail_msg("%s: refused (%s), want %s", sql, cache_sql_verdict_str(v), want);
+    assert_int_equal(c.ntables, 1);
+    assert_string_equal(c.tables[0], want);
+}
+
+static void test_written(void **state)
+{
+    (void)state;
+    written("INSERT INTO t VALUES (1, 'a')", "db.t");
+    written("insert ignore into Other.T (a, b) values (1, 2), (3, NOW())", "other.t");
+    written("INSERT t SET a = 1 ON DUPLICATE KEY UPDATE a = VALUES(a)", "db.t");
+    written("REPLACE INTO `x`.`y`(a) VALUES (1)", "x.y");
+    written("UPDATE t SET v = v + 1 WHERE id = 1", "db.t");
+    written("UPDATE LOW_PRIORITY o.t AS a SET a.v = 2, a.w = CONCAT(a.w, 'x') WHERE a.id IN (1, 2)",
+            "o.t");
+    written("DELETE FROM t WHERE id = 3 ORDER BY id LIMIT 1", "db.t");
+    written("DELETE QUICK IGNORE FROM o.t", "o.t");
+    written("UPDATE t, u SET t.v = 1", NULL);
+    written("UPDATE t JOIN u ON t.id = u.id SET t.v = 1", NULL);
+    written("DELETE t FROM t JOIN u", NULL);
+    written("DELETE FROM t USING t, u", NULL);
+    written("DELETE FROM t, u USING t JOIN u", NULL);
+    written("INSERT INTO t SELECT * FROM u", NULL);
+    written("UPDATE t SET v = (SELECT 1)", NULL);
+    written("UPDATE t SET v = f(1)", NULL);
+    written("UPDATE t SET v = db.f(1)", NULL);
+    written("INSERT INTO t VALUES (@x)", NULL);
+    written("INSERT INTO t VALUES ('a\\'b')", NULL);
+    written("INSERT INTO t VALUES (\"a\")", NULL);
+    written("UPDATE t PARTITION (p0) SET v = 1", NULL);
+    written("CALL p()", NULL);
+    written("CREATE TABLE t (a INT)", NULL);
+    written("INSERT INTO t VALUES (1); DELETE FROM u", NULL);
+    written("UPDATE v SET", "db.v");
+    written("INSERT INTO /*!99999 x */ t VALUES (1)", NULL);
+    written("UPDATE t /*M!100000 , u */ SET v = 1", NULL);
+    written("UPDATE t /* a comment, u */ SET v = 1 -- and, this", "db.t");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_point_lookups),
         cmocka_unit_test(test_tables),
         cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_written),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

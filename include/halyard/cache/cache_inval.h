@@ -14,18 +14,26 @@
  *     rows before the commit); a ROWS event whose table id no TABLE_MAP
  *     named drops everything;
  *   - it is read per row when the primary's schema (cache_tables.h) is
- *     known (`schema` not NULL), its table has integer key columns, the
+ *     known (`schema` not NULL), its table has key columns, the
  *     TABLE_MAP's types agree, the event is not compressed, holds at most
  *     CACHE_INVAL_ROWS rows, and every image carries every key column
- *     (binlog_row_image = FULL does; MINIMAL's after image does not);
+ *     (binlog_row_image = FULL does; MINIMAL's after image does not), and
+ *     each key value can be written as its kind (cache_keyval.h);
  *   - a ROWS event of a parent table also drops every entry of each table
  *     its cascading foreign keys reach, children of children too ("fk";
  *     over CACHE_INVAL_FK tables: everything);
  *   - with no schema known (`schema` NULL) a ROWS event drops everything:
  *     nothing is filled then (cache.c), but a fill in flight is refused;
- *   - any other statement (DDL, a statement-format write, a QUERY this
- *     code cannot attribute: it may name tables of other schemas, fire
- *     triggers, cascade) drops everything;
+ *   - a statement-format write of one table (cache_sql_written: the
+ *     table from its text, an unqualified name in the event's default
+ *     database) that is a base table known to have no trigger (a
+ *     trigger's writes are not in a statement-format binary log;
+ *     cache_tables_trigger_free) drops that table's entries ("table")
+ *     and its foreign keys' children's ("fk"), now and at its
+ *     transaction's end;
+ *   - any other statement (DDL, a write of several tables, through a
+ *     routine, a view or a table with a trigger, with triggers the reader
+ *     cannot see, a QUERY this code cannot attribute) drops everything;
  *   - an event type this code does not know drops everything;
  *   - both of the last two count in `ddl`: the primary's base tables
  *     (cache_tables.h) may have changed and are read again;
@@ -75,7 +83,9 @@ struct cache_inval {
     bool trx_overflow;                   /* ... more than that: everything at its end */
     uint64_t trx_keys[CACHE_INVAL_KEYS]; /* key values it changed (cache_key_hash) */
     unsigned nkeys;
-    bool keys_overflow;     /* ... more than that: its tables whole at the end */
+    bool keys_overflow; /* ... more than that: its tables whole at the end */
+    char trx_stmt[CACHE_INVAL_TABLES][CACHE_NAME_MAX]; /* tables its statement events changed */
+    unsigned nstmt;
     uint64_t gaps, unknown; /* counts (show cache) */
     uint64_t ddl;           /* statements and unknown events applied: the base tables may differ */
 };

@@ -82,8 +82,8 @@ struct cache_fill {
 };
 
 /* The hash of one key value: column `pos` (0-based) of `name`
- * ("schema.table", any case) holding `val` (its canonical text: an
- * integer in decimal, no leading zero or plus). */
+ * ("schema.table", any case) holding `val` (its canonical text, as
+ * cache_keyval.h writes it). */
 uint64_t cache_key_hash(const char *name, unsigned pos, const char *val, size_t len);
 
 struct cache_stats {

@@ -14,10 +14,12 @@
  *
  * With the set come, for per-row invalidation (cache_inval.h):
  *   - each table's key columns: the first column of each PRIMARY or
- *     UNIQUE index whose type is an integer (TINYINT ... BIGINT), not
- *     generated, with its 0-based position in the row (the binary log's
- *     column order). A lookup `col = N` reads only rows whose col is N,
- *     so a row event whose images do not carry N there cannot change it;
+ *     UNIQUE index whose type is a key kind (cache_keyval.h: an integer,
+ *     DECIMAL, DATE, DATETIME, CHAR or VARCHAR of a listed collation),
+ *     not generated, with its 0-based position in the row (the binary
+ *     log's column order) and its kind. A lookup `col = V` reads only
+ *     rows whose col equals V, so a row event whose images do not carry
+ *     such a value there cannot change it;
  *   - the foreign keys whose cascades change a child table (ON DELETE or
  *     ON UPDATE CASCADE, SET NULL, SET DEFAULT): InnoDB applies them
  *     below the binary log, so a row event of the parent is one of the
@@ -35,6 +37,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "halyard/cache/cache_keyval.h"
 #include "halyard/core/core.h"
 
 struct cache_tables;
@@ -62,14 +65,26 @@ size_t cache_tables_count(const struct cache_tables *t);
 hy_status_t cache_tables_add_key(struct cache_tables *t, const char *schema, const char *table,
                                  const char *column, unsigned pos) HY_MUSTCHECK;
 
+/* The same, of kind `kind` (cache_tables_add_key: CACHE_KEY_INT);
+ * CACHE_KEY_NONE is ignored. */
+hy_status_t cache_tables_add_key_kind(struct cache_tables *t, const char *schema, const char *table,
+                                      const char *column, unsigned pos,
+                                      enum cache_key_kind kind) HY_MUSTCHECK;
+
 /* The position of key column `column` of `name` ("schema.table"); -1 when
  * it is not one. */
 int cache_tables_key_pos(const struct cache_tables *t, const char *name, const char *column);
+/* The same, and its kind into *kind (when not NULL). */
+int cache_tables_key_of(const struct cache_tables *t, const char *name, const char *column,
+                        enum cache_key_kind *kind);
 
 /* The key columns' positions of schema.table into pos[] (at most max);
  * their count, 0 when none or not known. */
 unsigned cache_tables_keys(const struct cache_tables *t, const char *schema, const char *table,
                            unsigned *pos, unsigned max);
+/* The same, and their kinds into kind[] (when not NULL). */
+unsigned cache_tables_keys_kind(const struct cache_tables *t, const char *schema, const char *table,
+                                unsigned *pos, enum cache_key_kind *kind, unsigned max);
 
 /* A foreign key of child schema.table on parent schema.table that cascades. */
 hy_status_t cache_tables_add_fk(struct cache_tables *t, const char *child_schema,
@@ -81,6 +96,16 @@ hy_status_t cache_tables_add_fk(struct cache_tables *t, const char *child_schema
  * parent has more than that (then every table is to be dropped). */
 int cache_tables_children(const struct cache_tables *t, const char *schema, const char *table,
                           const char **out);
+
+/* The triggers: each table one is defined on (cache_tables_add_trigger,
+ * after the tables were added), and that the list is whole (the reader
+ * account holds the TRIGGER privilege on *.*: information_schema shows a
+ * trigger only to who holds it). */
+void cache_tables_add_trigger(struct cache_tables *t, const char *schema, const char *table);
+void cache_tables_triggers_known(struct cache_tables *t);
+/* `name` ("schema.table") is a base table known to have no trigger (a
+ * statement-format write of it changes it alone, cascades aside). */
+bool cache_tables_trigger_free(const struct cache_tables *t, const char *name);
 
 /* FNV-1a of a name, lower-cased (cache_store.c hashes its tables so too). */
 uint64_t cache_tables_hash(const char *name);

@@ -36,7 +36,10 @@
 enum binlog_type {
     BINLOG_QUERY = 2,
     BINLOG_ROTATE = 4,
+    BINLOG_INTVAR = 5, /* LAST_INSERT_ID() / INSERT_ID of the next statement */
     BINLOG_FORMAT_DESCRIPTION = 15,
+    BINLOG_RAND = 13,     /* RAND()'s seeds for the next statement */
+    BINLOG_USER_VAR = 14, /* a user variable the next statement reads */
     BINLOG_XID = 16,
     BINLOG_TABLE_MAP = 19,
     BINLOG_WRITE_ROWS_V1 = 23,
@@ -153,7 +156,9 @@ hy_status_t binlog_pos_apply(struct gtid_pos *pos, const struct gtid *g) HY_MUST
 
 /* ---- what an event changes (the query cache's invalidation) -------------
  * Each event of the stream, as far as the data it changes: nothing (the
- * events that frame transactions and files, BEGIN/COMMIT/XA statements),
+ * events that frame transactions and files, BEGIN/COMMIT/XA statements,
+ * the INTVAR, RAND and USER_VAR events that give the statement after them
+ * its context: that statement is what changes data),
  * a TABLE_MAP (a table id's schema and name for the row events after it),
  * a ROWS event (write, update, delete, v1, v2 and compressed: the table id
  * it changes), a statement (any other QUERY event: DDL, or DML logged as

@@ -397,6 +397,10 @@ struct sess_values {
     /* diag_err is an error halyard answered a statement with itself: no
      * connection has it (both pool modes: session_pool_own_err). */
     bool diag_own;
+    /* A cache hit replaced it (empty: the hit used a table, raised
+     * nothing) since a statement on a backend last did: a statement
+     * reading it clears the connection's first (session_pool.c). */
+    bool diag_hit;
     uint32_t sync_signal;        /* vars.sync's command that raises it, + 1; 0 = none */
     struct session_ldiag *ldiag; /* its diagnostics, held by halyard (session_diag.c); heap */
 };
