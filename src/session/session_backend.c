@@ -72,10 +72,23 @@ static bool session_fall_back(struct session *s, const struct config_backend *be
     /* The primary that refused may have been replaced meanwhile (a Galera
      * writer's successor is published at once): the fall-back's causal
      * wait reads the new one's position, not the dead one's. */
+    uint16_t was = s->route.primary;
     if (!session_in_trans(s)) {
         session_follow_primary(s);
         if (s->state == SS_CLOSING)
             return true;
+    }
+    if (s->route.wait_idx == (int)was && s->route.primary != was && !s->route.fell_back) {
+        /* meant for the primary, which was replaced: the new one takes it
+         * (never a replica, as a fall-back from a replica would pick) */
+        slog_warn(s, "%s failed: the statement meant for it goes to the new primary %s", be->name,
+                  s->cfg->backends[s->route.primary].name);
+        s->route.wait_idx = (int)s->route.primary;
+        s->route.fell_back = true;
+        s->route.causal_check = false;
+        session_set_state(s, SS_IDLE);
+        session_next_command(s);
+        return true;
     }
     if (!s->route.fell_back && strcmp(be->name, s->cfg->backends[s->route.wait_idx].name) != 0) {
         /* Not the statement's backend but the one an internal query of
@@ -518,6 +531,7 @@ void internal_progress(struct session *s)
             if (ps != NULL && s->prep.ps_once) { /* for the waiting EXECUTE alone */
                 ps->once_id = s->io.resp.stmt_id;
                 ps->once_idx = (int16_t)bc->idx;
+                ps->once_marked = s->prep.ps_mark;
             } else if (ps != NULL) {
                 ps->be[bc->idx].id = s->io.resp.stmt_id;
                 ps->be[bc->idx].types_gen = 0;

@@ -241,6 +241,18 @@ bool session_inflight_send(struct session *s, uint8_t cmd, const uint8_t *p, uin
                            bool fits, uint32_t idx);
 /* The statement went as halyard rewrote it (session_replay_sent): unmarked. */
 void session_inflight_unmarked(struct session *s);
+/* Prepared writes (session_ps.c). An EXECUTE of a one-statement write
+ * bound for the primary: the mark of its write transaction is taken
+ * (false: none, the EXECUTE goes unmarked) and the statement prepared
+ * there once with it at its head (session_inflight_ps_text: its text,
+ * malloc'd, *n its length; NULL when out of memory). */
+bool session_inflight_ps_mark(struct session *s);
+char *session_inflight_ps_text(struct session *s, const char *sql, uint32_t len, size_t *n);
+/* The EXECUTE (its payload `p`, as the client sent it, whole) goes to the
+ * primary as the marked statement of text `sql` (`marked`), or unmarked:
+ * a write of an open transaction then leaves its COMMIT unresolved. */
+void session_inflight_ps_sent(struct session *s, bool marked, const uint8_t *p, uint32_t len,
+                              const char *sql, uint32_t sql_len);
 /* The answer ended (command_done). */
 void session_inflight_done(struct session *s);
 /* session_backend_lost: true when the write in flight is being resolved
