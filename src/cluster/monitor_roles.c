@@ -233,6 +233,13 @@ static bool update_galera_group(struct monitor *m, size_t g)
                      (long long)nodes[i].recv_queue, (long long)limit);
         }
         mb->verdict = *v;
+        int64_t refused = atomic_load(&mb->rt->reads_refused_us);
+        if (refused != 0 && mb->ok && mb->check_started * 1e6 > (double)refused &&
+            (v->reads || v->writer) &&
+            atomic_compare_exchange_strong(&mb->rt->reads_refused_us, &refused, 0))
+            hy_log_info("backend %s: takes reads again: a check begun after it refused one "
+                        "finds it %s",
+                        mb->be->name, v->why);
         atomic_store(&mb->rt->reads_too, v->writer && v->reads);
         enum backend_role want = v->writer ? ROLE_PRIMARY : ROLE_REPLICA;
         enum backend_role old = backend_role(mb->rt);

@@ -302,6 +302,44 @@ static bool session_retry(struct session *s, struct bconn *bc)
     return true;
 }
 
+/* A read kept to run again (retry_keep) that a Galera node answered with
+ * a refusal of its wsrep state (1047, "WSREP has not yet prepared node for
+ * application use": a joiner, a donor that rejects queries,
+ * wsrep_reject_queries, a node out of the Primary component) before the
+ * monitor's next check took it out: the node takes no more reads until a
+ * check finds it synced (backend_refuse_reads), and the read runs again,
+ * once, where the router now sends it, as for a server that died. Only
+ * what a lost read may do (session_retry): the client got none of the
+ * answer, which is that ERR alone. True when it runs again. */
+bool session_retry_refused(struct session *s)
+{
+    struct bconn *bc = s->conns.cur;
+    if (bc == NULL || s->io.resp.err_code != ER_WSREP_NOT_READY || bc->be->rt == NULL ||
+        s->cfg->cluster != CLUSTER_GALERA || !s->route.retry_ok || s->route.retried ||
+        s->io.down_sent || s->io.req_open || s->query.internal != INT_NONE ||
+        state_readback_in_flight(s) ||
+        (bc->idx == s->route.primary && !retry_primary_ok(s, true)) || !retry_unread(s))
+        return false;
+    char why[120];
+    snprintf(why, sizeof(why), "error %u", s->io.resp.err_code);
+    backend_refuse_reads(bc->be->rt, why);
+    slog_info(s,
+              "backend %s refused the read (error %u, its wsrep state): running it again "
+              "elsewhere",
+              bc->be->name, s->io.resp.err_code);
+    query_end(s, false);
+    stat_inc(&s->w->stats.statements_retried);
+    s->route.retried = true;
+    s->route.retry_exclude = bc->idx;
+    bconn_close(bc);
+    stream_release(&s->io.down, &s->w->pool);
+    s->query.digest_pending = false;
+    s->query.qlog_pending = false;
+    session_set_state(s, SS_IDLE);
+    session_next_command(s);
+    return true;
+}
+
 /* Backend connection `bc` broke or closed. The statement in flight there,
  * if any, fails (an autocommit read is retried elsewhere first). The
  * session goes on with a new connection at its next statement, unless the

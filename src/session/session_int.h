@@ -31,6 +31,9 @@
 #define ER_KILL_DENIED_ERROR       1095 /* HY000 You are not owner of thread */
 #define ER_NO_SUCH_QUERY           1957 /* HY000 Unknown query id */
 #define ER_KILL_QUERY_DENIED_ERROR 1979 /* HY000 You are not owner of query */
+/* 08S01 "WSREP has not yet prepared node for application use" (a Galera
+ * node's ER_UNKNOWN_COM_ERROR) */
+#define ER_WSREP_NOT_READY 1047
 /* Backend failures. Not the client library's own 2003/2013: libmariadb
  * turns any code of its 2000-2999 range sent by a server into 2027
  * "Received malformed packet", so the mariadb CLI, sysbench and every
@@ -259,6 +262,9 @@ void session_inflight_done(struct session *s);
  * (the session waits, then answers). */
 bool session_inflight_lost(struct session *s, struct bconn *bc);
 void session_inflight_free(struct session *s);
+/* down_forward: a read a Galera node refused (1047) runs again elsewhere
+ * (session_backend.c); true when it does (the answer is dropped). */
+bool session_retry_refused(struct session *s);
 /* Put a command (`len` bytes of payload, no header) back in front of `up`
  * (session_backend.c). False when there is no room. */
 bool up_unread(struct session *s, const uint8_t *payload, uint32_t len);
