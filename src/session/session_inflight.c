@@ -324,6 +324,16 @@ void session_inflight_ps_sent(struct session *s, bool marked, const uint8_t *p, 
     f->inflight = f->ps_kind;
 }
 
+/* Whether the text names RETURNING anywhere (a string that only looks like
+ * it leaves the write unmarked: 1927 as without the option, never wrong). */
+static bool returns_rows(const char *p, size_t n)
+{
+    for (size_t i = 0; i + 9 <= n; i++)
+        if ((p[i] & ~0x20) == 'R' && strncasecmp(p + i, "RETURNING", 9) == 0)
+            return true;
+    return false;
+}
+
 /* session_inflight_send: true when the statement went with its mark. */
 static bool inflight_send(struct session *s, struct sess_inflight *f, enum inflight_kind k,
                           uint8_t cmd, const uint8_t *p, uint32_t len, bool fits, uint32_t idx)
@@ -339,6 +349,8 @@ static bool inflight_send(struct session *s, struct sess_inflight *f, enum infli
         f->inflight = k;
         return false;
     }
+    if (returns_rows((const char *)p + 1, len - 1))
+        return false; /* found committed, its rows could not be answered */
     mark_take(s, f, k);
     size_t n = MYSQL_HEADER_SIZE + 1 + f->mark_len + 1 + (len - 1);
     if (n - MYSQL_HEADER_SIZE >= MYSQL_MAX_PAYLOAD)
