@@ -570,6 +570,7 @@ void internal_progress(struct session *s)
                 ps->once_id = s->io.resp.stmt_id;
                 ps->once_idx = (int16_t)bc->idx;
                 ps->once_marked = s->prep.ps_mark;
+                ps->once_seq = s->prep.ps_mark ? session_inflight_ps_seq(s) : 0;
             } else if (ps != NULL) {
                 ps->be[bc->idx].id = s->io.resp.stmt_id;
                 ps->be[bc->idx].types_gen = 0;

@@ -293,6 +293,18 @@ bool session_inflight_ps_mark(struct session *s)
     return true;
 }
 
+uint64_t session_inflight_ps_seq(const struct session *s)
+{
+    return s->inflight != NULL ? s->inflight->seq : 0;
+}
+
+bool session_inflight_ps_same_trx(const struct session *s, uint64_t seq)
+{
+    const struct sess_inflight *f = s->inflight;
+    return f != NULL && f->step == IS_IDLE && f->trx_marked && !f->trx_unmarked &&
+           f->ps_kind == IF_TRX && f->seq == seq && session_in_trans(s);
+}
+
 char *session_inflight_ps_text(struct session *s, const char *sql, uint32_t len, size_t *n)
 {
     struct sess_inflight *f = s->inflight;

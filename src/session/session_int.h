@@ -251,6 +251,11 @@ void session_inflight_unmarked(struct session *s);
  * malloc'd, *n its length; NULL when out of memory). */
 bool session_inflight_ps_mark(struct session *s);
 char *session_inflight_ps_text(struct session *s, const char *sql, uint32_t len, size_t *n);
+/* The write transaction whose mark was taken last; whether the session is
+ * still in that transaction, marked (a statement prepared with its mark
+ * serves its next executions there). */
+uint64_t session_inflight_ps_seq(const struct session *s);
+bool session_inflight_ps_same_trx(const struct session *s, uint64_t seq);
 /* The EXECUTE (its payload `p`, as the client sent it, whole) goes to the
  * primary as the marked statement of text `sql` (`marked`), or unmarked:
  * a write of an open transaction then leaves its COMMIT unresolved. */

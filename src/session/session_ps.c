@@ -888,7 +888,10 @@ static enum ps_ready ps_exec_backend(struct session *s, struct pstmt *st,
             st->ld_lost = false;
             return PS_DONE;
         }
-        ps_once_close(s, st); /* the last execution's values */
+        /* the last execution's values; a marked one serves the rest of
+         * its transaction (the mark is the transaction's) */
+        if (!st->once_marked || !session_inflight_ps_same_trx(s, st->once_seq))
+            ps_once_close(s, st);
         if (st->lid && s->values.lid_lost != NULL) {
             /* as a text statement naming it: another connection's value
              * would be wrong */
@@ -935,6 +938,7 @@ static enum ps_ready ps_exec_backend(struct session *s, struct pstmt *st,
     if (st->once_idx == (int)*idx)
         return PS_READY; /* prepared for this execution */
     if (ps_mark_wanted(s, st, *idx, len, avail, bulk) && session_inflight_ps_mark(s)) {
+        ps_once_close(s, st); /* one kept for its transaction, elsewhere */
         s->prep.ps_mark = true;
         ps_prepare_here(s, st, true);
         return PS_WAIT;

@@ -190,3 +190,35 @@ def test_in_flight_prepared_write_unknown_with_async_replication(start_halyard, 
     reason = session_summary(conf)
     assert "in-flight writes committed 0, re-run 0, rolled back 0, unknown 1; " \
         "sessions given an error 1" in reason, reason
+
+
+def test_a_marked_statement_serves_its_transaction(start_halyard, tmp_path, request):
+    """The statement prepared with a write's mark is prepared once per
+    write transaction: each autocommit execution runs its own (one PREPARE
+    more on the primary each), executions in a transaction share their
+    transaction's (one for all); each carries its mark into the binary
+    log."""
+    c = own_cluster(request, "inflight-async", False, 140)
+    conf, h = start(c, start_halyard, tmp_path)
+    a = connect(h)
+    stmt, _, _ = prepare(a, INSERT_T)
+
+    def prepares():
+        return int(c.sql(0, "SHOW GLOBAL STATUS LIKE 'Com_stmt_prepare'")[0][1])
+    before = prepares()
+    for i in (10, 11):
+        assert ok_of(execute(a, stmt, params=int_params(i, i))) == (1, 0)
+    autocommit = prepares() - before
+    a.query("BEGIN")
+    for i in (20, 21, 22):
+        assert ok_of(execute(a, stmt, params=int_params(i, i))) == (1, 0)
+    a.query("COMMIT")
+    in_trx = prepares() - before - autocommit
+    a.close()
+    assert (autocommit, in_trx) == (2, 1)
+    f = c.sql(0, "SHOW BINARY LOGS")[-1][0]
+    notes = [r[5] for r in c.sql(0, f"SHOW BINLOG EVENTS IN '{f}'") if r[2] == "Annotate_rows"]
+    marks = {i: n.split("*/")[0] for n in notes for i in (10, 11, 20, 21, 22)
+             if f"VALUES({i},{i})" in n.replace(" ", "")}
+    assert all(m.startswith("/*hy:") for m in marks.values()), notes
+    assert marks[10] != marks[11] and marks[20] == marks[21] == marks[22] != marks[11], marks
