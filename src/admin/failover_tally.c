@@ -91,7 +91,7 @@ static void read_history(struct failover_tally *t, const struct config *cfg, int
         if (e->type == EVENT_FAILOVER_STARTED && t->began_us == 0)
             t->began_us = e->time_us;
         if (e->type != EVENT_FAILOVER_DONE && e->type != EVENT_SWITCHOVER_DONE &&
-            e->type != EVENT_FAILOVER_FAILED)
+            e->type != EVENT_FAILOVER_FAILED && e->type != EVENT_WRITER_CHANGED)
             continue;
         if (t->pending_seq != 0) {
             /* another end before the summary of the last: the window runs on */

@@ -415,6 +415,15 @@ void backend_report_failure(struct backend_rt *rt, const char *why)
         fn(rt, atomic_load(&report_hook_arg));
 }
 
+void backend_refuse_reads(struct backend_rt *rt, const char *why)
+{
+    int64_t zero = 0;
+    if (atomic_compare_exchange_strong(&rt->reads_refused_us, &zero, (int64_t)(ev_time() * 1e6)))
+        hy_log_warn("backend %s: refused a read (%s): no reads go to it until a check finds it "
+                    "synced",
+                    rt->name, why);
+}
+
 /* The state the backend shows: the admin override, else its health. */
 static enum backend_state effective(enum backend_admin admin, enum backend_state health)
 {

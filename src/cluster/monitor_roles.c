@@ -13,6 +13,7 @@
 
 #include "halyard/cluster/dualmaster.h"
 #include "halyard/cluster/galera.h"
+#include "halyard/core/events.h"
 #include "halyard/core/gtid.h"
 #include "halyard/core/log.h"
 #include "monitor_int.h"
@@ -219,6 +220,7 @@ static bool update_galera_group(struct monitor *m, size_t g)
                                 .writer_is_also_reader = grp->writer_is_also_reader};
     galera_decide(nodes, n, &s, out);
     bool changed = false;
+    const char *gained = NULL, *lost = NULL, *gained_why = "";
     for (size_t i = 0; i < n; i++) {
         struct monitor_backend *mb = gm[i];
         if (mb == NULL)
@@ -231,15 +233,40 @@ static bool update_galera_group(struct monitor *m, size_t g)
                      (long long)nodes[i].recv_queue, (long long)limit);
         }
         mb->verdict = *v;
+        int64_t refused = atomic_load(&mb->rt->reads_refused_us);
+        if (refused != 0 && mb->ok && mb->check_started * 1e6 > (double)refused &&
+            (v->reads || v->writer) &&
+            atomic_compare_exchange_strong(&mb->rt->reads_refused_us, &refused, 0))
+            hy_log_info("backend %s: takes reads again: a check begun after it refused one "
+                        "finds it %s",
+                        mb->be->name, v->why);
         atomic_store(&mb->rt->reads_too, v->writer && v->reads);
         enum backend_role want = v->writer ? ROLE_PRIMARY : ROLE_REPLICA;
         enum backend_role old = backend_role(mb->rt);
         if (old != want) {
+            /* after the first decision (the roles were the config's): a
+             * writer change, told as an event (failover_tally.h counts
+             * what the sessions went through around it) */
+            if (atomic_load(&mb->rt->role_seen) && want == ROLE_PRIMARY) {
+                gained = mb->be->name;
+                gained_why = v->why;
+            } else if (atomic_load(&mb->rt->role_seen) && old == ROLE_PRIMARY) {
+                lost = mb->be->name;
+            }
             backend_set_role(mb->rt, want, v->why);
             changed = true;
         } else if (nodes[i].reachable) {
             backend_set_role(mb->rt, want, "confirmed"); /* marks it seen */
         }
+    }
+    if (gained != NULL) {
+        char action[EVENT_TEXT_MAX];
+        if (grp->name != NULL && grp->name[0] != '\0')
+            snprintf(action, sizeof(action), "writes of group %s go to %s", grp->name, gained);
+        else
+            snprintf(action, sizeof(action), "writes go to %s", gained);
+        events_emit(EVENT_WRITER_CHANGED, gained, lost != NULL ? lost : "", gained, gained_why,
+                    action);
     }
     return changed;
 }

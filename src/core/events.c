@@ -70,6 +70,7 @@ static const char *const names[EVENT__COUNT] = {
     [EVENT_BACKUP_WINDOW_SHORT] = "backup_window_short",
     [EVENT_BACKUP_WINDOW_OK] = "backup_window_ok",
     [EVENT_FAILOVER_SESSIONS] = "failover_sessions",
+    [EVENT_WRITER_CHANGED] = "writer_changed",
 };
 
 static const enum event_severity severities[EVENT__COUNT] = {
@@ -120,6 +121,7 @@ static const enum event_severity severities[EVENT__COUNT] = {
     [EVENT_BACKUP_WINDOW_SHORT] = EVENT_WARNING,
     [EVENT_BACKUP_WINDOW_OK] = EVENT_INFO,
     [EVENT_FAILOVER_SESSIONS] = EVENT_INFO,
+    [EVENT_WRITER_CHANGED] = EVENT_WARNING,
 };
 
 static const char *const severity_names[] = {"info", "warning", "critical"};

@@ -579,6 +579,9 @@ void down_forward(struct session *s)
             rc = RELAY_AGAIN;
             break;
         }
+        if (s->io.resp_done && s->io.resp.err_code == ER_WSREP_NOT_READY &&
+            session_retry_refused(s))
+            return;
         s->io.down_held = down_hold(s, st);
         if (s->io.down_held) {
             rc = RELAY_AGAIN; /* the rest of the answer first */

@@ -72,10 +72,23 @@ static bool session_fall_back(struct session *s, const struct config_backend *be
     /* The primary that refused may have been replaced meanwhile (a Galera
      * writer's successor is published at once): the fall-back's causal
      * wait reads the new one's position, not the dead one's. */
+    uint16_t was = s->route.primary;
     if (!session_in_trans(s)) {
         session_follow_primary(s);
         if (s->state == SS_CLOSING)
             return true;
+    }
+    if (s->route.wait_idx == (int)was && s->route.primary != was && !s->route.fell_back) {
+        /* meant for the primary, which was replaced: the new one takes it
+         * (never a replica, as a fall-back from a replica would pick) */
+        slog_warn(s, "%s failed: the statement meant for it goes to the new primary %s", be->name,
+                  s->cfg->backends[s->route.primary].name);
+        s->route.wait_idx = (int)s->route.primary;
+        s->route.fell_back = true;
+        s->route.causal_check = false;
+        session_set_state(s, SS_IDLE);
+        session_next_command(s);
+        return true;
     }
     if (!s->route.fell_back && strcmp(be->name, s->cfg->backends[s->route.wait_idx].name) != 0) {
         /* Not the statement's backend but the one an internal query of
@@ -277,6 +290,44 @@ static bool session_retry(struct session *s, struct bconn *bc)
     slog_info(s, "backend %s died before answering: running the read again elsewhere",
               bc->be->name);
     query_end(s, true);
+    stat_inc(&s->w->stats.statements_retried);
+    s->route.retried = true;
+    s->route.retry_exclude = bc->idx;
+    bconn_close(bc);
+    stream_release(&s->io.down, &s->w->pool);
+    s->query.digest_pending = false;
+    s->query.qlog_pending = false;
+    session_set_state(s, SS_IDLE);
+    session_next_command(s);
+    return true;
+}
+
+/* A read kept to run again (retry_keep) that a Galera node answered with
+ * a refusal of its wsrep state (1047, "WSREP has not yet prepared node for
+ * application use": a joiner, a donor that rejects queries,
+ * wsrep_reject_queries, a node out of the Primary component) before the
+ * monitor's next check took it out: the node takes no more reads until a
+ * check finds it synced (backend_refuse_reads), and the read runs again,
+ * once, where the router now sends it, as for a server that died. Only
+ * what a lost read may do (session_retry): the client got none of the
+ * answer, which is that ERR alone. True when it runs again. */
+bool session_retry_refused(struct session *s)
+{
+    struct bconn *bc = s->conns.cur;
+    if (bc == NULL || s->io.resp.err_code != ER_WSREP_NOT_READY || bc->be->rt == NULL ||
+        s->cfg->cluster != CLUSTER_GALERA || !s->route.retry_ok || s->route.retried ||
+        s->io.down_sent || s->io.req_open || s->query.internal != INT_NONE ||
+        state_readback_in_flight(s) ||
+        (bc->idx == s->route.primary && !retry_primary_ok(s, true)) || !retry_unread(s))
+        return false;
+    char why[120];
+    snprintf(why, sizeof(why), "error %u", s->io.resp.err_code);
+    backend_refuse_reads(bc->be->rt, why);
+    slog_info(s,
+              "backend %s refused the read (error %u, its wsrep state): running it again "
+              "elsewhere",
+              bc->be->name, s->io.resp.err_code);
+    query_end(s, false);
     stat_inc(&s->w->stats.statements_retried);
     s->route.retried = true;
     s->route.retry_exclude = bc->idx;
@@ -518,6 +569,8 @@ void internal_progress(struct session *s)
             if (ps != NULL && s->prep.ps_once) { /* for the waiting EXECUTE alone */
                 ps->once_id = s->io.resp.stmt_id;
                 ps->once_idx = (int16_t)bc->idx;
+                ps->once_marked = s->prep.ps_mark;
+                ps->once_seq = s->prep.ps_mark ? session_inflight_ps_seq(s) : 0;
             } else if (ps != NULL) {
                 ps->be[bc->idx].id = s->io.resp.stmt_id;
                 ps->be[bc->idx].types_gen = 0;

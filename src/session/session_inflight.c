@@ -6,7 +6,8 @@
  *
  * Marking. Each data-changing statement (INSERT, UPDATE, DELETE, REPLACE,
  * one statement, a COM_QUERY) the session sends to the primary goes with
- * the mark of its write transaction at its head (session_inflight_send): an
+ * the mark of its write transaction at its head (session_inflight_send; a
+ * prepared one's EXECUTE: "prepared writes" below): an
  * autocommit one is a transaction of its own, and every such statement of
  * an open transaction carries that transaction's mark, so that a
  * transaction whose first write changed no row is still found by a later
@@ -105,7 +106,10 @@ struct sess_inflight {
     bool trx_unmarked;           /* a statement of it that may have written went without the mark:
                                   * its COMMIT is not resolved (not found would prove nothing) */
     bool stmt_harmless; /* the statement routed last writes nothing (session_inflight_note) */
-    uint64_t seq;       /* the session's last write transaction */
+    enum inflight_kind ps_kind; /* the prepared write whose mark was taken */
+    bool ps;                    /* the write in flight is an EXECUTE: `pkt` holds it unmarked */
+    bool ps_insert;             /* ... of a text beginning with INSERT or REPLACE */
+    uint64_t seq;               /* the session's last write transaction */
     char mark[INFLIGHT_MARK_MAX];
     size_t mark_len; /* without its trailing space */
     uint8_t *pkt;    /* the marked statement: header, command, mark, text */
@@ -258,20 +262,9 @@ void session_inflight_unmarked(struct session *s)
     (void)session_inflight_send(s, COM_QUERY, NULL, 0, false, idx);
 }
 
-/* session_inflight_send: true when the statement went with its mark. */
-static bool inflight_send(struct session *s, struct sess_inflight *f, enum inflight_kind k,
-                          uint8_t cmd, const uint8_t *p, uint32_t len, bool fits, uint32_t idx)
+/* The mark of the write transaction a write of kind `k` belongs to. */
+static void mark_take(struct session *s, struct sess_inflight *f, enum inflight_kind k)
 {
-    if (k == IF_NONE || cmd != COM_QUERY || !fits || idx != s->route.primary ||
-        s->route.ro_idx >= 0 || s->groups != NULL)
-        return false;
-    if (k == IF_COMMIT || k == IF_BEGIN) {
-        /* sent as it is; a BEGIN kept to be sent again */
-        if (k == IF_BEGIN && !keep_packet(f, p, len))
-            return false;
-        f->inflight = k;
-        return false;
-    }
     if (k == IF_WRITE || !f->trx_marked) {
         /* an autocommit write is a transaction of its own, or with
          * autocommit off the first of one: later writes carry its mark */
@@ -279,6 +272,98 @@ static bool inflight_send(struct session *s, struct sess_inflight *f, enum infli
         f->trx_marked = true;
         f->mark_len = inflight_mark(f->mark, boot_id(), s->id, f->seq) - 1;
     }
+}
+
+/* ---- prepared writes
+ * A statement's text is fixed at its PREPARE, and an EXECUTE carries only
+ * its values: the mark cannot ride on it. So an EXECUTE of a write bound
+ * for the primary runs a statement prepared there for it alone, its text
+ * with the mark at its head (the one-off statement of session_ps.c, closed
+ * at the statement's next execution). MariaDB logs an execution's text
+ * with its values in place (the Annotate_rows of ROW format, the Query of
+ * STATEMENT), comments kept, so the mark is found as a COM_QUERY's is. */
+
+bool session_inflight_ps_mark(struct session *s)
+{
+    struct sess_inflight *f = inflight_of(s);
+    if (f == NULL || f->step != IS_IDLE)
+        return false;
+    f->ps_kind = session_in_trans(s) ? IF_TRX : IF_WRITE;
+    mark_take(s, f, f->ps_kind);
+    return true;
+}
+
+uint64_t session_inflight_ps_seq(const struct session *s)
+{
+    return s->inflight != NULL ? s->inflight->seq : 0;
+}
+
+bool session_inflight_ps_same_trx(const struct session *s, uint64_t seq)
+{
+    const struct sess_inflight *f = s->inflight;
+    return f != NULL && f->step == IS_IDLE && f->trx_marked && !f->trx_unmarked &&
+           f->ps_kind == IF_TRX && f->seq == seq && session_in_trans(s);
+}
+
+char *session_inflight_ps_text(struct session *s, const char *sql, uint32_t len, size_t *n)
+{
+    struct sess_inflight *f = s->inflight;
+    char *out = malloc(f->mark_len + 1 + (size_t)len);
+    if (out == NULL)
+        return NULL;
+    memcpy(out, f->mark, f->mark_len + 1); /* the mark and its space */
+    memcpy(out + f->mark_len + 1, sql, len);
+    *n = f->mark_len + 1 + (size_t)len;
+    return out;
+}
+
+void session_inflight_ps_sent(struct session *s, bool marked, const uint8_t *p, uint32_t len,
+                              const char *sql, uint32_t sql_len)
+{
+    struct sess_inflight *f = inflight_of(s);
+    if (f == NULL)
+        return;
+    f->stmt = IF_NONE;
+    if (!marked) {
+        if (session_in_trans(s))
+            f->trx_unmarked = true;
+        return;
+    }
+    f->ps = true;
+    f->ps_insert = inflight_is_insert(sql, sql_len);
+    if (f->ps_kind == IF_WRITE && !keep_packet(f, p, len))
+        return; /* not resolved: the client gets 1927 */
+    f->inflight = f->ps_kind;
+}
+
+/* Whether the text names RETURNING anywhere (a string that only looks like
+ * it leaves the write unmarked: 1927 as without the option, never wrong). */
+static bool returns_rows(const char *p, size_t n)
+{
+    for (size_t i = 0; i + 9 <= n; i++)
+        if ((p[i] & ~0x20) == 'R' && strncasecmp(p + i, "RETURNING", 9) == 0)
+            return true;
+    return false;
+}
+
+/* session_inflight_send: true when the statement went with its mark. */
+static bool inflight_send(struct session *s, struct sess_inflight *f, enum inflight_kind k,
+                          uint8_t cmd, const uint8_t *p, uint32_t len, bool fits, uint32_t idx)
+{
+    if (k == IF_NONE || cmd != COM_QUERY || !fits || idx != s->route.primary ||
+        s->route.ro_idx >= 0 || s->groups != NULL)
+        return false;
+    f->ps = false;
+    if (k == IF_COMMIT || k == IF_BEGIN) {
+        /* sent as it is; a BEGIN kept to be sent again */
+        if (k == IF_BEGIN && !keep_packet(f, p, len))
+            return false;
+        f->inflight = k;
+        return false;
+    }
+    if (returns_rows((const char *)p + 1, len - 1))
+        return false; /* found committed, its rows could not be answered */
+    mark_take(s, f, k);
     size_t n = MYSQL_HEADER_SIZE + 1 + f->mark_len + 1 + (len - 1);
     if (n - MYSQL_HEADER_SIZE >= MYSQL_MAX_PAYLOAD)
         return false;
@@ -404,6 +489,13 @@ static void inflight_not_committed(struct session *s)
             return;
         }
         if (!up_unread(s, commit, clen)) {
+            snprintf(f->why, sizeof(f->why), "no room to send it again");
+            inflight_unknown(s);
+            return;
+        }
+    } else if (f->ps) {
+        /* the EXECUTE as the client sent it: prepared and marked anew there */
+        if (!up_unread(s, f->pkt + MYSQL_HEADER_SIZE, f->pkt_len - MYSQL_HEADER_SIZE)) {
             snprintf(f->why, sizeof(f->why), "no room to send it again");
             inflight_unknown(s);
             return;
@@ -734,11 +826,11 @@ static void rows_start(struct session *s)
         .tls = b->tls,
         .tls_ctx = b->tls_ctx,
     };
-    uint8_t *orig = f->pkt + MYSQL_HEADER_SIZE + 1 + f->mark_len + 1;
-    size_t olen = f->pkt_len - (MYSQL_HEADER_SIZE + 1 + f->mark_len + 1);
+    size_t skip = MYSQL_HEADER_SIZE + 1 + f->mark_len + 1; /* a COM_QUERY's text, unmarked */
     inflight_rows_free(&f->rows);
     memset(&f->rows, 0, sizeof(f->rows));
-    f->rows.want_first = f->rows.dup_counts_2 = inflight_is_insert((const char *)orig, olen);
+    f->rows.want_first = f->rows.dup_counts_2 =
+        f->ps ? f->ps_insert : inflight_is_insert((const char *)f->pkt + skip, f->pkt_len - skip);
     f->step = IS_ROWS;
     f->dc_set = false;
     f->dc = sqlclient_create(s->w->loop, &t, cfg->connect_timeout_ms);

@@ -31,6 +31,9 @@
 #define ER_KILL_DENIED_ERROR       1095 /* HY000 You are not owner of thread */
 #define ER_NO_SUCH_QUERY           1957 /* HY000 Unknown query id */
 #define ER_KILL_QUERY_DENIED_ERROR 1979 /* HY000 You are not owner of query */
+/* 08S01 "WSREP has not yet prepared node for application use" (a Galera
+ * node's ER_UNKNOWN_COM_ERROR) */
+#define ER_WSREP_NOT_READY 1047
 /* Backend failures. Not the client library's own 2003/2013: libmariadb
  * turns any code of its 2000-2999 range sent by a server into 2027
  * "Received malformed packet", so the mariadb CLI, sysbench and every
@@ -241,12 +244,32 @@ bool session_inflight_send(struct session *s, uint8_t cmd, const uint8_t *p, uin
                            bool fits, uint32_t idx);
 /* The statement went as halyard rewrote it (session_replay_sent): unmarked. */
 void session_inflight_unmarked(struct session *s);
+/* Prepared writes (session_ps.c). An EXECUTE of a one-statement write
+ * bound for the primary: the mark of its write transaction is taken
+ * (false: none, the EXECUTE goes unmarked) and the statement prepared
+ * there once with it at its head (session_inflight_ps_text: its text,
+ * malloc'd, *n its length; NULL when out of memory). */
+bool session_inflight_ps_mark(struct session *s);
+char *session_inflight_ps_text(struct session *s, const char *sql, uint32_t len, size_t *n);
+/* The write transaction whose mark was taken last; whether the session is
+ * still in that transaction, marked (a statement prepared with its mark
+ * serves its next executions there). */
+uint64_t session_inflight_ps_seq(const struct session *s);
+bool session_inflight_ps_same_trx(const struct session *s, uint64_t seq);
+/* The EXECUTE (its payload `p`, as the client sent it, whole) goes to the
+ * primary as the marked statement of text `sql` (`marked`), or unmarked:
+ * a write of an open transaction then leaves its COMMIT unresolved. */
+void session_inflight_ps_sent(struct session *s, bool marked, const uint8_t *p, uint32_t len,
+                              const char *sql, uint32_t sql_len);
 /* The answer ended (command_done). */
 void session_inflight_done(struct session *s);
 /* session_backend_lost: true when the write in flight is being resolved
  * (the session waits, then answers). */
 bool session_inflight_lost(struct session *s, struct bconn *bc);
 void session_inflight_free(struct session *s);
+/* down_forward: a read a Galera node refused (1047) runs again elsewhere
+ * (session_backend.c); true when it does (the answer is dropped). */
+bool session_retry_refused(struct session *s);
 /* Put a command (`len` bytes of payload, no header) back in front of `up`
  * (session_backend.c). False when there is no room. */
 bool up_unread(struct session *s, const uint8_t *payload, uint32_t len);

@@ -505,6 +505,8 @@ uint32_t ps_route_prepare(struct session *s, const uint8_t *p, uint32_t len, boo
     st->clears_diag = r->clears_diag;
     st->diag = (r->flags & CLF_DIAG) != 0;
     st->lid = (r->flags & CLF_LAST_INSERT_ID) != 0;
+    st->dml = r->kind == CL_WRITE && (r->flags & CLF_DML) &&
+              !(r->flags & (CLF_MULTI | CLF_UNTERMINATED | CLF_TOO_LONG | CLF_XA));
     st->ro_refused = (r->kind == CL_WRITE && (r->flags & CLF_DML)) ||
                      (r->flags & (CLF_LOCKING_READ | CLF_TEMP_TABLE_CREATED));
     st->show_status = show_status(st->sql, st->sql_len);
@@ -614,6 +616,7 @@ static void ps_once_close(struct session *s, struct pstmt *st)
         st->cursor_idx = -1;
     st->once_idx = -1;
     st->once_id = 0;
+    st->once_marked = false;
 }
 
 /* `bc` goes back to the pool (session_pool.c): the statements the session
@@ -689,6 +692,19 @@ void ps_prepare_send(struct session *s)
                       s->cfg->connect_timeout_ms);
         return;
     }
+    if (s->prep.ps_mark) { /* its text with the mark of the write in flight */
+        size_t n;
+        char *sql = session_inflight_ps_text(s, st->sql, st->sql_len, &n);
+        if (sql == NULL) {
+            session_mark_closing(s, END_NOMEM);
+            return;
+        }
+        slog_debug(s, "preparing statement %u on %s with its write's mark", st->id,
+                   s->conns.cur->be->name);
+        internal_send(s, INT_PS_PREPARE, COM_STMT_PREPARE, sql, n, s->cfg->connect_timeout_ms);
+        free(sql);
+        return;
+    }
     char num[2][CLASSIFY_CALL_VALUE_MAX + 1];
     const char *value[CLASSIFY_CALL__COUNT] = {NULL, num[0], num[1]};
     size_t cap = classify_connid_bound(st->calls, st->sql_len);
@@ -716,6 +732,19 @@ static bool ps_once_wanted(struct session *s, const struct pstmt *st)
            MYSQL_HEADER_SIZE + 1 + classify_connid_bound(st->calls, st->sql_len) <=
                s->w->pool.size &&
            session_pool_prev_values(s, num[0], num[1], sizeof(num[0]));
+}
+
+/* Whether an EXECUTE (not bulk) of `st` on `idx` goes with the mark of
+ * its write (resolve_in_flight_writes, session_inflight.c): one
+ * INSERT/UPDATE/DELETE/REPLACE answering no rows, bound for the primary,
+ * whole in `up`, its long data not elsewhere, its text kept and not
+ * rewritten for FOUND_ROWS()/ROW_COUNT(). */
+static bool ps_mark_wanted(const struct session *s, const struct pstmt *st, uint32_t idx,
+                           uint32_t len, uint32_t avail, bool bulk)
+{
+    return s->cfg->resolve_in_flight_writes && !bulk && st->dml && st->n_cols == 0 &&
+           st->calls == NULL && st->ld_idx < 0 && !st->home_only && st->sql != NULL &&
+           idx == s->route.primary && s->route.ro_idx < 0 && s->groups == NULL && avail == len;
 }
 
 /* Where an EXECUTE of `st` runs (`ex` NULL when its head was not read);
@@ -844,6 +873,14 @@ static enum ps_ready ps_exec_backend(struct session *s, struct pstmt *st,
     } else {
         s->route.causal_check = false;
         s->query.cmd_ro_begin = false;
+        if (!session_in_trans(s)) {
+            /* as next_route() does for a text statement: a write goes to
+             * the primary the monitor publishes now (a transaction open on
+             * the old one fails there, as it must) */
+            session_follow_primary(s);
+            if (s->state == SS_CLOSING)
+                return PS_WAIT;
+        }
         if (st->ld_lost || ps_gone(st)) {
             ps_refuse(s, len, ER_CONNECTION_KILLED, "70100",
                       "Lost connection to the backend holding %sprepared statement %u",
@@ -851,7 +888,10 @@ static enum ps_ready ps_exec_backend(struct session *s, struct pstmt *st,
             st->ld_lost = false;
             return PS_DONE;
         }
-        ps_once_close(s, st); /* the last execution's values */
+        /* the last execution's values; a marked one serves the rest of
+         * its transaction (the mark is the transaction's) */
+        if (!st->once_marked || !session_inflight_ps_same_trx(s, st->once_seq))
+            ps_once_close(s, st);
         if (st->lid && s->values.lid_lost != NULL) {
             /* as a text statement naming it: another connection's value
              * would be wrong */
@@ -897,7 +937,14 @@ static enum ps_ready ps_exec_backend(struct session *s, struct pstmt *st,
         return PS_WAIT;
     if (st->once_idx == (int)*idx)
         return PS_READY; /* prepared for this execution */
+    if (ps_mark_wanted(s, st, *idx, len, avail, bulk) && session_inflight_ps_mark(s)) {
+        ps_once_close(s, st); /* one kept for its transaction, elsewhere */
+        s->prep.ps_mark = true;
+        ps_prepare_here(s, st, true);
+        return PS_WAIT;
+    }
     if (ps_once_wanted(s, st)) {
+        s->prep.ps_mark = false;
         ps_prepare_here(s, st, true);
         return PS_WAIT;
     }
@@ -1152,6 +1199,9 @@ bool ps_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t avail)
     s->prep.meta_ps_id = st->id; /* session_meta.c */
     st->cursor_idx = (flags & CURSOR_TYPE_READ_ONLY) ? (int16_t)idx : -1;
     st->ld_idx = -1; /* the server forgets long data once it executed */
+    if (s->cfg->resolve_in_flight_writes && st->writes && idx == s->route.primary)
+        session_inflight_ps_sent(s, st->once_idx == (int)idx && st->once_marked, p, len, st->sql,
+                                 st->sql_len); /* kept before the id is the backend's */
     switch (ps_types_need(s, st, pb, head_ok, ex.new_params_bound ? ex.types : NULL, len)) {
     case PS_TYPES_NOMEM:
         return false;
@@ -1212,6 +1262,8 @@ bool ps_bulk_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t avail
         st->id;          /* session_meta.c: its results leave the client's definitions unknown */
     st->cursor_idx = -1; /* an execution closes the statement's cursor */
     st->ld_idx = -1;
+    if (s->cfg->resolve_in_flight_writes && idx == s->route.primary) /* never marked */
+        session_inflight_ps_sent(s, false, p, len, NULL, 0);
     enum ps_types need_types = ps_types_need(s, st, pb, head_ok, head_ok ? bk.types : NULL, len);
     if (need_types == PS_TYPES_NOMEM)
         return false;

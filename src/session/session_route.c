@@ -193,6 +193,13 @@ static bool view_of(struct session *s, const struct config *cfg, enum route_op o
         b->usable_in_trx = b->state == BACKEND_ONLINE || b->state == BACKEND_DRAINING;
         b->fenced = atomic_load(&rt->fenced);
         b->reads_too = atomic_load(&rt->reads_too);
+        if (backend_reads_refused(rt)) {
+            /* a read was refused by its wsrep state (backend_refuse_reads):
+             * the writer keeps its writes, any other node is out */
+            b->reads_too = false;
+            if (b->role != ROLE_PRIMARY)
+                b->usable = b->usable_in_trx = false;
+        }
         b->outstanding = atomic_load_explicit(&rt->outstanding, memory_order_relaxed);
         b->rtt_ms = (atomic_load_explicit(&rt->rtt_us, memory_order_relaxed) + 500) / 1000;
         b->conn_room =

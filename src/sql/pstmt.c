@@ -128,6 +128,7 @@ void pstmt_backend_gone(struct pstmt_map *m, uint32_t idx)
         for (struct pstmt *st = m->tab[i]; st != NULL; st = st->next) {
             if (st->once_idx == (int)idx) {
                 st->once_idx = -1;
+                st->once_marked = false;
                 st->once_id = 0;
                 if (st->cursor_idx == (int)idx)
                     st->cursor_idx = -1;

@@ -143,6 +143,55 @@ def test_desync_leaves_traffic_and_comes_back(start_galera_halyard, galera):
     wait_until(lambda: galera.port(1) in read_ports(h), timeout=5, what="node1 reading again")
 
 
+def test_a_read_a_node_refuses_runs_elsewhere(start_galera_halyard, galera):
+    """A reader that starts refusing queries (wsrep_reject_queries = ALL:
+    ERROR 1047 "WSREP has not yet prepared node for application use", as a
+    joiner or a donor answers) between two monitor checks, 6 s apart: each
+    read it refuses runs again on another node, and it gets no more reads
+    until a check finds it synced. The client gets its rows, never 1047."""
+    h = start(start_galera_halyard, monitor=dict(MONITOR, interval_ms=6000))
+    c = h.connect()
+    cur = c.cursor()
+
+    def read():
+        # a table: a read of no table is served even by a refusing node
+        cur.execute("SELECT @@port, COUNT(*) >= 0 FROM test.galera_w")
+        port, ok = cur.fetchone()
+        assert ok == 1
+        return port
+
+    assert {read() for _ in range(20)} == {galera.port(1), galera.port(2)}
+
+    def fresh():
+        b = backends(h)["node1"]
+        return b["check_age_s"] is not None and b["check_age_s"] < 0.5
+    # the next check of node1 is at least 5.5 s away: it cannot see the
+    # refusal before the reads below
+    wait_until(fresh, 20, interval=0.05, what="a fresh check of node1")
+    galera.sql(1, "SET GLOBAL wsrep_reject_queries = ALL")
+    try:
+        with pytest.raises(pymysql.MySQLError) as refused:
+            galera.sql(1, "SELECT COUNT(*) FROM test.galera_w")
+        assert refused.value.args[0] == 1047, refused.value.args
+        got = [read() for _ in range(20)]
+        checks = backends(h)["node1"]["check_age_s"]
+    finally:
+        galera.sql(1, "SET GLOBAL wsrep_reject_queries = NONE")
+    assert checks < 5.5, checks  # no check of node1 came between
+    assert set(got) == {galera.port(2)}, got
+    log = h.log_text()
+    # one read went there: none after the refusal
+    assert log.count("refused the read (error 1047") == 1, log[-3000:]
+    assert "backend node1: refused a read (error 1047): no reads go to it" in log
+    st = admin_json(default_socket(h), "show stats")
+    assert st["statements_retried"] == 1, st
+    # a check begun after the refusal finds it synced: it reads again
+    wait_until(lambda: galera.port(1) in {read() for _ in range(10)}, 30,
+               what="node1 reading again")
+    assert "backend node1: takes reads again" in h.log_text()
+    c.close()
+
+
 def test_desync_shown_from_one_check_over_a_slow_link(start_galera_halyard, galera):
     """Each of node1's checks reads the wsrep status, the wsrep variables,
     then the load (status_every), each answer 60 ms late. Two ways a state

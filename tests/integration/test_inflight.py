@@ -247,6 +247,25 @@ def test_in_flight_write_not_committed_runs_once(start_halyard, tmp_path, reques
     assert st["inflight_committed"] == 0 and st["inflight_unknown"] == 0, st
 
 
+def test_a_write_returning_rows_goes_unmarked(start_halyard, tmp_path, request):
+    """An INSERT ... RETURNING answers rows, which a write found committed
+    in the binary log could not give back: it goes without the mark (in
+    flight at a failover it gets 1927, as without the option, never an OK
+    in place of its rows), while a plain INSERT carries it."""
+    c = own_cluster(request, "inflight-async", False, 140)
+    conf, h = start(c, start_halyard, tmp_path)
+    a = pymysql.connect(**h.conn_params(autocommit=True))
+    cur = a.cursor()
+    cur.execute(f"INSERT INTO {TABLE} VALUES (7, 70) RETURNING v")
+    assert cur.fetchall() == ((70,),)
+    cur.execute(f"INSERT INTO {TABLE} VALUES (8, 80)")
+    a.close()
+    f = c.sql(0, "SHOW BINARY LOGS")[-1][0]
+    notes = [r[5] for r in c.sql(0, f"SHOW BINLOG EVENTS IN '{f}'") if r[2] == "Annotate_rows"]
+    assert [n.startswith("/*hy:") for n in notes if "VALUES (7, 70)" in n] == [False], notes
+    assert [n.startswith("/*hy:") for n in notes if "VALUES (8, 80)" in n] == [True], notes
+
+
 def test_in_flight_write_unknown_with_async_replication(start_halyard, tmp_path, request):
     c = own_cluster(request, "inflight-async", False, 140)
     conf, h = start(c, start_halyard, tmp_path)

@@ -69,6 +69,22 @@ def slow_write(h, out):
         out.append(str(e))
 
 
+def sessions_event(sock, end):
+    """The one `end` event (writer_changed, failover_done) and the
+    failover_sessions event that followed it (5 s after), which names it:
+    each failover event says what happened to the sessions it touched."""
+    def find():
+        events = admin_json(sock, "show events")["events"]
+        ends = [e for e in events if e["event"] == end]
+        summ = [e for e in events if e["event"] == "failover_sessions"]
+        return (ends, summ) if ends and summ else None
+    ends, summ = wait_until(find, 30, interval=0.2, what=f"a failover_sessions event after {end}")
+    assert len(ends) == 1 and len(summ) == 1, (ends, summ)
+    assert summ[0]["action"] == f"{end} seq {ends[0]['seq']}", summ
+    assert summ[0]["seq"] > ends[0]["seq"], summ
+    return ends[0], summ[0]["reason"]
+
+
 def kill_under_load(h, kill, stats):
     """The load through halyard, and a slow write (slow_write); `kill()`
     once they run, until 100 more writes were acknowledged after it. The
@@ -117,6 +133,11 @@ def test_galera_writer_killed_under_mixed_load(start_galera_halyard, galera):
     # dropped node0 (it was there: the kill came mid-load)
     assert st["inflight_committed"] + st["inflight_rerun"] + st["transactions_replayed"] >= 1, st
     assert "outcome unknown" not in log
+    # the writer change is an event, and the sessions' account follows it
+    change, reason = sessions_event(sock, "writer_changed")
+    assert (change["backend"], change["old"], change["new"]) == ("node1", "node0", "node1"), change
+    assert "in-flight writes committed" in reason and ", unknown 0; " in reason, reason
+    assert reason.endswith("sessions given an error 0"), reason
 
 
 def test_dual_master_active_killed_under_mixed_load(start_dual_halyard, dual, tmp_path):
@@ -142,6 +163,10 @@ def test_dual_master_active_killed_under_mixed_load(start_dual_halyard, dual, tm
     assert load.errors == [], f"{len(load.errors)} failed statements: {load.errors[:5]}"
     assert st["inflight_unknown"] == 0, st
     assert st["inflight_committed"] + st["inflight_rerun"] + st["transactions_replayed"] >= 1, st
+    done, reason = sessions_event(conf["admin_socket"], "failover_done")
+    assert done["backend"] == "node1", done
+    assert "in-flight writes committed" in reason and ", unknown 0; " in reason, reason
+    assert reason.endswith("sessions given an error 0"), reason
 
 
 def change_under_load(h, steps):

@@ -2,7 +2,8 @@
  * failover_tally.h: what a failover did to the sessions, told as an event.
  *
  * A few seconds after a failover or switchover ends (failover_done,
- * switchover_done, failover_failed in the events' history), the main
+ * switchover_done, failover_failed in the events' history; a Galera
+ * group's writer_changed too), the main
  * thread emits `failover_sessions`, naming that event's seq, with what the
  * sessions did around it: statements retried, transactions replayed,
  * replays refused, in-flight writes found committed, re-run, rolled back

@@ -143,6 +143,9 @@ struct backend_rt {
     _Atomic bool check_now; /* a worker reported a failure: check it at once */
     _Atomic bool fenced;    /* failover: never the primary, whatever it reports (failover_exec.h) */
     _Atomic bool reads_too; /* cluster = galera: the writer takes reads as well (galera.h) */
+    _Atomic int64_t reads_refused_us; /* cluster = galera: a worker's read was refused by the
+                                       * node's wsrep state then (wall clock, us); no reads
+                                       * until a check begun after it finds it synced; 0 = none */
     _Atomic int64_t failover_at_us; /* ev_time() in us when failover last set its role; 0 = never */
     _Atomic int64_t drain_busy;     /* DRAINING: its busy client connections at the last check
                                      * (monitor.c, BUSY_SQL); -1 = not checked since the drain,
@@ -310,6 +313,18 @@ void backend_count_connect_failure(struct backend_rt *rt, int worker);
  * interval. `why` (e.g. "connect: Connection refused") is kept for
  * `show backends`. Any thread; cheap (no allocation; one short lock). */
 void backend_report_failure(struct backend_rt *rt, const char *why);
+
+/* cluster = galera: the node answered a read with a refusal of its wsrep
+ * state (1047, "WSREP has not yet prepared node for application use"):
+ * a joiner, a donor, a node out of the Primary component, before the
+ * monitor saw it. It takes no reads (backend_reads_refused) until a check
+ * that began after this finds it synced (the monitor clears it, at its
+ * next check). Not a failed check: the server answers. Any thread. */
+void backend_refuse_reads(struct backend_rt *rt, const char *why);
+static inline bool backend_reads_refused(struct backend_rt *rt)
+{
+    return atomic_load_explicit(&rt->reads_refused_us, memory_order_relaxed) != 0;
+}
 
 /* The monitor registers the function backend_report_failure() calls
  * (typically an ev_async_send to its loop). NULL to remove. */

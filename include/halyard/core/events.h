@@ -75,6 +75,7 @@ enum event_type {
     EVENT_BACKUP_WINDOW_SHORT,  /* the restorable window is shorter than the policy promises */
     EVENT_BACKUP_WINDOW_OK,     /* ... and holds again */
     EVENT_FAILOVER_SESSIONS,    /* what a failover did to the sessions (failover_tally.h) */
+    EVENT_WRITER_CHANGED,       /* a Galera group's writer moved to another node */
     EVENT__COUNT
 };
 /* alerts.disabled and alerts.events are bit masks and tables of 64. */

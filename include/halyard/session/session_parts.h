@@ -412,6 +412,7 @@ struct sess_prep {
     struct pstmt *ps_new; /* the client's PREPARE in flight, registered at its OK */
     uint32_t ps_int_id;   /* statement of an internal prepare or reset */
     bool ps_once;         /* the internal prepare is of its one-off text (pstmt.calls) */
+    bool ps_mark;         /* ... the text with its in-flight write mark (session_inflight.c) */
     int ps_step;          /* COM_STMT_RESET: next backend to reset, -1 = not started */
     uint8_t *ps_err;      /* ERR of a failed internal prepare, given to the EXECUTE */
     uint16_t ps_err_len;

@@ -47,6 +47,10 @@ struct pstmt {
     bool lid;           /* names LAST_INSERT_ID() or its variables (CLF_LAST_INSERT_ID) */
     bool show_status;   /* SHOW STATUS and the like: the primary's counters */
     bool ld_lost;       /* long data was lost with its backend: the next EXECUTE fails */
+    bool dml;           /* one INSERT/UPDATE/DELETE/REPLACE: an execution on the primary may
+                         * carry a resolve_in_flight_writes mark (session_inflight.c) */
+    bool once_marked;   /* the one-off statement (once_id) is the text with that mark */
+    uint64_t once_seq;  /* ... of that write transaction: kept for its next executions */
     uint8_t hint;       /* enum classify_hint of its text, or of the rule that matched it */
     uint8_t hint_cons;  /* enum classify_consistency of its text */
     int16_t cursor_idx; /* backend whose EXECUTE opened a cursor, else -1 */
