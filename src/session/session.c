@@ -1111,6 +1111,39 @@ static enum next_step next_trx_lost(struct session *s, const struct next_cmd *c)
     return NEXT_AGAIN;
 }
 
+/* A statement after the session's transaction died with its backend
+ * (s->route.trx_lost) is replayed first (session_replay.c), else answered
+ * 1927 (next_trx_lost); never run by itself, which would commit alone what
+ * the client sent as part of the transaction it is then told was rolled
+ * back. One larger than the buffer cannot be answered without reading it
+ * all: the session ends, as the server's death would have ended it. Run
+ * before routing, and before the handlers of the prepared-statement
+ * executions (session_next_command), which route on their own. */
+static enum next_step next_lost(struct session *s, const struct next_cmd *c)
+{
+    uint8_t cmd = c->cmd;
+    session_backend_reap_pending(s);
+    session_follow_primary(s);
+    if (s->state == SS_CLOSING)
+        return NEXT_STOP;
+    if (s->route.trx_lost == NULL || !(cmd == COM_QUERY || cmd == COM_STMT_EXECUTE ||
+                                       cmd == COM_STMT_PREPARE || cmd == COM_STMT_BULK_EXECUTE))
+        return NEXT_ROUTE;
+    if (!c->fits) {
+        slog_warn(s, "a %s of %u bytes after the transaction was lost with %s: closing",
+                  mysql_com_name(cmd), c->len, s->route.trx_lost);
+        command_abandon(s);
+        session_err(s, 1, SERR_TRX_LOST, s->route.trx_lost);
+        session_mark_closing(s, END_BACKEND_LOST);
+        return NEXT_STOP;
+    }
+    if (session_replay_next(s, cmd, c->p, c->len) == REPLAY_STOP)
+        return NEXT_STOP; /* replayed first (session_replay.c) */
+    if (s->route.trx_lost != NULL)
+        return next_trx_lost(s, c);
+    return NEXT_ROUTE;
+}
+
 /* Where the command goes (*idx: a backend or a ROUTE_* outcome; *why:
  * why no backend; *primary_write: a write the primary is to take
  * outside a transaction, which may wait for one). */
@@ -1124,17 +1157,9 @@ static enum next_step next_route(struct session *s, const struct next_cmd *c, ui
         return NEXT_ROUTE;
     }
     uint8_t cmd = c->cmd;
-    session_backend_reap_pending(s);
-    session_follow_primary(s);
-    if (s->state == SS_CLOSING)
-        return NEXT_STOP;
-    if (s->route.trx_lost != NULL && c->fits &&
-        (cmd == COM_QUERY || cmd == COM_STMT_EXECUTE || cmd == COM_STMT_PREPARE)) {
-        if (session_replay_next(s, cmd, c->p, c->len) == REPLAY_STOP)
-            return NEXT_STOP; /* replayed first (session_replay.c) */
-        if (s->route.trx_lost != NULL)
-            return next_trx_lost(s, c);
-    }
+    enum next_step lost = next_lost(s, c);
+    if (lost != NEXT_ROUTE)
+        return lost;
     session_note_statement(s, cmd, c->p, next_avail(s, c->len));
     s->route.primary_wait_until = 0; /* a new statement gets the whole wait */
     *idx = session_route(s, cmd, c->p, c->len, next_avail(s, c->len));
@@ -1303,6 +1328,8 @@ void session_next_command(struct session *s)
     for (;;) {
         struct next_cmd c;
         enum next_step step = next_take(s, &c);
+        if (step == NEXT_ROUTE && (c.cmd == COM_STMT_EXECUTE || c.cmd == COM_STMT_BULK_EXECUTE))
+            step = next_lost(s, &c);
         if (step == NEXT_ROUTE && com_handlers[c.cmd] != NULL)
             step = com_handlers[c.cmd](s, &c);
         uint32_t idx = 0;
