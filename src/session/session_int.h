@@ -833,7 +833,8 @@ void session_diag_follow(struct session *s);
 void session_follow_primary(struct session *s);
 void session_lex_follow(struct session *s, uint16_t status);
 void session_track_note(struct session *s, const uint8_t *pl, uint32_t len);
-/* The packet of `len` bytes at io.down.scan, of an answer to the client:
+/* The packet of `len` bytes at io.down.scan, of an answer to the client,
+ * whose first byte has arrived and is 0x00 or 0xfe:
  * when it is an OK from a backend connection with CLIENT_SESSION_TRACK,
  * note whether a write set user variables unseen (a trigger's), and make
  * it what the server sends the client (mysql_ok_track_filter). Its new

@@ -107,17 +107,20 @@ int64_t session_track_ok(struct session *s, uint32_t len)
 {
     struct stream *st = &s->io.down;
     struct bconn *bc = s->conns.cur;
-    if (s->query.internal != INT_NONE || bc == NULL || !(bc->login.caps & CLIENT_SESSION_TRACK) ||
-        len + MYSQL_HEADER_SIZE > st->b->cap || stream_unparsed(st) <= MYSQL_HEADER_SIZE)
+    if (s->query.internal != INT_NONE || bc == NULL || !(bc->login.caps & CLIENT_SESSION_TRACK))
         return len;
     uint8_t *base = st->b->data;
-    if (!mysql_resp_ok_next(&s->io.resp, base + st->scan + MYSQL_HEADER_SIZE, len))
+    uint8_t *pl = base + st->scan + MYSQL_HEADER_SIZE;
+    if (!mysql_resp_ok_next(&s->io.resp, pl, len) || len + MYSQL_HEADER_SIZE > st->b->cap)
         return len;
     if (stream_unparsed(st) < MYSQL_HEADER_SIZE + len)
         return -1;
-    uint8_t *pl = base + st->scan + MYSQL_HEADER_SIZE;
     if (s->query.cmd == COM_RESET_CONNECTION)
         bc->track_on = false; /* the session's variables are the globals again */
+    /* The status without decoding the OK: behind two one-byte lengths in
+     * nearly every OK. */
+    if (len >= 5 && pl[1] < 251 && pl[2] < 251 && !(pl[4] & (SERVER_SESSION_STATE_CHANGED >> 8)))
+        return len;
     struct mysql_ok ok;
     if (mysql_ok_decode(pl, len, CLIENT_PROTOCOL_41 | CLIENT_SESSION_TRACK, &ok) != HY_OK ||
         !(ok.status & SERVER_SESSION_STATE_CHANGED))
