@@ -1076,6 +1076,12 @@ bool mysql_resp_ok_fits(const struct mysql_resp *r)
     return r->state == RS_SIMPLE || r->state == RS_FIRST || r->state == RS_INFILE_REPLY;
 }
 
+bool mysql_resp_rows_end_next(const struct mysql_resp *r, const uint8_t *p, uint32_t len)
+{
+    return r->state == RS_ROWS && len > 0 &&
+           mysql_is_eof(p[0], len, (r->caps & CLIENT_DEPRECATE_EOF) != 0);
+}
+
 bool mysql_resp_ok_next(const struct mysql_resp *r, const uint8_t *p, uint32_t len)
 {
     if (len == 0)

@@ -484,11 +484,7 @@ bool down_parse(struct session *s)
             if (xr > 0)
                 continue;
         }
-        const uint8_t *first = st->b->data + st->scan + MYSQL_HEADER_SIZE;
-        int64_t tl =
-            stream_unparsed(st) > MYSQL_HEADER_SIZE && (*first == MYSQL_OK || *first == MYSQL_EOF)
-                ? session_track_ok(s, len) /* an OK: before all else reads it */
-                : (int64_t)len;
+        int64_t tl = session_track_peek(s, len); /* an OK: before all else reads it */
         if (tl < 0)
             return true;
         len = (uint32_t)tl;

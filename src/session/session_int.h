@@ -840,6 +840,16 @@ void session_track_note(struct session *s, const uint8_t *pl, uint32_t len);
  * it what the server sends the client (mysql_ok_track_filter). Its new
  * length; -1 when more bytes must come first. session_state.c. */
 int64_t session_track_ok(struct session *s, uint32_t len);
+/* session_track_ok() for a packet that starts as an OK does; else `len`,
+ * at the cost of a look at its first byte. */
+static inline int64_t session_track_peek(struct session *s, uint32_t len)
+{
+    const struct stream *st = &s->io.down;
+    if (stream_unparsed(st) <= MYSQL_HEADER_SIZE)
+        return len;
+    uint8_t first = st->b->data[st->scan + MYSQL_HEADER_SIZE];
+    return first == MYSQL_OK || first == MYSQL_EOF ? session_track_ok(s, len) : (int64_t)len;
+}
 /* Whether `bc` tracks state changes as halyard needs before it runs the
  * command in flight: session_track_state_change = ON on the primary, for
  * a write. */

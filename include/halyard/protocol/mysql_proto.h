@@ -663,6 +663,9 @@ bool mysql_resp_err_fits(const struct mysql_resp *r);
 /* Whether a packet with header 0x00 fed now is an OK (one that may carry a
  * session-state block), not a row or a prepared statement's answer. */
 bool mysql_resp_ok_fits(const struct mysql_resp *r);
+/* Whether the packet `p` (`len` bytes), fed now, ends a result set's rows
+ * (its EOF, or the 0xfe OK under CLIENT_DEPRECATE_EOF). */
+bool mysql_resp_rows_end_next(const struct mysql_resp *r, const uint8_t *p, uint32_t len);
 /* Whether the packet `p` (`len` bytes), fed now, is laid out as an OK (one
  * that may carry a session-state block): an OK, or under
  * CLIENT_DEPRECATE_EOF the 0xfe packet that ends a result. */
