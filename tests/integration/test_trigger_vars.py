@@ -181,3 +181,19 @@ def test_client_reads_of_the_variable(halyard, cluster, schema):
     assert q(c, "SELECT @@session_track_state_change") == ((1,),)
     with pytest.raises(pymysql.err.OperationalError):
         q(c, "SET session_track_state_change = 'maybe'")
+
+
+def test_a_prepared_write_that_fires_the_trigger(halyard, cluster, schema):
+    """COM_STMT_EXECUTE of an INSERT whose trigger sets @v: the OK is the
+    server's, and @v then reads as on the server."""
+    from test_ps import execute, prepare
+    got = {}
+    for where, port in (("direct", cluster.primary_port), ("halyard", halyard.port)):
+        c = RawConn("127.0.0.1", port, timeout=10)
+        c.login(APP_USER, APP_PASSWORD, db=schema, caps=DEFAULT_CAPS)
+        _answer(c, "SET @v = 0")
+        stmt, _, _ = prepare(c, "INSERT INTO tv VALUES (11)")
+        got[where] = [execute(c, stmt), _answer(c, "SELECT @v")]
+        c.close()
+    assert got["halyard"] == got["direct"]
+    assert got["halyard"][1][-2] == b"\x0211"
