@@ -856,6 +856,10 @@ static inline int64_t session_track_peek(struct session *s, uint32_t len)
 bool session_track_ready(const struct session *s, const struct bconn *bc);
 /* What turns it on, appended to `out` when `bc` is not ready so (state_sync_start). */
 hy_status_t session_track_sync(struct session *s, struct bconn *bc, struct varstate_cmds *out);
+/* Whether a statement's text names session_track_state_change: a write
+ * under `SET STATEMENT session_track_state_change = 0 FOR` reports no
+ * state change, so its user variables are taken as a CALL's. */
+bool session_track_named(const char *text, size_t len);
 /* A read-back `rb` of the session's SET on s->conns.cur ended: a SET of
  * session_track_state_change there is undone before the next statement. */
 void session_track_readback(struct session *s, const struct readback *rb);

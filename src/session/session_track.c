@@ -87,6 +87,15 @@ hy_status_t session_track_sync(struct session *s, struct bconn *bc, struct varst
     return varstate_cmds_push(out, COM_QUERY, TRACK_ON_SQL, strlen(TRACK_ON_SQL));
 }
 
+bool session_track_named(const char *text, size_t len)
+{
+    for (size_t i = 0; i + TRACK_VAR_LEN <= len; i++) {
+        if ((text[i] | 0x20) == 's' && strncasecmp(text + i, TRACK_VAR, TRACK_VAR_LEN) == 0)
+            return true;
+    }
+    return false;
+}
+
 /* Whether a SET read back by `rb` assigns session_track_state_change. */
 static bool track_var_in(const struct readback *rb)
 {

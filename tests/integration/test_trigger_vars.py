@@ -115,6 +115,7 @@ def _answer(c, sql):
 RAW_STEPS = [
     "INSERT INTO tv VALUES (1)",
     "SELECT @v",
+    "/* halyard: primary */ SELECT 1",
     "SET @x = 1",
     f"USE {DB}",
     "SET NAMES utf8mb4",
@@ -197,3 +198,20 @@ def test_a_prepared_write_that_fires_the_trigger(halyard, cluster, schema):
         c.close()
     assert got["halyard"] == got["direct"]
     assert got["halyard"][1][-2] == b"\x0211"
+
+
+def test_set_statement_that_turns_tracking_off(halyard, cluster, schema, ids):
+    """`SET STATEMENT session_track_state_change = 0 FOR INSERT ...`: the
+    server reports nothing for that statement, so halyard takes its user
+    variables as a CALL's. (Any other SET STATEMENT ... FOR a write is
+    reported as a state change by the server, the variable's restore:
+    followed the same way.)"""
+    primary, replicas = ids
+    c = halyard.connect(database=schema, autocommit=True)
+    q(c, "SET @v = 1")
+    assert q(c, "SELECT @v, @@server_id")[0] in {(1, r) for r in replicas}
+    q(c, "SET STATEMENT session_track_state_change = 0 FOR INSERT INTO tv VALUES (12)")
+    assert q(c, "SELECT @v, @@server_id") == ((12, primary),)
+    c = halyard.connect(database=schema, autocommit=True)
+    q(c, "SET STATEMENT max_statement_time = 10 FOR INSERT INTO tv VALUES (13)")
+    assert q(c, "SELECT @v, @@server_id") == ((13, primary),)
