@@ -570,6 +570,77 @@ hy_status_t mysql_ok_decode(const uint8_t *payload, size_t len, uint32_t caps, s
     return HY_OK;
 }
 
+/* The bytes of a lenenc integer of value v. */
+static size_t lenenc_size(uint64_t v)
+{
+    return v < 251 ? 1 : v < 0x10000 ? 3 : v < 0x1000000 ? 4 : 9;
+}
+
+size_t mysql_ok_track_filter(uint8_t *p, size_t len, bool client_tracks, bool keep_state_change)
+{
+    struct mysql_rd rd;
+    if (len < 1 || (p[0] != MYSQL_OK && p[0] != MYSQL_EOF))
+        return len;
+    mysql_rd_init(&rd, p, len);
+    (void)mysql_rd_u8(&rd);
+    (void)mysql_rd_lenenc(&rd);
+    (void)mysql_rd_lenenc(&rd);
+    uint8_t *status = (uint8_t *)rd.p;
+    uint16_t st = mysql_rd_u16(&rd);
+    (void)mysql_rd_u16(&rd);
+    if (rd.bad || !(st & SERVER_SESSION_STATE_CHANGED) || (client_tracks && keep_state_change))
+        return len;
+    size_t info_len = 0;
+    const uint8_t *info = mysql_rd_lenenc_str(&rd, &info_len);
+    uint8_t *info_end = (uint8_t *)rd.p;
+    size_t block_len = 0;
+    const uint8_t *block = mysql_rd_lenenc_str(&rd, &block_len);
+    if (rd.bad || info == NULL || block == NULL)
+        return len; /* not the layout this was asked for: passed as it is */
+    /* What of the block the client gets: every entry but the state-change
+     * ones when it tracks, none when it does not. */
+    size_t kept = 0;
+    struct mysql_rd e;
+    mysql_rd_init(&e, block, block_len);
+    while (client_tracks && mysql_rd_left(&e) > 0) {
+        const uint8_t *at = e.p;
+        uint8_t type = mysql_rd_u8(&e);
+        size_t body_len = 0;
+        (void)mysql_rd_lenenc_str(&e, &body_len);
+        if (e.bad)
+            return len; /* malformed: passed as it is */
+        if (type != MYSQL_TRACK_STATE_CHANGE)
+            kept += (size_t)(e.p - at);
+    }
+    uint8_t *w;
+    if (kept == 0) {
+        /* as a server sends an OK without state changes: the info only
+         * when there is one */
+        p[status - p] = (uint8_t)(st & ~SERVER_SESSION_STATE_CHANGED);
+        p[status - p + 1] = (uint8_t)((st & ~SERVER_SESSION_STATE_CHANGED) >> 8);
+        w = info_len > 0 ? info_end : status + 4;
+        return (size_t)(w - p);
+    }
+    w = info_end;
+    struct mysql_wr wr;
+    mysql_wr_init(&wr, w, lenenc_size(kept));
+    mysql_wr_lenenc(&wr, kept);
+    w += mysql_wr_len(&wr);
+    mysql_rd_init(&e, block, block_len);
+    while (mysql_rd_left(&e) > 0) {
+        const uint8_t *at = e.p;
+        uint8_t type = mysql_rd_u8(&e);
+        size_t body_len = 0;
+        (void)mysql_rd_lenenc_str(&e, &body_len);
+        size_t n = (size_t)(e.p - at);
+        if (type != MYSQL_TRACK_STATE_CHANGE) {
+            memmove(w, at, n); /* leftwards: w never passes `at` */
+            w += n;
+        }
+    }
+    return (size_t)(w - p);
+}
+
 size_t mysql_ok_encode(uint8_t *out, size_t cap, uint64_t affected, uint64_t insert_id,
                        uint16_t status, uint16_t warnings)
 {
@@ -601,8 +672,17 @@ static void track_body(struct mysql_rd *body, struct mysql_track *t)
         t->spec = mysql_rd_u8(body);
         t->a = mysql_rd_lenenc_str(body, &t->a_len);
         break;
-    case MYSQL_TRACK_SCHEMA:
     case MYSQL_TRACK_STATE_CHANGE:
+        /* MariaDB 10.11 sends the flag itself, "1" (02 01 31, measured);
+         * a lenenc string holding it is read too */
+        if (mysql_rd_left(body) == 1) {
+            t->a_len = 1;
+            t->a = mysql_rd_bytes(body, 1);
+            break;
+        }
+        t->a = mysql_rd_lenenc_str(body, &t->a_len);
+        break;
+    case MYSQL_TRACK_SCHEMA:
     case MYSQL_TRACK_TRX_CHARACTERISTICS:
     case MYSQL_TRACK_TRX_STATE:
         t->a = mysql_rd_lenenc_str(body, &t->a_len);
@@ -994,6 +1074,22 @@ bool mysql_resp_row_next(const struct mysql_resp *r, const uint8_t *p, uint32_t 
 bool mysql_resp_ok_fits(const struct mysql_resp *r)
 {
     return r->state == RS_SIMPLE || r->state == RS_FIRST || r->state == RS_INFILE_REPLY;
+}
+
+bool mysql_resp_rows_end_next(const struct mysql_resp *r, const uint8_t *p, uint32_t len)
+{
+    return r->state == RS_ROWS && len > 0 &&
+           mysql_is_eof(p[0], len, (r->caps & CLIENT_DEPRECATE_EOF) != 0);
+}
+
+bool mysql_resp_ok_next(const struct mysql_resp *r, const uint8_t *p, uint32_t len)
+{
+    if (len == 0)
+        return false;
+    if (p[0] == MYSQL_OK)
+        return mysql_resp_ok_fits(r);
+    return (r->caps & CLIENT_DEPRECATE_EOF) && mysql_is_eof(p[0], len, true) &&
+           (r->state == RS_SIMPLE || r->state == RS_ROWS || r->state == RS_FIELDS);
 }
 
 enum mysql_resp_rc mysql_resp_feed(struct mysql_resp *r, const uint8_t *p, uint32_t len)

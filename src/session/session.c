@@ -484,6 +484,10 @@ bool down_parse(struct session *s)
             if (xr > 0)
                 continue;
         }
+        int64_t tl = session_track_peek(s, len); /* an OK: before all else reads it */
+        if (tl < 0)
+            return true;
+        len = (uint32_t)tl;
         uint32_t peek = HY_MIN(len, (uint32_t)MYSQL_RESP_PEEK);
         bool capture = (s->query.internal == INT_GTID_FETCH || s->query.internal == INT_GTID_WAIT ||
                         s->query.internal == INT_GPOS_FETCH || s->query.internal == INT_GPOS_WAIT ||
@@ -751,7 +755,8 @@ bool ensure_backend(struct session *s, uint32_t idx)
     if (bc == NULL && session_pool_take(s, idx))
         bc = s->conns.bc[idx];
     if (bc != NULL && bc->state == BCONN_READY && bc->vs_gen == s->vars.vs_gen &&
-        bc->lid_epoch == s->values.lid_epoch && !session_pool_diag_lost(s, bc)) {
+        bc->lid_epoch == s->values.lid_epoch && !session_pool_diag_lost(s, bc) &&
+        session_track_ready(s, bc)) {
         s->conns.cur = bc;
         session_publish_backend(s);
         /* a BEGIN halyard answered, or the group's XA branch, first */

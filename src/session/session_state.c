@@ -555,6 +555,7 @@ void state_readback_expect(struct session *s)
 void state_readback_end(struct session *s)
 {
     struct state_change *c = s->vars.chg;
+    session_track_readback(s, &c->rb);
     if (s->route.pinned)
         return; /* nothing to keep */
     if (!c->ok) {
@@ -745,6 +746,7 @@ static bool state_reset_choose(struct session *s, const struct varstate *want, s
         slog_debug(s, "restores %s by COM_RESET_CONNECTION: %u commands, not %s%u", bc->be->name,
                    by_reset, set_ok ? "" : "a new connection or ", by_set);
     bc->epoch = ++s->w->conns.serial; /* the globals of now: younger than the session */
+    bc->track_on = false;
     varstate_cmds_free(&s->vars.sync);
     s->vars.sync = alt;
     bc->diag_dirty = false;
@@ -788,6 +790,7 @@ void state_sync_start(struct session *s)
         return;
     }
     if ((bc->foreign && session_pool_sync_extra(s, bc, &s->vars.sync) != HY_OK) ||
+        session_track_sync(s, bc, &s->vars.sync) != HY_OK || /* after the session's SETs */
         session_pool_sync_lid(s, bc, &s->vars.sync) != HY_OK ||
         session_pool_sync_diag(s, bc, &s->vars.sync) != HY_OK) { /* last: nothing clears it after */
         session_mark_closing(s, END_NOMEM);

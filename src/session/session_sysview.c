@@ -32,7 +32,9 @@
  * `.GLOBAL_STATUS` in a COM_QUERY's text are each replaced by a derived
  * table that reads the server's and changes what is said above (sysview.h);
  * SHOW [FULL] PROCESSLIST and SHOW STATUS are passed on as they are and
- * their rows changed on the way back (session_sysview_row). A derived
+ * their rows changed on the way back (session_sysview_row); the process
+ * list's rows of other backends, read there first as SHOW writes them
+ * (peer_show_sql), go before the end of its rows (peer_rows_send). A derived
  * process list must name its columns, which differ between server
  * versions: halyard reads them once per worker and server
  * (information_schema.COLUMNS), before the first such statement there. A
@@ -93,10 +95,12 @@ struct session_sysview {
      * backends (peers_ready), read before the statement goes out: */
     bool peer_busy; /* being read for the statement whose text hashes to peer_hash */
     uint64_t peer_hash;
-    uint32_t peer_next;        /* the next backend to look at */
-    struct text_acc peer_text; /* " UNION ALL SELECT <row>" each */
-    size_t peer_mark;          /* peer_text's length before the backend asked now */
-    uint32_t *peer_ids;        /* the sessions those rows are of */
+    uint32_t peer_next; /* the next backend to look at */
+    /* " UNION ALL SELECT <row>" each; for SHOW PROCESSLIST, each row as
+     * the packet the client gets (its sequence id written when sent) */
+    struct text_acc peer_text;
+    size_t peer_mark;   /* peer_text's length before the backend asked now */
+    uint32_t *peer_ids; /* the sessions those rows are of */
     size_t n_peer_ids, cap_peer_ids, peer_ids_mark;
     bool peer_use; /* the statement going out shows them */
 };
@@ -196,6 +200,9 @@ static bool peers_ready(struct session *s);
 
 bool session_sysview_ready(struct session *s)
 {
+    if (s->query.sysview != NULL && s->query.sysview->active &&
+        s->query.sysview->sc.show == SYSVIEW_SHOW_PROCESSLIST && ids_mapped(s))
+        return peers_ready(s);
     if (!session_sysview_rewrites(s) || !ids_mapped(s))
         return true;
     bool pl = false;
@@ -465,6 +472,30 @@ static char *peer_sql(const char *cols, uint32_t idx, const struct connreg_row *
     return t.p;
 }
 
+/* The statement backend `idx` answers SHOW [FULL] PROCESSLIST's rows of
+ * with: those rows as the server writes them (Info cut to its first 100
+ * characters unless `full`), the session's id first. NULL when out of
+ * memory. */
+static char *peer_show_sql(const struct connreg_row *rows, size_t n, bool full)
+{
+    struct text t = {0};
+    put(&t, "SELECT CASE ID");
+    for (size_t i = 0; i < n; i++)
+        put(&t, " WHEN %u THEN %u", rows[i].thread, rows[i].session);
+    put(&t,
+        " END, USER, HOST, DB, COMMAND, TIME, STATE, %s, PROGRESS FROM "
+        "information_schema.PROCESSLIST WHERE COMMAND <> 'Sleep' AND ID IN (",
+        full ? "INFO" : "LEFT(INFO, 100)");
+    for (size_t i = 0; i < n; i++)
+        put(&t, "%s%u", i > 0 ? ", " : "", rows[i].thread);
+    put(&t, ")");
+    if (t.bad) {
+        free(t.p);
+        return NULL;
+    }
+    return t.p;
+}
+
 /* Backend idx's connections that serve sessions other than this one. */
 static size_t peer_rows(const struct session *s, uint32_t idx, struct connreg_row *out, size_t max)
 {
@@ -484,8 +515,9 @@ static size_t peer_rows(const struct session *s, uint32_t idx, struct connreg_ro
 static bool peers_ready(struct session *s)
 {
     struct session_sysview *v = s->query.sysview;
-    const struct cols_known *ck = cols_find(server_of(s->conns.cur));
-    if (ck == NULL || ck->cols[0] == '\0')
+    bool show = v->sc.show == SYSVIEW_SHOW_PROCESSLIST; /* the columns are SHOW's own */
+    const struct cols_known *ck = show ? NULL : cols_find(server_of(s->conns.cur));
+    if (!show && (ck == NULL || ck->cols[0] == '\0'))
         return true;
     /* the command's own bytes (what follows it may grow meanwhile) */
     const uint8_t *cmd = s->io.up.b->data + s->io.up.scan;
@@ -509,7 +541,9 @@ static bool peers_ready(struct session *s)
         if (idx == home || idx >= s->cfg->n_backends)
             continue;
         size_t n = peer_rows(s, idx, rows, PEER_ROWS_MAX);
-        char *sql = n > 0 ? peer_sql(ck->cols, idx, rows, n) : NULL;
+        char *sql = n == 0 ? NULL
+                    : show ? peer_show_sql(rows, n, v->sc.show_full)
+                           : peer_sql(ck->cols, idx, rows, n);
         if (sql == NULL)
             continue;
         free(rows);
@@ -550,7 +584,14 @@ void session_sysview_peer_row(struct session *s, const uint8_t *p, uint32_t len)
         v->cap_peer_ids = cap;
     }
     size_t len0 = v->peer_text.len;
-    if (!acc_put(&v->peer_text, " UNION ALL SELECT ", 18) || !acc_put(&v->peer_text, c, n)) {
+    uint8_t hdr[MYSQL_HEADER_SIZE];
+    mysql_hdr_write(hdr, len, 0);
+    bool kept =
+        v->sc.show == SYSVIEW_SHOW_PROCESSLIST
+            ? len < MYSQL_MAX_PAYLOAD && acc_put(&v->peer_text, hdr, sizeof(hdr)) &&
+                  acc_put(&v->peer_text, p, len)
+            : acc_put(&v->peer_text, " UNION ALL SELECT ", 18) && acc_put(&v->peer_text, c, n);
+    if (!kept) {
         v->peer_text.len = len0;
         return;
     }
@@ -734,8 +775,8 @@ static size_t row_fix(const struct session *s, const uint8_t *pl, uint32_t len, 
             *end == '\0' && id <= UINT32_MAX ? row_find(v, (uint32_t)id) : NULL;
         if (r == NULL)
             return SIZE_MAX;
-        if (r->session == 0)
-            return 0;
+        if (r->session == 0 || (v->peer_use && peer_has(v, r->session)))
+            return 0; /* no session's, or shown by where its statement runs */
         int k = snprintf(num, sizeof(num), "%u", r->session);
         mysql_wr_lenenc_str(&wr, num, (size_t)k);
         mysql_wr_bytes(&wr, rd.p, mysql_rd_left(&rd));
@@ -766,6 +807,34 @@ static size_t row_fix(const struct session *s, const uint8_t *pl, uint32_t len, 
     return SIZE_MAX;
 }
 
+/* SHOW PROCESSLIST's rows end at down.scan: the rows read on other
+ * backends go before the end, whose sequence id and every later one's go
+ * up by as many. 0 once they are sent (the end goes on as it is), -1 when
+ * what is before the end must go first. */
+static int peer_rows_send(struct session *s)
+{
+    struct session_sysview *v = s->query.sysview;
+    struct stream *st = &s->io.down;
+    if (st->head < st->scan) {
+        s->prep.meta_flush = true;
+        return -1;
+    }
+    uint8_t seq = s->io.rdown.seq;
+    size_t k = 0;
+    for (size_t at = 0; at + MYSQL_HEADER_SIZE <= v->peer_text.len; k++) {
+        uint8_t *h = (uint8_t *)v->peer_text.p + at;
+        h[3] = (uint8_t)(seq + k);
+        at += MYSQL_HEADER_SIZE + mysql_hdr_len(h);
+    }
+    v->peer_use = false;
+    s->io.rdown.shift = (uint8_t)(s->io.rdown.shift - k);
+    s->io.rdown.seq = (uint8_t)(seq + k);
+    if (conn_send_local(&s->client, s->w->loop, &s->w->pool, v->peer_text.p, v->peer_text.len) !=
+        HY_OK)
+        session_mark_closing(s, END_CLIENT_ERROR);
+    return 0;
+}
+
 int session_sysview_row(struct session *s, uint32_t len)
 {
     struct session_sysview *v = s->query.sysview;
@@ -779,6 +848,9 @@ int session_sysview_row(struct session *s, uint32_t len)
         return -1;
     }
     const uint8_t *pl = st->b->data + st->scan + MYSQL_HEADER_SIZE;
+    if (v->show == SYSVIEW_SHOW_PROCESSLIST && v->peer_use && v->n_peer_ids > 0 &&
+        mysql_resp_rows_end_next(&s->io.resp, pl, len))
+        return peer_rows_send(s);
     if (!mysql_resp_row_next(&s->io.resp, pl, len))
         return 0;
     uint8_t pkt[MYSQL_HEADER_SIZE + 2 * OV_VALUE_MAX + 64];

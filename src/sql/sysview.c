@@ -121,6 +121,7 @@ void sysview_scan(const char *sql, size_t len, unsigned lex_opts, struct sysview
         pending = true;
     }
     out->show = show_form(sql, first, nfirst);
+    out->show_full = out->show == SYSVIEW_SHOW_PROCESSLIST && word_is(sql, &first[1], "FULL");
     if (out->overflow)
         out->n = 0;
 }

@@ -120,6 +120,64 @@ def test_a_read_on_a_replica_is_in_the_process_list(h, cluster):
         s.stop(cluster)
 
 
+@pytest.mark.parametrize("sql", ["SHOW PROCESSLIST", "SHOW FULL PROCESSLIST"])
+def test_show_processlist_lists_a_read_on_a_replica(h, cluster, sql):
+    """SHOW [FULL] PROCESSLIST shows the rows information_schema.PROCESSLIST
+    shows: the statement on a replica by its session's id, once, with the
+    columns and types SHOW PROCESSLIST has on the server."""
+    s = Sleeper(h, cluster, "hy-kq-show")
+    try:
+        killer = h.connect(autocommit=True)
+        row_of(killer, s)
+        cur = killer.cursor()
+        cur.execute(sql)
+        rows = cur.fetchall()
+        mine = [r for r in rows if r[0] == s.id]
+        assert len(mine) == 1, rows
+        assert mine[0][4:8] == ("Query", mine[0][5], "User sleep", s.text), mine
+        # the same halyard sessions as the information_schema read
+        shown = {r[0] for r in rows if r[0] >= 1 << 30}
+        listed = {r[0] for r in q(killer, "SELECT ID FROM information_schema.PROCESSLIST "
+                                          "WHERE ID >= 1 << 30")}
+        assert shown == listed == {s.id, q(killer, "SELECT CONNECTION_ID()")[0][0]}
+        direct = cluster.connect(0, autocommit=True).cursor()
+        direct.execute(sql)
+        assert cur.description == direct.description
+        direct.close()
+        cur.close()
+    finally:
+        s.stop(cluster)
+
+
+@pytest.mark.parametrize("deprecate_eof", [False, True], ids=["eof", "deprecate_eof"])
+def test_show_processlist_packets(h, cluster, deprecate_eof):
+    """The rows read on a replica go before the rows' end, and every packet
+    after them has the next sequence id, with and without
+    CLIENT_DEPRECATE_EOF."""
+    from rawmysql import CLIENT_DEPRECATE_EOF, DEFAULT_CAPS, RawConn
+    s = Sleeper(h, cluster, "hy-kq-raw")
+    try:
+        row_of(h.connect(autocommit=True), s)
+        c = RawConn("127.0.0.1", h.port, timeout=10)
+        c.login(APP_USER, APP_PASSWORD,
+                caps=DEFAULT_CAPS | (CLIENT_DEPRECATE_EOF if deprecate_eof else 0))
+        c.send_packet(b"\x03SHOW FULL PROCESSLIST", seq=0)
+        seqs, payloads = [], []
+        ends = 1 if deprecate_eof else 2  # the definitions' EOF, then the rows'
+        while ends > 0:
+            payloads.append(c.read_packet())
+            seqs.append(c.seq)
+            if payloads[-1][:1] == b"\xfe" and len(payloads[-1]) < 0xFFFFFF:
+                ends -= 1
+        assert seqs == list(range(1, len(seqs) + 1))
+        assert payloads[0] == b"\x09"  # nine columns
+        rows = payloads[10 if not deprecate_eof else 9:-1]
+        assert sum(1 for r in rows if s.text.encode() in r) == 1, rows
+        c.close()
+    finally:
+        s.stop(cluster)
+
+
 def test_kill_query_id_of_a_read_on_a_replica(h, cluster):
     """KILL QUERY ID <the query id read>: OK, the statement stops (1317)."""
     s = Sleeper(h, cluster, "hy-kq-lit")

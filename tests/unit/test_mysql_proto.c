@@ -1008,6 +1008,76 @@ static void test_ok_encode(void **state)
     assert_int_equal(mysql_ok_encode(out, 6, 0, 0, 0, 0), 0);
 }
 
+/* OKs as MariaDB 10.11 sends them on a connection with CLIENT_SESSION_TRACK
+ * and session_track_state_change = ON, and what a client gets of them. */
+static void test_ok_track_filter(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        size_t in_len;
+        bool tracks, keep;
+        const char *out;
+        size_t out_len;
+    } cases[] = {
+        /* INSERT whose trigger set a user variable */
+        {"\x00\x01\x00\x02\x40\x00\x00\x00\x03\x02\x01"
+         "1",
+         12, false, false, "\x00\x01\x00\x02\x00\x00\x00", 7},
+        {"\x00\x01\x00\x02\x40\x00\x00\x00\x03\x02\x01"
+         "1",
+         12, true, false, "\x00\x01\x00\x02\x00\x00\x00", 7},
+        {"\x00\x01\x00\x02\x40\x00\x00\x00\x03\x02\x01"
+         "1",
+         12, true, true,
+         "\x00\x01\x00\x02\x40\x00\x00\x00\x03\x02\x01"
+         "1",
+         12},
+        /* with an info string: kept, as a server sends it without tracking */
+        {"\x00\x02\x00\x02\x40\x00\x00\x05Rec 2\x03\x02\x01"
+         "1",
+         17, false, false, "\x00\x02\x00\x02\x00\x00\x00\x05Rec 2", 13},
+        /* USE tt and a state change: the schema stays for a client that tracks */
+        {"\x00\x00\x00\x02\x40\x00\x00\x00\x08\x01\x03\x02tt\x02\x01"
+         "1",
+         17, true, false, "\x00\x00\x00\x02\x40\x00\x00\x00\x05\x01\x03\x02tt", 14},
+        {"\x00\x00\x00\x02\x40\x00\x00\x00\x08\x01\x03\x02tt\x02\x01"
+         "1",
+         17, false, true, "\x00\x00\x00\x02\x00\x00\x00", 7},
+        /* a result set's closing OK under DEPRECATE_EOF */
+        {"\xfe\x00\x00\x22\x40\x00\x00\x00\x03\x02\x01"
+         "1",
+         12, false, false, "\xfe\x00\x00\x22\x00\x00\x00", 7},
+        /* nothing to take out: no flag; a block longer than the packet */
+        {"\x00\x01\x00\x02\x00\x00\x00", 7, false, false, "\x00\x01\x00\x02\x00\x00\x00", 7},
+        {"\x00\x01\x00\x02\x40\x00\x00\x00\x09\x02\x01"
+         "1",
+         12, false, false,
+         "\x00\x01\x00\x02\x40\x00\x00\x00\x09\x02\x01"
+         "1",
+         12},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        uint8_t b[64];
+        memcpy(b, cases[i].in, cases[i].in_len);
+        size_t n = mysql_ok_track_filter(b, cases[i].in_len, cases[i].tracks, cases[i].keep);
+        assert_int_equal(n, cases[i].out_len);
+        assert_memory_equal(b, cases[i].out, n);
+    }
+    /* MariaDB's state-change entry holds the bare "1", no lenenc string */
+    struct mysql_track_it it;
+    struct mysql_track t;
+    mysql_track_init(&it,
+                     (const uint8_t *)"\x02\x01"
+                                      "1",
+                     3);
+    assert_int_equal(mysql_track_next(&it, &t), HY_OK);
+    assert_int_equal(t.type, MYSQL_TRACK_STATE_CHANGE);
+    assert_int_equal(t.a_len, 1);
+    assert_memory_equal(t.a, "1", 1);
+    assert_int_equal(mysql_track_next(&it, &t), HY_AGAIN);
+}
+
 /* ---- session-state-change block ----------------------------------------- */
 
 /* What MariaDB 10.11 sends after `SET sql_mode='ANSI_QUOTES'; USE db1; START
@@ -1020,7 +1090,7 @@ static const char track_block[] = "\x00\x15"     /* SYSTEM_VARIABLES, 21 bytes *
                                   "\x01\x04\x03"
                                   "db1" /* SCHEMA "db1" */
                                   "\x02\x02\x01"
-                                  "1" /* STATE_CHANGE "1" */
+                                  "1" /* STATE_CHANGE "1", as a lenenc string */
                                   "\x03\x05\x00\x03"
                                   "0-1" /* GTIDS spec 0, "0-1" */
                                   "\x04\x12\x11"
@@ -2618,6 +2688,7 @@ int main(void)
         cmocka_unit_test(test_auth_switch_native),
         cmocka_unit_test(test_ok_decode),
         cmocka_unit_test(test_ok_encode),
+        cmocka_unit_test(test_ok_track_filter),
         cmocka_unit_test(test_track_iter),
         cmocka_unit_test(test_track_bad),
         cmocka_unit_test(test_err),

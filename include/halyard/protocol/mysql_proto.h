@@ -310,6 +310,16 @@ struct mysql_ok {
  * CLIENT_SESSION_TRACK layout. */
 hy_status_t mysql_ok_decode(const uint8_t *payload, size_t len, uint32_t caps,
                             struct mysql_ok *ok) HY_MUSTCHECK;
+/* An OK (header 0x00, or 0xfe ending a result under CLIENT_DEPRECATE_EOF)
+ * from a backend connection that negotiated CLIENT_SESSION_TRACK, `len`
+ * bytes at `p`, made in place what the server sends a client that did
+ * (`client_tracks`) or did not negotiate it: without the state-change
+ * entries (MYSQL_TRACK_STATE_CHANGE) unless `keep_state_change`, and when
+ * no entry is left, without the block, SERVER_SESSION_STATE_CHANGED, and
+ * the empty info string a server leaves out then. Returns the new length
+ * (the payload starts at `p`); `len` when the packet has no block or is
+ * not laid out as one with a block (passed as it is). */
+size_t mysql_ok_track_filter(uint8_t *p, size_t len, bool client_tracks, bool keep_state_change);
 /* Encode an OK packet with header 0x00 (no info, no session state). */
 size_t mysql_ok_encode(uint8_t *out, size_t cap, uint64_t affected, uint64_t insert_id,
                        uint16_t status, uint16_t warnings);
@@ -653,6 +663,13 @@ bool mysql_resp_err_fits(const struct mysql_resp *r);
 /* Whether a packet with header 0x00 fed now is an OK (one that may carry a
  * session-state block), not a row or a prepared statement's answer. */
 bool mysql_resp_ok_fits(const struct mysql_resp *r);
+/* Whether the packet `p` (`len` bytes), fed now, ends a result set's rows
+ * (its EOF, or the 0xfe OK under CLIENT_DEPRECATE_EOF). */
+bool mysql_resp_rows_end_next(const struct mysql_resp *r, const uint8_t *p, uint32_t len);
+/* Whether the packet `p` (`len` bytes), fed now, is laid out as an OK (one
+ * that may carry a session-state block): an OK, or under
+ * CLIENT_DEPRECATE_EOF the 0xfe packet that ends a result. */
+bool mysql_resp_ok_next(const struct mysql_resp *r, const uint8_t *p, uint32_t len);
 /* Whether the packet `p` (`len` bytes), fed now, would start a result set
  * (its column count). */
 bool mysql_resp_colcount_next(const struct mysql_resp *r, const uint8_t *p, uint32_t len);

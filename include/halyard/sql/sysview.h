@@ -43,6 +43,7 @@ struct sysview_ref {
 
 struct sysview_scan {
     enum sysview_show show;
+    bool show_full; /* SHOW FULL PROCESSLIST: Info is not cut to 100 characters */
     /* The text also names the server's other views keyed by its thread
      * ids (InnoDB's transactions and locks, the metadata locks,
      * performance_schema): its process list stays the server's, so that

@@ -1,0 +1,162 @@
+/*
+ * session_track.c: the server's session tracking, asked for halyard.
+ *
+ * A statement can set user variables that its text does not name: a CALL,
+ * an SQL EXECUTE, a stored function, and a trigger the statement fires.
+ * The first three are known from the text (router.c: uvars_opaque); a
+ * trigger is not. The server says it: with session_track_state_change =
+ * ON, the OK of a statement that changed the session's state (a trigger's
+ * `SET @v = ...` among them) carries SERVER_SESSION_STATE_CHANGED and a
+ * state-change entry, and the OK of a write on a table whose triggers
+ * changed nothing does not. That needs a connection that negotiated
+ * CLIENT_SESSION_TRACK, so every backend connection asks for it whatever
+ * the client took (session_creds), and halyard sets the variable ON on
+ * the primary's connection of the session before it runs a write of the
+ * session there (session_track_ready, session_track_sync): once per
+ * connection, again after a COM_RESET_CONNECTION or a SET of the variable
+ * by the client. Reads never wait for it: a session that only reads, or
+ * a pooled connection restored for a read, sends no SET for it. A write on the primary whose OK
+ * reports a state change then makes the session's user variables opaque, as a CALL does: the
+ * statements that mention one go to the primary.
+ *
+ * The client gets every OK as the server would send it on its own
+ * connection (mysql_ok_track_filter): without the block when the client
+ * did not negotiate CLIENT_SESSION_TRACK, and without the state-change
+ * entries when it did but its session_track_state_change is not ON (what
+ * the session set, else the default, OFF) where halyard turned it on. A
+ * pinned session runs everything on the primary: halyard leaves the
+ * variable there as the client set it. The OK is rewritten in place
+ * in `down`, shorter: what precedes it moves up by the bytes taken out, as
+ * session_meta.c does for a column count it shortens.
+ */
+#include <string.h>
+#include <strings.h>
+
+#include "halyard/protocol/mysql_proto.h"
+#include "halyard/sql/readback.h"
+#include "halyard/sql/varstate.h"
+#include "halyard/session/session.h"
+#include "halyard/session/session_err.h"
+#include "session_int.h"
+
+#define TRACK_VAR     "session_track_state_change"
+#define TRACK_VAR_LEN (sizeof(TRACK_VAR) - 1)
+#define TRACK_ON_SQL  "SET session_track_state_change = ON"
+
+/* Whether the session's own session_track_state_change is ON: the value it
+ * set (read back as an integer), else the default, OFF. */
+static bool track_client_wants(const struct session *s)
+{
+    struct varstate_value v;
+    if (s->vars.vs == NULL || !varstate_get(s->vars.vs, VS_SYSTEM, TRACK_VAR, TRACK_VAR_LEN, &v) ||
+        v.null)
+        return false;
+    if (v.type == VS_INT || v.type == VS_UINT)
+        return !(v.len == 1 && v.data[0] == '0');
+    return v.type == VS_STRING && v.len == 2 && strncasecmp((const char *)v.data, "on", 2) == 0;
+}
+
+/* Whether the block of an OK has a state-change entry. */
+static bool track_state_changed(const uint8_t *block, size_t len)
+{
+    struct mysql_track_it it;
+    struct mysql_track t;
+    mysql_track_init(&it, block, len);
+    while (mysql_track_next(&it, &t) == HY_OK) {
+        if (t.type == MYSQL_TRACK_STATE_CHANGE)
+            return true;
+    }
+    return false;
+}
+
+bool session_track_ready(const struct session *s, const struct bconn *bc)
+{
+    return bc->track_on || !s->query.cmd_writes || s->route.pinned || bc->idx != s->route.primary ||
+           !(bc->login.caps & CLIENT_SESSION_TRACK);
+}
+
+hy_status_t session_track_sync(struct session *s, struct bconn *bc, struct varstate_cmds *out)
+{
+    const struct varstate *want = s->vars.vs;
+    struct varstate_value v;
+    if (want != NULL && varstate_get(want, VS_SYSTEM, TRACK_VAR, TRACK_VAR_LEN, &v))
+        bc->track_on = false; /* the SETs bringing the session's value may turn it off */
+    if (session_track_ready(s, bc))
+        return HY_OK;
+    bc->track_on = true;
+    return varstate_cmds_push(out, COM_QUERY, TRACK_ON_SQL, strlen(TRACK_ON_SQL));
+}
+
+bool session_track_named(const char *text, size_t len)
+{
+    for (size_t i = 0; i + TRACK_VAR_LEN <= len; i++) {
+        if ((text[i] | 0x20) == 's' && strncasecmp(text + i, TRACK_VAR, TRACK_VAR_LEN) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Whether a SET read back by `rb` assigns session_track_state_change. */
+static bool track_var_in(const struct readback *rb)
+{
+    for (uint32_t i = 0; i < rb->n; i++) {
+        if (rb->var[i].scope == VS_SYSTEM && strcasecmp(rb->var[i].name, TRACK_VAR) == 0)
+            return true;
+    }
+    return false;
+}
+
+void session_track_readback(struct session *s, const struct readback *rb)
+{
+    if (s->conns.cur != NULL && track_var_in(rb))
+        s->conns.cur->track_on = false; /* the client set it there */
+}
+
+int64_t session_track_ok(struct session *s, uint32_t len)
+{
+    struct stream *st = &s->io.down;
+    struct bconn *bc = s->conns.cur;
+    if (s->query.internal != INT_NONE || bc == NULL || !(bc->login.caps & CLIENT_SESSION_TRACK))
+        return len;
+    uint8_t *base = st->b->data;
+    uint8_t *pl = base + st->scan + MYSQL_HEADER_SIZE;
+    if (!mysql_resp_ok_next(&s->io.resp, pl, len) || len + MYSQL_HEADER_SIZE > st->b->cap)
+        return len;
+    if (stream_unparsed(st) < MYSQL_HEADER_SIZE + len)
+        return -1;
+    if (s->query.cmd == COM_RESET_CONNECTION)
+        bc->track_on = false; /* the session's variables are the globals again */
+    /* The status without decoding the OK: behind two one-byte lengths in
+     * nearly every OK. */
+    if (len >= 5 && pl[1] < 251 && pl[2] < 251 && !(pl[4] & (SERVER_SESSION_STATE_CHANGED >> 8)))
+        return len;
+    struct mysql_ok ok;
+    if (mysql_ok_decode(pl, len, CLIENT_PROTOCOL_41 | CLIENT_SESSION_TRACK, &ok) != HY_OK ||
+        !(ok.status & SERVER_SESSION_STATE_CHANGED))
+        return len;
+    if (s->query.cmd_writes && bc->idx == s->route.primary && ok.session_state != NULL &&
+        track_state_changed(ok.session_state, ok.session_state_len)) {
+        if (!s->route.uvars_opaque)
+            slog_debug(s, "a write changed the session's state (a trigger): user variables "
+                          "are the primary's from now on");
+        s->route.uvars_opaque = true;
+    }
+    bool tracks = (s->who.caps & CLIENT_SESSION_TRACK) != 0;
+    /* Where halyard did not turn it on, the connection has the client's
+     * value; a SET of it reports what the client set (an entry for ON,
+     * none for OFF). */
+    bool keep = tracks && (!bc->track_on || track_client_wants(s) ||
+                           (s->vars.chg_pending && track_var_in(&s->vars.chg->rb)));
+    size_t n = mysql_ok_track_filter(pl, len, tracks, keep);
+    if (n == len)
+        return len;
+    uint32_t gap = len - (uint32_t)n;
+    memmove(pl + gap, pl, n);
+    memmove(base + st->head + gap, base + st->head, st->scan - st->head + MYSQL_HEADER_SIZE);
+    st->head += gap;
+    st->scan += gap;
+    base[st->scan] = (uint8_t)n;
+    base[st->scan + 1] = (uint8_t)(n >> 8);
+    base[st->scan + 2] = (uint8_t)(n >> 16);
+    return (int64_t)n;
+}
