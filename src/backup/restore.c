@@ -73,8 +73,10 @@ void restore_fmt_time(int64_t t, char *out, size_t cap)
 {
     time_t tt = (time_t)t;
     struct tm tm;
-    localtime_r(&tt, &tm);
-    strftime(out, cap, "%Y-%m-%d %H:%M:%S", &tm);
+    /* a time past what struct tm or `out` holds (strftime's 0: its bytes
+     * are then undefined) is written as its seconds */
+    if (localtime_r(&tt, &tm) == NULL || strftime(out, cap, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+        snprintf(out, cap, "@%lld", (long long)t);
 }
 
 static void fmt_target(const struct restore_target *t, char *out, size_t cap)

@@ -288,6 +288,18 @@ static void test_across_a_failover(void **st)
     plan_err(&t, "is GTID 0-2-45, not GTID 0-1-45", NULL);
 }
 
+/* backup list plans to the end of time (INT64_MAX): no date holds it, and
+ * strftime's buffer was then read unterminated */
+static void test_fmt_time_past_any_date(void **st)
+{
+    (void)st;
+    char out[32];
+    restore_fmt_time(INT64_MAX, out, sizeof(out));
+    assert_string_equal(out, "@9223372036854775807");
+    restore_fmt_time(0, out, sizeof(out));
+    assert_int_equal(strlen(out), 19); /* YYYY-MM-DD HH:MM:SS, local time */
+}
+
 static void test_parse(void **st)
 {
     (void)st;
@@ -317,10 +329,15 @@ int main(void)
 {
     setenv("TZ", "UTC", 1);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_pick_backup),       cmocka_unit_test(test_range_by_gtid),
-        cmocka_unit_test(test_range_by_time),     cmocka_unit_test(test_gap_between_files),
-        cmocka_unit_test(test_gap_inside_a_file), cmocka_unit_test(test_target_not_in_archive),
-        cmocka_unit_test(test_across_a_failover), cmocka_unit_test(test_parse),
+        cmocka_unit_test(test_pick_backup),
+        cmocka_unit_test(test_range_by_gtid),
+        cmocka_unit_test(test_range_by_time),
+        cmocka_unit_test(test_gap_between_files),
+        cmocka_unit_test(test_gap_inside_a_file),
+        cmocka_unit_test(test_target_not_in_archive),
+        cmocka_unit_test(test_across_a_failover),
+        cmocka_unit_test(test_parse),
+        cmocka_unit_test(test_fmt_time_past_any_date),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
