@@ -1202,7 +1202,8 @@ bool ps_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t avail)
     if (s->cfg->resolve_in_flight_writes && st->writes && idx == s->route.primary)
         session_inflight_ps_sent(s, st->once_idx == (int)idx && st->once_marked, p, len, st->sql,
                                  st->sql_len); /* kept before the id is the backend's */
-    switch (ps_types_need(s, st, pb, head_ok, ex.new_params_bound ? ex.types : NULL, len)) {
+    switch (
+        ps_types_need(s, st, pb, head_ok, head_ok && ex.new_params_bound ? ex.types : NULL, len)) {
     case PS_TYPES_NOMEM:
         return false;
     case PS_TYPES_ADD:
