@@ -412,16 +412,13 @@ static enum next_step next_trx_lost(struct session *s, const struct next_cmd *c)
  * 1927 (next_trx_lost); never run by itself, which would commit alone what
  * the client sent as part of the transaction it is then told was rolled
  * back. One larger than the buffer cannot be answered without reading it
- * all: the session ends, as the server's death would have ended it. Run
- * before routing, and before the handlers of the prepared-statement
- * executions (session_next_command), which route on their own. */
+ * all: the session ends, as the server's death would have ended it. Run by
+ * next_route, and before the handlers of the prepared-statement executions
+ * (session_next_command), which route on their own and, as before, learn
+ * of a primary's change at their own pace (session_ps.c). */
 static enum next_step next_lost(struct session *s, const struct next_cmd *c)
 {
     uint8_t cmd = c->cmd;
-    session_backend_reap_pending(s);
-    session_follow_primary(s);
-    if (s->state == SS_CLOSING)
-        return NEXT_STOP;
     if (s->route.trx_lost == NULL || !(cmd == COM_QUERY || cmd == COM_STMT_EXECUTE ||
                                        cmd == COM_STMT_PREPARE || cmd == COM_STMT_BULK_EXECUTE))
         return NEXT_ROUTE;
@@ -453,6 +450,10 @@ static enum next_step next_route(struct session *s, const struct next_cmd *c, ui
         return NEXT_ROUTE;
     }
     uint8_t cmd = c->cmd;
+    session_backend_reap_pending(s);
+    session_follow_primary(s);
+    if (s->state == SS_CLOSING)
+        return NEXT_STOP;
     enum next_step lost = next_lost(s, c);
     if (lost != NEXT_ROUTE)
         return lost;
