@@ -20,8 +20,8 @@ import pymysql
 import pytest
 
 from tcprelay import TcpRelay
-from util import (MONITOR_PASSWORD, MONITOR_USER, default_halyard_settings, schema_with_table,
-                  wait_until, q)
+from util import (MONITOR_PASSWORD, MONITOR_USER, admin_json, default_halyard_settings,
+                  schema_with_table, wait_until, q)
 
 REPLICA = "/* halyard: replica */ "
 PRIMARY = "/* halyard: primary */ "
@@ -310,6 +310,14 @@ def test_a_close_seen_with_the_next_statement(start_halyard, cluster, schema):
     halyard takes 100 failed checks to mark a backend down."""
     h = start_halyard(pool_mode="session", workers=1,
                       monitor={"user": MONITOR_USER, "password": MONITOR_PASSWORD, "fall": 100})
+
+    def primary_checked_online():
+        b = admin_json(f"/tmp/halyard-{h.port}.sock", "show backends")["backends"][0]
+        return b["state"] == "ONLINE" and b["last_check"] not in ("", None)
+    # A worker's report of a closed connection before the backend's first
+    # check has passed takes it DOWN at once, whatever `fall` says: under
+    # CI's load that first check was still running when the KILL came.
+    wait_until(primary_checked_online, 10, what="node0's first check passed")
     c = h.connect(database=schema, autocommit=True)
     try:
         q(c, "SET @x = 42")
