@@ -275,6 +275,24 @@ static bool retry_unread(struct session *s)
                      s->route.retry_len - MYSQL_HEADER_SIZE);
 }
 
+/* The read kept to run again leaves backend bc (lost: it died, else it
+ * refused): counted, bc excluded and closed, and the command taken again
+ * from `up`, where the router now sends it. */
+static bool retry_elsewhere(struct session *s, struct bconn *bc, bool lost)
+{
+    query_end(s, lost);
+    stat_inc(&s->w->stats.statements_retried);
+    s->route.retried = true;
+    s->route.retry_exclude = bc->idx;
+    bconn_close(bc);
+    stream_release(&s->io.down, &s->w->pool);
+    s->query.digest_pending = false;
+    s->query.qlog_pending = false;
+    session_set_state(s, SS_IDLE);
+    session_next_command(s);
+    return true;
+}
+
 /* An autocommit read whose server (a replica, or the primary when
  * retry_primary_ok) died before the client got any of its answer runs
  * again, once, where the router now sends it (another replica, the primary
@@ -289,17 +307,7 @@ static bool session_retry(struct session *s, struct bconn *bc)
         return false;
     slog_info(s, "backend %s died before answering: running the read again elsewhere",
               bc->be->name);
-    query_end(s, true);
-    stat_inc(&s->w->stats.statements_retried);
-    s->route.retried = true;
-    s->route.retry_exclude = bc->idx;
-    bconn_close(bc);
-    stream_release(&s->io.down, &s->w->pool);
-    s->query.digest_pending = false;
-    s->query.qlog_pending = false;
-    session_set_state(s, SS_IDLE);
-    session_next_command(s);
-    return true;
+    return retry_elsewhere(s, bc, true);
 }
 
 /* A read kept to run again (retry_keep) that a Galera node answered with
@@ -327,17 +335,7 @@ bool session_retry_refused(struct session *s)
               "backend %s refused the read (error %u, its wsrep state): running it again "
               "elsewhere",
               bc->be->name, s->io.resp.err_code);
-    query_end(s, false);
-    stat_inc(&s->w->stats.statements_retried);
-    s->route.retried = true;
-    s->route.retry_exclude = bc->idx;
-    bconn_close(bc);
-    stream_release(&s->io.down, &s->w->pool);
-    s->query.digest_pending = false;
-    s->query.qlog_pending = false;
-    session_set_state(s, SS_IDLE);
-    session_next_command(s);
-    return true;
+    return retry_elsewhere(s, bc, false);
 }
 
 /* Backend connection `bc` broke or closed. The statement in flight there,
