@@ -24,9 +24,10 @@ import signal
 
 import pytest
 
-from util import REPO, Cluster, DualCluster, GaleraCluster, Halyard, free_port, render_conf
+from util import REPO, Cluster, DualCluster, GaleraCluster, Halyard, free_port, render_conf, use_ports
 
 TEST_PORT = int(os.environ.get("HALYARD_TEST_PORT", "23310"))
+use_ports(TEST_PORT)  # free_port(): TEST_PORT+100 to +299
 
 
 def _sigterm_as_interrupt(signum, frame):

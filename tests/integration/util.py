@@ -53,14 +53,49 @@ def mysql_native_hash(password):
 
 
 _HANDED_OUT = set()
+_PORT_BLOCK = None  # (first, count) once use_ports() is called
+_PORT_NEXT = 0
+
+
+def use_ports(base):
+    """Hand out free_port()s from BASE+100 to BASE+299: the block of the
+    test session (or tool) whose cluster is on BASE..BASE+99. Those ports
+    are below the kernel's ephemeral ones (ip_local_port_range starts at
+    32768), so no outgoing connection can take one between free_port()'s
+    probe and halyard's bind; a port from bind(0) could be, by another
+    suite's client (CI: test_order_by_limit_and_types, "Address already in
+    use" on 55275 while the session suite ran beside it)."""
+    global _PORT_BLOCK
+    first = base + 100
+    if first + 200 <= 32768:
+        _PORT_BLOCK = (first, 200)
+
+
+def _probe(port):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def free_port():
-    """A TCP port on 127.0.0.1 that nothing listens on right now, and that
-    this process has not handed out before: the kernel may give a port it
-    just gave again once the probe closed, and a test taking two (its
-    listener's and its metrics') then got one port twice (CI:
+    """A TCP port on 127.0.0.1 that nothing holds right now. From the block
+    use_ports() set, round robin, so a port comes back only after the 199
+    others (a test taking two, its listener's and its metrics', never gets
+    one twice); else from the kernel, never one this process handed out
+    before (the kernel may give a port again once the probe closed: CI,
     test_full_backup_missing_a_schema_fails, "Address already in use")."""
+    global _PORT_NEXT
+    if _PORT_BLOCK is not None:
+        first, count = _PORT_BLOCK
+        for _ in range(count):
+            port = first + _PORT_NEXT % count
+            _PORT_NEXT += 1
+            if _probe(port):
+                return port
+        raise RuntimeError(f"free_port: every port of {first}..{first + count - 1} is held")
     for _ in range(1000):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
             s.bind(("127.0.0.1", 0))
