@@ -112,7 +112,10 @@ void cache_note_write(double sent, double at)
     C.win[i].from = sent;
     C.win[i].to = at;
     pthread_mutex_unlock(&C.mu);
-    cache_follow_probe_now(); /* a position read after it, at once */
+    /* no probe of the primary's position here: the first lookup the write
+     * holds asks for it (cache_get), so writes no read waits on (a
+     * transaction's, whose reads are never cached) cost the primary
+     * nothing more */
 }
 
 bool cache_get(const uint8_t *key, size_t key_len, double wrote_at, uint32_t rule, uint8_t **data,
@@ -128,9 +131,10 @@ bool cache_get(const uint8_t *key, size_t key_len, double wrote_at, uint32_t rul
     /* the reader streams, has applied a recent position of the primary,
      * read after this session's last write (and after every session's,
      * cache.read_your_writes = "global") */
-    if (C.store != NULL && C.streaming && C.synced_at > 0 && now - C.synced_at <= C.max_lag &&
-        C.synced_at > wrote_at && (!C.gate_global || C.synced_at > C.wrote_at) &&
-        cache_store_get(C.store, key, key_len, now, &d, &n, &stamp, &r)) {
+    bool fresh =
+        C.store != NULL && C.streaming && C.synced_at > 0 && now - C.synced_at <= C.max_lag;
+    bool held = fresh && !(C.synced_at > wrote_at && (!C.gate_global || C.synced_at > C.wrote_at));
+    if (fresh && !held && cache_store_get(C.store, key, key_len, now, &d, &n, &stamp, &r)) {
         *data = malloc(n > 0 ? n : 1);
         if (*data != NULL) {
             memcpy(*data, d, n);
@@ -146,6 +150,8 @@ bool cache_get(const uint8_t *key, size_t key_len, double wrote_at, uint32_t rul
         C.rule_misses[rule_slot(rule)]++;
     }
     pthread_mutex_unlock(&C.mu);
+    if (held) /* a position read after the write, as soon as the probe is free */
+        cache_follow_probe_now();
     return hit;
 }
 

@@ -7,8 +7,8 @@
  * @@gtid_binlog_pos, the replica's variables, COM_REGISTER_SLAVE,
  * COM_BINLOG_DUMP from that position, then the stream, each event applied
  * to the cache) and `probe` (SELECT @@global.gtid_binlog_pos each tick
- * and at once when a write through halyard is noted
- * (cache_follow_probe_now; one in flight, the writes noted meanwhile
+ * and at once when a lookup is held by a write through halyard
+ * (cache_follow_probe_now; one in flight, the lookups held meanwhile
  * probed for as soon as it returns): the positions hits wait for; and
  * the primary's base tables, the
  * cache's allowlist (cache_tables.h), with their key columns, cascading
@@ -69,7 +69,7 @@ static struct {
     double retry_at;
     bool probe_busy;
     double probe_sent;
-    atomic_bool probe_want;      /* a write was noted since the last probe was sent */
+    atomic_bool probe_want;      /* a lookup was held by a write since the last probe was sent */
     uint64_t base_gen;           /* the DDL generation the schema is being read at */
     struct cache_tables *schema; /* ... what was read of it so far */
     bool resume;                 /* re-attaching at a new primary from `from` */
@@ -504,7 +504,7 @@ static void probe_tick(void)
             F.probe_busy = true;
         return;
     }
-    /* cleared before the time is taken: a write noted after this clear
+    /* cleared before the time is taken: a lookup held after this clear
      * (cache_follow_probe_now) asks for the next probe */
     atomic_store(&F.probe_want, false);
     F.probe_sent = cache_clock(); /* before: the answer holds what was committed by then */

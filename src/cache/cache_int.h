@@ -33,10 +33,11 @@ void cache_stream_event(const uint8_t *ev, size_t body_end);
  * served once the reader has applied it. */
 void cache_stream_primary(const struct gtid_pos *pos, double sent_at);
 
-/* A write was noted (cache_note_write): the reader reads the primary's
- * position again as soon as its probe is free, so the hits it holds wait
- * one round trip of the probe, not a tick. Any thread; at most one wake
- * of the reader's loop a probe. */
+/* A lookup was held by a write (cache_get: the reader has applied no
+ * position read after it): the reader reads the primary's position again
+ * as soon as its probe is free, so the hits that write holds wait one
+ * round trip of the probe, not a tick. Any thread; at most one wake of
+ * the reader's loop a probe. */
 void cache_follow_probe_now(void);
 
 /* The primary's base tables are wanted (none yet, or a DDL was applied
