@@ -118,8 +118,24 @@ void cache_note_write(double sent, double at)
      * nothing more */
 }
 
-bool cache_get(const uint8_t *key, size_t key_len, double wrote_at, uint32_t rule, uint8_t **data,
-               size_t *data_len)
+enum cache_gate_rc cache_gate(double now, double synced_at, double max_lag, double wrote_at,
+                              double all_wrote_at, bool global, const struct cache_gate *g)
+{
+    if (synced_at <= 0 || now - synced_at > max_lag)
+        return CACHE_GATE_BEHIND;
+    if (g != NULL && g->max_stale_ms > 0) /* bounded staleness: no write holds it */
+        return now - synced_at <= g->max_stale_ms / 1000.0 ? CACHE_GATE_SERVE : CACHE_GATE_BEHIND;
+    if (g != NULL && g->ryw != CACHE_RYW_DEFAULT)
+        global = g->ryw == CACHE_RYW_GLOBAL;
+    /* a position read after this session's last write (and after every
+     * session's, when global) */
+    if (synced_at > wrote_at && (!global || synced_at > all_wrote_at))
+        return CACHE_GATE_SERVE;
+    return CACHE_GATE_HELD;
+}
+
+bool cache_get(const uint8_t *key, size_t key_len, double wrote_at, uint32_t rule,
+               const struct cache_gate *g, uint8_t **data, size_t *data_len)
 {
     double now = cache_clock();
     bool hit = false;
@@ -128,12 +144,13 @@ bool cache_get(const uint8_t *key, size_t key_len, double wrote_at, uint32_t rul
     size_t n;
     uint64_t stamp;
     uint32_t r;
-    /* the reader streams, has applied a recent position of the primary,
-     * read after this session's last write (and after every session's,
-     * cache.read_your_writes = "global") */
-    bool fresh =
-        C.store != NULL && C.streaming && C.synced_at > 0 && now - C.synced_at <= C.max_lag;
-    bool held = fresh && !(C.synced_at > wrote_at && (!C.gate_global || C.synced_at > C.wrote_at));
+    /* the reader streams, and has applied a position recent enough and
+     * read after the writes that hold this rule's hits */
+    enum cache_gate_rc gate =
+        C.store != NULL && C.streaming
+            ? cache_gate(now, C.synced_at, C.max_lag, wrote_at, C.wrote_at, C.gate_global, g)
+            : CACHE_GATE_BEHIND;
+    bool fresh = gate != CACHE_GATE_BEHIND, held = gate == CACHE_GATE_HELD;
     if (fresh && !held && cache_store_get(C.store, key, key_len, now, &d, &n, &stamp, &r)) {
         *data = malloc(n > 0 ? n : 1);
         if (*data != NULL) {

@@ -1089,6 +1089,8 @@ static void config_free(struct config *cfg)
         free(r->user);
         strings_free(&r->users);
         strings_free(&r->no_where);
+        strings_free(&r->tables);
+        free(r->listener);
         free(r->schema);
         free(r->client);
         free(r->route_name);

@@ -739,6 +739,13 @@ const struct config_key config_keys[] = {
     {"rules.[].no_where", CONFIG_STRINGS, "[]", 0, 1000,
      "condition: an UPDATE or DELETE without WHERE on one of these tables (NAME or SCHEMA.NAME; "
      "\"*\" = any table); [] = none", NULL},
+    {"rules.[].listener", CONFIG_STRING, "", 0, 64,
+     "condition: the name of the listener the session came in on, one of listeners; \"\" = any",
+     NULL},
+    {"rules.[].tables", CONFIG_STRINGS, "[]", 0, 1000,
+     "condition, action = cache only: every table the SELECT reads is one of these (NAME in any "
+     "schema, SCHEMA.NAME, or SCHEMA.* for every table of SCHEMA; case-insensitive); [] = any",
+     NULL},
     {"rules.[].action", CONFIG_STRING, "route", 0, 0,
      "route the statement to `route`, block it with the error_* error, or cache its answer "
      "(the cache section)", "route|block|cache"},
@@ -756,6 +763,14 @@ const struct config_key config_keys[] = {
      "bound: the primary's binary log drops it sooner when its tables change)", NULL},
     {"rules.[].max_result_bytes", CONFIG_INT, "1048576", 1, 1073741824,
      "action = cache: answers larger than this are not kept", NULL},
+    {"rules.[].read_your_writes", CONFIG_STRING, "", 0, 0,
+     "action = cache: whose writes through halyard hold this rule's hits, as "
+     "cache.read_your_writes: \"global\" or \"session\"; \"\" = cache.read_your_writes",
+     "|global|session"},
+    {"rules.[].max_stale_ms", CONFIG_INT, "0", 0, 600000,
+     "action = cache: > 0 = bounded staleness: this rule's hits wait for no write through "
+     "halyard, and are served while the reader has applied a position of the primary read at "
+     "most this long ago (and at most cache.max_lag_ms); 0 = off (read_your_writes holds)", NULL},
 
     {"cache", CONFIG_GROUP, "{}", 0, 0,
      "the query cache's settings; the cache is on when a rule has action = \"cache\"", NULL},

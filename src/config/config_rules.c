@@ -108,6 +108,62 @@ static hy_status_t fill_rule_block(struct loader *ld, config_setting_t *g, int i
     return HY_OK;
 }
 
+/* rules.[].tables: "NAME", "SCHEMA.NAME" or "SCHEMA.*", kept in lower case
+ * (cache_sql.h names tables so). */
+static hy_status_t fill_rule_tables(struct loader *ld, config_setting_t *g, int i,
+                                    struct config_rule *r)
+{
+    char kname[KEYNAME_MAX], shown[48];
+    for (size_t j = 0; j < r->tables.n; j++) {
+        char *t = r->tables.v[j];
+        const char *dot = strchr(t, '.');
+        const char *name = dot != NULL ? dot + 1 : t;
+        const char *star = strchr(t, '*');
+        bool ok = name[0] != '\0' && (dot == NULL || dot > t) && strchr(name, '.') == NULL &&
+                  (star == NULL || (dot != NULL && star == name && name[1] == '\0'));
+        if (!ok) {
+            snprintf(kname, sizeof(kname), "rules.[%d].tables", i);
+            return cfg_fail(ld, config_setting_get_member(g, "tables"), kname,
+                            "\"%s\" is not NAME, SCHEMA.NAME or SCHEMA.*", cfg_printable(t, shown));
+        }
+        for (char *p = t; *p != '\0'; p++)
+            if (*p >= 'A' && *p <= 'Z')
+                *p = (char)(*p - 'A' + 'a');
+    }
+    return HY_OK;
+}
+
+/* action = cache: ttl, size, and the gate of its hits. */
+static hy_status_t fill_rule_cache(struct loader *ld, struct config *cfg, config_setting_t *g,
+                                   int i, struct config_rule *r)
+{
+    char kname[KEYNAME_MAX];
+    r->action = RULE_ACTION_CACHE;
+    r->ttl_ms = (int)cfg_get_int(g, "rules.[].ttl_ms");
+    r->max_result_bytes = cfg_get_int(g, "rules.[].max_result_bytes");
+    const char *ryw = cfg_get_str(g, "rules.[].read_your_writes"); /* held to its choices */
+    r->read_your_writes = strcmp(ryw, "global") == 0    ? RULE_RYW_GLOBAL
+                          : strcmp(ryw, "session") == 0 ? RULE_RYW_SESSION
+                                                        : RULE_RYW_DEFAULT;
+    r->max_stale_ms = (int)cfg_get_int(g, "rules.[].max_stale_ms");
+    if (r->max_stale_ms > 0 && config_setting_get_member(g, "read_your_writes") != NULL) {
+        snprintf(kname, sizeof(kname), "rules.[%d].read_your_writes", i);
+        return cfg_fail(ld, config_setting_get_member(g, "read_your_writes"), kname,
+                        "not used with max_stale_ms > 0 (its hits wait for no write)");
+    }
+    cfg->cache.enabled = true;
+    static const char *const not_here[] = {"route", "error_code", "error_sqlstate",
+                                           "error_message"};
+    for (size_t k = 0; k < HY_ARRAY_SIZE(not_here); k++) {
+        config_setting_t *s = config_setting_get_member(g, not_here[k]);
+        if (s != NULL) {
+            snprintf(kname, sizeof(kname), "rules.[%d].%s", i, not_here[k]);
+            return cfg_fail(ld, s, kname, "not used with action = \"cache\"");
+        }
+    }
+    return fill_rule_tables(ld, g, i, r);
+}
+
 static hy_status_t fill_rule(struct loader *ld, struct config *cfg, config_setting_t *list, int i)
 {
     config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
@@ -121,15 +177,28 @@ static hy_status_t fill_rule(struct loader *ld, struct config *cfg, config_setti
         cfg_dup_opt(ld, &r->user, g, "rules.[].user") != HY_OK ||
         cfg_dup_opt(ld, &r->schema, g, "rules.[].schema") != HY_OK ||
         cfg_dup_opt(ld, &r->client, g, "rules.[].client") != HY_OK ||
+        cfg_dup_opt(ld, &r->listener, g, "rules.[].listener") != HY_OK ||
+        cfg_dup_strings(ld, &r->tables, g, "rules.[].tables") != HY_OK ||
         cfg_dup_strings(ld, &r->users, g, "rules.[].users") != HY_OK ||
         cfg_dup_strings(ld, &r->no_where, g, "rules.[].no_where") != HY_OK)
         return HY_ERROR;
     if (r->match_digest == NULL && r->match_text == NULL && r->user == NULL && r->schema == NULL &&
-        r->client == NULL && r->users.n == 0 && r->no_where.n == 0) {
+        r->client == NULL && r->users.n == 0 && r->no_where.n == 0 && r->listener == NULL &&
+        r->tables.n == 0) {
         snprintf(kname, sizeof(kname), "rules.[%d]", i);
         return cfg_fail(ld, g, kname,
                         "no condition; give at least one of match_digest, match_text, user, users, "
-                        "schema, client, no_where");
+                        "schema, client, listener, no_where, tables");
+    }
+    if (r->listener != NULL) {
+        size_t l = 0;
+        while (l < cfg->n_listeners && strcmp(cfg->listeners[l].name, r->listener) != 0)
+            l++;
+        if (l == cfg->n_listeners) {
+            snprintf(kname, sizeof(kname), "rules.[%d].listener", i);
+            return cfg_fail(ld, config_setting_get_member(g, "listener"), kname,
+                            "no listener \"%s\" in listeners", cfg_printable(r->listener, shown));
+        }
     }
     if (r->user != NULL && r->users.n > 0) {
         snprintf(kname, sizeof(kname), "rules.[%d].users", i);
@@ -158,23 +227,10 @@ static hy_status_t fill_rule(struct loader *ld, struct config *cfg, config_setti
         compile_pattern(ld, g, i, "match_text", r->match_text, &r->text_re) != HY_OK)
         return HY_ERROR;
     cfg->rules_need_digest |= r->digest_re != NULL;
-    if (strcmp(cfg_get_str(g, "rules.[].action"), "cache") == 0) {
-        r->action = RULE_ACTION_CACHE;
-        r->ttl_ms = (int)cfg_get_int(g, "rules.[].ttl_ms");
-        r->max_result_bytes = cfg_get_int(g, "rules.[].max_result_bytes");
-        cfg->cache.enabled = true;
-        static const char *const not_here[] = {"route", "error_code", "error_sqlstate",
-                                               "error_message"};
-        for (size_t k = 0; k < HY_ARRAY_SIZE(not_here); k++) {
-            config_setting_t *s = config_setting_get_member(g, not_here[k]);
-            if (s != NULL) {
-                snprintf(kname, sizeof(kname), "rules.[%d].%s", i, not_here[k]);
-                return cfg_fail(ld, s, kname, "not used with action = \"cache\"");
-            }
-        }
-        return HY_OK;
-    }
-    static const char *const cache_only[] = {"ttl_ms", "max_result_bytes"};
+    if (strcmp(cfg_get_str(g, "rules.[].action"), "cache") == 0)
+        return fill_rule_cache(ld, cfg, g, i, r);
+    static const char *const cache_only[] = {"ttl_ms", "max_result_bytes", "tables",
+                                             "read_your_writes", "max_stale_ms"};
     for (size_t k = 0; k < HY_ARRAY_SIZE(cache_only); k++) {
         config_setting_t *s = config_setting_get_member(g, cache_only[k]);
         if (s != NULL) {

@@ -30,6 +30,7 @@
 #include <strings.h>
 
 #include "halyard/config/rules.h"
+#include "halyard/sql/cache_sql.h"
 
 /* The JIT stack grows from 32 KiB to at most this; a pattern needing more
  * fails to match (counted in match_errors). */
@@ -44,7 +45,8 @@ struct rule_regex {
 struct rules_pcre {
     pcre2_match_data *md;
     pcre2_match_context *mctx;
-    pcre2_jit_stack *stack; /* NULL without a JIT */
+    pcre2_jit_stack *stack;  /* NULL without a JIT */
+    struct cache_sql tables; /* the statement's, for a `tables` condition */
 };
 
 /* ---- compiling ---------------------------------------------------------- */
@@ -422,6 +424,53 @@ bool rules_no_where(const char *digest, size_t len, const struct config_strings 
     return false;
 }
 
+/* Whether `table` ("schema.name", lower case) is named by `e`. */
+static bool table_named(const char *e, const char *table)
+{
+    const char *dot = strchr(table, '.');
+    const char *edot = strchr(e, '.');
+    if (dot == NULL)
+        return false;
+    if (edot == NULL) /* NAME: in any schema */
+        return strcmp(e, dot + 1) == 0;
+    if (strcmp(edot + 1, "*") == 0) /* SCHEMA.* */
+        return (size_t)(edot - e) == (size_t)(dot - table) &&
+               memcmp(e, table, (size_t)(dot - table)) == 0;
+    return strcmp(e, table) == 0;
+}
+
+bool rules_tables_cover(const struct config_strings *list, const struct cache_sql *q)
+{
+    if (q->ntables == 0)
+        return false;
+    for (unsigned k = 0; k < q->ntables; k++) {
+        size_t j = 0;
+        while (j < list->n && !table_named(list->v[j], q->tables[k]))
+            j++;
+        if (j == list->n)
+            return false;
+    }
+    return true;
+}
+
+/* The `tables` condition of r: *state is 0 until the statement's tables
+ * were read (then 1, or -1 when they cannot be: not one cacheable SELECT). */
+static bool tables_match(struct rules_ctx *ctx, const struct config_rule *r,
+                         const struct rules_input *in, int *state)
+{
+    if (in->text_cut)
+        return false;
+    if (in->tables_later)
+        return true;
+    if (*state == 0)
+        *state =
+            in->text != NULL && cache_sql_tables(in->text, in->text_len, in->lex_opts, in->schema,
+                                                 &ctx->pcre->tables) == CACHE_SQL_OK
+                ? 1
+                : -1;
+    return *state > 0 && rules_tables_cover(&r->tables, &ctx->pcre->tables);
+}
+
 static void count_hit(struct rules_ctx *ctx, const struct config *cfg, size_t i)
 {
     size_t row = cfg->rule_hit_rows;
@@ -438,8 +487,11 @@ static void count_hit(struct rules_ctx *ctx, const struct config *cfg, size_t i)
 const struct config_rule *rules_match(struct rules_ctx *ctx, const struct config *cfg,
                                       const struct rules_input *in)
 {
+    int tables = 0;
     for (size_t i = 0; i < cfg->n_rules; i++) {
         const struct config_rule *r = &cfg->rules[i];
+        if (r->listener != NULL && !str_eq(r->listener, in->listener))
+            continue;
         if (r->user != NULL && !str_eq(r->user, in->user))
             continue;
         if (r->users.n > 0 && !in_list(&r->users, in->user))
@@ -455,6 +507,8 @@ const struct config_rule *rules_match(struct rules_ctx *ctx, const struct config
             (in->digest == NULL || !regex_match(ctx, r->digest_re, in->digest, in->digest_len)))
             continue;
         if (r->text_re != NULL && !regex_match(ctx, r->text_re, in->text, in->text_len))
+            continue;
+        if (r->tables.n > 0 && !tables_match(ctx, r, in, &tables))
             continue;
         count_hit(ctx, cfg, i);
         return r;

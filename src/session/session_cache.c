@@ -51,6 +51,7 @@
 #include <string.h>
 
 #include "halyard/cache/cache.h"
+#include "halyard/config/rules.h"
 #include "halyard/sql/cache_sql.h"
 #include "halyard/sql/lexer.h"
 #include "halyard/sql/ps_text.h"
@@ -254,6 +255,16 @@ static bool fill_arm(struct session_cache *c, const struct config_rule *rule, ui
     return true;
 }
 
+/* What holds the hits of `rule` (cache_get). */
+static struct cache_gate rule_gate(const struct config_rule *rule)
+{
+    struct cache_gate g = {.ryw = rule->read_your_writes == RULE_RYW_GLOBAL    ? CACHE_RYW_GLOBAL
+                                  : rule->read_your_writes == RULE_RYW_SESSION ? CACHE_RYW_SESSION
+                                                                               : CACHE_RYW_DEFAULT,
+                           .max_stale_ms = rule->max_stale_ms};
+    return g;
+}
+
 /* Whether a statement's write may be noted at its transaction's end: one
  * INSERT, UPDATE, DELETE or REPLACE (none commits, implicitly or not), or
  * BEGIN / START TRANSACTION (which writes nothing, but commits what was
@@ -312,7 +323,8 @@ uint32_t session_cache_rules(struct session *s, uint8_t cmd, const struct config
         return UINT32_MAX;
     free(c->hit);
     c->hit = NULL;
-    if (cache_get(c->key, c->key_len, s->query.cache_wrote_at, rule_idx, &c->hit, &c->hit_len))
+    struct cache_gate g = rule_gate(rule);
+    if (cache_get(c->key, c->key_len, s->query.cache_wrote_at, rule_idx, &g, &c->hit, &c->hit_len))
         return ROUTE_CACHE;
     /* a miss: to the primary (which has all the reader applied), stamped now */
     if (fill_arm(c, rule, rule_idx))
@@ -390,7 +402,8 @@ bool session_cache_execute(struct session *s, struct pstmt *st, const uint8_t *p
     bool keyed = cache_sql_tables(text, tlen, st->lex_opts, st->db, &c->tables) == CACHE_SQL_OK &&
                  state_key(s, c) && key_make(s, c, st->db, text, tlen, &kx);
     free(text);
-    if (!keyed)
+    /* the rule's `tables`, left by its PREPARE to each execution (rules.h) */
+    if (!keyed || (rule->tables.n > 0 && !rules_tables_cover(&rule->tables, &c->tables)))
         return false;
     /* types bound now hold for the next executions, a hit's too (they go
      * to a backend that lacks them then: session_ps.c's ps_types_need) */
@@ -399,7 +412,9 @@ bool session_cache_execute(struct session *s, struct pstmt *st, const uint8_t *p
     uint32_t rule_idx = st->cache_rule - 1;
     free(c->hit);
     c->hit = NULL;
-    if (cache_get(c->key, c->key_len, s->query.cache_wrote_at, rule_idx, &c->hit, &c->hit_len)) {
+    struct cache_gate g = rule_gate(rule);
+    if (cache_get(c->key, c->key_len, s->query.cache_wrote_at, rule_idx, &g, &c->hit,
+                  &c->hit_len)) {
         /* a hit that carries its definitions: the client holds those now
          * (not known here: the next answer sends them again); and as on
          * the server, an execution closes the statement's cursor */

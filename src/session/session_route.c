@@ -854,6 +854,10 @@ static uint32_t route_rules(struct session *s, uint8_t cmd, bool fits, struct cl
         .user = s->who.user,
         .schema = session_schema(s),
         .client = &s->who.client_addr,
+        .listener = s->listener->name,
+        .lex_opts = s->route.lex_opts,
+        .text_cut = !fits,
+        .tables_later = cmd == COM_STMT_PREPARE,
     };
     const struct config_rule *rule = rules_match(&s->w->rules, s->cfg, &in);
     if (session_cache_rules(s, cmd, rule, rule != NULL ? (uint32_t)(rule - s->cfg->rules) : 0, r,

@@ -76,10 +76,10 @@ static const struct bad_case bad_cases[] = {
     /* conditions */
     {RULES("{ name = \"a\"; route = \"replica\"; }"),
      "t.conf:4: rules.[0]: no condition; give at least one of match_digest, match_text, user, "
-     "users, schema, client, no_where"},
+     "users, schema, client, listener, no_where, tables"},
     {RULES("{ name = \"a\"; match_digest = \"\"; user = \"\"; route = \"replica\"; }"),
      "t.conf:4: rules.[0]: no condition; give at least one of match_digest, match_text, user, "
-     "users, schema, client, no_where"},
+     "users, schema, client, listener, no_where, tables"},
     {RULES("{ name = \"a\"; user = \"app\"; users = [\"app\"]; route = \"replica\"; }"),
      "t.conf:4: rules.[0].users: give user or users, not both"},
     {RULES("{ name = \"a\"; users = [\"app\", \"bob\"]; route = \"replica\"; }"),

@@ -85,14 +85,40 @@ void cache_stamp(struct cache_ticket *t);
  * hits wait for it either way: cache_get's `wrote_at`). The reader is asked to read one at once. */
 void cache_note_write(double sent, double at);
 
+/* What holds a rule's hits (its read_your_writes and max_stale_ms). */
+struct cache_gate {
+    enum {
+        CACHE_RYW_DEFAULT = 0, /* cache.read_your_writes */
+        CACHE_RYW_SESSION,     /* the session's own writes */
+        CACHE_RYW_GLOBAL,      /* every session's writes */
+    } ryw;
+    /* > 0: bounded staleness: no write holds a hit; served while the
+     * reader has applied a position of the primary read at most this long
+     * ago (and at most cache.max_lag_ms); ryw is not looked at */
+    int max_stale_ms;
+};
+
+enum cache_gate_rc {
+    CACHE_GATE_SERVE = 0, /* a hit may be served */
+    CACHE_GATE_BEHIND,    /* the reader is not streaming, or not recent enough */
+    CACHE_GATE_HELD,      /* a write the reader has not caught up with holds it */
+};
+
+/* The gate's decision, pure (cache_clock() seconds): `synced_at` the
+ * newest position of the primary the reader has applied was read at (0 =
+ * none), `max_lag` cache.max_lag_ms in seconds, `wrote_at` the session's
+ * last write, `all_wrote_at` any session's, `global` cache.read_your_writes
+ * = "global"; `g` NULL: the defaults. */
+enum cache_gate_rc cache_gate(double now, double synced_at, double max_lag, double wrote_at,
+                              double all_wrote_at, bool global, const struct cache_gate *g);
+
 /* The answer under `key`, copied into *data (malloc'd, the caller frees),
- * if one may be served now to a session whose last write ended at
- * `wrote_at` (cache_clock(); 0 = never wrote; the latest write of any
- * session through halyard counts too when cache.read_your_writes is
- * "global"). `rule`: the rule's index,
- * for its counts. Counts a hit or a miss. */
-bool cache_get(const uint8_t *key, size_t key_len, double wrote_at, uint32_t rule, uint8_t **data,
-               size_t *data_len);
+ * if one may be served now (cache_gate: the reader streams, and `g`'s
+ * writes, `wrote_at` the session's last write, cache_clock(), 0 = never
+ * wrote). `rule`: the rule's index, for its counts. Counts a hit or a
+ * miss. */
+bool cache_get(const uint8_t *key, size_t key_len, double wrote_at, uint32_t rule,
+               const struct cache_gate *g, uint8_t **data, size_t *data_len);
 
 /* Keep an answer (see cache_store_fill): `q` the tables it read and,
  * for a point lookup, its key column and values (cache_sql.h). The

@@ -213,6 +213,13 @@ enum rule_action {
     RULE_ACTION_CACHE,     /* its answer may be cached (cache.h): ttl_ms, max_result_bytes */
 };
 
+/* RULE_ACTION_CACHE: whose writes through halyard hold the rule's hits. */
+enum rule_ryw {
+    RULE_RYW_DEFAULT = 0, /* as cache.read_your_writes says */
+    RULE_RYW_SESSION,     /* the session's own */
+    RULE_RYW_GLOBAL,      /* every session's */
+};
+
 enum rule_route {
     RULE_ROUTE_PRIMARY = 0, /* route = "primary" */
     RULE_ROUTE_REPLICA,     /* route = "replica": any replica, as the splitter picks one */
@@ -235,6 +242,10 @@ struct config_rule {
     char *schema;
     char *client; /* as written; parsed in `cidr` */
     struct config_cidr cidr;
+    char *listener; /* condition: the session's listener, by name; NULL = any */
+    /* condition (action = cache): every table the statement reads is one of
+     * these ("name", "schema.name", "schema.*"; lower case) */
+    struct config_strings tables;
     enum rule_action action;
     /* RULE_ACTION_ROUTE */
     enum rule_route route;
@@ -247,6 +258,8 @@ struct config_rule {
     /* RULE_ACTION_CACHE */
     int ttl_ms;               /* an entry is served at most this long after its fill */
     int64_t max_result_bytes; /* larger answers are not kept */
+    enum rule_ryw read_your_writes;
+    int max_stale_ms; /* > 0: hits wait for no write, served while the reader is this recent */
 };
 
 /* Health checks (monitor.h). */

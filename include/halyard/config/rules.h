@@ -5,8 +5,11 @@
  * A rule (struct config_rule, one element of the config's `rules` list)
  * has conditions and an action. The conditions are regular expressions on
  * the statement's digest (match_digest) and text (match_text), the user,
- * the default schema and the client's network (client); a rule needs at
- * least one, and matches when every condition it has matches. Rules are
+ * the default schema, the client's network (client), the listener the
+ * session came in on (listener, by name) and, for a cache rule, the tables
+ * the SELECT reads (tables: every one of them must be listed; a statement
+ * whose tables cannot be read, not one cacheable SELECT, never matches
+ * it); a rule needs at least one, and matches when every condition it has matches. Rules are
  * tried in the file's order; the first that matches wins, the others are
  * not looked at. The action routes the statement (to the primary, to a
  * replica, or to one backend by name) or blocks it with an error.
@@ -61,6 +64,13 @@ struct rules_input {
     const char *user;                /* NUL-terminated; NULL = not known */
     const char *schema;              /* the default schema; NULL = none */
     const struct rules_addr *client; /* NULL = not known */
+    const char *listener;            /* the session's listener's name; NULL = not known */
+    unsigned lex_opts;               /* CLO_* (classify.h): how `text` is read for `tables` */
+    /* A COM_STMT_PREPARE: its text has `?` for values, so a `tables`
+     * condition is left to each execution (rules_tables_cover) and counts
+     * as matching here. */
+    bool tables_later;
+    bool text_cut; /* `text` is the statement's start only: no `tables` condition matches */
 };
 
 struct rules_pcre; /* PCRE2's per-thread state (rules.c) */
@@ -91,8 +101,10 @@ void rules_ctx_destroy(struct rules_ctx *ctx); /* also on a zeroed or failed ctx
  * The first rule of cfg that matches `in`, or NULL. Counts a hit for the
  * rule returned, in ctx->worker's row. Allocates nothing; cost: the
  * string and address comparisons of the rules tried, and a regex match for
- * each pattern condition reached (conditions are tried cheapest first:
- * user, schema, client, digest, text). With no rules it returns at once.
+ * each pattern condition reached, and for a `tables` condition one read of
+ * the statement's tables (cache_sql_tables, into ctx; once per call)
+ * (conditions are tried cheapest first: listener, user, schema, client,
+ * no_where, digest, text, tables). With no rules it returns at once.
  */
 const struct config_rule *rules_match(struct rules_ctx *ctx, const struct config *cfg,
                                       const struct rules_input *in);
@@ -112,6 +124,12 @@ void rules_addr_from_sockaddr(const struct sockaddr *sa, struct rules_addr *out)
  * default schema, NULL if none). Syntactic: `WHERE 1` counts as a WHERE. */
 bool rules_no_where(const char *digest, size_t len, const struct config_strings *tables,
                     const char *schema);
+
+struct cache_sql;
+/* Whether every table `q` reads (cache_sql_tables: "schema.name", lower
+ * case) is named in `list` (a rule's `tables`: "name" in any schema,
+ * "schema.name", "schema.*"); false when it reads none. Pure. */
+bool rules_tables_cover(const struct config_strings *list, const struct cache_sql *q);
 
 /* Whether network `net` contains address `a`. */
 bool rules_cidr_match(const struct config_cidr *net, const struct rules_addr *a);
