@@ -9,11 +9,13 @@ answer is one a server gave.
 """
 
 import re
+import subprocess
 
 import pytest
 
 from test_cache import cache_status, silent_update
-from util import admin_json, free_port, render_conf, wait_until, q
+from test_core import client_bin
+from util import APP_PASSWORD, APP_USER, admin_json, free_port, render_conf, wait_until, q
 
 CACHE = {"user": "backup", "password": "backup", "settle_ms": 0}
 
@@ -77,6 +79,35 @@ def test_tables_caches_only_the_listed_tables(start_halyard, schema, cluster):
     assert q(c, "SELECT v FROM a WHERE id = 2") == ((21,),)  # a new statement: a miss
     st = cache_status(h)
     assert rule_hits(h, "only-a") >= 2 and rule_hits(h, "qr2-all") >= 2, st
+
+
+def ps_run(h, lines):
+    """ps_query (libmariadb: mysql_stmt_prepare and mysql_stmt_execute)
+    through halyard, in schema qr; its output."""
+    r = subprocess.run([client_bin("ps_query"), "127.0.0.1", str(h.port), APP_USER, APP_PASSWORD,
+                        "qr"], input="".join(line + "\n" for line in lines),
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+def test_tables_for_a_prepared_statement_at_each_execution(start_halyard, schema, cluster):
+    """A PREPARE's text has ? for its values, so the tables condition is
+    checked at each execution, with its parameters written in: an
+    execution of a listed table is cached, one that also reads another
+    table is not."""
+    h = start_halyard(rules=[{"name": "only-a", "tables": ["a"], "action": "cache"}],
+                      cache=CACHE)
+    streaming(h)
+    one = "SELECT v FROM a WHERE id = ?"
+    two = "SELECT a.v, b.v FROM a JOIN b ON a.id = b.id WHERE a.id = ?"
+    wait_until(lambda: "row\t10\n" in ps_run(h, [f"{one}\ti:1"]) and rule_hits(h, "only-a") >= 1,
+               what="the execution kept")
+    assert "row\t10\t10\n" in ps_run(h, [f"{two}\ti:1", "AGAIN\ti:1"])
+    silent_update(cluster, "UPDATE qr.a SET v = 11 WHERE id = 1")
+    silent_update(cluster, "UPDATE qr.b SET v = 11 WHERE id = 1")
+    assert "row\t10\n" in ps_run(h, [f"{one}\ti:1"])  # cached
+    assert "row\t11\t11\n" in ps_run(h, [f"{two}\ti:1"])  # reads b too: a server answered
 
 
 def test_listener_applies_on_its_listener_only(start_halyard, schema, cluster):
