@@ -607,6 +607,8 @@ static void show_config_rules(struct kv *kv, const struct config *cfg)
         kv_str(kv, elem_key(&l, "schema", k, sizeof(k)), opt_str(x->schema));
         kv_str(kv, elem_key(&l, "client", k, sizeof(k)), opt_str(x->client));
         kv_strings(kv, elem_key(&l, "no_where", k, sizeof(k)), &x->no_where);
+        kv_str(kv, elem_key(&l, "listener", k, sizeof(k)), opt_str(x->listener));
+        kv_strings(kv, elem_key(&l, "tables", k, sizeof(k)), &x->tables);
         bool cache = x->action == RULE_ACTION_CACHE;
         kv_str(kv, elem_key(&l, "action", k, sizeof(k)),
                block   ? "block"
@@ -622,9 +624,16 @@ static void show_config_rules(struct kv *kv, const struct config *cfg)
         if (cache) {
             kv_int(kv, elem_key(&l, "ttl_ms", k, sizeof(k)), x->ttl_ms);
             kv_int(kv, elem_key(&l, "max_result_bytes", k, sizeof(k)), x->max_result_bytes);
+            kv_str(kv, elem_key(&l, "read_your_writes", k, sizeof(k)),
+                   x->read_your_writes == RULE_RYW_GLOBAL    ? "global"
+                   : x->read_your_writes == RULE_RYW_SESSION ? "session"
+                                                             : "");
+            kv_int(kv, elem_key(&l, "max_stale_ms", k, sizeof(k)), x->max_stale_ms);
         } else {
             kv_str(kv, elem_key(&l, "ttl_ms", k, sizeof(k)), NULL);
             kv_str(kv, elem_key(&l, "max_result_bytes", k, sizeof(k)), NULL);
+            kv_str(kv, elem_key(&l, "read_your_writes", k, sizeof(k)), NULL);
+            kv_str(kv, elem_key(&l, "max_stale_ms", k, sizeof(k)), NULL);
         }
         elem_end(&l);
     }

@@ -817,10 +817,11 @@ static void test_render_config(void **state)
     assert_non_null(strstr(sb.data,
                            "\"rules\":[{\"name\":\"reads\",\"match_digest\":\"^SELECT\","
                            "\"match_text\":\"\",\"user\":\"\",\"users\":[],\"schema\":\"\","
-                           "\"client\":\"\",\"no_where\":[],"
+                           "\"client\":\"\",\"no_where\":[],\"listener\":\"\",\"tables\":[],"
                            "\"action\":\"route\",\"route\":\"replica\",\"error_code\":null,"
                            "\"error_sqlstate\":null,\"error_message\":null,\"ttl_ms\":null,"
-                           "\"max_result_bytes\":null},"));
+                           "\"max_result_bytes\":null,\"read_your_writes\":null,"
+                           "\"max_stale_ms\":null},"));
     assert_int_equal(sb.data[0], '{');
     assert_string_equal(sb.data + sb.len - 3, "]}\n");
     textbuf_free(&sb);
