@@ -39,6 +39,7 @@
 #include "cache_int.h"
 #include "halyard/cache/cache.h"
 #include "halyard/cache/cache_keyval.h"
+#include "halyard/cache/cache_reload.h"
 #include "halyard/cache/cache_tables.h"
 #include "halyard/cluster/backend.h"
 #include "halyard/config/config.h"
@@ -91,9 +92,11 @@ static void drop_dump(double retry_in, bool failover)
     F.resume = F.resume_proved = false;
 }
 
-/* The primary changed: re-attach at it from the position applied, when
- * there is one (cache_stream_pause), else start again empty. */
-static void reattach(void)
+/* The primary changed, or a reload kept the stream (cache_reload.h):
+ * re-attach at the primary from the position applied, when there is one
+ * (cache_stream_pause), else start again empty. */
+/* The clients closed, to connect again at once; the cache untouched. */
+static void clients_drop(void)
 {
     sqlclient_destroy(F.dump);
     F.dump = NULL;
@@ -104,6 +107,11 @@ static void reattach(void)
     F.retry_at = ev_now(F.loop);
     cache_tables_destroy(F.schema); /* a read cut short */
     F.schema = NULL;
+}
+
+static void reattach(void)
+{
+    clients_drop();
     if (cache_stream_pause(&F.from)) {
         F.resume = true;
         F.resume_proved = false;
@@ -522,8 +530,21 @@ static void take_config(void)
     pthread_mutex_unlock(&F.mu);
     if (fresh == NULL)
         return;
-    if (F.dump != NULL)
-        drop_dump(0, false); /* its backend pointers belong to the old config */
+    /* the clients' backend pointers belong to the old config */
+    bool resuming = F.resume && !F.resume_proved;
+    char why[128];
+    if (F.cfg == NULL || (F.dump == NULL && !resuming)) {
+        /* not following: it starts afresh, from an empty cache */
+    } else if (!cache_reload_stream(F.cfg, resuming ? -1 : F.src, fresh, why, sizeof(why))) {
+        hy_log_info("cache: reload: %s: the cache is emptied and the reader starts again", why);
+        drop_dump(0, false);
+    } else if (resuming) {
+        clients_drop(); /* it goes on re-attaching from `from` */
+    } else {
+        hy_log_info("cache: reload: the reader re-attaches to %s from the position applied",
+                    F.src_name);
+        reattach();
+    }
     config_put(F.cfg);
     F.cfg = fresh;
 }

@@ -51,7 +51,7 @@ bool cache_base_load(uint64_t gen, struct cache_tables *set, const struct gtid_p
                      bool keys);
 
 /* The store's bound and timings, on or off, from cfg (start, reload). */
-hy_status_t cache_shared_configure(const struct config *cfg) HY_MUSTCHECK;
+hy_status_t cache_shared_configure(struct config *cfg) HY_MUSTCHECK;
 /* The store freed, the cache off (stop). */
 void cache_shared_free(void);
 

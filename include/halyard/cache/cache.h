@@ -45,7 +45,11 @@
  *     event, so the first event proves it and the cache is kept (less
  *     the entries stored after the newest primary position the reader had
  *     applied); no hit is served in between; a refusal empties it
- *     ("failover"). cache_follow.c.
+ *     ("failover"). cache_follow.c;
+ *   - a reload re-attaches the same way when the reader's server and
+ *     account are unchanged, else empties the cache; the entries are
+ *     re-indexed to the new config's rules by name, or dropped, and the
+ *     fills stamped before it refused (cache_reload.h).
  * Off (every call a no-op, cache_on() false) unless a rule has
  * action = "cache".
  */
