@@ -73,8 +73,9 @@ bool cache_on(void)
     return atomic_load_explicit(&C.on, memory_order_relaxed);
 }
 
-void cache_stamp(struct cache_ticket *t)
+void cache_stamp(struct cache_ticket *t, const struct config_rule *rule)
 {
+    t->rule = rule;
     pthread_mutex_lock(&C.mu);
     t->seq = C.ci.seq;
     t->valid = C.streaming && C.store != NULL;
@@ -234,7 +235,12 @@ enum cache_fill_rc cache_put(const struct cache_ticket *t, const uint8_t *key, s
     };
     enum cache_fill_rc rc = CACHE_FILL_RACED;
     pthread_mutex_lock(&C.mu);
-    if (C.store == NULL || !t->valid || !C.streaming)
+    /* the rule is the one at its index in the config the cache has: a
+     * session's config that is not it (a reload between) may have another
+     * rule at that index */
+    bool rules_now =
+        C.rules_cfg != NULL && rule < C.rules_cfg->n_rules && t->rule == &C.rules_cfg->rules[rule];
+    if (C.store == NULL || !t->valid || !C.streaming || !rules_now)
         C.abandoned++;
     else if (sent_in_flight(t->sent_at))
         C.refused_in_flight++;

@@ -65,6 +65,7 @@
 
 struct cache_sql;
 struct config;
+struct config_rule;
 
 /* The time every cache decision is taken in: CLOCK_MONOTONIC seconds. */
 double cache_clock(void);
@@ -74,12 +75,17 @@ bool cache_on(void);
 
 /* The stamp of a fill, taken before its statement is sent. */
 struct cache_ticket {
-    uint64_t seq;   /* invalidations the reader had applied */
-    double sent_at; /* cache_clock() */
-    bool valid;     /* the reader was streaming */
+    uint64_t seq;                   /* invalidations the reader had applied */
+    double sent_at;                 /* cache_clock() */
+    bool valid;                     /* the reader was streaming */
+    const struct config_rule *rule; /* the rule that allows it, in the session's config */
 };
 
-void cache_stamp(struct cache_ticket *t);
+/* `rule`: the session's config's rule that allows the fill. A fill under
+ * a rule of another config than the cache was last given (a session not
+ * yet moved to a reloaded config, or moved before the cache was told) is
+ * refused: its rule index would mean another rule (cache_put). */
+void cache_stamp(struct cache_ticket *t, const struct config_rule *rule);
 
 /* A command that may have written, sent at `sent`, ended at `at`
  * (cache_clock()), in any session: the entries whose fill was sent in
