@@ -348,7 +348,7 @@ void cache_stream_reset(const struct gtid_pos *from, const char *source, bool fa
     pthread_mutex_unlock(&C.mu);
 }
 
-bool cache_stream_pause(struct gtid_pos *from)
+bool cache_stream_pause(struct gtid_pos *from, enum cache_drop why)
 {
     pthread_mutex_lock(&C.mu);
     bool keep = C.streaming && C.ci.pos_known && C.store != NULL && C.synced_at > 0;
@@ -357,7 +357,7 @@ bool cache_stream_pause(struct gtid_pos *from)
         *from = C.ci.pos;
         /* an entry stored after the newest primary position the reader
          * applied may hold a transaction the new primary never got */
-        cache_store_drop_filled_after(C.store, C.synced_at, CACHE_DROP_FAILOVER);
+        cache_store_drop_filled_after(C.store, C.synced_at, why);
         cache_store_fence(C.store, ++C.ci.seq, now);
         cache_inval_start(&C.ci, from); /* an open transaction comes again, whole */
         C.streaming = false;

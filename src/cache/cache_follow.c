@@ -109,15 +109,15 @@ static void clients_drop(void)
     F.schema = NULL;
 }
 
-static void reattach(void)
+static void reattach(enum cache_drop why)
 {
     clients_drop();
-    if (cache_stream_pause(&F.from)) {
+    if (cache_stream_pause(&F.from, why)) {
         F.resume = true;
         F.resume_proved = false;
         return;
     }
-    drop_dump(0, true);
+    drop_dump(0, why == CACHE_DROP_FAILOVER);
 }
 
 static bool on_packet(struct sqlclient *c, const uint8_t *p, size_t len, void *arg)
@@ -543,7 +543,7 @@ static void take_config(void)
     } else {
         hy_log_info("cache: reload: the reader re-attaches to %s from the position applied",
                     F.src_name);
-        reattach();
+        reattach(CACHE_DROP_RELOAD);
     }
     config_put(F.cfg);
     F.cfg = fresh;
@@ -564,7 +564,7 @@ static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
     if (F.dump != NULL && primary != F.src) {
         hy_log_info("cache: the primary is now %s: the reader re-attaches to it",
                     primary >= 0 ? F.cfg->backends[primary].name : "(none)");
-        reattach();
+        reattach(CACHE_DROP_FAILOVER);
     }
     if (F.dump == NULL && primary >= 0 && ev_now(F.loop) >= F.retry_at)
         dump_connect(primary);
