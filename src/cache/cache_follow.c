@@ -24,6 +24,9 @@
  * (but the entries stored after the last primary position the reader
  * applied, which may hold a transaction the new primary never got); a
  * refusal or any failure before it empties the cache ("failover").
+ * A reload re-attaches the same way, to the same primary, when the new
+ * config keeps the server it reads and its account (cache_reload.h);
+ * otherwise it empties the cache and the reader starts again.
  * The backup's archive (binlog_archive.c) reads the same stream for
  * another purpose; this reader is independent of it.
  */
@@ -92,9 +95,6 @@ static void drop_dump(double retry_in, bool failover)
     F.resume = F.resume_proved = false;
 }
 
-/* The primary changed, or a reload kept the stream (cache_reload.h):
- * re-attach at the primary from the position applied, when there is one
- * (cache_stream_pause), else start again empty. */
 /* The clients closed, to connect again at once; the cache untouched. */
 static void clients_drop(void)
 {
@@ -109,6 +109,10 @@ static void clients_drop(void)
     F.schema = NULL;
 }
 
+/* The primary changed, or a reload kept the stream (cache_reload.h):
+ * re-attach at the primary from the position applied, when there is one
+ * (cache_stream_pause; the entries it drops counted as `why`), else start
+ * again empty. */
 static void reattach(enum cache_drop why)
 {
     clients_drop();

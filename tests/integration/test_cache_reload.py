@@ -131,6 +131,36 @@ def test_a_reload_that_removes_a_rule_drops_its_entries(cluster, start_halyard,
     assert q(c, ONE) == ((11,),)
 
 
+def test_a_reload_that_reorders_the_rules_follows_them_by_name(cluster, start_halyard,
+                                                                schema):  # noqa: F811
+    """Rules swapped: "two" comes first now, nothing before it, so its
+    entry is kept under its new index; "one" now follows a rule that came
+    after it (which might take its statements first: halyard does not
+    compare patterns), so its entry goes. Each rule's counts follow its
+    name."""
+    h = start(start_halyard)
+    c = h.connect(database="qc", autocommit=True)
+    fill_both(h, c)
+    assert q(c, TWO) == ((20,),)  # a hit for "two"
+    silent_update(cluster, "UPDATE qc.t SET v = v + 1")
+    st0 = cache_status(h)
+    counts0 = {r["name"]: (r["hits"], r["misses"]) for r in st0["rules"]}
+    assert counts0["two"][0] >= 1 and counts0["one"][1] >= 1, st0
+    reload(h, cluster, rules=[RULES[1], RULES[0]])
+    wait_until(lambda: streaming_again(h, st0["reader_resumes"]), timeout=10,
+               what="the reader streaming again after the reload")
+    st = cache_status(h)
+    assert [r["name"] for r in st["rules"]] == ["two", "one"], st
+    assert {r["name"]: (r["hits"], r["misses"]) for r in st["rules"]} == counts0, st
+    assert st["invalidated_reload"] == 1, st
+    assert st["entries"] == 1, st
+    assert q(c, TWO) == ((20,),)  # kept
+    assert q(c, ONE) == ((11,),)  # dropped: the server's answer, cached again
+    st = cache_status(h)
+    assert st["rules"][0]["hits"] == counts0["two"][0] + 1, st
+    assert st["rules"][1]["misses"] == counts0["one"][1] + 1, st
+
+
 def test_a_reload_that_shrinks_a_rule_limits_drops_what_no_longer_fits(cluster, start_halyard,
                                                                        schema):  # noqa: F811
     h = start(start_halyard)
