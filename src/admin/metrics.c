@@ -797,7 +797,8 @@ static void render_cache(struct textbuf *sb, const struct cache_status *c)
            "a parent whose foreign key cascades to its table), flush (flush cache), ddl (a "
            "statement in the binary log), all (a gap, an event not understood, the reader "
            "reconnecting), failover (the reader following a new primary), ttl, lru, write (its "
-           "fill was sent while a write through halyard was in flight).");
+           "fill was sent while a write through halyard was in flight), reload (its rule gone or "
+           "changed at a reload).");
     for (int why = 0; why < CACHE_DROP_N; why++)
         sample_u64(sb, "halyard_cache_invalidations_total", "reason",
                    cache_drop_name((enum cache_drop)why), c->store.dropped[why]);

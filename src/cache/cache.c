@@ -17,8 +17,10 @@
 #include "halyard/cache/cache.h"
 #include "halyard/cache/cache_inval.h"
 #include "halyard/cache/cache_keyval.h"
+#include "halyard/cache/cache_reload.h"
 #include "halyard/cache/cache_tables.h"
 #include "halyard/config/config.h"
+#include "halyard/core/log.h"
 #include "halyard/sql/cache_sql.h"
 
 #define SAMPLES 64  /* positions of the primary waiting to be applied */
@@ -56,6 +58,7 @@ static struct {
     uint64_t refused_in_flight; /* fills sent while a write through halyard was in flight */
     uint64_t rule_hits[CACHE_RULES_MAX], rule_misses[CACHE_RULES_MAX];
     size_t capacity;
+    struct config *rules_cfg; /* the config whose rule indexes the entries carry */
 } C = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 double cache_clock(void)
@@ -70,8 +73,9 @@ bool cache_on(void)
     return atomic_load_explicit(&C.on, memory_order_relaxed);
 }
 
-void cache_stamp(struct cache_ticket *t)
+void cache_stamp(struct cache_ticket *t, const struct config_rule *rule)
 {
+    t->rule = rule;
     pthread_mutex_lock(&C.mu);
     t->seq = C.ci.seq;
     t->valid = C.streaming && C.store != NULL;
@@ -151,7 +155,11 @@ bool cache_get(const uint8_t *key, size_t key_len, double wrote_at, uint32_t rul
             ? cache_gate(now, C.synced_at, C.max_lag, wrote_at, C.wrote_at, C.gate_global, g)
             : CACHE_GATE_BEHIND;
     bool fresh = gate != CACHE_GATE_BEHIND, held = gate == CACHE_GATE_HELD;
-    if (fresh && !held && cache_store_get(C.store, key, key_len, now, &d, &n, &stamp, &r)) {
+    /* an entry is served under the rule it was filled by only: another rule
+     * matching the same statement (one of another client or listener) has
+     * its own ttl_ms, which bounds its own hits */
+    if (fresh && !held && cache_store_get(C.store, key, key_len, now, &d, &n, &stamp, &r) &&
+        r == rule) {
         *data = malloc(n > 0 ? n : 1);
         if (*data != NULL) {
             memcpy(*data, d, n);
@@ -248,7 +256,12 @@ enum cache_fill_rc cache_put(const struct cache_ticket *t, const uint8_t *key, s
     };
     enum cache_fill_rc rc = CACHE_FILL_RACED;
     pthread_mutex_lock(&C.mu);
-    if (C.store == NULL || !t->valid || !C.streaming)
+    /* the rule is the one at its index in the config the cache has: a
+     * session's config that is not it (a reload between) may have another
+     * rule at that index */
+    bool rules_now =
+        C.rules_cfg != NULL && rule < C.rules_cfg->n_rules && t->rule == &C.rules_cfg->rules[rule];
+    if (C.store == NULL || !t->valid || !C.streaming || !rules_now)
         C.abandoned++;
     else if (sent_in_flight(t->sent_at))
         C.refused_in_flight++;
@@ -356,7 +369,7 @@ void cache_stream_reset(const struct gtid_pos *from, const char *source, bool fa
     pthread_mutex_unlock(&C.mu);
 }
 
-bool cache_stream_pause(struct gtid_pos *from)
+bool cache_stream_pause(struct gtid_pos *from, enum cache_drop why)
 {
     pthread_mutex_lock(&C.mu);
     bool keep = C.streaming && C.ci.pos_known && C.store != NULL && C.synced_at > 0;
@@ -365,7 +378,7 @@ bool cache_stream_pause(struct gtid_pos *from)
         *from = C.ci.pos;
         /* an entry stored after the newest primary position the reader
          * applied may hold a transaction the new primary never got */
-        cache_store_drop_filled_after(C.store, C.synced_at, CACHE_DROP_FAILOVER);
+        cache_store_drop_filled_after(C.store, C.synced_at, why);
         cache_store_fence(C.store, ++C.ci.seq, now);
         cache_inval_start(&C.ci, from); /* an open transaction comes again, whole */
         C.streaming = false;
@@ -470,9 +483,42 @@ static hy_status_t configure(const struct config *cfg)
     return HY_OK;
 }
 
-hy_status_t cache_shared_configure(const struct config *cfg)
+/* A reload: the entries re-indexed to the new config's rules, or dropped
+ * (cache_reload.h), and the fills stamped before refused, since they
+ * carry the old config's indexes (under the mutex). */
+static void rules_remap(const struct config *cfg)
+{
+    size_t n = C.rules_cfg->n_rules;
+    struct cache_rule_map *map = calloc(n > 0 ? n : 1, sizeof(*map));
+    size_t kept = map != NULL ? cache_reload_rules(C.rules_cfg, cfg, map, n) : 0;
+    size_t dropped = cache_store_remap(C.store, map, map != NULL ? n : 0);
+    free(map);
+    cache_store_fence(C.store, ++C.ci.seq, cache_clock());
+    /* each rule's counts follow its name (the last slot holds the rest) */
+    uint64_t hits[CACHE_RULES_MAX] = {0}, misses[CACHE_RULES_MAX] = {0};
+    hits[CACHE_RULES_MAX - 1] = C.rule_hits[CACHE_RULES_MAX - 1];
+    misses[CACHE_RULES_MAX - 1] = C.rule_misses[CACHE_RULES_MAX - 1];
+    for (size_t i = 0; i < n && i < CACHE_RULES_MAX - 1; i++) {
+        long to = cache_reload_rule_index(cfg, C.rules_cfg->rules[i].name);
+        if (to >= 0 && to < CACHE_RULES_MAX - 1) {
+            hits[to] = C.rule_hits[i];
+            misses[to] = C.rule_misses[i];
+        }
+    }
+    memcpy(C.rule_hits, hits, sizeof(hits));
+    memcpy(C.rule_misses, misses, sizeof(misses));
+    hy_log_info("cache: reload: the entries of %zu rule(s) kept, %zu entries dropped (rule gone "
+                "or changed)",
+                kept, dropped);
+}
+
+hy_status_t cache_shared_configure(struct config *cfg)
 {
     pthread_mutex_lock(&C.mu);
+    if (C.store != NULL && C.rules_cfg != NULL && C.rules_cfg != cfg && cfg->cache.enabled)
+        rules_remap(cfg);
+    config_put(C.rules_cfg);
+    C.rules_cfg = config_get(cfg);
     hy_status_t rc = configure(cfg);
     atomic_store(&C.on, cfg->cache.enabled && C.store != NULL);
     pthread_mutex_unlock(&C.mu);
@@ -488,5 +534,7 @@ void cache_shared_free(void)
     C.streaming = false;
     cache_tables_destroy(C.base);
     C.base = NULL;
+    config_put(C.rules_cfg);
+    C.rules_cfg = NULL;
     pthread_mutex_unlock(&C.mu);
 }

@@ -24,6 +24,9 @@
  * (but the entries stored after the last primary position the reader
  * applied, which may hold a transaction the new primary never got); a
  * refusal or any failure before it empties the cache ("failover").
+ * A reload re-attaches the same way, to the same primary, when the new
+ * config keeps the server it reads and its account (cache_reload.h);
+ * otherwise it empties the cache and the reader starts again.
  * The backup's archive (binlog_archive.c) reads the same stream for
  * another purpose; this reader is independent of it.
  */
@@ -39,6 +42,7 @@
 #include "cache_int.h"
 #include "halyard/cache/cache.h"
 #include "halyard/cache/cache_keyval.h"
+#include "halyard/cache/cache_reload.h"
 #include "halyard/cache/cache_tables.h"
 #include "halyard/cluster/backend.h"
 #include "halyard/config/config.h"
@@ -91,9 +95,8 @@ static void drop_dump(double retry_in, bool failover)
     F.resume = F.resume_proved = false;
 }
 
-/* The primary changed: re-attach at it from the position applied, when
- * there is one (cache_stream_pause), else start again empty. */
-static void reattach(void)
+/* The clients closed, to connect again at once; the cache untouched. */
+static void clients_drop(void)
 {
     sqlclient_destroy(F.dump);
     F.dump = NULL;
@@ -104,12 +107,21 @@ static void reattach(void)
     F.retry_at = ev_now(F.loop);
     cache_tables_destroy(F.schema); /* a read cut short */
     F.schema = NULL;
-    if (cache_stream_pause(&F.from)) {
+}
+
+/* The primary changed, or a reload kept the stream (cache_reload.h):
+ * re-attach at the primary from the position applied, when there is one
+ * (cache_stream_pause; the entries it drops counted as `why`), else start
+ * again empty. */
+static void reattach(enum cache_drop why)
+{
+    clients_drop();
+    if (cache_stream_pause(&F.from, why)) {
         F.resume = true;
         F.resume_proved = false;
         return;
     }
-    drop_dump(0, true);
+    drop_dump(0, why == CACHE_DROP_FAILOVER);
 }
 
 static bool on_packet(struct sqlclient *c, const uint8_t *p, size_t len, void *arg)
@@ -522,8 +534,21 @@ static void take_config(void)
     pthread_mutex_unlock(&F.mu);
     if (fresh == NULL)
         return;
-    if (F.dump != NULL)
-        drop_dump(0, false); /* its backend pointers belong to the old config */
+    /* the clients' backend pointers belong to the old config */
+    bool resuming = F.resume && !F.resume_proved;
+    char why[128];
+    if (F.cfg == NULL || (F.dump == NULL && !resuming)) {
+        /* not following: it starts afresh, from an empty cache */
+    } else if (!cache_reload_stream(F.cfg, resuming ? -1 : F.src, fresh, why, sizeof(why))) {
+        hy_log_info("cache: reload: %s: the cache is emptied and the reader starts again", why);
+        drop_dump(0, false);
+    } else if (resuming) {
+        clients_drop(); /* it goes on re-attaching from `from` */
+    } else {
+        hy_log_info("cache: reload: the reader re-attaches to %s from the position applied",
+                    F.src_name);
+        reattach(CACHE_DROP_RELOAD);
+    }
     config_put(F.cfg);
     F.cfg = fresh;
 }
@@ -543,7 +568,7 @@ static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
     if (F.dump != NULL && primary != F.src) {
         hy_log_info("cache: the primary is now %s: the reader re-attaches to it",
                     primary >= 0 ? F.cfg->backends[primary].name : "(none)");
-        reattach();
+        reattach(CACHE_DROP_FAILOVER);
     }
     if (F.dump == NULL && primary >= 0 && ev_now(F.loop) >= F.retry_at)
         dump_connect(primary);

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "halyard/cache/cache_store.h"
 #include "halyard/core/core.h"
 #include "halyard/core/gtid.h"
 
@@ -18,12 +19,13 @@ struct config;
  * cache is emptied either way (counted as "failover" when the primary
  * changed). `source`: the backend's name. */
 void cache_stream_reset(const struct gtid_pos *from, const char *source, bool failover);
-/* The primary changed: true, and *from the position the reader had
- * applied, when the cache may be kept if the new primary proves it holds
- * that position (cache_stream_resume); the entries stored after the last
- * primary position the reader applied are dropped, the fills in flight
- * refused, no hit served until resumed. False: nothing to keep. */
-bool cache_stream_pause(struct gtid_pos *from);
+/* The primary changed (or a reload re-attaches the reader): true, and
+ * *from the position the reader had applied, when the cache may be kept
+ * if the primary proves it holds that position (cache_stream_resume); the
+ * entries stored after the last primary position the reader applied are
+ * dropped (counted as `why`), the fills in flight refused, no hit served
+ * until resumed. False: nothing to keep. */
+bool cache_stream_pause(struct gtid_pos *from, enum cache_drop why);
 /* The new primary `source` streams from the position pause gave (it sent
  * its first event: its binary log holds that position). */
 void cache_stream_resume(const char *source);
@@ -51,7 +53,7 @@ bool cache_base_load(uint64_t gen, struct cache_tables *set, const struct gtid_p
                      bool keys);
 
 /* The store's bound and timings, on or off, from cfg (start, reload). */
-hy_status_t cache_shared_configure(const struct config *cfg) HY_MUSTCHECK;
+hy_status_t cache_shared_configure(struct config *cfg) HY_MUSTCHECK;
 /* The store freed, the cache off (stop). */
 void cache_shared_free(void);
 

@@ -110,8 +110,8 @@ struct cache_store {
     struct cache_stats st;
 };
 
-static const char *const drop_names[CACHE_DROP_N] = {"row", "table",    "fk",  "flush", "ddl",
-                                                     "all", "failover", "ttl", "lru",   "write"};
+static const char *const drop_names[CACHE_DROP_N] = {
+    "row", "table", "fk", "flush", "ddl", "all", "failover", "ttl", "lru", "write", "reload"};
 
 const char *cache_drop_name(enum cache_drop why)
 {
@@ -700,6 +700,26 @@ void cache_store_fence(struct cache_store *st, uint64_t seq, double now)
 {
     struct inval v = {seq, now};
     inval_raise(&st->floor, &v);
+}
+
+size_t cache_store_remap(struct cache_store *st, const struct cache_rule_map *map, size_t n)
+{
+    size_t dropped = 0;
+    struct centry *e = st->lru_tail;
+    while (e != NULL) {
+        struct centry *prev = e->lru_prev;
+        const struct cache_rule_map *m = e->rule < n ? &map[e->rule] : NULL;
+        if (m == NULL || !m->keep || e->data_len > m->max_bytes) {
+            entry_drop(st, e, CACHE_DROP_RELOAD);
+            dropped++;
+        } else {
+            e->rule = m->to;
+            if (e->sent_at + m->ttl_s < e->expires)
+                e->expires = e->sent_at + m->ttl_s;
+        }
+        e = prev;
+    }
+    return dropped;
 }
 
 size_t cache_store_expire(struct cache_store *st, double now)

@@ -243,7 +243,7 @@ static bool session_eligible(const struct session *s)
 /* Arm the fill of a miss (its ticket taken now, before it is sent). */
 static bool fill_arm(struct session_cache *c, const struct config_rule *rule, uint32_t rule_idx)
 {
-    cache_stamp(&c->ticket);
+    cache_stamp(&c->ticket, rule);
     if (!c->ticket.valid)
         return false;
     c->armed = true;

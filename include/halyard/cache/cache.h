@@ -45,7 +45,11 @@
  *     event, so the first event proves it and the cache is kept (less
  *     the entries stored after the newest primary position the reader had
  *     applied); no hit is served in between; a refusal empties it
- *     ("failover"). cache_follow.c.
+ *     ("failover"). cache_follow.c;
+ *   - a reload re-attaches the same way when the reader's server and
+ *     account are unchanged, else empties the cache; the entries are
+ *     re-indexed to the new config's rules by name, or dropped, and the
+ *     fills stamped before it refused (cache_reload.h).
  * Off (every call a no-op, cache_on() false) unless a rule has
  * action = "cache".
  */
@@ -61,6 +65,7 @@
 
 struct cache_sql;
 struct config;
+struct config_rule;
 
 /* The time every cache decision is taken in: CLOCK_MONOTONIC seconds. */
 double cache_clock(void);
@@ -70,12 +75,17 @@ bool cache_on(void);
 
 /* The stamp of a fill, taken before its statement is sent. */
 struct cache_ticket {
-    uint64_t seq;   /* invalidations the reader had applied */
-    double sent_at; /* cache_clock() */
-    bool valid;     /* the reader was streaming */
+    uint64_t seq;                   /* invalidations the reader had applied */
+    double sent_at;                 /* cache_clock() */
+    bool valid;                     /* the reader was streaming */
+    const struct config_rule *rule; /* the rule that allows it, in the session's config */
 };
 
-void cache_stamp(struct cache_ticket *t);
+/* `rule`: the session's config's rule that allows the fill. A fill under
+ * a rule of another config than the cache was last given (a session not
+ * yet moved to a reloaded config, or moved before the cache was told) is
+ * refused: its rule index would mean another rule (cache_put). */
+void cache_stamp(struct cache_ticket *t, const struct config_rule *rule);
 
 /* A command that may have written, sent at `sent`, ended at `at`
  * (cache_clock()), in any session: the entries whose fill was sent in

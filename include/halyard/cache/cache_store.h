@@ -48,6 +48,7 @@ enum cache_drop {
     CACHE_DROP_TTL,      /* expired */
     CACHE_DROP_LRU,      /* evicted for room */
     CACHE_DROP_WRITE,    /* read while a write through halyard was in flight */
+    CACHE_DROP_RELOAD,   /* a reload: its rule is gone, changed, or no longer keeps it */
     CACHE_DROP_N,
 };
 
@@ -148,6 +149,20 @@ size_t cache_store_invalidate_all(struct cache_store *st, enum cache_drop why, u
 size_t cache_store_drop_filled_after(struct cache_store *st, double t, enum cache_drop why);
 /* Every fill stamped before `seq` refused, no entry dropped. */
 void cache_store_fence(struct cache_store *st, uint64_t seq, double now);
+
+/* A reload: what becomes of the entries of each old rule index. */
+struct cache_rule_map {
+    bool keep;        /* false: its entries go (CACHE_DROP_RELOAD) */
+    uint32_t to;      /* the rule's index in the new config */
+    double ttl_s;     /* the new rule's ttl: an entry expires at most this long after its fill */
+    size_t max_bytes; /* the new rule's max_result_bytes: a larger answer goes */
+};
+
+/* Each entry of rule i (i < n, else dropped) re-indexed by map[i]: kept
+ * under map[i].to, its expiry brought down to its fill's sent time plus
+ * map[i].ttl_s, or dropped (CACHE_DROP_RELOAD) when !map[i].keep or its
+ * answer is larger than map[i].max_bytes. Returns the entries dropped. */
+size_t cache_store_remap(struct cache_store *st, const struct cache_rule_map *map, size_t n);
 
 /* Entries expired at `now` dropped (a sweep; get drops them lazily too). */
 size_t cache_store_expire(struct cache_store *st, double now);
