@@ -148,6 +148,22 @@ static void test_conditions_action_and_limits(void **state)
     b.rules[1].user = "app";
     assert_int_equal(cache_reload_rules(&a.cfg, &b.cfg, m, 2), 1);
     assert_false(m[1].keep);
+    /* the listener condition differs */
+    make(&b, old, 2);
+    b.rules[1].listener = "side";
+    assert_int_equal(cache_reload_rules(&a.cfg, &b.cfg, m, 2), 1);
+    assert_false(m[1].keep);
+    /* the tables condition differs */
+    static char *tabs[] = {"db.t"};
+    make(&b, old, 2);
+    b.rules[1].tables.v = tabs;
+    b.rules[1].tables.n = 1;
+    assert_int_equal(cache_reload_rules(&a.cfg, &b.cfg, m, 2), 1);
+    assert_false(m[1].keep);
+    /* the gate alone (max_stale_ms) is not a condition: kept */
+    make(&b, old, 2);
+    b.rules[1].max_stale_ms = 100;
+    assert_int_equal(cache_reload_rules(&a.cfg, &b.cfg, m, 2), 2);
     /* smaller limits: carried in the map */
     make(&b, old, 2);
     b.rules[0].ttl_ms = 250;
