@@ -539,23 +539,46 @@ uint32_t route_read(struct session *s, enum classify_hint hint, const char *hint
 
 /* ---- health (backend.h) --------------------------------------------------- */
 
+/* A Galera writer change that a transaction open on the old writer may
+ * outlive: the old writer still takes a transaction's statements (ONLINE,
+ * or DRAINING, which lets open transactions end), and Galera certifies a
+ * commit from any node. A planned change (a node back online taking the
+ * writer role by priority) then loses no transaction: new ones begin on
+ * the new writer, this one ends where it began. */
+static bool writer_outlived(const struct session *s, const struct config_backend *old)
+{
+    return s->cfg->cluster == CLUSTER_GALERA && (s->route.status & SERVER_STATUS_IN_TRANS) &&
+           s->route.ro_idx < 0 && session_groups(s)->begin_sql[0] == '\0' && !s->route.pinned &&
+           old->rt != NULL && backend_usable_in_trx(old->rt);
+}
+
 /* The monitor moved the primary role: follow it. The connection to the old
  * primary is closed, so nothing of this session is written there again; a
  * transaction open on it is lost (the next statement says so), and a
  * session whose state only the old primary had (temporary tables, locks...)
- * cannot go on. */
+ * cannot go on. But a transaction open on a Galera writer that lives on
+ * ends there first (writer_outlived): the change is followed at the first
+ * command after it. */
 void session_follow_primary(struct session *s)
 {
     uint64_t gen = backend_generation();
     if (gen == s->route.topo_gen)
         return;
-    s->route.topo_gen = gen;
     uint16_t p = primary_now(s->cfg, s->id, s->route.primary);
+    const struct config_backend *old = &s->cfg->backends[s->route.primary];
+    struct bconn *bc = s->conns.bc[s->route.primary];
+    if (p != s->route.primary && bc != NULL && writer_outlived(s, old)) {
+        if (!s->route.follow_deferred)
+            slog_info(s, "writer %s -> %s: the transaction open on %s ends there first", old->name,
+                      s->cfg->backends[p].name, old->name);
+        s->route.follow_deferred = true;
+        return; /* topo_gen kept: looked at again at the next command */
+    }
+    s->route.follow_deferred = false;
+    s->route.topo_gen = gen;
     if (p == s->route.primary)
         return;
-    const struct config_backend *old = &s->cfg->backends[s->route.primary];
     slog_info(s, "primary %s -> %s", old->name, s->cfg->backends[p].name);
-    struct bconn *bc = s->conns.bc[s->route.primary];
     if (bc != NULL) {
         if (s->route.pinned) {
             slog_warn(s, "its session state is on the old primary %s: closing", old->name);

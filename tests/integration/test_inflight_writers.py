@@ -228,6 +228,46 @@ def test_galera_writer_drained_under_mixed_load(start_galera_halyard, galera):
     assert load.errors == [], f"{len(load.errors)} failed statements: {load.errors[:5]}"
 
 
+def test_galera_transaction_open_at_a_writer_change_ends_on_its_node(start_galera_halyard,
+                                                                     galera):
+    """A planned writer change (node0 back online takes the writer role
+    from node1 by priority) while a client's transaction is open on node1:
+    node1 lives on, so the transaction goes on and commits there (Galera
+    certifies a commit from any node) instead of being lost and replayed,
+    and the session's next transaction begins on node0. (CI once saw the
+    mixed-load test above lose such a transaction: "rolled back by a
+    failover of backend 'node1' and not replayable".)"""
+    from test_failover import ctl
+    load_table(galera)
+    h = galera_start(start_galera_halyard, monitor=GALERA_MONITOR, replication_user="repl",
+                     replication_password_env=REPL_ENV, **ON)
+    sock = default_socket(h)
+
+    def run(*args):
+        r = ctl(sock, *args)
+        assert r.returncode == 0, (r.stdout, r.stderr)
+
+    run("backend", "node0", "drain")
+    wait_until(lambda: galera_backends(h)["node1"]["role"] == "primary", 30,
+               what="node1 the writer")
+    c = h.connect(autocommit=True)
+    q(c, "BEGIN")
+    q(c, "INSERT INTO iw.t VALUES (1, 1)")
+    assert q(c, "SELECT @@port") == ((galera.port(1),),)
+    run("backend", "node0", "online")
+    wait_until(lambda: galera_backends(h)["node0"]["role"] == "primary", 30,
+               what="node0 the writer again")
+    q(c, "INSERT INTO iw.t VALUES (2, 2)")
+    assert q(c, "SELECT @@port") == ((galera.port(1),),)  # still where it began
+    q(c, "COMMIT")
+    q(c, "BEGIN")
+    q(c, "INSERT INTO iw.t VALUES (3, 3)")
+    assert q(c, "SELECT @@port") == ((galera.port(0),),)  # the next one on the new writer
+    q(c, "COMMIT")
+    assert galera_counts(galera, 0) == {1: 1, 2: 1, 3: 1}
+    assert "ends there first" in h.log_text()
+
+
 def test_dual_master_switchover_under_mixed_load(start_dual_halyard, dual, tmp_path):
     """halyardctl switchover of the pair's active, both ways, under the
     mixed load with every option on: no client error, every row once."""

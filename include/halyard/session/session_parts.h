@@ -260,8 +260,11 @@ struct sess_conns {
 struct sess_route {
     uint16_t primary;  /* index of the primary in cfg->backends (follows the monitor) */
     uint64_t topo_gen; /* backend_generation() when `primary` was last looked up */
-    int wait_idx;      /* backend a waiting command was routed to, else -1 */
-    uint16_t status;   /* server status flags of the primary's last answer */
+    /* a Galera writer change seen while a transaction was open on the old
+     * writer, which lives on: followed when it ends (session_follow_primary) */
+    bool follow_deferred;
+    int wait_idx;    /* backend a waiting command was routed to, else -1 */
+    uint16_t status; /* server status flags of the primary's last answer */
     struct backend_rt
         *trx_rt; /* the backend whose trx_open counts this session (session_trx_hold) */
     enum consistency consistency;
