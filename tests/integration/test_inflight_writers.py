@@ -197,31 +197,34 @@ def change_under_load(h, steps):
     return load
 
 
+def galera_ctl(h, *args):
+    from test_failover import ctl
+    r = ctl(default_socket(h), *args)
+    assert r.returncode == 0, (r.stdout, r.stderr)
+
+
+def node0_drained(h):
+    """halyardctl backend node0 drain: node1 the writer once node0 is idle."""
+    galera_ctl(h, "backend", "node0", "drain")
+    wait_until(lambda: galera_backends(h)["node1"]["role"] == "primary", 30,
+               what="node1 the writer")
+
+
+def node0_online(h):
+    """halyardctl backend node0 online: node0 the writer again (by priority)."""
+    galera_ctl(h, "backend", "node0", "online")
+    wait_until(lambda: galera_backends(h)["node0"]["role"] == "primary", 30,
+               what="node0 the writer again")
+
+
 def test_galera_writer_drained_under_mixed_load(start_galera_halyard, galera):
     """A planned writer change on Galera: the writer drained (writes wait
     until it is idle, then go to the next node), then put online again
     (the writer again, by name). No client error, every row once."""
-    from test_failover import ctl
     load_table(galera)
     h = galera_start(start_galera_halyard, monitor=GALERA_MONITOR, replication_user="repl",
                      replication_password_env=REPL_ENV, **ON)
-    sock = default_socket(h)
-
-    def run(*args):
-        r = ctl(sock, *args)
-        assert r.returncode == 0, (r.stdout, r.stderr)
-
-    def drain():
-        run("backend", "node0", "drain")
-        wait_until(lambda: galera_backends(h)["node1"]["role"] == "primary", 30,
-                   what="node1 the writer")
-
-    def online():
-        run("backend", "node0", "online")
-        wait_until(lambda: galera_backends(h)["node0"]["role"] == "primary", 30,
-                   what="node0 the writer again")
-
-    load = change_under_load(h, [drain, online])
+    load = change_under_load(h, [lambda: node0_drained(h), lambda: node0_online(h)])
     counts = galera_counts(galera, 1)
     missing, twice = check_rows(load, counts)
     assert not missing and not twice, (missing[:5], twice[:5])
@@ -237,26 +240,15 @@ def test_galera_transaction_open_at_a_writer_change_ends_on_its_node(start_galer
     and the session's next transaction begins on node0. (CI once saw the
     mixed-load test above lose such a transaction: "rolled back by a
     failover of backend 'node1' and not replayable".)"""
-    from test_failover import ctl
     load_table(galera)
     h = galera_start(start_galera_halyard, monitor=GALERA_MONITOR, replication_user="repl",
                      replication_password_env=REPL_ENV, **ON)
-    sock = default_socket(h)
-
-    def run(*args):
-        r = ctl(sock, *args)
-        assert r.returncode == 0, (r.stdout, r.stderr)
-
-    run("backend", "node0", "drain")
-    wait_until(lambda: galera_backends(h)["node1"]["role"] == "primary", 30,
-               what="node1 the writer")
+    node0_drained(h)
     c = h.connect(autocommit=True)
     q(c, "BEGIN")
     q(c, "INSERT INTO iw.t VALUES (1, 1)")
     assert q(c, "SELECT @@port") == ((galera.port(1),),)
-    run("backend", "node0", "online")
-    wait_until(lambda: galera_backends(h)["node0"]["role"] == "primary", 30,
-               what="node0 the writer again")
+    node0_online(h)
     q(c, "INSERT INTO iw.t VALUES (2, 2)")
     assert q(c, "SELECT @@port") == ((galera.port(1),),)  # still where it began
     q(c, "COMMIT")

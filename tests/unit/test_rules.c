@@ -25,6 +25,8 @@
 
 #include <cmocka.h>
 
+#include "config_cases.h"
+
 #include "halyard/sql/classify.h"
 #include "halyard/config/config.h"
 #include "halyard/config/rules.h"
@@ -50,11 +52,6 @@ static struct config *load_ok(const char *text)
 }
 
 /* ---- config errors ----------------------------------------------------- */
-
-struct bad_case {
-    const char *text;
-    const char *err; /* the whole message */
-};
 
 static const struct bad_case bad_cases[] = {
     /* regexes: PCRE2's message and offset */
@@ -183,16 +180,7 @@ static const struct bad_case bad_cases[] = {
 static void test_config_errors(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < HY_ARRAY_SIZE(bad_cases); i++) {
-        struct config *cfg = NULL;
-        char err[512];
-        hy_status_t rc = config_load_string(bad_cases[i].text, "t.conf", &cfg, err, sizeof(err));
-        if (rc != HY_ERROR)
-            fail_msg("case %zu loaded; want \"%s\"", i, bad_cases[i].err);
-        if (strcmp(err, bad_cases[i].err) != 0)
-            fail_msg("case %zu:\n got \"%s\"\nwant \"%s\"", i, err, bad_cases[i].err);
-        assert_null(cfg);
-    }
+    check_bad_cases(bad_cases, HY_ARRAY_SIZE(bad_cases));
 }
 
 static void test_config_too_many_rules(void **state)

@@ -21,6 +21,8 @@
 
 #include <cmocka.h>
 
+#include "config_cases.h"
+
 #include "halyard/cache/cache.h"
 #include "halyard/config/config.h"
 #include "halyard/config/rules.h"
@@ -44,11 +46,6 @@ static struct config *load_ok(const char *text)
         fail_msg("load failed: %s", err);
     return cfg;
 }
-
-struct bad_case {
-    const char *text;
-    const char *err;
-};
 
 static const struct bad_case bad_cases[] = {
     {RULES("{ name = \"a\"; listener = \"nope\"; route = \"primary\"; }"),
@@ -89,16 +86,7 @@ static const struct bad_case bad_cases[] = {
 static void test_config_errors(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < HY_ARRAY_SIZE(bad_cases); i++) {
-        struct config *cfg = NULL;
-        char err[512];
-        hy_status_t rc = config_load_string(bad_cases[i].text, "t.conf", &cfg, err, sizeof(err));
-        if (rc != HY_ERROR)
-            fail_msg("case %zu loaded; want \"%s\"", i, bad_cases[i].err);
-        if (strcmp(err, bad_cases[i].err) != 0)
-            fail_msg("case %zu:\n got \"%s\"\nwant \"%s\"", i, err, bad_cases[i].err);
-        assert_null(cfg);
-    }
+    check_bad_cases(bad_cases, HY_ARRAY_SIZE(bad_cases));
 }
 
 static void test_config_values(void **state)
