@@ -55,6 +55,17 @@ def fill_both(h, c):
                what="a primary position read after the fills applied")
 
 
+def started_and_filled(start_halyard, cluster):
+    """halyard started with both rules, ONE and TWO cached (fill_both), and
+    a change of their rows the binary log does not see: a hit shows the
+    old answer. Its halyard and a connection to it."""
+    h = start(start_halyard)
+    c = h.connect(database="qc", autocommit=True)
+    fill_both(h, c)
+    silent_update(cluster, "UPDATE qc.t SET v = v + 1")
+    return h, c
+
+
 def streaming_again(h, resumes):
     st = cache_status(h)
     return st["streaming"] and st["reader_resumes"] > resumes and 0 <= st["lag_ms"] < 1000
@@ -62,10 +73,7 @@ def streaming_again(h, resumes):
 
 def test_a_reload_keeps_the_entries_and_a_write_meanwhile_is_seen(cluster, start_halyard,
                                                                  schema):  # noqa: F811
-    h = start(start_halyard)
-    c = h.connect(database="qc", autocommit=True)
-    fill_both(h, c)
-    silent_update(cluster, "UPDATE qc.t SET v = v + 1")
+    h, c = started_and_filled(start_halyard, cluster)
     assert q(c, ONE) == ((10,),)  # a hit: the silent change does not show
     st0 = cache_status(h)
     # a setting the cache does not depend on
@@ -106,10 +114,7 @@ def test_a_reload_keeps_the_entries_and_a_write_meanwhile_is_seen(cluster, start
 
 def test_a_reload_that_removes_a_rule_drops_its_entries(cluster, start_halyard,
                                                         schema):  # noqa: F811
-    h = start(start_halyard)
-    c = h.connect(database="qc", autocommit=True)
-    fill_both(h, c)
-    silent_update(cluster, "UPDATE qc.t SET v = v + 1")
+    h, c = started_and_filled(start_halyard, cluster)
     st0 = cache_status(h)
     two_hits = {r["name"]: r["hits"] for r in st0["rules"]}["two"]
     # "one" goes: "two" is now the first rule (index 0), its entry follows it
@@ -163,10 +168,7 @@ def test_a_reload_that_reorders_the_rules_follows_them_by_name(cluster, start_ha
 
 def test_a_reload_that_shrinks_a_rule_limits_drops_what_no_longer_fits(cluster, start_halyard,
                                                                        schema):  # noqa: F811
-    h = start(start_halyard)
-    c = h.connect(database="qc", autocommit=True)
-    fill_both(h, c)
-    silent_update(cluster, "UPDATE qc.t SET v = v + 1")
+    h, c = started_and_filled(start_halyard, cluster)
     st0 = cache_status(h)
     # "one" keeps answers of at most 10 bytes now (its answer is larger);
     # "two" a ttl of 200 ms (its entry is older than that by now)
@@ -191,10 +193,7 @@ def test_a_reload_that_changes_the_cache_user_empties_it(cluster, start_halyard,
     cluster.sql(0, "CREATE USER IF NOT EXISTS 'qcreader'@'%' IDENTIFIED BY 'qcreader'")
     cluster.sql(0, "GRANT REPLICATION SLAVE, SELECT, TRIGGER ON *.* TO 'qcreader'@'%'")
     cluster.sync()
-    h = start(start_halyard)
-    c = h.connect(database="qc", autocommit=True)
-    fill_both(h, c)
-    silent_update(cluster, "UPDATE qc.t SET v = v + 1")
+    h, c = started_and_filled(start_halyard, cluster)
     st0 = cache_status(h)
     reload(h, cluster, cache={**CACHE, "user": "qcreader", "password": "qcreader"})
     h.wait_log(r"cache: reload: cache\.user changed: the cache is emptied")
@@ -214,10 +213,7 @@ def test_a_reload_that_changes_the_cache_user_empties_it(cluster, start_halyard,
 
 def test_a_reload_that_moves_the_primary_empties_it(cluster, start_halyard,
                                                     schema):  # noqa: F811
-    h = start(start_halyard)
-    c = h.connect(database="qc", autocommit=True)
-    fill_both(h, c)
-    silent_update(cluster, "UPDATE qc.t SET v = v + 1")
+    h, c = started_and_filled(start_halyard, cluster)
     st0 = cache_status(h)
     # the same server by another address: halyard cannot prove it is
     backends = [{"name": n["name"], "address": "localhost" if n["index"] == 0 else "127.0.0.1",
