@@ -42,15 +42,6 @@
 /* Rules on line 4. */
 #define RULES(body) BASE "rules = ( " body " );\n"
 
-static struct config *load_ok(const char *text)
-{
-    struct config *cfg = NULL;
-    char err[512];
-    if (config_load_string(text, "t.conf", &cfg, err, sizeof(err)) != HY_OK)
-        fail_msg("load failed: %s", err);
-    return cfg;
-}
-
 /* ---- config errors ----------------------------------------------------- */
 
 static const struct bad_case bad_cases[] = {
