@@ -253,6 +253,17 @@ def test_user_variables_a_call_or_execute_set_are_read_on_the_primary(halyard, c
     assert q(c, "SELECT @after, @@server_id")[0] in {(3, r) for r in replicas}
 
 
+def wait_primary_checked(h):
+    """Wait until node0's first health check has passed. A worker's report
+    of a closed connection before that takes the backend DOWN at once,
+    whatever `fall` says; under CI's load the first check was still running
+    when a test's KILL came (1429 "No primary available")."""
+    def primary_checked_online():
+        b = admin_json(f"/tmp/halyard-{h.port}.sock", "show backends")["backends"][0]
+        return b["state"] == "ONLINE" and b["last_check"] not in ("", None)
+    wait_until(primary_checked_online, 10, what="node0's first check passed")
+
+
 def _kill_primary_connection(cluster, c):
     """KILL, on the primary, the backend connection halyard runs this
     session's primary statements on (as a DBA, wait_timeout or a restart
@@ -269,6 +280,7 @@ def test_a_lost_backend_connection_restores_what_it_can(halyard, cluster, schema
     connection had (a GET_LOCK, user variables a CALL set, a temporary
     table) ends the session, as the server would end the client's, instead
     of going on silently without it."""
+    wait_primary_checked(halyard)
     c = halyard.connect(database=schema, autocommit=True)
     q(c, "SET @x = 42")
     _kill_primary_connection(cluster, c)
@@ -310,14 +322,7 @@ def test_a_close_seen_with_the_next_statement(start_halyard, cluster, schema):
     halyard takes 100 failed checks to mark a backend down."""
     h = start_halyard(pool_mode="session", workers=1,
                       monitor={"user": MONITOR_USER, "password": MONITOR_PASSWORD, "fall": 100})
-
-    def primary_checked_online():
-        b = admin_json(f"/tmp/halyard-{h.port}.sock", "show backends")["backends"][0]
-        return b["state"] == "ONLINE" and b["last_check"] not in ("", None)
-    # A worker's report of a closed connection before the backend's first
-    # check has passed takes it DOWN at once, whatever `fall` says: under
-    # CI's load that first check was still running when the KILL came.
-    wait_until(primary_checked_online, 10, what="node0's first check passed")
+    wait_primary_checked(h)
     c = h.connect(database=schema, autocommit=True)
     try:
         q(c, "SET @x = 42")
