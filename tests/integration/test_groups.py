@@ -259,6 +259,13 @@ def test_galera_group_beside_a_replication_group(start_halyard, cluster, galera,
                {"rep": "node0", "gal": "g1"}, 30, what="rep's primary node0, gal's writer g1")
     g = Listener(h, gal_port).connect()
     assert ports_seen(g, trx=True) == {galera.nodes[1]["port"]}
+    # the readers checked ONLINE first (rise 2): until then a read goes to
+    # the writer (CI: g1's port among the reads 20 ms after the writer moved)
+    def readers_online():
+        b = {x["name"]: x for x in admin_json(sock, "show backends")["backends"]}
+        return all(b[n]["state"] == "ONLINE" and b[n]["last_check"] not in ("", None)
+                   for n in ("g0", "g2"))
+    wait_until(readers_online, 30, what="g0 and g2 checked ONLINE")
     assert ports_seen(g) <= {galera.nodes[0]["port"], galera.nodes[2]["port"]}
     assert ports_seen(h.connect(), trx=True) == {cluster.nodes[0]["port"]}
     gs = groups(h, sock)
