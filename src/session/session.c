@@ -281,6 +281,7 @@ void command_done(struct session *s)
             s->route.status = s->io.resp.status; /* transactions live on the primary */
         if (s->query.cmd_writes) {
             s->route.need_gtid = true;
+            s->route.write_idx = s->route.primary;
             s->route.last_write = ev_now(s->w->loop);
         }
     }
@@ -490,9 +491,10 @@ bool down_parse(struct session *s)
         len = (uint32_t)tl;
         uint32_t peek = HY_MIN(len, (uint32_t)MYSQL_RESP_PEEK);
         bool capture = (s->query.internal == INT_GTID_FETCH || s->query.internal == INT_GTID_WAIT ||
-                        s->query.internal == INT_GPOS_FETCH || s->query.internal == INT_GPOS_WAIT ||
-                        s->query.internal == INT_LID || s->query.internal == INT_DB_CHECK ||
-                        s->query.internal == INT_SYSVIEW || s->query.internal == INT_KILL_QID) &&
+                        s->query.internal == INT_GTID_SYNC || s->query.internal == INT_GPOS_FETCH ||
+                        s->query.internal == INT_GPOS_WAIT || s->query.internal == INT_LID ||
+                        s->query.internal == INT_DB_CHECK || s->query.internal == INT_SYSVIEW ||
+                        s->query.internal == INT_KILL_QID) &&
                        s->io.resp.rows == 0;
         bool track = s->query.internal == INT_NONE && len > 0 &&
                      (s->io.resp.caps & CLIENT_SESSION_TRACK) && mysql_resp_ok_fits(&s->io.resp) &&
@@ -856,6 +858,11 @@ void session_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
         return;
     }
     if (login_timer(s)) { /* a login's answer held back, or its wait for the accounts */
+        session_reap(s);
+        return;
+    }
+    if (s->state == SS_WAIT_BACKEND && s->query.internal == INT_GTID_SYNC) {
+        session_writer_sync_late(s); /* the new writer lags: not a failure */
         session_reap(s);
         return;
     }

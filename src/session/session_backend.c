@@ -543,6 +543,9 @@ void internal_progress(struct session *s)
             s->route.causal_check = false;
         }
         break;
+    case INT_GTID_SYNC:
+        session_writer_synced(s, bc);
+        break;
     case INT_GPOS_FETCH:
     case INT_GPOS_WAIT:
         session_global_answer(s, bc, op);

@@ -125,6 +125,11 @@ void bconn_close(struct bconn *bc);
 void bconn_close_all(struct session *s);
 void bconn_open(struct session *s, uint32_t idx);
 bool causal_ready(struct session *s, uint32_t idx);
+/* Galera, after the writer moved (session_route.c) */
+bool session_writer_sync(struct session *s);
+void session_writer_synced(struct session *s, struct bconn *bc);
+void session_writer_sync_late(struct session *s);
+void session_writer_refusal(struct session *s, char *why, size_t cap);
 /* consistency = global (session_route.c): a statement that may have
  * committed a write ended on the primary; the answer of an
  * INT_GPOS_FETCH or INT_GPOS_WAIT on bc. */

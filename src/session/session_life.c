@@ -254,6 +254,7 @@ void session_create(struct worker *w, int fd, const struct config_listener *list
     s->route.retry_exclude = -1;
     s->route.wait_idx = -1;
     s->route.ro_idx = -1;
+    s->route.write_idx = -1;
     s->prep.ps_step = -1;
     s->query.set_option = -1;
     s->route.status = SERVER_STATUS_AUTOCOMMIT;

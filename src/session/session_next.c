@@ -443,6 +443,11 @@ static enum next_step next_lost(struct session *s, const struct next_cmd *c)
 static enum next_step next_route(struct session *s, const struct next_cmd *c, uint32_t *idx,
                                  char *why, size_t whylen, bool *primary_write)
 {
+    if (s->route.causal_refused) {
+        session_writer_refusal(s, why, whylen);
+        *idx = ROUTE_NOBODY;
+        return NEXT_ROUTE;
+    }
     if (s->route.wait_idx >= 0 && session_groups(s)->fanout == NULL) {
         /* (a read of every group in an XA transaction waiting between
          * its parts, s->groups->fanout, is routed again: session_fanout_xa_wait) */
@@ -598,6 +603,8 @@ static void next_forward(struct session *s, const struct next_cmd *c, uint32_t i
     if (s->route.causal_check && idx != s->route.primary && !causal_ready(s, idx))
         return;
     s->route.causal_check = false;
+    if (idx == s->route.primary && !session_writer_sync(s))
+        return;
     /* a branch's XA START may carry this statement (session_xa.c) */
     session_xa_pipe(s, session_groups(s)->xa != NULL && cmd == COM_QUERY && c->fits &&
                            !(s->query.connid != NULL && s->query.connid->n > 0));

@@ -933,6 +933,8 @@ static enum ps_ready ps_exec_backend(struct session *s, struct pstmt *st,
     if (s->route.causal_check && *idx != s->route.primary && !causal_ready(s, *idx))
         return PS_WAIT;
     s->route.causal_check = false;
+    if (*idx == s->route.primary && !session_writer_sync(s))
+        return PS_WAIT;
     if (!ensure_backend(s, *idx))
         return PS_WAIT;
     if (st->once_idx == (int)*idx)

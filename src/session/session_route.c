@@ -1062,6 +1062,97 @@ static void gtid_wait(struct session *s, enum internal_op op, const char *gtid)
 
 static bool global_ready(struct session *s, uint32_t idx);
 
+/* Galera: the writer moved since the session's last write (a drain, a
+ * failure, a node put back online taking the role by priority). Galera
+ * certifies a commit on every node before the writer answers it, but each
+ * node applies it in its own time: the new writer may not have it yet. */
+static bool writer_moved(const struct session *s)
+{
+    return s->cfg->cluster == CLUSTER_GALERA && s->route.write_idx != -1 &&
+           s->route.write_idx != (int)s->route.primary;
+}
+
+/* The primary's position, wherever the session's writes are known to be
+ * in it. After the Galera writer moved, the new writer first applies
+ * every commit the cluster made before (wsrep_sync_wait), so the position
+ * it gives holds the session's writes; session_writer_synced() takes it. */
+static void gtid_fetch(struct session *s)
+{
+    if (writer_moved(s)) {
+        slog_debug(s, "writer %s: waiting for it to apply the session's writes",
+                   s->cfg->backends[s->route.primary].name);
+        internal_query(s, INT_GTID_SYNC,
+                       "SET STATEMENT wsrep_sync_wait = 1 FOR SELECT WSREP_LAST_SEEN_GTID()",
+                       s->cfg->causal_timeout_ms + s->cfg->connect_timeout_ms);
+        return;
+    }
+    internal_query(s, INT_GTID_FETCH, gtid_fetch_sql(s), s->cfg->connect_timeout_ms);
+}
+
+/* A statement about to run on the primary: true when it may. After the
+ * Galera writer moved, whatever the session's consistency, the new writer
+ * must have the session's writes before it runs anything of the session
+ * (one server would show them): false when that wait started; the
+ * statement runs again when it ends. */
+bool session_writer_sync(struct session *s)
+{
+    if (!writer_moved(s))
+        return true;
+    if (!ensure_backend(s, s->route.primary))
+        return false;
+    gtid_fetch(s);
+    return false;
+}
+
+void session_writer_synced(struct session *s, struct bconn *bc)
+{
+    if (s->io.resp.err_code == 0 && bc->captured && bc->capture[0] != '\0' &&
+        strlen(bc->capture) < sizeof(s->route.gtid) && gtid_valid(bc->capture)) {
+        s->route.need_gtid = false;
+        s->route.gtid_epoch++;
+        memcpy(s->route.gtid, bc->capture, strlen(bc->capture) + 1);
+        bc->gtid_epoch = s->route.gtid_epoch;
+        s->route.write_idx = bc->idx;
+        slog_debug(s, "writer %s has applied the session's writes: position '%s'", bc->be->name,
+                   s->route.gtid);
+        return;
+    }
+    slog_warn(s,
+              "writer %s could not apply the cluster's commits (error %u): refusing the statement",
+              bc->be->name, s->io.resp.err_code);
+    s->route.causal_refused = true;
+}
+
+/* INT_GTID_SYNC outlived causal_timeout_ms + connect_timeout_ms: the
+ * connection it runs on is closed (the wait goes on in the server till its
+ * own repl.causal_read_timeout), and the statement refused. The writer is
+ * not failed: it lags. */
+void session_writer_sync_late(struct session *s)
+{
+    slog_warn(s,
+              "writer %s has not applied the session's writes within %d ms: refusing the "
+              "statement",
+              s->conns.cur->be->name, s->cfg->causal_timeout_ms + s->cfg->connect_timeout_ms);
+    s->query.internal = INT_NONE;
+    session_timer_stop(s);
+    bconn_close(s->conns.cur);
+    stream_release(&s->io.down, &s->w->pool);
+    s->route.causal_refused = true;
+    session_set_state(s, SS_IDLE);
+    session_next_command(s);
+}
+
+/* The statement next_route answers instead of running it (causal_refused). */
+void session_writer_refusal(struct session *s, char *why, size_t cap)
+{
+    s->route.causal_refused = false;
+    s->route.wait_idx = -1;
+    snprintf(why, cap,
+             "The Galera writer moved to '%s', which has not applied this session's last write "
+             "yet; try again",
+             s->cfg->backends[s->route.primary].name);
+}
+
 /* consistency = causal (or global: global_ready): true when the read may
  * run on replica `idx` now; false when an internal step started (learning
  * the primary's binlog position after the session's writes, or waiting for
@@ -1082,7 +1173,7 @@ bool causal_ready(struct session *s, uint32_t idx)
     if (s->route.need_gtid) {
         if (!ensure_backend(s, s->route.primary))
             return false;
-        internal_query(s, INT_GTID_FETCH, gtid_fetch_sql(s), s->cfg->connect_timeout_ms);
+        gtid_fetch(s);
         return false;
     }
     struct bconn *bc = s->conns.bc[idx];

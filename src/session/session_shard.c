@@ -512,6 +512,7 @@ static uint32_t shard_route(struct session *s, const char *text, size_t len, boo
     s->route.gtid[0] = '\0';
     s->route.gtid_epoch++;
     s->route.need_gtid = s->route.last_write != 0;
+    s->route.write_idx = -1; /* its writes here, if any, are in that position */
     return UINT32_MAX;
 }
 

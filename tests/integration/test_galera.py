@@ -435,6 +435,85 @@ def test_causal_reads_see_the_session_s_write(start_galera_halyard, galera):
                what="node1 applies the updates")
 
 
+def _write_then_move_the_writer(h, galera, c):
+    """node1's applier held (a READ lock on the table), the session writes
+    v = 1 on node0, then node0 is drained: node1, which has not applied the
+    write, becomes the writer. Returns the locking connection."""
+    from test_ops import admin
+    galera.sql(0, "CREATE TABLE IF NOT EXISTS test.moved (id INT PRIMARY KEY, v INT)")
+    galera.sql(0, "REPLACE INTO test.moved VALUES (1, 0)")
+    wait_until(lambda: galera.sql(1, "SELECT v FROM test.moved WHERE id = 1") == [(0,)],
+               what="node1 has the row")
+    lk = galera.root_connect(1)
+    with lk.cursor() as cur:
+        cur.execute("LOCK TABLE test.moved READ")
+    with c.cursor() as cur:
+        cur.execute("UPDATE moved SET v = 1 WHERE id = 1")
+    admin(default_socket(h), "backend node0 drain")
+    wait_until(lambda: backends(h)["node1"]["role"] == "primary", timeout=5,
+               what="node1 the writer once node0 is drained")
+    # node1 still has the old row (a plain read is not held by the lock)
+    assert galera.sql(1, "SELECT v FROM test.moved WHERE id = 1") == [(0,)]
+    return lk
+
+
+@pytest.mark.parametrize("consistency", ["eventual", "causal"])
+def test_the_new_writer_shows_the_session_s_write(start_galera_halyard, galera, consistency):
+    """The Galera writer moves (a drain) right after a session's write, to
+    a node that has not applied it yet. One server would show the write to
+    the session's next statement: on the new writer that statement first
+    waits for the node to apply what the cluster committed
+    (wsrep_sync_wait), whatever the consistency, here a read in a
+    transaction (always on the writer) and, under causal, an autocommit
+    read too. Before, both read v = 0 there at once."""
+    h = start(start_galera_halyard, consistency=consistency, causal_timeout_ms=1000)
+    c = h.connect(database="test")
+    lk = _write_then_move_the_writer(h, galera, c)
+    release = threading.Timer(1.0, lk.close)
+    release.start()  # (pymysql's close twice raises: the finally waits for it instead)
+    try:
+        t0 = time.monotonic()
+        with c.cursor() as cur:
+            cur.execute("BEGIN")
+            cur.execute("SELECT v, @@port FROM moved WHERE id = 1")
+            row = cur.fetchone()
+            cur.execute("COMMIT")
+            waited = time.monotonic() - t0
+            assert row == (1, galera.port(1)), row
+            assert waited >= 0.5, waited  # it waited for node1 to apply the write
+            if consistency == "causal":
+                cur.execute("UPDATE moved SET v = 2 WHERE id = 1")
+                cur.execute("SELECT v FROM moved WHERE id = 1")
+                assert cur.fetchone() == (2,)
+    finally:
+        release.join()
+
+
+def test_a_new_writer_that_stays_behind_refuses_the_statement(start_galera_halyard, galera):
+    """When the new writer has not applied the session's write within
+    causal_timeout_ms + connect_timeout_ms, the statement gets 1429 saying
+    so (never the old row), the writer is not taken down for it, and once
+    it caught up the session goes on."""
+    h = start(start_galera_halyard, causal_timeout_ms=200, connect_timeout_ms=500)
+    c = h.connect(database="test")
+    lk = _write_then_move_the_writer(h, galera, c)
+    try:
+        with c.cursor() as cur:
+            with pytest.raises(pymysql.err.OperationalError) as e:
+                cur.execute("BEGIN")  # its first statement on node1
+            assert e.value.args[0] == 1429, e.value.args
+            assert "moved to 'node1', which has not applied this session's last write" \
+                in e.value.args[1], e.value.args
+    finally:
+        lk.close()
+    assert backends(h)["node1"]["state"] == "ONLINE"
+    with c.cursor() as cur:
+        cur.execute("BEGIN")
+        cur.execute("SELECT v, @@port FROM moved WHERE id = 1 FOR UPDATE")
+        assert cur.fetchone() == (1, galera.port(1))
+        cur.execute("COMMIT")
+
+
 def test_rolling_restart_under_sysbench(start_galera_halyard, galera):
     """A rolling restart: each node in turn is drained (the command answers
     once nobody runs a statement or holds a transaction there; a drained

@@ -83,6 +83,7 @@ enum internal_op {
     INT_READBACK,   /* reading back the values a SET assigned */
     INT_GTID_FETCH, /* SELECT @@last_gtid on the primary */
     INT_GTID_WAIT,  /* SELECT MASTER_GTID_WAIT(...) on a replica */
+    INT_GTID_SYNC,  /* Galera: the new writer applies the cluster's commits, then its position */
     INT_GPOS_FETCH, /* consistency = global: the primary's position (global_pos.h) */
     INT_GPOS_WAIT,  /* ... waited for on a replica */
     INT_PS_USE,     /* COM_INIT_DB to a statement's schema before INT_PS_PREPARE */
@@ -276,6 +277,11 @@ struct sess_route {
     bool causal_check;   /* the waiting read must find the session's GTID on its replica */
     uint32_t gtid_epoch; /* bumped each time gtid is read */
     char gtid[128];      /* primary's GTID position after the session's last write */
+    /* the backend the session's last write committed on; -1 none, -2 one
+     * a reload removed. Galera: a writer other than this one may not have
+     * applied that write yet (session_writer_sync) */
+    int write_idx;
+    bool causal_refused; /* the read cannot be served as its consistency asks: 1429 */
     double last_write;   /* ev_now() of the last write, for consistency = strong */
     int ro_idx;          /* START TRANSACTION READ ONLY running on this replica, else -1 */
     /* consistency = global (cluster/global_pos.h): the read being routed */
