@@ -32,6 +32,7 @@ struct global_pos {
     uint64_t known_at;    /* 0: nothing known */
     char known[GLOBAL_POS_MAX];
     struct applied_slot applied[GLOBAL_POS_BACKENDS];
+    _Atomic(const struct backend_rt *) writer; /* of the last commit_on, NULL: none */
 };
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -87,6 +88,19 @@ void global_pos_commit(struct global_pos *g)
 {
     /* release: a read that sees the new value sees what came before */
     atomic_fetch_add_explicit(&g->commits, 1, memory_order_acq_rel);
+}
+
+void global_pos_commit_on(struct global_pos *g, const struct backend_rt *rt)
+{
+    if (rt != NULL) /* before the count: a read that sees the count sees it */
+        atomic_store_explicit(&g->writer, rt, memory_order_relaxed);
+    global_pos_commit(g);
+}
+
+bool global_pos_written_on(struct global_pos *g, const struct backend_rt *rt)
+{
+    const struct backend_rt *w = atomic_load_explicit(&g->writer, memory_order_acquire);
+    return w == NULL || w == rt;
 }
 
 uint64_t global_pos_need(const struct global_pos *g)

@@ -491,10 +491,10 @@ bool down_parse(struct session *s)
         len = (uint32_t)tl;
         uint32_t peek = HY_MIN(len, (uint32_t)MYSQL_RESP_PEEK);
         bool capture = (s->query.internal == INT_GTID_FETCH || s->query.internal == INT_GTID_WAIT ||
-                        s->query.internal == INT_GTID_SYNC || s->query.internal == INT_GPOS_FETCH ||
-                        s->query.internal == INT_GPOS_WAIT || s->query.internal == INT_LID ||
-                        s->query.internal == INT_DB_CHECK || s->query.internal == INT_SYSVIEW ||
-                        s->query.internal == INT_KILL_QID) &&
+                        s->query.internal == INT_GTID_SYNC || s->query.internal == INT_GPOS_SYNC ||
+                        s->query.internal == INT_GPOS_FETCH || s->query.internal == INT_GPOS_WAIT ||
+                        s->query.internal == INT_LID || s->query.internal == INT_DB_CHECK ||
+                        s->query.internal == INT_SYSVIEW || s->query.internal == INT_KILL_QID) &&
                        s->io.resp.rows == 0;
         bool track = s->query.internal == INT_NONE && len > 0 &&
                      (s->io.resp.caps & CLIENT_SESSION_TRACK) && mysql_resp_ok_fits(&s->io.resp) &&
@@ -861,7 +861,8 @@ void session_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
         session_reap(s);
         return;
     }
-    if (s->state == SS_WAIT_BACKEND && s->query.internal == INT_GTID_SYNC) {
+    if (s->state == SS_WAIT_BACKEND &&
+        (s->query.internal == INT_GTID_SYNC || s->query.internal == INT_GPOS_SYNC)) {
         session_writer_sync_late(s); /* the new writer lags: not a failure */
         session_reap(s);
         return;

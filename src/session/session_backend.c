@@ -548,6 +548,7 @@ void internal_progress(struct session *s)
         break;
     case INT_GPOS_FETCH:
     case INT_GPOS_WAIT:
+    case INT_GPOS_SYNC:
         session_global_answer(s, bc, op);
         break;
     case INT_PS_USE:

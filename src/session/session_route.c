@@ -1061,6 +1061,19 @@ static void gtid_wait(struct session *s, enum internal_op op, const char *gtid)
 }
 
 static bool global_ready(struct session *s, uint32_t idx);
+static struct global_pos *session_gpos(const struct session *s);
+
+/* A Galera writer's position once it applied every commit the cluster
+ * made before (wsrep_sync_wait), and how long that may take: part of a
+ * writer change, as long as a write waits for the new writer (after a
+ * node died, nothing commits anywhere until Galera evicted it), and at
+ * least as long as a read waits for a node to catch up. */
+#define WRITER_SYNC_SQL "SET STATEMENT wsrep_sync_wait = 1 FOR SELECT WSREP_LAST_SEEN_GTID()"
+static int writer_sync_ms(const struct session *s)
+{
+    return HY_MAX(s->cfg->failover_write_wait_ms, s->cfg->causal_timeout_ms) +
+           s->cfg->connect_timeout_ms;
+}
 
 /* Galera: the writer moved since the session's last write (a drain, a
  * failure, a node put back online taking the role by priority). Galera
@@ -1081,9 +1094,7 @@ static void gtid_fetch(struct session *s)
     if (writer_moved(s)) {
         slog_debug(s, "writer %s: waiting for it to apply the session's writes",
                    s->cfg->backends[s->route.primary].name);
-        internal_query(s, INT_GTID_SYNC,
-                       "SET STATEMENT wsrep_sync_wait = 1 FOR SELECT WSREP_LAST_SEEN_GTID()",
-                       s->cfg->causal_timeout_ms + s->cfg->connect_timeout_ms);
+        internal_query(s, INT_GTID_SYNC, WRITER_SYNC_SQL, writer_sync_ms(s));
         return;
     }
     internal_query(s, INT_GTID_FETCH, gtid_fetch_sql(s), s->cfg->connect_timeout_ms);
@@ -1094,13 +1105,35 @@ static void gtid_fetch(struct session *s)
  * must have the session's writes before it runs anything of the session
  * (one server would show them): false when that wait started; the
  * statement runs again when it ends. */
+/* consistency = global on Galera: the group's last commit ran on another
+ * node than the writer now (it moved), which may not have applied it. */
+static bool global_writer_behind(const struct session *s, struct global_pos *g)
+{
+    return s->cfg->cluster == CLUSTER_GALERA && g != NULL &&
+           !global_pos_written_on(g, s->cfg->backends[s->route.primary].rt);
+}
+
 bool session_writer_sync(struct session *s)
 {
-    if (!writer_moved(s))
+    if (writer_moved(s)) {
+        if (!ensure_backend(s, s->route.primary))
+            return false;
+        gtid_fetch(s);
+        return false;
+    }
+    /* A global read sees the commits other sessions made on the old writer. */
+    struct global_pos *g = session_gpos(s);
+    if ((!s->route.global_read && s->route.consistency != CONSISTENCY_GLOBAL) ||
+        !global_writer_behind(s, g))
+        return true;
+    if (s->route.global_need == 0)
+        s->route.global_need = global_pos_need(g);
+    if (global_pos_applied(g, s->cfg->backends[s->route.primary].rt) >= s->route.global_need)
         return true;
     if (!ensure_backend(s, s->route.primary))
         return false;
-    gtid_fetch(s);
+    s->route.global_at = global_pos_need(g);
+    internal_query(s, INT_GPOS_SYNC, WRITER_SYNC_SQL, writer_sync_ms(s));
     return false;
 }
 
@@ -1123,16 +1156,16 @@ void session_writer_synced(struct session *s, struct bconn *bc)
     s->route.causal_refused = true;
 }
 
-/* INT_GTID_SYNC outlived causal_timeout_ms + connect_timeout_ms: the
+/* INT_GTID_SYNC or INT_GPOS_SYNC outlived writer_sync_ms(): the
  * connection it runs on is closed (the wait goes on in the server till its
  * own repl.causal_read_timeout), and the statement refused. The writer is
  * not failed: it lags. */
 void session_writer_sync_late(struct session *s)
 {
     slog_warn(s,
-              "writer %s has not applied the session's writes within %d ms: refusing the "
+              "writer %s has not applied the cluster's commits within %d ms: refusing the "
               "statement",
-              s->conns.cur->be->name, s->cfg->causal_timeout_ms + s->cfg->connect_timeout_ms);
+              s->conns.cur->be->name, writer_sync_ms(s));
     s->query.internal = INT_NONE;
     session_timer_stop(s);
     bconn_close(s->conns.cur);
@@ -1148,8 +1181,8 @@ void session_writer_refusal(struct session *s, char *why, size_t cap)
     s->route.causal_refused = false;
     s->route.wait_idx = -1;
     snprintf(why, cap,
-             "The Galera writer moved to '%s', which has not applied this session's last write "
-             "yet; try again",
+             "The Galera writer moved to '%s', which has not applied the writes this statement "
+             "must see yet; try again",
              s->cfg->backends[s->route.primary].name);
 }
 
@@ -1197,7 +1230,7 @@ void session_global_commit(struct session *s)
 {
     struct global_pos *g = session_gpos(s);
     if (g != NULL)
-        global_pos_commit(g);
+        global_pos_commit_on(g, s->conns.cur != NULL ? s->conns.cur->be->rt : NULL);
 }
 
 /* Like causal_ready(), for the group's position: the commits counted when
@@ -1222,7 +1255,10 @@ static bool global_ready(struct session *s, uint32_t idx)
         /* whatever the counter holds now was committed before the query */
         s->route.global_at = global_pos_need(g);
         s->route.global_gtid[0] = '\0';
-        internal_query(s, INT_GPOS_FETCH, gtid_fetch_sql(s), s->cfg->connect_timeout_ms);
+        if (global_writer_behind(s, g))
+            internal_query(s, INT_GPOS_SYNC, WRITER_SYNC_SQL, writer_sync_ms(s));
+        else
+            internal_query(s, INT_GPOS_FETCH, gtid_fetch_sql(s), s->cfg->connect_timeout_ms);
         return false;
     }
     if (!ensure_connected(s, idx))
@@ -1235,13 +1271,24 @@ void session_global_answer(struct session *s, struct bconn *bc, enum internal_op
 {
     struct global_pos *g = session_gpos(s);
     bool galera = s->cfg->cluster == CLUSTER_GALERA;
-    if (op == INT_GPOS_FETCH) {
+    if (op == INT_GPOS_FETCH || op == INT_GPOS_SYNC) {
         if (g != NULL && s->io.resp.err_code == 0 && bc->captured &&
             strlen(bc->capture) < sizeof(s->route.global_gtid) && gtid_valid(bc->capture) &&
             (bc->capture[0] != '\0' || !galera)) {
             memcpy(s->route.global_gtid, bc->capture, strlen(bc->capture) + 1);
             global_pos_publish(g, s->route.global_at, s->route.global_gtid);
+            if (op == INT_GPOS_SYNC) /* the writer has them all now */
+                global_pos_applied_set(g, bc->be->rt, s->route.global_at);
             slog_debug(s, "primary GTID position for global reads: '%s'", s->route.global_gtid);
+            return;
+        }
+        if (op == INT_GPOS_SYNC) { /* no node is known to have them all */
+            slog_warn(s,
+                      "writer %s could not apply the cluster's commits (error %u): refusing "
+                      "the statement",
+                      bc->be->name, s->io.resp.err_code);
+            s->route.global_at = 0;
+            s->route.causal_refused = true;
             return;
         }
         slog_warn(s, "cannot read the %s's GTID position (error %u): reading from it",

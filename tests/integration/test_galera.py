@@ -489,12 +489,40 @@ def test_the_new_writer_shows_the_session_s_write(start_galera_halyard, galera, 
         release.join()
 
 
+def test_a_global_read_on_the_new_writer_sees_another_session_s_write(start_galera_halyard,
+                                                                     galera):
+    """consistency = global: a read sees every write committed through
+    halyard before it, whichever session made it. One session writes on
+    node0, the writer moves to node1 (which has not applied the write), and
+    another session's autocommit read, sent to node1 (the only node left
+    for reads: node2 is in maintenance), sees the write once node1 has
+    applied it. Before, it read the old row there."""
+    from test_ops import admin
+    h = start(start_galera_halyard, consistency="global", causal_timeout_ms=1000,
+              writer_is_also_reader=True)
+    out = admin(default_socket(h), "backend node2 maint")
+    assert "is MAINT" in out, out
+    writer = h.connect(database="test")
+    lk = _write_then_move_the_writer(h, galera, writer)
+    reader = h.connect(database="test")
+    release = threading.Timer(1.0, lk.close)
+    release.start()
+    try:
+        with reader.cursor() as cur:
+            cur.execute("SELECT v, @@port FROM moved WHERE id = 1")
+            assert cur.fetchone() == (1, galera.port(1))
+    finally:
+        release.join()
+
+
 def test_a_new_writer_that_stays_behind_refuses_the_statement(start_galera_halyard, galera):
     """When the new writer has not applied the session's write within
-    causal_timeout_ms + connect_timeout_ms, the statement gets 1429 saying
+    failover_write_wait_ms (or causal_timeout_ms, the longer) +
+    connect_timeout_ms, the statement gets 1429 saying
     so (never the old row), the writer is not taken down for it, and once
     it caught up the session goes on."""
-    h = start(start_galera_halyard, causal_timeout_ms=200, connect_timeout_ms=500)
+    h = start(start_galera_halyard, causal_timeout_ms=200, connect_timeout_ms=500,
+              failover_write_wait_ms=1000)
     c = h.connect(database="test")
     lk = _write_then_move_the_writer(h, galera, c)
     try:
@@ -502,7 +530,7 @@ def test_a_new_writer_that_stays_behind_refuses_the_statement(start_galera_halya
             with pytest.raises(pymysql.err.OperationalError) as e:
                 cur.execute("BEGIN")  # its first statement on node1
             assert e.value.args[0] == 1429, e.value.args
-            assert "moved to 'node1', which has not applied this session's last write" \
+            assert "moved to 'node1', which has not applied the writes this statement must see" \
                 in e.value.args[1], e.value.args
     finally:
         lk.close()

@@ -99,6 +99,35 @@ static void test_applied(void **state)
     assert_int_equal(global_pos_applied(g, a), 5);
 }
 
+static void test_writer_of_the_last_commit(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"g4"};
+    struct config cfg;
+    struct config_group grp[1];
+    fake_config(&cfg, grp, names, 1);
+    assert_int_equal(global_pos_attach(&cfg), HY_OK);
+    struct global_pos *g = grp[0].gpos;
+    static char rt_a, rt_b;
+    const struct backend_rt *a = (const struct backend_rt *)&rt_a;
+    const struct backend_rt *b = (const struct backend_rt *)&rt_b;
+
+    /* No commit seen on a backend: any writer has them. */
+    assert_true(global_pos_written_on(g, a));
+    global_pos_commit_on(g, a);
+    assert_int_equal(global_pos_need(g), 2);
+    assert_true(global_pos_written_on(g, a));
+    assert_false(global_pos_written_on(g, b)); /* the writer moved to b */
+    /* A count without a backend (the monitor's, a fan-out's) keeps it. */
+    global_pos_commit_on(g, NULL);
+    global_pos_commit(g);
+    assert_int_equal(global_pos_need(g), 4);
+    assert_false(global_pos_written_on(g, b));
+    global_pos_commit_on(g, b);
+    assert_true(global_pos_written_on(g, b));
+    assert_false(global_pos_written_on(g, a));
+}
+
 static void test_monitor_bump(void **state)
 {
     (void)state;
@@ -147,9 +176,8 @@ static void test_entries_kept_by_name(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_counter_and_known),
-        cmocka_unit_test(test_applied),
-        cmocka_unit_test(test_monitor_bump),
+        cmocka_unit_test(test_counter_and_known),         cmocka_unit_test(test_applied),
+        cmocka_unit_test(test_writer_of_the_last_commit), cmocka_unit_test(test_monitor_bump),
         cmocka_unit_test(test_entries_kept_by_name),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

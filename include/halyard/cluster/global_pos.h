@@ -56,6 +56,11 @@ void global_pos_free_all(void); /* at exit */
 
 /* A statement that may have committed a write ended on the primary. */
 void global_pos_commit(struct global_pos *g);
+/* The same, on the backend `rt` (NULL: not known, the last one kept). */
+void global_pos_commit_on(struct global_pos *g, const struct backend_rt *rt);
+/* Whether the last commit counted with a backend ran on `rt` (true when
+ * none was): on Galera, a writer that moved may not have applied it. */
+bool global_pos_written_on(struct global_pos *g, const struct backend_rt *rt);
 /* The counter now: what a read routed now must see. Never 0. */
 uint64_t global_pos_need(const struct global_pos *g);
 

@@ -86,6 +86,7 @@ enum internal_op {
     INT_GTID_SYNC,  /* Galera: the new writer applies the cluster's commits, then its position */
     INT_GPOS_FETCH, /* consistency = global: the primary's position (global_pos.h) */
     INT_GPOS_WAIT,  /* ... waited for on a replica */
+    INT_GPOS_SYNC,  /* ... read on a Galera writer that first applies the cluster's commits */
     INT_PS_USE,     /* COM_INIT_DB to a statement's schema before INT_PS_PREPARE */
     INT_PS_ENV,     /* SET of its PREPARE's sql_mode and character set, the same */
     INT_PS_PREPARE, /* preparing a statement where an EXECUTE lands */
