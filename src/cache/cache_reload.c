@@ -7,19 +7,12 @@
 #include "halyard/cache/cache_reload.h"
 #include "halyard/config/config.h"
 
-static bool str_same(const char *a, const char *b)
-{
-    if (a == NULL || b == NULL)
-        return a == b;
-    return strcmp(a, b) == 0;
-}
-
 static bool strings_same(const struct config_strings *a, const struct config_strings *b)
 {
     if (a->n != b->n)
         return false;
     for (size_t i = 0; i < a->n; i++)
-        if (!str_same(a->v[i], b->v[i]))
+        if (!hy_str_same(a->v[i], b->v[i]))
             return false;
     return true;
 }
@@ -27,17 +20,17 @@ static bool strings_same(const struct config_strings *a, const struct config_str
 /* Both rules match the same statements of the same sessions. */
 static bool conditions_same(const struct config_rule *a, const struct config_rule *b)
 {
-    return str_same(a->match_digest, b->match_digest) && str_same(a->match_text, b->match_text) &&
-           str_same(a->user, b->user) && strings_same(&a->users, &b->users) &&
-           str_same(a->schema, b->schema) && str_same(a->client, b->client) &&
-           strings_same(&a->no_where, &b->no_where) && str_same(a->listener, b->listener) &&
-           strings_same(&a->tables, &b->tables);
+    return hy_str_same(a->match_digest, b->match_digest) &&
+           hy_str_same(a->match_text, b->match_text) && hy_str_same(a->user, b->user) &&
+           strings_same(&a->users, &b->users) && hy_str_same(a->schema, b->schema) &&
+           hy_str_same(a->client, b->client) && strings_same(&a->no_where, &b->no_where) &&
+           hy_str_same(a->listener, b->listener) && strings_same(&a->tables, &b->tables);
 }
 
 long cache_reload_rule_index(const struct config *cfg, const char *name)
 {
     for (size_t i = 0; i < cfg->n_rules; i++)
-        if (str_same(cfg->rules[i].name, name))
+        if (hy_str_same(cfg->rules[i].name, name))
             return (long)i;
     return -1;
 }
@@ -88,7 +81,7 @@ static const struct config_backend *backend_at(const struct config *cfg,
                                                const struct config_backend *b)
 {
     for (size_t i = 0; i < cfg->n_backends; i++)
-        if (str_same(cfg->backends[i].address, b->address) && cfg->backends[i].port == b->port)
+        if (hy_str_same(cfg->backends[i].address, b->address) && cfg->backends[i].port == b->port)
             return &cfg->backends[i];
     return NULL;
 }
@@ -105,9 +98,9 @@ bool cache_reload_stream(const struct config *old, int src, const struct config 
         diff = "the server it read is not known";
     else if (was != NULL && backend_at(fresh, was) == NULL)
         diff = "the new config has no backend at the address and port of the server it read";
-    else if (!str_same(old->cache.user, fresh->cache.user))
+    else if (!hy_str_same(old->cache.user, fresh->cache.user))
         diff = "cache.user changed";
-    else if (!str_same(old->cache.password, fresh->cache.password))
+    else if (!hy_str_same(old->cache.password, fresh->cache.password))
         diff = "cache.password changed";
     else if (old->cache.server_id != fresh->cache.server_id)
         diff = "cache.server_id changed";

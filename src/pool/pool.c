@@ -43,17 +43,10 @@ struct pool_bucket {
     double open_failed_at; /* ev_now() of the last failure, 0 = none: wait a while */
 };
 
-static bool str_same(const char *a, const char *b)
-{
-    if (a == NULL || b == NULL)
-        return a == b;
-    return strcmp(a, b) == 0;
-}
-
 static bool key_match(const struct pool_bucket *b, const struct pool_key *k)
 {
     return b->cfg == k->cfg && b->idx == k->idx && b->charset == k->charset && b->caps == k->caps &&
-           b->ext_caps == k->ext_caps && str_same(b->user, k->user) && str_same(b->db, k->db);
+           b->ext_caps == k->ext_caps && hy_str_same(b->user, k->user) && hy_str_same(b->db, k->db);
 }
 
 static struct pool_bucket *bucket_find(const struct pool *p, const struct pool_key *k)

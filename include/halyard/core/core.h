@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef enum hy_status {
     HY_OK = 0,
@@ -29,6 +30,12 @@ typedef enum hy_status {
 #define HY_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define HY_MIN(a, b)     ((a) < (b) ? (a) : (b))
 #define HY_MAX(a, b)     ((a) > (b) ? (a) : (b))
+
+/* Two strings, either of which may be NULL, are the same (two NULLs are). */
+static inline bool hy_str_same(const char *a, const char *b)
+{
+    return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
+}
 
 /* The struct that embeds `member` at address `ptr` (libev watchers, list links). */
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
