@@ -1122,9 +1122,11 @@ bool session_writer_sync(struct session *s)
         return false;
     }
     /* A global read sees the commits other sessions made on the old writer. */
+    if (s->cfg->cluster != CLUSTER_GALERA ||
+        (!s->route.global_read && s->route.consistency != CONSISTENCY_GLOBAL))
+        return true;
     struct global_pos *g = session_gpos(s);
-    if ((!s->route.global_read && s->route.consistency != CONSISTENCY_GLOBAL) ||
-        !global_writer_behind(s, g))
+    if (!global_writer_behind(s, g))
         return true;
     if (s->route.global_need == 0)
         s->route.global_need = global_pos_need(g);
