@@ -27,16 +27,29 @@ static void fake_config(struct config *cfg, struct config_group *groups, const c
     cfg->n_groups = n;
 }
 
+/* The entry of a group named `name` alone in a config (entries live until
+ * exit: each test names its own group). */
+static struct global_pos *group_pos(const char *name)
+{
+    static const char *names[1];
+    struct config cfg;
+    struct config_group grp[1];
+    names[0] = name;
+    fake_config(&cfg, grp, names, 1);
+    assert_int_equal(global_pos_attach(&cfg), HY_OK);
+    assert_non_null(grp[0].gpos);
+    return grp[0].gpos;
+}
+
+/* Two backends: only the address is used, any two distinct objects do. */
+static char rt_a, rt_b;
+#define RT_A ((const struct backend_rt *)&rt_a)
+#define RT_B ((const struct backend_rt *)&rt_b)
+
 static void test_counter_and_known(void **state)
 {
     (void)state;
-    static const char *const names[] = {"g1"};
-    struct config cfg;
-    struct config_group grp[1];
-    fake_config(&cfg, grp, names, 1);
-    assert_int_equal(global_pos_attach(&cfg), HY_OK);
-    struct global_pos *g = grp[0].gpos;
-    assert_non_null(g);
+    struct global_pos *g = group_pos("g1");
 
     /* Starts at 1 with nothing known: the first read reads the primary. */
     uint64_t need = global_pos_need(g);
@@ -76,16 +89,8 @@ static void test_counter_and_known(void **state)
 static void test_applied(void **state)
 {
     (void)state;
-    static const char *const names[] = {"g2"};
-    struct config cfg;
-    struct config_group grp[1];
-    fake_config(&cfg, grp, names, 1);
-    assert_int_equal(global_pos_attach(&cfg), HY_OK);
-    struct global_pos *g = grp[0].gpos;
-    /* Only the address is used: any two distinct objects will do. */
-    static char rt_a, rt_b;
-    const struct backend_rt *a = (const struct backend_rt *)&rt_a;
-    const struct backend_rt *b = (const struct backend_rt *)&rt_b;
+    struct global_pos *g = group_pos("g2");
+    const struct backend_rt *a = RT_A, *b = RT_B;
 
     assert_int_equal(global_pos_applied(g, a), 0);
     assert_int_equal(global_pos_applied(g, NULL), 0);
@@ -102,15 +107,8 @@ static void test_applied(void **state)
 static void test_writer_of_the_last_commit(void **state)
 {
     (void)state;
-    static const char *const names[] = {"g4"};
-    struct config cfg;
-    struct config_group grp[1];
-    fake_config(&cfg, grp, names, 1);
-    assert_int_equal(global_pos_attach(&cfg), HY_OK);
-    struct global_pos *g = grp[0].gpos;
-    static char rt_a, rt_b;
-    const struct backend_rt *a = (const struct backend_rt *)&rt_a;
-    const struct backend_rt *b = (const struct backend_rt *)&rt_b;
+    struct global_pos *g = group_pos("g4");
+    const struct backend_rt *a = RT_A, *b = RT_B;
 
     /* No commit seen on a backend: any writer has them. */
     assert_true(global_pos_written_on(g, a));
@@ -131,12 +129,7 @@ static void test_writer_of_the_last_commit(void **state)
 static void test_monitor_bump(void **state)
 {
     (void)state;
-    static const char *const names[] = {"g3"};
-    struct config cfg;
-    struct config_group grp[1];
-    fake_config(&cfg, grp, names, 1);
-    assert_int_equal(global_pos_attach(&cfg), HY_OK);
-    struct global_pos *g = grp[0].gpos;
+    struct global_pos *g = group_pos("g3");
 
     /* Nothing known yet: no bump (the first read reads the primary). */
     assert_false(global_pos_primary_seen(g, "0-1-100"));
