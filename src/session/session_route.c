@@ -1141,21 +1141,28 @@ bool session_writer_sync(struct session *s)
 
 void session_writer_synced(struct session *s, struct bconn *bc)
 {
-    if (s->io.resp.err_code == 0 && bc->captured && bc->capture[0] != '\0' &&
-        strlen(bc->capture) < sizeof(s->route.gtid) && gtid_valid(bc->capture)) {
+    if (s->io.resp.err_code != 0) {
+        slog_warn(s,
+                  "writer %s could not apply the cluster's commits (error %u): refusing the "
+                  "statement",
+                  bc->be->name, s->io.resp.err_code);
+        s->route.causal_refused = true;
+        return;
+    }
+    s->route.write_idx = bc->idx; /* it has applied them: the session's writes are there */
+    if (bc->captured && bc->capture[0] != '\0' && strlen(bc->capture) < sizeof(s->route.gtid) &&
+        gtid_valid(bc->capture)) {
         s->route.need_gtid = false;
         s->route.gtid_epoch++;
         memcpy(s->route.gtid, bc->capture, strlen(bc->capture) + 1);
         bc->gtid_epoch = s->route.gtid_epoch;
-        s->route.write_idx = bc->idx;
         slog_debug(s, "writer %s has applied the session's writes: position '%s'", bc->be->name,
                    s->route.gtid);
         return;
     }
-    slog_warn(s,
-              "writer %s could not apply the cluster's commits (error %u): refusing the statement",
-              bc->be->name, s->io.resp.err_code);
-    s->route.causal_refused = true;
+    /* No position: a read elsewhere reads it again first (INT_GTID_FETCH,
+     * which reads on the writer when it cannot have one either). */
+    s->route.need_gtid = true;
 }
 
 /* INT_GTID_SYNC or INT_GPOS_SYNC outlived writer_sync_ms(): the
@@ -1273,24 +1280,24 @@ void session_global_answer(struct session *s, struct bconn *bc, enum internal_op
 {
     struct global_pos *g = session_gpos(s);
     bool galera = s->cfg->cluster == CLUSTER_GALERA;
+    if (op == INT_GPOS_SYNC && s->io.resp.err_code != 0) { /* no node is known to have them */
+        slog_warn(s,
+                  "writer %s could not apply the cluster's commits (error %u): refusing the "
+                  "statement",
+                  bc->be->name, s->io.resp.err_code);
+        s->route.global_at = 0;
+        s->route.causal_refused = true;
+        return;
+    }
+    if (op == INT_GPOS_SYNC && g != NULL) /* the writer has them all now */
+        global_pos_applied_set(g, bc->be->rt, s->route.global_at);
     if (op == INT_GPOS_FETCH || op == INT_GPOS_SYNC) {
         if (g != NULL && s->io.resp.err_code == 0 && bc->captured &&
             strlen(bc->capture) < sizeof(s->route.global_gtid) && gtid_valid(bc->capture) &&
             (bc->capture[0] != '\0' || !galera)) {
             memcpy(s->route.global_gtid, bc->capture, strlen(bc->capture) + 1);
             global_pos_publish(g, s->route.global_at, s->route.global_gtid);
-            if (op == INT_GPOS_SYNC) /* the writer has them all now */
-                global_pos_applied_set(g, bc->be->rt, s->route.global_at);
             slog_debug(s, "primary GTID position for global reads: '%s'", s->route.global_gtid);
-            return;
-        }
-        if (op == INT_GPOS_SYNC) { /* no node is known to have them all */
-            slog_warn(s,
-                      "writer %s could not apply the cluster's commits (error %u): refusing "
-                      "the statement",
-                      bc->be->name, s->io.resp.err_code);
-            s->route.global_at = 0;
-            s->route.causal_refused = true;
             return;
         }
         slog_warn(s, "cannot read the %s's GTID position (error %u): reading from it",
