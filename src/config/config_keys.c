@@ -321,7 +321,8 @@ const struct config_key config_keys[] = {
      "milliseconds the primary must have been unreachable before an automatic failover", NULL},
     {"failover_write_wait_ms", CONFIG_INT, "5000", 0, 600000,
      "milliseconds a write, or a login naming a schema, waits for a usable primary (during a "
-     "failover or switchover) before it fails; 0 = fail at once", NULL},
+     "failover or switchover) before it fails, and on Galera a new writer may take to apply "
+     "what a session must see; 0 = fail at once", NULL},
     {"switchover_timeout_ms", CONFIG_INT, "10000", 100, 3600000,
      "switchover: milliseconds the chosen replica gets to catch up with the read_only primary "
      "before the switchover is rolled back", NULL},
