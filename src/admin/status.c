@@ -92,6 +92,15 @@ const struct stat_field stat_fields[STAT_FIELDS] = {
      "... whose outcome could not be proven (asynchronous replication, a primary another halyard "
      "promoted, the binary log not read): error 1180.",
      offsetof(struct worker_stats, inflight_unknown)},
+    {"writer_catchups", "halyard_writer_catchups_total",
+     "Galera: statements that first had a new writer apply what the cluster committed (the "
+     "writer moved since their session's last write, or since the group's last commit under "
+     "consistency = global).",
+     offsetof(struct worker_stats, writer_catchups)},
+    {"writer_catchups_refused", "halyard_writer_catchups_refused_total",
+     "... of which the writer had not caught up within failover_write_wait_ms (or "
+     "causal_timeout_ms) plus connect_timeout_ms, or failed to: error 1429.",
+     offsetof(struct worker_stats, writer_catchups_refused)},
 };
 
 void status_worker_stats(struct worker *w, struct stat_values *out)

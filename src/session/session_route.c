@@ -1094,6 +1094,7 @@ static void gtid_fetch(struct session *s)
     if (writer_moved(s)) {
         slog_debug(s, "writer %s: waiting for it to apply the session's writes",
                    s->cfg->backends[s->route.primary].name);
+        stat_inc(&s->w->stats.writer_catchups);
         internal_query(s, INT_GTID_SYNC, WRITER_SYNC_SQL, writer_sync_ms(s));
         return;
     }
@@ -1135,6 +1136,7 @@ bool session_writer_sync(struct session *s)
     if (!ensure_backend(s, s->route.primary))
         return false;
     s->route.global_at = global_pos_need(g);
+    stat_inc(&s->w->stats.writer_catchups);
     internal_query(s, INT_GPOS_SYNC, WRITER_SYNC_SQL, writer_sync_ms(s));
     return false;
 }
@@ -1147,6 +1149,7 @@ void session_writer_synced(struct session *s, struct bconn *bc)
                   "statement",
                   bc->be->name, s->io.resp.err_code);
         s->route.causal_refused = true;
+        stat_inc(&s->w->stats.writer_catchups_refused);
         return;
     }
     s->route.write_idx = bc->idx; /* it has applied them: the session's writes are there */
@@ -1180,6 +1183,7 @@ void session_writer_sync_late(struct session *s)
     bconn_close(s->conns.cur);
     stream_release(&s->io.down, &s->w->pool);
     s->route.causal_refused = true;
+    stat_inc(&s->w->stats.writer_catchups_refused);
     session_set_state(s, SS_IDLE);
     session_next_command(s);
 }
@@ -1264,10 +1268,12 @@ static bool global_ready(struct session *s, uint32_t idx)
         /* whatever the counter holds now was committed before the query */
         s->route.global_at = global_pos_need(g);
         s->route.global_gtid[0] = '\0';
-        if (global_writer_behind(s, g))
+        if (global_writer_behind(s, g)) {
+            stat_inc(&s->w->stats.writer_catchups);
             internal_query(s, INT_GPOS_SYNC, WRITER_SYNC_SQL, writer_sync_ms(s));
-        else
+        } else {
             internal_query(s, INT_GPOS_FETCH, gtid_fetch_sql(s), s->cfg->connect_timeout_ms);
+        }
         return false;
     }
     if (!ensure_connected(s, idx))
@@ -1287,6 +1293,7 @@ void session_global_answer(struct session *s, struct bconn *bc, enum internal_op
                   bc->be->name, s->io.resp.err_code);
         s->route.global_at = 0;
         s->route.causal_refused = true;
+        stat_inc(&s->w->stats.writer_catchups_refused);
         return;
     }
     if (op == INT_GPOS_SYNC && g != NULL) /* the writer has them all now */

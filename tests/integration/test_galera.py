@@ -487,6 +487,8 @@ def test_the_new_writer_shows_the_session_s_write(start_galera_halyard, galera, 
                 assert cur.fetchone() == (2,)
     finally:
         release.join()
+    st = admin_json(default_socket(h), "show stats")
+    assert (st["writer_catchups"], st["writer_catchups_refused"]) == (1, 0), st
 
 
 def test_a_global_read_on_the_new_writer_sees_another_session_s_write(start_galera_halyard,
@@ -513,6 +515,8 @@ def test_a_global_read_on_the_new_writer_sees_another_session_s_write(start_gale
             assert cur.fetchone() == (1, galera.port(1))
     finally:
         release.join()
+    st = admin_json(default_socket(h), "show stats")
+    assert st["writer_catchups"] >= 1 and st["writer_catchups_refused"] == 0, st
 
 
 def test_a_new_writer_that_stays_behind_refuses_the_statement(start_galera_halyard, galera):
@@ -535,6 +539,8 @@ def test_a_new_writer_that_stays_behind_refuses_the_statement(start_galera_halya
     finally:
         lk.close()
     assert backends(h)["node1"]["state"] == "ONLINE"
+    st = admin_json(default_socket(h), "show stats")
+    assert (st["writer_catchups"], st["writer_catchups_refused"]) == (1, 1), st
     with c.cursor() as cur:
         cur.execute("BEGIN")
         cur.execute("SELECT v, @@port FROM moved WHERE id = 1 FOR UPDATE")

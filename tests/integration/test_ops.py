@@ -423,7 +423,7 @@ def test_show_stats_counts(start_halyard):
                        "pool_restore_resets", "statements_retried", "transactions_replayed",
                        "replays_failed_mismatch", "replays_failed_timeout", "replays_refused",
                        "inflight_committed", "inflight_rerun", "inflight_rolled_back",
-                       "inflight_unknown"}
+                       "inflight_unknown", "writer_catchups", "writer_catchups_refused"}
     assert int(by["commands"]["total"]) >= after["commands"]
     assert int(by["commands"]["total"]) == int(by["commands"]["worker0"]) + int(by["commands"]["worker1"])
     conn = h.connect()

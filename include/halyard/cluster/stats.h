@@ -50,6 +50,10 @@ struct worker_stats {
     _Atomic uint64_t inflight_rerun;       /* not committed: run once on the new primary */
     _Atomic uint64_t inflight_rolled_back; /* a COMMIT not committed, not replayable: 1213 */
     _Atomic uint64_t inflight_unknown;     /* not known: 1180 */
+    /* Galera: a new writer made to apply the cluster's commits before a
+     * statement (session_writer_sync), and those it did not in time: 1429 */
+    _Atomic uint64_t writer_catchups;
+    _Atomic uint64_t writer_catchups_refused;
 };
 
 /* From the owning worker's thread only. */
