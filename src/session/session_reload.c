@@ -144,8 +144,9 @@ bool session_view_move(struct session *s, struct config *to)
     }
     int last = backend_match(to, &s->cfg->backends[s->route.last_idx]);
     int diag = backend_match(to, &s->cfg->backends[s->route.diag_idx]);
-    int wrote = s->route.write_idx >= 0 ? backend_match(to, &s->cfg->backends[s->route.write_idx])
-                                        : s->route.write_idx;
+    int wrote = s->route.write_idx; /* -1 stays -1, -2 stays -2 */
+    if (wrote >= 0 && (wrote = backend_match(to, &s->cfg->backends[wrote])) < 0)
+        wrote = -2; /* gone from the new config */
     for (uint32_t i = 0; i < s->conns.n_bc; i++) {
         struct bconn *bc = s->conns.bc[i];
         if (bc == NULL)
@@ -178,7 +179,7 @@ bool session_view_move(struct session *s, struct config *to)
     ps_remap_apply(s, nbe, to);
     s->route.last_idx = last >= 0 ? (uint16_t)last : s->route.primary;
     s->route.diag_idx = diag >= 0 ? (uint16_t)diag : s->route.primary;
-    s->route.write_idx = wrote >= 0 || s->route.write_idx == -1 ? wrote : -2;
+    s->route.write_idx = wrote;
     s->query.block_rule = NULL;
     /* The listener may be gone from the new config: then keep the old one. */
     for (size_t i = 0; i < to->n_listeners; i++) {

@@ -1075,6 +1075,32 @@ static int writer_sync_ms(const struct session *s)
            s->cfg->connect_timeout_ms;
 }
 
+/* Start the catch-up on s->conns.cur, the writer: INT_GTID_SYNC for the
+ * session's own writes, INT_GPOS_SYNC for the group's (global). */
+static void writer_catchup(struct session *s, enum internal_op op)
+{
+    stat_inc(&s->w->stats.writer_catchups);
+    internal_query(s, op, WRITER_SYNC_SQL, writer_sync_ms(s));
+}
+
+/* The catch-up on `writer` failed (error `err`) or outlived its bound
+ * (err 0): the statement is refused (next_route, session_writer_refusal). */
+static void writer_refuse(struct session *s, const char *writer, unsigned err)
+{
+    if (err != 0)
+        slog_warn(s,
+                  "writer %s could not apply the cluster's commits (error %u): refusing the "
+                  "statement",
+                  writer, err);
+    else
+        slog_warn(s,
+                  "writer %s has not applied the cluster's commits within %d ms: refusing the "
+                  "statement",
+                  writer, writer_sync_ms(s));
+    s->route.causal_refused = true;
+    stat_inc(&s->w->stats.writer_catchups_refused);
+}
+
 /* Galera: the writer moved since the session's last write (a drain, a
  * failure, a node put back online taking the role by priority). Galera
  * certifies a commit on every node before the writer answers it, but each
@@ -1094,18 +1120,12 @@ static void gtid_fetch(struct session *s)
     if (writer_moved(s)) {
         slog_debug(s, "writer %s: waiting for it to apply the session's writes",
                    s->cfg->backends[s->route.primary].name);
-        stat_inc(&s->w->stats.writer_catchups);
-        internal_query(s, INT_GTID_SYNC, WRITER_SYNC_SQL, writer_sync_ms(s));
+        writer_catchup(s, INT_GTID_SYNC);
         return;
     }
     internal_query(s, INT_GTID_FETCH, gtid_fetch_sql(s), s->cfg->connect_timeout_ms);
 }
 
-/* A statement about to run on the primary: true when it may. After the
- * Galera writer moved, whatever the session's consistency, the new writer
- * must have the session's writes before it runs anything of the session
- * (one server would show them): false when that wait started; the
- * statement runs again when it ends. */
 /* consistency = global on Galera: the group's last commit ran on another
  * node than the writer now (it moved), which may not have applied it. */
 static bool global_writer_behind(const struct session *s, struct global_pos *g)
@@ -1114,6 +1134,11 @@ static bool global_writer_behind(const struct session *s, struct global_pos *g)
            !global_pos_written_on(g, s->cfg->backends[s->route.primary].rt);
 }
 
+/* A statement about to run on the primary: true when it may. After the
+ * Galera writer moved, whatever the session's consistency, the new writer
+ * must have the session's writes before it runs anything of the session
+ * (one server would show them): false when that wait started; the
+ * statement runs again when it ends. */
 bool session_writer_sync(struct session *s)
 {
     if (writer_moved(s)) {
@@ -1136,20 +1161,14 @@ bool session_writer_sync(struct session *s)
     if (!ensure_backend(s, s->route.primary))
         return false;
     s->route.global_at = global_pos_need(g);
-    stat_inc(&s->w->stats.writer_catchups);
-    internal_query(s, INT_GPOS_SYNC, WRITER_SYNC_SQL, writer_sync_ms(s));
+    writer_catchup(s, INT_GPOS_SYNC);
     return false;
 }
 
 void session_writer_synced(struct session *s, struct bconn *bc)
 {
     if (s->io.resp.err_code != 0) {
-        slog_warn(s,
-                  "writer %s could not apply the cluster's commits (error %u): refusing the "
-                  "statement",
-                  bc->be->name, s->io.resp.err_code);
-        s->route.causal_refused = true;
-        stat_inc(&s->w->stats.writer_catchups_refused);
+        writer_refuse(s, bc->be->name, s->io.resp.err_code);
         return;
     }
     s->route.write_idx = bc->idx; /* it has applied them: the session's writes are there */
@@ -1174,16 +1193,11 @@ void session_writer_synced(struct session *s, struct bconn *bc)
  * not failed: it lags. */
 void session_writer_sync_late(struct session *s)
 {
-    slog_warn(s,
-              "writer %s has not applied the cluster's commits within %d ms: refusing the "
-              "statement",
-              s->conns.cur->be->name, writer_sync_ms(s));
+    writer_refuse(s, s->conns.cur->be->name, 0);
     s->query.internal = INT_NONE;
     session_timer_stop(s);
     bconn_close(s->conns.cur);
     stream_release(&s->io.down, &s->w->pool);
-    s->route.causal_refused = true;
-    stat_inc(&s->w->stats.writer_catchups_refused);
     session_set_state(s, SS_IDLE);
     session_next_command(s);
 }
@@ -1268,12 +1282,10 @@ static bool global_ready(struct session *s, uint32_t idx)
         /* whatever the counter holds now was committed before the query */
         s->route.global_at = global_pos_need(g);
         s->route.global_gtid[0] = '\0';
-        if (global_writer_behind(s, g)) {
-            stat_inc(&s->w->stats.writer_catchups);
-            internal_query(s, INT_GPOS_SYNC, WRITER_SYNC_SQL, writer_sync_ms(s));
-        } else {
+        if (global_writer_behind(s, g))
+            writer_catchup(s, INT_GPOS_SYNC);
+        else
             internal_query(s, INT_GPOS_FETCH, gtid_fetch_sql(s), s->cfg->connect_timeout_ms);
-        }
         return false;
     }
     if (!ensure_connected(s, idx))
@@ -1287,13 +1299,8 @@ void session_global_answer(struct session *s, struct bconn *bc, enum internal_op
     struct global_pos *g = session_gpos(s);
     bool galera = s->cfg->cluster == CLUSTER_GALERA;
     if (op == INT_GPOS_SYNC && s->io.resp.err_code != 0) { /* no node is known to have them */
-        slog_warn(s,
-                  "writer %s could not apply the cluster's commits (error %u): refusing the "
-                  "statement",
-                  bc->be->name, s->io.resp.err_code);
+        writer_refuse(s, bc->be->name, s->io.resp.err_code);
         s->route.global_at = 0;
-        s->route.causal_refused = true;
-        stat_inc(&s->w->stats.writer_catchups_refused);
         return;
     }
     if (op == INT_GPOS_SYNC && g != NULL) /* the writer has them all now */
