@@ -7,6 +7,7 @@
 #include "halyard/protocol/mysql_proto.h"
 #include "halyard/replay/replay.h"
 #include "halyard/sql/lexer.h"
+#include "halyard/sql/sqlfunc.h"
 
 #define SUM_A0 0xcbf29ce484222325ull /* FNV-1a offset basis */
 #define SUM_B0 0x84222325cbf29ce4ull
@@ -181,63 +182,6 @@ void replay_sum_packet(struct replay_sum *s, enum replay_pkt kind, const uint8_t
     sum_bytes(s, payload, len);
 }
 
-/* Functions whose value differs from one run (or server) to the next: the
- * clock, random numbers and identifiers, the connection's own identity,
- * and what the server is right now. A word of these followed by '(' or one
- * of the clock's words alone (CURRENT_TIMESTAMP) makes a statement not
- * replayable; a column of the same name does too (replay refused, never a
- * wrong answer). */
-static const char *const nondet_funcs[] = {"NOW",
-                                           "SYSDATE",
-                                           "CURDATE",
-                                           "CURTIME",
-                                           "CURRENT_DATE",
-                                           "CURRENT_TIME",
-                                           "CURRENT_TIMESTAMP",
-                                           "LOCALTIME",
-                                           "LOCALTIMESTAMP",
-                                           "UTC_DATE",
-                                           "UTC_TIME",
-                                           "UTC_TIMESTAMP",
-                                           "UNIX_TIMESTAMP",
-                                           "RAND",
-                                           "RANDOM_BYTES",
-                                           "UUID",
-                                           "UUID_SHORT",
-                                           "SYS_GUID",
-                                           "CONNECTION_ID",
-                                           "CURRENT_USER",
-                                           "USER",
-                                           "SESSION_USER",
-                                           "SYSTEM_USER",
-                                           "LAST_INSERT_ID",
-                                           "ROW_COUNT",
-                                           "FOUND_ROWS",
-                                           "SLEEP",
-                                           "BENCHMARK",
-                                           "GET_LOCK",
-                                           "RELEASE_LOCK",
-                                           "IS_FREE_LOCK",
-                                           "IS_USED_LOCK",
-                                           "MASTER_POS_WAIT",
-                                           "MASTER_GTID_WAIT",
-                                           "NEXTVAL",
-                                           "LASTVAL",
-                                           "SETVAL",
-                                           NULL};
-/* Those that are values without parentheses too. */
-static const char *const nondet_words[] = {
-    "CURRENT_DATE", "CURRENT_TIME", "CURRENT_TIMESTAMP", "LOCALTIME",    "LOCALTIMESTAMP",
-    "UTC_DATE",     "UTC_TIME",     "UTC_TIMESTAMP",     "CURRENT_USER", NULL};
-
-static const char *nondet_find(const char *const *list, const unsigned char *p, size_t n)
-{
-    for (size_t i = 0; list[i] != NULL; i++)
-        if (ci_equal(p, n, list[i]))
-            return list[i];
-    return NULL;
-}
-
 const char *replay_nondeterministic(const char *sql, size_t len, unsigned opts)
 {
     kw_ready();
@@ -249,8 +193,9 @@ const char *replay_nondeterministic(const char *sql, size_t len, unsigned opts)
         lex_next(&lx, &next);
         if (t.type == T_WORD) {
             const unsigned char *w = (const unsigned char *)sql + t.off;
-            const char *f = next.type == T_LPAREN ? nondet_find(nondet_funcs, w, t.len)
-                                                  : nondet_find(nondet_words, w, t.len);
+            /* a column of the same name counts too: replay refused, never
+             * a wrong answer */
+            const char *f = sqlfunc_nondeterministic(w, t.len, next.type == T_LPAREN);
             if (f != NULL)
                 return f;
         }

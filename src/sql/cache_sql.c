@@ -15,6 +15,7 @@
 
 #include "halyard/sql/cache_sql.h"
 #include "halyard/sql/lexer.h"
+#include "halyard/sql/sqlfunc.h"
 
 /* Functions whose value is their arguments' alone (and the session state
  * the cache key holds: character set, collation, sql_mode). */
@@ -500,6 +501,11 @@ enum cache_sql_verdict cache_sql_tables(const char *sql, size_t len, unsigned op
         }
         if (t.type == T_WORD && ci_equal(p, t.len, "SQL_NO_CACHE"))
             return CACHE_SQL_NOCACHE;
+        /* the clock, user and role the server reads without parentheses
+         * (CURRENT_TIMESTAMP, UTC_DATE, CURRENT_ROLE ...); after `.` the
+         * word is a column to the server */
+        if (t.type == T_WORD && prev.type != T_DOT && sqlfunc_nondeterministic(p, t.len, false))
+            return CACHE_SQL_FUNCTION;
         /* FOUND_ROWS() after it would not be the count of its rows, which
          * is all halyard tells after a hit (session_cache.c) */
         if (t.type == T_WORD && ci_equal(p, t.len, "SQL_CALC_FOUND_ROWS"))

@@ -21,6 +21,8 @@
 #include <ctype.h>
 #include <stdlib.h>
 
+#include "halyard/sql/lexer.h"
+
 /* clang-format off */
 static const char *const builtins[] = {
     "ABS", "ACCESSIBLE", "ACOS", "ADD", "ADDDATE", "ADDTIME", "ADD_MONTHS", "AES_DECRYPT",
@@ -152,4 +154,79 @@ bool sqlfunc_is_builtin(const char *name, size_t len)
     struct probe p = {name, len};
     return bsearch(&p, builtins, sizeof(builtins) / sizeof(builtins[0]), sizeof(builtins[0]),
                    probe_cmp) != NULL;
+}
+
+/* Built-ins whose value differs from one run, connection or server to the
+ * next, called with parentheses. From MariaDB's documentation: the "Date &
+ * Time Functions" pages (NOW, SYSDATE "returns the time at which it
+ * executes", CURDATE, CURTIME, the CURRENT_ and UTC_ families, LOCALTIME,
+ * LOCALTIMESTAMP, UNIX_TIMESTAMP without an argument), "Information
+ * Functions" (CONNECTION_ID, CURRENT_USER, CURRENT_ROLE, USER,
+ * SESSION_USER, SYSTEM_USER, LAST_INSERT_ID, ROW_COUNT, FOUND_ROWS),
+ * "Miscellaneous Functions" (UUID, UUID_SHORT, SYS_GUID, SLEEP, BENCHMARK,
+ * the lock functions, MASTER_POS_WAIT, MASTER_GTID_WAIT), RAND and
+ * RANDOM_BYTES, and the sequence functions (NEXTVAL, LASTVAL, SETVAL). */
+static const char *const nondet_called[] = {
+    "NOW",
+    "SYSDATE",
+    "CURDATE",
+    "CURTIME",
+    "CURRENT_DATE",
+    "CURRENT_TIME",
+    "CURRENT_TIMESTAMP",
+    "LOCALTIME",
+    "LOCALTIMESTAMP",
+    "UTC_DATE",
+    "UTC_TIME",
+    "UTC_TIMESTAMP",
+    "UNIX_TIMESTAMP",
+    "RAND",
+    "RANDOM_BYTES",
+    "UUID",
+    "UUID_SHORT",
+    "SYS_GUID",
+    "CONNECTION_ID",
+    "CURRENT_USER",
+    "CURRENT_ROLE",
+    "USER",
+    "SESSION_USER",
+    "SYSTEM_USER",
+    "LAST_INSERT_ID",
+    "ROW_COUNT",
+    "FOUND_ROWS",
+    "SLEEP",
+    "BENCHMARK",
+    "GET_LOCK",
+    "RELEASE_LOCK",
+    "IS_FREE_LOCK",
+    "IS_USED_LOCK",
+    "MASTER_POS_WAIT",
+    "MASTER_GTID_WAIT",
+    "NEXTVAL",
+    "LASTVAL",
+    "SETVAL",
+};
+
+/* Those the server also reads as a value without parentheses: the pages
+ * of MariaDB's documentation give their syntax as both `CURRENT_DATE` and
+ * `CURRENT_DATE()` (mariadb.com/kb/en/current_date, current_time,
+ * current_timestamp, localtime, localtimestamp, utc_date, utc_time,
+ * utc_timestamp, current_user, current_role). SYSDATE is documented with
+ * parentheses only, but sql_mode=ORACLE reads it alone; a column named
+ * sysdate is only ever not cached. */
+static const char *const nondet_bare[] = {
+    "CURRENT_DATE",   "CURRENT_TIME", "CURRENT_TIMESTAMP", "LOCALTIME",
+    "LOCALTIMESTAMP", "UTC_DATE",     "UTC_TIME",          "UTC_TIMESTAMP",
+    "CURRENT_USER",   "CURRENT_ROLE", "SYSDATE",
+};
+
+const char *sqlfunc_nondeterministic(const unsigned char *p, size_t n, bool called)
+{
+    const char *const *list = called ? nondet_called : nondet_bare;
+    size_t count = called ? sizeof(nondet_called) / sizeof(nondet_called[0])
+                          : sizeof(nondet_bare) / sizeof(nondet_bare[0]);
+    for (size_t i = 0; i < count; i++)
+        if (ci_equal(p, n, list[i]))
+            return list[i];
+    return NULL;
 }

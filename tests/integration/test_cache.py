@@ -821,3 +821,37 @@ def test_warnings_after_a_hit_are_the_hits(cached, cluster):
         got.append(("GET DIAGNOSTICS", q(conn, "SELECT @n")))
         out.append(got)
     assert out[0] == out[1], out
+
+
+# The words MariaDB reads as the clock, the user or the role without
+# parentheses (its documentation gives both `CURRENT_TIME` and
+# `CURRENT_TIME()`; src/sql/sqlfunc.c).
+CLOCK_WORDS = ["CURRENT_TIMESTAMP", "CURRENT_TIME", "LOCALTIME", "LOCALTIMESTAMP",
+               "UTC_TIMESTAMP", "UTC_TIME"]
+BARE_WORDS = CLOCK_WORDS + ["CURRENT_DATE", "UTC_DATE", "CURRENT_USER", "CURRENT_ROLE"]
+
+
+def test_clock_words_without_parentheses_are_never_cached(cached, cluster):
+    """`SELECT id, CURRENT_TIMESTAMP FROM t WHERE id = 1` (and each other
+    word the server reads as a value without parentheses) answers the time
+    of each read, as the server does: the clock moves between two reads a
+    second apart. None of them is kept; a plain SELECT of the same table
+    is (so the check could fail)."""
+    c = cached.connect(database="qc", autocommit=True)
+    d = cluster.connect(0, database="qc", autocommit=True)
+    sqls = {w: f"SELECT id, {w if i % 2 else w.lower()} FROM t WHERE id = 1"
+            for i, w in enumerate(BARE_WORDS)}
+    for w, sql in sqls.items():
+        assert len(q(d, sql)) == 1, w  # the server takes the word alone as a value
+    first = {w: q(c, sqls[w]) for w in CLOCK_WORDS}
+    for w in BARE_WORDS[len(CLOCK_WORDS):]:
+        assert q(c, sqls[w]) == q(d, sqls[w]), w
+    time.sleep(1.2)
+    for w in CLOCK_WORDS:
+        again = q(c, sqls[w])
+        assert again != first[w], (w, first[w], again)
+    st = cache_status(cached)
+    assert st["entries"] == 0 and st["fills"] == 0, st
+    plain = "SELECT id FROM t WHERE id = 1"
+    assert q(c, plain) == ((1,),)
+    wait_until(lambda: cache_status(cached)["entries"] >= 1, what="the plain SELECT kept")

@@ -8,6 +8,9 @@
  *     tables, variables, non-deterministic and stored functions, system
  *     schemas, no schema, no table, SQL_NO_CACHE and halyard:nocache,
  *     too many tables
+ *   - the clock, user and role words without parentheses (CURRENT_DATE,
+ *     LOCALTIME, UTC_TIMESTAMP, CURRENT_USER, CURRENT_ROLE ...) in any
+ *     clause, any case; not a column after `.`, a quoted name, a string
  *   - names in strings and comments are not tables
  *   - point lookups: `col = N`, `col IN (N, ...)` as a top-level term of
  *     the WHERE clause of a one-table SELECT, values canonical and
@@ -157,6 +160,50 @@ static void not_point(const char *sql)
         fail_msg("%s: taken for a point lookup on %s", sql, c.key_col);
 }
 
+/* Every word MariaDB reads as the clock, the user or the role without
+ * parentheses (sqlfunc.c), in either spelling and case, wherever it
+ * stands; the same word as a column after `.`, quoted, or in a string or
+ * comment is no call. */
+static void test_bare_nondeterministic(void **state)
+{
+    (void)state;
+    static const char *const words[] = {
+        "CURRENT_DATE",   "CURRENT_TIME", "CURRENT_TIMESTAMP", "LOCALTIME",
+        "LOCALTIMESTAMP", "UTC_DATE",     "UTC_TIME",          "UTC_TIMESTAMP",
+        "CURRENT_USER",   "CURRENT_ROLE", "SYSDATE",
+    };
+    static const char *const shapes[] = {
+        "SELECT id, %s FROM t WHERE id = 1",
+        "SELECT id FROM t WHERE expires > %s",
+        "select id from t where id = 1 and d >= %s order by id",
+        "SELECT id FROM t ORDER BY %s",
+        "SELECT id FROM t GROUP BY id HAVING MAX(at) < %s",
+        "SELECT id, %s() FROM t",
+        "SELECT id, %s(3) FROM t",
+        "SELECT id FROM t WHERE at<%s+0",
+    };
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+        char lower[32];
+        size_t n = strlen(words[i]);
+        for (size_t k = 0; k <= n; k++)
+            lower[k] =
+                (char)(words[i][k] >= 'A' && words[i][k] <= 'Z' ? words[i][k] + 32 : words[i][k]);
+        for (size_t j = 0; j < sizeof(shapes) / sizeof(shapes[0]); j++) {
+            char sql[256];
+            snprintf(sql, sizeof(sql), shapes[j], j % 2 ? lower : words[i]);
+            refuses(sql, "s", CACHE_SQL_FUNCTION);
+            snprintf(sql, sizeof(sql), shapes[j], j % 2 ? words[i] : lower);
+            refuses(sql, "s", CACHE_SQL_FUNCTION);
+        }
+        char sql[256];
+        snprintf(sql, sizeof(sql), "SELECT t.%s, `%s` FROM t WHERE t.%s = '%s' -- %s", lower,
+                 words[i], words[i], words[i], words[i]);
+        accepts(sql, "s", "s.t");
+        snprintf(sql, sizeof(sql), "SELECT x.%s FROM t AS x /* %s */", words[i], words[i]);
+        accepts(sql, "s", "s.t");
+    }
+}
+
 static void test_point_lookups(void **state)
 {
     (void)state;
@@ -271,9 +318,8 @@ static void test_written(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_point_lookups),
-        cmocka_unit_test(test_tables),
-        cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_point_lookups), cmocka_unit_test(test_tables),
+        cmocka_unit_test(test_refused),       cmocka_unit_test(test_bare_nondeterministic),
         cmocka_unit_test(test_written),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

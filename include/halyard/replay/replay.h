@@ -99,7 +99,8 @@ void replay_sum_packet(struct replay_sum *s, enum replay_pkt kind, const uint8_t
 /* The name of the first function in the SQL text `sql` (`len` bytes,
  * lexed with the classifier's options `opts`) whose value is not the same
  * when the statement runs again on another server (NOW(), RAND(), UUID(),
- * CONNECTION_ID()...: the list is in replay.c and docs/failover.md), or
+ * CONNECTION_ID()...: the list is sqlfunc_nondeterministic's, in
+ * src/sql/sqlfunc.c, and docs/failover.md), or
  * NULL when it calls none. A statement calling one is not replayable. */
 const char *replay_nondeterministic(const char *sql, size_t len, unsigned opts);
 
