@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "halyard/cache/cache_inval.h"
 #include "halyard/cache/cache_keyval.h"
@@ -301,6 +302,69 @@ static size_t trx_end(struct cache_inval *ci, struct cache_store *st,
     return n;
 }
 
+/* The open transaction ends at an XA PREPARE: its tables kept by its xid
+ * until its XA COMMIT or XA ROLLBACK (none kept when its xid cannot be
+ * read or no slot is free: that end drops everything). */
+static void xa_prepared(struct cache_inval *ci, const uint8_t *ev, size_t body_end)
+{
+    char xid[BINLOG_XID_TEXT_MAX];
+    if (binlog_xa_prepared(ev, body_end, xid, sizeof(xid)) != HY_OK || ci->nxa == CACHE_INVAL_XA)
+        return;
+    struct cache_inval_xa *x = &ci->xa[ci->nxa++];
+    memcpy(x->xid, xid, strlen(xid) + 1);
+    x->ntables = 0;
+    x->all = ci->trx_overflow;
+    for (unsigned i = 0; i < ci->ntrx && !x->all; i++) {
+        const struct cache_inval_map *m = map_find(ci, ci->trx_ids[i]);
+        if (m == NULL || x->ntables == CACHE_INVAL_TABLES) {
+            x->all = true;
+            break;
+        }
+        char name[CACHE_NAME_MAX];
+        snprintf(name, sizeof(name), "%s.%s", m->t.schema, m->t.table);
+        memcpy(x->tables[x->ntables++], name, sizeof(name));
+    }
+    for (unsigned i = 0; i < ci->nstmt && !x->all; i++) {
+        if (x->ntables == CACHE_INVAL_TABLES) {
+            x->all = true;
+            break;
+        }
+        memcpy(x->tables[x->ntables++], ci->trx_stmt[i], CACHE_NAME_MAX);
+    }
+}
+
+/* An XA COMMIT or XA ROLLBACK query: the tables of its prepared
+ * transaction dropped (with their foreign keys' children), or everything
+ * when they are not known. */
+static size_t xa_ended(struct cache_inval *ci, struct cache_store *st,
+                       const struct cache_tables *schema, const uint8_t *ev, size_t body_end,
+                       double now)
+{
+    char xid[BINLOG_XID_TEXT_MAX];
+    if (binlog_xa_ended(ev, body_end, xid, sizeof(xid)) != HY_OK)
+        return 0;
+    unsigned i = 0;
+    while (i < ci->nxa && strcasecmp(ci->xa[i].xid, xid) != 0)
+        i++;
+    if (i == ci->nxa)
+        return drop_all(ci, st, CACHE_DROP_ALL, now);
+    struct cache_inval_xa *x = &ci->xa[i];
+    size_t n = 0;
+    struct binlog_table t = {0};
+    for (unsigned k = 0; k < x->ntables && !x->all; k++) {
+        if (!split(x->tables[k], t.schema, t.table)) {
+            x->all = true;
+            break;
+        }
+        n += cache_store_invalidate_table(st, t.schema, t.table, CACHE_DROP_TABLE, ++ci->seq, now);
+        n += drop_children(ci, st, schema, &t, now);
+    }
+    if (x->all)
+        n += drop_all(ci, st, CACHE_DROP_ALL, now);
+    ci->xa[i] = ci->xa[--ci->nxa];
+    return n;
+}
+
 /* A GTID event: a gap since the last one drops everything. */
 static size_t gtid_seen(struct cache_inval *ci, struct cache_store *st, const uint8_t *ev,
                         size_t body_end, double now)
@@ -360,6 +424,10 @@ size_t cache_inval_feed(struct cache_inval *ci, struct cache_store *st,
         ci->trx_overflow = true;
         break;
     }
+    if (step == BINLOG_END && ev[4] == BINLOG_XA_PREPARE)
+        xa_prepared(ci, ev, body_end);
+    else if (step == BINLOG_END && ev[4] == BINLOG_QUERY)
+        n += xa_ended(ci, st, schema, ev, body_end, now);
     if (step == BINLOG_END)
         n += trx_end(ci, st, schema, now);
     return n;

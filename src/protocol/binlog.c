@@ -1,6 +1,7 @@
 /*
  * binlog.c: see binlog.h.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -247,6 +248,72 @@ enum binlog_group_step binlog_group_feed(struct binlog_group *g, const uint8_t *
         }
         return BINLOG_INSIDE;
     }
+}
+
+/* ---- XA transactions ---------------------------------------------------- */
+
+#define XA_PREPARE_FIXED 13 /* one_phase 1, formatID 4, gtrid_length 4, bqual_length 4 */
+
+hy_status_t binlog_xa_prepared(const uint8_t *ev, size_t body_end, char *out, size_t cap)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (body_end < BINLOG_HEADER_LEN + XA_PREPARE_FIXED || ev[4] != BINLOG_XA_PREPARE)
+        return HY_ERROR;
+    const uint8_t *b = ev + BINLOG_HEADER_LEN;
+    uint32_t glen = rd32(b + 5), blen = rd32(b + 9);
+    if (b[0] != 0 || glen > 64 || blen > 64 ||
+        BINLOG_HEADER_LEN + XA_PREPARE_FIXED + glen + blen > body_end)
+        return HY_ERROR;
+    const uint8_t *data = b + XA_PREPARE_FIXED;
+    char text[BINLOG_XID_TEXT_MAX];
+    size_t o = 0;
+    for (int part = 0; part < 2; part++) {
+        const uint8_t *p = part == 0 ? data : data + glen;
+        uint32_t n = part == 0 ? glen : blen;
+        text[o++] = 'X';
+        text[o++] = '\'';
+        for (uint32_t i = 0; i < n; i++) {
+            text[o++] = hex[p[i] >> 4];
+            text[o++] = hex[p[i] & 15];
+        }
+        text[o++] = '\'';
+        text[o++] = ',';
+    }
+    /* formatID is a signed long to the server */
+    int w = snprintf(text + o, sizeof(text) - o, "%" PRId32, (int32_t)rd32(b + 1));
+    if (w < 0 || o + (size_t)w >= cap)
+        return HY_ERROR;
+    memcpy(out, text, o + (size_t)w + 1);
+    return HY_OK;
+}
+
+hy_status_t binlog_xa_ended(const uint8_t *ev, size_t body_end, char *out, size_t cap)
+{
+    size_t n = 0;
+    const char *q;
+    if (body_end < BINLOG_HEADER_LEN || ev[4] != BINLOG_QUERY ||
+        (q = query_text(ev, body_end, &n)) == NULL)
+        return HY_ERROR;
+    size_t skip;
+    if (starts_with(q, n, "XA COMMIT"))
+        skip = 9;
+    else if (starts_with(q, n, "XA ROLLBACK"))
+        skip = 11;
+    else
+        return HY_ERROR;
+    q += skip;
+    n -= skip;
+    while (n > 0 && (*q == ' ' || *q == '\n' || *q == '\t')) {
+        q++;
+        n--;
+    }
+    while (n > 0 && (q[n - 1] == ' ' || q[n - 1] == '\n' || q[n - 1] == '\t' || q[n - 1] == ';'))
+        n--;
+    if (n == 0 || n >= cap)
+        return HY_ERROR;
+    memcpy(out, q, n);
+    out[n] = '\0';
+    return HY_OK;
 }
 
 /* ---- what an event changes --------------------------------------------- */

@@ -22,6 +22,10 @@
  *   - an integer key with its top bit set drops both its readings
  *   - a row event of a parent drops its cascading children and theirs
  *   - with no schema known a row event drops everything
+ *   - XA: the tables of a transaction ended by XA PREPARE are dropped
+ *     again at its XA COMMIT or XA ROLLBACK (matched by xid, any case),
+ *     the fills made meanwhile with them, not the other tables'; an XA
+ *     COMMIT of an xid not seen prepared drops everything
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -525,13 +529,87 @@ static void test_gtid_gap(void **state)
     cache_store_destroy(st);
 }
 
+/* An XA_PREPARE event of xid (gtrid, bqual, format 3); `one_phase`. */
+static size_t ev_xa_prepare(uint8_t *out, const char *gtrid, const char *bqual, bool one_phase)
+{
+    uint8_t b[160] = {0};
+    size_t g = strlen(gtrid), q = strlen(bqual);
+    b[0] = one_phase;
+    put32(b + 1, 3);
+    put32(b + 5, (uint32_t)g);
+    put32(b + 9, (uint32_t)q);
+    memcpy(b + 13, gtrid, g);
+    memcpy(b + 13 + g, bqual, q);
+    return make(out, BINLOG_XA_PREPARE, b, 13 + g + q);
+}
+
+static void test_xa(void **state)
+{
+    (void)state;
+    struct cache_store *st = cache_store_create(1 << 20, 0);
+    struct cache_inval ci = {0};
+    cache_inval_start(&ci, NULL);
+    uint8_t ev[600];
+    char xid[BINLOG_XID_TEXT_MAX];
+    /* the xid as the server writes it in XA COMMIT; a one-phase one is none */
+    size_t n = ev_xa_prepare(ev, "x42", "b", false);
+    assert_int_equal(binlog_xa_prepared(ev, n, xid, sizeof(xid)), HY_OK);
+    assert_string_equal(xid, "X'783432',X'62',3");
+    assert_int_equal(binlog_xa_prepared(ev, n, xid, 10), HY_ERROR);
+    assert_int_equal(binlog_xa_prepared(ev, n - 1, xid, sizeof(xid)), HY_ERROR);
+    n = ev_xa_prepare(ev, "x42", "b", true);
+    assert_int_equal(binlog_xa_prepared(ev, n, xid, sizeof(xid)), HY_ERROR);
+    n = ev_query(ev, "", "XA ROLLBACK X'79',X'',1 ;");
+    assert_int_equal(binlog_xa_ended(ev, n, xid, sizeof(xid)), HY_OK);
+    assert_string_equal(xid, "X'79',X'',1");
+    n = ev_query(ev, "", "XA END X'79',X'',1");
+    assert_int_equal(binlog_xa_ended(ev, n, xid, sizeof(xid)), HY_ERROR);
+
+    /* XA START ... UPDATE shop.orders ... XA END; XA PREPARE */
+    assert_int_equal(fill(st, "a", "shop.orders", 0, 1), CACHE_FILL_STORED);
+    assert_int_equal(feed(&ci, st, ev, ev_gtid(ev, 0, 10, 0), 2), 0);
+    assert_int_equal(feed(&ci, st, ev, ev_map(ev, 77, "shop", "orders"), 2), 0);
+    assert_int_equal(feed(&ci, st, ev, ev_rows(ev, BINLOG_UPDATE_ROWS_V1, 77), 2), 1);
+    assert_int_equal(feed(&ci, st, ev, ev_query(ev, "shop", "XA END X'783432',X'62',3"), 2), 0);
+    assert_int_equal(feed(&ci, st, ev, ev_xa_prepare(ev, "x42", "b", false), 2), 0);
+    assert_int_equal(gtid_pos_seq(&ci.pos, 0), 10);
+    /* prepared, not committed: fills read the rows before it */
+    assert_int_equal(fill(st, "a", "shop.orders", ci.seq, 3), CACHE_FILL_STORED);
+    assert_int_equal(fill(st, "b", "shop.items", ci.seq, 3), CACHE_FILL_STORED);
+    uint64_t mid = ci.seq;
+    /* another transaction commits meanwhile: the prepared one stays */
+    assert_int_equal(feed(&ci, st, ev, ev_gtid(ev, 0, 11, 0), 4), 0);
+    assert_int_equal(feed(&ci, st, ev, ev_xid(ev), 4), 0);
+    assert_int_equal(entries(st), 2);
+    /* XA COMMIT of it, written in other case: its table's entries go */
+    assert_int_equal(feed(&ci, st, ev, ev_gtid(ev, 0, 12, 0), 5), 0);
+    assert_int_equal(feed(&ci, st, ev, ev_query(ev, "", "xa commit X'783432',x'62',3"), 5), 1);
+    assert_false(has(st, "a"));
+    assert_true(has(st, "b"));
+    assert_int_equal(fill(st, "a", "shop.orders", mid, 6), CACHE_FILL_RACED); /* in flight */
+    assert_int_equal(gtid_pos_seq(&ci.pos, 0), 12);
+    assert_int_equal(ci.nxa, 0);
+    /* an XA ROLLBACK of an xid never seen prepared (before the reader
+     * started): everything */
+    assert_int_equal(fill(st, "a", "shop.orders", ci.seq, 7), CACHE_FILL_STORED);
+    assert_int_equal(feed(&ci, st, ev, ev_gtid(ev, 0, 13, 0), 8), 0);
+    assert_int_equal(feed(&ci, st, ev, ev_query(ev, "", "XA ROLLBACK X'783432',X'62',3"), 8), 2);
+    assert_int_equal(entries(st), 0);
+    cache_store_destroy(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rows),           cmocka_unit_test(test_statements_and_unknown),
-        cmocka_unit_test(test_gtid_gap),       cmocka_unit_test(test_per_row),
-        cmocka_unit_test(test_per_row_unsure), cmocka_unit_test(test_per_row_signedness),
-        cmocka_unit_test(test_fk_children),    cmocka_unit_test(test_statement_of_one_table),
+        cmocka_unit_test(test_rows),
+        cmocka_unit_test(test_statements_and_unknown),
+        cmocka_unit_test(test_gtid_gap),
+        cmocka_unit_test(test_per_row),
+        cmocka_unit_test(test_per_row_unsure),
+        cmocka_unit_test(test_per_row_signedness),
+        cmocka_unit_test(test_fk_children),
+        cmocka_unit_test(test_statement_of_one_table),
+        cmocka_unit_test(test_xa),
     };
     known = cache_tables_create();
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

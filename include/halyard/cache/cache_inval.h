@@ -38,7 +38,14 @@
  *   - both of the last two count in `ddl`: the primary's base tables
  *     (cache_tables.h) may have changed and are read again;
  *   - a GTID that skips sequence numbers in its domain (a gap: transactions
- *     the follower did not see) drops everything.
+ *     the follower did not see) drops everything;
+ *   - an XA transaction's changes end at its XA PREPARE (dropped then, as
+ *     any transaction's at its end) but are visible only from its XA
+ *     COMMIT, a later group that carries no change: the tables of the
+ *     prepared transaction are kept by its xid (cache_inval_xa) and all
+ *     their entries dropped again at its XA COMMIT or XA ROLLBACK
+ *     ("table"), so an entry filled meanwhile (the rows before the
+ *     transaction, right until then) is never served after it.
  * Each invalidation advances the applied sequence number (`seq`) that
  * fills are stamped with (cache_store.h). The GTID position of the last
  * whole transaction is kept to re-attach from.
@@ -61,6 +68,7 @@
 #define CACHE_INVAL_KEYS   256 /* key values of one transaction dropped again at its end */
 #define CACHE_INVAL_ROWS   128 /* rows of one event read per row; more: its whole table */
 #define CACHE_INVAL_FK     32  /* tables one parent's cascades reach; more: everything */
+#define CACHE_INVAL_XA     8   /* prepared XA transactions remembered; more: see below */
 
 struct cache_tables;
 
@@ -68,6 +76,18 @@ struct cache_inval_map {
     struct binlog_table t;
     struct binlog_cols cols;
     bool cols_ok; /* the column types were read */
+};
+
+/* A prepared XA transaction (binlog.h): the tables its changes touched,
+ * dropped again at its XA COMMIT or XA ROLLBACK, which may come much
+ * later in the binary log and carries no change itself. An XA COMMIT or
+ * XA ROLLBACK of an xid not remembered (prepared before the reader
+ * started, or one too many) drops everything. */
+struct cache_inval_xa {
+    char xid[BINLOG_XID_TEXT_MAX];
+    char tables[CACHE_INVAL_TABLES][CACHE_NAME_MAX];
+    unsigned ntables;
+    bool all; /* its tables not all known: everything at its end */
 };
 
 struct cache_inval {
@@ -86,6 +106,8 @@ struct cache_inval {
     bool keys_overflow; /* ... more than that: its tables whole at the end */
     char trx_stmt[CACHE_INVAL_TABLES][CACHE_NAME_MAX]; /* tables its statement events changed */
     unsigned nstmt;
+    struct cache_inval_xa xa[CACHE_INVAL_XA]; /* prepared, not yet committed or rolled back */
+    unsigned nxa;
     uint64_t gaps, unknown; /* counts (show cache) */
     uint64_t ddl;           /* statements and unknown events applied: the base tables may differ */
 };

@@ -138,6 +138,24 @@ struct binlog_group {
 enum binlog_group_step binlog_group_feed(struct binlog_group *g, const uint8_t *ev,
                                          size_t body_end);
 
+/* ---- XA transactions -------------------------------------------------------
+ * MariaDB (10.5 on) logs a prepared XA transaction in two groups: its
+ * changes, ended by an XA_PREPARE event, and later a group of the one
+ * query "XA COMMIT xid" or "XA ROLLBACK xid", where xid is written
+ * X'<gtrid in hex>',X'<bqual in hex>',<formatID>. Both functions give the
+ * xid in that form, so the second group can be matched with the first. */
+#define BINLOG_XID_TEXT_MAX 300 /* 2 x (X'' around 128 hex digits), a comma, formatID, NUL */
+
+/* The xid of an XA_PREPARE event (`body_end`: as above) into out (cap
+ * bytes). HY_ERROR when it is another event, malformed, does not fit, or
+ * is a one-phase commit (the transaction is whole by itself). */
+hy_status_t binlog_xa_prepared(const uint8_t *ev, size_t body_end, char *out,
+                               size_t cap) HY_MUSTCHECK;
+/* The xid of a QUERY event "XA COMMIT xid" or "XA ROLLBACK xid" into out,
+ * as written (spaces and a `;` after it left out). HY_ERROR for any other
+ * event, or when it does not fit. */
+hy_status_t binlog_xa_ended(const uint8_t *ev, size_t body_end, char *out, size_t cap) HY_MUSTCHECK;
+
 /* ---- positions -------------------------------------------------------------
  * The archive's position: the last GTID of each domain. Applying a GTID
  * says whether it follows what the position had (the next sequence number
