@@ -289,6 +289,7 @@ void command_done(struct session *s)
     session_replay_done(s);
     session_trx_hold(s, true);
     bool readback = state_commit(s, s->io.resp.err_code == 0);
+    state_txn_next_note(s);
     state_moved_note(s);
     s->io.last_active = ev_now(s->w->loop);
     session_set_state(s, SS_IDLE);

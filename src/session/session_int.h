@@ -221,6 +221,8 @@ bool session_replay_sums(const struct session *s);
 void session_replay_packet(struct session *s, const uint8_t *pl, uint32_t len, bool whole);
 /* command_done: the answer ended (s->route.status is the primary's). */
 void session_replay_done(struct session *s);
+/* The transaction being recorded cannot be replayed, for `why`. */
+void session_replay_refuse(struct session *s, const char *why);
 /* session_trx_lost: the transaction was lost with backend `name`. */
 void session_replay_arm(struct session *s, const char *name);
 /* session_backend_lost: the primary died with a statement in flight; true
@@ -369,11 +371,19 @@ bool state_moved_readback(struct session *s);
  * a few times, the session ends). */
 bool state_db_check(struct session *s);
 void state_db_checked(struct session *s, bool ok, const char *value);
-/* A transaction began on s->conns.cur, whose state is the session's: the
- * SET TRANSACTION (next transaction only) statements it consumed leave
- * the session's state (other connections, which did not consume them, are
- * reset before their next use). */
+/* A statement on s->conns.cur, whose state is the session's, consumed the
+ * one-shot SET TRANSACTION statements: they leave the session's state
+ * (other connections, which did not consume them, are set back before
+ * their next use: session_state.c), and the transaction it began is not
+ * replayable. */
 void state_txn_begun(struct session *s);
+/* Whether statement `r` (its text `sql`) ends the one-shot SET TRANSACTION on
+ * the connection it runs on; its end (command_done): the one-shot leaves
+ * the session's state when it did, or when its answer says a transaction
+ * is open. */
+bool state_txn_next_ends(const struct classify_result *r, const char *sql, size_t len,
+                         unsigned lex_opts);
+void state_txn_next_note(struct session *s);
 void state_prepare_cmd(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len);
 void state_prepare_set(struct session *s, const struct classify_result *r, const uint8_t *p,
                        uint32_t len);

@@ -503,6 +503,7 @@ uint32_t ps_route_prepare(struct session *s, const uint8_t *p, uint32_t len, boo
     st->uvars_opaque = (r->flags & CLF_UVARS_OPAQUE) != 0;
     st->uvar_ref = (r->flags & CLF_USER_VAR_REF) != 0;
     st->clears_diag = r->clears_diag;
+    st->txn_next = state_txn_next_ends(r, st->sql, st->sql_len, s->route.lex_opts);
     st->diag = (r->flags & CLF_DIAG) != 0;
     st->lid = (r->flags & CLF_LAST_INSERT_ID) != 0;
     st->dml = r->kind == CL_WRITE && (r->flags & CLF_DML) &&
@@ -754,6 +755,7 @@ static uint32_t ps_route_execute(struct session *s, struct pstmt *st,
 {
     s->query.cmd_writes = st->writes || bulk;
     s->query.cmd_clears_diag = st->clears_diag;
+    s->query.cmd_txn_next = st->txn_next;
     s->query.cmd_diag = st->diag;
     s->query.cmd_lid = st->lid; /* read back after it, as a text statement naming it */
     if (s->values.ldiag != NULL && st->diag)

@@ -110,6 +110,12 @@ static void replay_refuse_why(struct sess_replay *rp, const char *why)
     rp->summing = false;
 }
 
+void session_replay_refuse(struct session *s, const char *why)
+{
+    if (s->replay != NULL && s->replay->phase == RP_RECORD)
+        replay_refuse_why(s->replay, why);
+}
+
 /* The record starts again: no transaction is open. */
 static void replay_clear(struct sess_replay *rp)
 {

@@ -773,6 +773,7 @@ static void route_begin(struct session *s, uint8_t cmd, bool fits)
     /* what it is not known to be may commit (COM_QUERY classified below) */
     s->query.cmd_may_commit = cmd != COM_QUERY || !fits;
     s->query.cmd_privs = false;
+    s->query.cmd_txn_next = false; /* an unclassified command: the server's rule is not known */
     s->query.cmd_retry_safe = false;
     s->route.causal_check = false;
     s->route.causal_read = s->route.global_read = false;
@@ -918,6 +919,7 @@ static uint32_t route_statement(struct session *s, uint8_t cmd, const uint8_t *p
     s->query.cmd_clears_diag = r->clears_diag || !fits;
     s->query.cmd_diag = (r->flags & CLF_DIAG) != 0;
     s->query.cmd_may_commit = may_commit(r, p, avail);
+    s->query.cmd_txn_next = state_txn_next_ends(r, (const char *)p + 1, avail - 1, s->route.lex_opts);
     /* One backend: nothing to route; but under pool_mode "transaction"
      * the session's connection goes back to the pool between statements,
      * so what a statement sets is the session's state to bring onto the

@@ -485,23 +485,117 @@ static void state_changed(struct session *s)
     bc->vs_gen = s->vars.vs_gen;
 }
 
-void state_txn_begun(struct session *s)
+/* Whether `sql` is a one-shot SET TRANSACTION (no SESSION, no GLOBAL). */
+static bool stmt_is_txn_next(const struct session *s, const char *sql, size_t len)
+{
+    struct classify_result r;
+    classify(sql, len, s->route.lex_opts, &r, NULL);
+    return (r.flags & CLF_TXN_NEXT) != 0;
+}
+
+/* Drop the one-shot SET TRANSACTION statements from `vs`; true when there
+ * were some. */
+static bool txn_next_drop(const struct session *s, struct varstate *vs)
 {
     const char *sql;
     size_t len;
     bool dropped = false;
-    for (uint32_t i = 0; s->vars.vs != NULL && varstate_stmt_get(s->vars.vs, i, &sql, &len);) {
-        struct classify_result r;
-        classify(sql, len, s->route.lex_opts, &r, NULL);
-        if (r.flags & CLF_TXN_NEXT) {
-            (void)varstate_stmt_drop(s->vars.vs, i);
+    for (uint32_t i = 0; vs != NULL && varstate_stmt_get(vs, i, &sql, &len);) {
+        if (stmt_is_txn_next(s, sql, len)) {
+            (void)varstate_stmt_drop(vs, i);
             dropped = true;
         } else {
             i++;
         }
     }
-    if (dropped)
-        state_changed(s); /* s->conns.cur has it: it consumed them */
+    return dropped;
+}
+
+void state_txn_begun(struct session *s)
+{
+    if (!txn_next_drop(s, s->vars.vs))
+        return;
+    slog_debug(s, "the one-shot SET TRANSACTION was consumed on %s",
+               s->conns.cur != NULL ? s->conns.cur->be->name : "its connection");
+    /* A replay would begin the transaction again without it. */
+    session_replay_refuse(s, "a transaction begun under a one-shot SET TRANSACTION");
+    state_changed(s); /* s->conns.cur has it: it consumed them */
+}
+
+/* ---- the one-shot SET TRANSACTION ----------------------------------------
+ * SET TRANSACTION without SESSION or GLOBAL sets what the next transaction
+ * runs with (MariaDB's thd->tx_isolation and tx_read_only, apart from the
+ * session variables @@tx_isolation and @@tx_read_only, which it leaves as
+ * they were). The server forgets it when a transaction ends: a COMMIT or
+ * ROLLBACK (one with no transaction open too), an implicit commit, and an
+ * autocommit statement that used a transactional table (a plain SELECT of
+ * an InnoDB table; not `SELECT 1`, a SET or a SHOW). halyard keeps it in the
+ * session's state until then, so it reaches whatever connection the next
+ * transaction runs on (state_sync_start sends it first), and drops it once
+ * a statement consumed it (state_txn_next_note): the answer says a
+ * transaction is open, or the statement is one that ends it
+ * (state_txn_next_ends). The session's other connections that were
+ * brought to it and did not run that statement still have it pending:
+ * before their next use they get `SET tx_isolation = @@tx_isolation,
+ * tx_read_only = @@tx_read_only` (txn_next_undo), which sets the next
+ * transaction's characteristics to the session's own, as if none had
+ * been given. */
+bool state_txn_next_ends(const struct classify_result *r, const char *sql, size_t len,
+                         unsigned lex_opts)
+{
+    if (r->flags & CLF_TXN_NEXT)
+        return false;
+    switch (r->kind) {
+    case CL_WRITE:
+    case CL_TXN_BEGIN:
+    case CL_TXN_BEGIN_RO:
+    case CL_TXN_END:
+        return true;
+    case CL_READ:
+    case CL_PIN_PRIMARY:
+        break;
+    default:
+        return false;
+    }
+    if (!r->clears_diag)
+        return false; /* a SELECT that uses no table */
+    struct lexer lx;
+    struct token t;
+    lex_init(&lx, sql, len, lex_opts, NULL);
+    lex_next(&lx, &t);
+    /* SHOW, DESCRIBE and HELP lock no table of a transactional engine */
+    return !(t.kw == KW_SHOW || t.kw == KW_DESCRIBE || t.kw == KW_DESC || t.kw == KW_HELP);
+}
+
+void state_txn_next_note(struct session *s)
+{
+    bool ends = s->query.cmd_txn_next;
+    s->query.cmd_txn_next = false;
+    if (s->conns.cur == NULL || s->query.internal != INT_NONE || s->vars.vs == NULL)
+        return;
+    bool open = s->io.resp.status_seen && (s->io.resp.status & SERVER_STATUS_IN_TRANS);
+    if (open || (ends && s->io.resp.err_code == 0))
+        state_txn_begun(s);
+}
+
+/* `bc` still has a one-shot SET TRANSACTION the session's state no longer
+ * holds as bc has it (another connection consumed it, and the session may
+ * have given another since): the command that takes it back, pushed on
+ * `out`, and the one-shot out of bc->vs (varstate_apply then sends the
+ * session's, if any). */
+static hy_status_t txn_next_undo(const struct session *s, struct bconn *bc,
+                                 const struct varstate *want, struct varstate_cmds *out)
+{
+    static const char undo[] = "SET tx_isolation = @@tx_isolation, tx_read_only = @@tx_read_only";
+    const char *sql, *wsql;
+    size_t len, wlen;
+    bool prefix = true; /* bc's statements are the first of the session's */
+    for (uint32_t i = 0; prefix && varstate_stmt_get(bc->vs, i, &sql, &len); i++)
+        prefix = want != NULL && varstate_stmt_get(want, i, &wsql, &wlen) && wlen == len &&
+                 memcmp(wsql, sql, len) == 0;
+    if (prefix || !txn_next_drop(s, bc->vs))
+        return HY_OK;
+    return varstate_cmds_push(out, COM_QUERY, undo, sizeof(undo) - 1);
 }
 
 /* The command in flight ended (ok: it succeeded). Returns true when the
@@ -768,6 +862,10 @@ void state_sync_start(struct session *s)
     }
     const struct varstate *want = state_target(s, bc);
     if (want == NULL && (bc->foreign || s->vars.vs != NULL)) {
+        session_mark_closing(s, END_NOMEM);
+        return;
+    }
+    if (txn_next_undo(s, bc, want, &s->vars.sync) != HY_OK) {
         session_mark_closing(s, END_NOMEM);
         return;
     }
