@@ -1,10 +1,12 @@
 /*
  * inflight.c: see inflight.h.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 
 #include "halyard/protocol/binlog.h"
 #include "halyard/replay/inflight.h"
@@ -25,20 +27,34 @@ static size_t put_dec(char *out, uint64_t v)
 
 /* By hand, not snprintf: it runs for every write (snprintf took ~1,800
  * instructions a write, this ~150). */
-size_t inflight_mark(char *out, uint32_t boot, uint32_t session, uint64_t seq)
+size_t inflight_mark(char *out, uint64_t boot, uint32_t session, uint64_t seq)
 {
     static const char hex[] = "0123456789abcdef";
     size_t n = 0;
     memcpy(out, "/*hy:", 5);
     n = 5;
-    for (int i = 7; i >= 0; i--)
+    for (int i = 15; i >= 0; i--)
         out[n++] = hex[(boot >> (4 * i)) & 0xf];
     out[n++] = '-';
     n += put_dec(out + n, session);
     out[n++] = '-';
     n += put_dec(out + n, seq);
-    memcpy(out + n, "*/ ", 4); /* with its NUL: 5+8+1+10+1+20+3 < INFLIGHT_MARK_MAX */
+    memcpy(out + n, "*/ ", 4); /* with its NUL: 5+16+1+10+1+20+3 < INFLIGHT_MARK_MAX */
     return n + 3;
+}
+
+hy_status_t inflight_boot_new(uint64_t *out)
+{
+    uint64_t v = 0;
+    while (v == 0) {
+        ssize_t n = getrandom(&v, sizeof(v), 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n != (ssize_t)sizeof(v))
+            return HY_ERROR;
+    }
+    *out = v;
+    return HY_OK;
 }
 
 bool inflight_info_has(const char *info, const char *mark, size_t mark_len)

@@ -147,14 +147,17 @@ struct sess_inflight {
 
 static void inflight_wait_cb(struct ev_loop *loop, ev_timer *w, int revents);
 
-/* This halyard process in the marks: its start time and pid mixed. */
-static uint32_t boot_id(void)
+/* This halyard process in the marks: 64 random bits drawn at its first
+ * mark (inflight_boot_new), the same in every worker; 0 when the kernel
+ * gave none (the write then goes unmarked: its outcome, if lost, unknown). */
+static uint64_t boot_id(void)
 {
-    static _Atomic uint32_t boot;
-    uint32_t b = atomic_load(&boot);
+    static _Atomic uint64_t boot;
+    uint64_t b = atomic_load(&boot);
     if (b == 0) {
-        uint32_t v = ((uint32_t)time(NULL) * 2654435761u) ^ ((uint32_t)getpid() << 12) ^ 1u;
-        uint32_t zero = 0;
+        uint64_t v, zero = 0;
+        if (inflight_boot_new(&v) != HY_OK)
+            return 0;
         atomic_compare_exchange_strong(&boot, &zero, v);
         b = atomic_load(&boot);
     }
@@ -262,16 +265,21 @@ void session_inflight_unmarked(struct session *s)
     (void)session_inflight_send(s, COM_QUERY, NULL, 0, false, idx);
 }
 
-/* The mark of the write transaction a write of kind `k` belongs to. */
-static void mark_take(struct session *s, struct sess_inflight *f, enum inflight_kind k)
+/* The mark of the write transaction a write of kind `k` belongs to; false
+ * when there is none (no process id: boot_id), and the write goes unmarked. */
+static bool mark_take(struct session *s, struct sess_inflight *f, enum inflight_kind k)
 {
     if (k == IF_WRITE || !f->trx_marked) {
         /* an autocommit write is a transaction of its own, or with
          * autocommit off the first of one: later writes carry its mark */
+        uint64_t boot = boot_id();
+        if (boot == 0)
+            return false;
         f->seq++;
         f->trx_marked = true;
-        f->mark_len = inflight_mark(f->mark, boot_id(), s->id, f->seq) - 1;
+        f->mark_len = inflight_mark(f->mark, boot, s->id, f->seq) - 1;
     }
+    return true;
 }
 
 /* ---- prepared writes
@@ -289,8 +297,7 @@ bool session_inflight_ps_mark(struct session *s)
     if (f == NULL || f->step != IS_IDLE)
         return false;
     f->ps_kind = session_in_trans(s) ? IF_TRX : IF_WRITE;
-    mark_take(s, f, f->ps_kind);
-    return true;
+    return mark_take(s, f, f->ps_kind);
 }
 
 uint64_t session_inflight_ps_seq(const struct session *s)
@@ -363,7 +370,8 @@ static bool inflight_send(struct session *s, struct sess_inflight *f, enum infli
     }
     if (returns_rows((const char *)p + 1, len - 1))
         return false; /* found committed, its rows could not be answered */
-    mark_take(s, f, k);
+    if (!mark_take(s, f, k))
+        return false;
     size_t n = MYSQL_HEADER_SIZE + 1 + f->mark_len + 1 + (len - 1);
     if (n - MYSQL_HEADER_SIZE >= MYSQL_MAX_PAYLOAD)
         return false;

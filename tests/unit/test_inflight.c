@@ -35,10 +35,12 @@ static void test_mark(void **state)
 {
     (void)state;
     char m[INFLIGHT_MARK_MAX];
-    size_t n = inflight_mark(m, 0x1a2b3c4d, 7, 3);
-    assert_string_equal(m, "/*hy:1a2b3c4d-7-3*/ ");
+    size_t n = inflight_mark(m, 0x1a2b3c4d5e6f7081ull, 7, 3);
+    assert_string_equal(m, "/*hy:1a2b3c4d5e6f7081-7-3*/ ");
     assert_int_equal(n, strlen(m));
-    n = inflight_mark(m, 0xffffffffu, UINT32_MAX, UINT64_MAX);
+    n = inflight_mark(m, 0x42, 7, 3); /* all 16 digits, leading zeros too */
+    assert_string_equal(m, "/*hy:0000000000000042-7-3*/ ");
+    n = inflight_mark(m, UINT64_MAX, UINT32_MAX, UINT64_MAX);
     assert_true(n < INFLIGHT_MARK_MAX);
     assert_int_equal(m[n - 1], ' ');
 
@@ -55,6 +57,25 @@ static void test_mark(void **state)
     assert_false(inflight_info_has("INSERT INTO t VALUES (1)", one, l1));
     assert_false(inflight_info_has(NULL, one, l1));
     assert_false(inflight_info_has("/*hy:", one, l1));
+}
+
+/* The process's id in the marks: 64 bits from getrandom(2), drawn anew
+ * each time (two halyards that start in the same second with the same pid,
+ * in two containers, draw apart), never 0, every bit used. */
+static void test_boot_new(void **state)
+{
+    (void)state;
+    uint64_t seen[64], or_all = 0, and_all = UINT64_MAX;
+    for (size_t i = 0; i < 64; i++) {
+        assert_int_equal(inflight_boot_new(&seen[i]), HY_OK);
+        assert_true(seen[i] != 0);
+        for (size_t j = 0; j < i; j++)
+            assert_true(seen[i] != seen[j]);
+        or_all |= seen[i];
+        and_all &= seen[i];
+    }
+    assert_true(or_all == UINT64_MAX); /* each bit was 1 once... */
+    assert_true(and_all == 0);         /* ... and 0 once (about 2^-58 to fail by chance) */
 }
 
 static void test_file_began_before(void **state)
@@ -246,7 +267,8 @@ static void test_is_insert(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_mark),      cmocka_unit_test(test_file_began_before),
+        cmocka_unit_test(test_mark),      cmocka_unit_test(test_boot_new),
+        cmocka_unit_test(test_file_began_before),
         cmocka_unit_test(test_insert_id), cmocka_unit_test(test_rows),
         cmocka_unit_test(test_is_insert),
     };

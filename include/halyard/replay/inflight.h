@@ -31,9 +31,17 @@
 #define INFLIGHT_MARK_MAX 64 /* bytes a mark takes at most, NUL included */
 
 /* The mark of write transaction `seq` of session `session` in halyard
- * process `boot`, with the space that follows it: "/\*hy:1a2b3c4d-7-3*\/ ".
- * Returns its length (never more than INFLIGHT_MARK_MAX - 1). */
-size_t inflight_mark(char *out, uint32_t boot, uint32_t session, uint64_t seq);
+ * process `boot` (16 hex digits), with the space that follows it:
+ * "/\*hy:1a2b3c4d5e6f7081-7-3*\/ ". Returns its length (never more than
+ * INFLIGHT_MARK_MAX - 1). */
+size_t inflight_mark(char *out, uint64_t boot, uint32_t session, uint64_t seq);
+
+/* A new id for a halyard process in the marks: 64 bits from getrandom(2),
+ * never 0. Several halyards front one cluster, and session ids and
+ * sequence numbers start alike in each: the marks of two processes differ
+ * by this id alone, which neither the start time nor the pid makes unique
+ * (containers reuse pids). HY_ERROR when the kernel gives no random bytes. */
+hy_status_t inflight_boot_new(uint64_t *out) __attribute__((warn_unused_result));
 
 /* Whether the Info column of an event (SHOW BINLOG EVENTS) carries `mark`
  * (as inflight_mark wrote it, the trailing space left out). */
