@@ -161,16 +161,6 @@ uint32_t session_begin_route(struct session *s, const struct classify_result *r,
     return ROUTE_XA;
 }
 
-/* An OK of halyard's own with these status flags. */
-void session_begin_ok(struct session *s, uint16_t status)
-{
-    uint8_t pkt[MYSQL_HEADER_SIZE + 32];
-    size_t len =
-        mysql_ok_encode(pkt + MYSQL_HEADER_SIZE, sizeof(pkt) - MYSQL_HEADER_SIZE, 0, 0, status, 0);
-    mysql_hdr_write(pkt, (uint32_t)len, 1);
-    send_local(s, pkt, MYSQL_HEADER_SIZE + len);
-}
-
 bool session_begin_run(struct session *s)
 {
     switch (s->groups->xa_cmd) {
@@ -178,7 +168,7 @@ bool session_begin_run(struct session *s)
         slog_debug(s, "%s: answered here, run before the transaction's first statement",
                    s->groups->begin_sql);
         s->route.status |= SERVER_STATUS_IN_TRANS;
-        session_begin_ok(s, s->route.status);
+        send_ok(s, 1);
         return false;
     case BEGIN_CMD_COMMIT:
         s->conns.cur = s->conns.bc[s->route.primary];
@@ -191,7 +181,7 @@ bool session_begin_run(struct session *s)
         /* nothing ran: nothing to commit or roll back */
         s->groups->begin_sql[0] = '\0';
         s->route.status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
-        session_begin_ok(s, s->route.status);
+        send_ok(s, 1);
         return false;
     default:
         return session_xa_run(s);
@@ -273,7 +263,7 @@ void session_begin_committed(struct session *s)
         (void)session_xa_run(s); /* answered at once */
     } else if (s->io.resp.err_code == 0) {
         s->route.status |= SERVER_STATUS_IN_TRANS; /* the next one, not run yet */
-        session_begin_ok(s, s->route.status);
+        send_ok(s, 1);
     } else {
         char msg[240];
         snprintf(msg, sizeof(msg),

@@ -465,12 +465,8 @@ static void inflight_committed(struct session *s)
               f->kind == IF_COMMIT ? "COMMIT" : "write", f->old_name, f->new_name);
     if (f->kind == IF_COMMIT)
         session_replay_forget(s);
-    uint8_t pkt[MYSQL_HEADER_SIZE + 32];
-    uint16_t status = s->route.status & (uint16_t)~SERVER_STATUS_IN_TRANS;
-    size_t len = mysql_ok_encode(pkt + MYSQL_HEADER_SIZE, sizeof(pkt) - MYSQL_HEADER_SIZE,
-                                 f->affected, f->insert_id, status, 0);
-    mysql_hdr_write(pkt, (uint32_t)len, 1);
-    send_local(s, pkt, MYSQL_HEADER_SIZE + len);
+    s->route.status &= (uint16_t)~SERVER_STATUS_IN_TRANS; /* committed: none is open */
+    send_ok_counts(s, 1, f->affected, f->insert_id);
     inflight_end(s);
 }
 

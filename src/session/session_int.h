@@ -167,6 +167,8 @@ void send_err(struct session *s, uint8_t seq, uint16_t code, const char *sqlstat
 void send_err_payload(struct session *s, uint8_t seq, const uint8_t *payload, size_t len);
 void send_local(struct session *s, const uint8_t *pkt, size_t len);
 void send_ok(struct session *s, uint8_t seq);
+void send_ok_counts(struct session *s, uint8_t seq, uint64_t affected, uint64_t insert_id);
+uint16_t session_reply_status(const struct session *s);
 void session_backend_failed(struct session *s, const uint8_t *err_payload, size_t err_len,
                             const char *why);
 void session_err(struct session *s, uint8_t seq, enum session_err why, ...);
@@ -792,7 +794,6 @@ void session_begin_drop(struct session *s, const char *msg);
 /* The session ends, changes user or is reset: no BEGIN pending. */
 void session_begin_forget(struct session *s);
 /* An OK of halyard's own with these status flags. */
-void session_begin_ok(struct session *s, uint16_t status);
 
 /* session_xa.c: transactions across groups as XA (shards.cross_group_transactions) */
 enum {

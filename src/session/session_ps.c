@@ -232,15 +232,6 @@ static struct pstmt *ps_lookup(struct session *s, const uint8_t *p, uint32_t len
     return st;
 }
 
-static void send_ok_status(struct session *s, uint8_t seq)
-{
-    uint8_t pkt[MYSQL_HEADER_SIZE + 32];
-    size_t len = mysql_ok_encode(pkt + MYSQL_HEADER_SIZE, sizeof(pkt) - MYSQL_HEADER_SIZE, 0, 0,
-                                 s->route.status, 0);
-    mysql_hdr_write(pkt, (uint32_t)len, seq);
-    send_local(s, pkt, MYSQL_HEADER_SIZE + len);
-}
-
 /* At most how many parameters `sql` can have: its '?' characters. */
 static uint32_t ps_max_params(const char *sql, uint32_t len)
 {
@@ -1368,7 +1359,7 @@ bool ps_reset(struct session *s, uint8_t *p, uint32_t len)
         ps_plain_command(s);
         if (fin < 0) { /* prepared nowhere now: nothing to reset */
             ps_drop(s, len);
-            send_ok_status(s, 1);
+            send_ok(s, 1);
             return true;
         }
         s->route.wait_idx = fin;
@@ -1397,7 +1388,7 @@ bool ps_reset(struct session *s, uint8_t *p, uint32_t len)
     uint32_t id = pstmt_exec_id(st, idx);
     if (id == 0) {
         ps_drop(s, len);
-        send_ok_status(s, 1);
+        send_ok(s, 1);
         return true;
     }
     mysql_stmt_id_set(p, id);

@@ -91,13 +91,37 @@ void send_err_payload(struct session *s, uint8_t seq, const uint8_t *payload, si
     send_local(s, pkt, MYSQL_HEADER_SIZE + len);
 }
 
-void send_ok(struct session *s, uint8_t seq)
+/* The status flags of an answer halyard builds in the server's place: the
+ * session's own state as the server would report it (issue 47). Autocommit
+ * and a transaction on the primary are s->route.status; a read-only
+ * transaction on a replica is s->route.ro_idx; NO_BACKSLASH_ESCAPES follows
+ * the sql_mode the last answer reported. Nothing of one answer only (more
+ * results, no index used, a dropped database) carries over. */
+uint16_t session_reply_status(const struct session *s)
+{
+    uint16_t st = s->route.status & (SERVER_STATUS_IN_TRANS | SERVER_STATUS_AUTOCOMMIT |
+                                     SERVER_STATUS_IN_TRANS_READONLY);
+    if (s->route.ro_idx >= 0)
+        st |= SERVER_STATUS_IN_TRANS | SERVER_STATUS_IN_TRANS_READONLY;
+    if (s->route.lex_opts & CLO_NO_BACKSLASH_ESCAPES)
+        st |= SERVER_STATUS_NO_BACKSLASH_ESCAPES;
+    return st;
+}
+
+/* Every OK halyard builds itself goes out here, with the session's status
+ * flags and no warnings (a command halyard answers raises none). */
+void send_ok_counts(struct session *s, uint8_t seq, uint64_t affected, uint64_t insert_id)
 {
     uint8_t pkt[MYSQL_HEADER_SIZE + 32];
-    size_t len = mysql_ok_encode(pkt + MYSQL_HEADER_SIZE, sizeof(pkt) - MYSQL_HEADER_SIZE, 0, 0,
-                                 SERVER_STATUS_AUTOCOMMIT, 0);
+    size_t len = mysql_ok_encode(pkt + MYSQL_HEADER_SIZE, sizeof(pkt) - MYSQL_HEADER_SIZE, affected,
+                                 insert_id, session_reply_status(s), 0);
     mysql_hdr_write(pkt, (uint32_t)len, seq);
     send_local(s, pkt, MYSQL_HEADER_SIZE + len);
+}
+
+void send_ok(struct session *s, uint8_t seq)
+{
+    send_ok_counts(s, seq, 0, 0);
 }
 
 void client_host(const struct session *s, char *out, size_t len)

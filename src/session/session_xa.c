@@ -199,12 +199,6 @@ uint32_t session_xa_route(struct session *s, const struct classify_result *r, co
     return UINT32_MAX;
 }
 
-/* An OK of halyard's own with these status flags. */
-static void xa_send_ok(struct session *s, uint16_t status)
-{
-    session_begin_ok(s, status);
-}
-
 /* Run `sql` on branch i's connection as INT_XA. */
 static void xa_send(struct session *s, enum xa_op op, size_t i, const char *verb, const char *tail)
 {
@@ -386,7 +380,7 @@ static void xa_finish(struct session *s)
     if (x->silent)
         ; /* the statement's error told the client */
     else if (x->lost && x->lost_ok)
-        xa_send_ok(s, s->route.status | SERVER_STATUS_AUTOCOMMIT);
+        send_ok(s, 1);
     else if (x->lost)
         session_err(s, 1, SERR_TRX_LOST, x->err);
     else if (x->in_doubt) /* decided: not rolled back, so not XA100 */
@@ -394,7 +388,7 @@ static void xa_finish(struct session *s)
     else if (x->failed)
         session_err_custom(s, 1, 1402, "XA100", x->err);
     else
-        xa_send_ok(s, s->route.status | SERVER_STATUS_AUTOCOMMIT);
+        send_ok(s, 1);
     slog_info(s, "xa %s: %s on %zu group(s)", x->gtrid, committed ? "committed" : "rolled back",
               x->n);
     free(x);
@@ -613,7 +607,7 @@ bool session_xa_run(struct session *s)
         s->groups->xa = x;
         s->route.status |= SERVER_STATUS_IN_TRANS;
         slog_debug(s, "xa %s: BEGIN", x->gtrid);
-        xa_send_ok(s, s->route.status);
+        send_ok(s, 1);
         return false;
     }
     struct session_xa *x = s->groups->xa;
