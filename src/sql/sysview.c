@@ -70,6 +70,53 @@ static enum sysview_show show_form(const char *sql, const struct token t[4], int
     return i < n && word_is(sql, &t[i], "STATUS") ? SYSVIEW_SHOW_STATUS : SYSVIEW_SHOW_NONE;
 }
 
+/* Which part of each statement of the text is an answer to the client,
+ * where a reference may be rewritten (issue 47): the whole of a SELECT
+ * (or WITH, VALUES, TABLE, a parenthesis); the SELECT part of INSERT,
+ * REPLACE and CREATE [OR REPLACE] [TEMPORARY] TABLE; nothing of any other
+ * statement (CREATE VIEW, CREATE TABLE ... LIKE, DESCRIBE, SHOW, a
+ * routine's, trigger's or event's body), which the server stores or
+ * describes as the client wrote it. */
+enum answer_part {
+    PART_START,        /* the statement's first token is next */
+    PART_CREATE,       /* CREATE [OR REPLACE] [TEMPORARY], TABLE or not yet */
+    PART_AFTER_SELECT, /* an answer from its first SELECT on */
+    PART_ANSWER,       /* an answer here */
+    PART_NONE,         /* no answer up to the statement's end */
+    PART_STORED,       /* CREATE or ALTER of a stored object: no answer up to the text's
+                        * end (a body's statements end with ';' too) */
+};
+
+static bool kw_is(const char *sql, const struct token *t, const char *w)
+{
+    return t->type == T_WORD && word_is(sql, t, w);
+}
+
+static enum answer_part answer_next(const char *sql, const struct token *t, enum answer_part part)
+{
+    if (t->type == T_SEMI && part != PART_STORED)
+        return PART_START;
+    switch (part) {
+    case PART_START:
+        if (t->type == T_LPAREN || kw_is(sql, t, "SELECT") || kw_is(sql, t, "WITH") ||
+            kw_is(sql, t, "VALUES") || kw_is(sql, t, "TABLE"))
+            return PART_ANSWER;
+        if (kw_is(sql, t, "INSERT") || kw_is(sql, t, "REPLACE"))
+            return PART_AFTER_SELECT;
+        if (kw_is(sql, t, "ALTER"))
+            return PART_STORED;
+        return kw_is(sql, t, "CREATE") ? PART_CREATE : PART_NONE;
+    case PART_CREATE:
+        if (kw_is(sql, t, "OR") || kw_is(sql, t, "REPLACE") || kw_is(sql, t, "TEMPORARY"))
+            return PART_CREATE;
+        return kw_is(sql, t, "TABLE") ? PART_AFTER_SELECT : PART_STORED;
+    case PART_AFTER_SELECT:
+        return kw_is(sql, t, "SELECT") ? PART_ANSWER : PART_AFTER_SELECT;
+    default:
+        return part;
+    }
+}
+
 void sysview_scan(const char *sql, size_t len, unsigned lex_opts, struct sysview_scan *out)
 {
     memset(out, 0, sizeof(*out));
@@ -79,6 +126,7 @@ void sysview_scan(const char *sql, size_t len, unsigned lex_opts, struct sysview
     struct token first[4], w[3] = {{0}}; /* w[2] is the newest */
     int nfirst = 0;
     bool pending = false; /* a reference whose alias is decided by the next token */
+    enum answer_part part = PART_START;
     for (;;) {
         struct token t;
         lex_next(&lx, &t);
@@ -104,8 +152,10 @@ void sysview_scan(const char *sql, size_t len, unsigned lex_opts, struct sysview
         w[0] = w[1];
         w[1] = w[2];
         w[2] = t;
+        part = answer_next(sql, &t, part);
         int table = table_of(sql, &w[2]);
-        if (table < 0 || w[1].type != T_DOT || !word_is(sql, &w[0], "INFORMATION_SCHEMA"))
+        if (table < 0 || w[1].type != T_DOT || !word_is(sql, &w[0], "INFORMATION_SCHEMA") ||
+            part != PART_ANSWER)
             continue;
         if (out->n == SYSVIEW_REFS_MAX) {
             out->overflow = true;

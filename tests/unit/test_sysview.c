@@ -148,12 +148,65 @@ static void test_mentioned(void **state)
     assert_true(sysview_mentioned("SELECT 1 FROM information_schema.session_status", 47));
 }
 
+/* Only where the statement's result is an answer to the client (issue 47):
+ * the references sysview_scan() lists are the ones rewritten. */
+static const struct {
+    const char *sql;
+    uint32_t refs; /* references rewritten */
+} answer_cases[] = {
+    {"SELECT ID FROM information_schema.processlist", 1},
+    {"/* c */ select * from INFORMATION_SCHEMA.`PROCESSLIST` p", 1},
+    {"WITH x AS (SELECT ID FROM information_schema.processlist) SELECT * FROM x", 1},
+    {"(SELECT ID FROM information_schema.processlist)", 1},
+    {"INSERT INTO t (v) SELECT ID FROM information_schema.processlist", 1},
+    {"REPLACE INTO t SELECT ID FROM information_schema.processlist", 1},
+    {"CREATE TABLE c AS SELECT ID FROM information_schema.processlist", 1},
+    {"CREATE OR REPLACE TEMPORARY TABLE c SELECT ID FROM information_schema.processlist", 1},
+    {"SELECT 1; SELECT ID FROM information_schema.processlist", 1},
+    {"DESCRIBE information_schema.processlist", 0},
+    {"DESC information_schema.processlist", 0},
+    {"EXPLAIN information_schema.processlist", 0},
+    {"SHOW COLUMNS FROM information_schema.processlist", 0},
+    {"SHOW CREATE TABLE information_schema.processlist", 0},
+    {"CREATE TABLE c LIKE information_schema.processlist", 0},
+    {"CREATE VIEW v AS SELECT ID FROM information_schema.processlist", 0},
+    {"CREATE OR REPLACE DEFINER=CURRENT_USER VIEW v AS SELECT * FROM "
+     "information_schema.processlist",
+     0},
+    {"ALTER VIEW v AS SELECT ID FROM information_schema.processlist", 0},
+    {"CREATE PROCEDURE p() BEGIN DECLARE n INT; SELECT ID FROM information_schema.processlist; "
+     "END",
+     0},
+    {"CREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW SET NEW.v = (SELECT COUNT(*) FROM "
+     "information_schema.processlist)",
+     0},
+    {"CREATE EVENT e ON SCHEDULE EVERY 1 DAY DO INSERT INTO t SELECT ID FROM "
+     "information_schema.processlist",
+     0},
+    {"UPDATE t SET v = (SELECT COUNT(*) FROM information_schema.processlist)", 0},
+    {"CREATE VIEW v AS SELECT 1; SELECT ID FROM information_schema.processlist", 0},
+    {"DESCRIBE information_schema.processlist; SELECT ID FROM information_schema.processlist", 1},
+};
+
+static void test_answer_parts(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(answer_cases) / sizeof(answer_cases[0]); i++) {
+        struct sysview_scan sc;
+        sysview_scan(answer_cases[i].sql, strlen(answer_cases[i].sql), 0, &sc);
+        if (sc.n != answer_cases[i].refs)
+            fail_msg("%s: %u reference(s) rewritten, %u expected", answer_cases[i].sql, sc.n,
+                     answer_cases[i].refs);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_scan),
         cmocka_unit_test(test_rewrite),
         cmocka_unit_test(test_mentioned),
+        cmocka_unit_test(test_answer_parts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,9 +8,12 @@
  * sysview_scan() finds them with the classifier's lexer (so a name in a
  * string or a comment is none): the SHOW forms, and each reference to one
  * of the three tables as `information_schema.NAME` (any case, quoted or
- * not). sysview_rewrite() puts a derived table of the caller's in place of
- * each reference, keeping the name the client's statement uses for it
- * (its alias, or the table's own name as an alias). Pure: no I/O.
+ * not) where the statement's result is an answer to the client: in a
+ * SELECT, or the SELECT part of INSERT, REPLACE or CREATE TABLE; never in
+ * CREATE VIEW, CREATE TABLE ... LIKE, DESCRIBE, SHOW or a stored body,
+ * which the server stores or describes as the client wrote it. sysview_rewrite() puts a derived
+ * table of the caller's in place of each reference, keeping the name the client's statement uses
+ * for it (its alias, or the table's own name as an alias). Pure: no I/O.
  */
 #ifndef HALYARD_SYSVIEW_H
 #define HALYARD_SYSVIEW_H
