@@ -48,7 +48,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
 #include "halyard/core/audit.h"
 #include "halyard/protocol/auth.h"
 #include "halyard/cluster/backend.h"
@@ -71,6 +70,8 @@
 #include "halyard/protocol/tls.h"
 #include "halyard/sql/track.h"
 #include "halyard/session/worker.h"
+#include "halyard/sql/sysview.h"
+#include "halyard/cluster/shard_learn.h"
 #include "session_int.h"
 
 /* ---- state ------------------------------------------------------------- */
@@ -163,6 +164,625 @@ void update_reads(struct session *s)
             ev_io_stop(loop, &s->conns.cur->c.rio);
         else
             ev_io_start(loop, &s->conns.cur->c.rio);
+    }
+}
+
+/*
+ * session_next.c: the command loop of a session (session_next_command).
+ *
+ * It takes the client's next command from `up` once it is whole in the
+ * buffer (a larger one: once its first bytes are), lets the handler of the
+ * commands halyard looks at first (com_handlers) answer or rewrite it,
+ * tells a statement after a lost transaction (next_lost), routes the others
+ * (session_route) and forwards them to the backend chosen (next_forward).
+ * The streams, the answer's tracking and the timers are session.c's.
+ */
+
+/* The client's COM_QUERY or COM_STMT_PREPARE (whole at p) calls
+ * CONNECTION_ID(): it goes to s->conns.cur with the session's id there, the id
+ * of the handshake, whichever backend runs it (s->query.connid, from session_route()).
+ * A COM_QUERY that reads the process list or the status variables goes
+ * with derived tables in their place (session_sysview.c). */
+static void command_forward_connid(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len)
+{
+    static const struct classify_connid none = {0};
+    const struct classify_connid *cid = s->query.connid != NULL ? s->query.connid : &none;
+    bool sysview = cmd == COM_QUERY && session_sysview_rewrites(s);
+    /* FOUND_ROWS() and ROW_COUNT() are the session's previous statement's,
+     * which ran on another connection (or this one ran another session's
+     * since): halyard gives the values it saw (session_pool_prev_values).
+     * In a prepared statement's text they stay calls: an execution
+     * elsewhere runs a one-off statement with the values (session_ps.c). */
+    char num[3][CLASSIFY_CALL_VALUE_MAX + 1];
+    const char *value[CLASSIFY_CALL__COUNT] = {num[0], NULL, NULL};
+    snprintf(num[0], sizeof(num[0]), "%u", s->id);
+    if (cmd == COM_QUERY && session_pool_prev_values(s, num[1], num[2], sizeof(num[1]))) {
+        value[CLASSIFY_CALL_FOUND_ROWS] = num[1];
+        value[CLASSIFY_CALL_ROW_COUNT] = num[2];
+    } else if (cid->n_connid == 0 && !sysview) {
+        command_forward(s, cmd, len, 0); /* nothing to change */
+        return;
+    }
+    size_t cap = classify_connid_bound(cid, len - 1);
+    uint8_t *pkt = malloc(MYSQL_HEADER_SIZE + 1 + cap);
+    if (pkt == NULL) {
+        session_mark_closing(s, END_NOMEM);
+        return;
+    }
+    pkt[MYSQL_HEADER_SIZE] = cmd;
+    size_t n = classify_calls_rewrite((const char *)p + 1, len - 1, cid, value,
+                                      (char *)pkt + MYSQL_HEADER_SIZE + 1, cap);
+    if (sysview && !session_sysview_packet(s, &pkt, &n, (const char *)p + 1, len - 1)) {
+        free(pkt);
+        session_mark_closing(s, END_NOMEM);
+        return;
+    }
+    mysql_hdr_write(pkt, (uint32_t)(n + 1), 0);
+    consume_packet(s, len);
+    bool writes = s->query.cmd_writes;
+    command_send_own(s, cmd, pkt, MYSQL_HEADER_SIZE + 1 + n);
+    s->query.cmd_writes = writes;
+    free(pkt);
+}
+
+/* A command halyard answers itself, whole in the buffer: taken from the
+ * client's stream, and no backend answer is awaited for it. False when
+ * it is not all there (a protocol error: the session is closing). */
+static bool answer_here(struct session *s, bool fits, uint32_t len)
+{
+    if (!fits) {
+        session_mark_closing(s, END_PROTOCOL);
+        return false;
+    }
+    consume_packet(s, len);
+    command_abandon(s);
+    return true;
+}
+
+/* ---- the command loop ----------------------------------------------------
+ * session_next_command() takes the client's next command from `up` once it
+ * is whole in the buffer (a larger one: once its first bytes are). A
+ * command halyard answers or rewrites itself goes to its handler in
+ * com_handlers[]; any other, and those its handler lets through, is routed
+ * (session_route) and forwarded to the backend chosen (next_forward). */
+
+/* The command at up.scan. */
+struct next_cmd {
+    const uint8_t *h; /* its header */
+    uint8_t *p;       /* its payload, p[0] the command */
+    uint32_t len;     /* payload bytes */
+    bool fits;        /* the whole packet fits in the buffer (and is there) */
+    uint8_t cmd;
+};
+
+/* What the loop does after a step. */
+enum next_step {
+    NEXT_STOP,  /* return: the session waits, runs a step of its own, or closes */
+    NEXT_AGAIN, /* the command is answered: take the next one */
+    NEXT_ROUTE, /* go on: route the command to a backend */
+};
+
+typedef enum next_step com_handler(struct session *s, const struct next_cmd *c);
+
+/* The payload bytes of the command at up.scan that are in the buffer. */
+static uint32_t next_avail(const struct session *s, uint32_t len)
+{
+    return HY_MIN(len, stream_unparsed(&s->io.up) - MYSQL_HEADER_SIZE);
+}
+
+static enum next_step com_quit(struct session *s, const struct next_cmd *c)
+{
+    consume_packet(s, c->len);
+    session_mark_closing(s, END_CLIENT_QUIT);
+    return NEXT_STOP;
+}
+
+static enum next_step com_change_user(struct session *s, const struct next_cmd *c)
+{
+    if (!c->fits) {
+        session_err(s, 1, SERR_CHANGE_USER_TOO_LARGE);
+        session_mark_closing(s, END_PROTOCOL);
+        return NEXT_STOP;
+    }
+    command_change_user(s, c->len);
+    return NEXT_STOP;
+}
+
+static enum next_step com_ping(struct session *s, const struct next_cmd *c)
+{
+    if (s->conns.bc[s->route.primary] == NULL) {
+        /* No backend session yet: nothing to ping or to reset. */
+        consume_packet(s, c->len);
+        stat_inc(&s->w->stats.commands);
+        send_ok(s, 1);
+        return NEXT_AGAIN;
+    }
+    return NEXT_ROUTE;
+}
+
+static enum next_step com_reset_connection(struct session *s, const struct next_cmd *c)
+{
+    /* A fresh session everywhere but for its schema, which the
+     * server keeps: other backends reconnect when needed. */
+    POOL_COUNT(s, &s->cfg->backends[s->route.primary], resets);
+    session_xa_discard(s); /* a transaction across groups ends with it */
+    session_begin_forget(s);
+    state_clear(s);
+    session_pool_reset(s);
+    s->route.pinned = false;
+    session_tables_locked(s, false);
+    for (uint32_t i = 0; i < s->conns.n_bc; i++) {
+        if (s->conns.bc[i] != NULL && i != s->route.primary)
+            bconn_close(s->conns.bc[i]);
+    }
+    s->route.status = SERVER_STATUS_AUTOCOMMIT;
+    s->route.ro_idx = -1;
+    ps_clear(s); /* the server drops them all */
+    if (state_reset_keep_schema(s) != HY_OK) {
+        session_mark_closing(s, END_NOMEM);
+        return NEXT_STOP;
+    }
+    return com_ping(s, c);
+}
+
+static enum next_step com_process_kill(struct session *s, const struct next_cmd *c)
+{
+    if (c->len >= 5) {
+        const uint8_t *p = c->p;
+        uint32_t id =
+            (uint32_t)p[1] | (uint32_t)p[2] << 8 | (uint32_t)p[3] << 16 | (uint32_t)p[4] << 24;
+        command_kill(s, c->len, id, false, "", true);
+        return NEXT_STOP;
+    }
+    return NEXT_ROUTE;
+}
+
+/* KILL by a halyard id; any other statement is routed. */
+static enum next_step com_query(struct session *s, const struct next_cmd *c)
+{
+    const uint8_t *p = c->p;
+    if (c->fits && c->len >= 5 && (p[1] == 'K' || p[1] == 'k' || !isalpha(p[1]))) {
+        struct kill_stmt k;
+        switch (parse_kill((const char *)p + 1, c->len - 1, &k)) {
+        case KILL_ID:
+            command_kill(s, c->len, k.id, k.query, k.modifier, false);
+            return NEXT_STOP;
+        case KILL_USER:
+            command_kill_user(s, c->len, &k.user);
+            return NEXT_STOP;
+        case KILL_QID:
+            command_kill_qid(s, c->len, (const char *)p + 1, &k);
+            return NEXT_STOP;
+        case KILL_NONE:
+            break;
+        }
+    }
+    return NEXT_ROUTE;
+}
+
+static enum next_step com_stmt_prepare(struct session *s, const struct next_cmd *c)
+{
+    if (s->route.wait_idx < 0 && s->prep.map.count >= (uint32_t)s->cfg->max_prepared_statements) {
+        ps_refuse(s, c->len, ER_MAX_PREPARED_STMT_COUNT, "42000",
+                  "Can't create more than max_prepared_stmt_count statements "
+                  "(current value: %d)",
+                  s->cfg->max_prepared_statements);
+        return NEXT_AGAIN;
+    }
+    return NEXT_ROUTE;
+}
+
+/* The prepared-statement commands session_ps.c runs: false from them
+ * means the command waits (or the session closes). */
+static enum next_step com_stmt_execute(struct session *s, const struct next_cmd *c)
+{
+    return ps_execute(s, c->p, c->len, next_avail(s, c->len)) ? NEXT_AGAIN : NEXT_STOP;
+}
+
+static enum next_step com_stmt_send_long_data(struct session *s, const struct next_cmd *c)
+{
+    return ps_long_data(s, c->p, c->len) ? NEXT_AGAIN : NEXT_STOP;
+}
+
+static enum next_step com_stmt_fetch(struct session *s, const struct next_cmd *c)
+{
+    return ps_fetch(s, c->p, c->len) ? NEXT_AGAIN : NEXT_STOP;
+}
+
+static enum next_step com_stmt_reset(struct session *s, const struct next_cmd *c)
+{
+    return ps_reset(s, c->p, c->len) ? NEXT_AGAIN : NEXT_STOP;
+}
+
+static enum next_step com_stmt_close(struct session *s, const struct next_cmd *c)
+{
+    ps_close(s, c->p, c->len);
+    return NEXT_AGAIN;
+}
+
+static enum next_step com_stmt_bulk_execute(struct session *s, const struct next_cmd *c)
+{
+    return ps_bulk_execute(s, c->p, c->len, next_avail(s, c->len)) ? NEXT_AGAIN : NEXT_STOP;
+}
+
+/* A replica must talk to its source itself. (Obsolete commands such as
+ * COM_TIME are forwarded: the server answers them.) */
+static enum next_step com_replication(struct session *s, const struct next_cmd *c)
+{
+    if (!c->fits) {
+        session_mark_closing(s, END_PROTOCOL);
+        return NEXT_STOP;
+    }
+    consume_packet(s, c->len);
+    slog_info(s, "refused %s: replication is not proxied", mysql_com_name(c->cmd));
+    session_err(s, 1, SERR_NOT_FORWARDED, mysql_com_name(c->cmd));
+    return NEXT_AGAIN;
+}
+
+/* The commands halyard looks at before routing; the others are routed. */
+static com_handler *const com_handlers[256] = {
+    [COM_QUIT] = com_quit,
+    [COM_CHANGE_USER] = com_change_user,
+    [COM_RESET_CONNECTION] = com_reset_connection,
+    [COM_PING] = com_ping,
+    [COM_PROCESS_KILL] = com_process_kill,
+    [COM_QUERY] = com_query,
+    [COM_STMT_PREPARE] = com_stmt_prepare,
+    [COM_STMT_EXECUTE] = com_stmt_execute,
+    [COM_STMT_SEND_LONG_DATA] = com_stmt_send_long_data,
+    [COM_STMT_FETCH] = com_stmt_fetch,
+    [COM_STMT_RESET] = com_stmt_reset,
+    [COM_STMT_CLOSE] = com_stmt_close,
+    [COM_STMT_BULK_EXECUTE] = com_stmt_bulk_execute,
+    [COM_BINLOG_DUMP] = com_replication,
+    [COM_BINLOG_DUMP_GTID] = com_replication,
+    [COM_REGISTER_SLAVE] = com_replication,
+    [COM_TABLE_DUMP] = com_replication,
+};
+
+/* Whether the session takes a command now, and which: NEXT_ROUTE with *c
+ * filled when a command (or the head of one larger than the buffer) is
+ * there; NEXT_AGAIN after a step that lets the loop look again. */
+static enum next_step next_take(struct session *s, struct next_cmd *c)
+{
+    struct stream *st = &s->io.up;
+    if ((s->state != SS_IDLE && s->state != SS_WAIT_BACKEND) || session_login_waits(s) ||
+        session_fanout_busy(s))
+        return NEXT_STOP;
+    if (registry_kill_requested(&s->kill.reg)) {
+        /* KILL CONNECTION found it between statements, or waiting for
+         * a connection: it ends before it runs another. */
+        if (st->b != NULL && stream_unparsed(st) >= MYSQL_HEADER_SIZE)
+            session_err(s, (uint8_t)(mysql_hdr_seq(st->b->data + st->scan) + 1), SERR_KILLED);
+        session_mark_closing(s, END_KILLED);
+        return NEXT_STOP;
+    }
+    if (!request_skip_progress(s)) {
+        update_reads(s);
+        return NEXT_STOP;
+    }
+    if (state_db_check(s) || state_moved_readback(s) || session_pool_lid_follow(s))
+        return NEXT_STOP; /* the schema, insert_id, rand_seed1/2, LAST_INSERT_ID() read back first
+                           */
+    if (config_root(s->cfg) != s->w->session_cfg && s->state == SS_IDLE && s->route.wait_idx < 0) {
+        session_config_switch(s);
+        if (s->state == SS_CLOSING)
+            return NEXT_STOP; /* its group was removed: reaped as the callback ends */
+    }
+    if (s->state == SS_IDLE && session_groups(s)->xa != NULL && session_xa_rollback_due(s))
+        return session_xa_abort(s) ? NEXT_STOP : NEXT_AGAIN; /* its steps run; then the next */
+    if (st->b == NULL || stream_unparsed(st) < MYSQL_HEADER_SIZE) {
+        if (st->b != NULL && st->head == st->scan)
+            stream_release_if_empty(st, &s->w->pool);
+        if (session_pool_release(s))
+            return NEXT_STOP; /* LAST_INSERT_ID() is read back first */
+        if (s->state == SS_IDLE)
+            state_idle(s);
+        update_reads(s);
+        return NEXT_STOP;
+    }
+    c->h = st->b->data + st->scan;
+    c->len = mysql_hdr_len(c->h);
+    uint8_t seq = mysql_hdr_seq(c->h);
+    if (c->len > (uint32_t)s->cfg->max_packet_size) {
+        packet_too_large(s, seq);
+        return NEXT_STOP;
+    }
+    /* Commands we look into must be whole in the buffer; larger ones
+     * (a 20 MiB INSERT) are passed through as they arrive. */
+    c->fits = c->len + MYSQL_HEADER_SIZE <= st->b->cap;
+    uint32_t need = c->fits ? c->len : HY_MIN(c->len, 8u);
+    if (stream_unparsed(st) < MYSQL_HEADER_SIZE + need) {
+        update_reads(s);
+        return NEXT_STOP;
+    }
+    c->p = st->b->data + st->scan + MYSQL_HEADER_SIZE;
+    if (seq != 0) {
+        slog_info(s, "command packet with sequence id %u", seq);
+        session_err(s, seq + 1, SERR_PACKETS_OUT_OF_ORDER);
+        session_mark_closing(s, END_PROTOCOL);
+        return NEXT_STOP;
+    }
+    if (c->len == 0) {
+        consume_packet(s, c->len);
+        slog_info(s, "empty command packet");
+        session_err(s, 1, SERR_UNKNOWN_COMMAND);
+        return NEXT_AGAIN;
+    }
+    s->io.last_seq = seq;
+    c->cmd = c->p[0];
+    return NEXT_ROUTE;
+}
+
+/* The transaction died with its backend while the client was away (a
+ * statement found s->route.trx_lost): tell it now; a ROLLBACK is what it would
+ * have done. */
+static enum next_step next_trx_lost(struct session *s, const struct next_cmd *c)
+{
+    const char *q = (const char *)c->p + 1, *qend = (const char *)c->p + c->len;
+    q = lex_skip_space_comments(q, qend);
+    bool rollback = c->cmd == COM_QUERY && lex_match_word(&q, qend, "ROLLBACK");
+    consume_packet(s, c->len);
+    if (session_groups(s)->xa != NULL) {
+        /* the other groups' branches are rolled back first */
+        command_abandon(s);
+        char *name = s->route.trx_lost;
+        s->route.trx_lost = NULL;
+        bool waits = session_xa_lost(s, rollback, name);
+        free(name);
+        return waits ? NEXT_STOP : NEXT_AGAIN;
+    }
+    if (rollback)
+        send_ok(s, 1);
+    else
+        session_err(s, 1, SERR_TRX_LOST, s->route.trx_lost);
+    free(s->route.trx_lost);
+    s->route.trx_lost = NULL;
+    return NEXT_AGAIN;
+}
+
+/* A statement after the session's transaction died with its backend
+ * (s->route.trx_lost) is replayed first (session_replay.c), else answered
+ * 1927 (next_trx_lost); never run by itself, which would commit alone what
+ * the client sent as part of the transaction it is then told was rolled
+ * back. One larger than the buffer cannot be answered without reading it
+ * all: the session ends, as the server's death would have ended it. Run by
+ * next_route, and before the handlers of the prepared-statement executions
+ * (session_next_command), which route on their own and, as before, learn
+ * of a primary's change at their own pace (session_ps.c). */
+static enum next_step next_lost(struct session *s, const struct next_cmd *c)
+{
+    uint8_t cmd = c->cmd;
+    if (s->route.trx_lost == NULL || !(cmd == COM_QUERY || cmd == COM_STMT_EXECUTE ||
+                                       cmd == COM_STMT_PREPARE || cmd == COM_STMT_BULK_EXECUTE))
+        return NEXT_ROUTE;
+    if (!c->fits) {
+        slog_warn(s, "a %s of %u bytes after the transaction was lost with %s: closing",
+                  mysql_com_name(cmd), c->len, s->route.trx_lost);
+        command_abandon(s);
+        session_err(s, 1, SERR_TRX_LOST, s->route.trx_lost);
+        session_mark_closing(s, END_BACKEND_LOST);
+        return NEXT_STOP;
+    }
+    if (session_replay_next(s, cmd, c->p, c->len) == REPLAY_STOP)
+        return NEXT_STOP; /* replayed first (session_replay.c) */
+    if (s->route.trx_lost != NULL)
+        return next_trx_lost(s, c);
+    return NEXT_ROUTE;
+}
+
+/* Where the command goes (*idx: a backend or a ROUTE_* outcome; *why:
+ * why no backend; *primary_write: a write the primary is to take
+ * outside a transaction, which may wait for one). */
+static enum next_step next_route(struct session *s, const struct next_cmd *c, uint32_t *idx,
+                                 char *why, size_t whylen, bool *primary_write)
+{
+    if (s->route.causal_refused) {
+        session_writer_refusal(s, why, whylen);
+        *idx = ROUTE_NOBODY;
+        return NEXT_ROUTE;
+    }
+    if (s->route.wait_idx >= 0 && session_groups(s)->fanout == NULL) {
+        /* (a read of every group in an XA transaction waiting between
+         * its parts, s->groups->fanout, is routed again: session_fanout_xa_wait) */
+        *idx = (uint32_t)s->route.wait_idx;
+        return NEXT_ROUTE;
+    }
+    uint8_t cmd = c->cmd;
+    session_backend_reap_pending(s);
+    session_follow_primary(s);
+    if (s->state == SS_CLOSING)
+        return NEXT_STOP;
+    enum next_step lost = next_lost(s, c);
+    if (lost != NEXT_ROUTE)
+        return lost;
+    session_note_statement(s, cmd, c->p, next_avail(s, c->len));
+    s->route.primary_wait_until = 0; /* a new statement gets the whole wait */
+    *idx = session_route(s, cmd, c->p, c->len, next_avail(s, c->len));
+    if (s->state == SS_CLOSING)
+        return NEXT_STOP;
+    if (s->values.lid_lost != NULL && s->query.cmd_lid) {
+        /* It would read another connection's value: the session
+         * ends as the server's death would have ended it. */
+        slog_warn(s, "a statement uses LAST_INSERT_ID(), lost with %s: closing",
+                  s->values.lid_lost);
+        command_abandon(s);
+        session_err(s, 1, SERR_LID_LOST, s->values.lid_lost);
+        session_mark_closing(s, END_BACKEND_LOST);
+        return NEXT_STOP;
+    }
+    if (s->values.lid_unknown != NULL && s->query.cmd_lid) {
+        /* not known after a write on several groups: refused, not
+         * answered with an older value */
+        if (*idx == ROUTE_FANOUT)
+            session_fanout_free(s);
+        if (!answer_here(s, c->fits, c->len))
+            return NEXT_STOP;
+        send_err(s, 1, 1105, "HY000",
+                 "halyard: LAST_INSERT_ID() is not known after the previous statement "
+                 "on several groups: %.300s",
+                 s->values.lid_unknown);
+        return NEXT_AGAIN;
+    }
+    *primary_write = *idx == s->route.primary && !session_in_trans(s) && s->route.ro_idx < 0;
+    if (*idx < s->conns.n_bc)
+        *idx = route_health(s, *idx, why, whylen);
+    retry_note(s, *idx, cmd, c->h, MYSQL_HEADER_SIZE + c->len, c->fits);
+    return NEXT_ROUTE;
+}
+
+/* A statement a query rule blocked (ROUTE_BLOCK). */
+static enum next_step next_blocked(struct session *s, const struct next_cmd *c)
+{
+    const struct config_rule *rule = s->query.block_rule;
+    if (!c->fits) {
+        session_mark_closing(s, END_PROTOCOL);
+        return NEXT_STOP;
+    }
+    char digest[20];
+    snprintf(digest, sizeof(digest), "%016" PRIx64, s->query.digest_hash);
+    bool have_digest = s->query.digest_pending;
+    consume_packet(s, c->len);
+    command_abandon(s);
+    log_audit("session %u %s@%s: statement blocked by rule '%s'", s->id, s->who.user, s->who.peer,
+              rule->name);
+    audit_block(s->id, s->who.user, s->who.peer, rule->name, have_digest ? digest : NULL);
+    session_err_custom(s, 1, (uint16_t)rule->error_code, rule->error_sqlstate, rule->error_message);
+    return NEXT_AGAIN;
+}
+
+/* A statement the user's firewall refused (ROUTE_FIREWALL). */
+static enum next_step next_firewalled(struct session *s, const struct next_cmd *c)
+{
+    if (!answer_here(s, c->fits, c->len))
+        return NEXT_STOP;
+    char digest[20];
+    snprintf(digest, sizeof(digest), "%016" PRIx64, s->query.fw_hash);
+    log_audit("session %u %s@%s: %s blocked by the firewall: digest %s not in the user's "
+              "firewall_allow",
+              s->id, s->who.user, s->who.peer, mysql_com_name(c->cmd), digest);
+    audit_block(s->id, s->who.user, s->who.peer, "firewall", digest);
+    session_err(s, 1, SERR_FIREWALL, s->who.user);
+    return NEXT_AGAIN;
+}
+
+/* A ROUTE_* outcome other than a backend: answered here, or run by the
+ * file it belongs to. NEXT_ROUTE when idx is a backend. */
+static enum next_step next_outcome(struct session *s, const struct next_cmd *c, uint32_t idx,
+                                   const char *why, bool primary_write)
+{
+    switch (idx) {
+    case ROUTE_NOBODY:
+        if (primary_write && c->fits && primary_wait_start(s))
+            return NEXT_STOP;
+        if (!answer_here(s, c->fits, c->len))
+            return NEXT_STOP;
+        session_err(s, 1, SERR_NO_BACKEND, why);
+        return NEXT_AGAIN;
+    case ROUTE_BLOCK:
+        return next_blocked(s, c);
+    case ROUTE_FIREWALL:
+        return next_firewalled(s, c);
+    case ROUTE_XA:
+        if (!answer_here(s, c->fits, c->len))
+            return NEXT_STOP;
+        if (session_begin_run(s))
+            return NEXT_STOP; /* its steps run; the last one answers */
+        return s->state == SS_CLOSING ? NEXT_STOP : NEXT_AGAIN;
+    case ROUTE_SHARD:
+        if (!answer_here(s, c->fits, c->len))
+            return NEXT_STOP;
+        session_shard_refuse(s);
+        return NEXT_AGAIN;
+    case ROUTE_CACHE:
+        if (!answer_here(s, c->fits, c->len))
+            return NEXT_STOP;
+        stat_inc(&s->w->stats.commands);
+        session_cache_answer(s);
+        return s->state == SS_CLOSING ? NEXT_STOP : NEXT_AGAIN;
+    case ROUTE_DIAG:
+        if (!answer_here(s, c->fits, c->len))
+            return NEXT_STOP;
+        stat_inc(&s->w->stats.commands);
+        session_diag_answer(s);
+        return s->state == SS_CLOSING ? NEXT_STOP : NEXT_AGAIN;
+    case ROUTE_FANOUT:
+        if (session_fanout_xa_wait(s))
+            return NEXT_STOP; /* a group's part of it is being readied or runs */
+        if (!answer_here(s, c->fits, c->len))
+            return NEXT_STOP;
+        stat_inc(&s->w->stats.commands);
+        if (session_fanout_start(s))
+            return NEXT_STOP; /* it answers, then reads the next command */
+        return s->state == SS_CLOSING ? NEXT_STOP : NEXT_AGAIN;
+    case ROUTE_REFUSE:
+    case ROUTE_RO_WRITE:
+        if (!answer_here(s, c->fits, c->len))
+            return NEXT_STOP;
+        if (idx == ROUTE_RO_WRITE)
+            session_err(s, 1, SERR_READ_ONLY_TRX);
+        else
+            session_err(s, 1, SERR_NO_REPLICA);
+        return NEXT_AGAIN;
+    default:
+        return NEXT_ROUTE;
+    }
+}
+
+/* The command goes to backend idx, once it is ready. */
+static void next_forward(struct session *s, const struct next_cmd *c, uint32_t idx)
+{
+    uint8_t cmd = c->cmd;
+    s->route.wait_idx = (int)idx;
+    if (s->route.causal_check && idx != s->route.primary && !causal_ready(s, idx))
+        return;
+    s->route.causal_check = false;
+    if (idx == s->route.primary && !session_writer_sync(s))
+        return;
+    /* a branch's XA START may carry this statement (session_xa.c) */
+    session_xa_pipe(s, session_groups(s)->xa != NULL && cmd == COM_QUERY && c->fits &&
+                           !(s->query.connid != NULL && s->query.connid->n > 0));
+    bool ready = ensure_backend(s, idx);
+    session_xa_pipe(s, false);
+    if (!ready || !session_sysview_ready(s))
+        return;
+    uint8_t exec_flags = (cmd == COM_STMT_EXECUTE && c->len >= 6) ? c->p[5] : 0;
+    s->query.set_option =
+        (cmd == COM_SET_OPTION && c->len >= 3) ? (int)(c->p[1] | c->p[2] << 8) : -1;
+    session_sysview_begin(s);
+    bool rewrite =
+        ((s->query.connid != NULL && s->query.connid->n > 0) || session_sysview_rewrites(s)) &&
+        (cmd == COM_QUERY || cmd == COM_STMT_PREPARE) && c->fits;
+    session_replay_sent(s, cmd, c->p, c->len, c->fits, rewrite);
+    if (rewrite)
+        command_forward_connid(s, cmd, c->p, c->len);
+    else if (s->inflight == NULL || !session_inflight_send(s, cmd, c->p, c->len, c->fits, idx))
+        command_forward(s, cmd, c->len, exec_flags); /* else sent with its mark */
+}
+
+/* Take the next command from `up`, if a whole one is there. */
+void session_next_command(struct session *s)
+{
+    for (;;) {
+        struct next_cmd c;
+        enum next_step step = next_take(s, &c);
+        if (step == NEXT_ROUTE && (c.cmd == COM_STMT_EXECUTE || c.cmd == COM_STMT_BULK_EXECUTE))
+            step = next_lost(s, &c);
+        if (step == NEXT_ROUTE && com_handlers[c.cmd] != NULL)
+            step = com_handlers[c.cmd](s, &c);
+        uint32_t idx = 0;
+        char why[160] = "";
+        bool primary_write = false;
+        if (step == NEXT_ROUTE)
+            step = next_route(s, &c, &idx, why, sizeof(why), &primary_write);
+        if (step == NEXT_ROUTE)
+            step = next_outcome(s, &c, idx, why, primary_write);
+        if (step == NEXT_ROUTE) {
+            next_forward(s, &c, idx);
+            return;
+        }
+        if (step == NEXT_STOP)
+            return;
     }
 }
 
@@ -932,5 +1552,858 @@ void session_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
      * client reads it as the answer to its next command. */
     session_err(s, 1, SERR_IDLE_TIMEOUT);
     session_mark_closing(s, END_IDLE_TIMEOUT);
+    session_reap(s);
+}
+
+/*
+ * session_cmd.c: commands the session answers or rewrites itself, part of
+ * the session module (session_int.h): KILL [QUERY|CONNECTION] and
+ * COM_PROCESS_KILL by halyard's ids, KILL QUERY ID by halyard's query ids,
+ * COM_CHANGE_USER, a packet too large.
+ */
+
+/* Nothing but spaces, comments and one ';' left. */
+static bool kill_end(const char *p, const char *end)
+{
+    p = lex_skip_space_comments(p, end);
+    if (p < end && *p == ';')
+        p = lex_skip_space_comments(p + 1, end);
+    return p == end;
+}
+
+/* One part of an account name: 'quoted', "quoted", `quoted` or bare
+ * (letters, digits, '_', '$', '.', '%', '-'). */
+static bool kill_name_part(const char **pp, const char *end, char *out, size_t cap)
+{
+    const char *p = *pp;
+    size_t n = 0;
+    if (p < end && (*p == '\'' || *p == '"' || *p == '`')) {
+        char q = *p++;
+        while (p < end && *p != q) {
+            if (*p == '\\' && q != '`' && p + 1 < end)
+                p++;
+            if (n + 1 >= cap)
+                return false;
+            out[n++] = *p++;
+        }
+        if (p >= end)
+            return false;
+        p++;
+    } else {
+        while (p < end && (isalnum((unsigned char)*p) || strchr("_$.%-", *p) != NULL)) {
+            if (n + 1 >= cap)
+                return false;
+            out[n++] = *p++;
+        }
+        if (n == 0)
+            return false;
+    }
+    out[n] = '\0';
+    *pp = p;
+    return true;
+}
+
+/* A connection id: digits to the end of the statement. */
+static bool kill_id(const char *p, const char *end, uint32_t *id)
+{
+    if (p >= end || !isdigit((unsigned char)*p))
+        return false;
+    uint64_t v = 0;
+    while (p < end && isdigit((unsigned char)*p)) {
+        v = v * 10 + (uint64_t)(*p - '0');
+        if (v > UINT32_MAX)
+            return false;
+        p++;
+    }
+    *id = (uint32_t)v;
+    return kill_end(p, end);
+}
+
+/* USER name[@host] to the end of the statement. */
+static bool kill_user_name(const char *p, const char *end, struct kill_user *ku)
+{
+    if (lex_match_word(&p, end, "CURRENT_USER"))
+        return false; /* the server's to resolve */
+    if (!kill_name_part(&p, end, ku->user, sizeof(ku->user)))
+        return false;
+    ku->any_host = true;
+    ku->host[0] = '\0';
+    if (p < end && *p == '@') {
+        p++;
+        if (!kill_name_part(&p, end, ku->host, sizeof(ku->host)))
+            return false;
+        ku->any_host = false;
+    }
+    return kill_end(p, end);
+}
+
+/* KILL QUERY ID's expression: a number, or any other expression. */
+static enum kill_kind kill_qid(const char *p, const char *sql, const char *end, struct kill_stmt *k)
+{
+    p = lex_skip_space_comments(p, end);
+    const char *e = end;
+    while (e > p && (isspace((unsigned char)e[-1]) || e[-1] == ';'))
+        e--;
+    if (p == e)
+        return KILL_NONE; /* the server's syntax error */
+    k->qid_number = false;
+    k->qid = 0;
+    const char *d = p;
+    while (d < e && isdigit((unsigned char)*d)) {
+        if (k->qid > (UINT64_MAX - 9) / 10)
+            return KILL_NONE; /* past any id: the server's to answer */
+        k->qid = k->qid * 10 + (uint64_t)(*d - '0');
+        d++;
+    }
+    if (d > p && kill_end(d, end)) {
+        k->qid_number = true;
+        return KILL_QID;
+    }
+    k->expr_off = (uint32_t)(p - sql);
+    k->expr_len = (uint32_t)(e - p);
+    return KILL_QID;
+}
+
+enum kill_kind parse_kill(const char *sql, size_t len, struct kill_stmt *k)
+{
+    const char *p = sql, *end = sql + len;
+    p = lex_skip_space_comments(p, end);
+    if (!lex_match_word(&p, end, "KILL"))
+        return KILL_NONE;
+    k->modifier = "";
+    if (lex_match_word(&p, end, "HARD"))
+        k->modifier = "HARD ";
+    else if (lex_match_word(&p, end, "SOFT"))
+        k->modifier = "SOFT ";
+    k->query = false;
+    if (lex_match_word(&p, end, "QUERY")) {
+        k->query = true;
+        if (lex_match_word(&p, end, "ID"))
+            return kill_qid(p, sql, end, k); /* a query id, not a connection id */
+    } else {
+        (void)lex_match_word(&p, end, "CONNECTION");
+    }
+    if (lex_match_word(&p, end, "USER")) {
+        /* KILL QUERY USER: the server stops the statements; sessions go on */
+        return !k->query && kill_user_name(p, end, &k->user) ? KILL_USER : KILL_NONE;
+    }
+    return kill_id(p, end, &k->id) ? KILL_ID : KILL_NONE;
+}
+
+/* KILL [CONNECTION] USER: passed to the primary, which kills that
+ * account's threads there (halyard's connections among them) and checks
+ * the privilege. halyard then ends that account's sessions too
+ * (command_kill_user_answered), as the server ends its clients', when the
+ * privilege is proven: the server killed at least one thread, or the
+ * account kills its own sessions. (The server answers OK with 0 rows, not
+ * an error, to a KILL USER that finds no thread it may kill.) */
+void command_kill_user(struct session *s, uint32_t len, const struct kill_user *ku)
+{
+    if (!ensure_backend(s, s->route.primary))
+        return; /* runs again once the backend is ready */
+    struct kill_user *pend = malloc(sizeof(*pend));
+    if (pend != NULL)
+        *pend = *ku;
+    command_forward(s, COM_QUERY, len, 0); /* command_begin drops a leftover */
+    s->kill.kill_user = pend;
+}
+
+void command_kill_user_answered(struct session *s, uint64_t killed)
+{
+    struct kill_user *ku = s->kill.kill_user;
+    s->kill.kill_user = NULL;
+    if (ku == NULL)
+        return;
+    if (killed > 0 || (s->who.user != NULL && strcmp(s->who.user, ku->user) == 0)) {
+        unsigned n = registry_kill_user(&s->kill.reg, ku->user, ku->any_host ? NULL : ku->host,
+                                        users_name_resolve());
+        slog_info(s, "KILL CONNECTION USER %s%s%s: %u halyard session(s) to end", ku->user,
+                  ku->any_host ? "" : "@", ku->host, n);
+    }
+    free(ku);
+}
+
+void command_kill_user_answer(struct session *s, uint32_t len)
+{
+    const uint8_t *p = s->io.down.b->data + s->io.down.scan + MYSQL_HEADER_SIZE;
+    struct mysql_ok ok = {0};
+    bool killed =
+        len > 0 && p[0] == MYSQL_OK && mysql_ok_decode(p, len, s->io.resp.caps, &ok) == HY_OK;
+    command_kill_user_answered(s, killed ? ok.affected_rows : 0);
+}
+
+/* A KILL naming a halyard session id: find the backend thread behind it.
+ * It is sent only once this session's own backend is ready, with the
+ * target held (registry.h) so that the thread, read then, stays the
+ * target's until the server has answered: under pooling the target's
+ * connection would otherwise go to another session between statements,
+ * and the KILL with it. */
+void command_kill(struct session *s, uint32_t len, uint32_t id, bool query, const char *modifier,
+                  bool as_com_process_kill)
+{
+    uint32_t tid = 0, idx = s->route.primary;
+    bool hold = false;
+    enum registry_kill k;
+    for (;;) {
+        /* First without a hold, to know which backend to get ready; then
+         * again, held, once it is: the target may have moved meanwhile. */
+        tid = 0;
+        idx = s->route.primary;
+        k = registry_kill(&s->kill.reg, id, !query, hold, &tid, &idx);
+        if (idx >= s->conns.n_bc)
+            idx = s->route.primary; /* the target runs under another config */
+        if (k != KILL_BACKEND || (hold && s->conns.cur != NULL && s->conns.cur->idx == idx &&
+                                  s->conns.cur->state == BCONN_READY))
+            break;
+        if (hold)
+            registry_kill_done(id, !query, false); /* moved to another backend: again */
+        if (!ensure_backend(s, idx))
+            return; /* runs again once the backend is ready */
+        hold = true;
+    }
+    switch (k) {
+    case KILL_UNKNOWN:
+        if (id < REGISTRY_ID_BASE) {
+            /* a backend thread id (from CONNECTION_ID(), which runs on the
+             * primary): the server decides */
+            if (!ensure_backend(s, s->route.primary))
+                return;
+            command_forward(s, as_com_process_kill ? COM_PROCESS_KILL : COM_QUERY, len, 0);
+            return;
+        }
+        consume_packet(s, len);
+        session_err(s, 1, SERR_NO_SUCH_THREAD, id);
+        session_next_command(s);
+        return;
+    case KILL_NOT_OWNER:
+        consume_packet(s, len);
+        session_err(s, 1, SERR_KILL_DENIED, id);
+        session_next_command(s);
+        return;
+    case KILL_MARKED:
+        consume_packet(s, len);
+        send_ok(s, 1);
+        session_next_command(s);
+        return;
+    case KILL_BACKEND:
+        break;
+    }
+    consume_packet(s, len);
+    uint8_t pkt[MYSQL_HEADER_SIZE + 64];
+    size_t n;
+    if (as_com_process_kill) {
+        pkt[MYSQL_HEADER_SIZE] = COM_PROCESS_KILL;
+        pkt[MYSQL_HEADER_SIZE + 1] = (uint8_t)tid;
+        pkt[MYSQL_HEADER_SIZE + 2] = (uint8_t)(tid >> 8);
+        pkt[MYSQL_HEADER_SIZE + 3] = (uint8_t)(tid >> 16);
+        pkt[MYSQL_HEADER_SIZE + 4] = (uint8_t)(tid >> 24);
+        n = 5;
+    } else {
+        pkt[MYSQL_HEADER_SIZE] = COM_QUERY;
+        int m = snprintf((char *)pkt + MYSQL_HEADER_SIZE + 1, sizeof(pkt) - MYSQL_HEADER_SIZE - 1,
+                         "KILL %s%s %u", modifier, query ? "QUERY" : "CONNECTION", tid);
+        n = 1 + (size_t)m;
+    }
+    mysql_hdr_write(pkt, (uint32_t)n, 0);
+    slog_info(s, "KILL %s %u: asking backend %s to kill its thread %u",
+              query ? "QUERY" : "CONNECTION", id, s->conns.cur->be->name, tid);
+    command_send_own(s, as_com_process_kill ? COM_PROCESS_KILL : COM_QUERY, pkt,
+                     MYSQL_HEADER_SIZE + n);
+    s->kill.kill_id = id;
+    s->kill.kill_conn = !query;
+    s->kill.kill_hold = id; /* until the server answers (command_kill_unhold) */
+}
+
+/* Our own KILL (command_kill) is answered by the backend in terms of its
+ * thread id; when it refuses, the client must read the id it gave. Returns
+ * false while the whole answer packet is not there yet. */
+bool command_kill_answer(struct session *s, uint32_t len)
+{
+    struct stream *st = &s->io.down;
+    if (len + MYSQL_HEADER_SIZE <= st->b->cap && stream_unparsed(st) < MYSQL_HEADER_SIZE + len)
+        return false;
+    uint32_t id = s->kill.kill_id;
+    uint64_t qid = s->kill.kill_qid;
+    s->kill.kill_id = 0;
+    s->kill.kill_qid = 0;
+    const uint8_t *p = st->b->data + st->scan + MYSQL_HEADER_SIZE;
+    struct mysql_err e = {0};
+    bool err = len > 0 && p[0] == MYSQL_ERR && mysql_err_decode(p, len, &e) == HY_OK;
+    bool refused =
+        err && (qid != 0 ? e.code == ER_NO_SUCH_QUERY || e.code == ER_KILL_QUERY_DENIED_ERROR
+                         : e.code == ER_NO_SUCH_THREAD || e.code == ER_KILL_DENIED_ERROR);
+    command_kill_unhold(s, !refused); /* the server has done what it does with it */
+    if (!refused)
+        return true; /* passed on as it is */
+    st->scan += MYSQL_HEADER_SIZE + len;
+    st->head = st->scan;
+    if (qid != 0)
+        session_err(s, s->io.rdown.seq,
+                    e.code == ER_NO_SUCH_QUERY ? SERR_NO_SUCH_QUERY : SERR_KILL_QUERY_DENIED,
+                    (unsigned long long)qid);
+    else
+        session_err(s, s->io.rdown.seq,
+                    e.code == ER_NO_SUCH_THREAD ? SERR_NO_SUCH_THREAD : SERR_KILL_DENIED, id);
+    s->io.resp_done = true;
+    return true;
+}
+
+/* The value INT_KILL_QID read, as KILL QUERY ID reads its expression
+ * (a signed integer); false when it is no number. */
+static bool qid_parse(const char *v, uint64_t *out)
+{
+    if (v == NULL || *v == '\0')
+        return false;
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (*end != '\0' || errno != 0 || v[0] == '-')
+        return false;
+    *out = n;
+    return true;
+}
+
+void command_kill_qid_value(struct session *s, bool ok, const char *value)
+{
+    uint64_t v = 0;
+    bool number = ok && qid_parse(value, &v);
+    s->kill.qid_state = number ? 1 : 2;
+    s->kill.qid_value = v;
+}
+
+void command_kill_qid(struct session *s, uint32_t len, const char *sql, const struct kill_stmt *k)
+{
+    uint64_t v = k->qid;
+    bool number = k->qid_number;
+    if (!number && s->kill.qid_state != 0) { /* read for this command (INT_KILL_QID) */
+        number = s->kill.qid_state == 1;
+        v = s->kill.qid_value;
+    } else if (!number) {
+        /* Read where the session's user variables are, then run again. */
+        if (!ensure_backend(s, s->route.primary))
+            return; /* runs again once the backend is ready */
+        char q[1024];
+        if ((size_t)k->expr_len + 64 > sizeof(q)) {
+            s->kill.qid_state = 2; /* too long to be an id's: the server's */
+            command_kill_qid(s, len, sql, k);
+            return;
+        }
+        /* a newline ends a trailing comment of the expression's */
+        snprintf(q, sizeof(q), "SELECT CAST((%.*s\n) AS SIGNED)", (int)k->expr_len,
+                 sql + k->expr_off);
+        internal_query(s, INT_KILL_QID, q, s->cfg->connect_timeout_ms);
+        return;
+    }
+    uint32_t idx = s->route.primary;
+    uint64_t qid = 0;
+    bool mapped = number && sysview_qid_decode(v, &idx, &qid);
+    if (mapped && idx >= s->conns.n_bc) {
+        s->kill.qid_state = 0;
+        consume_packet(s, len);
+        session_err(s, 1, SERR_NO_SUCH_QUERY, (unsigned long long)v);
+        session_next_command(s);
+        return;
+    }
+    if (!ensure_backend(s, mapped ? idx : s->route.primary))
+        return; /* runs again once the backend is ready */
+    s->kill.qid_state = 0;
+    if (!mapped) {
+        /* the primary's own query id: the server decides */
+        command_forward(s, COM_QUERY, len, 0);
+        return;
+    }
+    consume_packet(s, len);
+    uint8_t pkt[MYSQL_HEADER_SIZE + 64];
+    int m = snprintf((char *)pkt + MYSQL_HEADER_SIZE + 1, sizeof(pkt) - MYSQL_HEADER_SIZE - 1,
+                     "KILL %sQUERY ID %llu", k->modifier, (unsigned long long)qid);
+    pkt[MYSQL_HEADER_SIZE] = COM_QUERY;
+    mysql_hdr_write(pkt, (uint32_t)(1 + m), 0);
+    slog_info(s, "KILL QUERY ID %llu: asking backend %s to kill its query %llu",
+              (unsigned long long)v, s->conns.cur->be->name, (unsigned long long)qid);
+    command_send_own(s, COM_QUERY, pkt, MYSQL_HEADER_SIZE + 1 + (size_t)m);
+    s->kill.kill_qid = v;
+}
+
+void command_kill_unhold(struct session *s, bool accepted)
+{
+    if (s->kill.kill_hold != 0) {
+        registry_kill_done(s->kill.kill_hold, s->kill.kill_conn, accepted);
+        s->kill.kill_hold = 0;
+    }
+}
+
+char *dup_bytes(const void *p, size_t n)
+{
+    char *d = malloc(n + 1);
+    if (d != NULL) {
+        memcpy(d, p, n);
+        d[n] = '\0';
+    }
+    return d;
+}
+
+bool plugin_is_native(const char *plugin, size_t len)
+{
+    return plugin == NULL ||
+           (len == strlen(NATIVE_PLUGIN) && memcmp(plugin, NATIVE_PLUGIN, len) == 0);
+}
+
+void command_change_user(struct session *s, uint32_t len)
+{
+    const uint8_t *p = s->io.up.b->data + s->io.up.scan + MYSQL_HEADER_SIZE;
+    struct mysql_change_user cu;
+    if (mysql_change_user_decode(p, len, s->who.caps, &cu) != HY_OK) {
+        consume_packet(s, len);
+        session_err(s, 1, SERR_BAD_CHANGE_USER);
+        session_mark_closing(s, END_PROTOCOL);
+        return;
+    }
+    bool made = login_change_user(s, &cu); /* a new login part, its pending user */
+    stat_inc(&s->w->stats.commands);
+    bool switch_needed = !plugin_is_native(cu.plugin, cu.plugin_len) ||
+                         (cu.auth_len != 0 && cu.auth_len != MYSQL_SCRAMBLE_LEN);
+    if (!made) {
+        consume_packet(s, len);
+        session_mark_closing(s, END_NOMEM);
+        return;
+    }
+    /* The client answered the scramble of our greeting; keep it. */
+    uint8_t auth[MYSQL_SCRAMBLE_LEN];
+    size_t auth_len = HY_MIN(cu.auth_len, sizeof(auth));
+    memcpy(auth, cu.auth, auth_len);
+    consume_packet(s, len);
+    if (switch_needed) {
+        send_auth_switch(s, 1);
+        return;
+    }
+    auth_check(s, s->login->pend_user, strlen(s->login->pend_user), auth, auth_len, 0);
+}
+
+/* A request over max_packet_size: answered as the server answers one over
+ * max_allowed_packet, and the connection closed (what follows of the
+ * packet cannot be told from a command). */
+void packet_too_large(struct session *s, uint8_t seq)
+{
+    slog_info(s, "request larger than max_packet_size (%d bytes)", s->cfg->max_packet_size);
+    session_err(s, (uint8_t)(seq + 1), SERR_PACKET_TOO_LARGE);
+    session_mark_closing(s, END_PACKET_TOO_LARGE);
+}
+
+/*
+ * session_reply.c: the packets a session builds itself, part of the session
+ * module (session_int.h): its ERRs (halyard's own from session_err.h's table,
+ * a query rule's, a backend's payload under the session's sequence id), a
+ * plain OK, access denied with the client's host as MariaDB names it.
+ */
+
+/* ---- packets we generate ----------------------------------------------- */
+
+void send_local(struct session *s, const uint8_t *pkt, size_t len)
+{
+    hy_status_t rc = conn_send_local(&s->client, s->w->loop, &s->w->pool, pkt, len);
+    if (rc != HY_OK)
+        session_mark_closing(s, rc == HY_NOMEM ? END_NOMEM : END_CLIENT_ERROR);
+}
+
+/* An error halyard answers a statement with itself is the session's
+ * diagnostics now, as a server's own error would be: kept to be raised
+ * again on the connection a statement reading them runs on
+ * (session_pool_own_err), in place of what halyard held after a fan-out
+ * (session_diag.c), so that every form of reading them (GET DIAGNOSTICS
+ * too) gets the server's answer. Not for a login's error (the session
+ * ends), nor while it ends. */
+static void own_error(struct session *s, const uint8_t *pkt, size_t len)
+{
+    const uint8_t *e = pkt + MYSQL_HEADER_SIZE;
+    if (len < MYSQL_HEADER_SIZE + 9 || e[0] != MYSQL_ERR)
+        return;
+    if (s->state != SS_IDLE && s->state != SS_WAIT_BACKEND && s->state != SS_COMMAND)
+        return;
+    session_diag_drop(s);
+    session_pool_own_err(s, e, (uint32_t)(len - MYSQL_HEADER_SIZE));
+}
+
+/* Send the ERR of `why` (session_err.h: the one table of halyard's own
+ * errors), its arguments as the table's format says. */
+void session_err(struct session *s, uint8_t seq, enum session_err why, ...)
+{
+    uint8_t pkt[MYSQL_HEADER_SIZE + 600];
+    va_list ap;
+    va_start(ap, why);
+    size_t len = session_err_vencode(pkt, sizeof(pkt), seq, why, ap);
+    va_end(ap);
+    own_error(s, pkt, len);
+    send_local(s, pkt, len);
+}
+
+/* An ERR that is not halyard's own (a query rule's, configured). */
+void session_err_custom(struct session *s, uint8_t seq, uint16_t code, const char *sqlstate,
+                        const char *msg)
+{
+    uint8_t pkt[MYSQL_HEADER_SIZE + 600];
+    size_t len = session_err_encode_custom(pkt, sizeof(pkt), seq, code, sqlstate, msg);
+    own_error(s, pkt, len);
+    send_local(s, pkt, len);
+}
+
+/* An ERR with MariaDB's own code, given by the caller (the prepared
+ * statements' refusals, among others). */
+void send_err(struct session *s, uint8_t seq, uint16_t code, const char *sqlstate, const char *fmt,
+              ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        msg[0] = '\0';
+    session_err_custom(s, seq, code, sqlstate, msg);
+}
+
+/* Forward a backend's ERR payload to the client under our sequence id. */
+void send_err_payload(struct session *s, uint8_t seq, const uint8_t *payload, size_t len)
+{
+    uint8_t pkt[MYSQL_HEADER_SIZE + 1024];
+    len = HY_MIN(len, sizeof(pkt) - MYSQL_HEADER_SIZE);
+    memcpy(pkt + MYSQL_HEADER_SIZE, payload, len);
+    mysql_hdr_write(pkt, (uint32_t)len, seq);
+    send_local(s, pkt, MYSQL_HEADER_SIZE + len);
+}
+
+/* The status flags of an answer halyard builds in the server's place: the
+ * session's own state as the server would report it (issue 47). Autocommit
+ * and a transaction on the primary are s->route.status; a read-only
+ * transaction on a replica is s->route.ro_idx; NO_BACKSLASH_ESCAPES follows
+ * the sql_mode the last answer reported. Nothing of one answer only (more
+ * results, no index used, a dropped database) carries over. */
+uint16_t session_reply_status(const struct session *s)
+{
+    uint16_t st = s->route.status & (SERVER_STATUS_IN_TRANS | SERVER_STATUS_AUTOCOMMIT |
+                                     SERVER_STATUS_IN_TRANS_READONLY);
+    if (s->route.ro_idx >= 0)
+        st |= SERVER_STATUS_IN_TRANS | SERVER_STATUS_IN_TRANS_READONLY;
+    if (s->route.lex_opts & CLO_NO_BACKSLASH_ESCAPES)
+        st |= SERVER_STATUS_NO_BACKSLASH_ESCAPES;
+    return st;
+}
+
+/* Every OK halyard builds itself goes out here, with the session's status
+ * flags and no warnings (a command halyard answers raises none). */
+void send_ok_counts(struct session *s, uint8_t seq, uint64_t affected, uint64_t insert_id)
+{
+    uint8_t pkt[MYSQL_HEADER_SIZE + 32];
+    size_t len = mysql_ok_encode(pkt + MYSQL_HEADER_SIZE, sizeof(pkt) - MYSQL_HEADER_SIZE, affected,
+                                 insert_id, session_reply_status(s), 0);
+    mysql_hdr_write(pkt, (uint32_t)len, seq);
+    send_local(s, pkt, MYSQL_HEADER_SIZE + len);
+}
+
+void send_ok(struct session *s, uint8_t seq)
+{
+    send_ok_counts(s, seq, 0, 0);
+}
+
+void client_host(const struct session *s, char *out, size_t len)
+{
+    client_ip(s, out, len);
+    if (users_name_resolve() && accounts_loopback(out))
+        snprintf(out, len, "localhost");
+}
+
+void client_ip(const struct session *s, char *out, size_t len)
+{
+    net_name_host(s->who.peer, out, len);
+}
+
+void send_access_denied(struct session *s, uint8_t seq, const char *user, size_t user_len,
+                        bool used_password)
+{
+    char host[64];
+    client_host(s, host, sizeof(host));
+    session_err(s, seq, SERR_ACCESS_DENIED, (int)HY_MIN(user_len, 80), user, host,
+                used_password ? "YES" : "NO");
+    stat_inc(&s->w->stats.auth_failures);
+}
+
+void session_trx_lost(struct session *s, const char *name)
+{
+    free(s->route.trx_lost);
+    if ((s->route.trx_lost = strdup(name)) == NULL)
+        session_mark_closing(s, END_NOMEM); /* the client must not miss it */
+    else
+        session_replay_arm(s, name);
+}
+
+void session_lid_lost(struct session *s, const char *name)
+{
+    if (s->state == SS_CLOSING)
+        return;
+    slog_warn(s,
+              "its LAST_INSERT_ID() was on %s, unread: a statement that uses it ends the session",
+              name);
+    free(s->values.lid_lost);
+    if ((s->values.lid_lost = strdup(name)) == NULL)
+        session_mark_closing(s, END_NOMEM); /* never another value in its place */
+}
+
+/*
+ * session_life.c: a session's life, part of the session module
+ * (session_int.h): creation at accept (PROXY header, TLS, greeting), the
+ * client socket's and timers' callbacks, shutdown, close and free.
+ */
+
+/* ---- life cycle -------------------------------------------------------- */
+
+static void session_free(struct session *s)
+{
+    struct worker *w = s->w;
+    command_kill_unhold(s, false);
+    command_kill_user_answered(s, 0);
+    registry_remove(&s->kill.reg);
+    ev_timer_stop(w->loop, &s->io.timer);
+    ev_timer_stop(w->loop, &s->io.idle);
+    ev_timer_stop(w->loop, &s->route.primary_wait);
+    session_pool_forget(s);
+    if (s->who.user_counted)
+        guard_user_leave(s->who.user);
+    query_end(s, true);
+    session_trx_hold(s, false);
+    bconn_close_all(s);
+    state_clear(s);
+    varstate_destroy(s->vars.vs);
+    if (s->vars.chg != NULL)
+        free(s->vars.chg->stmt);
+    free(s->vars.chg);
+    ps_clear(s);
+    free(s->conns.bc);
+    free(s->conns.lease.lent);
+    conn_close(&s->client, w->loop, &w->pool);
+    stream_release(&s->io.up, &w->pool);
+    stream_release(&s->io.down, &w->pool);
+    worker_session_remove(w, s);
+    atomic_fetch_sub(&stats_sessions_open, 1);
+    config_put(s->who.lcfg);
+    if (s->who.lstats != NULL)
+        atomic_fetch_sub_explicit(&s->who.lstats->open, 1, memory_order_relaxed);
+    config_put(s->cfg);
+    login_end(s);
+    free(s->who.user);
+    free(s->who.db);
+    free(s->who.attrs);
+    free(s->vars.schema);
+    free(s->query.pend_schema);
+    free(s->query.qlog_text);
+    free(s->route.retry_pkt);
+    explicit_bzero(s->who.h1, sizeof(s->who.h1));
+    explicit_bzero(s->who.old_hash, sizeof(s->who.old_hash));
+    free(s->query.connid);
+    session_tables_locked(s, false);
+    session_sysview_free(s);
+    session_cache_free(s);
+    session_fanout_free(s);
+    session_diag_drop(s);
+    session_groups_free(s);
+    free(s->values.diag_err);
+    free(s->route.trx_lost);
+    session_replay_free(s);
+    session_inflight_free(s);
+    free(s->values.lid_lost);
+    free(s->values.lid_unknown);
+    free(s->io.broken_msg);
+    free(s->who.via);
+    if (s->who.acct_cur != NULL)
+        free(s->who.acct_cur->name);
+    free(s->who.acct_cur);
+    free(s);
+}
+
+/* Free a session marked closing; called last in every event handler. */
+void session_reap(struct session *s)
+{
+    if (s->state != SS_CLOSING)
+        return;
+    switch (s->end) {
+    case END_CLIENT_QUIT:
+    case END_CLIENT_CLOSED:
+        slog_debug(s, "closed: %s", session_end_to_str(s->end));
+        break;
+    default:
+        slog_info(s, "closed: %s", session_end_to_str(s->end));
+        break;
+    }
+    /* Try to push out a last ERR already queued; never wait for it. */
+    if (conn_has_local(&s->client)) {
+        hy_status_t rc HY_UNUSED = conn_flush_local(&s->client, &s->w->pool);
+    }
+    session_free(s);
+}
+
+void session_close(struct session *s, enum session_end why)
+{
+    session_mark_closing(s, why);
+    session_reap(s);
+}
+
+void session_shutdown(struct session *s)
+{
+    if (registry_kill_requested(&s->kill.reg)) {
+        session_close(s, END_KILLED);
+        return;
+    }
+    switch (s->state) {
+    case SS_IDLE:
+    case SS_PROXY_HEADER:
+    case SS_HANDSHAKE:
+    case SS_AUTH_SWITCH:
+        session_close(s, END_SHUTDOWN);
+        break;
+    default:
+        break; /* closes when its command ends (command_done) */
+    }
+}
+
+/* Send the greeting (or refuse the client: too many sessions, address
+ * blocked); the client's address is known by now. */
+void session_greet(struct session *s)
+{
+    const struct config *cfg = s->cfg;
+    if (cfg->max_client_connections > 0 &&
+        atomic_load(&stats_sessions_open) > (unsigned)cfg->max_client_connections) {
+        session_err(s, 0, SERR_TOO_MANY);
+        log_audit("session %u -@%s: connection refused: max_client_connections (%d) reached", s->id,
+                  s->who.peer, cfg->max_client_connections);
+        audit_login(false, s->id, "", s->who.peer, s->listener->name,
+                    "max_client_connections reached");
+        session_mark_closing(s, END_TOO_MANY);
+        return;
+    }
+    int64_t blocked_ms;
+    if (guard_blocked(cfg, &s->who.client_addr, &blocked_ms)) {
+        char host[64];
+        client_host(s, host, sizeof(host));
+        log_audit("session %u -@%s: connection refused: address blocked for %" PRId64
+                  " ms more after failed logins",
+                  s->id, s->who.peer, blocked_ms);
+        audit_login(false, s->id, "", s->who.peer, s->listener->name,
+                    "address blocked after failed logins");
+        session_err(s, 0, SERR_HOST_BLOCKED, host, host);
+        session_mark_closing(s, END_BLOCKED);
+        return;
+    }
+    if (auth_random_scramble(s->who.scramble, sizeof(s->who.scramble)) != HY_OK) {
+        session_mark_closing(s, END_NOMEM);
+        return;
+    }
+    struct mysql_handshake hs = {0};
+    hs.protocol = 10;
+    hs.server_version = cfg->server_version;
+    hs.server_version_len = strlen(cfg->server_version);
+    hs.conn_id = s->id;
+    memcpy(hs.scramble, s->who.scramble, sizeof(hs.scramble));
+    hs.caps = (SERVER_CAPS & ~(uint32_t)CLIENT_MYSQL) | (cfg->tls_server != NULL ? CLIENT_SSL : 0);
+    hs.ext_caps = SERVER_EXT_CAPS;
+    hs.charset = 45; /* utf8mb4_general_ci */
+    hs.status = SERVER_STATUS_AUTOCOMMIT;
+    hs.plugin = cfg->default_sha2 ? SHA2_PLUGIN : NATIVE_PLUGIN;
+    hs.plugin_len = strlen(hs.plugin);
+    uint8_t pkt[MYSQL_HEADER_SIZE + 256];
+    size_t n =
+        mysql_handshake_encode(&hs, pkt + MYSQL_HEADER_SIZE, sizeof(pkt) - MYSQL_HEADER_SIZE);
+    mysql_hdr_write(pkt, (uint32_t)n, 0);
+    send_local(s, pkt, MYSQL_HEADER_SIZE + n);
+    ev_io_start(s->w->loop, &s->client.rio);
+    session_timer_start(s, cfg->login_timeout_ms);
+}
+
+/* Whether connections from `a` to `l` must start with a PROXY header. */
+static bool proxy_expected(const struct config_listener *l, const struct rules_addr *a)
+{
+    for (size_t i = 0; i < l->proxy_protocol_from.n; i++) {
+        if (rules_cidr_match(&l->proxy_from[i], a))
+            return true;
+    }
+    return false;
+}
+
+void session_create(struct worker *w, int fd, const struct config_listener *listener)
+{
+    struct config *cfg = session_group_cfg(w->session_cfg, w->cfg, listener);
+    if (cfg == NULL) {
+        /* A listener a reload removed, with its group, accepted before it
+         * closed: no backends to serve it (never another group's). */
+        hy_log_warn("listener %s: its group is gone after a reload: connection closed",
+                    listener->name);
+        close(fd);
+        return;
+    }
+    atomic_fetch_add(&stats_sessions_open, 1);
+    struct session *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        atomic_fetch_sub(&stats_sessions_open, 1);
+        close(fd);
+        return;
+    }
+    net_set_nodelay(fd);
+    s->w = w;
+    s->cfg = config_get(cfg);
+    session_lex_mode(s, backend_default_lex(s->cfg)); /* the server's global sql_mode */
+    s->who.lcfg = config_get(w->cfg);
+    s->listener = listener;
+    if ((s->who.lstats = stats_listener(listener->name)) != NULL) {
+        atomic_fetch_add_explicit(&s->who.lstats->accepted, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&s->who.lstats->open, 1, memory_order_relaxed);
+    }
+    s->id = registry_new_id();
+    s->kill.reg.id = s->id;
+    s->kill.reg.loop = w->loop;
+    s->kill.reg.wakeup = &w->wakeup;
+    s->kill.reg.kill_pending = &w->kill_pending;
+    s->kill.reg.peer = s->who.peer;
+    s->state = SS_HANDSHAKE;
+    conn_init(&s->client, fd);
+    s->conns.n_bc = (uint16_t)cfg->n_backends;
+    s->route.topo_gen = backend_generation();
+    s->route.primary = primary_now(cfg, s->id, -1);
+    s->route.primary_fail_gen = UINT64_MAX;
+    s->route.retry_exclude = -1;
+    s->route.wait_idx = -1;
+    s->route.ro_idx = -1;
+    s->route.write_idx = -1;
+    s->prep.ps_step = -1;
+    s->query.set_option = -1;
+    s->route.status = SERVER_STATUS_AUTOCOMMIT;
+    s->conns.bc = calloc(cfg->n_backends, sizeof(*s->conns.bc));
+    if (s->conns.bc == NULL || session_pool_resize(s, cfg->n_backends) != HY_OK)
+        s->conns.n_bc = 0;
+    bool login = login_begin(s);
+    bool groups = session_groups_make(s);
+    ev_io_init(&s->client.rio, session_client_read_cb, fd, EV_READ);
+    ev_io_init(&s->client.wio, session_client_write_cb, fd, EV_WRITE);
+    ev_timer_init(&s->io.timer, session_timer_cb, 0., 0.);
+    ev_timer_init(&s->io.idle, session_idle_cb, 0., 0.);
+    session_pool_init(s);
+    ev_timer_init(&s->route.primary_wait, primary_wait_cb, 0., 0.);
+    net_peer_name(fd, s->who.peer, sizeof(s->who.peer));
+    struct sockaddr_storage ss;
+    socklen_t sslen = sizeof(ss);
+    if (getpeername(fd, (struct sockaddr *)&ss, &sslen) == 0)
+        rules_addr_from_sockaddr((struct sockaddr *)&ss, &s->who.client_addr);
+    worker_session_add(w, s);
+    stat_inc(&w->stats.sessions_accepted);
+    registry_add(&s->kill.reg);
+
+    if (s->conns.bc == NULL || !login || !groups) {
+        session_close(s, END_NOMEM);
+        return;
+    }
+    if (proxy_expected(listener, &s->who.client_addr)) {
+        /* The balancer speaks first: its header, then our greeting. */
+        s->state = SS_PROXY_HEADER;
+        ev_io_start(w->loop, &s->client.rio);
+        session_timer_start(s, cfg->connect_timeout_ms);
+        return;
+    }
+    session_greet(s);
     session_reap(s);
 }
