@@ -76,7 +76,27 @@
 
 /* ---- state ------------------------------------------------------------- */
 
-/* The one place a session changes state. */
+/* The one place a session changes state; an impossible change is logged
+ * and closes the session (END_PROTOCOL). Every transition, and where it
+ * is made:
+ *
+ *   PROXY_HEADER  -> HANDSHAKE      the PROXY header read (session_login.c)
+ *   HANDSHAKE     -> AUTH_SWITCH    the client must answer another plugin
+ *                 -> LOGIN_BACKEND  the login opens its backend at once
+ *                                   (a schema named: session_backend.c)
+ *                 -> IDLE           logged in (session_login_ok)
+ *   AUTH_SWITCH   -> LOGIN_BACKEND, IDLE   as from HANDSHAKE
+ *   LOGIN_BACKEND -> IDLE           the login's backend answered
+ *   IDLE          -> COMMAND        command_begin: a command goes out
+ *                 -> WAIT_BACKEND   ensure_backend/ensure_connected: its
+ *                                   backend first (connect, a wait, state)
+ *                 -> AUTH_SWITCH, LOGIN_BACKEND   COM_CHANGE_USER
+ *   WAIT_BACKEND  -> COMMAND        the backend is ready
+ *                 -> IDLE           routed again, or answered here
+ *   COMMAND       -> IDLE           the answer is complete: command_done,
+ *                                   or a feature's own end
+ *   any           -> CLOSING        session_mark_closing; session_reap frees
+ */
 void session_set_state(struct session *s, enum session_state to)
 {
     static const uint16_t allowed[SS__COUNT] = {
@@ -107,6 +127,175 @@ void session_mark_closing(struct session *s, enum session_end why)
         return;
     s->end = why;
     session_set_state(s, SS_CLOSING);
+}
+
+/* ---- the dispatcher ------------------------------------------------------
+ * Every event of a session comes in through the callbacks below and is
+ * dispatched on s->state; a handler only marks the session closing, and
+ * session_reap() frees it once the callback returns. Client bytes go to:
+ *
+ *   PROXY_HEADER              session_proxy_header   (session_login.c)
+ *   HANDSHAKE, AUTH_SWITCH    session_handle_login   (session_login.c)
+ *   IDLE                      session_next_command   (the command loop)
+ *   COMMAND                   up_forward while the request is open
+ *   LOGIN_BACKEND, WAIT_BACKEND, COMMAND after the request: kept in `up`
+ *
+ * A backend's bytes come in through session_server_event (session_backend.c),
+ * which hands an answer to down_parse/down_forward; session_timer_cb dispatches
+ * the session's one timer on the same states. */
+
+static void answer_timeout(struct session *s);
+
+/* A whole packet (or a large one's first bytes) arrived from the client. */
+static void client_proto(struct session *s)
+{
+    switch (s->state) {
+    case SS_PROXY_HEADER:
+        session_proxy_header(s);
+        break;
+    case SS_HANDSHAKE:
+    case SS_AUTH_SWITCH:
+        session_handle_login(s);
+        break;
+    case SS_IDLE:
+        session_next_command(s);
+        break;
+    case SS_COMMAND:
+        if (s->io.req_open)
+            up_forward(s);
+        else
+            update_reads(s); /* pipelined: kept for later */
+        break;
+    default:
+        update_reads(s);
+        break;
+    }
+}
+
+void session_client_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)revents;
+    struct session *s = container_of(w, struct session, client.rio);
+    enum relay_rc rr = relay_read(&s->io.up, &s->client, &s->w->pool);
+    if (rr == RELAY_DONE)
+        s->io.last_active = ev_now(loop);
+    if (rr == RELAY_AGAIN) {
+        update_reads(s);
+        goto out;
+    }
+    if (rr != RELAY_DONE) {
+        session_mark_closing(s, rr == RELAY_CLOSED ? END_CLIENT_CLOSED : END_CLIENT_ERROR);
+        goto out;
+    }
+    client_proto(s);
+out:
+    session_reap(s);
+}
+
+void session_client_write_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)revents;
+    struct session *s = container_of(w, struct session, client.wio);
+    hy_status_t rc = conn_flush_local(&s->client, &s->w->pool);
+    if (rc == HY_ERROR) {
+        session_mark_closing(s, END_CLIENT_ERROR);
+        goto out;
+    }
+    if (rc == HY_AGAIN)
+        goto out;
+    if (s->state == SS_COMMAND) {
+        down_forward(s);
+    } else {
+        ev_io_stop(loop, &s->client.wio);
+    }
+out:
+    session_reap(s);
+}
+
+void session_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct session *s = container_of(w, struct session, io.timer);
+    if (s->io.timer_lazy && s->state != SS_COMMAND) {
+        s->io.timer_lazy = false; /* a read timer past its command: nothing to time */
+        return;
+    }
+    if (login_timer(s)) { /* a login's answer held back, or its wait for the accounts */
+        session_reap(s);
+        return;
+    }
+    if (s->state == SS_WAIT_BACKEND &&
+        (s->query.internal == INT_GTID_SYNC || s->query.internal == INT_GPOS_SYNC)) {
+        session_writer_sync_late(s); /* the new writer lags: not a failure */
+        session_reap(s);
+        return;
+    }
+    switch (s->state) {
+    case SS_PROXY_HEADER:
+        slog_warn(s, "no PROXY protocol header within %d ms (connect_timeout_ms): closing",
+                  s->cfg->connect_timeout_ms);
+        session_mark_closing(s, END_PROXY_HEADER);
+        break;
+    case SS_HANDSHAKE:
+    case SS_AUTH_SWITCH:
+        if (session_login_changing_user(s)) {
+            session_mark_closing(s, END_LOGIN_TIMEOUT);
+            break;
+        }
+        slog_info(s, "login not finished within %d ms", s->cfg->login_timeout_ms);
+        session_mark_closing(s, END_LOGIN_TIMEOUT);
+        break;
+    case SS_LOGIN_BACKEND:
+    case SS_WAIT_BACKEND:
+        if (s->conns.cur == NULL) { /* waiting for a connection at max_connections */
+            if (s->state == SS_LOGIN_BACKEND) {
+                slog_info(s, "login not finished within %d ms: no connection to the primary",
+                          s->cfg->login_timeout_ms);
+                session_err(s, (uint8_t)(s->io.last_seq + 1), SERR_TOO_MANY);
+                session_mark_closing(s, END_LOGIN_TIMEOUT);
+            }
+            break; /* a statement: its wait has its own end (session_pool_wait) */
+        }
+        session_backend_failed(s, NULL, 0, "connect timed out");
+        break;
+    case SS_COMMAND:
+        answer_timeout(s);
+        break;
+    default:
+        break;
+    }
+    session_reap(s);
+}
+
+/* client_idle_timeout_ms: the timer runs from login on and is pushed back
+ * lazily: it fires at most once per timeout, and only then looks at when
+ * the client last sent something (libev's "lazy" idle timer). */
+void session_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)revents;
+    struct session *s = container_of(w, struct session, io.idle);
+    double timeout = s->cfg->client_idle_timeout_ms / 1e3;
+    double now = ev_now(loop);
+    if (timeout <= 0)
+        return; /* a reload turned it off */
+    bool idle = s->state == SS_IDLE && !session_login_waits(s) && !conn_has_local(&s->client) &&
+                (s->io.up.b == NULL || stream_empty(&s->io.up));
+    if (!idle)
+        s->io.last_active = now; /* a command in flight is not idleness */
+    double left = s->io.last_active + timeout - now;
+    if (left > 0) {
+        w->repeat = left;
+        ev_timer_again(loop, w);
+        return;
+    }
+    slog_info(s, "idle for %d ms: closing (client_idle_timeout_ms)",
+              s->cfg->client_idle_timeout_ms);
+    /* What MySQL 8 sends on wait_timeout (MariaDB 10.11 closes silently): a
+     * client reads it as the answer to its next command. */
+    session_err(s, 1, SERR_IDLE_TIMEOUT);
+    session_mark_closing(s, END_IDLE_TIMEOUT);
+    session_reap(s);
 }
 
 /* ---- timers ------------------------------------------------------------ */
@@ -1057,6 +1246,39 @@ static void answer_broken_end(struct session *s)
 /* Parse the answer in `down` as far as it has arrived: relay.h walks it
  * header first and stops at each new logical packet, which is looked at
  * here before it is passed. False when the session must close. */
+/* backend_read_timeout_ms passed since the command started: lazily, as the
+ * idle timer does, it looks at when the backend last sent something. Time
+ * the session spends waiting for the client does not count: the request or
+ * a LOAD DATA file still coming, or answer bytes the client has not taken
+ * (then halyard does not read the backend either). */
+static void answer_timeout(struct session *s)
+{
+    double timeout = s->cfg->backend_read_timeout_ms / 1e3;
+    double now = ev_now(s->w->loop);
+    if (timeout <= 0 || s->conns.cur == NULL || s->io.resp_done || s->io.resp_broken)
+        return; /* a reload turned it off; or the answer is all here */
+    bool client_side = s->io.req_open || s->io.infile || conn_has_local(&s->client) ||
+                       (s->io.down.b != NULL && !stream_empty(&s->io.down));
+    if (client_side)
+        s->io.down_last = now;
+    double left = s->io.down_last + timeout - now;
+    if (left > 0) {
+        ev_timer_set(&s->io.timer, left, 0.);
+        ev_timer_start(s->w->loop, &s->io.timer); /* lazy still, if it was */
+        return;
+    }
+    char what[64];
+    snprintf(what, sizeof(what), "sent nothing for %d ms", s->cfg->backend_read_timeout_ms);
+    slog_warn(s, "backend %s %s answering %s (backend_read_timeout_ms): closing that connection",
+              s->conns.cur->be->name, what, mysql_com_name(s->query.cmd));
+    if (s->io.rdown.left > 0 || s->io.rdown.cont) {
+        session_mark_closing(s, END_BACKEND_LOST); /* in the middle of a packet */
+        return;
+    }
+    if (answer_abandon(s, what, END_BACKEND_LOST))
+        down_forward(s); /* the ERR goes out, and the command ends */
+}
+
 bool down_parse(struct session *s)
 {
     struct stream *st = &s->io.down;
@@ -1374,185 +1596,6 @@ bool ensure_connected(struct session *s, uint32_t idx)
     else
         s->conns.cur = bc;
     return false;
-}
-
-void session_client_read_cb(struct ev_loop *loop, ev_io *w, int revents)
-{
-    (void)revents;
-    struct session *s = container_of(w, struct session, client.rio);
-    enum relay_rc rr = relay_read(&s->io.up, &s->client, &s->w->pool);
-    if (rr == RELAY_DONE)
-        s->io.last_active = ev_now(loop);
-    if (rr == RELAY_AGAIN) {
-        update_reads(s);
-        goto out;
-    }
-    if (rr != RELAY_DONE) {
-        session_mark_closing(s, rr == RELAY_CLOSED ? END_CLIENT_CLOSED : END_CLIENT_ERROR);
-        goto out;
-    }
-    switch (s->state) {
-    case SS_PROXY_HEADER:
-        session_proxy_header(s);
-        break;
-    case SS_HANDSHAKE:
-    case SS_AUTH_SWITCH:
-        session_handle_login(s);
-        break;
-    case SS_IDLE:
-        session_next_command(s);
-        break;
-    case SS_COMMAND:
-        if (s->io.req_open)
-            up_forward(s);
-        else
-            update_reads(s); /* pipelined: kept for later */
-        break;
-    default:
-        update_reads(s);
-        break;
-    }
-out:
-    session_reap(s);
-}
-
-void session_client_write_cb(struct ev_loop *loop, ev_io *w, int revents)
-{
-    (void)revents;
-    struct session *s = container_of(w, struct session, client.wio);
-    hy_status_t rc = conn_flush_local(&s->client, &s->w->pool);
-    if (rc == HY_ERROR) {
-        session_mark_closing(s, END_CLIENT_ERROR);
-        goto out;
-    }
-    if (rc == HY_AGAIN)
-        goto out;
-    if (s->state == SS_COMMAND) {
-        down_forward(s);
-    } else {
-        ev_io_stop(loop, &s->client.wio);
-    }
-out:
-    session_reap(s);
-}
-
-/* backend_read_timeout_ms passed since the command started: lazily, as the
- * idle timer does, it looks at when the backend last sent something. Time
- * the session spends waiting for the client does not count: the request or
- * a LOAD DATA file still coming, or answer bytes the client has not taken
- * (then halyard does not read the backend either). */
-static void answer_timeout(struct session *s)
-{
-    double timeout = s->cfg->backend_read_timeout_ms / 1e3;
-    double now = ev_now(s->w->loop);
-    if (timeout <= 0 || s->conns.cur == NULL || s->io.resp_done || s->io.resp_broken)
-        return; /* a reload turned it off; or the answer is all here */
-    bool client_side = s->io.req_open || s->io.infile || conn_has_local(&s->client) ||
-                       (s->io.down.b != NULL && !stream_empty(&s->io.down));
-    if (client_side)
-        s->io.down_last = now;
-    double left = s->io.down_last + timeout - now;
-    if (left > 0) {
-        ev_timer_set(&s->io.timer, left, 0.);
-        ev_timer_start(s->w->loop, &s->io.timer); /* lazy still, if it was */
-        return;
-    }
-    char what[64];
-    snprintf(what, sizeof(what), "sent nothing for %d ms", s->cfg->backend_read_timeout_ms);
-    slog_warn(s, "backend %s %s answering %s (backend_read_timeout_ms): closing that connection",
-              s->conns.cur->be->name, what, mysql_com_name(s->query.cmd));
-    if (s->io.rdown.left > 0 || s->io.rdown.cont) {
-        session_mark_closing(s, END_BACKEND_LOST); /* in the middle of a packet */
-        return;
-    }
-    if (answer_abandon(s, what, END_BACKEND_LOST))
-        down_forward(s); /* the ERR goes out, and the command ends */
-}
-
-void session_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-    (void)loop;
-    (void)revents;
-    struct session *s = container_of(w, struct session, io.timer);
-    if (s->io.timer_lazy && s->state != SS_COMMAND) {
-        s->io.timer_lazy = false; /* a read timer past its command: nothing to time */
-        return;
-    }
-    if (login_timer(s)) { /* a login's answer held back, or its wait for the accounts */
-        session_reap(s);
-        return;
-    }
-    if (s->state == SS_WAIT_BACKEND &&
-        (s->query.internal == INT_GTID_SYNC || s->query.internal == INT_GPOS_SYNC)) {
-        session_writer_sync_late(s); /* the new writer lags: not a failure */
-        session_reap(s);
-        return;
-    }
-    switch (s->state) {
-    case SS_PROXY_HEADER:
-        slog_warn(s, "no PROXY protocol header within %d ms (connect_timeout_ms): closing",
-                  s->cfg->connect_timeout_ms);
-        session_mark_closing(s, END_PROXY_HEADER);
-        break;
-    case SS_HANDSHAKE:
-    case SS_AUTH_SWITCH:
-        if (session_login_changing_user(s)) {
-            session_mark_closing(s, END_LOGIN_TIMEOUT);
-            break;
-        }
-        slog_info(s, "login not finished within %d ms", s->cfg->login_timeout_ms);
-        session_mark_closing(s, END_LOGIN_TIMEOUT);
-        break;
-    case SS_LOGIN_BACKEND:
-    case SS_WAIT_BACKEND:
-        if (s->conns.cur == NULL) { /* waiting for a connection at max_connections */
-            if (s->state == SS_LOGIN_BACKEND) {
-                slog_info(s, "login not finished within %d ms: no connection to the primary",
-                          s->cfg->login_timeout_ms);
-                session_err(s, (uint8_t)(s->io.last_seq + 1), SERR_TOO_MANY);
-                session_mark_closing(s, END_LOGIN_TIMEOUT);
-            }
-            break; /* a statement: its wait has its own end (session_pool_wait) */
-        }
-        session_backend_failed(s, NULL, 0, "connect timed out");
-        break;
-    case SS_COMMAND:
-        answer_timeout(s);
-        break;
-    default:
-        break;
-    }
-    session_reap(s);
-}
-
-/* client_idle_timeout_ms: the timer runs from login on and is pushed back
- * lazily: it fires at most once per timeout, and only then looks at when
- * the client last sent something (libev's "lazy" idle timer). */
-void session_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-    (void)revents;
-    struct session *s = container_of(w, struct session, io.idle);
-    double timeout = s->cfg->client_idle_timeout_ms / 1e3;
-    double now = ev_now(loop);
-    if (timeout <= 0)
-        return; /* a reload turned it off */
-    bool idle = s->state == SS_IDLE && !session_login_waits(s) && !conn_has_local(&s->client) &&
-                (s->io.up.b == NULL || stream_empty(&s->io.up));
-    if (!idle)
-        s->io.last_active = now; /* a command in flight is not idleness */
-    double left = s->io.last_active + timeout - now;
-    if (left > 0) {
-        w->repeat = left;
-        ev_timer_again(loop, w);
-        return;
-    }
-    slog_info(s, "idle for %d ms: closing (client_idle_timeout_ms)",
-              s->cfg->client_idle_timeout_ms);
-    /* What MySQL 8 sends on wait_timeout (MariaDB 10.11 closes silently): a
-     * client reads it as the answer to its next command. */
-    session_err(s, 1, SERR_IDLE_TIMEOUT);
-    session_mark_closing(s, END_IDLE_TIMEOUT);
-    session_reap(s);
 }
 
 /*
