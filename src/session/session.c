@@ -1,5 +1,15 @@
 /*
- * session.c: the client side of halyard.
+ * session.c: the client side of halyard, the command cycle as one state
+ * machine. It reads top-down: the state's one changer and its transitions;
+ * the dispatcher (the client socket's and the timers' callbacks, switching
+ * on s->state); the command loop (session_next_command) with its table of
+ * the commands halyard looks at first; the command cycle (begin, forward,
+ * the answer parsed and passed on, command_done); the commands answered or
+ * rewritten here (KILL, COM_CHANGE_USER); the packets the session builds
+ * itself; its life (create at accept, greeting, close, free). The login is
+ * session_login.c's, the backend connections session_backend.c's, the
+ * routing session_route.c's; the features (cache, replay, XA, shards...)
+ * are in files of their own.
  *
  * Design
  * ------
@@ -26,11 +36,6 @@
  * it, except when the client names a schema at login: then halyard opens it
  * during the login so that an unknown schema fails the login as MariaDB
  * would. Idle sessions therefore hold no backend connection and no buffer.
- *
- * Login: the client's mysql_native_password answer is checked against the
- * double-SHA1 hash in the config, which also yields SHA1(password); with it
- * the session answers the backend's own scramble (auth.h). Clients that open
- * with another plugin (caching_sha2_password...) get an AuthSwitchRequest.
  *
  * Ownership: the session owns its sockets, its buffers (returned to the
  * worker's pool as soon as they are empty) and its copies of user, schema and
@@ -356,16 +361,13 @@ void update_reads(struct session *s)
     }
 }
 
-/*
- * session_next.c: the command loop of a session (session_next_command).
- *
- * It takes the client's next command from `up` once it is whole in the
- * buffer (a larger one: once its first bytes are), lets the handler of the
- * commands halyard looks at first (com_handlers) answer or rewrite it,
- * tells a statement after a lost transaction (next_lost), routes the others
- * (session_route) and forwards them to the backend chosen (next_forward).
- * The streams, the answer's tracking and the timers are session.c's.
- */
+/* ---- the command loop ----------------------------------------------------
+ * session_next_command() takes the client's next command from `up` once it
+ * is whole in the buffer (a larger one: once its first bytes are). A
+ * command halyard answers or rewrites itself goes to its handler in
+ * com_handlers[]; a statement after a lost transaction is told so
+ * (next_lost); any other, and those its handler lets through, is routed
+ * (session_route) and forwarded to the backend chosen (next_forward). */
 
 /* The client's COM_QUERY or COM_STMT_PREPARE (whole at p) calls
  * CONNECTION_ID(): it goes to s->conns.cur with the session's id there, the id
@@ -427,13 +429,6 @@ static bool answer_here(struct session *s, bool fits, uint32_t len)
     command_abandon(s);
     return true;
 }
-
-/* ---- the command loop ----------------------------------------------------
- * session_next_command() takes the client's next command from `up` once it
- * is whole in the buffer (a larger one: once its first bytes are). A
- * command halyard answers or rewrites itself goes to its handler in
- * com_handlers[]; any other, and those its handler lets through, is routed
- * (session_route) and forwarded to the backend chosen (next_forward). */
 
 /* The command at up.scan. */
 struct next_cmd {
@@ -1598,12 +1593,9 @@ bool ensure_connected(struct session *s, uint32_t idx)
     return false;
 }
 
-/*
- * session_cmd.c: commands the session answers or rewrites itself, part of
- * the session module (session_int.h): KILL [QUERY|CONNECTION] and
- * COM_PROCESS_KILL by halyard's ids, KILL QUERY ID by halyard's query ids,
- * COM_CHANGE_USER, a packet too large.
- */
+/* ---- commands answered or rewritten here ---------------------------------
+ * KILL [QUERY|CONNECTION] and COM_PROCESS_KILL by halyard's ids, KILL QUERY
+ * ID by halyard's query ids, COM_CHANGE_USER, a packet too large. */
 
 /* Nothing but spaces, comments and one ';' left. */
 static bool kill_end(const char *p, const char *end)
@@ -2032,14 +2024,10 @@ void packet_too_large(struct session *s, uint8_t seq)
     session_mark_closing(s, END_PACKET_TOO_LARGE);
 }
 
-/*
- * session_reply.c: the packets a session builds itself, part of the session
- * module (session_int.h): its ERRs (halyard's own from session_err.h's table,
- * a query rule's, a backend's payload under the session's sequence id), a
- * plain OK, access denied with the client's host as MariaDB names it.
- */
-
-/* ---- packets we generate ----------------------------------------------- */
+/* ---- packets we generate -------------------------------------------------
+ * Its ERRs (halyard's own from session_err.h's table, a query rule's, a
+ * backend's payload under the session's sequence id), a plain OK, access
+ * denied with the client's host as MariaDB names it. */
 
 void send_local(struct session *s, const uint8_t *pkt, size_t len)
 {
@@ -2190,13 +2178,9 @@ void session_lid_lost(struct session *s, const char *name)
         session_mark_closing(s, END_NOMEM); /* never another value in its place */
 }
 
-/*
- * session_life.c: a session's life, part of the session module
- * (session_int.h): creation at accept (PROXY header, TLS, greeting), the
- * client socket's and timers' callbacks, shutdown, close and free.
- */
-
-/* ---- life cycle -------------------------------------------------------- */
+/* ---- life cycle ----------------------------------------------------------
+ * Creation at accept (PROXY header, TLS, greeting), shutdown, close and
+ * free. */
 
 static void session_free(struct session *s)
 {

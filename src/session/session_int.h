@@ -1,16 +1,15 @@
 /*
  * session_int.h: the session module's internal interface, shared by the
- * .c files of src/session/ that run a session (session.c and the 17
+ * .c files of src/session/ that run a session (session.c and the
  * session_*.c files beside it, and session_fanout_int.h): the commands,
  * packets and errors of the client side, routing, backend connections,
  * the pool, session state, prepared statements, login, KILL, reload, and
  * the sharded listener's groups, fan-out and XA. worker.c and registry.c
  * do not use it. Other modules use halyard/session/session.h only.
  *
- * The sections below are named for a file; the first ("session.c") dates
- * from before session.c was split and also declares functions now defined
- * in session_backend.c, session_cmd.c, session_reply.c, session_route.c
- * and others (grep for the definition). The parts of struct session, and
+ * The sections below are named for a file; the first ("session.c") also
+ * declares functions defined in session_backend.c, session_route.c and
+ * others (grep for the definition). The parts of struct session, and
  * the files that write each, are in halyard/session/session_parts.h.
  */
 #ifndef HALYARD_SESSION_INT_H
@@ -492,7 +491,7 @@ void session_backend_lost(struct session *s, struct bconn *bc, const char *why);
 void session_backend_reap_pending(struct session *s);
 void session_backend_ready(struct session *s);
 
-/* session_cmd.c */
+/* session.c: commands answered or rewritten here */
 void command_change_user(struct session *s, uint32_t len);
 /* Our KILL no longer holds its target: answered (`accepted`: not refused
  * for no such thread or not the owner), or never to be. */

@@ -3,7 +3,7 @@
  *
  * A session is a short core (session.h) and these parts. Each part has an
  * owner, the file that writes it; the session's other files read it or
- * call the owner's functions (session_int.h). session_life.c makes and
+ * call the owner's functions (session_int.h). session.c makes and
  * frees every part (accept, session_free). Where other files still write
  * a part, they are named below ("also"): the parts the command loop
  * shares (io, conns, route, query) are written by the loop's files as a
@@ -30,16 +30,16 @@
  *                                          pool
  *   vars   sess_vars    session_state.c    session.c, login     the session
  *                                          (schema), backend
- *   values sess_values  session_pool.c     diag (ldiag), reply  the session
- *                                          (lid_lost), state
+ *   values sess_values  session_pool.c     diag (ldiag),        the session
+ *                                          session.c (lid_lost),
+ *                                          state
  *   prep   sess_prep    session_ps.c       session.c, meta,     the session
  *                                          sysview (meta_flush)
  *   groups sess_groups  session_shard.c,   - (the others read   heap, on a listener
  *                       session_xa.c,      it const, through    with shards = true
  *                       session_begin.c,   session_groups())    only
  *                       session_fanout*.c
- *   kill   sess_kill    session_cmd.c      session.c (kill_id), the session
- *                                          pool (kill_kept)
+ *   kill   sess_kill    session.c          the session pool (kill_kept)
  *
  * The memory of each pointer a part holds is in docs/ARCHITECTURE.md
  * ("Memory ownership").
@@ -99,7 +99,7 @@ enum internal_op {
     INT_XREAD,      /* a group's part of a scatter read in an XA transaction (session_fanout.c) */
     INT_SYSVIEW,    /* the columns of a server's process list (session_sysview.c) */
     INT_SYSPEER,    /* its rows of halyard's sessions on another backend (the same) */
-    INT_KILL_QID,   /* the value of KILL QUERY ID's expression (session_cmd.c) */
+    INT_KILL_QID,   /* the value of KILL QUERY ID's expression (session.c) */
     INT_REPLAY,     /* a statement of a transaction run again on a new primary (session_replay.c) */
 };
 
@@ -128,7 +128,7 @@ enum login_wait {
 };
 
 /* Who the client is and where it came from: set at accept
- * (session_life.c) and by the login (session_login.c), which alone
+ * (session.c) and by the login (session_login.c), which alone
  * changes it after. */
 struct sess_who {
     struct config *lcfg;           /* reference to the config `listener` belongs to */
@@ -452,8 +452,7 @@ struct sess_groups {
     char begin_sql[64];              /* a BEGIN halyard answered, not run yet, or "" */
 };
 
-/* KILL across sessions. session_cmd.c; kill_id also session.c (its
- * answer), kill_kept session_pool.c. */
+/* KILL across sessions. session.c; kill_kept also session_pool.c. */
 struct sess_kill {
     struct registry_entry reg; /* the session in the registry (registry.h) */
     uint32_t kill_id;          /* our KILL in flight: the halyard id the client named */
