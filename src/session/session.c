@@ -1004,6 +1004,16 @@ void command_abandon(struct session *s)
     session_cache_abandon(s);
 }
 
+/* The command is over: the session goes idle and takes the client's next
+ * command, which may already wait in `up`. The one way a command ends
+ * outside command_done (a feature's own end, a command answered here, one
+ * routed again). */
+void command_end(struct session *s)
+{
+    session_set_state(s, SS_IDLE);
+    session_next_command(s);
+}
+
 void command_done(struct session *s)
 {
     if (s->cfg->backend_read_timeout_ms > 0 && !s->io.timer_lazy)

@@ -56,8 +56,7 @@ void session_backend_ready(struct session *s)
         return;
     /* The waiting command is routed again: ensure_backend() brings the
      * session state here, after a causal wait if there is one. */
-    session_set_state(s, SS_IDLE);
-    session_next_command(s);
+    command_end(s);
 }
 
 /* Where a command waiting for backend `be` goes when that backend fails:
@@ -86,8 +85,7 @@ static bool session_fall_back(struct session *s, const struct config_backend *be
         s->route.wait_idx = (int)s->route.primary;
         s->route.fell_back = true;
         s->route.causal_check = false;
-        session_set_state(s, SS_IDLE);
-        session_next_command(s);
+        command_end(s);
         return true;
     }
     if (!s->route.fell_back && strcmp(be->name, s->cfg->backends[s->route.wait_idx].name) != 0) {
@@ -129,8 +127,7 @@ static bool session_fall_back(struct session *s, const struct config_backend *be
      * replica waits again (it may not have the session's writes yet). */
     s->route.causal_check = j != s->route.primary && (s->route.causal_read || s->route.global_read);
     s->route.ro_idx = -1;
-    session_set_state(s, SS_IDLE);
-    session_next_command(s);
+    command_end(s);
     return true;
 }
 
@@ -198,8 +195,7 @@ static void session_backend_failed_copied(struct session *s, const struct config
         /* No command waits (the client has its answer): the connection's
          * LAST_INSERT_ID() is lost with it (bconn_close said so), and the
          * session goes on to its next command. */
-        session_set_state(s, SS_IDLE);
-        session_next_command(s);
+        command_end(s);
         return;
     }
     if (readback) {
@@ -288,8 +284,7 @@ static bool retry_elsewhere(struct session *s, struct bconn *bc, bool lost)
     stream_release(&s->io.down, &s->w->pool);
     s->query.digest_pending = false;
     s->query.qlog_pending = false;
-    session_set_state(s, SS_IDLE);
-    session_next_command(s);
+    command_end(s);
     return true;
 }
 
@@ -367,8 +362,7 @@ void session_backend_lost(struct session *s, struct bconn *bc, const char *why)
         bconn_close(bc);
         stream_release(&s->io.down, &s->w->pool);
         session_timer_stop(s);
-        session_set_state(s, SS_IDLE);
-        session_next_command(s);
+        command_end(s);
         return;
     }
     bool in_flight = bc == s->conns.cur && s->state == SS_COMMAND;
@@ -602,8 +596,7 @@ void internal_progress(struct session *s)
         break;
     }
     session_timer_stop(s);
-    session_set_state(s, SS_IDLE);
-    session_next_command(s);
+    command_end(s);
 }
 
 /* s->conns.cur's answer, or an idle connection speaking. */

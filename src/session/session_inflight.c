@@ -430,9 +430,7 @@ static void inflight_end(struct session *s)
     f->step = IS_IDLE;
     f->inflight = IF_NONE;
     f->trx_marked = f->trx_unmarked = false;
-    if (s->state != SS_IDLE)
-        session_set_state(s, SS_IDLE);
-    session_next_command(s);
+    command_end(s);
     session_reap(s);
 }
 
@@ -1072,8 +1070,7 @@ static bool begin_again(struct session *s, struct bconn *bc)
     s->route.status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
     bconn_close(bc);
     stream_release(&s->io.down, &s->w->pool);
-    session_set_state(s, SS_IDLE);
-    session_next_command(s);
+    command_end(s);
     return true;
 }
 

@@ -473,6 +473,8 @@ static inline const char *session_schema(const struct session *s)
 void session_client_read_cb(struct ev_loop *loop, ev_io *w, int revents);
 void session_client_write_cb(struct ev_loop *loop, ev_io *w, int revents);
 void command_done(struct session *s);
+/* Go idle and take the next command: the end of a command but command_done's. */
+void command_end(struct session *s);
 void command_send_own(struct session *s, uint8_t cmd, const uint8_t *pkt, size_t len);
 void down_forward(struct session *s);
 bool down_parse(struct session *s);

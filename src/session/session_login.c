@@ -312,9 +312,8 @@ static void login_failed(struct session *s, enum session_end why)
     if (s->login->changing_user) {
         /* as MariaDB: a failed COM_CHANGE_USER keeps the old user */
         login_end(s);
-        session_set_state(s, SS_IDLE);
         session_timer_stop(s);
-        session_next_command(s);
+        command_end(s);
     } else {
         session_mark_closing(s, why);
     }

@@ -414,8 +414,7 @@ static void pool_wait_cb(struct ev_loop *loop, ev_timer *t, int revents)
     if (ev_now(loop) >= s->conns.lease.pool_wait_until)
         s->conns.lease.pool_wait_over = true;
     if (s->state == SS_WAIT_BACKEND) {
-        session_set_state(s, SS_IDLE);
-        session_next_command(s); /* routed again: a connection, a wait, or 1040 */
+        command_end(s); /* routed again: a connection, a wait, or 1040 */
     } else if (s->state == SS_LOGIN_BACKEND && s->conns.cur == NULL) {
         session_login_backend(s); /* the same for a login that named a schema */
     }

@@ -299,8 +299,7 @@ bool session_replay_lost(struct session *s, struct bconn *bc)
     s->route.status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
     bconn_close(bc);
     stream_release(&s->io.down, &s->w->pool);
-    session_set_state(s, SS_IDLE);
-    session_next_command(s);
+    command_end(s);
     return true;
 }
 
@@ -338,8 +337,7 @@ void session_replay_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
     if (!replay_primary_ready(s, rp) && ev_now(loop) < rp->deadline)
         return; /* the timer repeats */
     ev_timer_stop(loop, w);
-    session_set_state(s, SS_IDLE);
-    session_next_command(s); /* back in session_replay_next */
+    command_end(s); /* back in session_replay_next */
     session_reap(s);
 }
 
@@ -382,8 +380,7 @@ static void replay_send_next(struct session *s)
     s->route.trx_lost = NULL;
     s->route.status |= SERVER_STATUS_IN_TRANS;
     session_timer_stop(s);
-    session_set_state(s, SS_IDLE);
-    session_next_command(s);
+    command_end(s);
 }
 
 int session_replay_next(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len)

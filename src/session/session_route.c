@@ -1200,8 +1200,7 @@ void session_writer_sync_late(struct session *s)
     session_timer_stop(s);
     bconn_close(s->conns.cur);
     stream_release(&s->io.down, &s->w->pool);
-    session_set_state(s, SS_IDLE);
-    session_next_command(s);
+    command_end(s);
 }
 
 /* The statement next_route answers instead of running it (causal_refused). */

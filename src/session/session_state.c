@@ -936,8 +936,7 @@ void state_sync_next(struct session *s)
         bc->db_moved = false;
         bc->vs_gen = s->vars.vs_gen;
         session_timer_stop(s);
-        session_set_state(s, SS_IDLE);
-        session_next_command(s);
+        command_end(s);
         return;
     }
     const struct varstate_cmd *e = &s->vars.sync.v[s->vars.sync_i];

@@ -485,8 +485,7 @@ static void xa_logged(struct xa_log_wait *w)
     if (xa_next(s))
         return;
     session_timer_stop(s);
-    session_set_state(s, SS_IDLE);
-    session_next_command(s);
+    command_end(s);
     session_reap(s);
 }
 
@@ -943,8 +942,7 @@ static void xa_step_done(struct session *s, uint16_t code, bool dead)
     if (xa_next(s))
         return;
     session_timer_stop(s);
-    session_set_state(s, SS_IDLE);
-    session_next_command(s);
+    command_end(s);
 }
 
 void session_xa_answer(struct session *s)
