@@ -1365,7 +1365,7 @@ bool down_parse(struct session *s)
         if (stream_unparsed(st) < MYSQL_HEADER_SIZE + peek)
             return true;
         uint8_t *pl = st->b->data + st->scan + MYSQL_HEADER_SIZE;
-        switch (meta_down(s, len)) { /* session_meta.c: CACHE_METADATA */
+        switch (meta_down(s, len)) { /* session_colmeta.c: CACHE_METADATA */
         case META_WAIT:
             return true;
         case META_DONE:
@@ -1428,7 +1428,7 @@ void down_forward(struct session *s)
         if (!down_parse(s))
             return;
         if (conn_has_local(&s->client)) {
-            /* a packet of ours (session_meta.c) goes first; session_client_write_cb
+            /* a packet of ours (session_colmeta.c) goes first; session_client_write_cb
              * comes back once it is out */
             rc = RELAY_AGAIN;
             break;

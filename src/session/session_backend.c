@@ -756,7 +756,7 @@ void session_creds(const struct session *s, const struct config_backend *be,
         .old_hash = s->who.old_pw && !s->who.no_password ? s->who.old_hash : NULL,
         .charset = s->who.charset,
         .max_packet = 0x40000000u,
-        .want_caps = s->who.caps | CLIENT_SESSION_TRACK, /* session_track.c */
+        .want_caps = s->who.caps | CLIENT_SESSION_TRACK, /* session_state_tracking.c */
         .need_caps = s->who.caps & FRAMING_CAPS,
         .want_ext_caps = BACKEND_EXT_CAPS(s),
         .need_ext_caps = s->who.ext_caps & SERVER_EXT_CAPS_NEEDED, /* session_int.h */

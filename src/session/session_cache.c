@@ -38,7 +38,7 @@
  *
  * The answer kept is the packets this client was sent, as it was sent
  * them: the column count packet halyard rewrites for a client with
- * MARIADB_CLIENT_CACHE_METADATA (session_meta.c) is recorded as
+ * MARIADB_CLIENT_CACHE_METADATA (session_colmeta.c) is recorded as
  * rewritten, and a fill whose packets do not run from sequence id 1 with
  * no gap is not kept. The key holds the capabilities (DEPRECATE_EOF, the
  * MariaDB extended ones), so a hit goes only to a client that negotiated
@@ -175,7 +175,7 @@ static void put(uint8_t *b, size_t *n, const void *p, size_t len)
  * MARIADB_CLIENT_CACHE_METADATA the column definitions halyard last sent
  * it for the statement (pstmt.meta: whether they are known, their
  * signature), since its answer leaves them out when they are the same
- * (session_meta.c): such an entry goes only to a client that holds them. */
+ * (session_colmeta.c): such an entry goes only to a client that holds them. */
 struct key_exec {
     const char *env; /* pstmt.env_key, NULL = none */
     const uint8_t *types, *nulls, *values, *meta;

@@ -1,5 +1,5 @@
 /*
- * session_meta.c: MARIADB_CLIENT_CACHE_METADATA toward the client.
+ * session_colmeta.c: MARIADB_CLIENT_CACHE_METADATA toward the client.
  *
  * The backends are asked without it (BACKEND_EXT_CAPS), so every answer
  * comes with whole column definitions and no metadata_follows byte. For a

@@ -81,13 +81,13 @@
  *    own connection (its PREPARE's answer included, which halyard reads and
  *    drops when it prepares lazily), while the client holds what it last
  *    got from any backend. halyard reads whole definitions and leaves out
- *    those it last sent the client itself (session_meta.c, colmeta.h).
+ *    those it last sent the client itself (session_colmeta.c, colmeta.h).
  * Not offered: COM_MULTI (obsolete, gone from MariaDB). */
 #define SERVER_EXT_CAPS                                                                            \
     (MARIADB_CLIENT_EXTENDED_METADATA | MARIADB_CLIENT_PROGRESS |                                  \
      MARIADB_CLIENT_STMT_BULK_OPERATIONS | MARIADB_CLIENT_CACHE_METADATA)
 /* What of the client's extended capabilities the backends are asked for:
- * CACHE_METADATA is halyard's own (session_meta.c). */
+ * CACHE_METADATA is halyard's own (session_colmeta.c). */
 #define BACKEND_EXT_CAPS(s)    ((s)->who.ext_caps & ~MARIADB_CLIENT_CACHE_METADATA)
 #define SERVER_EXT_CAPS_NEEDED MARIADB_CLIENT_EXTENDED_METADATA
 
@@ -396,7 +396,7 @@ bool state_readback_in_flight(const struct session *s);
 void state_sync_next(struct session *s);
 void state_sync_start(struct session *s);
 
-/* ---- session_meta.c: MARIADB_CLIENT_CACHE_METADATA toward the client */
+/* ---- session_colmeta.c: MARIADB_CLIENT_CACHE_METADATA toward the client */
 enum meta_rc {
     META_PASS,   /* nothing to do here: the packet goes on as it is */
     META_WAIT,   /* wait: for more bytes, or for what is before it to go out */
@@ -854,7 +854,7 @@ void session_xa_discard(struct session *s);
 /* session_route.c */
 bool may_hold_secret(const char *text, size_t len, unsigned lex_opts);
 /* Keep the first bytes of the statement the command at `p` runs, for
- * `show sessions` (session_describe.c). */
+ * `show sessions` (session_show.c). */
 void session_note_statement(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t avail);
 /* The backend a session writes to: the primary (the first usable one); with
  * several Galera writers its own while it stays usable, else one picked by

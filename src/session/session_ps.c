@@ -536,7 +536,7 @@ void ps_prepare_ok(struct session *s, uint8_t *p, uint32_t len)
     if (ps_head_too_large(s, ok.n_params) || st->sql == NULL)
         st->home_only = true;
     mysql_stmt_id_set(p, st->id);
-    s->prep.meta_ps_id = st->id; /* its column definitions reach the client (session_meta.c) */
+    s->prep.meta_ps_id = st->id; /* its column definitions reach the client (session_colmeta.c) */
     if (pstmt_insert(&s->prep.map, st) != HY_OK) {
         pstmt_free(st);
         session_mark_closing(s, END_NOMEM);
@@ -1191,7 +1191,7 @@ bool ps_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t avail)
     struct ps_backend once = {.id = st->once_id}; /* it has received no types */
     struct ps_backend *pb = st->once_idx == (int)idx ? &once : &st->be[idx];
     uint8_t flags = len >= 6 ? p[5] : 0;
-    s->prep.meta_ps_id = st->id; /* session_meta.c */
+    s->prep.meta_ps_id = st->id; /* session_colmeta.c */
     st->cursor_idx = (flags & CURSOR_TYPE_READ_ONLY) ? (int16_t)idx : -1;
     st->ld_idx = -1; /* the server forgets long data once it executed */
     if (s->cfg->resolve_in_flight_writes && st->writes && idx == s->route.primary)
@@ -1255,7 +1255,7 @@ bool ps_bulk_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t avail
     struct ps_backend once = {.id = st->once_id};
     struct ps_backend *pb = st->once_idx == (int)idx ? &once : &st->be[idx];
     s->prep.meta_ps_id =
-        st->id;          /* session_meta.c: its results leave the client's definitions unknown */
+        st->id;          /* session_colmeta.c: its results leave the client's definitions unknown */
     st->cursor_idx = -1; /* an execution closes the statement's cursor */
     st->ld_idx = -1;
     if (s->cfg->resolve_in_flight_writes && idx == s->route.primary) /* never marked */

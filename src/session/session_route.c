@@ -930,7 +930,8 @@ static uint32_t route_statement(struct session *s, uint8_t cmd, const uint8_t *p
         r->kind == CL_WRITE || r->kind == CL_TXN_END || (r->flags & CLF_SEQUENCE) || !fits;
     if (s->query.cmd_writes && (r->flags & CLF_SET_STATEMENT) &&
         session_track_named((const char *)p + 1, avail - 1))
-        s->route.uvars_opaque = true; /* its state changes go unreported (session_track.c) */
+        /* its state changes go unreported (session_state_tracking.c) */
+        s->route.uvars_opaque = true;
     s->query.cmd_privs = s->cfg->pool_transaction &&
                          (r->kind == CL_WRITE || r->kind == CL_SESSION) &&
                          changes_privileges(p + 1, avail - 1);

@@ -1,5 +1,5 @@
 /*
- * session_describe.c: a session in words, part of the session module
+ * session_show.c: a session in words, part of the session module
  * (session_int.h): the names of its states and end reasons (logs, admin),
  * the first bytes of the statement it runs, and the row `show sessions`
  * shows of it (session_describe, run in the session's worker).

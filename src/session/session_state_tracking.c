@@ -1,5 +1,5 @@
 /*
- * session_track.c: the server's session tracking, asked for halyard.
+ * session_state_tracking.c: the server's session tracking, asked for halyard.
  *
  * A statement can set user variables that its text does not name: a CALL,
  * an SQL EXECUTE, a stored function, and a trigger the statement fires.
@@ -27,7 +27,7 @@
  * pinned session runs everything on the primary: halyard leaves the
  * variable there as the client set it. The OK is rewritten in place
  * in `down`, shorter: what precedes it moves up by the bytes taken out, as
- * session_meta.c does for a column count it shortens.
+ * session_colmeta.c does for a column count it shortens.
  */
 #include <string.h>
 #include <strings.h>

@@ -17,8 +17,8 @@
  *   login  sess_login   session_login.c    -                    heap: accept or
  *                                                               COM_CHANGE_USER
  *                                                               to the login's end
- *   io     sess_io      session.c          backend, meta, ps,   the session
- *                                          xa, sysview, login
+ *   io     sess_io      session.c          backend, colmeta,    the session
+ *                                          ps, xa, sysview, login
  *   conns  sess_conns   session_backend.c  session.c, pool,     the session
  *                                          reload, state, xa
  *   .lease sess_lease   session_pool.c     -                    the session
@@ -33,7 +33,7 @@
  *   values sess_values  session_pool.c     diag (ldiag),        the session
  *                                          session.c (lid_lost),
  *                                          state
- *   prep   sess_prep    session_ps.c       session.c, meta,     the session
+ *   prep   sess_prep    session_ps.c       session.c, colmeta,  the session
  *                                          sysview (meta_flush)
  *   groups sess_groups  session_shard.c,   - (the others read   heap, on a listener
  *                       session_xa.c,      it const, through    with shards = true
@@ -194,7 +194,7 @@ struct sess_login {
 
 /* The bytes moving between client and backend: the request forwarded in
  * `up`, the answer in `down`, and the session's timers. session.c (the
- * command loop) writes it; session_backend.c, session_meta.c and the
+ * command loop) writes it; session_backend.c, session_colmeta.c and the
  * files that answer a command themselves move `down` and `resp` too. */
 struct sess_io {
     struct stream up;   /* client -> backend */
@@ -417,7 +417,7 @@ struct sess_values {
 };
 
 /* Prepared statements (see "prepared statements" in session.c).
- * session_ps.c; meta_* session_meta.c. */
+ * session_ps.c; meta_* session_colmeta.c. */
 struct sess_prep {
     struct pstmt_map map; /* halyard statement id -> statement (pstmt.c) */
     struct pstmt *ps_new; /* the client's PREPARE in flight, registered at its OK */
