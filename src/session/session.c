@@ -1086,10 +1086,7 @@ void command_done(struct session *s)
         s->conns.cur->db_check = 1; /* state_db_check, before anything else runs there */
     if (s->io.resp.status_seen)
         session_lex_follow(s, s->io.resp.status);
-    command_kill_unhold(s, false); /* answered without command_kill_answer: broken */
-    session_pool_note(s);
-    session_diag_follow(s);
-    session_cache_done(s); /* the query cache: a fill kept, or a write noted */
+    session_hooks_done(s); /* the features' (session_hooks.c) */
     if (s->conns.cur != NULL && s->conns.cur->idx == s->route.primary) {
         if (s->io.resp.status_seen)
             s->route.status = s->io.resp.status; /* transactions live on the primary */
@@ -2236,15 +2233,9 @@ static void session_free(struct session *s)
     explicit_bzero(s->who.old_hash, sizeof(s->who.old_hash));
     free(s->query.connid);
     session_tables_locked(s, false);
-    session_sysview_free(s);
-    session_cache_free(s);
-    session_fanout_free(s);
-    session_diag_drop(s);
-    session_groups_free(s);
+    session_hooks_close(s); /* the features' (session_hooks.c) */
     free(s->values.diag_err);
     free(s->route.trx_lost);
-    session_replay_free(s);
-    session_inflight_free(s);
     free(s->values.lid_lost);
     free(s->values.lid_unknown);
     free(s->io.broken_msg);

@@ -468,6 +468,18 @@ static inline const char *session_schema(const struct session *s)
 /* Count one pool event of the session's user on backend `be` (pool_stats.h). */
 #define POOL_COUNT(s, be, field) POOL_STATS_COUNT((be)->rt, (s)->who.user, field)
 
+/* ---- hooks: how a feature plugs into the command cycle -------------------
+ * The cycle (session.c) runs the hooks at its points without naming the
+ * features; session_hooks.c holds the one table of them, in the order they
+ * run. A NULL hook: nothing at that point. */
+struct session_hooks {
+    const char *name;                    /* the feature, for a reader */
+    void (*on_done)(struct session *s);  /* command_done: the answer is complete */
+    void (*on_close)(struct session *s); /* session_free: free what the feature holds */
+};
+void session_hooks_done(struct session *s);
+void session_hooks_close(struct session *s);
+
 /* ---- between the session module's files ---------------------------------
  * session.c: the command cycle, the answer's framing, the client socket */
 void session_client_read_cb(struct ev_loop *loop, ev_io *w, int revents);
