@@ -25,6 +25,7 @@
 #include "halyard/backup/binlog_archive.h"
 #include "halyard/cache/cache.h"
 #include "halyard/cluster/backend.h"
+#include "halyard/cluster/proof.h"
 #include "halyard/cluster/xa_recover.h"
 #include "halyard/config/config.h"
 #include "halyard/config/rules.h"
@@ -351,6 +352,8 @@ static struct admin_backend_row *backend_rows(const struct config *cfg)
         snprintf(r->last_check, sizeof(r->last_check), "%s", info.last_check);
         if (info.last_check_time != 0)
             r->check_age_s = difftime(now, info.last_check_time);
+        (void)proof_settings_missing(info.seen[0].proof_have, PROOF_NEED_ALL, r->proof_missing,
+                                     sizeof(r->proof_missing));
         r->load_seen = info.status_time != 0;
         r->status = info.status;
         r->rates = info.rates;

@@ -478,6 +478,8 @@ void admin_render_backends(struct textbuf *sb, const struct admin_backend_row *r
                 textbuf_printf(sb, ",\"check_age_s\":%.1f", r->check_age_s);
             else
                 textbuf_puts(sb, ",\"check_age_s\":null");
+            textbuf_puts(sb, ",\"proof_missing\":");
+            textbuf_json_str(sb, r->proof_missing);
             json_load(sb, r);
             textbuf_putc(sb, '}');
         }
@@ -488,10 +490,11 @@ void admin_render_backends(struct textbuf *sb, const struct admin_backend_row *r
     /* one fact a column, named as in the JSON (role_seen: the servers'
      * own; false: the config's, until the first check) */
     static const char *const head[] = {
-        "name",   "group",  "address", "role",       "role_seen",
-        "fenced", "state",  "why",     "lag_s",      "replication_broken",
-        "gtid",   "in_use", "idle",    "queries",    "errors",
-        "p50_ms", "p99_ms", "rtt_ms",  "last_check", "check_age_s"};
+        "name",         "group",  "address", "role",       "role_seen",
+        "fenced",       "state",  "why",     "lag_s",      "replication_broken",
+        "gtid",         "in_use", "idle",    "queries",    "errors",
+        "p50_ms",       "p99_ms", "rtt_ms",  "last_check", "check_age_s",
+        "proof_missing"};
     table_init(&t, HY_ARRAY_SIZE(head));
     for (size_t i = 0; i < HY_ARRAY_SIZE(head); i++)
         table_cell(&t, head[i]);
@@ -526,6 +529,7 @@ void admin_render_backends(struct textbuf *sb, const struct admin_backend_row *r
             table_cellf(&t, "%.1f", r->check_age_s);
         else
             table_cell(&t, "-");
+        table_cell(&t, r->proof_missing[0] ? r->proof_missing : "-");
     }
     table_render(&t, sb);
     table_free(&t);

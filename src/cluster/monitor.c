@@ -28,6 +28,7 @@
 #include "halyard/cluster/global_pos.h"
 #include "halyard/core/log.h"
 #include "halyard/cluster/monitor.h"
+#include "halyard/cluster/proof.h"
 #include "halyard/cluster/shard_learn.h"
 #include "halyard/cluster/users.h"
 #include "monitor_int.h"
@@ -40,7 +41,10 @@
     "'UPTIME'), "                                                                                  \
     "(SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS "                                \
     "WHERE VARIABLE_NAME = 'RPL_SEMI_SYNC_MASTER_STATUS'), (SELECT VARIABLE_VALUE FROM "           \
-    "information_schema.GLOBAL_VARIABLES WHERE VARIABLE_NAME = 'RPL_SEMI_SYNC_MASTER_WAIT_POINT')"
+    "information_schema.GLOBAL_VARIABLES WHERE VARIABLE_NAME = "                                   \
+    "'RPL_SEMI_SYNC_MASTER_WAIT_POINT'), "                                                         \
+    "@@log_bin, @@log_slave_updates, @@global.binlog_annotate_row_events, "                        \
+    "@@replicate_annotate_row_events"
 #define SLAVES_SQL "SHOW ALL SLAVES STATUS"
 /* A DRAINING backend: the client connections running a statement or
  * holding an InnoDB transaction open (replication and Galera appliers,
@@ -78,7 +82,8 @@
     "'wsrep_local_index', 'wsrep_incoming_addresses')"
 #define WSREP_VARS_SQL                                                                             \
     "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('wsrep_on', 'wsrep_desync', "                   \
-    "'wsrep_reject_queries', 'sql_mode', 'gtid_binlog_pos')"
+    "'wsrep_reject_queries', 'sql_mode', 'gtid_binlog_pos', 'log_bin', 'log_slave_updates', "      \
+    "'binlog_annotate_row_events', 'replicate_annotate_row_events')"
 
 enum step {
     STEP_CONNECT = 0,
@@ -354,6 +359,7 @@ static void apply_config(struct monitor *m, struct config *cfg)
             list[i]->be = be;
             list[i]->rt = be->rt;
             list[i]->index = (int)i;
+            list[i]->proof_warned = false; /* warned again under the new config */
         } else if ((list[i] = mb_create(m, cfg, be, (int)i)) == NULL) {
             hy_log_error("monitor: out of memory; backend %s is not checked", be->name);
         }
@@ -437,6 +443,7 @@ static void publish_info(struct monitor_backend *mb)
         copy_cell(in->seen[0].gtid_binlog, sizeof(in->seen[0].gtid_binlog), mb->gtid_binlog);
         in->seen[0].semisync_replica = mb->semisync_replica;
         in->seen[0].semisync_primary = mb->semisync_primary;
+        in->seen[0].proof_have = mb->proof_have;
         in->seen[0].galera_member =
             galera(mb) && mb->wsrep.primary && mb->wsrep.local_state == GALERA_SYNCED;
         copy_cell(in->seen[0].galera_self, sizeof(in->seen[0].galera_self),
@@ -583,6 +590,22 @@ static void global_lex_note(struct monitor_backend *mb, const char *sql_mode)
     atomic_store(&mb->rt->global_lex_seen, true);
 }
 
+/* resolve_in_flight_writes: once a config (at start, and again after a
+ * reload), a warning for a server lacking what the proof rests on
+ * (proof.h): its in-flight writes' outcomes will be unknown. */
+static void proof_warn(struct monitor_backend *mb)
+{
+    char miss[160];
+    if (!mb->m->cfg->resolve_in_flight_writes || mb->proof_warned ||
+        proof_settings_missing(mb->proof_have, PROOF_NEED_ALL, miss, sizeof(miss)))
+        return;
+    mb->proof_warned = true;
+    hy_log_warn("backend %s: %s: resolve_in_flight_writes cannot prove a write in flight "
+                "through it not committed (its outcome will be unknown, error 1180) while it "
+                "runs so (docs/failover.md)",
+                mb->be->name, miss);
+}
+
 static void parse_vars(struct monitor_backend *mb, const struct sqlresult *res)
 {
     const char *ro = sqlresult_get(res, 0, 0);
@@ -614,6 +637,34 @@ static void parse_vars(struct monitor_backend *mb, const struct sqlresult *res)
     const char *ms = sqlresult_get(res, 0, 8), *wp = sqlresult_get(res, 0, 9);
     mb->semisync_primary =
         ms != NULL && strcasecmp(ms, "ON") == 0 && wp != NULL && strcasecmp(wp, "AFTER_SYNC") == 0;
+    mb->proof_have = proof_settings_parse(sqlresult_get(res, 0, 10), sqlresult_get(res, 0, 11),
+                                          sqlresult_get(res, 0, 12), sqlresult_get(res, 0, 13));
+    proof_warn(mb);
+}
+
+/* cluster = galera: WSREP_VARS_SQL's answer, past the wsrep state. */
+static void parse_wsrep_vars(struct monitor_backend *mb, const struct sqlresult *res)
+{
+    static const char *const proof[] = {"log_bin", "log_slave_updates",
+                                        "binlog_annotate_row_events",
+                                        "replicate_annotate_row_events"};
+    const char *v[4] = {NULL, NULL, NULL, NULL};
+    for (size_t r = 0; r < res->n_rows; r++) {
+        const char *k = sqlresult_get(res, r, 0);
+        if (k == NULL)
+            continue;
+        if (strcasecmp(k, "sql_mode") == 0)
+            global_lex_note(mb, sqlresult_get(res, r, 1));
+        /* what a session's in-flight write is compared with on the new
+         * writer (session_inflight.c, publish_info's seen[]) */
+        else if (strcasecmp(k, "gtid_binlog_pos") == 0)
+            copy_cell(mb->gtid_binlog, sizeof(mb->gtid_binlog), sqlresult_get(res, r, 1));
+        for (size_t i = 0; i < 4; i++)
+            if (strcasecmp(k, proof[i]) == 0)
+                v[i] = sqlresult_get(res, r, 1);
+    }
+    mb->proof_have = proof_settings_parse(v[0], v[1], v[2], v[3]);
+    proof_warn(mb);
 }
 
 /* Entry `index` of a comma-separated list into out[len] ("" if none). */
@@ -912,15 +963,7 @@ static void check_cb(struct sqlclient *c, const struct sqlresult *res, void *arg
         return;
     case STEP_WSREP_VARS:
         monitor_parse_wsrep(res, &mb->wsrep_next);
-        for (size_t r = 0; r < res->n_rows; r++) {
-            const char *k = sqlresult_get(res, r, 0);
-            if (k != NULL && strcasecmp(k, "sql_mode") == 0)
-                global_lex_note(mb, sqlresult_get(res, r, 1));
-            /* what a session's in-flight write is compared with on the
-             * new writer (session_inflight.c, publish_info's seen[]) */
-            else if (k != NULL && strcasecmp(k, "gtid_binlog_pos") == 0)
-                copy_cell(mb->gtid_binlog, sizeof(mb->gtid_binlog), sqlresult_get(res, r, 1));
-        }
+        parse_wsrep_vars(mb, res);
         check_good(mb); /* mb->wsrep is set when the check is done */
         return;
     case STEP_VARS:

@@ -41,6 +41,8 @@ struct monitor_backend {
     char gtid_binlog_state[1400];
     bool semisync_replica; /* Rpl_semi_sync_slave_status = ON */
     bool semisync_primary; /* Rpl_semi_sync_master_status = ON, wait point AFTER_SYNC */
+    unsigned proof_have;   /* PROOF_* (proof.h): the settings resolve_in_flight_writes needs */
+    bool proof_warned;     /* ... and their lack was logged under this config */
     struct monitor_repl repl;
     int source;               /* index of the backend it replicates from; -1 = none of ours */
     bool writable_outside;    /* writable and not replicating from the cluster, not the primary */

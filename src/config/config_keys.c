@@ -139,8 +139,9 @@ const struct config_key config_keys[] = {
     {"resolve_in_flight_writes", CONFIG_BOOL, "false", 0, 0,
      "an autocommit write or a COMMIT in flight when the primary dies is looked for in the new "
      "primary's binary log: found, the client gets its OK; proven not committed "
-     "(semi-synchronous replication, a dual-master pair, Galera), it runs once on the new "
-     "primary; otherwise error 1180 "
+     "(semi-synchronous replication, a dual-master pair, Galera; log_bin, log_slave_updates, "
+     "binlog_annotate_row_events and replicate_annotate_row_events on), it runs once on the "
+     "new primary; otherwise error 1180 "
      "says the outcome is unknown. Each write carries a comment halyard adds",
      NULL},
     {"default_auth_plugin", CONFIG_STRING, "mysql_native_password", 0, 0,

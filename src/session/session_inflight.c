@@ -61,6 +61,7 @@
 
 #include "halyard/cluster/backend.h"
 #include "halyard/cluster/primary_client.h"
+#include "halyard/cluster/proof.h"
 #include "halyard/cluster/stats.h"
 #include "halyard/core/log.h"
 #include "halyard/protocol/mysql_proto.h"
@@ -106,6 +107,7 @@ struct sess_inflight {
     bool trx_unmarked;           /* a statement of it that may have written went without the mark:
                                   * its COMMIT is not resolved (not found would prove nothing) */
     bool stmt_harmless; /* the statement routed last writes nothing (session_inflight_note) */
+    bool annotate_own;  /* the session set binlog_annotate_row_events itself (proof.h) */
     enum inflight_kind ps_kind; /* the prepared write whose mark was taken */
     bool ps;                    /* the write in flight is an EXECUTE: `pkt` holds it unmarked */
     bool ps_insert;             /* ... of a text beginning with INSERT or REPLACE */
@@ -204,6 +206,17 @@ void session_inflight_free(struct session *s)
     s->inflight = NULL;
 }
 
+/* Whether the text names `word` (upper case) anywhere, in any case (a
+ * string or comment that only looks like it counts too: never wrong). */
+static bool text_names(const char *p, size_t n, const char *word)
+{
+    size_t w = strlen(word);
+    for (size_t i = 0; i + w <= n; i++)
+        if ((p[i] & ~0x20) == word[0] && strncasecmp(p + i, word, w) == 0)
+            return true;
+    return false;
+}
+
 void session_inflight_note(struct session *s, const struct classify_result *r, const uint8_t *p,
                            uint32_t len)
 {
@@ -222,6 +235,11 @@ void session_inflight_note(struct session *s, const struct classify_result *r, c
     else if (r->kind == CL_TXN_END && f->trx_marked && !f->trx_unmarked && session_in_trans(s) &&
              session_text_is((const char *)p + 1, len - 1, "COMMIT", NULL))
         f->stmt = IF_COMMIT;
+    /* SET [SESSION|STATEMENT] binlog_annotate_row_events: its writes' text
+     * may be missing from the binary log from now on */
+    if ((r->kind == CL_SESSION || f->stmt == IF_WRITE || f->stmt == IF_TRX) && len > 1 &&
+        text_names((const char *)p + 1, len - 1, "BINLOG_ANNOTATE_ROW_EVENTS"))
+        f->annotate_own = true;
 }
 
 /* The client's packet (command byte and payload) kept in f->pkt. */
@@ -343,16 +361,6 @@ void session_inflight_ps_sent(struct session *s, bool marked, const uint8_t *p, 
     f->inflight = f->ps_kind;
 }
 
-/* Whether the text names RETURNING anywhere (a string that only looks like
- * it leaves the write unmarked: 1927 as without the option, never wrong). */
-static bool returns_rows(const char *p, size_t n)
-{
-    for (size_t i = 0; i + 9 <= n; i++)
-        if ((p[i] & ~0x20) == 'R' && strncasecmp(p + i, "RETURNING", 9) == 0)
-            return true;
-    return false;
-}
-
 /* session_inflight_send: true when the statement went with its mark. */
 static bool inflight_send(struct session *s, struct sess_inflight *f, enum inflight_kind k,
                           uint8_t cmd, const uint8_t *p, uint32_t len, bool fits, uint32_t idx)
@@ -368,8 +376,10 @@ static bool inflight_send(struct session *s, struct sess_inflight *f, enum infli
         f->inflight = k;
         return false;
     }
-    if (returns_rows((const char *)p + 1, len - 1))
-        return false; /* found committed, its rows could not be answered */
+    /* RETURNING: found committed, its rows could not be answered; unmarked,
+     * it gets 1927 as without the option, never a wrong answer */
+    if (text_names((const char *)p + 1, len - 1, "RETURNING"))
+        return false;
     if (!mark_take(s, f, k))
         return false;
     size_t n = MYSQL_HEADER_SIZE + 1 + f->mark_len + 1 + (len - 1);
@@ -551,6 +561,7 @@ static bool proof_read(struct sess_inflight *f, const struct config *cfg)
     if (in == NULL)
         return false;
     bool found = false, replica_semi = false, primary_semi = false, member = false;
+    unsigned new_have = 0, old_have = 0;
     backend_info_get(cfg->backends[f->newp].rt, in);
     for (size_t i = 0; i < BACKEND_SEEN && !found; i++)
         if (in->seen[i].at > 0 && in->seen[i].at < f->sent) {
@@ -558,20 +569,25 @@ static bool proof_read(struct sess_inflight *f, const struct config *cfg)
                                    &f->before) == HY_OK;
             replica_semi = in->seen[i].semisync_replica;
             member = in->seen[i].galera_member;
+            new_have = in->seen[i].proof_have;
         }
     f->old_self[0] = '\0';
     backend_info_get(cfg->backends[f->old].rt, in);
     for (size_t i = 0; i < BACKEND_SEEN; i++)
         if (in->seen[i].at > 0 && in->seen[i].at < f->sent) {
             primary_semi = in->seen[i].semisync_primary;
+            old_have = in->seen[i].proof_have;
             snprintf(f->old_self, sizeof(f->old_self), "%s", in->seen[i].galera_self);
             break;
         }
     free(in);
+    char unproven[300];
+    bool settings = proof_settings_hold(old_have, new_have, f->annotate_own, f->old_name,
+                                        f->new_name, unproven, sizeof(unproven));
     f->galera = cfg->cluster == CLUSTER_GALERA;
     if (f->galera) {
         f->have_before = found;
-        f->proven = found && member && f->old_self[0] != '\0';
+        f->proven = found && member && f->old_self[0] != '\0' && settings;
         if (!found)
             snprintf(f->why, sizeof(f->why),
                      "no monitor check of %s finished before the write was sent", f->new_name);
@@ -580,6 +596,9 @@ static bool proof_read(struct sess_inflight *f, const struct config *cfg)
                      "not in the binary log of %s, which was not Synced in the Primary "
                      "component when the write was sent",
                      f->new_name);
+        else if (!settings)
+            snprintf(f->why, sizeof(f->why), "not in the binary log of %s, %s", f->new_name,
+                     unproven);
         else if (!f->proven)
             snprintf(f->why, sizeof(f->why),
                      "not in the binary log of %s, and how the cluster lists %s is unknown",
@@ -588,7 +607,8 @@ static bool proof_read(struct sess_inflight *f, const struct config *cfg)
     }
     int64_t promoted = atomic_load(&cfg->backends[f->newp].rt->failover_at_us);
     f->have_before = found;
-    f->proven = found && replica_semi && primary_semi && promoted > (int64_t)(f->sent * 1e6);
+    f->proven =
+        found && replica_semi && primary_semi && settings && promoted > (int64_t)(f->sent * 1e6);
     if (!found)
         snprintf(f->why, sizeof(f->why),
                  "no monitor check of %s finished before the write was sent", f->new_name);
@@ -597,6 +617,8 @@ static bool proof_read(struct sess_inflight *f, const struct config *cfg)
                  "not in the binary log of %s, and replication was not semi-synchronous "
                  "(AFTER_SYNC) from %s to it",
                  f->new_name, f->old_name);
+    else if (!settings)
+        snprintf(f->why, sizeof(f->why), "not in the binary log of %s, %s", f->new_name, unproven);
     else if (!f->proven)
         snprintf(f->why, sizeof(f->why),
                  "not in the binary log of %s, which this halyard did not promote", f->new_name);

@@ -1504,7 +1504,8 @@ static void test_backends(void **state)
          .repl_broken = true,
          .rtt_ms = -1,
          .last_check = "connect: \"refused\"",
-         .check_age_s = -1},
+         .check_age_s = -1,
+         .proof_missing = "not read yet"},
     };
     struct textbuf sb;
     textbuf_init(&sb, 1 << 20);
@@ -1550,7 +1551,7 @@ static void test_backends(void **state)
         "null,"
         "\"replication_broken\":false,\"gtid\":\"0-1-42\",\"in_use\":1,"
         "\"idle\":3,\"queries\":1000,\"errors\":2,\"p50_ms\":0.410,\"p99_ms\":12.500,"
-        "\"rtt_ms\":0.250,\"last_check\":\"ok\",\"check_age_s\":0.4,"
+        "\"rtt_ms\":0.250,\"last_check\":\"ok\",\"check_age_s\":0.4,\"proof_missing\":\"\","
         "\"server\":{\"max_connections\":151,\"threads_connected\":12,\"threads_running\":3,"
         "\"questions\":5000,\"slow_queries\":1,\"aborted_connects\":0,"
         "\"row_lock_waits\":7,\"binlog_bytes_written\":null,\"binlog_files\":3,"
@@ -1567,7 +1568,8 @@ static void test_backends(void **state)
         "\"lag_s\":null,\"replication_broken\":true,\"gtid\":\"\",\"in_use\":0,"
         "\"idle\":0,\"queries\":0,\"errors\":0,\"p50_ms\":0.000,\"p99_ms\":0.000,"
         "\"rtt_ms\":null,\"last_check\":\"connect: "
-        "\\\"refused\\\"\",\"check_age_s\":null,\"server\":null}]}\n");
+        "\\\"refused\\\"\",\"check_age_s\":null,\"proof_missing\":\"not read yet\","
+        "\"server\":null}]}\n");
 
     /* Metrics: the backend families from backend_rt. */
     struct config *cfg = NULL;

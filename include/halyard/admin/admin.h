@@ -220,10 +220,11 @@ struct admin_backend_row {
     char gtid[256]; /* @@gtid_current_pos */
     uint64_t conns_in_use, conns_idle;
     uint64_t queries, errors;
-    double rtt_ms;         /* the monitor's COM_PING round trip (an average); -1 = none yet */
-    double p50_ms, p99_ms; /* 0 = no statement yet */
-    char last_check[160];  /* "ok" or why it failed; "" = never checked */
-    double check_age_s;    /* seconds since the last check, -1 = never */
+    double rtt_ms;           /* the monitor's COM_PING round trip (an average); -1 = none yet */
+    double p50_ms, p99_ms;   /* 0 = no statement yet */
+    char last_check[160];    /* "ok" or why it failed; "" = never checked */
+    double check_age_s;      /* seconds since the last check, -1 = never */
+    char proof_missing[160]; /* what resolve_in_flight_writes' proof lacks there (proof.h) */
     /* the server's own load (srvstatus.h), the monitor's last reading */
     bool load_seen;
     struct srv_status status;

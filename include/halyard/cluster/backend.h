@@ -119,6 +119,7 @@ struct backend_info {
         char gtid_binlog[256]; /* @@gtid_binlog_pos */
         bool semisync_replica; /* Rpl_semi_sync_slave_status ON */
         bool semisync_primary; /* Rpl_semi_sync_master_status ON, wait point AFTER_SYNC */
+        unsigned proof_have;   /* PROOF_* (proof.h): log_bin, log_slave_updates... ON */
         bool galera_member;    /* cluster = galera: Synced, in a Primary component */
         char galera_self[128]; /* cluster = galera: its entry of wsrep_incoming_addresses */
     } seen[BACKEND_SEEN];

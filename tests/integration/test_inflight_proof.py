@@ -1,0 +1,105 @@
+"""What "proven not committed" rests on (resolve_in_flight_writes, issue
+41): a write in flight when the primary dies is run again only when its
+absence from the new primary's binary log proves it did not commit. That
+absence proves something only when the write would be there had it
+committed: the old primary logged its text (log_bin,
+binlog_annotate_row_events, in the session too), and the new primary wrote
+what it applied to its own binary log with that text (log_bin,
+log_slave_updates, replicate_annotate_row_events). Otherwise the outcome
+is unknown (1180), never a second run.
+
+    replicas without log_slave_updates (MariaDB's default): an UPDATE
+    committed on the primary and applied on the replicas, waiting for a
+    semi-sync acknowledgement when the primary is killed, gets 1180 and is
+    applied once (before the fix it ran a second time: v went 20 -> 22);
+    show backends names the missing setting, and halyard warns of it
+    a session that turned binlog_annotate_row_events off: the same
+"""
+
+import pymysql
+
+from test_inflight import in_thread, rows, start, TABLE, writable_nodes
+from test_failover import kill_now
+from test_ops import admin_json
+from conftest import TEST_PORT
+from util import Cluster, wait_until
+
+import os
+
+UPDATE = f"UPDATE {TABLE} SET v = v + 1 WHERE id = 2"
+
+
+def proof_cluster(request, name, offset, mysqld_opts=()):
+    base = f"/tmp/halyard-test-{os.geteuid()}-{TEST_PORT}-{name}"
+    c = Cluster(base, TEST_PORT + offset, semisync=True, mysqld_opts=mysqld_opts)
+    c.destroy()
+    c.start()
+    request.addfinalizer(c.destroy)
+    c.sql(0, "CREATE DATABASE IF NOT EXISTS fi")
+    c.sql(0, f"CREATE TABLE {TABLE} (id BIGINT NOT NULL, v INT NOT NULL, KEY (id))")
+    c.sql(0, f"INSERT INTO {TABLE} VALUES (1, 10), (2, 20)")
+    c.sync()
+    return c
+
+
+def committed_unacknowledged(c, conn, sql):
+    """`sql` through halyard on `conn` commits on the primary and reaches
+    every replica, but waits there for an acknowledgement none gives; then
+    the primary is killed. The client's outcome."""
+    for i in c.replicas:
+        c.sql(i, "STOP SLAVE IO_THREAD")
+        c.sql(i, "SET GLOBAL rpl_semi_sync_slave_enabled = OFF")
+        c.sql(i, "START SLAVE IO_THREAD")
+    c.sql(0, "SET GLOBAL rpl_semi_sync_master_wait_no_slave = ON")
+    c.sql(0, "SET GLOBAL rpl_semi_sync_master_timeout = 600000")
+    t, r = in_thread(lambda: conn.cursor().execute(sql))
+    for i in c.replicas:
+        wait_until(lambda: (2, 21) in rows(c, i), 10, what=f"node{i} to have the write")
+    assert t.is_alive()
+    kill_now(c, 0)
+    t.join(60)
+    assert not t.is_alive()
+    return r
+
+
+def assert_unknown_applied_once(c, conf, r, why):
+    new = writable_nodes(c)
+    assert len(new) == 1 and new[0] != 0, new
+    assert rows(c, new[0]) == [(1, 10), (2, 21)], r  # applied once, not run again
+    code, msg = r["error"]
+    assert code == 1180, r
+    assert "whether it committed is unknown" in msg and why in msg, msg
+    st = admin_json(conf["admin_socket"], "show stats")
+    assert st["inflight_unknown"] == 1 and st["inflight_rerun"] == 0, st
+
+
+def test_in_flight_write_unknown_without_log_slave_updates(start_halyard, tmp_path, request):
+    c = proof_cluster(request, "proof-nolsu", 150, ["--log-slave-updates=0"])
+    assert c.value(1, "SELECT @@log_slave_updates") == 0
+    conf, h = start(c, start_halyard, tmp_path)
+    a = pymysql.connect(**h.conn_params(read_timeout=60, autocommit=True))
+    r = committed_unacknowledged(c, a, UPDATE)
+    assert_unknown_applied_once(c, conf, r, "log_slave_updates")
+    a.close()
+    # the replicas left say why, and halyard warned at start
+    backends = admin_json(conf["admin_socket"], "show backends")["backends"]
+    for b in backends:
+        if b["state"] == "ONLINE":
+            assert "log_slave_updates" in b["proof_missing"], b
+    assert "resolve_in_flight_writes" in h.log_text()
+    assert "log_slave_updates OFF" in h.log_text()
+
+
+def test_in_flight_write_unknown_when_the_session_drops_annotations(start_halyard, tmp_path,
+                                                                    request):
+    c = proof_cluster(request, "proof-annot", 150)
+    c.sql(0, "GRANT BINLOG ADMIN ON *.* TO 'app'@'%'")  # to set it for its session
+    conf, h = start(c, start_halyard, tmp_path)
+    a = pymysql.connect(**h.conn_params(read_timeout=60, autocommit=True))
+    a.cursor().execute("SET SESSION binlog_annotate_row_events = 0")
+    r = committed_unacknowledged(c, a, UPDATE)
+    assert_unknown_applied_once(c, conf, r, "binlog_annotate_row_events")
+    a.close()
+    backends = admin_json(conf["admin_socket"], "show backends")["backends"]
+    assert all(b["proof_missing"] == "" for b in backends if b["state"] == "ONLINE"), backends
+

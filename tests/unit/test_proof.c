@@ -1,0 +1,102 @@
+/*
+ * test_proof.c: the settings resolve_in_flight_writes' "proven not
+ * committed" rests on (proof.h), table-driven.
+ *
+ *   - the four values as SELECT @@... answers them, "1"/"ON"/"0"/NULL
+ *   - what is missing, named, in the enum's order; "not read yet"
+ *   - a verdict: the new primary's settings first, then the old one's,
+ *     then the session's own binlog_annotate_row_events
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "halyard/cluster/proof.h"
+
+static void test_parse(void **state)
+{
+    (void)state;
+    assert_int_equal(proof_settings_parse("1", "1", "1", "1"), PROOF_NEED_ALL);
+    assert_int_equal(proof_settings_parse("ON", "on", "1", "ON"), PROOF_NEED_ALL);
+    assert_int_equal(proof_settings_parse("1", "0", "1", "1"),
+                     PROOF_NEED_ALL & ~(unsigned)PROOF_LOG_SLAVE_UPDATES);
+    assert_int_equal(proof_settings_parse(NULL, NULL, NULL, NULL), PROOF_READ);
+    assert_int_equal(proof_settings_parse("OFF", "2", "", "0"), PROOF_READ);
+}
+
+static void test_missing(void **state)
+{
+    (void)state;
+    static const struct {
+        unsigned have, need;
+        bool ok;
+        const char *out;
+    } cases[] = {
+        {PROOF_NEED_ALL, PROOF_NEED_ALL, true, ""},
+        {PROOF_NEED_ALL & ~(unsigned)PROOF_LOG_SLAVE_UPDATES, PROOF_NEED_ALL, false,
+         "log_slave_updates OFF"},
+        {PROOF_NEED_ALL & ~(unsigned)PROOF_LOG_SLAVE_UPDATES, PROOF_NEED_OLD, true, ""},
+        {PROOF_READ, PROOF_NEED_ALL, false,
+         "log_bin OFF, log_slave_updates OFF, binlog_annotate_row_events OFF, "
+         "replicate_annotate_row_events OFF"},
+        {PROOF_READ | PROOF_LOG_BIN, PROOF_NEED_NEW, false,
+         "log_slave_updates OFF, replicate_annotate_row_events OFF"},
+        {0, PROOF_NEED_ALL, false, "not read yet"},
+        {PROOF_NEED_ALL & ~(unsigned)PROOF_READ, PROOF_NEED_ALL, false, "not read yet"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char out[200] = "x";
+        assert_int_equal(proof_settings_missing(cases[i].have, cases[i].need, out, sizeof(out)),
+                         cases[i].ok);
+        assert_string_equal(out, cases[i].out);
+    }
+    char small[12];
+    assert_false(proof_settings_missing(PROOF_READ, PROOF_NEED_ALL, small, sizeof(small)));
+    assert_string_equal(small, "log_bin OFF"); /* cut, still terminated */
+}
+
+static void test_hold(void **state)
+{
+    (void)state;
+    static const struct {
+        unsigned old_have, new_have;
+        bool session_off, ok;
+        const char *why;
+    } cases[] = {
+        {PROOF_NEED_ALL, PROOF_NEED_ALL, false, true, ""},
+        {PROOF_NEED_ALL, PROOF_NEED_ALL & ~(unsigned)PROOF_LOG_SLAVE_UPDATES, false, false,
+         "which logs only part of what it applies (db2: log_slave_updates OFF)"},
+        {PROOF_NEED_ALL & ~(unsigned)PROOF_BINLOG_ANNOTATE, PROOF_NEED_ALL, false, false,
+         "and db1 may not have logged the write's text (db1: binlog_annotate_row_events OFF)"},
+        /* the old primary needs neither log_slave_updates nor replicate_... */
+        {PROOF_NEED_OLD, PROOF_NEED_NEW, false, true, ""},
+        {PROOF_NEED_ALL, 0, false, false,
+         "which logs only part of what it applies (db2: not "
+         "read yet)"},
+        {PROOF_NEED_ALL, PROOF_NEED_ALL, true, false,
+         "and this session set binlog_annotate_row_events itself (its writes' text may not be "
+         "logged)"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char why[300] = "x";
+        assert_int_equal(proof_settings_hold(cases[i].old_have, cases[i].new_have,
+                                             cases[i].session_off, "db1", "db2", why, sizeof(why)),
+                         cases[i].ok);
+        assert_string_equal(why, cases[i].why);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse),
+        cmocka_unit_test(test_missing),
+        cmocka_unit_test(test_hold),
+    };
+    return cmocka_run_group_tests_name("proof", tests, NULL, NULL);
+}
