@@ -324,7 +324,8 @@ bool fx_dual_failover(struct fx *fx, bool manual, uint64_t down_ms)
             "%s is the active: STOP SLAVE (nothing more from %s until it is checked), SET GLOBAL "
             "read_only = 0 (%llu ms)",
             dn[c].name, old >= 0 ? dn[old].name : "(none)", (unsigned long long)(fx_now_ms() - t0));
-    fx_publish_done(fx, "failover", c, old, "active");
+    /* the pair's standby, the only replica, applied what it received */
+    fx_publish_done(fx, "failover", c, old, "active", PROOF_PROMOTED);
     ok = true;
 out:
     return fx_procedure_end(fx, &sv,
@@ -386,7 +387,7 @@ bool fx_dual_switchover(struct fx *fx, const char *target)
         goto out;
     }
     fx_step(fx, LOG_LEVEL_INFO, "%s is writable; both keep replicating", dn[c].name);
-    fx_publish_done(fx, "switchover", c, old, "active");
+    fx_publish_done(fx, "switchover", c, old, "active", PROOF_PROMOTED);
     /* A clean hand-over: the old active is the standby, not fenced. */
     backend_set_fenced(cfg->backends[old].rt, false, "switchover: the standby now");
     ok = true;

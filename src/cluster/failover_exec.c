@@ -79,7 +79,8 @@ static bool run_failover(struct fx *fx, bool manual, uint64_t down_ms)
     fx_step(fx, LOG_LEVEL_INFO, "topology under the lock: %s: %s",
             failover_action_to_str(vd.action), vd.reason);
     if (vd.action == FAILOVER_FOLLOW) {
-        fx_publish_primary(fx, (size_t)vd.candidate, old, "promoted elsewhere: following it");
+        fx_publish_primary(fx, (size_t)vd.candidate, old, "promoted elsewhere: following it",
+                           PROOF_FOLLOWED);
         ok = true;
         goto out;
     }
@@ -103,7 +104,9 @@ static bool run_failover(struct fx *fx, bool manual, uint64_t down_ms)
     failover_eventual_pos(&nodes[c], &target);
     gtid_pos_format(&target, pos, sizeof(pos));
     backend_set_failover_busy(group_of(fx->cfg)->name, true);
+    bool caught_up = true;
     if (vd.donor >= 0 && !fx_catch_up(fx, nodes, c, (size_t)vd.donor, cfg->switchover_timeout_ms)) {
+        caught_up = false;
         /* A second failure (the donor lost, or too far behind to finish in
          * time): the service comes first, and the loss is said loudly. */
         char note[EVENT_TEXT_MAX];
@@ -118,7 +121,8 @@ static bool run_failover(struct fx *fx, bool manual, uint64_t down_ms)
     if (!fx_make_primary(fx, nodes, c, pos, cfg->switchover_timeout_ms))
         goto out;
     fx_repoint_others(fx, nodes, c, old, -1);
-    fx_publish_done(fx, "failover", c, old, "primary");
+    fx_publish_done(fx, "failover", c, old, "primary",
+                    proof_promotion_judge(&v, (int)c, caught_up));
     ok = true;
 out:
     /* An automatic attempt that did not get as far as promoting is tried
@@ -183,7 +187,8 @@ static bool run_switchover(struct fx *fx, const char *target)
         fx_step(fx, LOG_LEVEL_ERROR, "%s: making it a replica of %s failed: %s", nodes[old].name,
                 nodes[c].name, ol->err);
     }
-    fx_publish_done(fx, "switchover", c, old, "primary");
+    /* it applied all the old primary wrote before read_only (fx_make_primary) */
+    fx_publish_done(fx, "switchover", c, old, "primary", PROOF_PROMOTED);
     ok = true;
     goto out;
 

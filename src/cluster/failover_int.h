@@ -28,6 +28,7 @@
 #include "halyard/config/config.h"
 #include "halyard/cluster/failover.h"
 #include "halyard/cluster/failover_exec.h"
+#include "halyard/cluster/proof.h"
 #include "halyard/core/gtid.h"
 #include "halyard/core/log.h"
 
@@ -156,8 +157,10 @@ bool fx_apply_relay_log(struct fx *fx, const struct failover_node *nodes, size_t
 bool fx_catch_up(struct fx *fx, const struct failover_node *nodes, size_t c, size_t d, int wait_ms);
 bool fx_make_primary(struct fx *fx, const struct failover_node *nodes, size_t c,
                      const char *wait_pos, int wait_ms);
-void fx_publish_primary(struct fx *fx, size_t c, int old, const char *why);
-void fx_publish_done(struct fx *fx, const char *procedure, size_t c, int old, const char *what);
+void fx_publish_primary(struct fx *fx, size_t c, int old, const char *why,
+                        enum proof_promotion how);
+void fx_publish_done(struct fx *fx, const char *procedure, size_t c, int old, const char *what,
+                     enum proof_promotion how);
 bool fx_pre_failover_allows(struct fx *fx, const char *procedure, bool manual, int old, size_t c,
                             const char *reason);
 void fx_wait_quiet(const struct config *cfg, size_t i, int ms);

@@ -674,10 +674,11 @@ bool fx_make_primary(struct fx *fx, const struct failover_node *nodes, size_t c,
     return true;
 }
 
-void fx_publish_primary(struct fx *fx, size_t c, int old, const char *why)
+void fx_publish_primary(struct fx *fx, size_t c, int old, const char *why, enum proof_promotion how)
 {
     const struct config *cfg = fx->cfg;
     struct backend_rt *rt = cfg->backends[c].rt;
+    atomic_store(&rt->promoted_how, (int)how); /* before: the sessions read it after */
     backend_mark_failover(rt);
     backend_set_fenced(rt, false, why);
     backend_set_role(rt, ROLE_PRIMARY, why);
@@ -924,13 +925,14 @@ bool fx_procedure_end(struct fx *fx, struct survey *sv, const struct fx_outcome 
 /* The procedure's last step: writes go to c now, in place of old (-1 =
  * none), published with the reason "<procedure>: c replaces old"; `what`
  * is what c is called ("primary", "active"). */
-void fx_publish_done(struct fx *fx, const char *procedure, size_t c, int old, const char *what)
+void fx_publish_done(struct fx *fx, const char *procedure, size_t c, int old, const char *what,
+                     enum proof_promotion how)
 {
     const struct config *cfg = fx->cfg;
     const char *oldn = old >= 0 ? cfg->backends[old].name : "(none)";
     char why[200];
     snprintf(why, sizeof(why), "%s: %s replaces %s", procedure, cfg->backends[c].name, oldn);
-    fx_publish_primary(fx, c, old, why);
+    fx_publish_primary(fx, c, old, why, how);
     fx_step(fx, LOG_LEVEL_WARN, "%s done: %s is the %s (%llu ms since the decision)", procedure,
             cfg->backends[c].name, what, (unsigned long long)(fx_now_ms() - fx->t0_ms));
 }

@@ -74,3 +74,29 @@ bool proof_settings_hold(unsigned old_have, unsigned new_have, bool session_anno
         why[0] = '\0';
     return true;
 }
+
+enum proof_promotion proof_promotion_judge(const struct failover_view *v, int candidate,
+                                           bool caught_up)
+{
+    for (size_t i = 0; i < v->n; i++)
+        if ((int)i != candidate && (int)i != v->primary && !v->nodes[i].reachable)
+            return PROOF_REPLICA_UNREACHABLE;
+    return caught_up ? PROOF_PROMOTED : PROOF_NOT_CAUGHT_UP;
+}
+
+const char *proof_promotion_why(enum proof_promotion how)
+{
+    switch (how) {
+    case PROOF_PROMOTED:
+        return "";
+    case PROOF_FOLLOWED:
+        return "which this halyard followed as the primary chosen elsewhere (another halyard, an "
+               "operator), not promoted as the replica that had every acknowledged commit";
+    case PROOF_REPLICA_UNREACHABLE:
+        return "which this halyard promoted while another replica was out of reach (that one may "
+               "have had the write)";
+    case PROOF_NOT_CAUGHT_UP:
+        return "which this halyard promoted without the transactions a more advanced replica had";
+    }
+    return "which this halyard promoted without proof";
+}

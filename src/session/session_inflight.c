@@ -31,16 +31,18 @@
  *   - not found, and not committed is proven: the old primary was a
  *     semi-synchronous primary (Rpl_semi_sync_master_status ON, wait point
  *     AFTER_SYNC) at its last check before the write, the new primary
- *     acknowledged semi-sync then, and this halyard promoted it after the
- *     write was sent (so it is the replica that had received the most):
+ *     acknowledged semi-sync then, both had the settings proof.h lists,
+ *     and this halyard promoted it after the write was sent, with every
+ *     other replica in reach and caught up (so it is the replica that had
+ *     received the most: backend_rt.promoted_how):
  *     what the old primary may have committed reached a replica first, and
  *     that replica's log is the one read. An autocommit write is run once
  *     on the new primary (put back in front of `up`); a COMMIT is run again
  *     with its transaction by transaction_replay when that is on and the
  *     transaction replayable, else the client gets 1213 (rolled back);
  *   - otherwise (asynchronous replication, another halyard or an operator
- *     promoted, the log not read): error 1180 saying the outcome is
- *     unknown.
+ *     promoted, a setting missing, the log not read): error 1180 saying
+ *     the outcome is unknown.
  * A dual-master pair is the same case as semi-sync replication (the
  * standby acknowledges the active, this halyard promotes it). On Galera
  * (view_query) the new writer's log is read once its Primary component no
@@ -605,10 +607,13 @@ static bool proof_read(struct sess_inflight *f, const struct config *cfg)
                      f->new_name, f->old_name);
         return true;
     }
-    int64_t promoted = atomic_load(&cfg->backends[f->newp].rt->failover_at_us);
+    /* when this halyard's failover published it, and how (proof.h) */
+    bool promoted =
+        atomic_load(&cfg->backends[f->newp].rt->failover_at_us) > (int64_t)(f->sent * 1e6);
+    enum proof_promotion how = atomic_load(&cfg->backends[f->newp].rt->promoted_how);
     f->have_before = found;
     f->proven =
-        found && replica_semi && primary_semi && settings && promoted > (int64_t)(f->sent * 1e6);
+        found && replica_semi && primary_semi && settings && promoted && how == PROOF_PROMOTED;
     if (!found)
         snprintf(f->why, sizeof(f->why),
                  "no monitor check of %s finished before the write was sent", f->new_name);
@@ -619,9 +624,12 @@ static bool proof_read(struct sess_inflight *f, const struct config *cfg)
                  f->new_name, f->old_name);
     else if (!settings)
         snprintf(f->why, sizeof(f->why), "not in the binary log of %s, %s", f->new_name, unproven);
-    else if (!f->proven)
+    else if (!promoted)
         snprintf(f->why, sizeof(f->why),
                  "not in the binary log of %s, which this halyard did not promote", f->new_name);
+    else if (!f->proven)
+        snprintf(f->why, sizeof(f->why), "not in the binary log of %s, %s", f->new_name,
+                 proof_promotion_why(how));
     return true;
 }
 

@@ -19,7 +19,7 @@ is unknown (1180), never a second run.
 import pymysql
 
 from test_inflight import in_thread, rows, start, TABLE, writable_nodes
-from test_failover import kill_now
+from test_failover import ctl, kill_now
 from test_ops import admin_json
 from conftest import TEST_PORT
 from util import Cluster, wait_until
@@ -103,3 +103,91 @@ def test_in_flight_write_unknown_when_the_session_drops_annotations(start_halyar
     backends = admin_json(conf["admin_socket"], "show backends")["backends"]
     assert all(b["proof_missing"] == "" for b in backends if b["state"] == "ONLINE"), backends
 
+
+def fresh_checks(conf):
+    """Wait until a check of every backend has just passed (the next are
+    monitor.interval_ms away): what follows is seen by none before the
+    write."""
+    def fresh():
+        bs = admin_json(conf["admin_socket"], "show backends")["backends"]
+        return all(x["check_age_s"] is not None and x["check_age_s"] < 0.3 for x in bs)
+    wait_until(fresh, 20, interval=0.05, what="a fresh check of every backend")
+
+
+def reaches_node1_only(c):
+    """node1 receives without acknowledging; node2 stops receiving: a
+    commit waits on the primary, applied on node1 only."""
+    c.sql(1, "STOP SLAVE IO_THREAD")
+    c.sql(1, "SET GLOBAL rpl_semi_sync_slave_enabled = OFF")
+    c.sql(1, "START SLAVE IO_THREAD")
+    c.sql(0, "SET GLOBAL rpl_semi_sync_master_wait_no_slave = ON")
+    c.sql(0, "SET GLOBAL rpl_semi_sync_master_timeout = 600000")
+
+
+def write_on_node1_only(c, conn, promote_node2):
+    """After a fresh check, node2 leaves replication (an operator promotes
+    it, when `promote_node2`), then `UPDATE` commits on the primary and
+    reaches node1, waiting for an acknowledgement; the primary is killed.
+    The thread and its outcome."""
+    if promote_node2:
+        c.sql(2, "STOP SLAVE")
+        c.sql(2, "RESET SLAVE ALL")
+        c.sql(2, "SET GLOBAL read_only = 0")
+    else:
+        c.sql(2, "STOP SLAVE IO_THREAD")
+    t, r = in_thread(lambda: conn.cursor().execute(UPDATE))
+    wait_until(lambda: (2, 21) in rows(c, 1), 10, what="node1 to have the write")
+    assert (2, 20) in rows(c, 2)
+    assert t.is_alive()
+    kill_now(c, 0)
+    return t, r
+
+
+def test_in_flight_write_unknown_on_a_primary_promoted_elsewhere(start_halyard, tmp_path,
+                                                                 request):
+    """An operator (or another halyard, an orchestrator) made node2 the
+    primary, and the monitor takes it as such (writable, outside
+    replication); node2 never had the write, which committed on node0 and
+    reached node1. Not found there proves nothing: 1180, not run on node2.
+    (This case was already unknown before issue 41, through the monitor;
+    the failover thread's FOLLOW, the same under the failover lock, now is
+    too: proof_promotion, tests/unit/test_proof.c.)"""
+    c = proof_cluster(request, "proof-follow", 150)
+    reaches_node1_only(c)
+    conf, h = start(c, start_halyard, tmp_path,
+                    monitor={"user": "monitor", "password": "monitor", "interval_ms": 3000})
+    a = pymysql.connect(**h.conn_params(read_timeout=60, autocommit=True))
+    fresh_checks(conf)
+    t, r = write_on_node1_only(c, a, True)
+    t.join(60)
+    assert not t.is_alive()
+    assert rows(c, 2) == [(1, 10), (2, 20)], r  # not run again there
+    code, msg = r["error"]
+    assert code == 1180, r
+    assert "whether it committed is unknown" in msg and "node2" in msg, msg
+    assert "did not promote" in msg or "followed" in msg, msg
+    a.close()
+
+
+def test_in_flight_write_unknown_with_a_replica_out_of_reach(start_halyard, tmp_path, request):
+    """node1, which has the write, dies with the primary: the failover
+    (by `halyardctl failover`: a majority of the reachable) promotes node2,
+    the most advanced *reachable* replica, which never had it. 1180, not
+    run there (before the fix: OK 1 and (2, 21) on node2)."""
+    c = proof_cluster(request, "proof-unreach", 150)
+    reaches_node1_only(c)
+    conf, h = start(c, start_halyard, tmp_path, failover="off",
+                    monitor={"user": "monitor", "password": "monitor", "interval_ms": 3000})
+    a = pymysql.connect(**h.conn_params(read_timeout=60, autocommit=True))
+    fresh_checks(conf)
+    t, r = write_on_node1_only(c, a, False)
+    kill_now(c, 1)
+    out = ctl(conf["admin_socket"], "failover")
+    assert out.returncode == 0 and "node2" in out.stdout, out.stdout + out.stderr
+    t.join(60)
+    assert not t.is_alive()
+    assert rows(c, 2) == [(1, 10), (2, 20)], r
+    code, msg = r["error"]
+    assert code == 1180, r
+    assert "whether it committed is unknown" in msg and "out of reach" in msg, msg
+    a.close()

@@ -6,6 +6,8 @@
  *   - what is missing, named, in the enum's order; "not read yet"
  *   - a verdict: the new primary's settings first, then the old one's,
  *     then the session's own binlog_annotate_row_events
+ *   - a promotion: proof only with every other replica in reach and the
+ *     candidate caught up; each other case named
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -91,12 +93,44 @@ static void test_hold(void **state)
     }
 }
 
+static void test_promotion(void **state)
+{
+    (void)state;
+    struct failover_node nodes[4] = {
+        {.name = "db0", .reachable = false}, /* the lost primary */
+        {.name = "db1", .reachable = true},
+        {.name = "db2", .reachable = true},
+        {.name = "db3", .reachable = true},
+    };
+    struct failover_view v = {.nodes = nodes, .n = 4, .primary = 0};
+    assert_int_equal(proof_promotion_judge(&v, 1, true), PROOF_PROMOTED);
+    assert_int_equal(proof_promotion_judge(&v, 1, false), PROOF_NOT_CAUGHT_UP);
+    nodes[3].reachable = false; /* maybe the one that acknowledged */
+    assert_int_equal(proof_promotion_judge(&v, 1, true), PROOF_REPLICA_UNREACHABLE);
+    assert_int_equal(proof_promotion_judge(&v, 1, false), PROOF_REPLICA_UNREACHABLE);
+    nodes[1].reachable = false; /* the candidate itself does not count */
+    assert_int_equal(proof_promotion_judge(&v, 3, true), PROOF_REPLICA_UNREACHABLE);
+    nodes[3].reachable = true;
+    assert_int_equal(proof_promotion_judge(&v, 3, true), PROOF_REPLICA_UNREACHABLE);
+    nodes[1].reachable = true;
+    v.primary = -1; /* no primary known: every other one counts */
+    assert_int_equal(proof_promotion_judge(&v, 1, true), PROOF_REPLICA_UNREACHABLE);
+    nodes[0].reachable = true;
+    assert_int_equal(proof_promotion_judge(&v, 1, true), PROOF_PROMOTED);
+
+    assert_string_equal(proof_promotion_why(PROOF_PROMOTED), "");
+    assert_non_null(strstr(proof_promotion_why(PROOF_FOLLOWED), "followed"));
+    assert_non_null(strstr(proof_promotion_why(PROOF_REPLICA_UNREACHABLE), "out of reach"));
+    assert_non_null(strstr(proof_promotion_why(PROOF_NOT_CAUGHT_UP), "more advanced replica"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse),
         cmocka_unit_test(test_missing),
         cmocka_unit_test(test_hold),
+        cmocka_unit_test(test_promotion),
     };
     return cmocka_run_group_tests_name("proof", tests, NULL, NULL);
 }

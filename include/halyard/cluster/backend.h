@@ -148,6 +148,8 @@ struct backend_rt {
                                        * node's wsrep state then (wall clock, us); no reads
                                        * until a check begun after it finds it synced; 0 = none */
     _Atomic int64_t failover_at_us; /* ev_time() in us when failover last set its role; 0 = never */
+    _Atomic int promoted_how;       /* enum proof_promotion of the failover that last made it
+                                     * the primary (set before failover_at_us) */
     _Atomic int64_t drain_busy;     /* DRAINING: its busy client connections at the last check
                                      * (monitor.c, BUSY_SQL); -1 = not checked since the drain,
                                      * -2 = the monitor account lacks PROCESS, -3 = the query

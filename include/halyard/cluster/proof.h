@@ -27,6 +27,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "halyard/cluster/failover.h"
+
 enum {
     PROOF_LOG_BIN = 1u << 0,            /* log_bin */
     PROOF_LOG_SLAVE_UPDATES = 1u << 1,  /* log_slave_updates */
@@ -58,5 +60,29 @@ bool proof_settings_missing(unsigned have, unsigned need, char *out, size_t len)
  * end of "not in the binary log of NEW, ...". */
 bool proof_settings_hold(unsigned old_have, unsigned new_have, bool session_annotate_off,
                          const char *old_name, const char *new_name, char *why, size_t len);
+
+/* How the server that became the primary got there, as far as the proof
+ * goes: only a promotion this halyard made, of the replica that had every
+ * acknowledged commit, lets "not in its binary log" mean "not committed".
+ * The failover thread keeps it with the backend (backend_rt.promoted_how)
+ * as it publishes a new primary. */
+enum proof_promotion {
+    PROOF_PROMOTED = 0,        /* by this halyard, every replica in reach, caught up */
+    PROOF_FOLLOWED,            /* chosen elsewhere: another halyard, an operator... */
+    PROOF_REPLICA_UNREACHABLE, /* another replica was out of reach: maybe the acking one */
+    PROOF_NOT_CAUGHT_UP,       /* it could not take what a more advanced replica had */
+};
+
+/* What halyard's own promotion of `candidate` in view v (read under the
+ * failover lock) proves: PROOF_REPLICA_UNREACHABLE when a backend other
+ * than the lost primary and the candidate was out of reach, else
+ * PROOF_NOT_CAUGHT_UP unless `caught_up` (it took what the donor had, or
+ * there was none), else PROOF_PROMOTED. */
+enum proof_promotion proof_promotion_judge(const struct failover_view *v, int candidate,
+                                           bool caught_up);
+
+/* The end of "not in the binary log of NEW, ..." for a promotion that is
+ * no proof ("" for PROOF_PROMOTED). */
+const char *proof_promotion_why(enum proof_promotion how);
 
 #endif
