@@ -40,9 +40,9 @@ from util import Cluster, wait_until
 TABLE = "fi.t"
 
 
-def own_cluster(request, name, semisync, offset):
+def own_cluster(request, name, semisync, offset, mysqld_opts=()):
     base = f"/tmp/halyard-test-{os.geteuid()}-{TEST_PORT}-{name}"
-    c = Cluster(base, TEST_PORT + offset, semisync=semisync)
+    c = Cluster(base, TEST_PORT + offset, semisync=semisync, mysqld_opts=mysqld_opts)
     c.destroy()
     c.start()
     request.addfinalizer(c.destroy)
@@ -65,6 +65,17 @@ def start(c, start_halyard, tmp_path, **extra):
                            admin_json(conf["admin_socket"], "show backends")["backends"]), 10,
                what="every backend checked")
     return conf, h
+
+
+def without_acknowledgements(c, replicas):
+    """`replicas` receive and apply, but no longer acknowledge: the
+    primary's next commits are on them, and wait there."""
+    for i in replicas:
+        c.sql(i, "STOP SLAVE IO_THREAD")
+        c.sql(i, "SET GLOBAL rpl_semi_sync_slave_enabled = OFF")
+        c.sql(i, "START SLAVE IO_THREAD")
+    c.sql(0, "SET GLOBAL rpl_semi_sync_master_wait_no_slave = ON")
+    c.sql(0, "SET GLOBAL rpl_semi_sync_master_timeout = 600000")
 
 
 def in_thread(fn):
@@ -128,14 +139,7 @@ def test_in_flight_writes_that_committed_get_their_ok(start_halyard, tmp_path, r
     assert direct[UPDATE_SQL] == (1, 0) and direct[INSERT_SQL] == (2, 3), direct
     assert direct[UPSERT_SQL][0] == 2, direct
     conf, h = start(c, start_halyard, tmp_path)
-    # The replicas receive and apply, but no longer acknowledge: the
-    # primary's next commits are on the replicas, and wait there.
-    for i in c.replicas:
-        c.sql(i, "STOP SLAVE IO_THREAD")
-        c.sql(i, "SET GLOBAL rpl_semi_sync_slave_enabled = OFF")
-        c.sql(i, "START SLAVE IO_THREAD")
-    c.sql(0, "SET GLOBAL rpl_semi_sync_master_wait_no_slave = ON")
-    c.sql(0, "SET GLOBAL rpl_semi_sync_master_timeout = 600000")
+    without_acknowledgements(c, c.replicas)
     # the 5 commits below go to the binary log as one group: a group
     # waiting for its acknowledgement holds the next one back
     c.sql(0, "SET GLOBAL binlog_commit_wait_usec = 60000000")

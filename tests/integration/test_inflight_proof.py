@@ -18,40 +18,19 @@ is unknown (1180), never a second run.
 
 import pymysql
 
-from test_inflight import in_thread, rows, start, TABLE, writable_nodes
-from test_failover import ctl, kill_now
+from test_inflight import TABLE, in_thread, own_cluster, rows, start, without_acknowledgements
+from test_failover import ctl, kill_now, writable_nodes
 from test_ops import admin_json
-from conftest import TEST_PORT
-from util import Cluster, wait_until
-
-import os
+from util import wait_until
 
 UPDATE = f"UPDATE {TABLE} SET v = v + 1 WHERE id = 2"
-
-
-def proof_cluster(request, name, offset, mysqld_opts=()):
-    base = f"/tmp/halyard-test-{os.geteuid()}-{TEST_PORT}-{name}"
-    c = Cluster(base, TEST_PORT + offset, semisync=True, mysqld_opts=mysqld_opts)
-    c.destroy()
-    c.start()
-    request.addfinalizer(c.destroy)
-    c.sql(0, "CREATE DATABASE IF NOT EXISTS fi")
-    c.sql(0, f"CREATE TABLE {TABLE} (id BIGINT NOT NULL, v INT NOT NULL, KEY (id))")
-    c.sql(0, f"INSERT INTO {TABLE} VALUES (1, 10), (2, 20)")
-    c.sync()
-    return c
 
 
 def committed_unacknowledged(c, conn, sql):
     """`sql` through halyard on `conn` commits on the primary and reaches
     every replica, but waits there for an acknowledgement none gives; then
     the primary is killed. The client's outcome."""
-    for i in c.replicas:
-        c.sql(i, "STOP SLAVE IO_THREAD")
-        c.sql(i, "SET GLOBAL rpl_semi_sync_slave_enabled = OFF")
-        c.sql(i, "START SLAVE IO_THREAD")
-    c.sql(0, "SET GLOBAL rpl_semi_sync_master_wait_no_slave = ON")
-    c.sql(0, "SET GLOBAL rpl_semi_sync_master_timeout = 600000")
+    without_acknowledgements(c, c.replicas)
     t, r = in_thread(lambda: conn.cursor().execute(sql))
     for i in c.replicas:
         wait_until(lambda: (2, 21) in rows(c, i), 10, what=f"node{i} to have the write")
@@ -74,7 +53,7 @@ def assert_unknown_applied_once(c, conf, r, why):
 
 
 def test_in_flight_write_unknown_without_log_slave_updates(start_halyard, tmp_path, request):
-    c = proof_cluster(request, "proof-nolsu", 150, ["--log-slave-updates=0"])
+    c = own_cluster(request, "proof-nolsu", True, 150, ["--log-slave-updates=0"])
     assert c.value(1, "SELECT @@log_slave_updates") == 0
     conf, h = start(c, start_halyard, tmp_path)
     a = pymysql.connect(**h.conn_params(read_timeout=60, autocommit=True))
@@ -92,7 +71,7 @@ def test_in_flight_write_unknown_without_log_slave_updates(start_halyard, tmp_pa
 
 def test_in_flight_write_unknown_when_the_session_drops_annotations(start_halyard, tmp_path,
                                                                     request):
-    c = proof_cluster(request, "proof-annot", 150)
+    c = own_cluster(request, "proof-annot", True, 150)
     c.sql(0, "GRANT BINLOG ADMIN ON *.* TO 'app'@'%'")  # to set it for its session
     conf, h = start(c, start_halyard, tmp_path)
     a = pymysql.connect(**h.conn_params(read_timeout=60, autocommit=True))
@@ -117,11 +96,7 @@ def fresh_checks(conf):
 def reaches_node1_only(c):
     """node1 receives without acknowledging; node2 stops receiving: a
     commit waits on the primary, applied on node1 only."""
-    c.sql(1, "STOP SLAVE IO_THREAD")
-    c.sql(1, "SET GLOBAL rpl_semi_sync_slave_enabled = OFF")
-    c.sql(1, "START SLAVE IO_THREAD")
-    c.sql(0, "SET GLOBAL rpl_semi_sync_master_wait_no_slave = ON")
-    c.sql(0, "SET GLOBAL rpl_semi_sync_master_timeout = 600000")
+    without_acknowledgements(c, [1])
 
 
 def write_on_node1_only(c, conn, promote_node2):
@@ -152,7 +127,7 @@ def test_in_flight_write_unknown_on_a_primary_promoted_elsewhere(start_halyard, 
     (This case was already unknown before issue 41, through the monitor;
     the failover thread's FOLLOW, the same under the failover lock, now is
     too: proof_promotion, tests/unit/test_proof.c.)"""
-    c = proof_cluster(request, "proof-follow", 150)
+    c = own_cluster(request, "proof-follow", True, 150)
     reaches_node1_only(c)
     conf, h = start(c, start_halyard, tmp_path,
                     monitor={"user": "monitor", "password": "monitor", "interval_ms": 3000})
@@ -174,7 +149,7 @@ def test_in_flight_write_unknown_with_a_replica_out_of_reach(start_halyard, tmp_
     (by `halyardctl failover`: a majority of the reachable) promotes node2,
     the most advanced *reachable* replica, which never had it. 1180, not
     run there (before the fix: OK 1 and (2, 21) on node2)."""
-    c = proof_cluster(request, "proof-unreach", 150)
+    c = own_cluster(request, "proof-unreach", True, 150)
     reaches_node1_only(c)
     conf, h = start(c, start_halyard, tmp_path, failover="off",
                     monitor={"user": "monitor", "password": "monitor", "interval_ms": 3000})
