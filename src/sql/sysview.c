@@ -176,22 +176,70 @@ void sysview_scan(const char *sql, size_t len, unsigned lex_opts, struct sysview
         out->n = 0;
 }
 
-static bool mentions(const char *p, size_t n, const char *word)
+/* Whether `word` (upper case) is at p[i], in any case. */
+static inline bool word_at(const char *p, size_t n, size_t i, const char *word, size_t wl)
 {
-    const size_t wl = strlen(word);
-    for (size_t i = 0; i + wl <= n; i++) {
-        if ((p[i] & ~0x20) == word[0] && strncasecmp(p + i, word, wl) == 0)
+    return i + wl <= n && strncasecmp(p + i, word, wl) == 0;
+}
+
+/* A bit 7 set in the bytes of w that are 's' or 'S' (byte | 0x20 == 's'
+ * for those two only), by the zero-byte test of a word: the lowest bit
+ * set is always one of them, the bits above it may be false (a borrow),
+ * so the caller looks at each byte it names. */
+static inline uint64_t s_bytes(uint64_t w)
+{
+    uint64_t v = (w | 0x2020202020202020ull) ^ 0x7373737373737373ull;
+    return (v - 0x0101010101010101ull) & ~v & 0x8080808080808080ull;
+}
+
+/* The words sysview_mentioned() looks for around the 's' at p[i]: every
+ * one of them has an 's' at a known place. */
+static bool s_word(const char *p, size_t n, size_t i, bool *status, bool *show)
+{
+    char c2 = i + 2 < n ? (char)(p[i + 1] | 0x20) : 0, c3 = c2 ? (char)(p[i + 2] | 0x20) : 0;
+    if (c2 == 't' && c3 == 'a' && word_at(p, n, i, "STATUS", 6)) {
+        if (i >= 7 && word_at(p, n, i - 7, "GLOBAL_STATUS", 13))
+            return true;
+        *status = true;
+    } else if (c2 == 'h' && c3 == 'o') {
+        *show = *show || word_at(p, n, i, "SHOW", 4);
+    } else if (c2 == 'e' && c3 == 's') {
+        if (word_at(p, n, i, "SESSION_STATUS", 14))
+            return true;
+    } else if (c2 == 's' && c3 == 'l') { /* PROCESSLIST's first s */
+        if (i >= 5 && word_at(p, n, i - 5, "PROCESSLIST", 11))
+            return true;
+    }
+    return *status && *show;
+}
+
+/*
+ * Every statement comes here and most name none of these, so the text is
+ * read 8 bytes at a time for an 's', which each of the words has; only
+ * around one are the words compared. "status" is a common column name:
+ * only with SHOW, or as a table.
+ */
+bool sysview_mentioned(const char *sql, size_t len)
+{
+    bool status = false, show = false;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, sql + i, sizeof(w));
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        w = __builtin_bswap64(w); /* the lowest bits: the first byte */
+#endif
+        for (uint64_t m = s_bytes(w); m != 0; m &= m - 1) {
+            size_t at = i + (size_t)__builtin_ctzll(m) / 8;
+            if ((sql[at] | 0x20) == 's' && s_word(sql, len, at, &status, &show))
+                return true;
+        }
+    }
+    for (; i < len; i++) {
+        if ((sql[i] | 0x20) == 's' && s_word(sql, len, i, &status, &show))
             return true;
     }
     return false;
-}
-
-bool sysview_mentioned(const char *sql, size_t len)
-{
-    /* "status" is a common column name: only with SHOW, or as a table */
-    return mentions(sql, len, "PROCESSLIST") || mentions(sql, len, "SESSION_STATUS") ||
-           mentions(sql, len, "GLOBAL_STATUS") ||
-           (mentions(sql, len, "STATUS") && mentions(sql, len, "SHOW"));
 }
 
 static size_t put(char *out, size_t cap, size_t o, const char *p, size_t n)

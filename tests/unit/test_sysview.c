@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cmocka.h>
 
@@ -146,6 +147,75 @@ static void test_mentioned(void **state)
     assert_false(sysview_mentioned("SELECT 1", 8));
     assert_false(sysview_mentioned("SELECT status FROM t", 20)); /* a column, no SHOW */
     assert_true(sysview_mentioned("SELECT 1 FROM information_schema.session_status", 47));
+#define M(s) sysview_mentioned(s, strlen(s))
+    assert_true(M("SELECT * FROM INFORMATION_SCHEMA.Global_Status"));
+    assert_true(M("select 1 from `information_schema`.`PROCESSLIST`"));
+    assert_true(M("sHoW gLoBaL sTaTuS"));
+    assert_true(M("SELECT status FROM shows")); /* a cheap look: both words, anywhere */
+    assert_true(M("SELECT 'show', 'status'"));
+    assert_false(M("SELECT c FROM sbtest1 WHERE id=5042"));
+    assert_false(M("SELECT sessionstatus, global_stat FROM processlis"));
+    assert_false(M("SELECT statu FROM sho"));
+    assert_false(M("SELECT s, sh, st, se, g, p FROM session_s"));
+    assert_false(M("SHOW TABLES LIKE 'stat'"));
+    assert_false(sysview_mentioned("SHOW STATUS", 10)); /* the length bounds it */
+    assert_false(sysview_mentioned("x PROCESSLIST", 12));
+#undef M
+}
+
+/* What sysview_mentioned() answered before it read 8 bytes at a time:
+ * a search of the text for each word. */
+static bool ref_mentions(const char *p, size_t n, const char *word)
+{
+    size_t wl = strlen(word);
+    for (size_t i = 0; i + wl <= n; i++) {
+        if (strncasecmp(p + i, word, wl) == 0)
+            return true;
+    }
+    return false;
+}
+
+static bool ref_mentioned(const char *p, size_t n)
+{
+    return ref_mentions(p, n, "PROCESSLIST") || ref_mentions(p, n, "SESSION_STATUS") ||
+           ref_mentions(p, n, "GLOBAL_STATUS") ||
+           (ref_mentions(p, n, "STATUS") && ref_mentions(p, n, "SHOW"));
+}
+
+/* Texts made of pieces of the words, in any case, at every alignment:
+ * the same answer as the plain search. */
+static void test_mentioned_same_as_search(void **state)
+{
+    (void)state;
+    static const char *const piece[] = {
+        "show",    "SHOW ",  "status", "STATUS", "global_", "GLOBAL", "_STATUS", "session_",
+        "SESSION", "proces", "PROCESS", "slist", "LIST",   "s",       "S",       "x",
+        " ",       "_",      "sh",     "st",     "se",     "ss",      "sbtest1", "'",
+    };
+    unsigned seed = 12345;
+    char text[96];
+    for (int round = 0; round < 200000; round++) {
+        size_t n = 0;
+        int pieces = 1 + (int)((seed = seed * 1103515245u + 12345u) >> 16) % 8;
+        for (int k = 0; k < pieces; k++) {
+            seed = seed * 1103515245u + 12345u;
+            const char *w = piece[(seed >> 16) % (sizeof(piece) / sizeof(piece[0]))];
+            size_t wl = strlen(w);
+            if (n + wl >= sizeof(text))
+                break;
+            memcpy(text + n, w, wl);
+            n += wl;
+        }
+        for (size_t i = 0; i < n; i++) {
+            seed = seed * 1103515245u + 12345u;
+            if ((seed >> 16) % 3 == 0 && ((text[i] | 0x20) >= 'a' && (text[i] | 0x20) <= 'z'))
+                text[i] ^= 0x20;
+        }
+        text[n] = '\0';
+        if (sysview_mentioned(text, n) != ref_mentioned(text, n))
+            fail_msg("\"%s\": %d, the plain search says %d", text, sysview_mentioned(text, n),
+                     ref_mentioned(text, n));
+    }
 }
 
 /* Only where the statement's result is an answer to the client (issue 47):
@@ -207,6 +277,7 @@ int main(void)
         cmocka_unit_test(test_rewrite),
         cmocka_unit_test(test_mentioned),
         cmocka_unit_test(test_answer_parts),
+        cmocka_unit_test(test_mentioned_same_as_search),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
