@@ -8,7 +8,6 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include "halyard/sql/lexer.h"
 
@@ -1192,10 +1191,15 @@ const char *lex_skip_space_comments(const char *p, const char *end)
 
 bool lex_match_word(const char **pp, const char *end, const char *word)
 {
-    size_t n = strlen(word);
+    /* Compared as strncasecmp would in the C locale, stopping at the
+     * first byte that differs: most texts differ at their first or second
+     * (every statement is asked whether it is SHOW, GET...). */
     const char *p = *pp;
-    if ((size_t)(end - p) < n || strncasecmp(p, word, n) != 0)
-        return false;
+    size_t n = 0;
+    for (; word[n] != '\0'; n++) {
+        if (p + n >= end || to_upper((unsigned char)p[n]) != to_upper((unsigned char)word[n]))
+            return false;
+    }
     if (p + n < end && (isalnum((unsigned char)p[n]) || p[n] == '_'))
         return false;
     *pp = lex_skip_space_comments(p + n, end);

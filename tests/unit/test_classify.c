@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "halyard/sql/classify.h"
+#include "halyard/sql/lexer.h"
 
 /* ---- helpers ---- */
 
@@ -1805,10 +1806,51 @@ static void test_digest_fixed_point(void **state)
     }
 }
 
+/* lex_match_word(): the word in any case, ending there, then the spaces
+ * and comments after it skipped; elsewhere false and *pp unmoved. */
+static void test_match_word(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text, *word;
+        bool match;
+        size_t moved; /* where *pp goes when it matches */
+    } words[] = {
+        {"SHOW STATUS", "SHOW", true, 5},
+        {"show/* x */status", "SHOW", true, 11},
+        {"sHoW", "SHOW", true, 4},
+        {"SHOWS", "SHOW", false, 0},
+        {"SHOW_X", "SHOW", false, 0},
+        {"SHO", "SHOW", false, 0},
+        {"SELECT 1", "SHOW", false, 0},
+        {"", "SHOW", false, 0},
+        {"GET DIAGNOSTICS", "GET", true, 4},
+        {"get1", "GET", false, 0},
+        {"grant -- x\n ALL", "GRANT", true, 12},
+        {"PROCESSLIST", "PROCESSLIST", true, 11},
+        {"PROCESSLISt ", "PROCESSLIST", true, 12},
+        {"\xc3\xa9", "\xc3\x89", false, 0}, /* only ASCII letters fold, as strncasecmp's */
+        {"[", "{", false, 0},                  /* '[' | 0x20 == '{' */
+    };
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+        const char *p = words[i].text, *end = p + strlen(p);
+        bool m = lex_match_word(&p, end, words[i].word);
+        if (m != words[i].match || (size_t)(p - words[i].text) != words[i].moved)
+            fail_msg("\"%s\" against %s: %d, moved %zu", words[i].text, words[i].word, m,
+                     (size_t)(p - words[i].text));
+    }
+    /* The length bounds it, not a NUL. */
+    const char *p = "SHOW";
+    assert_false(lex_match_word(&p, p + 3, "SHOW"));
+    p = "SHOWX";
+    assert_true(lex_match_word(&p, p + 4, "SHOW"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dml),
+        cmocka_unit_test(test_match_word),
         cmocka_unit_test(test_clears_diag),
         cmocka_unit_test(test_cases),
         cmocka_unit_test(test_prefixes),
