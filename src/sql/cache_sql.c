@@ -66,15 +66,25 @@ const char *cache_sql_verdict_str(enum cache_sql_verdict v)
     return (size_t)v < sizeof(verdicts) / sizeof(verdicts[0]) ? verdicts[v] : "?";
 }
 
+/* Whether the n bytes at p are one of the words of list (upper case, each
+ * starting with a letter), in any case: the first letter looked at before
+ * any compare (a byte & 0xDF is an upper-case letter L only for L and its
+ * lower case). */
 static bool in_list(const unsigned char *p, size_t n, const char *const *list, size_t count)
 {
+    if (n == 0)
+        return false;
+    char c = (char)(p[0] & 0xDF);
     for (size_t i = 0; i < count; i++)
-        if (ci_equal(p, n, list[i]))
+        if (list[i][0] == c && ci_equal(p, n, list[i]))
             return true;
     return false;
 }
 
 #define IN_LIST(p, n, list) in_list(p, n, list, sizeof(list) / sizeof(list[0]))
+
+/* ci_equal() with a literal, its length compared first. */
+#define WORD_IS(p, n, lit) ((n) == sizeof(lit) - 1 && ci_equal(p, n, lit))
 
 enum tstate {
     TS_NONE,   /* not in a table reference */
@@ -213,7 +223,7 @@ static enum cache_sql_verdict table_step(struct walk *w, const struct token *t)
         w->ts = TS_AFTER;
         return CACHE_SQL_OK;
     case TS_AFTER:
-        if (t->type == T_WORD && ci_equal(w->s + t->off, t->len, "AS")) {
+        if (t->type == T_WORD && t->kw == KW_AS) {
             w->ts = TS_ALIAS;
             return CACHE_SQL_OK;
         }
@@ -332,7 +342,7 @@ static bool term_end(const struct walk *w, const struct token *t, unsigned depth
     if (depth != 0)
         return false;
     return t->type == T_END || t->type == T_SEMI || (t->type == T_WORD && t->kw == KW_AND) ||
-           (t->type == T_WORD && IN_LIST(w->s + t->off, t->len, ends));
+           (t->type == T_WORD && t->kw != KW_NONE && IN_LIST(w->s + t->off, t->len, ends));
 }
 
 /* The term read whole: kept as the point lookup (the first one only). */
@@ -357,9 +367,9 @@ static void point_step(struct walk *w, const struct token *t, unsigned depth, bo
     if (t->type == T_WORD && t->kw == KW_SELECT)
         pt->selects++;
     if (depth == 0 && pt->in_where && !where_kw) {
-        if (t->type == T_WORD && t->len >= 2 && t->len <= 7 &&
-            (t->kw == KW_OR || ci_equal(p, t->len, "XOR") || ci_equal(p, t->len, "BETWEEN") ||
-             ci_equal(p, t->len, "CASE")))
+        if (t->type == T_WORD && t->kw != KW_NONE &&
+            (t->kw == KW_OR || WORD_IS(p, t->len, "XOR") || WORD_IS(p, t->len, "BETWEEN") ||
+             WORD_IS(p, t->len, "CASE")))
             pt->bad = true;
         else if (t->type == T_OP && t->len == 2 && p[0] == '|' && p[1] == '|')
             pt->bad = true;
@@ -443,7 +453,7 @@ static bool has_nocache(const char *sql, size_t len)
     static const char mark[] = "halyard:nocache";
     size_t m = sizeof(mark) - 1;
     for (size_t i = 0; i + m <= len; i++)
-        if (strncasecmp(sql + i, mark, m) == 0)
+        if ((sql[i] | 0x20) == 'h' && strncasecmp(sql + i, mark, m) == 0)
             return true;
     return false;
 }
@@ -499,7 +509,10 @@ enum cache_sql_verdict cache_sql_tables(const char *sql, size_t len, unsigned op
         default:
             break;
         }
-        if (t.type == T_WORD && ci_equal(p, t.len, "SQL_NO_CACHE"))
+        /* Every word compared below is in the lexer's keyword table: a
+         * word that is none (t.kw == KW_NONE: most names) is none of them. */
+        bool kw = t.type == T_WORD && t.kw != KW_NONE;
+        if (kw && WORD_IS(p, t.len, "SQL_NO_CACHE"))
             return CACHE_SQL_NOCACHE;
         /* the clock, user and role the server reads without parentheses
          * (CURRENT_TIMESTAMP, UTC_DATE, CURRENT_ROLE ...); after `.` the
@@ -508,11 +521,11 @@ enum cache_sql_verdict cache_sql_tables(const char *sql, size_t len, unsigned op
             return CACHE_SQL_FUNCTION;
         /* FOUND_ROWS() after it would not be the count of its rows, which
          * is all halyard tells after a hit (session_cache.c) */
-        if (t.type == T_WORD && ci_equal(p, t.len, "SQL_CALC_FOUND_ROWS"))
+        if (kw && WORD_IS(p, t.len, "SQL_CALC_FOUND_ROWS"))
             return CACHE_SQL_FOUND_ROWS;
-        if (in_limit && (t.type == T_COMMA || (t.type == T_WORD && ci_equal(p, t.len, "OFFSET"))))
+        if (in_limit && (t.type == T_COMMA || (kw && WORD_IS(p, t.len, "OFFSET"))))
             return CACHE_SQL_FOUND_ROWS;
-        if (t.type == T_WORD && ci_equal(p, t.len, "LIMIT"))
+        if (kw && WORD_IS(p, t.len, "LIMIT"))
             in_limit = true;
         if (t.type == T_WORD && t.kw == KW_SELECT && pos > 0 && prev.type == T_LPAREN)
             return CACHE_SQL_SUBQUERY;
@@ -520,19 +533,18 @@ enum cache_sql_verdict cache_sql_tables(const char *sql, size_t len, unsigned op
             return CACHE_SQL_SUBQUERY;
         if ((v = table_step(&w, &t)) != CACHE_SQL_OK)
             return v;
-        if (t.type == T_WORD && depth == 0 && w.ts == TS_NONE) {
+        if (kw && depth == 0 && w.ts == TS_NONE) {
             if (t.kw == KW_FROM) {
                 w.in_from = true;
                 w.ts = TS_EXPECT;
-            } else if (ci_equal(p, t.len, "JOIN") || ci_equal(p, t.len, "STRAIGHT_JOIN")) {
+            } else if (WORD_IS(p, t.len, "JOIN") || WORD_IS(p, t.len, "STRAIGHT_JOIN")) {
                 w.ts = TS_EXPECT;
             } else if (IN_LIST(p, t.len, from_end)) {
                 w.in_from = false;
-                where_kw = ci_equal(p, t.len, "WHERE");
+                where_kw = WORD_IS(p, t.len, "WHERE");
                 w.pt.in_where = where_kw;
             }
-        } else if (t.type == T_WORD && depth > 0 &&
-                   (t.kw == KW_FROM || ci_equal(p, t.len, "JOIN"))) {
+        } else if (kw && depth > 0 && (t.kw == KW_FROM || WORD_IS(p, t.len, "JOIN"))) {
             /* FROM inside parentheses: a subquery, or EXTRACT(x FROM y)-like
              * syntax this code does not follow */
             return CACHE_SQL_SUBQUERY;

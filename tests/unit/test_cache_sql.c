@@ -122,6 +122,16 @@ static void test_refused(void **state)
     refuses("SELECT SQL_CALC_FOUND_ROWS * FROM t LIMIT 2", "s", CACHE_SQL_FOUND_ROWS);
     refuses("SELECT * FROM t LIMIT 10, 5", "s", CACHE_SQL_FOUND_ROWS);
     refuses("SELECT * FROM t ORDER BY a LIMIT 5 OFFSET 10", "s", CACHE_SQL_FOUND_ROWS);
+    /* the words in any case; a name that is one of them, quoted, is a name */
+    refuses("select * from t order by a limit 5 oFfSeT 10", "s", CACHE_SQL_FOUND_ROWS);
+    refuses("select sql_no_cache * from t", "s", CACHE_SQL_NOCACHE);
+    refuses("SELECT Sql_Calc_Found_Rows * FROM t", "s", CACHE_SQL_FOUND_ROWS);
+    refuses("SELECT /* HALYARD:NoCache */ * FROM t", "s", CACHE_SQL_NOCACHE);
+    refuses("SELECT * FROM t -- halyard:nocachE", "s", CACHE_SQL_NOCACHE);
+    accepts("SELECT * FROM t WHERE h = 'halyard:nocach'", "s", "s.t");
+    accepts("SELECT `limit`, `offset` FROM `where` LIMIT 1", "s", "s.where");
+    accepts("select a from t1 join t2 on x = y straight_join t3 on y = z", "s", "s.t1 s.t2 s.t3");
+    accepts("SELECT a FROM t AS x, u Where a = 1", "s", "s.t s.u");
     refuses("SELECT * FROM a,b,c,d,e,f,g,h,i", "s", CACHE_SQL_TOO_MANY);
     refuses("SELECT * FROM t PARTITION (p0)", "s", CACHE_SQL_FUNCTION);
     refuses("SELECT EXTRACT(YEAR FROM d) FROM t", "s", CACHE_SQL_FUNCTION);
@@ -225,6 +235,10 @@ static void test_point_lookups(void **state)
     not_point("SELECT v FROM t WHERE id = 1 OR id = 2");
     not_point("SELECT v FROM t WHERE a = 1 OR id = 2");
     not_point("SELECT v FROM t WHERE id = 1 XOR a");
+    not_point("SELECT v FROM t WHERE id = 1 xor a");
+    not_point("SELECT v FROM t WHERE a between 1 AND id = 5");
+    not_point("SELECT v FROM t WHERE case when a then 1 else 0 end and id = 5");
+    point("SELECT v FROM t WHERE id = 2 and k = 5 group by v", "id", "2");
     not_point("SELECT v FROM t WHERE id = 1 || a");
     not_point("SELECT v FROM t WHERE a BETWEEN 1 AND id = 5");
     not_point("SELECT v FROM t WHERE CASE WHEN a THEN 1 ELSE 0 END AND id = 5");
