@@ -361,9 +361,21 @@ static void test_table(void **state)
         memcpy(&in_copy, &in, sizeof(in));
         memcpy(be_copy, be, sizeof(be));
         print_message("%s\n", c->name);
+        /* Whatever *out held before: every field is written (out0 from
+         * zeros, out from garbage). */
+        struct route_out out0;
+        memset(&out0, 0, sizeof(out0));
+        route_decide(&in, &out0);
+        memset(&out, 0xA5, sizeof(out));
         route_decide(&in, &out);
         assert_memory_equal(&in, &in_copy, sizeof(in)); /* pure */
         assert_memory_equal(be, be_copy, sizeof(be));
+        assert_int_equal(out.verdict, out0.verdict);
+        assert_int_equal(out.target, out0.target);
+        assert_string_equal(out.why, out0.why);
+        assert_ptr_equal(out.pin, out0.pin);
+        assert_memory_equal(&out.log_state, &out0.log_state,
+                            sizeof(out) - offsetof(struct route_out, log_state));
         assert_int_equal(out.verdict, c->verdict);
         if (c->verdict == ROUTE_GO)
             assert_int_equal(out.target, c->want);

@@ -113,7 +113,8 @@ enum route_verdict {
 struct route_out {
     enum route_verdict verdict;
     uint32_t target;   /* with ROUTE_GO */
-    char why[320];     /* with ROUTE_TRX_LOST, ROUTE_NO_PRIMARY */
+    char why[320];     /* with ROUTE_TRX_LOST, ROUTE_NO_PRIMARY (route_decide() zeroes the
+                        * fields from pin on and only why[0] of this one) */
     const char *pin;   /* pin the session to the primary, for this reason; NULL = no */
     bool log_state;    /* a session command: note what it changes (state_prepare_set) */
     bool causal;       /* the replica must first be seen to have the session's writes */
