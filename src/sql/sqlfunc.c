@@ -225,8 +225,14 @@ const char *sqlfunc_nondeterministic(const unsigned char *p, size_t n, bool call
     const char *const *list = called ? nondet_called : nondet_bare;
     size_t count = called ? sizeof(nondet_called) / sizeof(nondet_called[0])
                           : sizeof(nondet_bare) / sizeof(nondet_bare[0]);
+    if (n == 0)
+        return NULL;
+    /* Every name starts with an upper-case letter L, and a byte & 0xDF is
+     * L only for L and its lower case: the first letter before any
+     * compare (cache_sql asks of every word of a cached SELECT). */
+    char c = (char)(p[0] & 0xDF);
     for (size_t i = 0; i < count; i++)
-        if (ci_equal(p, n, list[i]))
+        if (list[i][0] == c && ci_equal(p, n, list[i]))
             return list[i];
     return NULL;
 }
