@@ -28,7 +28,9 @@ ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_LDFLAGS)
 
 SRC      = $(wildcard src/*.c src/*/*.c)
 LIB_SRC  = $(filter-out src/main.c src/admin/halyardctl.c, $(SRC))
-LIB_OBJ  = $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
+LIB_OBJ  = $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/web_assets.o
+# The status page's files (web.h), built into the binary.
+WEB_ASSETS = src/web/assets/index.html src/web/assets/status.css src/web/assets/status.js
 HDRS     = $(wildcard include/halyard/*/*.h src/*/*.h)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -68,6 +70,14 @@ $(BUILD)/gen/build_id.c: FORCE
 
 $(BUILD)/obj/build_id.o: $(BUILD)/gen/build_id.c
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# The status page's .html, .css and .js as C arrays (web_int.h).
+$(BUILD)/gen/web_assets.c: tools/embed-assets $(WEB_ASSETS)
+	@mkdir -p $(dir $@)
+	tools/embed-assets $(WEB_ASSETS) >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/web_assets.o: $(BUILD)/gen/web_assets.c src/web/web_int.h
+	$(CC) $(ALL_CFLAGS) -Isrc/web -c -o $@ $<
 
 FORCE:
 

@@ -54,6 +54,7 @@
 #include "halyard/route/guard.h"
 #include "halyard/core/log.h"
 #include "halyard/admin/metrics.h"
+#include "halyard/web/web.h"
 #include "halyard/cluster/failover_exec.h"
 #include "halyard/cluster/monitor.h"
 #include "halyard/protocol/resolve.h"
@@ -82,6 +83,7 @@ struct app {
     struct status st; /* what the admin socket and the metrics show */
     struct admin *admin;
     struct metrics *metrics;
+    struct web *web; /* the status page (metrics_status_page), NULL = none */
     bool handed_over; /* a new halyard took our listening sockets over */
     struct monitor *monitor;
     const char *pidfile;  /* written by us, removed at exit; NULL = none */
@@ -199,6 +201,8 @@ static void app_takeover_done(struct status *st)
     app.handed_over = true;
     metrics_destroy(app.metrics);
     app.metrics = NULL;
+    web_destroy(app.web);
+    app.web = NULL;
     st->metrics[0] = '\0';
     admin_sql_stop(app.admin); /* its port is the new halyard's too */
     if (!app.stopping)
@@ -364,9 +368,16 @@ static hy_status_t open_admin_metrics(bool replace_socket, char *err, size_t err
             return HY_ERROR;
     }
     if (app.cfg->metrics_port > 0 &&
-        (app.metrics = metrics_create(&app.st, app.cfg->metrics_address, app.cfg->metrics_port, err,
-                                      errlen)) == NULL)
+        (app.metrics = metrics_create(&app.st, app.cfg->metrics_address, app.cfg->metrics_port,
+                                      app.cfg->metrics_auth, err, errlen)) == NULL)
         return HY_ERROR;
+    if (app.metrics != NULL && app.cfg->metrics_status_page) {
+        if ((app.web = web_create(&app.st)) == NULL) {
+            snprintf(err, errlen, "status page: out of memory");
+            return HY_ERROR;
+        }
+        metrics_set_pages(app.metrics, web_page, app.web);
+    }
     if (app.cfg->admin_listen[0] != '\0') {
         /* The SQL admin port runs the admin socket's commands: it needs the
          * admin's loop work even without a socket. */
@@ -1027,6 +1038,7 @@ static void app_shutdown(int rc)
     /* After the joins: no worker holds a part of an admin answer any more. */
     admin_destroy(app.admin);
     metrics_destroy(app.metrics);
+    web_destroy(app.web);
     for (int i = 0; i < app.n_workers; i++)
         worker_destroy(&app.workers[i]);
     free(app.workers);

@@ -306,8 +306,7 @@ static enum admin_reply run_show_rules(struct admin_req *r)
     return ADMIN_REPLY_NOW;
 }
 
-/* The rows of `show backends` for the running config. */
-static struct admin_backend_row *backend_rows(const struct config *cfg)
+struct admin_backend_row *admin_backend_rows(const struct config *cfg)
 {
     struct admin_backend_row *rows = calloc(cfg->n_backends ? cfg->n_backends : 1, sizeof(*rows));
     if (rows == NULL)
@@ -363,7 +362,7 @@ static struct admin_backend_row *backend_rows(const struct config *cfg)
 
 static enum admin_reply run_show_backends(struct admin_req *r)
 {
-    struct admin_backend_row *rows = backend_rows(r->st->cfg);
+    struct admin_backend_row *rows = admin_backend_rows(r->st->cfg);
     if (rows == NULL)
         return out_of_memory(r);
     admin_render_backends(r->out, rows, r->st->cfg->n_backends, r->cmd->json, r->cmd->detail);

@@ -159,6 +159,8 @@ static void show_config_outputs(struct kv *kv, const struct config *cfg)
     kv_bool(kv, "admin_require_tls", cfg->admin_require_tls);
     kv_str(kv, "metrics_address", cfg->metrics_address);
     kv_int(kv, "metrics_port", cfg->metrics_port);
+    kv_bool(kv, "metrics_status_page", cfg->metrics_status_page);
+    kv_bool(kv, "metrics_auth", cfg->metrics_auth);
     kv_str(kv, "log_file", cfg->log_file);
     kv_bool(kv, "log_syslog", cfg->log_syslog);
     kv_str(kv, "audit_log", cfg->audit_log);

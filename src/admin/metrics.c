@@ -16,7 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <strings.h>
 #include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "halyard/cluster/failover_exec.h"
 #include "halyard/cluster/backend.h"
@@ -27,6 +31,7 @@
 #include "halyard/sql/xa_log_writer.h"
 #include "halyard/cluster/xa_recover.h"
 #include "halyard/cluster/pool_stats.h"
+#include "halyard/protocol/auth.h"
 #include "halyard/protocol/resolve.h"
 
 /* ---- rendering --------------------------------------------------------- */
@@ -852,6 +857,27 @@ void metrics_render(struct textbuf *sb, const struct metrics_snapshot *m)
     }
 }
 
+/* Each header line from p to the empty line is "Name: value": a name of
+ * token characters, no folded (blank-led) line. */
+static bool headers_well_formed(const char *p, const char *end)
+{
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        size_t n = (size_t)((eol != NULL ? eol : end) - p);
+        if (n > 0 && p[n - 1] == '\r')
+            n--;
+        if (n == 0)
+            return true;
+        size_t i = 0;
+        while (i < n && p[i] > ' ' && p[i] < 0x7f && p[i] != ':')
+            i++;
+        if (i == 0 || i == n || p[i] != ':')
+            return false;
+        p = eol != NULL ? eol + 1 : end;
+    }
+    return true;
+}
+
 hy_status_t metrics_parse_request(const char *buf, size_t len, char *method, size_t method_len,
                                   char *path, size_t path_len)
 {
@@ -882,11 +908,83 @@ hy_status_t metrics_parse_request(const char *buf, size_t len, char *method, siz
         if (*p < 'A' || *p > 'Z')
             return HY_ERROR;
     }
+    if (!headers_well_formed(eol + 1, buf + len))
+        return HY_ERROR;
     const char *q = memchr(target, '?', (size_t)(sp2 - target));
     size_t tlen = (size_t)((q != NULL ? q : sp2) - target);
     snprintf(method, method_len, "%.*s", (int)(sp1 - buf), buf);
     snprintf(path, path_len, "%.*s", (int)tlen, target);
     return HY_OK;
+}
+
+/* The header line at p (up to end): its length without the line end in
+ * *line_len; the start of the next line returned (end when none). */
+static const char *header_line(const char *p, const char *end, size_t *line_len)
+{
+    const char *eol = memchr(p, '\n', (size_t)(end - p));
+    if (eol == NULL)
+        eol = end;
+    size_t n = (size_t)(eol - p);
+    if (n > 0 && p[n - 1] == '\r')
+        n--;
+    *line_len = n;
+    return eol < end ? eol + 1 : end;
+}
+
+bool metrics_header(const char *buf, size_t len, const char *name, char *out, size_t out_len)
+{
+    const char *end = buf + len, *p = memchr(buf, '\n', len);
+    size_t nlen = strlen(name), n;
+    for (p = p != NULL ? p + 1 : end; p < end;) {
+        const char *line = p;
+        p = header_line(p, end, &n);
+        if (n == 0)
+            break;
+        if (n <= nlen || line[nlen] != ':' || strncasecmp(line, name, nlen) != 0)
+            continue;
+        const char *v = line + nlen + 1, *ve = line + n;
+        while (v < ve && (*v == ' ' || *v == '\t'))
+            v++;
+        while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+            ve--;
+        snprintf(out, out_len, "%.*s", (int)(ve - v), v);
+        return true;
+    }
+    return false;
+}
+
+bool metrics_auth_ok(const struct config *cfg, const char *authorization)
+{
+    if (cfg == NULL || strncasecmp(authorization, "Basic ", 6) != 0)
+        return false;
+    const char *b64 = authorization + 6;
+    while (*b64 == ' ')
+        b64++;
+    size_t n = strlen(b64);
+    unsigned char plain[METRICS_REQUEST_MAX];
+    if (n == 0 || n % 4 != 0 || n / 4 * 3 >= sizeof(plain))
+        return false;
+    int got = EVP_DecodeBlock(plain, (const unsigned char *)b64, (int)n);
+    if (got < 0)
+        return false;
+    /* EVP_DecodeBlock counts the padding's zero bytes. */
+    for (const char *e = b64 + n - 1; e >= b64 && *e == '=' && got > 0; e--)
+        got--;
+    plain[got] = '\0';
+    char *colon = memchr(plain, ':', (size_t)got);
+    if (colon == NULL || memchr(plain, '\0', (size_t)got) != NULL)
+        return false;
+    *colon = '\0';
+    const char *pass = colon + 1;
+    bool ok = false;
+    uint8_t h1[MYSQL_SHA1_LEN], s2[MYSQL_SHA256_LEN];
+    for (size_t i = 0; i < cfg->n_admin_accounts && !ok; i++)
+        ok = strcmp(cfg->admin_accounts[i].name, (const char *)plain) == 0 &&
+             auth_plain_verify(pass, strlen(pass), cfg->admin_accounts[i].h2, false, NULL, h1,
+                               s2);
+    OPENSSL_cleanse(plain, sizeof(plain));
+    OPENSSL_cleanse(h1, sizeof(h1));
+    return ok;
 }
 
 /* ---- the listener ------------------------------------------------------ */
@@ -906,6 +1004,9 @@ struct metrics_conn {
 struct metrics {
     struct status *st;
     struct ev_loop *loop;
+    bool auth;            /* metrics_auth: basic auth as an admin account */
+    metrics_page_fn page; /* the paths besides /metrics; NULL = none */
+    void *page_ctx;
     int fd;
     ev_io accept_io;
     struct metrics_conn *conns;
@@ -970,18 +1071,56 @@ static void snapshot(const struct status *st, struct metrics_snapshot *s)
     cache_status_get(&s->cache);
 }
 
-static void respond(struct metrics_conn *c, int code, const char *reason, const char *extra,
-                    const struct textbuf *body, bool head)
+/* The answer: status line, headers (`extra`: more of them, each ending in
+ * CRLF), and the body unless `head`. */
+static void respond(struct metrics_conn *c, int code, const char *reason, const char *type,
+                    const char *extra, const struct textbuf *body, bool head)
 {
     textbuf_printf(&c->out,
-                   "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s"
+                   "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                   "X-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\n%s"
                    "Connection: close\r\n\r\n",
-                   code, reason,
-                   code == 200 ? "text/plain; version=0.0.4; charset=utf-8"
-                               : "text/plain; charset=utf-8",
-                   body->len, extra != NULL ? extra : "");
+                   code, reason, type != NULL ? type : "text/plain; charset=utf-8", body->len,
+                   extra != NULL ? extra : "");
     if (!head && body->len > 0)
         textbuf_append(&c->out, body->data, body->len);
+}
+
+/* A short error answer with a one-line text body. */
+static void respond_error(struct metrics_conn *c, int code, const char *reason, const char *extra,
+                          const char *text, bool head)
+{
+    struct textbuf body;
+    textbuf_init(&body, 4096);
+    textbuf_puts(&body, text);
+    respond(c, code, reason, NULL, extra, &body, head);
+    textbuf_free(&body);
+}
+
+/* GET /metrics: the exposition format. */
+static void answer_metrics(struct metrics_conn *c, struct textbuf *body, bool head)
+{
+    struct metrics_snapshot s;
+    snapshot(c->m->st, &s);
+    struct resolve_stat *dns = resolve_stats(&s.n_dns);
+    s.dns = dns;
+    metrics_render(body, &s);
+    free(dns);
+    if (body->overflow)
+        respond_error(c, 500, "Internal Server Error", NULL, "out of memory\n", head);
+    else
+        respond(c, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", NULL, body, head);
+}
+
+/* Whether the request may be served: always without metrics_auth, else
+ * with the credentials of an admin account. */
+static bool authorized(const struct metrics_conn *c)
+{
+    char value[METRICS_REQUEST_MAX];
+    if (!c->m->auth)
+        return true;
+    return metrics_header(c->in, c->in_len, "Authorization", value, sizeof(value)) &&
+           metrics_auth_ok(c->m->st->cfg, value);
 }
 
 static void answer(struct metrics_conn *c)
@@ -993,29 +1132,31 @@ static void answer(struct metrics_conn *c)
     hy_status_t rc =
         metrics_parse_request(c->in, c->in_len, method, sizeof(method), path, sizeof(path));
     bool head = rc == HY_OK && strcmp(method, "HEAD") == 0;
-    if (rc != HY_OK) {
-        textbuf_puts(&body, "bad request\n");
-        respond(c, 400, "Bad Request", NULL, &body, false);
+    const char *type = NULL;
+    if (rc == HY_AGAIN) {
+        respond_error(c, 431, "Request Header Fields Too Large", NULL,
+                      "request headers too large\n", false);
+    } else if (rc != HY_OK) {
+        respond_error(c, 400, "Bad Request", NULL, "bad request\n", false);
+    } else if (!authorized(c)) {
+        respond_error(c, 401, "Unauthorized",
+                      "WWW-Authenticate: Basic realm=\"halyard\", charset=\"UTF-8\"\r\n",
+                      "an admin_accounts account is needed\n", head);
     } else if (strcmp(method, "GET") != 0 && !head) {
-        textbuf_puts(&body, "method not allowed\n");
-        respond(c, 405, "Method Not Allowed", "Allow: GET, HEAD\r\n", &body, false);
-    } else if (strcmp(path, "/metrics") != 0) {
-        textbuf_puts(&body, "not found; try /metrics\n");
-        respond(c, 404, "Not Found", NULL, &body, head);
+        respond_error(c, 405, "Method Not Allowed", "Allow: GET, HEAD\r\n",
+                      "method not allowed\n", false);
+    } else if (strcmp(path, "/metrics") == 0) {
+        answer_metrics(c, &body, head);
+    } else if (c->m->page != NULL && c->m->page(c->m->page_ctx, path, &body, &type)) {
+        if (body.overflow)
+            respond_error(c, 500, "Internal Server Error", NULL, "out of memory\n", head);
+        else
+            respond(c, 200, "OK", type, NULL, &body, head);
     } else {
-        struct metrics_snapshot s;
-        snapshot(c->m->st, &s);
-        struct resolve_stat *dns = resolve_stats(&s.n_dns);
-        s.dns = dns;
-        metrics_render(&body, &s);
-        free(dns);
-        if (body.overflow) {
-            textbuf_reset(&body);
-            textbuf_puts(&body, "out of memory\n");
-            respond(c, 500, "Internal Server Error", NULL, &body, head);
-        } else {
-            respond(c, 200, "OK", NULL, &body, head);
-        }
+        respond_error(c, 404, "Not Found", NULL,
+                      c->m->page != NULL ? "not found; try / or /metrics\n"
+                                         : "not found; try /metrics\n",
+                      head);
     }
     textbuf_free(&body);
     mconn_flush(c);
@@ -1037,7 +1178,7 @@ static void mconn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
     char method[16], path[256];
     hy_status_t rc =
         metrics_parse_request(c->in, c->in_len, method, sizeof(method), path, sizeof(path));
-    /* A full buffer without the end of the headers is answered 400. */
+    /* A full buffer without the end of the headers is answered 431. */
     if (rc != HY_AGAIN || c->in_len == sizeof(c->in))
         answer(c);
 }
@@ -1118,8 +1259,8 @@ static int listen_on(const char *address, int port, char *err, size_t errlen)
     return fd;
 }
 
-struct metrics *metrics_create(struct status *st, const char *address, int port, char *err,
-                               size_t errlen)
+struct metrics *metrics_create(struct status *st, const char *address, int port, bool auth,
+                               char *err, size_t errlen)
 {
     int fd = listen_on(address, port, err, errlen);
     if (fd < 0)
@@ -1132,11 +1273,18 @@ struct metrics *metrics_create(struct status *st, const char *address, int port,
     }
     m->st = st;
     m->loop = st->loop;
+    m->auth = auth;
     m->fd = fd;
     ev_io_init(&m->accept_io, accept_cb, fd, EV_READ);
     ev_io_start(m->loop, &m->accept_io);
     hy_log_info("metrics: http://%s:%d/metrics", address, port);
     return m;
+}
+
+void metrics_set_pages(struct metrics *m, metrics_page_fn fn, void *ctx)
+{
+    m->page = fn;
+    m->page_ctx = ctx;
 }
 
 void metrics_destroy(struct metrics *m)

@@ -196,6 +196,12 @@ const struct config_key config_keys[] = {
      "address of the Prometheus metrics HTTP listener", NULL},
     {"metrics_port", CONFIG_INT, "0", 0, 65535,
      "TCP port of the Prometheus metrics HTTP listener (GET /metrics); 0 = no listener", NULL},
+    {"metrics_status_page", CONFIG_BOOL, "false", 0, 0,
+     "serve the live status page on the metrics listener: GET / (HTML) and GET /status.json "
+     "(its data, named as the show commands' columns); read-only", NULL},
+    {"metrics_auth", CONFIG_BOOL, "false", 0, 0,
+     "every request to the metrics listener (the status page and /metrics) needs HTTP basic "
+     "auth as an admin_accounts account, any role; 401 without", NULL},
     {"log_file", CONFIG_STRING, "", 0, 4095,
      "file the log is appended to, reopened on SIGUSR1; \"\" = standard error", NULL},
     {"log_syslog", CONFIG_BOOL, "false", 0, 0,

@@ -898,7 +898,7 @@ def sample_config(admin_port=None):
     template: its listener on $listen_port and its three backends on the
     test cluster's nodes ($node0_port...), everything else as the demo has
     it; its SQL admin port off, or on 127.0.0.1:`admin_port` (its accounts
-    as the demo has them)."""
+    as the demo has them); its metrics listener (the status page) off."""
     import re
     text = open(os.path.join(REPO, "conf", "halyard.demo.conf")).read().replace("$", "$$")
     assert re.search(r"(?m)^\s+port = 6033;", text)
@@ -909,6 +909,9 @@ def sample_config(admin_port=None):
     text = text.replace('admin_listen = "127.0.0.1:6032";',
                         f'admin_listen = "127.0.0.1:{admin_port}";' if admin_port
                         else 'admin_listen = "";')
+    # Its metrics listener and status page too.
+    assert "metrics_port = 6080;" in text
+    text = text.replace("metrics_port = 6080;", "metrics_port = 0;")
     for i, demo_port in enumerate((3310, 3311, 3312)):
         assert f"port = {demo_port};" in text
         text = text.replace(f"port = {demo_port};", f"port = $node{i}_port;")

@@ -1340,6 +1340,13 @@ static void test_metrics_request(void **state)
         {"GET metrics HTTP/1.1\r\n\r\n", HY_ERROR, NULL, NULL},
         {" /metrics HTTP/1.1\r\n\r\n", HY_ERROR, NULL, NULL},
         {"\x16\x03\x01\x02\x01\r\n\r\n", HY_ERROR, NULL, NULL},
+        /* header lines must be "Name: value" */
+        {"GET / HTTP/1.1\r\nHost x\r\n\r\n", HY_ERROR, NULL, NULL},
+        {"GET / HTTP/1.1\r\n: x\r\n\r\n", HY_ERROR, NULL, NULL},
+        {"GET / HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n", HY_ERROR, NULL, NULL},
+        {"GET / HTTP/1.1\r\nBad Name: x\r\n\r\n", HY_ERROR, NULL, NULL},
+        {"GET /status.json HTTP/1.1\r\nHost: x\r\nAccept: */*\r\n\r\n", HY_OK, "GET",
+         "/status.json"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char method[16] = "", path[256] = "";
@@ -1352,6 +1359,58 @@ static void test_metrics_request(void **state)
             assert_string_equal(path, cases[i].path);
         }
     }
+}
+
+/* Headers by name, and HTTP basic auth against admin_accounts (the
+ * account "ops" of BASE has the password "app"). */
+static void test_metrics_auth(void **state)
+{
+    (void)state;
+    static const char req[] = "GET / HTTP/1.1\r\nHost: x\r\nauthorization:  Basic b3BzOmFwcA== "
+                              "\r\nX-Empty:\r\n\r\nAuthorization: after the end\r\n";
+    char v[64];
+    assert_true(metrics_header(req, strlen(req), "Authorization", v, sizeof(v)));
+    assert_string_equal(v, "Basic b3BzOmFwcA==");
+    assert_true(metrics_header(req, strlen(req), "x-empty", v, sizeof(v)));
+    assert_string_equal(v, "");
+    assert_false(metrics_header(req, strlen(req), "Host2", v, sizeof(v)));
+    assert_false(metrics_header(req, strlen(req), "Hos", v, sizeof(v)));
+    struct config *cfg = NULL;
+    char err[512];
+    assert_int_equal(config_load_string(BASE, "t.conf", &cfg, err, sizeof(err)), HY_OK);
+    static const struct {
+        const char *header;
+        bool ok;
+    } cases[] = {
+        {"Basic b3BzOmFwcA==", true},      /* ops:app */
+        {"basic b3BzOmFwcA==", true},      /* the scheme is case-insensitive */
+        {"Basic b3BzOmFwcQ==", false},     /* ops:apq */
+        {"Basic YXBwOmFwcA==", false},     /* app:app: a user, not an admin account */
+        {"Basic b3Bz", false},             /* ops, no colon */
+        {"Basic b3BzOg==", false},         /* ops: (empty password) */
+        {"Basic b3BzOmFwcA", false},       /* not padded */
+        {"Basic !!!!", false},             /* not base64 */
+        {"Basic b3AAczphcHA=", false},     /* a NUL inside */
+        {"Bearer b3BzOmFwcA==", false},
+        {"", false},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        if (metrics_auth_ok(cfg, cases[i].header) != cases[i].ok)
+            fail_msg("case %zu (%s): want %d", i, cases[i].header, cases[i].ok);
+    }
+    assert_false(metrics_auth_ok(NULL, "Basic b3BzOmFwcA=="));
+    config_put(cfg);
+    /* metrics_auth without an account to log in with is refused. */
+    cfg = NULL;
+    assert_int_equal(
+        config_load_string("metrics_auth = true;\n"
+                           "listeners = ( { name = \"m\"; address = \"h\"; port = 1; } );\n"
+                           "users = ( { name = \"app\"; password_hash = \"" HASH "\"; } );\n"
+                           "backends = ( { name = \"db1\"; address = \"127.0.0.1\"; port = 3310; "
+                           "role = \"primary\"; } );\n",
+                           "t.conf", &cfg, err, sizeof(err)),
+        HY_ERROR);
+    assert_non_null(strstr(err, "t.conf:1: metrics_auth: no admin_accounts"));
 }
 
 /* ---- log and config ---------------------------------------------------- */
@@ -1646,7 +1705,8 @@ int main(void)
         cmocka_unit_test(test_render_config),   cmocka_unit_test(test_render_status),
         cmocka_unit_test(test_metrics_render),  cmocka_unit_test(test_backup_verify_last),
         cmocka_unit_test(test_render_backup),   cmocka_unit_test(test_dump_gtid),
-        cmocka_unit_test(test_metrics_request), cmocka_unit_test(test_backends),
+        cmocka_unit_test(test_metrics_request), cmocka_unit_test(test_metrics_auth),
+        cmocka_unit_test(test_backends),
         cmocka_unit_test(test_syslog_format),   cmocka_unit_test(test_config_keys),
         cmocka_unit_test(test_render_events),
     };

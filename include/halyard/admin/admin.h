@@ -252,6 +252,9 @@ void admin_show_shards(struct textbuf *sb, const struct config *cfg, bool json, 
 void admin_render_shards(struct textbuf *sb, const struct config *cfg, const struct shard_map *m,
                          const struct admin_shard_group_row *rows, size_t n, bool json);
 
+/* The rows of `show backends` for `cfg`, one per backend, calloc'ed
+ * (free them); NULL when out of memory. Their strings point into cfg. */
+struct admin_backend_row *admin_backend_rows(const struct config *cfg);
 /* detail (show backends --detail): the servers' load as well; the JSON
  * has it either way ("server", null until read). */
 void admin_render_backends(struct textbuf *sb, const struct admin_backend_row *rows, size_t n,

@@ -2,9 +2,12 @@
  * metrics.h: the Prometheus endpoint, a tiny HTTP/1.x server on the main
  * thread's event loop (metrics_address:metrics_port, off by default).
  *
- * `GET /metrics` (or HEAD) answers the text exposition format 0.0.4; any
- * other path is 404, any other method 405, a malformed or oversized request
- * 400. Every connection gets one answer and is closed. Requests are bounded
+ * `GET /metrics` (or HEAD) answers the text exposition format 0.0.4; a
+ * path a page hook serves (metrics_set_pages: the status page, web.h) its
+ * page; any other path is 404, any other method 405, a malformed request
+ * 400, headers past METRICS_REQUEST_MAX 431. With metrics_auth every path
+ * first needs HTTP basic auth as an admin_accounts account (401 without).
+ * Every connection gets one answer and is closed. Requests are bounded
  * (METRICS_REQUEST_MAX bytes, METRICS_TIMEOUT seconds, METRICS_MAX_CONNS at
  * once) and nothing blocks.
  */
@@ -31,10 +34,22 @@
 
 struct metrics;
 
-/* Listen on address:port and serve on st->loop. NULL with `err` on failure. */
-struct metrics *metrics_create(struct status *st, const char *address, int port, char *err,
-                               size_t errlen);
+/* Listen on address:port and serve on st->loop; `auth`: every request
+ * needs HTTP basic auth as one of st->cfg's admin_accounts. NULL with `err`
+ * on failure. */
+struct metrics *metrics_create(struct status *st, const char *address, int port, bool auth,
+                               char *err, size_t errlen);
 void metrics_destroy(struct metrics *m);
+
+/* A page hook: fill `body` with the page at `path` and set its content
+ * type, and return true; false when the hook has no such page (404). Runs
+ * on the main thread and must not block. */
+typedef bool (*metrics_page_fn)(void *ctx, const char *path, struct textbuf *body,
+                                const char **content_type);
+
+/* Serve the paths `fn` knows besides /metrics (a higher layer registers
+ * it: main.c, with web.h's status page). */
+void metrics_set_pages(struct metrics *m, metrics_page_fn fn, void *ctx);
 
 /* ---- pure parts, unit-tested ---- */
 
@@ -71,8 +86,17 @@ void metrics_render(struct textbuf *sb, const struct metrics_snapshot *m);
 /* The request line of an HTTP request in buf[0..len). HY_AGAIN: the
  * headers are not complete yet. HY_OK: method and path (the target without
  * its query string) are copied, truncated to their sizes. HY_ERROR: not an
- * HTTP/1.x request. */
+ * HTTP/1.x request, or a header line that is not "Name: value". */
 hy_status_t metrics_parse_request(const char *buf, size_t len, char *method, size_t method_len,
                                   char *path, size_t path_len);
+
+/* The value of header `name` (case-insensitive) in a complete request,
+ * without its surrounding blanks, copied into out (truncated to out_len);
+ * false when absent. */
+bool metrics_header(const char *buf, size_t len, const char *name, char *out, size_t out_len);
+
+/* Whether an Authorization header's value ("Basic base64(user:password)")
+ * names one of cfg's admin_accounts with its password (any role). */
+bool metrics_auth_ok(const struct config *cfg, const char *authorization);
 
 #endif /* HALYARD_METRICS_H */

@@ -439,6 +439,8 @@ struct config {
     size_t n_admin_accounts;
     char *metrics_address;
     int metrics_port; /* 0 = no metrics listener */
+    bool metrics_status_page; /* GET / and /status.json (web.h) */
+    bool metrics_auth;        /* basic auth as an admin account on every path */
     char *log_file;   /* "" = standard error */
     bool log_syslog;
     char *audit_log; /* "" = off (audit.h) */

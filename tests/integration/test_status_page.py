@@ -1,0 +1,277 @@
+"""The live status page on the metrics listener (issue 46), over HTTP with
+curl and raw sockets (test_status_browser.py drives it in a real browser).
+
+    GET /status.json: the show commands' JSON under their names (show_status,
+    show_groups, show_backends, show_events, show_cache), the same backends
+    and values `show backends --json` gives, and per-second samples that
+    grow by one a second; GET / the HTML page, /status.css and /status.js
+    its only files, with a Content-Security-Policy that allows nothing but
+    this halyard; GET /metrics as before
+    metrics_status_page off (the default): / and /status.json are 404
+    the HTTP errors: 404, 405 (with Allow), 400 on malformed request lines
+    and header lines, 431 on headers past 8 KiB, 401 without credentials
+    metrics_auth: basic auth as an admin_accounts account, any role, on every
+    path (/metrics too); a wrong password or a client user is 401
+    no secret (passwords, password hashes) on the page or in the JSON
+    many slow and hostile HTTP clients at once: statements through halyard
+    keep their latency, and the page answers again once they are gone
+"""
+
+import base64
+import json
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+
+from util import APP_PASSWORD, MONITOR_PASSWORD, free_port, mysql_native_hash, wait_until
+
+ADMIN_PW, VIEWER_PW = "adm-secret-46", "view-secret-46"
+MONITOR = {"user": "monitor", "password": MONITOR_PASSWORD, "interval_ms": 300}
+
+
+def curl(port, path="/", *args):
+    """(status, headers dict with lower-case names, body) of `curl` to the
+    metrics port."""
+    out = subprocess.run(
+        ["curl", "-sS", "-i", "--max-time", "10", *args, f"http://127.0.0.1:{port}{path}"],
+        capture_output=True, check=True).stdout
+    head, _, body = out.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    headers = {k.lower(): v for k, v in (l.split(": ", 1) for l in lines[1:])}
+    return int(lines[0].split()[1]), headers, body
+
+
+def raw(port, data, read_timeout=10):
+    """The status line halyard answers to `data` sent as is."""
+    with socket.create_connection(("127.0.0.1", port), timeout=read_timeout) as s:
+        s.sendall(data)
+        answer = b""
+        while b"\r\n" not in answer:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+    return answer.split(b"\r\n", 1)[0].decode()
+
+
+def status_json(port, *args):
+    status, headers, body = curl(port, "/status.json", *args)
+    assert status == 200, body
+    assert headers["content-type"] == "application/json"
+    return json.loads(body)
+
+
+def page_halyard(start_halyard, **kw):
+    port = free_port()
+    h = start_halyard(metrics_port=port, metrics_status_page=True, monitor=MONITOR, **kw)
+    h.mport = port
+    return h
+
+
+def test_status_json_has_the_show_commands_names_and_samples(start_halyard, cluster):
+    from test_health import admin_json_cmd
+    h = page_halyard(start_halyard)
+    c = h.connect(autocommit=True)
+    with c.cursor() as cur:
+        for _ in range(5):
+            cur.execute("SELECT 1")
+    wait_until(lambda: all(b["last_check"] == "ok"
+                           for b in status_json(h.mport)["show_backends"]["backends"]),
+               what="every backend checked")
+    data = status_json(h.mport)
+    assert set(data) == {"time", "pool_mode", "show_status", "show_groups", "show_backends",
+                         "show_events", "show_cache", "samples"}
+    # The same names and values as the admin commands' JSON.
+    shown = admin_json_cmd(h, "show backends")["backends"]
+    assert [b["name"] for b in data["show_backends"]["backends"]] == [b["name"] for b in shown]
+    assert set(data["show_backends"]["backends"][0]) == set(shown[0])
+    for page_row, admin_row in zip(data["show_backends"]["backends"], shown):
+        for k in ("group", "address", "role", "state", "zone"):
+            assert page_row[k] == admin_row[k], (k, page_row, admin_row)
+    assert [b["role"] for b in data["show_backends"]["backends"]] == ["primary", "replica", "replica"]
+    assert set(data["show_status"]) == set(admin_json_cmd(h, "show status"))
+    assert data["show_status"]["config_file"] == str(h.conf_path)
+    assert data["show_groups"]["groups"][0]["writer"] == "node0"
+    assert data["show_cache"] is None  # the cache is off
+    assert data["pool_mode"] in ("transaction", "session")
+    # One sample a second, each field an array as long as the times.
+    s = data["samples"]
+    assert s["interval_s"] == 1 and s["capacity"] == 900
+    n0 = len(s["time"])
+    for k in ("primary", "replica", "cached", "errors", "p50_ms", "p99_ms", "lag_s"):
+        assert len(s[k]) == n0, k
+    time.sleep(3.2)
+    s2 = status_json(h.mport)["samples"]
+    assert 2 <= len(s2["time"]) - n0 <= 4, (n0, len(s2["time"]))
+    assert all(b - a == 1 or b - a == 0 or b - a == 2 for a, b in zip(s2["time"], s2["time"][1:]))
+    # Statements show in the samples: 50 reads on the replicas.
+    with c.cursor() as cur:
+        for _ in range(50):
+            cur.execute("SELECT 1")
+    wait_until(lambda: sum(status_json(h.mport)["samples"]["replica"]) >= 45, 5,
+               what="the reads counted in the samples")
+    assert max(status_json(h.mport)["samples"]["p99_ms"]) > 0
+
+
+def test_page_and_its_files(start_halyard, cluster):
+    h = page_halyard(start_halyard)
+    status, headers, body = curl(h.mport, "/")
+    assert status == 200 and headers["content-type"] == "text/html; charset=utf-8"
+    html = body.decode()
+    assert '<script src="/status.js" defer></script>' in html
+    assert '<link rel="stylesheet" href="/status.css">' in html
+    # Nothing but this halyard: no absolute URL in the page or its files.
+    for path, ctype in (("/status.js", "text/javascript; charset=utf-8"),
+                        ("/status.css", "text/css; charset=utf-8")):
+        st, hd, b = curl(h.mport, path)
+        assert st == 200 and hd["content-type"] == ctype and len(b) > 500
+        assert b"http://" not in b.replace(b"http://www.w3.org/2000/svg", b"") and b"https://" not in b
+        assert b"@import" not in b and b"url(" not in b
+    assert "http://" not in html and "https://" not in html
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["cache-control"] == "no-store"
+    # HEAD: the headers alone.
+    st, hd, b = curl(h.mport, "/", "-I")
+    assert st == 200 and b == b"" and int(hd["content-length"]) == len(body)
+    # /metrics as before.
+    st, hd, b = curl(h.mport, "/metrics")
+    assert st == 200 and hd["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
+    assert b"# TYPE halyard_backend_state gauge" in b
+
+
+def test_page_off_by_default(start_halyard, cluster):
+    port = free_port()
+    start_halyard(metrics_port=port)
+    for path in ("/", "/status.json", "/status.js"):
+        st, _, body = curl(port, path)
+        assert st == 404 and body == b"not found; try /metrics\n", (path, st, body)
+    assert curl(port, "/metrics")[0] == 200
+
+
+def test_http_errors(start_halyard, cluster):
+    h = page_halyard(start_halyard)
+    st, _, body = curl(h.mport, "/nope")
+    assert (st, body) == (404, b"not found; try / or /metrics\n")
+    st, hd, _ = curl(h.mport, "/status.json", "-X", "POST", "-d", "x=1")
+    assert st == 405 and hd["allow"] == "GET, HEAD"
+    assert curl(h.mport, "/", "-X", "DELETE")[0] == 405
+    # Malformed: not HTTP, a bad request line, header lines without a colon
+    # or folded.
+    for bad in (b"\x16\x03\x01 hello\r\n\r\n",
+                b"GET /status.json HTTP/9.9\r\n\r\n",
+                b"GET status.json HTTP/1.1\r\n\r\n",
+                b"GET /status.json HTTP/1.1\r\nHost x\r\n\r\n",
+                b"GET /status.json HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n"):
+        assert raw(h.mport, bad) == "HTTP/1.1 400 Bad Request", bad
+    # Headers past 8 KiB: 431, whether they end or not.
+    assert raw(h.mport, b"GET / HTTP/1.1\r\nX-Big: " + b"y" * 9000 + b"\r\n\r\n") == \
+        "HTTP/1.1 431 Request Header Fields Too Large"
+    assert raw(h.mport, b"GET / HTTP/1.1\r\n" + b"X: y\r\n" * 2000) == \
+        "HTTP/1.1 431 Request Header Fields Too Large"
+    # Still serving.
+    assert status_json(h.mport)["show_backends"]["backends"]
+
+
+def test_basic_auth_against_admin_accounts(start_halyard, cluster):
+    h = page_halyard(start_halyard, metrics_auth=True, admin_accounts=[
+        {"name": "admin", "password_hash": mysql_native_hash(ADMIN_PW), "role": "operator"},
+        {"name": "viewer", "password_hash": mysql_native_hash(VIEWER_PW)}])
+    for path in ("/", "/status.json", "/metrics", "/nope"):
+        st, hd, _ = curl(h.mport, path)
+        assert st == 401, path
+        assert hd["www-authenticate"] == 'Basic realm="halyard", charset="UTF-8"'
+    assert curl(h.mport, "/status.json", "-u", f"viewer:{ADMIN_PW}")[0] == 401
+    assert curl(h.mport, "/status.json", "-u", f"app:{APP_PASSWORD}")[0] == 401
+    assert curl(h.mport, "/status.json", "-u", "viewer")[0] == 401  # no password
+    # Any role may view.
+    for user, pw in (("viewer", VIEWER_PW), ("admin", ADMIN_PW)):
+        assert status_json(h.mport, "-u", f"{user}:{pw}")["show_backends"]["backends"]
+        assert curl(h.mport, "/", "-u", f"{user}:{pw}")[0] == 200
+        assert curl(h.mport, "/metrics", "-u", f"{user}:{pw}")[0] == 200
+    # Then the other errors, as without auth.
+    assert curl(h.mport, "/nope", "-u", f"viewer:{VIEWER_PW}")[0] == 404
+    assert curl(h.mport, "/", "-u", f"viewer:{VIEWER_PW}", "-X", "POST")[0] == 405
+    token = base64.b64encode(f"viewer:{VIEWER_PW}".encode()).decode()
+    assert raw(h.mport, f"GET / HTTP/1.1\r\nAuthorization: Basic {token}\r\n\r\n".encode()) == \
+        "HTTP/1.1 200 OK"
+
+
+def test_no_secret_on_the_page(start_halyard, cluster):
+    h = page_halyard(start_halyard, admin_accounts=[
+        {"name": "admin", "password_hash": mysql_native_hash(ADMIN_PW), "role": "operator"}])
+    wait_until(lambda: status_json(h.mport)["samples"]["time"], what="a sample")
+    text = b"".join(curl(h.mport, p)[2] for p in ("/", "/status.js", "/status.css", "/status.json"))
+    # (The test cluster's app and monitor passwords are words the page
+    # uses: their hashes stand for them.)
+    for secret in (ADMIN_PW, mysql_native_hash(ADMIN_PW)[1:], mysql_native_hash(APP_PASSWORD)[1:],
+                   mysql_native_hash(MONITOR_PASSWORD)[1:]):
+        assert secret.encode().lower() not in text.lower(), secret
+
+
+def test_slow_and_hostile_clients_do_not_stall_the_data_path(start_halyard, cluster):
+    """40 clients that send their request a byte at a time or never read
+    the answer, and 40 that send garbage, while a client runs statements:
+    none of its statements waits on them."""
+    h = page_halyard(start_halyard)
+    c = h.connect(autocommit=True)
+
+    def statement_latencies(n=200):
+        lat = []
+        with c.cursor() as cur:
+            for _ in range(n):
+                t = time.monotonic()
+                cur.execute("SELECT 1")
+                cur.fetchall()
+                lat.append(time.monotonic() - t)
+        return sorted(lat)
+
+    before = statement_latencies()
+    socks, stop = [], threading.Event()
+
+    def slowloris(s):
+        req = b"GET /status.json HTTP/1.1\r\nHost: x\r\n"
+        for b in req:
+            if stop.is_set():
+                return
+            try:
+                s.sendall(bytes([b]))
+            except OSError:
+                return
+            stop.wait(0.2)
+
+    threads = []
+    for i in range(40):
+        s = socket.create_connection(("127.0.0.1", h.mport), timeout=10)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+        socks.append(s)
+        if i % 2:
+            s.sendall(b"GET /status.json HTTP/1.1\r\n\r\n")  # and never read it
+        else:
+            threads.append(threading.Thread(target=slowloris, args=(s,), daemon=True))
+    for t in threads:
+        t.start()
+    garbage = 0
+    for _ in range(40):
+        try:
+            with socket.create_connection(("127.0.0.1", h.mport), timeout=5) as g:
+                g.sendall(b"\x00\xff" * 100 + b"\r\n\r\n")
+                garbage += 1
+        except OSError:
+            pass
+    during = statement_latencies()
+    stop.set()
+    for t in threads:
+        t.join()
+    for s in socks:
+        s.close()
+    assert garbage == 40
+    # The statements do not wait for the HTTP clients: their median is
+    # what it was, give or take the machine's noise.
+    assert during[len(during) // 2] < max(5 * before[len(before) // 2], 0.005), (before[100], during[100])
+    assert during[-1] < 1.0, during[-5:]
+    # Once they are gone the page answers again.
+    wait_until(lambda: curl(h.mport, "/status.json")[0] == 200, 15, what="the page answers again")
+    assert h.alive()
