@@ -39,6 +39,20 @@ def pytest_configure(config):
     # teardown stops halyard and the cluster instead of orphaning them.
     if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+    config.addinivalue_line(
+        "markers", "one_pool_mode: runs in the default pool_mode's suite only (what it checks "
+        "does not depend on pool_mode); HALYARD_TEST_POOL_MODE deselects it")
+
+
+def pytest_collection_modifyitems(config, items):
+    """The session-mode suite (HALYARD_TEST_POOL_MODE set) leaves out the
+    tests marked one_pool_mode: deselected, not skipped."""
+    if not os.environ.get("HALYARD_TEST_POOL_MODE"):
+        return
+    keep = [i for i in items if i.get_closest_marker("one_pool_mode") is None]
+    if len(keep) != len(items):
+        config.hook.pytest_deselected(items=[i for i in items if i not in keep])
+        items[:] = keep
 
 
 def halyard_bin():

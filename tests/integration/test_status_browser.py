@@ -1,0 +1,111 @@
+"""The status page in a real browser (issue 46): Debian's chromium,
+headless, driven by playwright-core (tests/browser/status_page.js) against
+a running halyard.
+
+    the backends table shows the three backends, node0 the primary
+    a replica killed shows DOWN on the page within 2 s
+    the charts gain points as the seconds pass
+    halyard stopped: the page says unreachable (not a frozen last answer)
+    every request the page made went to this halyard, and nowhere else
+    a screenshot of it (docs/status-page.png, shown in docs/operations.md)
+
+It runs in the pooled suite only (marked one_pool_mode): the page does not
+depend on pool_mode, and a browser costs CI time.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from urllib.parse import urlsplit
+
+import pytest
+
+from test_health import Readers
+from util import REPO, free_port
+
+pytestmark = pytest.mark.one_pool_mode
+
+BROWSER_DIR = os.path.join(REPO, "tests", "browser")
+SCREENSHOT = os.path.join(REPO, "docs", "status-page.png")
+
+
+class Driver:
+    """status_page.js, one JSON line a step."""
+
+    def __init__(self, url, screenshot):
+        env = dict(os.environ, PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD="1")
+        self.proc = subprocess.Popen(["node", os.path.join(BROWSER_DIR, "status_page.js"), url,
+                                      screenshot], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     text=True, env=env, cwd=BROWSER_DIR)
+        self.steps = {}
+
+    def step(self, name):
+        while name not in self.steps:
+            line = self.proc.stdout.readline()
+            assert line, f"the browser driver ended before {name}: {self.steps}"
+            s = json.loads(line)
+            assert s["step"] != "error", s["message"]
+            self.steps[s["step"]] = s
+        return self.steps[name]
+
+    def send(self, line):
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def test_status_page_in_chromium(start_halyard, cluster, tmp_path):
+    assert shutil.which("chromium") == "/usr/bin/chromium", "tools/deps installs chromium"
+    assert os.path.isdir(os.path.join(BROWSER_DIR, "node_modules", "playwright-core")), \
+        "tools/deps runs npm ci in tests/browser"
+    port = free_port()
+    h = start_halyard(metrics_port=port, metrics_status_page=True,
+                      monitor={"user": "monitor", "password": "monitor", "interval_ms": 300})
+    url = f"http://127.0.0.1:{port}/"
+    shot = str(tmp_path / "status-page.png")
+    d = Driver(url, shot)
+    try:
+        with Readers(h):  # some statements for the charts
+            loaded = d.step("loaded")
+            assert [b["name"] for b in loaded["backends"]] == ["node0", "node1", "node2"]
+            assert loaded["primary"] == ["node0"]
+            assert [b["state"] for b in loaded["backends"]] == ["ONLINE"] * 3
+            assert loaded["groups"][0].startswith("default (replication): writer node0")
+            d.send("watch node1")
+            t_kill = time.monotonic()
+            cluster.kill(1)
+            down = d.step("down")
+            seen = time.monotonic() - t_kill
+            assert seen < 2.0, f"node1 DOWN on the page {seen:.2f} s after the kill"
+            charts = d.step("charts")
+            assert len(charts["before"]) == 4
+            assert all(a >= b + 2 for a, b in zip(charts["after"], charts["before"])), charts
+            d.step("screenshot")
+        h.stop()
+        d.send("stopped")
+        gone = d.step("unreachable")
+        assert gone["ms"] < 5000 and gone["stale"], gone
+        assert gone["text"].startswith("halyard unreachable"), gone
+        urls = d.step("requests")["urls"]
+    finally:
+        d.close()
+    # Nothing but this halyard: the page, its two files, its data.
+    hosts = {urlsplit(u).netloc for u in urls}
+    assert hosts == {f"127.0.0.1:{port}"}, urls
+    assert {urlsplit(u).path for u in urls} == {"/", "/status.css", "/status.js", "/status.json"}
+    assert down["ms"] < 2000
+    print(f"DOWN on the page {seen:.2f} s after the kill; unreachable after {gone['ms']} ms; "
+          f"chart points {charts['before']} -> {charts['after']}")
+    assert os.path.getsize(shot) > 10000
+    if os.environ.get("HALYARD_SAVE_SCREENSHOT"):  # to refresh docs/status-page.png
+        shutil.copy(shot, SCREENSHOT)
