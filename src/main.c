@@ -83,7 +83,7 @@ struct app {
     struct status st; /* what the admin socket and the metrics show */
     struct admin *admin;
     struct metrics *metrics;
-    struct web *web; /* the status page (metrics_status_page), NULL = none */
+    struct web *web;  /* the status page (metrics_status_page), NULL = none */
     bool handed_over; /* a new halyard took our listening sockets over */
     struct monitor *monitor;
     const char *pidfile;  /* written by us, removed at exit; NULL = none */
@@ -369,7 +369,8 @@ static hy_status_t open_admin_metrics(bool replace_socket, char *err, size_t err
     }
     if (app.cfg->metrics_port > 0 &&
         (app.metrics = metrics_create(&app.st, app.cfg->metrics_address, app.cfg->metrics_port,
-                                      app.cfg->metrics_auth, err, errlen)) == NULL)
+                                      app.cfg->metrics_auth, app.cfg->metrics_tls, err, errlen)) ==
+            NULL)
         return HY_ERROR;
     if (app.metrics != NULL && app.cfg->metrics_status_page) {
         if ((app.web = web_create(&app.st)) == NULL) {

@@ -161,6 +161,7 @@ static void show_config_outputs(struct kv *kv, const struct config *cfg)
     kv_int(kv, "metrics_port", cfg->metrics_port);
     kv_bool(kv, "metrics_status_page", cfg->metrics_status_page);
     kv_bool(kv, "metrics_auth", cfg->metrics_auth);
+    kv_bool(kv, "metrics_tls", cfg->metrics_tls);
     kv_str(kv, "log_file", cfg->log_file);
     kv_bool(kv, "log_syslog", cfg->log_syslog);
     kv_str(kv, "audit_log", cfg->audit_log);

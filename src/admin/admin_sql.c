@@ -17,7 +17,7 @@
  * TLS: with tls_cert set the greeting offers CLIENT_SSL; an SSLRequest
  * turns the connection to TLS (a non-blocking SSL_accept on the client
  * listener's context, ASQL_TLS), and the login packet and everything after
- * go through SSL_read/SSL_write (asql_recv, asql_send). Until then only
+ * go through SSL_read/SSL_write (asql_recv; tls.h's tls_ssl_send). Until then only
  * whole packets are read from the socket, so the ClientHello after an
  * SSLRequest stays there for OpenSSL. admin_require_tls refuses a TCP login
  * without TLS after the password check, as MariaDB refuses one to a
@@ -51,6 +51,7 @@
 #include "halyard/core/log.h"
 #include "halyard/protocol/auth.h"
 #include "halyard/protocol/mysql_proto.h"
+#include "halyard/protocol/tls.h"
 
 #define NATIVE "mysql_native_password"
 #define ASQL_CAPS                                                                                  \
@@ -192,23 +193,6 @@ static void asql_close(struct asql_conn *c)
 
 /* ---- the transport: the socket, or TLS over it ---------------------------- */
 
-/* Write `out` through TLS: HY_OK when all of it went, HY_AGAIN. */
-static hy_status_t asql_send(struct asql_conn *c)
-{
-    while (c->out_off < c->out.len) {
-        ERR_clear_error();
-        int n = SSL_write(c->ssl, c->out.data + c->out_off,
-                          (int)HY_MIN(c->out.len - c->out_off, (size_t)1 << 30));
-        if (n > 0) {
-            c->out_off += (size_t)n;
-            continue;
-        }
-        int e = SSL_get_error(c->ssl, n);
-        return e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ ? HY_AGAIN : HY_ERROR;
-    }
-    return HY_OK;
-}
-
 /* Read into `in`: bytes, 0 at the end, or -1 with errno (EAGAIN: later). A
  * plain connection still logging in reads no further than the packet it
  * is in, so what follows an SSLRequest is left to OpenSSL. */
@@ -225,24 +209,13 @@ static ssize_t asql_recv(struct asql_conn *c)
         return room == 0 ? (errno = EAGAIN, -1)
                          : recv(c->fd, c->in + c->in_len, room, MSG_DONTWAIT);
     }
-    ERR_clear_error();
-    int n = SSL_read(c->ssl, c->in + c->in_len, (int)room);
-    if (n > 0)
-        return n;
-    switch (SSL_get_error(c->ssl, n)) {
-    case SSL_ERROR_ZERO_RETURN:
-        return 0;
-    case SSL_ERROR_WANT_WRITE:
+    bool wants_write = false;
+    ssize_t n = tls_ssl_recv(c->ssl, c->in + c->in_len, room, &wants_write);
+    if (wants_write) {
         c->read_wants_write = true;
         ev_io_start(c->s->loop, &c->wio);
-        /* fall through */
-    case SSL_ERROR_WANT_READ:
-        errno = EAGAIN;
-        return -1;
-    default:
-        errno = EIO;
-        return -1;
     }
+    return n;
 }
 
 /* One step of the TLS handshake; the login packet follows it. */
@@ -295,7 +268,8 @@ static bool asql_flush(struct asql_conn *c)
         c->out_off = 0;
         send_err(c, 1105, "HY000", "the answer is larger than the admin port's bound");
     }
-    switch (c->ssl != NULL ? asql_send(c) : textbuf_send(&c->out, &c->out_off, c->fd)) {
+    switch (c->ssl != NULL ? tls_ssl_send(c->ssl, c->out.data, c->out.len, &c->out_off)
+                           : textbuf_send(&c->out, &c->out_off, c->fd)) {
     case HY_AGAIN:
         ev_io_start(c->s->loop, &c->wio);
         return true;

@@ -21,6 +21,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/ssl.h>
 
 #include "halyard/cluster/failover_exec.h"
 #include "halyard/cluster/backend.h"
@@ -33,6 +34,7 @@
 #include "halyard/cluster/pool_stats.h"
 #include "halyard/protocol/auth.h"
 #include "halyard/protocol/resolve.h"
+#include "halyard/protocol/tls.h"
 
 /* ---- rendering --------------------------------------------------------- */
 
@@ -980,8 +982,7 @@ bool metrics_auth_ok(const struct config *cfg, const char *authorization)
     uint8_t h1[MYSQL_SHA1_LEN], s2[MYSQL_SHA256_LEN];
     for (size_t i = 0; i < cfg->n_admin_accounts && !ok; i++)
         ok = strcmp(cfg->admin_accounts[i].name, (const char *)plain) == 0 &&
-             auth_plain_verify(pass, strlen(pass), cfg->admin_accounts[i].h2, false, NULL, h1,
-                               s2);
+             auth_plain_verify(pass, strlen(pass), cfg->admin_accounts[i].h2, false, NULL, h1, s2);
     OPENSSL_cleanse(plain, sizeof(plain));
     OPENSSL_cleanse(h1, sizeof(h1));
     return ok;
@@ -993,6 +994,8 @@ struct metrics_conn {
     struct metrics_conn *next, *prev;
     struct metrics *m;
     int fd;
+    SSL *ssl;              /* metrics_tls; NULL: plain HTTP */
+    bool read_wants_write; /* SSL_read waits for the socket to be writable */
     ev_io rio, wio;
     ev_timer timer;
     char in[METRICS_REQUEST_MAX];
@@ -1005,6 +1008,7 @@ struct metrics {
     struct status *st;
     struct ev_loop *loop;
     bool auth;            /* metrics_auth: basic auth as an admin account */
+    bool tls;             /* metrics_tls: HTTPS with the config's tls_server */
     metrics_page_fn page; /* the paths besides /metrics; NULL = none */
     void *page_ctx;
     int fd;
@@ -1019,6 +1023,11 @@ static void mconn_close(struct metrics_conn *c)
     ev_io_stop(m->loop, &c->rio);
     ev_io_stop(m->loop, &c->wio);
     ev_timer_stop(m->loop, &c->timer);
+    if (c->ssl != NULL) {
+        if (SSL_is_init_finished(c->ssl))
+            SSL_shutdown(c->ssl); /* close_notify, without waiting for the peer's */
+        SSL_free(c->ssl);
+    }
     close(c->fd);
     textbuf_free(&c->out);
     if (c->prev != NULL)
@@ -1033,7 +1042,9 @@ static void mconn_close(struct metrics_conn *c)
 
 static void mconn_flush(struct metrics_conn *c)
 {
-    if (textbuf_send(&c->out, &c->out_off, c->fd) == HY_AGAIN) {
+    hy_status_t rc = c->ssl != NULL ? tls_ssl_send(c->ssl, c->out.data, c->out.len, &c->out_off)
+                                    : textbuf_send(&c->out, &c->out_off, c->fd);
+    if (rc == HY_AGAIN) {
         ev_io_start(c->m->loop, &c->wio);
         return;
     }
@@ -1071,6 +1082,12 @@ static void snapshot(const struct status *st, struct metrics_snapshot *s)
     cache_status_get(&s->cache);
 }
 
+/* What a page served here may load: its own files from this listener,
+ * nothing from anywhere else (the status page, web.h, is made for it). */
+#define METRICS_CSP                                                                                \
+    "default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; "              \
+    "frame-ancestors 'none'"
+
 /* The answer: status line, headers (`extra`: more of them, each ending in
  * CRLF), and the body unless `head`. */
 static void respond(struct metrics_conn *c, int code, const char *reason, const char *type,
@@ -1078,10 +1095,11 @@ static void respond(struct metrics_conn *c, int code, const char *reason, const 
 {
     textbuf_printf(&c->out,
                    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                   "X-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\n%s"
+                   "X-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\n"
+                   "Content-Security-Policy: %s\r\n%s"
                    "Connection: close\r\n\r\n",
                    code, reason, type != NULL ? type : "text/plain; charset=utf-8", body->len,
-                   extra != NULL ? extra : "");
+                   METRICS_CSP, extra != NULL ? extra : "");
     if (!head && body->len > 0)
         textbuf_append(&c->out, body->data, body->len);
 }
@@ -1143,8 +1161,8 @@ static void answer(struct metrics_conn *c)
                       "WWW-Authenticate: Basic realm=\"halyard\", charset=\"UTF-8\"\r\n",
                       "an admin_accounts account is needed\n", head);
     } else if (strcmp(method, "GET") != 0 && !head) {
-        respond_error(c, 405, "Method Not Allowed", "Allow: GET, HEAD\r\n",
-                      "method not allowed\n", false);
+        respond_error(c, 405, "Method Not Allowed", "Allow: GET, HEAD\r\n", "method not allowed\n",
+                      false);
     } else if (strcmp(path, "/metrics") == 0) {
         answer_metrics(c, &body, head);
     } else if (c->m->page != NULL && c->m->page(c->m->page_ctx, path, &body, &type)) {
@@ -1167,7 +1185,11 @@ static void mconn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
     (void)loop;
     (void)revents;
     struct metrics_conn *c = container_of(w, struct metrics_conn, rio);
-    ssize_t n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, MSG_DONTWAIT);
+    size_t room = sizeof(c->in) - c->in_len;
+    ssize_t n = c->ssl != NULL ? tls_ssl_recv(c->ssl, c->in + c->in_len, room, &c->read_wants_write)
+                               : recv(c->fd, c->in + c->in_len, room, MSG_DONTWAIT);
+    if (c->read_wants_write)
+        ev_io_start(c->m->loop, &c->wio);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
         return;
     if (n <= 0) {
@@ -1181,13 +1203,21 @@ static void mconn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
     /* A full buffer without the end of the headers is answered 431. */
     if (rc != HY_AGAIN || c->in_len == sizeof(c->in))
         answer(c);
+    else if (c->ssl != NULL && SSL_has_pending(c->ssl)) /* OpenSSL holds more of it */
+        ev_feed_event(c->m->loop, &c->rio, EV_READ);
 }
 
 static void mconn_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
-    (void)loop;
     (void)revents;
-    mconn_flush(container_of(w, struct metrics_conn, wio));
+    struct metrics_conn *c = container_of(w, struct metrics_conn, wio);
+    if (c->read_wants_write) { /* SSL_read could not go on: now it can */
+        c->read_wants_write = false;
+        ev_io_stop(loop, &c->wio);
+        mconn_read_cb(loop, &c->rio, EV_READ);
+        return;
+    }
+    mconn_flush(c);
 }
 
 static void mconn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -1217,6 +1247,18 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
         }
         c->m = m;
         c->fd = fd;
+        /* TLS with the running config's certificate: a reload that changes
+         * it applies to the next connection. */
+        SSL_CTX *ctx = m->tls && m->st->cfg != NULL ? m->st->cfg->tls_server : NULL;
+        if (m->tls &&
+            (ctx == NULL || (c->ssl = SSL_new(ctx)) == NULL || SSL_set_fd(c->ssl, fd) != 1)) {
+            SSL_free(c->ssl);
+            free(c);
+            close(fd);
+            continue;
+        }
+        if (c->ssl != NULL)
+            SSL_set_accept_state(c->ssl); /* the first reads run the handshake */
         textbuf_init(&c->out, 17u << 20);
         ev_io_init(&c->rio, mconn_read_cb, fd, EV_READ);
         ev_io_init(&c->wio, mconn_write_cb, fd, EV_WRITE);
@@ -1260,7 +1302,7 @@ static int listen_on(const char *address, int port, char *err, size_t errlen)
 }
 
 struct metrics *metrics_create(struct status *st, const char *address, int port, bool auth,
-                               char *err, size_t errlen)
+                               bool tls, char *err, size_t errlen)
 {
     int fd = listen_on(address, port, err, errlen);
     if (fd < 0)
@@ -1274,10 +1316,11 @@ struct metrics *metrics_create(struct status *st, const char *address, int port,
     m->st = st;
     m->loop = st->loop;
     m->auth = auth;
+    m->tls = tls;
     m->fd = fd;
     ev_io_init(&m->accept_io, accept_cb, fd, EV_READ);
     ev_io_start(m->loop, &m->accept_io);
-    hy_log_info("metrics: http://%s:%d/metrics", address, port);
+    hy_log_info("metrics: %s://%s:%d/metrics", tls ? "https" : "http", address, port);
     return m;
 }
 

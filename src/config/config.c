@@ -975,6 +975,7 @@ static hy_status_t fill_config(struct loader *ld, struct config *cfg, config_set
     cfg->metrics_port = (int)cfg_get_int(root, "metrics_port");
     cfg->metrics_status_page = cfg_get_bool(root, "metrics_status_page");
     cfg->metrics_auth = cfg_get_bool(root, "metrics_auth");
+    cfg->metrics_tls = cfg_get_bool(root, "metrics_tls");
     cfg->log_syslog = cfg_get_bool(root, "log_syslog");
     cfg->query_log_min_duration_ms = (int)cfg_get_int(root, "query_log_min_duration_ms");
     cfg->read_write_split = cfg_get_bool(root, "read_write_split");

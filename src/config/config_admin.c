@@ -110,6 +110,9 @@ hy_status_t cfg_fill_admin_sql(struct loader *ld, struct config *cfg, config_set
     if (cfg->admin_require_tls && cfg_get_str(root, "tls_cert")[0] == '\0')
         return cfg_fail(ld, config_setting_get_member(root, "admin_require_tls"),
                         "admin_require_tls", "needs TLS: set tls_cert and tls_key");
+    if (cfg_get_bool(root, "metrics_tls") && cfg_get_str(root, "tls_cert")[0] == '\0')
+        return cfg_fail(ld, config_setting_get_member(root, "metrics_tls"), "metrics_tls",
+                        "needs TLS: set tls_cert and tls_key");
     if (cfg_get_bool(root, "metrics_auth") && n == 0)
         return cfg_fail(ld, config_setting_get_member(root, "metrics_auth"), "metrics_auth",
                         "no admin_accounts: list at least one account to log in with");

@@ -202,6 +202,9 @@ const struct config_key config_keys[] = {
     {"metrics_auth", CONFIG_BOOL, "false", 0, 0,
      "every request to the metrics listener (the status page and /metrics) needs HTTP basic "
      "auth as an admin_accounts account, any role; 401 without", NULL},
+    {"metrics_tls", CONFIG_BOOL, "false", 0, 0,
+     "the metrics listener speaks HTTPS only, with tls_cert and tls_key (the clients' "
+     "certificate, as the SQL admin port); needs tls_cert", NULL},
     {"log_file", CONFIG_STRING, "", 0, 4095,
      "file the log is appended to, reopened on SIGUSR1; \"\" = standard error", NULL},
     {"log_syslog", CONFIG_BOOL, "false", 0, 0,

@@ -804,3 +804,41 @@ const char *tls_mode_to_str(enum tls_mode m)
     }
     return "default";
 }
+
+/* ---- an SSL driven by its owner ------------------------------------------ */
+
+hy_status_t tls_ssl_send(SSL *ssl, const char *data, size_t len, size_t *off)
+{
+    while (*off < len) {
+        ERR_clear_error();
+        int n = SSL_write(ssl, data + *off, (int)HY_MIN(len - *off, (size_t)1 << 30));
+        if (n > 0) {
+            *off += (size_t)n;
+            continue;
+        }
+        int e = SSL_get_error(ssl, n);
+        return e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ ? HY_AGAIN : HY_ERROR;
+    }
+    return HY_OK;
+}
+
+ssize_t tls_ssl_recv(SSL *ssl, void *buf, size_t room, bool *wants_write)
+{
+    ERR_clear_error();
+    int n = SSL_read(ssl, buf, (int)HY_MIN(room, (size_t)INT_MAX));
+    if (n > 0)
+        return n;
+    switch (SSL_get_error(ssl, n)) {
+    case SSL_ERROR_ZERO_RETURN:
+        return 0;
+    case SSL_ERROR_WANT_WRITE:
+        *wants_write = true;
+        /* fall through */
+    case SSL_ERROR_WANT_READ:
+        errno = EAGAIN;
+        return -1;
+    default:
+        errno = EIO;
+        return -1;
+    }
+}

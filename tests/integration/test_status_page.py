@@ -15,6 +15,8 @@ curl and raw sockets (test_status_browser.py drives it in a real browser).
     no secret (passwords, password hashes) on the page or in the JSON
     many slow and hostile HTTP clients at once: statements through halyard
     keep their latency, and the page answers again once they are gone
+    metrics_tls: HTTPS with tls_cert, verified by curl; plain HTTP gets no
+    answer; without tls_cert the config is refused
 """
 
 import base64
@@ -131,6 +133,9 @@ def test_page_and_its_files(start_halyard, cluster):
         assert b"http://" not in b.replace(b"http://www.w3.org/2000/svg", b"") and b"https://" not in b
         assert b"@import" not in b and b"url(" not in b
     assert "http://" not in html and "https://" not in html
+    assert headers["content-security-policy"] == (
+        "default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; "
+        "frame-ancestors 'none'")
     assert headers["x-content-type-options"] == "nosniff"
     assert headers["cache-control"] == "no-store"
     # HEAD: the headers alone.
@@ -275,3 +280,53 @@ def test_slow_and_hostile_clients_do_not_stall_the_data_path(start_halyard, clus
     # Once they are gone the page answers again.
     wait_until(lambda: curl(h.mport, "/status.json")[0] == 200, 15, what="the page answers again")
     assert h.alive()
+
+
+def test_tls_with_the_listeners_certificate(start_halyard, cluster):
+    """metrics_tls: the page, its data and /metrics over HTTPS with
+    tls_cert, verified against the cluster's CA, basic auth inside it;
+    plain HTTP gets no answer in clear; without tls_cert the config is
+    refused."""
+    from test_admin_sql import tls_files
+    f = tls_files(cluster)
+    h = page_halyard(start_halyard, metrics_tls=True, tls_cert=f["server"], tls_key=f["server-key"],
+                     metrics_auth=True, admin_accounts=[
+                         {"name": "viewer", "password_hash": mysql_native_hash(VIEWER_PW)}])
+    base = f"https://127.0.0.1:{h.mport}"
+    # The cluster's certificate names 127.0.0.1: curl verifies it.
+    r = subprocess.run(["curl", "-sS", "-i", "--max-time", "10", "--cacert", f["ca"], "-u",
+                        f"viewer:{VIEWER_PW}", f"{base}/status.json"], capture_output=True)
+    assert r.returncode == 0, r.stderr
+    head, _, body = r.stdout.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 OK"), head
+    assert json.loads(body)["show_backends"]["backends"][0]["name"] == "node0"
+    r = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10",
+                        "-k", f"{base}/metrics"], capture_output=True, text=True)
+    assert r.stdout == "401"
+    r = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10",
+                        "-k", "-u", f"viewer:{VIEWER_PW}", f"{base}/metrics"],
+                       capture_output=True, text=True)
+    assert r.stdout == "200"
+    # Plain HTTP on the TLS port: no answer in clear, the connection closed.
+    with socket.create_connection(("127.0.0.1", h.mport), timeout=10) as s:
+        s.sendall(b"GET /status.json HTTP/1.1\r\n\r\n")
+        data = b""
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    assert b"HTTP/1.1" not in data and b"backends" not in data, data[:200]
+    assert curl_ok_after_tls(h.mport, f["ca"])
+    # metrics_tls without a certificate: refused at load.
+    bad = start_halyard(metrics_port=free_port(), metrics_tls=True, wait=False)
+    assert bad.wait() != 0
+    assert "metrics_tls: needs TLS: set tls_cert and tls_key" in bad.log_text()
+
+
+def curl_ok_after_tls(port, ca):
+    """The listener still serves after the plain-HTTP attempt."""
+    r = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10",
+                        "--cacert", ca, "-u", f"viewer:{VIEWER_PW}",
+                        f"https://127.0.0.1:{port}/"], capture_output=True, text=True)
+    return r.stdout == "200"

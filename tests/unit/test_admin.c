@@ -1382,17 +1382,16 @@ static void test_metrics_auth(void **state)
         const char *header;
         bool ok;
     } cases[] = {
-        {"Basic b3BzOmFwcA==", true},      /* ops:app */
-        {"basic b3BzOmFwcA==", true},      /* the scheme is case-insensitive */
-        {"Basic b3BzOmFwcQ==", false},     /* ops:apq */
-        {"Basic YXBwOmFwcA==", false},     /* app:app: a user, not an admin account */
-        {"Basic b3Bz", false},             /* ops, no colon */
-        {"Basic b3BzOg==", false},         /* ops: (empty password) */
-        {"Basic b3BzOmFwcA", false},       /* not padded */
-        {"Basic !!!!", false},             /* not base64 */
-        {"Basic b3AAczphcHA=", false},     /* a NUL inside */
-        {"Bearer b3BzOmFwcA==", false},
-        {"", false},
+        {"Basic b3BzOmFwcA==", true},  /* ops:app */
+        {"basic b3BzOmFwcA==", true},  /* the scheme is case-insensitive */
+        {"Basic b3BzOmFwcQ==", false}, /* ops:apq */
+        {"Basic YXBwOmFwcA==", false}, /* app:app: a user, not an admin account */
+        {"Basic b3Bz", false},         /* ops, no colon */
+        {"Basic b3BzOg==", false},     /* ops: (empty password) */
+        {"Basic b3BzOmFwcA", false},   /* not padded */
+        {"Basic !!!!", false},         /* not base64 */
+        {"Basic b3AAczphcHA=", false}, /* a NUL inside */
+        {"Bearer b3BzOmFwcA==", false}, {"", false},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         if (metrics_auth_ok(cfg, cases[i].header) != cases[i].ok)
@@ -1706,9 +1705,8 @@ int main(void)
         cmocka_unit_test(test_metrics_render),  cmocka_unit_test(test_backup_verify_last),
         cmocka_unit_test(test_render_backup),   cmocka_unit_test(test_dump_gtid),
         cmocka_unit_test(test_metrics_request), cmocka_unit_test(test_metrics_auth),
-        cmocka_unit_test(test_backends),
-        cmocka_unit_test(test_syslog_format),   cmocka_unit_test(test_config_keys),
-        cmocka_unit_test(test_render_events),
+        cmocka_unit_test(test_backends),        cmocka_unit_test(test_syslog_format),
+        cmocka_unit_test(test_config_keys),     cmocka_unit_test(test_render_events),
     };
     return cmocka_run_group_tests_name("admin", tests, NULL, NULL);
 }

@@ -6,7 +6,8 @@
  * path a page hook serves (metrics_set_pages: the status page, web.h) its
  * page; any other path is 404, any other method 405, a malformed request
  * 400, headers past METRICS_REQUEST_MAX 431. With metrics_auth every path
- * first needs HTTP basic auth as an admin_accounts account (401 without).
+ * first needs HTTP basic auth as an admin_accounts account (401 without);
+ * with metrics_tls the listener speaks HTTPS only, with tls_cert.
  * Every connection gets one answer and is closed. Requests are bounded
  * (METRICS_REQUEST_MAX bytes, METRICS_TIMEOUT seconds, METRICS_MAX_CONNS at
  * once) and nothing blocks.
@@ -35,10 +36,11 @@
 struct metrics;
 
 /* Listen on address:port and serve on st->loop; `auth`: every request
- * needs HTTP basic auth as one of st->cfg's admin_accounts. NULL with `err`
- * on failure. */
+ * needs HTTP basic auth as one of st->cfg's admin_accounts; `tls`: HTTPS
+ * only, with st->cfg's tls_server context (tls_cert) as it is when a
+ * connection comes. NULL with `err` on failure. */
 struct metrics *metrics_create(struct status *st, const char *address, int port, bool auth,
-                               char *err, size_t errlen);
+                               bool tls, char *err, size_t errlen);
 void metrics_destroy(struct metrics *m);
 
 /* A page hook: fill `body` with the page at `path` and set its content

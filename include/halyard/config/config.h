@@ -438,10 +438,11 @@ struct config {
     struct config_admin_account *admin_accounts; /* who may log in there */
     size_t n_admin_accounts;
     char *metrics_address;
-    int metrics_port; /* 0 = no metrics listener */
+    int metrics_port;         /* 0 = no metrics listener */
     bool metrics_status_page; /* GET / and /status.json (web.h) */
     bool metrics_auth;        /* basic auth as an admin account on every path */
-    char *log_file;   /* "" = standard error */
+    bool metrics_tls;         /* HTTPS with tls_cert */
+    char *log_file;           /* "" = standard error */
     bool log_syslog;
     char *audit_log; /* "" = off (audit.h) */
     char *query_log; /* "" = off */

@@ -134,4 +134,20 @@ const char *tls_status_name(enum tls_status_var v);
 /* Its value for `c` into out[len] (cut to fit). */
 void tls_status_value(const struct conn *c, enum tls_status_var v, char *out, size_t len);
 
+/* ---- an SSL driven by its owner ------------------------------------------
+ * For the small servers that keep their own SSL instead of a struct conn
+ * (the SQL admin port, the metrics listener): one request at a time, the
+ * owner's watchers. */
+struct ssl_st; /* OpenSSL's SSL */
+
+/* SSL_write data[*off..len): HY_OK when all of it went, HY_AGAIN (the
+ * socket is full, or TLS needs a read first), HY_ERROR. */
+hy_status_t tls_ssl_send(struct ssl_st *ssl, const char *data, size_t len,
+                         size_t *off) HY_MUSTCHECK;
+/* SSL_read into buf[0..room): bytes, 0 at the end, or -1 with errno
+ * (EAGAIN: later; *wants_write is then set when OpenSSL needs the socket
+ * writable before it can read on: wait for that, then read again; EIO). In
+ * the accept state the first reads run the handshake. */
+ssize_t tls_ssl_recv(struct ssl_st *ssl, void *buf, size_t room, bool *wants_write);
+
 #endif /* HALYARD_TLS_H */
