@@ -56,7 +56,7 @@ def raw(port, data, read_timeout=10):
             if not chunk:
                 break
             answer += chunk
-    return answer.split(b"\r\n", 1)[0].decode()
+    return answer.split(b"\r\n", 1)[0].decode(errors="replace")
 
 
 def status_json(port, *args):
@@ -308,15 +308,7 @@ def test_tls_with_the_listeners_certificate(start_halyard, cluster):
                        capture_output=True, text=True)
     assert r.stdout == "200"
     # Plain HTTP on the TLS port: no answer in clear, the connection closed.
-    with socket.create_connection(("127.0.0.1", h.mport), timeout=10) as s:
-        s.sendall(b"GET /status.json HTTP/1.1\r\n\r\n")
-        data = b""
-        while True:
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            data += chunk
-    assert b"HTTP/1.1" not in data and b"backends" not in data, data[:200]
+    assert not raw(h.mport, b"GET /status.json HTTP/1.1\r\n\r\n").startswith("HTTP/")
     assert curl_ok_after_tls(h.mport, f["ca"])
     # metrics_tls without a certificate: refused at load.
     bad = start_halyard(metrics_port=free_port(), metrics_tls=True, wait=False)
