@@ -405,8 +405,21 @@ static void lint_paths(struct loader *ld, const struct config *cfg, config_setti
              dir);
 }
 
+/* The metrics listener's options are for nothing while it is off. */
+static void lint_metrics(struct loader *ld, const struct config *cfg, config_setting_t *root)
+{
+    static const char *const keys[] = {"metrics_status_page", "metrics_auth", "metrics_tls"};
+    const bool on[] = {cfg->metrics_status_page, cfg->metrics_auth, cfg->metrics_tls};
+    for (size_t i = 0; i < HY_ARRAY_SIZE(keys) && cfg->metrics_port == 0; i++) {
+        if (on[i])
+            cfg_warn(ld, config_setting_get_member(root, keys[i]), keys[i],
+                     "metrics_port is 0: no listener serves it");
+    }
+}
+
 void cfg_lint(struct loader *ld, const struct config *cfg, config_setting_t *root)
 {
+    lint_metrics(ld, cfg, root);
     lint_monitor(ld, cfg, root);
     lint_groups(ld, cfg, root);
     lint_duplicates(ld, cfg, root);

@@ -189,6 +189,12 @@ static void test_warnings(void **state)
                    "t.conf: warning: monitor.user: not set: no health checks will run");
     expect_warning(LISTENERS USERS THREE "monitor = { interval_ms = 500; };\n",
                    "t.conf:4: warning: monitor.user: not set");
+    /* the status page, or its login or TLS, without the listener it is on */
+    expect_warning(LISTENERS USERS THREE MON "metrics_status_page = true;\n",
+                   "t.conf:5: warning: metrics_status_page: metrics_port is 0: no listener "
+                   "serves it");
+    expect_warning(LISTENERS USERS THREE MON "metrics_port = 9104;\nmetrics_status_page = true;\n",
+                   NULL);
     /* a group's own account is enough */
     expect_warning(LISTENERS USERS THREE
                    "groups = ( { name = \"g\"; backends = [ \"db1\", "
