@@ -909,9 +909,10 @@ def sample_config(admin_port=None):
     text = text.replace('admin_listen = "127.0.0.1:6032";',
                         f'admin_listen = "127.0.0.1:{admin_port}";' if admin_port
                         else 'admin_listen = "";')
-    # Its metrics listener and status page too.
-    assert "metrics_port = 6080;" in text
+    # Its metrics listener and status page too (a fixed port as well).
+    assert "metrics_port = 6080;" in text and "metrics_status_page = true;" in text
     text = text.replace("metrics_port = 6080;", "metrics_port = 0;")
+    text = text.replace("metrics_status_page = true;", "metrics_status_page = false;")
     for i, demo_port in enumerate((3310, 3311, 3312)):
         assert f"port = {demo_port};" in text
         text = text.replace(f"port = {demo_port};", f"port = $node{i}_port;")
