@@ -35,6 +35,7 @@
 #include "halyard/protocol/auth.h"
 #include "halyard/protocol/resolve.h"
 #include "halyard/protocol/tls.h"
+#include "halyard/route/guard.h"
 
 /* ---- rendering --------------------------------------------------------- */
 
@@ -994,10 +995,12 @@ struct metrics_conn {
     struct metrics_conn *next, *prev;
     struct metrics *m;
     int fd;
-    SSL *ssl;              /* metrics_tls; NULL: plain HTTP */
-    bool read_wants_write; /* SSL_read waits for the socket to be writable */
+    SSL *ssl;               /* metrics_tls; NULL: plain HTTP */
+    bool read_wants_write;  /* SSL_read waits for the socket to be writable */
+    struct rules_addr peer; /* for the brute-force guard */
     ev_io rio, wio;
     ev_timer timer;
+    ev_timer delay; /* holds a slowed address's answer back (guard.h) */
     char in[METRICS_REQUEST_MAX];
     size_t in_len;
     struct textbuf out;
@@ -1023,6 +1026,7 @@ static void mconn_close(struct metrics_conn *c)
     ev_io_stop(m->loop, &c->rio);
     ev_io_stop(m->loop, &c->wio);
     ev_timer_stop(m->loop, &c->timer);
+    ev_timer_stop(m->loop, &c->delay);
     if (c->ssl != NULL) {
         if (SSL_is_init_finished(c->ssl))
             SSL_shutdown(c->ssl); /* close_notify, without waiting for the peer's */
@@ -1132,13 +1136,45 @@ static void answer_metrics(struct metrics_conn *c, struct textbuf *body, bool he
 
 /* Whether the request may be served: always without metrics_auth, else
  * with the credentials of an admin account. */
-static bool authorized(const struct metrics_conn *c)
+/* Whether the request may be served: always without metrics_auth, else
+ * with the credentials of an admin account. Credentials given count as a
+ * login of the client's address for the brute-force guard (guard.h), as
+ * on the MySQL port; *delay_ms is how long the answer is then held back.
+ * No credentials (a browser's first request) count for nothing. */
+static bool authorized(const struct metrics_conn *c, int *delay_ms)
 {
     char value[METRICS_REQUEST_MAX];
+    *delay_ms = 0;
     if (!c->m->auth)
         return true;
-    return metrics_header(c->in, c->in_len, "Authorization", value, sizeof(value)) &&
-           metrics_auth_ok(c->m->st->cfg, value);
+    if (!metrics_header(c->in, c->in_len, "Authorization", value, sizeof(value)))
+        return false;
+    bool ok = metrics_auth_ok(c->m->st->cfg, value);
+    *delay_ms = guard_login_result(c->m->st->cfg, &c->peer, ok);
+    return ok;
+}
+
+/* An address the guard blocks (too many failed logins) gets 429 with
+ * Retry-After, whatever it sends. */
+static bool blocked(struct metrics_conn *c)
+{
+    int64_t left_ms = 0;
+    if (!c->m->auth || !guard_blocked(c->m->st->cfg, &c->peer, &left_ms))
+        return false;
+    char extra[64], text[200], addr[64];
+    snprintf(extra, sizeof(extra), "Retry-After: %lld\r\n", (long long)(left_ms + 999) / 1000);
+    guard_addr_format(&c->peer, addr, sizeof(addr));
+    snprintf(text, sizeof(text),
+             "too many failed logins from %s; unblock with 'halyardctl unblock %s'\n", addr, addr);
+    respond_error(c, 429, "Too Many Requests", extra, text, false);
+    return true;
+}
+
+static void mconn_delay_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    mconn_flush(container_of(w, struct metrics_conn, delay));
 }
 
 static void answer(struct metrics_conn *c)
@@ -1151,12 +1187,15 @@ static void answer(struct metrics_conn *c)
         metrics_parse_request(c->in, c->in_len, method, sizeof(method), path, sizeof(path));
     bool head = rc == HY_OK && strcmp(method, "HEAD") == 0;
     const char *type = NULL;
-    if (rc == HY_AGAIN) {
+    int delay_ms = 0;
+    if (rc == HY_OK && blocked(c)) {
+        /* answered */
+    } else if (rc == HY_AGAIN) {
         respond_error(c, 431, "Request Header Fields Too Large", NULL,
                       "request headers too large\n", false);
     } else if (rc != HY_OK) {
         respond_error(c, 400, "Bad Request", NULL, "bad request\n", false);
-    } else if (!authorized(c)) {
+    } else if (!authorized(c, &delay_ms)) {
         respond_error(c, 401, "Unauthorized",
                       "WWW-Authenticate: Basic realm=\"halyard\", charset=\"UTF-8\"\r\n",
                       "an admin_accounts account is needed\n", head);
@@ -1177,6 +1216,14 @@ static void answer(struct metrics_conn *c)
                       head);
     }
     textbuf_free(&body);
+    if (delay_ms > 0) { /* a slowed address: the answer leaves later, in one piece */
+        ev_timer_stop(c->m->loop, &c->timer);
+        ev_timer_set(&c->timer, delay_ms / 1000.0 + METRICS_TIMEOUT, 0.);
+        ev_timer_start(c->m->loop, &c->timer);
+        ev_timer_set(&c->delay, delay_ms / 1000.0, 0.);
+        ev_timer_start(c->m->loop, &c->delay);
+        return;
+    }
     mconn_flush(c);
 }
 
@@ -1232,7 +1279,9 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
     (void)revents;
     struct metrics *m = container_of(w, struct metrics, accept_io);
     for (;;) {
-        int fd = accept4(m->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        struct sockaddr_storage ss;
+        socklen_t sslen = sizeof(ss);
+        int fd = accept4(m->fd, (struct sockaddr *)&ss, &sslen, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
@@ -1247,6 +1296,7 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
         }
         c->m = m;
         c->fd = fd;
+        rules_addr_from_sockaddr((const struct sockaddr *)&ss, &c->peer);
         /* TLS with the running config's certificate: a reload that changes
          * it applies to the next connection. */
         SSL_CTX *ctx = m->tls && m->st->cfg != NULL ? m->st->cfg->tls_server : NULL;
@@ -1263,6 +1313,7 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
         ev_io_init(&c->rio, mconn_read_cb, fd, EV_READ);
         ev_io_init(&c->wio, mconn_write_cb, fd, EV_WRITE);
         ev_timer_init(&c->timer, mconn_timer_cb, METRICS_TIMEOUT, 0.);
+        ev_timer_init(&c->delay, mconn_delay_cb, 0., 0.);
         ev_timer_start(loop, &c->timer);
         ev_io_start(loop, &c->rio);
         c->next = m->conns;

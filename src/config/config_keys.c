@@ -201,7 +201,8 @@ const struct config_key config_keys[] = {
      "(its data, named as the show commands' columns); read-only", NULL},
     {"metrics_auth", CONFIG_BOOL, "false", 0, 0,
      "every request to the metrics listener (the status page and /metrics) needs HTTP basic "
-     "auth as an admin_accounts account, any role; 401 without", NULL},
+     "auth as an admin_accounts account, any role; 401 without; wrong passwords count as "
+     "failed logins (auth_fail_limit: slowed, then 429)", NULL},
     {"metrics_tls", CONFIG_BOOL, "false", 0, 0,
      "the metrics listener speaks HTTPS only, with tls_cert and tls_key (the clients' "
      "certificate, as the SQL admin port); needs tls_cert", NULL},

@@ -125,6 +125,15 @@ static void key_format(const uint8_t key[17], char *out, size_t len)
     }
 }
 
+void guard_addr_format(const struct rules_addr *a, char *out, size_t len)
+{
+    uint8_t key[17];
+    if (addr_key(a, key))
+        key_format(key, out, len);
+    else
+        snprintf(out, len, "%s", "");
+}
+
 static size_t key_hash(const uint8_t key[17])
 {
     uint64_t h = 1469598103934665603ull;

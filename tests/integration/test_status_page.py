@@ -11,7 +11,8 @@ curl and raw sockets (test_status_browser.py drives it in a real browser).
     the HTTP errors: 404, 405 (with Allow), 400 on malformed request lines
     and header lines, 431 on headers past 8 KiB, 401 without credentials
     metrics_auth: basic auth as an admin_accounts account, any role, on every
-    path (/metrics too); a wrong password or a client user is 401
+    path (/metrics too); a wrong password or a client user is 401; wrong
+    passwords slowed, then the address blocked (429), as on the MySQL port
     no secret (passwords, password hashes) on the page or in the JSON
     many slow and hostile HTTP clients at once: statements through halyard
     keep their latency, and the page answers again once they are gone
@@ -202,6 +203,41 @@ def test_basic_auth_against_admin_accounts(start_halyard, cluster):
     token = base64.b64encode(f"viewer:{VIEWER_PW}".encode()).decode()
     assert raw(h.mport, f"GET / HTTP/1.1\r\nAuthorization: Basic {token}\r\n\r\n".encode()) == \
         "HTTP/1.1 200 OK"
+
+
+def test_basic_auth_brute_force_slowed_then_blocked(start_halyard, cluster):
+    """Wrong passwords count as failed logins of the client's address, as
+    on the MySQL port (auth_fail_limit, auth_delay_ms, auth_block_ms): past
+    the limit the answers come late, at twice the limit the address gets
+    429 with Retry-After (the right password too) until `halyardctl
+    unblock`. A request without credentials (a browser's first) is no
+    failure."""
+    from test_ops import admin, admin_json, default_socket
+    h = page_halyard(start_halyard, metrics_auth=True, auth_fail_limit=2, auth_delay_ms=400,
+                     auth_block_ms=60000, admin_accounts=[
+                         {"name": "viewer", "password_hash": mysql_native_hash(VIEWER_PW)}])
+    path = default_socket(h)
+    for _ in range(6):
+        assert curl(h.mport, "/status.json")[0] == 401
+    assert admin_json(path, "show blocked")["addresses"] == []
+    wrong = ("-u", "viewer:wrong")
+    t0 = time.monotonic()
+    assert curl(h.mport, "/", *wrong)[0] == 401
+    assert curl(h.mport, "/", *wrong)[0] == 401
+    fast = time.monotonic() - t0
+    t0 = time.monotonic()
+    assert curl(h.mport, "/", *wrong)[0] == 401  # failure 3: 2 x 400 ms
+    slow = time.monotonic() - t0
+    assert slow >= 0.75 and fast < 0.75, (fast, slow)
+    rows = admin_json(path, "show blocked")["addresses"]
+    assert [(r["address"], r["failures"], r["blocked"]) for r in rows] == [("127.0.0.1", 3, False)]
+    assert curl(h.mport, "/", *wrong)[0] == 401  # failure 4 = 2 x limit: blocked
+    st, hd, body = curl(h.mport, "/status.json", "-u", f"viewer:{VIEWER_PW}")
+    assert st == 429 and 55 <= int(hd["retry-after"]) <= 60, (st, hd)
+    assert body == b"too many failed logins from 127.0.0.1; unblock with 'halyardctl unblock " \
+                   b"127.0.0.1'\n"
+    assert admin(path, "unblock 127.0.0.1") == "OK 1 address unblocked\n"
+    assert curl(h.mport, "/status.json", "-u", f"viewer:{VIEWER_PW}")[0] == 200
 
 
 def test_no_secret_on_the_page(start_halyard, cluster):

@@ -41,6 +41,27 @@ static void sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
+/* An address as `halyardctl unblock` takes it: IPv4 as it is (mapped too),
+ * IPv6 cut to its /64; nothing for a client that is not IP. */
+static void test_addr_format(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *out;
+    } cases[] = {{"10.1.2.3", "10.1.2.3"},
+                 {"::ffff:10.1.2.3", "10.1.2.3"},
+                 {"2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"}};
+    char out[64];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct rules_addr a = addr(cases[i].in);
+        guard_addr_format(&a, out, sizeof(out));
+        assert_string_equal(out, cases[i].out);
+    }
+    struct rules_addr none = {.family = AF_UNSPEC};
+    guard_addr_format(&none, out, sizeof(out));
+    assert_string_equal(out, "");
+}
+
 static void test_delay_then_block(void **state)
 {
     (void)state;
@@ -241,9 +262,13 @@ static void test_login_cache(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_delay_then_block),    cmocka_unit_test(test_unblock_and_ipv6),
-        cmocka_unit_test(test_table_stays_bounded), cmocka_unit_test(test_resize_keeps_addresses),
-        cmocka_unit_test(test_user_sessions),       cmocka_unit_test(test_login_cache),
+        cmocka_unit_test(test_addr_format),
+        cmocka_unit_test(test_delay_then_block),
+        cmocka_unit_test(test_unblock_and_ipv6),
+        cmocka_unit_test(test_table_stays_bounded),
+        cmocka_unit_test(test_resize_keeps_addresses),
+        cmocka_unit_test(test_user_sessions),
+        cmocka_unit_test(test_login_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,7 +6,9 @@
  * path a page hook serves (metrics_set_pages: the status page, web.h) its
  * page; any other path is 404, any other method 405, a malformed request
  * 400, headers past METRICS_REQUEST_MAX 431. With metrics_auth every path
- * first needs HTTP basic auth as an admin_accounts account (401 without);
+ * first needs HTTP basic auth as an admin_accounts account (401 without;
+ * wrong passwords are failed logins for guard.h: answers held back, then
+ * 429 while the address is blocked);
  * with metrics_tls the listener speaks HTTPS only, with tls_cert.
  * Every connection gets one answer and is closed. Requests are bounded
  * (METRICS_REQUEST_MAX bytes, METRICS_TIMEOUT seconds, METRICS_MAX_CONNS at

@@ -72,6 +72,9 @@ int guard_unblock(const char *address);
 
 /* Parse an address as the table keys it (tests). */
 bool guard_addr_parse(const char *text, struct rules_addr *out);
+/* `a` as the table keys it and `halyardctl unblock` takes it ("10.1.2.3",
+ * "2001:db8::/64"); "" for a client that is not IP. */
+void guard_addr_format(const struct rules_addr *a, char *out, size_t len);
 
 /* ---- sessions per user ---- */
 
