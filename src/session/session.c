@@ -177,7 +177,7 @@ static void client_proto(struct session *s)
     }
 }
 
-void session_client_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+static void session_client_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
     (void)revents;
     struct session *s = container_of(w, struct session, client.rio);
@@ -197,7 +197,7 @@ out:
     session_reap(s);
 }
 
-void session_client_write_cb(struct ev_loop *loop, ev_io *w, int revents)
+static void session_client_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
     (void)revents;
     struct session *s = container_of(w, struct session, client.wio);
@@ -217,7 +217,7 @@ out:
     session_reap(s);
 }
 
-void session_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+static void session_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)loop;
     (void)revents;
@@ -276,7 +276,7 @@ void session_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 /* client_idle_timeout_ms: the timer runs from login on and is pushed back
  * lazily: it fires at most once per timeout, and only then looks at when
  * the client last sent something (libev's "lazy" idle timer). */
-void session_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
+static void session_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)revents;
     struct session *s = container_of(w, struct session, io.idle);
@@ -360,6 +360,17 @@ void update_reads(struct session *s)
             ev_io_start(loop, &s->conns.cur->c.rio);
     }
 }
+
+/* The commands answered or rewritten here (below, after the cycle). */
+static void command_change_user(struct session *s, uint32_t len);
+static void command_kill(struct session *s, uint32_t len, uint32_t id, bool query,
+                         const char *modifier, bool as_com_process_kill);
+static void command_kill_qid(struct session *s, uint32_t len, const char *sql,
+                             const struct kill_stmt *k);
+static void command_kill_user(struct session *s, uint32_t len, const struct kill_user *ku);
+static void command_kill_user_answer(struct session *s, uint32_t len);
+static void command_kill_user_answered(struct session *s, uint64_t killed);
+static void packet_too_large(struct session *s, uint8_t seq);
 
 /* ---- the command loop ----------------------------------------------------
  * session_next_command() takes the client's next command from `up` once it
@@ -1739,7 +1750,7 @@ enum kill_kind parse_kill(const char *sql, size_t len, struct kill_stmt *k)
  * privilege is proven: the server killed at least one thread, or the
  * account kills its own sessions. (The server answers OK with 0 rows, not
  * an error, to a KILL USER that finds no thread it may kill.) */
-void command_kill_user(struct session *s, uint32_t len, const struct kill_user *ku)
+static void command_kill_user(struct session *s, uint32_t len, const struct kill_user *ku)
 {
     if (!ensure_backend(s, s->route.primary))
         return; /* runs again once the backend is ready */
@@ -1750,7 +1761,9 @@ void command_kill_user(struct session *s, uint32_t len, const struct kill_user *
     s->kill.kill_user = pend;
 }
 
-void command_kill_user_answered(struct session *s, uint64_t killed)
+/* Its answer arrived (`killed`: the OK's affected rows, the server
+ * threads it killed; 0 for an ERR), or it never will (0). */
+static void command_kill_user_answered(struct session *s, uint64_t killed)
 {
     struct kill_user *ku = s->kill.kill_user;
     s->kill.kill_user = NULL;
@@ -1765,7 +1778,8 @@ void command_kill_user_answered(struct session *s, uint64_t killed)
     free(ku);
 }
 
-void command_kill_user_answer(struct session *s, uint32_t len)
+/* ... from the first packet of the answer in `down` (`len` bytes). */
+static void command_kill_user_answer(struct session *s, uint32_t len)
 {
     const uint8_t *p = s->io.down.b->data + s->io.down.scan + MYSQL_HEADER_SIZE;
     struct mysql_ok ok = {0};
@@ -1780,8 +1794,8 @@ void command_kill_user_answer(struct session *s, uint32_t len)
  * target's until the server has answered: under pooling the target's
  * connection would otherwise go to another session between statements,
  * and the KILL with it. */
-void command_kill(struct session *s, uint32_t len, uint32_t id, bool query, const char *modifier,
-                  bool as_com_process_kill)
+static void command_kill(struct session *s, uint32_t len, uint32_t id, bool query,
+                         const char *modifier, bool as_com_process_kill)
 {
     uint32_t tid = 0, idx = s->route.primary;
     bool hold = false;
@@ -1913,7 +1927,12 @@ void command_kill_qid_value(struct session *s, bool ok, const char *value)
     s->kill.qid_value = v;
 }
 
-void command_kill_qid(struct session *s, uint32_t len, const char *sql, const struct kill_stmt *k)
+/* KILL [HARD|SOFT] QUERY ID: a query id halyard showed for a statement on
+ * another backend than the primary (sysview.h) is killed there; any other
+ * goes to the primary as it is. An expression (@id) is read on the
+ * primary first (INT_KILL_QID; the command runs again after). */
+static void command_kill_qid(struct session *s, uint32_t len, const char *sql,
+                             const struct kill_stmt *k)
 {
     uint64_t v = k->qid;
     bool number = k->qid_number;
@@ -1990,7 +2009,7 @@ bool plugin_is_native(const char *plugin, size_t len)
            (len == strlen(NATIVE_PLUGIN) && memcmp(plugin, NATIVE_PLUGIN, len) == 0);
 }
 
-void command_change_user(struct session *s, uint32_t len)
+static void command_change_user(struct session *s, uint32_t len)
 {
     const uint8_t *p = s->io.up.b->data + s->io.up.scan + MYSQL_HEADER_SIZE;
     struct mysql_change_user cu;
@@ -2024,7 +2043,7 @@ void command_change_user(struct session *s, uint32_t len)
 /* A request over max_packet_size: answered as the server answers one over
  * max_allowed_packet, and the connection closed (what follows of the
  * packet cannot be told from a command). */
-void packet_too_large(struct session *s, uint8_t seq)
+static void packet_too_large(struct session *s, uint8_t seq)
 {
     slog_info(s, "request larger than max_packet_size (%d bytes)", s->cfg->max_packet_size);
     session_err(s, (uint8_t)(seq + 1), SERR_PACKET_TOO_LARGE);

@@ -482,8 +482,6 @@ void session_hooks_close(struct session *s);
 
 /* ---- between the session module's files ---------------------------------
  * session.c: the command cycle, the answer's framing, the client socket */
-void session_client_read_cb(struct ev_loop *loop, ev_io *w, int revents);
-void session_client_write_cb(struct ev_loop *loop, ev_io *w, int revents);
 void command_done(struct session *s);
 /* Go idle and take the next command: the end of a command but command_done's. */
 void command_end(struct session *s);
@@ -491,8 +489,6 @@ void command_send_own(struct session *s, uint8_t cmd, const uint8_t *pkt, size_t
 void down_forward(struct session *s);
 bool down_parse(struct session *s);
 bool ensure_connected(struct session *s, uint32_t idx);
-void session_idle_cb(struct ev_loop *loop, ev_timer *w, int revents);
-void session_timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
 
 /* session_backend.c */
 void backend_writable(struct session *s, struct bconn *bc);
@@ -506,13 +502,9 @@ void session_backend_reap_pending(struct session *s);
 void session_backend_ready(struct session *s);
 
 /* session.c: commands answered or rewritten here */
-void command_change_user(struct session *s, uint32_t len);
 /* Our KILL no longer holds its target: answered (`accepted`: not refused
  * for no such thread or not the owner), or never to be. */
 void command_kill_unhold(struct session *s, bool accepted);
-void command_kill(struct session *s, uint32_t len, uint32_t id, bool query, const char *modifier,
-                  bool as_com_process_kill);
-void packet_too_large(struct session *s, uint8_t seq);
 /* A KILL statement halyard answers itself. */
 enum kill_kind {
     KILL_NONE, /* not one: routed as it is (KILL QUERY ID, CURRENT_USER...) */
@@ -530,21 +522,10 @@ struct kill_stmt {
     uint32_t expr_off, expr_len; /* ... else the expression, in the text */
 };
 enum kill_kind parse_kill(const char *sql, size_t len, struct kill_stmt *k);
-void command_kill_user(struct session *s, uint32_t len, const struct kill_user *ku);
-/* Its answer arrived (`killed`: the OK's affected rows, the server
- * threads it killed; 0 for an ERR), or it never will (0). */
-void command_kill_user_answered(struct session *s, uint64_t killed);
-/* ... from the first packet of the answer in `down` (`len` bytes). */
-void command_kill_user_answer(struct session *s, uint32_t len);
 /* Our own KILL (command_kill) is answered by the backend in terms of its
  * thread id; when it refuses, the client must read the id it gave. False
  * while the whole answer packet is not there yet. */
 bool command_kill_answer(struct session *s, uint32_t len);
-/* KILL [HARD|SOFT] QUERY ID: a query id halyard showed for a statement on
- * another backend than the primary (sysview.h) is killed there; any other
- * goes to the primary as it is. An expression (@id) is read on the
- * primary first (INT_KILL_QID; the command runs again after). */
-void command_kill_qid(struct session *s, uint32_t len, const char *sql, const struct kill_stmt *k);
 /* INT_KILL_QID answered: `ok` and the value read (NULL: none). */
 void command_kill_qid_value(struct session *s, bool ok, const char *value);
 
