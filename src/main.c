@@ -427,6 +427,20 @@ static hy_status_t reload_load(struct config **fresh, char *err, size_t errlen)
     return rc;
 }
 
+/* The counters' entries of every listener and group of `cfg` (stats.h). */
+static hy_status_t stats_add(const struct config *cfg)
+{
+    for (size_t i = 0; i < cfg->n_listeners; i++) {
+        if (stats_listener_add(cfg->listeners[i].name) != HY_OK)
+            return HY_NOMEM;
+    }
+    for (size_t i = 0; i < cfg->n_groups; i++) {
+        if (stats_group_add(cfg->groups[i].name) != HY_OK)
+            return HY_NOMEM;
+    }
+    return HY_OK;
+}
+
 /* Re-read the config file; on any error keep the running config. SIGHUP
  * and the admin socket's `reload` both come here; `by` names who asked. The
  * result is kept in app.st for `show status` and the metrics. */
@@ -435,8 +449,7 @@ static hy_status_t app_reload_config(struct status *st, const char *by)
     char err[1024];
     struct config *fresh = NULL;
     hy_status_t rc = reload_load(&fresh, err, sizeof(err));
-    if (rc == HY_OK && (backend_rt_attach(fresh) != HY_OK || stats_listeners_add(fresh) != HY_OK ||
-                        stats_groups_add(fresh) != HY_OK)) {
+    if (rc == HY_OK && (backend_rt_attach(fresh) != HY_OK || stats_add(fresh) != HY_OK)) {
         snprintf(err, sizeof(err), "out of memory");
         config_put(fresh);
         rc = HY_ERROR;
@@ -759,8 +772,7 @@ static hy_status_t config_first_load(const struct options *o)
         return HY_ERROR;
     }
     app.config_path = o->config_path;
-    if (backend_rt_attach(app.cfg) != HY_OK || stats_listeners_add(app.cfg) != HY_OK ||
-        stats_groups_add(app.cfg) != HY_OK) {
+    if (backend_rt_attach(app.cfg) != HY_OK || stats_add(app.cfg) != HY_OK) {
         fprintf(stderr, "halyard: out of memory\n");
         config_report_free(&rep);
         return HY_ERROR;

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "halyard/config/config.h"
 #include "halyard/cluster/stats.h"
 
 atomic_uint stats_sessions_open;
@@ -26,20 +25,18 @@ struct listener_stats *stats_listener(const char *name)
     return NULL;
 }
 
-hy_status_t stats_listeners_add(const struct config *cfg)
+hy_status_t stats_listener_add(const char *name)
 {
-    for (size_t i = 0; i < cfg->n_listeners; i++) {
-        if (stats_listener(cfg->listeners[i].name) != NULL)
-            continue;
-        struct listener_stats *l = calloc(1, sizeof(*l));
-        if (l == NULL || (l->name = strdup(cfg->listeners[i].name)) == NULL) {
-            free(l);
-            return HY_NOMEM;
-        }
-        /* Only the main thread adds: a plain publish is enough. */
-        l->next = stats_listeners();
-        atomic_store_explicit(&listeners, l, memory_order_release);
+    if (stats_listener(name) != NULL)
+        return HY_OK;
+    struct listener_stats *l = calloc(1, sizeof(*l));
+    if (l == NULL || (l->name = strdup(name)) == NULL) {
+        free(l);
+        return HY_NOMEM;
     }
+    /* Only the main thread adds: a plain publish is enough. */
+    l->next = stats_listeners();
+    atomic_store_explicit(&listeners, l, memory_order_release);
     return HY_OK;
 }
 
@@ -70,19 +67,17 @@ struct group_stats *stats_group(const char *name)
     return NULL;
 }
 
-hy_status_t stats_groups_add(const struct config *cfg)
+hy_status_t stats_group_add(const char *name)
 {
-    for (size_t i = 0; i < cfg->n_groups; i++) {
-        if (stats_group(cfg->groups[i].name) != NULL)
-            continue;
-        struct group_stats *g = calloc(1, sizeof(*g));
-        if (g == NULL || (g->name = strdup(cfg->groups[i].name)) == NULL) {
-            free(g);
-            return HY_NOMEM;
-        }
-        g->next = atomic_load_explicit(&groups, memory_order_acquire);
-        atomic_store_explicit(&groups, g, memory_order_release);
+    if (stats_group(name) != NULL)
+        return HY_OK;
+    struct group_stats *g = calloc(1, sizeof(*g));
+    if (g == NULL || (g->name = strdup(name)) == NULL) {
+        free(g);
+        return HY_NOMEM;
     }
+    g->next = atomic_load_explicit(&groups, memory_order_acquire);
+    atomic_store_explicit(&groups, g, memory_order_release);
     return HY_OK;
 }
 

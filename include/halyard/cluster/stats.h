@@ -15,7 +15,6 @@
 
 #include "halyard/core/core.h"
 
-struct config;
 
 /* Counters of one worker. Only that worker writes them, with stat_inc();
  * any thread may read them with stat_get() and sum the workers' values
@@ -76,7 +75,7 @@ static inline uint64_t stat_get(_Atomic uint64_t *counter)
 }
 
 /* Client connections per listener name, for the metrics. One entry per
- * name ever configured, created by the main thread (stats_listeners_add,
+ * name ever configured, created by the main thread (stats_listener_add,
  * at start and at each reload) and never freed before exit, so a worker
  * may keep a pointer for a session's life. Counters are relaxed atomic
  * adds: several workers write them. */
@@ -88,8 +87,8 @@ struct listener_stats {
     _Atomic uint64_t auth_failures; /* logins refused */
 };
 
-/* Main thread: make sure every listener of `cfg` has its entry. */
-hy_status_t stats_listeners_add(const struct config *cfg) HY_MUSTCHECK;
+/* Main thread: make sure listener `name` has its entry. */
+hy_status_t stats_listener_add(const char *name) HY_MUSTCHECK;
 /* Any thread: the entry of `name`, NULL if none. */
 struct listener_stats *stats_listener(const char *name);
 /* Any thread: the first entry (then ->next). */
@@ -108,8 +107,8 @@ struct group_stats {
     _Atomic uint64_t scatters;   /* statements it ran as a part of a fan-out to every group */
 };
 
-/* Main thread: make sure every group of `cfg` has its entry. */
-hy_status_t stats_groups_add(const struct config *cfg) HY_MUSTCHECK;
+/* Main thread: make sure group `name` has its entry. */
+hy_status_t stats_group_add(const char *name) HY_MUSTCHECK;
 /* Any thread: the entry of `name`, NULL if none. */
 struct group_stats *stats_group(const char *name);
 /* Any thread: the first entry (then ->next). */
