@@ -32,7 +32,7 @@
 #include "halyard/core/events.h"
 #include "halyard/core/log.h"
 #include "halyard/route/firewall.h"
-#include "halyard/route/guard.h"
+#include "halyard/session/guard.h"
 #include "halyard/session/worker.h"
 
 /* ---- arguments ---------------------------------------------------------- */

@@ -25,7 +25,7 @@
 #include "halyard/config/group.h"
 #include "halyard/core/events.h"
 #include "halyard/route/firewall.h"
-#include "halyard/route/guard.h"
+#include "halyard/session/guard.h"
 #include "halyard/cluster/failover_exec.h"
 #include "halyard/core/log.h"
 #include "halyard/protocol/mysql_proto.h"

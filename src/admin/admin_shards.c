@@ -19,7 +19,7 @@
 #include "halyard/config/config.h"
 #include "halyard/sql/shard_key.h"
 #include "halyard/cluster/shard_learn.h"
-#include "halyard/cluster/stats.h"
+#include "halyard/core/stats.h"
 
 /* One sharded table as JSON: its key and function, and its map. */
 static void key_table_json(struct textbuf *sb, const struct config *cfg,

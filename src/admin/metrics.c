@@ -28,14 +28,14 @@
 #include "halyard/core/log.h"
 #include "halyard/config/group.h"
 #include "halyard/admin/metrics.h"
-#include "halyard/cluster/stats.h"
-#include "halyard/sql/xa_log_writer.h"
+#include "halyard/core/stats.h"
+#include "halyard/cluster/xa_log_writer.h"
 #include "halyard/cluster/xa_recover.h"
 #include "halyard/cluster/pool_stats.h"
 #include "halyard/protocol/auth.h"
 #include "halyard/protocol/resolve.h"
 #include "halyard/protocol/tls.h"
-#include "halyard/route/guard.h"
+#include "halyard/session/guard.h"
 
 /* ---- rendering --------------------------------------------------------- */
 

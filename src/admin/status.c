@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "halyard/config/config.h"
-#include "halyard/cluster/stats.h"
+#include "halyard/core/stats.h"
 #include "halyard/admin/status.h"
 #include "halyard/session/worker.h"
 

@@ -23,7 +23,7 @@
 #include "halyard/core/fileio.h"
 #include "halyard/core/log.h"
 #include "halyard/sql/xa_log.h"
-#include "halyard/sql/xa_log_writer.h"
+#include "halyard/cluster/xa_log_writer.h"
 
 struct wnode {
     struct wnode *next;

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "halyard/cluster/stats.h"
+#include "halyard/core/stats.h"
 
 atomic_uint stats_sessions_open;
 _Atomic uint64_t stats_xa_commits, stats_xa_rollbacks;

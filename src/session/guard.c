@@ -24,7 +24,7 @@
 #include <openssl/sha.h>
 
 #include "halyard/core/events.h"
-#include "halyard/route/guard.h"
+#include "halyard/session/guard.h"
 
 #define GUARD_PROBE        16
 #define GUARD_USER_BUCKETS 1024

@@ -53,11 +53,11 @@
 #include "halyard/session/session_err.h"
 #include "halyard/sql/shard_key.h"
 #include "halyard/protocol/sqlclient.h"
-#include "halyard/cluster/stats.h"
+#include "halyard/core/stats.h"
 #include "halyard/session/worker.h"
 #include "halyard/sql/varstate.h"
 #include "halyard/sql/xa_log.h"
-#include "halyard/sql/xa_log_writer.h"
+#include "halyard/cluster/xa_log_writer.h"
 #include "halyard/cluster/xa_recover.h"
 #include "session_int.h"
 

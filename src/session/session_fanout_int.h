@@ -16,7 +16,7 @@
 #include "halyard/route/scatter_plan.h"
 #include "halyard/sql/varstate.h"
 #include "halyard/sql/xa_log.h"
-#include "halyard/sql/xa_log_writer.h"
+#include "halyard/cluster/xa_log_writer.h"
 #include "session_int.h"
 
 #define SCATTER_MAX_BUFFER         (64u << 20) /* bytes of all groups' answers */

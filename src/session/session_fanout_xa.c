@@ -21,7 +21,7 @@
 #include "halyard/session/session.h"
 #include "halyard/session/session_err.h"
 #include "halyard/protocol/sqlclient.h"
-#include "halyard/cluster/stats.h"
+#include "halyard/core/stats.h"
 #include "halyard/session/worker.h"
 #include "halyard/cluster/xa_recover.h"
 #include "session_fanout_int.h"

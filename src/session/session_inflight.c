@@ -64,7 +64,7 @@
 #include "halyard/cluster/backend.h"
 #include "halyard/cluster/primary_client.h"
 #include "halyard/cluster/proof.h"
-#include "halyard/cluster/stats.h"
+#include "halyard/core/stats.h"
 #include "halyard/core/log.h"
 #include "halyard/protocol/mysql_proto.h"
 #include "halyard/protocol/sqlclient.h"

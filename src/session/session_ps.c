@@ -21,7 +21,7 @@
 #include "halyard/session/session.h"
 #include "halyard/session/session_err.h"
 #include "halyard/sql/shard_key.h"
-#include "halyard/cluster/stats.h"
+#include "halyard/core/stats.h"
 #include "halyard/sql/varstate.h"
 #include "halyard/session/worker.h"
 #include "session_int.h"

@@ -36,7 +36,7 @@
 #include <string.h>
 
 #include "halyard/cluster/backend.h"
-#include "halyard/cluster/stats.h"
+#include "halyard/core/stats.h"
 #include "halyard/core/log.h"
 #include "halyard/protocol/mysql_proto.h"
 #include "halyard/replay/replay.h"

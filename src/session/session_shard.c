@@ -29,7 +29,7 @@
 #include "halyard/sql/shard.h"
 #include "halyard/sql/shard_key.h"
 #include "halyard/cluster/shard_learn.h"
-#include "halyard/cluster/stats.h"
+#include "halyard/core/stats.h"
 #include "halyard/sql/varstate.h"
 #include "session_int.h"
 

@@ -67,11 +67,11 @@
 #include "halyard/pool/server.h"
 #include "halyard/session/session.h"
 #include "halyard/session/session_err.h"
-#include "halyard/cluster/stats.h"
+#include "halyard/core/stats.h"
 #include "halyard/session/worker.h"
 #include "halyard/sql/lexer.h"
 #include "halyard/sql/xa_log.h"
-#include "halyard/sql/xa_log_writer.h"
+#include "halyard/cluster/xa_log_writer.h"
 #include "halyard/cluster/xa_recover.h"
 #include "session_int.h"
 

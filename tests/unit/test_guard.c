@@ -13,7 +13,7 @@
 #include <cmocka.h>
 #include <openssl/sha.h>
 
-#include "halyard/route/guard.h"
+#include "halyard/session/guard.h"
 
 static struct config test_cfg(int limit, int delay_ms, int block_ms)
 {

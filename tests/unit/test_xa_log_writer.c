@@ -19,7 +19,7 @@
 #include <ev.h>
 
 #include "halyard/sql/xa_log.h"
-#include "halyard/sql/xa_log_writer.h"
+#include "halyard/cluster/xa_log_writer.h"
 
 #define N_DECISIONS 64
 

@@ -27,7 +27,7 @@
 #include "halyard/cache/cache.h"
 #include "halyard/core/core.h"
 #include "halyard/protocol/resolve.h"
-#include "halyard/cluster/stats.h"
+#include "halyard/core/stats.h"
 #include "halyard/admin/status.h"
 #include "halyard/core/textbuf.h"
 

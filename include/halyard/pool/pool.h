@@ -27,7 +27,7 @@
 
 #include "halyard/config/config.h"
 #include "halyard/pool/server.h"
-#include "halyard/cluster/stats.h"
+#include "halyard/core/stats.h"
 
 struct pool_key {
     struct config *cfg; /* the config of `be` (the pool takes a reference) */

@@ -19,7 +19,7 @@
 #include "halyard/core/core.h"
 #include "halyard/sql/digest.h"
 #include "halyard/config/rules.h"
-#include "halyard/cluster/stats.h"
+#include "halyard/core/stats.h"
 
 struct listener_sock {
     int fd;
