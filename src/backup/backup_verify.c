@@ -14,6 +14,7 @@
 
 #include "halyard/backup/backup_verify.h"
 #include "halyard/config/config.h"
+#include "halyard/core/text.h"
 #include "halyard/core/fileio.h"
 #include "halyard/core/log.h"
 
@@ -26,11 +27,8 @@ static struct {
 
 static bool parse_u32(const char *s, uint32_t *out)
 {
-    char *end;
-    if (*s < '0' || *s > '9')
-        return false;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (*end != '\0' || v > UINT32_MAX)
+    uint64_t v;
+    if (!hy_parse_u64(s, strlen(s), UINT32_MAX, &v))
         return false;
     *out = (uint32_t)v;
     return true;

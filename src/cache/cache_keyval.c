@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "halyard/core/text.h"
 #include "halyard/cache/cache_keyval.h"
 #include "halyard/protocol/binlog_rows.h"
 #include "halyard/protocol/mysql_proto.h"
@@ -90,12 +91,10 @@ static unsigned month_days(unsigned y, unsigned m)
 /* `n` digits at p into *v. */
 static bool digits(const char *p, unsigned n, unsigned *v)
 {
-    *v = 0;
-    for (unsigned i = 0; i < n; i++) {
-        if (p[i] < '0' || p[i] > '9')
-            return false;
-        *v = *v * 10 + (unsigned)(p[i] - '0');
-    }
+    uint64_t x;
+    if (!hy_parse_u64(p, n, UINT32_MAX, &x))
+        return false;
+    *v = (unsigned)x;
     return true;
 }
 

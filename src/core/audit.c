@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "halyard/core/audit.h"
+#include "halyard/core/text.h"
 
 #define WRITER_PERIOD_MS 100
 #define WAKE_BYTES       (256u << 10)
@@ -67,78 +68,12 @@ static atomic_bool writer_stop;
 
 /* ---- escaping ---------------------------------------------------------- */
 
-/* Length of the valid UTF-8 sequence at p (n bytes left), 0 if invalid. */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-    unsigned char c = p[0];
-    size_t len;
-    uint32_t cp;
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-        cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (p[i] & 0x3f);
-    }
-    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-        (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-        return 0;
-    return len;
-}
-
 bool audit_json_escape(char *out, size_t cap, size_t *pos, const char *s, size_t len)
 {
-    static const char hex[] = "0123456789abcdef";
-    const unsigned char *p = (const unsigned char *)s;
-    size_t o = *pos;
-    for (size_t i = 0; i < len;) {
-        unsigned char c = p[i];
-        if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
-            if (o + 1 > cap)
-                return false;
-            out[o++] = (char)c;
-            i++;
-            continue;
-        }
-        if (c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t') {
-            if (o + 2 > cap)
-                return false;
-            out[o++] = '\\';
-            out[o++] = c == '\n' ? 'n' : c == '\r' ? 'r' : c == '\t' ? 't' : (char)c;
-            i++;
-            continue;
-        }
-        size_t n = c >= 0x80 ? utf8_len(p + i, len - i) : 0;
-        if (n > 0) {
-            if (o + n > cap)
-                return false;
-            memcpy(out + o, p + i, n);
-            o += n;
-            i += n;
-            continue;
-        }
-        /* control byte, DEL, or a byte that is not valid UTF-8 */
-        if (o + 6 > cap)
-            return false;
-        memcpy(out + o, "\\u00", 4);
-        out[o + 4] = hex[c >> 4];
-        out[o + 5] = hex[c & 15];
-        o += 6;
-        i++;
-    }
-    *pos = o;
+    size_t n = hy_json_escape(NULL, s, len);
+    if (n > cap - *pos)
+        return false;
+    *pos += hy_json_escape(out + *pos, s, len);
     return true;
 }
 

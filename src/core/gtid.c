@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "halyard/core/text.h"
 #include "halyard/core/gtid.h"
 
 const char *gtid_order_to_str(enum gtid_order o)
@@ -32,21 +33,14 @@ static bool is_blank(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-/* Reads an unsigned decimal number at s[*i] no larger than max. */
+/* Reads an unsigned decimal number at s[*i] (at most 20 digits) no larger
+ * than max. */
 static bool scan_number(const char *s, size_t len, size_t *i, uint64_t max, uint64_t *out)
 {
-    size_t start = *i;
-    uint64_t v = 0;
-    while (*i < len && s[*i] >= '0' && s[*i] <= '9') {
-        uint64_t d = (uint64_t)(s[*i] - '0');
-        if (v > (max - d) / 10)
-            return false;
-        v = v * 10 + d;
-        (*i)++;
-    }
-    if (*i == start || *i - start > 20)
+    size_t n = hy_digits(s + *i, len - *i);
+    if (n > 20 || !hy_parse_u64(s + *i, n, max, out))
         return false;
-    *out = v;
+    *i += n;
     return true;
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "halyard/core/text.h"
 #include "halyard/core/textbuf.h"
 
 hy_status_t textbuf_send(const struct textbuf *sb, size_t *off, int fd)
@@ -123,85 +124,20 @@ void textbuf_pad(struct textbuf *sb, size_t n)
     }
 }
 
-/* Length of the valid UTF-8 sequence of 2..4 bytes at p (NUL-terminated),
- * or 0: no overlong forms, no surrogates, nothing above U+10FFFF. */
-static size_t utf8_seq(const unsigned char *p)
-{
-    unsigned char c = p[0];
-    size_t n;
-    unsigned lo = 0x80, hi = 0xbf; /* bounds of the second byte */
-    if (c >= 0xc2 && c <= 0xdf) {
-        n = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        n = 3;
-        if (c == 0xe0)
-            lo = 0xa0; /* overlong */
-        else if (c == 0xed)
-            hi = 0x9f; /* surrogates */
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
-        if (c == 0xf0)
-            lo = 0x90; /* overlong */
-        else if (c == 0xf4)
-            hi = 0x8f; /* above U+10FFFF */
-    } else {
-        return 0;
-    }
-    if (p[1] < lo || p[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++) {
-        if (p[i] < 0x80 || p[i] > 0xbf)
-            return 0;
-    }
-    return n;
-}
-
 void textbuf_json_str(struct textbuf *sb, const char *s)
 {
-    static const char hex[] = "0123456789abcdef";
     if (s == NULL) {
         textbuf_puts(sb, "null");
         return;
     }
-    textbuf_putc(sb, '"');
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p != '\0') {
-        const unsigned char *run = p;
-        while (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\')
-            p++;
-        textbuf_append(sb, run, (size_t)(p - run));
-        if (*p == '\0')
-            break;
-        unsigned char c = *p;
-        if (c == '"' || c == '\\') {
-            char esc[2] = {'\\', (char)c};
-            textbuf_append(sb, esc, 2);
-            p++;
-        } else if (c == '\n') {
-            textbuf_puts(sb, "\\n");
-            p++;
-        } else if (c == '\r') {
-            textbuf_puts(sb, "\\r");
-            p++;
-        } else if (c == '\t') {
-            textbuf_puts(sb, "\\t");
-            p++;
-        } else if (c < 0x20 || c == 0x7f) {
-            char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-            textbuf_append(sb, esc, 6);
-            p++;
-        } else {
-            size_t n = utf8_seq(p);
-            if (n > 0) {
-                textbuf_append(sb, p, n);
-                p += n;
-            } else {
-                textbuf_puts(sb, "\\ufffd");
-                p++;
-            }
-        }
-    }
-    textbuf_putc(sb, '"');
+    size_t len = strlen(s);
+    size_t n = hy_json_escape(NULL, s, len);
+    if (!reserve(sb, n + 2))
+        return;
+    sb->data[sb->len++] = '"';
+    sb->len += hy_json_escape(sb->data + sb->len, s, len);
+    sb->data[sb->len++] = '"';
+    sb->data[sb->len] = '\0';
 }
 
 /* Writes `s` as a table cell into sb, or only counts when sb is NULL. */
@@ -220,7 +156,7 @@ static size_t cell(struct textbuf *sb, const char *s)
             cols++;
             continue;
         }
-        size_t n = *p >= 0x80 ? utf8_seq(p) : 0;
+        size_t n = hy_utf8_len(p, 4); /* stops at the NUL */
         if (n > 0) {
             if (sb != NULL)
                 textbuf_append(sb, p, n);

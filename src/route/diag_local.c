@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "halyard/core/text.h"
 #include "halyard/route/diag_local.h"
 #include "halyard/sql/lexer.h"
 #include "halyard/protocol/mysql_proto.h"
@@ -23,17 +24,8 @@ static bool word_is(const char *sql, const struct token *t, const char *w)
  * here (no placeholders, no expressions). */
 static bool number(const char *sql, const struct token *t, uint64_t *out)
 {
-    if (t->type != T_NUMBER || t->len == 0 || t->len > 19)
-        return false;
-    uint64_t v = 0;
-    for (size_t i = 0; i < t->len; i++) {
-        unsigned char c = (unsigned char)sql[t->off + i];
-        if (!is_digit(c))
-            return false;
-        v = v * 10 + (uint64_t)(c - '0');
-    }
-    *out = v;
-    return true;
+    return t->type == T_NUMBER && t->len <= 19 &&
+           hy_parse_u64(sql + t->off, t->len, UINT64_MAX, out);
 }
 
 /* SHOW [COUNT(*)] WARNINGS|ERRORS [LIMIT ...], tokens v[0..n) */

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "halyard/core/text.h"
 #include "halyard/sql/classify.h"
 #include "halyard/sql/lexer.h"
 #include "halyard/sql/shard_key.h"
@@ -56,18 +57,8 @@ static bool parse_int(const char *p, size_t n, bool neg, uint64_t limit, int64_t
         p++;
         n--;
     }
-    if (n == 0 || n > 20)
-        return false;
-    uint64_t x = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!is_digit((unsigned char)p[i]))
-            return false;
-        unsigned d = (unsigned)(p[i] - '0');
-        if (x > (UINT64_MAX - d) / 10)
-            return false;
-        x = x * 10 + d;
-    }
-    if (x > limit + (neg ? 1u : 0u))
+    uint64_t x;
+    if (n > 20 || !hy_parse_u64(p, n, limit + (neg ? 1u : 0u), &x))
         return false;
     *v = neg ? (int64_t)(0 - x) : (int64_t)x;
     return true;
@@ -205,43 +196,6 @@ uint16_t shard_key_str_group(const struct shard_table *t, const uint8_t *s, size
     return t->n_spans > 0 ? t->spans[t->n_spans - 1].group : 0;
 }
 
-/* Whether s is well-formed UTF-8 (no 4-byte sequences when !mb4). */
-static bool utf8_valid(const uint8_t *s, size_t n, bool mb4)
-{
-    for (size_t i = 0; i < n;) {
-        uint8_t b = s[i];
-        size_t k;
-        uint32_t cp;
-        if (b < 0x80) {
-            i++;
-            continue;
-        } else if (b >= 0xC2 && b <= 0xDF) {
-            k = 1;
-            cp = b & 0x1Fu;
-        } else if (b >= 0xE0 && b <= 0xEF) {
-            k = 2;
-            cp = b & 0x0Fu;
-        } else if (mb4 && b >= 0xF0 && b <= 0xF4) {
-            k = 3;
-            cp = b & 0x07u;
-        } else {
-            return false;
-        }
-        if (i + k >= n)
-            return false;
-        for (size_t j = 1; j <= k; j++) {
-            if ((s[i + j] & 0xC0) != 0x80)
-                return false;
-            cp = (cp << 6) | (s[i + j] & 0x3Fu);
-        }
-        if ((k == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-            (k == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
-            return false;
-        i += k + 1;
-    }
-    return true;
-}
-
 static bool ascii_only(const uint8_t *s, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -267,7 +221,7 @@ bool shard_key_str_bound(const struct shard_table *t, const char *text, uint8_t 
         return true;
     case KEY_CS_UTF8MB4:
     case KEY_CS_UTF8MB3:
-        if (!utf8_valid(s, len, t->cs == KEY_CS_UTF8MB4)) {
+        if (!hy_utf8_valid(s, len, t->cs == KEY_CS_UTF8MB4)) {
             *why = t->cs == KEY_CS_UTF8MB4 ? "not valid UTF-8"
                                            : "not valid UTF-8 of utf8mb3 (no 4-byte characters)";
             return false;
@@ -330,7 +284,7 @@ bool shard_key_str_exact(const struct shard_table *t, enum key_cs from, const ui
         switch (to) {
         case KEY_CS_UTF8MB4:
         case KEY_CS_UTF8MB3:
-            return utf8_valid(s, n, to == KEY_CS_UTF8MB4);
+            return hy_utf8_valid(s, n, to == KEY_CS_UTF8MB4);
         case KEY_CS_LATIN1:
             return true;
         default:
@@ -342,9 +296,9 @@ bool shard_key_str_exact(const struct shard_table *t, enum key_cs from, const ui
     switch (from) {
     case KEY_CS_UTF8MB4:
         return (to == KEY_CS_UTF8MB4 || to == KEY_CS_UTF8MB3) &&
-               utf8_valid(s, n, to == KEY_CS_UTF8MB4);
+               hy_utf8_valid(s, n, to == KEY_CS_UTF8MB4);
     case KEY_CS_UTF8MB3:
-        return (to == KEY_CS_UTF8MB4 || to == KEY_CS_UTF8MB3) && utf8_valid(s, n, false);
+        return (to == KEY_CS_UTF8MB4 || to == KEY_CS_UTF8MB3) && hy_utf8_valid(s, n, false);
     case KEY_CS_LATIN1:
         return to == KEY_CS_LATIN1;
     default:

@@ -31,14 +31,14 @@ static const struct esc_case esc_cases[] = {
     {"\x01\x1f\x7f", 0, "\\u0001\\u001f\\u007f"},
     {"a\0b", 3, "a\\u0000b"}, /* NUL inside a statement */
     {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 0, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"},
-    {"\xff", 0, "\\u00ff"},                                  /* never valid */
-    {"\xc3", 0, "\\u00c3"},                                  /* truncated */
-    {"\xc3(", 0, "\\u00c3("},                                /* bad continuation */
-    {"\xc0\xaf", 0, "\\u00c0\\u00af"},                       /* overlong '/' */
-    {"\xe0\x80\xaf", 0, "\\u00e0\\u0080\\u00af"},            /* overlong */
-    {"\xed\xa0\x80", 0, "\\u00ed\\u00a0\\u0080"},            /* surrogate */
-    {"\xf4\x90\x80\x80", 0, "\\u00f4\\u0090\\u0080\\u0080"}, /* > U+10FFFF */
-    {"\x80x", 0, "\\u0080x"},                                /* lone continuation */
+    {"\xff", 0, "\\ufffd"},                                  /* never valid */
+    {"\xc3", 0, "\\ufffd"},                                  /* truncated */
+    {"\xc3(", 0, "\\ufffd("},                                /* bad continuation */
+    {"\xc0\xaf", 0, "\\ufffd\\ufffd"},                       /* overlong '/' */
+    {"\xe0\x80\xaf", 0, "\\ufffd\\ufffd\\ufffd"},            /* overlong */
+    {"\xed\xa0\x80", 0, "\\ufffd\\ufffd\\ufffd"},            /* surrogate */
+    {"\xf4\x90\x80\x80", 0, "\\ufffd\\ufffd\\ufffd\\ufffd"}, /* > U+10FFFF */
+    {"\x80x", 0, "\\ufffdx"},                                /* lone continuation */
 };
 
 static void test_escape(void **state)
@@ -148,7 +148,7 @@ static void test_files(void **state)
     assert_non_null(strstr(fence, "\"steps\":[]}\n")); /* no steps: an empty array */
     assert_null(strstr(q, "SELECT 1"));
     assert_non_null(strstr(q, "\"digest\":\"0000000000abcdef\",\"duration_us\":5000,\"rows\":0,"
-                              "\"affected\":0,\"error\":0,\"query\":\"SELECT '\\u00ff\\\"'\"}\n"));
+                              "\"affected\":0,\"error\":0,\"query\":\"SELECT '\\ufffd\\\"'\"}\n"));
     assert_int_equal(strncmp(old, "{\"time\":\"", 9), 0);
     struct audit_stats st;
     audit_get_stats(&st);

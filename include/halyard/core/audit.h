@@ -125,8 +125,8 @@ void audit_get_stats(struct audit_stats *out);
 
 /* ---- pure, unit-tested ---- */
 
-/* Append s[0..len) JSON-escaped, without quotes, to out (which has room
- * for cap bytes and already holds *pos). Returns false, with *pos where it
+/* Append s[0..len) JSON-escaped (hy_json_escape, text.h), without quotes,
+ * to out (which has room for cap bytes and already holds *pos). Returns false, with *pos where it
  * was before the call, if it does not fit. */
 bool audit_json_escape(char *out, size_t cap, size_t *pos, const char *s, size_t len);
 

@@ -36,10 +36,10 @@ void textbuf_printf(struct textbuf *sb, const char *fmt, ...) HY_PRINTF(2, 3);
 /* n spaces */
 void textbuf_pad(struct textbuf *sb, size_t n);
 
-/* `s` as a JSON string, quotes included: ", \ and control bytes escaped,
- * bytes that are not valid UTF-8 replaced by U+FFFD, so the output is
- * always valid JSON whatever a client put in a user or schema name. NULL
- * becomes null. */
+/* `s` as a JSON string, quotes included, escaped by hy_json_escape (text.h:
+ * bytes that are not valid UTF-8 become \ufffd), so the output is always
+ * valid JSON whatever a client put in a user or schema name. NULL becomes
+ * null. */
 void textbuf_json_str(struct textbuf *sb, const char *s);
 /* `s` for one cell of a text table: printable ASCII and valid UTF-8 as
  * they are, anything else (newlines, other control bytes, invalid UTF-8)

@@ -1,0 +1,200 @@
+/*
+ * test_text.c: the core text kit (text.h), table-driven.
+ *
+ *   - hy_utf8_len: valid sequences of 2, 3 and 4 bytes; cut short,
+ *     overlong, surrogates, above U+10FFFF, lone continuations, ASCII
+ *   - hy_utf8_valid: whole strings, with and without 4-byte sequences
+ *   - hy_json_escape: bytes in, the exact JSON string body out, and the
+ *     counting pass (dst NULL) agrees with the writing one
+ *   - hy_parse_u64 and hy_digits: digits only, bounds, overflow
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "halyard/core/text.h"
+
+struct utf8_case {
+    const char *in;
+    size_t n; /* bytes given */
+    size_t want;
+};
+
+static const struct utf8_case utf8_cases[] = {
+    {"\xc3\xa9", 2, 2},         /* é */
+    {"\xe2\x82\xac", 3, 3},     /* € */
+    {"\xf0\x9f\x98\x80", 4, 4}, /* U+1F600 */
+    {"\xf4\x8f\xbf\xbf", 4, 4}, /* U+10FFFF */
+    {"\xef\xbf\xbd", 3, 3},     /* U+FFFD */
+    {"a", 1, 0},                /* ASCII is not a multi-byte sequence */
+    {"\xc3\xa9", 1, 0},         /* cut short by n */
+    {"\xe2\x82", 2, 0},
+    {"\xf0\x9f\x98", 3, 0},
+    {"\xc3(", 2, 0},    /* bad continuation */
+    {"\xc0\xaf", 2, 0}, /* overlong '/' */
+    {"\xc1\xbf", 2, 0},
+    {"\xe0\x80\xaf", 3, 0}, /* overlong */
+    {"\xe0\x9f\xbf", 3, 0},
+    {"\xed\xa0\x80", 3, 0}, /* surrogate */
+    {"\xed\xbf\xbf", 3, 0},
+    {"\xf0\x8f\xbf\xbf", 4, 0}, /* overlong */
+    {"\xf4\x90\x80\x80", 4, 0}, /* above U+10FFFF */
+    {"\xf5\x80\x80\x80", 4, 0},
+    {"\x80", 1, 0}, /* lone continuation */
+    {"\xff", 1, 0},
+    {"\xe2\x82\0", 3, 0}, /* a NUL ends it */
+    {"", 0, 0},
+};
+
+static void test_utf8_len(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < HY_ARRAY_SIZE(utf8_cases); i++) {
+        const struct utf8_case *c = &utf8_cases[i];
+        size_t got = hy_utf8_len(c->in, c->n);
+        if (got != c->want)
+            fail_msg("case %zu: got %zu, want %zu", i, got, c->want);
+    }
+}
+
+struct valid_case {
+    const char *in;
+    bool mb4;
+    bool want;
+};
+
+static const struct valid_case valid_cases[] = {
+    {"", true, true},
+    {"plain", false, true},
+    {"caf\xc3\xa9 \xe2\x82\xac", false, true},
+    {"\xf0\x9f\x98\x80", true, true},
+    {"\xf0\x9f\x98\x80", false, false}, /* utf8mb3 has no 4-byte sequences */
+    {"ok\xff", true, false},
+    {"\xc3", true, false},
+    {"a\xed\xa0\x80z", true, false},
+};
+
+static void test_utf8_valid(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < HY_ARRAY_SIZE(valid_cases); i++) {
+        const struct valid_case *c = &valid_cases[i];
+        if (hy_utf8_valid(c->in, strlen(c->in), c->mb4) != c->want)
+            fail_msg("case %zu (%s): want %d", i, c->in, c->want);
+    }
+}
+
+struct esc_case {
+    const char *in;
+    size_t len; /* 0: strlen(in) */
+    const char *out;
+};
+
+static const struct esc_case esc_cases[] = {
+    {"", 0, ""},
+    {"plain SELECT 1", 0, "plain SELECT 1"},
+    {"it's \"quoted\" \\", 0, "it's \\\"quoted\\\" \\\\"},
+    {"\n\r\t", 0, "\\n\\r\\t"},
+    {"\x01\x1f\x7f", 0, "\\u0001\\u001f\\u007f"},
+    {"a\0b", 3, "a\\u0000b"},
+    {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 0, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"},
+    {"\xff", 0, "\\ufffd"},                                  /* never valid */
+    {"\xc3", 0, "\\ufffd"},                                  /* truncated */
+    {"\xc3(", 0, "\\ufffd("},                                /* bad continuation */
+    {"\xc0\xaf", 0, "\\ufffd\\ufffd"},                       /* overlong '/' */
+    {"\xe0\x80\xaf", 0, "\\ufffd\\ufffd\\ufffd"},            /* overlong */
+    {"\xed\xa0\x80", 0, "\\ufffd\\ufffd\\ufffd"},            /* surrogate */
+    {"\xf4\x90\x80\x80", 0, "\\ufffd\\ufffd\\ufffd\\ufffd"}, /* > U+10FFFF */
+    {"\x80x", 0, "\\ufffdx"},                                /* lone continuation */
+    {"\xe2\x82\xac", 2, "\\ufffd\\ufffd"},                   /* cut by len */
+};
+
+static void test_json_escape(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < HY_ARRAY_SIZE(esc_cases); i++) {
+        const struct esc_case *c = &esc_cases[i];
+        char out[256];
+        size_t len = c->len ? c->len : strlen(c->in);
+        size_t n = hy_json_escape(out, c->in, len);
+        assert_true(n < sizeof(out));
+        out[n] = '\0';
+        if (strcmp(out, c->out) != 0)
+            fail_msg("case %zu: got \"%s\", want \"%s\"", i, out, c->out);
+        assert_int_equal(hy_json_escape(NULL, c->in, len), n);
+        assert_true(n <= 6 * len);
+    }
+}
+
+struct u64_case {
+    const char *in;
+    uint64_t max;
+    bool ok;
+    uint64_t want;
+};
+
+static const struct u64_case u64_cases[] = {
+    {"0", UINT64_MAX, true, 0},
+    {"42", UINT64_MAX, true, 42},
+    {"007", UINT64_MAX, true, 7},
+    {"18446744073709551615", UINT64_MAX, true, UINT64_MAX},
+    {"18446744073709551616", UINT64_MAX, false, 0}, /* overflow */
+    {"99999999999999999999", UINT64_MAX, false, 0},
+    {"000000000000000000000000001", UINT64_MAX, true, 1},
+    {"4294967295", UINT32_MAX, true, UINT32_MAX},
+    {"4294967296", UINT32_MAX, false, 0},
+    {"255", 255, true, 255},
+    {"256", 255, false, 0},
+    {"9", 5, false, 0}, /* a digit above max */
+    {"5", 5, true, 5},
+    {"0", 0, true, 0},
+    {"1", 0, false, 0},
+    {"", UINT64_MAX, false, 0},
+    {"-1", UINT64_MAX, false, 0},
+    {"+1", UINT64_MAX, false, 0},
+    {" 1", UINT64_MAX, false, 0},
+    {"1 ", UINT64_MAX, false, 0},
+    {"0x10", UINT64_MAX, false, 0},
+    {"1.5", UINT64_MAX, false, 0},
+};
+
+static void test_parse_u64(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < HY_ARRAY_SIZE(u64_cases); i++) {
+        const struct u64_case *c = &u64_cases[i];
+        uint64_t v = 12345;
+        bool ok = hy_parse_u64(c->in, strlen(c->in), c->max, &v);
+        if (ok != c->ok)
+            fail_msg("case %zu (%s): ok %d, want %d", i, c->in, ok, c->ok);
+        assert_int_equal(v, c->ok ? c->want : 12345); /* untouched when refused */
+    }
+    /* Only len bytes are read. */
+    uint64_t v;
+    assert_true(hy_parse_u64("123abc", 3, UINT64_MAX, &v));
+    assert_int_equal(v, 123);
+}
+
+static void test_digits(void **state)
+{
+    (void)state;
+    assert_int_equal(hy_digits("123-45", 6), 3);
+    assert_int_equal(hy_digits("123", 2), 2);
+    assert_int_equal(hy_digits("x1", 2), 0);
+    assert_int_equal(hy_digits("", 0), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_utf8_len),    cmocka_unit_test(test_utf8_valid),
+        cmocka_unit_test(test_json_escape), cmocka_unit_test(test_parse_u64),
+        cmocka_unit_test(test_digits),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
