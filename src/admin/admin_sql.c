@@ -50,6 +50,7 @@
 #include "halyard/core/audit.h"
 #include "halyard/core/log.h"
 #include "halyard/protocol/auth.h"
+#include "halyard/protocol/mysql_errors.h"
 #include "halyard/protocol/mysql_proto.h"
 #include "halyard/protocol/tls.h"
 
@@ -160,7 +161,7 @@ static void send_value(struct asql_conn *c, const struct admin_sql_plan *p)
         textbuf_json_str(&b, p->val);
     textbuf_puts(&b, "}]}");
     if (admin_sql_result(&c->out, &c->seq, "", false, b.data, b.len) != HY_OK)
-        send_err(c, 1105, "HY000", "out of memory");
+        send_err(c, ER_UNKNOWN_ERROR, "HY000", "out of memory");
     textbuf_free(&b);
 }
 
@@ -251,7 +252,7 @@ static void asql_tls_start(struct asql_conn *c)
     SSL_CTX *ctx = admin_status(c->s->a)->cfg->tls_server;
     if (c->ssl != NULL || ctx == NULL || (c->ssl = SSL_new(ctx)) == NULL ||
         SSL_set_fd(c->ssl, c->fd) != 1) {
-        send_err(c, 1043, "08S01",
+        send_err(c, ER_HANDSHAKE_ERROR, "08S01",
                  ctx == NULL ? "TLS is not offered on the SQL admin port" : "Bad handshake");
         c->state = ASQL_CLOSING;
         return;
@@ -266,7 +267,7 @@ static bool asql_flush(struct asql_conn *c)
     if (c->out.overflow) { /* larger than the bound: say so instead */
         textbuf_reset(&c->out);
         c->out_off = 0;
-        send_err(c, 1105, "HY000", "the answer is larger than the admin port's bound");
+        send_err(c, ER_UNKNOWN_ERROR, "HY000", "the answer is larger than the admin port's bound");
     }
     switch (c->ssl != NULL ? tls_ssl_send(c->ssl, c->out.data, c->out.len, &c->out_off)
                            : textbuf_send(&c->out, &c->out_off, c->fd)) {
@@ -302,7 +303,7 @@ static void answer_cb(void *arg, const char *text, size_t len)
         snprintf(msg, sizeof(msg), "%.*s", (int)((nl != NULL ? (size_t)(nl - text) : len) - 4),
                  text + 4);
         bool no_session = p->verb == ADMIN_KILL_SESSION && strncmp(msg, "no session", 10) == 0;
-        send_err(c, no_session ? 1094 : 1105, "HY000", msg);
+        send_err(c, no_session ? ER_NO_SUCH_THREAD : ER_UNKNOWN_ERROR, "HY000", msg);
     } else if (!p->rows || len == 0 || text[0] != '{' ||
                admin_sql_result(&c->out, &c->seq, p->table,
                                 p->shape == ADMIN_SQL_LISTS && !c->multi_results ? ADMIN_SQL_ROWS
@@ -345,7 +346,7 @@ static void run_query(struct asql_conn *c, const uint8_t *sql, size_t len)
     c->state = ASQL_WAIT;
     if (admin_conn_submit(c->inner, p->line, strlen(p->line)) != HY_OK) {
         c->state = ASQL_READY;
-        send_err(c, 1105, "HY000", "the admin connection is busy");
+        send_err(c, ER_UNKNOWN_ERROR, "HY000", "the admin connection is busy");
     }
 }
 
@@ -358,14 +359,14 @@ static void login_done(struct asql_conn *c, bool ok, const char *why)
         snprintf(msg, sizeof(msg), "Access denied for user '%s'@'%s' (using password: YES)",
                  c->user, c->host);
         log_audit("admin sql %s: login refused: %s", peer, why);
-        send_err(c, 1045, "28000", msg);
+        send_err(c, ER_ACCESS_DENIED_ERROR, "28000", msg);
         c->state = ASQL_CLOSING;
         return;
     }
     snprintf(c->who, sizeof(c->who), "sql %.150s", peer);
     c->inner = admin_conn_inner(c->s->a, c->who, answer_cb, c);
     if (c->inner == NULL) {
-        send_err(c, 1041, "HY000", "Out of memory");
+        send_err(c, ER_OUT_OF_RESOURCES, "HY000", "Out of memory");
         c->state = ASQL_CLOSING;
         return;
     }
@@ -405,7 +406,7 @@ static void on_login(struct asql_conn *c, const uint8_t *p, size_t n)
 {
     struct mysql_login lg;
     if (mysql_login_decode(p, n, &lg) != HY_OK) {
-        send_err(c, 1043, "08S01", "Bad handshake");
+        send_err(c, ER_HANDSHAKE_ERROR, "08S01", "Bad handshake");
         c->state = ASQL_CLOSING;
         return;
     }
@@ -454,7 +455,7 @@ static void on_packet(struct asql_conn *c, const uint8_t *p, size_t n, uint8_t s
         run_query(c, p + 1, n - 1);
         return;
     default:
-        send_err(c, 1047, "08S01", "Unknown command");
+        send_err(c, ER_UNKNOWN_COM_ERROR, "08S01", "Unknown command");
         return;
     }
 }
@@ -467,7 +468,8 @@ static void asql_process(struct asql_conn *c)
         uint32_t n = mysql_hdr_len(c->in);
         if (n > ADMIN_SQL_PACKET_MAX) {
             c->seq = (uint8_t)(mysql_hdr_seq(c->in) + 1);
-            send_err(c, 1153, "08S01", "Got a packet bigger than 'max_allowed_packet' bytes");
+            send_err(c, ER_NET_PACKET_TOO_LARGE, "08S01",
+                     "Got a packet bigger than 'max_allowed_packet' bytes");
             c->state = ASQL_CLOSING;
             c->in_len = 0;
             /* What came with it goes too: closing with unread bytes would

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "halyard/protocol/mysql_errors.h"
 #include "admin_int.h"
 
 #define STMT_MAX_WORDS 16
@@ -188,21 +189,21 @@ static void plan_line(struct admin_sql_plan *p, const struct admin_sql_who *who)
     char err[512];
     hy_status_t rc = admin_parse(p->line, strlen(p->line), &cmd, err, sizeof(err));
     if (rc == HY_AGAIN) {
-        plan_err(p, 1065, "42000", "Query was empty");
+        plan_err(p, ER_EMPTY_QUERY, "42000", "Query was empty");
         return;
     }
     if (rc != HY_OK) {
-        plan_err(p, 1064, "42000", "%s", strncmp(err, "ERR ", 4) == 0 ? err + 4 : err);
+        plan_err(p, ER_PARSE_ERROR, "42000", "%s", strncmp(err, "ERR ", 4) == 0 ? err + 4 : err);
         return;
     }
     const struct admin_verb_def *def = &admin_verbs[cmd.verb];
     if (def->sql == ADMIN_SQL_NO) {
-        plan_err(p, 1235, "42000", "'%s' is not on the SQL admin port: use the admin socket",
-                 def->words);
+        plan_err(p, ER_NOT_SUPPORTED_YET, "42000",
+                 "'%s' is not on the SQL admin port: use the admin socket", def->words);
         return;
     }
     if (def->sql == ADMIN_SQL_OPERATOR && who->role != ADMIN_ROLE_OPERATOR) {
-        plan_err(p, 1227, "42000",
+        plan_err(p, ER_SPECIFIC_ACCESS_DENIED_ERROR, "42000",
                  "Access denied; you need (at least one of) the operator role for this "
                  "operation");
         return;
@@ -228,19 +229,19 @@ void admin_sql_plan(const char *sql, size_t len, const struct admin_sql_who *who
     memset(p, 0, sizeof(*p));
     struct words w;
     if (!split(sql, len, &w)) {
-        plan_err(p, 1064, "42000",
+        plan_err(p, ER_PARSE_ERROR, "42000",
                  "You have an error in your SQL syntax: the SQL admin port takes one statement "
                  "of plain words (names may be quoted)");
         return;
     }
     if (w.n == 0) {
-        plan_err(p, 1065, "42000", "Query was empty");
+        plan_err(p, ER_EMPTY_QUERY, "42000", "Query was empty");
         return;
     }
     const char *w0 = w.w[0];
     if (eq(w0, "select")) {
         if (!plan_select(&w, who, p))
-            plan_err(p, 1064, "42000",
+            plan_err(p, ER_PARSE_ERROR, "42000",
                      "You have an error in your SQL syntax: the SQL admin port answers SELECT "
                      "of @@version_comment, @@version, DATABASE(), USER(), CONNECTION_ID() and "
                      "numbers only; the rest is SHOW and actions (HELP lists them)");
@@ -248,7 +249,7 @@ void admin_sql_plan(const char *sql, size_t len, const struct admin_sql_who *who
     }
     if (eq(w0, "set") && w.n >= 2 && eq(w.w[1], "backend")) {
         if (!plan_set_backend(&w, p->line, sizeof(p->line))) {
-            plan_err(p, 1064, "42000",
+            plan_err(p, ER_PARSE_ERROR, "42000",
                      "You have an error in your SQL syntax: SET BACKEND name "
                      "OFFLINE|ONLINE|MAINT|DRAIN [NOWAIT]");
             return;
@@ -259,7 +260,8 @@ void admin_sql_plan(const char *sql, size_t len, const struct admin_sql_who *who
         return;
     } else if (eq(w0, "show")) {
         if (w.n < 2) {
-            plan_err(p, 1064, "42000", "You have an error in your SQL syntax: SHOW what?");
+            plan_err(p, ER_PARSE_ERROR, "42000",
+                     "You have an error in your SQL syntax: SHOW what?");
             return;
         }
         snprintf(p->table, sizeof(p->table), "%s", eq(w.w[1], "backups") ? "backup" : w.w[1]);
@@ -271,7 +273,7 @@ void admin_sql_plan(const char *sql, size_t len, const struct admin_sql_who *who
         for (int v = 0; v < ADMIN_N_VERBS && !known; v++)
             known = admin_verbs[v].words != NULL && eq(admin_verbs[v].words, words);
         if (!known) {
-            plan_err(p, 1146, "42S02", "Table 'halyard.%.64s' doesn't exist", w.w[1]);
+            plan_err(p, ER_NO_SUCH_TABLE, "42S02", "Table 'halyard.%.64s' doesn't exist", w.w[1]);
             return;
         }
         join(&w, 2, p->line, sizeof(p->line),

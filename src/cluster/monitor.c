@@ -31,6 +31,7 @@
 #include "halyard/cluster/proof.h"
 #include "halyard/cluster/shard_learn.h"
 #include "halyard/cluster/users.h"
+#include "halyard/protocol/mysql_errors.h"
 #include "monitor_int.h"
 
 #define VARS_SQL                                                                                   \
@@ -840,15 +841,16 @@ static void extra_refused(struct monitor_backend *mb, const struct sqlresult *re
     if (mb->step == STEP_BINLOGS) {
         mb->no_binlogs = true;
         unread_note(mb, &mb->told_binlogs, "the binary log's size", why,
-                    res->err_code == 1381 ? ""
-                                          : "GRANT BINLOG MONITOR ON *.* TO the monitor.user "
-                                            "account");
+                    res->err_code == ER_NO_BINARY_LOGGING
+                        ? ""
+                        : "GRANT BINLOG MONITOR ON *.* TO the monitor.user "
+                          "account");
     } else {
         mb->no_disks = true;
         unread_note(mb, &mb->told_disks, "the datadir's filesystem", why,
-                    res->err_code == 1109 ? "INSTALL SONAME 'disks' (and GRANT FILE to "
-                                            "monitor.user) to have it"
-                                          : "");
+                    res->err_code == ER_UNKNOWN_TABLE ? "INSTALL SONAME 'disks' (and GRANT FILE to "
+                                                        "monitor.user) to have it"
+                                                      : "");
     }
 }
 

@@ -19,6 +19,7 @@
 #include "halyard/cluster/primary_client.h"
 #include "halyard/config/config.h"
 #include "halyard/core/log.h"
+#include "halyard/protocol/mysql_errors.h"
 #include "halyard/protocol/sqlclient.h"
 #include "halyard/cluster/users.h"
 
@@ -274,7 +275,9 @@ static void rows_cb(struct sqlclient *c, const struct sqlresult *res, void *arg)
     char why[400];
     if (!res->ok) {
         snprintf(why, sizeof(why), "%.256s%s (%u)", res->err_msg,
-                 res->err_code == 1142 ? "; it needs GRANT SELECT ON mysql.global_priv" : "",
+                 res->err_code == ER_TABLEACCESS_DENIED_ERROR
+                     ? "; it needs GRANT SELECT ON mysql.global_priv"
+                     : "",
                  res->err_code);
         load_end(l, false, why);
         return;

@@ -22,14 +22,14 @@
 #include "halyard/config/group.h"
 #include "halyard/core/log.h"
 #include "halyard/cluster/primary_client.h"
+#include "halyard/protocol/mysql_errors.h"
 #include "halyard/protocol/sqlclient.h"
 #include "halyard/core/textbuf.h"
 #include "halyard/cluster/xa_recover.h"
 
 #define TICK_S           1.0
 #define MAX_INDOUBT      4096
-#define ROLLBACK_GRACE_S 3    /* an undecided XID found is rolled back this much later */
-#define XAER_NOTA        1397 /* XA COMMIT/ROLLBACK of an XID the server does not know */
+#define ROLLBACK_GRACE_S 3 /* an undecided XID found is rolled back this much later */
 
 struct branch { /* a prepared XID found on the group being read */
     char gtrid[XA_GTRID_MAX + 1];
@@ -199,7 +199,7 @@ static void on_resolved(struct sqlclient *c, const struct sqlresult *res, void *
     struct branch *b = &R.br[R.at];
     struct xa_in_doubt *e = entry_find(b->gtrid);
     const char *gname = R.cfg->groups[R.g].name;
-    if (!res->ok && res->err_code == XAER_NOTA) {
+    if (!res->ok && res->err_code == ER_XAER_NOTA) {
         /* Gone since XA RECOVER listed it: ended by the live session of
          * this process that decided it (its XA COMMIT came first), the
          * outcome the log says. Done, not a failure: a round that counted

@@ -15,9 +15,8 @@
 #include "halyard/cluster/backend.h"
 #include "halyard/core/log.h"
 #include "halyard/pool/server.h"
+#include "halyard/protocol/mysql_errors.h"
 #include "halyard/protocol/tls.h"
-
-#define ER_CON_COUNT_ERROR 1040 /* 08004 Too many connections */
 
 const char *bconn_state_to_str(enum bconn_state st)
 {
