@@ -1337,31 +1337,18 @@ hy_status_t mysql_stmt_exec_param(const uint8_t *payload, size_t len,
             case MYSQL_TYPE_DOUBLE:
                 (void)mysql_rd_bytes(&rd, 8);
                 break;
-            case 7:  /* TIMESTAMP */
-            case 10: /* DATE */
-            case 11: /* TIME */
-            case 12: /* DATETIME */
+            case MYSQL_TYPE_TIMESTAMP:
+            case MYSQL_TYPE_DATE:
+            case MYSQL_TYPE_TIME:
+            case MYSQL_TYPE_DATETIME:
                 (void)mysql_rd_bytes(&rd, mysql_rd_u8(&rd));
                 break;
-            case MYSQL_TYPE_DECIMAL:
-            case MYSQL_TYPE_VARCHAR:
-            case 16:  /* BIT */
-            case 245: /* JSON */
-            case MYSQL_TYPE_NEWDECIMAL:
-            case MYSQL_TYPE_ENUM:
-            case MYSQL_TYPE_SET:
-            case MYSQL_TYPE_TINY_BLOB:
-            case MYSQL_TYPE_MEDIUM_BLOB:
-            case MYSQL_TYPE_LONG_BLOB:
-            case MYSQL_TYPE_BLOB:
-            case MYSQL_TYPE_VAR_STRING:
-            case MYSQL_TYPE_STRING:
-            case 255: /* GEOMETRY */
-                v.s = mysql_rd_lenenc_str(&rd, &v.len);
-                v.kind = type == 16 || type == 255 ? MP_OTHER : MP_STR;
-                break;
             default:
-                return HY_ERROR;
+                if (!mysql_type_is_lenenc(type))
+                    return HY_ERROR;
+                v.s = mysql_rd_lenenc_str(&rd, &v.len);
+                v.kind = type == MYSQL_TYPE_BIT || type == MYSQL_TYPE_GEOMETRY ? MP_OTHER : MP_STR;
+                break;
             }
         }
         if (rd.bad)

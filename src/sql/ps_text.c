@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "halyard/core/text.h"
 #include "halyard/sql/classify.h"
 #include "halyard/sql/lexer.h"
 #include "halyard/protocol/mysql_proto.h"
@@ -287,16 +288,17 @@ static bool put_param(struct tbuf *b, struct mysql_rd *rd, uint8_t type, bool un
         bool neg = s[0] == '-';
         return (neg ? tb_u8(b, '(') : true) && tb_put(b, s, n) && (neg ? tb_u8(b, ')') : true);
     }
-    case MYSQL_TYPE_VARCHAR:
-    case MYSQL_TYPE_VAR_STRING:
-    case MYSQL_TYPE_STRING:
-    case MYSQL_TYPE_TINY_BLOB:
-    case MYSQL_TYPE_MEDIUM_BLOB:
-    case MYSQL_TYPE_LONG_BLOB:
-    case MYSQL_TYPE_BLOB:
-    case MYSQL_TYPE_ENUM:
-    case MYSQL_TYPE_SET:
-    case MYSQL_TYPE_JSON: {
+    case MYSQL_TYPE_DATE:
+    case MYSQL_TYPE_DATETIME:
+    case MYSQL_TYPE_TIMESTAMP:
+    case MYSQL_TYPE_TIME:
+        return put_temporal(b, type, rd, why, why_len);
+    default: {
+        if (!mysql_type_is_string(type) && type != MYSQL_TYPE_JSON) {
+            snprintf(why, why_len, "a parameter of type %u cannot be written as a literal",
+                     (unsigned)type);
+            return false;
+        }
         uint64_t n = mysql_rd_lenenc(rd);
         const uint8_t *s = rd->bad ? NULL : mysql_rd_bytes(rd, n);
         if (s == NULL || rd->bad) {
@@ -305,15 +307,6 @@ static bool put_param(struct tbuf *b, struct mysql_rd *rd, uint8_t type, bool un
         }
         return put_string(b, s, n, lex_opts, charset, why, why_len);
     }
-    case MYSQL_TYPE_DATE:
-    case MYSQL_TYPE_DATETIME:
-    case MYSQL_TYPE_TIMESTAMP:
-    case MYSQL_TYPE_TIME:
-        return put_temporal(b, type, rd, why, why_len);
-    default:
-        snprintf(why, why_len, "a parameter of type %u cannot be written as a literal",
-                 (unsigned)type);
-        return false;
     }
     const uint8_t *v = mysql_rd_bytes(rd, width);
     if (v == NULL || rd->bad) {
@@ -444,25 +437,6 @@ struct col {
     uint8_t decimals;
 };
 
-/* Unsigned decimal digits (all of them) into *v; false on overflow or
- * anything else. */
-static bool parse_u64(const uint8_t *s, size_t n, uint64_t *v)
-{
-    if (n == 0 || n > 20)
-        return false;
-    uint64_t x = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        unsigned d = s[i] - '0';
-        if (x > (UINT64_MAX - d) / 10)
-            return false;
-        x = x * 10 + d;
-    }
-    *v = x;
-    return true;
-}
-
 static bool put_int(struct tbuf *b, const struct col *c, const uint8_t *s, size_t n)
 {
     size_t width = c->type == MYSQL_TYPE_TINY                                  ? 1
@@ -472,7 +446,7 @@ static bool put_int(struct tbuf *b, const struct col *c, const uint8_t *s, size_
     bool uns = (c->flags & MYSQL_UNSIGNED_FLAG) != 0 || c->type == MYSQL_TYPE_YEAR;
     bool neg = n > 0 && s[0] == '-';
     uint64_t mag;
-    if (!parse_u64(s + neg, n - neg, &mag))
+    if (n - neg > 20 || !hy_parse_u64((const char *)s + neg, n - neg, UINT64_MAX, &mag))
         return false;
     uint64_t bits;
     if (uns) {
@@ -491,13 +465,11 @@ static bool put_int(struct tbuf *b, const struct col *c, const uint8_t *s, size_
 /* Fixed-width digits at s[*i] into *v. */
 static bool digits(const uint8_t *s, size_t n, size_t *i, size_t w, unsigned *v)
 {
-    unsigned x = 0;
-    for (size_t k = 0; k < w; k++, (*i)++) {
-        if (*i >= n || s[*i] < '0' || s[*i] > '9')
-            return false;
-        x = x * 10 + (unsigned)(s[*i] - '0');
-    }
-    *v = x;
+    uint64_t x;
+    if (w > n - *i || !hy_parse_u64((const char *)s + *i, w, UINT32_MAX, &x))
+        return false;
+    *i += w;
+    *v = (unsigned)x;
     return true;
 }
 
@@ -653,22 +625,9 @@ static bool put_value(struct tbuf *b, const struct col *c, size_t idx, const uin
     case MYSQL_TYPE_NULL:
         snprintf(why, why_len, "column %zu is of type NULL but holds a value", idx + 1);
         return false;
-    case MYSQL_TYPE_DECIMAL:
-    case MYSQL_TYPE_NEWDECIMAL:
-    case MYSQL_TYPE_VARCHAR:
-    case MYSQL_TYPE_VAR_STRING:
-    case MYSQL_TYPE_STRING:
-    case MYSQL_TYPE_TINY_BLOB:
-    case MYSQL_TYPE_MEDIUM_BLOB:
-    case MYSQL_TYPE_LONG_BLOB:
-    case MYSQL_TYPE_BLOB:
-    case MYSQL_TYPE_ENUM:
-    case MYSQL_TYPE_SET:
-    case MYSQL_TYPE_BIT:
-    case MYSQL_TYPE_JSON:
-    case MYSQL_TYPE_GEOMETRY:
-        return tb_lenenc(b, n) && tb_put(b, s, n);
     default:
+        if (mysql_type_is_lenenc(c->type))
+            return tb_lenenc(b, n) && tb_put(b, s, n);
         snprintf(why, why_len, "column %zu is of type %u, which halyard cannot write in binary",
                  idx + 1, (unsigned)c->type);
         return false;

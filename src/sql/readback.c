@@ -119,15 +119,9 @@ static hy_status_t learn_one(const struct readback *rb, uint32_t i, struct mysql
     case MYSQL_TYPE_NEWDECIMAL:
         v.type = VS_DECIMAL;
         break;
-    case MYSQL_TYPE_VARCHAR:
-    case MYSQL_TYPE_ENUM:
-    case MYSQL_TYPE_SET:
-    case MYSQL_TYPE_TINY_BLOB:
-    case MYSQL_TYPE_MEDIUM_BLOB:
-    case MYSQL_TYPE_LONG_BLOB:
-    case MYSQL_TYPE_BLOB:
-    case MYSQL_TYPE_VAR_STRING:
-    case MYSQL_TYPE_STRING:
+    default:
+        if (!mysql_type_is_string(type))
+            return HY_ERROR;
         if (coll == NULL || (raw_null && !val_null) || coll_len == 0 ||
             coll_len > VARSTATE_COLLATION_MAX)
             return HY_ERROR;
@@ -138,8 +132,6 @@ static hy_status_t learn_one(const struct readback *rb, uint32_t i, struct mysql
         val = raw; /* the bytes as the variable holds them */
         val_len = raw_len;
         break;
-    default:
-        return HY_ERROR;
     }
     /* A NULL keeps its type: `SET @d = 1/0` leaves a DECIMAL NULL. */
     v.null = val_null && v.type != VS_NULL;

@@ -2641,6 +2641,47 @@ static const char coldef_json[] = "\x03"
                                   "\x00"
                                   "\x00\x00"; /* blob, flags, decimals */
 
+/* mysql_type_is_string and mysql_type_is_lenenc over every type code. */
+static void test_type_classes(void **state)
+{
+    (void)state;
+    static const struct {
+        uint8_t t;
+        bool string, lenenc;
+    } cases[] = {
+        {MYSQL_TYPE_VARCHAR, true, true},
+        {MYSQL_TYPE_VAR_STRING, true, true},
+        {MYSQL_TYPE_STRING, true, true},
+        {MYSQL_TYPE_TINY_BLOB, true, true},
+        {MYSQL_TYPE_MEDIUM_BLOB, true, true},
+        {MYSQL_TYPE_LONG_BLOB, true, true},
+        {MYSQL_TYPE_BLOB, true, true},
+        {MYSQL_TYPE_ENUM, true, true},
+        {MYSQL_TYPE_SET, true, true},
+        {MYSQL_TYPE_DECIMAL, false, true},
+        {MYSQL_TYPE_NEWDECIMAL, false, true},
+        {MYSQL_TYPE_BIT, false, true},
+        {MYSQL_TYPE_JSON, false, true},
+        {MYSQL_TYPE_GEOMETRY, false, true},
+        {MYSQL_TYPE_TINY, false, false},
+        {MYSQL_TYPE_LONGLONG, false, false},
+        {MYSQL_TYPE_DOUBLE, false, false},
+        {MYSQL_TYPE_NULL, false, false},
+        {MYSQL_TYPE_TIMESTAMP, false, false},
+        {MYSQL_TYPE_DATETIME, false, false},
+        {MYSQL_TYPE_TIME, false, false},
+        {MYSQL_TYPE_YEAR, false, false},
+        {MYSQL_TYPE_BLOB_COMPRESSED, false, false},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        if (mysql_type_is_string(cases[i].t) != cases[i].string ||
+            mysql_type_is_lenenc(cases[i].t) != cases[i].lenenc)
+            fail_msg("type %u", cases[i].t);
+    }
+    for (unsigned t = 0; t < 256; t++) /* every string type is length-encoded */
+        assert_true(!mysql_type_is_string(t) || mysql_type_is_lenenc(t));
+}
+
 static void test_coldef_ext_meta(void **state)
 {
     (void)state;
@@ -2706,6 +2747,7 @@ int main(void)
         cmocka_unit_test(test_exec_bind_types),
         cmocka_unit_test(test_bulk_bind_types),
         cmocka_unit_test(test_exec_param),
+        cmocka_unit_test(test_type_classes),
     };
     /* One named test per response-tracker case, so a failure names it. */
     static struct CMUnitTest resp_tests[HY_ARRAY_SIZE(resp_cases)];

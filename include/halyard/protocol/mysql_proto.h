@@ -364,6 +364,34 @@ enum mysql_type {
     MYSQL_TYPE_GEOMETRY = 255,
 };
 
+/* The string types: CHAR and VARCHAR, the BLOBs and TEXTs, ENUM and SET
+ * (a value is bytes in a character set or binary). */
+static inline bool mysql_type_is_string(unsigned t)
+{
+    switch (t) {
+    case MYSQL_TYPE_VARCHAR:
+    case MYSQL_TYPE_VAR_STRING:
+    case MYSQL_TYPE_STRING:
+    case MYSQL_TYPE_TINY_BLOB:
+    case MYSQL_TYPE_MEDIUM_BLOB:
+    case MYSQL_TYPE_LONG_BLOB:
+    case MYSQL_TYPE_BLOB:
+    case MYSQL_TYPE_ENUM:
+    case MYSQL_TYPE_SET:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Whether a value of type t is a length-encoded string in the binary
+ * protocol: the string types, the DECIMALs, BIT, JSON and GEOMETRY. */
+static inline bool mysql_type_is_lenenc(unsigned t)
+{
+    return mysql_type_is_string(t) || t == MYSQL_TYPE_DECIMAL || t == MYSQL_TYPE_NEWDECIMAL ||
+           t == MYSQL_TYPE_BIT || t == MYSQL_TYPE_JSON || t == MYSQL_TYPE_GEOMETRY;
+}
+
 /* Column definition flags. */
 #define MYSQL_UNSIGNED_FLAG 0x0020u
 #define MYSQL_ENUM_FLAG     0x0100u
