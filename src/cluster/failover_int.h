@@ -144,7 +144,6 @@ int fx_current_primary(const struct config *cfg);
 void fx_track_primary(struct fx *fx, int p, bool reachable, uint64_t now);
 
 /* Steps. */
-void fx_sql_quote(char *out, size_t len, const char *s);
 bool fx_take_lock(struct fx *fx, const struct failover_node *nodes, bool strict);
 bool fx_repoint(struct fx *fx, struct link *l, size_t to, const char *use_gtid,
                 bool with_credentials);

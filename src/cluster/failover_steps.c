@@ -29,6 +29,7 @@
 #include "halyard/core/events.h"
 #include "halyard/core/spawn.h"
 #include "halyard/protocol/sqlclient.h"
+#include "halyard/sql/quote.h"
 #include "halyard/protocol/tls.h"
 
 /* [switchover][ok]: see failover_exec_count(). */
@@ -464,25 +465,6 @@ int fx_current_primary(const struct config *cfg)
 
 /* ---- steps ------------------------------------------------------------------ */
 
-/* Append `s` to `out` as a quoted SQL string literal. */
-void fx_sql_quote(char *out, size_t len, const char *s)
-{
-    size_t o = 0;
-    if (len < 3) {
-        if (len > 0)
-            out[0] = '\0';
-        return;
-    }
-    out[o++] = '\'';
-    for (; *s != '\0' && o + 3 < len; s++) {
-        if (*s == '\'' || *s == '\\')
-            out[o++] = '\\';
-        out[o++] = *s;
-    }
-    out[o++] = '\'';
-    out[o] = '\0';
-}
-
 /* A link that answered: a backend the procedure found reachable, or a
  * witness that took the connection. */
 bool fx_link_votes(const struct fx *fx, const struct failover_node *nodes, size_t i)
@@ -499,7 +481,8 @@ bool fx_take_lock(struct fx *fx, const struct failover_node *nodes, bool strict)
     const struct config *cfg = fx->cfg;
     size_t reachable = 0, got = 0;
     char quoted[200], sql[260];
-    fx_sql_quote(quoted, sizeof(quoted), fx->lock_name);
+    if (sql_quote(quoted, sizeof(quoted), fx->lock_name) == 0)
+        return false; /* cannot be: lock names are short */
     snprintf(sql, sizeof(sql), "SELECT GET_LOCK(%s, 0)", quoted);
     for (size_t i = 0; i < fx->n_all; i++) {
         if (fx_link_votes(fx, nodes, i)) {
@@ -561,12 +544,19 @@ bool fx_repoint(struct fx *fx, struct link *l, size_t to, const char *use_gtid,
     const struct config *cfg = fx->cfg;
     const struct config_backend *b = &cfg->backends[to];
     char host[600], user[200], pw[600], sql[2048];
-    fx_sql_quote(host, sizeof(host), b->address);
+    if (sql_quote(host, sizeof(host), b->address) == 0) {
+        snprintf(l->err, sizeof(l->err), "the address of %s is too long to quote", b->name);
+        return false;
+    }
     int n = snprintf(sql, sizeof(sql), "CHANGE MASTER TO MASTER_HOST = %s, MASTER_PORT = %d", host,
                      b->port);
     if (with_credentials && cfg->replication_user[0] != '\0') {
-        fx_sql_quote(user, sizeof(user), cfg->replication_user);
-        fx_sql_quote(pw, sizeof(pw), cfg->replication_password);
+        if (sql_quote(user, sizeof(user), cfg->replication_user) == 0 ||
+            sql_quote(pw, sizeof(pw), cfg->replication_password) == 0) {
+            explicit_bzero(pw, sizeof(pw));
+            snprintf(l->err, sizeof(l->err), "replication_user or _password too long to quote");
+            return false;
+        }
         n += snprintf(sql + n, sizeof(sql) - (size_t)n, ", MASTER_USER = %s, MASTER_PASSWORD = %s",
                       user, pw);
         explicit_bzero(pw, sizeof(pw));
@@ -606,7 +596,10 @@ bool fx_apply_relay_log(struct fx *fx, const struct failover_node *nodes, size_t
     int t = fx->cfg->connect_timeout_ms;
     uint64_t t0 = fx_now_ms();
     char sql[GTID_STR_MAX + 128], q[GTID_STR_MAX + 8];
-    fx_sql_quote(q, sizeof(q), wait_pos);
+    if (sql_quote(q, sizeof(q), wait_pos) == 0) {
+        fx_step(fx, LOG_LEVEL_ERROR, "%s: the position %.64s is too long", nodes[c].name, wait_pos);
+        return false;
+    }
     snprintf(sql, sizeof(sql), "SELECT MASTER_GTID_WAIT(%s, %.3f)", q, wait_ms / 1000.0);
     if (!fx_link_run(fx, l, sql, wait_ms + t)) {
         fx_step(fx, LOG_LEVEL_ERROR, "%s: waiting for %s failed: %s", nodes[c].name, wait_pos,
