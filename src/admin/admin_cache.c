@@ -1,6 +1,8 @@
 /*
  * admin_cache.c: `show cache` and `flush cache [TABLE]` (the query cache,
- * cache.h).
+ * cache.h): the reader, entries, bytes, hits, misses, fills and refusals,
+ * invalidations by reason, the hit ratio per rule. Pure: the numbers come
+ * in as a copy.
  */
 #include <stdio.h>
 #include <string.h>

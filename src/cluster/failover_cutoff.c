@@ -1,7 +1,9 @@
 /*
  * failover_cutoff.c: the fence of a primary this halyard reaches without a
  * majority of the failover lock's voters, and its return (failover_int.h),
- * for cluster = "replication" and "dual-master" alike.
+ * for cluster = "replication" and "dual-master" alike. Once the majority
+ * is back it is made writable again if nobody was promoted meanwhile, else
+ * left fenced to rejoin as a replica.
  */
 #include <stdatomic.h>
 #include <stdio.h>

@@ -1,6 +1,7 @@
 /*
  * fileio.h: small file chores the backup, its copies and the restore share:
- * a whole write, a file's SHA-256, the last line a command left in a file.
+ * a whole write, a file's SHA-256 (copied elsewhere in the same pass), the
+ * last line a command left in a file, a file's size. No state.
  */
 #ifndef HALYARD_FILEIO_H
 #define HALYARD_FILEIO_H
