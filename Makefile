@@ -138,6 +138,7 @@ check-config-keys: $(BUILD)/halyard
 # every config key has its row in docs/configuration.md.
 check-docs: $(BUILD)/halyard
 	tools/check-docs $(BUILD)/halyard
+	tools/check-architecture --self-test
 	tools/check-architecture $(BUILD)/halyard
 
 # The example alert rules: valid, and each alert fires on the series meant to fire it.

@@ -1,8 +1,8 @@
 /*
  * failover.c: the failover, switchover and rejoin decisions (failover.h).
  *
- * Everything here reads a snapshot and writes a verdict; the monitor
- * thread does the talking to servers. Keeping the rules apart from the I/O
+ * Everything here reads a snapshot and writes a verdict; the failover
+ * thread (failover_exec.c) does the talking to servers. Keeping the rules apart from the I/O
  * is what lets the unit tests walk through every case of "should halyard
  * promote now, and whom" without a cluster.
  */

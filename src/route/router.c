@@ -152,7 +152,7 @@ static void route_statement(const struct route_in *in, struct route_out *out)
     uint32_t f = in->flags;
     out->uvars_opaque = (f & CLF_UVARS_OPAQUE) != 0;
     /* A plain SET of session and user variables: its values are read
-     * back and replayed elsewhere (session.c, "session state"). */
+     * back and replayed elsewhere (session_state.c). */
     bool plain_set = in->nvars > 0 && in->nstmt == 1 &&
                      !(f & (CLF_SET_GLOBAL | CLF_VARS_TRUNCATED)) &&
                      (in->kind == CL_SESSION || in->kind == CL_PIN_PRIMARY);

@@ -507,7 +507,7 @@ struct config {
     uint64_t load_id;      /* unique to this load of the file (never reused, unlike its address) */
     bool shards_learn;     /* also from each group's SHOW DATABASES (shard_learn.h) */
     int shards_refresh_ms; /* ... read this often */
-    bool shards_xa;        /* cross_group_transactions = "xa" (session_xa.h) */
+    bool shards_xa;        /* cross_group_transactions = "xa" (session_xa.c) */
     char *xa_log;          /* shards.xa_log: the decisions' file ("" = none) */
     /* failover lock voters outside the cluster (failover_exec.h) */
     struct config_witness *witnesses;

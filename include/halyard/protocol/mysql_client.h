@@ -1,7 +1,7 @@
 /*
  * mysql_client.h: the client half of the MySQL login, as halyard speaks it
- * to a server (the session's backend connections, server side of
- * session.c, and the SQL client of the monitor and failover, sqlclient.c).
+ * to a server (the session's backend connections, pool/server.c, and the
+ * SQL client of the monitor and failover, sqlclient.c).
  *
  * Pure encode/decide over mysql_proto.h and auth.h: no I/O, no allocation.
  * The caller reads whole packets and hands each login packet to

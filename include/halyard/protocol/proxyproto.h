@@ -5,7 +5,7 @@
  * An L4 balancer (haproxy `send-proxy`/`send-proxy-v2`, AWS NLB, ...) opens
  * its connection to halyard with one header that names the client it
  * accepted. A listener with `proxy_protocol_from` expects one from those
- * addresses before it sends the MySQL greeting (session.c); this module
+ * addresses before it sends the MySQL greeting (session_login.c); this module
  * only reads the bytes:
  *
  *   - version 1, text: "PROXY TCP4 SRC DST SPORT DPORT\r\n" (TCP6 alike),
