@@ -29,7 +29,7 @@ import pytest
 from conftest import halyard_bin
 from tcprelay import TcpRelay
 from test_failover import Load, ctl, failover_settings, kill_now, make_table
-from util import admin_json, free_port, metric, render_conf, wait_until
+from util import admin_json, free_port, metric, render_conf, wait_until, backends
 
 GTID_RE = re.compile(r"\tGTID (\d+)-(\d+)-(\d+)")
 
@@ -451,10 +451,6 @@ def test_archive_lag_under_load(cluster, start_halyard, tmp_path):
         assert s["lag_p99_s"] <= 2.0, s
 
 
-def backends(conf):
-    return {b["name"]: b for b in admin_json(conf["admin_socket"], "show backends")["backends"]}
-
-
 def test_full_backup_of_a_drained_replica(cluster, start_halyard, tmp_path):
     """`backup full`: mariadb-dump of the best replica, which takes no read
     while it runs and is put back after; a gzip file renamed only when
@@ -477,7 +473,7 @@ def test_full_backup_of_a_drained_replica(cluster, start_halyard, tmp_path):
     cluster.sync(timeout=90)  # a loaded 2-core machine applies 1,000,000 rows in 10-30 s
     conf = failover_settings(tmp_path, backup=backup_settings(tmp_path), metrics_port=free_port())
     h = start_halyard(conf)
-    wait_until(lambda: all(b["state"] == "ONLINE" for b in backends(conf).values()), 10)
+    wait_until(lambda: all(b["state"] == "ONLINE" for b in backends(conf["admin_socket"]).values()), 10)
     stop = threading.Event()
     reads = []
 
@@ -504,7 +500,7 @@ def test_full_backup_of_a_drained_replica(cluster, start_halyard, tmp_path):
     seen_drained, queries = 0, None
     t_answer = time.monotonic()
     while show_backup(conf)["full_state"] == "running":
-        b = backends(conf)[src]
+        b = backends(conf["admin_socket"])[src]
         # reads in flight when it was drained finish (and count) first
         if b["state"] == "DRAINING" and time.monotonic() - t_answer > 0.2:
             if queries is not None:  # no statement of a client reaches it meanwhile
@@ -518,7 +514,7 @@ def test_full_backup_of_a_drained_replica(cluster, start_halyard, tmp_path):
     s = show_backup(conf)
     assert s["full_state"] == "ok", s
     assert seen_drained >= 2, "the backup ended before it could be watched"
-    wait_until(lambda: backends(conf)[src]["state"] == "ONLINE", 10, what=f"{src} back online")
+    wait_until(lambda: backends(conf["admin_socket"])[src]["state"] == "ONLINE", 10, what=f"{src} back online")
     assert set(reads) == {9}
     full = tmp_path / "archive" / "full"
     names = sorted(os.listdir(full))
@@ -564,7 +560,7 @@ def test_full_backup_failure_leaves_no_file(cluster, start_halyard, tmp_path):
     conf = failover_settings(tmp_path, backup=backup_settings(tmp_path, user="nobody"),
                              metrics_port=free_port())
     h = start_halyard(conf)
-    wait_until(lambda: all(b["state"] == "ONLINE" for b in backends(conf).values()), 10)
+    wait_until(lambda: all(b["state"] == "ONLINE" for b in backends(conf["admin_socket"]).values()), 10)
     r = ctl(conf["admin_socket"], "backup", "full")
     assert r.returncode == 1 and r.stdout.startswith("OK backup full started"), r.stdout
     src = re.search(r"replica (node\d)", r.stdout).group(1)
@@ -573,7 +569,7 @@ def test_full_backup_failure_leaves_no_file(cluster, start_halyard, tmp_path):
     s = show_backup(conf)
     assert s["full_state"] == "failed" and "'nobody'" in s["full_error"], s
     assert full_files(tmp_path) == []
-    wait_until(lambda: backends(conf)[src]["state"] == "ONLINE", 10)
+    wait_until(lambda: backends(conf["admin_socket"])[src]["state"] == "ONLINE", 10)
     assert h.alive()
 
 
@@ -606,7 +602,7 @@ def test_full_backup_refused_for_an_account_that_cannot_read(cluster, start_haly
                                                               password="repl"),
                              metrics_port=free_port())
     h = start_halyard(conf)
-    wait_until(lambda: all(b["state"] == "ONLINE" for b in backends(conf).values()), 10)
+    wait_until(lambda: all(b["state"] == "ONLINE" for b in backends(conf["admin_socket"]).values()), 10)
     r = ctl(conf["admin_socket"], "backup", "full")
     src = re.search(r"replica (node\d)", r.stdout).group(1)
     want = (f"backup account repl@% lacks SELECT, SHOW VIEW, TRIGGER, EVENT ON *.* on {src}: "
@@ -620,7 +616,7 @@ def test_full_backup_refused_for_an_account_that_cannot_read(cluster, start_haly
     assert re.search(r"ERROR.*backup full: " + re.escape(want), h.log_text()), h.log_tail()
     assert metric(conf["metrics_port"], 'halyard_backup_full_total{result="failed"}') == 1
     assert full_files(tmp_path) == []
-    wait_until(lambda: backends(conf)[src]["state"] == "ONLINE", 10, what=f"{src} back online")
+    wait_until(lambda: backends(conf["admin_socket"])[src]["state"] == "ONLINE", 10, what=f"{src} back online")
 
     def backup_as(user):
         conf["backup"].update(user=user, password="x")
@@ -665,7 +661,7 @@ def test_full_backup_missing_a_schema_fails(cluster, start_halyard, tmp_path):
                                                               password="x"),
                              metrics_port=free_port())
     h = start_halyard(conf)
-    wait_until(lambda: all(b["state"] == "ONLINE" for b in backends(conf).values()), 10)
+    wait_until(lambda: all(b["state"] == "ONLINE" for b in backends(conf["admin_socket"]).values()), 10)
     # node1 alone takes reads: a long one holds the backup in its drain wait
     r = ctl(conf["admin_socket"], "backend", "node2", "maint")
     assert r.returncode == 0, r.stdout + r.stderr
@@ -701,7 +697,7 @@ def test_full_backup_missing_a_schema_fails(cluster, start_halyard, tmp_path):
         "TRIGGER, EVENT ON *.*" in err, err
     print(f"\ncross-check: {err}")
     assert full_files(tmp_path) == [], full_files(tmp_path)
-    wait_until(lambda: backends(conf)["node1"]["state"] == "ONLINE", 10)
+    wait_until(lambda: backends(conf["admin_socket"])["node1"]["state"] == "ONLINE", 10)
     assert h.alive()
 
 
@@ -713,7 +709,7 @@ def test_backups_started_in_one_second_keep_both(cluster, start_halyard, tmp_pat
     certain, not a race."""
     conf = failover_settings(tmp_path, backup=backup_settings(tmp_path), metrics_port=free_port())
     start_halyard(conf)
-    wait_until(lambda: all(b["state"] == "ONLINE" for b in backends(conf).values()), 10)
+    wait_until(lambda: all(b["state"] == "ONLINE" for b in backends(conf["admin_socket"]).values()), 10)
     full = tmp_path / "archive" / "full"
     full.mkdir(parents=True, exist_ok=True)
     now = int(time.time())

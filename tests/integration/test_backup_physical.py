@@ -35,11 +35,7 @@ from test_backup import backup_settings, full_files, show_backup
 from test_failover import ctl, failover_settings, make_table
 from test_backup import wait_archived
 from test_restore import HALYARDCTL, RESTORE_PW, RESTORE_USER, restore, restorer, table_state
-from util import Cluster, admin_json, free_port, wait_until
-
-
-def backends(conf):
-    return {b["name"]: b for b in admin_json(conf["admin_socket"], "show backends")["backends"]}
+from util import Cluster, admin_json, free_port, wait_until, backends
 
 
 def settings(tmp_path, **extra):
@@ -56,7 +52,7 @@ def start(cluster, start_halyard, tmp_path, **extra):
                              metrics_port=free_port())
     h = start_halyard(conf)
     conf["_path"] = str(h.conf_path)
-    wait_until(lambda: all(b["state"] == "ONLINE" for b in backends(conf).values()), 10)
+    wait_until(lambda: all(b["state"] == "ONLINE" for b in backends(conf["admin_socket"]).values()), 10)
     return h, conf
 
 
@@ -81,7 +77,7 @@ def test_mariadb_backup_of_a_drained_replica(cluster, start_halyard, tmp_path):
     assert r.returncode == 0 and "OK account" not in r.stdout, r.stdout
     s = show_backup(conf)
     assert s["full_state"] == "ok", s
-    wait_until(lambda: backends(conf)[src]["state"] == "ONLINE", 10, what=f"{src} back online")
+    wait_until(lambda: backends(conf["admin_socket"])[src]["state"] == "ONLINE", 10, what=f"{src} back online")
     full = tmp_path / "archive" / "full"
     names = full_files(tmp_path)
     data_files = [n for n in names if n.endswith(".xb.gz")]
@@ -146,7 +142,7 @@ def test_mariadb_backup_failures_leave_no_file(cluster, start_halyard, tmp_path)
     assert "mariadb-backup command exited with 1: mariadb-backup: lost the source" \
         in s["full_error"], s
     assert full_files(tmp_path) == []
-    wait_until(lambda: backends(conf)[src]["state"] == "ONLINE", 10)
+    wait_until(lambda: backends(conf["admin_socket"])[src]["state"] == "ONLINE", 10)
     h.stop()
     (tmp_path / "b").mkdir()
     h, conf = start(cluster, start_halyard, tmp_path / "b",
@@ -175,7 +171,7 @@ def test_mariadb_backup_command_killed_at_full_timeout(cluster, start_halyard, t
     # while it hangs: drained, and the .partial exists (part of a stream)
     wait_until(lambda: any(n.endswith(".partial") for n in full_files(tmp_path)), 3,
                interval=0.05, what="the .partial")
-    assert backends(conf)[src]["state"] == "DRAINING", backends(conf)[src]
+    assert backends(conf["admin_socket"])[src]["state"] == "DRAINING", backends(conf["admin_socket"])[src]
     wait_until(lambda: show_backup(conf)["full_state"] != "running", 10, interval=0.05)
     took = time.monotonic() - t0
     s = show_backup(conf)
@@ -196,8 +192,8 @@ def test_mariadb_backup_command_killed_at_full_timeout(cluster, start_halyard, t
             left.append((pid, cmd))
     assert not left, left
     # the replica is back in traffic: a read through halyard lands on it
-    wait_until(lambda: backends(conf)[src]["state"] == "ONLINE", 10, what=f"{src} back online")
-    port = int(backends(conf)[src]["address"].rsplit(":", 1)[1])
+    wait_until(lambda: backends(conf["admin_socket"])[src]["state"] == "ONLINE", 10, what=f"{src} back online")
+    port = int(backends(conf["admin_socket"])[src]["address"].rsplit(":", 1)[1])
     seen = set()
     for _ in range(60):
         conn = pymysql.connect(**h.conn_params(autocommit=True))

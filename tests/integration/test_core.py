@@ -27,7 +27,7 @@ from pymysql.constants import CLIENT
 import rawmysql
 from rawmysql import MySQLError, RawConn
 from util import (APP_PASSWORD, APP_USER, MONITOR_PASSWORD, MONITOR_USER, REPO,
-                  mysql_native_hash, pool_mode, port_accepts, vm_kb, wait_until)
+                  mysql_native_hash, pool_mode, port_accepts, vm_kb, wait_until, one)
 
 DB = "hytest"
 SESSION_ID_BASE = 1 << 30  # halyard's session ids (the client's thread id) start here
@@ -115,12 +115,6 @@ def kill_marked_queries(cluster, marker):
             cluster.sql(0, f"KILL {int(tid)}")
         except pymysql.err.MySQLError:
             pass
-
-
-def one(conn, sql, args=None):
-    with conn.cursor() as cur:
-        cur.execute(sql, args)
-        return cur.fetchone()
 
 
 class InThread:

@@ -20,7 +20,7 @@ import re
 import urllib.request
 
 from test_backup import backup_settings
-from util import free_port
+from util import free_port, scrape
 
 DASHBOARD = pathlib.Path(__file__).resolve().parents[2] / "conf" / "halyard-dashboard.json"
 DS = {"type": "prometheus", "uid": "${DS_PROMETHEUS}"}
@@ -120,11 +120,6 @@ def problems(dash, text):
         for name in sorted(names - have):
             out.append(f"{where}: {name} is not exported")
     return out
-
-
-def scrape(port):
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
-        return r.read().decode()
 
 
 def metrics_text(start_halyard, tmp_path):

@@ -22,7 +22,7 @@ import urllib.request
 import pymysql
 import pytest
 
-from util import free_port, render_conf, wait_until
+from util import free_port, render_conf, wait_until, scrape
 
 TEST_PORT = int(os.environ.get("HALYARD_TEST_PORT", "23310"))
 DNS_ADDR = f"127.{(TEST_PORT >> 8) & 0xff}.{TEST_PORT & 0xff}.53"
@@ -139,11 +139,6 @@ def named_backends(cluster, names):
         out.append({"name": n["name"], "address": names[i] if i < len(names) else "127.0.0.1",
                     "port": n["port"], "role": n["role"]})
     return out
-
-
-def scrape(port):
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
-        return r.read().decode()
 
 
 def metric(text, name, host):

@@ -24,7 +24,7 @@ import pymysql
 import pytest
 
 from test_failover import Load, ctl, failover_settings, ids_on, kill_now
-from util import admin_json, wait_audit, wait_until
+from util import admin_json, wait_audit, wait_until, backends
 
 MONITOR = {"user": "monitor", "password": "monitor", "interval_ms": 200, "timeout_ms": 1000,
            "rise": 2, "fall": 2}
@@ -43,12 +43,8 @@ def start(start_dual_halyard, tmp_path, **kw):
     return h, conf
 
 
-def backends(h):
-    return {b["name"]: b for b in admin_json(h.admin_socket, "show backends")["backends"]}
-
-
 def roles(h):
-    return {n: b["role"] for n, b in backends(h).items()}
+    return {n: b["role"] for n, b in backends(h.admin_socket).items()}
 
 
 def make_table(dual, name):
@@ -86,7 +82,7 @@ def test_writes_to_the_active_reads_from_the_standby(start_dual_halyard, dual, t
             ports.add(cur.fetchone()[0])
     c.close()
     assert ports == {dual.port(1)}
-    b = backends(h)
+    b = backends(h.admin_socket)
     assert (b["node0"]["state"], b["node1"]["state"]) == ("ONLINE", "ONLINE"), b
 
 
@@ -196,7 +192,7 @@ def test_old_active_returns_as_standby(start_dual_halyard, dual, tmp_path):
     # what its binlog holds, and a semi-sync replica in gtid_strict_mode
     # applies them, so it is the standby again with every row node1 has.
     def settled():
-        b = backends(h)["node0"]
+        b = backends(h.admin_socket)["node0"]
         return b["state"] == "ONLINE" and not b.get("fenced")
     wait_until(settled, 15, what="node0 the standby again")
     assert "stays fenced" not in h.log_text()
@@ -231,7 +227,7 @@ def test_old_active_with_errant_transactions_stays_fenced(start_dual_halyard, du
     dual.start_node(0)
     wait_until(lambda: read_only(dual, 0) == 1, 10, what="node0 fenced read_only")
     h.wait_log(r"node0 has transactions the active node1 never had \(errant\)", timeout=10)
-    b = backends(h)["node0"]
+    b = backends(h.admin_socket)["node0"]
     assert b["role"] == "replica" and b["state"] != "ONLINE", b
     # node1 does not take node0's transaction, nor any read goes to node0.
     time.sleep(1)  # the monitor's next rounds: nothing must change
@@ -310,7 +306,7 @@ def test_two_halyards_never_both_write(start_dual_halyard, dual, tmp_path):
             # serves a read from it before it has them (monitor.c,
             # dual_lost_check).
             def standby(h):
-                b = backends(h)["node0"]
+                b = backends(h.admin_socket)["node0"]
                 return b["state"] == "ONLINE" and not b.get("fenced")
             wait_until(lambda: standby(h1) and standby(h2), 20,
                        what="node0 the standby in both halyards")
@@ -363,7 +359,7 @@ def test_active_cut_off_is_fenced_until_the_majority_is_back(start_dual_halyard,
     dual.start_node(1)
     dual.start_node(2)
     wait_until(lambda: read_only(dual, 0) == 0, 15, what="node0 writable again")
-    wait_until(lambda: roles(h)["node0"] == "primary" and not backends(h)["node0"]["fenced"], 10,
+    wait_until(lambda: roles(h)["node0"] == "primary" and not backends(h.admin_socket)["node0"]["fenced"], 10,
                what="node0 the active in halyard again")
     assert writer_sid(h, table, 2) == dual.server_id(0)
     assert read_only(dual, 1) == 1
@@ -416,13 +412,13 @@ def test_a_standby_lacking_a_transaction_of_its_own_gets_no_reads(start_dual_hal
     dual.sql(1, f"SET GLOBAL gtid_strict_mode = {strict}")
     c = h.connect(autocommit=True)
     try:
-        wait_until(lambda: backends(h)["node1"]["state"] == "ONLINE", 10, what="node1 ONLINE")
+        wait_until(lambda: backends(h.admin_socket)["node1"]["state"] == "ONLINE", 10, what="node1 ONLINE")
         write_as(dual, 0, sid1, f"INSERT INTO {table} (id, w) VALUES (1, 0)")
         dual.sql(0, f"INSERT INTO {table} (id, w) VALUES (2, 0)")  # past its position again
         wait_until(lambda: 2 in ids_on(dual, 1, table), 10, what="node1 has row 2")
         if strict == 0:
             assert ids_on(dual, 0, table) - ids_on(dual, 1, table) == {1}
-            wait_until(lambda: backends(h)["node1"]["state"] != "ONLINE", 10,
+            wait_until(lambda: backends(h.admin_socket)["node1"]["state"] != "ONLINE", 10,
                        what="node1 out of traffic")
             assert re.search(r"backend node1: ONLINE -> LAGGING: lost transactions of its own "
                              r"that the active node0 has", h.log_text())
@@ -430,10 +426,10 @@ def test_a_standby_lacking_a_transaction_of_its_own_gets_no_reads(start_dual_hal
                 assert q_sid(c) == sid0
             dual.sql(0, f"INSERT INTO {table} (id, w) VALUES (3, 0)")
             time.sleep(1)
-            assert backends(h)["node1"]["state"] != "ONLINE"
+            assert backends(h.admin_socket)["node1"]["state"] != "ONLINE"
         else:
             assert 1 in ids_on(dual, 1, table)
-            wait_until(lambda: backends(h)["node1"]["state"] == "ONLINE", 10,
+            wait_until(lambda: backends(h.admin_socket)["node1"]["state"] == "ONLINE", 10,
                        what="node1 serves on")
             wait_until(lambda: q_sid(c) == sid1, 10, what="a read on node1")
     finally:

@@ -11,6 +11,7 @@ import pymysql
 
 from test_key_shards import keyed  # noqa: F401 (fixture)
 from test_shards import refused
+from util import rows
 
 
 def fill(h):
@@ -20,11 +21,6 @@ def fill(h):
         cur.execute("INSERT INTO shop.orders (id, customer_id, amount) VALUES (2, 7, 20)")
         cur.execute("INSERT INTO shop.orders (id, customer_id, amount) VALUES (3, 7, 30)")
     return c
-
-
-def rows(cur, sql):
-    cur.execute(sql)
-    return [tuple(r) for r in cur.fetchall()]
 
 
 def test_warnings_after_a_scatter_read_are_its_own(keyed):

@@ -20,14 +20,10 @@ import pytest
 
 from tcprelay import DelayRelay
 from test_ops import admin_json, default_socket
-from util import wait_until
+from util import wait_until, backends
 
 MONITOR = {"user": "monitor", "password": "monitor", "interval_ms": 200, "timeout_ms": 1000,
            "rise": 2, "fall": 2}
-
-
-def backends(h):
-    return {b["name"]: b for b in admin_json(default_socket(h), "show backends")["backends"]}
 
 
 def start(start_galera_halyard, **kw):
@@ -35,7 +31,7 @@ def start(start_galera_halyard, **kw):
     settings.update(kw)
     h = start_galera_halyard(**settings)
     wait_until(lambda: all("wsrep Synced" in b["last_check"] and b["state"] == "ONLINE"
-                           for b in backends(h).values()),
+                           for b in backends(default_socket(h)).values()),
                timeout=15, what="every Galera node checked, Synced and ONLINE")
     return h
 
@@ -74,7 +70,7 @@ def _schema(galera):
 
 def test_one_writer_by_priority_then_name(start_galera_halyard, galera):
     h = start(start_galera_halyard)
-    b = backends(h)
+    b = backends(default_socket(h))
     assert [b[n]["role"] for n in ("node0", "node1", "node2")] == ["primary", "replica", "replica"]
     assert "wsrep Synced, Primary, size 3" in b["node1"]["last_check"]
     assert writer_port(h, galera) == galera.port(0)
@@ -97,9 +93,9 @@ def test_max_writers_spreads_sessions(start_galera_halyard, galera):
     (before, every session wrote to the first one), and each session keeps
     its writer from one statement to the next."""
     h = start(start_galera_halyard, max_writers=2)
-    writers = {int(b["address"].rsplit(":", 1)[1]) for b in backends(h).values()
+    writers = {int(b["address"].rsplit(":", 1)[1]) for b in backends(default_socket(h)).values()
                if b["role"] == "primary"}
-    assert len(writers) == 2, backends(h)
+    assert len(writers) == 2, backends(default_socket(h))
     conns = [h.connect(autocommit=True) for _ in range(8)]
     try:
         seen = []
@@ -120,7 +116,7 @@ def test_priority_and_writer_is_also_reader(start_galera_halyard, galera):
         {"name": n["name"], "address": "127.0.0.1", "port": n["port"],
          "role": "primary" if n["index"] == 0 else "replica",
          "priority": {0: 5, 1: 5, 2: 1}[n["index"]]} for n in galera.nodes])
-    wait_until(lambda: backends(h)["node2"]["role"] == "primary", timeout=15,
+    wait_until(lambda: backends(default_socket(h))["node2"]["role"] == "primary", timeout=15,
                what="node2 (lowest priority) the writer")
     assert writer_port(h, galera) == galera.port(2)
     wait_until(lambda: read_ports(h, 40) == set(galera.ports), timeout=10,
@@ -131,14 +127,14 @@ def test_desync_leaves_traffic_and_comes_back(start_galera_halyard, galera):
     h = start(start_galera_halyard)
     assert galera.port(1) in read_ports(h)
     galera.desync(1)
-    b = wait_until(lambda: (lambda x: x if x["node1"]["state"] != "ONLINE" else None)(backends(h)),
+    b = wait_until(lambda: (lambda x: x if x["node1"]["state"] != "ONLINE" else None)(backends(default_socket(h))),
                    timeout=5, what="node1 out of traffic once desynced")
     assert b["node1"]["state"] == "LAGGING"
     assert "desync" in b["node1"]["why"], b["node1"]
     assert "Donor/Desynced" in b["node1"]["last_check"]
     assert galera.port(1) not in read_ports(h, 40)
     galera.desync(1, on=False)
-    wait_until(lambda: backends(h)["node1"]["state"] == "ONLINE", timeout=10,
+    wait_until(lambda: backends(default_socket(h))["node1"]["state"] == "ONLINE", timeout=10,
                what="node1 back ONLINE once resynced")
     wait_until(lambda: galera.port(1) in read_ports(h), timeout=5, what="node1 reading again")
 
@@ -163,7 +159,7 @@ def test_a_read_a_node_refuses_runs_elsewhere(start_galera_halyard, galera):
     assert {read() for _ in range(20)} == {galera.port(1), galera.port(2)}
 
     def fresh():
-        b = backends(h)["node1"]
+        b = backends(default_socket(h))["node1"]
         return b["check_age_s"] is not None and b["check_age_s"] < 0.5
     # the next check of node1 is at least 5.5 s away: it cannot see the
     # refusal before the reads below
@@ -174,7 +170,7 @@ def test_a_read_a_node_refuses_runs_elsewhere(start_galera_halyard, galera):
             galera.sql(1, "SELECT COUNT(*) FROM test.galera_w")
         assert refused.value.args[0] == 1047, refused.value.args
         got = [read() for _ in range(20)]
-        checks = backends(h)["node1"]["check_age_s"]
+        checks = backends(default_socket(h))["node1"]["check_age_s"]
     finally:
         galera.sql(1, "SET GLOBAL wsrep_reject_queries = NONE")
     assert checks < 5.5, checks  # no check of node1 came between
@@ -208,18 +204,18 @@ def test_desync_shown_from_one_check_over_a_slow_link(start_galera_halyard, gale
         {"name": n["name"], "address": "127.0.0.1",
          "port": relay.port if n["index"] == 1 else n["port"],
          "role": "primary" if n["index"] == 0 else "replica"} for n in galera.nodes])
-    wait_until(lambda: all(b["state"] == "ONLINE" for b in backends(h).values()), timeout=20,
+    wait_until(lambda: all(b["state"] == "ONLINE" for b in backends(default_socket(h)).values()), timeout=20,
                what="every node ONLINE")
     try:
         for _ in range(8):
             galera.desync(1)
             b = wait_until(lambda: (lambda x: x if x["state"] != "ONLINE" else None)(
-                backends(h)["node1"]), timeout=5, what="node1 out of traffic once desynced")
+                backends(default_socket(h))["node1"]), timeout=5, what="node1 out of traffic once desynced")
             assert b["state"] == "LAGGING" and "desync" in b["why"], b
             assert "Donor/Desynced" in b["last_check"], b
             galera.desync(1, on=False)
             b = wait_until(lambda: (lambda x: x if x["state"] == "ONLINE" else None)(
-                backends(h)["node1"]), timeout=10, what="node1 back ONLINE once resynced")
+                backends(default_socket(h))["node1"]), timeout=10, what="node1 back ONLINE once resynced")
             assert "Synced" in b["last_check"] and "Donor" not in b["last_check"], b
     finally:
         galera.desync(1, on=False)
@@ -268,14 +264,14 @@ def test_writer_killed_writes_move(start_galera_halyard, galera):
                        timeout=30, what="inserts succeeding again after the kill")
         except AssertionError as e:
             seen = sorted({(e_[2][0], str(e_[2][1])[:120]) for e_ in errors if len(e_[2]) > 1})
-            raise AssertionError(f"{e}; errors seen: {seen[:8]}; backends: {backends(h)}") from None
+            raise AssertionError(f"{e}; errors seen: {seen[:8]}; backends: {backends(default_socket(h))}") from None
     finally:
         stop.set()
         t.join(30)
     first_after = min(ts for _, ts, _ in acked if ts > killed_at[0]) - killed_at[0]
     print(f"galera: first acknowledged write {first_after:.2f} s after kill -9 of the writer; "
           f"{len(errors)} failed statements: {[e[2] for e in errors][:5]}")
-    b = backends(h)
+    b = backends(default_socket(h))
     assert b["node1"]["role"] == "primary", b
     assert b["node0"]["role"] == "replica", b
     assert first_after < 10.0, f"writes came back {first_after:.2f} s after the kill"
@@ -310,7 +306,7 @@ def test_non_primary_component_takes_no_traffic(start_galera_halyard, galera):
     galera.kill(2)
     wait_until(lambda: galera.wsrep(0).get("wsrep_cluster_status") != "Primary", timeout=30,
                what="node0 in a non-Primary component")
-    b = wait_until(lambda: (lambda x: x if x["node0"]["state"] != "ONLINE" else None)(backends(h)),
+    b = wait_until(lambda: (lambda x: x if x["node0"]["state"] != "ONLINE" else None)(backends(default_socket(h))),
                    timeout=10, what="node0 out of traffic")
     assert "non-Primary" in b["node0"]["why"], b["node0"]
     assert b["node0"]["state"] == "LAGGING"
@@ -363,7 +359,7 @@ def test_two_halyards_pick_the_same_writer(start_galera_halyard, galera):
     assert writer_port(a, galera) == writer_port(b, galera) == galera.port(0)
     galera.desync(0)
     for h in (a, b):
-        wait_until(lambda: backends(h)["node1"]["role"] == "primary", timeout=5,
+        wait_until(lambda: backends(default_socket(h))["node1"]["role"] == "primary", timeout=5,
                    what="node1 the writer once node0 is desynced")
     assert writer_port(a, galera) == writer_port(b, galera) == galera.port(1)
 
@@ -377,7 +373,7 @@ def test_switchover_and_failover_refused(start_galera_halyard, galera):
         out = admin(default_socket(h), cmd)
         assert "refused: cluster = galera" in out, out
     assert [galera.value(i, "SELECT @@read_only") for i in range(3)] == [0, 0, 0]
-    assert backends(h)["node0"]["role"] == "primary"
+    assert backends(default_socket(h))["node0"]["role"] == "primary"
     assert writer_port(h, galera) == galera.port(0)
 
 
@@ -388,11 +384,11 @@ def test_drain_moves_the_writer(start_galera_halyard, galera):
     h = start(start_galera_halyard)
     assert writer_port(h, galera) == galera.port(0)
     admin(default_socket(h), "backend node0 drain")
-    wait_until(lambda: backends(h)["node1"]["role"] == "primary", timeout=5,
+    wait_until(lambda: backends(default_socket(h))["node1"]["role"] == "primary", timeout=5,
                what="node1 the writer once node0 is drained")
     assert writer_port(h, galera) == galera.port(1)
     admin(default_socket(h), "backend node0 online")
-    wait_until(lambda: backends(h)["node0"]["role"] == "primary", timeout=5,
+    wait_until(lambda: backends(default_socket(h))["node0"]["role"] == "primary", timeout=5,
                what="node0 the writer again once online")
     assert writer_port(h, galera) == galera.port(0)
 
@@ -408,7 +404,7 @@ def test_causal_reads_see_the_session_s_write(start_galera_halyard, galera):
     galera.sql(0, "CREATE TABLE IF NOT EXISTS test.causal (id INT PRIMARY KEY, v INT)")
     galera.sql(0, "REPLACE INTO test.causal VALUES (1, 0)")
     h = start(start_galera_halyard, consistency="causal", causal_timeout_ms=1000)
-    writer = backends(h)
+    writer = backends(default_socket(h))
     c = h.connect(database="test")
     lockers = []
     try:
@@ -450,7 +446,7 @@ def _write_then_move_the_writer(h, galera, c):
     with c.cursor() as cur:
         cur.execute("UPDATE moved SET v = 1 WHERE id = 1")
     admin(default_socket(h), "backend node0 drain")
-    wait_until(lambda: backends(h)["node1"]["role"] == "primary", timeout=5,
+    wait_until(lambda: backends(default_socket(h))["node1"]["role"] == "primary", timeout=5,
                what="node1 the writer once node0 is drained")
     # node1 still has the old row (a plain read is not held by the lock)
     assert galera.sql(1, "SELECT v FROM test.moved WHERE id = 1") == [(0,)]
@@ -538,7 +534,7 @@ def test_a_new_writer_that_stays_behind_refuses_the_statement(start_galera_halya
                 in e.value.args[1], e.value.args
     finally:
         lk.close()
-    assert backends(h)["node1"]["state"] == "ONLINE"
+    assert backends(default_socket(h))["node1"]["state"] == "ONLINE"
     st = admin_json(default_socket(h), "show stats")
     assert (st["writer_catchups"], st["writer_catchups_refused"]) == (1, 1), st
     with c.cursor() as cur:
@@ -587,7 +583,7 @@ def test_rolling_restart_under_sysbench(start_galera_halyard, galera):
             galera.start_node(i)
             wait_until(lambda i=i: galera.synced(i), timeout=120, what=f"{name} Synced again")
             admin(sock, f"backend {name} online")
-            wait_until(lambda name=name: backends(h)[name]["state"] == "ONLINE", timeout=30,
+            wait_until(lambda name=name: backends(default_socket(h))[name]["state"] == "ONLINE", timeout=30,
                        what=f"{name} ONLINE again")
         time.sleep(2)
     finally:

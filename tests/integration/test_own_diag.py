@@ -17,12 +17,7 @@ import pymysql
 from rawmysql import MySQLError, RawConn
 from test_key_shards import keyed  # noqa: F401 (fixture)
 from test_shards import refused
-from util import APP_PASSWORD, APP_USER
-
-
-def rows(cur, sql):
-    cur.execute(sql)
-    return [tuple(r) for r in cur.fetchall()]
+from util import APP_PASSWORD, APP_USER, rows
 
 
 def area(cur):

@@ -20,7 +20,7 @@ import pytest
 from rawmysql import RawConn
 from tcprelay import TcpRelay
 from util import (APP_PASSWORD, APP_USER, admin_json, app_threads, default_halyard_settings,
-                  free_port, schema_with_table, wait_until, q)
+                  free_port, schema_with_table, wait_until, q, scrape)
 
 
 def threads_settle(cluster, n):
@@ -389,11 +389,6 @@ def test_session_mode_keeps_a_connection_per_session(cluster, start_halyard):
     finally:
         for c in conns:
             c.close()
-
-
-def scrape(port):
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
-        return r.read().decode()
 
 
 def test_show_pools_sessions_and_metrics(cluster, start_halyard, schema):
@@ -946,7 +941,6 @@ def test_a_charset_another_session_set_goes_back_to_the_takers_login(cluster, po
     finally:
         a.close()
         b.close()
-
 
 
 def described(conn, sql):

@@ -25,7 +25,7 @@ import pytest
 from test_ops import HALYARDCTL, admin_json
 from test_reload import reload_ok
 from util import APP_PASSWORD, APP_USER, default_halyard_settings, free_port, \
-    mysql_native_hash, port_accepts, wait_until
+    mysql_native_hash, port_accepts, wait_until, value
 
 HAPROXY = "/usr/sbin/haproxy"
 TEST_PORT = int(os.environ.get("HALYARD_TEST_PORT", "23310"))
@@ -125,12 +125,6 @@ def login_error(port, source, user_name=APP_USER, password=APP_PASSWORD):
     return e.value.args
 
 
-def one(conn, sql):
-    with conn.cursor() as cur:
-        cur.execute(sql)
-        return cur.fetchone()[0]
-
-
 def audit_lines(path):
     return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
 
@@ -203,7 +197,7 @@ def test_real_client_address_through_haproxy(start_halyard, haproxy, tmp_path):
         c = connect(port, REAL)
         local = c._sock.getsockname()
         assert local[0] == REAL
-        assert one(c, "SELECT 1") == 1
+        assert value(c, "SELECT 1") == 1
         sessions = admin_json(admin_path(h), "show sessions")["sessions"]
         clients = [s["client"] for s in sessions]
         assert f"{REAL}:{local[1]}" in clients, (version, clients)
@@ -249,7 +243,7 @@ def test_listed_peer_without_header_is_closed(start_halyard, haproxy):
     t0 = time.monotonic()
     # ... while it waits, haproxy's clients are served by the same worker.
     c = connect(HAP_V2_PORT, REAL)
-    assert one(c, "SELECT 2") == 2
+    assert value(c, "SELECT 2") == 2
     closed, got = closed_within(idle, 5)
     waited = time.monotonic() - t0
     assert closed and got == b"", got
@@ -285,7 +279,7 @@ def test_listed_peer_without_header_is_closed(start_halyard, haproxy):
     s.sendall(v2_header(REAL, "127.0.0.1", 1, 2)[:20])
     closed, got = closed_within(s, 5)
     assert closed and got == b""
-    assert one(c, "SELECT 3") == 3
+    assert value(c, "SELECT 3") == 3
     c.close()
     assert h.alive()
 
@@ -346,12 +340,12 @@ def test_header_from_unlisted_peer_is_refused(start_halyard, haproxy):
     assert "10.1.2.3" not in h.log_text()
     # Still serving: that address directly, and clients through haproxy.
     c = connect(h.port, OTHER)
-    assert one(c, "SELECT 4") == 4
+    assert value(c, "SELECT 4") == 4
     sessions = admin_json(admin_path(h), "show sessions")["sessions"]
     assert [(s["client"].split(":")[0], s["via"]) for s in sessions] == [(OTHER, None)], sessions
     c.close()
     c = connect(HAP_V1_PORT, REAL)
-    assert one(c, "SELECT 5") == 5
+    assert value(c, "SELECT 5") == 5
     c.close()
     assert h.alive()
 
@@ -372,7 +366,7 @@ def test_guard_blocks_the_real_address(start_halyard, haproxy):
     rows = admin_json(admin_path(h), "show blocked")["addresses"]
     assert [(r["address"], r["blocked"]) for r in rows] == [(REAL, True)], rows
     c = connect(HAP_V2_PORT, OTHER)
-    assert one(c, "SELECT 6") == 6
+    assert value(c, "SELECT 6") == 6
     c.close()
     h.wait_log(rf"AUDIT session \d+ -@{re.escape(REAL)}:\d+: connection refused: address blocked")
 
@@ -402,7 +396,7 @@ def test_reload_turns_proxy_protocol_on_and_off(start_halyard, haproxy, cluster)
 
     settings["listeners"] = listener(port, ())
     reload_ok(h, settings)
-    assert one(c, "SELECT 7") == 7  # an open session keeps its address
+    assert value(c, "SELECT 7") == 7  # an open session keeps its address
     with pytest.raises(pymysql.err.MySQLError):
         connect(HAP_V1_PORT, REAL)
     c.close()

@@ -22,7 +22,7 @@ import pytest
 
 from test_shards import make_schemas, refused, settings, start_sharded
 from test_groups import groups
-from util import APP_PASSWORD, APP_USER, admin_json, free_port
+from util import APP_PASSWORD, APP_USER, admin_json, free_port, result
 
 
 @pytest.fixture
@@ -241,12 +241,6 @@ def load(h, cluster=None, dual=None):
     return n
 
 
-def rows(conn, sql):
-    with conn.cursor() as cur:
-        cur.execute(sql)
-        return cur.description, list(cur.fetchall())
-
-
 def test_split_insert_puts_each_row_on_its_group(keyed, cluster, dual):
     h, _, _ = keyed
     assert load(h) == len(ROWS)
@@ -274,9 +268,9 @@ def test_split_insert_puts_each_row_on_its_group(keyed, cluster, dual):
 def test_scatter_read_matches_unsharded(keyed, cluster, dual, sql):
     h, _, _ = keyed
     load(h, cluster, dual)  # a read of another session's may go to a replica
-    want_desc, want = rows(cluster.connect(0), sql.format(t="shopcopy.orders"))
+    want_desc, want = result(cluster.connect(0), sql.format(t="shopcopy.orders"))
     conn = h.connect()
-    got_desc, got = rows(conn, sql.format(t="shop.orders"))
+    got_desc, got = result(conn, sql.format(t="shop.orders"))
     assert got == want
     assert [d[:2] for d in got_desc] == [d[:2] for d in want_desc]
     conn.close()
@@ -285,11 +279,11 @@ def test_scatter_read_matches_unsharded(keyed, cluster, dual, sql):
 def test_scatter_concat_is_every_row(keyed, cluster, dual):
     h, _, _ = keyed
     load(h, cluster, dual)
-    _, want = rows(cluster.connect(0), "SELECT id, customer_id, amount FROM shopcopy.orders")
-    _, got = rows(h.connect(), "SELECT id, customer_id, amount FROM shop.orders")
+    _, want = result(cluster.connect(0), "SELECT id, customer_id, amount FROM shopcopy.orders")
+    _, got = result(h.connect(), "SELECT id, customer_id, amount FROM shop.orders")
     assert sorted(got) == sorted(want) and len(got) == len(ROWS)
     # LIMIT without ORDER BY: that many rows, each a real one
-    _, got = rows(h.connect(), "SELECT id, customer_id, amount FROM shop.orders LIMIT 4")
+    _, got = result(h.connect(), "SELECT id, customer_id, amount FROM shop.orders LIMIT 4")
     assert len(got) == 4 and set(got) <= set(want)
 
 

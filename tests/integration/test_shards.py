@@ -32,7 +32,7 @@ from test_failover import Load, ctl, failover_settings, kill_now
 from test_groups import dm_backends, groups
 from test_core import ps_client_bin  # noqa: F401 (fixture)
 from util import (APP_PASSWORD, APP_USER, admin_json, default_halyard_settings, free_port,
-                  metric, render_conf, render_libconfig, wait_until)
+                  metric, render_conf, render_libconfig, wait_until, one)
 
 MONITOR = {"user": "monitor", "password": "monitor", "interval_ms": 200, "timeout_ms": 1000,
            "rise": 2, "fall": 2}
@@ -103,11 +103,6 @@ def sharded(start_halyard, cluster, dual, tmp_path):
     h = start_sharded(start_halyard, s, port)
     sock = s["admin_socket"]
     return h, s, sock
-
-
-def one(cur, sql, args=None):
-    cur.execute(sql, args)
-    return cur.fetchone()
 
 
 def refused(cur, sql):

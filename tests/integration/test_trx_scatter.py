@@ -37,7 +37,7 @@ import test_key_shards as ks
 import test_ps_scatter as psq
 from test_core import client_bin
 from test_shards import refused, start_sharded
-from util import free_port
+from util import free_port, result
 
 IN_TRANS = 0x0001
 ROWS = [(1, 7, 10), (2, 8, 20), (3, 42, 30), (4, 7, 5), (5, 8, 1000), (6, 42, -3)]
@@ -80,11 +80,6 @@ def plain(start_halyard, cluster, dual, tmp_path):
     return start(start_halyard, cluster, dual, tmp_path, xa=False)
 
 
-def rows(cur, sql):
-    cur.execute(sql)
-    return cur.description, list(cur.fetchall())
-
-
 def count_direct(c, where=""):
     return c.sql(0, f"SELECT COUNT(*) FROM shop.orders {where}")[0][0]
 
@@ -115,8 +110,8 @@ def test_read_sees_the_transactions_own_rows(xa, cluster, dual):
                         + ", ".join(f"({i}, {cu}, {a})" for i, cu, a in NEW if cu == c))
         cur.execute("UPDATE shop.orders SET amount = amount * 2 WHERE customer_id = 7")
         for sql in READS:
-            want_desc, want = rows(copy.cursor(), sql.format(t="shopcopy.orders"))
-            got_desc, got = rows(cur, sql.format(t="shop.orders"))
+            want_desc, want = result(copy.cursor(), sql.format(t="shopcopy.orders"))
+            got_desc, got = result(cur, sql.format(t="shop.orders"))
             assert got == want, sql
             assert [d[:2] for d in got_desc] == [d[:2] for d in want_desc], sql
             assert conn.server_status & IN_TRANS, sql
@@ -125,7 +120,7 @@ def test_read_sees_the_transactions_own_rows(xa, cluster, dual):
         cur.execute("ROLLBACK")
         assert not conn.server_status & IN_TRANS
         # gone: through halyard (outside a transaction now) and on each group
-        assert rows(cur, "SELECT COUNT(*), SUM(amount) FROM shop.orders")[1] == \
+        assert result(cur, "SELECT COUNT(*), SUM(amount) FROM shop.orders")[1] == \
             [(len(ROWS), sum(r[2] for r in ROWS))]
     assert count_direct(cluster) + count_direct(dual) == len(ROWS)
     assert count_direct(dual, "WHERE amount = 20") == 0  # (1, 7, 10) doubled, rolled back
@@ -140,7 +135,7 @@ def test_read_starts_the_branches_it_needs(xa, cluster, dual):
     conn = h.connect()
     with conn.cursor() as cur:
         cur.execute("BEGIN")
-        assert rows(cur, "SELECT COUNT(*) FROM shop.orders")[1] == [(len(ROWS),)]
+        assert result(cur, "SELECT COUNT(*) FROM shop.orders")[1] == [(len(ROWS),)]
         # both groups have an XA transaction of this session open
         for c in (cluster, dual):
             n = c.sql(0, "SELECT COUNT(*) FROM information_schema.PROCESSLIST "
@@ -148,7 +143,7 @@ def test_read_starts_the_branches_it_needs(xa, cluster, dual):
             assert n >= 1
         cur.execute("INSERT INTO shop.orders (id, customer_id, amount) VALUES (201, 7, 1)")
         cur.execute("INSERT INTO shop.orders (id, customer_id, amount) VALUES (202, 8, 2)")
-        assert rows(cur, "SELECT COUNT(*) FROM shop.orders")[1] == [(len(ROWS) + 2,)]
+        assert result(cur, "SELECT COUNT(*) FROM shop.orders")[1] == [(len(ROWS) + 2,)]
         cur.execute("COMMIT")
     assert count_direct(dual, "WHERE id = 201") == 1
     assert count_direct(cluster, "WHERE id = 202") == 1
@@ -159,7 +154,7 @@ def test_for_update_locks_rows_on_every_group(xa, cluster, dual):
     conn = h.connect()
     with conn.cursor() as cur:
         cur.execute("BEGIN")
-        _, got = rows(cur, "SELECT id, amount FROM shop.orders ORDER BY id FOR UPDATE")
+        _, got = result(cur, "SELECT id, amount FROM shop.orders ORDER BY id FOR UPDATE")
         assert got == [(i, a) for i, _, a in ROWS]
         for c, rid in ((cluster, 2), (dual, 1)):
             other = c.connect(0)
@@ -230,13 +225,13 @@ def test_deadlock_in_one_part_rolls_back_the_transaction(xa, cluster, dual):
             with other.cursor() as oc:
                 oc.execute("COMMIT")
             # out of the transaction: the branch on a was rolled back too
-            assert rows(cur, "SELECT @@in_transaction")[1] == [(0,)]
+            assert result(cur, "SELECT @@in_transaction")[1] == [(0,)]
             cur.execute("COMMIT")  # nothing to commit: OK, as the server answers it
             assert not conn.server_status & IN_TRANS
             assert count_direct(cluster, "WHERE id = 301") == 0
             assert cluster.sql(0, "XA RECOVER") == [] and dual.sql(0, "XA RECOVER") == []
             # the session goes on
-            assert rows(cur, "SELECT COUNT(*) FROM shop.orders")[1] == [(len(ROWS) + 1,)]
+            assert result(cur, "SELECT COUNT(*) FROM shop.orders")[1] == [(len(ROWS) + 1,)]
     finally:  # on a failure, nothing left holding locks for the next test
         conn.close()
         if t is not None:
@@ -262,7 +257,7 @@ def test_lock_wait_timeout_in_one_part_is_the_servers(xa, cluster, dual):
                 oc.execute("ROLLBACK")
             # as on one server: the statement failed, the transaction goes on
             assert conn.server_status & IN_TRANS
-            _, got = rows(cur, "SELECT id FROM shop.orders ORDER BY id FOR UPDATE")
+            _, got = result(cur, "SELECT id FROM shop.orders ORDER BY id FOR UPDATE")
             assert [r[0] for r in got] == sorted([r[0] for r in ROWS] + [401])
             cur.execute("COMMIT")
     finally:
@@ -288,7 +283,7 @@ def test_refused_in_a_one_group_transaction(plain):
                        "cross_group_transactions = \"xa\""), msg
         assert "orders" in msg
         cur.execute("ROLLBACK")
-        assert rows(cur, "SELECT COUNT(*) FROM shop.orders")[1] == [(len(ROWS),)]
+        assert result(cur, "SELECT COUNT(*) FROM shop.orders")[1] == [(len(ROWS),)]
 
 
 @pytest.mark.parametrize("begin", ["START TRANSACTION READ ONLY",
@@ -309,7 +304,7 @@ def test_refused_in_a_plain_transaction_under_xa(xa, begin):
         else:
             assert "this transaction is a plain one on one group, not XA" in msg
             cur.execute("COMMIT")
-        assert rows(cur, "SELECT COUNT(*) FROM shop.orders")[1] == [(len(ROWS),)]
+        assert result(cur, "SELECT COUNT(*) FROM shop.orders")[1] == [(len(ROWS),)]
 
 
 def test_prepared_read_refused_inside_xa(xa):
@@ -366,6 +361,6 @@ def test_a_part_whose_connection_dies_loses_the_transaction(xa, cluster, dual):
             assert not conn.server_status & IN_TRANS
             assert count_direct(cluster, "WHERE id = 601") == 0
             assert cluster.sql(0, "XA RECOVER") == [] and dual.sql(0, "XA RECOVER") == []
-            assert rows(cur, "SELECT COUNT(*) FROM shop.orders")[1] == [(len(ROWS),)]
+            assert result(cur, "SELECT COUNT(*) FROM shop.orders")[1] == [(len(ROWS),)]
     finally:
         conn.close()

@@ -137,6 +137,54 @@ def admin_json(path, command):
     return json.loads(out.decode())
 
 
+def backends(admin_socket):
+    """`show backends` on the admin socket at `admin_socket`, by backend name."""
+    return {b["name"]: b for b in admin_json(admin_socket, "show backends")["backends"]}
+
+
+def scrape(port):
+    """The text of halyard's /metrics on `port`."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+        return r.read().decode()
+
+
+@contextlib.contextmanager
+def _cursor(c):
+    """`c` itself when it is a cursor; a cursor of `c`, closed after, when it
+    is a connection."""
+    if hasattr(c, "execute"):
+        yield c
+    else:
+        with c.cursor() as cur:
+            yield cur
+
+
+def rows(c, sql):
+    """The rows of `sql` run on `c` (a connection or a cursor), as tuples."""
+    with _cursor(c) as cur:
+        cur.execute(sql)
+        return [tuple(r) for r in cur.fetchall()]
+
+
+def result(c, sql):
+    """(description, rows) of `sql` run on `c` (a connection or a cursor)."""
+    with _cursor(c) as cur:
+        cur.execute(sql)
+        return cur.description, list(cur.fetchall())
+
+
+def one(c, sql, args=None):
+    """The first row of `sql` run on `c` (a connection or a cursor)."""
+    with _cursor(c) as cur:
+        cur.execute(sql, args)
+        return cur.fetchone()
+
+
+def value(c, sql, args=None):
+    """The first column of the first row of `sql` run on `c`."""
+    return one(c, sql, args)[0]
+
+
 def schema_with_table(cluster, db, columns):
     """Schema `db` with a table `t` (an AUTO_INCREMENT id, then `columns`)
     on the primary, replicated to every replica; returns `db`."""

@@ -20,22 +20,13 @@
 
 #include "halyard/protocol/colmeta.h"
 #include "halyard/protocol/mysql_proto.h"
+#include "packets.h"
 
 /* A column definition packet for column `name` with sequence id `seq`. */
 static size_t coldef(uint8_t *out, uint8_t seq, const char *name, uint8_t type)
 {
-    uint8_t *p = out + MYSQL_HEADER_SIZE;
-    size_t n = 0;
-    const char *strs[6] = {"def", "db", "t", "t", name, name};
-    for (int i = 0; i < 6; i++) {
-        size_t l = strlen(strs[i]);
-        p[n++] = (uint8_t)l;
-        memcpy(p + n, strs[i], l);
-        n += l;
-    }
-    const uint8_t fixed[13] = {0x0c, 0x3f, 0x00, 11, 0, 0, 0, type, 0, 0, 0, 0, 0};
-    memcpy(p + n, fixed, sizeof(fixed));
-    n += sizeof(fixed);
+    struct pk_col c = {"db", "t", "t", name, name, .charset = 63, .length = 11, .type = type};
+    size_t n = pk_coldef(out + MYSQL_HEADER_SIZE, 251, &c);
     out[0] = (uint8_t)n;
     out[1] = out[2] = 0;
     out[3] = seq;

@@ -17,6 +17,7 @@
 #include "halyard/sql/classify.h"
 #include "halyard/route/diag_local.h"
 #include "halyard/protocol/mysql_proto.h"
+#include "packets.h"
 
 static const struct {
     const char *sql;
@@ -98,19 +99,8 @@ static struct scatter_cell text_cell(int n, const char **v)
 static struct scatter_cell coldef(const char *name)
 {
     uint8_t b[128];
-    struct mysql_wr wr;
-    mysql_wr_init(&wr, b, sizeof(b));
-    mysql_wr_lenenc_str(&wr, "def", 3);
-    for (int i = 0; i < 3; i++)
-        mysql_wr_lenenc_str(&wr, "", 0);
-    mysql_wr_lenenc_str(&wr, name, strlen(name));
-    mysql_wr_lenenc_str(&wr, "", 0);
-    mysql_wr_lenenc(&wr, 0x0c);
-    mysql_wr_u16(&wr, 45);
-    mysql_wr_u32(&wr, 28);
-    mysql_wr_u8(&wr, 253);
-    mysql_wr_zero(&wr, 5);
-    return cell(b, mysql_wr_len(&wr));
+    struct pk_col c = {.name = name, .charset = 45, .length = 28, .type = MYSQL_TYPE_VAR_STRING};
+    return cell(b, pk_coldef(b, sizeof(b), &c));
 }
 
 /* A group's SHOW WARNINGS answer with rows "level,code,message" */

@@ -20,6 +20,7 @@
 
 #include "halyard/protocol/mysql_proto.h"
 #include "halyard/sql/readback.h"
+#include "packets.h"
 
 static void test_sql(void **state)
 {
@@ -58,28 +59,13 @@ struct pkt {
     uint32_t n;
 };
 
-static void put_lenenc_str(struct pkt *p, const void *s, size_t n)
-{
-    assert_true(n < 251);
-    p->b[p->n++] = (uint8_t)n;
-    memcpy(p->b + p->n, s, n);
-    p->n += (uint32_t)n;
-}
-
 /* A column definition as MariaDB 10.11 sends it. */
 static struct pkt coldef(const char *name, uint16_t charset, uint8_t type, uint16_t flags)
 {
-    struct pkt p = {.n = 0};
-    put_lenenc_str(&p, "def", 3);
-    put_lenenc_str(&p, "", 0);
-    put_lenenc_str(&p, "", 0);
-    put_lenenc_str(&p, "", 0);
-    put_lenenc_str(&p, name, strlen(name));
-    put_lenenc_str(&p, "", 0);
-    uint8_t fixed[13] = {0x0c, (uint8_t)charset, (uint8_t)(charset >> 8), 20, 0, 0, 0,
-                         type, (uint8_t)flags,   (uint8_t)(flags >> 8),   0,  0, 0};
-    memcpy(p.b + p.n, fixed, sizeof(fixed));
-    p.n += sizeof(fixed);
+    struct pkt p;
+    struct pk_col c = {
+        .name = name, .charset = charset, .length = 20, .type = type, .flags = flags};
+    p.n = (uint32_t)pk_coldef(p.b, sizeof(p.b), &c);
     return p;
 }
 
@@ -91,7 +77,7 @@ static struct pkt row(int n, const char *const *cols, const size_t *lens)
         if (cols[i] == NULL)
             p.b[p.n++] = 0xfb;
         else
-            put_lenenc_str(&p, cols[i], lens[i]);
+            p.n += (uint32_t)pk_lenenc_str(p.b + p.n, cols[i], lens[i]);
     }
     return p;
 }

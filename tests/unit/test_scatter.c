@@ -17,6 +17,7 @@
 #include "halyard/protocol/mysql_proto.h"
 #include "halyard/route/scatter_merge.h"
 #include "halyard/route/scatter_plan.h"
+#include "packets.h"
 
 /* ---- the planner --------------------------------------------------------- */
 
@@ -227,22 +228,9 @@ struct col {
 
 static size_t coldef(uint8_t *out, const struct col *c)
 {
-    struct mysql_wr wr;
-    mysql_wr_init(&wr, out, 256);
-    mysql_wr_lenenc_str(&wr, "def", 3);
-    mysql_wr_lenenc_str(&wr, "db", 2);
-    mysql_wr_lenenc_str(&wr, "t", 1);
-    mysql_wr_lenenc_str(&wr, "t", 1);
-    mysql_wr_lenenc_str(&wr, c->name, strlen(c->name));
-    mysql_wr_lenenc_str(&wr, c->name, strlen(c->name));
-    mysql_wr_lenenc(&wr, 0x0c);
-    mysql_wr_u16(&wr, c->charset);
-    mysql_wr_u32(&wr, 20);
-    mysql_wr_u8(&wr, c->type);
-    mysql_wr_u16(&wr, c->flags);
-    mysql_wr_u8(&wr, c->decimals);
-    mysql_wr_u16(&wr, 0);
-    return mysql_wr_len(&wr);
+    struct pk_col pc = {"db",       "t", "t",     c->name,  c->name,
+                        c->charset, 20,  c->type, c->flags, c->decimals};
+    return pk_coldef(out, 256, &pc);
 }
 
 /* One group's answer: columns, then rows of cells separated by '|' ("\N"
