@@ -567,19 +567,10 @@ static void greet(struct asql_conn *c)
         asql_close(c);
         return;
     }
-    struct mysql_handshake hs = {0};
-    hs.protocol = 10;
-    hs.server_version = cfg->server_version;
-    hs.server_version_len = strlen(cfg->server_version);
-    hs.conn_id = c->id;
-    memcpy(hs.scramble, c->scramble, sizeof(hs.scramble));
-    hs.caps = ASQL_CAPS | (cfg->tls_server != NULL ? CLIENT_SSL : 0);
-    hs.charset = 45; /* utf8mb4_general_ci */
-    hs.status = SERVER_STATUS_AUTOCOMMIT;
-    hs.plugin = NATIVE;
-    hs.plugin_len = strlen(NATIVE);
     uint8_t b[256];
-    size_t n = mysql_handshake_encode(&hs, b, sizeof(b));
+    size_t n =
+        mysql_greeting_encode(b, sizeof(b), cfg->server_version, c->id, c->scramble,
+                              ASQL_CAPS | (cfg->tls_server != NULL ? CLIENT_SSL : 0), 0, NATIVE);
     c->seq = 0;
     send_packet(c, b, n);
     asql_process(c);

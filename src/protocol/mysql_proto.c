@@ -276,6 +276,25 @@ size_t mysql_handshake_encode(const struct mysql_handshake *hs, uint8_t *out, si
     return mysql_wr_len(&wr);
 }
 
+size_t mysql_greeting_encode(uint8_t *out, size_t cap, const char *server_version, uint32_t conn_id,
+                             const uint8_t scramble[MYSQL_SCRAMBLE_LEN], uint32_t caps,
+                             uint32_t ext_caps, const char *plugin)
+{
+    struct mysql_handshake hs = {0};
+    hs.protocol = 10;
+    hs.server_version = server_version;
+    hs.server_version_len = strlen(server_version);
+    hs.conn_id = conn_id;
+    memcpy(hs.scramble, scramble, sizeof(hs.scramble));
+    hs.caps = caps;
+    hs.ext_caps = ext_caps;
+    hs.charset = 45; /* utf8mb4_general_ci */
+    hs.status = SERVER_STATUS_AUTOCOMMIT;
+    hs.plugin = plugin;
+    hs.plugin_len = strlen(plugin);
+    return mysql_handshake_encode(&hs, out, cap);
+}
+
 hy_status_t mysql_handshake_decode(const uint8_t *payload, size_t len, struct mysql_handshake *hs)
 {
     struct mysql_rd rd;

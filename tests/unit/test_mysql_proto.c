@@ -2641,6 +2641,46 @@ static const char coldef_json[] = "\x03"
                                   "\x00"
                                   "\x00\x00"; /* blob, flags, decimals */
 
+/* mysql_greeting_encode: what a client decodes is what was asked for. */
+static void test_greeting_encode(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *version, *plugin;
+        uint32_t id, caps, ext_caps;
+    } cases[] = {
+        {"10.11.6-MariaDB-halyard", "mysql_native_password", 7,
+         CLIENT_PROTOCOL_41 | CLIENT_PLUGIN_AUTH | CLIENT_SECURE_CONNECTION,
+         MARIADB_CLIENT_CACHE_METADATA},
+        {"5.5.5-10.11.6", "caching_sha2_password", 4000000000u,
+         CLIENT_PROTOCOL_41 | CLIENT_PLUGIN_AUTH | CLIENT_SECURE_CONNECTION | CLIENT_SSL, 0},
+    };
+    uint8_t scramble[MYSQL_SCRAMBLE_LEN];
+    for (size_t i = 0; i < sizeof(scramble); i++)
+        scramble[i] = (uint8_t)(0x21 + i);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        uint8_t b[256];
+        size_t n = mysql_greeting_encode(b, sizeof(b), cases[i].version, cases[i].id, scramble,
+                                         cases[i].caps, cases[i].ext_caps, cases[i].plugin);
+        assert_true(n > 0);
+        struct mysql_handshake hs;
+        assert_int_equal(mysql_handshake_decode(b, n, &hs), HY_OK);
+        assert_int_equal(hs.protocol, 10);
+        assert_string_equal(hs.server_version, cases[i].version);
+        assert_int_equal(hs.conn_id, cases[i].id);
+        assert_memory_equal(hs.scramble, scramble, sizeof(scramble));
+        assert_int_equal(hs.caps, cases[i].caps);
+        assert_int_equal(hs.ext_caps, cases[i].ext_caps);
+        assert_int_equal(hs.charset, 45);
+        assert_int_equal(hs.status, SERVER_STATUS_AUTOCOMMIT);
+        assert_int_equal(hs.plugin_len, strlen(cases[i].plugin));
+        assert_memory_equal(hs.plugin, cases[i].plugin, hs.plugin_len);
+        assert_int_equal(mysql_greeting_encode(b, 20, cases[i].version, cases[i].id, scramble,
+                                               cases[i].caps, cases[i].ext_caps, cases[i].plugin),
+                         0); /* too small */
+    }
+}
+
 /* mysql_type_is_string and mysql_type_is_lenenc over every type code. */
 static void test_type_classes(void **state)
 {
@@ -2748,6 +2788,7 @@ int main(void)
         cmocka_unit_test(test_bulk_bind_types),
         cmocka_unit_test(test_exec_param),
         cmocka_unit_test(test_type_classes),
+        cmocka_unit_test(test_greeting_encode),
     };
     /* One named test per response-tracker case, so a failure names it. */
     static struct CMUnitTest resp_tests[HY_ARRAY_SIZE(resp_cases)];

@@ -213,6 +213,14 @@ struct mysql_handshake {
  * plugin name only when caps has CLIENT_PLUGIN_AUTH (then the
  * auth-plugin-data length is 21, else 0). */
 size_t mysql_handshake_encode(const struct mysql_handshake *hs, uint8_t *out, size_t cap);
+/* The greeting halyard sends as a server, the one builder for every port
+ * that greets a client: protocol 10, `server_version`, the connection id,
+ * the 20-byte scramble, `caps` and MariaDB's `ext_caps`, utf8mb4_general_ci,
+ * autocommit on, and the auth plugin offered. The payload (no header) goes
+ * to out; returns its length, 0 if cap is too small. */
+size_t mysql_greeting_encode(uint8_t *out, size_t cap, const char *server_version, uint32_t conn_id,
+                             const uint8_t scramble[MYSQL_SCRAMBLE_LEN], uint32_t caps,
+                             uint32_t ext_caps, const char *plugin);
 /* Decode a backend's greeting; HY_ERROR on an ERR packet, protocol != 10,
  * a scramble shorter than 20 bytes, or truncation. */
 hy_status_t mysql_handshake_decode(const uint8_t *payload, size_t len,
