@@ -26,13 +26,6 @@ static uint64_t key_hash(const char *sql, uint32_t len, const char *db, const ch
     return h;
 }
 
-static bool same_str(const char *a, const char *b)
-{
-    if (a == NULL || b == NULL)
-        return a == b;
-    return strcmp(a, b) == 0;
-}
-
 /* The entry for `sql` in `db` under `env` (its hash `h`), or NULL. */
 static struct ps_cache_entry *entry_find(struct ps_cache *c, uint64_t h, const char *sql,
                                          uint32_t len, const char *db, const char *env)
@@ -40,7 +33,7 @@ static struct ps_cache_entry *entry_find(struct ps_cache *c, uint64_t h, const c
     for (uint32_t i = 0; i < c->n; i++) {
         struct ps_cache_entry *e = &c->v[i];
         if (e->hash == h && e->sql_len == len && memcmp(e->sql, sql, len) == 0 &&
-            same_str(e->db, db) && same_str(e->env, env))
+            hy_str_same(e->db, db) && hy_str_same(e->env, env))
             return e;
     }
     return NULL;

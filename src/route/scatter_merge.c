@@ -243,14 +243,14 @@ static bool cmp_kind_of(const struct scatter_plan *plan, const struct scatter_pa
     case MYSQL_TYPE_BIT:
         *k = CMP_BYTES;
         return true;
-    case MYSQL_TYPE_VARCHAR:
-    case MYSQL_TYPE_VAR_STRING:
-    case MYSQL_TYPE_STRING:
-    case MYSQL_TYPE_TINY_BLOB:
-    case MYSQL_TYPE_MEDIUM_BLOB:
-    case MYSQL_TYPE_LONG_BLOB:
-    case MYSQL_TYPE_BLOB:
-        if (cd.flags & (MYSQL_ENUM_FLAG | MYSQL_SET_FLAG)) {
+    default:
+        if (!mysql_type_is_string(cd.type)) {
+            snprintf(why, why_len, "%s %.*s has type %u, which halyard does not compare", pre,
+                     (int)HY_MIN(cd.name_len, 64), (const char *)cd.name, cd.type);
+            return false;
+        }
+        if (cd.type == MYSQL_TYPE_ENUM || cd.type == MYSQL_TYPE_SET ||
+            (cd.flags & (MYSQL_ENUM_FLAG | MYSQL_SET_FLAG))) {
             snprintf(why, why_len, "%s %.*s is an ENUM or SET, which sorts by its index", pre,
                      (int)HY_MIN(cd.name_len, 64), (const char *)cd.name);
             return false;
@@ -268,10 +268,6 @@ static bool cmp_kind_of(const struct scatter_plan *plan, const struct scatter_pa
                  "and strings COLLATEd to utf8mb4_bin, utf8mb3_bin, latin1_bin or ascii_bin in the "
                  "select list",
                  pre, (int)HY_MIN(cd.name_len, 64), (const char *)cd.name, cd.charset);
-        return false;
-    default:
-        snprintf(why, why_len, "%s %.*s has type %u, which halyard does not compare", pre,
-                 (int)HY_MIN(cd.name_len, 64), (const char *)cd.name, cd.type);
         return false;
     }
 }

@@ -24,21 +24,13 @@ struct esc_case {
     const char *out;
 };
 
+/* The escaping rules are hy_json_escape's (test_text.c has the whole
+ * table); these cases check that the audit log uses it. */
 static const struct esc_case esc_cases[] = {
     {"plain SELECT 1", 0, "plain SELECT 1"},
-    {"it's \"quoted\" \\", 0, "it's \\\"quoted\\\" \\\\"},
-    {"\n\r\t", 0, "\\n\\r\\t"},
-    {"\x01\x1f\x7f", 0, "\\u0001\\u001f\\u007f"},
+    {"it's \"quoted\" \\\n", 0, "it's \\\"quoted\\\" \\\\\\n"},
     {"a\0b", 3, "a\\u0000b"}, /* NUL inside a statement */
-    {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 0, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"},
-    {"\xff", 0, "\\ufffd"},                                  /* never valid */
-    {"\xc3", 0, "\\ufffd"},                                  /* truncated */
-    {"\xc3(", 0, "\\ufffd("},                                /* bad continuation */
-    {"\xc0\xaf", 0, "\\ufffd\\ufffd"},                       /* overlong '/' */
-    {"\xe0\x80\xaf", 0, "\\ufffd\\ufffd\\ufffd"},            /* overlong */
-    {"\xed\xa0\x80", 0, "\\ufffd\\ufffd\\ufffd"},            /* surrogate */
-    {"\xf4\x90\x80\x80", 0, "\\ufffd\\ufffd\\ufffd\\ufffd"}, /* > U+10FFFF */
-    {"\x80x", 0, "\\ufffdx"},                                /* lone continuation */
+    {"caf\xc3\xa9 \xff", 0, "caf\xc3\xa9 \\ufffd"},
 };
 
 static void test_escape(void **state)
