@@ -15,7 +15,6 @@
 
 #include "halyard/core/core.h"
 
-
 /* Counters of one worker. Only that worker writes them, with stat_inc();
  * any thread may read them with stat_get() and sum the workers' values
  * (status_sum_stats). Relaxed atomics: one writer per counter, so an
