@@ -55,7 +55,10 @@ static struct {
     bool base_armed;           /* the reader has applied base_pos: they hold for its events */
     bool base_keys;            /* key columns were read (binlog_row_image = FULL) */
     uint64_t hits, misses, abandoned, resets, resumes, refused_not_base, base_loads;
-    uint64_t refused_in_flight; /* fills sent while a write through halyard was in flight */
+    uint64_t refused_in_flight;  /* fills sent while a write through halyard was in flight */
+    uint64_t refused_dirty;      /* fills read at READ UNCOMMITTED */
+    bool global_dirty;           /* the primary's global isolation default is READ UNCOMMITTED */
+    double dirty_from, dirty_to; /* ev_now() when the reader first and last saw it so; 0 = never */
     uint64_t rule_hits[CACHE_RULES_MAX], rule_misses[CACHE_RULES_MAX];
     size_t capacity;
     struct config *rules_cfg; /* the config whose rule indexes the entries carry */
@@ -71,6 +74,26 @@ double cache_clock(void)
 bool cache_on(void)
 {
     return atomic_load_explicit(&C.on, memory_order_relaxed);
+}
+
+/* A connection opened by then may still be at the default it was opened
+ * (or reset) with: the reader sees the global default a tick late. */
+#define DIRTY_MARGIN_S 1.0
+
+bool cache_dirty_default(double born)
+{
+    pthread_mutex_lock(&C.mu);
+    bool dirty = C.global_dirty || (C.dirty_to > 0 && born >= C.dirty_from - DIRTY_MARGIN_S &&
+                                    born <= C.dirty_to + DIRTY_MARGIN_S);
+    pthread_mutex_unlock(&C.mu);
+    return dirty;
+}
+
+void cache_fill_dirty(void)
+{
+    pthread_mutex_lock(&C.mu);
+    C.refused_dirty++;
+    pthread_mutex_unlock(&C.mu);
 }
 
 void cache_stamp(struct cache_ticket *t, const struct config_rule *rule)
@@ -324,6 +347,8 @@ void cache_status_get(struct cache_status *out)
     out->resumes = C.resumes;
     out->refused_not_base = C.refused_not_base;
     out->refused_write = C.refused_in_flight;
+    out->refused_dirty = C.refused_dirty;
+    out->global_dirty = C.global_dirty;
     out->base_tables = schema_ready() ? (int64_t)cache_tables_count(C.base) : -1;
     out->row_keys = schema_ready() && C.base_keys;
     out->base_loads = C.base_loads;
@@ -428,6 +453,20 @@ void cache_stream_primary(const struct gtid_pos *pos, double sent_at)
     }
     C.samples[C.nsamples++] = (struct sample){.sent_at = sent_at, .pos = *pos};
     samples_settle();
+    pthread_mutex_unlock(&C.mu);
+}
+
+void cache_stream_isolation(bool read_uncommitted, double wall)
+{
+    pthread_mutex_lock(&C.mu);
+    if (read_uncommitted && !C.global_dirty)
+        hy_log_warn("cache: the primary's global transaction isolation level is READ "
+                    "UNCOMMITTED: sessions that set none are neither served nor filled");
+    C.global_dirty = read_uncommitted;
+    if (read_uncommitted && C.dirty_from == 0)
+        C.dirty_from = wall;
+    if (read_uncommitted)
+        C.dirty_to = wall;
     pthread_mutex_unlock(&C.mu);
 }
 

@@ -6,7 +6,8 @@
  * keeps two sqlclients on it: `dump` (login, the server's checksum and
  * @@gtid_binlog_pos, the replica's variables, COM_REGISTER_SLAVE,
  * COM_BINLOG_DUMP from that position, then the stream, each event applied
- * to the cache) and `probe` (SELECT @@global.gtid_binlog_pos each tick
+ * to the cache) and `probe` (SELECT @@global.gtid_binlog_pos, with the
+ * global isolation default (cache_stream_isolation), each tick
  * and at once when a lookup is held by a write through halyard
  * (cache_follow_probe_now; one in flight, the lookups held meanwhile
  * probed for as soon as it returns): the positions hits wait for; and
@@ -305,8 +306,11 @@ static void probe_read(struct sqlclient *c, const struct sqlresult *res, void *a
     (void)c;
     (void)arg;
     const char *v = res->ok && res->n_rows == 1 ? sqlresult_get(res, 0, 0) : NULL;
+    const char *iso = v != NULL ? sqlresult_get(res, 0, 1) : NULL;
     struct gtid_pos p;
     if (v != NULL && gtid_pos_parse(v, strlen(v), &p) == HY_OK) {
+        /* not read: taken as the worst */
+        cache_stream_isolation(iso == NULL || strcmp(iso, "READ-UNCOMMITTED") == 0, ev_now(F.loop));
         cache_stream_primary(&p, F.probe_sent);
     } else if (!res->ok) {
         sqlclient_destroy(F.probe);
@@ -520,7 +524,8 @@ static void probe_tick(void)
      * (cache_follow_probe_now) asks for the next probe */
     atomic_store(&F.probe_want, false);
     F.probe_sent = cache_clock(); /* before: the answer holds what was committed by then */
-    if (sqlclient_query(F.probe, "SELECT @@global.gtid_binlog_pos", probe_read, NULL) == HY_OK)
+    if (sqlclient_query(F.probe, "SELECT @@global.gtid_binlog_pos, @@global.tx_isolation",
+                        probe_read, NULL) == HY_OK)
         F.probe_busy = true;
 }
 

@@ -34,6 +34,11 @@ void cache_stream_event(const uint8_t *ev, size_t body_end);
 /* The primary's position read at `sent_at` (cache_clock()): hits may be
  * served once the reader has applied it. */
 void cache_stream_primary(const struct gtid_pos *pos, double sent_at);
+/* The primary's global transaction isolation level, read with its
+ * position at `wall` (ev_now(): the clock of a connection's `born`): a
+ * READ UNCOMMITTED default makes the connections opened (or reset) under
+ * it read rows no commit may ever make true (cache_dirty_default). */
+void cache_stream_isolation(bool read_uncommitted, double wall);
 
 /* A lookup was held by a write (cache_get: the reader has applied no
  * position read after it): the reader reads the primary's position again

@@ -11,10 +11,11 @@
  *     answer is copied while it stays under the rule's max_result_bytes;
  *   - session_cache_done (command_done): the answer is kept if it ended
  *     well (no error, no warning, one result, outside a transaction, on the
- *     primary); and any command that is not such a read marks the
- *     session's last write (session_cache_answered, as its answer's last
- *     packet is parsed; a DML statement that leaves a transaction open, at
- *     the transaction's end: write_now), its hits (and every session's, with
+ *     primary, not at READ UNCOMMITTED: reads_dirty); and any command that
+ *     is not such a read marks the session's last write
+ *     (session_cache_answered, as its answer's last packet is parsed; a DML
+ *     statement that leaves a transaction open, at the transaction's end:
+ *     write_now), its hits (and every session's, with
  *     cache.read_your_writes = "global") waiting until the cache's
  *     reader has applied a position of the primary read after it
  *     (read-your-writes);
@@ -49,6 +50,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "halyard/cache/cache.h"
 #include "halyard/config/rules.h"
@@ -72,6 +74,10 @@ struct session_cache {
     bool state_ok;
     bool state_known;
     bool tainted; /* temporary tables, or state out of sight: never again */
+    /* READ UNCOMMITTED (dirty reads: neither served nor kept) as the
+     * session's level, and as the next transaction's only (SET
+     * TRANSACTION), spent by the command in flight if `spends` */
+    bool dirty_session, dirty_next, spends;
     /* the fill in flight */
     bool armed;
     struct cache_ticket ticket;
@@ -240,6 +246,82 @@ static bool session_eligible(const struct session *s)
            s->route.ro_idx < 0 && !s->listener->shards && s->route.trx_lost == NULL;
 }
 
+/* Whether text (len bytes) holds `word`, in any case. A plain scan: the
+ * word in a string or a comment counts too, which refuses at worst. */
+static bool has_word(const char *text, size_t len, const char *word)
+{
+    size_t n = strlen(word);
+    for (size_t i = 0; i + n <= len; i++)
+        if (strncasecmp(text + i, word, n) == 0)
+            return true;
+    return false;
+}
+
+/* A value of tx_isolation / transaction_isolation other than a level
+ * known not to be READ UNCOMMITTED (a number, an expression) counts as
+ * that level. */
+static bool level_value_dirty(const char *v, size_t n)
+{
+    return has_word(v, n, "UNCOMMITTED") ||
+           !(has_word(v, n, "READ-COMMITTED") || has_word(v, n, "REPEATABLE-READ") ||
+             has_word(v, n, "SERIALIZABLE"));
+}
+
+/* What a statement sets of the transaction isolation level the session
+ * reads at (READ UNCOMMITTED: dirty). SET [SESSION] TRANSACTION ISOLATION
+ * LEVEL (the next transaction's, or the session's), SET [SESSION]
+ * tx_isolation or transaction_isolation (DEFAULT: the server's default,
+ * cache_dirty_default); a SET cut short, or with more assignments than the
+ * classifier reports, naming an isolation: dirty. */
+static void level_note(struct session_cache *c, const struct classify_result *r, const char *text,
+                       size_t len, bool fits)
+{
+    if (r->kind != CL_SESSION || (r->flags & CLF_SET_STATEMENT))
+        return;
+    if (!fits || (r->flags & CLF_VARS_TRUNCATED)) {
+        if (!fits || has_word(text, len, "ISOLATION"))
+            c->dirty_session = true;
+        return;
+    }
+    if (r->flags & (CLF_TXN_NEXT | CLF_TXN_SESSION)) {
+        if (!has_word(text, len, "ISOLATION"))
+            return; /* READ ONLY / READ WRITE alone */
+        bool dirty = has_word(text, len, "UNCOMMITTED");
+        if (r->flags & CLF_TXN_NEXT)
+            c->dirty_next = dirty;
+        else
+            c->dirty_session = dirty;
+        return;
+    }
+    for (uint32_t i = 0; i < r->nvars; i++) {
+        const struct classify_var *v = &r->vars[i];
+        const char *name = text + v->name.off;
+        if (v->scope != CLV_SESSION ||
+            !((v->name.len == 12 && strncasecmp(name, "tx_isolation", 12) == 0) ||
+              (v->name.len == 21 && strncasecmp(name, "transaction_isolation", 21) == 0)))
+            continue;
+        const char *val = text + v->value.off;
+        c->dirty_session = !(v->value.len == 7 && strncasecmp(val, "DEFAULT", 7) == 0) &&
+                           level_value_dirty(val, v->value.len);
+    }
+}
+
+/* The session reads at READ UNCOMMITTED, or may: its level, the next
+ * transaction's, or the server's default its connection `b` (NULL: one
+ * to be opened) may still have (cache_dirty_default). Checked whatever the
+ * session set: a pooled connection may not carry its level. */
+static bool reads_dirty(const struct session_cache *c, const struct bconn *b)
+{
+    return c->dirty_session || c->dirty_next || cache_dirty_default(b != NULL ? b->born : -1);
+}
+
+/* The connection a lookup would be served from: the session's own on the
+ * primary, NULL when it has none. */
+static const struct bconn *primary_conn(const struct session *s)
+{
+    return s->route.primary < s->conns.n_bc ? s->conns.bc[s->route.primary] : NULL;
+}
+
 /* Arm the fill of a miss (its ticket taken now, before it is sent). */
 static bool fill_arm(struct session_cache *c, const struct config_rule *rule, uint32_t rule_idx)
 {
@@ -302,6 +384,12 @@ uint32_t session_cache_rules(struct session *s, uint8_t cmd, const struct config
     if (r->flags &
         (CLF_TEMP_TABLE_CREATED | CLF_STATE_OPAQUE | CLF_UVARS_OPAQUE | CLF_ROUTINE_CALL))
         c->tainted = true; /* a temporary table may shadow a table: never again */
+    level_note(c, r, text, len, fits);
+    /* a statement that certainly ends a transaction spends the next
+     * transaction's level when it succeeds (session_cache_done) */
+    c->spends = c->dirty_next && fits && r->nstmt == 1 &&
+                ((r->kind == CL_READ && stmt_eligible(r)) || r->kind == CL_TXN_END ||
+                 (r->kind == CL_WRITE && (r->flags & CLF_DML)));
     /* what cannot write (a read, a SET of the session's own state) */
     s->query.cache_read =
         (cmd == COM_QUERY || cmd == COM_STMT_PREPARE) && fits &&
@@ -309,7 +397,7 @@ uint32_t session_cache_rules(struct session *s, uint8_t cmd, const struct config
         !(r->flags & (CLF_ROUTINE_CALL | CLF_SET_GLOBAL | CLF_UVARS_OPAQUE | CLF_STATE_OPAQUE |
                       CLF_SEQUENCE | CLF_USER_LOCK | CLF_SELECT_INTO));
     if (!fits || !stmt_eligible(r) || rule == NULL || rule->action != RULE_ACTION_CACHE ||
-        c->tainted)
+        c->tainted || ((r->flags & CLF_SET_STATEMENT) && has_word(text, len, "ISOLATION")))
         return UINT32_MAX;
     if (cmd == COM_STMT_PREPARE) { /* its executions, with their parameters */
         c->ps_rule = rule_idx + 1;
@@ -317,6 +405,10 @@ uint32_t session_cache_rules(struct session *s, uint8_t cmd, const struct config
     }
     if (cmd != COM_QUERY || !session_eligible(s))
         return UINT32_MAX;
+    if (reads_dirty(c, primary_conn(s))) {
+        cache_fill_dirty();
+        return UINT32_MAX;
+    }
     if (cache_sql_tables(text, len, s->route.lex_opts, session_schema(s), &c->tables) !=
             CACHE_SQL_OK ||
         !state_key(s, c) || !key_make(s, c, session_schema(s), text, len, NULL))
@@ -376,6 +468,11 @@ bool session_cache_execute(struct session *s, struct pstmt *st, const uint8_t *p
         st->calls != NULL || (st->n_params > 0 && !ex->new_params_bound && st->types == NULL) ||
         !session_eligible(s))
         return false;
+    c->spends = c->dirty_next;
+    if (reads_dirty(c, primary_conn(s))) {
+        cache_fill_dirty();
+        return false;
+    }
     /* the text with the values in: its tables and point-lookup keys */
     char *text = NULL, why[160];
     size_t tlen = 0;
@@ -540,6 +637,9 @@ void session_cache_done(struct session *s)
     if (c != NULL) {
         c->ps_rule = 0; /* the PREPARE's, taken or not */
         c->defer = DEFER_NO;
+        if (c->spends && s->io.resp.err_code == 0)
+            c->dirty_next = false;
+        c->spends = false;
     }
     s->query.cache_read = false;
     if (c == NULL || !c->armed)
@@ -552,6 +652,10 @@ void session_cache_done(struct session *s)
                 (rs->status & SERVER_STATUS_AUTOCOMMIT) && s->conns.cur != NULL &&
                 s->conns.cur->idx == s->route.primary && !s->io.resp_broken &&
                 answer_framed(c->data, c->len);
+    if (keep && cache_dirty_default(s->conns.cur->born)) { /* seen since the lookup */
+        cache_fill_dirty();
+        keep = false;
+    }
     if (keep) {
         (void)cache_put(&c->ticket, c->key, c->key_len, c->data, c->len, &c->tables, c->ttl_ms,
                         c->rule);

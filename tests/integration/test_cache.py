@@ -891,3 +891,62 @@ def test_an_xa_transaction_is_seen_at_its_commit(cached, cluster, end):
                what=f"the XA {end} seen through the cache")
     time.sleep(0.3)
     assert (q(r, sql), q(r, rows)) == want
+
+
+# The ways a session reads at READ UNCOMMITTED: its session level (two
+# spellings), and the next transaction's only (a one-shot that the key
+# does not hold: the plain session after it must not be served its read).
+RU_SETS = ["SET SESSION TRANSACTION ISOLATION LEVEL READ UNCOMMITTED",
+           "SET SESSION tx_isolation = 'READ-UNCOMMITTED'",
+           "SET TRANSACTION ISOLATION LEVEL READ UNCOMMITTED"]
+
+
+@pytest.mark.parametrize("how", RU_SETS)
+def test_a_read_uncommitted_fill_is_never_kept(cached, cluster, how):
+    """A read at READ UNCOMMITTED sees a row of a transaction still open,
+    which a ROLLBACK takes back without a word in the binary log: kept,
+    it would be served until ttl_ms. After the rollback each session reads
+    the row as the server answers it then."""
+    w = cluster.root_connect(0, autocommit=True)
+    r = cached.connect(database="qc", autocommit=True)
+    plain = cached.connect(database="qc", autocommit=True)
+    sql = "SELECT /* halyard: primary */ v FROM t WHERE id = 1"  # a replica has no dirty row
+    q(w, "BEGIN")
+    q(w, "UPDATE qc.t SET v = 0 WHERE id = 1")
+    try:
+        q(r, how)
+        assert q(r, sql) == ((0,),)  # the dirty read, as the server gives it
+    finally:
+        q(w, "ROLLBACK")
+    d = cluster.connect(0, database="qc", autocommit=True)
+    assert q(d, sql) == ((10,),)
+    assert q(plain, sql) == ((10,),)
+    assert q(r, sql) == ((10,),)  # a one-shot level is spent: the session's own
+    st = cache_status(cached)
+    assert st["fills_refused_read_uncommitted"] >= 1 and st["entries"] >= 1, st  # plain's kept
+
+
+def test_a_read_uncommitted_global_default_refuses_fills(cached, cluster):
+    """With the server's global default READ UNCOMMITTED, a session that
+    never set a level reads dirty rows: nothing is kept, and show cache
+    says why."""
+    w = cluster.root_connect(0, autocommit=True)
+    sql = "SELECT /* halyard: primary */ v FROM t WHERE id = 1"
+    q(w, "SET GLOBAL tx_isolation = 'READ-UNCOMMITTED'")
+    try:
+        wait_until(lambda: cache_status(cached)["global_read_uncommitted"],
+                   what="the global default seen")
+        r = cached.connect(database="qc", autocommit=True)
+        q(w, "BEGIN")
+        q(w, "UPDATE qc.t SET v = 0 WHERE id = 1")
+        try:
+            assert q(r, sql) == ((0,),)
+        finally:
+            q(w, "ROLLBACK")
+        assert q(r, sql) == ((10,),)
+        st = cache_status(cached)
+        assert st["entries"] == 0 and st["fills_refused_read_uncommitted"] >= 2, st
+    finally:
+        q(w, "SET GLOBAL tx_isolation = 'REPEATABLE-READ'")
+    wait_until(lambda: not cache_status(cached)["global_read_uncommitted"],
+               what="the global default back")

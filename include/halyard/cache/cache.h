@@ -73,6 +73,18 @@ double cache_clock(void);
 /* Whether the cache is configured (a rule has action = "cache"). */
 bool cache_on(void);
 
+/* Whether a connection opened at `born` (ev_now(); < 0: one opened now)
+ * and left at the server's default transaction isolation level may read
+ * at READ UNCOMMITTED: the primary's global default is that level now,
+ * or was around when the connection was opened (between the first and
+ * the last time the reader saw it so, a second either side: it reads it
+ * with the primary's position, each tick, cache_follow.c). Such a read
+ * sees rows a ROLLBACK takes back without a word in the binary log: it
+ * is neither served nor kept. */
+bool cache_dirty_default(double born);
+/* A fill refused for its isolation level (show cache). */
+void cache_fill_dirty(void);
+
 /* The stamp of a fill, taken before its statement is sent. */
 struct cache_ticket {
     uint64_t seq;                   /* invalidations the reader had applied */
@@ -156,6 +168,8 @@ struct cache_status {
     uint64_t hits, misses, abandoned, resets, resumes, gaps;
     uint64_t refused_not_base; /* fills of a table not known to be a base table */
     uint64_t refused_write;    /* fills sent while a write through halyard was in flight */
+    uint64_t refused_dirty;    /* fills read at READ UNCOMMITTED (cache_dirty_default) */
+    bool global_dirty;         /* the primary's global default is READ UNCOMMITTED */
     int64_t base_tables;       /* base tables known; -1 = not read since the last DDL */
     bool row_keys;             /* key columns known: point lookups go per row */
     uint64_t base_loads;       /* times they were read */
