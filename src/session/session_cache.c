@@ -53,6 +53,7 @@
 #include <strings.h>
 
 #include "halyard/cache/cache.h"
+#include "halyard/config/group.h"
 #include "halyard/config/rules.h"
 #include "halyard/sql/cache_sql.h"
 #include "halyard/sql/lexer.h"
@@ -663,6 +664,17 @@ void session_cache_done(struct session *s)
         cache_fill_abandoned();
     }
     fill_disarm(c);
+}
+
+void session_cache_config(struct session *s, const struct config *from, const struct config *to)
+{
+    if (config_root_c(from)->cache.enabled || !config_root_c(to)->cache.enabled)
+        return;
+    struct session_cache *c = sc_get(s);
+    if (c != NULL)
+        c->tainted = true;
+    else
+        session_mark_closing(s, END_NOMEM); /* untainted, it could be served wrong */
 }
 
 void session_cache_abandon(struct session *s)

@@ -671,6 +671,10 @@ void session_cache_answered(struct session *s);
 void session_cache_done(struct session *s);
 /* The command was abandoned: its fill given up. */
 void session_cache_abandon(struct session *s);
+/* The session moves from config `from` to `to` (a reload): when `to`
+ * turns the cache on, what the session did before went unseen (a
+ * temporary table made then may hide a table): it is tainted. */
+void session_cache_config(struct session *s, const struct config *from, const struct config *to);
 /* ROUTE_CACHE: send the hit. */
 void session_cache_answer(struct session *s);
 /* A command goes to a backend now (command_begin): if it writes, what is

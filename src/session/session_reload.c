@@ -204,6 +204,7 @@ bool session_view_move(struct session *s, struct config *to)
      * comes at the next statement. */
     if (config_root(to) != config_root(s->cfg))
         session_shard_forget_map(s);
+    session_cache_config(s, s->cfg, to);
     config_put(s->cfg);
     s->cfg = config_get(to);
     session_publish_backend(s);

@@ -648,8 +648,9 @@ static bool create_feed(struct ctx *c, const struct token *t)
             return false;
         }
         break;
-    case CR_TEMP:
-        if (t->kw == KW_TABLE) {
+    case CR_TEMP: /* a temporary sequence hides a table as a temporary table does */
+        if (t->kw == KW_TABLE ||
+            (t->type == T_WORD && ci_equal(c->s + t->off, t->len, "SEQUENCE"))) {
             st->step = CR_NAME;
             return false;
         }

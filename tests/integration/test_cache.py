@@ -18,7 +18,8 @@ import pymysql
 import pytest
 
 from test_core import cli, client_bin
-from util import APP_PASSWORD, APP_USER, admin_json, free_port, wait_until, q
+from util import (APP_PASSWORD, APP_USER, admin_json, default_halyard_settings, free_port,
+                  render_conf, wait_until, q)
 
 CACHE = {"user": "backup", "password": "backup", "settle_ms": 0}
 RULES = [{"name": "reads", "match_text": r"(?i)^\s*SELECT", "action": "cache", "ttl_ms": 60000}]
@@ -950,3 +951,53 @@ def test_a_read_uncommitted_global_default_refuses_fills(cached, cluster):
         q(w, "SET GLOBAL tx_isolation = 'REPEATABLE-READ'")
     wait_until(lambda: not cache_status(cached)["global_read_uncommitted"],
                what="the global default back")
+
+
+def test_a_temporary_sequence_shadows_a_table(cached, cluster):
+    """CREATE TEMPORARY SEQUENCE t hides the base table t from its session,
+    as a temporary table does: that session is neither served t's entry
+    nor fills it."""
+    o = cached.connect(database="qc", autocommit=True)
+    c = cached.connect(database="qc", autocommit=True)
+    sql = "SELECT * FROM t"
+    assert q(o, sql) == ((1, 10), (2, 20))
+    wait_until(lambda: cache_status(cached)["entries"] >= 1, what="the base table's entry kept")
+    q(c, "CREATE TEMPORARY SEQUENCE t START WITH 5")
+    time.sleep(0.3)  # past the hold of c's write (read-your-writes): c could be served now
+    for _ in range(3):
+        seq = q(c, sql)
+        assert len(seq) == 1 and len(seq[0]) == 8 and seq[0][0] == 5, seq  # the sequence's row
+        assert q(o, sql) == ((1, 10), (2, 20))
+
+
+def one_backend(cluster):
+    """The primary alone as halyard's backends (a config override)."""
+    return default_halyard_settings(cluster, 0)["backends"][:1]
+
+
+@pytest.mark.parametrize("n_backends", [1, 3])
+def test_a_temporary_table_made_before_the_cache_was_on(start_halyard, schema, cluster,
+                                                         n_backends):
+    """A session that created a temporary table while no rule cached
+    (before a reload added the first cache rule) is tainted as one that
+    created it afterwards: it reads its own table, never the base
+    table's entry, and its rows never fill an entry another session gets."""
+    more = {"backends": one_backend(cluster)} if n_backends == 1 else {}
+    h = start_halyard(cache=CACHE, **more)
+    c = h.connect(database="qc", autocommit=True)
+    q(c, "CREATE TEMPORARY TABLE t (id INT PRIMARY KEY, v INT)")
+    q(c, "INSERT INTO t VALUES (1, 99)")
+    sock = f"/tmp/halyard-{h.port}.sock"
+    before = admin_json(sock, "show status")["reloads_ok"]
+    h.reload(render_conf(cluster, h.port, None, {"rules": RULES, "cache": CACHE, **more}))
+    wait_until(lambda: admin_json(sock, "show status")["reloads_ok"] > before,
+               what="the reload done")
+    wait_until(lambda: cache_status(h)["streaming"] and cache_status(h)["base_tables"] >= 1
+               and cache_status(h)["lag_ms"] >= 0, what="the cache's reader ready")
+    o = h.connect(database="qc", autocommit=True)
+    sql = "SELECT v FROM t WHERE id = 1"
+    assert q(o, sql) == ((10,),)
+    wait_until(lambda: cache_status(h)["entries"] >= 1, what="the base table's entry kept")
+    for _ in range(3):
+        assert q(c, sql) == ((99,),)
+        assert q(o, sql) == ((10,),)

@@ -372,7 +372,7 @@ static const struct classify_case cases[] = {
     {"CREATE INDEX i ON t (a)", WR, 0},
     {"CREATE USER 'u'@'%' IDENTIFIED BY 'p'", WR, 0},
     {"CREATE SEQUENCE s START WITH 1", WR, 0},
-    {"CREATE TEMPORARY SEQUENCE s", WR, 0},
+    {"CREATE TEMPORARY SEQUENCE s", WR, CLF_TEMP_TABLE_CREATED}, /* it hides a table too */
     {"CREATE DEFINER = CURRENT_USER PROCEDURE p() SELECT 1", WR, 0},
     {"CREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW SET NEW.a = 1", WR, 0},
     {"CREATE TEMPORARY TABLE tmp1 (id INT)", WR, CLF_TEMP_TABLE_CREATED},
@@ -1060,6 +1060,7 @@ static void test_temp_tables(void **state)
         {"CREATE TEMPORARY TABLE `my``db`.`t``x` (a INT)", "t`x", "my`db"},
         {"CREATE /* c */ TEMPORARY TABLE\ntmp4 SELECT 1", "tmp4", ""},
         {"CREATE TEMPORARY TABLE a (x INT); CREATE TEMPORARY TABLE b (y INT)", "b", ""},
+        {"CREATE TEMPORARY SEQUENCE db.s2 START WITH 5", "s2", "db"},
         {"CREATE TABLE t (id INT)", "", ""},
     };
     for (size_t i = 0; i < HY_ARRAY_SIZE(t); i++) {
