@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "halyard/cache/cache.h"
 #include "halyard/core/audit.h"
 #include "halyard/protocol/auth.h"
 #include "halyard/cluster/backend.h"
@@ -923,8 +924,9 @@ static uint32_t route_statement(struct session *s, uint8_t cmd, const uint8_t *p
     /* One backend: nothing to route; but under pool_mode "transaction"
      * the session's connection goes back to the pool between statements,
      * so what a statement sets is the session's state to bring onto the
-     * next one (session_decide: log_state), one backend or many. */
-    if (s->conns.n_bc == 1 && !s->cfg->pool_transaction)
+     * next one (session_decide: log_state), one backend or many; and with
+     * the cache on, that state is part of a cached answer's key. */
+    if (s->conns.n_bc == 1 && !s->cfg->pool_transaction && !cache_on())
         return s->route.primary;
     s->query.cmd_writes =
         r->kind == CL_WRITE || r->kind == CL_TXN_END || (r->flags & CLF_SEQUENCE) || !fits;

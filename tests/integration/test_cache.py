@@ -489,6 +489,21 @@ def test_the_key_holds_the_session_state(cached, cluster):
     """Sessions whose state changes the answer never share an entry:
     time_zone (a TIMESTAMP is shown in it), sql_mode (PIPES_AS_CONCAT makes
     || a concatenation); each is served its own answer from the cache."""
+    key_holds_state(cached, cluster)
+
+
+@pytest.mark.parametrize("pool_mode", ["session", "transaction"])
+def test_the_key_holds_the_session_state_with_one_backend(start_halyard, schema, cluster,
+                                                          pool_mode):
+    """The same with the primary as the only backend, where the router
+    has no choice to make: the SETs are still noted and keyed."""
+    h = start_halyard(rules=RULES, cache=CACHE, backends=one_backend(cluster), pool_mode=pool_mode)
+    wait_until(lambda: cache_status(h)["streaming"] and cache_status(h)["base_tables"] >= 1
+               and cache_status(h)["lag_ms"] >= 0, what="the cache's reader ready")
+    key_holds_state(h, cluster)
+
+
+def key_holds_state(cached, cluster):
     cluster.sql(0, "CREATE OR REPLACE TABLE qc.ts (id INT PRIMARY KEY, ts TIMESTAMP NULL)")
     cluster.sql(0, "INSERT INTO qc.ts VALUES (1, FROM_UNIXTIME(1577836800))")
     cluster.sync()
