@@ -203,7 +203,25 @@ static const char *query_text(const uint8_t *ev, size_t body_end, size_t *len)
 static bool starts_with(const char *s, size_t len, const char *word)
 {
     size_t n = strlen(word);
-    return len >= n && strncasecmp(s, word, n) == 0 && (len == n || s[n] == ' ' || s[n] == ';');
+    return len >= n && strncasecmp(s, word, n) == 0 &&
+           (len == n || s[n] == ' ' || s[n] == ';' || s[n] == '\t' || s[n] == '\n' || s[n] == '\r');
+}
+
+/* "ROLLBACK [WORK] TO [SAVEPOINT] sp" (len bytes at s, which start with
+ * ROLLBACK): it undoes part of the transaction, which goes on. */
+static bool to_savepoint(const char *s, size_t len)
+{
+    size_t i = 8; /* past ROLLBACK */
+    for (int word = 0; word < 2; word++) {
+        while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
+            i++;
+        if (starts_with(s + i, len - i, "TO") || (len - i > 3 && strncasecmp(s + i, "TO`", 3) == 0))
+            return true;
+        if (!starts_with(s + i, len - i, "WORK"))
+            return false;
+        i += 4;
+    }
+    return false;
 }
 
 enum binlog_group_step binlog_group_feed(struct binlog_group *g, const uint8_t *ev, size_t body_end)
@@ -234,7 +252,8 @@ enum binlog_group_step binlog_group_feed(struct binlog_group *g, const uint8_t *
         size_t n = 0;
         const char *q = query_text(ev, body_end, &n);
         if (g->standalone ||
-            (q != NULL && (starts_with(q, n, "COMMIT") || starts_with(q, n, "ROLLBACK") ||
+            (q != NULL && (starts_with(q, n, "COMMIT") ||
+                           (starts_with(q, n, "ROLLBACK") && !to_savepoint(q, n)) ||
                            starts_with(q, n, "XA COMMIT") || starts_with(q, n, "XA ROLLBACK")))) {
             g->open = false;
             return BINLOG_END;

@@ -7,8 +7,9 @@
  *   - GTID, ROTATE and GTID_LIST events read, and the ones the archive
  *     makes read back (round trips), malformed ones refused
  *   - event groups: XID, COMMIT, XA ROLLBACK and XA_PREPARE end a
- *     transaction; a standalone GTID (DDL) ends at its statement, after an
- *     ANNOTATE_ROWS; events outside any group
+ *     transaction, ROLLBACK TO a savepoint does not; a standalone GTID
+ *     (DDL) ends at its statement, after an ANNOTATE_ROWS; events outside
+ *     any group
  *   - positions: the next GTID, a gap, a repeat, a new domain; domains kept
  *     sorted, at most GTID_MAX
  *   - file names: PREFIX.NNNNNN and nothing else
@@ -246,6 +247,23 @@ static void test_groups(void **state)
     n = make_query(ev, "db", "rollback");
     assert_int_equal(feed(&g, ev, n), BINLOG_END);
     assert_int_equal(binlog_group_feed(&g, ev, 10), BINLOG_OUTSIDE);
+    /* ROLLBACK TO a savepoint (logged when the transaction changed a
+     * non-transactional table) goes on: the XID after it ends the group */
+    n = make_gtid(ev, 0, 1, 16, 0);
+    assert_int_equal(feed(&g, ev, n), BINLOG_BEGIN);
+    static const char *const to_savepoint[] = {"ROLLBACK TO `a`", "rollback  to sp",
+                                               "ROLLBACK WORK TO SAVEPOINT a", "ROLLBACK\nTO `b`"};
+    for (size_t i = 0; i < HY_ARRAY_SIZE(to_savepoint); i++) {
+        n = make_query(ev, "db", to_savepoint[i]);
+        assert_int_equal(feed(&g, ev, n), BINLOG_INSIDE);
+    }
+    n = make(ev, BINLOG_XID, 1, "12345678", 8);
+    assert_int_equal(feed(&g, ev, n), BINLOG_END);
+    /* ROLLBACK WORK and ROLLBACK; end it */
+    n = make_gtid(ev, 0, 1, 17, 0);
+    assert_int_equal(feed(&g, ev, n), BINLOG_BEGIN);
+    n = make_query(ev, "db", "ROLLBACK WORK");
+    assert_int_equal(feed(&g, ev, n), BINLOG_END);
 }
 
 static void test_positions(void **state)

@@ -117,7 +117,8 @@ size_t binlog_make_rotate(uint8_t *out, size_t cap, const char *next_file, uint3
 /* ---- event groups ----------------------------------------------------------
  * Where transactions start and end, fed every event in order. A group
  * starts at a GTID event and ends at its XID, a COMMIT or ROLLBACK query
- * (or XA COMMIT / XA ROLLBACK), an XA_PREPARE event, or, for a standalone
+ * (not a ROLLBACK TO a savepoint, after which the transaction goes on;
+ * or XA COMMIT / XA ROLLBACK), an XA_PREPARE event, or, for a standalone
  * GTID (DDL), at the next event that is not an ANNOTATE_ROWS. Events
  * outside a group (FORMAT_DESCRIPTION, ROTATE, BINLOG_CHECKPOINT,
  * GTID_LIST) are whole by themselves. */
