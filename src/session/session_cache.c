@@ -110,12 +110,17 @@ static struct session_cache *sc_get(struct session *s)
     return s->query.cache;
 }
 
+/* The fill is over, kept or not: its copy of the answer freed (up to the
+ * rule's max_result_bytes a session, outside cache.size_mb: not held
+ * while the session idles). */
 static void fill_disarm(struct session_cache *c)
 {
     c->armed = false;
     free(c->key);
     c->key = NULL;
-    c->len = 0;
+    free(c->data);
+    c->data = NULL;
+    c->len = c->cap = 0;
     c->too_big = false;
 }
 
@@ -125,7 +130,6 @@ void session_cache_free(struct session *s)
     if (c == NULL)
         return;
     fill_disarm(c);
-    free(c->data);
     free(c->state);
     free(c->hit);
     free(c);

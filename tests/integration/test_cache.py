@@ -1016,3 +1016,32 @@ def test_a_temporary_table_made_before_the_cache_was_on(start_halyard, schema, c
     for _ in range(3):
         assert q(c, sql) == ((99,),)
         assert q(o, sql) == ((10,),)
+
+
+def rss_kib(h):
+    with open(f"/proc/{h.pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def test_a_session_keeps_no_capture_buffer_after_its_fill(start_halyard, schema, cluster):
+    """Each session's copy of an answer it fills is freed once the fill is
+    over, kept or not: 16 idle sessions that each read an answer larger
+    than the rule's max_result_bytes (copied up to that bound, then given
+    up) hold no 4 MiB each afterwards."""
+    rules = [dict(RULES[0], max_result_bytes=4 << 20)]
+    h = start_halyard(rules=rules, cache=CACHE)
+    wait_until(lambda: cache_status(h)["streaming"] and cache_status(h)["base_tables"] >= 1
+               and cache_status(h)["lag_ms"] >= 0, what="the cache's reader ready")
+    conns = [h.connect(database="qc", autocommit=True) for _ in range(16)]
+    q(conns[0], "SELECT v FROM t WHERE id = 1")  # the pools warm
+    before = rss_kib(h)
+    for i, c in enumerate(conns):
+        got = q(c, f"SELECT REPEAT('x', 1000) AS b{i}, seq FROM seq_1_to_6000")
+        assert len(got) == 6000  # 6 MB in small rows: copied up to 4 MiB
+    st = cache_status(h)
+    assert st["entries"] == 1 and st["fills_abandoned"] >= 16, st  # the warming read only
+    grown = rss_kib(h) - before
+    assert grown < 16 * 1024, f"halyard grew {grown} KiB after 16 given-up fills"
