@@ -50,13 +50,18 @@ def cache_status(h):
     return admin_json(f"/tmp/halyard-{h.port}.sock", "show cache")
 
 
-@pytest.fixture
-def cached(start_halyard, schema):
-    h = start_halyard(rules=RULES, cache=CACHE)
+def reader_ready(h):
+    """Wait until h's cache reader streams, has read the base tables and
+    applied a position of the primary; return h."""
     wait_until(lambda: cache_status(h)["streaming"] and cache_status(h)["base_tables"] >= 1
                and cache_status(h)["lag_ms"] >= 0,
                what="the cache's reader streaming, the base tables read, a position applied")
     return h
+
+
+@pytest.fixture
+def cached(start_halyard, schema):
+    return reader_ready(start_halyard(rules=RULES, cache=CACHE))
 
 
 def warm(conn, sql, want):
@@ -498,8 +503,7 @@ def test_the_key_holds_the_session_state_with_one_backend(start_halyard, schema,
     """The same with the primary as the only backend, where the router
     has no choice to make: the SETs are still noted and keyed."""
     h = start_halyard(rules=RULES, cache=CACHE, backends=one_backend(cluster), pool_mode=pool_mode)
-    wait_until(lambda: cache_status(h)["streaming"] and cache_status(h)["base_tables"] >= 1
-               and cache_status(h)["lag_ms"] >= 0, what="the cache's reader ready")
+    reader_ready(h)
     key_holds_state(h, cluster)
 
 
@@ -1007,8 +1011,7 @@ def test_a_temporary_table_made_before_the_cache_was_on(start_halyard, schema, c
     h.reload(render_conf(cluster, h.port, None, {"rules": RULES, "cache": CACHE, **more}))
     wait_until(lambda: admin_json(sock, "show status")["reloads_ok"] > before,
                what="the reload done")
-    wait_until(lambda: cache_status(h)["streaming"] and cache_status(h)["base_tables"] >= 1
-               and cache_status(h)["lag_ms"] >= 0, what="the cache's reader ready")
+    reader_ready(h)
     o = h.connect(database="qc", autocommit=True)
     sql = "SELECT v FROM t WHERE id = 1"
     assert q(o, sql) == ((10,),)
@@ -1033,8 +1036,7 @@ def test_a_session_keeps_no_capture_buffer_after_its_fill(start_halyard, schema,
     up) hold no 4 MiB each afterwards."""
     rules = [dict(RULES[0], max_result_bytes=4 << 20)]
     h = start_halyard(rules=rules, cache=CACHE)
-    wait_until(lambda: cache_status(h)["streaming"] and cache_status(h)["base_tables"] >= 1
-               and cache_status(h)["lag_ms"] >= 0, what="the cache's reader ready")
+    reader_ready(h)
     conns = [h.connect(database="qc", autocommit=True) for _ in range(16)]
     q(conns[0], "SELECT v FROM t WHERE id = 1")  # the pools warm
     before = rss_kib(h)
