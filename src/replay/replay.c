@@ -102,6 +102,19 @@ void replay_pop(struct replay_log *l)
     l->used = l->st[l->n].off;
 }
 
+bool replay_keep_last(struct replay_log *l)
+{
+    if (l->over || l->n == 0 || !l->st[l->n - 1].answered)
+        return false;
+    struct replay_stmt last = l->st[l->n - 1];
+    memmove(l->buf, l->buf + last.off, last.len);
+    last.off = 0;
+    l->st[0] = last;
+    l->n = 1;
+    l->used = last.len;
+    return true;
+}
+
 bool replay_ok(const struct replay_log *l)
 {
     if (l->over)

@@ -7,7 +7,9 @@
  * it) and the checksum of its answer is built packet by packet as the
  * answer goes by (session_replay_packet, from down_parse) and kept when
  * the answer ends (session_replay_done, from command_done). The record is
- * emptied when the primary's answer says no transaction is open. A
+ * emptied when the primary's answer says no transaction is open, and when
+ * a statement ended the transaction and another is open (a BEGIN inside a
+ * transaction, a chained COMMIT: replay_new_trx). A
  * statement that could give another answer or another effect when run
  * again (a non-deterministic function, a user variable set, a lock, a
  * sequence, a stored routine, several statements, CONNECTION_ID()...: see
@@ -127,6 +129,22 @@ static void replay_clear(struct sess_replay *rp)
     rp->summing = false;
 }
 
+/* The statement just answered ended the transaction recorded, as the
+ * server does, and another is open: a BEGIN inside a transaction, COMMIT
+ * AND CHAIN, a COMMIT or ROLLBACK under completion_type = CHAIN. What was
+ * recorded before it is committed (or rolled back) and is never run
+ * again. A BEGIN starts the record of the new transaction; after a chain
+ * the new transaction is not replayable: a replay could not begin it as
+ * the chain did (with the ended transaction's characteristics). */
+static void replay_new_trx(struct sess_replay *rp, bool begin)
+{
+    if (begin && !rp->log.over && replay_keep_last(&rp->log))
+        return;
+    replay_clear(rp);
+    replay_refuse_why(rp, begin ? "a transaction begun by a BEGIN not recorded"
+                                : "a transaction begun by a chained COMMIT or ROLLBACK");
+}
+
 void session_replay_note(struct session *s, const struct classify_result *r, const uint8_t *p,
                          uint32_t len, bool fits)
 {
@@ -244,6 +262,8 @@ void session_replay_done(struct session *s)
     bool primary = s->conns.cur == NULL || s->conns.cur->idx == s->route.primary;
     if (primary && !(s->route.status & SERVER_STATUS_IN_TRANS))
         replay_clear(rp);
+    else if (primary && s->query.cmd_trx_bound != 0)
+        replay_new_trx(rp, s->query.cmd_trx_bound > 0);
 }
 
 void session_replay_arm(struct session *s, const char *name)

@@ -767,6 +767,23 @@ static bool may_commit(const struct classify_result *r, const uint8_t *p, uint32
     }
 }
 
+/* Whether the statement ends the open transaction, as the server does
+ * before it runs: a BEGIN or START TRANSACTION (1: and begins another), a
+ * COMMIT or ROLLBACK, chained or not, or a statement that commits
+ * implicitly (-1: DDL and the like; SET autocommit = 1, which is followed
+ * by the answer's status alone). 0 otherwise. A new transaction open after
+ * one of them starts the replay record and the mark again
+ * (session_replay_done, session_inflight_done). */
+static int8_t trx_bound(const struct classify_result *r)
+{
+    if (r->kind == CL_TXN_BEGIN || r->kind == CL_TXN_BEGIN_RO)
+        return 1;
+    if (r->kind == CL_TXN_END || (r->flags & (CLF_LOCK_TABLES | CLF_UNLOCK_TABLES)) ||
+        (r->kind == CL_WRITE && !(r->flags & (CLF_DML | CLF_ROUTINE_CALL))))
+        return -1;
+    return 0;
+}
+
 /* A new command: what the previous one noted for its end is cleared. */
 static void route_begin(struct session *s, uint8_t cmd, bool fits)
 {
@@ -775,6 +792,7 @@ static void route_begin(struct session *s, uint8_t cmd, bool fits)
     s->query.cmd_may_commit = cmd != COM_QUERY || !fits;
     s->query.cmd_privs = false;
     s->query.cmd_txn_next = false; /* an unclassified command: the server's rule is not known */
+    s->query.cmd_trx_bound = 0;
     s->query.cmd_retry_safe = false;
     s->route.causal_check = false;
     s->route.causal_read = s->route.global_read = false;
@@ -920,6 +938,7 @@ static uint32_t route_statement(struct session *s, uint8_t cmd, const uint8_t *p
     s->query.cmd_clears_diag = r->clears_diag || !fits;
     s->query.cmd_diag = (r->flags & CLF_DIAG) != 0;
     s->query.cmd_may_commit = may_commit(r, p, avail);
+    s->query.cmd_trx_bound = trx_bound(r);
     s->query.cmd_txn_next = state_txn_next_ends(r, (const char *)p + 1, avail - 1, s->route.lex_opts);
     /* One backend: nothing to route; but under pool_mode "transaction"
      * the session's connection goes back to the pool between statements,

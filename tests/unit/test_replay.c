@@ -7,6 +7,8 @@
  *   - the sum: the same answer gives the same sum; a different row, affected
  *     row count, insert id or error code a different one; status flags,
  *     warnings and info do not count; result_only counts rows only
+ *   - a BEGIN that ended the transaction starts the record again alone,
+ *     with its answer (replay_keep_last)
  *   - the statement in flight is dropped again (replay_pop), an answered one
  *     never; statements calling NOW(), RAND(), UUID()... are found, names
  *     in strings, comments or quotes are not
@@ -262,6 +264,48 @@ static void test_pop(void **state)
     replay_free(&l);
 }
 
+/* A BEGIN inside the transaction ended it: it alone, with its answer,
+ * starts the record again; a statement with no answer, or a refused
+ * record, cannot. */
+static void test_keep_last(void **state)
+{
+    (void)state;
+    struct replay_log l;
+    replay_init(&l, 1024, false);
+    struct replay_sum s, begin;
+    replay_sum_begin(&s, false);
+    assert_int_equal(replay_add(&l, P("\x03UPDATE t SET v = v + 1")), HY_OK);
+    replay_answer(&l, &s);
+    assert_int_equal(replay_add(&l, P("\x03START TRANSACTION")), HY_OK);
+    assert_false(replay_keep_last(&l)); /* not answered yet */
+    assert_int_equal(l.n, 2);
+    static const struct pkt ok[] = {PK(REPLAY_PKT_OK, "\x00\x00\x00\x03\x00\x00\x00")};
+    begin = sum_of(ok, 1, false);
+    replay_answer(&l, &begin);
+    assert_true(replay_keep_last(&l));
+    assert_int_equal(l.n, 1);
+    assert_int_equal(l.used, 18);
+    assert_true(replay_ok(&l));
+    assert_true(replay_check(&l, 0, &begin));
+    assert_false(replay_check(&l, 1, &begin));
+    const uint8_t *p;
+    uint32_t n;
+    assert_true(replay_stmt(&l, 0, &p, &n));
+    assert_int_equal(n, 18);
+    assert_memory_equal(p, "\x03START TRANSACTION", 18);
+    assert_false(replay_stmt(&l, 1, &p, &n));
+    /* the next statement goes after it */
+    assert_int_equal(replay_add(&l, P("\x03UPDATE t SET v = 2")), HY_OK);
+    assert_true(replay_stmt(&l, 1, &p, &n));
+    assert_memory_equal(p, "\x03UPDATE t SET v = 2", n);
+    replay_refuse(&l);
+    assert_false(replay_keep_last(&l));
+    replay_free(&l);
+    replay_init(&l, 1024, false);
+    assert_false(replay_keep_last(&l)); /* empty */
+    replay_free(&l);
+}
+
 static void test_nondeterministic(void **state)
 {
     (void)state;
@@ -293,9 +337,10 @@ static void test_nondeterministic(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_record), cmocka_unit_test(test_bound_and_refuse),
-        cmocka_unit_test(test_sum),    cmocka_unit_test(test_sum_ok_err),
-        cmocka_unit_test(test_pop),    cmocka_unit_test(test_nondeterministic),
+        cmocka_unit_test(test_record),    cmocka_unit_test(test_bound_and_refuse),
+        cmocka_unit_test(test_sum),       cmocka_unit_test(test_sum_ok_err),
+        cmocka_unit_test(test_pop),       cmocka_unit_test(test_nondeterministic),
+        cmocka_unit_test(test_keep_last),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -83,6 +83,9 @@ void replay_answer(struct replay_log *l, const struct replay_sum *s);
 /* Forget the last statement if it has no answer yet (the one in flight
  * when the primary died, which is sent again after the replay instead). */
 void replay_pop(struct replay_log *l);
+/* Keep the last statement alone, with its answer (it began the
+ * transaction now open); false when it has none, or nothing is kept. */
+bool replay_keep_last(struct replay_log *l);
 /* Whether every statement is kept and answered: a replay may start. */
 bool replay_ok(const struct replay_log *l);
 /* Statement `i` (0 = the first): its packet. False past the last. */

@@ -337,6 +337,7 @@ struct sess_query {
     bool cmd_ro_begin;    /* it starts a READ ONLY transaction on a replica */
     bool cmd_may_commit;  /* it may commit the open transaction (COMMIT, DDL, BEGIN...) */
     bool cmd_txn_next;    /* it ends a one-shot SET TRANSACTION (state_txn_next_ends) */
+    int8_t cmd_trx_bound; /* it ends the open transaction: BEGIN (1), COMMIT, ROLLBACK, DDL (-1) */
     uint64_t digest_hash; /* digest of the statement in flight ... */
     bool digest_pending;  /* ... to record when it ends */
     const struct config_rule *block_rule; /* the rule that blocked the statement */
