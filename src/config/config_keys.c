@@ -134,7 +134,8 @@ const struct config_key config_keys[] = {
      NULL},
     {"replay_checksum", CONFIG_STRING, "full", 0, 0,
      "what of each answer a replay compares: \"full\" (column definitions, rows, an OK's "
-     "affected rows and insert id, an ERR's code) or \"result_only\" (result rows only)",
+     "affected rows and insert id, an ERR's code) or \"result_only\" (the same without "
+     "insert ids and column definitions)",
      "full|result_only"},
     {"resolve_in_flight_writes", CONFIG_BOOL, "false", 0, 0,
      "an autocommit write or a COMMIT in flight when the primary dies is looked for in the new "

@@ -170,21 +170,25 @@ static void sum_u64(struct replay_sum *s, uint64_t v)
 void replay_sum_packet(struct replay_sum *s, enum replay_pkt kind, const uint8_t *payload,
                        size_t len)
 {
-    if (kind == REPLAY_PKT_OTHER || (s->result_only && kind != REPLAY_PKT_ROW))
+    if (kind == REPLAY_PKT_OTHER)
         return;
     /* the packet's kind and length first: boundaries count */
     uint8_t k = (uint8_t)kind;
     sum_bytes(s, &k, 1);
+    if (kind == REPLAY_PKT_COLDEF && s->result_only)
+        return; /* the number of columns counts, not their names or types */
     if (kind == REPLAY_PKT_OK) {
-        /* affected rows and insert id; status, warnings and info differ
-         * between servers for the same outcome */
+        /* affected rows and insert id (not with result_only: an
+         * AUTO_INCREMENT id may differ on another server); status,
+         * warnings and info differ between servers for the same outcome */
         struct mysql_rd rd;
         mysql_rd_init(&rd, payload, len);
         (void)mysql_rd_u8(&rd);
         uint64_t affected = mysql_rd_lenenc(&rd);
         uint64_t insert_id = mysql_rd_lenenc(&rd);
         sum_u64(s, rd.bad ? UINT64_MAX : affected);
-        sum_u64(s, rd.bad ? UINT64_MAX : insert_id);
+        if (!s->result_only)
+            sum_u64(s, rd.bad ? UINT64_MAX : insert_id);
         return;
     }
     if (kind == REPLAY_PKT_ERR) {

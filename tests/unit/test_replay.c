@@ -6,7 +6,9 @@
  *   - past replay_max_size, or refused, it is not replayable and keeps nothing
  *   - the sum: the same answer gives the same sum; a different row, affected
  *     row count, insert id or error code a different one; status flags,
- *     warnings and info do not count; result_only counts rows only
+ *     warnings and info do not count; result_only leaves out insert ids
+ *     and column definitions (not the number of columns), never an ERR, its
+ *     code or the affected rows
  *   - a BEGIN that ended the transaction starts the record again alone,
  *     with its answer (replay_keep_last)
  *   - the statement in flight is dropped again (replay_pop), an answered one
@@ -175,9 +177,20 @@ static void test_sum(void **state)
     alt[3] = result[4];
     alt[4] = result[3];
     assert_false(same(sum_of(result, n, false), sum_of(alt, n, false)));
-    /* without the final OK: a different answer, but the same rows */
+    /* without the final OK: a different answer, result_only too (it ends
+     * the answer, where an ERR could come) */
     assert_false(same(sum_of(result, n, false), sum_of(result, n - 1, false)));
-    assert_true(same(sum_of(result, n, true), sum_of(result, n - 1, true)));
+    assert_false(same(sum_of(result, n, true), sum_of(result, n - 1, true)));
+    /* result_only: another column name or type is the same, another
+     * number of columns is not */
+    memcpy(alt, result, sizeof(alt));
+    alt[2] = (struct pkt)PK(REPLAY_PKT_COLDEF, "\x03"
+                                               "def\x01t\x01t\x01t\x01w\x01w\x0c\x21\x00\x40\x00"
+                                               "\x00\x00\x0f\x00\x00\x00\x00\x00");
+    assert_false(same(sum_of(result, n, false), sum_of(alt, n, false)));
+    assert_true(same(sum_of(result, n, true), sum_of(alt, n, true)));
+    struct pkt one_col[] = {result[0], result[1], result[3], result[4], result[5]};
+    assert_false(same(sum_of(result, n, true), sum_of(one_col, 5, true)));
     /* a row less */
     struct pkt fewer[] = {result[0], result[1], result[2], result[3], result[5]};
     assert_false(same(sum_of(result, n, true), sum_of(fewer, 5, true)));
@@ -216,9 +229,10 @@ static void test_sum_ok_err(void **state)
     assert_true(same(sum_of(upd3, 1, false), sum_of(upd3_info, 1, false)));
     assert_false(same(sum_of(upd3, 1, false), sum_of(upd2, 1, false)));
     assert_false(same(sum_of(ins42, 1, false), sum_of(ins43, 1, false)));
-    /* result_only: an OK counts for nothing */
-    assert_true(same(sum_of(upd3, 1, true), sum_of(upd2, 1, true)));
+    /* result_only: an OK's affected rows count, its insert id does not */
+    assert_false(same(sum_of(upd3, 1, true), sum_of(upd2, 1, true)));
     assert_true(same(sum_of(ins42, 1, true), sum_of(ins43, 1, true)));
+    assert_true(same(sum_of(upd3, 1, true), sum_of(upd3_info, 1, true)));
     /* an ERR by its code, not its message */
     struct pkt dup[] = {
         PK(REPLAY_PKT_ERR, "\xff\x26\x04#23000Duplicate entry '1' for key 'PRIMARY'")};
@@ -227,9 +241,19 @@ static void test_sum_ok_err(void **state)
     struct pkt lock[] = {PK(REPLAY_PKT_ERR, "\xff\xd5\x04#40001Deadlock found")};
     assert_true(same(sum_of(dup, 1, false), sum_of(dup2, 1, false)));
     assert_false(same(sum_of(dup, 1, false), sum_of(lock, 1, false)));
-    /* an OK is not an ERR, nor an empty answer */
-    assert_false(same(sum_of(upd3, 1, false), sum_of(dup, 1, false)));
-    assert_false(same(sum_of(upd3, 1, false), sum_of(upd3, 0, false)));
+    /* an OK is not an ERR, nor an empty answer; result_only too */
+    for (int ro = 0; ro <= 1; ro++) {
+        assert_false(same(sum_of(upd3, 1, ro), sum_of(dup, 1, ro)));
+        assert_false(same(sum_of(upd3, 1, ro), sum_of(upd3, 0, ro)));
+        assert_false(same(sum_of(dup, 1, ro), sum_of(dup, 0, ro)));
+        assert_false(same(sum_of(dup, 1, ro), sum_of(lock, 1, ro)));
+        assert_true(same(sum_of(dup, 1, ro), sum_of(dup2, 1, ro)));
+        /* an empty result is not an OK of 0 rows */
+        struct pkt empty[] = {result[0], result[1], result[2], result[5]};
+        struct pkt upd0[] = {PK(REPLAY_PKT_OK, "\x00\x00\x00\x02\x00\x00\x00")};
+        assert_false(same(sum_of(empty, 4, ro), sum_of(upd0, 1, ro)));
+        assert_false(same(sum_of(empty, 4, ro), sum_of(dup, 1, ro)));
+    }
     /* a truncated OK still sums (as unreadable), without reading past it */
     struct pkt cut[] = {PK(REPLAY_PKT_OK, "\x00\xfc\x01")};
     assert_false(same(sum_of(cut, 1, false), sum_of(upd3, 1, false)));

@@ -16,8 +16,10 @@
  *
  * The checksum covers the result set (column definitions and rows), and
  * for an OK the affected rows and insert id, for an ERR its code; with
- * `result_only` only result rows count (an OK or ERR adds nothing), as
- * MaxScale's transaction_replay_checksum = result_only does. Status flags,
+ * `result_only` an OK's insert id and the column definitions (but not
+ * their number) do not count: an OK is still not an ERR, nor another
+ * error code, nor another count of affected rows (MaxScale's
+ * transaction_replay_checksum = result_only leaves out every OK). Status flags,
  * warnings counts, info strings and session-tracking blocks never count:
  * they may differ from one server to another for the same outcome. The sum
  * is 128 bits of two independent 64-bit mixes (not a cryptographic hash: a
@@ -63,7 +65,7 @@ struct replay_log {
     struct replay_stmt *st;
     uint32_t n, n_cap;
     size_t max;       /* replay_max_size: bytes of statements kept at most */
-    bool result_only; /* the sums cover result rows only */
+    bool result_only; /* the sums leave out insert ids and column definitions */
     bool over;        /* not replayable: past `max`, or a statement that cannot run twice */
 };
 
