@@ -63,6 +63,12 @@ enum { CR_START, CR_TEMP, CR_NAME, CR_DOT, CR_NAME2 };
 
 /* Where a statement is in its leading SELECT's list (struct stmt.sl) */
 enum { SL_NONE, SL_OPTS, SL_ITEM, SL_DONE };
+/* Where an INSERT's table name is (dml_name_note) */
+enum {
+    DN_NONE,  /* not at the table's name */
+    DN_AFTER, /* after INSERT, REPLACE, INTO, TABLE or the '.' of a name */
+    DN_NAME,  /* a name just read there: a '(' opens its column list */
+};
 
 struct stmt {
     enum mode mode;
@@ -102,6 +108,9 @@ struct stmt {
     bool uses_table;   /* FROM a table (not DUAL) at depth 0 or in a subquery */
     bool diag;         /* SHOW WARNINGS/ERRORS/COUNT(*), GET DIAGNOSTICS, @@warning_count */
     bool unlock;       /* M_LOCK came from UNLOCK */
+    /* INSERT or REPLACE: where its table's name is (dml_name_note) */
+    uint8_t dml_name;         /* DN_* */
+    enum tok_type prev2_type; /* the token before the previous one */
 
     /* SET */
     enum classify_scope scope; /* modifier in force */
@@ -134,6 +143,8 @@ static void stmt_begin(struct stmt *st)
     st->prev_type = T_END;
     st->prev_kw = KW_NONE;
     st->prev2_kw = KW_NONE;
+    st->prev2_type = T_END;
+    st->dml_name = DN_NONE;
     st->explained = false;
     st->first_kw = KW_NONE;
     st->second_kw = KW_NONE;
@@ -832,19 +843,48 @@ static void sysvar_check(struct ctx *c, const struct token *t)
     }
 }
 
-/* Whether the '(' just fed (st->depth counts it) calls a function that is
- * not built in, as the server decides (sqlfunc.c), in a statement it would
- * otherwise let run on a replica. Not a call: a name and its column list
- * at the top of a WITH clause (`WITH c(n) AS ...`). Writes and SETs run on
- * the primary already and are left as they are. */
-static bool routine_call(const struct ctx *c, const struct stmt *st)
+/* Follow where an INSERT's or REPLACE's table name is, token by token: a
+ * '(' right after it opens its column list (`INSERT INTO db.t (a, b)`), no
+ * call. Other keywords (VALUES, SELECT, PARTITION...) end it. */
+static void dml_name_note(struct stmt *st, const struct token *t)
 {
-    if (st->mode == M_WITH ? st->depth <= 1 : st->base == CL_WRITE || st->base == CL_SESSION)
-        return false;
-    if (st->prev_type == T_QIDENT)
+    if (t->type == T_WORD &&
+        (t->kw == KW_INSERT || t->kw == KW_REPLACE || t->kw == KW_INTO || t->kw == KW_TABLE))
+        st->dml_name = DN_AFTER;
+    else if ((t->type == T_WORD && t->kw == KW_NONE) || t->type == T_QIDENT)
+        st->dml_name = st->dml_name == DN_AFTER ? DN_NAME : DN_NONE;
+    else if (t->type == T_DOT)
+        st->dml_name = st->dml_name == DN_NAME ? DN_AFTER : DN_NONE;
+    else
+        st->dml_name = DN_NONE;
+}
+
+/* The name before the '(' just fed is a stored function's. */
+static bool routine_named(const struct ctx *c, const struct stmt *st)
+{
+    if (st->prev_type == T_QIDENT || (st->prev_type == T_WORD && st->prev2_type == T_DOT))
         return true;
     return st->prev_type == T_WORD &&
            !sqlfunc_is_builtin((const char *)c->s + st->prev_off, st->prev_len);
+}
+
+/* Whether the '(' just fed after a name (st->depth counts it) calls a
+ * stored function: not built in, as the server decides (sqlfunc.c), or
+ * qualified by a schema (`app.concat(...)` is app's, not the built-in). A
+ * statement that calls one is a write whatever it looks like, and runs
+ * once: not replayed, not retried. Not a call: a name and its column list
+ * at the top of a WITH clause (`WITH c(n) AS ...`), an INSERT's table and
+ * its column list. SETs, and writes other than INSERT, REPLACE, UPDATE and
+ * DELETE (DDL, LOAD DATA...), are left as they are. */
+static bool routine_call(const struct ctx *c, const struct stmt *st)
+{
+    if (st->mode == M_WITH)
+        return st->depth > 1 && routine_named(c, st);
+    if (st->base == CL_SESSION ||
+        (st->base == CL_WRITE &&
+         (!(c->res->flags & CLF_DML) || st->first_kw == KW_LOAD || st->dml_name == DN_NAME)))
+        return false;
+    return routine_named(c, st);
 }
 
 /* What an expression token can need wherever it appears. */
@@ -855,7 +895,7 @@ static void expr_check(struct ctx *c, const struct token *t)
 
     switch (t->type) {
     case T_LPAREN:
-        if (st->prev_type == T_WORD && st->prev_kw != KW_NONE)
+        if (st->prev_type == T_WORD && st->prev_kw != KW_NONE && st->prev2_type != T_DOT)
             function_check(c, st->prev_kw);
         else if (routine_call(c, st)) {
             /* A stored function (or a UDF): it may write, and on a replica
@@ -1077,7 +1117,9 @@ static void stmt_feed(struct ctx *c, const struct token *t)
     diag_note(st, t);
     if (mode_feed(c, t))
         expr_check(c, t);
+    dml_name_note(st, t);
     st->prev2_kw = st->prev_kw;
+    st->prev2_type = st->prev_type;
     st->prev_kw = t->type == T_WORD ? t->kw : KW_NONE;
     st->prev_type = t->type;
     st->prev_off = t->off;
