@@ -46,6 +46,7 @@
 
 #include "admin_int.h"
 #include "halyard/admin/admin_sql.h"
+#include "halyard/cluster/backend.h"
 #include "halyard/config/config.h"
 #include "halyard/core/audit.h"
 #include "halyard/core/log.h"
@@ -323,11 +324,13 @@ static void answer_cb(void *arg, const char *text, size_t len)
 static void run_query(struct asql_conn *c, const uint8_t *sql, size_t len)
 {
     struct status *st = admin_status(c->s->a);
-    struct admin_sql_who who = {.user = c->user,
-                                .host = c->host,
-                                .id = c->id,
-                                .version = st->cfg->server_version,
-                                .role = c->role};
+    char version[MYSQL_CLIENT_VERSION_MAX];
+    backend_greeting_version(st->cfg, version, sizeof(version));
+    /* @@version as a MariaDB server says it: without its greeting's
+     * "5.5.5-" (which keeps MySQL 5 clients from taking 10.x for older) */
+    const char *v = strncmp(version, "5.5.5-", 6) == 0 ? version + 6 : version;
+    struct admin_sql_who who = {
+        .user = c->user, .host = c->host, .id = c->id, .version = v, .role = c->role};
     struct admin_sql_plan *p = &c->plan;
     admin_sql_plan((const char *)sql, len, &who, p);
     switch (p->kind) {
@@ -567,9 +570,11 @@ static void greet(struct asql_conn *c)
         asql_close(c);
         return;
     }
+    char version[MYSQL_CLIENT_VERSION_MAX];
+    backend_greeting_version(cfg, version, sizeof(version));
     uint8_t b[256];
     size_t n =
-        mysql_greeting_encode(b, sizeof(b), cfg->server_version, c->id, c->scramble,
+        mysql_greeting_encode(b, sizeof(b), version, c->id, c->scramble,
                               ASQL_CAPS | (cfg->tls_server != NULL ? CLIENT_SSL : 0), 0, NATIVE);
     c->seq = 0;
     send_packet(c, b, n);

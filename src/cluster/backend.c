@@ -297,6 +297,44 @@ void backend_info_get(struct backend_rt *rt, struct backend_info *out)
     pthread_mutex_unlock(&rt->lock);
 }
 
+void backend_version_note(struct backend_rt *rt, const char *version)
+{
+    if (rt == NULL || version == NULL || version[0] == '\0')
+        return;
+    pthread_mutex_lock(&rt->lock);
+    snprintf(rt->version, sizeof(rt->version), "%s", version);
+    pthread_mutex_unlock(&rt->lock);
+}
+
+/* Backend i's greeting version into out[cap]; its length, 0 if not seen. */
+static size_t version_of(const struct config *cfg, int i, char *out, size_t cap)
+{
+    struct backend_rt *rt = cfg->backends[i].rt;
+    if (rt == NULL)
+        return 0;
+    pthread_mutex_lock(&rt->lock);
+    int n = snprintf(out, cap, "%s", rt->version);
+    pthread_mutex_unlock(&rt->lock);
+    return n > 0 ? strlen(out) : 0;
+}
+
+size_t backend_greeting_version(const struct config *cfg, char *out, size_t cap)
+{
+    if (cfg->server_version != NULL && cfg->server_version[0] != '\0') {
+        snprintf(out, cap, "%s", cfg->server_version);
+        return strlen(out);
+    }
+    int p = backend_primary_any_index(cfg);
+    size_t n = p >= 0 ? version_of(cfg, p, out, cap) : 0;
+    for (size_t i = 0; n == 0 && i < cfg->n_backends; i++)
+        n = version_of(cfg, (int)i, out, cap);
+    if (n == 0) {
+        snprintf(out, cap, "%s", BACKEND_VERSION_UNKNOWN);
+        n = strlen(out);
+    }
+    return n;
+}
+
 static uint64_t relaxed(const _Atomic uint64_t *a)
 {
     return atomic_load_explicit(a, memory_order_relaxed);

@@ -909,7 +909,6 @@ static void busy_note(struct monitor_backend *mb, const struct sqlresult *res)
 
 static void check_cb(struct sqlclient *c, const struct sqlresult *res, void *arg)
 {
-    (void)c;
     struct monitor_backend *mb = arg;
     if (!res->ok && mb->step == STEP_BUSY && res->err_code != 0) {
         busy_note(mb, NULL);
@@ -949,9 +948,11 @@ static void check_cb(struct sqlclient *c, const struct sqlresult *res, void *arg
     }
     switch ((enum step)mb->step) {
     case STEP_PING:
-        rtt_note(mb->rt, ev_time() - mb->ping_sent);
-        /* fall through */
     case STEP_CONNECT:
+        if (mb->step == STEP_PING) /* the same connection as the last check */
+            rtt_note(mb->rt, ev_time() - mb->ping_sent);
+        else /* what halyard's own greeting says (backend_greeting_version) */
+            backend_version_note(mb->rt, sqlclient_server_version(c));
         if (galera(mb)) {
             mb->wsrep_next = (struct galera_node){0};
             run_step(mb, STEP_WSREP_STATUS);

@@ -22,8 +22,9 @@ const struct config_key config_keys[] = {
      "(checked once a second), worker_recovered when it runs again; 0 = off", NULL},
     {"log_level", CONFIG_STRING, "info", 0, 0,
      "least severe level written to stderr", "error|warn|info|debug"},
-    {"server_version", CONFIG_STRING, "10.11.99-MariaDB-halyard", 1, 60,
-     "server version string sent to clients in the handshake greeting", NULL},
+    {"server_version", CONFIG_STRING, "", 0, 60,
+     "server version string sent to clients in the handshake greeting; \"\" = the primary's own "
+     "greeting, learned from the backends", NULL},
     {"connect_timeout_ms", CONFIG_INT, "2000", 10, 600000,
      "milliseconds allowed for a backend TCP connect plus its login", NULL},
     {"dns_refresh_ms", CONFIG_INT, "30000", 100, 86400000,

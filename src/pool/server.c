@@ -168,6 +168,7 @@ static void login_progress(struct bconn *bc)
                 return;
             }
             login_end(bc);
+            backend_version_note(bc->be->rt, bc->login.version);
             struct server_report r = {.event = SERVER_READY};
             report(bc, &r);
             return;

@@ -66,8 +66,10 @@ static bool greeting(struct mysql_client *mc, const struct mysql_client_creds *c
                       "server does not offer TLS; not logging in in plaintext");
     memcpy(mc->scramble, hs.scramble, sizeof(mc->scramble));
     mc->thread_id = hs.conn_id;
-    mc->version = hs.server_version;
-    mc->version_len = hs.server_version_len;
+    size_t vn = hs.server_version_len < sizeof(mc->version) - 1 ? hs.server_version_len
+                                                                : sizeof(mc->version) - 1;
+    memcpy(mc->version, hs.server_version, vn);
+    mc->version[vn] = '\0';
     /* What both sides have, minus what this login decides for itself. */
     uint32_t caps = (cr->want_caps & hs.caps) | CLIENT_PROTOCOL_41 | CLIENT_SECURE_CONNECTION;
     caps &=

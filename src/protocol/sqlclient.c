@@ -432,6 +432,11 @@ uint32_t sqlclient_thread_id(const struct sqlclient *c)
     return c->login.thread_id;
 }
 
+const char *sqlclient_server_version(const struct sqlclient *c)
+{
+    return c->login.version;
+}
+
 void sqlclient_set_timeout(struct sqlclient *c, int timeout_ms)
 {
     c->timeout_ms = timeout_ms > 0 ? timeout_ms : c->timeout_ms;

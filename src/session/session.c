@@ -2344,8 +2344,9 @@ void session_greet(struct session *s)
     }
     struct mysql_handshake hs = {0};
     hs.protocol = 10;
-    hs.server_version = cfg->server_version;
-    hs.server_version_len = strlen(cfg->server_version);
+    char version[MYSQL_CLIENT_VERSION_MAX];
+    hs.server_version = version;
+    hs.server_version_len = backend_greeting_version(cfg, version, sizeof(version));
     hs.conn_id = s->id;
     memcpy(hs.scramble, s->who.scramble, sizeof(hs.scramble));
     hs.caps = (SERVER_CAPS & ~(uint32_t)CLIENT_MYSQL) | (cfg->tls_server != NULL ? CLIENT_SSL : 0);

@@ -45,6 +45,7 @@
 #include "halyard/config/config.h"
 #include "halyard/core/core.h"
 #include "halyard/core/srvstatus.h"
+#include "halyard/protocol/mysql_client.h"
 
 enum backend_state {
     BACKEND_ONLINE = 0,
@@ -167,8 +168,9 @@ struct backend_rt {
     _Atomic uint32_t rtt_us; /* round trip of the monitor's COM_PING, an EWMA; 0 = not measured */
     struct backend_stat_slot slot[BACKEND_STAT_SLOTS];
 
-    pthread_mutex_t lock; /* protects `info` */
+    pthread_mutex_t lock; /* protects `info` and `version` */
     struct backend_info info;
+    char version[MYSQL_CLIENT_VERSION_MAX]; /* its greeting's server version; "" = not seen */
 };
 
 /* ---- registry ---------------------------------------------------------- */
@@ -277,6 +279,18 @@ void backend_set_cut_off(struct backend_rt *rt, bool on);
 
 /* Copy the locked part out. Any thread. */
 void backend_info_get(struct backend_rt *rt, struct backend_info *out);
+
+/* The server version of its greeting, as a login to it read it (the
+ * monitor's or a worker's). Any thread. */
+void backend_version_note(struct backend_rt *rt, const char *version);
+
+/* The version halyard greets `cfg`'s clients with: `server_version` when
+ * the config sets it, else the greeting of the primary (or, before one is
+ * known, of any backend of `cfg` a login reached), else
+ * BACKEND_VERSION_UNKNOWN. Into out[cap], NUL-terminated; returns its
+ * length. Any thread. */
+#define BACKEND_VERSION_UNKNOWN "5.5.5-10.11.99-MariaDB-halyard"
+size_t backend_greeting_version(const struct config *cfg, char *out, size_t cap);
 
 /* Summed counters of one backend. */
 struct backend_stats {

@@ -69,15 +69,19 @@ struct mysql_client_creds {
     enum tls_mode tls;
 };
 
+/* Room for a greeting's server version: config's server_version allows 60
+ * characters, MariaDB's own are shorter ("5.5.5-10.11.19-MariaDB-log"). */
+#define MYSQL_CLIENT_VERSION_MAX 64
+
 /* The login's state, zeroed before the greeting. */
 struct mysql_client {
-    uint32_t server_caps;     /* the greeting's */
-    uint32_t caps;            /* in force on the connection */
-    uint32_t server_ext_caps; /* MariaDB's extended ones: the greeting's */
-    uint32_t ext_caps;        /* and in force */
-    uint32_t thread_id;       /* the server's connection id */
-    const char *version;      /* the greeting's server version (in the packet: valid */
-    size_t version_len;       /* while it is) */
+    uint32_t server_caps;                   /* the greeting's */
+    uint32_t caps;                          /* in force on the connection */
+    uint32_t server_ext_caps;               /* MariaDB's extended ones: the greeting's */
+    uint32_t ext_caps;                      /* and in force */
+    uint32_t thread_id;                     /* the server's connection id */
+    char version[MYSQL_CLIENT_VERSION_MAX]; /* the greeting's server version, NUL-terminated
+                                             * (cut at MYSQL_CLIENT_VERSION_MAX - 1) */
     uint8_t scramble[MYSQL_SCRAMBLE_LEN];
     uint8_t seq;  /* sequence id of the last packet seen or sent */
     bool greeted; /* the greeting was read */

@@ -148,6 +148,8 @@ hy_status_t sqlclient_raw(struct sqlclient *c, uint8_t cmd, const void *payload,
 bool sqlclient_ready(const struct sqlclient *c);
 /* The server's id of the connection (its thread), once logged in; 0 before. */
 uint32_t sqlclient_thread_id(const struct sqlclient *c);
+/* The server version its greeting announced ("" before the greeting). */
+const char *sqlclient_server_version(const struct sqlclient *c);
 /* Set the timeout of the next operations. */
 void sqlclient_set_timeout(struct sqlclient *c, int timeout_ms);
 
