@@ -772,9 +772,11 @@ static bool mentions_role(const char *sql, size_t len)
 }
 
 /* The commands that restore `bc` to `want` by a reset, appended to *out;
- * HY_ERROR when a reset cannot (SET ROLE, a schema the login had not). */
+ * HY_ERROR when a reset cannot (SET ROLE, a schema the login had not).
+ * `login_db`: the schema bc logged in with (its pool's key), NULL = none. */
 static hy_status_t state_reset_cmds(const struct bconn *bc, const struct varstate *want,
-                                    uint8_t login_cs, size_t max_cmd, struct varstate_cmds *out)
+                                    const char *login_db, uint8_t login_cs, size_t max_cmd,
+                                    struct varstate_cmds *out)
 {
     const char *sql;
     size_t len;
@@ -790,6 +792,12 @@ static hy_status_t state_reset_cmds(const struct bconn *bc, const struct varstat
         return HY_NOMEM;
     varstate_set_option(reset_base, varstate_option(bc->vs));
     hy_status_t rc = varstate_cmds_push(out, COM_RESET_CONNECTION, NULL, 0);
+    /* The reset keeps the schema but sets @@character_set_database and
+     * @@collation_database to the server's defaults: selecting the schema
+     * again reads them from it, as the session had them. */
+    const char *cur = db != NULL ? db : login_db;
+    if (rc == HY_OK && cur != NULL)
+        rc = varstate_cmds_push(out, COM_INIT_DB, cur, strlen(cur));
     return rc == HY_OK ? varstate_apply(reset_base, want, login_cs, max_cmd, out) : rc;
 }
 
@@ -825,7 +833,7 @@ static bool state_reset_choose(struct session *s, const struct varstate *want, s
         s->vars.sync.n + (bc->diag_dirty ? 1u : 0u) + (bc->lid != s->values.lid ? 1u : 0u);
     if (set_ok && !must && by_set == 0)
         return true; /* nothing to send: a reset is one command at least */
-    if (state_reset_cmds(bc, want, s->who.charset, max_cmd, &alt) != HY_OK) {
+    if (state_reset_cmds(bc, want, session_login_db(s), s->who.charset, max_cmd, &alt) != HY_OK) {
         varstate_cmds_free(&alt);
         return set_ok && !must;
     }
