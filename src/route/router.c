@@ -18,7 +18,7 @@ static void route_go(struct route_out *out, uint32_t idx)
  * zone, and its connection limit when the session has no connection there
  * yet. */
 static inline __attribute__((always_inline)) bool route_replica_open(const struct route_in *in,
-                                                                      uint32_t i, bool far_ok)
+                                                                     uint32_t i, bool far_ok)
 {
     const struct route_backend *b = &in->be[i];
     if (b->weight == 0 || (b->role != ROLE_REPLICA && !b->reads_too) || (b->far && !far_ok))

@@ -939,7 +939,8 @@ static uint32_t route_statement(struct session *s, uint8_t cmd, const uint8_t *p
     s->query.cmd_diag = (r->flags & CLF_DIAG) != 0;
     s->query.cmd_may_commit = may_commit(r, p, avail);
     s->query.cmd_trx_bound = trx_bound(r);
-    s->query.cmd_txn_next = state_txn_next_ends(r, (const char *)p + 1, avail - 1, s->route.lex_opts);
+    s->query.cmd_txn_next =
+        state_txn_next_ends(r, (const char *)p + 1, avail - 1, s->route.lex_opts);
     /* One backend: nothing to route; but under pool_mode "transaction"
      * the session's connection goes back to the pool between statements,
      * so what a statement sets is the session's state to bring onto the

@@ -1853,7 +1853,7 @@ static void test_match_word(void **state)
         {"PROCESSLIST", "PROCESSLIST", true, 11},
         {"PROCESSLISt ", "PROCESSLIST", true, 12},
         {"\xc3\xa9", "\xc3\x89", false, 0}, /* only ASCII letters fold, as strncasecmp's */
-        {"[", "{", false, 0},                  /* '[' | 0x20 == '{' */
+        {"[", "{", false, 0},               /* '[' | 0x20 == '{' */
     };
     for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
         const char *p = words[i].text, *end = p + strlen(p);

@@ -267,9 +267,11 @@ static void test_is_insert(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_mark),      cmocka_unit_test(test_boot_new),
+        cmocka_unit_test(test_mark),
+        cmocka_unit_test(test_boot_new),
         cmocka_unit_test(test_file_began_before),
-        cmocka_unit_test(test_insert_id), cmocka_unit_test(test_rows),
+        cmocka_unit_test(test_insert_id),
+        cmocka_unit_test(test_rows),
         cmocka_unit_test(test_is_insert),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

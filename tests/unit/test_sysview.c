@@ -188,9 +188,9 @@ static void test_mentioned_same_as_search(void **state)
 {
     (void)state;
     static const char *const piece[] = {
-        "show",    "SHOW ",  "status", "STATUS", "global_", "GLOBAL", "_STATUS", "session_",
-        "SESSION", "proces", "PROCESS", "slist", "LIST",   "s",       "S",       "x",
-        " ",       "_",      "sh",     "st",     "se",     "ss",      "sbtest1", "'",
+        "show",    "SHOW ",  "status",  "STATUS", "global_", "GLOBAL", "_STATUS", "session_",
+        "SESSION", "proces", "PROCESS", "slist",  "LIST",    "s",      "S",       "x",
+        " ",       "_",      "sh",      "st",     "se",      "ss",     "sbtest1", "'",
     };
     unsigned seed = 12345;
     char text[96];
