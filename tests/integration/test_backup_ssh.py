@@ -132,7 +132,7 @@ def test_mariadb_backup_over_ssh(cluster, start_halyard, tmp_path, sshd):
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr[-2000:]
     assert (x / "fo" / "pbs.ibd").exists(), sorted(os.listdir(x / "fo"))
-    wait_until(lambda: backends(conf)[src]["state"] == "ONLINE", 10, what="the replica back online")
+    wait_until(lambda: backends(conf["admin_socket"])[src]["state"] == "ONLINE", 10, what="the replica back online")
     print(f"\nmariadb-backup over ssh of {src}: {man['size']} bytes gzip in {took:.2f} s")
     cluster.sql(0, f"DROP TABLE {table}")
     cluster.sync()

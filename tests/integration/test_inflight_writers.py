@@ -128,11 +128,11 @@ def test_galera_writer_killed_under_mixed_load(start_galera_halyard, galera):
     load_table(galera)
     h = galera_start(start_galera_halyard, monitor=GALERA_MONITOR, replication_user="repl",
                      replication_password_env=REPL_ENV, **ON)
-    assert galera_backends(h)["node0"]["role"] == "primary"
+    assert galera_backends(default_socket(h))["node0"]["role"] == "primary"
     sock = default_socket(h)
     load, st = kill_under_load(h, lambda: galera.kill(0),
                                lambda: admin_json(sock, "show stats"))
-    b = galera_backends(h)
+    b = galera_backends(default_socket(h))
     assert b["node1"]["role"] == "primary", b
     counts = galera_counts(galera, 1)
     missing, twice = check_rows(load, counts)
@@ -206,14 +206,14 @@ def galera_ctl(h, *args):
 def node0_drained(h):
     """halyardctl backend node0 drain: node1 the writer once node0 is idle."""
     galera_ctl(h, "backend", "node0", "drain")
-    wait_until(lambda: galera_backends(h)["node1"]["role"] == "primary", 30,
+    wait_until(lambda: galera_backends(default_socket(h))["node1"]["role"] == "primary", 30,
                what="node1 the writer")
 
 
 def node0_online(h):
     """halyardctl backend node0 online: node0 the writer again (by priority)."""
     galera_ctl(h, "backend", "node0", "online")
-    wait_until(lambda: galera_backends(h)["node0"]["role"] == "primary", 30,
+    wait_until(lambda: galera_backends(default_socket(h))["node0"]["role"] == "primary", 30,
                what="node0 the writer again")
 
 
@@ -364,7 +364,7 @@ def test_galera_writer_cut_off_outcome_unknown(start_galera_halyard, galera):
         code, msg = out["error"]
         assert code == 1180, out
         assert "whether it committed is unknown" in msg and "still counted node0" in msg, msg
-        assert galera_backends(h)["node1"]["role"] == "primary"
+        assert galera_backends(default_socket(h))["node1"]["role"] == "primary"
         bl.execute("COMMIT")  # the UPDATE goes on, on node0
     finally:
         blocker.close()
