@@ -423,7 +423,8 @@ void session_inflight_done(struct session *s)
     /* no transaction open, or the statement ended it and another is open
      * (a BEGIN inside one, a chained COMMIT): the next write takes a mark
      * of its own, never the committed transaction's */
-    if (primary && (!(s->route.status & SERVER_STATUS_IN_TRANS) || s->query.cmd_trx_bound != 0))
+    if (primary && (!(s->route.status & SERVER_STATUS_IN_TRANS) ||
+                    (s->query.cmd == COM_QUERY && s->query.cmd_trx_bound != 0)))
         f->trx_marked = f->trx_unmarked = false;
 }
 

@@ -157,7 +157,10 @@ def test_kill_connection_ends_the_session_named_only(cluster, shared):
     finally:
         tc.stop.set()
         tc.join(10)
-    assert tc.errors == [] and tc.runs > 50
+    # C ran across the 40 kills: at least one statement a kill on average
+    # (a fixed 50 was a quiet machine's figure; CI with three tracks beside
+    # it measured 43 and 50, with no error)
+    assert tc.errors == [] and tc.runs >= 40
     assert q(c, "SELECT 'c fine'") == (("c fine",),)
     c.close()
     b.close()
