@@ -262,7 +262,9 @@ void session_replay_done(struct session *s)
     bool primary = s->conns.cur == NULL || s->conns.cur->idx == s->route.primary;
     if (primary && !(s->route.status & SERVER_STATUS_IN_TRANS))
         replay_clear(rp);
-    else if (primary && s->query.cmd_trx_bound != 0)
+    /* cmd_trx_bound is set for a text statement only (a prepared execute
+     * would see the last COM_QUERY's) */
+    else if (primary && s->query.cmd == COM_QUERY && s->query.cmd_trx_bound != 0)
         replay_new_trx(rp, s->query.cmd_trx_bound > 0);
 }
 
