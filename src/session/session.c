@@ -78,6 +78,23 @@
 #include "halyard/sql/sysview.h"
 #include "halyard/cluster/shard_learn.h"
 #include "session_int.h"
+#include "session_begin.h"
+#include "session_cache.h"
+#include "session_colmeta.h"
+#include "session_diag.h"
+#include "session_fanout.h"
+#include "session_inflight.h"
+#include "session_kill.h"
+#include "session_login.h"
+#include "session_pool.h"
+#include "session_ps.h"
+#include "session_reload.h"
+#include "session_replay.h"
+#include "session_shard.h"
+#include "session_state.h"
+#include "session_sysview.h"
+#include "session_track.h"
+#include "session_xa.h"
 
 /* ---- state ------------------------------------------------------------- */
 

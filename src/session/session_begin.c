@@ -50,6 +50,9 @@
 #include "halyard/session/session_err.h"
 #include "halyard/session/worker.h"
 #include "session_int.h"
+#include "session_begin.h"
+#include "session_state.h"
+#include "session_xa.h"
 
 #define BEGIN_TIMEOUT_MS 30000
 

@@ -64,6 +64,10 @@
 #include "halyard/session/session_err.h"
 #include "halyard/sql/varstate.h"
 #include "session_int.h"
+#include "session_cache.h"
+#include "session_diag.h"
+#include "session_pool.h"
+#include "session_ps.h"
 
 #define KEY_STATE_MAX 8192 /* state larger than this: not cached */
 

@@ -40,6 +40,8 @@
 #include "halyard/session/session.h"
 #include "halyard/session/session_err.h"
 #include "session_int.h"
+#include "session_cache.h"
+#include "session_colmeta.h"
 
 /* The statement the command in flight prepares or executes, or NULL. */
 static struct pstmt *meta_stmt(struct session *s)

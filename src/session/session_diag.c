@@ -29,6 +29,7 @@
 #include "halyard/session/session.h"
 #include "halyard/session/session_err.h"
 #include "session_int.h"
+#include "session_diag.h"
 
 struct session_ldiag {
     struct diag_local d;

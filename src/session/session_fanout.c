@@ -60,6 +60,11 @@
 #include "halyard/cluster/xa_log_writer.h"
 #include "halyard/cluster/xa_recover.h"
 #include "session_int.h"
+#include "session_diag.h"
+#include "session_fanout.h"
+#include "session_pool.h"
+#include "session_shard.h"
+#include "session_xa.h"
 
 #include "session_fanout_int.h"
 

@@ -25,6 +25,11 @@
 #include "halyard/session/worker.h"
 #include "halyard/cluster/xa_recover.h"
 #include "session_fanout_int.h"
+#include "session_diag.h"
+#include "session_fanout.h"
+#include "session_reload.h"
+#include "session_shard.h"
+#include "session_xa.h"
 
 /* ---- "xa": two-phase commit of a write on several groups ---------------------
  * Each group's part ran in its XA branch (XA START '<gtrid>','<group>'). All

@@ -11,6 +11,15 @@
 #include "halyard/session/session.h"
 #include "halyard/session/session_err.h"
 #include "session_int.h"
+#include "session_cache.h"
+#include "session_diag.h"
+#include "session_fanout.h"
+#include "session_inflight.h"
+#include "session_kill.h"
+#include "session_pool.h"
+#include "session_replay.h"
+#include "session_shard.h"
+#include "session_sysview.h"
 
 /* A command answered without command_kill_answer: its KILL's hold on the
  * target is broken. */

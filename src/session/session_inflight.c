@@ -73,6 +73,9 @@
 #include "halyard/session/session_err.h"
 #include "halyard/session/worker.h"
 #include "session_int.h"
+#include "session_begin.h"
+#include "session_inflight.h"
+#include "session_replay.h"
 
 #define INFLIGHT_POLL      0.02                  /* seconds between looks for a new primary */
 #define INFLIGHT_SCAN_MAX  (64ull * 1024 * 1024) /* binary log bytes read at most */

@@ -27,6 +27,11 @@
 #include "halyard/cluster/users.h"
 #include "halyard/session/worker.h"
 #include "session_int.h"
+#include "session_login.h"
+#include "session_pool.h"
+#include "session_ps.h"
+#include "session_shard.h"
+#include "session_state.h"
 
 /* ---- the login part ----------------------------------------------------- */
 

@@ -43,6 +43,10 @@
 #include "halyard/session/session_err.h"
 #include "halyard/session/worker.h"
 #include "session_int.h"
+#include "session_diag.h"
+#include "session_pool.h"
+#include "session_ps.h"
+#include "session_shard.h"
 
 /* The statement that empties a connection's diagnostics area: a statement
  * that uses a table clears it, and a derived table counts. */

@@ -25,6 +25,13 @@
 #include "halyard/sql/varstate.h"
 #include "halyard/session/worker.h"
 #include "session_int.h"
+#include "session_cache.h"
+#include "session_fanout.h"
+#include "session_inflight.h"
+#include "session_pool.h"
+#include "session_ps.h"
+#include "session_shard.h"
+#include "session_state.h"
 
 /* ---- prepared statements ------------------------------------------------
  * halyard hands the client its own statement ids (per session, from 1) and

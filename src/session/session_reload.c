@@ -38,6 +38,13 @@
 #include "halyard/sql/track.h"
 #include "halyard/session/worker.h"
 #include "session_int.h"
+#include "session_cache.h"
+#include "session_login.h"
+#include "session_pool.h"
+#include "session_ps.h"
+#include "session_reload.h"
+#include "session_shard.h"
+#include "session_xa.h"
 
 /*
  * Reload:

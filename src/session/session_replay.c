@@ -46,6 +46,9 @@
 #include "halyard/session/session_err.h"
 #include "halyard/session/worker.h"
 #include "session_int.h"
+#include "session_begin.h"
+#include "session_inflight.h"
+#include "session_replay.h"
 
 #define REPLAY_POLL 0.02 /* seconds between looks for a usable primary */
 

@@ -42,6 +42,17 @@
 #include "halyard/sql/track.h"
 #include "halyard/session/worker.h"
 #include "session_int.h"
+#include "session_begin.h"
+#include "session_cache.h"
+#include "session_diag.h"
+#include "session_fanout.h"
+#include "session_inflight.h"
+#include "session_ps.h"
+#include "session_replay.h"
+#include "session_shard.h"
+#include "session_state.h"
+#include "session_sysview.h"
+#include "session_track.h"
 
 /* ---- routing ------------------------------------------------------------ */
 

@@ -32,6 +32,9 @@
 #include "halyard/core/stats.h"
 #include "halyard/sql/varstate.h"
 #include "session_int.h"
+#include "session_fanout.h"
+#include "session_reload.h"
+#include "session_shard.h"
 
 struct shard_refusal {
     enum shard_verdict verdict;

@@ -15,6 +15,7 @@
 #include "halyard/sql/classify.h"
 #include "halyard/sql/pstmt.h"
 #include "session_int.h"
+#include "session_pool.h"
 
 /* ---- names ------------------------------------------------------------- */
 

@@ -20,6 +20,11 @@
 #include "halyard/sql/varstate.h"
 #include "halyard/session/worker.h"
 #include "session_int.h"
+#include "session_pool.h"
+#include "session_replay.h"
+#include "session_shard.h"
+#include "session_state.h"
+#include "session_track.h"
 
 /* ---- session state -------------------------------------------------------
  * Commands that change session state (SET, USE, SET NAMES, COM_INIT_DB,

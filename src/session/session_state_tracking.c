@@ -38,6 +38,7 @@
 #include "halyard/session/session.h"
 #include "halyard/session/session_err.h"
 #include "session_int.h"
+#include "session_track.h"
 
 #define TRACK_VAR     "session_track_state_change"
 #define TRACK_VAR_LEN (sizeof(TRACK_VAR) - 1)

@@ -57,6 +57,7 @@
 #include "halyard/session/worker.h"
 #include "halyard/sql/sysview.h"
 #include "session_int.h"
+#include "session_sysview.h"
 
 /* A derived table's text past this is not written: the statement reads
  * the server's process list as it is (a halyard with more connections to

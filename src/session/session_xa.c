@@ -74,6 +74,10 @@
 #include "halyard/cluster/xa_log_writer.h"
 #include "halyard/cluster/xa_recover.h"
 #include "session_int.h"
+#include "session_begin.h"
+#include "session_pool.h"
+#include "session_shard.h"
+#include "session_xa.h"
 
 #define XA_STEP_TIMEOUT_MS 30000
 

@@ -11,6 +11,7 @@
 #include "halyard/session/session.h"
 #include "halyard/session/session_err.h"
 #include "../../src/session/session_int.h"
+#include "../../src/session/session_begin.h"
 
 static void test_forms(void **state)
 {

@@ -12,6 +12,7 @@
 #include "halyard/session/session_err.h"
 #include "halyard/sql/sysview.h"
 #include "../../src/session/session_int.h"
+#include "../../src/session/session_kill.h"
 
 static enum kill_kind parse(const char *sql, struct kill_stmt *k)
 {

@@ -1,0 +1,39 @@
+/*
+ * session_kill.h: KILL statements halyard answers itself (session.c).
+ * Internal to the session module: included by the files of src/session/
+ * that use it (session_int.h holds what they all share).
+ */
+#ifndef HALYARD_SESSION_KILL_H
+#define HALYARD_SESSION_KILL_H
+
+#include "session_int.h"
+
+/* session.c: commands answered or rewritten here */
+/* Our KILL no longer holds its target: answered (`accepted`: not refused
+ * for no such thread or not the owner), or never to be. */
+void command_kill_unhold(struct session *s, bool accepted);
+/* A KILL statement halyard answers itself. */
+enum kill_kind {
+    KILL_NONE, /* not one: routed as it is (KILL QUERY ID, CURRENT_USER...) */
+    KILL_ID,   /* KILL [HARD|SOFT] [QUERY|CONNECTION] id: k->id, k->query */
+    KILL_USER, /* KILL [HARD|SOFT] [CONNECTION] USER name[@host]: k->user */
+    KILL_QID,  /* KILL [HARD|SOFT] QUERY ID expr: k->qid (a number), else k->expr */
+};
+struct kill_stmt {
+    const char *modifier; /* "", "HARD " or "SOFT " */
+    bool query;
+    uint32_t id;
+    struct kill_user user;
+    bool qid_number;             /* KILL_QID: the id is a number, k->qid */
+    uint64_t qid;                /* ... */
+    uint32_t expr_off, expr_len; /* ... else the expression, in the text */
+};
+enum kill_kind parse_kill(const char *sql, size_t len, struct kill_stmt *k);
+/* Our own KILL (command_kill) is answered by the backend in terms of its
+ * thread id; when it refuses, the client must read the id it gave. False
+ * while the whole answer packet is not there yet. */
+bool command_kill_answer(struct session *s, uint32_t len);
+/* INT_KILL_QID answered: `ok` and the value read (NULL: none). */
+void command_kill_qid_value(struct session *s, bool ok, const char *value);
+
+#endif /* HALYARD_SESSION_KILL_H */

@@ -1,0 +1,34 @@
+/*
+ * session_login.h: the client's login (session_login.c).
+ * Internal to the session module: included by the files of src/session/
+ * that use it (session_int.h holds what they all share).
+ */
+#ifndef HALYARD_SESSION_LOGIN_H
+#define HALYARD_SESSION_LOGIN_H
+
+#include "session_int.h"
+
+/* ---- session_login.c: the client's login */
+/* The login part (s->login): made at accept and by COM_CHANGE_USER
+ * (login_change_user: false when out of memory), freed when the login
+ * ends, with what it holds (login_end: also when the session closes). */
+bool login_begin(struct session *s);
+void login_end(struct session *s);
+struct mysql_change_user;
+bool login_change_user(struct session *s, const struct mysql_change_user *cu);
+/* A login waits on the session's timer: its answer held back, or a read
+ * of the accounts; the command loop and the idle timer leave it be. */
+bool session_login_waits(const struct session *s);
+bool session_login_changing_user(const struct session *s);
+/* The session's timer fired for the login's wait: true when it was its. */
+bool login_timer(struct session *s);
+void auth_check(struct session *s, const char *user, size_t user_len, const uint8_t *auth,
+                size_t auth_len, uint8_t seq);
+void login_finish(struct session *s);
+/* The login waits for a read of the servers' accounts: look again. */
+void users_wait_poll(struct session *s);
+void session_handle_login(struct session *s);
+void session_login_ok(struct session *s, uint8_t seq);
+void session_proxy_header(struct session *s);
+
+#endif /* HALYARD_SESSION_LOGIN_H */

@@ -1,0 +1,81 @@
+/*
+ * session_pool.h: pool_mode = "transaction": connections given back between transactions
+ * (session_pool.c). Internal to the session module: included by the files of src/session/ that use
+ * it (session_int.h holds what they all share).
+ */
+#ifndef HALYARD_SESSION_POOL_H
+#define HALYARD_SESSION_POOL_H
+
+#include "session_int.h"
+
+/* ---- session_pool.c: pool_mode = "transaction" */
+const char *session_pool_hold(const struct session *s, const struct bconn *bc);
+/* "db1: transaction; db2: read-only transaction" into out ("" = none). */
+void session_pool_holds(const struct session *s, char *out, size_t len);
+void session_pool_lid_read(struct session *s, bool ok, const char *value);
+/* Session mode on a shards listener: LAST_INSERT_ID() read back (INT_LID)
+ * between statements where it may have changed; true when that went out. */
+bool session_pool_lid_follow(struct session *s);
+/* A write halyard ran on several groups generated `lid` first: the
+ * session's LAST_INSERT_ID() (and @@identity, @@last_insert_id) is that
+ * now, in both pool modes; each connection gets it set before its next
+ * statement (state_sync_start). */
+void session_pool_lid_set(struct session *s, uint64_t lid);
+/* ... or it is not known (`why`): see s->values.lid_unknown. */
+void session_pool_lid_unknown(struct session *s, const char *why);
+/* state_sync_start: `SET last_insert_id` for `bc` when it has not had the
+ * value halyard set (s->values.lid_epoch). */
+hy_status_t session_pool_sync_lid(struct session *s, struct bconn *bc, struct varstate_cmds *out);
+void session_pool_note(struct session *s);
+/* FOUND_ROWS() and ROW_COUNT() of the session's previous statement, as
+ * text, when the statement in flight runs where the server does not know
+ * them (another connection, or one another session or halyard itself ran
+ * a command on since); false when it does. */
+bool session_pool_prev_values(const struct session *s, char *found_rows, char *row_count,
+                              size_t len);
+/* ... the same, whether the server knows them or not. */
+void session_pool_values(const struct session *s, char *found_rows, char *row_count, size_t len);
+/* A statement halyard answered from elsewhere (every group) ended: a
+ * result set of `n` rows (`rows`), an OK of `n` affected rows, or an error
+ * (`err`). No connection holds these values: halyard gives them. */
+void session_pool_values_set(struct session *s, bool rows, uint64_t n, bool err);
+/* A command halyard ran for itself on `bc` (a SET, a SELECT...) is
+ * answered: the server's FOUND_ROWS() and ROW_COUNT() there are no longer
+ * the session's. */
+void session_pool_internal_ran(struct session *s, const struct bconn *bc);
+bool session_pool_release(struct session *s);
+/* A parked XA branch's connection of group view `view` (session_xa.c), its
+ * transaction ended cleanly: to the pool, as give_back would, when nothing
+ * of the session is on it; false: the caller closes it. */
+bool session_pool_give_parked(struct session *s, struct bconn *bc, struct config *view);
+/* The client statement's answer ends in this ERR (whole at pl): kept as
+ * the session's diagnostics if SIGNAL can raise it again. */
+void session_pool_diag_err(struct session *s, const uint8_t *pl, uint32_t len);
+/* halyard answered the statement with this ERR (payload, `len` bytes) of
+ * its own: the session's diagnostics area is that one error now, on no
+ * connection; a statement reading it gets it raised first (SIGNAL), in
+ * both pool modes, until a statement on a backend replaces it. */
+void session_pool_own_err(struct session *s, const uint8_t *pl, uint32_t len);
+/* s->query.cmd_diag reads the session's diagnostics, which are not on `bc`:
+ * they are to be raised there first (session_pool_sync_diag). */
+bool session_pool_diag_lost(const struct session *s, const struct bconn *bc);
+hy_status_t session_pool_sync_diag(struct session *s, struct bconn *bc, struct varstate_cmds *out);
+/* The answer to s->vars.sync's command `i` (INT_SYNC) was ERR `code`: true when
+ * that is the raise it was meant to be. */
+bool session_pool_sync_err_ok(struct session *s, uint32_t i, uint16_t code);
+/* Backend `idx` is at its max_connections: true when the statement waits
+ * for a connection (it runs again when one may be there), false when it is
+ * to fail now. */
+bool session_pool_wait(struct session *s, uint32_t idx);
+void session_pool_init(struct session *s);
+/* COM_RESET_CONNECTION, COM_CHANGE_USER: a fresh session. The connections
+ * it gave back are taken as another session's from now on (brought all
+ * the way: LAST_INSERT_ID() 0, no warnings, no statements). */
+void session_pool_reset(struct session *s);
+/* The session ends: out of the wait queue. */
+void session_pool_forget(struct session *s);
+hy_status_t session_pool_resize(struct session *s, uint32_t n);
+hy_status_t session_pool_sync_extra(struct session *s, struct bconn *bc, struct varstate_cmds *out);
+bool session_pool_take(struct session *s, uint32_t idx);
+
+#endif /* HALYARD_SESSION_POOL_H */

@@ -1,0 +1,39 @@
+/*
+ * session_ps.h: prepared statements (session_ps.c).
+ * Internal to the session module: included by the files of src/session/
+ * that use it (session_int.h holds what they all share).
+ */
+#ifndef HALYARD_SESSION_PS_H
+#define HALYARD_SESSION_PS_H
+
+#include "session_int.h"
+
+/* ---- session_ps.c: prepared statements */
+void ps_backend_gone(struct session *s, uint32_t idx);
+void ps_clear(struct session *s);
+void ps_close(struct session *s, const uint8_t *p, uint32_t len);
+bool ps_bulk_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t avail);
+bool ps_execute(struct session *s, uint8_t *p, uint32_t len, uint32_t avail);
+/* The collation id a prepared statement's string parameters are written
+ * in as text (ps_text_interpolate), 0 when not a safe one. */
+uint16_t ps_scatter_charset(const struct session *s);
+bool ps_fetch(struct session *s, uint8_t *p, uint32_t len);
+bool ps_long_data(struct session *s, uint8_t *p, uint32_t len);
+void ps_prepare_failed(struct session *s);
+void ps_prepare_send(struct session *s);
+
+hy_status_t ps_cache_fill(struct session *s, struct bconn *bc);
+void ps_use_done(struct session *s);
+void ps_env_done(struct session *s);
+void ps_thread_exit(void);
+void ps_prepare_ok(struct session *s, uint8_t *p, uint32_t len);
+void ps_refuse(struct session *s, uint32_t len, uint16_t code, const char *sqlstate,
+               const char *fmt, ...) HY_PRINTF(5, 6);
+struct ps_backend **ps_remap_alloc(struct session *s, size_t n);
+void ps_remap_apply(struct session *s, struct ps_backend **nbe, const struct config *to);
+bool ps_reset(struct session *s, uint8_t *p, uint32_t len);
+uint32_t ps_route_prepare(struct session *s, const uint8_t *p, uint32_t len, bool fits,
+                          const struct classify_result *r);
+bool request_skip_progress(struct session *s);
+
+#endif /* HALYARD_SESSION_PS_H */

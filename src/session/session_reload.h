@@ -1,0 +1,24 @@
+/*
+ * session_reload.h: a reload, and the wait for a primary (session_reload.c).
+ * Internal to the session module: included by the files of src/session/
+ * that use it (session_int.h holds what they all share).
+ */
+#ifndef HALYARD_SESSION_RELOAD_H
+#define HALYARD_SESSION_RELOAD_H
+
+#include "session_int.h"
+
+/* session_reload.c */
+bool primary_retry(struct session *s, const struct config_backend *be);
+void primary_wait_cb(struct ev_loop *loop, ev_timer *w, int revents);
+bool primary_wait_start(struct session *s);
+/* A login that needs the primary (session_login_backend) finds none
+ * usable, or (refused) its connect was refused: wait for one as a write
+ * does (true), or fail as before (false). */
+bool login_wait_start(struct session *s, bool refused);
+void session_config_switch(struct session *s);
+bool session_view_move(struct session *s, struct config *to);
+struct config *session_group_cfg(struct config *full, const struct config *lcfg,
+                                 const struct config_listener *listener);
+
+#endif /* HALYARD_SESSION_RELOAD_H */

@@ -1,0 +1,49 @@
+/*
+ * session_replay.h: transaction_replay: a transaction lost with its primary, run again
+ * (session_replay.c). Internal to the session module: included by the files of src/session/ that
+ * use it (session_int.h holds what they all share).
+ */
+#ifndef HALYARD_SESSION_REPLAY_H
+#define HALYARD_SESSION_REPLAY_H
+
+#include "session_int.h"
+
+/* ---- session_replay.c: transaction_replay */
+/* What session_replay_next did with the client's statement: nothing (the
+ * caller goes on), or the session waits for the replay (it comes back). */
+enum { REPLAY_NO = 0, REPLAY_STOP };
+/* The statement classified as `r` (COM_QUERY `p`, `len` bytes, whole when
+ * `fits`): whether it may run again (route_statement). */
+void session_replay_note(struct session *s, const struct classify_result *r, const uint8_t *p,
+                         uint32_t len, bool fits);
+/* The client's command `p` goes to s->conns.cur (next_forward); `rewritten`:
+ * with other text than the client's. */
+void session_replay_sent(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len, bool fits,
+                         bool rewritten);
+/* down_parse: whether the answer read now is summed (its packets are then
+ * read whole), and each packet of it before the tracker is fed. */
+bool session_replay_sums(const struct session *s);
+void session_replay_packet(struct session *s, const uint8_t *pl, uint32_t len, bool whole);
+/* command_done: the answer ended (s->route.status is the primary's). */
+void session_replay_done(struct session *s);
+/* The transaction being recorded cannot be replayed, for `why`. */
+void session_replay_refuse(struct session *s, const char *why);
+/* session_trx_lost: the transaction was lost with backend `name`. */
+void session_replay_arm(struct session *s, const char *name);
+/* session_backend_lost: the primary died with a statement in flight; true
+ * when it is to be replayed with the transaction (the session goes on). */
+bool session_replay_lost(struct session *s, struct bconn *bc);
+/* next_route: the client's statement found the transaction lost. */
+int session_replay_next(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len);
+/* internal_progress: an INT_REPLAY answer ended. */
+void session_replay_answer(struct session *s);
+/* session_backend_failed: true when the replay takes the failure. */
+bool session_replay_failed(struct session *s, const char *why);
+void session_replay_wait_cb(struct ev_loop *loop, ev_timer *w, int revents);
+void session_replay_free(struct session *s);
+bool session_replay_commit_lost(struct session *s, const char *name, uint8_t *pkt, size_t cap,
+                                uint32_t *len, char *why, size_t whylen);
+/* The record is forgotten (the transaction's fate is known). */
+void session_replay_forget(struct session *s);
+
+#endif /* HALYARD_SESSION_REPLAY_H */

@@ -1,0 +1,72 @@
+/*
+ * session_shard.h: sessions of a listener with shards = true (session_shard.c).
+ * Internal to the session module: included by the files of src/session/
+ * that use it (session_int.h holds what they all share).
+ */
+#ifndef HALYARD_SESSION_SHARD_H
+#define HALYARD_SESSION_SHARD_H
+
+#include "session_int.h"
+
+/* session_shard.c: sessions of a listener with shards = true */
+/* The groups part (s->groups): made at accept for a listener with
+ * shards = true (false when out of memory; true, none made, for another
+ * listener), freed with the session. Read through session_groups(): an
+ * empty part for a session without one. */
+bool session_groups_make(struct session *s);
+/* A reload may turn shards on for the session's listener: before the
+ * session moves to `to`, its part is made if `to` has its listener with
+ * shards = true (false when out of memory: it does not move). */
+bool session_groups_for(struct session *s, const struct config *to);
+void session_groups_free(struct session *s);
+extern const struct sess_groups session_no_groups;
+static inline const struct sess_groups *session_groups(const struct session *s)
+{
+    return s->groups != NULL ? s->groups : &session_no_groups;
+}
+/* The learned map the session holds goes (a reload changed the config). */
+void session_shard_forget_map(struct session *s);
+/* The group the statement (`len` bytes of `text`; with sure_db, a
+ * database name: COM_INIT_DB, the login's) runs on: the session moves
+ * there and UINT32_MAX is returned, or ROUTE_SHARD (s->groups->shard_ref). A
+ * statement that `stays` (COMMIT, SET...) is not moved by the session's
+ * schema. Out of memory: the session is closing. */
+uint32_t session_shard_route(struct session *s, const char *text, size_t len, bool sure_db,
+                             bool stays, bool prepare, bool fanout_ok);
+/* (`prepare`: a COM_STMT_PREPARE's text, whose key, if in parameters, is
+ * read at each EXECUTE: only a refusal by key applies to it; `fanout_ok`:
+ * a whole COM_QUERY, which may run on every group: ROUTE_FANOUT.)
+ * The same for a prepared statement's text, `schema` (its PREPARE's)
+ * standing for the session's; `key`, when not NULL, is the statement's
+ * key decision already made (shard_key.h, its parameters read), in place
+ * of one from the text. */
+struct key_out;
+uint32_t session_shard_route_schema(struct session *s, const char *text, size_t len,
+                                    const char *schema, const struct key_out *key);
+/* A sharded listener's EXECUTE (or bulk execute) of statement st: its key
+ * decision (shard_key.h) into *ko, made from the text once per config and
+ * kept in st, its key parameters read from the packet (`p`, `len` bytes,
+ * `avail` at hand): PS_KEY_OK (*ko for session_shard_route_schema; a
+ * refusal in it too), PS_KEY_WAIT (the rest of the packet is coming),
+ * PS_KEY_NOMEM. */
+enum ps_key { PS_KEY_OK, PS_KEY_WAIT, PS_KEY_NOMEM };
+/* The character set (enum key_cs) of the string literals of the session's
+ * statement texts now, for a PREPARE to keep (pstmt.h text_cs). */
+uint8_t session_shard_text_cs(const struct session *s);
+struct pstmt;
+struct mysql_stmt_exec;
+enum ps_key session_shard_ps_key(struct session *s, struct pstmt *st, const uint8_t *p,
+                                 uint32_t len, uint32_t avail, bool bulk, struct key_out *ko);
+/* Answer the statement session_shard_route() refused. */
+void session_shard_refuse(struct session *s);
+/* At login (and COM_CHANGE_USER), to the login schema's group; false
+ * when refused (the ERR sent with `seq`, the session closing). */
+bool session_shard_login(struct session *s, uint8_t seq);
+/* Whether `schema` (NULL: none) lives on the session's group; true for a
+ * session of an unsharded listener. */
+bool session_schema_here(const struct session *s, const char *schema);
+/* The schema backend connections log in to: the login's when it lives on
+ * the session's group, else none. */
+const char *session_login_db(const struct session *s);
+
+#endif /* HALYARD_SESSION_SHARD_H */

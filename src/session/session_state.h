@@ -1,0 +1,50 @@
+/*
+ * session_state.h: the session's state on its connections: read-back, sync (session_state.c).
+ * Internal to the session module: included by the files of src/session/
+ * that use it (session_int.h holds what they all share).
+ */
+#ifndef HALYARD_SESSION_STATE_H
+#define HALYARD_SESSION_STATE_H
+
+#include "session_int.h"
+
+void state_clear(struct session *s);
+/* COM_RESET_CONNECTION: the session's schema stays, as on the server. */
+hy_status_t state_reset_keep_schema(struct session *s) HY_MUSTCHECK;
+void state_idle(struct session *s);
+/* The worker thread ends: free the sync's scratch state. */
+void state_thread_exit(void);
+bool state_commit(struct session *s, bool ok);
+void state_moved_note(struct session *s);
+bool state_moved_readback(struct session *s);
+/* Between commands: after a DROP DATABASE, whether the connection that ran
+ * it still has a schema (true: INT_DB_CHECK went out, the next command
+ * waits); its answer (`ok`: read, `value` "1" when none is left; not read
+ * a few times, the session ends). */
+bool state_db_check(struct session *s);
+void state_db_checked(struct session *s, bool ok, const char *value);
+/* A statement on s->conns.cur, whose state is the session's, consumed the
+ * one-shot SET TRANSACTION statements: they leave the session's state
+ * (other connections, which did not consume them, are set back before
+ * their next use: session_state.c), and the transaction it began is not
+ * replayable. */
+void state_txn_begun(struct session *s);
+/* Whether statement `r` (its text `sql`) ends the one-shot SET TRANSACTION on
+ * the connection it runs on; its end (command_done): the one-shot leaves
+ * the session's state when it did, or when its answer says a transaction
+ * is open. */
+bool state_txn_next_ends(const struct classify_result *r, const char *sql, size_t len,
+                         unsigned lex_opts);
+void state_txn_next_note(struct session *s);
+void state_prepare_cmd(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len);
+void state_prepare_set(struct session *s, const struct classify_result *r, const uint8_t *p,
+                       uint32_t len);
+void state_readback_end(struct session *s);
+void state_prepare_diag(struct session *s, const uint8_t *p, uint32_t len);
+void state_readback_send(struct session *s);
+void state_readback_expect(struct session *s);
+bool state_readback_in_flight(const struct session *s);
+void state_sync_next(struct session *s);
+void state_sync_start(struct session *s);
+
+#endif /* HALYARD_SESSION_STATE_H */

@@ -1,0 +1,47 @@
+/*
+ * session_sysview.h: the process list and status variables in the client's terms
+ * (session_sysview.c). Internal to the session module: included by the files of src/session/ that
+ * use it (session_int.h holds what they all share).
+ */
+#ifndef HALYARD_SESSION_SYSVIEW_H
+#define HALYARD_SESSION_SYSVIEW_H
+
+#include "session_int.h"
+
+/* session_sysview.c: the process list and status variables in the
+ * client's terms (issue 33) */
+/* Routing command `cmd` (payload `p`, `len` bytes, whole when `fits`):
+ * whether it reads them. */
+bool session_sysview_route(struct session *s, uint8_t cmd, const uint8_t *p, uint32_t len,
+                           bool fits);
+/* Its process list lists halyard's session ids: CONNECTION_ID() in it is
+ * the session's too. */
+bool session_sysview_ids(const struct session *s);
+/* Its text is rewritten when it goes out (session_sysview_text). */
+bool session_sysview_rewrites(const struct session *s);
+/* s->conns.cur is ready for it: true, or false when halyard reads the server's
+ * process-list columns first (INT_SYSVIEW; the command runs again after). */
+bool session_sysview_ready(struct session *s);
+/* INT_SYSVIEW answered: `cols` (when ok) the column names. */
+void session_sysview_learned(struct session *s, bool ok, const char *cols);
+/* A row of INT_SYSPEER's answer (`p`, `len` bytes); its end (`ok`:
+ * not an error). */
+void session_sysview_peer_row(struct session *s, const uint8_t *p, uint32_t len);
+void session_sysview_peer_done(struct session *s, bool ok);
+/* It goes out now on s->conns.cur: what its answer is read against. */
+void session_sysview_begin(struct session *s);
+/* The COM_QUERY packet it goes out as, *pkt (heap: header, command byte,
+ * then *n bytes of text with CONNECTION_ID() in place already): its text
+ * rewritten, in place (*pkt may move), the statement's own row showing the
+ * client's text `orig` (`orig_len` bytes) as its INFO. False when out of
+ * memory. */
+bool session_sysview_packet(struct session *s, uint8_t **pkt, size_t *n, const char *orig,
+                            size_t orig_len);
+/* down_parse(): the packet (payload `len`) at down.scan: 0 to pass it,
+ * 1 when halyard sent its own in place (or left it out), -1 to wait (more
+ * bytes, or what is before it to go out first). */
+int session_sysview_row(struct session *s, uint32_t len);
+void session_sysview_free(struct session *s);
+void session_sysview_thread_exit(void);
+
+#endif /* HALYARD_SESSION_SYSVIEW_H */

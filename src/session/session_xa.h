@@ -1,0 +1,73 @@
+/*
+ * session_xa.h: transactions across groups as XA (session_xa.c).
+ * Internal to the session module: included by the files of src/session/
+ * that use it (session_int.h holds what they all share).
+ */
+#ifndef HALYARD_SESSION_XA_H
+#define HALYARD_SESSION_XA_H
+
+#include "session_int.h"
+
+/* The command being routed may (`ok`) go with its branch's XA START. */
+void session_xa_pipe(struct session *s, bool ok);
+/* session_xa.c, for a write on several groups in "xa" mode (session_fanout.c):
+ * a new gtrid; the test-only failpoints (HALYARD_TEST_XA_FAILPOINT). */
+void session_xa_gtrid(const struct session *s, char *out, size_t cap);
+void session_xa_failpoint(const char *where);
+
+/* session_xa.c: transactions across groups as XA (shards.cross_group_transactions) */
+enum {
+    XA_CMD_BEGIN = 1,
+    XA_CMD_COMMIT,
+    XA_CMD_ROLLBACK,
+    BEGIN_CMD_DEFER,  /* session_begin.c: answer the BEGIN, keep it */
+    BEGIN_CMD_END,    /* ... COMMIT or ROLLBACK of one not run yet */
+    BEGIN_CMD_COMMIT, /* ... a BEGIN inside a transaction: COMMIT it first */
+};
+/* ROUTE_XA for a statement that begins or ends such a transaction (or is
+ * refused in one), else UINT32_MAX. */
+uint32_t session_xa_route(struct session *s, const struct classify_result *r, const char *text,
+                          size_t len);
+/* Run what session_xa_route() decided, its packet consumed: true when a
+ * step is in flight (the answer comes later), false when answered. */
+bool session_xa_run(struct session *s);
+/* The transaction's branch on backend `name` died (s->route.trx_lost): roll the
+ * others back, then answer OK (`rollback`) or SERR_TRX_LOST. As run. */
+bool session_xa_lost(struct session *s, bool rollback, const char *name);
+/* ensure_backend(): `bc`, the group's primary, is ready: true when it
+ * holds the group's branch, false when XA START was sent (the command runs
+ * again after it). */
+bool session_xa_branch_ready(struct session *s, struct bconn *bc);
+void session_xa_answer(struct session *s);                  /* INT_XA answered */
+void session_xa_failed(struct session *s, const char *why); /* INT_XA's connection failed */
+/* bconn_close() of a connection holding a branch (bc->xa). */
+void session_xa_gone(struct session *s, struct bconn *bc);
+/* The first packet (payload `len`, at down.scan) of an answer whose
+ * command went with its branch's XA START (s->groups->xa_piped): -1 to wait for
+ * more bytes, 1 when it was START's answer, taken out of `down` (an OK:
+ * the statement's answer follows; an ERR: the statement did not run, the
+ * client has halyard's ERR, the answer is done), 0 to parse it as usual. */
+int session_xa_start_answer(struct session *s, uint32_t len);
+/* Whether bc holds a branch whose answer to a posted step is still to be
+ * read (its readability is not a close). */
+bool session_xa_awaits(const struct session *s, const struct bconn *bc);
+/* A parked branch's connection spoke or closed while idle. */
+void session_xa_parked_lost(struct session *s, struct bconn *bc, const char *why);
+/* session_view_move() to `to`: the parked branch of its group back into
+ * nbc, at the primary's slot. */
+void session_xa_restore(struct session *s, const struct config *to, struct bconn **nbc,
+                        uint16_t primary);
+/* A statement of the transaction got `code` (1213): the server rolled its
+ * branch back, so the others are to be rolled back before the next
+ * command (session_xa_abort), and the session is out of the transaction,
+ * as with a plain one. */
+void session_xa_server_rollback(struct session *s, uint16_t code);
+bool session_xa_rollback_due(const struct session *s);
+/* Roll every branch back, the client told nothing (it had the error):
+ * true when a step is in flight. */
+bool session_xa_abort(struct session *s);
+/* The session ends, changes user or is reset: the branches' connections
+ * closed (the servers roll back what they hold), s->groups->xa freed. */
+void session_xa_discard(struct session *s);
+
+#endif /* HALYARD_SESSION_XA_H */
