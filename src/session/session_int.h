@@ -1,16 +1,19 @@
 /*
- * session_int.h: the session module's internal interface, shared by the
- * .c files of src/session/ that run a session (session.c and the
- * session_*.c files beside it, and session_fanout_int.h): the commands,
- * packets and errors of the client side, routing, backend connections,
- * the pool, session state, prepared statements, login, KILL, reload, and
- * the sharded listener's groups, fan-out and XA. worker.c and registry.c
- * do not use it. Other modules use halyard/session/session.h only.
+ * session_int.h: what the .c files of src/session/ that run a session
+ * share: the command cycle's primitives (session.c: packets, errors,
+ * state, the timer), backend connections (session_backend.c), routing
+ * (session_route.c), the hook table (session_hooks.c) and the
+ * statement's route codes. At most 120 functions (tools/check-sizes).
  *
- * The sections below are named for a file; the first ("session.c") also
- * declares functions defined in session_backend.c, session_route.c and
- * others (grep for the definition). The parts of struct session, and
- * the files that write each, are in halyard/session/session_parts.h.
+ * Each feature's functions are in a header of its own, included by the
+ * files that use that feature: session_replay.h, session_inflight.h,
+ * session_pool.h, session_state.h, session_colmeta.h, session_ps.h,
+ * session_login.h, session_kill.h, session_reload.h, session_shard.h,
+ * session_sysview.h, session_diag.h, session_cache.h, session_xa.h,
+ * session_fanout.h, session_begin.h and session_track.h. worker.c and
+ * registry.c use none of them; other modules use
+ * halyard/session/session.h only. The parts of struct session, and the
+ * files that write each, are in halyard/session/session_parts.h.
  */
 #ifndef HALYARD_SESSION_INT_H
 #define HALYARD_SESSION_INT_H
@@ -264,7 +267,6 @@ void session_backend_lost(struct session *s, struct bconn *bc, const char *why);
 void session_backend_reap_pending(struct session *s);
 void session_backend_ready(struct session *s);
 
-/* An OK of halyard's own with these status flags. */
 
 /* session_route.c */
 bool may_hold_secret(const char *text, size_t len, unsigned lex_opts);
