@@ -390,9 +390,12 @@ bool monitor_feed(struct monitor_backend *mb, bool ok, const char *error)
         }
         atomic_store(&mb->rt->lag_ms, chk.lag_ms);
         atomic_store(&mb->rt->repl_broken, chk.repl_broken);
-    } else if (ok) {
+    } else {
+        /* Not a replica, or no answer: no lag is known (a replica that
+         * stopped answering is not as caught up as its last reading). */
         atomic_store(&mb->rt->lag_ms, (int64_t)-1);
-        atomic_store(&mb->rt->repl_broken, false);
+        if (ok)
+            atomic_store(&mb->rt->repl_broken, false);
     }
     int64_t max_lag = (int64_t)mb->be->max_replication_lag * 1000;
     struct backend_policy p = {.rise = grp->rise,

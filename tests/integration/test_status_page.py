@@ -14,6 +14,7 @@ curl and raw sockets (test_status_browser.py drives it in a real browser).
     path (/metrics too); a wrong password or a client user is 401; wrong
     passwords slowed, then the address blocked (429), as on the MySQL port
     no secret (passwords, password hashes) on the page or in the JSON
+    a DOWN replica's lag is unknown (null), not its last reading
     many slow and hostile HTTP clients at once: statements through halyard
     keep their latency, and the page answers again once they are gone
     metrics_tls: HTTPS with tls_cert, verified by curl; plain HTTP gets no
@@ -117,6 +118,28 @@ def test_status_json_has_the_show_commands_names_and_samples(start_halyard, clus
     wait_until(lambda: sum(status_json(h.mport)["samples"]["replica"]) >= 45, 5,
                what="the reads counted in the samples")
     assert max(status_json(h.mport)["samples"]["p99_ms"]) > 0
+
+
+def test_down_replica_lag_unknown(start_halyard, cluster):
+    """A replica that is DOWN has no known lag: null in /status.json and in
+    `show backends`, absent from /metrics, not its last reading."""
+    from test_health import admin_json_cmd
+    h = page_halyard(start_halyard)
+
+    def lag(name, rows):
+        return next(b for b in rows if b["name"] == name)["lag_s"]
+
+    wait_until(lambda: lag("node2", status_json(h.mport)["show_backends"]["backends"]) is not None,
+               what="node2's lag read")
+    cluster.kill(2)
+    wait_until(lambda: next(b for b in status_json(h.mport)["show_backends"]["backends"]
+                            if b["name"] == "node2")["state"] == "DOWN", 10, what="node2 DOWN")
+    assert lag("node2", status_json(h.mport)["show_backends"]["backends"]) is None
+    assert lag("node2", admin_json_cmd(h, "show backends")["backends"]) is None
+    assert lag("node1", status_json(h.mport)["show_backends"]["backends"]) is not None
+    _, _, metrics = curl(h.mport, "/metrics")
+    assert b'halyard_backend_lag_seconds{backend="node2"}' not in metrics
+    assert b'halyard_backend_lag_seconds{backend="node1"}' in metrics
 
 
 def test_page_and_its_files(start_halyard, cluster):
