@@ -1027,6 +1027,7 @@ void command_abandon(struct session *s)
         s->route.ro_idx = -1; /* the read-only transaction never began */
     s->query.cmd_ro_begin = false;
     s->query.cmd_writes = false;
+    s->query.cmd_class = STMT_OTHER;
     s->route.causal_check = false;
     s->route.wait_idx = -1;
     session_cache_abandon(s);
@@ -1125,6 +1126,7 @@ void command_done(struct session *s)
         }
     }
     s->query.cmd_writes = false;
+    s->query.cmd_class = STMT_OTHER;
     session_replay_done(s);
     session_trx_hold(s, true);
     bool readback = state_commit(s, s->io.resp.err_code == 0);
@@ -1536,6 +1538,7 @@ void command_begin(struct session *s, uint8_t cmd, uint8_t exec_flags)
     if (s->query.cache != NULL)
         session_cache_begin(s); /* the query cache: a write's flight starts */
     stat_inc(&s->w->stats.commands);
+    stat_inc(&s->w->stats.statements[s->query.cmd_class]);
     session_set_state(s, SS_COMMAND);
     answer_expect(s, cmd, exec_flags);
     if (s->cfg->backend_read_timeout_ms > 0)

@@ -161,6 +161,9 @@ bool retry_primary_ok(const struct session *s, bool safe);
 bool down_hold(const struct session *s, const struct stream *st);
 uint32_t route_read(struct session *s, enum classify_hint hint, const char *hint_backend,
                     enum classify_consistency cons, bool prev_stmt, bool show_status_stmt);
+/* A classified statement's enum stmt_class (stats.h), counted as it is
+ * sent: text in route_statement(), prepared at its PREPARE (session_ps.c). */
+uint8_t session_stmt_class(const struct classify_result *r);
 void send_access_denied(struct session *s, uint8_t seq, const char *user, size_t user_len,
                         bool used_password);
 void send_auth_switch(struct session *s, uint8_t seq);

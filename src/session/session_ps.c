@@ -487,6 +487,7 @@ uint32_t ps_route_prepare(struct session *s, const uint8_t *p, uint32_t len, boo
               (r->flags & (CLF_USE | CLF_AUTOCOMMIT | CLF_SET_NAMES | CLF_TXN_SESSION |
                            CLF_TEMP_TABLE_CREATED | CLF_LOCK_TABLES | CLF_USER_VAR_SET));
     st->writes = r->kind != CL_READ || st->pin;
+    st->cls = session_stmt_class(r);
     st->retry_safe = !st->writes && classify_retry_safe(r);
     st->hint = (uint8_t)r->hint;
     st->hint_cons = (uint8_t)r->hint_consistency;
@@ -752,6 +753,7 @@ static uint32_t ps_route_execute(struct session *s, struct pstmt *st,
                                  const struct mysql_stmt_exec *ex, uint32_t len, bool bulk)
 {
     s->query.cmd_writes = st->writes || bulk;
+    s->query.cmd_class = bulk ? STMT_WRITE : st->cls;
     s->query.cmd_clears_diag = st->clears_diag;
     s->query.cmd_txn_next = st->txn_next;
     s->query.cmd_diag = st->diag;

@@ -799,6 +799,7 @@ static int8_t trx_bound(const struct classify_result *r)
 static void route_begin(struct session *s, uint8_t cmd, bool fits)
 {
     s->query.cmd_writes = cmd == COM_QUERY && !fits;
+    s->query.cmd_class = STMT_OTHER;
     /* what it is not known to be may commit (COM_QUERY classified below) */
     s->query.cmd_may_commit = cmd != COM_QUERY || !fits;
     s->query.cmd_privs = false;
@@ -818,6 +819,13 @@ static void route_begin(struct session *s, uint8_t cmd, bool fits)
     s->query.cmd_xa = 0;
     s->query.cmd_calc_found = false;
     s->query.cache_read = false;
+}
+
+uint8_t session_stmt_class(const struct classify_result *r)
+{
+    if (r->kind == CL_WRITE || (r->flags & CLF_SEQUENCE))
+        return STMT_WRITE;
+    return r->kind == CL_READ ? STMT_READ : STMT_OTHER;
 }
 
 /* Classify the statement's text (p + 1, `avail` - 1 bytes) into *r, its
@@ -942,6 +950,7 @@ static uint32_t route_statement(struct session *s, uint8_t cmd, const uint8_t *p
                                 uint32_t avail, struct classify_result *r, uint32_t words)
 {
     bool fits = avail == len;
+    s->query.cmd_class = fits ? session_stmt_class(r) : STMT_OTHER;
     s->query.cmd_retry_safe = fits && classify_retry_safe(r);
     session_replay_note(s, r, p, len, fits);
     if (s->cfg->resolve_in_flight_writes) /* off: a load and a branch */

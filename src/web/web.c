@@ -18,15 +18,17 @@
 #include "halyard/admin/alerts.h"
 #include "halyard/cache/cache.h"
 #include "halyard/config/config.h"
+#include "halyard/core/stats.h"
+#include "halyard/session/worker.h"
 #include "halyard/web/web.h"
 #include "web_int.h"
 
 struct web {
     struct status *st;
     ev_timer tick;
-    double last_at; /* ev_now of the last reading; 0 = none yet */
-    uint64_t last_hits;
-    struct web_reading *prev; /* the last reading of every backend */
+    double last_at;             /* ev_now of the last reading; 0 = none yet */
+    uint64_t last[WEB_CLASSES]; /* the statement counters then, by enum web_class */
+    struct web_reading *prev;   /* the last reading of every backend */
     size_t n_prev;
     struct cache_status cache; /* scratch for cache_status_get */
     struct web_ring ring;
@@ -47,15 +49,28 @@ static struct web_reading *read_backends(const struct config *cfg, double *lag_s
         struct backend_stats bs;
         backend_stats_get(rt, &bs);
         now[i].key = rt;
-        now[i].primary = backend_role(rt) == ROLE_PRIMARY;
-        now[i].queries = bs.queries;
         now[i].errors = bs.errors;
         memcpy(now[i].lat, bs.lat, sizeof(bs.lat));
         int64_t lag = atomic_load(&rt->lag_ms);
-        if (!now[i].primary && lag >= 0 && lag / 1000.0 > *lag_s)
+        if (backend_role(rt) != ROLE_PRIMARY && lag >= 0 && lag / 1000.0 > *lag_s)
             *lag_s = lag / 1000.0;
     }
     return now;
+}
+
+/* The statement counters now, by enum web_class: the workers' by class
+ * (stats.h), the cache's hits (its last count while it is off). */
+static void read_statements(struct web *w, uint64_t out[WEB_CLASSES])
+{
+    static const int of[WEB_CLASSES] = {
+        [WEB_READ] = STMT_READ, [WEB_WRITE] = STMT_WRITE, [WEB_OTHER] = STMT_OTHER};
+    memset(out, 0, WEB_CLASSES * sizeof(out[0]));
+    for (int i = 0; i < w->st->n_workers; i++)
+        for (int k = 0; k < WEB_CLASSES; k++)
+            if (k != WEB_CACHED)
+                out[k] += stat_get(&w->st->workers[i].stats.statements[of[k]]);
+    cache_status_get(&w->cache);
+    out[WEB_CACHED] = w->cache.on ? w->cache.hits : w->last[WEB_CACHED];
 }
 
 static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
@@ -69,12 +84,13 @@ static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
     struct web_reading *now = read_backends(cfg, &lag_s);
     if (now == NULL)
         return;
-    cache_status_get(&w->cache);
-    uint64_t hits = w->cache.on ? w->cache.hits : w->last_hits;
+    uint64_t stmts[WEB_CLASSES], in[WEB_CLASSES];
+    read_statements(w, stmts);
     if (w->last_at > 0) {
         struct web_sample s;
-        web_sample_compute(w->prev, w->n_prev, now, cfg->n_backends,
-                           hits >= w->last_hits ? hits - w->last_hits : 0, at - w->last_at,
+        for (int k = 0; k < WEB_CLASSES; k++) /* a cache emptied by a reload counts anew */
+            in[k] = stmts[k] >= w->last[k] ? stmts[k] - w->last[k] : 0;
+        web_sample_compute(w->prev, w->n_prev, now, cfg->n_backends, in, at - w->last_at,
                            (int64_t)time(NULL), lag_s, &s);
         web_ring_push(&w->ring, &s);
     }
@@ -82,7 +98,7 @@ static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
     w->prev = now;
     w->n_prev = cfg->n_backends;
     w->last_at = at;
-    w->last_hits = hits;
+    memcpy(w->last, stmts, sizeof(stmts));
 }
 
 struct web *web_create(struct status *st)

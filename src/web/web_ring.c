@@ -44,9 +44,10 @@ void web_ring_render(const struct web_ring *r, struct textbuf *sb)
         const char *name;
         size_t off;
     } fields[] = {
-        {"primary", offsetof(struct web_sample, primary)},
-        {"replica", offsetof(struct web_sample, replica)},
-        {"cached", offsetof(struct web_sample, cached)},
+        {"read", offsetof(struct web_sample, stmts[WEB_READ])},
+        {"write", offsetof(struct web_sample, stmts[WEB_WRITE])},
+        {"cached", offsetof(struct web_sample, stmts[WEB_CACHED])},
+        {"other", offsetof(struct web_sample, stmts[WEB_OTHER])},
         {"errors", offsetof(struct web_sample, errors)},
         {"p50_ms", offsetof(struct web_sample, p50_ms)},
         {"p99_ms", offsetof(struct web_sample, p99_ms)},
@@ -69,21 +70,17 @@ static uint64_t delta(uint64_t now, uint64_t before)
 }
 
 void web_sample_compute(const struct web_reading *prev, size_t n_prev,
-                        const struct web_reading *now, size_t n_now, uint64_t cached,
-                        double seconds, int64_t time, double lag_s, struct web_sample *out)
+                        const struct web_reading *now, size_t n_now,
+                        const uint64_t stmts[WEB_CLASSES], double seconds, int64_t time,
+                        double lag_s, struct web_sample *out)
 {
-    uint64_t on_primary = 0, on_replica = 0, errors = 0, lat[BACKEND_LAT_BUCKETS] = {0};
+    uint64_t errors = 0, lat[BACKEND_LAT_BUCKETS] = {0};
     for (size_t i = 0; i < n_now; i++) {
         const struct web_reading *b = &now[i], *a = NULL;
         for (size_t j = 0; j < n_prev && a == NULL; j++)
             a = prev[j].key == b->key ? &prev[j] : NULL;
         if (a == NULL)
             continue;
-        uint64_t q = delta(b->queries, a->queries);
-        if (b->primary)
-            on_primary += q;
-        else
-            on_replica += q;
         errors += delta(b->errors, a->errors);
         for (int k = 0; k < BACKEND_LAT_BUCKETS; k++)
             lat[k] += delta(b->lat[k], a->lat[k]);
@@ -92,9 +89,8 @@ void web_sample_compute(const struct web_reading *prev, size_t n_prev,
         seconds = 1;
     memset(out, 0, sizeof(*out));
     out->time = time;
-    out->primary = (double)on_primary / seconds;
-    out->replica = (double)on_replica / seconds;
-    out->cached = (double)cached / seconds;
+    for (int k = 0; k < WEB_CLASSES; k++)
+        out->stmts[k] = (double)stmts[k] / seconds;
     out->errors = (double)errors / seconds;
     out->p50_ms = backend_hist_quantile(lat, 0.50) / 1000.0;
     out->p99_ms = backend_hist_quantile(lat, 0.99) / 1000.0;

@@ -10,7 +10,8 @@
 //   -> {"step":"loaded", backends:[{name, role, state}], primary, groups}
 //   <- "watch NAME"  (the test kills NAME just after)
 //   -> {"step":"down", name, ms}  once NAME's row says DOWN (ms since "watch")
-//   -> {"step":"charts", before, after}  each chart's points, 3 s apart
+//   -> {"step":"charts", before, after, series}  each chart's points, 3 s apart,
+//      and the names of its lines
 //   -> {"step":"screenshot", path}
 //   <- "stopped"     (the test stopped halyard)
 //   -> {"step":"unreachable", ms, text}
@@ -68,7 +69,9 @@ async function main() {
     const before = await chartPoints(page);
     await page.waitForTimeout(3000);
     const after = await chartPoints(page);
-    say({step: "charts", before, after});
+    const series = await page.$$eval("figure svg.chart", (svgs) => svgs.map((s) =>
+      Array.from(s.querySelectorAll("polyline"), (p) => p.getAttribute("data-series"))));
+    say({step: "charts", before, after, series});
 
     await page.screenshot({path: screenshot, fullPage: true});
     say({step: "screenshot", path: screenshot});

@@ -4,7 +4,8 @@ a running halyard.
 
     the backends table shows the three backends, node0 the primary
     a replica killed shows DOWN on the page within 2 s
-    the charts gain points as the seconds pass
+    the charts gain points as the seconds pass; statements by read, write,
+    cached (and other: neither a read nor a write)
     halyard stopped: the page says unreachable (not a frozen last answer)
     every request the page made went to this halyard, and nowhere else
     a screenshot of it (docs/status-page.png, shown in docs/operations.md)
@@ -90,6 +91,8 @@ def test_status_page_in_chromium(start_halyard, cluster, tmp_path):
             charts = d.step("charts")
             assert len(charts["before"]) == 4
             assert all(a >= b + 2 for a, b in zip(charts["after"], charts["before"])), charts
+            # statements by class (issue 46): read, write, cached, and what is neither
+            assert charts["series"][0] == ["read", "write", "cached", "other"], charts
             d.step("screenshot")
         h.stop()
         d.send("stopped")

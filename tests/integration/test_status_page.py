@@ -14,7 +14,6 @@ curl and raw sockets (test_status_browser.py drives it in a real browser).
     path (/metrics too); a wrong password or a client user is 401; wrong
     passwords slowed, then the address blocked (429), as on the MySQL port
     no secret (passwords, password hashes) on the page or in the JSON
-    a DOWN replica's lag is unknown (null), not its last reading
     many slow and hostile HTTP clients at once: statements through halyard
     keep their latency, and the page answers again once they are gone
     metrics_tls: HTTPS with tls_cert, verified by curl; plain HTTP gets no
@@ -30,6 +29,7 @@ import time
 
 import pytest
 
+from test_core import db, ps_client_bin  # noqa: F401 (fixtures)
 from util import APP_PASSWORD, MONITOR_PASSWORD, free_port, mysql_native_hash, wait_until
 
 ADMIN_PW, VIEWER_PW = "adm-secret-46", "view-secret-46"
@@ -105,19 +105,78 @@ def test_status_json_has_the_show_commands_names_and_samples(start_halyard, clus
     s = data["samples"]
     assert s["interval_s"] == 1 and s["capacity"] == 900
     n0 = len(s["time"])
-    for k in ("primary", "replica", "cached", "errors", "p50_ms", "p99_ms", "lag_s"):
+    for k in ("read", "write", "cached", "other", "errors", "p50_ms", "p99_ms", "lag_s"):
         assert len(s[k]) == n0, k
     time.sleep(3.2)
     s2 = status_json(h.mport)["samples"]
     assert 2 <= len(s2["time"]) - n0 <= 4, (n0, len(s2["time"]))
     assert all(b - a == 1 or b - a == 0 or b - a == 2 for a, b in zip(s2["time"], s2["time"][1:]))
-    # Statements show in the samples: 50 reads on the replicas.
+    # Statements show in the samples: 50 reads.
     with c.cursor() as cur:
         for _ in range(50):
             cur.execute("SELECT 1")
-    wait_until(lambda: sum(status_json(h.mport)["samples"]["replica"]) >= 45, 5,
+    wait_until(lambda: sum(status_json(h.mport)["samples"]["read"]) >= 45, 5,
                what="the reads counted in the samples")
     assert max(status_json(h.mport)["samples"]["p99_ms"]) > 0
+
+
+def by_class(port):
+    """The statements of the held samples, summed by class (each sample a
+    rate over the time since the last, about 1 s: within a few %)."""
+    s = status_json(port)["samples"]
+    return {k: sum(s[k]) for k in ("read", "write", "cached", "other")}
+
+
+def settled_classes(port, want):
+    """by_class() once the samples hold about `want` reads and writes, and
+    a second more (a statement counted late would show)."""
+    wait_until(lambda: all(by_class(port)[k] >= 0.9 * v for k, v in want.items()), 5,
+               what="the statements in the samples")
+    time.sleep(1.2)
+    return by_class(port)
+
+
+def about(got, want):
+    return abs(got - want) <= 0.1 * want + 0.5
+
+
+def test_samples_count_reads_and_writes(start_halyard, cluster, db):
+    """The chart's classes (issue 46): reads and writes as the router
+    classified them, wherever they ran; SET, BEGIN and COMMIT are neither."""
+    cluster.sql(0, f"CREATE TABLE {db}.status_cls (id INT PRIMARY KEY, v INT)")
+    h = page_halyard(start_halyard)
+    c = h.connect(autocommit=True)
+    wait_until(lambda: len(status_json(h.mport)["samples"]["time"]) >= 1, what="a sample")
+    before = by_class(h.mport)
+    with c.cursor() as cur:
+        cur.execute("SET @a = 1")
+        for i in range(12):  # 12 writes, 2 of them in a transaction
+            if i == 10:
+                cur.execute("BEGIN")
+            cur.execute(f"INSERT INTO {db}.status_cls VALUES ({i}, {i})")
+        cur.execute("COMMIT")
+        for i in range(30):
+            cur.execute(f"SELECT v FROM {db}.status_cls WHERE id = {i % 12}")
+    want = {"read": before["read"] + 30, "write": before["write"] + 12}
+    after = settled_classes(h.mport, want)
+    assert about(after["read"], want["read"]), (before, after)
+    assert about(after["write"], want["write"]), (before, after)
+    assert about(after["other"], before["other"] + 3), (before, after)  # SET, BEGIN, COMMIT
+    assert after["cached"] == 0
+
+
+def test_samples_count_prepared_reads_and_writes(start_halyard, cluster, db, ps_client_bin):
+    """The same for prepared statements (ps_client's split scenario: DROP
+    and CREATE TABLE, then 6 executions of a SELECT and 6 of an INSERT)."""
+    from test_ps import run_ps
+    h = page_halyard(start_halyard)
+    wait_until(lambda: len(status_json(h.mport)["samples"]["time"]) >= 1, what="a sample")
+    before = by_class(h.mport)
+    run_ps(h, db, ps_client_bin, "split")
+    want = {"read": before["read"] + 6, "write": before["write"] + 8}
+    after = settled_classes(h.mport, want)
+    assert about(after["read"], want["read"]), (before, after)
+    assert about(after["write"], want["write"]), (before, after)
 
 
 def test_down_replica_lag_unknown(start_halyard, cluster):

@@ -15,6 +15,12 @@
 
 #include "halyard/core/core.h"
 
+/* A client statement's class, as its route was decided (session_route.c):
+ * a read, a write (it changes data: CL_WRITE, a sequence's NEXTVAL), or
+ * neither (SET, BEGIN, COMMIT, USE, PREPARE, PING..., and a statement
+ * halyard did not classify: one backend, session pooling, cache off). */
+enum stmt_class { STMT_OTHER, STMT_READ, STMT_WRITE, STMT_CLASSES };
+
 /* Counters of one worker. Only that worker writes them, with stat_inc();
  * any thread may read them with stat_get() and sum the workers' values
  * (status_sum_stats). Relaxed atomics: one writer per counter, so an
@@ -52,6 +58,9 @@ struct worker_stats {
      * statement (session_writer_sync), and those it did not in time: 1429 */
     _Atomic uint64_t writer_catchups;
     _Atomic uint64_t writer_catchups_refused;
+    /* Client commands sent to a backend, by enum stmt_class (the status
+     * page's chart, web.h; not in stat_fields[]) */
+    _Atomic uint64_t statements[STMT_CLASSES];
 };
 
 /* From the owning worker's thread only. */

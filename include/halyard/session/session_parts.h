@@ -332,6 +332,7 @@ struct sess_query {
     bool cmd_clears_diag; /* it clears the diagnostics area */
     bool cmd_diag;        /* it reads the diagnostics area (SHOW WARNINGS ...) */
     bool cmd_writes;      /* it may write on the primary */
+    uint8_t cmd_class;    /* enum stmt_class, counted as it is sent (command_begin) */
     bool cmd_privs;       /* it may change accounts or privileges */
     bool cmd_retry_safe;  /* a read that may run twice (classify_retry_safe) */
     bool cmd_ro_begin;    /* it starts a READ ONLY transaction on a replica */

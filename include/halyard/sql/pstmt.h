@@ -35,6 +35,7 @@ struct pstmt {
     uint16_t n_params, n_cols;
     uint16_t home;      /* backend of the client's PREPARE */
     bool writes;        /* not a read: runs on the primary */
+    uint8_t cls;        /* an EXECUTE's enum stmt_class (core/stats.h) */
     bool retry_safe;    /* a read that may run twice (classify_retry_safe) */
     bool pin;           /* changes session state: running it pins the session */
     bool home_only;     /* cannot move from `home` (text not kept, or huge EXECUTE heads) */

@@ -157,10 +157,13 @@ function renderCharts(data) {
   const end = t.length ? t[t.length - 1] : Date.now() / 1000;
   const css = getComputedStyle(document.documentElement);
   const c = (name) => css.getPropertyValue(name).trim();
+  // Reads and writes as halyard classified them, wherever they ran;
+  // "other" is neither (SET, BEGIN, COMMIT, PING, an unclassified one).
   chart("chart-statements", t, [
-    {name: "on the primary", values: s.primary, color: c("--primary")},
-    {name: "on replicas", values: s.replica, color: c("--replica")},
+    {name: "read", values: s.read, color: c("--read")},
+    {name: "write", values: s.write, color: c("--write")},
     {name: "cached", values: s.cached, color: c("--cached")},
+    {name: "other", values: s.other, color: c("--other")},
   ], end);
   chart("chart-latency", t, [
     {name: "p50", values: s.p50_ms, color: c("--primary")},
