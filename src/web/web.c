@@ -159,6 +159,40 @@ static void render_status_json(struct web *w, struct textbuf *sb)
     textbuf_puts(sb, "}\n");
 }
 
+/* The page with /status.json's answer in it, at its marker, so that its
+ * first view needs no second request (what `chromium --headless
+ * --dump-dom` shows, and a page that opens already drawn): a JSON data
+ * block, which a browser never runs, with every '<' as \u003c (valid
+ * JSON: '<' is only ever inside a string) so that no text a server sent,
+ * a backend's why or an event's reason, can end the block. */
+static void render_page(struct web *w, const struct web_asset *a, struct textbuf *body)
+{
+    static const char marker[] = "<!-- status-data -->";
+    const char *at = memmem(a->data, a->len, marker, sizeof(marker) - 1);
+    struct textbuf js;
+    if (at == NULL || w->st->cfg == NULL) {
+        textbuf_append(body, a->data, a->len);
+        return;
+    }
+    textbuf_init(&js, body->limit);
+    render_status_json(w, &js);
+    size_t head = (size_t)(at - (const char *)a->data);
+    textbuf_append(body, a->data, head);
+    textbuf_puts(body, "<script type=\"application/json\" id=\"status-data\">");
+    for (size_t i = 0, from = 0; i <= js.len; i++) {
+        if (i < js.len && js.data[i] != '<')
+            continue;
+        textbuf_append(body, js.data + from, i - from);
+        if (i < js.len)
+            textbuf_puts(body, "\\u003c");
+        from = i + 1;
+    }
+    textbuf_puts(body, "</script>");
+    body->overflow |= js.overflow;
+    textbuf_free(&js);
+    textbuf_append(body, at + sizeof(marker) - 1, a->len - head - (sizeof(marker) - 1));
+}
+
 bool web_page(void *web, const char *path, struct textbuf *body, const char **content_type)
 {
     struct web *w = web;
@@ -171,7 +205,10 @@ bool web_page(void *web, const char *path, struct textbuf *body, const char **co
     }
     for (size_t i = 0; i < web_n_assets; i++) {
         if (strcmp(path, web_assets[i].path) == 0) {
-            textbuf_append(body, web_assets[i].data, web_assets[i].len);
+            if (strcmp(path, "/") == 0)
+                render_page(w, &web_assets[i], body);
+            else
+                textbuf_append(body, web_assets[i].data, web_assets[i].len);
             *content_type = web_assets[i].type;
             return true;
         }

@@ -9,6 +9,9 @@ a running halyard.
     halyard stopped: the page says unreachable (not a frozen last answer)
     every request the page made went to this halyard, and nowhere else
     a screenshot of it (docs/status-page.png, shown in docs/operations.md)
+    `chromium --headless --dump-dom` (no waiting for fetches) shows the
+    three backends and the primary, and a killed replica DOWN (the page
+    comes with its first data)
 
 It runs in the pooled suite only (marked one_pool_mode): the page does not
 depend on pool_mode, and a browser costs CI time.
@@ -16,6 +19,7 @@ depend on pool_mode, and a browser costs CI time.
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -24,7 +28,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from test_health import Readers
-from util import REPO, free_port
+from test_status_page import status_json
+from util import REPO, free_port, wait_until
 
 pytestmark = pytest.mark.one_pool_mode
 
@@ -112,3 +117,28 @@ def test_status_page_in_chromium(start_halyard, cluster, tmp_path):
     assert os.path.getsize(shot) > 10000
     if os.environ.get("HALYARD_SAVE_SCREENSHOT"):  # to refresh docs/status-page.png
         shutil.copy(shot, SCREENSHOT)
+
+
+def dump_dom_rows(url):
+    """The backends table's rows as `chromium --headless --dump-dom` sees
+    the page: (name, role, state)."""
+    out = subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu",
+                          "--no-first-run", "--disable-background-networking", "--dump-dom", url],
+                         capture_output=True, text=True, timeout=60, check=True).stdout
+    return re.findall(r'<tr data-name="([^"]+)" data-state="([^"]+)" data-role="([^"]+)"', out)
+
+
+def test_dump_dom_shows_the_backends(start_halyard, cluster):
+    """The check of issue 46 after `make demo`, on a test halyard."""
+    port = free_port()
+    h = start_halyard(metrics_port=port, metrics_status_page=True,
+                      monitor={"user": "monitor", "password": "monitor", "interval_ms": 300})
+    url = f"http://127.0.0.1:{port}/"
+    wait_until(lambda: all(b["last_check"] == "ok" for b in
+                           status_json(port)["show_backends"]["backends"]), what="every backend checked")
+    rows = dump_dom_rows(url)
+    assert rows == [("node0", "ONLINE", "primary"), ("node1", "ONLINE", "replica"),
+                    ("node2", "ONLINE", "replica")], rows
+    cluster.kill(2)
+    time.sleep(3)
+    assert ("node2", "DOWN", "replica") in dump_dom_rows(url)

@@ -22,6 +22,7 @@ curl and raw sockets (test_status_browser.py drives it in a real browser).
 
 import base64
 import json
+import re
 import socket
 import subprocess
 import threading
@@ -221,9 +222,18 @@ def test_page_and_its_files(start_halyard, cluster):
         "frame-ancestors 'none'")
     assert headers["x-content-type-options"] == "nosniff"
     assert headers["cache-control"] == "no-store"
+    # The page comes with its data (a JSON block, never run), every '<' in
+    # it escaped: no text from a server can end the block.
+    m = re.search(r'<script type="application/json" id="status-data">(.*?)</script>', html, re.S)
+    assert m and "<" not in m.group(1), html
+    assert [b["name"] for b in json.loads(m.group(1))["show_backends"]["backends"]] == \
+        ["node0", "node1", "node2"]
     # HEAD: the headers alone.
+    st, hd, b = curl(h.mport, "/status.css", "-I")
+    st2, _, css = curl(h.mport, "/status.css")
+    assert st == 200 and b == b"" and int(hd["content-length"]) == len(css)
     st, hd, b = curl(h.mport, "/", "-I")
-    assert st == 200 and b == b"" and int(hd["content-length"]) == len(body)
+    assert st == 200 and b == b"" and int(hd["content-length"]) > 1000
     # /metrics as before.
     st, hd, b = curl(h.mport, "/metrics")
     assert st == 200 and hd["content-type"] == "text/plain; version=0.0.4; charset=utf-8"

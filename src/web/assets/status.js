@@ -182,6 +182,13 @@ function setConn(ok, why) {
   upd.textContent = lastGood ? "last answer " + new Date(lastGood).toLocaleTimeString() : "";
 }
 
+function render(data) {
+  renderHalyard(data);
+  renderBackends(data);
+  renderEvents(data);
+  renderCharts(data);
+}
+
 async function refresh() {
   const ctl = new AbortController();
   const timer = setTimeout(() => ctl.abort(), TIMEOUT_MS);
@@ -190,10 +197,7 @@ async function refresh() {
     if (!r.ok) throw new Error("HTTP " + r.status);
     const data = await r.json();
     lastGood = Date.now();
-    renderHalyard(data);
-    renderBackends(data);
-    renderEvents(data);
-    renderCharts(data);
+    render(data);
     setConn(true);
   } catch (e) {
     setConn(false, e.name === "AbortError" ? "no answer" : e.message);
@@ -203,4 +207,14 @@ async function refresh() {
   }
 }
 
+// The page comes with its first data (a JSON block, never run): drawn
+// before the page has loaded, then fetched again every second.
+const first = document.getElementById("status-data");
+if (first) {
+  try {
+    render(JSON.parse(first.textContent));
+  } catch (e) {
+    // the fetch below draws it, or says why not
+  }
+}
 refresh();
