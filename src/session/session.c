@@ -830,7 +830,7 @@ static enum next_step next_route(struct session *s, const struct next_cmd *c, ui
             session_fanout_free(s);
         if (!answer_here(s, c->fits, c->len))
             return NEXT_STOP;
-        send_err(s, 1, 1105, "HY000",
+        send_err(s, 1, ER_UNKNOWN_ERROR, "HY000",
                  "halyard: LAST_INSERT_ID() is not known after the previous statement "
                  "on several groups: %.300s",
                  s->values.lid_unknown);

@@ -453,7 +453,8 @@ static void next_step(struct fanout_leg *l)
         /* KILL QUERY came before its part began: it ends as a killed one */
         static const char msg[] = "Query execution was interrupted";
         uint8_t pkt[64];
-        size_t n = mysql_err_encode(pkt, sizeof(pkt), 1317, "70100", msg, sizeof(msg) - 1);
+        size_t n =
+            mysql_err_encode(pkt, sizeof(pkt), ER_QUERY_INTERRUPTED, "70100", msg, sizeof(msg) - 1);
         l->part.err.p = malloc(n > 0 ? n : 1);
         if (l->part.err.p == NULL || n == 0) {
             leg_fail(l, "out of memory");

@@ -24,26 +24,9 @@
 
 #include "halyard/sql/classify.h"
 #include "halyard/cluster/pool_stats.h"
+#include "halyard/protocol/mysql_errors.h"
 #include "halyard/route/router.h"
 #include "halyard/session/session.h"
-
-/* MariaDB error codes the session reads in answers or passes to the
- * prepared-statement refusals; every ERR of its own is in session_err.h. */
-#define ER_NO_SUCH_THREAD          1094 /* HY000 Unknown thread id */
-#define ER_KILL_DENIED_ERROR       1095 /* HY000 You are not owner of thread */
-#define ER_NO_SUCH_QUERY           1957 /* HY000 Unknown query id */
-#define ER_KILL_QUERY_DENIED_ERROR 1979 /* HY000 You are not owner of query */
-/* 08S01 "WSREP has not yet prepared node for application use" (a Galera
- * node's ER_UNKNOWN_COM_ERROR) */
-#define ER_WSREP_NOT_READY 1047
-/* Backend failures. Not the client library's own 2003/2013: libmariadb
- * turns any code of its 2000-2999 range sent by a server into 2027
- * "Received malformed packet", so the mariadb CLI, sysbench and every
- * connector built on it would never see why. */
-#define ER_CONNECT_TO_FOREIGN_DATA_SOURCE 1429 /* HY000 a backend cannot be reached */
-#define ER_CONNECTION_KILLED              1927 /* 70100 a backend connection died */
-#define ER_LOCK_DEADLOCK                  1213 /* 40001 the server rolled the transaction back */
-#define ER_XAER_NOTA                      1397 /* XAE04 unknown XID */
 
 /* The most a session's state (and a connection's) may take as values. */
 #define STATE_MAX_BYTES (64u * 1024u)
@@ -99,13 +82,6 @@
 #define FRAMING_CAPS                                                                               \
     (CLIENT_PROTOCOL_41 | CLIENT_DEPRECATE_EOF | CLIENT_SESSION_TRACK | CLIENT_MULTI_RESULTS |     \
      CLIENT_PS_MULTI_RESULTS | CLIENT_MULTI_STATEMENTS | CLIENT_LOCAL_FILES | CLIENT_FOUND_ROWS)
-
-/* Prepared-statement errors the server itself gives (session_ps.c) */
-#define ER_UNKNOWN_STMT_HANDLER    1243 /* HY000 */
-#define ER_UNSUPPORTED_PS          1295 /* HY000 */
-#define ER_STMT_HAS_NO_OPEN_CURSOR 1421 /* HY000 */
-#define ER_MAX_PREPARED_STMT_COUNT 1461 /* 42000 */
-#define ER_MALFORMED_PACKET        1835 /* HY000 */
 
 /* Where a statement goes, besides a backend index (route_read() and the
  * command loop). */
@@ -269,7 +245,6 @@ void session_backend_lost(struct session *s, struct bconn *bc, const char *why);
  * its callback would have been first, so the statement never goes to it. */
 void session_backend_reap_pending(struct session *s);
 void session_backend_ready(struct session *s);
-
 
 /* session_route.c */
 bool may_hold_secret(const char *text, size_t len, unsigned lex_opts);

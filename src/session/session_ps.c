@@ -905,7 +905,7 @@ static enum ps_ready ps_exec_backend(struct session *s, struct pstmt *st,
             return PS_WAIT;
         }
         if (st->lid && s->values.lid_unknown != NULL) {
-            ps_refuse(s, len, 1105, "HY000",
+            ps_refuse(s, len, ER_UNKNOWN_ERROR, "HY000",
                       "halyard: LAST_INSERT_ID() is not known after the previous statement on "
                       "several groups: %.150s",
                       s->values.lid_unknown);
@@ -920,7 +920,8 @@ static enum ps_ready ps_exec_backend(struct session *s, struct pstmt *st,
             return PS_DONE;
         }
         if (*idx == ROUTE_RO_WRITE) {
-            ps_refuse(s, len, 1792, "25006", "Cannot execute statement in a READ ONLY transaction");
+            ps_refuse(s, len, ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION, "25006",
+                      "Cannot execute statement in a READ ONLY transaction");
             return PS_DONE;
         }
         s->route.wait_idx = (int)*idx;
@@ -1095,7 +1096,8 @@ static enum ps_shard ps_scatter(struct session *s, struct pstmt *st, const uint8
     }
     if (text == NULL) {
         slog_info(s, "prepared scatter refused: %s", why);
-        ps_refuse(s, len, 1105, "HY000", "halyard: a prepared %s of %s runs on every group, but %s",
+        ps_refuse(s, len, ER_UNKNOWN_ERROR, "HY000",
+                  "halyard: a prepared %s of %s runs on every group, but %s",
                   write ? "statement" : "read", about, why);
         return PS_SHARD_REFUSED;
     }
@@ -1114,7 +1116,7 @@ static enum ps_shard ps_scatter(struct session *s, struct pstmt *st, const uint8
             return PS_SHARD_REFUSED;
         }
         if (to != ROUTE_FANOUT) {
-            send_err(s, 1, 1105, "HY000",
+            send_err(s, 1, ER_UNKNOWN_ERROR, "HY000",
                      "halyard: a prepared statement on %s decided every group by its parameters "
                      "but one group by its text with their values: refused",
                      about);

@@ -758,7 +758,7 @@ int session_xa_start_answer(struct session *s, uint32_t len)
     memmove(b, b + 1, (size_t)(&x->br[x->n] - b) * sizeof(*b));
     st->scan += MYSQL_HEADER_SIZE + len;
     st->head = st->scan;
-    s->io.resp.err_code = 1105;
+    s->io.resp.err_code = ER_UNKNOWN_ERROR;
     session_err_custom(s, s->io.rdown.seq, 1105, "HY000", msg);
     s->io.resp_done = true;
     return 1;
