@@ -72,6 +72,7 @@
 #include "halyard/session/session.h"
 #include "halyard/session/session_err.h"
 #include "halyard/session/worker.h"
+#include "halyard/sql/quote.h"
 #include "session_int.h"
 #include "session_begin.h"
 #include "session_inflight.h"
@@ -546,14 +547,12 @@ static void lookup_query(struct session *s, const char *fmt, const char *file)
 {
     struct sess_inflight *f = s->inflight;
     char sql[320];
-    char q[260];
-    size_t j = 0;
-    for (const char *p = file != NULL ? file : ""; *p != '\0' && j + 3 < sizeof(q); p++) {
-        if (*p == '\'' || *p == '\\')
-            q[j++] = '\\';
-        q[j++] = *p;
+    char q[260] = ""; /* a format without a file has nothing at its %s */
+    if (file != NULL && sql_quote(q, sizeof(q), file) == 0) {
+        snprintf(f->why, sizeof(f->why), "binary log name too long: %.64s", file);
+        inflight_unknown(s);
+        return;
     }
-    q[j] = '\0';
     snprintf(sql, sizeof(sql), fmt, q);
     if (sqlclient_query(f->sc, sql, lookup_cb, s) != HY_OK) {
         snprintf(f->why, sizeof(f->why), "could not query %s", f->new_name);
@@ -704,7 +703,7 @@ static void scan_from_here(struct session *s)
         return;
     }
     f->step = IS_SCAN;
-    lookup_query(s, "SHOW BINLOG EVENTS IN '%s'", f->files[f->file]);
+    lookup_query(s, "SHOW BINLOG EVENTS IN %s", f->files[f->file]);
 }
 
 /* ---- found committed: its affected rows and insert id, from its row
@@ -745,17 +744,6 @@ static void autoinc_read(struct session *s, const struct sqlresult *res)
     inflight_committed(s);
 }
 
-/* `in` quoted for a string literal into `out` (cap >= 2 * strlen + 1). */
-static void sql_quote(char *out, const char *in)
-{
-    for (; *in != '\0'; in++) {
-        if (*in == '\'' || *in == '\\')
-            *out++ = '\\';
-        *out++ = *in;
-    }
-    *out = '\0';
-}
-
 static void rows_finish(struct session *s)
 {
     struct sess_inflight *f = s->inflight;
@@ -770,13 +758,17 @@ static void rows_finish(struct session *s)
         inflight_committed(s);
         return;
     }
-    char db[2 * sizeof(f->rows.db)], tb[2 * sizeof(f->rows.table)], sql[600];
-    sql_quote(db, f->rows.db);
-    sql_quote(tb, f->rows.table);
+    /* every byte escaped, and the quotes: the names always fit */
+    char db[2 * sizeof(f->rows.db) + 2], tb[2 * sizeof(f->rows.table) + 2], sql[600];
+    if (sql_quote(db, sizeof(db), f->rows.db) == 0 ||
+        sql_quote(tb, sizeof(tb), f->rows.table) == 0) {
+        inflight_committed(s);
+        return;
+    }
     snprintf(sql, sizeof(sql),
              "SELECT IFNULL(MAX(IF(EXTRA LIKE '%%auto_increment%%', ORDINAL_POSITION, 0)), 0), "
-             "COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = '%s' "
-             "AND TABLE_NAME = '%s'",
+             "COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s "
+             "AND TABLE_NAME = %s",
              db, tb);
     f->step = IS_AUTOINC;
     if (sqlclient_query(f->sc, sql, lookup_cb, s) != HY_OK) {
@@ -991,7 +983,7 @@ static void lookup_cb(struct sqlclient *c, const struct sqlresult *res, void *ar
             return;
         }
         f->step = IS_START;
-        lookup_query(s, "SHOW BINLOG EVENTS IN '%s' LIMIT 2", f->files[f->file]);
+        lookup_query(s, "SHOW BINLOG EVENTS IN %s LIMIT 2", f->files[f->file]);
         return;
     case IS_START: {
         int info = sqlresult_col(res, "Info");
@@ -1008,7 +1000,7 @@ static void lookup_cb(struct sqlclient *c, const struct sqlresult *res, void *ar
                 return;
             }
             f->file--;
-            lookup_query(s, "SHOW BINLOG EVENTS IN '%s' LIMIT 2", f->files[f->file]);
+            lookup_query(s, "SHOW BINLOG EVENTS IN %s LIMIT 2", f->files[f->file]);
             return;
         }
         scan_from_here(s);
@@ -1023,7 +1015,7 @@ static void lookup_cb(struct sqlclient *c, const struct sqlresult *res, void *ar
             return;
         }
         if (++f->file < f->n_files) {
-            lookup_query(s, "SHOW BINLOG EVENTS IN '%s'", f->files[f->file]);
+            lookup_query(s, "SHOW BINLOG EVENTS IN %s", f->files[f->file]);
             return;
         }
         if (f->proven)
