@@ -2362,22 +2362,14 @@ void session_greet(struct session *s)
         session_mark_closing(s, END_NOMEM);
         return;
     }
-    struct mysql_handshake hs = {0};
-    hs.protocol = 10;
     char version[MYSQL_CLIENT_VERSION_MAX];
-    hs.server_version = version;
-    hs.server_version_len = backend_greeting_version(cfg, version, sizeof(version));
-    hs.conn_id = s->id;
-    memcpy(hs.scramble, s->who.scramble, sizeof(hs.scramble));
-    hs.caps = (SERVER_CAPS & ~(uint32_t)CLIENT_MYSQL) | (cfg->tls_server != NULL ? CLIENT_SSL : 0);
-    hs.ext_caps = SERVER_EXT_CAPS;
-    hs.charset = 45; /* utf8mb4_general_ci */
-    hs.status = SERVER_STATUS_AUTOCOMMIT;
-    hs.plugin = cfg->default_sha2 ? SHA2_PLUGIN : NATIVE_PLUGIN;
-    hs.plugin_len = strlen(hs.plugin);
+    backend_greeting_version(cfg, version, sizeof(version));
+    uint32_t caps =
+        (SERVER_CAPS & ~(uint32_t)CLIENT_MYSQL) | (cfg->tls_server != NULL ? CLIENT_SSL : 0);
     uint8_t pkt[MYSQL_HEADER_SIZE + 256];
-    size_t n =
-        mysql_handshake_encode(&hs, pkt + MYSQL_HEADER_SIZE, sizeof(pkt) - MYSQL_HEADER_SIZE);
+    size_t n = mysql_greeting_encode(pkt + MYSQL_HEADER_SIZE, sizeof(pkt) - MYSQL_HEADER_SIZE,
+                                     version, s->id, s->who.scramble, caps, SERVER_EXT_CAPS,
+                                     cfg->default_sha2 ? SHA2_PLUGIN : NATIVE_PLUGIN);
     mysql_hdr_write(pkt, (uint32_t)n, 0);
     send_local(s, pkt, MYSQL_HEADER_SIZE + n);
     ev_io_start(s->w->loop, &s->client.rio);
