@@ -575,22 +575,10 @@ static bool param_key_str(const struct session *s, const struct shard_table *x,
 {
     if (v->kind != MP_STR || v->len > KEY_STR_MAX)
         return false;
-    enum key_cs cs;
-    switch (v->type) {
-    case MYSQL_TYPE_STRING:
-    case MYSQL_TYPE_VAR_STRING:
-    case MYSQL_TYPE_VARCHAR:
-        cs = text_cs(s);
-        break;
-    case MYSQL_TYPE_TINY_BLOB:
-    case MYSQL_TYPE_MEDIUM_BLOB:
-    case MYSQL_TYPE_LONG_BLOB:
-    case MYSQL_TYPE_BLOB:
-        cs = KEY_CS_BINARY;
-        break;
-    default:
+    /* a client's parameter is never of type ENUM or SET */
+    if (!mysql_type_is_string(v->type) || v->type == MYSQL_TYPE_ENUM || v->type == MYSQL_TYPE_SET)
         return false;
-    }
+    enum key_cs cs = mysql_type_is_blob(v->type) ? KEY_CS_BINARY : text_cs(s);
     if (!shard_key_str_exact(x, cs, v->s, v->len))
         return false;
     *g = shard_key_str_group(x, v->s, v->len);

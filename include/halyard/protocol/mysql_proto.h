@@ -372,6 +372,13 @@ enum mysql_type {
     MYSQL_TYPE_GEOMETRY = 255,
 };
 
+/* The BLOB and TEXT types (a parameter of one is sent as bytes). */
+static inline bool mysql_type_is_blob(unsigned t)
+{
+    return t == MYSQL_TYPE_TINY_BLOB || t == MYSQL_TYPE_MEDIUM_BLOB || t == MYSQL_TYPE_LONG_BLOB ||
+           t == MYSQL_TYPE_BLOB;
+}
+
 /* The string types: CHAR and VARCHAR, the BLOBs and TEXTs, ENUM and SET
  * (a value is bytes in a character set or binary). */
 static inline bool mysql_type_is_string(unsigned t)
@@ -380,15 +387,11 @@ static inline bool mysql_type_is_string(unsigned t)
     case MYSQL_TYPE_VARCHAR:
     case MYSQL_TYPE_VAR_STRING:
     case MYSQL_TYPE_STRING:
-    case MYSQL_TYPE_TINY_BLOB:
-    case MYSQL_TYPE_MEDIUM_BLOB:
-    case MYSQL_TYPE_LONG_BLOB:
-    case MYSQL_TYPE_BLOB:
     case MYSQL_TYPE_ENUM:
     case MYSQL_TYPE_SET:
         return true;
     default:
-        return false;
+        return mysql_type_is_blob(t);
     }
 }
 
