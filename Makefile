@@ -108,10 +108,14 @@ clients: $(CLIENT_BIN)
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
-# Includes go downward only (docs/ARCHITECTURE.md, "Layers").
+# Includes go downward only (docs/ARCHITECTURE.md, "Layers"); each part of
+# struct session is written only by the files its row names ("Who writes
+# struct session").
 check-layers:
 	tools/check-layers --self-test
 	tools/check-layers
+	tools/check-ownership --self-test
+	tools/check-ownership
 
 # No .c file over 2,500 lines, no function over 150 (universal-ctags).
 check-sizes:

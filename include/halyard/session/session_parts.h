@@ -3,43 +3,10 @@
  *
  * A session is a short core (session.h) and these parts. Each part has an
  * owner, the file that writes it; the session's other files read it or
- * call the owner's functions (session_int.h). session.c makes and
- * frees every part (accept, session_free). Where other files still write
- * a part, they are named below ("also"): the parts the command loop
- * shares (io, conns, route, query) are written by the loop's files as a
- * command moves through them; making each single-writer is the hook
- * table's work (issue 28, review 2026-11-25 section 3.3), not done yet.
- *
- *   part   type         owner              also written by      lives
- *   who    sess_who     session_login.c    reload (lcfg, cu);   the session
- *                                          session.c (caps);
- *                                          state (db, dropped)
- *   login  sess_login   session_login.c    -                    heap: accept or
- *                                                               COM_CHANGE_USER
- *                                                               to the login's end
- *   io     sess_io      session.c          backend, colmeta,    the session
- *                                          ps, xa, sysview, login
- *   conns  sess_conns   session_backend.c  session.c, pool,     the session
- *                                          reload, state, xa
- *   .lease sess_lease   session_pool.c     -                    the session
- *   route  sess_route   session_route.c    session.c, backend,  the session
- *                                          ps, reload, begin,
- *                                          xa, shard, state
- *   query  sess_query   session_route.c    session.c, ps,       one command
- *                                          sysview, backend,
- *                                          pool
- *   vars   sess_vars    session_state.c    session.c, login     the session
- *                                          (schema), backend
- *   values sess_values  session_pool.c     diag (ldiag),        the session
- *                                          session.c (lid_lost),
- *                                          state
- *   prep   sess_prep    session_ps.c       session.c, colmeta,  the session
- *                                          sysview (meta_flush)
- *   groups sess_groups  session_shard.c,   - (the others read   heap, on a listener
- *                       session_xa.c,      it const, through    with shards = true
- *                       session_begin.c,   session_groups())    only
- *                       session_fanout*.c
- *   kill   sess_kill    session.c          the session pool (kill_kept)
+ * call the owner's functions. session.c makes and frees every part
+ * (accept, session_free). Which other files still write a part, and the
+ * check that keeps that list from growing (tools/check-ownership), are in
+ * docs/ARCHITECTURE.md ("Who writes struct session").
  *
  * The memory of each pointer a part holds is in docs/ARCHITECTURE.md
  * ("Memory ownership").
