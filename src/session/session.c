@@ -517,8 +517,7 @@ static enum next_step com_reset_connection(struct session *s, const struct next_
     /* A fresh session everywhere but for its schema, which the
      * server keeps: other backends reconnect when needed. */
     POOL_COUNT(s, &s->cfg->backends[s->route.primary], resets);
-    session_xa_discard(s); /* a transaction across groups ends with it */
-    session_begin_forget(s);
+    session_hooks_reset(s); /* the features' (session_hooks.c) */
     state_clear(s);
     session_pool_reset(s);
     s->route.pinned = false;
@@ -1013,7 +1012,6 @@ void answer_expect(struct session *s, uint8_t cmd, uint8_t exec_flags)
  * backend can take it): undo what session_route() prepared for it. */
 void command_abandon(struct session *s)
 {
-    session_fanout_abandon(s);
     s->vars.chg_pending = false;
     pstmt_free(s->prep.ps_new);
     s->prep.ps_new = NULL;
@@ -1030,7 +1028,7 @@ void command_abandon(struct session *s)
     s->query.cmd_class = STMT_OTHER;
     s->route.causal_check = false;
     s->route.wait_idx = -1;
-    session_cache_abandon(s);
+    session_hooks_abandon(s); /* the features' (session_hooks.c) */
 }
 
 /* The command is over: the session goes idle and takes the client's next

@@ -744,8 +744,7 @@ void bconn_close(struct bconn *bc)
 
 void bconn_close_all(struct session *s)
 {
-    session_xa_discard(s);
-    session_begin_forget(s);
+    session_hooks_reset(s); /* the features' (session_hooks.c): XA branches, a pending BEGIN */
     for (uint32_t i = 0; i < s->conns.n_bc; i++) {
         if (s->conns.bc[i] != NULL)
             bconn_close(s->conns.bc[i]);

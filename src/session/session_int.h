@@ -218,11 +218,15 @@ static inline const char *session_schema(const struct session *s)
  * features; session_hooks.c holds the one table of them, in the order they
  * run. A NULL hook: nothing at that point. */
 struct session_hooks {
-    const char *name;                    /* the feature, for a reader */
-    void (*on_done)(struct session *s);  /* command_done: the answer is complete */
-    void (*on_close)(struct session *s); /* session_free: free what the feature holds */
+    const char *name;                      /* the feature, for a reader */
+    void (*on_done)(struct session *s);    /* command_done: the answer is complete */
+    void (*on_abandon)(struct session *s); /* command_abandon: the routed command won't run */
+    void (*on_reset)(struct session *s);   /* COM_RESET_CONNECTION, bconn_close_all */
+    void (*on_close)(struct session *s);   /* session_free: free what the feature holds */
 };
 void session_hooks_done(struct session *s);
+void session_hooks_abandon(struct session *s);
+void session_hooks_reset(struct session *s);
 void session_hooks_close(struct session *s);
 
 /* ---- between the session module's files ---------------------------------

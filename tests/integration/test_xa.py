@@ -30,7 +30,8 @@ import pytest
 
 from test_shards import make_schemas, settings, one, refused, start_sharded
 from test_groups import groups
-from test_core import ps_client_bin  # noqa: F401 (fixture)
+from test_core import ps_client_bin, raw_login  # noqa: F401 (fixture)
+import rawmysql
 from util import APP_PASSWORD, APP_USER
 from util import admin_json, metric, render_libconfig, wait_until, free_port
 
@@ -129,6 +130,29 @@ def test_rollback_on_both_groups(xa, cluster, dual):
     assert not log.exists() or log.read_text() == ""
     assert metric(s["metrics_port"], "halyard_xa_rollbacks_total") == 1
     assert on_a(cluster, "XA RECOVER") == [] and on_b(dual, "XA RECOVER") == []
+
+
+def test_reset_connection_rolls_back_every_group(xa, cluster, dual):
+    """COM_RESET_CONNECTION inside a transaction across groups ends it as
+    the server ends a plain one: every branch rolled back, nothing left
+    prepared, and the session's next transaction runs on both groups."""
+    h, s, log = xa
+    c = raw_login(h)
+    c.query("BEGIN")
+    c.query("INSERT INTO sa.t VALUES (250, 1)")
+    c.query("INSERT INTO sb.t VALUES (250, 2)")
+    assert c.command(rawmysql.COM_RESET_CONNECTION)[:1] == b"\x00"
+    assert c.value("SELECT COUNT(*) FROM sa.t WHERE id = 250") == "0"
+    assert c.value("SELECT COUNT(*) FROM sb.t WHERE id = 250") == "0"
+    assert on_a(cluster, "XA RECOVER") == [] and on_b(dual, "XA RECOVER") == []
+    c.query("BEGIN")
+    c.query("INSERT INTO sa.t VALUES (251, 1)")
+    c.query("INSERT INTO sb.t VALUES (251, 2)")
+    c.query("COMMIT")
+    c.close()
+    assert on_a(cluster, "SELECT COUNT(*) FROM sa.t WHERE id IN (250, 251)") == [(1,)]
+    assert on_b(dual, "SELECT COUNT(*) FROM sb.t WHERE id IN (250, 251)") == [(1,)]
+    assert metric(s["metrics_port"], "halyard_xa_commits_total") == 1
 
 
 def test_one_group_commits_in_one_phase(xa, cluster, dual):
