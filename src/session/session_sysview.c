@@ -50,6 +50,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "halyard/core/textbuf.h"
 #include "halyard/protocol/connreg.h"
 #include "halyard/protocol/tls.h"
 #include "halyard/session/session.h"
@@ -292,50 +293,16 @@ static void override_value(const struct session *s, int i, char *out, size_t len
 
 /* ---- derived tables ----------------------------------------------------- */
 
-struct text {
-    char *p;
-    size_t len, cap;
-    bool bad; /* out of memory, or past SYSVIEW_TEXT_MAX */
-};
-
-static void put(struct text *t, const char *fmt, ...) HY_PRINTF(2, 3);
-static void put(struct text *t, const char *fmt, ...)
-{
-    for (int tries = 0; !t->bad && tries < 2; tries++) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(t->p != NULL ? t->p + t->len : NULL, t->p != NULL ? t->cap - t->len : 0,
-                          fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            t->bad = true;
-            return;
-        }
-        if (t->p != NULL && t->len + (size_t)n < t->cap) {
-            t->len += (size_t)n;
-            return;
-        }
-        size_t cap = HY_MAX(t->cap * 2, t->len + (size_t)n + 256);
-        char *p = cap <= SYSVIEW_TEXT_MAX ? realloc(t->p, cap) : NULL;
-        if (p == NULL) {
-            t->bad = true;
-            return;
-        }
-        t->p = p;
-        t->cap = cap;
-    }
-}
-
 /* A value as an SQL string literal: only characters that need no escape
  * in any sql_mode (the values are cipher names, dates, numbers). */
-static void put_literal(struct text *t, const char *v)
+static void put_literal(struct textbuf *t, const char *v)
 {
-    put(t, "'");
+    textbuf_printf(t, "'");
     for (const char *p = v; *p != '\0'; p++) {
         if (isalnum((unsigned char)*p) || strchr(" _-:.,/+=", *p) != NULL)
-            put(t, "%c", *p);
+            textbuf_putc(t, *p);
     }
-    put(t, "'");
+    textbuf_printf(t, "'");
 }
 
 /* The client's text as the value of column `col` (INFO, or INFO_BINARY
@@ -344,23 +311,23 @@ static void put_literal(struct text *t, const char *v)
  * ids in place of what the client wrote. Hex, so no sql_mode changes it;
  * INFO is the server's system character set (utf8mb3), as the server
  * shows it. */
-static void put_info(struct text *t, const char *col, bool binary, uint32_t tid, const char *text,
-                     size_t len)
+static void put_info(struct textbuf *t, const char *col, bool binary, uint32_t tid,
+                     const char *text, size_t len)
 {
     if (tid == 0 || text == NULL) {
-        put(t, "%s", col);
+        textbuf_printf(t, "%s", col);
         return;
     }
-    put(t, "CASE ID WHEN %u THEN %sX'", tid, binary ? "" : "CONVERT(");
-    for (size_t i = 0; i < len && !t->bad; i++)
-        put(t, "%02X", (unsigned char)text[i]);
-    put(t, "'%s ELSE %s END AS %s", binary ? "" : " USING utf8mb3)", col, col);
+    textbuf_printf(t, "CASE ID WHEN %u THEN %sX'", tid, binary ? "" : "CONVERT(");
+    for (size_t i = 0; i < len && !t->overflow; i++)
+        textbuf_printf(t, "%02X", (unsigned char)text[i]);
+    textbuf_printf(t, "'%s ELSE %s END AS %s", binary ? "" : " USING utf8mb3)", col, col);
 }
 
 /* The process list's columns but ID, as `cols` names them (a comma
  * between two), INFO and INFO_BINARY put_info's. */
-static void put_cols(struct text *t, const char *cols, uint32_t tid, const char *text, size_t len,
-                     uint64_t qid_base)
+static void put_cols(struct textbuf *t, const char *cols, uint32_t tid, const char *text,
+                     size_t len, uint64_t qid_base)
 {
     const char *p = cols;
     while (*p != '\0') {
@@ -372,16 +339,17 @@ static void put_cols(struct text *t, const char *cols, uint32_t tid, const char 
             if (strcasecmp(col, "INFO") == 0 || strcasecmp(col, "INFO_BINARY") == 0)
                 put_info(t, col, col[4] != '\0', tid, text, len);
             else if (qid_base != 0 && strcmp(col, "QUERY_ID") == 0)
-                put(t, "IF(QUERY_ID >= 0 AND QUERY_ID < %llu, QUERY_ID + %llu, NULL) AS QUERY_ID",
+                textbuf_printf(
+                    t, "IF(QUERY_ID >= 0 AND QUERY_ID < %llu, QUERY_ID + %llu, NULL) AS QUERY_ID",
                     (unsigned long long)SYSVIEW_QID_STRIDE, (unsigned long long)qid_base);
             else
-                put(t, "%s", col);
+                textbuf_printf(t, "%s", col);
         } else {
-            put(t, "%.*s", (int)n, p);
+            textbuf_printf(t, "%.*s", (int)n, p);
         }
         p += n;
         if (*p == ',') {
-            put(t, ",");
+            textbuf_printf(t, ",");
             p++;
         }
     }
@@ -435,42 +403,45 @@ static bool acc_put(struct text_acc *a, const void *p, size_t n)
  * (sysview.h). NULL when out of memory. */
 static char *peer_sql(const char *cols, uint32_t idx, const struct connreg_row *rows, size_t n)
 {
-    struct text t = {0};
-    put(&t, "SELECT CONCAT_WS(',', CASE ID");
+    struct textbuf t;
+    textbuf_init(&t, SYSVIEW_TEXT_MAX);
+    textbuf_printf(&t, "SELECT CONCAT_WS(',', CASE ID");
     for (size_t i = 0; i < n; i++)
-        put(&t, " WHEN %u THEN %u", rows[i].thread, rows[i].session);
-    put(&t, " END");
+        textbuf_printf(&t, " WHEN %u THEN %u", rows[i].thread, rows[i].session);
+    textbuf_printf(&t, " END");
     for (const char *p = cols; *p != '\0';) {
         size_t len = strcspn(p, ",");
         char col[64];
         if (len == 0 || len >= sizeof(col)) {
-            free(t.p);
+            textbuf_free(&t);
             return NULL;
         }
         memcpy(col, p, len);
         col[len] = '\0';
         p += len + (p[len] == ',');
         if (strcmp(col, "QUERY_ID") == 0)
-            put(&t, ", IF(QUERY_ID >= 0 AND QUERY_ID < %llu, QUERY_ID + %llu, 'NULL')",
-                (unsigned long long)SYSVIEW_QID_STRIDE,
-                (unsigned long long)sysview_qid_encode(idx, 0));
+            textbuf_printf(&t, ", IF(QUERY_ID >= 0 AND QUERY_ID < %llu, QUERY_ID + %llu, 'NULL')",
+                           (unsigned long long)SYSVIEW_QID_STRIDE,
+                           (unsigned long long)sysview_qid_encode(idx, 0));
         else if (col_numeric(col))
-            put(&t, ", IFNULL(%s, 'NULL')", col);
+            textbuf_printf(&t, ", IFNULL(%s, 'NULL')", col);
         else if (strcmp(col, "INFO_BINARY") == 0)
-            put(&t, ", IF(%s IS NULL, 'NULL', CONCAT('X''', HEX(%s), ''''))", col, col);
+            textbuf_printf(&t, ", IF(%s IS NULL, 'NULL', CONCAT('X''', HEX(%s), ''''))", col, col);
         else
-            put(&t, ", IF(%s IS NULL, 'NULL', CONCAT('CONVERT(X''', HEX(%s), ''' USING utf8mb3)'))",
+            textbuf_printf(
+                &t, ", IF(%s IS NULL, 'NULL', CONCAT('CONVERT(X''', HEX(%s), ''' USING utf8mb3)'))",
                 col, col);
     }
-    put(&t, ") FROM information_schema.PROCESSLIST WHERE COMMAND <> 'Sleep' AND ID IN (");
+    textbuf_printf(&t,
+                   ") FROM information_schema.PROCESSLIST WHERE COMMAND <> 'Sleep' AND ID IN (");
     for (size_t i = 0; i < n; i++)
-        put(&t, "%s%u", i > 0 ? ", " : "", rows[i].thread);
-    put(&t, ")");
-    if (t.bad) {
-        free(t.p);
+        textbuf_printf(&t, "%s%u", i > 0 ? ", " : "", rows[i].thread);
+    textbuf_printf(&t, ")");
+    if (t.overflow) {
+        textbuf_free(&t);
         return NULL;
     }
-    return t.p;
+    return t.data;
 }
 
 /* The statement backend `idx` answers SHOW [FULL] PROCESSLIST's rows of
@@ -479,22 +450,23 @@ static char *peer_sql(const char *cols, uint32_t idx, const struct connreg_row *
  * memory. */
 static char *peer_show_sql(const struct connreg_row *rows, size_t n, bool full)
 {
-    struct text t = {0};
-    put(&t, "SELECT CASE ID");
+    struct textbuf t;
+    textbuf_init(&t, SYSVIEW_TEXT_MAX);
+    textbuf_printf(&t, "SELECT CASE ID");
     for (size_t i = 0; i < n; i++)
-        put(&t, " WHEN %u THEN %u", rows[i].thread, rows[i].session);
-    put(&t,
-        " END, USER, HOST, DB, COMMAND, TIME, STATE, %s, PROGRESS FROM "
-        "information_schema.PROCESSLIST WHERE COMMAND <> 'Sleep' AND ID IN (",
-        full ? "INFO" : "LEFT(INFO, 100)");
+        textbuf_printf(&t, " WHEN %u THEN %u", rows[i].thread, rows[i].session);
+    textbuf_printf(&t,
+                   " END, USER, HOST, DB, COMMAND, TIME, STATE, %s, PROGRESS FROM "
+                   "information_schema.PROCESSLIST WHERE COMMAND <> 'Sleep' AND ID IN (",
+                   full ? "INFO" : "LEFT(INFO, 100)");
     for (size_t i = 0; i < n; i++)
-        put(&t, "%s%u", i > 0 ? ", " : "", rows[i].thread);
-    put(&t, ")");
-    if (t.bad) {
-        free(t.p);
+        textbuf_printf(&t, "%s%u", i > 0 ? ", " : "", rows[i].thread);
+    textbuf_printf(&t, ")");
+    if (t.overflow) {
+        textbuf_free(&t);
         return NULL;
     }
-    return t.p;
+    return t.data;
 }
 
 /* Backend idx's connections that serve sessions other than this one. */
@@ -622,72 +594,75 @@ static bool peer_has(const struct session_sysview *v, uint32_t session)
 static char *derived_processlist(struct session *s, const char *cols, const char *text, size_t len)
 {
     const struct session_sysview *v = s->query.sysview;
-    struct text t = {0};
-    put(&t, "SELECT ");
+    struct textbuf t;
+    textbuf_init(&t, SYSVIEW_TEXT_MAX);
+    textbuf_printf(&t, "SELECT ");
     size_t mapped = 0;
     for (size_t i = 0; i < v->n_rows; i++)
         mapped += v->rows[i].session != 0;
     if (mapped > 0) {
-        put(&t, "CASE ID");
+        textbuf_printf(&t, "CASE ID");
         for (size_t i = 0; i < v->n_rows; i++) {
             if (v->rows[i].session != 0)
-                put(&t, " WHEN %u THEN %u", v->rows[i].thread, v->rows[i].session);
+                textbuf_printf(&t, " WHEN %u THEN %u", v->rows[i].thread, v->rows[i].session);
         }
-        put(&t, " ELSE ID END AS ID");
+        textbuf_printf(&t, " ELSE ID END AS ID");
     } else {
-        put(&t, "ID");
+        textbuf_printf(&t, "ID");
     }
-    put(&t, ", ");
+    textbuf_printf(&t, ", ");
     /* a replica's query ids as halyard shows them (sysview.h) */
     uint32_t home = s->conns.cur != NULL ? s->conns.cur->idx : s->route.primary;
     put_cols(&t, cols, s->conns.cur != NULL ? s->conns.cur->login.thread_id : 0, text, len,
              home != s->route.primary ? sysview_qid_encode(home, 0) : 0);
-    put(&t, " FROM information_schema.PROCESSLIST");
+    textbuf_printf(&t, " FROM information_schema.PROCESSLIST");
     /* left out: connections no session holds, and those of sessions whose
      * row is the one of the backend where their statement runs */
     const char *sep = " WHERE ID NOT IN (";
     for (size_t i = 0; i < v->n_rows; i++) {
         if (v->rows[i].session == 0 || (v->peer_use && peer_has(v, v->rows[i].session))) {
-            put(&t, "%s%u", sep, v->rows[i].thread);
+            textbuf_printf(&t, "%s%u", sep, v->rows[i].thread);
             sep = ", ";
         }
     }
     if (sep[0] == ',')
-        put(&t, ")");
+        textbuf_printf(&t, ")");
     if (v->peer_use && v->peer_text.len > 0)
-        put(&t, "%s", v->peer_text.p);
-    if (t.bad) {
-        free(t.p);
+        textbuf_puts(&t, v->peer_text.p);
+    if (t.overflow) {
+        textbuf_free(&t);
         return NULL;
     }
-    return t.p;
+    return t.data;
 }
 
 static char *derived_status(struct session *s, const char *table)
 {
     const struct session_sysview *v = s->query.sysview;
-    struct text t = {0};
+    struct textbuf t;
+    textbuf_init(&t, SYSVIEW_TEXT_MAX);
     char value[OV_VALUE_MAX];
-    put(&t, "SELECT VARIABLE_NAME, CASE VARIABLE_NAME");
+    textbuf_printf(&t, "SELECT VARIABLE_NAME, CASE VARIABLE_NAME");
     for (int i = 0; i < N_OVERRIDES; i++) {
-        put(&t, " WHEN '");
+        textbuf_printf(&t, " WHEN '");
         for (const char *p = override_name(i); *p != '\0'; p++)
-            put(&t, "%c", toupper((unsigned char)*p));
-        put(&t, "' THEN ");
+            textbuf_putc(&t, (char)toupper((unsigned char)*p));
+        textbuf_printf(&t, "' THEN ");
         if (i == OV_THREADS) {
-            put(&t, "CAST(CAST(VARIABLE_VALUE AS SIGNED) - %llu AS CHAR)",
-                (unsigned long long)v->hidden);
+            textbuf_printf(&t, "CAST(CAST(VARIABLE_VALUE AS SIGNED) - %llu AS CHAR)",
+                           (unsigned long long)v->hidden);
             continue;
         }
         override_value(s, i, value, sizeof(value));
         put_literal(&t, value);
     }
-    put(&t, " ELSE VARIABLE_VALUE END AS VARIABLE_VALUE FROM information_schema.%s", table);
-    if (t.bad) {
-        free(t.p);
+    textbuf_printf(&t, " ELSE VARIABLE_VALUE END AS VARIABLE_VALUE FROM information_schema.%s",
+                   table);
+    if (t.overflow) {
+        textbuf_free(&t);
         return NULL;
     }
-    return t.p;
+    return t.data;
 }
 
 void session_sysview_begin(struct session *s)
