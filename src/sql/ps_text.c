@@ -10,50 +10,33 @@
 #include <string.h>
 
 #include "halyard/core/text.h"
+#include "halyard/core/textbuf.h"
 #include "halyard/sql/classify.h"
 #include "halyard/sql/lexer.h"
 #include "halyard/protocol/mysql_proto.h"
 #include "halyard/sql/ps_text.h"
 
-/* ---- a growing buffer ---------------------------------------------------- */
+/* ---- the output, in core/textbuf ----------------------------------------
+ * The tb_ helpers return false once the buffer is out of memory (its
+ * overflow), so that a caller may stop at the first failure. */
 
-struct tbuf {
-    uint8_t *p;
-    size_t len, cap;
-    bool nomem;
-};
+/* The texts and result sets built here have no limit of their own. */
+#define TB_LIMIT (SIZE_MAX / 2)
 
-static bool tb_put(struct tbuf *b, const void *s, size_t n)
+static bool tb_put(struct textbuf *b, const void *s, size_t n)
 {
-    if (b->nomem)
-        return false;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap > 0 ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        uint8_t *p = realloc(b->p, cap);
-        if (p == NULL) {
-            b->nomem = true;
-            return false;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    if (n > 0)
-        memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-    return true;
+    textbuf_append(b, s, n);
+    return !b->overflow;
 }
 
-static bool tb_str(struct tbuf *b, const char *s)
+static bool tb_str(struct textbuf *b, const char *s)
 {
     return tb_put(b, s, strlen(s));
 }
 
-static bool tb_fmt(struct tbuf *b, const char *fmt, ...) HY_PRINTF(2, 3);
+static bool tb_fmt(struct textbuf *b, const char *fmt, ...) HY_PRINTF(2, 3);
 
-static bool tb_fmt(struct tbuf *b, const char *fmt, ...)
+static bool tb_fmt(struct textbuf *b, const char *fmt, ...)
 {
     char tmp[128];
     va_list ap;
@@ -63,12 +46,12 @@ static bool tb_fmt(struct tbuf *b, const char *fmt, ...)
     return n >= 0 && (size_t)n < sizeof(tmp) && tb_put(b, tmp, (size_t)n);
 }
 
-static bool tb_u8(struct tbuf *b, uint8_t v)
+static bool tb_u8(struct textbuf *b, uint8_t v)
 {
     return tb_put(b, &v, 1);
 }
 
-static bool tb_le(struct tbuf *b, uint64_t v, size_t n)
+static bool tb_le(struct textbuf *b, uint64_t v, size_t n)
 {
     uint8_t tmp[8];
     for (size_t i = 0; i < n; i++)
@@ -76,7 +59,7 @@ static bool tb_le(struct tbuf *b, uint64_t v, size_t n)
     return tb_put(b, tmp, n);
 }
 
-static bool tb_lenenc(struct tbuf *b, uint64_t v)
+static bool tb_lenenc(struct textbuf *b, uint64_t v)
 {
     if (v < 0xfb)
         return tb_u8(b, (uint8_t)v);
@@ -130,7 +113,7 @@ static bool decimal_text(const uint8_t *s, size_t n)
     return i == n && digits > 0;
 }
 
-static bool put_string(struct tbuf *b, const uint8_t *s, size_t n, unsigned lex_opts,
+static bool put_string(struct textbuf *b, const uint8_t *s, size_t n, unsigned lex_opts,
                        uint16_t charset, char *why, size_t why_len)
 {
     bool nbe = (lex_opts & CLO_NO_BACKSLASH_ESCAPES) != 0;
@@ -171,7 +154,7 @@ static bool put_string(struct tbuf *b, const uint8_t *s, size_t n, unsigned lex_
 
 /* A temporal parameter: its length byte and fields (the binary protocol's
  * MYSQL_TIME forms). */
-static bool put_temporal(struct tbuf *b, uint8_t type, struct mysql_rd *rd, char *why,
+static bool put_temporal(struct textbuf *b, uint8_t type, struct mysql_rd *rd, char *why,
                          size_t why_len)
 {
     uint8_t n = mysql_rd_u8(rd);
@@ -229,7 +212,7 @@ static bool put_temporal(struct tbuf *b, uint8_t type, struct mysql_rd *rd, char
 }
 
 /* Parameter i's value (read from rd) as a literal, appended to b. */
-static bool put_param(struct tbuf *b, struct mysql_rd *rd, uint8_t type, bool uns, bool null,
+static bool put_param(struct textbuf *b, struct mysql_rd *rd, uint8_t type, bool uns, bool null,
                       unsigned lex_opts, uint16_t charset, char *why, size_t why_len)
 {
     if (null || type == MYSQL_TYPE_NULL)
@@ -356,7 +339,8 @@ hy_status_t ps_text_interpolate(const char *sql, size_t len, unsigned lex_opts,
     }
     struct mysql_rd rd;
     mysql_rd_init(&rd, payload + ex.head_len, plen - ex.head_len);
-    struct tbuf b = {0};
+    struct textbuf b;
+    textbuf_init(&b, TB_LIMIT);
     struct lexer lx;
     kw_ready();
     lex_init(&lx, sql, len, lex_opts, NULL);
@@ -414,17 +398,17 @@ hy_status_t ps_text_interpolate(const char *sql, size_t len, unsigned lex_opts,
     }
     if (ok)
         tb_put(&b, sql + from, len - from);
-    if (b.nomem) {
-        free(b.p);
+    if (b.overflow) {
+        textbuf_free(&b);
         return HY_NOMEM;
     }
     if (!ok) {
-        free(b.p);
+        textbuf_free(&b);
         return HY_ERROR;
     }
-    if (b.p == NULL && !tb_put(&b, "", 0))
+    if (b.data == NULL && !tb_put(&b, "", 0))
         return HY_NOMEM;
-    *out = (char *)b.p;
+    *out = b.data;
     *out_len = b.len;
     return HY_OK;
 }
@@ -437,7 +421,7 @@ struct col {
     uint8_t decimals;
 };
 
-static bool put_int(struct tbuf *b, const struct col *c, const uint8_t *s, size_t n)
+static bool put_int(struct textbuf *b, const struct col *c, const uint8_t *s, size_t n)
 {
     size_t width = c->type == MYSQL_TYPE_TINY                                  ? 1
                    : c->type == MYSQL_TYPE_SHORT || c->type == MYSQL_TYPE_YEAR ? 2
@@ -495,7 +479,7 @@ static bool fraction(const uint8_t *s, size_t n, size_t *i, uint32_t *us)
 }
 
 /* "YYYY-MM-DD[ HH:MM:SS[.f]]" as the binary protocol's date form. */
-static bool put_datetime(struct tbuf *b, const uint8_t *s, size_t n, bool date_only)
+static bool put_datetime(struct textbuf *b, const uint8_t *s, size_t n, bool date_only)
 {
     size_t i = 0;
     unsigned y, mo, d, h = 0, mi = 0, sec = 0;
@@ -523,11 +507,11 @@ static bool put_datetime(struct tbuf *b, const uint8_t *s, size_t n, bool date_o
     }
     if (len == 11)
         tb_le(b, us, 4);
-    return !b->nomem;
+    return !b->overflow;
 }
 
 /* "[-]H+:MM:SS[.f]" as the binary protocol's time form. */
-static bool put_time(struct tbuf *b, const uint8_t *s, size_t n)
+static bool put_time(struct textbuf *b, const uint8_t *s, size_t n)
 {
     size_t i = 0;
     bool neg = n > 0 && s[0] == '-';
@@ -554,14 +538,14 @@ static bool put_time(struct tbuf *b, const uint8_t *s, size_t n)
     }
     if (len == 12)
         tb_le(b, us, 4);
-    return !b->nomem;
+    return !b->overflow;
 }
 
 #define NOT_FIXED_DEC 31 /* MariaDB: a DOUBLE printed with as many digits as it needs */
 
 /* One value (not NULL) of column c in binary form; false with `why`. */
-static bool put_value(struct tbuf *b, const struct col *c, size_t idx, const uint8_t *s, size_t n,
-                      char *why, size_t why_len)
+static bool put_value(struct textbuf *b, const struct col *c, size_t idx, const uint8_t *s,
+                      size_t n, char *why, size_t why_len)
 {
     switch (c->type) {
     case MYSQL_TYPE_TINY:
@@ -635,7 +619,7 @@ static bool put_value(struct tbuf *b, const struct col *c, size_t idx, const uin
 }
 
 /* A text row's payload as a binary row's (appended to b). */
-static bool row_binary(struct tbuf *b, const struct col *cols, size_t n_cols, const uint8_t *p,
+static bool row_binary(struct textbuf *b, const struct col *cols, size_t n_cols, const uint8_t *p,
                        size_t len, char *why, size_t why_len)
 {
     size_t nb = (n_cols + 9) / 8;
@@ -648,8 +632,8 @@ static bool row_binary(struct tbuf *b, const struct col *cols, size_t n_cols, co
     for (size_t i = 0; i < n_cols; i++) {
         if (mysql_rd_left(&rd) > 0 && rd.p[0] == 0xfb) {
             (void)mysql_rd_u8(&rd);
-            if (!b->nomem)
-                b->p[bm + (i + 2) / 8] |= (uint8_t)(1u << ((i + 2) % 8));
+            if (!b->overflow)
+                ((uint8_t *)b->data)[bm + (i + 2) / 8] |= (uint8_t)(1u << ((i + 2) % 8));
             continue;
         }
         uint64_t n = mysql_rd_lenenc(&rd);
@@ -669,7 +653,7 @@ static bool row_binary(struct tbuf *b, const struct col *cols, size_t n_cols, co
 }
 
 /* One packet (payload p, n bytes, sequence id seq) appended whole. */
-static bool put_packet(struct tbuf *b, const uint8_t *p, size_t n, uint8_t seq)
+static bool put_packet(struct textbuf *b, const uint8_t *p, size_t n, uint8_t seq)
 {
     uint8_t h[4] = {(uint8_t)n, (uint8_t)(n >> 8), (uint8_t)(n >> 16), seq};
     return tb_put(b, h, 4) && tb_put(b, p, n);
@@ -681,7 +665,9 @@ hy_status_t ps_text_binary_resultset(const uint8_t *in, size_t len, bool ext_met
 {
     *out = NULL;
     *out_len = 0;
-    struct tbuf b = {0}, row = {0};
+    struct textbuf b, row;
+    textbuf_init(&b, TB_LIMIT);
+    textbuf_init(&row, TB_LIMIT);
     struct col *cols = NULL;
     size_t at = 0, k = 0, n_cols = 0;
     int phase = 0; /* 0 count, 1 definitions, 2 EOF after them, 3 rows, 4 after */
@@ -758,10 +744,10 @@ hy_status_t ps_text_binary_resultset(const uint8_t *in, size_t len, bool ext_met
             }
             row.len = 0;
             if (!row_binary(&row, cols, n_cols, p, n, why, why_len)) {
-                rc = row.nomem ? HY_NOMEM : HY_ERROR;
+                rc = row.overflow ? HY_NOMEM : HY_ERROR;
                 break;
             }
-            if (row.nomem) {
+            if (row.overflow) {
                 rc = HY_NOMEM;
                 break;
             }
@@ -770,7 +756,7 @@ hy_status_t ps_text_binary_resultset(const uint8_t *in, size_t len, bool ext_met
                 rc = HY_ERROR;
                 break;
             }
-            put_packet(&b, row.p, row.len, seq);
+            put_packet(&b, (const uint8_t *)row.data, row.len, seq);
             break;
         default:
             put_packet(&b, p, n, seq);
@@ -781,15 +767,15 @@ hy_status_t ps_text_binary_resultset(const uint8_t *in, size_t len, bool ext_met
         snprintf(why, why_len, "the merged answer ends early");
         rc = HY_ERROR;
     }
-    if (rc == HY_OK && b.nomem)
+    if (rc == HY_OK && b.overflow)
         rc = HY_NOMEM;
     free(cols);
-    free(row.p);
+    textbuf_free(&row);
     if (rc != HY_OK) {
-        free(b.p);
+        textbuf_free(&b);
         return rc;
     }
-    *out = b.p;
+    *out = (uint8_t *)b.data;
     *out_len = b.len;
     return HY_OK;
 }
