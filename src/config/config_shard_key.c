@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "halyard/core/text.h"
 #include "halyard/config/config.h"
 #include "halyard/config/group.h"
 #include "halyard/sql/shard.h"
@@ -48,19 +49,18 @@ static bool named_before(const struct shard_tables *t, size_t n, size_t n_ref, c
     return false;
 }
 
-/* "lo-hi" or "n" into *lo, *hi. */
+/* "lo-hi" or "n" into *lo, *hi: decimal numbers (hy_parse_u64), lo <= hi. */
 static bool parse_span(const char *s, uint32_t *lo, uint32_t *hi)
 {
-    char *end;
-    if (*s < '0' || *s > '9')
+    const char *dash = strchr(s, '-');
+    size_t n = dash != NULL ? (size_t)(dash - s) : strlen(s);
+    uint64_t a, b;
+    if (!hy_parse_u64(s, n, UINT32_MAX, &a))
         return false;
-    unsigned long a = strtoul(s, &end, 10), b = a;
-    if (*end == '-') {
-        if (end[1] < '0' || end[1] > '9')
-            return false;
-        b = strtoul(end + 1, &end, 10);
-    }
-    if (*end != '\0' || a > b || b > UINT32_MAX)
+    b = a;
+    if (dash != NULL && !hy_parse_u64(dash + 1, strlen(dash + 1), UINT32_MAX, &b))
+        return false;
+    if (a > b)
         return false;
     *lo = (uint32_t)a;
     *hi = (uint32_t)b;

@@ -902,6 +902,28 @@ static void test_config(void **state)
         {"shards = { tables = ( { table = \"s.o\"; key = \"k\"; buckets = 1;\n"
          "type = \"text\"; map = ( { group = \"a\"; buckets = \"0\"; } ); } ); };",
          "shards.tables.[0].type"},
+        /* a number where the string goes, and a bound past 2^64 */
+        {"shards = { tables = ( { table = \"s.o\"; key = \"k\"; buckets = 4;\n"
+         "map = ( { group = \"a\"; buckets = 0; } ); } ); };",
+         "t.conf:7: shards.tables.[0].map.[0].buckets: expected a string, got an integer"},
+        {"shards = { tables = ( { table = \"s.o\"; key = \"k\"; buckets = 4;\n"
+         "map = ( { group = \"a\"; buckets = \"0-99999999999999999999\"; } ); } ); };",
+         "\"0-99999999999999999999\" is not a bucket or a range of buckets"},
+        {"shards = { tables = ( { table = \"s.o\"; key = \"k\"; buckets = 4;\n"
+         "map = ( { group = \"a\"; buckets = \"2-1\"; } ); } ); };",
+         "\"2-1\" is not a bucket or a range of buckets"},
+        {"shards = { tables = ( { table = \"s.o\"; key = \"k\"; buckets = 4;\n"
+         "map = ( { group = \"a\"; buckets = \"1-\"; } ); } ); };",
+         "\"1-\" is not a bucket or a range of buckets"},
+        {"shards = { tables = ( { table = \"s.o\"; key = \"k\"; buckets = 4;\n"
+         "map = ( { group = \"a\"; buckets = \"-1\"; } ); } ); };",
+         "\"-1\" is not a bucket or a range of buckets"},
+        {"shards = { tables = ( { table = \"s.o\"; key = \"k\"; buckets = 4;\n"
+         "map = ( { group = \"a\"; buckets = \"+1\"; } ); } ); };",
+         "\"+1\" is not a bucket or a range of buckets"},
+        {"shards = { tables = ( { table = \"s.o\"; key = \"k\"; buckets = 4;\n"
+         "map = ( { group = \"a\"; buckets = \" 1\"; } ); } ); };",
+         "\" 1\" is not a bucket or a range of buckets"},
     };
     for (size_t i = 0; i < sizeof(BAD) / sizeof(BAD[0]); i++) {
         char buf[2048];
