@@ -940,27 +940,35 @@ static enum next_step next_outcome(struct session *s, const struct next_cmd *c, 
     }
 }
 
-/* The command goes to backend idx, once it is ready. */
-static void next_forward(struct session *s, const struct next_cmd *c, uint32_t idx)
+/* The command goes to backend idx, once it is ready: NEXT_STOP, or
+ * NEXT_AGAIN when it was answered here after all. */
+static enum next_step next_forward(struct session *s, const struct next_cmd *c, uint32_t idx)
 {
     uint8_t cmd = c->cmd;
     s->route.wait_idx = (int)idx;
     if (s->route.causal_check && idx != s->route.primary && !causal_ready(s, idx))
-        return;
+        return NEXT_STOP;
     s->route.causal_check = false;
     if (idx == s->route.primary && !session_writer_sync(s))
-        return;
+        return NEXT_STOP;
     /* a branch's XA START may carry this statement (session_xa.c) */
     session_xa_pipe(s, session_groups(s)->xa != NULL && cmd == COM_QUERY && c->fits &&
                            !(s->query.connid != NULL && s->query.connid->n > 0));
     bool ready = ensure_backend(s, idx);
     session_xa_pipe(s, false);
     if (!ready || !session_sysview_ready(s))
-        return;
+        return NEXT_STOP;
     uint8_t exec_flags = (cmd == COM_STMT_EXECUTE && c->len >= 6) ? c->p[5] : 0;
     s->query.set_option =
         (cmd == COM_SET_OPTION && c->len >= 3) ? (int)(c->p[1] | c->p[2] << 8) : -1;
     session_sysview_begin(s);
+    const char *cut = session_sysview_cut(s);
+    if (cut != NULL) { /* rows left out would be quietly wrong */
+        if (!answer_here(s, c->fits, c->len))
+            return NEXT_STOP;
+        session_err_custom(s, 1, ER_UNKNOWN_ERROR, "HY000", cut);
+        return NEXT_AGAIN;
+    }
     bool rewrite =
         ((s->query.connid != NULL && s->query.connid->n > 0) || session_sysview_rewrites(s)) &&
         (cmd == COM_QUERY || cmd == COM_STMT_PREPARE) && c->fits;
@@ -969,6 +977,7 @@ static void next_forward(struct session *s, const struct next_cmd *c, uint32_t i
         command_forward_connid(s, cmd, c->p, c->len);
     else if (s->inflight == NULL || !session_inflight_send(s, cmd, c->p, c->len, c->fits, idx))
         command_forward(s, cmd, c->len, exec_flags); /* else sent with its mark */
+    return NEXT_STOP;
 }
 
 /* Take the next command from `up`, if a whole one is there. */
@@ -988,10 +997,8 @@ void session_next_command(struct session *s)
             step = next_route(s, &c, &idx, why, sizeof(why), &primary_write);
         if (step == NEXT_ROUTE)
             step = next_outcome(s, &c, idx, why, primary_write);
-        if (step == NEXT_ROUTE) {
-            next_forward(s, &c, idx);
-            return;
-        }
+        if (step == NEXT_ROUTE)
+            step = next_forward(s, &c, idx);
         if (step == NEXT_STOP)
             return;
     }
@@ -1417,8 +1424,12 @@ bool down_parse(struct session *s)
         uint16_t err_before = s->io.resp.err_code;
         uint64_t rows_before = s->io.resp.rows;
         enum mysql_resp_rc rc = mysql_resp_feed(&s->io.resp, pl, len);
-        if (s->query.internal == INT_SYSPEER && peek == len && s->io.resp.rows > rows_before)
-            session_sysview_peer_row(s, pl, len);
+        if (s->query.internal == INT_SYSPEER && s->io.resp.rows > rows_before) {
+            if (peek == len)
+                session_sysview_peer_row(s, pl, len);
+            else
+                session_sysview_peer_too_long(s);
+        }
         if (rc == MYSQL_RESP_DONE && s->query.cache != NULL && s->query.internal == INT_NONE)
             session_cache_answered(s); /* a write noted before the client has its answer */
         if (err && peek == len && err_before == 0 && s->io.resp.err_code != 0)

@@ -105,6 +105,7 @@ struct session_sysview {
     uint32_t *peer_ids; /* the sessions those rows are of */
     size_t n_peer_ids, cap_peer_ids, peer_ids_mark;
     bool peer_use; /* the statement going out shows them */
+    bool peer_cut; /* a row did not fit (a long INFO): the statement is refused */
 };
 
 /* ---- the columns of a server's process list, per worker -------------- */
@@ -506,6 +507,7 @@ static bool peers_ready(struct session *s)
         v->peer_next = 0;
         v->peer_text.len = 0;
         v->n_peer_ids = 0;
+        v->peer_cut = false;
     }
     uint32_t home = s->conns.cur->idx;
     struct connreg_row *rows = malloc(PEER_ROWS_MAX * sizeof(*rows));
@@ -566,6 +568,7 @@ void session_sysview_peer_row(struct session *s, const uint8_t *p, uint32_t len)
             : acc_put(&v->peer_text, " UNION ALL SELECT ", 18) && acc_put(&v->peer_text, c, n);
     if (!kept) {
         v->peer_text.len = len0;
+        v->peer_cut = true;
         return;
     }
     v->peer_ids[v->n_peer_ids++] = id;
@@ -580,6 +583,25 @@ void session_sysview_peer_done(struct session *s, bool ok)
               s->conns.cur->be->name);
     v->peer_text.len = v->peer_mark;
     v->n_peer_ids = v->peer_ids_mark;
+}
+
+void session_sysview_peer_too_long(struct session *s)
+{
+    if (s->query.sysview != NULL)
+        s->query.sysview->peer_cut = true;
+}
+
+const char *session_sysview_cut(const struct session *s)
+{
+    const struct session_sysview *v = s->query.sysview;
+    if (v == NULL || !v->peer_use || !v->peer_cut)
+        return NULL;
+    return v->sc.show == SYSVIEW_SHOW_PROCESSLIST && !v->sc.show_full
+               ? "halyard: the process list's rows of statements on other servers are too long to "
+                 "join (256 KiB in all)"
+               : "halyard: the process list's rows of statements on other servers are too long to "
+                 "join (a row over buffer_size, or 256 KiB in all); SHOW PROCESSLIST shows them "
+                 "cut to 100 characters";
 }
 
 static bool peer_has(const struct session_sysview *v, uint32_t session)
@@ -627,8 +649,8 @@ static char *derived_processlist(struct session *s, const char *cols, const char
     }
     if (sep[0] == ',')
         textbuf_printf(&t, ")");
-    if (v->peer_use && v->peer_text.len > 0)
-        textbuf_puts(&t, v->peer_text.p);
+    if (v->peer_use && v->peer_text.len > 0) /* its length: a row cut leaves bytes past it */
+        textbuf_append(&t, v->peer_text.p, v->peer_text.len);
     if (t.overflow) {
         textbuf_free(&t);
         return NULL;

@@ -28,6 +28,13 @@ void session_sysview_learned(struct session *s, bool ok, const char *cols);
  * not an error). */
 void session_sysview_peer_row(struct session *s, const uint8_t *p, uint32_t len);
 void session_sysview_peer_done(struct session *s, bool ok);
+/* A row of INT_SYSPEER's answer too long to be read (over the I/O
+ * buffer): the statement is refused (session_sysview_cut), not answered
+ * without that row. */
+void session_sysview_peer_too_long(struct session *s);
+/* After session_sysview_begin: NULL, or why the statement going out
+ * cannot show every row (a peer's row did not fit), for an ERR. */
+const char *session_sysview_cut(const struct session *s);
 /* It goes out now on s->conns.cur: what its answer is read against. */
 void session_sysview_begin(struct session *s);
 /* The COM_QUERY packet it goes out as, *pkt (heap: header, command byte,

@@ -323,3 +323,30 @@ def test_a_replica_that_dies_while_its_rows_are_read(start_halyard, cluster):
         cluster.start_node(victim)
         cluster.sync()
         s.stop(cluster)  # its read ran again on the other replica
+
+
+
+@pytest.mark.parametrize("n,size", [(1, 12000), (5, 30000)])
+def test_rows_of_other_backends_too_long_are_refused_not_left_out(h, cluster, n, size):
+    """The rows of statements on replicas are read there as one text each
+    (the INFO in hex), into a buffer_size (16 KiB) I/O buffer, and joined
+    by UNION ALL up to 256 KiB. A statement of 12 KB on a replica, or
+    five of 30 KB: their rows do not fit the buffer. Before the fix the
+    read answered without the sleepers' rows (a process list quietly
+    short; and past 256 KiB a " UNION ALL SELECT " was left dangling in
+    the SQL). Now the read is refused with 1105 naming why,
+    and SHOW PROCESSLIST, its Info cut to 100 characters, lists them all."""
+    sleepers = [Sleeper(h, cluster, f"hy-kq-big{i} " + "x" * size) for i in range(n)]
+    try:
+        c = h.connect(autocommit=True)
+        with pytest.raises(pymysql.MySQLError) as e:
+            q(c, "SELECT ID, INFO FROM information_schema.PROCESSLIST")
+        assert e.value.args[0] == 1105 and "too long" in e.value.args[1], e.value.args
+        assert q(c, "SELECT 1") == ((1,),)  # the session goes on
+        rows = q(c, "SHOW PROCESSLIST")
+        for s in sleepers:
+            mine = [r for r in rows if r[0] == s.id]
+            assert len(mine) == 1 and mine[0][7] == s.text[:100], (s.id, rows)
+    finally:
+        for s in sleepers:
+            s.stop(cluster)
