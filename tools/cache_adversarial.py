@@ -1,0 +1,444 @@
+"""tools/cache-check --adversarial: every cached answer against the server's.
+
+One thread drives, one step at a time, a random mix over a small schema
+`adv`: reads, session settings, writes through halyard and directly,
+transactions with savepoints, XA transactions left prepared for a while,
+temporary tables that shadow base tables, views, a role, SET GLOBAL of
+the server's defaults, reconnects. Each client session through halyard
+has a twin connected directly to the primary with the same user and is
+given the same session statements (SET, USE, CREATE TEMPORARY ...), so
+the twin is in the state the halyard session is in.
+
+Every read is sent through halyard and then, at once, to the twin. When
+halyard's cache answered it (its `show cache` hits counter moved: the
+steps run one at a time, so the read is the only one that can move it),
+its answer must be the twin's: rows, columns' values, or error code. A
+difference is a wrong answer. The statements are drawn from shapes the
+cache must either key or refuse: time and session functions with and
+without parentheses, TIMESTAMP columns under time_zone, sql_mode's
+PIPES_AS_CONCAT, div_precision_increment, SET NAMES, SET ROLE, READ
+UNCOMMITTED, sql_log_bin = 0 through halyard, views, names differing
+only by case, a MyISAM table written in a transaction rolled back to a
+savepoint.
+
+A write halyard does not relay (the direct connection's) is followed by a
+pause of cache.max_lag_ms plus a margin before the next read: that is
+halyard's bound for writes it did not see (docs/configuration.md). The
+writes no binary log shows (sql_log_bin = 0 on a direct connection) are
+not made: that is --force-stale's check, and the documented limit.
+
+Prints `reads: N (cache hits: H)` and `wrong answers: N`, with the first
+examples, each with the steps that led to it; exit status 0 when there is
+no wrong answer and at least --min-reads reads.
+
+--settings picks the servers' settings (a comma-separated list runs each
+on a cluster of its own): `default` (tools/cluster's), `mixed`
+(binlog_format = MIXED), `lctn1` (lower_case_table_names = 1),
+`no-lsu` (log_slave_updates = 0).
+"""
+
+import os
+import random
+import shutil
+import time
+
+import pymysql
+
+from util import Cluster, Halyard, admin_json, free_port, mysql_native_hash, render_conf, \
+    wait_until
+
+USER, PASSWORD = "advu", "advu"
+ROLE = "adv_r"
+IDS = range(1, 7)
+SETTINGS = {
+    "default": [],
+    "mixed": ["--binlog-format=MIXED"],
+    "lctn1": ["--lower-case-table-names=1"],
+    "no-lsu": ["--log-slave-updates=0"],
+}
+
+SCHEMA = [
+    "DROP DATABASE IF EXISTS adv",
+    "CREATE DATABASE adv CHARACTER SET utf8mb4",
+    "CREATE TABLE adv.t1 (id INT PRIMARY KEY, a INT, b VARCHAR(32), "
+    "ts TIMESTAMP NULL) ENGINE=InnoDB",
+    "CREATE TABLE adv.t2 (id INT PRIMARY KEY, a INT) ENGINE=InnoDB",
+    "CREATE TABLE adv.m (id INT PRIMARY KEY, a INT) ENGINE=MyISAM",
+    "CREATE TABLE adv.secret (id INT PRIMARY KEY, a INT) ENGINE=InnoDB",
+    "CREATE TABLE adv.base2 (id INT PRIMARY KEY, a INT) ENGINE=InnoDB",
+    "CREATE VIEW adv.v1 AS SELECT id, a * 2 AS a2 FROM adv.t2",
+]
+# lower_case_table_names = 0 only: a base table and a view whose names
+# differ only by case
+CASE_SCHEMA = [
+    "CREATE TABLE adv.Tc (id INT PRIMARY KEY, a INT) ENGINE=InnoDB",
+    "CREATE VIEW adv.tc AS SELECT id, a FROM adv.base2",
+]
+GRANTS = [
+    f"DROP USER IF EXISTS '{USER}'@'%'",
+    f"DROP ROLE IF EXISTS {ROLE}",
+    f"CREATE USER '{USER}'@'%' IDENTIFIED BY '{PASSWORD}'",
+    f"GRANT SELECT, INSERT, UPDATE, DELETE, CREATE TEMPORARY TABLES, BINLOG ADMIN "
+    f"ON *.* TO '{USER}'@'%'",
+    f"REVOKE SELECT ON *.* FROM '{USER}'@'%'",
+    f"GRANT SELECT ON adv.t1 TO '{USER}'@'%'",
+    f"GRANT SELECT ON adv.t2 TO '{USER}'@'%'",
+    f"GRANT SELECT ON adv.m TO '{USER}'@'%'",
+    f"GRANT SELECT ON adv.base2 TO '{USER}'@'%'",
+    f"GRANT SELECT ON adv.v1 TO '{USER}'@'%'",
+    f"CREATE ROLE {ROLE}",
+    f"GRANT SELECT ON adv.secret TO {ROLE}",
+    f"GRANT {ROLE} TO '{USER}'@'%'",
+]
+CASE_GRANTS = [
+    f"GRANT SELECT ON adv.Tc TO '{USER}'@'%'",
+    f"GRANT SELECT ON adv.tc TO '{USER}'@'%'",
+]
+
+
+def reads(lctn0):
+    """The read shapes: each a function of a random generator."""
+    k = "{k}"
+    shapes = [
+        f"SELECT a, b FROM adv.t1 WHERE id = {k}",
+        f"SELECT a, b FROM t1 WHERE id = {k}",
+        "SELECT id, a, b FROM adv.t1 ORDER BY id",
+        f"SELECT ts FROM adv.t1 WHERE id = {k}",
+        f"SELECT a / 7 FROM adv.t1 WHERE id = {k}",
+        f"SELECT a || 'x' FROM adv.t1 WHERE id = {k}",
+        f"SELECT b FROM adv.t1 WHERE id = {k}",
+        "SELECT COUNT(*), SUM(a) FROM adv.t2",
+        f"SELECT a FROM adv.t2 WHERE id = {k}",
+        "SELECT * FROM adv.v1 ORDER BY id",
+        "SELECT * FROM adv.m ORDER BY id",
+        f"SELECT a FROM adv.m WHERE id = {k}",
+        "SELECT * FROM adv.secret ORDER BY id",
+        "SELECT * FROM adv.base2 ORDER BY id",
+        f"SELECT id, CURRENT_TIMESTAMP FROM adv.t1 WHERE id = {k}",
+        f"SELECT id, CURRENT_TIME, LOCALTIME FROM adv.t1 WHERE id = {k}",
+        f"SELECT id, UTC_TIMESTAMP, UTC_TIME FROM adv.t1 WHERE id = {k}",
+        f"SELECT id, SYSDATE() FROM adv.t1 WHERE id = {k}",
+        f"SELECT id, UNIX_TIMESTAMP() FROM adv.t1 WHERE id = {k}",
+        f"SELECT id, CURRENT_USER, CURRENT_ROLE FROM adv.t1 WHERE id = {k}",
+        f"SELECT id, CURRENT_ROLE() FROM adv.t1 WHERE id = {k}",
+        f"SELECT id, @@time_zone FROM adv.t1 WHERE id = {k}",
+        f"SELECT COUNT(*) FROM adv.t1 WHERE ts < NOW() - INTERVAL {k} SECOND",
+        f"SELECT id, CONVERT_TZ(ts, @@session.time_zone, '+00:00') FROM adv.t1 WHERE id = {k}",
+        f"SELECT id, DATABASE() FROM adv.t1 WHERE id = {k}",
+        "SELECT t1.id, t2.a FROM adv.t1 JOIN adv.t2 USING (id) ORDER BY t1.id",
+    ]
+    if lctn0:
+        shapes += ["SELECT * FROM adv.tc ORDER BY id", "SELECT * FROM adv.Tc ORDER BY id"]
+    return shapes
+
+
+SESSION_SETS = [
+    "SET time_zone = '+05:00'", "SET time_zone = '+00:00'", "SET time_zone = 'SYSTEM'",
+    "SET sql_mode = 'PIPES_AS_CONCAT'", "SET sql_mode = DEFAULT",
+    "SET NAMES latin1", "SET NAMES utf8mb4",
+    "SET div_precision_increment = 8", "SET div_precision_increment = DEFAULT",
+    f"SET ROLE {ROLE}", "SET ROLE NONE",
+    "SET SESSION TRANSACTION ISOLATION LEVEL READ UNCOMMITTED",
+    "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+    "SET sql_log_bin = 0", "SET sql_log_bin = 1",
+    "SET autocommit = 0", "SET autocommit = 1",
+    "USE adv",
+]
+GLOBAL_SETS = [
+    ("time_zone", ["'+03:00'", "'SYSTEM'"]),
+    ("sql_mode", ["'PIPES_AS_CONCAT'", "DEFAULT"]),
+    ("div_precision_increment", ["9", "DEFAULT"]),
+]
+
+
+def write_sql(rnd):
+    """One write statement to a base table."""
+    k = rnd.choice(IDS)
+    v = rnd.randrange(1000)
+    return rnd.choice([
+        f"UPDATE adv.t1 SET a = {v}, b = 'é{v}', ts = FROM_UNIXTIME({1700000000 + v}) "
+        f"WHERE id = {k}",
+        f"UPDATE adv.t2 SET a = {v} WHERE id = {k}",
+        f"DELETE FROM adv.t2 WHERE id = {k}",
+        f"REPLACE INTO adv.t2 VALUES ({k}, {v})",
+        f"UPDATE adv.m SET a = {v} WHERE id = {k}",
+        f"UPDATE adv.secret SET a = {v} WHERE id = {k}",
+        f"UPDATE adv.base2 SET a = {v} WHERE id = {k}",
+    ])
+
+
+def result_of(cur, sql):
+    """('rows', rows) or ('error', code): what a client sees."""
+    try:
+        cur.execute(sql)
+        return ("rows", tuple(tuple(str(x) for x in r) for r in cur.fetchall()))
+    except pymysql.MySQLError as e:
+        return ("error", e.args[0] if e.args else None)
+
+
+class Twin:
+    """A session through halyard and its twin on the primary."""
+
+    def __init__(self, adv, name):
+        self.adv, self.name = adv, name
+        self.h = self.d = None
+        self.steps = []
+        self.open()
+
+    def open(self):
+        left = self.adv.pending.pop("h" + self.name, (None, []))[1]
+        if self.h is not None and left:  # end its transaction: a prepared XA outlives it
+            with self.h.cursor() as cur:
+                for s in left:
+                    result_of(cur, s)
+        for c in (self.h, self.d):
+            if c is not None:
+                try:
+                    c.close()
+                except pymysql.MySQLError:
+                    pass
+        kw = dict(user=USER, password=PASSWORD, database="adv", autocommit=True,
+                  charset="utf8mb4", use_unicode=False, conv={}, connect_timeout=5, read_timeout=30, write_timeout=30)
+        self.h = pymysql.connect(host="127.0.0.1", port=self.adv.h.port, **kw)
+        self.d = pymysql.connect(host="127.0.0.1", port=self.adv.cluster.primary_port, **kw)
+        self.temp = False
+        self.both("SET innodb_lock_wait_timeout = 1")
+
+    def both(self, sql):
+        self.steps.append(sql)
+        del self.steps[:-12]
+        for c in (self.h, self.d):
+            with c.cursor() as cur:
+                result_of(cur, sql)
+
+
+class Adversary:
+    def __init__(self, args, cluster, h, settings):
+        self.pending = {}  # writer name -> (kind, statements left to end it)
+        self.args, self.cluster, self.h, self.settings = args, cluster, h, settings
+        self.rnd = random.Random(args.seed)
+        self.lctn0 = settings != "lctn1"
+        self.shapes = reads(self.lctn0)
+        self.reads = self.hits = self.wrong = self.miss_differ = 0
+        self.examples = []
+        self.globals_set = set()
+        self.wait_until = 0.0
+
+    def hits_now(self):
+        return admin_json(self.h.sock, "show cache")["hits"]
+
+    def root(self):
+        return self.cluster.root_connect(0, autocommit=True)
+
+    def read(self, tw):
+        sql = self.rnd.choice(self.shapes).format(k=self.rnd.choice(IDS))
+        lag = self.wait_until - time.monotonic()
+        if lag > 0:
+            time.sleep(lag)
+        h0 = self.hits_now()
+        with tw.h.cursor() as cur:
+            got = result_of(cur, sql)
+        hit = self.hits_now() > h0
+        with tw.d.cursor() as cur:
+            want = result_of(cur, sql)
+        self.reads += 1
+        self.hits += hit
+        if got == want:
+            return
+        if not hit:
+            self.miss_differ += 1  # the server's own answer a moment apart (clocks)
+            return
+        self.wrong += 1
+        if len(self.examples) < self.args.examples:
+            self.examples.append(f"{tw.name}: {sql!r}: cached {got!r}, the server {want!r}; "
+                                 f"after: {' | '.join(tw.steps[-8:])}")
+
+    def writer(self, tw, direct):
+        """Advance one writer: a write, or a step of a transaction it keeps
+        open across other steps (BEGIN / SAVEPOINT / XA)."""
+        name = ("d" if direct else "h") + tw.name
+        c = self.wd if direct else tw.h
+        rnd = self.rnd
+        with c.cursor() as cur:
+            if name in self.pending:
+                kind, left = self.pending[name]
+                sql = left.pop(0)
+                if not left:
+                    del self.pending[name]
+            else:
+                kind = rnd.choice(["plain", "plain", "trx", "savepoint", "xa"])
+                if kind == "plain":
+                    sql = write_sql(rnd)
+                elif kind == "trx":
+                    sql = "BEGIN; " + write_sql(rnd) + "; " + write_sql(rnd)
+                    self.pending[name] = (kind, [rnd.choice(["COMMIT", "ROLLBACK"])])
+                elif kind == "savepoint":
+                    sql = (f"BEGIN; {write_sql(rnd)}; SAVEPOINT s; {write_sql(rnd)}; "
+                           f"UPDATE adv.m SET a = a + 1 WHERE id = {rnd.choice(IDS)}")
+                    self.pending[name] = (kind, ["ROLLBACK TO SAVEPOINT s",
+                                                 rnd.choice(["COMMIT", "ROLLBACK"])])
+                else:
+                    xid = f"'x{rnd.randrange(10**9)}'"
+                    sql = f"XA START {xid}; {write_sql(rnd)}; XA END {xid}; XA PREPARE {xid}"
+                    self.pending[name] = (kind, [f"XA {rnd.choice(['COMMIT', 'ROLLBACK'])} "
+                                                 f"{xid}"])
+            if not direct:
+                tw.steps.append(f"[write] {sql}")
+            for s in sql.split("; "):
+                r = result_of(cur, s)
+                if r[0] == "error" and s.startswith(("XA START", "BEGIN")):
+                    self.pending.pop(name, None)
+                    result_of(cur, "ROLLBACK")
+                    break
+        if direct:
+            self.wait_until = time.monotonic() + (self.args.max_lag_ms + 150) / 1000.0
+
+    def set_global(self):
+        var, vals = self.rnd.choice(GLOBAL_SETS)
+        val = self.rnd.choice(vals)
+        c = self.root()
+        try:
+            with c.cursor() as cur:
+                cur.execute(f"SET GLOBAL {var} = {val}")
+        finally:
+            c.close()
+        self.globals_set.add(var)
+        # the reader sees a global default at its next probe: as a direct write
+        self.wait_until = time.monotonic() + (self.args.max_lag_ms + 150) / 1000.0
+
+    def temp(self, tw):
+        if tw.temp:
+            tw.both("DROP TEMPORARY TABLE t2")
+        else:
+            tw.both("CREATE TEMPORARY TABLE t2 (id INT PRIMARY KEY, a INT)")
+            tw.both(f"INSERT INTO t2 VALUES (1, {self.rnd.randrange(100)})")
+        tw.temp = not tw.temp
+
+    def step(self, twins):
+        tw = self.rnd.choice(twins)
+        p = self.rnd.random()
+        if p < 0.62:
+            self.read(tw)
+        elif p < 0.76:
+            tw.both(self.rnd.choice(SESSION_SETS))
+        elif p < 0.86:
+            self.writer(tw, direct=False)
+        elif p < 0.91:
+            self.writer(tw, direct=True)
+        elif p < 0.94:
+            self.temp(tw)
+        elif p < 0.96:
+            self.set_global()
+        else:
+            tw.open()
+            tw.steps.append("[reconnected]")
+
+    def run(self):
+        self.wd = self.root()
+        with self.wd.cursor() as cur:
+            cur.execute("SET innodb_lock_wait_timeout = 1")
+        twins = [Twin(self, f"s{i}") for i in range(self.args.sessions)]
+        end = time.monotonic() + self.args.seconds
+        while time.monotonic() < end:
+            self.step(twins)
+        for name, (_, left) in list(self.pending.items()):
+            c = self.wd if name[0] == "d" else next(t.h for t in twins if t.name == name[1:])
+            with c.cursor() as cur:
+                for s in left:
+                    result_of(cur, s)
+        c = self.root()
+        with c.cursor() as cur:
+            for var in self.globals_set:
+                cur.execute(f"SET GLOBAL {var} = DEFAULT")
+        c.close()
+
+
+def setup(cluster, lctn0):
+    for q in SCHEMA + (CASE_SCHEMA if lctn0 else []):
+        cluster.sql(0, q)
+    for t in ("t1", "t2", "m", "secret", "base2") + (("Tc",) if lctn0 else ()):
+        cols = "(id, a, b, ts)" if t == "t1" else "(id, a)"
+        vals = ", ".join(f"({i}, {i * 10}, 'b{i}', FROM_UNIXTIME(1700000000))" if t == "t1"
+                         else f"({i}, {i * 10})" for i in IDS)
+        cluster.sql(0, f"INSERT INTO adv.{t} {cols} VALUES {vals}")
+    for q in GRANTS + (CASE_GRANTS if lctn0 else []):
+        cluster.sql(0, q)
+
+
+def halyard_conf(args, cluster, listen, sock):
+    return render_conf(cluster, listen, {
+        "log_level": "info",
+        "read_write_split": False,
+        "admin_socket": sock,
+        "users": [{"name": USER, "password_hash": mysql_native_hash(PASSWORD)}],
+        "rules": [{"name": "cache-all", "match_text": r"(?i)^\s*SELECT", "action": "cache",
+                   "ttl_ms": 600000}],
+        "cache": {"user": "backup", "password": "backup", "server_id": 4100,
+                  "max_lag_ms": args.max_lag_ms},
+    })
+
+
+def run_one(args, base, settings, log):
+    """One cluster with the settings, one halyard, the run; (reads, hits,
+    wrong, examples)."""
+    cluster = Cluster(os.path.join(base, "cluster"), args.port, replicas=args.replicas,
+                      tls=False, mysqld_opts=SETTINGS[settings])
+    run_dir = os.path.join(base, "run")
+    shutil.rmtree(run_dir, ignore_errors=True)
+    os.makedirs(run_dir)
+    h = None
+    try:
+        cluster.destroy()
+        cluster.start()
+        setup(cluster, settings != "lctn1")
+        cluster.sync(timeout=30)
+        listen = free_port()
+        sock = os.path.join(run_dir, "halyard.sock")
+        path = os.path.join(run_dir, "halyard.conf")
+        with open(path, "w") as f:
+            f.write(halyard_conf(args, cluster, listen, sock))
+        h = Halyard(args.halyard, path, os.path.join(run_dir, "halyard.log"), listen)
+        h.sock = sock
+        h.start()
+        h.wait_ready()
+        wait_until(lambda: admin_json(sock, "show cache")["streaming"], 30,
+                   what="the cache's reader streaming")
+        log(f"[{settings}] cluster and halyard up (pool_mode "
+            f"{os.environ.get('HALYARD_TEST_POOL_MODE') or 'default'}); "
+            f"{args.seconds:.0f} s of adversarial steps, seed {args.seed}")
+        adv = Adversary(args, cluster, h, settings)
+        adv.run()
+        log(f"[{settings}] reads: {adv.reads} (cache hits: {adv.hits}), wrong answers: "
+            f"{adv.wrong}, misses that differed (the server a moment apart): "
+            f"{adv.miss_differ}")
+        return adv.reads, adv.hits, adv.wrong, adv.examples
+    finally:
+        if h is not None and h.alive():
+            h.stop()
+        if not args.keep:
+            cluster.destroy()
+
+
+def main(args, log):
+    base = f"/tmp/halyard-cache-check-{os.geteuid()}"
+    os.makedirs(base, exist_ok=True)
+    total = [0, 0, 0]
+    examples = []
+    for s in args.settings.split(","):
+        if s not in SETTINGS:
+            raise SystemExit(f"--settings: unknown {s!r} (one of {', '.join(SETTINGS)})")
+    t0 = time.monotonic()
+    for s in args.settings.split(","):
+        n, hits, wrong, ex = run_one(args, base, s, log)
+        total = [total[0] + n, total[1] + hits, total[2] + wrong]
+        examples += [f"[{s}] {e}" for e in ex]
+    for e in examples:
+        print(f"    {e}")
+    print(f"reads: {total[0]} (cache hits: {total[1]})")
+    print(f"wrong answers: {total[2]}")
+    ok = total[2] == 0 and total[0] >= args.min_reads
+    if total[0] < args.min_reads:
+        print(f"too few reads: {total[0]} < --min-reads {args.min_reads}")
+    print(f"cache-check --adversarial {'passed' if ok else 'FAILED'} in "
+          f"{time.monotonic() - t0:.0f} s")
+    return 0 if ok else 1
