@@ -448,13 +448,20 @@ static void schema_base_read(struct sqlclient *c, const struct sqlresult *res, v
     (void)c;
     (void)arg;
     cache_tables_destroy(F.schema); /* a read cut short before */
-    F.schema = res->ok && res->n_cols == 2 ? cache_tables_create() : NULL;
+    F.schema = res->ok && res->n_cols == 3 ? cache_tables_create() : NULL;
     bool ok = F.schema != NULL;
     for (size_t i = 0; ok && i < res->n_rows; i++) {
         const char *schema = sqlresult_get(res, i, 0), *table = sqlresult_get(res, i, 1);
-        /* a name too long for the cache is simply not allowed */
-        ok = schema == NULL || table == NULL ||
-             cache_tables_add(F.schema, schema, table) != HY_NOMEM;
+        const char *base = sqlresult_get(res, i, 2);
+        /* a name too long for the cache is simply not allowed; a view's
+         * name is kept too: with lower_case_table_names = 0 it may differ
+         * from a base table's only in case */
+        hy_status_t st = HY_OK;
+        if (schema != NULL && table != NULL)
+            st = base != NULL && strcmp(base, "1") == 0
+                     ? cache_tables_add(F.schema, schema, table)
+                     : cache_tables_add_other(F.schema, schema, table);
+        ok = st != HY_NOMEM;
     }
     if (!ok) {
         schema_failed(res, "base tables");
@@ -514,8 +521,8 @@ static void probe_tick(void)
         return;
     if (cache_base_wanted(&F.base_gen)) {
         if (sqlclient_query(F.probe,
-                            "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES "
-                            "WHERE TABLE_TYPE = 'BASE TABLE'",
+                            "SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE = 'BASE TABLE' "
+                            "FROM information_schema.TABLES",
                             schema_base_read, NULL) == HY_OK)
             F.probe_busy = true;
         return;

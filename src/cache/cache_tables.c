@@ -19,6 +19,7 @@ struct tent {
     char exact[NAME_MAX_LEN + 1]; /* as the server spelled it */
     bool base;                    /* a base table (a parent only named by a foreign key: not) */
     bool ambiguous;               /* another table's name differs only in case */
+    bool other;                   /* a view or another non-base object has the name in some case */
     bool trigger;                 /* a trigger is defined on it */
     unsigned nkeys;
     uint16_t key_pos[CACHE_KEY_COLS];
@@ -169,10 +170,19 @@ hy_status_t cache_tables_add(struct cache_tables *t, const char *schema, const c
     return get(t, schema, table, true, &e);
 }
 
+hy_status_t cache_tables_add_other(struct cache_tables *t, const char *schema, const char *table)
+{
+    struct tent *e;
+    hy_status_t st = get(t, schema, table, false, &e);
+    if (st == HY_OK && e != NULL)
+        e->other = true;
+    return st;
+}
+
 bool cache_tables_has(const struct cache_tables *t, const char *name)
 {
     const struct tent *e = find(t, name);
-    return e != NULL && e->base;
+    return e != NULL && e->base && !e->other;
 }
 
 size_t cache_tables_count(const struct cache_tables *t)

@@ -312,6 +312,31 @@ def test_a_view_is_never_cached_and_a_new_table_is(cached, cluster):
     assert cache_status(cached)["base_tables"] >= 2
 
 
+def test_a_view_named_like_a_base_table_but_for_case(start_halyard, schema, cluster):
+    """lower_case_table_names = 0 (issue 42 item 9): base table qc.Orders
+    and view qc.orders (over qc.o2) are two objects, which the allowlist's
+    case-blind names cannot tell apart: a read of either is never kept, so
+    a change of o2 shows at once through the view."""
+    assert cluster.value(0, "SELECT @@lower_case_table_names") == 0
+    cluster.sql(0, "CREATE OR REPLACE TABLE qc.o2 (id INT PRIMARY KEY, v INT)")
+    cluster.sql(0, "INSERT INTO qc.o2 VALUES (1, 10)")
+    cluster.sql(0, "CREATE OR REPLACE TABLE qc.Orders (id INT PRIMARY KEY, v INT)")
+    cluster.sql(0, "INSERT INTO qc.Orders VALUES (1, 99)")
+    cluster.sql(0, "CREATE OR REPLACE VIEW qc.orders AS SELECT id, v FROM qc.o2")
+    cluster.sync()
+    h = reader_ready(start_halyard(rules=RULES, cache=CACHE))
+    c = h.connect(database="qc", autocommit=True)
+    view, base = "SELECT v FROM orders WHERE id = 1", "SELECT v FROM Orders WHERE id = 1"
+    for _ in range(3):
+        assert q(c, view) == ((10,),)
+        assert q(c, base) == ((99,),)
+    q(c, "UPDATE o2 SET v = 11 WHERE id = 1")
+    assert q(c, view) == ((11,),)
+    silent_update(cluster, "UPDATE qc.o2 SET v = 12 WHERE id = 1")
+    assert q(c, view) == ((12,),)
+    assert cache_status(h)["entries"] == 0, cache_status(h)
+
+
 def test_a_fill_that_raced_a_write_is_not_kept(start_halyard, schema, cluster):
     """The fill race, closed by order: a slow SELECT reads t's row before
     an UPDATE commits and its answer comes after the UPDATE's row event

@@ -41,6 +41,27 @@ static void test_known_and_unknown(void **state)
     cache_tables_destroy(t);
 }
 
+/* lower_case_table_names = 0: a view `shop.orders` beside base table
+ * `shop.Orders`; a statement's name, compared without case, could mean
+ * either, so neither is in the set. A view alone is not either. */
+static void test_a_view_named_like_a_table_but_for_case(void **state)
+{
+    (void)state;
+    struct cache_tables *t = cache_tables_create();
+    assert_int_equal(cache_tables_add(t, "shop", "Orders"), HY_OK);
+    assert_int_equal(cache_tables_add(t, "shop", "items"), HY_OK);
+    assert_true(cache_tables_has(t, "shop.orders"));
+    assert_int_equal(cache_tables_add_other(t, "shop", "orders"), HY_OK);
+    assert_int_equal(cache_tables_add_other(t, "shop", "v"), HY_OK);
+    assert_int_equal(cache_tables_add_other(t, "mysql", "v"), HY_OK);
+    assert_false(cache_tables_has(t, "shop.orders"));
+    assert_false(cache_tables_has(t, "shop.Orders"));
+    assert_false(cache_tables_has(t, "shop.v"));
+    assert_true(cache_tables_has(t, "shop.items"));
+    assert_int_equal(cache_tables_count(t), 2);
+    cache_tables_destroy(t);
+}
+
 static void test_system_schemas(void **state)
 {
     (void)state;
@@ -135,6 +156,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_known_and_unknown),
+        cmocka_unit_test(test_a_view_named_like_a_table_but_for_case),
         cmocka_unit_test(test_system_schemas),
         cmocka_unit_test(test_many),
         cmocka_unit_test(test_too_long),

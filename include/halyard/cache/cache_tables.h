@@ -52,7 +52,16 @@ void cache_tables_destroy(struct cache_tables *t);
 hy_status_t cache_tables_add(struct cache_tables *t, const char *schema,
                              const char *table) HY_MUSTCHECK;
 
-/* Whether `name` ("schema.table") is in the set. */
+/* schema.table is a view, a sequence or another object that is not a base
+ * table: a base table whose name differs from it only in case (the
+ * server's lower_case_table_names = 0) is then no longer in the set, since
+ * a statement's name, compared without case, could mean either. Same
+ * returns as cache_tables_add. */
+hy_status_t cache_tables_add_other(struct cache_tables *t, const char *schema,
+                                   const char *table) HY_MUSTCHECK;
+
+/* Whether `name` ("schema.table") is a base table of the set, and no
+ * other object's name differs from it only in case. */
 bool cache_tables_has(const struct cache_tables *t, const char *name);
 
 size_t cache_tables_count(const struct cache_tables *t);
