@@ -327,6 +327,14 @@ size_t cache_flush(const char *table)
     return n;
 }
 
+void cache_drop_unlogged(void)
+{
+    pthread_mutex_lock(&C.mu);
+    if (C.store != NULL)
+        (void)cache_store_invalidate_all(C.store, CACHE_DROP_UNLOGGED, ++C.ci.seq, cache_clock());
+    pthread_mutex_unlock(&C.mu);
+}
+
 void cache_status_get(struct cache_status *out)
 {
     memset(out, 0, sizeof(*out));

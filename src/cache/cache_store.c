@@ -111,7 +111,8 @@ struct cache_store {
 };
 
 static const char *const drop_names[CACHE_DROP_N] = {
-    "row", "table", "fk", "flush", "ddl", "all", "failover", "ttl", "lru", "write", "reload"};
+    "row", "table", "fk", "flush", "ddl", "all", "failover", "ttl", "lru", "write", "reload",
+    "unlogged"};
 
 const char *cache_drop_name(enum cache_drop why)
 {

@@ -83,6 +83,11 @@ struct session_cache {
      * session's level, and as the next transaction's only (SET
      * TRANSACTION), spent by the command in flight if `spends` */
     bool dirty_session, dirty_next, spends;
+    /* sql_log_bin = 0 (or may be): the session's writes are in no binary
+     * log, so each empties the cache when noted (write_note); `_stmt`: a
+     * statement naming sql_log_bin otherwise (SET STATEMENT ... FOR), up to
+     * the next write noted */
+    bool unlogged, unlogged_stmt;
     /* the fill in flight */
     bool armed;
     struct cache_ticket ticket;
@@ -315,6 +320,38 @@ static void level_note(struct session_cache *c, const struct classify_result *r,
     }
 }
 
+/* Whether `v` (n bytes), a value of sql_log_bin, certainly turns the
+ * binary log on: 1, ON, TRUE, DEFAULT. */
+static bool logged_value(const char *v, size_t n)
+{
+    static const char *const on[] = {"1", "ON", "TRUE", "DEFAULT", "'ON'", "'1'"};
+    for (size_t i = 0; i < HY_ARRAY_SIZE(on); i++)
+        if (n == strlen(on[i]) && strncasecmp(v, on[i], n) == 0)
+            return true;
+    return false;
+}
+
+/* What a statement sets of the session's sql_log_bin: a SET of it to
+ * anything but a value that turns it on, or any other statement naming it
+ * (SET STATEMENT sql_log_bin = 0 FOR ..., a SET cut short): unlogged. */
+static void binlog_note(struct session_cache *c, const struct classify_result *r, const char *text,
+                        size_t len, bool fits)
+{
+    if (!has_word(text, len, "sql_log_bin"))
+        return;
+    if (r->kind != CL_SESSION || !fits || (r->flags & (CLF_SET_STATEMENT | CLF_VARS_TRUNCATED))) {
+        c->unlogged_stmt = true;
+        if (r->kind == CL_SESSION && !(r->flags & CLF_SET_STATEMENT))
+            c->unlogged = true;
+        return;
+    }
+    for (uint32_t i = 0; i < r->nvars; i++) {
+        const struct classify_var *v = &r->vars[i];
+        if (v->name.len == 11 && strncasecmp(text + v->name.off, "sql_log_bin", 11) == 0)
+            c->unlogged = !logged_value(text + v->value.off, v->value.len);
+    }
+}
+
 /* The session reads at READ UNCOMMITTED, or may: its level, the next
  * transaction's, or the server's default its connection `b` (NULL: one
  * to be opened) may still have (cache_dirty_default). Checked whatever the
@@ -394,6 +431,7 @@ uint32_t session_cache_rules(struct session *s, uint8_t cmd, const struct config
         (CLF_TEMP_TABLE_CREATED | CLF_STATE_OPAQUE | CLF_UVARS_OPAQUE | CLF_ROUTINE_CALL))
         c->tainted = true; /* a temporary table may shadow a table: never again */
     level_note(c, r, text, len, fits);
+    binlog_note(c, r, text, len, fits);
     /* a statement that certainly ends a transaction spends the next
      * transaction's level when it succeeds (session_cache_done) */
     c->spends = c->dirty_next && fits && r->nstmt == 1 &&
@@ -615,6 +653,10 @@ static void write_note(struct session *s)
     if (c != NULL)
         c->trx_wrote = false;
     cache_note_write(sent, s->query.cache_wrote_at);
+    if (c != NULL && (c->unlogged || c->unlogged_stmt))
+        cache_drop_unlogged(); /* no binary log shows it */
+    if (c != NULL)
+        c->unlogged_stmt = false;
 }
 
 void session_cache_begin(struct session *s)

@@ -337,6 +337,59 @@ def test_a_view_named_like_a_base_table_but_for_case(start_halyard, schema, clus
     assert cache_status(h)["entries"] == 0, cache_status(h)
 
 
+def served(h, conn, sql, want):
+    """Wait until sql's answer, want, comes from h's cache."""
+    def hit():
+        n = cache_status(h)["hits"]
+        return q(conn, sql) == want and cache_status(h)["hits"] == n + 1
+    wait_until(hit, what=f"{sql} answered from the cache")
+
+
+UNLOGGED = ["SET sql_log_bin = 0", "SET SESSION sql_log_bin = OFF",
+            "SET @@session.sql_log_bin = 0, time_zone = '+00:00'"]
+
+
+@pytest.mark.parametrize("how", UNLOGGED + ["SET STATEMENT"])
+def test_a_write_through_halyard_with_sql_log_bin_0(cached, cluster, how):
+    """A session with sql_log_bin = 0 writes rows no binary log shows
+    (issue 42 item 7): halyard empties the cache after each of its writes,
+    so another session reads the new row, as on the primary. With
+    sql_log_bin = 1 again, writes are seen by the binary log as before."""
+    cluster.sql(0, f"GRANT BINLOG ADMIN ON *.* TO '{APP_USER}'@'%'")
+    try:
+        r = cached.connect(database="qc", autocommit=True)
+        w = cached.connect(database="qc", autocommit=True)
+        sql = "SELECT v FROM t WHERE id = 1"
+        served(cached, r, sql, ((10,),))
+        if how == "SET STATEMENT":
+            q(w, "SET STATEMENT sql_log_bin = 0 FOR UPDATE t SET v = 11 WHERE id = 1")
+        else:
+            q(w, how)
+            q(w, "UPDATE t SET v = 11 WHERE id = 1")
+        # the write holds hits until the reader has a position read after
+        # it; a read then would fill the entry again: read after that
+        time.sleep(1)
+        d = cluster.connect(0, database="qc", autocommit=True)
+        assert q(d, sql) == ((11,),)
+        assert q(r, sql) == ((11,),)
+        served(cached, r, sql, ((11,),))
+        if how != "SET STATEMENT":  # in a transaction: at its commit
+            q(w, "BEGIN")
+            q(w, "UPDATE t SET v = 12 WHERE id = 1")
+            q(w, "COMMIT")
+            time.sleep(1)
+            assert q(r, sql) == ((12,),)
+            q(w, "SET sql_log_bin = 1")
+            served(cached, r, sql, ((12,),))
+            flushes = cache_status(cached)["invalidated_all"]
+            q(w, "UPDATE t SET v = 13 WHERE id = 1")
+            assert q(r, sql) == ((13,),)
+            assert cache_status(cached)["invalidated_all"] == flushes
+    finally:
+        cluster.sql(0, f"REVOKE BINLOG ADMIN ON *.* FROM '{APP_USER}'@'%'")
+        cluster.sql(0, "UPDATE qc.t SET v = 10 WHERE id = 1")
+
+
 def test_a_fill_that_raced_a_write_is_not_kept(start_halyard, schema, cluster):
     """The fill race, closed by order: a slow SELECT reads t's row before
     an UPDATE commits and its answer comes after the UPDATE's row event

@@ -155,6 +155,10 @@ void cache_fill_abandoned(void);
 /* flush cache [TABLE]: `table` "schema.table", or NULL for everything.
  * Returns the entries dropped. */
 size_t cache_flush(const char *table);
+/* A write that no binary log shows was made through halyard (its session
+ * has sql_log_bin = 0): every entry goes (`unlogged`), and every fill
+ * stamped before it is refused. Any thread. */
+void cache_drop_unlogged(void);
 
 #define CACHE_RULES_MAX 64 /* rules counted one by one; the others together */
 

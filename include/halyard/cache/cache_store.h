@@ -49,6 +49,7 @@ enum cache_drop {
     CACHE_DROP_LRU,      /* evicted for room */
     CACHE_DROP_WRITE,    /* read while a write through halyard was in flight */
     CACHE_DROP_RELOAD,   /* a reload: its rule is gone, changed, or no longer keeps it */
+    CACHE_DROP_UNLOGGED, /* a write through halyard with sql_log_bin = 0: no binary log shows it */
     CACHE_DROP_N,
 };
 
