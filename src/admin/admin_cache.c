@@ -37,6 +37,7 @@ void admin_render_cache(struct textbuf *sb, const struct cache_status *s, const 
     kv_u64(&kv, "fills_refused_write", s->refused_write);
     kv_u64(&kv, "fills_refused_read_uncommitted", s->refused_dirty);
     kv_bool(&kv, "global_read_uncommitted", s->global_dirty);
+    kv_u64(&kv, "refused_old_defaults", s->refused_defaults);
     kv_u64(&kv, "fills_abandoned", s->abandoned);
     kv_int(&kv, "base_tables", (long long)s->base_tables);
     kv_bool(&kv, "row_keys", s->row_keys);

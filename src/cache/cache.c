@@ -55,9 +55,13 @@ static struct {
     bool base_armed;           /* the reader has applied base_pos: they hold for its events */
     bool base_keys;            /* key columns were read (binlog_row_image = FULL) */
     uint64_t hits, misses, abandoned, resets, resumes, refused_not_base, base_loads;
-    uint64_t refused_in_flight;  /* fills sent while a write through halyard was in flight */
-    uint64_t refused_dirty;      /* fills read at READ UNCOMMITTED */
-    bool global_dirty;           /* the primary's global isolation default is READ UNCOMMITTED */
+    uint64_t refused_in_flight; /* fills sent while a write through halyard was in flight */
+    uint64_t refused_dirty;     /* fills read at READ UNCOMMITTED */
+    bool global_dirty;          /* the primary's global isolation default is READ UNCOMMITTED */
+    uint64_t defaults_hash;     /* the primary's global defaults, last read */
+    bool defaults_known;
+    double defaults_at; /* ev_now() when a change of them was seen; 0 = never */
+    uint64_t refused_defaults;
     double dirty_from, dirty_to; /* ev_now() when the reader first and last saw it so; 0 = never */
     uint64_t rule_hits[CACHE_RULES_MAX], rule_misses[CACHE_RULES_MAX];
     size_t capacity;
@@ -87,6 +91,21 @@ bool cache_dirty_default(double born)
                                     born <= C.dirty_to + DIRTY_MARGIN_S);
     pthread_mutex_unlock(&C.mu);
     return dirty;
+}
+
+bool cache_old_defaults(double born)
+{
+    pthread_mutex_lock(&C.mu);
+    bool old = born >= 0 && C.defaults_at > 0 && born <= C.defaults_at;
+    pthread_mutex_unlock(&C.mu);
+    return old;
+}
+
+void cache_refused_defaults(void)
+{
+    pthread_mutex_lock(&C.mu);
+    C.refused_defaults++;
+    pthread_mutex_unlock(&C.mu);
 }
 
 void cache_fill_dirty(void)
@@ -357,6 +376,7 @@ void cache_status_get(struct cache_status *out)
     out->refused_write = C.refused_in_flight;
     out->refused_dirty = C.refused_dirty;
     out->global_dirty = C.global_dirty;
+    out->refused_defaults = C.refused_defaults;
     out->base_tables = schema_ready() ? (int64_t)cache_tables_count(C.base) : -1;
     out->row_keys = schema_ready() && C.base_keys;
     out->base_loads = C.base_loads;
@@ -475,6 +495,22 @@ void cache_stream_isolation(bool read_uncommitted, double wall)
         C.dirty_from = wall;
     if (read_uncommitted)
         C.dirty_to = wall;
+    pthread_mutex_unlock(&C.mu);
+}
+
+void cache_stream_defaults(uint64_t hash, double wall)
+{
+    pthread_mutex_lock(&C.mu);
+    if (C.defaults_known && hash != C.defaults_hash) {
+        hy_log_info("cache: the primary's global defaults changed (SET GLOBAL): the cache is "
+                    "emptied; connections opened before are neither served nor filled");
+        if (C.store != NULL)
+            (void)cache_store_invalidate_all(C.store, CACHE_DROP_DEFAULTS, ++C.ci.seq,
+                                             cache_clock());
+        C.defaults_at = wall;
+    }
+    C.defaults_hash = hash;
+    C.defaults_known = true;
     pthread_mutex_unlock(&C.mu);
 }
 

@@ -44,6 +44,7 @@
 #include "halyard/cache/cache.h"
 #include "halyard/cache/cache_keyval.h"
 #include "halyard/cache/cache_reload.h"
+#include "halyard/cache/cache_store.h"
 #include "halyard/cache/cache_tables.h"
 #include "halyard/cluster/backend.h"
 #include "halyard/config/config.h"
@@ -301,14 +302,30 @@ static void probe_free(void)
         probe_tick();
 }
 
+/* The primary's position, its global isolation level, and the global
+ * defaults a new connection takes that an answer's text depends on
+ * (cache_stream_defaults): SET GLOBAL of any of them is in no binary log. */
+#define PROBE_SQL                                                                                  \
+    "SELECT @@global.gtid_binlog_pos, @@global.tx_isolation, CONCAT_WS(0x1f, "                     \
+    "@@global.time_zone, @@global.sql_mode, IFNULL(@@global.character_set_results, 'NULL'), "      \
+    "@@global.character_set_client, @@global.collation_connection, "                               \
+    "@@global.div_precision_increment, @@global.init_connect, @@global.lc_time_names, "            \
+    "@@global.default_week_format, @@global.group_concat_max_len, @@global.sql_select_limit, "     \
+    "@@global.max_sort_length, @@global.old_mode, @@global.explicit_defaults_for_timestamp)"
+
 static void probe_read(struct sqlclient *c, const struct sqlresult *res, void *arg)
 {
     (void)c;
     (void)arg;
     const char *v = res->ok && res->n_rows == 1 ? sqlresult_get(res, 0, 0) : NULL;
     const char *iso = v != NULL ? sqlresult_get(res, 0, 1) : NULL;
+    const char *defaults = v != NULL && res->n_cols >= 3 ? sqlresult_get(res, 0, 2) : NULL;
     struct gtid_pos p;
     if (v != NULL && gtid_pos_parse(v, strlen(v), &p) == HY_OK) {
+        /* before the position: hits wait for a position read with them */
+        cache_stream_defaults(defaults != NULL ? cache_key_hash("", 0, defaults, strlen(defaults))
+                                               : 0,
+                              ev_now(F.loop));
         /* not read: taken as the worst */
         cache_stream_isolation(iso == NULL || strcmp(iso, "READ-UNCOMMITTED") == 0, ev_now(F.loop));
         cache_stream_primary(&p, F.probe_sent);
@@ -531,8 +548,7 @@ static void probe_tick(void)
      * (cache_follow_probe_now) asks for the next probe */
     atomic_store(&F.probe_want, false);
     F.probe_sent = cache_clock(); /* before: the answer holds what was committed by then */
-    if (sqlclient_query(F.probe, "SELECT @@global.gtid_binlog_pos, @@global.tx_isolation",
-                        probe_read, NULL) == HY_OK)
+    if (sqlclient_query(F.probe, PROBE_SQL, probe_read, NULL) == HY_OK)
         F.probe_busy = true;
 }
 

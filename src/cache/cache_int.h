@@ -39,6 +39,12 @@ void cache_stream_primary(const struct gtid_pos *pos, double sent_at);
  * READ UNCOMMITTED default makes the connections opened (or reset) under
  * it read rows no commit may ever make true (cache_dirty_default). */
 void cache_stream_isolation(bool read_uncommitted, double wall);
+/* The primary's global defaults that a new connection takes and an
+ * answer depends on (time_zone, sql_mode, ...), as one hash, read with its
+ * position at `wall` (ev_now()). A change from the last one read empties
+ * the cache (`defaults`), and connections opened until then neither fill
+ * nor are served (cache_old_defaults). */
+void cache_stream_defaults(uint64_t hash, double wall);
 
 /* A lookup was held by a write (cache_get: the reader has applied no
  * position read after it): the reader reads the primary's position again

@@ -111,8 +111,8 @@ struct cache_store {
 };
 
 static const char *const drop_names[CACHE_DROP_N] = {
-    "row", "table", "fk", "flush", "ddl", "all", "failover", "ttl", "lru", "write", "reload",
-    "unlogged"};
+    "row", "table", "fk",    "flush",  "ddl",      "all",     "failover",
+    "ttl", "lru",   "write", "reload", "unlogged", "defaults"};
 
 const char *cache_drop_name(enum cache_drop why)
 {

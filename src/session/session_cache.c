@@ -368,6 +368,24 @@ static const struct bconn *primary_conn(const struct session *s)
     return s->route.primary < s->conns.n_bc ? s->conns.bc[s->route.primary] : NULL;
 }
 
+/* The session's connection on the primary (or the one it would open)
+ * may read dirty rows (reads_dirty), or hold global defaults the primary
+ * has changed since it opened (cache_old_defaults): no lookup, no fill,
+ * counted. */
+static bool conn_refused(const struct session_cache *c, const struct session *s)
+{
+    const struct bconn *b = primary_conn(s);
+    if (reads_dirty(c, b)) {
+        cache_fill_dirty();
+        return true;
+    }
+    if (cache_old_defaults(b != NULL ? b->born : -1)) {
+        cache_refused_defaults();
+        return true;
+    }
+    return false;
+}
+
 /* Arm the fill of a miss (its ticket taken now, before it is sent). */
 static bool fill_arm(struct session_cache *c, const struct config_rule *rule, uint32_t rule_idx)
 {
@@ -452,10 +470,8 @@ uint32_t session_cache_rules(struct session *s, uint8_t cmd, const struct config
     }
     if (cmd != COM_QUERY || !session_eligible(s))
         return UINT32_MAX;
-    if (reads_dirty(c, primary_conn(s))) {
-        cache_fill_dirty();
+    if (conn_refused(c, s))
         return UINT32_MAX;
-    }
     if (cache_sql_tables(text, len, s->route.lex_opts, session_schema(s), &c->tables) !=
             CACHE_SQL_OK ||
         !state_key(s, c) || !key_make(s, c, session_schema(s), text, len, NULL))
@@ -516,10 +532,8 @@ bool session_cache_execute(struct session *s, struct pstmt *st, const uint8_t *p
         !session_eligible(s))
         return false;
     c->spends = c->dirty_next;
-    if (reads_dirty(c, primary_conn(s))) {
-        cache_fill_dirty();
+    if (conn_refused(c, s))
         return false;
-    }
     /* the text with the values in: its tables and point-lookup keys */
     char *text = NULL, why[160];
     size_t tlen = 0;
@@ -705,6 +719,10 @@ void session_cache_done(struct session *s)
                 answer_framed(c->data, c->len);
     if (keep && cache_dirty_default(s->conns.cur->born)) { /* seen since the lookup */
         cache_fill_dirty();
+        keep = false;
+    }
+    if (keep && cache_old_defaults(s->conns.cur->born)) {
+        cache_refused_defaults();
         keep = false;
     }
     if (keep) {

@@ -390,6 +390,41 @@ def test_a_write_through_halyard_with_sql_log_bin_0(cached, cluster, how):
         cluster.sql(0, "UPDATE qc.t SET v = 10 WHERE id = 1")
 
 
+@pytest.mark.parametrize("var,value", [("div_precision_increment", "8"),
+                                       ("time_zone", "'+03:00'"),
+                                       ("sql_mode", "'PIPES_AS_CONCAT'")])
+def test_a_global_default_changed_is_seen(cached, cluster, var, value):
+    """SET GLOBAL of a default a new connection takes (issue 42 item 6) is
+    in no binary log: the reader reads the primary's defaults with its
+    position, and a change empties the cache; connections opened before
+    it (which keep the old values) neither fill nor are served. A session
+    opened after it is answered as the primary answers a new connection."""
+    cluster.sql(0, "CREATE OR REPLACE TABLE qc.g (id INT PRIMARY KEY, v INT, "
+                   "ts TIMESTAMP NULL)")
+    cluster.sql(0, "INSERT INTO qc.g VALUES (1, 10, FROM_UNIXTIME(1700000000))")
+    sql = "SELECT v / 7, ts, v || 0 FROM g WHERE id = 1"
+    old = cached.connect(database="qc", autocommit=True)
+    want_old = q(cluster.connect(0, database="qc", autocommit=True), sql)
+    served(cached, old, sql, want_old)
+    root = cluster.root_connect(0, autocommit=True)
+    q(root, f"SET GLOBAL {var} = {value}")
+    try:
+        time.sleep(1)  # the reader's probe reads the defaults every tick
+        want_new = q(cluster.connect(0, database="qc", autocommit=True), sql)
+        assert want_new != want_old
+        new = cached.connect(database="qc", autocommit=True)
+        for _ in range(3):
+            hits = cache_status(cached)["hits"]
+            got = q(new, sql)
+            if cache_status(cached)["hits"] > hits:
+                assert got == want_new
+        st = cache_status(cached)
+        assert st["invalidated_defaults"] >= 1, st
+    finally:
+        q(root, f"SET GLOBAL {var} = DEFAULT")
+        time.sleep(1)
+
+
 def test_a_fill_that_raced_a_write_is_not_kept(start_halyard, schema, cluster):
     """The fill race, closed by order: a slow SELECT reads t's row before
     an UPDATE commits and its answer comes after the UPDATE's row event

@@ -82,6 +82,12 @@ bool cache_on(void);
  * sees rows a ROLLBACK takes back without a word in the binary log: it
  * is neither served nor kept. */
 bool cache_dirty_default(double born);
+/* A connection opened (ev_now()) at `born` (< 0: none yet) may hold
+ * global defaults the primary has changed since (SET GLOBAL time_zone,
+ * sql_mode, ...: cache_stream_defaults): it neither fills nor is served. */
+bool cache_old_defaults(double born);
+/* Count a fill or lookup refused so. */
+void cache_refused_defaults(void);
 /* A fill refused for its isolation level (show cache). */
 void cache_fill_dirty(void);
 
@@ -174,6 +180,7 @@ struct cache_status {
     uint64_t refused_write;    /* fills sent while a write through halyard was in flight */
     uint64_t refused_dirty;    /* fills read at READ UNCOMMITTED (cache_dirty_default) */
     bool global_dirty;         /* the primary's global default is READ UNCOMMITTED */
+    uint64_t refused_defaults; /* fills and lookups on a connection older than a defaults change */
     int64_t base_tables;       /* base tables known; -1 = not read since the last DDL */
     bool row_keys;             /* key columns known: point lookups go per row */
     uint64_t base_loads;       /* times they were read */

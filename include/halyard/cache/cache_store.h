@@ -50,6 +50,7 @@ enum cache_drop {
     CACHE_DROP_WRITE,    /* read while a write through halyard was in flight */
     CACHE_DROP_RELOAD,   /* a reload: its rule is gone, changed, or no longer keeps it */
     CACHE_DROP_UNLOGGED, /* a write through halyard with sql_log_bin = 0: no binary log shows it */
+    CACHE_DROP_DEFAULTS, /* the primary's global defaults a new connection takes changed */
     CACHE_DROP_N,
 };
 
