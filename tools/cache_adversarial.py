@@ -140,7 +140,7 @@ SESSION_SETS = [
     f"SET ROLE {ROLE}", "SET ROLE NONE",
     "SET SESSION TRANSACTION ISOLATION LEVEL READ UNCOMMITTED",
     "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
-    "SET sql_log_bin = 0", "SET sql_log_bin = 1",
+    "SET sql_log_bin = 1",
     "SET autocommit = 0", "SET autocommit = 1",
     "USE adv",
 ]
@@ -186,11 +186,6 @@ class Twin:
         self.open()
 
     def open(self):
-        left = self.adv.pending.pop("h" + self.name, (None, []))[1]
-        if self.h is not None and left:  # end its transaction: a prepared XA outlives it
-            with self.h.cursor() as cur:
-                for s in left:
-                    result_of(cur, s)
         for c in (self.h, self.d):
             if c is not None:
                 try:
@@ -221,6 +216,7 @@ class Adversary:
         self.shapes = reads(self.lctn0)
         self.reads = self.hits = self.wrong = self.miss_differ = 0
         self.examples = []
+        self.miss_examples = []  # misses answered otherwise than the twin: not the cache's
         self.globals_set = set()
         self.wait_until = 0.0
 
@@ -231,7 +227,9 @@ class Adversary:
         return self.cluster.root_connect(0, autocommit=True)
 
     def read(self, tw):
-        sql = self.rnd.choice(self.shapes).format(k=self.rnd.choice(IDS))
+        # half the reads of the first rows: the same statements again, so hits
+        k = self.rnd.choice(IDS[:2] if self.rnd.random() < 0.5 else IDS)
+        sql = self.rnd.choice(self.shapes).format(k=k)
         lag = self.wait_until - time.monotonic()
         if lag > 0:
             time.sleep(lag)
@@ -247,6 +245,8 @@ class Adversary:
             return
         if not hit:
             self.miss_differ += 1  # the server's own answer a moment apart (clocks)
+            if len(self.miss_examples) < 3:
+                self.miss_examples.append(f"{tw.name}: {sql!r}: {got!r}, direct {want!r}")
             return
         self.wrong += 1
         if len(self.examples) < self.args.examples:
@@ -254,10 +254,11 @@ class Adversary:
                                  f"after: {' | '.join(tw.steps[-8:])}")
 
     def writer(self, tw, direct):
-        """Advance one writer: a write, or a step of a transaction it keeps
-        open across other steps (BEGIN / SAVEPOINT / XA)."""
-        name = ("d" if direct else "h") + tw.name
-        c = self.wd if direct else tw.h
+        """Advance one writer, through halyard or direct: a write, or a step
+        of a transaction it keeps open across other steps (BEGIN /
+        SAVEPOINT / XA)."""
+        name = "d" if direct else "h"
+        c = self.wd if direct else self.wh
         rnd = self.rnd
         with c.cursor() as cur:
             if name in self.pending:
@@ -282,8 +283,8 @@ class Adversary:
                     sql = f"XA START {xid}; {write_sql(rnd)}; XA END {xid}; XA PREPARE {xid}"
                     self.pending[name] = (kind, [f"XA {rnd.choice(['COMMIT', 'ROLLBACK'])} "
                                                  f"{xid}"])
-            if not direct:
-                tw.steps.append(f"[write] {sql}")
+            for t in self.twins:
+                t.steps.append(f"[{name} write] {sql}")
             for s in sql.split("; "):
                 r = result_of(cur, s)
                 if r[0] == "error" and s.startswith(("XA START", "BEGIN")):
@@ -309,6 +310,9 @@ class Adversary:
     def temp(self, tw):
         if tw.temp:
             tw.both("DROP TEMPORARY TABLE t2")
+            tw.open()  # halyard never serves a session that had one again
+            tw.steps.append("[reconnected]")
+            return
         else:
             tw.both("CREATE TEMPORARY TABLE t2 (id INT PRIMARY KEY, a INT)")
             tw.both(f"INSERT INTO t2 VALUES (1, {self.rnd.randrange(100)})")
@@ -317,18 +321,23 @@ class Adversary:
     def step(self, twins):
         tw = self.rnd.choice(twins)
         p = self.rnd.random()
-        if p < 0.62:
+        if p < 0.70:
             self.read(tw)
-        elif p < 0.76:
+        elif p < 0.80:
             tw.both(self.rnd.choice(SESSION_SETS))
-        elif p < 0.86:
+        elif p < 0.89:
             self.writer(tw, direct=False)
-        elif p < 0.91:
+        elif p < 0.92:
             self.writer(tw, direct=True)
-        elif p < 0.94:
+        elif p < 0.93:
             self.temp(tw)
-        elif p < 0.96:
+        elif p < 0.953:
             self.set_global()
+        elif p < 0.97:
+            sql = self.rnd.choice(["SET sql_log_bin = 0"] + ["SET sql_log_bin = 1"] * 3)
+            result_of(self.wh.cursor(), sql)
+            for t in twins:
+                t.steps.append(f"[h] {sql}")
         else:
             tw.open()
             tw.steps.append("[reconnected]")
@@ -337,12 +346,17 @@ class Adversary:
         self.wd = self.root()
         with self.wd.cursor() as cur:
             cur.execute("SET innodb_lock_wait_timeout = 1")
-        twins = [Twin(self, f"s{i}") for i in range(self.args.sessions)]
+        # the writer through halyard: a session of the same user
+        self.wh = pymysql.connect(host="127.0.0.1", port=self.h.port, user=USER,
+                                  password=PASSWORD, database="adv", autocommit=True)
+        with self.wh.cursor() as cur:
+            cur.execute("SET innodb_lock_wait_timeout = 1")
+        self.twins = twins = [Twin(self, f"s{i}") for i in range(self.args.sessions)]
         end = time.monotonic() + self.args.seconds
         while time.monotonic() < end:
             self.step(twins)
         for name, (_, left) in list(self.pending.items()):
-            c = self.wd if name[0] == "d" else next(t.h for t in twins if t.name == name[1:])
+            c = self.wd if name == "d" else self.wh
             with c.cursor() as cur:
                 for s in left:
                     result_of(cur, s)
@@ -411,6 +425,13 @@ def run_one(args, base, settings, log):
         log(f"[{settings}] reads: {adv.reads} (cache hits: {adv.hits}), wrong answers: "
             f"{adv.wrong}, misses that differed (the server a moment apart): "
             f"{adv.miss_differ}")
+        st = admin_json(sock, "show cache")
+        log(f"[{settings}] the cache: " + ", ".join(
+            f"{k} {v}" for k, v in st.items()
+            if isinstance(v, int) and v and (k.startswith(("fills", "invalidated", "refused"))
+                                             or k in ("entries", "misses"))))
+        for e in adv.miss_examples if args.verbose else ():
+            log(f"    miss: {e}")
         return adv.reads, adv.hits, adv.wrong, adv.examples
     finally:
         if h is not None and h.alive():
