@@ -201,7 +201,7 @@ cache-check-adversarial-short: $(BUILD)/halyard
 # inserts and COMMIT AND CHAIN through halyard while the primary is killed
 # and switched over; every variant must print 0 in its first four lines.
 # About 1.5 minutes a variant; the short one (one variant, one failover)
-# about one.
+# about one, in make check's third track.
 HISTORY_VARIANTS = default no-log-slave-updates mixed aria chain
 history-check: $(BUILD)/halyard $(BUILD)/halyardctl
 	rc=0; for v in $(HISTORY_VARIANTS); do echo "== $$v"; \
@@ -227,9 +227,10 @@ check: deps
 
 # The long part of make check runs as three tracks side by side: the
 # pooled suite, the session-mode suite, and the clang build, the fuzzers,
-# the package, mtr, pitr-check and cache-check --short one after another. Each works on ports
-# of its own (a cluster per HALYARD_TEST_PORT: tests/integration/conftest.py;
-# tools/mtr, tools/pitr-check and tools/cache-check have theirs), so their
+# the package, mtr, pitr-check, cache-check --short and history-check
+# --short one after another. Each works on ports of its own (a cluster per
+# HALYARD_TEST_PORT: tests/integration/conftest.py; tools/mtr,
+# tools/pitr-check, tools/cache-check and tools/history-check have theirs), so their
 # clusters, namespaces and sockets never meet; 2 cores are mostly waiting on
 # the servers, the failovers' timers and the sleeps of the tests. Each suite
 # lists its 20 slowest tests at the end.
@@ -248,6 +249,7 @@ check-suite-tools:
 	$(MAKE) pitr-check
 	$(MAKE) cache-check-short
 	$(MAKE) cache-check-adversarial-short
+	$(MAKE) history-check-short
 
 # The build with clang, warnings as errors, as with gcc (CC=clang: its own
 # warnings, and a link that names every library the code needs).
