@@ -289,6 +289,18 @@ void session_inflight_unmarked(struct session *s)
     (void)session_inflight_send(s, COM_QUERY, NULL, 0, false, idx);
 }
 
+void session_inflight_replayed(struct session *s)
+{
+    /* A replay runs the statements as the client sent them, without the
+     * mark: the transaction's writes on the primary it now runs on do not
+     * carry it, and not finding it in a log there would prove nothing (a
+     * second failover in one transaction): its COMMIT in flight gets 1927,
+     * as when a write of it went unmarked. */
+    struct sess_inflight *f = s->inflight;
+    if (f != NULL && f->trx_marked)
+        f->trx_unmarked = true;
+}
+
 /* The mark of the write transaction a write of kind `k` belongs to; false
  * when there is none (no process id: boot_id), and the write goes unmarked. */
 static bool mark_take(struct session *s, struct sess_inflight *f, enum inflight_kind k)

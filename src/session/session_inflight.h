@@ -18,6 +18,9 @@ bool session_inflight_send(struct session *s, uint8_t cmd, const uint8_t *p, uin
                            bool fits, uint32_t idx);
 /* The statement went as halyard rewrote it (session_replay_sent): unmarked. */
 void session_inflight_unmarked(struct session *s);
+/* The open transaction was replayed on another connection (session_replay.c):
+ * its statements there went unmarked, so its COMMIT is left unresolved. */
+void session_inflight_replayed(struct session *s);
 /* Prepared writes (session_ps.c). An EXECUTE of a one-statement write
  * bound for the primary: the mark of its write transaction is taken
  * (false: none, the EXECUTE goes unmarked) and the statement prepared

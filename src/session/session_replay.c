@@ -401,6 +401,7 @@ static void replay_send_next(struct session *s)
     slog_info(s, "transaction replayed on %s: %u statements, every answer the same",
               s->cfg->backends[s->route.primary].name, rp->log.n);
     rp->phase = RP_RECORD;
+    session_inflight_replayed(s); /* its COMMIT's fate cannot be looked for */
     free(s->route.trx_lost);
     s->route.trx_lost = NULL;
     s->route.status |= SERVER_STATUS_IN_TRANS;

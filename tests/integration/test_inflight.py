@@ -342,6 +342,57 @@ def test_in_flight_commit_not_committed_is_replayed(start_halyard, tmp_path, req
         "sessions given an error 0" in reason, reason
 
 
+def test_a_commit_after_a_replay_is_never_run_again(start_halyard, tmp_path, request):
+    """A second failover in one transaction (issue 41, item 10). The
+    session's connection is KILLed on the primary after its INSERT, and
+    its next statement (a read) replays the transaction there, unmarked.
+    Then its COMMIT waits for an acknowledgement the replicas, which
+    receive and apply it, no longer give, and the primary is killed: the
+    transaction is on the new primary, but without the mark, which the
+    replay did not carry. Not finding it proves nothing: the COMMIT gets
+    1180 (its outcome unknown), as a COMMIT whose transaction wrote
+    unmarked does, never a replay writing the row again."""
+    c = own_cluster(request, "inflight-ss", True, 130)
+    c.sql(0, "SET GLOBAL rpl_semi_sync_master_wait_no_slave = ON")
+    c.sql(0, "SET GLOBAL rpl_semi_sync_master_timeout = 600000")
+    conf, h = start(c, start_halyard, tmp_path, transaction_replay=True,
+                    monitor={"user": "monitor", "password": "monitor", "interval_ms": 3000})
+    b = pymysql.connect(**h.conn_params(read_timeout=60, autocommit=True))
+    bcur = b.cursor()
+    bcur.execute("BEGIN")
+    assert bcur.execute(f"INSERT INTO {TABLE} VALUES (5, 50)") == 1
+    ids = [i for (i,) in c.sql(0, "SELECT trx_mysql_thread_id FROM information_schema.INNODB_TRX"
+                                  " WHERE trx_mysql_thread_id <> 0")]
+    assert len(ids) == 1, ids
+    c.sql(0, f"KILL {ids[0]}")
+    bcur.execute(f"SELECT v FROM {TABLE} WHERE id = 1")  # the transaction is replayed first
+    assert bcur.fetchall() == ((10,),)
+    assert admin_json(conf["admin_socket"], "show stats")["transactions_replayed"] == 1
+
+    def fresh():
+        bs = admin_json(conf["admin_socket"], "show backends")["backends"]
+        return all(x["check_age_s"] is not None and x["check_age_s"] < 0.3 for x in bs)
+    # the checks just passed saw the replicas acknowledging (2.7 s to the next)
+    wait_until(fresh, 20, interval=0.05, what="a fresh check of every backend")
+    without_acknowledgements(c, c.replicas)
+    tb, rb = in_thread(lambda: bcur.execute("COMMIT"))
+    for i in c.replicas:
+        wait_until(lambda: 5 in {r[0] for r in rows(c, i)}, 10, what=f"node{i} to have the row")
+    assert tb.is_alive()
+    kill_now(c, 0)
+    tb.join(60)
+    assert not tb.is_alive()
+    code, msg = rb["error"]
+    assert code == 1180 and "whether it committed is unknown" in msg, rb
+    # answered at once: the failover may not have ended yet
+    new = wait_until(lambda: writable_nodes(c), 30, what="a new primary")
+    assert len(new) == 1 and new[0] != 0, new
+    assert rows(c, new[0]) == [(1, 10), (2, 20), (5, 50)]  # once
+    b.close()
+    st = admin_json(conf["admin_socket"], "show stats")
+    assert st["inflight_rerun"] == 0 and st["transactions_replayed"] == 1, st
+
+
 class MixedLoad:
     """Writers through halyard: autocommit INSERTs, and transactions (BEGIN,
     a read, two INSERTs, COMMIT), each write followed by an autocommit
