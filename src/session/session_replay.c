@@ -13,9 +13,11 @@
  * statement that could give another answer or another effect when run
  * again (a non-deterministic function, a user variable set, a lock, a
  * sequence, a stored routine, several statements, CONNECTION_ID()...: see
- * session_replay_note), a prepared statement, an answer larger than the
- * buffer, or a record past replay_max_size makes the transaction not
- * replayable: it fails as without transaction_replay.
+ * session_replay_note), a SET or USE after a statement of the transaction
+ * (a replay would run that statement under the new state), a prepared
+ * statement, an answer larger than the buffer, or a record past
+ * replay_max_size makes the transaction not replayable: it fails as
+ * without transaction_replay.
  *
  * Replaying. When the primary dies with a transaction open, the session
  * is told through session_trx_lost (an idle connection closed, or the
@@ -159,6 +161,12 @@ void session_replay_note(struct session *s, const struct classify_result *r, con
                             CLF_SEQUENCE | CLF_ROUTINE_CALL | CLF_UVARS_OPAQUE | CLF_STATE_OPAQUE |
                             CLF_DIAG | CLF_XA | CLF_LOCK_TABLES | CLF_TEMP_TABLE_CREATED;
     rp->stmt_safe = rp->stmt_resend = false;
+    /* A SET or USE inside the transaction: a replay brings the session's
+     * state as it is then, so the statements before it would run again
+     * under the new value (another time_zone, sql_mode or schema) */
+    if (r->kind == CL_SESSION && rp->phase == RP_RECORD && rp->log.n > 0 &&
+        (s->route.status & SERVER_STATUS_IN_TRANS))
+        replay_refuse_why(rp, "the session's state changed inside the transaction");
     const char *fn = NULL;
     if (!fits)
         snprintf(rp->stmt_why, sizeof(rp->stmt_why), "a statement larger than the buffer");
