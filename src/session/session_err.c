@@ -66,6 +66,11 @@ const struct session_err_row session_err_table[SERR__COUNT] = {
                             "Got error 1927 during COMMIT (halyard: "
                             "backend '%s' died while this write was in flight, and "
                             "whether it committed is unknown: %s)"},
+    [SERR_WRITE_UNCOUNTED] = {ER_ERROR_DURING_COMMIT, "HY000",
+                              "Got error 1927 during COMMIT (halyard: "
+                              "backend '%s' died while this write was in flight; it "
+                              "committed (found in the binary log of '%s'), but its "
+                              "affected rows and insert id are unknown: %s)"},
     [SERR_LID_LOST] = {ER_CONNECTION_KILLED, "70100",
                        "Lost connection to backend '%s', which held "
                        "this session's LAST_INSERT_ID(): reconnect"},

@@ -26,8 +26,10 @@
  *   - found: it committed; the client gets an OK: a COMMIT's, or for an
  *     autocommit write the affected rows and insert id its row events
  *     give (rows_start: a binlog dump of its transaction, then its
- *     table's AUTO_INCREMENT column from information_schema), 0 when
- *     they cannot be read (docs/failover.md says which cases);
+ *     table's AUTO_INCREMENT column from information_schema); when
+ *     they cannot be read (a statement-format event, the dump refused...:
+ *     docs/failover.md says which cases), error 1180 saying it committed
+ *     but its affected rows are unknown (inflight_uncounted);
  *   - not found, and not committed is proven: the old primary was a
  *     semi-synchronous primary (Rpl_semi_sync_master_status ON, wait point
  *     AFTER_SYNC) at its last check before the write, the new primary
@@ -500,6 +502,23 @@ static void inflight_committed(struct session *s)
     inflight_end(s);
 }
 
+/* An autocommit write found committed whose OK cannot be rebuilt (what
+ * it would have said is not in the log, or not read): 1180 saying so,
+ * never an OK with 0 rows where the server answered others. */
+static void inflight_uncounted(struct session *s, const char *why)
+{
+    struct sess_inflight *f = s->inflight;
+    inflight_idle(s);
+    stat_inc(&s->w->stats.inflight_committed);
+    slog_warn(s,
+              "the write in flight when %s died had committed (found in the binary log of %s), "
+              "but its affected rows and insert id are unknown: %s",
+              f->old_name, f->new_name, why);
+    s->route.status &= (uint16_t)~SERVER_STATUS_IN_TRANS; /* committed: none is open */
+    session_err(s, 1, SERR_WRITE_UNCOUNTED, f->old_name, f->new_name, why);
+    inflight_end(s);
+}
+
 /* Not committed, proven: run it once on the new primary. */
 static void inflight_not_committed(struct session *s)
 {
@@ -722,19 +741,17 @@ static void scan_from_here(struct session *s)
  * events (ROW format). Read by a binlog dump (COM_BINLOG_DUMP, which
  * needs REPLICATION SLAVE: as replication_user when it is set, else as
  * monitor.user) from the event after its Annotate_rows to its XID. Any
- * failure here leaves the OK with 0 affected rows and no insert id: the
- * write did commit. */
+ * failure here gives 1180 saying the write committed but its affected
+ * rows are unknown: 0 rows would be a wrong answer. */
 
 static void rows_give_up(struct session *s, const char *why)
 {
     struct sess_inflight *f = s->inflight;
-    slog_info(s, "the write found committed on %s: its affected rows not read (%s): 0 answered",
-              f->new_name, why);
     sqlclient_destroy(f->dc);
     f->dc = NULL;
-    f->affected = 0;
-    f->insert_id = 0;
-    inflight_committed(s);
+    char msg[200];
+    snprintf(msg, sizeof(msg), "its row events not read (%.160s)", why);
+    inflight_uncounted(s, msg);
 }
 
 /* Its table's AUTO_INCREMENT column's position (0: none) and its number
@@ -1022,6 +1039,8 @@ static void lookup_cb(struct sqlclient *c, const struct sqlresult *res, void *ar
         if (scan_rows(f, res)) {
             if (f->kind == IF_WRITE && f->found_annotate)
                 rows_start(s);
+            else if (f->kind == IF_WRITE) /* a Query event: STATEMENT or MIXED format */
+                inflight_uncounted(s, "it is logged as a statement, without its rows");
             else
                 inflight_committed(s);
             return;

@@ -393,6 +393,37 @@ def test_a_commit_after_a_replay_is_never_run_again(start_halyard, tmp_path, req
     assert st["inflight_rerun"] == 0 and st["transactions_replayed"] == 1, st
 
 
+def test_a_write_found_committed_without_its_rows_is_unknown(start_halyard, tmp_path, request):
+    """"Found committed" answers exactly, or not at all (issue 41, item 11).
+    MIXED binary logs: an INSERT of literal values is logged as a statement
+    (a Query event, with the mark), which holds no rows. Its replicas
+    receive it but do not acknowledge, the primary is killed: the INSERT is
+    found committed on the new primary, but what its OK said (1 row) cannot
+    be read there. The client gets 1180 saying it committed and why its
+    affected rows are unknown, never an OK with 0 rows; the row is there
+    once."""
+    c = own_cluster(request, "inflight-mixed", True, 160, ["--binlog-format=MIXED"])
+    conf, h = start(c, start_halyard, tmp_path)
+    without_acknowledgements(c, c.replicas)
+    a = pymysql.connect(**h.conn_params(read_timeout=60, autocommit=True))
+    ta, ra = in_thread(lambda: a.cursor().execute(f"INSERT INTO {TABLE} VALUES (3, 30)"))
+    for i in c.replicas:
+        wait_until(lambda: 3 in {r[0] for r in rows(c, i)}, 10, what=f"node{i} to have the row")
+    assert ta.is_alive()
+    kill_now(c, 0)
+    ta.join(60)
+    assert not ta.is_alive()
+    assert "error" in ra, ra
+    code, msg = ra["error"]
+    assert code == 1180 and "it committed" in msg and "affected rows" in msg, ra
+    new = wait_until(lambda: writable_nodes(c), 30, what="a new primary")
+    assert len(new) == 1 and new[0] != 0, new
+    assert rows(c, new[0]) == [(1, 10), (2, 20), (3, 30)]
+    a.close()
+    st = admin_json(conf["admin_socket"], "show stats")
+    assert st["inflight_committed"] == 1 and st["inflight_rerun"] == 0, st
+
+
 class MixedLoad:
     """Writers through halyard: autocommit INSERTs, and transactions (BEGIN,
     a read, two INSERTs, COMMIT), each write followed by an autocommit

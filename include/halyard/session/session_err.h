@@ -45,6 +45,7 @@ enum session_err {
     SERR_TRX_LOST,              /* (name) the transaction died with its backend earlier */
     SERR_REPLAY_MISMATCH,       /* (name, why) a replayed transaction's answer differed */
     SERR_WRITE_UNKNOWN,         /* (name, why) a write in flight whose outcome is unknown */
+    SERR_WRITE_UNCOUNTED,       /* (name, new, why) committed, its affected rows not known */
     SERR_LID_LOST,              /* (name) LAST_INSERT_ID() read after it died with its backend */
     SERR_KILLED,                /* KILL CONNECTION through halyard */
     SERR_ANSWER_ABANDONED,      /* (text) a backend broke the protocol or went silent mid-answer */
