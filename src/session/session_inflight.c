@@ -75,6 +75,7 @@
 #include "halyard/session/session_err.h"
 #include "halyard/session/worker.h"
 #include "halyard/sql/quote.h"
+#include "halyard/sql/varstate.h"
 #include "session_int.h"
 #include "session_begin.h"
 #include "session_inflight.h"
@@ -225,6 +226,23 @@ static bool text_names(const char *p, size_t n, const char *word)
     return false;
 }
 
+/* Whether the session set completion_type to anything but NO_CHAIN (0):
+ * its COMMIT then begins another transaction (CHAIN) or ends the
+ * connection (RELEASE), which an OK halyard sends after finding it
+ * committed on another server would not do. */
+static bool completion_not_plain(const struct session *s)
+{
+    static const char name[] = "completion_type";
+    struct varstate_value v;
+    if (s->vars.vs == NULL || !varstate_get(s->vars.vs, VS_SYSTEM, name, sizeof(name) - 1, &v) ||
+        v.null)
+        return false;
+    if (v.type == VS_INT || v.type == VS_UINT)
+        return !(v.len == 1 && v.data[0] == '0');
+    return !(v.type == VS_STRING && v.len == 8 &&
+             strncasecmp((const char *)v.data, "NO_CHAIN", 8) == 0);
+}
+
 void session_inflight_note(struct session *s, const struct classify_result *r, const uint8_t *p,
                            uint32_t len)
 {
@@ -241,7 +259,8 @@ void session_inflight_note(struct session *s, const struct classify_result *r, c
     else if (r->kind == CL_TXN_BEGIN && !(r->flags & unsafe) && !session_in_trans(s))
         f->stmt = IF_BEGIN;
     else if (r->kind == CL_TXN_END && f->trx_marked && !f->trx_unmarked && session_in_trans(s) &&
-             session_text_is((const char *)p + 1, len - 1, "COMMIT", NULL))
+             session_text_is((const char *)p + 1, len - 1, "COMMIT", NULL) &&
+             !completion_not_plain(s))
         f->stmt = IF_COMMIT;
     /* SET [SESSION|STATEMENT] binlog_annotate_row_events: its writes' text
      * may be missing from the binary log from now on */

@@ -424,6 +424,38 @@ def test_a_write_found_committed_without_its_rows_is_unknown(start_halyard, tmp_
     assert st["inflight_committed"] == 1 and st["inflight_rerun"] == 0, st
 
 
+def test_a_chained_commit_found_committed_is_unknown(start_halyard, tmp_path, request):
+    """Under completion_type = CHAIN a COMMIT begins another transaction.
+    Found committed on the new primary, no transaction is open there: an
+    OK would let the client's next statements commit one by one, and its
+    ROLLBACK undo nothing (directly, the ROLLBACK undoes them). Such a
+    COMMIT in flight is not resolved: 1180, its outcome unknown."""
+    c = own_cluster(request, "inflight-ss", True, 130)
+    conf, h = start(c, start_halyard, tmp_path)
+    b = pymysql.connect(**h.conn_params(read_timeout=60, autocommit=True))
+    bcur = b.cursor()
+    bcur.execute("SET SESSION completion_type = 'CHAIN'")
+    bcur.execute("BEGIN")
+    assert bcur.execute(f"INSERT INTO {TABLE} VALUES (4, 40)") == 1
+    without_acknowledgements(c, c.replicas)
+    tb, rb = in_thread(lambda: bcur.execute("COMMIT"))
+    for i in c.replicas:
+        wait_until(lambda: 4 in {r[0] for r in rows(c, i)}, 10, what=f"node{i} to have the row")
+    assert tb.is_alive()
+    kill_now(c, 0)
+    tb.join(60)
+    assert not tb.is_alive()
+    new = wait_until(lambda: writable_nodes(c), 30, what="a new primary")
+    if "ok" in rb:  # what a client then does in the transaction it believes open
+        bcur.execute(f"INSERT INTO {TABLE} VALUES (6, 60)")
+        bcur.execute("ROLLBACK")
+        pytest.fail(f"COMMIT answered OK; after INSERT and ROLLBACK: {rows(c, new[0])}")
+    code, msg = rb["error"]
+    assert code == 1180 and "whether it committed is unknown" in msg, rb
+    b.close()
+    assert rows(c, new[0]) == [(1, 10), (2, 20), (4, 40)]
+
+
 class MixedLoad:
     """Writers through halyard: autocommit INSERTs, and transactions (BEGIN,
     a read, two INSERTs, COMMIT), each write followed by an autocommit
